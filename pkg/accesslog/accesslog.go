@@ -1,0 +1,79 @@
+// Package accesslog records every read and write of personal data (NEN 7513): when, what,
+// whose data (pseudonymised), who, in which role, for which organisation and purpose, through
+// which access point and authorisation route, and with what outcome. Entries are written in
+// the caller's transaction when there is one, so a change and its log entry commit together.
+package accesslog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"google.golang.org/grpc"
+)
+
+// Outcomes.
+const (
+	OutcomeGranted = "GRANTED"
+	OutcomeDenied  = "DENIED"
+)
+
+// Routes: how access was authorised.
+const (
+	RouteOwnRecord  = "OWN_RECORD"  // the caller's own signal, referral or allocation
+	RouteTeam       = "TEAM"        // the caller's team owns the record
+	RouteService    = "SERVICE"     // a Wijkbrug service acting for a user
+	RouteSystem     = "SYSTEM"      // a consumer or scheduler acting by itself
+	RouteInvolved   = "INVOLVEMENT" // an active involvement in the case
+	RouteNewRecord  = "NEW_RECORD"  // the caller creates the record
+	RouteNotAllowed = "NONE"
+)
+
+// Entry is one access.
+type Entry struct {
+	// Action is "<service>.<object>.<verb>", e.g. "referral.signal.read".
+	Action     string
+	ObjectType string
+	ObjectID   string
+	// ResidentPseudonym identifies the resident without a BSN (bsn.Protector.Pseudonym).
+	ResidentPseudonym string
+	Route             string
+	Outcome           string
+}
+
+// Logger writes entries for one service.
+type Logger struct {
+	db      *pgxdb.DB
+	service string
+}
+
+// New returns a logger.
+func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
+
+// Record writes e with the caller of ctx. A failure to log fails the operation: personal
+// data must not be touched without a trace.
+func (l *Logger) Record(ctx context.Context, e Entry) error {
+	c, ok := identity.From(ctx)
+	if !ok {
+		return fmt.Errorf("accesslog: no caller in context")
+	}
+	accessPoint := l.service
+	if m, ok := grpc.Method(ctx); ok {
+		accessPoint = l.service + " " + m
+	}
+	if e.Outcome == "" {
+		e.Outcome = OutcomeGranted
+	}
+	_, err := l.db.Q(ctx).Exec(ctx, `
+		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
+		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+		c.OnBehalfOf, c.Purpose, accessPoint, e.Route, e.Outcome, observability.TraceID(ctx))
+	if err != nil {
+		return fmt.Errorf("accesslog: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+// Package config fills configuration structs from environment variables with matching
+// command-line flags (a flag wins over the environment, the environment over the default).
+// Fields are described by tags:
+//
+//	Addr string `env:"WIJKBRUG_GRPC_ADDR" flag:"grpc-addr" default:":50051" usage:"gRPC listen address"`
+//	Key  string `env:"WIJKBRUG_BSN_KEY" flag:"bsn-key" secret:"true" usage:"..."`
+//
+// Supported kinds: string, bool, int, time.Duration, and nested structs (flattened).
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"time"
+)
+
+// Item describes one setting, for help output, the README table and masked start-up logs.
+type Item struct {
+	Env, Flag, Default, Usage string
+	Secret                    bool
+	Value                     string
+}
+
+// Load parses args into cfg (a pointer to a struct) using fs.
+func Load(fs *flag.FlagSet, args []string, cfg any) error {
+	fields, err := walk(cfg)
+	if err != nil {
+		return err
+	}
+	for _, f := range fields {
+		def := f.tag.Get("default")
+		if v, ok := os.LookupEnv(f.tag.Get("env")); ok && f.tag.Get("env") != "" {
+			def = v
+		}
+		if err := set(f.v, def); err != nil && def != "" {
+			return fmt.Errorf("%s: %w", f.tag.Get("env"), err)
+		}
+		if name := f.tag.Get("flag"); name != "" {
+			fs.Var(&flagValue{f.v}, name, f.tag.Get("usage")+" (env "+f.tag.Get("env")+")")
+		}
+	}
+	return fs.Parse(args)
+}
+
+// Describe lists the settings of cfg with their current values (secrets masked).
+func Describe(cfg any) []Item {
+	fields, err := walk(cfg)
+	if err != nil {
+		return nil
+	}
+	items := make([]Item, 0, len(fields))
+	for _, f := range fields {
+		it := Item{Env: f.tag.Get("env"), Flag: f.tag.Get("flag"), Default: f.tag.Get("default"),
+			Usage: f.tag.Get("usage"), Secret: f.tag.Get("secret") == "true", Value: fmt.Sprint(f.v.Interface())}
+		if it.Secret && it.Value != "" {
+			it.Value = "***"
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+type field struct {
+	v   reflect.Value
+	tag reflect.StructTag
+}
+
+func walk(cfg any) ([]field, error) {
+	rv := reflect.ValueOf(cfg)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("config: want a pointer to a struct")
+	}
+	var out []field
+	var rec func(v reflect.Value)
+	rec = func(v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			fv := v.Field(i)
+			if sf.Type.Kind() == reflect.Struct && sf.Type != reflect.TypeOf(time.Duration(0)) {
+				rec(fv)
+				continue
+			}
+			if sf.Tag.Get("env") == "" && sf.Tag.Get("flag") == "" {
+				continue
+			}
+			out = append(out, field{v: fv, tag: sf.Tag})
+		}
+	}
+	rec(rv.Elem())
+	return out, nil
+}
+
+func set(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case time.Duration:
+		if s == "" {
+			v.SetInt(0)
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		if s == "" {
+			v.SetBool(false)
+			return nil
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		if s == "" {
+			v.SetInt(0)
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	default:
+		return fmt.Errorf("unsupported kind %s", v.Kind())
+	}
+	return nil
+}
+
+type flagValue struct{ v reflect.Value }
+
+func (f *flagValue) String() string {
+	if !f.v.IsValid() {
+		return ""
+	}
+	return fmt.Sprint(f.v.Interface())
+}
+func (f *flagValue) Set(s string) error { return set(f.v, s) }
+func (f *flagValue) IsBoolFlag() bool   { return f.v.IsValid() && f.v.Kind() == reflect.Bool }

@@ -1,0 +1,201 @@
+// Package embeddednats runs an in-process nats-server with JetStream, used by
+// tests and by the all-in-one development command so neither needs an
+// external broker.
+package embeddednats
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// EnvDebug enables server logging (to stderr) when set to "1", which is the
+// quickest way to see what the broker does in a failing test.
+const EnvDebug = "WIJKBRUG_NATS_DEBUG"
+
+const readyTimeout = 10 * time.Second
+
+// Options configures Start. The zero value gives a JetStream server on a
+// random 127.0.0.1 port with a temporary store.
+type Options struct {
+	// StoreDir holds JetStream data. Empty means a temporary directory that
+	// Shutdown removes.
+	StoreDir string
+	// Port for clients; 0 picks a random free port.
+	Port int
+	// Host to listen on; default 127.0.0.1.
+	Host string
+	// SyncAlways fsyncs every JetStream write before it is acknowledged
+	// (server option sync_interval: always). By default nats-server
+	// acknowledges a publish once it is written to the OS page cache and
+	// fsyncs only every 2 minutes, so acked messages can be lost on power
+	// loss or a kernel crash (shown by the Jepsen NATS analysis, 2025).
+	// Turn it on where an acked outbox publish must really be durable.
+	SyncAlways bool
+	// Debug enables server logging to stderr (also via WIJKBRUG_NATS_DEBUG=1).
+	Debug bool
+}
+
+// Server is an embedded nats-server that can be stopped and started again on
+// the same port and store, which outbox tests use to simulate broker outages.
+type Server struct {
+	mu       sync.Mutex
+	opts     Options
+	storeDir string
+	tempDir  bool
+	port     int // actual port, fixed after the first start
+	ns       *server.Server
+	closed   bool
+}
+
+// Start creates and starts the server and waits until it accepts clients.
+func Start(opts Options) (*Server, error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	s := &Server{opts: opts, storeDir: opts.StoreDir, port: opts.Port}
+	if s.storeDir == "" {
+		dir, err := os.MkdirTemp("", "wjnats-")
+		if err != nil {
+			return nil, fmt.Errorf("embeddednats: create store dir: %w", err)
+		}
+		s.storeDir, s.tempDir = dir, true
+	}
+	if s.port == 0 {
+		s.port = -1 // nats-server convention for "random free port"
+	}
+	if err := s.start(); err != nil {
+		if s.tempDir {
+			_ = os.RemoveAll(s.storeDir)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	debug := s.opts.Debug || os.Getenv(EnvDebug) == "1"
+	sopts := &server.Options{
+		ServerName: "wijkbrug-embedded",
+		Host:       s.opts.Host,
+		Port:       s.port,
+		JetStream:  true,
+		StoreDir:   s.storeDir,
+		SyncAlways: s.opts.SyncAlways,
+		// We own the process' signal handling; the embedded server must
+		// not install its own handlers.
+		NoSigs: true,
+		NoLog:  !debug,
+		Debug:  debug,
+	}
+	ns, err := server.NewServer(sopts)
+	if err != nil {
+		return fmt.Errorf("embeddednats: %w", err)
+	}
+	if debug {
+		ns.ConfigureLogger()
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(readyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return fmt.Errorf("embeddednats: server on %s:%d not ready within %s", s.opts.Host, s.port, readyTimeout)
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return errors.New("embeddednats: JetStream failed to start")
+	}
+	// Remember the port actually bound so StartAgain reuses it and
+	// clients configured with ClientURL reconnect to the same address.
+	if addr, ok := ns.Addr().(*net.TCPAddr); ok {
+		s.port = addr.Port
+	}
+	s.ns = ns
+	return nil
+}
+
+// ClientURL returns the nats:// URL clients connect to. It stays valid across
+// Stop/StartAgain.
+func (s *Server) ClientURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("nats://%s", net.JoinHostPort(s.opts.Host, fmt.Sprint(s.port)))
+}
+
+// Port returns the client port.
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
+}
+
+// StoreDir returns the JetStream store directory.
+func (s *Server) StoreDir() string { return s.storeDir }
+
+// NATSServer exposes the underlying server, e.g. for monitoring in tests. It
+// is nil while stopped.
+func (s *Server) NATSServer() *server.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ns
+}
+
+// Stop shuts the server down but keeps its store and port, so StartAgain can
+// bring the same broker back. Stopping a stopped server is a no-op.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Server) stopLocked() {
+	if s.ns == nil {
+		return
+	}
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+	s.ns = nil
+}
+
+// StartAgain starts a stopped server with the same options, port and store,
+// so streams and unconsumed messages are recovered from disk.
+func (s *Server) StartAgain() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("embeddednats: server was shut down")
+	}
+	if s.ns != nil {
+		return errors.New("embeddednats: server is running")
+	}
+	return s.start()
+}
+
+// Shutdown stops the server for good and removes a temporary store.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+	if !s.closed && s.tempDir {
+		_ = os.RemoveAll(s.storeDir)
+	}
+	s.closed = true
+}
+
+// WaitForShutdown blocks until the server has stopped. Shutdown and Stop
+// already wait; this exists for callers that stop the server through
+// NATSServer().
+func (s *Server) WaitForShutdown() {
+	s.mu.Lock()
+	ns := s.ns
+	s.mu.Unlock()
+	if ns != nil {
+		ns.WaitForShutdown()
+	}
+}

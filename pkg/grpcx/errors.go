@@ -1,0 +1,85 @@
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var kindCodes = map[apperr.Kind]codes.Code{
+	apperr.KindInvalidArgument:    codes.InvalidArgument,
+	apperr.KindNotFound:           codes.NotFound,
+	apperr.KindPermissionDenied:   codes.PermissionDenied,
+	apperr.KindFailedPrecondition: codes.FailedPrecondition,
+	apperr.KindAlreadyExists:      codes.AlreadyExists,
+	apperr.KindUnauthenticated:    codes.Unauthenticated,
+	apperr.KindUnavailable:        codes.Unavailable,
+	apperr.KindResourceExhausted:  codes.ResourceExhausted,
+}
+
+// ToStatus is the one place where errors become gRPC statuses. Typed errors keep their
+// meaning (with field violations as google.rpc.BadRequest details and the object as
+// ResourceInfo); statuses from peer services pass through except INTERNAL/UNKNOWN; anything
+// else is masked as INTERNAL with the trace id, and logged in full.
+func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := apperr.As(err); ok {
+		st := status.New(kindCodes[e.Kind], e.Message)
+		var details []any
+		if len(e.Violations) > 0 {
+			br := &errdetails.BadRequest{}
+			for _, v := range e.Violations {
+				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+			}
+			details = append(details, br)
+		}
+		if e.Resource != "" {
+			details = append(details, &errdetails.ResourceInfo{ResourceType: e.Resource, ResourceName: e.ID, Description: e.Message})
+		}
+		if len(details) > 0 {
+			if ds, derr := withDetails(st, details); derr == nil {
+				st = ds
+			}
+		}
+		if e.Cause != nil {
+			log.WarnContext(ctx, "request failed", "code", st.Code().String(), "error", e.Error())
+		}
+		return st.Err()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Internal && st.Code() != codes.Unknown {
+		return err
+	}
+	traceID := observability.TraceID(ctx)
+	log.ErrorContext(ctx, "internal error", "error", err.Error())
+	return status.Error(codes.Internal, "internal error (trace id "+traceID+")")
+}
+
+func withDetails(st *status.Status, details []any) (*status.Status, error) {
+	for _, d := range details {
+		var err error
+		switch v := d.(type) {
+		case *errdetails.BadRequest:
+			st, err = st.WithDetails(v)
+		case *errdetails.ResourceInfo:
+			st, err = st.WithDetails(v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}

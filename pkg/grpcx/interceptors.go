@@ -1,0 +1,215 @@
+package grpcx
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// The server's unary chain, outermost first. The order matters and is written down here:
+//
+//  1. recovery  – a panic anywhere below becomes INTERNAL and is logged with its stack; the
+//     process keeps serving.
+//  2. access    – one structured log line and metrics per call, with the final status code
+//     (so it must sit outside the error mapping).
+//  3. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
+//  4. identity  – organisation from the verified client certificate, acting user from
+//     metadata; missing → UNAUTHENTICATED.
+//  5. policy    – deny by default per method (authz.Policy).
+//
+// OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
+func unaryChain(log *slog.Logger, policy authz.Policy, m *rpcMetrics) []grpc.UnaryServerInterceptor {
+	return []grpc.UnaryServerInterceptor{
+		recoveryUnary(log),
+		accessUnary(log, m),
+		errorsUnary(log),
+		identityUnary(),
+		policyUnary(policy),
+	}
+}
+
+func streamChain(log *slog.Logger, policy authz.Policy) []grpc.StreamServerInterceptor {
+	return []grpc.StreamServerInterceptor{
+		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.ErrorContext(ss.Context(), "panic in stream", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = status.Error(codes.Internal, "internal error")
+				}
+			}()
+			ctx, err := authenticate(ss.Context(), info.FullMethod)
+			if err == nil && !authz.IsPublic(info.FullMethod) {
+				c, _ := identity.From(ctx)
+				err = policy.Check(info.FullMethod, c)
+			}
+			if err != nil {
+				return ToStatus(ss.Context(), log, err)
+			}
+			return ToStatus(ss.Context(), log, handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx}))
+		},
+	}
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+func recoveryUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				resp, err = nil, status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+func accessUnary(log *slog.Logger, m *rpcMetrics) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		elapsed := time.Since(start)
+		m.observe(info.FullMethod, code, elapsed)
+		if authz.IsPublic(info.FullMethod) && code == codes.OK {
+			return resp, err
+		}
+		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration_ms", float64(elapsed.Microseconds()) / 1000}
+		if c, ok := identity.From(ctx); ok {
+			attrs = append(attrs, "org_oin", c.Org.OIN, "org_type", string(c.Org.Type), "user", c.User, "role", c.Role, "purpose", c.Purpose)
+		} else if o, oerr := orgFromPeer(ctx); oerr == nil {
+			attrs = append(attrs, "org_oin", o.OIN, "org_type", string(o.Type))
+		}
+		level := slog.LevelInfo
+		if code == codes.Internal || code == codes.Unknown {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "rpc", attrs...)
+		return resp, err
+	}
+}
+
+func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, ToStatus(ctx, log, err)
+		}
+		return resp, nil
+	}
+}
+
+func identityUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := authenticate(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+func policyUnary(policy authz.Policy) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if !authz.IsPublic(info.FullMethod) {
+			c, _ := identity.From(ctx)
+			if err := policy.Check(info.FullMethod, c); err != nil {
+				return nil, err
+			}
+		}
+		return handler(ctx, req)
+	}
+}
+
+// authenticate puts the Caller into ctx. Public methods (health, reflection) need only the
+// certificate, which the TLS handshake already enforced.
+func authenticate(ctx context.Context, method string) (context.Context, error) {
+	if authz.IsPublic(method) {
+		return ctx, nil
+	}
+	org, err := orgFromPeer(ctx)
+	if err != nil {
+		return ctx, apperr.Unauthenticated(err.Error())
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	get := func(k string) string {
+		if v := md.Get(k); len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	c := identity.Caller{Org: org, User: get(identity.HeaderUser), Role: get(identity.HeaderRole),
+		Purpose: get(identity.HeaderPurpose), OnBehalfOf: get(identity.HeaderOnBehalfOf)}
+	var missing []apperr.FieldViolation
+	for k, v := range map[string]string{identity.HeaderUser: c.User, identity.HeaderRole: c.Role, identity.HeaderPurpose: c.Purpose} {
+		if v == "" {
+			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: "required: who acts, in which role and for which processing activity"})
+		} else if len(v) > 200 {
+			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: "longer than 200 characters"})
+		}
+	}
+	if len(missing) > 0 {
+		return ctx, &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing", Violations: missing}
+	}
+	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
+		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")
+	}
+	return identity.WithCaller(ctx, c), nil
+}
+
+func orgFromPeer(ctx context.Context) (identity.Organisation, error) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return identity.Organisation{}, fmt.Errorf("no peer")
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return identity.Organisation{}, fmt.Errorf("no verified client certificate")
+	}
+	return identity.FromCertificate(ti.State.VerifiedChains[0][0])
+}
+
+type rpcMetrics struct {
+	handled  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newRPCMetrics(reg prometheus.Registerer) *rpcMetrics {
+	m := &rpcMetrics{
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wijkbrug_grpc_server_handled_total", Help: "RPCs completed, by method and code.",
+		}, []string{"method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wijkbrug_grpc_server_duration_seconds", Help: "RPC latency.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.handled, m.duration)
+	}
+	return m
+}
+
+func (m *rpcMetrics) observe(method string, code codes.Code, d time.Duration) {
+	m.handled.WithLabelValues(method, code.String()).Inc()
+	m.duration.WithLabelValues(method).Observe(d.Seconds())
+}

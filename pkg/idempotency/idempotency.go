@@ -1,0 +1,114 @@
+// Package idempotency makes mutating RPCs safe to retry. The key, a hash of the request and
+// the first answer are stored in the same transaction as the change: a repeat returns the
+// first answer without doing anything, and the same key with a different request is refused.
+// Keys are scoped per calling organisation and method, so partners cannot collide.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"unicode/utf8"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// MaxKeyLength bounds a key; UUIDs and ULIDs fit easily.
+const MaxKeyLength = 128
+
+// Store runs idempotent operations.
+type Store struct{ db *pgxdb.DB }
+
+// New returns a store on db (which must have the platform migrations).
+func New(db *pgxdb.DB) *Store { return &Store{db: db} }
+
+// Request is a request message with an idempotency_key field.
+type Request interface {
+	proto.Message
+	GetIdempotencyKey() string
+}
+
+// Do runs fn once per key. fn runs in a transaction (in its ctx) together with the key row;
+// when fn fails, nothing is stored and the key may be used again. The method is taken from
+// the gRPC context (or "" outside gRPC); newResp makes an empty response for replays.
+func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp func() Resp, fn func(ctx context.Context) (Resp, error)) (Resp, error) {
+	var zero Resp
+	key := req.GetIdempotencyKey()
+	switch {
+	case key == "":
+		return zero, apperr.Invalid("idempotency_key", "required for every change, so that a retry cannot apply it twice")
+	case len(key) > MaxKeyLength || !utf8.ValidString(key):
+		return zero, apperr.Invalid("idempotency_key", "at most 128 bytes of UTF-8")
+	}
+	hash, err := requestHash(req)
+	if err != nil {
+		return zero, err
+	}
+	caller, _ := identity.From(ctx)
+	method, _ := grpc.Method(ctx)
+	var out Resp
+	err = s.db.Tx(ctx, func(ctx context.Context) error {
+		q := s.db.Q(ctx)
+		// Claim the key. A concurrent request with the same key blocks here until the first
+		// one commits (then we replay) or rolls back (then we proceed).
+		tag, err := q.Exec(ctx, `INSERT INTO idempotency_keys (org_oin, method, key, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			caller.Org.OIN, method, key, hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var storedHash, stored []byte
+			if err := q.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys WHERE org_oin = $1 AND method = $2 AND key = $3`,
+				caller.Org.OIN, method, key).Scan(&storedHash, &stored); err != nil {
+				return err
+			}
+			if !bytes.Equal(storedHash, hash) {
+				return apperr.Invalid("idempotency_key", "already used for a different request")
+			}
+			resp := newResp()
+			if err := proto.Unmarshal(stored, resp); err != nil {
+				return err
+			}
+			out = resp
+			return nil
+		}
+		resp, err := fn(ctx)
+		if err != nil {
+			return err
+		}
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `UPDATE idempotency_keys SET response = $4 WHERE org_oin = $1 AND method = $2 AND key = $3`,
+			caller.Org.OIN, method, key, b); err != nil {
+			return err
+		}
+		out = resp
+		return nil
+	})
+	if err != nil {
+		return zero, err
+	}
+	return out, nil
+}
+
+// requestHash hashes the request without its idempotency key, deterministically.
+func requestHash(req Request) ([]byte, error) {
+	c := proto.Clone(req)
+	fd := c.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name("idempotency_key"))
+	if fd != nil {
+		c.ProtoReflect().Clear(fd)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(b)
+	return h[:], nil
+}

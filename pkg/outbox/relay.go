@@ -1,0 +1,229 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+)
+
+// RelayConfig tunes the relay.
+type RelayConfig struct {
+	// Service names the lock, so each service's relay is elected separately.
+	Service string
+	// BatchSize is how many rows one round publishes (default 256).
+	BatchSize int
+	// PollInterval is the fallback when a NOTIFY is missed (default 1 s).
+	PollInterval time.Duration
+	// AckTimeout bounds the wait for JetStream acks (default 5 s).
+	AckTimeout time.Duration
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer
+}
+
+// Relay publishes outbox rows. Only one replica relays at a time (a PostgreSQL session
+// advisory lock elects it), which keeps events in commit order per service and therefore per
+// aggregate; the others stand by and take over when the leader's session ends.
+type Relay struct {
+	db  *pgxdb.DB
+	js  jetstream.JetStream
+	cfg RelayConfig
+	lag prometheus.Histogram
+	pub prometheus.Counter
+}
+
+// NewRelay builds a relay.
+func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 256
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Relay{db: db, js: js, cfg: cfg,
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "wijkbrug_outbox_publish_lag_seconds", Help: "Time from outbox insert to JetStream ack.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5, 30},
+		}),
+		pub: prometheus.NewCounter(prometheus.CounterOpts{Name: "wijkbrug_outbox_published_total", Help: "Events published."}),
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(r.lag, r.pub)
+	}
+	return r
+}
+
+// Run relays until ctx ends; the leader then makes one last bounded attempt to publish what is
+// pending (the flush step of graceful shutdown). Errors from NATS or PostgreSQL are retried, never
+// fatal: an unpublished row stays pending.
+func (r *Relay) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := r.lead(ctx); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.WarnContext(ctx, "outbox relay interrupted; retrying", "error", err.Error())
+			sleep(ctx, r.cfg.PollInterval)
+		}
+	}
+}
+
+// lead takes the leader lock on a dedicated connection and relays while holding it.
+func (r *Relay) lead(ctx context.Context) error {
+	conn, err := r.db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer releaseAndDiscard(conn)
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey(r.cfg.Service)).Scan(&got); err != nil {
+		return err
+	}
+	if !got {
+		sleep(ctx, r.cfg.PollInterval)
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		n, err := r.Flush(ctx)
+		if err != nil {
+			r.cfg.Logger.WarnContext(ctx, "outbox publish failed; will retry", "error", err.Error())
+			sleep(ctx, r.cfg.PollInterval)
+			continue
+		}
+		if n == r.cfg.BatchSize {
+			continue // more waiting
+		}
+		wctx, cancel := context.WithTimeout(ctx, r.cfg.PollInterval)
+		_, werr := conn.Conn().WaitForNotification(wctx)
+		cancel()
+		if werr != nil && ctx.Err() == nil && !errors.Is(werr, context.DeadlineExceeded) {
+			return fmt.Errorf("listen: %w", werr)
+		}
+	}
+	// Still the leader: flush what is pending (graceful shutdown), bounded in time. Only the
+	// leader does this, so a stopping standby never publishes out of order.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for {
+		n, err := r.Flush(flushCtx)
+		if err != nil {
+			r.cfg.Logger.Warn("outbox flush on shutdown incomplete; rows stay pending", "error", err.Error())
+			return nil
+		}
+		if n < r.cfg.BatchSize {
+			return nil
+		}
+	}
+}
+
+// releaseAndDiscard closes the connection instead of returning it, so the session advisory
+// lock and the LISTEN registration end with it.
+func releaseAndDiscard(conn *pgxpool.Conn) {
+	_ = conn.Conn().Close(context.Background())
+	conn.Release()
+}
+
+type pendingRow struct {
+	id int64
+	ev cloudevents.Envelope
+}
+
+// Flush publishes one batch of pending rows in id order and returns how many were published.
+// On a failed ack it marks the acknowledged prefix only; the rest is retried (JetStream drops
+// the duplicates of anything that did arrive, by Nats-Msg-Id).
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	rows, err := r.db.Pool.Query(ctx, `
+		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, created_at
+		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
+	if err != nil {
+		return 0, err
+	}
+	var batch []pendingRow
+	for rows.Next() {
+		var p pendingRow
+		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Time); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		batch = append(batch, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(batch))
+	var pubErr error
+	for _, p := range batch {
+		f, err := r.js.PublishMsgAsync(p.ev.ToMsg())
+		if err != nil {
+			pubErr = err
+			break
+		}
+		futures = append(futures, f)
+	}
+	timeout := time.NewTimer(r.cfg.AckTimeout)
+	defer timeout.Stop()
+	var acked []int64
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			acked = append(acked, batch[i].id)
+			r.lag.Observe(time.Since(batch[i].ev.Time).Seconds())
+			continue
+		case err := <-f.Err():
+			pubErr = err
+		case <-timeout.C:
+			pubErr = errors.New("timed out waiting for JetStream ack")
+		case <-ctx.Done():
+			pubErr = ctx.Err()
+		}
+		break
+	}
+	if len(acked) > 0 {
+		if _, err := r.db.Pool.Exec(context.WithoutCancel(ctx), `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, acked); err != nil {
+			return 0, fmt.Errorf("mark published: %w", err)
+		}
+		r.pub.Add(float64(len(acked)))
+	}
+	return len(acked), pubErr
+}
+
+// Pending counts unpublished rows (for tests and the readiness view).
+func (r *Relay) Pending(ctx context.Context) (int, error) {
+	var n int
+	err := r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+func lockKey(service string) int64 {
+	var h int64 = 0x6f7574 // "out"
+	for _, c := range service {
+		h = h*131 + int64(c)
+	}
+	return h
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,39 @@
+package svc
+
+import "time"
+
+// Config is the platform configuration every service shares. Each service binary reads it from
+// WIJKBRUG_* environment variables or the matching flags; the all-in-one command fills it in
+// code.
+type Config struct {
+	GRPCAddr  string `env:"WIJKBRUG_GRPC_ADDR" flag:"grpc-addr" usage:"gRPC listen address (mutual TLS); empty = the service's default port"`
+	AdminAddr string `env:"WIJKBRUG_ADMIN_ADDR" flag:"admin-addr" usage:"admin HTTP address (/metrics, /debug/pprof, /livez, /readyz); empty = the service's default port"`
+
+	DatabaseURL    string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
+	DatabaseConns  int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
+	MigrateOnStart bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
+
+	NATSURL        string `env:"WIJKBRUG_NATS_URL" flag:"nats-url" default:"nats://127.0.0.1:4222" usage:"NATS server URL"`
+	StreamReplicas int    `env:"WIJKBRUG_STREAM_REPLICAS" flag:"stream-replicas" default:"1" usage:"JetStream replicas of the service's stream (3 in production)"`
+
+	TLSCert string `env:"WIJKBRUG_TLS_CERT" flag:"tls-cert" usage:"PEM certificate of this service (server and client; OU=SERVICE, serialNumber=OIN)"`
+	TLSKey  string `env:"WIJKBRUG_TLS_KEY" flag:"tls-key" secret:"true" usage:"PEM private key of this service"`
+	TLSCA   string `env:"WIJKBRUG_TLS_CA" flag:"tls-ca" usage:"PEM CA bundle that partner and service certificates must chain to"`
+
+	BSNEncryptionKey string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 32-byte AES-256-GCM key for BSNs and confidential text"`
+	BSNIndexKey      string `env:"WIJKBRUG_BSN_INDEX_KEY" flag:"bsn-index-key" secret:"true" usage:"base64 ≥32-byte HMAC key of the BSN blind index"`
+	PseudonymKey     string `env:"WIJKBRUG_PSEUDONYM_KEY" flag:"pseudonym-key" secret:"true" usage:"base64 ≥32-byte HMAC key of resident pseudonyms (same in every service)"`
+
+	IntakeAddr             string `env:"WIJKBRUG_INTAKE_ADDR" flag:"intake-addr" default:"127.0.0.1:50051" usage:"address of the intake service"`
+	CaseDirectionAddr      string `env:"WIJKBRUG_CASEDIRECTION_ADDR" flag:"casedirection-addr" default:"127.0.0.1:50052" usage:"address of the case-direction service"`
+	ProviderMonitoringAddr string `env:"WIJKBRUG_PROVIDERMONITORING_ADDR" flag:"providermonitoring-addr" default:"127.0.0.1:50053" usage:"address of the provider-monitoring service"`
+	ReferralAddr           string `env:"WIJKBRUG_REFERRAL_ADDR" flag:"referral-addr" default:"127.0.0.1:50054" usage:"address of the referral service"`
+
+	// DefaultTeamOIN is the neighbourhood team that receives intakes when no routing rule
+	// applies (per-municipality routing comes with the intake issue).
+	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" default:"00000001000000000100" usage:"OIN of the neighbourhood team that owns new intakes"`
+
+	OTLPEndpoint  string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT" flag:"otlp-endpoint" usage:"OTLP/gRPC trace collector host:port; empty = no export"`
+	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
+	ShutdownGrace time.Duration `env:"WIJKBRUG_SHUTDOWN_GRACE" flag:"shutdown-grace" default:"20s" usage:"time to drain in-flight calls on SIGTERM"`
+}

@@ -1,0 +1,392 @@
+// Package svc is the runtime every Wijkbrug service shares: it turns a service's Spec (its
+// name, migrations, policy, gRPC registrations and event consumers) into a running process
+// with mutual TLS, health, metrics, tracing, the outbox relay and graceful shutdown. A service
+// keeps only its business code; the platform is written once, here.
+package svc
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
+	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
+	"google.golang.org/grpc"
+)
+
+// Spec is what a service contributes.
+type Spec struct {
+	// Name is the service's short name as used in subjects and streams: "intake",
+	// "casedirection", "providermonitoring", "referral".
+	Name string
+	// DefaultGRPCAddr and DefaultAdminAddr are used when the config leaves them empty.
+	DefaultGRPCAddr, DefaultAdminAddr string
+	// Migrations is the service's own migration set (the platform set runs first).
+	Migrations pgxdb.MigrationSet
+	// Policy is the per-method authorisation policy; methods without a rule are denied.
+	Policy authz.Policy
+	// Services are the service descriptors the service registers (for policy coverage).
+	Services []grpc.ServiceDesc
+	// Setup wires the service on the platform.
+	Setup func(ctx context.Context, p *Platform) (*Wiring, error)
+}
+
+// Wiring is what Setup returns.
+type Wiring struct {
+	// Register registers the gRPC services.
+	Register func(s grpc.ServiceRegistrar)
+	// Consumers are durable event consumers.
+	Consumers []consumer.Spec
+	// Background tasks (schedulers) run until their context ends.
+	Background []func(ctx context.Context)
+}
+
+// Platform is what a service's Setup gets to build its adapters on.
+type Platform struct {
+	Name      string
+	Config    Config
+	Logger    *slog.Logger
+	DB        *pgxdb.DB
+	JS        jetstream.JetStream
+	Outbox    *outbox.Writer
+	Access    *accesslog.Logger
+	Idem      *idempotency.Store
+	Protector *bsn.Protector
+	// Self is this service's organisation, from its own certificate (type SERVICE).
+	Self identity.Organisation
+	// ClientTLS is for calls to peer services.
+	ClientTLS *tls.Config
+	mu        sync.Mutex
+	conns     []*grpc.ClientConn
+}
+
+// Dial connects to a peer service; the connection is closed at shutdown.
+func (p *Platform) Dial(addr string) (*grpc.ClientConn, error) {
+	cc, err := grpcx.Dial(addr, p.ClientTLS, grpcx.DefaultCallTimeout)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, cc)
+	p.mu.Unlock()
+	return cc, nil
+}
+
+// SystemCaller is the identity consumers and schedulers act as.
+func (p *Platform) SystemCaller(purpose string) identity.Caller {
+	return identity.System(p.Self, purpose)
+}
+
+// Hooks let the all-in-one command and tests observe a running service.
+type Hooks struct {
+	// OnServing is called once, when the service first reports SERVING.
+	OnServing func(grpcAddr, adminAddr string)
+}
+
+// Main is the whole main function of a service binary: `<svc> [serve] [flags]` or
+// `<svc> migrate [flags]`.
+func Main(spec Spec) {
+	if err := run(spec, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, spec.Name+": "+err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(spec Spec, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var cfg Config
+	fs := flag.NewFlagSet(spec.Name+" "+cmd, flag.ContinueOnError)
+	if err := config.Load(fs, args, &cfg); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd {
+	case "serve":
+		return Run(ctx, spec, cfg, Hooks{})
+	case "migrate":
+		if cfg.DatabaseURL == "" {
+			return errors.New("WIJKBRUG_DATABASE_URL is required")
+		}
+		return Migrate(ctx, spec, cfg.DatabaseURL)
+	default:
+		return fmt.Errorf("unknown command %q (serve or migrate)", cmd)
+	}
+}
+
+// Migrate applies the platform and the service migrations.
+func Migrate(ctx context.Context, spec Spec, dsn string) error {
+	return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), spec.Migrations)
+}
+
+// Run runs the service until ctx ends, then shuts down in the order of the design:
+// health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
+// schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
+func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
+	logger := observability.NewLogger(os.Stderr, parseLevel(cfg.LogLevel), spec.Name)
+	if cfg.GRPCAddr == "" {
+		cfg.GRPCAddr = spec.DefaultGRPCAddr
+	}
+	if cfg.AdminAddr == "" {
+		cfg.AdminAddr = spec.DefaultAdminAddr
+	}
+	attrs := []any{}
+	for _, it := range config.Describe(&cfg) {
+		attrs = append(attrs, it.Env, it.Value)
+	}
+	logger.Info("starting", attrs...)
+
+	if missing := spec.Policy.Uncovered(spec.Services...); len(missing) > 0 {
+		return fmt.Errorf("methods without an authorisation rule: %v", missing)
+	}
+	shutdownTracing, err := observability.SetupTracing(ctx, spec.Name, cfg.OTLPEndpoint)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownTracing(context.Background()) }()
+
+	serverTLS, clientTLS, self, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
+	protector, err := loadProtector(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("WIJKBRUG_DATABASE_URL is required")
+	}
+	if cfg.MigrateOnStart {
+		if err := Migrate(ctx, spec, cfg.DatabaseURL); err != nil {
+			return err
+		}
+	}
+	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	nc, err := natsx.Connect(cfg.NATSURL, "wijkbrug-"+spec.Name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024))
+	if err != nil {
+		return err
+	}
+
+	reg := observability.NewRegistry()
+	p := &Platform{
+		Name: spec.Name, Config: cfg, Logger: logger, DB: db, JS: js,
+		Outbox: outbox.NewWriter(db, spec.Name), Access: accesslog.New(db, spec.Name),
+		Idem: idempotency.New(db), Protector: protector, Self: self, ClientTLS: clientTLS,
+	}
+	defer func() {
+		for _, cc := range p.conns {
+			_ = cc.Close()
+		}
+	}()
+	wiring, err := spec.Setup(ctx, p)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+
+	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg})
+	if err != nil {
+		return err
+	}
+	wiring.Register(server)
+	lis, err := grpcx.Listen(cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
+	}
+	admin, err := observability.NewAdmin(cfg.AdminAddr, reg)
+	if err != nil {
+		_ = lis.Close()
+		return fmt.Errorf("admin listen %s: %w", cfg.AdminAddr, err)
+	}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- server.Serve(lis) }()
+	go func() { serveErr <- admin.Serve() }()
+
+	// Workers: consumers and schedulers stop before the relay, so their last events still
+	// get flushed.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	var work, relayDone sync.WaitGroup
+	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: spec.Name, Logger: logger, Registry: reg})
+	relayDone.Add(1)
+	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
+	for _, c := range wiring.Consumers {
+		work.Add(1)
+		go func() {
+			defer work.Done()
+			if err := consumer.Run(workCtx, js, db, c, logger); err != nil && workCtx.Err() == nil {
+				logger.Error("consumer stopped", "consumer", c.Durable, "error", err.Error())
+			}
+		}()
+	}
+	for _, bg := range wiring.Background {
+		work.Add(1)
+		go func() { defer work.Done(); bg(workCtx) }()
+	}
+	streamReady := make(chan struct{})
+	go func() {
+		for workCtx.Err() == nil {
+			sctx, cancel := context.WithTimeout(workCtx, 5*time.Second)
+			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas)
+			cancel()
+			if err == nil {
+				close(streamReady)
+				return
+			}
+			logger.Warn("cannot declare stream yet; retrying", "error", err.Error())
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	// Health follows the dependencies: SERVING only while PostgreSQL answers, NATS is
+	// connected and the stream exists.
+	go watchHealth(workCtx, db, nc, streamReady, server, admin, logger, func() {
+		if hooks.OnServing != nil {
+			hooks.OnServing(lis.Addr().String(), admin.Addr())
+		}
+	})
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil {
+			logger.Error("server failed", "error", err.Error())
+		}
+	}
+	logger.Info("shutting down")
+	admin.SetReady(false)
+	server.Shutdown(cfg.ShutdownGrace)
+	stopWork()
+	work.Wait()
+	stopRelay()
+	relayDone.Wait()
+	_ = nc.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = admin.Shutdown(shutdownCtx)
+	logger.Info("stopped")
+	return nil
+}
+
+func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, first func()) {
+	served := false
+	interval := 50 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		dbErr := db.Ping(pctx)
+		cancel()
+		streamOK := false
+		select {
+		case <-streamReady:
+			streamOK = true
+		default:
+		}
+		ok := dbErr == nil && nc.IsConnected() && streamOK
+		if ctx.Err() != nil {
+			return
+		}
+		server.SetServing(ok)
+		admin.SetReady(ok)
+		if ok && !served {
+			served = true
+			interval = time.Second
+			first()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+func loadTLS(cfg Config) (server, client *tls.Config, self identity.Organisation, err error) {
+	if cfg.TLSCert == "" || cfg.TLSKey == "" || cfg.TLSCA == "" {
+		return nil, nil, self, errors.New("WIJKBRUG_TLS_CERT, WIJKBRUG_TLS_KEY and WIJKBRUG_TLS_CA are required: plaintext is not offered")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, nil, self, fmt.Errorf("load certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(cfg.TLSCA)
+	if err != nil {
+		return nil, nil, self, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, nil, self, errors.New("CA file holds no PEM certificate")
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, nil, self, err
+	}
+	self, err = identity.FromCertificate(leaf)
+	if err != nil {
+		return nil, nil, self, fmt.Errorf("own certificate: %w", err)
+	}
+	if self.Type != identity.OrgService {
+		return nil, nil, self, fmt.Errorf("own certificate must have OU=SERVICE, has %s", self.Type)
+	}
+	server = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	client = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}
+	return server, client, self, nil
+}
+
+func loadProtector(cfg Config) (*bsn.Protector, error) {
+	var keys bsn.Keys
+	var err error
+	if keys.Encryption, err = bsn.ParseKey(cfg.BSNEncryptionKey); err != nil {
+		return nil, fmt.Errorf("WIJKBRUG_BSN_ENCRYPTION_KEY: %w", err)
+	}
+	if keys.Index, err = bsn.ParseKey(cfg.BSNIndexKey); err != nil {
+		return nil, fmt.Errorf("WIJKBRUG_BSN_INDEX_KEY: %w", err)
+	}
+	if keys.Pseudonym, err = bsn.ParseKey(cfg.PseudonymKey); err != nil {
+		return nil, fmt.Errorf("WIJKBRUG_PSEUDONYM_KEY: %w", err)
+	}
+	keys.Encryption = keys.Encryption[:32]
+	return bsn.NewProtector(keys)
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

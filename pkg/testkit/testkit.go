@@ -1,0 +1,228 @@
+// Package testkit holds the test helpers shared by every service: a
+// PostgreSQL cluster per test binary with cheap per-test databases cloned
+// from migrated templates, embedded NATS servers and a development CA.
+//
+// Packages that use the database helpers must route TestMain through Main so
+// the shared cluster is stopped when the tests finish:
+//
+//	func TestMain(m *testing.M) { testkit.Main(m) }
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddednats"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
+)
+
+// EnvSkipDB, when "1", makes database tests skip instead of fail. Without it
+// a machine lacking PostgreSQL fails loudly, so CI cannot go green by
+// silently not running half the tests.
+const EnvSkipDB = "WIJKBRUG_SKIP_DB"
+
+// Migrator brings the database at dsn to the current schema. It must close
+// every connection it opens before returning; leftovers are terminated.
+type Migrator func(ctx context.Context, dsn string) error
+
+var (
+	mainCalled atomic.Bool
+
+	pgOnce    sync.Once
+	pgMu      sync.Mutex // guards pgCluster for Main's shutdown
+	pgCluster *embeddedpg.Cluster
+	pgErr     error
+
+	templatesMu sync.Mutex
+	templates   = map[string]*dbTemplate{}
+
+	dbSeq atomic.Int64
+)
+
+// Main runs the tests and then stops the shared PostgreSQL cluster if a test
+// started it. Call it from TestMain.
+func Main(m *testing.M) {
+	mainCalled.Store(true)
+	code := m.Run()
+	pgMu.Lock()
+	c := pgCluster
+	pgMu.Unlock()
+	if c != nil {
+		if err := c.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testkit: stopping PostgreSQL: %v\n", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// Cluster returns the PostgreSQL cluster shared by all tests of this test
+// binary, starting it on first use. One cluster per binary keeps the ~1 s
+// initdb+startup cost off individual tests.
+func Cluster(t testing.TB) *embeddedpg.Cluster {
+	t.Helper()
+	if os.Getenv(EnvSkipDB) == "1" {
+		t.Skipf("%s=1: skipping test that needs PostgreSQL", EnvSkipDB)
+	}
+	if !mainCalled.Load() {
+		// Without Main nobody stops the cluster and its data directory
+		// leaks; better to say so than to leave that to be discovered.
+		t.Fatal("testkit: database helpers need TestMain to call testkit.Main:\n\tfunc TestMain(m *testing.M) { testkit.Main(m) }")
+	}
+	pgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := embeddedpg.Start(ctx, embeddedpg.Options{})
+		pgMu.Lock()
+		pgCluster, pgErr = c, err
+		pgMu.Unlock()
+	})
+	if pgErr != nil {
+		t.Fatalf("testkit: cannot start PostgreSQL for tests: %v\n"+
+			"Install the PostgreSQL server binaries, point %s at their bin directory, or set %s=1 to skip database tests.",
+			pgErr, embeddedpg.EnvBinDir, EnvSkipDB)
+	}
+	return pgCluster
+}
+
+// dbTemplate is a migrated database that per-test databases are cloned from.
+type dbTemplate struct {
+	once   sync.Once
+	dbName string
+	err    error
+}
+
+// NewDatabase returns the DSN of a fresh database for this test, cloned from
+// a template named after name that is created and migrated once per test
+// binary. Cloning a template is far cheaper than running migrations per test
+// and gives every test full isolation. The first migrate passed for a name
+// is the one used. The clone is dropped when the test ends.
+func NewDatabase(t testing.TB, name string, migrate Migrator) string {
+	t.Helper()
+	c := Cluster(t)
+
+	tmpl := template(name)
+	tmpl.once.Do(func() { tmpl.err = createTemplate(c, tmpl.dbName, migrate) })
+	if tmpl.err != nil {
+		t.Fatalf("testkit: template database for %q: %v", name, tmpl.err)
+	}
+
+	// The sequence number makes the name unique; it goes before the test
+	// name so that truncation to 63 bytes can never cut it off.
+	dbName := identifier(fmt.Sprintf("%.24s_%d_%s", identifier(name), dbSeq.Add(1), t.Name()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.CreateDatabaseFromTemplate(ctx, dbName, tmpl.dbName); err != nil {
+		t.Fatalf("testkit: clone %s: %v", tmpl.dbName, err)
+	}
+	t.Cleanup(func() {
+		// The test's own context is already cancelled here.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.DropDatabase(ctx, dbName); err != nil {
+			t.Errorf("testkit: drop %s: %v", dbName, err)
+		}
+	})
+	return c.DSN(dbName)
+}
+
+func template(name string) *dbTemplate {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	// Keyed by the database name so that names differing only in
+	// characters identifier() replaces share one template instead of
+	// migrating the same database twice.
+	dbName := identifier("tmpl_" + name)
+	tmpl, ok := templates[dbName]
+	if !ok {
+		tmpl = &dbTemplate{dbName: dbName}
+		templates[dbName] = tmpl
+	}
+	return tmpl
+}
+
+func createTemplate(c *embeddedpg.Cluster, dbName string, migrate Migrator) (err error) {
+	// Not tied to the first test's context: the template outlives it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := c.CreateDatabase(ctx, dbName); err != nil {
+		return err
+	}
+	if migrate != nil {
+		defer func() {
+			// A panicking migrator must not leave a half-migrated
+			// template that later tests would silently clone.
+			if r := recover(); r != nil {
+				err = fmt.Errorf("migrator panicked: %v", r)
+			}
+		}()
+		if err := migrate(ctx, c.DSN(dbName)); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return sealTemplate(ctx, c, dbName)
+}
+
+// sealTemplate forbids new connections to the template and ends leftover
+// ones (e.g. a migrator's pool that was not closed), because PostgreSQL
+// refuses to clone a database that anyone is connected to.
+func sealTemplate(ctx context.Context, c *embeddedpg.Cluster, dbName string) error {
+	conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH ALLOW_CONNECTIONS false"); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", dbName)
+	return err
+}
+
+// identifier turns s into a lower-case PostgreSQL identifier of at most 63
+// bytes (longer names are silently truncated by the server, which would
+// make two clones collide).
+func identifier(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+		if b.Len() >= 63 {
+			break
+		}
+	}
+	return b.String()
+}
+
+// NewNATS starts a fresh embedded NATS server with JetStream in a temp dir
+// for this test and shuts it down when the test ends.
+func NewNATS(t testing.TB) *embeddednats.Server {
+	t.Helper()
+	s, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("testkit: start NATS: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// NewCA returns a fresh development CA for this test.
+func NewCA(t testing.TB) *devca.CA {
+	t.Helper()
+	ca, err := devca.New("Wijkbrug test CA " + t.Name())
+	if err != nil {
+		t.Fatalf("testkit: new CA: %v", err)
+	}
+	return ca
+}

@@ -1,0 +1,86 @@
+// Package valid checks the shapes of identifiers and codes that arrive from outside, each
+// returning a typed INVALID_ARGUMENT error naming the field. Business rules live in the
+// services' domain packages; these are only formats (national code formats included).
+package valid
+
+import (
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+)
+
+var (
+	municipalityRe = regexp.MustCompile(`^GM[0-9]{4}$`)
+	districtRe     = regexp.MustCompile(`^WK[0-9]{6}$`)
+	agbRe          = regexp.MustCompile(`^[0-9]{8}$`)
+	oinRe          = regexp.MustCompile(`^[0-9]{20}$`)
+	codeRe         = regexp.MustCompile(`^[A-Za-z0-9_-]{1,16}$`)
+)
+
+// DateLayout is the format of calendar dates in the APIs.
+const DateLayout = "2006-01-02"
+
+// UUID checks an id.
+func UUID(v *apperr.Validation, field, s string) {
+	if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+		v.Add(field, "must be a UUID")
+	}
+}
+
+// Municipality checks a CBS municipality code (GM0363).
+func Municipality(v *apperr.Validation, field, s string) {
+	v.Check(municipalityRe.MatchString(s), field, "must be a CBS municipality code like GM0363")
+}
+
+// District checks an optional CBS district code (WK036300).
+func District(v *apperr.Validation, field, s string) {
+	v.Check(s == "" || districtRe.MatchString(s), field, "must be empty or a CBS district code like WK036300")
+}
+
+// AGB checks an 8-digit AGB code.
+func AGB(v *apperr.Validation, field, s string) {
+	v.Check(agbRe.MatchString(s), field, "must be an 8-digit AGB code")
+}
+
+// OIN checks a 20-digit OIN.
+func OIN(v *apperr.Validation, field, s string) {
+	v.Check(oinRe.MatchString(s), field, "must be a 20-digit OIN")
+}
+
+// Code checks a short code (product codes and categories, units).
+func Code(v *apperr.Validation, field, s string) {
+	v.Check(codeRe.MatchString(s), field, "must be 1-16 letters, digits, '-' or '_'")
+}
+
+// BSN checks a burgerservicenummer; the message never repeats the value.
+func BSN(v *apperr.Validation, field, s string) {
+	if err := bsn.Validate(s); err != nil {
+		v.Add(field, "not a valid BSN: "+err.Error())
+	}
+}
+
+// Text checks free text: valid UTF-8 and at most max characters; required when min > 0.
+func Text(v *apperr.Validation, field, s string, minLen, maxLen int) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be UTF-8")
+	case utf8.RuneCountInString(s) < minLen:
+		v.Add(field, "required")
+	case utf8.RuneCountInString(s) > maxLen:
+		v.Add(field, "too long")
+	}
+}
+
+// Date parses a YYYY-MM-DD date.
+func Date(v *apperr.Validation, field, s string) time.Time {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		v.Add(field, "must be a date YYYY-MM-DD")
+		return time.Time{}
+	}
+	return t
+}

@@ -1,0 +1,7 @@
+module github.com/wijkbrug/wijkbrug/services/intake
+
+go 1.26
+
+require github.com/wijkbrug/wijkbrug/pkg v0.0.0
+
+replace github.com/wijkbrug/wijkbrug/pkg => ../../pkg

@@ -1,0 +1,52 @@
+// Package events turns referral's domain changes into information-poor protobuf events in
+// the outbox: ids, codes and statuses, never a BSN, a name or free text.
+package events
+
+import (
+	"context"
+
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Service is the producing service's subject token.
+const Service = "referral"
+
+// Publisher writes referral events to the outbox.
+type Publisher struct{ w *outbox.Writer }
+
+// NewPublisher returns a publisher.
+func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
+
+// SignalReceived announces a new signal.
+func (p *Publisher) SignalReceived(ctx context.Context, s domain.Signal) error {
+	return p.w.Add(ctx, natsx.Subject(Service, s.Municipality, "signal", "received"), s.ID, &referralv1.SignalReceived{
+		SignalId: s.ID, SourceType: protoenum.FromCode[referralv1.SourceType](string(s.SourceType)), SourceOin: s.SourceOIN,
+		LegalBasis: protoenum.FromCode[referralv1.LegalBasis](string(s.LegalBasis)), MunicipalityCode: s.Municipality, DistrictCode: s.District,
+		LifeDomains: protoenum.LifeDomains(s.LifeDomains), Crisis: s.Crisis,
+		Confidentiality: protoenum.FromCode[commonv1.Confidentiality](s.Confidentiality()),
+		ReceivedAt:      timestamppb.New(s.ReceivedAt),
+	})
+}
+
+// SignalStatusChanged announces a status change to all consumers.
+func (p *Publisher) SignalStatusChanged(ctx context.Context, s domain.Signal) error {
+	return p.w.Add(ctx, natsx.Subject(Service, s.Municipality, "signal", "status_changed"), s.ID, &referralv1.SignalStatusChanged{
+		SignalId: s.ID, Status: protoenum.FromCode[referralv1.SignalStatus](string(s.Status)), IntakeId: s.IntakeID, CaseId: s.CaseID, MunicipalityCode: s.Municipality,
+	})
+}
+
+// SignalFedBack tells the source organisation, on its own subject, what became of its signal.
+// It carries codes only: the source is not entitled to the case's content.
+func (p *Publisher) SignalFedBack(ctx context.Context, s domain.Signal) error {
+	ev := &referralv1.SignalFedBack{SignalId: s.ID, SourceOin: s.SourceOIN, Feedback: protoenum.FromCode[referralv1.Feedback](string(s.Feedback)), Status: protoenum.FromCode[referralv1.SignalStatus](string(s.Status))}
+	if s.FedBackAt != nil {
+		ev.FedBackAt = timestamppb.New(*s.FedBackAt)
+	}
+	return p.w.Add(ctx, natsx.FeedbackSubject(Service, s.SourceOIN, "signal", "fed_back"), s.ID, ev)
+}

@@ -1,0 +1,114 @@
+// Package postgres stores referral's aggregates in its own PostgreSQL database.
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+)
+
+// Additional data bound into the ciphertexts, so a value cannot be moved to another column.
+const (
+	aadBSN         = "referral.signals.resident_bsn"
+	aadDescription = "referral.signals.description"
+)
+
+// Signals is the signal repository.
+type Signals struct {
+	db   *pgxdb.DB
+	prot *bsn.Protector
+}
+
+// NewSignals returns the repository.
+func NewSignals(db *pgxdb.DB, prot *bsn.Protector) *Signals { return &Signals{db: db, prot: prot} }
+
+// Insert stores a new signal.
+func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
+	var cents, months *int64
+	if s.Arrears != nil {
+		c, m := s.Arrears.AmountCents, int64(s.Arrears.Months)
+		cents, months = &c, &m
+	}
+	var desc []byte
+	if s.Description != "" {
+		desc = r.prot.Seal(s.Description, aadDescription)
+	}
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO signals (id, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, resident_bsn_index,
+		                     municipality_code, district_code, life_domains, category, description_enc, crisis,
+		                     arrears_cents, arrears_months, status, feedback, received_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+		s.ID, string(s.SourceType), s.SourceOIN, s.Reporter, string(s.LegalBasis),
+		r.prot.Seal(s.ResidentBSN, aadBSN), r.prot.Index(s.ResidentBSN),
+		s.Municipality, s.District, s.LifeDomains, s.Category, desc, s.Crisis,
+		cents, months, string(s.Status), string(s.Feedback), s.ReceivedAt)
+	return err
+}
+
+// Get reads a signal.
+func (r *Signals) Get(ctx context.Context, id string) (domain.Signal, error) {
+	return r.get(ctx, id, "")
+}
+
+// GetForUpdate reads and locks a signal.
+func (r *Signals) GetForUpdate(ctx context.Context, id string) (domain.Signal, error) {
+	return r.get(ctx, id, " FOR UPDATE")
+}
+
+func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, error) {
+	var (
+		s                         domain.Signal
+		sourceType, basis, status string
+		feedback                  string
+		bsnEnc, descEnc           []byte
+		cents, months             *int64
+		fedBackAt                 *time.Time
+		intakeID, caseID          *string
+	)
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT id::text, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, municipality_code, district_code,
+		       life_domains, category, description_enc, crisis, arrears_cents, arrears_months, status, feedback,
+		       received_at, fed_back_at, intake_id::text, case_id::text
+		FROM signals WHERE id = $1`+lock, id).Scan(
+		&s.ID, &sourceType, &s.SourceOIN, &s.Reporter, &basis, &bsnEnc, &s.Municipality, &s.District,
+		&s.LifeDomains, &s.Category, &descEnc, &s.Crisis, &cents, &months, &status, &feedback,
+		&s.ReceivedAt, &fedBackAt, &intakeID, &caseID)
+	if pgxdb.IsNoRows(err) {
+		return s, apperr.NotFound("signal", id)
+	}
+	if err != nil {
+		return s, err
+	}
+	s.SourceType, s.LegalBasis, s.Status, s.Feedback = domain.SourceType(sourceType), domain.LegalBasis(basis), domain.Status(status), domain.Feedback(feedback)
+	if s.ResidentBSN, err = r.prot.Open(bsnEnc, aadBSN); err != nil {
+		return s, err
+	}
+	if descEnc != nil {
+		if s.Description, err = r.prot.Open(descEnc, aadDescription); err != nil {
+			return s, err
+		}
+	}
+	if cents != nil && months != nil {
+		s.Arrears = &domain.Arrears{AmountCents: *cents, Months: int32(*months)}
+	}
+	s.FedBackAt = fedBackAt
+	if intakeID != nil {
+		s.IntakeID = *intakeID
+	}
+	if caseID != nil {
+		s.CaseID = *caseID
+	}
+	return s, nil
+}
+
+// Update stores the mutable part of a signal.
+func (r *Signals) Update(ctx context.Context, s domain.Signal) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		UPDATE signals SET status = $2, feedback = $3, fed_back_at = $4, intake_id = NULLIF($5, '')::uuid, case_id = NULLIF($6, '')::uuid
+		WHERE id = $1`, s.ID, string(s.Status), string(s.Feedback), s.FedBackAt, s.IntakeID, s.CaseID)
+	return err
+}

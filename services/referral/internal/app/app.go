@@ -1,0 +1,181 @@
+// Package app holds the referral use cases: submitting and reading signals, and moving them
+// on when intake reports what it did. Ports are declared here, by the consumer of them.
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+)
+
+// Signals stores signals.
+type Signals interface {
+	Insert(ctx context.Context, s domain.Signal) error
+	// Get returns apperr NotFound when there is no such signal.
+	Get(ctx context.Context, id string) (domain.Signal, error)
+	// GetForUpdate locks the row for the rest of the transaction.
+	GetForUpdate(ctx context.Context, id string) (domain.Signal, error)
+	Update(ctx context.Context, s domain.Signal) error
+}
+
+// Events publishes what happened (through the outbox, in the same transaction).
+type Events interface {
+	SignalReceived(ctx context.Context, s domain.Signal) error
+	SignalStatusChanged(ctx context.Context, s domain.Signal) error
+	SignalFedBack(ctx context.Context, s domain.Signal) error
+}
+
+// AccessLog records access to personal data.
+type AccessLog interface {
+	Record(ctx context.Context, e accesslog.Entry) error
+}
+
+// Transactor runs a function in one database transaction.
+type Transactor interface {
+	Tx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Pseudonymizer turns a BSN into the pseudonym used in the access log.
+type Pseudonymizer interface {
+	Pseudonym(bsn string) string
+}
+
+// App is the referral application.
+type App struct {
+	tx      Transactor
+	signals Signals
+	events  Events
+	access  AccessLog
+	pseudo  Pseudonymizer
+	Now     func() time.Time
+}
+
+// New builds the application.
+func New(tx Transactor, signals Signals, events Events, access AccessLog, pseudo Pseudonymizer) *App {
+	return &App{tx: tx, signals: signals, events: events, access: access, pseudo: pseudo, Now: time.Now}
+}
+
+// SubmitSignal registers a signal from the calling organisation.
+func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return s, apperr.Unauthenticated("no caller")
+	}
+	if err := s.Validate(string(caller.Org.Type)); err != nil {
+		var rv domain.RuleViolation
+		if errors.As(err, &rv) {
+			return s, apperr.Invalid(rv.Field, rv.Reason)
+		}
+		return s, err
+	}
+	s.ID = uuid.NewString()
+	s.SourceOIN = caller.Org.OIN
+	s.Reporter = caller.User
+	s.Status = domain.StatusReceived
+	s.ReceivedAt = a.Now().UTC()
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		if err := a.signals.Insert(ctx, s); err != nil {
+			return err
+		}
+		if err := a.events.SignalReceived(ctx, s); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, a.entry("referral.signal.create", s, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+	})
+	return s, err
+}
+
+// GetSignal returns a signal to its source organisation or to a Wijkbrug service. Anyone
+// else gets NOT_FOUND, so the existence of another partner's signal is not disclosed; the
+// refusal is logged too.
+func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Signal
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		s, err := a.signals.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		route := ""
+		switch {
+		case caller.Org.Type == identity.OrgService:
+			route = accesslog.RouteService
+		case caller.Org.OIN == s.SourceOIN:
+			route = accesslog.RouteOwnRecord
+		}
+		if route == "" {
+			return a.access.Record(ctx, a.entry("referral.signal.read", s, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		}
+		out = s
+		return a.access.Record(ctx, a.entry("referral.signal.read", s, route, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Signal{}, err
+	}
+	if out.ID == "" {
+		return domain.Signal{}, apperr.NotFound("signal", id)
+	}
+	return out, nil
+}
+
+// LinkToIntake handles intake's report that it registered an intake for the signal, and
+// tells the source (interim feedback).
+func (a *App) LinkToIntake(ctx context.Context, signalID, intakeID string) error {
+	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		s, err := a.signals.GetForUpdate(ctx, signalID)
+		if err != nil {
+			return err
+		}
+		changed, err := s.LinkToIntake(intakeID)
+		if err != nil || !changed {
+			return err
+		}
+		if err := s.FeedBack(domain.FeedbackIntakeRegistered, a.Now().UTC()); err != nil {
+			return err
+		}
+		return a.save(ctx, s, "referral.signal.link_intake")
+	})
+}
+
+// LinkToCase handles intake's report that the signal's intake became case direction, and
+// closes the loop with the source: "taken into case direction".
+func (a *App) LinkToCase(ctx context.Context, signalID, intakeID, caseID string) error {
+	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		s, err := a.signals.GetForUpdate(ctx, signalID)
+		if err != nil {
+			return err
+		}
+		changed, err := s.LinkToCase(intakeID, caseID)
+		if err != nil || !changed {
+			return err
+		}
+		if err := s.FeedBack(domain.FeedbackTakenIntoCaseDirection, a.Now().UTC()); err != nil {
+			return err
+		}
+		return a.save(ctx, s, "referral.signal.link_case")
+	})
+}
+
+func (a *App) save(ctx context.Context, s domain.Signal, action string) error {
+	if err := a.signals.Update(ctx, s); err != nil {
+		return err
+	}
+	if err := a.events.SignalStatusChanged(ctx, s); err != nil {
+		return err
+	}
+	if err := a.events.SignalFedBack(ctx, s); err != nil {
+		return err
+	}
+	return a.access.Record(ctx, a.entry(action, s, accesslog.RouteSystem, accesslog.OutcomeGranted))
+}
+
+func (a *App) entry(action string, s domain.Signal, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "signal", ObjectID: s.ID,
+		ResidentPseudonym: a.pseudo.Pseudonym(s.ResidentBSN), Route: route, Outcome: outcome}
+}

@@ -1,0 +1,43 @@
+// Package consumers reacts to other services' events: intake tells referral what it did with
+// a signal, and referral moves the signal on and feeds back to its source.
+package consumers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
+	"google.golang.org/protobuf/proto"
+)
+
+// IntakeEvents follows intake's events about intakes that came from signals.
+func IntakeEvents(a *app.App, caller identity.Caller) consumer.Spec {
+	return consumer.Spec{
+		Durable:  "referral-intake-events",
+		Stream:   natsx.StreamName("intake"),
+		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.intake.case_opened"},
+		Caller:   caller,
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			switch m := msg.(type) {
+			case *intakev1.IntakeReceived:
+				for _, id := range m.GetSignalIds() {
+					if err := a.LinkToIntake(ctx, id, m.GetIntakeId()); err != nil {
+						return fmt.Errorf("signal %s: %w", id, err)
+					}
+				}
+			case *intakev1.IntakeCaseOpened:
+				for _, id := range m.GetSignalIds() {
+					if err := a.LinkToCase(ctx, id, m.GetIntakeId(), m.GetCaseId()); err != nil {
+						return fmt.Errorf("signal %s: %w", id, err)
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
