@@ -1,6 +1,6 @@
 module github.com/wijkbrug/wijkbrug/pkg
 
-go 1.26
+go 1.26.0
 require (
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0

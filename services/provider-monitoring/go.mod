@@ -1,6 +1,6 @@
 module github.com/wijkbrug/wijkbrug/services/provider-monitoring
 
-go 1.26
+go 1.26.0
 
 require github.com/wijkbrug/wijkbrug/pkg v0.0.0
 
