@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}()
 
 	if opts.Dir == "" {
-		sweepStaleTempDirs(log)
+		sweepStaleTempDirs(log, time.Minute)
 		c.dir, err = newTempDir("wjpg-")
 		if err != nil {
 			return nil, err
@@ -273,7 +273,7 @@ func (c *Cluster) prepareSocketDir(owner *serverOwner) error {
 		c.sockDir = c.dir
 		return nil
 	}
-	sweepStaleTempDirs(c.log)
+	sweepStaleTempDirs(c.log, time.Minute)
 	dir, err := newTempDir("wjpgs-")
 	if err != nil {
 		return err
@@ -633,9 +633,11 @@ type process struct {
 
 // startProcess starts cmd from a goroutine locked to its OS thread that then
 // waits for the child. Linux delivers Pdeathsig when the *thread* that forked
-// the child exits, not the process; Go may retire idle threads, which would
-// SIGQUIT postgres at a random moment. Keeping the forking thread busy in
-// Wait ties the signal to the lifetime of our process.
+// the child exits, not the process. Go destroys a thread when a goroutine
+// exits while locked to it, so if any other code (a library using
+// LockOSThread) later ran on the forking thread, postgres could get SIGQUIT
+// at a random moment. Owning the forking thread until the child is reaped
+// ties the signal to the lifetime of our process.
 func startProcess(cmd *exec.Cmd) (*process, error) {
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	started := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,6 +196,16 @@ func TestRestartAfterParentKilled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// The helper's short socket dir outlived it; the sweeper must find it.
+	helperDirs := ownedTempDirs(t, cmd.Process.Pid)
+	if len(helperDirs) == 0 {
+		t.Error("helper left no socket dir behind; test setup changed?")
+	}
+	sweepStaleTempDirs(slog.New(slog.DiscardHandler), 0)
+	if left := ownedTempDirs(t, cmd.Process.Pid); len(left) > 0 {
+		t.Errorf("sweeper left %v", left)
+	}
+
 	c, err := Start(ctx, Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +257,19 @@ func TestStaleLockWithReusedPid(t *testing.T) {
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ownedTempDirs lists temp dirs whose owner file names pid.
+func ownedTempDirs(t *testing.T, pid int) []string {
+	t.Helper()
+	var out []string
+	matches, _ := filepath.Glob(filepath.Join(shortTempDir(), "wjpg*"))
+	for _, dir := range matches {
+		if b, err := os.ReadFile(filepath.Join(dir, ownerFile)); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+			out = append(out, dir)
+		}
+	}
+	return out
 }
 
 func readLineTimeout(r interface{ Read([]byte) (int, error) }, d time.Duration) (string, error) {

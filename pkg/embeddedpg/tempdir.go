@@ -34,7 +34,9 @@ func newTempDir(prefix string) (string, error) {
 // sweepStaleTempDirs removes temp dirs whose creating process is dead and
 // whose postmaster (if any) is gone too. Directories without a readable
 // owner file are left alone: they may be in the middle of being created.
-func sweepStaleTempDirs(log *slog.Logger) {
+// Directories younger than minAge are kept as well, in case of pid namespace
+// oddities (a pid from another namespace looks dead to us).
+func sweepStaleTempDirs(log *slog.Logger, minAge time.Duration) {
 	root := shortTempDir()
 	for _, prefix := range []string{"wjpg-", "wjpgs-"} {
 		matches, _ := filepath.Glob(filepath.Join(root, prefix+"*"))
@@ -50,9 +52,7 @@ func sweepStaleTempDirs(log *slog.Logger) {
 			if pid := postmasterPid(filepath.Join(dir, "data")); pid > 0 && processAlive(pid) {
 				continue
 			}
-			// Be conservative about very fresh directories in case of
-			// pid namespace oddities.
-			if fi, err := os.Stat(dir); err != nil || time.Since(fi.ModTime()) < time.Minute {
+			if fi, err := os.Stat(dir); err != nil || time.Since(fi.ModTime()) < minAge {
 				continue
 			}
 			log.Info("embeddedpg: removing stale temp dir", "dir", dir, "owner", owner)

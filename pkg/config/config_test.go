@@ -1,0 +1,52 @@
+package config
+
+import (
+	"flag"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	Addr    string        `env:"T_ADDR" flag:"addr" default:":1"`
+	Conns   int           `env:"T_CONNS" flag:"conns" default:"4"`
+	On      bool          `env:"T_ON" flag:"on" default:"false"`
+	Grace   time.Duration `env:"T_GRACE" flag:"grace" default:"2s"`
+	Secret  string        `env:"T_SECRET" flag:"secret" secret:"true"`
+	Ignored string
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Setenv("T_CONNS", "8")
+	t.Setenv("T_GRACE", "5s")
+	t.Setenv("T_SECRET", "hunter2")
+	var c sample
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"-grace", "7s", "-on"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":1" || c.Conns != 8 || !c.On || c.Grace != 7*time.Second || c.Secret != "hunter2" {
+		t.Fatalf("got %+v", c)
+	}
+	for _, it := range Describe(&c) {
+		if it.Env == "T_SECRET" && it.Value != "***" {
+			t.Fatalf("secret not masked: %q", it.Value)
+		}
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	t.Setenv("T_CONNS", "many")
+	var c sample
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err == nil {
+		t.Fatal("a bad environment value must be an error")
+	}
+	t.Setenv("T_CONNS", "1")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(discard{})
+	if err := Load(fs, []string{"-grace", "soon"}, &c); err == nil {
+		t.Fatal("a bad flag value must be an error")
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
