@@ -8,8 +8,8 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
@@ -67,7 +67,9 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	if _, err := do(orgB, req); err != nil || runs.Load() != 2 {
 		t.Fatalf("keys are scoped per organisation: runs=%d err=%v", runs.Load(), err)
 	}
-	failing := func(ctx context.Context) (*referralv1.SubmitSignalResponse, error) { return nil, apperr.FailedPrecondition("no") }
+	failing := func(ctx context.Context) (*referralv1.SubmitSignalResponse, error) {
+		return nil, apperr.FailedPrecondition("no")
+	}
 	if _, err := idempotency.Do(orgA, store, &referralv1.SubmitSignalRequest{IdempotencyKey: "f"}, func() *referralv1.SubmitSignalResponse { return nil }, failing); err == nil {
 		t.Fatal("want the failure")
 	}

@@ -22,7 +22,9 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-func migrate(ctx context.Context, dsn string) error { return pgxdb.Migrate(ctx, dsn, platformdb.Migrations()) }
+func migrate(ctx context.Context, dsn string) error {
+	return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())
+}
 
 type fixture struct {
 	db     *pgxdb.DB
