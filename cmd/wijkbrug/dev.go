@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+)
+
+func runDev(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("dev")
+	dataDir := fs.String("data-dir", ".wijkbrug", "directory that keeps PostgreSQL, JetStream, certificates and keys across restarts")
+	ephemeral := fs.Bool("ephemeral", false, "use a throw-away data directory, removed on exit")
+	basePort := fs.Int("base-port", 50051, "gRPC port of intake; case-direction, provider-monitoring and referral follow; admin ports at +40")
+	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port (127.0.0.1)")
+	natsPort := fs.Int("nats-port", 4222, "NATS port (127.0.0.1)")
+	logLevel := fs.String("log-level", "warn", "service log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Starting Wijkbrug (PostgreSQL, NATS JetStream, four services)…")
+	s, err := suite.Start(ctx, suite.Options{
+		DataDir: *dataDir, Ephemeral: *ephemeral, BasePort: *basePort, PostgresPort: *pgPort, NATSPort: *natsPort,
+		LogLevel: *logLevel, Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "Stopping services, NATS and PostgreSQL…")
+		s.Stop()
+		fmt.Fprintln(out, "Stopped.")
+	}()
+	printBanner(out, s, *ephemeral)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.Done():
+		return err
+	}
+}
+
+func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
+	rel := func(p string) string {
+		if wd, err := os.Getwd(); err == nil {
+			if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+				return r
+			}
+		}
+		return p
+	}
+	fmt.Fprintf(out, "\nWijkbrug is serving (started in %s).\n\n", s.StartedIn.Round(1e6))
+	fmt.Fprintf(out, "  %-20s %-22s %-22s %s\n", "service", "gRPC (mTLS)", "admin (HTTP)", "gRPC service")
+	for _, e := range s.Services {
+		fmt.Fprintf(out, "  %-20s %-22s %-22s %s\n", e.Name, e.Addr, e.AdminAddr, e.Service)
+	}
+	fmt.Fprintf(out, "\n  PostgreSQL  %s (databases: intake, casedirection, providermonitoring, referral)\n", s.Postgres.DSN("<db>"))
+	fmt.Fprintf(out, "  NATS        %s (JetStream streams WIJKBRUG_*)\n", s.NATSURL)
+	if ephemeral {
+		fmt.Fprintf(out, "  data        %s (removed on exit)\n", s.DataDir)
+	} else {
+		fmt.Fprintf(out, "  data        %s (kept; -ephemeral for a throw-away run)\n", rel(s.DataDir))
+	}
+	pki := rel(filepath.Dir(s.CAFile))
+	fmt.Fprintf(out, "\nDemo partner certificates in %s: ", pki)
+	for _, k := range []string{"gp", "veiligthuis", "housing", "provider", "team"} {
+		p := s.Partners[k]
+		fmt.Fprintf(out, "%s (%s, OIN %s)  ", k, p.Org.Name, p.Org.OIN)
+	}
+	ref, in := s.Endpoint("referral"), s.Endpoint("intake")
+	as := func(who, user, role, purpose string) string {
+		return fmt.Sprintf("bin/grpcurl -cacert %s/ca.pem -cert %s/%s.pem -key %s/%s-key.pem \\\n    -H 'x-wijkbrug-user: %s' -H 'x-wijkbrug-role: %s' -H 'x-wijkbrug-purpose: %s'", pki, pki, who, pki, who, user, role, purpose)
+	}
+	fmt.Fprintf(out, "\n\nTry it (make tools installs bin/grpcurl):\n\n")
+	fmt.Fprintf(out, "# list the services by reflection\nbin/grpcurl -cacert %s/ca.pem -cert %s/gp.pem -key %s/gp-key.pem %s list\n\n", pki, pki, pki, ref.Addr)
+	fmt.Fprintf(out, "# a GP submits a signal (three life domains: triage opens case direction)\n%s \\\n    -d '{\"idempotency_key\":\"demo-1\",\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"district_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\",\"LIFE_DOMAIN_MENTAL_HEALTH\",\"LIFE_DOMAIN_SOCIAL_NETWORK\"],\"category\":\"multiple problems\",\"description\":\"Patient has debts and is isolated\"}' \\\n    %s wijkbrug.referral.v1.ReferralService/SubmitSignal\n\n",
+		as("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, suite.DemoDistrict, ref.Addr)
+	fmt.Fprintf(out, "# the GP follows up on its own signal (use the signal_id from the answer)\n%s \\\n    -d '{\"signal_id\":\"<signal_id>\"}' %s wijkbrug.referral.v1.ReferralService/GetSignal\n\n", as("gp", "dr-jansen", "gp", "signal"), ref.Addr)
+	fmt.Fprintf(out, "# a call without a client certificate is refused\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
+	fmt.Fprintf(out, "# watch the events (decoded) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s\ngo run ./cmd/wijkbrug events -nats %s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", s.NATSURL, s.NATSURL, s.Partners["gp"].Org.OIN)
+	fmt.Fprintf(out, "More examples (case direction, allocation, start of care): README.md. Ctrl-C stops everything.\n")
+}

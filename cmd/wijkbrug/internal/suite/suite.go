@@ -1,0 +1,373 @@
+// Package suite starts the whole of Wijkbrug in one process for development, demos and the
+// end-to-end test: a PostgreSQL cluster from the local binaries, an embedded NATS server with
+// JetStream, a development CA with service and partner certificates, the four services and
+// demo data. Production runs the same service code as separate binaries against external
+// PostgreSQL and NATS.
+package suite
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddednats"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	casedirection "github.com/wijkbrug/wijkbrug/services/case-direction/service"
+	intake "github.com/wijkbrug/wijkbrug/services/intake/service"
+	providermonitoring "github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
+	referral "github.com/wijkbrug/wijkbrug/services/referral/service"
+)
+
+// Options configure a suite.
+type Options struct {
+	// DataDir keeps PostgreSQL, JetStream, certificates and keys across restarts.
+	DataDir string
+	// Ephemeral uses a temporary data directory that is removed on stop.
+	Ephemeral bool
+	// BasePort is the intake port; case-direction, provider-monitoring and referral follow
+	// (+1, +2, +3) and the admin ports are BasePort+40… . 0 picks free ports (tests).
+	BasePort int
+	// PostgresPort and NATSPort; 0 picks free ports.
+	PostgresPort, NATSPort int
+	// LogLevel of the services.
+	LogLevel string
+	Logger   *slog.Logger
+}
+
+// Partner is a demo partner organisation with its client certificate.
+type Partner struct {
+	Key      string // short name used in file names: gp, veiligthuis, housing, provider, team
+	Org      devca.Org
+	CertFile string
+	KeyFile  string
+}
+
+// Endpoint is one running service.
+type Endpoint struct {
+	Name      string
+	Service   string // gRPC service full name
+	Addr      string
+	AdminAddr string
+	Database  string
+}
+
+// Suite is a running all-in-one suite.
+type Suite struct {
+	DataDir   string
+	CAFile    string
+	NATSURL   string
+	Postgres  *embeddedpg.Cluster
+	NATS      *embeddednats.Server
+	Services  []Endpoint
+	Partners  map[string]Partner
+	StartedIn time.Duration
+
+	cancel  context.CancelFunc
+	done    chan error
+	cleanup []func()
+}
+
+// Demo organisations. The OINs are fictional but well-formed (20 digits).
+var (
+	DemoTeam        = devca.Org{OIN: "00000001000000000100", Name: "Sociaal Wijkteam Centrum", Type: string(identity.OrgTeam)}
+	DemoGP          = devca.Org{OIN: "00000001000000000200", Name: "Huisartsenpraktijk De Linde", Type: string(identity.OrgGP)}
+	DemoVeiligThuis = devca.Org{OIN: "00000001000000000300", Name: "Veilig Thuis Demo-Regio", Type: string(identity.OrgVeiligThuis)}
+	DemoHousing     = devca.Org{OIN: "00000001000000000400", Name: "Woonstichting De Wijk", Type: string(identity.OrgHousingCorporation)}
+	DemoProvider    = devca.Org{OIN: "00000001000000000500", Name: "Zorggroep De Brug", Type: string(identity.OrgProvider)}
+	// DemoProviderAGB is the demo provider's AGB code; its contract covers the product below
+	// in municipality GM0363 (all districts).
+	DemoProviderAGB     = "12345678"
+	DemoProductCategory = "45"
+	DemoProductCode     = "45A01"
+	DemoMunicipality    = "GM0363"
+	DemoDistrict        = "WK036300"
+	demoPartners        = map[string]devca.Org{"team": DemoTeam, "gp": DemoGP, "veiligthuis": DemoVeiligThuis, "housing": DemoHousing, "provider": DemoProvider}
+	serviceNames        = []string{"intake", "casedirection", "providermonitoring", "referral"}
+	serviceOINs         = map[string]string{"intake": "00000099000000000001", "casedirection": "00000099000000000002", "providermonitoring": "00000099000000000003", "referral": "00000099000000000004"}
+)
+
+// Start brings the suite up and returns once all four services report SERVING.
+func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
+	began := time.Now()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s := &Suite{Partners: map[string]Partner{}, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.runCleanup()
+		}
+	}()
+	if opts.Ephemeral || opts.DataDir == "" {
+		dir, err := os.MkdirTemp("", "wijkbrug-dev-")
+		if err != nil {
+			return nil, err
+		}
+		s.cleanup = append(s.cleanup, func() { _ = os.RemoveAll(dir) })
+		opts.DataDir = dir
+	}
+	if opts.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
+		return nil, err
+	}
+	s.DataDir = opts.DataDir
+	// PostgreSQL runs as its own user when we are root, so the data directory must be
+	// traversable by it.
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	_ = os.Chmod(opts.DataDir, 0o755)
+
+	pkiDir := filepath.Join(opts.DataDir, "pki")
+	if err := os.MkdirAll(pkiDir, 0o755); err != nil {
+		return nil, err
+	}
+	ca, err := devca.LoadOrCreate(pkiDir)
+	if err != nil {
+		return nil, fmt.Errorf("dev CA: %w", err)
+	}
+	s.CAFile = filepath.Join(pkiDir, "ca.pem")
+	for key, org := range demoPartners {
+		certFile, keyFile, err := ensureClientCert(ca, pkiDir, key, org)
+		if err != nil {
+			return nil, err
+		}
+		s.Partners[key] = Partner{Key: key, Org: org, CertFile: certFile, KeyFile: keyFile}
+	}
+	keys, err := loadOrCreateKeys(filepath.Join(opts.DataDir, "keys.env"))
+	if err != nil {
+		return nil, err
+	}
+
+	// PostgreSQL and NATS start in parallel: together they are most of the start-up time.
+	var wg sync.WaitGroup
+	var pgErr, natsErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.Postgres, pgErr = embeddedpg.Start(ctx, embeddedpg.Options{Dir: filepath.Join(opts.DataDir, "postgres"), Port: opts.PostgresPort, Fsync: true, Logger: log})
+	}()
+	go func() {
+		defer wg.Done()
+		s.NATS, natsErr = embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(opts.DataDir, "nats"), Port: opts.NATSPort, SyncAlways: true})
+	}()
+	wg.Wait()
+	if s.Postgres != nil {
+		s.cleanup = append(s.cleanup, func() { _ = s.Postgres.Stop() })
+	}
+	if s.NATS != nil {
+		s.cleanup = append(s.cleanup, s.NATS.Shutdown)
+	}
+	if err := errors.Join(pgErr, natsErr); err != nil {
+		return nil, err
+	}
+	s.NATSURL = s.NATS.ClientURL()
+
+	ports, err := servicePorts(opts.BasePort)
+	if err != nil {
+		return nil, err
+	}
+	addr := func(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name][0]) }
+	specs := map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
+		"providermonitoring": providermonitoring.Spec(), "referral": referral.Spec()}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	type ready struct{ name, grpc, admin string }
+	readyCh := make(chan ready, len(serviceNames))
+	errCh := make(chan error, len(serviceNames))
+	var running sync.WaitGroup
+	for _, name := range serviceNames {
+		if err := s.Postgres.CreateDatabase(ctx, name); err != nil {
+			cancel()
+			return nil, fmt.Errorf("create database %s: %w", name, err)
+		}
+		certFile, keyFile, err := ensureServiceCert(ca, pkiDir, name)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		cfg := svc.Config{
+			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
+			DatabaseURL: s.Postgres.DSN(name), DatabaseConns: 16, MigrateOnStart: true,
+			NATSURL: s.NATSURL, StreamReplicas: 1,
+			TLSCert: certFile, TLSKey: keyFile, TLSCA: s.CAFile,
+			BSNEncryptionKey: keys[0], BSNIndexKey: keys[1], PseudonymKey: keys[2],
+			IntakeAddr: addr("intake"), CaseDirectionAddr: addr("casedirection"),
+			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
+			DefaultTeamOIN: DemoTeam.OIN, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
+		}
+		if cfg.LogLevel == "" {
+			cfg.LogLevel = "warn"
+		}
+		spec := specs[name]
+		s.Services = append(s.Services, Endpoint{Name: name, Service: spec.Services[0].ServiceName, Addr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, Database: name})
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			err := svc.Run(runCtx, spec, cfg, svc.Hooks{OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }})
+			if err != nil {
+				errCh <- fmt.Errorf("%s: %w", spec.Name, err)
+			}
+		}()
+	}
+	go func() { running.Wait(); close(errCh) }()
+	s.cleanup = append([]func(){func() { cancel(); running.Wait() }}, s.cleanup...)
+
+	timeout := time.After(60 * time.Second)
+	for n := 0; n < len(serviceNames); {
+		select {
+		case <-readyCh:
+			n++
+		case err := <-errCh:
+			if err != nil {
+				return nil, err
+			}
+		case <-timeout:
+			return nil, errors.New("services not serving within 60 s")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	s.StartedIn = time.Since(began)
+	if err := providermonitoring.SeedDemo(ctx, s.Postgres.DSN("providermonitoring"), providermonitoring.DemoProvider{
+		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
+		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
+	}); err != nil {
+		return nil, fmt.Errorf("demo data: %w", err)
+	}
+	go func() {
+		var first error
+		for err := range errCh {
+			if first == nil {
+				first = err
+			}
+		}
+		s.done <- first
+	}()
+	return s, nil
+}
+
+// Done reports when a service stops by itself (with its error).
+func (s *Suite) Done() <-chan error { return s.done }
+
+// Stop stops the services, NATS and PostgreSQL, in that order.
+func (s *Suite) Stop() { s.runCleanup() }
+
+func (s *Suite) runCleanup() {
+	for _, f := range s.cleanup {
+		f()
+	}
+	s.cleanup = nil
+}
+
+// Endpoint returns the named service.
+func (s *Suite) Endpoint(name string) Endpoint {
+	for _, e := range s.Services {
+		if e.Name == name {
+			return e
+		}
+	}
+	return Endpoint{}
+}
+
+func servicePorts(base int) (map[string][2]int, error) {
+	out := map[string][2]int{}
+	for i, name := range serviceNames {
+		if base > 0 {
+			out[name] = [2]int{base + i, base + 40 + i}
+			continue
+		}
+		g, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		a, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		out[name] = [2]int{g, a}
+	}
+	return out, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func ensureClientCert(ca *devca.CA, dir, key string, org devca.Org) (string, string, error) {
+	certFile, keyFile := filepath.Join(dir, key+".pem"), filepath.Join(dir, key+"-key.pem")
+	if fileExists(certFile) && fileExists(keyFile) {
+		return certFile, keyFile, nil
+	}
+	_, certPEM, keyPEM, err := ca.IssueClient(org, 365*24*time.Hour)
+	if err != nil {
+		return "", "", fmt.Errorf("issue %s certificate: %w", key, err)
+	}
+	return devca.WriteFiles(dir, key, certPEM, keyPEM)
+}
+
+func ensureServiceCert(ca *devca.CA, dir, name string) (string, string, error) {
+	base := "service-" + name
+	certFile, keyFile := filepath.Join(dir, base+".pem"), filepath.Join(dir, base+"-key.pem")
+	if fileExists(certFile) && fileExists(keyFile) {
+		return certFile, keyFile, nil
+	}
+	_, certPEM, keyPEM, err := ca.IssueService(devca.Org{OIN: serviceOINs[name], Name: "wijkbrug-" + name, Type: string(identity.OrgService)}, []string{name}, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("issue %s certificate: %w", name, err)
+	}
+	return devca.WriteFiles(dir, base, certPEM, keyPEM)
+}
+
+// loadOrCreateKeys keeps the development BSN keys with the data they protect: a new key
+// would make the stored BSNs unreadable.
+func loadOrCreateKeys(path string) ([3]string, error) {
+	var keys [3]string
+	names := []string{"WIJKBRUG_BSN_ENCRYPTION_KEY", "WIJKBRUG_BSN_INDEX_KEY", "WIJKBRUG_PSEUDONYM_KEY"}
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			for i, n := range names {
+				if v, ok := strings.CutPrefix(line, n+"="); ok {
+					keys[i] = strings.TrimSpace(v)
+				}
+			}
+		}
+		if keys[0] != "" && keys[1] != "" && keys[2] != "" {
+			return keys, nil
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# Development keys for this data directory only. Never use them in production.\n")
+	for i, n := range names {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return keys, err
+		}
+		keys[i] = base64.StdEncoding.EncodeToString(k)
+		fmt.Fprintf(&b, "%s=%s\n", n, keys[i])
+	}
+	return keys, os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

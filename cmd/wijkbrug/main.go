@@ -1,0 +1,46 @@
+// Command wijkbrug is the all-in-one entry point for development and demos.
+//
+//	wijkbrug dev [-data-dir DIR] [-ephemeral] [-base-port 50051] [-pg-port 55432] [-nats-port 4222]
+//	    starts PostgreSQL (local binaries), NATS with JetStream, a development CA, the four
+//	    services and demo data, prints how to call them, and stops everything on Ctrl-C.
+//	wijkbrug events [-nats URL] [-subject wijkbrug.>] [-new]
+//	    prints the events on the Wijkbrug streams, decoded, one JSON object per line.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "wijkbrug:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: wijkbrug dev|events [flags] (wijkbrug <command> -h for flags)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], out)
+	case "events":
+		return runEvents(ctx, args[1:], out)
+	default:
+		return fmt.Errorf("unknown command %q: want dev or events", args[0])
+	}
+}
+
+func newFlags(name string) *flag.FlagSet {
+	return flag.NewFlagSet("wijkbrug "+name, flag.ContinueOnError)
+}
