@@ -1,0 +1,105 @@
+// Package peers calls the services intake depends on: case-direction to open cases and
+// referral to read the signals its events only announce. gRPC statuses become apperr kinds
+// here, so the application never sees transport errors.
+package peers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// CaseDirection is the case-direction client.
+type CaseDirection struct {
+	client casedirectionv1.CaseDirectionServiceClient
+}
+
+// NewCaseDirection returns the client on an open connection.
+func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
+	return &CaseDirection{client: casedirectionv1.NewCaseDirectionServiceClient(cc)}
+}
+
+// OpenCase opens the household's case.
+func (c *CaseDirection) OpenCase(ctx context.Context, r app.CaseRequest) (string, error) {
+	resp, err := c.client.OpenCase(ctx, &casedirectionv1.OpenCaseRequest{
+		IdempotencyKey: r.IdempotencyKey, HouseholdId: r.HouseholdID, IntakeId: r.IntakeID,
+		MunicipalityCode: r.Municipality, DistrictCode: r.District, TeamOin: r.TeamOIN,
+		LifeDomains: protoenum.LifeDomains(r.LifeDomains),
+	})
+	if err != nil {
+		return "", peerError("case-direction", "case", err)
+	}
+	if resp.GetCase().GetId() == "" {
+		return "", errors.New("case-direction: OpenCase answered without a case id")
+	}
+	return resp.GetCase().GetId(), nil
+}
+
+// Referral is the referral client.
+type Referral struct {
+	client referralv1.ReferralServiceClient
+}
+
+// NewReferral returns the client on an open connection.
+func NewReferral(cc grpc.ClientConnInterface) *Referral {
+	return &Referral{client: referralv1.NewReferralServiceClient(cc)}
+}
+
+// GetSignal reads a signal with its personal data (referral logs the read).
+func (r *Referral) GetSignal(ctx context.Context, id string) (app.Signal, error) {
+	resp, err := r.client.GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: id})
+	if err != nil {
+		return app.Signal{}, peerError("referral", "signal", err)
+	}
+	s := resp.GetSignal()
+	if s.GetId() == "" {
+		return app.Signal{}, errors.New("referral: GetSignal answered without a signal")
+	}
+	domains := make([]string, 0, len(s.GetLifeDomains()))
+	for _, d := range s.GetLifeDomains() {
+		if c := protoenum.Code(d); c != "" {
+			domains = append(domains, c)
+		}
+	}
+	return app.Signal{
+		ID: s.GetId(), SourceType: protoenum.Code(s.GetSourceType()), ResidentBSN: s.GetResidentBsn(),
+		Description: s.GetDescription(), LifeDomains: domains, Crisis: s.GetCrisis(),
+		Municipality: s.GetMunicipalityCode(), District: s.GetDistrictCode(),
+	}, nil
+}
+
+// peerError maps a peer's status to an apperr kind the application can act on. Statuses
+// that say our request or our credentials were wrong are not passed through: to our caller
+// they would blame the wrong party, so they become internal errors (logged, masked at the
+// edge, retried by consumers).
+func peerError(peer, resource string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return apperr.Unavailable(peer+" unreachable", err)
+	}
+	switch st.Code() {
+	case codes.AlreadyExists:
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceName() != "" {
+				return apperr.AlreadyExists(resource, ri.GetResourceName(), st.Message())
+			}
+		}
+		return fmt.Errorf("%s: ALREADY_EXISTS without naming the %s: %s", peer, resource, st.Message())
+	case codes.NotFound:
+		return apperr.NotFound(resource, "")
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Canceled:
+		return apperr.Unavailable(peer+" unavailable", err)
+	default:
+		return fmt.Errorf("%s: %s: %s", peer, st.Code(), st.Message())
+	}
+}

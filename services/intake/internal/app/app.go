@@ -1,0 +1,333 @@
+// Package app holds the intake use cases: registering help requests from the desk, the phone,
+// the web and partner signals, triaging them, and handing complex ones to case direction.
+// Ports are declared here, by the consumer of them.
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+)
+
+// Residents stores residents.
+type Residents interface {
+	// Register returns the resident with r.BSN, inserting r when there is none yet; created
+	// reports whether it was inserted. Registering the same BSN concurrently yields one
+	// resident.
+	Register(ctx context.Context, r domain.Resident) (res domain.Resident, created bool, err error)
+}
+
+// Households stores households.
+type Households interface {
+	Insert(ctx context.Context, h domain.Household) error
+	// OfResident returns the id of the resident's household; apperr NotFound when none.
+	OfResident(ctx context.Context, residentID string) (string, error)
+}
+
+// Intakes stores intakes.
+type Intakes interface {
+	Insert(ctx context.Context, i domain.Intake) error
+	// Get returns apperr NotFound when there is no such intake.
+	Get(ctx context.Context, id string) (domain.Intake, error)
+	Update(ctx context.Context, i domain.Intake) error
+}
+
+// Events publishes what happened (through the outbox, in the same transaction).
+type Events interface {
+	IntakeReceived(ctx context.Context, i domain.Intake) error
+	IntakeTriaged(ctx context.Context, i domain.Intake) error
+	IntakeCaseOpened(ctx context.Context, i domain.Intake) error
+}
+
+// CaseRequest asks case direction to open the case of a household.
+type CaseRequest struct {
+	IdempotencyKey string
+	HouseholdID    string
+	IntakeID       string
+	Municipality   string
+	District       string
+	TeamOIN        string
+	LifeDomains    []string
+}
+
+// CaseDirection is the case-direction service.
+type CaseDirection interface {
+	// OpenCase returns the id of the new case. When the household already has an open case
+	// it returns apperr AlreadyExists whose ID names that case.
+	OpenCase(ctx context.Context, r CaseRequest) (caseID string, err error)
+}
+
+// Signal is what intake needs to know of a partner signal.
+type Signal struct {
+	ID           string
+	SourceType   string
+	ResidentBSN  string
+	Description  string
+	LifeDomains  []string
+	Crisis       bool
+	Municipality string
+	District     string
+}
+
+// Signals is the referral service, which owns signals.
+type Signals interface {
+	// GetSignal returns apperr NotFound when referral does not know the signal.
+	GetSignal(ctx context.Context, id string) (Signal, error)
+}
+
+// AccessLog records access to personal data.
+type AccessLog interface {
+	Record(ctx context.Context, e accesslog.Entry) error
+}
+
+// Transactor runs a function in one database transaction.
+type Transactor interface {
+	Tx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Pseudonymizer turns a BSN into the pseudonym used in the access log.
+type Pseudonymizer interface {
+	Pseudonym(bsn string) string
+}
+
+// Deps are the adapters the application runs on.
+type Deps struct {
+	Tx            Transactor
+	Residents     Residents
+	Households    Households
+	Intakes       Intakes
+	Events        Events
+	Access        AccessLog
+	Pseudo        Pseudonymizer
+	CaseDirection CaseDirection
+	Signals       Signals
+	// DefaultTeamOIN owns intakes from signals until routing per district exists.
+	DefaultTeamOIN string
+}
+
+// App is the intake application.
+type App struct {
+	d Deps
+	// Rules is the triage policy; one list for everyone until policies per municipality.
+	Rules []domain.Rule
+	Now   func() time.Time
+}
+
+// New builds the application.
+func New(d Deps) *App { return &App{d: d, Rules: domain.DefaultRules, Now: time.Now} }
+
+// RegisterIntake registers a help request a team took at the desk, by phone or digitally.
+// The calling team owns it.
+func (a *App) RegisterIntake(ctx context.Context, residentBSN string, in domain.Intake) (domain.Intake, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return in, apperr.Unauthenticated("no caller")
+	}
+	if caller.Org.Type != identity.OrgTeam {
+		return in, apperr.PermissionDenied("only a neighbourhood team registers intakes")
+	}
+	if in.Channel == domain.ChannelSignal {
+		return in, apperr.Invalid("channel", "intakes from signals are registered by the service itself")
+	}
+	in.ID = uuid.NewString()
+	in.TeamOIN = caller.Org.OIN
+	in.SignalIDs, in.SourceType = nil, ""
+	var out domain.Intake
+	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = a.register(ctx, residentBSN, in, accesslog.RouteNewRecord)
+		return err
+	})
+	return out, err
+}
+
+// signalNamespace derives intake ids from signal ids, so that one signal gives one intake
+// even when its event is published again with a new event id, and so that a retry after a
+// rolled-back attempt asks case direction with the same idempotency key.
+var signalNamespace = uuid.MustParse("6f1d4c2e-8a4b-4e0f-9a51-3c7d2b9e1f00")
+
+// IntakeIDForSignal is the id of the intake registered for a signal.
+func IntakeIDForSignal(signalID string) string {
+	return uuid.NewSHA1(signalNamespace, []byte(signalID)).String()
+}
+
+// RegisterFromSignal registers the intake for a partner signal, owned by the default team.
+// The signal event carries no personal data, so the details are read from referral.
+func (a *App) RegisterFromSignal(ctx context.Context, signalID string) (domain.Intake, error) {
+	id := IntakeIDForSignal(signalID)
+	var out domain.Intake
+	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		existing, err := a.d.Intakes.Get(ctx, id)
+		if err == nil {
+			out = existing
+			return nil
+		}
+		if !apperr.IsKind(err, apperr.KindNotFound) {
+			return err
+		}
+		sig, err := a.d.Signals.GetSignal(ctx, signalID)
+		if err != nil {
+			return err
+		}
+		in := domain.Intake{
+			ID: id, Channel: domain.ChannelSignal, SignalIDs: []string{signalID}, SourceType: sig.SourceType,
+			Question: sig.Description, LifeDomains: sig.LifeDomains, Urgency: domain.SignalUrgency(sig.Crisis, sig.SourceType),
+			Municipality: sig.Municipality, District: sig.District, TeamOIN: a.d.DefaultTeamOIN,
+		}
+		out, err = a.register(ctx, sig.ResidentBSN, in, accesslog.RouteSystem)
+		return err
+	})
+	return out, err
+}
+
+// register stores a new intake for the resident with residentBSN and triages it. It runs in
+// the caller's transaction, and so does the call to case direction: that is safe because
+// OpenCase is idempotent by key, and a retry of a rolled-back attempt reuses the key.
+func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake, route string) (domain.Intake, error) {
+	res, created, err := a.d.Residents.Register(ctx, domain.Resident{
+		ID: uuid.NewString(), BSN: residentBSN, Pseudonym: a.d.Pseudo.Pseudonym(residentBSN),
+		Municipality: in.Municipality, District: in.District,
+	})
+	if err != nil {
+		return in, err
+	}
+	if created {
+		if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.resident.create", ObjectType: "resident", ObjectID: res.ID,
+			ResidentPseudonym: res.Pseudonym, Route: route, Outcome: accesslog.OutcomeGranted}); err != nil {
+			return in, err
+		}
+	}
+	if in.HouseholdID, err = a.householdOf(ctx, res, created); err != nil {
+		return in, err
+	}
+	in.ResidentID, in.ResidentPseudonym = res.ID, res.Pseudonym
+	in.Receive(a.Now().UTC())
+	if err := a.d.Intakes.Insert(ctx, in); err != nil {
+		return in, err
+	}
+	if err := a.d.Events.IntakeReceived(ctx, in); err != nil {
+		return in, err
+	}
+	if err := a.d.Access.Record(ctx, a.entry("intake.intake.create", in, route, accesslog.OutcomeGranted)); err != nil {
+		return in, err
+	}
+	return a.triage(ctx, in)
+}
+
+// householdOf returns the household a new intake belongs to: a new resident gets a
+// one-person household; a known one keeps theirs.
+func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool) (string, error) {
+	if !created {
+		id, err := a.d.Households.OfResident(ctx, res.ID)
+		if !apperr.IsKind(err, apperr.KindNotFound) {
+			return id, err
+		}
+	}
+	h := domain.NewSingleHousehold(uuid.NewString(), res)
+	return h.ID, a.d.Households.Insert(ctx, h)
+}
+
+// triage applies the triage rules to a received intake and carries out a decision for case
+// direction. Without a decision the intake waits in the team's queue and nothing is
+// announced: there is nothing decided yet.
+func (a *App) triage(ctx context.Context, in domain.Intake) (domain.Intake, error) {
+	if err := in.StartTriage(); err != nil {
+		return in, transitionErr(err)
+	}
+	d, decided := domain.Triage(a.Rules, in.Facts())
+	if decided {
+		in.Decide(d)
+	}
+	if decided && d.Outcome == domain.OutcomeCaseDirection {
+		caseID, err := a.openCase(ctx, in)
+		if err != nil {
+			return in, err
+		}
+		if err := in.LinkCase(caseID); err != nil {
+			return in, transitionErr(err)
+		}
+	}
+	if in.Status == domain.StatusReceived {
+		return in, nil
+	}
+	if err := a.d.Intakes.Update(ctx, in); err != nil {
+		return in, err
+	}
+	if !decided {
+		return in, nil
+	}
+	if err := a.d.Events.IntakeTriaged(ctx, in); err != nil {
+		return in, err
+	}
+	if in.Status == domain.StatusCaseOpened {
+		return in, a.d.Events.IntakeCaseOpened(ctx, in)
+	}
+	return in, nil
+}
+
+// openCase asks case direction for the household's case. A household has at most one open
+// case; when it already has one, the intake joins that case.
+func (a *App) openCase(ctx context.Context, in domain.Intake) (string, error) {
+	caseID, err := a.d.CaseDirection.OpenCase(ctx, CaseRequest{
+		IdempotencyKey: "intake-" + in.ID, HouseholdID: in.HouseholdID, IntakeID: in.ID,
+		Municipality: in.Municipality, District: in.District, TeamOIN: in.TeamOIN, LifeDomains: in.LifeDomains,
+	})
+	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindAlreadyExists && e.ID != "" {
+		return e.ID, nil
+	}
+	return caseID, err
+}
+
+// GetIntake returns an intake to the team that owns it, or to a Wijkbrug service without the
+// question (which only the team needs). Anyone else gets NOT_FOUND, so the existence of
+// another team's intake is not disclosed; the refusal is logged too.
+func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Intake
+	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		in, err := a.d.Intakes.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		route := ""
+		switch {
+		case caller.Org.Type == identity.OrgService:
+			route = accesslog.RouteService
+			in.Question = ""
+		case caller.Org.Type == identity.OrgTeam && caller.Org.OIN == in.TeamOIN:
+			route = accesslog.RouteTeam
+		}
+		if route == "" {
+			return a.d.Access.Record(ctx, a.entry("intake.intake.read", in, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		}
+		out = in
+		return a.d.Access.Record(ctx, a.entry("intake.intake.read", in, route, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Intake{}, err
+	}
+	if out.ID == "" {
+		return domain.Intake{}, apperr.NotFound("intake", id)
+	}
+	return out, nil
+}
+
+func (a *App) entry(action string, in domain.Intake, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "intake", ObjectID: in.ID,
+		ResidentPseudonym: in.ResidentPseudonym, Route: route, Outcome: outcome}
+}
+
+// transitionErr reports a forbidden state change as a failed precondition; the message holds
+// statuses only.
+func transitionErr(err error) error {
+	if errors.Is(err, domain.ErrTransition) {
+		return apperr.FailedPrecondition(err.Error())
+	}
+	return err
+}

@@ -1,0 +1,94 @@
+// Package grpc is the intake service's gRPC edge: it validates requests, maps them to the
+// domain and back, and makes mutating calls idempotent. Errors are typed (apperr) and become
+// gRPC statuses in the shared interceptor.
+package grpc
+
+import (
+	"context"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// MaxQuestionLength bounds the question, in characters.
+const MaxQuestionLength = 10000
+
+// Server implements IntakeService.
+type Server struct {
+	intakev1.UnimplementedIntakeServiceServer
+	app  *app.App
+	idem *idempotency.Store
+}
+
+// NewServer returns the server.
+func NewServer(a *app.App, idem *idempotency.Store) *Server { return &Server{app: a, idem: idem} }
+
+// RegisterIntake registers a help request taken by the calling team.
+func (s *Server) RegisterIntake(ctx context.Context, req *intakev1.RegisterIntakeRequest) (*intakev1.RegisterIntakeResponse, error) {
+	in, err := intakeFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RegisterIntakeResponse { return &intakev1.RegisterIntakeResponse{} },
+		func(ctx context.Context) (*intakev1.RegisterIntakeResponse, error) {
+			out, err := s.app.RegisterIntake(ctx, req.GetResidentBsn(), in)
+			if err != nil {
+				return nil, err
+			}
+			// Without the question: the answer is stored in plain form for idempotent
+			// replays, and confidential text is stored only encrypted. The caller sent it.
+			out.Question = ""
+			return &intakev1.RegisterIntakeResponse{Intake: intakeToProto(out)}, nil
+		})
+}
+
+// GetIntake returns an intake to the team that owns it.
+func (s *Server) GetIntake(ctx context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	in, err := s.app.GetIntake(ctx, req.GetIntakeId())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetIntakeResponse{Intake: intakeToProto(in)}, nil
+}
+
+func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, error) {
+	var v apperr.Validation
+	in := domain.Intake{
+		Channel:       domain.Channel(protoenum.Required(&v, "channel", req.GetChannel())),
+		Urgency:       domain.Urgency(protoenum.Required(&v, "urgency", req.GetUrgency())),
+		Municipality:  req.GetMunicipalityCode(),
+		District:      req.GetDistrictCode(),
+		Question:      req.GetQuestion(),
+		LifeDomains:   protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
+		SafetyConcern: req.GetSafetyConcern(),
+	}
+	v.Check(in.Channel != domain.ChannelSignal, "channel", "SIGNAL intakes come from partner signals, not from this call")
+	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
+	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	valid.District(&v, "district_code", req.GetDistrictCode())
+	valid.Text(&v, "question", req.GetQuestion(), 0, MaxQuestionLength)
+	return in, v.Err()
+}
+
+func intakeToProto(i domain.Intake) *intakev1.Intake {
+	return &intakev1.Intake{
+		Id: i.ID, Channel: protoenum.FromCode[intakev1.Channel](string(i.Channel)), SignalIds: i.SignalIDs,
+		ResidentId: i.ResidentID, HouseholdId: i.HouseholdID, Question: i.Question,
+		LifeDomains: protoenum.LifeDomains(i.LifeDomains), Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)),
+		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), MunicipalityCode: i.Municipality,
+		DistrictCode: i.District, TeamOin: i.TeamOIN, ReceivedAt: timestamppb.New(i.ReceivedAt),
+		TriageDue: timestamppb.New(i.TriageDue), TriageOutcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
+		TriageRule: i.TriageRule, CaseId: i.CaseID,
+	}
+}

@@ -1,0 +1,575 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/intake/service"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+const municipality = "GM0363"
+
+// fakeCaseDirection records OpenCase calls. Like the real service it answers a repeated key
+// with the same case, and with existingCase set it refuses as for a household that already
+// has an open case.
+type fakeCaseDirection struct {
+	casedirectionv1.UnimplementedCaseDirectionServiceServer
+	mu           sync.Mutex
+	requests     []*casedirectionv1.OpenCaseRequest
+	existingCase string
+}
+
+var caseNamespace = uuid.MustParse("0b8a7f57-1f0e-4d0c-9a55-4c1f6a3e2d10")
+
+func (f *fakeCaseDirection) OpenCase(_ context.Context, req *casedirectionv1.OpenCaseRequest) (*casedirectionv1.OpenCaseResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, proto.Clone(req).(*casedirectionv1.OpenCaseRequest))
+	if f.existingCase != "" {
+		st, err := status.New(codes.AlreadyExists, "the household has an open case").
+			WithDetails(&errdetails.ResourceInfo{ResourceType: "case", ResourceName: f.existingCase})
+		if err != nil {
+			return nil, err
+		}
+		return nil, st.Err()
+	}
+	return &casedirectionv1.OpenCaseResponse{Case: &casedirectionv1.Case{
+		Id: uuid.NewSHA1(caseNamespace, []byte(req.GetIdempotencyKey())).String(), HouseholdId: req.GetHouseholdId(),
+		IntakeId: req.GetIntakeId(), MunicipalityCode: req.GetMunicipalityCode(), TeamOin: req.GetTeamOin(),
+		Status: casedirectionv1.CaseStatus_CASE_STATUS_REGISTERED, LifeDomains: req.GetLifeDomains(),
+	}}, nil
+}
+
+func (f *fakeCaseDirection) Requests() []*casedirectionv1.OpenCaseRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*casedirectionv1.OpenCaseRequest(nil), f.requests...)
+}
+
+// fakeReferral serves the signals it is given and counts reads per signal.
+type fakeReferral struct {
+	referralv1.UnimplementedReferralServiceServer
+	mu       sync.Mutex
+	signals  map[string]*referralv1.Signal
+	reads    map[string]int
+	purposes []string
+}
+
+func (f *fakeReferral) Add(s *referralv1.Signal) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals[s.GetId()] = s
+}
+
+func (f *fakeReferral) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads[req.GetSignalId()]++
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.purposes = append(f.purposes, md.Get(identity.HeaderPurpose)...)
+	s, ok := f.signals[req.GetSignalId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "signal not found")
+	}
+	return &referralv1.GetSignalResponse{Signal: s}, nil
+}
+
+func (f *fakeReferral) Reads(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads[id]
+}
+
+type harness struct {
+	env      *svctest.Env
+	svc      *svctest.Service
+	cd       *fakeCaseDirection
+	referral *fakeReferral
+	team     devca.Org
+	client   intakev1.IntakeServiceClient
+}
+
+func start(t *testing.T) *harness {
+	t.Helper()
+	env := svctest.New(t)
+	h := &harness{env: env, cd: &fakeCaseDirection{},
+		referral: &fakeReferral{signals: map[string]*referralv1.Signal{}, reads: map[string]int{}},
+		team:     svctest.Org(identity.OrgTeam, "Wijkteam Noord")}
+	cdAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(r, h.cd) })
+	refAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { referralv1.RegisterReferralServiceServer(r, h.referral) })
+	h.svc = env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr = cdAddr; c.ReferralAddr = refAddr })
+	h.client = h.clientAs(t, h.team)
+	return h
+}
+
+func (h *harness) clientAs(t *testing.T, org devca.Org) intakev1.IntakeServiceClient {
+	return intakev1.NewIntakeServiceClient(h.env.Client(t, h.svc.Addr, org))
+}
+
+func (h *harness) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := h.svc.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// validBSN returns a BSN that passes the 11-proef, different for every n.
+func validBSN(n int) string {
+	for k := 0; ; k++ {
+		s := fmt.Sprintf("%08d", 10000000+(n*1000+k)*7919%89999999)
+		sum := 0
+		for i := 0; i < 8; i++ {
+			sum += (9 - i) * int(s[i]-'0')
+		}
+		if d := sum % 11; d < 10 {
+			return s + string(rune('0'+d))
+		}
+	}
+}
+
+func request(bsn string, urgency intakev1.Urgency, domains ...commonv1.LifeDomain) *intakev1.RegisterIntakeRequest {
+	return &intakev1.RegisterIntakeRequest{
+		IdempotencyKey: uuid.NewString(), Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn,
+		MunicipalityCode: municipality, DistrictCode: "WK036300", Question: "Help with the rent, " + bsn,
+		LifeDomains: domains, Urgency: urgency,
+	}
+}
+
+func TestSameResidentTwiceIsOneResident(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	bsn := validBSN(1)
+	var intakes []*intakev1.Intake
+	for range 2 {
+		resp, err := h.client.RegisterIntake(svctest.Ctx(t), request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES))
+		if err != nil {
+			t.Fatalf("RegisterIntake: %v", err)
+		}
+		intakes = append(intakes, resp.GetIntake())
+	}
+	a, b := intakes[0], intakes[1]
+	if a.GetId() == b.GetId() || a.GetResidentId() != b.GetResidentId() || a.GetHouseholdId() != b.GetHouseholdId() {
+		t.Fatalf("want two intakes of one resident and household, got %v and %v", a, b)
+	}
+	if n := h.count(t, `SELECT count(*) FROM residents`); n != 1 {
+		t.Fatalf("residents: %d, want 1", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM household_members WHERE resident_id = $1 AND role = 'APPLICANT'`, a.GetResidentId()); n != 1 {
+		t.Fatalf("household members: %d, want 1 applicant", n)
+	}
+	if a.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE || a.GetTeamOin() != h.team.OIN || a.GetQuestion() != "" {
+		t.Fatalf("got %v", a)
+	}
+
+	// Registered concurrently, a new resident is still one row (the blind index decides).
+	other := validBSN(2)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := h.client.RegisterIntake(svctest.Ctx(t), request(other, intakev1.Urgency_URGENCY_NORMAL))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent RegisterIntake: %v", err)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM residents`); n != 2 {
+		t.Fatalf("residents after concurrent registration: %d, want 2", n)
+	}
+	if n := h.count(t, `SELECT count(DISTINCT household_id) FROM intakes`); n != 2 {
+		t.Fatalf("households used: %d, want 2", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.create' AND resident_pseudonym <> '' AND route = 'NEW_RECORD'`); n != 10 {
+		t.Fatalf("access log create entries: %d, want 10", n)
+	}
+}
+
+func TestNoPlaintextBSNOrQuestionStored(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	bsn := validBSN(3)
+	req := request(bsn, intakev1.Urgency_URGENCY_CRISIS, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	got, err := h.client.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: resp.GetIntake().GetId()})
+	if err != nil || got.GetIntake().GetQuestion() != req.GetQuestion() {
+		t.Fatalf("GetIntake must decrypt the question for the team: %v %q", err, got.GetIntake().GetQuestion())
+	}
+
+	ctx := context.Background()
+	rows, err := h.svc.Pool.Query(ctx, `
+		SELECT table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'ARRAY', 'character varying')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type column struct{ table, name, typ string }
+	var columns []column
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
+			t.Fatal(err)
+		}
+		columns = append(columns, c)
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	scanned := map[string]bool{}
+	for _, c := range columns {
+		if c.typ == "bytea" {
+			rows, err := h.svc.Pool.Query(ctx, fmt.Sprintf(`SELECT %q FROM %q WHERE %q IS NOT NULL`, c.name, c.table, c.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var b []byte
+				if err := rows.Scan(&b); err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte(bsn)) || bytes.Contains(b, []byte("Help with the rent")) {
+					t.Errorf("%s.%s holds plaintext", c.table, c.name)
+				}
+			}
+			rows.Close()
+		} else {
+			var n int
+			if err := h.svc.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %q WHERE %q::text LIKE '%%' || $1 || '%%'`, c.table, c.name), bsn).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				t.Errorf("%s.%s holds the BSN in plaintext", c.table, c.name)
+			}
+		}
+		scanned[c.table] = true
+	}
+	for _, table := range []string{"residents", "intakes", "outbox", "access_log", "idempotency_keys"} {
+		if !scanned[table] {
+			t.Errorf("table %s was not scanned", table)
+		}
+	}
+}
+
+func TestCrisisOpensCase(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	req := request(validBSN(4), intakev1.Urgency_URGENCY_CRISIS, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	in := resp.GetIntake()
+	if in.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED || in.GetCaseId() == "" ||
+		in.GetTriageOutcome() != intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION || in.GetTriageRule() != "crisis" {
+		t.Fatalf("got %v", in)
+	}
+	reqs := h.cd.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("OpenCase calls: %d, want 1", len(reqs))
+	}
+	oc := reqs[0]
+	if oc.GetIdempotencyKey() != "intake-"+in.GetId() || oc.GetIntakeId() != in.GetId() || oc.GetHouseholdId() != in.GetHouseholdId() ||
+		oc.GetMunicipalityCode() != municipality || oc.GetDistrictCode() != "WK036300" || oc.GetTeamOin() != h.team.OIN ||
+		len(oc.GetLifeDomains()) != 1 || oc.GetLifeDomains()[0] != commonv1.LifeDomain_LIFE_DOMAIN_HOUSING {
+		t.Fatalf("OpenCase request: %v", oc)
+	}
+	var status, caseID string
+	if err := h.svc.Pool.QueryRow(context.Background(), `SELECT status, case_id::text FROM intakes WHERE id = $1`, in.GetId()).Scan(&status, &caseID); err != nil {
+		t.Fatal(err)
+	}
+	if status != "CASE_OPENED" || caseID != in.GetCaseId() {
+		t.Fatalf("row: %s %s", status, caseID)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeTriaged)
+		return ok && e.GetIntakeId() == in.GetId() && e.GetRule() == "crisis" && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED
+	})
+	ev, _ := rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeCaseOpened)
+		return ok && e.GetIntakeId() == in.GetId() && e.GetCaseId() == in.GetCaseId()
+	})
+	if ev.NATSSubject != "wijkbrug.intake.GM0363.intake.case_opened" {
+		t.Fatalf("subject %s", ev.NATSSubject)
+	}
+}
+
+func TestExistingCaseOfHouseholdIsLinked(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.cd.existingCase = uuid.NewString()
+	req := request(validBSN(5), intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	req.SafetyConcern = true
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	in := resp.GetIntake()
+	if in.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED || in.GetCaseId() != h.cd.existingCase || in.GetTriageRule() != "safety-signal" {
+		t.Fatalf("got %v", in)
+	}
+}
+
+func TestUndecidedIntakeWaitsInTriage(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), request(validBSN(6), intakev1.Urgency_URGENCY_HIGH,
+		commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES))
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	undecided := resp.GetIntake()
+	if undecided.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE || undecided.GetTriageRule() != "" {
+		t.Fatalf("got %v", undecided)
+	}
+	// Three domains decide; its events come after any the first intake could have had.
+	resp, err = h.client.RegisterIntake(svctest.Ctx(t), request(validBSN(7), intakev1.Urgency_URGENCY_NORMAL,
+		commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH))
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	decided := resp.GetIntake()
+	if decided.GetTriageRule() != "three-or-more-domains" || decided.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED {
+		t.Fatalf("got %v", decided)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeCaseOpened)
+		return ok && e.GetIntakeId() == decided.GetId()
+	})
+	for _, ev := range rec.All() {
+		if ev.Envelope.Subject == undecided.GetId() && ev.Envelope.Type != "wijkbrug.intake.v1.IntakeReceived" {
+			t.Errorf("undecided intake announced %s", ev.Envelope.Type)
+		}
+	}
+	if n := len(h.cd.Requests()); n != 1 {
+		t.Fatalf("OpenCase calls: %d, want 1", n)
+	}
+}
+
+func TestSignalBecomesIntake(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	gp := &referralv1.Signal{
+		Id: uuid.NewString(), SourceType: referralv1.SourceType_SOURCE_TYPE_GP, ResidentBsn: validBSN(8),
+		MunicipalityCode: municipality, DistrictCode: "WK036301", Description: "Lonely and behind on rent",
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+	}
+	h.referral.Add(gp)
+	subject := "wijkbrug.referral." + municipality + ".signal.received"
+	event := &referralv1.SignalReceived{SignalId: gp.GetId(), SourceType: gp.GetSourceType(), MunicipalityCode: municipality}
+	eventID := h.env.Publish(t, "referral", subject, gp.GetId(), event)
+
+	_, msg := rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeReceived)
+		return ok && len(e.GetSignalIds()) == 1 && e.GetSignalIds()[0] == gp.GetId()
+	})
+	received := msg.(*intakev1.IntakeReceived)
+	if received.GetChannel() != intakev1.Channel_CHANNEL_SIGNAL || received.GetTeamOin() != h.svc.Config.DefaultTeamOIN ||
+		received.GetUrgency() != intakev1.Urgency_URGENCY_NORMAL || received.GetDistrictCode() != "WK036301" {
+		t.Fatalf("IntakeReceived: %v", received)
+	}
+	got, err := h.client.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: received.GetIntakeId()})
+	if err != nil {
+		t.Fatalf("GetIntake by the default team: %v", err)
+	}
+	if got.GetIntake().GetQuestion() != gp.GetDescription() || got.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE {
+		t.Fatalf("intake: %v", got.GetIntake())
+	}
+
+	// The same event again, and the same signal in a new event: still one intake.
+	h.env.PublishWithID(t, "referral", subject, gp.GetId(), eventID, event)
+	h.env.Publish(t, "referral", subject, gp.GetId(), event)
+
+	// A Veilig Thuis signal is triaged into case direction; being handled after the repeats
+	// (one consumer, in order), its events mean the repeats were handled too.
+	vt := &referralv1.Signal{
+		Id: uuid.NewString(), SourceType: referralv1.SourceType_SOURCE_TYPE_VEILIG_THUIS, ResidentBsn: validBSN(9),
+		MunicipalityCode: municipality, LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_DOMESTIC_RELATIONS},
+	}
+	h.referral.Add(vt)
+	h.env.Publish(t, "referral", subject, vt.GetId(), &referralv1.SignalReceived{SignalId: vt.GetId(), MunicipalityCode: municipality})
+	_, msg = rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeCaseOpened)
+		return ok && len(e.GetSignalIds()) == 1 && e.GetSignalIds()[0] == vt.GetId()
+	})
+	opened := msg.(*intakev1.IntakeCaseOpened)
+	var urgency, rule string
+	if err := h.svc.Pool.QueryRow(context.Background(), `SELECT urgency, triage_rule FROM intakes WHERE id = $1`, opened.GetIntakeId()).Scan(&urgency, &rule); err != nil {
+		t.Fatal(err)
+	}
+	if urgency != "HIGH" || rule != "safety-signal" {
+		t.Fatalf("Veilig Thuis intake: urgency %s, rule %s", urgency, rule)
+	}
+
+	if n := h.count(t, `SELECT count(*) FROM intakes WHERE $1::uuid = ANY (signal_ids)`, gp.GetId()); n != 1 {
+		t.Fatalf("intakes for the GP signal: %d, want 1", n)
+	}
+	if n := h.referral.Reads(gp.GetId()); n != 1 {
+		t.Fatalf("GetSignal calls for the GP signal: %d, want 1", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.create' AND route = 'SYSTEM' AND purpose = 'signal-intake'`); n != 2 {
+		t.Fatalf("system access-log entries: %d, want 2", n)
+	}
+	h.referral.mu.Lock()
+	purposes := h.referral.purposes
+	h.referral.mu.Unlock()
+	if len(purposes) == 0 || purposes[0] != "signal-intake" {
+		t.Fatalf("GetSignal purposes: %v", purposes)
+	}
+}
+
+func violations(err error) []string {
+	var fields []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	cases := []struct {
+		field  string
+		modify func(*intakev1.RegisterIntakeRequest)
+	}{
+		{"resident_bsn", func(r *intakev1.RegisterIntakeRequest) { r.ResidentBsn = "123456789" }},
+		{"resident_bsn", func(r *intakev1.RegisterIntakeRequest) { r.ResidentBsn = "" }},
+		{"municipality_code", func(r *intakev1.RegisterIntakeRequest) { r.MunicipalityCode = "0363" }},
+		{"district_code", func(r *intakev1.RegisterIntakeRequest) { r.DistrictCode = "WK0363" }},
+		{"channel", func(r *intakev1.RegisterIntakeRequest) { r.Channel = intakev1.Channel_CHANNEL_UNSPECIFIED }},
+		{"channel", func(r *intakev1.RegisterIntakeRequest) { r.Channel = intakev1.Channel_CHANNEL_SIGNAL }},
+		{"urgency", func(r *intakev1.RegisterIntakeRequest) { r.Urgency = intakev1.Urgency_URGENCY_UNSPECIFIED }},
+		{"question", func(r *intakev1.RegisterIntakeRequest) { r.Question = strings.Repeat("é", 10001) }},
+		{"life_domains", func(r *intakev1.RegisterIntakeRequest) {
+			r.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_UNSPECIFIED}
+		}},
+		{"life_domains", func(r *intakev1.RegisterIntakeRequest) {
+			r.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
+		}},
+		{"idempotency_key", func(r *intakev1.RegisterIntakeRequest) { r.IdempotencyKey = "" }},
+	}
+	for _, tc := range cases {
+		req := request(validBSN(10), intakev1.Urgency_URGENCY_NORMAL)
+		tc.modify(req)
+		_, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+		if status.Code(err) != codes.InvalidArgument || len(violations(err)) != 1 || violations(err)[0] != tc.field {
+			t.Errorf("%s: want INVALID_ARGUMENT naming it, got %v (fields %v)", tc.field, err, violations(err))
+		}
+	}
+	_, err := h.client.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: "not-a-uuid"})
+	if status.Code(err) != codes.InvalidArgument || len(violations(err)) != 1 || violations(err)[0] != "intake_id" {
+		t.Errorf("GetIntake: want INVALID_ARGUMENT on intake_id, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM intakes`); n != 0 {
+		t.Fatalf("intakes stored from bad input: %d", n)
+	}
+}
+
+func TestGetIntakeAccess(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), request(validBSN(11), intakev1.Urgency_URGENCY_NORMAL))
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	id := resp.GetIntake().GetId()
+	get := &intakev1.GetIntakeRequest{IntakeId: id}
+
+	other := h.clientAs(t, svctest.Org(identity.OrgTeam, "Wijkteam Zuid"))
+	if _, err := other.GetIntake(svctest.Ctx(t), get); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team: want NOT_FOUND, got %v", err)
+	}
+	if _, err := other.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: uuid.NewString()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown id: want NOT_FOUND, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'DENIED' AND resident_pseudonym <> ''`, id); n != 1 {
+		t.Fatalf("denied reads logged: %d, want 1", n)
+	}
+	gp := h.clientAs(t, svctest.Org(identity.OrgGP, "Huisartsenpraktijk De Linde"))
+	if _, err := gp.GetIntake(svctest.Ctx(t), get); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a GP: want PERMISSION_DENIED, got %v", err)
+	}
+	if _, err := gp.RegisterIntake(svctest.Ctx(t), request(validBSN(12), intakev1.Urgency_URGENCY_NORMAL)); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a GP registering: want PERMISSION_DENIED, got %v", err)
+	}
+
+	own, err := h.client.GetIntake(svctest.Ctx(t), get)
+	if err != nil || own.GetIntake().GetQuestion() == "" {
+		t.Fatalf("own team: %v, question %q", err, own.GetIntake().GetQuestion())
+	}
+	svcResp, err := h.clientAs(t, svctest.ServiceOrg("casedirection")).GetIntake(svctest.Ctx(t), get)
+	if err != nil || svcResp.GetIntake().GetId() != id || svcResp.GetIntake().GetQuestion() != "" {
+		t.Fatalf("a service gets the intake without the question: %v %v", err, svcResp.GetIntake())
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'GRANTED'`, id); n != 2 {
+		t.Fatalf("granted reads logged: %d, want 2", n)
+	}
+}
+
+func TestIdempotentRegistration(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	req := request(validBSN(13), intakev1.Urgency_URGENCY_CRISIS)
+	first, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	again, err := h.client.RegisterIntake(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if !proto.Equal(first, again) {
+		t.Fatalf("repeat answered differently:\n%v\n%v", first, again)
+	}
+	if n := h.count(t, `SELECT count(*) FROM intakes`); n != 1 {
+		t.Fatalf("intakes: %d, want 1", n)
+	}
+	if n := len(h.cd.Requests()); n != 1 {
+		t.Fatalf("OpenCase calls: %d, want 1", n)
+	}
+	changed := proto.Clone(req).(*intakev1.RegisterIntakeRequest)
+	changed.Urgency = intakev1.Urgency_URGENCY_HIGH
+	_, err = h.client.RegisterIntake(svctest.Ctx(t), changed)
+	if status.Code(err) != codes.InvalidArgument || len(violations(err)) != 1 || violations(err)[0] != "idempotency_key" {
+		t.Fatalf("same key, other request: want INVALID_ARGUMENT on idempotency_key, got %v", err)
+	}
+}
