@@ -1,0 +1,352 @@
+// Package app holds the case-direction use cases of the walking skeleton: opening a case for a
+// household, reading it, assigning its director and allocating custom care for it through
+// provider-monitoring. Ports are declared here, by their consumer.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+// Cases stores cases, their director history and their allocation actions.
+type Cases interface {
+	// Insert stores a new case. When the household already has an open case nothing is
+	// stored and that case's id is returned instead.
+	Insert(ctx context.Context, c domain.Case) (existingID string, err error)
+	// Get returns a case with its allocations, or apperr NotFound.
+	Get(ctx context.Context, id string) (domain.Case, error)
+	// GetForUpdate is Get with the case row locked for the rest of the transaction.
+	GetForUpdate(ctx context.Context, id string) (domain.Case, error)
+	// Update stores the mutable part of a case: status, director, closing time.
+	Update(ctx context.Context, c domain.Case) error
+	// RecordDirector ends the current entry of the director history and starts one for d.
+	RecordDirector(ctx context.Context, caseID string, d domain.Director) error
+	// AddAllocation stores an allocation action; false when that allocation number is
+	// already recorded.
+	AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error)
+	// MarkAllocationStarted sets an ISSUED allocation to STARTED. It returns the case of the
+	// allocation ("" when the number is unknown) and whether anything changed.
+	MarkAllocationStarted(ctx context.Context, number string, at time.Time) (caseID string, changed bool, err error)
+}
+
+// Events publishes what happened (through the outbox, in the same transaction).
+type Events interface {
+	CaseOpened(ctx context.Context, c domain.Case) error
+	CaseDirectorAssigned(ctx context.Context, c domain.Case) error
+	CaseAllocationRequested(ctx context.Context, c domain.Case, a domain.AllocationAction) error
+}
+
+// AccessLog records access to case data.
+type AccessLog interface {
+	// Record writes in the transaction of ctx.
+	Record(ctx context.Context, e accesslog.Entry) error
+	// RecordDetached writes outside the transaction of ctx. It is for refusals inside a
+	// transaction that the refusal itself rolls back: the trace of the attempt must stay.
+	RecordDetached(ctx context.Context, e accesslog.Entry) error
+}
+
+// Transactor runs a function in one database transaction.
+type Transactor interface {
+	Tx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Volume is an amount of care per unit and frequency (iJw/iWmo).
+type Volume struct {
+	Amount    int32
+	Unit      string
+	Frequency string
+}
+
+// AllocationRequest is what a director asks for: which care, from whom, when and how much.
+type AllocationRequest struct {
+	ProviderAGB     string
+	ProductCategory string
+	ProductCode     string
+	StartDate       string
+	EndDate         string
+	Volume          Volume
+}
+
+// AllocationOrder is the request as sent to provider-monitoring, completed with the case.
+type AllocationOrder struct {
+	AllocationRequest
+	IdempotencyKey string
+	CaseID         string
+	Municipality   string
+	District       string
+}
+
+// Allocator issues allocations (provider-monitoring). Its errors are statuses of the peer
+// and are passed on to the caller as they are: "no valid contract" means the same thing to
+// the director as to us.
+type Allocator interface {
+	Allocate(ctx context.Context, o AllocationOrder) (domain.AllocationAction, error)
+}
+
+// App is the case-direction application.
+type App struct {
+	tx        Transactor
+	cases     Cases
+	events    Events
+	access    AccessLog
+	allocator Allocator
+	Now       func() time.Time
+}
+
+// New builds the application.
+func New(tx Transactor, cases Cases, events Events, access AccessLog, allocator Allocator) *App {
+	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, Now: time.Now}
+}
+
+// Access-log actions.
+const (
+	actionCreate            = "casedirection.case.create"
+	actionRead              = "casedirection.case.read"
+	actionAssignDirector    = "casedirection.case.assign_director"
+	actionRequestAllocation = "casedirection.case.request_allocation"
+	actionAllocationStarted = "casedirection.case.allocation_started"
+)
+
+// OpenCase registers a case for a household. Intake opens cases (as a Wijkbrug service); a
+// team may open one for itself. A household with an open case gets no second one: the answer
+// is ALREADY_EXISTS naming the open case, so intake can link to it.
+func (a *App) OpenCase(ctx context.Context, c domain.Case) (domain.Case, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return c, apperr.Unauthenticated("no caller")
+	}
+	if caller.Org.Type != identity.OrgService && caller.Org.OIN != c.TeamOIN {
+		return c, apperr.PermissionDenied("a team can only open cases for itself")
+	}
+	c.ID = uuid.NewString()
+	c.Status = domain.StatusRegistered
+	c.Director = nil
+	c.OpenedAt = a.now()
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		existing, err := a.cases.Insert(ctx, c)
+		if err != nil {
+			return err
+		}
+		if existing != "" {
+			return a.alreadyOpen(ctx, caller, existing)
+		}
+		if err := a.events.CaseOpened(ctx, c); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, entry(actionCreate, c.ID, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Case{}, err
+	}
+	return c, nil
+}
+
+// alreadyOpen names the household's open case to callers that may see it. Another team only
+// learns that there is one, so the id of a case it is not part of is not disclosed.
+func (a *App) alreadyOpen(ctx context.Context, caller identity.Caller, existingID string) error {
+	const msg = "household already has an open case"
+	if caller.Org.Type == identity.OrgService {
+		return apperr.AlreadyExists("case", existingID, msg)
+	}
+	other, err := a.cases.Get(ctx, existingID)
+	if err != nil {
+		return err
+	}
+	if other.TeamOIN == caller.Org.OIN {
+		return apperr.AlreadyExists("case", existingID, msg)
+	}
+	return apperr.AlreadyExists("case", "", msg)
+}
+
+// GetCase returns a case to its team or to a Wijkbrug service. Anyone else gets NOT_FOUND, so
+// the existence of another team's case is not disclosed; the refusal is logged too.
+func (a *App) GetCase(ctx context.Context, id string) (domain.Case, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Case
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		route := readRoute(caller, c)
+		if route == "" {
+			// Logged in the transaction, which commits: the NOT_FOUND is given below.
+			return a.access.Record(ctx, entry(actionRead, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		}
+		out = c
+		return a.access.Record(ctx, entry(actionRead, c.ID, route, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Case{}, err
+	}
+	if out.ID == "" {
+		return domain.Case{}, apperr.NotFound("case", id)
+	}
+	return out, nil
+}
+
+// AssignDirector makes a professional of the calling team the director of the team's case:
+// a registered case becomes ACTIVE, a running one is handed over to the new director.
+func (a *App) AssignDirector(ctx context.Context, caseID, professionalID string) (domain.Case, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Case
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.GetForUpdate(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		if err := a.requireTeam(ctx, caller, c, actionAssignDirector); err != nil {
+			return err
+		}
+		changed, err := c.AssignDirector(professionalID, caller.Org.OIN, a.now())
+		if err != nil {
+			return domainErr(err)
+		}
+		if changed {
+			if err := a.cases.Update(ctx, c); err != nil {
+				return err
+			}
+			if err := a.cases.RecordDirector(ctx, c.ID, *c.Director); err != nil {
+				return err
+			}
+			if err := a.events.CaseDirectorAssigned(ctx, c); err != nil {
+				return err
+			}
+		}
+		out = c
+		return a.access.Record(ctx, entry(actionAssignDirector, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// RequestAllocation has provider-monitoring allocate custom care for the case and records the
+// allocation as an action of the case. The key sent to provider-monitoring is derived from
+// the case and the caller's own key, so a retry (also after this transaction rolled back
+// behind a successful allocation) gets the same allocation instead of a second one.
+func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey string, req AllocationRequest) (domain.Case, string, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Case
+	var number string
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		// Not locked: the row lock would be held across the call to provider-monitoring, and
+		// nothing this call does depends on the case staying as it is until the commit.
+		c, err := a.cases.Get(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		if err := a.requireTeam(ctx, caller, c, actionRequestAllocation); err != nil {
+			return err
+		}
+		if err := c.CanRequestAllocation(); err != nil {
+			return apperr.FailedPrecondition("custom care can only be allocated for an open case with a director (case is " + string(c.Status) + ")")
+		}
+		action, err := a.allocator.Allocate(ctx, AllocationOrder{
+			AllocationRequest: req,
+			IdempotencyKey:    DerivedKey(c.ID, idempotencyKey),
+			CaseID:            c.ID,
+			Municipality:      c.Municipality,
+			District:          c.District,
+		})
+		if err != nil {
+			return err
+		}
+		added, err := a.cases.AddAllocation(ctx, c.ID, action)
+		if err != nil {
+			return err
+		}
+		if added {
+			c.Allocations = append(c.Allocations, action)
+			if err := a.events.CaseAllocationRequested(ctx, c, action); err != nil {
+				return err
+			}
+		}
+		out, number = c, action.Number
+		return a.access.Record(ctx, entry(actionRequestAllocation, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, number, err
+}
+
+// MarkAllocationStarted handles provider-monitoring's report that care started. It reports
+// whether the allocation is one of ours; an unknown number is not an error, because retrying
+// cannot make it known.
+func (a *App) MarkAllocationStarted(ctx context.Context, number string, at time.Time) (bool, error) {
+	found := false
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		caseID, changed, err := a.cases.MarkAllocationStarted(ctx, number, at.UTC().Truncate(time.Microsecond))
+		if err != nil || caseID == "" {
+			return err
+		}
+		found = true
+		if !changed {
+			return nil
+		}
+		return a.access.Record(ctx, entry(actionAllocationStarted, caseID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+	})
+	return found, err
+}
+
+// MaxPeerKeyLength is the longest idempotency key a Wijkbrug service accepts
+// (pkg/idempotency.MaxKeyLength).
+const MaxPeerKeyLength = 128
+
+// DerivedKey is the idempotency key for provider-monitoring: "case-<case id>-<caller's key>".
+// A caller's key may itself be up to 128 bytes, which would make the derived key too long for
+// the peer; such keys are replaced by their SHA-256, which keeps the derivation stable.
+func DerivedKey(caseID, key string) string {
+	k := "case-" + caseID + "-" + key
+	if len(k) <= MaxPeerKeyLength {
+		return k
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "case-" + caseID + "-sha256:" + hex.EncodeToString(sum[:])
+}
+
+// requireTeam lets only the team that owns the case change it. Others get NOT_FOUND (their
+// attempt is logged outside the transaction, which the refusal rolls back).
+func (a *App) requireTeam(ctx context.Context, caller identity.Caller, c domain.Case, action string) error {
+	if caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN {
+		return nil
+	}
+	if err := a.access.RecordDetached(ctx, entry(action, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+		return err
+	}
+	return apperr.NotFound("case", c.ID)
+}
+
+func readRoute(caller identity.Caller, c domain.Case) string {
+	switch {
+	case caller.Org.Type == identity.OrgService:
+		return accesslog.RouteService
+	case caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN:
+		return accesslog.RouteTeam
+	}
+	return ""
+}
+
+// domainErr turns broken domain rules into typed errors for the caller.
+func domainErr(err error) error {
+	var te *domain.TransitionError
+	if errors.As(err, &te) {
+		return apperr.FailedPrecondition(te.Error())
+	}
+	return err
+}
+
+// now is microsecond precision, as PostgreSQL stores it, so an answer given right after a
+// write equals a later read of the same record.
+func (a *App) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
+
+// entry builds an access-log entry. Cases hold no BSN, so the resident pseudonym stays empty;
+// the case id leads to the household in intake.
+func entry(action, caseID, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "case", ObjectID: caseID, Route: route, Outcome: outcome}
+}

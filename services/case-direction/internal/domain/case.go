@@ -1,0 +1,153 @@
+// Package domain holds the case-direction rules: what a case is, how it moves through its life
+// (DESIGN §4) and what it needs before care can be allocated. No transport or database here.
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Status is where a case is in its life.
+type Status string
+
+// Statuses.
+const (
+	StatusRegistered  Status = "REGISTERED"
+	StatusActive      Status = "ACTIVE"
+	StatusPlanAdopted Status = "PLAN_ADOPTED"
+	StatusInProgress  Status = "IN_PROGRESS"
+	StatusScaledDown  Status = "SCALED_DOWN"
+	StatusWatch       Status = "WATCH"
+	StatusHandedOver  Status = "HANDED_OVER"
+	StatusClosed      Status = "CLOSED"
+)
+
+// Statuses lists every status, in the order of the life of a case.
+var Statuses = []Status{
+	StatusRegistered, StatusActive, StatusPlanAdopted, StatusInProgress, StatusScaledDown,
+	StatusWatch, StatusHandedOver, StatusClosed,
+}
+
+// transitions is the case state machine (DESIGN §4). WATCH → ACTIVE reopens a case whose
+// pilot light showed new trouble. Every non-final status may be handed over (to Veilig Thuis,
+// a certified institution or another municipality). Closing needs care to have run, so only
+// IN_PROGRESS, SCALED_DOWN and WATCH may close.
+var transitions = map[Status][]Status{
+	StatusRegistered:  {StatusActive, StatusHandedOver},
+	StatusActive:      {StatusPlanAdopted, StatusHandedOver},
+	StatusPlanAdopted: {StatusInProgress, StatusHandedOver},
+	StatusInProgress:  {StatusScaledDown, StatusWatch, StatusHandedOver, StatusClosed},
+	StatusScaledDown:  {StatusInProgress, StatusWatch, StatusHandedOver, StatusClosed},
+	StatusWatch:       {StatusActive, StatusHandedOver, StatusClosed},
+	StatusHandedOver:  {},
+	StatusClosed:      {},
+}
+
+// CanTransition reports whether from → to is allowed.
+func CanTransition(from, to Status) bool { return slices.Contains(transitions[from], to) }
+
+// Final reports whether a case in this status is no longer open: the household may then get a
+// new case.
+func (s Status) Final() bool { return s == StatusClosed || s == StatusHandedOver }
+
+// ErrTransition is what every TransitionError matches with errors.Is.
+var ErrTransition = errors.New("forbidden case transition")
+
+// TransitionError is a forbidden state change; it names both ends so the caller can see why.
+type TransitionError struct{ From, To Status }
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("a case cannot go from %s to %s", e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrTransition) hold.
+func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
+
+// ErrNoDirector is returned when an action needs a director and the case has none (or is no
+// longer open).
+var ErrNoDirector = errors.New("the case needs a director and must be open")
+
+// Director is the one professional who directs the case.
+type Director struct {
+	ProfessionalID string
+	TeamOIN        string
+	Since          time.Time
+}
+
+// AllocationAction is an allocation of custom care taken as an action in the case. Its status
+// is the one provider-monitoring last reported.
+type AllocationAction struct {
+	Number          string
+	ProviderAGB     string
+	ProductCategory string
+	ProductCode     string
+	Status          string
+	UpdatedAt       time.Time
+}
+
+// Allocation statuses as provider-monitoring reports them (a subset is enough here: the
+// case only mirrors them).
+const (
+	AllocationIssued  = "ISSUED"
+	AllocationStarted = "STARTED"
+)
+
+// Case is the case of one household.
+type Case struct {
+	ID           string
+	HouseholdID  string
+	IntakeID     string
+	Municipality string
+	District     string
+	// TeamOIN is the neighbourhood team that owns the case.
+	TeamOIN     string
+	Status      Status
+	Director    *Director
+	LifeDomains []string
+	Allocations []AllocationAction
+	OpenedAt    time.Time
+	ClosedAt    *time.Time
+}
+
+// Transition moves the case to another status if the state machine allows it.
+func (c *Case) Transition(to Status, at time.Time) error {
+	if !CanTransition(c.Status, to) {
+		return &TransitionError{From: c.Status, To: to}
+	}
+	c.Status = to
+	if to.Final() {
+		c.ClosedAt = &at
+	}
+	return nil
+}
+
+// AssignDirector makes a professional of a team the director. On a registered case that
+// activates it; on a case that already runs it is a handover to another director, which
+// keeps the status. It reports whether anything changed: naming the current director again
+// is a no-op rather than a handover to oneself.
+func (c *Case) AssignDirector(professionalID, teamOIN string, at time.Time) (bool, error) {
+	if c.Status.Final() {
+		return false, &TransitionError{From: c.Status, To: StatusActive}
+	}
+	if d := c.Director; d != nil && d.ProfessionalID == professionalID && d.TeamOIN == teamOIN {
+		return false, nil
+	}
+	if c.Status == StatusRegistered {
+		if err := c.Transition(StatusActive, at); err != nil {
+			return false, err
+		}
+	}
+	c.Director = &Director{ProfessionalID: professionalID, TeamOIN: teamOIN, Since: at}
+	return true, nil
+}
+
+// CanRequestAllocation says whether custom care may be allocated for the case: someone must
+// direct it (so it is past REGISTERED) and it must still be open.
+func (c *Case) CanRequestAllocation() error {
+	if c.Director == nil || c.Status == StatusRegistered || c.Status.Final() {
+		return ErrNoDirector
+	}
+	return nil
+}

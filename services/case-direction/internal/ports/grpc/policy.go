@@ -1,0 +1,17 @@
+package grpc
+
+import (
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+)
+
+// Policy is the per-method rule set of the case-direction service (deny by default). Intake
+// (a Wijkbrug service) opens and reads cases; teams work them. Per-object checks (a team sees
+// and changes only its own cases) are in the application layer.
+var Policy = authz.Policy{
+	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:          {OrgTypes: []identity.OrgType{identity.OrgService, identity.OrgTeam}},
+	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:           {OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgService}},
+	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:    {OrgTypes: []identity.OrgType{identity.OrgTeam}},
+	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgTeam}},
+}

@@ -1,0 +1,130 @@
+// Package service is the public entry point of the provider-monitoring service: its Spec is
+// run by the provider-monitoring binary and, together with the other three, by the all-in-one
+// wijkbrug command, which also loads demo data with SeedDemo.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
+	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+	grpcport "github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/migrations"
+	"google.golang.org/grpc"
+)
+
+// settings are the service's own settings, beside the platform's svc.Config.
+type settings struct {
+	// ExtraNonWorkingDays are days the government equated with holidays by decree
+	// (Algemene termijnenwet art. 3 para. 2), e.g. a Friday after Ascension Day.
+	ExtraNonWorkingDays string `env:"WIJKBRUG_EXTRA_NON_WORKING_DAYS" usage:"comma-separated dates (YYYY-MM-DD) that do not count as working days for statutory deadlines"`
+}
+
+// Spec describes the provider-monitoring service to the shared runtime.
+func Spec() svc.Spec {
+	return svc.Spec{
+		Name:             events.Service,
+		DefaultGRPCAddr:  ":50053",
+		DefaultAdminAddr: ":9093",
+		Migrations:       migrations.Set(),
+		Policy:           grpcport.Policy,
+		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
+		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
+			// svc.Config has no room for a service's own settings, so they are read from the
+			// environment here, the same way the platform reads its own.
+			var s settings
+			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
+				return nil, err
+			}
+			tl, err := timelinessRules(s)
+			if err != nil {
+				return nil, err
+			}
+			a := app.New(p.DB, postgres.NewProviders(p.DB), postgres.NewAllocations(p.DB), events.NewPublisher(p.Outbox), p.Access, tl)
+			server := grpcport.NewServer(a, p.Idem)
+			return &svc.Wiring{
+				Register: func(s grpc.ServiceRegistrar) {
+					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
+				},
+			}, nil
+		},
+	}
+}
+
+// timelinessRules returns the iJw/iWmo reporting periods and the working-day calendar with the
+// configured extra non-working days.
+func timelinessRules(s settings) (domain.Timeliness, error) {
+	codes, err := domain.LoadCodes()
+	if err != nil {
+		return domain.Timeliness{}, err
+	}
+	var extra []time.Time
+	for f := range strings.SplitSeq(s.ExtraNonWorkingDays, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := time.Parse(domain.DateLayout, f)
+		if err != nil {
+			return domain.Timeliness{}, fmt.Errorf("WIJKBRUG_EXTRA_NON_WORKING_DAYS: %q is not a date YYYY-MM-DD", f)
+		}
+		extra = append(extra, d)
+	}
+	return domain.NewTimeliness(codes, extra...), nil
+}
+
+// DemoProvider is a provider with one contract, for the demo data of the all-in-one command.
+type DemoProvider struct {
+	AGB, Name, OIN, Municipality string
+	// Districts the contract covers; none means the whole municipality.
+	Districts                    []string
+	ProductCategory, ProductCode string
+}
+
+// demoContractNamespace makes a demo contract's id a function of what it covers, so seeding
+// twice updates the one contract instead of adding a second.
+var demoContractNamespace = uuid.MustParse("6f0c7a7e-3b1f-4c39-9d0e-2f5a8e6b1c01")
+
+// SeedDemo stores provider and an open-ended CHOICE contract for its product, valid from
+// 1 January 2020. It is idempotent, and it migrates the database first, so it can run before
+// or after the service has started.
+func SeedDemo(ctx context.Context, dsn string, provider DemoProvider) error {
+	if provider.AGB == "" || provider.OIN == "" || provider.Municipality == "" || provider.ProductCategory == "" || provider.ProductCode == "" {
+		return errors.New("seed demo provider: AGB, OIN, municipality and product are required")
+	}
+	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
+		return err
+	}
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	repo := postgres.NewProviders(db)
+	product := domain.Product{Category: provider.ProductCategory, Code: provider.ProductCode}
+	return db.Tx(ctx, func(ctx context.Context) error {
+		if err := repo.UpsertProvider(ctx, domain.Provider{AGB: provider.AGB, Name: provider.Name, OIN: provider.OIN}); err != nil {
+			return fmt.Errorf("seed provider %s: %w", provider.AGB, err)
+		}
+		id := uuid.NewSHA1(demoContractNamespace, []byte(provider.AGB+"|"+provider.Municipality+"|"+product.String()))
+		err := repo.UpsertContract(ctx, domain.Contract{
+			ID: id.String(), ProviderAGB: provider.AGB, Model: domain.ModelChoice, Municipality: provider.Municipality,
+			Product: product, Districts: provider.Districts, ValidFrom: domain.Date(2020, time.January, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("seed contract of %s: %w", provider.AGB, err)
+		}
+		return nil
+	})
+}
