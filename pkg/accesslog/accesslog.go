@@ -52,9 +52,21 @@ type Logger struct {
 // New returns a logger.
 func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
 
-// Record writes e with the caller of ctx. A failure to log fails the operation: personal
-// data must not be touched without a trace.
+// Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
+// failure to log fails the operation: personal data must not be touched without a trace.
 func (l *Logger) Record(ctx context.Context, e Entry) error {
+	return l.record(ctx, l.db.Q(ctx), e)
+}
+
+// RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
+// transaction it ran in (typically the idempotency key's), and with it anything logged there;
+// the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
+// from ctx.
+func (l *Logger) RecordDetached(ctx context.Context, e Entry) error {
+	return l.record(ctx, l.db.Pool, e)
+}
+
+func (l *Logger) record(ctx context.Context, q pgxdb.Querier, e Entry) error {
 	c, ok := identity.From(ctx)
 	if !ok {
 		return fmt.Errorf("accesslog: no caller in context")
@@ -66,7 +78,7 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 	if e.Outcome == "" {
 		e.Outcome = OutcomeGranted
 	}
-	_, err := l.db.Q(ctx).Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
 		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
