@@ -43,6 +43,14 @@ type Entry struct {
 	Outcome           string
 }
 
+// Recorder is the port application layers use to write entries; Logger implements it.
+type Recorder interface {
+	// Record writes in the transaction of ctx, so the entry commits with the change.
+	Record(ctx context.Context, e Entry) error
+	// RecordDetached writes outside it, for refusals whose transaction rolls back.
+	RecordDetached(ctx context.Context, e Entry) error
+}
+
 // Logger writes entries for one service.
 type Logger struct {
 	db      *pgxdb.DB

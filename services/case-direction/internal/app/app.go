@@ -14,6 +14,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -43,20 +44,6 @@ type Events interface {
 	CaseOpened(ctx context.Context, c domain.Case) error
 	CaseDirectorAssigned(ctx context.Context, c domain.Case) error
 	CaseAllocationRequested(ctx context.Context, c domain.Case, a domain.AllocationAction) error
-}
-
-// AccessLog records access to case data.
-type AccessLog interface {
-	// Record writes in the transaction of ctx.
-	Record(ctx context.Context, e accesslog.Entry) error
-	// RecordDetached writes outside the transaction of ctx. It is for refusals inside a
-	// transaction that the refusal itself rolls back: the trace of the attempt must stay.
-	RecordDetached(ctx context.Context, e accesslog.Entry) error
-}
-
-// Transactor runs a function in one database transaction.
-type Transactor interface {
-	Tx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Volume is an amount of care per unit and frequency (iJw/iWmo).
@@ -94,16 +81,16 @@ type Allocator interface {
 
 // App is the case-direction application.
 type App struct {
-	tx        Transactor
+	tx        txn.Runner
 	cases     Cases
 	events    Events
-	access    AccessLog
+	access    accesslog.Recorder
 	allocator Allocator
 	Now       func() time.Time
 }
 
 // New builds the application.
-func New(tx Transactor, cases Cases, events Events, access AccessLog, allocator Allocator) *App {
+func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator) *App {
 	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, Now: time.Now}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
 
@@ -81,16 +82,6 @@ type Signals interface {
 	GetSignal(ctx context.Context, id string) (Signal, error)
 }
 
-// AccessLog records access to personal data.
-type AccessLog interface {
-	Record(ctx context.Context, e accesslog.Entry) error
-}
-
-// Transactor runs a function in one database transaction.
-type Transactor interface {
-	Tx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Pseudonymizer turns a BSN into the pseudonym used in the access log.
 type Pseudonymizer interface {
 	Pseudonym(bsn string) string
@@ -98,12 +89,12 @@ type Pseudonymizer interface {
 
 // Deps are the adapters the application runs on.
 type Deps struct {
-	Tx            Transactor
+	Tx            txn.Runner
 	Residents     Residents
 	Households    Households
 	Intakes       Intakes
 	Events        Events
-	Access        AccessLog
+	Access        accesslog.Recorder
 	Pseudo        Pseudonymizer
 	CaseDirection CaseDirection
 	Signals       Signals

@@ -12,6 +12,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
@@ -42,33 +43,20 @@ type Events interface {
 	AllocationDeliveryStarted(ctx context.Context, a domain.Allocation, d domain.Delivery) error
 }
 
-// AccessLog records access to personal data.
-type AccessLog interface {
-	Record(ctx context.Context, e accesslog.Entry) error
-	// RecordDetached writes outside the transaction of ctx, for refusals whose
-	// transaction rolls back.
-	RecordDetached(ctx context.Context, e accesslog.Entry) error
-}
-
-// Transactor runs a function in one database transaction.
-type Transactor interface {
-	Tx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // App is the provider-monitoring application.
 type App struct {
-	tx          Transactor
+	tx          txn.Runner
 	providers   Providers
 	allocations Allocations
 	events      Events
-	access      AccessLog
+	access      accesslog.Recorder
 	rules       domain.Timeliness
 	// Now is the clock; timeliness depends on it, so tests set it.
 	Now func() time.Time
 }
 
 // New builds the application.
-func New(tx Transactor, providers Providers, allocations Allocations, events Events, access AccessLog, rules domain.Timeliness) *App {
+func New(tx txn.Runner, providers Providers, allocations Allocations, events Events, access accesslog.Recorder, rules domain.Timeliness) *App {
 	return &App{tx: tx, providers: providers, allocations: allocations, events: events, access: access, rules: rules, Now: time.Now}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 )
 
@@ -31,16 +32,6 @@ type Events interface {
 	SignalFedBack(ctx context.Context, s domain.Signal) error
 }
 
-// AccessLog records access to personal data.
-type AccessLog interface {
-	Record(ctx context.Context, e accesslog.Entry) error
-}
-
-// Transactor runs a function in one database transaction.
-type Transactor interface {
-	Tx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Pseudonymizer turns a BSN into the pseudonym used in the access log.
 type Pseudonymizer interface {
 	Pseudonym(bsn string) string
@@ -48,16 +39,16 @@ type Pseudonymizer interface {
 
 // App is the referral application.
 type App struct {
-	tx      Transactor
+	tx      txn.Runner
 	signals Signals
 	events  Events
-	access  AccessLog
+	access  accesslog.Recorder
 	pseudo  Pseudonymizer
 	Now     func() time.Time
 }
 
 // New builds the application.
-func New(tx Transactor, signals Signals, events Events, access AccessLog, pseudo Pseudonymizer) *App {
+func New(tx txn.Runner, signals Signals, events Events, access accesslog.Recorder, pseudo Pseudonymizer) *App {
 	return &App{tx: tx, signals: signals, events: events, access: access, pseudo: pseudo, Now: time.Now}
 }
 
