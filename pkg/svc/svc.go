@@ -109,13 +109,15 @@ type Hooks struct {
 // Main is the whole main function of a service binary: `<svc> [serve] [flags]` or
 // `<svc> migrate [flags]`.
 func Main(spec Spec) {
-	if err := run(spec, os.Args[1:]); err != nil {
+	if err := RunArgs(spec, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, spec.Name+": "+err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(spec Spec, args []string) error {
+// RunArgs runs a command line (without the program name): "serve" (the default) or
+// "migrate", with flags; settings not given as flags come from the environment.
+func RunArgs(spec Spec, args []string) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
