@@ -274,6 +274,180 @@ func (x *CaseAllocationRequested) GetMunicipalityCode() string {
 	return ""
 }
 
+// CaseStatusChanged: a case moved to another status (every transition).
+// Subject: wijkbrug.casedirection.<municipality>.case.status_changed
+type CaseStatusChanged struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId         string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	From             CaseStatus             `protobuf:"varint,3,opt,name=from,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"from,omitempty"`
+	To               CaseStatus             `protobuf:"varint,4,opt,name=to,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"to,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseStatusChanged) Reset() {
+	*x = CaseStatusChanged{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseStatusChanged) ProtoMessage() {}
+
+func (x *CaseStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseStatusChanged.ProtoReflect.Descriptor instead.
+func (*CaseStatusChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CaseStatusChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseStatusChanged) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *CaseStatusChanged) GetFrom() CaseStatus {
+	if x != nil {
+		return x.From
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseStatusChanged) GetTo() CaseStatus {
+	if x != nil {
+		return x.To
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseStatusChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseStatusChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseClosed: a case was closed with a result (or handed over). Referral feeds back to the
+// sources of the signals behind it.
+// Subject: wijkbrug.casedirection.<municipality>.case.closed
+type CaseClosed struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	Status   CaseStatus             `protobuf:"varint,3,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
+	// Result code, e.g. GOALS_REACHED, PARTLY_REACHED, NOT_REACHED, HANDED_OVER, MOVED.
+	Result           string                 `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseClosed) Reset() {
+	*x = CaseClosed{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseClosed) ProtoMessage() {}
+
+func (x *CaseClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseClosed.ProtoReflect.Descriptor instead.
+func (*CaseClosed) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseClosed) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseClosed) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *CaseClosed) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseClosed) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *CaseClosed) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseClosed) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_casedirection_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
@@ -299,7 +473,22 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCodeBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\x94\x02\n" +
+	"\x11CaseStatusChanged\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x129\n" +
+	"\x04from\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x04from\x125\n" +
+	"\x02to\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x02to\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf2\x01\n" +
+	"\n" +
+	"CaseClosed\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12=\n" +
+	"\x06status\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x16\n" +
+	"\x06result\x18\x04 \x01(\tR\x06result\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_events_proto_rawDescOnce sync.Once
@@ -313,23 +502,30 @@ func file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(*CaseOpened)(nil),              // 0: wijkbrug.casedirection.v1.CaseOpened
 	(*CaseDirectorAssigned)(nil),    // 1: wijkbrug.casedirection.v1.CaseDirectorAssigned
 	(*CaseAllocationRequested)(nil), // 2: wijkbrug.casedirection.v1.CaseAllocationRequested
-	(CaseStatus)(0),                 // 3: wijkbrug.casedirection.v1.CaseStatus
-	(*timestamppb.Timestamp)(nil),   // 4: google.protobuf.Timestamp
+	(*CaseStatusChanged)(nil),       // 3: wijkbrug.casedirection.v1.CaseStatusChanged
+	(*CaseClosed)(nil),              // 4: wijkbrug.casedirection.v1.CaseClosed
+	(CaseStatus)(0),                 // 5: wijkbrug.casedirection.v1.CaseStatus
+	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
 }
 var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
-	3, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	4, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	3, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	6, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	5, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	5, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	5, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	6, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
+	5, // 6: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	6, // 7: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_events_proto_init() }
@@ -344,7 +540,7 @@ func file_wijkbrug_casedirection_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_events_proto_rawDesc), len(file_wijkbrug_casedirection_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

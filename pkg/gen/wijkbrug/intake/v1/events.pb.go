@@ -307,6 +307,85 @@ func (x *IntakeCaseOpened) GetMunicipalityCode() string {
 	return ""
 }
 
+// IntakeClosed: an intake ended without case direction (advised, referred, not reached,
+// withdrawn, merged). Referral feeds back to the sources of its signals.
+// Subject: wijkbrug.intake.<municipality>.intake.closed
+type IntakeClosed struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	Status           IntakeStatus           `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.intake.v1.IntakeStatus" json:"status,omitempty"`
+	SignalIds        []string               `protobuf:"bytes,3,rep,name=signal_ids,json=signalIds,proto3" json:"signal_ids,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *IntakeClosed) Reset() {
+	*x = IntakeClosed{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntakeClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntakeClosed) ProtoMessage() {}
+
+func (x *IntakeClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntakeClosed.ProtoReflect.Descriptor instead.
+func (*IntakeClosed) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IntakeClosed) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *IntakeClosed) GetStatus() IntakeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return IntakeStatus_INTAKE_STATUS_UNSPECIFIED
+}
+
+func (x *IntakeClosed) GetSignalIds() []string {
+	if x != nil {
+		return x.SignalIds
+	}
+	return nil
+}
+
+func (x *IntakeClosed) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *IntakeClosed) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
@@ -340,7 +419,14 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x03 \x03(\tR\tsignalIds\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCodeBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xdd\x01\n" +
+	"\fIntakeClosed\x12\x1b\n" +
+	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x128\n" +
+	"\x06status\x18\x02 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x12\x1d\n" +
+	"\n" +
+	"signal_ids\x18\x03 \x03(\tR\tsignalIds\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_events_proto_rawDescOnce sync.Once
@@ -354,32 +440,35 @@ func file_wijkbrug_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
 	(*IntakeReceived)(nil),        // 0: wijkbrug.intake.v1.IntakeReceived
 	(*IntakeTriaged)(nil),         // 1: wijkbrug.intake.v1.IntakeTriaged
 	(*IntakeCaseOpened)(nil),      // 2: wijkbrug.intake.v1.IntakeCaseOpened
-	(Channel)(0),                  // 3: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                  // 4: wijkbrug.intake.v1.Urgency
-	(v1.LifeDomain)(0),            // 5: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),       // 6: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(TriageOutcome)(0),            // 8: wijkbrug.intake.v1.TriageOutcome
-	(IntakeStatus)(0),             // 9: wijkbrug.intake.v1.IntakeStatus
+	(*IntakeClosed)(nil),          // 3: wijkbrug.intake.v1.IntakeClosed
+	(Channel)(0),                  // 4: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                  // 5: wijkbrug.intake.v1.Urgency
+	(v1.LifeDomain)(0),            // 6: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),       // 7: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(TriageOutcome)(0),            // 9: wijkbrug.intake.v1.TriageOutcome
+	(IntakeStatus)(0),             // 10: wijkbrug.intake.v1.IntakeStatus
 }
 var file_wijkbrug_intake_v1_events_proto_depIdxs = []int32{
-	3, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
-	4, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	5, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	6, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	7, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
-	8, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	9, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	4,  // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
+	5,  // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	6,  // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	7,  // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	8,  // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	10, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	10, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	8,  // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_events_proto_init() }
@@ -394,7 +483,7 @@ func file_wijkbrug_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_events_proto_rawDesc), len(file_wijkbrug_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,6 +24,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ProgressJudgement is a provider's judgement of progress on a goal.
+type ProgressJudgement int32
+
+const (
+	ProgressJudgement_PROGRESS_JUDGEMENT_UNSPECIFIED ProgressJudgement = 0
+	ProgressJudgement_PROGRESS_JUDGEMENT_ON_TRACK    ProgressJudgement = 1
+	ProgressJudgement_PROGRESS_JUDGEMENT_REACHED     ProgressJudgement = 2
+	ProgressJudgement_PROGRESS_JUDGEMENT_NOT_REACHED ProgressJudgement = 3
+)
+
+// Enum value maps for ProgressJudgement.
+var (
+	ProgressJudgement_name = map[int32]string{
+		0: "PROGRESS_JUDGEMENT_UNSPECIFIED",
+		1: "PROGRESS_JUDGEMENT_ON_TRACK",
+		2: "PROGRESS_JUDGEMENT_REACHED",
+		3: "PROGRESS_JUDGEMENT_NOT_REACHED",
+	}
+	ProgressJudgement_value = map[string]int32{
+		"PROGRESS_JUDGEMENT_UNSPECIFIED": 0,
+		"PROGRESS_JUDGEMENT_ON_TRACK":    1,
+		"PROGRESS_JUDGEMENT_REACHED":     2,
+		"PROGRESS_JUDGEMENT_NOT_REACHED": 3,
+	}
+)
+
+func (x ProgressJudgement) Enum() *ProgressJudgement {
+	p := new(ProgressJudgement)
+	*p = x
+	return p
+}
+
+func (x ProgressJudgement) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ProgressJudgement) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (ProgressJudgement) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_events_proto_enumTypes[0]
+}
+
+func (x ProgressJudgement) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ProgressJudgement.Descriptor instead.
+func (ProgressJudgement) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
 // AllocationIssued: an allocation (301) was issued.
 // Subject: wijkbrug.providermonitoring.<municipality>.allocation.issued
 type AllocationIssued struct {
@@ -212,11 +265,358 @@ func (x *AllocationDeliveryStarted) GetReportedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// AllocationDeliveryStopped: the provider reported the end of care (307). Reason code 20
+// (temporarily stopped) pauses the allocation; a new start follows.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.delivery_stopped
+type AllocationDeliveryStopped struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	StoppedOn        string                 `protobuf:"bytes,4,opt,name=stopped_on,json=stoppedOn,proto3" json:"stopped_on,omitempty"`
+	// JZ588 reason for ending, e.g. "20" temporarily stopped, "31" as planned.
+	ReasonCode       string                 `protobuf:"bytes,5,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	ReportedOnTime   bool                   `protobuf:"varint,6,opt,name=reported_on_time,json=reportedOnTime,proto3" json:"reported_on_time,omitempty"`
+	Status           AllocationStatus       `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.AllocationStatus" json:"status,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationDeliveryStopped) Reset() {
+	*x = AllocationDeliveryStopped{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationDeliveryStopped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationDeliveryStopped) ProtoMessage() {}
+
+func (x *AllocationDeliveryStopped) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationDeliveryStopped.ProtoReflect.Descriptor instead.
+func (*AllocationDeliveryStopped) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AllocationDeliveryStopped) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetStoppedOn() string {
+	if x != nil {
+		return x.StoppedOn
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetReportedOnTime() bool {
+	if x != nil {
+		return x.ReportedOnTime
+	}
+	return false
+}
+
+func (x *AllocationDeliveryStopped) GetStatus() AllocationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AllocationStatus_ALLOCATION_STATUS_UNSPECIFIED
+}
+
+func (x *AllocationDeliveryStopped) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStopped) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+// AllocationWithdrawn: the municipality withdrew an allocation.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.withdrawn
+type AllocationWithdrawn struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Reason           string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationWithdrawn) Reset() {
+	*x = AllocationWithdrawn{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationWithdrawn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationWithdrawn) ProtoMessage() {}
+
+func (x *AllocationWithdrawn) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationWithdrawn.ProtoReflect.Descriptor instead.
+func (*AllocationWithdrawn) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AllocationWithdrawn) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationWithdrawn) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationWithdrawn) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationWithdrawn) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// AllocationProgressReported: the provider reported progress on the case's goals.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.progress_reported
+type AllocationProgressReported struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalIds          []string               `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	Judgement        ProgressJudgement      `protobuf:"varint,4,opt,name=judgement,proto3,enum=wijkbrug.providermonitoring.v1.ProgressJudgement" json:"judgement,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationProgressReported) Reset() {
+	*x = AllocationProgressReported{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationProgressReported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationProgressReported) ProtoMessage() {}
+
+func (x *AllocationProgressReported) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationProgressReported.ProtoReflect.Descriptor instead.
+func (*AllocationProgressReported) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AllocationProgressReported) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationProgressReported) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationProgressReported) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *AllocationProgressReported) GetJudgement() ProgressJudgement {
+	if x != nil {
+		return x.Judgement
+	}
+	return ProgressJudgement_PROGRESS_JUDGEMENT_UNSPECIFIED
+}
+
+func (x *AllocationProgressReported) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationProgressReported) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+// AllocationScaleDownAdvised: goals are reached, care can be scaled down (afschalen).
+// Case direction turns it into an evaluation to-do.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.scale_down_advised
+type AllocationScaleDownAdvised struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalIds          []string               `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	AdvisedAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=advised_at,json=advisedAt,proto3" json:"advised_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationScaleDownAdvised) Reset() {
+	*x = AllocationScaleDownAdvised{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationScaleDownAdvised) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationScaleDownAdvised) ProtoMessage() {}
+
+func (x *AllocationScaleDownAdvised) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationScaleDownAdvised.ProtoReflect.Descriptor instead.
+func (*AllocationScaleDownAdvised) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AllocationScaleDownAdvised) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationScaleDownAdvised) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationScaleDownAdvised) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *AllocationScaleDownAdvised) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationScaleDownAdvised) GetAdvisedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdvisedAt
+	}
+	return nil
+}
+
 var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xaf\x02\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -234,7 +634,45 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10reported_on_time\x18\x05 \x01(\bR\x0ereportedOnTime\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAtBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
+	"reportedAt\"\xa2\x03\n" +
+	"\x19AllocationDeliveryStopped\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12\x1d\n" +
+	"\n" +
+	"stopped_on\x18\x04 \x01(\tR\tstoppedOn\x12\x1f\n" +
+	"\vreason_code\x18\x05 \x01(\tR\n" +
+	"reasonCode\x12(\n" +
+	"\x10reported_on_time\x18\x06 \x01(\bR\x0ereportedOnTime\x12H\n" +
+	"\x06status\x18\a \x01(\x0e20.wijkbrug.providermonitoring.v1.AllocationStatusR\x06status\x12+\n" +
+	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12;\n" +
+	"\vreported_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xa0\x01\n" +
+	"\x13AllocationWithdrawn\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xb8\x02\n" +
+	"\x1aAllocationProgressReported\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
+	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12O\n" +
+	"\tjudgement\x18\x04 \x01(\x0e21.wijkbrug.providermonitoring.v1.ProgressJudgementR\tjudgement\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12;\n" +
+	"\vreported_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xe5\x01\n" +
+	"\x1aAllocationScaleDownAdvised\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
+	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x129\n" +
+	"\n" +
+	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt*\x9c\x01\n" +
+	"\x11ProgressJudgement\x12\"\n" +
+	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +
+	"\x1aPROGRESS_JUDGEMENT_REACHED\x10\x02\x12\"\n" +
+	"\x1ePROGRESS_JUDGEMENT_NOT_REACHED\x10\x03BZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
 	file_wijkbrug_providermonitoring_v1_events_proto_rawDescOnce sync.Once
@@ -248,20 +686,32 @@ func file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_wijkbrug_providermonitoring_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
-	(*AllocationIssued)(nil),          // 0: wijkbrug.providermonitoring.v1.AllocationIssued
-	(*AllocationDeliveryStarted)(nil), // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted
-	(*timestamppb.Timestamp)(nil),     // 2: google.protobuf.Timestamp
+	(ProgressJudgement)(0),             // 0: wijkbrug.providermonitoring.v1.ProgressJudgement
+	(*AllocationIssued)(nil),           // 1: wijkbrug.providermonitoring.v1.AllocationIssued
+	(*AllocationDeliveryStarted)(nil),  // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted
+	(*AllocationDeliveryStopped)(nil),  // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped
+	(*AllocationWithdrawn)(nil),        // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn
+	(*AllocationProgressReported)(nil), // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported
+	(*AllocationScaleDownAdvised)(nil), // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised
+	(*timestamppb.Timestamp)(nil),      // 7: google.protobuf.Timestamp
+	(AllocationStatus)(0),              // 8: wijkbrug.providermonitoring.v1.AllocationStatus
 }
 var file_wijkbrug_providermonitoring_v1_events_proto_depIdxs = []int32{
-	2, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
-	2, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
+	7, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
+	8, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
+	7, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
+	0, // 4: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
+	7, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
+	7, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_events_proto_init() }
@@ -269,18 +719,20 @@ func file_wijkbrug_providermonitoring_v1_events_proto_init() {
 	if File_wijkbrug_providermonitoring_v1_events_proto != nil {
 		return
 	}
+	file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      1,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_wijkbrug_providermonitoring_v1_events_proto_goTypes,
 		DependencyIndexes: file_wijkbrug_providermonitoring_v1_events_proto_depIdxs,
+		EnumInfos:         file_wijkbrug_providermonitoring_v1_events_proto_enumTypes,
 		MessageInfos:      file_wijkbrug_providermonitoring_v1_events_proto_msgTypes,
 	}.Build()
 	File_wijkbrug_providermonitoring_v1_events_proto = out.File

@@ -301,6 +301,119 @@ func (x *SignalFedBack) GetFedBackAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ReferralStatusChanged: a referral moved on (closed loop, FHIR Task semantics). Case
+// direction keeps the goal actions of the case current with it.
+// Subject: wijkbrug.referral.<municipality>.referral.status_changed
+type ReferralStatusChanged struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	CaseId     string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId   string                 `protobuf:"bytes,3,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	GoalIds    []string               `protobuf:"bytes,4,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	// DRAFT, SENT, ACCEPTED, DECLINED, EXPIRED, IN_PROGRESS, ON_HOLD, COMPLETED, FAILED, CANCELLED.
+	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// Decline or cancel reason code, e.g. CAPACITY.
+	Reason           string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	ProvisionId      string                 `protobuf:"bytes,7,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ReferralStatusChanged) Reset() {
+	*x = ReferralStatusChanged{}
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralStatusChanged) ProtoMessage() {}
+
+func (x *ReferralStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralStatusChanged.ProtoReflect.Descriptor instead.
+func (*ReferralStatusChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReferralStatusChanged) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *ReferralStatusChanged) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetProvisionId() string {
+	if x != nil {
+		return x.ProvisionId
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ReferralStatusChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_referral_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
@@ -334,7 +447,18 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"source_oin\x18\x02 \x01(\tR\tsourceOin\x12:\n" +
 	"\bfeedback\x18\x03 \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12:\n" +
 	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12:\n" +
-	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAtBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
+	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xb5\x02\n" +
+	"\x15ReferralStatusChanged\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12\x19\n" +
+	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12!\n" +
+	"\fprovision_id\x18\a \x01(\tR\vprovisionId\x12+\n" +
+	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_wijkbrug_referral_v1_events_proto_rawDescOnce sync.Once
@@ -348,34 +472,36 @@ func file_wijkbrug_referral_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_referral_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_wijkbrug_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_wijkbrug_referral_v1_events_proto_goTypes = []any{
 	(*SignalReceived)(nil),        // 0: wijkbrug.referral.v1.SignalReceived
 	(*SignalStatusChanged)(nil),   // 1: wijkbrug.referral.v1.SignalStatusChanged
 	(*SignalFedBack)(nil),         // 2: wijkbrug.referral.v1.SignalFedBack
-	(SourceType)(0),               // 3: wijkbrug.referral.v1.SourceType
-	(LegalBasis)(0),               // 4: wijkbrug.referral.v1.LegalBasis
-	(v1.LifeDomain)(0),            // 5: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),       // 6: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(SignalStatus)(0),             // 8: wijkbrug.referral.v1.SignalStatus
-	(Feedback)(0),                 // 9: wijkbrug.referral.v1.Feedback
+	(*ReferralStatusChanged)(nil), // 3: wijkbrug.referral.v1.ReferralStatusChanged
+	(SourceType)(0),               // 4: wijkbrug.referral.v1.SourceType
+	(LegalBasis)(0),               // 5: wijkbrug.referral.v1.LegalBasis
+	(v1.LifeDomain)(0),            // 6: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),       // 7: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(SignalStatus)(0),             // 9: wijkbrug.referral.v1.SignalStatus
+	(Feedback)(0),                 // 10: wijkbrug.referral.v1.Feedback
 }
 var file_wijkbrug_referral_v1_events_proto_depIdxs = []int32{
-	3, // 0: wijkbrug.referral.v1.SignalReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	4, // 1: wijkbrug.referral.v1.SignalReceived.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	5, // 2: wijkbrug.referral.v1.SignalReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	6, // 3: wijkbrug.referral.v1.SignalReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	7, // 4: wijkbrug.referral.v1.SignalReceived.received_at:type_name -> google.protobuf.Timestamp
-	8, // 5: wijkbrug.referral.v1.SignalStatusChanged.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	9, // 6: wijkbrug.referral.v1.SignalFedBack.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	8, // 7: wijkbrug.referral.v1.SignalFedBack.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	7, // 8: wijkbrug.referral.v1.SignalFedBack.fed_back_at:type_name -> google.protobuf.Timestamp
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	4,  // 0: wijkbrug.referral.v1.SignalReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	5,  // 1: wijkbrug.referral.v1.SignalReceived.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	6,  // 2: wijkbrug.referral.v1.SignalReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	7,  // 3: wijkbrug.referral.v1.SignalReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	8,  // 4: wijkbrug.referral.v1.SignalReceived.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: wijkbrug.referral.v1.SignalStatusChanged.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	10, // 6: wijkbrug.referral.v1.SignalFedBack.feedback:type_name -> wijkbrug.referral.v1.Feedback
+	9,  // 7: wijkbrug.referral.v1.SignalFedBack.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	8,  // 8: wijkbrug.referral.v1.SignalFedBack.fed_back_at:type_name -> google.protobuf.Timestamp
+	8,  // 9: wijkbrug.referral.v1.ReferralStatusChanged.at:type_name -> google.protobuf.Timestamp
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_events_proto_init() }
@@ -390,7 +516,7 @@ func file_wijkbrug_referral_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_events_proto_rawDesc), len(file_wijkbrug_referral_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
