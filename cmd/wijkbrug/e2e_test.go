@@ -22,6 +22,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -327,6 +328,20 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		if n := queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log`); n == 0 {
 			t.Errorf("%s wrote no access-log entries", db)
+		}
+	}
+	// Every service's access log is sealed into an intact hash chain.
+	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
+		deadline := time.Now().Add(10 * time.Second)
+		for queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log WHERE seal_seq IS NULL`) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: access log not sealed within 10 s", db)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var out strings.Builder
+		if err := svc.VerifyAccessLog(ctx, db, s.Postgres.DSN(db), &out); err != nil {
+			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}
 	// Events are information-poor: no BSN, no free text anywhere on the streams.

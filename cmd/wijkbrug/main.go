@@ -5,6 +5,8 @@
 //	    services and demo data, prints how to call them, and stops everything on Ctrl-C.
 //	wijkbrug events [-nats URL] [-subject wijkbrug.>] [-new]
 //	    prints the events on the Wijkbrug streams, decoded, one JSON object per line.
+//	wijkbrug verify-accesslog [-pg-port 55432]
+//	    checks the hash chain of the access log of each service of the running suite.
 package main
 
 import (
@@ -27,7 +29,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wijkbrug dev|events [flags] (wijkbrug <command> -h for flags)")
+		return errors.New("usage: wijkbrug dev|events|verify-accesslog [flags] (wijkbrug <command> -h for flags)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -36,8 +38,10 @@ func run(args []string, out io.Writer) error {
 		return runDev(ctx, args[1:], out)
 	case "events":
 		return runEvents(ctx, args[1:], out)
+	case "verify-accesslog":
+		return runVerify(ctx, args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q: want dev or events", args[0])
+		return fmt.Errorf("unknown command %q: want dev, events or verify-accesslog", args[0])
 	}
 }
 

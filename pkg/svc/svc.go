@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -137,14 +138,46 @@ func RunArgs(spec Spec, args []string) error {
 			return errors.New("WIJKBRUG_DATABASE_URL is required")
 		}
 		return Migrate(ctx, spec, cfg.DatabaseURL)
+	case "verify-accesslog":
+		if cfg.DatabaseURL == "" {
+			return errors.New("WIJKBRUG_DATABASE_URL is required")
+		}
+		return VerifyAccessLog(ctx, spec.Name, cfg.DatabaseURL, os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate or verify-accesslog)", cmd)
 	}
 }
 
 // Migrate applies the platform and the service migrations.
 func Migrate(ctx context.Context, spec Spec, dsn string) error {
 	return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), spec.Migrations)
+}
+
+// VerifyAccessLog checks the hash chain of a service's access log and prints the result; it
+// fails when the chain shows tampering.
+func VerifyAccessLog(ctx context.Context, service, dsn string, out io.Writer) error {
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := accesslog.Verify(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: %d sealed entries, %d not sealed yet", service, rep.Sealed, rep.Unsealed)
+	if rep.Unsealed > 0 {
+		fmt.Fprintf(out, " (oldest %s)", rep.OldestUnsealed.Round(time.Second))
+	}
+	fmt.Fprintln(out)
+	if rep.OK() {
+		fmt.Fprintln(out, service+": access log intact")
+		return nil
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintln(out, service+": TAMPERED: "+p.String())
+	}
+	return fmt.Errorf("%s: access log chain broken (%d problems)", service, len(rep.Problems))
 }
 
 // Run runs the service until ctx ends, then shuts down in the order of the design:
@@ -256,6 +289,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 			}
 		}()
 	}
+	// Every service seals its own access log (hash chain); one replica at a time does.
+	work.Add(1)
+	go func() { defer work.Done(); accesslog.RunSealer(workCtx, db, time.Second, logger) }()
 	for _, bg := range wiring.Background {
 		work.Add(1)
 		go func() { defer work.Done(); bg(workCtx) }()
