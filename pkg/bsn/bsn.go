@@ -46,8 +46,15 @@ func Validate(s string) error {
 // Keys are the three independent secrets. Separate keys keep the index and pseudonyms from
 // being usable to decrypt, and let each be rotated on its own.
 type Keys struct {
-	// Encryption is 32 bytes for AES-256-GCM.
+	// Encryption is 32 bytes for AES-256-GCM: the current key, used for new ciphertexts.
 	Encryption []byte
+	// EncryptionKeyID identifies the current key (1-255; 0 means 1). It is stored as the
+	// first byte of every ciphertext.
+	EncryptionKeyID byte
+	// Previous are retired encryption keys by id, still used to read older ciphertexts.
+	// Rotation: make the new key current under a new id, keep the old one here, re-encrypt
+	// at leisure (Rewrap), then drop it.
+	Previous map[byte][]byte
 	// Index is the HMAC key of the blind index (lookup within a service).
 	Index []byte
 	// Pseudonym is the HMAC key of pseudonyms shared by all services (access log, events).
@@ -68,52 +75,91 @@ func ParseKey(b64 string) ([]byte, error) {
 
 // Protector encrypts, indexes and pseudonymises BSNs (and seals other confidential text).
 type Protector struct {
-	aead      cipher.AEAD
+	current   byte
+	aeads     map[byte]cipher.AEAD
 	indexKey  []byte
 	pseudoKey []byte
 }
-
-// keyVersion prefixes ciphertexts so keys can be rotated later without losing old data.
-const keyVersion byte = 1
 
 // NewProtector builds a protector.
 func NewProtector(k Keys) (*Protector, error) {
 	if len(k.Encryption) != 32 || len(k.Index) < 32 || len(k.Pseudonym) < 32 {
 		return nil, errors.New("bsn: encryption key must be 32 bytes, index and pseudonym keys at least 32")
 	}
-	block, err := aes.NewCipher(k.Encryption)
-	if err != nil {
-		return nil, err
+	id := k.EncryptionKeyID
+	if id == 0 {
+		id = 1
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+	p := &Protector{current: id, aeads: map[byte]cipher.AEAD{}, indexKey: k.Index, pseudoKey: k.Pseudonym}
+	keys := map[byte][]byte{id: k.Encryption}
+	for pid, pk := range k.Previous {
+		if pid == id || pid == 0 {
+			return nil, fmt.Errorf("bsn: previous key id %d clashes with the current id or is 0", pid)
+		}
+		keys[pid] = pk
 	}
-	return &Protector{aead: aead, indexKey: k.Index, pseudoKey: k.Pseudonym}, nil
+	for kid, key := range keys {
+		if len(key) != 32 {
+			return nil, fmt.Errorf("bsn: encryption key %d must be 32 bytes", kid)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		p.aeads[kid] = aead
+	}
+	return p, nil
 }
 
 // Seal encrypts plaintext (a BSN or confidential free text) with a fresh nonce; aad binds the
 // ciphertext to its place (e.g. "resident.bsn") so it cannot be moved to another column.
 func (p *Protector) Seal(plaintext, aad string) []byte {
-	nonce := make([]byte, p.aead.NonceSize())
+	aead := p.aeads[p.current]
+	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
-	out := append([]byte{keyVersion}, nonce...)
-	return p.aead.Seal(out, nonce, []byte(plaintext), []byte(aad))
+	out := append([]byte{p.current}, nonce...)
+	return aead.Seal(out, nonce, []byte(plaintext), []byte(aad))
 }
 
 // Open decrypts what Seal produced.
 func (p *Protector) Open(ciphertext []byte, aad string) (string, error) {
-	ns := p.aead.NonceSize()
-	if len(ciphertext) < 1+ns || ciphertext[0] != keyVersion {
+	if len(ciphertext) < 1 {
 		return "", errors.New("bsn: unknown ciphertext format")
 	}
-	pt, err := p.aead.Open(nil, ciphertext[1:1+ns], ciphertext[1+ns:], []byte(aad))
+	aead, ok := p.aeads[ciphertext[0]]
+	if !ok {
+		return "", fmt.Errorf("bsn: ciphertext uses key id %d, which is not configured", ciphertext[0])
+	}
+	ns := aead.NonceSize()
+	if len(ciphertext) < 1+ns {
+		return "", errors.New("bsn: unknown ciphertext format")
+	}
+	pt, err := aead.Open(nil, ciphertext[1:1+ns], ciphertext[1+ns:], []byte(aad))
 	if err != nil {
 		return "", errors.New("bsn: cannot decrypt")
 	}
 	return string(pt), nil
+}
+
+// NeedsRewrap reports whether a ciphertext was made with a retired key.
+func (p *Protector) NeedsRewrap(ciphertext []byte) bool {
+	return len(ciphertext) > 0 && ciphertext[0] != p.current
+}
+
+// Rewrap re-encrypts a ciphertext under the current key (for a re-encryption job after a
+// rotation).
+func (p *Protector) Rewrap(ciphertext []byte, aad string) ([]byte, error) {
+	pt, err := p.Open(ciphertext, aad)
+	if err != nil {
+		return nil, err
+	}
+	return p.Seal(pt, aad), nil
 }
 
 // Index returns the blind index of a BSN for equality lookups.

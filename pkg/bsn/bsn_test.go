@@ -96,3 +96,26 @@ func FuzzOpen(f *testing.F) {
 		_, _ = p.Open(b, "a") // must never panic
 	})
 }
+
+func TestKeyRotation(t *testing.T) {
+	old, _ := NewProtector(Keys{Encryption: bytes.Repeat([]byte{1}, 32), Index: bytes.Repeat([]byte{2}, 32), Pseudonym: bytes.Repeat([]byte{3}, 32)})
+	c1 := old.Seal("111222333", "a")
+	rotated, err := NewProtector(Keys{Encryption: bytes.Repeat([]byte{7}, 32), EncryptionKeyID: 2,
+		Previous: map[byte][]byte{1: bytes.Repeat([]byte{1}, 32)}, Index: bytes.Repeat([]byte{2}, 32), Pseudonym: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rotated.Open(c1, "a"); err != nil || got != "111222333" {
+		t.Fatalf("old data must stay readable after rotation: %q %v", got, err)
+	}
+	if !rotated.NeedsRewrap(c1) {
+		t.Fatal("old ciphertext must be flagged for rewrap")
+	}
+	c2, err := rotated.Rewrap(c1, "a")
+	if err != nil || c2[0] != 2 || rotated.NeedsRewrap(c2) {
+		t.Fatalf("rewrap: %v %v", c2, err)
+	}
+	if _, err := old.Open(c2, "a"); err == nil {
+		t.Fatal("the old protector cannot know key 2")
+	}
+}

@@ -5,6 +5,7 @@
 //	Addr string `env:"WIJKBRUG_GRPC_ADDR" flag:"grpc-addr" default:":50051" usage:"gRPC listen address"`
 //	Key  string `env:"WIJKBRUG_BSN_KEY" flag:"bsn-key" secret:"true" usage:"..."`
 //
+// Every environment variable X may instead be given as a file named by X_FILE.
 // Supported kinds: string, bool, int, time.Duration, and nested structs (flattened).
 package config
 
@@ -14,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,8 +34,17 @@ func Load(fs *flag.FlagSet, args []string, cfg any) error {
 	}
 	for _, f := range fields {
 		def := f.tag.Get("default")
-		if v, ok := os.LookupEnv(f.tag.Get("env")); ok && f.tag.Get("env") != "" {
+		env := f.tag.Get("env")
+		if v, ok := os.LookupEnv(env); ok && env != "" {
 			def = v
+		} else if path, ok := os.LookupEnv(env + "_FILE"); ok && env != "" {
+			// Secrets mounted as files (Kubernetes secrets, Docker secrets) never pass
+			// through the environment of the process.
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("%s_FILE: %w", env, err)
+			}
+			def = strings.TrimRight(string(b), "\r\n")
 		}
 		if err := set(f.v, def); err != nil && def != "" {
 			return fmt.Errorf("%s: %w", f.tag.Get("env"), err)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"os"
 	"testing"
 	"time"
 )
@@ -50,3 +51,22 @@ func TestBadValues(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestSecretFromFile(t *testing.T) {
+	path := t.TempDir() + "/secret"
+	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("T_SECRET_FILE", path)
+	var c sample
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Secret != "from-file" {
+		t.Fatalf("secret = %q", c.Secret)
+	}
+	t.Setenv("T_SECRET_FILE", path+"-missing")
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err == nil {
+		t.Fatal("a missing secret file must be an error")
+	}
+}

@@ -29,15 +29,19 @@ import (
 //  3. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
 //  4. identity  – organisation from the verified client certificate, acting user from
 //     metadata; missing → UNAUTHENTICATED.
-//  5. policy    – deny by default per method (authz.Policy).
+//  5. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
+//     call's deadline.
+//  6. policy    – deny by default per method (authz.Policy).
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
-func unaryChain(log *slog.Logger, policy authz.Policy, m *rpcMetrics) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, policy authz.Policy, m *rpcMetrics, rl RateLimit, maxCall time.Duration) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		recoveryUnary(log),
 		accessUnary(log, m),
 		errorsUnary(log),
 		identityUnary(),
+		rateLimitUnary(rl),
+		deadlineCapUnary(maxCall),
 		policyUnary(policy),
 	}
 }

@@ -34,6 +34,10 @@ type ServerConfig struct {
 	Policy   authz.Policy
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// RateLimit per calling organisation; zero Rate disables it.
+	RateLimit RateLimit
+	// MaxCallDuration caps the deadline of every call (default 30 s).
+	MaxCallDuration time.Duration
 }
 
 // Server is a gRPC server with health reporting.
@@ -48,6 +52,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
 		return nil, errors.New("grpcx: TLS with required client certificates is mandatory")
 	}
+	if cfg.TLS.MinVersion < tls.VersionTLS13 {
+		return nil, errors.New("grpcx: TLS 1.3 is the minimum")
+	}
+	if cfg.MaxCallDuration <= 0 {
+		cfg.MaxCallDuration = 30 * time.Second
+	}
 	if cfg.Policy == nil {
 		return nil, errors.New("grpcx: a policy is mandatory (deny by default)")
 	}
@@ -55,7 +65,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(cfg.TLS)),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy)...),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),

@@ -20,9 +20,17 @@ type Config struct {
 	TLSKey  string `env:"WIJKBRUG_TLS_KEY" flag:"tls-key" secret:"true" usage:"PEM private key of this service"`
 	TLSCA   string `env:"WIJKBRUG_TLS_CA" flag:"tls-ca" usage:"PEM CA bundle that partner and service certificates must chain to"`
 
-	BSNEncryptionKey string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 32-byte AES-256-GCM key for BSNs and confidential text"`
-	BSNIndexKey      string `env:"WIJKBRUG_BSN_INDEX_KEY" flag:"bsn-index-key" secret:"true" usage:"base64 ≥32-byte HMAC key of the BSN blind index"`
-	PseudonymKey     string `env:"WIJKBRUG_PSEUDONYM_KEY" flag:"pseudonym-key" secret:"true" usage:"base64 ≥32-byte HMAC key of resident pseudonyms (same in every service)"`
+	TLSDenyList string `env:"WIJKBRUG_TLS_DENYLIST" flag:"tls-denylist" usage:"file of revoked certificates (lines serial:<hex> or oin:<OIN>), re-read when it changes"`
+
+	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"200" usage:"requests per second per calling organisation (0 = no limit); over it: RESOURCE_EXHAUSTED"`
+	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"400" usage:"burst allowance per calling organisation"`
+	MaxCallDuration time.Duration `env:"WIJKBRUG_MAX_CALL_DURATION" flag:"max-call-duration" default:"30s" usage:"cap on the deadline of every incoming call"`
+
+	BSNEncryptionKey   string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 32-byte AES-256-GCM key for BSNs and confidential text (or *_FILE)"`
+	BSNEncryptionKeyID int    `env:"WIJKBRUG_BSN_ENCRYPTION_KEY_ID" flag:"bsn-encryption-key-id" default:"1" usage:"id (1-255) of the current encryption key, stored with every ciphertext"`
+	BSNPreviousKeys    string `env:"WIJKBRUG_BSN_PREVIOUS_KEYS" flag:"bsn-previous-keys" secret:"true" usage:"earlier encryption keys still needed to read old data: id:base64,id:base64"`
+	BSNIndexKey        string `env:"WIJKBRUG_BSN_INDEX_KEY" flag:"bsn-index-key" secret:"true" usage:"base64 ≥32-byte HMAC key of the BSN blind index"`
+	PseudonymKey       string `env:"WIJKBRUG_PSEUDONYM_KEY" flag:"pseudonym-key" secret:"true" usage:"base64 ≥32-byte HMAC key of resident pseudonyms (same in every service)"`
 
 	IntakeAddr             string `env:"WIJKBRUG_INTAKE_ADDR" flag:"intake-addr" default:"127.0.0.1:50051" usage:"address of the intake service"`
 	CaseDirectionAddr      string `env:"WIJKBRUG_CASEDIRECTION_ADDR" flag:"casedirection-addr" default:"127.0.0.1:50052" usage:"address of the case-direction service"`

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -254,7 +255,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 
-	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg})
+	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg,
+		RateLimit:       grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1)},
+		MaxCallDuration: cfg.MaxCallDuration})
 	if err != nil {
 		return err
 	}
@@ -401,6 +404,13 @@ func loadTLS(cfg Config) (server, client *tls.Config, self identity.Organisation
 	}
 	server = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	if cfg.TLSDenyList != "" {
+		deny, err := grpcx.NewDenyList(cfg.TLSDenyList)
+		if err != nil {
+			return nil, nil, self, fmt.Errorf("WIJKBRUG_TLS_DENYLIST: %w", err)
+		}
+		server.VerifyConnection = deny.VerifyConnection
+	}
 	client = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}
 	return server, client, self, nil
 }
@@ -418,6 +428,28 @@ func loadProtector(cfg Config) (*bsn.Protector, error) {
 		return nil, fmt.Errorf("WIJKBRUG_PSEUDONYM_KEY: %w", err)
 	}
 	keys.Encryption = keys.Encryption[:32]
+	if cfg.BSNEncryptionKeyID == 0 {
+		cfg.BSNEncryptionKeyID = 1 // configs built in code (all-in-one, tests) may leave it out
+	}
+	if cfg.BSNEncryptionKeyID < 1 || cfg.BSNEncryptionKeyID > 255 {
+		return nil, errors.New("WIJKBRUG_BSN_ENCRYPTION_KEY_ID must be 1-255")
+	}
+	keys.EncryptionKeyID = byte(cfg.BSNEncryptionKeyID)
+	if cfg.BSNPreviousKeys != "" {
+		keys.Previous = map[byte][]byte{}
+		for _, item := range strings.Split(cfg.BSNPreviousKeys, ",") {
+			idText, b64, ok := strings.Cut(strings.TrimSpace(item), ":")
+			id, err := strconv.Atoi(idText)
+			if !ok || err != nil || id < 1 || id > 255 {
+				return nil, errors.New("WIJKBRUG_BSN_PREVIOUS_KEYS: want id:base64,id:base64")
+			}
+			k, err := bsn.ParseKey(b64)
+			if err != nil {
+				return nil, fmt.Errorf("WIJKBRUG_BSN_PREVIOUS_KEYS key %d: %w", id, err)
+			}
+			keys.Previous[byte(id)] = k[:32]
+		}
+	}
 	return bsn.NewProtector(keys)
 }
 

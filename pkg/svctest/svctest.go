@@ -111,6 +111,7 @@ func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 		BSNEncryptionKey: e.keys[0], BSNIndexKey: e.keys[1], PseudonymKey: e.keys[2],
 		DefaultTeamOIN: Org(identity.OrgTeam, "Wijkteam Noord").OIN,
 		LogLevel:       "warn", ShutdownGrace: 5 * time.Second,
+		BSNEncryptionKeyID: 1, MaxCallDuration: 30 * time.Second,
 	}
 }
 

@@ -208,6 +208,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			IntakeAddr: addr("intake"), CaseDirectionAddr: addr("casedirection"),
 			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
 			DefaultTeamOIN: DemoTeam.OIN, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
+			RateLimit: 200, RateBurst: 400, MaxCallDuration: 30 * time.Second,
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"

@@ -1,0 +1,128 @@
+package grpcx_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func startWith(t *testing.T, ca *devca.CA, rl grpcx.RateLimit, deny *grpcx.DenyList) string {
+	t.Helper()
+	cert, _, _, err := ca.IssueService(devca.Org{OIN: "00000099000000000001", Name: "svc", Type: "SERVICE"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()}
+	if deny != nil {
+		conf.VerifyConnection = deny.VerifyConnection
+	}
+	s, err := grpcx.NewServer(grpcx.ServerConfig{Service: "test", TLS: conf, RateLimit: rl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Policy: authz.Policy{referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	referralv1.RegisterReferralServiceServer(s, stub{})
+	lis, err := grpcx.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	return lis.Addr().String()
+}
+
+func gpTLS(t *testing.T, ca *devca.CA, oin string) (*tls.Config, *x509.Certificate) {
+	t.Helper()
+	cert, _, _, err := ca.IssueClient(devca.Org{OIN: oin, Name: "Praktijk " + oin[16:], Type: "GP"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: ca.Pool()}, leaf
+}
+
+func TestRateLimitPerOrganisation(t *testing.T) {
+	ca, _ := devca.New("ca")
+	addr := startWith(t, ca, grpcx.RateLimit{Rate: 0.5, Burst: 3}, nil)
+	call := func(conf *tls.Config) error {
+		cc, err := grpcx.Dial(addr, conf, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		return err
+	}
+	a, _ := gpTLS(t, ca, "00000001000000000001")
+	b, _ := gpTLS(t, ca, "00000001000000000002")
+	for i := 0; i < 3; i++ {
+		if err := call(a); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
+		}
+	}
+	if err := call(a); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("over the budget: want RESOURCE_EXHAUSTED, got %v", err)
+	}
+	if err := call(b); err != nil {
+		t.Fatalf("another organisation has its own budget: %v", err)
+	}
+}
+
+func TestDenyListReloadsWithoutRestart(t *testing.T) {
+	ca, _ := devca.New("ca")
+	path := filepath.Join(t.TempDir(), "denied")
+	if err := os.WriteFile(path, []byte("# nothing denied yet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deny, err := grpcx.NewDenyList(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := startWith(t, ca, grpcx.RateLimit{}, deny)
+	conf, leaf := gpTLS(t, ca, "00000001000000000003")
+	call := func() error {
+		cc, err := grpcx.Dial(addr, conf.Clone(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatalf("before revocation: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the list is re-read at most once a second
+	if err := os.WriteFile(path, []byte("serial:"+leaf.SerialNumber.Text(16)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("revoked certificate must be refused at the handshake, got %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if err := os.WriteFile(path, []byte("oin:00000001000000000099\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(); err != nil {
+		t.Fatalf("after lifting the revocation: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("bogus line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grpcx.NewDenyList(path); err == nil {
+		t.Fatal("a malformed deny list must be refused at start")
+	}
+}
