@@ -162,7 +162,8 @@ func queryOne[T any](t *testing.T, dsn, sql string, args ...any) T {
 func TestWalkingSkeleton(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
+	logs := &syncBuffer{}
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "debug", LogOutput: logs})
 	if err != nil {
 		t.Fatalf("start suite: %v", err)
 	}
@@ -344,6 +345,8 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}
+	// No plaintext BSN in any database dump, log line or stream message.
+	scanForBSNs(t, s, logs.Bytes(), []string{residentBSN})
 	// Events are information-poor: no BSN, no free text anywhere on the streams.
 	for _, e := range events.all() {
 		raw := string(e.env.Data)

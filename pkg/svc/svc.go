@@ -106,6 +106,8 @@ func (p *Platform) SystemCaller(purpose string) identity.Caller {
 type Hooks struct {
 	// OnServing is called once, when the service first reports SERVING.
 	OnServing func(grpcAddr, adminAddr string)
+	// LogOutput receives the service's JSON log lines (default: standard error).
+	LogOutput io.Writer
 }
 
 // Main is the whole main function of a service binary: `<svc> [serve] [flags]` or
@@ -185,7 +187,11 @@ func VerifyAccessLog(ctx context.Context, service, dsn string, out io.Writer) er
 // health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
 // schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
 func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
-	logger := observability.NewLogger(os.Stderr, parseLevel(cfg.LogLevel), spec.Name)
+	logOut := hooks.LogOutput
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	logger := observability.NewLogger(logOut, parseLevel(cfg.LogLevel), spec.Name)
 	if cfg.GRPCAddr == "" {
 		cfg.GRPCAddr = spec.DefaultGRPCAddr
 	}

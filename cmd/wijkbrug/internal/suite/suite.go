@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -44,6 +45,8 @@ type Options struct {
 	// LogLevel of the services.
 	LogLevel string
 	Logger   *slog.Logger
+	// LogOutput receives the services' JSON logs (default: standard error).
+	LogOutput io.Writer
 }
 
 // Partner is a demo partner organisation with its client certificate.
@@ -218,7 +221,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			err := svc.Run(runCtx, spec, cfg, svc.Hooks{OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }})
+			err := svc.Run(runCtx, spec, cfg, svc.Hooks{LogOutput: opts.LogOutput, OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }})
 			if err != nil {
 				errCh <- fmt.Errorf("%s: %w", spec.Name, err)
 			}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+)
+
+var nineDigits = regexp.MustCompile(`\b[0-9]{9}\b`)
+
+// plaintextBSNs returns every 9-digit number in b that passes the 11-proef (any such number
+// could be a BSN), plus the known BSNs used in the run.
+func plaintextBSNs(b []byte, known []string) []string {
+	var found []string
+	for _, m := range nineDigits.FindAll(b, -1) {
+		if bsn.Validate(string(m)) == nil {
+			found = append(found, string(m))
+		}
+	}
+	for _, k := range known {
+		if bytes.Contains(b, []byte(k)) {
+			found = append(found, k)
+		}
+	}
+	return found
+}
+
+// syncBuffer is a log sink shared by the four services.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// scanForBSNs is the privacy check of the walking skeleton: a database dump of every service,
+// every log line and every message on every stream, searched for plaintext BSNs.
+func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
+	t.Helper()
+	binDir, err := embeddedpg.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
+		out, err := exec.Command(filepath.Join(binDir, "pg_dump"), "--no-owner", s.Postgres.DSN(db)).Output()
+		if err != nil {
+			t.Fatalf("pg_dump %s: %v", db, err)
+		}
+		if len(out) < 1000 {
+			t.Fatalf("pg_dump %s: suspiciously small dump (%d bytes)", db, len(out))
+		}
+		if f := plaintextBSNs(out, known); len(f) > 0 {
+			t.Errorf("database %s holds plaintext BSN-like values: %v", db, f)
+		}
+	}
+	if !bytes.Contains(logs, []byte(`"msg":"rpc"`)) {
+		t.Fatalf("no service logs captured (%d bytes)", len(logs))
+	}
+	if f := plaintextBSNs(logs, known); len(f) > 0 {
+		t.Errorf("logs hold plaintext BSN-like values: %v", f)
+	}
+	nc, err := nats.Connect(s.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	messages := 0
+	for _, svc := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
+		stream, err := js.Stream(ctx, natsx.StreamName(svc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := stream.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+			m, err := stream.GetMsg(ctx, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			messages++
+			raw := fmt.Appendf(nil, "%s %v %s", m.Subject, m.Header, m.Data)
+			if f := plaintextBSNs(raw, known); len(f) > 0 {
+				t.Errorf("stream %s message %d (%s) holds plaintext BSN-like values: %v", svc, seq, m.Subject, f)
+			}
+		}
+	}
+	if messages < 10 {
+		t.Fatalf("only %d messages on the streams: the scan saw too little", messages)
+	}
+	t.Logf("scanned 4 database dumps, %d bytes of logs and %d stream messages: no plaintext BSN", len(logs), messages)
+}
+
+func TestScannerFindsPlaintextBSN(t *testing.T) {
+	hex := []byte(`\x01a1234567893f` + ` 3f8a2b4c-1111-2222-3333-123456789012 TW0000000001`)
+	if f := plaintextBSNs(hex, nil); len(f) != 0 {
+		t.Fatalf("false positives in hex, uuids and numbers: %v", f)
+	}
+	if f := plaintextBSNs([]byte(`{"bsn":"123456782"}`), nil); len(f) != 1 {
+		t.Fatalf("a BSN in JSON must be found: %v", f)
+	}
+	if f := plaintextBSNs([]byte(`x 111222333 y`), []string{"999999990"}); len(f) != 1 || !strings.Contains(f[0], "111222333") {
+		t.Fatalf("got %v", f)
+	}
+}
