@@ -8,14 +8,20 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	grpcstatus "google.golang.org/grpc/status"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -104,4 +110,66 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+func TestResidentAccessHistory(t *testing.T) {
+	env := svctest.New(t)
+	s := env.Start(t, emptySpec(), nil)
+	prot, err := bsn.NewProtector(bsn.Keys{Encryption: mustKey(t, s.Config.BSNEncryptionKey), Index: mustKey(t, s.Config.BSNIndexKey), Pseudonym: mustKey(t, s.Config.PseudonymKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgxdb.Open(context.Background(), s.DSN, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	logger := accesslog.New(db, "emptytest")
+	gp := identity.WithCaller(context.Background(), identity.Caller{Org: identity.Organisation{OIN: "00000001000000000200", Type: identity.OrgGP}, User: "dr", Role: "gp", Purpose: "care"})
+	for i := 0; i < 5; i++ {
+		if err := logger.Record(gp, accesslog.Entry{Action: "x.read", ObjectType: "x", ObjectID: strconv.Itoa(i), ResidentPseudonym: prot.Pseudonym("111222333"), Route: accesslog.RouteOwnRecord}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := logger.Record(gp, accesslog.Entry{Action: "x.read", ObjectType: "x", ObjectID: "other", ResidentPseudonym: prot.Pseudonym("123456782"), Route: accesslog.RouteOwnRecord}); err != nil {
+		t.Fatal(err)
+	}
+	officer := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Demo")))
+	ctx := grpcx.ActingUser(context.Background(), "fg-1", "privacy_officer", "right-of-access")
+	page1, err := officer.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333", PageSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page1.GetEntries()) != 3 || page1.GetNextPageToken() == "" || page1.GetEntries()[0].GetObjectId() != "4" || page1.GetEntries()[0].GetOrganisationOin() != "00000001000000000200" {
+		t.Fatalf("page 1: %v", page1)
+	}
+	page2, err := officer.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333", PageSize: 3, PageToken: page1.GetNextPageToken()})
+	if err != nil || len(page2.GetEntries()) != 2 || page2.GetNextPageToken() != "" || page2.GetEntries()[1].GetObjectId() != "0" {
+		t.Fatalf("page 2: %v %v", page2, err)
+	}
+	// The read itself is now in the log, for the same resident.
+	again, err := officer.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333"})
+	if err != nil || again.GetEntries()[0].GetAction() != "accesslog.resident_access.read" || again.GetEntries()[0].GetUser() != "fg-1" {
+		t.Fatalf("the right-of-access read must be logged: %v %v", again, err)
+	}
+	clerk := grpcx.ActingUser(context.Background(), "clerk", "front_office", "right-of-access")
+	if _, err := officer.ListResidentAccess(clerk, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333"}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("wrong role: %v", err)
+	}
+	team := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgTeam, "Team")))
+	if _, err := team.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333"}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a team may not read the access log: %v", err)
+	}
+	if _, err := officer.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "123456789"}); grpcstatus.Code(err) != codes.InvalidArgument {
+		t.Fatalf("invalid BSN: %v", err)
+	}
+}
+
+func mustKey(t *testing.T, b64 string) []byte {
+	t.Helper()
+	k, err := bsn.ParseKey(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -204,6 +205,16 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	logger.Info("starting", attrs...)
 
+	// Every service also serves its access log (resident's right of access).
+	policy := authz.Policy{}
+	for m, r := range spec.Policy {
+		policy[m] = r
+	}
+	for m, r := range accesslog.Policy {
+		policy[m] = r
+	}
+	spec.Policy = policy
+	spec.Services = append(append([]grpc.ServiceDesc(nil), spec.Services...), accesslogv1.AccessLogService_ServiceDesc)
 	if missing := spec.Policy.Uncovered(spec.Services...); len(missing) > 0 {
 		return fmt.Errorf("methods without an authorisation rule: %v", missing)
 	}
@@ -268,6 +279,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
+	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector))
 	lis, err := grpcx.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
