@@ -5,6 +5,9 @@
 //	    services and demo data, prints how to call them, and stops everything on Ctrl-C.
 //	wijkbrug events [-nats URL] [-subject wijkbrug.>] [-new]
 //	    prints the events on the Wijkbrug streams, decoded, one JSON object per line.
+//	wijkbrug access-history -bsn BSN [-data-dir .wijkbrug] [-base-port 50051]
+//	    asks all four services, as the demo municipality's privacy officer, who accessed the
+//	    resident's data (the resident's right of access).
 //	wijkbrug verify-accesslog [-pg-port 55432]
 //	    checks the hash chain of the access log of each service of the running suite.
 package main
@@ -29,7 +32,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wijkbrug dev|events|verify-accesslog [flags] (wijkbrug <command> -h for flags)")
+		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog [flags] (wijkbrug <command> -h for flags)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -38,10 +41,12 @@ func run(args []string, out io.Writer) error {
 		return runDev(ctx, args[1:], out)
 	case "events":
 		return runEvents(ctx, args[1:], out)
+	case "access-history":
+		return runAccessHistory(ctx, args[1:], out)
 	case "verify-accesslog":
 		return runVerify(ctx, args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q: want dev, events or verify-accesslog", args[0])
+		return fmt.Errorf("unknown command %q: want dev, events, access-history or verify-accesslog", args[0])
 	}
 }
 

@@ -1,14 +1,24 @@
 // Package service is the public entry point of the intake service: its Spec is run by the
-// intake binary and, together with the other three, by the all-in-one wijkbrug command.
+// intake binary and, together with the other three, by the all-in-one wijkbrug command, which
+// also loads demo data with SeedDemo.
 package service
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
@@ -19,16 +29,69 @@ import (
 	"google.golang.org/grpc"
 )
 
+// Settings are the service's own settings, beside the platform's svc.Config. svc.Config has
+// no room for them, so they are read from the environment in Setup.
+type Settings struct {
+	// MunicipalityOINs says which MUNICIPALITY organisations administer which municipality's
+	// triage policy: "GM0363=00000001002564440000,GM0599=…". Added at start-up (never removed).
+	MunicipalityOINs string `env:"WIJKBRUG_INTAKE_MUNICIPALITY_OINS" usage:"comma-separated CBS-code=OIN pairs: the MUNICIPALITY organisations that administer a municipality's triage policy"`
+	// OverdueInterval is how often the triage-deadline scheduler looks for overdue intakes.
+	OverdueInterval time.Duration `env:"WIJKBRUG_INTAKE_OVERDUE_INTERVAL" default:"1m" usage:"how often the triage-deadline scheduler announces intakes past their triage deadline"`
+}
+
+// LoadSettings reads the settings from the environment.
+func LoadSettings() (Settings, error) {
+	var s Settings
+	if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
+		return s, err
+	}
+	if s.OverdueInterval <= 0 {
+		return s, errors.New("WIJKBRUG_INTAKE_OVERDUE_INTERVAL must be positive")
+	}
+	_, err := parseMunicipalityOINs(s.MunicipalityOINs)
+	return s, err
+}
+
+type administration struct{ municipality, oin string }
+
+func parseMunicipalityOINs(s string) ([]administration, error) {
+	var out []administration
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		code, oin, ok := strings.Cut(f, "=")
+		var v apperr.Validation
+		valid.Municipality(&v, "municipality", code)
+		if !ok || v.Err() != nil || !identity.ValidOIN(oin) {
+			return nil, fmt.Errorf("WIJKBRUG_INTAKE_MUNICIPALITY_OINS: %q is not CBS-code=OIN", f)
+		}
+		out = append(out, administration{code, oin})
+	}
+	return out, nil
+}
+
 // Spec describes the intake service to the shared runtime.
 func Spec() svc.Spec {
 	return svc.Spec{
-		Name:             "intake",
+		Name:             events.Service,
 		DefaultGRPCAddr:  ":50051",
 		DefaultAdminAddr: ":9091",
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc},
-		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
+		Setup: func(ctx context.Context, p *svc.Platform) (*svc.Wiring, error) {
+			settings, err := LoadSettings()
+			if err != nil {
+				return nil, err
+			}
+			policies := postgres.NewPolicies(p.DB)
+			admins, _ := parseMunicipalityOINs(settings.MunicipalityOINs)
+			for _, a := range admins {
+				if err := policies.AddAdministration(ctx, a.oin, a.municipality); err != nil {
+					return nil, fmt.Errorf("municipality administrations: %w", err)
+				}
+			}
 			referral, err := p.Dial(p.Config.ReferralAddr)
 			if err != nil {
 				return nil, fmt.Errorf("dial referral: %w", err)
@@ -40,15 +103,41 @@ func Spec() svc.Spec {
 			residents := postgres.NewResidents(p.DB, p.Protector)
 			a := app.New(app.Deps{
 				Tx: p.DB, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(p.DB, p.Protector),
+				Policies: policies, Assessments: postgres.NewAssessments(p.DB),
 				Events: events.NewPublisher(p.Outbox), Access: p.Access, Pseudo: p.Protector,
 				CaseDirection: peers.NewCaseDirection(caseDirection), Signals: peers.NewReferral(referral),
 				DefaultTeamOIN: p.Config.DefaultTeamOIN,
 			})
 			server := grpcport.NewServer(a, p.Idem)
 			return &svc.Wiring{
-				Register:  func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
-				Consumers: []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
+				Register:   func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
+				Consumers:  []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
+				Background: []func(ctx context.Context){a.OverdueScheduler(settings.OverdueInterval, p.Logger)},
 			}, nil
 		},
 	}
+}
+
+// DemoMunicipality is a MUNICIPALITY organisation that administers a municipality's triage
+// policy, for the demo data of the all-in-one command.
+type DemoMunicipality struct {
+	OIN, Municipality string
+}
+
+// SeedDemo records that the demo municipality organisation administers its municipality's
+// triage policy. It is idempotent, and it migrates the database first, so it can run before
+// or after the service has started.
+func SeedDemo(ctx context.Context, dsn string, m DemoMunicipality) error {
+	if _, err := parseMunicipalityOINs(m.Municipality + "=" + m.OIN); err != nil {
+		return fmt.Errorf("seed demo municipality: %w", err)
+	}
+	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
+		return err
+	}
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return postgres.NewPolicies(db).AddAdministration(ctx, m.OIN, m.Municipality)
 }

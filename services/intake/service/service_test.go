@@ -182,7 +182,7 @@ func TestSameResidentTwiceIsOneResident(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM household_members WHERE resident_id = $1 AND role = 'APPLICANT'`, a.GetResidentId()); n != 1 {
 		t.Fatalf("household members: %d, want 1 applicant", n)
 	}
-	if a.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE || a.GetTeamOin() != h.team.OIN || a.GetQuestion() != "" {
+	if a.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED || a.GetTeamOin() != h.team.OIN || a.GetQuestion() != "" {
 		t.Fatalf("got %v", a)
 	}
 
@@ -227,6 +227,15 @@ func TestNoPlaintextBSNOrQuestionStored(t *testing.T) {
 	if err != nil || got.GetIntake().GetQuestion() != req.GetQuestion() {
 		t.Fatalf("GetIntake must decrypt the question for the team: %v %q", err, got.GetIntake().GetQuestion())
 	}
+	// The newer tables too: a resident registered directly, found by BSN, assessed.
+	if _, err := h.client.RegisterResident(svctest.Ctx(t), &intakev1.RegisterResidentRequest{IdempotencyKey: uuid.NewString(),
+		Bsn: bsn, MunicipalityCode: municipality}); err != nil {
+		t.Fatalf("RegisterResident: %v", err)
+	}
+	if _, err := h.client.FindResident(svctest.Ctx(t), &intakev1.FindResidentRequest{Bsn: bsn}); err != nil {
+		t.Fatalf("FindResident: %v", err)
+	}
+	h.assess(t, resp.GetIntake().GetResidentId(), "", map[string]int32{"HOUSING": 1})
 
 	ctx := context.Background()
 	rows, err := h.svc.Pool.Query(ctx, `
@@ -275,7 +284,8 @@ func TestNoPlaintextBSNOrQuestionStored(t *testing.T) {
 		}
 		scanned[c.table] = true
 	}
-	for _, table := range []string{"residents", "intakes", "outbox", "access_log", "idempotency_keys"} {
+	for _, table := range []string{"residents", "intakes", "outbox", "access_log", "idempotency_keys", "assessments",
+		"team_residents", "household_members", "households", "contact_attempts", "triage_policies"} {
 		if !scanned[table] {
 			t.Errorf("table %s was not scanned", table)
 		}
@@ -342,7 +352,7 @@ func TestExistingCaseOfHouseholdIsLinked(t *testing.T) {
 	}
 }
 
-func TestUndecidedIntakeWaitsInTriage(t *testing.T) {
+func TestUndecidedIntakeWaitsInTheQueue(t *testing.T) {
 	t.Parallel()
 	h := start(t)
 	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
@@ -352,7 +362,7 @@ func TestUndecidedIntakeWaitsInTriage(t *testing.T) {
 		t.Fatalf("RegisterIntake: %v", err)
 	}
 	undecided := resp.GetIntake()
-	if undecided.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE || undecided.GetTriageRule() != "" {
+	if undecided.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED || undecided.GetTriageRule() != "" {
 		t.Fatalf("got %v", undecided)
 	}
 	// Three domains decide; its events come after any the first intake could have had.
@@ -406,7 +416,7 @@ func TestSignalBecomesIntake(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetIntake by the default team: %v", err)
 	}
-	if got.GetIntake().GetQuestion() != gp.GetDescription() || got.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE {
+	if got.GetIntake().GetQuestion() != gp.GetDescription() || got.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED {
 		t.Fatalf("intake: %v", got.GetIntake())
 	}
 

@@ -89,6 +89,9 @@ var (
 	DemoVeiligThuis = devca.Org{OIN: "00000001000000000300", Name: "Veilig Thuis Demo-Regio", Type: string(identity.OrgVeiligThuis)}
 	DemoHousing     = devca.Org{OIN: "00000001000000000400", Name: "Woonstichting De Wijk", Type: string(identity.OrgHousingCorporation)}
 	DemoProvider    = devca.Org{OIN: "00000001000000000500", Name: "Zorggroep De Brug", Type: string(identity.OrgProvider)}
+	// DemoMunicipality is the municipality itself (contract management, triage policy,
+	// the privacy officer who answers residents' requests for their access history).
+	DemoMunicipalityOrg = devca.Org{OIN: "00000001000000000600", Name: "Gemeente Demo", Type: string(identity.OrgMunicipality)}
 	// DemoProviderAGB is the demo provider's AGB code; its contract covers the product below
 	// in municipality GM0363 (all districts).
 	DemoProviderAGB     = "12345678"
@@ -96,7 +99,7 @@ var (
 	DemoProductCode     = "45A01"
 	DemoMunicipality    = "GM0363"
 	DemoDistrict        = "WK036300"
-	demoPartners        = map[string]devca.Org{"team": DemoTeam, "gp": DemoGP, "veiligthuis": DemoVeiligThuis, "housing": DemoHousing, "provider": DemoProvider}
+	demoPartners        = map[string]devca.Org{"team": DemoTeam, "municipality": DemoMunicipalityOrg, "gp": DemoGP, "veiligthuis": DemoVeiligThuis, "housing": DemoHousing, "provider": DemoProvider}
 	serviceNames        = []string{"intake", "casedirection", "providermonitoring", "referral"}
 	serviceOINs         = map[string]string{"intake": "00000099000000000001", "casedirection": "00000099000000000002", "providermonitoring": "00000099000000000003", "referral": "00000099000000000004"}
 )
@@ -250,6 +253,9 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
 		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
 	}); err != nil {
+		return nil, fmt.Errorf("demo data: %w", err)
+	}
+	if err := intake.SeedDemo(ctx, s.Postgres.DSN("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
 	go func() {

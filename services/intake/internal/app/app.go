@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +21,18 @@ type Residents interface {
 	// reports whether it was inserted. Registering the same BSN concurrently yields one
 	// resident.
 	Register(ctx context.Context, r domain.Resident) (res domain.Resident, created bool, err error)
+	// FindByBSN returns the resident with the BSN (the kept one when it was merged);
+	// apperr NotFound when none.
+	FindByBSN(ctx context.Context, bsn string) (domain.Resident, error)
+	// Get returns apperr NotFound when there is no such resident.
+	Get(ctx context.Context, id string) (domain.Resident, error)
+	AddTeam(ctx context.Context, teamOIN, residentID string) error
+	TeamWorksWith(ctx context.Context, teamOIN, residentID string) (bool, error)
+	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
+	// HouseholdMunicipality returns apperr NotFound when there is no such household.
+	HouseholdMunicipality(ctx context.Context, householdID string) (string, error)
+	// Merge marks duplicate as merged into keep (memberships and team links follow).
+	Merge(ctx context.Context, keep, duplicate string) error
 }
 
 // Households stores households.
@@ -36,7 +47,40 @@ type Intakes interface {
 	Insert(ctx context.Context, i domain.Intake) error
 	// Get returns apperr NotFound when there is no such intake.
 	Get(ctx context.Context, id string) (domain.Intake, error)
+	// GetForUpdate is Get, locking the intake until the transaction ends.
+	GetForUpdate(ctx context.Context, id string) (domain.Intake, error)
 	Update(ctx context.Context, i domain.Intake) error
+	AddContactAttempt(ctx context.Context, id, intakeID, kind string, reached bool, at time.Time, by string) error
+	// Queue returns a team's open intakes in queue order, without the question.
+	Queue(ctx context.Context, teamOIN string, limit int) ([]domain.Intake, error)
+	// ClaimOverdue locks open intakes past their deadline not yet announced, skipping rows
+	// other schedulers hold.
+	ClaimOverdue(ctx context.Context, now time.Time, limit int) ([]domain.Intake, error)
+	MarkOverdueAnnounced(ctx context.Context, id string, at time.Time) error
+	MoveResident(ctx context.Context, fromResident, toResident, toHousehold string) error
+}
+
+// Policies stores triage policies.
+type Policies interface {
+	// Current returns the version in force, or the default policy.
+	Current(ctx context.Context, municipality string) (domain.Policy, error)
+	// CurrentForUpdate is Current, serialising adoptions for the municipality.
+	CurrentForUpdate(ctx context.Context, municipality string) (domain.Policy, error)
+	// Version returns one version (0 = default); apperr NotFound for an unknown one.
+	Version(ctx context.Context, municipality string, version int) (domain.Policy, error)
+	Insert(ctx context.Context, p domain.Policy) error
+	Administers(ctx context.Context, orgOIN, municipality string) (bool, error)
+}
+
+// Assessments stores ZRM assessments.
+type Assessments interface {
+	Insert(ctx context.Context, a domain.Assessment) error
+	// Get returns apperr NotFound when there is no such assessment.
+	Get(ctx context.Context, id string) (domain.Assessment, error)
+	List(ctx context.Context, residentID, householdID string) ([]domain.Assessment, error)
+	// Latest returns the newest assessment of the resident, else of the household.
+	Latest(ctx context.Context, residentID, householdID string) (domain.Assessment, bool, error)
+	MoveResident(ctx context.Context, from, to string) error
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -44,6 +88,12 @@ type Events interface {
 	IntakeReceived(ctx context.Context, i domain.Intake) error
 	IntakeTriaged(ctx context.Context, i domain.Intake) error
 	IntakeCaseOpened(ctx context.Context, i domain.Intake) error
+	IntakeClosed(ctx context.Context, i domain.Intake, at time.Time) error
+	IntakeTriageStarted(ctx context.Context, i domain.Intake) error
+	IntakeTriageOverdue(ctx context.Context, i domain.Intake) error
+	AssessmentRecorded(ctx context.Context, a domain.Assessment) error
+	TriagePolicyReplaced(ctx context.Context, p domain.Policy) error
+	ResidentsMerged(ctx context.Context, keep, duplicate domain.Resident) error
 }
 
 // CaseRequest asks case direction to open the case of a household.
@@ -93,6 +143,8 @@ type Deps struct {
 	Residents     Residents
 	Households    Households
 	Intakes       Intakes
+	Policies      Policies
+	Assessments   Assessments
 	Events        Events
 	Access        accesslog.Recorder
 	Pseudo        Pseudonymizer
@@ -105,13 +157,14 @@ type Deps struct {
 // App is the intake application.
 type App struct {
 	d Deps
-	// Rules is the triage policy; one list for everyone until policies per municipality.
-	Rules []domain.Rule
-	Now   func() time.Time
+	// Now is the clock; tests move it.
+	Now func() time.Time
 }
 
 // New builds the application.
-func New(d Deps) *App { return &App{d: d, Rules: domain.DefaultRules, Now: time.Now} }
+func New(d Deps) *App { return &App{d: d, Now: time.Now} }
+
+func (a *App) now() time.Time { return a.Now().UTC() }
 
 // RegisterIntake registers a help request a team took at the desk, by phone or digitally.
 // The calling team owns it.
@@ -188,6 +241,12 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 	if err != nil {
 		return in, err
 	}
+	if !created {
+		// The BSN may belong to a duplicate merged into another resident: use the kept one.
+		if res, err = a.d.Residents.FindByBSN(ctx, residentBSN); err != nil {
+			return in, err
+		}
+	}
 	if created {
 		if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.resident.create", ObjectType: "resident", ObjectID: res.ID,
 			ResidentPseudonym: res.Pseudonym, Route: route, Outcome: accesslog.OutcomeGranted}); err != nil {
@@ -198,7 +257,11 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 		return in, err
 	}
 	in.ResidentID, in.ResidentPseudonym = res.ID, res.Pseudonym
-	in.Receive(a.Now().UTC())
+	policy, err := a.d.Policies.Current(ctx, in.Municipality)
+	if err != nil {
+		return in, err
+	}
+	in.Receive(a.now(), policy)
 	if err := a.d.Intakes.Insert(ctx, in); err != nil {
 		return in, err
 	}
@@ -208,7 +271,7 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 	if err := a.d.Access.Record(ctx, a.entry("intake.intake.create", in, route, accesslog.OutcomeGranted)); err != nil {
 		return in, err
 	}
-	return a.triage(ctx, in)
+	return a.triageOnReceipt(ctx, in, policy)
 }
 
 // householdOf returns the household a new intake belongs to: a new resident gets a
@@ -224,18 +287,50 @@ func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool
 	return h.ID, a.d.Households.Insert(ctx, h)
 }
 
-// triage applies the triage rules to a received intake and carries out a decision for case
-// direction. Without a decision the intake waits in the team's queue and nothing is
-// announced: there is nothing decided yet.
-func (a *App) triage(ctx context.Context, in domain.Intake) (domain.Intake, error) {
-	if err := in.StartTriage(); err != nil {
+// triageOnReceipt applies the policy to a new intake. Only a decision for case direction is
+// carried out at once (a crisis or a complex household should not wait); advice and
+// referrals need the clarification conversation, so otherwise the intake waits RECEIVED in
+// the team's queue and nothing more is announced.
+func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy domain.Policy) (domain.Intake, error) {
+	facts, err := a.facts(ctx, in)
+	if err != nil {
+		return in, err
+	}
+	d, decided := policy.Triage(facts)
+	if !decided || d.Outcome != domain.OutcomeCaseDirection {
+		return in, nil
+	}
+	if in.Urgency != domain.UrgencyCrisis {
+		// Triaged by the policy, without a professional.
+		if err := in.StartTriage(""); err != nil {
+			return in, transitionErr(err)
+		}
+	}
+	return a.carryOut(ctx, in, d)
+}
+
+// facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
+// household).
+func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error) {
+	f := in.Facts()
+	latest, ok, err := a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID)
+	if err != nil {
+		return f, err
+	}
+	if ok {
+		f.Scores = latest.ScoreMap()
+	}
+	return f, nil
+}
+
+// carryOut records decision d on the intake and carries it out: case direction opens (or
+// joins) the household's case; other outcomes close the intake. It announces the decision,
+// then the case or the closing.
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision) (domain.Intake, error) {
+	if err := in.Decide(d); err != nil {
 		return in, transitionErr(err)
 	}
-	d, decided := domain.Triage(a.Rules, in.Facts())
-	if decided {
-		in.Decide(d)
-	}
-	if decided && d.Outcome == domain.OutcomeCaseDirection {
+	if d.Outcome == domain.OutcomeCaseDirection {
 		caseID, err := a.openCase(ctx, in)
 		if err != nil {
 			return in, err
@@ -244,14 +339,8 @@ func (a *App) triage(ctx context.Context, in domain.Intake) (domain.Intake, erro
 			return in, transitionErr(err)
 		}
 	}
-	if in.Status == domain.StatusReceived {
-		return in, nil
-	}
 	if err := a.d.Intakes.Update(ctx, in); err != nil {
 		return in, err
-	}
-	if !decided {
-		return in, nil
 	}
 	if err := a.d.Events.IntakeTriaged(ctx, in); err != nil {
 		return in, err
@@ -259,7 +348,7 @@ func (a *App) triage(ctx context.Context, in domain.Intake) (domain.Intake, erro
 	if in.Status == domain.StatusCaseOpened {
 		return in, a.d.Events.IntakeCaseOpened(ctx, in)
 	}
-	return in, nil
+	return in, a.d.Events.IntakeClosed(ctx, in, a.now())
 }
 
 // openCase asks case direction for the household's case. A household has at most one open
@@ -312,13 +401,4 @@ func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 func (a *App) entry(action string, in domain.Intake, route, outcome string) accesslog.Entry {
 	return accesslog.Entry{Action: action, ObjectType: "intake", ObjectID: in.ID,
 		ResidentPseudonym: in.ResidentPseudonym, Route: route, Outcome: outcome}
-}
-
-// transitionErr reports a forbidden state change as a failed precondition; the message holds
-// statuses only.
-func transitionErr(err error) error {
-	if errors.Is(err, domain.ErrTransition) {
-		return apperr.FailedPrecondition(err.Error())
-	}
-	return err
 }

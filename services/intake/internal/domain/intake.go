@@ -69,8 +69,8 @@ var ErrTransition = errors.New("forbidden intake transition")
 // CanTransition reports whether from → to is in the state machine (without guards).
 func CanTransition(from, to Status) bool { return slices.Contains(transitions[from], to) }
 
-// TriageDays is the time triage has, in calendar days. Working days (with Dutch public
-// holidays) and per-municipality terms come with the triage-policy issue.
+// TriageDays is the default time triage has, in calendar days; a municipality's policy may
+// set another term.
 const TriageDays = 5
 
 // Intake is a registered help request.
@@ -98,14 +98,35 @@ type Intake struct {
 	TriageOutcome Outcome
 	TriageRule    string
 	CaseID        string
+	// PolicyVersion is the version of the municipality's triage policy in force at receipt:
+	// triage of this intake always uses it, so a policy change affects new intakes only.
+	PolicyVersion int
+	// FailedContactAttempts counts unsuccessful attempts to reach the resident.
+	FailedContactAttempts int
+	// MergedInto is the intake this one was merged into (status MERGED).
+	MergedInto string
+	// TriageProfessional picked the intake up (StartTriage).
+	TriageProfessional string
 }
 
-// Receive marks a new intake as received at now and sets its triage deadline.
-func (i *Intake) Receive(now time.Time) {
+// Receive marks a new intake as received at now under policy p: the policy version is pinned
+// and the triage deadline follows from the policy's term.
+func (i *Intake) Receive(now time.Time, p Policy) {
 	i.Status = StatusReceived
 	i.ReceivedAt = now
-	i.TriageDue = now.AddDate(0, 0, TriageDays)
+	i.PolicyVersion = p.Version
+	days := p.TriageDays
+	if days <= 0 {
+		days = TriageDays
+	}
+	i.TriageDue = now.AddDate(0, 0, days)
 }
+
+// IsOpen reports whether the intake still waits for triage (the team's queue).
+func (i *Intake) IsOpen() bool { return i.Status == StatusReceived || i.Status == StatusInTriage }
+
+// Overdue reports whether the intake is open after its triage deadline.
+func (i *Intake) Overdue(now time.Time) bool { return i.IsOpen() && now.After(i.TriageDue) }
 
 // TransitionTo moves the intake to another status, or returns ErrTransition.
 func (i *Intake) TransitionTo(to Status) error {
@@ -119,18 +140,88 @@ func (i *Intake) TransitionTo(to Status) error {
 	return nil
 }
 
-// StartTriage puts a received intake in triage. A crisis skips triage: it stays RECEIVED
-// until its case is opened.
-func (i *Intake) StartTriage() error {
-	if i.Urgency == UrgencyCrisis {
-		return nil
+// StartTriage puts a received intake in triage, picked up by professional. A crisis skips
+// triage: it goes to case direction straight from RECEIVED.
+func (i *Intake) StartTriage(professional string) error {
+	if i.Urgency == UrgencyCrisis && i.Status == StatusReceived {
+		return fmt.Errorf("%w: %s → %s: a crisis skips triage", ErrTransition, i.Status, StatusInTriage)
 	}
-	return i.TransitionTo(StatusInTriage)
+	if err := i.TransitionTo(StatusInTriage); err != nil {
+		return err
+	}
+	i.TriageProfessional = professional
+	return nil
 }
 
-// Decide records a triage decision, so it can be explained later.
-func (i *Intake) Decide(d Decision) {
-	i.TriageOutcome, i.TriageRule = d.Outcome, d.Rule
+// Decide records a triage decision, so it can be explained later, and carries out the
+// outcomes that need nothing else: ADVICE → ADVISED, a referral → REFERRED. CASE_DIRECTION
+// only records the decision; the intake moves on with LinkCase once case direction has the
+// case. A crisis is decided from RECEIVED; any other intake must be in triage.
+func (i *Intake) Decide(d Decision) error {
+	to := StatusFor(d.Outcome)
+	if to == "" {
+		return fmt.Errorf("%w: no status for outcome %q", ErrTransition, d.Outcome)
+	}
+	if !CanTransition(i.Status, to) || (i.Status == StatusReceived && i.Urgency != UrgencyCrisis) {
+		return fmt.Errorf("%w: %s → %s", ErrTransition, i.Status, to)
+	}
+	if to != StatusCaseOpened {
+		if err := i.TransitionTo(to); err != nil {
+			return err
+		}
+	}
+	i.TriageOutcome, i.TriageRule, i.PolicyVersion = d.Outcome, d.Rule, d.PolicyVersion
+	return nil
+}
+
+// RecordContactAttempt counts an attempt to reach the resident during triage; the attempt
+// that reaches maxFailed unsuccessful ones ends the intake NOT_REACHED.
+func (i *Intake) RecordContactAttempt(reached bool, maxFailed int) error {
+	if i.Status != StatusInTriage {
+		return fmt.Errorf("%w: contact attempts are recorded in %s, not %s", ErrTransition, StatusInTriage, i.Status)
+	}
+	if reached {
+		return nil
+	}
+	if i.FailedContactAttempts+1 >= maxFailed {
+		if err := i.TransitionTo(StatusNotReached); err != nil {
+			return err
+		}
+	}
+	i.FailedContactAttempts++
+	return nil
+}
+
+// Withdraw records that the resident withdrew the request.
+func (i *Intake) Withdraw() error { return i.TransitionTo(StatusWithdrawn) }
+
+// ErrMerge is returned when two intakes cannot be merged; the application reports it as a
+// failed precondition.
+var ErrMerge = errors.New("intakes cannot be merged")
+
+// MergeInto closes i as a duplicate of into, which takes over i's signal ids (so the sources
+// of both hear what became of it). Both must be open, of one household and one team.
+func (i *Intake) MergeInto(into *Intake) error {
+	switch {
+	case i.ID == into.ID:
+		return fmt.Errorf("%w: an intake cannot be merged into itself", ErrMerge)
+	case !into.IsOpen():
+		return fmt.Errorf("%w: the intake to merge into is %s, not open", ErrMerge, into.Status)
+	case i.HouseholdID != into.HouseholdID:
+		return fmt.Errorf("%w: the intakes belong to different households", ErrMerge)
+	case i.TeamOIN != into.TeamOIN:
+		return fmt.Errorf("%w: the intakes belong to different teams", ErrMerge)
+	}
+	if err := i.TransitionTo(StatusMerged); err != nil {
+		return err
+	}
+	i.MergedInto = into.ID
+	for _, s := range i.SignalIDs {
+		if !slices.Contains(into.SignalIDs, s) {
+			into.SignalIDs = append(into.SignalIDs, s)
+		}
+	}
+	return nil
 }
 
 // LinkCase records that case direction took the intake on in case caseID.

@@ -48,25 +48,114 @@ func TestOnlyACrisisSkipsTriage(t *testing.T) {
 		if err := in.LinkCase("c1"); !errors.Is(err, ErrTransition) {
 			t.Errorf("%s: RECEIVED → CASE_OPENED must be refused, got %v", u, err)
 		}
-		if err := in.StartTriage(); err != nil || in.Status != StatusInTriage {
+		if err := in.Decide(Decision{Outcome: OutcomeCaseDirection, Rule: "x"}); !errors.Is(err, ErrTransition) {
+			t.Errorf("%s: deciding from RECEIVED must be refused, got %v", u, err)
+		}
+		if err := in.StartTriage("anna"); err != nil || in.Status != StatusInTriage || in.TriageProfessional != "anna" {
 			t.Errorf("%s: StartTriage: %v, status %s", u, err, in.Status)
 		}
 	}
 	in := Intake{Status: StatusReceived, Urgency: UrgencyCrisis}
-	if err := in.StartTriage(); err != nil || in.Status != StatusReceived {
-		t.Fatalf("a crisis stays RECEIVED: %v, %s", err, in.Status)
+	if err := in.StartTriage("anna"); !errors.Is(err, ErrTransition) || in.Status != StatusReceived {
+		t.Fatalf("a crisis skips triage: %v, %s", err, in.Status)
+	}
+	if err := in.Decide(Decision{Outcome: OutcomeCaseDirection, Rule: "crisis"}); err != nil || in.Status != StatusReceived {
+		t.Fatalf("crisis decision: %v, %s", err, in.Status)
 	}
 	if err := in.LinkCase("c1"); err != nil || in.Status != StatusCaseOpened || in.CaseID != "c1" {
 		t.Fatalf("crisis RECEIVED → CASE_OPENED: %v, %s, %q", err, in.Status, in.CaseID)
 	}
 }
 
-func TestReceiveSetsTriageDue(t *testing.T) {
-	now := time.Date(2026, 3, 27, 16, 30, 0, 0, time.UTC) // a Friday: calendar days for now
+func TestReceiveSetsTriageDueAndPinsThePolicy(t *testing.T) {
+	now := time.Date(2026, 3, 27, 16, 30, 0, 0, time.UTC)
 	var in Intake
-	in.Receive(now)
-	if in.Status != StatusReceived || !in.ReceivedAt.Equal(now) || !in.TriageDue.Equal(now.AddDate(0, 0, 5)) {
-		t.Fatalf("got %s %v %v", in.Status, in.ReceivedAt, in.TriageDue)
+	in.Receive(now, DefaultPolicy("GM0363"))
+	if in.Status != StatusReceived || !in.ReceivedAt.Equal(now) || !in.TriageDue.Equal(now.AddDate(0, 0, 5)) || in.PolicyVersion != 0 {
+		t.Fatalf("got %s %v %v v%d", in.Status, in.ReceivedAt, in.TriageDue, in.PolicyVersion)
+	}
+	in.Receive(now, Policy{Version: 4, TriageDays: 10})
+	if !in.TriageDue.Equal(now.AddDate(0, 0, 10)) || in.PolicyVersion != 4 {
+		t.Fatalf("policy term: %v v%d", in.TriageDue, in.PolicyVersion)
+	}
+	if in.Overdue(now.AddDate(0, 0, 10)) || !in.Overdue(now.AddDate(0, 0, 10).Add(time.Second)) {
+		t.Fatal("overdue only after the deadline")
+	}
+	in.Status = StatusAdvised
+	if in.Overdue(now.AddDate(1, 0, 0)) {
+		t.Fatal("a closed intake is never overdue")
+	}
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		outcome Outcome
+		want    Status
+	}{
+		{OutcomeAdvice, StatusAdvised}, {OutcomeCommunityReferral, StatusReferred},
+		{OutcomeCustomProvision, StatusReferred}, {OutcomeCaseDirection, StatusInTriage},
+	}
+	for _, tc := range cases {
+		in := Intake{Status: StatusInTriage, Urgency: UrgencyNormal}
+		d := Decision{Outcome: tc.outcome, Rule: "r", PolicyVersion: 3}
+		if err := in.Decide(d); err != nil || in.Status != tc.want || in.TriageRule != "r" || in.PolicyVersion != 3 || in.TriageOutcome != tc.outcome {
+			t.Errorf("%s: %v, %+v", tc.outcome, err, in)
+		}
+	}
+	for _, from := range []Status{StatusAdvised, StatusReferred, StatusCaseOpened, StatusNotReached, StatusWithdrawn, StatusMerged} {
+		in := Intake{Status: from, Urgency: UrgencyCrisis}
+		if err := in.Decide(Decision{Outcome: OutcomeAdvice, Rule: "r"}); !errors.Is(err, ErrTransition) || in.Status != from {
+			t.Errorf("decide from %s: %v", from, err)
+		}
+	}
+}
+
+func TestContactAttempts(t *testing.T) {
+	in := Intake{Status: StatusInTriage}
+	for i := 1; i <= 2; i++ {
+		if err := in.RecordContactAttempt(false, 3); err != nil || in.Status != StatusInTriage || in.FailedContactAttempts != i {
+			t.Fatalf("attempt %d: %v %s %d", i, err, in.Status, in.FailedContactAttempts)
+		}
+	}
+	if err := in.RecordContactAttempt(true, 3); err != nil || in.FailedContactAttempts != 2 || in.Status != StatusInTriage {
+		t.Fatalf("a reached attempt counts nothing: %v %+v", err, in)
+	}
+	if err := in.RecordContactAttempt(false, 3); err != nil || in.Status != StatusNotReached || in.FailedContactAttempts != 3 {
+		t.Fatalf("third failed attempt: %v %s", err, in.Status)
+	}
+	if err := in.RecordContactAttempt(false, 3); !errors.Is(err, ErrTransition) {
+		t.Fatalf("after NOT_REACHED: %v", err)
+	}
+	received := Intake{Status: StatusReceived}
+	if err := received.RecordContactAttempt(false, 1); !errors.Is(err, ErrTransition) {
+		t.Fatalf("contact attempts need triage: %v", err)
+	}
+}
+
+func TestMergeInto(t *testing.T) {
+	base := func(id string, st Status) Intake {
+		return Intake{ID: id, Status: st, HouseholdID: "h1", TeamOIN: "t1", SignalIDs: []string{"s-" + id}}
+	}
+	dup, into := base("a", StatusReceived), base("b", StatusInTriage)
+	if err := dup.MergeInto(&into); err != nil || dup.Status != StatusMerged || dup.MergedInto != "b" ||
+		len(into.SignalIDs) != 2 || into.SignalIDs[1] != "s-a" {
+		t.Fatalf("merge: %v %+v %+v", err, dup, into)
+	}
+	cases := []struct {
+		name      string
+		dup, into Intake
+		want      error
+	}{
+		{"itself", base("a", StatusReceived), base("a", StatusReceived), ErrMerge},
+		{"into a closed intake", base("a", StatusReceived), base("b", StatusAdvised), ErrMerge},
+		{"other household", base("a", StatusReceived), func() Intake { i := base("b", StatusReceived); i.HouseholdID = "h2"; return i }(), ErrMerge},
+		{"other team", base("a", StatusReceived), func() Intake { i := base("b", StatusReceived); i.TeamOIN = "t2"; return i }(), ErrMerge},
+		{"a closed duplicate", base("a", StatusCaseOpened), base("b", StatusReceived), ErrTransition},
+	}
+	for _, tc := range cases {
+		if err := tc.dup.MergeInto(&tc.into); !errors.Is(err, tc.want) || tc.dup.Status == StatusMerged {
+			t.Errorf("%s: got %v", tc.name, err)
+		}
 	}
 }
 

@@ -11,6 +11,10 @@ type Resident struct {
 	Pseudonym    string
 	Municipality string
 	District     string
+	// MergedInto is the resident this duplicate was merged into.
+	MergedInto string
+	// HouseholdID is the resident's household (filled by reads that need it).
+	HouseholdID string
 }
 
 // Member is a resident in a household with a role.

@@ -161,8 +161,11 @@ type IntakeTriaged struct {
 	Status           IntakeStatus           `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.intake.v1.IntakeStatus" json:"status,omitempty"`
 	SignalIds        []string               `protobuf:"bytes,5,rep,name=signal_ids,json=signalIds,proto3" json:"signal_ids,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The version of the municipality's triage policy the decision was made under (0 = the
+	// default policy); with rule it explains the decision.
+	PolicyVersion int32 `protobuf:"varint,7,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IntakeTriaged) Reset() {
@@ -235,6 +238,13 @@ func (x *IntakeTriaged) GetMunicipalityCode() string {
 		return x.MunicipalityCode
 	}
 	return ""
+}
+
+func (x *IntakeTriaged) GetPolicyVersion() int32 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
 }
 
 // IntakeCaseOpened: the intake led to a case in case direction.
@@ -317,8 +327,12 @@ type IntakeClosed struct {
 	SignalIds        []string               `protobuf:"bytes,3,rep,name=signal_ids,json=signalIds,proto3" json:"signal_ids,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// For MERGED: the intake that continues (and took over the signal ids).
+	MergedIntoIntakeId string `protobuf:"bytes,6,opt,name=merged_into_intake_id,json=mergedIntoIntakeId,proto3" json:"merged_into_intake_id,omitempty"`
+	// The triage outcome for ADVISED and REFERRED.
+	Outcome       TriageOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=wijkbrug.intake.v1.TriageOutcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IntakeClosed) Reset() {
@@ -386,6 +400,429 @@ func (x *IntakeClosed) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *IntakeClosed) GetMergedIntoIntakeId() string {
+	if x != nil {
+		return x.MergedIntoIntakeId
+	}
+	return ""
+}
+
+func (x *IntakeClosed) GetOutcome() TriageOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED
+}
+
+// IntakeTriageStarted: a professional picked the intake up (RECEIVED → IN_TRIAGE).
+// Subject: wijkbrug.intake.<municipality>.intake.triage_started
+type IntakeTriageStarted struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	SignalIds        []string               `protobuf:"bytes,2,rep,name=signal_ids,json=signalIds,proto3" json:"signal_ids,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	TeamOin          string                 `protobuf:"bytes,4,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *IntakeTriageStarted) Reset() {
+	*x = IntakeTriageStarted{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntakeTriageStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntakeTriageStarted) ProtoMessage() {}
+
+func (x *IntakeTriageStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntakeTriageStarted.ProtoReflect.Descriptor instead.
+func (*IntakeTriageStarted) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IntakeTriageStarted) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *IntakeTriageStarted) GetSignalIds() []string {
+	if x != nil {
+		return x.SignalIds
+	}
+	return nil
+}
+
+func (x *IntakeTriageStarted) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *IntakeTriageStarted) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+// IntakeTriageOverdue: the triage deadline of an open intake passed. Published once per
+// intake by the triage-deadline scheduler.
+// Subject: wijkbrug.intake.<municipality>.intake.triage_overdue
+type IntakeTriageOverdue struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	TeamOin          string                 `protobuf:"bytes,2,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Urgency          Urgency                `protobuf:"varint,4,opt,name=urgency,proto3,enum=wijkbrug.intake.v1.Urgency" json:"urgency,omitempty"`
+	Status           IntakeStatus           `protobuf:"varint,5,opt,name=status,proto3,enum=wijkbrug.intake.v1.IntakeStatus" json:"status,omitempty"`
+	TriageDue        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=triage_due,json=triageDue,proto3" json:"triage_due,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *IntakeTriageOverdue) Reset() {
+	*x = IntakeTriageOverdue{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntakeTriageOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntakeTriageOverdue) ProtoMessage() {}
+
+func (x *IntakeTriageOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntakeTriageOverdue.ProtoReflect.Descriptor instead.
+func (*IntakeTriageOverdue) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *IntakeTriageOverdue) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *IntakeTriageOverdue) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *IntakeTriageOverdue) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *IntakeTriageOverdue) GetUrgency() Urgency {
+	if x != nil {
+		return x.Urgency
+	}
+	return Urgency_URGENCY_UNSPECIFIED
+}
+
+func (x *IntakeTriageOverdue) GetStatus() IntakeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return IntakeStatus_INTAKE_STATUS_UNSPECIFIED
+}
+
+func (x *IntakeTriageOverdue) GetTriageDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TriageDue
+	}
+	return nil
+}
+
+// AssessmentRecorded: a ZRM assessment was recorded (without its scores).
+// Subject: wijkbrug.intake.<municipality>.assessment.recorded
+type AssessmentRecorded struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	AssessmentId string                 `protobuf:"bytes,1,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	// Exactly one of resident_id and household_id is set.
+	ResidentId        string                 `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId       string                 `protobuf:"bytes,3,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	InstrumentVersion string                 `protobuf:"bytes,4,opt,name=instrument_version,json=instrumentVersion,proto3" json:"instrument_version,omitempty"`
+	Context           AssessmentContext      `protobuf:"varint,5,opt,name=context,proto3,enum=wijkbrug.intake.v1.AssessmentContext" json:"context,omitempty"`
+	IntakeId          string                 `protobuf:"bytes,6,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	MunicipalityCode  string                 `protobuf:"bytes,7,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	TeamOin           string                 `protobuf:"bytes,8,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	Confidentiality   v1.Confidentiality     `protobuf:"varint,9,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
+	AssessedAt        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=assessed_at,json=assessedAt,proto3" json:"assessed_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *AssessmentRecorded) Reset() {
+	*x = AssessmentRecorded{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssessmentRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssessmentRecorded) ProtoMessage() {}
+
+func (x *AssessmentRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssessmentRecorded.ProtoReflect.Descriptor instead.
+func (*AssessmentRecorded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AssessmentRecorded) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetInstrumentVersion() string {
+	if x != nil {
+		return x.InstrumentVersion
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetContext() AssessmentContext {
+	if x != nil {
+		return x.Context
+	}
+	return AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED
+}
+
+func (x *AssessmentRecorded) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *AssessmentRecorded) GetConfidentiality() v1.Confidentiality {
+	if x != nil {
+		return x.Confidentiality
+	}
+	return v1.Confidentiality(0)
+}
+
+func (x *AssessmentRecorded) GetAssessedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssessedAt
+	}
+	return nil
+}
+
+// TriagePolicyReplaced: a municipality adopted a new version of its triage policy.
+// Subject: wijkbrug.intake.<municipality>.triage_policy.replaced
+type TriagePolicyReplaced struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Version          int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Positioning      Positioning            `protobuf:"varint,3,opt,name=positioning,proto3,enum=wijkbrug.intake.v1.Positioning" json:"positioning,omitempty"`
+	AdoptedAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=adopted_at,json=adoptedAt,proto3" json:"adopted_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TriagePolicyReplaced) Reset() {
+	*x = TriagePolicyReplaced{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriagePolicyReplaced) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriagePolicyReplaced) ProtoMessage() {}
+
+func (x *TriagePolicyReplaced) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriagePolicyReplaced.ProtoReflect.Descriptor instead.
+func (*TriagePolicyReplaced) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TriagePolicyReplaced) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *TriagePolicyReplaced) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TriagePolicyReplaced) GetPositioning() Positioning {
+	if x != nil {
+		return x.Positioning
+	}
+	return Positioning_POSITIONING_UNSPECIFIED
+}
+
+func (x *TriagePolicyReplaced) GetAdoptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdoptedAt
+	}
+	return nil
+}
+
+// ResidentsMerged: a duplicate resident was merged into the one kept; its intakes and
+// assessments now belong to the kept resident.
+// Subject: wijkbrug.intake.<municipality>.resident.merged
+type ResidentsMerged struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	KeptResidentId      string                 `protobuf:"bytes,1,opt,name=kept_resident_id,json=keptResidentId,proto3" json:"kept_resident_id,omitempty"`
+	DuplicateResidentId string                 `protobuf:"bytes,2,opt,name=duplicate_resident_id,json=duplicateResidentId,proto3" json:"duplicate_resident_id,omitempty"`
+	MunicipalityCode    string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ResidentsMerged) Reset() {
+	*x = ResidentsMerged{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResidentsMerged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResidentsMerged) ProtoMessage() {}
+
+func (x *ResidentsMerged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResidentsMerged.ProtoReflect.Descriptor instead.
+func (*ResidentsMerged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResidentsMerged) GetKeptResidentId() string {
+	if x != nil {
+		return x.KeptResidentId
+	}
+	return ""
+}
+
+func (x *ResidentsMerged) GetDuplicateResidentId() string {
+	if x != nil {
+		return x.DuplicateResidentId
+	}
+	return ""
+}
+
+func (x *ResidentsMerged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
 var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
@@ -405,7 +842,7 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\n" +
 	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vreceived_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\x83\x02\n" +
+	"receivedAt\"\xaa\x02\n" +
 	"\rIntakeTriaged\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12;\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\x12\x12\n" +
@@ -413,20 +850,61 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x05 \x03(\tR\tsignalIds\x12+\n" +
-	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\"\x94\x01\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12%\n" +
+	"\x0epolicy_version\x18\a \x01(\x05R\rpolicyVersion\"\x94\x01\n" +
 	"\x10IntakeCaseOpened\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x03 \x03(\tR\tsignalIds\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xdd\x01\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xcd\x02\n" +
 	"\fIntakeClosed\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x128\n" +
 	"\x06status\x18\x02 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x03 \x03(\tR\tsignalIds\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x121\n" +
+	"\x15merged_into_intake_id\x18\x06 \x01(\tR\x12mergedIntoIntakeId\x12;\n" +
+	"\aoutcome\x18\a \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\"\x99\x01\n" +
+	"\x13IntakeTriageStarted\x12\x1b\n" +
+	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x1d\n" +
+	"\n" +
+	"signal_ids\x18\x02 \x03(\tR\tsignalIds\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x19\n" +
+	"\bteam_oin\x18\x04 \x01(\tR\ateamOin\"\xa6\x02\n" +
+	"\x13IntakeTriageOverdue\x12\x1b\n" +
+	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x19\n" +
+	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x125\n" +
+	"\aurgency\x18\x04 \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyR\aurgency\x128\n" +
+	"\x06status\x18\x05 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x129\n" +
+	"\n" +
+	"triage_due\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ttriageDue\"\xde\x03\n" +
+	"\x12AssessmentRecorded\x12#\n" +
+	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x12!\n" +
+	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
+	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
+	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x12\x1b\n" +
+	"\tintake_id\x18\x06 \x01(\tR\bintakeId\x12+\n" +
+	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12\x19\n" +
+	"\bteam_oin\x18\b \x01(\tR\ateamOin\x12M\n" +
+	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
+	"\vassessed_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assessedAt\"\xdb\x01\n" +
+	"\x14TriagePolicyReplaced\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12A\n" +
+	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningR\vpositioning\x129\n" +
+	"\n" +
+	"adopted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\"\x9c\x01\n" +
+	"\x0fResidentsMerged\x12(\n" +
+	"\x10kept_resident_id\x18\x01 \x01(\tR\x0ekeptResidentId\x122\n" +
+	"\x15duplicate_resident_id\x18\x02 \x01(\tR\x13duplicateResidentId\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCodeBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_events_proto_rawDescOnce sync.Once
@@ -440,35 +918,51 @@ func file_wijkbrug_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
 	(*IntakeReceived)(nil),        // 0: wijkbrug.intake.v1.IntakeReceived
 	(*IntakeTriaged)(nil),         // 1: wijkbrug.intake.v1.IntakeTriaged
 	(*IntakeCaseOpened)(nil),      // 2: wijkbrug.intake.v1.IntakeCaseOpened
 	(*IntakeClosed)(nil),          // 3: wijkbrug.intake.v1.IntakeClosed
-	(Channel)(0),                  // 4: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                  // 5: wijkbrug.intake.v1.Urgency
-	(v1.LifeDomain)(0),            // 6: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),       // 7: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(TriageOutcome)(0),            // 9: wijkbrug.intake.v1.TriageOutcome
-	(IntakeStatus)(0),             // 10: wijkbrug.intake.v1.IntakeStatus
+	(*IntakeTriageStarted)(nil),   // 4: wijkbrug.intake.v1.IntakeTriageStarted
+	(*IntakeTriageOverdue)(nil),   // 5: wijkbrug.intake.v1.IntakeTriageOverdue
+	(*AssessmentRecorded)(nil),    // 6: wijkbrug.intake.v1.AssessmentRecorded
+	(*TriagePolicyReplaced)(nil),  // 7: wijkbrug.intake.v1.TriagePolicyReplaced
+	(*ResidentsMerged)(nil),       // 8: wijkbrug.intake.v1.ResidentsMerged
+	(Channel)(0),                  // 9: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                  // 10: wijkbrug.intake.v1.Urgency
+	(v1.LifeDomain)(0),            // 11: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),       // 12: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(TriageOutcome)(0),            // 14: wijkbrug.intake.v1.TriageOutcome
+	(IntakeStatus)(0),             // 15: wijkbrug.intake.v1.IntakeStatus
+	(AssessmentContext)(0),        // 16: wijkbrug.intake.v1.AssessmentContext
+	(Positioning)(0),              // 17: wijkbrug.intake.v1.Positioning
 }
 var file_wijkbrug_intake_v1_events_proto_depIdxs = []int32{
-	4,  // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
-	5,  // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	6,  // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	7,  // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	8,  // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	10, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	10, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	8,  // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
+	10, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	11, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	12, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	13, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
+	14, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	15, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	15, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	13, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
+	14, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	10, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	15, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	13, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
+	16, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	12, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	13, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
+	17, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	13, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_events_proto_init() }
@@ -483,7 +977,7 @@ func file_wijkbrug_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_events_proto_rawDesc), len(file_wijkbrug_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

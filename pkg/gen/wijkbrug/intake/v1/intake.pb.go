@@ -4,14 +4,15 @@
 // 	protoc        (unknown)
 // source: wijkbrug/intake/v1/intake.proto
 
-// The intake service: residents, households and help requests (hulpvragen) from every
-// channel, with triage. Later versions add clarification, ZRM assessments, triage policies
-// and queues.
+// The intake service ("toegang"): residents, households and help requests (hulpvragen) from
+// every channel; triage by a per-municipality policy that is data; self-sufficiency (ZRM)
+// assessments; the team's triage queue.
 
 package intakev1
 
 import (
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	v11 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -260,6 +261,296 @@ func (TriageOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
+// ContactKind is how the team tried to reach the resident.
+type ContactKind int32
+
+const (
+	ContactKind_CONTACT_KIND_UNSPECIFIED ContactKind = 0
+	ContactKind_CONTACT_KIND_PHONE       ContactKind = 1
+	ContactKind_CONTACT_KIND_LETTER      ContactKind = 2
+	ContactKind_CONTACT_KIND_EMAIL       ContactKind = 3
+	ContactKind_CONTACT_KIND_HOME_VISIT  ContactKind = 4
+)
+
+// Enum value maps for ContactKind.
+var (
+	ContactKind_name = map[int32]string{
+		0: "CONTACT_KIND_UNSPECIFIED",
+		1: "CONTACT_KIND_PHONE",
+		2: "CONTACT_KIND_LETTER",
+		3: "CONTACT_KIND_EMAIL",
+		4: "CONTACT_KIND_HOME_VISIT",
+	}
+	ContactKind_value = map[string]int32{
+		"CONTACT_KIND_UNSPECIFIED": 0,
+		"CONTACT_KIND_PHONE":       1,
+		"CONTACT_KIND_LETTER":      2,
+		"CONTACT_KIND_EMAIL":       3,
+		"CONTACT_KIND_HOME_VISIT":  4,
+	}
+)
+
+func (x ContactKind) Enum() *ContactKind {
+	p := new(ContactKind)
+	*p = x
+	return p
+}
+
+func (x ContactKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContactKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (ContactKind) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x ContactKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContactKind.Descriptor instead.
+func (ContactKind) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+// Positioning is how a municipality positions its neighbourhood team.
+type Positioning int32
+
+const (
+	Positioning_POSITIONING_UNSPECIFIED Positioning = 0
+	// The team is the first access point for everyone: advice, community provisions, custom
+	// provisions and case direction.
+	Positioning_POSITIONING_FIRST_ACCESS Positioning = 1
+	// The team directs complex cases only: it does not decide custom provisions (the
+	// municipality's Wmo/youth desk does), so CUSTOM_PROVISION is not an outcome it may reach.
+	Positioning_POSITIONING_COMPLEX_ONLY Positioning = 2
+)
+
+// Enum value maps for Positioning.
+var (
+	Positioning_name = map[int32]string{
+		0: "POSITIONING_UNSPECIFIED",
+		1: "POSITIONING_FIRST_ACCESS",
+		2: "POSITIONING_COMPLEX_ONLY",
+	}
+	Positioning_value = map[string]int32{
+		"POSITIONING_UNSPECIFIED":  0,
+		"POSITIONING_FIRST_ACCESS": 1,
+		"POSITIONING_COMPLEX_ONLY": 2,
+	}
+)
+
+func (x Positioning) Enum() *Positioning {
+	p := new(Positioning)
+	*p = x
+	return p
+}
+
+func (x Positioning) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Positioning) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[5].Descriptor()
+}
+
+func (Positioning) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[5]
+}
+
+func (x Positioning) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Positioning.Descriptor instead.
+func (Positioning) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+// TriageCondition is what a triage rule tests.
+type TriageCondition int32
+
+const (
+	TriageCondition_TRIAGE_CONDITION_UNSPECIFIED TriageCondition = 0
+	// The intake's urgency is CRISIS.
+	TriageCondition_TRIAGE_CONDITION_CRISIS TriageCondition = 1
+	// A safety concern was raised, or the signal came from Veilig Thuis.
+	TriageCondition_TRIAGE_CONDITION_SAFETY_SIGNAL TriageCondition = 2
+	// The signal behind the intake came from source_type.
+	TriageCondition_TRIAGE_CONDITION_SOURCE_TYPE TriageCondition = 3
+	// The intake names at least min_count life domains.
+	TriageCondition_TRIAGE_CONDITION_LIFE_DOMAINS_AT_LEAST TriageCondition = 4
+	// In the latest ZRM assessment at least min_count domains score max_score or lower (99,
+	// not discussed, never counts). "≥ 3 domains ≤ 2": min_count 3, max_score 2; "any domain
+	// 1": min_count 1, max_score 1.
+	TriageCondition_TRIAGE_CONDITION_DOMAINS_SCORED_AT_MOST TriageCondition = 5
+	// Always applies: a fallback as the last rule.
+	TriageCondition_TRIAGE_CONDITION_ALWAYS TriageCondition = 6
+)
+
+// Enum value maps for TriageCondition.
+var (
+	TriageCondition_name = map[int32]string{
+		0: "TRIAGE_CONDITION_UNSPECIFIED",
+		1: "TRIAGE_CONDITION_CRISIS",
+		2: "TRIAGE_CONDITION_SAFETY_SIGNAL",
+		3: "TRIAGE_CONDITION_SOURCE_TYPE",
+		4: "TRIAGE_CONDITION_LIFE_DOMAINS_AT_LEAST",
+		5: "TRIAGE_CONDITION_DOMAINS_SCORED_AT_MOST",
+		6: "TRIAGE_CONDITION_ALWAYS",
+	}
+	TriageCondition_value = map[string]int32{
+		"TRIAGE_CONDITION_UNSPECIFIED":            0,
+		"TRIAGE_CONDITION_CRISIS":                 1,
+		"TRIAGE_CONDITION_SAFETY_SIGNAL":          2,
+		"TRIAGE_CONDITION_SOURCE_TYPE":            3,
+		"TRIAGE_CONDITION_LIFE_DOMAINS_AT_LEAST":  4,
+		"TRIAGE_CONDITION_DOMAINS_SCORED_AT_MOST": 5,
+		"TRIAGE_CONDITION_ALWAYS":                 6,
+	}
+)
+
+func (x TriageCondition) Enum() *TriageCondition {
+	p := new(TriageCondition)
+	*p = x
+	return p
+}
+
+func (x TriageCondition) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TriageCondition) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[6].Descriptor()
+}
+
+func (TriageCondition) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[6]
+}
+
+func (x TriageCondition) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TriageCondition.Descriptor instead.
+func (TriageCondition) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+// AssessmentContext is why an assessment was made.
+type AssessmentContext int32
+
+const (
+	AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED AssessmentContext = 0
+	AssessmentContext_ASSESSMENT_CONTEXT_INTAKE      AssessmentContext = 1
+	AssessmentContext_ASSESSMENT_CONTEXT_EVALUATION  AssessmentContext = 2
+	AssessmentContext_ASSESSMENT_CONTEXT_CLOSING     AssessmentContext = 3
+)
+
+// Enum value maps for AssessmentContext.
+var (
+	AssessmentContext_name = map[int32]string{
+		0: "ASSESSMENT_CONTEXT_UNSPECIFIED",
+		1: "ASSESSMENT_CONTEXT_INTAKE",
+		2: "ASSESSMENT_CONTEXT_EVALUATION",
+		3: "ASSESSMENT_CONTEXT_CLOSING",
+	}
+	AssessmentContext_value = map[string]int32{
+		"ASSESSMENT_CONTEXT_UNSPECIFIED": 0,
+		"ASSESSMENT_CONTEXT_INTAKE":      1,
+		"ASSESSMENT_CONTEXT_EVALUATION":  2,
+		"ASSESSMENT_CONTEXT_CLOSING":     3,
+	}
+)
+
+func (x AssessmentContext) Enum() *AssessmentContext {
+	p := new(AssessmentContext)
+	*p = x
+	return p
+}
+
+func (x AssessmentContext) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AssessmentContext) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[7].Descriptor()
+}
+
+func (AssessmentContext) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[7]
+}
+
+func (x AssessmentContext) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AssessmentContext.Descriptor instead.
+func (AssessmentContext) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+// ScoreChange is how a domain changed between two assessments.
+type ScoreChange int32
+
+const (
+	ScoreChange_SCORE_CHANGE_UNSPECIFIED ScoreChange = 0
+	ScoreChange_SCORE_CHANGE_IMPROVED    ScoreChange = 1
+	ScoreChange_SCORE_CHANGE_UNCHANGED   ScoreChange = 2
+	ScoreChange_SCORE_CHANGE_WORSENED    ScoreChange = 3
+	// Not scored in one of them, or 99 (not discussed) in one of them.
+	ScoreChange_SCORE_CHANGE_NOT_COMPARABLE ScoreChange = 4
+)
+
+// Enum value maps for ScoreChange.
+var (
+	ScoreChange_name = map[int32]string{
+		0: "SCORE_CHANGE_UNSPECIFIED",
+		1: "SCORE_CHANGE_IMPROVED",
+		2: "SCORE_CHANGE_UNCHANGED",
+		3: "SCORE_CHANGE_WORSENED",
+		4: "SCORE_CHANGE_NOT_COMPARABLE",
+	}
+	ScoreChange_value = map[string]int32{
+		"SCORE_CHANGE_UNSPECIFIED":    0,
+		"SCORE_CHANGE_IMPROVED":       1,
+		"SCORE_CHANGE_UNCHANGED":      2,
+		"SCORE_CHANGE_WORSENED":       3,
+		"SCORE_CHANGE_NOT_COMPARABLE": 4,
+	}
+)
+
+func (x ScoreChange) Enum() *ScoreChange {
+	p := new(ScoreChange)
+	*p = x
+	return p
+}
+
+func (x ScoreChange) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScoreChange) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[8].Descriptor()
+}
+
+func (ScoreChange) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[8]
+}
+
+func (x ScoreChange) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScoreChange.Descriptor instead.
+func (ScoreChange) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
 // Intake is a registered help request.
 type Intake struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -283,9 +574,18 @@ type Intake struct {
 	// The triage rule that decided, so the decision can be explained.
 	TriageRule string `protobuf:"bytes,16,opt,name=triage_rule,json=triageRule,proto3" json:"triage_rule,omitempty"`
 	// Set when the intake led to case direction.
-	CaseId        string `protobuf:"bytes,17,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CaseId string `protobuf:"bytes,17,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Version of the municipality's triage policy in force when the intake was received; triage
+	// of this intake always uses it (0 = the built-in default policy).
+	TriagePolicyVersion int32 `protobuf:"varint,18,opt,name=triage_policy_version,json=triagePolicyVersion,proto3" json:"triage_policy_version,omitempty"`
+	// Unsuccessful attempts to reach the resident so far.
+	FailedContactAttempts int32 `protobuf:"varint,19,opt,name=failed_contact_attempts,json=failedContactAttempts,proto3" json:"failed_contact_attempts,omitempty"`
+	// Set when the intake was merged into another one (status MERGED).
+	MergedIntoIntakeId string `protobuf:"bytes,20,opt,name=merged_into_intake_id,json=mergedIntoIntakeId,proto3" json:"merged_into_intake_id,omitempty"`
+	// The professional (x-wijkbrug-user) who picked the intake up with StartTriage.
+	TriageProfessional string `protobuf:"bytes,21,opt,name=triage_professional,json=triageProfessional,proto3" json:"triage_professional,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Intake) Reset() {
@@ -433,6 +733,34 @@ func (x *Intake) GetTriageRule() string {
 func (x *Intake) GetCaseId() string {
 	if x != nil {
 		return x.CaseId
+	}
+	return ""
+}
+
+func (x *Intake) GetTriagePolicyVersion() int32 {
+	if x != nil {
+		return x.TriagePolicyVersion
+	}
+	return 0
+}
+
+func (x *Intake) GetFailedContactAttempts() int32 {
+	if x != nil {
+		return x.FailedContactAttempts
+	}
+	return 0
+}
+
+func (x *Intake) GetMergedIntoIntakeId() string {
+	if x != nil {
+		return x.MergedIntoIntakeId
+	}
+	return ""
+}
+
+func (x *Intake) GetTriageProfessional() string {
+	if x != nil {
+		return x.TriageProfessional
 	}
 	return ""
 }
@@ -682,11 +1010,2157 @@ func (x *GetIntakeResponse) GetIntake() *Intake {
 	return nil
 }
 
+// StartTriageRequest names the intake a professional picks up.
+type StartTriageRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	IntakeId       string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StartTriageRequest) Reset() {
+	*x = StartTriageRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartTriageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartTriageRequest) ProtoMessage() {}
+
+func (x *StartTriageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartTriageRequest.ProtoReflect.Descriptor instead.
+func (*StartTriageRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StartTriageRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *StartTriageRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+// StartTriageResponse holds the intake, now IN_TRIAGE.
+type StartTriageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Intake        *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartTriageResponse) Reset() {
+	*x = StartTriageResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartTriageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartTriageResponse) ProtoMessage() {}
+
+func (x *StartTriageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartTriageResponse.ProtoReflect.Descriptor instead.
+func (*StartTriageResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StartTriageResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+// DecideTriageRequest decides an intake in triage. Set exactly one of outcome (the
+// professional's decision, recorded with rule "professional") and apply_policy.
+type DecideTriageRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	IntakeId       string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// The professional's decision. A COMPLEX_ONLY municipality does not let its team decide
+	// CUSTOM_PROVISION (FAILED_PRECONDITION).
+	Outcome TriageOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=wijkbrug.intake.v1.TriageOutcome" json:"outcome,omitempty"`
+	// Apply the municipality's policy (the version pinned on the intake). When no rule
+	// applies the answer is FAILED_PRECONDITION and a professional decides.
+	ApplyPolicy   bool `protobuf:"varint,4,opt,name=apply_policy,json=applyPolicy,proto3" json:"apply_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideTriageRequest) Reset() {
+	*x = DecideTriageRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideTriageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideTriageRequest) ProtoMessage() {}
+
+func (x *DecideTriageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideTriageRequest.ProtoReflect.Descriptor instead.
+func (*DecideTriageRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DecideTriageRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *DecideTriageRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *DecideTriageRequest) GetOutcome() TriageOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED
+}
+
+func (x *DecideTriageRequest) GetApplyPolicy() bool {
+	if x != nil {
+		return x.ApplyPolicy
+	}
+	return false
+}
+
+// DecideTriageResponse holds the decided intake.
+type DecideTriageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Intake        *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideTriageResponse) Reset() {
+	*x = DecideTriageResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideTriageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideTriageResponse) ProtoMessage() {}
+
+func (x *DecideTriageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideTriageResponse.ProtoReflect.Descriptor instead.
+func (*DecideTriageResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DecideTriageResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+// RecordContactAttemptRequest is one attempt to reach the resident of an intake in triage.
+type RecordContactAttemptRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	IntakeId       string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	Kind           ContactKind            `protobuf:"varint,3,opt,name=kind,proto3,enum=wijkbrug.intake.v1.ContactKind" json:"kind,omitempty"`
+	// Whether the resident was reached.
+	Reached       bool `protobuf:"varint,4,opt,name=reached,proto3" json:"reached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordContactAttemptRequest) Reset() {
+	*x = RecordContactAttemptRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordContactAttemptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordContactAttemptRequest) ProtoMessage() {}
+
+func (x *RecordContactAttemptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordContactAttemptRequest.ProtoReflect.Descriptor instead.
+func (*RecordContactAttemptRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordContactAttemptRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordContactAttemptRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *RecordContactAttemptRequest) GetKind() ContactKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ContactKind_CONTACT_KIND_UNSPECIFIED
+}
+
+func (x *RecordContactAttemptRequest) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+// RecordContactAttemptResponse holds the intake (NOT_REACHED after the last allowed attempt).
+type RecordContactAttemptResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Intake        *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordContactAttemptResponse) Reset() {
+	*x = RecordContactAttemptResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordContactAttemptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordContactAttemptResponse) ProtoMessage() {}
+
+func (x *RecordContactAttemptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordContactAttemptResponse.ProtoReflect.Descriptor instead.
+func (*RecordContactAttemptResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RecordContactAttemptResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+// WithdrawIntakeRequest names the intake the resident withdrew.
+type WithdrawIntakeRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	IntakeId       string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WithdrawIntakeRequest) Reset() {
+	*x = WithdrawIntakeRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawIntakeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawIntakeRequest) ProtoMessage() {}
+
+func (x *WithdrawIntakeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawIntakeRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawIntakeRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WithdrawIntakeRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *WithdrawIntakeRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+// WithdrawIntakeResponse holds the intake, now WITHDRAWN.
+type WithdrawIntakeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Intake        *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawIntakeResponse) Reset() {
+	*x = WithdrawIntakeResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawIntakeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawIntakeResponse) ProtoMessage() {}
+
+func (x *WithdrawIntakeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawIntakeResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawIntakeResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WithdrawIntakeResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+// MergeIntakeRequest merges a duplicate intake into another one.
+type MergeIntakeRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// The duplicate, which ends MERGED.
+	IntakeId string `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// The intake that continues: open, same household, same team.
+	IntoIntakeId  string `protobuf:"bytes,3,opt,name=into_intake_id,json=intoIntakeId,proto3" json:"into_intake_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeIntakeRequest) Reset() {
+	*x = MergeIntakeRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeIntakeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeIntakeRequest) ProtoMessage() {}
+
+func (x *MergeIntakeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeIntakeRequest.ProtoReflect.Descriptor instead.
+func (*MergeIntakeRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MergeIntakeRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *MergeIntakeRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *MergeIntakeRequest) GetIntoIntakeId() string {
+	if x != nil {
+		return x.IntoIntakeId
+	}
+	return ""
+}
+
+// MergeIntakeResponse holds both intakes after the merge.
+type MergeIntakeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Merged        *Intake                `protobuf:"bytes,1,opt,name=merged,proto3" json:"merged,omitempty"`
+	Into          *Intake                `protobuf:"bytes,2,opt,name=into,proto3" json:"into,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeIntakeResponse) Reset() {
+	*x = MergeIntakeResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeIntakeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeIntakeResponse) ProtoMessage() {}
+
+func (x *MergeIntakeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeIntakeResponse.ProtoReflect.Descriptor instead.
+func (*MergeIntakeResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MergeIntakeResponse) GetMerged() *Intake {
+	if x != nil {
+		return x.Merged
+	}
+	return nil
+}
+
+func (x *MergeIntakeResponse) GetInto() *Intake {
+	if x != nil {
+		return x.Into
+	}
+	return nil
+}
+
+// ListTeamQueueRequest asks for the calling team's open intakes.
+type ListTeamQueueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many entries (default 100, at most 500).
+	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamQueueRequest) Reset() {
+	*x = ListTeamQueueRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamQueueRequest) ProtoMessage() {}
+
+func (x *ListTeamQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamQueueRequest.ProtoReflect.Descriptor instead.
+func (*ListTeamQueueRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListTeamQueueRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// TeamQueueEntry is one open intake in the queue (without the question).
+type TeamQueueEntry struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Intake *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	// The triage deadline has passed.
+	Overdue       bool `protobuf:"varint,2,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TeamQueueEntry) Reset() {
+	*x = TeamQueueEntry{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TeamQueueEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TeamQueueEntry) ProtoMessage() {}
+
+func (x *TeamQueueEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TeamQueueEntry.ProtoReflect.Descriptor instead.
+func (*TeamQueueEntry) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TeamQueueEntry) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+func (x *TeamQueueEntry) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+// ListTeamQueueResponse is the queue, in order.
+type ListTeamQueueResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*TeamQueueEntry      `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamQueueResponse) Reset() {
+	*x = ListTeamQueueResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamQueueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamQueueResponse) ProtoMessage() {}
+
+func (x *ListTeamQueueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamQueueResponse.ProtoReflect.Descriptor instead.
+func (*ListTeamQueueResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListTeamQueueResponse) GetEntries() []*TeamQueueEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// TriageRule is one named rule; the first rule that applies decides.
+type TriageRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique within the policy: lower-case letters, digits and '-', at most 64. Recorded on
+	// the intake so the decision can be explained.
+	Name      string          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Condition TriageCondition `protobuf:"varint,2,opt,name=condition,proto3,enum=wijkbrug.intake.v1.TriageCondition" json:"condition,omitempty"`
+	// For LIFE_DOMAINS_AT_LEAST and DOMAINS_SCORED_AT_MOST (1-13).
+	MinCount int32 `protobuf:"varint,3,opt,name=min_count,json=minCount,proto3" json:"min_count,omitempty"`
+	// For DOMAINS_SCORED_AT_MOST (1-5).
+	MaxScore int32 `protobuf:"varint,4,opt,name=max_score,json=maxScore,proto3" json:"max_score,omitempty"`
+	// For SOURCE_TYPE.
+	SourceType    v11.SourceType `protobuf:"varint,5,opt,name=source_type,json=sourceType,proto3,enum=wijkbrug.referral.v1.SourceType" json:"source_type,omitempty"`
+	Outcome       TriageOutcome  `protobuf:"varint,6,opt,name=outcome,proto3,enum=wijkbrug.intake.v1.TriageOutcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriageRule) Reset() {
+	*x = TriageRule{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriageRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriageRule) ProtoMessage() {}
+
+func (x *TriageRule) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriageRule.ProtoReflect.Descriptor instead.
+func (*TriageRule) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TriageRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TriageRule) GetCondition() TriageCondition {
+	if x != nil {
+		return x.Condition
+	}
+	return TriageCondition_TRIAGE_CONDITION_UNSPECIFIED
+}
+
+func (x *TriageRule) GetMinCount() int32 {
+	if x != nil {
+		return x.MinCount
+	}
+	return 0
+}
+
+func (x *TriageRule) GetMaxScore() int32 {
+	if x != nil {
+		return x.MaxScore
+	}
+	return 0
+}
+
+func (x *TriageRule) GetSourceType() v11.SourceType {
+	if x != nil {
+		return x.SourceType
+	}
+	return v11.SourceType(0)
+}
+
+func (x *TriageRule) GetOutcome() TriageOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED
+}
+
+// TriagePolicy is a municipality's triage policy in one version.
+type TriagePolicy struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// 0 is the built-in default; adopted versions count from 1.
+	Version     int32       `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Positioning Positioning `protobuf:"varint,3,opt,name=positioning,proto3,enum=wijkbrug.intake.v1.Positioning" json:"positioning,omitempty"`
+	// In order: the first rule that applies decides.
+	Rules []*TriageRule `protobuf:"bytes,4,rep,name=rules,proto3" json:"rules,omitempty"`
+	// After this many unsuccessful contact attempts an intake ends NOT_REACHED (1-10).
+	ContactAttempts int32 `protobuf:"varint,5,opt,name=contact_attempts,json=contactAttempts,proto3" json:"contact_attempts,omitempty"`
+	// Calendar days from receipt to the triage deadline (1-60).
+	TriageDays int32 `protobuf:"varint,6,opt,name=triage_days,json=triageDays,proto3" json:"triage_days,omitempty"`
+	// True when the municipality has no policy of its own and this is the default.
+	IsDefault bool                   `protobuf:"varint,7,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	AdoptedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=adopted_at,json=adoptedAt,proto3" json:"adopted_at,omitempty"`
+	// The administrator (x-wijkbrug-user) who adopted it.
+	AdoptedBy     string `protobuf:"bytes,9,opt,name=adopted_by,json=adoptedBy,proto3" json:"adopted_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriagePolicy) Reset() {
+	*x = TriagePolicy{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriagePolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriagePolicy) ProtoMessage() {}
+
+func (x *TriagePolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriagePolicy.ProtoReflect.Descriptor instead.
+func (*TriagePolicy) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TriagePolicy) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *TriagePolicy) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TriagePolicy) GetPositioning() Positioning {
+	if x != nil {
+		return x.Positioning
+	}
+	return Positioning_POSITIONING_UNSPECIFIED
+}
+
+func (x *TriagePolicy) GetRules() []*TriageRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *TriagePolicy) GetContactAttempts() int32 {
+	if x != nil {
+		return x.ContactAttempts
+	}
+	return 0
+}
+
+func (x *TriagePolicy) GetTriageDays() int32 {
+	if x != nil {
+		return x.TriageDays
+	}
+	return 0
+}
+
+func (x *TriagePolicy) GetIsDefault() bool {
+	if x != nil {
+		return x.IsDefault
+	}
+	return false
+}
+
+func (x *TriagePolicy) GetAdoptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdoptedAt
+	}
+	return nil
+}
+
+func (x *TriagePolicy) GetAdoptedBy() string {
+	if x != nil {
+		return x.AdoptedBy
+	}
+	return ""
+}
+
+// GetTriagePolicyRequest names a municipality and optionally a version.
+type GetTriagePolicyRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// 0 = the version in force now.
+	Version       int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTriagePolicyRequest) Reset() {
+	*x = GetTriagePolicyRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTriagePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTriagePolicyRequest) ProtoMessage() {}
+
+func (x *GetTriagePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTriagePolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetTriagePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetTriagePolicyRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *GetTriagePolicyRequest) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// GetTriagePolicyResponse holds the policy.
+type GetTriagePolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *TriagePolicy          `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTriagePolicyResponse) Reset() {
+	*x = GetTriagePolicyResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTriagePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTriagePolicyResponse) ProtoMessage() {}
+
+func (x *GetTriagePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTriagePolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetTriagePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetTriagePolicyResponse) GetPolicy() *TriagePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+// ReplaceTriagePolicyRequest adopts a new version of a municipality's policy.
+type ReplaceTriagePolicyRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Positioning      Positioning            `protobuf:"varint,3,opt,name=positioning,proto3,enum=wijkbrug.intake.v1.Positioning" json:"positioning,omitempty"`
+	Rules            []*TriageRule          `protobuf:"bytes,4,rep,name=rules,proto3" json:"rules,omitempty"`
+	ContactAttempts  int32                  `protobuf:"varint,5,opt,name=contact_attempts,json=contactAttempts,proto3" json:"contact_attempts,omitempty"`
+	TriageDays       int32                  `protobuf:"varint,6,opt,name=triage_days,json=triageDays,proto3" json:"triage_days,omitempty"`
+	// The version the administrator edited (0 when replacing the default). When another
+	// version was adopted meanwhile the answer is FAILED_PRECONDITION.
+	ExpectedVersion int32 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ReplaceTriagePolicyRequest) Reset() {
+	*x = ReplaceTriagePolicyRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceTriagePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceTriagePolicyRequest) ProtoMessage() {}
+
+func (x *ReplaceTriagePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceTriagePolicyRequest.ProtoReflect.Descriptor instead.
+func (*ReplaceTriagePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReplaceTriagePolicyRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ReplaceTriagePolicyRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ReplaceTriagePolicyRequest) GetPositioning() Positioning {
+	if x != nil {
+		return x.Positioning
+	}
+	return Positioning_POSITIONING_UNSPECIFIED
+}
+
+func (x *ReplaceTriagePolicyRequest) GetRules() []*TriageRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *ReplaceTriagePolicyRequest) GetContactAttempts() int32 {
+	if x != nil {
+		return x.ContactAttempts
+	}
+	return 0
+}
+
+func (x *ReplaceTriagePolicyRequest) GetTriageDays() int32 {
+	if x != nil {
+		return x.TriageDays
+	}
+	return 0
+}
+
+func (x *ReplaceTriagePolicyRequest) GetExpectedVersion() int32 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// ReplaceTriagePolicyResponse holds the adopted version.
+type ReplaceTriagePolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *TriagePolicy          `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplaceTriagePolicyResponse) Reset() {
+	*x = ReplaceTriagePolicyResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceTriagePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceTriagePolicyResponse) ProtoMessage() {}
+
+func (x *ReplaceTriagePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceTriagePolicyResponse.ProtoReflect.Descriptor instead.
+func (*ReplaceTriagePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReplaceTriagePolicyResponse) GetPolicy() *TriagePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+// DomainScore is the score of one life domain.
+type DomainScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instrument's domain code: the LifeDomain names without prefix (FINANCES, HOUSING, …);
+	// ZRM-2013 has ADL instead of BASIC_ADL and INSTRUMENTAL_ADL, and no WORK_EDUCATION.
+	Domain string `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// 1 acute problems, 2 not, 3 limited, 4 sufficiently, 5 fully self-sufficient; 99 not
+	// discussed.
+	Score         int32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainScore) Reset() {
+	*x = DomainScore{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainScore) ProtoMessage() {}
+
+func (x *DomainScore) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
+func (*DomainScore) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DomainScore) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DomainScore) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// Assessment is a Zelfredzaamheid-Matrix assessment of a resident or a household.
+type Assessment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Exactly one of resident_id and household_id is set.
+	ResidentId  string `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId string `protobuf:"bytes,3,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// ZRM-2017 or ZRM-2013.
+	InstrumentVersion string            `protobuf:"bytes,4,opt,name=instrument_version,json=instrumentVersion,proto3" json:"instrument_version,omitempty"`
+	Context           AssessmentContext `protobuf:"varint,5,opt,name=context,proto3,enum=wijkbrug.intake.v1.AssessmentContext" json:"context,omitempty"`
+	// One score per domain of the instrument that was assessed.
+	Scores []*DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
+	// The intake the assessment was made for, if any.
+	IntakeId string `protobuf:"bytes,7,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// The professional (x-wijkbrug-user) who assessed.
+	AssessedBy    string                 `protobuf:"bytes,8,opt,name=assessed_by,json=assessedBy,proto3" json:"assessed_by,omitempty"`
+	TeamOin       string                 `protobuf:"bytes,9,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	AssessedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=assessed_at,json=assessedAt,proto3" json:"assessed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assessment) Reset() {
+	*x = Assessment{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assessment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assessment) ProtoMessage() {}
+
+func (x *Assessment) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
+func (*Assessment) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Assessment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Assessment) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *Assessment) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *Assessment) GetInstrumentVersion() string {
+	if x != nil {
+		return x.InstrumentVersion
+	}
+	return ""
+}
+
+func (x *Assessment) GetContext() AssessmentContext {
+	if x != nil {
+		return x.Context
+	}
+	return AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED
+}
+
+func (x *Assessment) GetScores() []*DomainScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *Assessment) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *Assessment) GetAssessedBy() string {
+	if x != nil {
+		return x.AssessedBy
+	}
+	return ""
+}
+
+func (x *Assessment) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *Assessment) GetAssessedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssessedAt
+	}
+	return nil
+}
+
+// RecordAssessmentRequest records an assessment. Set exactly one of resident_id and
+// household_id.
+type RecordAssessmentRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey    string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ResidentId        string                 `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId       string                 `protobuf:"bytes,3,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	InstrumentVersion string                 `protobuf:"bytes,4,opt,name=instrument_version,json=instrumentVersion,proto3" json:"instrument_version,omitempty"`
+	Context           AssessmentContext      `protobuf:"varint,5,opt,name=context,proto3,enum=wijkbrug.intake.v1.AssessmentContext" json:"context,omitempty"`
+	// At least one; each domain of the instrument at most once.
+	Scores []*DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
+	// Optional: the intake it belongs to (of the same resident or household).
+	IntakeId      string `protobuf:"bytes,7,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAssessmentRequest) Reset() {
+	*x = RecordAssessmentRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAssessmentRequest) ProtoMessage() {}
+
+func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*RecordAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RecordAssessmentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordAssessmentRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *RecordAssessmentRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *RecordAssessmentRequest) GetInstrumentVersion() string {
+	if x != nil {
+		return x.InstrumentVersion
+	}
+	return ""
+}
+
+func (x *RecordAssessmentRequest) GetContext() AssessmentContext {
+	if x != nil {
+		return x.Context
+	}
+	return AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED
+}
+
+func (x *RecordAssessmentRequest) GetScores() []*DomainScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *RecordAssessmentRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+// RecordAssessmentResponse holds the assessment.
+type RecordAssessmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assessment    *Assessment            `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAssessmentResponse) Reset() {
+	*x = RecordAssessmentResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAssessmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAssessmentResponse) ProtoMessage() {}
+
+func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAssessmentResponse.ProtoReflect.Descriptor instead.
+func (*RecordAssessmentResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RecordAssessmentResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+// ListAssessmentsRequest names a resident or a household (exactly one).
+type ListAssessmentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId   string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssessmentsRequest) Reset() {
+	*x = ListAssessmentsRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssessmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssessmentsRequest) ProtoMessage() {}
+
+func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListAssessmentsRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *ListAssessmentsRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+// ListAssessmentsResponse holds the history, newest first.
+type ListAssessmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assessments   []*Assessment          `protobuf:"bytes,1,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssessmentsResponse) Reset() {
+	*x = ListAssessmentsResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssessmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssessmentsResponse) ProtoMessage() {}
+
+func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
+	if x != nil {
+		return x.Assessments
+	}
+	return nil
+}
+
+// CompareAssessmentsRequest names two assessments of the same resident or household.
+type CompareAssessmentsRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	FromAssessmentId string                 `protobuf:"bytes,1,opt,name=from_assessment_id,json=fromAssessmentId,proto3" json:"from_assessment_id,omitempty"`
+	ToAssessmentId   string                 `protobuf:"bytes,2,opt,name=to_assessment_id,json=toAssessmentId,proto3" json:"to_assessment_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CompareAssessmentsRequest) Reset() {
+	*x = CompareAssessmentsRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareAssessmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareAssessmentsRequest) ProtoMessage() {}
+
+func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareAssessmentsRequest.ProtoReflect.Descriptor instead.
+func (*CompareAssessmentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CompareAssessmentsRequest) GetFromAssessmentId() string {
+	if x != nil {
+		return x.FromAssessmentId
+	}
+	return ""
+}
+
+func (x *CompareAssessmentsRequest) GetToAssessmentId() string {
+	if x != nil {
+		return x.ToAssessmentId
+	}
+	return ""
+}
+
+// DomainChange is the change of one domain.
+type DomainChange struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// 0 when the domain was not scored.
+	FromScore int32 `protobuf:"varint,2,opt,name=from_score,json=fromScore,proto3" json:"from_score,omitempty"`
+	ToScore   int32 `protobuf:"varint,3,opt,name=to_score,json=toScore,proto3" json:"to_score,omitempty"`
+	// to_score - from_score when comparable, else 0.
+	Delta         int32       `protobuf:"varint,4,opt,name=delta,proto3" json:"delta,omitempty"`
+	Change        ScoreChange `protobuf:"varint,5,opt,name=change,proto3,enum=wijkbrug.intake.v1.ScoreChange" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainChange) Reset() {
+	*x = DomainChange{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainChange) ProtoMessage() {}
+
+func (x *DomainChange) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainChange.ProtoReflect.Descriptor instead.
+func (*DomainChange) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DomainChange) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DomainChange) GetFromScore() int32 {
+	if x != nil {
+		return x.FromScore
+	}
+	return 0
+}
+
+func (x *DomainChange) GetToScore() int32 {
+	if x != nil {
+		return x.ToScore
+	}
+	return 0
+}
+
+func (x *DomainChange) GetDelta() int32 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *DomainChange) GetChange() ScoreChange {
+	if x != nil {
+		return x.Change
+	}
+	return ScoreChange_SCORE_CHANGE_UNSPECIFIED
+}
+
+// CompareAssessmentsResponse holds both assessments and the change per domain (the domains
+// of either, in the order of the later instrument).
+type CompareAssessmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          *Assessment            `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            *Assessment            `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Changes       []*DomainChange        `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompareAssessmentsResponse) Reset() {
+	*x = CompareAssessmentsResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareAssessmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareAssessmentsResponse) ProtoMessage() {}
+
+func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareAssessmentsResponse.ProtoReflect.Descriptor instead.
+func (*CompareAssessmentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CompareAssessmentsResponse) GetFrom() *Assessment {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *CompareAssessmentsResponse) GetTo() *Assessment {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *CompareAssessmentsResponse) GetChanges() []*DomainChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// Resident is a person known to intake. The BSN is never returned.
+type Resident struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,3,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The resident's household.
+	HouseholdId string `protobuf:"bytes,4,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// Set when this resident was merged into another one.
+	MergedIntoResidentId string `protobuf:"bytes,5,opt,name=merged_into_resident_id,json=mergedIntoResidentId,proto3" json:"merged_into_resident_id,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *Resident) Reset() {
+	*x = Resident{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resident) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resident) ProtoMessage() {}
+
+func (x *Resident) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resident.ProtoReflect.Descriptor instead.
+func (*Resident) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *Resident) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Resident) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *Resident) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *Resident) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *Resident) GetMergedIntoResidentId() string {
+	if x != nil {
+		return x.MergedIntoResidentId
+	}
+	return ""
+}
+
+// RegisterResidentRequest registers a resident by BSN.
+type RegisterResidentRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Burgerservicenummer (11-proef); stored only encrypted.
+	Bsn              string `protobuf:"bytes,2,opt,name=bsn,proto3" json:"bsn,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string `protobuf:"bytes,4,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RegisterResidentRequest) Reset() {
+	*x = RegisterResidentRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterResidentRequest) ProtoMessage() {}
+
+func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterResidentRequest.ProtoReflect.Descriptor instead.
+func (*RegisterResidentRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RegisterResidentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RegisterResidentRequest) GetBsn() string {
+	if x != nil {
+		return x.Bsn
+	}
+	return ""
+}
+
+func (x *RegisterResidentRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *RegisterResidentRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+// RegisterResidentResponse holds the resident, new or existing.
+type RegisterResidentResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Resident *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	// False when a resident with this BSN already existed.
+	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterResidentResponse) Reset() {
+	*x = RegisterResidentResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterResidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterResidentResponse) ProtoMessage() {}
+
+func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterResidentResponse.ProtoReflect.Descriptor instead.
+func (*RegisterResidentResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RegisterResidentResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
+func (x *RegisterResidentResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// FindResidentRequest looks up a resident by BSN.
+type FindResidentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bsn           string                 `protobuf:"bytes,1,opt,name=bsn,proto3" json:"bsn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindResidentRequest) Reset() {
+	*x = FindResidentRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindResidentRequest) ProtoMessage() {}
+
+func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindResidentRequest.ProtoReflect.Descriptor instead.
+func (*FindResidentRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *FindResidentRequest) GetBsn() string {
+	if x != nil {
+		return x.Bsn
+	}
+	return ""
+}
+
+// FindResidentResponse holds the resident (the kept one, when the BSN's resident was merged).
+type FindResidentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resident      *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindResidentResponse) Reset() {
+	*x = FindResidentResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindResidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindResidentResponse) ProtoMessage() {}
+
+func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindResidentResponse.ProtoReflect.Descriptor instead.
+func (*FindResidentResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *FindResidentResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
+// MergeResidentsRequest merges a duplicate resident into the one to keep.
+type MergeResidentsRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey      string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	KeepResidentId      string                 `protobuf:"bytes,2,opt,name=keep_resident_id,json=keepResidentId,proto3" json:"keep_resident_id,omitempty"`
+	DuplicateResidentId string                 `protobuf:"bytes,3,opt,name=duplicate_resident_id,json=duplicateResidentId,proto3" json:"duplicate_resident_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *MergeResidentsRequest) Reset() {
+	*x = MergeResidentsRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeResidentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeResidentsRequest) ProtoMessage() {}
+
+func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeResidentsRequest.ProtoReflect.Descriptor instead.
+func (*MergeResidentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *MergeResidentsRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *MergeResidentsRequest) GetKeepResidentId() string {
+	if x != nil {
+		return x.KeepResidentId
+	}
+	return ""
+}
+
+func (x *MergeResidentsRequest) GetDuplicateResidentId() string {
+	if x != nil {
+		return x.DuplicateResidentId
+	}
+	return ""
+}
+
+// MergeResidentsResponse holds the kept resident.
+type MergeResidentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resident      *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeResidentsResponse) Reset() {
+	*x = MergeResidentsResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeResidentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeResidentsResponse) ProtoMessage() {}
+
+func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeResidentsResponse.ProtoReflect.Descriptor instead.
+func (*MergeResidentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *MergeResidentsResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xeb\x05\n" +
+	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a#wijkbrug/referral/v1/referral.proto\"\xbb\a\n" +
 	"\x06Intake\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12\x1d\n" +
@@ -710,7 +3184,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0etriage_outcome\x18\x0f \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\rtriageOutcome\x12\x1f\n" +
 	"\vtriage_rule\x18\x10 \x01(\tR\n" +
 	"triageRule\x12\x17\n" +
-	"\acase_id\x18\x11 \x01(\tR\x06caseId\"\xa9\x03\n" +
+	"\acase_id\x18\x11 \x01(\tR\x06caseId\x122\n" +
+	"\x15triage_policy_version\x18\x12 \x01(\x05R\x13triagePolicyVersion\x126\n" +
+	"\x17failed_contact_attempts\x18\x13 \x01(\x05R\x15failedContactAttempts\x121\n" +
+	"\x15merged_into_intake_id\x18\x14 \x01(\tR\x12mergedIntoIntakeId\x12/\n" +
+	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\"\xa9\x03\n" +
 	"\x15RegisterIntakeRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12!\n" +
@@ -726,7 +3204,160 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x10GetIntakeRequest\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\"G\n" +
 	"\x11GetIntakeResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake*p\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"Z\n" +
+	"\x12StartTriageRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\"I\n" +
+	"\x13StartTriageResponse\x122\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xbb\x01\n" +
+	"\x13DecideTriageRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12;\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\x12!\n" +
+	"\fapply_policy\x18\x04 \x01(\bR\vapplyPolicy\"J\n" +
+	"\x14DecideTriageResponse\x122\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xb2\x01\n" +
+	"\x1bRecordContactAttemptRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x123\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindR\x04kind\x12\x18\n" +
+	"\areached\x18\x04 \x01(\bR\areached\"R\n" +
+	"\x1cRecordContactAttemptResponse\x122\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"]\n" +
+	"\x15WithdrawIntakeRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\"L\n" +
+	"\x16WithdrawIntakeResponse\x122\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\x80\x01\n" +
+	"\x12MergeIntakeRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12$\n" +
+	"\x0einto_intake_id\x18\x03 \x01(\tR\fintoIntakeId\"y\n" +
+	"\x13MergeIntakeResponse\x122\n" +
+	"\x06merged\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06merged\x12.\n" +
+	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\",\n" +
+	"\x14ListTeamQueueRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"^\n" +
+	"\x0eTeamQueueEntry\x122\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x12\x18\n" +
+	"\aoverdue\x18\x02 \x01(\bR\aoverdue\"U\n" +
+	"\x15ListTeamQueueResponse\x12<\n" +
+	"\aentries\x18\x01 \x03(\v2\".wijkbrug.intake.v1.TeamQueueEntryR\aentries\"\x9d\x02\n" +
+	"\n" +
+	"TriageRule\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
+	"\tcondition\x18\x02 \x01(\x0e2#.wijkbrug.intake.v1.TriageConditionR\tcondition\x12\x1b\n" +
+	"\tmin_count\x18\x03 \x01(\x05R\bminCount\x12\x1b\n" +
+	"\tmax_score\x18\x04 \x01(\x05R\bmaxScore\x12A\n" +
+	"\vsource_type\x18\x05 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
+	"sourceType\x12;\n" +
+	"\aoutcome\x18\x06 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\"\x93\x03\n" +
+	"\fTriagePolicy\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12A\n" +
+	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningR\vpositioning\x124\n" +
+	"\x05rules\x18\x04 \x03(\v2\x1e.wijkbrug.intake.v1.TriageRuleR\x05rules\x12)\n" +
+	"\x10contact_attempts\x18\x05 \x01(\x05R\x0fcontactAttempts\x12\x1f\n" +
+	"\vtriage_days\x18\x06 \x01(\x05R\n" +
+	"triageDays\x12\x1d\n" +
+	"\n" +
+	"is_default\x18\a \x01(\bR\tisDefault\x129\n" +
+	"\n" +
+	"adopted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\x12\x1d\n" +
+	"\n" +
+	"adopted_by\x18\t \x01(\tR\tadoptedBy\"_\n" +
+	"\x16GetTriagePolicyRequest\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\"S\n" +
+	"\x17GetTriagePolicyResponse\x128\n" +
+	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\xe2\x02\n" +
+	"\x1aReplaceTriagePolicyRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12A\n" +
+	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningR\vpositioning\x124\n" +
+	"\x05rules\x18\x04 \x03(\v2\x1e.wijkbrug.intake.v1.TriageRuleR\x05rules\x12)\n" +
+	"\x10contact_attempts\x18\x05 \x01(\x05R\x0fcontactAttempts\x12\x1f\n" +
+	"\vtriage_days\x18\x06 \x01(\x05R\n" +
+	"triageDays\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x05R\x0fexpectedVersion\"W\n" +
+	"\x1bReplaceTriagePolicyResponse\x128\n" +
+	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\";\n" +
+	"\vDomainScore\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x05R\x05score\"\x9f\x03\n" +
+	"\n" +
+	"Assessment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x12!\n" +
+	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
+	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
+	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x127\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.intake.v1.DomainScoreR\x06scores\x12\x1b\n" +
+	"\tintake_id\x18\a \x01(\tR\bintakeId\x12\x1f\n" +
+	"\vassessed_by\x18\b \x01(\tR\n" +
+	"assessedBy\x12\x19\n" +
+	"\bteam_oin\x18\t \x01(\tR\ateamOin\x12;\n" +
+	"\vassessed_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assessedAt\"\xcc\x02\n" +
+	"\x17RecordAssessmentRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x12!\n" +
+	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
+	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
+	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x127\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.intake.v1.DomainScoreR\x06scores\x12\x1b\n" +
+	"\tintake_id\x18\a \x01(\tR\bintakeId\"Z\n" +
+	"\x18RecordAssessmentResponse\x12>\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\n" +
+	"assessment\"\\\n" +
+	"\x16ListAssessmentsRequest\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x12!\n" +
+	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\"[\n" +
+	"\x17ListAssessmentsResponse\x12@\n" +
+	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"s\n" +
+	"\x19CompareAssessmentsRequest\x12,\n" +
+	"\x12from_assessment_id\x18\x01 \x01(\tR\x10fromAssessmentId\x12(\n" +
+	"\x10to_assessment_id\x18\x02 \x01(\tR\x0etoAssessmentId\"\xaf\x01\n" +
+	"\fDomainChange\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x1d\n" +
+	"\n" +
+	"from_score\x18\x02 \x01(\x05R\tfromScore\x12\x19\n" +
+	"\bto_score\x18\x03 \x01(\x05R\atoScore\x12\x14\n" +
+	"\x05delta\x18\x04 \x01(\x05R\x05delta\x127\n" +
+	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.intake.v1.ScoreChangeR\x06change\"\xbc\x01\n" +
+	"\x1aCompareAssessmentsResponse\x122\n" +
+	"\x04from\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x04from\x12.\n" +
+	"\x02to\x18\x02 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x02to\x12:\n" +
+	"\achanges\x18\x03 \x03(\v2 .wijkbrug.intake.v1.DomainChangeR\achanges\"\xc6\x01\n" +
+	"\bResident\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x12!\n" +
+	"\fhousehold_id\x18\x04 \x01(\tR\vhouseholdId\x125\n" +
+	"\x17merged_into_resident_id\x18\x05 \x01(\tR\x14mergedIntoResidentId\"\xa6\x01\n" +
+	"\x17RegisterResidentRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x10\n" +
+	"\x03bsn\x18\x02 \x01(\tR\x03bsn\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\"n\n" +
+	"\x18RegisterResidentResponse\x128\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"'\n" +
+	"\x13FindResidentRequest\x12\x10\n" +
+	"\x03bsn\x18\x01 \x01(\tR\x03bsn\"P\n" +
+	"\x14FindResidentResponse\x128\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\x9e\x01\n" +
+	"\x15MergeResidentsRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12(\n" +
+	"\x10keep_resident_id\x18\x02 \x01(\tR\x0ekeepResidentId\x122\n" +
+	"\x15duplicate_resident_id\x18\x03 \x01(\tR\x13duplicateResidentId\"R\n" +
+	"\x16MergeResidentsResponse\x128\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -753,10 +3384,53 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x15TRIAGE_OUTCOME_ADVICE\x10\x01\x12%\n" +
 	"!TRIAGE_OUTCOME_COMMUNITY_REFERRAL\x10\x02\x12#\n" +
 	"\x1fTRIAGE_OUTCOME_CUSTOM_PROVISION\x10\x03\x12!\n" +
-	"\x1dTRIAGE_OUTCOME_CASE_DIRECTION\x10\x042\xd2\x01\n" +
+	"\x1dTRIAGE_OUTCOME_CASE_DIRECTION\x10\x04*\x91\x01\n" +
+	"\vContactKind\x12\x1c\n" +
+	"\x18CONTACT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CONTACT_KIND_PHONE\x10\x01\x12\x17\n" +
+	"\x13CONTACT_KIND_LETTER\x10\x02\x12\x16\n" +
+	"\x12CONTACT_KIND_EMAIL\x10\x03\x12\x1b\n" +
+	"\x17CONTACT_KIND_HOME_VISIT\x10\x04*f\n" +
+	"\vPositioning\x12\x1b\n" +
+	"\x17POSITIONING_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18POSITIONING_FIRST_ACCESS\x10\x01\x12\x1c\n" +
+	"\x18POSITIONING_COMPLEX_ONLY\x10\x02*\x8c\x02\n" +
+	"\x0fTriageCondition\x12 \n" +
+	"\x1cTRIAGE_CONDITION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17TRIAGE_CONDITION_CRISIS\x10\x01\x12\"\n" +
+	"\x1eTRIAGE_CONDITION_SAFETY_SIGNAL\x10\x02\x12 \n" +
+	"\x1cTRIAGE_CONDITION_SOURCE_TYPE\x10\x03\x12*\n" +
+	"&TRIAGE_CONDITION_LIFE_DOMAINS_AT_LEAST\x10\x04\x12+\n" +
+	"'TRIAGE_CONDITION_DOMAINS_SCORED_AT_MOST\x10\x05\x12\x1b\n" +
+	"\x17TRIAGE_CONDITION_ALWAYS\x10\x06*\x99\x01\n" +
+	"\x11AssessmentContext\x12\"\n" +
+	"\x1eASSESSMENT_CONTEXT_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19ASSESSMENT_CONTEXT_INTAKE\x10\x01\x12!\n" +
+	"\x1dASSESSMENT_CONTEXT_EVALUATION\x10\x02\x12\x1e\n" +
+	"\x1aASSESSMENT_CONTEXT_CLOSING\x10\x03*\x9e\x01\n" +
+	"\vScoreChange\x12\x1c\n" +
+	"\x18SCORE_CHANGE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SCORE_CHANGE_IMPROVED\x10\x01\x12\x1a\n" +
+	"\x16SCORE_CHANGE_UNCHANGED\x10\x02\x12\x19\n" +
+	"\x15SCORE_CHANGE_WORSENED\x10\x03\x12\x1f\n" +
+	"\x1bSCORE_CHANGE_NOT_COMPARABLE\x10\x042\xae\r\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
-	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12^\n" +
+	"\vStartTriage\x12&.wijkbrug.intake.v1.StartTriageRequest\x1a'.wijkbrug.intake.v1.StartTriageResponse\x12a\n" +
+	"\fDecideTriage\x12'.wijkbrug.intake.v1.DecideTriageRequest\x1a(.wijkbrug.intake.v1.DecideTriageResponse\x12y\n" +
+	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12g\n" +
+	"\x0eWithdrawIntake\x12).wijkbrug.intake.v1.WithdrawIntakeRequest\x1a*.wijkbrug.intake.v1.WithdrawIntakeResponse\x12^\n" +
+	"\vMergeIntake\x12&.wijkbrug.intake.v1.MergeIntakeRequest\x1a'.wijkbrug.intake.v1.MergeIntakeResponse\x12d\n" +
+	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\x12j\n" +
+	"\x0fGetTriagePolicy\x12*.wijkbrug.intake.v1.GetTriagePolicyRequest\x1a+.wijkbrug.intake.v1.GetTriagePolicyResponse\x12v\n" +
+	"\x13ReplaceTriagePolicy\x12..wijkbrug.intake.v1.ReplaceTriagePolicyRequest\x1a/.wijkbrug.intake.v1.ReplaceTriagePolicyResponse\x12m\n" +
+	"\x10RecordAssessment\x12+.wijkbrug.intake.v1.RecordAssessmentRequest\x1a,.wijkbrug.intake.v1.RecordAssessmentResponse\x12j\n" +
+	"\x0fListAssessments\x12*.wijkbrug.intake.v1.ListAssessmentsRequest\x1a+.wijkbrug.intake.v1.ListAssessmentsResponse\x12s\n" +
+	"\x12CompareAssessments\x12-.wijkbrug.intake.v1.CompareAssessmentsRequest\x1a..wijkbrug.intake.v1.CompareAssessmentsResponse\x12m\n" +
+	"\x10RegisterResident\x12+.wijkbrug.intake.v1.RegisterResidentRequest\x1a,.wijkbrug.intake.v1.RegisterResidentResponse\x12a\n" +
+	"\fFindResident\x12'.wijkbrug.intake.v1.FindResidentRequest\x1a(.wijkbrug.intake.v1.FindResidentResponse\x12g\n" +
+	"\x0eMergeResidents\x12).wijkbrug.intake.v1.MergeResidentsRequest\x1a*.wijkbrug.intake.v1.MergeResidentsResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -770,43 +3444,146 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
-	(Channel)(0),                   // 0: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                   // 1: wijkbrug.intake.v1.Urgency
-	(IntakeStatus)(0),              // 2: wijkbrug.intake.v1.IntakeStatus
-	(TriageOutcome)(0),             // 3: wijkbrug.intake.v1.TriageOutcome
-	(*Intake)(nil),                 // 4: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),  // 5: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil), // 6: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),       // 7: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),      // 8: wijkbrug.intake.v1.GetIntakeResponse
-	(v1.LifeDomain)(0),             // 9: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(Channel)(0),                         // 0: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                         // 1: wijkbrug.intake.v1.Urgency
+	(IntakeStatus)(0),                    // 2: wijkbrug.intake.v1.IntakeStatus
+	(TriageOutcome)(0),                   // 3: wijkbrug.intake.v1.TriageOutcome
+	(ContactKind)(0),                     // 4: wijkbrug.intake.v1.ContactKind
+	(Positioning)(0),                     // 5: wijkbrug.intake.v1.Positioning
+	(TriageCondition)(0),                 // 6: wijkbrug.intake.v1.TriageCondition
+	(AssessmentContext)(0),               // 7: wijkbrug.intake.v1.AssessmentContext
+	(ScoreChange)(0),                     // 8: wijkbrug.intake.v1.ScoreChange
+	(*Intake)(nil),                       // 9: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),        // 10: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),       // 11: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),             // 12: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),            // 13: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),           // 14: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),          // 15: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),          // 16: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),         // 17: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),  // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil), // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),        // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),       // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),           // 22: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),          // 23: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),         // 24: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),               // 25: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),        // 26: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                   // 27: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                 // 28: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),       // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),      // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),   // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),  // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*DomainScore)(nil),                  // 33: wijkbrug.intake.v1.DomainScore
+	(*Assessment)(nil),                   // 34: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),      // 35: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),     // 36: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),       // 37: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),      // 38: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),    // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*DomainChange)(nil),                 // 40: wijkbrug.intake.v1.DomainChange
+	(*CompareAssessmentsResponse)(nil),   // 41: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                     // 42: wijkbrug.intake.v1.Resident
+	(*RegisterResidentRequest)(nil),      // 43: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),     // 44: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),          // 45: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),         // 46: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),        // 47: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),       // 48: wijkbrug.intake.v1.MergeResidentsResponse
+	(v1.LifeDomain)(0),                   // 49: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),        // 50: google.protobuf.Timestamp
+	(v11.SourceType)(0),                  // 51: wijkbrug.referral.v1.SourceType
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	9,  // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	49, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	10, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	10, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	50, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	50, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	9,  // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	49, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	4,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	4,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	5,  // 12: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	7,  // 13: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	6,  // 14: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	8,  // 15: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	3,  // 13: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	9,  // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	4,  // 15: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
+	9,  // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	25, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
+	51, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	27, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	50, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	28, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	27, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	33, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.intake.v1.DomainScore
+	50, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	33, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.intake.v1.DomainScore
+	34, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	8,  // 39: wijkbrug.intake.v1.DomainChange.change:type_name -> wijkbrug.intake.v1.ScoreChange
+	34, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	40, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.intake.v1.DomainChange
+	42, // 43: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	42, // 44: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	42, // 45: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	10, // 46: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	12, // 47: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	14, // 48: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	16, // 49: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	18, // 50: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	20, // 51: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	22, // 52: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	24, // 53: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	29, // 54: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	31, // 55: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	35, // 56: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	37, // 57: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	39, // 58: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	43, // 59: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	45, // 60: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	47, // 61: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	11, // 62: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	13, // 63: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	15, // 64: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	17, // 65: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	19, // 66: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	21, // 67: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	23, // 68: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	26, // 69: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	30, // 70: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	32, // 71: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	36, // 72: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	38, // 73: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	41, // 74: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	44, // 75: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	46, // 76: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	48, // 77: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	62, // [62:78] is the sub-list for method output_type
+	46, // [46:62] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -819,8 +3596,8 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   5,
+			NumEnums:      9,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,9 +4,9 @@
 // - protoc             (unknown)
 // source: wijkbrug/intake/v1/intake.proto
 
-// The intake service: residents, households and help requests (hulpvragen) from every
-// channel, with triage. Later versions add clarification, ZRM assessments, triage policies
-// and queues.
+// The intake service ("toegang"): residents, households and help requests (hulpvragen) from
+// every channel; triage by a per-municipality policy that is data; self-sufficiency (ZRM)
+// assessments; the team's triage queue.
 
 package intakev1
 
@@ -23,8 +23,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterIntake_FullMethodName = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
-	IntakeService_GetIntake_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/GetIntake"
+	IntakeService_RegisterIntake_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
+	IntakeService_GetIntake_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/GetIntake"
+	IntakeService_StartTriage_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/StartTriage"
+	IntakeService_DecideTriage_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
+	IntakeService_RecordContactAttempt_FullMethodName = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
+	IntakeService_WithdrawIntake_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
+	IntakeService_MergeIntake_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
+	IntakeService_ListTeamQueue_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
+	IntakeService_GetTriagePolicy_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
+	IntakeService_ReplaceTriagePolicy_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
+	IntakeService_RecordAssessment_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
+	IntakeService_ListAssessments_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/ListAssessments"
+	IntakeService_CompareAssessments_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/CompareAssessments"
+	IntakeService_RegisterResident_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/RegisterResident"
+	IntakeService_FindResident_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/FindResident"
+	IntakeService_MergeResidents_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/MergeResidents"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -38,6 +52,52 @@ type IntakeServiceClient interface {
 	RegisterIntake(ctx context.Context, in *RegisterIntakeRequest, opts ...grpc.CallOption) (*RegisterIntakeResponse, error)
 	// GetIntake returns one intake to the team that owns it.
 	GetIntake(ctx context.Context, in *GetIntakeRequest, opts ...grpc.CallOption) (*GetIntakeResponse, error)
+	// StartTriage: a professional of the owning team picks up a received intake for the
+	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.
+	StartTriage(ctx context.Context, in *StartTriageRequest, opts ...grpc.CallOption) (*StartTriageResponse, error)
+	// DecideTriage decides an intake in triage: either the professional's own outcome, or the
+	// outcome of the municipality's triage policy (the version in force when the intake was
+	// received) applied to the intake and the latest ZRM assessment. ADVICE → ADVISED,
+	// COMMUNITY_REFERRAL and CUSTOM_PROVISION → REFERRED, CASE_DIRECTION → CASE_OPENED (case
+	// direction opens the household's case). Team only.
+	DecideTriage(ctx context.Context, in *DecideTriageRequest, opts ...grpc.CallOption) (*DecideTriageResponse, error)
+	// RecordContactAttempt records an attempt to reach the resident during triage. After as
+	// many unsuccessful attempts as the policy says, the intake ends NOT_REACHED. Team only.
+	RecordContactAttempt(ctx context.Context, in *RecordContactAttemptRequest, opts ...grpc.CallOption) (*RecordContactAttemptResponse, error)
+	// WithdrawIntake records that the resident withdrew the request (IN_TRIAGE → WITHDRAWN).
+	WithdrawIntake(ctx context.Context, in *WithdrawIntakeRequest, opts ...grpc.CallOption) (*WithdrawIntakeResponse, error)
+	// MergeIntake closes a duplicate intake (RECEIVED or IN_TRIAGE → MERGED) into another open
+	// intake of the same household and team; the survivor takes over its signal ids.
+	MergeIntake(ctx context.Context, in *MergeIntakeRequest, opts ...grpc.CallOption) (*MergeIntakeResponse, error)
+	// ListTeamQueue lists the calling team's open intakes (RECEIVED, IN_TRIAGE), most urgent
+	// first and, within an urgency, earliest triage deadline first; overdue ones are flagged.
+	ListTeamQueue(ctx context.Context, in *ListTeamQueueRequest, opts ...grpc.CallOption) (*ListTeamQueueResponse, error)
+	// GetTriagePolicy returns a municipality's triage policy (current or a given version), or
+	// the default policy when the municipality has none. Teams, services, and a municipality
+	// for its own policy.
+	GetTriagePolicy(ctx context.Context, in *GetTriagePolicyRequest, opts ...grpc.CallOption) (*GetTriagePolicyResponse, error)
+	// ReplaceTriagePolicy adopts a new version of a municipality's triage policy. Only a
+	// MUNICIPALITY organisation administering that municipality, role
+	// "municipal_administrator". It applies to intakes received from then on.
+	ReplaceTriagePolicy(ctx context.Context, in *ReplaceTriagePolicyRequest, opts ...grpc.CallOption) (*ReplaceTriagePolicyResponse, error)
+	// RecordAssessment records a self-sufficiency (ZRM) assessment of a resident or a
+	// household. Team only, for residents it works with.
+	RecordAssessment(ctx context.Context, in *RecordAssessmentRequest, opts ...grpc.CallOption) (*RecordAssessmentResponse, error)
+	// ListAssessments returns a resident's or household's assessments, newest first.
+	ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error)
+	// CompareAssessments returns the change per life domain between two assessments of the
+	// same resident or household.
+	CompareAssessments(ctx context.Context, in *CompareAssessmentsRequest, opts ...grpc.CallOption) (*CompareAssessmentsResponse, error)
+	// RegisterResident registers a resident by BSN, or returns the one already registered with
+	// that BSN (never two residents for one BSN). Team only.
+	RegisterResident(ctx context.Context, in *RegisterResidentRequest, opts ...grpc.CallOption) (*RegisterResidentResponse, error)
+	// FindResident looks a resident up by BSN. Team only; a resident the team does not work
+	// with is NOT_FOUND.
+	FindResident(ctx context.Context, in *FindResidentRequest, opts ...grpc.CallOption) (*FindResidentResponse, error)
+	// MergeResidents merges a duplicate resident found later into the one to keep: intakes,
+	// household memberships and assessments move over; the duplicate's BSN keeps finding the
+	// kept resident. Team only, for residents it works with.
+	MergeResidents(ctx context.Context, in *MergeResidentsRequest, opts ...grpc.CallOption) (*MergeResidentsResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -68,6 +128,146 @@ func (c *intakeServiceClient) GetIntake(ctx context.Context, in *GetIntakeReques
 	return out, nil
 }
 
+func (c *intakeServiceClient) StartTriage(ctx context.Context, in *StartTriageRequest, opts ...grpc.CallOption) (*StartTriageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartTriageResponse)
+	err := c.cc.Invoke(ctx, IntakeService_StartTriage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) DecideTriage(ctx context.Context, in *DecideTriageRequest, opts ...grpc.CallOption) (*DecideTriageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideTriageResponse)
+	err := c.cc.Invoke(ctx, IntakeService_DecideTriage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RecordContactAttempt(ctx context.Context, in *RecordContactAttemptRequest, opts ...grpc.CallOption) (*RecordContactAttemptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordContactAttemptResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordContactAttempt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) WithdrawIntake(ctx context.Context, in *WithdrawIntakeRequest, opts ...grpc.CallOption) (*WithdrawIntakeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawIntakeResponse)
+	err := c.cc.Invoke(ctx, IntakeService_WithdrawIntake_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) MergeIntake(ctx context.Context, in *MergeIntakeRequest, opts ...grpc.CallOption) (*MergeIntakeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeIntakeResponse)
+	err := c.cc.Invoke(ctx, IntakeService_MergeIntake_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListTeamQueue(ctx context.Context, in *ListTeamQueueRequest, opts ...grpc.CallOption) (*ListTeamQueueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTeamQueueResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListTeamQueue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) GetTriagePolicy(ctx context.Context, in *GetTriagePolicyRequest, opts ...grpc.CallOption) (*GetTriagePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTriagePolicyResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetTriagePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ReplaceTriagePolicy(ctx context.Context, in *ReplaceTriagePolicyRequest, opts ...grpc.CallOption) (*ReplaceTriagePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplaceTriagePolicyResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ReplaceTriagePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RecordAssessment(ctx context.Context, in *RecordAssessmentRequest, opts ...grpc.CallOption) (*RecordAssessmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordAssessmentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAssessmentsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListAssessments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) CompareAssessments(ctx context.Context, in *CompareAssessmentsRequest, opts ...grpc.CallOption) (*CompareAssessmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompareAssessmentsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_CompareAssessments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RegisterResident(ctx context.Context, in *RegisterResidentRequest, opts ...grpc.CallOption) (*RegisterResidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterResidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RegisterResident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) FindResident(ctx context.Context, in *FindResidentRequest, opts ...grpc.CallOption) (*FindResidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FindResidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_FindResident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) MergeResidents(ctx context.Context, in *MergeResidentsRequest, opts ...grpc.CallOption) (*MergeResidentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeResidentsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_MergeResidents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -79,6 +279,52 @@ type IntakeServiceServer interface {
 	RegisterIntake(context.Context, *RegisterIntakeRequest) (*RegisterIntakeResponse, error)
 	// GetIntake returns one intake to the team that owns it.
 	GetIntake(context.Context, *GetIntakeRequest) (*GetIntakeResponse, error)
+	// StartTriage: a professional of the owning team picks up a received intake for the
+	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.
+	StartTriage(context.Context, *StartTriageRequest) (*StartTriageResponse, error)
+	// DecideTriage decides an intake in triage: either the professional's own outcome, or the
+	// outcome of the municipality's triage policy (the version in force when the intake was
+	// received) applied to the intake and the latest ZRM assessment. ADVICE → ADVISED,
+	// COMMUNITY_REFERRAL and CUSTOM_PROVISION → REFERRED, CASE_DIRECTION → CASE_OPENED (case
+	// direction opens the household's case). Team only.
+	DecideTriage(context.Context, *DecideTriageRequest) (*DecideTriageResponse, error)
+	// RecordContactAttempt records an attempt to reach the resident during triage. After as
+	// many unsuccessful attempts as the policy says, the intake ends NOT_REACHED. Team only.
+	RecordContactAttempt(context.Context, *RecordContactAttemptRequest) (*RecordContactAttemptResponse, error)
+	// WithdrawIntake records that the resident withdrew the request (IN_TRIAGE → WITHDRAWN).
+	WithdrawIntake(context.Context, *WithdrawIntakeRequest) (*WithdrawIntakeResponse, error)
+	// MergeIntake closes a duplicate intake (RECEIVED or IN_TRIAGE → MERGED) into another open
+	// intake of the same household and team; the survivor takes over its signal ids.
+	MergeIntake(context.Context, *MergeIntakeRequest) (*MergeIntakeResponse, error)
+	// ListTeamQueue lists the calling team's open intakes (RECEIVED, IN_TRIAGE), most urgent
+	// first and, within an urgency, earliest triage deadline first; overdue ones are flagged.
+	ListTeamQueue(context.Context, *ListTeamQueueRequest) (*ListTeamQueueResponse, error)
+	// GetTriagePolicy returns a municipality's triage policy (current or a given version), or
+	// the default policy when the municipality has none. Teams, services, and a municipality
+	// for its own policy.
+	GetTriagePolicy(context.Context, *GetTriagePolicyRequest) (*GetTriagePolicyResponse, error)
+	// ReplaceTriagePolicy adopts a new version of a municipality's triage policy. Only a
+	// MUNICIPALITY organisation administering that municipality, role
+	// "municipal_administrator". It applies to intakes received from then on.
+	ReplaceTriagePolicy(context.Context, *ReplaceTriagePolicyRequest) (*ReplaceTriagePolicyResponse, error)
+	// RecordAssessment records a self-sufficiency (ZRM) assessment of a resident or a
+	// household. Team only, for residents it works with.
+	RecordAssessment(context.Context, *RecordAssessmentRequest) (*RecordAssessmentResponse, error)
+	// ListAssessments returns a resident's or household's assessments, newest first.
+	ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error)
+	// CompareAssessments returns the change per life domain between two assessments of the
+	// same resident or household.
+	CompareAssessments(context.Context, *CompareAssessmentsRequest) (*CompareAssessmentsResponse, error)
+	// RegisterResident registers a resident by BSN, or returns the one already registered with
+	// that BSN (never two residents for one BSN). Team only.
+	RegisterResident(context.Context, *RegisterResidentRequest) (*RegisterResidentResponse, error)
+	// FindResident looks a resident up by BSN. Team only; a resident the team does not work
+	// with is NOT_FOUND.
+	FindResident(context.Context, *FindResidentRequest) (*FindResidentResponse, error)
+	// MergeResidents merges a duplicate resident found later into the one to keep: intakes,
+	// household memberships and assessments move over; the duplicate's BSN keeps finding the
+	// kept resident. Team only, for residents it works with.
+	MergeResidents(context.Context, *MergeResidentsRequest) (*MergeResidentsResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -94,6 +340,48 @@ func (UnimplementedIntakeServiceServer) RegisterIntake(context.Context, *Registe
 }
 func (UnimplementedIntakeServiceServer) GetIntake(context.Context, *GetIntakeRequest) (*GetIntakeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIntake not implemented")
+}
+func (UnimplementedIntakeServiceServer) StartTriage(context.Context, *StartTriageRequest) (*StartTriageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartTriage not implemented")
+}
+func (UnimplementedIntakeServiceServer) DecideTriage(context.Context, *DecideTriageRequest) (*DecideTriageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideTriage not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordContactAttempt(context.Context, *RecordContactAttemptRequest) (*RecordContactAttemptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordContactAttempt not implemented")
+}
+func (UnimplementedIntakeServiceServer) WithdrawIntake(context.Context, *WithdrawIntakeRequest) (*WithdrawIntakeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawIntake not implemented")
+}
+func (UnimplementedIntakeServiceServer) MergeIntake(context.Context, *MergeIntakeRequest) (*MergeIntakeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeIntake not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListTeamQueue(context.Context, *ListTeamQueueRequest) (*ListTeamQueueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTeamQueue not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetTriagePolicy(context.Context, *GetTriagePolicyRequest) (*GetTriagePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTriagePolicy not implemented")
+}
+func (UnimplementedIntakeServiceServer) ReplaceTriagePolicy(context.Context, *ReplaceTriagePolicyRequest) (*ReplaceTriagePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplaceTriagePolicy not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordAssessment(context.Context, *RecordAssessmentRequest) (*RecordAssessmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordAssessment not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAssessments not implemented")
+}
+func (UnimplementedIntakeServiceServer) CompareAssessments(context.Context, *CompareAssessmentsRequest) (*CompareAssessmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompareAssessments not implemented")
+}
+func (UnimplementedIntakeServiceServer) RegisterResident(context.Context, *RegisterResidentRequest) (*RegisterResidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterResident not implemented")
+}
+func (UnimplementedIntakeServiceServer) FindResident(context.Context, *FindResidentRequest) (*FindResidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindResident not implemented")
+}
+func (UnimplementedIntakeServiceServer) MergeResidents(context.Context, *MergeResidentsRequest) (*MergeResidentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeResidents not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -152,6 +440,258 @@ func _IntakeService_GetIntake_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_StartTriage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartTriageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).StartTriage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_StartTriage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).StartTriage(ctx, req.(*StartTriageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_DecideTriage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideTriageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).DecideTriage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_DecideTriage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).DecideTriage(ctx, req.(*DecideTriageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RecordContactAttempt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordContactAttemptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordContactAttempt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordContactAttempt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordContactAttempt(ctx, req.(*RecordContactAttemptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_WithdrawIntake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawIntakeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).WithdrawIntake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_WithdrawIntake_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).WithdrawIntake(ctx, req.(*WithdrawIntakeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_MergeIntake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeIntakeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).MergeIntake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_MergeIntake_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).MergeIntake(ctx, req.(*MergeIntakeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListTeamQueue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTeamQueueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListTeamQueue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListTeamQueue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListTeamQueue(ctx, req.(*ListTeamQueueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_GetTriagePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTriagePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetTriagePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetTriagePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetTriagePolicy(ctx, req.(*GetTriagePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ReplaceTriagePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplaceTriagePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ReplaceTriagePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ReplaceTriagePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ReplaceTriagePolicy(ctx, req.(*ReplaceTriagePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RecordAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordAssessment(ctx, req.(*RecordAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListAssessments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAssessmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListAssessments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListAssessments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListAssessments(ctx, req.(*ListAssessmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_CompareAssessments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompareAssessmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).CompareAssessments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_CompareAssessments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).CompareAssessments(ctx, req.(*CompareAssessmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RegisterResident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterResidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RegisterResident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RegisterResident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RegisterResident(ctx, req.(*RegisterResidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_FindResident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindResidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).FindResident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_FindResident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).FindResident(ctx, req.(*FindResidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_MergeResidents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeResidentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).MergeResidents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_MergeResidents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).MergeResidents(ctx, req.(*MergeResidentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -166,6 +706,62 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetIntake",
 			Handler:    _IntakeService_GetIntake_Handler,
+		},
+		{
+			MethodName: "StartTriage",
+			Handler:    _IntakeService_StartTriage_Handler,
+		},
+		{
+			MethodName: "DecideTriage",
+			Handler:    _IntakeService_DecideTriage_Handler,
+		},
+		{
+			MethodName: "RecordContactAttempt",
+			Handler:    _IntakeService_RecordContactAttempt_Handler,
+		},
+		{
+			MethodName: "WithdrawIntake",
+			Handler:    _IntakeService_WithdrawIntake_Handler,
+		},
+		{
+			MethodName: "MergeIntake",
+			Handler:    _IntakeService_MergeIntake_Handler,
+		},
+		{
+			MethodName: "ListTeamQueue",
+			Handler:    _IntakeService_ListTeamQueue_Handler,
+		},
+		{
+			MethodName: "GetTriagePolicy",
+			Handler:    _IntakeService_GetTriagePolicy_Handler,
+		},
+		{
+			MethodName: "ReplaceTriagePolicy",
+			Handler:    _IntakeService_ReplaceTriagePolicy_Handler,
+		},
+		{
+			MethodName: "RecordAssessment",
+			Handler:    _IntakeService_RecordAssessment_Handler,
+		},
+		{
+			MethodName: "ListAssessments",
+			Handler:    _IntakeService_ListAssessments_Handler,
+		},
+		{
+			MethodName: "CompareAssessments",
+			Handler:    _IntakeService_CompareAssessments_Handler,
+		},
+		{
+			MethodName: "RegisterResident",
+			Handler:    _IntakeService_RegisterResident_Handler,
+		},
+		{
+			MethodName: "FindResident",
+			Handler:    _IntakeService_FindResident_Handler,
+		},
+		{
+			MethodName: "MergeResidents",
+			Handler:    _IntakeService_MergeResidents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

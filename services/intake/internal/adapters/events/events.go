@@ -4,6 +4,7 @@ package events
 
 import (
 	"context"
+	"time"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -39,6 +40,7 @@ func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake) error {
 	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triaged"), i.ID, &intakev1.IntakeTriaged{
 		IntakeId: i.ID, Outcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)), Rule: i.TriageRule,
 		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality,
+		PolicyVersion: int32(i.PolicyVersion),
 	})
 }
 
@@ -47,5 +49,57 @@ func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake) error {
 func (p *Publisher) IntakeCaseOpened(ctx context.Context, i domain.Intake) error {
 	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "case_opened"), i.ID, &intakev1.IntakeCaseOpened{
 		IntakeId: i.ID, CaseId: i.CaseID, SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality,
+	})
+}
+
+// IntakeClosed announces that an intake ended without case direction (advised, referred,
+// not reached, withdrawn, merged).
+func (p *Publisher) IntakeClosed(ctx context.Context, i domain.Intake, at time.Time) error {
+	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "closed"), i.ID, &intakev1.IntakeClosed{
+		IntakeId: i.ID, Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), SignalIds: i.SignalIDs,
+		MunicipalityCode: i.Municipality, At: timestamppb.New(at), MergedIntoIntakeId: i.MergedInto,
+		Outcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
+	})
+}
+
+// IntakeTriageStarted announces that a professional picked the intake up.
+func (p *Publisher) IntakeTriageStarted(ctx context.Context, i domain.Intake) error {
+	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triage_started"), i.ID, &intakev1.IntakeTriageStarted{
+		IntakeId: i.ID, SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality, TeamOin: i.TeamOIN,
+	})
+}
+
+// IntakeTriageOverdue announces that an open intake passed its triage deadline.
+func (p *Publisher) IntakeTriageOverdue(ctx context.Context, i domain.Intake) error {
+	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triage_overdue"), i.ID, &intakev1.IntakeTriageOverdue{
+		IntakeId: i.ID, TeamOin: i.TeamOIN, MunicipalityCode: i.Municipality,
+		Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)),
+		Status:  protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), TriageDue: timestamppb.New(i.TriageDue),
+	})
+}
+
+// AssessmentRecorded announces an assessment, without its scores.
+func (p *Publisher) AssessmentRecorded(ctx context.Context, a domain.Assessment) error {
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "assessment", "recorded"), a.ID, &intakev1.AssessmentRecorded{
+		AssessmentId: a.ID, ResidentId: a.ResidentID, HouseholdId: a.HouseholdID, InstrumentVersion: a.Instrument,
+		Context: protoenum.FromCode[intakev1.AssessmentContext](string(a.Context)), IntakeId: a.IntakeID,
+		MunicipalityCode: a.Municipality, TeamOin: a.TeamOIN, AssessedAt: timestamppb.New(a.AssessedAt),
+		// Self-sufficiency scores describe health, debts and safety: a special category.
+		Confidentiality: commonv1.Confidentiality_CONFIDENTIALITY_SPECIAL,
+	})
+}
+
+// TriagePolicyReplaced announces a new policy version.
+func (p *Publisher) TriagePolicyReplaced(ctx context.Context, pol domain.Policy) error {
+	return p.w.Add(ctx, natsx.Subject(Service, pol.Municipality, "triage_policy", "replaced"), pol.Municipality, &intakev1.TriagePolicyReplaced{
+		MunicipalityCode: pol.Municipality, Version: int32(pol.Version),
+		Positioning: protoenum.FromCode[intakev1.Positioning](string(pol.Positioning)), AdoptedAt: timestamppb.New(pol.AdoptedAt),
+	})
+}
+
+// ResidentsMerged announces that a duplicate resident was merged into another.
+func (p *Publisher) ResidentsMerged(ctx context.Context, keep, duplicate domain.Resident) error {
+	return p.w.Add(ctx, natsx.Subject(Service, keep.Municipality, "resident", "merged"), keep.ID, &intakev1.ResidentsMerged{
+		KeptResidentId: keep.ID, DuplicateResidentId: duplicate.ID, MunicipalityCode: keep.Municipality,
 	})
 }

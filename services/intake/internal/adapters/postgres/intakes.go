@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -18,56 +20,58 @@ type Intakes struct {
 // NewIntakes returns the repository.
 func NewIntakes(db *pgxdb.DB, prot *bsn.Protector) *Intakes { return &Intakes{db: db, prot: prot} }
 
-// Insert stores a new intake.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Insert stores a new intake, and records that its team works with its resident.
 func (r *Intakes) Insert(ctx context.Context, i domain.Intake) error {
 	var question []byte
 	if i.Question != "" {
 		question = r.prot.Seal(i.Question, aadQuestion)
 	}
-	signalIDs := i.SignalIDs
-	if signalIDs == nil {
-		signalIDs = []string{}
-	}
-	lifeDomains := i.LifeDomains
-	if lifeDomains == nil {
-		lifeDomains = []string{}
-	}
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	q := r.db.Q(ctx)
+	_, err := q.Exec(ctx, `
 		INSERT INTO intakes (id, channel, signal_ids, source_type, resident_id, household_id, question_enc, life_domains,
 		                     urgency, safety_concern, status, municipality_code, district_code, team_oin, received_at,
-		                     triage_due, triage_outcome, triage_rule, case_id)
-		VALUES ($1, $2, $3::text[]::uuid[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULLIF($19, '')::uuid)`,
-		i.ID, string(i.Channel), signalIDs, i.SourceType, i.ResidentID, i.HouseholdID, question, lifeDomains,
+		                     triage_due, triage_outcome, triage_rule, case_id, policy_version)
+		VALUES ($1, $2, $3::text[]::uuid[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULLIF($19, '')::uuid, $20)`,
+		i.ID, string(i.Channel), nonNil(i.SignalIDs), i.SourceType, i.ResidentID, i.HouseholdID, question, nonNil(i.LifeDomains),
 		string(i.Urgency), i.SafetyConcern, string(i.Status), i.Municipality, i.District, i.TeamOIN, i.ReceivedAt,
-		i.TriageDue, string(i.TriageOutcome), i.TriageRule, i.CaseID)
+		i.TriageDue, string(i.TriageOutcome), i.TriageRule, i.CaseID, i.PolicyVersion)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, i.TeamOIN, i.ResidentID)
 	return err
 }
 
-// Get reads an intake with its resident's pseudonym (not the BSN: no read needs it).
-func (r *Intakes) Get(ctx context.Context, id string) (domain.Intake, error) {
+const intakeColumns = `
+	i.id::text, i.channel, i.signal_ids::text[], i.source_type, i.resident_id::text, i.household_id::text,
+	r.pseudonym, i.question_enc, i.life_domains, i.urgency, i.safety_concern, i.status, i.municipality_code,
+	i.district_code, i.team_oin, i.received_at, i.triage_due, i.triage_outcome, i.triage_rule, i.case_id::text,
+	i.policy_version, i.failed_contact_attempts, i.merged_into::text, i.triage_professional`
+
+// scanIntake reads one row of intakeColumns; the question is decrypted only when withQuestion.
+func (r *Intakes) scanIntake(row pgx.Row, withQuestion bool) (domain.Intake, error) {
 	var (
 		i                                 domain.Intake
 		channel, urgency, status, outcome string
 		questionEnc                       []byte
-		caseID                            *string
+		caseID, mergedInto                *string
 	)
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT i.id::text, i.channel, i.signal_ids::text[], i.source_type, i.resident_id::text, i.household_id::text,
-		       r.pseudonym, i.question_enc, i.life_domains, i.urgency, i.safety_concern, i.status, i.municipality_code,
-		       i.district_code, i.team_oin, i.received_at, i.triage_due, i.triage_outcome, i.triage_rule, i.case_id::text
-		FROM intakes i JOIN residents r ON r.id = i.resident_id
-		WHERE i.id = $1`, id).Scan(
-		&i.ID, &channel, &i.SignalIDs, &i.SourceType, &i.ResidentID, &i.HouseholdID,
+	err := row.Scan(&i.ID, &channel, &i.SignalIDs, &i.SourceType, &i.ResidentID, &i.HouseholdID,
 		&i.ResidentPseudonym, &questionEnc, &i.LifeDomains, &urgency, &i.SafetyConcern, &status, &i.Municipality,
-		&i.District, &i.TeamOIN, &i.ReceivedAt, &i.TriageDue, &outcome, &i.TriageRule, &caseID)
-	if pgxdb.IsNoRows(err) {
-		return i, apperr.NotFound("intake", id)
-	}
+		&i.District, &i.TeamOIN, &i.ReceivedAt, &i.TriageDue, &outcome, &i.TriageRule, &caseID,
+		&i.PolicyVersion, &i.FailedContactAttempts, &mergedInto, &i.TriageProfessional)
 	if err != nil {
 		return i, err
 	}
 	i.Channel, i.Urgency, i.Status, i.TriageOutcome = domain.Channel(channel), domain.Urgency(urgency), domain.Status(status), domain.Outcome(outcome)
-	if questionEnc != nil {
+	if withQuestion && questionEnc != nil {
 		if i.Question, err = r.prot.Open(questionEnc, aadQuestion); err != nil {
 			return i, err
 		}
@@ -75,13 +79,108 @@ func (r *Intakes) Get(ctx context.Context, id string) (domain.Intake, error) {
 	if caseID != nil {
 		i.CaseID = *caseID
 	}
+	if mergedInto != nil {
+		i.MergedInto = *mergedInto
+	}
 	return i, nil
 }
 
-// Update stores the mutable part of an intake: its status and triage.
+// Get reads an intake with its resident's pseudonym (not the BSN: no read needs it).
+func (r *Intakes) Get(ctx context.Context, id string) (domain.Intake, error) {
+	return r.get(ctx, id, "")
+}
+
+// GetForUpdate reads an intake and locks it until the transaction ends, so concurrent
+// transitions of one intake are serialised.
+func (r *Intakes) GetForUpdate(ctx context.Context, id string) (domain.Intake, error) {
+	return r.get(ctx, id, " FOR UPDATE OF i")
+}
+
+func (r *Intakes) get(ctx context.Context, id, lock string) (domain.Intake, error) {
+	i, err := r.scanIntake(r.db.Q(ctx).QueryRow(ctx, `SELECT `+intakeColumns+`
+		FROM intakes i JOIN residents r ON r.id = i.resident_id WHERE i.id = $1`+lock, id), true)
+	if pgxdb.IsNoRows(err) {
+		return i, apperr.NotFound("intake", id)
+	}
+	return i, err
+}
+
+// Update stores the mutable part of an intake.
 func (r *Intakes) Update(ctx context.Context, i domain.Intake) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
-		UPDATE intakes SET status = $2, triage_outcome = $3, triage_rule = $4, case_id = NULLIF($5, '')::uuid
-		WHERE id = $1`, i.ID, string(i.Status), string(i.TriageOutcome), i.TriageRule, i.CaseID)
+		UPDATE intakes SET status = $2, triage_outcome = $3, triage_rule = $4, case_id = NULLIF($5, '')::uuid,
+		       policy_version = $6, failed_contact_attempts = $7, merged_into = NULLIF($8, '')::uuid,
+		       triage_professional = $9, signal_ids = $10::text[]::uuid[]
+		WHERE id = $1`, i.ID, string(i.Status), string(i.TriageOutcome), i.TriageRule, i.CaseID,
+		i.PolicyVersion, i.FailedContactAttempts, i.MergedInto, i.TriageProfessional, nonNil(i.SignalIDs))
+	return err
+}
+
+// AddContactAttempt records one attempt to reach the resident.
+func (r *Intakes) AddContactAttempt(ctx context.Context, id, intakeID, kind string, reached bool, at time.Time, by string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO contact_attempts (id, intake_id, kind, reached, at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, intakeID, kind, reached, at, by)
+	return err
+}
+
+// Queue returns a team's open intakes, most urgent first, then by deadline (without the
+// question).
+func (r *Intakes) Queue(ctx context.Context, teamOIN string, limit int) ([]domain.Intake, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+intakeColumns+`
+		FROM intakes i JOIN residents r ON r.id = i.resident_id
+		WHERE i.team_oin = $1 AND i.status IN ('RECEIVED', 'IN_TRIAGE')
+		ORDER BY CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id
+		LIMIT $2`, teamOIN, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Intake
+	for rows.Next() {
+		i, err := r.scanIntake(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// ClaimOverdue locks up to limit open intakes whose deadline passed before now and that were
+// not announced yet. Rows another scheduler holds are skipped (SKIP LOCKED), so replicas
+// share the work and never take the same intake; the caller marks them in the same
+// transaction.
+func (r *Intakes) ClaimOverdue(ctx context.Context, now time.Time, limit int) ([]domain.Intake, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+intakeColumns+`
+		FROM intakes i JOIN residents r ON r.id = i.resident_id
+		WHERE i.status IN ('RECEIVED', 'IN_TRIAGE') AND i.overdue_announced_at IS NULL AND i.triage_due < $1
+		ORDER BY i.triage_due
+		LIMIT $2
+		FOR UPDATE OF i SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Intake
+	for rows.Next() {
+		i, err := r.scanIntake(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// MarkOverdueAnnounced records that the intake's overdue event was written.
+func (r *Intakes) MarkOverdueAnnounced(ctx context.Context, id string, at time.Time) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE intakes SET overdue_announced_at = $2 WHERE id = $1`, id, at)
+	return err
+}
+
+// MoveResident moves a duplicate resident's intakes to the kept resident and household.
+func (r *Intakes) MoveResident(ctx context.Context, fromResident, toResident, toHousehold string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE intakes SET resident_id = $2, household_id = $3 WHERE resident_id = $1`,
+		fromResident, toResident, toHousehold)
 	return err
 }

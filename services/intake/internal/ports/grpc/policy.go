@@ -6,9 +6,34 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
+// RoleMunicipalAdministrator is the role that may adopt a municipality's triage policy.
+const RoleMunicipalAdministrator = "municipal_administrator"
+
+var (
+	team          = []identity.OrgType{identity.OrgTeam}
+	teamOrService = []identity.OrgType{identity.OrgTeam, identity.OrgService}
+)
+
 // Policy is the per-method rule set of the intake service (deny by default). Per-object
-// checks (a team sees only its own intakes) are in the application layer.
+// checks (a team sees only its own intakes and the residents it works with; a municipality
+// adopts only its own policy) are in the application layer.
 var Policy = authz.Policy{
-	intakev1.IntakeService_RegisterIntake_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgTeam}},
-	intakev1.IntakeService_GetIntake_FullMethodName:      {OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgService}},
+	intakev1.IntakeService_RegisterIntake_FullMethodName:       {OrgTypes: team},
+	intakev1.IntakeService_GetIntake_FullMethodName:            {OrgTypes: teamOrService},
+	intakev1.IntakeService_StartTriage_FullMethodName:          {OrgTypes: team},
+	intakev1.IntakeService_DecideTriage_FullMethodName:         {OrgTypes: team},
+	intakev1.IntakeService_RecordContactAttempt_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_WithdrawIntake_FullMethodName:       {OrgTypes: team},
+	intakev1.IntakeService_MergeIntake_FullMethodName:          {OrgTypes: team},
+	intakev1.IntakeService_ListTeamQueue_FullMethodName:        {OrgTypes: team},
+	intakev1.IntakeService_GetTriagePolicy_FullMethodName: {OrgTypes: []identity.OrgType{
+		identity.OrgTeam, identity.OrgService, identity.OrgMunicipality}},
+	intakev1.IntakeService_ReplaceTriagePolicy_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality},
+		Roles: []string{RoleMunicipalAdministrator}},
+	intakev1.IntakeService_RecordAssessment_FullMethodName:   {OrgTypes: team},
+	intakev1.IntakeService_ListAssessments_FullMethodName:    {OrgTypes: team},
+	intakev1.IntakeService_CompareAssessments_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_RegisterResident_FullMethodName:   {OrgTypes: team},
+	intakev1.IntakeService_FindResident_FullMethodName:       {OrgTypes: team},
+	intakev1.IntakeService_MergeResidents_FullMethodName:     {OrgTypes: team},
 }

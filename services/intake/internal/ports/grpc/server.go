@@ -89,6 +89,8 @@ func intakeToProto(i domain.Intake) *intakev1.Intake {
 		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), MunicipalityCode: i.Municipality,
 		DistrictCode: i.District, TeamOin: i.TeamOIN, ReceivedAt: timestamppb.New(i.ReceivedAt),
 		TriageDue: timestamppb.New(i.TriageDue), TriageOutcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
-		TriageRule: i.TriageRule, CaseId: i.CaseID,
+		TriageRule: i.TriageRule, CaseId: i.CaseID, TriagePolicyVersion: int32(i.PolicyVersion),
+		FailedContactAttempts: int32(i.FailedContactAttempts), MergedIntoIntakeId: i.MergedInto,
+		TriageProfessional: i.TriageProfessional,
 	}
 }

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+)
+
+func residentEntry(action string, r domain.Resident, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "resident", ObjectID: r.ID, ResidentPseudonym: r.Pseudonym, Route: route, Outcome: outcome}
+}
+
+// RegisterResident registers a resident by BSN for the calling team, or returns the one
+// already registered with it (the blind index makes that one row, also concurrently). A new
+// resident gets a one-person household. From then on the team works with the resident.
+func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.Resident, bool, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return r, false, err
+	}
+	var (
+		out     domain.Resident
+		created bool
+	)
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		bsnValue := r.BSN
+		r.ID, r.Pseudonym = uuid.NewString(), a.d.Pseudo.Pseudonym(bsnValue)
+		var err error
+		if out, created, err = a.d.Residents.Register(ctx, r); err != nil {
+			return err
+		}
+		route := accesslog.RouteNewRecord
+		if created {
+			if out.HouseholdID, err = a.householdOf(ctx, out, true); err != nil {
+				return err
+			}
+		} else {
+			route = accesslog.RouteTeam
+			if out, err = a.d.Residents.FindByBSN(ctx, bsnValue); err != nil {
+				return err
+			}
+			if out.HouseholdID, err = a.householdOf(ctx, out, false); err != nil {
+				return err
+			}
+		}
+		out.BSN = ""
+		if err := a.d.Residents.AddTeam(ctx, caller.Org.OIN, out.ID); err != nil {
+			return err
+		}
+		return a.d.Access.Record(ctx, residentEntry("intake.resident.register", out, route, accesslog.OutcomeGranted))
+	})
+	return out, created, err
+}
+
+// FindResident looks up a resident the calling team works with by BSN. Anyone else's
+// resident is NOT_FOUND (logged as refused), so a BSN cannot be probed.
+func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Resident, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Resident{}, err
+	}
+	var out domain.Resident
+	err = a.readTx(ctx, func(ctx context.Context) error {
+		r, err := a.d.Residents.FindByBSN(ctx, bsnValue)
+		if err != nil {
+			return err
+		}
+		ok, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, r.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+				return err
+			}
+			return apperr.NotFound("resident", "")
+		}
+		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
+			return err
+		}
+		out = r
+		return a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// MergeResidents merges a duplicate resident into the one kept: the duplicate's intakes
+// move to the kept resident and household, its assessments to the kept resident, and its
+// BSN finds the kept resident from then on. Both must be residents the team works with.
+func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (domain.Resident, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Resident{}, err
+	}
+	if keepID == duplicateID {
+		return domain.Resident{}, apperr.Invalid("duplicate_resident_id", "must differ from keep_resident_id")
+	}
+	const action = "intake.resident.merge"
+	var keep domain.Resident
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		var got [2]domain.Resident
+		for i, id := range []string{keepID, duplicateID} {
+			r, err := a.d.Residents.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			ok, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if err := a.d.Access.RecordDetached(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+					return err
+				}
+				return apperr.NotFound("resident", id)
+			}
+			if r.MergedInto != "" {
+				return apperr.FailedPrecondition("resident " + id + " was already merged")
+			}
+			got[i] = r
+		}
+		keep = got[0]
+		household, err := a.householdOf(ctx, keep, false)
+		if err != nil {
+			return err
+		}
+		keep.HouseholdID = household
+		if err := a.d.Intakes.MoveResident(ctx, duplicateID, keepID, household); err != nil {
+			return err
+		}
+		if err := a.d.Assessments.MoveResident(ctx, duplicateID, keepID); err != nil {
+			return err
+		}
+		if err := a.d.Residents.Merge(ctx, keepID, duplicateID); err != nil {
+			return err
+		}
+		if err := a.d.Events.ResidentsMerged(ctx, keep, got[1]); err != nil {
+			return err
+		}
+		for _, r := range got {
+			if err := a.d.Access.Record(ctx, residentEntry(action, r, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return keep, err
+}

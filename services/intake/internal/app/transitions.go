@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+)
+
+// teamCaller returns the calling team; the method policy already admits only teams, this
+// guards the use case when it is called otherwise.
+func teamCaller(ctx context.Context) (identity.Caller, error) {
+	c, ok := identity.From(ctx)
+	if !ok {
+		return c, apperr.Unauthenticated("no caller")
+	}
+	if c.Org.Type != identity.OrgTeam {
+		return c, apperr.PermissionDenied("only a neighbourhood team may do this")
+	}
+	return c, nil
+}
+
+// ownIntake locks and returns an intake of the calling team. Another team's intake is
+// NOT_FOUND, and the refusal is logged outside the transaction (which rolls back).
+func (a *App) ownIntake(ctx context.Context, caller identity.Caller, id, action string) (domain.Intake, error) {
+	in, err := a.d.Intakes.GetForUpdate(ctx, id)
+	if err != nil {
+		return in, err
+	}
+	if in.TeamOIN != caller.Org.OIN {
+		if err := a.d.Access.RecordDetached(ctx, a.entry(action, in, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+			return domain.Intake{}, err
+		}
+		return domain.Intake{}, apperr.NotFound("intake", id)
+	}
+	return in, nil
+}
+
+// change runs fn on an own intake in a transaction and logs the write.
+func (a *App) change(ctx context.Context, id, action string, fn func(ctx context.Context, caller identity.Caller, in *domain.Intake) error) (domain.Intake, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Intake{}, err
+	}
+	var out domain.Intake
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		in, err := a.ownIntake(ctx, caller, id, action)
+		if err != nil {
+			return err
+		}
+		if err := fn(ctx, caller, &in); err != nil {
+			return err
+		}
+		out = in
+		return a.d.Access.Record(ctx, a.entry(action, in, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// StartTriage: a professional of the owning team picks up a received intake.
+func (a *App) StartTriage(ctx context.Context, id string) (domain.Intake, error) {
+	return a.change(ctx, id, "intake.intake.start_triage", func(ctx context.Context, caller identity.Caller, in *domain.Intake) error {
+		if err := in.StartTriage(caller.User); err != nil {
+			return transitionErr(err)
+		}
+		if err := a.d.Intakes.Update(ctx, *in); err != nil {
+			return err
+		}
+		return a.d.Events.IntakeTriageStarted(ctx, *in)
+	})
+}
+
+// DecideTriage decides an intake in triage: the professional's outcome, or (applyPolicy) the
+// outcome of the policy version pinned on the intake.
+func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcome, applyPolicy bool) (domain.Intake, error) {
+	return a.change(ctx, id, "intake.intake.decide", func(ctx context.Context, _ identity.Caller, in *domain.Intake) error {
+		if in.Status != domain.StatusInTriage {
+			return apperr.FailedPrecondition(fmt.Sprintf("triage is decided in %s, the intake is %s", domain.StatusInTriage, in.Status))
+		}
+		policy, err := a.d.Policies.Version(ctx, in.Municipality, in.PolicyVersion)
+		if err != nil {
+			return err
+		}
+		var d domain.Decision
+		if applyPolicy {
+			facts, err := a.facts(ctx, *in)
+			if err != nil {
+				return err
+			}
+			var ok bool
+			if d, ok = policy.Triage(facts); !ok {
+				return apperr.FailedPrecondition(fmt.Sprintf("no rule of triage policy version %d applies: a professional decides", policy.Version))
+			}
+		} else {
+			if !policy.Positioning.Allows(outcome) {
+				return apperr.FailedPrecondition(fmt.Sprintf("a %s team does not decide %s", policy.Positioning, outcome))
+			}
+			d = domain.Decision{Outcome: outcome, Rule: domain.RuleProfessional, PolicyVersion: policy.Version}
+		}
+		decided, err := a.carryOut(ctx, *in, d)
+		*in = decided
+		return err
+	})
+}
+
+// RecordContactAttempt records an attempt to reach the resident; the last attempt the
+// policy allows ends the intake NOT_REACHED.
+func (a *App) RecordContactAttempt(ctx context.Context, id, kind string, reached bool) (domain.Intake, error) {
+	return a.change(ctx, id, "intake.intake.contact_attempt", func(ctx context.Context, caller identity.Caller, in *domain.Intake) error {
+		policy, err := a.d.Policies.Version(ctx, in.Municipality, in.PolicyVersion)
+		if err != nil {
+			return err
+		}
+		if err := in.RecordContactAttempt(reached, policy.ContactAttempts); err != nil {
+			return transitionErr(err)
+		}
+		if err := a.d.Intakes.AddContactAttempt(ctx, uuid.NewString(), in.ID, kind, reached, a.now(), caller.User); err != nil {
+			return err
+		}
+		if err := a.d.Intakes.Update(ctx, *in); err != nil {
+			return err
+		}
+		if in.Status == domain.StatusNotReached {
+			return a.d.Events.IntakeClosed(ctx, *in, a.now())
+		}
+		return nil
+	})
+}
+
+// WithdrawIntake records that the resident withdrew the request.
+func (a *App) WithdrawIntake(ctx context.Context, id string) (domain.Intake, error) {
+	return a.change(ctx, id, "intake.intake.withdraw", func(ctx context.Context, _ identity.Caller, in *domain.Intake) error {
+		if err := in.Withdraw(); err != nil {
+			return transitionErr(err)
+		}
+		if err := a.d.Intakes.Update(ctx, *in); err != nil {
+			return err
+		}
+		return a.d.Events.IntakeClosed(ctx, *in, a.now())
+	})
+}
+
+// MergeIntake closes duplicate id into intake intoID. Both are locked in id order, so two
+// concurrent merges cannot deadlock.
+func (a *App) MergeIntake(ctx context.Context, id, intoID string) (merged, into domain.Intake, err error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return merged, into, err
+	}
+	if id == intoID {
+		return merged, into, apperr.Invalid("into_intake_id", "must differ from intake_id")
+	}
+	const action = "intake.intake.merge"
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		first, second := id, intoID
+		if second < first {
+			first, second = second, first
+		}
+		got := map[string]domain.Intake{}
+		for _, x := range []string{first, second} {
+			in, err := a.ownIntake(ctx, caller, x, action)
+			if err != nil {
+				return err
+			}
+			got[x] = in
+		}
+		merged, into = got[id], got[intoID]
+		if err := merged.MergeInto(&into); err != nil {
+			return transitionErr(err)
+		}
+		for _, in := range []domain.Intake{merged, into} {
+			if err := a.d.Intakes.Update(ctx, in); err != nil {
+				return err
+			}
+			if err := a.d.Access.Record(ctx, a.entry(action, in, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return a.d.Events.IntakeClosed(ctx, merged, a.now())
+	})
+	return merged, into, err
+}
+
+// QueueEntry is an open intake in a team's queue.
+type QueueEntry struct {
+	Intake  domain.Intake
+	Overdue bool
+}
+
+// ListTeamQueue returns the calling team's open intakes, most urgent first, then by
+// deadline; each listed intake is access-logged.
+func (a *App) ListTeamQueue(ctx context.Context, limit int) ([]QueueEntry, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []QueueEntry
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		list, err := a.d.Intakes.Queue(ctx, caller.Org.OIN, limit)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		for _, in := range list {
+			if err := a.d.Access.Record(ctx, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+			out = append(out, QueueEntry{Intake: in, Overdue: in.Overdue(now)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// transitionErr reports a forbidden state change or merge as a failed precondition; the
+// message holds statuses only.
+func transitionErr(err error) error {
+	if errors.Is(err, domain.ErrTransition) || errors.Is(err, domain.ErrMerge) {
+		return apperr.FailedPrecondition(err.Error())
+	}
+	return err
+}

@@ -1,0 +1,405 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/services/intake/service"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+func (h *harness) register(t *testing.T, bsn string, urgency intakev1.Urgency, domains ...commonv1.LifeDomain) *intakev1.Intake {
+	t.Helper()
+	resp, err := h.client.RegisterIntake(svctest.Ctx(t), request(bsn, urgency, domains...))
+	if err != nil {
+		t.Fatalf("RegisterIntake: %v", err)
+	}
+	return resp.GetIntake()
+}
+
+func (h *harness) assess(t *testing.T, residentID, intakeID string, scores map[string]int32) *intakev1.Assessment {
+	t.Helper()
+	req := &intakev1.RecordAssessmentRequest{IdempotencyKey: uuid.NewString(), ResidentId: residentID, IntakeId: intakeID,
+		InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE}
+	for _, d := range slices.Sorted(func(yield func(string) bool) {
+		for d := range scores {
+			if !yield(d) {
+				return
+			}
+		}
+	}) {
+		req.Scores = append(req.Scores, &intakev1.DomainScore{Domain: d, Score: scores[d]})
+	}
+	resp, err := h.client.RecordAssessment(svctest.Ctx(t), req)
+	if err != nil {
+		t.Fatalf("RecordAssessment: %v", err)
+	}
+	return resp.GetAssessment()
+}
+
+func (h *harness) start(t *testing.T, id string) *intakev1.Intake {
+	t.Helper()
+	resp, err := h.client.StartTriage(svctest.Ctx(t), &intakev1.StartTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: id})
+	if err != nil {
+		t.Fatalf("StartTriage: %v", err)
+	}
+	return resp.GetIntake()
+}
+
+func adminCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return grpcx.ActingUser(ctx, "beleid-1", "municipal_administrator", "triage-policy")
+}
+
+func TestPolicyChangeAffectsNewIntakesOnly(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	gemeente := svctest.Org(identity.OrgMunicipality, "Gemeente Amsterdam")
+	if err := service.SeedDemo(context.Background(), h.svc.DSN, service.DemoMunicipality{OIN: gemeente.OIN, Municipality: municipality}); err != nil {
+		t.Fatal(err)
+	}
+	admin := h.clientAs(t, gemeente)
+
+	// Under the default policy two life domains decide nothing.
+	before := h.register(t, validBSN(20), intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES)
+	if before.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED || before.GetTriagePolicyVersion() != 0 {
+		t.Fatalf("before: %v", before)
+	}
+	got, err := admin.GetTriagePolicy(adminCtx(t), &intakev1.GetTriagePolicyRequest{MunicipalityCode: municipality})
+	if err != nil || !got.GetPolicy().GetIsDefault() || len(got.GetPolicy().GetRules()) != 5 || got.GetPolicy().GetRules()[2].GetName() != "three-or-more-domains" {
+		t.Fatalf("default policy: %v %v", err, got)
+	}
+
+	// A COMPLEX_ONLY policy that opens case direction for two domains.
+	replace := &intakev1.ReplaceTriagePolicyRequest{
+		IdempotencyKey: uuid.NewString(), MunicipalityCode: municipality, Positioning: intakev1.Positioning_POSITIONING_COMPLEX_ONLY,
+		ContactAttempts: 2, TriageDays: 10, ExpectedVersion: 0,
+		Rules: []*intakev1.TriageRule{
+			{Name: "from-veilig-thuis", Condition: intakev1.TriageCondition_TRIAGE_CONDITION_SOURCE_TYPE,
+				SourceType: referralv1.SourceType_SOURCE_TYPE_VEILIG_THUIS, Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION},
+			{Name: "two-domains", Condition: intakev1.TriageCondition_TRIAGE_CONDITION_LIFE_DOMAINS_AT_LEAST, MinCount: 2,
+				Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION},
+		},
+	}
+	// Who may adopt it: a municipality administrator of this municipality only.
+	if _, err := h.client.ReplaceTriagePolicy(adminCtx(t), replace); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a team: want PERMISSION_DENIED, got %v", err)
+	}
+	if _, err := admin.ReplaceTriagePolicy(svctest.Ctx(t), replace); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("another role: want PERMISSION_DENIED, got %v", err)
+	}
+	other := h.clientAs(t, svctest.Org(identity.OrgMunicipality, "Gemeente Utrecht"))
+	if _, err := other.ReplaceTriagePolicy(adminCtx(t), replace); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("another municipality: want PERMISSION_DENIED, got %v", err)
+	}
+	bad := proto.Clone(replace).(*intakev1.ReplaceTriagePolicyRequest)
+	bad.Rules = append(bad.Rules, &intakev1.TriageRule{Name: "custom", Condition: intakev1.TriageCondition_TRIAGE_CONDITION_ALWAYS,
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CUSTOM_PROVISION})
+	bad.TriageDays = 0
+	if _, err := admin.ReplaceTriagePolicy(adminCtx(t), bad); status.Code(err) != codes.InvalidArgument ||
+		!slices.Equal(violations(err), []string{"triage_days", "rules[2].outcome"}) {
+		t.Fatalf("invalid policy: want both violations, got %v %v", err, violations(err))
+	}
+	adopted, err := admin.ReplaceTriagePolicy(adminCtx(t), replace)
+	if err != nil || adopted.GetPolicy().GetVersion() != 1 || adopted.GetPolicy().GetAdoptedBy() != "beleid-1" {
+		t.Fatalf("ReplaceTriagePolicy: %v %v", err, adopted)
+	}
+	stale := proto.Clone(replace).(*intakev1.ReplaceTriagePolicyRequest)
+	stale.IdempotencyKey = uuid.NewString()
+	if _, err := admin.ReplaceTriagePolicy(adminCtx(t), stale); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("expected version 0 after version 1: want FAILED_PRECONDITION, got %v", err)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.TriagePolicyReplaced)
+		return ok && e.GetVersion() == 1 && e.GetPositioning() == intakev1.Positioning_POSITIONING_COMPLEX_ONLY
+	})
+
+	// A new intake is triaged under version 1.
+	after := h.register(t, validBSN(21), intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES)
+	if after.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED || after.GetTriageRule() != "two-domains" || after.GetTriagePolicyVersion() != 1 {
+		t.Fatalf("after: %v", after)
+	}
+	if !after.GetTriageDue().AsTime().Equal(after.GetReceivedAt().AsTime().AddDate(0, 0, 10)) {
+		t.Fatalf("triage term of version 1: %v → %v", after.GetReceivedAt().AsTime(), after.GetTriageDue().AsTime())
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeTriaged)
+		return ok && e.GetIntakeId() == after.GetId() && e.GetRule() == "two-domains" && e.GetPolicyVersion() == 1
+	})
+
+	// The earlier intake keeps version 0: applying its policy still decides nothing, and its
+	// team may decide a custom provision (FIRST_ACCESS), which version 1 would forbid.
+	h.start(t, before.GetId())
+	_, err = h.client.DecideTriage(svctest.Ctx(t), &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: before.GetId(), ApplyPolicy: true})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "version 0") {
+		t.Fatalf("apply policy to the earlier intake: want FAILED_PRECONDITION under version 0, got %v", err)
+	}
+	decided, err := h.client.DecideTriage(svctest.Ctx(t), &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: before.GetId(),
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CUSTOM_PROVISION})
+	if err != nil || decided.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_REFERRED ||
+		decided.GetIntake().GetTriageRule() != "professional" || decided.GetIntake().GetTriagePolicyVersion() != 0 {
+		t.Fatalf("professional decision on the earlier intake: %v %v", err, decided)
+	}
+	// Under version 1 (COMPLEX_ONLY) a custom provision is not the team's to decide.
+	third := h.register(t, validBSN(22), intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	h.start(t, third.GetId())
+	_, err = h.client.DecideTriage(svctest.Ctx(t), &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: third.GetId(),
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CUSTOM_PROVISION})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("COMPLEX_ONLY custom provision: want FAILED_PRECONDITION, got %v", err)
+	}
+
+	v0, err := h.client.GetTriagePolicy(svctest.Ctx(t), &intakev1.GetTriagePolicyRequest{MunicipalityCode: municipality})
+	if err != nil || v0.GetPolicy().GetVersion() != 1 || v0.GetPolicy().GetIsDefault() || len(v0.GetPolicy().GetRules()) != 2 ||
+		v0.GetPolicy().GetRules()[0].GetSourceType() != referralv1.SourceType_SOURCE_TYPE_VEILIG_THUIS {
+		t.Fatalf("policy in force: %v %v", err, v0)
+	}
+	if _, err := h.client.GetTriagePolicy(svctest.Ctx(t), &intakev1.GetTriagePolicyRequest{MunicipalityCode: municipality, Version: 9}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown version: want NOT_FOUND, got %v", err)
+	}
+}
+
+func TestTriageStateMachine(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	ctx := svctest.Ctx(t)
+	domains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
+
+	// Picked up, three unanswered calls under the default policy: NOT_REACHED.
+	in := h.register(t, validBSN(30), intakev1.Urgency_URGENCY_NORMAL, domains...)
+	started := h.start(t, in.GetId())
+	if started.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE || started.GetTriageProfessional() != "professional-1" {
+		t.Fatalf("StartTriage: %v", started)
+	}
+	if _, err := h.client.StartTriage(ctx, &intakev1.StartTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: in.GetId()}); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), "IN_TRIAGE → IN_TRIAGE") {
+		t.Fatalf("StartTriage twice: want FAILED_PRECONDITION naming from and to, got %v", err)
+	}
+	var last *intakev1.Intake
+	for i, reached := range []bool{false, true, false, false} {
+		resp, err := h.client.RecordContactAttempt(ctx, &intakev1.RecordContactAttemptRequest{IdempotencyKey: uuid.NewString(),
+			IntakeId: in.GetId(), Kind: intakev1.ContactKind_CONTACT_KIND_PHONE, Reached: reached})
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		last = resp.GetIntake()
+	}
+	if last.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_NOT_REACHED || last.GetFailedContactAttempts() != 3 {
+		t.Fatalf("after three failed attempts: %v", last)
+	}
+	if n := h.count(t, `SELECT count(*) FROM contact_attempts WHERE intake_id = $1`, in.GetId()); n != 4 {
+		t.Fatalf("contact attempts stored: %d", n)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeClosed)
+		return ok && e.GetIntakeId() == in.GetId() && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_NOT_REACHED
+	})
+
+	// Withdrawn from triage; a second withdrawal is a forbidden transition.
+	w := h.register(t, validBSN(31), intakev1.Urgency_URGENCY_NORMAL, domains...)
+	if _, err := h.client.WithdrawIntake(ctx, &intakev1.WithdrawIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: w.GetId()}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("withdraw from RECEIVED: want FAILED_PRECONDITION, got %v", err)
+	}
+	h.start(t, w.GetId())
+	wr, err := h.client.WithdrawIntake(ctx, &intakev1.WithdrawIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: w.GetId()})
+	if err != nil || wr.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_WITHDRAWN {
+		t.Fatalf("withdraw: %v %v", err, wr)
+	}
+
+	// Advice by the professional closes the intake; the decision names the rule.
+	adv := h.register(t, validBSN(32), intakev1.Urgency_URGENCY_HIGH, domains...)
+	h.start(t, adv.GetId())
+	dr, err := h.client.DecideTriage(ctx, &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: adv.GetId(),
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_ADVICE})
+	if err != nil || dr.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_ADVISED || dr.GetIntake().GetTriageRule() != "professional" {
+		t.Fatalf("advice: %v %v", err, dr)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeClosed)
+		return ok && e.GetIntakeId() == adv.GetId() && e.GetOutcome() == intakev1.TriageOutcome_TRIAGE_OUTCOME_ADVICE
+	})
+	if _, err := h.client.DecideTriage(ctx, &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: adv.GetId(), ApplyPolicy: true}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("deciding an advised intake: want FAILED_PRECONDITION, got %v", err)
+	}
+	if _, err := h.client.DecideTriage(ctx, &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: adv.GetId(), ApplyPolicy: true,
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_ADVICE}); status.Code(err) != codes.InvalidArgument || violations(err)[0] != "outcome" {
+		t.Fatalf("both outcome and apply_policy: want INVALID_ARGUMENT, got %v", err)
+	}
+
+	// An assessment with an acute domain makes the policy open case direction.
+	acute := h.register(t, validBSN(33), intakev1.Urgency_URGENCY_NORMAL, domains...)
+	h.start(t, acute.GetId())
+	h.assess(t, acute.GetResidentId(), acute.GetId(), map[string]int32{"HOUSING": 1, "FINANCES": 4})
+	ar, err := h.client.DecideTriage(ctx, &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: acute.GetId(), ApplyPolicy: true})
+	if err != nil || ar.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED || ar.GetIntake().GetTriageRule() != "any-domain-acute" || ar.GetIntake().GetCaseId() == "" {
+		t.Fatalf("apply policy with an acute domain: %v %v", err, ar)
+	}
+
+	// Two intakes of one resident: the later one is merged into the earlier one.
+	bsn := validBSN(34)
+	first := h.register(t, bsn, intakev1.Urgency_URGENCY_NORMAL, domains...)
+	dup := h.register(t, bsn, intakev1.Urgency_URGENCY_NORMAL, domains...)
+	mr, err := h.client.MergeIntake(ctx, &intakev1.MergeIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: dup.GetId(), IntoIntakeId: first.GetId()})
+	if err != nil || mr.GetMerged().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_MERGED || mr.GetMerged().GetMergedIntoIntakeId() != first.GetId() ||
+		mr.GetInto().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED {
+		t.Fatalf("merge: %v %v", err, mr)
+	}
+	if _, err := h.client.MergeIntake(ctx, &intakev1.MergeIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: first.GetId(), IntoIntakeId: adv.GetId()}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("merge into a closed intake of another household: want FAILED_PRECONDITION, got %v", err)
+	}
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeClosed)
+		return ok && e.GetIntakeId() == dup.GetId() && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_MERGED && e.GetMergedIntoIntakeId() == first.GetId()
+	})
+
+	// Another team: every intake id is NOT_FOUND, and the refusal is on record.
+	other := h.clientAs(t, svctest.Org(identity.OrgTeam, "Wijkteam Zuid"))
+	if _, err := other.StartTriage(ctx, &intakev1.StartTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: first.GetId()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's StartTriage: want NOT_FOUND, got %v", err)
+	}
+	if _, err := other.MergeIntake(ctx, &intakev1.MergeIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: dup.GetId(), IntoIntakeId: first.GetId()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's MergeIntake: want NOT_FOUND, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'intake.intake.start_triage'`, first.GetId()); n != 1 {
+		t.Fatalf("denied StartTriage logged: %d", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM intakes WHERE status = 'IN_TRIAGE' AND id = $1`, first.GetId()); n != 0 {
+		t.Fatal("another team changed the intake")
+	}
+
+	// The queue: the team's open intakes only, most urgent first.
+	crisisless := h.register(t, validBSN(35), intakev1.Urgency_URGENCY_HIGH, domains...)
+	q, err := h.client.ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{})
+	if err != nil {
+		t.Fatalf("ListTeamQueue: %v", err)
+	}
+	var ids []string
+	for _, e := range q.GetEntries() {
+		ids = append(ids, e.GetIntake().GetId())
+		if e.GetOverdue() || e.GetIntake().GetQuestion() != "" {
+			t.Fatalf("queue entry: %v", e)
+		}
+	}
+	if !slices.Equal(ids, []string{crisisless.GetId(), first.GetId()}) {
+		t.Fatalf("queue %v, want the HIGH intake, then the NORMAL one", ids)
+	}
+	if q, err := other.ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{}); err != nil || len(q.GetEntries()) != 0 {
+		t.Fatalf("another team's queue: %v %v", err, q)
+	}
+}
+
+func TestAssessmentsAndResidents(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	rec := h.env.Events(t, "intake", "wijkbrug.intake.>")
+	ctx := svctest.Ctx(t)
+	bsn := validBSN(40)
+	first, err := h.client.RegisterResident(ctx, &intakev1.RegisterResidentRequest{IdempotencyKey: uuid.NewString(), Bsn: bsn, MunicipalityCode: municipality})
+	if err != nil || !first.GetCreated() || first.GetResident().GetHouseholdId() == "" {
+		t.Fatalf("RegisterResident: %v %v", err, first)
+	}
+	again, err := h.client.RegisterResident(ctx, &intakev1.RegisterResidentRequest{IdempotencyKey: uuid.NewString(), Bsn: bsn, MunicipalityCode: municipality})
+	if err != nil || again.GetCreated() || again.GetResident().GetId() != first.GetResident().GetId() ||
+		again.GetResident().GetHouseholdId() != first.GetResident().GetHouseholdId() {
+		t.Fatalf("RegisterResident again: %v %v", err, again)
+	}
+	resident := first.GetResident().GetId()
+
+	a1 := h.assess(t, resident, "", map[string]int32{"FINANCES": 1, "HOUSING": 3, "JUSTICE": 99})
+	a2 := h.assess(t, resident, "", map[string]int32{"FINANCES": 3, "HOUSING": 2, "JUSTICE": 4})
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.AssessmentRecorded)
+		return ok && e.GetAssessmentId() == a2.GetId() && e.GetResidentId() == resident && e.GetConfidentiality() == commonv1.Confidentiality_CONFIDENTIALITY_SPECIAL
+	})
+	list, err := h.client.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident})
+	if err != nil || len(list.GetAssessments()) != 2 || list.GetAssessments()[0].GetId() != a2.GetId() {
+		t.Fatalf("ListAssessments: %v %v", err, list)
+	}
+	cmp, err := h.client.CompareAssessments(ctx, &intakev1.CompareAssessmentsRequest{FromAssessmentId: a1.GetId(), ToAssessmentId: a2.GetId()})
+	if err != nil {
+		t.Fatalf("CompareAssessments: %v", err)
+	}
+	changes := map[string]intakev1.ScoreChange{}
+	for _, c := range cmp.GetChanges() {
+		changes[c.GetDomain()] = c.GetChange()
+	}
+	if changes["FINANCES"] != intakev1.ScoreChange_SCORE_CHANGE_IMPROVED || changes["HOUSING"] != intakev1.ScoreChange_SCORE_CHANGE_WORSENED ||
+		changes["JUSTICE"] != intakev1.ScoreChange_SCORE_CHANGE_NOT_COMPARABLE || len(changes) != 3 {
+		t.Fatalf("changes: %v", cmp.GetChanges())
+	}
+	_, err = h.client.RecordAssessment(ctx, &intakev1.RecordAssessmentRequest{IdempotencyKey: uuid.NewString(), ResidentId: resident,
+		InstrumentVersion: "ZRM-2017", Scores: []*intakev1.DomainScore{{Domain: "ADL", Score: 6}}})
+	if status.Code(err) != codes.InvalidArgument || !slices.Equal(violations(err), []string{"context", "scores[0].domain", "scores[0].score"}) {
+		t.Fatalf("bad assessment: want all violations, got %v %v", err, violations(err))
+	}
+
+	// Another team: NOT_FOUND for the resident, the BSN and the assessments, and logged.
+	other := h.clientAs(t, svctest.Org(identity.OrgTeam, "Wijkteam Zuid"))
+	if _, err := other.FindResident(ctx, &intakev1.FindResidentRequest{Bsn: bsn}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's FindResident: want NOT_FOUND, got %v", err)
+	}
+	if _, err := other.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's ListAssessments: want NOT_FOUND, got %v", err)
+	}
+	if _, err := other.CompareAssessments(ctx, &intakev1.CompareAssessmentsRequest{FromAssessmentId: a1.GetId(), ToAssessmentId: a2.GetId()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's CompareAssessments: want NOT_FOUND, got %v", err)
+	}
+	if _, err := other.RecordAssessment(ctx, &intakev1.RecordAssessmentRequest{IdempotencyKey: uuid.NewString(), ResidentId: resident,
+		InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE,
+		Scores: []*intakev1.DomainScore{{Domain: "HOUSING", Score: 2}}}); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team's RecordAssessment: want NOT_FOUND, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1`, svctest.Org(identity.OrgTeam, "Wijkteam Zuid").OIN); n != 4 {
+		t.Fatalf("denied accesses logged: %d, want 4", n)
+	}
+
+	// A duplicate found later (here: a second BSN for the same person) is merged: its
+	// intake and assessment move over and its BSN finds the kept resident.
+	dupBSN := validBSN(41)
+	dupIntake := h.register(t, dupBSN, intakev1.Urgency_URGENCY_NORMAL)
+	h.assess(t, dupIntake.GetResidentId(), dupIntake.GetId(), map[string]int32{"HOUSING": 4})
+	merged, err := h.client.MergeResidents(ctx, &intakev1.MergeResidentsRequest{IdempotencyKey: uuid.NewString(),
+		KeepResidentId: resident, DuplicateResidentId: dupIntake.GetResidentId()})
+	if err != nil || merged.GetResident().GetId() != resident {
+		t.Fatalf("MergeResidents: %v %v", err, merged)
+	}
+	found, err := h.client.FindResident(ctx, &intakev1.FindResidentRequest{Bsn: dupBSN})
+	if err != nil || found.GetResident().GetId() != resident {
+		t.Fatalf("the duplicate's BSN must find the kept resident: %v %v", err, found)
+	}
+	moved, err := h.client.GetIntake(ctx, &intakev1.GetIntakeRequest{IntakeId: dupIntake.GetId()})
+	if err != nil || moved.GetIntake().GetResidentId() != resident || moved.GetIntake().GetHouseholdId() != first.GetResident().GetHouseholdId() {
+		t.Fatalf("the duplicate's intake: %v %v", err, moved)
+	}
+	if list, err := h.client.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident}); err != nil || len(list.GetAssessments()) != 3 {
+		t.Fatalf("assessments after the merge: %v %d", err, len(list.GetAssessments()))
+	}
+	if _, err := h.client.MergeResidents(ctx, &intakev1.MergeResidentsRequest{IdempotencyKey: uuid.NewString(),
+		KeepResidentId: resident, DuplicateResidentId: dupIntake.GetResidentId()}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("merging twice: want FAILED_PRECONDITION, got %v", err)
+	}
+	// A new intake with the duplicate's BSN joins the kept resident.
+	later := h.register(t, dupBSN, intakev1.Urgency_URGENCY_NORMAL)
+	if later.GetResidentId() != resident {
+		t.Fatalf("intake for the duplicate's BSN: resident %s, want %s", later.GetResidentId(), resident)
+	}
+	if n := h.count(t, `SELECT count(*) FROM residents`); n != 2 {
+		t.Fatalf("residents: %d", n)
+	}
+}
