@@ -126,3 +126,16 @@ func TestDenyListReloadsWithoutRestart(t *testing.T) {
 		t.Fatal("a malformed deny list must be refused at start")
 	}
 }
+
+// FuzzDenyList: any file content is loaded or refused, never a panic.
+func FuzzDenyList(f *testing.F) {
+	f.Add("serial:0a1b\noin:00000001000000000001\n# comment\n")
+	f.Add("bogus")
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(t.TempDir(), "deny")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = grpcx.NewDenyList(path)
+	})
+}
