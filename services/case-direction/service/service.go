@@ -5,10 +5,14 @@ package service
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/peers"
@@ -20,8 +24,25 @@ import (
 	"google.golang.org/grpc"
 )
 
+// settings are the service's own settings, beside the platform's svc.Config.
+type settings struct {
+	// WatchInterval is how often the pilot-light scheduler looks for missed check-ins.
+	WatchInterval time.Duration `env:"WIJKBRUG_WATCH_SCHEDULER_INTERVAL" default:"1m" usage:"how often case-direction looks for missed pilot-light (WATCH) check-ins"`
+}
+
+// Options change how the service runs; tests use them to control time.
+type Options struct {
+	// Now is the clock of the use cases and the pilot-light scheduler (default time.Now).
+	Now func() time.Time
+	// WatchInterval overrides WIJKBRUG_WATCH_SCHEDULER_INTERVAL when not zero.
+	WatchInterval time.Duration
+}
+
 // Spec describes the case-direction service to the shared runtime.
-func Spec() svc.Spec {
+func Spec() svc.Spec { return SpecWith(Options{}) }
+
+// SpecWith is Spec with options.
+func SpecWith(o Options) svc.Spec {
 	return svc.Spec{
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50052",
@@ -30,15 +51,40 @@ func Spec() svc.Spec {
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
+			// svc.Config has no room for a service's own settings, so they are read from the
+			// environment here, the same way the platform reads its own.
+			var s settings
+			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
+				return nil, err
+			}
+			interval := s.WatchInterval
+			if o.WatchInterval > 0 {
+				interval = o.WatchInterval
+			}
+			if interval <= 0 {
+				return nil, fmt.Errorf("WIJKBRUG_WATCH_SCHEDULER_INTERVAL must be positive, got %s", interval)
+			}
 			pm, err := p.Dial(p.Config.ProviderMonitoringAddr)
 			if err != nil {
 				return nil, fmt.Errorf("dial provider-monitoring: %w", err)
 			}
-			a := app.New(p.DB, postgres.NewCases(p.DB), events.NewPublisher(p.Outbox), p.Access, peers.NewProviderMonitoring(pm))
+			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access, peers.NewProviderMonitoring(pm))
+			if o.Now != nil {
+				a.Now = o.Now
+			}
 			server := grpcport.NewServer(a, p.Idem)
+			scheduler := p.SystemCaller("case-monitoring")
 			return &svc.Wiring{
-				Register:  func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },
-				Consumers: []consumer.Spec{consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger)},
+				Register: func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },
+				Consumers: []consumer.Spec{
+					consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
+					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
+				},
+				Background: []func(ctx context.Context){
+					func(ctx context.Context) {
+						a.RunWatchScheduler(identity.WithCaller(ctx, scheduler), interval, p.Logger)
+					},
+				},
 			}, nil
 		},
 	}

@@ -34,9 +34,45 @@ type Cases interface {
 	// AddAllocation stores an allocation action; false when that allocation number is
 	// already recorded.
 	AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error)
-	// MarkAllocationStarted sets an ISSUED allocation to STARTED. It returns the case of the
-	// allocation ("" when the number is unknown) and whether anything changed.
-	MarkAllocationStarted(ctx context.Context, number string, at time.Time) (caseID string, changed bool, err error)
+	// SetAllocationStatus moves an allocation whose status is one of from to status to. It
+	// returns the case of the allocation ("" when the number is unknown) and whether
+	// anything changed.
+	SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (caseID string, changed bool, err error)
+	// AllocationCase returns the case of an allocation, "" when the number is unknown.
+	AllocationCase(ctx context.Context, number string) (string, error)
+	// SetAllocationProgress records the latest progress judgement; it returns the case of the
+	// allocation ("" when unknown).
+	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (caseID string, err error)
+
+	// SavePlan stores a newly adopted plan version and its goals.
+	SavePlan(ctx context.Context, caseID string, p domain.Plan) error
+	// SetGoalStatus stores a goal's status.
+	SetGoalStatus(ctx context.Context, goalID string, status domain.GoalStatus, at time.Time) error
+	// ClaimReferral records a referral for the case and returns the case it belongs to.
+	ClaimReferral(ctx context.Context, caseID, referralID string) (ownerCaseID string, err error)
+	// AddGoalAction links a referral or allocation to a goal; false when already linked.
+	AddGoalAction(ctx context.Context, goalID string, a domain.GoalAction, at time.Time) (bool, error)
+	// SetReferralStatus records a reported referral status unless a later one is known.
+	SetReferralStatus(ctx context.Context, caseID, referralID, status string, at time.Time) (bool, error)
+	// AddTodo stores an evaluation to-do unless the same one is open; false then.
+	AddTodo(ctx context.Context, caseID string, t domain.EvaluationTodo) (bool, error)
+	// AddEvaluation stores an evaluation and settles the open to-dos.
+	AddEvaluation(ctx context.Context, caseID string, e domain.Evaluation) error
+	// AddConference stores a case conference.
+	AddConference(ctx context.Context, caseID string, c domain.Conference) error
+	// AddCheckIn stores a pilot-light check-in.
+	AddCheckIn(ctx context.Context, caseID, by string, reopened bool, at time.Time) error
+	// SaveSafetyConcern inserts or updates a safety concern.
+	SaveSafetyConcern(ctx context.Context, caseID string, s domain.SafetyConcern) error
+	// SaveOutcomes stores the closing outcomes per life domain.
+	SaveOutcomes(ctx context.Context, caseID string, o []domain.DomainOutcome) error
+	// List returns one page of a caseload and the counts per status.
+	List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error)
+	// LockDueWatches locks (FOR UPDATE SKIP LOCKED) up to limit cases in WATCH whose next
+	// check-in was due at or before now.
+	LockDueWatches(ctx context.Context, now time.Time, limit int) ([]domain.Case, error)
+	// RecordOverdue notes a missed check-in; false when it was noted before.
+	RecordOverdue(ctx context.Context, caseID string, dueAt, at time.Time) (bool, error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -44,6 +80,18 @@ type Events interface {
 	CaseOpened(ctx context.Context, c domain.Case) error
 	CaseDirectorAssigned(ctx context.Context, c domain.Case) error
 	CaseAllocationRequested(ctx context.Context, c domain.Case, a domain.AllocationAction) error
+	CaseStatusChanged(ctx context.Context, c domain.Case, from domain.Status, at time.Time) error
+	CaseClosed(ctx context.Context, c domain.Case, at time.Time) error
+	CasePlanAdopted(ctx context.Context, c domain.Case) error
+	CaseGoalStatusChanged(ctx context.Context, c domain.Case, g domain.Goal, from domain.GoalStatus, at time.Time) error
+	CaseGoalActionAdded(ctx context.Context, c domain.Case, goalID string, a domain.GoalAction) error
+	CaseEvaluated(ctx context.Context, c domain.Case, e domain.Evaluation) error
+	CaseEvaluationDue(ctx context.Context, c domain.Case, t domain.EvaluationTodo) error
+	CaseConferenceHeld(ctx context.Context, c domain.Case, conf domain.Conference) error
+	CaseWatchCheckedIn(ctx context.Context, c domain.Case, reopened bool, at time.Time) error
+	CaseWatchCheckOverdue(ctx context.Context, c domain.Case, dueAt time.Time) error
+	CaseSafetyConcernRecorded(ctx context.Context, c domain.Case, s domain.SafetyConcern) error
+	CaseHandedOver(ctx context.Context, c domain.Case) error
 }
 
 // Volume is an amount of care per unit and frequency (iJw/iWmo).
@@ -101,6 +149,20 @@ const (
 	actionAssignDirector    = "casedirection.case.assign_director"
 	actionRequestAllocation = "casedirection.case.request_allocation"
 	actionAllocationStarted = "casedirection.case.allocation_started"
+	actionAllocationStatus  = "casedirection.case.allocation_status"
+	actionList              = "casedirection.case.list"
+	actionAdoptPlan         = "casedirection.case.adopt_plan"
+	actionStartPlan         = "casedirection.case.start_plan"
+	actionGoalAction        = "casedirection.case.add_goal_action"
+	actionGoalStatus        = "casedirection.case.set_goal_status"
+	actionEvaluate          = "casedirection.case.evaluate"
+	actionConference        = "casedirection.case.record_conference"
+	actionCheckIn           = "casedirection.case.check_in"
+	actionSafety            = "casedirection.case.record_safety_concern"
+	actionHandOver          = "casedirection.case.hand_over"
+	actionClose             = "casedirection.case.close"
+	actionReferralStatus    = "casedirection.case.referral_status"
+	actionEvaluationDue     = "casedirection.case.evaluation_due"
 )
 
 // OpenCase registers a case for a household. Intake opens cases (as a Wijkbrug service); a
@@ -194,9 +256,15 @@ func (a *App) AssignDirector(ctx context.Context, caseID, professionalID string)
 		if err := a.requireTeam(ctx, caller, c, actionAssignDirector); err != nil {
 			return err
 		}
-		changed, err := c.AssignDirector(professionalID, caller.Org.OIN, a.now())
+		from, at := c.Status, a.now()
+		changed, err := c.AssignDirector(professionalID, caller.Org.OIN, at)
 		if err != nil {
 			return domainErr(err)
+		}
+		if c.Status != from {
+			if err := a.events.CaseStatusChanged(ctx, c, from, at); err != nil {
+				return err
+			}
 		}
 		if changed {
 			if err := a.cases.Update(ctx, c); err != nil {
@@ -219,7 +287,7 @@ func (a *App) AssignDirector(ctx context.Context, caseID, professionalID string)
 // allocation as an action of the case. The key sent to provider-monitoring is derived from
 // the case and the caller's own key, so a retry (also after this transaction rolled back
 // behind a successful allocation) gets the same allocation instead of a second one.
-func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey string, req AllocationRequest) (domain.Case, string, error) {
+func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey string, req AllocationRequest, goalIDs []string) (domain.Case, string, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Case
 	var number string
@@ -235,6 +303,11 @@ func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey stri
 		}
 		if err := c.CanRequestAllocation(); err != nil {
 			return apperr.FailedPrecondition("custom care can only be allocated for an open case with a director (case is " + string(c.Status) + ")")
+		}
+		for _, g := range goalIDs {
+			if _, ok := c.Plan.Goal(g); !ok {
+				return apperr.NotFound("goal", g)
+			}
 		}
 		action, err := a.allocator.Allocate(ctx, AllocationOrder{
 			AllocationRequest: req,
@@ -256,29 +329,27 @@ func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey stri
 				return err
 			}
 		}
+		for _, g := range goalIDs {
+			ga := domain.GoalAction{AllocationNumber: action.Number, Status: action.Status}
+			linked, err := a.cases.AddGoalAction(ctx, g, ga, a.now())
+			if err != nil {
+				return err
+			}
+			if linked {
+				if err := a.events.CaseGoalActionAdded(ctx, c, g, ga); err != nil {
+					return err
+				}
+			}
+		}
+		if len(goalIDs) > 0 {
+			if c, err = a.cases.Get(ctx, c.ID); err != nil {
+				return err
+			}
+		}
 		out, number = c, action.Number
 		return a.access.Record(ctx, entry(actionRequestAllocation, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted))
 	})
 	return out, number, err
-}
-
-// MarkAllocationStarted handles provider-monitoring's report that care started. It reports
-// whether the allocation is one of ours; an unknown number is not an error, because retrying
-// cannot make it known.
-func (a *App) MarkAllocationStarted(ctx context.Context, number string, at time.Time) (bool, error) {
-	found := false
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		caseID, changed, err := a.cases.MarkAllocationStarted(ctx, number, at.UTC().Truncate(time.Microsecond))
-		if err != nil || caseID == "" {
-			return err
-		}
-		found = true
-		if !changed {
-			return nil
-		}
-		return a.access.Record(ctx, entry(actionAllocationStarted, caseID, accesslog.RouteSystem, accesslog.OutcomeGranted))
-	})
-	return found, err
 }
 
 // MaxPeerKeyLength is the longest idempotency key a Wijkbrug service accepts
@@ -321,9 +392,15 @@ func readRoute(caller identity.Caller, c domain.Case) string {
 
 // domainErr turns broken domain rules into typed errors for the caller.
 func domainErr(err error) error {
-	var te *domain.TransitionError
-	if errors.As(err, &te) {
-		return apperr.FailedPrecondition(te.Error())
+	var (
+		te *domain.TransitionError
+		ae *domain.ActionError
+		ge *domain.GoalError
+		ce *domain.ClosingError
+	)
+	switch {
+	case errors.As(err, &te), errors.As(err, &ae), errors.As(err, &ge), errors.As(err, &ce):
+		return apperr.FailedPrecondition(err.Error())
 	}
 	return err
 }

@@ -87,12 +87,20 @@ type AllocationAction struct {
 	UpdatedAt       time.Time
 }
 
-// Allocation statuses as provider-monitoring reports them (a subset is enough here: the
-// case only mirrors them).
+// Allocation statuses as provider-monitoring reports them; the case only mirrors them.
 const (
-	AllocationIssued  = "ISSUED"
-	AllocationStarted = "STARTED"
+	AllocationIssued    = "ISSUED"
+	AllocationStarted   = "STARTED"
+	AllocationPaused    = "PAUSED"
+	AllocationEnded     = "ENDED"
+	AllocationWithdrawn = "WITHDRAWN"
 )
+
+// AllocationOpen reports whether an allocation still runs (or may still start): closing a
+// case waits for it.
+func AllocationOpen(status string) bool {
+	return status != AllocationEnded && status != AllocationWithdrawn
+}
 
 // Case is the case of one household.
 type Case struct {
@@ -109,6 +117,20 @@ type Case struct {
 	Allocations []AllocationAction
 	OpenedAt    time.Time
 	ClosedAt    *time.Time
+
+	// Plan is the current plan (nil before the first is adopted); its goals are the current
+	// goals of the case.
+	Plan      *Plan
+	Referrals []ReferralAction
+	Watch     *Watch
+	// Result is the CaseResult code of a closed case, or HANDED_OVER.
+	Result string
+	// SafetyConcern is set when a safety concern was recorded: events then say SAFETY.
+	SafetyConcern bool
+	// Handover is set for a handed-over case.
+	Handover *Handover
+	// Details are shown to readers; the rules do not use them.
+	Details Details
 }
 
 // Transition moves the case to another status if the state machine allows it.

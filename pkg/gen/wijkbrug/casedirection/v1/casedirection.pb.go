@@ -5,8 +5,9 @@
 // source: wijkbrug/casedirection/v1/casedirection.proto
 
 // The case-direction service: one household, one plan, one director
-// ("1 huishouden, 1 plan, 1 regisseur"). Later versions add plans, goals, evaluations,
-// case conferences, the pilot light (waakvlam) and closing.
+// ("1 huishouden, 1 plan, 1 regisseur"): cases, versioned plans with goals per life domain,
+// evaluations, case conferences, the pilot light (waakvlam), safety concerns, handover and
+// closing with a result.
 
 package casedirectionv1
 
@@ -93,6 +94,419 @@ func (x CaseStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use CaseStatus.Descriptor instead.
 func (CaseStatus) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{0}
+}
+
+// GoalStatus is the state of a goal. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
+type GoalStatus int32
+
+const (
+	GoalStatus_GOAL_STATUS_UNSPECIFIED GoalStatus = 0
+	GoalStatus_GOAL_STATUS_OPEN        GoalStatus = 1
+	GoalStatus_GOAL_STATUS_IN_PROGRESS GoalStatus = 2
+	GoalStatus_GOAL_STATUS_REACHED     GoalStatus = 3
+	GoalStatus_GOAL_STATUS_PARTLY      GoalStatus = 4
+	GoalStatus_GOAL_STATUS_NOT_REACHED GoalStatus = 5
+	GoalStatus_GOAL_STATUS_DROPPED     GoalStatus = 6
+)
+
+// Enum value maps for GoalStatus.
+var (
+	GoalStatus_name = map[int32]string{
+		0: "GOAL_STATUS_UNSPECIFIED",
+		1: "GOAL_STATUS_OPEN",
+		2: "GOAL_STATUS_IN_PROGRESS",
+		3: "GOAL_STATUS_REACHED",
+		4: "GOAL_STATUS_PARTLY",
+		5: "GOAL_STATUS_NOT_REACHED",
+		6: "GOAL_STATUS_DROPPED",
+	}
+	GoalStatus_value = map[string]int32{
+		"GOAL_STATUS_UNSPECIFIED": 0,
+		"GOAL_STATUS_OPEN":        1,
+		"GOAL_STATUS_IN_PROGRESS": 2,
+		"GOAL_STATUS_REACHED":     3,
+		"GOAL_STATUS_PARTLY":      4,
+		"GOAL_STATUS_NOT_REACHED": 5,
+		"GOAL_STATUS_DROPPED":     6,
+	}
+)
+
+func (x GoalStatus) Enum() *GoalStatus {
+	p := new(GoalStatus)
+	*p = x
+	return p
+}
+
+func (x GoalStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GoalStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1].Descriptor()
+}
+
+func (GoalStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1]
+}
+
+func (x GoalStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GoalStatus.Descriptor instead.
+func (GoalStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{1}
+}
+
+// EvaluationDecision is what an evaluation decided.
+type EvaluationDecision int32
+
+const (
+	EvaluationDecision_EVALUATION_DECISION_UNSPECIFIED EvaluationDecision = 0
+	EvaluationDecision_EVALUATION_DECISION_CONTINUE    EvaluationDecision = 1
+	EvaluationDecision_EVALUATION_DECISION_SCALE_UP    EvaluationDecision = 2
+	EvaluationDecision_EVALUATION_DECISION_SCALE_DOWN  EvaluationDecision = 3
+	// Pilot light (waakvlam): periodic check-ins only.
+	EvaluationDecision_EVALUATION_DECISION_WATCH EvaluationDecision = 4
+	// Close the case; CloseCase does it, with the result.
+	EvaluationDecision_EVALUATION_DECISION_CLOSE EvaluationDecision = 5
+)
+
+// Enum value maps for EvaluationDecision.
+var (
+	EvaluationDecision_name = map[int32]string{
+		0: "EVALUATION_DECISION_UNSPECIFIED",
+		1: "EVALUATION_DECISION_CONTINUE",
+		2: "EVALUATION_DECISION_SCALE_UP",
+		3: "EVALUATION_DECISION_SCALE_DOWN",
+		4: "EVALUATION_DECISION_WATCH",
+		5: "EVALUATION_DECISION_CLOSE",
+	}
+	EvaluationDecision_value = map[string]int32{
+		"EVALUATION_DECISION_UNSPECIFIED": 0,
+		"EVALUATION_DECISION_CONTINUE":    1,
+		"EVALUATION_DECISION_SCALE_UP":    2,
+		"EVALUATION_DECISION_SCALE_DOWN":  3,
+		"EVALUATION_DECISION_WATCH":       4,
+		"EVALUATION_DECISION_CLOSE":       5,
+	}
+)
+
+func (x EvaluationDecision) Enum() *EvaluationDecision {
+	p := new(EvaluationDecision)
+	*p = x
+	return p
+}
+
+func (x EvaluationDecision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EvaluationDecision) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2].Descriptor()
+}
+
+func (EvaluationDecision) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2]
+}
+
+func (x EvaluationDecision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EvaluationDecision.Descriptor instead.
+func (EvaluationDecision) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{2}
+}
+
+// SafetyConcernKind is the kind of safety concern in the family.
+type SafetyConcernKind int32
+
+const (
+	SafetyConcernKind_SAFETY_CONCERN_KIND_UNSPECIFIED       SafetyConcernKind = 0
+	SafetyConcernKind_SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE SafetyConcernKind = 1
+	SafetyConcernKind_SAFETY_CONCERN_KIND_CHILD_ABUSE       SafetyConcernKind = 2
+)
+
+// Enum value maps for SafetyConcernKind.
+var (
+	SafetyConcernKind_name = map[int32]string{
+		0: "SAFETY_CONCERN_KIND_UNSPECIFIED",
+		1: "SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE",
+		2: "SAFETY_CONCERN_KIND_CHILD_ABUSE",
+	}
+	SafetyConcernKind_value = map[string]int32{
+		"SAFETY_CONCERN_KIND_UNSPECIFIED":       0,
+		"SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE": 1,
+		"SAFETY_CONCERN_KIND_CHILD_ABUSE":       2,
+	}
+)
+
+func (x SafetyConcernKind) Enum() *SafetyConcernKind {
+	p := new(SafetyConcernKind)
+	*p = x
+	return p
+}
+
+func (x SafetyConcernKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SafetyConcernKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3].Descriptor()
+}
+
+func (SafetyConcernKind) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3]
+}
+
+func (x SafetyConcernKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SafetyConcernKind.Descriptor instead.
+func (SafetyConcernKind) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+}
+
+// MeldcodeStep is the step of the meldcode huiselijk geweld en kindermishandeling reached.
+type MeldcodeStep int32
+
+const (
+	MeldcodeStep_MELDCODE_STEP_UNSPECIFIED MeldcodeStep = 0
+	// 1. Map the signals.
+	MeldcodeStep_MELDCODE_STEP_MAP_SIGNALS MeldcodeStep = 1
+	// 2. Collegial consultation (and if needed advice from Veilig Thuis).
+	MeldcodeStep_MELDCODE_STEP_CONSULT MeldcodeStep = 2
+	// 3. Conversation with the resident.
+	MeldcodeStep_MELDCODE_STEP_CONVERSATION MeldcodeStep = 3
+	// 4. Weigh the violence (assessment framework).
+	MeldcodeStep_MELDCODE_STEP_WEIGH MeldcodeStep = 4
+	// 5. Decide: organise help and/or report to Veilig Thuis.
+	MeldcodeStep_MELDCODE_STEP_DECIDE MeldcodeStep = 5
+)
+
+// Enum value maps for MeldcodeStep.
+var (
+	MeldcodeStep_name = map[int32]string{
+		0: "MELDCODE_STEP_UNSPECIFIED",
+		1: "MELDCODE_STEP_MAP_SIGNALS",
+		2: "MELDCODE_STEP_CONSULT",
+		3: "MELDCODE_STEP_CONVERSATION",
+		4: "MELDCODE_STEP_WEIGH",
+		5: "MELDCODE_STEP_DECIDE",
+	}
+	MeldcodeStep_value = map[string]int32{
+		"MELDCODE_STEP_UNSPECIFIED":  0,
+		"MELDCODE_STEP_MAP_SIGNALS":  1,
+		"MELDCODE_STEP_CONSULT":      2,
+		"MELDCODE_STEP_CONVERSATION": 3,
+		"MELDCODE_STEP_WEIGH":        4,
+		"MELDCODE_STEP_DECIDE":       5,
+	}
+)
+
+func (x MeldcodeStep) Enum() *MeldcodeStep {
+	p := new(MeldcodeStep)
+	*p = x
+	return p
+}
+
+func (x MeldcodeStep) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MeldcodeStep) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4].Descriptor()
+}
+
+func (MeldcodeStep) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4]
+}
+
+func (x MeldcodeStep) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MeldcodeStep.Descriptor instead.
+func (MeldcodeStep) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+}
+
+// HandoverRecipient is who a case is handed over to.
+type HandoverRecipient int32
+
+const (
+	HandoverRecipient_HANDOVER_RECIPIENT_UNSPECIFIED           HandoverRecipient = 0
+	HandoverRecipient_HANDOVER_RECIPIENT_VEILIG_THUIS          HandoverRecipient = 1
+	HandoverRecipient_HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION HandoverRecipient = 2
+	HandoverRecipient_HANDOVER_RECIPIENT_OTHER_MUNICIPALITY    HandoverRecipient = 3
+)
+
+// Enum value maps for HandoverRecipient.
+var (
+	HandoverRecipient_name = map[int32]string{
+		0: "HANDOVER_RECIPIENT_UNSPECIFIED",
+		1: "HANDOVER_RECIPIENT_VEILIG_THUIS",
+		2: "HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION",
+		3: "HANDOVER_RECIPIENT_OTHER_MUNICIPALITY",
+	}
+	HandoverRecipient_value = map[string]int32{
+		"HANDOVER_RECIPIENT_UNSPECIFIED":           0,
+		"HANDOVER_RECIPIENT_VEILIG_THUIS":          1,
+		"HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION": 2,
+		"HANDOVER_RECIPIENT_OTHER_MUNICIPALITY":    3,
+	}
+)
+
+func (x HandoverRecipient) Enum() *HandoverRecipient {
+	p := new(HandoverRecipient)
+	*p = x
+	return p
+}
+
+func (x HandoverRecipient) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HandoverRecipient) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5].Descriptor()
+}
+
+func (HandoverRecipient) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5]
+}
+
+func (x HandoverRecipient) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HandoverRecipient.Descriptor instead.
+func (HandoverRecipient) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+}
+
+// CaseResult is the result a case is closed with.
+type CaseResult int32
+
+const (
+	CaseResult_CASE_RESULT_UNSPECIFIED    CaseResult = 0
+	CaseResult_CASE_RESULT_GOALS_REACHED  CaseResult = 1
+	CaseResult_CASE_RESULT_PARTLY_REACHED CaseResult = 2
+	CaseResult_CASE_RESULT_NOT_REACHED    CaseResult = 3
+	// The household moved out of the municipality.
+	CaseResult_CASE_RESULT_MOVED CaseResult = 4
+	// The resident ended the cooperation.
+	CaseResult_CASE_RESULT_STOPPED_BY_RESIDENT CaseResult = 5
+)
+
+// Enum value maps for CaseResult.
+var (
+	CaseResult_name = map[int32]string{
+		0: "CASE_RESULT_UNSPECIFIED",
+		1: "CASE_RESULT_GOALS_REACHED",
+		2: "CASE_RESULT_PARTLY_REACHED",
+		3: "CASE_RESULT_NOT_REACHED",
+		4: "CASE_RESULT_MOVED",
+		5: "CASE_RESULT_STOPPED_BY_RESIDENT",
+	}
+	CaseResult_value = map[string]int32{
+		"CASE_RESULT_UNSPECIFIED":         0,
+		"CASE_RESULT_GOALS_REACHED":       1,
+		"CASE_RESULT_PARTLY_REACHED":      2,
+		"CASE_RESULT_NOT_REACHED":         3,
+		"CASE_RESULT_MOVED":               4,
+		"CASE_RESULT_STOPPED_BY_RESIDENT": 5,
+	}
+)
+
+func (x CaseResult) Enum() *CaseResult {
+	p := new(CaseResult)
+	*p = x
+	return p
+}
+
+func (x CaseResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6].Descriptor()
+}
+
+func (CaseResult) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6]
+}
+
+func (x CaseResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseResult.Descriptor instead.
+func (CaseResult) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+}
+
+// DomainOutcomeKind compares the closing score of a life domain with its goal.
+type DomainOutcomeKind int32
+
+const (
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_UNSPECIFIED DomainOutcomeKind = 0
+	// Closing score at or above the target.
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_TARGET_REACHED DomainOutcomeKind = 1
+	// Above the baseline, below the target.
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_IMPROVED     DomainOutcomeKind = 2
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_UNCHANGED    DomainOutcomeKind = 3
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_DETERIORATED DomainOutcomeKind = 4
+	// Not scored (or 99) in the closing assessment.
+	DomainOutcomeKind_DOMAIN_OUTCOME_KIND_NOT_ASSESSED DomainOutcomeKind = 5
+)
+
+// Enum value maps for DomainOutcomeKind.
+var (
+	DomainOutcomeKind_name = map[int32]string{
+		0: "DOMAIN_OUTCOME_KIND_UNSPECIFIED",
+		1: "DOMAIN_OUTCOME_KIND_TARGET_REACHED",
+		2: "DOMAIN_OUTCOME_KIND_IMPROVED",
+		3: "DOMAIN_OUTCOME_KIND_UNCHANGED",
+		4: "DOMAIN_OUTCOME_KIND_DETERIORATED",
+		5: "DOMAIN_OUTCOME_KIND_NOT_ASSESSED",
+	}
+	DomainOutcomeKind_value = map[string]int32{
+		"DOMAIN_OUTCOME_KIND_UNSPECIFIED":    0,
+		"DOMAIN_OUTCOME_KIND_TARGET_REACHED": 1,
+		"DOMAIN_OUTCOME_KIND_IMPROVED":       2,
+		"DOMAIN_OUTCOME_KIND_UNCHANGED":      3,
+		"DOMAIN_OUTCOME_KIND_DETERIORATED":   4,
+		"DOMAIN_OUTCOME_KIND_NOT_ASSESSED":   5,
+	}
+)
+
+func (x DomainOutcomeKind) Enum() *DomainOutcomeKind {
+	p := new(DomainOutcomeKind)
+	*p = x
+	return p
+}
+
+func (x DomainOutcomeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DomainOutcomeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7].Descriptor()
+}
+
+func (DomainOutcomeKind) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7]
+}
+
+func (x DomainOutcomeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DomainOutcomeKind.Descriptor instead.
+func (DomainOutcomeKind) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
 }
 
 // Director is the one professional who directs the case.
@@ -251,12 +665,34 @@ type Case struct {
 	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	DistrictCode     string                 `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	// OIN of the neighbourhood team the case belongs to.
-	TeamOin       string                 `protobuf:"bytes,6,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
-	Status        CaseStatus             `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
-	Director      *Director              `protobuf:"bytes,8,opt,name=director,proto3" json:"director,omitempty"`
-	LifeDomains   []v1.LifeDomain        `protobuf:"varint,9,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	Allocations   []*AllocationAction    `protobuf:"bytes,10,rep,name=allocations,proto3" json:"allocations,omitempty"`
-	OpenedAt      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	TeamOin     string                 `protobuf:"bytes,6,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	Status      CaseStatus             `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
+	Director    *Director              `protobuf:"bytes,8,opt,name=director,proto3" json:"director,omitempty"`
+	LifeDomains []v1.LifeDomain        `protobuf:"varint,9,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
+	Allocations []*AllocationAction    `protobuf:"bytes,10,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	OpenedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	// The current plan; absent before the first one is adopted.
+	Plan *Plan `protobuf:"bytes,12,opt,name=plan,proto3" json:"plan,omitempty"`
+	// Referrals made for the case, with the status the referral service last reported.
+	Referrals []*ReferralAction `protobuf:"bytes,13,rep,name=referrals,proto3" json:"referrals,omitempty"`
+	// Evaluations, oldest first.
+	Evaluations []*Evaluation `protobuf:"bytes,14,rep,name=evaluations,proto3" json:"evaluations,omitempty"`
+	// Evaluations to be done, e.g. because a provider advised scaling down.
+	EvaluationTodos []*EvaluationTodo `protobuf:"bytes,15,rep,name=evaluation_todos,json=evaluationTodos,proto3" json:"evaluation_todos,omitempty"`
+	// Case conferences, oldest first.
+	Conferences []*CaseConference `protobuf:"bytes,16,rep,name=conferences,proto3" json:"conferences,omitempty"`
+	// Pilot-light settings; present while the case is in WATCH.
+	Watch *Watch `protobuf:"bytes,17,opt,name=watch,proto3" json:"watch,omitempty"`
+	// Safety concerns recorded on the case.
+	SafetyConcerns []*SafetyConcern `protobuf:"bytes,18,rep,name=safety_concerns,json=safetyConcerns,proto3" json:"safety_concerns,omitempty"`
+	// Set when the case is closed or handed over.
+	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// Result of a closed case (CaseResult code, e.g. GOALS_REACHED) or HANDED_OVER.
+	Result string `protobuf:"bytes,20,opt,name=result,proto3" json:"result,omitempty"`
+	// Outcome per life domain, from the closing assessment.
+	DomainOutcomes []*DomainOutcome `protobuf:"bytes,21,rep,name=domain_outcomes,json=domainOutcomes,proto3" json:"domain_outcomes,omitempty"`
+	// Where the case was handed over to.
+	Handover      *Handover `protobuf:"bytes,22,opt,name=handover,proto3" json:"handover,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,6 +804,1308 @@ func (x *Case) GetOpenedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Case) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *Case) GetReferrals() []*ReferralAction {
+	if x != nil {
+		return x.Referrals
+	}
+	return nil
+}
+
+func (x *Case) GetEvaluations() []*Evaluation {
+	if x != nil {
+		return x.Evaluations
+	}
+	return nil
+}
+
+func (x *Case) GetEvaluationTodos() []*EvaluationTodo {
+	if x != nil {
+		return x.EvaluationTodos
+	}
+	return nil
+}
+
+func (x *Case) GetConferences() []*CaseConference {
+	if x != nil {
+		return x.Conferences
+	}
+	return nil
+}
+
+func (x *Case) GetWatch() *Watch {
+	if x != nil {
+		return x.Watch
+	}
+	return nil
+}
+
+func (x *Case) GetSafetyConcerns() []*SafetyConcern {
+	if x != nil {
+		return x.SafetyConcerns
+	}
+	return nil
+}
+
+func (x *Case) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *Case) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *Case) GetDomainOutcomes() []*DomainOutcome {
+	if x != nil {
+		return x.DomainOutcomes
+	}
+	return nil
+}
+
+func (x *Case) GetHandover() *Handover {
+	if x != nil {
+		return x.Handover
+	}
+	return nil
+}
+
+// DomainScore is a Zelfredzaamheid-Matrix score on one life domain: 1 (acute problems) to 5
+// (fully self-sufficient), or 99 (not discussed) where the request allows it.
+type DomainScore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LifeDomain    v1.LifeDomain          `protobuf:"varint,1,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	Score         int32                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainScore) Reset() {
+	*x = DomainScore{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainScore) ProtoMessage() {}
+
+func (x *DomainScore) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
+func (*DomainScore) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DomainScore) GetLifeDomain() v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return v1.LifeDomain(0)
+}
+
+func (x *DomainScore) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// GoalInput is a goal in an AdoptPlanRequest.
+type GoalInput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of a goal of the previous plan version to carry over; empty for a new goal.
+	GoalId     string        `protobuf:"bytes,1,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	LifeDomain v1.LifeDomain `protobuf:"varint,2,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	// ZRM score at the start, 1-5.
+	BaselineScore int32 `protobuf:"varint,3,opt,name=baseline_score,json=baselineScore,proto3" json:"baseline_score,omitempty"`
+	// ZRM score aimed for, 1-5, not below the baseline.
+	TargetScore   int32 `protobuf:"varint,4,opt,name=target_score,json=targetScore,proto3" json:"target_score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoalInput) Reset() {
+	*x = GoalInput{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoalInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoalInput) ProtoMessage() {}
+
+func (x *GoalInput) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoalInput.ProtoReflect.Descriptor instead.
+func (*GoalInput) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GoalInput) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *GoalInput) GetLifeDomain() v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return v1.LifeDomain(0)
+}
+
+func (x *GoalInput) GetBaselineScore() int32 {
+	if x != nil {
+		return x.BaselineScore
+	}
+	return 0
+}
+
+func (x *GoalInput) GetTargetScore() int32 {
+	if x != nil {
+		return x.TargetScore
+	}
+	return 0
+}
+
+// GoalAction is an action behind a goal: a referral or an allocation, with its last known
+// status.
+type GoalAction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set for a referral.
+	ReferralId string `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Set for an allocation.
+	AllocationNumber string `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// Referral status (SENT, ACCEPTED, … COMPLETED) or allocation status (ISSUED, STARTED, …).
+	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoalAction) Reset() {
+	*x = GoalAction{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoalAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoalAction) ProtoMessage() {}
+
+func (x *GoalAction) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoalAction.ProtoReflect.Descriptor instead.
+func (*GoalAction) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GoalAction) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *GoalAction) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *GoalAction) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// Goal is a goal of the plan on one life domain.
+type Goal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	LifeDomain    v1.LifeDomain          `protobuf:"varint,2,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	BaselineScore int32                  `protobuf:"varint,3,opt,name=baseline_score,json=baselineScore,proto3" json:"baseline_score,omitempty"`
+	TargetScore   int32                  `protobuf:"varint,4,opt,name=target_score,json=targetScore,proto3" json:"target_score,omitempty"`
+	Status        GoalStatus             `protobuf:"varint,5,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.GoalStatus" json:"status,omitempty"`
+	Actions       []*GoalAction          `protobuf:"bytes,6,rep,name=actions,proto3" json:"actions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Goal) Reset() {
+	*x = Goal{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Goal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Goal) ProtoMessage() {}
+
+func (x *Goal) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Goal.ProtoReflect.Descriptor instead.
+func (*Goal) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Goal) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Goal) GetLifeDomain() v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return v1.LifeDomain(0)
+}
+
+func (x *Goal) GetBaselineScore() int32 {
+	if x != nil {
+		return x.BaselineScore
+	}
+	return 0
+}
+
+func (x *Goal) GetTargetScore() int32 {
+	if x != nil {
+		return x.TargetScore
+	}
+	return 0
+}
+
+func (x *Goal) GetStatus() GoalStatus {
+	if x != nil {
+		return x.Status
+	}
+	return GoalStatus_GOAL_STATUS_UNSPECIFIED
+}
+
+func (x *Goal) GetActions() []*GoalAction {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+// Plan is one version of the case's plan.
+type Plan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the first plan, +1 for each new version.
+	Version   int32                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	AdoptedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=adopted_at,json=adoptedAt,proto3" json:"adopted_at,omitempty"`
+	// The professional who adopted this version.
+	AdoptedBy string `protobuf:"bytes,3,opt,name=adopted_by,json=adoptedBy,proto3" json:"adopted_by,omitempty"`
+	// Whether the resident agreed to the plan, and on which day (YYYY-MM-DD).
+	ResidentAgreed   bool   `protobuf:"varint,4,opt,name=resident_agreed,json=residentAgreed,proto3" json:"resident_agreed,omitempty"`
+	ResidentAgreedOn string `protobuf:"bytes,5,opt,name=resident_agreed_on,json=residentAgreedOn,proto3" json:"resident_agreed_on,omitempty"`
+	// Date of the planned evaluation, YYYY-MM-DD.
+	EvaluationDate string  `protobuf:"bytes,6,opt,name=evaluation_date,json=evaluationDate,proto3" json:"evaluation_date,omitempty"`
+	Goals          []*Goal `protobuf:"bytes,7,rep,name=goals,proto3" json:"goals,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Plan) Reset() {
+	*x = Plan{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Plan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Plan) ProtoMessage() {}
+
+func (x *Plan) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Plan.ProtoReflect.Descriptor instead.
+func (*Plan) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Plan) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Plan) GetAdoptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdoptedAt
+	}
+	return nil
+}
+
+func (x *Plan) GetAdoptedBy() string {
+	if x != nil {
+		return x.AdoptedBy
+	}
+	return ""
+}
+
+func (x *Plan) GetResidentAgreed() bool {
+	if x != nil {
+		return x.ResidentAgreed
+	}
+	return false
+}
+
+func (x *Plan) GetResidentAgreedOn() string {
+	if x != nil {
+		return x.ResidentAgreedOn
+	}
+	return ""
+}
+
+func (x *Plan) GetEvaluationDate() string {
+	if x != nil {
+		return x.EvaluationDate
+	}
+	return ""
+}
+
+func (x *Plan) GetGoals() []*Goal {
+	if x != nil {
+		return x.Goals
+	}
+	return nil
+}
+
+// ReferralAction is a referral made for the case.
+type ReferralAction struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// As last reported by the referral service: SENT, ACCEPTED, … COMPLETED. A referral counts
+	// as open until COMPLETED, FAILED, CANCELLED, DECLINED or EXPIRED.
+	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferralAction) Reset() {
+	*x = ReferralAction{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralAction) ProtoMessage() {}
+
+func (x *ReferralAction) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralAction.ProtoReflect.Descriptor instead.
+func (*ReferralAction) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReferralAction) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *ReferralAction) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ReferralAction) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Evaluation is an evaluation of the case.
+type Evaluation struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	EvaluatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=evaluated_at,json=evaluatedAt,proto3" json:"evaluated_at,omitempty"`
+	EvaluatedBy string                 `protobuf:"bytes,3,opt,name=evaluated_by,json=evaluatedBy,proto3" json:"evaluated_by,omitempty"`
+	// The ZRM assessment in intake this evaluation is based on, if any.
+	AssessmentId  string             `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	Scores        []*DomainScore     `protobuf:"bytes,5,rep,name=scores,proto3" json:"scores,omitempty"`
+	Decision      EvaluationDecision `protobuf:"varint,6,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Evaluation) Reset() {
+	*x = Evaluation{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Evaluation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Evaluation) ProtoMessage() {}
+
+func (x *Evaluation) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
+func (*Evaluation) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Evaluation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Evaluation) GetEvaluatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EvaluatedAt
+	}
+	return nil
+}
+
+func (x *Evaluation) GetEvaluatedBy() string {
+	if x != nil {
+		return x.EvaluatedBy
+	}
+	return ""
+}
+
+func (x *Evaluation) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *Evaluation) GetScores() []*DomainScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *Evaluation) GetDecision() EvaluationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return EvaluationDecision_EVALUATION_DECISION_UNSPECIFIED
+}
+
+// EvaluationTodo is an evaluation that should be done.
+type EvaluationTodo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why: SCALE_DOWN_ADVISED (a provider advised scaling down).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The allocation whose provider advised it.
+	AllocationNumber string `protobuf:"bytes,3,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// The goals it concerns.
+	GoalIds   []string               `protobuf:"bytes,4,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Set once an evaluation was recorded after the to-do arose.
+	DoneAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=done_at,json=doneAt,proto3" json:"done_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluationTodo) Reset() {
+	*x = EvaluationTodo{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluationTodo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluationTodo) ProtoMessage() {}
+
+func (x *EvaluationTodo) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluationTodo.ProtoReflect.Descriptor instead.
+func (*EvaluationTodo) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *EvaluationTodo) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EvaluationTodo) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EvaluationTodo) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *EvaluationTodo) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *EvaluationTodo) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *EvaluationTodo) GetDoneAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DoneAt
+	}
+	return nil
+}
+
+// Attendee is one participant of a case conference. Professionals are named by their
+// organisation's identifier for them, never by name.
+type Attendee struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organisation type, e.g. TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, PROVIDER.
+	OrganisationType string `protobuf:"bytes,1,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// OIN of the organisation, if known.
+	OrganisationOin string `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	ProfessionalId  string `protobuf:"bytes,3,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// Whether the attendee is an external expert (outside the team).
+	External      bool `protobuf:"varint,4,opt,name=external,proto3" json:"external,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attendee) Reset() {
+	*x = Attendee{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attendee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attendee) ProtoMessage() {}
+
+func (x *Attendee) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attendee.ProtoReflect.Descriptor instead.
+func (*Attendee) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Attendee) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+func (x *Attendee) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *Attendee) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *Attendee) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+// CaseConference is a case conference (casusoverleg).
+type CaseConference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Day it was held, YYYY-MM-DD.
+	HeldOn    string      `protobuf:"bytes,2,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
+	Attendees []*Attendee `protobuf:"bytes,3,rep,name=attendees,proto3" json:"attendees,omitempty"`
+	// Decisions taken (confidential text, stored encrypted; never in events).
+	Decisions     []string               `protobuf:"bytes,4,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseConference) Reset() {
+	*x = CaseConference{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseConference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseConference) ProtoMessage() {}
+
+func (x *CaseConference) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseConference.ProtoReflect.Descriptor instead.
+func (*CaseConference) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CaseConference) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CaseConference) GetHeldOn() string {
+	if x != nil {
+		return x.HeldOn
+	}
+	return ""
+}
+
+func (x *CaseConference) GetAttendees() []*Attendee {
+	if x != nil {
+		return x.Attendees
+	}
+	return nil
+}
+
+func (x *CaseConference) GetDecisions() []string {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+func (x *CaseConference) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+// Watch is the pilot light (waakvlam) of a case in WATCH.
+type Watch struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	CheckInIntervalDays int32                  `protobuf:"varint,1,opt,name=check_in_interval_days,json=checkInIntervalDays,proto3" json:"check_in_interval_days,omitempty"`
+	// Last day of the pilot light, YYYY-MM-DD; no check-in is due after it.
+	WatchUntil string `protobuf:"bytes,2,opt,name=watch_until,json=watchUntil,proto3" json:"watch_until,omitempty"`
+	// When the next check-in is due.
+	NextCheckAt   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_check_at,json=nextCheckAt,proto3" json:"next_check_at,omitempty"`
+	LastCheckInAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_check_in_at,json=lastCheckInAt,proto3" json:"last_check_in_at,omitempty"`
+	// Check-ins missed so far (each emitted case.watch_check_overdue once).
+	MissedCheckIns int32 `protobuf:"varint,5,opt,name=missed_check_ins,json=missedCheckIns,proto3" json:"missed_check_ins,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Watch) Reset() {
+	*x = Watch{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Watch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Watch) ProtoMessage() {}
+
+func (x *Watch) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Watch.ProtoReflect.Descriptor instead.
+func (*Watch) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Watch) GetCheckInIntervalDays() int32 {
+	if x != nil {
+		return x.CheckInIntervalDays
+	}
+	return 0
+}
+
+func (x *Watch) GetWatchUntil() string {
+	if x != nil {
+		return x.WatchUntil
+	}
+	return ""
+}
+
+func (x *Watch) GetNextCheckAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextCheckAt
+	}
+	return nil
+}
+
+func (x *Watch) GetLastCheckInAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastCheckInAt
+	}
+	return nil
+}
+
+func (x *Watch) GetMissedCheckIns() int32 {
+	if x != nil {
+		return x.MissedCheckIns
+	}
+	return 0
+}
+
+// SafetyConcern is a safety concern on the case.
+type SafetyConcern struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          SafetyConcernKind      `protobuf:"varint,1,opt,name=kind,proto3,enum=wijkbrug.casedirection.v1.SafetyConcernKind" json:"kind,omitempty"`
+	MeldcodeStep  MeldcodeStep           `protobuf:"varint,2,opt,name=meldcode_step,json=meldcodeStep,proto3,enum=wijkbrug.casedirection.v1.MeldcodeStep" json:"meldcode_step,omitempty"`
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SafetyConcern) Reset() {
+	*x = SafetyConcern{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SafetyConcern) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SafetyConcern) ProtoMessage() {}
+
+func (x *SafetyConcern) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SafetyConcern.ProtoReflect.Descriptor instead.
+func (*SafetyConcern) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SafetyConcern) GetKind() SafetyConcernKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SafetyConcernKind_SAFETY_CONCERN_KIND_UNSPECIFIED
+}
+
+func (x *SafetyConcern) GetMeldcodeStep() MeldcodeStep {
+	if x != nil {
+		return x.MeldcodeStep
+	}
+	return MeldcodeStep_MELDCODE_STEP_UNSPECIFIED
+}
+
+func (x *SafetyConcern) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *SafetyConcern) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Handover records where a case went.
+type Handover struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Recipient HandoverRecipient      `protobuf:"varint,1,opt,name=recipient,proto3,enum=wijkbrug.casedirection.v1.HandoverRecipient" json:"recipient,omitempty"`
+	// OIN of the receiving organisation.
+	RecipientOin string `protobuf:"bytes,2,opt,name=recipient_oin,json=recipientOin,proto3" json:"recipient_oin,omitempty"`
+	// CBS code of the receiving municipality (for OTHER_MUNICIPALITY).
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Handover) Reset() {
+	*x = Handover{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Handover) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Handover) ProtoMessage() {}
+
+func (x *Handover) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Handover.ProtoReflect.Descriptor instead.
+func (*Handover) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Handover) GetRecipient() HandoverRecipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return HandoverRecipient_HANDOVER_RECIPIENT_UNSPECIFIED
+}
+
+func (x *Handover) GetRecipientOin() string {
+	if x != nil {
+		return x.RecipientOin
+	}
+	return ""
+}
+
+func (x *Handover) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *Handover) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// DomainOutcome is the outcome on one life domain that had a goal.
+type DomainOutcome struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LifeDomain    v1.LifeDomain          `protobuf:"varint,1,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	BaselineScore int32                  `protobuf:"varint,2,opt,name=baseline_score,json=baselineScore,proto3" json:"baseline_score,omitempty"`
+	TargetScore   int32                  `protobuf:"varint,3,opt,name=target_score,json=targetScore,proto3" json:"target_score,omitempty"`
+	// 0 when not assessed.
+	ClosingScore  int32             `protobuf:"varint,4,opt,name=closing_score,json=closingScore,proto3" json:"closing_score,omitempty"`
+	Outcome       DomainOutcomeKind `protobuf:"varint,5,opt,name=outcome,proto3,enum=wijkbrug.casedirection.v1.DomainOutcomeKind" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainOutcome) Reset() {
+	*x = DomainOutcome{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainOutcome) ProtoMessage() {}
+
+func (x *DomainOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainOutcome.ProtoReflect.Descriptor instead.
+func (*DomainOutcome) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DomainOutcome) GetLifeDomain() v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return v1.LifeDomain(0)
+}
+
+func (x *DomainOutcome) GetBaselineScore() int32 {
+	if x != nil {
+		return x.BaselineScore
+	}
+	return 0
+}
+
+func (x *DomainOutcome) GetTargetScore() int32 {
+	if x != nil {
+		return x.TargetScore
+	}
+	return 0
+}
+
+func (x *DomainOutcome) GetClosingScore() int32 {
+	if x != nil {
+		return x.ClosingScore
+	}
+	return 0
+}
+
+func (x *DomainOutcome) GetOutcome() DomainOutcomeKind {
+	if x != nil {
+		return x.Outcome
+	}
+	return DomainOutcomeKind_DOMAIN_OUTCOME_KIND_UNSPECIFIED
+}
+
+// CaseSummary is a case in a caseload list.
+type CaseSummary struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	Id                     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	HouseholdId            string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	Status                 CaseStatus             `protobuf:"varint,3,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
+	DirectorProfessionalId string                 `protobuf:"bytes,4,opt,name=director_professional_id,json=directorProfessionalId,proto3" json:"director_professional_id,omitempty"`
+	MunicipalityCode       string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode           string                 `protobuf:"bytes,6,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	OpenedAt               *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	// Open evaluation to-dos.
+	OpenEvaluationTodos int32 `protobuf:"varint,8,opt,name=open_evaluation_todos,json=openEvaluationTodos,proto3" json:"open_evaluation_todos,omitempty"`
+	// Next pilot-light check-in (WATCH only).
+	NextCheckAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_check_at,json=nextCheckAt,proto3" json:"next_check_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseSummary) Reset() {
+	*x = CaseSummary{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseSummary) ProtoMessage() {}
+
+func (x *CaseSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseSummary.ProtoReflect.Descriptor instead.
+func (*CaseSummary) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CaseSummary) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CaseSummary) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *CaseSummary) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseSummary) GetDirectorProfessionalId() string {
+	if x != nil {
+		return x.DirectorProfessionalId
+	}
+	return ""
+}
+
+func (x *CaseSummary) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseSummary) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *CaseSummary) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+func (x *CaseSummary) GetOpenEvaluationTodos() int32 {
+	if x != nil {
+		return x.OpenEvaluationTodos
+	}
+	return 0
+}
+
+func (x *CaseSummary) GetNextCheckAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextCheckAt
+	}
+	return nil
+}
+
+// StatusCount is the number of cases in one status.
+type StatusCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        CaseStatus             `protobuf:"varint,1,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusCount) Reset() {
+	*x = StatusCount{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusCount) ProtoMessage() {}
+
+func (x *StatusCount) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
+func (*StatusCount) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StatusCount) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *StatusCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // OpenCaseRequest opens a case.
 type OpenCaseRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -384,7 +2122,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +2134,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +2147,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OpenCaseRequest) GetIdempotencyKey() string {
@@ -471,7 +2209,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +2221,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +2234,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -516,7 +2254,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +2266,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +2279,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -561,7 +2299,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +2311,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +2324,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -608,7 +2346,7 @@ type AssignDirectorRequest struct {
 
 func (x *AssignDirectorRequest) Reset() {
 	*x = AssignDirectorRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +2358,7 @@ func (x *AssignDirectorRequest) String() string {
 func (*AssignDirectorRequest) ProtoMessage() {}
 
 func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +2371,7 @@ func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorRequest.ProtoReflect.Descriptor instead.
 func (*AssignDirectorRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AssignDirectorRequest) GetIdempotencyKey() string {
@@ -667,7 +2405,7 @@ type AssignDirectorResponse struct {
 
 func (x *AssignDirectorResponse) Reset() {
 	*x = AssignDirectorResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +2417,7 @@ func (x *AssignDirectorResponse) String() string {
 func (*AssignDirectorResponse) ProtoMessage() {}
 
 func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +2430,7 @@ func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorResponse.ProtoReflect.Descriptor instead.
 func (*AssignDirectorResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AssignDirectorResponse) GetCase() *Case {
@@ -719,13 +2457,15 @@ type RequestAllocationRequest struct {
 	VolumeUnit string `protobuf:"bytes,9,opt,name=volume_unit,json=volumeUnit,proto3" json:"volume_unit,omitempty"`
 	// Frequency of the volume, e.g. "WEEK" or "TOTAL".
 	VolumeFrequency string `protobuf:"bytes,10,opt,name=volume_frequency,json=volumeFrequency,proto3" json:"volume_frequency,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Goals of the current plan the allocation serves (optional).
+	GoalIds       []string `protobuf:"bytes,11,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestAllocationRequest) Reset() {
 	*x = RequestAllocationRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +2477,7 @@ func (x *RequestAllocationRequest) String() string {
 func (*RequestAllocationRequest) ProtoMessage() {}
 
 func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +2490,7 @@ func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestAllocationRequest) GetIdempotencyKey() string {
@@ -823,6 +2563,13 @@ func (x *RequestAllocationRequest) GetVolumeFrequency() string {
 	return ""
 }
 
+func (x *RequestAllocationRequest) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
 // RequestAllocationResponse holds the allocation number and the updated case.
 type RequestAllocationResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -834,7 +2581,7 @@ type RequestAllocationResponse struct {
 
 func (x *RequestAllocationResponse) Reset() {
 	*x = RequestAllocationResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +2593,7 @@ func (x *RequestAllocationResponse) String() string {
 func (*RequestAllocationResponse) ProtoMessage() {}
 
 func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +2606,7 @@ func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationResponse.ProtoReflect.Descriptor instead.
 func (*RequestAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RequestAllocationResponse) GetAllocationNumber() string {
@@ -870,6 +2617,1362 @@ func (x *RequestAllocationResponse) GetAllocationNumber() string {
 }
 
 func (x *RequestAllocationResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// ListCasesRequest filters the calling team's caseload.
+type ListCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only cases in these statuses; empty = every status.
+	Statuses []CaseStatus `protobuf:"varint,1,rep,packed,name=statuses,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"statuses,omitempty"`
+	// Only the cases of this director; empty = the whole team.
+	DirectorProfessionalId string `protobuf:"bytes,2,opt,name=director_professional_id,json=directorProfessionalId,proto3" json:"director_professional_id,omitempty"`
+	// At most this many cases (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesRequest) Reset() {
+	*x = ListCasesRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesRequest) ProtoMessage() {}
+
+func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListCasesRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListCasesRequest) GetStatuses() []CaseStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetDirectorProfessionalId() string {
+	if x != nil {
+		return x.DirectorProfessionalId
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCasesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListCasesResponse is one page of cases, newest first, and the counts per status.
+type ListCasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cases         []*CaseSummary         `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Number of cases per status for the team (or director), regardless of the status filter
+	// and of paging; statuses without cases are left out.
+	Counts        []*StatusCount `protobuf:"bytes,3,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesResponse) Reset() {
+	*x = ListCasesResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesResponse) ProtoMessage() {}
+
+func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListCasesResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListCasesResponse) GetCases() []*CaseSummary {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListCasesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListCasesResponse) GetCounts() []*StatusCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// AdoptPlanRequest adopts a new plan version.
+type AdoptPlanRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At least one goal, at most one per life domain.
+	Goals          []*GoalInput `protobuf:"bytes,3,rep,name=goals,proto3" json:"goals,omitempty"`
+	ResidentAgreed bool         `protobuf:"varint,4,opt,name=resident_agreed,json=residentAgreed,proto3" json:"resident_agreed,omitempty"`
+	// Day the resident agreed, YYYY-MM-DD; required when resident_agreed.
+	ResidentAgreedOn string `protobuf:"bytes,5,opt,name=resident_agreed_on,json=residentAgreedOn,proto3" json:"resident_agreed_on,omitempty"`
+	// Planned evaluation, YYYY-MM-DD.
+	EvaluationDate string `protobuf:"bytes,6,opt,name=evaluation_date,json=evaluationDate,proto3" json:"evaluation_date,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AdoptPlanRequest) Reset() {
+	*x = AdoptPlanRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptPlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptPlanRequest) ProtoMessage() {}
+
+func (x *AdoptPlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptPlanRequest.ProtoReflect.Descriptor instead.
+func (*AdoptPlanRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *AdoptPlanRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AdoptPlanRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AdoptPlanRequest) GetGoals() []*GoalInput {
+	if x != nil {
+		return x.Goals
+	}
+	return nil
+}
+
+func (x *AdoptPlanRequest) GetResidentAgreed() bool {
+	if x != nil {
+		return x.ResidentAgreed
+	}
+	return false
+}
+
+func (x *AdoptPlanRequest) GetResidentAgreedOn() string {
+	if x != nil {
+		return x.ResidentAgreedOn
+	}
+	return ""
+}
+
+func (x *AdoptPlanRequest) GetEvaluationDate() string {
+	if x != nil {
+		return x.EvaluationDate
+	}
+	return ""
+}
+
+// AdoptPlanResponse holds the updated case.
+type AdoptPlanResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdoptPlanResponse) Reset() {
+	*x = AdoptPlanResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptPlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptPlanResponse) ProtoMessage() {}
+
+func (x *AdoptPlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptPlanResponse.ProtoReflect.Descriptor instead.
+func (*AdoptPlanResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *AdoptPlanResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// StartPlanExecutionRequest names the case.
+type StartPlanExecutionRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StartPlanExecutionRequest) Reset() {
+	*x = StartPlanExecutionRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartPlanExecutionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartPlanExecutionRequest) ProtoMessage() {}
+
+func (x *StartPlanExecutionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartPlanExecutionRequest.ProtoReflect.Descriptor instead.
+func (*StartPlanExecutionRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StartPlanExecutionRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *StartPlanExecutionRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// StartPlanExecutionResponse holds the updated case.
+type StartPlanExecutionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartPlanExecutionResponse) Reset() {
+	*x = StartPlanExecutionResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartPlanExecutionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartPlanExecutionResponse) ProtoMessage() {}
+
+func (x *StartPlanExecutionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartPlanExecutionResponse.ProtoReflect.Descriptor instead.
+func (*StartPlanExecutionResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *StartPlanExecutionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// AddGoalActionRequest links exactly one of referral_id and allocation_number to a goal.
+type AddGoalActionRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalId         string                 `protobuf:"bytes,3,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	// A referral made for the case (UUID from the referral service).
+	ReferralId string `protobuf:"bytes,4,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// An allocation of the case (RequestAllocation).
+	AllocationNumber string `protobuf:"bytes,5,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AddGoalActionRequest) Reset() {
+	*x = AddGoalActionRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddGoalActionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddGoalActionRequest) ProtoMessage() {}
+
+func (x *AddGoalActionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddGoalActionRequest.ProtoReflect.Descriptor instead.
+func (*AddGoalActionRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AddGoalActionRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AddGoalActionRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddGoalActionRequest) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *AddGoalActionRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *AddGoalActionRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+// AddGoalActionResponse holds the updated case.
+type AddGoalActionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddGoalActionResponse) Reset() {
+	*x = AddGoalActionResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddGoalActionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddGoalActionResponse) ProtoMessage() {}
+
+func (x *AddGoalActionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddGoalActionResponse.ProtoReflect.Descriptor instead.
+func (*AddGoalActionResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AddGoalActionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// SetGoalStatusRequest changes a goal's status.
+type SetGoalStatusRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalId         string                 `protobuf:"bytes,3,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	Status         GoalStatus             `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.GoalStatus" json:"status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SetGoalStatusRequest) Reset() {
+	*x = SetGoalStatusRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetGoalStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetGoalStatusRequest) ProtoMessage() {}
+
+func (x *SetGoalStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetGoalStatusRequest.ProtoReflect.Descriptor instead.
+func (*SetGoalStatusRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SetGoalStatusRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SetGoalStatusRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SetGoalStatusRequest) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *SetGoalStatusRequest) GetStatus() GoalStatus {
+	if x != nil {
+		return x.Status
+	}
+	return GoalStatus_GOAL_STATUS_UNSPECIFIED
+}
+
+// SetGoalStatusResponse holds the updated case.
+type SetGoalStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetGoalStatusResponse) Reset() {
+	*x = SetGoalStatusResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetGoalStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetGoalStatusResponse) ProtoMessage() {}
+
+func (x *SetGoalStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetGoalStatusResponse.ProtoReflect.Descriptor instead.
+func (*SetGoalStatusResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SetGoalStatusResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// RecordEvaluationRequest records an evaluation.
+type RecordEvaluationRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The ZRM scores of this evaluation (1-5 or 99 not discussed), at most one per domain.
+	Scores []*DomainScore `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
+	// The ZRM assessment in intake, if it was recorded there (UUID).
+	AssessmentId string             `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	Decision     EvaluationDecision `protobuf:"varint,5,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	// For WATCH: days between check-ins (1-365) and the last day of the pilot light.
+	CheckInIntervalDays int32  `protobuf:"varint,6,opt,name=check_in_interval_days,json=checkInIntervalDays,proto3" json:"check_in_interval_days,omitempty"`
+	WatchUntil          string `protobuf:"bytes,7,opt,name=watch_until,json=watchUntil,proto3" json:"watch_until,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RecordEvaluationRequest) Reset() {
+	*x = RecordEvaluationRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEvaluationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEvaluationRequest) ProtoMessage() {}
+
+func (x *RecordEvaluationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEvaluationRequest.ProtoReflect.Descriptor instead.
+func (*RecordEvaluationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RecordEvaluationRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordEvaluationRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordEvaluationRequest) GetScores() []*DomainScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *RecordEvaluationRequest) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *RecordEvaluationRequest) GetDecision() EvaluationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return EvaluationDecision_EVALUATION_DECISION_UNSPECIFIED
+}
+
+func (x *RecordEvaluationRequest) GetCheckInIntervalDays() int32 {
+	if x != nil {
+		return x.CheckInIntervalDays
+	}
+	return 0
+}
+
+func (x *RecordEvaluationRequest) GetWatchUntil() string {
+	if x != nil {
+		return x.WatchUntil
+	}
+	return ""
+}
+
+// RecordEvaluationResponse holds the evaluation id and the updated case.
+type RecordEvaluationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EvaluationId  string                 `protobuf:"bytes,1,opt,name=evaluation_id,json=evaluationId,proto3" json:"evaluation_id,omitempty"`
+	Case          *Case                  `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordEvaluationResponse) Reset() {
+	*x = RecordEvaluationResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEvaluationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEvaluationResponse) ProtoMessage() {}
+
+func (x *RecordEvaluationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEvaluationResponse.ProtoReflect.Descriptor instead.
+func (*RecordEvaluationResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecordEvaluationResponse) GetEvaluationId() string {
+	if x != nil {
+		return x.EvaluationId
+	}
+	return ""
+}
+
+func (x *RecordEvaluationResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// RecordCaseConferenceRequest records a case conference.
+type RecordCaseConferenceRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// YYYY-MM-DD, not in the future.
+	HeldOn string `protobuf:"bytes,3,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
+	// At least one.
+	Attendees []*Attendee `protobuf:"bytes,4,rep,name=attendees,proto3" json:"attendees,omitempty"`
+	// Each 1-1000 characters; at most 50.
+	Decisions     []string `protobuf:"bytes,5,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCaseConferenceRequest) Reset() {
+	*x = RecordCaseConferenceRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCaseConferenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCaseConferenceRequest) ProtoMessage() {}
+
+func (x *RecordCaseConferenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCaseConferenceRequest.ProtoReflect.Descriptor instead.
+func (*RecordCaseConferenceRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RecordCaseConferenceRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordCaseConferenceRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordCaseConferenceRequest) GetHeldOn() string {
+	if x != nil {
+		return x.HeldOn
+	}
+	return ""
+}
+
+func (x *RecordCaseConferenceRequest) GetAttendees() []*Attendee {
+	if x != nil {
+		return x.Attendees
+	}
+	return nil
+}
+
+func (x *RecordCaseConferenceRequest) GetDecisions() []string {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+// RecordCaseConferenceResponse holds the conference id and the updated case.
+type RecordCaseConferenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ConferenceId  string                 `protobuf:"bytes,1,opt,name=conference_id,json=conferenceId,proto3" json:"conference_id,omitempty"`
+	Case          *Case                  `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCaseConferenceResponse) Reset() {
+	*x = RecordCaseConferenceResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCaseConferenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCaseConferenceResponse) ProtoMessage() {}
+
+func (x *RecordCaseConferenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCaseConferenceResponse.ProtoReflect.Descriptor instead.
+func (*RecordCaseConferenceResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RecordCaseConferenceResponse) GetConferenceId() string {
+	if x != nil {
+		return x.ConferenceId
+	}
+	return ""
+}
+
+func (x *RecordCaseConferenceResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// CheckInRequest records a pilot-light check-in.
+type CheckInRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Reopen the case (WATCH → ACTIVE) because the check-in showed new trouble.
+	Reopen        bool `protobuf:"varint,3,opt,name=reopen,proto3" json:"reopen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckInRequest) Reset() {
+	*x = CheckInRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckInRequest) ProtoMessage() {}
+
+func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
+func (*CheckInRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CheckInRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CheckInRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CheckInRequest) GetReopen() bool {
+	if x != nil {
+		return x.Reopen
+	}
+	return false
+}
+
+// CheckInResponse holds the updated case.
+type CheckInResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckInResponse) Reset() {
+	*x = CheckInResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckInResponse) ProtoMessage() {}
+
+func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
+func (*CheckInResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CheckInResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// RecordSafetyConcernRequest records a safety concern.
+type RecordSafetyConcernRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Kind           SafetyConcernKind      `protobuf:"varint,3,opt,name=kind,proto3,enum=wijkbrug.casedirection.v1.SafetyConcernKind" json:"kind,omitempty"`
+	MeldcodeStep   MeldcodeStep           `protobuf:"varint,4,opt,name=meldcode_step,json=meldcodeStep,proto3,enum=wijkbrug.casedirection.v1.MeldcodeStep" json:"meldcode_step,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecordSafetyConcernRequest) Reset() {
+	*x = RecordSafetyConcernRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSafetyConcernRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSafetyConcernRequest) ProtoMessage() {}
+
+func (x *RecordSafetyConcernRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSafetyConcernRequest.ProtoReflect.Descriptor instead.
+func (*RecordSafetyConcernRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *RecordSafetyConcernRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordSafetyConcernRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordSafetyConcernRequest) GetKind() SafetyConcernKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SafetyConcernKind_SAFETY_CONCERN_KIND_UNSPECIFIED
+}
+
+func (x *RecordSafetyConcernRequest) GetMeldcodeStep() MeldcodeStep {
+	if x != nil {
+		return x.MeldcodeStep
+	}
+	return MeldcodeStep_MELDCODE_STEP_UNSPECIFIED
+}
+
+// RecordSafetyConcernResponse holds the updated case.
+type RecordSafetyConcernResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSafetyConcernResponse) Reset() {
+	*x = RecordSafetyConcernResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSafetyConcernResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSafetyConcernResponse) ProtoMessage() {}
+
+func (x *RecordSafetyConcernResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSafetyConcernResponse.ProtoReflect.Descriptor instead.
+func (*RecordSafetyConcernResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RecordSafetyConcernResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// HandOverRequest hands the case over.
+type HandOverRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Recipient      HandoverRecipient      `protobuf:"varint,3,opt,name=recipient,proto3,enum=wijkbrug.casedirection.v1.HandoverRecipient" json:"recipient,omitempty"`
+	// OIN of the receiving organisation (required for VEILIG_THUIS and CERTIFIED_INSTITUTION).
+	RecipientOin string `protobuf:"bytes,4,opt,name=recipient_oin,json=recipientOin,proto3" json:"recipient_oin,omitempty"`
+	// CBS code of the receiving municipality (required for OTHER_MUNICIPALITY).
+	MunicipalityCode string `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *HandOverRequest) Reset() {
+	*x = HandOverRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOverRequest) ProtoMessage() {}
+
+func (x *HandOverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOverRequest.ProtoReflect.Descriptor instead.
+func (*HandOverRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *HandOverRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *HandOverRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *HandOverRequest) GetRecipient() HandoverRecipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return HandoverRecipient_HANDOVER_RECIPIENT_UNSPECIFIED
+}
+
+func (x *HandOverRequest) GetRecipientOin() string {
+	if x != nil {
+		return x.RecipientOin
+	}
+	return ""
+}
+
+func (x *HandOverRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// HandOverResponse holds the updated case.
+type HandOverResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandOverResponse) Reset() {
+	*x = HandOverResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOverResponse) ProtoMessage() {}
+
+func (x *HandOverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOverResponse.ProtoReflect.Descriptor instead.
+func (*HandOverResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *HandOverResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// CloseCaseRequest closes a case.
+type CloseCaseRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Result         CaseResult             `protobuf:"varint,3,opt,name=result,proto3,enum=wijkbrug.casedirection.v1.CaseResult" json:"result,omitempty"`
+	// The closing ZRM assessment (1-5 or 99), at most one per domain.
+	ClosingScores []*DomainScore `protobuf:"bytes,4,rep,name=closing_scores,json=closingScores,proto3" json:"closing_scores,omitempty"`
+	// The closing assessment in intake, if recorded there (UUID).
+	AssessmentId  string `protobuf:"bytes,5,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseCaseRequest) Reset() {
+	*x = CloseCaseRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseCaseRequest) ProtoMessage() {}
+
+func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
+func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CloseCaseRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CloseCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CloseCaseRequest) GetResult() CaseResult {
+	if x != nil {
+		return x.Result
+	}
+	return CaseResult_CASE_RESULT_UNSPECIFIED
+}
+
+func (x *CloseCaseRequest) GetClosingScores() []*DomainScore {
+	if x != nil {
+		return x.ClosingScores
+	}
+	return nil
+}
+
+func (x *CloseCaseRequest) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+// CloseCaseResponse holds the closed case.
+type CloseCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseCaseResponse) Reset() {
+	*x = CloseCaseResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseCaseResponse) ProtoMessage() {}
+
+func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
+func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CloseCaseResponse) GetCase() *Case {
 	if x != nil {
 		return x.Case
 	}
@@ -892,7 +3995,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x8e\x04\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xe8\t\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
@@ -905,7 +4008,125 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\flife_domains\x18\t \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x12M\n" +
 	"\vallocations\x18\n" +
 	" \x03(\v2+.wijkbrug.casedirection.v1.AllocationActionR\vallocations\x127\n" +
-	"\topened_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xaa\x02\n" +
+	"\topened_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x123\n" +
+	"\x04plan\x18\f \x01(\v2\x1f.wijkbrug.casedirection.v1.PlanR\x04plan\x12G\n" +
+	"\treferrals\x18\r \x03(\v2).wijkbrug.casedirection.v1.ReferralActionR\treferrals\x12G\n" +
+	"\vevaluations\x18\x0e \x03(\v2%.wijkbrug.casedirection.v1.EvaluationR\vevaluations\x12T\n" +
+	"\x10evaluation_todos\x18\x0f \x03(\v2).wijkbrug.casedirection.v1.EvaluationTodoR\x0fevaluationTodos\x12K\n" +
+	"\vconferences\x18\x10 \x03(\v2).wijkbrug.casedirection.v1.CaseConferenceR\vconferences\x126\n" +
+	"\x05watch\x18\x11 \x01(\v2 .wijkbrug.casedirection.v1.WatchR\x05watch\x12Q\n" +
+	"\x0fsafety_concerns\x18\x12 \x03(\v2(.wijkbrug.casedirection.v1.SafetyConcernR\x0esafetyConcerns\x127\n" +
+	"\tclosed_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x16\n" +
+	"\x06result\x18\x14 \x01(\tR\x06result\x12Q\n" +
+	"\x0fdomain_outcomes\x18\x15 \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes\x12?\n" +
+	"\bhandover\x18\x16 \x01(\v2#.wijkbrug.casedirection.v1.HandoverR\bhandover\"d\n" +
+	"\vDomainScore\x12?\n" +
+	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x05R\x05score\"\xaf\x01\n" +
+	"\tGoalInput\x12\x17\n" +
+	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12?\n" +
+	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12%\n" +
+	"\x0ebaseline_score\x18\x03 \x01(\x05R\rbaselineScore\x12!\n" +
+	"\ftarget_score\x18\x04 \x01(\x05R\vtargetScore\"r\n" +
+	"\n" +
+	"GoalAction\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\xa1\x02\n" +
+	"\x04Goal\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12?\n" +
+	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12%\n" +
+	"\x0ebaseline_score\x18\x03 \x01(\x05R\rbaselineScore\x12!\n" +
+	"\ftarget_score\x18\x04 \x01(\x05R\vtargetScore\x12=\n" +
+	"\x06status\x18\x05 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x06status\x12?\n" +
+	"\aactions\x18\x06 \x03(\v2%.wijkbrug.casedirection.v1.GoalActionR\aactions\"\xb1\x02\n" +
+	"\x04Plan\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x05R\aversion\x129\n" +
+	"\n" +
+	"adopted_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\x12\x1d\n" +
+	"\n" +
+	"adopted_by\x18\x03 \x01(\tR\tadoptedBy\x12'\n" +
+	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12,\n" +
+	"\x12resident_agreed_on\x18\x05 \x01(\tR\x10residentAgreedOn\x12'\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\x125\n" +
+	"\x05goals\x18\a \x03(\v2\x1f.wijkbrug.casedirection.v1.GoalR\x05goals\"\x84\x01\n" +
+	"\x0eReferralAction\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x129\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xae\x02\n" +
+	"\n" +
+	"Evaluation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +
+	"\fevaluated_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vevaluatedAt\x12!\n" +
+	"\fevaluated_by\x18\x03 \x01(\tR\vevaluatedBy\x12#\n" +
+	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x12>\n" +
+	"\x06scores\x18\x05 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\x06scores\x12I\n" +
+	"\bdecision\x18\x06 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\"\xf0\x01\n" +
+	"\x0eEvaluationTodo\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
+	"\x11allocation_number\x18\x03 \x01(\tR\x10allocationNumber\x12\x19\n" +
+	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
+	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAt\"\xa7\x01\n" +
+	"\bAttendee\x12+\n" +
+	"\x11organisation_type\x18\x01 \x01(\tR\x10organisationType\x12)\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12'\n" +
+	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\x12\x1a\n" +
+	"\bexternal\x18\x04 \x01(\bR\bexternal\"\xd7\x01\n" +
+	"\x0eCaseConference\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aheld_on\x18\x02 \x01(\tR\x06heldOn\x12A\n" +
+	"\tattendees\x18\x03 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeR\tattendees\x12\x1c\n" +
+	"\tdecisions\x18\x04 \x03(\tR\tdecisions\x12;\n" +
+	"\vrecorded_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\"\x8c\x02\n" +
+	"\x05Watch\x123\n" +
+	"\x16check_in_interval_days\x18\x01 \x01(\x05R\x13checkInIntervalDays\x12\x1f\n" +
+	"\vwatch_until\x18\x02 \x01(\tR\n" +
+	"watchUntil\x12>\n" +
+	"\rnext_check_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\x12C\n" +
+	"\x10last_check_in_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rlastCheckInAt\x12(\n" +
+	"\x10missed_check_ins\x18\x05 \x01(\x05R\x0emissedCheckIns\"\x97\x02\n" +
+	"\rSafetyConcern\x12@\n" +
+	"\x04kind\x18\x01 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindR\x04kind\x12L\n" +
+	"\rmeldcode_step\x18\x02 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepR\fmeldcodeStep\x12;\n" +
+	"\vrecorded_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xd4\x01\n" +
+	"\bHandover\x12J\n" +
+	"\trecipient\x18\x01 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientR\trecipient\x12#\n" +
+	"\rrecipient_oin\x18\x02 \x01(\tR\frecipientOin\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x87\x02\n" +
+	"\rDomainOutcome\x12?\n" +
+	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12%\n" +
+	"\x0ebaseline_score\x18\x02 \x01(\x05R\rbaselineScore\x12!\n" +
+	"\ftarget_score\x18\x03 \x01(\x05R\vtargetScore\x12#\n" +
+	"\rclosing_score\x18\x04 \x01(\x05R\fclosingScore\x12F\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2,.wijkbrug.casedirection.v1.DomainOutcomeKindR\aoutcome\"\xb8\x03\n" +
+	"\vCaseSummary\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12=\n" +
+	"\x06status\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x128\n" +
+	"\x18director_professional_id\x18\x04 \x01(\tR\x16directorProfessionalId\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x06 \x01(\tR\fdistrictCode\x127\n" +
+	"\topened_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x122\n" +
+	"\x15open_evaluation_todos\x18\b \x01(\x05R\x13openEvaluationTodos\x12>\n" +
+	"\rnext_check_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\"b\n" +
+	"\vStatusCount\x12=\n" +
+	"\x06status\x18\x01 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xaa\x02\n" +
 	"\x0fOpenCaseRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
@@ -925,7 +4146,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\"M\n" +
 	"\x16AssignDirectorResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xf8\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x93\x03\n" +
 	"\x18RequestAllocationRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -939,10 +4160,101 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\vvolume_unit\x18\t \x01(\tR\n" +
 	"volumeUnit\x12)\n" +
 	"\x10volume_frequency\x18\n" +
-	" \x01(\tR\x0fvolumeFrequency\"}\n" +
+	" \x01(\tR\x0fvolumeFrequency\x12\x19\n" +
+	"\bgoal_ids\x18\v \x03(\tR\agoalIds\"}\n" +
 	"\x19RequestAllocationResponse\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case*\x81\x02\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xcb\x01\n" +
+	"\x10ListCasesRequest\x12A\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\bstatuses\x128\n" +
+	"\x18director_professional_id\x18\x02 \x01(\tR\x16directorProfessionalId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xb9\x01\n" +
+	"\x11ListCasesResponse\x12<\n" +
+	"\x05cases\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.CaseSummaryR\x05cases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12>\n" +
+	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\x90\x02\n" +
+	"\x10AdoptPlanRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12:\n" +
+	"\x05goals\x18\x03 \x03(\v2$.wijkbrug.casedirection.v1.GoalInputR\x05goals\x12'\n" +
+	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12,\n" +
+	"\x12resident_agreed_on\x18\x05 \x01(\tR\x10residentAgreedOn\x12'\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\"H\n" +
+	"\x11AdoptPlanResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"]\n" +
+	"\x19StartPlanExecutionRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\"Q\n" +
+	"\x1aStartPlanExecutionResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xbf\x01\n" +
+	"\x14AddGoalActionRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
+	"\agoal_id\x18\x03 \x01(\tR\x06goalId\x12\x1f\n" +
+	"\vreferral_id\x18\x04 \x01(\tR\n" +
+	"referralId\x12+\n" +
+	"\x11allocation_number\x18\x05 \x01(\tR\x10allocationNumber\"L\n" +
+	"\x15AddGoalActionResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xb0\x01\n" +
+	"\x14SetGoalStatusRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
+	"\agoal_id\x18\x03 \x01(\tR\x06goalId\x12=\n" +
+	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x06status\"L\n" +
+	"\x15SetGoalStatusResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xe1\x02\n" +
+	"\x17RecordEvaluationRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12>\n" +
+	"\x06scores\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\x06scores\x12#\n" +
+	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x12I\n" +
+	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x123\n" +
+	"\x16check_in_interval_days\x18\x06 \x01(\x05R\x13checkInIntervalDays\x12\x1f\n" +
+	"\vwatch_until\x18\a \x01(\tR\n" +
+	"watchUntil\"t\n" +
+	"\x18RecordEvaluationResponse\x12#\n" +
+	"\revaluation_id\x18\x01 \x01(\tR\fevaluationId\x123\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd9\x01\n" +
+	"\x1bRecordCaseConferenceRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
+	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12A\n" +
+	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeR\tattendees\x12\x1c\n" +
+	"\tdecisions\x18\x05 \x03(\tR\tdecisions\"x\n" +
+	"\x1cRecordCaseConferenceResponse\x12#\n" +
+	"\rconference_id\x18\x01 \x01(\tR\fconferenceId\x123\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"j\n" +
+	"\x0eCheckInRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x16\n" +
+	"\x06reopen\x18\x03 \x01(\bR\x06reopen\"F\n" +
+	"\x0fCheckInResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xee\x01\n" +
+	"\x1aRecordSafetyConcernRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12@\n" +
+	"\x04kind\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindR\x04kind\x12L\n" +
+	"\rmeldcode_step\x18\x04 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepR\fmeldcodeStep\"R\n" +
+	"\x1bRecordSafetyConcernResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xf1\x01\n" +
+	"\x0fHandOverRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12J\n" +
+	"\trecipient\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientR\trecipient\x12#\n" +
+	"\rrecipient_oin\x18\x04 \x01(\tR\frecipientOin\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"G\n" +
+	"\x10HandOverResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x87\x02\n" +
+	"\x10CloseCaseRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12=\n" +
+	"\x06result\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseResultR\x06result\x12M\n" +
+	"\x0eclosing_scores\x18\x04 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\rclosingScores\x12#\n" +
+	"\rassessment_id\x18\x05 \x01(\tR\fassessmentId\"H\n" +
+	"\x11CloseCaseResponse\x123\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case*\x81\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -953,12 +4265,70 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x17CASE_STATUS_SCALED_DOWN\x10\x05\x12\x15\n" +
 	"\x11CASE_STATUS_WATCH\x10\x06\x12\x1b\n" +
 	"\x17CASE_STATUS_HANDED_OVER\x10\a\x12\x16\n" +
-	"\x12CASE_STATUS_CLOSED\x10\b2\xd4\x03\n" +
+	"\x12CASE_STATUS_CLOSED\x10\b*\xc3\x01\n" +
+	"\n" +
+	"GoalStatus\x12\x1b\n" +
+	"\x17GOAL_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10GOAL_STATUS_OPEN\x10\x01\x12\x1b\n" +
+	"\x17GOAL_STATUS_IN_PROGRESS\x10\x02\x12\x17\n" +
+	"\x13GOAL_STATUS_REACHED\x10\x03\x12\x16\n" +
+	"\x12GOAL_STATUS_PARTLY\x10\x04\x12\x1b\n" +
+	"\x17GOAL_STATUS_NOT_REACHED\x10\x05\x12\x17\n" +
+	"\x13GOAL_STATUS_DROPPED\x10\x06*\xdf\x01\n" +
+	"\x12EvaluationDecision\x12#\n" +
+	"\x1fEVALUATION_DECISION_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cEVALUATION_DECISION_CONTINUE\x10\x01\x12 \n" +
+	"\x1cEVALUATION_DECISION_SCALE_UP\x10\x02\x12\"\n" +
+	"\x1eEVALUATION_DECISION_SCALE_DOWN\x10\x03\x12\x1d\n" +
+	"\x19EVALUATION_DECISION_WATCH\x10\x04\x12\x1d\n" +
+	"\x19EVALUATION_DECISION_CLOSE\x10\x05*\x88\x01\n" +
+	"\x11SafetyConcernKind\x12#\n" +
+	"\x1fSAFETY_CONCERN_KIND_UNSPECIFIED\x10\x00\x12)\n" +
+	"%SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE\x10\x01\x12#\n" +
+	"\x1fSAFETY_CONCERN_KIND_CHILD_ABUSE\x10\x02*\xba\x01\n" +
+	"\fMeldcodeStep\x12\x1d\n" +
+	"\x19MELDCODE_STEP_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19MELDCODE_STEP_MAP_SIGNALS\x10\x01\x12\x19\n" +
+	"\x15MELDCODE_STEP_CONSULT\x10\x02\x12\x1e\n" +
+	"\x1aMELDCODE_STEP_CONVERSATION\x10\x03\x12\x17\n" +
+	"\x13MELDCODE_STEP_WEIGH\x10\x04\x12\x18\n" +
+	"\x14MELDCODE_STEP_DECIDE\x10\x05*\xb5\x01\n" +
+	"\x11HandoverRecipient\x12\"\n" +
+	"\x1eHANDOVER_RECIPIENT_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fHANDOVER_RECIPIENT_VEILIG_THUIS\x10\x01\x12,\n" +
+	"(HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION\x10\x02\x12)\n" +
+	"%HANDOVER_RECIPIENT_OTHER_MUNICIPALITY\x10\x03*\xc1\x01\n" +
+	"\n" +
+	"CaseResult\x12\x1b\n" +
+	"\x17CASE_RESULT_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19CASE_RESULT_GOALS_REACHED\x10\x01\x12\x1e\n" +
+	"\x1aCASE_RESULT_PARTLY_REACHED\x10\x02\x12\x1b\n" +
+	"\x17CASE_RESULT_NOT_REACHED\x10\x03\x12\x15\n" +
+	"\x11CASE_RESULT_MOVED\x10\x04\x12#\n" +
+	"\x1fCASE_RESULT_STOPPED_BY_RESIDENT\x10\x05*\xf1\x01\n" +
+	"\x11DomainOutcomeKind\x12#\n" +
+	"\x1fDOMAIN_OUTCOME_KIND_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"DOMAIN_OUTCOME_KIND_TARGET_REACHED\x10\x01\x12 \n" +
+	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
+	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
+	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xcd\r\n" +
 	"\x14CaseDirectionService\x12c\n" +
 	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12`\n" +
 	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\x12u\n" +
 	"\x0eAssignDirector\x120.wijkbrug.casedirection.v1.AssignDirectorRequest\x1a1.wijkbrug.casedirection.v1.AssignDirectorResponse\x12~\n" +
-	"\x11RequestAllocation\x123.wijkbrug.casedirection.v1.RequestAllocationRequest\x1a4.wijkbrug.casedirection.v1.RequestAllocationResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x11RequestAllocation\x123.wijkbrug.casedirection.v1.RequestAllocationRequest\x1a4.wijkbrug.casedirection.v1.RequestAllocationResponse\x12f\n" +
+	"\tListCases\x12+.wijkbrug.casedirection.v1.ListCasesRequest\x1a,.wijkbrug.casedirection.v1.ListCasesResponse\x12f\n" +
+	"\tAdoptPlan\x12+.wijkbrug.casedirection.v1.AdoptPlanRequest\x1a,.wijkbrug.casedirection.v1.AdoptPlanResponse\x12\x81\x01\n" +
+	"\x12StartPlanExecution\x124.wijkbrug.casedirection.v1.StartPlanExecutionRequest\x1a5.wijkbrug.casedirection.v1.StartPlanExecutionResponse\x12r\n" +
+	"\rAddGoalAction\x12/.wijkbrug.casedirection.v1.AddGoalActionRequest\x1a0.wijkbrug.casedirection.v1.AddGoalActionResponse\x12r\n" +
+	"\rSetGoalStatus\x12/.wijkbrug.casedirection.v1.SetGoalStatusRequest\x1a0.wijkbrug.casedirection.v1.SetGoalStatusResponse\x12{\n" +
+	"\x10RecordEvaluation\x122.wijkbrug.casedirection.v1.RecordEvaluationRequest\x1a3.wijkbrug.casedirection.v1.RecordEvaluationResponse\x12\x87\x01\n" +
+	"\x14RecordCaseConference\x126.wijkbrug.casedirection.v1.RecordCaseConferenceRequest\x1a7.wijkbrug.casedirection.v1.RecordCaseConferenceResponse\x12`\n" +
+	"\aCheckIn\x12).wijkbrug.casedirection.v1.CheckInRequest\x1a*.wijkbrug.casedirection.v1.CheckInResponse\x12\x84\x01\n" +
+	"\x13RecordSafetyConcern\x125.wijkbrug.casedirection.v1.RecordSafetyConcernRequest\x1a6.wijkbrug.casedirection.v1.RecordSafetyConcernResponse\x12c\n" +
+	"\bHandOver\x12*.wijkbrug.casedirection.v1.HandOverRequest\x1a+.wijkbrug.casedirection.v1.HandOverResponse\x12f\n" +
+	"\tCloseCase\x12+.wijkbrug.casedirection.v1.CloseCaseRequest\x1a,.wijkbrug.casedirection.v1.CloseCaseResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_casedirection_proto_rawDescOnce sync.Once
@@ -972,50 +4342,179 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
-	(CaseStatus)(0),                   // 0: wijkbrug.casedirection.v1.CaseStatus
-	(*Director)(nil),                  // 1: wijkbrug.casedirection.v1.Director
-	(*AllocationAction)(nil),          // 2: wijkbrug.casedirection.v1.AllocationAction
-	(*Case)(nil),                      // 3: wijkbrug.casedirection.v1.Case
-	(*OpenCaseRequest)(nil),           // 4: wijkbrug.casedirection.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),          // 5: wijkbrug.casedirection.v1.OpenCaseResponse
-	(*GetCaseRequest)(nil),            // 6: wijkbrug.casedirection.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),           // 7: wijkbrug.casedirection.v1.GetCaseResponse
-	(*AssignDirectorRequest)(nil),     // 8: wijkbrug.casedirection.v1.AssignDirectorRequest
-	(*AssignDirectorResponse)(nil),    // 9: wijkbrug.casedirection.v1.AssignDirectorResponse
-	(*RequestAllocationRequest)(nil),  // 10: wijkbrug.casedirection.v1.RequestAllocationRequest
-	(*RequestAllocationResponse)(nil), // 11: wijkbrug.casedirection.v1.RequestAllocationResponse
-	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
-	(v1.LifeDomain)(0),                // 13: wijkbrug.common.v1.LifeDomain
+	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
+	(GoalStatus)(0),                      // 1: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),              // 2: wijkbrug.casedirection.v1.EvaluationDecision
+	(SafetyConcernKind)(0),               // 3: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                    // 4: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),               // 5: wijkbrug.casedirection.v1.HandoverRecipient
+	(CaseResult)(0),                      // 6: wijkbrug.casedirection.v1.CaseResult
+	(DomainOutcomeKind)(0),               // 7: wijkbrug.casedirection.v1.DomainOutcomeKind
+	(*Director)(nil),                     // 8: wijkbrug.casedirection.v1.Director
+	(*AllocationAction)(nil),             // 9: wijkbrug.casedirection.v1.AllocationAction
+	(*Case)(nil),                         // 10: wijkbrug.casedirection.v1.Case
+	(*DomainScore)(nil),                  // 11: wijkbrug.casedirection.v1.DomainScore
+	(*GoalInput)(nil),                    // 12: wijkbrug.casedirection.v1.GoalInput
+	(*GoalAction)(nil),                   // 13: wijkbrug.casedirection.v1.GoalAction
+	(*Goal)(nil),                         // 14: wijkbrug.casedirection.v1.Goal
+	(*Plan)(nil),                         // 15: wijkbrug.casedirection.v1.Plan
+	(*ReferralAction)(nil),               // 16: wijkbrug.casedirection.v1.ReferralAction
+	(*Evaluation)(nil),                   // 17: wijkbrug.casedirection.v1.Evaluation
+	(*EvaluationTodo)(nil),               // 18: wijkbrug.casedirection.v1.EvaluationTodo
+	(*Attendee)(nil),                     // 19: wijkbrug.casedirection.v1.Attendee
+	(*CaseConference)(nil),               // 20: wijkbrug.casedirection.v1.CaseConference
+	(*Watch)(nil),                        // 21: wijkbrug.casedirection.v1.Watch
+	(*SafetyConcern)(nil),                // 22: wijkbrug.casedirection.v1.SafetyConcern
+	(*Handover)(nil),                     // 23: wijkbrug.casedirection.v1.Handover
+	(*DomainOutcome)(nil),                // 24: wijkbrug.casedirection.v1.DomainOutcome
+	(*CaseSummary)(nil),                  // 25: wijkbrug.casedirection.v1.CaseSummary
+	(*StatusCount)(nil),                  // 26: wijkbrug.casedirection.v1.StatusCount
+	(*OpenCaseRequest)(nil),              // 27: wijkbrug.casedirection.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 28: wijkbrug.casedirection.v1.OpenCaseResponse
+	(*GetCaseRequest)(nil),               // 29: wijkbrug.casedirection.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 30: wijkbrug.casedirection.v1.GetCaseResponse
+	(*AssignDirectorRequest)(nil),        // 31: wijkbrug.casedirection.v1.AssignDirectorRequest
+	(*AssignDirectorResponse)(nil),       // 32: wijkbrug.casedirection.v1.AssignDirectorResponse
+	(*RequestAllocationRequest)(nil),     // 33: wijkbrug.casedirection.v1.RequestAllocationRequest
+	(*RequestAllocationResponse)(nil),    // 34: wijkbrug.casedirection.v1.RequestAllocationResponse
+	(*ListCasesRequest)(nil),             // 35: wijkbrug.casedirection.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 36: wijkbrug.casedirection.v1.ListCasesResponse
+	(*AdoptPlanRequest)(nil),             // 37: wijkbrug.casedirection.v1.AdoptPlanRequest
+	(*AdoptPlanResponse)(nil),            // 38: wijkbrug.casedirection.v1.AdoptPlanResponse
+	(*StartPlanExecutionRequest)(nil),    // 39: wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	(*StartPlanExecutionResponse)(nil),   // 40: wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	(*AddGoalActionRequest)(nil),         // 41: wijkbrug.casedirection.v1.AddGoalActionRequest
+	(*AddGoalActionResponse)(nil),        // 42: wijkbrug.casedirection.v1.AddGoalActionResponse
+	(*SetGoalStatusRequest)(nil),         // 43: wijkbrug.casedirection.v1.SetGoalStatusRequest
+	(*SetGoalStatusResponse)(nil),        // 44: wijkbrug.casedirection.v1.SetGoalStatusResponse
+	(*RecordEvaluationRequest)(nil),      // 45: wijkbrug.casedirection.v1.RecordEvaluationRequest
+	(*RecordEvaluationResponse)(nil),     // 46: wijkbrug.casedirection.v1.RecordEvaluationResponse
+	(*RecordCaseConferenceRequest)(nil),  // 47: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	(*RecordCaseConferenceResponse)(nil), // 48: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	(*CheckInRequest)(nil),               // 49: wijkbrug.casedirection.v1.CheckInRequest
+	(*CheckInResponse)(nil),              // 50: wijkbrug.casedirection.v1.CheckInResponse
+	(*RecordSafetyConcernRequest)(nil),   // 51: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	(*RecordSafetyConcernResponse)(nil),  // 52: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	(*HandOverRequest)(nil),              // 53: wijkbrug.casedirection.v1.HandOverRequest
+	(*HandOverResponse)(nil),             // 54: wijkbrug.casedirection.v1.HandOverResponse
+	(*CloseCaseRequest)(nil),             // 55: wijkbrug.casedirection.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 56: wijkbrug.casedirection.v1.CloseCaseResponse
+	(*timestamppb.Timestamp)(nil),        // 57: google.protobuf.Timestamp
+	(v1.LifeDomain)(0),                   // 58: wijkbrug.common.v1.LifeDomain
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	12, // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	12, // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	57, // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	1,  // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	13, // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	2,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	12, // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	13, // 7: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	3,  // 8: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	3,  // 9: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	3,  // 10: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	3,  // 11: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	4,  // 12: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	6,  // 13: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	8,  // 14: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	10, // 15: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	5,  // 16: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	7,  // 17: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	9,  // 18: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	11, // 19: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	16, // [16:20] is the sub-list for method output_type
-	12, // [12:16] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	8,  // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
+	58, // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	9,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
+	57, // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	15, // 7: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
+	16, // 8: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
+	17, // 9: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
+	18, // 10: wijkbrug.casedirection.v1.Case.evaluation_todos:type_name -> wijkbrug.casedirection.v1.EvaluationTodo
+	20, // 11: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
+	21, // 12: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
+	22, // 13: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
+	57, // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	24, // 15: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	23, // 16: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
+	58, // 17: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	58, // 18: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	58, // 19: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	1,  // 20: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	13, // 21: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
+	57, // 22: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	14, // 23: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
+	57, // 24: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 25: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	11, // 26: wijkbrug.casedirection.v1.Evaluation.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	2,  // 27: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	57, // 28: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	57, // 29: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	19, // 30: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	57, // 31: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	57, // 32: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	57, // 33: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	3,  // 34: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	4,  // 35: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	57, // 36: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	57, // 37: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 38: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	57, // 39: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	58, // 40: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	7,  // 41: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
+	0,  // 42: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	57, // 43: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	57, // 44: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	0,  // 45: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	58, // 46: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	10, // 47: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 48: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 49: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 50: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	0,  // 51: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	25, // 52: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
+	26, // 53: wijkbrug.casedirection.v1.ListCasesResponse.counts:type_name -> wijkbrug.casedirection.v1.StatusCount
+	12, // 54: wijkbrug.casedirection.v1.AdoptPlanRequest.goals:type_name -> wijkbrug.casedirection.v1.GoalInput
+	10, // 55: wijkbrug.casedirection.v1.AdoptPlanResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 56: wijkbrug.casedirection.v1.StartPlanExecutionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 57: wijkbrug.casedirection.v1.AddGoalActionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	1,  // 58: wijkbrug.casedirection.v1.SetGoalStatusRequest.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	10, // 59: wijkbrug.casedirection.v1.SetGoalStatusResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11, // 60: wijkbrug.casedirection.v1.RecordEvaluationRequest.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	2,  // 61: wijkbrug.casedirection.v1.RecordEvaluationRequest.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	10, // 62: wijkbrug.casedirection.v1.RecordEvaluationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	19, // 63: wijkbrug.casedirection.v1.RecordCaseConferenceRequest.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	10, // 64: wijkbrug.casedirection.v1.RecordCaseConferenceResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	10, // 65: wijkbrug.casedirection.v1.CheckInResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	3,  // 66: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	4,  // 67: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	10, // 68: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	5,  // 69: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	10, // 70: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	6,  // 71: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.casedirection.v1.CaseResult
+	11, // 72: wijkbrug.casedirection.v1.CloseCaseRequest.closing_scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	10, // 73: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	27, // 74: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	29, // 75: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	31, // 76: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	33, // 77: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	35, // 78: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	37, // 79: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	39, // 80: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	41, // 81: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	43, // 82: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	45, // 83: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	47, // 84: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	49, // 85: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	51, // 86: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	53, // 87: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	55, // 88: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	28, // 89: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	30, // 90: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	32, // 91: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	34, // 92: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	36, // 93: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	38, // 94: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	40, // 95: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	42, // 96: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	44, // 97: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	46, // 98: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	48, // 99: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	50, // 100: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	52, // 101: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	54, // 102: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	56, // 103: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	89, // [89:104] is the sub-list for method output_type
+	74, // [74:89] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }
@@ -1028,8 +4527,8 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      8,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

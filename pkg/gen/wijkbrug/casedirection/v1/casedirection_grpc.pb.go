@@ -5,8 +5,9 @@
 // source: wijkbrug/casedirection/v1/casedirection.proto
 
 // The case-direction service: one household, one plan, one director
-// ("1 huishouden, 1 plan, 1 regisseur"). Later versions add plans, goals, evaluations,
-// case conferences, the pilot light (waakvlam) and closing.
+// ("1 huishouden, 1 plan, 1 regisseur"): cases, versioned plans with goals per life domain,
+// evaluations, case conferences, the pilot light (waakvlam), safety concerns, handover and
+// closing with a result.
 
 package casedirectionv1
 
@@ -23,10 +24,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CaseDirectionService_OpenCase_FullMethodName          = "/wijkbrug.casedirection.v1.CaseDirectionService/OpenCase"
-	CaseDirectionService_GetCase_FullMethodName           = "/wijkbrug.casedirection.v1.CaseDirectionService/GetCase"
-	CaseDirectionService_AssignDirector_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/AssignDirector"
-	CaseDirectionService_RequestAllocation_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/RequestAllocation"
+	CaseDirectionService_OpenCase_FullMethodName             = "/wijkbrug.casedirection.v1.CaseDirectionService/OpenCase"
+	CaseDirectionService_GetCase_FullMethodName              = "/wijkbrug.casedirection.v1.CaseDirectionService/GetCase"
+	CaseDirectionService_AssignDirector_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/AssignDirector"
+	CaseDirectionService_RequestAllocation_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/RequestAllocation"
+	CaseDirectionService_ListCases_FullMethodName            = "/wijkbrug.casedirection.v1.CaseDirectionService/ListCases"
+	CaseDirectionService_AdoptPlan_FullMethodName            = "/wijkbrug.casedirection.v1.CaseDirectionService/AdoptPlan"
+	CaseDirectionService_StartPlanExecution_FullMethodName   = "/wijkbrug.casedirection.v1.CaseDirectionService/StartPlanExecution"
+	CaseDirectionService_AddGoalAction_FullMethodName        = "/wijkbrug.casedirection.v1.CaseDirectionService/AddGoalAction"
+	CaseDirectionService_SetGoalStatus_FullMethodName        = "/wijkbrug.casedirection.v1.CaseDirectionService/SetGoalStatus"
+	CaseDirectionService_RecordEvaluation_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/RecordEvaluation"
+	CaseDirectionService_RecordCaseConference_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/RecordCaseConference"
+	CaseDirectionService_CheckIn_FullMethodName              = "/wijkbrug.casedirection.v1.CaseDirectionService/CheckIn"
+	CaseDirectionService_RecordSafetyConcern_FullMethodName  = "/wijkbrug.casedirection.v1.CaseDirectionService/RecordSafetyConcern"
+	CaseDirectionService_HandOver_FullMethodName             = "/wijkbrug.casedirection.v1.CaseDirectionService/HandOver"
+	CaseDirectionService_CloseCase_FullMethodName            = "/wijkbrug.casedirection.v1.CaseDirectionService/CloseCase"
 )
 
 // CaseDirectionServiceClient is the client API for CaseDirectionService service.
@@ -45,6 +57,41 @@ type CaseDirectionServiceClient interface {
 	// RequestAllocation allocates a custom provision for the case through provider-monitoring
 	// and records the allocation as an action of the case.
 	RequestAllocation(ctx context.Context, in *RequestAllocationRequest, opts ...grpc.CallOption) (*RequestAllocationResponse, error)
+	// ListCases lists the calling team's cases (its caseload), optionally only those of one
+	// director and/or some statuses, with the number of cases per status.
+	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
+	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
+	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
+	// over (with their actions and status); goals of the previous version that are left out
+	// become DROPPED.
+	AdoptPlan(ctx context.Context, in *AdoptPlanRequest, opts ...grpc.CallOption) (*AdoptPlanResponse, error)
+	// StartPlanExecution records that work on the adopted plan started: PLAN_ADOPTED → IN_PROGRESS.
+	StartPlanExecution(ctx context.Context, in *StartPlanExecutionRequest, opts ...grpc.CallOption) (*StartPlanExecutionResponse, error)
+	// AddGoalAction links a referral (by its id in the referral service) or one of the case's
+	// allocations (by number) to a goal of the current plan.
+	AddGoalAction(ctx context.Context, in *AddGoalActionRequest, opts ...grpc.CallOption) (*AddGoalActionResponse, error)
+	// SetGoalStatus changes a goal's status. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
+	SetGoalStatus(ctx context.Context, in *SetGoalStatusRequest, opts ...grpc.CallOption) (*SetGoalStatusResponse, error)
+	// RecordEvaluation records an evaluation (scores per life domain and a decision) and
+	// applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
+	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
+	RecordEvaluation(ctx context.Context, in *RecordEvaluationRequest, opts ...grpc.CallOption) (*RecordEvaluationResponse, error)
+	// RecordCaseConference records a case conference: date, attendees (also external experts)
+	// and decisions.
+	RecordCaseConference(ctx context.Context, in *RecordCaseConferenceRequest, opts ...grpc.CallOption) (*RecordCaseConferenceResponse, error)
+	// CheckIn records a pilot-light check-in on a case in WATCH; the next one is due one
+	// interval later. With reopen the case goes back to ACTIVE (WATCH → ACTIVE).
+	CheckIn(ctx context.Context, in *CheckInRequest, opts ...grpc.CallOption) (*CheckInResponse, error)
+	// RecordSafetyConcern records a safety concern (domestic violence, child abuse) with the
+	// step of the meldcode reached; recording it again for the same kind moves the step on.
+	RecordSafetyConcern(ctx context.Context, in *RecordSafetyConcernRequest, opts ...grpc.CallOption) (*RecordSafetyConcernResponse, error)
+	// HandOver hands the case over to Veilig Thuis, a certified institution or another
+	// municipality: any open status → HANDED_OVER.
+	HandOver(ctx context.Context, in *HandOverRequest, opts ...grpc.CallOption) (*HandOverResponse, error)
+	// CloseCase closes the case with a result: only from IN_PROGRESS, SCALED_DOWN or WATCH,
+	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
+	// is still open). The closing assessment gives the outcome per life domain.
+	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
 }
 
 type caseDirectionServiceClient struct {
@@ -95,6 +142,116 @@ func (c *caseDirectionServiceClient) RequestAllocation(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCasesResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_ListCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) AdoptPlan(ctx context.Context, in *AdoptPlanRequest, opts ...grpc.CallOption) (*AdoptPlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdoptPlanResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_AdoptPlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) StartPlanExecution(ctx context.Context, in *StartPlanExecutionRequest, opts ...grpc.CallOption) (*StartPlanExecutionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartPlanExecutionResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_StartPlanExecution_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) AddGoalAction(ctx context.Context, in *AddGoalActionRequest, opts ...grpc.CallOption) (*AddGoalActionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddGoalActionResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_AddGoalAction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) SetGoalStatus(ctx context.Context, in *SetGoalStatusRequest, opts ...grpc.CallOption) (*SetGoalStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetGoalStatusResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_SetGoalStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) RecordEvaluation(ctx context.Context, in *RecordEvaluationRequest, opts ...grpc.CallOption) (*RecordEvaluationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordEvaluationResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_RecordEvaluation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) RecordCaseConference(ctx context.Context, in *RecordCaseConferenceRequest, opts ...grpc.CallOption) (*RecordCaseConferenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordCaseConferenceResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_RecordCaseConference_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) CheckIn(ctx context.Context, in *CheckInRequest, opts ...grpc.CallOption) (*CheckInResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckInResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_CheckIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) RecordSafetyConcern(ctx context.Context, in *RecordSafetyConcernRequest, opts ...grpc.CallOption) (*RecordSafetyConcernResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordSafetyConcernResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_RecordSafetyConcern_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) HandOver(ctx context.Context, in *HandOverRequest, opts ...grpc.CallOption) (*HandOverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandOverResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_HandOver_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseCaseResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_CloseCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseDirectionServiceServer is the server API for CaseDirectionService service.
 // All implementations must embed UnimplementedCaseDirectionServiceServer
 // for forward compatibility.
@@ -111,6 +268,41 @@ type CaseDirectionServiceServer interface {
 	// RequestAllocation allocates a custom provision for the case through provider-monitoring
 	// and records the allocation as an action of the case.
 	RequestAllocation(context.Context, *RequestAllocationRequest) (*RequestAllocationResponse, error)
+	// ListCases lists the calling team's cases (its caseload), optionally only those of one
+	// director and/or some statuses, with the number of cases per status.
+	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
+	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
+	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
+	// over (with their actions and status); goals of the previous version that are left out
+	// become DROPPED.
+	AdoptPlan(context.Context, *AdoptPlanRequest) (*AdoptPlanResponse, error)
+	// StartPlanExecution records that work on the adopted plan started: PLAN_ADOPTED → IN_PROGRESS.
+	StartPlanExecution(context.Context, *StartPlanExecutionRequest) (*StartPlanExecutionResponse, error)
+	// AddGoalAction links a referral (by its id in the referral service) or one of the case's
+	// allocations (by number) to a goal of the current plan.
+	AddGoalAction(context.Context, *AddGoalActionRequest) (*AddGoalActionResponse, error)
+	// SetGoalStatus changes a goal's status. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
+	SetGoalStatus(context.Context, *SetGoalStatusRequest) (*SetGoalStatusResponse, error)
+	// RecordEvaluation records an evaluation (scores per life domain and a decision) and
+	// applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
+	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
+	RecordEvaluation(context.Context, *RecordEvaluationRequest) (*RecordEvaluationResponse, error)
+	// RecordCaseConference records a case conference: date, attendees (also external experts)
+	// and decisions.
+	RecordCaseConference(context.Context, *RecordCaseConferenceRequest) (*RecordCaseConferenceResponse, error)
+	// CheckIn records a pilot-light check-in on a case in WATCH; the next one is due one
+	// interval later. With reopen the case goes back to ACTIVE (WATCH → ACTIVE).
+	CheckIn(context.Context, *CheckInRequest) (*CheckInResponse, error)
+	// RecordSafetyConcern records a safety concern (domestic violence, child abuse) with the
+	// step of the meldcode reached; recording it again for the same kind moves the step on.
+	RecordSafetyConcern(context.Context, *RecordSafetyConcernRequest) (*RecordSafetyConcernResponse, error)
+	// HandOver hands the case over to Veilig Thuis, a certified institution or another
+	// municipality: any open status → HANDED_OVER.
+	HandOver(context.Context, *HandOverRequest) (*HandOverResponse, error)
+	// CloseCase closes the case with a result: only from IN_PROGRESS, SCALED_DOWN or WATCH,
+	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
+	// is still open). The closing assessment gives the outcome per life domain.
+	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
 	mustEmbedUnimplementedCaseDirectionServiceServer()
 }
 
@@ -132,6 +324,39 @@ func (UnimplementedCaseDirectionServiceServer) AssignDirector(context.Context, *
 }
 func (UnimplementedCaseDirectionServiceServer) RequestAllocation(context.Context, *RequestAllocationRequest) (*RequestAllocationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RequestAllocation not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) AdoptPlan(context.Context, *AdoptPlanRequest) (*AdoptPlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdoptPlan not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) StartPlanExecution(context.Context, *StartPlanExecutionRequest) (*StartPlanExecutionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartPlanExecution not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) AddGoalAction(context.Context, *AddGoalActionRequest) (*AddGoalActionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddGoalAction not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) SetGoalStatus(context.Context, *SetGoalStatusRequest) (*SetGoalStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetGoalStatus not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) RecordEvaluation(context.Context, *RecordEvaluationRequest) (*RecordEvaluationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordEvaluation not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) RecordCaseConference(context.Context, *RecordCaseConferenceRequest) (*RecordCaseConferenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordCaseConference not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) CheckIn(context.Context, *CheckInRequest) (*CheckInResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckIn not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) RecordSafetyConcern(context.Context, *RecordSafetyConcernRequest) (*RecordSafetyConcernResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordSafetyConcern not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) HandOver(context.Context, *HandOverRequest) (*HandOverResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandOver not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseCase not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) mustEmbedUnimplementedCaseDirectionServiceServer() {}
 func (UnimplementedCaseDirectionServiceServer) testEmbeddedByValue()                              {}
@@ -226,6 +451,204 @@ func _CaseDirectionService_RequestAllocation_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_ListCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).ListCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_ListCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).ListCases(ctx, req.(*ListCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_AdoptPlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdoptPlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).AdoptPlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_AdoptPlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).AdoptPlan(ctx, req.(*AdoptPlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_StartPlanExecution_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartPlanExecutionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).StartPlanExecution(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_StartPlanExecution_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).StartPlanExecution(ctx, req.(*StartPlanExecutionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_AddGoalAction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddGoalActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).AddGoalAction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_AddGoalAction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).AddGoalAction(ctx, req.(*AddGoalActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_SetGoalStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetGoalStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).SetGoalStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_SetGoalStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).SetGoalStatus(ctx, req.(*SetGoalStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_RecordEvaluation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordEvaluationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).RecordEvaluation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_RecordEvaluation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).RecordEvaluation(ctx, req.(*RecordEvaluationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_RecordCaseConference_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordCaseConferenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).RecordCaseConference(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_RecordCaseConference_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).RecordCaseConference(ctx, req.(*RecordCaseConferenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_CheckIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckInRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).CheckIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_CheckIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).CheckIn(ctx, req.(*CheckInRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_RecordSafetyConcern_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordSafetyConcernRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).RecordSafetyConcern(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_RecordSafetyConcern_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).RecordSafetyConcern(ctx, req.(*RecordSafetyConcernRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_HandOver_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandOverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).HandOver(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_HandOver_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).HandOver(ctx, req.(*HandOverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_CloseCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).CloseCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_CloseCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).CloseCase(ctx, req.(*CloseCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseDirectionService_ServiceDesc is the grpc.ServiceDesc for CaseDirectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -248,6 +671,50 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RequestAllocation",
 			Handler:    _CaseDirectionService_RequestAllocation_Handler,
+		},
+		{
+			MethodName: "ListCases",
+			Handler:    _CaseDirectionService_ListCases_Handler,
+		},
+		{
+			MethodName: "AdoptPlan",
+			Handler:    _CaseDirectionService_AdoptPlan_Handler,
+		},
+		{
+			MethodName: "StartPlanExecution",
+			Handler:    _CaseDirectionService_StartPlanExecution_Handler,
+		},
+		{
+			MethodName: "AddGoalAction",
+			Handler:    _CaseDirectionService_AddGoalAction_Handler,
+		},
+		{
+			MethodName: "SetGoalStatus",
+			Handler:    _CaseDirectionService_SetGoalStatus_Handler,
+		},
+		{
+			MethodName: "RecordEvaluation",
+			Handler:    _CaseDirectionService_RecordEvaluation_Handler,
+		},
+		{
+			MethodName: "RecordCaseConference",
+			Handler:    _CaseDirectionService_RecordCaseConference_Handler,
+		},
+		{
+			MethodName: "CheckIn",
+			Handler:    _CaseDirectionService_CheckIn_Handler,
+		},
+		{
+			MethodName: "RecordSafetyConcern",
+			Handler:    _CaseDirectionService_RecordSafetyConcern_Handler,
+		},
+		{
+			MethodName: "HandOver",
+			Handler:    _CaseDirectionService_HandOver_Handler,
+		},
+		{
+			MethodName: "CloseCase",
+			Handler:    _CaseDirectionService_CloseCase_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

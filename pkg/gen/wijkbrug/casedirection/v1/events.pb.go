@@ -9,6 +9,7 @@
 package casedirectionv1
 
 import (
+	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -284,8 +285,10 @@ type CaseStatusChanged struct {
 	To               CaseStatus             `protobuf:"varint,4,opt,name=to,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"to,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// SAFETY when the case has a safety concern, otherwise SPECIAL.
+	Confidentiality v1.Confidentiality `protobuf:"varint,7,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CaseStatusChanged) Reset() {
@@ -360,6 +363,13 @@ func (x *CaseStatusChanged) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseStatusChanged) GetConfidentiality() v1.Confidentiality {
+	if x != nil {
+		return x.Confidentiality
+	}
+	return v1.Confidentiality(0)
+}
+
 // CaseClosed: a case was closed with a result (or handed over). Referral feeds back to the
 // sources of the signals behind it.
 // Subject: wijkbrug.casedirection.<municipality>.case.closed
@@ -372,8 +382,10 @@ type CaseClosed struct {
 	Result           string                 `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Closing outcome per life domain that had a goal (absent for a handover).
+	DomainOutcomes []*DomainOutcome `protobuf:"bytes,7,rep,name=domain_outcomes,json=domainOutcomes,proto3" json:"domain_outcomes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CaseClosed) Reset() {
@@ -448,11 +460,876 @@ func (x *CaseClosed) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseClosed) GetDomainOutcomes() []*DomainOutcome {
+	if x != nil {
+		return x.DomainOutcomes
+	}
+	return nil
+}
+
+// CasePlanAdopted: a (new version of the) plan was adopted.
+// Subject: wijkbrug.casedirection.<municipality>.case.plan_adopted
+type CasePlanAdopted struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	CaseId         string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Version        int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	GoalIds        []string               `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	LifeDomains    []v1.LifeDomain        `protobuf:"varint,4,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
+	ResidentAgreed bool                   `protobuf:"varint,5,opt,name=resident_agreed,json=residentAgreed,proto3" json:"resident_agreed,omitempty"`
+	// YYYY-MM-DD.
+	EvaluationDate   string                 `protobuf:"bytes,6,opt,name=evaluation_date,json=evaluationDate,proto3" json:"evaluation_date,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,7,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CasePlanAdopted) Reset() {
+	*x = CasePlanAdopted{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasePlanAdopted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasePlanAdopted) ProtoMessage() {}
+
+func (x *CasePlanAdopted) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasePlanAdopted.ProtoReflect.Descriptor instead.
+func (*CasePlanAdopted) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CasePlanAdopted) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CasePlanAdopted) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *CasePlanAdopted) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *CasePlanAdopted) GetLifeDomains() []v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomains
+	}
+	return nil
+}
+
+func (x *CasePlanAdopted) GetResidentAgreed() bool {
+	if x != nil {
+		return x.ResidentAgreed
+	}
+	return false
+}
+
+func (x *CasePlanAdopted) GetEvaluationDate() string {
+	if x != nil {
+		return x.EvaluationDate
+	}
+	return ""
+}
+
+func (x *CasePlanAdopted) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CasePlanAdopted) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseGoalStatusChanged: a goal's status changed (also DROPPED by a new plan version).
+// Subject: wijkbrug.casedirection.<municipality>.case.goal_status_changed
+type CaseGoalStatusChanged struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalId           string                 `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	LifeDomain       v1.LifeDomain          `protobuf:"varint,3,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	From             GoalStatus             `protobuf:"varint,4,opt,name=from,proto3,enum=wijkbrug.casedirection.v1.GoalStatus" json:"from,omitempty"`
+	To               GoalStatus             `protobuf:"varint,5,opt,name=to,proto3,enum=wijkbrug.casedirection.v1.GoalStatus" json:"to,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseGoalStatusChanged) Reset() {
+	*x = CaseGoalStatusChanged{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseGoalStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseGoalStatusChanged) ProtoMessage() {}
+
+func (x *CaseGoalStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseGoalStatusChanged.ProtoReflect.Descriptor instead.
+func (*CaseGoalStatusChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CaseGoalStatusChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseGoalStatusChanged) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *CaseGoalStatusChanged) GetLifeDomain() v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return v1.LifeDomain(0)
+}
+
+func (x *CaseGoalStatusChanged) GetFrom() GoalStatus {
+	if x != nil {
+		return x.From
+	}
+	return GoalStatus_GOAL_STATUS_UNSPECIFIED
+}
+
+func (x *CaseGoalStatusChanged) GetTo() GoalStatus {
+	if x != nil {
+		return x.To
+	}
+	return GoalStatus_GOAL_STATUS_UNSPECIFIED
+}
+
+func (x *CaseGoalStatusChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseGoalStatusChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseGoalActionAdded: a referral or allocation was linked to a goal.
+// Subject: wijkbrug.casedirection.<municipality>.case.goal_action_added
+type CaseGoalActionAdded struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GoalId           string                 `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	ReferralId       string                 `protobuf:"bytes,3,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,4,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseGoalActionAdded) Reset() {
+	*x = CaseGoalActionAdded{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseGoalActionAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseGoalActionAdded) ProtoMessage() {}
+
+func (x *CaseGoalActionAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseGoalActionAdded.ProtoReflect.Descriptor instead.
+func (*CaseGoalActionAdded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CaseGoalActionAdded) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseGoalActionAdded) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *CaseGoalActionAdded) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *CaseGoalActionAdded) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *CaseGoalActionAdded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// CaseEvaluated: an evaluation was recorded.
+// Subject: wijkbrug.casedirection.<municipality>.case.evaluated
+type CaseEvaluated struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	EvaluationId     string                 `protobuf:"bytes,2,opt,name=evaluation_id,json=evaluationId,proto3" json:"evaluation_id,omitempty"`
+	AssessmentId     string                 `protobuf:"bytes,3,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	Decision         EvaluationDecision     `protobuf:"varint,4,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseEvaluated) Reset() {
+	*x = CaseEvaluated{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseEvaluated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseEvaluated) ProtoMessage() {}
+
+func (x *CaseEvaluated) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseEvaluated.ProtoReflect.Descriptor instead.
+func (*CaseEvaluated) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CaseEvaluated) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseEvaluated) GetEvaluationId() string {
+	if x != nil {
+		return x.EvaluationId
+	}
+	return ""
+}
+
+func (x *CaseEvaluated) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *CaseEvaluated) GetDecision() EvaluationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return EvaluationDecision_EVALUATION_DECISION_UNSPECIFIED
+}
+
+func (x *CaseEvaluated) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseEvaluated) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseEvaluationDue: an evaluation to-do arose (a provider advised scaling down).
+// Subject: wijkbrug.casedirection.<municipality>.case.evaluation_due
+type CaseEvaluationDue struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	TodoId           string                 `protobuf:"bytes,2,opt,name=todo_id,json=todoId,proto3" json:"todo_id,omitempty"`
+	Reason           string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,4,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseEvaluationDue) Reset() {
+	*x = CaseEvaluationDue{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseEvaluationDue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseEvaluationDue) ProtoMessage() {}
+
+func (x *CaseEvaluationDue) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseEvaluationDue.ProtoReflect.Descriptor instead.
+func (*CaseEvaluationDue) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CaseEvaluationDue) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseEvaluationDue) GetTodoId() string {
+	if x != nil {
+		return x.TodoId
+	}
+	return ""
+}
+
+func (x *CaseEvaluationDue) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CaseEvaluationDue) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *CaseEvaluationDue) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// CaseConferenceHeld: a case conference was recorded (no attendees or decisions: ids only).
+// Subject: wijkbrug.casedirection.<municipality>.case.conference_held
+type CaseConferenceHeld struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	CaseId       string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ConferenceId string                 `protobuf:"bytes,2,opt,name=conference_id,json=conferenceId,proto3" json:"conference_id,omitempty"`
+	// YYYY-MM-DD.
+	HeldOn           string `protobuf:"bytes,3,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
+	AttendeeCount    int32  `protobuf:"varint,4,opt,name=attendee_count,json=attendeeCount,proto3" json:"attendee_count,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseConferenceHeld) Reset() {
+	*x = CaseConferenceHeld{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseConferenceHeld) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseConferenceHeld) ProtoMessage() {}
+
+func (x *CaseConferenceHeld) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseConferenceHeld.ProtoReflect.Descriptor instead.
+func (*CaseConferenceHeld) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CaseConferenceHeld) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseConferenceHeld) GetConferenceId() string {
+	if x != nil {
+		return x.ConferenceId
+	}
+	return ""
+}
+
+func (x *CaseConferenceHeld) GetHeldOn() string {
+	if x != nil {
+		return x.HeldOn
+	}
+	return ""
+}
+
+func (x *CaseConferenceHeld) GetAttendeeCount() int32 {
+	if x != nil {
+		return x.AttendeeCount
+	}
+	return 0
+}
+
+func (x *CaseConferenceHeld) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// CaseWatchCheckedIn: a pilot-light check-in was done.
+// Subject: wijkbrug.casedirection.<municipality>.case.watch_checked_in
+type CaseWatchCheckedIn struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reopened bool                   `protobuf:"varint,2,opt,name=reopened,proto3" json:"reopened,omitempty"`
+	// The next check-in, absent when reopened or the pilot light ends first.
+	NextCheckAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_check_at,json=nextCheckAt,proto3" json:"next_check_at,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseWatchCheckedIn) Reset() {
+	*x = CaseWatchCheckedIn{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseWatchCheckedIn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseWatchCheckedIn) ProtoMessage() {}
+
+func (x *CaseWatchCheckedIn) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseWatchCheckedIn.ProtoReflect.Descriptor instead.
+func (*CaseWatchCheckedIn) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CaseWatchCheckedIn) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseWatchCheckedIn) GetReopened() bool {
+	if x != nil {
+		return x.Reopened
+	}
+	return false
+}
+
+func (x *CaseWatchCheckedIn) GetNextCheckAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextCheckAt
+	}
+	return nil
+}
+
+func (x *CaseWatchCheckedIn) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseWatchCheckedIn) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseWatchCheckOverdue: a pilot-light check-in was not done on time. Emitted once per
+// missed check-in; the next one is then due one interval later.
+// Subject: wijkbrug.casedirection.<municipality>.case.watch_check_overdue
+type CaseWatchCheckOverdue struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId                 string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	TeamOin                string                 `protobuf:"bytes,2,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	DirectorProfessionalId string                 `protobuf:"bytes,3,opt,name=director_professional_id,json=directorProfessionalId,proto3" json:"director_professional_id,omitempty"`
+	// When the missed check-in was due.
+	DueAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// Check-ins missed so far, this one included.
+	MissedCheckIns   int32  `protobuf:"varint,5,opt,name=missed_check_ins,json=missedCheckIns,proto3" json:"missed_check_ins,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseWatchCheckOverdue) Reset() {
+	*x = CaseWatchCheckOverdue{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseWatchCheckOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseWatchCheckOverdue) ProtoMessage() {}
+
+func (x *CaseWatchCheckOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseWatchCheckOverdue.ProtoReflect.Descriptor instead.
+func (*CaseWatchCheckOverdue) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CaseWatchCheckOverdue) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseWatchCheckOverdue) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *CaseWatchCheckOverdue) GetDirectorProfessionalId() string {
+	if x != nil {
+		return x.DirectorProfessionalId
+	}
+	return ""
+}
+
+func (x *CaseWatchCheckOverdue) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *CaseWatchCheckOverdue) GetMissedCheckIns() int32 {
+	if x != nil {
+		return x.MissedCheckIns
+	}
+	return 0
+}
+
+func (x *CaseWatchCheckOverdue) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// CaseSafetyConcernRecorded: a safety concern was recorded or its meldcode step moved on.
+// Subject: wijkbrug.casedirection.<municipality>.case.safety_concern_recorded
+type CaseSafetyConcernRecorded struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Kind             SafetyConcernKind      `protobuf:"varint,2,opt,name=kind,proto3,enum=wijkbrug.casedirection.v1.SafetyConcernKind" json:"kind,omitempty"`
+	MeldcodeStep     MeldcodeStep           `protobuf:"varint,3,opt,name=meldcode_step,json=meldcodeStep,proto3,enum=wijkbrug.casedirection.v1.MeldcodeStep" json:"meldcode_step,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Confidentiality  v1.Confidentiality     `protobuf:"varint,5,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseSafetyConcernRecorded) Reset() {
+	*x = CaseSafetyConcernRecorded{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseSafetyConcernRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseSafetyConcernRecorded) ProtoMessage() {}
+
+func (x *CaseSafetyConcernRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseSafetyConcernRecorded.ProtoReflect.Descriptor instead.
+func (*CaseSafetyConcernRecorded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CaseSafetyConcernRecorded) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseSafetyConcernRecorded) GetKind() SafetyConcernKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SafetyConcernKind_SAFETY_CONCERN_KIND_UNSPECIFIED
+}
+
+func (x *CaseSafetyConcernRecorded) GetMeldcodeStep() MeldcodeStep {
+	if x != nil {
+		return x.MeldcodeStep
+	}
+	return MeldcodeStep_MELDCODE_STEP_UNSPECIFIED
+}
+
+func (x *CaseSafetyConcernRecorded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseSafetyConcernRecorded) GetConfidentiality() v1.Confidentiality {
+	if x != nil {
+		return x.Confidentiality
+	}
+	return v1.Confidentiality(0)
+}
+
+func (x *CaseSafetyConcernRecorded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseHandedOver: the case was handed over.
+// Subject: wijkbrug.casedirection.<municipality>.case.handed_over
+type CaseHandedOver struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	CaseId                    string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Recipient                 HandoverRecipient      `protobuf:"varint,2,opt,name=recipient,proto3,enum=wijkbrug.casedirection.v1.HandoverRecipient" json:"recipient,omitempty"`
+	RecipientOin              string                 `protobuf:"bytes,3,opt,name=recipient_oin,json=recipientOin,proto3" json:"recipient_oin,omitempty"`
+	RecipientMunicipalityCode string                 `protobuf:"bytes,4,opt,name=recipient_municipality_code,json=recipientMunicipalityCode,proto3" json:"recipient_municipality_code,omitempty"`
+	MunicipalityCode          string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At                        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *CaseHandedOver) Reset() {
+	*x = CaseHandedOver{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseHandedOver) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseHandedOver) ProtoMessage() {}
+
+func (x *CaseHandedOver) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseHandedOver.ProtoReflect.Descriptor instead.
+func (*CaseHandedOver) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CaseHandedOver) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseHandedOver) GetRecipient() HandoverRecipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return HandoverRecipient_HANDOVER_RECIPIENT_UNSPECIFIED
+}
+
+func (x *CaseHandedOver) GetRecipientOin() string {
+	if x != nil {
+		return x.RecipientOin
+	}
+	return ""
+}
+
+func (x *CaseHandedOver) GetRecipientMunicipalityCode() string {
+	if x != nil {
+		return x.RecipientMunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseHandedOver) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseHandedOver) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_casedirection_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"&wijkbrug/casedirection/v1/events.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a-wijkbrug/casedirection/v1/casedirection.proto\"\xca\x02\n" +
+	"&wijkbrug/casedirection/v1/events.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a-wijkbrug/casedirection/v1/casedirection.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xca\x02\n" +
 	"\n" +
 	"CaseOpened\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12!\n" +
@@ -473,20 +1350,93 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\x94\x02\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xe3\x02\n" +
 	"\x11CaseStatusChanged\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x129\n" +
 	"\x04from\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x04from\x125\n" +
 	"\x02to\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x02to\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf2\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12M\n" +
+	"\x0fconfidentiality\x18\a \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\"\xc5\x02\n" +
 	"\n" +
 	"CaseClosed\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12=\n" +
 	"\x06status\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x16\n" +
 	"\x06result\x18\x04 \x01(\tR\x06result\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12Q\n" +
+	"\x0fdomain_outcomes\x18\a \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes\"\xcd\x02\n" +
+	"\x0fCasePlanAdopted\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x19\n" +
+	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12A\n" +
+	"\flife_domains\x18\x04 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x12'\n" +
+	"\x0fresident_agreed\x18\x05 \x01(\bR\x0eresidentAgreed\x12'\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\x12+\n" +
+	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xd5\x02\n" +
+	"\x15CaseGoalStatusChanged\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
+	"\agoal_id\x18\x02 \x01(\tR\x06goalId\x12?\n" +
+	"\vlife_domain\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x129\n" +
+	"\x04from\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x04from\x125\n" +
+	"\x02to\x18\x05 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x02to\x12+\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc2\x01\n" +
+	"\x13CaseGoalActionAdded\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
+	"\agoal_id\x18\x02 \x01(\tR\x06goalId\x12\x1f\n" +
+	"\vreferral_id\x18\x03 \x01(\tR\n" +
+	"referralId\x12+\n" +
+	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\x96\x02\n" +
+	"\rCaseEvaluated\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12#\n" +
+	"\revaluation_id\x18\x02 \x01(\tR\fevaluationId\x12#\n" +
+	"\rassessment_id\x18\x03 \x01(\tR\fassessmentId\x12I\n" +
+	"\bdecision\x18\x04 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb7\x01\n" +
+	"\x11CaseEvaluationDue\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
+	"\atodo_id\x18\x02 \x01(\tR\x06todoId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12+\n" +
+	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xbf\x01\n" +
+	"\x12CaseConferenceHeld\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12#\n" +
+	"\rconference_id\x18\x02 \x01(\tR\fconferenceId\x12\x17\n" +
+	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12%\n" +
+	"\x0eattendee_count\x18\x04 \x01(\x05R\rattendeeCount\x12+\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xe2\x01\n" +
+	"\x12CaseWatchCheckedIn\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1a\n" +
+	"\breopened\x18\x02 \x01(\bR\breopened\x12>\n" +
+	"\rnext_check_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x8f\x02\n" +
+	"\x15CaseWatchCheckOverdue\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
+	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x128\n" +
+	"\x18director_professional_id\x18\x03 \x01(\tR\x16directorProfessionalId\x121\n" +
+	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12(\n" +
+	"\x10missed_check_ins\x18\x05 \x01(\x05R\x0emissedCheckIns\x12+\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\"\xec\x02\n" +
+	"\x19CaseSafetyConcernRecorded\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12@\n" +
+	"\x04kind\x18\x02 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindR\x04kind\x12L\n" +
+	"\rmeldcode_step\x18\x03 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepR\fmeldcodeStep\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12M\n" +
+	"\x0fconfidentiality\x18\x05 \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb3\x02\n" +
+	"\x0eCaseHandedOver\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12J\n" +
+	"\trecipient\x18\x02 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientR\trecipient\x12#\n" +
+	"\rrecipient_oin\x18\x03 \x01(\tR\frecipientOin\x12>\n" +
+	"\x1brecipient_municipality_code\x18\x04 \x01(\tR\x19recipientMunicipalityCode\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
@@ -502,30 +1452,67 @@ func file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
-	(*CaseOpened)(nil),              // 0: wijkbrug.casedirection.v1.CaseOpened
-	(*CaseDirectorAssigned)(nil),    // 1: wijkbrug.casedirection.v1.CaseDirectorAssigned
-	(*CaseAllocationRequested)(nil), // 2: wijkbrug.casedirection.v1.CaseAllocationRequested
-	(*CaseStatusChanged)(nil),       // 3: wijkbrug.casedirection.v1.CaseStatusChanged
-	(*CaseClosed)(nil),              // 4: wijkbrug.casedirection.v1.CaseClosed
-	(CaseStatus)(0),                 // 5: wijkbrug.casedirection.v1.CaseStatus
-	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
+	(*CaseOpened)(nil),                // 0: wijkbrug.casedirection.v1.CaseOpened
+	(*CaseDirectorAssigned)(nil),      // 1: wijkbrug.casedirection.v1.CaseDirectorAssigned
+	(*CaseAllocationRequested)(nil),   // 2: wijkbrug.casedirection.v1.CaseAllocationRequested
+	(*CaseStatusChanged)(nil),         // 3: wijkbrug.casedirection.v1.CaseStatusChanged
+	(*CaseClosed)(nil),                // 4: wijkbrug.casedirection.v1.CaseClosed
+	(*CasePlanAdopted)(nil),           // 5: wijkbrug.casedirection.v1.CasePlanAdopted
+	(*CaseGoalStatusChanged)(nil),     // 6: wijkbrug.casedirection.v1.CaseGoalStatusChanged
+	(*CaseGoalActionAdded)(nil),       // 7: wijkbrug.casedirection.v1.CaseGoalActionAdded
+	(*CaseEvaluated)(nil),             // 8: wijkbrug.casedirection.v1.CaseEvaluated
+	(*CaseEvaluationDue)(nil),         // 9: wijkbrug.casedirection.v1.CaseEvaluationDue
+	(*CaseConferenceHeld)(nil),        // 10: wijkbrug.casedirection.v1.CaseConferenceHeld
+	(*CaseWatchCheckedIn)(nil),        // 11: wijkbrug.casedirection.v1.CaseWatchCheckedIn
+	(*CaseWatchCheckOverdue)(nil),     // 12: wijkbrug.casedirection.v1.CaseWatchCheckOverdue
+	(*CaseSafetyConcernRecorded)(nil), // 13: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded
+	(*CaseHandedOver)(nil),            // 14: wijkbrug.casedirection.v1.CaseHandedOver
+	(CaseStatus)(0),                   // 15: wijkbrug.casedirection.v1.CaseStatus
+	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
+	(v1.Confidentiality)(0),           // 17: wijkbrug.common.v1.Confidentiality
+	(*DomainOutcome)(nil),             // 18: wijkbrug.casedirection.v1.DomainOutcome
+	(v1.LifeDomain)(0),                // 19: wijkbrug.common.v1.LifeDomain
+	(GoalStatus)(0),                   // 20: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),           // 21: wijkbrug.casedirection.v1.EvaluationDecision
+	(SafetyConcernKind)(0),            // 22: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                 // 23: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),            // 24: wijkbrug.casedirection.v1.HandoverRecipient
 }
 var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
-	5, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	6, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	5, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	5, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	5, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	6, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
-	5, // 6: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	6, // 7: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	15, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	16, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	15, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	15, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	15, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	16, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
+	17, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	15, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	16, // 8: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
+	18, // 9: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	19, // 10: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	16, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
+	19, // 12: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	20, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	20, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	16, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
+	21, // 16: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	16, // 17: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
+	16, // 18: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
+	16, // 19: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
+	16, // 20: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
+	22, // 21: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	23, // 22: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	17, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	16, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
+	24, // 25: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	16, // 26: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_events_proto_init() }
@@ -540,7 +1527,7 @@ func file_wijkbrug_casedirection_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_events_proto_rawDesc), len(file_wijkbrug_casedirection_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4,8 +4,10 @@ package events
 
 import (
 	"context"
+	"time"
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
@@ -44,6 +46,143 @@ func (p *Publisher) CaseAllocationRequested(ctx context.Context, c domain.Case, 
 	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "case", "allocation_requested"), c.ID, &casedirectionv1.CaseAllocationRequested{
 		CaseId: c.ID, AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, MunicipalityCode: c.Municipality,
 	})
+}
+
+// CaseStatusChanged announces a transition (every one).
+func (p *Publisher) CaseStatusChanged(ctx context.Context, c domain.Case, from domain.Status, at time.Time) error {
+	return p.w.Add(ctx, subject(c, "status_changed"), c.ID, &casedirectionv1.CaseStatusChanged{
+		CaseId: c.ID, IntakeId: c.IntakeID, From: status(from), To: status(c.Status), MunicipalityCode: c.Municipality,
+		At: timestamppb.New(at), Confidentiality: confidentiality(c),
+	})
+}
+
+// CaseClosed announces a closed or handed-over case with its result and outcomes.
+func (p *Publisher) CaseClosed(ctx context.Context, c domain.Case, at time.Time) error {
+	return p.w.Add(ctx, subject(c, "closed"), c.ID, &casedirectionv1.CaseClosed{
+		CaseId: c.ID, IntakeId: c.IntakeID, Status: status(c.Status), Result: c.Result, MunicipalityCode: c.Municipality,
+		At: timestamppb.New(at), DomainOutcomes: Outcomes(c.Details.Outcomes),
+	})
+}
+
+// CasePlanAdopted announces a plan version.
+func (p *Publisher) CasePlanAdopted(ctx context.Context, c domain.Case) error {
+	ev := &casedirectionv1.CasePlanAdopted{CaseId: c.ID, MunicipalityCode: c.Municipality}
+	if pl := c.Plan; pl != nil {
+		ev.Version, ev.ResidentAgreed, ev.EvaluationDate, ev.At = int32(pl.Version), pl.ResidentAgreed, pl.EvaluationDate, timestamppb.New(pl.AdoptedAt)
+		for _, g := range pl.Goals {
+			ev.GoalIds = append(ev.GoalIds, g.ID)
+			ev.LifeDomains = append(ev.LifeDomains, protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain))
+		}
+	}
+	return p.w.Add(ctx, subject(c, "plan_adopted"), c.ID, ev)
+}
+
+// CaseGoalStatusChanged announces a goal's new status.
+func (p *Publisher) CaseGoalStatusChanged(ctx context.Context, c domain.Case, g domain.Goal, from domain.GoalStatus, at time.Time) error {
+	return p.w.Add(ctx, subject(c, "goal_status_changed"), c.ID, &casedirectionv1.CaseGoalStatusChanged{
+		CaseId: c.ID, GoalId: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
+		From: GoalStatus(from), To: GoalStatus(g.Status), MunicipalityCode: c.Municipality, At: timestamppb.New(at),
+	})
+}
+
+// CaseGoalActionAdded announces a referral or allocation linked to a goal.
+func (p *Publisher) CaseGoalActionAdded(ctx context.Context, c domain.Case, goalID string, a domain.GoalAction) error {
+	return p.w.Add(ctx, subject(c, "goal_action_added"), c.ID, &casedirectionv1.CaseGoalActionAdded{
+		CaseId: c.ID, GoalId: goalID, ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber, MunicipalityCode: c.Municipality,
+	})
+}
+
+// CaseEvaluated announces an evaluation.
+func (p *Publisher) CaseEvaluated(ctx context.Context, c domain.Case, e domain.Evaluation) error {
+	return p.w.Add(ctx, subject(c, "evaluated"), c.ID, &casedirectionv1.CaseEvaluated{
+		CaseId: c.ID, EvaluationId: e.ID, AssessmentId: e.AssessmentID,
+		Decision: protoenum.FromCode[casedirectionv1.EvaluationDecision](e.Decision), MunicipalityCode: c.Municipality, At: timestamppb.New(e.At),
+	})
+}
+
+// CaseEvaluationDue announces an evaluation to-do.
+func (p *Publisher) CaseEvaluationDue(ctx context.Context, c domain.Case, t domain.EvaluationTodo) error {
+	return p.w.Add(ctx, subject(c, "evaluation_due"), c.ID, &casedirectionv1.CaseEvaluationDue{
+		CaseId: c.ID, TodoId: t.ID, Reason: t.Reason, AllocationNumber: t.AllocationNumber, MunicipalityCode: c.Municipality,
+	})
+}
+
+// CaseConferenceHeld announces a case conference (no attendees, no decisions).
+func (p *Publisher) CaseConferenceHeld(ctx context.Context, c domain.Case, conf domain.Conference) error {
+	return p.w.Add(ctx, subject(c, "conference_held"), c.ID, &casedirectionv1.CaseConferenceHeld{
+		CaseId: c.ID, ConferenceId: conf.ID, HeldOn: conf.HeldOn, AttendeeCount: int32(len(conf.Attendees)), MunicipalityCode: c.Municipality,
+	})
+}
+
+// CaseWatchCheckedIn announces a pilot-light check-in.
+func (p *Publisher) CaseWatchCheckedIn(ctx context.Context, c domain.Case, reopened bool, at time.Time) error {
+	ev := &casedirectionv1.CaseWatchCheckedIn{CaseId: c.ID, Reopened: reopened, MunicipalityCode: c.Municipality, At: timestamppb.New(at)}
+	if c.Watch != nil && c.Watch.NextCheckAt != nil {
+		ev.NextCheckAt = timestamppb.New(*c.Watch.NextCheckAt)
+	}
+	return p.w.Add(ctx, subject(c, "watch_checked_in"), c.ID, ev)
+}
+
+// CaseWatchCheckOverdue announces a missed pilot-light check-in.
+func (p *Publisher) CaseWatchCheckOverdue(ctx context.Context, c domain.Case, dueAt time.Time) error {
+	ev := &casedirectionv1.CaseWatchCheckOverdue{CaseId: c.ID, TeamOin: c.TeamOIN, DueAt: timestamppb.New(dueAt), MunicipalityCode: c.Municipality}
+	if c.Director != nil {
+		ev.DirectorProfessionalId = c.Director.ProfessionalID
+	}
+	if c.Watch != nil {
+		ev.MissedCheckIns = int32(c.Watch.Missed)
+	}
+	return p.w.Add(ctx, subject(c, "watch_check_overdue"), c.ID, ev)
+}
+
+// CaseSafetyConcernRecorded announces a safety concern (kind and step only).
+func (p *Publisher) CaseSafetyConcernRecorded(ctx context.Context, c domain.Case, s domain.SafetyConcern) error {
+	return p.w.Add(ctx, subject(c, "safety_concern_recorded"), c.ID, &casedirectionv1.CaseSafetyConcernRecorded{
+		CaseId: c.ID, Kind: protoenum.FromCode[casedirectionv1.SafetyConcernKind](s.Kind),
+		MeldcodeStep: casedirectionv1.MeldcodeStep(s.MeldcodeStep), MunicipalityCode: c.Municipality,
+		Confidentiality: commonv1.Confidentiality_CONFIDENTIALITY_SAFETY, At: timestamppb.New(s.UpdatedAt),
+	})
+}
+
+// CaseHandedOver announces a handover.
+func (p *Publisher) CaseHandedOver(ctx context.Context, c domain.Case) error {
+	ev := &casedirectionv1.CaseHandedOver{CaseId: c.ID, MunicipalityCode: c.Municipality}
+	if h := c.Handover; h != nil {
+		ev.Recipient = protoenum.FromCode[casedirectionv1.HandoverRecipient](h.Recipient)
+		ev.RecipientOin, ev.RecipientMunicipalityCode, ev.At = h.RecipientOIN, h.Municipality, timestamppb.New(h.At)
+	}
+	return p.w.Add(ctx, subject(c, "handed_over"), c.ID, ev)
+}
+
+// Outcomes maps closing outcomes to their protobuf form.
+func Outcomes(os []domain.DomainOutcome) []*casedirectionv1.DomainOutcome {
+	var out []*casedirectionv1.DomainOutcome
+	for _, o := range os {
+		out = append(out, &casedirectionv1.DomainOutcome{
+			LifeDomain: protoenum.FromCode[commonv1.LifeDomain](o.LifeDomain), BaselineScore: int32(o.Baseline),
+			TargetScore: int32(o.Target), ClosingScore: int32(o.Closing),
+			Outcome: protoenum.FromCode[casedirectionv1.DomainOutcomeKind](o.Outcome),
+		})
+	}
+	return out
+}
+
+// GoalStatus maps a goal status.
+func GoalStatus(s domain.GoalStatus) casedirectionv1.GoalStatus {
+	return protoenum.FromCode[casedirectionv1.GoalStatus](string(s))
+}
+
+func subject(c domain.Case, event string) string {
+	return natsx.Subject(Service, c.Municipality, "case", event)
+}
+
+// confidentiality is SAFETY for a case with a safety concern; case direction of a household
+// otherwise concerns health and debts, so SPECIAL.
+func confidentiality(c domain.Case) commonv1.Confidentiality {
+	if c.SafetyConcern {
+		return commonv1.Confidentiality_CONFIDENTIALITY_SAFETY
+	}
+	return commonv1.Confidentiality_CONFIDENTIALITY_SPECIAL
 }
 
 func status(s domain.Status) casedirectionv1.CaseStatus {

@@ -16,11 +16,20 @@ import (
 // word, or PostgreSQL cannot use the index as the ON CONFLICT arbiter.
 const openPredicate = `status NOT IN ('CLOSED', 'HANDED_OVER')`
 
-// Cases is the case repository.
-type Cases struct{ db *pgxdb.DB }
+// Sealer encrypts confidential text (bsn.Protector implements it).
+type Sealer interface {
+	Seal(plaintext, aad string) []byte
+	Open(ciphertext []byte, aad string) (string, error)
+}
 
-// NewCases returns the repository.
-func NewCases(db *pgxdb.DB) *Cases { return &Cases{db: db} }
+// Cases is the case repository.
+type Cases struct {
+	db   *pgxdb.DB
+	seal Sealer
+}
+
+// NewCases returns the repository; seal encrypts case-conference decisions.
+func NewCases(db *pgxdb.DB, seal Sealer) *Cases { return &Cases{db: db, seal: seal} }
 
 // Insert stores a new case unless the household already has an open one, whose id it then
 // returns. The unique index decides, so two concurrent inserts for one household cannot both
@@ -62,17 +71,25 @@ func (r *Cases) GetForUpdate(ctx context.Context, id string) (domain.Case, error
 
 func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 	var (
-		c                   domain.Case
-		status              string
-		intakeID, directorP *string
-		directorSince       *time.Time
+		c                                   domain.Case
+		status                              string
+		intakeID, directorP, result         *string
+		directorSince, nextCheck, lastCheck *time.Time
+		watchDays                           *int
+		watchUntil                          *time.Time
+		missed, planVersion                 int
+		hoRecipient, hoOIN, hoMunicipality  *string
 	)
 	err := r.db.Q(ctx).QueryRow(ctx, `
 		SELECT id::text, household_id::text, intake_id::text, municipality_code, district_code, team_oin, status,
-		       director_professional_id, director_since, life_domains, opened_at, closed_at
+		       director_professional_id, director_since, life_domains, opened_at, closed_at,
+		       plan_version, result, safety_concern, watch_interval_days, watch_until, next_check_at,
+		       last_check_in_at, missed_check_ins, handover_recipient, handover_recipient_oin, handover_municipality
 		FROM cases WHERE id = $1`+lock, id).Scan(
 		&c.ID, &c.HouseholdID, &intakeID, &c.Municipality, &c.District, &c.TeamOIN, &status,
-		&directorP, &directorSince, &c.LifeDomains, &c.OpenedAt, &c.ClosedAt)
+		&directorP, &directorSince, &c.LifeDomains, &c.OpenedAt, &c.ClosedAt,
+		&planVersion, &result, &c.SafetyConcern, &watchDays, &watchUntil, &nextCheck,
+		&lastCheck, &missed, &hoRecipient, &hoOIN, &hoMunicipality)
 	if pgxdb.IsNoRows(err) {
 		return c, apperr.NotFound("case", id)
 	}
@@ -83,11 +100,34 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 	if intakeID != nil {
 		c.IntakeID = *intakeID
 	}
+	if result != nil {
+		c.Result = *result
+	}
 	if directorP != nil && directorSince != nil {
 		// The director's team is the case's team: only the owning team assigns directors.
 		c.Director = &domain.Director{ProfessionalID: *directorP, TeamOIN: c.TeamOIN, Since: *directorSince}
 	}
-	c.Allocations, err = r.allocations(ctx, c.ID)
+	if watchDays != nil && watchUntil != nil {
+		c.Watch = &domain.Watch{IntervalDays: *watchDays, Until: *watchUntil, NextCheckAt: nextCheck, LastCheckInAt: lastCheck, Missed: missed}
+	}
+	if hoRecipient != nil {
+		c.Handover = &domain.Handover{Recipient: *hoRecipient, RecipientOIN: deref(hoOIN), Municipality: deref(hoMunicipality)}
+		if c.ClosedAt != nil {
+			c.Handover.At = *c.ClosedAt
+		}
+	}
+	if c.Allocations, err = r.allocations(ctx, c.ID); err != nil {
+		return c, err
+	}
+	if c.Referrals, err = r.referrals(ctx, c.ID); err != nil {
+		return c, err
+	}
+	if planVersion > 0 {
+		if c.Plan, err = r.plan(ctx, c.ID, planVersion); err != nil {
+			return c, err
+		}
+	}
+	c.Details, err = r.details(ctx, c.ID)
 	return c, err
 }
 
@@ -110,16 +150,41 @@ func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.Alloca
 	return out, rows.Err()
 }
 
-// Update stores status, director and closing time.
+// Update stores the mutable columns of a case: status, director, closing time and result,
+// plan version, safety flag, pilot light and handover.
 func (r *Cases) Update(ctx context.Context, c domain.Case) error {
 	var professional *string
 	var since *time.Time
 	if c.Director != nil {
 		professional, since = &c.Director.ProfessionalID, &c.Director.Since
 	}
+	var (
+		watchDays                *int
+		watchUntil, next, last   *time.Time
+		missed                   int
+		hoRecipient, hoOIN, hoGM *string
+		planVersion              int
+		result                   *string
+	)
+	if w := c.Watch; w != nil {
+		watchDays, watchUntil, next, last, missed = &w.IntervalDays, &w.Until, w.NextCheckAt, w.LastCheckInAt, w.Missed
+	}
+	if h := c.Handover; h != nil {
+		hoRecipient, hoOIN, hoGM = &h.Recipient, &h.RecipientOIN, &h.Municipality
+	}
+	if c.Plan != nil {
+		planVersion = c.Plan.Version
+	}
+	if c.Result != "" {
+		result = &c.Result
+	}
 	tag, err := r.db.Q(ctx).Exec(ctx, `
-		UPDATE cases SET status = $2, director_professional_id = $3, director_since = $4, closed_at = $5
-		WHERE id = $1`, c.ID, string(c.Status), professional, since, c.ClosedAt)
+		UPDATE cases SET status = $2, director_professional_id = $3, director_since = $4, closed_at = $5,
+		       plan_version = $6, result = $7, safety_concern = $8, watch_interval_days = $9, watch_until = $10,
+		       next_check_at = $11, last_check_in_at = $12, missed_check_ins = $13, handover_recipient = $14,
+		       handover_recipient_oin = $15, handover_municipality = $16
+		WHERE id = $1`, c.ID, string(c.Status), professional, since, c.ClosedAt,
+		planVersion, result, c.SafetyConcern, watchDays, watchUntil, next, last, missed, hoRecipient, hoOIN, hoGM)
 	if err != nil {
 		return err
 	}
@@ -153,26 +218,48 @@ func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.Alloc
 	return tag.RowsAffected() == 1, nil
 }
 
-// MarkAllocationStarted moves an ISSUED allocation to STARTED. Only from ISSUED: a late or
-// repeated start report must not overwrite a status provider-monitoring reported after it.
-func (r *Cases) MarkAllocationStarted(ctx context.Context, number string, at time.Time) (string, bool, error) {
+// SetAllocationStatus moves an allocation to status `to` when its current status is one of
+// `from`: a late or repeated report must not overwrite a status provider-monitoring reported
+// after it. It returns the case of the allocation ("" when the number is unknown) and whether
+// anything changed.
+func (r *Cases) SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (string, bool, error) {
 	q := r.db.Q(ctx)
 	var caseID string
 	err := q.QueryRow(ctx, `
 		UPDATE case_allocations SET status = $2, updated_at = $3
-		WHERE allocation_number = $1 AND status = $4
-		RETURNING case_id::text`, number, domain.AllocationStarted, at, domain.AllocationIssued).Scan(&caseID)
+		WHERE allocation_number = $1 AND status = ANY($4)
+		RETURNING case_id::text`, number, to, at, from).Scan(&caseID)
 	if err == nil {
 		return caseID, true, nil
 	}
 	if !pgxdb.IsNoRows(err) {
 		return "", false, err
 	}
-	err = q.QueryRow(ctx, `SELECT case_id::text FROM case_allocations WHERE allocation_number = $1`, number).Scan(&caseID)
-	if pgxdb.IsNoRows(err) {
-		return "", false, nil
-	}
+	caseID, err = r.AllocationCase(ctx, number)
 	return caseID, false, err
+}
+
+// AllocationCase returns the case of an allocation, "" when the number is unknown.
+func (r *Cases) AllocationCase(ctx context.Context, number string) (string, error) {
+	var caseID string
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT case_id::text FROM case_allocations WHERE allocation_number = $1`, number).Scan(&caseID)
+	if pgxdb.IsNoRows(err) {
+		return "", nil
+	}
+	return caseID, err
+}
+
+// SetAllocationProgress records the provider's latest progress judgement on an allocation.
+func (r *Cases) SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (string, error) {
+	var caseID string
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		UPDATE case_allocations SET last_progress = $2, last_progress_at = $3
+		WHERE allocation_number = $1 AND (last_progress_at IS NULL OR last_progress_at <= $3)
+		RETURNING case_id::text`, number, judgement, at).Scan(&caseID)
+	if pgxdb.IsNoRows(err) {
+		return r.AllocationCase(ctx, number)
+	}
+	return caseID, err
 }
 
 // nonNil keeps an empty list an empty array rather than NULL.
@@ -181,4 +268,55 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// LockDueWatches locks up to limit cases in WATCH whose next check-in was due at or before
+// now. SKIP LOCKED lets another replica take the rest; a case another replica just handled is
+// re-checked against its committed next_check_at, so it is not taken twice.
+func (r *Cases) LockDueWatches(ctx context.Context, now time.Time, limit int) ([]domain.Case, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT id::text FROM cases WHERE status = 'WATCH' AND next_check_at <= $1
+		ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]domain.Case, 0, len(ids))
+	for _, id := range ids {
+		c, err := r.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// RecordOverdue notes a missed check-in; false when it was noted before.
+func (r *Cases) RecordOverdue(ctx context.Context, caseID string, dueAt, at time.Time) (bool, error) {
+	tag, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO watch_check_overdue (case_id, due_at, emitted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, caseID, dueAt, at)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
 }

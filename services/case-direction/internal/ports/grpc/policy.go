@@ -6,12 +6,26 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
+// teams is the rule of every method a neighbourhood team uses to work its cases.
+var teams = authz.Rule{OrgTypes: []identity.OrgType{identity.OrgTeam}}
+
 // Policy is the per-method rule set of the case-direction service (deny by default). Intake
 // (a Wijkbrug service) opens and reads cases; teams work them. Per-object checks (a team sees
 // and changes only its own cases) are in the application layer.
 var Policy = authz.Policy{
-	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:          {OrgTypes: []identity.OrgType{identity.OrgService, identity.OrgTeam}},
-	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:           {OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgService}},
-	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:    {OrgTypes: []identity.OrgType{identity.OrgTeam}},
-	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgTeam}},
+	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:             {OrgTypes: []identity.OrgType{identity.OrgService, identity.OrgTeam}},
+	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              {OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgService}},
+	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
+	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,
+	casedirectionv1.CaseDirectionService_ListCases_FullMethodName:            teams,
+	casedirectionv1.CaseDirectionService_AdoptPlan_FullMethodName:            teams,
+	casedirectionv1.CaseDirectionService_StartPlanExecution_FullMethodName:   teams,
+	casedirectionv1.CaseDirectionService_AddGoalAction_FullMethodName:        teams,
+	casedirectionv1.CaseDirectionService_SetGoalStatus_FullMethodName:        teams,
+	casedirectionv1.CaseDirectionService_RecordEvaluation_FullMethodName:     teams,
+	casedirectionv1.CaseDirectionService_RecordCaseConference_FullMethodName: teams,
+	casedirectionv1.CaseDirectionService_CheckIn_FullMethodName:              teams,
+	casedirectionv1.CaseDirectionService_RecordSafetyConcern_FullMethodName:  teams,
+	casedirectionv1.CaseDirectionService_HandOver_FullMethodName:             teams,
+	casedirectionv1.CaseDirectionService_CloseCase_FullMethodName:            teams,
 }

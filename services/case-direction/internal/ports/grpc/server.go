@@ -14,7 +14,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // professionalIDRe accepts the opaque identifiers teams' systems use for their professionals
@@ -106,7 +105,7 @@ func (s *Server) RequestAllocation(ctx context.Context, req *casedirectionv1.Req
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RequestAllocationResponse { return &casedirectionv1.RequestAllocationResponse{} },
 		func(ctx context.Context) (*casedirectionv1.RequestAllocationResponse, error) {
-			c, number, err := s.app.RequestAllocation(ctx, req.GetCaseId(), req.GetIdempotencyKey(), ar)
+			c, number, err := s.app.RequestAllocation(ctx, req.GetCaseId(), req.GetIdempotencyKey(), ar, req.GetGoalIds())
 			if err != nil {
 				return nil, err
 			}
@@ -129,6 +128,7 @@ func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.A
 	v.Check(req.GetVolumeAmount() > 0, "volume_amount", "must be greater than 0")
 	valid.Code(&v, "volume_unit", req.GetVolumeUnit())
 	valid.Code(&v, "volume_frequency", req.GetVolumeFrequency())
+	uuids(&v, "goal_ids", req.GetGoalIds())
 	return app.AllocationRequest{
 		ProviderAGB:     req.GetProviderAgb(),
 		ProductCategory: req.GetProductCategory(),
@@ -143,22 +143,4 @@ func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.A
 // would refuse it too, but only on its own.
 func idempotencyKey(v *apperr.Validation, key string) {
 	v.Check(key != "", "idempotency_key", "required for every change, so that a retry cannot apply it twice")
-}
-
-func caseToProto(c domain.Case) *casedirectionv1.Case {
-	out := &casedirectionv1.Case{
-		Id: c.ID, HouseholdId: c.HouseholdID, IntakeId: c.IntakeID, MunicipalityCode: c.Municipality,
-		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: protoenum.FromCode[casedirectionv1.CaseStatus](string(c.Status)),
-		LifeDomains: protoenum.LifeDomains(c.LifeDomains), OpenedAt: timestamppb.New(c.OpenedAt),
-	}
-	if d := c.Director; d != nil {
-		out.Director = &casedirectionv1.Director{ProfessionalId: d.ProfessionalID, TeamOin: d.TeamOIN, Since: timestamppb.New(d.Since)}
-	}
-	for _, a := range c.Allocations {
-		out.Allocations = append(out.Allocations, &casedirectionv1.AllocationAction{
-			AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, ProductCategory: a.ProductCategory,
-			ProductCode: a.ProductCode, Status: a.Status, UpdatedAt: timestamppb.New(a.UpdatedAt),
-		})
-	}
-	return out
 }

@@ -1,0 +1,428 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+// decisionsAAD binds sealed conference decisions to their column.
+const decisionsAAD = "case_conferences.decisions"
+
+// referralUnreported is the status of a referral linked to a goal before the referral
+// service reported on it; it counts as open.
+const referralUnreported = "UNREPORTED"
+
+func (r *Cases) plan(ctx context.Context, caseID string, version int) (*domain.Plan, error) {
+	p := &domain.Plan{Version: version}
+	var agreedOn *time.Time
+	var evalDate time.Time
+	var goalIDs []string
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT adopted_at, adopted_by, resident_agreed, resident_agreed_on, evaluation_date, goal_ids::text[]
+		FROM plans WHERE case_id = $1 AND version = $2`, caseID, version).Scan(
+		&p.AdoptedAt, &p.AdoptedBy, &p.ResidentAgreed, &agreedOn, &evalDate, &goalIDs)
+	if err != nil {
+		return nil, fmt.Errorf("plan %d of %s: %w", version, caseID, err)
+	}
+	if agreedOn != nil {
+		p.ResidentAgreedOn = agreedOn.Format(time.DateOnly)
+	}
+	p.EvaluationDate = evalDate.Format(time.DateOnly)
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT g.id::text, g.life_domain, g.baseline_score, g.target_score, g.status
+		FROM goals g WHERE g.id = ANY($1::uuid[]) ORDER BY g.life_domain`, goalIDs)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]int{}
+	for rows.Next() {
+		var g domain.Goal
+		var st string
+		if err := rows.Scan(&g.ID, &g.LifeDomain, &g.Baseline, &g.Target, &st); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		g.Status = domain.GoalStatus(st)
+		byID[g.ID] = len(p.Goals)
+		p.Goals = append(p.Goals, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = r.db.Q(ctx).Query(ctx, `
+		SELECT a.goal_id::text, COALESCE(a.referral_id::text, ''), COALESCE(a.allocation_number, ''),
+		       COALESCE(cr.status, ca.status, '')
+		FROM goal_actions a
+		LEFT JOIN case_referrals cr ON cr.referral_id = a.referral_id
+		LEFT JOIN case_allocations ca ON ca.allocation_number = a.allocation_number
+		WHERE a.goal_id = ANY($1::uuid[]) ORDER BY a.added_at, a.referral_id, a.allocation_number`, goalIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var goalID string
+		var a domain.GoalAction
+		if err := rows.Scan(&goalID, &a.ReferralID, &a.AllocationNumber, &a.Status); err != nil {
+			return nil, err
+		}
+		if i, ok := byID[goalID]; ok {
+			p.Goals[i].Actions = append(p.Goals[i].Actions, a)
+		}
+	}
+	return p, rows.Err()
+}
+
+func (r *Cases) referrals(ctx context.Context, caseID string) ([]domain.ReferralAction, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT referral_id::text, status, updated_at FROM case_referrals WHERE case_id = $1 ORDER BY referral_id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.ReferralAction
+	for rows.Next() {
+		var a domain.ReferralAction
+		if err := rows.Scan(&a.ReferralID, &a.Status, &a.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (r *Cases) details(ctx context.Context, caseID string) (domain.Details, error) {
+	var d domain.Details
+	q := r.db.Q(ctx)
+	rows, err := q.Query(ctx, `
+		SELECT id::text, evaluated_at, evaluated_by, COALESCE(assessment_id::text, ''), decision, scores
+		FROM evaluations WHERE case_id = $1 ORDER BY evaluated_at, id`, caseID)
+	if err != nil {
+		return d, err
+	}
+	for rows.Next() {
+		var e domain.Evaluation
+		var scores []byte
+		if err := rows.Scan(&e.ID, &e.At, &e.By, &e.AssessmentID, &e.Decision, &scores); err != nil {
+			rows.Close()
+			return d, err
+		}
+		if err := json.Unmarshal(scores, &e.Scores); err != nil {
+			rows.Close()
+			return d, err
+		}
+		d.Evaluations = append(d.Evaluations, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+
+	rows, err = q.Query(ctx, `
+		SELECT id::text, reason, allocation_number, goal_ids, created_at, done_at
+		FROM evaluation_todos WHERE case_id = $1 ORDER BY created_at, id`, caseID)
+	if err != nil {
+		return d, err
+	}
+	for rows.Next() {
+		var t domain.EvaluationTodo
+		if err := rows.Scan(&t.ID, &t.Reason, &t.AllocationNumber, &t.GoalIDs, &t.CreatedAt, &t.DoneAt); err != nil {
+			rows.Close()
+			return d, err
+		}
+		d.Todos = append(d.Todos, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+
+	rows, err = q.Query(ctx, `
+		SELECT id::text, held_on, attendees, decisions, recorded_at, recorded_by
+		FROM case_conferences WHERE case_id = $1 ORDER BY held_on, recorded_at`, caseID)
+	if err != nil {
+		return d, err
+	}
+	for rows.Next() {
+		var c domain.Conference
+		var held time.Time
+		var attendees []byte
+		var sealed [][]byte
+		if err := rows.Scan(&c.ID, &held, &attendees, &sealed, &c.RecordedAt, &c.RecordedBy); err != nil {
+			rows.Close()
+			return d, err
+		}
+		c.HeldOn = held.Format(time.DateOnly)
+		if err := json.Unmarshal(attendees, &c.Attendees); err != nil {
+			rows.Close()
+			return d, err
+		}
+		for _, s := range sealed {
+			text, err := r.seal.Open(s, decisionsAAD)
+			if err != nil {
+				rows.Close()
+				return d, fmt.Errorf("conference %s: open decision: %w", c.ID, err)
+			}
+			c.Decisions = append(c.Decisions, text)
+		}
+		d.Conferences = append(d.Conferences, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+
+	rows, err = q.Query(ctx, `
+		SELECT kind, meldcode_step, recorded_at, updated_at FROM safety_concerns WHERE case_id = $1 ORDER BY kind`, caseID)
+	if err != nil {
+		return d, err
+	}
+	for rows.Next() {
+		var s domain.SafetyConcern
+		if err := rows.Scan(&s.Kind, &s.MeldcodeStep, &s.RecordedAt, &s.UpdatedAt); err != nil {
+			rows.Close()
+			return d, err
+		}
+		d.SafetyConcerns = append(d.SafetyConcerns, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+
+	rows, err = q.Query(ctx, `
+		SELECT life_domain, baseline_score, target_score, closing_score, outcome
+		FROM domain_outcomes WHERE case_id = $1 ORDER BY life_domain`, caseID)
+	if err != nil {
+		return d, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o domain.DomainOutcome
+		if err := rows.Scan(&o.LifeDomain, &o.Baseline, &o.Target, &o.Closing, &o.Outcome); err != nil {
+			return d, err
+		}
+		d.Outcomes = append(d.Outcomes, o)
+	}
+	return d, rows.Err()
+}
+
+// SavePlan stores an adopted plan version: new goals are inserted, carried-over goals get the
+// new scores, and the version row lists the goals of this version.
+func (r *Cases) SavePlan(ctx context.Context, caseID string, p domain.Plan) error {
+	q := r.db.Q(ctx)
+	ids := make([]string, 0, len(p.Goals))
+	for _, g := range p.Goals {
+		_, err := q.Exec(ctx, `
+			INSERT INTO goals (id, case_id, life_domain, baseline_score, target_score, status, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET life_domain = EXCLUDED.life_domain, baseline_score = EXCLUDED.baseline_score,
+			    target_score = EXCLUDED.target_score, updated_at = EXCLUDED.updated_at
+			WHERE goals.case_id = EXCLUDED.case_id`,
+			g.ID, caseID, g.LifeDomain, g.Baseline, g.Target, string(g.Status), p.AdoptedAt)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, g.ID)
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO plans (case_id, version, adopted_at, adopted_by, resident_agreed, resident_agreed_on, evaluation_date, goal_ids)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::date, $7::date, $8::uuid[])`,
+		caseID, p.Version, p.AdoptedAt, p.AdoptedBy, p.ResidentAgreed, p.ResidentAgreedOn, p.EvaluationDate, ids)
+	return err
+}
+
+// SetGoalStatus stores a goal's status.
+func (r *Cases) SetGoalStatus(ctx context.Context, goalID string, status domain.GoalStatus, at time.Time) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE goals SET status = $2, updated_at = $3 WHERE id = $1`, goalID, string(status), at)
+	return err
+}
+
+// ClaimReferral records a referral as one of the case's. It returns the case the referral
+// belongs to, which is another case when the referral was recorded for that one first.
+func (r *Cases) ClaimReferral(ctx context.Context, caseID, referralID string) (string, error) {
+	var owner string
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO case_referrals (referral_id, case_id, status, updated_at) VALUES ($1, $2, $3, 'epoch')
+			ON CONFLICT (referral_id) DO NOTHING RETURNING case_id::text)
+		SELECT case_id FROM ins UNION ALL SELECT case_id::text FROM case_referrals WHERE referral_id = $1`,
+		referralID, caseID, referralUnreported).Scan(&owner)
+	return owner, err
+}
+
+// AddGoalAction links a referral or an allocation to a goal; false when already linked.
+func (r *Cases) AddGoalAction(ctx context.Context, goalID string, a domain.GoalAction, at time.Time) (bool, error) {
+	tag, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO goal_actions (goal_id, referral_id, allocation_number, added_at)
+		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, ''), $4) ON CONFLICT DO NOTHING`,
+		goalID, a.ReferralID, a.AllocationNumber, at)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SetReferralStatus records the referral service's report on a referral of the case,
+// unless a later report was recorded already (events may arrive out of order). It reports
+// whether anything changed and the case the referral belongs to ("" when it is not the
+// given case's: a referral never moves between cases).
+func (r *Cases) SetReferralStatus(ctx context.Context, caseID, referralID, status string, at time.Time) (bool, error) {
+	tag, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO case_referrals (referral_id, case_id, status, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (referral_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+		WHERE case_referrals.case_id = EXCLUDED.case_id AND case_referrals.updated_at <= EXCLUDED.updated_at`,
+		referralID, caseID, status, at)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// AddTodo stores an evaluation to-do unless one for the same allocation and reason is open.
+func (r *Cases) AddTodo(ctx context.Context, caseID string, t domain.EvaluationTodo) (bool, error) {
+	tag, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO evaluation_todos (id, case_id, reason, allocation_number, goal_ids, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id, reason, allocation_number) WHERE done_at IS NULL DO NOTHING`,
+		t.ID, caseID, t.Reason, t.AllocationNumber, nonNil(t.GoalIDs), t.CreatedAt)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// AddEvaluation stores an evaluation and settles the case's open to-dos with it.
+func (r *Cases) AddEvaluation(ctx context.Context, caseID string, e domain.Evaluation) error {
+	scores, err := json.Marshal(nonNilScores(e.Scores))
+	if err != nil {
+		return err
+	}
+	q := r.db.Q(ctx)
+	if _, err := q.Exec(ctx, `
+		INSERT INTO evaluations (id, case_id, evaluated_at, evaluated_by, assessment_id, decision, scores)
+		VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7)`,
+		e.ID, caseID, e.At, e.By, e.AssessmentID, e.Decision, scores); err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `UPDATE evaluation_todos SET done_at = $2, evaluation_id = $3 WHERE case_id = $1 AND done_at IS NULL`,
+		caseID, e.At, e.ID)
+	return err
+}
+
+// AddConference stores a case conference with its decisions encrypted.
+func (r *Cases) AddConference(ctx context.Context, caseID string, c domain.Conference) error {
+	attendees, err := json.Marshal(c.Attendees)
+	if err != nil {
+		return err
+	}
+	sealed := make([][]byte, 0, len(c.Decisions))
+	for _, d := range c.Decisions {
+		sealed = append(sealed, r.seal.Seal(d, decisionsAAD))
+	}
+	_, err = r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO case_conferences (id, case_id, held_on, attendees, decisions, recorded_at, recorded_by)
+		VALUES ($1, $2, $3::date, $4, $5, $6, $7)`, c.ID, caseID, c.HeldOn, attendees, sealed, c.RecordedAt, c.RecordedBy)
+	return err
+}
+
+// AddCheckIn stores a pilot-light check-in.
+func (r *Cases) AddCheckIn(ctx context.Context, caseID, by string, reopened bool, at time.Time) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO check_ins (case_id, at, by_user, reopened) VALUES ($1, $2, $3, $4)`, caseID, at, by, reopened)
+	return err
+}
+
+// SaveSafetyConcern inserts or updates the concern of that kind.
+func (r *Cases) SaveSafetyConcern(ctx context.Context, caseID string, s domain.SafetyConcern) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO safety_concerns (case_id, kind, meldcode_step, recorded_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (case_id, kind) DO UPDATE SET meldcode_step = EXCLUDED.meldcode_step, updated_at = EXCLUDED.updated_at`,
+		caseID, s.Kind, s.MeldcodeStep, s.RecordedAt, s.UpdatedAt)
+	return err
+}
+
+// SaveOutcomes stores the closing outcome per life domain.
+func (r *Cases) SaveOutcomes(ctx context.Context, caseID string, outcomes []domain.DomainOutcome) error {
+	for _, o := range outcomes {
+		if _, err := r.db.Q(ctx).Exec(ctx, `
+			INSERT INTO domain_outcomes (case_id, life_domain, baseline_score, target_score, closing_score, outcome)
+			VALUES ($1, $2, $3, $4, $5, $6)`, caseID, o.LifeDomain, o.Baseline, o.Target, o.Closing, o.Outcome); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// List returns one page of a team's cases, newest first, and the counts per status.
+func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error) {
+	q := r.db.Q(ctx)
+	where := []string{"team_oin = $1"}
+	args := []any{f.TeamOIN}
+	if f.Director != "" {
+		args = append(args, f.Director)
+		where = append(where, fmt.Sprintf("director_professional_id = $%d", len(args)))
+	}
+	counts := map[domain.Status]int{}
+	rows, err := q.Query(ctx, `SELECT status, count(*) FROM cases WHERE `+strings.Join(where, " AND ")+` GROUP BY status`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		counts[domain.Status(s)] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(f.Statuses) > 0 {
+		st := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			st[i] = string(s)
+		}
+		args = append(args, st)
+		where = append(where, fmt.Sprintf("status = ANY($%d)", len(args)))
+	}
+	if f.After != nil {
+		args = append(args, f.After.OpenedAt, f.After.ID)
+		where = append(where, fmt.Sprintf("(opened_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
+	}
+	args = append(args, f.Limit)
+	rows, err = q.Query(ctx, `
+		SELECT c.id::text, c.household_id::text, c.status, COALESCE(c.director_professional_id, ''), c.municipality_code,
+		       c.district_code, c.opened_at, c.next_check_at,
+		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL)
+		FROM cases c WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY opened_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []domain.Summary
+	for rows.Next() {
+		var s domain.Summary
+		var st string
+		if err := rows.Scan(&s.ID, &s.HouseholdID, &st, &s.Director, &s.Municipality, &s.District, &s.OpenedAt, &s.NextCheckAt, &s.OpenTodos); err != nil {
+			return nil, nil, err
+		}
+		s.Status = domain.Status(st)
+		out = append(out, s)
+	}
+	return out, counts, rows.Err()
+}
+
+func nonNilScores(s []domain.Score) []domain.Score {
+	if s == nil {
+		return []domain.Score{}
+	}
+	return s
+}

@@ -1,0 +1,355 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+// change runs fn on the team's case, locked, in one transaction: the per-object check (another
+// team gets NOT_FOUND, logged detached), the rule, storing the case, CaseStatusChanged (and
+// CaseClosed) when the status moved, and the access-log entry. It returns the case as stored.
+func (a *App) change(ctx context.Context, caseID, action string, fn func(ctx context.Context, c *domain.Case, at time.Time) error) (domain.Case, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Case
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.GetForUpdate(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		if err := a.requireTeam(ctx, caller, c, action); err != nil {
+			return err
+		}
+		from, at := c.Status, a.now()
+		if err := fn(ctx, &c, at); err != nil {
+			return domainErr(err)
+		}
+		if err := a.cases.Update(ctx, c); err != nil {
+			return err
+		}
+		if c.Status != from {
+			if err := a.events.CaseStatusChanged(ctx, c, from, at); err != nil {
+				return err
+			}
+			if c.Status.Final() {
+				if err := a.events.CaseClosed(ctx, c, at); err != nil {
+					return err
+				}
+			}
+		}
+		if err := a.access.Record(ctx, entry(action, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+			return err
+		}
+		out, err = a.cases.Get(ctx, c.ID)
+		return err
+	})
+	return out, err
+}
+
+// NewGoal is a goal of a plan to adopt; ID names a goal of the current plan to carry over.
+type NewGoal struct {
+	ID         string
+	LifeDomain string
+	Baseline   int
+	Target     int
+}
+
+// PlanInput is a plan version to adopt.
+type PlanInput struct {
+	Goals            []NewGoal
+	ResidentAgreed   bool
+	ResidentAgreedOn string
+	EvaluationDate   string
+}
+
+// AdoptPlan adopts a new plan version. Goals of the previous version that are left out are
+// dropped (CaseGoalStatusChanged for each that was not final yet).
+func (a *App) AdoptPlan(ctx context.Context, caseID string, in PlanInput) (domain.Case, error) {
+	caller, _ := identity.From(ctx)
+	return a.change(ctx, caseID, actionAdoptPlan, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		p := domain.Plan{AdoptedBy: caller.User, ResidentAgreed: in.ResidentAgreed, ResidentAgreedOn: in.ResidentAgreedOn, EvaluationDate: in.EvaluationDate}
+		for _, g := range in.Goals {
+			p.Goals = append(p.Goals, domain.Goal{ID: g.ID, LifeDomain: g.LifeDomain, Baseline: g.Baseline, Target: g.Target})
+		}
+		var before map[string]domain.GoalStatus
+		if c.Plan != nil {
+			before = map[string]domain.GoalStatus{}
+			for _, g := range c.Plan.Goals {
+				before[g.ID] = g.Status
+			}
+		}
+		dropped, err := c.AdoptPlan(p, uuid.NewString, at)
+		if err != nil {
+			var ge *domain.GoalError
+			if errors.As(err, &ge) {
+				return apperr.NotFound("goal", ge.GoalID)
+			}
+			return err
+		}
+		if err := a.cases.SavePlan(ctx, c.ID, *c.Plan); err != nil {
+			return err
+		}
+		for _, g := range dropped {
+			if g.Status == before[g.ID] {
+				continue
+			}
+			if err := a.cases.SetGoalStatus(ctx, g.ID, g.Status, at); err != nil {
+				return err
+			}
+			if err := a.events.CaseGoalStatusChanged(ctx, *c, g, before[g.ID], at); err != nil {
+				return err
+			}
+		}
+		return a.events.CasePlanAdopted(ctx, *c)
+	})
+}
+
+// StartPlanExecution records that work on the plan started: PLAN_ADOPTED → IN_PROGRESS.
+func (a *App) StartPlanExecution(ctx context.Context, caseID string) (domain.Case, error) {
+	return a.change(ctx, caseID, actionStartPlan, func(_ context.Context, c *domain.Case, at time.Time) error {
+		return c.StartExecution(at)
+	})
+}
+
+// AddGoalAction links a referral or one of the case's allocations to a goal of the plan.
+func (a *App) AddGoalAction(ctx context.Context, caseID, goalID string, action domain.GoalAction) (domain.Case, error) {
+	return a.change(ctx, caseID, actionGoalAction, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if c.Status.Final() {
+			return &domain.ActionError{Status: c.Status, Action: "get new actions"}
+		}
+		if _, ok := c.Plan.Goal(goalID); !ok {
+			return apperr.NotFound("goal", goalID)
+		}
+		if action.AllocationNumber != "" {
+			found := false
+			for _, al := range c.Allocations {
+				found = found || al.Number == action.AllocationNumber
+			}
+			if !found {
+				return apperr.NotFound("allocation", action.AllocationNumber)
+			}
+		}
+		if action.ReferralID != "" {
+			owner, err := a.cases.ClaimReferral(ctx, c.ID, action.ReferralID)
+			if err != nil {
+				return err
+			}
+			if owner != c.ID {
+				// Not disclosed: the referral belongs to a case the caller may not see.
+				return apperr.NotFound("referral", action.ReferralID)
+			}
+		}
+		added, err := a.cases.AddGoalAction(ctx, goalID, action, at)
+		if err != nil || !added {
+			return err
+		}
+		return a.events.CaseGoalActionAdded(ctx, *c, goalID, action)
+	})
+}
+
+// SetGoalStatus changes the status of a goal of the plan.
+func (a *App) SetGoalStatus(ctx context.Context, caseID, goalID string, to domain.GoalStatus) (domain.Case, error) {
+	return a.change(ctx, caseID, actionGoalStatus, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if _, ok := c.Plan.Goal(goalID); !ok && !c.Status.Final() {
+			return apperr.NotFound("goal", goalID)
+		}
+		from, err := c.SetGoalStatus(goalID, to)
+		if err != nil {
+			return err
+		}
+		g, _ := c.Plan.Goal(goalID)
+		if err := a.cases.SetGoalStatus(ctx, goalID, to, at); err != nil {
+			return err
+		}
+		return a.events.CaseGoalStatusChanged(ctx, *c, *g, from, at)
+	})
+}
+
+// EvaluationInput is an evaluation to record.
+type EvaluationInput struct {
+	Scores       []domain.Score
+	AssessmentID string
+	Decision     string
+	// IntervalDays and Until are the pilot-light settings of a WATCH decision.
+	IntervalDays int
+	Until        time.Time
+}
+
+// RecordEvaluation records an evaluation, applies its decision and settles the open to-dos.
+func (a *App) RecordEvaluation(ctx context.Context, caseID string, in EvaluationInput) (domain.Case, string, error) {
+	caller, _ := identity.From(ctx)
+	id := uuid.NewString()
+	c, err := a.change(ctx, caseID, actionEvaluate, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		var w *domain.Watch
+		if in.Decision == domain.DecisionWatch {
+			if !in.Until.After(at) {
+				return apperr.Invalid("watch_until", "must be after today")
+			}
+			w = &domain.Watch{IntervalDays: in.IntervalDays, Until: in.Until}
+		}
+		if _, _, err := c.Evaluate(in.Decision, w, at); err != nil {
+			return err
+		}
+		e := domain.Evaluation{ID: id, At: at, By: caller.User, AssessmentID: in.AssessmentID, Scores: in.Scores, Decision: in.Decision}
+		if err := a.cases.AddEvaluation(ctx, c.ID, e); err != nil {
+			return err
+		}
+		return a.events.CaseEvaluated(ctx, *c, e)
+	})
+	return c, id, err
+}
+
+// RecordConference records a case conference.
+func (a *App) RecordConference(ctx context.Context, caseID string, conf domain.Conference) (domain.Case, string, error) {
+	caller, _ := identity.From(ctx)
+	conf.ID = uuid.NewString()
+	c, err := a.change(ctx, caseID, actionConference, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if c.Status.Final() {
+			return &domain.ActionError{Status: c.Status, Action: "hold case conferences"}
+		}
+		conf.RecordedAt, conf.RecordedBy = at, caller.User
+		if err := a.cases.AddConference(ctx, c.ID, conf); err != nil {
+			return err
+		}
+		return a.events.CaseConferenceHeld(ctx, *c, conf)
+	})
+	return c, conf.ID, err
+}
+
+// CheckIn records a pilot-light check-in; reopen moves the case back to ACTIVE.
+func (a *App) CheckIn(ctx context.Context, caseID string, reopen bool) (domain.Case, error) {
+	caller, _ := identity.From(ctx)
+	return a.change(ctx, caseID, actionCheckIn, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if err := c.CheckIn(reopen, at); err != nil {
+			return err
+		}
+		if err := a.cases.AddCheckIn(ctx, c.ID, caller.User, reopen, at); err != nil {
+			return err
+		}
+		return a.events.CaseWatchCheckedIn(ctx, *c, reopen, at)
+	})
+}
+
+// RecordSafetyConcern records a safety concern, or moves its meldcode step on.
+func (a *App) RecordSafetyConcern(ctx context.Context, caseID, kind string, step int) (domain.Case, error) {
+	return a.change(ctx, caseID, actionSafety, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if c.Status.Final() {
+			return &domain.ActionError{Status: c.Status, Action: "get safety concerns"}
+		}
+		s := domain.SafetyConcern{Kind: kind, MeldcodeStep: step, RecordedAt: at, UpdatedAt: at}
+		for _, old := range c.Details.SafetyConcerns {
+			if old.Kind != kind {
+				continue
+			}
+			if step < old.MeldcodeStep {
+				return apperr.FailedPrecondition(fmt.Sprintf("the meldcode cannot go back from step %d to step %d", old.MeldcodeStep, step))
+			}
+			s.RecordedAt = old.RecordedAt
+		}
+		c.SafetyConcern = true
+		if err := a.cases.SaveSafetyConcern(ctx, c.ID, s); err != nil {
+			return err
+		}
+		return a.events.CaseSafetyConcernRecorded(ctx, *c, s)
+	})
+}
+
+// HandOver hands the case over: any open status → HANDED_OVER.
+func (a *App) HandOver(ctx context.Context, caseID string, h domain.Handover) (domain.Case, error) {
+	return a.change(ctx, caseID, actionHandOver, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if err := c.HandOver(at); err != nil {
+			return err
+		}
+		h.At = at
+		c.Handover = &h
+		return a.events.CaseHandedOver(ctx, *c)
+	})
+}
+
+// CloseCase closes the case with a result after the closing guard, and stores the outcome per
+// life domain from the closing scores.
+func (a *App) CloseCase(ctx context.Context, caseID, result string, closing []domain.Score) (domain.Case, error) {
+	return a.change(ctx, caseID, actionClose, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if err := c.Close(result, at); err != nil {
+			return err
+		}
+		scores := map[string]int{}
+		for _, s := range closing {
+			scores[s.LifeDomain] = s.Score
+		}
+		c.Details.Outcomes = c.Outcomes(scores)
+		return a.cases.SaveOutcomes(ctx, c.ID, c.Details.Outcomes)
+	})
+}
+
+// Caseload is one page of a caseload.
+type Caseload struct {
+	Cases  []domain.Summary
+	Counts map[domain.Status]int
+	Next   string
+}
+
+// ListCases lists the calling team's cases; each listed case is access-logged.
+func (a *App) ListCases(ctx context.Context, f domain.ListFilter, pageToken string) (Caseload, error) {
+	caller, _ := identity.From(ctx)
+	f.TeamOIN = caller.Org.OIN
+	if pageToken != "" {
+		cur, err := decodeCursor(pageToken)
+		if err != nil {
+			return Caseload{}, apperr.Invalid("page_token", "not a token from a previous page")
+		}
+		f.After = &cur
+	}
+	var out Caseload
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		list, counts, err := a.cases.List(ctx, domain.ListFilter{TeamOIN: f.TeamOIN, Director: f.Director, Statuses: f.Statuses, After: f.After, Limit: f.Limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(list) > f.Limit {
+			list = list[:f.Limit]
+			last := list[len(list)-1]
+			out.Next = encodeCursor(domain.Cursor{OpenedAt: last.OpenedAt, ID: last.ID})
+		}
+		out.Cases, out.Counts = list, counts
+		for _, s := range list {
+			if err := a.access.Record(ctx, entry(actionList, s.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func encodeCursor(c domain.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.OpenedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+}
+
+func decodeCursor(s string) (domain.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return domain.Cursor{}, err
+	}
+	at, id, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return domain.Cursor{}, fmt.Errorf("no separator")
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return domain.Cursor{}, err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return domain.Cursor{}, err
+	}
+	return domain.Cursor{OpenedAt: t, ID: id}, nil
+}

@@ -1,0 +1,117 @@
+package domain
+
+import "time"
+
+// Score is a ZRM score on one life domain (1-5, or 99 not discussed).
+type Score struct {
+	LifeDomain string `json:"domain"`
+	Score      int    `json:"score"`
+}
+
+// Evaluation is a recorded evaluation of the case.
+type Evaluation struct {
+	ID           string
+	At           time.Time
+	By           string
+	AssessmentID string
+	Scores       []Score
+	Decision     string
+}
+
+// Evaluation to-do reasons.
+const TodoScaleDownAdvised = "SCALE_DOWN_ADVISED"
+
+// EvaluationTodo is an evaluation that should be done.
+type EvaluationTodo struct {
+	ID               string
+	Reason           string
+	AllocationNumber string
+	GoalIDs          []string
+	CreatedAt        time.Time
+	DoneAt           *time.Time
+}
+
+// Attendee is a participant of a case conference, by identifiers only.
+type Attendee struct {
+	OrganisationType string `json:"organisation_type"`
+	OrganisationOIN  string `json:"organisation_oin,omitempty"`
+	ProfessionalID   string `json:"professional_id"`
+	External         bool   `json:"external"`
+}
+
+// Conference is a case conference (casusoverleg).
+type Conference struct {
+	ID         string
+	HeldOn     string
+	Attendees  []Attendee
+	Decisions  []string
+	RecordedAt time.Time
+	RecordedBy string
+}
+
+// Safety concern kinds.
+const (
+	SafetyDomesticViolence = "DOMESTIC_VIOLENCE"
+	SafetyChildAbuse       = "CHILD_ABUSE"
+)
+
+// SafetyConcern is a concern about safety in the family with the meldcode step reached (1-5).
+type SafetyConcern struct {
+	Kind         string
+	MeldcodeStep int
+	RecordedAt   time.Time
+	UpdatedAt    time.Time
+}
+
+// Handover recipients.
+const (
+	HandoverVeiligThuis          = "VEILIG_THUIS"
+	HandoverCertifiedInstitution = "CERTIFIED_INSTITUTION"
+	HandoverOtherMunicipality    = "OTHER_MUNICIPALITY"
+)
+
+// Handover says where a handed-over case went.
+type Handover struct {
+	Recipient    string
+	RecipientOIN string
+	Municipality string
+	At           time.Time
+}
+
+// Details are the records around a case that only its readers need: shown by GetCase, not
+// used by the rules.
+type Details struct {
+	Evaluations    []Evaluation
+	Todos          []EvaluationTodo
+	Conferences    []Conference
+	SafetyConcerns []SafetyConcern
+	Outcomes       []DomainOutcome
+}
+
+// Summary is a case in a caseload list.
+type Summary struct {
+	ID           string
+	HouseholdID  string
+	Status       Status
+	Director     string
+	Municipality string
+	District     string
+	OpenedAt     time.Time
+	NextCheckAt  *time.Time
+	OpenTodos    int
+}
+
+// Cursor is the position after the last case of a page.
+type Cursor struct {
+	OpenedAt time.Time
+	ID       string
+}
+
+// ListFilter selects a caseload.
+type ListFilter struct {
+	TeamOIN  string
+	Director string
+	Statuses []Status
+	After    *Cursor
+	Limit    int
+}

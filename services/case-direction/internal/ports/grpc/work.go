@@ -1,0 +1,495 @@
+package grpc
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Limits of the request lists.
+const (
+	maxGoals         = 13 // one per ZRM-2017 life domain
+	maxAttendees     = 50
+	maxDecisions     = 50
+	maxDecisionRunes = 1000
+	defaultPageSize  = 50
+	maxPageSize      = 500
+)
+
+// ListCases lists the calling team's caseload.
+func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRequest) (*casedirectionv1.ListCasesResponse, error) {
+	var v apperr.Validation
+	f := domain.ListFilter{Director: req.GetDirectorProfessionalId(), Limit: int(req.GetPageSize())}
+	for _, st := range req.GetStatuses() {
+		c := protoenum.Code(st)
+		if c == "" {
+			v.Add("statuses", "contains an unspecified or unknown status")
+			continue
+		}
+		f.Statuses = append(f.Statuses, domain.Status(c))
+	}
+	if f.Director != "" {
+		professionalID(&v, "director_professional_id", f.Director)
+	}
+	switch {
+	case f.Limit < 0 || f.Limit > maxPageSize:
+		v.Add("page_size", "must be 0-500")
+	case f.Limit == 0:
+		f.Limit = defaultPageSize
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.app.ListCases(ctx, f, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &casedirectionv1.ListCasesResponse{NextPageToken: page.Next}
+	for _, c := range page.Cases {
+		sum := &casedirectionv1.CaseSummary{
+			Id: c.ID, HouseholdId: c.HouseholdID, Status: caseStatus(c.Status), DirectorProfessionalId: c.Director,
+			MunicipalityCode: c.Municipality, DistrictCode: c.District, OpenedAt: timestamppb.New(c.OpenedAt),
+			OpenEvaluationTodos: int32(c.OpenTodos),
+		}
+		if c.NextCheckAt != nil && c.Status == domain.StatusWatch {
+			sum.NextCheckAt = timestamppb.New(*c.NextCheckAt)
+		}
+		out.Cases = append(out.Cases, sum)
+	}
+	for _, st := range domain.Statuses {
+		if n := page.Counts[st]; n > 0 {
+			out.Counts = append(out.Counts, &casedirectionv1.StatusCount{Status: caseStatus(st), Count: int32(n)})
+		}
+	}
+	return out, nil
+}
+
+// AdoptPlan adopts a new plan version.
+func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRequest) (*casedirectionv1.AdoptPlanResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	in := app.PlanInput{ResidentAgreed: req.GetResidentAgreed(), ResidentAgreedOn: req.GetResidentAgreedOn(), EvaluationDate: req.GetEvaluationDate()}
+	switch {
+	case len(req.GetGoals()) == 0:
+		v.Add("goals", "at least one goal is required")
+	case len(req.GetGoals()) > maxGoals:
+		v.Add("goals", "at most one goal per life domain")
+	}
+	domains, ids := map[string]bool{}, map[string]bool{}
+	for _, g := range req.GetGoals() {
+		if g.GetGoalId() != "" {
+			valid.UUID(&v, "goals.goal_id", g.GetGoalId())
+			if ids[g.GetGoalId()] {
+				v.Add("goals.goal_id", "names goal "+g.GetGoalId()+" twice")
+			}
+			ids[g.GetGoalId()] = true
+		}
+		d := protoenum.Code(g.GetLifeDomain())
+		switch {
+		case d == "":
+			v.Add("goals.life_domain", "required: one of the ZRM life domains")
+		case domains[d]:
+			v.Add("goals.life_domain", "one goal per life domain; "+d+" appears twice")
+		}
+		domains[d] = true
+		v.Check(g.GetBaselineScore() >= 1 && g.GetBaselineScore() <= 5, "goals.baseline_score", "must be a ZRM score 1-5")
+		v.Check(g.GetTargetScore() >= 1 && g.GetTargetScore() <= 5, "goals.target_score", "must be a ZRM score 1-5")
+		if g.GetTargetScore() < g.GetBaselineScore() {
+			v.Add("goals.target_score", "must not be below the baseline score")
+		}
+		in.Goals = append(in.Goals, app.NewGoal{ID: g.GetGoalId(), LifeDomain: d, Baseline: int(g.GetBaselineScore()), Target: int(g.GetTargetScore())})
+	}
+	if in.ResidentAgreed {
+		if d := valid.Date(&v, "resident_agreed_on", in.ResidentAgreedOn); !d.IsZero() && d.After(time.Now()) {
+			v.Add("resident_agreed_on", "must not be in the future")
+		}
+	} else if in.ResidentAgreedOn != "" {
+		v.Add("resident_agreed_on", "only with resident_agreed")
+	}
+	valid.Date(&v, "evaluation_date", in.EvaluationDate)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AdoptPlanResponse { return &casedirectionv1.AdoptPlanResponse{} },
+		func(ctx context.Context) (*casedirectionv1.AdoptPlanResponse, error) {
+			c, err := s.app.AdoptPlan(ctx, req.GetCaseId(), in)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.AdoptPlanResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// StartPlanExecution moves PLAN_ADOPTED → IN_PROGRESS.
+func (s *Server) StartPlanExecution(ctx context.Context, req *casedirectionv1.StartPlanExecutionRequest) (*casedirectionv1.StartPlanExecutionResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.StartPlanExecutionResponse {
+		return &casedirectionv1.StartPlanExecutionResponse{}
+	},
+		func(ctx context.Context) (*casedirectionv1.StartPlanExecutionResponse, error) {
+			c, err := s.app.StartPlanExecution(ctx, req.GetCaseId())
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.StartPlanExecutionResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// AddGoalAction links a referral or allocation to a goal.
+func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoalActionRequest) (*casedirectionv1.AddGoalActionResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	valid.UUID(&v, "goal_id", req.GetGoalId())
+	switch {
+	case (req.GetReferralId() == "") == (req.GetAllocationNumber() == ""):
+		v.Add("referral_id", "exactly one of referral_id and allocation_number is required")
+	case req.GetReferralId() != "":
+		valid.UUID(&v, "referral_id", req.GetReferralId())
+	default:
+		valid.Code(&v, "allocation_number", req.GetAllocationNumber())
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AddGoalActionResponse { return &casedirectionv1.AddGoalActionResponse{} },
+		func(ctx context.Context) (*casedirectionv1.AddGoalActionResponse, error) {
+			c, err := s.app.AddGoalAction(ctx, req.GetCaseId(), req.GetGoalId(), domain.GoalAction{ReferralID: req.GetReferralId(), AllocationNumber: req.GetAllocationNumber()})
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.AddGoalActionResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// SetGoalStatus changes a goal's status.
+func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoalStatusRequest) (*casedirectionv1.SetGoalStatusResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	valid.UUID(&v, "goal_id", req.GetGoalId())
+	status := protoenum.Required(&v, "status", req.GetStatus())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.SetGoalStatusResponse { return &casedirectionv1.SetGoalStatusResponse{} },
+		func(ctx context.Context) (*casedirectionv1.SetGoalStatusResponse, error) {
+			c, err := s.app.SetGoalStatus(ctx, req.GetCaseId(), req.GetGoalId(), domain.GoalStatus(status))
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.SetGoalStatusResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// RecordEvaluation records an evaluation and applies its decision.
+func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.RecordEvaluationRequest) (*casedirectionv1.RecordEvaluationResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	in := app.EvaluationInput{Scores: scores(&v, "scores", req.GetScores()), AssessmentID: req.GetAssessmentId()}
+	if in.AssessmentID != "" {
+		valid.UUID(&v, "assessment_id", in.AssessmentID)
+	}
+	in.Decision = protoenum.Required(&v, "decision", req.GetDecision())
+	if in.Decision == domain.DecisionWatch {
+		v.Check(req.GetCheckInIntervalDays() >= 1 && req.GetCheckInIntervalDays() <= 365, "check_in_interval_days", "must be 1-365 days for a pilot light")
+		in.IntervalDays = int(req.GetCheckInIntervalDays())
+		in.Until = valid.Date(&v, "watch_until", req.GetWatchUntil())
+	} else {
+		v.Check(req.GetCheckInIntervalDays() == 0, "check_in_interval_days", "only with decision WATCH")
+		v.Check(req.GetWatchUntil() == "", "watch_until", "only with decision WATCH")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordEvaluationResponse { return &casedirectionv1.RecordEvaluationResponse{} },
+		func(ctx context.Context) (*casedirectionv1.RecordEvaluationResponse, error) {
+			c, id, err := s.app.RecordEvaluation(ctx, req.GetCaseId(), in)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.RecordEvaluationResponse{EvaluationId: id, Case: caseToProto(c)}, nil
+		})
+}
+
+// RecordCaseConference records a case conference.
+func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.RecordCaseConferenceRequest) (*casedirectionv1.RecordCaseConferenceResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	if d := valid.Date(&v, "held_on", req.GetHeldOn()); !d.IsZero() && d.After(time.Now()) {
+		v.Add("held_on", "must not be in the future")
+	}
+	conf := domain.Conference{HeldOn: req.GetHeldOn(), Decisions: req.GetDecisions()}
+	switch {
+	case len(req.GetAttendees()) == 0:
+		v.Add("attendees", "at least one attendee is required")
+	case len(req.GetAttendees()) > maxAttendees:
+		v.Add("attendees", "at most 50")
+	}
+	for _, a := range req.GetAttendees() {
+		v.Check(knownOrgType(a.GetOrganisationType()), "attendees.organisation_type", "must be an organisation type such as TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS or PROVIDER")
+		if a.GetOrganisationOin() != "" {
+			valid.OIN(&v, "attendees.organisation_oin", a.GetOrganisationOin())
+		}
+		professionalID(&v, "attendees.professional_id", a.GetProfessionalId())
+		conf.Attendees = append(conf.Attendees, domain.Attendee{OrganisationType: a.GetOrganisationType(), OrganisationOIN: a.GetOrganisationOin(),
+			ProfessionalID: a.GetProfessionalId(), External: a.GetExternal()})
+	}
+	v.Check(len(conf.Decisions) <= maxDecisions, "decisions", "at most 50")
+	for _, d := range conf.Decisions {
+		if !utf8.ValidString(d) || utf8.RuneCountInString(d) < 1 || utf8.RuneCountInString(d) > maxDecisionRunes {
+			v.Add("decisions", "each decision must be 1-1000 characters of UTF-8")
+			break
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordCaseConferenceResponse {
+		return &casedirectionv1.RecordCaseConferenceResponse{}
+	},
+		func(ctx context.Context) (*casedirectionv1.RecordCaseConferenceResponse, error) {
+			c, id, err := s.app.RecordConference(ctx, req.GetCaseId(), conf)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.RecordCaseConferenceResponse{ConferenceId: id, Case: caseToProto(c)}, nil
+		})
+}
+
+// CheckIn records a pilot-light check-in.
+func (s *Server) CheckIn(ctx context.Context, req *casedirectionv1.CheckInRequest) (*casedirectionv1.CheckInResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.CheckInResponse { return &casedirectionv1.CheckInResponse{} },
+		func(ctx context.Context) (*casedirectionv1.CheckInResponse, error) {
+			c, err := s.app.CheckIn(ctx, req.GetCaseId(), req.GetReopen())
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.CheckInResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// RecordSafetyConcern records a safety concern.
+func (s *Server) RecordSafetyConcern(ctx context.Context, req *casedirectionv1.RecordSafetyConcernRequest) (*casedirectionv1.RecordSafetyConcernResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	kind := protoenum.Required(&v, "kind", req.GetKind())
+	protoenum.Required(&v, "meldcode_step", req.GetMeldcodeStep())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordSafetyConcernResponse {
+		return &casedirectionv1.RecordSafetyConcernResponse{}
+	},
+		func(ctx context.Context) (*casedirectionv1.RecordSafetyConcernResponse, error) {
+			c, err := s.app.RecordSafetyConcern(ctx, req.GetCaseId(), kind, int(req.GetMeldcodeStep()))
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.RecordSafetyConcernResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// HandOver hands the case over.
+func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequest) (*casedirectionv1.HandOverResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	h := domain.Handover{Recipient: protoenum.Required(&v, "recipient", req.GetRecipient()), RecipientOIN: req.GetRecipientOin(), Municipality: req.GetMunicipalityCode()}
+	switch h.Recipient {
+	case domain.HandoverOtherMunicipality:
+		valid.Municipality(&v, "municipality_code", h.Municipality)
+		if h.RecipientOIN != "" {
+			valid.OIN(&v, "recipient_oin", h.RecipientOIN)
+		}
+	case domain.HandoverVeiligThuis, domain.HandoverCertifiedInstitution:
+		valid.OIN(&v, "recipient_oin", h.RecipientOIN)
+		v.Check(h.Municipality == "", "municipality_code", "only for a handover to another municipality")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.HandOverResponse { return &casedirectionv1.HandOverResponse{} },
+		func(ctx context.Context) (*casedirectionv1.HandOverResponse, error) {
+			c, err := s.app.HandOver(ctx, req.GetCaseId(), h)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.HandOverResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// CloseCase closes the case with a result.
+func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRequest) (*casedirectionv1.CloseCaseResponse, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	result := protoenum.Required(&v, "result", req.GetResult())
+	closing := scores(&v, "closing_scores", req.GetClosingScores())
+	if req.GetAssessmentId() != "" {
+		valid.UUID(&v, "assessment_id", req.GetAssessmentId())
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.CloseCaseResponse { return &casedirectionv1.CloseCaseResponse{} },
+		func(ctx context.Context) (*casedirectionv1.CloseCaseResponse, error) {
+			c, err := s.app.CloseCase(ctx, req.GetCaseId(), result, closing)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.CloseCaseResponse{Case: caseToProto(c)}, nil
+		})
+}
+
+// scores validates ZRM scores: a life domain at most once, 1-5 or 99 (not discussed).
+func scores(v *apperr.Validation, field string, in []*casedirectionv1.DomainScore) []domain.Score {
+	out := make([]domain.Score, 0, len(in))
+	seen := map[string]bool{}
+	for _, s := range in {
+		d := protoenum.Code(s.GetLifeDomain())
+		switch {
+		case d == "":
+			v.Add(field+".life_domain", "required: one of the ZRM life domains")
+		case seen[d]:
+			v.Add(field+".life_domain", d+" appears twice")
+		}
+		seen[d] = true
+		if sc := s.GetScore(); (sc < 1 || sc > 5) && sc != domain.NotDiscussed {
+			v.Add(field+".score", "must be a ZRM score 1-5 or 99 (not discussed)")
+		}
+		out = append(out, domain.Score{LifeDomain: d, Score: int(s.GetScore())})
+	}
+	return out
+}
+
+func uuids(v *apperr.Validation, field string, ids []string) {
+	for _, id := range ids {
+		valid.UUID(v, field, id)
+	}
+}
+
+func professionalID(v *apperr.Validation, field, id string) {
+	v.Check(professionalIDRe.MatchString(id), field, "must be an identifier of 1-64 letters, digits, '.', '_', ':' or '-'")
+}
+
+func knownOrgType(t string) bool {
+	switch identity.OrgType(t) {
+	case identity.OrgGP, identity.OrgPracticeNurse, identity.OrgVeiligThuis, identity.OrgHousingCorporation,
+		identity.OrgUtility, identity.OrgHealthInsurer, identity.OrgPolice, identity.OrgCreditBank,
+		identity.OrgProvider, identity.OrgTeam, identity.OrgMunicipality:
+		return true
+	}
+	return false
+}
+
+func caseStatus(s domain.Status) casedirectionv1.CaseStatus {
+	return protoenum.FromCode[casedirectionv1.CaseStatus](string(s))
+}
+
+func caseToProto(c domain.Case) *casedirectionv1.Case {
+	out := &casedirectionv1.Case{
+		Id: c.ID, HouseholdId: c.HouseholdID, IntakeId: c.IntakeID, MunicipalityCode: c.Municipality,
+		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: caseStatus(c.Status),
+		LifeDomains: protoenum.LifeDomains(c.LifeDomains), OpenedAt: timestamppb.New(c.OpenedAt), Result: c.Result,
+		DomainOutcomes: events.Outcomes(c.Details.Outcomes),
+	}
+	if c.ClosedAt != nil {
+		out.ClosedAt = timestamppb.New(*c.ClosedAt)
+	}
+	if d := c.Director; d != nil {
+		out.Director = &casedirectionv1.Director{ProfessionalId: d.ProfessionalID, TeamOin: d.TeamOIN, Since: timestamppb.New(d.Since)}
+	}
+	for _, a := range c.Allocations {
+		out.Allocations = append(out.Allocations, &casedirectionv1.AllocationAction{
+			AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, ProductCategory: a.ProductCategory,
+			ProductCode: a.ProductCode, Status: a.Status, UpdatedAt: timestamppb.New(a.UpdatedAt),
+		})
+	}
+	if p := c.Plan; p != nil {
+		pp := &casedirectionv1.Plan{Version: int32(p.Version), AdoptedAt: timestamppb.New(p.AdoptedAt), AdoptedBy: p.AdoptedBy,
+			ResidentAgreed: p.ResidentAgreed, ResidentAgreedOn: p.ResidentAgreedOn, EvaluationDate: p.EvaluationDate}
+		for _, g := range p.Goals {
+			pg := &casedirectionv1.Goal{Id: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
+				BaselineScore: int32(g.Baseline), TargetScore: int32(g.Target), Status: events.GoalStatus(g.Status)}
+			for _, a := range g.Actions {
+				pg.Actions = append(pg.Actions, &casedirectionv1.GoalAction{ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber, Status: a.Status})
+			}
+			pp.Goals = append(pp.Goals, pg)
+		}
+		out.Plan = pp
+	}
+	for _, r := range c.Referrals {
+		out.Referrals = append(out.Referrals, &casedirectionv1.ReferralAction{ReferralId: r.ReferralID, Status: r.Status, UpdatedAt: timestamppb.New(r.UpdatedAt)})
+	}
+	d := c.Details
+	for _, e := range d.Evaluations {
+		pe := &casedirectionv1.Evaluation{Id: e.ID, EvaluatedAt: timestamppb.New(e.At), EvaluatedBy: e.By, AssessmentId: e.AssessmentID,
+			Decision: protoenum.FromCode[casedirectionv1.EvaluationDecision](e.Decision)}
+		for _, s := range e.Scores {
+			pe.Scores = append(pe.Scores, &casedirectionv1.DomainScore{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](s.LifeDomain), Score: int32(s.Score)})
+		}
+		out.Evaluations = append(out.Evaluations, pe)
+	}
+	for _, t := range d.Todos {
+		pt := &casedirectionv1.EvaluationTodo{Id: t.ID, Reason: t.Reason, AllocationNumber: t.AllocationNumber, GoalIds: t.GoalIDs, CreatedAt: timestamppb.New(t.CreatedAt)}
+		if t.DoneAt != nil {
+			pt.DoneAt = timestamppb.New(*t.DoneAt)
+		}
+		out.EvaluationTodos = append(out.EvaluationTodos, pt)
+	}
+	for _, cf := range d.Conferences {
+		pc := &casedirectionv1.CaseConference{Id: cf.ID, HeldOn: cf.HeldOn, Decisions: cf.Decisions, RecordedAt: timestamppb.New(cf.RecordedAt)}
+		for _, a := range cf.Attendees {
+			pc.Attendees = append(pc.Attendees, &casedirectionv1.Attendee{OrganisationType: a.OrganisationType, OrganisationOin: a.OrganisationOIN,
+				ProfessionalId: a.ProfessionalID, External: a.External})
+		}
+		out.Conferences = append(out.Conferences, pc)
+	}
+	if w := c.Watch; w != nil && c.Status == domain.StatusWatch {
+		pw := &casedirectionv1.Watch{CheckInIntervalDays: int32(w.IntervalDays), WatchUntil: w.Until.Format(time.DateOnly), MissedCheckIns: int32(w.Missed)}
+		if w.NextCheckAt != nil {
+			pw.NextCheckAt = timestamppb.New(*w.NextCheckAt)
+		}
+		if w.LastCheckInAt != nil {
+			pw.LastCheckInAt = timestamppb.New(*w.LastCheckInAt)
+		}
+		out.Watch = pw
+	}
+	for _, s := range d.SafetyConcerns {
+		out.SafetyConcerns = append(out.SafetyConcerns, &casedirectionv1.SafetyConcern{Kind: protoenum.FromCode[casedirectionv1.SafetyConcernKind](s.Kind),
+			MeldcodeStep: casedirectionv1.MeldcodeStep(s.MeldcodeStep), RecordedAt: timestamppb.New(s.RecordedAt), UpdatedAt: timestamppb.New(s.UpdatedAt)})
+	}
+	if h := c.Handover; h != nil {
+		out.Handover = &casedirectionv1.Handover{Recipient: protoenum.FromCode[casedirectionv1.HandoverRecipient](h.Recipient),
+			RecipientOin: h.RecipientOIN, MunicipalityCode: h.Municipality, At: timestamppb.New(h.At)}
+	}
+	return out
+}
