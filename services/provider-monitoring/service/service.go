@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/config"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
@@ -30,6 +32,11 @@ type settings struct {
 	// ExtraNonWorkingDays are days the government equated with holidays by decree
 	// (Algemene termijnenwet art. 3 para. 2), e.g. a Friday after Ascension Day.
 	ExtraNonWorkingDays string `env:"WIJKBRUG_EXTRA_NON_WORKING_DAYS" usage:"comma-separated dates (YYYY-MM-DD) that do not count as working days for statutory deadlines"`
+	// NotStartedDays: an allocation still not started this many days after its start date
+	// raises the not-started alert.
+	NotStartedDays int `env:"WIJKBRUG_NOT_STARTED_ALERT_DAYS" default:"10" usage:"days after an allocation's start date without a start of care before the not-started alert (AllocationNotStarted)"`
+	// SchedulerInterval is how often the not-started scheduler looks for due allocations.
+	SchedulerInterval time.Duration `env:"WIJKBRUG_PM_SCHEDULER_INTERVAL" default:"1m" usage:"interval of provider-monitoring's not-started scheduler"`
 }
 
 // Spec describes the provider-monitoring service to the shared runtime.
@@ -52,15 +59,34 @@ func Spec() svc.Spec {
 			if err != nil {
 				return nil, err
 			}
-			a := app.New(p.DB, postgres.NewProviders(p.DB), postgres.NewAllocations(p.DB), events.NewPublisher(p.Outbox), p.Access, tl)
+			if s.NotStartedDays < 0 || s.SchedulerInterval <= 0 {
+				return nil, errors.New("WIJKBRUG_NOT_STARTED_ALERT_DAYS must be ≥ 0 and WIJKBRUG_PM_SCHEDULER_INTERVAL > 0")
+			}
+			a := newApp(p.DB, events.NewPublisher(p.Outbox), p.Access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
 			server := grpcport.NewServer(a, p.Idem)
+			// The scheduler acts as the service itself (for the access log).
+			system := p.SystemCaller("care-monitoring")
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
+				Background: []func(ctx context.Context){
+					func(ctx context.Context) {
+						a.RunNotStartedAlerts(identity.WithCaller(ctx, system), s.SchedulerInterval, p.Logger)
+					},
+				},
 			}, nil
 		},
 	}
+}
+
+// newApp wires the application to its PostgreSQL adapters.
+func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings) *app.App {
+	codes, _ := domain.LoadCodes() // already loaded once by timelinessRules, so it cannot fail here
+	return app.New(app.Ports{
+		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
+		Monitoring: postgres.NewMonitoring(db), Events: ev, Access: access,
+	}, tl, codes, st, uuid.NewString)
 }
 
 // timelinessRules returns the iJw/iWmo reporting periods and the working-day calendar with the
@@ -120,10 +146,37 @@ func SeedDemo(ctx context.Context, dsn string, provider DemoProvider) error {
 		id := uuid.NewSHA1(demoContractNamespace, []byte(provider.AGB+"|"+provider.Municipality+"|"+product.String()))
 		err := repo.UpsertContract(ctx, domain.Contract{
 			ID: id.String(), ProviderAGB: provider.AGB, Model: domain.ModelChoice, Municipality: provider.Municipality,
-			Product: product, Districts: provider.Districts, ValidFrom: domain.Date(2020, time.January, 1),
+			Products: []domain.Product{product}, Districts: provider.Districts, ValidFrom: domain.Date(2020, time.January, 1),
 		})
 		if err != nil {
 			return fmt.Errorf("seed contract of %s: %w", provider.AGB, err)
+		}
+		return nil
+	})
+}
+
+// SeedMunicipalOrganisations records that the organisations (by OIN: the municipality itself,
+// its neighbourhood teams) act for the municipality: they answer its requests, change and
+// withdraw its allocations, manage its contracts and see its monitoring figures. Idempotent;
+// it migrates the database first.
+func SeedMunicipalOrganisations(ctx context.Context, dsn, municipality string, oins ...string) error {
+	if municipality == "" || len(oins) == 0 {
+		return errors.New("seed municipal organisations: municipality and at least one OIN are required")
+	}
+	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
+		return err
+	}
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	repo := postgres.NewProviders(db)
+	return db.Tx(ctx, func(ctx context.Context) error {
+		for _, oin := range oins {
+			if err := repo.AddMunicipalOrganisation(ctx, oin, municipality); err != nil {
+				return fmt.Errorf("seed municipal organisation %s: %w", oin, err)
+			}
 		}
 		return nil
 	})

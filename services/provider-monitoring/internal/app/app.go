@@ -1,6 +1,7 @@
-// Package app holds the provider-monitoring use cases: issuing an allocation to a contracted
-// provider, reading it, and the provider's report that care started. Ports are declared here,
-// by the consumer of them.
+// Package app holds the provider-monitoring use cases: providers and contracts, requests for
+// allocation and change with their answers, allocations with their versions, the provider's
+// reports of start, stop and progress, the not-started alert and the monitoring views. Ports
+// are declared here, by the consumer of them.
 package app
 
 import (
@@ -16,15 +17,23 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
-// Providers stores providers and their contracts.
+// Providers stores providers and their contracts, and which organisations act for which
+// municipality.
 type Providers interface {
 	// Get returns apperr NotFound when there is no such provider.
 	Get(ctx context.Context, agb string) (domain.Provider, error)
 	// Contracts returns the provider's contracts with the municipality.
 	Contracts(ctx context.Context, agb, municipality string) ([]domain.Contract, error)
+	// Contract returns apperr NotFound when there is no such contract.
+	Contract(ctx context.Context, id string) (domain.Contract, error)
+	// InsertProvider returns false when the AGB code is already registered.
+	InsertProvider(ctx context.Context, p domain.Provider) (bool, error)
+	UpsertContract(ctx context.Context, c domain.Contract) error
+	// ActsFor reports whether the organisation acts for the municipality.
+	ActsFor(ctx context.Context, oin, municipality string) (bool, error)
 }
 
-// Allocations stores allocations and their periods of delivery.
+// Allocations stores allocations, their versions, periods of delivery and reports.
 type Allocations interface {
 	// NextNumber draws a new allocation number.
 	NextNumber(ctx context.Context) (string, error)
@@ -33,14 +42,62 @@ type Allocations interface {
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, number string) (domain.Allocation, error)
+	ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error)
 	Update(ctx context.Context, a domain.Allocation) error
+	InsertVersion(ctx context.Context, v domain.Version) error
+	Versions(ctx context.Context, number string) ([]domain.Version, error)
 	InsertDelivery(ctx context.Context, d domain.Delivery) error
+	RecordStop(ctx context.Context, s domain.Stop) error
+	InsertProgress(ctx context.Context, p domain.ProgressReport) error
+	// ClaimNotStarted marks and returns issued allocations due for the not-started alert,
+	// skipping rows locked by another replica.
+	ClaimNotStarted(ctx context.Context, cutoff, at time.Time, limit int) ([]domain.Allocation, error)
+}
+
+// Requests stores requests for allocation and change.
+type Requests interface {
+	Insert(ctx context.Context, q domain.Request) error
+	// Get returns apperr NotFound when there is no such request.
+	Get(ctx context.Context, id string) (domain.Request, error)
+	GetForUpdate(ctx context.Context, id string) (domain.Request, error)
+	Update(ctx context.Context, q domain.Request) error
+	List(ctx context.Context, municipality string, openOnly bool, afterAt time.Time, afterID string, limit int) ([]domain.Request, error)
+}
+
+// Monitoring computes the monitoring figures.
+type Monitoring interface {
+	Figures(ctx context.Context, s domain.Scope, today, notStartedCutoff time.Time) (domain.Figures, error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
 type Events interface {
 	AllocationIssued(ctx context.Context, a domain.Allocation) error
 	AllocationDeliveryStarted(ctx context.Context, a domain.Allocation, d domain.Delivery) error
+	AllocationDeliveryStopped(ctx context.Context, a domain.Allocation, s domain.Stop) error
+	AllocationChanged(ctx context.Context, a domain.Allocation, v domain.Version) error
+	AllocationWithdrawn(ctx context.Context, a domain.Allocation) error
+	AllocationNotStarted(ctx context.Context, a domain.Allocation, days int, at time.Time) error
+	AllocationProgressReported(ctx context.Context, a domain.Allocation, r domain.ProgressReport) error
+	AllocationRequestReceived(ctx context.Context, q domain.Request) error
+	AllocationRequestAnswered(ctx context.Context, q domain.Request, at time.Time) error
+}
+
+// Ports bundles what the application needs.
+type Ports struct {
+	Tx          txn.Runner
+	Providers   Providers
+	Allocations Allocations
+	Requests    Requests
+	Monitoring  Monitoring
+	Events      Events
+	Access      accesslog.Recorder
+}
+
+// Settings are the service's own rules beside the code lists.
+type Settings struct {
+	// NotStartedDays: an allocation still not started this many days after its start date
+	// raises the not-started alert (default 10).
+	NotStartedDays int
 }
 
 // App is the provider-monitoring application.
@@ -48,17 +105,27 @@ type App struct {
 	tx          txn.Runner
 	providers   Providers
 	allocations Allocations
+	requests    Requests
+	monitoring  Monitoring
 	events      Events
 	access      accesslog.Recorder
 	rules       domain.Timeliness
+	codes       domain.Codes
+	settings    Settings
 	// Now is the clock; timeliness depends on it, so tests set it.
 	Now func() time.Time
+	// NewID makes ids of requests and progress reports.
+	NewID func() string
 }
 
 // New builds the application.
-func New(tx txn.Runner, providers Providers, allocations Allocations, events Events, access accesslog.Recorder, rules domain.Timeliness) *App {
-	return &App{tx: tx, providers: providers, allocations: allocations, events: events, access: access, rules: rules, Now: time.Now}
+func New(p Ports, rules domain.Timeliness, codes domain.Codes, s Settings, newID func() string) *App {
+	return &App{tx: p.Tx, providers: p.Providers, allocations: p.Allocations, requests: p.Requests, monitoring: p.Monitoring,
+		events: p.Events, access: p.Access, rules: rules, codes: codes, settings: s, Now: time.Now, NewID: newID}
 }
+
+// Codes returns the code lists the application judges by.
+func (a *App) Codes() domain.Codes { return a.codes }
 
 // Allocate issues an allocation to a provider that has a valid contract for the product in the
 // allocation's district on its start date. Only Wijkbrug services (case-direction) allocate.
@@ -70,80 +137,161 @@ func (a *App) Allocate(ctx context.Context, al domain.Allocation) (domain.Alloca
 	if caller.Org.Type != identity.OrgService {
 		return al, apperr.PermissionDenied("only Wijkbrug services issue allocations")
 	}
-	al.Status = domain.StatusIssued
-	al.IssuedAt = a.Now().UTC()
-	al.StartedOn, al.StartReportedAt, al.StartReportedOnTime = nil, nil, nil
+	var out domain.Allocation
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		if _, err := a.providers.Get(ctx, al.ProviderAGB); err != nil {
-			return err
-		}
-		contracts, err := a.providers.Contracts(ctx, al.ProviderAGB, al.Municipality)
-		if err != nil {
-			return err
-		}
-		if _, ok := domain.ValidContract(contracts, al); !ok {
-			where := al.District
-			if where == "" {
-				where = al.Municipality
-			}
-			return apperr.FailedPrecondition(fmt.Sprintf("provider %s has no valid contract for product %s in %s on %s",
-				al.ProviderAGB, al.Product, where, al.Start.Format(domain.DateLayout)))
-		}
-		if al.Number, err = a.allocations.NextNumber(ctx); err != nil {
-			return err
-		}
-		if err := a.allocations.Insert(ctx, al); err != nil {
-			return err
-		}
-		if err := a.events.AllocationIssued(ctx, al); err != nil {
-			return err
-		}
-		return a.access.Record(ctx, entry("providermonitoring.allocation.create", al.Number, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+		var err error
+		out, err = a.issue(ctx, al, caller)
+		return err
 	})
-	if err != nil {
-		return domain.Allocation{}, err
-	}
-	return al, nil
+	return out, err
 }
 
-// GetAllocation returns an allocation to its provider or to a Wijkbrug service. Anyone else
-// gets NOT_FOUND, so the existence of another provider's allocation is not disclosed; the
-// refusal is logged too.
+// issue checks the contract and stores a new allocation with its first version and event, in
+// the transaction of ctx.
+func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.Caller) (domain.Allocation, error) {
+	al.Status, al.Version = domain.StatusIssued, 1
+	al.IssuedAt = a.Now().UTC()
+	if al.Form == "" {
+		al.Form = domain.FormInKind
+	}
+	al.StartedOn, al.StartReportedAt, al.StartReportedOnTime, al.FirstStartedOn = nil, nil, nil, nil
+	if _, err := a.providers.Get(ctx, al.ProviderAGB); err != nil {
+		return al, err
+	}
+	contracts, err := a.providers.Contracts(ctx, al.ProviderAGB, al.Municipality)
+	if err != nil {
+		return al, err
+	}
+	c, ok := domain.ValidContract(contracts, al)
+	if !ok {
+		return al, noContract(al.ProviderAGB, al.Product, al.Municipality, al.District, al.Start)
+	}
+	al.ContractID = c.ID
+	if al.Number, err = a.allocations.NextNumber(ctx); err != nil {
+		return al, err
+	}
+	if err := a.allocations.Insert(ctx, al); err != nil {
+		return al, err
+	}
+	if err := a.allocations.InsertVersion(ctx, al.VersionOf("", al.IssuedAt, caller.Org.OIN)); err != nil {
+		return al, err
+	}
+	if err := a.events.AllocationIssued(ctx, al); err != nil {
+		return al, err
+	}
+	return al, a.access.Record(ctx, entry("providermonitoring.allocation.create", al.Number, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+}
+
+func noContract(agb string, p domain.Product, municipality, district string, on time.Time) error {
+	where := district
+	if where == "" {
+		where = municipality
+	}
+	return apperr.FailedPrecondition(fmt.Sprintf("provider %s has no valid contract for product %s in %s on %s",
+		agb, p, where, on.Format(domain.DateLayout)))
+}
+
+// GetAllocation returns an allocation to its provider, to a Wijkbrug service, or to a team or
+// municipality acting for its municipality. Anyone else gets NOT_FOUND, so the existence of
+// another provider's allocation is not disclosed; the refusal is logged too.
 func (a *App) GetAllocation(ctx context.Context, number string) (domain.Allocation, error) {
 	var out domain.Allocation
+	err := a.readAllocation(ctx, number, "providermonitoring.allocation.read", func(ctx context.Context, al domain.Allocation) error {
+		out = al
+		return nil
+	})
+	return out, err
+}
+
+// ListAllocationVersions returns an allocation's versions to those who may read it.
+func (a *App) ListAllocationVersions(ctx context.Context, number string) ([]domain.Version, error) {
+	var out []domain.Version
+	err := a.readAllocation(ctx, number, "providermonitoring.allocation.read_versions", func(ctx context.Context, _ domain.Allocation) error {
+		var err error
+		out, err = a.allocations.Versions(ctx, number)
+		return err
+	})
+	return out, err
+}
+
+// readAllocation runs read on an allocation the caller may read and logs the access either way.
+func (a *App) readAllocation(ctx context.Context, number, action string, read func(context.Context, domain.Allocation) error) error {
+	denied := false
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		al, err := a.allocations.Get(ctx, number)
 		if err != nil {
 			return err
 		}
-		route, err := a.route(ctx, al)
+		route, err := a.readRoute(ctx, al)
 		if err != nil {
 			return err
 		}
 		if route == accesslog.RouteNotAllowed {
-			return a.access.Record(ctx, entry("providermonitoring.allocation.read", number, route, accesslog.OutcomeDenied))
+			denied = true
+			return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeDenied))
 		}
-		out = al
-		return a.access.Record(ctx, entry("providermonitoring.allocation.read", number, route, accesslog.OutcomeGranted))
+		if err := read(ctx, al); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeGranted))
 	})
 	if err != nil {
-		return domain.Allocation{}, err
+		return err
 	}
-	if out.Number == "" {
-		return domain.Allocation{}, apperr.NotFound("allocation", number)
+	if denied {
+		return apperr.NotFound("allocation", number)
 	}
-	return out, nil
+	return nil
 }
 
 // ReportDeliveryStarted records the provider's report (305) that care started on startedOn,
 // and whether it came within the statutory period. Only the allocation's own provider
 // reports; to anyone else the allocation does not exist.
 func (a *App) ReportDeliveryStarted(ctx context.Context, number string, startedOn time.Time) (domain.Allocation, error) {
+	now := a.Now().UTC()
+	return a.asProvider(ctx, number, "providermonitoring.allocation.report_start", func(ctx context.Context, al *domain.Allocation) error {
+		d, err := al.ReportStart(startedOn, now, a.rules)
+		if err != nil {
+			return ruleError("allocation", number, err)
+		}
+		if err := a.allocations.Update(ctx, *al); err != nil {
+			return err
+		}
+		if err := a.allocations.InsertDelivery(ctx, d); err != nil {
+			return err
+		}
+		return a.events.AllocationDeliveryStarted(ctx, *al, d)
+	})
+}
+
+// ReportDeliveryStopped records the provider's report (307) that care stopped on stoppedOn
+// with a JZ588 reason: 20 pauses the allocation, any other reason ends it. The report is
+// judged on time within 5 working days.
+func (a *App) ReportDeliveryStopped(ctx context.Context, number string, stoppedOn time.Time, reason string) (domain.Allocation, error) {
+	now := a.Now().UTC()
+	return a.asProvider(ctx, number, "providermonitoring.allocation.report_stop", func(ctx context.Context, al *domain.Allocation) error {
+		s, err := al.ReportStop(stoppedOn, now, reason, a.rules, a.codes)
+		if err != nil {
+			return ruleError("allocation", number, err)
+		}
+		if err := a.allocations.Update(ctx, *al); err != nil {
+			return err
+		}
+		if err := a.allocations.RecordStop(ctx, s); err != nil {
+			return err
+		}
+		return a.events.AllocationDeliveryStopped(ctx, *al, s)
+	})
+}
+
+// asProvider runs change on an allocation locked for update, when the caller is the
+// allocation's own provider; anyone else gets NOT_FOUND and a DENIED entry that survives the
+// rollback.
+func (a *App) asProvider(ctx context.Context, number, action string, change func(ctx context.Context, al *domain.Allocation) error) (domain.Allocation, error) {
 	caller, ok := identity.From(ctx)
 	if !ok {
 		return domain.Allocation{}, apperr.Unauthenticated("no caller")
 	}
-	now := a.Now()
 	var out domain.Allocation
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		al, err := a.allocations.GetForUpdate(ctx, number)
@@ -156,26 +304,16 @@ func (a *App) ReportDeliveryStarted(ctx context.Context, number string, startedO
 		}
 		if caller.Org.Type != identity.OrgProvider || caller.Org.OIN != provider.OIN {
 			// The refused change's transaction rolls back; its log entry must not.
-			if err := a.access.RecordDetached(ctx, entry("providermonitoring.allocation.report_start", number, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+			if err := a.access.RecordDetached(ctx, entry(action, number, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
 				return err
 			}
 			return apperr.NotFound("allocation", number)
 		}
-		d, err := al.ReportStart(startedOn, now.UTC(), a.rules)
-		if err != nil {
-			return ruleError(number, err)
-		}
-		if err := a.allocations.Update(ctx, al); err != nil {
-			return err
-		}
-		if err := a.allocations.InsertDelivery(ctx, d); err != nil {
-			return err
-		}
-		if err := a.events.AllocationDeliveryStarted(ctx, al, d); err != nil {
+		if err := change(ctx, &al); err != nil {
 			return err
 		}
 		out = al
-		return a.access.Record(ctx, entry("providermonitoring.allocation.report_start", number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, entry(action, number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
 	})
 	if err != nil {
 		return domain.Allocation{}, err
@@ -183,14 +321,12 @@ func (a *App) ReportDeliveryStarted(ctx context.Context, number string, startedO
 	return out, nil
 }
 
-// route says how the caller may read the allocation: a Wijkbrug service, or the provider
-// whose certificate carries the OIN registered for the allocation's AGB code.
-func (a *App) route(ctx context.Context, al domain.Allocation) (string, error) {
+// readRoute says how the caller may read the allocation: a Wijkbrug service, the provider
+// whose certificate carries the OIN registered for the allocation's AGB code, or a team or
+// municipality acting for the allocation's municipality.
+func (a *App) readRoute(ctx context.Context, al domain.Allocation) (string, error) {
 	caller, _ := identity.From(ctx)
-	switch caller.Org.Type {
-	case identity.OrgService:
-		return accesslog.RouteService, nil
-	case identity.OrgProvider:
+	if caller.Org.Type == identity.OrgProvider {
 		p, err := a.providers.Get(ctx, al.ProviderAGB)
 		if err != nil {
 			return "", err
@@ -198,15 +334,41 @@ func (a *App) route(ctx context.Context, al domain.Allocation) (string, error) {
 		if p.OIN == caller.Org.OIN {
 			return accesslog.RouteOwnRecord, nil
 		}
+		return accesslog.RouteNotAllowed, nil
+	}
+	return a.municipalRoute(ctx, al.Municipality)
+}
+
+// municipalRoute says whether the caller acts for the municipality: a Wijkbrug service (for
+// whoever it forwards), or a team or municipality registered for it.
+func (a *App) municipalRoute(ctx context.Context, municipality string) (string, error) {
+	caller, _ := identity.From(ctx)
+	switch caller.Org.Type {
+	case identity.OrgService:
+		return accesslog.RouteService, nil
+	case identity.OrgTeam, identity.OrgMunicipality:
+		ok, err := a.providers.ActsFor(ctx, caller.Org.OIN, municipality)
+		if err != nil || !ok {
+			return accesslog.RouteNotAllowed, err
+		}
+		return accesslog.RouteTeam, nil
 	}
 	return accesslog.RouteNotAllowed, nil
 }
 
 // ruleError turns a domain refusal into the typed error the caller gets.
-func ruleError(number string, err error) error {
+func ruleError(object, id string, err error) error {
 	var te domain.TransitionError
 	if errors.As(err, &te) {
-		return apperr.FailedPrecondition(fmt.Sprintf("allocation %s cannot go from %s to %s", number, te.From, te.To))
+		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, te.From, te.To))
+	}
+	var rte domain.RequestTransitionError
+	if errors.As(err, &rte) {
+		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, rte.From, rte.To))
+	}
+	var se domain.StateError
+	if errors.As(err, &se) {
+		return apperr.FailedPrecondition(fmt.Sprintf("%s %s is %s and cannot be %s", object, id, se.Status, se.Action))
 	}
 	var rv domain.RuleViolation
 	if errors.As(err, &rv) {

@@ -24,7 +24,10 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-const providerOIN = "00000001234567800000"
+const (
+	providerOIN = "00000001234567800000"
+	teamOIN     = "00000001000000000100"
+)
 
 // newApp builds the application on a fresh database with the real adapters and a clock that
 // the test moves: the gRPC tests cannot reach the service's clock, so timeliness is tested
@@ -39,7 +42,18 @@ func newApp(t *testing.T) (*app.App, *pgxdb.DB, *time.Time) {
 		Municipality: "GM0363", ProductCategory: "45", ProductCode: "45A48"}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := pgxdb.Open(ctx, dsn, 4)
+	if err := service.SeedMunicipalOrganisations(ctx, dsn, "GM0363", teamOIN); err != nil {
+		t.Fatal(err)
+	}
+	now := new(time.Time)
+	a, db := appOn(t, dsn, now)
+	return a, db, now
+}
+
+// appOn builds another application (a replica) on the database dsn with the clock now.
+func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
+	t.Helper()
+	db, err := pgxdb.Open(context.Background(), dsn, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +62,13 @@ func newApp(t *testing.T) (*app.App, *pgxdb.DB, *time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(db, postgres.NewProviders(db), postgres.NewAllocations(db), events.NewPublisher(outbox.NewWriter(db, events.Service)),
-		accesslog.New(db, events.Service), domain.NewTimeliness(codes))
-	now := new(time.Time)
+	a := app.New(app.Ports{
+		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
+		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
+		Access: accesslog.New(db, events.Service),
+	}, domain.NewTimeliness(codes), codes, app.Settings{NotStartedDays: 10}, uuid.NewString)
 	a.Now = func() time.Time { return *now }
-	return a, db, now
+	return a, db
 }
 
 func as(t identity.OrgType, oin string) context.Context {

@@ -81,6 +81,45 @@ type Allocation struct {
 	StartedOn           *time.Time
 	StartReportedAt     *time.Time
 	StartReportedOnTime *bool
+	// FirstStartedOn is the first day care ever started: the end of the waiting time.
+	FirstStartedOn *time.Time
+	// StoppedOn, StopReason, StopReportedAt and StopReportedOnTime describe the latest stop.
+	StoppedOn          *time.Time
+	StopReason         string
+	StopReportedAt     *time.Time
+	StopReportedOnTime *bool
+	// Version is 1 when issued and one higher after every change.
+	Version     int32
+	BudgetCents int64
+	Form        Form
+	// ContractID is the contract the allocation was issued under.
+	ContractID string
+	// RequestID is the request for allocation (315) it grants, if any.
+	RequestID        string
+	WithdrawalReason string
+	// NotStartedAlertedAt is when the not-started alert was raised.
+	NotStartedAlertedAt *time.Time
+}
+
+// Form is how care is provided and paid.
+type Form string
+
+// Forms.
+const (
+	FormInKind Form = "IN_KIND"
+	FormPGB    Form = "PGB"
+)
+
+// StateError is an action that the allocation's current status does not allow, where no
+// state transition is involved (a change of an ended allocation, a progress report before care
+// started).
+type StateError struct {
+	Status Status
+	Action string
+}
+
+func (e StateError) Error() string {
+	return fmt.Sprintf("an allocation that is %s cannot be %s", e.Status, e.Action)
 }
 
 // Delivery is one period of care (iJw/iWmo 305 start, 307 stop).
@@ -93,12 +132,31 @@ type Delivery struct {
 	OnTime           bool
 }
 
+// Stop is a report (307) that care stopped.
+type Stop struct {
+	AllocationNumber string
+	StoppedOn        time.Time
+	Reason           string
+	ReportedAt       time.Time
+	OnTime           bool
+	// ClosesPeriod is true when the stop ends a running period of care (from STARTED), false
+	// when it ends an allocation whose care was paused.
+	ClosesPeriod bool
+}
+
 // Timeliness holds the reporting periods and the calendar they are counted in.
 type Timeliness struct {
 	Calendar Calendar
 	// StartReportWorkingDays is the period for reporting a start of care, counted in working
 	// days after the day care started (5 in iJw/iWmo).
 	StartReportWorkingDays int
+	// StopReportWorkingDays is the same for a stop of care (5).
+	StopReportWorkingDays int
+	// AnswerWorkingDays is the period for answering a request, after the day of receipt (5).
+	AnswerWorkingDays int
+	// FinalDecisionWeeks is the period for the final decision on a request under
+	// investigation, in weeks after the day of receipt (8).
+	FinalDecisionWeeks int
 	// Location turns a report's moment into a Dutch calendar day.
 	Location *time.Location
 }
@@ -106,7 +164,24 @@ type Timeliness struct {
 // NewTimeliness returns the statutory rules from the code lists, with the extra non-working
 // days the government decreed.
 func NewTimeliness(codes Codes, extraNonWorkingDays ...time.Time) Timeliness {
-	return Timeliness{Calendar: NewCalendar(extraNonWorkingDays...), StartReportWorkingDays: codes.Deadlines.StartReport, Location: Amsterdam}
+	return Timeliness{
+		Calendar:               NewCalendar(extraNonWorkingDays...),
+		StartReportWorkingDays: codes.Deadlines.StartReport,
+		StopReportWorkingDays:  codes.Deadlines.StopReport,
+		AnswerWorkingDays:      codes.Deadlines.Answer,
+		FinalDecisionWeeks:     codes.Deadlines.FinalDecisionWeeks,
+		Location:               Amsterdam,
+	}
+}
+
+// StopReportDeadline is the last day on which a stop of care on stoppedOn is reported on time.
+func (t Timeliness) StopReportDeadline(stoppedOn time.Time) time.Time {
+	return t.Calendar.AddWorkingDays(stoppedOn, t.StopReportWorkingDays)
+}
+
+// StopReportedOnTime reports whether a stop on stoppedOn reported at reportedAt was on time.
+func (t Timeliness) StopReportedOnTime(stoppedOn, reportedAt time.Time) bool {
+	return !DayIn(reportedAt, t.Location).After(t.StopReportDeadline(stoppedOn))
 }
 
 // StartReportDeadline is the last day on which a start of care on startedOn is reported on
@@ -137,9 +212,157 @@ func (a *Allocation) ReportStart(startedOn, reportedAt time.Time, rules Timeline
 		return Delivery{}, RuleViolation{"started_on", "cannot be before the allocation's start date " + a.Start.Format(DateLayout)}
 	case a.End != nil && startedOn.After(*a.End):
 		return Delivery{}, RuleViolation{"started_on", "cannot be after the allocation's end date " + a.End.Format(DateLayout)}
+	case a.Status == StatusPaused && a.StoppedOn != nil && startedOn.Before(*a.StoppedOn):
+		return Delivery{}, RuleViolation{"started_on", "cannot be before care was paused on " + a.StoppedOn.Format(DateLayout)}
 	}
 	onTime := rules.StartReportedOnTime(startedOn, reportedAt)
 	a.Status = StatusStarted
 	a.StartedOn, a.StartReportedAt, a.StartReportedOnTime = &startedOn, &reportedAt, &onTime
+	if a.FirstStartedOn == nil {
+		a.FirstStartedOn = &startedOn
+	}
 	return Delivery{AllocationNumber: a.Number, StartedOn: startedOn, ReportedAt: reportedAt, OnTime: onTime}, nil
+}
+
+// ReportStop records the stop of care on stoppedOn with a JZ588 reason, reported at
+// reportedAt. Reason 20 (temporarily stopped) pauses the allocation; a new start follows. Any
+// other reason ends it, from STARTED or from PAUSED. Care cannot stop before its current
+// period started (or before the pause), after the allocation's end date or in the future.
+func (a *Allocation) ReportStop(stoppedOn, reportedAt time.Time, reason string, rules Timeliness, codes Codes) (Stop, error) {
+	if _, ok := codes.StopReasons[reason]; !ok {
+		return Stop{}, RuleViolation{"reason_code", "must be a JZ588 reason for ending such as 20 or 31"}
+	}
+	to := StatusEnded
+	if reason == TemporarilyStopped {
+		to = StatusPaused
+	}
+	if !CanTransition(a.Status, to) {
+		return Stop{}, TransitionError{From: a.Status, To: to}
+	}
+	stoppedOn = DayOf(stoppedOn)
+	today := DayIn(reportedAt, rules.Location)
+	switch {
+	case stoppedOn.After(today):
+		return Stop{}, RuleViolation{"stopped_on", "cannot be after today (" + today.Format(DateLayout) + ")"}
+	case a.Status == StatusStarted && a.StartedOn != nil && stoppedOn.Before(*a.StartedOn):
+		return Stop{}, RuleViolation{"stopped_on", "cannot be before care started on " + a.StartedOn.Format(DateLayout)}
+	case a.Status == StatusPaused && a.StoppedOn != nil && stoppedOn.Before(*a.StoppedOn):
+		return Stop{}, RuleViolation{"stopped_on", "cannot be before care was paused on " + a.StoppedOn.Format(DateLayout)}
+	case a.End != nil && stoppedOn.After(*a.End):
+		return Stop{}, RuleViolation{"stopped_on", "cannot be after the allocation's end date " + a.End.Format(DateLayout)}
+	}
+	onTime := rules.StopReportedOnTime(stoppedOn, reportedAt)
+	closes := a.Status == StatusStarted
+	a.Status = to
+	a.StoppedOn, a.StopReason, a.StopReportedAt, a.StopReportedOnTime = &stoppedOn, reason, &reportedAt, &onTime
+	return Stop{AllocationNumber: a.Number, StoppedOn: stoppedOn, Reason: reason, ReportedAt: reportedAt, OnTime: onTime, ClosesPeriod: closes}, nil
+}
+
+// ChangeReason says why an allocation changed.
+type ChangeReason string
+
+// Change reasons.
+const (
+	ChangeAdministrativeCorrection ChangeReason = "ADMINISTRATIVE_CORRECTION"
+	ChangeChangedNeed              ChangeReason = "CHANGED_NEED"
+	ChangeExtension                ChangeReason = "EXTENSION"
+	ChangeRequest                  ChangeReason = "CHANGE_REQUEST"
+)
+
+// Change is a change of an allocation; nil fields keep their value.
+type Change struct {
+	Reason      ChangeReason
+	Start       *time.Time
+	End         *time.Time
+	Volume      *Volume
+	BudgetCents *int64
+}
+
+// Version is the allocation as it was from one change to the next.
+type Version struct {
+	AllocationNumber string
+	Version          int32
+	ChangeReason     ChangeReason
+	ValidFrom        time.Time
+	Start            time.Time
+	End              *time.Time
+	Volume           Volume
+	BudgetCents      int64
+	ChangedByOIN     string
+}
+
+// VersionOf returns the allocation's current version, made at the moment at by oin.
+func (a Allocation) VersionOf(reason ChangeReason, at time.Time, oin string) Version {
+	return Version{AllocationNumber: a.Number, Version: a.Version, ChangeReason: reason, ValidFrom: at,
+		Start: a.Start, End: a.End, Volume: a.Volume, BudgetCents: a.BudgetCents, ChangedByOIN: oin}
+}
+
+// Apply makes a new version of the allocation. An allocation can change while it is issued,
+// started or paused; its start date only before care started; its end date never before the
+// start date or the day care last started. A change that changes nothing is refused.
+func (a *Allocation) Apply(c Change) error {
+	switch a.Status {
+	case StatusIssued, StatusStarted, StatusPaused:
+	default:
+		return StateError{Status: a.Status, Action: "changed"}
+	}
+	next := *a
+	changed := false
+	if c.Start != nil && !DayOf(*c.Start).Equal(a.Start) {
+		if a.Status != StatusIssued {
+			return RuleViolation{"start_date", "cannot change after care started"}
+		}
+		next.Start, changed = DayOf(*c.Start), true
+	}
+	if c.End != nil && (a.End == nil || !DayOf(*c.End).Equal(*a.End)) {
+		e := DayOf(*c.End)
+		next.End, changed = &e, true
+	}
+	if c.Volume != nil && *c.Volume != a.Volume {
+		next.Volume, changed = *c.Volume, true
+	}
+	if c.BudgetCents != nil && *c.BudgetCents != a.BudgetCents {
+		next.BudgetCents, changed = *c.BudgetCents, true
+	}
+	if !changed {
+		return RuleViolation{"allocation_number", "the change leaves the allocation as it is"}
+	}
+	if next.End != nil {
+		switch {
+		case next.End.Before(next.Start):
+			return RuleViolation{"end_date", "cannot be before the start date " + next.Start.Format(DateLayout)}
+		case next.StartedOn != nil && next.End.Before(*next.StartedOn):
+			return RuleViolation{"end_date", "cannot be before care started on " + next.StartedOn.Format(DateLayout)}
+		}
+	}
+	next.Version++
+	*a = next
+	return nil
+}
+
+// WithdrawalReasons are the reasons an allocation can be withdrawn for.
+var WithdrawalReasons = []string{"ISSUED_IN_ERROR", "NO_LONGER_NEEDED", "OTHER_PROVIDER", "RESIDENT_MOVED", "OTHER"}
+
+// Withdraw withdraws an issued or started allocation.
+func (a *Allocation) Withdraw(reason string) error {
+	if !slices.Contains(WithdrawalReasons, reason) {
+		return RuleViolation{"reason", "must be a withdrawal reason"}
+	}
+	if !CanTransition(a.Status, StatusWithdrawn) {
+		return TransitionError{From: a.Status, To: StatusWithdrawn}
+	}
+	a.Status, a.WithdrawalReason = StatusWithdrawn, reason
+	return nil
+}
+
+// NotStartedAlertDue reports whether an allocation with start date start, still not started,
+// is due for the not-started alert on the day today: days or more days after its start date.
+func NotStartedAlertDue(start, today time.Time, days int) bool {
+	return !DayOf(today).Before(DayOf(start).AddDate(0, 0, days))
+}
+
+// NotStartedCutoff is the latest start date of allocations due for the alert on today: the
+// same rule as NotStartedAlertDue, as a bound for a query.
+func NotStartedCutoff(today time.Time, days int) time.Time {
+	return DayOf(today).AddDate(0, 0, -days)
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 )
 
 // ijwCodes is the iJw/iWmo code list data from the shared reference (a partial copy of the
@@ -13,17 +14,39 @@ import (
 //go:embed ijw-codes.json
 var ijwCodes []byte
 
+// productCategories is the national list of iJw/iWmo product categories (source in the file).
+//
+//go:embed product-categories.json
+var productCategories []byte
+
 // Codes holds the parts of the iJw/iWmo code lists the service uses.
 type Codes struct {
 	// StopReasons is JZ588, reason for ending care, by code.
 	StopReasons map[string]string `json:"JZ588_reason_ending"`
+	// ReferrerTypes is COD327, who referred the resident to the provider, by code.
+	ReferrerTypes map[string]string `json:"COD327_referrer_type"`
+	// Answers is WJ760, the municipality's answer to a request that is not a grant.
+	Answers map[string]string `json:"WJ760_answer"`
 	// Deadlines are the statutory reporting periods in working days.
 	Deadlines struct {
 		StartReport int `json:"start_report_after_actual_start"`
 		StopReport  int `json:"stop_report_after_actual_end"`
 		Answer      int `json:"answer_to_request"`
+		// FinalDecisionWeeks is counted in calendar weeks after receipt.
+		FinalDecisionWeeks int `json:"final_decision_when_under_investigation_weeks"`
 	} `json:"deadlines_working_days"`
+	// ProductCategories is the national list of product categories (Wmo and Jeugdwet).
+	ProductCategories map[string]string `json:"-"`
 }
+
+// TemporarilyStopped is the JZ588 reason that pauses care; a new start follows.
+const TemporarilyStopped = "20"
+
+// WJ760 answer codes.
+const (
+	AnswerRefused            = "1"
+	AnswerUnderInvestigation = "2"
+)
 
 // LoadCodes parses the embedded code lists.
 func LoadCodes() (Codes, error) {
@@ -31,8 +54,24 @@ func LoadCodes() (Codes, error) {
 	if err := json.Unmarshal(ijwCodes, &c); err != nil {
 		return c, fmt.Errorf("ijw codes: %w", err)
 	}
-	if c.Deadlines.StartReport <= 0 || c.Deadlines.StopReport <= 0 {
+	d := c.Deadlines
+	if d.StartReport <= 0 || d.StopReport <= 0 || d.Answer <= 0 || d.FinalDecisionWeeks <= 0 {
 		return c, fmt.Errorf("ijw codes: deadlines_working_days must be positive")
+	}
+	if c.StopReasons[TemporarilyStopped] == "" || c.Answers[AnswerRefused] == "" || c.Answers[AnswerUnderInvestigation] == "" || len(c.ReferrerTypes) == 0 {
+		return c, fmt.Errorf("ijw codes: JZ588 code 20, WJ760 codes 1 and 2 and COD327 are required")
+	}
+	var pc struct {
+		Wmo      map[string]string `json:"wmo"`
+		Jeugdwet map[string]string `json:"jeugdwet"`
+	}
+	if err := json.Unmarshal(productCategories, &pc); err != nil {
+		return c, fmt.Errorf("product categories: %w", err)
+	}
+	c.ProductCategories = maps.Clone(pc.Wmo)
+	maps.Copy(c.ProductCategories, pc.Jeugdwet)
+	if len(c.ProductCategories) == 0 {
+		return c, fmt.Errorf("product categories: empty list")
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -24,13 +25,15 @@ const (
 	ModelConsortium ContractModel = "CONSORTIUM"
 )
 
-// Contract allows a provider to deliver one product in a municipality for a period.
+// Contract allows a provider to deliver products in a municipality for a period.
 type Contract struct {
 	ID           string
 	ProviderAGB  string
 	Model        ContractModel
 	Municipality string
-	Product      Product
+	Products     []Product
+	// Capacity is the number of residents the provider can serve at once; 0 = not agreed.
+	Capacity int32
 	// Districts limits the contract to these districts; empty means every district of the
 	// municipality.
 	Districts []string
@@ -45,7 +48,7 @@ type Contract struct {
 func (c Contract) Covers(municipality, district string, p Product, on time.Time) bool {
 	on = DayOf(on)
 	switch {
-	case c.Municipality != municipality, c.Product != p:
+	case c.Municipality != municipality, !slices.Contains(c.Products, p):
 		return false
 	case on.Before(DayOf(c.ValidFrom)):
 		return false
@@ -64,4 +67,34 @@ func ValidContract(contracts []Contract, a Allocation) (Contract, bool) {
 		}
 	}
 	return Contract{}, false
+}
+
+// ValidateContract checks a new contract against the code lists: a known model, at least one
+// product, every category on the national list, no duplicate product, a validity period that
+// does not end before it starts and a capacity that is not negative.
+func ValidateContract(c Contract, codes Codes) []RuleViolation {
+	var out []RuleViolation
+	if c.Model != ModelChoice && c.Model != ModelConsortium {
+		out = append(out, RuleViolation{"model", "must be CHOICE or CONSORTIUM"})
+	}
+	if len(c.Products) == 0 {
+		out = append(out, RuleViolation{"products", "at least one product is required"})
+	}
+	seen := map[Product]bool{}
+	for i, p := range c.Products {
+		if _, ok := codes.ProductCategories[p.Category]; !ok {
+			out = append(out, RuleViolation{fmt.Sprintf("products[%d].category", i), "must be a product category of the national iJw/iWmo list"})
+		}
+		if seen[p] {
+			out = append(out, RuleViolation{fmt.Sprintf("products[%d]", i), "listed twice"})
+		}
+		seen[p] = true
+	}
+	if c.ValidTo != nil && c.ValidTo.Before(c.ValidFrom) {
+		out = append(out, RuleViolation{"valid_to", "cannot be before valid_from"})
+	}
+	if c.Capacity < 0 {
+		out = append(out, RuleViolation{"capacity", "cannot be negative"})
+	}
+	return out
 }

@@ -6,9 +6,9 @@ func TestValidContract(t *testing.T) {
 	product := Product{Category: "45", Code: "45A48"}
 	until := day("2025-12-31")
 	contracts := []Contract{
-		{ProviderAGB: "12345678", Municipality: "GM0363", Product: product, Districts: []string{"WK036301", "WK036302"},
+		{ProviderAGB: "12345678", Municipality: "GM0363", Products: []Product{product}, Districts: []string{"WK036301", "WK036302"},
 			ValidFrom: day("2025-01-01"), ValidTo: &until},
-		{ProviderAGB: "12345678", Municipality: "GM0363", Product: Product{Category: "43", Code: "43A01"},
+		{ProviderAGB: "12345678", Municipality: "GM0363", Products: []Product{{Category: "43", Code: "43A01"}},
 			ValidFrom: day("2024-01-01")},
 	}
 	alloc := func(m, d string, p Product, start string) Allocation {

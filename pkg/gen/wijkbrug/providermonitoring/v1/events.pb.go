@@ -612,6 +612,443 @@ func (x *AllocationScaleDownAdvised) GetAdvisedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// AllocationChanged: an allocation got a new version (end date, volume, budget or start
+// date changed).
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.changed
+type AllocationChanged struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	// The new version number.
+	Version          int32                  `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	ChangeReason     AllocationChangeReason `protobuf:"varint,5,opt,name=change_reason,json=changeReason,proto3,enum=wijkbrug.providermonitoring.v1.AllocationChangeReason" json:"change_reason,omitempty"`
+	StartDate        string                 `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate          string                 `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ChangedAt        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationChanged) Reset() {
+	*x = AllocationChanged{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationChanged) ProtoMessage() {}
+
+func (x *AllocationChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationChanged.ProtoReflect.Descriptor instead.
+func (*AllocationChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AllocationChanged) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AllocationChanged) GetChangeReason() AllocationChangeReason {
+	if x != nil {
+		return x.ChangeReason
+	}
+	return AllocationChangeReason_ALLOCATION_CHANGE_REASON_UNSPECIFIED
+}
+
+func (x *AllocationChanged) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationChanged) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
+// AllocationNotStarted: an allocation has not started N days after its start date (N is
+// configured, default 10). Emitted once per allocation.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.not_started
+type AllocationNotStarted struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	StartDate        string                 `protobuf:"bytes,4,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// Days after the start date at which the alert is raised.
+	DaysAfterStart   int32                  `protobuf:"varint,5,opt,name=days_after_start,json=daysAfterStart,proto3" json:"days_after_start,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	AlertedAt        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=alerted_at,json=alertedAt,proto3" json:"alerted_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationNotStarted) Reset() {
+	*x = AllocationNotStarted{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationNotStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationNotStarted) ProtoMessage() {}
+
+func (x *AllocationNotStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationNotStarted.ProtoReflect.Descriptor instead.
+func (*AllocationNotStarted) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AllocationNotStarted) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationNotStarted) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationNotStarted) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationNotStarted) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationNotStarted) GetDaysAfterStart() int32 {
+	if x != nil {
+		return x.DaysAfterStart
+	}
+	return 0
+}
+
+func (x *AllocationNotStarted) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationNotStarted) GetAlertedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AlertedAt
+	}
+	return nil
+}
+
+// AllocationRequestReceived: a provider's request for allocation (315) or change (317) was
+// registered.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation_request.received
+type AllocationRequestReceived struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RequestId   string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Kind        AllocationRequestKind  `protobuf:"varint,2,opt,name=kind,proto3,enum=wijkbrug.providermonitoring.v1.AllocationRequestKind" json:"kind,omitempty"`
+	ProviderAgb string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	// For a request for change.
+	AllocationNumber string `protobuf:"bytes,4,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ProductCategory  string `protobuf:"bytes,5,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string `protobuf:"bytes,6,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// COD327 referrer type.
+	ReferrerType string `protobuf:"bytes,7,opt,name=referrer_type,json=referrerType,proto3" json:"referrer_type,omitempty"`
+	// Last day for the answer.
+	AnswerDue        string                 `protobuf:"bytes,8,opt,name=answer_due,json=answerDue,proto3" json:"answer_due,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,9,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ReceivedAt       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationRequestReceived) Reset() {
+	*x = AllocationRequestReceived{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationRequestReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationRequestReceived) ProtoMessage() {}
+
+func (x *AllocationRequestReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationRequestReceived.ProtoReflect.Descriptor instead.
+func (*AllocationRequestReceived) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AllocationRequestReceived) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetKind() AllocationRequestKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AllocationRequestKind_ALLOCATION_REQUEST_KIND_UNSPECIFIED
+}
+
+func (x *AllocationRequestReceived) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetReferrerType() string {
+	if x != nil {
+		return x.ReferrerType
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetAnswerDue() string {
+	if x != nil {
+		return x.AnswerDue
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationRequestReceived) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+// AllocationRequestAnswered: a request was answered: granted, refused or put under
+// investigation.
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation_request.answered
+type AllocationRequestAnswered struct {
+	state     protoimpl.MessageState  `protogen:"open.v1"`
+	RequestId string                  `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Status    AllocationRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.AllocationRequestStatus" json:"status,omitempty"`
+	// Whether the answer came on time (the first answer by answer_due; the final decision by
+	// decision_due when the request was under investigation).
+	OnTime bool `protobuf:"varint,3,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	// The allocation issued or changed, when granted.
+	AllocationNumber string `protobuf:"bytes,4,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// Set when under investigation: last day for the final decision.
+	DecisionDue      string                 `protobuf:"bytes,5,opt,name=decision_due,json=decisionDue,proto3" json:"decision_due,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,6,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,7,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	AnsweredAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationRequestAnswered) Reset() {
+	*x = AllocationRequestAnswered{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationRequestAnswered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationRequestAnswered) ProtoMessage() {}
+
+func (x *AllocationRequestAnswered) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationRequestAnswered.ProtoReflect.Descriptor instead.
+func (*AllocationRequestAnswered) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AllocationRequestAnswered) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AllocationRequestAnswered) GetStatus() AllocationRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *AllocationRequestAnswered) GetOnTime() bool {
+	if x != nil {
+		return x.OnTime
+	}
+	return false
+}
+
+func (x *AllocationRequestAnswered) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationRequestAnswered) GetDecisionDue() string {
+	if x != nil {
+		return x.DecisionDue
+	}
+	return ""
+}
+
+func (x *AllocationRequestAnswered) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationRequestAnswered) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationRequestAnswered) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
 var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
@@ -667,7 +1104,55 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt*\x9c\x01\n" +
+	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt\"\x95\x03\n" +
+	"\x11AllocationChanged\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x05R\aversion\x12[\n" +
+	"\rchange_reason\x18\x05 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\a \x01(\tR\aendDate\x12+\n" +
+	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x129\n" +
+	"\n" +
+	"changed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"\xb0\x02\n" +
+	"\x14AllocationNotStarted\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x04 \x01(\tR\tstartDate\x12(\n" +
+	"\x10days_after_start\x18\x05 \x01(\x05R\x0edaysAfterStart\x12+\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x129\n" +
+	"\n" +
+	"alerted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\talertedAt\"\xd1\x03\n" +
+	"\x19AllocationRequestReceived\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12I\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12)\n" +
+	"\x10product_category\x18\x05 \x01(\tR\x0fproductCategory\x12!\n" +
+	"\fproduct_code\x18\x06 \x01(\tR\vproductCode\x12#\n" +
+	"\rreferrer_type\x18\a \x01(\tR\freferrerType\x12\x1d\n" +
+	"\n" +
+	"answer_due\x18\b \x01(\tR\tanswerDue\x12+\n" +
+	"\x11municipality_code\x18\t \x01(\tR\x10municipalityCode\x12;\n" +
+	"\vreceived_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"\x81\x03\n" +
+	"\x19AllocationRequestAnswered\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12O\n" +
+	"\x06status\x18\x02 \x01(\x0e27.wijkbrug.providermonitoring.v1.AllocationRequestStatusR\x06status\x12\x17\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\x12+\n" +
+	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12!\n" +
+	"\fdecision_due\x18\x05 \x01(\tR\vdecisionDue\x12!\n" +
+	"\fprovider_agb\x18\x06 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12;\n" +
+	"\vanswered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +
@@ -687,7 +1172,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_providermonitoring_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
 	(ProgressJudgement)(0),             // 0: wijkbrug.providermonitoring.v1.ProgressJudgement
 	(*AllocationIssued)(nil),           // 1: wijkbrug.providermonitoring.v1.AllocationIssued
@@ -696,22 +1181,36 @@ var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
 	(*AllocationWithdrawn)(nil),        // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn
 	(*AllocationProgressReported)(nil), // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported
 	(*AllocationScaleDownAdvised)(nil), // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised
-	(*timestamppb.Timestamp)(nil),      // 7: google.protobuf.Timestamp
-	(AllocationStatus)(0),              // 8: wijkbrug.providermonitoring.v1.AllocationStatus
+	(*AllocationChanged)(nil),          // 7: wijkbrug.providermonitoring.v1.AllocationChanged
+	(*AllocationNotStarted)(nil),       // 8: wijkbrug.providermonitoring.v1.AllocationNotStarted
+	(*AllocationRequestReceived)(nil),  // 9: wijkbrug.providermonitoring.v1.AllocationRequestReceived
+	(*AllocationRequestAnswered)(nil),  // 10: wijkbrug.providermonitoring.v1.AllocationRequestAnswered
+	(*timestamppb.Timestamp)(nil),      // 11: google.protobuf.Timestamp
+	(AllocationStatus)(0),              // 12: wijkbrug.providermonitoring.v1.AllocationStatus
+	(AllocationChangeReason)(0),        // 13: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(AllocationRequestKind)(0),         // 14: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),       // 15: wijkbrug.providermonitoring.v1.AllocationRequestStatus
 }
 var file_wijkbrug_providermonitoring_v1_events_proto_depIdxs = []int32{
-	7, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
-	7, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
-	8, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
-	7, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
-	0, // 4: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
-	7, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
-	7, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	11, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
+	11, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
+	12, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
+	11, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
+	0,  // 4: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
+	11, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
+	11, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
+	13, // 7: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	11, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
+	11, // 9: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
+	14, // 10: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	11, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
+	15, // 12: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	11, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_events_proto_init() }
@@ -726,7 +1225,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

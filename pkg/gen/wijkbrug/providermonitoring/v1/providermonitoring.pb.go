@@ -5,8 +5,12 @@
 // source: wijkbrug/providermonitoring/v1/providermonitoring.proto
 
 // The provider-monitoring service: providers, contracts, allocations (toewijzingen) and the
-// delivery of care, after the iJw/iWmo message semantics (301 allocation, 305 start of care).
-// Later versions add requests for allocation and change, stops, progress and monitoring views.
+// delivery of care, after the iJw/iWmo message semantics: 315 request for allocation, 317
+// request for change, 319 answer, 301 allocation, 305 start of care, 307 stop of care; with
+// progress reports, scale-down advice and monitoring views for municipalities and teams.
+//
+// Dates are calendar dates written YYYY-MM-DD. Deadlines count working days of the Dutch
+// calendar (Algemene termijnenwet: weekends and public holidays excluded).
 
 package providermonitoringv1
 
@@ -83,6 +87,456 @@ func (x AllocationStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use AllocationStatus.Descriptor instead.
 func (AllocationStatus) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{0}
+}
+
+// AllocationForm is how care is provided and paid.
+type AllocationForm int32
+
+const (
+	AllocationForm_ALLOCATION_FORM_UNSPECIFIED AllocationForm = 0
+	// Zorg in natura: the municipality pays the contracted provider.
+	AllocationForm_ALLOCATION_FORM_IN_KIND AllocationForm = 1
+	// Persoonsgebonden budget: the resident buys care with a personal budget.
+	AllocationForm_ALLOCATION_FORM_PGB AllocationForm = 2
+)
+
+// Enum value maps for AllocationForm.
+var (
+	AllocationForm_name = map[int32]string{
+		0: "ALLOCATION_FORM_UNSPECIFIED",
+		1: "ALLOCATION_FORM_IN_KIND",
+		2: "ALLOCATION_FORM_PGB",
+	}
+	AllocationForm_value = map[string]int32{
+		"ALLOCATION_FORM_UNSPECIFIED": 0,
+		"ALLOCATION_FORM_IN_KIND":     1,
+		"ALLOCATION_FORM_PGB":         2,
+	}
+)
+
+func (x AllocationForm) Enum() *AllocationForm {
+	p := new(AllocationForm)
+	*p = x
+	return p
+}
+
+func (x AllocationForm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationForm) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1].Descriptor()
+}
+
+func (AllocationForm) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1]
+}
+
+func (x AllocationForm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationForm.Descriptor instead.
+func (AllocationForm) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{1}
+}
+
+// AllocationChangeReason says why an allocation was changed.
+type AllocationChangeReason int32
+
+const (
+	AllocationChangeReason_ALLOCATION_CHANGE_REASON_UNSPECIFIED AllocationChangeReason = 0
+	// A mistake in the allocation is corrected.
+	AllocationChangeReason_ALLOCATION_CHANGE_REASON_ADMINISTRATIVE_CORRECTION AllocationChangeReason = 1
+	// The resident's need changed (more or less care).
+	AllocationChangeReason_ALLOCATION_CHANGE_REASON_CHANGED_NEED AllocationChangeReason = 2
+	// The allocation is extended (later end date).
+	AllocationChangeReason_ALLOCATION_CHANGE_REASON_EXTENSION AllocationChangeReason = 3
+	// The provider's request for change (317) was granted.
+	AllocationChangeReason_ALLOCATION_CHANGE_REASON_CHANGE_REQUEST AllocationChangeReason = 4
+)
+
+// Enum value maps for AllocationChangeReason.
+var (
+	AllocationChangeReason_name = map[int32]string{
+		0: "ALLOCATION_CHANGE_REASON_UNSPECIFIED",
+		1: "ALLOCATION_CHANGE_REASON_ADMINISTRATIVE_CORRECTION",
+		2: "ALLOCATION_CHANGE_REASON_CHANGED_NEED",
+		3: "ALLOCATION_CHANGE_REASON_EXTENSION",
+		4: "ALLOCATION_CHANGE_REASON_CHANGE_REQUEST",
+	}
+	AllocationChangeReason_value = map[string]int32{
+		"ALLOCATION_CHANGE_REASON_UNSPECIFIED":               0,
+		"ALLOCATION_CHANGE_REASON_ADMINISTRATIVE_CORRECTION": 1,
+		"ALLOCATION_CHANGE_REASON_CHANGED_NEED":              2,
+		"ALLOCATION_CHANGE_REASON_EXTENSION":                 3,
+		"ALLOCATION_CHANGE_REASON_CHANGE_REQUEST":            4,
+	}
+)
+
+func (x AllocationChangeReason) Enum() *AllocationChangeReason {
+	p := new(AllocationChangeReason)
+	*p = x
+	return p
+}
+
+func (x AllocationChangeReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationChangeReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2].Descriptor()
+}
+
+func (AllocationChangeReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2]
+}
+
+func (x AllocationChangeReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationChangeReason.Descriptor instead.
+func (AllocationChangeReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
+}
+
+// WithdrawalReason says why an allocation was withdrawn.
+type WithdrawalReason int32
+
+const (
+	WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED WithdrawalReason = 0
+	// The allocation should not have been issued.
+	WithdrawalReason_WITHDRAWAL_REASON_ISSUED_IN_ERROR WithdrawalReason = 1
+	// The care is no longer needed.
+	WithdrawalReason_WITHDRAWAL_REASON_NO_LONGER_NEEDED WithdrawalReason = 2
+	// The resident chose another provider.
+	WithdrawalReason_WITHDRAWAL_REASON_OTHER_PROVIDER WithdrawalReason = 3
+	// The resident moved to another municipality.
+	WithdrawalReason_WITHDRAWAL_REASON_RESIDENT_MOVED WithdrawalReason = 4
+	// Another reason.
+	WithdrawalReason_WITHDRAWAL_REASON_OTHER WithdrawalReason = 5
+)
+
+// Enum value maps for WithdrawalReason.
+var (
+	WithdrawalReason_name = map[int32]string{
+		0: "WITHDRAWAL_REASON_UNSPECIFIED",
+		1: "WITHDRAWAL_REASON_ISSUED_IN_ERROR",
+		2: "WITHDRAWAL_REASON_NO_LONGER_NEEDED",
+		3: "WITHDRAWAL_REASON_OTHER_PROVIDER",
+		4: "WITHDRAWAL_REASON_RESIDENT_MOVED",
+		5: "WITHDRAWAL_REASON_OTHER",
+	}
+	WithdrawalReason_value = map[string]int32{
+		"WITHDRAWAL_REASON_UNSPECIFIED":      0,
+		"WITHDRAWAL_REASON_ISSUED_IN_ERROR":  1,
+		"WITHDRAWAL_REASON_NO_LONGER_NEEDED": 2,
+		"WITHDRAWAL_REASON_OTHER_PROVIDER":   3,
+		"WITHDRAWAL_REASON_RESIDENT_MOVED":   4,
+		"WITHDRAWAL_REASON_OTHER":            5,
+	}
+)
+
+func (x WithdrawalReason) Enum() *WithdrawalReason {
+	p := new(WithdrawalReason)
+	*p = x
+	return p
+}
+
+func (x WithdrawalReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WithdrawalReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3].Descriptor()
+}
+
+func (WithdrawalReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3]
+}
+
+func (x WithdrawalReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WithdrawalReason.Descriptor instead.
+func (WithdrawalReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
+}
+
+// AllocationRequestKind is the iJw/iWmo message a request stands for.
+type AllocationRequestKind int32
+
+const (
+	AllocationRequestKind_ALLOCATION_REQUEST_KIND_UNSPECIFIED AllocationRequestKind = 0
+	// 315: request for allocation.
+	AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION AllocationRequestKind = 1
+	// 317: request for change of an existing allocation.
+	AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE AllocationRequestKind = 2
+)
+
+// Enum value maps for AllocationRequestKind.
+var (
+	AllocationRequestKind_name = map[int32]string{
+		0: "ALLOCATION_REQUEST_KIND_UNSPECIFIED",
+		1: "ALLOCATION_REQUEST_KIND_ALLOCATION",
+		2: "ALLOCATION_REQUEST_KIND_CHANGE",
+	}
+	AllocationRequestKind_value = map[string]int32{
+		"ALLOCATION_REQUEST_KIND_UNSPECIFIED": 0,
+		"ALLOCATION_REQUEST_KIND_ALLOCATION":  1,
+		"ALLOCATION_REQUEST_KIND_CHANGE":      2,
+	}
+)
+
+func (x AllocationRequestKind) Enum() *AllocationRequestKind {
+	p := new(AllocationRequestKind)
+	*p = x
+	return p
+}
+
+func (x AllocationRequestKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationRequestKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4].Descriptor()
+}
+
+func (AllocationRequestKind) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4]
+}
+
+func (x AllocationRequestKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationRequestKind.Descriptor instead.
+func (AllocationRequestKind) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
+}
+
+// AllocationRequestStatus: RECEIVED → UNDER_INVESTIGATION → GRANTED | REFUSED, or
+// RECEIVED → GRANTED | REFUSED.
+type AllocationRequestStatus int32
+
+const (
+	AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_UNSPECIFIED         AllocationRequestStatus = 0
+	AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_RECEIVED            AllocationRequestStatus = 1
+	AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_UNDER_INVESTIGATION AllocationRequestStatus = 2
+	AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED             AllocationRequestStatus = 3
+	AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_REFUSED             AllocationRequestStatus = 4
+)
+
+// Enum value maps for AllocationRequestStatus.
+var (
+	AllocationRequestStatus_name = map[int32]string{
+		0: "ALLOCATION_REQUEST_STATUS_UNSPECIFIED",
+		1: "ALLOCATION_REQUEST_STATUS_RECEIVED",
+		2: "ALLOCATION_REQUEST_STATUS_UNDER_INVESTIGATION",
+		3: "ALLOCATION_REQUEST_STATUS_GRANTED",
+		4: "ALLOCATION_REQUEST_STATUS_REFUSED",
+	}
+	AllocationRequestStatus_value = map[string]int32{
+		"ALLOCATION_REQUEST_STATUS_UNSPECIFIED":         0,
+		"ALLOCATION_REQUEST_STATUS_RECEIVED":            1,
+		"ALLOCATION_REQUEST_STATUS_UNDER_INVESTIGATION": 2,
+		"ALLOCATION_REQUEST_STATUS_GRANTED":             3,
+		"ALLOCATION_REQUEST_STATUS_REFUSED":             4,
+	}
+)
+
+func (x AllocationRequestStatus) Enum() *AllocationRequestStatus {
+	p := new(AllocationRequestStatus)
+	*p = x
+	return p
+}
+
+func (x AllocationRequestStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationRequestStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5].Descriptor()
+}
+
+func (AllocationRequestStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5]
+}
+
+func (x AllocationRequestStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationRequestStatus.Descriptor instead.
+func (AllocationRequestStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
+}
+
+// AnswerDecision is the municipality's answer to a request (319).
+type AnswerDecision int32
+
+const (
+	AnswerDecision_ANSWER_DECISION_UNSPECIFIED AnswerDecision = 0
+	// Grant: issue the allocation (315) or change it (317).
+	AnswerDecision_ANSWER_DECISION_GRANT AnswerDecision = 1
+	// Refuse, with a reason (WJ760 code 1).
+	AnswerDecision_ANSWER_DECISION_REFUSE AnswerDecision = 2
+	// Under investigation (WJ760 code 2): the final decision is due within 8 weeks of receipt.
+	AnswerDecision_ANSWER_DECISION_UNDER_INVESTIGATION AnswerDecision = 3
+)
+
+// Enum value maps for AnswerDecision.
+var (
+	AnswerDecision_name = map[int32]string{
+		0: "ANSWER_DECISION_UNSPECIFIED",
+		1: "ANSWER_DECISION_GRANT",
+		2: "ANSWER_DECISION_REFUSE",
+		3: "ANSWER_DECISION_UNDER_INVESTIGATION",
+	}
+	AnswerDecision_value = map[string]int32{
+		"ANSWER_DECISION_UNSPECIFIED":         0,
+		"ANSWER_DECISION_GRANT":               1,
+		"ANSWER_DECISION_REFUSE":              2,
+		"ANSWER_DECISION_UNDER_INVESTIGATION": 3,
+	}
+)
+
+func (x AnswerDecision) Enum() *AnswerDecision {
+	p := new(AnswerDecision)
+	*p = x
+	return p
+}
+
+func (x AnswerDecision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AnswerDecision) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6].Descriptor()
+}
+
+func (AnswerDecision) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6]
+}
+
+func (x AnswerDecision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AnswerDecision.Descriptor instead.
+func (AnswerDecision) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
+}
+
+// ProgressAssessment is the provider's judgement of progress on goals. It has the same values
+// as the event enum ProgressJudgement (events.proto), which this file cannot import.
+type ProgressAssessment int32
+
+const (
+	ProgressAssessment_PROGRESS_ASSESSMENT_UNSPECIFIED ProgressAssessment = 0
+	// Work on the goals goes as planned.
+	ProgressAssessment_PROGRESS_ASSESSMENT_ON_TRACK ProgressAssessment = 1
+	// The goals are reached: care can be scaled down.
+	ProgressAssessment_PROGRESS_ASSESSMENT_REACHED ProgressAssessment = 2
+	// The goals will not be reached with this care.
+	ProgressAssessment_PROGRESS_ASSESSMENT_NOT_REACHED ProgressAssessment = 3
+)
+
+// Enum value maps for ProgressAssessment.
+var (
+	ProgressAssessment_name = map[int32]string{
+		0: "PROGRESS_ASSESSMENT_UNSPECIFIED",
+		1: "PROGRESS_ASSESSMENT_ON_TRACK",
+		2: "PROGRESS_ASSESSMENT_REACHED",
+		3: "PROGRESS_ASSESSMENT_NOT_REACHED",
+	}
+	ProgressAssessment_value = map[string]int32{
+		"PROGRESS_ASSESSMENT_UNSPECIFIED": 0,
+		"PROGRESS_ASSESSMENT_ON_TRACK":    1,
+		"PROGRESS_ASSESSMENT_REACHED":     2,
+		"PROGRESS_ASSESSMENT_NOT_REACHED": 3,
+	}
+)
+
+func (x ProgressAssessment) Enum() *ProgressAssessment {
+	p := new(ProgressAssessment)
+	*p = x
+	return p
+}
+
+func (x ProgressAssessment) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ProgressAssessment) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7].Descriptor()
+}
+
+func (ProgressAssessment) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7]
+}
+
+func (x ProgressAssessment) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ProgressAssessment.Descriptor instead.
+func (ProgressAssessment) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
+}
+
+// ContractModel is how a municipality contracted care.
+type ContractModel int32
+
+const (
+	ContractModel_CONTRACT_MODEL_UNSPECIFIED ContractModel = 0
+	// Keuzemodel: several contracted providers; the resident chooses.
+	ContractModel_CONTRACT_MODEL_CHOICE ContractModel = 1
+	// Consortiummodel: one lead provider answers for a consortium.
+	ContractModel_CONTRACT_MODEL_CONSORTIUM ContractModel = 2
+)
+
+// Enum value maps for ContractModel.
+var (
+	ContractModel_name = map[int32]string{
+		0: "CONTRACT_MODEL_UNSPECIFIED",
+		1: "CONTRACT_MODEL_CHOICE",
+		2: "CONTRACT_MODEL_CONSORTIUM",
+	}
+	ContractModel_value = map[string]int32{
+		"CONTRACT_MODEL_UNSPECIFIED": 0,
+		"CONTRACT_MODEL_CHOICE":      1,
+		"CONTRACT_MODEL_CONSORTIUM":  2,
+	}
+)
+
+func (x ContractModel) Enum() *ContractModel {
+	p := new(ContractModel)
+	*p = x
+	return p
+}
+
+func (x ContractModel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContractModel) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[8].Descriptor()
+}
+
+func (ContractModel) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[8]
+}
+
+func (x ContractModel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContractModel.Descriptor instead.
+func (ContractModel) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{8}
 }
 
 // Volume is an amount of care per unit and frequency (iJw/iWmo).
@@ -165,8 +619,28 @@ type Allocation struct {
 	StartedOn string `protobuf:"bytes,13,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
 	// Whether the start was reported within 5 working days.
 	StartReportedOnTime bool `protobuf:"varint,14,opt,name=start_reported_on_time,json=startReportedOnTime,proto3" json:"start_reported_on_time,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Version: 1 when issued, one higher after every change (ListAllocationVersions).
+	Version int32 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	// Budget in euro cents; 0 when none was given.
+	BudgetCents int64 `protobuf:"varint,16,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
+	// In kind (zorg in natura) or a personal budget (pgb).
+	Form AllocationForm `protobuf:"varint,17,opt,name=form,proto3,enum=wijkbrug.providermonitoring.v1.AllocationForm" json:"form,omitempty"`
+	// The contract the allocation was issued under.
+	ContractId string `protobuf:"bytes,18,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	// Day care last stopped, YYYY-MM-DD (empty when it never stopped).
+	StoppedOn string `protobuf:"bytes,19,opt,name=stopped_on,json=stoppedOn,proto3" json:"stopped_on,omitempty"`
+	// JZ588 reason of the last stop, e.g. "20" temporarily stopped, "31" as planned.
+	StopReasonCode string `protobuf:"bytes,20,opt,name=stop_reason_code,json=stopReasonCode,proto3" json:"stop_reason_code,omitempty"`
+	// Whether the last stop was reported within 5 working days.
+	StopReportedOnTime bool `protobuf:"varint,21,opt,name=stop_reported_on_time,json=stopReportedOnTime,proto3" json:"stop_reported_on_time,omitempty"`
+	// The request for allocation (315) this allocation grants, if any.
+	RequestId string `protobuf:"bytes,22,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// When the not-started alert was raised (AllocationNotStarted); unset when it was not.
+	NotStartedAlertedAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=not_started_alerted_at,json=notStartedAlertedAt,proto3" json:"not_started_alerted_at,omitempty"`
+	// Why the allocation was withdrawn (WITHDRAWN only).
+	WithdrawalReason WithdrawalReason `protobuf:"varint,24,opt,name=withdrawal_reason,json=withdrawalReason,proto3,enum=wijkbrug.providermonitoring.v1.WithdrawalReason" json:"withdrawal_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Allocation) Reset() {
@@ -297,6 +771,180 @@ func (x *Allocation) GetStartReportedOnTime() bool {
 	return false
 }
 
+func (x *Allocation) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Allocation) GetBudgetCents() int64 {
+	if x != nil {
+		return x.BudgetCents
+	}
+	return 0
+}
+
+func (x *Allocation) GetForm() AllocationForm {
+	if x != nil {
+		return x.Form
+	}
+	return AllocationForm_ALLOCATION_FORM_UNSPECIFIED
+}
+
+func (x *Allocation) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *Allocation) GetStoppedOn() string {
+	if x != nil {
+		return x.StoppedOn
+	}
+	return ""
+}
+
+func (x *Allocation) GetStopReasonCode() string {
+	if x != nil {
+		return x.StopReasonCode
+	}
+	return ""
+}
+
+func (x *Allocation) GetStopReportedOnTime() bool {
+	if x != nil {
+		return x.StopReportedOnTime
+	}
+	return false
+}
+
+func (x *Allocation) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *Allocation) GetNotStartedAlertedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotStartedAlertedAt
+	}
+	return nil
+}
+
+func (x *Allocation) GetWithdrawalReason() WithdrawalReason {
+	if x != nil {
+		return x.WithdrawalReason
+	}
+	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
+// AllocationVersion is an allocation as it was from one change to the next.
+type AllocationVersion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the allocation as issued.
+	Version int32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Why this version was made (unspecified for version 1).
+	ChangeReason AllocationChangeReason `protobuf:"varint,2,opt,name=change_reason,json=changeReason,proto3,enum=wijkbrug.providermonitoring.v1.AllocationChangeReason" json:"change_reason,omitempty"`
+	ValidFrom    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	StartDate    string                 `protobuf:"bytes,4,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate      string                 `protobuf:"bytes,5,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	Volume       *Volume                `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
+	BudgetCents  int64                  `protobuf:"varint,7,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
+	// OIN of the organisation that made this version.
+	ChangedByOin  string `protobuf:"bytes,8,opt,name=changed_by_oin,json=changedByOin,proto3" json:"changed_by_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocationVersion) Reset() {
+	*x = AllocationVersion{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationVersion) ProtoMessage() {}
+
+func (x *AllocationVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationVersion.ProtoReflect.Descriptor instead.
+func (*AllocationVersion) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AllocationVersion) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AllocationVersion) GetChangeReason() AllocationChangeReason {
+	if x != nil {
+		return x.ChangeReason
+	}
+	return AllocationChangeReason_ALLOCATION_CHANGE_REASON_UNSPECIFIED
+}
+
+func (x *AllocationVersion) GetValidFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return nil
+}
+
+func (x *AllocationVersion) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationVersion) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *AllocationVersion) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *AllocationVersion) GetBudgetCents() int64 {
+	if x != nil {
+		return x.BudgetCents
+	}
+	return 0
+}
+
+func (x *AllocationVersion) GetChangedByOin() string {
+	if x != nil {
+		return x.ChangedByOin
+	}
+	return ""
+}
+
 // AllocateRequest issues an allocation.
 type AllocateRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -310,13 +958,17 @@ type AllocateRequest struct {
 	StartDate        string                 `protobuf:"bytes,8,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate          string                 `protobuf:"bytes,9,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	Volume           *Volume                `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Budget in euro cents (optional, not negative).
+	BudgetCents int64 `protobuf:"varint,11,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
+	// In kind (default) or personal budget.
+	Form          AllocationForm `protobuf:"varint,12,opt,name=form,proto3,enum=wijkbrug.providermonitoring.v1.AllocationForm" json:"form,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocateRequest) Reset() {
 	*x = AllocateRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +980,7 @@ func (x *AllocateRequest) String() string {
 func (*AllocateRequest) ProtoMessage() {}
 
 func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +993,7 @@ func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequest.ProtoReflect.Descriptor instead.
 func (*AllocateRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AllocateRequest) GetIdempotencyKey() string {
@@ -414,6 +1066,20 @@ func (x *AllocateRequest) GetVolume() *Volume {
 	return nil
 }
 
+func (x *AllocateRequest) GetBudgetCents() int64 {
+	if x != nil {
+		return x.BudgetCents
+	}
+	return 0
+}
+
+func (x *AllocateRequest) GetForm() AllocationForm {
+	if x != nil {
+		return x.Form
+	}
+	return AllocationForm_ALLOCATION_FORM_UNSPECIFIED
+}
+
 // AllocateResponse holds the new allocation.
 type AllocateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -424,7 +1090,7 @@ type AllocateResponse struct {
 
 func (x *AllocateResponse) Reset() {
 	*x = AllocateResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +1102,7 @@ func (x *AllocateResponse) String() string {
 func (*AllocateResponse) ProtoMessage() {}
 
 func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +1115,7 @@ func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponse.ProtoReflect.Descriptor instead.
 func (*AllocateResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AllocateResponse) GetAllocation() *Allocation {
@@ -469,7 +1135,7 @@ type GetAllocationRequest struct {
 
 func (x *GetAllocationRequest) Reset() {
 	*x = GetAllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +1147,7 @@ func (x *GetAllocationRequest) String() string {
 func (*GetAllocationRequest) ProtoMessage() {}
 
 func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +1160,7 @@ func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAllocationRequest) GetAllocationNumber() string {
@@ -514,7 +1180,7 @@ type GetAllocationResponse struct {
 
 func (x *GetAllocationResponse) Reset() {
 	*x = GetAllocationResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +1192,7 @@ func (x *GetAllocationResponse) String() string {
 func (*GetAllocationResponse) ProtoMessage() {}
 
 func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +1205,7 @@ func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetAllocationResponse) GetAllocation() *Allocation {
@@ -562,7 +1228,7 @@ type ReportDeliveryStartedRequest struct {
 
 func (x *ReportDeliveryStartedRequest) Reset() {
 	*x = ReportDeliveryStartedRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +1240,7 @@ func (x *ReportDeliveryStartedRequest) String() string {
 func (*ReportDeliveryStartedRequest) ProtoMessage() {}
 
 func (x *ReportDeliveryStartedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +1253,7 @@ func (x *ReportDeliveryStartedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStartedRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStartedRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReportDeliveryStartedRequest) GetIdempotencyKey() string {
@@ -621,7 +1287,7 @@ type ReportDeliveryStartedResponse struct {
 
 func (x *ReportDeliveryStartedResponse) Reset() {
 	*x = ReportDeliveryStartedResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +1299,7 @@ func (x *ReportDeliveryStartedResponse) String() string {
 func (*ReportDeliveryStartedResponse) ProtoMessage() {}
 
 func (x *ReportDeliveryStartedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +1312,7 @@ func (x *ReportDeliveryStartedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStartedResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStartedResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportDeliveryStartedResponse) GetAllocation() *Allocation {
@@ -654,6 +1320,2584 @@ func (x *ReportDeliveryStartedResponse) GetAllocation() *Allocation {
 		return x.Allocation
 	}
 	return nil
+}
+
+// ReportDeliveryStoppedRequest reports the stop of care.
+type ReportDeliveryStoppedRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// Day care stopped, YYYY-MM-DD: not before the start of the current period, not after the
+	// allocation's end date, not in the future.
+	StoppedOn string `protobuf:"bytes,3,opt,name=stopped_on,json=stoppedOn,proto3" json:"stopped_on,omitempty"`
+	// JZ588 reason for ending: "02" death, "20" temporarily stopped, "31" as planned, "32"–"39".
+	ReasonCode    string `protobuf:"bytes,4,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDeliveryStoppedRequest) Reset() {
+	*x = ReportDeliveryStoppedRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveryStoppedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveryStoppedRequest) ProtoMessage() {}
+
+func (x *ReportDeliveryStoppedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveryStoppedRequest.ProtoReflect.Descriptor instead.
+func (*ReportDeliveryStoppedRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReportDeliveryStoppedRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ReportDeliveryStoppedRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *ReportDeliveryStoppedRequest) GetStoppedOn() string {
+	if x != nil {
+		return x.StoppedOn
+	}
+	return ""
+}
+
+func (x *ReportDeliveryStoppedRequest) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+// ReportDeliveryStoppedResponse holds the updated allocation (PAUSED or ENDED).
+type ReportDeliveryStoppedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Allocation    *Allocation            `protobuf:"bytes,1,opt,name=allocation,proto3" json:"allocation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDeliveryStoppedResponse) Reset() {
+	*x = ReportDeliveryStoppedResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveryStoppedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveryStoppedResponse) ProtoMessage() {}
+
+func (x *ReportDeliveryStoppedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveryStoppedResponse.ProtoReflect.Descriptor instead.
+func (*ReportDeliveryStoppedResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportDeliveryStoppedResponse) GetAllocation() *Allocation {
+	if x != nil {
+		return x.Allocation
+	}
+	return nil
+}
+
+// ChangeAllocationRequest changes an allocation. Fields left empty (0 / "") keep their value.
+type ChangeAllocationRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ChangeReason     AllocationChangeReason `protobuf:"varint,3,opt,name=change_reason,json=changeReason,proto3,enum=wijkbrug.providermonitoring.v1.AllocationChangeReason" json:"change_reason,omitempty"`
+	// New start date; only before care started.
+	StartDate string `protobuf:"bytes,4,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// New end date, not before the day care last started.
+	EndDate string `protobuf:"bytes,5,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// New volume.
+	Volume *Volume `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
+	// New budget in euro cents.
+	BudgetCents   int64 `protobuf:"varint,7,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeAllocationRequest) Reset() {
+	*x = ChangeAllocationRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeAllocationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeAllocationRequest) ProtoMessage() {}
+
+func (x *ChangeAllocationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeAllocationRequest.ProtoReflect.Descriptor instead.
+func (*ChangeAllocationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ChangeAllocationRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ChangeAllocationRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *ChangeAllocationRequest) GetChangeReason() AllocationChangeReason {
+	if x != nil {
+		return x.ChangeReason
+	}
+	return AllocationChangeReason_ALLOCATION_CHANGE_REASON_UNSPECIFIED
+}
+
+func (x *ChangeAllocationRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *ChangeAllocationRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *ChangeAllocationRequest) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *ChangeAllocationRequest) GetBudgetCents() int64 {
+	if x != nil {
+		return x.BudgetCents
+	}
+	return 0
+}
+
+// ChangeAllocationResponse holds the allocation's new version.
+type ChangeAllocationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Allocation    *Allocation            `protobuf:"bytes,1,opt,name=allocation,proto3" json:"allocation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeAllocationResponse) Reset() {
+	*x = ChangeAllocationResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeAllocationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeAllocationResponse) ProtoMessage() {}
+
+func (x *ChangeAllocationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeAllocationResponse.ProtoReflect.Descriptor instead.
+func (*ChangeAllocationResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ChangeAllocationResponse) GetAllocation() *Allocation {
+	if x != nil {
+		return x.Allocation
+	}
+	return nil
+}
+
+// WithdrawAllocationRequest withdraws an allocation.
+type WithdrawAllocationRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	Reason           WithdrawalReason       `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.providermonitoring.v1.WithdrawalReason" json:"reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *WithdrawAllocationRequest) Reset() {
+	*x = WithdrawAllocationRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawAllocationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawAllocationRequest) ProtoMessage() {}
+
+func (x *WithdrawAllocationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawAllocationRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawAllocationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WithdrawAllocationRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *WithdrawAllocationRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *WithdrawAllocationRequest) GetReason() WithdrawalReason {
+	if x != nil {
+		return x.Reason
+	}
+	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
+// WithdrawAllocationResponse holds the withdrawn allocation.
+type WithdrawAllocationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Allocation    *Allocation            `protobuf:"bytes,1,opt,name=allocation,proto3" json:"allocation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawAllocationResponse) Reset() {
+	*x = WithdrawAllocationResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawAllocationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawAllocationResponse) ProtoMessage() {}
+
+func (x *WithdrawAllocationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawAllocationResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawAllocationResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WithdrawAllocationResponse) GetAllocation() *Allocation {
+	if x != nil {
+		return x.Allocation
+	}
+	return nil
+}
+
+// ListAllocationVersionsRequest names an allocation.
+type ListAllocationVersionsRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListAllocationVersionsRequest) Reset() {
+	*x = ListAllocationVersionsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationVersionsRequest) ProtoMessage() {}
+
+func (x *ListAllocationVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationVersionsRequest.ProtoReflect.Descriptor instead.
+func (*ListAllocationVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListAllocationVersionsRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+// ListAllocationVersionsResponse holds its versions, oldest first.
+type ListAllocationVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []*AllocationVersion   `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAllocationVersionsResponse) Reset() {
+	*x = ListAllocationVersionsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationVersionsResponse) ProtoMessage() {}
+
+func (x *ListAllocationVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationVersionsResponse.ProtoReflect.Descriptor instead.
+func (*ListAllocationVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListAllocationVersionsResponse) GetVersions() []*AllocationVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// ListCaseAllocationsRequest names a case (case-direction's id).
+type ListCaseAllocationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseAllocationsRequest) Reset() {
+	*x = ListCaseAllocationsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseAllocationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseAllocationsRequest) ProtoMessage() {}
+
+func (x *ListCaseAllocationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseAllocationsRequest.ProtoReflect.Descriptor instead.
+func (*ListCaseAllocationsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListCaseAllocationsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// ListCaseAllocationsResponse holds the case's allocations, oldest first.
+type ListCaseAllocationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Allocations   []*Allocation          `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseAllocationsResponse) Reset() {
+	*x = ListCaseAllocationsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseAllocationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseAllocationsResponse) ProtoMessage() {}
+
+func (x *ListCaseAllocationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseAllocationsResponse.ProtoReflect.Descriptor instead.
+func (*ListCaseAllocationsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListCaseAllocationsResponse) GetAllocations() []*Allocation {
+	if x != nil {
+		return x.Allocations
+	}
+	return nil
+}
+
+// AllocationRequest is a provider's request for allocation or change.
+type AllocationRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind             AllocationRequestKind  `protobuf:"varint,2,opt,name=kind,proto3,enum=wijkbrug.providermonitoring.v1.AllocationRequestKind" json:"kind,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// For a request for change: the allocation to change.
+	AllocationNumber string  `protobuf:"bytes,6,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ProductCategory  string  `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string  `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	StartDate        string  `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate          string  `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	Volume           *Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
+	// COD327 referrer type: "01" municipality, "02" GP, "03" youth doctor, "04" certified
+	// institution, "05" medical specialist, "06" self-referral, "08" court.
+	ReferrerType string `protobuf:"bytes,12,opt,name=referrer_type,json=referrerType,proto3" json:"referrer_type,omitempty"`
+	// The referrer's own code (e.g. the GP's AGB code), when there is one.
+	ReferrerCode string                  `protobuf:"bytes,13,opt,name=referrer_code,json=referrerCode,proto3" json:"referrer_code,omitempty"`
+	Status       AllocationRequestStatus `protobuf:"varint,14,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.AllocationRequestStatus" json:"status,omitempty"`
+	ReceivedAt   *timestamppb.Timestamp  `protobuf:"bytes,15,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// Last day for the answer (5 working days after receipt).
+	AnswerDue string `protobuf:"bytes,16,opt,name=answer_due,json=answerDue,proto3" json:"answer_due,omitempty"`
+	// When the first answer (grant, refusal or under investigation) was given.
+	AnsweredAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	// Whether the first answer came on or before answer_due.
+	AnsweredOnTime bool `protobuf:"varint,18,opt,name=answered_on_time,json=answeredOnTime,proto3" json:"answered_on_time,omitempty"`
+	// Last day for the final decision when under investigation (8 weeks after receipt).
+	DecisionDue string `protobuf:"bytes,19,opt,name=decision_due,json=decisionDue,proto3" json:"decision_due,omitempty"`
+	// When the final decision (grant or refusal) was given.
+	DecidedAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
+	// Whether the final decision came on time (answer_due, or decision_due when under
+	// investigation).
+	DecidedOnTime bool `protobuf:"varint,21,opt,name=decided_on_time,json=decidedOnTime,proto3" json:"decided_on_time,omitempty"`
+	// True while the request is open and its due day has passed: the answer (or the final
+	// decision) is overdue.
+	Overdue bool `protobuf:"varint,22,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// The reason of a refusal.
+	RefusalReason string `protobuf:"bytes,23,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
+	// The allocation issued or changed by granting.
+	ResultingAllocationNumber string `protobuf:"bytes,24,opt,name=resulting_allocation_number,json=resultingAllocationNumber,proto3" json:"resulting_allocation_number,omitempty"`
+	// For a request for change: why the provider asks it.
+	ChangeReasonText string `protobuf:"bytes,25,opt,name=change_reason_text,json=changeReasonText,proto3" json:"change_reason_text,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationRequest) Reset() {
+	*x = AllocationRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationRequest) ProtoMessage() {}
+
+func (x *AllocationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationRequest.ProtoReflect.Descriptor instead.
+func (*AllocationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AllocationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetKind() AllocationRequestKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AllocationRequestKind_ALLOCATION_REQUEST_KIND_UNSPECIFIED
+}
+
+func (x *AllocationRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *AllocationRequest) GetReferrerType() string {
+	if x != nil {
+		return x.ReferrerType
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetReferrerCode() string {
+	if x != nil {
+		return x.ReferrerCode
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetStatus() AllocationRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *AllocationRequest) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *AllocationRequest) GetAnswerDue() string {
+	if x != nil {
+		return x.AnswerDue
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
+func (x *AllocationRequest) GetAnsweredOnTime() bool {
+	if x != nil {
+		return x.AnsweredOnTime
+	}
+	return false
+}
+
+func (x *AllocationRequest) GetDecisionDue() string {
+	if x != nil {
+		return x.DecisionDue
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetDecidedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecidedAt
+	}
+	return nil
+}
+
+func (x *AllocationRequest) GetDecidedOnTime() bool {
+	if x != nil {
+		return x.DecidedOnTime
+	}
+	return false
+}
+
+func (x *AllocationRequest) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *AllocationRequest) GetRefusalReason() string {
+	if x != nil {
+		return x.RefusalReason
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetResultingAllocationNumber() string {
+	if x != nil {
+		return x.ResultingAllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationRequest) GetChangeReasonText() string {
+	if x != nil {
+		return x.ChangeReasonText
+	}
+	return ""
+}
+
+// SubmitAllocationRequestRequest registers a request. The provider is the caller: its
+// certificate's OIN must be registered for provider_agb.
+type SubmitAllocationRequestRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	Kind           AllocationRequestKind  `protobuf:"varint,2,opt,name=kind,proto3,enum=wijkbrug.providermonitoring.v1.AllocationRequestKind" json:"kind,omitempty"`
+	ProviderAgb    string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	// For a request for allocation: where care is requested.
+	MunicipalityCode string `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// For a request for change: the provider's allocation to change; its municipality, district
+	// and product apply.
+	AllocationNumber string `protobuf:"bytes,6,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// For a request for allocation: the product.
+	ProductCategory string  `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode     string  `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	StartDate       string  `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate         string  `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	Volume          *Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
+	// COD327 referrer type (request for allocation).
+	ReferrerType string `protobuf:"bytes,12,opt,name=referrer_type,json=referrerType,proto3" json:"referrer_type,omitempty"`
+	ReferrerCode string `protobuf:"bytes,13,opt,name=referrer_code,json=referrerCode,proto3" json:"referrer_code,omitempty"`
+	// For a request for change: the reason, in a few words (not passed on in events).
+	ChangeReasonText string `protobuf:"bytes,14,opt,name=change_reason_text,json=changeReasonText,proto3" json:"change_reason_text,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SubmitAllocationRequestRequest) Reset() {
+	*x = SubmitAllocationRequestRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitAllocationRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitAllocationRequestRequest) ProtoMessage() {}
+
+func (x *SubmitAllocationRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitAllocationRequestRequest.ProtoReflect.Descriptor instead.
+func (*SubmitAllocationRequestRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SubmitAllocationRequestRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetKind() AllocationRequestKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AllocationRequestKind_ALLOCATION_REQUEST_KIND_UNSPECIFIED
+}
+
+func (x *SubmitAllocationRequestRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *SubmitAllocationRequestRequest) GetReferrerType() string {
+	if x != nil {
+		return x.ReferrerType
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetReferrerCode() string {
+	if x != nil {
+		return x.ReferrerCode
+	}
+	return ""
+}
+
+func (x *SubmitAllocationRequestRequest) GetChangeReasonText() string {
+	if x != nil {
+		return x.ChangeReasonText
+	}
+	return ""
+}
+
+// SubmitAllocationRequestResponse holds the registered request with its answer due date.
+type SubmitAllocationRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *AllocationRequest     `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitAllocationRequestResponse) Reset() {
+	*x = SubmitAllocationRequestResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitAllocationRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitAllocationRequestResponse) ProtoMessage() {}
+
+func (x *SubmitAllocationRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitAllocationRequestResponse.ProtoReflect.Descriptor instead.
+func (*SubmitAllocationRequestResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SubmitAllocationRequestResponse) GetRequest() *AllocationRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// AnswerAllocationRequestRequest answers a request.
+type AnswerAllocationRequestRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	RequestId      string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Decision       AnswerDecision         `protobuf:"varint,3,opt,name=decision,proto3,enum=wijkbrug.providermonitoring.v1.AnswerDecision" json:"decision,omitempty"`
+	// Required for a refusal: why (given to the provider).
+	RefusalReason string `protobuf:"bytes,4,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
+	// Optional when granting a request for allocation: the case it belongs to.
+	CaseId string `protobuf:"bytes,5,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Optional when granting a request for allocation: budget and form.
+	BudgetCents   int64          `protobuf:"varint,6,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
+	Form          AllocationForm `protobuf:"varint,7,opt,name=form,proto3,enum=wijkbrug.providermonitoring.v1.AllocationForm" json:"form,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerAllocationRequestRequest) Reset() {
+	*x = AnswerAllocationRequestRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerAllocationRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerAllocationRequestRequest) ProtoMessage() {}
+
+func (x *AnswerAllocationRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerAllocationRequestRequest.ProtoReflect.Descriptor instead.
+func (*AnswerAllocationRequestRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AnswerAllocationRequestRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AnswerAllocationRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AnswerAllocationRequestRequest) GetDecision() AnswerDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return AnswerDecision_ANSWER_DECISION_UNSPECIFIED
+}
+
+func (x *AnswerAllocationRequestRequest) GetRefusalReason() string {
+	if x != nil {
+		return x.RefusalReason
+	}
+	return ""
+}
+
+func (x *AnswerAllocationRequestRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AnswerAllocationRequestRequest) GetBudgetCents() int64 {
+	if x != nil {
+		return x.BudgetCents
+	}
+	return 0
+}
+
+func (x *AnswerAllocationRequestRequest) GetForm() AllocationForm {
+	if x != nil {
+		return x.Form
+	}
+	return AllocationForm_ALLOCATION_FORM_UNSPECIFIED
+}
+
+// AnswerAllocationRequestResponse holds the answered request and, when granted, the
+// allocation issued or changed.
+type AnswerAllocationRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *AllocationRequest     `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Allocation    *Allocation            `protobuf:"bytes,2,opt,name=allocation,proto3" json:"allocation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerAllocationRequestResponse) Reset() {
+	*x = AnswerAllocationRequestResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerAllocationRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerAllocationRequestResponse) ProtoMessage() {}
+
+func (x *AnswerAllocationRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerAllocationRequestResponse.ProtoReflect.Descriptor instead.
+func (*AnswerAllocationRequestResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AnswerAllocationRequestResponse) GetRequest() *AllocationRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *AnswerAllocationRequestResponse) GetAllocation() *Allocation {
+	if x != nil {
+		return x.Allocation
+	}
+	return nil
+}
+
+// DescribeAllocationRequestRequest names a request.
+type DescribeAllocationRequestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeAllocationRequestRequest) Reset() {
+	*x = DescribeAllocationRequestRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeAllocationRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeAllocationRequestRequest) ProtoMessage() {}
+
+func (x *DescribeAllocationRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeAllocationRequestRequest.ProtoReflect.Descriptor instead.
+func (*DescribeAllocationRequestRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DescribeAllocationRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// DescribeAllocationRequestResponse holds the request.
+type DescribeAllocationRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *AllocationRequest     `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeAllocationRequestResponse) Reset() {
+	*x = DescribeAllocationRequestResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeAllocationRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeAllocationRequestResponse) ProtoMessage() {}
+
+func (x *DescribeAllocationRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeAllocationRequestResponse.ProtoReflect.Descriptor instead.
+func (*DescribeAllocationRequestResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DescribeAllocationRequestResponse) GetRequest() *AllocationRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// ListAllocationRequestsRequest selects a municipality's requests.
+type ListAllocationRequestsRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// Only requests still waiting for an answer or a final decision.
+	OpenOnly bool `protobuf:"varint,2,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	// At most this many (default 100, at most 500).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAllocationRequestsRequest) Reset() {
+	*x = ListAllocationRequestsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationRequestsRequest) ProtoMessage() {}
+
+func (x *ListAllocationRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListAllocationRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListAllocationRequestsRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ListAllocationRequestsRequest) GetOpenOnly() bool {
+	if x != nil {
+		return x.OpenOnly
+	}
+	return false
+}
+
+func (x *ListAllocationRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAllocationRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAllocationRequestsResponse holds one page of requests.
+type ListAllocationRequestsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Requests []*AllocationRequest   `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAllocationRequestsResponse) Reset() {
+	*x = ListAllocationRequestsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationRequestsResponse) ProtoMessage() {}
+
+func (x *ListAllocationRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListAllocationRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListAllocationRequestsResponse) GetRequests() []*AllocationRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ListAllocationRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ReportProgressRequest reports progress on the case's goals.
+type ReportProgressRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// Case-direction's ids of the goals the report is about (at least one).
+	GoalIds       []string           `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	Judgement     ProgressAssessment `protobuf:"varint,4,opt,name=judgement,proto3,enum=wijkbrug.providermonitoring.v1.ProgressAssessment" json:"judgement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportProgressRequest) Reset() {
+	*x = ReportProgressRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportProgressRequest) ProtoMessage() {}
+
+func (x *ReportProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportProgressRequest.ProtoReflect.Descriptor instead.
+func (*ReportProgressRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReportProgressRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ReportProgressRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *ReportProgressRequest) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *ReportProgressRequest) GetJudgement() ProgressAssessment {
+	if x != nil {
+		return x.Judgement
+	}
+	return ProgressAssessment_PROGRESS_ASSESSMENT_UNSPECIFIED
+}
+
+// ProgressReport is a recorded progress report.
+type ProgressReport struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	GoalIds          []string               `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	Judgement        ProgressAssessment     `protobuf:"varint,4,opt,name=judgement,proto3,enum=wijkbrug.providermonitoring.v1.ProgressAssessment" json:"judgement,omitempty"`
+	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	// Whether the report advised scaling down (goals reached).
+	ScaleDownAdvised bool `protobuf:"varint,6,opt,name=scale_down_advised,json=scaleDownAdvised,proto3" json:"scale_down_advised,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ProgressReport) Reset() {
+	*x = ProgressReport{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressReport) ProtoMessage() {}
+
+func (x *ProgressReport) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressReport.ProtoReflect.Descriptor instead.
+func (*ProgressReport) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ProgressReport) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ProgressReport) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *ProgressReport) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *ProgressReport) GetJudgement() ProgressAssessment {
+	if x != nil {
+		return x.Judgement
+	}
+	return ProgressAssessment_PROGRESS_ASSESSMENT_UNSPECIFIED
+}
+
+func (x *ProgressReport) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+func (x *ProgressReport) GetScaleDownAdvised() bool {
+	if x != nil {
+		return x.ScaleDownAdvised
+	}
+	return false
+}
+
+// ReportProgressResponse holds the recorded report.
+type ReportProgressResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *ProgressReport        `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportProgressResponse) Reset() {
+	*x = ReportProgressResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportProgressResponse) ProtoMessage() {}
+
+func (x *ReportProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportProgressResponse.ProtoReflect.Descriptor instead.
+func (*ReportProgressResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReportProgressResponse) GetReport() *ProgressReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+// Provider is a care provider (zorgaanbieder).
+type Provider struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 8-digit AGB code.
+	Agb  string `protobuf:"bytes,1,opt,name=agb,proto3" json:"agb,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// OIN in the provider's client certificate.
+	Oin           string `protobuf:"bytes,3,opt,name=oin,proto3" json:"oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Provider) Reset() {
+	*x = Provider{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Provider) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Provider) ProtoMessage() {}
+
+func (x *Provider) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Provider.ProtoReflect.Descriptor instead.
+func (*Provider) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Provider) GetAgb() string {
+	if x != nil {
+		return x.Agb
+	}
+	return ""
+}
+
+func (x *Provider) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Provider) GetOin() string {
+	if x != nil {
+		return x.Oin
+	}
+	return ""
+}
+
+// Product is a product from the municipality's product list: a national iJw/iWmo product
+// category (e.g. "45" ambulant youth care) and the municipality's product code in it.
+type Product struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Product) Reset() {
+	*x = Product{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Product) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Product) ProtoMessage() {}
+
+func (x *Product) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Product.ProtoReflect.Descriptor instead.
+func (*Product) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Product) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Product) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// Contract allows a provider to deliver products in a municipality for a period.
+type Contract struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,2,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	Model            ContractModel          `protobuf:"varint,3,opt,name=model,proto3,enum=wijkbrug.providermonitoring.v1.ContractModel" json:"model,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Products         []*Product             `protobuf:"bytes,5,rep,name=products,proto3" json:"products,omitempty"`
+	// CBS district codes; empty means every district of the municipality.
+	DistrictCodes []string `protobuf:"bytes,6,rep,name=district_codes,json=districtCodes,proto3" json:"district_codes,omitempty"`
+	// Number of residents the provider can serve at once under the contract; 0 = not agreed.
+	Capacity  int32  `protobuf:"varint,7,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	ValidFrom string `protobuf:"bytes,8,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// Empty when open-ended.
+	ValidTo       string `protobuf:"bytes,9,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contract) Reset() {
+	*x = Contract{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contract) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contract) ProtoMessage() {}
+
+func (x *Contract) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contract.ProtoReflect.Descriptor instead.
+func (*Contract) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *Contract) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Contract) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *Contract) GetModel() ContractModel {
+	if x != nil {
+		return x.Model
+	}
+	return ContractModel_CONTRACT_MODEL_UNSPECIFIED
+}
+
+func (x *Contract) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *Contract) GetProducts() []*Product {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *Contract) GetDistrictCodes() []string {
+	if x != nil {
+		return x.DistrictCodes
+	}
+	return nil
+}
+
+func (x *Contract) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Contract) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Contract) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+// RegisterProviderRequest registers a provider.
+type RegisterProviderRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	Agb            string                 `protobuf:"bytes,2,opt,name=agb,proto3" json:"agb,omitempty"`
+	Name           string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Oin            string                 `protobuf:"bytes,4,opt,name=oin,proto3" json:"oin,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RegisterProviderRequest) Reset() {
+	*x = RegisterProviderRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterProviderRequest) ProtoMessage() {}
+
+func (x *RegisterProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterProviderRequest.ProtoReflect.Descriptor instead.
+func (*RegisterProviderRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RegisterProviderRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RegisterProviderRequest) GetAgb() string {
+	if x != nil {
+		return x.Agb
+	}
+	return ""
+}
+
+func (x *RegisterProviderRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RegisterProviderRequest) GetOin() string {
+	if x != nil {
+		return x.Oin
+	}
+	return ""
+}
+
+// RegisterProviderResponse holds the provider.
+type RegisterProviderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      *Provider              `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterProviderResponse) Reset() {
+	*x = RegisterProviderResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterProviderResponse) ProtoMessage() {}
+
+func (x *RegisterProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterProviderResponse.ProtoReflect.Descriptor instead.
+func (*RegisterProviderResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RegisterProviderResponse) GetProvider() *Provider {
+	if x != nil {
+		return x.Provider
+	}
+	return nil
+}
+
+// AddContractRequest adds a contract.
+type AddContractRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ProviderAgb    string                 `protobuf:"bytes,2,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	Model          ContractModel          `protobuf:"varint,3,opt,name=model,proto3,enum=wijkbrug.providermonitoring.v1.ContractModel" json:"model,omitempty"`
+	// The municipality the caller acts for.
+	MunicipalityCode string `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// At least one; categories from the national list.
+	Products      []*Product `protobuf:"bytes,5,rep,name=products,proto3" json:"products,omitempty"`
+	DistrictCodes []string   `protobuf:"bytes,6,rep,name=district_codes,json=districtCodes,proto3" json:"district_codes,omitempty"`
+	Capacity      int32      `protobuf:"varint,7,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	ValidFrom     string     `protobuf:"bytes,8,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidTo       string     `protobuf:"bytes,9,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddContractRequest) Reset() {
+	*x = AddContractRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddContractRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddContractRequest) ProtoMessage() {}
+
+func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddContractRequest.ProtoReflect.Descriptor instead.
+func (*AddContractRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AddContractRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AddContractRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AddContractRequest) GetModel() ContractModel {
+	if x != nil {
+		return x.Model
+	}
+	return ContractModel_CONTRACT_MODEL_UNSPECIFIED
+}
+
+func (x *AddContractRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AddContractRequest) GetProducts() []*Product {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *AddContractRequest) GetDistrictCodes() []string {
+	if x != nil {
+		return x.DistrictCodes
+	}
+	return nil
+}
+
+func (x *AddContractRequest) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *AddContractRequest) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *AddContractRequest) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+// AddContractResponse holds the contract.
+type AddContractResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contract      *Contract              `protobuf:"bytes,1,opt,name=contract,proto3" json:"contract,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddContractResponse) Reset() {
+	*x = AddContractResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddContractResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddContractResponse) ProtoMessage() {}
+
+func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddContractResponse.ProtoReflect.Descriptor instead.
+func (*AddContractResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AddContractResponse) GetContract() *Contract {
+	if x != nil {
+		return x.Contract
+	}
+	return nil
+}
+
+// ListContractsRequest selects a provider's contracts with a municipality.
+type ListContractsRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ProviderAgb      string                 `protobuf:"bytes,1,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListContractsRequest) Reset() {
+	*x = ListContractsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListContractsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListContractsRequest) ProtoMessage() {}
+
+func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListContractsRequest.ProtoReflect.Descriptor instead.
+func (*ListContractsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListContractsRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *ListContractsRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// ListContractsResponse holds the contracts.
+type ListContractsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contracts     []*Contract            `protobuf:"bytes,1,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListContractsResponse) Reset() {
+	*x = ListContractsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListContractsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListContractsResponse) ProtoMessage() {}
+
+func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListContractsResponse.ProtoReflect.Descriptor instead.
+func (*ListContractsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListContractsResponse) GetContracts() []*Contract {
+	if x != nil {
+		return x.Contracts
+	}
+	return nil
+}
+
+// ReportTimeliness counts reports by whether they came within their period.
+type ReportTimeliness struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reported      int32                  `protobuf:"varint,1,opt,name=reported,proto3" json:"reported,omitempty"`
+	OnTime        int32                  `protobuf:"varint,2,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	Late          int32                  `protobuf:"varint,3,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportTimeliness) Reset() {
+	*x = ReportTimeliness{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportTimeliness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportTimeliness) ProtoMessage() {}
+
+func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportTimeliness.ProtoReflect.Descriptor instead.
+func (*ReportTimeliness) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ReportTimeliness) GetReported() int32 {
+	if x != nil {
+		return x.Reported
+	}
+	return 0
+}
+
+func (x *ReportTimeliness) GetOnTime() int32 {
+	if x != nil {
+		return x.OnTime
+	}
+	return 0
+}
+
+func (x *ReportTimeliness) GetLate() int32 {
+	if x != nil {
+		return x.Late
+	}
+	return 0
+}
+
+// MonitoringFigures are the figures of one provider or contract, over all time.
+type MonitoringFigures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allocations by current status.
+	Issued    int32 `protobuf:"varint,1,opt,name=issued,proto3" json:"issued,omitempty"`
+	Started   int32 `protobuf:"varint,2,opt,name=started,proto3" json:"started,omitempty"`
+	Paused    int32 `protobuf:"varint,3,opt,name=paused,proto3" json:"paused,omitempty"`
+	Ended     int32 `protobuf:"varint,4,opt,name=ended,proto3" json:"ended,omitempty"`
+	Withdrawn int32 `protobuf:"varint,5,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	// Start (305) and stop (307) reports by timeliness.
+	StartReports *ReportTimeliness `protobuf:"bytes,6,opt,name=start_reports,json=startReports,proto3" json:"start_reports,omitempty"`
+	StopReports  *ReportTimeliness `protobuf:"bytes,7,opt,name=stop_reports,json=stopReports,proto3" json:"stop_reports,omitempty"`
+	// Requests (315/317) received, answered late (first answer after its due day), and still
+	// open past their due day (answer or final decision overdue).
+	RequestsReceived     int32 `protobuf:"varint,8,opt,name=requests_received,json=requestsReceived,proto3" json:"requests_received,omitempty"`
+	RequestsAnsweredLate int32 `protobuf:"varint,9,opt,name=requests_answered_late,json=requestsAnsweredLate,proto3" json:"requests_answered_late,omitempty"`
+	RequestsOverdue      int32 `protobuf:"varint,10,opt,name=requests_overdue,json=requestsOverdue,proto3" json:"requests_overdue,omitempty"`
+	// Allocations still not started N days after their start date (the not-started rule).
+	NotStarted int32 `protobuf:"varint,11,opt,name=not_started,json=notStarted,proto3" json:"not_started,omitempty"`
+	// Waiting time, in calendar days, from issuing an allocation to the first start of care,
+	// over the allocations that started.
+	AverageWaitingDays float64 `protobuf:"fixed64,12,opt,name=average_waiting_days,json=averageWaitingDays,proto3" json:"average_waiting_days,omitempty"`
+	MaxWaitingDays     int32   `protobuf:"varint,13,opt,name=max_waiting_days,json=maxWaitingDays,proto3" json:"max_waiting_days,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *MonitoringFigures) Reset() {
+	*x = MonitoringFigures{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitoringFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitoringFigures) ProtoMessage() {}
+
+func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitoringFigures.ProtoReflect.Descriptor instead.
+func (*MonitoringFigures) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MonitoringFigures) GetIssued() int32 {
+	if x != nil {
+		return x.Issued
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetStarted() int32 {
+	if x != nil {
+		return x.Started
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetPaused() int32 {
+	if x != nil {
+		return x.Paused
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetEnded() int32 {
+	if x != nil {
+		return x.Ended
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetWithdrawn() int32 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetStartReports() *ReportTimeliness {
+	if x != nil {
+		return x.StartReports
+	}
+	return nil
+}
+
+func (x *MonitoringFigures) GetStopReports() *ReportTimeliness {
+	if x != nil {
+		return x.StopReports
+	}
+	return nil
+}
+
+func (x *MonitoringFigures) GetRequestsReceived() int32 {
+	if x != nil {
+		return x.RequestsReceived
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetRequestsAnsweredLate() int32 {
+	if x != nil {
+		return x.RequestsAnsweredLate
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetRequestsOverdue() int32 {
+	if x != nil {
+		return x.RequestsOverdue
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetNotStarted() int32 {
+	if x != nil {
+		return x.NotStarted
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetAverageWaitingDays() float64 {
+	if x != nil {
+		return x.AverageWaitingDays
+	}
+	return 0
+}
+
+func (x *MonitoringFigures) GetMaxWaitingDays() int32 {
+	if x != nil {
+		return x.MaxWaitingDays
+	}
+	return 0
+}
+
+// GetProviderOverviewRequest selects a provider in a municipality.
+type GetProviderOverviewRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ProviderAgb      string                 `protobuf:"bytes,1,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetProviderOverviewRequest) Reset() {
+	*x = GetProviderOverviewRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProviderOverviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProviderOverviewRequest) ProtoMessage() {}
+
+func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProviderOverviewRequest.ProtoReflect.Descriptor instead.
+func (*GetProviderOverviewRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetProviderOverviewRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *GetProviderOverviewRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+// GetProviderOverviewResponse holds the figures.
+type GetProviderOverviewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Figures       *MonitoringFigures     `protobuf:"bytes,1,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProviderOverviewResponse) Reset() {
+	*x = GetProviderOverviewResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProviderOverviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProviderOverviewResponse) ProtoMessage() {}
+
+func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProviderOverviewResponse.ProtoReflect.Descriptor instead.
+func (*GetProviderOverviewResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetProviderOverviewResponse) GetFigures() *MonitoringFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+// GetContractOverviewRequest names a contract.
+type GetContractOverviewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContractId    string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetContractOverviewRequest) Reset() {
+	*x = GetContractOverviewRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContractOverviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContractOverviewRequest) ProtoMessage() {}
+
+func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContractOverviewRequest.ProtoReflect.Descriptor instead.
+func (*GetContractOverviewRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetContractOverviewRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+// GetContractOverviewResponse holds the contract, its figures and its use of capacity.
+type GetContractOverviewResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Contract *Contract              `protobuf:"bytes,1,opt,name=contract,proto3" json:"contract,omitempty"`
+	Figures  *MonitoringFigures     `protobuf:"bytes,2,opt,name=figures,proto3" json:"figures,omitempty"`
+	// Allocations under the contract that are ISSUED, STARTED or PAUSED (to compare with
+	// the contract's capacity).
+	ActiveAllocations int32 `protobuf:"varint,3,opt,name=active_allocations,json=activeAllocations,proto3" json:"active_allocations,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetContractOverviewResponse) Reset() {
+	*x = GetContractOverviewResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContractOverviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContractOverviewResponse) ProtoMessage() {}
+
+func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContractOverviewResponse.ProtoReflect.Descriptor instead.
+func (*GetContractOverviewResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetContractOverviewResponse) GetContract() *Contract {
+	if x != nil {
+		return x.Contract
+	}
+	return nil
+}
+
+func (x *GetContractOverviewResponse) GetFigures() *MonitoringFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *GetContractOverviewResponse) GetActiveAllocations() int32 {
+	if x != nil {
+		return x.ActiveAllocations
+	}
+	return 0
 }
 
 var File_wijkbrug_providermonitoring_v1_providermonitoring_proto protoreflect.FileDescriptor
@@ -664,7 +3908,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x06Volume\x12\x16\n" +
 	"\x06amount\x18\x01 \x01(\x05R\x06amount\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x1c\n" +
-	"\tfrequency\x18\x03 \x01(\tR\tfrequency\"\xd1\x04\n" +
+	"\tfrequency\x18\x03 \x01(\tR\tfrequency\"\xbe\b\n" +
 	"\n" +
 	"Allocation\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
@@ -683,7 +3927,31 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\tissued_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
 	"\n" +
 	"started_on\x18\r \x01(\tR\tstartedOn\x123\n" +
-	"\x16start_reported_on_time\x18\x0e \x01(\bR\x13startReportedOnTime\"\x90\x03\n" +
+	"\x16start_reported_on_time\x18\x0e \x01(\bR\x13startReportedOnTime\x12\x18\n" +
+	"\aversion\x18\x0f \x01(\x05R\aversion\x12!\n" +
+	"\fbudget_cents\x18\x10 \x01(\x03R\vbudgetCents\x12B\n" +
+	"\x04form\x18\x11 \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\x12\x1f\n" +
+	"\vcontract_id\x18\x12 \x01(\tR\n" +
+	"contractId\x12\x1d\n" +
+	"\n" +
+	"stopped_on\x18\x13 \x01(\tR\tstoppedOn\x12(\n" +
+	"\x10stop_reason_code\x18\x14 \x01(\tR\x0estopReasonCode\x121\n" +
+	"\x15stop_reported_on_time\x18\x15 \x01(\bR\x12stopReportedOnTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x16 \x01(\tR\trequestId\x12O\n" +
+	"\x16not_started_alerted_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x13notStartedAlertedAt\x12]\n" +
+	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\"\x88\x03\n" +
+	"\x11AllocationVersion\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x05R\aversion\x12[\n" +
+	"\rchange_reason\x18\x02 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x129\n" +
+	"\n" +
+	"valid_from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tvalidFrom\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x04 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x05 \x01(\tR\aendDate\x12>\n" +
+	"\x06volume\x18\x06 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\x12$\n" +
+	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xf7\x03\n" +
 	"\x0fAllocateRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
@@ -696,7 +3964,9 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"start_date\x18\b \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\t \x01(\tR\aendDate\x12>\n" +
 	"\x06volume\x18\n" +
-	" \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\"^\n" +
+	" \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\fbudget_cents\x18\v \x01(\x03R\vbudgetCents\x12B\n" +
+	"\x04form\x18\f \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\"^\n" +
 	"\x10AllocateResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
@@ -715,18 +3985,283 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1dReportDeliveryStartedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation*\xce\x01\n" +
+	"allocation\"\xb4\x01\n" +
+	"\x1cReportDeliveryStoppedRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x1d\n" +
+	"\n" +
+	"stopped_on\x18\x03 \x01(\tR\tstoppedOn\x12\x1f\n" +
+	"\vreason_code\x18\x04 \x01(\tR\n" +
+	"reasonCode\"k\n" +
+	"\x1dReportDeliveryStoppedResponse\x12J\n" +
+	"\n" +
+	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
+	"allocation\"\xe9\x02\n" +
+	"\x17ChangeAllocationRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12[\n" +
+	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x04 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x05 \x01(\tR\aendDate\x12>\n" +
+	"\x06volume\x18\x06 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\"f\n" +
+	"\x18ChangeAllocationResponse\x12J\n" +
+	"\n" +
+	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
+	"allocation\"\xbb\x01\n" +
+	"\x19WithdrawAllocationRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12H\n" +
+	"\x06reason\x18\x03 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reason\"h\n" +
+	"\x1aWithdrawAllocationResponse\x12J\n" +
+	"\n" +
+	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
+	"allocation\"L\n" +
+	"\x1dListAllocationVersionsRequest\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\"o\n" +
+	"\x1eListAllocationVersionsResponse\x12M\n" +
+	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\"5\n" +
+	"\x1aListCaseAllocationsRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\"k\n" +
+	"\x1bListCaseAllocationsResponse\x12L\n" +
+	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\xeb\b\n" +
+	"\x11AllocationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12I\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12+\n" +
+	"\x11allocation_number\x18\x06 \x01(\tR\x10allocationNumber\x12)\n" +
+	"\x10product_category\x18\a \x01(\tR\x0fproductCategory\x12!\n" +
+	"\fproduct_code\x18\b \x01(\tR\vproductCode\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\n" +
+	" \x01(\tR\aendDate\x12>\n" +
+	"\x06volume\x18\v \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12#\n" +
+	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
+	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12O\n" +
+	"\x06status\x18\x0e \x01(\x0e27.wijkbrug.providermonitoring.v1.AllocationRequestStatusR\x06status\x12;\n" +
+	"\vreceived_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12\x1d\n" +
+	"\n" +
+	"answer_due\x18\x10 \x01(\tR\tanswerDue\x12;\n" +
+	"\vanswered_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt\x12(\n" +
+	"\x10answered_on_time\x18\x12 \x01(\bR\x0eansweredOnTime\x12!\n" +
+	"\fdecision_due\x18\x13 \x01(\tR\vdecisionDue\x129\n" +
+	"\n" +
+	"decided_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12&\n" +
+	"\x0fdecided_on_time\x18\x15 \x01(\bR\rdecidedOnTime\x12\x18\n" +
+	"\aoverdue\x18\x16 \x01(\bR\aoverdue\x12%\n" +
+	"\x0erefusal_reason\x18\x17 \x01(\tR\rrefusalReason\x12>\n" +
+	"\x1bresulting_allocation_number\x18\x18 \x01(\tR\x19resultingAllocationNumber\x12,\n" +
+	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xf6\x04\n" +
+	"\x1eSubmitAllocationRequestRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12I\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12+\n" +
+	"\x11allocation_number\x18\x06 \x01(\tR\x10allocationNumber\x12)\n" +
+	"\x10product_category\x18\a \x01(\tR\x0fproductCategory\x12!\n" +
+	"\fproduct_code\x18\b \x01(\tR\vproductCode\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\n" +
+	" \x01(\tR\aendDate\x12>\n" +
+	"\x06volume\x18\v \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12#\n" +
+	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
+	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12,\n" +
+	"\x12change_reason_text\x18\x0e \x01(\tR\x10changeReasonText\"n\n" +
+	"\x1fSubmitAllocationRequestResponse\x12K\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xdb\x02\n" +
+	"\x1eAnswerAllocationRequestRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12J\n" +
+	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionR\bdecision\x12%\n" +
+	"\x0erefusal_reason\x18\x04 \x01(\tR\rrefusalReason\x12\x17\n" +
+	"\acase_id\x18\x05 \x01(\tR\x06caseId\x12!\n" +
+	"\fbudget_cents\x18\x06 \x01(\x03R\vbudgetCents\x12B\n" +
+	"\x04form\x18\a \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\"\xba\x01\n" +
+	"\x1fAnswerAllocationRequestResponse\x12K\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\x12J\n" +
+	"\n" +
+	"allocation\x18\x02 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
+	"allocation\"A\n" +
+	" DescribeAllocationRequestRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"p\n" +
+	"!DescribeAllocationRequestResponse\x12K\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xa5\x01\n" +
+	"\x1dListAllocationRequestsRequest\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x1b\n" +
+	"\topen_only\x18\x02 \x01(\bR\bopenOnly\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x97\x01\n" +
+	"\x1eListAllocationRequestsResponse\x12M\n" +
+	"\brequests\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\brequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x01\n" +
+	"\x15ReportProgressRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x19\n" +
+	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12P\n" +
+	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentR\tjudgement\"\xa5\x02\n" +
+	"\x0eProgressReport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x19\n" +
+	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12P\n" +
+	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentR\tjudgement\x12;\n" +
+	"\vreported_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\x12,\n" +
+	"\x12scale_down_advised\x18\x06 \x01(\bR\x10scaleDownAdvised\"`\n" +
+	"\x16ReportProgressResponse\x12F\n" +
+	"\x06report\x18\x01 \x01(\v2..wijkbrug.providermonitoring.v1.ProgressReportR\x06report\"B\n" +
+	"\bProvider\x12\x10\n" +
+	"\x03agb\x18\x01 \x01(\tR\x03agb\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
+	"\x03oin\x18\x03 \x01(\tR\x03oin\"9\n" +
+	"\aProduct\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\"\xf1\x02\n" +
+	"\bContract\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12C\n" +
+	"\x05model\x18\x03 \x01(\x0e2-.wijkbrug.providermonitoring.v1.ContractModelR\x05model\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12C\n" +
+	"\bproducts\x18\x05 \x03(\v2'.wijkbrug.providermonitoring.v1.ProductR\bproducts\x12%\n" +
+	"\x0edistrict_codes\x18\x06 \x03(\tR\rdistrictCodes\x12\x1a\n" +
+	"\bcapacity\x18\a \x01(\x05R\bcapacity\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\b \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\t \x01(\tR\avalidTo\"z\n" +
+	"\x17RegisterProviderRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x10\n" +
+	"\x03agb\x18\x02 \x01(\tR\x03agb\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
+	"\x03oin\x18\x04 \x01(\tR\x03oin\"`\n" +
+	"\x18RegisterProviderResponse\x12D\n" +
+	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\x94\x03\n" +
+	"\x12AddContractRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12C\n" +
+	"\x05model\x18\x03 \x01(\x0e2-.wijkbrug.providermonitoring.v1.ContractModelR\x05model\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12C\n" +
+	"\bproducts\x18\x05 \x03(\v2'.wijkbrug.providermonitoring.v1.ProductR\bproducts\x12%\n" +
+	"\x0edistrict_codes\x18\x06 \x03(\tR\rdistrictCodes\x12\x1a\n" +
+	"\bcapacity\x18\a \x01(\x05R\bcapacity\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\b \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\t \x01(\tR\avalidTo\"[\n" +
+	"\x13AddContractResponse\x12D\n" +
+	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"f\n" +
+	"\x14ListContractsRequest\x12!\n" +
+	"\fprovider_agb\x18\x01 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\"_\n" +
+	"\x15ListContractsResponse\x12F\n" +
+	"\tcontracts\x18\x01 \x03(\v2(.wijkbrug.providermonitoring.v1.ContractR\tcontracts\"[\n" +
+	"\x10ReportTimeliness\x12\x1a\n" +
+	"\breported\x18\x01 \x01(\x05R\breported\x12\x17\n" +
+	"\aon_time\x18\x02 \x01(\x05R\x06onTime\x12\x12\n" +
+	"\x04late\x18\x03 \x01(\x05R\x04late\"\xc8\x04\n" +
+	"\x11MonitoringFigures\x12\x16\n" +
+	"\x06issued\x18\x01 \x01(\x05R\x06issued\x12\x18\n" +
+	"\astarted\x18\x02 \x01(\x05R\astarted\x12\x16\n" +
+	"\x06paused\x18\x03 \x01(\x05R\x06paused\x12\x14\n" +
+	"\x05ended\x18\x04 \x01(\x05R\x05ended\x12\x1c\n" +
+	"\twithdrawn\x18\x05 \x01(\x05R\twithdrawn\x12U\n" +
+	"\rstart_reports\x18\x06 \x01(\v20.wijkbrug.providermonitoring.v1.ReportTimelinessR\fstartReports\x12S\n" +
+	"\fstop_reports\x18\a \x01(\v20.wijkbrug.providermonitoring.v1.ReportTimelinessR\vstopReports\x12+\n" +
+	"\x11requests_received\x18\b \x01(\x05R\x10requestsReceived\x124\n" +
+	"\x16requests_answered_late\x18\t \x01(\x05R\x14requestsAnsweredLate\x12)\n" +
+	"\x10requests_overdue\x18\n" +
+	" \x01(\x05R\x0frequestsOverdue\x12\x1f\n" +
+	"\vnot_started\x18\v \x01(\x05R\n" +
+	"notStarted\x120\n" +
+	"\x14average_waiting_days\x18\f \x01(\x01R\x12averageWaitingDays\x12(\n" +
+	"\x10max_waiting_days\x18\r \x01(\x05R\x0emaxWaitingDays\"l\n" +
+	"\x1aGetProviderOverviewRequest\x12!\n" +
+	"\fprovider_agb\x18\x01 \x01(\tR\vproviderAgb\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\"j\n" +
+	"\x1bGetProviderOverviewResponse\x12K\n" +
+	"\afigures\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\"=\n" +
+	"\x1aGetContractOverviewRequest\x12\x1f\n" +
+	"\vcontract_id\x18\x01 \x01(\tR\n" +
+	"contractId\"\xdf\x01\n" +
+	"\x1bGetContractOverviewResponse\x12D\n" +
+	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\x12K\n" +
+	"\afigures\x18\x02 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\x12-\n" +
+	"\x12active_allocations\x18\x03 \x01(\x05R\x11activeAllocations*\xce\x01\n" +
 	"\x10AllocationStatus\x12!\n" +
 	"\x1dALLOCATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ALLOCATION_STATUS_ISSUED\x10\x01\x12\x1d\n" +
 	"\x19ALLOCATION_STATUS_STARTED\x10\x02\x12\x1c\n" +
 	"\x18ALLOCATION_STATUS_PAUSED\x10\x03\x12\x1b\n" +
 	"\x17ALLOCATION_STATUS_ENDED\x10\x04\x12\x1f\n" +
-	"\x1bALLOCATION_STATUS_WITHDRAWN\x10\x052\x9f\x03\n" +
+	"\x1bALLOCATION_STATUS_WITHDRAWN\x10\x05*g\n" +
+	"\x0eAllocationForm\x12\x1f\n" +
+	"\x1bALLOCATION_FORM_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17ALLOCATION_FORM_IN_KIND\x10\x01\x12\x17\n" +
+	"\x13ALLOCATION_FORM_PGB\x10\x02*\xfa\x01\n" +
+	"\x16AllocationChangeReason\x12(\n" +
+	"$ALLOCATION_CHANGE_REASON_UNSPECIFIED\x10\x00\x126\n" +
+	"2ALLOCATION_CHANGE_REASON_ADMINISTRATIVE_CORRECTION\x10\x01\x12)\n" +
+	"%ALLOCATION_CHANGE_REASON_CHANGED_NEED\x10\x02\x12&\n" +
+	"\"ALLOCATION_CHANGE_REASON_EXTENSION\x10\x03\x12+\n" +
+	"'ALLOCATION_CHANGE_REASON_CHANGE_REQUEST\x10\x04*\xed\x01\n" +
+	"\x10WithdrawalReason\x12!\n" +
+	"\x1dWITHDRAWAL_REASON_UNSPECIFIED\x10\x00\x12%\n" +
+	"!WITHDRAWAL_REASON_ISSUED_IN_ERROR\x10\x01\x12&\n" +
+	"\"WITHDRAWAL_REASON_NO_LONGER_NEEDED\x10\x02\x12$\n" +
+	" WITHDRAWAL_REASON_OTHER_PROVIDER\x10\x03\x12$\n" +
+	" WITHDRAWAL_REASON_RESIDENT_MOVED\x10\x04\x12\x1b\n" +
+	"\x17WITHDRAWAL_REASON_OTHER\x10\x05*\x8c\x01\n" +
+	"\x15AllocationRequestKind\x12'\n" +
+	"#ALLOCATION_REQUEST_KIND_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"ALLOCATION_REQUEST_KIND_ALLOCATION\x10\x01\x12\"\n" +
+	"\x1eALLOCATION_REQUEST_KIND_CHANGE\x10\x02*\xed\x01\n" +
+	"\x17AllocationRequestStatus\x12)\n" +
+	"%ALLOCATION_REQUEST_STATUS_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"ALLOCATION_REQUEST_STATUS_RECEIVED\x10\x01\x121\n" +
+	"-ALLOCATION_REQUEST_STATUS_UNDER_INVESTIGATION\x10\x02\x12%\n" +
+	"!ALLOCATION_REQUEST_STATUS_GRANTED\x10\x03\x12%\n" +
+	"!ALLOCATION_REQUEST_STATUS_REFUSED\x10\x04*\x91\x01\n" +
+	"\x0eAnswerDecision\x12\x1f\n" +
+	"\x1bANSWER_DECISION_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ANSWER_DECISION_GRANT\x10\x01\x12\x1a\n" +
+	"\x16ANSWER_DECISION_REFUSE\x10\x02\x12'\n" +
+	"#ANSWER_DECISION_UNDER_INVESTIGATION\x10\x03*\xa1\x01\n" +
+	"\x12ProgressAssessment\x12#\n" +
+	"\x1fPROGRESS_ASSESSMENT_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cPROGRESS_ASSESSMENT_ON_TRACK\x10\x01\x12\x1f\n" +
+	"\x1bPROGRESS_ASSESSMENT_REACHED\x10\x02\x12#\n" +
+	"\x1fPROGRESS_ASSESSMENT_NOT_REACHED\x10\x03*i\n" +
+	"\rContractModel\x12\x1e\n" +
+	"\x1aCONTRACT_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15CONTRACT_MODEL_CHOICE\x10\x01\x12\x1d\n" +
+	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\x8f\x14\n" +
 	"\x19ProviderMonitoringService\x12m\n" +
 	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12|\n" +
 	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\x12\x94\x01\n" +
-	"\x15ReportDeliveryStarted\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponseBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
+	"\x15ReportDeliveryStarted\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse\x12\x94\x01\n" +
+	"\x15ReportDeliveryStopped\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse\x12\x85\x01\n" +
+	"\x10ChangeAllocation\x127.wijkbrug.providermonitoring.v1.ChangeAllocationRequest\x1a8.wijkbrug.providermonitoring.v1.ChangeAllocationResponse\x12\x8b\x01\n" +
+	"\x12WithdrawAllocation\x129.wijkbrug.providermonitoring.v1.WithdrawAllocationRequest\x1a:.wijkbrug.providermonitoring.v1.WithdrawAllocationResponse\x12\x97\x01\n" +
+	"\x16ListAllocationVersions\x12=.wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse\x12\x8e\x01\n" +
+	"\x13ListCaseAllocations\x12:.wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest\x1a;.wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse\x12\x9a\x01\n" +
+	"\x17SubmitAllocationRequest\x12>.wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse\x12\x9a\x01\n" +
+	"\x17AnswerAllocationRequest\x12>.wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse\x12\xa0\x01\n" +
+	"\x19DescribeAllocationRequest\x12@.wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest\x1aA.wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse\x12\x97\x01\n" +
+	"\x16ListAllocationRequests\x12=.wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse\x12\x7f\n" +
+	"\x0eReportProgress\x125.wijkbrug.providermonitoring.v1.ReportProgressRequest\x1a6.wijkbrug.providermonitoring.v1.ReportProgressResponse\x12\x85\x01\n" +
+	"\x10RegisterProvider\x127.wijkbrug.providermonitoring.v1.RegisterProviderRequest\x1a8.wijkbrug.providermonitoring.v1.RegisterProviderResponse\x12v\n" +
+	"\vAddContract\x122.wijkbrug.providermonitoring.v1.AddContractRequest\x1a3.wijkbrug.providermonitoring.v1.AddContractResponse\x12|\n" +
+	"\rListContracts\x124.wijkbrug.providermonitoring.v1.ListContractsRequest\x1a5.wijkbrug.providermonitoring.v1.ListContractsResponse\x12\x8e\x01\n" +
+	"\x13GetProviderOverview\x12:.wijkbrug.providermonitoring.v1.GetProviderOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetProviderOverviewResponse\x12\x8e\x01\n" +
+	"\x13GetContractOverview\x12:.wijkbrug.providermonitoring.v1.GetContractOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetContractOverviewResponseBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
 	file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescOnce sync.Once
@@ -740,39 +4275,161 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP() 
 	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescData
 }
 
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any{
-	(AllocationStatus)(0),                 // 0: wijkbrug.providermonitoring.v1.AllocationStatus
-	(*Volume)(nil),                        // 1: wijkbrug.providermonitoring.v1.Volume
-	(*Allocation)(nil),                    // 2: wijkbrug.providermonitoring.v1.Allocation
-	(*AllocateRequest)(nil),               // 3: wijkbrug.providermonitoring.v1.AllocateRequest
-	(*AllocateResponse)(nil),              // 4: wijkbrug.providermonitoring.v1.AllocateResponse
-	(*GetAllocationRequest)(nil),          // 5: wijkbrug.providermonitoring.v1.GetAllocationRequest
-	(*GetAllocationResponse)(nil),         // 6: wijkbrug.providermonitoring.v1.GetAllocationResponse
-	(*ReportDeliveryStartedRequest)(nil),  // 7: wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	(*ReportDeliveryStartedResponse)(nil), // 8: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	(*timestamppb.Timestamp)(nil),         // 9: google.protobuf.Timestamp
+	(AllocationStatus)(0),                     // 0: wijkbrug.providermonitoring.v1.AllocationStatus
+	(AllocationForm)(0),                       // 1: wijkbrug.providermonitoring.v1.AllocationForm
+	(AllocationChangeReason)(0),               // 2: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(WithdrawalReason)(0),                     // 3: wijkbrug.providermonitoring.v1.WithdrawalReason
+	(AllocationRequestKind)(0),                // 4: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),              // 5: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(AnswerDecision)(0),                       // 6: wijkbrug.providermonitoring.v1.AnswerDecision
+	(ProgressAssessment)(0),                   // 7: wijkbrug.providermonitoring.v1.ProgressAssessment
+	(ContractModel)(0),                        // 8: wijkbrug.providermonitoring.v1.ContractModel
+	(*Volume)(nil),                            // 9: wijkbrug.providermonitoring.v1.Volume
+	(*Allocation)(nil),                        // 10: wijkbrug.providermonitoring.v1.Allocation
+	(*AllocationVersion)(nil),                 // 11: wijkbrug.providermonitoring.v1.AllocationVersion
+	(*AllocateRequest)(nil),                   // 12: wijkbrug.providermonitoring.v1.AllocateRequest
+	(*AllocateResponse)(nil),                  // 13: wijkbrug.providermonitoring.v1.AllocateResponse
+	(*GetAllocationRequest)(nil),              // 14: wijkbrug.providermonitoring.v1.GetAllocationRequest
+	(*GetAllocationResponse)(nil),             // 15: wijkbrug.providermonitoring.v1.GetAllocationResponse
+	(*ReportDeliveryStartedRequest)(nil),      // 16: wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	(*ReportDeliveryStartedResponse)(nil),     // 17: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	(*ReportDeliveryStoppedRequest)(nil),      // 18: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	(*ReportDeliveryStoppedResponse)(nil),     // 19: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	(*ChangeAllocationRequest)(nil),           // 20: wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	(*ChangeAllocationResponse)(nil),          // 21: wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	(*WithdrawAllocationRequest)(nil),         // 22: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	(*WithdrawAllocationResponse)(nil),        // 23: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	(*ListAllocationVersionsRequest)(nil),     // 24: wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	(*ListAllocationVersionsResponse)(nil),    // 25: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	(*ListCaseAllocationsRequest)(nil),        // 26: wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	(*ListCaseAllocationsResponse)(nil),       // 27: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	(*AllocationRequest)(nil),                 // 28: wijkbrug.providermonitoring.v1.AllocationRequest
+	(*SubmitAllocationRequestRequest)(nil),    // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	(*SubmitAllocationRequestResponse)(nil),   // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	(*AnswerAllocationRequestRequest)(nil),    // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	(*AnswerAllocationRequestResponse)(nil),   // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	(*DescribeAllocationRequestRequest)(nil),  // 33: wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	(*DescribeAllocationRequestResponse)(nil), // 34: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	(*ListAllocationRequestsRequest)(nil),     // 35: wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	(*ListAllocationRequestsResponse)(nil),    // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	(*ReportProgressRequest)(nil),             // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest
+	(*ProgressReport)(nil),                    // 38: wijkbrug.providermonitoring.v1.ProgressReport
+	(*ReportProgressResponse)(nil),            // 39: wijkbrug.providermonitoring.v1.ReportProgressResponse
+	(*Provider)(nil),                          // 40: wijkbrug.providermonitoring.v1.Provider
+	(*Product)(nil),                           // 41: wijkbrug.providermonitoring.v1.Product
+	(*Contract)(nil),                          // 42: wijkbrug.providermonitoring.v1.Contract
+	(*RegisterProviderRequest)(nil),           // 43: wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	(*RegisterProviderResponse)(nil),          // 44: wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	(*AddContractRequest)(nil),                // 45: wijkbrug.providermonitoring.v1.AddContractRequest
+	(*AddContractResponse)(nil),               // 46: wijkbrug.providermonitoring.v1.AddContractResponse
+	(*ListContractsRequest)(nil),              // 47: wijkbrug.providermonitoring.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 48: wijkbrug.providermonitoring.v1.ListContractsResponse
+	(*ReportTimeliness)(nil),                  // 49: wijkbrug.providermonitoring.v1.ReportTimeliness
+	(*MonitoringFigures)(nil),                 // 50: wijkbrug.providermonitoring.v1.MonitoringFigures
+	(*GetProviderOverviewRequest)(nil),        // 51: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	(*GetProviderOverviewResponse)(nil),       // 52: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	(*GetContractOverviewRequest)(nil),        // 53: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	(*GetContractOverviewResponse)(nil),       // 54: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(*timestamppb.Timestamp)(nil),             // 55: google.protobuf.Timestamp
 }
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int32{
-	1,  // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	9,  // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	0,  // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
-	9,  // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
-	1,  // 3: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	2,  // 4: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	2,  // 5: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	2,  // 6: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	3,  // 7: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
-	5,  // 8: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
-	7,  // 9: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	4,  // 10: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
-	6,  // 11: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
-	8,  // 12: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	55, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
+	1,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	55, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
+	3,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	2,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	55, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
+	9,  // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	9,  // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	1,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	10, // 11: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	10, // 12: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	10, // 13: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	10, // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	2,  // 15: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	9,  // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	10, // 17: wijkbrug.providermonitoring.v1.ChangeAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	3,  // 18: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	10, // 19: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	11, // 20: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse.versions:type_name -> wijkbrug.providermonitoring.v1.AllocationVersion
+	10, // 21: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	4,  // 22: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	9,  // 23: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	5,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	55, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
+	55, // 26: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
+	55, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
+	4,  // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	9,  // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	28, // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	6,  // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
+	1,  // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	28, // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	10, // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	28, // 35: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	28, // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	7,  // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	7,  // 38: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	55, // 39: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
+	38, // 40: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
+	8,  // 41: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	41, // 42: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	40, // 43: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
+	8,  // 44: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	41, // 45: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	42, // 46: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	42, // 47: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
+	49, // 48: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	49, // 49: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	50, // 50: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	42, // 51: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	50, // 52: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	12, // 53: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
+	14, // 54: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
+	16, // 55: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	18, // 56: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	20, // 57: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	22, // 58: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	24, // 59: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	26, // 60: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	29, // 61: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	31, // 62: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	33, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	35, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	37, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
+	43, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	45, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
+	47, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
+	51, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	53, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	13, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
+	15, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
+	17, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	19, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	21, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	23, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	25, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	27, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	30, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	32, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	34, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	36, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	39, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
+	44, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	46, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
+	48, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
+	52, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	54, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	71, // [71:89] is the sub-list for method output_type
+	53, // [53:71] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() }
@@ -785,8 +4442,8 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   8,
+			NumEnums:      9,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

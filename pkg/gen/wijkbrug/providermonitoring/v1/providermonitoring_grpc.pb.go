@@ -5,8 +5,12 @@
 // source: wijkbrug/providermonitoring/v1/providermonitoring.proto
 
 // The provider-monitoring service: providers, contracts, allocations (toewijzingen) and the
-// delivery of care, after the iJw/iWmo message semantics (301 allocation, 305 start of care).
-// Later versions add requests for allocation and change, stops, progress and monitoring views.
+// delivery of care, after the iJw/iWmo message semantics: 315 request for allocation, 317
+// request for change, 319 answer, 301 allocation, 305 start of care, 307 stop of care; with
+// progress reports, scale-down advice and monitoring views for municipalities and teams.
+//
+// Dates are calendar dates written YYYY-MM-DD. Deadlines count working days of the Dutch
+// calendar (Algemene termijnenwet: weekends and public holidays excluded).
 
 package providermonitoringv1
 
@@ -23,9 +27,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ProviderMonitoringService_Allocate_FullMethodName              = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/Allocate"
-	ProviderMonitoringService_GetAllocation_FullMethodName         = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetAllocation"
-	ProviderMonitoringService_ReportDeliveryStarted_FullMethodName = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportDeliveryStarted"
+	ProviderMonitoringService_Allocate_FullMethodName                  = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/Allocate"
+	ProviderMonitoringService_GetAllocation_FullMethodName             = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetAllocation"
+	ProviderMonitoringService_ReportDeliveryStarted_FullMethodName     = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportDeliveryStarted"
+	ProviderMonitoringService_ReportDeliveryStopped_FullMethodName     = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportDeliveryStopped"
+	ProviderMonitoringService_ChangeAllocation_FullMethodName          = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ChangeAllocation"
+	ProviderMonitoringService_WithdrawAllocation_FullMethodName        = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/WithdrawAllocation"
+	ProviderMonitoringService_ListAllocationVersions_FullMethodName    = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListAllocationVersions"
+	ProviderMonitoringService_ListCaseAllocations_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListCaseAllocations"
+	ProviderMonitoringService_SubmitAllocationRequest_FullMethodName   = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/SubmitAllocationRequest"
+	ProviderMonitoringService_AnswerAllocationRequest_FullMethodName   = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/AnswerAllocationRequest"
+	ProviderMonitoringService_DescribeAllocationRequest_FullMethodName = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/DescribeAllocationRequest"
+	ProviderMonitoringService_ListAllocationRequests_FullMethodName    = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListAllocationRequests"
+	ProviderMonitoringService_ReportProgress_FullMethodName            = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportProgress"
+	ProviderMonitoringService_RegisterProvider_FullMethodName          = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/RegisterProvider"
+	ProviderMonitoringService_AddContract_FullMethodName               = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/AddContract"
+	ProviderMonitoringService_ListContracts_FullMethodName             = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListContracts"
+	ProviderMonitoringService_GetProviderOverview_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetProviderOverview"
+	ProviderMonitoringService_GetContractOverview_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetContractOverview"
 )
 
 // ProviderMonitoringServiceClient is the client API for ProviderMonitoringService service.
@@ -41,6 +60,57 @@ type ProviderMonitoringServiceClient interface {
 	GetAllocation(ctx context.Context, in *GetAllocationRequest, opts ...grpc.CallOption) (*GetAllocationResponse, error)
 	// ReportDeliveryStarted records the start of care (305), by the allocation's provider.
 	ReportDeliveryStarted(ctx context.Context, in *ReportDeliveryStartedRequest, opts ...grpc.CallOption) (*ReportDeliveryStartedResponse, error)
+	// ReportDeliveryStopped records the stop of care (307), by the allocation's provider. Reason
+	// 20 (temporarily stopped) pauses the allocation and a new start follows; any other JZ588
+	// reason ends it. Judged on time when reported within 5 working days after stopped_on.
+	ReportDeliveryStopped(ctx context.Context, in *ReportDeliveryStoppedRequest, opts ...grpc.CallOption) (*ReportDeliveryStoppedResponse, error)
+	// ChangeAllocation changes an allocation's end date, volume or budget (and its start date
+	// while care has not started) with a change reason; the previous version is kept. By
+	// Wijkbrug services and by teams and municipalities acting for the allocation's municipality.
+	ChangeAllocation(ctx context.Context, in *ChangeAllocationRequest, opts ...grpc.CallOption) (*ChangeAllocationResponse, error)
+	// WithdrawAllocation withdraws an issued or started allocation, with a reason code. Same
+	// callers as ChangeAllocation.
+	WithdrawAllocation(ctx context.Context, in *WithdrawAllocationRequest, opts ...grpc.CallOption) (*WithdrawAllocationResponse, error)
+	// ListAllocationVersions returns every version of an allocation, oldest first, to the
+	// callers that may read the allocation.
+	ListAllocationVersions(ctx context.Context, in *ListAllocationVersionsRequest, opts ...grpc.CallOption) (*ListAllocationVersionsResponse, error)
+	// ListCaseAllocations returns all allocations of a case with their status: to Wijkbrug
+	// services (case-direction), and to teams and municipalities for the allocations in their
+	// municipalities.
+	ListCaseAllocations(ctx context.Context, in *ListCaseAllocationsRequest, opts ...grpc.CallOption) (*ListCaseAllocationsResponse, error)
+	// SubmitAllocationRequest registers a provider's request for allocation (315, e.g. after a
+	// GP's referral) or request for change (317) of one of its allocations. The answer is due
+	// within 5 working days. The provider needs a valid contract for the product.
+	SubmitAllocationRequest(ctx context.Context, in *SubmitAllocationRequestRequest, opts ...grpc.CallOption) (*SubmitAllocationRequestResponse, error)
+	// AnswerAllocationRequest answers a request (319): grant it (an allocation is issued, or the
+	// allocation changed), refuse it with a reason, or put it under investigation (the final
+	// decision is then due within 8 weeks of receipt). By teams and municipalities acting for
+	// the request's municipality.
+	AnswerAllocationRequest(ctx context.Context, in *AnswerAllocationRequestRequest, opts ...grpc.CallOption) (*AnswerAllocationRequestResponse, error)
+	// DescribeAllocationRequest returns one request to its provider and to the teams and
+	// municipalities acting for its municipality, with its deadlines and whether they were met.
+	DescribeAllocationRequest(ctx context.Context, in *DescribeAllocationRequestRequest, opts ...grpc.CallOption) (*DescribeAllocationRequestResponse, error)
+	// ListAllocationRequests lists the requests of a municipality, oldest first: the answering
+	// team's work queue.
+	ListAllocationRequests(ctx context.Context, in *ListAllocationRequestsRequest, opts ...grpc.CallOption) (*ListAllocationRequestsResponse, error)
+	// ReportProgress records the provider's progress report on the case's goals; a report that
+	// the goals are REACHED also advises scaling down (AllocationScaleDownAdvised).
+	ReportProgress(ctx context.Context, in *ReportProgressRequest, opts ...grpc.CallOption) (*ReportProgressResponse, error)
+	// RegisterProvider registers a provider (AGB code, name, OIN of its certificate). By a
+	// municipality's contract manager (organisation MUNICIPALITY, role contract_manager).
+	RegisterProvider(ctx context.Context, in *RegisterProviderRequest, opts ...grpc.CallOption) (*RegisterProviderResponse, error)
+	// AddContract adds a contract between the caller's municipality and a registered provider.
+	// By a municipality's contract manager.
+	AddContract(ctx context.Context, in *AddContractRequest, opts ...grpc.CallOption) (*AddContractResponse, error)
+	// ListContracts lists a provider's contracts with a municipality: to the provider itself,
+	// to teams and municipalities acting for that municipality, and to Wijkbrug services.
+	ListContracts(ctx context.Context, in *ListContractsRequest, opts ...grpc.CallOption) (*ListContractsResponse, error)
+	// GetProviderOverview returns the monitoring figures of one provider in one municipality:
+	// to teams and municipalities acting for it, and to the provider itself.
+	GetProviderOverview(ctx context.Context, in *GetProviderOverviewRequest, opts ...grpc.CallOption) (*GetProviderOverviewResponse, error)
+	// GetContractOverview returns the monitoring figures of the allocations issued under one
+	// contract, with its capacity: same callers as GetProviderOverview.
+	GetContractOverview(ctx context.Context, in *GetContractOverviewRequest, opts ...grpc.CallOption) (*GetContractOverviewResponse, error)
 }
 
 type providerMonitoringServiceClient struct {
@@ -81,6 +151,156 @@ func (c *providerMonitoringServiceClient) ReportDeliveryStarted(ctx context.Cont
 	return out, nil
 }
 
+func (c *providerMonitoringServiceClient) ReportDeliveryStopped(ctx context.Context, in *ReportDeliveryStoppedRequest, opts ...grpc.CallOption) (*ReportDeliveryStoppedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportDeliveryStoppedResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ReportDeliveryStopped_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ChangeAllocation(ctx context.Context, in *ChangeAllocationRequest, opts ...grpc.CallOption) (*ChangeAllocationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangeAllocationResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ChangeAllocation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) WithdrawAllocation(ctx context.Context, in *WithdrawAllocationRequest, opts ...grpc.CallOption) (*WithdrawAllocationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawAllocationResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_WithdrawAllocation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListAllocationVersions(ctx context.Context, in *ListAllocationVersionsRequest, opts ...grpc.CallOption) (*ListAllocationVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAllocationVersionsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListAllocationVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListCaseAllocations(ctx context.Context, in *ListCaseAllocationsRequest, opts ...grpc.CallOption) (*ListCaseAllocationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCaseAllocationsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListCaseAllocations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) SubmitAllocationRequest(ctx context.Context, in *SubmitAllocationRequestRequest, opts ...grpc.CallOption) (*SubmitAllocationRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitAllocationRequestResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_SubmitAllocationRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) AnswerAllocationRequest(ctx context.Context, in *AnswerAllocationRequestRequest, opts ...grpc.CallOption) (*AnswerAllocationRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerAllocationRequestResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_AnswerAllocationRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) DescribeAllocationRequest(ctx context.Context, in *DescribeAllocationRequestRequest, opts ...grpc.CallOption) (*DescribeAllocationRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeAllocationRequestResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_DescribeAllocationRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListAllocationRequests(ctx context.Context, in *ListAllocationRequestsRequest, opts ...grpc.CallOption) (*ListAllocationRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAllocationRequestsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListAllocationRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ReportProgress(ctx context.Context, in *ReportProgressRequest, opts ...grpc.CallOption) (*ReportProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportProgressResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ReportProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) RegisterProvider(ctx context.Context, in *RegisterProviderRequest, opts ...grpc.CallOption) (*RegisterProviderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterProviderResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_RegisterProvider_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) AddContract(ctx context.Context, in *AddContractRequest, opts ...grpc.CallOption) (*AddContractResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddContractResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_AddContract_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListContracts(ctx context.Context, in *ListContractsRequest, opts ...grpc.CallOption) (*ListContractsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListContractsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListContracts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) GetProviderOverview(ctx context.Context, in *GetProviderOverviewRequest, opts ...grpc.CallOption) (*GetProviderOverviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProviderOverviewResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_GetProviderOverview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) GetContractOverview(ctx context.Context, in *GetContractOverviewRequest, opts ...grpc.CallOption) (*GetContractOverviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetContractOverviewResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_GetContractOverview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderMonitoringServiceServer is the server API for ProviderMonitoringService service.
 // All implementations must embed UnimplementedProviderMonitoringServiceServer
 // for forward compatibility.
@@ -94,6 +314,57 @@ type ProviderMonitoringServiceServer interface {
 	GetAllocation(context.Context, *GetAllocationRequest) (*GetAllocationResponse, error)
 	// ReportDeliveryStarted records the start of care (305), by the allocation's provider.
 	ReportDeliveryStarted(context.Context, *ReportDeliveryStartedRequest) (*ReportDeliveryStartedResponse, error)
+	// ReportDeliveryStopped records the stop of care (307), by the allocation's provider. Reason
+	// 20 (temporarily stopped) pauses the allocation and a new start follows; any other JZ588
+	// reason ends it. Judged on time when reported within 5 working days after stopped_on.
+	ReportDeliveryStopped(context.Context, *ReportDeliveryStoppedRequest) (*ReportDeliveryStoppedResponse, error)
+	// ChangeAllocation changes an allocation's end date, volume or budget (and its start date
+	// while care has not started) with a change reason; the previous version is kept. By
+	// Wijkbrug services and by teams and municipalities acting for the allocation's municipality.
+	ChangeAllocation(context.Context, *ChangeAllocationRequest) (*ChangeAllocationResponse, error)
+	// WithdrawAllocation withdraws an issued or started allocation, with a reason code. Same
+	// callers as ChangeAllocation.
+	WithdrawAllocation(context.Context, *WithdrawAllocationRequest) (*WithdrawAllocationResponse, error)
+	// ListAllocationVersions returns every version of an allocation, oldest first, to the
+	// callers that may read the allocation.
+	ListAllocationVersions(context.Context, *ListAllocationVersionsRequest) (*ListAllocationVersionsResponse, error)
+	// ListCaseAllocations returns all allocations of a case with their status: to Wijkbrug
+	// services (case-direction), and to teams and municipalities for the allocations in their
+	// municipalities.
+	ListCaseAllocations(context.Context, *ListCaseAllocationsRequest) (*ListCaseAllocationsResponse, error)
+	// SubmitAllocationRequest registers a provider's request for allocation (315, e.g. after a
+	// GP's referral) or request for change (317) of one of its allocations. The answer is due
+	// within 5 working days. The provider needs a valid contract for the product.
+	SubmitAllocationRequest(context.Context, *SubmitAllocationRequestRequest) (*SubmitAllocationRequestResponse, error)
+	// AnswerAllocationRequest answers a request (319): grant it (an allocation is issued, or the
+	// allocation changed), refuse it with a reason, or put it under investigation (the final
+	// decision is then due within 8 weeks of receipt). By teams and municipalities acting for
+	// the request's municipality.
+	AnswerAllocationRequest(context.Context, *AnswerAllocationRequestRequest) (*AnswerAllocationRequestResponse, error)
+	// DescribeAllocationRequest returns one request to its provider and to the teams and
+	// municipalities acting for its municipality, with its deadlines and whether they were met.
+	DescribeAllocationRequest(context.Context, *DescribeAllocationRequestRequest) (*DescribeAllocationRequestResponse, error)
+	// ListAllocationRequests lists the requests of a municipality, oldest first: the answering
+	// team's work queue.
+	ListAllocationRequests(context.Context, *ListAllocationRequestsRequest) (*ListAllocationRequestsResponse, error)
+	// ReportProgress records the provider's progress report on the case's goals; a report that
+	// the goals are REACHED also advises scaling down (AllocationScaleDownAdvised).
+	ReportProgress(context.Context, *ReportProgressRequest) (*ReportProgressResponse, error)
+	// RegisterProvider registers a provider (AGB code, name, OIN of its certificate). By a
+	// municipality's contract manager (organisation MUNICIPALITY, role contract_manager).
+	RegisterProvider(context.Context, *RegisterProviderRequest) (*RegisterProviderResponse, error)
+	// AddContract adds a contract between the caller's municipality and a registered provider.
+	// By a municipality's contract manager.
+	AddContract(context.Context, *AddContractRequest) (*AddContractResponse, error)
+	// ListContracts lists a provider's contracts with a municipality: to the provider itself,
+	// to teams and municipalities acting for that municipality, and to Wijkbrug services.
+	ListContracts(context.Context, *ListContractsRequest) (*ListContractsResponse, error)
+	// GetProviderOverview returns the monitoring figures of one provider in one municipality:
+	// to teams and municipalities acting for it, and to the provider itself.
+	GetProviderOverview(context.Context, *GetProviderOverviewRequest) (*GetProviderOverviewResponse, error)
+	// GetContractOverview returns the monitoring figures of the allocations issued under one
+	// contract, with its capacity: same callers as GetProviderOverview.
+	GetContractOverview(context.Context, *GetContractOverviewRequest) (*GetContractOverviewResponse, error)
 	mustEmbedUnimplementedProviderMonitoringServiceServer()
 }
 
@@ -112,6 +383,51 @@ func (UnimplementedProviderMonitoringServiceServer) GetAllocation(context.Contex
 }
 func (UnimplementedProviderMonitoringServiceServer) ReportDeliveryStarted(context.Context, *ReportDeliveryStartedRequest) (*ReportDeliveryStartedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportDeliveryStarted not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ReportDeliveryStopped(context.Context, *ReportDeliveryStoppedRequest) (*ReportDeliveryStoppedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportDeliveryStopped not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ChangeAllocation(context.Context, *ChangeAllocationRequest) (*ChangeAllocationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangeAllocation not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) WithdrawAllocation(context.Context, *WithdrawAllocationRequest) (*WithdrawAllocationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawAllocation not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListAllocationVersions(context.Context, *ListAllocationVersionsRequest) (*ListAllocationVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAllocationVersions not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListCaseAllocations(context.Context, *ListCaseAllocationsRequest) (*ListCaseAllocationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCaseAllocations not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) SubmitAllocationRequest(context.Context, *SubmitAllocationRequestRequest) (*SubmitAllocationRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitAllocationRequest not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) AnswerAllocationRequest(context.Context, *AnswerAllocationRequestRequest) (*AnswerAllocationRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerAllocationRequest not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) DescribeAllocationRequest(context.Context, *DescribeAllocationRequestRequest) (*DescribeAllocationRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeAllocationRequest not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListAllocationRequests(context.Context, *ListAllocationRequestsRequest) (*ListAllocationRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAllocationRequests not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ReportProgress(context.Context, *ReportProgressRequest) (*ReportProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportProgress not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) RegisterProvider(context.Context, *RegisterProviderRequest) (*RegisterProviderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterProvider not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) AddContract(context.Context, *AddContractRequest) (*AddContractResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddContract not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListContracts(context.Context, *ListContractsRequest) (*ListContractsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListContracts not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) GetProviderOverview(context.Context, *GetProviderOverviewRequest) (*GetProviderOverviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProviderOverview not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) GetContractOverview(context.Context, *GetContractOverviewRequest) (*GetContractOverviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContractOverview not implemented")
 }
 func (UnimplementedProviderMonitoringServiceServer) mustEmbedUnimplementedProviderMonitoringServiceServer() {
 }
@@ -189,6 +505,276 @@ func _ProviderMonitoringService_ReportDeliveryStarted_Handler(srv interface{}, c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderMonitoringService_ReportDeliveryStopped_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportDeliveryStoppedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ReportDeliveryStopped(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ReportDeliveryStopped_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ReportDeliveryStopped(ctx, req.(*ReportDeliveryStoppedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ChangeAllocation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangeAllocationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ChangeAllocation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ChangeAllocation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ChangeAllocation(ctx, req.(*ChangeAllocationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_WithdrawAllocation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawAllocationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).WithdrawAllocation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_WithdrawAllocation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).WithdrawAllocation(ctx, req.(*WithdrawAllocationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListAllocationVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAllocationVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListAllocationVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListAllocationVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListAllocationVersions(ctx, req.(*ListAllocationVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListCaseAllocations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCaseAllocationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListCaseAllocations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListCaseAllocations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListCaseAllocations(ctx, req.(*ListCaseAllocationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_SubmitAllocationRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitAllocationRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).SubmitAllocationRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_SubmitAllocationRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).SubmitAllocationRequest(ctx, req.(*SubmitAllocationRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_AnswerAllocationRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerAllocationRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).AnswerAllocationRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_AnswerAllocationRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).AnswerAllocationRequest(ctx, req.(*AnswerAllocationRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_DescribeAllocationRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeAllocationRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).DescribeAllocationRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_DescribeAllocationRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).DescribeAllocationRequest(ctx, req.(*DescribeAllocationRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListAllocationRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAllocationRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListAllocationRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListAllocationRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListAllocationRequests(ctx, req.(*ListAllocationRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ReportProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ReportProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ReportProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ReportProgress(ctx, req.(*ReportProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_RegisterProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterProviderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).RegisterProvider(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_RegisterProvider_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).RegisterProvider(ctx, req.(*RegisterProviderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_AddContract_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddContractRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).AddContract(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_AddContract_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).AddContract(ctx, req.(*AddContractRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListContracts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListContractsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListContracts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListContracts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListContracts(ctx, req.(*ListContractsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_GetProviderOverview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProviderOverviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).GetProviderOverview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_GetProviderOverview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).GetProviderOverview(ctx, req.(*GetProviderOverviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_GetContractOverview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContractOverviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).GetContractOverview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_GetContractOverview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).GetContractOverview(ctx, req.(*GetContractOverviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProviderMonitoringService_ServiceDesc is the grpc.ServiceDesc for ProviderMonitoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -207,6 +793,66 @@ var ProviderMonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportDeliveryStarted",
 			Handler:    _ProviderMonitoringService_ReportDeliveryStarted_Handler,
+		},
+		{
+			MethodName: "ReportDeliveryStopped",
+			Handler:    _ProviderMonitoringService_ReportDeliveryStopped_Handler,
+		},
+		{
+			MethodName: "ChangeAllocation",
+			Handler:    _ProviderMonitoringService_ChangeAllocation_Handler,
+		},
+		{
+			MethodName: "WithdrawAllocation",
+			Handler:    _ProviderMonitoringService_WithdrawAllocation_Handler,
+		},
+		{
+			MethodName: "ListAllocationVersions",
+			Handler:    _ProviderMonitoringService_ListAllocationVersions_Handler,
+		},
+		{
+			MethodName: "ListCaseAllocations",
+			Handler:    _ProviderMonitoringService_ListCaseAllocations_Handler,
+		},
+		{
+			MethodName: "SubmitAllocationRequest",
+			Handler:    _ProviderMonitoringService_SubmitAllocationRequest_Handler,
+		},
+		{
+			MethodName: "AnswerAllocationRequest",
+			Handler:    _ProviderMonitoringService_AnswerAllocationRequest_Handler,
+		},
+		{
+			MethodName: "DescribeAllocationRequest",
+			Handler:    _ProviderMonitoringService_DescribeAllocationRequest_Handler,
+		},
+		{
+			MethodName: "ListAllocationRequests",
+			Handler:    _ProviderMonitoringService_ListAllocationRequests_Handler,
+		},
+		{
+			MethodName: "ReportProgress",
+			Handler:    _ProviderMonitoringService_ReportProgress_Handler,
+		},
+		{
+			MethodName: "RegisterProvider",
+			Handler:    _ProviderMonitoringService_RegisterProvider_Handler,
+		},
+		{
+			MethodName: "AddContract",
+			Handler:    _ProviderMonitoringService_AddContract_Handler,
+		},
+		{
+			MethodName: "ListContracts",
+			Handler:    _ProviderMonitoringService_ListContracts_Handler,
+		},
+		{
+			MethodName: "GetProviderOverview",
+			Handler:    _ProviderMonitoringService_GetProviderOverview_Handler,
+		},
+		{
+			MethodName: "GetContractOverview",
+			Handler:    _ProviderMonitoringService_GetContractOverview_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

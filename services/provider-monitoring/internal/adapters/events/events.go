@@ -4,10 +4,12 @@ package events
 
 import (
 	"context"
+	"time"
 
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -38,4 +40,87 @@ func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allo
 		StartedOn: d.StartedOn.Format(domain.DateLayout), ReportedOnTime: d.OnTime, MunicipalityCode: a.Municipality,
 		ReportedAt: timestamppb.New(d.ReportedAt),
 	})
+}
+
+// AllocationDeliveryStopped announces the provider's stop of care (307): PAUSED for reason 20,
+// ENDED otherwise.
+func (p *Publisher) AllocationDeliveryStopped(ctx context.Context, a domain.Allocation, s domain.Stop) error {
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "delivery_stopped"), a.Number, &providermonitoringv1.AllocationDeliveryStopped{
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
+		StoppedOn: s.StoppedOn.Format(domain.DateLayout), ReasonCode: s.Reason, ReportedOnTime: s.OnTime,
+		Status:           protoenum.FromCode[providermonitoringv1.AllocationStatus](string(a.Status)),
+		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(s.ReportedAt),
+	})
+}
+
+// AllocationChanged announces a new version of an allocation.
+func (p *Publisher) AllocationChanged(ctx context.Context, a domain.Allocation, v domain.Version) error {
+	ev := &providermonitoringv1.AllocationChanged{
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, Version: v.Version,
+		ChangeReason: protoenum.FromCode[providermonitoringv1.AllocationChangeReason](string(v.ChangeReason)),
+		StartDate:    a.Start.Format(domain.DateLayout), MunicipalityCode: a.Municipality, ChangedAt: timestamppb.New(v.ValidFrom),
+	}
+	if a.End != nil {
+		ev.EndDate = a.End.Format(domain.DateLayout)
+	}
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "changed"), a.Number, ev)
+}
+
+// AllocationWithdrawn announces a withdrawal; the reason is a code, never text.
+func (p *Publisher) AllocationWithdrawn(ctx context.Context, a domain.Allocation) error {
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "withdrawn"), a.Number, &providermonitoringv1.AllocationWithdrawn{
+		AllocationNumber: a.Number, CaseId: a.CaseID, MunicipalityCode: a.Municipality, Reason: a.WithdrawalReason,
+	})
+}
+
+// AllocationNotStarted raises the alert that care has not started days after the start date.
+func (p *Publisher) AllocationNotStarted(ctx context.Context, a domain.Allocation, days int, at time.Time) error {
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "not_started"), a.Number, &providermonitoringv1.AllocationNotStarted{
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, StartDate: a.Start.Format(domain.DateLayout),
+		DaysAfterStart: int32(days), MunicipalityCode: a.Municipality, AlertedAt: timestamppb.New(at),
+	})
+}
+
+// AllocationProgressReported announces a progress report, and the scale-down advice with it
+// when goals are reached.
+func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.Allocation, r domain.ProgressReport) error {
+	err := p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "progress_reported"), a.Number, &providermonitoringv1.AllocationProgressReported{
+		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs,
+		Judgement:        protoenum.FromCode[providermonitoringv1.ProgressJudgement](string(r.Judgement)),
+		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(r.ReportedAt),
+	})
+	if err != nil || !r.ScaleDownAdvised {
+		return err
+	}
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "scale_down_advised"), a.Number, &providermonitoringv1.AllocationScaleDownAdvised{
+		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs, MunicipalityCode: a.Municipality,
+		AdvisedAt: timestamppb.New(r.ReportedAt),
+	})
+}
+
+// AllocationRequestReceived announces a provider's request.
+func (p *Publisher) AllocationRequestReceived(ctx context.Context, q domain.Request) error {
+	return p.w.Add(ctx, natsx.Subject(Service, q.Municipality, "allocation_request", "received"), q.ID, &providermonitoringv1.AllocationRequestReceived{
+		RequestId: q.ID, Kind: protoenum.FromCode[providermonitoringv1.AllocationRequestKind](string(q.Kind)),
+		ProviderAgb: q.ProviderAGB, AllocationNumber: q.AllocationNumber,
+		ProductCategory: q.Product.Category, ProductCode: q.Product.Code, ReferrerType: q.ReferrerType,
+		AnswerDue: q.AnswerDue.Format(domain.DateLayout), MunicipalityCode: q.Municipality, ReceivedAt: timestamppb.New(q.ReceivedAt),
+	})
+}
+
+// AllocationRequestAnswered announces an answer to a request; a refusal's reason stays out.
+func (p *Publisher) AllocationRequestAnswered(ctx context.Context, q domain.Request, at time.Time) error {
+	ev := &providermonitoringv1.AllocationRequestAnswered{
+		RequestId: q.ID, Status: protoenum.FromCode[providermonitoringv1.AllocationRequestStatus](string(q.Status)),
+		AllocationNumber: q.ResultingAllocation, ProviderAgb: q.ProviderAGB, MunicipalityCode: q.Municipality,
+		AnsweredAt: timestamppb.New(at),
+	}
+	switch {
+	case q.Status == domain.RequestUnderInvestigation:
+		ev.OnTime = q.AnsweredOnTime != nil && *q.AnsweredOnTime
+		ev.DecisionDue = q.DecisionDue.Format(domain.DateLayout)
+	default:
+		ev.OnTime = q.DecidedOnTime != nil && *q.DecidedOnTime
+	}
+	return p.w.Add(ctx, natsx.Subject(Service, q.Municipality, "allocation_request", "answered"), q.ID, ev)
 }

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -25,10 +27,12 @@ func (r *Allocations) NextNumber(ctx context.Context) (string, error) {
 func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO allocations (number, provider_agb, case_id, municipality_code, district_code, product_category, product_code,
-		                         start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		                         start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
+		                         version, budget_cents, form, contract_id, request_id)
+		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULLIF($18, '')::uuid, NULLIF($19, '')::uuid)`,
 		a.Number, a.ProviderAGB, a.CaseID, a.Municipality, a.District, a.Product.Category, a.Product.Code,
-		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency, string(a.Status), a.IssuedAt)
+		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency, string(a.Status), a.IssuedAt,
+		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID)
 	return err
 }
 
@@ -42,35 +46,116 @@ func (r *Allocations) GetForUpdate(ctx context.Context, number string) (domain.A
 	return r.get(ctx, number, " FOR UPDATE")
 }
 
-func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allocation, error) {
+const allocationColumns = `number, provider_agb, COALESCE(case_id::text, ''), municipality_code, district_code, product_category, product_code,
+	start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
+	started_on, start_reported_at, start_reported_on_time, first_started_on,
+	stopped_on, COALESCE(stop_reason, ''), stop_reported_at, stop_reported_on_time,
+	version, budget_cents, form, COALESCE(contract_id::text, ''), COALESCE(request_id::text, ''),
+	COALESCE(withdrawal_reason, ''), not_started_alerted_at`
+
+func scanAllocation(row pgx.Row) (domain.Allocation, error) {
 	var (
-		a      domain.Allocation
-		status string
+		a            domain.Allocation
+		status, form string
 	)
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT number, provider_agb, case_id::text, municipality_code, district_code, product_category, product_code,
-		       start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
-		       started_on, start_reported_at, start_reported_on_time
-		FROM allocations WHERE number = $1`+lock, number).Scan(
+	err := row.Scan(
 		&a.Number, &a.ProviderAGB, &a.CaseID, &a.Municipality, &a.District, &a.Product.Category, &a.Product.Code,
 		&a.Start, &a.End, &a.Volume.Amount, &a.Volume.Unit, &a.Volume.Frequency, &status, &a.IssuedAt,
-		&a.StartedOn, &a.StartReportedAt, &a.StartReportedOnTime)
-	if pgxdb.IsNoRows(err) {
-		return a, apperr.NotFound("allocation", number)
-	}
-	a.Status = domain.Status(status)
+		&a.StartedOn, &a.StartReportedAt, &a.StartReportedOnTime, &a.FirstStartedOn,
+		&a.StoppedOn, &a.StopReason, &a.StopReportedAt, &a.StopReportedOnTime,
+		&a.Version, &a.BudgetCents, &form, &a.ContractID, &a.RequestID,
+		&a.WithdrawalReason, &a.NotStartedAlertedAt)
+	a.Status, a.Form = domain.Status(status), domain.Form(form)
 	return a, err
 }
 
-// Update stores the mutable part of an allocation: its status and the latest start of care.
+func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allocation, error) {
+	a, err := scanAllocation(r.db.Q(ctx).QueryRow(ctx, `SELECT `+allocationColumns+` FROM allocations WHERE number = $1`+lock, number))
+	if pgxdb.IsNoRows(err) {
+		return a, apperr.NotFound("allocation", number)
+	}
+	return a, err
+}
+
+// ByCase lists a case's allocations, oldest first.
+func (r *Allocations) ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+allocationColumns+` FROM allocations WHERE case_id = $1 ORDER BY issued_at, number`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Allocation
+	for rows.Next() {
+		a, err := scanAllocation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Update stores the mutable part of an allocation: status, dates, volume, budget, version,
+// the latest start and stop of care and a withdrawal.
 func (r *Allocations) Update(ctx context.Context, a domain.Allocation) error {
+	var withdrawal *string
+	if a.WithdrawalReason != "" {
+		withdrawal = &a.WithdrawalReason
+	}
+	var stopReason *string
+	if a.StopReason != "" {
+		stopReason = &a.StopReason
+	}
 	_, err := r.db.Q(ctx).Exec(ctx, `
-		UPDATE allocations SET status = $2, started_on = $3, start_reported_at = $4, start_reported_on_time = $5
-		WHERE number = $1`, a.Number, string(a.Status), a.StartedOn, a.StartReportedAt, a.StartReportedOnTime)
+		UPDATE allocations SET status = $2, started_on = $3, start_reported_at = $4, start_reported_on_time = $5,
+			first_started_on = $6, stopped_on = $7, stop_reason = $8, stop_reported_at = $9, stop_reported_on_time = $10,
+			start_date = $11, end_date = $12, volume_amount = $13, volume_unit = $14, volume_frequency = $15,
+			budget_cents = $16, version = $17, withdrawal_reason = $18
+		WHERE number = $1`, a.Number, string(a.Status), a.StartedOn, a.StartReportedAt, a.StartReportedOnTime,
+		a.FirstStartedOn, a.StoppedOn, stopReason, a.StopReportedAt, a.StopReportedOnTime,
+		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency,
+		a.BudgetCents, a.Version, withdrawal)
 	return err
 }
 
-// InsertDelivery stores a period of delivery.
+// InsertVersion stores a version of an allocation.
+func (r *Allocations) InsertVersion(ctx context.Context, v domain.Version) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO allocation_versions (allocation_number, version, change_reason, valid_from, start_date, end_date,
+		                                 volume_amount, volume_unit, volume_frequency, budget_cents, changed_by_oin)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		v.AllocationNumber, v.Version, string(v.ChangeReason), v.ValidFrom, v.Start, v.End,
+		v.Volume.Amount, v.Volume.Unit, v.Volume.Frequency, v.BudgetCents, v.ChangedByOIN)
+	return err
+}
+
+// Versions lists an allocation's versions, oldest first.
+func (r *Allocations) Versions(ctx context.Context, number string) ([]domain.Version, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT allocation_number, version, change_reason, valid_from, start_date, end_date,
+		       volume_amount, volume_unit, volume_frequency, budget_cents, changed_by_oin
+		FROM allocation_versions WHERE allocation_number = $1 ORDER BY version`, number)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Version
+	for rows.Next() {
+		var (
+			v      domain.Version
+			reason string
+		)
+		if err := rows.Scan(&v.AllocationNumber, &v.Version, &reason, &v.ValidFrom, &v.Start, &v.End,
+			&v.Volume.Amount, &v.Volume.Unit, &v.Volume.Frequency, &v.BudgetCents, &v.ChangedByOIN); err != nil {
+			return nil, err
+		}
+		v.ChangeReason = domain.ChangeReason(reason)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// InsertDelivery stores a period of delivery and the start report that opened it.
 func (r *Allocations) InsertDelivery(ctx context.Context, d domain.Delivery) error {
 	var reason *string
 	if d.StopReason != "" {
@@ -79,5 +164,70 @@ func (r *Allocations) InsertDelivery(ctx context.Context, d domain.Delivery) err
 	_, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO deliveries (allocation_number, started_on, stopped_on, stop_reason, reported_at, on_time)
 		VALUES ($1, $2, $3, $4, $5, $6)`, d.AllocationNumber, d.StartedOn, d.StoppedOn, reason, d.ReportedAt, d.OnTime)
+	if err != nil {
+		return err
+	}
+	return r.insertReport(ctx, d.AllocationNumber, "START", d.StartedOn, nil, d.ReportedAt, d.OnTime)
+}
+
+// RecordStop stores a stop report and closes the open period of delivery when it ends one.
+func (r *Allocations) RecordStop(ctx context.Context, s domain.Stop) error {
+	if s.ClosesPeriod {
+		_, err := r.db.Q(ctx).Exec(ctx, `
+			UPDATE deliveries SET stopped_on = $2, stop_reason = $3, stop_reported_at = $4, stop_on_time = $5
+			WHERE id = (SELECT id FROM deliveries WHERE allocation_number = $1 AND stopped_on IS NULL ORDER BY started_on DESC, id DESC LIMIT 1)`,
+			s.AllocationNumber, s.StoppedOn, s.Reason, s.ReportedAt, s.OnTime)
+		if err != nil {
+			return err
+		}
+	}
+	return r.insertReport(ctx, s.AllocationNumber, "STOP", s.StoppedOn, &s.Reason, s.ReportedAt, s.OnTime)
+}
+
+// insertReport stores a start or stop report with its allocation's provider, municipality and
+// contract.
+func (r *Allocations) insertReport(ctx context.Context, number, kind string, day time.Time, reason *string, at time.Time, onTime bool) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO delivery_reports (allocation_number, kind, day, reason, reported_at, on_time, provider_agb, municipality_code, contract_id)
+		SELECT number, $2, $3, $4, $5, $6, provider_agb, municipality_code, contract_id FROM allocations WHERE number = $1`,
+		number, kind, day, reason, at, onTime)
 	return err
+}
+
+// InsertProgress stores a progress report.
+func (r *Allocations) InsertProgress(ctx context.Context, p domain.ProgressReport) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO progress_reports (id, allocation_number, goal_ids, judgement, reported_at, scale_down_advised)
+		VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, p.AllocationNumber, p.GoalIDs, string(p.Judgement), p.ReportedAt, p.ScaleDownAdvised)
+	return err
+}
+
+// ClaimNotStarted locks up to limit issued allocations with a start date on or before cutoff
+// that were not alerted yet, skipping rows another replica holds, and marks them alerted at
+// the moment at. It must run in the transaction that also writes their events, so that a
+// claim and its events commit (or roll back) together.
+func (r *Allocations) ClaimNotStarted(ctx context.Context, cutoff, at time.Time, limit int) ([]domain.Allocation, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		WITH due AS (
+			SELECT number AS due_number FROM allocations
+			WHERE status = 'ISSUED' AND not_started_alerted_at IS NULL AND start_date <= $1
+			ORDER BY start_date, number
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE allocations SET not_started_alerted_at = $2 FROM due WHERE number = due.due_number
+		RETURNING `+allocationColumns, cutoff, at, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Allocation
+	for rows.Next() {
+		a, err := scanAllocation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

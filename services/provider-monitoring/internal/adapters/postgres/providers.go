@@ -5,12 +5,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
-// Providers is the provider and contract repository.
+// Providers is the provider and contract repository, with the organisations that act for a
+// municipality.
 type Providers struct{ db *pgxdb.DB }
 
 // NewProviders returns the repository.
@@ -26,31 +28,65 @@ func (r *Providers) Get(ctx context.Context, agb string) (domain.Provider, error
 	return p, err
 }
 
+const contractColumns = `c.id::text, c.provider_agb, c.model, c.municipality_code, c.districts, c.valid_from, c.valid_to, c.capacity,
+	COALESCE((SELECT array_agg(p.product_category || '/' || p.product_code ORDER BY p.product_category, p.product_code)
+	          FROM contract_products p WHERE p.contract_id = c.id), '{}')`
+
+func scanContract(row pgx.Row) (domain.Contract, error) {
+	var (
+		c        domain.Contract
+		model    string
+		to       *time.Time
+		products []string
+	)
+	if err := row.Scan(&c.ID, &c.ProviderAGB, &model, &c.Municipality, &c.Districts, &c.ValidFrom, &to, &c.Capacity, &products); err != nil {
+		return c, err
+	}
+	c.Model, c.ValidTo = domain.ContractModel(model), to
+	for _, p := range products {
+		for i := range len(p) {
+			if p[i] == '/' {
+				c.Products = append(c.Products, domain.Product{Category: p[:i], Code: p[i+1:]})
+				break
+			}
+		}
+	}
+	return c, nil
+}
+
 // Contracts reads the provider's contracts with a municipality.
 func (r *Providers) Contracts(ctx context.Context, agb, municipality string) ([]domain.Contract, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT id::text, provider_agb, model, municipality_code, product_category, product_code, districts, valid_from, valid_to
-		FROM contracts WHERE provider_agb = $1 AND municipality_code = $2
-		ORDER BY valid_from, id`, agb, municipality)
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+contractColumns+`
+		FROM contracts c WHERE c.provider_agb = $1 AND c.municipality_code = $2
+		ORDER BY c.valid_from, c.id`, agb, municipality)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []domain.Contract
 	for rows.Next() {
-		var (
-			c     domain.Contract
-			model string
-			to    *time.Time
-		)
-		if err := rows.Scan(&c.ID, &c.ProviderAGB, &model, &c.Municipality, &c.Product.Category, &c.Product.Code,
-			&c.Districts, &c.ValidFrom, &to); err != nil {
+		c, err := scanContract(rows)
+		if err != nil {
 			return nil, err
 		}
-		c.Model, c.ValidTo = domain.ContractModel(model), to
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Contract reads one contract.
+func (r *Providers) Contract(ctx context.Context, id string) (domain.Contract, error) {
+	c, err := scanContract(r.db.Q(ctx).QueryRow(ctx, `SELECT `+contractColumns+` FROM contracts c WHERE c.id = $1`, id))
+	if pgxdb.IsNoRows(err) {
+		return c, apperr.NotFound("contract", id)
+	}
+	return c, err
+}
+
+// InsertProvider stores a new provider; it returns false when the AGB code is taken.
+func (r *Providers) InsertProvider(ctx context.Context, p domain.Provider) (bool, error) {
+	tag, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO providers (agb, name, oin) VALUES ($1, $2, $3) ON CONFLICT (agb) DO NOTHING`, p.AGB, p.Name, p.OIN)
+	return tag.RowsAffected() == 1, err
 }
 
 // UpsertProvider stores a provider or updates its name and OIN.
@@ -61,19 +97,45 @@ func (r *Providers) UpsertProvider(ctx context.Context, p domain.Provider) error
 	return err
 }
 
-// UpsertContract stores a contract or replaces it, by id.
+// UpsertContract stores a contract or replaces it, by id, with its products.
 func (r *Providers) UpsertContract(ctx context.Context, c domain.Contract) error {
 	districts := c.Districts
 	if districts == nil {
 		districts = []string{} // NOT NULL: no districts is the empty list, meaning all of them
 	}
 	_, err := r.db.Q(ctx).Exec(ctx, `
-		INSERT INTO contracts (id, provider_agb, model, municipality_code, product_category, product_code, districts, valid_from, valid_to)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO contracts (id, provider_agb, model, municipality_code, districts, valid_from, valid_to, capacity)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET provider_agb = EXCLUDED.provider_agb, model = EXCLUDED.model,
-			municipality_code = EXCLUDED.municipality_code, product_category = EXCLUDED.product_category,
-			product_code = EXCLUDED.product_code, districts = EXCLUDED.districts,
-			valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to`,
-		c.ID, c.ProviderAGB, string(c.Model), c.Municipality, c.Product.Category, c.Product.Code, districts, c.ValidFrom, c.ValidTo)
+			municipality_code = EXCLUDED.municipality_code, districts = EXCLUDED.districts,
+			valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to, capacity = EXCLUDED.capacity`,
+		c.ID, c.ProviderAGB, string(c.Model), c.Municipality, districts, c.ValidFrom, c.ValidTo, c.Capacity)
+	if err != nil {
+		return err
+	}
+	if _, err := r.db.Q(ctx).Exec(ctx, `DELETE FROM contract_products WHERE contract_id = $1`, c.ID); err != nil {
+		return err
+	}
+	for _, p := range c.Products {
+		if _, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO contract_products (contract_id, product_category, product_code) VALUES ($1, $2, $3)`,
+			c.ID, p.Category, p.Code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ActsFor reports whether the organisation oin acts for the municipality.
+func (r *Providers) ActsFor(ctx context.Context, oin, municipality string) (bool, error) {
+	var ok bool
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM municipal_organisations WHERE oin = $1 AND municipality_code = $2)`,
+		oin, municipality).Scan(&ok)
+	return ok, err
+}
+
+// AddMunicipalOrganisation records that the organisation oin acts for the municipality.
+func (r *Providers) AddMunicipalOrganisation(ctx context.Context, oin, municipality string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO municipal_organisations (oin, municipality_code) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		oin, municipality)
 	return err
 }

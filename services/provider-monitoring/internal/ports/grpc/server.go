@@ -6,6 +6,7 @@ package grpc
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -25,16 +26,19 @@ var allocationNumberRe = regexp.MustCompile(`^TW[0-9]{10}$`)
 // Server implements ProviderMonitoringService.
 type Server struct {
 	providermonitoringv1.UnimplementedProviderMonitoringServiceServer
-	app  *app.App
-	idem *idempotency.Store
+	app   *app.App
+	idem  *idempotency.Store
+	codes domain.Codes
 }
 
 // NewServer returns the server.
-func NewServer(a *app.App, idem *idempotency.Store) *Server { return &Server{app: a, idem: idem} }
+func NewServer(a *app.App, idem *idempotency.Store) *Server {
+	return &Server{app: a, idem: idem, codes: a.Codes()}
+}
 
 // Allocate issues an allocation.
 func (s *Server) Allocate(ctx context.Context, req *providermonitoringv1.AllocateRequest) (*providermonitoringv1.AllocateResponse, error) {
-	al, err := allocationFromRequest(req)
+	al, err := s.allocationFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +52,7 @@ func (s *Server) Allocate(ctx context.Context, req *providermonitoringv1.Allocat
 		})
 }
 
-// GetAllocation returns an allocation to its provider or a Wijkbrug service.
+// GetAllocation returns an allocation to those who may read it.
 func (s *Server) GetAllocation(ctx context.Context, req *providermonitoringv1.GetAllocationRequest) (*providermonitoringv1.GetAllocationResponse, error) {
 	var v apperr.Validation
 	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
@@ -81,59 +85,242 @@ func (s *Server) ReportDeliveryStarted(ctx context.Context, req *providermonitor
 	})
 }
 
+// ReportDeliveryStopped records the stop of care.
+func (s *Server) ReportDeliveryStopped(ctx context.Context, req *providermonitoringv1.ReportDeliveryStoppedRequest) (*providermonitoringv1.ReportDeliveryStoppedResponse, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	stoppedOn := valid.Date(&v, "stopped_on", req.GetStoppedOn())
+	_, known := s.codes.StopReasons[req.GetReasonCode()]
+	v.Check(known, "reason_code", "must be a JZ588 reason for ending, e.g. 20 (temporarily stopped) or 31 (as planned)")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportDeliveryStoppedResponse {
+		return &providermonitoringv1.ReportDeliveryStoppedResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.ReportDeliveryStoppedResponse, error) {
+		out, err := s.app.ReportDeliveryStopped(ctx, req.GetAllocationNumber(), stoppedOn, req.GetReasonCode())
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.ReportDeliveryStoppedResponse{Allocation: allocationToProto(out)}, nil
+	})
+}
+
+// ChangeAllocation makes a new version of an allocation.
+func (s *Server) ChangeAllocation(ctx context.Context, req *providermonitoringv1.ChangeAllocationRequest) (*providermonitoringv1.ChangeAllocationResponse, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	c := domain.Change{Reason: domain.ChangeReason(protoenum.Required(&v, "change_reason", req.GetChangeReason()))}
+	if req.GetStartDate() != "" {
+		d := valid.Date(&v, "start_date", req.GetStartDate())
+		c.Start = &d
+	}
+	if req.GetEndDate() != "" {
+		d := valid.Date(&v, "end_date", req.GetEndDate())
+		c.End = &d
+	}
+	if req.GetVolume() != nil {
+		vol := volume(&v, req.GetVolume())
+		c.Volume = &vol
+	}
+	if req.GetBudgetCents() != 0 {
+		b := req.GetBudgetCents()
+		v.Check(b > 0, "budget_cents", "cannot be negative")
+		c.BudgetCents = &b
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ChangeAllocationResponse {
+		return &providermonitoringv1.ChangeAllocationResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.ChangeAllocationResponse, error) {
+		out, err := s.app.ChangeAllocation(ctx, req.GetAllocationNumber(), c)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.ChangeAllocationResponse{Allocation: allocationToProto(out)}, nil
+	})
+}
+
+// WithdrawAllocation withdraws an allocation.
+func (s *Server) WithdrawAllocation(ctx context.Context, req *providermonitoringv1.WithdrawAllocationRequest) (*providermonitoringv1.WithdrawAllocationResponse, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	reason := protoenum.Required(&v, "reason", req.GetReason())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.WithdrawAllocationResponse {
+		return &providermonitoringv1.WithdrawAllocationResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.WithdrawAllocationResponse, error) {
+		out, err := s.app.WithdrawAllocation(ctx, req.GetAllocationNumber(), reason)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.WithdrawAllocationResponse{Allocation: allocationToProto(out)}, nil
+	})
+}
+
+// ListAllocationVersions returns an allocation's history.
+func (s *Server) ListAllocationVersions(ctx context.Context, req *providermonitoringv1.ListAllocationVersionsRequest) (*providermonitoringv1.ListAllocationVersionsResponse, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	versions, err := s.app.ListAllocationVersions(ctx, req.GetAllocationNumber())
+	if err != nil {
+		return nil, err
+	}
+	out := &providermonitoringv1.ListAllocationVersionsResponse{}
+	for _, ver := range versions {
+		pv := &providermonitoringv1.AllocationVersion{
+			Version: ver.Version, ChangeReason: protoenum.FromCode[providermonitoringv1.AllocationChangeReason](string(ver.ChangeReason)),
+			ValidFrom: timestamppb.New(ver.ValidFrom), StartDate: ver.Start.Format(domain.DateLayout),
+			Volume:      &providermonitoringv1.Volume{Amount: ver.Volume.Amount, Unit: ver.Volume.Unit, Frequency: ver.Volume.Frequency},
+			BudgetCents: ver.BudgetCents, ChangedByOin: ver.ChangedByOIN,
+		}
+		if ver.End != nil {
+			pv.EndDate = ver.End.Format(domain.DateLayout)
+		}
+		out.Versions = append(out.Versions, pv)
+	}
+	return out, nil
+}
+
+// ListCaseAllocations lists a case's allocations.
+func (s *Server) ListCaseAllocations(ctx context.Context, req *providermonitoringv1.ListCaseAllocationsRequest) (*providermonitoringv1.ListCaseAllocationsResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	all, err := s.app.ListCaseAllocations(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	out := &providermonitoringv1.ListCaseAllocationsResponse{}
+	for _, al := range all {
+		out.Allocations = append(out.Allocations, allocationToProto(al))
+	}
+	return out, nil
+}
+
+// ReportProgress records a progress report.
+func (s *Server) ReportProgress(ctx context.Context, req *providermonitoringv1.ReportProgressRequest) (*providermonitoringv1.ReportProgressResponse, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	v.Check(len(req.GetGoalIds()) > 0, "goal_ids", "at least one goal is required")
+	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50 goals")
+	seen := map[string]bool{}
+	for i, g := range req.GetGoalIds() {
+		valid.UUID(&v, "goal_ids["+itoa(i)+"]", g)
+		v.Check(!seen[g], "goal_ids["+itoa(i)+"]", "listed twice")
+		seen[g] = true
+	}
+	j := protoenum.Required(&v, "judgement", req.GetJudgement())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportProgressResponse {
+		return &providermonitoringv1.ReportProgressResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.ReportProgressResponse, error) {
+		r, err := s.app.ReportProgress(ctx, req.GetAllocationNumber(), req.GetGoalIds(), domain.Judgement(j))
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.ReportProgressResponse{Report: &providermonitoringv1.ProgressReport{
+			Id: r.ID, AllocationNumber: r.AllocationNumber, GoalIds: r.GoalIDs,
+			Judgement:  protoenum.FromCode[providermonitoringv1.ProgressAssessment](string(r.Judgement)),
+			ReportedAt: timestamppb.New(r.ReportedAt), ScaleDownAdvised: r.ScaleDownAdvised,
+		}}, nil
+	})
+}
+
 func allocationNumber(v *apperr.Validation, field, s string) {
 	v.Check(allocationNumberRe.MatchString(s), field, "must be an allocation number like TW0000000001")
 }
 
-func allocationFromRequest(req *providermonitoringv1.AllocateRequest) (domain.Allocation, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
-	// A CBS district code carries its municipality's number (WK0363xx lies in GM0363), so a
-	// mismatch is a mistake in the request, not a question for the contract check.
-	if m, d := req.GetMunicipalityCode(), req.GetDistrictCode(); len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
-		v.Add("district_code", "must lie in municipality "+m)
-	}
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Code(&v, "product_category", req.GetProductCategory())
-	valid.Code(&v, "product_code", req.GetProductCode())
-	start := valid.Date(&v, "start_date", req.GetStartDate())
-	var end *time.Time
-	if req.GetEndDate() != "" {
-		e := valid.Date(&v, "end_date", req.GetEndDate())
-		if !e.IsZero() && !start.IsZero() && e.Before(start) {
-			v.Add("end_date", "cannot be before start_date")
-		}
-		end = &e
-	}
-	vol := req.GetVolume()
+func volume(v *apperr.Validation, vol *providermonitoringv1.Volume) domain.Volume {
 	if vol == nil {
 		v.Add("volume", "required")
-	} else {
-		v.Check(vol.GetAmount() > 0, "volume.amount", "must be greater than 0")
-		valid.Code(&v, "volume.unit", vol.GetUnit())
-		valid.Code(&v, "volume.frequency", vol.GetFrequency())
+		return domain.Volume{}
 	}
+	v.Check(vol.GetAmount() > 0, "volume.amount", "must be greater than 0")
+	valid.Code(v, "volume.unit", vol.GetUnit())
+	valid.Code(v, "volume.frequency", vol.GetFrequency())
+	return domain.Volume{Amount: vol.GetAmount(), Unit: vol.GetUnit(), Frequency: vol.GetFrequency()}
+}
+
+// place checks municipality and district: a CBS district code carries its municipality's
+// number (WK0363xx lies in GM0363), so a mismatch is a mistake in the request, not a question
+// for the contract check.
+func place(v *apperr.Validation, municipality, district string) {
+	valid.Municipality(v, "municipality_code", municipality)
+	valid.District(v, "district_code", district)
+	if m, d := municipality, district; len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
+		v.Add("district_code", "must lie in municipality "+m)
+	}
+}
+
+// product checks a product: its category on the national list, its code's shape.
+func (s *Server) product(v *apperr.Validation, prefix, category, code string) domain.Product {
+	valid.Code(v, prefix+"product_category", category)
+	if _, ok := s.codes.ProductCategories[category]; !ok && category != "" {
+		v.Add(prefix+"product_category", "must be a product category of the national iJw/iWmo list")
+	}
+	valid.Code(v, prefix+"product_code", code)
+	return domain.Product{Category: category, Code: code}
+}
+
+// period checks a start date and an optional end date not before it.
+func period(v *apperr.Validation, startField, start, endField, end string) (time.Time, *time.Time) {
+	s := valid.Date(v, startField, start)
+	if end == "" {
+		return s, nil
+	}
+	e := valid.Date(v, endField, end)
+	if !e.IsZero() && !s.IsZero() && e.Before(s) {
+		v.Add(endField, "cannot be before "+startField)
+	}
+	return s, &e
+}
+
+func (s *Server) allocationFromRequest(req *providermonitoringv1.AllocateRequest) (domain.Allocation, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	place(&v, req.GetMunicipalityCode(), req.GetDistrictCode())
+	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
+	p := s.product(&v, "", req.GetProductCategory(), req.GetProductCode())
+	start, end := period(&v, "start_date", req.GetStartDate(), "end_date", req.GetEndDate())
+	vol := volume(&v, req.GetVolume())
+	v.Check(req.GetBudgetCents() >= 0, "budget_cents", "cannot be negative")
 	al := domain.Allocation{
 		ProviderAGB: req.GetProviderAgb(), CaseID: req.GetCaseId(),
 		Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(),
-		Product: domain.Product{Category: req.GetProductCategory(), Code: req.GetProductCode()},
-		Start:   start, End: end,
-		Volume: domain.Volume{Amount: vol.GetAmount(), Unit: vol.GetUnit(), Frequency: vol.GetFrequency()},
+		Product: p, Start: start, End: end, Volume: vol,
+		BudgetCents: req.GetBudgetCents(), Form: domain.Form(protoenum.Code(req.GetForm())),
 	}
 	return al, v.Err()
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 	out := &providermonitoringv1.Allocation{
 		Number: a.Number, ProviderAgb: a.ProviderAGB, CaseId: a.CaseID,
 		MunicipalityCode: a.Municipality, DistrictCode: a.District,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code,
-		StartDate: a.Start.Format(domain.DateLayout),
-		Volume:    &providermonitoringv1.Volume{Amount: a.Volume.Amount, Unit: a.Volume.Unit, Frequency: a.Volume.Frequency},
-		Status:    protoenum.FromCode[providermonitoringv1.AllocationStatus](string(a.Status)),
-		IssuedAt:  timestamppb.New(a.IssuedAt),
+		StartDate:   a.Start.Format(domain.DateLayout),
+		Volume:      &providermonitoringv1.Volume{Amount: a.Volume.Amount, Unit: a.Volume.Unit, Frequency: a.Volume.Frequency},
+		Status:      protoenum.FromCode[providermonitoringv1.AllocationStatus](string(a.Status)),
+		IssuedAt:    timestamppb.New(a.IssuedAt),
+		Version:     a.Version,
+		BudgetCents: a.BudgetCents,
+		Form:        protoenum.FromCode[providermonitoringv1.AllocationForm](string(a.Form)),
+		ContractId:  a.ContractID, RequestId: a.RequestID,
+		StopReasonCode:   a.StopReason,
+		WithdrawalReason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
 	}
 	if a.End != nil {
 		out.EndDate = a.End.Format(domain.DateLayout)
@@ -143,6 +330,15 @@ func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 	}
 	if a.StartReportedOnTime != nil {
 		out.StartReportedOnTime = *a.StartReportedOnTime
+	}
+	if a.StoppedOn != nil {
+		out.StoppedOn = a.StoppedOn.Format(domain.DateLayout)
+	}
+	if a.StopReportedOnTime != nil {
+		out.StopReportedOnTime = *a.StopReportedOnTime
+	}
+	if a.NotStartedAlertedAt != nil {
+		out.NotStartedAlertedAt = timestamppb.New(*a.NotStartedAlertedAt)
 	}
 	return out
 }

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+)
+
+// ChangeAllocation makes a new version of an allocation (end date, volume, budget; start date
+// before care started) with a change reason; the previous versions stay readable. By Wijkbrug
+// services and by teams and municipalities acting for the allocation's municipality.
+func (a *App) ChangeAllocation(ctx context.Context, number string, c domain.Change) (domain.Allocation, error) {
+	return a.asMunicipality(ctx, number, "providermonitoring.allocation.change", func(ctx context.Context, al *domain.Allocation, caller identity.Caller) error {
+		return a.applyChange(ctx, al, c, caller)
+	})
+}
+
+// applyChange applies c to the locked allocation and stores the new version and its event.
+func (a *App) applyChange(ctx context.Context, al *domain.Allocation, c domain.Change, caller identity.Caller) error {
+	if err := al.Apply(c); err != nil {
+		return ruleError("allocation", al.Number, err)
+	}
+	v := al.VersionOf(c.Reason, a.Now().UTC(), caller.Org.OIN)
+	if err := a.allocations.Update(ctx, *al); err != nil {
+		return err
+	}
+	if err := a.allocations.InsertVersion(ctx, v); err != nil {
+		return err
+	}
+	return a.events.AllocationChanged(ctx, *al, v)
+}
+
+// WithdrawAllocation withdraws an issued or started allocation. Same callers as a change.
+func (a *App) WithdrawAllocation(ctx context.Context, number, reason string) (domain.Allocation, error) {
+	return a.asMunicipality(ctx, number, "providermonitoring.allocation.withdraw", func(ctx context.Context, al *domain.Allocation, _ identity.Caller) error {
+		if err := al.Withdraw(reason); err != nil {
+			return ruleError("allocation", number, err)
+		}
+		if err := a.allocations.Update(ctx, *al); err != nil {
+			return err
+		}
+		return a.events.AllocationWithdrawn(ctx, *al)
+	})
+}
+
+// asMunicipality runs change on a locked allocation when the caller acts for its
+// municipality; to anyone else it does not exist (NOT_FOUND, logged DENIED).
+func (a *App) asMunicipality(ctx context.Context, number, action string, change func(context.Context, *domain.Allocation, identity.Caller) error) (domain.Allocation, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return domain.Allocation{}, apperr.Unauthenticated("no caller")
+	}
+	var out domain.Allocation
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		al, err := a.allocations.GetForUpdate(ctx, number)
+		if err != nil {
+			return err
+		}
+		route, err := a.municipalRoute(ctx, al.Municipality)
+		if err != nil {
+			return err
+		}
+		if route == accesslog.RouteNotAllowed {
+			if err := a.access.RecordDetached(ctx, entry(action, number, route, accesslog.OutcomeDenied)); err != nil {
+				return err
+			}
+			return apperr.NotFound("allocation", number)
+		}
+		if err := change(ctx, &al, caller); err != nil {
+			return err
+		}
+		out = al
+		return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Allocation{}, err
+	}
+	return out, nil
+}
+
+// ListCaseAllocations returns a case's allocations with their status: all of them to a
+// Wijkbrug service, and to a team or municipality those in municipalities it acts for.
+func (a *App) ListCaseAllocations(ctx context.Context, caseID string) ([]domain.Allocation, error) {
+	var out []domain.Allocation
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		all, err := a.allocations.ByCase(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		route := accesslog.RouteTeam
+		if c, _ := identity.From(ctx); c.Org.Type == identity.OrgService {
+			route = accesslog.RouteService
+		}
+		allowed := map[string]string{}
+		for _, al := range all {
+			r, ok := allowed[al.Municipality]
+			if !ok {
+				if r, err = a.municipalRoute(ctx, al.Municipality); err != nil {
+					return err
+				}
+				allowed[al.Municipality] = r
+			}
+			if r != accesslog.RouteNotAllowed {
+				out = append(out, al)
+			}
+		}
+		outcome := accesslog.OutcomeGranted
+		if len(all) > 0 && len(out) == 0 {
+			route, outcome = accesslog.RouteNotAllowed, accesslog.OutcomeDenied
+		}
+		return a.access.Record(ctx, accesslog.Entry{Action: "providermonitoring.case_allocations.read", ObjectType: "case",
+			ObjectID: caseID, Route: route, Outcome: outcome})
+	})
+	return out, err
+}

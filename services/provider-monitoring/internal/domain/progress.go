@@ -1,0 +1,64 @@
+package domain
+
+import "time"
+
+// Judgement is a provider's judgement of progress on the case's goals.
+type Judgement string
+
+// Judgements.
+const (
+	OnTrack    Judgement = "ON_TRACK"
+	Reached    Judgement = "REACHED"
+	NotReached Judgement = "NOT_REACHED"
+)
+
+// ProgressReport is a provider's report on the goals an allocation works on.
+type ProgressReport struct {
+	ID               string
+	AllocationNumber string
+	GoalIDs          []string
+	Judgement        Judgement
+	ReportedAt       time.Time
+	// ScaleDownAdvised is set when the goals are reached while care still runs.
+	ScaleDownAdvised bool
+}
+
+// ReportProgress returns the progress report for the allocation. Progress can be reported
+// once care started (also while paused and at the end); reached goals while care still runs
+// advise scaling down (afschalen).
+func (a Allocation) ReportProgress(id string, goalIDs []string, j Judgement, at time.Time) (ProgressReport, error) {
+	switch a.Status {
+	case StatusStarted, StatusPaused, StatusEnded:
+	default:
+		return ProgressReport{}, StateError{Status: a.Status, Action: "reported on before care started"}
+	}
+	running := a.Status == StatusStarted || a.Status == StatusPaused
+	return ProgressReport{ID: id, AllocationNumber: a.Number, GoalIDs: goalIDs, Judgement: j, ReportedAt: at,
+		ScaleDownAdvised: j == Reached && running}, nil
+}
+
+// ReportCount counts reports by timeliness.
+type ReportCount struct{ Reported, OnTime int32 }
+
+// Late is the number of late reports.
+func (c ReportCount) Late() int32 { return c.Reported - c.OnTime }
+
+// Figures are the monitoring figures of a provider in a municipality or of a contract.
+type Figures struct {
+	Issued, Started, Paused, Ended, Withdrawn int32
+	StartReports, StopReports                 ReportCount
+	RequestsReceived, RequestsAnsweredLate    int32
+	RequestsOverdue                           int32
+	NotStarted                                int32
+	AverageWaitingDays                        float64
+	MaxWaitingDays                            int32
+	// ActiveAllocations are ISSUED, STARTED or PAUSED (to compare with a contract's capacity).
+	ActiveAllocations int32
+}
+
+// Scope selects what monitoring figures are about: a provider in a municipality, or a
+// contract.
+type Scope struct {
+	ProviderAGB, Municipality string
+	ContractID                string
+}

@@ -1,0 +1,235 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestEveryMethodHasARule(t *testing.T) {
+	spec := service.Spec()
+	if missing := spec.Policy.Uncovered(spec.Services...); len(missing) > 0 {
+		t.Fatalf("methods without a rule: %v", missing)
+	}
+}
+
+// municipal adds a municipality (role contract_manager) and a team acting for GM0363, and a
+// team of another municipality.
+func (w *world) municipal(t *testing.T) (muni, team, otherTeam pmv1.ProviderMonitoringServiceClient) {
+	t.Helper()
+	m := svctest.Org(identity.OrgMunicipality, "Gemeente Amsterdam")
+	tm := svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Centrum")
+	other := svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Elders")
+	ctx := svctest.Ctx(t)
+	if err := service.SeedMunicipalOrganisations(ctx, w.svc.DSN, municipality, m.OIN, tm.OIN); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.SeedMunicipalOrganisations(ctx, w.svc.DSN, "GM0599", other.OIN); err != nil {
+		t.Fatal(err)
+	}
+	return pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, m)),
+		pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, tm)),
+		pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, other))
+}
+
+func asRole(t *testing.T, role string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return grpcx.ActingUser(ctx, "user-1", role, "contract-management")
+}
+
+// Providers and contracts through the API, by a municipality's contract manager; an
+// allocation then needs a valid contract for the product and district.
+func TestProvidersAndContractsThroughTheAPI(t *testing.T) {
+	w := start(t)
+	muni, team, otherTeam := w.municipal(t)
+	ctx := asRole(t, "contract_manager")
+	newProvider := svctest.Org(identity.OrgProvider, "Buurtzorg Jong")
+
+	reg := &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: "22334455", Name: newProvider.Name, Oin: newProvider.OIN}
+	if _, err := muni.RegisterProvider(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	// Only the contract manager of a municipality registers providers.
+	_, err := muni.RegisterProvider(svctest.Ctx(t), &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: "22334466", Name: "X Zorg", Oin: newProvider.OIN})
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = team.RegisterProvider(ctx, &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: "22334466", Name: "X Zorg", Oin: newProvider.OIN})
+	wantCode(t, err, codes.PermissionDenied)
+	// The same AGB code with other details is taken.
+	_, err = muni.RegisterProvider(ctx, &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: "22334455", Name: "Other name", Oin: newProvider.OIN})
+	wantCode(t, err, codes.AlreadyExists)
+
+	add := &pmv1.AddContractRequest{
+		IdempotencyKey: uuid.NewString(), ProviderAgb: "22334455", Model: pmv1.ContractModel_CONTRACT_MODEL_CONSORTIUM,
+		MunicipalityCode: municipality, Products: []*pmv1.Product{{Category: "45", Code: "45A01"}, {Category: "43", Code: "43A02"}},
+		DistrictCodes: []string{district}, Capacity: 40, ValidFrom: date(today().AddDate(0, -1, 0)), ValidTo: date(today().AddDate(1, 0, 0)),
+	}
+	resp, err := muni.AddContract(ctx, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contractID := resp.GetContract().GetId()
+	if len(resp.GetContract().GetProducts()) != 2 || resp.GetContract().GetCapacity() != 40 {
+		t.Fatalf("contract: %v", resp.GetContract())
+	}
+	// Bad contracts: every field reported at once.
+	bad := &pmv1.AddContractRequest{IdempotencyKey: uuid.NewString(), ProviderAgb: "2233", MunicipalityCode: municipality,
+		Products: []*pmv1.Product{{Category: "99", Code: "X"}}, DistrictCodes: []string{"WK059901"}, ValidFrom: "2025-02-01", ValidTo: "2025-01-01", Capacity: -1}
+	_, err = muni.AddContract(ctx, bad)
+	got := violatedFields(t, err)
+	for _, f := range []string{"provider_agb", "model", "products[0].category", "district_codes[0]", "valid_to", "capacity"} {
+		if !slices.Contains(got, f) {
+			t.Errorf("add contract: %s not reported; got %v", f, got)
+		}
+	}
+	// Another municipality's contract manager cannot contract for GM0363.
+	add2 := proto.Clone(add).(*pmv1.AddContractRequest)
+	add2.IdempotencyKey = uuid.NewString()
+	add2.MunicipalityCode, add2.DistrictCodes = "GM0599", nil
+	_, err = muni.AddContract(ctx, add2)
+	wantCode(t, err, codes.PermissionDenied)
+
+	// Allocations under the new contract: a product it covers is allowed, others are not.
+	req := allocateRequest()
+	req.ProviderAgb, req.ProductCategory, req.ProductCode = "22334455", "43", "43A02"
+	al := w.allocate(t, req)
+	if al.GetContractId() != contractID {
+		t.Fatalf("allocation issued under %s, want %s", al.GetContractId(), contractID)
+	}
+	req = allocateRequest()
+	req.ProviderAgb, req.ProductCategory, req.ProductCode = "22334455", "43", "43A03"
+	_, err = w.asService.Allocate(svctest.Ctx(t), req)
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "no valid contract") {
+		t.Fatalf("message: %s", st.Message())
+	}
+
+	// The contract's overview: to the team of GM0363, not to another municipality's team.
+	ov, err := team.GetContractOverview(svctest.Ctx(t), &pmv1.GetContractOverviewRequest{ContractId: contractID})
+	if err != nil || ov.GetActiveAllocations() != 1 || ov.GetFigures().GetIssued() != 1 || ov.GetContract().GetCapacity() != 40 {
+		t.Fatalf("overview: %v %v", err, ov)
+	}
+	_, err = otherTeam.GetContractOverview(svctest.Ctx(t), &pmv1.GetContractOverviewRequest{ContractId: contractID})
+	wantCode(t, err, codes.NotFound)
+	list, err := w.asProvider.ListContracts(svctest.Ctx(t), &pmv1.ListContractsRequest{ProviderAgb: providerAGB, MunicipalityCode: municipality})
+	if err != nil || len(list.GetContracts()) != 1 {
+		t.Fatalf("the provider's own contracts: %v %v", err, list)
+	}
+	_, err = w.asOther.ListContracts(svctest.Ctx(t), &pmv1.ListContractsRequest{ProviderAgb: providerAGB, MunicipalityCode: municipality})
+	wantCode(t, err, codes.NotFound)
+}
+
+// A provider's request for allocation over gRPC: submitted by the provider, answered by the
+// team, with the due day, and the allocation that granting issues.
+func TestRequestForAllocationOverGRPC(t *testing.T) {
+	w := start(t)
+	_, team, otherTeam := w.municipal(t)
+	ctx := svctest.Ctx(t)
+	sub := &pmv1.SubmitAllocationRequestRequest{
+		IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+		ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district,
+		ProductCategory: category, ProductCode: productCode, StartDate: date(today()),
+		Volume: &pmv1.Volume{Amount: 3, Unit: "04", Frequency: "2"}, ReferrerType: "02", ReferrerCode: "01234567",
+	}
+	resp, err := w.asProvider.SubmitAllocationRequest(ctx, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := resp.GetRequest()
+	if q.GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_RECEIVED || q.GetAnswerDue() <= date(today()) || q.GetOverdue() {
+		t.Fatalf("request: %v", q)
+	}
+	// Another team cannot see it; the team sees it in its open queue.
+	_, err = otherTeam.DescribeAllocationRequest(ctx, &pmv1.DescribeAllocationRequestRequest{RequestId: q.GetId()})
+	wantCode(t, err, codes.NotFound)
+	_, err = otherTeam.ListAllocationRequests(ctx, &pmv1.ListAllocationRequestsRequest{MunicipalityCode: municipality})
+	wantCode(t, err, codes.PermissionDenied)
+	queue, err := team.ListAllocationRequests(ctx, &pmv1.ListAllocationRequestsRequest{MunicipalityCode: municipality, OpenOnly: true})
+	if err != nil || len(queue.GetRequests()) != 1 || queue.GetRequests()[0].GetId() != q.GetId() {
+		t.Fatalf("queue: %v %v", err, queue)
+	}
+	// A refusal needs a reason; the provider cannot answer.
+	_, err = team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: q.GetId(),
+		Decision: pmv1.AnswerDecision_ANSWER_DECISION_REFUSE})
+	if got := violatedFields(t, err); !slices.Equal(got, []string{"refusal_reason"}) {
+		t.Fatalf("refusal without reason: %v", got)
+	}
+	_, err = w.asProvider.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: q.GetId(),
+		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})
+	wantCode(t, err, codes.PermissionDenied)
+
+	ans, err := team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: q.GetId(),
+		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: uuid.NewString()})
+	if err != nil || ans.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||
+		!ans.GetRequest().GetAnsweredOnTime() || ans.GetAllocation().GetRequestId() != q.GetId() ||
+		ans.GetAllocation().GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
+		t.Fatalf("grant: %v %v", err, ans)
+	}
+	// The provider reads the answered request and its allocation.
+	own, err := w.asProvider.DescribeAllocationRequest(ctx, &pmv1.DescribeAllocationRequestRequest{RequestId: q.GetId()})
+	if err != nil || own.GetRequest().GetResultingAllocationNumber() != ans.GetAllocation().GetNumber() {
+		t.Fatalf("provider reads its request: %v %v", err, own)
+	}
+	// Invalid requests: all fields at once.
+	bad := &pmv1.SubmitAllocationRequestRequest{IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+		ProviderAgb: "1", MunicipalityCode: "X", ProductCategory: "99", ProductCode: "", StartDate: "soon", ReferrerType: "77"}
+	_, err = w.asProvider.SubmitAllocationRequest(ctx, bad)
+	got := violatedFields(t, err)
+	for _, f := range []string{"provider_agb", "municipality_code", "product_category", "product_code", "start_date", "volume", "referrer_type"} {
+		if !slices.Contains(got, f) {
+			t.Errorf("submit: %s not reported; got %v", f, got)
+		}
+	}
+}
+
+// The gRPC edge of the delivery and progress RPCs: validation, and another provider's id.
+func TestStopAndProgressOverGRPC(t *testing.T) {
+	w := start(t)
+	ctx := svctest.Ctx(t)
+	number := w.allocate(t, allocateRequest()).GetNumber()
+	if _, err := w.asProvider.ReportDeliveryStarted(ctx, &pmv1.ReportDeliveryStartedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: number, StartedOn: date(today().AddDate(0, 0, -1))}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.asProvider.ReportDeliveryStopped(ctx, &pmv1.ReportDeliveryStoppedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: "TW1", StoppedOn: "yesterday", ReasonCode: "77"})
+	if got := violatedFields(t, err); !slices.Equal(got, []string{"allocation_number", "stopped_on", "reason_code"}) {
+		t.Fatalf("stop: %v", got)
+	}
+	stop := &pmv1.ReportDeliveryStoppedRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number, StoppedOn: date(today()), ReasonCode: "20"}
+	_, err = w.asOther.ReportDeliveryStopped(ctx, stop)
+	wantCode(t, err, codes.NotFound)
+	resp, err := w.asProvider.ReportDeliveryStopped(ctx, stop)
+	if err != nil || resp.GetAllocation().GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_PAUSED || !resp.GetAllocation().GetStopReportedOnTime() {
+		t.Fatalf("pause: %v %v", err, resp)
+	}
+	prog := &pmv1.ReportProgressRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number, GoalIds: []string{"g1"}}
+	_, err = w.asProvider.ReportProgress(ctx, prog)
+	if got := violatedFields(t, err); !slices.Equal(got, []string{"goal_ids[0]", "judgement"}) {
+		t.Fatalf("progress: %v", got)
+	}
+	prog.GoalIds, prog.Judgement = []string{uuid.NewString()}, pmv1.ProgressAssessment_PROGRESS_ASSESSMENT_REACHED
+	pr, err := w.asProvider.ReportProgress(ctx, prog)
+	if err != nil || !pr.GetReport().GetScaleDownAdvised() {
+		t.Fatalf("progress: %v %v", err, pr)
+	}
+	_, err = w.asService.WithdrawAllocation(ctx, &pmv1.WithdrawAllocationRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number,
+		Reason: pmv1.WithdrawalReason_WITHDRAWAL_REASON_OTHER})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "PAUSED to WITHDRAWN") {
+		t.Fatalf("withdraw while paused: %s", st.Message())
+	}
+	cases, err := w.asService.ListCaseAllocations(ctx, &pmv1.ListCaseAllocationsRequest{CaseId: uuid.NewString()})
+	if err != nil || len(cases.GetAllocations()) != 0 {
+		t.Fatalf("an unknown case has no allocations: %v %v", err, cases)
+	}
+}
