@@ -1,10 +1,15 @@
 // Package service is the public entry point of the referral service: its Spec is run by the
-// referral binary and, together with the other three, by the all-in-one wijkbrug command.
+// referral binary and, together with the other three, by the all-in-one wijkbrug command,
+// which also loads demo data with SeedDemo.
 package service
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
@@ -17,22 +22,55 @@ import (
 	"google.golang.org/grpc"
 )
 
+// settings are the service's own settings, beside the platform's svc.Config.
+type settings struct {
+	AcceptPeriod   time.Duration `env:"WIJKBRUG_REFERRAL_ACCEPT_PERIOD" default:"336h" usage:"time a recipient has to accept or decline a referral when the referrer gives no accept_by"`
+	ExpiryInterval time.Duration `env:"WIJKBRUG_REFERRAL_EXPIRY_INTERVAL" default:"1m" usage:"how often the scheduler expires referrals not accepted by their accept_by"`
+	MinGroupSize   int           `env:"WIJKBRUG_THEMES_MIN_GROUP_SIZE" default:"5" usage:"smallest number of residents behind a published recurring-theme count (smaller groups are suppressed)"`
+}
+
 // Spec describes the referral service to the shared runtime.
 func Spec() svc.Spec {
 	return svc.Spec{
-		Name:             "referral",
+		Name:             events.Service,
 		DefaultGRPCAddr:  ":50054",
 		DefaultAdminAddr: ":9094",
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
-			a := app.New(p.DB, postgres.NewSignals(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access, p.Protector)
+			// svc.Config has no room for a service's own settings, so they are read from the
+			// environment here, the same way the platform reads its own.
+			var s settings
+			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
+				return nil, err
+			}
+			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
+				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
+			}
+			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize})
 			server := grpcport.NewServer(a, p.Idem)
 			return &svc.Wiring{
-				Register:  func(s grpc.ServiceRegistrar) { referralv1.RegisterReferralServiceServer(s, server) },
-				Consumers: []consumer.Spec{consumers.IntakeEvents(a, p.SystemCaller("signal-feedback"))},
+				Register: func(r grpc.ServiceRegistrar) { referralv1.RegisterReferralServiceServer(r, server) },
+				Consumers: []consumer.Spec{
+					consumers.IntakeEvents(a, p.SystemCaller("signal-feedback")),
+					consumers.CaseEvents(a, p.SystemCaller("signal-feedback")),
+				},
+				Background: []func(ctx context.Context){
+					func(ctx context.Context) {
+						a.RunExpiry(ctx, p.SystemCaller("referral-expiry"), s.ExpiryInterval, p.Logger)
+					},
+				},
 			}, nil
 		},
 	}
+}
+
+func newApp(p *svc.Platform, s app.Settings) *app.App {
+	return app.New(app.Deps{
+		Tx: p.DB, Signals: postgres.NewSignals(p.DB, p.Protector), Provisions: postgres.NewProvisions(p.DB),
+		Consents: postgres.NewConsents(p.DB, p.Protector), Referrals: postgres.NewReferrals(p.DB, p.Protector),
+		Themes: postgres.NewThemes(p.DB), Events: events.NewPublisher(p.Outbox), Access: p.Access, Pseudo: p.Protector,
+		Settings: s,
+	})
 }

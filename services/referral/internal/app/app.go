@@ -1,5 +1,6 @@
-// Package app holds the referral use cases: submitting and reading signals, and moving them
-// on when intake reports what it did. Ports are declared here, by the consumer of them.
+// Package app holds the referral use cases: signals and their feedback, the social map,
+// consents, closed-loop referrals and recurring themes. Ports are declared here, by the
+// consumer of them.
 package app
 
 import (
@@ -23,6 +24,10 @@ type Signals interface {
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, id string) (domain.Signal, error)
 	Update(ctx context.Context, s domain.Signal) error
+	// ByCaseForUpdate locks the signals linked to a case.
+	ByCaseForUpdate(ctx context.Context, caseID string) ([]domain.Signal, error)
+	// ListBySource pages through a source organisation's signals, newest first.
+	ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, string, error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -30,6 +35,10 @@ type Events interface {
 	SignalReceived(ctx context.Context, s domain.Signal) error
 	SignalStatusChanged(ctx context.Context, s domain.Signal) error
 	SignalFedBack(ctx context.Context, s domain.Signal) error
+	ReferralStatusChanged(ctx context.Context, r domain.Referral) error
+	ProvisionChanged(ctx context.Context, p domain.Provision) error
+	ConsentRecorded(ctx context.Context, c domain.Consent) error
+	ConsentWithdrawn(ctx context.Context, c domain.Consent, cancelledReferralIDs []string) error
 }
 
 // Pseudonymizer turns a BSN into the pseudonym used in the access log.
@@ -37,19 +46,57 @@ type Pseudonymizer interface {
 	Pseudonym(bsn string) string
 }
 
+// Settings are the service's own settings.
+type Settings struct {
+	// AcceptPeriod is the default time a recipient has to accept or decline a referral.
+	AcceptPeriod time.Duration
+	// MinGroupSize is the smallest number of residents behind a published theme count.
+	MinGroupSize int
+}
+
+// DefaultSettings are used for zero values.
+var DefaultSettings = Settings{AcceptPeriod: 14 * 24 * time.Hour, MinGroupSize: domain.DefaultMinGroupSize}
+
+// Deps are the ports the application needs.
+type Deps struct {
+	Tx         txn.Runner
+	Signals    Signals
+	Provisions Provisions
+	Consents   Consents
+	Referrals  Referrals
+	Themes     Themes
+	Events     Events
+	Access     accesslog.Recorder
+	Pseudo     Pseudonymizer
+	Settings   Settings
+}
+
 // App is the referral application.
 type App struct {
-	tx      txn.Runner
-	signals Signals
-	events  Events
-	access  accesslog.Recorder
-	pseudo  Pseudonymizer
-	Now     func() time.Time
+	tx         txn.Runner
+	signals    Signals
+	provisions Provisions
+	consents   Consents
+	referrals  Referrals
+	themes     Themes
+	events     Events
+	access     accesslog.Recorder
+	pseudo     Pseudonymizer
+	settings   Settings
+	// Now is the clock; tests replace it to control time (expiry, validity).
+	Now func() time.Time
 }
 
 // New builds the application.
-func New(tx txn.Runner, signals Signals, events Events, access accesslog.Recorder, pseudo Pseudonymizer) *App {
-	return &App{tx: tx, signals: signals, events: events, access: access, pseudo: pseudo, Now: time.Now}
+func New(d Deps) *App {
+	if d.Settings.AcceptPeriod <= 0 {
+		d.Settings.AcceptPeriod = DefaultSettings.AcceptPeriod
+	}
+	if d.Settings.MinGroupSize <= 0 {
+		d.Settings.MinGroupSize = DefaultSettings.MinGroupSize
+	}
+	return &App{tx: d.Tx, signals: d.Signals, provisions: d.Provisions, consents: d.Consents, referrals: d.Referrals,
+		themes: d.Themes, events: d.Events, access: d.Access, pseudo: d.Pseudo, settings: d.Settings, Now: time.Now}
 }
 
 // SubmitSignal registers a signal from the calling organisation.
@@ -150,6 +197,68 @@ func (a *App) LinkToCase(ctx context.Context, signalID, intakeID, caseID string)
 			return err
 		}
 		return a.save(ctx, s, "referral.signal.link_case")
+	})
+}
+
+// ListMySignals pages through the calling organisation's own signals; each one returned is
+// access-logged.
+func (a *App) ListMySignals(ctx context.Context, status string, p domain.Page) ([]domain.Signal, string, error) {
+	caller, _ := identity.From(ctx)
+	var (
+		out  []domain.Signal
+		next string
+	)
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, next, err = a.signals.ListBySource(ctx, caller.Org.OIN, status, p); err != nil {
+			return err
+		}
+		for _, s := range out {
+			if err := a.access.Record(ctx, a.entry("referral.signal.list", s, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// IntakeClosed handles intake's report that an intake ended without case direction, and
+// feeds back to the signal's source (advised, referred or not taken up).
+func (a *App) IntakeClosed(ctx context.Context, signalID, intakeID, intakeStatus string) error {
+	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		s, err := a.signals.GetForUpdate(ctx, signalID)
+		if err != nil {
+			return err
+		}
+		changed, err := s.IntakeClosed(intakeID, intakeStatus, a.Now().UTC())
+		if err != nil || !changed {
+			return err
+		}
+		return a.save(ctx, s, "referral.signal.intake_closed")
+	})
+}
+
+// CaseClosed handles case-direction's report that a case was closed, and tells the sources
+// of the signals behind it.
+func (a *App) CaseClosed(ctx context.Context, caseID string) error {
+	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		signals, err := a.signals.ByCaseForUpdate(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		for _, s := range signals {
+			changed, err := s.CaseClosed(caseID, a.Now().UTC())
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := a.save(ctx, s, "referral.signal.case_closed"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }
 

@@ -62,6 +62,9 @@ const (
 	FeedbackIntakeRegistered       Feedback = "INTAKE_REGISTERED"
 	FeedbackTakenIntoCaseDirection Feedback = "TAKEN_INTO_CASE_DIRECTION"
 	FeedbackNotTakenUp             Feedback = "NOT_TAKEN_UP"
+	FeedbackAdvised                Feedback = "ADVISED"
+	FeedbackReferred               Feedback = "REFERRED"
+	FeedbackCaseClosed             Feedback = "CASE_CLOSED"
 )
 
 // transitions is the signal state machine (DESIGN §4). An intake may be opened as a case so
@@ -215,4 +218,58 @@ func (s *Signal) FeedBack(f Feedback, at time.Time) error {
 	s.Status = StatusFedBack
 	s.FedBackAt = &at
 	return nil
+}
+
+// IntakeClosed records that the signal's intake ended without case direction, and feeds back
+// what became of it: ADVISED or REFERRED close the loop directly; NOT_REACHED and WITHDRAWN
+// mean the signal was not taken up. A merged intake carries on under another intake, so it
+// gives no feedback; nor does a signal that already reached case direction. It reports
+// whether anything changed.
+func (s *Signal) IntakeClosed(intakeID, intakeStatus string, at time.Time) (bool, error) {
+	var f Feedback
+	switch intakeStatus {
+	case "ADVISED":
+		f = FeedbackAdvised
+	case "REFERRED":
+		f = FeedbackReferred
+	case "NOT_REACHED", "WITHDRAWN":
+		f = FeedbackNotTakenUp
+	default:
+		return false, nil
+	}
+	if s.Status == StatusLinkedToCase || s.Status == StatusFedBack || s.Status == StatusNotTakenUp {
+		return false, nil
+	}
+	if s.Status == StatusReceived || s.Status == StatusUnderAssessment {
+		if _, err := s.LinkToIntake(intakeID); err != nil {
+			return false, err
+		}
+	}
+	if s.IntakeID == "" {
+		s.IntakeID = intakeID
+	}
+	if f == FeedbackNotTakenUp {
+		if !CanTransition(s.Status, StatusNotTakenUp) {
+			return false, fmt.Errorf("%w: %s → %s", ErrTransition, s.Status, StatusNotTakenUp)
+		}
+		s.Status = StatusNotTakenUp
+	}
+	return true, s.FeedBack(f, at)
+}
+
+// CaseClosed records that the case the signal led to was closed: the source is told (the
+// loop, already FED_BACK with "taken into case direction", gets its last word). It reports
+// whether anything changed; a signal of another case or one told before is left alone.
+func (s *Signal) CaseClosed(caseID string, at time.Time) (bool, error) {
+	if s.CaseID != caseID || s.Feedback == FeedbackCaseClosed {
+		return false, nil
+	}
+	switch s.Status {
+	case StatusFedBack:
+		s.Feedback, s.FedBackAt = FeedbackCaseClosed, &at
+		return true, nil
+	case StatusLinkedToCase:
+		return true, s.FeedBack(FeedbackCaseClosed, at)
+	}
+	return false, fmt.Errorf("%w: case closed while the signal is %s", ErrTransition, s.Status)
 }

@@ -89,3 +89,51 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestIntakeClosedFeedback(t *testing.T) {
+	at := time.Now()
+	cases := []struct {
+		intakeStatus string
+		from         Status
+		changed      bool
+		status       Status
+		feedback     Feedback
+	}{
+		{"ADVISED", StatusLinkedToIntake, true, StatusFedBack, FeedbackAdvised},
+		{"REFERRED", StatusLinkedToIntake, true, StatusFedBack, FeedbackReferred},
+		{"NOT_REACHED", StatusLinkedToIntake, true, StatusFedBack, FeedbackNotTakenUp},
+		{"WITHDRAWN", StatusReceived, true, StatusFedBack, FeedbackNotTakenUp},
+		{"ADVISED", StatusReceived, true, StatusFedBack, FeedbackAdvised},
+		{"MERGED", StatusLinkedToIntake, false, StatusLinkedToIntake, FeedbackNone},
+		{"ADVISED", StatusLinkedToCase, false, StatusLinkedToCase, FeedbackNone},
+		{"ADVISED", StatusFedBack, false, StatusFedBack, FeedbackNone},
+	}
+	for _, tc := range cases {
+		s := Signal{Status: tc.from}
+		changed, err := s.IntakeClosed("i1", tc.intakeStatus, at)
+		if err != nil || changed != tc.changed || s.Status != tc.status || s.Feedback != tc.feedback {
+			t.Errorf("%s from %s: changed=%v status=%s feedback=%s err=%v", tc.intakeStatus, tc.from, changed, s.Status, s.Feedback, err)
+		}
+		if tc.changed && (s.FedBackAt == nil || s.IntakeID != "i1") {
+			t.Errorf("%s from %s: fed_back_at and intake id must be set", tc.intakeStatus, tc.from)
+		}
+	}
+}
+
+func TestCaseClosedFeedback(t *testing.T) {
+	s := Signal{Status: StatusLinkedToIntake}
+	if _, err := s.LinkToCase("i1", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.FeedBack(FeedbackTakenIntoCaseDirection, time.Now())
+	if changed, _ := s.CaseClosed("c2", time.Now()); changed {
+		t.Fatal("another case's closing must not touch the signal")
+	}
+	changed, err := s.CaseClosed("c1", time.Now())
+	if err != nil || !changed || s.Status != StatusFedBack || s.Feedback != FeedbackCaseClosed {
+		t.Fatalf("case closed: %v %v %s %s", changed, err, s.Status, s.Feedback)
+	}
+	if changed, _ := s.CaseClosed("c1", time.Now()); changed {
+		t.Fatal("a repeated closing must not feed back twice")
+	}
+}

@@ -303,7 +303,9 @@ func (x *SignalFedBack) GetFedBackAt() *timestamppb.Timestamp {
 
 // ReferralStatusChanged: a referral moved on (closed loop, FHIR Task semantics). Case
 // direction keeps the goal actions of the case current with it.
-// Subject: wijkbrug.referral.<municipality>.referral.status_changed
+// Subject: wijkbrug.referral.<municipality>.referral.status_changed, and the same payload on
+// the two partners' own subjects wijkbrug.referral.feedback.<referrer OIN>.referral.status_changed
+// and (once sent) wijkbrug.referral.feedback.<recipient OIN>.referral.status_changed.
 type ReferralStatusChanged struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
@@ -414,11 +416,286 @@ func (x *ReferralStatusChanged) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ProvisionChanged: a provision on the social map was added or changed (no personal data).
+// Subject: wijkbrug.referral.<municipality>.provision.changed
+type ProvisionChanged struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	ProvisionId             string                 `protobuf:"bytes,1,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
+	OrganisationOin         string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	MunicipalityCode        string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Status                  ProvisionStatus        `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.referral.v1.ProvisionStatus" json:"status,omitempty"`
+	CapacityStatus          CapacityStatus         `protobuf:"varint,5,opt,name=capacity_status,json=capacityStatus,proto3,enum=wijkbrug.referral.v1.CapacityStatus" json:"capacity_status,omitempty"`
+	WaitingDays             int32                  `protobuf:"varint,6,opt,name=waiting_days,json=waitingDays,proto3" json:"waiting_days,omitempty"`
+	AcceptsDigitalReferrals bool                   `protobuf:"varint,7,opt,name=accepts_digital_referrals,json=acceptsDigitalReferrals,proto3" json:"accepts_digital_referrals,omitempty"`
+	At                      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *ProvisionChanged) Reset() {
+	*x = ProvisionChanged{}
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionChanged) ProtoMessage() {}
+
+func (x *ProvisionChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionChanged.ProtoReflect.Descriptor instead.
+func (*ProvisionChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ProvisionChanged) GetProvisionId() string {
+	if x != nil {
+		return x.ProvisionId
+	}
+	return ""
+}
+
+func (x *ProvisionChanged) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *ProvisionChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ProvisionChanged) GetStatus() ProvisionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ProvisionStatus_PROVISION_STATUS_UNSPECIFIED
+}
+
+func (x *ProvisionChanged) GetCapacityStatus() CapacityStatus {
+	if x != nil {
+		return x.CapacityStatus
+	}
+	return CapacityStatus_CAPACITY_STATUS_UNSPECIFIED
+}
+
+func (x *ProvisionChanged) GetWaitingDays() int32 {
+	if x != nil {
+		return x.WaitingDays
+	}
+	return 0
+}
+
+func (x *ProvisionChanged) GetAcceptsDigitalReferrals() bool {
+	if x != nil {
+		return x.AcceptsDigitalReferrals
+	}
+	return false
+}
+
+func (x *ProvisionChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// ConsentRecorded: a resident's consent was recorded (no BSN; recipients are organisations).
+// Subject: wijkbrug.referral.<municipality>.consent.recorded
+type ConsentRecorded struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ConsentId          string                 `protobuf:"bytes,1,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	HolderOin          string                 `protobuf:"bytes,2,opt,name=holder_oin,json=holderOin,proto3" json:"holder_oin,omitempty"`
+	ProcessingActivity string                 `protobuf:"bytes,3,opt,name=processing_activity,json=processingActivity,proto3" json:"processing_activity,omitempty"`
+	RecipientOins      []string               `protobuf:"bytes,4,rep,name=recipient_oins,json=recipientOins,proto3" json:"recipient_oins,omitempty"`
+	DataCategories     []DataCategory         `protobuf:"varint,5,rep,packed,name=data_categories,json=dataCategories,proto3,enum=wijkbrug.referral.v1.DataCategory" json:"data_categories,omitempty"`
+	MunicipalityCode   string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At                 *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ConsentRecorded) Reset() {
+	*x = ConsentRecorded{}
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentRecorded) ProtoMessage() {}
+
+func (x *ConsentRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentRecorded.ProtoReflect.Descriptor instead.
+func (*ConsentRecorded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConsentRecorded) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *ConsentRecorded) GetHolderOin() string {
+	if x != nil {
+		return x.HolderOin
+	}
+	return ""
+}
+
+func (x *ConsentRecorded) GetProcessingActivity() string {
+	if x != nil {
+		return x.ProcessingActivity
+	}
+	return ""
+}
+
+func (x *ConsentRecorded) GetRecipientOins() []string {
+	if x != nil {
+		return x.RecipientOins
+	}
+	return nil
+}
+
+func (x *ConsentRecorded) GetDataCategories() []DataCategory {
+	if x != nil {
+		return x.DataCategories
+	}
+	return nil
+}
+
+func (x *ConsentRecorded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ConsentRecorded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// ConsentWithdrawn: the resident withdrew a consent; the referrals resting on it are
+// cancelled (each with its own ReferralStatusChanged).
+// Subject: wijkbrug.referral.<municipality>.consent.withdrawn
+type ConsentWithdrawn struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	ConsentId            string                 `protobuf:"bytes,1,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	HolderOin            string                 `protobuf:"bytes,2,opt,name=holder_oin,json=holderOin,proto3" json:"holder_oin,omitempty"`
+	CancelledReferralIds []string               `protobuf:"bytes,3,rep,name=cancelled_referral_ids,json=cancelledReferralIds,proto3" json:"cancelled_referral_ids,omitempty"`
+	MunicipalityCode     string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At                   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ConsentWithdrawn) Reset() {
+	*x = ConsentWithdrawn{}
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentWithdrawn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentWithdrawn) ProtoMessage() {}
+
+func (x *ConsentWithdrawn) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentWithdrawn.ProtoReflect.Descriptor instead.
+func (*ConsentWithdrawn) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConsentWithdrawn) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *ConsentWithdrawn) GetHolderOin() string {
+	if x != nil {
+		return x.HolderOin
+	}
+	return ""
+}
+
+func (x *ConsentWithdrawn) GetCancelledReferralIds() []string {
+	if x != nil {
+		return x.CancelledReferralIds
+	}
+	return nil
+}
+
+func (x *ConsentWithdrawn) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ConsentWithdrawn) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_referral_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!wijkbrug/referral/v1/events.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#wijkbrug/referral/v1/referral.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x8b\x04\n" +
+	"!wijkbrug/referral/v1/events.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a#wijkbrug/referral/v1/referral.proto\x1a$wijkbrug/referral/v1/socialmap.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x8b\x04\n" +
 	"\x0eSignalReceived\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12A\n" +
 	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
@@ -458,7 +735,34 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12!\n" +
 	"\fprovision_id\x18\a \x01(\tR\vprovisionId\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa6\x03\n" +
+	"\x10ProvisionChanged\x12!\n" +
+	"\fprovision_id\x18\x01 \x01(\tR\vprovisionId\x12)\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12=\n" +
+	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.referral.v1.ProvisionStatusR\x06status\x12M\n" +
+	"\x0fcapacity_status\x18\x05 \x01(\x0e2$.wijkbrug.referral.v1.CapacityStatusR\x0ecapacityStatus\x12!\n" +
+	"\fwaiting_days\x18\x06 \x01(\x05R\vwaitingDays\x12:\n" +
+	"\x19accepts_digital_referrals\x18\a \x01(\bR\x17acceptsDigitalReferrals\x12*\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xcd\x02\n" +
+	"\x0fConsentRecorded\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\x01 \x01(\tR\tconsentId\x12\x1d\n" +
+	"\n" +
+	"holder_oin\x18\x02 \x01(\tR\tholderOin\x12/\n" +
+	"\x13processing_activity\x18\x03 \x01(\tR\x12processingActivity\x12%\n" +
+	"\x0erecipient_oins\x18\x04 \x03(\tR\rrecipientOins\x12K\n" +
+	"\x0fdata_categories\x18\x05 \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x0edataCategories\x12+\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xdf\x01\n" +
+	"\x10ConsentWithdrawn\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\x01 \x01(\tR\tconsentId\x12\x1d\n" +
+	"\n" +
+	"holder_oin\x18\x02 \x01(\tR\tholderOin\x124\n" +
+	"\x16cancelled_referral_ids\x18\x03 \x03(\tR\x14cancelledReferralIds\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_wijkbrug_referral_v1_events_proto_rawDescOnce sync.Once
@@ -472,36 +776,48 @@ func file_wijkbrug_referral_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_referral_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_wijkbrug_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_wijkbrug_referral_v1_events_proto_goTypes = []any{
 	(*SignalReceived)(nil),        // 0: wijkbrug.referral.v1.SignalReceived
 	(*SignalStatusChanged)(nil),   // 1: wijkbrug.referral.v1.SignalStatusChanged
 	(*SignalFedBack)(nil),         // 2: wijkbrug.referral.v1.SignalFedBack
 	(*ReferralStatusChanged)(nil), // 3: wijkbrug.referral.v1.ReferralStatusChanged
-	(SourceType)(0),               // 4: wijkbrug.referral.v1.SourceType
-	(LegalBasis)(0),               // 5: wijkbrug.referral.v1.LegalBasis
-	(v1.LifeDomain)(0),            // 6: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),       // 7: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(SignalStatus)(0),             // 9: wijkbrug.referral.v1.SignalStatus
-	(Feedback)(0),                 // 10: wijkbrug.referral.v1.Feedback
+	(*ProvisionChanged)(nil),      // 4: wijkbrug.referral.v1.ProvisionChanged
+	(*ConsentRecorded)(nil),       // 5: wijkbrug.referral.v1.ConsentRecorded
+	(*ConsentWithdrawn)(nil),      // 6: wijkbrug.referral.v1.ConsentWithdrawn
+	(SourceType)(0),               // 7: wijkbrug.referral.v1.SourceType
+	(LegalBasis)(0),               // 8: wijkbrug.referral.v1.LegalBasis
+	(v1.LifeDomain)(0),            // 9: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),       // 10: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(SignalStatus)(0),             // 12: wijkbrug.referral.v1.SignalStatus
+	(Feedback)(0),                 // 13: wijkbrug.referral.v1.Feedback
+	(ProvisionStatus)(0),          // 14: wijkbrug.referral.v1.ProvisionStatus
+	(CapacityStatus)(0),           // 15: wijkbrug.referral.v1.CapacityStatus
+	(DataCategory)(0),             // 16: wijkbrug.referral.v1.DataCategory
 }
 var file_wijkbrug_referral_v1_events_proto_depIdxs = []int32{
-	4,  // 0: wijkbrug.referral.v1.SignalReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	5,  // 1: wijkbrug.referral.v1.SignalReceived.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	6,  // 2: wijkbrug.referral.v1.SignalReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	7,  // 3: wijkbrug.referral.v1.SignalReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	8,  // 4: wijkbrug.referral.v1.SignalReceived.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: wijkbrug.referral.v1.SignalStatusChanged.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	10, // 6: wijkbrug.referral.v1.SignalFedBack.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	9,  // 7: wijkbrug.referral.v1.SignalFedBack.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	8,  // 8: wijkbrug.referral.v1.SignalFedBack.fed_back_at:type_name -> google.protobuf.Timestamp
-	8,  // 9: wijkbrug.referral.v1.ReferralStatusChanged.at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 0: wijkbrug.referral.v1.SignalReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	8,  // 1: wijkbrug.referral.v1.SignalReceived.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 2: wijkbrug.referral.v1.SignalReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	10, // 3: wijkbrug.referral.v1.SignalReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	11, // 4: wijkbrug.referral.v1.SignalReceived.received_at:type_name -> google.protobuf.Timestamp
+	12, // 5: wijkbrug.referral.v1.SignalStatusChanged.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	13, // 6: wijkbrug.referral.v1.SignalFedBack.feedback:type_name -> wijkbrug.referral.v1.Feedback
+	12, // 7: wijkbrug.referral.v1.SignalFedBack.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	11, // 8: wijkbrug.referral.v1.SignalFedBack.fed_back_at:type_name -> google.protobuf.Timestamp
+	11, // 9: wijkbrug.referral.v1.ReferralStatusChanged.at:type_name -> google.protobuf.Timestamp
+	14, // 10: wijkbrug.referral.v1.ProvisionChanged.status:type_name -> wijkbrug.referral.v1.ProvisionStatus
+	15, // 11: wijkbrug.referral.v1.ProvisionChanged.capacity_status:type_name -> wijkbrug.referral.v1.CapacityStatus
+	11, // 12: wijkbrug.referral.v1.ProvisionChanged.at:type_name -> google.protobuf.Timestamp
+	16, // 13: wijkbrug.referral.v1.ConsentRecorded.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	11, // 14: wijkbrug.referral.v1.ConsentRecorded.at:type_name -> google.protobuf.Timestamp
+	11, // 15: wijkbrug.referral.v1.ConsentWithdrawn.at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_events_proto_init() }
@@ -509,14 +825,16 @@ func file_wijkbrug_referral_v1_events_proto_init() {
 	if File_wijkbrug_referral_v1_events_proto != nil {
 		return
 	}
+	file_wijkbrug_referral_v1_consent_proto_init()
 	file_wijkbrug_referral_v1_referral_proto_init()
+	file_wijkbrug_referral_v1_socialmap_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_events_proto_rawDesc), len(file_wijkbrug_referral_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

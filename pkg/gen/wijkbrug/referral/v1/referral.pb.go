@@ -5,7 +5,8 @@
 // source: wijkbrug/referral/v1/referral.proto
 
 // The referral service: signals from partners (signaal) with feedback to their source
-// (terugmelding). Later versions add the social map, closed-loop referrals and consents.
+// (terugmelding), the social map of provisions (sociale kaart), closed-loop referrals
+// (verwijzingen, FHIR Task semantics), consents (toestemming) and recurring themes per district.
 
 package referralv1
 
@@ -239,8 +240,14 @@ const (
 	Feedback_FEEDBACK_INTAKE_REGISTERED Feedback = 1
 	// The household is taken into case direction (casusregie).
 	Feedback_FEEDBACK_TAKEN_INTO_CASE_DIRECTION Feedback = 2
-	// The signal did not lead to help from the team.
+	// The signal did not lead to help from the team (resident not reached, withdrawn).
 	Feedback_FEEDBACK_NOT_TAKEN_UP Feedback = 3
+	// The intake ended with advice to the resident (no further help from the team needed).
+	Feedback_FEEDBACK_ADVISED Feedback = 4
+	// The intake ended with a referral to a (community) provision.
+	Feedback_FEEDBACK_REFERRED Feedback = 5
+	// The case that the signal led to has been closed.
+	Feedback_FEEDBACK_CASE_CLOSED Feedback = 6
 )
 
 // Enum value maps for Feedback.
@@ -250,12 +257,18 @@ var (
 		1: "FEEDBACK_INTAKE_REGISTERED",
 		2: "FEEDBACK_TAKEN_INTO_CASE_DIRECTION",
 		3: "FEEDBACK_NOT_TAKEN_UP",
+		4: "FEEDBACK_ADVISED",
+		5: "FEEDBACK_REFERRED",
+		6: "FEEDBACK_CASE_CLOSED",
 	}
 	Feedback_value = map[string]int32{
 		"FEEDBACK_UNSPECIFIED":               0,
 		"FEEDBACK_INTAKE_REGISTERED":         1,
 		"FEEDBACK_TAKEN_INTO_CASE_DIRECTION": 2,
 		"FEEDBACK_NOT_TAKEN_UP":              3,
+		"FEEDBACK_ADVISED":                   4,
+		"FEEDBACK_REFERRED":                  5,
+		"FEEDBACK_CASE_CLOSED":               6,
 	}
 )
 
@@ -284,6 +297,549 @@ func (x Feedback) Number() protoreflect.EnumNumber {
 // Deprecated: Use Feedback.Descriptor instead.
 func (Feedback) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{3}
+}
+
+// ReferralStatus follows a referral (FHIR Task status).
+type ReferralStatus int32
+
+const (
+	ReferralStatus_REFERRAL_STATUS_UNSPECIFIED ReferralStatus = 0
+	// Prepared by the referrer, not yet visible to the recipient.
+	ReferralStatus_REFERRAL_STATUS_DRAFT ReferralStatus = 1
+	// Sent; the recipient must accept or decline before accept_by.
+	ReferralStatus_REFERRAL_STATUS_SENT     ReferralStatus = 2
+	ReferralStatus_REFERRAL_STATUS_ACCEPTED ReferralStatus = 3
+	ReferralStatus_REFERRAL_STATUS_DECLINED ReferralStatus = 4
+	// Not accepted before accept_by (set by the service).
+	ReferralStatus_REFERRAL_STATUS_EXPIRED     ReferralStatus = 5
+	ReferralStatus_REFERRAL_STATUS_IN_PROGRESS ReferralStatus = 6
+	// Paused; sub_status says why (e.g. WAITLIST).
+	ReferralStatus_REFERRAL_STATUS_ON_HOLD   ReferralStatus = 7
+	ReferralStatus_REFERRAL_STATUS_COMPLETED ReferralStatus = 8
+	ReferralStatus_REFERRAL_STATUS_FAILED    ReferralStatus = 9
+	ReferralStatus_REFERRAL_STATUS_CANCELLED ReferralStatus = 10
+)
+
+// Enum value maps for ReferralStatus.
+var (
+	ReferralStatus_name = map[int32]string{
+		0:  "REFERRAL_STATUS_UNSPECIFIED",
+		1:  "REFERRAL_STATUS_DRAFT",
+		2:  "REFERRAL_STATUS_SENT",
+		3:  "REFERRAL_STATUS_ACCEPTED",
+		4:  "REFERRAL_STATUS_DECLINED",
+		5:  "REFERRAL_STATUS_EXPIRED",
+		6:  "REFERRAL_STATUS_IN_PROGRESS",
+		7:  "REFERRAL_STATUS_ON_HOLD",
+		8:  "REFERRAL_STATUS_COMPLETED",
+		9:  "REFERRAL_STATUS_FAILED",
+		10: "REFERRAL_STATUS_CANCELLED",
+	}
+	ReferralStatus_value = map[string]int32{
+		"REFERRAL_STATUS_UNSPECIFIED": 0,
+		"REFERRAL_STATUS_DRAFT":       1,
+		"REFERRAL_STATUS_SENT":        2,
+		"REFERRAL_STATUS_ACCEPTED":    3,
+		"REFERRAL_STATUS_DECLINED":    4,
+		"REFERRAL_STATUS_EXPIRED":     5,
+		"REFERRAL_STATUS_IN_PROGRESS": 6,
+		"REFERRAL_STATUS_ON_HOLD":     7,
+		"REFERRAL_STATUS_COMPLETED":   8,
+		"REFERRAL_STATUS_FAILED":      9,
+		"REFERRAL_STATUS_CANCELLED":   10,
+	}
+)
+
+func (x ReferralStatus) Enum() *ReferralStatus {
+	p := new(ReferralStatus)
+	*p = x
+	return p
+}
+
+func (x ReferralStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[4].Descriptor()
+}
+
+func (ReferralStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[4]
+}
+
+func (x ReferralStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralStatus.Descriptor instead.
+func (ReferralStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{4}
+}
+
+// DeclineReason is why a recipient declines a referral.
+type DeclineReason int32
+
+const (
+	DeclineReason_DECLINE_REASON_UNSPECIFIED DeclineReason = 0
+	// No room: capacity shortage (counted in recurring themes).
+	DeclineReason_DECLINE_REASON_CAPACITY DeclineReason = 1
+	// The resident lives outside the provision's area.
+	DeclineReason_DECLINE_REASON_OUT_OF_AREA DeclineReason = 2
+	// The resident does not meet the eligibility criteria.
+	DeclineReason_DECLINE_REASON_NOT_ELIGIBLE DeclineReason = 3
+	// The referral lacks information the recipient needs.
+	DeclineReason_DECLINE_REASON_INCOMPLETE       DeclineReason = 4
+	DeclineReason_DECLINE_REASON_RESIDENT_REFUSED DeclineReason = 5
+	// Another provision fits better.
+	DeclineReason_DECLINE_REASON_OTHER_PROVISION DeclineReason = 6
+	DeclineReason_DECLINE_REASON_OTHER           DeclineReason = 7
+)
+
+// Enum value maps for DeclineReason.
+var (
+	DeclineReason_name = map[int32]string{
+		0: "DECLINE_REASON_UNSPECIFIED",
+		1: "DECLINE_REASON_CAPACITY",
+		2: "DECLINE_REASON_OUT_OF_AREA",
+		3: "DECLINE_REASON_NOT_ELIGIBLE",
+		4: "DECLINE_REASON_INCOMPLETE",
+		5: "DECLINE_REASON_RESIDENT_REFUSED",
+		6: "DECLINE_REASON_OTHER_PROVISION",
+		7: "DECLINE_REASON_OTHER",
+	}
+	DeclineReason_value = map[string]int32{
+		"DECLINE_REASON_UNSPECIFIED":      0,
+		"DECLINE_REASON_CAPACITY":         1,
+		"DECLINE_REASON_OUT_OF_AREA":      2,
+		"DECLINE_REASON_NOT_ELIGIBLE":     3,
+		"DECLINE_REASON_INCOMPLETE":       4,
+		"DECLINE_REASON_RESIDENT_REFUSED": 5,
+		"DECLINE_REASON_OTHER_PROVISION":  6,
+		"DECLINE_REASON_OTHER":            7,
+	}
+)
+
+func (x DeclineReason) Enum() *DeclineReason {
+	p := new(DeclineReason)
+	*p = x
+	return p
+}
+
+func (x DeclineReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeclineReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[5].Descriptor()
+}
+
+func (DeclineReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[5]
+}
+
+func (x DeclineReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeclineReason.Descriptor instead.
+func (DeclineReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{5}
+}
+
+// CancelReason is why a referral is cancelled.
+type CancelReason int32
+
+const (
+	CancelReason_CANCEL_REASON_UNSPECIFIED      CancelReason = 0
+	CancelReason_CANCEL_REASON_NO_LONGER_NEEDED CancelReason = 1
+	CancelReason_CANCEL_REASON_RESIDENT_REFUSED CancelReason = 2
+	// The resident withdrew the consent the referral rested on (set by the service).
+	CancelReason_CANCEL_REASON_CONSENT_WITHDRAWN CancelReason = 3
+	CancelReason_CANCEL_REASON_ENTERED_IN_ERROR  CancelReason = 4
+	CancelReason_CANCEL_REASON_OTHER_PROVISION   CancelReason = 5
+	CancelReason_CANCEL_REASON_RESIDENT_MOVED    CancelReason = 6
+	CancelReason_CANCEL_REASON_OTHER             CancelReason = 7
+)
+
+// Enum value maps for CancelReason.
+var (
+	CancelReason_name = map[int32]string{
+		0: "CANCEL_REASON_UNSPECIFIED",
+		1: "CANCEL_REASON_NO_LONGER_NEEDED",
+		2: "CANCEL_REASON_RESIDENT_REFUSED",
+		3: "CANCEL_REASON_CONSENT_WITHDRAWN",
+		4: "CANCEL_REASON_ENTERED_IN_ERROR",
+		5: "CANCEL_REASON_OTHER_PROVISION",
+		6: "CANCEL_REASON_RESIDENT_MOVED",
+		7: "CANCEL_REASON_OTHER",
+	}
+	CancelReason_value = map[string]int32{
+		"CANCEL_REASON_UNSPECIFIED":       0,
+		"CANCEL_REASON_NO_LONGER_NEEDED":  1,
+		"CANCEL_REASON_RESIDENT_REFUSED":  2,
+		"CANCEL_REASON_CONSENT_WITHDRAWN": 3,
+		"CANCEL_REASON_ENTERED_IN_ERROR":  4,
+		"CANCEL_REASON_OTHER_PROVISION":   5,
+		"CANCEL_REASON_RESIDENT_MOVED":    6,
+		"CANCEL_REASON_OTHER":             7,
+	}
+)
+
+func (x CancelReason) Enum() *CancelReason {
+	p := new(CancelReason)
+	*p = x
+	return p
+}
+
+func (x CancelReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CancelReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[6].Descriptor()
+}
+
+func (CancelReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[6]
+}
+
+func (x CancelReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CancelReason.Descriptor instead.
+func (CancelReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
+}
+
+// FailReason is why accepted help did not come about or stopped without result.
+type FailReason int32
+
+const (
+	FailReason_FAIL_REASON_UNSPECIFIED          FailReason = 0
+	FailReason_FAIL_REASON_RESIDENT_NOT_REACHED FailReason = 1
+	FailReason_FAIL_REASON_RESIDENT_STOPPED     FailReason = 2
+	FailReason_FAIL_REASON_PROVISION_STOPPED    FailReason = 3
+	FailReason_FAIL_REASON_OTHER                FailReason = 4
+)
+
+// Enum value maps for FailReason.
+var (
+	FailReason_name = map[int32]string{
+		0: "FAIL_REASON_UNSPECIFIED",
+		1: "FAIL_REASON_RESIDENT_NOT_REACHED",
+		2: "FAIL_REASON_RESIDENT_STOPPED",
+		3: "FAIL_REASON_PROVISION_STOPPED",
+		4: "FAIL_REASON_OTHER",
+	}
+	FailReason_value = map[string]int32{
+		"FAIL_REASON_UNSPECIFIED":          0,
+		"FAIL_REASON_RESIDENT_NOT_REACHED": 1,
+		"FAIL_REASON_RESIDENT_STOPPED":     2,
+		"FAIL_REASON_PROVISION_STOPPED":    3,
+		"FAIL_REASON_OTHER":                4,
+	}
+)
+
+func (x FailReason) Enum() *FailReason {
+	p := new(FailReason)
+	*p = x
+	return p
+}
+
+func (x FailReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FailReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[7].Descriptor()
+}
+
+func (FailReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[7]
+}
+
+func (x FailReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FailReason.Descriptor instead.
+func (FailReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+}
+
+// HoldReason is the sub-status of a referral ON_HOLD.
+type HoldReason int32
+
+const (
+	HoldReason_HOLD_REASON_UNSPECIFIED HoldReason = 0
+	// On the provision's waiting list.
+	HoldReason_HOLD_REASON_WAITLIST HoldReason = 1
+	// The resident is temporarily unavailable (admission, holiday).
+	HoldReason_HOLD_REASON_RESIDENT_UNAVAILABLE HoldReason = 2
+	HoldReason_HOLD_REASON_OTHER                HoldReason = 3
+)
+
+// Enum value maps for HoldReason.
+var (
+	HoldReason_name = map[int32]string{
+		0: "HOLD_REASON_UNSPECIFIED",
+		1: "HOLD_REASON_WAITLIST",
+		2: "HOLD_REASON_RESIDENT_UNAVAILABLE",
+		3: "HOLD_REASON_OTHER",
+	}
+	HoldReason_value = map[string]int32{
+		"HOLD_REASON_UNSPECIFIED":          0,
+		"HOLD_REASON_WAITLIST":             1,
+		"HOLD_REASON_RESIDENT_UNAVAILABLE": 2,
+		"HOLD_REASON_OTHER":                3,
+	}
+)
+
+func (x HoldReason) Enum() *HoldReason {
+	p := new(HoldReason)
+	*p = x
+	return p
+}
+
+func (x HoldReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HoldReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[8].Descriptor()
+}
+
+func (HoldReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[8]
+}
+
+func (x HoldReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HoldReason.Descriptor instead.
+func (HoldReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+}
+
+// ReferralOutcome is the result of completed help.
+type ReferralOutcome int32
+
+const (
+	ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED    ReferralOutcome = 0
+	ReferralOutcome_REFERRAL_OUTCOME_GOAL_REACHED   ReferralOutcome = 1
+	ReferralOutcome_REFERRAL_OUTCOME_PARTLY_REACHED ReferralOutcome = 2
+	ReferralOutcome_REFERRAL_OUTCOME_NOT_REACHED    ReferralOutcome = 3
+)
+
+// Enum value maps for ReferralOutcome.
+var (
+	ReferralOutcome_name = map[int32]string{
+		0: "REFERRAL_OUTCOME_UNSPECIFIED",
+		1: "REFERRAL_OUTCOME_GOAL_REACHED",
+		2: "REFERRAL_OUTCOME_PARTLY_REACHED",
+		3: "REFERRAL_OUTCOME_NOT_REACHED",
+	}
+	ReferralOutcome_value = map[string]int32{
+		"REFERRAL_OUTCOME_UNSPECIFIED":    0,
+		"REFERRAL_OUTCOME_GOAL_REACHED":   1,
+		"REFERRAL_OUTCOME_PARTLY_REACHED": 2,
+		"REFERRAL_OUTCOME_NOT_REACHED":    3,
+	}
+)
+
+func (x ReferralOutcome) Enum() *ReferralOutcome {
+	p := new(ReferralOutcome)
+	*p = x
+	return p
+}
+
+func (x ReferralOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[9].Descriptor()
+}
+
+func (ReferralOutcome) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[9]
+}
+
+func (x ReferralOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralOutcome.Descriptor instead.
+func (ReferralOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
+}
+
+// Priority is how soon the recipient should act (FHIR request priority).
+type Priority int32
+
+const (
+	Priority_PRIORITY_UNSPECIFIED Priority = 0
+	Priority_PRIORITY_ROUTINE     Priority = 1
+	Priority_PRIORITY_URGENT      Priority = 2
+	Priority_PRIORITY_ASAP        Priority = 3
+)
+
+// Enum value maps for Priority.
+var (
+	Priority_name = map[int32]string{
+		0: "PRIORITY_UNSPECIFIED",
+		1: "PRIORITY_ROUTINE",
+		2: "PRIORITY_URGENT",
+		3: "PRIORITY_ASAP",
+	}
+	Priority_value = map[string]int32{
+		"PRIORITY_UNSPECIFIED": 0,
+		"PRIORITY_ROUTINE":     1,
+		"PRIORITY_URGENT":      2,
+		"PRIORITY_ASAP":        3,
+	}
+)
+
+func (x Priority) Enum() *Priority {
+	p := new(Priority)
+	*p = x
+	return p
+}
+
+func (x Priority) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Priority) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[10].Descriptor()
+}
+
+func (Priority) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[10]
+}
+
+func (x Priority) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Priority.Descriptor instead.
+func (Priority) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
+}
+
+// ReferralSide is the caller's side of a referral.
+type ReferralSide int32
+
+const (
+	ReferralSide_REFERRAL_SIDE_UNSPECIFIED ReferralSide = 0
+	// The caller sent the referral.
+	ReferralSide_REFERRAL_SIDE_REFERRER ReferralSide = 1
+	// The referral is addressed to the caller.
+	ReferralSide_REFERRAL_SIDE_RECIPIENT ReferralSide = 2
+)
+
+// Enum value maps for ReferralSide.
+var (
+	ReferralSide_name = map[int32]string{
+		0: "REFERRAL_SIDE_UNSPECIFIED",
+		1: "REFERRAL_SIDE_REFERRER",
+		2: "REFERRAL_SIDE_RECIPIENT",
+	}
+	ReferralSide_value = map[string]int32{
+		"REFERRAL_SIDE_UNSPECIFIED": 0,
+		"REFERRAL_SIDE_REFERRER":    1,
+		"REFERRAL_SIDE_RECIPIENT":   2,
+	}
+)
+
+func (x ReferralSide) Enum() *ReferralSide {
+	p := new(ReferralSide)
+	*p = x
+	return p
+}
+
+func (x ReferralSide) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralSide) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[11].Descriptor()
+}
+
+func (ReferralSide) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[11]
+}
+
+func (x ReferralSide) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralSide.Descriptor instead.
+func (ReferralSide) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
+}
+
+// ThemeKind is what a theme count counts.
+type ThemeKind int32
+
+const (
+	ThemeKind_THEME_KIND_UNSPECIFIED ThemeKind = 0
+	// Signals by their category.
+	ThemeKind_THEME_KIND_SIGNAL_CATEGORY ThemeKind = 1
+	// Signals by life domain.
+	ThemeKind_THEME_KIND_SIGNAL_LIFE_DOMAIN ThemeKind = 2
+	// Referrals (sent in the period) by life domain of the provision.
+	ThemeKind_THEME_KIND_REFERRAL_LIFE_DOMAIN ThemeKind = 3
+	// Declines (in the period) by reason, e.g. CAPACITY.
+	ThemeKind_THEME_KIND_DECLINE_REASON ThemeKind = 4
+)
+
+// Enum value maps for ThemeKind.
+var (
+	ThemeKind_name = map[int32]string{
+		0: "THEME_KIND_UNSPECIFIED",
+		1: "THEME_KIND_SIGNAL_CATEGORY",
+		2: "THEME_KIND_SIGNAL_LIFE_DOMAIN",
+		3: "THEME_KIND_REFERRAL_LIFE_DOMAIN",
+		4: "THEME_KIND_DECLINE_REASON",
+	}
+	ThemeKind_value = map[string]int32{
+		"THEME_KIND_UNSPECIFIED":          0,
+		"THEME_KIND_SIGNAL_CATEGORY":      1,
+		"THEME_KIND_SIGNAL_LIFE_DOMAIN":   2,
+		"THEME_KIND_REFERRAL_LIFE_DOMAIN": 3,
+		"THEME_KIND_DECLINE_REASON":       4,
+	}
+)
+
+func (x ThemeKind) Enum() *ThemeKind {
+	p := new(ThemeKind)
+	*p = x
+	return p
+}
+
+func (x ThemeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ThemeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[12].Descriptor()
+}
+
+func (ThemeKind) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[12]
+}
+
+func (x ThemeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ThemeKind.Descriptor instead.
+func (ThemeKind) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
 }
 
 // Arrears describes payment arrears in a Wgs signal.
@@ -798,11 +1354,2004 @@ func (x *GetSignalResponse) GetSignal() *Signal {
 	return nil
 }
 
+// ListMySignalsRequest pages through the caller's own signals.
+type ListMySignalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only signals with this status; unspecified lists all.
+	Status SignalStatus `protobuf:"varint,1,opt,name=status,proto3,enum=wijkbrug.referral.v1.SignalStatus" json:"status,omitempty"`
+	// At most this many signals (default 50, at most 200).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMySignalsRequest) Reset() {
+	*x = ListMySignalsRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMySignalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMySignalsRequest) ProtoMessage() {}
+
+func (x *ListMySignalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMySignalsRequest.ProtoReflect.Descriptor instead.
+func (*ListMySignalsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListMySignalsRequest) GetStatus() SignalStatus {
+	if x != nil {
+		return x.Status
+	}
+	return SignalStatus_SIGNAL_STATUS_UNSPECIFIED
+}
+
+func (x *ListMySignalsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMySignalsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListMySignalsResponse is one page of the caller's signals.
+type ListMySignalsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Signals []*Signal              `protobuf:"bytes,1,rep,name=signals,proto3" json:"signals,omitempty"`
+	// Pass as page_token for the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMySignalsResponse) Reset() {
+	*x = ListMySignalsResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMySignalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMySignalsResponse) ProtoMessage() {}
+
+func (x *ListMySignalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMySignalsResponse.ProtoReflect.Descriptor instead.
+func (*ListMySignalsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListMySignalsResponse) GetSignals() []*Signal {
+	if x != nil {
+		return x.Signals
+	}
+	return nil
+}
+
+func (x *ListMySignalsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Referral is a closed-loop referral of a resident to a provision.
+type Referral struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Status ReferralStatus         `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"status,omitempty"`
+	// OIN of the referring organisation (from its certificate).
+	ReferrerOin string `protobuf:"bytes,3,opt,name=referrer_oin,json=referrerOin,proto3" json:"referrer_oin,omitempty"`
+	// The professional who created it.
+	ReferrerUser string `protobuf:"bytes,4,opt,name=referrer_user,json=referrerUser,proto3" json:"referrer_user,omitempty"`
+	// OIN of the organisation of the provision.
+	RecipientOin string `protobuf:"bytes,5,opt,name=recipient_oin,json=recipientOin,proto3" json:"recipient_oin,omitempty"`
+	ProvisionId  string `protobuf:"bytes,6,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
+	// The case or the intake the referral belongs to (one of them).
+	CaseId   string `protobuf:"bytes,7,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId string `protobuf:"bytes,8,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// Goals of the case plan the referral serves.
+	GoalIds []string `protobuf:"bytes,9,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	// The resident referred.
+	ResidentBsn      string `protobuf:"bytes,10,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,11,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string `protobuf:"bytes,12,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The question for the recipient: confidential.
+	Question string `protobuf:"bytes,13,opt,name=question,proto3" json:"question,omitempty"`
+	// Data categories shared with the recipient.
+	SharedDataCategories []DataCategory `protobuf:"varint,14,rep,packed,name=shared_data_categories,json=sharedDataCategories,proto3,enum=wijkbrug.referral.v1.DataCategory" json:"shared_data_categories,omitempty"`
+	// The consent the referral rests on, or empty when another legal basis applies.
+	ConsentId  string     `protobuf:"bytes,15,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	LegalBasis LegalBasis `protobuf:"varint,16,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.referral.v1.LegalBasis" json:"legal_basis,omitempty"`
+	Priority   Priority   `protobuf:"varint,17,opt,name=priority,proto3,enum=wijkbrug.referral.v1.Priority" json:"priority,omitempty"`
+	// The recipient must accept or decline before this moment, else the referral expires.
+	AcceptBy *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=accept_by,json=acceptBy,proto3" json:"accept_by,omitempty"`
+	// Reason code of a decline, cancellation or failure (e.g. CAPACITY, CONSENT_WITHDRAWN).
+	Reason string `protobuf:"bytes,19,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Sub-status while ON_HOLD (e.g. WAITLIST).
+	HoldReason HoldReason `protobuf:"varint,20,opt,name=hold_reason,json=holdReason,proto3,enum=wijkbrug.referral.v1.HoldReason" json:"hold_reason,omitempty"`
+	// Outcome of completed help.
+	Outcome ReferralOutcome `protobuf:"varint,21,opt,name=outcome,proto3,enum=wijkbrug.referral.v1.ReferralOutcome" json:"outcome,omitempty"`
+	// Free-text note with the last transition (decline explanation, outcome summary): confidential.
+	Note string `protobuf:"bytes,22,opt,name=note,proto3" json:"note,omitempty"`
+	// The referral this one replaces (re-routing after a decline, expiry, cancellation or failure).
+	ReplacesReferralId string `protobuf:"bytes,23,opt,name=replaces_referral_id,json=replacesReferralId,proto3" json:"replaces_referral_id,omitempty"`
+	// Life domains of the provision at the time of referral.
+	LifeDomains   []v1.LifeDomain        `protobuf:"varint,24,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Referral) Reset() {
+	*x = Referral{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Referral) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Referral) ProtoMessage() {}
+
+func (x *Referral) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Referral.ProtoReflect.Descriptor instead.
+func (*Referral) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Referral) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Referral) GetStatus() ReferralStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *Referral) GetReferrerOin() string {
+	if x != nil {
+		return x.ReferrerOin
+	}
+	return ""
+}
+
+func (x *Referral) GetReferrerUser() string {
+	if x != nil {
+		return x.ReferrerUser
+	}
+	return ""
+}
+
+func (x *Referral) GetRecipientOin() string {
+	if x != nil {
+		return x.RecipientOin
+	}
+	return ""
+}
+
+func (x *Referral) GetProvisionId() string {
+	if x != nil {
+		return x.ProvisionId
+	}
+	return ""
+}
+
+func (x *Referral) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *Referral) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *Referral) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *Referral) GetResidentBsn() string {
+	if x != nil {
+		return x.ResidentBsn
+	}
+	return ""
+}
+
+func (x *Referral) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *Referral) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *Referral) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *Referral) GetSharedDataCategories() []DataCategory {
+	if x != nil {
+		return x.SharedDataCategories
+	}
+	return nil
+}
+
+func (x *Referral) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *Referral) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *Referral) GetPriority() Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return Priority_PRIORITY_UNSPECIFIED
+}
+
+func (x *Referral) GetAcceptBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptBy
+	}
+	return nil
+}
+
+func (x *Referral) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Referral) GetHoldReason() HoldReason {
+	if x != nil {
+		return x.HoldReason
+	}
+	return HoldReason_HOLD_REASON_UNSPECIFIED
+}
+
+func (x *Referral) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *Referral) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Referral) GetReplacesReferralId() string {
+	if x != nil {
+		return x.ReplacesReferralId
+	}
+	return ""
+}
+
+func (x *Referral) GetLifeDomains() []v1.LifeDomain {
+	if x != nil {
+		return x.LifeDomains
+	}
+	return nil
+}
+
+func (x *Referral) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Referral) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// CreateReferralRequest is a new referral; the referrer is the calling organisation.
+type CreateReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// The provision referred to; its organisation becomes the recipient. It must accept digital
+	// referrals and be active.
+	ProvisionId string `protobuf:"bytes,2,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
+	// The case (case direction) or the intake the referral belongs to: exactly one.
+	CaseId   string   `protobuf:"bytes,3,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId string   `protobuf:"bytes,4,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	GoalIds  []string `protobuf:"bytes,5,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	// BSN of the resident referred.
+	ResidentBsn      string `protobuf:"bytes,6,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,7,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// CBS district code of the resident (optional; used for recurring themes).
+	DistrictCode string `protobuf:"bytes,8,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The question for the recipient (required, at most 4000 characters).
+	Question string `protobuf:"bytes,9,opt,name=question,proto3" json:"question,omitempty"`
+	// Data categories shared with the recipient (at least one).
+	SharedDataCategories []DataCategory `protobuf:"varint,10,rep,packed,name=shared_data_categories,json=sharedDataCategories,proto3,enum=wijkbrug.referral.v1.DataCategory" json:"shared_data_categories,omitempty"`
+	// A consent held by the caller that covers the recipient and the categories; or leave empty
+	// and give another legal_basis (WMO, YOUTH_ACT, MELDCODE, WGS, VIR). One of the two is required.
+	ConsentId  string     `protobuf:"bytes,11,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	LegalBasis LegalBasis `protobuf:"varint,12,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.referral.v1.LegalBasis" json:"legal_basis,omitempty"`
+	// Default ROUTINE.
+	Priority Priority `protobuf:"varint,13,opt,name=priority,proto3,enum=wijkbrug.referral.v1.Priority" json:"priority,omitempty"`
+	// Default: now + the configured accept period (14 days). Must be in the future.
+	AcceptBy *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=accept_by,json=acceptBy,proto3" json:"accept_by,omitempty"`
+	// true: send at once (SENT); false: keep as DRAFT until SendReferral.
+	Send bool `protobuf:"varint,15,opt,name=send,proto3" json:"send,omitempty"`
+	// Re-routing: the caller's own DECLINED, EXPIRED, CANCELLED or FAILED referral this one
+	// replaces; the new referral must go to another provision.
+	ReplacesReferralId string `protobuf:"bytes,16,opt,name=replaces_referral_id,json=replacesReferralId,proto3" json:"replaces_referral_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *CreateReferralRequest) Reset() {
+	*x = CreateReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReferralRequest) ProtoMessage() {}
+
+func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReferralRequest.ProtoReflect.Descriptor instead.
+func (*CreateReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetProvisionId() string {
+	if x != nil {
+		return x.ProvisionId
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetGoalIds() []string {
+	if x != nil {
+		return x.GoalIds
+	}
+	return nil
+}
+
+func (x *CreateReferralRequest) GetResidentBsn() string {
+	if x != nil {
+		return x.ResidentBsn
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetSharedDataCategories() []DataCategory {
+	if x != nil {
+		return x.SharedDataCategories
+	}
+	return nil
+}
+
+func (x *CreateReferralRequest) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *CreateReferralRequest) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *CreateReferralRequest) GetPriority() Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return Priority_PRIORITY_UNSPECIFIED
+}
+
+func (x *CreateReferralRequest) GetAcceptBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptBy
+	}
+	return nil
+}
+
+func (x *CreateReferralRequest) GetSend() bool {
+	if x != nil {
+		return x.Send
+	}
+	return false
+}
+
+func (x *CreateReferralRequest) GetReplacesReferralId() string {
+	if x != nil {
+		return x.ReplacesReferralId
+	}
+	return ""
+}
+
+// CreateReferralResponse holds the new referral.
+type CreateReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReferralResponse) Reset() {
+	*x = CreateReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReferralResponse) ProtoMessage() {}
+
+func (x *CreateReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReferralResponse.ProtoReflect.Descriptor instead.
+func (*CreateReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreateReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// GetReferralRequest names a referral.
+type GetReferralRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReferralId    string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReferralRequest) Reset() {
+	*x = GetReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReferralRequest) ProtoMessage() {}
+
+func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReferralRequest.ProtoReflect.Descriptor instead.
+func (*GetReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// GetReferralResponse holds the referral.
+type GetReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReferralResponse) Reset() {
+	*x = GetReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReferralResponse) ProtoMessage() {}
+
+func (x *GetReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReferralResponse.ProtoReflect.Descriptor instead.
+func (*GetReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// ListReferralsRequest lists the caller's referrals on one side.
+type ListReferralsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// REFERRER: referrals the caller sent; RECIPIENT: referrals addressed to it (no drafts).
+	Side ReferralSide `protobuf:"varint,1,opt,name=side,proto3,enum=wijkbrug.referral.v1.ReferralSide" json:"side,omitempty"`
+	// Only this status; unspecified lists all.
+	Status ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"status,omitempty"`
+	// At most this many (default 50, at most 200).
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferralsRequest) Reset() {
+	*x = ListReferralsRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralsRequest) ProtoMessage() {}
+
+func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralsRequest.ProtoReflect.Descriptor instead.
+func (*ListReferralsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListReferralsRequest) GetSide() ReferralSide {
+	if x != nil {
+		return x.Side
+	}
+	return ReferralSide_REFERRAL_SIDE_UNSPECIFIED
+}
+
+func (x *ListReferralsRequest) GetStatus() ReferralStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *ListReferralsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferralsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListReferralsResponse is one page of referrals, newest first.
+type ListReferralsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referrals     []*Referral            `protobuf:"bytes,1,rep,name=referrals,proto3" json:"referrals,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferralsResponse) Reset() {
+	*x = ListReferralsResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralsResponse) ProtoMessage() {}
+
+func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralsResponse.ProtoReflect.Descriptor instead.
+func (*ListReferralsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListReferralsResponse) GetReferrals() []*Referral {
+	if x != nil {
+		return x.Referrals
+	}
+	return nil
+}
+
+func (x *ListReferralsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// SendReferralRequest sends a draft.
+type SendReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SendReferralRequest) Reset() {
+	*x = SendReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendReferralRequest) ProtoMessage() {}
+
+func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendReferralRequest.ProtoReflect.Descriptor instead.
+func (*SendReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SendReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SendReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// SendReferralResponse holds the referral after the transition.
+type SendReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendReferralResponse) Reset() {
+	*x = SendReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendReferralResponse) ProtoMessage() {}
+
+func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendReferralResponse.ProtoReflect.Descriptor instead.
+func (*SendReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SendReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// AcceptReferralRequest accepts a sent referral.
+type AcceptReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AcceptReferralRequest) Reset() {
+	*x = AcceptReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptReferralRequest) ProtoMessage() {}
+
+func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptReferralRequest.ProtoReflect.Descriptor instead.
+func (*AcceptReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AcceptReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AcceptReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// AcceptReferralResponse holds the referral after the transition.
+type AcceptReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptReferralResponse) Reset() {
+	*x = AcceptReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptReferralResponse) ProtoMessage() {}
+
+func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptReferralResponse.ProtoReflect.Descriptor instead.
+func (*AcceptReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AcceptReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// DeclineReferralRequest declines a sent referral.
+type DeclineReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Required.
+	Reason DeclineReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.DeclineReason" json:"reason,omitempty"`
+	// Optional explanation for the referrer (confidential; not in events).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineReferralRequest) Reset() {
+	*x = DeclineReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineReferralRequest) ProtoMessage() {}
+
+func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineReferralRequest.ProtoReflect.Descriptor instead.
+func (*DeclineReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeclineReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *DeclineReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *DeclineReferralRequest) GetReason() DeclineReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DeclineReason_DECLINE_REASON_UNSPECIFIED
+}
+
+func (x *DeclineReferralRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// DeclineReferralResponse holds the referral after the transition.
+type DeclineReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineReferralResponse) Reset() {
+	*x = DeclineReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineReferralResponse) ProtoMessage() {}
+
+func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineReferralResponse.ProtoReflect.Descriptor instead.
+func (*DeclineReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeclineReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// StartReferralRequest records that the help started.
+type StartReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StartReferralRequest) Reset() {
+	*x = StartReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartReferralRequest) ProtoMessage() {}
+
+func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartReferralRequest.ProtoReflect.Descriptor instead.
+func (*StartReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StartReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *StartReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// StartReferralResponse holds the referral after the transition.
+type StartReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartReferralResponse) Reset() {
+	*x = StartReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartReferralResponse) ProtoMessage() {}
+
+func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartReferralResponse.ProtoReflect.Descriptor instead.
+func (*StartReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *StartReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// HoldReferralRequest puts a referral on hold.
+type HoldReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Required sub-status, e.g. WAITLIST.
+	HoldReason    HoldReason `protobuf:"varint,3,opt,name=hold_reason,json=holdReason,proto3,enum=wijkbrug.referral.v1.HoldReason" json:"hold_reason,omitempty"`
+	Note          string     `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldReferralRequest) Reset() {
+	*x = HoldReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldReferralRequest) ProtoMessage() {}
+
+func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldReferralRequest.ProtoReflect.Descriptor instead.
+func (*HoldReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *HoldReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *HoldReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *HoldReferralRequest) GetHoldReason() HoldReason {
+	if x != nil {
+		return x.HoldReason
+	}
+	return HoldReason_HOLD_REASON_UNSPECIFIED
+}
+
+func (x *HoldReferralRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// HoldReferralResponse holds the referral after the transition.
+type HoldReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldReferralResponse) Reset() {
+	*x = HoldReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldReferralResponse) ProtoMessage() {}
+
+func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldReferralResponse.ProtoReflect.Descriptor instead.
+func (*HoldReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *HoldReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// ResumeReferralRequest resumes a referral on hold.
+type ResumeReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ResumeReferralRequest) Reset() {
+	*x = ResumeReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeReferralRequest) ProtoMessage() {}
+
+func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeReferralRequest.ProtoReflect.Descriptor instead.
+func (*ResumeReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ResumeReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ResumeReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// ResumeReferralResponse holds the referral after the transition.
+type ResumeReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeReferralResponse) Reset() {
+	*x = ResumeReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeReferralResponse) ProtoMessage() {}
+
+func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeReferralResponse.ProtoReflect.Descriptor instead.
+func (*ResumeReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResumeReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// CompleteReferralRequest completes the help.
+type CompleteReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Required.
+	Outcome ReferralOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=wijkbrug.referral.v1.ReferralOutcome" json:"outcome,omitempty"`
+	// Optional summary for the referrer (confidential; not in events).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteReferralRequest) Reset() {
+	*x = CompleteReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteReferralRequest) ProtoMessage() {}
+
+func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
+func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CompleteReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CompleteReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *CompleteReferralRequest) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *CompleteReferralRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// CompleteReferralResponse holds the referral after the transition.
+type CompleteReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteReferralResponse) Reset() {
+	*x = CompleteReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteReferralResponse) ProtoMessage() {}
+
+func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteReferralResponse.ProtoReflect.Descriptor instead.
+func (*CompleteReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CompleteReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// FailReferralRequest records that the help did not come about.
+type FailReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Required.
+	Reason        FailReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"reason,omitempty"`
+	Note          string     `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailReferralRequest) Reset() {
+	*x = FailReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailReferralRequest) ProtoMessage() {}
+
+func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailReferralRequest.ProtoReflect.Descriptor instead.
+func (*FailReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *FailReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *FailReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *FailReferralRequest) GetReason() FailReason {
+	if x != nil {
+		return x.Reason
+	}
+	return FailReason_FAIL_REASON_UNSPECIFIED
+}
+
+func (x *FailReferralRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// FailReferralResponse holds the referral after the transition.
+type FailReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailReferralResponse) Reset() {
+	*x = FailReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailReferralResponse) ProtoMessage() {}
+
+func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailReferralResponse.ProtoReflect.Descriptor instead.
+func (*FailReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *FailReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// CancelReferralRequest cancels a referral.
+type CancelReferralRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	// Required; CONSENT_WITHDRAWN is set by the service only.
+	Reason        CancelReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"reason,omitempty"`
+	Note          string       `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelReferralRequest) Reset() {
+	*x = CancelReferralRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelReferralRequest) ProtoMessage() {}
+
+func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelReferralRequest.ProtoReflect.Descriptor instead.
+func (*CancelReferralRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CancelReferralRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CancelReferralRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *CancelReferralRequest) GetReason() CancelReason {
+	if x != nil {
+		return x.Reason
+	}
+	return CancelReason_CANCEL_REASON_UNSPECIFIED
+}
+
+func (x *CancelReferralRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// CancelReferralResponse holds the referral after the transition.
+type CancelReferralResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelReferralResponse) Reset() {
+	*x = CancelReferralResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelReferralResponse) ProtoMessage() {}
+
+func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelReferralResponse.ProtoReflect.Descriptor instead.
+func (*CancelReferralResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CancelReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+// GetRecurringThemesRequest asks for the themes of a municipality over a period.
+type GetRecurringThemesRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// Only this district; empty gives every district of the municipality.
+	DistrictCode string `protobuf:"bytes,2,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// First and last day of the period (YYYY-MM-DD), at most 366 days.
+	FromDate      string `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate        string `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecurringThemesRequest) Reset() {
+	*x = GetRecurringThemesRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecurringThemesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecurringThemesRequest) ProtoMessage() {}
+
+func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecurringThemesRequest.ProtoReflect.Descriptor instead.
+func (*GetRecurringThemesRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetRecurringThemesRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *GetRecurringThemesRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *GetRecurringThemesRequest) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetRecurringThemesRequest) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+// ThemeCount is one count.
+type ThemeCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  ThemeKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=wijkbrug.referral.v1.ThemeKind" json:"kind,omitempty"`
+	// District code; empty for records without a district.
+	DistrictCode string `protobuf:"bytes,2,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The category, life domain code or decline reason code.
+	Key string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// Number of signals, referrals or declines; 0 when suppressed.
+	Count int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	// true when fewer residents than the minimum group size are behind it.
+	Suppressed    bool `protobuf:"varint,5,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThemeCount) Reset() {
+	*x = ThemeCount{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThemeCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThemeCount) ProtoMessage() {}
+
+func (x *ThemeCount) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThemeCount.ProtoReflect.Descriptor instead.
+func (*ThemeCount) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ThemeCount) GetKind() ThemeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ThemeKind_THEME_KIND_UNSPECIFIED
+}
+
+func (x *ThemeCount) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *ThemeCount) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ThemeCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ThemeCount) GetSuppressed() bool {
+	if x != nil {
+		return x.Suppressed
+	}
+	return false
+}
+
+// GetRecurringThemesResponse holds the counts, largest first.
+type GetRecurringThemesResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Counts []*ThemeCount          `protobuf:"bytes,1,rep,name=counts,proto3" json:"counts,omitempty"`
+	// The minimum group size applied.
+	MinGroupSize  int32 `protobuf:"varint,2,opt,name=min_group_size,json=minGroupSize,proto3" json:"min_group_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecurringThemesResponse) Reset() {
+	*x = GetRecurringThemesResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecurringThemesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecurringThemesResponse) ProtoMessage() {}
+
+func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecurringThemesResponse.ProtoReflect.Descriptor instead.
+func (*GetRecurringThemesResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetRecurringThemesResponse) GetCounts() []*ThemeCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *GetRecurringThemesResponse) GetMinGroupSize() int32 {
+	if x != nil {
+		return x.MinGroupSize
+	}
+	return 0
+}
+
 var File_wijkbrug_referral_v1_referral_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
-	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"D\n" +
+	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a$wijkbrug/referral/v1/socialmap.proto\"D\n" +
 	"\aArrears\x12!\n" +
 	"\famount_cents\x18\x01 \x01(\x03R\vamountCents\x12\x16\n" +
 	"\x06months\x18\x02 \x01(\x05R\x06months\"\x91\x06\n" +
@@ -852,7 +3401,166 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x10GetSignalRequest\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\"I\n" +
 	"\x11GetSignalResponse\x124\n" +
-	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal*\xd6\x02\n" +
+	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"\x8e\x01\n" +
+	"\x14ListMySignalsRequest\x12:\n" +
+	"\x06status\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
+	"\x15ListMySignalsResponse\x126\n" +
+	"\asignals\x18\x01 \x03(\v2\x1c.wijkbrug.referral.v1.SignalR\asignals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\t\n" +
+	"\bReferral\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12<\n" +
+	"\x06status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\x06status\x12!\n" +
+	"\freferrer_oin\x18\x03 \x01(\tR\vreferrerOin\x12#\n" +
+	"\rreferrer_user\x18\x04 \x01(\tR\freferrerUser\x12#\n" +
+	"\rrecipient_oin\x18\x05 \x01(\tR\frecipientOin\x12!\n" +
+	"\fprovision_id\x18\x06 \x01(\tR\vprovisionId\x12\x17\n" +
+	"\acase_id\x18\a \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\b \x01(\tR\bintakeId\x12\x19\n" +
+	"\bgoal_ids\x18\t \x03(\tR\agoalIds\x12!\n" +
+	"\fresident_bsn\x18\n" +
+	" \x01(\tR\vresidentBsn\x12+\n" +
+	"\x11municipality_code\x18\v \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\f \x01(\tR\fdistrictCode\x12\x1a\n" +
+	"\bquestion\x18\r \x01(\tR\bquestion\x12X\n" +
+	"\x16shared_data_categories\x18\x0e \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x14sharedDataCategories\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\x0f \x01(\tR\tconsentId\x12A\n" +
+	"\vlegal_basis\x18\x10 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisR\n" +
+	"legalBasis\x12:\n" +
+	"\bpriority\x18\x11 \x01(\x0e2\x1e.wijkbrug.referral.v1.PriorityR\bpriority\x127\n" +
+	"\taccept_by\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\bacceptBy\x12\x16\n" +
+	"\x06reason\x18\x13 \x01(\tR\x06reason\x12A\n" +
+	"\vhold_reason\x18\x14 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonR\n" +
+	"holdReason\x12?\n" +
+	"\aoutcome\x18\x15 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeR\aoutcome\x12\x12\n" +
+	"\x04note\x18\x16 \x01(\tR\x04note\x120\n" +
+	"\x14replaces_referral_id\x18\x17 \x01(\tR\x12replacesReferralId\x12A\n" +
+	"\flife_domains\x18\x18 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x129\n" +
+	"\n" +
+	"created_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xbc\x05\n" +
+	"\x15CreateReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\fprovision_id\x18\x02 \x01(\tR\vprovisionId\x12\x17\n" +
+	"\acase_id\x18\x03 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\x04 \x01(\tR\bintakeId\x12\x19\n" +
+	"\bgoal_ids\x18\x05 \x03(\tR\agoalIds\x12!\n" +
+	"\fresident_bsn\x18\x06 \x01(\tR\vresidentBsn\x12+\n" +
+	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\b \x01(\tR\fdistrictCode\x12\x1a\n" +
+	"\bquestion\x18\t \x01(\tR\bquestion\x12X\n" +
+	"\x16shared_data_categories\x18\n" +
+	" \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x14sharedDataCategories\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\v \x01(\tR\tconsentId\x12A\n" +
+	"\vlegal_basis\x18\f \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisR\n" +
+	"legalBasis\x12:\n" +
+	"\bpriority\x18\r \x01(\x0e2\x1e.wijkbrug.referral.v1.PriorityR\bpriority\x127\n" +
+	"\taccept_by\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\bacceptBy\x12\x12\n" +
+	"\x04send\x18\x0f \x01(\bR\x04send\x120\n" +
+	"\x14replaces_referral_id\x18\x10 \x01(\tR\x12replacesReferralId\"T\n" +
+	"\x16CreateReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"5\n" +
+	"\x12GetReferralRequest\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\"Q\n" +
+	"\x13GetReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xc8\x01\n" +
+	"\x14ListReferralsRequest\x126\n" +
+	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideR\x04side\x12<\n" +
+	"\x06status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\x06status\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
+	"\x15ListReferralsResponse\x12<\n" +
+	"\treferrals\x18\x01 \x03(\v2\x1e.wijkbrug.referral.v1.ReferralR\treferrals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"_\n" +
+	"\x13SendReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\"R\n" +
+	"\x14SendReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"a\n" +
+	"\x15AcceptReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\"T\n" +
+	"\x16AcceptReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb3\x01\n" +
+	"\x16DeclineReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\x12;\n" +
+	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"U\n" +
+	"\x17DeclineReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"`\n" +
+	"\x14StartReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\"S\n" +
+	"\x15StartReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb6\x01\n" +
+	"\x13HoldReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\x12A\n" +
+	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonR\n" +
+	"holdReason\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
+	"\x14HoldReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"a\n" +
+	"\x15ResumeReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\"T\n" +
+	"\x16ResumeReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb8\x01\n" +
+	"\x17CompleteReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\x12?\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeR\aoutcome\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"V\n" +
+	"\x18CompleteReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xad\x01\n" +
+	"\x13FailReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\x128\n" +
+	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
+	"\x14FailReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb1\x01\n" +
+	"\x15CancelReferralRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"referralId\x12:\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"T\n" +
+	"\x16CancelReferralResponse\x12:\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xa3\x01\n" +
+	"\x19GetRecurringThemesRequest\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x02 \x01(\tR\fdistrictCode\x12\x1b\n" +
+	"\tfrom_date\x18\x03 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x04 \x01(\tR\x06toDate\"\xae\x01\n" +
+	"\n" +
+	"ThemeCount\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1f.wijkbrug.referral.v1.ThemeKindR\x04kind\x12#\n" +
+	"\rdistrict_code\x18\x02 \x01(\tR\fdistrictCode\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x05R\x05count\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x05 \x01(\bR\n" +
+	"suppressed\"|\n" +
+	"\x1aGetRecurringThemesResponse\x128\n" +
+	"\x06counts\x18\x01 \x03(\v2 .wijkbrug.referral.v1.ThemeCountR\x06counts\x12$\n" +
+	"\x0emin_group_size\x18\x02 \x01(\x05R\fminGroupSize*\xd6\x02\n" +
 	"\n" +
 	"SourceType\x12\x1b\n" +
 	"\x17SOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
@@ -884,15 +3592,105 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1eSIGNAL_STATUS_LINKED_TO_INTAKE\x10\x03\x12 \n" +
 	"\x1cSIGNAL_STATUS_LINKED_TO_CASE\x10\x04\x12\x1e\n" +
 	"\x1aSIGNAL_STATUS_NOT_TAKEN_UP\x10\x05\x12\x1a\n" +
-	"\x16SIGNAL_STATUS_FED_BACK\x10\x06*\x87\x01\n" +
+	"\x16SIGNAL_STATUS_FED_BACK\x10\x06*\xce\x01\n" +
 	"\bFeedback\x12\x18\n" +
 	"\x14FEEDBACK_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aFEEDBACK_INTAKE_REGISTERED\x10\x01\x12&\n" +
 	"\"FEEDBACK_TAKEN_INTO_CASE_DIRECTION\x10\x02\x12\x19\n" +
-	"\x15FEEDBACK_NOT_TAKEN_UP\x10\x032\xd6\x01\n" +
+	"\x15FEEDBACK_NOT_TAKEN_UP\x10\x03\x12\x14\n" +
+	"\x10FEEDBACK_ADVISED\x10\x04\x12\x15\n" +
+	"\x11FEEDBACK_REFERRED\x10\x05\x12\x18\n" +
+	"\x14FEEDBACK_CASE_CLOSED\x10\x06*\xd7\x02\n" +
+	"\x0eReferralStatus\x12\x1f\n" +
+	"\x1bREFERRAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15REFERRAL_STATUS_DRAFT\x10\x01\x12\x18\n" +
+	"\x14REFERRAL_STATUS_SENT\x10\x02\x12\x1c\n" +
+	"\x18REFERRAL_STATUS_ACCEPTED\x10\x03\x12\x1c\n" +
+	"\x18REFERRAL_STATUS_DECLINED\x10\x04\x12\x1b\n" +
+	"\x17REFERRAL_STATUS_EXPIRED\x10\x05\x12\x1f\n" +
+	"\x1bREFERRAL_STATUS_IN_PROGRESS\x10\x06\x12\x1b\n" +
+	"\x17REFERRAL_STATUS_ON_HOLD\x10\a\x12\x1d\n" +
+	"\x19REFERRAL_STATUS_COMPLETED\x10\b\x12\x1a\n" +
+	"\x16REFERRAL_STATUS_FAILED\x10\t\x12\x1d\n" +
+	"\x19REFERRAL_STATUS_CANCELLED\x10\n" +
+	"*\x8f\x02\n" +
+	"\rDeclineReason\x12\x1e\n" +
+	"\x1aDECLINE_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17DECLINE_REASON_CAPACITY\x10\x01\x12\x1e\n" +
+	"\x1aDECLINE_REASON_OUT_OF_AREA\x10\x02\x12\x1f\n" +
+	"\x1bDECLINE_REASON_NOT_ELIGIBLE\x10\x03\x12\x1d\n" +
+	"\x19DECLINE_REASON_INCOMPLETE\x10\x04\x12#\n" +
+	"\x1fDECLINE_REASON_RESIDENT_REFUSED\x10\x05\x12\"\n" +
+	"\x1eDECLINE_REASON_OTHER_PROVISION\x10\x06\x12\x18\n" +
+	"\x14DECLINE_REASON_OTHER\x10\a*\x9c\x02\n" +
+	"\fCancelReason\x12\x1d\n" +
+	"\x19CANCEL_REASON_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCANCEL_REASON_NO_LONGER_NEEDED\x10\x01\x12\"\n" +
+	"\x1eCANCEL_REASON_RESIDENT_REFUSED\x10\x02\x12#\n" +
+	"\x1fCANCEL_REASON_CONSENT_WITHDRAWN\x10\x03\x12\"\n" +
+	"\x1eCANCEL_REASON_ENTERED_IN_ERROR\x10\x04\x12!\n" +
+	"\x1dCANCEL_REASON_OTHER_PROVISION\x10\x05\x12 \n" +
+	"\x1cCANCEL_REASON_RESIDENT_MOVED\x10\x06\x12\x17\n" +
+	"\x13CANCEL_REASON_OTHER\x10\a*\xab\x01\n" +
+	"\n" +
+	"FailReason\x12\x1b\n" +
+	"\x17FAIL_REASON_UNSPECIFIED\x10\x00\x12$\n" +
+	" FAIL_REASON_RESIDENT_NOT_REACHED\x10\x01\x12 \n" +
+	"\x1cFAIL_REASON_RESIDENT_STOPPED\x10\x02\x12!\n" +
+	"\x1dFAIL_REASON_PROVISION_STOPPED\x10\x03\x12\x15\n" +
+	"\x11FAIL_REASON_OTHER\x10\x04*\x80\x01\n" +
+	"\n" +
+	"HoldReason\x12\x1b\n" +
+	"\x17HOLD_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14HOLD_REASON_WAITLIST\x10\x01\x12$\n" +
+	" HOLD_REASON_RESIDENT_UNAVAILABLE\x10\x02\x12\x15\n" +
+	"\x11HOLD_REASON_OTHER\x10\x03*\x9d\x01\n" +
+	"\x0fReferralOutcome\x12 \n" +
+	"\x1cREFERRAL_OUTCOME_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dREFERRAL_OUTCOME_GOAL_REACHED\x10\x01\x12#\n" +
+	"\x1fREFERRAL_OUTCOME_PARTLY_REACHED\x10\x02\x12 \n" +
+	"\x1cREFERRAL_OUTCOME_NOT_REACHED\x10\x03*b\n" +
+	"\bPriority\x12\x18\n" +
+	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10PRIORITY_ROUTINE\x10\x01\x12\x13\n" +
+	"\x0fPRIORITY_URGENT\x10\x02\x12\x11\n" +
+	"\rPRIORITY_ASAP\x10\x03*f\n" +
+	"\fReferralSide\x12\x1d\n" +
+	"\x19REFERRAL_SIDE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16REFERRAL_SIDE_REFERRER\x10\x01\x12\x1b\n" +
+	"\x17REFERRAL_SIDE_RECIPIENT\x10\x02*\xae\x01\n" +
+	"\tThemeKind\x12\x1a\n" +
+	"\x16THEME_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aTHEME_KIND_SIGNAL_CATEGORY\x10\x01\x12!\n" +
+	"\x1dTHEME_KIND_SIGNAL_LIFE_DOMAIN\x10\x02\x12#\n" +
+	"\x1fTHEME_KIND_REFERRAL_LIFE_DOMAIN\x10\x03\x12\x1d\n" +
+	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xa2\x14\n" +
 	"\x0fReferralService\x12e\n" +
 	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\x12\\\n" +
-	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponseBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
+	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\x12h\n" +
+	"\rListMySignals\x12*.wijkbrug.referral.v1.ListMySignalsRequest\x1a+.wijkbrug.referral.v1.ListMySignalsResponse\x12n\n" +
+	"\x0fUpsertProvision\x12,.wijkbrug.referral.v1.UpsertProvisionRequest\x1a-.wijkbrug.referral.v1.UpsertProvisionResponse\x12e\n" +
+	"\fGetProvision\x12).wijkbrug.referral.v1.GetProvisionRequest\x1a*.wijkbrug.referral.v1.GetProvisionResponse\x12q\n" +
+	"\x10SearchProvisions\x12-.wijkbrug.referral.v1.SearchProvisionsRequest\x1a..wijkbrug.referral.v1.SearchProvisionsResponse\x12n\n" +
+	"\x0fImportDirectory\x12,.wijkbrug.referral.v1.ImportDirectoryRequest\x1a-.wijkbrug.referral.v1.ImportDirectoryResponse\x12n\n" +
+	"\x0fExportDirectory\x12,.wijkbrug.referral.v1.ExportDirectoryRequest\x1a-.wijkbrug.referral.v1.ExportDirectoryResponse\x12h\n" +
+	"\rRecordConsent\x12*.wijkbrug.referral.v1.RecordConsentRequest\x1a+.wijkbrug.referral.v1.RecordConsentResponse\x12_\n" +
+	"\n" +
+	"GetConsent\x12'.wijkbrug.referral.v1.GetConsentRequest\x1a(.wijkbrug.referral.v1.GetConsentResponse\x12n\n" +
+	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\x12k\n" +
+	"\x0eCreateReferral\x12+.wijkbrug.referral.v1.CreateReferralRequest\x1a,.wijkbrug.referral.v1.CreateReferralResponse\x12b\n" +
+	"\vGetReferral\x12(.wijkbrug.referral.v1.GetReferralRequest\x1a).wijkbrug.referral.v1.GetReferralResponse\x12h\n" +
+	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\x12e\n" +
+	"\fSendReferral\x12).wijkbrug.referral.v1.SendReferralRequest\x1a*.wijkbrug.referral.v1.SendReferralResponse\x12k\n" +
+	"\x0eAcceptReferral\x12+.wijkbrug.referral.v1.AcceptReferralRequest\x1a,.wijkbrug.referral.v1.AcceptReferralResponse\x12n\n" +
+	"\x0fDeclineReferral\x12,.wijkbrug.referral.v1.DeclineReferralRequest\x1a-.wijkbrug.referral.v1.DeclineReferralResponse\x12h\n" +
+	"\rStartReferral\x12*.wijkbrug.referral.v1.StartReferralRequest\x1a+.wijkbrug.referral.v1.StartReferralResponse\x12e\n" +
+	"\fHoldReferral\x12).wijkbrug.referral.v1.HoldReferralRequest\x1a*.wijkbrug.referral.v1.HoldReferralResponse\x12k\n" +
+	"\x0eResumeReferral\x12+.wijkbrug.referral.v1.ResumeReferralRequest\x1a,.wijkbrug.referral.v1.ResumeReferralResponse\x12q\n" +
+	"\x10CompleteReferral\x12-.wijkbrug.referral.v1.CompleteReferralRequest\x1a..wijkbrug.referral.v1.CompleteReferralResponse\x12e\n" +
+	"\fFailReferral\x12).wijkbrug.referral.v1.FailReferralRequest\x1a*.wijkbrug.referral.v1.FailReferralResponse\x12k\n" +
+	"\x0eCancelReferral\x12+.wijkbrug.referral.v1.CancelReferralRequest\x1a,.wijkbrug.referral.v1.CancelReferralResponse\x12w\n" +
+	"\x12GetRecurringThemes\x12/.wijkbrug.referral.v1.GetRecurringThemesRequest\x1a0.wijkbrug.referral.v1.GetRecurringThemesResponseBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_wijkbrug_referral_v1_referral_proto_rawDescOnce sync.Once
@@ -906,47 +3704,184 @@ func file_wijkbrug_referral_v1_referral_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescData
 }
 
-var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
-	(SourceType)(0),               // 0: wijkbrug.referral.v1.SourceType
-	(LegalBasis)(0),               // 1: wijkbrug.referral.v1.LegalBasis
-	(SignalStatus)(0),             // 2: wijkbrug.referral.v1.SignalStatus
-	(Feedback)(0),                 // 3: wijkbrug.referral.v1.Feedback
-	(*Arrears)(nil),               // 4: wijkbrug.referral.v1.Arrears
-	(*Signal)(nil),                // 5: wijkbrug.referral.v1.Signal
-	(*SubmitSignalRequest)(nil),   // 6: wijkbrug.referral.v1.SubmitSignalRequest
-	(*SubmitSignalResponse)(nil),  // 7: wijkbrug.referral.v1.SubmitSignalResponse
-	(*GetSignalRequest)(nil),      // 8: wijkbrug.referral.v1.GetSignalRequest
-	(*GetSignalResponse)(nil),     // 9: wijkbrug.referral.v1.GetSignalResponse
-	(v1.LifeDomain)(0),            // 10: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(SourceType)(0),                    // 0: wijkbrug.referral.v1.SourceType
+	(LegalBasis)(0),                    // 1: wijkbrug.referral.v1.LegalBasis
+	(SignalStatus)(0),                  // 2: wijkbrug.referral.v1.SignalStatus
+	(Feedback)(0),                      // 3: wijkbrug.referral.v1.Feedback
+	(ReferralStatus)(0),                // 4: wijkbrug.referral.v1.ReferralStatus
+	(DeclineReason)(0),                 // 5: wijkbrug.referral.v1.DeclineReason
+	(CancelReason)(0),                  // 6: wijkbrug.referral.v1.CancelReason
+	(FailReason)(0),                    // 7: wijkbrug.referral.v1.FailReason
+	(HoldReason)(0),                    // 8: wijkbrug.referral.v1.HoldReason
+	(ReferralOutcome)(0),               // 9: wijkbrug.referral.v1.ReferralOutcome
+	(Priority)(0),                      // 10: wijkbrug.referral.v1.Priority
+	(ReferralSide)(0),                  // 11: wijkbrug.referral.v1.ReferralSide
+	(ThemeKind)(0),                     // 12: wijkbrug.referral.v1.ThemeKind
+	(*Arrears)(nil),                    // 13: wijkbrug.referral.v1.Arrears
+	(*Signal)(nil),                     // 14: wijkbrug.referral.v1.Signal
+	(*SubmitSignalRequest)(nil),        // 15: wijkbrug.referral.v1.SubmitSignalRequest
+	(*SubmitSignalResponse)(nil),       // 16: wijkbrug.referral.v1.SubmitSignalResponse
+	(*GetSignalRequest)(nil),           // 17: wijkbrug.referral.v1.GetSignalRequest
+	(*GetSignalResponse)(nil),          // 18: wijkbrug.referral.v1.GetSignalResponse
+	(*ListMySignalsRequest)(nil),       // 19: wijkbrug.referral.v1.ListMySignalsRequest
+	(*ListMySignalsResponse)(nil),      // 20: wijkbrug.referral.v1.ListMySignalsResponse
+	(*Referral)(nil),                   // 21: wijkbrug.referral.v1.Referral
+	(*CreateReferralRequest)(nil),      // 22: wijkbrug.referral.v1.CreateReferralRequest
+	(*CreateReferralResponse)(nil),     // 23: wijkbrug.referral.v1.CreateReferralResponse
+	(*GetReferralRequest)(nil),         // 24: wijkbrug.referral.v1.GetReferralRequest
+	(*GetReferralResponse)(nil),        // 25: wijkbrug.referral.v1.GetReferralResponse
+	(*ListReferralsRequest)(nil),       // 26: wijkbrug.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),      // 27: wijkbrug.referral.v1.ListReferralsResponse
+	(*SendReferralRequest)(nil),        // 28: wijkbrug.referral.v1.SendReferralRequest
+	(*SendReferralResponse)(nil),       // 29: wijkbrug.referral.v1.SendReferralResponse
+	(*AcceptReferralRequest)(nil),      // 30: wijkbrug.referral.v1.AcceptReferralRequest
+	(*AcceptReferralResponse)(nil),     // 31: wijkbrug.referral.v1.AcceptReferralResponse
+	(*DeclineReferralRequest)(nil),     // 32: wijkbrug.referral.v1.DeclineReferralRequest
+	(*DeclineReferralResponse)(nil),    // 33: wijkbrug.referral.v1.DeclineReferralResponse
+	(*StartReferralRequest)(nil),       // 34: wijkbrug.referral.v1.StartReferralRequest
+	(*StartReferralResponse)(nil),      // 35: wijkbrug.referral.v1.StartReferralResponse
+	(*HoldReferralRequest)(nil),        // 36: wijkbrug.referral.v1.HoldReferralRequest
+	(*HoldReferralResponse)(nil),       // 37: wijkbrug.referral.v1.HoldReferralResponse
+	(*ResumeReferralRequest)(nil),      // 38: wijkbrug.referral.v1.ResumeReferralRequest
+	(*ResumeReferralResponse)(nil),     // 39: wijkbrug.referral.v1.ResumeReferralResponse
+	(*CompleteReferralRequest)(nil),    // 40: wijkbrug.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),   // 41: wijkbrug.referral.v1.CompleteReferralResponse
+	(*FailReferralRequest)(nil),        // 42: wijkbrug.referral.v1.FailReferralRequest
+	(*FailReferralResponse)(nil),       // 43: wijkbrug.referral.v1.FailReferralResponse
+	(*CancelReferralRequest)(nil),      // 44: wijkbrug.referral.v1.CancelReferralRequest
+	(*CancelReferralResponse)(nil),     // 45: wijkbrug.referral.v1.CancelReferralResponse
+	(*GetRecurringThemesRequest)(nil),  // 46: wijkbrug.referral.v1.GetRecurringThemesRequest
+	(*ThemeCount)(nil),                 // 47: wijkbrug.referral.v1.ThemeCount
+	(*GetRecurringThemesResponse)(nil), // 48: wijkbrug.referral.v1.GetRecurringThemesResponse
+	(v1.LifeDomain)(0),                 // 49: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
+	(DataCategory)(0),                  // 51: wijkbrug.referral.v1.DataCategory
+	(*UpsertProvisionRequest)(nil),     // 52: wijkbrug.referral.v1.UpsertProvisionRequest
+	(*GetProvisionRequest)(nil),        // 53: wijkbrug.referral.v1.GetProvisionRequest
+	(*SearchProvisionsRequest)(nil),    // 54: wijkbrug.referral.v1.SearchProvisionsRequest
+	(*ImportDirectoryRequest)(nil),     // 55: wijkbrug.referral.v1.ImportDirectoryRequest
+	(*ExportDirectoryRequest)(nil),     // 56: wijkbrug.referral.v1.ExportDirectoryRequest
+	(*RecordConsentRequest)(nil),       // 57: wijkbrug.referral.v1.RecordConsentRequest
+	(*GetConsentRequest)(nil),          // 58: wijkbrug.referral.v1.GetConsentRequest
+	(*WithdrawConsentRequest)(nil),     // 59: wijkbrug.referral.v1.WithdrawConsentRequest
+	(*UpsertProvisionResponse)(nil),    // 60: wijkbrug.referral.v1.UpsertProvisionResponse
+	(*GetProvisionResponse)(nil),       // 61: wijkbrug.referral.v1.GetProvisionResponse
+	(*SearchProvisionsResponse)(nil),   // 62: wijkbrug.referral.v1.SearchProvisionsResponse
+	(*ImportDirectoryResponse)(nil),    // 63: wijkbrug.referral.v1.ImportDirectoryResponse
+	(*ExportDirectoryResponse)(nil),    // 64: wijkbrug.referral.v1.ExportDirectoryResponse
+	(*RecordConsentResponse)(nil),      // 65: wijkbrug.referral.v1.RecordConsentResponse
+	(*GetConsentResponse)(nil),         // 66: wijkbrug.referral.v1.GetConsentResponse
+	(*WithdrawConsentResponse)(nil),    // 67: wijkbrug.referral.v1.WithdrawConsentResponse
 }
 var file_wijkbrug_referral_v1_referral_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 1: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	10, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	4,  // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	49, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 4: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
 	3,  // 5: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	11, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
-	11, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
+	50, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
+	50, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	10, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	4,  // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	49, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 12: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	11, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
-	5,  // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
-	6,  // 15: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
-	8,  // 16: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
-	7,  // 17: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
-	9,  // 18: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	50, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
+	14, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
+	2,  // 15: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	14, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	4,  // 17: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.referral.v1.ReferralStatus
+	51, // 18: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 19: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	10, // 20: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
+	50, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
+	8,  // 22: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	9,  // 23: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	49, // 24: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	50, // 25: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
+	50, // 26: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
+	51, // 27: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 28: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	10, // 29: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
+	50, // 30: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
+	21, // 31: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 32: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	11, // 33: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
+	4,  // 34: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.referral.v1.ReferralStatus
+	21, // 35: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
+	21, // 36: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 37: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	5,  // 38: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	21, // 39: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 40: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	8,  // 41: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	21, // 42: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 43: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	9,  // 44: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	21, // 45: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	7,  // 46: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
+	21, // 47: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	6,  // 48: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
+	21, // 49: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	12, // 50: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
+	47, // 51: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
+	15, // 52: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
+	17, // 53: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
+	19, // 54: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
+	52, // 55: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
+	53, // 56: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
+	54, // 57: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
+	55, // 58: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
+	56, // 59: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
+	57, // 60: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
+	58, // 61: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
+	59, // 62: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
+	22, // 63: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
+	24, // 64: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
+	26, // 65: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
+	28, // 66: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
+	30, // 67: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
+	32, // 68: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
+	34, // 69: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
+	36, // 70: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
+	38, // 71: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
+	40, // 72: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
+	42, // 73: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
+	44, // 74: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
+	46, // 75: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
+	16, // 76: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
+	18, // 77: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
+	20, // 78: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
+	60, // 79: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
+	61, // 80: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
+	62, // 81: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
+	63, // 82: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
+	64, // 83: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
+	65, // 84: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
+	66, // 85: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
+	67, // 86: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
+	23, // 87: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
+	25, // 88: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
+	27, // 89: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
+	29, // 90: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
+	31, // 91: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
+	33, // 92: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
+	35, // 93: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
+	37, // 94: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
+	39, // 95: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
+	41, // 96: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
+	43, // 97: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
+	45, // 98: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
+	48, // 99: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
+	76, // [76:100] is the sub-list for method output_type
+	52, // [52:76] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_referral_proto_init() }
@@ -954,13 +3889,15 @@ func file_wijkbrug_referral_v1_referral_proto_init() {
 	if File_wijkbrug_referral_v1_referral_proto != nil {
 		return
 	}
+	file_wijkbrug_referral_v1_consent_proto_init()
+	file_wijkbrug_referral_v1_socialmap_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_referral_proto_rawDesc), len(file_wijkbrug_referral_v1_referral_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   6,
+			NumEnums:      13,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

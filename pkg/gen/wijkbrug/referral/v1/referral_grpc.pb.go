@@ -5,7 +5,8 @@
 // source: wijkbrug/referral/v1/referral.proto
 
 // The referral service: signals from partners (signaal) with feedback to their source
-// (terugmelding). Later versions add the social map, closed-loop referrals and consents.
+// (terugmelding), the social map of provisions (sociale kaart), closed-loop referrals
+// (verwijzingen, FHIR Task semantics), consents (toestemming) and recurring themes per district.
 
 package referralv1
 
@@ -22,8 +23,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReferralService_SubmitSignal_FullMethodName = "/wijkbrug.referral.v1.ReferralService/SubmitSignal"
-	ReferralService_GetSignal_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/GetSignal"
+	ReferralService_SubmitSignal_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/SubmitSignal"
+	ReferralService_GetSignal_FullMethodName          = "/wijkbrug.referral.v1.ReferralService/GetSignal"
+	ReferralService_ListMySignals_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/ListMySignals"
+	ReferralService_UpsertProvision_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/UpsertProvision"
+	ReferralService_GetProvision_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/GetProvision"
+	ReferralService_SearchProvisions_FullMethodName   = "/wijkbrug.referral.v1.ReferralService/SearchProvisions"
+	ReferralService_ImportDirectory_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/ImportDirectory"
+	ReferralService_ExportDirectory_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/ExportDirectory"
+	ReferralService_RecordConsent_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/RecordConsent"
+	ReferralService_GetConsent_FullMethodName         = "/wijkbrug.referral.v1.ReferralService/GetConsent"
+	ReferralService_WithdrawConsent_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/WithdrawConsent"
+	ReferralService_CreateReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/CreateReferral"
+	ReferralService_GetReferral_FullMethodName        = "/wijkbrug.referral.v1.ReferralService/GetReferral"
+	ReferralService_ListReferrals_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/ListReferrals"
+	ReferralService_SendReferral_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/SendReferral"
+	ReferralService_AcceptReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/AcceptReferral"
+	ReferralService_DeclineReferral_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/DeclineReferral"
+	ReferralService_StartReferral_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/StartReferral"
+	ReferralService_HoldReferral_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/HoldReferral"
+	ReferralService_ResumeReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/ResumeReferral"
+	ReferralService_CompleteReferral_FullMethodName   = "/wijkbrug.referral.v1.ReferralService/CompleteReferral"
+	ReferralService_FailReferral_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/FailReferral"
+	ReferralService_CancelReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/CancelReferral"
+	ReferralService_GetRecurringThemes_FullMethodName = "/wijkbrug.referral.v1.ReferralService/GetRecurringThemes"
 )
 
 // ReferralServiceClient is the client API for ReferralService service.
@@ -31,13 +54,71 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // ReferralService takes in signals from partner organisations and tells each source what
-// became of its own signals.
+// became of its own signals; keeps the social map; carries referrals from a referrer to the
+// organisation of a provision and back (closed loop); records consents; and counts recurring
+// themes per district for collective work.
 type ReferralServiceClient interface {
 	// SubmitSignal registers a signal. The source organisation is taken from the caller's
 	// client certificate, never from the request.
 	SubmitSignal(ctx context.Context, in *SubmitSignalRequest, opts ...grpc.CallOption) (*SubmitSignalResponse, error)
 	// GetSignal returns one signal: to its source organisation and to Wijkbrug services.
 	GetSignal(ctx context.Context, in *GetSignalRequest, opts ...grpc.CallOption) (*GetSignalResponse, error)
+	// ListMySignals lists the calling organisation's own signals, newest first, with their
+	// status and feedback. Another organisation's signals are never listed.
+	ListMySignals(ctx context.Context, in *ListMySignalsRequest, opts ...grpc.CallOption) (*ListMySignalsResponse, error)
+	// UpsertProvision adds a provision to the social map or changes one the calling
+	// organisation maintains (TEAM or MUNICIPALITY).
+	UpsertProvision(ctx context.Context, in *UpsertProvisionRequest, opts ...grpc.CallOption) (*UpsertProvisionResponse, error)
+	// GetProvision returns one provision of the social map.
+	GetProvision(ctx context.Context, in *GetProvisionRequest, opts ...grpc.CallOption) (*GetProvisionResponse, error)
+	// SearchProvisions finds active provisions by district, life domain, taxonomy term, age and
+	// free text, best match first.
+	SearchProvisions(ctx context.Context, in *SearchProvisionsRequest, opts ...grpc.CallOption) (*SearchProvisionsResponse, error)
+	// ImportDirectory adds or replaces provisions from an HSDS-style JSON directory (the format
+	// ExportDirectory writes); all or nothing.
+	ImportDirectory(ctx context.Context, in *ImportDirectoryRequest, opts ...grpc.CallOption) (*ImportDirectoryResponse, error)
+	// ExportDirectory writes the provisions of a municipality as HSDS-style JSON.
+	ExportDirectory(ctx context.Context, in *ExportDirectoryRequest, opts ...grpc.CallOption) (*ExportDirectoryResponse, error)
+	// RecordConsent records a resident's consent for a processing activity, naming the
+	// recipients and data categories it covers. The recording organisation holds it.
+	RecordConsent(ctx context.Context, in *RecordConsentRequest, opts ...grpc.CallOption) (*RecordConsentResponse, error)
+	// GetConsent returns a consent to the organisation that holds it.
+	GetConsent(ctx context.Context, in *GetConsentRequest, opts ...grpc.CallOption) (*GetConsentResponse, error)
+	// WithdrawConsent records that the resident withdrew the consent; every referral that rests
+	// on it and is not final is cancelled (reason CONSENT_WITHDRAWN).
+	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
+	// CreateReferral creates a referral from the calling organisation (the referrer) to the
+	// organisation of a provision (the recipient), as DRAFT or directly SENT.
+	CreateReferral(ctx context.Context, in *CreateReferralRequest, opts ...grpc.CallOption) (*CreateReferralResponse, error)
+	// GetReferral returns a referral to its referrer or its recipient (not a DRAFT to the
+	// recipient).
+	GetReferral(ctx context.Context, in *GetReferralRequest, opts ...grpc.CallOption) (*GetReferralResponse, error)
+	// ListReferrals lists the referrals the caller sent or those addressed to it.
+	ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error)
+	// SendReferral (referrer): DRAFT → SENT.
+	SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*SendReferralResponse, error)
+	// AcceptReferral (recipient): SENT → ACCEPTED.
+	AcceptReferral(ctx context.Context, in *AcceptReferralRequest, opts ...grpc.CallOption) (*AcceptReferralResponse, error)
+	// DeclineReferral (recipient): SENT → DECLINED, with a reason.
+	DeclineReferral(ctx context.Context, in *DeclineReferralRequest, opts ...grpc.CallOption) (*DeclineReferralResponse, error)
+	// StartReferral (recipient): ACCEPTED → IN_PROGRESS (from ON_HOLD use ResumeReferral).
+	StartReferral(ctx context.Context, in *StartReferralRequest, opts ...grpc.CallOption) (*StartReferralResponse, error)
+	// HoldReferral (recipient): ACCEPTED or IN_PROGRESS → ON_HOLD, with a sub-status such as
+	// WAITLIST.
+	HoldReferral(ctx context.Context, in *HoldReferralRequest, opts ...grpc.CallOption) (*HoldReferralResponse, error)
+	// ResumeReferral (recipient): ON_HOLD → IN_PROGRESS.
+	ResumeReferral(ctx context.Context, in *ResumeReferralRequest, opts ...grpc.CallOption) (*ResumeReferralResponse, error)
+	// CompleteReferral (recipient): IN_PROGRESS → COMPLETED, with an outcome.
+	CompleteReferral(ctx context.Context, in *CompleteReferralRequest, opts ...grpc.CallOption) (*CompleteReferralResponse, error)
+	// FailReferral (recipient): ACCEPTED, IN_PROGRESS or ON_HOLD → FAILED, with a reason.
+	FailReferral(ctx context.Context, in *FailReferralRequest, opts ...grpc.CallOption) (*FailReferralResponse, error)
+	// CancelReferral (either side, with a reason): a referral that is not final → CANCELLED.
+	// The referrer may cancel DRAFT, SENT and later; the recipient only once it accepted (before
+	// that it declines).
+	CancelReferral(ctx context.Context, in *CancelReferralRequest, opts ...grpc.CallOption) (*CancelReferralResponse, error)
+	// GetRecurringThemes counts signals, referrals and declines per district and theme over a
+	// period; groups of fewer residents than the minimum group size are suppressed.
+	GetRecurringThemes(ctx context.Context, in *GetRecurringThemesRequest, opts ...grpc.CallOption) (*GetRecurringThemesResponse, error)
 }
 
 type referralServiceClient struct {
@@ -68,18 +149,296 @@ func (c *referralServiceClient) GetSignal(ctx context.Context, in *GetSignalRequ
 	return out, nil
 }
 
+func (c *referralServiceClient) ListMySignals(ctx context.Context, in *ListMySignalsRequest, opts ...grpc.CallOption) (*ListMySignalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMySignalsResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListMySignals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) UpsertProvision(ctx context.Context, in *UpsertProvisionRequest, opts ...grpc.CallOption) (*UpsertProvisionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertProvisionResponse)
+	err := c.cc.Invoke(ctx, ReferralService_UpsertProvision_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetProvision(ctx context.Context, in *GetProvisionRequest, opts ...grpc.CallOption) (*GetProvisionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProvisionResponse)
+	err := c.cc.Invoke(ctx, ReferralService_GetProvision_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) SearchProvisions(ctx context.Context, in *SearchProvisionsRequest, opts ...grpc.CallOption) (*SearchProvisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchProvisionsResponse)
+	err := c.cc.Invoke(ctx, ReferralService_SearchProvisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ImportDirectory(ctx context.Context, in *ImportDirectoryRequest, opts ...grpc.CallOption) (*ImportDirectoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportDirectoryResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ImportDirectory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ExportDirectory(ctx context.Context, in *ExportDirectoryRequest, opts ...grpc.CallOption) (*ExportDirectoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportDirectoryResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ExportDirectory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) RecordConsent(ctx context.Context, in *RecordConsentRequest, opts ...grpc.CallOption) (*RecordConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordConsentResponse)
+	err := c.cc.Invoke(ctx, ReferralService_RecordConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetConsent(ctx context.Context, in *GetConsentRequest, opts ...grpc.CallOption) (*GetConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsentResponse)
+	err := c.cc.Invoke(ctx, ReferralService_GetConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawConsentResponse)
+	err := c.cc.Invoke(ctx, ReferralService_WithdrawConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) CreateReferral(ctx context.Context, in *CreateReferralRequest, opts ...grpc.CallOption) (*CreateReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_CreateReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetReferral(ctx context.Context, in *GetReferralRequest, opts ...grpc.CallOption) (*GetReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_GetReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferralsResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListReferrals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*SendReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_SendReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) AcceptReferral(ctx context.Context, in *AcceptReferralRequest, opts ...grpc.CallOption) (*AcceptReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_AcceptReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) DeclineReferral(ctx context.Context, in *DeclineReferralRequest, opts ...grpc.CallOption) (*DeclineReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeclineReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_DeclineReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) StartReferral(ctx context.Context, in *StartReferralRequest, opts ...grpc.CallOption) (*StartReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_StartReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) HoldReferral(ctx context.Context, in *HoldReferralRequest, opts ...grpc.CallOption) (*HoldReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HoldReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_HoldReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ResumeReferral(ctx context.Context, in *ResumeReferralRequest, opts ...grpc.CallOption) (*ResumeReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ResumeReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) CompleteReferral(ctx context.Context, in *CompleteReferralRequest, opts ...grpc.CallOption) (*CompleteReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_CompleteReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) FailReferral(ctx context.Context, in *FailReferralRequest, opts ...grpc.CallOption) (*FailReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FailReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_FailReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) CancelReferral(ctx context.Context, in *CancelReferralRequest, opts ...grpc.CallOption) (*CancelReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelReferralResponse)
+	err := c.cc.Invoke(ctx, ReferralService_CancelReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetRecurringThemes(ctx context.Context, in *GetRecurringThemesRequest, opts ...grpc.CallOption) (*GetRecurringThemesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRecurringThemesResponse)
+	err := c.cc.Invoke(ctx, ReferralService_GetRecurringThemes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReferralServiceServer is the server API for ReferralService service.
 // All implementations must embed UnimplementedReferralServiceServer
 // for forward compatibility.
 //
 // ReferralService takes in signals from partner organisations and tells each source what
-// became of its own signals.
+// became of its own signals; keeps the social map; carries referrals from a referrer to the
+// organisation of a provision and back (closed loop); records consents; and counts recurring
+// themes per district for collective work.
 type ReferralServiceServer interface {
 	// SubmitSignal registers a signal. The source organisation is taken from the caller's
 	// client certificate, never from the request.
 	SubmitSignal(context.Context, *SubmitSignalRequest) (*SubmitSignalResponse, error)
 	// GetSignal returns one signal: to its source organisation and to Wijkbrug services.
 	GetSignal(context.Context, *GetSignalRequest) (*GetSignalResponse, error)
+	// ListMySignals lists the calling organisation's own signals, newest first, with their
+	// status and feedback. Another organisation's signals are never listed.
+	ListMySignals(context.Context, *ListMySignalsRequest) (*ListMySignalsResponse, error)
+	// UpsertProvision adds a provision to the social map or changes one the calling
+	// organisation maintains (TEAM or MUNICIPALITY).
+	UpsertProvision(context.Context, *UpsertProvisionRequest) (*UpsertProvisionResponse, error)
+	// GetProvision returns one provision of the social map.
+	GetProvision(context.Context, *GetProvisionRequest) (*GetProvisionResponse, error)
+	// SearchProvisions finds active provisions by district, life domain, taxonomy term, age and
+	// free text, best match first.
+	SearchProvisions(context.Context, *SearchProvisionsRequest) (*SearchProvisionsResponse, error)
+	// ImportDirectory adds or replaces provisions from an HSDS-style JSON directory (the format
+	// ExportDirectory writes); all or nothing.
+	ImportDirectory(context.Context, *ImportDirectoryRequest) (*ImportDirectoryResponse, error)
+	// ExportDirectory writes the provisions of a municipality as HSDS-style JSON.
+	ExportDirectory(context.Context, *ExportDirectoryRequest) (*ExportDirectoryResponse, error)
+	// RecordConsent records a resident's consent for a processing activity, naming the
+	// recipients and data categories it covers. The recording organisation holds it.
+	RecordConsent(context.Context, *RecordConsentRequest) (*RecordConsentResponse, error)
+	// GetConsent returns a consent to the organisation that holds it.
+	GetConsent(context.Context, *GetConsentRequest) (*GetConsentResponse, error)
+	// WithdrawConsent records that the resident withdrew the consent; every referral that rests
+	// on it and is not final is cancelled (reason CONSENT_WITHDRAWN).
+	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
+	// CreateReferral creates a referral from the calling organisation (the referrer) to the
+	// organisation of a provision (the recipient), as DRAFT or directly SENT.
+	CreateReferral(context.Context, *CreateReferralRequest) (*CreateReferralResponse, error)
+	// GetReferral returns a referral to its referrer or its recipient (not a DRAFT to the
+	// recipient).
+	GetReferral(context.Context, *GetReferralRequest) (*GetReferralResponse, error)
+	// ListReferrals lists the referrals the caller sent or those addressed to it.
+	ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error)
+	// SendReferral (referrer): DRAFT → SENT.
+	SendReferral(context.Context, *SendReferralRequest) (*SendReferralResponse, error)
+	// AcceptReferral (recipient): SENT → ACCEPTED.
+	AcceptReferral(context.Context, *AcceptReferralRequest) (*AcceptReferralResponse, error)
+	// DeclineReferral (recipient): SENT → DECLINED, with a reason.
+	DeclineReferral(context.Context, *DeclineReferralRequest) (*DeclineReferralResponse, error)
+	// StartReferral (recipient): ACCEPTED → IN_PROGRESS (from ON_HOLD use ResumeReferral).
+	StartReferral(context.Context, *StartReferralRequest) (*StartReferralResponse, error)
+	// HoldReferral (recipient): ACCEPTED or IN_PROGRESS → ON_HOLD, with a sub-status such as
+	// WAITLIST.
+	HoldReferral(context.Context, *HoldReferralRequest) (*HoldReferralResponse, error)
+	// ResumeReferral (recipient): ON_HOLD → IN_PROGRESS.
+	ResumeReferral(context.Context, *ResumeReferralRequest) (*ResumeReferralResponse, error)
+	// CompleteReferral (recipient): IN_PROGRESS → COMPLETED, with an outcome.
+	CompleteReferral(context.Context, *CompleteReferralRequest) (*CompleteReferralResponse, error)
+	// FailReferral (recipient): ACCEPTED, IN_PROGRESS or ON_HOLD → FAILED, with a reason.
+	FailReferral(context.Context, *FailReferralRequest) (*FailReferralResponse, error)
+	// CancelReferral (either side, with a reason): a referral that is not final → CANCELLED.
+	// The referrer may cancel DRAFT, SENT and later; the recipient only once it accepted (before
+	// that it declines).
+	CancelReferral(context.Context, *CancelReferralRequest) (*CancelReferralResponse, error)
+	// GetRecurringThemes counts signals, referrals and declines per district and theme over a
+	// period; groups of fewer residents than the minimum group size are suppressed.
+	GetRecurringThemes(context.Context, *GetRecurringThemesRequest) (*GetRecurringThemesResponse, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }
 
@@ -95,6 +454,72 @@ func (UnimplementedReferralServiceServer) SubmitSignal(context.Context, *SubmitS
 }
 func (UnimplementedReferralServiceServer) GetSignal(context.Context, *GetSignalRequest) (*GetSignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSignal not implemented")
+}
+func (UnimplementedReferralServiceServer) ListMySignals(context.Context, *ListMySignalsRequest) (*ListMySignalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMySignals not implemented")
+}
+func (UnimplementedReferralServiceServer) UpsertProvision(context.Context, *UpsertProvisionRequest) (*UpsertProvisionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertProvision not implemented")
+}
+func (UnimplementedReferralServiceServer) GetProvision(context.Context, *GetProvisionRequest) (*GetProvisionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProvision not implemented")
+}
+func (UnimplementedReferralServiceServer) SearchProvisions(context.Context, *SearchProvisionsRequest) (*SearchProvisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchProvisions not implemented")
+}
+func (UnimplementedReferralServiceServer) ImportDirectory(context.Context, *ImportDirectoryRequest) (*ImportDirectoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportDirectory not implemented")
+}
+func (UnimplementedReferralServiceServer) ExportDirectory(context.Context, *ExportDirectoryRequest) (*ExportDirectoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportDirectory not implemented")
+}
+func (UnimplementedReferralServiceServer) RecordConsent(context.Context, *RecordConsentRequest) (*RecordConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordConsent not implemented")
+}
+func (UnimplementedReferralServiceServer) GetConsent(context.Context, *GetConsentRequest) (*GetConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsent not implemented")
+}
+func (UnimplementedReferralServiceServer) WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawConsent not implemented")
+}
+func (UnimplementedReferralServiceServer) CreateReferral(context.Context, *CreateReferralRequest) (*CreateReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) GetReferral(context.Context, *GetReferralRequest) (*GetReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferrals not implemented")
+}
+func (UnimplementedReferralServiceServer) SendReferral(context.Context, *SendReferralRequest) (*SendReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) AcceptReferral(context.Context, *AcceptReferralRequest) (*AcceptReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) DeclineReferral(context.Context, *DeclineReferralRequest) (*DeclineReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeclineReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) StartReferral(context.Context, *StartReferralRequest) (*StartReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) HoldReferral(context.Context, *HoldReferralRequest) (*HoldReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HoldReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) ResumeReferral(context.Context, *ResumeReferralRequest) (*ResumeReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) CompleteReferral(context.Context, *CompleteReferralRequest) (*CompleteReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) FailReferral(context.Context, *FailReferralRequest) (*FailReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FailReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) CancelReferral(context.Context, *CancelReferralRequest) (*CancelReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) GetRecurringThemes(context.Context, *GetRecurringThemesRequest) (*GetRecurringThemesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecurringThemes not implemented")
 }
 func (UnimplementedReferralServiceServer) mustEmbedUnimplementedReferralServiceServer() {}
 func (UnimplementedReferralServiceServer) testEmbeddedByValue()                         {}
@@ -153,6 +578,402 @@ func _ReferralService_GetSignal_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_ListMySignals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMySignalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListMySignals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListMySignals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListMySignals(ctx, req.(*ListMySignalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_UpsertProvision_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertProvisionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).UpsertProvision(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_UpsertProvision_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).UpsertProvision(ctx, req.(*UpsertProvisionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetProvision_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProvisionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetProvision(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetProvision_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetProvision(ctx, req.(*GetProvisionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_SearchProvisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchProvisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).SearchProvisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_SearchProvisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).SearchProvisions(ctx, req.(*SearchProvisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ImportDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportDirectoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ImportDirectory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ImportDirectory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ImportDirectory(ctx, req.(*ImportDirectoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ExportDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportDirectoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ExportDirectory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ExportDirectory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ExportDirectory(ctx, req.(*ExportDirectoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_RecordConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).RecordConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_RecordConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).RecordConsent(ctx, req.(*RecordConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetConsent(ctx, req.(*GetConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_WithdrawConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).WithdrawConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_WithdrawConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).WithdrawConsent(ctx, req.(*WithdrawConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_CreateReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).CreateReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_CreateReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).CreateReferral(ctx, req.(*CreateReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetReferral(ctx, req.(*GetReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ListReferrals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferralsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListReferrals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListReferrals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListReferrals(ctx, req.(*ListReferralsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_SendReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).SendReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_SendReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).SendReferral(ctx, req.(*SendReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_AcceptReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).AcceptReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_AcceptReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).AcceptReferral(ctx, req.(*AcceptReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_DeclineReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeclineReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).DeclineReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_DeclineReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).DeclineReferral(ctx, req.(*DeclineReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_StartReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).StartReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_StartReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).StartReferral(ctx, req.(*StartReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_HoldReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HoldReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).HoldReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_HoldReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).HoldReferral(ctx, req.(*HoldReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ResumeReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ResumeReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ResumeReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ResumeReferral(ctx, req.(*ResumeReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_CompleteReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).CompleteReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_CompleteReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).CompleteReferral(ctx, req.(*CompleteReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_FailReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FailReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).FailReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_FailReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).FailReferral(ctx, req.(*FailReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_CancelReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).CancelReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_CancelReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).CancelReferral(ctx, req.(*CancelReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetRecurringThemes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecurringThemesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetRecurringThemes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetRecurringThemes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetRecurringThemes(ctx, req.(*GetRecurringThemesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReferralService_ServiceDesc is the grpc.ServiceDesc for ReferralService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -167,6 +988,94 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSignal",
 			Handler:    _ReferralService_GetSignal_Handler,
+		},
+		{
+			MethodName: "ListMySignals",
+			Handler:    _ReferralService_ListMySignals_Handler,
+		},
+		{
+			MethodName: "UpsertProvision",
+			Handler:    _ReferralService_UpsertProvision_Handler,
+		},
+		{
+			MethodName: "GetProvision",
+			Handler:    _ReferralService_GetProvision_Handler,
+		},
+		{
+			MethodName: "SearchProvisions",
+			Handler:    _ReferralService_SearchProvisions_Handler,
+		},
+		{
+			MethodName: "ImportDirectory",
+			Handler:    _ReferralService_ImportDirectory_Handler,
+		},
+		{
+			MethodName: "ExportDirectory",
+			Handler:    _ReferralService_ExportDirectory_Handler,
+		},
+		{
+			MethodName: "RecordConsent",
+			Handler:    _ReferralService_RecordConsent_Handler,
+		},
+		{
+			MethodName: "GetConsent",
+			Handler:    _ReferralService_GetConsent_Handler,
+		},
+		{
+			MethodName: "WithdrawConsent",
+			Handler:    _ReferralService_WithdrawConsent_Handler,
+		},
+		{
+			MethodName: "CreateReferral",
+			Handler:    _ReferralService_CreateReferral_Handler,
+		},
+		{
+			MethodName: "GetReferral",
+			Handler:    _ReferralService_GetReferral_Handler,
+		},
+		{
+			MethodName: "ListReferrals",
+			Handler:    _ReferralService_ListReferrals_Handler,
+		},
+		{
+			MethodName: "SendReferral",
+			Handler:    _ReferralService_SendReferral_Handler,
+		},
+		{
+			MethodName: "AcceptReferral",
+			Handler:    _ReferralService_AcceptReferral_Handler,
+		},
+		{
+			MethodName: "DeclineReferral",
+			Handler:    _ReferralService_DeclineReferral_Handler,
+		},
+		{
+			MethodName: "StartReferral",
+			Handler:    _ReferralService_StartReferral_Handler,
+		},
+		{
+			MethodName: "HoldReferral",
+			Handler:    _ReferralService_HoldReferral_Handler,
+		},
+		{
+			MethodName: "ResumeReferral",
+			Handler:    _ReferralService_ResumeReferral_Handler,
+		},
+		{
+			MethodName: "CompleteReferral",
+			Handler:    _ReferralService_CompleteReferral_Handler,
+		},
+		{
+			MethodName: "FailReferral",
+			Handler:    _ReferralService_FailReferral_Handler,
+		},
+		{
+			MethodName: "CancelReferral",
+			Handler:    _ReferralService_CancelReferral_Handler,
+		},
+		{
+			MethodName: "GetRecurringThemes",
+			Handler:    _ReferralService_GetRecurringThemes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -50,3 +50,60 @@ func (p *Publisher) SignalFedBack(ctx context.Context, s domain.Signal) error {
 	}
 	return p.w.Add(ctx, natsx.FeedbackSubject(Service, s.SourceOIN, "signal", "fed_back"), s.ID, ev)
 }
+
+// ReferralStatusChanged announces a referral's (new) status to all consumers and, on their
+// own feedback subjects, to the referrer and (once it was sent) the recipient.
+func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral) error {
+	ev := &referralv1.ReferralStatusChanged{
+		ReferralId: r.ID, CaseId: r.CaseID, IntakeId: r.IntakeID, GoalIds: r.GoalIDs, Status: string(r.Status),
+		Reason: r.Reason, ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
+	}
+	subjects := []string{
+		natsx.Subject(Service, r.Municipality, "referral", "status_changed"),
+		natsx.FeedbackSubject(Service, r.ReferrerOIN, "referral", "status_changed"),
+	}
+	if r.Status != domain.RefDraft && r.RecipientOIN != r.ReferrerOIN {
+		subjects = append(subjects, natsx.FeedbackSubject(Service, r.RecipientOIN, "referral", "status_changed"))
+	}
+	for _, s := range subjects {
+		if err := p.w.Add(ctx, s, r.ID, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProvisionChanged announces a change on the social map.
+func (p *Publisher) ProvisionChanged(ctx context.Context, pr domain.Provision) error {
+	return p.w.Add(ctx, natsx.Subject(Service, pr.Municipality, "provision", "changed"), pr.ID, &referralv1.ProvisionChanged{
+		ProvisionId: pr.ID, OrganisationOin: pr.OrganisationOIN, MunicipalityCode: pr.Municipality,
+		Status:                  protoenum.FromCode[referralv1.ProvisionStatus](pr.Status),
+		CapacityStatus:          protoenum.FromCode[referralv1.CapacityStatus](pr.CapacityStatus),
+		WaitingDays:             pr.WaitingDays,
+		AcceptsDigitalReferrals: pr.AcceptsDigitalReferrals, At: timestamppb.New(pr.UpdatedAt),
+	})
+}
+
+// ConsentRecorded announces a consent, without the resident.
+func (p *Publisher) ConsentRecorded(ctx context.Context, c domain.Consent) error {
+	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "consent", "recorded"), c.ID, &referralv1.ConsentRecorded{
+		ConsentId: c.ID, HolderOin: c.HolderOIN, ProcessingActivity: c.Activity, RecipientOins: c.Recipients,
+		DataCategories: dataCategories(c.Categories), MunicipalityCode: c.Municipality, At: timestamppb.New(c.RecordedAt),
+	})
+}
+
+// ConsentWithdrawn announces a withdrawal and the referrals it cancelled.
+func (p *Publisher) ConsentWithdrawn(ctx context.Context, c domain.Consent, cancelled []string) error {
+	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "consent", "withdrawn"), c.ID, &referralv1.ConsentWithdrawn{
+		ConsentId: c.ID, HolderOin: c.HolderOIN, CancelledReferralIds: cancelled, MunicipalityCode: c.Municipality,
+		At: timestamppb.New(*c.WithdrawnAt),
+	})
+}
+
+func dataCategories(codes []string) []referralv1.DataCategory {
+	out := make([]referralv1.DataCategory, 0, len(codes))
+	for _, c := range codes {
+		out = append(out, protoenum.FromCode[referralv1.DataCategory](c))
+	}
+	return out
+}

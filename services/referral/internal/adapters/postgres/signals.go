@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -57,6 +58,66 @@ func (r *Signals) Get(ctx context.Context, id string) (domain.Signal, error) {
 // GetForUpdate reads and locks a signal.
 func (r *Signals) GetForUpdate(ctx context.Context, id string) (domain.Signal, error) {
 	return r.get(ctx, id, " FOR UPDATE")
+}
+
+// ByCaseForUpdate locks the signals that led to a case.
+func (r *Signals) ByCaseForUpdate(ctx context.Context, caseID string) ([]domain.Signal, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id::text FROM signals WHERE case_id = $1 ORDER BY received_at, id FOR UPDATE`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Signal, 0, len(ids))
+	for _, id := range ids {
+		s, err := r.get(ctx, id, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ListBySource lists a source organisation's signals, newest first, with the next page token.
+func (r *Signals) ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, string, error) {
+	at, id, err := decodeToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id::text, received_at FROM signals WHERE source_oin = $1 AND ($2 = '' OR status = $2)
+		AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4::uuid)) ORDER BY received_at DESC, id DESC LIMIT $5`,
+		oin, status, at, nilIfEmpty(id), p.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	type key struct {
+		id string
+		at time.Time
+	}
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (key, error) {
+		var k key
+		return k, row.Scan(&k.id, &k.at)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(keys) > p.Size {
+		keys = keys[:p.Size]
+		next = encodeToken(keys[len(keys)-1].at, keys[len(keys)-1].id)
+	}
+	out := make([]domain.Signal, 0, len(keys))
+	for _, k := range keys {
+		s, err := r.get(ctx, k.id, "")
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, s)
+	}
+	return out, next, nil
 }
 
 func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, error) {

@@ -1,5 +1,5 @@
-// Package consumers reacts to other services' events: intake tells referral what it did with
-// a signal, and referral moves the signal on and feeds back to its source.
+// Package consumers reacts to other services' events: intake and case-direction tell referral
+// what became of a signal, and referral moves the signal on and feeds back to its source.
 package consumers
 
 import (
@@ -8,9 +8,11 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
 	"google.golang.org/protobuf/proto"
 )
@@ -20,7 +22,7 @@ func IntakeEvents(a *app.App, caller identity.Caller) consumer.Spec {
 	return consumer.Spec{
 		Durable:  "referral-intake-events",
 		Stream:   natsx.StreamName("intake"),
-		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.intake.case_opened"},
+		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.intake.case_opened", "wijkbrug.intake.*.intake.closed"},
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			switch m := msg.(type) {
@@ -35,6 +37,32 @@ func IntakeEvents(a *app.App, caller identity.Caller) consumer.Spec {
 					if err := a.LinkToCase(ctx, id, m.GetIntakeId(), m.GetCaseId()); err != nil {
 						return fmt.Errorf("signal %s: %w", id, err)
 					}
+				}
+			case *intakev1.IntakeClosed:
+				status := protoenum.Code(m.GetStatus())
+				for _, id := range m.GetSignalIds() {
+					if err := a.IntakeClosed(ctx, id, m.GetIntakeId(), status); err != nil {
+						return fmt.Errorf("signal %s: %w", id, err)
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// CaseEvents follows case-direction's closing of cases, to tell the sources of the signals
+// behind a case that it was closed.
+func CaseEvents(a *app.App, caller identity.Caller) consumer.Spec {
+	return consumer.Spec{
+		Durable:  "referral-case-events",
+		Stream:   natsx.StreamName("casedirection"),
+		Subjects: []string{"wijkbrug.casedirection.*.case.closed"},
+		Caller:   caller,
+		Handle: func(ctx context.Context, _ cloudevents.Envelope, msg proto.Message) error {
+			if m, ok := msg.(*casedirectionv1.CaseClosed); ok {
+				if err := a.CaseClosed(ctx, m.GetCaseId()); err != nil {
+					return fmt.Errorf("case %s: %w", m.GetCaseId(), err)
 				}
 			}
 			return nil

@@ -57,6 +57,28 @@ func (s *Server) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest
 	return &referralv1.GetSignalResponse{Signal: signalToProto(sig)}, nil
 }
 
+// ListMySignals lists the caller's own signals.
+func (s *Server) ListMySignals(ctx context.Context, req *referralv1.ListMySignalsRequest) (*referralv1.ListMySignalsResponse, error) {
+	var v apperr.Validation
+	status := ""
+	if req.GetStatus() != referralv1.SignalStatus_SIGNAL_STATUS_UNSPECIFIED {
+		status = protoenum.Required(&v, "status", req.GetStatus())
+	}
+	page := pageOf(&v, req.GetPageSize(), req.GetPageToken())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sigs, next, err := s.app.ListMySignals(ctx, status, page)
+	if err != nil {
+		return nil, err
+	}
+	out := &referralv1.ListMySignalsResponse{NextPageToken: next}
+	for _, sig := range sigs {
+		out.Signals = append(out.Signals, signalToProto(sig))
+	}
+	return out, nil
+}
+
 func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, error) {
 	var v apperr.Validation
 	sig := domain.Signal{

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+)
+
+const aadConsentBSN = "referral.consents.resident_bsn"
+
+// Consents is the consent repository.
+type Consents struct {
+	db   *pgxdb.DB
+	prot *bsn.Protector
+}
+
+// NewConsents returns the repository.
+func NewConsents(db *pgxdb.DB, prot *bsn.Protector) *Consents { return &Consents{db: db, prot: prot} }
+
+// Insert stores a new consent.
+func (r *Consents) Insert(ctx context.Context, c domain.Consent) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO consents (id, resident_bsn_enc, resident_bsn_index, holder_oin, processing_activity, recipient_oins,
+		                      data_categories, valid_from, valid_until, recorded_at, recorded_by, withdrawn_at, municipality_code)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+		c.ID, r.prot.Seal(c.ResidentBSN, aadConsentBSN), r.prot.Index(c.ResidentBSN), c.HolderOIN, c.Activity, c.Recipients,
+		c.Categories, c.ValidFrom, c.ValidUntil, c.RecordedAt, c.RecordedBy, c.WithdrawnAt, c.Municipality)
+	return err
+}
+
+// Get reads a consent; NotFound when there is none.
+func (r *Consents) Get(ctx context.Context, id string) (domain.Consent, error) {
+	return r.get(ctx, id, "")
+}
+
+// GetForUpdate reads and locks a consent.
+func (r *Consents) GetForUpdate(ctx context.Context, id string) (domain.Consent, error) {
+	return r.get(ctx, id, " FOR UPDATE")
+}
+
+func (r *Consents) get(ctx context.Context, id, lock string) (domain.Consent, error) {
+	var (
+		c      domain.Consent
+		enc    []byte
+		until  *time.Time
+		withdr *time.Time
+	)
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT id::text, resident_bsn_enc, holder_oin, processing_activity, recipient_oins, data_categories, valid_from,
+		       valid_until, recorded_at, recorded_by, withdrawn_at, municipality_code
+		FROM consents WHERE id = $1`+lock, id).Scan(&c.ID, &enc, &c.HolderOIN, &c.Activity, &c.Recipients, &c.Categories,
+		&c.ValidFrom, &until, &c.RecordedAt, &c.RecordedBy, &withdr, &c.Municipality)
+	if pgxdb.IsNoRows(err) {
+		return c, apperr.NotFound("consent", id)
+	}
+	if err != nil {
+		return c, err
+	}
+	c.ValidUntil, c.WithdrawnAt = until, withdr
+	c.ResidentBSN, err = r.prot.Open(enc, aadConsentBSN)
+	return c, err
+}
+
+// SetWithdrawn stores the withdrawal.
+func (r *Consents) SetWithdrawn(ctx context.Context, c domain.Consent) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE consents SET withdrawn_at = $2 WHERE id = $1`, c.ID, c.WithdrawnAt)
+	return err
+}

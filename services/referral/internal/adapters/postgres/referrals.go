@@ -1,0 +1,200 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+)
+
+const (
+	aadReferralBSN = "referral.referrals.resident_bsn"
+	aadQuestion    = "referral.referrals.question"
+	aadNote        = "referral.referrals.note"
+)
+
+// Referrals is the referral repository.
+type Referrals struct {
+	db   *pgxdb.DB
+	prot *bsn.Protector
+}
+
+// NewReferrals returns the repository.
+func NewReferrals(db *pgxdb.DB, prot *bsn.Protector) *Referrals {
+	return &Referrals{db: db, prot: prot}
+}
+
+const referralColumns = `id::text, status, referrer_oin, referrer_user, recipient_oin, provision_id::text, COALESCE(case_id::text, ''),
+	COALESCE(intake_id::text, ''), goal_ids::text[], resident_bsn_enc, municipality_code, district_code, question_enc, data_categories,
+	COALESCE(consent_id::text, ''), legal_basis, priority, accept_by, reason, hold_reason, outcome, note_enc,
+	COALESCE(replaces::text, ''), life_domains, created_at, updated_at`
+
+// Insert stores a new referral.
+func (r *Referrals) Insert(ctx context.Context, x domain.Referral) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO referrals (id, status, referrer_oin, referrer_user, recipient_oin, provision_id, case_id, intake_id, goal_ids,
+		                       resident_bsn_enc, resident_bsn_index, municipality_code, district_code, question_enc, data_categories,
+		                       consent_id, legal_basis, priority, accept_by, reason, hold_reason, outcome, note_enc, replaces,
+		                       life_domains, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,NULLIF($7,'')::uuid,NULLIF($8,'')::uuid,$9::uuid[],$10,$11,$12,$13,$14,$15,NULLIF($16,'')::uuid,$17,$18,$19,
+		        $20,$21,$22,$23,NULLIF($24,'')::uuid,$25,$26,$27)`,
+		x.ID, string(x.Status), x.ReferrerOIN, x.ReferrerUser, x.RecipientOIN, x.ProvisionID, x.CaseID, x.IntakeID, nonNil(x.GoalIDs),
+		r.prot.Seal(x.ResidentBSN, aadReferralBSN), r.prot.Index(x.ResidentBSN), x.Municipality, x.District,
+		r.prot.Seal(x.Question, aadQuestion), nonNil(x.Categories), x.ConsentID, string(x.LegalBasis), x.Priority, x.AcceptBy,
+		x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.Replaces, nonNil(x.LifeDomains), x.CreatedAt, x.UpdatedAt)
+	if pgxdb.IsUniqueViolation(err, "referrals_replaces") {
+		return domain.ErrReplacedTwice
+	}
+	return err
+}
+
+func (r *Referrals) sealNote(note string) []byte {
+	if note == "" {
+		return nil
+	}
+	return r.prot.Seal(note, aadNote)
+}
+
+// Update stores the mutable part of a referral.
+func (r *Referrals) Update(ctx context.Context, x domain.Referral) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		UPDATE referrals SET status = $2, reason = $3, hold_reason = $4, outcome = $5, note_enc = $6, updated_at = $7
+		WHERE id = $1`, x.ID, string(x.Status), x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.UpdatedAt)
+	return err
+}
+
+// AddTransition appends to the referral's history.
+func (r *Referrals) AddTransition(ctx context.Context, id string, from, to domain.ReferralStatus, reason string, side domain.Side, orgOIN string, at time.Time) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO referral_transitions (referral_id, from_status, to_status, reason, side, org_oin, at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		id, string(from), string(to), reason, string(side), orgOIN, at)
+	return err
+}
+
+// Get reads a referral; NotFound when there is none.
+func (r *Referrals) Get(ctx context.Context, id string) (domain.Referral, error) {
+	return r.one(ctx, `SELECT `+referralColumns+` FROM referrals WHERE id = $1`, id)
+}
+
+// GetForUpdate reads and locks a referral.
+func (r *Referrals) GetForUpdate(ctx context.Context, id string) (domain.Referral, error) {
+	return r.one(ctx, `SELECT `+referralColumns+` FROM referrals WHERE id = $1 FOR UPDATE`, id)
+}
+
+func (r *Referrals) one(ctx context.Context, sql, id string) (domain.Referral, error) {
+	out, err := r.query(ctx, sql, id)
+	if err != nil {
+		return domain.Referral{}, err
+	}
+	if len(out) == 0 {
+		return domain.Referral{}, apperr.NotFound("referral", id)
+	}
+	return out[0], nil
+}
+
+// DueForExpiry locks up to limit SENT referrals whose accept_by has passed. Rows another
+// transaction (another replica's scheduler) holds are skipped, so no referral is expired
+// twice.
+func (r *Referrals) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]domain.Referral, error) {
+	return r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE status = 'SENT' AND accept_by <= $1
+		ORDER BY accept_by LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+}
+
+// OpenByConsent locks the referrals resting on a consent that are not final.
+func (r *Referrals) OpenByConsent(ctx context.Context, consentID string) ([]domain.Referral, error) {
+	return r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE consent_id = $1
+		AND status IN ('DRAFT','SENT','ACCEPTED','IN_PROGRESS','ON_HOLD') ORDER BY created_at, id FOR UPDATE`, consentID)
+}
+
+// ListForSide lists an organisation's referrals as referrer or recipient (never drafts for a
+// recipient), newest first, and returns the next page token.
+func (r *Referrals) ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error) {
+	col, extra := "referrer_oin", ""
+	if side == domain.SideRecipient {
+		col, extra = "recipient_oin", " AND status <> 'DRAFT'"
+	}
+	at, id, err := decodeToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE `+col+` = $1`+extra+`
+		AND ($2 = '' OR status = $2) AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+		ORDER BY created_at DESC, id DESC LIMIT $5`, oin, status, at, nilIfEmpty(id), p.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > p.Size {
+		out = out[:p.Size]
+		last := out[len(out)-1]
+		next = encodeToken(last.CreatedAt, last.ID)
+	}
+	return out, next, nil
+}
+
+func (r *Referrals) query(ctx context.Context, sql string, args ...any) ([]domain.Referral, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Referral
+	for rows.Next() {
+		var (
+			x                     domain.Referral
+			status, basis         string
+			bsnEnc, qEnc, noteEnc []byte
+		)
+		if err := rows.Scan(&x.ID, &status, &x.ReferrerOIN, &x.ReferrerUser, &x.RecipientOIN, &x.ProvisionID, &x.CaseID, &x.IntakeID,
+			&x.GoalIDs, &bsnEnc, &x.Municipality, &x.District, &qEnc, &x.Categories, &x.ConsentID, &basis, &x.Priority, &x.AcceptBy,
+			&x.Reason, &x.HoldReason, &x.Outcome, &noteEnc, &x.Replaces, &x.LifeDomains, &x.CreatedAt, &x.UpdatedAt); err != nil {
+			return nil, err
+		}
+		x.Status, x.LegalBasis = domain.ReferralStatus(status), domain.LegalBasis(basis)
+		if x.ResidentBSN, err = r.prot.Open(bsnEnc, aadReferralBSN); err != nil {
+			return nil, err
+		}
+		if x.Question, err = r.prot.Open(qEnc, aadQuestion); err != nil {
+			return nil, err
+		}
+		if noteEnc != nil {
+			if x.Note, err = r.prot.Open(noteEnc, aadNote); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// Page tokens are opaque to callers: base64 of "<created_at RFC 3339>|<id>".
+func encodeToken(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeToken(tok string) (*time.Time, string, error) {
+	if tok == "" {
+		return nil, "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		if ts, id, ok := strings.Cut(string(raw), "|"); ok {
+			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && len(id) == 36 {
+				return &at, id, nil
+			}
+		}
+	}
+	return nil, "", apperr.Invalid("page_token", "not a token from a previous page")
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

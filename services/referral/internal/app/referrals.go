@@ -1,0 +1,326 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+)
+
+// Referrals stores referrals and their history.
+type Referrals interface {
+	Insert(ctx context.Context, r domain.Referral) error
+	Update(ctx context.Context, r domain.Referral) error
+	AddTransition(ctx context.Context, id string, from, to domain.ReferralStatus, reason string, side domain.Side, orgOIN string, at time.Time) error
+	// Get returns apperr NotFound when there is no such referral.
+	Get(ctx context.Context, id string) (domain.Referral, error)
+	GetForUpdate(ctx context.Context, id string) (domain.Referral, error)
+	// DueForExpiry locks SENT referrals past accept_by, skipping rows locked elsewhere.
+	DueForExpiry(ctx context.Context, now time.Time, limit int) ([]domain.Referral, error)
+	// OpenByConsent locks the referrals on a consent that are not final.
+	OpenByConsent(ctx context.Context, consentID string) ([]domain.Referral, error)
+	ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error)
+}
+
+// CreateReferral creates a referral from the calling organisation to the organisation of
+// r.ProvisionID, as DRAFT or (send) SENT.
+func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) (domain.Referral, error) {
+	caller, _ := identity.From(ctx)
+	now := a.Now().UTC()
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		prov, err := a.provisions.Get(ctx, r.ProvisionID)
+		if err != nil {
+			return err
+		}
+		if prov.Status != domain.ProvisionActive || !prov.AcceptsDigitalReferrals {
+			return apperr.FailedPrecondition("provision " + prov.ID + " does not accept digital referrals (inactive, or not set up for them)")
+		}
+		r.ID, r.ReferrerOIN, r.ReferrerUser, r.RecipientOIN = uuid.NewString(), caller.Org.OIN, caller.User, prov.OrganisationOIN
+		r.LifeDomains, r.Status, r.CreatedAt, r.UpdatedAt = prov.LifeDomains, domain.RefDraft, now, now
+		if r.Priority == "" {
+			r.Priority = "ROUTINE"
+		}
+		if r.AcceptBy.IsZero() {
+			r.AcceptBy = now.Add(a.settings.AcceptPeriod)
+		} else if !r.AcceptBy.After(now) {
+			return apperr.Invalid("accept_by", "must be in the future")
+		}
+		if r.Replaces != "" {
+			if err := a.checkReplaces(ctx, r); err != nil {
+				return err
+			}
+		}
+		if r.ConsentID != "" {
+			if err := a.checkConsent(ctx, r, now); err != nil {
+				return err
+			}
+		}
+		if err := a.referrals.Insert(ctx, r); err != nil {
+			return err
+		}
+		if err := a.referrals.AddTransition(ctx, r.ID, "", domain.RefDraft, "", domain.SideReferrer, caller.Org.OIN, now); err != nil {
+			return err
+		}
+		if send {
+			if err := r.Apply(domain.Transition{Action: domain.ActSend}, []domain.Side{domain.SideReferrer}, now); err != nil {
+				return err
+			}
+			if err := a.referrals.Update(ctx, r); err != nil {
+				return err
+			}
+			if err := a.referrals.AddTransition(ctx, r.ID, domain.RefDraft, domain.RefSent, "", domain.SideReferrer, caller.Org.OIN, now); err != nil {
+				return err
+			}
+		}
+		if err := a.events.ReferralStatusChanged(ctx, r); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, a.referralEntry("referral.referral.create", r, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+	})
+	if errors.Is(err, domain.ErrReplacedTwice) {
+		return domain.Referral{}, apperr.AlreadyExists("referral", r.Replaces, "referral "+r.Replaces+" has already been re-routed")
+	}
+	return r, err
+}
+
+// checkReplaces allows re-routing only of the caller's own referral that ended without help,
+// for the same resident, to another provision.
+func (a *App) checkReplaces(ctx context.Context, r domain.Referral) error {
+	old, err := a.referrals.Get(ctx, r.Replaces)
+	if err != nil {
+		if apperr.IsKind(err, apperr.KindNotFound) {
+			return apperr.NotFound("referral", r.Replaces)
+		}
+		return err
+	}
+	if old.ReferrerOIN != r.ReferrerOIN {
+		if err := a.access.RecordDetached(ctx, a.referralEntry("referral.referral.reroute", old, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+			return err
+		}
+		return apperr.NotFound("referral", r.Replaces)
+	}
+	var v apperr.Validation
+	v.Check(old.ProvisionID != r.ProvisionID, "provision_id", "re-routing goes to another provision than the replaced referral's")
+	v.Check(old.ResidentBSN == r.ResidentBSN, "resident_bsn", "must be the resident of the replaced referral")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !old.CanBeReplaced() {
+		return apperr.FailedPrecondition(fmt.Sprintf("referral %s is %s: only a declined, expired, cancelled or failed referral can be re-routed", old.ID, old.Status))
+	}
+	return nil
+}
+
+// checkConsent requires the consent to be the caller's, of the same resident, and valid for
+// the recipient and the shared categories.
+func (a *App) checkConsent(ctx context.Context, r domain.Referral, now time.Time) error {
+	c, err := a.ownConsent(ctx, r.ConsentID, "referral.consent.use", a.consents.Get)
+	if err != nil {
+		return err
+	}
+	if c.ResidentBSN != r.ResidentBSN {
+		return apperr.Invalid("consent_id", "the consent is of another resident")
+	}
+	if err := c.Covers(domain.ActivityReferral, r.RecipientOIN, r.Categories, now); err != nil {
+		return apperr.FailedPrecondition("consent " + c.ID + " does not allow this referral: " + err.Error())
+	}
+	return nil
+}
+
+// GetReferral returns a referral to its referrer, its recipient (once sent) or a Wijkbrug
+// service; anyone else gets NOT_FOUND, and the refusal is logged.
+func (a *App) GetReferral(ctx context.Context, id string) (domain.Referral, error) {
+	caller, _ := identity.From(ctx)
+	var out domain.Referral
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		r, err := a.referrals.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		route := accesslog.RouteOwnRecord
+		switch {
+		case caller.Org.Type == identity.OrgService:
+			route = accesslog.RouteService
+		case len(r.SidesOf(caller.Org.OIN)) == 0:
+			return a.access.Record(ctx, a.referralEntry("referral.referral.read", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		}
+		out = r
+		return a.access.Record(ctx, a.referralEntry("referral.referral.read", r, route, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return domain.Referral{}, err
+	}
+	if out.ID == "" {
+		return domain.Referral{}, apperr.NotFound("referral", id)
+	}
+	return out, nil
+}
+
+// ListReferrals lists the caller's referrals on one side; each returned one is logged.
+func (a *App) ListReferrals(ctx context.Context, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error) {
+	caller, _ := identity.From(ctx)
+	var (
+		out  []domain.Referral
+		next string
+	)
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, next, err = a.referrals.ListForSide(ctx, caller.Org.OIN, side, status, p); err != nil {
+			return err
+		}
+		for _, r := range out {
+			if err := a.access.Record(ctx, a.referralEntry("referral.referral.list", r, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// TransitionReferral makes t on referral id as the calling organisation, whose side (referrer
+// or recipient) must own the transition.
+func (a *App) TransitionReferral(ctx context.Context, id string, t domain.Transition) (domain.Referral, error) {
+	caller, _ := identity.From(ctx)
+	action := "referral.referral." + string(t.Action)
+	var out domain.Referral
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		r, err := a.referrals.GetForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		sides := r.SidesOf(caller.Org.OIN)
+		if len(sides) == 0 {
+			if err := a.access.RecordDetached(ctx, a.referralEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+				return err
+			}
+			return apperr.NotFound("referral", id)
+		}
+		now := a.Now().UTC()
+		if (t.Action == domain.ActAccept || t.Action == domain.ActDecline) && r.Status == domain.RefSent && now.After(r.AcceptBy) {
+			return apperr.FailedPrecondition("the referral was not accepted before accept_by " + r.AcceptBy.Format(time.RFC3339) + " and expires")
+		}
+		if t.Action == domain.ActSend && r.Status == domain.RefDraft {
+			if !r.AcceptBy.After(now) {
+				return apperr.FailedPrecondition("accept_by " + r.AcceptBy.Format(time.RFC3339) + " has passed: create a new referral")
+			}
+			if r.ConsentID != "" {
+				if err := a.checkConsent(ctx, r, now); err != nil {
+					return err
+				}
+			}
+		}
+		if err := a.transition(ctx, r, t, sides, action, accesslog.RouteOwnRecord); err != nil {
+			if errors.Is(err, domain.ErrWrongSide) {
+				if lerr := a.access.RecordDetached(ctx, a.referralEntry(action, r, accesslog.RouteOwnRecord, accesslog.OutcomeDenied)); lerr != nil {
+					return lerr
+				}
+			}
+			return err
+		}
+		out, err = a.referrals.Get(ctx, id)
+		return err
+	})
+	return out, err
+}
+
+// transition applies t, stores the referral and its history, and publishes the change.
+func (a *App) transition(ctx context.Context, r domain.Referral, t domain.Transition, sides []domain.Side, action, route string) error {
+	caller, _ := identity.From(ctx)
+	from, now := r.Status, a.Now().UTC()
+	if err := r.Apply(t, sides, now); err != nil {
+		return domainErr(err)
+	}
+	side := sides[0]
+	if len(sides) > 1 && t.Action != domain.ActSend && t.Action != domain.ActCancel {
+		side = domain.SideRecipient
+	}
+	if err := a.referrals.Update(ctx, r); err != nil {
+		return err
+	}
+	if err := a.referrals.AddTransition(ctx, r.ID, from, r.Status, r.Reason, side, caller.Org.OIN, now); err != nil {
+		return err
+	}
+	if err := a.events.ReferralStatusChanged(ctx, r); err != nil {
+		return err
+	}
+	return a.access.Record(ctx, a.referralEntry(action, r, route, accesslog.OutcomeGranted))
+}
+
+// ExpireDue expires up to limit SENT referrals past accept_by in one transaction and returns
+// how many. Rows are locked with SKIP LOCKED, so replicas running this at the same time
+// never expire (and announce) the same referral twice. ctx must carry the system caller.
+func (a *App) ExpireDue(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		n = 0
+		due, err := a.referrals.DueForExpiry(ctx, a.Now().UTC(), limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			if err := a.transition(ctx, r, domain.Transition{Action: domain.ActExpire}, []domain.Side{domain.SideSystem},
+				"referral.referral.expire", accesslog.RouteSystem); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RunExpiry runs ExpireDue every interval until ctx ends (a svc.Wiring background task).
+func (a *App) RunExpiry(ctx context.Context, caller identity.Caller, interval time.Duration, log *slog.Logger) {
+	ctx = identity.WithCaller(ctx, caller)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := a.ExpireDue(ctx, 100)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("referral expiry failed; will retry", "error", err.Error())
+				}
+				break
+			}
+			if n < 100 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// domainErr turns domain rule errors into typed application errors.
+func domainErr(err error) error {
+	var (
+		rv domain.RuleViolation
+		te domain.TransitionError
+	)
+	switch {
+	case errors.Is(err, domain.ErrWrongSide):
+		return errors.Join(apperr.PermissionDenied(err.Error()), domain.ErrWrongSide)
+	case errors.As(err, &te):
+		return apperr.FailedPrecondition(te.Error())
+	case errors.As(err, &rv):
+		return apperr.Invalid(rv.Field, rv.Reason)
+	}
+	return err
+}
+
+func (a *App) referralEntry(action string, r domain.Referral, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "referral", ObjectID: r.ID,
+		ResidentPseudonym: a.pseudo.Pseudonym(r.ResidentBSN), Route: route, Outcome: outcome}
+}
