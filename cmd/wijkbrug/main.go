@@ -10,6 +10,8 @@
 //	    resident's data (the resident's right of access).
 //	wijkbrug verify-accesslog [-pg-port 55432]
 //	    checks the hash chain of the access log of each service of the running suite.
+//	wijkbrug policies
+//	    prints every service's per-method authorisation policy as a Markdown table.
 package main
 
 import (
@@ -45,6 +47,8 @@ func run(args []string, out io.Writer) error {
 		return runAccessHistory(ctx, args[1:], out)
 	case "verify-accesslog":
 		return runVerify(ctx, args[1:], out)
+	case "policies":
+		return runPolicies(out)
 	default:
 		return fmt.Errorf("unknown command %q: want dev, events, access-history or verify-accesslog", args[0])
 	}

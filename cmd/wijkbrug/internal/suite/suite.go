@@ -258,6 +258,14 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	if err := intake.SeedDemo(ctx, s.Postgres.DSN("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
+	// The team and the municipality act for GM0363 (answering requests, contracts, views).
+	if err := providermonitoring.SeedMunicipalOrganisations(ctx, s.Postgres.DSN("providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
+		return nil, fmt.Errorf("demo data: %w", err)
+	}
+	if err := referral.SeedDemo(ctx, s.Postgres.DSN("referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
+		ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}); err != nil {
+		return nil, fmt.Errorf("demo data: %w", err)
+	}
 	go func() {
 		var first error
 		for err := range errCh {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	casedirection "github.com/wijkbrug/wijkbrug/services/case-direction/service"
+	intake "github.com/wijkbrug/wijkbrug/services/intake/service"
+	providermonitoring "github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
+	referral "github.com/wijkbrug/wijkbrug/services/referral/service"
+)
+
+// allSpecs are the four services, in port order.
+func allSpecs() []svc.Spec {
+	return []svc.Spec{intake.Spec(), casedirection.Spec(), providermonitoring.Spec(), referral.Spec()}
+}
+
+// policyTable renders every service's per-method policy as a Markdown table: the table in
+// docs/security.md is this output, checked by a test.
+func policyTable() string {
+	var b strings.Builder
+	b.WriteString("| method | organisation types | roles |\n|---|---|---|\n")
+	row := func(method string, types []string, roles []string) {
+		r := "any"
+		if len(roles) > 0 {
+			r = strings.Join(roles, ", ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", method, strings.Join(types, ", "), r)
+	}
+	for _, spec := range allSpecs() {
+		var methods []string
+		for m := range spec.Policy {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		for _, m := range methods {
+			rule := spec.Policy[m]
+			var types []string
+			for _, t := range rule.OrgTypes {
+				types = append(types, string(t))
+			}
+			row(m, types, rule.Roles)
+		}
+	}
+	for m, rule := range accesslog.Policy {
+		var types []string
+		for _, t := range rule.OrgTypes {
+			types = append(types, string(t))
+		}
+		row(m+" (every service)", types, rule.Roles)
+	}
+	return b.String()
+}
+
+func runPolicies(out io.Writer) error {
+	_, err := io.WriteString(out, policyTable())
+	return err
+}
