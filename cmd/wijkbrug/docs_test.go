@@ -35,3 +35,31 @@ func TestSecurityDocPolicyTable(t *testing.T) {
 		t.Fatalf("the policy table in %s is out of date: run WIJKBRUG_UPDATE_DOCS=1 go test -run TestSecurityDocPolicyTable ./cmd/wijkbrug", path)
 	}
 }
+
+// docs/events.md must be the catalog generated from the protos. Run with
+// WIJKBRUG_UPDATE_DOCS=1 to rewrite it.
+func TestEventCatalogIsCurrent(t *testing.T) {
+	want, err := eventCatalog("../../proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "../../docs/events.md"
+	got, err := os.ReadFile(path)
+	if os.Getenv("WIJKBRUG_UPDATE_DOCS") == "1" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil || string(got) != want {
+		t.Fatalf("%s is out of date: run WIJKBRUG_UPDATE_DOCS=1 go test -run TestEventCatalogIsCurrent ./cmd/wijkbrug", path)
+	}
+	if strings.Count(want, "\n## ") < 20 {
+		t.Fatalf("the catalog lists too few events")
+	}
+	for _, line := range strings.Split(want, "\n") {
+		if strings.HasPrefix(line, "| [`") && strings.HasSuffix(line, "| `` |") {
+			t.Errorf("event without a Subject: line in its proto comment: %s", line)
+		}
+	}
+}

@@ -12,6 +12,8 @@
 //	    checks the hash chain of the access log of each service of the running suite.
 //	wijkbrug policies
 //	    prints every service's per-method authorisation policy as a Markdown table.
+//	wijkbrug events-catalog [-proto proto]
+//	    prints the event catalog (docs/events.md) generated from the protos.
 package main
 
 import (
@@ -49,6 +51,8 @@ func run(args []string, out io.Writer) error {
 		return runVerify(ctx, args[1:], out)
 	case "policies":
 		return runPolicies(out)
+	case "events-catalog":
+		return runEventsCatalog(args[1:], out)
 	default:
 		return fmt.Errorf("unknown command %q: want dev, events, access-history or verify-accesslog", args[0])
 	}

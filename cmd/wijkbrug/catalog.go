@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1" // register all API types
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// catalogEvent is one event message as read from an events.proto file.
+type catalogEvent struct {
+	producer, fullName, subject, doc string
+}
+
+var (
+	messageLine  = regexp.MustCompile(`^message ([A-Za-z0-9_]+) \{`)
+	subjectToken = regexp.MustCompile(`wijkbrug\.[A-Za-z0-9_<>.-]*[A-Za-z0-9_>]`)
+)
+
+// readEvents reads the events.proto files of the four services: the message names, their
+// leading comments and the "Subject:" line in them (the comments are not in the compiled
+// descriptors, so the catalog reads the source, which is the contract).
+func readEvents(protoDir string) ([]catalogEvent, error) {
+	var out []catalogEvent
+	for _, svc := range []string{"referral", "intake", "casedirection", "providermonitoring"} {
+		path := filepath.Join(protoDir, "wijkbrug", svc, "v1", "events.proto")
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		var comment []string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			switch {
+			case strings.HasPrefix(line, "//"):
+				comment = append(comment, strings.TrimSpace(strings.TrimPrefix(line, "//")))
+			case messageLine.MatchString(line):
+				ev := catalogEvent{producer: svc, fullName: "wijkbrug." + svc + ".v1." + messageLine.FindStringSubmatch(line)[1]}
+				// Every subject the comment names (a message may go to several, e.g. the
+				// municipality subject and a partner's feedback subject).
+				var subjects []string
+				for _, c := range comment {
+					for _, m := range subjectToken.FindAllString(c, -1) {
+						if !slices.Contains(subjects, m) && strings.Count(m, ".") >= 3 {
+							subjects = append(subjects, m)
+						}
+					}
+				}
+				ev.subject = strings.Join(subjects, "`<br>`")
+				ev.doc = strings.Join(comment, " ")
+				out = append(out, ev)
+				comment = nil
+			default:
+				comment = nil
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// eventCatalog renders docs/events.md.
+func eventCatalog(protoDir string) (string, error) {
+	events, err := readEvents(protoDir)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(`# Event catalog
+
+Generated from ` + "`proto/wijkbrug/*/v1/events.proto`" + ` by ` + "`wijkbrug events-catalog`" + ` (a test checks it is
+current). Every event is a CloudEvent 1.0 in binary mode on NATS JetStream: ` + "`ce-type`" + ` is the
+message's full name below, ` + "`ce-source`" + ` is ` + "`urn:wijkbrug:<producer>`" + `, ` + "`ce-subject`" + ` the aggregate id,
+the payload the protobuf message (` + "`content-type: application/protobuf`" + `), ` + "`Nats-Msg-Id`" + ` = ` + "`ce-id`" + `.
+Each producer has one stream, ` + "`WIJKBRUG_<PRODUCER>`" + ` on ` + "`wijkbrug.<producer>.>`" + `. Events carry ids, codes and
+statuses — never a BSN, a name or free text.
+
+| event | producer | subject |
+|---|---|---|
+`)
+	for _, e := range events {
+		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | `%s` |\n", short, strings.ToLower(short), e.producer, e.subject)
+	}
+	for _, e := range events {
+		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
+		fmt.Fprintf(&b, "\n## %s\n\n`%s` — producer **%s**, subject `%s`\n\n%s\n\n", short, e.fullName, e.producer, e.subject, e.doc)
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(e.fullName))
+		if err != nil {
+			return "", fmt.Errorf("%s is in the proto source but not in the generated code (run make proto): %w", e.fullName, err)
+		}
+		b.WriteString("| field | type |\n|---|---|\n")
+		fields := mt.Descriptor().Fields()
+		var rows []string
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			rows = append(rows, fmt.Sprintf("| `%s` | %s |", fd.Name(), fieldType(fd)))
+		}
+		b.WriteString(strings.Join(rows, "\n") + "\n")
+	}
+	return b.String(), nil
+}
+
+func fieldType(fd protoreflect.FieldDescriptor) string {
+	t := fd.Kind().String()
+	switch fd.Kind() {
+	case protoreflect.MessageKind:
+		t = string(fd.Message().FullName())
+	case protoreflect.EnumKind:
+		var vals []string
+		for i := 0; i < fd.Enum().Values().Len(); i++ {
+			if v := string(fd.Enum().Values().Get(i).Name()); !strings.HasSuffix(v, "_UNSPECIFIED") {
+				vals = append(vals, v)
+			}
+		}
+		sort.Strings(vals)
+		t = "enum " + string(fd.Enum().Name()) + " (" + strings.Join(vals, ", ") + ")"
+	}
+	if fd.IsList() {
+		t = "repeated " + t
+	}
+	return t
+}
+
+func runEventsCatalog(args []string, out io.Writer) error {
+	fs := newFlags("events-catalog")
+	protoDir := fs.String("proto", "proto", "the proto directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	doc, err := eventCatalog(*protoDir)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, doc)
+	return err
+}
