@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -20,6 +21,15 @@ var Policy = authz.Policy{
 		OrgTypes: []identity.OrgType{identity.OrgMunicipality, identity.OrgService},
 		Roles:    []string{"privacy_officer"},
 	},
+	accesslogv1.AccessLogService_ListEmergencyAccess_FullMethodName: {
+		OrgTypes: []identity.OrgType{identity.OrgMunicipality, identity.OrgService},
+		Roles:    []string{"privacy_officer"},
+	},
+	// Professionals who may face an acute situation about a resident.
+	accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName: {
+		OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgGP, identity.OrgPracticeNurse, identity.OrgVeiligThuis,
+			identity.OrgProvider, identity.OrgMunicipality},
+	},
 }
 
 // Server serves a service's access log to the resident's right of access.
@@ -27,10 +37,13 @@ type Server struct {
 	accesslogv1.UnimplementedAccessLogServiceServer
 	log    *Logger
 	pseudo *bsn.Protector
+	idem   *idempotency.Store
 }
 
 // NewServer returns the server.
-func NewServer(l *Logger, p *bsn.Protector) *Server { return &Server{log: l, pseudo: p} }
+func NewServer(l *Logger, p *bsn.Protector, idem *idempotency.Store) *Server {
+	return &Server{log: l, pseudo: p, idem: idem}
+}
 
 // ListResidentAccess lists the entries about one resident, newest first, and logs the read.
 func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListResidentAccessRequest) (*accesslogv1.ListResidentAccessResponse, error) {

@@ -173,3 +173,57 @@ func mustKey(t *testing.T, b64 string) []byte {
 	}
 	return k
 }
+
+func TestEmergencyAccess(t *testing.T) {
+	env := svctest.New(t)
+	s := env.Start(t, emptySpec(), nil)
+	db, err := pgxdb.Open(context.Background(), s.DSN, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	teamOrg := svctest.Org(identity.OrgTeam, "Team Noord")
+	team := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, teamOrg))
+	ctx := grpcx.ActingUser(context.Background(), "anna", "case_director", "crisis")
+	if _, err := team.StartEmergencyAccess(ctx, &accesslogv1.StartEmergencyAccessRequest{IdempotencyKey: "e1", ObjectType: "case", ObjectId: "c-1", Reason: "urgent"}); grpcstatus.Code(err) != codes.InvalidArgument {
+		t.Fatalf("a short reason must be refused: %v", err)
+	}
+	resp, err := team.StartEmergencyAccess(ctx, &accesslogv1.StartEmergencyAccessRequest{IdempotencyKey: "e2", ObjectType: "case", ObjectId: "c-1",
+		Reason: "resident in acute danger, own team unreachable at night", DurationMinutes: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := resp.GetGrant().GetExpiresAt().AsTime().Sub(resp.GetGrant().GetGrantedAt().AsTime()); d != 30*time.Minute {
+		t.Fatalf("grant lasts %s", d)
+	}
+	logger := accesslog.New(db, "emptytest")
+	as := func(user string) context.Context {
+		return identity.WithCaller(context.Background(), identity.Caller{Org: identity.Organisation{OIN: teamOrg.OIN, Type: identity.OrgTeam}, User: user, Role: "r", Purpose: "p"})
+	}
+	if ok, err := logger.EmergencyGrant(as("anna"), "case", "c-1"); err != nil || !ok {
+		t.Fatalf("the grant must hold for its user and record: %v %v", ok, err)
+	}
+	for _, probe := range []struct{ user, object string }{{"bert", "c-1"}, {"anna", "c-2"}} {
+		if ok, _ := logger.EmergencyGrant(as(probe.user), "case", probe.object); ok {
+			t.Fatalf("grant leaked to %v", probe)
+		}
+	}
+	if _, err := db.Pool.Exec(context.Background(), `INSERT INTO emergency_grants VALUES (gen_random_uuid(), 'case', 'c-9', $1, 'anna', 'r', 'expired one, long enough reason', now() - interval '2 hours', now() - interval '1 hour')`, teamOrg.OIN); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := logger.EmergencyGrant(as("anna"), "case", "c-9"); ok {
+		t.Fatal("an expired grant must not hold")
+	}
+	var flagged int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE route = 'EMERGENCY' AND object_id = 'c-1'`).Scan(&flagged); err != nil || flagged != 1 {
+		t.Fatalf("the grant must be flagged in the access log: %d %v", flagged, err)
+	}
+	officer := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Demo")))
+	list, err := officer.ListEmergencyAccess(grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "review"), &accesslogv1.ListEmergencyAccessRequest{})
+	if err != nil || len(list.GetGrants()) != 2 || list.GetGrants()[0].GetReason() == "" {
+		t.Fatalf("review list: %v %v", list, err)
+	}
+	if _, err := team.ListEmergencyAccess(ctx, &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a team may not review grants: %v", err)
+	}
+}

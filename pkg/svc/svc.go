@@ -279,7 +279,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
-	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector))
+	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector, p.Idem))
 	lis, err := grpcx.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)

@@ -26,6 +26,331 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// StartEmergencyAccessRequest asks for emergency access to one record.
+type StartEmergencyAccessRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// The kind of record, as in the access log: e.g. "case", "intake", "signal".
+	ObjectType string `protobuf:"bytes,2,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
+	ObjectId   string `protobuf:"bytes,3,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// Why this is an emergency (at least 20 characters); kept with the grant.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How long, in minutes (default 60, at most 240).
+	DurationMinutes int32 `protobuf:"varint,5,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *StartEmergencyAccessRequest) Reset() {
+	*x = StartEmergencyAccessRequest{}
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartEmergencyAccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartEmergencyAccessRequest) ProtoMessage() {}
+
+func (x *StartEmergencyAccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartEmergencyAccessRequest.ProtoReflect.Descriptor instead.
+func (*StartEmergencyAccessRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *StartEmergencyAccessRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *StartEmergencyAccessRequest) GetObjectType() string {
+	if x != nil {
+		return x.ObjectType
+	}
+	return ""
+}
+
+func (x *StartEmergencyAccessRequest) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *StartEmergencyAccessRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *StartEmergencyAccessRequest) GetDurationMinutes() int32 {
+	if x != nil {
+		return x.DurationMinutes
+	}
+	return 0
+}
+
+// EmergencyGrant is one emergency access.
+type EmergencyGrant struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ObjectType      string                 `protobuf:"bytes,2,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
+	ObjectId        string                 `protobuf:"bytes,3,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	OrganisationOin string                 `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	User            string                 `protobuf:"bytes,5,opt,name=user,proto3" json:"user,omitempty"`
+	Role            string                 `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	Reason          string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	GrantedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	ExpiresAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EmergencyGrant) Reset() {
+	*x = EmergencyGrant{}
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmergencyGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmergencyGrant) ProtoMessage() {}
+
+func (x *EmergencyGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmergencyGrant.ProtoReflect.Descriptor instead.
+func (*EmergencyGrant) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EmergencyGrant) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetObjectType() string {
+	if x != nil {
+		return x.ObjectType
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EmergencyGrant) GetGrantedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return nil
+}
+
+func (x *EmergencyGrant) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// StartEmergencyAccessResponse holds the grant.
+type StartEmergencyAccessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *EmergencyGrant        `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartEmergencyAccessResponse) Reset() {
+	*x = StartEmergencyAccessResponse{}
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartEmergencyAccessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartEmergencyAccessResponse) ProtoMessage() {}
+
+func (x *StartEmergencyAccessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartEmergencyAccessResponse.ProtoReflect.Descriptor instead.
+func (*StartEmergencyAccessResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StartEmergencyAccessResponse) GetGrant() *EmergencyGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+// ListEmergencyAccessRequest selects grants.
+type ListEmergencyAccessRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only grants at or after this time (optional).
+	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEmergencyAccessRequest) Reset() {
+	*x = ListEmergencyAccessRequest{}
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEmergencyAccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEmergencyAccessRequest) ProtoMessage() {}
+
+func (x *ListEmergencyAccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEmergencyAccessRequest.ProtoReflect.Descriptor instead.
+func (*ListEmergencyAccessRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListEmergencyAccessRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// ListEmergencyAccessResponse lists grants, newest first (at most 1000).
+type ListEmergencyAccessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grants        []*EmergencyGrant      `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEmergencyAccessResponse) Reset() {
+	*x = ListEmergencyAccessResponse{}
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEmergencyAccessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEmergencyAccessResponse) ProtoMessage() {}
+
+func (x *ListEmergencyAccessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEmergencyAccessResponse.ProtoReflect.Descriptor instead.
+func (*ListEmergencyAccessResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListEmergencyAccessResponse) GetGrants() []*EmergencyGrant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
 // ListResidentAccessRequest names the resident by BSN (turned into the pseudonym the log
 // uses; the BSN itself is not stored in the log).
 type ListResidentAccessRequest struct {
@@ -43,7 +368,7 @@ type ListResidentAccessRequest struct {
 
 func (x *ListResidentAccessRequest) Reset() {
 	*x = ListResidentAccessRequest{}
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[0]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +380,7 @@ func (x *ListResidentAccessRequest) String() string {
 func (*ListResidentAccessRequest) ProtoMessage() {}
 
 func (x *ListResidentAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[0]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +393,7 @@ func (x *ListResidentAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResidentAccessRequest.ProtoReflect.Descriptor instead.
 func (*ListResidentAccessRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{0}
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListResidentAccessRequest) GetResidentBsn() string {
@@ -128,7 +453,7 @@ type AccessEntry struct {
 
 func (x *AccessEntry) Reset() {
 	*x = AccessEntry{}
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[1]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -140,7 +465,7 @@ func (x *AccessEntry) String() string {
 func (*AccessEntry) ProtoMessage() {}
 
 func (x *AccessEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[1]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -153,7 +478,7 @@ func (x *AccessEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessEntry.ProtoReflect.Descriptor instead.
 func (*AccessEntry) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AccessEntry) GetAt() *timestamppb.Timestamp {
@@ -259,7 +584,7 @@ type ListResidentAccessResponse struct {
 
 func (x *ListResidentAccessResponse) Reset() {
 	*x = ListResidentAccessResponse{}
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[2]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +596,7 @@ func (x *ListResidentAccessResponse) String() string {
 func (*ListResidentAccessResponse) ProtoMessage() {}
 
 func (x *ListResidentAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[2]
+	mi := &file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +609,7 @@ func (x *ListResidentAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResidentAccessResponse.ProtoReflect.Descriptor instead.
 func (*ListResidentAccessResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListResidentAccessResponse) GetEntries() []*AccessEntry {
@@ -305,7 +630,33 @@ var File_wijkbrug_accesslog_v1_accesslog_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\n" +
-	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x01\n" +
+	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x01\n" +
+	"\x1bStartEmergencyAccessRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vobject_type\x18\x02 \x01(\tR\n" +
+	"objectType\x12\x1b\n" +
+	"\tobject_id\x18\x03 \x01(\tR\bobjectId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12)\n" +
+	"\x10duration_minutes\x18\x05 \x01(\x05R\x0fdurationMinutes\"\xbf\x02\n" +
+	"\x0eEmergencyGrant\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vobject_type\x18\x02 \x01(\tR\n" +
+	"objectType\x12\x1b\n" +
+	"\tobject_id\x18\x03 \x01(\tR\bobjectId\x12)\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12\x12\n" +
+	"\x04user\x18\x05 \x01(\tR\x04user\x12\x12\n" +
+	"\x04role\x18\x06 \x01(\tR\x04role\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tgrantedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"[\n" +
+	"\x1cStartEmergencyAccessResponse\x12;\n" +
+	"\x05grant\x18\x01 \x01(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x05grant\"N\n" +
+	"\x1aListEmergencyAccessRequest\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\\\n" +
+	"\x1bListEmergencyAccessResponse\x12=\n" +
+	"\x06grants\x18\x01 \x03(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x06grants\"\xac\x01\n" +
 	"\x19ListResidentAccessRequest\x12!\n" +
 	"\fresident_bsn\x18\x01 \x01(\tR\vresidentBsn\x120\n" +
 	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1b\n" +
@@ -331,9 +682,11 @@ const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\faccess_point\x18\r \x01(\tR\vaccessPoint\"\x82\x01\n" +
 	"\x1aListResidentAccessResponse\x12<\n" +
 	"\aentries\x18\x01 \x03(\v2\".wijkbrug.accesslog.v1.AccessEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x8d\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x8c\x03\n" +
 	"\x10AccessLogService\x12y\n" +
-	"\x12ListResidentAccess\x120.wijkbrug.accesslog.v1.ListResidentAccessRequest\x1a1.wijkbrug.accesslog.v1.ListResidentAccessResponseBHZFgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1;accesslogv1b\x06proto3"
+	"\x12ListResidentAccess\x120.wijkbrug.accesslog.v1.ListResidentAccessRequest\x1a1.wijkbrug.accesslog.v1.ListResidentAccessResponse\x12\x7f\n" +
+	"\x14StartEmergencyAccess\x122.wijkbrug.accesslog.v1.StartEmergencyAccessRequest\x1a3.wijkbrug.accesslog.v1.StartEmergencyAccessResponse\x12|\n" +
+	"\x13ListEmergencyAccess\x121.wijkbrug.accesslog.v1.ListEmergencyAccessRequest\x1a2.wijkbrug.accesslog.v1.ListEmergencyAccessResponseBHZFgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1;accesslogv1b\x06proto3"
 
 var (
 	file_wijkbrug_accesslog_v1_accesslog_proto_rawDescOnce sync.Once
@@ -347,24 +700,38 @@ func file_wijkbrug_accesslog_v1_accesslog_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_accesslog_v1_accesslog_proto_rawDescData
 }
 
-var file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_wijkbrug_accesslog_v1_accesslog_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_wijkbrug_accesslog_v1_accesslog_proto_goTypes = []any{
-	(*ListResidentAccessRequest)(nil),  // 0: wijkbrug.accesslog.v1.ListResidentAccessRequest
-	(*AccessEntry)(nil),                // 1: wijkbrug.accesslog.v1.AccessEntry
-	(*ListResidentAccessResponse)(nil), // 2: wijkbrug.accesslog.v1.ListResidentAccessResponse
-	(*timestamppb.Timestamp)(nil),      // 3: google.protobuf.Timestamp
+	(*StartEmergencyAccessRequest)(nil),  // 0: wijkbrug.accesslog.v1.StartEmergencyAccessRequest
+	(*EmergencyGrant)(nil),               // 1: wijkbrug.accesslog.v1.EmergencyGrant
+	(*StartEmergencyAccessResponse)(nil), // 2: wijkbrug.accesslog.v1.StartEmergencyAccessResponse
+	(*ListEmergencyAccessRequest)(nil),   // 3: wijkbrug.accesslog.v1.ListEmergencyAccessRequest
+	(*ListEmergencyAccessResponse)(nil),  // 4: wijkbrug.accesslog.v1.ListEmergencyAccessResponse
+	(*ListResidentAccessRequest)(nil),    // 5: wijkbrug.accesslog.v1.ListResidentAccessRequest
+	(*AccessEntry)(nil),                  // 6: wijkbrug.accesslog.v1.AccessEntry
+	(*ListResidentAccessResponse)(nil),   // 7: wijkbrug.accesslog.v1.ListResidentAccessResponse
+	(*timestamppb.Timestamp)(nil),        // 8: google.protobuf.Timestamp
 }
 var file_wijkbrug_accesslog_v1_accesslog_proto_depIdxs = []int32{
-	3, // 0: wijkbrug.accesslog.v1.ListResidentAccessRequest.since:type_name -> google.protobuf.Timestamp
-	3, // 1: wijkbrug.accesslog.v1.AccessEntry.at:type_name -> google.protobuf.Timestamp
-	1, // 2: wijkbrug.accesslog.v1.ListResidentAccessResponse.entries:type_name -> wijkbrug.accesslog.v1.AccessEntry
-	0, // 3: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:input_type -> wijkbrug.accesslog.v1.ListResidentAccessRequest
-	2, // 4: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:output_type -> wijkbrug.accesslog.v1.ListResidentAccessResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8,  // 0: wijkbrug.accesslog.v1.EmergencyGrant.granted_at:type_name -> google.protobuf.Timestamp
+	8,  // 1: wijkbrug.accesslog.v1.EmergencyGrant.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: wijkbrug.accesslog.v1.StartEmergencyAccessResponse.grant:type_name -> wijkbrug.accesslog.v1.EmergencyGrant
+	8,  // 3: wijkbrug.accesslog.v1.ListEmergencyAccessRequest.since:type_name -> google.protobuf.Timestamp
+	1,  // 4: wijkbrug.accesslog.v1.ListEmergencyAccessResponse.grants:type_name -> wijkbrug.accesslog.v1.EmergencyGrant
+	8,  // 5: wijkbrug.accesslog.v1.ListResidentAccessRequest.since:type_name -> google.protobuf.Timestamp
+	8,  // 6: wijkbrug.accesslog.v1.AccessEntry.at:type_name -> google.protobuf.Timestamp
+	6,  // 7: wijkbrug.accesslog.v1.ListResidentAccessResponse.entries:type_name -> wijkbrug.accesslog.v1.AccessEntry
+	5,  // 8: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:input_type -> wijkbrug.accesslog.v1.ListResidentAccessRequest
+	0,  // 9: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:input_type -> wijkbrug.accesslog.v1.StartEmergencyAccessRequest
+	3,  // 10: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:input_type -> wijkbrug.accesslog.v1.ListEmergencyAccessRequest
+	7,  // 11: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:output_type -> wijkbrug.accesslog.v1.ListResidentAccessResponse
+	2,  // 12: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:output_type -> wijkbrug.accesslog.v1.StartEmergencyAccessResponse
+	4,  // 13: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:output_type -> wijkbrug.accesslog.v1.ListEmergencyAccessResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_accesslog_v1_accesslog_proto_init() }
@@ -378,7 +745,7 @@ func file_wijkbrug_accesslog_v1_accesslog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc), len(file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

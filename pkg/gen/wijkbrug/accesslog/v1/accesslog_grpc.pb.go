@@ -23,7 +23,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccessLogService_ListResidentAccess_FullMethodName = "/wijkbrug.accesslog.v1.AccessLogService/ListResidentAccess"
+	AccessLogService_ListResidentAccess_FullMethodName   = "/wijkbrug.accesslog.v1.AccessLogService/ListResidentAccess"
+	AccessLogService_StartEmergencyAccess_FullMethodName = "/wijkbrug.accesslog.v1.AccessLogService/StartEmergencyAccess"
+	AccessLogService_ListEmergencyAccess_FullMethodName  = "/wijkbrug.accesslog.v1.AccessLogService/ListEmergencyAccess"
 )
 
 // AccessLogServiceClient is the client API for AccessLogService service.
@@ -35,6 +37,13 @@ type AccessLogServiceClient interface {
 	// ListResidentAccess lists the access-log entries about one resident, newest first.
 	// Callers: a MUNICIPALITY organisation in role privacy_officer, or a Wijkbrug service.
 	ListResidentAccess(ctx context.Context, in *ListResidentAccessRequest, opts ...grpc.CallOption) (*ListResidentAccessResponse, error)
+	// StartEmergencyAccess ("break the glass") lets the calling professional read one record
+	// its organisation is not otherwise entitled to, for a short time, with a mandatory reason.
+	// Every read under it is logged with route EMERGENCY; the privacy officer reviews them.
+	StartEmergencyAccess(ctx context.Context, in *StartEmergencyAccessRequest, opts ...grpc.CallOption) (*StartEmergencyAccessResponse, error)
+	// ListEmergencyAccess lists the emergency grants of this service for review
+	// (MUNICIPALITY privacy_officer).
+	ListEmergencyAccess(ctx context.Context, in *ListEmergencyAccessRequest, opts ...grpc.CallOption) (*ListEmergencyAccessResponse, error)
 }
 
 type accessLogServiceClient struct {
@@ -55,6 +64,26 @@ func (c *accessLogServiceClient) ListResidentAccess(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *accessLogServiceClient) StartEmergencyAccess(ctx context.Context, in *StartEmergencyAccessRequest, opts ...grpc.CallOption) (*StartEmergencyAccessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartEmergencyAccessResponse)
+	err := c.cc.Invoke(ctx, AccessLogService_StartEmergencyAccess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessLogServiceClient) ListEmergencyAccess(ctx context.Context, in *ListEmergencyAccessRequest, opts ...grpc.CallOption) (*ListEmergencyAccessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEmergencyAccessResponse)
+	err := c.cc.Invoke(ctx, AccessLogService_ListEmergencyAccess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccessLogServiceServer is the server API for AccessLogService service.
 // All implementations must embed UnimplementedAccessLogServiceServer
 // for forward compatibility.
@@ -64,6 +93,13 @@ type AccessLogServiceServer interface {
 	// ListResidentAccess lists the access-log entries about one resident, newest first.
 	// Callers: a MUNICIPALITY organisation in role privacy_officer, or a Wijkbrug service.
 	ListResidentAccess(context.Context, *ListResidentAccessRequest) (*ListResidentAccessResponse, error)
+	// StartEmergencyAccess ("break the glass") lets the calling professional read one record
+	// its organisation is not otherwise entitled to, for a short time, with a mandatory reason.
+	// Every read under it is logged with route EMERGENCY; the privacy officer reviews them.
+	StartEmergencyAccess(context.Context, *StartEmergencyAccessRequest) (*StartEmergencyAccessResponse, error)
+	// ListEmergencyAccess lists the emergency grants of this service for review
+	// (MUNICIPALITY privacy_officer).
+	ListEmergencyAccess(context.Context, *ListEmergencyAccessRequest) (*ListEmergencyAccessResponse, error)
 	mustEmbedUnimplementedAccessLogServiceServer()
 }
 
@@ -76,6 +112,12 @@ type UnimplementedAccessLogServiceServer struct{}
 
 func (UnimplementedAccessLogServiceServer) ListResidentAccess(context.Context, *ListResidentAccessRequest) (*ListResidentAccessResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListResidentAccess not implemented")
+}
+func (UnimplementedAccessLogServiceServer) StartEmergencyAccess(context.Context, *StartEmergencyAccessRequest) (*StartEmergencyAccessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartEmergencyAccess not implemented")
+}
+func (UnimplementedAccessLogServiceServer) ListEmergencyAccess(context.Context, *ListEmergencyAccessRequest) (*ListEmergencyAccessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEmergencyAccess not implemented")
 }
 func (UnimplementedAccessLogServiceServer) mustEmbedUnimplementedAccessLogServiceServer() {}
 func (UnimplementedAccessLogServiceServer) testEmbeddedByValue()                          {}
@@ -116,6 +158,42 @@ func _AccessLogService_ListResidentAccess_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccessLogService_StartEmergencyAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartEmergencyAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessLogServiceServer).StartEmergencyAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessLogService_StartEmergencyAccess_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessLogServiceServer).StartEmergencyAccess(ctx, req.(*StartEmergencyAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessLogService_ListEmergencyAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEmergencyAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessLogServiceServer).ListEmergencyAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessLogService_ListEmergencyAccess_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessLogServiceServer).ListEmergencyAccess(ctx, req.(*ListEmergencyAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccessLogService_ServiceDesc is the grpc.ServiceDesc for AccessLogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -126,6 +204,14 @@ var AccessLogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListResidentAccess",
 			Handler:    _AccessLogService_ListResidentAccess_Handler,
+		},
+		{
+			MethodName: "StartEmergencyAccess",
+			Handler:    _AccessLogService_StartEmergencyAccess_Handler,
+		},
+		{
+			MethodName: "ListEmergencyAccess",
+			Handler:    _AccessLogService_ListEmergencyAccess_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
