@@ -49,6 +49,9 @@ type Allocations interface {
 	InsertDelivery(ctx context.Context, d domain.Delivery) error
 	RecordStop(ctx context.Context, s domain.Stop) error
 	InsertProgress(ctx context.Context, p domain.ProgressReport) error
+	InsertDeliveredVolume(ctx context.Context, v domain.DeliveredVolume) error
+	// DeliveredVolumes lists an allocation's delivered-volume reports, oldest period first.
+	DeliveredVolumes(ctx context.Context, number string) ([]domain.DeliveredVolume, error)
 	// ClaimNotStarted marks and returns issued allocations due for the not-started alert,
 	// skipping rows locked by another replica.
 	ClaimNotStarted(ctx context.Context, cutoff, at time.Time, limit int) ([]domain.Allocation, error)
@@ -78,6 +81,7 @@ type Events interface {
 	AllocationWithdrawn(ctx context.Context, a domain.Allocation) error
 	AllocationNotStarted(ctx context.Context, a domain.Allocation, days int, at time.Time) error
 	AllocationProgressReported(ctx context.Context, a domain.Allocation, r domain.ProgressReport) error
+	AllocationVolumeDelivered(ctx context.Context, a domain.Allocation, v domain.DeliveredVolume, overDelivered bool) error
 	AllocationRequestReceived(ctx context.Context, q domain.Request) error
 	AllocationRequestAnswered(ctx context.Context, q domain.Request, at time.Time) error
 }
@@ -361,6 +365,10 @@ func ruleError(object, id string, err error) error {
 	var te domain.TransitionError
 	if errors.As(err, &te) {
 		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, te.From, te.To))
+	}
+	var oe domain.PeriodOverlapError
+	if errors.As(err, &oe) {
+		return apperr.FailedPrecondition(fmt.Sprintf("%s %s: %s", object, id, oe.Error()))
 	}
 	var rte domain.RequestTransitionError
 	if errors.As(err, &rte) {

@@ -12,7 +12,7 @@ import (
 )
 
 // The monitoring views answer from indexed queries: on 60,000 allocations of 300 providers
-// (with reports and requests), the planner uses the indexes for every figure query and scans
+// (with reports, requests and delivered volumes), the planner uses the indexes for every figure query and scans
 // none of the large tables. (The 1,000,000-row scale test is the performance issue's.)
 // PM_EXPLAIN_OUT=<file> writes the plans, for docs/services/provider-monitoring.md.
 func TestMonitoringQueriesUseIndexes(t *testing.T) {
@@ -39,6 +39,9 @@ func TestMonitoringQueriesUseIndexes(t *testing.T) {
 		INSERT INTO delivery_reports (allocation_number, kind, day, reported_at, on_time, provider_agb, municipality_code, contract_id)
 		SELECT number, k, start_date, issued_at, number < 'TW0000030000', provider_agb, municipality_code, contract_id
 		FROM allocations, (VALUES ('START'), ('STOP')) AS kinds(k) WHERE first_started_on IS NOT NULL;
+		INSERT INTO delivered_volumes (id, allocation_number, period_start, period_end, amount, unit, reported_at)
+		SELECT md5(number || m)::uuid, number, first_started_on + 30 * m, first_started_on + 30 * m + 29, 8, volume_unit, issued_at
+		FROM allocations, generate_series(0, 2) m WHERE first_started_on IS NOT NULL;
 		INSERT INTO allocation_requests (id, kind, provider_agb, municipality_code, product_category, product_code, start_date,
 		                                 volume_amount, volume_unit, volume_frequency, status, received_at, answer_due, answered_on_time)
 		SELECT md5('r' || g)::uuid, 'ALLOCATION', lpad((20000000 + g % 300 + 1)::text, 8, '0'), 'GM0363', '45', '45A48', '2024-02-01',
@@ -63,12 +66,14 @@ func TestMonitoringQueriesUseIndexes(t *testing.T) {
 		{"contract allocations", postgres.ContractAllocations, []any{contract, day}, []string{"allocations_contract"}},
 		{"contract reports", postgres.ContractReports, []any{contract}, []string{"delivery_reports_contract"}},
 		{"contract requests", postgres.ContractRequests, []any{contract, day}, []string{"allocation_requests_provider"}},
+		{"provider volume", postgres.ProviderVolume, []any{"20000001", "GM0363"}, []string{"allocations_provider", "delivered_volumes_allocation"}},
+		{"contract volume", postgres.ContractVolume, []any{contract}, []string{"allocations_contract", "delivered_volumes_allocation"}},
 		{"case allocations", `SELECT number FROM allocations WHERE case_id = $1 ORDER BY issued_at, number`, []any{"c4ca4238-a0b9-2382-0dcc-509a6f75849b"}, []string{"allocations_case"}},
 		{"open requests queue", `SELECT id FROM allocation_requests WHERE municipality_code = $1 AND (received_at, id) > ($2, $3::uuid)
 			AND status IN ('RECEIVED', 'UNDER_INVESTIGATION') ORDER BY received_at, id LIMIT 101`,
 			[]any{"GM0363", day, "00000000-0000-0000-0000-000000000000"}, []string{"allocation_requests_open"}},
 	}
-	seq := regexp.MustCompile(`Seq Scan on (allocations|delivery_reports|allocation_requests)\b`)
+	seq := regexp.MustCompile(`Seq Scan on (allocations|delivery_reports|allocation_requests|delivered_volumes)\b`)
 	var doc strings.Builder
 	for _, q := range queries {
 		rows, err := db.Pool.Query(ctx, "EXPLAIN "+q.sql, q.args...)

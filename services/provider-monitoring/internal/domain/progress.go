@@ -54,6 +54,8 @@ type Figures struct {
 	MaxWaitingDays                            int32
 	// ActiveAllocations are ISSUED, STARTED or PAUSED (to compare with a contract's capacity).
 	ActiveAllocations int32
+	// Volume is volume used vs allocated per unit, over the allocations not withdrawn.
+	Volume []VolumeFigure
 }
 
 // Scope selects what monitoring figures are about: a provider in a municipality, or a

@@ -1049,6 +1049,137 @@ func (x *AllocationRequestAnswered) GetAnsweredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// AllocationVolumeDelivered: the provider reported the volume of care delivered in a period
+// (after iJw/iWmo 303).
+// Subject: wijkbrug.providermonitoring.<municipality>.allocation.volume_delivered
+type AllocationVolumeDelivered struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	// The report's id (GetAllocationVolumeUse lists it).
+	ReportId string `protobuf:"bytes,4,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
+	// First and last day of the period, YYYY-MM-DD.
+	PeriodStart string `protobuf:"bytes,5,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd   string `protobuf:"bytes,6,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	// Amount delivered in the period, in unit (the allocation's volume unit).
+	Amount int32  `protobuf:"varint,7,opt,name=amount,proto3" json:"amount,omitempty"`
+	Unit   string `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Whether the allocation's delivered volume now exceeds its allocated volume to date.
+	OverDelivered    bool                   `protobuf:"varint,9,opt,name=over_delivered,json=overDelivered,proto3" json:"over_delivered,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,10,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AllocationVolumeDelivered) Reset() {
+	*x = AllocationVolumeDelivered{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationVolumeDelivered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationVolumeDelivered) ProtoMessage() {}
+
+func (x *AllocationVolumeDelivered) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationVolumeDelivered.ProtoReflect.Descriptor instead.
+func (*AllocationVolumeDelivered) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AllocationVolumeDelivered) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetReportId() string {
+	if x != nil {
+		return x.ReportId
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetPeriodEnd() string {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetAmount() int32 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *AllocationVolumeDelivered) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetOverDelivered() bool {
+	if x != nil {
+		return x.OverDelivered
+	}
+	return false
+}
+
+func (x *AllocationVolumeDelivered) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AllocationVolumeDelivered) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
 var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
@@ -1152,7 +1283,22 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\fprovider_agb\x18\x06 \x01(\tR\vproviderAgb\x12+\n" +
 	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vanswered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"answeredAt*\x9c\x01\n" +
+	"answeredAt\"\xa0\x03\n" +
+	"\x19AllocationVolumeDelivered\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
+	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12\x1b\n" +
+	"\treport_id\x18\x04 \x01(\tR\breportId\x12!\n" +
+	"\fperiod_start\x18\x05 \x01(\tR\vperiodStart\x12\x1d\n" +
+	"\n" +
+	"period_end\x18\x06 \x01(\tR\tperiodEnd\x12\x16\n" +
+	"\x06amount\x18\a \x01(\x05R\x06amount\x12\x12\n" +
+	"\x04unit\x18\b \x01(\tR\x04unit\x12%\n" +
+	"\x0eover_delivered\x18\t \x01(\bR\roverDelivered\x12+\n" +
+	"\x11municipality_code\x18\n" +
+	" \x01(\tR\x10municipalityCode\x12;\n" +
+	"\vreported_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +
@@ -1172,7 +1318,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_providermonitoring_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
 	(ProgressJudgement)(0),             // 0: wijkbrug.providermonitoring.v1.ProgressJudgement
 	(*AllocationIssued)(nil),           // 1: wijkbrug.providermonitoring.v1.AllocationIssued
@@ -1185,32 +1331,34 @@ var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
 	(*AllocationNotStarted)(nil),       // 8: wijkbrug.providermonitoring.v1.AllocationNotStarted
 	(*AllocationRequestReceived)(nil),  // 9: wijkbrug.providermonitoring.v1.AllocationRequestReceived
 	(*AllocationRequestAnswered)(nil),  // 10: wijkbrug.providermonitoring.v1.AllocationRequestAnswered
-	(*timestamppb.Timestamp)(nil),      // 11: google.protobuf.Timestamp
-	(AllocationStatus)(0),              // 12: wijkbrug.providermonitoring.v1.AllocationStatus
-	(AllocationChangeReason)(0),        // 13: wijkbrug.providermonitoring.v1.AllocationChangeReason
-	(AllocationRequestKind)(0),         // 14: wijkbrug.providermonitoring.v1.AllocationRequestKind
-	(AllocationRequestStatus)(0),       // 15: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(*AllocationVolumeDelivered)(nil),  // 11: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered
+	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
+	(AllocationStatus)(0),              // 13: wijkbrug.providermonitoring.v1.AllocationStatus
+	(AllocationChangeReason)(0),        // 14: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(AllocationRequestKind)(0),         // 15: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),       // 16: wijkbrug.providermonitoring.v1.AllocationRequestStatus
 }
 var file_wijkbrug_providermonitoring_v1_events_proto_depIdxs = []int32{
-	11, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
-	11, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
-	12, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
-	11, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
+	12, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
+	12, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
+	13, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
+	12, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
-	11, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
-	11, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
-	13, // 7: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	11, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
-	11, // 9: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
-	14, // 10: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	11, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
-	15, // 12: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	11, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	12, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
+	12, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
+	14, // 7: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	12, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
+	12, // 9: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
+	15, // 10: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	12, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
+	16, // 12: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	12, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
+	12, // 14: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.reported_at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_events_proto_init() }
@@ -1225,7 +1373,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3569,8 +3569,11 @@ type MonitoringFigures struct {
 	// over the allocations that started.
 	AverageWaitingDays float64 `protobuf:"fixed64,12,opt,name=average_waiting_days,json=averageWaitingDays,proto3" json:"average_waiting_days,omitempty"`
 	MaxWaitingDays     int32   `protobuf:"varint,13,opt,name=max_waiting_days,json=maxWaitingDays,proto3" json:"max_waiting_days,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Volume used vs allocated, one entry per volume unit (amounts of different units cannot
+	// be added up), over the allocations that are not withdrawn.
+	VolumeUse     []*VolumeUseFigures `protobuf:"bytes,14,rep,name=volume_use,json=volumeUse,proto3" json:"volume_use,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MonitoringFigures) Reset() {
@@ -3694,6 +3697,565 @@ func (x *MonitoringFigures) GetMaxWaitingDays() int32 {
 	return 0
 }
 
+func (x *MonitoringFigures) GetVolumeUse() []*VolumeUseFigures {
+	if x != nil {
+		return x.VolumeUse
+	}
+	return nil
+}
+
+// VolumeUseFigures compares allocated and delivered volume of the allocations with one unit.
+type VolumeUseFigures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The volume unit, as on the allocations (e.g. iJw/iWmo "04" hour, "01" minute).
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Allocations with this unit (not withdrawn).
+	Allocations int32 `protobuf:"varint,2,opt,name=allocations,proto3" json:"allocations,omitempty"`
+	// Allocated volume for the elapsed part of these allocations (see AllocationVolumeUse),
+	// summed; allocations whose frequency has no known length (see comparable) count 0.
+	AllocatedToDate float64 `protobuf:"fixed64,3,opt,name=allocated_to_date,json=allocatedToDate,proto3" json:"allocated_to_date,omitempty"`
+	// Delivered volume reported for these allocations, in this unit.
+	Delivered int64 `protobuf:"varint,4,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// Allocations whose delivered volume exceeds their allocated volume to date.
+	OverDeliveredAllocations int32 `protobuf:"varint,5,opt,name=over_delivered_allocations,json=overDeliveredAllocations,proto3" json:"over_delivered_allocations,omitempty"`
+	// Allocations whose frequency has no known length, so they cannot be compared.
+	NotComparableAllocations int32 `protobuf:"varint,6,opt,name=not_comparable_allocations,json=notComparableAllocations,proto3" json:"not_comparable_allocations,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *VolumeUseFigures) Reset() {
+	*x = VolumeUseFigures{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeUseFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeUseFigures) ProtoMessage() {}
+
+func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeUseFigures.ProtoReflect.Descriptor instead.
+func (*VolumeUseFigures) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *VolumeUseFigures) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *VolumeUseFigures) GetAllocations() int32 {
+	if x != nil {
+		return x.Allocations
+	}
+	return 0
+}
+
+func (x *VolumeUseFigures) GetAllocatedToDate() float64 {
+	if x != nil {
+		return x.AllocatedToDate
+	}
+	return 0
+}
+
+func (x *VolumeUseFigures) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *VolumeUseFigures) GetOverDeliveredAllocations() int32 {
+	if x != nil {
+		return x.OverDeliveredAllocations
+	}
+	return 0
+}
+
+func (x *VolumeUseFigures) GetNotComparableAllocations() int32 {
+	if x != nil {
+		return x.NotComparableAllocations
+	}
+	return 0
+}
+
+// DeliveredVolume is a reported volume of care delivered in a period (after iJw/iWmo 303).
+type DeliveredVolume struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// First and last day of the period, YYYY-MM-DD (both included).
+	PeriodStart string `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd   string `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	// Amount delivered in the period, in unit.
+	Amount int32 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The allocation's volume unit at the time of the report.
+	Unit          string                 `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	ReportedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveredVolume) Reset() {
+	*x = DeliveredVolume{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveredVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveredVolume) ProtoMessage() {}
+
+func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveredVolume.ProtoReflect.Descriptor instead.
+func (*DeliveredVolume) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *DeliveredVolume) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeliveredVolume) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *DeliveredVolume) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *DeliveredVolume) GetPeriodEnd() string {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return ""
+}
+
+func (x *DeliveredVolume) GetAmount() int32 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *DeliveredVolume) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *DeliveredVolume) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+// AllocationVolumeUse compares an allocation's allocated volume for its elapsed part with the
+// delivered volume. The elapsed part runs from the start date to today, the end date or (when
+// ENDED) the day care stopped, whichever is first. The allocated volume to date is the
+// current volume per frequency times the elapsed days: per day, per week (7 days), per month
+// (365.25/12 days), or the total over the allocation (pro rata over its start and end date;
+// the whole amount when open-ended). Frequencies are the iJw/iWmo codes "1" day, "2" week,
+// "4" month, "6" total, or DAY, WEEK, MONTH, TOTAL.
+type AllocationVolumeUse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// The allocation's current volume (amount per unit and frequency).
+	Volume *Volume `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	// The elapsed part, YYYY-MM-DD (both empty before the start date).
+	ElapsedFrom string `protobuf:"bytes,3,opt,name=elapsed_from,json=elapsedFrom,proto3" json:"elapsed_from,omitempty"`
+	ElapsedTo   string `protobuf:"bytes,4,opt,name=elapsed_to,json=elapsedTo,proto3" json:"elapsed_to,omitempty"`
+	ElapsedDays int32  `protobuf:"varint,5,opt,name=elapsed_days,json=elapsedDays,proto3" json:"elapsed_days,omitempty"`
+	// Allocated volume for the elapsed part, in the volume's unit.
+	AllocatedToDate float64 `protobuf:"fixed64,6,opt,name=allocated_to_date,json=allocatedToDate,proto3" json:"allocated_to_date,omitempty"`
+	// Delivered volume reported in the volume's unit.
+	Delivered int64 `protobuf:"varint,7,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// Whether delivered exceeds allocated_to_date.
+	OverDelivered bool `protobuf:"varint,8,opt,name=over_delivered,json=overDelivered,proto3" json:"over_delivered,omitempty"`
+	// False when the frequency has no known length: allocated_to_date is then 0 and
+	// over_delivered false.
+	Comparable bool `protobuf:"varint,9,opt,name=comparable,proto3" json:"comparable,omitempty"`
+	// Every reported period, oldest first (also those in an earlier unit of the allocation,
+	// which do not count in delivered).
+	Reports       []*DeliveredVolume `protobuf:"bytes,10,rep,name=reports,proto3" json:"reports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocationVolumeUse) Reset() {
+	*x = AllocationVolumeUse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocationVolumeUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocationVolumeUse) ProtoMessage() {}
+
+func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocationVolumeUse.ProtoReflect.Descriptor instead.
+func (*AllocationVolumeUse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *AllocationVolumeUse) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AllocationVolumeUse) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *AllocationVolumeUse) GetElapsedFrom() string {
+	if x != nil {
+		return x.ElapsedFrom
+	}
+	return ""
+}
+
+func (x *AllocationVolumeUse) GetElapsedTo() string {
+	if x != nil {
+		return x.ElapsedTo
+	}
+	return ""
+}
+
+func (x *AllocationVolumeUse) GetElapsedDays() int32 {
+	if x != nil {
+		return x.ElapsedDays
+	}
+	return 0
+}
+
+func (x *AllocationVolumeUse) GetAllocatedToDate() float64 {
+	if x != nil {
+		return x.AllocatedToDate
+	}
+	return 0
+}
+
+func (x *AllocationVolumeUse) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *AllocationVolumeUse) GetOverDelivered() bool {
+	if x != nil {
+		return x.OverDelivered
+	}
+	return false
+}
+
+func (x *AllocationVolumeUse) GetComparable() bool {
+	if x != nil {
+		return x.Comparable
+	}
+	return false
+}
+
+func (x *AllocationVolumeUse) GetReports() []*DeliveredVolume {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+// ReportDeliveredVolumeRequest reports the volume delivered in a period.
+type ReportDeliveredVolumeRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	// First and last day of the period, YYYY-MM-DD (both included; end not before start).
+	PeriodStart string `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd   string `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	// Amount delivered, greater than 0, in unit.
+	Amount int32 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Must be the allocation's volume unit.
+	Unit          string `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDeliveredVolumeRequest) Reset() {
+	*x = ReportDeliveredVolumeRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveredVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveredVolumeRequest) ProtoMessage() {}
+
+func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveredVolumeRequest.ProtoReflect.Descriptor instead.
+func (*ReportDeliveredVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ReportDeliveredVolumeRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ReportDeliveredVolumeRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *ReportDeliveredVolumeRequest) GetPeriodStart() string {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return ""
+}
+
+func (x *ReportDeliveredVolumeRequest) GetPeriodEnd() string {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return ""
+}
+
+func (x *ReportDeliveredVolumeRequest) GetAmount() int32 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ReportDeliveredVolumeRequest) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+// ReportDeliveredVolumeResponse holds the recorded report and the allocation's volume use
+// after it.
+type ReportDeliveredVolumeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *DeliveredVolume       `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	VolumeUse     *AllocationVolumeUse   `protobuf:"bytes,2,opt,name=volume_use,json=volumeUse,proto3" json:"volume_use,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDeliveredVolumeResponse) Reset() {
+	*x = ReportDeliveredVolumeResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveredVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveredVolumeResponse) ProtoMessage() {}
+
+func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveredVolumeResponse.ProtoReflect.Descriptor instead.
+func (*ReportDeliveredVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ReportDeliveredVolumeResponse) GetReport() *DeliveredVolume {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *ReportDeliveredVolumeResponse) GetVolumeUse() *AllocationVolumeUse {
+	if x != nil {
+		return x.VolumeUse
+	}
+	return nil
+}
+
+// GetAllocationVolumeUseRequest names an allocation.
+type GetAllocationVolumeUseRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetAllocationVolumeUseRequest) Reset() {
+	*x = GetAllocationVolumeUseRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAllocationVolumeUseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAllocationVolumeUseRequest) ProtoMessage() {}
+
+func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAllocationVolumeUseRequest.ProtoReflect.Descriptor instead.
+func (*GetAllocationVolumeUseRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetAllocationVolumeUseRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+// GetAllocationVolumeUseResponse holds the allocation's volume use.
+type GetAllocationVolumeUseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VolumeUse     *AllocationVolumeUse   `protobuf:"bytes,1,opt,name=volume_use,json=volumeUse,proto3" json:"volume_use,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAllocationVolumeUseResponse) Reset() {
+	*x = GetAllocationVolumeUseResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAllocationVolumeUseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAllocationVolumeUseResponse) ProtoMessage() {}
+
+func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAllocationVolumeUseResponse.ProtoReflect.Descriptor instead.
+func (*GetAllocationVolumeUseResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetAllocationVolumeUseResponse) GetVolumeUse() *AllocationVolumeUse {
+	if x != nil {
+		return x.VolumeUse
+	}
+	return nil
+}
+
 // GetProviderOverviewRequest selects a provider in a municipality.
 type GetProviderOverviewRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -3705,7 +4267,7 @@ type GetProviderOverviewRequest struct {
 
 func (x *GetProviderOverviewRequest) Reset() {
 	*x = GetProviderOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3717,7 +4279,7 @@ func (x *GetProviderOverviewRequest) String() string {
 func (*GetProviderOverviewRequest) ProtoMessage() {}
 
 func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3730,7 +4292,7 @@ func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetProviderOverviewRequest) GetProviderAgb() string {
@@ -3757,7 +4319,7 @@ type GetProviderOverviewResponse struct {
 
 func (x *GetProviderOverviewResponse) Reset() {
 	*x = GetProviderOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3769,7 +4331,7 @@ func (x *GetProviderOverviewResponse) String() string {
 func (*GetProviderOverviewResponse) ProtoMessage() {}
 
 func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3782,7 +4344,7 @@ func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetProviderOverviewResponse) GetFigures() *MonitoringFigures {
@@ -3802,7 +4364,7 @@ type GetContractOverviewRequest struct {
 
 func (x *GetContractOverviewRequest) Reset() {
 	*x = GetContractOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +4376,7 @@ func (x *GetContractOverviewRequest) String() string {
 func (*GetContractOverviewRequest) ProtoMessage() {}
 
 func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +4389,7 @@ func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetContractOverviewRequest) GetContractId() string {
@@ -3851,7 +4413,7 @@ type GetContractOverviewResponse struct {
 
 func (x *GetContractOverviewResponse) Reset() {
 	*x = GetContractOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +4425,7 @@ func (x *GetContractOverviewResponse) String() string {
 func (*GetContractOverviewResponse) ProtoMessage() {}
 
 func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4438,7 @@ func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetContractOverviewResponse) GetContract() *Contract {
@@ -4166,7 +4728,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x10ReportTimeliness\x12\x1a\n" +
 	"\breported\x18\x01 \x01(\x05R\breported\x12\x17\n" +
 	"\aon_time\x18\x02 \x01(\x05R\x06onTime\x12\x12\n" +
-	"\x04late\x18\x03 \x01(\x05R\x04late\"\xc8\x04\n" +
+	"\x04late\x18\x03 \x01(\x05R\x04late\"\x99\x05\n" +
 	"\x11MonitoringFigures\x12\x16\n" +
 	"\x06issued\x18\x01 \x01(\x05R\x06issued\x12\x18\n" +
 	"\astarted\x18\x02 \x01(\x05R\astarted\x12\x16\n" +
@@ -4182,7 +4744,58 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\vnot_started\x18\v \x01(\x05R\n" +
 	"notStarted\x120\n" +
 	"\x14average_waiting_days\x18\f \x01(\x01R\x12averageWaitingDays\x12(\n" +
-	"\x10max_waiting_days\x18\r \x01(\x05R\x0emaxWaitingDays\"l\n" +
+	"\x10max_waiting_days\x18\r \x01(\x05R\x0emaxWaitingDays\x12O\n" +
+	"\n" +
+	"volume_use\x18\x0e \x03(\v20.wijkbrug.providermonitoring.v1.VolumeUseFiguresR\tvolumeUse\"\x8e\x02\n" +
+	"\x10VolumeUseFigures\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12 \n" +
+	"\vallocations\x18\x02 \x01(\x05R\vallocations\x12*\n" +
+	"\x11allocated_to_date\x18\x03 \x01(\x01R\x0fallocatedToDate\x12\x1c\n" +
+	"\tdelivered\x18\x04 \x01(\x03R\tdelivered\x12<\n" +
+	"\x1aover_delivered_allocations\x18\x05 \x01(\x05R\x18overDeliveredAllocations\x12<\n" +
+	"\x1anot_comparable_allocations\x18\x06 \x01(\x05R\x18notComparableAllocations\"\xf9\x01\n" +
+	"\x0fDeliveredVolume\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
+	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x1d\n" +
+	"\n" +
+	"period_end\x18\x04 \x01(\tR\tperiodEnd\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\x05R\x06amount\x12\x12\n" +
+	"\x04unit\x18\x06 \x01(\tR\x04unit\x12;\n" +
+	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xc3\x03\n" +
+	"\x13AllocationVolumeUse\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12>\n" +
+	"\x06volume\x18\x02 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\felapsed_from\x18\x03 \x01(\tR\velapsedFrom\x12\x1d\n" +
+	"\n" +
+	"elapsed_to\x18\x04 \x01(\tR\telapsedTo\x12!\n" +
+	"\felapsed_days\x18\x05 \x01(\x05R\velapsedDays\x12*\n" +
+	"\x11allocated_to_date\x18\x06 \x01(\x01R\x0fallocatedToDate\x12\x1c\n" +
+	"\tdelivered\x18\a \x01(\x03R\tdelivered\x12%\n" +
+	"\x0eover_delivered\x18\b \x01(\bR\roverDelivered\x12\x1e\n" +
+	"\n" +
+	"comparable\x18\t \x01(\bR\n" +
+	"comparable\x12I\n" +
+	"\areports\x18\n" +
+	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\xe2\x01\n" +
+	"\x1cReportDeliveredVolumeRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
+	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x1d\n" +
+	"\n" +
+	"period_end\x18\x04 \x01(\tR\tperiodEnd\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\x05R\x06amount\x12\x12\n" +
+	"\x04unit\x18\x06 \x01(\tR\x04unit\"\xbc\x01\n" +
+	"\x1dReportDeliveredVolumeResponse\x12G\n" +
+	"\x06report\x18\x01 \x01(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\x06report\x12R\n" +
+	"\n" +
+	"volume_use\x18\x02 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"L\n" +
+	"\x1dGetAllocationVolumeUseRequest\x12+\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\"t\n" +
+	"\x1eGetAllocationVolumeUseResponse\x12R\n" +
+	"\n" +
+	"volume_use\x18\x01 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"l\n" +
 	"\x1aGetProviderOverviewRequest\x12!\n" +
 	"\fprovider_agb\x18\x01 \x01(\tR\vproviderAgb\x12+\n" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\"j\n" +
@@ -4242,7 +4855,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\rContractModel\x12\x1e\n" +
 	"\x1aCONTRACT_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONTRACT_MODEL_CHOICE\x10\x01\x12\x1d\n" +
-	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\x8f\x14\n" +
+	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xc0\x16\n" +
 	"\x19ProviderMonitoringService\x12m\n" +
 	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12|\n" +
 	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\x12\x94\x01\n" +
@@ -4261,7 +4874,9 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\vAddContract\x122.wijkbrug.providermonitoring.v1.AddContractRequest\x1a3.wijkbrug.providermonitoring.v1.AddContractResponse\x12|\n" +
 	"\rListContracts\x124.wijkbrug.providermonitoring.v1.ListContractsRequest\x1a5.wijkbrug.providermonitoring.v1.ListContractsResponse\x12\x8e\x01\n" +
 	"\x13GetProviderOverview\x12:.wijkbrug.providermonitoring.v1.GetProviderOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetProviderOverviewResponse\x12\x8e\x01\n" +
-	"\x13GetContractOverview\x12:.wijkbrug.providermonitoring.v1.GetContractOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetContractOverviewResponseBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
+	"\x13GetContractOverview\x12:.wijkbrug.providermonitoring.v1.GetContractOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetContractOverviewResponse\x12\x94\x01\n" +
+	"\x15ReportDeliveredVolume\x12<.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse\x12\x97\x01\n" +
+	"\x16GetAllocationVolumeUse\x12=.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest\x1a>.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponseBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
 	file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescOnce sync.Once
@@ -4276,7 +4891,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP() 
 }
 
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any{
 	(AllocationStatus)(0),                     // 0: wijkbrug.providermonitoring.v1.AllocationStatus
 	(AllocationForm)(0),                       // 1: wijkbrug.providermonitoring.v1.AllocationForm
@@ -4329,21 +4944,28 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any
 	(*ListContractsResponse)(nil),             // 48: wijkbrug.providermonitoring.v1.ListContractsResponse
 	(*ReportTimeliness)(nil),                  // 49: wijkbrug.providermonitoring.v1.ReportTimeliness
 	(*MonitoringFigures)(nil),                 // 50: wijkbrug.providermonitoring.v1.MonitoringFigures
-	(*GetProviderOverviewRequest)(nil),        // 51: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	(*GetProviderOverviewResponse)(nil),       // 52: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	(*GetContractOverviewRequest)(nil),        // 53: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	(*GetContractOverviewResponse)(nil),       // 54: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	(*timestamppb.Timestamp)(nil),             // 55: google.protobuf.Timestamp
+	(*VolumeUseFigures)(nil),                  // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures
+	(*DeliveredVolume)(nil),                   // 52: wijkbrug.providermonitoring.v1.DeliveredVolume
+	(*AllocationVolumeUse)(nil),               // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	(*ReportDeliveredVolumeRequest)(nil),      // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	(*ReportDeliveredVolumeResponse)(nil),     // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	(*GetAllocationVolumeUseRequest)(nil),     // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	(*GetAllocationVolumeUseResponse)(nil),    // 57: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	(*GetProviderOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	(*GetProviderOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	(*GetContractOverviewRequest)(nil),        // 60: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	(*GetContractOverviewResponse)(nil),       // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(*timestamppb.Timestamp)(nil),             // 62: google.protobuf.Timestamp
 }
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int32{
 	9,  // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	0,  // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
-	55, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
+	62, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	55, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
+	62, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
 	3,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	2,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	55, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
+	62, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
 	9,  // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	9,  // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	1,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
@@ -4361,9 +4983,9 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int
 	4,  // 22: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
 	9,  // 23: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	5,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	55, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
-	55, // 26: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
-	55, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
+	62, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
+	62, // 26: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
+	62, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
 	4,  // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
 	9,  // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
 	28, // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
@@ -4375,7 +4997,7 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int
 	28, // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
 	7,  // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
 	7,  // 38: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
-	55, // 39: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
+	62, // 39: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
 	38, // 40: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
 	8,  // 41: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
 	41, // 42: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
@@ -4386,50 +5008,61 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int
 	42, // 47: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
 	49, // 48: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
 	49, // 49: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	50, // 50: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	42, // 51: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	50, // 52: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	12, // 53: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
-	14, // 54: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
-	16, // 55: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	18, // 56: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
-	20, // 57: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
-	22, // 58: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
-	24, // 59: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
-	26, // 60: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
-	29, // 61: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	31, // 62: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	33, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	35, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	37, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
-	43, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	45, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
-	47, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
-	51, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	53, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	13, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
-	15, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
-	17, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	19, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
-	21, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
-	23, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
-	25, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
-	27, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	30, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	32, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	34, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	36, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	39, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
-	44, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	46, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
-	48, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
-	52, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	54, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	71, // [71:89] is the sub-list for method output_type
-	53, // [53:71] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	51, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
+	62, // 51: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
+	9,  // 52: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
+	52, // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	52, // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	53, // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	53, // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	50, // 57: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	42, // 58: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	50, // 59: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	12, // 60: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
+	14, // 61: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
+	16, // 62: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	18, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	20, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	22, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	24, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	26, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	29, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	31, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	33, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	35, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	37, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
+	43, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	45, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
+	47, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
+	58, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	60, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	54, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	56, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	13, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
+	15, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
+	17, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	19, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	21, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	23, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	25, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	27, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	30, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	32, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	34, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	36, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	39, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
+	44, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	46, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
+	48, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
+	59, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	61, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	55, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	57, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	80, // [80:100] is the sub-list for method output_type
+	60, // [60:80] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() }
@@ -4443,7 +5076,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   46,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,8 @@ const (
 	ProviderMonitoringService_ListContracts_FullMethodName             = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListContracts"
 	ProviderMonitoringService_GetProviderOverview_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetProviderOverview"
 	ProviderMonitoringService_GetContractOverview_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetContractOverview"
+	ProviderMonitoringService_ReportDeliveredVolume_FullMethodName     = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportDeliveredVolume"
+	ProviderMonitoringService_GetAllocationVolumeUse_FullMethodName    = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetAllocationVolumeUse"
 )
 
 // ProviderMonitoringServiceClient is the client API for ProviderMonitoringService service.
@@ -111,6 +113,17 @@ type ProviderMonitoringServiceClient interface {
 	// GetContractOverview returns the monitoring figures of the allocations issued under one
 	// contract, with its capacity: same callers as GetProviderOverview.
 	GetContractOverview(ctx context.Context, in *GetContractOverviewRequest, opts ...grpc.CallOption) (*GetContractOverviewResponse, error)
+	// ReportDeliveredVolume records the volume of care the provider delivered in a period (as
+	// declared with iJw/iWmo 303), by the allocation's own provider, for a STARTED, PAUSED or
+	// ENDED allocation. The unit must be the allocation's unit; the period must lie within the
+	// allocation's start and end date, not in the future, and may not overlap a period reported
+	// before. The answer says whether the allocation is now over-delivered.
+	ReportDeliveredVolume(ctx context.Context, in *ReportDeliveredVolumeRequest, opts ...grpc.CallOption) (*ReportDeliveredVolumeResponse, error)
+	// GetAllocationVolumeUse compares an allocation's allocated volume for its elapsed part with
+	// the volume delivered, and lists the reported periods: to the callers that may read the
+	// allocation (its provider, Wijkbrug services, teams and municipalities acting for its
+	// municipality).
+	GetAllocationVolumeUse(ctx context.Context, in *GetAllocationVolumeUseRequest, opts ...grpc.CallOption) (*GetAllocationVolumeUseResponse, error)
 }
 
 type providerMonitoringServiceClient struct {
@@ -301,6 +314,26 @@ func (c *providerMonitoringServiceClient) GetContractOverview(ctx context.Contex
 	return out, nil
 }
 
+func (c *providerMonitoringServiceClient) ReportDeliveredVolume(ctx context.Context, in *ReportDeliveredVolumeRequest, opts ...grpc.CallOption) (*ReportDeliveredVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportDeliveredVolumeResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ReportDeliveredVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) GetAllocationVolumeUse(ctx context.Context, in *GetAllocationVolumeUseRequest, opts ...grpc.CallOption) (*GetAllocationVolumeUseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAllocationVolumeUseResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_GetAllocationVolumeUse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderMonitoringServiceServer is the server API for ProviderMonitoringService service.
 // All implementations must embed UnimplementedProviderMonitoringServiceServer
 // for forward compatibility.
@@ -365,6 +398,17 @@ type ProviderMonitoringServiceServer interface {
 	// GetContractOverview returns the monitoring figures of the allocations issued under one
 	// contract, with its capacity: same callers as GetProviderOverview.
 	GetContractOverview(context.Context, *GetContractOverviewRequest) (*GetContractOverviewResponse, error)
+	// ReportDeliveredVolume records the volume of care the provider delivered in a period (as
+	// declared with iJw/iWmo 303), by the allocation's own provider, for a STARTED, PAUSED or
+	// ENDED allocation. The unit must be the allocation's unit; the period must lie within the
+	// allocation's start and end date, not in the future, and may not overlap a period reported
+	// before. The answer says whether the allocation is now over-delivered.
+	ReportDeliveredVolume(context.Context, *ReportDeliveredVolumeRequest) (*ReportDeliveredVolumeResponse, error)
+	// GetAllocationVolumeUse compares an allocation's allocated volume for its elapsed part with
+	// the volume delivered, and lists the reported periods: to the callers that may read the
+	// allocation (its provider, Wijkbrug services, teams and municipalities acting for its
+	// municipality).
+	GetAllocationVolumeUse(context.Context, *GetAllocationVolumeUseRequest) (*GetAllocationVolumeUseResponse, error)
 	mustEmbedUnimplementedProviderMonitoringServiceServer()
 }
 
@@ -428,6 +472,12 @@ func (UnimplementedProviderMonitoringServiceServer) GetProviderOverview(context.
 }
 func (UnimplementedProviderMonitoringServiceServer) GetContractOverview(context.Context, *GetContractOverviewRequest) (*GetContractOverviewResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetContractOverview not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ReportDeliveredVolume(context.Context, *ReportDeliveredVolumeRequest) (*ReportDeliveredVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportDeliveredVolume not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) GetAllocationVolumeUse(context.Context, *GetAllocationVolumeUseRequest) (*GetAllocationVolumeUseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAllocationVolumeUse not implemented")
 }
 func (UnimplementedProviderMonitoringServiceServer) mustEmbedUnimplementedProviderMonitoringServiceServer() {
 }
@@ -775,6 +825,42 @@ func _ProviderMonitoringService_GetContractOverview_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderMonitoringService_ReportDeliveredVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportDeliveredVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ReportDeliveredVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ReportDeliveredVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ReportDeliveredVolume(ctx, req.(*ReportDeliveredVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_GetAllocationVolumeUse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAllocationVolumeUseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).GetAllocationVolumeUse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_GetAllocationVolumeUse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).GetAllocationVolumeUse(ctx, req.(*GetAllocationVolumeUseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProviderMonitoringService_ServiceDesc is the grpc.ServiceDesc for ProviderMonitoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -853,6 +939,14 @@ var ProviderMonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetContractOverview",
 			Handler:    _ProviderMonitoringService_GetContractOverview_Handler,
+		},
+		{
+			MethodName: "ReportDeliveredVolume",
+			Handler:    _ProviderMonitoringService_ReportDeliveredVolume_Handler,
+		},
+		{
+			MethodName: "GetAllocationVolumeUse",
+			Handler:    _ProviderMonitoringService_GetAllocationVolumeUse_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -124,3 +124,14 @@ func (p *Publisher) AllocationRequestAnswered(ctx context.Context, q domain.Requ
 	}
 	return p.w.Add(ctx, natsx.Subject(Service, q.Municipality, "allocation_request", "answered"), q.ID, ev)
 }
+
+// AllocationVolumeDelivered announces a delivered-volume report (after 303): period, amount
+// and unit, and whether the allocation is now over-delivered.
+func (p *Publisher) AllocationVolumeDelivered(ctx context.Context, a domain.Allocation, v domain.DeliveredVolume, overDelivered bool) error {
+	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "volume_delivered"), a.Number, &providermonitoringv1.AllocationVolumeDelivered{
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, ReportId: v.ID,
+		PeriodStart: v.PeriodStart.Format(domain.DateLayout), PeriodEnd: v.PeriodEnd.Format(domain.DateLayout),
+		Amount: v.Amount, Unit: v.Unit, OverDelivered: overDelivered,
+		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(v.ReportedAt),
+	})
+}

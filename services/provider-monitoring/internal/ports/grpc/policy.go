@@ -44,4 +44,7 @@ var Policy = authz.Policy{
 
 	pm.ProviderMonitoringService_GetProviderOverview_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
 	pm.ProviderMonitoringService_GetContractOverview_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
+
+	pm.ProviderMonitoringService_ReportDeliveredVolume_FullMethodName:  {OrgTypes: []identity.OrgType{provider}},
+	pm.ProviderMonitoringService_GetAllocationVolumeUse_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
 }

@@ -19,6 +19,23 @@ import (
 
 // SubmitAllocationRequest registers a provider's request for allocation or change.
 func (s *Server) SubmitAllocationRequest(ctx context.Context, req *providermonitoringv1.SubmitAllocationRequestRequest) (*providermonitoringv1.SubmitAllocationRequestResponse, error) {
+	q, err := s.requestFromProto(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.SubmitAllocationRequestResponse {
+		return &providermonitoringv1.SubmitAllocationRequestResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.SubmitAllocationRequestResponse, error) {
+		out, err := s.app.SubmitRequest(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.SubmitAllocationRequestResponse{Request: s.requestToProto(out)}, nil
+	})
+}
+
+// requestFromProto validates a request for allocation or change and maps it to the domain.
+func (s *Server) requestFromProto(req *providermonitoringv1.SubmitAllocationRequestRequest) (domain.Request, error) {
 	var v apperr.Validation
 	q := domain.Request{Kind: domain.RequestKind(protoenum.Required(&v, "kind", req.GetKind())), ProviderAGB: req.GetProviderAgb()}
 	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
@@ -46,22 +63,32 @@ func (s *Server) SubmitAllocationRequest(ctx context.Context, req *providermonit
 		valid.Text(&v, "change_reason_text", req.GetChangeReasonText(), 1, 500)
 		q.AllocationNumber, q.ChangeReasonText = req.GetAllocationNumber(), req.GetChangeReasonText()
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.SubmitAllocationRequestResponse {
-		return &providermonitoringv1.SubmitAllocationRequestResponse{}
-	}, func(ctx context.Context) (*providermonitoringv1.SubmitAllocationRequestResponse, error) {
-		out, err := s.app.SubmitRequest(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		return &providermonitoringv1.SubmitAllocationRequestResponse{Request: s.requestToProto(out)}, nil
-	})
+	return q, v.Err()
 }
 
 // AnswerAllocationRequest answers a request.
 func (s *Server) AnswerAllocationRequest(ctx context.Context, req *providermonitoringv1.AnswerAllocationRequestRequest) (*providermonitoringv1.AnswerAllocationRequestResponse, error) {
+	ans, err := answerFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.AnswerAllocationRequestResponse {
+		return &providermonitoringv1.AnswerAllocationRequestResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.AnswerAllocationRequestResponse, error) {
+		q, al, err := s.app.AnswerRequest(ctx, req.GetRequestId(), ans)
+		if err != nil {
+			return nil, err
+		}
+		out := &providermonitoringv1.AnswerAllocationRequestResponse{Request: s.requestToProto(q)}
+		if al != nil {
+			out.Allocation = allocationToProto(*al)
+		}
+		return out, nil
+	})
+}
+
+// answerFromRequest validates an answer to a request and maps it to the application's Answer.
+func answerFromRequest(req *providermonitoringv1.AnswerAllocationRequestRequest) (app.Answer, error) {
 	var v apperr.Validation
 	valid.UUID(&v, "request_id", req.GetRequestId())
 	ans := app.Answer{BudgetCents: req.GetBudgetCents(), Form: domain.Form(protoenum.Code(req.GetForm())), CaseID: req.GetCaseId()}
@@ -85,22 +112,7 @@ func (s *Server) AnswerAllocationRequest(ctx context.Context, req *providermonit
 	if ans.Decision != domain.RequestGranted {
 		v.Check(req.GetCaseId() == "" && req.GetBudgetCents() == 0 && req.GetForm() == 0, "case_id", "case, budget and form only when granting")
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.AnswerAllocationRequestResponse {
-		return &providermonitoringv1.AnswerAllocationRequestResponse{}
-	}, func(ctx context.Context) (*providermonitoringv1.AnswerAllocationRequestResponse, error) {
-		q, al, err := s.app.AnswerRequest(ctx, req.GetRequestId(), ans)
-		if err != nil {
-			return nil, err
-		}
-		out := &providermonitoringv1.AnswerAllocationRequestResponse{Request: s.requestToProto(q)}
-		if al != nil {
-			out.Allocation = allocationToProto(*al)
-		}
-		return out, nil
-	})
+	return ans, v.Err()
 }
 
 // DescribeAllocationRequest returns one request.
@@ -119,20 +131,8 @@ func (s *Server) DescribeAllocationRequest(ctx context.Context, req *providermon
 
 // ListAllocationRequests lists a municipality's requests, a page at a time.
 func (s *Server) ListAllocationRequests(ctx context.Context, req *providermonitoringv1.ListAllocationRequestsRequest) (*providermonitoringv1.ListAllocationRequestsResponse, error) {
-	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	size := int(req.GetPageSize())
-	v.Check(size >= 0 && size <= 500, "page_size", "must be between 0 and 500")
-	if size == 0 {
-		size = 100
-	}
-	afterAt, afterID := time.Unix(0, 0).UTC(), uuid.Nil.String()
-	if t := req.GetPageToken(); t != "" {
-		var ok bool
-		afterAt, afterID, ok = decodeToken(t)
-		v.Check(ok, "page_token", "not a token from a previous page")
-	}
-	if err := v.Err(); err != nil {
+	size, afterAt, afterID, err := pageFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	list, err := s.app.ListRequests(ctx, req.GetMunicipalityCode(), req.GetOpenOnly(), afterAt, afterID, size+1)
@@ -149,6 +149,24 @@ func (s *Server) ListAllocationRequests(ctx context.Context, req *providermonito
 		out.Requests = append(out.Requests, s.requestToProto(q))
 	}
 	return out, nil
+}
+
+// pageFromRequest validates a page of the request list: its size and where it starts.
+func pageFromRequest(req *providermonitoringv1.ListAllocationRequestsRequest) (size int, afterAt time.Time, afterID string, err error) {
+	var v apperr.Validation
+	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	size = int(req.GetPageSize())
+	v.Check(size >= 0 && size <= 500, "page_size", "must be between 0 and 500")
+	if size == 0 {
+		size = 100
+	}
+	afterAt, afterID = time.Unix(0, 0).UTC(), uuid.Nil.String()
+	if t := req.GetPageToken(); t != "" {
+		var ok bool
+		afterAt, afterID, ok = decodeToken(t)
+		v.Check(ok, "page_token", "not a token from a previous page")
+	}
+	return size, afterAt, afterID, v.Err()
 }
 
 // A page token is the last row's (received_at, id): opaque to callers, stable under inserts.
@@ -199,18 +217,14 @@ func (s *Server) requestToProto(q domain.Request) *providermonitoringv1.Allocati
 
 // RegisterProvider registers a provider.
 func (s *Server) RegisterProvider(ctx context.Context, req *providermonitoringv1.RegisterProviderRequest) (*providermonitoringv1.RegisterProviderResponse, error) {
-	var v apperr.Validation
-	valid.AGB(&v, "agb", req.GetAgb())
-	name := strings.TrimSpace(req.GetName())
-	valid.Text(&v, "name", name, 2, 200)
-	valid.OIN(&v, "oin", req.GetOin())
-	if err := v.Err(); err != nil {
+	p, err := providerFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.RegisterProviderResponse {
 		return &providermonitoringv1.RegisterProviderResponse{}
 	}, func(ctx context.Context) (*providermonitoringv1.RegisterProviderResponse, error) {
-		p, err := s.app.RegisterProvider(ctx, domain.Provider{AGB: req.GetAgb(), Name: name, OIN: req.GetOin()})
+		p, err := s.app.RegisterProvider(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -220,6 +234,33 @@ func (s *Server) RegisterProvider(ctx context.Context, req *providermonitoringv1
 
 // AddContract adds a contract.
 func (s *Server) AddContract(ctx context.Context, req *providermonitoringv1.AddContractRequest) (*providermonitoringv1.AddContractResponse, error) {
+	c, err := s.contractFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.AddContractResponse {
+		return &providermonitoringv1.AddContractResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.AddContractResponse, error) {
+		out, err := s.app.AddContract(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.AddContractResponse{Contract: contractToProto(out)}, nil
+	})
+}
+
+// providerFromRequest validates a provider's registration.
+func providerFromRequest(req *providermonitoringv1.RegisterProviderRequest) (domain.Provider, error) {
+	var v apperr.Validation
+	valid.AGB(&v, "agb", req.GetAgb())
+	name := strings.TrimSpace(req.GetName())
+	valid.Text(&v, "name", name, 2, 200)
+	valid.OIN(&v, "oin", req.GetOin())
+	return domain.Provider{AGB: req.GetAgb(), Name: name, OIN: req.GetOin()}, v.Err()
+}
+
+// contractFromRequest validates a new contract and maps it to the domain.
+func (s *Server) contractFromRequest(req *providermonitoringv1.AddContractRequest) (domain.Contract, error) {
 	var v apperr.Validation
 	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
@@ -246,18 +287,7 @@ func (s *Server) AddContract(ctx context.Context, req *providermonitoringv1.AddC
 	for _, rv := range domain.ValidateContract(c, s.codes) {
 		v.Add(rv.Field, rv.Reason)
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.AddContractResponse {
-		return &providermonitoringv1.AddContractResponse{}
-	}, func(ctx context.Context) (*providermonitoringv1.AddContractResponse, error) {
-		out, err := s.app.AddContract(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		return &providermonitoringv1.AddContractResponse{Contract: contractToProto(out)}, nil
-	})
+	return c, v.Err()
 }
 
 // ListContracts lists a provider's contracts with a municipality.
@@ -332,5 +362,6 @@ func figuresToProto(f domain.Figures) *providermonitoringv1.MonitoringFigures {
 		StartReports: rt(f.StartReports), StopReports: rt(f.StopReports),
 		RequestsReceived: f.RequestsReceived, RequestsAnsweredLate: f.RequestsAnsweredLate, RequestsOverdue: f.RequestsOverdue,
 		NotStarted: f.NotStarted, AverageWaitingDays: f.AverageWaitingDays, MaxWaitingDays: f.MaxWaitingDays,
+		VolumeUse: volumeFiguresToProto(f.Volume),
 	}
 }

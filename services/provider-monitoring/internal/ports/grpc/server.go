@@ -68,10 +68,8 @@ func (s *Server) GetAllocation(ctx context.Context, req *providermonitoringv1.Ge
 
 // ReportDeliveryStarted records the start of care.
 func (s *Server) ReportDeliveryStarted(ctx context.Context, req *providermonitoringv1.ReportDeliveryStartedRequest) (*providermonitoringv1.ReportDeliveryStartedResponse, error) {
-	var v apperr.Validation
-	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
-	startedOn := valid.Date(&v, "started_on", req.GetStartedOn())
-	if err := v.Err(); err != nil {
+	startedOn, err := startFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportDeliveryStartedResponse {
@@ -87,12 +85,8 @@ func (s *Server) ReportDeliveryStarted(ctx context.Context, req *providermonitor
 
 // ReportDeliveryStopped records the stop of care.
 func (s *Server) ReportDeliveryStopped(ctx context.Context, req *providermonitoringv1.ReportDeliveryStoppedRequest) (*providermonitoringv1.ReportDeliveryStoppedResponse, error) {
-	var v apperr.Validation
-	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
-	stoppedOn := valid.Date(&v, "stopped_on", req.GetStoppedOn())
-	_, known := s.codes.StopReasons[req.GetReasonCode()]
-	v.Check(known, "reason_code", "must be a JZ588 reason for ending, e.g. 20 (temporarily stopped) or 31 (as planned)")
-	if err := v.Err(); err != nil {
+	stoppedOn, err := s.stopFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportDeliveryStoppedResponse {
@@ -108,27 +102,8 @@ func (s *Server) ReportDeliveryStopped(ctx context.Context, req *providermonitor
 
 // ChangeAllocation makes a new version of an allocation.
 func (s *Server) ChangeAllocation(ctx context.Context, req *providermonitoringv1.ChangeAllocationRequest) (*providermonitoringv1.ChangeAllocationResponse, error) {
-	var v apperr.Validation
-	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
-	c := domain.Change{Reason: domain.ChangeReason(protoenum.Required(&v, "change_reason", req.GetChangeReason()))}
-	if req.GetStartDate() != "" {
-		d := valid.Date(&v, "start_date", req.GetStartDate())
-		c.Start = &d
-	}
-	if req.GetEndDate() != "" {
-		d := valid.Date(&v, "end_date", req.GetEndDate())
-		c.End = &d
-	}
-	if req.GetVolume() != nil {
-		vol := volume(&v, req.GetVolume())
-		c.Volume = &vol
-	}
-	if req.GetBudgetCents() != 0 {
-		b := req.GetBudgetCents()
-		v.Check(b > 0, "budget_cents", "cannot be negative")
-		c.BudgetCents = &b
-	}
-	if err := v.Err(); err != nil {
+	c, err := changeFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ChangeAllocationResponse {
@@ -144,10 +119,8 @@ func (s *Server) ChangeAllocation(ctx context.Context, req *providermonitoringv1
 
 // WithdrawAllocation withdraws an allocation.
 func (s *Server) WithdrawAllocation(ctx context.Context, req *providermonitoringv1.WithdrawAllocationRequest) (*providermonitoringv1.WithdrawAllocationResponse, error) {
-	var v apperr.Validation
-	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
-	reason := protoenum.Required(&v, "reason", req.GetReason())
-	if err := v.Err(); err != nil {
+	reason, err := withdrawalFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.WithdrawAllocationResponse {
@@ -208,6 +181,78 @@ func (s *Server) ListCaseAllocations(ctx context.Context, req *providermonitorin
 
 // ReportProgress records a progress report.
 func (s *Server) ReportProgress(ctx context.Context, req *providermonitoringv1.ReportProgressRequest) (*providermonitoringv1.ReportProgressResponse, error) {
+	j, err := progressFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportProgressResponse {
+		return &providermonitoringv1.ReportProgressResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.ReportProgressResponse, error) {
+		r, err := s.app.ReportProgress(ctx, req.GetAllocationNumber(), req.GetGoalIds(), j)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.ReportProgressResponse{Report: &providermonitoringv1.ProgressReport{
+			Id: r.ID, AllocationNumber: r.AllocationNumber, GoalIds: r.GoalIDs,
+			Judgement:  protoenum.FromCode[providermonitoringv1.ProgressAssessment](string(r.Judgement)),
+			ReportedAt: timestamppb.New(r.ReportedAt), ScaleDownAdvised: r.ScaleDownAdvised,
+		}}, nil
+	})
+}
+
+// startFromRequest validates a start report and returns the day care started.
+func startFromRequest(req *providermonitoringv1.ReportDeliveryStartedRequest) (time.Time, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	startedOn := valid.Date(&v, "started_on", req.GetStartedOn())
+	return startedOn, v.Err()
+}
+
+// stopFromRequest validates a stop report and returns the day care stopped.
+func (s *Server) stopFromRequest(req *providermonitoringv1.ReportDeliveryStoppedRequest) (time.Time, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	stoppedOn := valid.Date(&v, "stopped_on", req.GetStoppedOn())
+	_, known := s.codes.StopReasons[req.GetReasonCode()]
+	v.Check(known, "reason_code", "must be a JZ588 reason for ending, e.g. 20 (temporarily stopped) or 31 (as planned)")
+	return stoppedOn, v.Err()
+}
+
+// changeFromRequest validates a change and maps it to the domain; empty fields keep their value.
+func changeFromRequest(req *providermonitoringv1.ChangeAllocationRequest) (domain.Change, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	c := domain.Change{Reason: domain.ChangeReason(protoenum.Required(&v, "change_reason", req.GetChangeReason()))}
+	if req.GetStartDate() != "" {
+		d := valid.Date(&v, "start_date", req.GetStartDate())
+		c.Start = &d
+	}
+	if req.GetEndDate() != "" {
+		d := valid.Date(&v, "end_date", req.GetEndDate())
+		c.End = &d
+	}
+	if req.GetVolume() != nil {
+		vol := volume(&v, req.GetVolume())
+		c.Volume = &vol
+	}
+	if req.GetBudgetCents() != 0 {
+		b := req.GetBudgetCents()
+		v.Check(b > 0, "budget_cents", "cannot be negative")
+		c.BudgetCents = &b
+	}
+	return c, v.Err()
+}
+
+// withdrawalFromRequest validates a withdrawal and returns its reason code.
+func withdrawalFromRequest(req *providermonitoringv1.WithdrawAllocationRequest) (string, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	reason := protoenum.Required(&v, "reason", req.GetReason())
+	return reason, v.Err()
+}
+
+// progressFromRequest validates a progress report and returns its judgement.
+func progressFromRequest(req *providermonitoringv1.ReportProgressRequest) (domain.Judgement, error) {
 	var v apperr.Validation
 	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
 	v.Check(len(req.GetGoalIds()) > 0, "goal_ids", "at least one goal is required")
@@ -219,22 +264,7 @@ func (s *Server) ReportProgress(ctx context.Context, req *providermonitoringv1.R
 		seen[g] = true
 	}
 	j := protoenum.Required(&v, "judgement", req.GetJudgement())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.ReportProgressResponse {
-		return &providermonitoringv1.ReportProgressResponse{}
-	}, func(ctx context.Context) (*providermonitoringv1.ReportProgressResponse, error) {
-		r, err := s.app.ReportProgress(ctx, req.GetAllocationNumber(), req.GetGoalIds(), domain.Judgement(j))
-		if err != nil {
-			return nil, err
-		}
-		return &providermonitoringv1.ReportProgressResponse{Report: &providermonitoringv1.ProgressReport{
-			Id: r.ID, AllocationNumber: r.AllocationNumber, GoalIds: r.GoalIDs,
-			Judgement:  protoenum.FromCode[providermonitoringv1.ProgressAssessment](string(r.Judgement)),
-			ReportedAt: timestamppb.New(r.ReportedAt), ScaleDownAdvised: r.ScaleDownAdvised,
-		}}, nil
-	})
+	return domain.Judgement(j), v.Err()
 }
 
 func allocationNumber(v *apperr.Validation, field, s string) {
