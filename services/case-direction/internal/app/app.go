@@ -73,6 +73,17 @@ type Cases interface {
 	LockDueWatches(ctx context.Context, now time.Time, limit int) ([]domain.Case, error)
 	// RecordOverdue notes a missed check-in; false when it was noted before.
 	RecordOverdue(ctx context.Context, caseID string, dueAt, at time.Time) (bool, error)
+
+	// AddInvolvement stores a new involvement.
+	AddInvolvement(ctx context.Context, caseID string, i domain.Involvement) error
+	// SaveInvolvementEnd stores an involvement's last day and the moment it was ended.
+	SaveInvolvementEnd(ctx context.Context, caseID string, i domain.Involvement) error
+	// EndDirectorInvolvement ends the current director's involvement now and returns it
+	// (nil when there was none).
+	EndDirectorInvolvement(ctx context.Context, caseID string, at time.Time) (*domain.Involvement, error)
+	// EndOpenInvolvements ends every involvement but the director's that has not ended yet
+	// and returns them.
+	EndOpenInvolvements(ctx context.Context, caseID string, at time.Time) ([]domain.Involvement, error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -92,6 +103,8 @@ type Events interface {
 	CaseWatchCheckOverdue(ctx context.Context, c domain.Case, dueAt time.Time) error
 	CaseSafetyConcernRecorded(ctx context.Context, c domain.Case, s domain.SafetyConcern) error
 	CaseHandedOver(ctx context.Context, c domain.Case) error
+	CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error
+	CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error
 }
 
 // Volume is an amount of care per unit and frequency (iJw/iWmo).
@@ -163,6 +176,9 @@ const (
 	actionClose             = "casedirection.case.close"
 	actionReferralStatus    = "casedirection.case.referral_status"
 	actionEvaluationDue     = "casedirection.case.evaluation_due"
+	actionAddInvolvement    = "casedirection.case.add_involvement"
+	actionEndInvolvement    = "casedirection.case.end_involvement"
+	actionListInvolvements  = "casedirection.case.list_involvements"
 )
 
 // OpenCase registers a case for a household. Intake opens cases (as a Wijkbrug service); a
@@ -216,31 +232,55 @@ func (a *App) alreadyOpen(ctx context.Context, caller identity.Caller, existingI
 	return apperr.AlreadyExists("case", "", msg)
 }
 
-// GetCase returns a case to its team or to a Wijkbrug service. Anyone else gets NOT_FOUND, so
-// the existence of another team's case is not disclosed; the refusal is logged too.
+// GetCase returns a case to its team, to a Wijkbrug service, or to an organisation with an
+// active involvement in it (which does not see case-conference decisions, the case's only
+// free text). Anyone else gets NOT_FOUND, so the existence of another team's case is not
+// disclosed; the refusal is logged too.
 func (a *App) GetCase(ctx context.Context, id string) (domain.Case, error) {
+	c, route, err := a.read(ctx, id, actionRead)
+	if err != nil {
+		return domain.Case{}, err
+	}
+	if route == accesslog.RouteInvolved {
+		for k := range c.Details.Conferences {
+			c.Details.Conferences[k].Decisions = nil
+		}
+	}
+	return c, nil
+}
+
+// ListInvolvements returns every involvement of the case (past, current and future) to whoever
+// may read the case.
+func (a *App) ListInvolvements(ctx context.Context, id string) ([]domain.Involvement, error) {
+	c, _, err := a.read(ctx, id, actionListInvolvements)
+	return c.Involvements, err
+}
+
+// read loads a case for a reader and logs the read under action, granted or denied.
+func (a *App) read(ctx context.Context, id, action string) (domain.Case, string, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Case
+	var route string
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		c, err := a.cases.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		route := readRoute(caller, c)
+		route = readRoute(caller, c, a.now())
 		if route == "" {
 			// Logged in the transaction, which commits: the NOT_FOUND is given below.
-			return a.access.Record(ctx, entry(actionRead, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+			return a.access.Record(ctx, entry(action, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
 		}
 		out = c
-		return a.access.Record(ctx, entry(actionRead, c.ID, route, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, entry(action, c.ID, route, accesslog.OutcomeGranted))
 	})
 	if err != nil {
-		return domain.Case{}, err
+		return domain.Case{}, "", err
 	}
 	if out.ID == "" {
-		return domain.Case{}, apperr.NotFound("case", id)
+		return domain.Case{}, "", apperr.NotFound("case", id)
 	}
-	return out, nil
+	return out, route, nil
 }
 
 // AssignDirector makes a professional of the calling team the director of the team's case:
@@ -274,6 +314,12 @@ func (a *App) AssignDirector(ctx context.Context, caseID, professionalID string)
 				return err
 			}
 			if err := a.events.CaseDirectorAssigned(ctx, c); err != nil {
+				return err
+			}
+			if err := a.replaceDirectorInvolvement(ctx, c, at); err != nil {
+				return err
+			}
+			if c, err = a.cases.Get(ctx, c.ID); err != nil {
 				return err
 			}
 		}
@@ -380,12 +426,16 @@ func (a *App) requireTeam(ctx context.Context, caller identity.Caller, c domain.
 	return apperr.NotFound("case", c.ID)
 }
 
-func readRoute(caller identity.Caller, c domain.Case) string {
+// readRoute is how caller may read the case at `at`: as a Wijkbrug service, as the owning
+// team, or through an active involvement; "" when it may not.
+func readRoute(caller identity.Caller, c domain.Case, at time.Time) string {
 	switch {
 	case caller.Org.Type == identity.OrgService:
 		return accesslog.RouteService
 	case caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN:
 		return accesslog.RouteTeam
+	case c.InvolvedAt(caller.Org.OIN, string(caller.Org.Type), at):
+		return accesslog.RouteInvolved
 	}
 	return ""
 }
@@ -397,8 +447,13 @@ func domainErr(err error) error {
 		ae *domain.ActionError
 		ge *domain.GoalError
 		ce *domain.ClosingError
+		ie *domain.InvolvementError
 	)
 	switch {
+	case errors.As(err, &ie) && ie.Field != "":
+		return apperr.Invalid(ie.Field, ie.Msg)
+	case errors.As(err, &ie):
+		return apperr.FailedPrecondition(ie.Error())
 	case errors.As(err, &te), errors.As(err, &ae), errors.As(err, &ge), errors.As(err, &ce):
 		return apperr.FailedPrecondition(err.Error())
 	}

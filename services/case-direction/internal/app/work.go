@@ -44,6 +44,16 @@ func (a *App) change(ctx context.Context, caseID, action string, fn func(ctx con
 				if err := a.events.CaseClosed(ctx, c, at); err != nil {
 					return err
 				}
+				// A closed or handed-over case no longer gives partners access.
+				ended, err := a.cases.EndOpenInvolvements(ctx, c.ID, at)
+				if err != nil {
+					return err
+				}
+				for _, i := range ended {
+					if err := a.events.CaseInvolvementEnded(ctx, c, i, at); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		if err := a.access.Record(ctx, entry(action, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {

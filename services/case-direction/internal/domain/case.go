@@ -129,6 +129,9 @@ type Case struct {
 	SafetyConcern bool
 	// Handover is set for a handed-over case.
 	Handover *Handover
+	// Involvements are every involvement the case had, has or will have (the director's
+	// included), oldest first.
+	Involvements []Involvement
 	// Details are shown to readers; the rules do not use them.
 	Details Details
 }

@@ -96,6 +96,62 @@ func (CaseStatus) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{0}
 }
 
+// InvolvementRole is the part an organisation or professional plays in a case.
+type InvolvementRole int32
+
+const (
+	InvolvementRole_INVOLVEMENT_ROLE_UNSPECIFIED InvolvementRole = 0
+	// The case director (regisseur): exactly one at a time, made by AssignDirector.
+	InvolvementRole_INVOLVEMENT_ROLE_DIRECTOR InvolvementRole = 1
+	// Carries out part of the plan, e.g. a provider delivering care or a debt counsellor.
+	InvolvementRole_INVOLVEMENT_ROLE_EXECUTOR InvolvementRole = 2
+	// Advises without carrying out the plan, e.g. a GP, practice nurse or Veilig Thuis.
+	InvolvementRole_INVOLVEMENT_ROLE_ADVISOR InvolvementRole = 3
+)
+
+// Enum value maps for InvolvementRole.
+var (
+	InvolvementRole_name = map[int32]string{
+		0: "INVOLVEMENT_ROLE_UNSPECIFIED",
+		1: "INVOLVEMENT_ROLE_DIRECTOR",
+		2: "INVOLVEMENT_ROLE_EXECUTOR",
+		3: "INVOLVEMENT_ROLE_ADVISOR",
+	}
+	InvolvementRole_value = map[string]int32{
+		"INVOLVEMENT_ROLE_UNSPECIFIED": 0,
+		"INVOLVEMENT_ROLE_DIRECTOR":    1,
+		"INVOLVEMENT_ROLE_EXECUTOR":    2,
+		"INVOLVEMENT_ROLE_ADVISOR":     3,
+	}
+)
+
+func (x InvolvementRole) Enum() *InvolvementRole {
+	p := new(InvolvementRole)
+	*p = x
+	return p
+}
+
+func (x InvolvementRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvolvementRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1].Descriptor()
+}
+
+func (InvolvementRole) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1]
+}
+
+func (x InvolvementRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvolvementRole.Descriptor instead.
+func (InvolvementRole) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{1}
+}
+
 // GoalStatus is the state of a goal. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
 type GoalStatus int32
 
@@ -142,11 +198,11 @@ func (x GoalStatus) String() string {
 }
 
 func (GoalStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2].Descriptor()
 }
 
 func (GoalStatus) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2]
 }
 
 func (x GoalStatus) Number() protoreflect.EnumNumber {
@@ -155,7 +211,7 @@ func (x GoalStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GoalStatus.Descriptor instead.
 func (GoalStatus) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{2}
 }
 
 // EvaluationDecision is what an evaluation decided.
@@ -203,11 +259,11 @@ func (x EvaluationDecision) String() string {
 }
 
 func (EvaluationDecision) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3].Descriptor()
 }
 
 func (EvaluationDecision) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3]
 }
 
 func (x EvaluationDecision) Number() protoreflect.EnumNumber {
@@ -216,7 +272,7 @@ func (x EvaluationDecision) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EvaluationDecision.Descriptor instead.
 func (EvaluationDecision) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
 }
 
 // SafetyConcernKind is the kind of safety concern in the family.
@@ -253,11 +309,11 @@ func (x SafetyConcernKind) String() string {
 }
 
 func (SafetyConcernKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4].Descriptor()
 }
 
 func (SafetyConcernKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4]
 }
 
 func (x SafetyConcernKind) Number() protoreflect.EnumNumber {
@@ -266,7 +322,7 @@ func (x SafetyConcernKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SafetyConcernKind.Descriptor instead.
 func (SafetyConcernKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
 }
 
 // MeldcodeStep is the step of the meldcode huiselijk geweld en kindermishandeling reached.
@@ -317,11 +373,11 @@ func (x MeldcodeStep) String() string {
 }
 
 func (MeldcodeStep) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5].Descriptor()
 }
 
 func (MeldcodeStep) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5]
 }
 
 func (x MeldcodeStep) Number() protoreflect.EnumNumber {
@@ -330,7 +386,7 @@ func (x MeldcodeStep) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MeldcodeStep.Descriptor instead.
 func (MeldcodeStep) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
 }
 
 // HandoverRecipient is who a case is handed over to.
@@ -370,11 +426,11 @@ func (x HandoverRecipient) String() string {
 }
 
 func (HandoverRecipient) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6].Descriptor()
 }
 
 func (HandoverRecipient) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6]
 }
 
 func (x HandoverRecipient) Number() protoreflect.EnumNumber {
@@ -383,7 +439,7 @@ func (x HandoverRecipient) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HandoverRecipient.Descriptor instead.
 func (HandoverRecipient) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
 }
 
 // CaseResult is the result a case is closed with.
@@ -431,11 +487,11 @@ func (x CaseResult) String() string {
 }
 
 func (CaseResult) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7].Descriptor()
 }
 
 func (CaseResult) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7]
 }
 
 func (x CaseResult) Number() protoreflect.EnumNumber {
@@ -444,7 +500,7 @@ func (x CaseResult) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseResult.Descriptor instead.
 func (CaseResult) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
 }
 
 // DomainOutcomeKind compares the closing score of a life domain with its goal.
@@ -493,11 +549,11 @@ func (x DomainOutcomeKind) String() string {
 }
 
 func (DomainOutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8].Descriptor()
 }
 
 func (DomainOutcomeKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8]
 }
 
 func (x DomainOutcomeKind) Number() protoreflect.EnumNumber {
@@ -506,7 +562,7 @@ func (x DomainOutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DomainOutcomeKind.Descriptor instead.
 func (DomainOutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
 }
 
 // Director is the one professional who directs the case.
@@ -692,7 +748,10 @@ type Case struct {
 	// Outcome per life domain, from the closing assessment.
 	DomainOutcomes []*DomainOutcome `protobuf:"bytes,21,rep,name=domain_outcomes,json=domainOutcomes,proto3" json:"domain_outcomes,omitempty"`
 	// Where the case was handed over to.
-	Handover      *Handover `protobuf:"bytes,22,opt,name=handover,proto3" json:"handover,omitempty"`
+	Handover *Handover `protobuf:"bytes,22,opt,name=handover,proto3" json:"handover,omitempty"`
+	// The involvements active now (the director's included); ListInvolvements gives the
+	// history too.
+	Involvements  []*Involvement `protobuf:"bytes,23,rep,name=involvements,proto3" json:"involvements,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -881,6 +940,142 @@ func (x *Case) GetHandover() *Handover {
 	return nil
 }
 
+func (x *Case) GetInvolvements() []*Involvement {
+	if x != nil {
+		return x.Involvements
+	}
+	return nil
+}
+
+// Involvement is an organisation (and optionally one of its professionals) involved in a case.
+// It is active on a day from valid_from up to and including valid_to, until ended_at.
+type Involvement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Organisation type as in its certificate: TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS,
+	// PROVIDER, HOUSING_CORPORATION, MUNICIPALITY, ...
+	OrganisationType string `protobuf:"bytes,2,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// OIN of the organisation; a caller whose certificate has this OIN and type reads the case
+	// while the involvement is active.
+	OrganisationOin string `protobuf:"bytes,3,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// The organisation's own opaque id of the professional; empty for the organisation as a
+	// whole.
+	ProfessionalId string          `protobuf:"bytes,4,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	Role           InvolvementRole `protobuf:"varint,5,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
+	// First day, YYYY-MM-DD (Dutch calendar day).
+	ValidFrom string `protobuf:"bytes,6,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// Last day, YYYY-MM-DD; empty = open-ended.
+	ValidTo string `protobuf:"bytes,7,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	// Set when the involvement was ended with immediate effect (EndInvolvement without a date,
+	// a director handover, or the case being closed or handed over).
+	EndedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	// Whether the involvement is active now.
+	Active        bool                   `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Involvement) Reset() {
+	*x = Involvement{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Involvement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Involvement) ProtoMessage() {}
+
+func (x *Involvement) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Involvement.ProtoReflect.Descriptor instead.
+func (*Involvement) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Involvement) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Involvement) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+func (x *Involvement) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *Involvement) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *Involvement) GetRole() InvolvementRole {
+	if x != nil {
+		return x.Role
+	}
+	return InvolvementRole_INVOLVEMENT_ROLE_UNSPECIFIED
+}
+
+func (x *Involvement) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Involvement) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+func (x *Involvement) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
+func (x *Involvement) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Involvement) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // DomainScore is a Zelfredzaamheid-Matrix score on one life domain: 1 (acute problems) to 5
 // (fully self-sufficient), or 99 (not discussed) where the request allows it.
 type DomainScore struct {
@@ -893,7 +1088,7 @@ type DomainScore struct {
 
 func (x *DomainScore) Reset() {
 	*x = DomainScore{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1100,7 @@ func (x *DomainScore) String() string {
 func (*DomainScore) ProtoMessage() {}
 
 func (x *DomainScore) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[3]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1113,7 @@ func (x *DomainScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
 func (*DomainScore) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DomainScore) GetLifeDomain() v1.LifeDomain {
@@ -951,7 +1146,7 @@ type GoalInput struct {
 
 func (x *GoalInput) Reset() {
 	*x = GoalInput{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1158,7 @@ func (x *GoalInput) String() string {
 func (*GoalInput) ProtoMessage() {}
 
 func (x *GoalInput) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1171,7 @@ func (x *GoalInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalInput.ProtoReflect.Descriptor instead.
 func (*GoalInput) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GoalInput) GetGoalId() string {
@@ -1023,7 +1218,7 @@ type GoalAction struct {
 
 func (x *GoalAction) Reset() {
 	*x = GoalAction{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1230,7 @@ func (x *GoalAction) String() string {
 func (*GoalAction) ProtoMessage() {}
 
 func (x *GoalAction) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1243,7 @@ func (x *GoalAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalAction.ProtoReflect.Descriptor instead.
 func (*GoalAction) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GoalAction) GetReferralId() string {
@@ -1087,7 +1282,7 @@ type Goal struct {
 
 func (x *Goal) Reset() {
 	*x = Goal{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1294,7 @@ func (x *Goal) String() string {
 func (*Goal) ProtoMessage() {}
 
 func (x *Goal) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1307,7 @@ func (x *Goal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goal.ProtoReflect.Descriptor instead.
 func (*Goal) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Goal) GetId() string {
@@ -1177,7 +1372,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1384,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1397,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Plan) GetVersion() int32 {
@@ -1268,7 +1463,7 @@ type ReferralAction struct {
 
 func (x *ReferralAction) Reset() {
 	*x = ReferralAction{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1475,7 @@ func (x *ReferralAction) String() string {
 func (*ReferralAction) ProtoMessage() {}
 
 func (x *ReferralAction) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1488,7 @@ func (x *ReferralAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralAction.ProtoReflect.Descriptor instead.
 func (*ReferralAction) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReferralAction) GetReferralId() string {
@@ -1333,7 +1528,7 @@ type Evaluation struct {
 
 func (x *Evaluation) Reset() {
 	*x = Evaluation{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1540,7 @@ func (x *Evaluation) String() string {
 func (*Evaluation) ProtoMessage() {}
 
 func (x *Evaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1553,7 @@ func (x *Evaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
 func (*Evaluation) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Evaluation) GetId() string {
@@ -1422,7 +1617,7 @@ type EvaluationTodo struct {
 
 func (x *EvaluationTodo) Reset() {
 	*x = EvaluationTodo{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1629,7 @@ func (x *EvaluationTodo) String() string {
 func (*EvaluationTodo) ProtoMessage() {}
 
 func (x *EvaluationTodo) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1642,7 @@ func (x *EvaluationTodo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationTodo.ProtoReflect.Descriptor instead.
 func (*EvaluationTodo) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EvaluationTodo) GetId() string {
@@ -1509,7 +1704,7 @@ type Attendee struct {
 
 func (x *Attendee) Reset() {
 	*x = Attendee{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1716,7 @@ func (x *Attendee) String() string {
 func (*Attendee) ProtoMessage() {}
 
 func (x *Attendee) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1729,7 @@ func (x *Attendee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attendee.ProtoReflect.Descriptor instead.
 func (*Attendee) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Attendee) GetOrganisationType() string {
@@ -1581,7 +1776,7 @@ type CaseConference struct {
 
 func (x *CaseConference) Reset() {
 	*x = CaseConference{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1788,7 @@ func (x *CaseConference) String() string {
 func (*CaseConference) ProtoMessage() {}
 
 func (x *CaseConference) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1801,7 @@ func (x *CaseConference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseConference.ProtoReflect.Descriptor instead.
 func (*CaseConference) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CaseConference) GetId() string {
@@ -1661,7 +1856,7 @@ type Watch struct {
 
 func (x *Watch) Reset() {
 	*x = Watch{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1868,7 @@ func (x *Watch) String() string {
 func (*Watch) ProtoMessage() {}
 
 func (x *Watch) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1881,7 @@ func (x *Watch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Watch.ProtoReflect.Descriptor instead.
 func (*Watch) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Watch) GetCheckInIntervalDays() int32 {
@@ -1737,7 +1932,7 @@ type SafetyConcern struct {
 
 func (x *SafetyConcern) Reset() {
 	*x = SafetyConcern{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1944,7 @@ func (x *SafetyConcern) String() string {
 func (*SafetyConcern) ProtoMessage() {}
 
 func (x *SafetyConcern) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1957,7 @@ func (x *SafetyConcern) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SafetyConcern.ProtoReflect.Descriptor instead.
 func (*SafetyConcern) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SafetyConcern) GetKind() SafetyConcernKind {
@@ -1808,7 +2003,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +2015,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +2028,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Handover) GetRecipient() HandoverRecipient {
@@ -1879,7 +2074,7 @@ type DomainOutcome struct {
 
 func (x *DomainOutcome) Reset() {
 	*x = DomainOutcome{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2086,7 @@ func (x *DomainOutcome) String() string {
 func (*DomainOutcome) ProtoMessage() {}
 
 func (x *DomainOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2099,7 @@ func (x *DomainOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainOutcome.ProtoReflect.Descriptor instead.
 func (*DomainOutcome) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DomainOutcome) GetLifeDomain() v1.LifeDomain {
@@ -1962,7 +2157,7 @@ type CaseSummary struct {
 
 func (x *CaseSummary) Reset() {
 	*x = CaseSummary{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2169,7 @@ func (x *CaseSummary) String() string {
 func (*CaseSummary) ProtoMessage() {}
 
 func (x *CaseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2182,7 @@ func (x *CaseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseSummary.ProtoReflect.Descriptor instead.
 func (*CaseSummary) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CaseSummary) GetId() string {
@@ -2064,7 +2259,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2271,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2284,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatusCount) GetStatus() CaseStatus {
@@ -2122,7 +2317,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2329,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2342,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenCaseRequest) GetIdempotencyKey() string {
@@ -2209,7 +2404,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2416,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2429,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -2254,7 +2449,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2461,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2474,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -2299,7 +2494,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +2506,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2519,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -2346,7 +2541,7 @@ type AssignDirectorRequest struct {
 
 func (x *AssignDirectorRequest) Reset() {
 	*x = AssignDirectorRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2553,7 @@ func (x *AssignDirectorRequest) String() string {
 func (*AssignDirectorRequest) ProtoMessage() {}
 
 func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2566,7 @@ func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorRequest.ProtoReflect.Descriptor instead.
 func (*AssignDirectorRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AssignDirectorRequest) GetIdempotencyKey() string {
@@ -2405,7 +2600,7 @@ type AssignDirectorResponse struct {
 
 func (x *AssignDirectorResponse) Reset() {
 	*x = AssignDirectorResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2612,7 @@ func (x *AssignDirectorResponse) String() string {
 func (*AssignDirectorResponse) ProtoMessage() {}
 
 func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2625,7 @@ func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorResponse.ProtoReflect.Descriptor instead.
 func (*AssignDirectorResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AssignDirectorResponse) GetCase() *Case {
@@ -2465,7 +2660,7 @@ type RequestAllocationRequest struct {
 
 func (x *RequestAllocationRequest) Reset() {
 	*x = RequestAllocationRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2672,7 @@ func (x *RequestAllocationRequest) String() string {
 func (*RequestAllocationRequest) ProtoMessage() {}
 
 func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2685,7 @@ func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RequestAllocationRequest) GetIdempotencyKey() string {
@@ -2581,7 +2776,7 @@ type RequestAllocationResponse struct {
 
 func (x *RequestAllocationResponse) Reset() {
 	*x = RequestAllocationResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2788,7 @@ func (x *RequestAllocationResponse) String() string {
 func (*RequestAllocationResponse) ProtoMessage() {}
 
 func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2801,7 @@ func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationResponse.ProtoReflect.Descriptor instead.
 func (*RequestAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RequestAllocationResponse) GetAllocationNumber() string {
@@ -2640,7 +2835,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2847,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2860,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListCasesRequest) GetStatuses() []CaseStatus {
@@ -2710,7 +2905,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2917,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2930,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListCasesResponse) GetCases() []*CaseSummary {
@@ -2777,7 +2972,7 @@ type AdoptPlanRequest struct {
 
 func (x *AdoptPlanRequest) Reset() {
 	*x = AdoptPlanRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2984,7 @@ func (x *AdoptPlanRequest) String() string {
 func (*AdoptPlanRequest) ProtoMessage() {}
 
 func (x *AdoptPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2997,7 @@ func (x *AdoptPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdoptPlanRequest.ProtoReflect.Descriptor instead.
 func (*AdoptPlanRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AdoptPlanRequest) GetIdempotencyKey() string {
@@ -2857,7 +3052,7 @@ type AdoptPlanResponse struct {
 
 func (x *AdoptPlanResponse) Reset() {
 	*x = AdoptPlanResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +3064,7 @@ func (x *AdoptPlanResponse) String() string {
 func (*AdoptPlanResponse) ProtoMessage() {}
 
 func (x *AdoptPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +3077,7 @@ func (x *AdoptPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdoptPlanResponse.ProtoReflect.Descriptor instead.
 func (*AdoptPlanResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AdoptPlanResponse) GetCase() *Case {
@@ -2903,7 +3098,7 @@ type StartPlanExecutionRequest struct {
 
 func (x *StartPlanExecutionRequest) Reset() {
 	*x = StartPlanExecutionRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +3110,7 @@ func (x *StartPlanExecutionRequest) String() string {
 func (*StartPlanExecutionRequest) ProtoMessage() {}
 
 func (x *StartPlanExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +3123,7 @@ func (x *StartPlanExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPlanExecutionRequest.ProtoReflect.Descriptor instead.
 func (*StartPlanExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StartPlanExecutionRequest) GetIdempotencyKey() string {
@@ -2955,7 +3150,7 @@ type StartPlanExecutionResponse struct {
 
 func (x *StartPlanExecutionResponse) Reset() {
 	*x = StartPlanExecutionResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2967,7 +3162,7 @@ func (x *StartPlanExecutionResponse) String() string {
 func (*StartPlanExecutionResponse) ProtoMessage() {}
 
 func (x *StartPlanExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2980,7 +3175,7 @@ func (x *StartPlanExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPlanExecutionResponse.ProtoReflect.Descriptor instead.
 func (*StartPlanExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StartPlanExecutionResponse) GetCase() *Case {
@@ -3006,7 +3201,7 @@ type AddGoalActionRequest struct {
 
 func (x *AddGoalActionRequest) Reset() {
 	*x = AddGoalActionRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3213,7 @@ func (x *AddGoalActionRequest) String() string {
 func (*AddGoalActionRequest) ProtoMessage() {}
 
 func (x *AddGoalActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3226,7 @@ func (x *AddGoalActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGoalActionRequest.ProtoReflect.Descriptor instead.
 func (*AddGoalActionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddGoalActionRequest) GetIdempotencyKey() string {
@@ -3079,7 +3274,7 @@ type AddGoalActionResponse struct {
 
 func (x *AddGoalActionResponse) Reset() {
 	*x = AddGoalActionResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3091,7 +3286,7 @@ func (x *AddGoalActionResponse) String() string {
 func (*AddGoalActionResponse) ProtoMessage() {}
 
 func (x *AddGoalActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3104,7 +3299,7 @@ func (x *AddGoalActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGoalActionResponse.ProtoReflect.Descriptor instead.
 func (*AddGoalActionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AddGoalActionResponse) GetCase() *Case {
@@ -3127,7 +3322,7 @@ type SetGoalStatusRequest struct {
 
 func (x *SetGoalStatusRequest) Reset() {
 	*x = SetGoalStatusRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3139,7 +3334,7 @@ func (x *SetGoalStatusRequest) String() string {
 func (*SetGoalStatusRequest) ProtoMessage() {}
 
 func (x *SetGoalStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3152,7 +3347,7 @@ func (x *SetGoalStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGoalStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetGoalStatusRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetGoalStatusRequest) GetIdempotencyKey() string {
@@ -3193,7 +3388,7 @@ type SetGoalStatusResponse struct {
 
 func (x *SetGoalStatusResponse) Reset() {
 	*x = SetGoalStatusResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3205,7 +3400,7 @@ func (x *SetGoalStatusResponse) String() string {
 func (*SetGoalStatusResponse) ProtoMessage() {}
 
 func (x *SetGoalStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3218,7 +3413,7 @@ func (x *SetGoalStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGoalStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetGoalStatusResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SetGoalStatusResponse) GetCase() *Case {
@@ -3247,7 +3442,7 @@ type RecordEvaluationRequest struct {
 
 func (x *RecordEvaluationRequest) Reset() {
 	*x = RecordEvaluationRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3259,7 +3454,7 @@ func (x *RecordEvaluationRequest) String() string {
 func (*RecordEvaluationRequest) ProtoMessage() {}
 
 func (x *RecordEvaluationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3272,7 +3467,7 @@ func (x *RecordEvaluationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEvaluationRequest.ProtoReflect.Descriptor instead.
 func (*RecordEvaluationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecordEvaluationRequest) GetIdempotencyKey() string {
@@ -3335,7 +3530,7 @@ type RecordEvaluationResponse struct {
 
 func (x *RecordEvaluationResponse) Reset() {
 	*x = RecordEvaluationResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3347,7 +3542,7 @@ func (x *RecordEvaluationResponse) String() string {
 func (*RecordEvaluationResponse) ProtoMessage() {}
 
 func (x *RecordEvaluationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3360,7 +3555,7 @@ func (x *RecordEvaluationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEvaluationResponse.ProtoReflect.Descriptor instead.
 func (*RecordEvaluationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordEvaluationResponse) GetEvaluationId() string {
@@ -3394,7 +3589,7 @@ type RecordCaseConferenceRequest struct {
 
 func (x *RecordCaseConferenceRequest) Reset() {
 	*x = RecordCaseConferenceRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3406,7 +3601,7 @@ func (x *RecordCaseConferenceRequest) String() string {
 func (*RecordCaseConferenceRequest) ProtoMessage() {}
 
 func (x *RecordCaseConferenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3419,7 +3614,7 @@ func (x *RecordCaseConferenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCaseConferenceRequest.ProtoReflect.Descriptor instead.
 func (*RecordCaseConferenceRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RecordCaseConferenceRequest) GetIdempotencyKey() string {
@@ -3468,7 +3663,7 @@ type RecordCaseConferenceResponse struct {
 
 func (x *RecordCaseConferenceResponse) Reset() {
 	*x = RecordCaseConferenceResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3675,7 @@ func (x *RecordCaseConferenceResponse) String() string {
 func (*RecordCaseConferenceResponse) ProtoMessage() {}
 
 func (x *RecordCaseConferenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3688,7 @@ func (x *RecordCaseConferenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCaseConferenceResponse.ProtoReflect.Descriptor instead.
 func (*RecordCaseConferenceResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RecordCaseConferenceResponse) GetConferenceId() string {
@@ -3523,7 +3718,7 @@ type CheckInRequest struct {
 
 func (x *CheckInRequest) Reset() {
 	*x = CheckInRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3730,7 @@ func (x *CheckInRequest) String() string {
 func (*CheckInRequest) ProtoMessage() {}
 
 func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3743,7 @@ func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
 func (*CheckInRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CheckInRequest) GetIdempotencyKey() string {
@@ -3582,7 +3777,7 @@ type CheckInResponse struct {
 
 func (x *CheckInResponse) Reset() {
 	*x = CheckInResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3594,7 +3789,7 @@ func (x *CheckInResponse) String() string {
 func (*CheckInResponse) ProtoMessage() {}
 
 func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3607,7 +3802,7 @@ func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
 func (*CheckInResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CheckInResponse) GetCase() *Case {
@@ -3630,7 +3825,7 @@ type RecordSafetyConcernRequest struct {
 
 func (x *RecordSafetyConcernRequest) Reset() {
 	*x = RecordSafetyConcernRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3837,7 @@ func (x *RecordSafetyConcernRequest) String() string {
 func (*RecordSafetyConcernRequest) ProtoMessage() {}
 
 func (x *RecordSafetyConcernRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3850,7 @@ func (x *RecordSafetyConcernRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSafetyConcernRequest.ProtoReflect.Descriptor instead.
 func (*RecordSafetyConcernRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RecordSafetyConcernRequest) GetIdempotencyKey() string {
@@ -3696,7 +3891,7 @@ type RecordSafetyConcernResponse struct {
 
 func (x *RecordSafetyConcernResponse) Reset() {
 	*x = RecordSafetyConcernResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3708,7 +3903,7 @@ func (x *RecordSafetyConcernResponse) String() string {
 func (*RecordSafetyConcernResponse) ProtoMessage() {}
 
 func (x *RecordSafetyConcernResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3721,7 +3916,7 @@ func (x *RecordSafetyConcernResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSafetyConcernResponse.ProtoReflect.Descriptor instead.
 func (*RecordSafetyConcernResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RecordSafetyConcernResponse) GetCase() *Case {
@@ -3747,7 +3942,7 @@ type HandOverRequest struct {
 
 func (x *HandOverRequest) Reset() {
 	*x = HandOverRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +3954,7 @@ func (x *HandOverRequest) String() string {
 func (*HandOverRequest) ProtoMessage() {}
 
 func (x *HandOverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +3967,7 @@ func (x *HandOverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverRequest.ProtoReflect.Descriptor instead.
 func (*HandOverRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HandOverRequest) GetIdempotencyKey() string {
@@ -3820,7 +4015,7 @@ type HandOverResponse struct {
 
 func (x *HandOverResponse) Reset() {
 	*x = HandOverResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3832,7 +4027,7 @@ func (x *HandOverResponse) String() string {
 func (*HandOverResponse) ProtoMessage() {}
 
 func (x *HandOverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3845,7 +4040,7 @@ func (x *HandOverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverResponse.ProtoReflect.Descriptor instead.
 func (*HandOverResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HandOverResponse) GetCase() *Case {
@@ -3871,7 +4066,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3883,7 +4078,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3896,7 +4091,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CloseCaseRequest) GetIdempotencyKey() string {
@@ -3944,7 +4139,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3956,7 +4151,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3969,12 +4164,387 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
 	if x != nil {
 		return x.Case
+	}
+	return nil
+}
+
+// AddInvolvementRequest involves an organisation in a case.
+type AddInvolvementRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// One of TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, HOUSING_CORPORATION, UTILITY,
+	// HEALTH_INSURER, POLICE, CREDIT_BANK, PROVIDER, MUNICIPALITY.
+	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// OIN (20 digits) of the organisation; required.
+	OrganisationOin string `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// Optional opaque id of the professional (1-64 letters, digits, '.', '_', ':' or '-').
+	ProfessionalId string `protobuf:"bytes,5,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// EXECUTOR or ADVISOR (DIRECTOR is assigned with AssignDirector).
+	Role InvolvementRole `protobuf:"varint,6,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
+	// First day, YYYY-MM-DD, not in the past; empty = today.
+	ValidFrom string `protobuf:"bytes,7,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// Last day, YYYY-MM-DD, not before valid_from; empty = open-ended.
+	ValidTo       string `protobuf:"bytes,8,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddInvolvementRequest) Reset() {
+	*x = AddInvolvementRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddInvolvementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddInvolvementRequest) ProtoMessage() {}
+
+func (x *AddInvolvementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddInvolvementRequest.ProtoReflect.Descriptor instead.
+func (*AddInvolvementRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *AddInvolvementRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetRole() InvolvementRole {
+	if x != nil {
+		return x.Role
+	}
+	return InvolvementRole_INVOLVEMENT_ROLE_UNSPECIFIED
+}
+
+func (x *AddInvolvementRequest) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *AddInvolvementRequest) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+// AddInvolvementResponse holds the new involvement and the updated case.
+type AddInvolvementResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Involvement   *Involvement           `protobuf:"bytes,1,opt,name=involvement,proto3" json:"involvement,omitempty"`
+	Case          *Case                  `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddInvolvementResponse) Reset() {
+	*x = AddInvolvementResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddInvolvementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddInvolvementResponse) ProtoMessage() {}
+
+func (x *AddInvolvementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddInvolvementResponse.ProtoReflect.Descriptor instead.
+func (*AddInvolvementResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *AddInvolvementResponse) GetInvolvement() *Involvement {
+	if x != nil {
+		return x.Involvement
+	}
+	return nil
+}
+
+func (x *AddInvolvementResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// EndInvolvementRequest ends an involvement.
+type EndInvolvementRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	InvolvementId  string                 `protobuf:"bytes,3,opt,name=involvement_id,json=involvementId,proto3" json:"involvement_id,omitempty"`
+	// Last day of the involvement, YYYY-MM-DD: not in the past, not before valid_from and not
+	// after the current valid_to. Empty = end it now.
+	ValidTo       string `protobuf:"bytes,4,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndInvolvementRequest) Reset() {
+	*x = EndInvolvementRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndInvolvementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndInvolvementRequest) ProtoMessage() {}
+
+func (x *EndInvolvementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndInvolvementRequest.ProtoReflect.Descriptor instead.
+func (*EndInvolvementRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *EndInvolvementRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *EndInvolvementRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *EndInvolvementRequest) GetInvolvementId() string {
+	if x != nil {
+		return x.InvolvementId
+	}
+	return ""
+}
+
+func (x *EndInvolvementRequest) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+// EndInvolvementResponse holds the ended involvement and the updated case.
+type EndInvolvementResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Involvement   *Involvement           `protobuf:"bytes,1,opt,name=involvement,proto3" json:"involvement,omitempty"`
+	Case          *Case                  `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndInvolvementResponse) Reset() {
+	*x = EndInvolvementResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndInvolvementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndInvolvementResponse) ProtoMessage() {}
+
+func (x *EndInvolvementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndInvolvementResponse.ProtoReflect.Descriptor instead.
+func (*EndInvolvementResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *EndInvolvementResponse) GetInvolvement() *Involvement {
+	if x != nil {
+		return x.Involvement
+	}
+	return nil
+}
+
+func (x *EndInvolvementResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// ListInvolvementsRequest names the case.
+type ListInvolvementsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvolvementsRequest) Reset() {
+	*x = ListInvolvementsRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvolvementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvolvementsRequest) ProtoMessage() {}
+
+func (x *ListInvolvementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvolvementsRequest.ProtoReflect.Descriptor instead.
+func (*ListInvolvementsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListInvolvementsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// ListInvolvementsResponse lists the case's involvements, oldest first.
+type ListInvolvementsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Involvements  []*Involvement         `protobuf:"bytes,1,rep,name=involvements,proto3" json:"involvements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvolvementsResponse) Reset() {
+	*x = ListInvolvementsResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvolvementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvolvementsResponse) ProtoMessage() {}
+
+func (x *ListInvolvementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvolvementsResponse.ProtoReflect.Descriptor instead.
+func (*ListInvolvementsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListInvolvementsResponse) GetInvolvements() []*Involvement {
+	if x != nil {
+		return x.Involvements
 	}
 	return nil
 }
@@ -3995,7 +4565,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xe8\t\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xb4\n" +
+	"\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
@@ -4019,7 +4590,22 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\tclosed_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x16\n" +
 	"\x06result\x18\x14 \x01(\tR\x06result\x12Q\n" +
 	"\x0fdomain_outcomes\x18\x15 \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes\x12?\n" +
-	"\bhandover\x18\x16 \x01(\v2#.wijkbrug.casedirection.v1.HandoverR\bhandover\"d\n" +
+	"\bhandover\x18\x16 \x01(\v2#.wijkbrug.casedirection.v1.HandoverR\bhandover\x12J\n" +
+	"\finvolvements\x18\x17 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xa2\x03\n" +
+	"\vInvolvement\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
+	"\x11organisation_type\x18\x02 \x01(\tR\x10organisationType\x12)\n" +
+	"\x10organisation_oin\x18\x03 \x01(\tR\x0forganisationOin\x12'\n" +
+	"\x0fprofessional_id\x18\x04 \x01(\tR\x0eprofessionalId\x12>\n" +
+	"\x04role\x18\x05 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\x06 \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\a \x01(\tR\avalidTo\x125\n" +
+	"\bended_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x16\n" +
+	"\x06active\x18\t \x01(\bR\x06active\x129\n" +
+	"\n" +
+	"created_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"d\n" +
 	"\vDomainScore\x12?\n" +
 	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
 	"lifeDomain\x12\x14\n" +
@@ -4254,7 +4840,32 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0eclosing_scores\x18\x04 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\rclosingScores\x12#\n" +
 	"\rassessment_id\x18\x05 \x01(\tR\fassessmentId\"H\n" +
 	"\x11CloseCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case*\x81\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd4\x02\n" +
+	"\x15AddInvolvementRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
+	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12'\n" +
+	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12>\n" +
+	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\a \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\b \x01(\tR\avalidTo\"\x97\x01\n" +
+	"\x16AddInvolvementResponse\x12H\n" +
+	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x9b\x01\n" +
+	"\x15EndInvolvementRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12%\n" +
+	"\x0einvolvement_id\x18\x03 \x01(\tR\rinvolvementId\x12\x19\n" +
+	"\bvalid_to\x18\x04 \x01(\tR\avalidTo\"\x97\x01\n" +
+	"\x16EndInvolvementResponse\x12H\n" +
+	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"2\n" +
+	"\x17ListInvolvementsRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\"f\n" +
+	"\x18ListInvolvementsResponse\x12J\n" +
+	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements*\x81\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -4265,7 +4876,12 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x17CASE_STATUS_SCALED_DOWN\x10\x05\x12\x15\n" +
 	"\x11CASE_STATUS_WATCH\x10\x06\x12\x1b\n" +
 	"\x17CASE_STATUS_HANDED_OVER\x10\a\x12\x16\n" +
-	"\x12CASE_STATUS_CLOSED\x10\b*\xc3\x01\n" +
+	"\x12CASE_STATUS_CLOSED\x10\b*\x8f\x01\n" +
+	"\x0fInvolvementRole\x12 \n" +
+	"\x1cINVOLVEMENT_ROLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19INVOLVEMENT_ROLE_DIRECTOR\x10\x01\x12\x1d\n" +
+	"\x19INVOLVEMENT_ROLE_EXECUTOR\x10\x02\x12\x1c\n" +
+	"\x18INVOLVEMENT_ROLE_ADVISOR\x10\x03*\xc3\x01\n" +
 	"\n" +
 	"GoalStatus\x12\x1b\n" +
 	"\x17GOAL_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -4312,7 +4928,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
 	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
 	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
-	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xcd\r\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xb8\x10\n" +
 	"\x14CaseDirectionService\x12c\n" +
 	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12`\n" +
 	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\x12u\n" +
@@ -4328,7 +4944,10 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\aCheckIn\x12).wijkbrug.casedirection.v1.CheckInRequest\x1a*.wijkbrug.casedirection.v1.CheckInResponse\x12\x84\x01\n" +
 	"\x13RecordSafetyConcern\x125.wijkbrug.casedirection.v1.RecordSafetyConcernRequest\x1a6.wijkbrug.casedirection.v1.RecordSafetyConcernResponse\x12c\n" +
 	"\bHandOver\x12*.wijkbrug.casedirection.v1.HandOverRequest\x1a+.wijkbrug.casedirection.v1.HandOverResponse\x12f\n" +
-	"\tCloseCase\x12+.wijkbrug.casedirection.v1.CloseCaseRequest\x1a,.wijkbrug.casedirection.v1.CloseCaseResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\tCloseCase\x12+.wijkbrug.casedirection.v1.CloseCaseRequest\x1a,.wijkbrug.casedirection.v1.CloseCaseResponse\x12u\n" +
+	"\x0eAddInvolvement\x120.wijkbrug.casedirection.v1.AddInvolvementRequest\x1a1.wijkbrug.casedirection.v1.AddInvolvementResponse\x12u\n" +
+	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12{\n" +
+	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_casedirection_proto_rawDescOnce sync.Once
@@ -4342,179 +4961,203 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
-	(GoalStatus)(0),                      // 1: wijkbrug.casedirection.v1.GoalStatus
-	(EvaluationDecision)(0),              // 2: wijkbrug.casedirection.v1.EvaluationDecision
-	(SafetyConcernKind)(0),               // 3: wijkbrug.casedirection.v1.SafetyConcernKind
-	(MeldcodeStep)(0),                    // 4: wijkbrug.casedirection.v1.MeldcodeStep
-	(HandoverRecipient)(0),               // 5: wijkbrug.casedirection.v1.HandoverRecipient
-	(CaseResult)(0),                      // 6: wijkbrug.casedirection.v1.CaseResult
-	(DomainOutcomeKind)(0),               // 7: wijkbrug.casedirection.v1.DomainOutcomeKind
-	(*Director)(nil),                     // 8: wijkbrug.casedirection.v1.Director
-	(*AllocationAction)(nil),             // 9: wijkbrug.casedirection.v1.AllocationAction
-	(*Case)(nil),                         // 10: wijkbrug.casedirection.v1.Case
-	(*DomainScore)(nil),                  // 11: wijkbrug.casedirection.v1.DomainScore
-	(*GoalInput)(nil),                    // 12: wijkbrug.casedirection.v1.GoalInput
-	(*GoalAction)(nil),                   // 13: wijkbrug.casedirection.v1.GoalAction
-	(*Goal)(nil),                         // 14: wijkbrug.casedirection.v1.Goal
-	(*Plan)(nil),                         // 15: wijkbrug.casedirection.v1.Plan
-	(*ReferralAction)(nil),               // 16: wijkbrug.casedirection.v1.ReferralAction
-	(*Evaluation)(nil),                   // 17: wijkbrug.casedirection.v1.Evaluation
-	(*EvaluationTodo)(nil),               // 18: wijkbrug.casedirection.v1.EvaluationTodo
-	(*Attendee)(nil),                     // 19: wijkbrug.casedirection.v1.Attendee
-	(*CaseConference)(nil),               // 20: wijkbrug.casedirection.v1.CaseConference
-	(*Watch)(nil),                        // 21: wijkbrug.casedirection.v1.Watch
-	(*SafetyConcern)(nil),                // 22: wijkbrug.casedirection.v1.SafetyConcern
-	(*Handover)(nil),                     // 23: wijkbrug.casedirection.v1.Handover
-	(*DomainOutcome)(nil),                // 24: wijkbrug.casedirection.v1.DomainOutcome
-	(*CaseSummary)(nil),                  // 25: wijkbrug.casedirection.v1.CaseSummary
-	(*StatusCount)(nil),                  // 26: wijkbrug.casedirection.v1.StatusCount
-	(*OpenCaseRequest)(nil),              // 27: wijkbrug.casedirection.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 28: wijkbrug.casedirection.v1.OpenCaseResponse
-	(*GetCaseRequest)(nil),               // 29: wijkbrug.casedirection.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 30: wijkbrug.casedirection.v1.GetCaseResponse
-	(*AssignDirectorRequest)(nil),        // 31: wijkbrug.casedirection.v1.AssignDirectorRequest
-	(*AssignDirectorResponse)(nil),       // 32: wijkbrug.casedirection.v1.AssignDirectorResponse
-	(*RequestAllocationRequest)(nil),     // 33: wijkbrug.casedirection.v1.RequestAllocationRequest
-	(*RequestAllocationResponse)(nil),    // 34: wijkbrug.casedirection.v1.RequestAllocationResponse
-	(*ListCasesRequest)(nil),             // 35: wijkbrug.casedirection.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 36: wijkbrug.casedirection.v1.ListCasesResponse
-	(*AdoptPlanRequest)(nil),             // 37: wijkbrug.casedirection.v1.AdoptPlanRequest
-	(*AdoptPlanResponse)(nil),            // 38: wijkbrug.casedirection.v1.AdoptPlanResponse
-	(*StartPlanExecutionRequest)(nil),    // 39: wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	(*StartPlanExecutionResponse)(nil),   // 40: wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	(*AddGoalActionRequest)(nil),         // 41: wijkbrug.casedirection.v1.AddGoalActionRequest
-	(*AddGoalActionResponse)(nil),        // 42: wijkbrug.casedirection.v1.AddGoalActionResponse
-	(*SetGoalStatusRequest)(nil),         // 43: wijkbrug.casedirection.v1.SetGoalStatusRequest
-	(*SetGoalStatusResponse)(nil),        // 44: wijkbrug.casedirection.v1.SetGoalStatusResponse
-	(*RecordEvaluationRequest)(nil),      // 45: wijkbrug.casedirection.v1.RecordEvaluationRequest
-	(*RecordEvaluationResponse)(nil),     // 46: wijkbrug.casedirection.v1.RecordEvaluationResponse
-	(*RecordCaseConferenceRequest)(nil),  // 47: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	(*RecordCaseConferenceResponse)(nil), // 48: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	(*CheckInRequest)(nil),               // 49: wijkbrug.casedirection.v1.CheckInRequest
-	(*CheckInResponse)(nil),              // 50: wijkbrug.casedirection.v1.CheckInResponse
-	(*RecordSafetyConcernRequest)(nil),   // 51: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	(*RecordSafetyConcernResponse)(nil),  // 52: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	(*HandOverRequest)(nil),              // 53: wijkbrug.casedirection.v1.HandOverRequest
-	(*HandOverResponse)(nil),             // 54: wijkbrug.casedirection.v1.HandOverResponse
-	(*CloseCaseRequest)(nil),             // 55: wijkbrug.casedirection.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 56: wijkbrug.casedirection.v1.CloseCaseResponse
-	(*timestamppb.Timestamp)(nil),        // 57: google.protobuf.Timestamp
-	(v1.LifeDomain)(0),                   // 58: wijkbrug.common.v1.LifeDomain
+	(InvolvementRole)(0),                 // 1: wijkbrug.casedirection.v1.InvolvementRole
+	(GoalStatus)(0),                      // 2: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),              // 3: wijkbrug.casedirection.v1.EvaluationDecision
+	(SafetyConcernKind)(0),               // 4: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                    // 5: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),               // 6: wijkbrug.casedirection.v1.HandoverRecipient
+	(CaseResult)(0),                      // 7: wijkbrug.casedirection.v1.CaseResult
+	(DomainOutcomeKind)(0),               // 8: wijkbrug.casedirection.v1.DomainOutcomeKind
+	(*Director)(nil),                     // 9: wijkbrug.casedirection.v1.Director
+	(*AllocationAction)(nil),             // 10: wijkbrug.casedirection.v1.AllocationAction
+	(*Case)(nil),                         // 11: wijkbrug.casedirection.v1.Case
+	(*Involvement)(nil),                  // 12: wijkbrug.casedirection.v1.Involvement
+	(*DomainScore)(nil),                  // 13: wijkbrug.casedirection.v1.DomainScore
+	(*GoalInput)(nil),                    // 14: wijkbrug.casedirection.v1.GoalInput
+	(*GoalAction)(nil),                   // 15: wijkbrug.casedirection.v1.GoalAction
+	(*Goal)(nil),                         // 16: wijkbrug.casedirection.v1.Goal
+	(*Plan)(nil),                         // 17: wijkbrug.casedirection.v1.Plan
+	(*ReferralAction)(nil),               // 18: wijkbrug.casedirection.v1.ReferralAction
+	(*Evaluation)(nil),                   // 19: wijkbrug.casedirection.v1.Evaluation
+	(*EvaluationTodo)(nil),               // 20: wijkbrug.casedirection.v1.EvaluationTodo
+	(*Attendee)(nil),                     // 21: wijkbrug.casedirection.v1.Attendee
+	(*CaseConference)(nil),               // 22: wijkbrug.casedirection.v1.CaseConference
+	(*Watch)(nil),                        // 23: wijkbrug.casedirection.v1.Watch
+	(*SafetyConcern)(nil),                // 24: wijkbrug.casedirection.v1.SafetyConcern
+	(*Handover)(nil),                     // 25: wijkbrug.casedirection.v1.Handover
+	(*DomainOutcome)(nil),                // 26: wijkbrug.casedirection.v1.DomainOutcome
+	(*CaseSummary)(nil),                  // 27: wijkbrug.casedirection.v1.CaseSummary
+	(*StatusCount)(nil),                  // 28: wijkbrug.casedirection.v1.StatusCount
+	(*OpenCaseRequest)(nil),              // 29: wijkbrug.casedirection.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 30: wijkbrug.casedirection.v1.OpenCaseResponse
+	(*GetCaseRequest)(nil),               // 31: wijkbrug.casedirection.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 32: wijkbrug.casedirection.v1.GetCaseResponse
+	(*AssignDirectorRequest)(nil),        // 33: wijkbrug.casedirection.v1.AssignDirectorRequest
+	(*AssignDirectorResponse)(nil),       // 34: wijkbrug.casedirection.v1.AssignDirectorResponse
+	(*RequestAllocationRequest)(nil),     // 35: wijkbrug.casedirection.v1.RequestAllocationRequest
+	(*RequestAllocationResponse)(nil),    // 36: wijkbrug.casedirection.v1.RequestAllocationResponse
+	(*ListCasesRequest)(nil),             // 37: wijkbrug.casedirection.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 38: wijkbrug.casedirection.v1.ListCasesResponse
+	(*AdoptPlanRequest)(nil),             // 39: wijkbrug.casedirection.v1.AdoptPlanRequest
+	(*AdoptPlanResponse)(nil),            // 40: wijkbrug.casedirection.v1.AdoptPlanResponse
+	(*StartPlanExecutionRequest)(nil),    // 41: wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	(*StartPlanExecutionResponse)(nil),   // 42: wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	(*AddGoalActionRequest)(nil),         // 43: wijkbrug.casedirection.v1.AddGoalActionRequest
+	(*AddGoalActionResponse)(nil),        // 44: wijkbrug.casedirection.v1.AddGoalActionResponse
+	(*SetGoalStatusRequest)(nil),         // 45: wijkbrug.casedirection.v1.SetGoalStatusRequest
+	(*SetGoalStatusResponse)(nil),        // 46: wijkbrug.casedirection.v1.SetGoalStatusResponse
+	(*RecordEvaluationRequest)(nil),      // 47: wijkbrug.casedirection.v1.RecordEvaluationRequest
+	(*RecordEvaluationResponse)(nil),     // 48: wijkbrug.casedirection.v1.RecordEvaluationResponse
+	(*RecordCaseConferenceRequest)(nil),  // 49: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	(*RecordCaseConferenceResponse)(nil), // 50: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	(*CheckInRequest)(nil),               // 51: wijkbrug.casedirection.v1.CheckInRequest
+	(*CheckInResponse)(nil),              // 52: wijkbrug.casedirection.v1.CheckInResponse
+	(*RecordSafetyConcernRequest)(nil),   // 53: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	(*RecordSafetyConcernResponse)(nil),  // 54: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	(*HandOverRequest)(nil),              // 55: wijkbrug.casedirection.v1.HandOverRequest
+	(*HandOverResponse)(nil),             // 56: wijkbrug.casedirection.v1.HandOverResponse
+	(*CloseCaseRequest)(nil),             // 57: wijkbrug.casedirection.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 58: wijkbrug.casedirection.v1.CloseCaseResponse
+	(*AddInvolvementRequest)(nil),        // 59: wijkbrug.casedirection.v1.AddInvolvementRequest
+	(*AddInvolvementResponse)(nil),       // 60: wijkbrug.casedirection.v1.AddInvolvementResponse
+	(*EndInvolvementRequest)(nil),        // 61: wijkbrug.casedirection.v1.EndInvolvementRequest
+	(*EndInvolvementResponse)(nil),       // 62: wijkbrug.casedirection.v1.EndInvolvementResponse
+	(*ListInvolvementsRequest)(nil),      // 63: wijkbrug.casedirection.v1.ListInvolvementsRequest
+	(*ListInvolvementsResponse)(nil),     // 64: wijkbrug.casedirection.v1.ListInvolvementsResponse
+	(*timestamppb.Timestamp)(nil),        // 65: google.protobuf.Timestamp
+	(v1.LifeDomain)(0),                   // 66: wijkbrug.common.v1.LifeDomain
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	57, // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	57, // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	8,  // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	58, // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	9,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	57, // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	15, // 7: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
-	16, // 8: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
-	17, // 9: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
-	18, // 10: wijkbrug.casedirection.v1.Case.evaluation_todos:type_name -> wijkbrug.casedirection.v1.EvaluationTodo
-	20, // 11: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
-	21, // 12: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
-	22, // 13: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	57, // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	24, // 15: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
-	23, // 16: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
-	58, // 17: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	58, // 18: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	58, // 19: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	1,  // 20: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	13, // 21: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	57, // 22: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
-	14, // 23: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	57, // 24: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	57, // 25: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
-	11, // 26: wijkbrug.casedirection.v1.Evaluation.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	2,  // 27: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	57, // 28: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	57, // 29: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
-	19, // 30: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	57, // 31: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	57, // 32: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	57, // 33: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
-	3,  // 34: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	4,  // 35: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	57, // 36: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	57, // 37: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
-	5,  // 38: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	57, // 39: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	58, // 40: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	7,  // 41: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
-	0,  // 42: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	57, // 43: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	57, // 44: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
-	0,  // 45: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	58, // 46: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	10, // 47: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 48: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 49: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 50: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	0,  // 51: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	25, // 52: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
-	26, // 53: wijkbrug.casedirection.v1.ListCasesResponse.counts:type_name -> wijkbrug.casedirection.v1.StatusCount
-	12, // 54: wijkbrug.casedirection.v1.AdoptPlanRequest.goals:type_name -> wijkbrug.casedirection.v1.GoalInput
-	10, // 55: wijkbrug.casedirection.v1.AdoptPlanResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 56: wijkbrug.casedirection.v1.StartPlanExecutionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 57: wijkbrug.casedirection.v1.AddGoalActionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	1,  // 58: wijkbrug.casedirection.v1.SetGoalStatusRequest.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	10, // 59: wijkbrug.casedirection.v1.SetGoalStatusResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11, // 60: wijkbrug.casedirection.v1.RecordEvaluationRequest.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	2,  // 61: wijkbrug.casedirection.v1.RecordEvaluationRequest.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	10, // 62: wijkbrug.casedirection.v1.RecordEvaluationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	19, // 63: wijkbrug.casedirection.v1.RecordCaseConferenceRequest.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	10, // 64: wijkbrug.casedirection.v1.RecordCaseConferenceResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	10, // 65: wijkbrug.casedirection.v1.CheckInResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	3,  // 66: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	4,  // 67: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	10, // 68: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	5,  // 69: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	10, // 70: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	6,  // 71: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.casedirection.v1.CaseResult
-	11, // 72: wijkbrug.casedirection.v1.CloseCaseRequest.closing_scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	10, // 73: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	27, // 74: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	29, // 75: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	31, // 76: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	33, // 77: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	35, // 78: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	37, // 79: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	39, // 80: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	41, // 81: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	43, // 82: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	45, // 83: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	47, // 84: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	49, // 85: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	51, // 86: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	53, // 87: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	55, // 88: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	28, // 89: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	30, // 90: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	32, // 91: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	34, // 92: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	36, // 93: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	38, // 94: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	40, // 95: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	42, // 96: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	44, // 97: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	46, // 98: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	48, // 99: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	50, // 100: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	52, // 101: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	54, // 102: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	56, // 103: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	89, // [89:104] is the sub-list for method output_type
-	74, // [74:89] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	65,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	65,  // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 2: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	9,   // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
+	66,  // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	10,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
+	65,  // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	17,  // 7: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
+	18,  // 8: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
+	19,  // 9: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
+	20,  // 10: wijkbrug.casedirection.v1.Case.evaluation_todos:type_name -> wijkbrug.casedirection.v1.EvaluationTodo
+	22,  // 11: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
+	23,  // 12: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
+	24,  // 13: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
+	65,  // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	26,  // 15: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	25,  // 16: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
+	12,  // 17: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
+	1,   // 18: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	65,  // 19: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	65,  // 20: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 21: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	66,  // 22: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	66,  // 23: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	2,   // 24: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	15,  // 25: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
+	65,  // 26: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	16,  // 27: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
+	65,  // 28: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	65,  // 29: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	13,  // 30: wijkbrug.casedirection.v1.Evaluation.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	3,   // 31: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	65,  // 32: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	65,  // 33: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	21,  // 34: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	65,  // 35: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	65,  // 36: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	65,  // 37: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	4,   // 38: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	5,   // 39: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	65,  // 40: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	65,  // 41: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	6,   // 42: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	65,  // 43: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	66,  // 44: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	8,   // 45: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
+	0,   // 46: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	65,  // 47: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	65,  // 48: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	0,   // 49: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	66,  // 50: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	11,  // 51: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 52: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 53: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 54: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	0,   // 55: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	27,  // 56: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
+	28,  // 57: wijkbrug.casedirection.v1.ListCasesResponse.counts:type_name -> wijkbrug.casedirection.v1.StatusCount
+	14,  // 58: wijkbrug.casedirection.v1.AdoptPlanRequest.goals:type_name -> wijkbrug.casedirection.v1.GoalInput
+	11,  // 59: wijkbrug.casedirection.v1.AdoptPlanResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 60: wijkbrug.casedirection.v1.StartPlanExecutionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 61: wijkbrug.casedirection.v1.AddGoalActionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	2,   // 62: wijkbrug.casedirection.v1.SetGoalStatusRequest.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	11,  // 63: wijkbrug.casedirection.v1.SetGoalStatusResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	13,  // 64: wijkbrug.casedirection.v1.RecordEvaluationRequest.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	3,   // 65: wijkbrug.casedirection.v1.RecordEvaluationRequest.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	11,  // 66: wijkbrug.casedirection.v1.RecordEvaluationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	21,  // 67: wijkbrug.casedirection.v1.RecordCaseConferenceRequest.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	11,  // 68: wijkbrug.casedirection.v1.RecordCaseConferenceResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	11,  // 69: wijkbrug.casedirection.v1.CheckInResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	4,   // 70: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	5,   // 71: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	11,  // 72: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	6,   // 73: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	11,  // 74: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	7,   // 75: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.casedirection.v1.CaseResult
+	13,  // 76: wijkbrug.casedirection.v1.CloseCaseRequest.closing_scores:type_name -> wijkbrug.casedirection.v1.DomainScore
+	11,  // 77: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	1,   // 78: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	12,  // 79: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
+	11,  // 80: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 81: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
+	11,  // 82: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 83: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
+	29,  // 84: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	31,  // 85: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	33,  // 86: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	35,  // 87: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	37,  // 88: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	39,  // 89: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	41,  // 90: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	43,  // 91: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	45,  // 92: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	47,  // 93: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	49,  // 94: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	51,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	53,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	55,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	57,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	59,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	61,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	63,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	30,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	102, // [102:120] is the sub-list for method output_type
+	84,  // [84:102] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }
@@ -4527,8 +5170,8 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   49,
+			NumEnums:      9,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,9 @@ const (
 	CaseDirectionService_RecordSafetyConcern_FullMethodName  = "/wijkbrug.casedirection.v1.CaseDirectionService/RecordSafetyConcern"
 	CaseDirectionService_HandOver_FullMethodName             = "/wijkbrug.casedirection.v1.CaseDirectionService/HandOver"
 	CaseDirectionService_CloseCase_FullMethodName            = "/wijkbrug.casedirection.v1.CaseDirectionService/CloseCase"
+	CaseDirectionService_AddInvolvement_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/AddInvolvement"
+	CaseDirectionService_EndInvolvement_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/EndInvolvement"
+	CaseDirectionService_ListInvolvements_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvements"
 )
 
 // CaseDirectionServiceClient is the client API for CaseDirectionService service.
@@ -92,6 +95,20 @@ type CaseDirectionServiceClient interface {
 	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
 	// is still open). The closing assessment gives the outcome per life domain.
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
+	// AddInvolvement records that an organisation (and optionally one of its professionals) is
+	// involved in the case as EXECUTOR or ADVISOR from valid_from to valid_to. While the
+	// involvement is active, that organisation may read the case (GetCase, ListInvolvements);
+	// only the owning team changes it. The director is not added here: AssignDirector makes
+	// the DIRECTOR involvement. Owning team only; another team's case is NOT_FOUND.
+	AddInvolvement(ctx context.Context, in *AddInvolvementRequest, opts ...grpc.CallOption) (*AddInvolvementResponse, error)
+	// EndInvolvement ends an involvement: now (no valid_to), or after a given last day. From
+	// then on the organisation's access through it ends. The DIRECTOR involvement ends only by
+	// a handover to another director (AssignDirector). Owning team only.
+	EndInvolvement(ctx context.Context, in *EndInvolvementRequest, opts ...grpc.CallOption) (*EndInvolvementResponse, error)
+	// ListInvolvements lists every involvement of the case, past, current and future, with
+	// whether it is active now. Readable by whoever may read the case: the owning team, a
+	// Wijkbrug service, and an organisation with an active involvement.
+	ListInvolvements(ctx context.Context, in *ListInvolvementsRequest, opts ...grpc.CallOption) (*ListInvolvementsResponse, error)
 }
 
 type caseDirectionServiceClient struct {
@@ -252,6 +269,36 @@ func (c *caseDirectionServiceClient) CloseCase(ctx context.Context, in *CloseCas
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) AddInvolvement(ctx context.Context, in *AddInvolvementRequest, opts ...grpc.CallOption) (*AddInvolvementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddInvolvementResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_AddInvolvement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) EndInvolvement(ctx context.Context, in *EndInvolvementRequest, opts ...grpc.CallOption) (*EndInvolvementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndInvolvementResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_EndInvolvement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseDirectionServiceClient) ListInvolvements(ctx context.Context, in *ListInvolvementsRequest, opts ...grpc.CallOption) (*ListInvolvementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInvolvementsResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_ListInvolvements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseDirectionServiceServer is the server API for CaseDirectionService service.
 // All implementations must embed UnimplementedCaseDirectionServiceServer
 // for forward compatibility.
@@ -303,6 +350,20 @@ type CaseDirectionServiceServer interface {
 	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
 	// is still open). The closing assessment gives the outcome per life domain.
 	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
+	// AddInvolvement records that an organisation (and optionally one of its professionals) is
+	// involved in the case as EXECUTOR or ADVISOR from valid_from to valid_to. While the
+	// involvement is active, that organisation may read the case (GetCase, ListInvolvements);
+	// only the owning team changes it. The director is not added here: AssignDirector makes
+	// the DIRECTOR involvement. Owning team only; another team's case is NOT_FOUND.
+	AddInvolvement(context.Context, *AddInvolvementRequest) (*AddInvolvementResponse, error)
+	// EndInvolvement ends an involvement: now (no valid_to), or after a given last day. From
+	// then on the organisation's access through it ends. The DIRECTOR involvement ends only by
+	// a handover to another director (AssignDirector). Owning team only.
+	EndInvolvement(context.Context, *EndInvolvementRequest) (*EndInvolvementResponse, error)
+	// ListInvolvements lists every involvement of the case, past, current and future, with
+	// whether it is active now. Readable by whoever may read the case: the owning team, a
+	// Wijkbrug service, and an organisation with an active involvement.
+	ListInvolvements(context.Context, *ListInvolvementsRequest) (*ListInvolvementsResponse, error)
 	mustEmbedUnimplementedCaseDirectionServiceServer()
 }
 
@@ -357,6 +418,15 @@ func (UnimplementedCaseDirectionServiceServer) HandOver(context.Context, *HandOv
 }
 func (UnimplementedCaseDirectionServiceServer) CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseCase not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) AddInvolvement(context.Context, *AddInvolvementRequest) (*AddInvolvementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddInvolvement not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) EndInvolvement(context.Context, *EndInvolvementRequest) (*EndInvolvementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndInvolvement not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) ListInvolvements(context.Context, *ListInvolvementsRequest) (*ListInvolvementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInvolvements not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) mustEmbedUnimplementedCaseDirectionServiceServer() {}
 func (UnimplementedCaseDirectionServiceServer) testEmbeddedByValue()                              {}
@@ -649,6 +719,60 @@ func _CaseDirectionService_CloseCase_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_AddInvolvement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddInvolvementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).AddInvolvement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_AddInvolvement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).AddInvolvement(ctx, req.(*AddInvolvementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_EndInvolvement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndInvolvementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).EndInvolvement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_EndInvolvement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).EndInvolvement(ctx, req.(*EndInvolvementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseDirectionService_ListInvolvements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInvolvementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).ListInvolvements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_ListInvolvements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).ListInvolvements(ctx, req.(*ListInvolvementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseDirectionService_ServiceDesc is the grpc.ServiceDesc for CaseDirectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -715,6 +839,18 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseCase",
 			Handler:    _CaseDirectionService_CloseCase_Handler,
+		},
+		{
+			MethodName: "AddInvolvement",
+			Handler:    _CaseDirectionService_AddInvolvement_Handler,
+		},
+		{
+			MethodName: "EndInvolvement",
+			Handler:    _CaseDirectionService_EndInvolvement_Handler,
+		},
+		{
+			MethodName: "ListInvolvements",
+			Handler:    _CaseDirectionService_ListInvolvements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

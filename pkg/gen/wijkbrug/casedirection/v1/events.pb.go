@@ -1325,6 +1325,259 @@ func (x *CaseHandedOver) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CaseInvolvementAdded: an organisation (or one of its professionals) became involved in the
+// case; while active it may read the case. Also for a new director (role DIRECTOR).
+// Subject: wijkbrug.casedirection.<municipality>.case.involvement_added
+type CaseInvolvementAdded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	InvolvementId string                 `protobuf:"bytes,2,opt,name=involvement_id,json=involvementId,proto3" json:"involvement_id,omitempty"`
+	// Organisation type (TEAM, GP, PROVIDER, ...) and OIN of the involved organisation.
+	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	OrganisationOin  string `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// The organisation's opaque id of the professional; empty for the organisation as a whole.
+	ProfessionalId string          `protobuf:"bytes,5,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	Role           InvolvementRole `protobuf:"varint,6,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
+	// First and last day, YYYY-MM-DD; valid_to empty = open-ended.
+	ValidFrom        string `protobuf:"bytes,7,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidTo          string `protobuf:"bytes,8,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,9,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// SAFETY when the case has a safety concern, otherwise SPECIAL.
+	Confidentiality v1.Confidentiality     `protobuf:"varint,10,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
+	At              *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CaseInvolvementAdded) Reset() {
+	*x = CaseInvolvementAdded{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseInvolvementAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseInvolvementAdded) ProtoMessage() {}
+
+func (x *CaseInvolvementAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseInvolvementAdded.ProtoReflect.Descriptor instead.
+func (*CaseInvolvementAdded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CaseInvolvementAdded) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetInvolvementId() string {
+	if x != nil {
+		return x.InvolvementId
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetRole() InvolvementRole {
+	if x != nil {
+		return x.Role
+	}
+	return InvolvementRole_INVOLVEMENT_ROLE_UNSPECIFIED
+}
+
+func (x *CaseInvolvementAdded) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseInvolvementAdded) GetConfidentiality() v1.Confidentiality {
+	if x != nil {
+		return x.Confidentiality
+	}
+	return v1.Confidentiality(0)
+}
+
+func (x *CaseInvolvementAdded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseInvolvementEnded: an involvement was ended (EndInvolvement, a director handover, or the
+// case being closed or handed over), now or from a given last day.
+// Subject: wijkbrug.casedirection.<municipality>.case.involvement_ended
+type CaseInvolvementEnded struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	InvolvementId    string                 `protobuf:"bytes,2,opt,name=involvement_id,json=involvementId,proto3" json:"involvement_id,omitempty"`
+	OrganisationType string                 `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	OrganisationOin  string                 `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	Role             InvolvementRole        `protobuf:"varint,5,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
+	// The last day, YYYY-MM-DD, when it was ended from a given day; empty when ended now.
+	ValidTo string `protobuf:"bytes,6,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	// When it was ended with immediate effect; absent when it ends after valid_to.
+	EndedAt          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// SAFETY when the case has a safety concern, otherwise SPECIAL.
+	Confidentiality v1.Confidentiality     `protobuf:"varint,9,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
+	At              *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CaseInvolvementEnded) Reset() {
+	*x = CaseInvolvementEnded{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseInvolvementEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseInvolvementEnded) ProtoMessage() {}
+
+func (x *CaseInvolvementEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseInvolvementEnded.ProtoReflect.Descriptor instead.
+func (*CaseInvolvementEnded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CaseInvolvementEnded) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetInvolvementId() string {
+	if x != nil {
+		return x.InvolvementId
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetRole() InvolvementRole {
+	if x != nil {
+		return x.Role
+	}
+	return InvolvementRole_INVOLVEMENT_ROLE_UNSPECIFIED
+}
+
+func (x *CaseInvolvementEnded) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
+func (x *CaseInvolvementEnded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseInvolvementEnded) GetConfidentiality() v1.Confidentiality {
+	if x != nil {
+		return x.Confidentiality
+	}
+	return v1.Confidentiality(0)
+}
+
+func (x *CaseInvolvementEnded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_casedirection_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
@@ -1438,7 +1691,33 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\rrecipient_oin\x18\x03 \x01(\tR\frecipientOin\x12>\n" +
 	"\x1brecipient_municipality_code\x18\x04 \x01(\tR\x19recipientMunicipalityCode\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf9\x03\n" +
+	"\x14CaseInvolvementAdded\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
+	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12+\n" +
+	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12'\n" +
+	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12>\n" +
+	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\a \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\b \x01(\tR\avalidTo\x12+\n" +
+	"\x11municipality_code\x18\t \x01(\tR\x10municipalityCode\x12M\n" +
+	"\x0fconfidentiality\x18\n" +
+	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
+	"\x02at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xe8\x03\n" +
+	"\x14CaseInvolvementEnded\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
+	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12+\n" +
+	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12>\n" +
+	"\x04role\x18\x05 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x19\n" +
+	"\bvalid_to\x18\x06 \x01(\tR\avalidTo\x125\n" +
+	"\bended_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12+\n" +
+	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12M\n" +
+	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_events_proto_rawDescOnce sync.Once
@@ -1452,7 +1731,7 @@ func file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(*CaseOpened)(nil),                // 0: wijkbrug.casedirection.v1.CaseOpened
 	(*CaseDirectorAssigned)(nil),      // 1: wijkbrug.casedirection.v1.CaseDirectorAssigned
@@ -1469,50 +1748,60 @@ var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(*CaseWatchCheckOverdue)(nil),     // 12: wijkbrug.casedirection.v1.CaseWatchCheckOverdue
 	(*CaseSafetyConcernRecorded)(nil), // 13: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded
 	(*CaseHandedOver)(nil),            // 14: wijkbrug.casedirection.v1.CaseHandedOver
-	(CaseStatus)(0),                   // 15: wijkbrug.casedirection.v1.CaseStatus
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(v1.Confidentiality)(0),           // 17: wijkbrug.common.v1.Confidentiality
-	(*DomainOutcome)(nil),             // 18: wijkbrug.casedirection.v1.DomainOutcome
-	(v1.LifeDomain)(0),                // 19: wijkbrug.common.v1.LifeDomain
-	(GoalStatus)(0),                   // 20: wijkbrug.casedirection.v1.GoalStatus
-	(EvaluationDecision)(0),           // 21: wijkbrug.casedirection.v1.EvaluationDecision
-	(SafetyConcernKind)(0),            // 22: wijkbrug.casedirection.v1.SafetyConcernKind
-	(MeldcodeStep)(0),                 // 23: wijkbrug.casedirection.v1.MeldcodeStep
-	(HandoverRecipient)(0),            // 24: wijkbrug.casedirection.v1.HandoverRecipient
+	(*CaseInvolvementAdded)(nil),      // 15: wijkbrug.casedirection.v1.CaseInvolvementAdded
+	(*CaseInvolvementEnded)(nil),      // 16: wijkbrug.casedirection.v1.CaseInvolvementEnded
+	(CaseStatus)(0),                   // 17: wijkbrug.casedirection.v1.CaseStatus
+	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
+	(v1.Confidentiality)(0),           // 19: wijkbrug.common.v1.Confidentiality
+	(*DomainOutcome)(nil),             // 20: wijkbrug.casedirection.v1.DomainOutcome
+	(v1.LifeDomain)(0),                // 21: wijkbrug.common.v1.LifeDomain
+	(GoalStatus)(0),                   // 22: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),           // 23: wijkbrug.casedirection.v1.EvaluationDecision
+	(SafetyConcernKind)(0),            // 24: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                 // 25: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),            // 26: wijkbrug.casedirection.v1.HandoverRecipient
+	(InvolvementRole)(0),              // 27: wijkbrug.casedirection.v1.InvolvementRole
 }
 var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
-	15, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	16, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	15, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	15, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	15, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	16, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
-	17, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	15, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	16, // 8: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
-	18, // 9: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
-	19, // 10: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	16, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
-	19, // 12: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	20, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	20, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	16, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
-	21, // 16: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	16, // 17: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
-	16, // 18: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
-	16, // 19: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
-	16, // 20: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
-	22, // 21: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	23, // 22: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	17, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	16, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
-	24, // 25: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	16, // 26: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	17, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	18, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	17, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	17, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	17, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	18, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
+	19, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	17, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	18, // 8: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
+	20, // 9: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	21, // 10: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	18, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
+	21, // 12: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	22, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	22, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	18, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
+	23, // 16: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	18, // 17: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
+	18, // 18: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
+	18, // 19: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
+	18, // 20: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
+	24, // 21: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	25, // 22: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	19, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
+	26, // 25: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	18, // 26: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
+	27, // 27: wijkbrug.casedirection.v1.CaseInvolvementAdded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	19, // 28: wijkbrug.casedirection.v1.CaseInvolvementAdded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 29: wijkbrug.casedirection.v1.CaseInvolvementAdded.at:type_name -> google.protobuf.Timestamp
+	27, // 30: wijkbrug.casedirection.v1.CaseInvolvementEnded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	18, // 31: wijkbrug.casedirection.v1.CaseInvolvementEnded.ended_at:type_name -> google.protobuf.Timestamp
+	19, // 32: wijkbrug.casedirection.v1.CaseInvolvementEnded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 33: wijkbrug.casedirection.v1.CaseInvolvementEnded.at:type_name -> google.protobuf.Timestamp
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_events_proto_init() }
@@ -1527,7 +1816,7 @@ func file_wijkbrug_casedirection_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_events_proto_rawDesc), len(file_wijkbrug_casedirection_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

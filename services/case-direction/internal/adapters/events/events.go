@@ -154,6 +154,41 @@ func (p *Publisher) CaseHandedOver(ctx context.Context, c domain.Case) error {
 	return p.w.Add(ctx, subject(c, "handed_over"), c.ID, ev)
 }
 
+// CaseInvolvementAdded announces a new involvement (ids, codes and dates only).
+func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
+	return p.w.Add(ctx, subject(c, "involvement_added"), c.ID, &casedirectionv1.CaseInvolvementAdded{
+		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
+		Role: InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: Date(i.ValidTo),
+		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
+	})
+}
+
+// CaseInvolvementEnded announces that an involvement ended or will end.
+func (p *Publisher) CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
+	ev := &casedirectionv1.CaseInvolvementEnded{
+		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN,
+		Role: InvolvementRole(i.Role), ValidTo: Date(i.ValidTo),
+		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
+	}
+	if i.EndedAt != nil {
+		ev.EndedAt = timestamppb.New(*i.EndedAt)
+	}
+	return p.w.Add(ctx, subject(c, "involvement_ended"), c.ID, ev)
+}
+
+// InvolvementRole maps an involvement role.
+func InvolvementRole(r domain.InvolvementRole) casedirectionv1.InvolvementRole {
+	return protoenum.FromCode[casedirectionv1.InvolvementRole](string(r))
+}
+
+// Date formats an optional date as YYYY-MM-DD, "" when absent.
+func Date(d *time.Time) string {
+	if d == nil {
+		return ""
+	}
+	return d.Format(time.DateOnly)
+}
+
 // Outcomes maps closing outcomes to their protobuf form.
 func Outcomes(os []domain.DomainOutcome) []*casedirectionv1.DomainOutcome {
 	var out []*casedirectionv1.DomainOutcome

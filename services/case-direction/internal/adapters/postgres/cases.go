@@ -127,6 +127,9 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 			return c, err
 		}
 	}
+	if c.Involvements, err = r.involvements(ctx, c.ID); err != nil {
+		return c, err
+	}
 	c.Details, err = r.details(ctx, c.ID)
 	return c, err
 }

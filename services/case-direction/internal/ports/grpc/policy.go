@@ -9,12 +9,22 @@ import (
 // teams is the rule of every method a neighbourhood team uses to work its cases.
 var teams = authz.Rule{OrgTypes: []identity.OrgType{identity.OrgTeam}}
 
+// readers may read a case: its team and Wijkbrug services, and every organisation type that
+// can be involved in a case. Which case a partner reads is decided per object: only one it has
+// an active involvement in (any other is NOT_FOUND).
+var readers = authz.Rule{OrgTypes: []identity.OrgType{
+	identity.OrgTeam, identity.OrgService, identity.OrgGP, identity.OrgPracticeNurse, identity.OrgVeiligThuis,
+	identity.OrgHousingCorporation, identity.OrgUtility, identity.OrgHealthInsurer, identity.OrgPolice,
+	identity.OrgCreditBank, identity.OrgProvider, identity.OrgMunicipality,
+}}
+
 // Policy is the per-method rule set of the case-direction service (deny by default). Intake
-// (a Wijkbrug service) opens and reads cases; teams work them. Per-object checks (a team sees
-// and changes only its own cases) are in the application layer.
+// (a Wijkbrug service) opens and reads cases; teams work them; involved partners read them.
+// Per-object checks (a team changes only its own cases; a partner reads only a case it has an
+// active involvement in) are in the application layer.
 var Policy = authz.Policy{
 	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:             {OrgTypes: []identity.OrgType{identity.OrgService, identity.OrgTeam}},
-	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              {OrgTypes: []identity.OrgType{identity.OrgTeam, identity.OrgService}},
+	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              readers,
 	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,
 	casedirectionv1.CaseDirectionService_ListCases_FullMethodName:            teams,
@@ -28,4 +38,7 @@ var Policy = authz.Policy{
 	casedirectionv1.CaseDirectionService_RecordSafetyConcern_FullMethodName:  teams,
 	casedirectionv1.CaseDirectionService_HandOver_FullMethodName:             teams,
 	casedirectionv1.CaseDirectionService_CloseCase_FullMethodName:            teams,
+	casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName:       teams,
+	casedirectionv1.CaseDirectionService_EndInvolvement_FullMethodName:       teams,
+	casedirectionv1.CaseDirectionService_ListInvolvements_FullMethodName:     readers,
 }

@@ -31,8 +31,8 @@ type Server struct {
 // NewServer returns the server.
 func NewServer(a *app.App, idem *idempotency.Store) *Server { return &Server{app: a, idem: idem} }
 
-// OpenCase opens the case of a household.
-func (s *Server) OpenCase(ctx context.Context, req *casedirectionv1.OpenCaseRequest) (*casedirectionv1.OpenCaseResponse, error) {
+// openFromRequest validates an OpenCaseRequest (every violation at once) and maps it to domain values.
+func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "household_id", req.GetHouseholdId())
@@ -50,7 +50,13 @@ func (s *Server) OpenCase(ctx context.Context, req *casedirectionv1.OpenCaseRequ
 		TeamOIN:      req.GetTeamOin(),
 		LifeDomains:  protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
 	}
-	if err := v.Err(); err != nil {
+	return c, v.Err()
+}
+
+// OpenCase opens the case of a household.
+func (s *Server) OpenCase(ctx context.Context, req *casedirectionv1.OpenCaseRequest) (*casedirectionv1.OpenCaseResponse, error) {
+	c, err := openFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.OpenCaseResponse { return &casedirectionv1.OpenCaseResponse{} },
@@ -59,32 +65,44 @@ func (s *Server) OpenCase(ctx context.Context, req *casedirectionv1.OpenCaseRequ
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.OpenCaseResponse{Case: caseToProto(out)}, nil
+			return &casedirectionv1.OpenCaseResponse{Case: s.caseToProto(out)}, nil
 		})
+}
+
+// getFromRequest validates a GetCaseRequest (every violation at once).
+func getFromRequest(req *casedirectionv1.GetCaseRequest) error {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	return v.Err()
 }
 
 // GetCase returns a case to its team.
 func (s *Server) GetCase(ctx context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	if err := v.Err(); err != nil {
+	err := getFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	c, err := s.app.GetCase(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
-	return &casedirectionv1.GetCaseResponse{Case: caseToProto(c)}, nil
+	return &casedirectionv1.GetCaseResponse{Case: s.caseToProto(c)}, nil
 }
 
-// AssignDirector assigns (or hands over to) a director.
-func (s *Server) AssignDirector(ctx context.Context, req *casedirectionv1.AssignDirectorRequest) (*casedirectionv1.AssignDirectorResponse, error) {
+// assignFromRequest validates an AssignDirectorRequest (every violation at once).
+func assignFromRequest(req *casedirectionv1.AssignDirectorRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	v.Check(professionalIDRe.MatchString(req.GetProfessionalId()), "professional_id",
 		"must be an identifier of 1-64 letters, digits, '.', '_', ':' or '-'")
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// AssignDirector assigns (or hands over to) a director.
+func (s *Server) AssignDirector(ctx context.Context, req *casedirectionv1.AssignDirectorRequest) (*casedirectionv1.AssignDirectorResponse, error) {
+	err := assignFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AssignDirectorResponse { return &casedirectionv1.AssignDirectorResponse{} },
@@ -93,7 +111,7 @@ func (s *Server) AssignDirector(ctx context.Context, req *casedirectionv1.Assign
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.AssignDirectorResponse{Case: caseToProto(out)}, nil
+			return &casedirectionv1.AssignDirectorResponse{Case: s.caseToProto(out)}, nil
 		})
 }
 
@@ -109,7 +127,7 @@ func (s *Server) RequestAllocation(ctx context.Context, req *casedirectionv1.Req
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.RequestAllocationResponse{AllocationNumber: number, Case: caseToProto(c)}, nil
+			return &casedirectionv1.RequestAllocationResponse{AllocationNumber: number, Case: s.caseToProto(c)}, nil
 		})
 }
 

@@ -28,8 +28,8 @@ const (
 	maxPageSize      = 500
 )
 
-// ListCases lists the calling team's caseload.
-func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRequest) (*casedirectionv1.ListCasesResponse, error) {
+// listFromRequest validates a ListCasesRequest (every violation at once) and maps it to domain values.
+func listFromRequest(req *casedirectionv1.ListCasesRequest) (domain.ListFilter, error) {
 	var v apperr.Validation
 	f := domain.ListFilter{Director: req.GetDirectorProfessionalId(), Limit: int(req.GetPageSize())}
 	for _, st := range req.GetStatuses() {
@@ -49,7 +49,13 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 	case f.Limit == 0:
 		f.Limit = defaultPageSize
 	}
-	if err := v.Err(); err != nil {
+	return f, v.Err()
+}
+
+// ListCases lists the calling team's caseload.
+func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRequest) (*casedirectionv1.ListCasesResponse, error) {
+	f, err := listFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	page, err := s.app.ListCases(ctx, f, req.GetPageToken())
@@ -76,8 +82,8 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 	return out, nil
 }
 
-// AdoptPlan adopts a new plan version.
-func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRequest) (*casedirectionv1.AdoptPlanResponse, error) {
+// planFromRequest validates an AdoptPlanRequest (every violation at once) and maps it to domain values.
+func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -120,7 +126,13 @@ func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRe
 		v.Add("resident_agreed_on", "only with resident_agreed")
 	}
 	valid.Date(&v, "evaluation_date", in.EvaluationDate)
-	if err := v.Err(); err != nil {
+	return in, v.Err()
+}
+
+// AdoptPlan adopts a new plan version.
+func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRequest) (*casedirectionv1.AdoptPlanResponse, error) {
+	in, err := planFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AdoptPlanResponse { return &casedirectionv1.AdoptPlanResponse{} },
@@ -129,16 +141,22 @@ func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRe
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.AdoptPlanResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.AdoptPlanResponse{Case: s.caseToProto(c)}, nil
 		})
+}
+
+// startFromRequest validates a StartPlanExecutionRequest (every violation at once).
+func startFromRequest(req *casedirectionv1.StartPlanExecutionRequest) error {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	return v.Err()
 }
 
 // StartPlanExecution moves PLAN_ADOPTED → IN_PROGRESS.
 func (s *Server) StartPlanExecution(ctx context.Context, req *casedirectionv1.StartPlanExecutionRequest) (*casedirectionv1.StartPlanExecutionResponse, error) {
-	var v apperr.Validation
-	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	if err := v.Err(); err != nil {
+	err := startFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.StartPlanExecutionResponse {
@@ -149,12 +167,12 @@ func (s *Server) StartPlanExecution(ctx context.Context, req *casedirectionv1.St
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.StartPlanExecutionResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.StartPlanExecutionResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// AddGoalAction links a referral or allocation to a goal.
-func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoalActionRequest) (*casedirectionv1.AddGoalActionResponse, error) {
+// goalActionFromRequest validates an AddGoalActionRequest (every violation at once).
+func goalActionFromRequest(req *casedirectionv1.AddGoalActionRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -167,7 +185,13 @@ func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoal
 	default:
 		valid.Code(&v, "allocation_number", req.GetAllocationNumber())
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// AddGoalAction links a referral or allocation to a goal.
+func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoalActionRequest) (*casedirectionv1.AddGoalActionResponse, error) {
+	err := goalActionFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AddGoalActionResponse { return &casedirectionv1.AddGoalActionResponse{} },
@@ -176,18 +200,24 @@ func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoal
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.AddGoalActionResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.AddGoalActionResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// SetGoalStatus changes a goal's status.
-func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoalStatusRequest) (*casedirectionv1.SetGoalStatusResponse, error) {
+// goalStatusFromRequest validates a SetGoalStatusRequest (every violation at once) and maps it to domain values.
+func goalStatusFromRequest(req *casedirectionv1.SetGoalStatusRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	valid.UUID(&v, "goal_id", req.GetGoalId())
 	status := protoenum.Required(&v, "status", req.GetStatus())
-	if err := v.Err(); err != nil {
+	return status, v.Err()
+}
+
+// SetGoalStatus changes a goal's status.
+func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoalStatusRequest) (*casedirectionv1.SetGoalStatusResponse, error) {
+	status, err := goalStatusFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.SetGoalStatusResponse { return &casedirectionv1.SetGoalStatusResponse{} },
@@ -196,12 +226,12 @@ func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoal
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.SetGoalStatusResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.SetGoalStatusResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// RecordEvaluation records an evaluation and applies its decision.
-func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.RecordEvaluationRequest) (*casedirectionv1.RecordEvaluationResponse, error) {
+// evaluationFromRequest validates a RecordEvaluationRequest (every violation at once) and maps it to domain values.
+func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.EvaluationInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -218,7 +248,13 @@ func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.Reco
 		v.Check(req.GetCheckInIntervalDays() == 0, "check_in_interval_days", "only with decision WATCH")
 		v.Check(req.GetWatchUntil() == "", "watch_until", "only with decision WATCH")
 	}
-	if err := v.Err(); err != nil {
+	return in, v.Err()
+}
+
+// RecordEvaluation records an evaluation and applies its decision.
+func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.RecordEvaluationRequest) (*casedirectionv1.RecordEvaluationResponse, error) {
+	in, err := evaluationFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordEvaluationResponse { return &casedirectionv1.RecordEvaluationResponse{} },
@@ -227,12 +263,12 @@ func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.Reco
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.RecordEvaluationResponse{EvaluationId: id, Case: caseToProto(c)}, nil
+			return &casedirectionv1.RecordEvaluationResponse{EvaluationId: id, Case: s.caseToProto(c)}, nil
 		})
 }
 
-// RecordCaseConference records a case conference.
-func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.RecordCaseConferenceRequest) (*casedirectionv1.RecordCaseConferenceResponse, error) {
+// conferenceFromRequest validates a RecordCaseConferenceRequest (every violation at once) and maps it to domain values.
+func conferenceFromRequest(req *casedirectionv1.RecordCaseConferenceRequest) (domain.Conference, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -262,7 +298,13 @@ func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.
 			break
 		}
 	}
-	if err := v.Err(); err != nil {
+	return conf, v.Err()
+}
+
+// RecordCaseConference records a case conference.
+func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.RecordCaseConferenceRequest) (*casedirectionv1.RecordCaseConferenceResponse, error) {
+	conf, err := conferenceFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordCaseConferenceResponse {
@@ -273,16 +315,22 @@ func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.RecordCaseConferenceResponse{ConferenceId: id, Case: caseToProto(c)}, nil
+			return &casedirectionv1.RecordCaseConferenceResponse{ConferenceId: id, Case: s.caseToProto(c)}, nil
 		})
+}
+
+// checkInFromRequest validates a CheckInRequest (every violation at once).
+func checkInFromRequest(req *casedirectionv1.CheckInRequest) error {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	return v.Err()
 }
 
 // CheckIn records a pilot-light check-in.
 func (s *Server) CheckIn(ctx context.Context, req *casedirectionv1.CheckInRequest) (*casedirectionv1.CheckInResponse, error) {
-	var v apperr.Validation
-	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	if err := v.Err(); err != nil {
+	err := checkInFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.CheckInResponse { return &casedirectionv1.CheckInResponse{} },
@@ -291,18 +339,24 @@ func (s *Server) CheckIn(ctx context.Context, req *casedirectionv1.CheckInReques
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.CheckInResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.CheckInResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// RecordSafetyConcern records a safety concern.
-func (s *Server) RecordSafetyConcern(ctx context.Context, req *casedirectionv1.RecordSafetyConcernRequest) (*casedirectionv1.RecordSafetyConcernResponse, error) {
+// safetyFromRequest validates a RecordSafetyConcernRequest (every violation at once) and maps it to domain values.
+func safetyFromRequest(req *casedirectionv1.RecordSafetyConcernRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	kind := protoenum.Required(&v, "kind", req.GetKind())
 	protoenum.Required(&v, "meldcode_step", req.GetMeldcodeStep())
-	if err := v.Err(); err != nil {
+	return kind, v.Err()
+}
+
+// RecordSafetyConcern records a safety concern.
+func (s *Server) RecordSafetyConcern(ctx context.Context, req *casedirectionv1.RecordSafetyConcernRequest) (*casedirectionv1.RecordSafetyConcernResponse, error) {
+	kind, err := safetyFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.RecordSafetyConcernResponse {
@@ -313,12 +367,12 @@ func (s *Server) RecordSafetyConcern(ctx context.Context, req *casedirectionv1.R
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.RecordSafetyConcernResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.RecordSafetyConcernResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// HandOver hands the case over.
-func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequest) (*casedirectionv1.HandOverResponse, error) {
+// handOverFromRequest validates a HandOverRequest (every violation at once) and maps it to domain values.
+func handOverFromRequest(req *casedirectionv1.HandOverRequest) (domain.Handover, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -333,7 +387,13 @@ func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequ
 		valid.OIN(&v, "recipient_oin", h.RecipientOIN)
 		v.Check(h.Municipality == "", "municipality_code", "only for a handover to another municipality")
 	}
-	if err := v.Err(); err != nil {
+	return h, v.Err()
+}
+
+// HandOver hands the case over.
+func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequest) (*casedirectionv1.HandOverResponse, error) {
+	h, err := handOverFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.HandOverResponse { return &casedirectionv1.HandOverResponse{} },
@@ -342,12 +402,12 @@ func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequ
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.HandOverResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.HandOverResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
-// CloseCase closes the case with a result.
-func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRequest) (*casedirectionv1.CloseCaseResponse, error) {
+// closeFromRequest validates a CloseCaseRequest (every violation at once) and maps it to domain values.
+func closeFromRequest(req *casedirectionv1.CloseCaseRequest) (string, []domain.Score, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
@@ -356,7 +416,13 @@ func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRe
 	if req.GetAssessmentId() != "" {
 		valid.UUID(&v, "assessment_id", req.GetAssessmentId())
 	}
-	if err := v.Err(); err != nil {
+	return result, closing, v.Err()
+}
+
+// CloseCase closes the case with a result.
+func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRequest) (*casedirectionv1.CloseCaseResponse, error) {
+	result, closing, err := closeFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.CloseCaseResponse { return &casedirectionv1.CloseCaseResponse{} },
@@ -365,7 +431,7 @@ func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRe
 			if err != nil {
 				return nil, err
 			}
-			return &casedirectionv1.CloseCaseResponse{Case: caseToProto(c)}, nil
+			return &casedirectionv1.CloseCaseResponse{Case: s.caseToProto(c)}, nil
 		})
 }
 
@@ -414,7 +480,9 @@ func caseStatus(s domain.Status) casedirectionv1.CaseStatus {
 	return protoenum.FromCode[casedirectionv1.CaseStatus](string(s))
 }
 
-func caseToProto(c domain.Case) *casedirectionv1.Case {
+// caseToProto maps a case; its involvements are those active now.
+func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
+	now := s.app.Now()
 	out := &casedirectionv1.Case{
 		Id: c.ID, HouseholdId: c.HouseholdID, IntakeId: c.IntakeID, MunicipalityCode: c.Municipality,
 		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: caseStatus(c.Status),
@@ -486,6 +554,11 @@ func caseToProto(c domain.Case) *casedirectionv1.Case {
 	for _, s := range d.SafetyConcerns {
 		out.SafetyConcerns = append(out.SafetyConcerns, &casedirectionv1.SafetyConcern{Kind: protoenum.FromCode[casedirectionv1.SafetyConcernKind](s.Kind),
 			MeldcodeStep: casedirectionv1.MeldcodeStep(s.MeldcodeStep), RecordedAt: timestamppb.New(s.RecordedAt), UpdatedAt: timestamppb.New(s.UpdatedAt)})
+	}
+	for _, i := range c.Involvements {
+		if i.ActiveAt(now) {
+			out.Involvements = append(out.Involvements, involvementToProto(i, now))
+		}
 	}
 	if h := c.Handover; h != nil {
 		out.Handover = &casedirectionv1.Handover{Recipient: protoenum.FromCode[casedirectionv1.HandoverRecipient](h.Recipient),

@@ -237,6 +237,19 @@ func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
 			_, err := zuid.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "k10", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_MOVED})
 			return err
 		},
+		"AddInvolvement": func() error {
+			_, err := zuid.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k11", CaseId: id, OrganisationType: "TEAM",
+				OrganisationOin: teamZuid.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR})
+			return err
+		},
+		"EndInvolvement": func() error {
+			_, err := zuid.EndInvolvement(ctx, &casedirectionv1.EndInvolvementRequest{IdempotencyKey: "k12", CaseId: id, InvolvementId: uuid.NewString()})
+			return err
+		},
+		"ListInvolvements": func() error {
+			_, err := zuid.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id})
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(); status.Code(err) != codes.NotFound {

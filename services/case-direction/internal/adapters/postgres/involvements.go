@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+const involvementColumns = `id::text, organisation_type, organisation_oin, professional_id, role, valid_from, valid_to, ended_at, created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanInvolvement(s scanner) (domain.Involvement, error) {
+	var i domain.Involvement
+	var role string
+	err := s.Scan(&i.ID, &i.OrgType, &i.OrgOIN, &i.ProfessionalID, &role, &i.ValidFrom, &i.ValidTo, &i.EndedAt, &i.CreatedAt)
+	i.Role = domain.InvolvementRole(role)
+	return i, err
+}
+
+// involvements reads every involvement of a case, oldest first.
+func (r *Cases) involvements(ctx context.Context, caseID string) ([]domain.Involvement, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+involvementColumns+` FROM involvements WHERE case_id = $1 ORDER BY created_at, id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Involvement
+	for rows.Next() {
+		i, err := scanInvolvement(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// AddInvolvement stores a new involvement.
+func (r *Cases) AddInvolvement(ctx context.Context, caseID string, i domain.Involvement) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO involvements (id, case_id, organisation_type, organisation_oin, professional_id, role, valid_from, valid_to, ended_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		i.ID, caseID, i.OrgType, i.OrgOIN, i.ProfessionalID, string(i.Role), i.ValidFrom, i.ValidTo, i.EndedAt, i.CreatedAt)
+	return err
+}
+
+// SaveInvolvementEnd stores how an involvement ends (its last day and/or the moment it was
+// ended).
+func (r *Cases) SaveInvolvementEnd(ctx context.Context, caseID string, i domain.Involvement) error {
+	tag, err := r.db.Q(ctx).Exec(ctx, `UPDATE involvements SET valid_to = $3, ended_at = $4 WHERE case_id = $1 AND id = $2`,
+		caseID, i.ID, i.ValidTo, i.EndedAt)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("involvements: end of %s changed %d rows", i.ID, tag.RowsAffected())
+	}
+	return nil
+}
+
+// EndDirectorInvolvement ends the current director's involvement at `at` (its last day is
+// that day) and returns it; nil when the case had no director.
+func (r *Cases) EndDirectorInvolvement(ctx context.Context, caseID string, at time.Time) (*domain.Involvement, error) {
+	rows, err := r.endWhere(ctx, caseID, `role = 'DIRECTOR' AND ended_at IS NULL`, at)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return &rows[0], nil
+}
+
+// EndOpenInvolvements ends, at `at`, every involvement of the case but the director's that
+// has not ended yet (also those still to come), and returns them.
+func (r *Cases) EndOpenInvolvements(ctx context.Context, caseID string, at time.Time) ([]domain.Involvement, error) {
+	return r.endWhere(ctx, caseID, `role <> 'DIRECTOR' AND ended_at IS NULL AND (valid_to IS NULL OR valid_to >= $3)`, at)
+}
+
+func (r *Cases) endWhere(ctx context.Context, caseID, where string, at time.Time) ([]domain.Involvement, error) {
+	// The last day becomes today where that does not precede the first day; an involvement
+	// that had not started yet keeps its dates and only gets ended_at.
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		UPDATE involvements SET ended_at = $2,
+		       valid_to = CASE WHEN valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3) THEN $3 ELSE valid_to END
+		WHERE case_id = $1 AND `+where+`
+		RETURNING `+involvementColumns, caseID, at, domain.Day(at))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Involvement
+	for rows.Next() {
+		i, err := scanInvolvement(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}

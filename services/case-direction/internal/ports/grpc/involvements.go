@@ -1,0 +1,131 @@
+package grpc
+
+import (
+	"context"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// AddInvolvement involves an organisation in the team's case.
+func (s *Server) AddInvolvement(ctx context.Context, req *casedirectionv1.AddInvolvementRequest) (*casedirectionv1.AddInvolvementResponse, error) {
+	in, err := involvementFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.AddInvolvementResponse { return &casedirectionv1.AddInvolvementResponse{} },
+		func(ctx context.Context) (*casedirectionv1.AddInvolvementResponse, error) {
+			c, i, err := s.app.AddInvolvement(ctx, req.GetCaseId(), in)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.AddInvolvementResponse{Involvement: involvementToProto(i, s.app.Now()), Case: s.caseToProto(c)}, nil
+		})
+}
+
+// involvementFromRequest validates an AddInvolvementRequest (every violation at once) and maps
+// it to a domain involvement. Dates are checked against today by the application, whose clock
+// tests control.
+func involvementFromRequest(req *casedirectionv1.AddInvolvementRequest) (domain.Involvement, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	v.Check(knownOrgType(req.GetOrganisationType()), "organisation_type",
+		"must be an organisation type such as TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, HOUSING_CORPORATION or PROVIDER")
+	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	if req.GetProfessionalId() != "" {
+		professionalID(&v, "professional_id", req.GetProfessionalId())
+	}
+	role := protoenum.Required(&v, "role", req.GetRole())
+	if domain.InvolvementRole(role) == domain.RoleDirector {
+		v.Add("role", "the director is assigned with AssignDirector")
+	}
+	i := domain.Involvement{OrgType: req.GetOrganisationType(), OrgOIN: req.GetOrganisationOin(),
+		ProfessionalID: req.GetProfessionalId(), Role: domain.InvolvementRole(role)}
+	if req.GetValidFrom() != "" {
+		i.ValidFrom = valid.Date(&v, "valid_from", req.GetValidFrom())
+	}
+	if req.GetValidTo() != "" {
+		if to := valid.Date(&v, "valid_to", req.GetValidTo()); !to.IsZero() {
+			i.ValidTo = &to
+			if !i.ValidFrom.IsZero() && to.Before(i.ValidFrom) {
+				v.Add("valid_to", "must not be before valid_from")
+			}
+		}
+	}
+	return i, v.Err()
+}
+
+// EndInvolvement ends an involvement of the team's case.
+func (s *Server) EndInvolvement(ctx context.Context, req *casedirectionv1.EndInvolvementRequest) (*casedirectionv1.EndInvolvementResponse, error) {
+	lastDay, err := endFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.EndInvolvementResponse { return &casedirectionv1.EndInvolvementResponse{} },
+		func(ctx context.Context) (*casedirectionv1.EndInvolvementResponse, error) {
+			c, i, err := s.app.EndInvolvement(ctx, req.GetCaseId(), req.GetInvolvementId(), lastDay)
+			if err != nil {
+				return nil, err
+			}
+			return &casedirectionv1.EndInvolvementResponse{Involvement: involvementToProto(i, s.app.Now()), Case: s.caseToProto(c)}, nil
+		})
+}
+
+// endFromRequest validates an EndInvolvementRequest; it returns the last day (nil = now).
+func endFromRequest(req *casedirectionv1.EndInvolvementRequest) (*time.Time, error) {
+	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	valid.UUID(&v, "involvement_id", req.GetInvolvementId())
+	var lastDay *time.Time
+	if req.GetValidTo() != "" {
+		if d := valid.Date(&v, "valid_to", req.GetValidTo()); !d.IsZero() {
+			lastDay = &d
+		}
+	}
+	return lastDay, v.Err()
+}
+
+// ListInvolvements lists the involvements of a case the caller may read.
+func (s *Server) ListInvolvements(ctx context.Context, req *casedirectionv1.ListInvolvementsRequest) (*casedirectionv1.ListInvolvementsResponse, error) {
+	if err := listInvolvementsFromRequest(req); err != nil {
+		return nil, err
+	}
+	list, err := s.app.ListInvolvements(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	now := s.app.Now()
+	out := &casedirectionv1.ListInvolvementsResponse{}
+	for _, i := range list {
+		out.Involvements = append(out.Involvements, involvementToProto(i, now))
+	}
+	return out, nil
+}
+
+func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.Involvement {
+	out := &casedirectionv1.Involvement{
+		Id: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
+		Role: events.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: events.Date(i.ValidTo),
+		Active: i.ActiveAt(now), CreatedAt: timestamppb.New(i.CreatedAt),
+	}
+	if i.EndedAt != nil {
+		out.EndedAt = timestamppb.New(*i.EndedAt)
+	}
+	return out
+}
+
+// listInvolvementsFromRequest validates a ListInvolvementsRequest.
+func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) error {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	return v.Err()
+}
