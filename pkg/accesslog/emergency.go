@@ -86,6 +86,9 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 
 // ListEmergencyAccess lists grants for the privacy officer's review.
 func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListEmergencyAccessRequest) (*accesslogv1.ListEmergencyAccessResponse, error) {
+	if err := s.mayReview(ctx, "accesslog.emergency.review"); err != nil {
+		return nil, err
+	}
 	since := time.Now().AddDate(-100, 0, 0)
 	if req.GetSince() != nil {
 		since = req.GetSince().AsTime()

@@ -38,11 +38,34 @@ type Server struct {
 	log    *Logger
 	pseudo *bsn.Protector
 	idem   *idempotency.Store
+	// officers are the organisations whose privacy officers may read this deployment's
+	// access log. The log holds entries of every municipality in the region, so being a
+	// municipality is not enough: only the data-protection function of the regional
+	// arrangement (and Wijkbrug services) may read it.
+	officers map[string]bool
 }
 
-// NewServer returns the server.
-func NewServer(l *Logger, p *bsn.Protector, idem *idempotency.Store) *Server {
-	return &Server{log: l, pseudo: p, idem: idem}
+// NewServer returns the server; officerOINs are the organisations whose privacy officers may
+// read the log.
+func NewServer(l *Logger, p *bsn.Protector, idem *idempotency.Store, officerOINs []string) *Server {
+	officers := map[string]bool{}
+	for _, o := range officerOINs {
+		officers[o] = true
+	}
+	return &Server{log: l, pseudo: p, idem: idem, officers: officers}
+}
+
+// mayReview allows Wijkbrug services and the configured privacy-officer organisations; any
+// other caller that passed the per-method policy is refused and the refusal logged.
+func (s *Server) mayReview(ctx context.Context, action string) error {
+	c, _ := identity.From(ctx)
+	if c.Org.Type == identity.OrgService || s.officers[c.Org.OIN] {
+		return nil
+	}
+	if err := s.log.RecordDetached(ctx, Entry{Action: action, ObjectType: "access_log", ObjectID: "*", Route: RouteNotAllowed, Outcome: OutcomeDenied}); err != nil {
+		return err
+	}
+	return apperr.PermissionDenied("this organisation is not a privacy officer of this deployment (WIJKBRUG_PRIVACY_OFFICER_OINS)")
 }
 
 // ListResidentAccess lists the entries about one resident, newest first, and logs the read.
@@ -58,6 +81,9 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 		cursor = n
 	}
 	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.mayReview(ctx, "accesslog.resident_access.read"); err != nil {
 		return nil, err
 	}
 	if size == 0 {

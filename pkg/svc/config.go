@@ -37,6 +37,8 @@ type Config struct {
 	ProviderMonitoringAddr string `env:"WIJKBRUG_PROVIDERMONITORING_ADDR" flag:"providermonitoring-addr" default:"127.0.0.1:50053" usage:"address of the provider-monitoring service"`
 	ReferralAddr           string `env:"WIJKBRUG_REFERRAL_ADDR" flag:"referral-addr" default:"127.0.0.1:50054" usage:"address of the referral service"`
 
+	PrivacyOfficerOINs string `env:"WIJKBRUG_PRIVACY_OFFICER_OINS" flag:"privacy-officer-oins" usage:"comma-separated OINs of the organisations whose privacy officers may read access logs and emergency grants (the region's data-protection function)"`
+
 	// DefaultTeamOIN is the neighbourhood team that receives intakes when no routing rule
 	// applies (per-municipality routing comes with the intake issue).
 	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" default:"00000001000000000100" usage:"OIN of the neighbourhood team that owns new intakes"`

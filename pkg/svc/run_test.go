@@ -163,6 +163,13 @@ func TestResidentAccessHistory(t *testing.T) {
 	if _, err := officer.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "123456789"}); grpcstatus.Code(err) != codes.InvalidArgument {
 		t.Fatalf("invalid BSN: %v", err)
 	}
+	otherMunicipality := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Elders")))
+	if _, err := otherMunicipality.ListResidentAccess(ctx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: "111222333"}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a privacy officer of an organisation not configured for this deployment: %v", err)
+	}
+	if _, err := otherMunicipality.ListEmergencyAccess(ctx, &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("emergency grants to another municipality: %v", err)
+	}
 }
 
 func mustKey(t *testing.T, b64 string) []byte {

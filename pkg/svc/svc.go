@@ -279,7 +279,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
-	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector, p.Idem))
+	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector, p.Idem, splitList(cfg.PrivacyOfficerOINs)))
 	lis, err := grpcx.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
@@ -477,4 +477,14 @@ func parseLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -215,6 +215,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
 			DefaultTeamOIN: DemoTeam.OIN, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
 			RateLimit: 200, RateBurst: 400, MaxCallDuration: 30 * time.Second,
+			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"
