@@ -31,15 +31,31 @@ type Residents interface {
 	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
 	// HouseholdMunicipality returns apperr NotFound when there is no such household.
 	HouseholdMunicipality(ctx context.Context, householdID string) (string, error)
-	// Merge marks duplicate as merged into keep (memberships and team links follow).
-	Merge(ctx context.Context, keep, duplicate string) error
+	// Merge marks duplicate as merged into keep (memberships end on today, team links follow).
+	Merge(ctx context.Context, keep, duplicate, today string) error
+	// LockResident locks the resident until the transaction ends; apperr NotFound when none.
+	LockResident(ctx context.Context, id string) error
+	// LoadDetails decrypts the resident's name, date of birth and address into r.
+	LoadDetails(ctx context.Context, r *domain.Resident) error
+	// SaveDetails stores the resident's name, date of birth, address and district.
+	SaveDetails(ctx context.Context, r domain.Resident) error
 }
 
 // Households stores households.
 type Households interface {
 	Insert(ctx context.Context, h domain.Household) error
-	// OfResident returns the id of the resident's household; apperr NotFound when none.
+	// OfResident returns the id of the resident's current household; apperr NotFound when
+	// none.
 	OfResident(ctx context.Context, residentID string) (string, error)
+	// GetHousehold returns the household with its address and all memberships; forUpdate
+	// locks it. apperr NotFound when none.
+	GetHousehold(ctx context.Context, id string, forUpdate bool) (domain.Household, error)
+	// LockAddress serialises household registrations at one address.
+	LockAddress(ctx context.Context, a domain.Address) error
+	// FindByAddress returns the household with current members at the same dwelling.
+	FindByAddress(ctx context.Context, a domain.Address) (id string, found bool, err error)
+	AddMember(ctx context.Context, householdID string, m domain.Member) error
+	EndMember(ctx context.Context, householdID, residentID, endedOn string) error
 }
 
 // Intakes stores intakes.
@@ -94,6 +110,9 @@ type Events interface {
 	AssessmentRecorded(ctx context.Context, a domain.Assessment) error
 	TriagePolicyReplaced(ctx context.Context, p domain.Policy) error
 	ResidentsMerged(ctx context.Context, keep, duplicate domain.Resident) error
+	HouseholdCreated(ctx context.Context, h domain.Household) error
+	HouseholdMemberAdded(ctx context.Context, h domain.Household, m domain.Member, previousHouseholdID string) error
+	HouseholdMemberRemoved(ctx context.Context, h domain.Household, residentID, endedOn string) error
 }
 
 // CaseRequest asks case direction to open the case of a household.
@@ -165,6 +184,9 @@ type App struct {
 func New(d Deps) *App { return &App{d: d, Now: time.Now} }
 
 func (a *App) now() time.Time { return a.Now().UTC() }
+
+// today is the current date in the Netherlands, YYYY-MM-DD.
+func (a *App) today() string { return domain.Today(a.now()).Format(domain.DateLayout) }
 
 // RegisterIntake registers a help request a team took at the desk, by phone or digitally.
 // The calling team owns it.
@@ -283,7 +305,7 @@ func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool
 			return id, err
 		}
 	}
-	h := domain.NewSingleHousehold(uuid.NewString(), res)
+	h := domain.NewSingleHousehold(uuid.NewString(), res, a.today())
 	return h.ID, a.d.Households.Insert(ctx, h)
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
 
@@ -15,7 +16,10 @@ func residentEntry(action string, r domain.Resident, route, outcome string) acce
 
 // RegisterResident registers a resident by BSN for the calling team, or returns the one
 // already registered with it (the blind index makes that one row, also concurrently). A new
-// resident gets a one-person household. From then on the team works with the resident.
+// resident gets a one-person household, and the team works with the resident from then on.
+// A resident already known to other teams only is returned by id alone: knowing a BSN must
+// not open someone's file. The team starts working with the resident through a help request
+// (RegisterIntake), which it then owns and which is logged.
 func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.Resident, bool, error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
@@ -42,6 +46,17 @@ func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.R
 			if out, err = a.d.Residents.FindByBSN(ctx, bsnValue); err != nil {
 				return err
 			}
+			works, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, out.ID)
+			if err != nil {
+				return err
+			}
+			if !works {
+				out = domain.Resident{ID: out.ID, Pseudonym: out.Pseudonym}
+				return a.d.Access.Record(ctx, residentEntry("intake.resident.register", out, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+			}
+			if err := a.fillDetails(ctx, out, r); err != nil {
+				return err
+			}
 			if out.HouseholdID, err = a.householdOf(ctx, out, false); err != nil {
 				return err
 			}
@@ -53,6 +68,34 @@ func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.R
 		return a.d.Access.Record(ctx, residentEntry("intake.resident.register", out, route, accesslog.OutcomeGranted))
 	})
 	return out, created, err
+}
+
+// fillDetails stores the details of a registration that the known resident lacks; details
+// already stored stay (UpdateResident changes them).
+func (a *App) fillDetails(ctx context.Context, known, given domain.Resident) error {
+	if given.Name.IsZero() && given.BirthDate == "" && given.Address.IsZero() {
+		return nil
+	}
+	if err := a.d.Residents.LockResident(ctx, known.ID); err != nil {
+		return err
+	}
+	if err := a.d.Residents.LoadDetails(ctx, &known); err != nil {
+		return err
+	}
+	changed := false
+	if known.Name.IsZero() && !given.Name.IsZero() {
+		known.Name, changed = given.Name, true
+	}
+	if known.BirthDate == "" && given.BirthDate != "" {
+		known.BirthDate, changed = given.BirthDate, true
+	}
+	if known.Address.IsZero() && !given.Address.IsZero() {
+		known.Address, changed = given.Address, true
+	}
+	if !changed {
+		return nil
+	}
+	return a.d.Residents.SaveDetails(ctx, known)
 }
 
 // FindResident looks up a resident the calling team works with by BSN. Anyone else's
@@ -79,6 +122,9 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 			return apperr.NotFound("resident", "")
 		}
 		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
+			return err
+		}
+		if err := a.d.Residents.LoadDetails(ctx, &r); err != nil {
 			return err
 		}
 		out = r
@@ -134,7 +180,7 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 		if err := a.d.Assessments.MoveResident(ctx, duplicateID, keepID); err != nil {
 			return err
 		}
-		if err := a.d.Residents.Merge(ctx, keepID, duplicateID); err != nil {
+		if err := a.d.Residents.Merge(ctx, keepID, duplicateID, a.today()); err != nil {
 			return err
 		}
 		if err := a.d.Events.ResidentsMerged(ctx, keep, got[1]); err != nil {
@@ -148,4 +194,109 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 		return nil
 	})
 	return keep, err
+}
+
+// workedWith returns a resident the calling team works with. Anyone else's resident is
+// NOT_FOUND and the refusal is logged (detached, when the transaction will roll back).
+func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action string, detached bool) (domain.Resident, error) {
+	r, err := a.d.Residents.Get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	ok, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, id)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		record := a.d.Access.Record
+		if detached {
+			record = a.d.Access.RecordDetached
+		}
+		if err := record(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+			return r, err
+		}
+		return domain.Resident{}, apperr.NotFound("resident", id)
+	}
+	return r, nil
+}
+
+// GetResident returns a resident the calling team works with, with name, date of birth,
+// address and current household.
+func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Resident{}, err
+	}
+	const action = "intake.resident.read"
+	var out domain.Resident
+	err = a.readTx(ctx, func(ctx context.Context) error {
+		r, err := a.workedWith(ctx, caller, id, action, false)
+		if err != nil {
+			return err
+		}
+		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
+			return err
+		}
+		if err := a.d.Residents.LoadDetails(ctx, &r); err != nil {
+			return err
+		}
+		out = r
+		return a.d.Access.Record(ctx, residentEntry(action, r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// ResidentChanges are the parts of a resident UpdateResident replaces (nil: unchanged).
+type ResidentChanges struct {
+	Name      *domain.Name
+	BirthDate *string
+	Address   *domain.Address
+	District  *string
+}
+
+// UpdateResident changes the given parts of a resident the calling team works with. A
+// merged duplicate cannot change (FAILED_PRECONDITION): change the kept resident.
+func (a *App) UpdateResident(ctx context.Context, id string, c ResidentChanges) (domain.Resident, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Resident{}, err
+	}
+	const action = "intake.resident.update"
+	var out domain.Resident
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		if err := a.d.Residents.LockResident(ctx, id); err != nil {
+			return err
+		}
+		r, err := a.workedWith(ctx, caller, id, action, true)
+		if err != nil {
+			return err
+		}
+		if r.MergedInto != "" {
+			return apperr.FailedPrecondition("resident " + id + " was merged into " + r.MergedInto)
+		}
+		if err := a.d.Residents.LoadDetails(ctx, &r); err != nil {
+			return err
+		}
+		if c.Name != nil {
+			r.Name = *c.Name
+		}
+		if c.BirthDate != nil {
+			r.BirthDate = *c.BirthDate
+		}
+		if c.Address != nil {
+			r.Address = *c.Address
+		}
+		if c.District != nil {
+			r.District = *c.District
+		}
+		if err := a.d.Residents.SaveDetails(ctx, r); err != nil {
+			return err
+		}
+		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
+			return err
+		}
+		out = r
+		return a.d.Access.Record(ctx, residentEntry(action, r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	return out, err
 }

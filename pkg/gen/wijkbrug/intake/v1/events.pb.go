@@ -823,6 +823,227 @@ func (x *ResidentsMerged) GetMunicipalityCode() string {
 	return ""
 }
 
+// HouseholdCreated: a household was registered (without its address).
+// Subject: wijkbrug.intake.<municipality>.household.created
+type HouseholdCreated struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId      string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,3,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The members' resident ids and roles.
+	Members       []*HouseholdMemberRef `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdCreated) Reset() {
+	*x = HouseholdCreated{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdCreated) ProtoMessage() {}
+
+func (x *HouseholdCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdCreated.ProtoReflect.Descriptor instead.
+func (*HouseholdCreated) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HouseholdCreated) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *HouseholdCreated) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *HouseholdCreated) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *HouseholdCreated) GetMembers() []*HouseholdMemberRef {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// HouseholdMemberAdded: a resident joined a household. When they left a one-person household
+// for it, previous_household_id names that one.
+// Subject: wijkbrug.intake.<municipality>.household.member_added
+type HouseholdMemberAdded struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId         string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	ResidentId          string                 `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Role                HouseholdRole          `protobuf:"varint,3,opt,name=role,proto3,enum=wijkbrug.intake.v1.HouseholdRole" json:"role,omitempty"`
+	MunicipalityCode    string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	PreviousHouseholdId string                 `protobuf:"bytes,5,opt,name=previous_household_id,json=previousHouseholdId,proto3" json:"previous_household_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *HouseholdMemberAdded) Reset() {
+	*x = HouseholdMemberAdded{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdMemberAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdMemberAdded) ProtoMessage() {}
+
+func (x *HouseholdMemberAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdMemberAdded.ProtoReflect.Descriptor instead.
+func (*HouseholdMemberAdded) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HouseholdMemberAdded) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *HouseholdMemberAdded) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *HouseholdMemberAdded) GetRole() HouseholdRole {
+	if x != nil {
+		return x.Role
+	}
+	return HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED
+}
+
+func (x *HouseholdMemberAdded) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *HouseholdMemberAdded) GetPreviousHouseholdId() string {
+	if x != nil {
+		return x.PreviousHouseholdId
+	}
+	return ""
+}
+
+// HouseholdMemberRemoved: a membership ended (kept in the household's history).
+// Subject: wijkbrug.intake.<municipality>.household.member_removed
+type HouseholdMemberRemoved struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId      string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	ResidentId       string                 `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// YYYY-MM-DD.
+	EndedOn       string `protobuf:"bytes,4,opt,name=ended_on,json=endedOn,proto3" json:"ended_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdMemberRemoved) Reset() {
+	*x = HouseholdMemberRemoved{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdMemberRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdMemberRemoved) ProtoMessage() {}
+
+func (x *HouseholdMemberRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdMemberRemoved.ProtoReflect.Descriptor instead.
+func (*HouseholdMemberRemoved) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *HouseholdMemberRemoved) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *HouseholdMemberRemoved) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *HouseholdMemberRemoved) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *HouseholdMemberRemoved) GetEndedOn() string {
+	if x != nil {
+		return x.EndedOn
+	}
+	return ""
+}
+
 var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
@@ -904,7 +1125,25 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x0fResidentsMerged\x12(\n" +
 	"\x10kept_resident_id\x18\x01 \x01(\tR\x0ekeptResidentId\x122\n" +
 	"\x15duplicate_resident_id\x18\x02 \x01(\tR\x13duplicateResidentId\x12+\n" +
-	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCodeBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\"\xc9\x01\n" +
+	"\x10HouseholdCreated\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x12@\n" +
+	"\amembers\x18\x04 \x03(\v2&.wijkbrug.intake.v1.HouseholdMemberRefR\amembers\"\xf2\x01\n" +
+	"\x14HouseholdMemberAdded\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x125\n" +
+	"\x04role\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\x12+\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x122\n" +
+	"\x15previous_household_id\x18\x05 \x01(\tR\x13previousHouseholdId\"\xa4\x01\n" +
+	"\x16HouseholdMemberRemoved\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x19\n" +
+	"\bended_on\x18\x04 \x01(\tR\aendedOnBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_events_proto_rawDescOnce sync.Once
@@ -918,51 +1157,58 @@ func file_wijkbrug_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
-	(*IntakeReceived)(nil),        // 0: wijkbrug.intake.v1.IntakeReceived
-	(*IntakeTriaged)(nil),         // 1: wijkbrug.intake.v1.IntakeTriaged
-	(*IntakeCaseOpened)(nil),      // 2: wijkbrug.intake.v1.IntakeCaseOpened
-	(*IntakeClosed)(nil),          // 3: wijkbrug.intake.v1.IntakeClosed
-	(*IntakeTriageStarted)(nil),   // 4: wijkbrug.intake.v1.IntakeTriageStarted
-	(*IntakeTriageOverdue)(nil),   // 5: wijkbrug.intake.v1.IntakeTriageOverdue
-	(*AssessmentRecorded)(nil),    // 6: wijkbrug.intake.v1.AssessmentRecorded
-	(*TriagePolicyReplaced)(nil),  // 7: wijkbrug.intake.v1.TriagePolicyReplaced
-	(*ResidentsMerged)(nil),       // 8: wijkbrug.intake.v1.ResidentsMerged
-	(Channel)(0),                  // 9: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                  // 10: wijkbrug.intake.v1.Urgency
-	(v1.LifeDomain)(0),            // 11: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),       // 12: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(TriageOutcome)(0),            // 14: wijkbrug.intake.v1.TriageOutcome
-	(IntakeStatus)(0),             // 15: wijkbrug.intake.v1.IntakeStatus
-	(AssessmentContext)(0),        // 16: wijkbrug.intake.v1.AssessmentContext
-	(Positioning)(0),              // 17: wijkbrug.intake.v1.Positioning
+	(*IntakeReceived)(nil),         // 0: wijkbrug.intake.v1.IntakeReceived
+	(*IntakeTriaged)(nil),          // 1: wijkbrug.intake.v1.IntakeTriaged
+	(*IntakeCaseOpened)(nil),       // 2: wijkbrug.intake.v1.IntakeCaseOpened
+	(*IntakeClosed)(nil),           // 3: wijkbrug.intake.v1.IntakeClosed
+	(*IntakeTriageStarted)(nil),    // 4: wijkbrug.intake.v1.IntakeTriageStarted
+	(*IntakeTriageOverdue)(nil),    // 5: wijkbrug.intake.v1.IntakeTriageOverdue
+	(*AssessmentRecorded)(nil),     // 6: wijkbrug.intake.v1.AssessmentRecorded
+	(*TriagePolicyReplaced)(nil),   // 7: wijkbrug.intake.v1.TriagePolicyReplaced
+	(*ResidentsMerged)(nil),        // 8: wijkbrug.intake.v1.ResidentsMerged
+	(*HouseholdCreated)(nil),       // 9: wijkbrug.intake.v1.HouseholdCreated
+	(*HouseholdMemberAdded)(nil),   // 10: wijkbrug.intake.v1.HouseholdMemberAdded
+	(*HouseholdMemberRemoved)(nil), // 11: wijkbrug.intake.v1.HouseholdMemberRemoved
+	(Channel)(0),                   // 12: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                   // 13: wijkbrug.intake.v1.Urgency
+	(v1.LifeDomain)(0),             // 14: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),        // 15: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
+	(TriageOutcome)(0),             // 17: wijkbrug.intake.v1.TriageOutcome
+	(IntakeStatus)(0),              // 18: wijkbrug.intake.v1.IntakeStatus
+	(AssessmentContext)(0),         // 19: wijkbrug.intake.v1.AssessmentContext
+	(Positioning)(0),               // 20: wijkbrug.intake.v1.Positioning
+	(*HouseholdMemberRef)(nil),     // 21: wijkbrug.intake.v1.HouseholdMemberRef
+	(HouseholdRole)(0),             // 22: wijkbrug.intake.v1.HouseholdRole
 }
 var file_wijkbrug_intake_v1_events_proto_depIdxs = []int32{
-	9,  // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
-	10, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	11, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	12, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	13, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
-	14, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	15, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	15, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	13, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
-	14, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	10, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	15, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	13, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
-	16, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	12, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	13, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
-	17, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	13, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	12, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
+	13, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	14, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	15, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	16, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
+	17, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	18, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	18, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	16, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
+	17, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	13, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	18, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	16, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
+	19, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	15, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	16, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
+	20, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	16, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
+	21, // 18: wijkbrug.intake.v1.HouseholdCreated.members:type_name -> wijkbrug.intake.v1.HouseholdMemberRef
+	22, // 19: wijkbrug.intake.v1.HouseholdMemberAdded.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_events_proto_init() }
@@ -977,7 +1223,7 @@ func file_wijkbrug_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_events_proto_rawDesc), len(file_wijkbrug_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -551,6 +551,64 @@ func (ScoreChange) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
+// HouseholdRole is a member's place in the household.
+type HouseholdRole int32
+
+const (
+	HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED HouseholdRole = 0
+	// The resident who asked for help; at most one current applicant per household.
+	HouseholdRole_HOUSEHOLD_ROLE_APPLICANT HouseholdRole = 1
+	HouseholdRole_HOUSEHOLD_ROLE_PARTNER   HouseholdRole = 2
+	HouseholdRole_HOUSEHOLD_ROLE_CHILD     HouseholdRole = 3
+	// Another adult living in the household (parent, adult child, lodger).
+	HouseholdRole_HOUSEHOLD_ROLE_OTHER_ADULT HouseholdRole = 4
+)
+
+// Enum value maps for HouseholdRole.
+var (
+	HouseholdRole_name = map[int32]string{
+		0: "HOUSEHOLD_ROLE_UNSPECIFIED",
+		1: "HOUSEHOLD_ROLE_APPLICANT",
+		2: "HOUSEHOLD_ROLE_PARTNER",
+		3: "HOUSEHOLD_ROLE_CHILD",
+		4: "HOUSEHOLD_ROLE_OTHER_ADULT",
+	}
+	HouseholdRole_value = map[string]int32{
+		"HOUSEHOLD_ROLE_UNSPECIFIED": 0,
+		"HOUSEHOLD_ROLE_APPLICANT":   1,
+		"HOUSEHOLD_ROLE_PARTNER":     2,
+		"HOUSEHOLD_ROLE_CHILD":       3,
+		"HOUSEHOLD_ROLE_OTHER_ADULT": 4,
+	}
+)
+
+func (x HouseholdRole) Enum() *HouseholdRole {
+	p := new(HouseholdRole)
+	*p = x
+	return p
+}
+
+func (x HouseholdRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HouseholdRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[9].Descriptor()
+}
+
+func (HouseholdRole) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[9]
+}
+
+func (x HouseholdRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HouseholdRole.Descriptor instead.
+func (HouseholdRole) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
 // Intake is a registered help request.
 type Intake struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -2767,8 +2825,15 @@ type Resident struct {
 	HouseholdId string `protobuf:"bytes,4,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
 	// Set when this resident was merged into another one.
 	MergedIntoResidentId string `protobuf:"bytes,5,opt,name=merged_into_resident_id,json=mergedIntoResidentId,proto3" json:"merged_into_resident_id,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Personal details: stored encrypted, returned only by reads (GetResident, FindResident,
+	// GetHousehold) to a team that works with the resident; never in events or logs.
+	Name *PersonName `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	// Date of birth, YYYY-MM-DD; empty when unknown.
+	BirthDate string `protobuf:"bytes,7,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	// Home address.
+	Address       *Address `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Resident) Reset() {
@@ -2836,6 +2901,173 @@ func (x *Resident) GetMergedIntoResidentId() string {
 	return ""
 }
 
+func (x *Resident) GetName() *PersonName {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *Resident) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+func (x *Resident) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+// PersonName is a Dutch personal name.
+type PersonName struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Given names (voornamen), at most 200 characters.
+	GivenNames string `protobuf:"bytes,1,opt,name=given_names,json=givenNames,proto3" json:"given_names,omitempty"`
+	// Family-name prefix (voorvoegsel, e.g. "van der"), at most 20 characters.
+	FamilyNamePrefix string `protobuf:"bytes,2,opt,name=family_name_prefix,json=familyNamePrefix,proto3" json:"family_name_prefix,omitempty"`
+	// Family name (geslachtsnaam), 1-200 characters when a name is given.
+	FamilyName    string `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonName) Reset() {
+	*x = PersonName{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonName) ProtoMessage() {}
+
+func (x *PersonName) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonName.ProtoReflect.Descriptor instead.
+func (*PersonName) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PersonName) GetGivenNames() string {
+	if x != nil {
+		return x.GivenNames
+	}
+	return ""
+}
+
+func (x *PersonName) GetFamilyNamePrefix() string {
+	if x != nil {
+		return x.FamilyNamePrefix
+	}
+	return ""
+}
+
+func (x *PersonName) GetFamilyName() string {
+	if x != nil {
+		return x.FamilyName
+	}
+	return ""
+}
+
+// Address is a Dutch address.
+type Address struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Street name, 1-80 characters.
+	Street string `protobuf:"bytes,1,opt,name=street,proto3" json:"street,omitempty"`
+	// House number, 1-99999.
+	HouseNumber int32 `protobuf:"varint,2,opt,name=house_number,json=houseNumber,proto3" json:"house_number,omitempty"`
+	// Huisletter and/or toevoeging (e.g. "A", "2hg"), at most 6 letters and digits.
+	HouseNumberAddition string `protobuf:"bytes,3,opt,name=house_number_addition,json=houseNumberAddition,proto3" json:"house_number_addition,omitempty"`
+	// Postcode "1234AB" (a space and lower case are accepted and normalised).
+	Postcode string `protobuf:"bytes,4,opt,name=postcode,proto3" json:"postcode,omitempty"`
+	// Place name (woonplaats), 1-80 characters.
+	City          string `protobuf:"bytes,5,opt,name=city,proto3" json:"city,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Address) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
+}
+
+func (x *Address) GetHouseNumber() int32 {
+	if x != nil {
+		return x.HouseNumber
+	}
+	return 0
+}
+
+func (x *Address) GetHouseNumberAddition() string {
+	if x != nil {
+		return x.HouseNumberAddition
+	}
+	return ""
+}
+
+func (x *Address) GetPostcode() string {
+	if x != nil {
+		return x.Postcode
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
 // RegisterResidentRequest registers a resident by BSN.
 type RegisterResidentRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -2844,13 +3076,19 @@ type RegisterResidentRequest struct {
 	Bsn              string `protobuf:"bytes,2,opt,name=bsn,proto3" json:"bsn,omitempty"`
 	MunicipalityCode string `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	DistrictCode     string `protobuf:"bytes,4,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Optional personal details. When the BSN is already registered only the parts not stored
+	// yet are filled in; stored ones stay (change them with UpdateResident).
+	Name *PersonName `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	// YYYY-MM-DD, not in the future.
+	BirthDate     string   `protobuf:"bytes,6,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	Address       *Address `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterResidentRequest) Reset() {
 	*x = RegisterResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +3100,7 @@ func (x *RegisterResidentRequest) String() string {
 func (*RegisterResidentRequest) ProtoMessage() {}
 
 func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +3113,7 @@ func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RegisterResidentRequest) GetIdempotencyKey() string {
@@ -2906,6 +3144,27 @@ func (x *RegisterResidentRequest) GetDistrictCode() string {
 	return ""
 }
 
+func (x *RegisterResidentRequest) GetName() *PersonName {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *RegisterResidentRequest) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+func (x *RegisterResidentRequest) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
 // RegisterResidentResponse holds the resident, new or existing.
 type RegisterResidentResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -2918,7 +3177,7 @@ type RegisterResidentResponse struct {
 
 func (x *RegisterResidentResponse) Reset() {
 	*x = RegisterResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3189,7 @@ func (x *RegisterResidentResponse) String() string {
 func (*RegisterResidentResponse) ProtoMessage() {}
 
 func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3202,7 @@ func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RegisterResidentResponse) GetResident() *Resident {
@@ -2970,7 +3229,7 @@ type FindResidentRequest struct {
 
 func (x *FindResidentRequest) Reset() {
 	*x = FindResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2982,7 +3241,7 @@ func (x *FindResidentRequest) String() string {
 func (*FindResidentRequest) ProtoMessage() {}
 
 func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2995,7 +3254,7 @@ func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentRequest.ProtoReflect.Descriptor instead.
 func (*FindResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *FindResidentRequest) GetBsn() string {
@@ -3015,7 +3274,7 @@ type FindResidentResponse struct {
 
 func (x *FindResidentResponse) Reset() {
 	*x = FindResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3027,7 +3286,7 @@ func (x *FindResidentResponse) String() string {
 func (*FindResidentResponse) ProtoMessage() {}
 
 func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3040,7 +3299,7 @@ func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentResponse.ProtoReflect.Descriptor instead.
 func (*FindResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FindResidentResponse) GetResident() *Resident {
@@ -3062,7 +3321,7 @@ type MergeResidentsRequest struct {
 
 func (x *MergeResidentsRequest) Reset() {
 	*x = MergeResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3074,7 +3333,7 @@ func (x *MergeResidentsRequest) String() string {
 func (*MergeResidentsRequest) ProtoMessage() {}
 
 func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3087,7 +3346,7 @@ func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsRequest.ProtoReflect.Descriptor instead.
 func (*MergeResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MergeResidentsRequest) GetIdempotencyKey() string {
@@ -3121,7 +3380,7 @@ type MergeResidentsResponse struct {
 
 func (x *MergeResidentsResponse) Reset() {
 	*x = MergeResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3392,7 @@ func (x *MergeResidentsResponse) String() string {
 func (*MergeResidentsResponse) ProtoMessage() {}
 
 func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,12 +3405,971 @@ func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsResponse.ProtoReflect.Descriptor instead.
 func (*MergeResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MergeResidentsResponse) GetResident() *Resident {
 	if x != nil {
 		return x.Resident
+	}
+	return nil
+}
+
+// GetResidentRequest names a resident.
+type GetResidentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResidentRequest) Reset() {
+	*x = GetResidentRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResidentRequest) ProtoMessage() {}
+
+func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
+func (*GetResidentRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetResidentRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+// GetResidentResponse holds the resident with its personal details.
+type GetResidentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resident      *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResidentResponse) Reset() {
+	*x = GetResidentResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResidentResponse) ProtoMessage() {}
+
+func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
+func (*GetResidentResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetResidentResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
+// UpdateResidentRequest changes the parts of a resident that are set.
+type UpdateResidentRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ResidentId     string                 `protobuf:"bytes,2,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	// Replaces the stored name when set.
+	Name *PersonName `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Replaces the stored date of birth when set (YYYY-MM-DD, not in the future).
+	BirthDate string `protobuf:"bytes,4,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	// Replaces the stored address when set.
+	Address *Address `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
+	// Replaces the district when set (CBS district code).
+	DistrictCode  string `protobuf:"bytes,6,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResidentRequest) Reset() {
+	*x = UpdateResidentRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResidentRequest) ProtoMessage() {}
+
+func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UpdateResidentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *UpdateResidentRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *UpdateResidentRequest) GetName() *PersonName {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *UpdateResidentRequest) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+func (x *UpdateResidentRequest) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *UpdateResidentRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+// UpdateResidentResponse holds the resident without personal details.
+type UpdateResidentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resident      *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResidentResponse) Reset() {
+	*x = UpdateResidentResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResidentResponse) ProtoMessage() {}
+
+func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UpdateResidentResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
+// HouseholdMember is one membership of a resident in a household.
+type HouseholdMember struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Role       HouseholdRole          `protobuf:"varint,2,opt,name=role,proto3,enum=wijkbrug.intake.v1.HouseholdRole" json:"role,omitempty"`
+	// First day of the membership, YYYY-MM-DD.
+	StartedOn string `protobuf:"bytes,3,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
+	// Last day of the membership, YYYY-MM-DD; empty while current.
+	EndedOn string `protobuf:"bytes,4,opt,name=ended_on,json=endedOn,proto3" json:"ended_on,omitempty"`
+	// The member's name and birth date: only in GetHousehold, and only for members the team
+	// works with.
+	Name          *PersonName `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	BirthDate     string      `protobuf:"bytes,6,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdMember) Reset() {
+	*x = HouseholdMember{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdMember) ProtoMessage() {}
+
+func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdMember.ProtoReflect.Descriptor instead.
+func (*HouseholdMember) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *HouseholdMember) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *HouseholdMember) GetRole() HouseholdRole {
+	if x != nil {
+		return x.Role
+	}
+	return HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED
+}
+
+func (x *HouseholdMember) GetStartedOn() string {
+	if x != nil {
+		return x.StartedOn
+	}
+	return ""
+}
+
+func (x *HouseholdMember) GetEndedOn() string {
+	if x != nil {
+		return x.EndedOn
+	}
+	return ""
+}
+
+func (x *HouseholdMember) GetName() *PersonName {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *HouseholdMember) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+// Household is the people living together at one address.
+type Household struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,3,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The address: only in GetHousehold (personal data).
+	Address *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// Current members first, then ended memberships (history), each by start date.
+	Members       []*HouseholdMember `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Household) Reset() {
+	*x = Household{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Household) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Household) ProtoMessage() {}
+
+func (x *Household) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Household.ProtoReflect.Descriptor instead.
+func (*Household) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *Household) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Household) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *Household) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *Household) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *Household) GetMembers() []*HouseholdMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// HouseholdMemberRef is a member in an event (HouseholdCreated): id and role only.
+type HouseholdMemberRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Role          HouseholdRole          `protobuf:"varint,2,opt,name=role,proto3,enum=wijkbrug.intake.v1.HouseholdRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdMemberRef) Reset() {
+	*x = HouseholdMemberRef{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdMemberRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdMemberRef) ProtoMessage() {}
+
+func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdMemberRef.ProtoReflect.Descriptor instead.
+func (*HouseholdMemberRef) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *HouseholdMemberRef) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *HouseholdMemberRef) GetRole() HouseholdRole {
+	if x != nil {
+		return x.Role
+	}
+	return HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED
+}
+
+// NewHouseholdMember is a member of a household being created.
+type NewHouseholdMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Role          HouseholdRole          `protobuf:"varint,2,opt,name=role,proto3,enum=wijkbrug.intake.v1.HouseholdRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewHouseholdMember) Reset() {
+	*x = NewHouseholdMember{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewHouseholdMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewHouseholdMember) ProtoMessage() {}
+
+func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewHouseholdMember.ProtoReflect.Descriptor instead.
+func (*NewHouseholdMember) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *NewHouseholdMember) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *NewHouseholdMember) GetRole() HouseholdRole {
+	if x != nil {
+		return x.Role
+	}
+	return HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED
+}
+
+// CreateHouseholdRequest registers a household.
+type CreateHouseholdRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,3,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// Required: matching uses postcode, house number and addition.
+	Address *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// 1-20 distinct residents, exactly one APPLICANT.
+	Members []*NewHouseholdMember `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	// First day of the memberships, YYYY-MM-DD, not in the future; empty = today.
+	StartedOn     string `protobuf:"bytes,6,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateHouseholdRequest) Reset() {
+	*x = CreateHouseholdRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateHouseholdRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateHouseholdRequest) ProtoMessage() {}
+
+func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
+func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateHouseholdRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CreateHouseholdRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CreateHouseholdRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *CreateHouseholdRequest) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *CreateHouseholdRequest) GetMembers() []*NewHouseholdMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *CreateHouseholdRequest) GetStartedOn() string {
+	if x != nil {
+		return x.StartedOn
+	}
+	return ""
+}
+
+// CreateHouseholdResponse holds the household (without the address).
+type CreateHouseholdResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Household     *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateHouseholdResponse) Reset() {
+	*x = CreateHouseholdResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateHouseholdResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateHouseholdResponse) ProtoMessage() {}
+
+func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateHouseholdResponse.ProtoReflect.Descriptor instead.
+func (*CreateHouseholdResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CreateHouseholdResponse) GetHousehold() *Household {
+	if x != nil {
+		return x.Household
+	}
+	return nil
+}
+
+// AddHouseholdMemberRequest adds a resident to a household.
+type AddHouseholdMemberRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	HouseholdId    string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	ResidentId     string                 `protobuf:"bytes,3,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Role           HouseholdRole          `protobuf:"varint,4,opt,name=role,proto3,enum=wijkbrug.intake.v1.HouseholdRole" json:"role,omitempty"`
+	// First day of the membership, YYYY-MM-DD, not in the future; empty = today.
+	StartedOn     string `protobuf:"bytes,5,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddHouseholdMemberRequest) Reset() {
+	*x = AddHouseholdMemberRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddHouseholdMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddHouseholdMemberRequest) ProtoMessage() {}
+
+func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddHouseholdMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddHouseholdMemberRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *AddHouseholdMemberRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AddHouseholdMemberRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *AddHouseholdMemberRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *AddHouseholdMemberRequest) GetRole() HouseholdRole {
+	if x != nil {
+		return x.Role
+	}
+	return HouseholdRole_HOUSEHOLD_ROLE_UNSPECIFIED
+}
+
+func (x *AddHouseholdMemberRequest) GetStartedOn() string {
+	if x != nil {
+		return x.StartedOn
+	}
+	return ""
+}
+
+// AddHouseholdMemberResponse holds the household (without the address).
+type AddHouseholdMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Household     *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddHouseholdMemberResponse) Reset() {
+	*x = AddHouseholdMemberResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddHouseholdMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddHouseholdMemberResponse) ProtoMessage() {}
+
+func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddHouseholdMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddHouseholdMemberResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AddHouseholdMemberResponse) GetHousehold() *Household {
+	if x != nil {
+		return x.Household
+	}
+	return nil
+}
+
+// RemoveHouseholdMemberRequest ends a current membership.
+type RemoveHouseholdMemberRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	HouseholdId    string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	ResidentId     string                 `protobuf:"bytes,3,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	// Last day of the membership, YYYY-MM-DD: not in the future, not before it started.
+	EndedOn       string `protobuf:"bytes,4,opt,name=ended_on,json=endedOn,proto3" json:"ended_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveHouseholdMemberRequest) Reset() {
+	*x = RemoveHouseholdMemberRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveHouseholdMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveHouseholdMemberRequest) ProtoMessage() {}
+
+func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveHouseholdMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveHouseholdMemberRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *RemoveHouseholdMemberRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RemoveHouseholdMemberRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *RemoveHouseholdMemberRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *RemoveHouseholdMemberRequest) GetEndedOn() string {
+	if x != nil {
+		return x.EndedOn
+	}
+	return ""
+}
+
+// RemoveHouseholdMemberResponse holds the household (without the address).
+type RemoveHouseholdMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Household     *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveHouseholdMemberResponse) Reset() {
+	*x = RemoveHouseholdMemberResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveHouseholdMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveHouseholdMemberResponse) ProtoMessage() {}
+
+func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveHouseholdMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveHouseholdMemberResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *RemoveHouseholdMemberResponse) GetHousehold() *Household {
+	if x != nil {
+		return x.Household
+	}
+	return nil
+}
+
+// GetHouseholdRequest names a household.
+type GetHouseholdRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId   string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHouseholdRequest) Reset() {
+	*x = GetHouseholdRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHouseholdRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHouseholdRequest) ProtoMessage() {}
+
+func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
+func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *GetHouseholdRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+// GetHouseholdResponse holds the household with its address and history.
+type GetHouseholdResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Household     *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHouseholdResponse) Reset() {
+	*x = GetHouseholdResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHouseholdResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHouseholdResponse) ProtoMessage() {}
+
+func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHouseholdResponse.ProtoReflect.Descriptor instead.
+func (*GetHouseholdResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetHouseholdResponse) GetHousehold() *Household {
+	if x != nil {
+		return x.Household
 	}
 	return nil
 }
@@ -3333,18 +4551,39 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x1aCompareAssessmentsResponse\x122\n" +
 	"\x04from\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x04from\x12.\n" +
 	"\x02to\x18\x02 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x02to\x12:\n" +
-	"\achanges\x18\x03 \x03(\v2 .wijkbrug.intake.v1.DomainChangeR\achanges\"\xc6\x01\n" +
+	"\achanges\x18\x03 \x03(\v2 .wijkbrug.intake.v1.DomainChangeR\achanges\"\xd0\x02\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
 	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x12!\n" +
 	"\fhousehold_id\x18\x04 \x01(\tR\vhouseholdId\x125\n" +
-	"\x17merged_into_resident_id\x18\x05 \x01(\tR\x14mergedIntoResidentId\"\xa6\x01\n" +
+	"\x17merged_into_resident_id\x18\x05 \x01(\tR\x14mergedIntoResidentId\x122\n" +
+	"\x04name\x18\x06 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\a \x01(\tR\tbirthDate\x125\n" +
+	"\aaddress\x18\b \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\"|\n" +
+	"\n" +
+	"PersonName\x12\x1f\n" +
+	"\vgiven_names\x18\x01 \x01(\tR\n" +
+	"givenNames\x12,\n" +
+	"\x12family_name_prefix\x18\x02 \x01(\tR\x10familyNamePrefix\x12\x1f\n" +
+	"\vfamily_name\x18\x03 \x01(\tR\n" +
+	"familyName\"\xa8\x01\n" +
+	"\aAddress\x12\x16\n" +
+	"\x06street\x18\x01 \x01(\tR\x06street\x12!\n" +
+	"\fhouse_number\x18\x02 \x01(\x05R\vhouseNumber\x122\n" +
+	"\x15house_number_addition\x18\x03 \x01(\tR\x13houseNumberAddition\x12\x1a\n" +
+	"\bpostcode\x18\x04 \x01(\tR\bpostcode\x12\x12\n" +
+	"\x04city\x18\x05 \x01(\tR\x04city\"\xb0\x02\n" +
 	"\x17RegisterResidentRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x10\n" +
 	"\x03bsn\x18\x02 \x01(\tR\x03bsn\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\"n\n" +
+	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x122\n" +
+	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\x06 \x01(\tR\tbirthDate\x125\n" +
+	"\aaddress\x18\a \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\"n\n" +
 	"\x18RegisterResidentResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"'\n" +
@@ -3357,7 +4596,79 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x10keep_resident_id\x18\x02 \x01(\tR\x0ekeepResidentId\x122\n" +
 	"\x15duplicate_resident_id\x18\x03 \x01(\tR\x13duplicateResidentId\"R\n" +
 	"\x16MergeResidentsResponse\x128\n" +
-	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident*p\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"5\n" +
+	"\x12GetResidentRequest\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\"O\n" +
+	"\x13GetResidentResponse\x128\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\x90\x02\n" +
+	"\x15UpdateResidentRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"residentId\x122\n" +
+	"\x04name\x18\x03 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\x04 \x01(\tR\tbirthDate\x125\n" +
+	"\aaddress\x18\x05 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12#\n" +
+	"\rdistrict_code\x18\x06 \x01(\tR\fdistrictCode\"R\n" +
+	"\x16UpdateResidentResponse\x128\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xf6\x01\n" +
+	"\x0fHouseholdMember\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x125\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"started_on\x18\x03 \x01(\tR\tstartedOn\x12\x19\n" +
+	"\bended_on\x18\x04 \x01(\tR\aendedOn\x122\n" +
+	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\x06 \x01(\tR\tbirthDate\"\xe3\x01\n" +
+	"\tHousehold\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x125\n" +
+	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12=\n" +
+	"\amembers\x18\x05 \x03(\v2#.wijkbrug.intake.v1.HouseholdMemberR\amembers\"l\n" +
+	"\x12HouseholdMemberRef\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x125\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"l\n" +
+	"\x12NewHouseholdMember\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x125\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\xab\x02\n" +
+	"\x16CreateHouseholdRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x125\n" +
+	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12@\n" +
+	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberR\amembers\x12\x1d\n" +
+	"\n" +
+	"started_on\x18\x06 \x01(\tR\tstartedOn\"V\n" +
+	"\x17CreateHouseholdResponse\x12;\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xde\x01\n" +
+	"\x19AddHouseholdMemberRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1f\n" +
+	"\vresident_id\x18\x03 \x01(\tR\n" +
+	"residentId\x125\n" +
+	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"started_on\x18\x05 \x01(\tR\tstartedOn\"Y\n" +
+	"\x1aAddHouseholdMemberResponse\x12;\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xa6\x01\n" +
+	"\x1cRemoveHouseholdMemberRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1f\n" +
+	"\vresident_id\x18\x03 \x01(\tR\n" +
+	"residentId\x12\x19\n" +
+	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\\\n" +
+	"\x1dRemoveHouseholdMemberResponse\x12;\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"8\n" +
+	"\x13GetHouseholdRequest\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"S\n" +
+	"\x14GetHouseholdResponse\x12;\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -3413,7 +4724,13 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x15SCORE_CHANGE_IMPROVED\x10\x01\x12\x1a\n" +
 	"\x16SCORE_CHANGE_UNCHANGED\x10\x02\x12\x19\n" +
 	"\x15SCORE_CHANGE_WORSENED\x10\x03\x12\x1f\n" +
-	"\x1bSCORE_CHANGE_NOT_COMPARABLE\x10\x042\xae\r\n" +
+	"\x1bSCORE_CHANGE_NOT_COMPARABLE\x10\x04*\xa3\x01\n" +
+	"\rHouseholdRole\x12\x1e\n" +
+	"\x1aHOUSEHOLD_ROLE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18HOUSEHOLD_ROLE_APPLICANT\x10\x01\x12\x1a\n" +
+	"\x16HOUSEHOLD_ROLE_PARTNER\x10\x02\x12\x18\n" +
+	"\x14HOUSEHOLD_ROLE_CHILD\x10\x03\x12\x1e\n" +
+	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb9\x12\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12^\n" +
@@ -3430,7 +4747,13 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x12CompareAssessments\x12-.wijkbrug.intake.v1.CompareAssessmentsRequest\x1a..wijkbrug.intake.v1.CompareAssessmentsResponse\x12m\n" +
 	"\x10RegisterResident\x12+.wijkbrug.intake.v1.RegisterResidentRequest\x1a,.wijkbrug.intake.v1.RegisterResidentResponse\x12a\n" +
 	"\fFindResident\x12'.wijkbrug.intake.v1.FindResidentRequest\x1a(.wijkbrug.intake.v1.FindResidentResponse\x12g\n" +
-	"\x0eMergeResidents\x12).wijkbrug.intake.v1.MergeResidentsRequest\x1a*.wijkbrug.intake.v1.MergeResidentsResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\x0eMergeResidents\x12).wijkbrug.intake.v1.MergeResidentsRequest\x1a*.wijkbrug.intake.v1.MergeResidentsResponse\x12^\n" +
+	"\vGetResident\x12&.wijkbrug.intake.v1.GetResidentRequest\x1a'.wijkbrug.intake.v1.GetResidentResponse\x12g\n" +
+	"\x0eUpdateResident\x12).wijkbrug.intake.v1.UpdateResidentRequest\x1a*.wijkbrug.intake.v1.UpdateResidentResponse\x12j\n" +
+	"\x0fCreateHousehold\x12*.wijkbrug.intake.v1.CreateHouseholdRequest\x1a+.wijkbrug.intake.v1.CreateHouseholdResponse\x12s\n" +
+	"\x12AddHouseholdMember\x12-.wijkbrug.intake.v1.AddHouseholdMemberRequest\x1a..wijkbrug.intake.v1.AddHouseholdMemberResponse\x12|\n" +
+	"\x15RemoveHouseholdMember\x120.wijkbrug.intake.v1.RemoveHouseholdMemberRequest\x1a1.wijkbrug.intake.v1.RemoveHouseholdMemberResponse\x12a\n" +
+	"\fGetHousehold\x12'.wijkbrug.intake.v1.GetHouseholdRequest\x1a(.wijkbrug.intake.v1.GetHouseholdResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -3444,146 +4767,198 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
-	(Channel)(0),                         // 0: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                         // 1: wijkbrug.intake.v1.Urgency
-	(IntakeStatus)(0),                    // 2: wijkbrug.intake.v1.IntakeStatus
-	(TriageOutcome)(0),                   // 3: wijkbrug.intake.v1.TriageOutcome
-	(ContactKind)(0),                     // 4: wijkbrug.intake.v1.ContactKind
-	(Positioning)(0),                     // 5: wijkbrug.intake.v1.Positioning
-	(TriageCondition)(0),                 // 6: wijkbrug.intake.v1.TriageCondition
-	(AssessmentContext)(0),               // 7: wijkbrug.intake.v1.AssessmentContext
-	(ScoreChange)(0),                     // 8: wijkbrug.intake.v1.ScoreChange
-	(*Intake)(nil),                       // 9: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),        // 10: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),       // 11: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),             // 12: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),            // 13: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),           // 14: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),          // 15: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),          // 16: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),         // 17: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),  // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil), // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),        // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),       // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),           // 22: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),          // 23: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),         // 24: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),               // 25: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),        // 26: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                   // 27: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                 // 28: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),       // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),      // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),   // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),  // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*DomainScore)(nil),                  // 33: wijkbrug.intake.v1.DomainScore
-	(*Assessment)(nil),                   // 34: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),      // 35: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),     // 36: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),       // 37: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),      // 38: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),    // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*DomainChange)(nil),                 // 40: wijkbrug.intake.v1.DomainChange
-	(*CompareAssessmentsResponse)(nil),   // 41: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                     // 42: wijkbrug.intake.v1.Resident
-	(*RegisterResidentRequest)(nil),      // 43: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),     // 44: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),          // 45: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),         // 46: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),        // 47: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),       // 48: wijkbrug.intake.v1.MergeResidentsResponse
-	(v1.LifeDomain)(0),                   // 49: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),        // 50: google.protobuf.Timestamp
-	(v11.SourceType)(0),                  // 51: wijkbrug.referral.v1.SourceType
+	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
+	(IntakeStatus)(0),                     // 2: wijkbrug.intake.v1.IntakeStatus
+	(TriageOutcome)(0),                    // 3: wijkbrug.intake.v1.TriageOutcome
+	(ContactKind)(0),                      // 4: wijkbrug.intake.v1.ContactKind
+	(Positioning)(0),                      // 5: wijkbrug.intake.v1.Positioning
+	(TriageCondition)(0),                  // 6: wijkbrug.intake.v1.TriageCondition
+	(AssessmentContext)(0),                // 7: wijkbrug.intake.v1.AssessmentContext
+	(ScoreChange)(0),                      // 8: wijkbrug.intake.v1.ScoreChange
+	(HouseholdRole)(0),                    // 9: wijkbrug.intake.v1.HouseholdRole
+	(*Intake)(nil),                        // 10: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),         // 11: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),        // 12: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),              // 13: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),             // 14: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),            // 15: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),           // 16: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),           // 17: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),          // 18: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),   // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),  // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),         // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),        // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),            // 23: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),           // 24: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),          // 25: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                // 26: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),         // 27: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                    // 28: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                  // 29: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),        // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),       // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),    // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),   // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*DomainScore)(nil),                   // 34: wijkbrug.intake.v1.DomainScore
+	(*Assessment)(nil),                    // 35: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),       // 36: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),      // 37: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),        // 38: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),       // 39: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),     // 40: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*DomainChange)(nil),                  // 41: wijkbrug.intake.v1.DomainChange
+	(*CompareAssessmentsResponse)(nil),    // 42: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                      // 43: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                    // 44: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                       // 45: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),       // 46: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),      // 47: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),           // 48: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),          // 49: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),         // 50: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),        // 51: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),            // 52: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),           // 53: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),         // 54: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),        // 55: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),               // 56: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                     // 57: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),            // 58: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),            // 59: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),        // 60: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),       // 61: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),     // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),    // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),  // 64: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil), // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),           // 66: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),          // 67: wijkbrug.intake.v1.GetHouseholdResponse
+	(v1.LifeDomain)(0),                    // 68: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),         // 69: google.protobuf.Timestamp
+	(v11.SourceType)(0),                   // 70: wijkbrug.referral.v1.SourceType
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	49, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	68, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	50, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	50, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	69, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	69, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	49, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	68, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	9,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	3,  // 13: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	9,  // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	4,  // 15: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
-	9,  // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
-	25, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	10, // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	10, // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	10, // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	26, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
 	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	51, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	70, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	27, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	50, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
-	28, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	28, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	69, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	29, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	27, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	28, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	29, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	33, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.intake.v1.DomainScore
-	50, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	34, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.intake.v1.DomainScore
+	69, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
 	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	33, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.intake.v1.DomainScore
-	34, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
-	34, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.intake.v1.DomainScore
+	35, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	35, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
 	8,  // 39: wijkbrug.intake.v1.DomainChange.change:type_name -> wijkbrug.intake.v1.ScoreChange
-	34, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
-	34, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	40, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.intake.v1.DomainChange
-	42, // 43: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	42, // 44: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	42, // 45: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	10, // 46: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	12, // 47: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	14, // 48: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	16, // 49: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	18, // 50: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	20, // 51: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	22, // 52: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	24, // 53: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	29, // 54: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	31, // 55: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	35, // 56: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	37, // 57: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	39, // 58: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	43, // 59: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	45, // 60: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	47, // 61: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	11, // 62: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	13, // 63: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	15, // 64: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	17, // 65: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	19, // 66: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	21, // 67: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	23, // 68: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	26, // 69: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	30, // 70: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	32, // 71: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	36, // 72: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	38, // 73: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	41, // 74: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	44, // 75: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	46, // 76: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	48, // 77: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	62, // [62:78] is the sub-list for method output_type
-	46, // [46:62] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	35, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	35, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	41, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.intake.v1.DomainChange
+	44, // 43: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
+	45, // 44: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
+	44, // 45: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	45, // 46: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	43, // 47: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43, // 48: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43, // 49: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43, // 50: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	44, // 51: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	45, // 52: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	43, // 53: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	9,  // 54: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	44, // 55: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
+	45, // 56: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
+	56, // 57: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
+	9,  // 58: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	9,  // 59: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	45, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
+	59, // 61: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
+	57, // 62: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	9,  // 63: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	57, // 64: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	57, // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	57, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	11, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	13, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	15, // 69: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	17, // 70: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	19, // 71: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	21, // 72: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	23, // 73: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	25, // 74: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	30, // 75: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	32, // 76: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	36, // 77: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	38, // 78: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	40, // 79: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	46, // 80: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	48, // 81: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	50, // 82: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	52, // 83: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	54, // 84: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	60, // 85: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	62, // 86: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	64, // 87: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	66, // 88: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	12, // 89: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	14, // 90: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	16, // 91: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	18, // 92: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	20, // 93: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	22, // 94: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	24, // 95: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	27, // 96: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	31, // 97: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	33, // 98: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	37, // 99: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	39, // 100: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	42, // 101: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	47, // 102: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	49, // 103: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	51, // 104: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	53, // 105: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	55, // 106: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	61, // 107: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	63, // 108: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	65, // 109: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	67, // 110: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	89, // [89:111] is the sub-list for method output_type
+	67, // [67:89] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -3596,8 +4971,8 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   40,
+			NumEnums:      10,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,22 +23,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterIntake_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
-	IntakeService_GetIntake_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/GetIntake"
-	IntakeService_StartTriage_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/StartTriage"
-	IntakeService_DecideTriage_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
-	IntakeService_RecordContactAttempt_FullMethodName = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
-	IntakeService_WithdrawIntake_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
-	IntakeService_MergeIntake_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
-	IntakeService_ListTeamQueue_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
-	IntakeService_GetTriagePolicy_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
-	IntakeService_ReplaceTriagePolicy_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
-	IntakeService_RecordAssessment_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
-	IntakeService_ListAssessments_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/ListAssessments"
-	IntakeService_CompareAssessments_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/CompareAssessments"
-	IntakeService_RegisterResident_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/RegisterResident"
-	IntakeService_FindResident_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/FindResident"
-	IntakeService_MergeResidents_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/MergeResidents"
+	IntakeService_RegisterIntake_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
+	IntakeService_GetIntake_FullMethodName             = "/wijkbrug.intake.v1.IntakeService/GetIntake"
+	IntakeService_StartTriage_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/StartTriage"
+	IntakeService_DecideTriage_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
+	IntakeService_RecordContactAttempt_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
+	IntakeService_WithdrawIntake_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
+	IntakeService_MergeIntake_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
+	IntakeService_ListTeamQueue_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
+	IntakeService_GetTriagePolicy_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
+	IntakeService_ReplaceTriagePolicy_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
+	IntakeService_RecordAssessment_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
+	IntakeService_ListAssessments_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/ListAssessments"
+	IntakeService_CompareAssessments_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/CompareAssessments"
+	IntakeService_RegisterResident_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/RegisterResident"
+	IntakeService_FindResident_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/FindResident"
+	IntakeService_MergeResidents_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/MergeResidents"
+	IntakeService_GetResident_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/GetResident"
+	IntakeService_UpdateResident_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/UpdateResident"
+	IntakeService_CreateHousehold_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/CreateHousehold"
+	IntakeService_AddHouseholdMember_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/AddHouseholdMember"
+	IntakeService_RemoveHouseholdMember_FullMethodName = "/wijkbrug.intake.v1.IntakeService/RemoveHouseholdMember"
+	IntakeService_GetHousehold_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/GetHousehold"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -98,6 +104,31 @@ type IntakeServiceClient interface {
 	// household memberships and assessments move over; the duplicate's BSN keeps finding the
 	// kept resident. Team only, for residents it works with.
 	MergeResidents(ctx context.Context, in *MergeResidentsRequest, opts ...grpc.CallOption) (*MergeResidentsResponse, error)
+	// GetResident returns a resident with name, birth date and address. Team only; a resident
+	// the team does not work with is NOT_FOUND.
+	GetResident(ctx context.Context, in *GetResidentRequest, opts ...grpc.CallOption) (*GetResidentResponse, error)
+	// UpdateResident changes a resident's name, birth date, address or district (the parts
+	// given; the rest stays). Team only, for residents it works with. The answer carries no
+	// personal details (read them with GetResident).
+	UpdateResident(ctx context.Context, in *UpdateResidentRequest, opts ...grpc.CallOption) (*UpdateResidentResponse, error)
+	// CreateHousehold registers a household at an address with its members (exactly one
+	// APPLICANT). Members must be residents the team works with. A member whose current
+	// household has only them (the one-person household every new resident gets) moves over;
+	// one in a household with others is FAILED_PRECONDITION (remove them there first). When a
+	// household with current members is already registered at the same address (postcode,
+	// house number and addition) the answer is ALREADY_EXISTS, naming that household in a
+	// google.rpc.ResourceInfo when the team works with it: add the members to it instead.
+	CreateHousehold(ctx context.Context, in *CreateHouseholdRequest, opts ...grpc.CallOption) (*CreateHouseholdResponse, error)
+	// AddHouseholdMember adds a resident the team works with to a household the team works
+	// with (it works with a current member), under the same moving rule as CreateHousehold.
+	AddHouseholdMember(ctx context.Context, in *AddHouseholdMemberRequest, opts ...grpc.CallOption) (*AddHouseholdMemberResponse, error)
+	// RemoveHouseholdMember ends a current membership on a date; the membership stays in the
+	// household's history. The resident then has no current household (a new intake gives
+	// them a one-person household again).
+	RemoveHouseholdMember(ctx context.Context, in *RemoveHouseholdMemberRequest, opts ...grpc.CallOption) (*RemoveHouseholdMemberResponse, error)
+	// GetHousehold returns a household the team works with: its address and all memberships,
+	// current and ended. Names and birth dates are given only for members the team works with.
+	GetHousehold(ctx context.Context, in *GetHouseholdRequest, opts ...grpc.CallOption) (*GetHouseholdResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -268,6 +299,66 @@ func (c *intakeServiceClient) MergeResidents(ctx context.Context, in *MergeResid
 	return out, nil
 }
 
+func (c *intakeServiceClient) GetResident(ctx context.Context, in *GetResidentRequest, opts ...grpc.CallOption) (*GetResidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetResident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) UpdateResident(ctx context.Context, in *UpdateResidentRequest, opts ...grpc.CallOption) (*UpdateResidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_UpdateResident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) CreateHousehold(ctx context.Context, in *CreateHouseholdRequest, opts ...grpc.CallOption) (*CreateHouseholdResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateHouseholdResponse)
+	err := c.cc.Invoke(ctx, IntakeService_CreateHousehold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AddHouseholdMember(ctx context.Context, in *AddHouseholdMemberRequest, opts ...grpc.CallOption) (*AddHouseholdMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddHouseholdMemberResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AddHouseholdMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RemoveHouseholdMember(ctx context.Context, in *RemoveHouseholdMemberRequest, opts ...grpc.CallOption) (*RemoveHouseholdMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveHouseholdMemberResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RemoveHouseholdMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) GetHousehold(ctx context.Context, in *GetHouseholdRequest, opts ...grpc.CallOption) (*GetHouseholdResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetHouseholdResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetHousehold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -325,6 +416,31 @@ type IntakeServiceServer interface {
 	// household memberships and assessments move over; the duplicate's BSN keeps finding the
 	// kept resident. Team only, for residents it works with.
 	MergeResidents(context.Context, *MergeResidentsRequest) (*MergeResidentsResponse, error)
+	// GetResident returns a resident with name, birth date and address. Team only; a resident
+	// the team does not work with is NOT_FOUND.
+	GetResident(context.Context, *GetResidentRequest) (*GetResidentResponse, error)
+	// UpdateResident changes a resident's name, birth date, address or district (the parts
+	// given; the rest stays). Team only, for residents it works with. The answer carries no
+	// personal details (read them with GetResident).
+	UpdateResident(context.Context, *UpdateResidentRequest) (*UpdateResidentResponse, error)
+	// CreateHousehold registers a household at an address with its members (exactly one
+	// APPLICANT). Members must be residents the team works with. A member whose current
+	// household has only them (the one-person household every new resident gets) moves over;
+	// one in a household with others is FAILED_PRECONDITION (remove them there first). When a
+	// household with current members is already registered at the same address (postcode,
+	// house number and addition) the answer is ALREADY_EXISTS, naming that household in a
+	// google.rpc.ResourceInfo when the team works with it: add the members to it instead.
+	CreateHousehold(context.Context, *CreateHouseholdRequest) (*CreateHouseholdResponse, error)
+	// AddHouseholdMember adds a resident the team works with to a household the team works
+	// with (it works with a current member), under the same moving rule as CreateHousehold.
+	AddHouseholdMember(context.Context, *AddHouseholdMemberRequest) (*AddHouseholdMemberResponse, error)
+	// RemoveHouseholdMember ends a current membership on a date; the membership stays in the
+	// household's history. The resident then has no current household (a new intake gives
+	// them a one-person household again).
+	RemoveHouseholdMember(context.Context, *RemoveHouseholdMemberRequest) (*RemoveHouseholdMemberResponse, error)
+	// GetHousehold returns a household the team works with: its address and all memberships,
+	// current and ended. Names and birth dates are given only for members the team works with.
+	GetHousehold(context.Context, *GetHouseholdRequest) (*GetHouseholdResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -382,6 +498,24 @@ func (UnimplementedIntakeServiceServer) FindResident(context.Context, *FindResid
 }
 func (UnimplementedIntakeServiceServer) MergeResidents(context.Context, *MergeResidentsRequest) (*MergeResidentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeResidents not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetResident(context.Context, *GetResidentRequest) (*GetResidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResident not implemented")
+}
+func (UnimplementedIntakeServiceServer) UpdateResident(context.Context, *UpdateResidentRequest) (*UpdateResidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateResident not implemented")
+}
+func (UnimplementedIntakeServiceServer) CreateHousehold(context.Context, *CreateHouseholdRequest) (*CreateHouseholdResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateHousehold not implemented")
+}
+func (UnimplementedIntakeServiceServer) AddHouseholdMember(context.Context, *AddHouseholdMemberRequest) (*AddHouseholdMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddHouseholdMember not implemented")
+}
+func (UnimplementedIntakeServiceServer) RemoveHouseholdMember(context.Context, *RemoveHouseholdMemberRequest) (*RemoveHouseholdMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveHouseholdMember not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetHousehold(context.Context, *GetHouseholdRequest) (*GetHouseholdResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetHousehold not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -692,6 +826,114 @@ func _IntakeService_MergeResidents_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_GetResident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetResident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetResident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetResident(ctx, req.(*GetResidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_UpdateResident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).UpdateResident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_UpdateResident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).UpdateResident(ctx, req.(*UpdateResidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_CreateHousehold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateHouseholdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).CreateHousehold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_CreateHousehold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).CreateHousehold(ctx, req.(*CreateHouseholdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AddHouseholdMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddHouseholdMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AddHouseholdMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AddHouseholdMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AddHouseholdMember(ctx, req.(*AddHouseholdMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RemoveHouseholdMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveHouseholdMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RemoveHouseholdMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RemoveHouseholdMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RemoveHouseholdMember(ctx, req.(*RemoveHouseholdMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_GetHousehold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHouseholdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetHousehold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetHousehold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetHousehold(ctx, req.(*GetHouseholdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -762,6 +1004,30 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MergeResidents",
 			Handler:    _IntakeService_MergeResidents_Handler,
+		},
+		{
+			MethodName: "GetResident",
+			Handler:    _IntakeService_GetResident_Handler,
+		},
+		{
+			MethodName: "UpdateResident",
+			Handler:    _IntakeService_UpdateResident_Handler,
+		},
+		{
+			MethodName: "CreateHousehold",
+			Handler:    _IntakeService_CreateHousehold_Handler,
+		},
+		{
+			MethodName: "AddHouseholdMember",
+			Handler:    _IntakeService_AddHouseholdMember_Handler,
+		},
+		{
+			MethodName: "RemoveHouseholdMember",
+			Handler:    _IntakeService_RemoveHouseholdMember_Handler,
+		},
+		{
+			MethodName: "GetHousehold",
+			Handler:    _IntakeService_GetHousehold_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -103,3 +103,28 @@ func (p *Publisher) ResidentsMerged(ctx context.Context, keep, duplicate domain.
 		KeptResidentId: keep.ID, DuplicateResidentId: duplicate.ID, MunicipalityCode: keep.Municipality,
 	})
 }
+
+// HouseholdCreated announces a new household: ids and roles, never the address.
+func (p *Publisher) HouseholdCreated(ctx context.Context, h domain.Household) error {
+	e := &intakev1.HouseholdCreated{HouseholdId: h.ID, MunicipalityCode: h.Municipality, DistrictCode: h.District}
+	for _, m := range h.Members {
+		e.Members = append(e.Members, &intakev1.HouseholdMemberRef{ResidentId: m.ResidentID,
+			Role: protoenum.FromCode[intakev1.HouseholdRole](m.Role)})
+	}
+	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "created"), h.ID, e)
+}
+
+// HouseholdMemberAdded announces that a resident joined a household.
+func (p *Publisher) HouseholdMemberAdded(ctx context.Context, h domain.Household, m domain.Member, previousHouseholdID string) error {
+	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "member_added"), h.ID, &intakev1.HouseholdMemberAdded{
+		HouseholdId: h.ID, ResidentId: m.ResidentID, Role: protoenum.FromCode[intakev1.HouseholdRole](m.Role),
+		MunicipalityCode: h.Municipality, PreviousHouseholdId: previousHouseholdID,
+	})
+}
+
+// HouseholdMemberRemoved announces that a membership ended.
+func (p *Publisher) HouseholdMemberRemoved(ctx context.Context, h domain.Household, residentID, endedOn string) error {
+	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "member_removed"), h.ID, &intakev1.HouseholdMemberRemoved{
+		HouseholdId: h.ID, ResidentId: residentID, MunicipalityCode: h.Municipality, EndedOn: endedOn,
+	})
+}

@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
@@ -13,8 +14,14 @@ import (
 
 // Additional data bound into the ciphertexts, so a value cannot be moved to another column.
 const (
-	aadBSN      = "intake.residents.bsn"
-	aadQuestion = "intake.intakes.question"
+	aadBSN              = "intake.residents.bsn"
+	aadQuestion         = "intake.intakes.question"
+	aadName             = "intake.residents.name"
+	aadBirthDate        = "intake.residents.birth_date"
+	aadResidentAddress  = "intake.residents.address"
+	aadHouseholdAddress = "intake.households.address"
+	// The household address index shares the BSN index key; the prefix separates the domains.
+	addressIndexPrefix = "intake.households.address:"
 )
 
 // Residents is the resident and household repository.
@@ -35,12 +42,16 @@ func (r *Residents) Register(ctx context.Context, res domain.Resident) (domain.R
 	q := r.db.Q(ctx)
 	index := r.prot.Index(res.BSN)
 	var id string
-	err := q.QueryRow(ctx, `
-		INSERT INTO residents (id, bsn_enc, bsn_index, pseudonym, municipality_code, district_code)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	nameEnc, birthEnc, addressEnc, err := r.sealDetails(res)
+	if err != nil {
+		return res, false, err
+	}
+	err = q.QueryRow(ctx, `
+		INSERT INTO residents (id, bsn_enc, bsn_index, pseudonym, municipality_code, district_code, name_enc, birth_date_enc, address_enc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (bsn_index) DO NOTHING
 		RETURNING id::text`,
-		res.ID, r.prot.Seal(res.BSN, aadBSN), index, res.Pseudonym, res.Municipality, res.District).Scan(&id)
+		res.ID, r.prot.Seal(res.BSN, aadBSN), index, res.Pseudonym, res.Municipality, res.District, nameEnc, birthEnc, addressEnc).Scan(&id)
 	if err == nil {
 		return res, true, nil
 	}
@@ -56,26 +67,244 @@ func (r *Residents) Register(ctx context.Context, res domain.Resident) (domain.R
 // Insert stores a new household with its members.
 func (r *Residents) Insert(ctx context.Context, h domain.Household) error {
 	q := r.db.Q(ctx)
-	if _, err := q.Exec(ctx, `INSERT INTO households (id, municipality_code, district_code) VALUES ($1, $2, $3)`,
-		h.ID, h.Municipality, h.District); err != nil {
+	var addressEnc, addressIndex []byte
+	if !h.Address.IsZero() {
+		var err error
+		if addressEnc, err = r.sealJSON(h.Address, aadHouseholdAddress); err != nil {
+			return err
+		}
+		addressIndex = r.AddressIndex(h.Address)
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO households (id, municipality_code, district_code, address_enc, address_index) VALUES ($1, $2, $3, $4, $5)`,
+		h.ID, h.Municipality, h.District, addressEnc, addressIndex); err != nil {
 		return err
 	}
 	for _, m := range h.Members {
-		if _, err := q.Exec(ctx, `INSERT INTO household_members (household_id, resident_id, role) VALUES ($1, $2, $3)`,
-			h.ID, m.ResidentID, m.Role); err != nil {
+		if err := r.AddMember(ctx, h.ID, m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// OfResident returns the household of a resident. Until households can be recomposed a
-// resident is in one; the newest wins should that change.
+// AddressIndex is the keyed blind index of an address's dwelling (postcode, house number,
+// addition), for matching households without storing the address in plain form.
+func (r *Residents) AddressIndex(a domain.Address) []byte {
+	return r.prot.Index(addressIndexPrefix + a.MatchKey())
+}
+
+// LockAddress serialises registrations of households at one address until the transaction
+// ends (an advisory lock: there may be no row to lock yet).
+func (r *Residents) LockAddress(ctx context.Context, a domain.Address) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('intake.households.address:' || encode($1::bytea, 'hex'), 0))`,
+		r.AddressIndex(a))
+	return err
+}
+
+// FindByAddress returns the household with current members registered at the address.
+func (r *Residents) FindByAddress(ctx context.Context, a domain.Address) (string, bool, error) {
+	var id string
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT h.id::text FROM households h
+		WHERE h.address_index = $1 AND EXISTS (SELECT 1 FROM household_members m WHERE m.household_id = h.id AND m.ended_on IS NULL)
+		ORDER BY h.created_at LIMIT 1`, r.AddressIndex(a)).Scan(&id)
+	if pgxdb.IsNoRows(err) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+// AddMember adds a membership. A resident has at most one current membership (a unique
+// index); the caller locks the resident first.
+func (r *Residents) AddMember(ctx context.Context, householdID string, m domain.Member) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO household_members (household_id, resident_id, role, started_on) VALUES ($1, $2, $3, $4::date)`,
+		householdID, m.ResidentID, m.Role, m.StartedOn)
+	return err
+}
+
+// EndMember ends the resident's current membership of the household on endedOn.
+func (r *Residents) EndMember(ctx context.Context, householdID, residentID, endedOn string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE household_members SET ended_on = $3::date
+		WHERE household_id = $1 AND resident_id = $2 AND ended_on IS NULL`, householdID, residentID, endedOn)
+	return err
+}
+
+// GetHousehold returns a household with all its memberships (current first, then by start)
+// and its address; forUpdate locks the household row until the transaction ends.
+func (r *Residents) GetHousehold(ctx context.Context, id string, forUpdate bool) (domain.Household, error) {
+	q := r.db.Q(ctx)
+	h := domain.Household{ID: id}
+	lock := ""
+	if forUpdate {
+		lock = " FOR UPDATE"
+	}
+	var addressEnc []byte
+	err := q.QueryRow(ctx, `SELECT municipality_code, district_code, address_enc FROM households WHERE id = $1`+lock, id).
+		Scan(&h.Municipality, &h.District, &addressEnc)
+	if pgxdb.IsNoRows(err) {
+		return h, apperr.NotFound("household", id)
+	}
+	if err != nil {
+		return h, err
+	}
+	if err := r.openJSON(addressEnc, aadHouseholdAddress, &h.Address); err != nil {
+		return h, err
+	}
+	rows, err := q.Query(ctx, `
+		SELECT resident_id::text, role, to_char(started_on, 'YYYY-MM-DD'), COALESCE(to_char(ended_on, 'YYYY-MM-DD'), '')
+		FROM household_members WHERE household_id = $1
+		ORDER BY ended_on IS NOT NULL, started_on, ended_on, resident_id`, id)
+	if err != nil {
+		return h, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m domain.Member
+		if err := rows.Scan(&m.ResidentID, &m.Role, &m.StartedOn, &m.EndedOn); err != nil {
+			return h, err
+		}
+		h.Members = append(h.Members, m)
+	}
+	return h, rows.Err()
+}
+
+// LockResident locks a resident row until the transaction ends, so concurrent membership
+// changes of one resident are serialised.
+func (r *Residents) LockResident(ctx context.Context, id string) error {
+	var x string
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT id::text FROM residents WHERE id = $1 FOR UPDATE`, id).Scan(&x)
+	if pgxdb.IsNoRows(err) {
+		return apperr.NotFound("resident", id)
+	}
+	return err
+}
+
+// LoadDetails decrypts the resident's name, date of birth and address into res.
+func (r *Residents) LoadDetails(ctx context.Context, res *domain.Resident) error {
+	var nameEnc, birthEnc, addressEnc []byte
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT name_enc, birth_date_enc, address_enc FROM residents WHERE id = $1`, res.ID).
+		Scan(&nameEnc, &birthEnc, &addressEnc)
+	if pgxdb.IsNoRows(err) {
+		return apperr.NotFound("resident", res.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.openJSON(nameEnc, aadName, &res.Name); err != nil {
+		return err
+	}
+	if err := r.openJSON(addressEnc, aadResidentAddress, &res.Address); err != nil {
+		return err
+	}
+	res.BirthDate = ""
+	if birthEnc != nil {
+		if res.BirthDate, err = r.prot.Open(birthEnc, aadBirthDate); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveDetails stores the resident's name, date of birth, address and district.
+func (r *Residents) SaveDetails(ctx context.Context, res domain.Resident) error {
+	nameEnc, birthEnc, addressEnc, err := r.sealDetails(res)
+	if err != nil {
+		return err
+	}
+	_, err = r.db.Q(ctx).Exec(ctx, `UPDATE residents SET name_enc = $2, birth_date_enc = $3, address_enc = $4, district_code = $5 WHERE id = $1`,
+		res.ID, nameEnc, birthEnc, addressEnc, res.District)
+	return err
+}
+
+// name and address as stored (inside the ciphertext).
+type nameJSON struct {
+	GivenNames string `json:"given_names,omitempty"`
+	Prefix     string `json:"prefix,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+}
+
+type addressJSON struct {
+	Street      string `json:"street"`
+	HouseNumber int    `json:"house_number"`
+	Addition    string `json:"addition,omitempty"`
+	Postcode    string `json:"postcode"`
+	City        string `json:"city"`
+}
+
+func toJSON(v any) any {
+	switch x := v.(type) {
+	case domain.Name:
+		return nameJSON{x.GivenNames, x.Prefix, x.FamilyName}
+	case domain.Address:
+		return addressJSON{x.Street, x.HouseNumber, x.Addition, x.Postcode, x.City}
+	}
+	return v
+}
+
+// sealJSON encrypts a name or address; the zero value is stored as NULL.
+func (r *Residents) sealJSON(v any, aad string) ([]byte, error) {
+	switch x := v.(type) {
+	case domain.Name:
+		if x.IsZero() {
+			return nil, nil
+		}
+	case domain.Address:
+		if x.IsZero() {
+			return nil, nil
+		}
+	}
+	b, err := json.Marshal(toJSON(v))
+	if err != nil {
+		return nil, err
+	}
+	return r.prot.Seal(string(b), aad), nil
+}
+
+// openJSON decrypts a name or address into out (a *domain.Name or *domain.Address); NULL
+// leaves it zero.
+func (r *Residents) openJSON(enc []byte, aad string, out any) error {
+	if enc == nil {
+		return nil
+	}
+	pt, err := r.prot.Open(enc, aad)
+	if err != nil {
+		return err
+	}
+	switch o := out.(type) {
+	case *domain.Name:
+		var n nameJSON
+		if err := json.Unmarshal([]byte(pt), &n); err != nil {
+			return err
+		}
+		*o = domain.Name{GivenNames: n.GivenNames, Prefix: n.Prefix, FamilyName: n.FamilyName}
+	case *domain.Address:
+		var a addressJSON
+		if err := json.Unmarshal([]byte(pt), &a); err != nil {
+			return err
+		}
+		*o = domain.Address{Street: a.Street, HouseNumber: a.HouseNumber, Addition: a.Addition, Postcode: a.Postcode, City: a.City}
+	}
+	return nil
+}
+
+func (r *Residents) sealDetails(res domain.Resident) (nameEnc, birthEnc, addressEnc []byte, err error) {
+	if nameEnc, err = r.sealJSON(res.Name, aadName); err != nil {
+		return
+	}
+	if addressEnc, err = r.sealJSON(res.Address, aadResidentAddress); err != nil {
+		return
+	}
+	if res.BirthDate != "" {
+		birthEnc = r.prot.Seal(res.BirthDate, aadBirthDate)
+	}
+	return
+}
+
+// OfResident returns the current household of a resident (a unique index keeps it to one).
 func (r *Residents) OfResident(ctx context.Context, residentID string) (string, error) {
 	var id string
 	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT h.id::text FROM household_members m JOIN households h ON h.id = m.household_id
-		WHERE m.resident_id = $1 ORDER BY h.created_at DESC LIMIT 1`, residentID).Scan(&id)
+		SELECT household_id::text FROM household_members WHERE resident_id = $1 AND ended_on IS NULL`, residentID).Scan(&id)
 	if pgxdb.IsNoRows(err) {
 		return "", apperr.NotFound("household", "")
 	}
@@ -124,12 +353,12 @@ func (r *Residents) TeamWorksWith(ctx context.Context, teamOIN, residentID strin
 	return ok, err
 }
 
-// TeamWorksWithHousehold reports whether a team works with a member of a household.
+// TeamWorksWithHousehold reports whether a team works with a current member of a household.
 func (r *Residents) TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error) {
 	var ok bool
 	err := r.db.Q(ctx).QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM household_members m JOIN team_residents t ON t.resident_id = m.resident_id
-		               WHERE m.household_id = $2 AND t.team_oin = $1)`, teamOIN, householdID).Scan(&ok)
+		               WHERE m.household_id = $2 AND m.ended_on IS NULL AND t.team_oin = $1)`, teamOIN, householdID).Scan(&ok)
 	return ok, err
 }
 
@@ -143,9 +372,9 @@ func (r *Residents) HouseholdMunicipality(ctx context.Context, householdID strin
 	return m, err
 }
 
-// Merge marks duplicate as merged into keep: the duplicate leaves its households, its teams
+// Merge marks duplicate as merged into keep: the duplicate leaves its household, its teams
 // now work with keep, and its BSN finds keep from now on (FindByBSN follows merged_into).
-func (r *Residents) Merge(ctx context.Context, keep, duplicate string) error {
+func (r *Residents) Merge(ctx context.Context, keep, duplicate, today string) error {
 	q := r.db.Q(ctx)
 	if _, err := q.Exec(ctx, `UPDATE residents SET merged_into = $2 WHERE id = $1`, duplicate, keep); err != nil {
 		return err
@@ -154,7 +383,9 @@ func (r *Residents) Merge(ctx context.Context, keep, duplicate string) error {
 	if _, err := q.Exec(ctx, `UPDATE residents SET merged_into = $2 WHERE merged_into = $1`, duplicate, keep); err != nil {
 		return err
 	}
-	if _, err := q.Exec(ctx, `DELETE FROM household_members WHERE resident_id = $1`, duplicate); err != nil {
+	// The duplicate leaves its household; the membership stays in the household's history.
+	if _, err := q.Exec(ctx, `UPDATE household_members SET ended_on = GREATEST(started_on, $2::date)
+		WHERE resident_id = $1 AND ended_on IS NULL`, duplicate, today); err != nil {
 		return err
 	}
 	_, err := q.Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) SELECT team_oin, $2 FROM team_residents WHERE resident_id = $1

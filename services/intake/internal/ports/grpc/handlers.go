@@ -3,6 +3,7 @@ package grpc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -21,14 +22,13 @@ const (
 	MaxQueueLimit     = 500
 )
 
-// intakeChange validates an intake id and runs a mutating use case idempotently. The answer
-// is stored for replays, so it carries no question.
-func intakeChange[Resp proto.Message](ctx context.Context, s *Server, req idempotency.Request, id string, v *apperr.Validation,
+// intakeChange runs a mutating use case on an intake idempotently, once the request was
+// validated (verr). The answer is stored for replays, so it carries no question.
+func intakeChange[Resp proto.Message](ctx context.Context, s *Server, req idempotency.Request, verr error,
 	wrap func(*intakev1.Intake) Resp, fn func(ctx context.Context) (domain.Intake, error)) (Resp, error) {
-	valid.UUID(v, "intake_id", id)
-	if err := v.Err(); err != nil {
+	if verr != nil {
 		var zero Resp
-		return zero, err
+		return zero, verr
 	}
 	// wrap(nil) is the empty response a replay is decoded into.
 	return idempotency.Do(ctx, s.idem, req, func() Resp { return wrap(nil) }, func(ctx context.Context) (Resp, error) {
@@ -44,7 +44,7 @@ func intakeChange[Resp proto.Message](ctx context.Context, s *Server, req idempo
 
 // StartTriage picks up a received intake.
 func (s *Server) StartTriage(ctx context.Context, req *intakev1.StartTriageRequest) (*intakev1.StartTriageResponse, error) {
-	return intakeChange(ctx, s, req, req.GetIntakeId(), &apperr.Validation{},
+	return intakeChange(ctx, s, req, intakeIDFromRequest(req.GetIntakeId()),
 		func(i *intakev1.Intake) *intakev1.StartTriageResponse {
 			return &intakev1.StartTriageResponse{Intake: i}
 		},
@@ -53,15 +53,8 @@ func (s *Server) StartTriage(ctx context.Context, req *intakev1.StartTriageReque
 
 // DecideTriage decides an intake in triage.
 func (s *Server) DecideTriage(ctx context.Context, req *intakev1.DecideTriageRequest) (*intakev1.DecideTriageResponse, error) {
-	var v apperr.Validation
-	outcome := domain.Outcome(protoenum.Code(req.GetOutcome()))
-	switch {
-	case req.GetApplyPolicy() && req.GetOutcome() != intakev1.TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED:
-		v.Add("outcome", "set either outcome or apply_policy, not both")
-	case !req.GetApplyPolicy() && outcome == domain.OutcomeNone:
-		v.Add("outcome", "required unless apply_policy is set: one of the defined values")
-	}
-	return intakeChange(ctx, s, req, req.GetIntakeId(), &v,
+	outcome, err := decideFromRequest(req)
+	return intakeChange(ctx, s, req, err,
 		func(i *intakev1.Intake) *intakev1.DecideTriageResponse {
 			return &intakev1.DecideTriageResponse{Intake: i}
 		},
@@ -72,9 +65,8 @@ func (s *Server) DecideTriage(ctx context.Context, req *intakev1.DecideTriageReq
 
 // RecordContactAttempt records an attempt to reach the resident.
 func (s *Server) RecordContactAttempt(ctx context.Context, req *intakev1.RecordContactAttemptRequest) (*intakev1.RecordContactAttemptResponse, error) {
-	var v apperr.Validation
-	kind := protoenum.Required(&v, "kind", req.GetKind())
-	return intakeChange(ctx, s, req, req.GetIntakeId(), &v,
+	kind, err := contactAttemptFromRequest(req)
+	return intakeChange(ctx, s, req, err,
 		func(i *intakev1.Intake) *intakev1.RecordContactAttemptResponse {
 			return &intakev1.RecordContactAttemptResponse{Intake: i}
 		},
@@ -85,7 +77,7 @@ func (s *Server) RecordContactAttempt(ctx context.Context, req *intakev1.RecordC
 
 // WithdrawIntake records that the resident withdrew.
 func (s *Server) WithdrawIntake(ctx context.Context, req *intakev1.WithdrawIntakeRequest) (*intakev1.WithdrawIntakeResponse, error) {
-	return intakeChange(ctx, s, req, req.GetIntakeId(), &apperr.Validation{},
+	return intakeChange(ctx, s, req, intakeIDFromRequest(req.GetIntakeId()),
 		func(i *intakev1.Intake) *intakev1.WithdrawIntakeResponse {
 			return &intakev1.WithdrawIntakeResponse{Intake: i}
 		},
@@ -94,10 +86,7 @@ func (s *Server) WithdrawIntake(ctx context.Context, req *intakev1.WithdrawIntak
 
 // MergeIntake merges a duplicate intake into another.
 func (s *Server) MergeIntake(ctx context.Context, req *intakev1.MergeIntakeRequest) (*intakev1.MergeIntakeResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
-	valid.UUID(&v, "into_intake_id", req.GetIntoIntakeId())
-	if err := v.Err(); err != nil {
+	if err := mergeIntakeFromRequest(req); err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.MergeIntakeResponse { return &intakev1.MergeIntakeResponse{} },
@@ -150,24 +139,8 @@ func (s *Server) GetTriagePolicy(ctx context.Context, req *intakev1.GetTriagePol
 
 // ReplaceTriagePolicy adopts a new policy version.
 func (s *Server) ReplaceTriagePolicy(ctx context.Context, req *intakev1.ReplaceTriagePolicyRequest) (*intakev1.ReplaceTriagePolicyResponse, error) {
-	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	v.Check(req.GetExpectedVersion() >= 0, "expected_version", "must be 0 or a version number")
-	p := domain.Policy{
-		Municipality: req.GetMunicipalityCode(), Positioning: domain.Positioning(protoenum.Code(req.GetPositioning())),
-		ContactAttempts: int(req.GetContactAttempts()), TriageDays: int(req.GetTriageDays()),
-	}
-	for _, r := range req.GetRules() {
-		p.Rules = append(p.Rules, domain.Rule{
-			Name: r.GetName(), Condition: domain.Condition(protoenum.Code(r.GetCondition())),
-			MinCount: int(r.GetMinCount()), MaxScore: int(r.GetMaxScore()),
-			SourceType: protoenum.Code(r.GetSourceType()), Outcome: domain.Outcome(protoenum.Code(r.GetOutcome())),
-		})
-	}
-	for _, fe := range p.Validate(func(s string) bool { return protoenum.FromCode[referralv1.SourceType](s) != 0 }) {
-		v.Add(fe.Field, fe.Problem)
-	}
-	if err := v.Err(); err != nil {
+	p, err := policyFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.ReplaceTriagePolicyResponse { return &intakev1.ReplaceTriagePolicyResponse{} },
@@ -216,22 +189,8 @@ func subjectIDs(v *apperr.Validation, residentID, householdID string) {
 
 // RecordAssessment records a ZRM assessment.
 func (s *Server) RecordAssessment(ctx context.Context, req *intakev1.RecordAssessmentRequest) (*intakev1.RecordAssessmentResponse, error) {
-	var v apperr.Validation
-	subjectIDs(&v, req.GetResidentId(), req.GetHouseholdId())
-	if req.GetIntakeId() != "" {
-		valid.UUID(&v, "intake_id", req.GetIntakeId())
-	}
-	a := domain.Assessment{
-		ResidentID: req.GetResidentId(), HouseholdID: req.GetHouseholdId(), Instrument: req.GetInstrumentVersion(),
-		Context: domain.Context(protoenum.Required(&v, "context", req.GetContext())), IntakeID: req.GetIntakeId(),
-	}
-	for _, sc := range req.GetScores() {
-		a.Scores = append(a.Scores, domain.Score{Domain: sc.GetDomain(), Score: int(sc.GetScore())})
-	}
-	for _, fe := range domain.ValidateScores(a.Instrument, a.Scores) {
-		v.Add(fe.Field, fe.Problem)
-	}
-	if err := v.Err(); err != nil {
+	a, err := assessmentFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RecordAssessmentResponse { return &intakev1.RecordAssessmentResponse{} },
@@ -296,20 +255,18 @@ func assessmentToProto(a domain.Assessment) *intakev1.Assessment {
 
 // RegisterResident registers a resident by BSN.
 func (s *Server) RegisterResident(ctx context.Context, req *intakev1.RegisterResidentRequest) (*intakev1.RegisterResidentResponse, error) {
-	var v apperr.Validation
-	valid.BSN(&v, "bsn", req.GetBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
-	if err := v.Err(); err != nil {
+	res, err := residentFromRequest(req, time.Now())
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RegisterResidentResponse { return &intakev1.RegisterResidentResponse{} },
 		func(ctx context.Context) (*intakev1.RegisterResidentResponse, error) {
-			r, created, err := s.app.RegisterResident(ctx, domain.Resident{BSN: req.GetBsn(), Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode()})
+			r, created, err := s.app.RegisterResident(ctx, res)
 			if err != nil {
 				return nil, err
 			}
-			return &intakev1.RegisterResidentResponse{Resident: residentToProto(r), Created: created}, nil
+			// Without personal details: the answer is stored in plain form for replays.
+			return &intakev1.RegisterResidentResponse{Resident: residentToProto(r.WithoutDetails()), Created: created}, nil
 		})
 }
 
@@ -329,10 +286,7 @@ func (s *Server) FindResident(ctx context.Context, req *intakev1.FindResidentReq
 
 // MergeResidents merges a duplicate resident.
 func (s *Server) MergeResidents(ctx context.Context, req *intakev1.MergeResidentsRequest) (*intakev1.MergeResidentsResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "keep_resident_id", req.GetKeepResidentId())
-	valid.UUID(&v, "duplicate_resident_id", req.GetDuplicateResidentId())
-	if err := v.Err(); err != nil {
+	if err := mergeResidentsFromRequest(req); err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.MergeResidentsResponse { return &intakev1.MergeResidentsResponse{} },
@@ -341,11 +295,140 @@ func (s *Server) MergeResidents(ctx context.Context, req *intakev1.MergeResident
 			if err != nil {
 				return nil, err
 			}
-			return &intakev1.MergeResidentsResponse{Resident: residentToProto(r)}, nil
+			return &intakev1.MergeResidentsResponse{Resident: residentToProto(r.WithoutDetails())}, nil
 		})
+}
+
+// GetResident returns a resident with personal details.
+func (s *Server) GetResident(ctx context.Context, req *intakev1.GetResidentRequest) (*intakev1.GetResidentResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "resident_id", req.GetResidentId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.GetResident(ctx, req.GetResidentId())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetResidentResponse{Resident: residentToProto(r)}, nil
+}
+
+// UpdateResident changes a resident's details.
+func (s *Server) UpdateResident(ctx context.Context, req *intakev1.UpdateResidentRequest) (*intakev1.UpdateResidentResponse, error) {
+	changes, err := residentChangesFromRequest(req, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.UpdateResidentResponse { return &intakev1.UpdateResidentResponse{} },
+		func(ctx context.Context) (*intakev1.UpdateResidentResponse, error) {
+			r, err := s.app.UpdateResident(ctx, req.GetResidentId(), changes)
+			if err != nil {
+				return nil, err
+			}
+			return &intakev1.UpdateResidentResponse{Resident: residentToProto(r.WithoutDetails())}, nil
+		})
+}
+
+// CreateHousehold registers a household.
+func (s *Server) CreateHousehold(ctx context.Context, req *intakev1.CreateHouseholdRequest) (*intakev1.CreateHouseholdResponse, error) {
+	h, startedOn, err := householdFromRequest(req, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.CreateHouseholdResponse { return &intakev1.CreateHouseholdResponse{} },
+		func(ctx context.Context) (*intakev1.CreateHouseholdResponse, error) {
+			out, err := s.app.CreateHousehold(ctx, h, startedOn)
+			if err != nil {
+				return nil, err
+			}
+			return &intakev1.CreateHouseholdResponse{Household: householdToProto(withoutDetails(out))}, nil
+		})
+}
+
+// AddHouseholdMember adds a member to a household.
+func (s *Server) AddHouseholdMember(ctx context.Context, req *intakev1.AddHouseholdMemberRequest) (*intakev1.AddHouseholdMemberResponse, error) {
+	m, err := addMemberFromRequest(req, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.AddHouseholdMemberResponse { return &intakev1.AddHouseholdMemberResponse{} },
+		func(ctx context.Context) (*intakev1.AddHouseholdMemberResponse, error) {
+			out, err := s.app.AddHouseholdMember(ctx, req.GetHouseholdId(), m)
+			if err != nil {
+				return nil, err
+			}
+			return &intakev1.AddHouseholdMemberResponse{Household: householdToProto(withoutDetails(out))}, nil
+		})
+}
+
+// RemoveHouseholdMember ends a membership.
+func (s *Server) RemoveHouseholdMember(ctx context.Context, req *intakev1.RemoveHouseholdMemberRequest) (*intakev1.RemoveHouseholdMemberResponse, error) {
+	if err := removeMemberFromRequest(req, time.Now()); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RemoveHouseholdMemberResponse { return &intakev1.RemoveHouseholdMemberResponse{} },
+		func(ctx context.Context) (*intakev1.RemoveHouseholdMemberResponse, error) {
+			out, err := s.app.RemoveHouseholdMember(ctx, req.GetHouseholdId(), req.GetResidentId(), req.GetEndedOn())
+			if err != nil {
+				return nil, err
+			}
+			return &intakev1.RemoveHouseholdMemberResponse{Household: householdToProto(withoutDetails(out))}, nil
+		})
+}
+
+// GetHousehold returns a household with its address and history.
+func (s *Server) GetHousehold(ctx context.Context, req *intakev1.GetHouseholdRequest) (*intakev1.GetHouseholdResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "household_id", req.GetHouseholdId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	h, err := s.app.GetHousehold(ctx, req.GetHouseholdId())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetHouseholdResponse{Household: householdToProto(h)}, nil
+}
+
+// withoutDetails drops the address and the members' names and dates of birth (for answers
+// stored in plain form).
+func withoutDetails(h domain.Household) domain.Household {
+	h.Address = domain.Address{}
+	members := make([]domain.Member, len(h.Members))
+	for i, m := range h.Members {
+		m.Name, m.BirthDate = domain.Name{}, ""
+		members[i] = m
+	}
+	h.Members = members
+	return h
+}
+
+func nameToProto(n domain.Name) *intakev1.PersonName {
+	if n.IsZero() {
+		return nil
+	}
+	return &intakev1.PersonName{GivenNames: n.GivenNames, FamilyNamePrefix: n.Prefix, FamilyName: n.FamilyName}
+}
+
+func addressToProto(a domain.Address) *intakev1.Address {
+	if a.IsZero() {
+		return nil
+	}
+	return &intakev1.Address{Street: a.Street, HouseNumber: int32(a.HouseNumber), HouseNumberAddition: a.Addition,
+		Postcode: a.Postcode, City: a.City}
 }
 
 func residentToProto(r domain.Resident) *intakev1.Resident {
 	return &intakev1.Resident{Id: r.ID, MunicipalityCode: r.Municipality, DistrictCode: r.District, HouseholdId: r.HouseholdID,
-		MergedIntoResidentId: r.MergedInto}
+		MergedIntoResidentId: r.MergedInto, Name: nameToProto(r.Name), BirthDate: r.BirthDate, Address: addressToProto(r.Address)}
+}
+
+func householdToProto(h domain.Household) *intakev1.Household {
+	out := &intakev1.Household{Id: h.ID, MunicipalityCode: h.Municipality, DistrictCode: h.District, Address: addressToProto(h.Address)}
+	for _, m := range h.Members {
+		out.Members = append(out.Members, &intakev1.HouseholdMember{ResidentId: m.ResidentID,
+			Role: protoenum.FromCode[intakev1.HouseholdRole](m.Role), StartedOn: m.StartedOn, EndedOn: m.EndedOn,
+			Name: nameToProto(m.Name), BirthDate: m.BirthDate})
+	}
+	return out
 }

@@ -36,4 +36,12 @@ var Policy = authz.Policy{
 	intakev1.IntakeService_RegisterResident_FullMethodName:   {OrgTypes: team},
 	intakev1.IntakeService_FindResident_FullMethodName:       {OrgTypes: team},
 	intakev1.IntakeService_MergeResidents_FullMethodName:     {OrgTypes: team},
+	// Residents' personal details and households: teams, for residents and households they
+	// work with (checked per object in the application).
+	intakev1.IntakeService_GetResident_FullMethodName:           {OrgTypes: team},
+	intakev1.IntakeService_UpdateResident_FullMethodName:        {OrgTypes: team},
+	intakev1.IntakeService_CreateHousehold_FullMethodName:       {OrgTypes: team},
+	intakev1.IntakeService_AddHouseholdMember_FullMethodName:    {OrgTypes: team},
+	intakev1.IntakeService_RemoveHouseholdMember_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_GetHousehold_FullMethodName:          {OrgTypes: team},
 }

@@ -62,25 +62,6 @@ func (s *Server) GetIntake(ctx context.Context, req *intakev1.GetIntakeRequest) 
 	return &intakev1.GetIntakeResponse{Intake: intakeToProto(in)}, nil
 }
 
-func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, error) {
-	var v apperr.Validation
-	in := domain.Intake{
-		Channel:       domain.Channel(protoenum.Required(&v, "channel", req.GetChannel())),
-		Urgency:       domain.Urgency(protoenum.Required(&v, "urgency", req.GetUrgency())),
-		Municipality:  req.GetMunicipalityCode(),
-		District:      req.GetDistrictCode(),
-		Question:      req.GetQuestion(),
-		LifeDomains:   protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
-		SafetyConcern: req.GetSafetyConcern(),
-	}
-	v.Check(in.Channel != domain.ChannelSignal, "channel", "SIGNAL intakes come from partner signals, not from this call")
-	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
-	valid.Text(&v, "question", req.GetQuestion(), 0, MaxQuestionLength)
-	return in, v.Err()
-}
-
 func intakeToProto(i domain.Intake) *intakev1.Intake {
 	return &intakev1.Intake{
 		Id: i.ID, Channel: protoenum.FromCode[intakev1.Channel](string(i.Channel)), SignalIds: i.SignalIDs,

@@ -1,0 +1,285 @@
+package app
+
+import (
+	"context"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+)
+
+func householdEntry(action, householdID string, r domain.Resident, route, outcome string) accesslog.Entry {
+	return accesslog.Entry{Action: action, ObjectType: "household", ObjectID: householdID, ResidentPseudonym: r.Pseudonym,
+		Route: route, Outcome: outcome}
+}
+
+// workedWithHousehold returns (locked, when forUpdate) a household the calling team works
+// with: it works with a current member. Anyone else's household is NOT_FOUND and the
+// refusal is logged.
+func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, id, action string, forUpdate bool) (domain.Household, error) {
+	h, err := a.d.Households.GetHousehold(ctx, id, forUpdate)
+	if err != nil {
+		return h, err
+	}
+	ok, err := a.d.Residents.TeamWorksWithHousehold(ctx, caller.Org.OIN, id)
+	if err != nil {
+		return h, err
+	}
+	if !ok {
+		record := a.d.Access.Record
+		if forUpdate {
+			record = a.d.Access.RecordDetached
+		}
+		if err := record(ctx, accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id,
+			Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
+			return h, err
+		}
+		return domain.Household{}, apperr.NotFound("household", id)
+	}
+	return h, nil
+}
+
+// leaveForMove ends the resident's current membership so they can join another household on
+// startedOn. Only a household with the resident as its only current member is left
+// implicitly; from a household with others the resident must be removed first. It returns
+// the household left ("" when there was none).
+func (a *App) leaveForMove(ctx context.Context, residentID, targetID, startedOn string) (string, error) {
+	currentID, err := a.d.Households.OfResident(ctx, residentID)
+	if apperr.IsKind(err, apperr.KindNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if currentID == targetID {
+		return "", apperr.FailedPrecondition("resident " + residentID + " is already a current member of household " + targetID)
+	}
+	current, err := a.d.Households.GetHousehold(ctx, currentID, true)
+	if err != nil {
+		return "", err
+	}
+	if !current.Movable(residentID) {
+		return "", apperr.FailedPrecondition("resident " + residentID + " is a member of household " + currentID +
+			" with other members: remove them there first")
+	}
+	m, _ := current.CurrentMember(residentID)
+	endedOn := max(m.StartedOn, startedOn)
+	if err := a.d.Households.EndMember(ctx, currentID, residentID, endedOn); err != nil {
+		return "", err
+	}
+	return currentID, a.d.Events.HouseholdMemberRemoved(ctx, current, residentID, endedOn)
+}
+
+// CreateHousehold registers a household at an address with its members, all residents the
+// calling team works with. A household with current members at the same dwelling is not
+// registered twice: the answer is ALREADY_EXISTS, naming it when the team works with it.
+func (a *App) CreateHousehold(ctx context.Context, h domain.Household, startedOn string) (domain.Household, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return h, err
+	}
+	if startedOn == "" {
+		startedOn = a.today()
+	}
+	const action = "intake.household.create"
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		// Lock residents in id order, so two registrations with the same members cannot
+		// deadlock.
+		ids := make([]string, 0, len(h.Members))
+		for _, m := range h.Members {
+			ids = append(ids, m.ResidentID)
+		}
+		slices.Sort(ids)
+		residents := map[string]domain.Resident{}
+		for _, id := range ids {
+			if err := a.d.Residents.LockResident(ctx, id); err != nil {
+				return err
+			}
+			r, err := a.workedWith(ctx, caller, id, action, true)
+			if err != nil {
+				return err
+			}
+			if r.MergedInto != "" {
+				return apperr.FailedPrecondition("resident " + id + " was merged into " + r.MergedInto)
+			}
+			residents[id] = r
+		}
+		if err := a.d.Households.LockAddress(ctx, h.Address); err != nil {
+			return err
+		}
+		existing, found, err := a.d.Households.FindByAddress(ctx, h.Address)
+		if err != nil {
+			return err
+		}
+		if found {
+			ok, err := a.d.Residents.TeamWorksWithHousehold(ctx, caller.Org.OIN, existing)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return apperr.AlreadyExists("household", existing, "a household is registered at this address: add the members to it")
+			}
+			return apperr.AlreadyExists("household", "", "a household is registered at this address by another team")
+		}
+		h.ID = uuid.NewString()
+		for i := range h.Members {
+			h.Members[i].StartedOn = startedOn
+			if _, err := a.leaveForMove(ctx, h.Members[i].ResidentID, h.ID, startedOn); err != nil {
+				return err
+			}
+		}
+		if err := a.d.Households.Insert(ctx, h); err != nil {
+			return err
+		}
+		if err := a.d.Events.HouseholdCreated(ctx, h); err != nil {
+			return err
+		}
+		for _, m := range h.Members {
+			if err := a.d.Access.Record(ctx, householdEntry(action, h.ID, residents[m.ResidentID], accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	h.Address = domain.Address{}
+	return h, err
+}
+
+// AddHouseholdMember adds a resident the calling team works with to a household it works
+// with, under the moving rule of leaveForMove. A household has at most one current
+// applicant.
+func (a *App) AddHouseholdMember(ctx context.Context, householdID string, m domain.Member) (domain.Household, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Household{}, err
+	}
+	if m.StartedOn == "" {
+		m.StartedOn = a.today()
+	}
+	const action = "intake.household.add_member"
+	var out domain.Household
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		h, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
+		if err != nil {
+			return err
+		}
+		if err := a.d.Residents.LockResident(ctx, m.ResidentID); err != nil {
+			return err
+		}
+		r, err := a.workedWith(ctx, caller, m.ResidentID, action, true)
+		if err != nil {
+			return err
+		}
+		if r.MergedInto != "" {
+			return apperr.FailedPrecondition("resident " + r.ID + " was merged into " + r.MergedInto)
+		}
+		if m.Role == domain.RoleApplicant && h.HasCurrentApplicant() {
+			return apperr.FailedPrecondition("the household already has a current APPLICANT")
+		}
+		previous, err := a.leaveForMove(ctx, m.ResidentID, householdID, m.StartedOn)
+		if err != nil {
+			return err
+		}
+		if err := a.d.Households.AddMember(ctx, householdID, m); err != nil {
+			return err
+		}
+		if err := a.d.Events.HouseholdMemberAdded(ctx, h, m, previous); err != nil {
+			return err
+		}
+		if out, err = a.d.Households.GetHousehold(ctx, householdID, false); err != nil {
+			return err
+		}
+		return a.d.Access.Record(ctx, householdEntry(action, householdID, r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	out.Address = domain.Address{}
+	return out, err
+}
+
+// RemoveHouseholdMember ends a current membership on endedOn (not before it started); the
+// membership stays in the household's history.
+func (a *App) RemoveHouseholdMember(ctx context.Context, householdID, residentID, endedOn string) (domain.Household, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Household{}, err
+	}
+	const action = "intake.household.remove_member"
+	var out domain.Household
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		h, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
+		if err != nil {
+			return err
+		}
+		m, ok := h.CurrentMember(residentID)
+		if !ok {
+			return apperr.FailedPrecondition("resident " + residentID + " is not a current member of household " + householdID)
+		}
+		if endedOn < m.StartedOn {
+			return apperr.Invalid("ended_on", "must not be before the membership started ("+m.StartedOn+")")
+		}
+		r, err := a.d.Residents.Get(ctx, residentID)
+		if err != nil {
+			return err
+		}
+		if err := a.d.Households.EndMember(ctx, householdID, residentID, endedOn); err != nil {
+			return err
+		}
+		if err := a.d.Events.HouseholdMemberRemoved(ctx, h, residentID, endedOn); err != nil {
+			return err
+		}
+		if out, err = a.d.Households.GetHousehold(ctx, householdID, false); err != nil {
+			return err
+		}
+		return a.d.Access.Record(ctx, householdEntry(action, householdID, r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	})
+	out.Address = domain.Address{}
+	return out, err
+}
+
+// GetHousehold returns a household the calling team works with: its address and every
+// membership, current and ended. Names and dates of birth are filled in only for members the
+// team works with; each member whose data is shown is in the access log.
+func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return domain.Household{}, err
+	}
+	const action = "intake.household.read"
+	var out domain.Household
+	err = a.readTx(ctx, func(ctx context.Context) error {
+		h, err := a.workedWithHousehold(ctx, caller, id, action, false)
+		if err != nil {
+			return err
+		}
+		logged := map[string]bool{}
+		for i, m := range h.Members {
+			r, err := a.d.Residents.Get(ctx, m.ResidentID)
+			if err != nil {
+				return err
+			}
+			works, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, m.ResidentID)
+			if err != nil {
+				return err
+			}
+			if works {
+				if err := a.d.Residents.LoadDetails(ctx, &r); err != nil {
+					return err
+				}
+				h.Members[i].Name, h.Members[i].BirthDate = r.Name, r.BirthDate
+			}
+			// The address and membership are the member's personal data, also when the
+			// team does not work with them personally.
+			if !logged[m.ResidentID] {
+				logged[m.ResidentID] = true
+				if err := a.d.Access.Record(ctx, householdEntry(action, id, r, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+					return err
+				}
+			}
+		}
+		out = h
+		return nil
+	})
+	return out, err
+}
