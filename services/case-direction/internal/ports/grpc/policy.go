@@ -23,7 +23,9 @@ var readers = authz.Rule{OrgTypes: []identity.OrgType{
 // Per-object checks (a team changes only its own cases; a partner reads only a case it has an
 // active involvement in) are in the application layer.
 var Policy = authz.Policy{
-	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:             {OrgTypes: []identity.OrgType{identity.OrgService, identity.OrgTeam}},
+	// Cases are opened by intake after triage (it owns the household and the intake); a team
+	// cannot open a case for a household or intake case-direction cannot check it owns.
+	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:             {OrgTypes: []identity.OrgType{identity.OrgService}},
 	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              readers,
 	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,
