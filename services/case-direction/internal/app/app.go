@@ -256,6 +256,28 @@ func (a *App) ListInvolvements(ctx context.Context, id string) ([]domain.Involve
 	return c.Involvements, err
 }
 
+// CheckInvolvement answers another Wijkbrug service whether an organisation is the case's team
+// or has an involvement active now. An unknown case is simply "not involved".
+func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
+	var involved bool
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.Get(ctx, caseID)
+		if apperr.IsKind(err, apperr.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		involved = (orgType == string(identity.OrgTeam) && orgOIN == c.TeamOIN) || c.InvolvedAt(orgOIN, orgType, a.now())
+		outcome := accesslog.OutcomeGranted
+		if !involved {
+			outcome = accesslog.OutcomeDenied
+		}
+		return a.access.Record(ctx, entry("casedirection.case.check_involvement", c.ID, accesslog.RouteService, outcome))
+	})
+	return involved, err
+}
+
 // read loads a case for a reader and logs the read under action, granted or denied.
 func (a *App) read(ctx context.Context, id, action string) (domain.Case, string, error) {
 	caller, _ := identity.From(ctx)

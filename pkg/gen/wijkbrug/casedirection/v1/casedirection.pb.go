@@ -4549,6 +4549,114 @@ func (x *ListInvolvementsResponse) GetInvolvements() []*Involvement {
 	return nil
 }
 
+// CheckCaseInvolvementRequest names a case and an organisation (from that organisation's
+// certificate, as the asking service saw it).
+type CheckCaseInvolvementRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CaseId          string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// Organisation type as in the certificate's OU, e.g. TEAM, GP, PROVIDER.
+	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CheckCaseInvolvementRequest) Reset() {
+	*x = CheckCaseInvolvementRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckCaseInvolvementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckCaseInvolvementRequest) ProtoMessage() {}
+
+func (x *CheckCaseInvolvementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckCaseInvolvementRequest.ProtoReflect.Descriptor instead.
+func (*CheckCaseInvolvementRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *CheckCaseInvolvementRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CheckCaseInvolvementRequest) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *CheckCaseInvolvementRequest) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+// CheckCaseInvolvementResponse is the answer.
+type CheckCaseInvolvementResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Involved      bool                   `protobuf:"varint,1,opt,name=involved,proto3" json:"involved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckCaseInvolvementResponse) Reset() {
+	*x = CheckCaseInvolvementResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckCaseInvolvementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckCaseInvolvementResponse) ProtoMessage() {}
+
+func (x *CheckCaseInvolvementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckCaseInvolvementResponse.ProtoReflect.Descriptor instead.
+func (*CheckCaseInvolvementResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *CheckCaseInvolvementResponse) GetInvolved() bool {
+	if x != nil {
+		return x.Involved
+	}
+	return false
+}
+
 var File_wijkbrug_casedirection_v1_casedirection_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
@@ -4865,7 +4973,13 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x17ListInvolvementsRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\"f\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
-	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements*\x81\x02\n" +
+	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\x8e\x01\n" +
+	"\x1bCheckCaseInvolvementRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12)\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
+	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\":\n" +
+	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
+	"\binvolved\x18\x01 \x01(\bR\binvolved*\x81\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -4928,7 +5042,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
 	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
 	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
-	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xb8\x10\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xc2\x11\n" +
 	"\x14CaseDirectionService\x12c\n" +
 	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12`\n" +
 	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\x12u\n" +
@@ -4947,7 +5061,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\tCloseCase\x12+.wijkbrug.casedirection.v1.CloseCaseRequest\x1a,.wijkbrug.casedirection.v1.CloseCaseResponse\x12u\n" +
 	"\x0eAddInvolvement\x120.wijkbrug.casedirection.v1.AddInvolvementRequest\x1a1.wijkbrug.casedirection.v1.AddInvolvementResponse\x12u\n" +
 	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12{\n" +
-	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponse\x12\x87\x01\n" +
+	"\x14CheckCaseInvolvement\x126.wijkbrug.casedirection.v1.CheckCaseInvolvementRequest\x1a7.wijkbrug.casedirection.v1.CheckCaseInvolvementResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_casedirection_proto_rawDescOnce sync.Once
@@ -4962,7 +5077,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
 	(InvolvementRole)(0),                 // 1: wijkbrug.casedirection.v1.InvolvementRole
@@ -5029,17 +5144,19 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(*EndInvolvementResponse)(nil),       // 62: wijkbrug.casedirection.v1.EndInvolvementResponse
 	(*ListInvolvementsRequest)(nil),      // 63: wijkbrug.casedirection.v1.ListInvolvementsRequest
 	(*ListInvolvementsResponse)(nil),     // 64: wijkbrug.casedirection.v1.ListInvolvementsResponse
-	(*timestamppb.Timestamp)(nil),        // 65: google.protobuf.Timestamp
-	(v1.LifeDomain)(0),                   // 66: wijkbrug.common.v1.LifeDomain
+	(*CheckCaseInvolvementRequest)(nil),  // 65: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	(*CheckCaseInvolvementResponse)(nil), // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	(*timestamppb.Timestamp)(nil),        // 67: google.protobuf.Timestamp
+	(v1.LifeDomain)(0),                   // 68: wijkbrug.common.v1.LifeDomain
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	65,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	65,  // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	67,  // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 2: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	9,   // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	66,  // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	68,  // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	10,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	65,  // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	67,  // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
 	17,  // 7: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
 	18,  // 8: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
 	19,  // 9: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
@@ -5047,43 +5164,43 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	22,  // 11: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
 	23,  // 12: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
 	24,  // 13: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	65,  // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	67,  // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
 	26,  // 15: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
 	25,  // 16: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
 	12,  // 17: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
 	1,   // 18: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	65,  // 19: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
-	65,  // 20: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 21: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	66,  // 22: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	66,  // 23: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	67,  // 19: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	67,  // 20: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	68,  // 21: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	68,  // 22: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	68,  // 23: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	2,   // 24: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
 	15,  // 25: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	65,  // 26: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	67,  // 26: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
 	16,  // 27: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	65,  // 28: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	65,  // 29: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	67,  // 28: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 29: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
 	13,  // 30: wijkbrug.casedirection.v1.Evaluation.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
 	3,   // 31: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	65,  // 32: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	65,  // 33: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	67,  // 32: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	67,  // 33: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
 	21,  // 34: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	65,  // 35: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	65,  // 36: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	65,  // 37: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	67,  // 35: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	67,  // 36: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	67,  // 37: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
 	4,   // 38: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
 	5,   // 39: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	65,  // 40: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	65,  // 41: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 40: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	67,  // 41: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
 	6,   // 42: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	65,  // 43: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	66,  // 44: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	67,  // 43: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	68,  // 44: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	8,   // 45: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
 	0,   // 46: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	65,  // 47: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	65,  // 48: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	67,  // 47: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	67,  // 48: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
 	0,   // 49: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	66,  // 50: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	68,  // 50: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	11,  // 51: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	11,  // 52: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	11,  // 53: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
@@ -5135,26 +5252,28 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	59,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
 	61,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
 	63,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	30,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	32,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	34,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	36,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	38,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	40,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	42,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	44,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	46,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	48,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	50,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	52,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	54,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	56,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	58,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	60,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	62,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	64,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	102, // [102:120] is the sub-list for method output_type
-	84,  // [84:102] is the sub-list for method input_type
+	65,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	30,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	66,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	103, // [103:122] is the sub-list for method output_type
+	84,  // [84:103] is the sub-list for method input_type
 	84,  // [84:84] is the sub-list for extension type_name
 	84,  // [84:84] is the sub-list for extension extendee
 	0,   // [0:84] is the sub-list for field type_name
@@ -5171,7 +5290,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   56,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,7 @@ const (
 	CaseDirectionService_AddInvolvement_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/AddInvolvement"
 	CaseDirectionService_EndInvolvement_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/EndInvolvement"
 	CaseDirectionService_ListInvolvements_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvements"
+	CaseDirectionService_CheckCaseInvolvement_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/CheckCaseInvolvement"
 )
 
 // CaseDirectionServiceClient is the client API for CaseDirectionService service.
@@ -109,6 +110,10 @@ type CaseDirectionServiceClient interface {
 	// whether it is active now. Readable by whoever may read the case: the owning team, a
 	// Wijkbrug service, and an organisation with an active involvement.
 	ListInvolvements(ctx context.Context, in *ListInvolvementsRequest, opts ...grpc.CallOption) (*ListInvolvementsResponse, error)
+	// CheckCaseInvolvement tells another Wijkbrug service whether an organisation may act on a
+	// case: it is the case's team, or it has an involvement active today. Referral uses it
+	// before it links a referral to a case. An unknown case answers involved = false.
+	CheckCaseInvolvement(ctx context.Context, in *CheckCaseInvolvementRequest, opts ...grpc.CallOption) (*CheckCaseInvolvementResponse, error)
 }
 
 type caseDirectionServiceClient struct {
@@ -299,6 +304,16 @@ func (c *caseDirectionServiceClient) ListInvolvements(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) CheckCaseInvolvement(ctx context.Context, in *CheckCaseInvolvementRequest, opts ...grpc.CallOption) (*CheckCaseInvolvementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckCaseInvolvementResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_CheckCaseInvolvement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseDirectionServiceServer is the server API for CaseDirectionService service.
 // All implementations must embed UnimplementedCaseDirectionServiceServer
 // for forward compatibility.
@@ -364,6 +379,10 @@ type CaseDirectionServiceServer interface {
 	// whether it is active now. Readable by whoever may read the case: the owning team, a
 	// Wijkbrug service, and an organisation with an active involvement.
 	ListInvolvements(context.Context, *ListInvolvementsRequest) (*ListInvolvementsResponse, error)
+	// CheckCaseInvolvement tells another Wijkbrug service whether an organisation may act on a
+	// case: it is the case's team, or it has an involvement active today. Referral uses it
+	// before it links a referral to a case. An unknown case answers involved = false.
+	CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error)
 	mustEmbedUnimplementedCaseDirectionServiceServer()
 }
 
@@ -427,6 +446,9 @@ func (UnimplementedCaseDirectionServiceServer) EndInvolvement(context.Context, *
 }
 func (UnimplementedCaseDirectionServiceServer) ListInvolvements(context.Context, *ListInvolvementsRequest) (*ListInvolvementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInvolvements not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckCaseInvolvement not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) mustEmbedUnimplementedCaseDirectionServiceServer() {}
 func (UnimplementedCaseDirectionServiceServer) testEmbeddedByValue()                              {}
@@ -773,6 +795,24 @@ func _CaseDirectionService_ListInvolvements_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_CheckCaseInvolvement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckCaseInvolvementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).CheckCaseInvolvement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_CheckCaseInvolvement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).CheckCaseInvolvement(ctx, req.(*CheckCaseInvolvementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseDirectionService_ServiceDesc is the grpc.ServiceDesc for CaseDirectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -851,6 +891,10 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInvolvements",
 			Handler:    _CaseDirectionService_ListInvolvements_Handler,
+		},
+		{
+			MethodName: "CheckCaseInvolvement",
+			Handler:    _CaseDirectionService_CheckCaseInvolvement_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -129,3 +130,22 @@ func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) e
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	return v.Err()
 }
+
+// CheckCaseInvolvement answers another Wijkbrug service whether an organisation may act on a
+// case (its team, or an active involvement).
+func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	v.Check(orgTypeRe.MatchString(req.GetOrganisationType()), "organisation_type", "an organisation type such as TEAM or GP")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	involved, err := s.app.CheckInvolvement(ctx, req.GetCaseId(), req.GetOrganisationOin(), req.GetOrganisationType())
+	if err != nil {
+		return nil, err
+	}
+	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}, nil
+}
+
+var orgTypeRe = regexp.MustCompile(`^[A-Z][A-Z_]{1,31}$`)

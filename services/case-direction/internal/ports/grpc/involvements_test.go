@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
@@ -340,5 +341,43 @@ func TestInvolvementBadInput(t *testing.T) {
 	}
 	if n := h.count(t, `SELECT count(*) FROM involvements WHERE id = $1 AND ended_at IS NULL AND valid_to = $2::date`, inv, domain.Day(clock.Now().Add(5*day))); n != 1 {
 		t.Fatal("refused requests must leave the involvement as it was")
+	}
+}
+
+// Other services (referral) ask whether their caller may act on a case.
+func TestCheckCaseInvolvement(t *testing.T) {
+	h, clock := startClocked(t)
+	ctx := svctest.Ctx(t)
+	id := activeCase(t, h, "noord-chk")
+	day := 24 * time.Hour
+	if _, err := h.as(t, teamNoord).AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "chk-gp", CaseId: id,
+		OrganisationType: "GP", OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR,
+		ValidTo: domain.Day(clock.Now().Add(day)).Format(time.DateOnly)}); err != nil {
+		t.Fatal(err)
+	}
+	svc := h.as(t, intake)
+	check := func(caseID string, org devca.Org) bool {
+		t.Helper()
+		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: org.OIN, OrganisationType: org.Type})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetInvolved()
+	}
+	if !check(id, teamNoord) || !check(id, gp) {
+		t.Fatal("the case's team and an actively involved GP are involved")
+	}
+	if check(id, teamZuid) || check(id, provider) || check(uuid.NewString(), teamNoord) {
+		t.Fatal("another team, an uninvolved provider and an unknown case are not")
+	}
+	clock.Advance(3 * day)
+	if check(id, gp) {
+		t.Fatal("an ended involvement no longer counts")
+	}
+	if _, err := h.as(t, teamNoord).CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: teamNoord.OIN, OrganisationType: "TEAM"}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("only services may ask: %v", err)
+	}
+	if _, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: "x", OrganisationOin: "1", OrganisationType: "team"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("bad input: %v", err)
 	}
 }

@@ -25,7 +25,9 @@ var readers = authz.Rule{OrgTypes: []identity.OrgType{
 var Policy = authz.Policy{
 	// Cases are opened by intake after triage (it owns the household and the intake); a team
 	// cannot open a case for a household or intake case-direction cannot check it owns.
-	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName:             {OrgTypes: []identity.OrgType{identity.OrgService}},
+	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
+	// Other Wijkbrug services ask whether their caller may act on a case.
+	casedirectionv1.CaseDirectionService_CheckCaseInvolvement_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              readers,
 	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,
