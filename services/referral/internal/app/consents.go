@@ -17,6 +17,8 @@ type Consents interface {
 	Get(ctx context.Context, id string) (domain.Consent, error)
 	GetForUpdate(ctx context.Context, id string) (domain.Consent, error)
 	SetWithdrawn(ctx context.Context, c domain.Consent) error
+	// ListByResident returns the consents holderOIN recorded for the resident, newest first.
+	ListByResident(ctx context.Context, residentBSN, holderOIN string) ([]domain.Consent, error)
 }
 
 // RecordConsent records a consent held by the calling organisation.
@@ -52,6 +54,39 @@ func (a *App) GetConsent(ctx context.Context, id string) (domain.Consent, error)
 		}
 		out = c
 		return a.access.Record(ctx, a.consentEntry("referral.consent.read", c, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// ListConsents returns the resident's consents the calling organisation holds (decision 34:
+// a consent belongs to the organisation that recorded it), optionally only those with status
+// now. Each consent returned is access-logged; a lookup that finds none is logged too, since
+// the caller used the resident's BSN.
+func (a *App) ListConsents(ctx context.Context, residentBSN string, status domain.ConsentStatus) ([]domain.Consent, error) {
+	caller, _ := identity.From(ctx)
+	var out []domain.Consent
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		out = nil
+		all, err := a.consents.ListByResident(ctx, residentBSN, caller.Org.OIN)
+		if err != nil {
+			return err
+		}
+		now := a.Now()
+		for _, c := range all {
+			if status == "" || c.StatusAt(now) == status {
+				out = append(out, c)
+			}
+		}
+		if len(out) == 0 {
+			return a.access.Record(ctx, a.consentEntry("referral.consent.list", domain.Consent{ResidentBSN: residentBSN},
+				accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		}
+		for _, c := range out {
+			if err := a.access.Record(ctx, a.consentEntry("referral.consent.list", c, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return out, err
 }

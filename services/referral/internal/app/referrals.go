@@ -22,6 +22,8 @@ type Referrals interface {
 	// Get returns apperr NotFound when there is no such referral.
 	Get(ctx context.Context, id string) (domain.Referral, error)
 	GetForUpdate(ctx context.Context, id string) (domain.Referral, error)
+	// History returns the referral's transitions, oldest first.
+	History(ctx context.Context, id string) ([]domain.HistoryEntry, error)
 	// DueForExpiry locks SENT referrals past accept_by, skipping rows locked elsewhere.
 	DueForExpiry(ctx context.Context, now time.Time, limit int) ([]domain.Referral, error)
 	// OpenByConsent locks the referrals on a consent that are not final.
@@ -159,6 +161,38 @@ func (a *App) GetReferral(ctx context.Context, id string) (domain.Referral, erro
 	}
 	if out.ID == "" {
 		return domain.Referral{}, apperr.NotFound("referral", id)
+	}
+	return out, nil
+}
+
+// ReferralHistory returns a referral's status changes to its referrer or its recipient
+// (once sent). Anyone else, Wijkbrug services included, gets NOT_FOUND, and the refusal is
+// logged.
+func (a *App) ReferralHistory(ctx context.Context, id string) ([]domain.HistoryEntry, error) {
+	caller, _ := identity.From(ctx)
+	var (
+		out     []domain.HistoryEntry
+		allowed bool
+	)
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		r, err := a.referrals.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(r.SidesOf(caller.Org.OIN)) == 0 {
+			return a.access.Record(ctx, a.referralEntry("referral.referral.history", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		}
+		allowed = true
+		if out, err = a.referrals.History(ctx, id); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, a.referralEntry("referral.referral.history", r, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !allowed {
+		return nil, apperr.NotFound("referral", id)
 	}
 	return out, nil
 }

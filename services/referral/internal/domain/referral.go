@@ -287,3 +287,12 @@ func (r Referral) Confidentiality() string {
 	}
 	return "PERSONAL"
 }
+
+// HistoryEntry is one stored status change of a referral (the referral_transitions row).
+type HistoryEntry struct {
+	From, To ReferralStatus // From is empty for the creation
+	Reason   string
+	Side     Side
+	OrgOIN   string
+	At       time.Time
+}

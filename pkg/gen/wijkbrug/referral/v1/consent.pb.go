@@ -656,6 +656,107 @@ func (x *WithdrawConsentResponse) GetCancelledReferralIds() []string {
 	return nil
 }
 
+// ListConsentsRequest asks for a resident's consents held by the calling organisation.
+type ListConsentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BSN of the resident (11-proef).
+	ResidentBsn string `protobuf:"bytes,1,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	// Only consents with this status now (e.g. VALID); unspecified lists all.
+	Status        ConsentStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ConsentStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConsentsRequest) Reset() {
+	*x = ListConsentsRequest{}
+	mi := &file_wijkbrug_referral_v1_consent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsentsRequest) ProtoMessage() {}
+
+func (x *ListConsentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_consent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsentsRequest.ProtoReflect.Descriptor instead.
+func (*ListConsentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_consent_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListConsentsRequest) GetResidentBsn() string {
+	if x != nil {
+		return x.ResidentBsn
+	}
+	return ""
+}
+
+func (x *ListConsentsRequest) GetStatus() ConsentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConsentStatus_CONSENT_STATUS_UNSPECIFIED
+}
+
+// ListConsentsResponse holds the resident's consents the caller holds, newest first (at most
+// 500).
+type ListConsentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consents      []*Consent             `protobuf:"bytes,1,rep,name=consents,proto3" json:"consents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConsentsResponse) Reset() {
+	*x = ListConsentsResponse{}
+	mi := &file_wijkbrug_referral_v1_consent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsentsResponse) ProtoMessage() {}
+
+func (x *ListConsentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_consent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsentsResponse.ProtoReflect.Descriptor instead.
+func (*ListConsentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_consent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListConsentsResponse) GetConsents() []*Consent {
+	if x != nil {
+		return x.Consents
+	}
+	return nil
+}
+
 var File_wijkbrug_referral_v1_consent_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
@@ -705,7 +806,12 @@ const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"consent_id\x18\x02 \x01(\tR\tconsentId\"\x88\x01\n" +
 	"\x17WithdrawConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\x124\n" +
-	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds*\x8b\x02\n" +
+	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"u\n" +
+	"\x13ListConsentsRequest\x12!\n" +
+	"\fresident_bsn\x18\x01 \x01(\tR\vresidentBsn\x12;\n" +
+	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusR\x06status\"Q\n" +
+	"\x14ListConsentsResponse\x129\n" +
+	"\bconsents\x18\x01 \x03(\v2\x1d.wijkbrug.referral.v1.ConsentR\bconsents*\x8b\x02\n" +
 	"\fDataCategory\x12\x1d\n" +
 	"\x19DATA_CATEGORY_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DATA_CATEGORY_IDENTITY\x10\x01\x12\x19\n" +
@@ -736,7 +842,7 @@ func file_wijkbrug_referral_v1_consent_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_referral_v1_consent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wijkbrug_referral_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_wijkbrug_referral_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_wijkbrug_referral_v1_consent_proto_goTypes = []any{
 	(DataCategory)(0),               // 0: wijkbrug.referral.v1.DataCategory
 	(ConsentStatus)(0),              // 1: wijkbrug.referral.v1.ConsentStatus
@@ -747,22 +853,26 @@ var file_wijkbrug_referral_v1_consent_proto_goTypes = []any{
 	(*GetConsentResponse)(nil),      // 6: wijkbrug.referral.v1.GetConsentResponse
 	(*WithdrawConsentRequest)(nil),  // 7: wijkbrug.referral.v1.WithdrawConsentRequest
 	(*WithdrawConsentResponse)(nil), // 8: wijkbrug.referral.v1.WithdrawConsentResponse
-	(*timestamppb.Timestamp)(nil),   // 9: google.protobuf.Timestamp
+	(*ListConsentsRequest)(nil),     // 9: wijkbrug.referral.v1.ListConsentsRequest
+	(*ListConsentsResponse)(nil),    // 10: wijkbrug.referral.v1.ListConsentsResponse
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
 }
 var file_wijkbrug_referral_v1_consent_proto_depIdxs = []int32{
-	0, // 0: wijkbrug.referral.v1.Consent.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	9, // 1: wijkbrug.referral.v1.Consent.recorded_at:type_name -> google.protobuf.Timestamp
-	9, // 2: wijkbrug.referral.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
-	1, // 3: wijkbrug.referral.v1.Consent.status:type_name -> wijkbrug.referral.v1.ConsentStatus
-	0, // 4: wijkbrug.referral.v1.RecordConsentRequest.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	2, // 5: wijkbrug.referral.v1.RecordConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
-	2, // 6: wijkbrug.referral.v1.GetConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
-	2, // 7: wijkbrug.referral.v1.WithdrawConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	0,  // 0: wijkbrug.referral.v1.Consent.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	11, // 1: wijkbrug.referral.v1.Consent.recorded_at:type_name -> google.protobuf.Timestamp
+	11, // 2: wijkbrug.referral.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	1,  // 3: wijkbrug.referral.v1.Consent.status:type_name -> wijkbrug.referral.v1.ConsentStatus
+	0,  // 4: wijkbrug.referral.v1.RecordConsentRequest.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	2,  // 5: wijkbrug.referral.v1.RecordConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
+	2,  // 6: wijkbrug.referral.v1.GetConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
+	2,  // 7: wijkbrug.referral.v1.WithdrawConsentResponse.consent:type_name -> wijkbrug.referral.v1.Consent
+	1,  // 8: wijkbrug.referral.v1.ListConsentsRequest.status:type_name -> wijkbrug.referral.v1.ConsentStatus
+	2,  // 9: wijkbrug.referral.v1.ListConsentsResponse.consents:type_name -> wijkbrug.referral.v1.Consent
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_consent_proto_init() }
@@ -776,7 +886,7 @@ func file_wijkbrug_referral_v1_consent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_consent_proto_rawDesc), len(file_wijkbrug_referral_v1_consent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -782,6 +782,64 @@ func (ReferralSide) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
 }
 
+// TransitionSide is who made a status change of a referral.
+type TransitionSide int32
+
+const (
+	TransitionSide_TRANSITION_SIDE_UNSPECIFIED TransitionSide = 0
+	// The referring organisation (create, send, cancel).
+	TransitionSide_TRANSITION_SIDE_REFERRER TransitionSide = 1
+	// The organisation of the provision (accept, decline, start, hold, resume, complete, fail,
+	// cancel).
+	TransitionSide_TRANSITION_SIDE_RECIPIENT TransitionSide = 2
+	// The referral service itself: expiry after accept_by, cancellation when the consent the
+	// referral rested on was withdrawn.
+	TransitionSide_TRANSITION_SIDE_SYSTEM TransitionSide = 3
+)
+
+// Enum value maps for TransitionSide.
+var (
+	TransitionSide_name = map[int32]string{
+		0: "TRANSITION_SIDE_UNSPECIFIED",
+		1: "TRANSITION_SIDE_REFERRER",
+		2: "TRANSITION_SIDE_RECIPIENT",
+		3: "TRANSITION_SIDE_SYSTEM",
+	}
+	TransitionSide_value = map[string]int32{
+		"TRANSITION_SIDE_UNSPECIFIED": 0,
+		"TRANSITION_SIDE_REFERRER":    1,
+		"TRANSITION_SIDE_RECIPIENT":   2,
+		"TRANSITION_SIDE_SYSTEM":      3,
+	}
+)
+
+func (x TransitionSide) Enum() *TransitionSide {
+	p := new(TransitionSide)
+	*p = x
+	return p
+}
+
+func (x TransitionSide) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TransitionSide) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[12].Descriptor()
+}
+
+func (TransitionSide) Type() protoreflect.EnumType {
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[12]
+}
+
+func (x TransitionSide) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TransitionSide.Descriptor instead.
+func (TransitionSide) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+}
+
 // ThemeKind is what a theme count counts.
 type ThemeKind int32
 
@@ -826,11 +884,11 @@ func (x ThemeKind) String() string {
 }
 
 func (ThemeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[12].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[13].Descriptor()
 }
 
 func (ThemeKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[12]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[13]
 }
 
 func (x ThemeKind) Number() protoreflect.EnumNumber {
@@ -839,7 +897,7 @@ func (x ThemeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ThemeKind.Descriptor instead.
 func (ThemeKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
 }
 
 // Arrears describes payment arrears in a Wgs signal.
@@ -2172,6 +2230,196 @@ func (x *ListReferralsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetReferralHistoryRequest names a referral.
+type GetReferralHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReferralId    string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReferralHistoryRequest) Reset() {
+	*x = GetReferralHistoryRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReferralHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReferralHistoryRequest) ProtoMessage() {}
+
+func (x *GetReferralHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReferralHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetReferralHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetReferralHistoryRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// ReferralTransition is one status change of a referral. It carries codes only: notes stay on
+// the referral itself.
+type ReferralTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Status before the change; unspecified for the creation (→ DRAFT).
+	FromStatus ReferralStatus `protobuf:"varint,1,opt,name=from_status,json=fromStatus,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"from_status,omitempty"`
+	ToStatus   ReferralStatus `protobuf:"varint,2,opt,name=to_status,json=toStatus,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"to_status,omitempty"`
+	// Reason code of a decline, cancellation or failure (e.g. CAPACITY, CONSENT_WITHDRAWN);
+	// empty otherwise.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The side that made the change.
+	Side TransitionSide `protobuf:"varint,4,opt,name=side,proto3,enum=wijkbrug.referral.v1.TransitionSide" json:"side,omitempty"`
+	// OIN of the organisation that made it (the referrer's or recipient's; for SYSTEM the
+	// organisation whose call caused it, or the referral service's own for expiry).
+	OrgOin        string                 `protobuf:"bytes,5,opt,name=org_oin,json=orgOin,proto3" json:"org_oin,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferralTransition) Reset() {
+	*x = ReferralTransition{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralTransition) ProtoMessage() {}
+
+func (x *ReferralTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralTransition.ProtoReflect.Descriptor instead.
+func (*ReferralTransition) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReferralTransition) GetFromStatus() ReferralStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *ReferralTransition) GetToStatus() ReferralStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *ReferralTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReferralTransition) GetSide() TransitionSide {
+	if x != nil {
+		return x.Side
+	}
+	return TransitionSide_TRANSITION_SIDE_UNSPECIFIED
+}
+
+func (x *ReferralTransition) GetOrgOin() string {
+	if x != nil {
+		return x.OrgOin
+	}
+	return ""
+}
+
+func (x *ReferralTransition) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GetReferralHistoryResponse is the referral's history, oldest first.
+type GetReferralHistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReferralId    string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	Transitions   []*ReferralTransition  `protobuf:"bytes,2,rep,name=transitions,proto3" json:"transitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReferralHistoryResponse) Reset() {
+	*x = GetReferralHistoryResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReferralHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReferralHistoryResponse) ProtoMessage() {}
+
+func (x *GetReferralHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReferralHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetReferralHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetReferralHistoryResponse) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *GetReferralHistoryResponse) GetTransitions() []*ReferralTransition {
+	if x != nil {
+		return x.Transitions
+	}
+	return nil
+}
+
 // SendReferralRequest sends a draft.
 type SendReferralRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -2183,7 +2431,7 @@ type SendReferralRequest struct {
 
 func (x *SendReferralRequest) Reset() {
 	*x = SendReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2195,7 +2443,7 @@ func (x *SendReferralRequest) String() string {
 func (*SendReferralRequest) ProtoMessage() {}
 
 func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2208,7 +2456,7 @@ func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralRequest.ProtoReflect.Descriptor instead.
 func (*SendReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SendReferralRequest) GetIdempotencyKey() string {
@@ -2235,7 +2483,7 @@ type SendReferralResponse struct {
 
 func (x *SendReferralResponse) Reset() {
 	*x = SendReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2495,7 @@ func (x *SendReferralResponse) String() string {
 func (*SendReferralResponse) ProtoMessage() {}
 
 func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2508,7 @@ func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralResponse.ProtoReflect.Descriptor instead.
 func (*SendReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SendReferralResponse) GetReferral() *Referral {
@@ -2281,7 +2529,7 @@ type AcceptReferralRequest struct {
 
 func (x *AcceptReferralRequest) Reset() {
 	*x = AcceptReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2293,7 +2541,7 @@ func (x *AcceptReferralRequest) String() string {
 func (*AcceptReferralRequest) ProtoMessage() {}
 
 func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2306,7 +2554,7 @@ func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralRequest.ProtoReflect.Descriptor instead.
 func (*AcceptReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AcceptReferralRequest) GetIdempotencyKey() string {
@@ -2333,7 +2581,7 @@ type AcceptReferralResponse struct {
 
 func (x *AcceptReferralResponse) Reset() {
 	*x = AcceptReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2593,7 @@ func (x *AcceptReferralResponse) String() string {
 func (*AcceptReferralResponse) ProtoMessage() {}
 
 func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2606,7 @@ func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralResponse.ProtoReflect.Descriptor instead.
 func (*AcceptReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AcceptReferralResponse) GetReferral() *Referral {
@@ -2383,7 +2631,7 @@ type DeclineReferralRequest struct {
 
 func (x *DeclineReferralRequest) Reset() {
 	*x = DeclineReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2395,7 +2643,7 @@ func (x *DeclineReferralRequest) String() string {
 func (*DeclineReferralRequest) ProtoMessage() {}
 
 func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2408,7 +2656,7 @@ func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralRequest.ProtoReflect.Descriptor instead.
 func (*DeclineReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeclineReferralRequest) GetIdempotencyKey() string {
@@ -2449,7 +2697,7 @@ type DeclineReferralResponse struct {
 
 func (x *DeclineReferralResponse) Reset() {
 	*x = DeclineReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2709,7 @@ func (x *DeclineReferralResponse) String() string {
 func (*DeclineReferralResponse) ProtoMessage() {}
 
 func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2722,7 @@ func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralResponse.ProtoReflect.Descriptor instead.
 func (*DeclineReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeclineReferralResponse) GetReferral() *Referral {
@@ -2495,7 +2743,7 @@ type StartReferralRequest struct {
 
 func (x *StartReferralRequest) Reset() {
 	*x = StartReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2755,7 @@ func (x *StartReferralRequest) String() string {
 func (*StartReferralRequest) ProtoMessage() {}
 
 func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2768,7 @@ func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralRequest.ProtoReflect.Descriptor instead.
 func (*StartReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StartReferralRequest) GetIdempotencyKey() string {
@@ -2547,7 +2795,7 @@ type StartReferralResponse struct {
 
 func (x *StartReferralResponse) Reset() {
 	*x = StartReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2559,7 +2807,7 @@ func (x *StartReferralResponse) String() string {
 func (*StartReferralResponse) ProtoMessage() {}
 
 func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2572,7 +2820,7 @@ func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralResponse.ProtoReflect.Descriptor instead.
 func (*StartReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StartReferralResponse) GetReferral() *Referral {
@@ -2596,7 +2844,7 @@ type HoldReferralRequest struct {
 
 func (x *HoldReferralRequest) Reset() {
 	*x = HoldReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2856,7 @@ func (x *HoldReferralRequest) String() string {
 func (*HoldReferralRequest) ProtoMessage() {}
 
 func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2869,7 @@ func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralRequest.ProtoReflect.Descriptor instead.
 func (*HoldReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HoldReferralRequest) GetIdempotencyKey() string {
@@ -2662,7 +2910,7 @@ type HoldReferralResponse struct {
 
 func (x *HoldReferralResponse) Reset() {
 	*x = HoldReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2922,7 @@ func (x *HoldReferralResponse) String() string {
 func (*HoldReferralResponse) ProtoMessage() {}
 
 func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2935,7 @@ func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralResponse.ProtoReflect.Descriptor instead.
 func (*HoldReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HoldReferralResponse) GetReferral() *Referral {
@@ -2708,7 +2956,7 @@ type ResumeReferralRequest struct {
 
 func (x *ResumeReferralRequest) Reset() {
 	*x = ResumeReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2720,7 +2968,7 @@ func (x *ResumeReferralRequest) String() string {
 func (*ResumeReferralRequest) ProtoMessage() {}
 
 func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2733,7 +2981,7 @@ func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralRequest.ProtoReflect.Descriptor instead.
 func (*ResumeReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResumeReferralRequest) GetIdempotencyKey() string {
@@ -2760,7 +3008,7 @@ type ResumeReferralResponse struct {
 
 func (x *ResumeReferralResponse) Reset() {
 	*x = ResumeReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +3020,7 @@ func (x *ResumeReferralResponse) String() string {
 func (*ResumeReferralResponse) ProtoMessage() {}
 
 func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +3033,7 @@ func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralResponse.ProtoReflect.Descriptor instead.
 func (*ResumeReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ResumeReferralResponse) GetReferral() *Referral {
@@ -2810,7 +3058,7 @@ type CompleteReferralRequest struct {
 
 func (x *CompleteReferralRequest) Reset() {
 	*x = CompleteReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2822,7 +3070,7 @@ func (x *CompleteReferralRequest) String() string {
 func (*CompleteReferralRequest) ProtoMessage() {}
 
 func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2835,7 +3083,7 @@ func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
 func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CompleteReferralRequest) GetIdempotencyKey() string {
@@ -2876,7 +3124,7 @@ type CompleteReferralResponse struct {
 
 func (x *CompleteReferralResponse) Reset() {
 	*x = CompleteReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2888,7 +3136,7 @@ func (x *CompleteReferralResponse) String() string {
 func (*CompleteReferralResponse) ProtoMessage() {}
 
 func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2901,7 +3149,7 @@ func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralResponse.ProtoReflect.Descriptor instead.
 func (*CompleteReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompleteReferralResponse) GetReferral() *Referral {
@@ -2925,7 +3173,7 @@ type FailReferralRequest struct {
 
 func (x *FailReferralRequest) Reset() {
 	*x = FailReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2937,7 +3185,7 @@ func (x *FailReferralRequest) String() string {
 func (*FailReferralRequest) ProtoMessage() {}
 
 func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2950,7 +3198,7 @@ func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralRequest.ProtoReflect.Descriptor instead.
 func (*FailReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FailReferralRequest) GetIdempotencyKey() string {
@@ -2991,7 +3239,7 @@ type FailReferralResponse struct {
 
 func (x *FailReferralResponse) Reset() {
 	*x = FailReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3003,7 +3251,7 @@ func (x *FailReferralResponse) String() string {
 func (*FailReferralResponse) ProtoMessage() {}
 
 func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3016,7 +3264,7 @@ func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralResponse.ProtoReflect.Descriptor instead.
 func (*FailReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FailReferralResponse) GetReferral() *Referral {
@@ -3040,7 +3288,7 @@ type CancelReferralRequest struct {
 
 func (x *CancelReferralRequest) Reset() {
 	*x = CancelReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3300,7 @@ func (x *CancelReferralRequest) String() string {
 func (*CancelReferralRequest) ProtoMessage() {}
 
 func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3313,7 @@ func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralRequest.ProtoReflect.Descriptor instead.
 func (*CancelReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CancelReferralRequest) GetIdempotencyKey() string {
@@ -3106,7 +3354,7 @@ type CancelReferralResponse struct {
 
 func (x *CancelReferralResponse) Reset() {
 	*x = CancelReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3118,7 +3366,7 @@ func (x *CancelReferralResponse) String() string {
 func (*CancelReferralResponse) ProtoMessage() {}
 
 func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3131,7 +3379,7 @@ func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralResponse.ProtoReflect.Descriptor instead.
 func (*CancelReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelReferralResponse) GetReferral() *Referral {
@@ -3156,7 +3404,7 @@ type GetRecurringThemesRequest struct {
 
 func (x *GetRecurringThemesRequest) Reset() {
 	*x = GetRecurringThemesRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3416,7 @@ func (x *GetRecurringThemesRequest) String() string {
 func (*GetRecurringThemesRequest) ProtoMessage() {}
 
 func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3429,7 @@ func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesRequest.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetRecurringThemesRequest) GetMunicipalityCode() string {
@@ -3230,7 +3478,7 @@ type ThemeCount struct {
 
 func (x *ThemeCount) Reset() {
 	*x = ThemeCount{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3490,7 @@ func (x *ThemeCount) String() string {
 func (*ThemeCount) ProtoMessage() {}
 
 func (x *ThemeCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3255,7 +3503,7 @@ func (x *ThemeCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThemeCount.ProtoReflect.Descriptor instead.
 func (*ThemeCount) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ThemeCount) GetKind() ThemeKind {
@@ -3305,7 +3553,7 @@ type GetRecurringThemesResponse struct {
 
 func (x *GetRecurringThemesResponse) Reset() {
 	*x = GetRecurringThemesResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3317,7 +3565,7 @@ func (x *GetRecurringThemesResponse) String() string {
 func (*GetRecurringThemesResponse) ProtoMessage() {}
 
 func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3330,7 +3578,7 @@ func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesResponse.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRecurringThemesResponse) GetCounts() []*ThemeCount {
@@ -3478,7 +3726,22 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
 	"\x15ListReferralsResponse\x12<\n" +
 	"\treferrals\x18\x01 \x03(\v2\x1e.wijkbrug.referral.v1.ReferralR\treferrals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"_\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"\x19GetReferralHistoryRequest\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\"\xb5\x02\n" +
+	"\x12ReferralTransition\x12E\n" +
+	"\vfrom_status\x18\x01 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\n" +
+	"fromStatus\x12A\n" +
+	"\tto_status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\btoStatus\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x128\n" +
+	"\x04side\x18\x04 \x01(\x0e2$.wijkbrug.referral.v1.TransitionSideR\x04side\x12\x17\n" +
+	"\aorg_oin\x18\x05 \x01(\tR\x06orgOin\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x89\x01\n" +
+	"\x1aGetReferralHistoryResponse\x12\x1f\n" +
+	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"referralId\x12J\n" +
+	"\vtransitions\x18\x02 \x03(\v2(.wijkbrug.referral.v1.ReferralTransitionR\vtransitions\"_\n" +
 	"\x13SendReferralRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
 	"\vreferral_id\x18\x02 \x01(\tR\n" +
@@ -3658,13 +3921,18 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\fReferralSide\x12\x1d\n" +
 	"\x19REFERRAL_SIDE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REFERRAL_SIDE_REFERRER\x10\x01\x12\x1b\n" +
-	"\x17REFERRAL_SIDE_RECIPIENT\x10\x02*\xae\x01\n" +
+	"\x17REFERRAL_SIDE_RECIPIENT\x10\x02*\x8a\x01\n" +
+	"\x0eTransitionSide\x12\x1f\n" +
+	"\x1bTRANSITION_SIDE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18TRANSITION_SIDE_REFERRER\x10\x01\x12\x1d\n" +
+	"\x19TRANSITION_SIDE_RECIPIENT\x10\x02\x12\x1a\n" +
+	"\x16TRANSITION_SIDE_SYSTEM\x10\x03*\xae\x01\n" +
 	"\tThemeKind\x12\x1a\n" +
 	"\x16THEME_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aTHEME_KIND_SIGNAL_CATEGORY\x10\x01\x12!\n" +
 	"\x1dTHEME_KIND_SIGNAL_LIFE_DOMAIN\x10\x02\x12#\n" +
 	"\x1fTHEME_KIND_REFERRAL_LIFE_DOMAIN\x10\x03\x12\x1d\n" +
-	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xa2\x14\n" +
+	"\x19THEME_KIND_DECLINE_REASON\x10\x042\x82\x16\n" +
 	"\x0fReferralService\x12e\n" +
 	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\x12\\\n" +
 	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\x12h\n" +
@@ -3677,10 +3945,12 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\rRecordConsent\x12*.wijkbrug.referral.v1.RecordConsentRequest\x1a+.wijkbrug.referral.v1.RecordConsentResponse\x12_\n" +
 	"\n" +
 	"GetConsent\x12'.wijkbrug.referral.v1.GetConsentRequest\x1a(.wijkbrug.referral.v1.GetConsentResponse\x12n\n" +
-	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\x12k\n" +
+	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\x12e\n" +
+	"\fListConsents\x12).wijkbrug.referral.v1.ListConsentsRequest\x1a*.wijkbrug.referral.v1.ListConsentsResponse\x12k\n" +
 	"\x0eCreateReferral\x12+.wijkbrug.referral.v1.CreateReferralRequest\x1a,.wijkbrug.referral.v1.CreateReferralResponse\x12b\n" +
 	"\vGetReferral\x12(.wijkbrug.referral.v1.GetReferralRequest\x1a).wijkbrug.referral.v1.GetReferralResponse\x12h\n" +
-	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\x12e\n" +
+	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\x12w\n" +
+	"\x12GetReferralHistory\x12/.wijkbrug.referral.v1.GetReferralHistoryRequest\x1a0.wijkbrug.referral.v1.GetReferralHistoryResponse\x12e\n" +
 	"\fSendReferral\x12).wijkbrug.referral.v1.SendReferralRequest\x1a*.wijkbrug.referral.v1.SendReferralResponse\x12k\n" +
 	"\x0eAcceptReferral\x12+.wijkbrug.referral.v1.AcceptReferralRequest\x1a,.wijkbrug.referral.v1.AcceptReferralResponse\x12n\n" +
 	"\x0fDeclineReferral\x12,.wijkbrug.referral.v1.DeclineReferralRequest\x1a-.wijkbrug.referral.v1.DeclineReferralResponse\x12h\n" +
@@ -3704,8 +3974,8 @@ func file_wijkbrug_referral_v1_referral_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescData
 }
 
-var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(SourceType)(0),                    // 0: wijkbrug.referral.v1.SourceType
 	(LegalBasis)(0),                    // 1: wijkbrug.referral.v1.LegalBasis
@@ -3719,169 +3989,184 @@ var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(ReferralOutcome)(0),               // 9: wijkbrug.referral.v1.ReferralOutcome
 	(Priority)(0),                      // 10: wijkbrug.referral.v1.Priority
 	(ReferralSide)(0),                  // 11: wijkbrug.referral.v1.ReferralSide
-	(ThemeKind)(0),                     // 12: wijkbrug.referral.v1.ThemeKind
-	(*Arrears)(nil),                    // 13: wijkbrug.referral.v1.Arrears
-	(*Signal)(nil),                     // 14: wijkbrug.referral.v1.Signal
-	(*SubmitSignalRequest)(nil),        // 15: wijkbrug.referral.v1.SubmitSignalRequest
-	(*SubmitSignalResponse)(nil),       // 16: wijkbrug.referral.v1.SubmitSignalResponse
-	(*GetSignalRequest)(nil),           // 17: wijkbrug.referral.v1.GetSignalRequest
-	(*GetSignalResponse)(nil),          // 18: wijkbrug.referral.v1.GetSignalResponse
-	(*ListMySignalsRequest)(nil),       // 19: wijkbrug.referral.v1.ListMySignalsRequest
-	(*ListMySignalsResponse)(nil),      // 20: wijkbrug.referral.v1.ListMySignalsResponse
-	(*Referral)(nil),                   // 21: wijkbrug.referral.v1.Referral
-	(*CreateReferralRequest)(nil),      // 22: wijkbrug.referral.v1.CreateReferralRequest
-	(*CreateReferralResponse)(nil),     // 23: wijkbrug.referral.v1.CreateReferralResponse
-	(*GetReferralRequest)(nil),         // 24: wijkbrug.referral.v1.GetReferralRequest
-	(*GetReferralResponse)(nil),        // 25: wijkbrug.referral.v1.GetReferralResponse
-	(*ListReferralsRequest)(nil),       // 26: wijkbrug.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),      // 27: wijkbrug.referral.v1.ListReferralsResponse
-	(*SendReferralRequest)(nil),        // 28: wijkbrug.referral.v1.SendReferralRequest
-	(*SendReferralResponse)(nil),       // 29: wijkbrug.referral.v1.SendReferralResponse
-	(*AcceptReferralRequest)(nil),      // 30: wijkbrug.referral.v1.AcceptReferralRequest
-	(*AcceptReferralResponse)(nil),     // 31: wijkbrug.referral.v1.AcceptReferralResponse
-	(*DeclineReferralRequest)(nil),     // 32: wijkbrug.referral.v1.DeclineReferralRequest
-	(*DeclineReferralResponse)(nil),    // 33: wijkbrug.referral.v1.DeclineReferralResponse
-	(*StartReferralRequest)(nil),       // 34: wijkbrug.referral.v1.StartReferralRequest
-	(*StartReferralResponse)(nil),      // 35: wijkbrug.referral.v1.StartReferralResponse
-	(*HoldReferralRequest)(nil),        // 36: wijkbrug.referral.v1.HoldReferralRequest
-	(*HoldReferralResponse)(nil),       // 37: wijkbrug.referral.v1.HoldReferralResponse
-	(*ResumeReferralRequest)(nil),      // 38: wijkbrug.referral.v1.ResumeReferralRequest
-	(*ResumeReferralResponse)(nil),     // 39: wijkbrug.referral.v1.ResumeReferralResponse
-	(*CompleteReferralRequest)(nil),    // 40: wijkbrug.referral.v1.CompleteReferralRequest
-	(*CompleteReferralResponse)(nil),   // 41: wijkbrug.referral.v1.CompleteReferralResponse
-	(*FailReferralRequest)(nil),        // 42: wijkbrug.referral.v1.FailReferralRequest
-	(*FailReferralResponse)(nil),       // 43: wijkbrug.referral.v1.FailReferralResponse
-	(*CancelReferralRequest)(nil),      // 44: wijkbrug.referral.v1.CancelReferralRequest
-	(*CancelReferralResponse)(nil),     // 45: wijkbrug.referral.v1.CancelReferralResponse
-	(*GetRecurringThemesRequest)(nil),  // 46: wijkbrug.referral.v1.GetRecurringThemesRequest
-	(*ThemeCount)(nil),                 // 47: wijkbrug.referral.v1.ThemeCount
-	(*GetRecurringThemesResponse)(nil), // 48: wijkbrug.referral.v1.GetRecurringThemesResponse
-	(v1.LifeDomain)(0),                 // 49: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
-	(DataCategory)(0),                  // 51: wijkbrug.referral.v1.DataCategory
-	(*UpsertProvisionRequest)(nil),     // 52: wijkbrug.referral.v1.UpsertProvisionRequest
-	(*GetProvisionRequest)(nil),        // 53: wijkbrug.referral.v1.GetProvisionRequest
-	(*SearchProvisionsRequest)(nil),    // 54: wijkbrug.referral.v1.SearchProvisionsRequest
-	(*ImportDirectoryRequest)(nil),     // 55: wijkbrug.referral.v1.ImportDirectoryRequest
-	(*ExportDirectoryRequest)(nil),     // 56: wijkbrug.referral.v1.ExportDirectoryRequest
-	(*RecordConsentRequest)(nil),       // 57: wijkbrug.referral.v1.RecordConsentRequest
-	(*GetConsentRequest)(nil),          // 58: wijkbrug.referral.v1.GetConsentRequest
-	(*WithdrawConsentRequest)(nil),     // 59: wijkbrug.referral.v1.WithdrawConsentRequest
-	(*UpsertProvisionResponse)(nil),    // 60: wijkbrug.referral.v1.UpsertProvisionResponse
-	(*GetProvisionResponse)(nil),       // 61: wijkbrug.referral.v1.GetProvisionResponse
-	(*SearchProvisionsResponse)(nil),   // 62: wijkbrug.referral.v1.SearchProvisionsResponse
-	(*ImportDirectoryResponse)(nil),    // 63: wijkbrug.referral.v1.ImportDirectoryResponse
-	(*ExportDirectoryResponse)(nil),    // 64: wijkbrug.referral.v1.ExportDirectoryResponse
-	(*RecordConsentResponse)(nil),      // 65: wijkbrug.referral.v1.RecordConsentResponse
-	(*GetConsentResponse)(nil),         // 66: wijkbrug.referral.v1.GetConsentResponse
-	(*WithdrawConsentResponse)(nil),    // 67: wijkbrug.referral.v1.WithdrawConsentResponse
+	(TransitionSide)(0),                // 12: wijkbrug.referral.v1.TransitionSide
+	(ThemeKind)(0),                     // 13: wijkbrug.referral.v1.ThemeKind
+	(*Arrears)(nil),                    // 14: wijkbrug.referral.v1.Arrears
+	(*Signal)(nil),                     // 15: wijkbrug.referral.v1.Signal
+	(*SubmitSignalRequest)(nil),        // 16: wijkbrug.referral.v1.SubmitSignalRequest
+	(*SubmitSignalResponse)(nil),       // 17: wijkbrug.referral.v1.SubmitSignalResponse
+	(*GetSignalRequest)(nil),           // 18: wijkbrug.referral.v1.GetSignalRequest
+	(*GetSignalResponse)(nil),          // 19: wijkbrug.referral.v1.GetSignalResponse
+	(*ListMySignalsRequest)(nil),       // 20: wijkbrug.referral.v1.ListMySignalsRequest
+	(*ListMySignalsResponse)(nil),      // 21: wijkbrug.referral.v1.ListMySignalsResponse
+	(*Referral)(nil),                   // 22: wijkbrug.referral.v1.Referral
+	(*CreateReferralRequest)(nil),      // 23: wijkbrug.referral.v1.CreateReferralRequest
+	(*CreateReferralResponse)(nil),     // 24: wijkbrug.referral.v1.CreateReferralResponse
+	(*GetReferralRequest)(nil),         // 25: wijkbrug.referral.v1.GetReferralRequest
+	(*GetReferralResponse)(nil),        // 26: wijkbrug.referral.v1.GetReferralResponse
+	(*ListReferralsRequest)(nil),       // 27: wijkbrug.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),      // 28: wijkbrug.referral.v1.ListReferralsResponse
+	(*GetReferralHistoryRequest)(nil),  // 29: wijkbrug.referral.v1.GetReferralHistoryRequest
+	(*ReferralTransition)(nil),         // 30: wijkbrug.referral.v1.ReferralTransition
+	(*GetReferralHistoryResponse)(nil), // 31: wijkbrug.referral.v1.GetReferralHistoryResponse
+	(*SendReferralRequest)(nil),        // 32: wijkbrug.referral.v1.SendReferralRequest
+	(*SendReferralResponse)(nil),       // 33: wijkbrug.referral.v1.SendReferralResponse
+	(*AcceptReferralRequest)(nil),      // 34: wijkbrug.referral.v1.AcceptReferralRequest
+	(*AcceptReferralResponse)(nil),     // 35: wijkbrug.referral.v1.AcceptReferralResponse
+	(*DeclineReferralRequest)(nil),     // 36: wijkbrug.referral.v1.DeclineReferralRequest
+	(*DeclineReferralResponse)(nil),    // 37: wijkbrug.referral.v1.DeclineReferralResponse
+	(*StartReferralRequest)(nil),       // 38: wijkbrug.referral.v1.StartReferralRequest
+	(*StartReferralResponse)(nil),      // 39: wijkbrug.referral.v1.StartReferralResponse
+	(*HoldReferralRequest)(nil),        // 40: wijkbrug.referral.v1.HoldReferralRequest
+	(*HoldReferralResponse)(nil),       // 41: wijkbrug.referral.v1.HoldReferralResponse
+	(*ResumeReferralRequest)(nil),      // 42: wijkbrug.referral.v1.ResumeReferralRequest
+	(*ResumeReferralResponse)(nil),     // 43: wijkbrug.referral.v1.ResumeReferralResponse
+	(*CompleteReferralRequest)(nil),    // 44: wijkbrug.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),   // 45: wijkbrug.referral.v1.CompleteReferralResponse
+	(*FailReferralRequest)(nil),        // 46: wijkbrug.referral.v1.FailReferralRequest
+	(*FailReferralResponse)(nil),       // 47: wijkbrug.referral.v1.FailReferralResponse
+	(*CancelReferralRequest)(nil),      // 48: wijkbrug.referral.v1.CancelReferralRequest
+	(*CancelReferralResponse)(nil),     // 49: wijkbrug.referral.v1.CancelReferralResponse
+	(*GetRecurringThemesRequest)(nil),  // 50: wijkbrug.referral.v1.GetRecurringThemesRequest
+	(*ThemeCount)(nil),                 // 51: wijkbrug.referral.v1.ThemeCount
+	(*GetRecurringThemesResponse)(nil), // 52: wijkbrug.referral.v1.GetRecurringThemesResponse
+	(v1.LifeDomain)(0),                 // 53: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),      // 54: google.protobuf.Timestamp
+	(DataCategory)(0),                  // 55: wijkbrug.referral.v1.DataCategory
+	(*UpsertProvisionRequest)(nil),     // 56: wijkbrug.referral.v1.UpsertProvisionRequest
+	(*GetProvisionRequest)(nil),        // 57: wijkbrug.referral.v1.GetProvisionRequest
+	(*SearchProvisionsRequest)(nil),    // 58: wijkbrug.referral.v1.SearchProvisionsRequest
+	(*ImportDirectoryRequest)(nil),     // 59: wijkbrug.referral.v1.ImportDirectoryRequest
+	(*ExportDirectoryRequest)(nil),     // 60: wijkbrug.referral.v1.ExportDirectoryRequest
+	(*RecordConsentRequest)(nil),       // 61: wijkbrug.referral.v1.RecordConsentRequest
+	(*GetConsentRequest)(nil),          // 62: wijkbrug.referral.v1.GetConsentRequest
+	(*WithdrawConsentRequest)(nil),     // 63: wijkbrug.referral.v1.WithdrawConsentRequest
+	(*ListConsentsRequest)(nil),        // 64: wijkbrug.referral.v1.ListConsentsRequest
+	(*UpsertProvisionResponse)(nil),    // 65: wijkbrug.referral.v1.UpsertProvisionResponse
+	(*GetProvisionResponse)(nil),       // 66: wijkbrug.referral.v1.GetProvisionResponse
+	(*SearchProvisionsResponse)(nil),   // 67: wijkbrug.referral.v1.SearchProvisionsResponse
+	(*ImportDirectoryResponse)(nil),    // 68: wijkbrug.referral.v1.ImportDirectoryResponse
+	(*ExportDirectoryResponse)(nil),    // 69: wijkbrug.referral.v1.ExportDirectoryResponse
+	(*RecordConsentResponse)(nil),      // 70: wijkbrug.referral.v1.RecordConsentResponse
+	(*GetConsentResponse)(nil),         // 71: wijkbrug.referral.v1.GetConsentResponse
+	(*WithdrawConsentResponse)(nil),    // 72: wijkbrug.referral.v1.WithdrawConsentResponse
+	(*ListConsentsResponse)(nil),       // 73: wijkbrug.referral.v1.ListConsentsResponse
 }
 var file_wijkbrug_referral_v1_referral_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 1: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	49, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	13, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	53, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	14, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 4: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
 	3,  // 5: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	50, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
-	50, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
+	54, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
+	54, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	49, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	13, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	53, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	14, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 12: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	50, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
-	14, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
+	54, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
+	15, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
 	2,  // 15: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	14, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	15, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
 	4,  // 17: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.referral.v1.ReferralStatus
-	51, // 18: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	55, // 18: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
 	1,  // 19: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
 	10, // 20: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
-	50, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
+	54, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
 	8,  // 22: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
 	9,  // 23: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	49, // 24: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	50, // 25: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
-	50, // 26: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
-	51, // 27: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	53, // 24: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	54, // 25: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
+	54, // 26: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
+	55, // 27: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
 	1,  // 28: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
 	10, // 29: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
-	50, // 30: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
-	21, // 31: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 32: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	54, // 30: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
+	22, // 31: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 32: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
 	11, // 33: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
 	4,  // 34: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.referral.v1.ReferralStatus
-	21, // 35: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
-	21, // 36: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 37: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	5,  // 38: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	21, // 39: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 40: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	8,  // 41: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	21, // 42: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 43: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	9,  // 44: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	21, // 45: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	7,  // 46: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
-	21, // 47: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	6,  // 48: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
-	21, // 49: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	12, // 50: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
-	47, // 51: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
-	15, // 52: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
-	17, // 53: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
-	19, // 54: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
-	52, // 55: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
-	53, // 56: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
-	54, // 57: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
-	55, // 58: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
-	56, // 59: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
-	57, // 60: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
-	58, // 61: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
-	59, // 62: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
-	22, // 63: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
-	24, // 64: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
-	26, // 65: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
-	28, // 66: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
-	30, // 67: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
-	32, // 68: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
-	34, // 69: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
-	36, // 70: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
-	38, // 71: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
-	40, // 72: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
-	42, // 73: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
-	44, // 74: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
-	46, // 75: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
-	16, // 76: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
-	18, // 77: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
-	20, // 78: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
-	60, // 79: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
-	61, // 80: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
-	62, // 81: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
-	63, // 82: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
-	64, // 83: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
-	65, // 84: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
-	66, // 85: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
-	67, // 86: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
-	23, // 87: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
-	25, // 88: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
-	27, // 89: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
-	29, // 90: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
-	31, // 91: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
-	33, // 92: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
-	35, // 93: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
-	37, // 94: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
-	39, // 95: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
-	41, // 96: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
-	43, // 97: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
-	45, // 98: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
-	48, // 99: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
-	76, // [76:100] is the sub-list for method output_type
-	52, // [52:76] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	22, // 35: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
+	4,  // 36: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.referral.v1.ReferralStatus
+	4,  // 37: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.referral.v1.ReferralStatus
+	12, // 38: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
+	54, // 39: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
+	30, // 40: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
+	22, // 41: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 42: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	5,  // 43: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	22, // 44: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 45: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	8,  // 46: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	22, // 47: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 48: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	9,  // 49: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	22, // 50: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	7,  // 51: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
+	22, // 52: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	6,  // 53: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
+	22, // 54: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	13, // 55: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
+	51, // 56: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
+	16, // 57: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
+	18, // 58: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
+	20, // 59: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
+	56, // 60: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
+	57, // 61: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
+	58, // 62: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
+	59, // 63: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
+	60, // 64: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
+	61, // 65: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
+	62, // 66: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
+	63, // 67: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
+	64, // 68: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
+	23, // 69: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
+	25, // 70: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
+	27, // 71: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
+	29, // 72: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
+	32, // 73: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
+	34, // 74: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
+	36, // 75: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
+	38, // 76: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
+	40, // 77: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
+	42, // 78: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
+	44, // 79: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
+	46, // 80: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
+	48, // 81: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
+	50, // 82: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
+	17, // 83: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
+	19, // 84: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
+	21, // 85: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
+	65, // 86: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
+	66, // 87: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
+	67, // 88: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
+	68, // 89: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
+	69, // 90: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
+	70, // 91: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
+	71, // 92: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
+	72, // 93: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
+	73, // 94: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
+	24, // 95: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
+	26, // 96: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
+	28, // 97: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
+	31, // 98: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
+	33, // 99: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
+	35, // 100: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
+	37, // 101: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
+	39, // 102: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
+	41, // 103: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
+	43, // 104: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
+	45, // 105: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
+	47, // 106: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
+	49, // 107: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
+	52, // 108: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
+	83, // [83:109] is the sub-list for method output_type
+	57, // [57:83] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_referral_proto_init() }
@@ -3896,8 +4181,8 @@ func file_wijkbrug_referral_v1_referral_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_referral_proto_rawDesc), len(file_wijkbrug_referral_v1_referral_proto_rawDesc)),
-			NumEnums:      13,
-			NumMessages:   36,
+			NumEnums:      14,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

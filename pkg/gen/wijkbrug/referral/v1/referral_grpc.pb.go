@@ -34,9 +34,11 @@ const (
 	ReferralService_RecordConsent_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/RecordConsent"
 	ReferralService_GetConsent_FullMethodName         = "/wijkbrug.referral.v1.ReferralService/GetConsent"
 	ReferralService_WithdrawConsent_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/WithdrawConsent"
+	ReferralService_ListConsents_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/ListConsents"
 	ReferralService_CreateReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/CreateReferral"
 	ReferralService_GetReferral_FullMethodName        = "/wijkbrug.referral.v1.ReferralService/GetReferral"
 	ReferralService_ListReferrals_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/ListReferrals"
+	ReferralService_GetReferralHistory_FullMethodName = "/wijkbrug.referral.v1.ReferralService/GetReferralHistory"
 	ReferralService_SendReferral_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/SendReferral"
 	ReferralService_AcceptReferral_FullMethodName     = "/wijkbrug.referral.v1.ReferralService/AcceptReferral"
 	ReferralService_DeclineReferral_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/DeclineReferral"
@@ -87,6 +89,10 @@ type ReferralServiceClient interface {
 	// WithdrawConsent records that the resident withdrew the consent; every referral that rests
 	// on it and is not final is cancelled (reason CONSENT_WITHDRAWN).
 	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
+	// ListConsents lists a resident's consents that the calling organisation recorded (and so
+	// holds), newest first, with their status now. Consents other organisations hold are never
+	// listed, so the answer does not reveal whether they exist.
+	ListConsents(ctx context.Context, in *ListConsentsRequest, opts ...grpc.CallOption) (*ListConsentsResponse, error)
 	// CreateReferral creates a referral from the calling organisation (the referrer) to the
 	// organisation of a provision (the recipient), as DRAFT or directly SENT.
 	CreateReferral(ctx context.Context, in *CreateReferralRequest, opts ...grpc.CallOption) (*CreateReferralResponse, error)
@@ -95,6 +101,9 @@ type ReferralServiceClient interface {
 	GetReferral(ctx context.Context, in *GetReferralRequest, opts ...grpc.CallOption) (*GetReferralResponse, error)
 	// ListReferrals lists the referrals the caller sent or those addressed to it.
 	ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error)
+	// GetReferralHistory returns every status change of a referral, oldest first: to its
+	// referrer and to its recipient (once sent). Anyone else gets NOT_FOUND.
+	GetReferralHistory(ctx context.Context, in *GetReferralHistoryRequest, opts ...grpc.CallOption) (*GetReferralHistoryResponse, error)
 	// SendReferral (referrer): DRAFT → SENT.
 	SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*SendReferralResponse, error)
 	// AcceptReferral (recipient): SENT → ACCEPTED.
@@ -239,6 +248,16 @@ func (c *referralServiceClient) WithdrawConsent(ctx context.Context, in *Withdra
 	return out, nil
 }
 
+func (c *referralServiceClient) ListConsents(ctx context.Context, in *ListConsentsRequest, opts ...grpc.CallOption) (*ListConsentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListConsentsResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListConsents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *referralServiceClient) CreateReferral(ctx context.Context, in *CreateReferralRequest, opts ...grpc.CallOption) (*CreateReferralResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateReferralResponse)
@@ -263,6 +282,16 @@ func (c *referralServiceClient) ListReferrals(ctx context.Context, in *ListRefer
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListReferralsResponse)
 	err := c.cc.Invoke(ctx, ReferralService_ListReferrals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetReferralHistory(ctx context.Context, in *GetReferralHistoryRequest, opts ...grpc.CallOption) (*GetReferralHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReferralHistoryResponse)
+	err := c.cc.Invoke(ctx, ReferralService_GetReferralHistory_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +436,10 @@ type ReferralServiceServer interface {
 	// WithdrawConsent records that the resident withdrew the consent; every referral that rests
 	// on it and is not final is cancelled (reason CONSENT_WITHDRAWN).
 	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
+	// ListConsents lists a resident's consents that the calling organisation recorded (and so
+	// holds), newest first, with their status now. Consents other organisations hold are never
+	// listed, so the answer does not reveal whether they exist.
+	ListConsents(context.Context, *ListConsentsRequest) (*ListConsentsResponse, error)
 	// CreateReferral creates a referral from the calling organisation (the referrer) to the
 	// organisation of a provision (the recipient), as DRAFT or directly SENT.
 	CreateReferral(context.Context, *CreateReferralRequest) (*CreateReferralResponse, error)
@@ -415,6 +448,9 @@ type ReferralServiceServer interface {
 	GetReferral(context.Context, *GetReferralRequest) (*GetReferralResponse, error)
 	// ListReferrals lists the referrals the caller sent or those addressed to it.
 	ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error)
+	// GetReferralHistory returns every status change of a referral, oldest first: to its
+	// referrer and to its recipient (once sent). Anyone else gets NOT_FOUND.
+	GetReferralHistory(context.Context, *GetReferralHistoryRequest) (*GetReferralHistoryResponse, error)
 	// SendReferral (referrer): DRAFT → SENT.
 	SendReferral(context.Context, *SendReferralRequest) (*SendReferralResponse, error)
 	// AcceptReferral (recipient): SENT → ACCEPTED.
@@ -482,6 +518,9 @@ func (UnimplementedReferralServiceServer) GetConsent(context.Context, *GetConsen
 func (UnimplementedReferralServiceServer) WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawConsent not implemented")
 }
+func (UnimplementedReferralServiceServer) ListConsents(context.Context, *ListConsentsRequest) (*ListConsentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListConsents not implemented")
+}
 func (UnimplementedReferralServiceServer) CreateReferral(context.Context, *CreateReferralRequest) (*CreateReferralResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateReferral not implemented")
 }
@@ -490,6 +529,9 @@ func (UnimplementedReferralServiceServer) GetReferral(context.Context, *GetRefer
 }
 func (UnimplementedReferralServiceServer) ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReferrals not implemented")
+}
+func (UnimplementedReferralServiceServer) GetReferralHistory(context.Context, *GetReferralHistoryRequest) (*GetReferralHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReferralHistory not implemented")
 }
 func (UnimplementedReferralServiceServer) SendReferral(context.Context, *SendReferralRequest) (*SendReferralResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendReferral not implemented")
@@ -740,6 +782,24 @@ func _ReferralService_WithdrawConsent_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_ListConsents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConsentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListConsents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListConsents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListConsents(ctx, req.(*ListConsentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReferralService_CreateReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateReferralRequest)
 	if err := dec(in); err != nil {
@@ -790,6 +850,24 @@ func _ReferralService_ListReferrals_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReferralServiceServer).ListReferrals(ctx, req.(*ListReferralsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetReferralHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReferralHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetReferralHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetReferralHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetReferralHistory(ctx, req.(*GetReferralHistoryRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1026,6 +1104,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ReferralService_WithdrawConsent_Handler,
 		},
 		{
+			MethodName: "ListConsents",
+			Handler:    _ReferralService_ListConsents_Handler,
+		},
+		{
 			MethodName: "CreateReferral",
 			Handler:    _ReferralService_CreateReferral_Handler,
 		},
@@ -1036,6 +1118,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReferrals",
 			Handler:    _ReferralService_ListReferrals_Handler,
+		},
+		{
+			MethodName: "GetReferralHistory",
+			Handler:    _ReferralService_GetReferralHistory_Handler,
 		},
 		{
 			MethodName: "SendReferral",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -42,26 +44,55 @@ func (r *Consents) GetForUpdate(ctx context.Context, id string) (domain.Consent,
 	return r.get(ctx, id, " FOR UPDATE")
 }
 
-func (r *Consents) get(ctx context.Context, id, lock string) (domain.Consent, error) {
+// maxListed caps ListByResident: one organisation holds few consents per resident.
+const maxListed = 500
+
+// ListByResident returns the consents holder recorded for the resident with this BSN
+// (found through the blind index), newest first.
+func (r *Consents) ListByResident(ctx context.Context, residentBSN, holderOIN string) ([]domain.Consent, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+consentColumns+` FROM consents
+		WHERE resident_bsn_index = $1 AND holder_oin = $2 ORDER BY recorded_at DESC, id DESC LIMIT $3`,
+		r.prot.Index(residentBSN), holderOIN, maxListed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Consent
+	for rows.Next() {
+		c, err := r.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const consentColumns = `id::text, resident_bsn_enc, holder_oin, processing_activity, recipient_oins, data_categories, valid_from,
+		       valid_until, recorded_at, recorded_by, withdrawn_at, municipality_code`
+
+func (r *Consents) scan(row pgx.Row) (domain.Consent, error) {
 	var (
 		c      domain.Consent
 		enc    []byte
 		until  *time.Time
 		withdr *time.Time
 	)
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT id::text, resident_bsn_enc, holder_oin, processing_activity, recipient_oins, data_categories, valid_from,
-		       valid_until, recorded_at, recorded_by, withdrawn_at, municipality_code
-		FROM consents WHERE id = $1`+lock, id).Scan(&c.ID, &enc, &c.HolderOIN, &c.Activity, &c.Recipients, &c.Categories,
-		&c.ValidFrom, &until, &c.RecordedAt, &c.RecordedBy, &withdr, &c.Municipality)
-	if pgxdb.IsNoRows(err) {
-		return c, apperr.NotFound("consent", id)
-	}
-	if err != nil {
+	if err := row.Scan(&c.ID, &enc, &c.HolderOIN, &c.Activity, &c.Recipients, &c.Categories,
+		&c.ValidFrom, &until, &c.RecordedAt, &c.RecordedBy, &withdr, &c.Municipality); err != nil {
 		return c, err
 	}
 	c.ValidUntil, c.WithdrawnAt = until, withdr
+	var err error
 	c.ResidentBSN, err = r.prot.Open(enc, aadConsentBSN)
+	return c, err
+}
+
+func (r *Consents) get(ctx context.Context, id, lock string) (domain.Consent, error) {
+	c, err := r.scan(r.db.Q(ctx).QueryRow(ctx, `SELECT `+consentColumns+` FROM consents WHERE id = $1`+lock, id))
+	if pgxdb.IsNoRows(err) {
+		return domain.Consent{}, apperr.NotFound("consent", id)
+	}
 	return c, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -74,6 +75,30 @@ func (r *Referrals) AddTransition(ctx context.Context, id string, from, to domai
 		INSERT INTO referral_transitions (referral_id, from_status, to_status, reason, side, org_oin, at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		id, string(from), string(to), reason, string(side), orgOIN, at)
 	return err
+}
+
+// History returns a referral's transitions, oldest first.
+func (r *Referrals) History(ctx context.Context, id string) ([]domain.HistoryEntry, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT from_status, to_status, reason, side, org_oin, at FROM referral_transitions
+		WHERE referral_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.HistoryEntry
+	for rows.Next() {
+		var (
+			h              domain.HistoryEntry
+			from, to, side string
+		)
+		if err := rows.Scan(&from, &to, &h.Reason, &side, &h.OrgOIN, &h.At); err != nil {
+			return nil, err
+		}
+		h.From, h.To, h.Side = domain.ReferralStatus(from), domain.ReferralStatus(to), domain.Side(side)
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 // Get reads a referral; NotFound when there is none.
@@ -184,7 +209,8 @@ func decodeToken(tok string) (*time.Time, string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err == nil {
 		if ts, id, ok := strings.Cut(string(raw), "|"); ok {
-			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && len(id) == 36 {
+			// The id goes into a ::uuid cast: anything but a UUID would fail there as INTERNAL.
+			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && uuid.Validate(id) == nil && len(id) == 36 {
 				return &at, id, nil
 			}
 		}

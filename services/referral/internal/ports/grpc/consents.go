@@ -18,6 +18,23 @@ var activityRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // RecordConsent records a consent held by the caller.
 func (s *Server) RecordConsent(ctx context.Context, req *referralv1.RecordConsentRequest) (*referralv1.RecordConsentResponse, error) {
+	c, err := consentFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *referralv1.RecordConsentResponse { return &referralv1.RecordConsentResponse{} },
+		func(ctx context.Context) (*referralv1.RecordConsentResponse, error) {
+			out, err := s.app.RecordConsent(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return &referralv1.RecordConsentResponse{Consent: consentToProto(out, s.app.Now())}, nil
+		})
+}
+
+// consentFromRequest validates a new consent (every bad field at once) and maps it to the
+// domain.
+func consentFromRequest(req *referralv1.RecordConsentRequest) (domain.Consent, error) {
 	var v apperr.Validation
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	v.Check(activityRe.MatchString(req.GetProcessingActivity()), "processing_activity", "a code of 1-64 letters, digits, '.', '-' or '_', e.g. referral")
@@ -37,17 +54,35 @@ func (s *Server) RecordConsent(ctx context.Context, req *referralv1.RecordConsen
 		until := valid.Date(&v, "valid_until", req.GetValidUntil())
 		c.ValidUntil = &until
 	}
-	if err := v.Err(); err != nil {
+	return c, v.Err()
+}
+
+// ListConsents lists the resident's consents the caller holds.
+func (s *Server) ListConsents(ctx context.Context, req *referralv1.ListConsentsRequest) (*referralv1.ListConsentsResponse, error) {
+	bsnValue, st, err := listConsentsQuery(req)
+	if err != nil {
 		return nil, err
 	}
-	return idempotency.Do(ctx, s.idem, req, func() *referralv1.RecordConsentResponse { return &referralv1.RecordConsentResponse{} },
-		func(ctx context.Context) (*referralv1.RecordConsentResponse, error) {
-			out, err := s.app.RecordConsent(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			return &referralv1.RecordConsentResponse{Consent: consentToProto(out, s.app.Now())}, nil
-		})
+	cs, err := s.app.ListConsents(ctx, bsnValue, st)
+	if err != nil {
+		return nil, err
+	}
+	now := s.app.Now()
+	out := &referralv1.ListConsentsResponse{}
+	for _, c := range cs {
+		out.Consents = append(out.Consents, consentToProto(c, now))
+	}
+	return out, nil
+}
+
+func listConsentsQuery(req *referralv1.ListConsentsRequest) (string, domain.ConsentStatus, error) {
+	var v apperr.Validation
+	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
+	st := ""
+	if req.GetStatus() != referralv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED {
+		st = protoenum.Required(&v, "status", req.GetStatus())
+	}
+	return req.GetResidentBsn(), domain.ConsentStatus(st), v.Err()
 }
 
 // GetConsent returns a consent to its holder.

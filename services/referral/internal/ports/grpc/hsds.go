@@ -215,6 +215,16 @@ func (s *Server) ExportDirectory(ctx context.Context, req *referralv1.ExportDire
 	if err != nil {
 		return nil, err
 	}
+	dir := directoryOf(ps)
+	raw, err := json.MarshalIndent(dir, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return &referralv1.ExportDirectoryResponse{HsdsJson: string(raw), Services: int32(len(dir.Services))}, nil
+}
+
+// directoryOf is the HSDS-style directory of provisions, each organisation listed once.
+func directoryOf(ps []domain.Provision) hsdsDirectory {
 	dir := hsdsDirectory{Organizations: []hsdsOrganization{}, Services: []hsdsService{}}
 	orgSeen := map[string]bool{}
 	for _, p := range ps {
@@ -224,11 +234,7 @@ func (s *Server) ExportDirectory(ctx context.Context, req *referralv1.ExportDire
 		}
 		dir.Services = append(dir.Services, provisionToHSDS(p))
 	}
-	raw, err := json.MarshalIndent(dir, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return &referralv1.ExportDirectoryResponse{HsdsJson: string(raw), Services: int32(len(dir.Services))}, nil
+	return dir
 }
 
 func provisionToHSDS(p domain.Provision) hsdsService {

@@ -17,21 +17,8 @@ import (
 
 // UpsertProvision adds or replaces a provision.
 func (s *Server) UpsertProvision(ctx context.Context, req *referralv1.UpsertProvisionRequest) (*referralv1.UpsertProvisionResponse, error) {
-	var v apperr.Validation
-	pp := req.GetProvision()
-	if pp == nil {
-		v.Add("provision", "required")
-		return nil, v.Err()
-	}
-	p := provisionFromProto(pp)
-	if pp.GetId() != "" {
-		valid.UUID(&v, "provision.id", pp.GetId())
-	}
-	checkProvision(&v, "provision.", p)
-	for _, rv := range p.Validate("provision.") {
-		v.Add(rv.Field, rv.Reason)
-	}
-	if err := v.Err(); err != nil {
+	p, err := provisionFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *referralv1.UpsertProvisionResponse { return &referralv1.UpsertProvisionResponse{} },
@@ -42,6 +29,26 @@ func (s *Server) UpsertProvision(ctx context.Context, req *referralv1.UpsertProv
 			}
 			return &referralv1.UpsertProvisionResponse{Provision: provisionToProto(out)}, nil
 		})
+}
+
+// provisionFromRequest validates a provision (formats and domain rules, every bad field at
+// once) and maps it to the domain.
+func provisionFromRequest(req *referralv1.UpsertProvisionRequest) (domain.Provision, error) {
+	var v apperr.Validation
+	pp := req.GetProvision()
+	if pp == nil {
+		v.Add("provision", "required")
+		return domain.Provision{}, v.Err()
+	}
+	p := provisionFromProto(pp)
+	if pp.GetId() != "" {
+		valid.UUID(&v, "provision.id", pp.GetId())
+	}
+	checkProvision(&v, "provision.", p)
+	for _, rv := range p.Validate("provision.") {
+		v.Add(rv.Field, rv.Reason)
+	}
+	return p, v.Err()
 }
 
 // GetProvision returns a provision.
@@ -60,6 +67,23 @@ func (s *Server) GetProvision(ctx context.Context, req *referralv1.GetProvisionR
 
 // SearchProvisions searches the social map.
 func (s *Server) SearchProvisions(ctx context.Context, req *referralv1.SearchProvisionsRequest) (*referralv1.SearchProvisionsResponse, error) {
+	q, err := searchQuery(req)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.app.SearchProvisions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &referralv1.SearchProvisionsResponse{}
+	for _, p := range ps {
+		out.Provisions = append(out.Provisions, provisionToProto(p))
+	}
+	return out, nil
+}
+
+// searchQuery validates a search and maps it to the domain query.
+func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery, error) {
 	var v apperr.Validation
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
 	valid.District(&v, "district_code", req.GetDistrictCode())
@@ -82,18 +106,7 @@ func (s *Server) SearchProvisions(ctx context.Context, req *referralv1.SearchPro
 	if q.Limit == 0 {
 		q.Limit = 20
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	ps, err := s.app.SearchProvisions(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	out := &referralv1.SearchProvisionsResponse{}
-	for _, p := range ps {
-		out.Provisions = append(out.Provisions, provisionToProto(p))
-	}
-	return out, nil
+	return q, v.Err()
 }
 
 // checkProvision checks the formats of a provision's fields; prefix goes before each field.

@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -155,12 +156,46 @@ type transitionRequest interface {
 	GetReferralId() string
 }
 
+// transitionFromRequest validates a transition request (every bad field at once) and maps it
+// to the domain transition it asks for.
+func transitionFromRequest(req transitionRequest) (domain.Transition, error) {
+	var (
+		v apperr.Validation
+		t domain.Transition
+	)
+	switch r := req.(type) {
+	case *referralv1.SendReferralRequest:
+		t.Action = domain.ActSend
+	case *referralv1.AcceptReferralRequest:
+		t.Action = domain.ActAccept
+	case *referralv1.DeclineReferralRequest:
+		t = domain.Transition{Action: domain.ActDecline, Reason: protoenum.Required(&v, "reason", r.GetReason()), Note: r.GetNote()}
+	case *referralv1.StartReferralRequest:
+		t.Action = domain.ActStart
+	case *referralv1.HoldReferralRequest:
+		t = domain.Transition{Action: domain.ActHold, HoldReason: protoenum.Required(&v, "hold_reason", r.GetHoldReason()), Note: r.GetNote()}
+	case *referralv1.ResumeReferralRequest:
+		t.Action = domain.ActResume
+	case *referralv1.CompleteReferralRequest:
+		t = domain.Transition{Action: domain.ActComplete, Outcome: protoenum.Required(&v, "outcome", r.GetOutcome()), Note: r.GetNote()}
+	case *referralv1.FailReferralRequest:
+		t = domain.Transition{Action: domain.ActFail, Reason: protoenum.Required(&v, "reason", r.GetReason()), Note: r.GetNote()}
+	case *referralv1.CancelReferralRequest:
+		t = domain.Transition{Action: domain.ActCancel, Reason: protoenum.Required(&v, "reason", r.GetReason()), Note: r.GetNote()}
+		v.Check(t.Reason != domain.CancelConsentWithdrawn, "reason", "CONSENT_WITHDRAWN is set by the service when consent is withdrawn (WithdrawConsent)")
+	default:
+		return t, fmt.Errorf("no referral transition for %T", req) // a programming error, not bad input
+	}
+	valid.UUID(&v, "referral_id", req.GetReferralId())
+	valid.Text(&v, "note", t.Note, 0, 2000)
+	return t, v.Err()
+}
+
 // transition validates and runs one referral transition idempotently.
-func transition[Resp proto.Message](ctx context.Context, s *Server, req transitionRequest, t domain.Transition, v *apperr.Validation, wrap func(*referralv1.Referral) Resp) (Resp, error) {
+func transition[Resp proto.Message](ctx context.Context, s *Server, req transitionRequest, wrap func(*referralv1.Referral) Resp) (Resp, error) {
 	var zero Resp
-	valid.UUID(v, "referral_id", req.GetReferralId())
-	valid.Text(v, "note", t.Note, 0, 2000)
-	if err := v.Err(); err != nil {
+	t, err := transitionFromRequest(req)
+	if err != nil {
 		return zero, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() Resp { return wrap(nil) },
@@ -175,90 +210,88 @@ func transition[Resp proto.Message](ctx context.Context, s *Server, req transiti
 
 // SendReferral (referrer): DRAFT → SENT.
 func (s *Server) SendReferral(ctx context.Context, req *referralv1.SendReferralRequest) (*referralv1.SendReferralResponse, error) {
-	var v apperr.Validation
-	return transition(ctx, s, req, domain.Transition{Action: domain.ActSend}, &v,
-		func(r *referralv1.Referral) *referralv1.SendReferralResponse {
-			return &referralv1.SendReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.SendReferralResponse {
+		return &referralv1.SendReferralResponse{Referral: r}
+	})
 }
 
 // AcceptReferral (recipient): SENT → ACCEPTED.
 func (s *Server) AcceptReferral(ctx context.Context, req *referralv1.AcceptReferralRequest) (*referralv1.AcceptReferralResponse, error) {
-	var v apperr.Validation
-	return transition(ctx, s, req, domain.Transition{Action: domain.ActAccept}, &v,
-		func(r *referralv1.Referral) *referralv1.AcceptReferralResponse {
-			return &referralv1.AcceptReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.AcceptReferralResponse {
+		return &referralv1.AcceptReferralResponse{Referral: r}
+	})
 }
 
 // DeclineReferral (recipient): SENT → DECLINED with a reason.
 func (s *Server) DeclineReferral(ctx context.Context, req *referralv1.DeclineReferralRequest) (*referralv1.DeclineReferralResponse, error) {
-	var v apperr.Validation
-	t := domain.Transition{Action: domain.ActDecline, Reason: protoenum.Required(&v, "reason", req.GetReason()), Note: req.GetNote()}
-	return transition(ctx, s, req, t, &v,
-		func(r *referralv1.Referral) *referralv1.DeclineReferralResponse {
-			return &referralv1.DeclineReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.DeclineReferralResponse {
+		return &referralv1.DeclineReferralResponse{Referral: r}
+	})
 }
 
 // StartReferral (recipient): ACCEPTED → IN_PROGRESS.
 func (s *Server) StartReferral(ctx context.Context, req *referralv1.StartReferralRequest) (*referralv1.StartReferralResponse, error) {
-	var v apperr.Validation
-	return transition(ctx, s, req, domain.Transition{Action: domain.ActStart}, &v,
-		func(r *referralv1.Referral) *referralv1.StartReferralResponse {
-			return &referralv1.StartReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.StartReferralResponse {
+		return &referralv1.StartReferralResponse{Referral: r}
+	})
 }
 
 // HoldReferral (recipient): ACCEPTED or IN_PROGRESS → ON_HOLD with a sub-status.
 func (s *Server) HoldReferral(ctx context.Context, req *referralv1.HoldReferralRequest) (*referralv1.HoldReferralResponse, error) {
-	var v apperr.Validation
-	t := domain.Transition{Action: domain.ActHold, HoldReason: protoenum.Required(&v, "hold_reason", req.GetHoldReason()), Note: req.GetNote()}
-	return transition(ctx, s, req, t, &v,
-		func(r *referralv1.Referral) *referralv1.HoldReferralResponse {
-			return &referralv1.HoldReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.HoldReferralResponse {
+		return &referralv1.HoldReferralResponse{Referral: r}
+	})
 }
 
 // ResumeReferral (recipient): ON_HOLD → IN_PROGRESS.
 func (s *Server) ResumeReferral(ctx context.Context, req *referralv1.ResumeReferralRequest) (*referralv1.ResumeReferralResponse, error) {
-	var v apperr.Validation
-	return transition(ctx, s, req, domain.Transition{Action: domain.ActResume}, &v,
-		func(r *referralv1.Referral) *referralv1.ResumeReferralResponse {
-			return &referralv1.ResumeReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.ResumeReferralResponse {
+		return &referralv1.ResumeReferralResponse{Referral: r}
+	})
 }
 
 // CompleteReferral (recipient): IN_PROGRESS → COMPLETED with an outcome.
 func (s *Server) CompleteReferral(ctx context.Context, req *referralv1.CompleteReferralRequest) (*referralv1.CompleteReferralResponse, error) {
-	var v apperr.Validation
-	t := domain.Transition{Action: domain.ActComplete, Outcome: protoenum.Required(&v, "outcome", req.GetOutcome()), Note: req.GetNote()}
-	return transition(ctx, s, req, t, &v,
-		func(r *referralv1.Referral) *referralv1.CompleteReferralResponse {
-			return &referralv1.CompleteReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.CompleteReferralResponse {
+		return &referralv1.CompleteReferralResponse{Referral: r}
+	})
 }
 
 // FailReferral (recipient): → FAILED with a reason.
 func (s *Server) FailReferral(ctx context.Context, req *referralv1.FailReferralRequest) (*referralv1.FailReferralResponse, error) {
-	var v apperr.Validation
-	t := domain.Transition{Action: domain.ActFail, Reason: protoenum.Required(&v, "reason", req.GetReason()), Note: req.GetNote()}
-	return transition(ctx, s, req, t, &v,
-		func(r *referralv1.Referral) *referralv1.FailReferralResponse {
-			return &referralv1.FailReferralResponse{Referral: r}
-		})
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.FailReferralResponse {
+		return &referralv1.FailReferralResponse{Referral: r}
+	})
 }
 
 // CancelReferral (either side): → CANCELLED with a reason.
 func (s *Server) CancelReferral(ctx context.Context, req *referralv1.CancelReferralRequest) (*referralv1.CancelReferralResponse, error) {
+	return transition(ctx, s, req, func(r *referralv1.Referral) *referralv1.CancelReferralResponse {
+		return &referralv1.CancelReferralResponse{Referral: r}
+	})
+}
+
+// GetReferralHistory returns a referral's status changes to its referrer or recipient.
+func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetReferralHistoryRequest) (*referralv1.GetReferralHistoryResponse, error) {
 	var v apperr.Validation
-	reason := protoenum.Required(&v, "reason", req.GetReason())
-	v.Check(reason != domain.CancelConsentWithdrawn, "reason", "CONSENT_WITHDRAWN is set by the service when consent is withdrawn (WithdrawConsent)")
-	t := domain.Transition{Action: domain.ActCancel, Reason: reason, Note: req.GetNote()}
-	return transition(ctx, s, req, t, &v,
-		func(r *referralv1.Referral) *referralv1.CancelReferralResponse {
-			return &referralv1.CancelReferralResponse{Referral: r}
+	valid.UUID(&v, "referral_id", req.GetReferralId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	hs, err := s.app.ReferralHistory(ctx, req.GetReferralId())
+	if err != nil {
+		return nil, err
+	}
+	out := &referralv1.GetReferralHistoryResponse{ReferralId: req.GetReferralId()}
+	for _, h := range hs {
+		out.Transitions = append(out.Transitions, &referralv1.ReferralTransition{
+			FromStatus: protoenum.FromCode[referralv1.ReferralStatus](string(h.From)),
+			ToStatus:   protoenum.FromCode[referralv1.ReferralStatus](string(h.To)),
+			Reason:     h.Reason, Side: protoenum.FromCode[referralv1.TransitionSide](string(h.Side)),
+			OrgOin: h.OrgOIN, At: timestamppb.New(h.At),
 		})
+	}
+	return out, nil
 }
 
 func referralToProto(r domain.Referral) *referralv1.Referral {
