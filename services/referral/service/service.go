@@ -14,6 +14,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/ports/consumers"
@@ -48,7 +49,15 @@ func Spec() svc.Spec {
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
 				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
 			}
-			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize})
+			cd, err := p.Dial(p.Config.CaseDirectionAddr)
+			if err != nil {
+				return nil, err
+			}
+			in, err := p.Dial(p.Config.IntakeAddr)
+			if err != nil {
+				return nil, err
+			}
+			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize}, peers.NewCaseDirection(cd), peers.NewIntake(in))
 			server := grpcport.NewServer(a, p.Idem)
 			return &svc.Wiring{
 				Register: func(r grpc.ServiceRegistrar) { referralv1.RegisterReferralServiceServer(r, server) },
@@ -66,11 +75,11 @@ func Spec() svc.Spec {
 	}
 }
 
-func newApp(p *svc.Platform, s app.Settings) *app.App {
+func newApp(p *svc.Platform, s app.Settings, cases app.Cases, intakes app.Intakes) *app.App {
 	return app.New(app.Deps{
 		Tx: p.DB, Signals: postgres.NewSignals(p.DB, p.Protector), Provisions: postgres.NewProvisions(p.DB),
 		Consents: postgres.NewConsents(p.DB, p.Protector), Referrals: postgres.NewReferrals(p.DB, p.Protector),
 		Themes: postgres.NewThemes(p.DB), Events: events.NewPublisher(p.Outbox), Access: p.Access, Pseudo: p.Protector,
-		Settings: s,
+		Settings: s, Cases: cases, Intakes: intakes,
 	})
 }

@@ -386,6 +386,28 @@ func (a *App) openCase(ctx context.Context, in domain.Intake) (string, error) {
 	return caseID, err
 }
 
+// CheckIntakeOwnership answers another Wijkbrug service whether an organisation is the team
+// that owns the intake. An unknown intake is simply "not the owner".
+func (a *App) CheckIntakeOwnership(ctx context.Context, id, orgOIN, orgType string) (bool, error) {
+	var owner bool
+	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		in, err := a.d.Intakes.Get(ctx, id)
+		if apperr.IsKind(err, apperr.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		owner = orgType == string(identity.OrgTeam) && orgOIN == in.TeamOIN
+		outcome := accesslog.OutcomeGranted
+		if !owner {
+			outcome = accesslog.OutcomeDenied
+		}
+		return a.d.Access.Record(ctx, a.entry("intake.intake.check_ownership", in, accesslog.RouteService, outcome))
+	})
+	return owner, err
+}
+
 // GetIntake returns an intake to the team that owns it, or to a Wijkbrug service without the
 // question (which only the team needs). Anyone else gets NOT_FOUND, so the existence of
 // another team's intake is not disclosed; the refusal is logged too.

@@ -69,11 +69,27 @@ type Deps struct {
 	Access     accesslog.Recorder
 	Pseudo     Pseudonymizer
 	Settings   Settings
+	// Cases answers whether an organisation may act on a case (case-direction).
+	Cases Cases
+	// Intakes answers whether an organisation owns an intake (intake).
+	Intakes Intakes
+}
+
+// Intakes is the intake service, which owns intakes.
+type Intakes interface {
+	Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error)
+}
+
+// Cases is case-direction, which owns cases and knows who is involved in them.
+type Cases interface {
+	Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error)
 }
 
 // App is the referral application.
 type App struct {
 	tx         txn.Runner
+	cases      Cases
+	intakes    Intakes
 	signals    Signals
 	provisions Provisions
 	consents   Consents
@@ -96,7 +112,7 @@ func New(d Deps) *App {
 		d.Settings.MinGroupSize = DefaultSettings.MinGroupSize
 	}
 	return &App{tx: d.Tx, signals: d.Signals, provisions: d.Provisions, consents: d.Consents, referrals: d.Referrals,
-		themes: d.Themes, events: d.Events, access: d.Access, pseudo: d.Pseudo, settings: d.Settings, Now: time.Now}
+		themes: d.Themes, events: d.Events, access: d.Access, pseudo: d.Pseudo, settings: d.Settings, cases: d.Cases, intakes: d.Intakes, Now: time.Now}
 }
 
 // SubmitSignal registers a signal from the calling organisation.

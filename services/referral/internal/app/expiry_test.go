@@ -36,12 +36,24 @@ func key(t *testing.T) []byte {
 	return k
 }
 
+// everyoneInvolved stands in for case-direction and intake, whose checks are not what this
+// test is about (the gRPC tests cover them).
+type everyoneInvolved struct{}
+
+func (everyoneInvolved) Involved(context.Context, string, string, string) (bool, error) {
+	return true, nil
+}
+func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, error) {
+	return true, nil
+}
+
 // newApp builds the application on db the way the service does, with its own clock.
 func newApp(t *testing.T, db *pgxdb.DB, prot *bsn.Protector, now func() time.Time) *app.App {
 	a := app.New(app.Deps{
 		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
 		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
 		Events: events.NewPublisher(outbox.NewWriter(db, "referral")), Access: accesslog.New(db, "referral"), Pseudo: prot,
+		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
 	})
 	a.Now = now
 	return a

@@ -36,6 +36,41 @@ type Referrals interface {
 func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) (domain.Referral, error) {
 	caller, _ := identity.From(ctx)
 	now := a.Now().UTC()
+	// A referral that names a case becomes an action of that case: only its team or an
+	// organisation involved in it may make one. Case-direction owns that knowledge.
+	if r.CaseID != "" && caller.Org.Type != identity.OrgService {
+		if a.cases == nil {
+			return r, apperr.FailedPrecondition("referrals for a case need case-direction, which is not configured")
+		}
+		involved, err := a.cases.Involved(ctx, r.CaseID, caller.Org.OIN, string(caller.Org.Type))
+		if err != nil {
+			return r, err
+		}
+		if !involved {
+			if err := a.access.RecordDetached(ctx, accesslog.Entry{Action: "referral.referral.create", ObjectType: "case", ObjectID: r.CaseID,
+				Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
+				return r, err
+			}
+			return r, apperr.NotFound("case", r.CaseID)
+		}
+	}
+	// Likewise an intake: only the team that owns it may refer from it.
+	if r.IntakeID != "" && caller.Org.Type != identity.OrgService {
+		if a.intakes == nil {
+			return r, apperr.FailedPrecondition("referrals for an intake need the intake service, which is not configured")
+		}
+		owner, err := a.intakes.Owner(ctx, r.IntakeID, caller.Org.OIN, string(caller.Org.Type))
+		if err != nil {
+			return r, err
+		}
+		if !owner {
+			if err := a.access.RecordDetached(ctx, accesslog.Entry{Action: "referral.referral.create", ObjectType: "intake", ObjectID: r.IntakeID,
+				Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
+				return r, err
+			}
+			return r, apperr.NotFound("intake", r.IntakeID)
+		}
+	}
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		prov, err := a.provisions.Get(ctx, r.ProvisionID)
 		if err != nil {

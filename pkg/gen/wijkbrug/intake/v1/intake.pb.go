@@ -4374,6 +4374,114 @@ func (x *GetHouseholdResponse) GetHousehold() *Household {
 	return nil
 }
 
+// CheckIntakeOwnershipRequest names an intake and an organisation (from that organisation's
+// certificate, as the asking service saw it).
+type CheckIntakeOwnershipRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	IntakeId        string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// Organisation type as in the certificate's OU, e.g. TEAM.
+	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CheckIntakeOwnershipRequest) Reset() {
+	*x = CheckIntakeOwnershipRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckIntakeOwnershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckIntakeOwnershipRequest) ProtoMessage() {}
+
+func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckIntakeOwnershipRequest.ProtoReflect.Descriptor instead.
+func (*CheckIntakeOwnershipRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *CheckIntakeOwnershipRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *CheckIntakeOwnershipRequest) GetOrganisationOin() string {
+	if x != nil {
+		return x.OrganisationOin
+	}
+	return ""
+}
+
+func (x *CheckIntakeOwnershipRequest) GetOrganisationType() string {
+	if x != nil {
+		return x.OrganisationType
+	}
+	return ""
+}
+
+// CheckIntakeOwnershipResponse is the answer.
+type CheckIntakeOwnershipResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Owner         bool                   `protobuf:"varint,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckIntakeOwnershipResponse) Reset() {
+	*x = CheckIntakeOwnershipResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckIntakeOwnershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckIntakeOwnershipResponse) ProtoMessage() {}
+
+func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckIntakeOwnershipResponse.ProtoReflect.Descriptor instead.
+func (*CheckIntakeOwnershipResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
+	if x != nil {
+		return x.Owner
+	}
+	return false
+}
+
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
@@ -4668,7 +4776,13 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x13GetHouseholdRequest\x12!\n" +
 	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold*p\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x92\x01\n" +
+	"\x1bCheckIntakeOwnershipRequest\x12\x1b\n" +
+	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12)\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
+	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\"4\n" +
+	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
+	"\x05owner\x18\x01 \x01(\bR\x05owner*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -4730,10 +4844,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x18HOUSEHOLD_ROLE_APPLICANT\x10\x01\x12\x1a\n" +
 	"\x16HOUSEHOLD_ROLE_PARTNER\x10\x02\x12\x18\n" +
 	"\x14HOUSEHOLD_ROLE_CHILD\x10\x03\x12\x1e\n" +
-	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb9\x12\n" +
+	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb4\x13\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
-	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12^\n" +
+	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12y\n" +
+	"\x14CheckIntakeOwnership\x12/.wijkbrug.intake.v1.CheckIntakeOwnershipRequest\x1a0.wijkbrug.intake.v1.CheckIntakeOwnershipResponse\x12^\n" +
 	"\vStartTriage\x12&.wijkbrug.intake.v1.StartTriageRequest\x1a'.wijkbrug.intake.v1.StartTriageResponse\x12a\n" +
 	"\fDecideTriage\x12'.wijkbrug.intake.v1.DecideTriageRequest\x1a(.wijkbrug.intake.v1.DecideTriageResponse\x12y\n" +
 	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12g\n" +
@@ -4768,7 +4883,7 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
 	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
@@ -4838,20 +4953,22 @@ var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(*RemoveHouseholdMemberResponse)(nil), // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
 	(*GetHouseholdRequest)(nil),           // 66: wijkbrug.intake.v1.GetHouseholdRequest
 	(*GetHouseholdResponse)(nil),          // 67: wijkbrug.intake.v1.GetHouseholdResponse
-	(v1.LifeDomain)(0),                    // 68: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),         // 69: google.protobuf.Timestamp
-	(v11.SourceType)(0),                   // 70: wijkbrug.referral.v1.SourceType
+	(*CheckIntakeOwnershipRequest)(nil),   // 68: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),  // 69: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(v1.LifeDomain)(0),                    // 70: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),         // 71: google.protobuf.Timestamp
+	(v11.SourceType)(0),                   // 72: wijkbrug.referral.v1.SourceType
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	68, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	70, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	69, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	69, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	71, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	71, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	68, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	70, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	10, // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
@@ -4866,18 +4983,18 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	10, // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
 	26, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
 	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	70, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	72, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	28, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	69, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	71, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
 	29, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	28, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
 	29, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
 	34, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.intake.v1.DomainScore
-	69, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	71, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
 	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
 	34, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.intake.v1.DomainScore
 	35, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
@@ -4912,50 +5029,52 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	57, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
 	11, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
 	13, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	15, // 69: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	17, // 70: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	19, // 71: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	21, // 72: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	23, // 73: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	25, // 74: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	30, // 75: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	32, // 76: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	36, // 77: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	38, // 78: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	40, // 79: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	46, // 80: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	48, // 81: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	50, // 82: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	52, // 83: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	54, // 84: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	60, // 85: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	62, // 86: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	64, // 87: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	66, // 88: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	12, // 89: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	14, // 90: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	16, // 91: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	18, // 92: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	20, // 93: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	22, // 94: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	24, // 95: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	27, // 96: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	31, // 97: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	33, // 98: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	37, // 99: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	39, // 100: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	42, // 101: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	47, // 102: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	49, // 103: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	51, // 104: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	53, // 105: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	55, // 106: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	61, // 107: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	63, // 108: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	65, // 109: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	67, // 110: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	89, // [89:111] is the sub-list for method output_type
-	67, // [67:89] is the sub-list for method input_type
+	68, // 69: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	15, // 70: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	17, // 71: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	19, // 72: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	21, // 73: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	23, // 74: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	25, // 75: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	30, // 76: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	32, // 77: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	36, // 78: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	38, // 79: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	40, // 80: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	46, // 81: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	48, // 82: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	50, // 83: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	52, // 84: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	54, // 85: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	60, // 86: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	62, // 87: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	64, // 88: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	66, // 89: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	12, // 90: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	14, // 91: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	69, // 92: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	16, // 93: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	18, // 94: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	20, // 95: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	22, // 96: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	24, // 97: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	27, // 98: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	31, // 99: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	33, // 100: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	37, // 101: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	39, // 102: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	42, // 103: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	47, // 104: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	49, // 105: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	51, // 106: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	53, // 107: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	55, // 108: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	61, // 109: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	63, // 110: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	65, // 111: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	67, // 112: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	90, // [90:113] is the sub-list for method output_type
+	67, // [67:90] is the sub-list for method input_type
 	67, // [67:67] is the sub-list for extension type_name
 	67, // [67:67] is the sub-list for extension extendee
 	0,  // [0:67] is the sub-list for field type_name
@@ -4972,7 +5091,7 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	IntakeService_RegisterIntake_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
 	IntakeService_GetIntake_FullMethodName             = "/wijkbrug.intake.v1.IntakeService/GetIntake"
+	IntakeService_CheckIntakeOwnership_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/CheckIntakeOwnership"
 	IntakeService_StartTriage_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/StartTriage"
 	IntakeService_DecideTriage_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
 	IntakeService_RecordContactAttempt_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
@@ -58,6 +59,10 @@ type IntakeServiceClient interface {
 	RegisterIntake(ctx context.Context, in *RegisterIntakeRequest, opts ...grpc.CallOption) (*RegisterIntakeResponse, error)
 	// GetIntake returns one intake to the team that owns it.
 	GetIntake(ctx context.Context, in *GetIntakeRequest, opts ...grpc.CallOption) (*GetIntakeResponse, error)
+	// CheckIntakeOwnership tells another Wijkbrug service whether an organisation is the team
+	// that owns an intake. Referral uses it before it links a referral to an intake. An unknown
+	// intake answers owner = false.
+	CheckIntakeOwnership(ctx context.Context, in *CheckIntakeOwnershipRequest, opts ...grpc.CallOption) (*CheckIntakeOwnershipResponse, error)
 	// StartTriage: a professional of the owning team picks up a received intake for the
 	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.
 	StartTriage(ctx context.Context, in *StartTriageRequest, opts ...grpc.CallOption) (*StartTriageResponse, error)
@@ -153,6 +158,16 @@ func (c *intakeServiceClient) GetIntake(ctx context.Context, in *GetIntakeReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetIntakeResponse)
 	err := c.cc.Invoke(ctx, IntakeService_GetIntake_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) CheckIntakeOwnership(ctx context.Context, in *CheckIntakeOwnershipRequest, opts ...grpc.CallOption) (*CheckIntakeOwnershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckIntakeOwnershipResponse)
+	err := c.cc.Invoke(ctx, IntakeService_CheckIntakeOwnership_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +385,10 @@ type IntakeServiceServer interface {
 	RegisterIntake(context.Context, *RegisterIntakeRequest) (*RegisterIntakeResponse, error)
 	// GetIntake returns one intake to the team that owns it.
 	GetIntake(context.Context, *GetIntakeRequest) (*GetIntakeResponse, error)
+	// CheckIntakeOwnership tells another Wijkbrug service whether an organisation is the team
+	// that owns an intake. Referral uses it before it links a referral to an intake. An unknown
+	// intake answers owner = false.
+	CheckIntakeOwnership(context.Context, *CheckIntakeOwnershipRequest) (*CheckIntakeOwnershipResponse, error)
 	// StartTriage: a professional of the owning team picks up a received intake for the
 	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.
 	StartTriage(context.Context, *StartTriageRequest) (*StartTriageResponse, error)
@@ -456,6 +475,9 @@ func (UnimplementedIntakeServiceServer) RegisterIntake(context.Context, *Registe
 }
 func (UnimplementedIntakeServiceServer) GetIntake(context.Context, *GetIntakeRequest) (*GetIntakeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIntake not implemented")
+}
+func (UnimplementedIntakeServiceServer) CheckIntakeOwnership(context.Context, *CheckIntakeOwnershipRequest) (*CheckIntakeOwnershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckIntakeOwnership not implemented")
 }
 func (UnimplementedIntakeServiceServer) StartTriage(context.Context, *StartTriageRequest) (*StartTriageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StartTriage not implemented")
@@ -570,6 +592,24 @@ func _IntakeService_GetIntake_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IntakeServiceServer).GetIntake(ctx, req.(*GetIntakeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_CheckIntakeOwnership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckIntakeOwnershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).CheckIntakeOwnership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_CheckIntakeOwnership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).CheckIntakeOwnership(ctx, req.(*CheckIntakeOwnershipRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -948,6 +988,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetIntake",
 			Handler:    _IntakeService_GetIntake_Handler,
+		},
+		{
+			MethodName: "CheckIntakeOwnership",
+			Handler:    _IntakeService_CheckIntakeOwnership_Handler,
 		},
 		{
 			MethodName: "StartTriage",

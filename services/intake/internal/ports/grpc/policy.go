@@ -18,8 +18,10 @@ var (
 // checks (a team sees only its own intakes and the residents it works with; a municipality
 // adopts only its own policy) are in the application layer.
 var Policy = authz.Policy{
-	intakev1.IntakeService_RegisterIntake_FullMethodName:       {OrgTypes: team},
-	intakev1.IntakeService_GetIntake_FullMethodName:            {OrgTypes: teamOrService},
+	intakev1.IntakeService_RegisterIntake_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_GetIntake_FullMethodName:      {OrgTypes: teamOrService},
+	// Other Wijkbrug services ask whether their caller owns an intake.
+	intakev1.IntakeService_CheckIntakeOwnership_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 	intakev1.IntakeService_StartTriage_FullMethodName:          {OrgTypes: team},
 	intakev1.IntakeService_DecideTriage_FullMethodName:         {OrgTypes: team},
 	intakev1.IntakeService_RecordContactAttempt_FullMethodName: {OrgTypes: team},

@@ -5,6 +5,7 @@ package grpc
 
 import (
 	"context"
+	"regexp"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -75,3 +76,22 @@ func intakeToProto(i domain.Intake) *intakev1.Intake {
 		TriageProfessional: i.TriageProfessional,
 	}
 }
+
+// CheckIntakeOwnership answers another Wijkbrug service whether an organisation owns an
+// intake.
+func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	v.Check(orgTypeRe.MatchString(req.GetOrganisationType()), "organisation_type", "an organisation type such as TEAM")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	owner, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), req.GetOrganisationType())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+}
+
+var orgTypeRe = regexp.MustCompile(`^[A-Z][A-Z_]{1,31}$`)

@@ -180,6 +180,10 @@ func TestEveryIDTakingRPCRefusesAnotherOrganisation(t *testing.T) {
 	theirConsent.LegalBasis, theirConsent.ConsentId = referralv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED, consent.GetId()
 	theirReroute := withKey(referralTo(debt.GetId()), h.key())
 	theirReroute.ReplacesReferralId = declined
+	// Neither names a case: the case check (TestReferralForAnotherTeamsCaseIsRefused) would
+	// refuse first, and these cases are about the consent and the re-routing checks.
+	theirConsent.CaseId, theirReroute.CaseId = "", ""
+	theirConsent.IntakeId, theirReroute.IntakeId = "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01", "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01"
 
 	cases := []struct {
 		name   string

@@ -10,11 +10,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/services/referral/service"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -39,9 +43,42 @@ type harness struct {
 	n   int
 }
 
+// caseOfTeam is the case the fake case-direction says `team` directs.
+const caseOfTeam = "5d1c3e7a-2b4f-4e8a-9c6d-7e8f9a0b1c2d"
+
+// fakeCaseDirection answers CheckCaseInvolvement: `team` is the team of caseOfTeam. Peers may
+// be faked in a service's own tests; the end-to-end test runs the real one.
+type fakeCaseDirection struct {
+	casedirectionv1.UnimplementedCaseDirectionServiceServer
+}
+
+func (fakeCaseDirection) CheckCaseInvolvement(_ context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
+	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == "TEAM"}, nil
+}
+
+// The intakes the fake intake service says `team` and `otherTeam` own.
+const (
+	intakeOfTeam      = "3c0f8e2a-5b7d-4e19-8a6c-2d4f6b8e0a13"
+	intakeOfOtherTeam = "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01"
+)
+
+type fakeIntake struct {
+	intakev1.UnimplementedIntakeServiceServer
+}
+
+func (fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
+	owner := req.GetOrganisationType() == "TEAM" && ((req.GetIntakeId() == intakeOfTeam && req.GetOrganisationOin() == team.OIN) ||
+		(req.GetIntakeId() == intakeOfOtherTeam && req.GetOrganisationOin() == otherTeam.OIN))
+	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+}
+
 func start(t *testing.T) *harness {
 	env := svctest.New(t)
-	return &harness{env: env, s: env.Start(t, service.Spec(), nil), ctx: svctest.Ctx(t)}
+	cd := env.ServeFake(t, func(r grpc.ServiceRegistrar) {
+		casedirectionv1.RegisterCaseDirectionServiceServer(r, fakeCaseDirection{})
+	})
+	in := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, fakeIntake{}) })
+	return &harness{env: env, s: env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr, c.IntakeAddr = cd, in }), ctx: svctest.Ctx(t)}
 }
 
 func (h *harness) client(t *testing.T, org orgT) referralv1.ReferralServiceClient {
@@ -80,7 +117,7 @@ func (h *harness) provision(t *testing.T, org orgT, name string, mod func(*refer
 
 func referralTo(provisionID string) *referralv1.CreateReferralRequest {
 	return &referralv1.CreateReferralRequest{
-		ProvisionId: provisionID, CaseId: "5d1c3e7a-2b4f-4e8a-9c6d-7e8f9a0b1c2d", GoalIds: []string{"7b6f0d7e-1c1a-4c43-8f7e-3d1c2b4a5e60"},
+		ProvisionId: provisionID, CaseId: caseOfTeam, GoalIds: []string{"7b6f0d7e-1c1a-4c43-8f7e-3d1c2b4a5e60"},
 		ResidentBsn: residentBSN, MunicipalityCode: "GM0363", DistrictCode: "WK036300", Question: "Looking for a buddy after a divorce",
 		SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION},
 		LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO, Send: true,
@@ -432,5 +469,37 @@ func TestConsentWithdrawalCancelsReferrals(t *testing.T) {
 	}
 	if n := h.count(t, `SELECT count(*) FROM consents WHERE resident_bsn_enc::text LIKE '%' || $1 || '%'`, residentBSN); n != 0 {
 		t.Fatal("consent BSN must be stored encrypted")
+	}
+}
+
+// A referral becomes an action of the case it names: only the case's team (or an organisation
+// involved in it, as case-direction knows) may make one.
+func TestReferralForAnotherTeamsCaseIsRefused(t *testing.T) {
+	h := start(t)
+	buddy := h.provision(t, buddyOrg, "Maatjesproject Elders", nil)
+	req := referralTo(buddy.GetId())
+	req.IdempotencyKey = h.key()
+	if _, err := h.client(t, otherTeam).CreateReferral(h.ctx, req); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team naming the case: want NOT_FOUND, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 0 {
+		t.Fatalf("a refused referral was stored (%d rows)", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, otherTeam.OIN, caseOfTeam); n != 1 {
+		t.Fatalf("the refusal must be logged once, got %d", n)
+	}
+	req.IdempotencyKey = h.key()
+	if _, err := h.client(t, team).CreateReferral(h.ctx, req); err != nil {
+		t.Fatalf("the case's own team: %v", err)
+	}
+	// The same for an intake.
+	fromIntake := referralTo(buddy.GetId())
+	fromIntake.CaseId, fromIntake.IntakeId, fromIntake.IdempotencyKey = "", intakeOfTeam, h.key()
+	if _, err := h.client(t, otherTeam).CreateReferral(h.ctx, fromIntake); status.Code(err) != codes.NotFound {
+		t.Fatalf("another team naming the intake: want NOT_FOUND, got %v", err)
+	}
+	fromIntake.IdempotencyKey = h.key()
+	if _, err := h.client(t, team).CreateReferral(h.ctx, fromIntake); err != nil {
+		t.Fatalf("the intake's own team: %v", err)
 	}
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// mustCall makes a setup call that has to succeed.
+func mustCall[T proto.Message](t *testing.T, env *bolaEnv, endpoint, method string, who actor, req proto.Message) T {
+	t.Helper()
+	resp, err := env.invoke(t, endpoint, method, who, req)
+	if err != nil {
+		t.Fatalf("setup: %s as %s: %v", method, who.label, err)
+	}
+	return resp.(T)
+}
+
+// setupBolaFixture creates, through the real RPCs and as their owners, one object of every
+// kind an RPC takes an id of: A's (the demo team, GP, provider and municipality) and, for the
+// cases that mix objects, a few of team B.
+func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
+	t.Helper()
+	now := time.Now()
+	f := &bolaFixture{
+		today: now.Format(time.DateOnly), later: now.AddDate(0, 3, 0).Format(time.DateOnly),
+		bsn1: validBSN(11223344), bsn2: validBSN(22334455), bsnB: validBSN(33445566), bsnSignal: validBSN(44556677),
+		vtOIN: suite.DemoVeiligThuis.OIN,
+	}
+	const (
+		in = "intake"
+		cd = "casedirection"
+		pm = "providermonitoring"
+		rf = "referral"
+	)
+	threeDomains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
+	oneDomain := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
+	intake := func(who actor, bsn string, domains []commonv1.LifeDomain) *intakev1.Intake {
+		r := mustCall[*intakev1.RegisterIntakeResponse](t, env, in, intakev1.IntakeService_RegisterIntake_FullMethodName, who, &intakev1.RegisterIntakeRequest{
+			Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+			Question: "help with forms", LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL})
+		return r.GetIntake()
+	}
+	startTriage := func(id string) {
+		mustCall[*intakev1.StartTriageResponse](t, env, in, intakev1.IntakeService_StartTriage_FullMethodName, ownerTeam, &intakev1.StartTriageRequest{IntakeId: id})
+	}
+
+	// Intake: A's intake that opened case A, one RECEIVED and one IN_TRIAGE of the same household.
+	ic := intake(ownerTeam, f.bsn1, threeDomains)
+	f.intakeCase, f.resident1, f.household1, f.caseA = ic.GetId(), ic.GetResidentId(), ic.GetHouseholdId(), ic.GetCaseId()
+	if f.caseA == "" {
+		t.Fatalf("setup: intake with three life domains opened no case: %v", ic)
+	}
+	f.intakeRecv = intake(ownerTeam, f.bsn1, oneDomain).GetId()
+	f.intakeTriage = intake(ownerTeam, f.bsn1, oneDomain).GetId()
+	startTriage(f.intakeTriage)
+	r2 := mustCall[*intakev1.RegisterResidentResponse](t, env, in, intakev1.IntakeService_RegisterResident_FullMethodName, ownerTeam,
+		&intakev1.RegisterResidentRequest{Bsn: f.bsn2, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict}).GetResident()
+	f.resident2, f.household2 = r2.GetId(), r2.GetHouseholdId()
+	assess := func(score int32) string {
+		return mustCall[*intakev1.RecordAssessmentResponse](t, env, in, intakev1.IntakeService_RecordAssessment_FullMethodName, ownerTeam, &intakev1.RecordAssessmentRequest{
+			ResidentId: f.resident1, InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE,
+			Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: score}, {Domain: "HOUSING", Score: 3}}}).GetAssessment().GetId()
+	}
+	f.assessment1, f.assessment2 = assess(2), assess(3)
+
+	// Team B: its own resident, household, intake and case.
+	ib := intake(teamB, f.bsnB, threeDomains)
+	f.residentB, f.householdB, f.caseB = ib.GetResidentId(), ib.GetHouseholdId(), ib.GetCaseId()
+	if f.caseB == "" {
+		t.Fatalf("setup: team B's intake opened no case: %v", ib)
+	}
+	f.intakeBRecv = intake(teamB, f.bsnB, oneDomain).GetId()
+
+	// Case direction: director, plan (goal), allocation; the same for B's case.
+	plan := func(who actor, caseID string) string {
+		mustCall[*casedirectionv1.AssignDirectorResponse](t, env, cd, casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName, who,
+			&casedirectionv1.AssignDirectorRequest{CaseId: caseID, ProfessionalId: "regisseur-anna"})
+		c := mustCall[*casedirectionv1.AdoptPlanResponse](t, env, cd, casedirectionv1.CaseDirectionService_AdoptPlan_FullMethodName, who,
+			&casedirectionv1.AdoptPlanRequest{CaseId: caseID, ResidentAgreed: true, ResidentAgreedOn: f.today, EvaluationDate: f.later,
+				Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}}).GetCase()
+		if len(c.GetPlan().GetGoals()) != 1 {
+			t.Fatalf("setup: plan without its goal: %v", c.GetPlan())
+		}
+		return c.GetPlan().GetGoals()[0].GetId()
+	}
+	f.goalA, f.goalB = plan(ownerTeam, f.caseA), plan(teamB, f.caseB)
+	// GP A advises in case A: an involved organisation may read the case.
+	f.involvement = mustCall[*casedirectionv1.AddInvolvementResponse](t, env, cd, casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName, ownerTeam,
+		&casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: "GP", OrganisationOin: suite.DemoGP.OIN,
+			Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR}).GetInvolvement().GetId()
+	f.allocation = mustCall[*casedirectionv1.RequestAllocationResponse](t, env, cd, casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName, ownerTeam,
+		&casedirectionv1.RequestAllocationRequest{CaseId: f.caseA, ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory,
+			ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK"}).GetAllocationNumber()
+
+	// Provider monitoring: the provider's request for allocation; the demo contract.
+	f.request = mustCall[*providermonitoringv1.SubmitAllocationRequestResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_SubmitAllocationRequest_FullMethodName,
+		ownerProvider, f.request315()).GetRequest().GetId()
+	contracts := mustCall[*providermonitoringv1.ListContractsResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_ListContracts_FullMethodName, ownerProvider,
+		&providermonitoringv1.ListContractsRequest{ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality}).GetContracts()
+	if len(contracts) == 0 {
+		t.Fatal("setup: the demo provider has no contract")
+	}
+	f.contract = contracts[0].GetId()
+
+	// Referral: the GP's signal, team A's consents and referrals in every state, the social map.
+	f.signal = mustCall[*referralv1.SubmitSignalResponse](t, env, rf, referralv1.ReferralService_SubmitSignal_FullMethodName, ownerGP, &referralv1.SubmitSignalRequest{
+		SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO, ResidentBsn: f.bsnSignal,
+		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, LifeDomains: oneDomain, Category: "debts", Description: "worried"}).GetSignalId()
+	consent := func() string {
+		return mustCall[*referralv1.RecordConsentResponse](t, env, rf, referralv1.ReferralService_RecordConsent_FullMethodName, ownerTeam, &referralv1.RecordConsentRequest{
+			ResidentBsn: f.bsn1, ProcessingActivity: "referral", RecipientOins: []string{suite.DemoProvider.OIN},
+			DataCategories:   []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION},
+			MunicipalityCode: suite.DemoMunicipality}).GetConsent().GetId()
+	}
+	f.consent, f.consentW = consent(), consent()
+	ref := func(send bool) string {
+		return mustCall[*referralv1.CreateReferralResponse](t, env, rf, referralv1.ReferralService_CreateReferral_FullMethodName, ownerTeam, f.referral(send)).GetReferral().GetId()
+	}
+	step := func(method string, req proto.Message) {
+		if _, err := env.invoke(t, rf, method, ownerProvider, req); err != nil {
+			t.Fatalf("setup: %s: %v", method, err)
+		}
+	}
+	accept := func(id string) {
+		step(referralv1.ReferralService_AcceptReferral_FullMethodName, &referralv1.AcceptReferralRequest{ReferralId: id})
+	}
+	start := func(id string) {
+		step(referralv1.ReferralService_StartReferral_FullMethodName, &referralv1.StartReferralRequest{ReferralId: id})
+	}
+	f.refDraft, f.refSent = ref(false), ref(true)
+	f.refAccepted = ref(true)
+	accept(f.refAccepted)
+	f.refInProgress = ref(true)
+	accept(f.refInProgress)
+	start(f.refInProgress)
+	f.refOnHold = ref(true)
+	accept(f.refOnHold)
+	start(f.refOnHold)
+	step(referralv1.ReferralService_HoldReferral_FullMethodName, &referralv1.HoldReferralRequest{ReferralId: f.refOnHold, HoldReason: referralv1.HoldReason_HOLD_REASON_WAITLIST})
+	f.refDeclined = ref(true)
+	step(referralv1.ReferralService_DeclineReferral_FullMethodName, &referralv1.DeclineReferralRequest{ReferralId: f.refDeclined, Reason: referralv1.DeclineReason_DECLINE_REASON_CAPACITY})
+	f.provision = mustCall[*referralv1.GetProvisionResponse](t, env, rf, referralv1.ReferralService_GetProvision_FullMethodName, ownerTeam,
+		&referralv1.GetProvisionRequest{ProvisionId: demoBuddyProvision}).GetProvision()
+	f.directory = mustCall[*referralv1.ExportDirectoryResponse](t, env, rf, referralv1.ReferralService_ExportDirectory_FullMethodName, ownerTeam,
+		&referralv1.ExportDirectoryRequest{MunicipalityCode: suite.DemoMunicipality}).GetHsdsJson()
+	return f
+}

@@ -1,0 +1,35 @@
+// Package peers holds referral's clients of other Wijkbrug services.
+package peers
+
+import (
+	"context"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// CaseDirection asks case-direction about cases.
+type CaseDirection struct {
+	c casedirectionv1.CaseDirectionServiceClient
+}
+
+// NewCaseDirection returns the client.
+func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
+	return &CaseDirection{c: casedirectionv1.NewCaseDirectionServiceClient(cc)}
+}
+
+// Involved reports whether the organisation is the case's team or actively involved in it.
+func (p *CaseDirection) Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
+	resp, err := p.c.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: orgOIN, OrganisationType: orgType})
+	if err != nil {
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return false, apperr.Unavailable("case-direction is unreachable; retry", err)
+		}
+		return false, err
+	}
+	return resp.GetInvolved(), nil
+}
