@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target in the workspace for the given time (default 5s).
+#
+# Under heavy load Go's fuzzing coordinator can give up with "context deadline exceeded"
+# without having found anything. Such a run is retried once; a run that wrote a failing input
+# (testdata/fuzz/<target>/…) fails at once, and the input is kept as a regression case.
 set -euo pipefail
 fuzztime=${1:-5s}
 cd "$(dirname "$0")/.."
+run_target() { # dir pkgdir target
+  local dir=$1 pkgdir=$2 target=$3 corpus="$1/$2/testdata/fuzz/$3" before after
+  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$pkgdir"); then
+    return 0
+  fi
+  after=$(ls "$corpus" 2>/dev/null | wc -l)
+  if [ "$after" -gt "$before" ]; then
+    echo "fuzz: $target found a failing input (kept in $corpus)"
+    return 1
+  fi
+  echo "fuzz: $target stopped without a failing input; retrying once"
+  (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$pkgdir")
+}
 for dir in $(go list -m -f '{{.Dir}}'); do
-  (cd "$dir" && grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(' . 2>/dev/null || true) | while read -r file; do
+  for file in $(cd "$dir" && grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(' . 2>/dev/null || true); do
     pkgdir=$(dirname "$file")
     for target in $(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$dir/$file" | sed 's/^func //'); do
       echo "== fuzz $target ($dir/$pkgdir, $fuzztime)"
-      (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$pkgdir") || exit 1
+      run_target "$dir" "$pkgdir" "$target"
     done
   done
 done
