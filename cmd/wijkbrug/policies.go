@@ -46,7 +46,13 @@ func policyTable() string {
 			row(m, types, rule.Roles)
 		}
 	}
-	for m, rule := range accesslog.Policy {
+	var platform []string
+	for m := range accesslog.Policy {
+		platform = append(platform, m)
+	}
+	sort.Strings(platform)
+	for _, m := range platform {
+		rule := accesslog.Policy[m]
 		var types []string
 		for _, t := range rule.OrgTypes {
 			types = append(types, string(t))
