@@ -13,7 +13,7 @@ GRPCURL_VERSION            ?= v1.9.3
 
 BIN      := $(CURDIR)/bin
 MODULES   = $(shell go list -m -f '{{.Dir}}')
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
@@ -78,7 +78,7 @@ test: check test-go fuzz
 test-go:
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
-## fuzz: run every fuzz target briefly (FUZZTIME=5s); fuzz-long runs them for 2 minutes each
+## fuzz: run every fuzz target briefly (FUZZTIME=3s); fuzz-long runs them for 2 minutes each
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 

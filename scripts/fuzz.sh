@@ -7,13 +7,14 @@
 set -euo pipefail
 fuzztime=${1:-5s}
 cd "$(dirname "$0")/.."
+count_inputs() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 run_target() { # dir pkgdir target
   local dir=$1 pkgdir=$2 target=$3 corpus="$1/$2/testdata/fuzz/$3" before after
-  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  before=$(count_inputs "$corpus")
   if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$pkgdir"); then
     return 0
   fi
-  after=$(ls "$corpus" 2>/dev/null | wc -l)
+  after=$(count_inputs "$corpus")
   if [ "$after" -gt "$before" ]; then
     echo "fuzz: $target found a failing input (kept in $corpus)"
     return 1
