@@ -49,6 +49,9 @@ type Recorder interface {
 	Record(ctx context.Context, e Entry) error
 	// RecordDetached writes outside it, for refusals whose transaction rolls back.
 	RecordDetached(ctx context.Context, e Entry) error
+	// EmergencyGrant reports whether the caller holds an active emergency grant for the
+	// record; per-object read checks consult it before refusing (route RouteEmergency).
+	EmergencyGrant(ctx context.Context, objectType, objectID string) (bool, error)
 }
 
 // Logger writes entries for one service.

@@ -98,7 +98,7 @@ func (a *App) CreateHousehold(ctx context.Context, h domain.Household, startedOn
 			if err := a.d.Residents.LockResident(ctx, id); err != nil {
 				return err
 			}
-			r, err := a.workedWith(ctx, caller, id, action, true)
+			r, _, err := a.workedWith(ctx, caller, id, action, true)
 			if err != nil {
 				return err
 			}
@@ -169,7 +169,7 @@ func (a *App) AddHouseholdMember(ctx context.Context, householdID string, m doma
 		if err := a.d.Residents.LockResident(ctx, m.ResidentID); err != nil {
 			return err
 		}
-		r, err := a.workedWith(ctx, caller, m.ResidentID, action, true)
+		r, _, err := a.workedWith(ctx, caller, m.ResidentID, action, true)
 		if err != nil {
 			return err
 		}

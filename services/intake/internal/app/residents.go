@@ -196,28 +196,39 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 	return keep, err
 }
 
-// workedWith returns a resident the calling team works with. Anyone else's resident is
-// NOT_FOUND and the refusal is logged (detached, when the transaction will roll back).
-func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action string, detached bool) (domain.Resident, error) {
+// workedWith returns a resident the calling team works with, and the route that allowed it:
+// TEAM, or EMERGENCY for a read under an emergency grant (never for a change). Anyone else's
+// resident is NOT_FOUND and the refusal is logged (detached, when the transaction will roll
+// back).
+func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action string, detached bool) (domain.Resident, string, error) {
 	r, err := a.d.Residents.Get(ctx, id)
 	if err != nil {
-		return r, err
+		return r, "", err
 	}
 	ok, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, id)
 	if err != nil {
-		return r, err
+		return r, "", err
 	}
-	if !ok {
-		record := a.d.Access.Record
-		if detached {
-			record = a.d.Access.RecordDetached
-		}
-		if err := record(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-			return r, err
-		}
-		return domain.Resident{}, apperr.NotFound("resident", id)
+	if ok {
+		return r, accesslog.RouteTeam, nil
 	}
-	return r, nil
+	if !detached {
+		// Reads only: emergency access never allows a change.
+		if ok, err = a.d.Access.EmergencyGrant(ctx, "resident", id); err != nil {
+			return r, "", err
+		}
+		if ok {
+			return r, accesslog.RouteEmergency, nil
+		}
+	}
+	record := a.d.Access.Record
+	if detached {
+		record = a.d.Access.RecordDetached
+	}
+	if err := record(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
+		return r, "", err
+	}
+	return domain.Resident{}, "", apperr.NotFound("resident", id)
 }
 
 // GetResident returns a resident the calling team works with, with name, date of birth,
@@ -230,7 +241,7 @@ func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, erro
 	const action = "intake.resident.read"
 	var out domain.Resident
 	err = a.readTx(ctx, func(ctx context.Context) error {
-		r, err := a.workedWith(ctx, caller, id, action, false)
+		r, route, err := a.workedWith(ctx, caller, id, action, false)
 		if err != nil {
 			return err
 		}
@@ -241,7 +252,7 @@ func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, erro
 			return err
 		}
 		out = r
-		return a.d.Access.Record(ctx, residentEntry(action, r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, residentEntry(action, r, route, accesslog.OutcomeGranted))
 	})
 	return out, err
 }
@@ -267,7 +278,7 @@ func (a *App) UpdateResident(ctx context.Context, id string, c ResidentChanges) 
 		if err := a.d.Residents.LockResident(ctx, id); err != nil {
 			return err
 		}
-		r, err := a.workedWith(ctx, caller, id, action, true)
+		r, _, err := a.workedWith(ctx, caller, id, action, true)
 		if err != nil {
 			return err
 		}

@@ -231,6 +231,13 @@ func (a *App) readAllocation(ctx context.Context, number, action string, read fu
 			return err
 		}
 		if route == accesslog.RouteNotAllowed {
+			if ok, err := a.access.EmergencyGrant(ctx, "allocation", number); err != nil {
+				return err
+			} else if ok {
+				route = accesslog.RouteEmergency
+			}
+		}
+		if route == accesslog.RouteNotAllowed {
 			denied = true
 			return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeDenied))
 		}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestEmergencyAccess breaks the glass on every kind of record a professional may need in an
+// acute situation: refused before, readable with a grant for exactly that professional and
+// record, still refused to a colleague, and flagged EMERGENCY in the service's access log.
+func TestEmergencyAccess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	env := newBolaEnv(t, s)
+	f := setupBolaFixture(t, env)
+	night := actor{"night shift", "other-TEAM", "case_director"}
+	colleague := actor{"colleague", "other-TEAM", "case_director"}
+	records := []struct {
+		endpoint, objectType, id, method string
+		req                              proto.Message
+	}{
+		{"casedirection", "case", f.caseA, casedirectionv1.CaseDirectionService_GetCase_FullMethodName, &casedirectionv1.GetCaseRequest{CaseId: f.caseA}},
+		{"intake", "intake", f.intakeCase, intakev1.IntakeService_GetIntake_FullMethodName, &intakev1.GetIntakeRequest{IntakeId: f.intakeCase}},
+		{"intake", "resident", f.resident1, intakev1.IntakeService_GetResident_FullMethodName, &intakev1.GetResidentRequest{ResidentId: f.resident1}},
+		{"providermonitoring", "allocation", f.allocation, providermonitoringv1.ProviderMonitoringService_GetAllocation_FullMethodName,
+			&providermonitoringv1.GetAllocationRequest{AllocationNumber: f.allocation}},
+		{"referral", "signal", f.signal, referralv1.ReferralService_GetSignal_FullMethodName, &referralv1.GetSignalRequest{SignalId: f.signal}},
+		{"referral", "referral", f.refSent, referralv1.ReferralService_GetReferral_FullMethodName, &referralv1.GetReferralRequest{ReferralId: f.refSent}},
+	}
+	for _, r := range records {
+		t.Run(r.objectType, func(t *testing.T) {
+			if _, err := env.invoke(t, r.endpoint, r.method, night, r.req); status.Code(err) != codes.NotFound {
+				t.Fatalf("before the grant: want NOT_FOUND, got %v", err)
+			}
+			if _, err := env.invoke(t, r.endpoint, accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName, night,
+				&accesslogv1.StartEmergencyAccessRequest{ObjectType: r.objectType, ObjectId: r.id, Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15}); err != nil {
+				t.Fatalf("start emergency access: %v", err)
+			}
+			if _, err := env.invoke(t, r.endpoint, r.method, night, r.req); err != nil {
+				t.Fatalf("with the grant: %v", err)
+			}
+			if _, err := env.invoke(t, r.endpoint, r.method, colleague, r.req); status.Code(err) != codes.NotFound {
+				t.Fatalf("a colleague without a grant: want NOT_FOUND, got %v", err)
+			}
+			if n := queryOne[int64](t, s.Postgres.DSN(r.endpoint), `SELECT count(*) FROM access_log WHERE route = 'EMERGENCY' AND object_id = $1 AND outcome = 'GRANTED'`, r.id); n != 2 {
+				t.Fatalf("want the grant and the read flagged EMERGENCY, got %d entries", n)
+			}
+		})
+	}
+}
