@@ -186,16 +186,7 @@ func (ca *CA) Pool() *x509.CertPool {
 // certificate. localhost, 127.0.0.1 and ::1 are always included so local
 // dialing works without extra configuration.
 func (ca *CA) IssueServer(dnsNames []string, ips []net.IP) (tls.Certificate, []byte, []byte, error) {
-	names := slices.Clone(dnsNames)
-	if !slices.Contains(names, "localhost") {
-		names = append(names, "localhost")
-	}
-	addrs := slices.Clone(ips)
-	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
-		if !slices.ContainsFunc(addrs, ip.Equal) {
-			addrs = append(addrs, ip)
-		}
-	}
+	names, addrs := withLoopback(dnsNames, ips)
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: names[0]},
@@ -367,4 +358,20 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("devca: %w", err)
 	}
 	return nil
+}
+
+// withLoopback adds localhost and the loopback addresses, so a certificate works for local
+// connections whatever names it was issued for.
+func withLoopback(dnsNames []string, ips []net.IP) ([]string, []net.IP) {
+	names := slices.Clone(dnsNames)
+	if !slices.Contains(names, "localhost") {
+		names = append(names, "localhost")
+	}
+	addrs := slices.Clone(ips)
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
+		if !slices.ContainsFunc(addrs, ip.Equal) {
+			addrs = append(addrs, ip)
+		}
+	}
+	return names, addrs
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"net"
-	"slices"
 	"time"
 )
 
@@ -21,16 +20,7 @@ func (ca *CA) IssueService(org Org, dnsNames []string, ips []net.IP) (tls.Certif
 	if org.Name == "" || org.Type == "" {
 		return tls.Certificate{}, nil, nil, errors.New("devca: service name and type are required")
 	}
-	names := slices.Clone(dnsNames)
-	if !slices.Contains(names, "localhost") {
-		names = append(names, "localhost")
-	}
-	addrs := slices.Clone(ips)
-	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
-		if !slices.ContainsFunc(addrs, ip.Equal) {
-			addrs = append(addrs, ip)
-		}
-	}
+	names, addrs := withLoopback(dnsNames, ips)
 	now := time.Now()
 	return ca.issue(&x509.Certificate{
 		Subject:     pkix.Name{SerialNumber: org.OIN, CommonName: org.Name, Organization: []string{org.Name}, OrganizationalUnit: []string{org.Type}},

@@ -488,3 +488,18 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// Seed loads data into a service's database outside a running service (demo data, fixtures
+// for tools): it migrates first, so it works before or after the service starts, and runs fn
+// in one transaction. fn must be idempotent.
+func Seed(ctx context.Context, spec Spec, dsn string, fn func(ctx context.Context, db *pgxdb.DB) error) error {
+	if err := Migrate(ctx, spec, dsn); err != nil {
+		return err
+	}
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Tx(ctx, func(ctx context.Context) error { return fn(ctx, db) })
+}

@@ -19,6 +19,7 @@ var (
 	agbRe          = regexp.MustCompile(`^[0-9]{8}$`)
 	oinRe          = regexp.MustCompile(`^[0-9]{20}$`)
 	codeRe         = regexp.MustCompile(`^[A-Za-z0-9_-]{1,16}$`)
+	orgTypeRe      = regexp.MustCompile(`^[A-Z][A-Z_]{1,31}$`)
 )
 
 // DateLayout is the format of calendar dates in the APIs.
@@ -49,6 +50,12 @@ func AGB(v *apperr.Validation, field, s string) {
 // OIN checks a 20-digit OIN.
 func OIN(v *apperr.Validation, field, s string) {
 	v.Check(oinRe.MatchString(s), field, "must be a 20-digit OIN")
+}
+
+// OrgType checks the form of an organisation type as carried in certificates (TEAM, GP,
+// HOUSING_CORPORATION, …).
+func OrgType(v *apperr.Validation, field, s string) {
+	v.Check(orgTypeRe.MatchString(s), field, "an organisation type such as TEAM or GP")
 }
 
 // Code checks a short code (product codes and categories, units).

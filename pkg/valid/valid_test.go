@@ -23,6 +23,8 @@ func TestFormats(t *testing.T) {
 		{"agb letters", func(v *apperr.Validation) { AGB(v, "f", "1234567a") }, false},
 		{"oin", func(v *apperr.Validation) { OIN(v, "f", "00000001000000000100") }, true},
 		{"code", func(v *apperr.Validation) { Code(v, "f", "45A01") }, true},
+		{"org type", func(v *apperr.Validation) { OrgType(v, "f", "HOUSING_CORPORATION") }, true},
+		{"org type lower case", func(v *apperr.Validation) { OrgType(v, "f", "team") }, false},
 		{"code with space", func(v *apperr.Validation) { Code(v, "f", "45 A01") }, false},
 		{"bsn", func(v *apperr.Validation) { BSN(v, "f", "111222333") }, true},
 		{"bsn failing 11-proef", func(v *apperr.Validation) { BSN(v, "f", "111222334") }, false},
@@ -60,6 +62,7 @@ func FuzzValidators(f *testing.F) {
 		AGB(&v, "d", s)
 		OIN(&v, "e", s)
 		Code(&v, "f", s)
+		OrgType(&v, "j", s)
 		BSN(&v, "g", s)
 		Text(&v, "h", s, 1, 100)
 		Date(&v, "i", s)

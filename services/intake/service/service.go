@@ -131,13 +131,7 @@ func SeedDemo(ctx context.Context, dsn string, m DemoMunicipality) error {
 	if _, err := parseMunicipalityOINs(m.Municipality + "=" + m.OIN); err != nil {
 		return fmt.Errorf("seed demo municipality: %w", err)
 	}
-	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
-		return err
-	}
-	db, err := pgxdb.Open(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return postgres.NewPolicies(db).AddAdministration(ctx, m.OIN, m.Municipality)
+	return svc.Seed(ctx, Spec(), dsn, func(ctx context.Context, db *pgxdb.DB) error {
+		return postgres.NewPolicies(db).AddAdministration(ctx, m.OIN, m.Municipality)
+	})
 }

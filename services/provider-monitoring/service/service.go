@@ -129,17 +129,9 @@ func SeedDemo(ctx context.Context, dsn string, provider DemoProvider) error {
 	if provider.AGB == "" || provider.OIN == "" || provider.Municipality == "" || provider.ProductCategory == "" || provider.ProductCode == "" {
 		return errors.New("seed demo provider: AGB, OIN, municipality and product are required")
 	}
-	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
-		return err
-	}
-	db, err := pgxdb.Open(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	repo := postgres.NewProviders(db)
 	product := domain.Product{Category: provider.ProductCategory, Code: provider.ProductCode}
-	return db.Tx(ctx, func(ctx context.Context) error {
+	return svc.Seed(ctx, Spec(), dsn, func(ctx context.Context, db *pgxdb.DB) error {
+		repo := postgres.NewProviders(db)
 		if err := repo.UpsertProvider(ctx, domain.Provider{AGB: provider.AGB, Name: provider.Name, OIN: provider.OIN}); err != nil {
 			return fmt.Errorf("seed provider %s: %w", provider.AGB, err)
 		}
@@ -163,16 +155,8 @@ func SeedMunicipalOrganisations(ctx context.Context, dsn, municipality string, o
 	if municipality == "" || len(oins) == 0 {
 		return errors.New("seed municipal organisations: municipality and at least one OIN are required")
 	}
-	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
-		return err
-	}
-	db, err := pgxdb.Open(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	repo := postgres.NewProviders(db)
-	return db.Tx(ctx, func(ctx context.Context) error {
+	return svc.Seed(ctx, Spec(), dsn, func(ctx context.Context, db *pgxdb.DB) error {
+		repo := postgres.NewProviders(db)
 		for _, oin := range oins {
 			if err := repo.AddMunicipalOrganisation(ctx, oin, municipality); err != nil {
 				return fmt.Errorf("seed municipal organisation %s: %w", oin, err)

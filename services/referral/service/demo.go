@@ -39,15 +39,6 @@ func SeedDemo(ctx context.Context, dsn string, d DemoSocialMap) error {
 	if d.MaintainerOIN == "" || d.ProviderOIN == "" || d.Municipality == "" {
 		return errors.New("seed demo social map: maintainer, provider and municipality are required")
 	}
-	if err := svc.Migrate(ctx, Spec(), dsn); err != nil {
-		return err
-	}
-	db, err := pgxdb.Open(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	repo := postgres.NewProvisions(db)
 	now := time.Now().UTC()
 	var districts []string
 	if d.District != "" {
@@ -65,7 +56,8 @@ func SeedDemo(ctx context.Context, dsn string, d DemoSocialMap) error {
 	entries[2].Name, entries[2].Description = "Inloop Buurthuis", "Vrije inloop voor vragen, koffie en activiteiten"
 	entries[2].Taxonomy, entries[2].LifeDomains = []string{"community-work"}, []string{"DAYTIME_ACTIVITIES", "SOCIAL_NETWORK"}
 	entries[2].CapacityStatus = "AVAILABLE"
-	return db.Tx(ctx, func(ctx context.Context) error {
+	return svc.Seed(ctx, Spec(), dsn, func(ctx context.Context, db *pgxdb.DB) error {
+		repo := postgres.NewProvisions(db)
 		for _, p := range entries {
 			p.ID = DemoProvisionID(p.Name)
 			if vs := p.Validate(""); len(vs) > 0 {

@@ -2,7 +2,6 @@ package grpc
 
 import (
 	"context"
-	"regexp"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -137,7 +136,7 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 	var v apperr.Validation
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
-	v.Check(orgTypeRe.MatchString(req.GetOrganisationType()), "organisation_type", "an organisation type such as TEAM or GP")
+	valid.OrgType(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -147,5 +146,3 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 	}
 	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}, nil
 }
-
-var orgTypeRe = regexp.MustCompile(`^[A-Z][A-Z_]{1,31}$`)

@@ -5,7 +5,6 @@ package grpc
 
 import (
 	"context"
-	"regexp"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -83,7 +82,7 @@ func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIn
 	var v apperr.Validation
 	valid.UUID(&v, "intake_id", req.GetIntakeId())
 	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
-	v.Check(orgTypeRe.MatchString(req.GetOrganisationType()), "organisation_type", "an organisation type such as TEAM")
+	valid.OrgType(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -93,5 +92,3 @@ func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIn
 	}
 	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
 }
-
-var orgTypeRe = regexp.MustCompile(`^[A-Z][A-Z_]{1,31}$`)

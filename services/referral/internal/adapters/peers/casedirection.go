@@ -4,11 +4,9 @@ package peers
 import (
 	"context"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // CaseDirection asks case-direction about cases.
@@ -25,11 +23,7 @@ func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
 func (p *CaseDirection) Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
 	resp, err := p.c.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: orgOIN, OrganisationType: orgType})
 	if err != nil {
-		switch status.Code(err) {
-		case codes.Unavailable, codes.DeadlineExceeded:
-			return false, apperr.Unavailable("case-direction is unreachable; retry", err)
-		}
-		return false, err
+		return false, grpcx.PeerUnavailable("case-direction", err)
 	}
 	return resp.GetInvolved(), nil
 }

@@ -3,11 +3,9 @@ package peers
 import (
 	"context"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Intake asks intake about intakes.
@@ -22,11 +20,7 @@ func NewIntake(cc grpc.ClientConnInterface) *Intake {
 func (p *Intake) Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error) {
 	resp, err := p.c.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: orgOIN, OrganisationType: orgType})
 	if err != nil {
-		switch status.Code(err) {
-		case codes.Unavailable, codes.DeadlineExceeded:
-			return false, apperr.Unavailable("intake is unreachable; retry", err)
-		}
-		return false, err
+		return false, grpcx.PeerUnavailable("intake", err)
 	}
 	return resp.GetOwner(), nil
 }
