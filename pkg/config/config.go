@@ -28,6 +28,16 @@ type Item struct {
 
 // Load parses args into cfg (a pointer to a struct) using fs.
 func Load(fs *flag.FlagSet, args []string, cfg any) error {
+	if err := Register(fs, cfg); err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}
+
+// Register fills cfg from defaults and the environment and registers its flags on fs, so
+// that several structs can share one command line; the caller parses fs. A field with an env
+// tag but no flag tag gets a flag named after the variable: WIJKBRUG_FOO_BAR → -foo-bar.
+func Register(fs *flag.FlagSet, cfg any) error {
 	fields, err := walk(cfg)
 	if err != nil {
 		return err
@@ -49,11 +59,18 @@ func Load(fs *flag.FlagSet, args []string, cfg any) error {
 		if err := set(f.v, def); err != nil && def != "" {
 			return fmt.Errorf("%s: %w", f.tag.Get("env"), err)
 		}
-		if name := f.tag.Get("flag"); name != "" {
+		if name := flagName(f.tag); name != "" {
 			fs.Var(&flagValue{f.v}, name, f.tag.Get("usage")+" (env "+f.tag.Get("env")+")")
 		}
 	}
-	return fs.Parse(args)
+	return nil
+}
+
+func flagName(tag reflect.StructTag) string {
+	if name := tag.Get("flag"); name != "" {
+		return name
+	}
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(tag.Get("env"), "WIJKBRUG_"), "_", "-"))
 }
 
 // Describe lists the settings of cfg with their current values (secrets masked).
@@ -64,7 +81,7 @@ func Describe(cfg any) []Item {
 	}
 	items := make([]Item, 0, len(fields))
 	for _, f := range fields {
-		it := Item{Env: f.tag.Get("env"), Flag: f.tag.Get("flag"), Default: f.tag.Get("default"),
+		it := Item{Env: f.tag.Get("env"), Flag: flagName(f.tag), Default: f.tag.Get("default"),
 			Usage: f.tag.Get("usage"), Secret: f.tag.Get("secret") == "true", Value: fmt.Sprint(f.v.Interface())}
 		if it.Secret && it.Value != "" {
 			it.Value = "***"

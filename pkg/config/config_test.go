@@ -70,3 +70,26 @@ func TestSecretFromFile(t *testing.T) {
 		t.Fatal("a missing secret file must be an error")
 	}
 }
+
+func TestRegisterSharesOneCommandLine(t *testing.T) {
+	var a sample
+	var b struct {
+		Interval time.Duration `env:"WIJKBRUG_T_SCHEDULER_INTERVAL" default:"1m" usage:"derived flag"`
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if err := Register(fs, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(fs, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"-addr", ":9", "-t-scheduler-interval", "5s"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Addr != ":9" || b.Interval != 5*time.Second {
+		t.Fatalf("got %q %s", a.Addr, b.Interval)
+	}
+	if d := Describe(&b); len(d) != 1 || d[0].Flag != "t-scheduler-interval" || d[0].Value != "5s" {
+		t.Fatalf("describe: %+v", d)
+	}
+}

@@ -53,8 +53,15 @@ type Spec struct {
 	Policy authz.Policy
 	// Services are the service descriptors the service registers (for policy coverage).
 	Services []grpc.ServiceDesc
+	// Settings, when set, points to a struct of the service's own settings (env/flag tags as
+	// in Config). The runtime fills it before Setup — from the command line and environment
+	// in the service binary, from the environment in the all-in-one command — lists it in -h
+	// and logs it (secrets masked) at start-up. Setup reads it through the same pointer.
+	Settings any
 	// Setup wires the service on the platform.
 	Setup func(ctx context.Context, p *Platform) (*Wiring, error)
+
+	settingsLoaded bool
 }
 
 // Wiring is what Setup returns.
@@ -129,7 +136,16 @@ func RunArgs(spec Spec, args []string) error {
 	}
 	var cfg Config
 	fs := flag.NewFlagSet(spec.Name+" "+cmd, flag.ContinueOnError)
-	if err := config.Load(fs, args, &cfg); err != nil {
+	if err := config.Register(fs, &cfg); err != nil {
+		return err
+	}
+	if spec.Settings != nil {
+		if err := config.Register(fs, spec.Settings); err != nil {
+			return err
+		}
+		spec.settingsLoaded = true
+	}
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -199,9 +215,19 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if cfg.AdminAddr == "" {
 		cfg.AdminAddr = spec.DefaultAdminAddr
 	}
+	if spec.Settings != nil && !spec.settingsLoaded {
+		if err := config.Register(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings); err != nil {
+			return err
+		}
+	}
 	attrs := []any{}
 	for _, it := range config.Describe(&cfg) {
 		attrs = append(attrs, it.Env, it.Value)
+	}
+	if spec.Settings != nil {
+		for _, it := range config.Describe(spec.Settings) {
+			attrs = append(attrs, it.Env, it.Value)
+		}
 	}
 	logger.Info("starting", attrs...)
 

@@ -5,11 +5,9 @@ package service
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -43,7 +41,9 @@ func Spec() svc.Spec { return SpecWith(Options{}) }
 
 // SpecWith is Spec with options.
 func SpecWith(o Options) svc.Spec {
+	s := &settings{}
 	return svc.Spec{
+		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50052",
 		DefaultAdminAddr: ":9092",
@@ -51,12 +51,6 @@ func SpecWith(o Options) svc.Spec {
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
-			// svc.Config has no room for a service's own settings, so they are read from the
-			// environment here, the same way the platform reads its own.
-			var s settings
-			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
-				return nil, err
-			}
 			interval := s.WatchInterval
 			if o.WatchInterval > 0 {
 				interval = o.WatchInterval

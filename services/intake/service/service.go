@@ -6,13 +6,11 @@ package service
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
-	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -39,17 +37,13 @@ type Settings struct {
 	OverdueInterval time.Duration `env:"WIJKBRUG_INTAKE_OVERDUE_INTERVAL" default:"1m" usage:"how often the triage-deadline scheduler announces intakes past their triage deadline"`
 }
 
-// LoadSettings reads the settings from the environment.
-func LoadSettings() (Settings, error) {
-	var s Settings
-	if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
-		return s, err
-	}
+// check validates the settings the runtime loaded.
+func (s Settings) check() error {
 	if s.OverdueInterval <= 0 {
-		return s, errors.New("WIJKBRUG_INTAKE_OVERDUE_INTERVAL must be positive")
+		return errors.New("WIJKBRUG_INTAKE_OVERDUE_INTERVAL must be positive")
 	}
 	_, err := parseMunicipalityOINs(s.MunicipalityOINs)
-	return s, err
+	return err
 }
 
 type administration struct{ municipality, oin string }
@@ -73,7 +67,9 @@ func parseMunicipalityOINs(s string) ([]administration, error) {
 
 // Spec describes the intake service to the shared runtime.
 func Spec() svc.Spec {
+	settings := &Settings{}
 	return svc.Spec{
+		Settings:         settings,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50051",
 		DefaultAdminAddr: ":9091",
@@ -81,8 +77,7 @@ func Spec() svc.Spec {
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc},
 		Setup: func(ctx context.Context, p *svc.Platform) (*svc.Wiring, error) {
-			settings, err := LoadSettings()
-			if err != nil {
+			if err := settings.check(); err != nil {
 				return nil, err
 			}
 			policies := postgres.NewPolicies(p.DB)

@@ -6,14 +6,12 @@ package service
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
-	"github.com/wijkbrug/wijkbrug/pkg/config"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -41,7 +39,9 @@ type settings struct {
 
 // Spec describes the provider-monitoring service to the shared runtime.
 func Spec() svc.Spec {
+	s := &settings{}
 	return svc.Spec{
+		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50053",
 		DefaultAdminAddr: ":9093",
@@ -49,13 +49,7 @@ func Spec() svc.Spec {
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
-			// svc.Config has no room for a service's own settings, so they are read from the
-			// environment here, the same way the platform reads its own.
-			var s settings
-			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
-				return nil, err
-			}
-			tl, err := timelinessRules(s)
+			tl, err := timelinessRules(*s)
 			if err != nil {
 				return nil, err
 			}

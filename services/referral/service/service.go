@@ -6,10 +6,8 @@ package service
 import (
 	"context"
 	"errors"
-	"flag"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
@@ -32,7 +30,9 @@ type settings struct {
 
 // Spec describes the referral service to the shared runtime.
 func Spec() svc.Spec {
+	s := &settings{}
 	return svc.Spec{
+		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50054",
 		DefaultAdminAddr: ":9094",
@@ -40,12 +40,6 @@ func Spec() svc.Spec {
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
-			// svc.Config has no room for a service's own settings, so they are read from the
-			// environment here, the same way the platform reads its own.
-			var s settings
-			if err := config.Load(flag.NewFlagSet(events.Service, flag.ContinueOnError), nil, &s); err != nil {
-				return nil, err
-			}
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
 				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
 			}
