@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 var kindCodes = map[apperr.Kind]codes.Code{
@@ -25,8 +29,10 @@ var kindCodes = map[apperr.Kind]codes.Code{
 
 // ToStatus is the one place where errors become gRPC statuses. Typed errors keep their
 // meaning (with field violations as google.rpc.BadRequest details and the object as
-// ResourceInfo); statuses from peer services pass through except INTERNAL/UNKNOWN; anything
-// else is masked as INTERNAL with the trace id, and logged in full.
+// ResourceInfo); a transient PostgreSQL or NATS failure (pgxdb.IsTransient,
+// natsx.IsTransient) is UNAVAILABLE, like a typed Unavailable error, with a google.rpc.RetryInfo
+// detail, so standard retry policies retry it; statuses from peer services pass through except
+// INTERNAL/UNKNOWN; anything else is masked as INTERNAL with the trace id, and logged in full.
 func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 	if err == nil {
 		return nil
@@ -40,6 +46,9 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
 			}
 			details = append(details, br)
+		}
+		if e.Kind == apperr.KindUnavailable {
+			details = append(details, retryAdvice())
 		}
 		if e.Resource != "" {
 			details = append(details, &errdetails.ResourceInfo{ResourceType: e.Resource, ResourceName: e.ID, Description: e.Message})
@@ -60,12 +69,27 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
+	if pgxdb.IsTransient(err) || natsx.IsTransient(err) {
+		log.WarnContext(ctx, "dependency unavailable", "error", err.Error())
+		st, derr := status.New(codes.Unavailable, "temporarily unavailable; retry with the same idempotency key").WithDetails(retryAdvice())
+		if derr != nil {
+			return status.Error(codes.Unavailable, "temporarily unavailable; retry with the same idempotency key")
+		}
+		return st.Err()
+	}
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Internal && st.Code() != codes.Unknown {
 		return err
 	}
 	traceID := observability.TraceID(ctx)
 	log.ErrorContext(ctx, "internal error", "error", err.Error())
 	return status.Error(codes.Internal, "internal error (trace id "+traceID+")")
+}
+
+// RetryDelay is the back-off advised to callers in the RetryInfo detail of UNAVAILABLE.
+const RetryDelay = time.Second
+
+func retryAdvice() *errdetails.RetryInfo {
+	return &errdetails.RetryInfo{RetryDelay: durationpb.New(RetryDelay)}
 }
 
 func withDetails(st *status.Status, details []any) (*status.Status, error) {
@@ -75,6 +99,8 @@ func withDetails(st *status.Status, details []any) (*status.Status, error) {
 		case *errdetails.BadRequest:
 			st, err = st.WithDetails(v)
 		case *errdetails.ResourceInfo:
+			st, err = st.WithDetails(v)
+		case *errdetails.RetryInfo:
 			st, err = st.WithDetails(v)
 		}
 		if err != nil {

@@ -3,12 +3,16 @@ package grpcx_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/nats-io/nats.go"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -38,7 +42,13 @@ func (stub) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*r
 	case "missing":
 		return nil, apperr.NotFound("signal", "missing")
 	case "internal":
-		return nil, io.ErrUnexpectedEOF
+		return nil, errors.New("invariant broken: secret detail")
+	case "db-down":
+		return nil, fmt.Errorf("begin: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	case "nats-down":
+		return nil, fmt.Errorf("publish: %w", nats.ErrNoResponders)
+	case "peer-down":
+		return nil, apperr.Unavailable("peer unreachable", errors.New("dial"))
 	}
 	c, _ := identity.From(ctx)
 	return &referralv1.GetSignalResponse{Signal: &referralv1.Signal{Id: c.Org.OIN, Reporter: c.User + "/" + c.Role + "/" + c.Purpose}}, nil
@@ -172,8 +182,29 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 		t.Fatalf("not found: %v", err)
 	}
 	_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "internal"})
-	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "unexpected EOF") {
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "secret detail") {
 		t.Fatalf("internal errors must be masked: %v", err)
+	}
+	// Transient failures of PostgreSQL, NATS or a peer are UNAVAILABLE with retry advice, so a
+	// standard gRPC retry policy retries them.
+	for _, id := range []string{"db-down", "nats-down", "peer-down"} {
+		_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: id})
+		st := status.Convert(err)
+		if st.Code() != codes.Unavailable {
+			t.Fatalf("%s: want UNAVAILABLE, got %v", id, err)
+		}
+		var retry *errdetails.RetryInfo
+		for _, d := range st.Details() {
+			if r, ok := d.(*errdetails.RetryInfo); ok {
+				retry = r
+			}
+		}
+		if retry == nil || retry.GetRetryDelay().AsDuration() != grpcx.RetryDelay {
+			t.Fatalf("%s: want a RetryInfo detail, got %v", id, st.Details())
+		}
+		if strings.Contains(err.Error(), "administrator command") {
+			t.Fatalf("%s: the cause must not reach the caller: %v", id, err)
+		}
 	}
 	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "panic"}); status.Code(err) != codes.Internal {
 		t.Fatalf("panic: want INTERNAL, got %v", err)

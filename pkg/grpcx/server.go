@@ -94,6 +94,20 @@ func (s *Server) SetServing(serving bool) {
 	}
 }
 
+// DependencyHealthPrefix names the health entries of dependencies, e.g. "wijkbrug.dependency.nats".
+const DependencyHealthPrefix = "wijkbrug.dependency."
+
+// SetDependency reports one dependency in the health service under
+// DependencyHealthPrefix+name, without touching the overall status: a detail for operators
+// (grpc_health_probe -service wijkbrug.dependency.nats) when it does not decide readiness.
+func (s *Server) SetDependency(name string, ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus(DependencyHealthPrefix+name, st)
+}
+
 // Shutdown reports NOT_SERVING for good, then stops accepting and drains in-flight calls,
 // forcing a stop after grace.
 func (s *Server) Shutdown(grace time.Duration) {

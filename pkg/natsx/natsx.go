@@ -3,7 +3,9 @@ package natsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -94,4 +96,35 @@ func Subject(service, municipality, aggregate, event string) string {
 // to its own OIN token.
 func FeedbackSubject(service, oin, aggregate, event string) string {
 	return "wijkbrug." + service + ".feedback." + oin + "." + aggregate + "." + event
+}
+
+// IsTransient reports a NATS error that means "the broker is (briefly) not reachable": the
+// connection is closed or reconnecting, no server or no responder answers, or a request
+// timed out. gRPC reports it as UNAVAILABLE.
+func IsTransient(err error) bool {
+	for _, e := range []error{nats.ErrConnectionClosed, nats.ErrConnectionReconnecting, nats.ErrConnectionDraining,
+		nats.ErrNoServers, nats.ErrTimeout, nats.ErrNoResponders, nats.ErrDisconnected, nats.ErrStaleConnection,
+		jetstream.ErrNoStreamResponse, jetstream.ErrJetStreamNotEnabled, jetstream.ErrConsumerLeadershipChanged} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// LogConnectionEvents logs when the connection to NATS drops, comes back and closes, so a
+// broker outage is visible in the service's log (readiness does not follow NATS: the outbox
+// keeps taking writes while it is away).
+func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
+	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+		attrs := []any{}
+		if err != nil {
+			attrs = append(attrs, "error", err.Error())
+		}
+		log.Warn("NATS disconnected; events wait in the outbox until it is back", attrs...)
+	})
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted())
+	})
+	nc.SetClosedHandler(func(*nats.Conn) { log.Info("NATS connection closed") })
 }

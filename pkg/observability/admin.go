@@ -25,9 +25,10 @@ func NewRegistry() *prometheus.Registry {
 // separate port so that it is never exposed to partners; Kubernetes probes use /readyz and
 // /livez because the kubelet cannot present a client certificate to the gRPC port.
 type Admin struct {
-	srv   *http.Server
-	ln    net.Listener
-	ready atomic.Bool
+	srv    *http.Server
+	ln     net.Listener
+	ready  atomic.Bool
+	detail atomic.Pointer[string]
 }
 
 // NewAdmin listens on addr (":0" picks a port).
@@ -46,11 +47,15 @@ func NewAdmin(addr string, reg *prometheus.Registry) (*Admin, error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		detail := ""
+		if d := a.detail.Load(); d != nil && *d != "" {
+			detail = *d + "\n"
+		}
 		if !a.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			http.Error(w, "not ready\n"+detail, http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("ok\n"))
+		_, _ = w.Write([]byte("ok\n" + detail))
 	})
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return a, nil
@@ -61,6 +66,10 @@ func (a *Admin) Addr() string { return a.ln.Addr().String() }
 
 // SetReady flips /readyz.
 func (a *Admin) SetReady(ready bool) { a.ready.Store(ready) }
+
+// SetDetail sets the lines /readyz shows after its verdict: the state of dependencies that do
+// not decide readiness (e.g. NATS while the outbox takes writes).
+func (a *Admin) SetDetail(detail string) { a.detail.Store(&detail) }
 
 // Serve serves until Shutdown.
 func (a *Admin) Serve() error {

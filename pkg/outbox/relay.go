@@ -61,9 +61,51 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 		pub: prometheus.NewCounter(prometheus.CounterOpts{Name: "wijkbrug_outbox_published_total", Help: "Events published."}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(r.lag, r.pub)
+		cfg.Registry.MustRegister(r.lag, r.pub, &backlogCollector{r: r,
+			size: prometheus.NewDesc("wijkbrug_outbox_backlog", "Outbox rows not yet acknowledged by JetStream.", nil, prometheus.Labels{"service": cfg.Service}),
+			age: prometheus.NewDesc("wijkbrug_outbox_oldest_unsent_age_seconds", "Age of the oldest outbox row not yet acknowledged by JetStream (0 when none).",
+				nil, prometheus.Labels{"service": cfg.Service}),
+		})
 	}
 	return r
+}
+
+// Backlog is what waits in the outbox: the number of unpublished rows and the age of the
+// oldest. It grows while NATS is away and drains when it is back.
+type Backlog struct {
+	Rows   int
+	Oldest time.Duration
+}
+
+// Backlog reads the outbox backlog (an index-only look at the pending rows).
+func (r *Relay) Backlog(ctx context.Context) (Backlog, error) {
+	var b Backlog
+	var age float64
+	err := r.db.Pool.QueryRow(ctx, `
+		SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+		FROM outbox WHERE published_at IS NULL`).Scan(&b.Rows, &age)
+	b.Oldest = time.Duration(age * float64(time.Second))
+	return b, err
+}
+
+// backlogCollector reads the backlog at scrape time, so the gauges are never stale; when the
+// database does not answer within two seconds the scrape simply lacks them.
+type backlogCollector struct {
+	r         *Relay
+	size, age *prometheus.Desc
+}
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size; ch <- c.age }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := c.r.Backlog(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(b.Rows))
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, b.Oldest.Seconds())
 }
 
 // Run relays until ctx ends; the leader then makes one last bounded attempt to publish what is
@@ -204,11 +246,10 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	return len(acked), pubErr
 }
 
-// Pending counts unpublished rows (for tests and the readiness view).
+// Pending counts unpublished rows.
 func (r *Relay) Pending(ctx context.Context) (int, error) {
-	var n int
-	err := r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&n)
-	return n, err
+	b, err := r.Backlog(ctx)
+	return b.Rows, err
 }
 
 func lockKey(service string) int64 {

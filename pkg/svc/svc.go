@@ -277,6 +277,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	defer nc.Close()
+	natsx.LogConnectionEvents(nc, logger)
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024))
 	if err != nil {
 		return err
@@ -357,9 +358,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}()
-	// Health follows the dependencies: SERVING only while PostgreSQL answers, NATS is
-	// connected and the stream exists.
-	go watchHealth(workCtx, db, nc, streamReady, server, admin, logger, func() {
+	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
+	// because the outbox keeps taking writes while the broker is away; its state is a health
+	// detail, a log line and the outbox backlog metrics instead.
+	go watchHealth(workCtx, db, nc, streamReady, relay, server, admin, logger, func() {
 		if hooks.OnServing != nil {
 			hooks.OnServing(lis.Addr().String(), admin.Addr())
 		}
@@ -387,8 +389,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	return nil
 }
 
-func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, first func()) {
+// watchHealth keeps readiness and the health details current. first runs once, when the
+// service is fully up (database, NATS and its stream), which is what tests wait for.
+func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, first func()) {
 	served := false
+	dbWasOK := true
 	interval := 50 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -400,13 +405,41 @@ func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <
 			streamOK = true
 		default:
 		}
-		ok := dbErr == nil && nc.IsConnected() && streamOK
+		natsOK := nc.IsConnected()
 		if ctx.Err() != nil {
 			return
 		}
+		detail := "postgresql: ok"
+		if dbErr != nil {
+			detail = "postgresql: unreachable"
+		}
+		if natsOK {
+			detail += "\nnats: connected"
+		} else {
+			detail += "\nnats: disconnected (events wait in the outbox)"
+		}
+		if dbErr == nil {
+			bctx, cancel := context.WithTimeout(ctx, time.Second)
+			if b, err := relay.Backlog(bctx); err == nil {
+				detail += fmt.Sprintf("\noutbox: %d unsent, oldest %s", b.Rows, b.Oldest.Round(time.Second))
+			}
+			cancel()
+		}
+		if (dbErr == nil) != dbWasOK {
+			if dbErr != nil {
+				logger.Warn("PostgreSQL unreachable; not ready, calls answer UNAVAILABLE", "error", dbErr.Error())
+			} else {
+				logger.Info("PostgreSQL reachable again; ready")
+			}
+			dbWasOK = dbErr == nil
+		}
+		ok := dbErr == nil
 		server.SetServing(ok)
+		server.SetDependency("postgresql", dbErr == nil)
+		server.SetDependency("nats", natsOK && streamOK)
 		admin.SetReady(ok)
-		if ok && !served {
+		admin.SetDetail(detail)
+		if ok && natsOK && streamOK && !served {
 			served = true
 			interval = time.Second
 			first()
