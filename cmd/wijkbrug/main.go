@@ -10,6 +10,8 @@
 //	    resident's data (the resident's right of access).
 //	wijkbrug verify-accesslog [-pg-port 55432]
 //	    checks the hash chain of the access log of each service of the running suite.
+//	wijkbrug parked list|replay [-pg-port 55432 | -database-url URL] [-consumer NAME] [-event ID]
+//	    lists the events consumers parked after failing, or has the services replay them.
 //	wijkbrug policies
 //	    prints every service's per-method authorisation policy as a Markdown table.
 //	wijkbrug events-catalog [-proto proto]
@@ -36,7 +38,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog [flags] (wijkbrug <command> -h for flags)")
+		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog|parked [flags] (wijkbrug <command> -h for flags)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -49,12 +51,14 @@ func run(args []string, out io.Writer) error {
 		return runAccessHistory(ctx, args[1:], out)
 	case "verify-accesslog":
 		return runVerify(ctx, args[1:], out)
+	case "parked":
+		return runParked(ctx, args[1:], out)
 	case "policies":
 		return runPolicies(out)
 	case "events-catalog":
 		return runEventsCatalog(args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q: want dev, events, access-history or verify-accesslog", args[0])
+		return fmt.Errorf("unknown command %q: want dev, events, access-history, verify-accesslog or parked", args[0])
 	}
 }
 

@@ -1,6 +1,16 @@
 // Package consumer runs idempotent JetStream consumers: each event is handled inside a
 // database transaction that also records its id, so a redelivered event (after a crash
 // between commit and ack, or a publisher retry) has no second effect.
+//
+// Consumers degrade gracefully:
+//   - a handler that takes long sends progress heartbeats (InProgress), so the ack deadline can
+//     be short and a crashed consumer's events come back within seconds;
+//   - a failing event is redelivered with back-off; a transient failure (database, NATS or a
+//     peer away) is retried for as long as it lasts, any other failure at most
+//     Retry.ParkAfter times, after which the event is parked;
+//   - a parked event (and every later event of the same aggregate, to keep their order) waits
+//     in the parked_events table, visible in metrics, listable and replayable by an operator
+//     (wijkbrug parked list|replay); events of other aggregates flow on.
 package consumer
 
 import (
@@ -10,7 +20,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -35,6 +48,49 @@ type Spec struct {
 	Handle   Handler
 	// Caller is the identity the handler acts as (identity.System).
 	Caller identity.Caller
+	// Retry tunes redelivery and parking; the zero value gives the defaults.
+	Retry Retry
+}
+
+// Retry tunes how a consumer retries and when it gives up.
+type Retry struct {
+	// AckWait is the ack deadline of a delivery (default 10 s). A handler still working sends
+	// a heartbeat every third of it, so only a crashed or hung consumer lets it expire.
+	AckWait time.Duration
+	// BackOff is the delay before the n-th redelivery of a failed event (the last value
+	// repeats). Default 1 s, 2 s, 5 s, 10 s, 30 s, 60 s.
+	BackOff []time.Duration
+	// ParkAfter is how many non-transient failures park an event (default 5).
+	ParkAfter int
+	// ReplayInterval is how often requested replays are picked up (default 2 s).
+	ReplayInterval time.Duration
+}
+
+func (r Retry) withDefaults() Retry {
+	if r.AckWait <= 0 {
+		r.AckWait = 10 * time.Second
+	}
+	if len(r.BackOff) == 0 {
+		r.BackOff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
+	}
+	if r.ParkAfter <= 0 {
+		r.ParkAfter = 5
+	}
+	if r.ReplayInterval <= 0 {
+		r.ReplayInterval = 2 * time.Second
+	}
+	return r
+}
+
+func (r Retry) delay(delivered uint64) time.Duration {
+	i := int(delivered) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(r.BackOff) {
+		i = len(r.BackOff) - 1
+	}
+	return r.BackOff[i]
 }
 
 type permanentError struct{ err error }
@@ -42,13 +98,60 @@ type permanentError struct{ err error }
 func (p permanentError) Error() string { return p.err.Error() }
 func (p permanentError) Unwrap() error { return p.err }
 
-// Permanent marks an error that retrying cannot fix (a malformed event): the message is
-// terminated and logged instead of redelivered forever.
+// Permanent marks an error that retrying cannot fix (a malformed event): the event is parked
+// at once instead of being redelivered.
 func Permanent(err error) error { return permanentError{err} }
+
+// Options is what the runtime gives every consumer of a service.
+type Options struct {
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// Metrics are the consumer gauges and counters of one service, labelled per consumer.
+type Metrics struct {
+	pending, ackPending, parked *prometheus.GaugeVec
+	redeliveries                *prometheus.CounterVec
+}
+
+// NewMetrics registers wijkbrug_consumer_pending, wijkbrug_consumer_ack_pending,
+// wijkbrug_consumer_redeliveries_total and wijkbrug_consumer_parked for service.
+func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
+	labels := prometheus.Labels{"service": service}
+	m := &Metrics{
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wijkbrug_consumer_pending", ConstLabels: labels,
+			Help: "Events on the stream not yet delivered to the consumer."}, []string{"consumer"}),
+		ackPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wijkbrug_consumer_ack_pending", ConstLabels: labels,
+			Help: "Events delivered to the consumer and not yet acknowledged (in progress or waiting for redelivery)."}, []string{"consumer"}),
+		parked: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wijkbrug_consumer_parked", ConstLabels: labels,
+			Help: "Events parked after failing (wijkbrug parked list shows them)."}, []string{"consumer"}),
+		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_redeliveries_total", ConstLabels: labels,
+			Help: "Deliveries of an event that had been delivered before (after a failure or an expired ack deadline)."}, []string{"consumer"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.pending, m.ackPending, m.parked, m.redeliveries)
+	}
+	return m
+}
+
+type runner struct {
+	db    *pgxdb.DB
+	spec  Spec
+	retry Retry
+	log   *slog.Logger
+	m     *Metrics
+}
 
 // Run consumes until ctx ends. It waits for the stream to exist, so services may start in
 // any order.
-func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, log *slog.Logger) error {
+func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, opts Options) error {
+	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.m == nil {
+		r.m = NewMetrics(nil, "")
+	}
 	stream, err := natsx.WaitForStream(ctx, js, spec.Stream)
 	if err != nil {
 		return err
@@ -60,78 +163,278 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, l
 			FilterSubjects: spec.Subjects,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			DeliverPolicy:  jetstream.DeliverAllPolicy,
-			AckWait:        30 * time.Second,
-			MaxAckPending:  64,
+			AckWait:        r.retry.AckWait,
+			// Unbounded on the server: a transient failure is retried for as long as it lasts;
+			// other failures are bounded by parking (Retry.ParkAfter), which keeps the event.
+			MaxDeliver:    -1,
+			MaxAckPending: 64,
 		})
 		if err == nil {
 			break
 		}
-		log.WarnContext(ctx, "create consumer failed; retrying", "consumer", spec.Durable, "error", err.Error())
+		r.log.WarnContext(ctx, "create consumer failed; retrying", "consumer", spec.Durable, "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
-	it, err := cons.Messages()
+	// A small prefetch: buffered deliveries get no heartbeats, so their ack deadline must not
+	// run out while earlier ones are handled.
+	it, err := cons.Messages(jetstream.PullMaxMessages(8))
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	go r.watch(ctx, cons)
+	go r.replayLoop(ctx, spec.Stream)
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			log.WarnContext(ctx, "consumer fetch failed", "consumer", spec.Durable, "error", err.Error())
+			r.log.WarnContext(ctx, "consumer fetch failed", "consumer", spec.Durable, "error", err.Error())
 			continue
 		}
-		handleOne(ctx, db, spec, msg, log)
+		r.handleDelivery(ctx, spec.Stream, msg)
 	}
 }
 
-func handleOne(ctx context.Context, db *pgxdb.DB, spec Spec, msg jetstream.Msg, log *slog.Logger) {
-	ev, err := cloudevents.FromMsg(msg.Subject(), msg.Headers(), msg.Data())
+// watch keeps the consumer gauges current.
+func (r *runner) watch(ctx context.Context, cons jetstream.Consumer) {
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if info, err := cons.Info(ictx); err == nil {
+			r.m.pending.WithLabelValues(r.spec.Durable).Set(float64(info.NumPending))
+			r.m.ackPending.WithLabelValues(r.spec.Durable).Set(float64(info.NumAckPending))
+		}
+		var parked int
+		if err := r.db.Pool.QueryRow(ictx, `SELECT count(*) FROM parked_events WHERE consumer = $1 AND state <> 'retrying'`, r.spec.Durable).Scan(&parked); err == nil {
+			r.m.parked.WithLabelValues(r.spec.Durable).Set(float64(parked))
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// delivery is one event to handle: from JetStream, or a parked one being replayed.
+type delivery struct {
+	stream    string
+	streamSeq uint64
+	subject   string
+	headers   nats.Header
+	data      []byte
+}
+
+var errAlreadyProcessed = errors.New("event already processed")
+
+// blockedError: an earlier event of the same aggregate has not been handled yet.
+type blockedError struct {
+	eventID string
+	parked  bool
+}
+
+func (b *blockedError) Error() string {
+	if b.parked {
+		return "waits behind parked event " + b.eventID + " of the same aggregate"
+	}
+	return "waits behind event " + b.eventID + " of the same aggregate, which is being retried"
+}
+
+// process handles d once: in one transaction it records the event id, checks that no earlier
+// event of the aggregate is still open, runs the handler and clears the event's parked row.
+func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope, error) {
+	ev, err := cloudevents.FromMsg(d.subject, d.headers, d.data)
 	var payload proto.Message
 	if err == nil {
 		payload, err = ev.Decode()
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "malformed event terminated", "consumer", spec.Durable, "subject", msg.Subject(), "error", err.Error())
-		_ = msg.Term()
-		return
+		return ev, Permanent(fmt.Errorf("malformed event: %w", err))
 	}
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.Traceparent})
 	ctx, span := otel.Tracer("wijkbrug/consumer").Start(ctx, "consume "+ev.Type, trace.WithSpanKind(trace.SpanKindConsumer))
 	defer span.End()
-	ctx = identity.WithCaller(ctx, spec.Caller)
-
-	err = db.Tx(ctx, func(ctx context.Context) error {
-		tag, err := db.Q(ctx).Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, spec.Durable, ev.ID)
+	ctx = identity.WithCaller(ctx, r.spec.Caller)
+	err = r.db.Tx(ctx, func(ctx context.Context) error {
+		q := r.db.Q(ctx)
+		tag, err := q.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.spec.Durable, ev.ID)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return errAlreadyProcessed
 		}
-		return spec.Handle(ctx, ev, payload)
-	})
-	switch {
-	case err == nil, errors.Is(err, errAlreadyProcessed):
-		_ = msg.Ack()
-	case errors.As(err, new(permanentError)):
-		log.ErrorContext(ctx, "event rejected permanently", "consumer", spec.Durable, "event_id", ev.ID, "type", ev.Type, "error", err.Error())
-		_ = msg.Term()
-	default:
-		md, _ := msg.Metadata()
-		delay := time.Second
-		if md != nil && md.NumDelivered > 1 {
-			delay = min(time.Duration(md.NumDelivered)*time.Second, 30*time.Second)
+		if ev.Subject != "" {
+			var blocker, state string
+			err := q.QueryRow(ctx, `SELECT event_id, state FROM parked_events
+				WHERE consumer = $1 AND aggregate_id = $2 AND stream = $3 AND stream_seq < $4 AND event_id <> $5
+				ORDER BY stream_seq LIMIT 1`, r.spec.Durable, ev.Subject, d.stream, int64(d.streamSeq), ev.ID).Scan(&blocker, &state)
+			switch {
+			case err == nil:
+				return &blockedError{eventID: blocker, parked: state == "parked"}
+			case !pgxdb.IsNoRows(err):
+				return err
+			}
 		}
-		log.WarnContext(ctx, "event handling failed; will retry", "consumer", spec.Durable, "event_id", ev.ID, "type", ev.Type, "delay", delay.String(), "error", err.Error())
+		if err := r.spec.Handle(ctx, ev, payload); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
+		return err
+	})
+	if errors.Is(err, errAlreadyProcessed) {
+		_, _ = r.db.Pool.Exec(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
+		return ev, nil
+	}
+	return ev, err
+}
+
+// transient reports a failure that is about the infrastructure, not the event: it is retried
+// for as long as it lasts and never parks the event.
+func transient(err error) bool {
+	return pgxdb.IsTransient(err) || natsx.IsTransient(err) || apperr.IsKind(err, apperr.KindUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+func (r *runner) handleDelivery(ctx context.Context, stream string, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		r.log.ErrorContext(ctx, "delivery without metadata terminated", "consumer", r.spec.Durable, "subject", msg.Subject())
+		_ = msg.Term()
+		return
+	}
+	if md.NumDelivered > 1 {
+		r.m.redeliveries.WithLabelValues(r.spec.Durable).Inc()
+	}
+	// Progress heartbeats while the handler works.
+	hbCtx, stopHB := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(r.retry.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	d := delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: msg.Subject(), headers: msg.Headers(), data: msg.Data()}
+	ev, err := r.process(ctx, d)
+	stopHB()
+	if err == nil {
+		_ = msg.Ack()
+		return
+	}
+	delay := r.retry.delay(md.NumDelivered)
+	state, recErr := r.recordFailure(ctx, d, ev, err)
+	switch {
+	case recErr != nil:
+		r.log.WarnContext(ctx, "event handling failed and could not be recorded; will retry", "consumer", r.spec.Durable, "event_id", ev.ID,
+			"delay", delay.String(), "error", err.Error(), "record_error", recErr.Error())
+		_ = msg.NakWithDelay(delay)
+	case state == "parked":
+		r.log.ErrorContext(ctx, "event parked", "consumer", r.spec.Durable, "event_id", ev.ID, "type", ev.Type, "aggregate", ev.Subject,
+			"deliveries", md.NumDelivered, "error", err.Error())
+		_ = msg.Ack() // it lives on in parked_events
+	default:
+		r.log.WarnContext(ctx, "event handling failed; will retry", "consumer", r.spec.Durable, "event_id", ev.ID, "type", ev.Type,
+			"delay", delay.String(), "error", err.Error())
 		_ = msg.NakWithDelay(delay)
 	}
 }
 
-var errAlreadyProcessed = errors.New("event already processed")
+// recordFailure writes or updates the event's parked_events row and returns its state:
+// 'parked' when the failure is permanent, the event waits behind a parked one, or it failed
+// ParkAfter times (transient failures and waiting behind a retried event do not count);
+// 'retrying' otherwise.
+func (r *runner) recordFailure(ctx context.Context, d delivery, ev cloudevents.Envelope, failure error) (string, error) {
+	var blocked *blockedError
+	isBlocked := errors.As(failure, &blocked)
+	force := errors.As(failure, new(permanentError)) || (isBlocked && blocked.parked)
+	inc := 1
+	if transient(failure) || isBlocked {
+		inc = 0
+	}
+	id := rowID(d, ev)
+	msg := failure.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var state string
+	err := r.db.Pool.QueryRow(ctx, `
+		INSERT INTO parked_events AS p (consumer, event_id, stream, stream_seq, subject, event_type, aggregate_id, headers, data, state, failures, last_error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10::bool OR $11::int >= $12::int THEN 'parked' ELSE 'retrying' END, $11::int, $13)
+		ON CONFLICT (consumer, event_id) DO UPDATE SET
+			failures = p.failures + $11::int,
+			state = CASE WHEN $10::bool OR p.failures + $11::int >= $12::int THEN 'parked' ELSE 'retrying' END,
+			last_error = $13, updated_at = now()
+		RETURNING state`,
+		r.spec.Durable, id, d.stream, int64(d.streamSeq), d.subject, ev.Type, ev.Subject, map[string][]string(d.headers), d.data,
+		force, inc, r.retry.ParkAfter, msg).Scan(&state)
+	return state, err
+}
+
+// replayLoop handles the parked events an operator asked to replay, in stream order.
+func (r *runner) replayLoop(ctx context.Context, stream string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.retry.ReplayInterval):
+		}
+		r.replayOnce(ctx, stream)
+	}
+}
+
+func (r *runner) replayOnce(ctx context.Context, stream string) {
+	rows, err := r.db.Pool.Query(ctx, `SELECT stream_seq, subject, headers, data FROM parked_events
+		WHERE consumer = $1 AND stream = $2 AND state = 'replay' ORDER BY stream_seq LIMIT 100`, r.spec.Durable, stream)
+	if err != nil {
+		return
+	}
+	var todo []delivery
+	for rows.Next() {
+		d := delivery{stream: stream}
+		var seq int64
+		var h map[string][]string
+		if err := rows.Scan(&seq, &d.subject, &h, &d.data); err != nil {
+			rows.Close()
+			return
+		}
+		d.streamSeq, d.headers = uint64(seq), nats.Header(h)
+		todo = append(todo, d)
+	}
+	rows.Close()
+	for _, d := range todo {
+		ev, err := r.process(ctx, d)
+		if err == nil {
+			r.log.InfoContext(ctx, "parked event replayed", "consumer", r.spec.Durable, "event_id", ev.ID)
+			continue
+		}
+		var blocked *blockedError
+		if errors.As(err, &blocked) && !blocked.parked || transient(err) {
+			continue // try again next round
+		}
+		r.log.ErrorContext(ctx, "replay of parked event failed; parked again", "consumer", r.spec.Durable, "event_id", ev.ID, "error", err.Error())
+		_, _ = r.db.Pool.Exec(ctx, `UPDATE parked_events SET state = 'parked', failures = failures + 1, last_error = $3, updated_at = now()
+			WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, rowID(d, ev), err.Error())
+	}
+}
+
+// rowID is the event id, or for a malformed event without one its stream position.
+func rowID(d delivery, ev cloudevents.Envelope) string {
+	if ev.ID != "" {
+		return ev.ID
+	}
+	return fmt.Sprintf("%s#%d", d.stream, d.streamSeq)
+}

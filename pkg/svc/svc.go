@@ -328,11 +328,12 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: spec.Name, Logger: logger, Registry: reg})
 	relayDone.Add(1)
 	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
+	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name)}
 	for _, c := range wiring.Consumers {
 		work.Add(1)
 		go func() {
 			defer work.Done()
-			if err := consumer.Run(workCtx, js, db, c, logger); err != nil && workCtx.Err() == nil {
+			if err := consumer.Run(workCtx, js, db, c, consumerOpts); err != nil && workCtx.Err() == nil {
 				logger.Error("consumer stopped", "consumer", c.Durable, "error", err.Error())
 			}
 		}()

@@ -1,0 +1,163 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 20 s: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A poison event is retried with back-off, parked after its retries, and does not hold up
+// the events of other aggregates; a later event of its own aggregate waits behind it (order
+// per aggregate). Both are listed, counted in the metrics, and handled in order on replay.
+func TestPoisonEventIsParkedWhileOthersFlow(t *testing.T) {
+	env := svctest.New(t)
+	dsn := testkit.NewDatabase(t, "consumertest", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := pgxdb.Open(ctx, dsn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	var healed atomic.Bool
+	var mu sync.Mutex
+	var handled []string // signal ids in the order they were handled
+	spec := consumer.Spec{
+		Durable: "test-signals", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Retry: consumer.Retry{AckWait: 2 * time.Second, BackOff: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond},
+			ParkAfter: 3, ReplayInterval: 200 * time.Millisecond},
+		Handle: func(_ context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			if ev.Subject == "poisoned" && !healed.Load() {
+				return errors.New("handler cannot cope with this event")
+			}
+			mu.Lock()
+			handled = append(handled, msg.(*referralv1.SignalReceived).GetSignalId())
+			mu.Unlock()
+			return nil
+		},
+	}
+	seen := func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(handled, id)
+	}
+	subject := natsx.Subject("referral", "0363", "signal", "received")
+	publish := func(aggregate, signalID string) string {
+		return env.Publish(t, "referral", subject, aggregate, &referralv1.SignalReceived{SignalId: signalID})
+	}
+	p1 := publish("poisoned", "p1")
+	publish("a", "a1")
+	p2 := publish("poisoned", "p2")
+	publish("b", "b1")
+
+	reg := prometheus.NewRegistry()
+	metrics := consumer.NewMetrics(reg, "testsvc")
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Metrics: metrics}) }()
+
+	eventually(t, "events of other aggregates handled", func() bool { return seen("a1") && seen("b1") })
+	eventually(t, "poison event and the one behind it parked", func() bool {
+		ps, err := consumer.ListParked(ctx, db, "")
+		return err == nil && len(ps) == 2 && ps[0].State == "parked" && ps[1].State == "parked"
+	})
+	ps, _ := consumer.ListParked(ctx, db, "test-signals")
+	if ps[0].EventID != p1 || ps[0].Failures != 3 || !strings.Contains(ps[0].LastError, "cannot cope") {
+		t.Fatalf("first parked: %+v", ps[0])
+	}
+	if ps[1].EventID != p2 || !strings.Contains(ps[1].LastError, "behind parked event "+p1) {
+		t.Fatalf("second parked must wait behind the first: %+v", ps[1])
+	}
+	if seen("p1") || seen("p2") {
+		t.Fatal("parked events must not have been handled")
+	}
+	eventually(t, "parked gauge", func() bool {
+		return testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_parked")) == 2
+	})
+	if r := testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_redeliveries_total")); r < 2 {
+		t.Fatalf("redeliveries_total = %v, want ≥ 2", r)
+	}
+	// Later events keep flowing while two are parked.
+	publish("c", "c1")
+	eventually(t, "a later event handled", func() bool { return seen("c1") })
+
+	// The operator fixes the cause and replays: both run, in order.
+	healed.Store(true)
+	n, err := consumer.RequestReplay(ctx, db, "test-signals", "")
+	if err != nil || n != 2 {
+		t.Fatalf("replay marked %d: %v", n, err)
+	}
+	eventually(t, "replayed", func() bool {
+		ps, err := consumer.ListParked(ctx, db, "")
+		return err == nil && len(ps) == 0 && seen("p1") && seen("p2")
+	})
+	mu.Lock()
+	if i1, i2 := slices.Index(handled, "p1"), slices.Index(handled, "p2"); i1 > i2 {
+		t.Fatalf("replay out of order: %v", handled)
+	}
+	mu.Unlock()
+	eventually(t, "parked gauge back to 0", func() bool {
+		return testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_parked")) == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// metricVec returns the one series of name in reg as a collector for testutil.
+func metricVec(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
+	t.Helper()
+	return gathered{reg: reg, name: name}
+}
+
+type gathered struct {
+	reg  *prometheus.Registry
+	name string
+}
+
+func (g gathered) Describe(chan<- *prometheus.Desc) {}
+func (g gathered) Collect(ch chan<- prometheus.Metric) {
+	mfs, _ := g.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != g.name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(g.name, "", nil, nil), prometheus.UntypedValue, v)
+		}
+	}
+}
