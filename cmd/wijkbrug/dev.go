@@ -60,7 +60,7 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 		fmt.Fprintf(out, "  %-20s %-22s %-22s %s\n", e.Name, e.Addr, e.AdminAddr, e.Service)
 	}
 	fmt.Fprintf(out, "\n  PostgreSQL  %s (databases: intake, casedirection, providermonitoring, referral)\n", s.Postgres.DSN("<db>"))
-	fmt.Fprintf(out, "  NATS        %s (JetStream streams WIJKBRUG_*)\n", s.NATSURL)
+	fmt.Fprintf(out, "  NATS        %s (TLS 1.3 + client certificate; JetStream streams WIJKBRUG_*)\n", s.NATSURL)
 	if ephemeral {
 		fmt.Fprintf(out, "  data        %s (removed on exit)\n", s.DataDir)
 	} else {
@@ -82,6 +82,6 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 		as("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, suite.DemoDistrict, ref.Addr)
 	fmt.Fprintf(out, "# the GP follows up on its own signal (use the signal_id from the answer)\n%s \\\n    -d '{\"signal_id\":\"<signal_id>\"}' %s wijkbrug.referral.v1.ReferralService/GetSignal\n\n", as("gp", "dr-jansen", "gp", "signal"), ref.Addr)
 	fmt.Fprintf(out, "# a call without a client certificate is refused\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
-	fmt.Fprintf(out, "# watch the events (decoded) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s\ngo run ./cmd/wijkbrug events -nats %s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", s.NATSURL, s.NATSURL, s.Partners["gp"].Org.OIN)
+	fmt.Fprintf(out, "# watch the events (decoded) as operations (%s/ops.pem) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s\ngo run ./cmd/wijkbrug events -nats %s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", pki, s.NATSURL, s.NATSURL, s.Partners["gp"].Org.OIN)
 	fmt.Fprintf(out, "More examples (case direction, allocation, start of care): README.md. Ctrl-C stops everything.\n")
 }

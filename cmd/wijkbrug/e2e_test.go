@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
@@ -46,9 +45,9 @@ type recorded struct {
 	msg     proto.Message
 }
 
-func record(t *testing.T, url string) *recorder {
+func record(t *testing.T, s *suite.Suite) *recorder {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := s.ConnectNATS(s.Observer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +168,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	t.Logf("suite serving %s after start", s.StartedIn)
-	events := record(t, s.NATSURL)
+	events := record(t, s)
 
 	// Health, reflection and mTLS on every service.
 	for _, e := range s.Services {

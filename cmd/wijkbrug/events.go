@@ -2,33 +2,63 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1" // register event types
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// runEvents prints events from the Wijkbrug streams: an integrator's view, replayed from the
-// start of each stream unless -new is given.
+// runEvents prints events, decoded, one JSON object per line. With an operations certificate
+// (OU=OPERATIONS, the default in the development suite) it reads the service streams; with a
+// partner's certificate it reads that partner's own feed — the same access NATS gives them.
 func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("events")
-	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS URL")
-	subject := fs.String("subject", "wijkbrug.>", "subject filter, e.g. wijkbrug.casedirection.> or wijkbrug.referral.feedback.<OIN>.>")
+	url := fs.String("nats", "tls://127.0.0.1:4222", "NATS URL")
+	pki := ".wijkbrug/pki"
+	certFile := fs.String("cert", pki+"/ops.pem", "client certificate (PEM): operations (all service streams) or a partner (its own feed)")
+	keyFile := fs.String("key", "", "private key of -cert (default: the -cert file name with -key.pem)")
+	caFile := fs.String("ca", pki+"/ca.pem", "CA bundle (PEM) the NATS server certificate chains to")
+	subject := fs.String("subject", "", "subject filter, e.g. wijkbrug.casedirection.> (default: everything readable)")
 	onlyNew := fs.Bool("new", false, "only events published from now on (default: replay history)")
+	since := fs.String("since", "", "replay from a time (RFC 3339, e.g. 2026-12-01T09:00:00Z, or a duration ago, e.g. 15m) or a stream sequence (a number)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(*url, nats.Name("wijkbrug-events"))
+	start, err := parseSince(*since, *onlyNew, time.Now())
+	if err != nil {
+		return err
+	}
+	if *keyFile == "" {
+		*keyFile = strings.TrimSuffix(*certFile, ".pem") + "-key.pem"
+	}
+	tlsConfig, org, err := loadClientTLS(*certFile, *keyFile, *caFile)
+	if err != nil {
+		return err
+	}
+	observer := org.Type == "OPERATIONS"
+	inbox := org.OIN
+	if observer {
+		inbox = natsauth.ObserverInbox
+	}
+	nc, err := nats.Connect(*url, append(natsx.Secure(tlsConfig, inbox), nats.Name("wijkbrug-events"))...)
 	if err != nil {
 		return err
 	}
@@ -37,28 +67,34 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	policy := jetstream.DeliverAllPolicy
-	if *onlyNew {
-		policy = jetstream.DeliverNewPolicy
+	streams := map[string]string{} // stream -> its subjects
+	if observer {
+		for _, svc := range natsauth.ServiceNames {
+			streams[natsx.StreamName(svc)] = natsx.SubjectPrefix(svc) + ".>"
+		}
+	} else {
+		streams[natsx.PartnerStream(org.OIN)] = natsx.FeedRoot + "." + org.OIN + ".>"
 	}
 	var stops []func()
-	for _, svc := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		stream, err := js.Stream(lctx, natsx.StreamName(svc))
-		cancel()
-		if err != nil {
-			continue // not created yet, or not matching
-		}
+	for stream, all := range streams {
 		filter := *subject
-		if !subjectOverlaps(filter, natsx.SubjectPrefix(svc)+".>") {
+		if filter == "" {
+			filter = all
+		}
+		if !subjectOverlaps(filter, all) {
 			continue
 		}
-		if filter == "wijkbrug.>" {
-			filter = natsx.SubjectPrefix(svc) + ".>"
-		}
-		cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: policy})
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := js.Stream(lctx, stream)
+		cancel()
 		if err != nil {
-			return fmt.Errorf("%s: %w", svc, err)
+			continue // not created yet
+		}
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}
+		start.apply(&cfg)
+		cons, err := st.OrderedConsumer(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", stream, err)
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) { printEvent(out, m) })
 		if err != nil {
@@ -67,13 +103,82 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		stops = append(stops, cc.Stop)
 	}
 	if len(stops) == 0 {
-		return fmt.Errorf("no Wijkbrug stream matches %q (is the suite running?)", *subject)
+		return fmt.Errorf("no readable Wijkbrug stream matches %q for %s (is the suite running; does the partner have a subscription?)", *subject, org.Name)
 	}
 	<-ctx.Done()
 	for _, s := range stops {
 		s()
 	}
 	return nil
+}
+
+// startPoint is where a replay begins.
+type startPoint struct {
+	policy jetstream.DeliverPolicy
+	seq    uint64
+	time   time.Time
+}
+
+func (p startPoint) apply(c *jetstream.OrderedConsumerConfig) {
+	c.DeliverPolicy = p.policy
+	switch p.policy {
+	case jetstream.DeliverByStartSequencePolicy:
+		c.OptStartSeq = p.seq
+	case jetstream.DeliverByStartTimePolicy:
+		t := p.time
+		c.OptStartTime = &t
+	}
+}
+
+// parseSince reads -since: a stream sequence (a number), a time (RFC 3339) or a duration ago.
+func parseSince(since string, onlyNew bool, now time.Time) (startPoint, error) {
+	switch {
+	case since != "" && onlyNew:
+		return startPoint{}, errors.New("-since and -new exclude each other")
+	case onlyNew:
+		return startPoint{policy: jetstream.DeliverNewPolicy}, nil
+	case since == "":
+		return startPoint{policy: jetstream.DeliverAllPolicy}, nil
+	}
+	if seq, err := strconv.ParseUint(since, 10, 64); err == nil {
+		if seq == 0 {
+			return startPoint{}, errors.New("-since: sequences start at 1")
+		}
+		return startPoint{policy: jetstream.DeliverByStartSequencePolicy, seq: seq}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
+		return startPoint{policy: jetstream.DeliverByStartTimePolicy, time: t}, nil
+	}
+	if d, err := time.ParseDuration(since); err == nil && d > 0 {
+		return startPoint{policy: jetstream.DeliverByStartTimePolicy, time: now.Add(-d)}, nil
+	}
+	return startPoint{}, fmt.Errorf("-since %q: want a sequence number, an RFC 3339 time or a duration such as 15m", since)
+}
+
+// loadClientTLS loads a client certificate and the CA, and reads the organisation from the
+// certificate (serialNumber = OIN, OU = type).
+func loadClientTLS(certFile, keyFile, caFile string) (*tls.Config, devca.Org, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, devca.Org{}, fmt.Errorf("client certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, devca.Org{}, err
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, devca.Org{}, fmt.Errorf("CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, devca.Org{}, fmt.Errorf("CA: %s holds no PEM certificate", caFile)
+	}
+	org := devca.Org{OIN: leaf.Subject.SerialNumber, Name: leaf.Subject.CommonName}
+	if len(leaf.Subject.OrganizationalUnit) > 0 {
+		org.Type = leaf.Subject.OrganizationalUnit[0]
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}, org, nil
 }
 
 func printEvent(out io.Writer, m jetstream.Msg) {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
@@ -83,7 +82,7 @@ func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
 	if f := plaintextBSNs(logs, known); len(f) > 0 {
 		t.Errorf("logs hold plaintext BSN-like values: %v", f)
 	}
-	nc, err := nats.Connect(s.NATSURL)
+	nc, err := s.ConnectNATS(s.Observer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -256,6 +257,13 @@ func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope,
 	}
 	if err != nil {
 		return ev, Permanent(fmt.Errorf("malformed event: %w", err))
+	}
+	// Only the owning service can publish on its stream's subjects (NATS permissions, see
+	// pkg/natsauth); checking the envelope too means a misconfigured broker still cannot make
+	// a service act on an event that claims to come from someone else.
+	if owner := natsx.StreamOwner(d.stream); owner != "" &&
+		(ev.Source != "urn:wijkbrug:"+owner || !strings.HasPrefix(d.subject, natsx.SubjectPrefix(owner)+".")) {
+		return ev, Permanent(fmt.Errorf("event from %q on %s is not from the stream's owner %s", ev.Source, d.subject, owner))
 	}
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.Traceparent})
 	ctx, span := otel.Tracer("wijkbrug/consumer").Start(ctx, "consume "+ev.Type, trace.WithSpanKind(trace.SpanKindConsumer))

@@ -1,6 +1,8 @@
 // Package embeddednats runs an in-process nats-server with JetStream, used by
 // tests and by the all-in-one development command so neither needs an
-// external broker.
+// external broker. It always runs with the production security model of
+// pkg/natsauth (TLS 1.3, client certificates mapped to users, per-user
+// permissions): there is no anonymous or plaintext mode to forget to turn off.
 package embeddednats
 
 import (
@@ -8,11 +10,21 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 )
+
+// Security is the event plane's security: who may connect (certificates mapped to the users
+// of Model) and the server's own TLS files (certificate, key, and the CA that client
+// certificates must chain to).
+type Security struct {
+	Model natsauth.Model
+	TLS   natsauth.TLS
+}
 
 // EnvDebug enables server logging (to stderr) when set to "1", which is the
 // quickest way to see what the broker does in a failing test.
@@ -39,6 +51,11 @@ type Options struct {
 	SyncAlways bool
 	// Debug enables server logging to stderr (also via WIJKBRUG_NATS_DEBUG=1).
 	Debug bool
+	// Security is required.
+	Security *Security
+	// Configure, when set, may change the server options after the security configuration
+	// is applied (a cluster harness adds its cluster block here).
+	Configure func(*server.Options)
 }
 
 // Server is an embedded nats-server that can be stopped and started again on
@@ -57,6 +74,9 @@ type Server struct {
 func Start(opts Options) (*Server, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
+	}
+	if opts.Security == nil {
+		return nil, errors.New("embeddednats: Security is required (no anonymous or plaintext NATS)")
 	}
 	s := &Server{opts: opts, storeDir: opts.StoreDir, port: opts.Port}
 	if s.storeDir == "" {
@@ -78,21 +98,49 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) start() error {
-	debug := s.opts.Debug || os.Getenv(EnvDebug) == "1"
-	sopts := &server.Options{
-		ServerName: "wijkbrug-embedded",
-		Host:       s.opts.Host,
-		Port:       s.port,
-		JetStream:  true,
-		StoreDir:   s.storeDir,
-		SyncAlways: s.opts.SyncAlways,
-		// We own the process' signal handling; the embedded server must
-		// not install its own handlers.
-		NoSigs: true,
-		NoLog:  !debug,
-		Debug:  debug,
+// options renders the security model into server options (through the server's own
+// configuration parser, so the embedded server reads exactly what a production server would)
+// and adds the listen address and JetStream storage.
+func (s *Server) options() (*server.Options, error) {
+	conf, err := s.opts.Security.Model.ServerConfig(s.opts.Security.TLS)
+	if err != nil {
+		return nil, err
 	}
+	if err := os.MkdirAll(s.storeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("embeddednats: %w", err)
+	}
+	path := filepath.Join(s.storeDir, "wijkbrug-nats.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return nil, fmt.Errorf("embeddednats: %w", err)
+	}
+	sopts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("embeddednats: configuration: %w", err)
+	}
+	debug := s.opts.Debug || os.Getenv(EnvDebug) == "1"
+	sopts.ServerName = "wijkbrug-embedded"
+	sopts.Host = s.opts.Host
+	sopts.Port = s.port
+	sopts.JetStream = true
+	sopts.StoreDir = s.storeDir
+	sopts.SyncAlways = s.opts.SyncAlways
+	// We own the process' signal handling; the embedded server must not install its own
+	// handlers.
+	sopts.NoSigs = true
+	sopts.NoLog = !debug
+	sopts.Debug = debug
+	if s.opts.Configure != nil {
+		s.opts.Configure(sopts)
+	}
+	return sopts, nil
+}
+
+func (s *Server) start() error {
+	sopts, err := s.options()
+	if err != nil {
+		return err
+	}
+	debug := !sopts.NoLog
 	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return fmt.Errorf("embeddednats: %w", err)
@@ -120,12 +168,35 @@ func (s *Server) start() error {
 	return nil
 }
 
-// ClientURL returns the nats:// URL clients connect to. It stays valid across
+// Reload applies a changed security model (a partner added, a certificate replaced) to the
+// running server without a restart, as a configuration reload does in production.
+func (s *Server) Reload(model natsauth.Model) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Security = &Security{Model: model, TLS: s.opts.Security.TLS}
+	if s.ns == nil {
+		return nil // applied at the next start
+	}
+	sopts, err := s.options()
+	if err != nil {
+		return err
+	}
+	return s.ns.ReloadOptions(sopts)
+}
+
+// Model returns the security model in force.
+func (s *Server) Model() natsauth.Model {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Security.Model
+}
+
+// ClientURL returns the tls:// URL clients connect to. It stays valid across
 // Stop/StartAgain.
 func (s *Server) ClientURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("nats://%s", net.JoinHostPort(s.opts.Host, fmt.Sprint(s.port)))
+	return fmt.Sprintf("tls://%s", net.JoinHostPort(s.opts.Host, fmt.Sprint(s.port)))
 }
 
 // Port returns the client port.

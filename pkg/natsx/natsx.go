@@ -3,29 +3,73 @@ package natsx
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Connect connects with unlimited reconnects: a service keeps running (and its outbox keeps
-// filling) while NATS is away, and carries on when it is back.
-func Connect(url, name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
+// Connect connects with mutual TLS (the certificate is the identity on NATS, as on gRPC) and
+// unlimited reconnects: a service keeps running (and its outbox keeps filling) while NATS is
+// away, and carries on when it is back. inbox is the identity's inbox token (InboxPrefix): its
+// NATS permissions allow replies only there.
+func Connect(url, name string, tlsConfig *tls.Config, inbox string) (*nats.Conn, error) {
+	if tlsConfig == nil {
+		return nil, errors.New("connect nats: a client certificate is required (no anonymous or plaintext access)")
+	}
+	opts := append(Secure(tlsConfig, inbox),
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 	)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats: %w", err)
 	}
 	return nc, nil
 }
+
+// Secure returns the connection options every Wijkbrug NATS client uses: TLS 1.3 with the
+// client certificate of tlsConfig, and replies on the identity's own inbox prefix.
+func Secure(tlsConfig *tls.Config, inbox string) []nats.Option {
+	c := tlsConfig.Clone()
+	c.MinVersion = tls.VersionTLS13
+	return []nats.Option{nats.Secure(c), nats.CustomInboxPrefix(InboxPrefix(inbox))}
+}
+
+// InboxPrefix is the reply-subject prefix of an identity (a service name, a partner's OIN):
+// _INBOX_<token>. Permissions let each identity subscribe only below its own prefix, so no one
+// can read the JetStream deliveries of another.
+func InboxPrefix(token string) string { return "_INBOX_" + token }
+
+// FeedStream is the stream that captures every partner feed subject (wijkbrug.feed.>): the
+// services write partners' copies of their events there through their outboxes.
+const FeedStream = "WIJKBRUG_FEED"
+
+// FeedRoot is the root of the partner feed subjects.
+const FeedRoot = "wijkbrug.feed"
+
+// FeedSubject is where a copy of an event for partner oin is published:
+// wijkbrug.feed.<oin>.<ce-type>, e.g. wijkbrug.feed.00000001000000000200.wijkbrug.referral.v1.SignalFedBack.
+// The event type in the subject lets a subscription filter by type; the producing service is
+// part of it (wijkbrug.<svc>.v1…), so permissions can restrict each service to its own types.
+func FeedSubject(oin, eventType string) string { return FeedRoot + "." + oin + "." + eventType }
+
+// FeedSubjectPrefix is wijkbrug.feed.<oin>.wijkbrug.<service> (oin may be the wildcard *).
+func FeedSubjectPrefix(oin, service string) string {
+	return FeedRoot + "." + oin + "." + SubjectPrefix(service)
+}
+
+// PartnerStream is the feed stream of one partner, WIJKBRUG_FEED_<OIN>: it sources the
+// partner's subjects from FeedStream, so the partner can be given its own stream (its own
+// sequence numbers, its own consumers) and nothing else.
+func PartnerStream(oin string) string { return FeedStream + "_" + oin }
 
 // StreamName returns the stream of a producing service, e.g. WIJKBRUG_CASEDIRECTION.
 func StreamName(service string) string {
@@ -127,4 +171,55 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 		log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted())
 	})
 	nc.SetClosedHandler(func(*nats.Conn) { log.Info("NATS connection closed") })
+}
+
+// feedRetention is how long partner feeds keep events (replay window), as the service streams.
+const feedRetention = 365 * 24 * time.Hour
+
+// EnsureFeedStream creates or updates WIJKBRUG_FEED (every producing service declares it, so a
+// feed copy always has a stream to land in and the outbox never blocks on a missing one).
+func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
+	cfg := jetstream.StreamConfig{
+		Name:       FeedStream,
+		Subjects:   []string{FeedRoot + ".>"},
+		Storage:    jetstream.FileStorage,
+		Replicas:   max(replicas, 1),
+		Retention:  jetstream.LimitsPolicy,
+		Duplicates: 2 * time.Minute,
+		MaxAge:     feedRetention,
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// EnsurePartnerStream creates or updates a partner's own feed stream: it sources the partner's
+// subjects from WIJKBRUG_FEED (from the beginning, so everything retained is there) and has no
+// subjects of its own, so nobody can publish into it directly.
+func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string, replicas int) (jetstream.Stream, error) {
+	cfg := jetstream.StreamConfig{
+		Name:      PartnerStream(oin),
+		Storage:   jetstream.FileStorage,
+		Replicas:  max(replicas, 1),
+		Retention: jetstream.LimitsPolicy,
+		MaxAge:    feedRetention,
+		Sources:   []*jetstream.StreamSource{{Name: FeedStream, FilterSubject: FeedRoot + "." + oin + ".>"}},
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// StreamOwner is the service that owns a service stream (WIJKBRUG_REFERRAL → referral), or ""
+// for a stream that is not a service stream.
+func StreamOwner(stream string) string {
+	rest, ok := strings.CutPrefix(stream, "WIJKBRUG_")
+	if !ok || rest == "" || strings.HasPrefix(rest, "FEED") {
+		return ""
+	}
+	return strings.ToLower(rest)
 }

@@ -42,7 +42,7 @@ func setup(t *testing.T) (*fixture, func() error, func()) {
 	}
 	t.Cleanup(db.Close)
 	ns := testkit.NewNATS(t)
-	nc, err := natsx.Connect(ns.ClientURL(), "outbox-test")
+	nc, err := natsx.Connect(ns.ClientURL(), "outbox-test", ns.ClientTLS(t, testkit.ServiceOrg("referral")), "referral")
 	if err != nil {
 		t.Fatal(err)
 	}

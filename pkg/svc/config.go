@@ -13,7 +13,7 @@ type Config struct {
 	DatabaseConns  int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
 	MigrateOnStart bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
 
-	NATSURL        string `env:"WIJKBRUG_NATS_URL" flag:"nats-url" default:"nats://127.0.0.1:4222" usage:"NATS server URL"`
+	NATSURL        string `env:"WIJKBRUG_NATS_URL" flag:"nats-url" default:"tls://127.0.0.1:4222" usage:"NATS server URL (TLS 1.3; the service authenticates with its own certificate, WIJKBRUG_TLS_CERT)"`
 	StreamReplicas int    `env:"WIJKBRUG_STREAM_REPLICAS" flag:"stream-replicas" default:"1" usage:"JetStream replicas of the service's stream (3 in production)"`
 
 	TLSCert string `env:"WIJKBRUG_TLS_CERT" flag:"tls-cert" usage:"PEM certificate of this service (server and client; OU=SERVICE, serialNumber=OIN)"`

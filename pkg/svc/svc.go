@@ -272,7 +272,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	defer db.Close()
 
-	nc, err := natsx.Connect(cfg.NATSURL, "wijkbrug-"+spec.Name)
+	nc, err := natsx.Connect(cfg.NATSURL, "wijkbrug-"+spec.Name, clientTLS, spec.Name)
 	if err != nil {
 		return err
 	}

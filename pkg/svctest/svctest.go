@@ -7,11 +7,8 @@ package svctest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
-	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +22,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
-	"github.com/wijkbrug/wijkbrug/pkg/embeddednats"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -36,54 +32,64 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Env is the shared environment of one test: NATS, a CA and the secrets.
+// Env is the shared environment of one test: NATS (with its production security), a CA and
+// the secrets.
 type Env struct {
 	CA   *devca.CA
-	NATS *embeddednats.Server
+	NATS *testkit.NATS
 	dir  string
 	keys [3]string
-	nc   *nats.Conn
-	js   jetstream.JetStream
+	js   jetstream.JetStream // as the observer: reads the service streams
+
+	mu    sync.Mutex
+	asSvc map[string]jetstream.JetStream
 }
 
 // New starts NATS and a CA for t.
 func New(t testing.TB) *Env {
 	t.Helper()
-	e := &Env{CA: testkit.NewCA(t), NATS: testkit.NewNATS(t), dir: t.TempDir()}
+	ca := testkit.NewCA(t)
+	e := &Env{CA: ca, NATS: testkit.NewNATSWithCA(t, ca), dir: t.TempDir(), asSvc: map[string]jetstream.JetStream{}}
 	for i := range e.keys {
 		k := make([]byte, 32)
 		_, _ = rand.Read(k)
 		e.keys[i] = base64.StdEncoding.EncodeToString(k)
 	}
-	nc, err := nats.Connect(e.NATS.ClientURL())
-	if err != nil {
-		t.Fatalf("svctest: connect nats: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	e.nc = nc
-	e.js, err = jetstream.New(nc)
+	var err error
+	e.js, err = jetstream.New(e.NATS.ConnectObserver(t))
 	if err != nil {
 		t.Fatalf("svctest: jetstream: %v", err)
 	}
 	return e
 }
 
-// JetStream returns a JetStream handle on the test's NATS server.
+// JetStream returns a JetStream handle on the test's NATS server as the operations observer,
+// which may read the service streams and nothing more.
 func (e *Env) JetStream() jetstream.JetStream { return e.js }
+
+// ServiceJetStream returns a JetStream handle connected as the Wijkbrug service name, with that
+// service's permissions (to publish its events in a test of another service).
+func (e *Env) ServiceJetStream(t testing.TB, name string) jetstream.JetStream {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if js, ok := e.asSvc[name]; ok {
+		return js
+	}
+	js, err := jetstream.New(e.NATS.ConnectService(t, name))
+	if err != nil {
+		t.Fatalf("svctest: jetstream: %v", err)
+	}
+	e.asSvc[name] = js
+	return js
+}
 
 // Org returns an organisation of the given type whose OIN is derived from its name, so the
 // same name always gives the same organisation.
-func Org(t identity.OrgType, name string) devca.Org {
-	sum := sha256.Sum256([]byte(name))
-	n := new(big.Int).SetBytes(sum[:12])
-	oin := fmt.Sprintf("%020s", n.Mod(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(20), nil)).String())
-	return devca.Org{OIN: oin, Name: name, Type: string(t)}
-}
+func Org(t identity.OrgType, name string) devca.Org { return testkit.Org(t, name) }
 
 // ServiceOrg is the organisation of a Wijkbrug service.
-func ServiceOrg(service string) devca.Org {
-	return Org(identity.OrgService, "wijkbrug-"+service)
-}
+func ServiceOrg(service string) devca.Org { return testkit.ServiceOrg(service) }
 
 // Service is a running service.
 type Service struct {
@@ -99,6 +105,7 @@ type Service struct {
 // and keys, and the given database; ports are picked freely.
 func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 	t.Helper()
+	e.NATS.AddService(t, spec.Name)
 	certFile, keyFile := e.issueServiceFiles(t, spec.Name)
 	caFile := filepath.Join(e.dir, "ca.pem")
 	if err := os.WriteFile(caFile, e.CA.CertPEM(), 0o644); err != nil {
@@ -245,7 +252,8 @@ func (e *Env) PublishWithID(t testing.TB, service, subject, aggregateID, id stri
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := natsx.EnsureStream(ctx, e.js, service, 1); err != nil {
+	js := e.ServiceJetStream(t, service)
+	if _, err := natsx.EnsureStream(ctx, js, service, 1); err != nil {
 		t.Fatalf("svctest: stream: %v", err)
 	}
 	data, err := proto.Marshal(msg)
@@ -255,7 +263,7 @@ func (e *Env) PublishWithID(t testing.TB, service, subject, aggregateID, id stri
 	m := cloudevents.Envelope{ID: id, Source: "urn:wijkbrug:" + service, Type: cloudevents.TypeOf(msg), Time: time.Now(),
 		Subject: aggregateID, NATSSubject: subject, Data: data}.ToMsg()
 	m.Header.Set(nats.MsgIdHdr, uuid.NewString())
-	if _, err := e.js.PublishMsg(ctx, m); err != nil {
+	if _, err := js.PublishMsg(ctx, m); err != nil {
 		t.Fatalf("svctest: publish: %v", err)
 	}
 }
@@ -279,7 +287,12 @@ func (e *Env) Events(t testing.TB, service, filter string) *Recorder {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Recorder{wake: make(chan struct{}, 1)}
-	stream, err := natsx.EnsureStream(ctx, e.js, service, 1)
+	// The stream is declared as its service (which may do so), then read as the observer.
+	if _, err := natsx.EnsureStream(ctx, e.ServiceJetStream(t, service), service, 1); err != nil {
+		cancel()
+		t.Fatalf("svctest: stream: %v", err)
+	}
+	stream, err := e.js.Stream(ctx, natsx.StreamName(service))
 	if err != nil {
 		cancel()
 		t.Fatalf("svctest: stream: %v", err)

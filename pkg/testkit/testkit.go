@@ -10,8 +10,13 @@ package testkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,10 +24,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddednats"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 )
 
 // EnvSkipDB, when "1", makes database tests skip instead of fail. Without it
@@ -205,16 +214,147 @@ func identifier(s string) string {
 	return b.String()
 }
 
-// NewNATS starts a fresh embedded NATS server with JetStream in a temp dir
-// for this test and shuts it down when the test ends.
-func NewNATS(t testing.TB) *embeddednats.Server {
+// NewNATS starts a fresh embedded NATS server with JetStream in a temp dir for this test, with
+// the production security model (TLS 1.3, client certificates, per-user permissions) and a new
+// development CA, and shuts it down when the test ends.
+func NewNATS(t testing.TB) *NATS {
 	t.Helper()
-	s, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir()})
+	return NewNATSWithCA(t, NewCA(t))
+}
+
+// NewNATSWithCA is NewNATS with the CA that the test's services and partners use. The four
+// Wijkbrug services (ServiceOrg) and an observer are known from the start; partners are added
+// with AddPartner.
+func NewNATSWithCA(t testing.TB, ca *devca.CA) *NATS {
+	t.Helper()
+	dir := t.TempDir()
+	_, certPEM, keyPEM, err := ca.IssueServer([]string{"nats"}, nil)
+	if err != nil {
+		t.Fatalf("testkit: NATS certificate: %v", err)
+	}
+	certFile, keyFile, err := devca.WriteFiles(dir, "nats", certPEM, keyPEM)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	dns := map[string]string{}
+	for _, name := range natsauth.ServiceNames {
+		dns[name] = OrgDN(ServiceOrg(name))
+	}
+	model := natsauth.Model{Services: natsauth.Services(dns), Observers: []string{OrgDN(ObserverOrg)}}
+	s, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(dir, "store"),
+		Security: &embeddednats.Security{Model: model, TLS: natsauth.TLS{CertFile: certFile, KeyFile: keyFile, CAFile: caFile}}})
 	if err != nil {
 		t.Fatalf("testkit: start NATS: %v", err)
 	}
 	t.Cleanup(s.Shutdown)
-	return s
+	return &NATS{Server: s, CA: ca}
+}
+
+// NATS is a test's NATS server with its CA.
+type NATS struct {
+	*embeddednats.Server
+	CA *devca.CA
+	mu sync.Mutex
+}
+
+// ObserverOrg is the operations identity of tests: it may read the service streams.
+var ObserverOrg = devca.Org{OIN: "00000000000000000999", Name: "Wijkbrug test observer", Type: "OPERATIONS"}
+
+// OrgDN is the certificate subject, as NATS maps it to a user, of a certificate the dev CA
+// issues for org.
+func OrgDN(org devca.Org) string {
+	name := pkix.Name{SerialNumber: org.OIN, CommonName: org.Name, Organization: []string{org.Name}}
+	if org.Type != "" {
+		name.OrganizationalUnit = []string{org.Type}
+	}
+	return name.ToRDNSequence().String()
+}
+
+// AddPartner gives org access to its own feed on the event plane (a configuration reload).
+func (n *NATS) AddPartner(t testing.TB, org devca.Org) {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := n.Model()
+	for _, p := range m.Partners {
+		if p.OIN == org.OIN {
+			return
+		}
+	}
+	m.Partners = append(m.Partners, natsauth.Partner{OIN: org.OIN, DN: OrgDN(org)})
+	if err := n.Reload(m); err != nil {
+		t.Fatalf("testkit: add partner to NATS: %v", err)
+	}
+}
+
+// AddService gives a service that is not one of the four (a test's own) its service
+// permissions on the event plane.
+func (n *NATS) AddService(t testing.TB, name string) {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := n.Model()
+	for _, s := range m.Services {
+		if s.Name == name {
+			return
+		}
+	}
+	m.Services = append(m.Services, natsauth.Service{Name: name, DN: OrgDN(ServiceOrg(name)), Consumes: natsauth.ServiceConsumers[name]})
+	if err := n.Reload(m); err != nil {
+		t.Fatalf("testkit: add service to NATS: %v", err)
+	}
+}
+
+// ClientTLS returns a client TLS configuration with a fresh certificate for org.
+func (n *NATS) ClientTLS(t testing.TB, org devca.Org) *tls.Config {
+	t.Helper()
+	cert, _, _, err := n.CA.IssueClient(org, time.Hour)
+	if err != nil {
+		t.Fatalf("testkit: issue client certificate: %v", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: n.CA.Pool()}
+}
+
+// Connect connects as org (inbox is its inbox token: a service name, a partner's OIN or
+// natsauth.ObserverInbox); the connection is closed when the test ends.
+func (n *NATS) Connect(t testing.TB, org devca.Org, inbox string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(n.ClientURL(), append(natsx.Secure(n.ClientTLS(t, org), inbox), opts...)...)
+	if err != nil {
+		t.Fatalf("testkit: connect to NATS as %s: %v", org.Name, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// ConnectService connects as the Wijkbrug service name.
+func (n *NATS) ConnectService(t testing.TB, name string) *nats.Conn {
+	t.Helper()
+	return n.Connect(t, ServiceOrg(name), name)
+}
+
+// ConnectObserver connects as the operations observer (read-only on the service streams).
+func (n *NATS) ConnectObserver(t testing.TB) *nats.Conn {
+	t.Helper()
+	return n.Connect(t, ObserverOrg, natsauth.ObserverInbox)
+}
+
+// Org returns an organisation of the given type whose OIN is derived from its name, so the
+// same name always gives the same organisation.
+func Org(t identity.OrgType, name string) devca.Org {
+	sum := sha256.Sum256([]byte(name))
+	v := new(big.Int).SetBytes(sum[:12])
+	oin := fmt.Sprintf("%020s", v.Mod(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(20), nil)).String())
+	return devca.Org{OIN: oin, Name: name, Type: string(t)}
+}
+
+// ServiceOrg is the organisation of a Wijkbrug service in tests.
+func ServiceOrg(service string) devca.Org {
+	return Org(identity.OrgService, "wijkbrug-"+service)
 }
 
 // NewCA returns a fresh development CA for this test.

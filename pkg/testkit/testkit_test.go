@@ -143,13 +143,12 @@ func TestTemplateMigrationFailure(t *testing.T) {
 
 func TestNewNATS(t *testing.T) {
 	s := NewNATS(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
+	nc := s.ConnectService(t, "intake")
+	if !nc.IsConnected() {
+		t.Fatal("not connected")
 	}
-	defer nc.Close()
-	if _, err := nc.JetStream(); err != nil {
-		t.Fatal(err)
+	if _, err := nats.Connect(s.ClientURL()); err == nil {
+		t.Fatal("a connection without a client certificate was accepted")
 	}
 }
 

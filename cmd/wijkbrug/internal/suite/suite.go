@@ -8,22 +8,29 @@ package suite
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddednats"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	casedirection "github.com/wijkbrug/wijkbrug/services/case-direction/service"
 	intake "github.com/wijkbrug/wijkbrug/services/intake/service"
@@ -68,13 +75,15 @@ type Endpoint struct {
 
 // Suite is a running all-in-one suite.
 type Suite struct {
-	DataDir   string
-	CAFile    string
-	NATSURL   string
-	Postgres  *embeddedpg.Cluster
-	NATS      *embeddednats.Server
-	Services  []Endpoint
-	Partners  map[string]Partner
+	DataDir  string
+	CAFile   string
+	NATSURL  string
+	Postgres *embeddedpg.Cluster
+	NATS     *embeddednats.Server
+	Services []Endpoint
+	Partners map[string]Partner
+	// Observer is the operations identity that may read the service streams (wijkbrug events).
+	Observer  Partner
 	StartedIn time.Duration
 
 	cancel  context.CancelFunc
@@ -92,6 +101,9 @@ var (
 	// DemoMunicipality is the municipality itself (contract management, triage policy,
 	// the privacy officer who answers residents' requests for their access history).
 	DemoMunicipalityOrg = devca.Org{OIN: "00000001000000000600", Name: "Gemeente Demo", Type: string(identity.OrgMunicipality)}
+	// DemoOperations is the operations identity on the event plane: it may read the service
+	// streams (wijkbrug events) and nothing else; gRPC refuses it (no organisation type).
+	DemoOperations = devca.Org{OIN: "00000001000000000900", Name: "Wijkbrug operations", Type: "OPERATIONS"}
 	// DemoProviderAGB is the demo provider's AGB code; its contract covers the product below
 	// in municipality GM0363 (all districts).
 	DemoProviderAGB     = "12345678"
@@ -152,7 +164,16 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 		s.Partners[key] = Partner{Key: key, Org: org, CertFile: certFile, KeyFile: keyFile}
 	}
+	certFile, keyFile, err := ensureClientCert(ca, pkiDir, "ops", DemoOperations)
+	if err != nil {
+		return nil, err
+	}
+	s.Observer = Partner{Key: "ops", Org: DemoOperations, CertFile: certFile, KeyFile: keyFile}
 	keys, err := loadOrCreateKeys(filepath.Join(opts.DataDir, "keys.env"))
+	if err != nil {
+		return nil, err
+	}
+	natsSecurity, err := eventPlaneSecurity(ca, pkiDir, s)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +188,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}()
 	go func() {
 		defer wg.Done()
-		s.NATS, natsErr = embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(opts.DataDir, "nats"), Port: opts.NATSPort, SyncAlways: true})
+		s.NATS, natsErr = embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(opts.DataDir, "nats"), Port: opts.NATSPort, SyncAlways: true, Security: natsSecurity})
 	}()
 	wg.Wait()
 	if s.Postgres != nil {
@@ -200,11 +221,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			cancel()
 			return nil, fmt.Errorf("create database %s: %w", name, err)
 		}
-		certFile, keyFile, err := ensureServiceCert(ca, pkiDir, name)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
+		certFile, keyFile := serviceCertFiles(pkiDir, name)
 		cfg := svc.Config{
 			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
 			DatabaseURL: s.Postgres.DSN(name), DatabaseConns: 16, MigrateOnStart: true,
@@ -343,9 +360,61 @@ func ensureClientCert(ca *devca.CA, dir, key string, org devca.Org) (string, str
 	return devca.WriteFiles(dir, key, certPEM, keyPEM)
 }
 
+// eventPlaneSecurity is the NATS security of the suite, the same model as production: the
+// server's certificate, the four services, the demo partners (each reads only its own feed)
+// and the operations observer.
+func eventPlaneSecurity(ca *devca.CA, pkiDir string, s *Suite) (*embeddednats.Security, error) {
+	natsCert, natsKey, err := ensureNATSCert(ca, pkiDir)
+	if err != nil {
+		return nil, err
+	}
+	dns := map[string]string{}
+	for _, name := range serviceNames {
+		certFile, _, err := ensureServiceCert(ca, pkiDir, name)
+		if err != nil {
+			return nil, err
+		}
+		if dns[name], err = natsauth.DNFromFile(certFile); err != nil {
+			return nil, err
+		}
+	}
+	model := natsauth.Model{Services: natsauth.Services(dns)}
+	for _, key := range slices.Sorted(maps.Keys(s.Partners)) {
+		p := s.Partners[key]
+		dn, err := natsauth.DNFromFile(p.CertFile)
+		if err != nil {
+			return nil, err
+		}
+		model.Partners = append(model.Partners, natsauth.Partner{OIN: p.Org.OIN, DN: dn})
+	}
+	ops, err := natsauth.DNFromFile(s.Observer.CertFile)
+	if err != nil {
+		return nil, err
+	}
+	model.Observers = []string{ops}
+	return &embeddednats.Security{Model: model, TLS: natsauth.TLS{CertFile: natsCert, KeyFile: natsKey, CAFile: s.CAFile}}, nil
+}
+
+func ensureNATSCert(ca *devca.CA, dir string) (string, string, error) {
+	certFile, keyFile := filepath.Join(dir, "nats.pem"), filepath.Join(dir, "nats-key.pem")
+	if fileExists(certFile) && fileExists(keyFile) {
+		return certFile, keyFile, nil
+	}
+	_, certPEM, keyPEM, err := ca.IssueServer([]string{"nats"}, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("issue NATS certificate: %w", err)
+	}
+	return devca.WriteFiles(dir, "nats", certPEM, keyPEM)
+}
+
+func serviceCertFiles(dir, name string) (string, string) {
+	base := "service-" + name
+	return filepath.Join(dir, base+".pem"), filepath.Join(dir, base+"-key.pem")
+}
+
 func ensureServiceCert(ca *devca.CA, dir, name string) (string, string, error) {
 	base := "service-" + name
-	certFile, keyFile := filepath.Join(dir, base+".pem"), filepath.Join(dir, base+"-key.pem")
+	certFile, keyFile := serviceCertFiles(dir, name)
 	if fileExists(certFile) && fileExists(keyFile) {
 		return certFile, keyFile, nil
 	}
@@ -389,4 +458,34 @@ func loadOrCreateKeys(path string) ([3]string, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// ClientTLS is the client TLS configuration of a demo partner (or the observer) from its
+// certificate files.
+func (s *Suite) ClientTLS(p Partner) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}, nil
+}
+
+// ConnectNATS connects to the suite's NATS as p (a demo partner: inbox = its OIN) or as the
+// observer.
+func (s *Suite) ConnectNATS(p Partner) (*nats.Conn, error) {
+	tc, err := s.ClientTLS(p)
+	if err != nil {
+		return nil, err
+	}
+	inbox := p.Org.OIN
+	if p.Key == s.Observer.Key {
+		inbox = natsauth.ObserverInbox
+	}
+	return nats.Connect(s.NATSURL, natsx.Secure(tc, inbox)...)
 }

@@ -1,0 +1,382 @@
+package natsauth_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func TestConnectionsWithoutAValidCertificateAreRefused(t *testing.T) {
+	n := testkit.NewNATS(t)
+	url := n.ClientURL()
+	noRetry := []nats.Option{nats.NoReconnect(), nats.Timeout(3 * time.Second)}
+
+	t.Run("anonymous", func(t *testing.T) {
+		// TLS towards a server we trust, but no client certificate.
+		_, err := nats.Connect(url, append(noRetry, nats.Secure(&tls.Config{MinVersion: tls.VersionTLS13, RootCAs: n.CA.Pool()}))...)
+		if err == nil {
+			t.Fatal("a connection without a client certificate was accepted")
+		}
+	})
+	t.Run("other CA", func(t *testing.T) {
+		other := testkit.NewCA(t)
+		cert, _, _, err := other.IssueService(testkit.ServiceOrg("referral"), nil, nil) // a known DN, the wrong issuer
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = nats.Connect(url, append(noRetry, nats.Secure(&tls.Config{MinVersion: tls.VersionTLS13,
+			Certificates: []tls.Certificate{cert}, RootCAs: n.CA.Pool()}))...)
+		if err == nil {
+			t.Fatal("a certificate from another CA was accepted")
+		}
+	})
+	t.Run("unknown organisation", func(t *testing.T) {
+		// The right CA, but an organisation that was never given event-plane access.
+		_, err := nats.Connect(url, append(noRetry, nats.Secure(n.ClientTLS(t, testkit.Org(identity.OrgGP, "Unknown practice"))))...)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Fatalf("an unknown organisation got in: %v", err)
+		}
+	})
+	t.Run("plaintext", func(t *testing.T) {
+		// Speak the NATS protocol without TLS, as an old client would.
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "tls://"), 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(conn)
+		info, err := r.ReadString('\n')
+		if err != nil || !strings.Contains(info, `"tls_required":true`) {
+			t.Fatalf("INFO %q, %v: the server must announce that TLS is required", info, err)
+		}
+		_, _ = conn.Write([]byte("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPING\r\n"))
+		line, _ := r.ReadString('\n')
+		if strings.HasPrefix(line, "PONG") {
+			t.Fatal("a plaintext client was answered")
+		}
+		if _, err := r.ReadString('\n'); err == nil && !strings.HasPrefix(line, "-ERR") {
+			t.Fatalf("plaintext connection still open after %q", line)
+		}
+	})
+	t.Run("a service with its own certificate", func(t *testing.T) {
+		if nc := n.ConnectService(t, "referral"); !nc.IsConnected() {
+			t.Fatal("the referral service cannot connect")
+		}
+	})
+}
+
+// probe is a connection that records the permission violations the server reports to it.
+type probe struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	mu   sync.Mutex
+	errs []string
+	wake chan struct{}
+}
+
+func connectProbe(t *testing.T, n *testkit.NATS, org devca.Org, inbox string) *probe {
+	t.Helper()
+	p := &probe{wake: make(chan struct{}, 1)}
+	p.nc = n.Connect(t, org, inbox, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		p.mu.Lock()
+		p.errs = append(p.errs, err.Error())
+		p.mu.Unlock()
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}))
+	var err error
+	if p.js, err = jetstream.New(p.nc); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// denied runs op, which must fail, and waits for the server's permission violation naming
+// subject: the refusal comes from NATS, not from a timeout or a client-side check.
+func (p *probe) denied(t *testing.T, subject string, op func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	if err := op(ctx); err == nil {
+		t.Fatalf("allowed: %s", subject)
+	}
+	deadline := time.After(3 * time.Second)
+	for {
+		p.mu.Lock()
+		for _, e := range p.errs {
+			if strings.Contains(e, "Permissions Violation") && strings.Contains(e, `"`+subject+`"`) {
+				p.mu.Unlock()
+				return
+			}
+		}
+		seen := strings.Join(p.errs, "; ")
+		p.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no permission violation for %s reported by the server (saw: %s)", subject, seen)
+		}
+	}
+}
+
+func (p *probe) deniedSubscribe(t *testing.T, subject string) {
+	t.Helper()
+	p.denied(t, subject, func(ctx context.Context) error {
+		sub, err := p.nc.SubscribeSync(subject)
+		if err != nil {
+			return err
+		}
+		defer sub.Unsubscribe()
+		if err := p.nc.FlushWithContext(ctx); err != nil {
+			return err
+		}
+		_, err = sub.NextMsgWithContext(ctx)
+		return err
+	})
+}
+
+func feedEvent(oin, id string) *nats.Msg {
+	m := cloudevents.Envelope{ID: id, Source: "urn:wijkbrug:referral", Type: "wijkbrug.referral.v1.SignalFedBack",
+		Time: time.Now(), Subject: id, NATSSubject: natsx.FeedSubject(oin, "wijkbrug.referral.v1.SignalFedBack")}.ToMsg()
+	m.Header.Set(nats.MsgIdHdr, id+":"+oin)
+	return m
+}
+
+// eventPlane has the referral service's stream, the feed stream and two partners' feeds, each
+// holding one event.
+func eventPlane(t *testing.T) (n *testkit.NATS, a, b devca.Org) {
+	t.Helper()
+	n = testkit.NewNATS(t)
+	a, b = testkit.Org(identity.OrgGP, "Practice A"), testkit.Org(identity.OrgGP, "Practice B")
+	n.AddPartner(t, a)
+	n.AddPartner(t, b)
+	js, err := jetstream.New(n.ConnectService(t, "referral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, org := range []devca.Org{a, b} {
+		if _, err := natsx.EnsurePartnerStream(ctx, js, org.OIN, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.PublishMsg(ctx, feedEvent(org.OIN, []string{"ev-a", "ev-b"}[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.Publish(ctx, "wijkbrug.referral.GM0363.signal.received", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	return n, a, b
+}
+
+func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
+	n, a, b := eventPlane(t)
+	p := connectProbe(t, n, a, a.OIN)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// What it may do: read its own feed through a consumer of its own.
+	own, err := p.js.Stream(ctx, natsx.PartnerStream(a.OIN))
+	if err != nil {
+		t.Fatalf("partner cannot see its own feed: %v", err)
+	}
+	cons, err := own.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatalf("partner cannot read its own feed: %v", err)
+	}
+	if msg.Headers().Get(cloudevents.HeaderID) != "ev-a" {
+		t.Fatalf("partner A read %q", msg.Headers().Get(cloudevents.HeaderID))
+	}
+
+	bStream, referral := natsx.PartnerStream(b.OIN), natsx.StreamName("referral")
+	createConsumer := func(stream, name, filter string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := p.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Name: name, FilterSubject: filter})
+			return err
+		}
+	}
+	t.Run("cannot read B's feed stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.INFO."+bStream, func(ctx context.Context) error { _, err := p.js.Stream(ctx, bStream); return err })
+	})
+	t.Run("cannot consume B's feed", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+bStream+".peek", createConsumer(bStream, "peek", ""))
+	})
+	t.Run("cannot fetch from B's subscriptions", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", []byte(`{"batch":1}`))
+			return err
+		})
+	})
+	t.Run("cannot subscribe to B's feed subjects", func(t *testing.T) {
+		t.Parallel()
+		p.deniedSubscribe(t, natsx.FeedRoot+"."+b.OIN+".>")
+	})
+	t.Run("cannot listen on another identity's inbox", func(t *testing.T) {
+		t.Parallel()
+		p.deniedSubscribe(t, natsx.InboxPrefix(b.OIN)+".>")
+	})
+	t.Run("cannot read a service stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+referral+".peek", createConsumer(referral, "peek", ""))
+	})
+	t.Run("cannot get a message from a service stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.MSG.GET."+referral, func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+referral, []byte(`{"seq":1}`))
+			return err
+		})
+	})
+	t.Run("cannot subscribe to service subjects", func(t *testing.T) {
+		t.Parallel()
+		p.deniedSubscribe(t, "wijkbrug.referral.>")
+	})
+	t.Run("cannot publish on a service subject", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "wijkbrug.referral.GM0363.signal.received", func(ctx context.Context) error {
+			_, err := p.js.Publish(ctx, "wijkbrug.referral.GM0363.signal.received", []byte("forged"))
+			return err
+		})
+	})
+	t.Run("cannot publish into a feed", func(t *testing.T) {
+		t.Parallel()
+		subject := natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.SignalFedBack")
+		p.denied(t, subject, func(ctx context.Context) error { _, err := p.js.Publish(ctx, subject, []byte("forged")); return err })
+	})
+	t.Run("cannot create a stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.CREATE.MINE", func(ctx context.Context) error {
+			_, err := p.js.CreateStream(ctx, jetstream.StreamConfig{Name: "MINE", Subjects: []string{"mine.>"}})
+			return err
+		})
+	})
+	t.Run("cannot purge a stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), nil)
+			return err
+		})
+	})
+	t.Run("cannot delete a stream", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.DELETE."+referral, func(ctx context.Context) error { return p.js.DeleteStream(ctx, referral) })
+	})
+	t.Run("cannot create a consumer outside its feed", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+natsx.FeedStream+".wide."+natsx.FeedRoot+".>",
+			createConsumer(natsx.FeedStream, "wide", natsx.FeedRoot+".>"))
+	})
+	t.Run("cannot delete a consumer", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.DELETE."+natsx.PartnerStream(a.OIN)+".x", func(ctx context.Context) error {
+			return p.js.DeleteConsumer(ctx, natsx.PartnerStream(a.OIN), "x")
+		})
+	})
+	t.Run("cannot read account information", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.INFO", func(ctx context.Context) error { _, err := p.js.AccountInfo(ctx); return err })
+	})
+}
+
+func TestServicesPublishOnlyTheirOwnEvents(t *testing.T) {
+	n, a, _ := eventPlane(t)
+	intake := connectProbe(t, n, testkit.ServiceOrg("intake"), "intake")
+	observer, err := jetstream.New(n.ConnectObserver(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	referral := natsx.StreamName("referral")
+	before, err := observer.Stream(ctx, referral)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := before.CachedInfo().State.Msgs
+
+	t.Run("refused", func(t *testing.T) {
+		t.Run("a forged signal.received is refused", func(t *testing.T) {
+			t.Parallel()
+			intake.denied(t, "wijkbrug.referral.GM0363.signal.received", func(ctx context.Context) error {
+				m := cloudevents.Envelope{ID: "forged-1", Source: "urn:wijkbrug:referral", Type: "wijkbrug.referral.v1.SignalReceived",
+					Time: time.Now(), Subject: "x", NATSSubject: "wijkbrug.referral.GM0363.signal.received"}.ToMsg()
+				_, err := intake.js.PublishMsg(ctx, m)
+				return err
+			})
+		})
+		t.Run("a forged feed event in another service's name is refused", func(t *testing.T) {
+			t.Parallel()
+			subject := natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.SignalFedBack")
+			intake.denied(t, subject, func(ctx context.Context) error { _, err := intake.js.Publish(ctx, subject, nil); return err })
+		})
+		t.Run("cannot take over another service's durable consumer", func(t *testing.T) {
+			t.Parallel()
+			intake.denied(t, "$JS.API.CONSUMER.CREATE."+natsx.StreamName("intake")+".referral-intake-events", func(ctx context.Context) error {
+				_, err := intake.js.CreateOrUpdateConsumer(ctx, natsx.StreamName("intake"), jetstream.ConsumerConfig{Durable: "referral-intake-events",
+					FilterSubjects: []string{"wijkbrug.intake.a.>", "wijkbrug.intake.b.>"}})
+				return err
+			})
+		})
+		t.Run("cannot delete another service's stream", func(t *testing.T) {
+			t.Parallel()
+			intake.denied(t, "$JS.API.STREAM.DELETE."+referral, func(ctx context.Context) error { return intake.js.DeleteStream(ctx, referral) })
+		})
+		t.Run("cannot read a partner's feed", func(t *testing.T) {
+			t.Parallel()
+			intake.denied(t, "$JS.API.STREAM.INFO."+natsx.PartnerStream(a.OIN), func(ctx context.Context) error {
+				_, err := intake.js.Stream(ctx, natsx.PartnerStream(a.OIN))
+				return err
+			})
+		})
+	})
+	t.Run("may consume with its own durable", func(t *testing.T) {
+		_, err := intake.js.CreateOrUpdateConsumer(ctx, referral, jetstream.ConsumerConfig{Durable: "intake-signals",
+			FilterSubjects: []string{"wijkbrug.referral.*.signal.received"}, AckPolicy: jetstream.AckExplicitPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	after, err := observer.Stream(ctx, referral)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.CachedInfo().State.Msgs; got != was {
+		t.Fatalf("referral stream went from %d to %d messages: something forged got in", was, got)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatal("timed out")
+	}
+}
