@@ -67,7 +67,7 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	assess := func(score int32) string {
 		return mustCall[*intakev1.RecordAssessmentResponse](t, env, in, intakev1.IntakeService_RecordAssessment_FullMethodName, ownerTeam, &intakev1.RecordAssessmentRequest{
 			ResidentId: f.resident1, InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE,
-			Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: score}, {Domain: "HOUSING", Score: 3}}}).GetAssessment().GetId()
+			Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: score}, {LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, Score: 3}}}).GetAssessment().GetId()
 	}
 	f.assessment1, f.assessment2 = assess(2), assess(3)
 
@@ -94,11 +94,11 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	f.goalA, f.goalB = plan(ownerTeam, f.caseA), plan(teamB, f.caseB)
 	// GP A advises in case A: an involved organisation may read the case.
 	f.involvement = mustCall[*casedirectionv1.AddInvolvementResponse](t, env, cd, casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName, ownerTeam,
-		&casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: "GP", OrganisationOin: suite.DemoGP.OIN,
+		&casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: suite.DemoGP.OIN,
 			Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR}).GetInvolvement().GetId()
 	f.allocation = mustCall[*casedirectionv1.RequestAllocationResponse](t, env, cd, casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName, ownerTeam,
 		&casedirectionv1.RequestAllocationRequest{CaseId: f.caseA, ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory,
-			ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK"}).GetAllocationNumber()
+			ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(4)}).GetAllocationNumber()
 
 	// Provider monitoring: the provider's request for allocation; the demo contract.
 	f.request = mustCall[*providermonitoringv1.SubmitAllocationRequestResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_SubmitAllocationRequest_FullMethodName,
@@ -152,4 +152,8 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	f.directory = mustCall[*referralv1.ExportDirectoryResponse](t, env, rf, referralv1.ReferralService_ExportDirectory_FullMethodName, ownerTeam,
 		&referralv1.ExportDirectoryRequest{MunicipalityCode: suite.DemoMunicipality}).GetHsdsJson()
 	return f
+}
+
+func hoursPerWeek(n int32) *commonv1.Volume {
+	return &commonv1.Volume{Amount: n, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
 }

@@ -172,7 +172,6 @@ func bolaTable() map[string]bolaEntry {
 	teamChange := func(req func(f *bolaFixture) proto.Message) bolaEntry {
 		return one(bolaVariant{req: req, owners: []actor{ownerTeam}})
 	}
-	scores := []*casedirectionv1.DomainScore{{LifeDomain: 1, Score: 3}}
 	pmReaders := []actor{ownerProvider, ownerTeam, ownerMunicip}
 	pmMunicipal := []actor{ownerTeam, ownerMunicip}
 	recipientSide := func(name string, req func(f *bolaFixture) proto.Message) bolaEntry {
@@ -219,19 +218,19 @@ func bolaTable() map[string]bolaEntry {
 		in("RecordAssessment"): {variants: []bolaVariant{
 			{name: "A's resident", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 				return &intakev1.RecordAssessmentRequest{ResidentId: f.resident1, InstrumentVersion: "ZRM-2017",
-					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: 2}}}
+					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: 2}}}
 			}},
 			{name: "A's household", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 				return &intakev1.RecordAssessmentRequest{HouseholdId: f.household1, InstrumentVersion: "ZRM-2017",
-					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: 2}}}
+					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: 2}}}
 			}},
 			{name: "B's resident with A's intake", req: func(f *bolaFixture) proto.Message {
 				return &intakev1.RecordAssessmentRequest{ResidentId: f.residentB, IntakeId: f.intakeCase, InstrumentVersion: "ZRM-2017",
-					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: 2}}}
+					Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: 2}}}
 			}, alsoRefused: []codes.Code{codes.InvalidArgument}, why: "a reference to an intake the team does not own is a bad field, answered as for an unknown intake",
 				unknown: func(f *bolaFixture) proto.Message {
 					return &intakev1.RecordAssessmentRequest{ResidentId: f.residentB, IntakeId: bolaUnknownID, InstrumentVersion: "ZRM-2017",
-						Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: 2}}}
+						Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: 2}}}
 				}},
 		}},
 		in("ListAssessments"): {variants: []bolaVariant{
@@ -279,7 +278,7 @@ func bolaTable() map[string]bolaEntry {
 		}),
 		in("CheckIntakeOwnership"): one(bolaVariant{why: "Wijkbrug services only (referral checks its caller); every partner type is refused by policy",
 			req: func(f *bolaFixture) proto.Message {
-				return &intakev1.CheckIntakeOwnershipRequest{IntakeId: f.intakeCase, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: "TEAM"}
+				return &intakev1.CheckIntakeOwnershipRequest{IntakeId: f.intakeCase, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}
 			}}),
 		in("GetHousehold"): teamRead(func(f *bolaFixture) proto.Message { return &intakev1.GetHouseholdRequest{HouseholdId: f.household1} }),
 
@@ -302,7 +301,7 @@ func bolaTable() map[string]bolaEntry {
 		}},
 		cd("CheckCaseInvolvement"): one(bolaVariant{why: "Wijkbrug services only (referral checks its caller); every partner type is refused by policy",
 			req: func(f *bolaFixture) proto.Message {
-				return &casedirectionv1.CheckCaseInvolvementRequest{CaseId: f.caseA, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: "TEAM"}
+				return &casedirectionv1.CheckCaseInvolvementRequest{CaseId: f.caseA, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}
 			}}),
 		cd("GetCase"): one(bolaVariant{read: true, owners: []actor{ownerTeam, ownerGP}, req: func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.GetCaseRequest{CaseId: f.caseA}
@@ -311,7 +310,7 @@ func bolaTable() map[string]bolaEntry {
 			return &casedirectionv1.ListInvolvementsRequest{CaseId: f.caseA}
 		}}),
 		cd("AddInvolvement"): one(bolaVariant{name: "the caller itself in A's case", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
-			return &casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: "TEAM", OrganisationOin: "{caller}",
+			return &casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, OrganisationOin: "{caller}",
 				Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR}
 		}, extra: []extraCall{{actor{"GP A (involved advisor)", "gp", "gp"}, []codes.Code{codes.PermissionDenied}}}}),
 		cd("EndInvolvement"): one(bolaVariant{owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
@@ -322,7 +321,7 @@ func bolaTable() map[string]bolaEntry {
 		}),
 		cd("RequestAllocation"): teamChange(func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.RequestAllocationRequest{CaseId: f.caseA, ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory,
-				ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, VolumeAmount: 2, VolumeUnit: "HOUR", VolumeFrequency: "WEEK"}
+				ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(2)}
 		}),
 		cd("AdoptPlan"): teamChange(func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.AdoptPlanRequest{CaseId: f.caseA, ResidentAgreed: true, ResidentAgreedOn: f.today, EvaluationDate: f.later,
@@ -343,11 +342,11 @@ func bolaTable() map[string]bolaEntry {
 			return &casedirectionv1.SetGoalStatusRequest{CaseId: f.caseA, GoalId: f.goalA, Status: casedirectionv1.GoalStatus_GOAL_STATUS_IN_PROGRESS}
 		}),
 		cd("RecordEvaluation"): teamChange(func(f *bolaFixture) proto.Message {
-			return &casedirectionv1.RecordEvaluationRequest{CaseId: f.caseA, Scores: scores, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE}
+			return &casedirectionv1.RecordEvaluationRequest{CaseId: f.caseA, AssessmentId: f.assessment2, BaselineAssessmentId: f.assessment1, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE}
 		}),
 		cd("RecordCaseConference"): teamChange(func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.RecordCaseConferenceRequest{CaseId: f.caseA, HeldOn: f.today,
-				Attendees: []*casedirectionv1.Attendee{{OrganisationType: "TEAM", ProfessionalId: "regisseur-anna"}}, Decisions: []string{"continue"}}
+				Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "regisseur-anna"}}, Decisions: []string{"continue"}}
 		}),
 		cd("CheckIn"): teamChange(func(f *bolaFixture) proto.Message { return &casedirectionv1.CheckInRequest{CaseId: f.caseA} }),
 		cd("RecordSafetyConcern"): teamChange(func(f *bolaFixture) proto.Message {
@@ -358,14 +357,14 @@ func bolaTable() map[string]bolaEntry {
 			return &casedirectionv1.HandOverRequest{CaseId: f.caseA, Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_VEILIG_THUIS, RecipientOin: f.vtOIN}
 		}),
 		cd("CloseCase"): teamChange(func(f *bolaFixture) proto.Message {
-			return &casedirectionv1.CloseCaseRequest{CaseId: f.caseA, Result: casedirectionv1.CaseResult_CASE_RESULT_GOALS_REACHED, ClosingScores: scores}
+			return &casedirectionv1.CloseCaseRequest{CaseId: f.caseA, Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED, AssessmentId: f.assessment2}
 		}),
 
 		// ---------------------------------------------------------------- provider-monitoring
 		pm("Allocate"): one(bolaVariant{name: "for A's case", req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.AllocateRequest{CaseId: f.caseA, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
 				ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
-				StartDate: f.today, EndDate: f.later, Volume: &providermonitoringv1.Volume{Amount: 2, Unit: "HOUR", Frequency: "WEEK"}}
+				StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(2)}
 		}}),
 		pm("GetAllocation"): one(bolaVariant{read: true, owners: pmReaders, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.GetAllocationRequest{AllocationNumber: f.allocation}
@@ -383,7 +382,7 @@ func bolaTable() map[string]bolaEntry {
 			return &providermonitoringv1.ReportDeliveryStartedRequest{AllocationNumber: f.allocation, StartedOn: f.today}
 		}}),
 		pm("ReportDeliveredVolume"): one(bolaVariant{owners: []actor{ownerProvider}, req: func(f *bolaFixture) proto.Message {
-			return &providermonitoringv1.ReportDeliveredVolumeRequest{AllocationNumber: f.allocation, PeriodStart: f.today, PeriodEnd: f.today, Amount: 1, Unit: "HOUR"}
+			return &providermonitoringv1.ReportDeliveredVolumeRequest{AllocationNumber: f.allocation, PeriodStart: f.today, PeriodEnd: f.today, Amount: 1, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR}
 		}}),
 		pm("ReportProgress"): one(bolaVariant{owners: []actor{ownerProvider}, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.ReportProgressRequest{AllocationNumber: f.allocation, GoalIds: []string{f.goalA},
@@ -405,7 +404,7 @@ func bolaTable() map[string]bolaEntry {
 			{name: "317 of A's allocation", owners: []actor{ownerProvider}, req: func(f *bolaFixture) proto.Message {
 				return &providermonitoringv1.SubmitAllocationRequestRequest{Kind: providermonitoringv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE,
 					ProviderAgb: suite.DemoProviderAGB, AllocationNumber: f.allocation, StartDate: f.today, EndDate: f.later2(),
-					Volume: &providermonitoringv1.Volume{Amount: 3, Unit: "04", Frequency: "2"}, ChangeReasonText: "more time needed"}
+					Volume: hoursPerWeek(3), ChangeReasonText: "more time needed"}
 			}},
 		}},
 		pm("AnswerAllocationRequest"): one(bolaVariant{owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
@@ -540,7 +539,7 @@ func (f *bolaFixture) request315() *providermonitoringv1.SubmitAllocationRequest
 	return &providermonitoringv1.SubmitAllocationRequestRequest{Kind: providermonitoringv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
 		ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
 		ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode, StartDate: f.today,
-		Volume: &providermonitoringv1.Volume{Amount: 3, Unit: "04", Frequency: "2"}, ReferrerType: "02", ReferrerCode: "01234567"}
+		Volume: hoursPerWeek(3), ReferrerType: "02", ReferrerCode: "01234567"}
 }
 
 // referral is a valid referral of resident 1 in A's case to the demo buddy project.

@@ -251,7 +251,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		IdempotencyKey: "e2e-alloc", CaseId: caseID, ProviderAgb: suite.DemoProviderAGB,
 		ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
 		StartDate: today, EndDate: time.Now().AddDate(0, 3, 0).Format("2006-01-02"),
-		VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK",
+		Volume: hoursPerWeek(4),
 	})
 	if err != nil {
 		t.Fatalf("request allocation: %v", err)
@@ -265,7 +265,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report start: %v", err)
 	}
-	if started.GetAllocation().GetStatus() != providermonitoringv1.AllocationStatus_ALLOCATION_STATUS_STARTED || !started.GetAllocation().GetStartReportedOnTime() {
+	if started.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED || !started.GetAllocation().GetStartReportedOnTime() {
 		t.Fatalf("allocation after start: %v", started.GetAllocation())
 	}
 	events.wait(t, "allocation.delivery_started", func(r recorded) bool {
@@ -300,7 +300,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	for {
 		c, err := team.GetCase(teamCtx, &casedirectionv1.GetCaseRequest{CaseId: caseID})
 		if err == nil && c.GetCase().GetStatus() == casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE &&
-			len(c.GetCase().GetAllocations()) == 1 && c.GetCase().GetAllocations()[0].GetStatus() == "STARTED" {
+			len(c.GetCase().GetAllocations()) == 1 && c.GetCase().GetAllocations()[0].GetStatus() == commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"time"
 
+	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 )
@@ -74,7 +76,7 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 	for _, r := range rows {
 		e := r.e
 		fmt.Fprintf(out, "%-24s %-19s %-40s %-22s %-20s %-8s %s\n", e.GetAt().AsTime().Local().Format("2006-01-02 15:04:05"), r.service, e.GetAction(),
-			e.GetOrganisationOin()+" ("+e.GetOrganisationType()+")", e.GetUser()+" ("+e.GetRole()+")", e.GetOutcome(), e.GetPurpose())
+			e.GetOrganisationOin()+" ("+protoenum.Code(e.GetOrganisationType())+")", e.GetUser()+" ("+e.GetRole()+")", e.GetOutcome(), e.GetPurpose())
 	}
 	fmt.Fprintf(out, "%d entries\n", len(rows))
 	return nil

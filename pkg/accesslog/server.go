@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
@@ -108,11 +111,15 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 		for rows.Next() {
 			var id int64
 			var e accesslogv1.AccessEntry
-			var at time.Time
-			if err := rows.Scan(&id, &at, &e.Action, &e.ObjectType, &e.ObjectId, &e.OrganisationOin, &e.OrganisationType, &e.User, &e.Role,
+			var (
+				at      time.Time
+				orgType string
+			)
+			if err := rows.Scan(&id, &at, &e.Action, &e.ObjectType, &e.ObjectId, &e.OrganisationOin, &orgType, &e.User, &e.Role,
 				&e.OnBehalfOf, &e.Purpose, &e.Route, &e.Outcome, &e.AccessPoint); err != nil {
 				return err
 			}
+			e.OrganisationType = protoenum.FromCode[commonv1.OrganisationType](orgType)
 			if len(resp.Entries) == size {
 				resp.NextPageToken = strconv.FormatInt(last, 10)
 				break

@@ -62,7 +62,12 @@ func SpecWith(o Options) svc.Spec {
 			if err != nil {
 				return nil, fmt.Errorf("dial provider-monitoring: %w", err)
 			}
-			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access, peers.NewProviderMonitoring(pm))
+			in, err := p.Dial(p.Config.IntakeAddr)
+			if err != nil {
+				return nil, fmt.Errorf("dial intake: %w", err)
+			}
+			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access,
+				peers.NewProviderMonitoring(pm), peers.NewIntake(in))
 			if o.Now != nil {
 				a.Now = o.Now
 			}

@@ -14,6 +14,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/services/intake/service"
 	"google.golang.org/grpc/codes"
@@ -41,7 +42,7 @@ func (h *harness) assess(t *testing.T, residentID, intakeID string, scores map[s
 			}
 		}
 	}) {
-		req.Scores = append(req.Scores, &intakev1.DomainScore{Domain: d, Score: scores[d]})
+		req.Scores = append(req.Scores, &commonv1.DomainScore{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](d), Score: scores[d]})
 	}
 	resp, err := h.client.RecordAssessment(svctest.Ctx(t), req)
 	if err != nil {
@@ -335,17 +336,17 @@ func TestAssessmentsAndResidents(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CompareAssessments: %v", err)
 	}
-	changes := map[string]intakev1.ScoreChange{}
+	changes := map[string]commonv1.ScoreChange{}
 	for _, c := range cmp.GetChanges() {
-		changes[c.GetDomain()] = c.GetChange()
+		changes[protoenum.Code(c.GetLifeDomain())] = c.GetChange()
 	}
-	if changes["FINANCES"] != intakev1.ScoreChange_SCORE_CHANGE_IMPROVED || changes["HOUSING"] != intakev1.ScoreChange_SCORE_CHANGE_WORSENED ||
-		changes["JUSTICE"] != intakev1.ScoreChange_SCORE_CHANGE_NOT_COMPARABLE || len(changes) != 3 {
+	if changes["FINANCES"] != commonv1.ScoreChange_SCORE_CHANGE_IMPROVED || changes["HOUSING"] != commonv1.ScoreChange_SCORE_CHANGE_WORSENED ||
+		changes["JUSTICE"] != commonv1.ScoreChange_SCORE_CHANGE_NOT_COMPARABLE || len(changes) != 3 {
 		t.Fatalf("changes: %v", cmp.GetChanges())
 	}
 	_, err = h.client.RecordAssessment(ctx, &intakev1.RecordAssessmentRequest{IdempotencyKey: uuid.NewString(), ResidentId: resident,
-		InstrumentVersion: "ZRM-2017", Scores: []*intakev1.DomainScore{{Domain: "ADL", Score: 6}}})
-	if status.Code(err) != codes.InvalidArgument || !slices.Equal(violations(err), []string{"context", "scores[0].domain", "scores[0].score"}) {
+		InstrumentVersion: "ZRM-2017", Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_ADL, Score: 6}}})
+	if status.Code(err) != codes.InvalidArgument || !slices.Equal(violations(err), []string{"context", "scores[0].life_domain", "scores[0].score"}) {
 		t.Fatalf("bad assessment: want all violations, got %v %v", err, violations(err))
 	}
 
@@ -362,7 +363,7 @@ func TestAssessmentsAndResidents(t *testing.T) {
 	}
 	if _, err := other.RecordAssessment(ctx, &intakev1.RecordAssessmentRequest{IdempotencyKey: uuid.NewString(), ResidentId: resident,
 		InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE,
-		Scores: []*intakev1.DomainScore{{Domain: "HOUSING", Score: 2}}}); status.Code(err) != codes.NotFound {
+		Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, Score: 2}}}); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's RecordAssessment: want NOT_FOUND, got %v", err)
 	}
 	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1`, svctest.Org(identity.OrgTeam, "Wijkteam Zuid").OIN); n != 4 {

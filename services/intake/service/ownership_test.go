@@ -4,8 +4,10 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,7 +21,7 @@ func TestCheckIntakeOwnership(t *testing.T) {
 	referral := h.clientAs(t, svctest.ServiceOrg("referral"))
 	check := func(intakeID, oin, orgType string) bool {
 		t.Helper()
-		resp, err := referral.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: oin, OrganisationType: orgType})
+		resp, err := referral.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: oin, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](orgType)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +34,7 @@ func TestCheckIntakeOwnership(t *testing.T) {
 	if check(in.GetId(), other.OIN, "TEAM") || check(in.GetId(), h.team.OIN, "GP") || check(uuid.NewString(), h.team.OIN, "TEAM") {
 		t.Fatal("another team, another type and an unknown intake do not")
 	}
-	if _, err := h.client.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: in.GetId(), OrganisationOin: h.team.OIN, OrganisationType: "TEAM"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := h.client.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: in.GetId(), OrganisationOin: h.team.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("only services may ask: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/google/uuid"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
@@ -139,7 +141,7 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 		IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
 		ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district,
 		ProductCategory: category, ProductCode: productCode, StartDate: date(today()),
-		Volume: &pmv1.Volume{Amount: 3, Unit: "04", Frequency: "2"}, ReferrerType: "02", ReferrerCode: "01234567",
+		Volume: &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, ReferrerType: "02", ReferrerCode: "01234567",
 	}
 	resp, err := w.asProvider.SubmitAllocationRequest(ctx, sub)
 	if err != nil {
@@ -172,7 +174,7 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: uuid.NewString()})
 	if err != nil || ans.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||
 		!ans.GetRequest().GetAnsweredOnTime() || ans.GetAllocation().GetRequestId() != q.GetId() ||
-		ans.GetAllocation().GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
+		ans.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
 		t.Fatalf("grant: %v %v", err, ans)
 	}
 	// The provider reads the answered request and its allocation.
@@ -210,7 +212,7 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 	_, err = w.asOther.ReportDeliveryStopped(ctx, stop)
 	wantCode(t, err, codes.NotFound)
 	resp, err := w.asProvider.ReportDeliveryStopped(ctx, stop)
-	if err != nil || resp.GetAllocation().GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_PAUSED || !resp.GetAllocation().GetStopReportedOnTime() {
+	if err != nil || resp.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_PAUSED || !resp.GetAllocation().GetStopReportedOnTime() {
 		t.Fatalf("pause: %v %v", err, resp)
 	}
 	prog := &pmv1.ReportProgressRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number, GoalIds: []string{"g1"}}

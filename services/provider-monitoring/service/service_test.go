@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -94,7 +96,7 @@ func allocateRequest() *pmv1.AllocateRequest {
 		MunicipalityCode: municipality, DistrictCode: district, ProviderAgb: providerAGB,
 		ProductCategory: category, ProductCode: productCode,
 		StartDate: date(today().AddDate(0, 0, -3)), EndDate: date(today().AddDate(0, 6, 0)),
-		Volume: &pmv1.Volume{Amount: 4, Unit: "04", Frequency: "2"},
+		Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
 	}
 }
 
@@ -146,7 +148,7 @@ func TestAllocateAndReportStart(t *testing.T) {
 	ctx := svctest.Ctx(t)
 	req := allocateRequest()
 	al := w.allocate(t, req)
-	if !regexp.MustCompile(`^TW[0-9]{10}$`).MatchString(al.GetNumber()) || al.GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_ISSUED ||
+	if !regexp.MustCompile(`^TW[0-9]{10}$`).MatchString(al.GetNumber()) || al.GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED ||
 		al.GetProviderAgb() != providerAGB || al.GetCaseId() != req.GetCaseId() || al.GetStartDate() != req.GetStartDate() ||
 		al.GetEndDate() != req.GetEndDate() || al.GetVolume().GetAmount() != 4 || al.GetStartedOn() != "" {
 		t.Fatalf("allocation: %v", al)
@@ -194,7 +196,7 @@ func TestAllocateAndReportStart(t *testing.T) {
 		t.Fatalf("report start: %v", err)
 	}
 	started := resp.GetAllocation()
-	if started.GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_STARTED || started.GetStartedOn() != report.GetStartedOn() || !started.GetStartReportedOnTime() {
+	if started.GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED || started.GetStartedOn() != report.GetStartedOn() || !started.GetStartReportedOnTime() {
 		t.Fatalf("started: %v", started)
 	}
 	var onTime bool
@@ -287,7 +289,7 @@ func TestInvalidArgument(t *testing.T) {
 	bad := &pmv1.AllocateRequest{
 		IdempotencyKey: uuid.NewString(), CaseId: "case-1", MunicipalityCode: "0363", DistrictCode: "WK059901",
 		ProviderAgb: "1234", ProductCategory: "", ProductCode: "45 A48", StartDate: "2025-06-01", EndDate: "2025-05-31",
-		Volume: &pmv1.Volume{Amount: 0, Unit: "", Frequency: "weekly!"},
+		Volume: &commonv1.Volume{Amount: 0, Frequency: commonv1.VolumeFrequency(99)},
 	}
 	_, err := w.asService.Allocate(ctx, bad)
 	got := violatedFields(t, err)
@@ -330,7 +332,7 @@ func TestInvalidArgument(t *testing.T) {
 		}
 	}
 	got2, err := w.asProvider.GetAllocation(ctx, &pmv1.GetAllocationRequest{AllocationNumber: number})
-	if err != nil || got2.GetAllocation().GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
+	if err != nil || got2.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
 		t.Fatalf("refused reports must not change the allocation: %v %v", got2, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
@@ -27,20 +29,20 @@ func TestDeliveredVolumeThroughTheAPI(t *testing.T) {
 
 	// Every bad field at once.
 	_, err := w.asProvider.ReportDeliveredVolume(ctx, &pmv1.ReportDeliveredVolumeRequest{IdempotencyKey: uuid.NewString(),
-		AllocationNumber: "X1", PeriodStart: "2025-13-01", PeriodEnd: "", Amount: 0, Unit: "hours!"})
+		AllocationNumber: "X1", PeriodStart: "2025-13-01", PeriodEnd: "", Amount: 0, Unit: commonv1.VolumeUnit(77)})
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"allocation_number", "period_start", "period_end", "amount", "unit"}) {
 		t.Fatalf("violations: %v", got)
 	}
 	// A team may not report volume at all; another provider is told the allocation does not exist.
 	report := &pmv1.ReportDeliveredVolumeRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number,
-		PeriodStart: req.GetStartDate(), PeriodEnd: date(today()), Amount: 30, Unit: "04"}
+		PeriodStart: req.GetStartDate(), PeriodEnd: date(today()), Amount: 30, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR}
 	_, err = team.ReportDeliveredVolume(ctx, report)
 	wantCode(t, err, codes.PermissionDenied)
 	_, err = w.asOther.ReportDeliveredVolume(ctx, report)
 	wantCode(t, err, codes.NotFound)
 	// Another unit than the allocation's.
 	wrong := proto.Clone(report).(*pmv1.ReportDeliveredVolumeRequest)
-	wrong.IdempotencyKey, wrong.Unit = uuid.NewString(), "01"
+	wrong.IdempotencyKey, wrong.Unit = uuid.NewString(), commonv1.VolumeUnit_VOLUME_UNIT_MINUTE
 	_, err = w.asProvider.ReportDeliveredVolume(ctx, wrong)
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"unit"}) {
 		t.Fatalf("unit violation: %v", got)
@@ -87,7 +89,7 @@ func TestDeliveredVolumeThroughTheAPI(t *testing.T) {
 	if err != nil || len(ov.GetFigures().GetVolumeUse()) != 1 {
 		t.Fatalf("provider overview: %v %v", err, ov)
 	}
-	if v := ov.GetFigures().GetVolumeUse()[0]; v.GetUnit() != "04" || v.GetAllocations() != 1 || v.GetDelivered() != 30 || v.GetOverDeliveredAllocations() != 1 {
+	if v := ov.GetFigures().GetVolumeUse()[0]; v.GetUnit() != commonv1.VolumeUnit_VOLUME_UNIT_HOUR || v.GetAllocations() != 1 || v.GetDelivered() != 30 || v.GetOverDeliveredAllocations() != 1 {
 		t.Fatalf("volume figures: %v", v)
 	}
 }

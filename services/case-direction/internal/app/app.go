@@ -107,7 +107,8 @@ type Events interface {
 	CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error
 }
 
-// Volume is an amount of care per unit and frequency (iJw/iWmo).
+// Volume is an amount of care per unit and frequency: the VolumeUnit and VolumeFrequency codes
+// (HOUR, WEEK); provider-monitoring maps them to the iJw/iWmo code lists.
 type Volume struct {
 	Amount    int32
 	Unit      string
@@ -140,19 +141,34 @@ type Allocator interface {
 	Allocate(ctx context.Context, o AllocationOrder) (domain.AllocationAction, error)
 }
 
+// Comparison is two ZRM assessments compared by intake: the later one's scores and the
+// change per life domain.
+type Comparison struct {
+	Scores  []domain.Score
+	Changes []domain.DomainChange
+}
+
+// Assessments compares ZRM assessments recorded in intake (ZRM once: case direction never
+// re-types scores). Both must concern the household or a resident who is or was one of its
+// members; otherwise the answer is NOT_FOUND, passed on to the caller.
+type Assessments interface {
+	Compare(ctx context.Context, householdID, fromID, toID string) (Comparison, error)
+}
+
 // App is the case-direction application.
 type App struct {
-	tx        txn.Runner
-	cases     Cases
-	events    Events
-	access    accesslog.Recorder
-	allocator Allocator
-	Now       func() time.Time
+	tx          txn.Runner
+	cases       Cases
+	events      Events
+	access      accesslog.Recorder
+	allocator   Allocator
+	assessments Assessments
+	Now         func() time.Time
 }
 
 // New builds the application.
-func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator) *App {
-	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, Now: time.Now}
+func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator, assessments Assessments) *App {
+	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, assessments: assessments, Now: time.Now}
 }
 
 // Access-log actions.

@@ -186,9 +186,11 @@ func (a *App) SetGoalStatus(ctx context.Context, caseID, goalID string, to domai
 
 // EvaluationInput is an evaluation to record.
 type EvaluationInput struct {
-	Scores       []domain.Score
-	AssessmentID string
-	Decision     string
+	// AssessmentID is intake's assessment of this evaluation; BaselineAssessmentID the one to
+	// compare it with (empty: the case's default baseline).
+	AssessmentID         string
+	BaselineAssessmentID string
+	Decision             string
 	// IntervalDays and Until are the pilot-light settings of a WATCH decision.
 	IntervalDays int
 	Until        time.Time
@@ -209,7 +211,18 @@ func (a *App) RecordEvaluation(ctx context.Context, caseID string, in Evaluation
 		if _, _, err := c.Evaluate(in.Decision, w, at); err != nil {
 			return err
 		}
-		e := domain.Evaluation{ID: id, At: at, By: caller.User, AssessmentID: in.AssessmentID, Scores: in.Scores, Decision: in.Decision}
+		baseline := in.BaselineAssessmentID
+		if baseline == "" {
+			if baseline = c.Baseline(); baseline == "" {
+				return apperr.Invalid("baseline_assessment_id", "the case has no earlier assessment: name the baseline to compare with")
+			}
+		}
+		cmp, err := a.assessments.Compare(ctx, c.HouseholdID, baseline, in.AssessmentID)
+		if err != nil {
+			return err
+		}
+		e := domain.Evaluation{ID: id, At: at, By: caller.User, AssessmentID: in.AssessmentID, BaselineAssessmentID: baseline,
+			Changes: cmp.Changes, Decision: in.Decision}
 		if err := a.cases.AddEvaluation(ctx, c.ID, e); err != nil {
 			return err
 		}
@@ -287,13 +300,21 @@ func (a *App) HandOver(ctx context.Context, caseID string, h domain.Handover) (d
 
 // CloseCase closes the case with a result after the closing guard, and stores the outcome per
 // life domain from the closing scores.
-func (a *App) CloseCase(ctx context.Context, caseID, result string, closing []domain.Score) (domain.Case, error) {
+//
+// The closing assessment is intake's (by id), checked to concern the case's household; its
+// scores give the outcome per life domain with a goal.
+func (a *App) CloseCase(ctx context.Context, caseID, result, assessmentID string) (domain.Case, error) {
 	return a.change(ctx, caseID, actionClose, func(ctx context.Context, c *domain.Case, at time.Time) error {
 		if err := c.Close(result, at); err != nil {
 			return err
 		}
+		// Compared with itself: only its scores count here, and intake checks the household.
+		cmp, err := a.assessments.Compare(ctx, c.HouseholdID, assessmentID, assessmentID)
+		if err != nil {
+			return err
+		}
 		scores := map[string]int{}
-		for _, s := range closing {
+		for _, s := range cmp.Scores {
 			scores[s.LifeDomain] = s.Score
 		}
 		c.Details.Outcomes = c.Outcomes(scores)

@@ -85,7 +85,17 @@ type AllocationAction struct {
 	ProductCode     string
 	Status          string
 	UpdatedAt       time.Time
+	// Origin is how the allocation came about: OriginCaseRequest, OriginProviderRequest or
+	// OriginOther.
+	Origin string
 }
+
+// Allocation origins.
+const (
+	OriginCaseRequest     = "CASE_REQUEST"
+	OriginProviderRequest = "PROVIDER_REQUEST"
+	OriginOther           = "OTHER"
+)
 
 // Allocation statuses as provider-monitoring reports them; the case only mirrors them.
 const (
@@ -125,6 +135,8 @@ type Case struct {
 	Watch     *Watch
 	// Result is the CaseResult code of a closed case, or HANDED_OVER.
 	Result string
+	// BaselineAssessmentID is intake's ZRM assessment made at intake, if any.
+	BaselineAssessmentID string
 	// SafetyConcern is set when a safety concern was recorded: events then say SAFETY.
 	SafetyConcern bool
 	// Handover is set for a handed-over case.

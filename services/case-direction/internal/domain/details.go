@@ -8,14 +8,35 @@ type Score struct {
 	Score      int    `json:"score"`
 }
 
-// Evaluation is a recorded evaluation of the case.
+// DomainChange is how one life domain's ZRM score changed between two assessments, as intake
+// computed it (Change: IMPROVED, UNCHANGED, WORSENED or NOT_COMPARABLE).
+type DomainChange struct {
+	LifeDomain string `json:"domain"`
+	From       int    `json:"from"`
+	To         int    `json:"to"`
+	Delta      int    `json:"delta"`
+	Change     string `json:"change"`
+}
+
+// Evaluation is a recorded evaluation of the case: intake's assessment, the baseline it was
+// compared with and the change per life domain.
 type Evaluation struct {
-	ID           string
-	At           time.Time
-	By           string
-	AssessmentID string
-	Scores       []Score
-	Decision     string
+	ID                   string
+	At                   time.Time
+	By                   string
+	AssessmentID         string
+	BaselineAssessmentID string
+	Changes              []DomainChange
+	Decision             string
+}
+
+// Baseline is the assessment the next evaluation is compared with by default: the last
+// evaluation's, else the one made at intake (empty when there is neither).
+func (c *Case) Baseline() string {
+	if n := len(c.Details.Evaluations); n > 0 {
+		return c.Details.Evaluations[n-1].AssessmentID
+	}
+	return c.BaselineAssessmentID
 }
 
 // Evaluation to-do reasons.

@@ -86,6 +86,8 @@ type ReferralAction struct {
 	ReferralID string
 	Status     string
 	UpdatedAt  time.Time
+	// IntakeID is set for a referral made for the case's intake rather than for the case.
+	IntakeID string
 }
 
 // ReferralOpen reports whether a referral still runs: it counts as open until COMPLETED,

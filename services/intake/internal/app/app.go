@@ -29,6 +29,8 @@ type Residents interface {
 	AddTeam(ctx context.Context, teamOIN, residentID string) error
 	TeamWorksWith(ctx context.Context, teamOIN, residentID string) (bool, error)
 	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
+	// WasMember reports whether a resident is or was a member of a household.
+	WasMember(ctx context.Context, householdID, residentID string) (bool, error)
 	// HouseholdMunicipality returns apperr NotFound when there is no such household.
 	HouseholdMunicipality(ctx context.Context, householdID string) (string, error)
 	// Merge marks duplicate as merged into keep (memberships end on today, team links follow).
@@ -68,7 +70,8 @@ type Intakes interface {
 	Update(ctx context.Context, i domain.Intake) error
 	AddContactAttempt(ctx context.Context, id, intakeID, kind string, reached bool, at time.Time, by string) error
 	// Queue returns a team's open intakes in queue order, without the question.
-	Queue(ctx context.Context, teamOIN string, limit int) ([]domain.Intake, error)
+	// Queue returns up to limit of them after the entry with key after (nil: from the start).
+	Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error)
 	// ClaimOverdue locks open intakes past their deadline not yet announced, skipping rows
 	// other schedulers hold.
 	ClaimOverdue(ctx context.Context, now time.Time, limit int) ([]domain.Intake, error)

@@ -129,8 +129,13 @@ func (a *App) ListAssessments(ctx context.Context, residentID, householdID strin
 
 // CompareAssessments returns two assessments of one resident or household and the change per
 // domain from the first to the second.
-func (a *App) CompareAssessments(ctx context.Context, fromID, toID string) (from, to domain.Assessment, changes []domain.DomainChange, err error) {
-	caller, err := teamCaller(ctx)
+//
+// householdID, when set, scopes the comparison to a case's household: both assessments must
+// concern it or a resident who is or was one of its members, else NOT_FOUND. Case-direction
+// asks so, as a Wijkbrug service acting for the case's team: the team's access to the
+// assessments is checked as if the team asked.
+func (a *App) CompareAssessments(ctx context.Context, fromID, toID, householdID string) (from, to domain.Assessment, changes []domain.DomainChange, err error) {
+	caller, err := teamOrForwardingService(ctx)
 	if err != nil {
 		return from, to, nil, err
 	}
@@ -158,6 +163,17 @@ func (a *App) CompareAssessments(ctx context.Context, fromID, toID string) (from
 				return err
 			}
 			return apperr.FailedPrecondition("the assessments are not of the same resident or household")
+		}
+		if householdID != "" {
+			ok := from.HouseholdID == householdID
+			if !ok && from.ResidentID != "" {
+				if ok, err = a.d.Residents.WasMember(ctx, householdID, from.ResidentID); err != nil {
+					return err
+				}
+			}
+			if !ok {
+				return apperr.NotFound("assessment", toID)
+			}
 		}
 		changes = domain.Compare(from, to)
 		return a.d.Access.Record(ctx, s.entry("intake.assessment.compare", accesslog.RouteTeam, accesslog.OutcomeGranted))

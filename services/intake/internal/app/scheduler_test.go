@@ -110,7 +110,7 @@ func TestTwoSchedulersAnnounceEachOverdueIntakeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	q, err := apps[0].ListTeamQueue(ctx, 100)
+	q, _, err := apps[0].ListTeamQueue(ctx, nil, 100)
 	if err != nil || len(q) != 29 {
 		t.Fatalf("queue: %v, %d entries", err, len(q))
 	}
@@ -166,7 +166,7 @@ func TestTwoSchedulersAnnounceEachOverdueIntakeOnce(t *testing.T) {
 	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE subject LIKE '%triage_overdue' AND aggregate_id = $1`, ids[1]).Scan(&withdrawn); err != nil || withdrawn != 0 {
 		t.Fatalf("the withdrawn intake was announced: %d %v", withdrawn, err)
 	}
-	q, err = apps[1].ListTeamQueue(ctx, 100)
+	q, _, err = apps[1].ListTeamQueue(ctx, nil, 100)
 	if err != nil || len(q) != 29 || !q[0].Overdue || !q[28].Overdue {
 		t.Fatalf("queue after the deadline: %v, %d entries", err, len(q))
 	}

@@ -25,6 +25,18 @@ func teamCaller(ctx context.Context) (identity.Caller, error) {
 	return c, nil
 }
 
+// teamOrForwardingService is teamCaller, or a Wijkbrug service forwarding a team's request
+// (x-wijkbrug-on-behalf-of): then the team's OIN stands in for the caller's in per-object
+// checks.
+func teamOrForwardingService(ctx context.Context) (identity.Caller, error) {
+	c, ok := identity.From(ctx)
+	if ok && c.Org.Type == identity.OrgService && identity.ValidOIN(c.OnBehalfOf) {
+		c.Org = identity.Organisation{OIN: c.OnBehalfOf, Type: identity.OrgTeam}
+		return c, nil
+	}
+	return teamCaller(ctx)
+}
+
 // ownIntake locks and returns an intake of the calling team. Another team's intake is
 // NOT_FOUND, and the refusal is logged outside the transaction (which rolls back).
 func (a *App) ownIntake(ctx context.Context, caller identity.Caller, id, action string) (domain.Intake, error) {
@@ -192,18 +204,25 @@ type QueueEntry struct {
 	Overdue bool
 }
 
-// ListTeamQueue returns the calling team's open intakes, most urgent first, then by
-// deadline; each listed intake is access-logged.
-func (a *App) ListTeamQueue(ctx context.Context, limit int) ([]QueueEntry, error) {
+// ListTeamQueue returns one page of the calling team's open intakes, most urgent first, then
+// by deadline, then by id (a stable order), and whether more follow; each listed intake is
+// access-logged.
+func (a *App) ListTeamQueue(ctx context.Context, after *domain.QueueKey, limit int) ([]QueueEntry, bool, error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []QueueEntry
+	var (
+		out  []QueueEntry
+		more bool
+	)
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		list, err := a.d.Intakes.Queue(ctx, caller.Org.OIN, limit)
+		list, err := a.d.Intakes.Queue(ctx, caller.Org.OIN, after, limit+1)
 		if err != nil {
 			return err
+		}
+		if more = len(list) > limit; more {
+			list = list[:limit]
 		}
 		now := a.now()
 		for _, in := range list {
@@ -214,7 +233,7 @@ func (a *App) ListTeamQueue(ctx context.Context, limit int) ([]QueueEntry, error
 		}
 		return nil
 	})
-	return out, err
+	return out, more, err
 }
 
 // transitionErr reports a forbidden state change or merge as a failed precondition; the

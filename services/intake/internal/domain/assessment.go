@@ -99,9 +99,9 @@ func ValidateScores(version string, scores []Score) []FieldError {
 		f := fmt.Sprintf("scores[%d].", i)
 		switch {
 		case !slices.Contains(ins.Domains, s.Domain):
-			errs = append(errs, FieldError{f + "domain", "not a domain of " + version})
+			errs = append(errs, FieldError{f + "life_domain", "not a life domain of " + version})
 		case seen[s.Domain]:
-			errs = append(errs, FieldError{f + "domain", "scored twice"})
+			errs = append(errs, FieldError{f + "life_domain", "scored twice"})
 		}
 		seen[s.Domain] = true
 		if !ValidScore(s.Score) {

@@ -267,3 +267,23 @@ func SignalUrgency(crisis bool, sourceType string) Urgency {
 		return UrgencyNormal
 	}
 }
+
+// QueueKey is an intake's place in its team's queue: most urgent first (Rank 0 CRISIS, 1 HIGH,
+// 2 NORMAL), then earliest triage deadline, then id, so the order is total and stable.
+type QueueKey struct {
+	Rank      int
+	TriageDue time.Time
+	ID        string
+}
+
+// QueueKey returns the intake's place in the queue.
+func (i Intake) QueueKey() QueueKey {
+	rank := 2
+	switch i.Urgency {
+	case UrgencyCrisis:
+		rank = 0
+	case UrgencyHigh:
+		rank = 1
+	}
+	return QueueKey{Rank: rank, TriageDue: i.TriageDue, ID: i.ID}
+}

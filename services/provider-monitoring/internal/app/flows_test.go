@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
@@ -123,8 +125,8 @@ func TestDeliveryFlowPauseRestartEnd(t *testing.T) {
 		t.Fatalf("periods %v, want %v", periods, want)
 	}
 	stops := outboxEvents(t, db, n, "delivery_stopped", func() *pmv1.AllocationDeliveryStopped { return new(pmv1.AllocationDeliveryStopped) })
-	if len(stops) != 2 || stops[0].GetReasonCode() != "20" || stops[0].GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_PAUSED ||
-		stops[0].GetReportedOnTime() || stops[1].GetStatus() != pmv1.AllocationStatus_ALLOCATION_STATUS_ENDED || !stops[1].GetReportedOnTime() ||
+	if len(stops) != 2 || stops[0].GetReasonCode() != "20" || stops[0].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_PAUSED ||
+		stops[0].GetReportedOnTime() || stops[1].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ENDED || !stops[1].GetReportedOnTime() ||
 		stops[1].GetStoppedOn() != "2025-04-25" || stops[1].GetCaseId() != al.CaseID {
 		t.Fatalf("stop events: %v", stops)
 	}
@@ -336,7 +338,7 @@ func TestChangesVersionsAndWithdrawal(t *testing.T) {
 		t.Fatalf("withdraw: %v %+v", err, w)
 	}
 	ws := outboxEvents(t, db, al.Number, "withdrawn", func() *pmv1.AllocationWithdrawn { return new(pmv1.AllocationWithdrawn) })
-	if len(ws) != 1 || ws[0].GetReason() != "NO_LONGER_NEEDED" || ws[0].GetCaseId() != al.CaseID {
+	if len(ws) != 1 || ws[0].GetReason() != pmv1.WithdrawalReason_WITHDRAWAL_REASON_NO_LONGER_NEEDED || ws[0].GetCaseId() != al.CaseID {
 		t.Fatalf("withdrawn events: %v", ws)
 	}
 	if _, err := a.ChangeAllocation(serviceCtx, al.Number, domain.Change{Reason: domain.ChangeExtension, End: &end}); !apperr.IsKind(err, apperr.KindFailedPrecondition) {

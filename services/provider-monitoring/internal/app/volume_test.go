@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -92,7 +94,7 @@ func TestDeliveredVolumeUsedVsAllocated(t *testing.T) {
 	evs := outboxEvents(t, db, n, "volume_delivered", func() *pmv1.AllocationVolumeDelivered { return new(pmv1.AllocationVolumeDelivered) })
 	if len(evs) != 3 || evs[0].GetOverDelivered() || !evs[2].GetOverDelivered() || evs[0].GetReportId() != r1.ID ||
 		evs[0].GetPeriodStart() != "2025-03-03" || evs[0].GetPeriodEnd() != "2025-03-09" || evs[0].GetAmount() != 2 ||
-		evs[0].GetUnit() != "04" || evs[0].GetCaseId() != al.CaseID || evs[0].GetMunicipalityCode() != "GM0363" {
+		evs[0].GetUnit() != commonv1.VolumeUnit_VOLUME_UNIT_HOUR || evs[0].GetCaseId() != al.CaseID || evs[0].GetMunicipalityCode() != "GM0363" {
 		t.Fatalf("events: %v", evs)
 	}
 

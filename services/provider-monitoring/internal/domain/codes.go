@@ -25,6 +25,11 @@ type Codes struct {
 	StopReasons map[string]string `json:"JZ588_reason_ending"`
 	// ReferrerTypes is COD327, who referred the resident to the provider, by code.
 	ReferrerTypes map[string]string `json:"COD327_referrer_type"`
+	// Units is WJ756 (unit of a volume) and Frequencies WJ757 (its frequency), by code: the
+	// name is the API's VolumeUnit/VolumeFrequency value without prefix. This is the one
+	// mapping between the API's enums and the iJw/iWmo code lists; the service stores codes.
+	Units       map[string]CodeName `json:"WJ756_unit"`
+	Frequencies map[string]CodeName `json:"WJ757_frequency"`
 	// Answers is WJ760, the municipality's answer to a request that is not a grant.
 	Answers map[string]string `json:"WJ760_answer"`
 	// Deadlines are the statutory reporting periods in working days.
@@ -38,6 +43,40 @@ type Codes struct {
 	// ProductCategories is the national list of product categories (Wmo and Jeugdwet).
 	ProductCategories map[string]string `json:"-"`
 }
+
+// CodeName is an entry of a code list that the API shows as an enum.
+type CodeName struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+}
+
+// code returns the code of the entry called name in list ("" when there is none).
+func code(list map[string]CodeName, name string) string {
+	if name == "" {
+		return ""
+	}
+	for c, e := range list {
+		if e.Name == name {
+			return c
+		}
+	}
+	return ""
+}
+
+// volumeCodes is the embedded code list data (LoadCodes checks it when the service starts).
+var volumeCodes, _ = LoadCodes()
+
+// UnitCode is the WJ756 code of the API's VolumeUnit name (HOUR → "04"), "" when unknown.
+func UnitCode(name string) string { return code(volumeCodes.Units, name) }
+
+// FrequencyCode is the WJ757 code of the API's VolumeFrequency name (WEEK → "2").
+func FrequencyCode(name string) string { return code(volumeCodes.Frequencies, name) }
+
+// UnitName is the API's name of a WJ756 code ("" when the list lacks it).
+func UnitName(code string) string { return volumeCodes.Units[code].Name }
+
+// FrequencyName is the API's name of a WJ757 code.
+func FrequencyName(code string) string { return volumeCodes.Frequencies[code].Name }
 
 // TemporarilyStopped is the JZ588 reason that pauses care; a new start follows.
 const TemporarilyStopped = "20"
@@ -57,6 +96,9 @@ func LoadCodes() (Codes, error) {
 	d := c.Deadlines
 	if d.StartReport <= 0 || d.StopReport <= 0 || d.Answer <= 0 || d.FinalDecisionWeeks <= 0 {
 		return c, fmt.Errorf("ijw codes: deadlines_working_days must be positive")
+	}
+	if len(c.Units) == 0 || len(c.Frequencies) == 0 {
+		return c, fmt.Errorf("ijw codes: WJ756 units and WJ757 frequencies are required")
 	}
 	if c.StopReasons[TemporarilyStopped] == "" || c.Answers[AnswerRefused] == "" || c.Answers[AnswerUnderInvestigation] == "" || len(c.ReferrerTypes) == 0 {
 		return c, fmt.Errorf("ijw codes: JZ588 code 20, WJ760 codes 1 and 2 and COD327 are required")

@@ -63,16 +63,16 @@ func (a Allocation) ReportVolume(r DeliveredVolume, earlier []DeliveredVolume, t
 }
 
 // frequencyDays is the length in days of the period an allocated amount is given for, by
-// frequency: the iJw/iWmo frequency codes (1 per day, 2 per week) and the words
-// case-direction's API uses. Months (code 4, MONTH) are counted in calendar months and the
-// total over the allocation (code 6, TOTAL) has no fixed length: see VolumeUseOn.
+// iJw/iWmo frequency code (WJ757: 1 per day, 2 per week). Months (code 4) are counted in
+// calendar months and the total over the allocation (code 6) has no fixed length: see
+// VolumeUseOn.
 var frequencyDays = map[string]float64{
-	"1": 1, "DAY": 1,
-	"2": 7, "WEEK": 7,
+	"1": 1,
+	"2": 7,
 }
 
 // monthFrequencies mean "per calendar month".
-var monthFrequencies = []string{"4", "MONTH"}
+var monthFrequencies = []string{"4"}
 
 // calendarMonths is the number of calendar months from the day from up to and including the
 // day to: whole months counted from from's day of the month, plus the rest as a fraction of
@@ -92,7 +92,7 @@ func calendarMonths(from, to time.Time) float64 {
 }
 
 // totalFrequencies mean "the total within the allocation's validity".
-var totalFrequencies = []string{"6", "TOTAL"}
+var totalFrequencies = []string{"6"}
 
 // VolumeUse compares an allocation's allocated volume for its elapsed part with the volume
 // delivered.

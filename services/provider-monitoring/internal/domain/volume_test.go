@@ -98,13 +98,13 @@ func TestVolumeUseOn(t *testing.T) {
 		cmp       bool
 	}{
 		{"per week, 14 days", volumeAllocation(StatusStarted, "2", nil), Date(2025, 3, 14), 8, 14, 8, false, true},
-		{"per week, over", volumeAllocation(StatusStarted, "WEEK", nil), Date(2025, 3, 14), 9, 14, 8, true, true},
+		{"per week, over", volumeAllocation(StatusStarted, "2", nil), Date(2025, 3, 14), 9, 14, 8, true, true},
 		{"per day", volumeAllocation(StatusStarted, "1", nil), Date(2025, 3, 10), 40, 10, 40, false, true},
 		{"per month, a year", volumeAllocation(StatusStarted, "4", ptr(Date(2026, 2, 28))), Date(2026, 6, 1), 48, 365, 48, false, true},
-		{"per month, half a month", volumeAllocation(StatusStarted, "MONTH", nil), Date(2025, 3, 16), 3, 16, 4 * 16.0 / 31, true, true},
+		{"per month, half a month", volumeAllocation(StatusStarted, "4", nil), Date(2025, 3, 16), 3, 16, 4 * 16.0 / 31, true, true},
 		{"per month, into April", volumeAllocation(StatusStarted, "4", nil), Date(2025, 4, 15), 6, 46, 4 + 4*15.0/30, false, true},
 		{"total pro rata", volumeAllocation(StatusStarted, "6", &end), Date(2025, 3, 16), 3, 16, 4 * 16.0 / 31, true, true},
-		{"total open-ended", volumeAllocation(StatusStarted, "TOTAL", nil), Date(2025, 3, 2), 4, 2, 4, false, true},
+		{"total open-ended", volumeAllocation(StatusStarted, "6", nil), Date(2025, 3, 2), 4, 2, 4, false, true},
 		{"before the start", volumeAllocation(StatusIssued, "2", nil), Date(2025, 2, 20), 0, 0, 0, false, true},
 		{"after the end date", volumeAllocation(StatusStarted, "1", &end), Date(2025, 6, 1), 0, 31, 124, false, true},
 		{"ended early", func() Allocation {

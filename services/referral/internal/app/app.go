@@ -262,16 +262,16 @@ func (a *App) IntakeClosed(ctx context.Context, signalID, intakeID, intakeStatus
 	})
 }
 
-// CaseClosed handles case-direction's report that a case was closed, and tells the sources
-// of the signals behind it.
-func (a *App) CaseClosed(ctx context.Context, caseID string) error {
+// CaseClosed handles case-direction's report that a case was closed or handed over, and tells
+// the sources of the signals behind it.
+func (a *App) CaseClosed(ctx context.Context, caseID string, handedOver bool) error {
 	return a.tx.Tx(ctx, func(ctx context.Context) error {
 		signals, err := a.signals.ByCaseForUpdate(ctx, caseID)
 		if err != nil {
 			return err
 		}
 		for _, s := range signals {
-			changed, err := s.CaseClosed(caseID, a.Now().UTC())
+			changed, err := s.CaseClosed(caseID, handedOver, a.Now().UTC())
 			if err != nil {
 				return err
 			}

@@ -65,6 +65,7 @@ const (
 	FeedbackAdvised                Feedback = "ADVISED"
 	FeedbackReferred               Feedback = "REFERRED"
 	FeedbackCaseClosed             Feedback = "CASE_CLOSED"
+	FeedbackHandedOver             Feedback = "HANDED_OVER"
 )
 
 // transitions is the signal state machine (DESIGN §4). An intake may be opened as a case so
@@ -257,19 +258,25 @@ func (s *Signal) IntakeClosed(intakeID, intakeStatus string, at time.Time) (bool
 	return true, s.FeedBack(f, at)
 }
 
-// CaseClosed records that the case the signal led to was closed: the source is told (the
-// loop, already FED_BACK with "taken into case direction", gets its last word). It reports
-// whether anything changed; a signal of another case or one told before is left alone.
-func (s *Signal) CaseClosed(caseID string, at time.Time) (bool, error) {
-	if s.CaseID != caseID || s.Feedback == FeedbackCaseClosed {
+// CaseClosed records that the case the signal led to ended: closed, or handed over (to Veilig
+// Thuis, a certified institution or another municipality), which the source is told as such
+// (the loop, already FED_BACK with "taken into case direction", gets its last word). It
+// reports whether anything changed; a signal of another case or one told before is left
+// alone.
+func (s *Signal) CaseClosed(caseID string, handedOver bool, at time.Time) (bool, error) {
+	f := FeedbackCaseClosed
+	if handedOver {
+		f = FeedbackHandedOver
+	}
+	if s.CaseID != caseID || s.Feedback == FeedbackCaseClosed || s.Feedback == FeedbackHandedOver {
 		return false, nil
 	}
 	switch s.Status {
 	case StatusFedBack:
-		s.Feedback, s.FedBackAt = FeedbackCaseClosed, &at
+		s.Feedback, s.FedBackAt = f, &at
 		return true, nil
 	case StatusLinkedToCase:
-		return true, s.FeedBack(FeedbackCaseClosed, at)
+		return true, s.FeedBack(f, at)
 	}
 	return false, fmt.Errorf("%w: case closed while the signal is %s", ErrTransition, s.Status)
 }

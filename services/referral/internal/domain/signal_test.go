@@ -126,14 +126,14 @@ func TestCaseClosedFeedback(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.FeedBack(FeedbackTakenIntoCaseDirection, time.Now())
-	if changed, _ := s.CaseClosed("c2", time.Now()); changed {
+	if changed, _ := s.CaseClosed("c2", false, time.Now()); changed {
 		t.Fatal("another case's closing must not touch the signal")
 	}
-	changed, err := s.CaseClosed("c1", time.Now())
+	changed, err := s.CaseClosed("c1", false, time.Now())
 	if err != nil || !changed || s.Status != StatusFedBack || s.Feedback != FeedbackCaseClosed {
 		t.Fatalf("case closed: %v %v %s %s", changed, err, s.Status, s.Feedback)
 	}
-	if changed, _ := s.CaseClosed("c1", time.Now()); changed {
+	if changed, _ := s.CaseClosed("c1", false, time.Now()); changed {
 		t.Fatal("a repeated closing must not feed back twice")
 	}
 }

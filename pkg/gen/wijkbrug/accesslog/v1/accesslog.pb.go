@@ -11,6 +11,7 @@
 package accesslogv1
 
 import (
+	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -429,11 +430,11 @@ type AccessEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
 	// What was done, e.g. "referral.signal.read".
-	Action           string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	ObjectType       string `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
-	ObjectId         string `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
-	OrganisationOin  string `protobuf:"bytes,5,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
-	OrganisationType string `protobuf:"bytes,6,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	Action           string              `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	ObjectType       string              `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
+	ObjectId         string              `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	OrganisationOin  string              `protobuf:"bytes,5,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	OrganisationType v1.OrganisationType `protobuf:"varint,14,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	// The acting professional and role.
 	User string `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
 	Role string `protobuf:"bytes,8,opt,name=role,proto3" json:"role,omitempty"`
@@ -516,11 +517,11 @@ func (x *AccessEntry) GetOrganisationOin() string {
 	return ""
 }
 
-func (x *AccessEntry) GetOrganisationType() string {
+func (x *AccessEntry) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *AccessEntry) GetUser() string {
@@ -630,7 +631,7 @@ var File_wijkbrug_accesslog_v1_accesslog_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\n" +
-	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x01\n" +
+	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xc7\x01\n" +
 	"\x1bStartEmergencyAccessRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
@@ -662,15 +663,15 @@ const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\x9e\x03\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xca\x03\n" +
 	"\vAccessEntry\x12*\n" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x1f\n" +
 	"\vobject_type\x18\x03 \x01(\tR\n" +
 	"objectType\x12\x1b\n" +
 	"\tobject_id\x18\x04 \x01(\tR\bobjectId\x12)\n" +
-	"\x10organisation_oin\x18\x05 \x01(\tR\x0forganisationOin\x12+\n" +
-	"\x11organisation_type\x18\x06 \x01(\tR\x10organisationType\x12\x12\n" +
+	"\x10organisation_oin\x18\x05 \x01(\tR\x0forganisationOin\x12Q\n" +
+	"\x11organisation_type\x18\x0e \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12\x12\n" +
 	"\x04user\x18\a \x01(\tR\x04user\x12\x12\n" +
 	"\x04role\x18\b \x01(\tR\x04role\x12 \n" +
 	"\fon_behalf_of\x18\t \x01(\tR\n" +
@@ -679,7 +680,7 @@ const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	" \x01(\tR\apurpose\x12\x14\n" +
 	"\x05route\x18\v \x01(\tR\x05route\x12\x18\n" +
 	"\aoutcome\x18\f \x01(\tR\aoutcome\x12!\n" +
-	"\faccess_point\x18\r \x01(\tR\vaccessPoint\"\x82\x01\n" +
+	"\faccess_point\x18\r \x01(\tR\vaccessPointJ\x04\b\x06\x10\a\"\x82\x01\n" +
 	"\x1aListResidentAccessResponse\x12<\n" +
 	"\aentries\x18\x01 \x03(\v2\".wijkbrug.accesslog.v1.AccessEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x8c\x03\n" +
@@ -711,6 +712,7 @@ var file_wijkbrug_accesslog_v1_accesslog_proto_goTypes = []any{
 	(*AccessEntry)(nil),                  // 6: wijkbrug.accesslog.v1.AccessEntry
 	(*ListResidentAccessResponse)(nil),   // 7: wijkbrug.accesslog.v1.ListResidentAccessResponse
 	(*timestamppb.Timestamp)(nil),        // 8: google.protobuf.Timestamp
+	(v1.OrganisationType)(0),             // 9: wijkbrug.common.v1.OrganisationType
 }
 var file_wijkbrug_accesslog_v1_accesslog_proto_depIdxs = []int32{
 	8,  // 0: wijkbrug.accesslog.v1.EmergencyGrant.granted_at:type_name -> google.protobuf.Timestamp
@@ -720,18 +722,19 @@ var file_wijkbrug_accesslog_v1_accesslog_proto_depIdxs = []int32{
 	1,  // 4: wijkbrug.accesslog.v1.ListEmergencyAccessResponse.grants:type_name -> wijkbrug.accesslog.v1.EmergencyGrant
 	8,  // 5: wijkbrug.accesslog.v1.ListResidentAccessRequest.since:type_name -> google.protobuf.Timestamp
 	8,  // 6: wijkbrug.accesslog.v1.AccessEntry.at:type_name -> google.protobuf.Timestamp
-	6,  // 7: wijkbrug.accesslog.v1.ListResidentAccessResponse.entries:type_name -> wijkbrug.accesslog.v1.AccessEntry
-	5,  // 8: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:input_type -> wijkbrug.accesslog.v1.ListResidentAccessRequest
-	0,  // 9: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:input_type -> wijkbrug.accesslog.v1.StartEmergencyAccessRequest
-	3,  // 10: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:input_type -> wijkbrug.accesslog.v1.ListEmergencyAccessRequest
-	7,  // 11: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:output_type -> wijkbrug.accesslog.v1.ListResidentAccessResponse
-	2,  // 12: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:output_type -> wijkbrug.accesslog.v1.StartEmergencyAccessResponse
-	4,  // 13: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:output_type -> wijkbrug.accesslog.v1.ListEmergencyAccessResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	9,  // 7: wijkbrug.accesslog.v1.AccessEntry.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	6,  // 8: wijkbrug.accesslog.v1.ListResidentAccessResponse.entries:type_name -> wijkbrug.accesslog.v1.AccessEntry
+	5,  // 9: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:input_type -> wijkbrug.accesslog.v1.ListResidentAccessRequest
+	0,  // 10: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:input_type -> wijkbrug.accesslog.v1.StartEmergencyAccessRequest
+	3,  // 11: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:input_type -> wijkbrug.accesslog.v1.ListEmergencyAccessRequest
+	7,  // 12: wijkbrug.accesslog.v1.AccessLogService.ListResidentAccess:output_type -> wijkbrug.accesslog.v1.ListResidentAccessResponse
+	2,  // 13: wijkbrug.accesslog.v1.AccessLogService.StartEmergencyAccess:output_type -> wijkbrug.accesslog.v1.StartEmergencyAccessResponse
+	4,  // 14: wijkbrug.accesslog.v1.AccessLogService.ListEmergencyAccess:output_type -> wijkbrug.accesslog.v1.ListEmergencyAccessResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_accesslog_v1_accesslog_proto_init() }

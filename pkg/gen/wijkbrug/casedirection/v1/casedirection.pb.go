@@ -96,6 +96,62 @@ func (CaseStatus) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{0}
 }
 
+// AllocationOrigin is how an allocation of the case came about.
+type AllocationOrigin int32
+
+const (
+	AllocationOrigin_ALLOCATION_ORIGIN_UNSPECIFIED AllocationOrigin = 0
+	// The case asked for it (RequestAllocation).
+	AllocationOrigin_ALLOCATION_ORIGIN_CASE_REQUEST AllocationOrigin = 1
+	// A provider's request for allocation (315) was granted for the case.
+	AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST AllocationOrigin = 2
+	// Issued for the case by another route (provider-monitoring's Allocate by a municipality).
+	AllocationOrigin_ALLOCATION_ORIGIN_OTHER AllocationOrigin = 3
+)
+
+// Enum value maps for AllocationOrigin.
+var (
+	AllocationOrigin_name = map[int32]string{
+		0: "ALLOCATION_ORIGIN_UNSPECIFIED",
+		1: "ALLOCATION_ORIGIN_CASE_REQUEST",
+		2: "ALLOCATION_ORIGIN_PROVIDER_REQUEST",
+		3: "ALLOCATION_ORIGIN_OTHER",
+	}
+	AllocationOrigin_value = map[string]int32{
+		"ALLOCATION_ORIGIN_UNSPECIFIED":      0,
+		"ALLOCATION_ORIGIN_CASE_REQUEST":     1,
+		"ALLOCATION_ORIGIN_PROVIDER_REQUEST": 2,
+		"ALLOCATION_ORIGIN_OTHER":            3,
+	}
+)
+
+func (x AllocationOrigin) Enum() *AllocationOrigin {
+	p := new(AllocationOrigin)
+	*p = x
+	return p
+}
+
+func (x AllocationOrigin) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationOrigin) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1].Descriptor()
+}
+
+func (AllocationOrigin) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1]
+}
+
+func (x AllocationOrigin) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationOrigin.Descriptor instead.
+func (AllocationOrigin) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{1}
+}
+
 // InvolvementRole is the part an organisation or professional plays in a case.
 type InvolvementRole int32
 
@@ -136,11 +192,11 @@ func (x InvolvementRole) String() string {
 }
 
 func (InvolvementRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2].Descriptor()
 }
 
 func (InvolvementRole) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[1]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2]
 }
 
 func (x InvolvementRole) Number() protoreflect.EnumNumber {
@@ -149,7 +205,7 @@ func (x InvolvementRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use InvolvementRole.Descriptor instead.
 func (InvolvementRole) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{2}
 }
 
 // GoalStatus is the state of a goal. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
@@ -198,11 +254,11 @@ func (x GoalStatus) String() string {
 }
 
 func (GoalStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3].Descriptor()
 }
 
 func (GoalStatus) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[2]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3]
 }
 
 func (x GoalStatus) Number() protoreflect.EnumNumber {
@@ -211,7 +267,7 @@ func (x GoalStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GoalStatus.Descriptor instead.
 func (GoalStatus) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
 }
 
 // EvaluationDecision is what an evaluation decided.
@@ -259,11 +315,11 @@ func (x EvaluationDecision) String() string {
 }
 
 func (EvaluationDecision) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4].Descriptor()
 }
 
 func (EvaluationDecision) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[3]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4]
 }
 
 func (x EvaluationDecision) Number() protoreflect.EnumNumber {
@@ -272,7 +328,55 @@ func (x EvaluationDecision) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EvaluationDecision.Descriptor instead.
 func (EvaluationDecision) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+}
+
+// EvaluationTodoReason is why an evaluation is due.
+type EvaluationTodoReason int32
+
+const (
+	EvaluationTodoReason_EVALUATION_TODO_REASON_UNSPECIFIED EvaluationTodoReason = 0
+	// A provider reported the goals reached and advised scaling down.
+	EvaluationTodoReason_EVALUATION_TODO_REASON_SCALE_DOWN_ADVISED EvaluationTodoReason = 1
+)
+
+// Enum value maps for EvaluationTodoReason.
+var (
+	EvaluationTodoReason_name = map[int32]string{
+		0: "EVALUATION_TODO_REASON_UNSPECIFIED",
+		1: "EVALUATION_TODO_REASON_SCALE_DOWN_ADVISED",
+	}
+	EvaluationTodoReason_value = map[string]int32{
+		"EVALUATION_TODO_REASON_UNSPECIFIED":        0,
+		"EVALUATION_TODO_REASON_SCALE_DOWN_ADVISED": 1,
+	}
+)
+
+func (x EvaluationTodoReason) Enum() *EvaluationTodoReason {
+	p := new(EvaluationTodoReason)
+	*p = x
+	return p
+}
+
+func (x EvaluationTodoReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EvaluationTodoReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5].Descriptor()
+}
+
+func (EvaluationTodoReason) Type() protoreflect.EnumType {
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5]
+}
+
+func (x EvaluationTodoReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EvaluationTodoReason.Descriptor instead.
+func (EvaluationTodoReason) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
 }
 
 // SafetyConcernKind is the kind of safety concern in the family.
@@ -309,11 +413,11 @@ func (x SafetyConcernKind) String() string {
 }
 
 func (SafetyConcernKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6].Descriptor()
 }
 
 func (SafetyConcernKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[4]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6]
 }
 
 func (x SafetyConcernKind) Number() protoreflect.EnumNumber {
@@ -322,7 +426,7 @@ func (x SafetyConcernKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SafetyConcernKind.Descriptor instead.
 func (SafetyConcernKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
 }
 
 // MeldcodeStep is the step of the meldcode huiselijk geweld en kindermishandeling reached.
@@ -373,11 +477,11 @@ func (x MeldcodeStep) String() string {
 }
 
 func (MeldcodeStep) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7].Descriptor()
 }
 
 func (MeldcodeStep) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[5]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7]
 }
 
 func (x MeldcodeStep) Number() protoreflect.EnumNumber {
@@ -386,7 +490,7 @@ func (x MeldcodeStep) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MeldcodeStep.Descriptor instead.
 func (MeldcodeStep) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
 }
 
 // HandoverRecipient is who a case is handed over to.
@@ -426,11 +530,11 @@ func (x HandoverRecipient) String() string {
 }
 
 func (HandoverRecipient) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8].Descriptor()
 }
 
 func (HandoverRecipient) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[6]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8]
 }
 
 func (x HandoverRecipient) Number() protoreflect.EnumNumber {
@@ -439,68 +543,7 @@ func (x HandoverRecipient) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HandoverRecipient.Descriptor instead.
 func (HandoverRecipient) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
-}
-
-// CaseResult is the result a case is closed with.
-type CaseResult int32
-
-const (
-	CaseResult_CASE_RESULT_UNSPECIFIED    CaseResult = 0
-	CaseResult_CASE_RESULT_GOALS_REACHED  CaseResult = 1
-	CaseResult_CASE_RESULT_PARTLY_REACHED CaseResult = 2
-	CaseResult_CASE_RESULT_NOT_REACHED    CaseResult = 3
-	// The household moved out of the municipality.
-	CaseResult_CASE_RESULT_MOVED CaseResult = 4
-	// The resident ended the cooperation.
-	CaseResult_CASE_RESULT_STOPPED_BY_RESIDENT CaseResult = 5
-)
-
-// Enum value maps for CaseResult.
-var (
-	CaseResult_name = map[int32]string{
-		0: "CASE_RESULT_UNSPECIFIED",
-		1: "CASE_RESULT_GOALS_REACHED",
-		2: "CASE_RESULT_PARTLY_REACHED",
-		3: "CASE_RESULT_NOT_REACHED",
-		4: "CASE_RESULT_MOVED",
-		5: "CASE_RESULT_STOPPED_BY_RESIDENT",
-	}
-	CaseResult_value = map[string]int32{
-		"CASE_RESULT_UNSPECIFIED":         0,
-		"CASE_RESULT_GOALS_REACHED":       1,
-		"CASE_RESULT_PARTLY_REACHED":      2,
-		"CASE_RESULT_NOT_REACHED":         3,
-		"CASE_RESULT_MOVED":               4,
-		"CASE_RESULT_STOPPED_BY_RESIDENT": 5,
-	}
-)
-
-func (x CaseResult) Enum() *CaseResult {
-	p := new(CaseResult)
-	*p = x
-	return p
-}
-
-func (x CaseResult) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (CaseResult) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7].Descriptor()
-}
-
-func (CaseResult) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[7]
-}
-
-func (x CaseResult) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use CaseResult.Descriptor instead.
-func (CaseResult) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
 }
 
 // DomainOutcomeKind compares the closing score of a life domain with its goal.
@@ -549,11 +592,11 @@ func (x DomainOutcomeKind) String() string {
 }
 
 func (DomainOutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8].Descriptor()
+	return file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[9].Descriptor()
 }
 
 func (DomainOutcomeKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[8]
+	return &file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes[9]
 }
 
 func (x DomainOutcomeKind) Number() protoreflect.EnumNumber {
@@ -562,7 +605,7 @@ func (x DomainOutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DomainOutcomeKind.Descriptor instead.
 func (DomainOutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
 }
 
 // Director is the one professional who directs the case.
@@ -626,16 +669,17 @@ func (x *Director) GetSince() *timestamppb.Timestamp {
 	return nil
 }
 
-// AllocationAction is an allocation of custom care taken as an action in the case.
+// AllocationAction is an allocation of custom care for the case, however it was issued.
 type AllocationAction struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	ProviderAgb      string                 `protobuf:"bytes,2,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
 	ProductCategory  string                 `protobuf:"bytes,3,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
 	ProductCode      string                 `protobuf:"bytes,4,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	// Status as last reported by provider-monitoring: ISSUED, STARTED, ...
-	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// Status as last reported by provider-monitoring.
+	Status        v1.AllocationStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Origin        AllocationOrigin       `protobuf:"varint,8,opt,name=origin,proto3,enum=wijkbrug.casedirection.v1.AllocationOrigin" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -698,11 +742,11 @@ func (x *AllocationAction) GetProductCode() string {
 	return ""
 }
 
-func (x *AllocationAction) GetStatus() string {
+func (x *AllocationAction) GetStatus() v1.AllocationStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ""
+	return v1.AllocationStatus(0)
 }
 
 func (x *AllocationAction) GetUpdatedAt() *timestamppb.Timestamp {
@@ -710,6 +754,13 @@ func (x *AllocationAction) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *AllocationAction) GetOrigin() AllocationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return AllocationOrigin_ALLOCATION_ORIGIN_UNSPECIFIED
 }
 
 // Case is the case of one household.
@@ -729,7 +780,8 @@ type Case struct {
 	OpenedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
 	// The current plan; absent before the first one is adopted.
 	Plan *Plan `protobuf:"bytes,12,opt,name=plan,proto3" json:"plan,omitempty"`
-	// Referrals made for the case, with the status the referral service last reported.
+	// Referrals made for the case, or for its intake, with the status the referral service last
+	// reported.
 	Referrals []*ReferralAction `protobuf:"bytes,13,rep,name=referrals,proto3" json:"referrals,omitempty"`
 	// Evaluations, oldest first.
 	Evaluations []*Evaluation `protobuf:"bytes,14,rep,name=evaluations,proto3" json:"evaluations,omitempty"`
@@ -743,8 +795,8 @@ type Case struct {
 	SafetyConcerns []*SafetyConcern `protobuf:"bytes,18,rep,name=safety_concerns,json=safetyConcerns,proto3" json:"safety_concerns,omitempty"`
 	// Set when the case is closed or handed over.
 	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
-	// Result of a closed case (CaseResult code, e.g. GOALS_REACHED) or HANDED_OVER.
-	Result string `protobuf:"bytes,20,opt,name=result,proto3" json:"result,omitempty"`
+	// Result of a closed case, or HANDED_OVER.
+	Result v1.CaseResult `protobuf:"varint,24,opt,name=result,proto3,enum=wijkbrug.common.v1.CaseResult" json:"result,omitempty"`
 	// Outcome per life domain, from the closing assessment.
 	DomainOutcomes []*DomainOutcome `protobuf:"bytes,21,rep,name=domain_outcomes,json=domainOutcomes,proto3" json:"domain_outcomes,omitempty"`
 	// Where the case was handed over to.
@@ -919,11 +971,11 @@ func (x *Case) GetClosedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Case) GetResult() string {
+func (x *Case) GetResult() v1.CaseResult {
 	if x != nil {
 		return x.Result
 	}
-	return ""
+	return v1.CaseResult(0)
 }
 
 func (x *Case) GetDomainOutcomes() []*DomainOutcome {
@@ -952,9 +1004,8 @@ func (x *Case) GetInvolvements() []*Involvement {
 type Involvement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Organisation type as in its certificate: TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS,
-	// PROVIDER, HOUSING_CORPORATION, MUNICIPALITY, ...
-	OrganisationType string `protobuf:"bytes,2,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// Organisation type as in its certificate.
+	OrganisationType v1.OrganisationType `protobuf:"varint,11,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	// OIN of the organisation; a caller whose certificate has this OIN and type reads the case
 	// while the involvement is active.
 	OrganisationOin string `protobuf:"bytes,3,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
@@ -1013,11 +1064,11 @@ func (x *Involvement) GetId() string {
 	return ""
 }
 
-func (x *Involvement) GetOrganisationType() string {
+func (x *Involvement) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *Involvement) GetOrganisationOin() string {
@@ -1076,60 +1127,6 @@ func (x *Involvement) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// DomainScore is a Zelfredzaamheid-Matrix score on one life domain: 1 (acute problems) to 5
-// (fully self-sufficient), or 99 (not discussed) where the request allows it.
-type DomainScore struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LifeDomain    v1.LifeDomain          `protobuf:"varint,1,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
-	Score         int32                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DomainScore) Reset() {
-	*x = DomainScore{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DomainScore) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DomainScore) ProtoMessage() {}
-
-func (x *DomainScore) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
-func (*DomainScore) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *DomainScore) GetLifeDomain() v1.LifeDomain {
-	if x != nil {
-		return x.LifeDomain
-	}
-	return v1.LifeDomain(0)
-}
-
-func (x *DomainScore) GetScore() int32 {
-	if x != nil {
-		return x.Score
-	}
-	return 0
-}
-
 // GoalInput is a goal in an AdoptPlanRequest.
 type GoalInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1146,7 +1143,7 @@ type GoalInput struct {
 
 func (x *GoalInput) Reset() {
 	*x = GoalInput{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1155,7 @@ func (x *GoalInput) String() string {
 func (*GoalInput) ProtoMessage() {}
 
 func (x *GoalInput) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1168,7 @@ func (x *GoalInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalInput.ProtoReflect.Descriptor instead.
 func (*GoalInput) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GoalInput) GetGoalId() string {
@@ -1210,15 +1207,17 @@ type GoalAction struct {
 	ReferralId string `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Set for an allocation.
 	AllocationNumber string `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	// Referral status (SENT, ACCEPTED, … COMPLETED) or allocation status (ISSUED, STARTED, …).
-	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The referral's status (for a referral), unreported until the referral service reports.
+	ReferralStatus v1.ReferralStatus `protobuf:"varint,4,opt,name=referral_status,json=referralStatus,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"referral_status,omitempty"`
+	// The allocation's status (for an allocation).
+	AllocationStatus v1.AllocationStatus `protobuf:"varint,5,opt,name=allocation_status,json=allocationStatus,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"allocation_status,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GoalAction) Reset() {
 	*x = GoalAction{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1229,7 @@ func (x *GoalAction) String() string {
 func (*GoalAction) ProtoMessage() {}
 
 func (x *GoalAction) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1242,7 @@ func (x *GoalAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalAction.ProtoReflect.Descriptor instead.
 func (*GoalAction) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GoalAction) GetReferralId() string {
@@ -1260,11 +1259,18 @@ func (x *GoalAction) GetAllocationNumber() string {
 	return ""
 }
 
-func (x *GoalAction) GetStatus() string {
+func (x *GoalAction) GetReferralStatus() v1.ReferralStatus {
 	if x != nil {
-		return x.Status
+		return x.ReferralStatus
 	}
-	return ""
+	return v1.ReferralStatus(0)
+}
+
+func (x *GoalAction) GetAllocationStatus() v1.AllocationStatus {
+	if x != nil {
+		return x.AllocationStatus
+	}
+	return v1.AllocationStatus(0)
 }
 
 // Goal is a goal of the plan on one life domain.
@@ -1282,7 +1288,7 @@ type Goal struct {
 
 func (x *Goal) Reset() {
 	*x = Goal{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1300,7 @@ func (x *Goal) String() string {
 func (*Goal) ProtoMessage() {}
 
 func (x *Goal) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1313,7 @@ func (x *Goal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goal.ProtoReflect.Descriptor instead.
 func (*Goal) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Goal) GetId() string {
@@ -1372,7 +1378,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1390,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1403,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Plan) GetVersion() int32 {
@@ -1453,17 +1459,19 @@ func (x *Plan) GetGoals() []*Goal {
 type ReferralAction struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
-	// As last reported by the referral service: SENT, ACCEPTED, … COMPLETED. A referral counts
+	// As last reported by the referral service; unspecified until it reports. A referral counts
 	// as open until COMPLETED, FAILED, CANCELLED, DECLINED or EXPIRED.
-	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Status    v1.ReferralStatus      `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Set when the referral was made for the case's intake rather than for the case.
+	IntakeId      string `protobuf:"bytes,5,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReferralAction) Reset() {
 	*x = ReferralAction{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1483,7 @@ func (x *ReferralAction) String() string {
 func (*ReferralAction) ProtoMessage() {}
 
 func (x *ReferralAction) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1496,7 @@ func (x *ReferralAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralAction.ProtoReflect.Descriptor instead.
 func (*ReferralAction) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReferralAction) GetReferralId() string {
@@ -1498,11 +1506,11 @@ func (x *ReferralAction) GetReferralId() string {
 	return ""
 }
 
-func (x *ReferralAction) GetStatus() string {
+func (x *ReferralAction) GetStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ""
+	return v1.ReferralStatus(0)
 }
 
 func (x *ReferralAction) GetUpdatedAt() *timestamppb.Timestamp {
@@ -1512,23 +1520,33 @@ func (x *ReferralAction) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ReferralAction) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
 // Evaluation is an evaluation of the case.
 type Evaluation struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	EvaluatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=evaluated_at,json=evaluatedAt,proto3" json:"evaluated_at,omitempty"`
 	EvaluatedBy string                 `protobuf:"bytes,3,opt,name=evaluated_by,json=evaluatedBy,proto3" json:"evaluated_by,omitempty"`
-	// The ZRM assessment in intake this evaluation is based on, if any.
-	AssessmentId  string             `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
-	Scores        []*DomainScore     `protobuf:"bytes,5,rep,name=scores,proto3" json:"scores,omitempty"`
-	Decision      EvaluationDecision `protobuf:"varint,6,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	// The ZRM assessment in intake this evaluation is based on.
+	AssessmentId string             `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	Decision     EvaluationDecision `protobuf:"varint,6,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	// The assessment it was compared with (the previous evaluation's, else the case's baseline).
+	BaselineAssessmentId string `protobuf:"bytes,7,opt,name=baseline_assessment_id,json=baselineAssessmentId,proto3" json:"baseline_assessment_id,omitempty"`
+	// The change per life domain from the baseline to this assessment, as intake computes it.
+	Changes       []*v1.DomainChange `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Evaluation) Reset() {
 	*x = Evaluation{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1558,7 @@ func (x *Evaluation) String() string {
 func (*Evaluation) ProtoMessage() {}
 
 func (x *Evaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1571,7 @@ func (x *Evaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
 func (*Evaluation) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Evaluation) GetId() string {
@@ -1584,13 +1602,6 @@ func (x *Evaluation) GetAssessmentId() string {
 	return ""
 }
 
-func (x *Evaluation) GetScores() []*DomainScore {
-	if x != nil {
-		return x.Scores
-	}
-	return nil
-}
-
 func (x *Evaluation) GetDecision() EvaluationDecision {
 	if x != nil {
 		return x.Decision
@@ -1598,12 +1609,25 @@ func (x *Evaluation) GetDecision() EvaluationDecision {
 	return EvaluationDecision_EVALUATION_DECISION_UNSPECIFIED
 }
 
+func (x *Evaluation) GetBaselineAssessmentId() string {
+	if x != nil {
+		return x.BaselineAssessmentId
+	}
+	return ""
+}
+
+func (x *Evaluation) GetChanges() []*v1.DomainChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 // EvaluationTodo is an evaluation that should be done.
 type EvaluationTodo struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Why: SCALE_DOWN_ADVISED (a provider advised scaling down).
-	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Reason EvaluationTodoReason   `protobuf:"varint,7,opt,name=reason,proto3,enum=wijkbrug.casedirection.v1.EvaluationTodoReason" json:"reason,omitempty"`
 	// The allocation whose provider advised it.
 	AllocationNumber string `protobuf:"bytes,3,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	// The goals it concerns.
@@ -1617,7 +1641,7 @@ type EvaluationTodo struct {
 
 func (x *EvaluationTodo) Reset() {
 	*x = EvaluationTodo{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1653,7 @@ func (x *EvaluationTodo) String() string {
 func (*EvaluationTodo) ProtoMessage() {}
 
 func (x *EvaluationTodo) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1666,7 @@ func (x *EvaluationTodo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationTodo.ProtoReflect.Descriptor instead.
 func (*EvaluationTodo) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EvaluationTodo) GetId() string {
@@ -1652,11 +1676,11 @@ func (x *EvaluationTodo) GetId() string {
 	return ""
 }
 
-func (x *EvaluationTodo) GetReason() string {
+func (x *EvaluationTodo) GetReason() EvaluationTodoReason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return EvaluationTodoReason_EVALUATION_TODO_REASON_UNSPECIFIED
 }
 
 func (x *EvaluationTodo) GetAllocationNumber() string {
@@ -1690,9 +1714,8 @@ func (x *EvaluationTodo) GetDoneAt() *timestamppb.Timestamp {
 // Attendee is one participant of a case conference. Professionals are named by their
 // organisation's identifier for them, never by name.
 type Attendee struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organisation type, e.g. TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, PROVIDER.
-	OrganisationType string `protobuf:"bytes,1,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	OrganisationType v1.OrganisationType    `protobuf:"varint,5,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	// OIN of the organisation, if known.
 	OrganisationOin string `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	ProfessionalId  string `protobuf:"bytes,3,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
@@ -1704,7 +1727,7 @@ type Attendee struct {
 
 func (x *Attendee) Reset() {
 	*x = Attendee{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1739,7 @@ func (x *Attendee) String() string {
 func (*Attendee) ProtoMessage() {}
 
 func (x *Attendee) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,14 +1752,14 @@ func (x *Attendee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attendee.ProtoReflect.Descriptor instead.
 func (*Attendee) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *Attendee) GetOrganisationType() string {
+func (x *Attendee) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *Attendee) GetOrganisationOin() string {
@@ -1776,7 +1799,7 @@ type CaseConference struct {
 
 func (x *CaseConference) Reset() {
 	*x = CaseConference{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +1811,7 @@ func (x *CaseConference) String() string {
 func (*CaseConference) ProtoMessage() {}
 
 func (x *CaseConference) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1824,7 @@ func (x *CaseConference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseConference.ProtoReflect.Descriptor instead.
 func (*CaseConference) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CaseConference) GetId() string {
@@ -1856,7 +1879,7 @@ type Watch struct {
 
 func (x *Watch) Reset() {
 	*x = Watch{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +1891,7 @@ func (x *Watch) String() string {
 func (*Watch) ProtoMessage() {}
 
 func (x *Watch) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +1904,7 @@ func (x *Watch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Watch.ProtoReflect.Descriptor instead.
 func (*Watch) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Watch) GetCheckInIntervalDays() int32 {
@@ -1932,7 +1955,7 @@ type SafetyConcern struct {
 
 func (x *SafetyConcern) Reset() {
 	*x = SafetyConcern{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +1967,7 @@ func (x *SafetyConcern) String() string {
 func (*SafetyConcern) ProtoMessage() {}
 
 func (x *SafetyConcern) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +1980,7 @@ func (x *SafetyConcern) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SafetyConcern.ProtoReflect.Descriptor instead.
 func (*SafetyConcern) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SafetyConcern) GetKind() SafetyConcernKind {
@@ -2003,7 +2026,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2038,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2051,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Handover) GetRecipient() HandoverRecipient {
@@ -2074,7 +2097,7 @@ type DomainOutcome struct {
 
 func (x *DomainOutcome) Reset() {
 	*x = DomainOutcome{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2109,7 @@ func (x *DomainOutcome) String() string {
 func (*DomainOutcome) ProtoMessage() {}
 
 func (x *DomainOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2122,7 @@ func (x *DomainOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainOutcome.ProtoReflect.Descriptor instead.
 func (*DomainOutcome) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DomainOutcome) GetLifeDomain() v1.LifeDomain {
@@ -2157,7 +2180,7 @@ type CaseSummary struct {
 
 func (x *CaseSummary) Reset() {
 	*x = CaseSummary{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2192,7 @@ func (x *CaseSummary) String() string {
 func (*CaseSummary) ProtoMessage() {}
 
 func (x *CaseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2205,7 @@ func (x *CaseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseSummary.ProtoReflect.Descriptor instead.
 func (*CaseSummary) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CaseSummary) GetId() string {
@@ -2259,7 +2282,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2294,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2307,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StatusCount) GetStatus() CaseStatus {
@@ -2311,13 +2334,18 @@ type OpenCaseRequest struct {
 	DistrictCode     string                 `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	TeamOin          string                 `protobuf:"bytes,6,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
 	LifeDomains      []v1.LifeDomain        `protobuf:"varint,7,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The ZRM assessment made at intake (optional): the baseline of the first evaluation.
+	BaselineAssessmentId string `protobuf:"bytes,8,opt,name=baseline_assessment_id,json=baselineAssessmentId,proto3" json:"baseline_assessment_id,omitempty"`
+	// The household's current members (set by intake): the case's access-log entries are
+	// findable under each member's pseudonym, and ListCases finds the case by resident.
+	Residents     []*CaseResident `protobuf:"bytes,9,rep,name=residents,proto3" json:"residents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2357,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2370,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OpenCaseRequest) GetIdempotencyKey() string {
@@ -2392,6 +2420,74 @@ func (x *OpenCaseRequest) GetLifeDomains() []v1.LifeDomain {
 		return x.LifeDomains
 	}
 	return nil
+}
+
+func (x *OpenCaseRequest) GetBaselineAssessmentId() string {
+	if x != nil {
+		return x.BaselineAssessmentId
+	}
+	return ""
+}
+
+func (x *OpenCaseRequest) GetResidents() []*CaseResident {
+	if x != nil {
+		return x.Residents
+	}
+	return nil
+}
+
+// CaseResident is a member of a case's household, as intake knows it: intake's resident id
+// and the access log's pseudonym (from the pseudonym key all services share). Never the BSN.
+type CaseResident struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Pseudonym     string                 `protobuf:"bytes,2,opt,name=pseudonym,proto3" json:"pseudonym,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseResident) Reset() {
+	*x = CaseResident{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseResident) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseResident) ProtoMessage() {}
+
+func (x *CaseResident) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseResident.ProtoReflect.Descriptor instead.
+func (*CaseResident) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CaseResident) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *CaseResident) GetPseudonym() string {
+	if x != nil {
+		return x.Pseudonym
+	}
+	return ""
 }
 
 // OpenCaseResponse holds the new case.
@@ -2646,12 +2742,9 @@ type RequestAllocationRequest struct {
 	// First day of care, YYYY-MM-DD.
 	StartDate string `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	// Last day of care, YYYY-MM-DD.
-	EndDate      string `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	VolumeAmount int32  `protobuf:"varint,8,opt,name=volume_amount,json=volumeAmount,proto3" json:"volume_amount,omitempty"`
-	// Unit of the volume, e.g. "HOUR" or "DAY".
-	VolumeUnit string `protobuf:"bytes,9,opt,name=volume_unit,json=volumeUnit,proto3" json:"volume_unit,omitempty"`
-	// Frequency of the volume, e.g. "WEEK" or "TOTAL".
-	VolumeFrequency string `protobuf:"bytes,10,opt,name=volume_frequency,json=volumeFrequency,proto3" json:"volume_frequency,omitempty"`
+	EndDate string `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// Amount per unit and frequency (required).
+	Volume *v1.Volume `protobuf:"bytes,12,opt,name=volume,proto3" json:"volume,omitempty"`
 	// Goals of the current plan the allocation serves (optional).
 	GoalIds       []string `protobuf:"bytes,11,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2737,25 +2830,11 @@ func (x *RequestAllocationRequest) GetEndDate() string {
 	return ""
 }
 
-func (x *RequestAllocationRequest) GetVolumeAmount() int32 {
+func (x *RequestAllocationRequest) GetVolume() *v1.Volume {
 	if x != nil {
-		return x.VolumeAmount
+		return x.Volume
 	}
-	return 0
-}
-
-func (x *RequestAllocationRequest) GetVolumeUnit() string {
-	if x != nil {
-		return x.VolumeUnit
-	}
-	return ""
-}
-
-func (x *RequestAllocationRequest) GetVolumeFrequency() string {
-	if x != nil {
-		return x.VolumeFrequency
-	}
-	return ""
+	return nil
 }
 
 func (x *RequestAllocationRequest) GetGoalIds() []string {
@@ -2825,10 +2904,15 @@ type ListCasesRequest struct {
 	Statuses []CaseStatus `protobuf:"varint,1,rep,packed,name=statuses,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"statuses,omitempty"`
 	// Only the cases of this director; empty = the whole team.
 	DirectorProfessionalId string `protobuf:"bytes,2,opt,name=director_professional_id,json=directorProfessionalId,proto3" json:"director_professional_id,omitempty"`
-	// At most this many cases (default 50, at most 500).
+	// At most this many cases (default 50, at most 500; 0 = the default).
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only the case(s) of this household (intake's id).
+	HouseholdId string `protobuf:"bytes,5,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// Only the cases of households this resident (intake's id) is or was a member of while
+	// the case was open.
+	ResidentId    string `protobuf:"bytes,6,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2887,6 +2971,20 @@ func (x *ListCasesRequest) GetPageSize() int32 {
 func (x *ListCasesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
 	}
 	return ""
 }
@@ -3428,11 +3526,13 @@ type RecordEvaluationRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// The ZRM scores of this evaluation (1-5 or 99 not discussed), at most one per domain.
-	Scores []*DomainScore `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
-	// The ZRM assessment in intake, if it was recorded there (UUID).
-	AssessmentId string             `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
-	Decision     EvaluationDecision `protobuf:"varint,5,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
+	// The ZRM assessment recorded in intake for this evaluation (required): of the case's
+	// household or one of its members.
+	AssessmentId string `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	// The assessment to compare with (optional): by default the previous evaluation's, else
+	// the case's baseline from intake. It must concern the same resident or household.
+	BaselineAssessmentId string             `protobuf:"bytes,8,opt,name=baseline_assessment_id,json=baselineAssessmentId,proto3" json:"baseline_assessment_id,omitempty"`
+	Decision             EvaluationDecision `protobuf:"varint,5,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
 	// For WATCH: days between check-ins (1-365) and the last day of the pilot light.
 	CheckInIntervalDays int32  `protobuf:"varint,6,opt,name=check_in_interval_days,json=checkInIntervalDays,proto3" json:"check_in_interval_days,omitempty"`
 	WatchUntil          string `protobuf:"bytes,7,opt,name=watch_until,json=watchUntil,proto3" json:"watch_until,omitempty"`
@@ -3484,16 +3584,16 @@ func (x *RecordEvaluationRequest) GetCaseId() string {
 	return ""
 }
 
-func (x *RecordEvaluationRequest) GetScores() []*DomainScore {
-	if x != nil {
-		return x.Scores
-	}
-	return nil
-}
-
 func (x *RecordEvaluationRequest) GetAssessmentId() string {
 	if x != nil {
 		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *RecordEvaluationRequest) GetBaselineAssessmentId() string {
+	if x != nil {
+		return x.BaselineAssessmentId
 	}
 	return ""
 }
@@ -4055,10 +4155,10 @@ type CloseCaseRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	Result         CaseResult             `protobuf:"varint,3,opt,name=result,proto3,enum=wijkbrug.casedirection.v1.CaseResult" json:"result,omitempty"`
-	// The closing ZRM assessment (1-5 or 99), at most one per domain.
-	ClosingScores []*DomainScore `protobuf:"bytes,4,rep,name=closing_scores,json=closingScores,proto3" json:"closing_scores,omitempty"`
-	// The closing assessment in intake, if recorded there (UUID).
+	// GOALS_REACHED, PARTLY_REACHED, NOT_REACHED, MOVED or STOPPED_BY_RESIDENT.
+	Result v1.CaseResult `protobuf:"varint,3,opt,name=result,proto3,enum=wijkbrug.common.v1.CaseResult" json:"result,omitempty"`
+	// The closing ZRM assessment recorded in intake (required): of the case's household or one
+	// of its members. Its scores give the outcome per life domain.
 	AssessmentId  string `protobuf:"bytes,5,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4108,18 +4208,11 @@ func (x *CloseCaseRequest) GetCaseId() string {
 	return ""
 }
 
-func (x *CloseCaseRequest) GetResult() CaseResult {
+func (x *CloseCaseRequest) GetResult() v1.CaseResult {
 	if x != nil {
 		return x.Result
 	}
-	return CaseResult_CASE_RESULT_UNSPECIFIED
-}
-
-func (x *CloseCaseRequest) GetClosingScores() []*DomainScore {
-	if x != nil {
-		return x.ClosingScores
-	}
-	return nil
+	return v1.CaseResult(0)
 }
 
 func (x *CloseCaseRequest) GetAssessmentId() string {
@@ -4179,9 +4272,8 @@ type AddInvolvementRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// One of TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, HOUSING_CORPORATION, UTILITY,
-	// HEALTH_INSURER, POLICE, CREDIT_BANK, PROVIDER, MUNICIPALITY.
-	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// Any type but SERVICE and INTEGRATOR.
+	OrganisationType v1.OrganisationType `protobuf:"varint,9,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	// OIN (20 digits) of the organisation; required.
 	OrganisationOin string `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	// Optional opaque id of the professional (1-64 letters, digits, '.', '_', ':' or '-').
@@ -4240,11 +4332,11 @@ func (x *AddInvolvementRequest) GetCaseId() string {
 	return ""
 }
 
-func (x *AddInvolvementRequest) GetOrganisationType() string {
+func (x *AddInvolvementRequest) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *AddInvolvementRequest) GetOrganisationOin() string {
@@ -4555,8 +4647,8 @@ type CheckCaseInvolvementRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	CaseId          string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
-	// Organisation type as in the certificate's OU, e.g. TEAM, GP, PROVIDER.
-	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// Organisation type as in the certificate.
+	OrganisationType v1.OrganisationType `protobuf:"varint,4,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -4605,11 +4697,11 @@ func (x *CheckCaseInvolvementRequest) GetOrganisationOin() string {
 	return ""
 }
 
-func (x *CheckCaseInvolvementRequest) GetOrganisationType() string {
+func (x *CheckCaseInvolvementRequest) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 // CheckCaseInvolvementResponse is the answer.
@@ -4665,15 +4757,16 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bDirector\x12'\n" +
 	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x12\x19\n" +
 	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x83\x02\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xf4\x02\n" +
 	"\x10AllocationAction\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12)\n" +
 	"\x10product_category\x18\x03 \x01(\tR\x0fproductCategory\x12!\n" +
-	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12\x16\n" +
-	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
+	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12<\n" +
+	"\x06status\x18\a \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x129\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xb4\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12C\n" +
+	"\x06origin\x18\b \x01(\x0e2+.wijkbrug.casedirection.v1.AllocationOriginR\x06originJ\x04\b\x05\x10\x06\"\xda\n" +
 	"\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -4695,14 +4788,14 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\vconferences\x18\x10 \x03(\v2).wijkbrug.casedirection.v1.CaseConferenceR\vconferences\x126\n" +
 	"\x05watch\x18\x11 \x01(\v2 .wijkbrug.casedirection.v1.WatchR\x05watch\x12Q\n" +
 	"\x0fsafety_concerns\x18\x12 \x03(\v2(.wijkbrug.casedirection.v1.SafetyConcernR\x0esafetyConcerns\x127\n" +
-	"\tclosed_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x16\n" +
-	"\x06result\x18\x14 \x01(\tR\x06result\x12Q\n" +
+	"\tclosed_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x126\n" +
+	"\x06result\x18\x18 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultR\x06result\x12Q\n" +
 	"\x0fdomain_outcomes\x18\x15 \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes\x12?\n" +
 	"\bhandover\x18\x16 \x01(\v2#.wijkbrug.casedirection.v1.HandoverR\bhandover\x12J\n" +
-	"\finvolvements\x18\x17 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xa2\x03\n" +
+	"\finvolvements\x18\x17 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvementsJ\x04\b\x14\x10\x15\"\xce\x03\n" +
 	"\vInvolvement\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
-	"\x11organisation_type\x18\x02 \x01(\tR\x10organisationType\x12)\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12Q\n" +
+	"\x11organisation_type\x18\v \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
 	"\x10organisation_oin\x18\x03 \x01(\tR\x0forganisationOin\x12'\n" +
 	"\x0fprofessional_id\x18\x04 \x01(\tR\x0eprofessionalId\x12>\n" +
 	"\x04role\x18\x05 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
@@ -4713,23 +4806,20 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x06active\x18\t \x01(\bR\x06active\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"d\n" +
-	"\vDomainScore\x12?\n" +
-	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
-	"lifeDomain\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x05R\x05score\"\xaf\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtJ\x04\b\x02\x10\x03\"\xaf\x01\n" +
 	"\tGoalInput\x12\x17\n" +
 	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12?\n" +
 	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
 	"lifeDomain\x12%\n" +
 	"\x0ebaseline_score\x18\x03 \x01(\x05R\rbaselineScore\x12!\n" +
-	"\ftarget_score\x18\x04 \x01(\x05R\vtargetScore\"r\n" +
+	"\ftarget_score\x18\x04 \x01(\x05R\vtargetScore\"\x80\x02\n" +
 	"\n" +
 	"GoalAction\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xa1\x02\n" +
+	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12K\n" +
+	"\x0freferral_status\x18\x04 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x0ereferralStatus\x12Q\n" +
+	"\x11allocation_status\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x10allocationStatusJ\x04\b\x03\x10\x04\"\xa1\x02\n" +
 	"\x04Goal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12?\n" +
 	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
@@ -4747,34 +4837,36 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12,\n" +
 	"\x12resident_agreed_on\x18\x05 \x01(\tR\x10residentAgreedOn\x12'\n" +
 	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\x125\n" +
-	"\x05goals\x18\a \x03(\v2\x1f.wijkbrug.casedirection.v1.GoalR\x05goals\"\x84\x01\n" +
+	"\x05goals\x18\a \x03(\v2\x1f.wijkbrug.casedirection.v1.GoalR\x05goals\"\xcb\x01\n" +
 	"\x0eReferralAction\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
-	"referralId\x12\x16\n" +
-	"\x06status\x18\x02 \x01(\tR\x06status\x129\n" +
+	"referralId\x12:\n" +
+	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x129\n" +
 	"\n" +
-	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xae\x02\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1b\n" +
+	"\tintake_id\x18\x05 \x01(\tR\bintakeIdJ\x04\b\x02\x10\x03\"\xe6\x02\n" +
 	"\n" +
 	"Evaluation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +
 	"\fevaluated_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vevaluatedAt\x12!\n" +
 	"\fevaluated_by\x18\x03 \x01(\tR\vevaluatedBy\x12#\n" +
-	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x12>\n" +
-	"\x06scores\x18\x05 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\x06scores\x12I\n" +
-	"\bdecision\x18\x06 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\"\xf0\x01\n" +
+	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x12I\n" +
+	"\bdecision\x18\x06 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x124\n" +
+	"\x16baseline_assessment_id\x18\a \x01(\tR\x14baselineAssessmentId\x12:\n" +
+	"\achanges\x18\b \x03(\v2 .wijkbrug.common.v1.DomainChangeR\achangesJ\x04\b\x05\x10\x06\"\xa7\x02\n" +
 	"\x0eEvaluationTodo\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12G\n" +
+	"\x06reason\x18\a \x01(\x0e2/.wijkbrug.casedirection.v1.EvaluationTodoReasonR\x06reason\x12+\n" +
 	"\x11allocation_number\x18\x03 \x01(\tR\x10allocationNumber\x12\x19\n" +
 	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
-	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAt\"\xa7\x01\n" +
-	"\bAttendee\x12+\n" +
-	"\x11organisation_type\x18\x01 \x01(\tR\x10organisationType\x12)\n" +
+	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAtJ\x04\b\x02\x10\x03\"\xd3\x01\n" +
+	"\bAttendee\x12Q\n" +
+	"\x11organisation_type\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\x12\x1a\n" +
-	"\bexternal\x18\x04 \x01(\bR\bexternal\"\xd7\x01\n" +
+	"\bexternal\x18\x04 \x01(\bR\bexternalJ\x04\b\x01\x10\x02\"\xd7\x01\n" +
 	"\x0eCaseConference\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aheld_on\x18\x02 \x01(\tR\x06heldOn\x12A\n" +
@@ -4820,7 +4912,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rnext_check_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\"b\n" +
 	"\vStatusCount\x12=\n" +
 	"\x06status\x18\x01 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xaa\x02\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xa7\x03\n" +
 	"\x0fOpenCaseRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
@@ -4828,7 +4920,13 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
 	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12\x19\n" +
 	"\bteam_oin\x18\x06 \x01(\tR\ateamOin\x12A\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\"G\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x124\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12E\n" +
+	"\tresidents\x18\t \x03(\v2'.wijkbrug.casedirection.v1.CaseResidentR\tresidents\"M\n" +
+	"\fCaseResident\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x12\x1c\n" +
+	"\tpseudonym\x18\x02 \x01(\tR\tpseudonym\"G\n" +
 	"\x10OpenCaseResponse\x123\n" +
 	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\")\n" +
 	"\x0eGetCaseRequest\x12\x17\n" +
@@ -4840,7 +4938,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\"M\n" +
 	"\x16AssignDirectorResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x93\x03\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x96\x03\n" +
 	"\x18RequestAllocationRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -4849,22 +4947,23 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\fproduct_code\x18\x05 \x01(\tR\vproductCode\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\a \x01(\tR\aendDate\x12#\n" +
-	"\rvolume_amount\x18\b \x01(\x05R\fvolumeAmount\x12\x1f\n" +
-	"\vvolume_unit\x18\t \x01(\tR\n" +
-	"volumeUnit\x12)\n" +
-	"\x10volume_frequency\x18\n" +
-	" \x01(\tR\x0fvolumeFrequency\x12\x19\n" +
-	"\bgoal_ids\x18\v \x03(\tR\agoalIds\"}\n" +
+	"\bend_date\x18\a \x01(\tR\aendDate\x122\n" +
+	"\x06volume\x18\f \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12\x19\n" +
+	"\bgoal_ids\x18\v \x03(\tR\agoalIdsJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
+	"J\x04\b\n" +
+	"\x10\vR\rvolume_amountR\vvolume_unitR\x10volume_frequency\"}\n" +
 	"\x19RequestAllocationResponse\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xcb\x01\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x8f\x02\n" +
 	"\x10ListCasesRequest\x12A\n" +
 	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\bstatuses\x128\n" +
 	"\x18director_professional_id\x18\x02 \x01(\tR\x16directorProfessionalId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\xb9\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12!\n" +
+	"\fhousehold_id\x18\x05 \x01(\tR\vhouseholdId\x12\x1f\n" +
+	"\vresident_id\x18\x06 \x01(\tR\n" +
+	"residentId\"\xb9\x01\n" +
 	"\x11ListCasesResponse\x12<\n" +
 	"\x05cases\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.CaseSummaryR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12>\n" +
@@ -4898,16 +4997,16 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\agoal_id\x18\x03 \x01(\tR\x06goalId\x12=\n" +
 	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x06status\"L\n" +
 	"\x15SetGoalStatusResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xe1\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xe5\x02\n" +
 	"\x17RecordEvaluationRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12>\n" +
-	"\x06scores\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\x06scores\x12#\n" +
-	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x12I\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12#\n" +
+	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x124\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12I\n" +
 	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x123\n" +
 	"\x16check_in_interval_days\x18\x06 \x01(\x05R\x13checkInIntervalDays\x12\x1f\n" +
 	"\vwatch_until\x18\a \x01(\tR\n" +
-	"watchUntil\"t\n" +
+	"watchUntilJ\x04\b\x03\x10\x04R\x06scores\"t\n" +
 	"\x18RecordEvaluationResponse\x12#\n" +
 	"\revaluation_id\x18\x01 \x01(\tR\fevaluationId\x123\n" +
 	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd9\x01\n" +
@@ -4940,25 +5039,24 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rrecipient_oin\x18\x04 \x01(\tR\frecipientOin\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"G\n" +
 	"\x10HandOverResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x87\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xc7\x01\n" +
 	"\x10CloseCaseRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12=\n" +
-	"\x06result\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseResultR\x06result\x12M\n" +
-	"\x0eclosing_scores\x18\x04 \x03(\v2&.wijkbrug.casedirection.v1.DomainScoreR\rclosingScores\x12#\n" +
-	"\rassessment_id\x18\x05 \x01(\tR\fassessmentId\"H\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x126\n" +
+	"\x06result\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultR\x06result\x12#\n" +
+	"\rassessment_id\x18\x05 \x01(\tR\fassessmentIdJ\x04\b\x04\x10\x05R\x0eclosing_scores\"H\n" +
 	"\x11CloseCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd4\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x80\x03\n" +
 	"\x15AddInvolvementRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
-	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12Q\n" +
+	"\x11organisation_type\x18\t \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
 	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12'\n" +
 	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12>\n" +
 	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
 	"\n" +
 	"valid_from\x18\a \x01(\tR\tvalidFrom\x12\x19\n" +
-	"\bvalid_to\x18\b \x01(\tR\avalidTo\"\x97\x01\n" +
+	"\bvalid_to\x18\b \x01(\tR\avalidToJ\x04\b\x03\x10\x04\"\x97\x01\n" +
 	"\x16AddInvolvementResponse\x12H\n" +
 	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
 	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x9b\x01\n" +
@@ -4973,11 +5071,11 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x17ListInvolvementsRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\"f\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
-	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\x8e\x01\n" +
+	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xba\x01\n" +
 	"\x1bCheckCaseInvolvementRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
-	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\":\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
 	"\binvolved\x18\x01 \x01(\bR\binvolved*\x81\x02\n" +
 	"\n" +
@@ -4990,7 +5088,12 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x17CASE_STATUS_SCALED_DOWN\x10\x05\x12\x15\n" +
 	"\x11CASE_STATUS_WATCH\x10\x06\x12\x1b\n" +
 	"\x17CASE_STATUS_HANDED_OVER\x10\a\x12\x16\n" +
-	"\x12CASE_STATUS_CLOSED\x10\b*\x8f\x01\n" +
+	"\x12CASE_STATUS_CLOSED\x10\b*\x9e\x01\n" +
+	"\x10AllocationOrigin\x12!\n" +
+	"\x1dALLOCATION_ORIGIN_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eALLOCATION_ORIGIN_CASE_REQUEST\x10\x01\x12&\n" +
+	"\"ALLOCATION_ORIGIN_PROVIDER_REQUEST\x10\x02\x12\x1b\n" +
+	"\x17ALLOCATION_ORIGIN_OTHER\x10\x03*\x8f\x01\n" +
 	"\x0fInvolvementRole\x12 \n" +
 	"\x1cINVOLVEMENT_ROLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19INVOLVEMENT_ROLE_DIRECTOR\x10\x01\x12\x1d\n" +
@@ -5011,7 +5114,10 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cEVALUATION_DECISION_SCALE_UP\x10\x02\x12\"\n" +
 	"\x1eEVALUATION_DECISION_SCALE_DOWN\x10\x03\x12\x1d\n" +
 	"\x19EVALUATION_DECISION_WATCH\x10\x04\x12\x1d\n" +
-	"\x19EVALUATION_DECISION_CLOSE\x10\x05*\x88\x01\n" +
+	"\x19EVALUATION_DECISION_CLOSE\x10\x05*m\n" +
+	"\x14EvaluationTodoReason\x12&\n" +
+	"\"EVALUATION_TODO_REASON_UNSPECIFIED\x10\x00\x12-\n" +
+	")EVALUATION_TODO_REASON_SCALE_DOWN_ADVISED\x10\x01*\x88\x01\n" +
 	"\x11SafetyConcernKind\x12#\n" +
 	"\x1fSAFETY_CONCERN_KIND_UNSPECIFIED\x10\x00\x12)\n" +
 	"%SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE\x10\x01\x12#\n" +
@@ -5027,15 +5133,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1eHANDOVER_RECIPIENT_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fHANDOVER_RECIPIENT_VEILIG_THUIS\x10\x01\x12,\n" +
 	"(HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION\x10\x02\x12)\n" +
-	"%HANDOVER_RECIPIENT_OTHER_MUNICIPALITY\x10\x03*\xc1\x01\n" +
-	"\n" +
-	"CaseResult\x12\x1b\n" +
-	"\x17CASE_RESULT_UNSPECIFIED\x10\x00\x12\x1d\n" +
-	"\x19CASE_RESULT_GOALS_REACHED\x10\x01\x12\x1e\n" +
-	"\x1aCASE_RESULT_PARTLY_REACHED\x10\x02\x12\x1b\n" +
-	"\x17CASE_RESULT_NOT_REACHED\x10\x03\x12\x15\n" +
-	"\x11CASE_RESULT_MOVED\x10\x04\x12#\n" +
-	"\x1fCASE_RESULT_STOPPED_BY_RESIDENT\x10\x05*\xf1\x01\n" +
+	"%HANDOVER_RECIPIENT_OTHER_MUNICIPALITY\x10\x03*\xf1\x01\n" +
 	"\x11DomainOutcomeKind\x12#\n" +
 	"\x1fDOMAIN_OUTCOME_KIND_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"DOMAIN_OUTCOME_KIND_TARGET_REACHED\x10\x01\x12 \n" +
@@ -5076,23 +5174,23 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
-	(InvolvementRole)(0),                 // 1: wijkbrug.casedirection.v1.InvolvementRole
-	(GoalStatus)(0),                      // 2: wijkbrug.casedirection.v1.GoalStatus
-	(EvaluationDecision)(0),              // 3: wijkbrug.casedirection.v1.EvaluationDecision
-	(SafetyConcernKind)(0),               // 4: wijkbrug.casedirection.v1.SafetyConcernKind
-	(MeldcodeStep)(0),                    // 5: wijkbrug.casedirection.v1.MeldcodeStep
-	(HandoverRecipient)(0),               // 6: wijkbrug.casedirection.v1.HandoverRecipient
-	(CaseResult)(0),                      // 7: wijkbrug.casedirection.v1.CaseResult
-	(DomainOutcomeKind)(0),               // 8: wijkbrug.casedirection.v1.DomainOutcomeKind
-	(*Director)(nil),                     // 9: wijkbrug.casedirection.v1.Director
-	(*AllocationAction)(nil),             // 10: wijkbrug.casedirection.v1.AllocationAction
-	(*Case)(nil),                         // 11: wijkbrug.casedirection.v1.Case
-	(*Involvement)(nil),                  // 12: wijkbrug.casedirection.v1.Involvement
-	(*DomainScore)(nil),                  // 13: wijkbrug.casedirection.v1.DomainScore
+	(AllocationOrigin)(0),                // 1: wijkbrug.casedirection.v1.AllocationOrigin
+	(InvolvementRole)(0),                 // 2: wijkbrug.casedirection.v1.InvolvementRole
+	(GoalStatus)(0),                      // 3: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),              // 4: wijkbrug.casedirection.v1.EvaluationDecision
+	(EvaluationTodoReason)(0),            // 5: wijkbrug.casedirection.v1.EvaluationTodoReason
+	(SafetyConcernKind)(0),               // 6: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                    // 7: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),               // 8: wijkbrug.casedirection.v1.HandoverRecipient
+	(DomainOutcomeKind)(0),               // 9: wijkbrug.casedirection.v1.DomainOutcomeKind
+	(*Director)(nil),                     // 10: wijkbrug.casedirection.v1.Director
+	(*AllocationAction)(nil),             // 11: wijkbrug.casedirection.v1.AllocationAction
+	(*Case)(nil),                         // 12: wijkbrug.casedirection.v1.Case
+	(*Involvement)(nil),                  // 13: wijkbrug.casedirection.v1.Involvement
 	(*GoalInput)(nil),                    // 14: wijkbrug.casedirection.v1.GoalInput
 	(*GoalAction)(nil),                   // 15: wijkbrug.casedirection.v1.GoalAction
 	(*Goal)(nil),                         // 16: wijkbrug.casedirection.v1.Goal
@@ -5109,174 +5207,191 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(*CaseSummary)(nil),                  // 27: wijkbrug.casedirection.v1.CaseSummary
 	(*StatusCount)(nil),                  // 28: wijkbrug.casedirection.v1.StatusCount
 	(*OpenCaseRequest)(nil),              // 29: wijkbrug.casedirection.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 30: wijkbrug.casedirection.v1.OpenCaseResponse
-	(*GetCaseRequest)(nil),               // 31: wijkbrug.casedirection.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 32: wijkbrug.casedirection.v1.GetCaseResponse
-	(*AssignDirectorRequest)(nil),        // 33: wijkbrug.casedirection.v1.AssignDirectorRequest
-	(*AssignDirectorResponse)(nil),       // 34: wijkbrug.casedirection.v1.AssignDirectorResponse
-	(*RequestAllocationRequest)(nil),     // 35: wijkbrug.casedirection.v1.RequestAllocationRequest
-	(*RequestAllocationResponse)(nil),    // 36: wijkbrug.casedirection.v1.RequestAllocationResponse
-	(*ListCasesRequest)(nil),             // 37: wijkbrug.casedirection.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 38: wijkbrug.casedirection.v1.ListCasesResponse
-	(*AdoptPlanRequest)(nil),             // 39: wijkbrug.casedirection.v1.AdoptPlanRequest
-	(*AdoptPlanResponse)(nil),            // 40: wijkbrug.casedirection.v1.AdoptPlanResponse
-	(*StartPlanExecutionRequest)(nil),    // 41: wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	(*StartPlanExecutionResponse)(nil),   // 42: wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	(*AddGoalActionRequest)(nil),         // 43: wijkbrug.casedirection.v1.AddGoalActionRequest
-	(*AddGoalActionResponse)(nil),        // 44: wijkbrug.casedirection.v1.AddGoalActionResponse
-	(*SetGoalStatusRequest)(nil),         // 45: wijkbrug.casedirection.v1.SetGoalStatusRequest
-	(*SetGoalStatusResponse)(nil),        // 46: wijkbrug.casedirection.v1.SetGoalStatusResponse
-	(*RecordEvaluationRequest)(nil),      // 47: wijkbrug.casedirection.v1.RecordEvaluationRequest
-	(*RecordEvaluationResponse)(nil),     // 48: wijkbrug.casedirection.v1.RecordEvaluationResponse
-	(*RecordCaseConferenceRequest)(nil),  // 49: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	(*RecordCaseConferenceResponse)(nil), // 50: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	(*CheckInRequest)(nil),               // 51: wijkbrug.casedirection.v1.CheckInRequest
-	(*CheckInResponse)(nil),              // 52: wijkbrug.casedirection.v1.CheckInResponse
-	(*RecordSafetyConcernRequest)(nil),   // 53: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	(*RecordSafetyConcernResponse)(nil),  // 54: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	(*HandOverRequest)(nil),              // 55: wijkbrug.casedirection.v1.HandOverRequest
-	(*HandOverResponse)(nil),             // 56: wijkbrug.casedirection.v1.HandOverResponse
-	(*CloseCaseRequest)(nil),             // 57: wijkbrug.casedirection.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 58: wijkbrug.casedirection.v1.CloseCaseResponse
-	(*AddInvolvementRequest)(nil),        // 59: wijkbrug.casedirection.v1.AddInvolvementRequest
-	(*AddInvolvementResponse)(nil),       // 60: wijkbrug.casedirection.v1.AddInvolvementResponse
-	(*EndInvolvementRequest)(nil),        // 61: wijkbrug.casedirection.v1.EndInvolvementRequest
-	(*EndInvolvementResponse)(nil),       // 62: wijkbrug.casedirection.v1.EndInvolvementResponse
-	(*ListInvolvementsRequest)(nil),      // 63: wijkbrug.casedirection.v1.ListInvolvementsRequest
-	(*ListInvolvementsResponse)(nil),     // 64: wijkbrug.casedirection.v1.ListInvolvementsResponse
-	(*CheckCaseInvolvementRequest)(nil),  // 65: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	(*CheckCaseInvolvementResponse)(nil), // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	(*timestamppb.Timestamp)(nil),        // 67: google.protobuf.Timestamp
-	(v1.LifeDomain)(0),                   // 68: wijkbrug.common.v1.LifeDomain
+	(*CaseResident)(nil),                 // 30: wijkbrug.casedirection.v1.CaseResident
+	(*OpenCaseResponse)(nil),             // 31: wijkbrug.casedirection.v1.OpenCaseResponse
+	(*GetCaseRequest)(nil),               // 32: wijkbrug.casedirection.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 33: wijkbrug.casedirection.v1.GetCaseResponse
+	(*AssignDirectorRequest)(nil),        // 34: wijkbrug.casedirection.v1.AssignDirectorRequest
+	(*AssignDirectorResponse)(nil),       // 35: wijkbrug.casedirection.v1.AssignDirectorResponse
+	(*RequestAllocationRequest)(nil),     // 36: wijkbrug.casedirection.v1.RequestAllocationRequest
+	(*RequestAllocationResponse)(nil),    // 37: wijkbrug.casedirection.v1.RequestAllocationResponse
+	(*ListCasesRequest)(nil),             // 38: wijkbrug.casedirection.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 39: wijkbrug.casedirection.v1.ListCasesResponse
+	(*AdoptPlanRequest)(nil),             // 40: wijkbrug.casedirection.v1.AdoptPlanRequest
+	(*AdoptPlanResponse)(nil),            // 41: wijkbrug.casedirection.v1.AdoptPlanResponse
+	(*StartPlanExecutionRequest)(nil),    // 42: wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	(*StartPlanExecutionResponse)(nil),   // 43: wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	(*AddGoalActionRequest)(nil),         // 44: wijkbrug.casedirection.v1.AddGoalActionRequest
+	(*AddGoalActionResponse)(nil),        // 45: wijkbrug.casedirection.v1.AddGoalActionResponse
+	(*SetGoalStatusRequest)(nil),         // 46: wijkbrug.casedirection.v1.SetGoalStatusRequest
+	(*SetGoalStatusResponse)(nil),        // 47: wijkbrug.casedirection.v1.SetGoalStatusResponse
+	(*RecordEvaluationRequest)(nil),      // 48: wijkbrug.casedirection.v1.RecordEvaluationRequest
+	(*RecordEvaluationResponse)(nil),     // 49: wijkbrug.casedirection.v1.RecordEvaluationResponse
+	(*RecordCaseConferenceRequest)(nil),  // 50: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	(*RecordCaseConferenceResponse)(nil), // 51: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	(*CheckInRequest)(nil),               // 52: wijkbrug.casedirection.v1.CheckInRequest
+	(*CheckInResponse)(nil),              // 53: wijkbrug.casedirection.v1.CheckInResponse
+	(*RecordSafetyConcernRequest)(nil),   // 54: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	(*RecordSafetyConcernResponse)(nil),  // 55: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	(*HandOverRequest)(nil),              // 56: wijkbrug.casedirection.v1.HandOverRequest
+	(*HandOverResponse)(nil),             // 57: wijkbrug.casedirection.v1.HandOverResponse
+	(*CloseCaseRequest)(nil),             // 58: wijkbrug.casedirection.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 59: wijkbrug.casedirection.v1.CloseCaseResponse
+	(*AddInvolvementRequest)(nil),        // 60: wijkbrug.casedirection.v1.AddInvolvementRequest
+	(*AddInvolvementResponse)(nil),       // 61: wijkbrug.casedirection.v1.AddInvolvementResponse
+	(*EndInvolvementRequest)(nil),        // 62: wijkbrug.casedirection.v1.EndInvolvementRequest
+	(*EndInvolvementResponse)(nil),       // 63: wijkbrug.casedirection.v1.EndInvolvementResponse
+	(*ListInvolvementsRequest)(nil),      // 64: wijkbrug.casedirection.v1.ListInvolvementsRequest
+	(*ListInvolvementsResponse)(nil),     // 65: wijkbrug.casedirection.v1.ListInvolvementsResponse
+	(*CheckCaseInvolvementRequest)(nil),  // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	(*CheckCaseInvolvementResponse)(nil), // 67: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	(*timestamppb.Timestamp)(nil),        // 68: google.protobuf.Timestamp
+	(v1.AllocationStatus)(0),             // 69: wijkbrug.common.v1.AllocationStatus
+	(v1.LifeDomain)(0),                   // 70: wijkbrug.common.v1.LifeDomain
+	(v1.CaseResult)(0),                   // 71: wijkbrug.common.v1.CaseResult
+	(v1.OrganisationType)(0),             // 72: wijkbrug.common.v1.OrganisationType
+	(v1.ReferralStatus)(0),               // 73: wijkbrug.common.v1.ReferralStatus
+	(*v1.DomainChange)(nil),              // 74: wijkbrug.common.v1.DomainChange
+	(*v1.Volume)(nil),                    // 75: wijkbrug.common.v1.Volume
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	67,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	67,  // 1: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 2: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	9,   // 3: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	68,  // 4: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	10,  // 5: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	67,  // 6: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	17,  // 7: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
-	18,  // 8: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
-	19,  // 9: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
-	20,  // 10: wijkbrug.casedirection.v1.Case.evaluation_todos:type_name -> wijkbrug.casedirection.v1.EvaluationTodo
-	22,  // 11: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
-	23,  // 12: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
-	24,  // 13: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	67,  // 14: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	26,  // 15: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
-	25,  // 16: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
-	12,  // 17: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	1,   // 18: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	67,  // 19: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
-	67,  // 20: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
-	68,  // 21: wijkbrug.casedirection.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	68,  // 22: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	68,  // 23: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	2,   // 24: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	15,  // 25: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	67,  // 26: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
-	16,  // 27: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	67,  // 28: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	67,  // 29: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
-	13,  // 30: wijkbrug.casedirection.v1.Evaluation.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	3,   // 31: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	67,  // 32: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	67,  // 33: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
-	21,  // 34: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	67,  // 35: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	67,  // 36: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	67,  // 37: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
-	4,   // 38: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	5,   // 39: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	67,  // 40: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	67,  // 41: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
-	6,   // 42: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	67,  // 43: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	68,  // 44: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	8,   // 45: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
-	0,   // 46: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	67,  // 47: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	67,  // 48: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
-	0,   // 49: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	68,  // 50: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	11,  // 51: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 52: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 53: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 54: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	0,   // 55: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	27,  // 56: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
-	28,  // 57: wijkbrug.casedirection.v1.ListCasesResponse.counts:type_name -> wijkbrug.casedirection.v1.StatusCount
-	14,  // 58: wijkbrug.casedirection.v1.AdoptPlanRequest.goals:type_name -> wijkbrug.casedirection.v1.GoalInput
-	11,  // 59: wijkbrug.casedirection.v1.AdoptPlanResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 60: wijkbrug.casedirection.v1.StartPlanExecutionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 61: wijkbrug.casedirection.v1.AddGoalActionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	2,   // 62: wijkbrug.casedirection.v1.SetGoalStatusRequest.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	11,  // 63: wijkbrug.casedirection.v1.SetGoalStatusResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	13,  // 64: wijkbrug.casedirection.v1.RecordEvaluationRequest.scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	3,   // 65: wijkbrug.casedirection.v1.RecordEvaluationRequest.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	11,  // 66: wijkbrug.casedirection.v1.RecordEvaluationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	21,  // 67: wijkbrug.casedirection.v1.RecordCaseConferenceRequest.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	11,  // 68: wijkbrug.casedirection.v1.RecordCaseConferenceResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	11,  // 69: wijkbrug.casedirection.v1.CheckInResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	4,   // 70: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	5,   // 71: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	11,  // 72: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	6,   // 73: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	11,  // 74: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	7,   // 75: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.casedirection.v1.CaseResult
-	13,  // 76: wijkbrug.casedirection.v1.CloseCaseRequest.closing_scores:type_name -> wijkbrug.casedirection.v1.DomainScore
-	11,  // 77: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	1,   // 78: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	12,  // 79: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
-	11,  // 80: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	12,  // 81: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
-	11,  // 82: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	12,  // 83: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	29,  // 84: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	31,  // 85: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	33,  // 86: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	35,  // 87: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	37,  // 88: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	39,  // 89: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	41,  // 90: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	43,  // 91: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	45,  // 92: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	47,  // 93: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	49,  // 94: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	51,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	53,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	55,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	57,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	59,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
-	61,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
-	63,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	65,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	30,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	32,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	34,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	36,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	38,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	40,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	42,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	44,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	46,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	48,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	50,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	52,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	54,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	56,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	58,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	60,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	62,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	64,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	66,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	103, // [103:122] is the sub-list for method output_type
-	84,  // [84:103] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	68,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	69,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	68,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	1,   // 3: wijkbrug.casedirection.v1.AllocationAction.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
+	0,   // 4: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	10,  // 5: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
+	70,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	11,  // 7: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
+	68,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	17,  // 9: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
+	18,  // 10: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
+	19,  // 11: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
+	20,  // 12: wijkbrug.casedirection.v1.Case.evaluation_todos:type_name -> wijkbrug.casedirection.v1.EvaluationTodo
+	22,  // 13: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
+	23,  // 14: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
+	24,  // 15: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
+	68,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	71,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
+	26,  // 18: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	25,  // 19: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
+	13,  // 20: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
+	72,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	2,   // 22: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	68,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	68,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	70,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	73,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	69,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
+	70,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	3,   // 29: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	15,  // 30: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
+	68,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	16,  // 32: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
+	73,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	68,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	68,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	4,   // 36: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	74,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
+	5,   // 38: wijkbrug.casedirection.v1.EvaluationTodo.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
+	68,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	68,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	72,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	21,  // 42: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	68,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	68,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	68,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	6,   // 46: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	7,   // 47: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	68,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	68,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	8,   // 50: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	68,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	70,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	9,   // 53: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
+	0,   // 54: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	68,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	68,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	0,   // 57: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	70,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	30,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.casedirection.v1.CaseResident
+	12,  // 60: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 61: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 62: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	75,  // 63: wijkbrug.casedirection.v1.RequestAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	12,  // 64: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	0,   // 65: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	27,  // 66: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
+	28,  // 67: wijkbrug.casedirection.v1.ListCasesResponse.counts:type_name -> wijkbrug.casedirection.v1.StatusCount
+	14,  // 68: wijkbrug.casedirection.v1.AdoptPlanRequest.goals:type_name -> wijkbrug.casedirection.v1.GoalInput
+	12,  // 69: wijkbrug.casedirection.v1.AdoptPlanResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 70: wijkbrug.casedirection.v1.StartPlanExecutionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 71: wijkbrug.casedirection.v1.AddGoalActionResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	3,   // 72: wijkbrug.casedirection.v1.SetGoalStatusRequest.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	12,  // 73: wijkbrug.casedirection.v1.SetGoalStatusResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	4,   // 74: wijkbrug.casedirection.v1.RecordEvaluationRequest.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	12,  // 75: wijkbrug.casedirection.v1.RecordEvaluationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	21,  // 76: wijkbrug.casedirection.v1.RecordCaseConferenceRequest.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
+	12,  // 77: wijkbrug.casedirection.v1.RecordCaseConferenceResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	12,  // 78: wijkbrug.casedirection.v1.CheckInResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	6,   // 79: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	7,   // 80: wijkbrug.casedirection.v1.RecordSafetyConcernRequest.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	12,  // 81: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	8,   // 82: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	12,  // 83: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	71,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
+	12,  // 85: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	72,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	2,   // 87: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	13,  // 88: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
+	12,  // 89: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	13,  // 90: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
+	12,  // 91: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	13,  // 92: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
+	72,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	29,  // 94: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	32,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	34,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	36,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	38,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	40,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	42,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	44,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	46,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	48,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	50,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	52,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	54,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	56,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	58,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	60,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	62,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	64,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	66,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	31,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	33,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	35,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	37,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	39,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	41,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	43,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	45,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	47,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	49,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	51,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	53,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	55,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	57,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	59,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	61,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	63,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	65,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	67,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	113, // [113:132] is the sub-list for method output_type
+	94,  // [94:113] is the sub-list for method input_type
+	94,  // [94:94] is the sub-list for extension type_name
+	94,  // [94:94] is the sub-list for extension extendee
+	0,   // [0:94] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }
@@ -5289,7 +5404,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -59,10 +59,13 @@ type CaseDirectionServiceClient interface {
 	// AssignDirector makes a professional the case director; the case becomes ACTIVE.
 	AssignDirector(ctx context.Context, in *AssignDirectorRequest, opts ...grpc.CallOption) (*AssignDirectorResponse, error)
 	// RequestAllocation allocates a custom provision for the case through provider-monitoring
-	// and records the allocation as an action of the case.
+	// and records the allocation as an action of the case. Allocations issued for the case in
+	// other ways (a provider's request granted with the case's id, a change) become actions of
+	// the case too, from provider-monitoring's events.
 	RequestAllocation(ctx context.Context, in *RequestAllocationRequest, opts ...grpc.CallOption) (*RequestAllocationResponse, error)
 	// ListCases lists the calling team's cases (its caseload), optionally only those of one
-	// director and/or some statuses, with the number of cases per status.
+	// director, some statuses, one household or one resident, with the number of cases per
+	// status.
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
 	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
@@ -76,8 +79,9 @@ type CaseDirectionServiceClient interface {
 	AddGoalAction(ctx context.Context, in *AddGoalActionRequest, opts ...grpc.CallOption) (*AddGoalActionResponse, error)
 	// SetGoalStatus changes a goal's status. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
 	SetGoalStatus(ctx context.Context, in *SetGoalStatusRequest, opts ...grpc.CallOption) (*SetGoalStatusResponse, error)
-	// RecordEvaluation records an evaluation (scores per life domain and a decision) and
-	// applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
+	// RecordEvaluation records an evaluation — a ZRM assessment recorded in intake, named by id
+	// and checked to concern the case's household or one of its members, compared with the
+	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
 	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
 	RecordEvaluation(ctx context.Context, in *RecordEvaluationRequest, opts ...grpc.CallOption) (*RecordEvaluationResponse, error)
 	// RecordCaseConference records a case conference: date, attendees (also external experts)
@@ -94,7 +98,8 @@ type CaseDirectionServiceClient interface {
 	HandOver(ctx context.Context, in *HandOverRequest, opts ...grpc.CallOption) (*HandOverResponse, error)
 	// CloseCase closes the case with a result: only from IN_PROGRESS, SCALED_DOWN or WATCH,
 	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
-	// is still open). The closing assessment gives the outcome per life domain.
+	// is still open). The closing assessment (a ZRM assessment in intake, by id) gives the
+	// outcome per life domain.
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
 	// AddInvolvement records that an organisation (and optionally one of its professionals) is
 	// involved in the case as EXECUTOR or ADVISOR from valid_from to valid_to. While the
@@ -328,10 +333,13 @@ type CaseDirectionServiceServer interface {
 	// AssignDirector makes a professional the case director; the case becomes ACTIVE.
 	AssignDirector(context.Context, *AssignDirectorRequest) (*AssignDirectorResponse, error)
 	// RequestAllocation allocates a custom provision for the case through provider-monitoring
-	// and records the allocation as an action of the case.
+	// and records the allocation as an action of the case. Allocations issued for the case in
+	// other ways (a provider's request granted with the case's id, a change) become actions of
+	// the case too, from provider-monitoring's events.
 	RequestAllocation(context.Context, *RequestAllocationRequest) (*RequestAllocationResponse, error)
 	// ListCases lists the calling team's cases (its caseload), optionally only those of one
-	// director and/or some statuses, with the number of cases per status.
+	// director, some statuses, one household or one resident, with the number of cases per
+	// status.
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
 	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
@@ -345,8 +353,9 @@ type CaseDirectionServiceServer interface {
 	AddGoalAction(context.Context, *AddGoalActionRequest) (*AddGoalActionResponse, error)
 	// SetGoalStatus changes a goal's status. REACHED, PARTLY, NOT_REACHED and DROPPED are final.
 	SetGoalStatus(context.Context, *SetGoalStatusRequest) (*SetGoalStatusResponse, error)
-	// RecordEvaluation records an evaluation (scores per life domain and a decision) and
-	// applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
+	// RecordEvaluation records an evaluation — a ZRM assessment recorded in intake, named by id
+	// and checked to concern the case's household or one of its members, compared with the
+	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
 	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
 	RecordEvaluation(context.Context, *RecordEvaluationRequest) (*RecordEvaluationResponse, error)
 	// RecordCaseConference records a case conference: date, attendees (also external experts)
@@ -363,7 +372,8 @@ type CaseDirectionServiceServer interface {
 	HandOver(context.Context, *HandOverRequest) (*HandOverResponse, error)
 	// CloseCase closes the case with a result: only from IN_PROGRESS, SCALED_DOWN or WATCH,
 	// with every goal final and no open referral or allocation (FAILED_PRECONDITION names what
-	// is still open). The closing assessment gives the outcome per life domain.
+	// is still open). The closing assessment (a ZRM assessment in intake, by id) gives the
+	// outcome per life domain.
 	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
 	// AddInvolvement records that an organisation (and optionally one of its professionals) is
 	// involved in the case as EXECUTOR or ADVISOR from valid_from to valid_to. While the

@@ -374,12 +374,11 @@ func (x *CaseStatusChanged) GetConfidentiality() v1.Confidentiality {
 // sources of the signals behind it.
 // Subject: wijkbrug.casedirection.<municipality>.case.closed
 type CaseClosed struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	IntakeId string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
-	Status   CaseStatus             `protobuf:"varint,3,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
-	// Result code, e.g. GOALS_REACHED, PARTLY_REACHED, NOT_REACHED, HANDED_OVER, MOVED.
-	Result           string                 `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId         string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	Status           CaseStatus             `protobuf:"varint,3,opt,name=status,proto3,enum=wijkbrug.casedirection.v1.CaseStatus" json:"status,omitempty"`
+	Result           v1.CaseResult          `protobuf:"varint,8,opt,name=result,proto3,enum=wijkbrug.common.v1.CaseResult" json:"result,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
 	// Closing outcome per life domain that had a goal (absent for a handover).
@@ -439,11 +438,11 @@ func (x *CaseClosed) GetStatus() CaseStatus {
 	return CaseStatus_CASE_STATUS_UNSPECIFIED
 }
 
-func (x *CaseClosed) GetResult() string {
+func (x *CaseClosed) GetResult() v1.CaseResult {
 	if x != nil {
 		return x.Result
 	}
-	return ""
+	return v1.CaseResult(0)
 }
 
 func (x *CaseClosed) GetMunicipalityCode() string {
@@ -834,7 +833,7 @@ type CaseEvaluationDue struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	TodoId           string                 `protobuf:"bytes,2,opt,name=todo_id,json=todoId,proto3" json:"todo_id,omitempty"`
-	Reason           string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason           EvaluationTodoReason   `protobuf:"varint,6,opt,name=reason,proto3,enum=wijkbrug.casedirection.v1.EvaluationTodoReason" json:"reason,omitempty"`
 	AllocationNumber string                 `protobuf:"bytes,4,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -885,11 +884,11 @@ func (x *CaseEvaluationDue) GetTodoId() string {
 	return ""
 }
 
-func (x *CaseEvaluationDue) GetReason() string {
+func (x *CaseEvaluationDue) GetReason() EvaluationTodoReason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return EvaluationTodoReason_EVALUATION_TODO_REASON_UNSPECIFIED
 }
 
 func (x *CaseEvaluationDue) GetAllocationNumber() string {
@@ -1332,9 +1331,9 @@ type CaseInvolvementAdded struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	InvolvementId string                 `protobuf:"bytes,2,opt,name=involvement_id,json=involvementId,proto3" json:"involvement_id,omitempty"`
-	// Organisation type (TEAM, GP, PROVIDER, ...) and OIN of the involved organisation.
-	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
-	OrganisationOin  string `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// Organisation type and OIN of the involved organisation.
+	OrganisationType v1.OrganisationType `protobuf:"varint,12,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
+	OrganisationOin  string              `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	// The organisation's opaque id of the professional; empty for the organisation as a whole.
 	ProfessionalId string          `protobuf:"bytes,5,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	Role           InvolvementRole `protobuf:"varint,6,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
@@ -1393,11 +1392,11 @@ func (x *CaseInvolvementAdded) GetInvolvementId() string {
 	return ""
 }
 
-func (x *CaseInvolvementAdded) GetOrganisationType() string {
+func (x *CaseInvolvementAdded) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *CaseInvolvementAdded) GetOrganisationOin() string {
@@ -1463,7 +1462,7 @@ type CaseInvolvementEnded struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	InvolvementId    string                 `protobuf:"bytes,2,opt,name=involvement_id,json=involvementId,proto3" json:"involvement_id,omitempty"`
-	OrganisationType string                 `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	OrganisationType v1.OrganisationType    `protobuf:"varint,11,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	OrganisationOin  string                 `protobuf:"bytes,4,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	Role             InvolvementRole        `protobuf:"varint,5,opt,name=role,proto3,enum=wijkbrug.casedirection.v1.InvolvementRole" json:"role,omitempty"`
 	// The last day, YYYY-MM-DD, when it was ended from a given day; empty when ended now.
@@ -1522,11 +1521,11 @@ func (x *CaseInvolvementEnded) GetInvolvementId() string {
 	return ""
 }
 
-func (x *CaseInvolvementEnded) GetOrganisationType() string {
+func (x *CaseInvolvementEnded) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 func (x *CaseInvolvementEnded) GetOrganisationOin() string {
@@ -1611,16 +1610,16 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x02to\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x02to\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12M\n" +
-	"\x0fconfidentiality\x18\a \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\"\xc5\x02\n" +
+	"\x0fconfidentiality\x18\a \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\"\xeb\x02\n" +
 	"\n" +
 	"CaseClosed\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12=\n" +
-	"\x06status\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x16\n" +
-	"\x06result\x18\x04 \x01(\tR\x06result\x12+\n" +
+	"\x06status\x18\x03 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x126\n" +
+	"\x06result\x18\b \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultR\x06result\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12Q\n" +
-	"\x0fdomain_outcomes\x18\a \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes\"\xcd\x02\n" +
+	"\x0fdomain_outcomes\x18\a \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomesJ\x04\b\x04\x10\x05\"\xcd\x02\n" +
 	"\x0fCasePlanAdopted\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x19\n" +
@@ -1652,13 +1651,13 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\rassessment_id\x18\x03 \x01(\tR\fassessmentId\x12I\n" +
 	"\bdecision\x18\x04 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb7\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xee\x01\n" +
 	"\x11CaseEvaluationDue\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
-	"\atodo_id\x18\x02 \x01(\tR\x06todoId\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x12+\n" +
+	"\atodo_id\x18\x02 \x01(\tR\x06todoId\x12G\n" +
+	"\x06reason\x18\x06 \x01(\x0e2/.wijkbrug.casedirection.v1.EvaluationTodoReasonR\x06reason\x12+\n" +
 	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xbf\x01\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCodeJ\x04\b\x03\x10\x04\"\xbf\x01\n" +
 	"\x12CaseConferenceHeld\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12#\n" +
 	"\rconference_id\x18\x02 \x01(\tR\fconferenceId\x12\x17\n" +
@@ -1691,11 +1690,11 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\rrecipient_oin\x18\x03 \x01(\tR\frecipientOin\x12>\n" +
 	"\x1brecipient_municipality_code\x18\x04 \x01(\tR\x19recipientMunicipalityCode\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf9\x03\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa5\x04\n" +
 	"\x14CaseInvolvementAdded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
-	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12+\n" +
-	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12Q\n" +
+	"\x11organisation_type\x18\f \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
 	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12'\n" +
 	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12>\n" +
 	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
@@ -1705,11 +1704,11 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\t \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\n" +
 	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
-	"\x02at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xe8\x03\n" +
+	"\x02at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04\"\x94\x04\n" +
 	"\x14CaseInvolvementEnded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
-	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12+\n" +
-	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\x12)\n" +
+	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12Q\n" +
+	"\x11organisation_type\x18\v \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
 	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12>\n" +
 	"\x04role\x18\x05 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x19\n" +
 	"\bvalid_to\x18\x06 \x01(\tR\avalidTo\x125\n" +
@@ -1717,7 +1716,7 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
 	"\x02at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04BPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_events_proto_rawDescOnce sync.Once
@@ -1753,14 +1752,17 @@ var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(CaseStatus)(0),                   // 17: wijkbrug.casedirection.v1.CaseStatus
 	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
 	(v1.Confidentiality)(0),           // 19: wijkbrug.common.v1.Confidentiality
-	(*DomainOutcome)(nil),             // 20: wijkbrug.casedirection.v1.DomainOutcome
-	(v1.LifeDomain)(0),                // 21: wijkbrug.common.v1.LifeDomain
-	(GoalStatus)(0),                   // 22: wijkbrug.casedirection.v1.GoalStatus
-	(EvaluationDecision)(0),           // 23: wijkbrug.casedirection.v1.EvaluationDecision
-	(SafetyConcernKind)(0),            // 24: wijkbrug.casedirection.v1.SafetyConcernKind
-	(MeldcodeStep)(0),                 // 25: wijkbrug.casedirection.v1.MeldcodeStep
-	(HandoverRecipient)(0),            // 26: wijkbrug.casedirection.v1.HandoverRecipient
-	(InvolvementRole)(0),              // 27: wijkbrug.casedirection.v1.InvolvementRole
+	(v1.CaseResult)(0),                // 20: wijkbrug.common.v1.CaseResult
+	(*DomainOutcome)(nil),             // 21: wijkbrug.casedirection.v1.DomainOutcome
+	(v1.LifeDomain)(0),                // 22: wijkbrug.common.v1.LifeDomain
+	(GoalStatus)(0),                   // 23: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),           // 24: wijkbrug.casedirection.v1.EvaluationDecision
+	(EvaluationTodoReason)(0),         // 25: wijkbrug.casedirection.v1.EvaluationTodoReason
+	(SafetyConcernKind)(0),            // 26: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                 // 27: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),            // 28: wijkbrug.casedirection.v1.HandoverRecipient
+	(v1.OrganisationType)(0),          // 29: wijkbrug.common.v1.OrganisationType
+	(InvolvementRole)(0),              // 30: wijkbrug.casedirection.v1.InvolvementRole
 }
 var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
 	17, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
@@ -1771,37 +1773,41 @@ var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
 	18, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
 	19, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
 	17, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	18, // 8: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
-	20, // 9: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
-	21, // 10: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	18, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
-	21, // 12: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	22, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	22, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	18, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
-	23, // 16: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	18, // 17: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
-	18, // 18: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
-	18, // 19: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
-	18, // 20: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
-	24, // 21: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	25, // 22: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	19, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
-	26, // 25: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	18, // 26: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
-	27, // 27: wijkbrug.casedirection.v1.CaseInvolvementAdded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	19, // 28: wijkbrug.casedirection.v1.CaseInvolvementAdded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 29: wijkbrug.casedirection.v1.CaseInvolvementAdded.at:type_name -> google.protobuf.Timestamp
-	27, // 30: wijkbrug.casedirection.v1.CaseInvolvementEnded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	18, // 31: wijkbrug.casedirection.v1.CaseInvolvementEnded.ended_at:type_name -> google.protobuf.Timestamp
-	19, // 32: wijkbrug.casedirection.v1.CaseInvolvementEnded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 33: wijkbrug.casedirection.v1.CaseInvolvementEnded.at:type_name -> google.protobuf.Timestamp
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	20, // 8: wijkbrug.casedirection.v1.CaseClosed.result:type_name -> wijkbrug.common.v1.CaseResult
+	18, // 9: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
+	21, // 10: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	22, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	18, // 12: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
+	22, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	23, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	23, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	18, // 16: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
+	24, // 17: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	18, // 18: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
+	25, // 19: wijkbrug.casedirection.v1.CaseEvaluationDue.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
+	18, // 20: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
+	18, // 21: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
+	18, // 22: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
+	26, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	27, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	19, // 25: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 26: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
+	28, // 27: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	18, // 28: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
+	29, // 29: wijkbrug.casedirection.v1.CaseInvolvementAdded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	30, // 30: wijkbrug.casedirection.v1.CaseInvolvementAdded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	19, // 31: wijkbrug.casedirection.v1.CaseInvolvementAdded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 32: wijkbrug.casedirection.v1.CaseInvolvementAdded.at:type_name -> google.protobuf.Timestamp
+	29, // 33: wijkbrug.casedirection.v1.CaseInvolvementEnded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	30, // 34: wijkbrug.casedirection.v1.CaseInvolvementEnded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	18, // 35: wijkbrug.casedirection.v1.CaseInvolvementEnded.ended_at:type_name -> google.protobuf.Timestamp
+	19, // 36: wijkbrug.casedirection.v1.CaseInvolvementEnded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 37: wijkbrug.casedirection.v1.CaseInvolvementEnded.at:type_name -> google.protobuf.Timestamp
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_events_proto_init() }

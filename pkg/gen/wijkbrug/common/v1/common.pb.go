@@ -23,7 +23,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// LifeDomain is a life domain (leefgebied) of the Zelfredzaamheid-Matrix 2017.
+// LifeDomain is a life domain (leefgebied) of the Zelfredzaamheid-Matrix (ZRM). Every API uses
+// it: intakes, signals, provisions, plan goals and ZRM scores alike.
 // The instrument and its labels live as data in shared/reference/zrm.json.
 type LifeDomain int32
 
@@ -42,6 +43,9 @@ const (
 	LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK          LifeDomain = 11
 	LifeDomain_LIFE_DOMAIN_COMMUNITY_PARTICIPATION LifeDomain = 12
 	LifeDomain_LIFE_DOMAIN_JUSTICE                 LifeDomain = 13
+	// ADL of the ZRM-2013 instrument, which ZRM-2017 splits into BASIC_ADL and
+	// INSTRUMENTAL_ADL; only in assessments with instrument ZRM-2013.
+	LifeDomain_LIFE_DOMAIN_ADL LifeDomain = 14
 )
 
 // Enum value maps for LifeDomain.
@@ -61,6 +65,7 @@ var (
 		11: "LIFE_DOMAIN_SOCIAL_NETWORK",
 		12: "LIFE_DOMAIN_COMMUNITY_PARTICIPATION",
 		13: "LIFE_DOMAIN_JUSTICE",
+		14: "LIFE_DOMAIN_ADL",
 	}
 	LifeDomain_value = map[string]int32{
 		"LIFE_DOMAIN_UNSPECIFIED":             0,
@@ -77,6 +82,7 @@ var (
 		"LIFE_DOMAIN_SOCIAL_NETWORK":          11,
 		"LIFE_DOMAIN_COMMUNITY_PARTICIPATION": 12,
 		"LIFE_DOMAIN_JUSTICE":                 13,
+		"LIFE_DOMAIN_ADL":                     14,
 	}
 )
 
@@ -164,11 +170,722 @@ func (Confidentiality) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{1}
 }
 
+// OrganisationType is the kind of organisation, as the regional CA writes it in the OU of the
+// organisation's certificate (ORGANISATION_TYPE_GP ⇄ OU "GP"). Requests that name an
+// organisation and answers that show one use it.
+type OrganisationType int32
+
+const (
+	OrganisationType_ORGANISATION_TYPE_UNSPECIFIED         OrganisationType = 0
+	OrganisationType_ORGANISATION_TYPE_GP                  OrganisationType = 1
+	OrganisationType_ORGANISATION_TYPE_PRACTICE_NURSE      OrganisationType = 2
+	OrganisationType_ORGANISATION_TYPE_VEILIG_THUIS        OrganisationType = 3
+	OrganisationType_ORGANISATION_TYPE_HOUSING_CORPORATION OrganisationType = 4
+	// Energy and water companies.
+	OrganisationType_ORGANISATION_TYPE_UTILITY        OrganisationType = 5
+	OrganisationType_ORGANISATION_TYPE_HEALTH_INSURER OrganisationType = 6
+	OrganisationType_ORGANISATION_TYPE_POLICE         OrganisationType = 7
+	OrganisationType_ORGANISATION_TYPE_CREDIT_BANK    OrganisationType = 8
+	// A care provider (zorgaanbieder).
+	OrganisationType_ORGANISATION_TYPE_PROVIDER OrganisationType = 9
+	// A neighbourhood team (sociaal wijkteam).
+	OrganisationType_ORGANISATION_TYPE_TEAM         OrganisationType = 10
+	OrganisationType_ORGANISATION_TYPE_MUNICIPALITY OrganisationType = 11
+	OrganisationType_ORGANISATION_TYPE_INTEGRATOR   OrganisationType = 12
+	// A Wijkbrug service acting for a caller.
+	OrganisationType_ORGANISATION_TYPE_SERVICE OrganisationType = 13
+)
+
+// Enum value maps for OrganisationType.
+var (
+	OrganisationType_name = map[int32]string{
+		0:  "ORGANISATION_TYPE_UNSPECIFIED",
+		1:  "ORGANISATION_TYPE_GP",
+		2:  "ORGANISATION_TYPE_PRACTICE_NURSE",
+		3:  "ORGANISATION_TYPE_VEILIG_THUIS",
+		4:  "ORGANISATION_TYPE_HOUSING_CORPORATION",
+		5:  "ORGANISATION_TYPE_UTILITY",
+		6:  "ORGANISATION_TYPE_HEALTH_INSURER",
+		7:  "ORGANISATION_TYPE_POLICE",
+		8:  "ORGANISATION_TYPE_CREDIT_BANK",
+		9:  "ORGANISATION_TYPE_PROVIDER",
+		10: "ORGANISATION_TYPE_TEAM",
+		11: "ORGANISATION_TYPE_MUNICIPALITY",
+		12: "ORGANISATION_TYPE_INTEGRATOR",
+		13: "ORGANISATION_TYPE_SERVICE",
+	}
+	OrganisationType_value = map[string]int32{
+		"ORGANISATION_TYPE_UNSPECIFIED":         0,
+		"ORGANISATION_TYPE_GP":                  1,
+		"ORGANISATION_TYPE_PRACTICE_NURSE":      2,
+		"ORGANISATION_TYPE_VEILIG_THUIS":        3,
+		"ORGANISATION_TYPE_HOUSING_CORPORATION": 4,
+		"ORGANISATION_TYPE_UTILITY":             5,
+		"ORGANISATION_TYPE_HEALTH_INSURER":      6,
+		"ORGANISATION_TYPE_POLICE":              7,
+		"ORGANISATION_TYPE_CREDIT_BANK":         8,
+		"ORGANISATION_TYPE_PROVIDER":            9,
+		"ORGANISATION_TYPE_TEAM":                10,
+		"ORGANISATION_TYPE_MUNICIPALITY":        11,
+		"ORGANISATION_TYPE_INTEGRATOR":          12,
+		"ORGANISATION_TYPE_SERVICE":             13,
+	}
+)
+
+func (x OrganisationType) Enum() *OrganisationType {
+	p := new(OrganisationType)
+	*p = x
+	return p
+}
+
+func (x OrganisationType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OrganisationType) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[2].Descriptor()
+}
+
+func (OrganisationType) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[2]
+}
+
+func (x OrganisationType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OrganisationType.Descriptor instead.
+func (OrganisationType) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+// CaseResult is how a case ended.
+type CaseResult int32
+
+const (
+	CaseResult_CASE_RESULT_UNSPECIFIED    CaseResult = 0
+	CaseResult_CASE_RESULT_GOALS_REACHED  CaseResult = 1
+	CaseResult_CASE_RESULT_PARTLY_REACHED CaseResult = 2
+	CaseResult_CASE_RESULT_NOT_REACHED    CaseResult = 3
+	// The household moved out of the municipality.
+	CaseResult_CASE_RESULT_MOVED CaseResult = 4
+	// The resident ended the cooperation.
+	CaseResult_CASE_RESULT_STOPPED_BY_RESIDENT CaseResult = 5
+	// Handed over to Veilig Thuis, a certified institution or another municipality (set by
+	// HandOver; CloseCase does not take it).
+	CaseResult_CASE_RESULT_HANDED_OVER CaseResult = 6
+)
+
+// Enum value maps for CaseResult.
+var (
+	CaseResult_name = map[int32]string{
+		0: "CASE_RESULT_UNSPECIFIED",
+		1: "CASE_RESULT_GOALS_REACHED",
+		2: "CASE_RESULT_PARTLY_REACHED",
+		3: "CASE_RESULT_NOT_REACHED",
+		4: "CASE_RESULT_MOVED",
+		5: "CASE_RESULT_STOPPED_BY_RESIDENT",
+		6: "CASE_RESULT_HANDED_OVER",
+	}
+	CaseResult_value = map[string]int32{
+		"CASE_RESULT_UNSPECIFIED":         0,
+		"CASE_RESULT_GOALS_REACHED":       1,
+		"CASE_RESULT_PARTLY_REACHED":      2,
+		"CASE_RESULT_NOT_REACHED":         3,
+		"CASE_RESULT_MOVED":               4,
+		"CASE_RESULT_STOPPED_BY_RESIDENT": 5,
+		"CASE_RESULT_HANDED_OVER":         6,
+	}
+)
+
+func (x CaseResult) Enum() *CaseResult {
+	p := new(CaseResult)
+	*p = x
+	return p
+}
+
+func (x CaseResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (CaseResult) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[3]
+}
+
+func (x CaseResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseResult.Descriptor instead.
+func (CaseResult) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+// AllocationStatus is the state of an allocation of custom care.
+type AllocationStatus int32
+
+const (
+	AllocationStatus_ALLOCATION_STATUS_UNSPECIFIED AllocationStatus = 0
+	AllocationStatus_ALLOCATION_STATUS_ISSUED      AllocationStatus = 1
+	AllocationStatus_ALLOCATION_STATUS_STARTED     AllocationStatus = 2
+	AllocationStatus_ALLOCATION_STATUS_PAUSED      AllocationStatus = 3
+	AllocationStatus_ALLOCATION_STATUS_ENDED       AllocationStatus = 4
+	AllocationStatus_ALLOCATION_STATUS_WITHDRAWN   AllocationStatus = 5
+)
+
+// Enum value maps for AllocationStatus.
+var (
+	AllocationStatus_name = map[int32]string{
+		0: "ALLOCATION_STATUS_UNSPECIFIED",
+		1: "ALLOCATION_STATUS_ISSUED",
+		2: "ALLOCATION_STATUS_STARTED",
+		3: "ALLOCATION_STATUS_PAUSED",
+		4: "ALLOCATION_STATUS_ENDED",
+		5: "ALLOCATION_STATUS_WITHDRAWN",
+	}
+	AllocationStatus_value = map[string]int32{
+		"ALLOCATION_STATUS_UNSPECIFIED": 0,
+		"ALLOCATION_STATUS_ISSUED":      1,
+		"ALLOCATION_STATUS_STARTED":     2,
+		"ALLOCATION_STATUS_PAUSED":      3,
+		"ALLOCATION_STATUS_ENDED":       4,
+		"ALLOCATION_STATUS_WITHDRAWN":   5,
+	}
+)
+
+func (x AllocationStatus) Enum() *AllocationStatus {
+	p := new(AllocationStatus)
+	*p = x
+	return p
+}
+
+func (x AllocationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AllocationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[4].Descriptor()
+}
+
+func (AllocationStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[4]
+}
+
+func (x AllocationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AllocationStatus.Descriptor instead.
+func (AllocationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+// ReferralStatus follows a referral (FHIR Task status).
+type ReferralStatus int32
+
+const (
+	ReferralStatus_REFERRAL_STATUS_UNSPECIFIED ReferralStatus = 0
+	// Prepared by the referrer, not yet visible to the recipient.
+	ReferralStatus_REFERRAL_STATUS_DRAFT ReferralStatus = 1
+	// Sent; the recipient must accept or decline before accept_by.
+	ReferralStatus_REFERRAL_STATUS_SENT     ReferralStatus = 2
+	ReferralStatus_REFERRAL_STATUS_ACCEPTED ReferralStatus = 3
+	ReferralStatus_REFERRAL_STATUS_DECLINED ReferralStatus = 4
+	// Not accepted before accept_by (set by the service).
+	ReferralStatus_REFERRAL_STATUS_EXPIRED     ReferralStatus = 5
+	ReferralStatus_REFERRAL_STATUS_IN_PROGRESS ReferralStatus = 6
+	// Paused; the hold reason says why (e.g. WAITLIST).
+	ReferralStatus_REFERRAL_STATUS_ON_HOLD   ReferralStatus = 7
+	ReferralStatus_REFERRAL_STATUS_COMPLETED ReferralStatus = 8
+	ReferralStatus_REFERRAL_STATUS_FAILED    ReferralStatus = 9
+	ReferralStatus_REFERRAL_STATUS_CANCELLED ReferralStatus = 10
+)
+
+// Enum value maps for ReferralStatus.
+var (
+	ReferralStatus_name = map[int32]string{
+		0:  "REFERRAL_STATUS_UNSPECIFIED",
+		1:  "REFERRAL_STATUS_DRAFT",
+		2:  "REFERRAL_STATUS_SENT",
+		3:  "REFERRAL_STATUS_ACCEPTED",
+		4:  "REFERRAL_STATUS_DECLINED",
+		5:  "REFERRAL_STATUS_EXPIRED",
+		6:  "REFERRAL_STATUS_IN_PROGRESS",
+		7:  "REFERRAL_STATUS_ON_HOLD",
+		8:  "REFERRAL_STATUS_COMPLETED",
+		9:  "REFERRAL_STATUS_FAILED",
+		10: "REFERRAL_STATUS_CANCELLED",
+	}
+	ReferralStatus_value = map[string]int32{
+		"REFERRAL_STATUS_UNSPECIFIED": 0,
+		"REFERRAL_STATUS_DRAFT":       1,
+		"REFERRAL_STATUS_SENT":        2,
+		"REFERRAL_STATUS_ACCEPTED":    3,
+		"REFERRAL_STATUS_DECLINED":    4,
+		"REFERRAL_STATUS_EXPIRED":     5,
+		"REFERRAL_STATUS_IN_PROGRESS": 6,
+		"REFERRAL_STATUS_ON_HOLD":     7,
+		"REFERRAL_STATUS_COMPLETED":   8,
+		"REFERRAL_STATUS_FAILED":      9,
+		"REFERRAL_STATUS_CANCELLED":   10,
+	}
+)
+
+func (x ReferralStatus) Enum() *ReferralStatus {
+	p := new(ReferralStatus)
+	*p = x
+	return p
+}
+
+func (x ReferralStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[5].Descriptor()
+}
+
+func (ReferralStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[5]
+}
+
+func (x ReferralStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralStatus.Descriptor instead.
+func (ReferralStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+// VolumeUnit is the unit of an amount of care. Each value maps to one code of the iJw/iWmo
+// code list WJ756 (Eenheid), given after it; the code is what an iJw/iWmo message carries
+// and what Volume.unit_code shows.
+type VolumeUnit int32
+
+const (
+	VolumeUnit_VOLUME_UNIT_UNSPECIFIED VolumeUnit = 0
+	// 01 minuut.
+	VolumeUnit_VOLUME_UNIT_MINUTE VolumeUnit = 1
+	// 04 uur.
+	VolumeUnit_VOLUME_UNIT_HOUR VolumeUnit = 2
+	// 14 etmaal.
+	VolumeUnit_VOLUME_UNIT_DAY_AND_NIGHT VolumeUnit = 3
+	// 16 dagdeel (4 hours).
+	VolumeUnit_VOLUME_UNIT_DAYPART VolumeUnit = 4
+	// 82 stuks (inspanning).
+	VolumeUnit_VOLUME_UNIT_PIECE VolumeUnit = 5
+	// 83 euro's.
+	VolumeUnit_VOLUME_UNIT_EURO VolumeUnit = 6
+)
+
+// Enum value maps for VolumeUnit.
+var (
+	VolumeUnit_name = map[int32]string{
+		0: "VOLUME_UNIT_UNSPECIFIED",
+		1: "VOLUME_UNIT_MINUTE",
+		2: "VOLUME_UNIT_HOUR",
+		3: "VOLUME_UNIT_DAY_AND_NIGHT",
+		4: "VOLUME_UNIT_DAYPART",
+		5: "VOLUME_UNIT_PIECE",
+		6: "VOLUME_UNIT_EURO",
+	}
+	VolumeUnit_value = map[string]int32{
+		"VOLUME_UNIT_UNSPECIFIED":   0,
+		"VOLUME_UNIT_MINUTE":        1,
+		"VOLUME_UNIT_HOUR":          2,
+		"VOLUME_UNIT_DAY_AND_NIGHT": 3,
+		"VOLUME_UNIT_DAYPART":       4,
+		"VOLUME_UNIT_PIECE":         5,
+		"VOLUME_UNIT_EURO":          6,
+	}
+)
+
+func (x VolumeUnit) Enum() *VolumeUnit {
+	p := new(VolumeUnit)
+	*p = x
+	return p
+}
+
+func (x VolumeUnit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VolumeUnit) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[6].Descriptor()
+}
+
+func (VolumeUnit) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[6]
+}
+
+func (x VolumeUnit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VolumeUnit.Descriptor instead.
+func (VolumeUnit) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{6}
+}
+
+// VolumeFrequency is the period an amount of care is given for. Each value maps to one code of
+// the iJw/iWmo code list WJ757 (Frequentie), given after it.
+type VolumeFrequency int32
+
+const (
+	VolumeFrequency_VOLUME_FREQUENCY_UNSPECIFIED VolumeFrequency = 0
+	// 1 per dag.
+	VolumeFrequency_VOLUME_FREQUENCY_DAY VolumeFrequency = 1
+	// 2 per week.
+	VolumeFrequency_VOLUME_FREQUENCY_WEEK VolumeFrequency = 2
+	// 4 per maand (calendar month).
+	VolumeFrequency_VOLUME_FREQUENCY_MONTH VolumeFrequency = 3
+	// 6 totaal binnen geldigheidsduur toewijzing (the total over the allocation).
+	VolumeFrequency_VOLUME_FREQUENCY_TOTAL VolumeFrequency = 4
+)
+
+// Enum value maps for VolumeFrequency.
+var (
+	VolumeFrequency_name = map[int32]string{
+		0: "VOLUME_FREQUENCY_UNSPECIFIED",
+		1: "VOLUME_FREQUENCY_DAY",
+		2: "VOLUME_FREQUENCY_WEEK",
+		3: "VOLUME_FREQUENCY_MONTH",
+		4: "VOLUME_FREQUENCY_TOTAL",
+	}
+	VolumeFrequency_value = map[string]int32{
+		"VOLUME_FREQUENCY_UNSPECIFIED": 0,
+		"VOLUME_FREQUENCY_DAY":         1,
+		"VOLUME_FREQUENCY_WEEK":        2,
+		"VOLUME_FREQUENCY_MONTH":       3,
+		"VOLUME_FREQUENCY_TOTAL":       4,
+	}
+)
+
+func (x VolumeFrequency) Enum() *VolumeFrequency {
+	p := new(VolumeFrequency)
+	*p = x
+	return p
+}
+
+func (x VolumeFrequency) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VolumeFrequency) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[7].Descriptor()
+}
+
+func (VolumeFrequency) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[7]
+}
+
+func (x VolumeFrequency) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VolumeFrequency.Descriptor instead.
+func (VolumeFrequency) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{7}
+}
+
+// ScoreChange is how a life domain's score changed between two assessments.
+type ScoreChange int32
+
+const (
+	ScoreChange_SCORE_CHANGE_UNSPECIFIED ScoreChange = 0
+	ScoreChange_SCORE_CHANGE_IMPROVED    ScoreChange = 1
+	ScoreChange_SCORE_CHANGE_UNCHANGED   ScoreChange = 2
+	ScoreChange_SCORE_CHANGE_WORSENED    ScoreChange = 3
+	// Not scored in one of them, or 99 (not discussed) in one of them.
+	ScoreChange_SCORE_CHANGE_NOT_COMPARABLE ScoreChange = 4
+)
+
+// Enum value maps for ScoreChange.
+var (
+	ScoreChange_name = map[int32]string{
+		0: "SCORE_CHANGE_UNSPECIFIED",
+		1: "SCORE_CHANGE_IMPROVED",
+		2: "SCORE_CHANGE_UNCHANGED",
+		3: "SCORE_CHANGE_WORSENED",
+		4: "SCORE_CHANGE_NOT_COMPARABLE",
+	}
+	ScoreChange_value = map[string]int32{
+		"SCORE_CHANGE_UNSPECIFIED":    0,
+		"SCORE_CHANGE_IMPROVED":       1,
+		"SCORE_CHANGE_UNCHANGED":      2,
+		"SCORE_CHANGE_WORSENED":       3,
+		"SCORE_CHANGE_NOT_COMPARABLE": 4,
+	}
+)
+
+func (x ScoreChange) Enum() *ScoreChange {
+	p := new(ScoreChange)
+	*p = x
+	return p
+}
+
+func (x ScoreChange) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScoreChange) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_common_v1_common_proto_enumTypes[8].Descriptor()
+}
+
+func (ScoreChange) Type() protoreflect.EnumType {
+	return &file_wijkbrug_common_v1_common_proto_enumTypes[8]
+}
+
+func (x ScoreChange) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScoreChange.Descriptor instead.
+func (ScoreChange) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{8}
+}
+
+// Volume is an amount of care per unit and frequency.
+type Volume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Greater than 0.
+	Amount    int32           `protobuf:"varint,1,opt,name=amount,proto3" json:"amount,omitempty"`
+	Unit      VolumeUnit      `protobuf:"varint,2,opt,name=unit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"unit,omitempty"`
+	Frequency VolumeFrequency `protobuf:"varint,3,opt,name=frequency,proto3,enum=wijkbrug.common.v1.VolumeFrequency" json:"frequency,omitempty"`
+	// The iJw/iWmo codes of unit (WJ756) and frequency (WJ757), e.g. "04" and "2". Filled in
+	// answers; ignored in requests.
+	UnitCode      string `protobuf:"bytes,4,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
+	FrequencyCode string `protobuf:"bytes,5,opt,name=frequency_code,json=frequencyCode,proto3" json:"frequency_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Volume) Reset() {
+	*x = Volume{}
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Volume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Volume) ProtoMessage() {}
+
+func (x *Volume) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Volume.ProtoReflect.Descriptor instead.
+func (*Volume) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Volume) GetAmount() int32 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *Volume) GetUnit() VolumeUnit {
+	if x != nil {
+		return x.Unit
+	}
+	return VolumeUnit_VOLUME_UNIT_UNSPECIFIED
+}
+
+func (x *Volume) GetFrequency() VolumeFrequency {
+	if x != nil {
+		return x.Frequency
+	}
+	return VolumeFrequency_VOLUME_FREQUENCY_UNSPECIFIED
+}
+
+func (x *Volume) GetUnitCode() string {
+	if x != nil {
+		return x.UnitCode
+	}
+	return ""
+}
+
+func (x *Volume) GetFrequencyCode() string {
+	if x != nil {
+		return x.FrequencyCode
+	}
+	return ""
+}
+
+// DomainScore is a Zelfredzaamheid-Matrix score on one life domain: 1 acute problems, 2 not,
+// 3 limited, 4 sufficiently, 5 fully self-sufficient; 99 not discussed.
+type DomainScore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LifeDomain    LifeDomain             `protobuf:"varint,1,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	Score         int32                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainScore) Reset() {
+	*x = DomainScore{}
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainScore) ProtoMessage() {}
+
+func (x *DomainScore) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
+func (*DomainScore) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DomainScore) GetLifeDomain() LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return LifeDomain_LIFE_DOMAIN_UNSPECIFIED
+}
+
+func (x *DomainScore) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// DomainChange is the change of one life domain between two assessments.
+type DomainChange struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LifeDomain LifeDomain             `protobuf:"varint,1,opt,name=life_domain,json=lifeDomain,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domain,omitempty"`
+	// 0 when the domain was not scored.
+	FromScore int32 `protobuf:"varint,2,opt,name=from_score,json=fromScore,proto3" json:"from_score,omitempty"`
+	ToScore   int32 `protobuf:"varint,3,opt,name=to_score,json=toScore,proto3" json:"to_score,omitempty"`
+	// to_score - from_score when comparable, else 0.
+	Delta         int32       `protobuf:"varint,4,opt,name=delta,proto3" json:"delta,omitempty"`
+	Change        ScoreChange `protobuf:"varint,5,opt,name=change,proto3,enum=wijkbrug.common.v1.ScoreChange" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainChange) Reset() {
+	*x = DomainChange{}
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainChange) ProtoMessage() {}
+
+func (x *DomainChange) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainChange.ProtoReflect.Descriptor instead.
+func (*DomainChange) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DomainChange) GetLifeDomain() LifeDomain {
+	if x != nil {
+		return x.LifeDomain
+	}
+	return LifeDomain_LIFE_DOMAIN_UNSPECIFIED
+}
+
+func (x *DomainChange) GetFromScore() int32 {
+	if x != nil {
+		return x.FromScore
+	}
+	return 0
+}
+
+func (x *DomainChange) GetToScore() int32 {
+	if x != nil {
+		return x.ToScore
+	}
+	return 0
+}
+
+func (x *DomainChange) GetDelta() int32 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *DomainChange) GetChange() ScoreChange {
+	if x != nil {
+		return x.Change
+	}
+	return ScoreChange_SCORE_CHANGE_UNSPECIFIED
+}
+
 var File_wijkbrug_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/common/v1/common.proto\x12\x12wijkbrug.common.v1*\xc2\x03\n" +
+	"\x1fwijkbrug/common/v1/common.proto\x12\x12wijkbrug.common.v1\"\xdb\x01\n" +
+	"\x06Volume\x12\x16\n" +
+	"\x06amount\x18\x01 \x01(\x05R\x06amount\x122\n" +
+	"\x04unit\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unit\x12A\n" +
+	"\tfrequency\x18\x03 \x01(\x0e2#.wijkbrug.common.v1.VolumeFrequencyR\tfrequency\x12\x1b\n" +
+	"\tunit_code\x18\x04 \x01(\tR\bunitCode\x12%\n" +
+	"\x0efrequency_code\x18\x05 \x01(\tR\rfrequencyCode\"d\n" +
+	"\vDomainScore\x12?\n" +
+	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x05R\x05score\"\xd8\x01\n" +
+	"\fDomainChange\x12?\n" +
+	"\vlife_domain\x18\x01 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
+	"lifeDomain\x12\x1d\n" +
+	"\n" +
+	"from_score\x18\x02 \x01(\x05R\tfromScore\x12\x19\n" +
+	"\bto_score\x18\x03 \x01(\x05R\atoScore\x12\x14\n" +
+	"\x05delta\x18\x04 \x01(\x05R\x05delta\x127\n" +
+	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.common.v1.ScoreChangeR\x06change*\xd7\x03\n" +
 	"\n" +
 	"LifeDomain\x12\x1b\n" +
 	"\x17LIFE_DOMAIN_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -185,12 +902,79 @@ const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"\x12\x1e\n" +
 	"\x1aLIFE_DOMAIN_SOCIAL_NETWORK\x10\v\x12'\n" +
 	"#LIFE_DOMAIN_COMMUNITY_PARTICIPATION\x10\f\x12\x17\n" +
-	"\x13LIFE_DOMAIN_JUSTICE\x10\r*\x89\x01\n" +
+	"\x13LIFE_DOMAIN_JUSTICE\x10\r\x12\x13\n" +
+	"\x0fLIFE_DOMAIN_ADL\x10\x0e*\x89\x01\n" +
 	"\x0fConfidentiality\x12\x1f\n" +
 	"\x1bCONFIDENTIALITY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONFIDENTIALITY_PERSONAL\x10\x01\x12\x1b\n" +
 	"\x17CONFIDENTIALITY_SPECIAL\x10\x02\x12\x1a\n" +
-	"\x16CONFIDENTIALITY_SAFETY\x10\x03BBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1;commonv1b\x06proto3"
+	"\x16CONFIDENTIALITY_SAFETY\x10\x03*\xeb\x03\n" +
+	"\x10OrganisationType\x12!\n" +
+	"\x1dORGANISATION_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ORGANISATION_TYPE_GP\x10\x01\x12$\n" +
+	" ORGANISATION_TYPE_PRACTICE_NURSE\x10\x02\x12\"\n" +
+	"\x1eORGANISATION_TYPE_VEILIG_THUIS\x10\x03\x12)\n" +
+	"%ORGANISATION_TYPE_HOUSING_CORPORATION\x10\x04\x12\x1d\n" +
+	"\x19ORGANISATION_TYPE_UTILITY\x10\x05\x12$\n" +
+	" ORGANISATION_TYPE_HEALTH_INSURER\x10\x06\x12\x1c\n" +
+	"\x18ORGANISATION_TYPE_POLICE\x10\a\x12!\n" +
+	"\x1dORGANISATION_TYPE_CREDIT_BANK\x10\b\x12\x1e\n" +
+	"\x1aORGANISATION_TYPE_PROVIDER\x10\t\x12\x1a\n" +
+	"\x16ORGANISATION_TYPE_TEAM\x10\n" +
+	"\x12\"\n" +
+	"\x1eORGANISATION_TYPE_MUNICIPALITY\x10\v\x12 \n" +
+	"\x1cORGANISATION_TYPE_INTEGRATOR\x10\f\x12\x1d\n" +
+	"\x19ORGANISATION_TYPE_SERVICE\x10\r*\xde\x01\n" +
+	"\n" +
+	"CaseResult\x12\x1b\n" +
+	"\x17CASE_RESULT_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19CASE_RESULT_GOALS_REACHED\x10\x01\x12\x1e\n" +
+	"\x1aCASE_RESULT_PARTLY_REACHED\x10\x02\x12\x1b\n" +
+	"\x17CASE_RESULT_NOT_REACHED\x10\x03\x12\x15\n" +
+	"\x11CASE_RESULT_MOVED\x10\x04\x12#\n" +
+	"\x1fCASE_RESULT_STOPPED_BY_RESIDENT\x10\x05\x12\x1b\n" +
+	"\x17CASE_RESULT_HANDED_OVER\x10\x06*\xce\x01\n" +
+	"\x10AllocationStatus\x12!\n" +
+	"\x1dALLOCATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18ALLOCATION_STATUS_ISSUED\x10\x01\x12\x1d\n" +
+	"\x19ALLOCATION_STATUS_STARTED\x10\x02\x12\x1c\n" +
+	"\x18ALLOCATION_STATUS_PAUSED\x10\x03\x12\x1b\n" +
+	"\x17ALLOCATION_STATUS_ENDED\x10\x04\x12\x1f\n" +
+	"\x1bALLOCATION_STATUS_WITHDRAWN\x10\x05*\xd7\x02\n" +
+	"\x0eReferralStatus\x12\x1f\n" +
+	"\x1bREFERRAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15REFERRAL_STATUS_DRAFT\x10\x01\x12\x18\n" +
+	"\x14REFERRAL_STATUS_SENT\x10\x02\x12\x1c\n" +
+	"\x18REFERRAL_STATUS_ACCEPTED\x10\x03\x12\x1c\n" +
+	"\x18REFERRAL_STATUS_DECLINED\x10\x04\x12\x1b\n" +
+	"\x17REFERRAL_STATUS_EXPIRED\x10\x05\x12\x1f\n" +
+	"\x1bREFERRAL_STATUS_IN_PROGRESS\x10\x06\x12\x1b\n" +
+	"\x17REFERRAL_STATUS_ON_HOLD\x10\a\x12\x1d\n" +
+	"\x19REFERRAL_STATUS_COMPLETED\x10\b\x12\x1a\n" +
+	"\x16REFERRAL_STATUS_FAILED\x10\t\x12\x1d\n" +
+	"\x19REFERRAL_STATUS_CANCELLED\x10\n" +
+	"*\xbc\x01\n" +
+	"\n" +
+	"VolumeUnit\x12\x1b\n" +
+	"\x17VOLUME_UNIT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12VOLUME_UNIT_MINUTE\x10\x01\x12\x14\n" +
+	"\x10VOLUME_UNIT_HOUR\x10\x02\x12\x1d\n" +
+	"\x19VOLUME_UNIT_DAY_AND_NIGHT\x10\x03\x12\x17\n" +
+	"\x13VOLUME_UNIT_DAYPART\x10\x04\x12\x15\n" +
+	"\x11VOLUME_UNIT_PIECE\x10\x05\x12\x14\n" +
+	"\x10VOLUME_UNIT_EURO\x10\x06*\xa0\x01\n" +
+	"\x0fVolumeFrequency\x12 \n" +
+	"\x1cVOLUME_FREQUENCY_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14VOLUME_FREQUENCY_DAY\x10\x01\x12\x19\n" +
+	"\x15VOLUME_FREQUENCY_WEEK\x10\x02\x12\x1a\n" +
+	"\x16VOLUME_FREQUENCY_MONTH\x10\x03\x12\x1a\n" +
+	"\x16VOLUME_FREQUENCY_TOTAL\x10\x04*\x9e\x01\n" +
+	"\vScoreChange\x12\x1c\n" +
+	"\x18SCORE_CHANGE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SCORE_CHANGE_IMPROVED\x10\x01\x12\x1a\n" +
+	"\x16SCORE_CHANGE_UNCHANGED\x10\x02\x12\x19\n" +
+	"\x15SCORE_CHANGE_WORSENED\x10\x03\x12\x1f\n" +
+	"\x1bSCORE_CHANGE_NOT_COMPARABLE\x10\x04BBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1;commonv1b\x06proto3"
 
 var (
 	file_wijkbrug_common_v1_common_proto_rawDescOnce sync.Once
@@ -204,17 +988,33 @@ func file_wijkbrug_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_common_v1_common_proto_rawDescData
 }
 
-var file_wijkbrug_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_wijkbrug_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_wijkbrug_common_v1_common_proto_goTypes = []any{
-	(LifeDomain)(0),      // 0: wijkbrug.common.v1.LifeDomain
-	(Confidentiality)(0), // 1: wijkbrug.common.v1.Confidentiality
+	(LifeDomain)(0),       // 0: wijkbrug.common.v1.LifeDomain
+	(Confidentiality)(0),  // 1: wijkbrug.common.v1.Confidentiality
+	(OrganisationType)(0), // 2: wijkbrug.common.v1.OrganisationType
+	(CaseResult)(0),       // 3: wijkbrug.common.v1.CaseResult
+	(AllocationStatus)(0), // 4: wijkbrug.common.v1.AllocationStatus
+	(ReferralStatus)(0),   // 5: wijkbrug.common.v1.ReferralStatus
+	(VolumeUnit)(0),       // 6: wijkbrug.common.v1.VolumeUnit
+	(VolumeFrequency)(0),  // 7: wijkbrug.common.v1.VolumeFrequency
+	(ScoreChange)(0),      // 8: wijkbrug.common.v1.ScoreChange
+	(*Volume)(nil),        // 9: wijkbrug.common.v1.Volume
+	(*DomainScore)(nil),   // 10: wijkbrug.common.v1.DomainScore
+	(*DomainChange)(nil),  // 11: wijkbrug.common.v1.DomainChange
 }
 var file_wijkbrug_common_v1_common_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	6, // 0: wijkbrug.common.v1.Volume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	7, // 1: wijkbrug.common.v1.Volume.frequency:type_name -> wijkbrug.common.v1.VolumeFrequency
+	0, // 2: wijkbrug.common.v1.DomainScore.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	0, // 3: wijkbrug.common.v1.DomainChange.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	8, // 4: wijkbrug.common.v1.DomainChange.change:type_name -> wijkbrug.common.v1.ScoreChange
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_common_v1_common_proto_init() }
@@ -227,14 +1027,15 @@ func file_wijkbrug_common_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_common_v1_common_proto_rawDesc), len(file_wijkbrug_common_v1_common_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   0,
+			NumEnums:      9,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_wijkbrug_common_v1_common_proto_goTypes,
 		DependencyIndexes: file_wijkbrug_common_v1_common_proto_depIdxs,
 		EnumInfos:         file_wijkbrug_common_v1_common_proto_enumTypes,
+		MessageInfos:      file_wijkbrug_common_v1_common_proto_msgTypes,
 	}.Build()
 	File_wijkbrug_common_v1_common_proto = out.File
 	file_wijkbrug_common_v1_common_proto_goTypes = nil

@@ -494,63 +494,6 @@ func (AssessmentContext) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
 }
 
-// ScoreChange is how a domain changed between two assessments.
-type ScoreChange int32
-
-const (
-	ScoreChange_SCORE_CHANGE_UNSPECIFIED ScoreChange = 0
-	ScoreChange_SCORE_CHANGE_IMPROVED    ScoreChange = 1
-	ScoreChange_SCORE_CHANGE_UNCHANGED   ScoreChange = 2
-	ScoreChange_SCORE_CHANGE_WORSENED    ScoreChange = 3
-	// Not scored in one of them, or 99 (not discussed) in one of them.
-	ScoreChange_SCORE_CHANGE_NOT_COMPARABLE ScoreChange = 4
-)
-
-// Enum value maps for ScoreChange.
-var (
-	ScoreChange_name = map[int32]string{
-		0: "SCORE_CHANGE_UNSPECIFIED",
-		1: "SCORE_CHANGE_IMPROVED",
-		2: "SCORE_CHANGE_UNCHANGED",
-		3: "SCORE_CHANGE_WORSENED",
-		4: "SCORE_CHANGE_NOT_COMPARABLE",
-	}
-	ScoreChange_value = map[string]int32{
-		"SCORE_CHANGE_UNSPECIFIED":    0,
-		"SCORE_CHANGE_IMPROVED":       1,
-		"SCORE_CHANGE_UNCHANGED":      2,
-		"SCORE_CHANGE_WORSENED":       3,
-		"SCORE_CHANGE_NOT_COMPARABLE": 4,
-	}
-)
-
-func (x ScoreChange) Enum() *ScoreChange {
-	p := new(ScoreChange)
-	*p = x
-	return p
-}
-
-func (x ScoreChange) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (ScoreChange) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[8].Descriptor()
-}
-
-func (ScoreChange) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[8]
-}
-
-func (x ScoreChange) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use ScoreChange.Descriptor instead.
-func (ScoreChange) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
-}
-
 // HouseholdRole is a member's place in the household.
 type HouseholdRole int32
 
@@ -593,11 +536,11 @@ func (x HouseholdRole) String() string {
 }
 
 func (HouseholdRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[9].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[8].Descriptor()
 }
 
 func (HouseholdRole) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[9]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[8]
 }
 
 func (x HouseholdRole) Number() protoreflect.EnumNumber {
@@ -606,7 +549,7 @@ func (x HouseholdRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HouseholdRole.Descriptor instead.
 func (HouseholdRole) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 // Intake is a registered help request.
@@ -1614,11 +1557,13 @@ func (x *MergeIntakeResponse) GetInto() *Intake {
 	return nil
 }
 
-// ListTeamQueueRequest asks for the calling team's open intakes.
+// ListTeamQueueRequest asks for one page of the calling team's open intakes.
 type ListTeamQueueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// At most this many entries (default 100, at most 500).
-	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1653,11 +1598,18 @@ func (*ListTeamQueueRequest) Descriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *ListTeamQueueRequest) GetLimit() int32 {
+func (x *ListTeamQueueRequest) GetPageSize() int32 {
 	if x != nil {
-		return x.Limit
+		return x.PageSize
 	}
 	return 0
+}
+
+func (x *ListTeamQueueRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 // TeamQueueEntry is one open intake in the queue (without the question).
@@ -1714,10 +1666,12 @@ func (x *TeamQueueEntry) GetOverdue() bool {
 	return false
 }
 
-// ListTeamQueueResponse is the queue, in order.
+// ListTeamQueueResponse is one page of the queue, in order.
 type ListTeamQueueResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*TeamQueueEntry      `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*TeamQueueEntry      `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1757,6 +1711,13 @@ func (x *ListTeamQueueResponse) GetEntries() []*TeamQueueEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *ListTeamQueueResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // TriageRule is one named rule; the first rule that applies decides.
@@ -2203,63 +2164,6 @@ func (x *ReplaceTriagePolicyResponse) GetPolicy() *TriagePolicy {
 	return nil
 }
 
-// DomainScore is the score of one life domain.
-type DomainScore struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The instrument's domain code: the LifeDomain names without prefix (FINANCES, HOUSING, …);
-	// ZRM-2013 has ADL instead of BASIC_ADL and INSTRUMENTAL_ADL, and no WORK_EDUCATION.
-	Domain string `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	// 1 acute problems, 2 not, 3 limited, 4 sufficiently, 5 fully self-sufficient; 99 not
-	// discussed.
-	Score         int32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DomainScore) Reset() {
-	*x = DomainScore{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DomainScore) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DomainScore) ProtoMessage() {}
-
-func (x *DomainScore) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DomainScore.ProtoReflect.Descriptor instead.
-func (*DomainScore) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
-}
-
-func (x *DomainScore) GetDomain() string {
-	if x != nil {
-		return x.Domain
-	}
-	return ""
-}
-
-func (x *DomainScore) GetScore() int32 {
-	if x != nil {
-		return x.Score
-	}
-	return 0
-}
-
 // Assessment is a Zelfredzaamheid-Matrix assessment of a resident or a household.
 type Assessment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2270,8 +2174,9 @@ type Assessment struct {
 	// ZRM-2017 or ZRM-2013.
 	InstrumentVersion string            `protobuf:"bytes,4,opt,name=instrument_version,json=instrumentVersion,proto3" json:"instrument_version,omitempty"`
 	Context           AssessmentContext `protobuf:"varint,5,opt,name=context,proto3,enum=wijkbrug.intake.v1.AssessmentContext" json:"context,omitempty"`
-	// One score per domain of the instrument that was assessed.
-	Scores []*DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
+	// One score per domain of the instrument that was assessed (ZRM-2013 has LIFE_DOMAIN_ADL
+	// instead of BASIC_ADL and INSTRUMENTAL_ADL, and no WORK_EDUCATION).
+	Scores []*v1.DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
 	// The intake the assessment was made for, if any.
 	IntakeId string `protobuf:"bytes,7,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	// The professional (x-wijkbrug-user) who assessed.
@@ -2284,7 +2189,7 @@ type Assessment struct {
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2201,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2214,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Assessment) GetId() string {
@@ -2347,7 +2252,7 @@ func (x *Assessment) GetContext() AssessmentContext {
 	return AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED
 }
 
-func (x *Assessment) GetScores() []*DomainScore {
+func (x *Assessment) GetScores() []*v1.DomainScore {
 	if x != nil {
 		return x.Scores
 	}
@@ -2392,7 +2297,7 @@ type RecordAssessmentRequest struct {
 	InstrumentVersion string                 `protobuf:"bytes,4,opt,name=instrument_version,json=instrumentVersion,proto3" json:"instrument_version,omitempty"`
 	Context           AssessmentContext      `protobuf:"varint,5,opt,name=context,proto3,enum=wijkbrug.intake.v1.AssessmentContext" json:"context,omitempty"`
 	// At least one; each domain of the instrument at most once.
-	Scores []*DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
+	Scores []*v1.DomainScore `protobuf:"bytes,6,rep,name=scores,proto3" json:"scores,omitempty"`
 	// Optional: the intake it belongs to (of the same resident or household).
 	IntakeId      string `protobuf:"bytes,7,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2401,7 +2306,7 @@ type RecordAssessmentRequest struct {
 
 func (x *RecordAssessmentRequest) Reset() {
 	*x = RecordAssessmentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2318,7 @@ func (x *RecordAssessmentRequest) String() string {
 func (*RecordAssessmentRequest) ProtoMessage() {}
 
 func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2331,7 @@ func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordAssessmentRequest) GetIdempotencyKey() string {
@@ -2464,7 +2369,7 @@ func (x *RecordAssessmentRequest) GetContext() AssessmentContext {
 	return AssessmentContext_ASSESSMENT_CONTEXT_UNSPECIFIED
 }
 
-func (x *RecordAssessmentRequest) GetScores() []*DomainScore {
+func (x *RecordAssessmentRequest) GetScores() []*v1.DomainScore {
 	if x != nil {
 		return x.Scores
 	}
@@ -2488,7 +2393,7 @@ type RecordAssessmentResponse struct {
 
 func (x *RecordAssessmentResponse) Reset() {
 	*x = RecordAssessmentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2405,7 @@ func (x *RecordAssessmentResponse) String() string {
 func (*RecordAssessmentResponse) ProtoMessage() {}
 
 func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2418,7 @@ func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RecordAssessmentResponse) GetAssessment() *Assessment {
@@ -2534,7 +2439,7 @@ type ListAssessmentsRequest struct {
 
 func (x *ListAssessmentsRequest) Reset() {
 	*x = ListAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2451,7 @@ func (x *ListAssessmentsRequest) String() string {
 func (*ListAssessmentsRequest) ProtoMessage() {}
 
 func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2464,7 @@ func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAssessmentsRequest) GetResidentId() string {
@@ -2586,7 +2491,7 @@ type ListAssessmentsResponse struct {
 
 func (x *ListAssessmentsResponse) Reset() {
 	*x = ListAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2503,7 @@ func (x *ListAssessmentsResponse) String() string {
 func (*ListAssessmentsResponse) ProtoMessage() {}
 
 func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2516,7 @@ func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
@@ -2626,13 +2531,16 @@ type CompareAssessmentsRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	FromAssessmentId string                 `protobuf:"bytes,1,opt,name=from_assessment_id,json=fromAssessmentId,proto3" json:"from_assessment_id,omitempty"`
 	ToAssessmentId   string                 `protobuf:"bytes,2,opt,name=to_assessment_id,json=toAssessmentId,proto3" json:"to_assessment_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Optional: both assessments must concern this household or a resident who is or was one
+	// of its members (case-direction uses it for a case's evaluations); otherwise NOT_FOUND.
+	HouseholdId   string `protobuf:"bytes,3,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompareAssessmentsRequest) Reset() {
 	*x = CompareAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2644,7 +2552,7 @@ func (x *CompareAssessmentsRequest) String() string {
 func (*CompareAssessmentsRequest) ProtoMessage() {}
 
 func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2657,7 +2565,7 @@ func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CompareAssessmentsRequest) GetFromAssessmentId() string {
@@ -2674,83 +2582,11 @@ func (x *CompareAssessmentsRequest) GetToAssessmentId() string {
 	return ""
 }
 
-// DomainChange is the change of one domain.
-type DomainChange struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	// 0 when the domain was not scored.
-	FromScore int32 `protobuf:"varint,2,opt,name=from_score,json=fromScore,proto3" json:"from_score,omitempty"`
-	ToScore   int32 `protobuf:"varint,3,opt,name=to_score,json=toScore,proto3" json:"to_score,omitempty"`
-	// to_score - from_score when comparable, else 0.
-	Delta         int32       `protobuf:"varint,4,opt,name=delta,proto3" json:"delta,omitempty"`
-	Change        ScoreChange `protobuf:"varint,5,opt,name=change,proto3,enum=wijkbrug.intake.v1.ScoreChange" json:"change,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DomainChange) Reset() {
-	*x = DomainChange{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DomainChange) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DomainChange) ProtoMessage() {}
-
-func (x *DomainChange) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+func (x *CompareAssessmentsRequest) GetHouseholdId() string {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DomainChange.ProtoReflect.Descriptor instead.
-func (*DomainChange) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
-}
-
-func (x *DomainChange) GetDomain() string {
-	if x != nil {
-		return x.Domain
+		return x.HouseholdId
 	}
 	return ""
-}
-
-func (x *DomainChange) GetFromScore() int32 {
-	if x != nil {
-		return x.FromScore
-	}
-	return 0
-}
-
-func (x *DomainChange) GetToScore() int32 {
-	if x != nil {
-		return x.ToScore
-	}
-	return 0
-}
-
-func (x *DomainChange) GetDelta() int32 {
-	if x != nil {
-		return x.Delta
-	}
-	return 0
-}
-
-func (x *DomainChange) GetChange() ScoreChange {
-	if x != nil {
-		return x.Change
-	}
-	return ScoreChange_SCORE_CHANGE_UNSPECIFIED
 }
 
 // CompareAssessmentsResponse holds both assessments and the change per domain (the domains
@@ -2759,14 +2595,14 @@ type CompareAssessmentsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	From          *Assessment            `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
 	To            *Assessment            `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	Changes       []*DomainChange        `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	Changes       []*v1.DomainChange     `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompareAssessmentsResponse) Reset() {
 	*x = CompareAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2778,7 +2614,7 @@ func (x *CompareAssessmentsResponse) String() string {
 func (*CompareAssessmentsResponse) ProtoMessage() {}
 
 func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2791,7 +2627,7 @@ func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CompareAssessmentsResponse) GetFrom() *Assessment {
@@ -2808,7 +2644,7 @@ func (x *CompareAssessmentsResponse) GetTo() *Assessment {
 	return nil
 }
 
-func (x *CompareAssessmentsResponse) GetChanges() []*DomainChange {
+func (x *CompareAssessmentsResponse) GetChanges() []*v1.DomainChange {
 	if x != nil {
 		return x.Changes
 	}
@@ -2838,7 +2674,7 @@ type Resident struct {
 
 func (x *Resident) Reset() {
 	*x = Resident{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +2686,7 @@ func (x *Resident) String() string {
 func (*Resident) ProtoMessage() {}
 
 func (x *Resident) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +2699,7 @@ func (x *Resident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resident.ProtoReflect.Descriptor instead.
 func (*Resident) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Resident) GetId() string {
@@ -2937,7 +2773,7 @@ type PersonName struct {
 
 func (x *PersonName) Reset() {
 	*x = PersonName{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +2785,7 @@ func (x *PersonName) String() string {
 func (*PersonName) ProtoMessage() {}
 
 func (x *PersonName) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +2798,7 @@ func (x *PersonName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonName.ProtoReflect.Descriptor instead.
 func (*PersonName) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PersonName) GetGivenNames() string {
@@ -3005,7 +2841,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3017,7 +2853,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +2866,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Address) GetStreet() string {
@@ -3088,7 +2924,7 @@ type RegisterResidentRequest struct {
 
 func (x *RegisterResidentRequest) Reset() {
 	*x = RegisterResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +2936,7 @@ func (x *RegisterResidentRequest) String() string {
 func (*RegisterResidentRequest) ProtoMessage() {}
 
 func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +2949,7 @@ func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RegisterResidentRequest) GetIdempotencyKey() string {
@@ -3177,7 +3013,7 @@ type RegisterResidentResponse struct {
 
 func (x *RegisterResidentResponse) Reset() {
 	*x = RegisterResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3189,7 +3025,7 @@ func (x *RegisterResidentResponse) String() string {
 func (*RegisterResidentResponse) ProtoMessage() {}
 
 func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3202,7 +3038,7 @@ func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RegisterResidentResponse) GetResident() *Resident {
@@ -3229,7 +3065,7 @@ type FindResidentRequest struct {
 
 func (x *FindResidentRequest) Reset() {
 	*x = FindResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3077,7 @@ func (x *FindResidentRequest) String() string {
 func (*FindResidentRequest) ProtoMessage() {}
 
 func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3090,7 @@ func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentRequest.ProtoReflect.Descriptor instead.
 func (*FindResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FindResidentRequest) GetBsn() string {
@@ -3274,7 +3110,7 @@ type FindResidentResponse struct {
 
 func (x *FindResidentResponse) Reset() {
 	*x = FindResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3122,7 @@ func (x *FindResidentResponse) String() string {
 func (*FindResidentResponse) ProtoMessage() {}
 
 func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3135,7 @@ func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentResponse.ProtoReflect.Descriptor instead.
 func (*FindResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FindResidentResponse) GetResident() *Resident {
@@ -3321,7 +3157,7 @@ type MergeResidentsRequest struct {
 
 func (x *MergeResidentsRequest) Reset() {
 	*x = MergeResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3333,7 +3169,7 @@ func (x *MergeResidentsRequest) String() string {
 func (*MergeResidentsRequest) ProtoMessage() {}
 
 func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3346,7 +3182,7 @@ func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsRequest.ProtoReflect.Descriptor instead.
 func (*MergeResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MergeResidentsRequest) GetIdempotencyKey() string {
@@ -3380,7 +3216,7 @@ type MergeResidentsResponse struct {
 
 func (x *MergeResidentsResponse) Reset() {
 	*x = MergeResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3392,7 +3228,7 @@ func (x *MergeResidentsResponse) String() string {
 func (*MergeResidentsResponse) ProtoMessage() {}
 
 func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3405,7 +3241,7 @@ func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsResponse.ProtoReflect.Descriptor instead.
 func (*MergeResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *MergeResidentsResponse) GetResident() *Resident {
@@ -3425,7 +3261,7 @@ type GetResidentRequest struct {
 
 func (x *GetResidentRequest) Reset() {
 	*x = GetResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3437,7 +3273,7 @@ func (x *GetResidentRequest) String() string {
 func (*GetResidentRequest) ProtoMessage() {}
 
 func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3450,7 +3286,7 @@ func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
 func (*GetResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetResidentRequest) GetResidentId() string {
@@ -3470,7 +3306,7 @@ type GetResidentResponse struct {
 
 func (x *GetResidentResponse) Reset() {
 	*x = GetResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3318,7 @@ func (x *GetResidentResponse) String() string {
 func (*GetResidentResponse) ProtoMessage() {}
 
 func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3331,7 @@ func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
 func (*GetResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetResidentResponse) GetResident() *Resident {
@@ -3524,7 +3360,7 @@ type UpdateResidentRequest struct {
 
 func (x *UpdateResidentRequest) Reset() {
 	*x = UpdateResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3536,7 +3372,7 @@ func (x *UpdateResidentRequest) String() string {
 func (*UpdateResidentRequest) ProtoMessage() {}
 
 func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3549,7 +3385,7 @@ func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateResidentRequest) GetIdempotencyKey() string {
@@ -3604,7 +3440,7 @@ type UpdateResidentResponse struct {
 
 func (x *UpdateResidentResponse) Reset() {
 	*x = UpdateResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3616,7 +3452,7 @@ func (x *UpdateResidentResponse) String() string {
 func (*UpdateResidentResponse) ProtoMessage() {}
 
 func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3629,7 +3465,7 @@ func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateResidentResponse) GetResident() *Resident {
@@ -3658,7 +3494,7 @@ type HouseholdMember struct {
 
 func (x *HouseholdMember) Reset() {
 	*x = HouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3670,7 +3506,7 @@ func (x *HouseholdMember) String() string {
 func (*HouseholdMember) ProtoMessage() {}
 
 func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3683,7 +3519,7 @@ func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMember.ProtoReflect.Descriptor instead.
 func (*HouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *HouseholdMember) GetResidentId() string {
@@ -3744,7 +3580,7 @@ type Household struct {
 
 func (x *Household) Reset() {
 	*x = Household{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3756,7 +3592,7 @@ func (x *Household) String() string {
 func (*Household) ProtoMessage() {}
 
 func (x *Household) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3769,7 +3605,7 @@ func (x *Household) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Household.ProtoReflect.Descriptor instead.
 func (*Household) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Household) GetId() string {
@@ -3818,7 +3654,7 @@ type HouseholdMemberRef struct {
 
 func (x *HouseholdMemberRef) Reset() {
 	*x = HouseholdMemberRef{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3830,7 +3666,7 @@ func (x *HouseholdMemberRef) String() string {
 func (*HouseholdMemberRef) ProtoMessage() {}
 
 func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3843,7 +3679,7 @@ func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMemberRef.ProtoReflect.Descriptor instead.
 func (*HouseholdMemberRef) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HouseholdMemberRef) GetResidentId() string {
@@ -3871,7 +3707,7 @@ type NewHouseholdMember struct {
 
 func (x *NewHouseholdMember) Reset() {
 	*x = NewHouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3883,7 +3719,7 @@ func (x *NewHouseholdMember) String() string {
 func (*NewHouseholdMember) ProtoMessage() {}
 
 func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3896,7 +3732,7 @@ func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewHouseholdMember.ProtoReflect.Descriptor instead.
 func (*NewHouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NewHouseholdMember) GetResidentId() string {
@@ -3931,7 +3767,7 @@ type CreateHouseholdRequest struct {
 
 func (x *CreateHouseholdRequest) Reset() {
 	*x = CreateHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3943,7 +3779,7 @@ func (x *CreateHouseholdRequest) String() string {
 func (*CreateHouseholdRequest) ProtoMessage() {}
 
 func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3956,7 +3792,7 @@ func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateHouseholdRequest) GetIdempotencyKey() string {
@@ -4011,7 +3847,7 @@ type CreateHouseholdResponse struct {
 
 func (x *CreateHouseholdResponse) Reset() {
 	*x = CreateHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4023,7 +3859,7 @@ func (x *CreateHouseholdResponse) String() string {
 func (*CreateHouseholdResponse) ProtoMessage() {}
 
 func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4036,7 +3872,7 @@ func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CreateHouseholdResponse) GetHousehold() *Household {
@@ -4061,7 +3897,7 @@ type AddHouseholdMemberRequest struct {
 
 func (x *AddHouseholdMemberRequest) Reset() {
 	*x = AddHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4073,7 +3909,7 @@ func (x *AddHouseholdMemberRequest) String() string {
 func (*AddHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4086,7 +3922,7 @@ func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AddHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4134,7 +3970,7 @@ type AddHouseholdMemberResponse struct {
 
 func (x *AddHouseholdMemberResponse) Reset() {
 	*x = AddHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4146,7 +3982,7 @@ func (x *AddHouseholdMemberResponse) String() string {
 func (*AddHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4159,7 +3995,7 @@ func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AddHouseholdMemberResponse) GetHousehold() *Household {
@@ -4183,7 +4019,7 @@ type RemoveHouseholdMemberRequest struct {
 
 func (x *RemoveHouseholdMemberRequest) Reset() {
 	*x = RemoveHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4195,7 +4031,7 @@ func (x *RemoveHouseholdMemberRequest) String() string {
 func (*RemoveHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4208,7 +4044,7 @@ func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RemoveHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4249,7 +4085,7 @@ type RemoveHouseholdMemberResponse struct {
 
 func (x *RemoveHouseholdMemberResponse) Reset() {
 	*x = RemoveHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4261,7 +4097,7 @@ func (x *RemoveHouseholdMemberResponse) String() string {
 func (*RemoveHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4274,7 +4110,7 @@ func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RemoveHouseholdMemberResponse) GetHousehold() *Household {
@@ -4294,7 +4130,7 @@ type GetHouseholdRequest struct {
 
 func (x *GetHouseholdRequest) Reset() {
 	*x = GetHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4306,7 +4142,7 @@ func (x *GetHouseholdRequest) String() string {
 func (*GetHouseholdRequest) ProtoMessage() {}
 
 func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4319,7 +4155,7 @@ func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetHouseholdRequest) GetHouseholdId() string {
@@ -4339,7 +4175,7 @@ type GetHouseholdResponse struct {
 
 func (x *GetHouseholdResponse) Reset() {
 	*x = GetHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4351,7 +4187,7 @@ func (x *GetHouseholdResponse) String() string {
 func (*GetHouseholdResponse) ProtoMessage() {}
 
 func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4364,7 +4200,7 @@ func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*GetHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetHouseholdResponse) GetHousehold() *Household {
@@ -4380,15 +4216,15 @@ type CheckIntakeOwnershipRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId        string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
-	// Organisation type as in the certificate's OU, e.g. TEAM.
-	OrganisationType string `protobuf:"bytes,3,opt,name=organisation_type,json=organisationType,proto3" json:"organisation_type,omitempty"`
+	// The organisation's type, from its certificate.
+	OrganisationType v1.OrganisationType `protobuf:"varint,4,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CheckIntakeOwnershipRequest) Reset() {
 	*x = CheckIntakeOwnershipRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4400,7 +4236,7 @@ func (x *CheckIntakeOwnershipRequest) String() string {
 func (*CheckIntakeOwnershipRequest) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4413,7 +4249,7 @@ func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipRequest.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CheckIntakeOwnershipRequest) GetIntakeId() string {
@@ -4430,11 +4266,11 @@ func (x *CheckIntakeOwnershipRequest) GetOrganisationOin() string {
 	return ""
 }
 
-func (x *CheckIntakeOwnershipRequest) GetOrganisationType() string {
+func (x *CheckIntakeOwnershipRequest) GetOrganisationType() v1.OrganisationType {
 	if x != nil {
 		return x.OrganisationType
 	}
-	return ""
+	return v1.OrganisationType(0)
 }
 
 // CheckIntakeOwnershipResponse is the answer.
@@ -4447,7 +4283,7 @@ type CheckIntakeOwnershipResponse struct {
 
 func (x *CheckIntakeOwnershipResponse) Reset() {
 	*x = CheckIntakeOwnershipResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4459,7 +4295,7 @@ func (x *CheckIntakeOwnershipResponse) String() string {
 func (*CheckIntakeOwnershipResponse) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4472,7 +4308,7 @@ func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipResponse.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
@@ -4561,14 +4397,17 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0einto_intake_id\x18\x03 \x01(\tR\fintoIntakeId\"y\n" +
 	"\x13MergeIntakeResponse\x122\n" +
 	"\x06merged\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06merged\x12.\n" +
-	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\",\n" +
-	"\x14ListTeamQueueRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"^\n" +
+	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\"_\n" +
+	"\x14ListTeamQueueRequest\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageTokenJ\x04\b\x01\x10\x02R\x05limit\"^\n" +
 	"\x0eTeamQueueEntry\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x12\x18\n" +
-	"\aoverdue\x18\x02 \x01(\bR\aoverdue\"U\n" +
+	"\aoverdue\x18\x02 \x01(\bR\aoverdue\"}\n" +
 	"\x15ListTeamQueueResponse\x12<\n" +
-	"\aentries\x18\x01 \x03(\v2\".wijkbrug.intake.v1.TeamQueueEntryR\aentries\"\x9d\x02\n" +
+	"\aentries\x18\x01 \x03(\v2\".wijkbrug.intake.v1.TeamQueueEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9d\x02\n" +
 	"\n" +
 	"TriageRule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
@@ -4607,10 +4446,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"triageDays\x12)\n" +
 	"\x10expected_version\x18\a \x01(\x05R\x0fexpectedVersion\"W\n" +
 	"\x1bReplaceTriagePolicyResponse\x128\n" +
-	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\";\n" +
-	"\vDomainScore\x12\x16\n" +
-	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x05R\x05score\"\x9f\x03\n" +
+	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\x9f\x03\n" +
 	"\n" +
 	"Assessment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
@@ -4619,7 +4455,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
 	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
 	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x127\n" +
-	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.intake.v1.DomainScoreR\x06scores\x12\x1b\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreR\x06scores\x12\x1b\n" +
 	"\tintake_id\x18\a \x01(\tR\bintakeId\x12\x1f\n" +
 	"\vassessed_by\x18\b \x01(\tR\n" +
 	"assessedBy\x12\x19\n" +
@@ -4634,7 +4470,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
 	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
 	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x127\n" +
-	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.intake.v1.DomainScoreR\x06scores\x12\x1b\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreR\x06scores\x12\x1b\n" +
 	"\tintake_id\x18\a \x01(\tR\bintakeId\"Z\n" +
 	"\x18RecordAssessmentResponse\x12>\n" +
 	"\n" +
@@ -4645,21 +4481,15 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"residentId\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\"[\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
-	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"s\n" +
+	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"\x96\x01\n" +
 	"\x19CompareAssessmentsRequest\x12,\n" +
 	"\x12from_assessment_id\x18\x01 \x01(\tR\x10fromAssessmentId\x12(\n" +
-	"\x10to_assessment_id\x18\x02 \x01(\tR\x0etoAssessmentId\"\xaf\x01\n" +
-	"\fDomainChange\x12\x16\n" +
-	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x1d\n" +
-	"\n" +
-	"from_score\x18\x02 \x01(\x05R\tfromScore\x12\x19\n" +
-	"\bto_score\x18\x03 \x01(\x05R\atoScore\x12\x14\n" +
-	"\x05delta\x18\x04 \x01(\x05R\x05delta\x127\n" +
-	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.intake.v1.ScoreChangeR\x06change\"\xbc\x01\n" +
+	"\x10to_assessment_id\x18\x02 \x01(\tR\x0etoAssessmentId\x12!\n" +
+	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\"\xbc\x01\n" +
 	"\x1aCompareAssessmentsResponse\x122\n" +
 	"\x04from\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x04from\x12.\n" +
 	"\x02to\x18\x02 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x02to\x12:\n" +
-	"\achanges\x18\x03 \x03(\v2 .wijkbrug.intake.v1.DomainChangeR\achanges\"\xd0\x02\n" +
+	"\achanges\x18\x03 \x03(\v2 .wijkbrug.common.v1.DomainChangeR\achanges\"\xd0\x02\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
@@ -4776,11 +4606,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x13GetHouseholdRequest\x12!\n" +
 	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x92\x01\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xbe\x01\n" +
 	"\x1bCheckIntakeOwnershipRequest\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
-	"\x11organisation_type\x18\x03 \x01(\tR\x10organisationType\"4\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
 	"\x05owner\x18\x01 \x01(\bR\x05owner*p\n" +
 	"\aChannel\x12\x17\n" +
@@ -4832,13 +4662,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x1eASSESSMENT_CONTEXT_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ASSESSMENT_CONTEXT_INTAKE\x10\x01\x12!\n" +
 	"\x1dASSESSMENT_CONTEXT_EVALUATION\x10\x02\x12\x1e\n" +
-	"\x1aASSESSMENT_CONTEXT_CLOSING\x10\x03*\x9e\x01\n" +
-	"\vScoreChange\x12\x1c\n" +
-	"\x18SCORE_CHANGE_UNSPECIFIED\x10\x00\x12\x19\n" +
-	"\x15SCORE_CHANGE_IMPROVED\x10\x01\x12\x1a\n" +
-	"\x16SCORE_CHANGE_UNCHANGED\x10\x02\x12\x19\n" +
-	"\x15SCORE_CHANGE_WORSENED\x10\x03\x12\x1f\n" +
-	"\x1bSCORE_CHANGE_NOT_COMPARABLE\x10\x04*\xa3\x01\n" +
+	"\x1aASSESSMENT_CONTEXT_CLOSING\x10\x03*\xa3\x01\n" +
 	"\rHouseholdRole\x12\x1e\n" +
 	"\x1aHOUSEHOLD_ROLE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18HOUSEHOLD_ROLE_APPLICANT\x10\x01\x12\x1a\n" +
@@ -4882,8 +4706,8 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
 	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
@@ -4893,186 +4717,186 @@ var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Positioning)(0),                      // 5: wijkbrug.intake.v1.Positioning
 	(TriageCondition)(0),                  // 6: wijkbrug.intake.v1.TriageCondition
 	(AssessmentContext)(0),                // 7: wijkbrug.intake.v1.AssessmentContext
-	(ScoreChange)(0),                      // 8: wijkbrug.intake.v1.ScoreChange
-	(HouseholdRole)(0),                    // 9: wijkbrug.intake.v1.HouseholdRole
-	(*Intake)(nil),                        // 10: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),         // 11: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),        // 12: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),              // 13: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),             // 14: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),            // 15: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),           // 16: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),           // 17: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),          // 18: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),   // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil),  // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),         // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),        // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),            // 23: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),           // 24: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),          // 25: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),                // 26: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),         // 27: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                    // 28: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                  // 29: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),        // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),       // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),    // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),   // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*DomainScore)(nil),                   // 34: wijkbrug.intake.v1.DomainScore
-	(*Assessment)(nil),                    // 35: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),       // 36: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),      // 37: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),        // 38: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),       // 39: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),     // 40: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*DomainChange)(nil),                  // 41: wijkbrug.intake.v1.DomainChange
-	(*CompareAssessmentsResponse)(nil),    // 42: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                      // 43: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                    // 44: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                       // 45: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),       // 46: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),      // 47: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),           // 48: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),          // 49: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),         // 50: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),        // 51: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),            // 52: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),           // 53: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),         // 54: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),        // 55: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),               // 56: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                     // 57: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),            // 58: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),            // 59: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),        // 60: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),       // 61: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),     // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),    // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),  // 64: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil), // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),           // 66: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),          // 67: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),   // 68: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),  // 69: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(v1.LifeDomain)(0),                    // 70: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),         // 71: google.protobuf.Timestamp
-	(v11.SourceType)(0),                   // 72: wijkbrug.referral.v1.SourceType
+	(HouseholdRole)(0),                    // 8: wijkbrug.intake.v1.HouseholdRole
+	(*Intake)(nil),                        // 9: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),         // 10: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),        // 11: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),              // 12: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),             // 13: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),            // 14: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),           // 15: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),           // 16: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),          // 17: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),   // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),  // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),         // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),        // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),            // 22: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),           // 23: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),          // 24: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                // 25: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),         // 26: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                    // 27: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                  // 28: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),        // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),       // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),    // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),   // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                    // 33: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),       // 34: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),      // 35: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),        // 36: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),       // 37: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),     // 38: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),    // 39: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                      // 40: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                    // 41: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                       // 42: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),       // 43: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),      // 44: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),           // 45: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),          // 46: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),         // 47: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),        // 48: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),            // 49: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),           // 50: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),         // 51: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),        // 52: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),               // 53: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                     // 54: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),            // 55: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),            // 56: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),        // 57: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),       // 58: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),     // 59: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),    // 60: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),  // 61: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil), // 62: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),           // 63: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),          // 64: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),   // 65: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),  // 66: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(v1.LifeDomain)(0),                    // 67: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),         // 68: google.protobuf.Timestamp
+	(v11.SourceType)(0),                   // 69: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                // 70: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),               // 71: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),              // 72: wijkbrug.common.v1.OrganisationType
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	70, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	67, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	71, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	71, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	68, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	68, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	70, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	67, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	3,  // 13: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	10, // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	4,  // 15: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
-	10, // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
-	10, // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
-	10, // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
-	26, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	9,  // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	9,  // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	25, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
 	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	72, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	69, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	28, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	71, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
-	29, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	27, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	68, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	28, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	28, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	29, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	27, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	34, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.intake.v1.DomainScore
-	71, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	70, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	68, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
 	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	34, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.intake.v1.DomainScore
-	35, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
-	35, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
-	8,  // 39: wijkbrug.intake.v1.DomainChange.change:type_name -> wijkbrug.intake.v1.ScoreChange
-	35, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
-	35, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	41, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.intake.v1.DomainChange
-	44, // 43: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
-	45, // 44: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
-	44, // 45: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	45, // 46: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	43, // 47: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43, // 48: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43, // 49: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43, // 50: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	44, // 51: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	45, // 52: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	43, // 53: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	9,  // 54: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	44, // 55: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
-	45, // 56: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
-	56, // 57: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
-	9,  // 58: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	9,  // 59: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	45, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
-	59, // 61: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
-	57, // 62: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	9,  // 63: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	57, // 64: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	57, // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	57, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	11, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	13, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	68, // 69: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	15, // 70: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	17, // 71: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	19, // 72: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	21, // 73: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	23, // 74: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	25, // 75: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	30, // 76: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	32, // 77: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	36, // 78: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	38, // 79: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	40, // 80: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	46, // 81: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	48, // 82: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	50, // 83: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	52, // 84: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	54, // 85: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	60, // 86: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	62, // 87: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	64, // 88: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	66, // 89: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	12, // 90: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	14, // 91: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	69, // 92: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	16, // 93: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	18, // 94: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	20, // 95: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	22, // 96: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	24, // 97: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	27, // 98: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	31, // 99: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	33, // 100: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	37, // 101: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	39, // 102: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	42, // 103: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	47, // 104: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	49, // 105: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	51, // 106: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	53, // 107: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	55, // 108: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	61, // 109: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	63, // 110: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	65, // 111: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	67, // 112: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	70, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	33, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	33, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	33, // 39: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	33, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	71, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	41, // 42: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
+	42, // 43: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
+	41, // 44: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	42, // 45: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	40, // 46: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	40, // 47: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	40, // 48: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	40, // 49: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	41, // 50: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	42, // 51: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	40, // 52: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	8,  // 53: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	41, // 54: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
+	42, // 55: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
+	53, // 56: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
+	8,  // 57: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	8,  // 58: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	42, // 59: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
+	56, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
+	54, // 61: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	8,  // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	54, // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	54, // 64: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	54, // 65: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	72, // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	10, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	12, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	65, // 69: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	14, // 70: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	16, // 71: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	18, // 72: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	20, // 73: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	22, // 74: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	24, // 75: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	29, // 76: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	31, // 77: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	34, // 78: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	36, // 79: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	38, // 80: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	43, // 81: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	45, // 82: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	47, // 83: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	49, // 84: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	51, // 85: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	57, // 86: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	59, // 87: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	61, // 88: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	63, // 89: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	11, // 90: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	13, // 91: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	66, // 92: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	15, // 93: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	17, // 94: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	19, // 95: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	21, // 96: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	23, // 97: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	26, // 98: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	30, // 99: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	32, // 100: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	35, // 101: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	37, // 102: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	39, // 103: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	44, // 104: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	46, // 105: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	48, // 106: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	50, // 107: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	52, // 108: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	58, // 109: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	60, // 110: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	62, // 111: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	64, // 112: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
 	90, // [90:113] is the sub-list for method output_type
 	67, // [67:90] is the sub-list for method input_type
 	67, // [67:67] is the sub-list for extension type_name
@@ -5090,8 +4914,8 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   60,
+			NumEnums:      9,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

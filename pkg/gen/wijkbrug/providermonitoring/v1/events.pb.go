@@ -9,6 +9,7 @@
 package providermonitoringv1
 
 import (
+	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -88,8 +89,10 @@ type AllocationIssued struct {
 	ProductCode      string                 `protobuf:"bytes,5,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	IssuedAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The provider's request for allocation (315) this allocation grants, if any.
+	RequestId     string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationIssued) Reset() {
@@ -169,6 +172,13 @@ func (x *AllocationIssued) GetIssuedAt() *timestamppb.Timestamp {
 		return x.IssuedAt
 	}
 	return nil
+}
+
+func (x *AllocationIssued) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // AllocationDeliveryStarted: the provider reported the start of care (305).
@@ -277,7 +287,7 @@ type AllocationDeliveryStopped struct {
 	// JZ588 reason for ending, e.g. "20" temporarily stopped, "31" as planned.
 	ReasonCode       string                 `protobuf:"bytes,5,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
 	ReportedOnTime   bool                   `protobuf:"varint,6,opt,name=reported_on_time,json=reportedOnTime,proto3" json:"reported_on_time,omitempty"`
-	Status           AllocationStatus       `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.AllocationStatus" json:"status,omitempty"`
+	Status           v1.AllocationStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -356,11 +366,11 @@ func (x *AllocationDeliveryStopped) GetReportedOnTime() bool {
 	return false
 }
 
-func (x *AllocationDeliveryStopped) GetStatus() AllocationStatus {
+func (x *AllocationDeliveryStopped) GetStatus() v1.AllocationStatus {
 	if x != nil {
 		return x.Status
 	}
-	return AllocationStatus_ALLOCATION_STATUS_UNSPECIFIED
+	return v1.AllocationStatus(0)
 }
 
 func (x *AllocationDeliveryStopped) GetMunicipalityCode() string {
@@ -384,7 +394,7 @@ type AllocationWithdrawn struct {
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	Reason           string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason           WithdrawalReason       `protobuf:"varint,5,opt,name=reason,proto3,enum=wijkbrug.providermonitoring.v1.WithdrawalReason" json:"reason,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -440,11 +450,11 @@ func (x *AllocationWithdrawn) GetMunicipalityCode() string {
 	return ""
 }
 
-func (x *AllocationWithdrawn) GetReason() string {
+func (x *AllocationWithdrawn) GetReason() WithdrawalReason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
 }
 
 // AllocationProgressReported: the provider reported progress on the case's goals.
@@ -1060,11 +1070,10 @@ type AllocationVolumeDelivered struct {
 	// The report's id (GetAllocationVolumeUse lists it).
 	ReportId string `protobuf:"bytes,4,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
 	// First and last day of the period, YYYY-MM-DD.
-	PeriodStart string `protobuf:"bytes,5,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
-	PeriodEnd   string `protobuf:"bytes,6,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
-	// Amount delivered in the period, in unit (the allocation's volume unit).
-	Amount int32  `protobuf:"varint,7,opt,name=amount,proto3" json:"amount,omitempty"`
-	Unit   string `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`
+	PeriodStart string        `protobuf:"bytes,5,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd   string        `protobuf:"bytes,6,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	Amount      int32         `protobuf:"varint,7,opt,name=amount,proto3" json:"amount,omitempty"`
+	Unit        v1.VolumeUnit `protobuf:"varint,12,opt,name=unit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"unit,omitempty"`
 	// Whether the allocation's delivered volume now exceeds its allocated volume to date.
 	OverDelivered    bool                   `protobuf:"varint,9,opt,name=over_delivered,json=overDelivered,proto3" json:"over_delivered,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,10,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
@@ -1152,11 +1161,11 @@ func (x *AllocationVolumeDelivered) GetAmount() int32 {
 	return 0
 }
 
-func (x *AllocationVolumeDelivered) GetUnit() string {
+func (x *AllocationVolumeDelivered) GetUnit() v1.VolumeUnit {
 	if x != nil {
 		return x.Unit
 	}
-	return ""
+	return v1.VolumeUnit(0)
 }
 
 func (x *AllocationVolumeDelivered) GetOverDelivered() bool {
@@ -1184,7 +1193,7 @@ var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xaf\x02\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xce\x02\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1192,7 +1201,9 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10product_category\x18\x04 \x01(\tR\x0fproductCategory\x12!\n" +
 	"\fproduct_code\x18\x05 \x01(\tR\vproductCode\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x127\n" +
-	"\tissued_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\"\xb7\x02\n" +
+	"\tissued_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\b \x01(\tR\trequestId\"\xb7\x02\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1202,7 +1213,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10reported_on_time\x18\x05 \x01(\bR\x0ereportedOnTime\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xa2\x03\n" +
+	"reportedAt\"\x96\x03\n" +
 	"\x19AllocationDeliveryStopped\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1211,16 +1222,16 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"stopped_on\x18\x04 \x01(\tR\tstoppedOn\x12\x1f\n" +
 	"\vreason_code\x18\x05 \x01(\tR\n" +
 	"reasonCode\x12(\n" +
-	"\x10reported_on_time\x18\x06 \x01(\bR\x0ereportedOnTime\x12H\n" +
-	"\x06status\x18\a \x01(\x0e20.wijkbrug.providermonitoring.v1.AllocationStatusR\x06status\x12+\n" +
+	"\x10reported_on_time\x18\x06 \x01(\bR\x0ereportedOnTime\x12<\n" +
+	"\x06status\x18\a \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xa0\x01\n" +
+	"reportedAt\"\xd8\x01\n" +
 	"\x13AllocationWithdrawn\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
-	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xb8\x02\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12H\n" +
+	"\x06reason\x18\x05 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reasonJ\x04\b\x04\x10\x05\"\xb8\x02\n" +
 	"\x1aAllocationProgressReported\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1283,7 +1294,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\fprovider_agb\x18\x06 \x01(\tR\vproviderAgb\x12+\n" +
 	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vanswered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"answeredAt\"\xa0\x03\n" +
+	"answeredAt\"\xc6\x03\n" +
 	"\x19AllocationVolumeDelivered\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1292,13 +1303,13 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\fperiod_start\x18\x05 \x01(\tR\vperiodStart\x12\x1d\n" +
 	"\n" +
 	"period_end\x18\x06 \x01(\tR\tperiodEnd\x12\x16\n" +
-	"\x06amount\x18\a \x01(\x05R\x06amount\x12\x12\n" +
-	"\x04unit\x18\b \x01(\tR\x04unit\x12%\n" +
+	"\x06amount\x18\a \x01(\x05R\x06amount\x122\n" +
+	"\x04unit\x18\f \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unit\x12%\n" +
 	"\x0eover_delivered\x18\t \x01(\bR\roverDelivered\x12+\n" +
 	"\x11municipality_code\x18\n" +
 	" \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt*\x9c\x01\n" +
+	"reportedAtJ\x04\b\b\x10\t*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +
@@ -1333,32 +1344,36 @@ var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
 	(*AllocationRequestAnswered)(nil),  // 10: wijkbrug.providermonitoring.v1.AllocationRequestAnswered
 	(*AllocationVolumeDelivered)(nil),  // 11: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered
 	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
-	(AllocationStatus)(0),              // 13: wijkbrug.providermonitoring.v1.AllocationStatus
-	(AllocationChangeReason)(0),        // 14: wijkbrug.providermonitoring.v1.AllocationChangeReason
-	(AllocationRequestKind)(0),         // 15: wijkbrug.providermonitoring.v1.AllocationRequestKind
-	(AllocationRequestStatus)(0),       // 16: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(v1.AllocationStatus)(0),           // 13: wijkbrug.common.v1.AllocationStatus
+	(WithdrawalReason)(0),              // 14: wijkbrug.providermonitoring.v1.WithdrawalReason
+	(AllocationChangeReason)(0),        // 15: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(AllocationRequestKind)(0),         // 16: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),       // 17: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(v1.VolumeUnit)(0),                 // 18: wijkbrug.common.v1.VolumeUnit
 }
 var file_wijkbrug_providermonitoring_v1_events_proto_depIdxs = []int32{
 	12, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
 	12, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
-	13, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
+	13, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.common.v1.AllocationStatus
 	12, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
-	12, // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
-	12, // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
-	14, // 7: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	12, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
-	12, // 9: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
-	15, // 10: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	12, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
-	16, // 12: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	12, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
-	12, // 14: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.reported_at:type_name -> google.protobuf.Timestamp
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	0,  // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
+	12, // 6: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
+	12, // 7: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
+	15, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	12, // 9: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
+	12, // 10: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
+	16, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	12, // 12: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
+	17, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	12, // 14: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
+	18, // 15: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	12, // 16: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.reported_at:type_name -> google.protobuf.Timestamp
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_events_proto_init() }

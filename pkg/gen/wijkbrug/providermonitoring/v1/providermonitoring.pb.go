@@ -15,6 +15,7 @@
 package providermonitoringv1
 
 import (
+	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -29,65 +30,6 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
-
-// AllocationStatus is the state of an allocation.
-type AllocationStatus int32
-
-const (
-	AllocationStatus_ALLOCATION_STATUS_UNSPECIFIED AllocationStatus = 0
-	AllocationStatus_ALLOCATION_STATUS_ISSUED      AllocationStatus = 1
-	AllocationStatus_ALLOCATION_STATUS_STARTED     AllocationStatus = 2
-	AllocationStatus_ALLOCATION_STATUS_PAUSED      AllocationStatus = 3
-	AllocationStatus_ALLOCATION_STATUS_ENDED       AllocationStatus = 4
-	AllocationStatus_ALLOCATION_STATUS_WITHDRAWN   AllocationStatus = 5
-)
-
-// Enum value maps for AllocationStatus.
-var (
-	AllocationStatus_name = map[int32]string{
-		0: "ALLOCATION_STATUS_UNSPECIFIED",
-		1: "ALLOCATION_STATUS_ISSUED",
-		2: "ALLOCATION_STATUS_STARTED",
-		3: "ALLOCATION_STATUS_PAUSED",
-		4: "ALLOCATION_STATUS_ENDED",
-		5: "ALLOCATION_STATUS_WITHDRAWN",
-	}
-	AllocationStatus_value = map[string]int32{
-		"ALLOCATION_STATUS_UNSPECIFIED": 0,
-		"ALLOCATION_STATUS_ISSUED":      1,
-		"ALLOCATION_STATUS_STARTED":     2,
-		"ALLOCATION_STATUS_PAUSED":      3,
-		"ALLOCATION_STATUS_ENDED":       4,
-		"ALLOCATION_STATUS_WITHDRAWN":   5,
-	}
-)
-
-func (x AllocationStatus) Enum() *AllocationStatus {
-	p := new(AllocationStatus)
-	*p = x
-	return p
-}
-
-func (x AllocationStatus) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (AllocationStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[0].Descriptor()
-}
-
-func (AllocationStatus) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[0]
-}
-
-func (x AllocationStatus) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use AllocationStatus.Descriptor instead.
-func (AllocationStatus) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{0}
-}
 
 // AllocationForm is how care is provided and paid.
 type AllocationForm int32
@@ -125,11 +67,11 @@ func (x AllocationForm) String() string {
 }
 
 func (AllocationForm) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[0].Descriptor()
 }
 
 func (AllocationForm) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[0]
 }
 
 func (x AllocationForm) Number() protoreflect.EnumNumber {
@@ -138,7 +80,7 @@ func (x AllocationForm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AllocationForm.Descriptor instead.
 func (AllocationForm) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{0}
 }
 
 // AllocationChangeReason says why an allocation was changed.
@@ -185,11 +127,11 @@ func (x AllocationChangeReason) String() string {
 }
 
 func (AllocationChangeReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1].Descriptor()
 }
 
 func (AllocationChangeReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[1]
 }
 
 func (x AllocationChangeReason) Number() protoreflect.EnumNumber {
@@ -198,7 +140,7 @@ func (x AllocationChangeReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AllocationChangeReason.Descriptor instead.
 func (AllocationChangeReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{1}
 }
 
 // WithdrawalReason says why an allocation was withdrawn.
@@ -249,11 +191,11 @@ func (x WithdrawalReason) String() string {
 }
 
 func (WithdrawalReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2].Descriptor()
 }
 
 func (WithdrawalReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[2]
 }
 
 func (x WithdrawalReason) Number() protoreflect.EnumNumber {
@@ -262,7 +204,7 @@ func (x WithdrawalReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WithdrawalReason.Descriptor instead.
 func (WithdrawalReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
 }
 
 // AllocationRequestKind is the iJw/iWmo message a request stands for.
@@ -301,11 +243,11 @@ func (x AllocationRequestKind) String() string {
 }
 
 func (AllocationRequestKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3].Descriptor()
 }
 
 func (AllocationRequestKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[3]
 }
 
 func (x AllocationRequestKind) Number() protoreflect.EnumNumber {
@@ -314,7 +256,7 @@ func (x AllocationRequestKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AllocationRequestKind.Descriptor instead.
 func (AllocationRequestKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
 }
 
 // AllocationRequestStatus: RECEIVED → UNDER_INVESTIGATION → GRANTED | REFUSED, or
@@ -358,11 +300,11 @@ func (x AllocationRequestStatus) String() string {
 }
 
 func (AllocationRequestStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4].Descriptor()
 }
 
 func (AllocationRequestStatus) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[4]
 }
 
 func (x AllocationRequestStatus) Number() protoreflect.EnumNumber {
@@ -371,7 +313,7 @@ func (x AllocationRequestStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AllocationRequestStatus.Descriptor instead.
 func (AllocationRequestStatus) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
 }
 
 // AnswerDecision is the municipality's answer to a request (319).
@@ -414,11 +356,11 @@ func (x AnswerDecision) String() string {
 }
 
 func (AnswerDecision) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5].Descriptor()
 }
 
 func (AnswerDecision) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[5]
 }
 
 func (x AnswerDecision) Number() protoreflect.EnumNumber {
@@ -427,7 +369,7 @@ func (x AnswerDecision) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AnswerDecision.Descriptor instead.
 func (AnswerDecision) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
 }
 
 // ProgressAssessment is the provider's judgement of progress on goals. It has the same values
@@ -471,11 +413,11 @@ func (x ProgressAssessment) String() string {
 }
 
 func (ProgressAssessment) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6].Descriptor()
 }
 
 func (ProgressAssessment) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[6]
 }
 
 func (x ProgressAssessment) Number() protoreflect.EnumNumber {
@@ -484,7 +426,7 @@ func (x ProgressAssessment) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProgressAssessment.Descriptor instead.
 func (ProgressAssessment) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
 }
 
 // ContractModel is how a municipality contracted care.
@@ -523,11 +465,11 @@ func (x ContractModel) String() string {
 }
 
 func (ContractModel) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[8].Descriptor()
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7].Descriptor()
 }
 
 func (ContractModel) Type() protoreflect.EnumType {
-	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[8]
+	return &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes[7]
 }
 
 func (x ContractModel) Number() protoreflect.EnumNumber {
@@ -536,68 +478,7 @@ func (x ContractModel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContractModel.Descriptor instead.
 func (ContractModel) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{8}
-}
-
-// Volume is an amount of care per unit and frequency (iJw/iWmo).
-type Volume struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Amount        int32                  `protobuf:"varint,1,opt,name=amount,proto3" json:"amount,omitempty"`
-	Unit          string                 `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"`
-	Frequency     string                 `protobuf:"bytes,3,opt,name=frequency,proto3" json:"frequency,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Volume) Reset() {
-	*x = Volume{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Volume) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Volume) ProtoMessage() {}
-
-func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Volume.ProtoReflect.Descriptor instead.
-func (*Volume) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *Volume) GetAmount() int32 {
-	if x != nil {
-		return x.Amount
-	}
-	return 0
-}
-
-func (x *Volume) GetUnit() string {
-	if x != nil {
-		return x.Unit
-	}
-	return ""
-}
-
-func (x *Volume) GetFrequency() string {
-	if x != nil {
-		return x.Frequency
-	}
-	return ""
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
 }
 
 // Allocation is an allocation of a custom provision to a provider.
@@ -612,8 +493,8 @@ type Allocation struct {
 	ProductCode      string                 `protobuf:"bytes,7,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	StartDate        string                 `protobuf:"bytes,8,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate          string                 `protobuf:"bytes,9,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	Volume           *Volume                `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
-	Status           AllocationStatus       `protobuf:"varint,11,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.AllocationStatus" json:"status,omitempty"`
+	Volume           *v1.Volume             `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
+	Status           v1.AllocationStatus    `protobuf:"varint,11,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
 	IssuedAt         *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	// Day care actually started, YYYY-MM-DD (empty until reported).
 	StartedOn string `protobuf:"bytes,13,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
@@ -645,7 +526,7 @@ type Allocation struct {
 
 func (x *Allocation) Reset() {
 	*x = Allocation{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[1]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +538,7 @@ func (x *Allocation) String() string {
 func (*Allocation) ProtoMessage() {}
 
 func (x *Allocation) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[1]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +551,7 @@ func (x *Allocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Allocation.ProtoReflect.Descriptor instead.
 func (*Allocation) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Allocation) GetNumber() string {
@@ -736,18 +617,18 @@ func (x *Allocation) GetEndDate() string {
 	return ""
 }
 
-func (x *Allocation) GetVolume() *Volume {
+func (x *Allocation) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
 	return nil
 }
 
-func (x *Allocation) GetStatus() AllocationStatus {
+func (x *Allocation) GetStatus() v1.AllocationStatus {
 	if x != nil {
 		return x.Status
 	}
-	return AllocationStatus_ALLOCATION_STATUS_UNSPECIFIED
+	return v1.AllocationStatus(0)
 }
 
 func (x *Allocation) GetIssuedAt() *timestamppb.Timestamp {
@@ -851,7 +732,7 @@ type AllocationVersion struct {
 	ValidFrom    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
 	StartDate    string                 `protobuf:"bytes,4,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate      string                 `protobuf:"bytes,5,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	Volume       *Volume                `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
+	Volume       *v1.Volume             `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
 	BudgetCents  int64                  `protobuf:"varint,7,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
 	// OIN of the organisation that made this version.
 	ChangedByOin  string `protobuf:"bytes,8,opt,name=changed_by_oin,json=changedByOin,proto3" json:"changed_by_oin,omitempty"`
@@ -861,7 +742,7 @@ type AllocationVersion struct {
 
 func (x *AllocationVersion) Reset() {
 	*x = AllocationVersion{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +754,7 @@ func (x *AllocationVersion) String() string {
 func (*AllocationVersion) ProtoMessage() {}
 
 func (x *AllocationVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +767,7 @@ func (x *AllocationVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationVersion.ProtoReflect.Descriptor instead.
 func (*AllocationVersion) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *AllocationVersion) GetVersion() int32 {
@@ -924,7 +805,7 @@ func (x *AllocationVersion) GetEndDate() string {
 	return ""
 }
 
-func (x *AllocationVersion) GetVolume() *Volume {
+func (x *AllocationVersion) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -957,7 +838,7 @@ type AllocateRequest struct {
 	ProductCode      string                 `protobuf:"bytes,7,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	StartDate        string                 `protobuf:"bytes,8,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate          string                 `protobuf:"bytes,9,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	Volume           *Volume                `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
+	Volume           *v1.Volume             `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
 	// Budget in euro cents (optional, not negative).
 	BudgetCents int64 `protobuf:"varint,11,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
 	// In kind (default) or personal budget.
@@ -968,7 +849,7 @@ type AllocateRequest struct {
 
 func (x *AllocateRequest) Reset() {
 	*x = AllocateRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +861,7 @@ func (x *AllocateRequest) String() string {
 func (*AllocateRequest) ProtoMessage() {}
 
 func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +874,7 @@ func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequest.ProtoReflect.Descriptor instead.
 func (*AllocateRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AllocateRequest) GetIdempotencyKey() string {
@@ -1059,7 +940,7 @@ func (x *AllocateRequest) GetEndDate() string {
 	return ""
 }
 
-func (x *AllocateRequest) GetVolume() *Volume {
+func (x *AllocateRequest) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -1090,7 +971,7 @@ type AllocateResponse struct {
 
 func (x *AllocateResponse) Reset() {
 	*x = AllocateResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +983,7 @@ func (x *AllocateResponse) String() string {
 func (*AllocateResponse) ProtoMessage() {}
 
 func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +996,7 @@ func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponse.ProtoReflect.Descriptor instead.
 func (*AllocateResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AllocateResponse) GetAllocation() *Allocation {
@@ -1135,7 +1016,7 @@ type GetAllocationRequest struct {
 
 func (x *GetAllocationRequest) Reset() {
 	*x = GetAllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1028,7 @@ func (x *GetAllocationRequest) String() string {
 func (*GetAllocationRequest) ProtoMessage() {}
 
 func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1041,7 @@ func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetAllocationRequest) GetAllocationNumber() string {
@@ -1180,7 +1061,7 @@ type GetAllocationResponse struct {
 
 func (x *GetAllocationResponse) Reset() {
 	*x = GetAllocationResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1073,7 @@ func (x *GetAllocationResponse) String() string {
 func (*GetAllocationResponse) ProtoMessage() {}
 
 func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1086,7 @@ func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAllocationResponse) GetAllocation() *Allocation {
@@ -1228,7 +1109,7 @@ type ReportDeliveryStartedRequest struct {
 
 func (x *ReportDeliveryStartedRequest) Reset() {
 	*x = ReportDeliveryStartedRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1121,7 @@ func (x *ReportDeliveryStartedRequest) String() string {
 func (*ReportDeliveryStartedRequest) ProtoMessage() {}
 
 func (x *ReportDeliveryStartedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1134,7 @@ func (x *ReportDeliveryStartedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStartedRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStartedRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReportDeliveryStartedRequest) GetIdempotencyKey() string {
@@ -1287,7 +1168,7 @@ type ReportDeliveryStartedResponse struct {
 
 func (x *ReportDeliveryStartedResponse) Reset() {
 	*x = ReportDeliveryStartedResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1180,7 @@ func (x *ReportDeliveryStartedResponse) String() string {
 func (*ReportDeliveryStartedResponse) ProtoMessage() {}
 
 func (x *ReportDeliveryStartedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1193,7 @@ func (x *ReportDeliveryStartedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStartedResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStartedResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReportDeliveryStartedResponse) GetAllocation() *Allocation {
@@ -1338,7 +1219,7 @@ type ReportDeliveryStoppedRequest struct {
 
 func (x *ReportDeliveryStoppedRequest) Reset() {
 	*x = ReportDeliveryStoppedRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1231,7 @@ func (x *ReportDeliveryStoppedRequest) String() string {
 func (*ReportDeliveryStoppedRequest) ProtoMessage() {}
 
 func (x *ReportDeliveryStoppedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1244,7 @@ func (x *ReportDeliveryStoppedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStoppedRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStoppedRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportDeliveryStoppedRequest) GetIdempotencyKey() string {
@@ -1404,7 +1285,7 @@ type ReportDeliveryStoppedResponse struct {
 
 func (x *ReportDeliveryStoppedResponse) Reset() {
 	*x = ReportDeliveryStoppedResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1297,7 @@ func (x *ReportDeliveryStoppedResponse) String() string {
 func (*ReportDeliveryStoppedResponse) ProtoMessage() {}
 
 func (x *ReportDeliveryStoppedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1310,7 @@ func (x *ReportDeliveryStoppedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryStoppedResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryStoppedResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportDeliveryStoppedResponse) GetAllocation() *Allocation {
@@ -1450,7 +1331,7 @@ type ChangeAllocationRequest struct {
 	// New end date, not before the day care last started.
 	EndDate string `protobuf:"bytes,5,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// New volume.
-	Volume *Volume `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
+	Volume *v1.Volume `protobuf:"bytes,6,opt,name=volume,proto3" json:"volume,omitempty"`
 	// New budget in euro cents.
 	BudgetCents   int64 `protobuf:"varint,7,opt,name=budget_cents,json=budgetCents,proto3" json:"budget_cents,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1459,7 +1340,7 @@ type ChangeAllocationRequest struct {
 
 func (x *ChangeAllocationRequest) Reset() {
 	*x = ChangeAllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1352,7 @@ func (x *ChangeAllocationRequest) String() string {
 func (*ChangeAllocationRequest) ProtoMessage() {}
 
 func (x *ChangeAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1365,7 @@ func (x *ChangeAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeAllocationRequest.ProtoReflect.Descriptor instead.
 func (*ChangeAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChangeAllocationRequest) GetIdempotencyKey() string {
@@ -1522,7 +1403,7 @@ func (x *ChangeAllocationRequest) GetEndDate() string {
 	return ""
 }
 
-func (x *ChangeAllocationRequest) GetVolume() *Volume {
+func (x *ChangeAllocationRequest) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -1546,7 +1427,7 @@ type ChangeAllocationResponse struct {
 
 func (x *ChangeAllocationResponse) Reset() {
 	*x = ChangeAllocationResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1439,7 @@ func (x *ChangeAllocationResponse) String() string {
 func (*ChangeAllocationResponse) ProtoMessage() {}
 
 func (x *ChangeAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1452,7 @@ func (x *ChangeAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeAllocationResponse.ProtoReflect.Descriptor instead.
 func (*ChangeAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChangeAllocationResponse) GetAllocation() *Allocation {
@@ -1593,7 +1474,7 @@ type WithdrawAllocationRequest struct {
 
 func (x *WithdrawAllocationRequest) Reset() {
 	*x = WithdrawAllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1486,7 @@ func (x *WithdrawAllocationRequest) String() string {
 func (*WithdrawAllocationRequest) ProtoMessage() {}
 
 func (x *WithdrawAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +1499,7 @@ func (x *WithdrawAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawAllocationRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WithdrawAllocationRequest) GetIdempotencyKey() string {
@@ -1652,7 +1533,7 @@ type WithdrawAllocationResponse struct {
 
 func (x *WithdrawAllocationResponse) Reset() {
 	*x = WithdrawAllocationResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1545,7 @@ func (x *WithdrawAllocationResponse) String() string {
 func (*WithdrawAllocationResponse) ProtoMessage() {}
 
 func (x *WithdrawAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1558,7 @@ func (x *WithdrawAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawAllocationResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WithdrawAllocationResponse) GetAllocation() *Allocation {
@@ -1697,7 +1578,7 @@ type ListAllocationVersionsRequest struct {
 
 func (x *ListAllocationVersionsRequest) Reset() {
 	*x = ListAllocationVersionsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1590,7 @@ func (x *ListAllocationVersionsRequest) String() string {
 func (*ListAllocationVersionsRequest) ProtoMessage() {}
 
 func (x *ListAllocationVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1603,7 @@ func (x *ListAllocationVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListAllocationVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAllocationVersionsRequest) GetAllocationNumber() string {
@@ -1742,7 +1623,7 @@ type ListAllocationVersionsResponse struct {
 
 func (x *ListAllocationVersionsResponse) Reset() {
 	*x = ListAllocationVersionsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1635,7 @@ func (x *ListAllocationVersionsResponse) String() string {
 func (*ListAllocationVersionsResponse) ProtoMessage() {}
 
 func (x *ListAllocationVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1648,7 @@ func (x *ListAllocationVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListAllocationVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAllocationVersionsResponse) GetVersions() []*AllocationVersion {
@@ -1787,7 +1668,7 @@ type ListCaseAllocationsRequest struct {
 
 func (x *ListCaseAllocationsRequest) Reset() {
 	*x = ListCaseAllocationsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1680,7 @@ func (x *ListCaseAllocationsRequest) String() string {
 func (*ListCaseAllocationsRequest) ProtoMessage() {}
 
 func (x *ListCaseAllocationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1693,7 @@ func (x *ListCaseAllocationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseAllocationsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseAllocationsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListCaseAllocationsRequest) GetCaseId() string {
@@ -1832,7 +1713,7 @@ type ListCaseAllocationsResponse struct {
 
 func (x *ListCaseAllocationsResponse) Reset() {
 	*x = ListCaseAllocationsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1725,7 @@ func (x *ListCaseAllocationsResponse) String() string {
 func (*ListCaseAllocationsResponse) ProtoMessage() {}
 
 func (x *ListCaseAllocationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1738,7 @@ func (x *ListCaseAllocationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseAllocationsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseAllocationsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCaseAllocationsResponse) GetAllocations() []*Allocation {
@@ -1876,12 +1757,12 @@ type AllocationRequest struct {
 	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	DistrictCode     string                 `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	// For a request for change: the allocation to change.
-	AllocationNumber string  `protobuf:"bytes,6,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	ProductCategory  string  `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
-	ProductCode      string  `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	StartDate        string  `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	EndDate          string  `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	Volume           *Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
+	AllocationNumber string     `protobuf:"bytes,6,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ProductCategory  string     `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string     `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	StartDate        string     `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate          string     `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	Volume           *v1.Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
 	// COD327 referrer type: "01" municipality, "02" GP, "03" youth doctor, "04" certified
 	// institution, "05" medical specialist, "06" self-referral, "08" court.
 	ReferrerType string `protobuf:"bytes,12,opt,name=referrer_type,json=referrerType,proto3" json:"referrer_type,omitempty"`
@@ -1917,7 +1798,7 @@ type AllocationRequest struct {
 
 func (x *AllocationRequest) Reset() {
 	*x = AllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +1810,7 @@ func (x *AllocationRequest) String() string {
 func (*AllocationRequest) ProtoMessage() {}
 
 func (x *AllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +1823,7 @@ func (x *AllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationRequest.ProtoReflect.Descriptor instead.
 func (*AllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AllocationRequest) GetId() string {
@@ -2015,7 +1896,7 @@ func (x *AllocationRequest) GetEndDate() string {
 	return ""
 }
 
-func (x *AllocationRequest) GetVolume() *Volume {
+func (x *AllocationRequest) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -2134,11 +2015,11 @@ type SubmitAllocationRequestRequest struct {
 	// and product apply.
 	AllocationNumber string `protobuf:"bytes,6,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	// For a request for allocation: the product.
-	ProductCategory string  `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
-	ProductCode     string  `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
-	StartDate       string  `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	EndDate         string  `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	Volume          *Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
+	ProductCategory string     `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode     string     `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	StartDate       string     `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate         string     `protobuf:"bytes,10,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	Volume          *v1.Volume `protobuf:"bytes,11,opt,name=volume,proto3" json:"volume,omitempty"`
 	// COD327 referrer type (request for allocation).
 	ReferrerType string `protobuf:"bytes,12,opt,name=referrer_type,json=referrerType,proto3" json:"referrer_type,omitempty"`
 	ReferrerCode string `protobuf:"bytes,13,opt,name=referrer_code,json=referrerCode,proto3" json:"referrer_code,omitempty"`
@@ -2150,7 +2031,7 @@ type SubmitAllocationRequestRequest struct {
 
 func (x *SubmitAllocationRequestRequest) Reset() {
 	*x = SubmitAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2043,7 @@ func (x *SubmitAllocationRequestRequest) String() string {
 func (*SubmitAllocationRequestRequest) ProtoMessage() {}
 
 func (x *SubmitAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2056,7 @@ func (x *SubmitAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SubmitAllocationRequestRequest) GetIdempotencyKey() string {
@@ -2248,7 +2129,7 @@ func (x *SubmitAllocationRequestRequest) GetEndDate() string {
 	return ""
 }
 
-func (x *SubmitAllocationRequestRequest) GetVolume() *Volume {
+func (x *SubmitAllocationRequestRequest) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -2286,7 +2167,7 @@ type SubmitAllocationRequestResponse struct {
 
 func (x *SubmitAllocationRequestResponse) Reset() {
 	*x = SubmitAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2179,7 @@ func (x *SubmitAllocationRequestResponse) String() string {
 func (*SubmitAllocationRequestResponse) ProtoMessage() {}
 
 func (x *SubmitAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2192,7 @@ func (x *SubmitAllocationRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubmitAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2340,7 +2221,7 @@ type AnswerAllocationRequestRequest struct {
 
 func (x *AnswerAllocationRequestRequest) Reset() {
 	*x = AnswerAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2233,7 @@ func (x *AnswerAllocationRequestRequest) String() string {
 func (*AnswerAllocationRequestRequest) ProtoMessage() {}
 
 func (x *AnswerAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2246,7 @@ func (x *AnswerAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*AnswerAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AnswerAllocationRequestRequest) GetIdempotencyKey() string {
@@ -2429,7 +2310,7 @@ type AnswerAllocationRequestResponse struct {
 
 func (x *AnswerAllocationRequestResponse) Reset() {
 	*x = AnswerAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2441,7 +2322,7 @@ func (x *AnswerAllocationRequestResponse) String() string {
 func (*AnswerAllocationRequestResponse) ProtoMessage() {}
 
 func (x *AnswerAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2454,7 +2335,7 @@ func (x *AnswerAllocationRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*AnswerAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AnswerAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2481,7 +2362,7 @@ type DescribeAllocationRequestRequest struct {
 
 func (x *DescribeAllocationRequestRequest) Reset() {
 	*x = DescribeAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +2374,7 @@ func (x *DescribeAllocationRequestRequest) String() string {
 func (*DescribeAllocationRequestRequest) ProtoMessage() {}
 
 func (x *DescribeAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +2387,7 @@ func (x *DescribeAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*DescribeAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DescribeAllocationRequestRequest) GetRequestId() string {
@@ -2526,7 +2407,7 @@ type DescribeAllocationRequestResponse struct {
 
 func (x *DescribeAllocationRequestResponse) Reset() {
 	*x = DescribeAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2538,7 +2419,7 @@ func (x *DescribeAllocationRequestResponse) String() string {
 func (*DescribeAllocationRequestResponse) ProtoMessage() {}
 
 func (x *DescribeAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2551,7 +2432,7 @@ func (x *DescribeAllocationRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*DescribeAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DescribeAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2577,7 +2458,7 @@ type ListAllocationRequestsRequest struct {
 
 func (x *ListAllocationRequestsRequest) Reset() {
 	*x = ListAllocationRequestsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2470,7 @@ func (x *ListAllocationRequestsRequest) String() string {
 func (*ListAllocationRequestsRequest) ProtoMessage() {}
 
 func (x *ListAllocationRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2483,7 @@ func (x *ListAllocationRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListAllocationRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAllocationRequestsRequest) GetMunicipalityCode() string {
@@ -2645,7 +2526,7 @@ type ListAllocationRequestsResponse struct {
 
 func (x *ListAllocationRequestsResponse) Reset() {
 	*x = ListAllocationRequestsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +2538,7 @@ func (x *ListAllocationRequestsResponse) String() string {
 func (*ListAllocationRequestsResponse) ProtoMessage() {}
 
 func (x *ListAllocationRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +2551,7 @@ func (x *ListAllocationRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListAllocationRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAllocationRequestsResponse) GetRequests() []*AllocationRequest {
@@ -2701,7 +2582,7 @@ type ReportProgressRequest struct {
 
 func (x *ReportProgressRequest) Reset() {
 	*x = ReportProgressRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2594,7 @@ func (x *ReportProgressRequest) String() string {
 func (*ReportProgressRequest) ProtoMessage() {}
 
 func (x *ReportProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2607,7 @@ func (x *ReportProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportProgressRequest.ProtoReflect.Descriptor instead.
 func (*ReportProgressRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReportProgressRequest) GetIdempotencyKey() string {
@@ -2773,7 +2654,7 @@ type ProgressReport struct {
 
 func (x *ProgressReport) Reset() {
 	*x = ProgressReport{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +2666,7 @@ func (x *ProgressReport) String() string {
 func (*ProgressReport) ProtoMessage() {}
 
 func (x *ProgressReport) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +2679,7 @@ func (x *ProgressReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressReport.ProtoReflect.Descriptor instead.
 func (*ProgressReport) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ProgressReport) GetId() string {
@@ -2853,7 +2734,7 @@ type ReportProgressResponse struct {
 
 func (x *ReportProgressResponse) Reset() {
 	*x = ReportProgressResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +2746,7 @@ func (x *ReportProgressResponse) String() string {
 func (*ReportProgressResponse) ProtoMessage() {}
 
 func (x *ReportProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +2759,7 @@ func (x *ReportProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportProgressResponse.ProtoReflect.Descriptor instead.
 func (*ReportProgressResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportProgressResponse) GetReport() *ProgressReport {
@@ -2902,7 +2783,7 @@ type Provider struct {
 
 func (x *Provider) Reset() {
 	*x = Provider{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +2795,7 @@ func (x *Provider) String() string {
 func (*Provider) ProtoMessage() {}
 
 func (x *Provider) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +2808,7 @@ func (x *Provider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provider.ProtoReflect.Descriptor instead.
 func (*Provider) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Provider) GetAgb() string {
@@ -2963,7 +2844,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2975,7 +2856,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2988,7 +2869,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Product) GetCategory() string {
@@ -3026,7 +2907,7 @@ type Contract struct {
 
 func (x *Contract) Reset() {
 	*x = Contract{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3038,7 +2919,7 @@ func (x *Contract) String() string {
 func (*Contract) ProtoMessage() {}
 
 func (x *Contract) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3051,7 +2932,7 @@ func (x *Contract) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contract.ProtoReflect.Descriptor instead.
 func (*Contract) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Contract) GetId() string {
@@ -3130,7 +3011,7 @@ type RegisterProviderRequest struct {
 
 func (x *RegisterProviderRequest) Reset() {
 	*x = RegisterProviderRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3023,7 @@ func (x *RegisterProviderRequest) String() string {
 func (*RegisterProviderRequest) ProtoMessage() {}
 
 func (x *RegisterProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3036,7 @@ func (x *RegisterProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterProviderRequest.ProtoReflect.Descriptor instead.
 func (*RegisterProviderRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RegisterProviderRequest) GetIdempotencyKey() string {
@@ -3196,7 +3077,7 @@ type RegisterProviderResponse struct {
 
 func (x *RegisterProviderResponse) Reset() {
 	*x = RegisterProviderResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3208,7 +3089,7 @@ func (x *RegisterProviderResponse) String() string {
 func (*RegisterProviderResponse) ProtoMessage() {}
 
 func (x *RegisterProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3221,7 +3102,7 @@ func (x *RegisterProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterProviderResponse.ProtoReflect.Descriptor instead.
 func (*RegisterProviderResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RegisterProviderResponse) GetProvider() *Provider {
@@ -3251,7 +3132,7 @@ type AddContractRequest struct {
 
 func (x *AddContractRequest) Reset() {
 	*x = AddContractRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3263,7 +3144,7 @@ func (x *AddContractRequest) String() string {
 func (*AddContractRequest) ProtoMessage() {}
 
 func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3276,7 +3157,7 @@ func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractRequest.ProtoReflect.Descriptor instead.
 func (*AddContractRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AddContractRequest) GetIdempotencyKey() string {
@@ -3352,7 +3233,7 @@ type AddContractResponse struct {
 
 func (x *AddContractResponse) Reset() {
 	*x = AddContractResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +3245,7 @@ func (x *AddContractResponse) String() string {
 func (*AddContractResponse) ProtoMessage() {}
 
 func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +3258,7 @@ func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractResponse.ProtoReflect.Descriptor instead.
 func (*AddContractResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AddContractResponse) GetContract() *Contract {
@@ -3398,7 +3279,7 @@ type ListContractsRequest struct {
 
 func (x *ListContractsRequest) Reset() {
 	*x = ListContractsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3410,7 +3291,7 @@ func (x *ListContractsRequest) String() string {
 func (*ListContractsRequest) ProtoMessage() {}
 
 func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3423,7 +3304,7 @@ func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsRequest.ProtoReflect.Descriptor instead.
 func (*ListContractsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListContractsRequest) GetProviderAgb() string {
@@ -3450,7 +3331,7 @@ type ListContractsResponse struct {
 
 func (x *ListContractsResponse) Reset() {
 	*x = ListContractsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3462,7 +3343,7 @@ func (x *ListContractsResponse) String() string {
 func (*ListContractsResponse) ProtoMessage() {}
 
 func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3475,7 +3356,7 @@ func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsResponse.ProtoReflect.Descriptor instead.
 func (*ListContractsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListContractsResponse) GetContracts() []*Contract {
@@ -3497,7 +3378,7 @@ type ReportTimeliness struct {
 
 func (x *ReportTimeliness) Reset() {
 	*x = ReportTimeliness{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3509,7 +3390,7 @@ func (x *ReportTimeliness) String() string {
 func (*ReportTimeliness) ProtoMessage() {}
 
 func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3522,7 +3403,7 @@ func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportTimeliness.ProtoReflect.Descriptor instead.
 func (*ReportTimeliness) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportTimeliness) GetReported() int32 {
@@ -3578,7 +3459,7 @@ type MonitoringFigures struct {
 
 func (x *MonitoringFigures) Reset() {
 	*x = MonitoringFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3590,7 +3471,7 @@ func (x *MonitoringFigures) String() string {
 func (*MonitoringFigures) ProtoMessage() {}
 
 func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3603,7 +3484,7 @@ func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringFigures.ProtoReflect.Descriptor instead.
 func (*MonitoringFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MonitoringFigures) GetIssued() int32 {
@@ -3707,8 +3588,8 @@ func (x *MonitoringFigures) GetVolumeUse() []*VolumeUseFigures {
 // VolumeUseFigures compares allocated and delivered volume of the allocations with one unit.
 type VolumeUseFigures struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The volume unit, as on the allocations (e.g. iJw/iWmo "04" hour, "01" minute).
-	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// The volume unit, as on the allocations.
+	Unit v1.VolumeUnit `protobuf:"varint,7,opt,name=unit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"unit,omitempty"`
 	// Allocations with this unit (not withdrawn).
 	Allocations int32 `protobuf:"varint,2,opt,name=allocations,proto3" json:"allocations,omitempty"`
 	// Allocated volume for the elapsed part of these allocations (see AllocationVolumeUse),
@@ -3726,7 +3607,7 @@ type VolumeUseFigures struct {
 
 func (x *VolumeUseFigures) Reset() {
 	*x = VolumeUseFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3738,7 +3619,7 @@ func (x *VolumeUseFigures) String() string {
 func (*VolumeUseFigures) ProtoMessage() {}
 
 func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3751,14 +3632,14 @@ func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeUseFigures.ProtoReflect.Descriptor instead.
 func (*VolumeUseFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
 }
 
-func (x *VolumeUseFigures) GetUnit() string {
+func (x *VolumeUseFigures) GetUnit() v1.VolumeUnit {
 	if x != nil {
 		return x.Unit
 	}
-	return ""
+	return v1.VolumeUnit(0)
 }
 
 func (x *VolumeUseFigures) GetAllocations() int32 {
@@ -3804,10 +3685,9 @@ type DeliveredVolume struct {
 	// First and last day of the period, YYYY-MM-DD (both included).
 	PeriodStart string `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	PeriodEnd   string `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
-	// Amount delivered in the period, in unit.
-	Amount int32 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	Amount      int32  `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
 	// The allocation's volume unit at the time of the report.
-	Unit          string                 `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	Unit          v1.VolumeUnit          `protobuf:"varint,8,opt,name=unit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"unit,omitempty"`
 	ReportedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3815,7 +3695,7 @@ type DeliveredVolume struct {
 
 func (x *DeliveredVolume) Reset() {
 	*x = DeliveredVolume{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +3707,7 @@ func (x *DeliveredVolume) String() string {
 func (*DeliveredVolume) ProtoMessage() {}
 
 func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +3720,7 @@ func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveredVolume.ProtoReflect.Descriptor instead.
 func (*DeliveredVolume) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeliveredVolume) GetId() string {
@@ -3878,11 +3758,11 @@ func (x *DeliveredVolume) GetAmount() int32 {
 	return 0
 }
 
-func (x *DeliveredVolume) GetUnit() string {
+func (x *DeliveredVolume) GetUnit() v1.VolumeUnit {
 	if x != nil {
 		return x.Unit
 	}
-	return ""
+	return v1.VolumeUnit(0)
 }
 
 func (x *DeliveredVolume) GetReportedAt() *timestamppb.Timestamp {
@@ -3897,13 +3777,12 @@ func (x *DeliveredVolume) GetReportedAt() *timestamppb.Timestamp {
 // ENDED) the day care stopped, whichever is first. The allocated volume to date is the
 // current volume per frequency times the elapsed days: per day, per week (7 days), per month
 // (365.25/12 days), or the total over the allocation (pro rata over its start and end date;
-// the whole amount when open-ended). Frequencies are the iJw/iWmo codes "1" day, "2" week,
-// "4" month, "6" total, or DAY, WEEK, MONTH, TOTAL.
+// the whole amount when open-ended).
 type AllocationVolumeUse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
 	// The allocation's current volume (amount per unit and frequency).
-	Volume *Volume `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	Volume *v1.Volume `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
 	// The elapsed part, YYYY-MM-DD (both empty before the start date).
 	ElapsedFrom string `protobuf:"bytes,3,opt,name=elapsed_from,json=elapsedFrom,proto3" json:"elapsed_from,omitempty"`
 	ElapsedTo   string `protobuf:"bytes,4,opt,name=elapsed_to,json=elapsedTo,proto3" json:"elapsed_to,omitempty"`
@@ -3926,7 +3805,7 @@ type AllocationVolumeUse struct {
 
 func (x *AllocationVolumeUse) Reset() {
 	*x = AllocationVolumeUse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3938,7 +3817,7 @@ func (x *AllocationVolumeUse) String() string {
 func (*AllocationVolumeUse) ProtoMessage() {}
 
 func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3951,7 +3830,7 @@ func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationVolumeUse.ProtoReflect.Descriptor instead.
 func (*AllocationVolumeUse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AllocationVolumeUse) GetAllocationNumber() string {
@@ -3961,7 +3840,7 @@ func (x *AllocationVolumeUse) GetAllocationNumber() string {
 	return ""
 }
 
-func (x *AllocationVolumeUse) GetVolume() *Volume {
+func (x *AllocationVolumeUse) GetVolume() *v1.Volume {
 	if x != nil {
 		return x.Volume
 	}
@@ -4035,14 +3914,14 @@ type ReportDeliveredVolumeRequest struct {
 	// Amount delivered, greater than 0, in unit.
 	Amount int32 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
 	// Must be the allocation's volume unit.
-	Unit          string `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	Unit          v1.VolumeUnit `protobuf:"varint,7,opt,name=unit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportDeliveredVolumeRequest) Reset() {
 	*x = ReportDeliveredVolumeRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4054,7 +3933,7 @@ func (x *ReportDeliveredVolumeRequest) String() string {
 func (*ReportDeliveredVolumeRequest) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4067,7 +3946,7 @@ func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReportDeliveredVolumeRequest) GetIdempotencyKey() string {
@@ -4105,11 +3984,11 @@ func (x *ReportDeliveredVolumeRequest) GetAmount() int32 {
 	return 0
 }
 
-func (x *ReportDeliveredVolumeRequest) GetUnit() string {
+func (x *ReportDeliveredVolumeRequest) GetUnit() v1.VolumeUnit {
 	if x != nil {
 		return x.Unit
 	}
-	return ""
+	return v1.VolumeUnit(0)
 }
 
 // ReportDeliveredVolumeResponse holds the recorded report and the allocation's volume use
@@ -4124,7 +4003,7 @@ type ReportDeliveredVolumeResponse struct {
 
 func (x *ReportDeliveredVolumeResponse) Reset() {
 	*x = ReportDeliveredVolumeResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4136,7 +4015,7 @@ func (x *ReportDeliveredVolumeResponse) String() string {
 func (*ReportDeliveredVolumeResponse) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4149,7 +4028,7 @@ func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReportDeliveredVolumeResponse) GetReport() *DeliveredVolume {
@@ -4176,7 +4055,7 @@ type GetAllocationVolumeUseRequest struct {
 
 func (x *GetAllocationVolumeUseRequest) Reset() {
 	*x = GetAllocationVolumeUseRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4188,7 +4067,7 @@ func (x *GetAllocationVolumeUseRequest) String() string {
 func (*GetAllocationVolumeUseRequest) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4201,7 +4080,7 @@ func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetAllocationVolumeUseRequest) GetAllocationNumber() string {
@@ -4221,7 +4100,7 @@ type GetAllocationVolumeUseResponse struct {
 
 func (x *GetAllocationVolumeUseResponse) Reset() {
 	*x = GetAllocationVolumeUseResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4233,7 +4112,7 @@ func (x *GetAllocationVolumeUseResponse) String() string {
 func (*GetAllocationVolumeUseResponse) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4246,7 +4125,7 @@ func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetAllocationVolumeUseResponse) GetVolumeUse() *AllocationVolumeUse {
@@ -4267,7 +4146,7 @@ type GetProviderOverviewRequest struct {
 
 func (x *GetProviderOverviewRequest) Reset() {
 	*x = GetProviderOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4279,7 +4158,7 @@ func (x *GetProviderOverviewRequest) String() string {
 func (*GetProviderOverviewRequest) ProtoMessage() {}
 
 func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4292,7 +4171,7 @@ func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetProviderOverviewRequest) GetProviderAgb() string {
@@ -4319,7 +4198,7 @@ type GetProviderOverviewResponse struct {
 
 func (x *GetProviderOverviewResponse) Reset() {
 	*x = GetProviderOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4331,7 +4210,7 @@ func (x *GetProviderOverviewResponse) String() string {
 func (*GetProviderOverviewResponse) ProtoMessage() {}
 
 func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4344,7 +4223,7 @@ func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetProviderOverviewResponse) GetFigures() *MonitoringFigures {
@@ -4364,7 +4243,7 @@ type GetContractOverviewRequest struct {
 
 func (x *GetContractOverviewRequest) Reset() {
 	*x = GetContractOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4376,7 +4255,7 @@ func (x *GetContractOverviewRequest) String() string {
 func (*GetContractOverviewRequest) ProtoMessage() {}
 
 func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4389,7 +4268,7 @@ func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetContractOverviewRequest) GetContractId() string {
@@ -4413,7 +4292,7 @@ type GetContractOverviewResponse struct {
 
 func (x *GetContractOverviewResponse) Reset() {
 	*x = GetContractOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4425,7 +4304,7 @@ func (x *GetContractOverviewResponse) String() string {
 func (*GetContractOverviewResponse) ProtoMessage() {}
 
 func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4438,7 +4317,7 @@ func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetContractOverviewResponse) GetContract() *Contract {
@@ -4466,11 +4345,7 @@ var File_wijkbrug_providermonitoring_v1_providermonitoring_proto protoreflect.Fi
 
 const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" +
 	"\n" +
-	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n" +
-	"\x06Volume\x12\x16\n" +
-	"\x06amount\x18\x01 \x01(\x05R\x06amount\x12\x12\n" +
-	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x1c\n" +
-	"\tfrequency\x18\x03 \x01(\tR\tfrequency\"\xbe\b\n" +
+	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa6\b\n" +
 	"\n" +
 	"Allocation\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
@@ -4482,10 +4357,10 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\fproduct_code\x18\a \x01(\tR\vproductCode\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\b \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\t \x01(\tR\aendDate\x12>\n" +
+	"\bend_date\x18\t \x01(\tR\aendDate\x122\n" +
 	"\x06volume\x18\n" +
-	" \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12H\n" +
-	"\x06status\x18\v \x01(\x0e20.wijkbrug.providermonitoring.v1.AllocationStatusR\x06status\x127\n" +
+	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12<\n" +
+	"\x06status\x18\v \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x127\n" +
 	"\tissued_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
 	"\n" +
 	"started_on\x18\r \x01(\tR\tstartedOn\x123\n" +
@@ -4502,7 +4377,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"request_id\x18\x16 \x01(\tR\trequestId\x12O\n" +
 	"\x16not_started_alerted_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x13notStartedAlertedAt\x12]\n" +
-	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\"\x88\x03\n" +
+	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\"\xfc\x02\n" +
 	"\x11AllocationVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12[\n" +
 	"\rchange_reason\x18\x02 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x129\n" +
@@ -4510,10 +4385,10 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"valid_from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tvalidFrom\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x04 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\x05 \x01(\tR\aendDate\x12>\n" +
-	"\x06volume\x18\x06 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\bend_date\x18\x05 \x01(\tR\aendDate\x122\n" +
+	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\x12$\n" +
-	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xf7\x03\n" +
+	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xeb\x03\n" +
 	"\x0fAllocateRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
@@ -4524,9 +4399,9 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\fproduct_code\x18\a \x01(\tR\vproductCode\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\b \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\t \x01(\tR\aendDate\x12>\n" +
+	"\bend_date\x18\t \x01(\tR\aendDate\x122\n" +
 	"\x06volume\x18\n" +
-	" \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\fbudget_cents\x18\v \x01(\x03R\vbudgetCents\x12B\n" +
 	"\x04form\x18\f \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\"^\n" +
 	"\x10AllocateResponse\x12J\n" +
@@ -4558,15 +4433,15 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1dReportDeliveryStoppedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xe9\x02\n" +
+	"allocation\"\xdd\x02\n" +
 	"\x17ChangeAllocationRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12[\n" +
 	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x04 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\x05 \x01(\tR\aendDate\x12>\n" +
-	"\x06volume\x18\x06 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\bend_date\x18\x05 \x01(\tR\aendDate\x122\n" +
+	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\"f\n" +
 	"\x18ChangeAllocationResponse\x12J\n" +
 	"\n" +
@@ -4587,7 +4462,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1aListCaseAllocationsRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\"k\n" +
 	"\x1bListCaseAllocationsResponse\x12L\n" +
-	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\xeb\b\n" +
+	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\xdf\b\n" +
 	"\x11AllocationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12I\n" +
 	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
@@ -4600,8 +4475,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\n" +
-	" \x01(\tR\aendDate\x12>\n" +
-	"\x06volume\x18\v \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12#\n" +
+	" \x01(\tR\aendDate\x122\n" +
+	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12#\n" +
 	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
 	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12O\n" +
 	"\x06status\x18\x0e \x01(\x0e27.wijkbrug.providermonitoring.v1.AllocationRequestStatusR\x06status\x12;\n" +
@@ -4619,7 +4494,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\aoverdue\x18\x16 \x01(\bR\aoverdue\x12%\n" +
 	"\x0erefusal_reason\x18\x17 \x01(\tR\rrefusalReason\x12>\n" +
 	"\x1bresulting_allocation_number\x18\x18 \x01(\tR\x19resultingAllocationNumber\x12,\n" +
-	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xf6\x04\n" +
+	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xea\x04\n" +
 	"\x1eSubmitAllocationRequestRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12I\n" +
 	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
@@ -4632,8 +4507,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\n" +
-	" \x01(\tR\aendDate\x12>\n" +
-	"\x06volume\x18\v \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12#\n" +
+	" \x01(\tR\aendDate\x122\n" +
+	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12#\n" +
 	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
 	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12,\n" +
 	"\x12change_reason_text\x18\x0e \x01(\tR\x10changeReasonText\"n\n" +
@@ -4746,27 +4621,27 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x14average_waiting_days\x18\f \x01(\x01R\x12averageWaitingDays\x12(\n" +
 	"\x10max_waiting_days\x18\r \x01(\x05R\x0emaxWaitingDays\x12O\n" +
 	"\n" +
-	"volume_use\x18\x0e \x03(\v20.wijkbrug.providermonitoring.v1.VolumeUseFiguresR\tvolumeUse\"\x8e\x02\n" +
-	"\x10VolumeUseFigures\x12\x12\n" +
-	"\x04unit\x18\x01 \x01(\tR\x04unit\x12 \n" +
+	"volume_use\x18\x0e \x03(\v20.wijkbrug.providermonitoring.v1.VolumeUseFiguresR\tvolumeUse\"\xb4\x02\n" +
+	"\x10VolumeUseFigures\x122\n" +
+	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unit\x12 \n" +
 	"\vallocations\x18\x02 \x01(\x05R\vallocations\x12*\n" +
 	"\x11allocated_to_date\x18\x03 \x01(\x01R\x0fallocatedToDate\x12\x1c\n" +
 	"\tdelivered\x18\x04 \x01(\x03R\tdelivered\x12<\n" +
 	"\x1aover_delivered_allocations\x18\x05 \x01(\x05R\x18overDeliveredAllocations\x12<\n" +
-	"\x1anot_comparable_allocations\x18\x06 \x01(\x05R\x18notComparableAllocations\"\xf9\x01\n" +
+	"\x1anot_comparable_allocations\x18\x06 \x01(\x05R\x18notComparableAllocationsJ\x04\b\x01\x10\x02\"\x9f\x02\n" +
 	"\x0fDeliveredVolume\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x1d\n" +
 	"\n" +
 	"period_end\x18\x04 \x01(\tR\tperiodEnd\x12\x16\n" +
-	"\x06amount\x18\x05 \x01(\x05R\x06amount\x12\x12\n" +
-	"\x04unit\x18\x06 \x01(\tR\x04unit\x12;\n" +
+	"\x06amount\x18\x05 \x01(\x05R\x06amount\x122\n" +
+	"\x04unit\x18\b \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unit\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xc3\x03\n" +
+	"reportedAtJ\x04\b\x06\x10\a\"\xb7\x03\n" +
 	"\x13AllocationVolumeUse\x12+\n" +
-	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12>\n" +
-	"\x06volume\x18\x02 \x01(\v2&.wijkbrug.providermonitoring.v1.VolumeR\x06volume\x12!\n" +
+	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x122\n" +
+	"\x06volume\x18\x02 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\felapsed_from\x18\x03 \x01(\tR\velapsedFrom\x12\x1d\n" +
 	"\n" +
 	"elapsed_to\x18\x04 \x01(\tR\telapsedTo\x12!\n" +
@@ -4778,15 +4653,15 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"comparable\x18\t \x01(\bR\n" +
 	"comparable\x12I\n" +
 	"\areports\x18\n" +
-	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\xe2\x01\n" +
+	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\x88\x02\n" +
 	"\x1cReportDeliveredVolumeRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x1d\n" +
 	"\n" +
 	"period_end\x18\x04 \x01(\tR\tperiodEnd\x12\x16\n" +
-	"\x06amount\x18\x05 \x01(\x05R\x06amount\x12\x12\n" +
-	"\x04unit\x18\x06 \x01(\tR\x04unit\"\xbc\x01\n" +
+	"\x06amount\x18\x05 \x01(\x05R\x06amount\x122\n" +
+	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unitJ\x04\b\x06\x10\a\"\xbc\x01\n" +
 	"\x1dReportDeliveredVolumeResponse\x12G\n" +
 	"\x06report\x18\x01 \x01(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\x06report\x12R\n" +
 	"\n" +
@@ -4807,14 +4682,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1bGetContractOverviewResponse\x12D\n" +
 	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\x12K\n" +
 	"\afigures\x18\x02 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\x12-\n" +
-	"\x12active_allocations\x18\x03 \x01(\x05R\x11activeAllocations*\xce\x01\n" +
-	"\x10AllocationStatus\x12!\n" +
-	"\x1dALLOCATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18ALLOCATION_STATUS_ISSUED\x10\x01\x12\x1d\n" +
-	"\x19ALLOCATION_STATUS_STARTED\x10\x02\x12\x1c\n" +
-	"\x18ALLOCATION_STATUS_PAUSED\x10\x03\x12\x1b\n" +
-	"\x17ALLOCATION_STATUS_ENDED\x10\x04\x12\x1f\n" +
-	"\x1bALLOCATION_STATUS_WITHDRAWN\x10\x05*g\n" +
+	"\x12active_allocations\x18\x03 \x01(\x05R\x11activeAllocations*g\n" +
 	"\x0eAllocationForm\x12\x1f\n" +
 	"\x1bALLOCATION_FORM_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ALLOCATION_FORM_IN_KIND\x10\x01\x12\x17\n" +
@@ -4890,179 +4758,183 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP() 
 	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescData
 }
 
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any{
-	(AllocationStatus)(0),                     // 0: wijkbrug.providermonitoring.v1.AllocationStatus
-	(AllocationForm)(0),                       // 1: wijkbrug.providermonitoring.v1.AllocationForm
-	(AllocationChangeReason)(0),               // 2: wijkbrug.providermonitoring.v1.AllocationChangeReason
-	(WithdrawalReason)(0),                     // 3: wijkbrug.providermonitoring.v1.WithdrawalReason
-	(AllocationRequestKind)(0),                // 4: wijkbrug.providermonitoring.v1.AllocationRequestKind
-	(AllocationRequestStatus)(0),              // 5: wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	(AnswerDecision)(0),                       // 6: wijkbrug.providermonitoring.v1.AnswerDecision
-	(ProgressAssessment)(0),                   // 7: wijkbrug.providermonitoring.v1.ProgressAssessment
-	(ContractModel)(0),                        // 8: wijkbrug.providermonitoring.v1.ContractModel
-	(*Volume)(nil),                            // 9: wijkbrug.providermonitoring.v1.Volume
-	(*Allocation)(nil),                        // 10: wijkbrug.providermonitoring.v1.Allocation
-	(*AllocationVersion)(nil),                 // 11: wijkbrug.providermonitoring.v1.AllocationVersion
-	(*AllocateRequest)(nil),                   // 12: wijkbrug.providermonitoring.v1.AllocateRequest
-	(*AllocateResponse)(nil),                  // 13: wijkbrug.providermonitoring.v1.AllocateResponse
-	(*GetAllocationRequest)(nil),              // 14: wijkbrug.providermonitoring.v1.GetAllocationRequest
-	(*GetAllocationResponse)(nil),             // 15: wijkbrug.providermonitoring.v1.GetAllocationResponse
-	(*ReportDeliveryStartedRequest)(nil),      // 16: wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	(*ReportDeliveryStartedResponse)(nil),     // 17: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	(*ReportDeliveryStoppedRequest)(nil),      // 18: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
-	(*ReportDeliveryStoppedResponse)(nil),     // 19: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
-	(*ChangeAllocationRequest)(nil),           // 20: wijkbrug.providermonitoring.v1.ChangeAllocationRequest
-	(*ChangeAllocationResponse)(nil),          // 21: wijkbrug.providermonitoring.v1.ChangeAllocationResponse
-	(*WithdrawAllocationRequest)(nil),         // 22: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
-	(*WithdrawAllocationResponse)(nil),        // 23: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
-	(*ListAllocationVersionsRequest)(nil),     // 24: wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
-	(*ListAllocationVersionsResponse)(nil),    // 25: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
-	(*ListCaseAllocationsRequest)(nil),        // 26: wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
-	(*ListCaseAllocationsResponse)(nil),       // 27: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	(*AllocationRequest)(nil),                 // 28: wijkbrug.providermonitoring.v1.AllocationRequest
-	(*SubmitAllocationRequestRequest)(nil),    // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	(*SubmitAllocationRequestResponse)(nil),   // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	(*AnswerAllocationRequestRequest)(nil),    // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	(*AnswerAllocationRequestResponse)(nil),   // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	(*DescribeAllocationRequestRequest)(nil),  // 33: wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	(*DescribeAllocationRequestResponse)(nil), // 34: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	(*ListAllocationRequestsRequest)(nil),     // 35: wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	(*ListAllocationRequestsResponse)(nil),    // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	(*ReportProgressRequest)(nil),             // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest
-	(*ProgressReport)(nil),                    // 38: wijkbrug.providermonitoring.v1.ProgressReport
-	(*ReportProgressResponse)(nil),            // 39: wijkbrug.providermonitoring.v1.ReportProgressResponse
-	(*Provider)(nil),                          // 40: wijkbrug.providermonitoring.v1.Provider
-	(*Product)(nil),                           // 41: wijkbrug.providermonitoring.v1.Product
-	(*Contract)(nil),                          // 42: wijkbrug.providermonitoring.v1.Contract
-	(*RegisterProviderRequest)(nil),           // 43: wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	(*RegisterProviderResponse)(nil),          // 44: wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	(*AddContractRequest)(nil),                // 45: wijkbrug.providermonitoring.v1.AddContractRequest
-	(*AddContractResponse)(nil),               // 46: wijkbrug.providermonitoring.v1.AddContractResponse
-	(*ListContractsRequest)(nil),              // 47: wijkbrug.providermonitoring.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),             // 48: wijkbrug.providermonitoring.v1.ListContractsResponse
-	(*ReportTimeliness)(nil),                  // 49: wijkbrug.providermonitoring.v1.ReportTimeliness
-	(*MonitoringFigures)(nil),                 // 50: wijkbrug.providermonitoring.v1.MonitoringFigures
-	(*VolumeUseFigures)(nil),                  // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures
-	(*DeliveredVolume)(nil),                   // 52: wijkbrug.providermonitoring.v1.DeliveredVolume
-	(*AllocationVolumeUse)(nil),               // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	(*ReportDeliveredVolumeRequest)(nil),      // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	(*ReportDeliveredVolumeResponse)(nil),     // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	(*GetAllocationVolumeUseRequest)(nil),     // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	(*GetAllocationVolumeUseResponse)(nil),    // 57: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	(*GetProviderOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	(*GetProviderOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	(*GetContractOverviewRequest)(nil),        // 60: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	(*GetContractOverviewResponse)(nil),       // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(AllocationForm)(0),                       // 0: wijkbrug.providermonitoring.v1.AllocationForm
+	(AllocationChangeReason)(0),               // 1: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(WithdrawalReason)(0),                     // 2: wijkbrug.providermonitoring.v1.WithdrawalReason
+	(AllocationRequestKind)(0),                // 3: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),              // 4: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(AnswerDecision)(0),                       // 5: wijkbrug.providermonitoring.v1.AnswerDecision
+	(ProgressAssessment)(0),                   // 6: wijkbrug.providermonitoring.v1.ProgressAssessment
+	(ContractModel)(0),                        // 7: wijkbrug.providermonitoring.v1.ContractModel
+	(*Allocation)(nil),                        // 8: wijkbrug.providermonitoring.v1.Allocation
+	(*AllocationVersion)(nil),                 // 9: wijkbrug.providermonitoring.v1.AllocationVersion
+	(*AllocateRequest)(nil),                   // 10: wijkbrug.providermonitoring.v1.AllocateRequest
+	(*AllocateResponse)(nil),                  // 11: wijkbrug.providermonitoring.v1.AllocateResponse
+	(*GetAllocationRequest)(nil),              // 12: wijkbrug.providermonitoring.v1.GetAllocationRequest
+	(*GetAllocationResponse)(nil),             // 13: wijkbrug.providermonitoring.v1.GetAllocationResponse
+	(*ReportDeliveryStartedRequest)(nil),      // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	(*ReportDeliveryStartedResponse)(nil),     // 15: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	(*ReportDeliveryStoppedRequest)(nil),      // 16: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	(*ReportDeliveryStoppedResponse)(nil),     // 17: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	(*ChangeAllocationRequest)(nil),           // 18: wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	(*ChangeAllocationResponse)(nil),          // 19: wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	(*WithdrawAllocationRequest)(nil),         // 20: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	(*WithdrawAllocationResponse)(nil),        // 21: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	(*ListAllocationVersionsRequest)(nil),     // 22: wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	(*ListAllocationVersionsResponse)(nil),    // 23: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	(*ListCaseAllocationsRequest)(nil),        // 24: wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	(*ListCaseAllocationsResponse)(nil),       // 25: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	(*AllocationRequest)(nil),                 // 26: wijkbrug.providermonitoring.v1.AllocationRequest
+	(*SubmitAllocationRequestRequest)(nil),    // 27: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	(*SubmitAllocationRequestResponse)(nil),   // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	(*AnswerAllocationRequestRequest)(nil),    // 29: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	(*AnswerAllocationRequestResponse)(nil),   // 30: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	(*DescribeAllocationRequestRequest)(nil),  // 31: wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	(*DescribeAllocationRequestResponse)(nil), // 32: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	(*ListAllocationRequestsRequest)(nil),     // 33: wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	(*ListAllocationRequestsResponse)(nil),    // 34: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	(*ReportProgressRequest)(nil),             // 35: wijkbrug.providermonitoring.v1.ReportProgressRequest
+	(*ProgressReport)(nil),                    // 36: wijkbrug.providermonitoring.v1.ProgressReport
+	(*ReportProgressResponse)(nil),            // 37: wijkbrug.providermonitoring.v1.ReportProgressResponse
+	(*Provider)(nil),                          // 38: wijkbrug.providermonitoring.v1.Provider
+	(*Product)(nil),                           // 39: wijkbrug.providermonitoring.v1.Product
+	(*Contract)(nil),                          // 40: wijkbrug.providermonitoring.v1.Contract
+	(*RegisterProviderRequest)(nil),           // 41: wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	(*RegisterProviderResponse)(nil),          // 42: wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	(*AddContractRequest)(nil),                // 43: wijkbrug.providermonitoring.v1.AddContractRequest
+	(*AddContractResponse)(nil),               // 44: wijkbrug.providermonitoring.v1.AddContractResponse
+	(*ListContractsRequest)(nil),              // 45: wijkbrug.providermonitoring.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 46: wijkbrug.providermonitoring.v1.ListContractsResponse
+	(*ReportTimeliness)(nil),                  // 47: wijkbrug.providermonitoring.v1.ReportTimeliness
+	(*MonitoringFigures)(nil),                 // 48: wijkbrug.providermonitoring.v1.MonitoringFigures
+	(*VolumeUseFigures)(nil),                  // 49: wijkbrug.providermonitoring.v1.VolumeUseFigures
+	(*DeliveredVolume)(nil),                   // 50: wijkbrug.providermonitoring.v1.DeliveredVolume
+	(*AllocationVolumeUse)(nil),               // 51: wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	(*ReportDeliveredVolumeRequest)(nil),      // 52: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	(*ReportDeliveredVolumeResponse)(nil),     // 53: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	(*GetAllocationVolumeUseRequest)(nil),     // 54: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	(*GetAllocationVolumeUseResponse)(nil),    // 55: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	(*GetProviderOverviewRequest)(nil),        // 56: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	(*GetProviderOverviewResponse)(nil),       // 57: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	(*GetContractOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	(*GetContractOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(*v1.Volume)(nil),                         // 60: wijkbrug.common.v1.Volume
+	(v1.AllocationStatus)(0),                  // 61: wijkbrug.common.v1.AllocationStatus
 	(*timestamppb.Timestamp)(nil),             // 62: google.protobuf.Timestamp
+	(v1.VolumeUnit)(0),                        // 63: wijkbrug.common.v1.VolumeUnit
 }
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int32{
-	9,  // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	0,  // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.providermonitoring.v1.AllocationStatus
+	60, // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.common.v1.Volume
+	61, // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.common.v1.AllocationStatus
 	62, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
-	1,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	0,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
 	62, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
-	3,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
-	2,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	2,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	1,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
 	62, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
-	9,  // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	9,  // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	1,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	10, // 11: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	10, // 12: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	10, // 13: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	10, // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	2,  // 15: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	9,  // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	10, // 17: wijkbrug.providermonitoring.v1.ChangeAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	3,  // 18: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
-	10, // 19: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	11, // 20: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse.versions:type_name -> wijkbrug.providermonitoring.v1.AllocationVersion
-	10, // 21: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	4,  // 22: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	9,  // 23: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	5,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	60, // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.common.v1.Volume
+	60, // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	0,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	8,  // 11: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	8,  // 12: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	8,  // 13: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	8,  // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	1,  // 15: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	60, // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	8,  // 17: wijkbrug.providermonitoring.v1.ChangeAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	2,  // 18: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	8,  // 19: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	9,  // 20: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse.versions:type_name -> wijkbrug.providermonitoring.v1.AllocationVersion
+	8,  // 21: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	3,  // 22: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	60, // 23: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	4,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
 	62, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
 	62, // 26: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
 	62, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
-	4,  // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	9,  // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	28, // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	6,  // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
-	1,  // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	28, // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	10, // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	28, // 35: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	28, // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	7,  // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
-	7,  // 38: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	3,  // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	60, // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	26, // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	5,  // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
+	0,  // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	26, // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	8,  // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	26, // 35: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	26, // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	6,  // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	6,  // 38: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
 	62, // 39: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
-	38, // 40: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
-	8,  // 41: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
-	41, // 42: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
-	40, // 43: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
-	8,  // 44: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
-	41, // 45: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
-	42, // 46: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	42, // 47: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
-	49, // 48: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	49, // 49: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	51, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
-	62, // 51: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
-	9,  // 52: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.providermonitoring.v1.Volume
-	52, // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	52, // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	53, // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	53, // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	50, // 57: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	42, // 58: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	50, // 59: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	12, // 60: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
-	14, // 61: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
-	16, // 62: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	18, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
-	20, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
-	22, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
-	24, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
-	26, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
-	29, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	31, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	33, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	35, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	37, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
-	43, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	45, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
-	47, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
-	58, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	60, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	54, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	56, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	13, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
-	15, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
-	17, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	19, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
-	21, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
-	23, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
-	25, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
-	27, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	30, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	32, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	34, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	36, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	39, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
-	44, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	46, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
-	48, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
-	59, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	61, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	55, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	57, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	80, // [80:100] is the sub-list for method output_type
-	60, // [60:80] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	36, // 40: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
+	7,  // 41: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	39, // 42: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	38, // 43: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
+	7,  // 44: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	39, // 45: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	40, // 46: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	40, // 47: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
+	47, // 48: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	47, // 49: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	49, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
+	63, // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	63, // 52: wijkbrug.providermonitoring.v1.DeliveredVolume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	62, // 53: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
+	60, // 54: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.common.v1.Volume
+	50, // 55: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	63, // 56: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	50, // 57: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	51, // 58: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	51, // 59: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	48, // 60: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	40, // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	48, // 62: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	10, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
+	12, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
+	14, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	16, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	18, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	20, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	22, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	24, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	27, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	29, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	31, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	33, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	35, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
+	41, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	43, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
+	45, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
+	56, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	58, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	52, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	54, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	11, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
+	13, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
+	15, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	17, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	19, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	21, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	23, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	25, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	28, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	30, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	32, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	34, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	37, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
+	42, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	44, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
+	46, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
+	57, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	59, // 100: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	53, // 101: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	55, // 102: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	83, // [83:103] is the sub-list for method output_type
+	63, // [63:83] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() }
@@ -5075,8 +4947,8 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   53,
+			NumEnums:      8,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -312,10 +312,11 @@ type ReferralStatusChanged struct {
 	CaseId     string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	IntakeId   string                 `protobuf:"bytes,3,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	GoalIds    []string               `protobuf:"bytes,4,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
-	// DRAFT, SENT, ACCEPTED, DECLINED, EXPIRED, IN_PROGRESS, ON_HOLD, COMPLETED, FAILED, CANCELLED.
-	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
-	// Decline or cancel reason code, e.g. CAPACITY.
-	Reason           string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Status     v1.ReferralStatus      `protobuf:"varint,10,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
+	// The reason of a decline, cancellation or failure; unspecified otherwise.
+	DeclineReason    DeclineReason          `protobuf:"varint,11,opt,name=decline_reason,json=declineReason,proto3,enum=wijkbrug.referral.v1.DeclineReason" json:"decline_reason,omitempty"`
+	CancelReason     CancelReason           `protobuf:"varint,12,opt,name=cancel_reason,json=cancelReason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"cancel_reason,omitempty"`
+	FailReason       FailReason             `protobuf:"varint,13,opt,name=fail_reason,json=failReason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"fail_reason,omitempty"`
 	ProvisionId      string                 `protobuf:"bytes,7,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
@@ -381,18 +382,32 @@ func (x *ReferralStatusChanged) GetGoalIds() []string {
 	return nil
 }
 
-func (x *ReferralStatusChanged) GetStatus() string {
+func (x *ReferralStatusChanged) GetStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ""
+	return v1.ReferralStatus(0)
 }
 
-func (x *ReferralStatusChanged) GetReason() string {
+func (x *ReferralStatusChanged) GetDeclineReason() DeclineReason {
 	if x != nil {
-		return x.Reason
+		return x.DeclineReason
 	}
-	return ""
+	return DeclineReason_DECLINE_REASON_UNSPECIFIED
+}
+
+func (x *ReferralStatusChanged) GetCancelReason() CancelReason {
+	if x != nil {
+		return x.CancelReason
+	}
+	return CancelReason_CANCEL_REASON_UNSPECIFIED
+}
+
+func (x *ReferralStatusChanged) GetFailReason() FailReason {
+	if x != nil {
+		return x.FailReason
+	}
+	return FailReason_FAIL_REASON_UNSPECIFIED
 }
 
 func (x *ReferralStatusChanged) GetProvisionId() string {
@@ -724,18 +739,22 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"source_oin\x18\x02 \x01(\tR\tsourceOin\x12:\n" +
 	"\bfeedback\x18\x03 \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12:\n" +
 	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12:\n" +
-	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xb5\x02\n" +
+	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xa5\x04\n" +
 	"\x15ReferralStatusChanged\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12\x19\n" +
-	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x12\x16\n" +
-	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\x12!\n" +
+	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x12:\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x12J\n" +
+	"\x0edecline_reason\x18\v \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonR\rdeclineReason\x12G\n" +
+	"\rcancel_reason\x18\f \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonR\fcancelReason\x12A\n" +
+	"\vfail_reason\x18\r \x01(\x0e2 .wijkbrug.referral.v1.FailReasonR\n" +
+	"failReason\x12!\n" +
 	"\fprovision_id\x18\a \x01(\tR\vprovisionId\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa6\x03\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xa6\x03\n" +
 	"\x10ProvisionChanged\x12!\n" +
 	"\fprovision_id\x18\x01 \x01(\tR\vprovisionId\x12)\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
@@ -792,9 +811,13 @@ var file_wijkbrug_referral_v1_events_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 	(SignalStatus)(0),             // 12: wijkbrug.referral.v1.SignalStatus
 	(Feedback)(0),                 // 13: wijkbrug.referral.v1.Feedback
-	(ProvisionStatus)(0),          // 14: wijkbrug.referral.v1.ProvisionStatus
-	(CapacityStatus)(0),           // 15: wijkbrug.referral.v1.CapacityStatus
-	(DataCategory)(0),             // 16: wijkbrug.referral.v1.DataCategory
+	(v1.ReferralStatus)(0),        // 14: wijkbrug.common.v1.ReferralStatus
+	(DeclineReason)(0),            // 15: wijkbrug.referral.v1.DeclineReason
+	(CancelReason)(0),             // 16: wijkbrug.referral.v1.CancelReason
+	(FailReason)(0),               // 17: wijkbrug.referral.v1.FailReason
+	(ProvisionStatus)(0),          // 18: wijkbrug.referral.v1.ProvisionStatus
+	(CapacityStatus)(0),           // 19: wijkbrug.referral.v1.CapacityStatus
+	(DataCategory)(0),             // 20: wijkbrug.referral.v1.DataCategory
 }
 var file_wijkbrug_referral_v1_events_proto_depIdxs = []int32{
 	7,  // 0: wijkbrug.referral.v1.SignalReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
@@ -806,18 +829,22 @@ var file_wijkbrug_referral_v1_events_proto_depIdxs = []int32{
 	13, // 6: wijkbrug.referral.v1.SignalFedBack.feedback:type_name -> wijkbrug.referral.v1.Feedback
 	12, // 7: wijkbrug.referral.v1.SignalFedBack.status:type_name -> wijkbrug.referral.v1.SignalStatus
 	11, // 8: wijkbrug.referral.v1.SignalFedBack.fed_back_at:type_name -> google.protobuf.Timestamp
-	11, // 9: wijkbrug.referral.v1.ReferralStatusChanged.at:type_name -> google.protobuf.Timestamp
-	14, // 10: wijkbrug.referral.v1.ProvisionChanged.status:type_name -> wijkbrug.referral.v1.ProvisionStatus
-	15, // 11: wijkbrug.referral.v1.ProvisionChanged.capacity_status:type_name -> wijkbrug.referral.v1.CapacityStatus
-	11, // 12: wijkbrug.referral.v1.ProvisionChanged.at:type_name -> google.protobuf.Timestamp
-	16, // 13: wijkbrug.referral.v1.ConsentRecorded.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	11, // 14: wijkbrug.referral.v1.ConsentRecorded.at:type_name -> google.protobuf.Timestamp
-	11, // 15: wijkbrug.referral.v1.ConsentWithdrawn.at:type_name -> google.protobuf.Timestamp
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	14, // 9: wijkbrug.referral.v1.ReferralStatusChanged.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	15, // 10: wijkbrug.referral.v1.ReferralStatusChanged.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	16, // 11: wijkbrug.referral.v1.ReferralStatusChanged.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	17, // 12: wijkbrug.referral.v1.ReferralStatusChanged.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	11, // 13: wijkbrug.referral.v1.ReferralStatusChanged.at:type_name -> google.protobuf.Timestamp
+	18, // 14: wijkbrug.referral.v1.ProvisionChanged.status:type_name -> wijkbrug.referral.v1.ProvisionStatus
+	19, // 15: wijkbrug.referral.v1.ProvisionChanged.capacity_status:type_name -> wijkbrug.referral.v1.CapacityStatus
+	11, // 16: wijkbrug.referral.v1.ProvisionChanged.at:type_name -> google.protobuf.Timestamp
+	20, // 17: wijkbrug.referral.v1.ConsentRecorded.data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	11, // 18: wijkbrug.referral.v1.ConsentRecorded.at:type_name -> google.protobuf.Timestamp
+	11, // 19: wijkbrug.referral.v1.ConsentWithdrawn.at:type_name -> google.protobuf.Timestamp
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_events_proto_init() }

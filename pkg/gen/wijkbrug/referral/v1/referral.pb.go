@@ -248,6 +248,9 @@ const (
 	Feedback_FEEDBACK_REFERRED Feedback = 5
 	// The case that the signal led to has been closed.
 	Feedback_FEEDBACK_CASE_CLOSED Feedback = 6
+	// The case that the signal led to was handed over (to Veilig Thuis, a certified
+	// institution or another municipality).
+	Feedback_FEEDBACK_HANDED_OVER Feedback = 7
 )
 
 // Enum value maps for Feedback.
@@ -260,6 +263,7 @@ var (
 		4: "FEEDBACK_ADVISED",
 		5: "FEEDBACK_REFERRED",
 		6: "FEEDBACK_CASE_CLOSED",
+		7: "FEEDBACK_HANDED_OVER",
 	}
 	Feedback_value = map[string]int32{
 		"FEEDBACK_UNSPECIFIED":               0,
@@ -269,6 +273,7 @@ var (
 		"FEEDBACK_ADVISED":                   4,
 		"FEEDBACK_REFERRED":                  5,
 		"FEEDBACK_CASE_CLOSED":               6,
+		"FEEDBACK_HANDED_OVER":               7,
 	}
 )
 
@@ -297,84 +302,6 @@ func (x Feedback) Number() protoreflect.EnumNumber {
 // Deprecated: Use Feedback.Descriptor instead.
 func (Feedback) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{3}
-}
-
-// ReferralStatus follows a referral (FHIR Task status).
-type ReferralStatus int32
-
-const (
-	ReferralStatus_REFERRAL_STATUS_UNSPECIFIED ReferralStatus = 0
-	// Prepared by the referrer, not yet visible to the recipient.
-	ReferralStatus_REFERRAL_STATUS_DRAFT ReferralStatus = 1
-	// Sent; the recipient must accept or decline before accept_by.
-	ReferralStatus_REFERRAL_STATUS_SENT     ReferralStatus = 2
-	ReferralStatus_REFERRAL_STATUS_ACCEPTED ReferralStatus = 3
-	ReferralStatus_REFERRAL_STATUS_DECLINED ReferralStatus = 4
-	// Not accepted before accept_by (set by the service).
-	ReferralStatus_REFERRAL_STATUS_EXPIRED     ReferralStatus = 5
-	ReferralStatus_REFERRAL_STATUS_IN_PROGRESS ReferralStatus = 6
-	// Paused; sub_status says why (e.g. WAITLIST).
-	ReferralStatus_REFERRAL_STATUS_ON_HOLD   ReferralStatus = 7
-	ReferralStatus_REFERRAL_STATUS_COMPLETED ReferralStatus = 8
-	ReferralStatus_REFERRAL_STATUS_FAILED    ReferralStatus = 9
-	ReferralStatus_REFERRAL_STATUS_CANCELLED ReferralStatus = 10
-)
-
-// Enum value maps for ReferralStatus.
-var (
-	ReferralStatus_name = map[int32]string{
-		0:  "REFERRAL_STATUS_UNSPECIFIED",
-		1:  "REFERRAL_STATUS_DRAFT",
-		2:  "REFERRAL_STATUS_SENT",
-		3:  "REFERRAL_STATUS_ACCEPTED",
-		4:  "REFERRAL_STATUS_DECLINED",
-		5:  "REFERRAL_STATUS_EXPIRED",
-		6:  "REFERRAL_STATUS_IN_PROGRESS",
-		7:  "REFERRAL_STATUS_ON_HOLD",
-		8:  "REFERRAL_STATUS_COMPLETED",
-		9:  "REFERRAL_STATUS_FAILED",
-		10: "REFERRAL_STATUS_CANCELLED",
-	}
-	ReferralStatus_value = map[string]int32{
-		"REFERRAL_STATUS_UNSPECIFIED": 0,
-		"REFERRAL_STATUS_DRAFT":       1,
-		"REFERRAL_STATUS_SENT":        2,
-		"REFERRAL_STATUS_ACCEPTED":    3,
-		"REFERRAL_STATUS_DECLINED":    4,
-		"REFERRAL_STATUS_EXPIRED":     5,
-		"REFERRAL_STATUS_IN_PROGRESS": 6,
-		"REFERRAL_STATUS_ON_HOLD":     7,
-		"REFERRAL_STATUS_COMPLETED":   8,
-		"REFERRAL_STATUS_FAILED":      9,
-		"REFERRAL_STATUS_CANCELLED":   10,
-	}
-)
-
-func (x ReferralStatus) Enum() *ReferralStatus {
-	p := new(ReferralStatus)
-	*p = x
-	return p
-}
-
-func (x ReferralStatus) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (ReferralStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[4].Descriptor()
-}
-
-func (ReferralStatus) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[4]
-}
-
-func (x ReferralStatus) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use ReferralStatus.Descriptor instead.
-func (ReferralStatus) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{4}
 }
 
 // DeclineReason is why a recipient declines a referral.
@@ -431,11 +358,11 @@ func (x DeclineReason) String() string {
 }
 
 func (DeclineReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[5].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[4].Descriptor()
 }
 
 func (DeclineReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[5]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[4]
 }
 
 func (x DeclineReason) Number() protoreflect.EnumNumber {
@@ -444,7 +371,7 @@ func (x DeclineReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeclineReason.Descriptor instead.
 func (DeclineReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{4}
 }
 
 // CancelReason is why a referral is cancelled.
@@ -497,11 +424,11 @@ func (x CancelReason) String() string {
 }
 
 func (CancelReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[6].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[5].Descriptor()
 }
 
 func (CancelReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[6]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[5]
 }
 
 func (x CancelReason) Number() protoreflect.EnumNumber {
@@ -510,7 +437,7 @@ func (x CancelReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CancelReason.Descriptor instead.
 func (CancelReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{5}
 }
 
 // FailReason is why accepted help did not come about or stopped without result.
@@ -553,11 +480,11 @@ func (x FailReason) String() string {
 }
 
 func (FailReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[7].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[6].Descriptor()
 }
 
 func (FailReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[7]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[6]
 }
 
 func (x FailReason) Number() protoreflect.EnumNumber {
@@ -566,7 +493,7 @@ func (x FailReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FailReason.Descriptor instead.
 func (FailReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
 }
 
 // HoldReason is the sub-status of a referral ON_HOLD.
@@ -608,11 +535,11 @@ func (x HoldReason) String() string {
 }
 
 func (HoldReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[8].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[7].Descriptor()
 }
 
 func (HoldReason) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[8]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[7]
 }
 
 func (x HoldReason) Number() protoreflect.EnumNumber {
@@ -621,7 +548,7 @@ func (x HoldReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HoldReason.Descriptor instead.
 func (HoldReason) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
 }
 
 // ReferralOutcome is the result of completed help.
@@ -661,11 +588,11 @@ func (x ReferralOutcome) String() string {
 }
 
 func (ReferralOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[9].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[8].Descriptor()
 }
 
 func (ReferralOutcome) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[9]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[8]
 }
 
 func (x ReferralOutcome) Number() protoreflect.EnumNumber {
@@ -674,7 +601,7 @@ func (x ReferralOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReferralOutcome.Descriptor instead.
 func (ReferralOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
 }
 
 // Priority is how soon the recipient should act (FHIR request priority).
@@ -714,11 +641,11 @@ func (x Priority) String() string {
 }
 
 func (Priority) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[10].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[9].Descriptor()
 }
 
 func (Priority) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[10]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[9]
 }
 
 func (x Priority) Number() protoreflect.EnumNumber {
@@ -727,7 +654,7 @@ func (x Priority) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Priority.Descriptor instead.
 func (Priority) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
 }
 
 // ReferralSide is the caller's side of a referral.
@@ -766,11 +693,11 @@ func (x ReferralSide) String() string {
 }
 
 func (ReferralSide) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[11].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[10].Descriptor()
 }
 
 func (ReferralSide) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[11]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[10]
 }
 
 func (x ReferralSide) Number() protoreflect.EnumNumber {
@@ -779,7 +706,7 @@ func (x ReferralSide) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReferralSide.Descriptor instead.
 func (ReferralSide) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
 }
 
 // TransitionSide is who made a status change of a referral.
@@ -824,11 +751,11 @@ func (x TransitionSide) String() string {
 }
 
 func (TransitionSide) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[12].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[11].Descriptor()
 }
 
 func (TransitionSide) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[12]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[11]
 }
 
 func (x TransitionSide) Number() protoreflect.EnumNumber {
@@ -837,7 +764,7 @@ func (x TransitionSide) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TransitionSide.Descriptor instead.
 func (TransitionSide) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
 }
 
 // ThemeKind is what a theme count counts.
@@ -884,11 +811,11 @@ func (x ThemeKind) String() string {
 }
 
 func (ThemeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_referral_v1_referral_proto_enumTypes[13].Descriptor()
+	return file_wijkbrug_referral_v1_referral_proto_enumTypes[12].Descriptor()
 }
 
 func (ThemeKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[13]
+	return &file_wijkbrug_referral_v1_referral_proto_enumTypes[12]
 }
 
 func (x ThemeKind) Number() protoreflect.EnumNumber {
@@ -897,7 +824,7 @@ func (x ThemeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ThemeKind.Descriptor instead.
 func (ThemeKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
 }
 
 // Arrears describes payment arrears in a Wgs signal.
@@ -1534,7 +1461,7 @@ func (x *ListMySignalsResponse) GetNextPageToken() string {
 type Referral struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Status ReferralStatus         `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"status,omitempty"`
+	Status v1.ReferralStatus      `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
 	// OIN of the referring organisation (from its certificate).
 	ReferrerOin string `protobuf:"bytes,3,opt,name=referrer_oin,json=referrerOin,proto3" json:"referrer_oin,omitempty"`
 	// The professional who created it.
@@ -1561,8 +1488,12 @@ type Referral struct {
 	Priority   Priority   `protobuf:"varint,17,opt,name=priority,proto3,enum=wijkbrug.referral.v1.Priority" json:"priority,omitempty"`
 	// The recipient must accept or decline before this moment, else the referral expires.
 	AcceptBy *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=accept_by,json=acceptBy,proto3" json:"accept_by,omitempty"`
-	// Reason code of a decline, cancellation or failure (e.g. CAPACITY, CONSENT_WITHDRAWN).
-	Reason string `protobuf:"bytes,19,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why the recipient declined (DECLINED only).
+	DeclineReason DeclineReason `protobuf:"varint,27,opt,name=decline_reason,json=declineReason,proto3,enum=wijkbrug.referral.v1.DeclineReason" json:"decline_reason,omitempty"`
+	// Why it was cancelled (CANCELLED only).
+	CancelReason CancelReason `protobuf:"varint,28,opt,name=cancel_reason,json=cancelReason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"cancel_reason,omitempty"`
+	// Why the help failed (FAILED only).
+	FailReason FailReason `protobuf:"varint,29,opt,name=fail_reason,json=failReason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"fail_reason,omitempty"`
 	// Sub-status while ON_HOLD (e.g. WAITLIST).
 	HoldReason HoldReason `protobuf:"varint,20,opt,name=hold_reason,json=holdReason,proto3,enum=wijkbrug.referral.v1.HoldReason" json:"hold_reason,omitempty"`
 	// Outcome of completed help.
@@ -1616,11 +1547,11 @@ func (x *Referral) GetId() string {
 	return ""
 }
 
-func (x *Referral) GetStatus() ReferralStatus {
+func (x *Referral) GetStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+	return v1.ReferralStatus(0)
 }
 
 func (x *Referral) GetReferrerOin() string {
@@ -1735,11 +1666,25 @@ func (x *Referral) GetAcceptBy() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Referral) GetReason() string {
+func (x *Referral) GetDeclineReason() DeclineReason {
 	if x != nil {
-		return x.Reason
+		return x.DeclineReason
 	}
-	return ""
+	return DeclineReason_DECLINE_REASON_UNSPECIFIED
+}
+
+func (x *Referral) GetCancelReason() CancelReason {
+	if x != nil {
+		return x.CancelReason
+	}
+	return CancelReason_CANCEL_REASON_UNSPECIFIED
+}
+
+func (x *Referral) GetFailReason() FailReason {
+	if x != nil {
+		return x.FailReason
+	}
+	return FailReason_FAIL_REASON_UNSPECIFIED
 }
 
 func (x *Referral) GetHoldReason() HoldReason {
@@ -2111,7 +2056,7 @@ type ListReferralsRequest struct {
 	// REFERRER: referrals the caller sent; RECIPIENT: referrals addressed to it (no drafts).
 	Side ReferralSide `protobuf:"varint,1,opt,name=side,proto3,enum=wijkbrug.referral.v1.ReferralSide" json:"side,omitempty"`
 	// Only this status; unspecified lists all.
-	Status ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"status,omitempty"`
+	Status v1.ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
 	// At most this many (default 50, at most 200).
 	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2156,11 +2101,11 @@ func (x *ListReferralsRequest) GetSide() ReferralSide {
 	return ReferralSide_REFERRAL_SIDE_UNSPECIFIED
 }
 
-func (x *ListReferralsRequest) GetStatus() ReferralStatus {
+func (x *ListReferralsRequest) GetStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+	return v1.ReferralStatus(0)
 }
 
 func (x *ListReferralsRequest) GetPageSize() int32 {
@@ -2280,11 +2225,12 @@ func (x *GetReferralHistoryRequest) GetReferralId() string {
 type ReferralTransition struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Status before the change; unspecified for the creation (→ DRAFT).
-	FromStatus ReferralStatus `protobuf:"varint,1,opt,name=from_status,json=fromStatus,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"from_status,omitempty"`
-	ToStatus   ReferralStatus `protobuf:"varint,2,opt,name=to_status,json=toStatus,proto3,enum=wijkbrug.referral.v1.ReferralStatus" json:"to_status,omitempty"`
-	// Reason code of a decline, cancellation or failure (e.g. CAPACITY, CONSENT_WITHDRAWN);
-	// empty otherwise.
-	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	FromStatus v1.ReferralStatus `protobuf:"varint,1,opt,name=from_status,json=fromStatus,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"from_status,omitempty"`
+	ToStatus   v1.ReferralStatus `protobuf:"varint,2,opt,name=to_status,json=toStatus,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"to_status,omitempty"`
+	// The reason of a decline, cancellation or failure; unspecified otherwise.
+	DeclineReason DeclineReason `protobuf:"varint,7,opt,name=decline_reason,json=declineReason,proto3,enum=wijkbrug.referral.v1.DeclineReason" json:"decline_reason,omitempty"`
+	CancelReason  CancelReason  `protobuf:"varint,8,opt,name=cancel_reason,json=cancelReason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"cancel_reason,omitempty"`
+	FailReason    FailReason    `protobuf:"varint,9,opt,name=fail_reason,json=failReason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"fail_reason,omitempty"`
 	// The side that made the change.
 	Side TransitionSide `protobuf:"varint,4,opt,name=side,proto3,enum=wijkbrug.referral.v1.TransitionSide" json:"side,omitempty"`
 	// OIN of the organisation that made it (the referrer's or recipient's; for SYSTEM the
@@ -2325,25 +2271,39 @@ func (*ReferralTransition) Descriptor() ([]byte, []int) {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
 }
 
-func (x *ReferralTransition) GetFromStatus() ReferralStatus {
+func (x *ReferralTransition) GetFromStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.FromStatus
 	}
-	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+	return v1.ReferralStatus(0)
 }
 
-func (x *ReferralTransition) GetToStatus() ReferralStatus {
+func (x *ReferralTransition) GetToStatus() v1.ReferralStatus {
 	if x != nil {
 		return x.ToStatus
 	}
-	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+	return v1.ReferralStatus(0)
 }
 
-func (x *ReferralTransition) GetReason() string {
+func (x *ReferralTransition) GetDeclineReason() DeclineReason {
 	if x != nil {
-		return x.Reason
+		return x.DeclineReason
 	}
-	return ""
+	return DeclineReason_DECLINE_REASON_UNSPECIFIED
+}
+
+func (x *ReferralTransition) GetCancelReason() CancelReason {
+	if x != nil {
+		return x.CancelReason
+	}
+	return CancelReason_CANCEL_REASON_UNSPECIFIED
+}
+
+func (x *ReferralTransition) GetFailReason() FailReason {
+	if x != nil {
+		return x.FailReason
+	}
+	return FailReason_FAIL_REASON_UNSPECIFIED
 }
 
 func (x *ReferralTransition) GetSide() TransitionSide {
@@ -3657,10 +3617,11 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
 	"\x15ListMySignalsResponse\x126\n" +
 	"\asignals\x18\x01 \x03(\v2\x1c.wijkbrug.referral.v1.SignalR\asignals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\n" +
+	"\n" +
 	"\bReferral\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12<\n" +
-	"\x06status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\x06status\x12!\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12:\n" +
+	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x12!\n" +
 	"\freferrer_oin\x18\x03 \x01(\tR\vreferrerOin\x12#\n" +
 	"\rreferrer_user\x18\x04 \x01(\tR\freferrerUser\x12#\n" +
 	"\rrecipient_oin\x18\x05 \x01(\tR\frecipientOin\x12!\n" +
@@ -3679,8 +3640,11 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vlegal_basis\x18\x10 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisR\n" +
 	"legalBasis\x12:\n" +
 	"\bpriority\x18\x11 \x01(\x0e2\x1e.wijkbrug.referral.v1.PriorityR\bpriority\x127\n" +
-	"\taccept_by\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\bacceptBy\x12\x16\n" +
-	"\x06reason\x18\x13 \x01(\tR\x06reason\x12A\n" +
+	"\taccept_by\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\bacceptBy\x12J\n" +
+	"\x0edecline_reason\x18\x1b \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonR\rdeclineReason\x12G\n" +
+	"\rcancel_reason\x18\x1c \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonR\fcancelReason\x12A\n" +
+	"\vfail_reason\x18\x1d \x01(\x0e2 .wijkbrug.referral.v1.FailReasonR\n" +
+	"failReason\x12A\n" +
 	"\vhold_reason\x18\x14 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonR\n" +
 	"holdReason\x12?\n" +
 	"\aoutcome\x18\x15 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeR\aoutcome\x12\x12\n" +
@@ -3690,7 +3654,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xbc\x05\n" +
+	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\xbc\x05\n" +
 	"\x15CreateReferralRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
 	"\fprovision_id\x18\x02 \x01(\tR\vprovisionId\x12\x17\n" +
@@ -3717,10 +3681,10 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\"Q\n" +
 	"\x13GetReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xc8\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xc6\x01\n" +
 	"\x14ListReferralsRequest\x126\n" +
-	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideR\x04side\x12<\n" +
-	"\x06status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\x06status\x12\x1b\n" +
+	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideR\x04side\x12:\n" +
+	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
@@ -3729,15 +3693,18 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
 	"\x19GetReferralHistoryRequest\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
-	"referralId\"\xb5\x02\n" +
-	"\x12ReferralTransition\x12E\n" +
-	"\vfrom_status\x18\x01 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\n" +
-	"fromStatus\x12A\n" +
-	"\tto_status\x18\x02 \x01(\x0e2$.wijkbrug.referral.v1.ReferralStatusR\btoStatus\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x128\n" +
+	"referralId\"\xff\x03\n" +
+	"\x12ReferralTransition\x12C\n" +
+	"\vfrom_status\x18\x01 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\n" +
+	"fromStatus\x12?\n" +
+	"\tto_status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\btoStatus\x12J\n" +
+	"\x0edecline_reason\x18\a \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonR\rdeclineReason\x12G\n" +
+	"\rcancel_reason\x18\b \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonR\fcancelReason\x12A\n" +
+	"\vfail_reason\x18\t \x01(\x0e2 .wijkbrug.referral.v1.FailReasonR\n" +
+	"failReason\x128\n" +
 	"\x04side\x18\x04 \x01(\x0e2$.wijkbrug.referral.v1.TransitionSideR\x04side\x12\x17\n" +
 	"\aorg_oin\x18\x05 \x01(\tR\x06orgOin\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x89\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04R\x06reason\"\x89\x01\n" +
 	"\x1aGetReferralHistoryResponse\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12J\n" +
@@ -3855,7 +3822,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1eSIGNAL_STATUS_LINKED_TO_INTAKE\x10\x03\x12 \n" +
 	"\x1cSIGNAL_STATUS_LINKED_TO_CASE\x10\x04\x12\x1e\n" +
 	"\x1aSIGNAL_STATUS_NOT_TAKEN_UP\x10\x05\x12\x1a\n" +
-	"\x16SIGNAL_STATUS_FED_BACK\x10\x06*\xce\x01\n" +
+	"\x16SIGNAL_STATUS_FED_BACK\x10\x06*\xe8\x01\n" +
 	"\bFeedback\x12\x18\n" +
 	"\x14FEEDBACK_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aFEEDBACK_INTAKE_REGISTERED\x10\x01\x12&\n" +
@@ -3863,20 +3830,8 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x15FEEDBACK_NOT_TAKEN_UP\x10\x03\x12\x14\n" +
 	"\x10FEEDBACK_ADVISED\x10\x04\x12\x15\n" +
 	"\x11FEEDBACK_REFERRED\x10\x05\x12\x18\n" +
-	"\x14FEEDBACK_CASE_CLOSED\x10\x06*\xd7\x02\n" +
-	"\x0eReferralStatus\x12\x1f\n" +
-	"\x1bREFERRAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
-	"\x15REFERRAL_STATUS_DRAFT\x10\x01\x12\x18\n" +
-	"\x14REFERRAL_STATUS_SENT\x10\x02\x12\x1c\n" +
-	"\x18REFERRAL_STATUS_ACCEPTED\x10\x03\x12\x1c\n" +
-	"\x18REFERRAL_STATUS_DECLINED\x10\x04\x12\x1b\n" +
-	"\x17REFERRAL_STATUS_EXPIRED\x10\x05\x12\x1f\n" +
-	"\x1bREFERRAL_STATUS_IN_PROGRESS\x10\x06\x12\x1b\n" +
-	"\x17REFERRAL_STATUS_ON_HOLD\x10\a\x12\x1d\n" +
-	"\x19REFERRAL_STATUS_COMPLETED\x10\b\x12\x1a\n" +
-	"\x16REFERRAL_STATUS_FAILED\x10\t\x12\x1d\n" +
-	"\x19REFERRAL_STATUS_CANCELLED\x10\n" +
-	"*\x8f\x02\n" +
+	"\x14FEEDBACK_CASE_CLOSED\x10\x06\x12\x18\n" +
+	"\x14FEEDBACK_HANDED_OVER\x10\a*\x8f\x02\n" +
 	"\rDeclineReason\x12\x1e\n" +
 	"\x1aDECLINE_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DECLINE_REASON_CAPACITY\x10\x01\x12\x1e\n" +
@@ -3974,64 +3929,64 @@ func file_wijkbrug_referral_v1_referral_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_referral_v1_referral_proto_rawDescData
 }
 
-var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
 var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(SourceType)(0),                    // 0: wijkbrug.referral.v1.SourceType
 	(LegalBasis)(0),                    // 1: wijkbrug.referral.v1.LegalBasis
 	(SignalStatus)(0),                  // 2: wijkbrug.referral.v1.SignalStatus
 	(Feedback)(0),                      // 3: wijkbrug.referral.v1.Feedback
-	(ReferralStatus)(0),                // 4: wijkbrug.referral.v1.ReferralStatus
-	(DeclineReason)(0),                 // 5: wijkbrug.referral.v1.DeclineReason
-	(CancelReason)(0),                  // 6: wijkbrug.referral.v1.CancelReason
-	(FailReason)(0),                    // 7: wijkbrug.referral.v1.FailReason
-	(HoldReason)(0),                    // 8: wijkbrug.referral.v1.HoldReason
-	(ReferralOutcome)(0),               // 9: wijkbrug.referral.v1.ReferralOutcome
-	(Priority)(0),                      // 10: wijkbrug.referral.v1.Priority
-	(ReferralSide)(0),                  // 11: wijkbrug.referral.v1.ReferralSide
-	(TransitionSide)(0),                // 12: wijkbrug.referral.v1.TransitionSide
-	(ThemeKind)(0),                     // 13: wijkbrug.referral.v1.ThemeKind
-	(*Arrears)(nil),                    // 14: wijkbrug.referral.v1.Arrears
-	(*Signal)(nil),                     // 15: wijkbrug.referral.v1.Signal
-	(*SubmitSignalRequest)(nil),        // 16: wijkbrug.referral.v1.SubmitSignalRequest
-	(*SubmitSignalResponse)(nil),       // 17: wijkbrug.referral.v1.SubmitSignalResponse
-	(*GetSignalRequest)(nil),           // 18: wijkbrug.referral.v1.GetSignalRequest
-	(*GetSignalResponse)(nil),          // 19: wijkbrug.referral.v1.GetSignalResponse
-	(*ListMySignalsRequest)(nil),       // 20: wijkbrug.referral.v1.ListMySignalsRequest
-	(*ListMySignalsResponse)(nil),      // 21: wijkbrug.referral.v1.ListMySignalsResponse
-	(*Referral)(nil),                   // 22: wijkbrug.referral.v1.Referral
-	(*CreateReferralRequest)(nil),      // 23: wijkbrug.referral.v1.CreateReferralRequest
-	(*CreateReferralResponse)(nil),     // 24: wijkbrug.referral.v1.CreateReferralResponse
-	(*GetReferralRequest)(nil),         // 25: wijkbrug.referral.v1.GetReferralRequest
-	(*GetReferralResponse)(nil),        // 26: wijkbrug.referral.v1.GetReferralResponse
-	(*ListReferralsRequest)(nil),       // 27: wijkbrug.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),      // 28: wijkbrug.referral.v1.ListReferralsResponse
-	(*GetReferralHistoryRequest)(nil),  // 29: wijkbrug.referral.v1.GetReferralHistoryRequest
-	(*ReferralTransition)(nil),         // 30: wijkbrug.referral.v1.ReferralTransition
-	(*GetReferralHistoryResponse)(nil), // 31: wijkbrug.referral.v1.GetReferralHistoryResponse
-	(*SendReferralRequest)(nil),        // 32: wijkbrug.referral.v1.SendReferralRequest
-	(*SendReferralResponse)(nil),       // 33: wijkbrug.referral.v1.SendReferralResponse
-	(*AcceptReferralRequest)(nil),      // 34: wijkbrug.referral.v1.AcceptReferralRequest
-	(*AcceptReferralResponse)(nil),     // 35: wijkbrug.referral.v1.AcceptReferralResponse
-	(*DeclineReferralRequest)(nil),     // 36: wijkbrug.referral.v1.DeclineReferralRequest
-	(*DeclineReferralResponse)(nil),    // 37: wijkbrug.referral.v1.DeclineReferralResponse
-	(*StartReferralRequest)(nil),       // 38: wijkbrug.referral.v1.StartReferralRequest
-	(*StartReferralResponse)(nil),      // 39: wijkbrug.referral.v1.StartReferralResponse
-	(*HoldReferralRequest)(nil),        // 40: wijkbrug.referral.v1.HoldReferralRequest
-	(*HoldReferralResponse)(nil),       // 41: wijkbrug.referral.v1.HoldReferralResponse
-	(*ResumeReferralRequest)(nil),      // 42: wijkbrug.referral.v1.ResumeReferralRequest
-	(*ResumeReferralResponse)(nil),     // 43: wijkbrug.referral.v1.ResumeReferralResponse
-	(*CompleteReferralRequest)(nil),    // 44: wijkbrug.referral.v1.CompleteReferralRequest
-	(*CompleteReferralResponse)(nil),   // 45: wijkbrug.referral.v1.CompleteReferralResponse
-	(*FailReferralRequest)(nil),        // 46: wijkbrug.referral.v1.FailReferralRequest
-	(*FailReferralResponse)(nil),       // 47: wijkbrug.referral.v1.FailReferralResponse
-	(*CancelReferralRequest)(nil),      // 48: wijkbrug.referral.v1.CancelReferralRequest
-	(*CancelReferralResponse)(nil),     // 49: wijkbrug.referral.v1.CancelReferralResponse
-	(*GetRecurringThemesRequest)(nil),  // 50: wijkbrug.referral.v1.GetRecurringThemesRequest
-	(*ThemeCount)(nil),                 // 51: wijkbrug.referral.v1.ThemeCount
-	(*GetRecurringThemesResponse)(nil), // 52: wijkbrug.referral.v1.GetRecurringThemesResponse
-	(v1.LifeDomain)(0),                 // 53: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),      // 54: google.protobuf.Timestamp
+	(DeclineReason)(0),                 // 4: wijkbrug.referral.v1.DeclineReason
+	(CancelReason)(0),                  // 5: wijkbrug.referral.v1.CancelReason
+	(FailReason)(0),                    // 6: wijkbrug.referral.v1.FailReason
+	(HoldReason)(0),                    // 7: wijkbrug.referral.v1.HoldReason
+	(ReferralOutcome)(0),               // 8: wijkbrug.referral.v1.ReferralOutcome
+	(Priority)(0),                      // 9: wijkbrug.referral.v1.Priority
+	(ReferralSide)(0),                  // 10: wijkbrug.referral.v1.ReferralSide
+	(TransitionSide)(0),                // 11: wijkbrug.referral.v1.TransitionSide
+	(ThemeKind)(0),                     // 12: wijkbrug.referral.v1.ThemeKind
+	(*Arrears)(nil),                    // 13: wijkbrug.referral.v1.Arrears
+	(*Signal)(nil),                     // 14: wijkbrug.referral.v1.Signal
+	(*SubmitSignalRequest)(nil),        // 15: wijkbrug.referral.v1.SubmitSignalRequest
+	(*SubmitSignalResponse)(nil),       // 16: wijkbrug.referral.v1.SubmitSignalResponse
+	(*GetSignalRequest)(nil),           // 17: wijkbrug.referral.v1.GetSignalRequest
+	(*GetSignalResponse)(nil),          // 18: wijkbrug.referral.v1.GetSignalResponse
+	(*ListMySignalsRequest)(nil),       // 19: wijkbrug.referral.v1.ListMySignalsRequest
+	(*ListMySignalsResponse)(nil),      // 20: wijkbrug.referral.v1.ListMySignalsResponse
+	(*Referral)(nil),                   // 21: wijkbrug.referral.v1.Referral
+	(*CreateReferralRequest)(nil),      // 22: wijkbrug.referral.v1.CreateReferralRequest
+	(*CreateReferralResponse)(nil),     // 23: wijkbrug.referral.v1.CreateReferralResponse
+	(*GetReferralRequest)(nil),         // 24: wijkbrug.referral.v1.GetReferralRequest
+	(*GetReferralResponse)(nil),        // 25: wijkbrug.referral.v1.GetReferralResponse
+	(*ListReferralsRequest)(nil),       // 26: wijkbrug.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),      // 27: wijkbrug.referral.v1.ListReferralsResponse
+	(*GetReferralHistoryRequest)(nil),  // 28: wijkbrug.referral.v1.GetReferralHistoryRequest
+	(*ReferralTransition)(nil),         // 29: wijkbrug.referral.v1.ReferralTransition
+	(*GetReferralHistoryResponse)(nil), // 30: wijkbrug.referral.v1.GetReferralHistoryResponse
+	(*SendReferralRequest)(nil),        // 31: wijkbrug.referral.v1.SendReferralRequest
+	(*SendReferralResponse)(nil),       // 32: wijkbrug.referral.v1.SendReferralResponse
+	(*AcceptReferralRequest)(nil),      // 33: wijkbrug.referral.v1.AcceptReferralRequest
+	(*AcceptReferralResponse)(nil),     // 34: wijkbrug.referral.v1.AcceptReferralResponse
+	(*DeclineReferralRequest)(nil),     // 35: wijkbrug.referral.v1.DeclineReferralRequest
+	(*DeclineReferralResponse)(nil),    // 36: wijkbrug.referral.v1.DeclineReferralResponse
+	(*StartReferralRequest)(nil),       // 37: wijkbrug.referral.v1.StartReferralRequest
+	(*StartReferralResponse)(nil),      // 38: wijkbrug.referral.v1.StartReferralResponse
+	(*HoldReferralRequest)(nil),        // 39: wijkbrug.referral.v1.HoldReferralRequest
+	(*HoldReferralResponse)(nil),       // 40: wijkbrug.referral.v1.HoldReferralResponse
+	(*ResumeReferralRequest)(nil),      // 41: wijkbrug.referral.v1.ResumeReferralRequest
+	(*ResumeReferralResponse)(nil),     // 42: wijkbrug.referral.v1.ResumeReferralResponse
+	(*CompleteReferralRequest)(nil),    // 43: wijkbrug.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),   // 44: wijkbrug.referral.v1.CompleteReferralResponse
+	(*FailReferralRequest)(nil),        // 45: wijkbrug.referral.v1.FailReferralRequest
+	(*FailReferralResponse)(nil),       // 46: wijkbrug.referral.v1.FailReferralResponse
+	(*CancelReferralRequest)(nil),      // 47: wijkbrug.referral.v1.CancelReferralRequest
+	(*CancelReferralResponse)(nil),     // 48: wijkbrug.referral.v1.CancelReferralResponse
+	(*GetRecurringThemesRequest)(nil),  // 49: wijkbrug.referral.v1.GetRecurringThemesRequest
+	(*ThemeCount)(nil),                 // 50: wijkbrug.referral.v1.ThemeCount
+	(*GetRecurringThemesResponse)(nil), // 51: wijkbrug.referral.v1.GetRecurringThemesResponse
+	(v1.LifeDomain)(0),                 // 52: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),      // 53: google.protobuf.Timestamp
+	(v1.ReferralStatus)(0),             // 54: wijkbrug.common.v1.ReferralStatus
 	(DataCategory)(0),                  // 55: wijkbrug.referral.v1.DataCategory
 	(*UpsertProvisionRequest)(nil),     // 56: wijkbrug.referral.v1.UpsertProvisionRequest
 	(*GetProvisionRequest)(nil),        // 57: wijkbrug.referral.v1.GetProvisionRequest
@@ -4055,118 +4010,124 @@ var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 var file_wijkbrug_referral_v1_referral_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 1: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	53, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	14, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	52, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 4: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
 	3,  // 5: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	54, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
-	54, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
+	53, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
+	53, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	53, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	14, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	52, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 12: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	54, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
-	15, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
+	53, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
+	14, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
 	2,  // 15: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	15, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
-	4,  // 17: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.referral.v1.ReferralStatus
+	14, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	54, // 17: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.common.v1.ReferralStatus
 	55, // 18: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
 	1,  // 19: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	10, // 20: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
-	54, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
-	8,  // 22: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	9,  // 23: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	53, // 24: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	54, // 25: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
-	54, // 26: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
-	55, // 27: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	1,  // 28: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	10, // 29: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
-	54, // 30: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
-	22, // 31: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 32: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	11, // 33: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
-	4,  // 34: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.referral.v1.ReferralStatus
-	22, // 35: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
-	4,  // 36: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.referral.v1.ReferralStatus
-	4,  // 37: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.referral.v1.ReferralStatus
-	12, // 38: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
-	54, // 39: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
-	30, // 40: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
-	22, // 41: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 42: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	5,  // 43: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	22, // 44: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 45: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	8,  // 46: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	22, // 47: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 48: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	9,  // 49: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	22, // 50: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	7,  // 51: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
-	22, // 52: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	6,  // 53: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
-	22, // 54: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	13, // 55: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
-	51, // 56: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
-	16, // 57: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
-	18, // 58: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
-	20, // 59: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
-	56, // 60: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
-	57, // 61: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
-	58, // 62: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
-	59, // 63: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
-	60, // 64: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
-	61, // 65: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
-	62, // 66: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
-	63, // 67: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
-	64, // 68: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
-	23, // 69: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
-	25, // 70: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
-	27, // 71: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
-	29, // 72: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
-	32, // 73: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
-	34, // 74: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
-	36, // 75: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
-	38, // 76: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
-	40, // 77: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
-	42, // 78: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
-	44, // 79: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
-	46, // 80: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
-	48, // 81: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
-	50, // 82: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
-	17, // 83: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
-	19, // 84: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
-	21, // 85: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
-	65, // 86: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
-	66, // 87: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
-	67, // 88: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
-	68, // 89: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
-	69, // 90: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
-	70, // 91: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
-	71, // 92: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
-	72, // 93: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
-	73, // 94: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
-	24, // 95: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
-	26, // 96: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
-	28, // 97: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
-	31, // 98: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
-	33, // 99: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
-	35, // 100: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
-	37, // 101: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
-	39, // 102: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
-	41, // 103: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
-	43, // 104: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
-	45, // 105: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
-	47, // 106: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
-	49, // 107: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
-	52, // 108: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
-	83, // [83:109] is the sub-list for method output_type
-	57, // [57:83] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	9,  // 20: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
+	53, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
+	4,  // 22: wijkbrug.referral.v1.Referral.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 23: wijkbrug.referral.v1.Referral.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 24: wijkbrug.referral.v1.Referral.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	7,  // 25: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	8,  // 26: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	52, // 27: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	53, // 28: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
+	53, // 29: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
+	55, // 30: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 31: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 32: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
+	53, // 33: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
+	21, // 34: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 35: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	10, // 36: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
+	54, // 37: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	21, // 38: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
+	54, // 39: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	54, // 40: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	4,  // 41: wijkbrug.referral.v1.ReferralTransition.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 42: wijkbrug.referral.v1.ReferralTransition.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 43: wijkbrug.referral.v1.ReferralTransition.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	11, // 44: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
+	53, // 45: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
+	29, // 46: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
+	21, // 47: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 48: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	4,  // 49: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	21, // 50: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 51: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	7,  // 52: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	21, // 53: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	21, // 54: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	8,  // 55: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	21, // 56: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	6,  // 57: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
+	21, // 58: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	5,  // 59: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
+	21, // 60: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	12, // 61: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
+	50, // 62: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
+	15, // 63: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
+	17, // 64: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
+	19, // 65: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
+	56, // 66: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
+	57, // 67: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
+	58, // 68: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
+	59, // 69: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
+	60, // 70: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
+	61, // 71: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
+	62, // 72: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
+	63, // 73: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
+	64, // 74: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
+	22, // 75: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
+	24, // 76: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
+	26, // 77: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
+	28, // 78: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
+	31, // 79: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
+	33, // 80: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
+	35, // 81: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
+	37, // 82: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
+	39, // 83: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
+	41, // 84: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
+	43, // 85: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
+	45, // 86: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
+	47, // 87: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
+	49, // 88: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
+	16, // 89: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
+	18, // 90: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
+	20, // 91: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
+	65, // 92: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
+	66, // 93: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
+	67, // 94: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
+	68, // 95: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
+	69, // 96: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
+	70, // 97: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
+	71, // 98: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
+	72, // 99: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
+	73, // 100: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
+	23, // 101: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
+	25, // 102: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
+	27, // 103: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
+	30, // 104: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
+	32, // 105: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
+	34, // 106: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
+	36, // 107: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
+	38, // 108: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
+	40, // 109: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
+	42, // 110: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
+	44, // 111: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
+	46, // 112: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
+	48, // 113: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
+	51, // 114: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
+	89, // [89:115] is the sub-list for method output_type
+	63, // [63:89] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_referral_proto_init() }
@@ -4181,7 +4142,7 @@ func file_wijkbrug_referral_v1_referral_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_referral_proto_rawDesc), len(file_wijkbrug_referral_v1_referral_proto_rawDesc)),
-			NumEnums:      14,
+			NumEnums:      13,
 			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -59,7 +59,7 @@ func (p *Publisher) CaseStatusChanged(ctx context.Context, c domain.Case, from d
 // CaseClosed announces a closed or handed-over case with its result and outcomes.
 func (p *Publisher) CaseClosed(ctx context.Context, c domain.Case, at time.Time) error {
 	return p.w.Add(ctx, subject(c, "closed"), c.ID, &casedirectionv1.CaseClosed{
-		CaseId: c.ID, IntakeId: c.IntakeID, Status: status(c.Status), Result: c.Result, MunicipalityCode: c.Municipality,
+		CaseId: c.ID, IntakeId: c.IntakeID, Status: status(c.Status), Result: protoenum.FromCode[commonv1.CaseResult](c.Result), MunicipalityCode: c.Municipality,
 		At: timestamppb.New(at), DomainOutcomes: Outcomes(c.Details.Outcomes),
 	})
 }
@@ -103,7 +103,7 @@ func (p *Publisher) CaseEvaluated(ctx context.Context, c domain.Case, e domain.E
 // CaseEvaluationDue announces an evaluation to-do.
 func (p *Publisher) CaseEvaluationDue(ctx context.Context, c domain.Case, t domain.EvaluationTodo) error {
 	return p.w.Add(ctx, subject(c, "evaluation_due"), c.ID, &casedirectionv1.CaseEvaluationDue{
-		CaseId: c.ID, TodoId: t.ID, Reason: t.Reason, AllocationNumber: t.AllocationNumber, MunicipalityCode: c.Municipality,
+		CaseId: c.ID, TodoId: t.ID, Reason: protoenum.FromCode[casedirectionv1.EvaluationTodoReason](t.Reason), AllocationNumber: t.AllocationNumber, MunicipalityCode: c.Municipality,
 	})
 }
 
@@ -157,7 +157,7 @@ func (p *Publisher) CaseHandedOver(ctx context.Context, c domain.Case) error {
 // CaseInvolvementAdded announces a new involvement (ids, codes and dates only).
 func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
 	return p.w.Add(ctx, subject(c, "involvement_added"), c.ID, &casedirectionv1.CaseInvolvementAdded{
-		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
+		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
 		Role: InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: Date(i.ValidTo),
 		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
 	})
@@ -166,7 +166,7 @@ func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i d
 // CaseInvolvementEnded announces that an involvement ended or will end.
 func (p *Publisher) CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
 	ev := &casedirectionv1.CaseInvolvementEnded{
-		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN,
+		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN,
 		Role: InvolvementRole(i.Role), ValidTo: Date(i.ValidTo),
 		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
 	}

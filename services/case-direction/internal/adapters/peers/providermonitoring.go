@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
@@ -38,7 +40,8 @@ func (p *ProviderMonitoring) Allocate(ctx context.Context, o app.AllocationOrder
 		ProductCode:      o.ProductCode,
 		StartDate:        o.StartDate,
 		EndDate:          o.EndDate,
-		Volume:           &providermonitoringv1.Volume{Amount: o.Volume.Amount, Unit: o.Volume.Unit, Frequency: o.Volume.Frequency},
+		Volume: &commonv1.Volume{Amount: o.Volume.Amount, Unit: protoenum.FromCode[commonv1.VolumeUnit](o.Volume.Unit),
+			Frequency: protoenum.FromCode[commonv1.VolumeFrequency](o.Volume.Frequency)},
 	})
 	if err != nil {
 		return domain.AllocationAction{}, err

@@ -40,11 +40,11 @@ func (r *Cases) Insert(ctx context.Context, c domain.Case) (string, error) {
 	for range 3 {
 		tag, err := r.db.Q(ctx).Exec(ctx, `
 			INSERT INTO cases (id, household_id, intake_id, municipality_code, district_code, team_oin, status,
-			                   life_domains, opened_at)
-			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9)
+			                   life_domains, opened_at, baseline_assessment_id)
+			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, NULLIF($10, '')::uuid)
 			ON CONFLICT (household_id) WHERE `+openPredicate+` DO NOTHING`,
 			c.ID, c.HouseholdID, c.IntakeID, c.Municipality, c.District, c.TeamOIN, string(c.Status),
-			nonNil(c.LifeDomains), c.OpenedAt)
+			nonNil(c.LifeDomains), c.OpenedAt, c.BaselineAssessmentID)
 		if err != nil {
 			return "", err
 		}
@@ -74,6 +74,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 		c                                   domain.Case
 		status                              string
 		intakeID, directorP, result         *string
+		baseline                            *string
 		directorSince, nextCheck, lastCheck *time.Time
 		watchDays                           *int
 		watchUntil                          *time.Time
@@ -84,12 +85,13 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 		SELECT id::text, household_id::text, intake_id::text, municipality_code, district_code, team_oin, status,
 		       director_professional_id, director_since, life_domains, opened_at, closed_at,
 		       plan_version, result, safety_concern, watch_interval_days, watch_until, next_check_at,
-		       last_check_in_at, missed_check_ins, handover_recipient, handover_recipient_oin, handover_municipality
+		       last_check_in_at, missed_check_ins, handover_recipient, handover_recipient_oin, handover_municipality,
+		       baseline_assessment_id::text
 		FROM cases WHERE id = $1`+lock, id).Scan(
 		&c.ID, &c.HouseholdID, &intakeID, &c.Municipality, &c.District, &c.TeamOIN, &status,
 		&directorP, &directorSince, &c.LifeDomains, &c.OpenedAt, &c.ClosedAt,
 		&planVersion, &result, &c.SafetyConcern, &watchDays, &watchUntil, &nextCheck,
-		&lastCheck, &missed, &hoRecipient, &hoOIN, &hoMunicipality)
+		&lastCheck, &missed, &hoRecipient, &hoOIN, &hoMunicipality, &baseline)
 	if pgxdb.IsNoRows(err) {
 		return c, apperr.NotFound("case", id)
 	}
@@ -103,6 +105,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 	if result != nil {
 		c.Result = *result
 	}
+	c.BaselineAssessmentID = deref(baseline)
 	if directorP != nil && directorSince != nil {
 		// The director's team is the case's team: only the owning team assigns directors.
 		c.Director = &domain.Director{ProfessionalID: *directorP, TeamOIN: c.TeamOIN, Since: *directorSince}
@@ -136,7 +139,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 
 func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.AllocationAction, error) {
 	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at
+		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin
 		FROM case_allocations WHERE case_id = $1 ORDER BY allocation_number`, caseID)
 	if err != nil {
 		return nil, err
@@ -145,7 +148,7 @@ func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.Alloca
 	var out []domain.AllocationAction
 	for rows.Next() {
 		var a domain.AllocationAction
-		if err := rows.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt); err != nil {
+		if err := rows.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -211,10 +214,10 @@ func (r *Cases) RecordDirector(ctx context.Context, caseID string, d domain.Dire
 // AddAllocation stores an allocation action once per allocation number.
 func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error) {
 	tag, err := r.db.Q(ctx).Exec(ctx, `
-		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at, origin)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'))
 		ON CONFLICT (allocation_number) DO NOTHING`,
-		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt)
+		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin)
 	if err != nil {
 		return false, err
 	}

@@ -81,7 +81,7 @@ func (r *Cases) plan(ctx context.Context, caseID string, version int) (*domain.P
 
 func (r *Cases) referrals(ctx context.Context, caseID string) ([]domain.ReferralAction, error) {
 	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT referral_id::text, status, updated_at FROM case_referrals WHERE case_id = $1 ORDER BY referral_id`, caseID)
+		SELECT referral_id::text, status, updated_at, COALESCE(intake_id::text, '') FROM case_referrals WHERE case_id = $1 ORDER BY referral_id`, caseID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (r *Cases) referrals(ctx context.Context, caseID string) ([]domain.Referral
 	var out []domain.ReferralAction
 	for rows.Next() {
 		var a domain.ReferralAction
-		if err := rows.Scan(&a.ReferralID, &a.Status, &a.UpdatedAt); err != nil {
+		if err := rows.Scan(&a.ReferralID, &a.Status, &a.UpdatedAt, &a.IntakeID); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -101,19 +101,20 @@ func (r *Cases) details(ctx context.Context, caseID string) (domain.Details, err
 	var d domain.Details
 	q := r.db.Q(ctx)
 	rows, err := q.Query(ctx, `
-		SELECT id::text, evaluated_at, evaluated_by, COALESCE(assessment_id::text, ''), decision, scores
+		SELECT id::text, evaluated_at, evaluated_by, COALESCE(assessment_id::text, ''), COALESCE(baseline_assessment_id::text, ''),
+		       decision, changes
 		FROM evaluations WHERE case_id = $1 ORDER BY evaluated_at, id`, caseID)
 	if err != nil {
 		return d, err
 	}
 	for rows.Next() {
 		var e domain.Evaluation
-		var scores []byte
-		if err := rows.Scan(&e.ID, &e.At, &e.By, &e.AssessmentID, &e.Decision, &scores); err != nil {
+		var changes []byte
+		if err := rows.Scan(&e.ID, &e.At, &e.By, &e.AssessmentID, &e.BaselineAssessmentID, &e.Decision, &changes); err != nil {
 			rows.Close()
 			return d, err
 		}
-		if err := json.Unmarshal(scores, &e.Scores); err != nil {
+		if err := json.Unmarshal(changes, &e.Changes); err != nil {
 			rows.Close()
 			return d, err
 		}
@@ -299,15 +300,20 @@ func (r *Cases) AddTodo(ctx context.Context, caseID string, t domain.EvaluationT
 
 // AddEvaluation stores an evaluation and settles the case's open to-dos with it.
 func (r *Cases) AddEvaluation(ctx context.Context, caseID string, e domain.Evaluation) error {
-	scores, err := json.Marshal(nonNilScores(e.Scores))
+	changes := e.Changes
+	if changes == nil {
+		changes = []domain.DomainChange{}
+	}
+	changesJSON, err := json.Marshal(changes)
 	if err != nil {
 		return err
 	}
 	q := r.db.Q(ctx)
+	// scores (the re-typed scores before issue 10) stays empty: intake holds the assessment.
 	if _, err := q.Exec(ctx, `
-		INSERT INTO evaluations (id, case_id, evaluated_at, evaluated_by, assessment_id, decision, scores)
-		VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7)`,
-		e.ID, caseID, e.At, e.By, e.AssessmentID, e.Decision, scores); err != nil {
+		INSERT INTO evaluations (id, case_id, evaluated_at, evaluated_by, assessment_id, baseline_assessment_id, decision, scores, changes)
+		VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, NULLIF($6, '')::uuid, $7, '[]', $8)`,
+		e.ID, caseID, e.At, e.By, e.AssessmentID, e.BaselineAssessmentID, e.Decision, changesJSON); err != nil {
 		return err
 	}
 	_, err = q.Exec(ctx, `UPDATE evaluation_todos SET done_at = $2, evaluation_id = $3 WHERE case_id = $1 AND done_at IS NULL`,
@@ -418,11 +424,4 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 		out = append(out, s)
 	}
 	return out, counts, rows.Err()
-}
-
-func nonNilScores(s []domain.Score) []domain.Score {
-	if s == nil {
-		return []domain.Score{}
-	}
-	return s
 }

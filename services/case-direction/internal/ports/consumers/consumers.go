@@ -9,11 +9,12 @@ import (
 	"log/slog"
 	"time"
 
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
-	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
@@ -88,10 +89,10 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 				// Referrals of intakes rather than cases are not ours.
 				return nil
 			}
-			if uuid.Validate(m.GetCaseId()) != nil || uuid.Validate(m.GetReferralId()) != nil || m.GetStatus() == "" {
+			if uuid.Validate(m.GetCaseId()) != nil || uuid.Validate(m.GetReferralId()) != nil || protoenum.Code(m.GetStatus()) == "" {
 				return consumer.Permanent(fmt.Errorf("referral status change without valid case id, referral id and status (event %s)", ev.ID))
 			}
-			found, err := a.ReferralStatusReported(ctx, m.GetCaseId(), m.GetReferralId(), m.GetStatus(), m.GetGoalIds(), when(m.GetAt(), ev))
+			found, err := a.ReferralStatusReported(ctx, m.GetCaseId(), m.GetReferralId(), protoenum.Code(m.GetStatus()), m.GetGoalIds(), when(m.GetAt(), ev))
 			if err == nil && !found {
 				log.InfoContext(ctx, "referral of an unknown case; ignored", "referral_id", m.GetReferralId(), "event_id", ev.ID)
 			}

@@ -46,10 +46,6 @@ func kinds[M proto.Message](seed M, check func(M) error) requestKind {
 	return requestKind{seed: seed, check: func(m proto.Message) error { return check(m.(M)) }}
 }
 
-func scoresOf(d commonv1.LifeDomain, s int32) []*casedirectionv1.DomainScore {
-	return []*casedirectionv1.DomainScore{{LifeDomain: d, Score: s}}
-}
-
 var (
 	caseRequests = []requestKind{
 		kinds(&casedirectionv1.OpenCaseRequest{IdempotencyKey: "k", HouseholdId: fuzzID, IntakeId: fuzzID, MunicipalityCode: "GM0363",
@@ -58,7 +54,7 @@ var (
 		kinds(&casedirectionv1.GetCaseRequest{CaseId: fuzzID}, getFromRequest),
 		kinds(&casedirectionv1.AssignDirectorRequest{IdempotencyKey: "k", CaseId: fuzzID, ProfessionalId: "noord-1"}, assignFromRequest),
 		kinds(&casedirectionv1.RequestAllocationRequest{IdempotencyKey: "k", CaseId: fuzzID, ProviderAgb: "12345678", ProductCategory: "45",
-			ProductCode: "45A01", StartDate: "2026-04-01", EndDate: "2026-12-31", VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK",
+			ProductCode: "45A01", StartDate: "2026-04-01", EndDate: "2026-12-31", Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
 			GoalIds: []string{fuzzID}},
 			func(r *casedirectionv1.RequestAllocationRequest) error {
 				_, err := allocationFromRequest(r)
@@ -80,11 +76,11 @@ var (
 			func(r *casedirectionv1.SetGoalStatusRequest) error { _, err := goalStatusFromRequest(r); return err }),
 	}
 	followUpRequests = []requestKind{
-		kinds(&casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: fuzzID, Scores: scoresOf(commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, 4),
-			AssessmentId: fuzzID, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14, WatchUntil: "2026-12-31"},
+		kinds(&casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: fuzzID,
+			AssessmentId: fuzzID, BaselineAssessmentId: fuzzID, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14, WatchUntil: "2026-12-31"},
 			func(r *casedirectionv1.RecordEvaluationRequest) error { _, err := evaluationFromRequest(r); return err }),
 		kinds(&casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k", CaseId: fuzzID, HeldOn: "2026-01-05",
-			Attendees: []*casedirectionv1.Attendee{{OrganisationType: "PRACTICE_NURSE", OrganisationOin: fuzzOIN, ProfessionalId: "poh-1", External: true}},
+			Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PRACTICE_NURSE, OrganisationOin: fuzzOIN, ProfessionalId: "poh-1", External: true}},
 			Decisions: []string{"start debt counselling"}},
 			func(r *casedirectionv1.RecordCaseConferenceRequest) error {
 				_, err := conferenceFromRequest(r)
@@ -97,12 +93,12 @@ var (
 		kinds(&casedirectionv1.HandOverRequest{IdempotencyKey: "k", CaseId: fuzzID, Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_OTHER_MUNICIPALITY,
 			RecipientOin: fuzzOIN, MunicipalityCode: "GM0344"},
 			func(r *casedirectionv1.HandOverRequest) error { _, err := handOverFromRequest(r); return err }),
-		kinds(&casedirectionv1.CloseCaseRequest{IdempotencyKey: "k", CaseId: fuzzID, Result: casedirectionv1.CaseResult_CASE_RESULT_GOALS_REACHED,
-			ClosingScores: scoresOf(commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, 99), AssessmentId: fuzzID},
-			func(r *casedirectionv1.CloseCaseRequest) error { _, _, err := closeFromRequest(r); return err }),
+		kinds(&casedirectionv1.CloseCaseRequest{IdempotencyKey: "k", CaseId: fuzzID, Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED,
+			AssessmentId: fuzzID},
+			func(r *casedirectionv1.CloseCaseRequest) error { _, err := closeFromRequest(r); return err }),
 	}
 	involvementRequests = []requestKind{
-		kinds(&casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: fuzzID, OrganisationType: "GP", OrganisationOin: fuzzOIN,
+		kinds(&casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: fuzzID, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: fuzzOIN,
 			ProfessionalId: "dr-1", Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR, ValidFrom: "2026-03-10", ValidTo: "2026-06-30"},
 			func(r *casedirectionv1.AddInvolvementRequest) error {
 				i, err := involvementFromRequest(r)

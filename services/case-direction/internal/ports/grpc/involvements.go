@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
@@ -37,8 +39,8 @@ func involvementFromRequest(req *casedirectionv1.AddInvolvementRequest) (domain.
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
-	v.Check(knownOrgType(req.GetOrganisationType()), "organisation_type",
-		"must be an organisation type such as TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS, HOUSING_CORPORATION or PROVIDER")
+	orgType := protoenum.Code(req.GetOrganisationType())
+	v.Check(knownOrgType(orgType), "organisation_type", "must be an organisation type other than SERVICE and INTEGRATOR")
 	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
 	if req.GetProfessionalId() != "" {
 		professionalID(&v, "professional_id", req.GetProfessionalId())
@@ -47,7 +49,7 @@ func involvementFromRequest(req *casedirectionv1.AddInvolvementRequest) (domain.
 	if domain.InvolvementRole(role) == domain.RoleDirector {
 		v.Add("role", "the director is assigned with AssignDirector")
 	}
-	i := domain.Involvement{OrgType: req.GetOrganisationType(), OrgOIN: req.GetOrganisationOin(),
+	i := domain.Involvement{OrgType: orgType, OrgOIN: req.GetOrganisationOin(),
 		ProfessionalID: req.GetProfessionalId(), Role: domain.InvolvementRole(role)}
 	if req.GetValidFrom() != "" {
 		i.ValidFrom = valid.Date(&v, "valid_from", req.GetValidFrom())
@@ -113,7 +115,7 @@ func (s *Server) ListInvolvements(ctx context.Context, req *casedirectionv1.List
 
 func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.Involvement {
 	out := &casedirectionv1.Involvement{
-		Id: i.ID, OrganisationType: i.OrgType, OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
+		Id: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
 		Role: events.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: events.Date(i.ValidTo),
 		Active: i.ActiveAt(now), CreatedAt: timestamppb.New(i.CreatedAt),
 	}
@@ -136,11 +138,11 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 	var v apperr.Validation
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
-	valid.OrgType(&v, "organisation_type", req.GetOrganisationType())
+	orgType := protoenum.Required(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	involved, err := s.app.CheckInvolvement(ctx, req.GetCaseId(), req.GetOrganisationOin(), req.GetOrganisationType())
+	involved, err := s.app.CheckInvolvement(ctx, req.GetCaseId(), req.GetOrganisationOin(), orgType)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,10 @@ import (
 	"testing"
 	"time"
 
+	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -71,7 +75,7 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 
 	// A conference with a decision: the team sees it, an involved partner does not.
 	if _, err := noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "conf", CaseId: id, HeldOn: dayOf(0),
-		Attendees: []*casedirectionv1.Attendee{{OrganisationType: "TEAM", ProfessionalId: "noord-1"}}, Decisions: []string{"start debt counselling"}}); err != nil {
+		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "noord-1"}}, Decisions: []string{"start debt counselling"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -79,7 +83,7 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 	// advises open-ended.
 	add := func(key string, org string, oin, professional string, role casedirectionv1.InvolvementRole, from, to string) *casedirectionv1.Involvement {
 		t.Helper()
-		resp, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: key, CaseId: id, OrganisationType: org,
+		resp, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: key, CaseId: id, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](org),
 			OrganisationOin: oin, ProfessionalId: professional, Role: role, ValidFrom: from, ValidTo: to})
 		if err != nil {
 			t.Fatalf("add %s: %v", key, err)
@@ -97,13 +101,13 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 	zuidInv := add("inv-zuid", "TEAM", teamZuid.OIN, "zuid-3", advisor, "", "")
 
 	// A retry with the same key gets the first answer, not a second involvement.
-	retry, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "inv-gp", CaseId: id, OrganisationType: "GP",
+	retry, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "inv-gp", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: advisor, ValidTo: dayOf(2 * day)})
 	if err != nil || retry.GetInvolvement().GetId() != gpInv.GetId() {
 		t.Fatalf("retry: %v %v", retry, err)
 	}
 	// The same organisation, professional and role again: ALREADY_EXISTS naming the first.
-	_, err = noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "inv-gp-2", CaseId: id, OrganisationType: "GP",
+	_, err = noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "inv-gp-2", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: advisor})
 	if st := status.Convert(err); st.Code() != codes.AlreadyExists || resourceName(st) != gpInv.GetId() {
 		t.Fatalf("a second open GP advisor involvement: want ALREADY_EXISTS naming %s, got %v", gpInv.GetId(), err)
@@ -146,7 +150,7 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 	if _, err := zuid.EndInvolvement(ctx, &casedirectionv1.EndInvolvementRequest{IdempotencyKey: "z", CaseId: id, InvolvementId: zuidInv.GetId()}); status.Code(err) != codes.NotFound {
 		t.Fatalf("an involved team ending its own involvement: want NOT_FOUND, got %v", err)
 	}
-	if _, err := gpc.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "g", CaseId: id, OrganisationType: "GP",
+	if _, err := gpc.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "g", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, Role: advisor}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a GP adding involvements: want PERMISSION_DENIED, got %v", err)
 	}
@@ -219,11 +223,11 @@ func TestDirectorInvolvementAndHandover(t *testing.T) {
 	noord := h.as(t, teamNoord)
 	id := activeCase(t, h, "noord-1")
 	vt := h.as(t, veiligThuis)
-	if _, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "vt", CaseId: id, OrganisationType: "VEILIG_THUIS",
+	if _, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "vt", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_VEILIG_THUIS,
 		OrganisationOin: veiligThuis.OIN, Role: advisor}); err != nil {
 		t.Fatal(err)
 	}
-	future, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "pv", CaseId: id, OrganisationType: "PROVIDER",
+	future, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "pv", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PROVIDER,
 		OrganisationOin: provider.OIN, Role: executor, ValidFrom: domain.Day(clock.Now().Add(10 * day)).Format(time.DateOnly)})
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +301,7 @@ func TestDirectorInvolvementAndHandover(t *testing.T) {
 	if len(endedEvents) != 3 || endedEvents[0].GetRole() != director {
 		t.Fatalf("want an ended event for the previous director and the two partners, got %v", endedEvents)
 	}
-	if _, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "late", CaseId: id, OrganisationType: "GP",
+	if _, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "late", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, Role: advisor}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("involving someone in a handed-over case: want FAILED_PRECONDITION, got %v", err)
 	}
@@ -308,19 +312,19 @@ func TestInvolvementBadInput(t *testing.T) {
 	ctx := svctest.Ctx(t)
 	noord := h.as(t, teamNoord)
 	id := activeCase(t, h, "noord-1")
-	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{CaseId: "x", OrganisationType: "NEIGHBOUR",
+	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{CaseId: "x", OrganisationType: commonv1.OrganisationType(99),
 		OrganisationOin: "123", ProfessionalId: "Jan de Vries", Role: director, ValidFrom: "2026-02-30", ValidTo: "tomorrow"})),
 		"idempotency_key", "case_id", "organisation_type", "organisation_oin", "professional_id", "role", "valid_from", "valid_to")
-	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: id, OrganisationType: "GP",
+	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, ValidFrom: "2030-02-01", ValidTo: "2030-01-31"})), "role", "valid_to")
 	yesterday := domain.Day(clock.Now().Add(-day)).Format(time.DateOnly)
-	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: id, OrganisationType: "GP",
+	expectViolations(t, mustErr(noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, Role: advisor, ValidFrom: yesterday})), "valid_from")
 	expectViolations(t, mustErr(noord.EndInvolvement(ctx, &casedirectionv1.EndInvolvementRequest{CaseId: id, InvolvementId: "1", ValidTo: "2030-1-1"})),
 		"idempotency_key", "involvement_id", "valid_to")
 	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: "nope"})), "case_id")
 
-	added, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "gp", CaseId: id, OrganisationType: "GP",
+	added, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "gp", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, Role: advisor, ValidTo: domain.Day(clock.Now().Add(5 * day)).Format(time.DateOnly)})
 	if err != nil {
 		t.Fatal(err)
@@ -351,14 +355,14 @@ func TestCheckCaseInvolvement(t *testing.T) {
 	id := activeCase(t, h, "noord-chk")
 	day := 24 * time.Hour
 	if _, err := h.as(t, teamNoord).AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "chk-gp", CaseId: id,
-		OrganisationType: "GP", OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR,
+		OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR,
 		ValidTo: domain.Day(clock.Now().Add(day)).Format(time.DateOnly)}); err != nil {
 		t.Fatal(err)
 	}
 	svc := h.as(t, intake)
 	check := func(caseID string, org devca.Org) bool {
 		t.Helper()
-		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: org.OIN, OrganisationType: org.Type})
+		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: org.OIN, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](string(org.Type))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,10 +378,10 @@ func TestCheckCaseInvolvement(t *testing.T) {
 	if check(id, gp) {
 		t.Fatal("an ended involvement no longer counts")
 	}
-	if _, err := h.as(t, teamNoord).CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: teamNoord.OIN, OrganisationType: "TEAM"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := h.as(t, teamNoord).CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: teamNoord.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("only services may ask: %v", err)
 	}
-	if _, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: "x", OrganisationOin: "1", OrganisationType: "team"}); status.Code(err) != codes.InvalidArgument {
+	if _, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: "x", OrganisationOin: "1", OrganisationType: commonv1.OrganisationType(77)}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad input: %v", err)
 	}
 }

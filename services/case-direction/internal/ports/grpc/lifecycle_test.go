@@ -8,16 +8,16 @@ import (
 	"testing"
 	"time"
 
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
-	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/service"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -46,12 +46,10 @@ func (c *testClock) Advance(d time.Duration) {
 func startClocked(t *testing.T) (*harness, *testClock) {
 	t.Helper()
 	env := svctest.New(t)
-	pm := &fakePM{}
-	addr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { providermonitoringv1.RegisterProviderMonitoringServiceServer(r, pm) })
+	pm, in, peers := startPeers(t, env)
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
-	s := env.Start(t, service.SpecWith(service.Options{Now: clock.Now, WatchInterval: 50 * time.Millisecond}),
-		func(c *svc.Config) { c.ProviderMonitoringAddr = addr })
-	return &harness{env: env, s: s, pm: pm}, clock
+	s := env.Start(t, service.SpecWith(service.Options{Now: clock.Now, WatchInterval: 50 * time.Millisecond}), peers)
+	return &harness{env: env, s: s, pm: pm, intake: in}, clock
 }
 
 const day = 24 * time.Hour
@@ -158,7 +156,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 		t.Fatalf("allocate: %v", err)
 	}
 	number := allocated.GetAllocationNumber()
-	if a := goalOf(t, allocated.GetCase(), finances).GetActions(); len(a) != 1 || a[0].GetAllocationNumber() != number || a[0].GetStatus() != "ISSUED" {
+	if a := goalOf(t, allocated.GetCase(), finances).GetActions(); len(a) != 1 || a[0].GetAllocationNumber() != number || a[0].GetAllocationStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
 		t.Fatalf("allocation action on the goal: %v", a)
 	}
 	refHousing, refNetwork := uuid.NewString(), uuid.NewString()
@@ -166,12 +164,12 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add referral action: %v", err)
 	}
-	if a := goalOf(t, withRef.GetCase(), housing).GetActions(); len(a) != 1 || a[0].GetReferralId() != refHousing || a[0].GetStatus() != "UNREPORTED" {
+	if a := goalOf(t, withRef.GetCase(), housing).GetActions(); len(a) != 1 || a[0].GetReferralId() != refHousing || a[0].GetReferralStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
 		t.Fatalf("referral action on the goal: %v", a)
 	}
 	refEvent := func(ref, st string, goals ...string) {
 		h.env.Publish(t, "referral", "wijkbrug.referral.GM0363.referral.status_changed", ref, &referralv1.ReferralStatusChanged{
-			ReferralId: ref, CaseId: id, GoalIds: goals, Status: st, MunicipalityCode: "GM0363", At: timestamppb.Now()})
+			ReferralId: ref, CaseId: id, GoalIds: goals, Status: protoenum.FromCode[commonv1.ReferralStatus](st), MunicipalityCode: "GM0363", At: timestamppb.Now()})
 	}
 	refEvent(refHousing, "ACCEPTED")
 	refEvent(refNetwork, "SENT", gNet)
@@ -188,10 +186,10 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 			h.count(t, `SELECT count(*) FROM evaluation_todos WHERE case_id = $1 AND done_at IS NULL`, id) == 1
 	})
 	c = getCase(id)
-	if a := goalOf(t, c, network).GetActions(); len(a) != 1 || a[0].GetReferralId() != refNetwork || a[0].GetStatus() != "SENT" {
+	if a := goalOf(t, c, network).GetActions(); len(a) != 1 || a[0].GetReferralId() != refNetwork || a[0].GetReferralStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT {
 		t.Fatalf("the referral event links the referral to its goal: %v", a)
 	}
-	if td := c.GetEvaluationTodos(); len(td) != 1 || td[0].GetReason() != "SCALE_DOWN_ADVISED" || td[0].GetAllocationNumber() != number || td[0].GetDoneAt() != nil {
+	if td := c.GetEvaluationTodos(); len(td) != 1 || td[0].GetReason() != casedirectionv1.EvaluationTodoReason_EVALUATION_TODO_REASON_SCALE_DOWN_ADVISED || td[0].GetAllocationNumber() != number || td[0].GetDoneAt() != nil {
 		t.Fatalf("scale-down advice must show as an evaluation to-do: %v", td)
 	}
 	recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
@@ -200,7 +198,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	})
 
 	// Closing now is refused, naming everything still open.
-	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close-early", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_GOALS_REACHED})
+	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close-early", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED})
 	st := status.Convert(err)
 	if st.Code() != codes.FailedPrecondition {
 		t.Fatalf("early close: want FAILED_PRECONDITION, got %v", err)
@@ -214,9 +212,9 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	// A case conference with external experts; its decisions are stored encrypted.
 	conf, err := noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "conf", CaseId: id, HeldOn: today(),
 		Attendees: []*casedirectionv1.Attendee{
-			{OrganisationType: "TEAM", OrganisationOin: teamNoord.OIN, ProfessionalId: "noord-1"},
-			{OrganisationType: "PRACTICE_NURSE", ProfessionalId: "poh-12", External: true},
-			{OrganisationType: "VEILIG_THUIS", ProfessionalId: "vt-3", External: true},
+			{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, OrganisationOin: teamNoord.OIN, ProfessionalId: "noord-1"},
+			{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PRACTICE_NURSE, ProfessionalId: "poh-12", External: true},
+			{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_VEILIG_THUIS, ProfessionalId: "vt-3", External: true},
 		},
 		Decisions: []string{"Schuldhulp via de kredietbank starten"}})
 	if err != nil {
@@ -236,7 +234,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 
 	// Care ends, referrals complete, goals are settled.
 	pmEvent("delivery_stopped", &providermonitoringv1.AllocationDeliveryStopped{AllocationNumber: number, CaseId: id, StoppedOn: today(), ReasonCode: "31",
-		Status: providermonitoringv1.AllocationStatus_ALLOCATION_STATUS_ENDED, MunicipalityCode: "GM0363", ReportedAt: timestamppb.Now()})
+		Status: commonv1.AllocationStatus_ALLOCATION_STATUS_ENDED, MunicipalityCode: "GM0363", ReportedAt: timestamppb.Now()})
 	refEvent(refHousing, "COMPLETED")
 	waitFor(t, "care ended and referral completed", func() bool {
 		return h.count(t, `SELECT count(*) FROM case_allocations WHERE allocation_number = $1 AND status = 'ENDED'`, number) == 1 &&
@@ -259,9 +257,21 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	}
 
 	// Evaluation: pilot light, every 14 days for 90 days. It settles the to-do.
-	eval, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-1", CaseId: id, AssessmentId: uuid.NewString(),
-		Scores:   []*casedirectionv1.DomainScore{{LifeDomain: finances, Score: 4}, {LifeDomain: housing, Score: 3}, {LifeDomain: network, Score: 2}},
-		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14,
+	// ZRM once: the scores are intake's assessments, named by id; the case keeps the change.
+	household := getCase(id).GetHouseholdId()
+	baseline := h.intake.add(household, &commonv1.DomainScore{LifeDomain: finances, Score: 2}, &commonv1.DomainScore{LifeDomain: housing, Score: 3})
+	assessed := h.intake.add(household, &commonv1.DomainScore{LifeDomain: finances, Score: 4}, &commonv1.DomainScore{LifeDomain: housing, Score: 3},
+		&commonv1.DomainScore{LifeDomain: network, Score: 2})
+	if _, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-0", CaseId: id, AssessmentId: assessed,
+		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE}); !hasViolation(err, "baseline_assessment_id") {
+		t.Fatalf("a case without a baseline needs one named: %v", err)
+	}
+	if _, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-x", CaseId: id, AssessmentId: h.intake.add(uuid.NewString()),
+		BaselineAssessmentId: baseline, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE}); status.Code(err) != codes.NotFound {
+		t.Fatalf("an assessment of another household: want NOT_FOUND, got %v", err)
+	}
+	eval, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-1", CaseId: id, AssessmentId: assessed,
+		BaselineAssessmentId: baseline, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14,
 		WatchUntil: clock.Now().Add(90 * day).Format(time.DateOnly)})
 	if err != nil {
 		t.Fatalf("evaluation: %v", err)
@@ -271,7 +281,8 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_WATCH || w.GetCheckInIntervalDays() != 14 || !w.GetNextCheckAt().AsTime().Equal(clock.Now().Add(14*day)) {
 		t.Fatalf("after the WATCH evaluation: %v", c)
 	}
-	if len(c.GetEvaluations()) != 1 || len(c.GetEvaluations()[0].GetScores()) != 3 || c.GetEvaluationTodos()[0].GetDoneAt() == nil {
+	if len(c.GetEvaluations()) != 1 || len(c.GetEvaluations()[0].GetChanges()) != 3 || c.GetEvaluations()[0].GetChanges()[0].GetDelta() != 2 ||
+		c.GetEvaluations()[0].GetBaselineAssessmentId() != baseline || c.GetEvaluationTodos()[0].GetDoneAt() == nil {
 		t.Fatalf("evaluation and settled to-do: %v %v", c.GetEvaluations(), c.GetEvaluationTodos())
 	}
 	firstDue := w.GetNextCheckAt().AsTime()
@@ -324,7 +335,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	if _, err := noord.StartPlanExecution(ctx, &casedirectionv1.StartPlanExecutionRequest{IdempotencyKey: "start-2", CaseId: id}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close-early-2", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_GOALS_REACHED})
+	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close-early-2", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED})
 	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "goal "+gNet) ||
 		!strings.Contains(st.Message(), "referral "+refNetwork) || strings.Contains(st.Message(), refHousing) || strings.Contains(st.Message(), number) {
 		t.Fatalf("still open: only the network goal and its referral, got %v", err)
@@ -336,13 +347,15 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	setGoal("g-net-2", gNet, casedirectionv1.GoalStatus_GOAL_STATUS_REACHED)
 
 	// Closing with a result: the closing assessment gives the outcome per life domain.
-	closed, err := noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_GOALS_REACHED,
-		ClosingScores: []*casedirectionv1.DomainScore{{LifeDomain: finances, Score: 4}, {LifeDomain: housing, Score: 2}, {LifeDomain: network, Score: 99}}})
+	closing := h.intake.add(household, &commonv1.DomainScore{LifeDomain: finances, Score: 4}, &commonv1.DomainScore{LifeDomain: housing, Score: 2},
+		&commonv1.DomainScore{LifeDomain: network, Score: 99})
+	closed, err := noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "close", CaseId: id, Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED,
+		AssessmentId: closing})
 	if err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	c = closed.GetCase()
-	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_CLOSED || c.GetResult() != "GOALS_REACHED" || c.GetClosedAt() == nil {
+	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_CLOSED || c.GetResult() != commonv1.CaseResult_CASE_RESULT_GOALS_REACHED || c.GetClosedAt() == nil {
 		t.Fatalf("closed case: %v", c)
 	}
 	wantOutcomes := map[commonv1.LifeDomain]casedirectionv1.DomainOutcomeKind{
@@ -365,7 +378,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 		e, ok := m.(*casedirectionv1.CaseClosed)
 		return ok && e.GetCaseId() == id
 	})
-	if e := msg.(*casedirectionv1.CaseClosed); e.GetResult() != "GOALS_REACHED" || e.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_CLOSED || len(e.GetDomainOutcomes()) != 3 {
+	if e := msg.(*casedirectionv1.CaseClosed); e.GetResult() != commonv1.CaseResult_CASE_RESULT_GOALS_REACHED || e.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_CLOSED || len(e.GetDomainOutcomes()) != 3 {
 		t.Fatalf("CaseClosed: %v", e)
 	}
 

@@ -50,6 +50,10 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 		TeamOIN:      req.GetTeamOin(),
 		LifeDomains:  protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
 	}
+	if id := req.GetBaselineAssessmentId(); id != "" {
+		valid.UUID(&v, "baseline_assessment_id", id)
+		c.BaselineAssessmentID = id
+	}
 	return c, v.Err()
 }
 
@@ -143,9 +147,10 @@ func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.A
 	if !start.IsZero() && !end.IsZero() && end.Before(start) {
 		v.Add("end_date", "must not be before start_date")
 	}
-	v.Check(req.GetVolumeAmount() > 0, "volume_amount", "must be greater than 0")
-	valid.Code(&v, "volume_unit", req.GetVolumeUnit())
-	valid.Code(&v, "volume_frequency", req.GetVolumeFrequency())
+	vol := req.GetVolume()
+	v.Check(vol.GetAmount() > 0, "volume.amount", "must be greater than 0")
+	unit := protoenum.Required(&v, "volume.unit", vol.GetUnit())
+	frequency := protoenum.Required(&v, "volume.frequency", vol.GetFrequency())
 	uuids(&v, "goal_ids", req.GetGoalIds())
 	return app.AllocationRequest{
 		ProviderAGB:     req.GetProviderAgb(),
@@ -153,7 +158,7 @@ func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.A
 		ProductCode:     req.GetProductCode(),
 		StartDate:       req.GetStartDate(),
 		EndDate:         req.GetEndDate(),
-		Volume:          app.Volume{Amount: req.GetVolumeAmount(), Unit: req.GetVolumeUnit(), Frequency: req.GetVolumeFrequency()},
+		Volume:          app.Volume{Amount: vol.GetAmount(), Unit: unit, Frequency: frequency},
 	}, v.Err()
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -67,7 +69,7 @@ func (f *fakePM) Allocate(ctx context.Context, req *providermonitoringv1.Allocat
 			MunicipalityCode: req.GetMunicipalityCode(), DistrictCode: req.GetDistrictCode(),
 			ProductCategory: req.GetProductCategory(), ProductCode: req.GetProductCode(),
 			StartDate: req.GetStartDate(), EndDate: req.GetEndDate(), Volume: req.GetVolume(),
-			Status: providermonitoringv1.AllocationStatus_ALLOCATION_STATUS_ISSUED, IssuedAt: timestamppb.Now(),
+			Status: commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED, IssuedAt: timestamppb.Now(),
 		}
 		f.byKey[req.GetIdempotencyKey()] = a
 	}
@@ -92,19 +94,81 @@ func (f *fakePM) lastCall() (*providermonitoringv1.AllocateRequest, metadata.MD)
 	return f.calls[len(f.calls)-1], f.md[len(f.md)-1]
 }
 
+// fakeIntake stands in for intake's assessments: CompareAssessments of assessments the test
+// added, scoped to their household as intake scopes it (another household's is NOT_FOUND).
+type fakeIntake struct {
+	intakev1.UnimplementedIntakeServiceServer
+	mu          sync.Mutex
+	assessments map[string]fakeAssessment
+}
+
+type fakeAssessment struct {
+	household string
+	scores    []*commonv1.DomainScore
+}
+
+// add records an assessment of household and returns its id.
+func (f *fakeIntake) add(household string, scores ...*commonv1.DomainScore) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.assessments == nil {
+		f.assessments = map[string]fakeAssessment{}
+	}
+	id := uuid.NewString()
+	f.assessments[id] = fakeAssessment{household: household, scores: scores}
+	return id
+}
+
+func (f *fakeIntake) CompareAssessments(_ context.Context, req *intakev1.CompareAssessmentsRequest) (*intakev1.CompareAssessmentsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from, okFrom := f.assessments[req.GetFromAssessmentId()]
+	to, okTo := f.assessments[req.GetToAssessmentId()]
+	if !okFrom || !okTo || from.household != req.GetHouseholdId() || to.household != req.GetHouseholdId() {
+		return nil, status.Error(codes.NotFound, "assessment not found")
+	}
+	out := &intakev1.CompareAssessmentsResponse{To: &intakev1.Assessment{Id: req.GetToAssessmentId(), HouseholdId: to.household, Scores: to.scores}}
+	for _, t := range to.scores {
+		ch := &commonv1.DomainChange{LifeDomain: t.GetLifeDomain(), ToScore: t.GetScore(), Change: commonv1.ScoreChange_SCORE_CHANGE_NOT_COMPARABLE}
+		for _, fs := range from.scores {
+			if fs.GetLifeDomain() == t.GetLifeDomain() && fs.GetScore() != 99 && t.GetScore() != 99 {
+				ch.FromScore, ch.Delta = fs.GetScore(), t.GetScore()-fs.GetScore()
+				ch.Change = commonv1.ScoreChange_SCORE_CHANGE_UNCHANGED
+				if ch.Delta > 0 {
+					ch.Change = commonv1.ScoreChange_SCORE_CHANGE_IMPROVED
+				} else if ch.Delta < 0 {
+					ch.Change = commonv1.ScoreChange_SCORE_CHANGE_WORSENED
+				}
+			}
+		}
+		out.Changes = append(out.Changes, ch)
+	}
+	return out, nil
+}
+
 type harness struct {
-	env *svctest.Env
-	s   *svctest.Service
-	pm  *fakePM
+	env    *svctest.Env
+	s      *svctest.Service
+	pm     *fakePM
+	intake *fakeIntake
+}
+
+// startPeers serves the fakes of provider-monitoring and intake and returns a config option
+// pointing the service at them.
+func startPeers(t *testing.T, env *svctest.Env) (*fakePM, *fakeIntake, func(*svc.Config)) {
+	t.Helper()
+	pm, in := &fakePM{}, &fakeIntake{}
+	pmAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { providermonitoringv1.RegisterProviderMonitoringServiceServer(r, pm) })
+	inAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, in) })
+	return pm, in, func(c *svc.Config) { c.ProviderMonitoringAddr, c.IntakeAddr = pmAddr, inAddr }
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
 	env := svctest.New(t)
-	pm := &fakePM{}
-	addr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { providermonitoringv1.RegisterProviderMonitoringServiceServer(r, pm) })
-	s := env.Start(t, service.Spec(), func(c *svc.Config) { c.ProviderMonitoringAddr = addr })
-	return &harness{env: env, s: s, pm: pm}
+	pm, in, peers := startPeers(t, env)
+	s := env.Start(t, service.Spec(), peers)
+	return &harness{env: env, s: s, pm: pm, intake: in}
 }
 
 func (h *harness) as(t *testing.T, org devca.Org) casedirectionv1.CaseDirectionServiceClient {
@@ -132,7 +196,7 @@ func openRequest(key, householdID string) *casedirectionv1.OpenCaseRequest {
 func allocationRequest(key, caseID string) *casedirectionv1.RequestAllocationRequest {
 	return &casedirectionv1.RequestAllocationRequest{
 		IdempotencyKey: key, CaseId: caseID, ProviderAgb: "12345678", ProductCategory: "45", ProductCode: "45A10",
-		StartDate: "2026-04-01", EndDate: "2026-12-31", VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK",
+		StartDate: "2026-04-01", EndDate: "2026-12-31", Volume: hoursPerWeek(4),
 	}
 }
 
@@ -364,7 +428,7 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 	want := &providermonitoringv1.AllocateRequest{
 		IdempotencyKey: "case-" + id + "-alloc-1", CaseId: id, MunicipalityCode: "GM0363", DistrictCode: "WK036300",
 		ProviderAgb: "12345678", ProductCategory: "45", ProductCode: "45A10", StartDate: "2026-04-01", EndDate: "2026-12-31",
-		Volume: &providermonitoringv1.Volume{Amount: 4, Unit: "HOUR", Frequency: "WEEK"},
+		Volume: hoursPerWeek(4),
 	}
 	if !proto.Equal(got, want) {
 		t.Fatalf("Allocate request:\n got %v\nwant %v", got, want)
@@ -375,7 +439,7 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 	if v := md.Get(identity.HeaderUser); len(v) != 1 || v[0] != "professional-1" {
 		t.Fatalf("the call must carry the acting user, got %v", v)
 	}
-	if as := alloc.GetCase().GetAllocations(); number == "" || len(as) != 1 || as[0].GetAllocationNumber() != number || as[0].GetStatus() != "ISSUED" ||
+	if as := alloc.GetCase().GetAllocations(); number == "" || len(as) != 1 || as[0].GetAllocationNumber() != number || as[0].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED ||
 		as[0].GetProviderAgb() != "12345678" || as[0].GetProductCode() != "45A10" {
 		t.Fatalf("allocation action: %q %v", number, as)
 	}
@@ -438,7 +502,7 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 		t.Fatalf("the status change must be logged once, got %d", n)
 	}
 	view, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
-	if err != nil || len(view.GetCase().GetAllocations()) != 1 || view.GetCase().GetAllocations()[0].GetStatus() != "STARTED" {
+	if err != nil || len(view.GetCase().GetAllocations()) != 1 || view.GetCase().GetAllocations()[0].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED {
 		t.Fatalf("case after start of care: %v %v", view, err)
 	}
 }
@@ -461,9 +525,9 @@ func TestBadInput(t *testing.T) {
 		"case_id", "professional_id")
 
 	alloc := &casedirectionv1.RequestAllocationRequest{IdempotencyKey: "k", CaseId: "1", ProviderAgb: "1234", ProductCategory: "",
-		ProductCode: "45 A10", StartDate: "2026-13-01", EndDate: "01-04-2026", VolumeAmount: 0, VolumeUnit: "", VolumeFrequency: "per week"}
+		ProductCode: "45 A10", StartDate: "2026-13-01", EndDate: "01-04-2026", Volume: &commonv1.Volume{Frequency: commonv1.VolumeFrequency(42)}}
 	expectViolations(t, mustErr(noord.RequestAllocation(ctx, alloc)),
-		"case_id", "provider_agb", "product_category", "product_code", "start_date", "end_date", "volume_amount", "volume_unit", "volume_frequency")
+		"case_id", "provider_agb", "product_category", "product_code", "start_date", "end_date", "volume.amount", "volume.unit", "volume.frequency")
 
 	backwards := allocationRequest("k", uuid.NewString())
 	backwards.StartDate, backwards.EndDate = "2026-12-31", "2026-04-01"
@@ -519,4 +583,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func hoursPerWeek(n int32) *commonv1.Volume {
+	return &commonv1.Volume{Amount: n, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
+}
+
+// hasViolation reports whether err is INVALID_ARGUMENT naming field.
+func hasViolation(err error, field string) bool {
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		return false
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -235,9 +235,10 @@ func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.Ev
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
-	in := app.EvaluationInput{Scores: scores(&v, "scores", req.GetScores()), AssessmentID: req.GetAssessmentId()}
-	if in.AssessmentID != "" {
-		valid.UUID(&v, "assessment_id", in.AssessmentID)
+	in := app.EvaluationInput{AssessmentID: req.GetAssessmentId(), BaselineAssessmentID: req.GetBaselineAssessmentId()}
+	valid.UUID(&v, "assessment_id", in.AssessmentID)
+	if in.BaselineAssessmentID != "" {
+		valid.UUID(&v, "baseline_assessment_id", in.BaselineAssessmentID)
 	}
 	in.Decision = protoenum.Required(&v, "decision", req.GetDecision())
 	if in.Decision == domain.DecisionWatch {
@@ -283,12 +284,13 @@ func conferenceFromRequest(req *casedirectionv1.RecordCaseConferenceRequest) (do
 		v.Add("attendees", "at most 50")
 	}
 	for _, a := range req.GetAttendees() {
-		v.Check(knownOrgType(a.GetOrganisationType()), "attendees.organisation_type", "must be an organisation type such as TEAM, GP, PRACTICE_NURSE, VEILIG_THUIS or PROVIDER")
+		orgType := protoenum.Code(a.GetOrganisationType())
+		v.Check(knownOrgType(orgType), "attendees.organisation_type", "must be an organisation type other than SERVICE and INTEGRATOR")
 		if a.GetOrganisationOin() != "" {
 			valid.OIN(&v, "attendees.organisation_oin", a.GetOrganisationOin())
 		}
 		professionalID(&v, "attendees.professional_id", a.GetProfessionalId())
-		conf.Attendees = append(conf.Attendees, domain.Attendee{OrganisationType: a.GetOrganisationType(), OrganisationOIN: a.GetOrganisationOin(),
+		conf.Attendees = append(conf.Attendees, domain.Attendee{OrganisationType: orgType, OrganisationOIN: a.GetOrganisationOin(),
 			ProfessionalID: a.GetProfessionalId(), External: a.GetExternal()})
 	}
 	v.Check(len(conf.Decisions) <= maxDecisions, "decisions", "at most 50")
@@ -407,53 +409,30 @@ func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequ
 }
 
 // closeFromRequest validates a CloseCaseRequest (every violation at once) and maps it to domain values.
-func closeFromRequest(req *casedirectionv1.CloseCaseRequest) (string, []domain.Score, error) {
+func closeFromRequest(req *casedirectionv1.CloseCaseRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "case_id", req.GetCaseId())
 	result := protoenum.Required(&v, "result", req.GetResult())
-	closing := scores(&v, "closing_scores", req.GetClosingScores())
-	if req.GetAssessmentId() != "" {
-		valid.UUID(&v, "assessment_id", req.GetAssessmentId())
-	}
-	return result, closing, v.Err()
+	v.Check(req.GetResult() != commonv1.CaseResult_CASE_RESULT_HANDED_OVER, "result", "HANDED_OVER is set by HandOver")
+	valid.UUID(&v, "assessment_id", req.GetAssessmentId())
+	return result, v.Err()
 }
 
 // CloseCase closes the case with a result.
 func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRequest) (*casedirectionv1.CloseCaseResponse, error) {
-	result, closing, err := closeFromRequest(req)
+	result, err := closeFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *casedirectionv1.CloseCaseResponse { return &casedirectionv1.CloseCaseResponse{} },
 		func(ctx context.Context) (*casedirectionv1.CloseCaseResponse, error) {
-			c, err := s.app.CloseCase(ctx, req.GetCaseId(), result, closing)
+			c, err := s.app.CloseCase(ctx, req.GetCaseId(), result, req.GetAssessmentId())
 			if err != nil {
 				return nil, err
 			}
 			return &casedirectionv1.CloseCaseResponse{Case: s.caseToProto(c)}, nil
 		})
-}
-
-// scores validates ZRM scores: a life domain at most once, 1-5 or 99 (not discussed).
-func scores(v *apperr.Validation, field string, in []*casedirectionv1.DomainScore) []domain.Score {
-	out := make([]domain.Score, 0, len(in))
-	seen := map[string]bool{}
-	for _, s := range in {
-		d := protoenum.Code(s.GetLifeDomain())
-		switch {
-		case d == "":
-			v.Add(field+".life_domain", "required: one of the ZRM life domains")
-		case seen[d]:
-			v.Add(field+".life_domain", d+" appears twice")
-		}
-		seen[d] = true
-		if sc := s.GetScore(); (sc < 1 || sc > 5) && sc != domain.NotDiscussed {
-			v.Add(field+".score", "must be a ZRM score 1-5 or 99 (not discussed)")
-		}
-		out = append(out, domain.Score{LifeDomain: d, Score: int(s.GetScore())})
-	}
-	return out
 }
 
 func uuids(v *apperr.Validation, field string, ids []string) {
@@ -486,7 +465,8 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 	out := &casedirectionv1.Case{
 		Id: c.ID, HouseholdId: c.HouseholdID, IntakeId: c.IntakeID, MunicipalityCode: c.Municipality,
 		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: caseStatus(c.Status),
-		LifeDomains: protoenum.LifeDomains(c.LifeDomains), OpenedAt: timestamppb.New(c.OpenedAt), Result: c.Result,
+		LifeDomains: protoenum.LifeDomains(c.LifeDomains), OpenedAt: timestamppb.New(c.OpenedAt),
+		Result:         protoenum.FromCode[commonv1.CaseResult](c.Result),
 		DomainOutcomes: events.Outcomes(c.Details.Outcomes),
 	}
 	if c.ClosedAt != nil {
@@ -498,7 +478,8 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 	for _, a := range c.Allocations {
 		out.Allocations = append(out.Allocations, &casedirectionv1.AllocationAction{
 			AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, ProductCategory: a.ProductCategory,
-			ProductCode: a.ProductCode, Status: a.Status, UpdatedAt: timestamppb.New(a.UpdatedAt),
+			ProductCode: a.ProductCode, Status: protoenum.FromCode[commonv1.AllocationStatus](a.Status), UpdatedAt: timestamppb.New(a.UpdatedAt),
+			Origin: protoenum.FromCode[casedirectionv1.AllocationOrigin](a.Origin),
 		})
 	}
 	if p := c.Plan; p != nil {
@@ -508,26 +489,34 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 			pg := &casedirectionv1.Goal{Id: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
 				BaselineScore: int32(g.Baseline), TargetScore: int32(g.Target), Status: events.GoalStatus(g.Status)}
 			for _, a := range g.Actions {
-				pg.Actions = append(pg.Actions, &casedirectionv1.GoalAction{ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber, Status: a.Status})
+				ga := &casedirectionv1.GoalAction{ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber}
+				if a.ReferralID != "" {
+					ga.ReferralStatus = protoenum.FromCode[commonv1.ReferralStatus](a.Status)
+				} else {
+					ga.AllocationStatus = protoenum.FromCode[commonv1.AllocationStatus](a.Status)
+				}
+				pg.Actions = append(pg.Actions, ga)
 			}
 			pp.Goals = append(pp.Goals, pg)
 		}
 		out.Plan = pp
 	}
 	for _, r := range c.Referrals {
-		out.Referrals = append(out.Referrals, &casedirectionv1.ReferralAction{ReferralId: r.ReferralID, Status: r.Status, UpdatedAt: timestamppb.New(r.UpdatedAt)})
+		out.Referrals = append(out.Referrals, &casedirectionv1.ReferralAction{ReferralId: r.ReferralID,
+			Status: protoenum.FromCode[commonv1.ReferralStatus](r.Status), UpdatedAt: timestamppb.New(r.UpdatedAt), IntakeId: r.IntakeID})
 	}
 	d := c.Details
 	for _, e := range d.Evaluations {
 		pe := &casedirectionv1.Evaluation{Id: e.ID, EvaluatedAt: timestamppb.New(e.At), EvaluatedBy: e.By, AssessmentId: e.AssessmentID,
-			Decision: protoenum.FromCode[casedirectionv1.EvaluationDecision](e.Decision)}
-		for _, s := range e.Scores {
-			pe.Scores = append(pe.Scores, &casedirectionv1.DomainScore{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](s.LifeDomain), Score: int32(s.Score)})
+			BaselineAssessmentId: e.BaselineAssessmentID, Decision: protoenum.FromCode[casedirectionv1.EvaluationDecision](e.Decision)}
+		for _, ch := range e.Changes {
+			pe.Changes = append(pe.Changes, &commonv1.DomainChange{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](ch.LifeDomain),
+				FromScore: int32(ch.From), ToScore: int32(ch.To), Delta: int32(ch.Delta), Change: protoenum.FromCode[commonv1.ScoreChange](ch.Change)})
 		}
 		out.Evaluations = append(out.Evaluations, pe)
 	}
 	for _, t := range d.Todos {
-		pt := &casedirectionv1.EvaluationTodo{Id: t.ID, Reason: t.Reason, AllocationNumber: t.AllocationNumber, GoalIds: t.GoalIDs, CreatedAt: timestamppb.New(t.CreatedAt)}
+		pt := &casedirectionv1.EvaluationTodo{Id: t.ID, Reason: protoenum.FromCode[casedirectionv1.EvaluationTodoReason](t.Reason), AllocationNumber: t.AllocationNumber, GoalIds: t.GoalIDs, CreatedAt: timestamppb.New(t.CreatedAt)}
 		if t.DoneAt != nil {
 			pt.DoneAt = timestamppb.New(*t.DoneAt)
 		}
@@ -536,7 +525,7 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 	for _, cf := range d.Conferences {
 		pc := &casedirectionv1.CaseConference{Id: cf.ID, HeldOn: cf.HeldOn, Decisions: cf.Decisions, RecordedAt: timestamppb.New(cf.RecordedAt)}
 		for _, a := range cf.Attendees {
-			pc.Attendees = append(pc.Attendees, &casedirectionv1.Attendee{OrganisationType: a.OrganisationType, OrganisationOin: a.OrganisationOIN,
+			pc.Attendees = append(pc.Attendees, &casedirectionv1.Attendee{OrganisationType: protoenum.FromCode[commonv1.OrganisationType](a.OrganisationType), OrganisationOin: a.OrganisationOIN,
 				ProfessionalId: a.ProfessionalID, External: a.External})
 		}
 		out.Conferences = append(out.Conferences, pc)

@@ -70,7 +70,7 @@ func TestSafetyConcernAndHandOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := handed.GetCase()
-	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER || c.GetResult() != "HANDED_OVER" || c.GetHandover().GetRecipientOin() != vt ||
+	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER || c.GetResult() != commonv1.CaseResult_CASE_RESULT_HANDED_OVER || c.GetHandover().GetRecipientOin() != vt ||
 		c.GetHandover().GetRecipient() != casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_VEILIG_THUIS || c.GetClosedAt() == nil {
 		t.Fatalf("handed over: %v", c)
 	}
@@ -83,7 +83,7 @@ func TestSafetyConcernAndHandOver(t *testing.T) {
 	}
 	recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*casedirectionv1.CaseClosed)
-		return ok && e.GetCaseId() == id && e.GetResult() == "HANDED_OVER"
+		return ok && e.GetCaseId() == id && e.GetResult() == commonv1.CaseResult_CASE_RESULT_HANDED_OVER
 	})
 	recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*casedirectionv1.CaseHandedOver)
@@ -211,12 +211,12 @@ func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
 			return err
 		},
 		"RecordEvaluation": func() error {
-			_, err := zuid.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k5", CaseId: id, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE})
+			_, err := zuid.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k5", CaseId: id, AssessmentId: uuid.NewString(), Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE})
 			return err
 		},
 		"RecordCaseConference": func() error {
 			_, err := zuid.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k6", CaseId: id, HeldOn: "2026-01-05",
-				Attendees: []*casedirectionv1.Attendee{{OrganisationType: "TEAM", ProfessionalId: "z-1"}}})
+				Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "z-1"}}})
 			return err
 		},
 		"CheckIn": func() error {
@@ -234,11 +234,11 @@ func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
 			return err
 		},
 		"CloseCase": func() error {
-			_, err := zuid.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "k10", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_MOVED})
+			_, err := zuid.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "k10", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_MOVED})
 			return err
 		},
 		"AddInvolvement": func() error {
-			_, err := zuid.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k11", CaseId: id, OrganisationType: "TEAM",
+			_, err := zuid.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k11", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM,
 				OrganisationOin: teamZuid.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR})
 			return err
 		},
@@ -282,15 +282,15 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 		Goals: []*casedirectionv1.GoalInput{{GoalId: "g", LifeDomain: fin, BaselineScore: 0, TargetScore: 6}, {LifeDomain: fin, BaselineScore: 4, TargetScore: 2}}})),
 		"case_id", "resident_agreed_on", "evaluation_date", "goals.goal_id", "goals.life_domain", "goals.baseline_score", "goals.target_score")
 	expectViolations(t, mustErr(noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
-		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, Scores: []*casedirectionv1.DomainScore{{LifeDomain: fin, Score: 7}, {LifeDomain: fin, Score: 3}}})),
-		"scores.score", "scores.life_domain", "check_in_interval_days", "watch_until")
+		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, BaselineAssessmentId: "x"})),
+		"assessment_id", "baseline_assessment_id", "check_in_interval_days", "watch_until")
 	expectViolations(t, mustErr(noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), HeldOn: "2999-01-01",
-		Attendees: []*casedirectionv1.Attendee{{OrganisationType: "FRIEND", ProfessionalId: "Jan de Vries", OrganisationOin: "1"}}, Decisions: []string{""}})),
+		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_SERVICE, ProfessionalId: "Jan de Vries", OrganisationOin: "1"}}, Decisions: []string{""}})),
 		"held_on", "attendees.organisation_type", "attendees.professional_id", "attendees.organisation_oin", "decisions")
 	expectViolations(t, mustErr(noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
 		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION, MunicipalityCode: "GM0344"})),
 		"recipient_oin", "municipality_code")
-	expectViolations(t, mustErr(noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{CaseId: uuid.NewString()})), "idempotency_key", "result")
+	expectViolations(t, mustErr(noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{CaseId: uuid.NewString()})), "idempotency_key", "result", "assessment_id")
 	expectViolations(t, mustErr(noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), GoalId: uuid.NewString()})), "referral_id")
 	expectViolations(t, mustErr(noord.RecordSafetyConcern(ctx, &casedirectionv1.RecordSafetyConcernRequest{IdempotencyKey: "k", CaseId: uuid.NewString()})), "kind", "meldcode_step")
 	expectViolations(t, mustErr(noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 501, DirectorProfessionalId: "a b",
@@ -308,11 +308,11 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 		t.Fatalf("plan on a registered case: %v", err)
 	}
 	id := activeCase(t, h, "noord-1")
-	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "c", CaseId: id, Result: casedirectionv1.CaseResult_CASE_RESULT_MOVED})
+	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "c", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_MOVED})
 	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "from ACTIVE to CLOSED") {
 		t.Fatalf("closing an active case: %v", err)
 	}
-	_, err = noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "e", CaseId: id, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_SCALE_DOWN})
+	_, err = noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "e", CaseId: id, AssessmentId: uuid.NewString(), Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_SCALE_DOWN})
 	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "ACTIVE") {
 		t.Fatalf("evaluating without a plan: %v", err)
 	}

@@ -125,12 +125,21 @@ func (r *Intakes) AddContactAttempt(ctx context.Context, id, intakeID, kind stri
 
 // Queue returns a team's open intakes, most urgent first, then by deadline (without the
 // question).
-func (r *Intakes) Queue(ctx context.Context, teamOIN string, limit int) ([]domain.Intake, error) {
+func (r *Intakes) Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error) {
+	var (
+		rank    *int
+		due     *time.Time
+		afterID *string
+	)
+	if after != nil {
+		rank, due, afterID = &after.Rank, &after.TriageDue, &after.ID
+	}
 	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+intakeColumns+`
 		FROM intakes i JOIN residents r ON r.id = i.resident_id
 		WHERE i.team_oin = $1 AND i.status IN ('RECEIVED', 'IN_TRIAGE')
+		  AND ($3::int IS NULL OR (CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id) > ($3::int, $4::timestamptz, $5::uuid))
 		ORDER BY CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id
-		LIMIT $2`, teamOIN, limit)
+		LIMIT $2`, teamOIN, limit, rank, due, afterID)
 	if err != nil {
 		return nil, err
 	}

@@ -362,6 +362,14 @@ func (r *Residents) TeamWorksWithHousehold(ctx context.Context, teamOIN, househo
 	return ok, err
 }
 
+// WasMember reports whether a resident is or was a member of a household.
+func (r *Residents) WasMember(ctx context.Context, householdID, residentID string) (bool, error) {
+	var ok bool
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM household_members WHERE household_id = $1 AND resident_id = $2)`,
+		householdID, residentID).Scan(&ok)
+	return ok, err
+}
+
 // HouseholdMunicipality returns a household's municipality; apperr NotFound when none.
 func (r *Residents) HouseholdMunicipality(ctx context.Context, householdID string) (string, error) {
 	var m string

@@ -62,7 +62,7 @@ var mutating = []struct {
 			return err
 		}},
 	{&intakev1.RecordAssessmentRequest{IdempotencyKey: "k", ResidentId: id1, InstrumentVersion: "ZRM-2017",
-		Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*intakev1.DomainScore{{Domain: "FINANCES", Score: 2}}},
+		Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE, Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: 2}}},
 		func(m proto.Message) error {
 			_, err := assessmentFromRequest(m.(*intakev1.RecordAssessmentRequest))
 			return err

@@ -2,24 +2,21 @@ package grpc
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
-)
-
-// Queue sizes.
-const (
-	DefaultQueueLimit = 100
-	MaxQueueLimit     = 500
 )
 
 // intakeChange runs a mutating use case on an intake idempotently, once the request was
@@ -100,18 +97,18 @@ func (s *Server) MergeIntake(ctx context.Context, req *intakev1.MergeIntakeReque
 		})
 }
 
-// ListTeamQueue lists the calling team's open intakes.
+// ListTeamQueue lists one page of the calling team's open intakes.
 func (s *Server) ListTeamQueue(ctx context.Context, req *intakev1.ListTeamQueueRequest) (*intakev1.ListTeamQueueResponse, error) {
 	var v apperr.Validation
-	limit := int(req.GetLimit())
-	v.Check(limit >= 0 && limit <= MaxQueueLimit, "limit", fmt.Sprintf("must be 0-%d (0 = %d)", MaxQueueLimit, DefaultQueueLimit))
+	page := paging.Parse(&v, queueList, 3, QueueLimits, req.GetPageSize(), req.GetPageToken())
+	after, err := queueKeyOf(page)
+	if err != nil {
+		return nil, err
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if limit == 0 {
-		limit = DefaultQueueLimit
-	}
-	entries, err := s.app.ListTeamQueue(ctx, limit)
+	entries, more, err := s.app.ListTeamQueue(ctx, after, page.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +116,30 @@ func (s *Server) ListTeamQueue(ctx context.Context, req *intakev1.ListTeamQueueR
 	for _, e := range entries {
 		out.Entries = append(out.Entries, &intakev1.TeamQueueEntry{Intake: intakeToProto(e.Intake), Overdue: e.Overdue})
 	}
+	if more {
+		k := entries[len(entries)-1].Intake.QueueKey()
+		out.NextPageToken = paging.Token(queueList, strconv.Itoa(k.Rank), k.TriageDue.Format(time.RFC3339Nano), k.ID)
+	}
 	return out, nil
+}
+
+// queueList names the team queue in its page tokens.
+const queueList = "intake.queue"
+
+// QueueLimits are the team queue's page sizes.
+var QueueLimits = paging.Limits{Default: 100, Max: 500}
+
+// queueKeyOf decodes the queue position a page token carries.
+func queueKeyOf(p paging.Page) (*domain.QueueKey, error) {
+	if p.First() {
+		return nil, nil
+	}
+	rank, err1 := strconv.Atoi(p.After[0])
+	due, err2 := time.Parse(time.RFC3339Nano, p.After[1])
+	if err1 != nil || err2 != nil || uuid.Validate(p.After[2]) != nil {
+		return nil, apperr.Invalid("page_token", "not a token from a previous page of this list")
+	}
+	return &domain.QueueKey{Rank: rank, TriageDue: due, ID: p.After[2]}, nil
 }
 
 // GetTriagePolicy returns a municipality's policy.
@@ -226,17 +246,20 @@ func (s *Server) CompareAssessments(ctx context.Context, req *intakev1.CompareAs
 	var v apperr.Validation
 	valid.UUID(&v, "from_assessment_id", req.GetFromAssessmentId())
 	valid.UUID(&v, "to_assessment_id", req.GetToAssessmentId())
+	if req.GetHouseholdId() != "" {
+		valid.UUID(&v, "household_id", req.GetHouseholdId())
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	from, to, changes, err := s.app.CompareAssessments(ctx, req.GetFromAssessmentId(), req.GetToAssessmentId())
+	from, to, changes, err := s.app.CompareAssessments(ctx, req.GetFromAssessmentId(), req.GetToAssessmentId(), req.GetHouseholdId())
 	if err != nil {
 		return nil, err
 	}
 	out := &intakev1.CompareAssessmentsResponse{From: assessmentToProto(from), To: assessmentToProto(to)}
 	for _, c := range changes {
-		out.Changes = append(out.Changes, &intakev1.DomainChange{Domain: c.Domain, FromScore: int32(c.From), ToScore: int32(c.To),
-			Delta: int32(c.Delta), Change: protoenum.FromCode[intakev1.ScoreChange](c.Change)})
+		out.Changes = append(out.Changes, &commonv1.DomainChange{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](c.Domain), FromScore: int32(c.From), ToScore: int32(c.To),
+			Delta: int32(c.Delta), Change: protoenum.FromCode[commonv1.ScoreChange](c.Change)})
 	}
 	return out, nil
 }
@@ -248,7 +271,7 @@ func assessmentToProto(a domain.Assessment) *intakev1.Assessment {
 		AssessedBy: a.AssessedBy, TeamOin: a.TeamOIN, AssessedAt: timestamppb.New(a.AssessedAt),
 	}
 	for _, s := range a.Scores {
-		out.Scores = append(out.Scores, &intakev1.DomainScore{Domain: s.Domain, Score: int32(s.Score)})
+		out.Scores = append(out.Scores, &commonv1.DomainScore{LifeDomain: protoenum.FromCode[commonv1.LifeDomain](s.Domain), Score: int32(s.Score)})
 	}
 	return out
 }

@@ -32,9 +32,10 @@ var Policy = authz.Policy{
 		identity.OrgTeam, identity.OrgService, identity.OrgMunicipality}},
 	intakev1.IntakeService_ReplaceTriagePolicy_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality},
 		Roles: []string{RoleMunicipalAdministrator}},
-	intakev1.IntakeService_RecordAssessment_FullMethodName:   {OrgTypes: team},
-	intakev1.IntakeService_ListAssessments_FullMethodName:    {OrgTypes: team},
-	intakev1.IntakeService_CompareAssessments_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_RecordAssessment_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_ListAssessments_FullMethodName:  {OrgTypes: team},
+	// Case-direction compares a case's assessments for the case's team (evaluation, closing).
+	intakev1.IntakeService_CompareAssessments_FullMethodName: {OrgTypes: teamOrService},
 	intakev1.IntakeService_RegisterResident_FullMethodName:   {OrgTypes: team},
 	intakev1.IntakeService_FindResident_FullMethodName:       {OrgTypes: team},
 	intakev1.IntakeService_MergeResidents_FullMethodName:     {OrgTypes: team},

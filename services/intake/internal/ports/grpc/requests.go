@@ -106,7 +106,8 @@ func assessmentFromRequest(req *intakev1.RecordAssessmentRequest) (domain.Assess
 		Context: domain.Context(protoenum.Required(&v, "context", req.GetContext())), IntakeID: req.GetIntakeId(),
 	}
 	for _, sc := range req.GetScores() {
-		a.Scores = append(a.Scores, domain.Score{Domain: sc.GetDomain(), Score: int(sc.GetScore())})
+		// An unspecified or unknown life domain becomes "", which no instrument has.
+		a.Scores = append(a.Scores, domain.Score{Domain: protoenum.Code(sc.GetLifeDomain()), Score: int(sc.GetScore())})
 	}
 	addAll(&v, domain.ValidateScores(a.Instrument, a.Scores))
 	return a, v.Err()

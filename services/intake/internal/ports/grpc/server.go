@@ -82,11 +82,11 @@ func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIn
 	var v apperr.Validation
 	valid.UUID(&v, "intake_id", req.GetIntakeId())
 	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
-	valid.OrgType(&v, "organisation_type", req.GetOrganisationType())
+	orgType := protoenum.Required(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	owner, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), req.GetOrganisationType())
+	owner, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), orgType)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -28,7 +30,7 @@ func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) e
 	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "issued"), a.Number, &providermonitoringv1.AllocationIssued{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
-		IssuedAt: timestamppb.New(a.IssuedAt),
+		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID,
 	})
 }
 
@@ -48,7 +50,7 @@ func (p *Publisher) AllocationDeliveryStopped(ctx context.Context, a domain.Allo
 	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "delivery_stopped"), a.Number, &providermonitoringv1.AllocationDeliveryStopped{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		StoppedOn: s.StoppedOn.Format(domain.DateLayout), ReasonCode: s.Reason, ReportedOnTime: s.OnTime,
-		Status:           protoenum.FromCode[providermonitoringv1.AllocationStatus](string(a.Status)),
+		Status:           protoenum.FromCode[commonv1.AllocationStatus](string(a.Status)),
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(s.ReportedAt),
 	})
 }
@@ -69,7 +71,7 @@ func (p *Publisher) AllocationChanged(ctx context.Context, a domain.Allocation, 
 // AllocationWithdrawn announces a withdrawal; the reason is a code, never text.
 func (p *Publisher) AllocationWithdrawn(ctx context.Context, a domain.Allocation) error {
 	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "withdrawn"), a.Number, &providermonitoringv1.AllocationWithdrawn{
-		AllocationNumber: a.Number, CaseId: a.CaseID, MunicipalityCode: a.Municipality, Reason: a.WithdrawalReason,
+		AllocationNumber: a.Number, CaseId: a.CaseID, MunicipalityCode: a.Municipality, Reason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
 	})
 }
 
@@ -131,7 +133,7 @@ func (p *Publisher) AllocationVolumeDelivered(ctx context.Context, a domain.Allo
 	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "volume_delivered"), a.Number, &providermonitoringv1.AllocationVolumeDelivered{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, ReportId: v.ID,
 		PeriodStart: v.PeriodStart.Format(domain.DateLayout), PeriodEnd: v.PeriodEnd.Format(domain.DateLayout),
-		Amount: v.Amount, Unit: v.Unit, OverDelivered: overDelivered,
+		Amount: v.Amount, Unit: protoenum.FromCode[commonv1.VolumeUnit](domain.UnitName(v.Unit)), OverDelivered: overDelivered,
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(v.ReportedAt),
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	pm "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -34,7 +36,7 @@ func parsers(s *Server) []parser {
 	return []parser{
 		{"Allocate", &pm.AllocateRequest{IdempotencyKey: "k", CaseId: "0b9f5c1e-2d7a-4c4e-9a51-0c3c0f1e2a33", MunicipalityCode: "GM0363",
 			DistrictCode: "WK036301", ProviderAgb: "12345678", ProductCategory: "45", ProductCode: "45A01", StartDate: "2025-03-03",
-			EndDate: "2025-12-31", Volume: &pm.Volume{Amount: 4, Unit: "04", Frequency: "2"}, BudgetCents: 100, Form: pm.AllocationForm_ALLOCATION_FORM_PGB},
+			EndDate: "2025-12-31", Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, BudgetCents: 100, Form: pm.AllocationForm_ALLOCATION_FORM_PGB},
 			parse(func() *pm.AllocateRequest { return new(pm.AllocateRequest) }, func(r *pm.AllocateRequest) error {
 				_, err := s.allocationFromRequest(r)
 				return err
@@ -51,7 +53,7 @@ func parsers(s *Server) []parser {
 			})},
 		{"ChangeAllocation", &pm.ChangeAllocationRequest{IdempotencyKey: "k", AllocationNumber: "TW0000000001",
 			ChangeReason: pm.AllocationChangeReason_ALLOCATION_CHANGE_REASON_EXTENSION, StartDate: "2025-03-01", EndDate: "2026-06-30",
-			Volume: &pm.Volume{Amount: 3, Unit: "04", Frequency: "2"}, BudgetCents: 5000},
+			Volume: &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, BudgetCents: 5000},
 			parse(func() *pm.ChangeAllocationRequest { return new(pm.ChangeAllocationRequest) }, func(r *pm.ChangeAllocationRequest) error {
 				_, err := changeFromRequest(r)
 				return err
@@ -69,14 +71,14 @@ func parsers(s *Server) []parser {
 			})},
 		{"SubmitAllocationRequest", &pm.SubmitAllocationRequestRequest{IdempotencyKey: "k", Kind: pm.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
 			ProviderAgb: "12345678", MunicipalityCode: "GM0363", DistrictCode: "WK036301", ProductCategory: "45", ProductCode: "45A01",
-			StartDate: "2025-03-03", Volume: &pm.Volume{Amount: 3, Unit: "04", Frequency: "2"}, ReferrerType: "02", ReferrerCode: "01234567"},
+			StartDate: "2025-03-03", Volume: &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, ReferrerType: "02", ReferrerCode: "01234567"},
 			parse(func() *pm.SubmitAllocationRequestRequest { return new(pm.SubmitAllocationRequestRequest) }, func(r *pm.SubmitAllocationRequestRequest) error {
 				_, err := s.requestFromProto(r)
 				return err
 			})},
 		{"SubmitAllocationRequest (change)", &pm.SubmitAllocationRequestRequest{IdempotencyKey: "k", Kind: pm.AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE,
 			ProviderAgb: "12345678", AllocationNumber: "TW0000000001", StartDate: "2025-03-03", EndDate: "2025-12-31",
-			Volume: &pm.Volume{Amount: 5, Unit: "04", Frequency: "2"}, ChangeReasonText: "more support needed"},
+			Volume: &commonv1.Volume{Amount: 5, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, ChangeReasonText: "more support needed"},
 			parse(func() *pm.SubmitAllocationRequestRequest { return new(pm.SubmitAllocationRequestRequest) }, func(r *pm.SubmitAllocationRequestRequest) error {
 				_, err := s.requestFromProto(r)
 				return err
@@ -100,7 +102,7 @@ func parsers(s *Server) []parser {
 				return err
 			})},
 		{"ReportDeliveredVolume", &pm.ReportDeliveredVolumeRequest{IdempotencyKey: "k", AllocationNumber: "TW0000000001",
-			PeriodStart: "2025-03-01", PeriodEnd: "2025-03-31", Amount: 16, Unit: "04"},
+			PeriodStart: "2025-03-01", PeriodEnd: "2025-03-31", Amount: 16, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR},
 			parse(func() *pm.ReportDeliveredVolumeRequest { return new(pm.ReportDeliveredVolumeRequest) }, func(r *pm.ReportDeliveredVolumeRequest) error {
 				_, err := deliveredVolumeFromRequest(r)
 				return err

@@ -193,7 +193,7 @@ func (s *Server) requestToProto(q domain.Request) *providermonitoringv1.Allocati
 		ProviderAgb: q.ProviderAGB, MunicipalityCode: q.Municipality, DistrictCode: q.District,
 		AllocationNumber: q.AllocationNumber, ProductCategory: q.Product.Category, ProductCode: q.Product.Code,
 		StartDate:    q.Start.Format(domain.DateLayout),
-		Volume:       &providermonitoringv1.Volume{Amount: q.Volume.Amount, Unit: q.Volume.Unit, Frequency: q.Volume.Frequency},
+		Volume:       volumeToProto(q.Volume),
 		ReferrerType: q.ReferrerType, ReferrerCode: q.ReferrerCode,
 		Status:     protoenum.FromCode[providermonitoringv1.AllocationRequestStatus](string(q.Status)),
 		ReceivedAt: timestamppb.New(q.ReceivedAt), AnswerDue: q.AnswerDue.Format(domain.DateLayout),

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
@@ -150,7 +152,7 @@ func (s *Server) ListAllocationVersions(ctx context.Context, req *providermonito
 		pv := &providermonitoringv1.AllocationVersion{
 			Version: ver.Version, ChangeReason: protoenum.FromCode[providermonitoringv1.AllocationChangeReason](string(ver.ChangeReason)),
 			ValidFrom: timestamppb.New(ver.ValidFrom), StartDate: ver.Start.Format(domain.DateLayout),
-			Volume:      &providermonitoringv1.Volume{Amount: ver.Volume.Amount, Unit: ver.Volume.Unit, Frequency: ver.Volume.Frequency},
+			Volume:      volumeToProto(ver.Volume),
 			BudgetCents: ver.BudgetCents, ChangedByOin: ver.ChangedByOIN,
 		}
 		if ver.End != nil {
@@ -271,15 +273,39 @@ func allocationNumber(v *apperr.Validation, field, s string) {
 	v.Check(allocationNumberRe.MatchString(s), field, "must be an allocation number like TW0000000001")
 }
 
-func volume(v *apperr.Validation, vol *providermonitoringv1.Volume) domain.Volume {
+// volume maps the API's volume to the iJw/iWmo codes the service stores (WJ756, WJ757).
+func volume(v *apperr.Validation, vol *commonv1.Volume) domain.Volume {
 	if vol == nil {
 		v.Add("volume", "required")
 		return domain.Volume{}
 	}
 	v.Check(vol.GetAmount() > 0, "volume.amount", "must be greater than 0")
-	valid.Code(v, "volume.unit", vol.GetUnit())
-	valid.Code(v, "volume.frequency", vol.GetFrequency())
-	return domain.Volume{Amount: vol.GetAmount(), Unit: vol.GetUnit(), Frequency: vol.GetFrequency()}
+	return domain.Volume{Amount: vol.GetAmount(), Unit: unitCode(v, "volume.unit", vol.GetUnit()),
+		Frequency: frequencyCode(v, "volume.frequency", vol.GetFrequency())}
+}
+
+func unitCode(v *apperr.Validation, field string, u commonv1.VolumeUnit) string {
+	c := domain.UnitCode(protoenum.Code(u))
+	v.Check(c != "", field, "required: one of the defined volume units")
+	return c
+}
+
+func frequencyCode(v *apperr.Validation, field string, f commonv1.VolumeFrequency) string {
+	c := domain.FrequencyCode(protoenum.Code(f))
+	v.Check(c != "", field, "required: one of the defined volume frequencies")
+	return c
+}
+
+// unitOf is the API's unit of a stored WJ756 code (unspecified for a code the list lacks).
+func unitOf(code string) commonv1.VolumeUnit {
+	return protoenum.FromCode[commonv1.VolumeUnit](domain.UnitName(code))
+}
+
+// volumeToProto shows a stored volume with its enums and its iJw/iWmo codes.
+func volumeToProto(vol domain.Volume) *commonv1.Volume {
+	return &commonv1.Volume{Amount: vol.Amount, Unit: unitOf(vol.Unit),
+		Frequency: protoenum.FromCode[commonv1.VolumeFrequency](domain.FrequencyName(vol.Frequency)),
+		UnitCode:  vol.Unit, FrequencyCode: vol.Frequency}
 }
 
 // place checks municipality and district: a CBS district code carries its municipality's
@@ -342,8 +368,8 @@ func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 		MunicipalityCode: a.Municipality, DistrictCode: a.District,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code,
 		StartDate:   a.Start.Format(domain.DateLayout),
-		Volume:      &providermonitoringv1.Volume{Amount: a.Volume.Amount, Unit: a.Volume.Unit, Frequency: a.Volume.Frequency},
-		Status:      protoenum.FromCode[providermonitoringv1.AllocationStatus](string(a.Status)),
+		Volume:      volumeToProto(a.Volume),
+		Status:      protoenum.FromCode[commonv1.AllocationStatus](string(a.Status)),
 		IssuedAt:    timestamppb.New(a.IssuedAt),
 		Version:     a.Version,
 		BudgetCents: a.BudgetCents,

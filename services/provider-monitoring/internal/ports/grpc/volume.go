@@ -56,23 +56,23 @@ func deliveredVolumeFromRequest(req *providermonitoringv1.ReportDeliveredVolumeR
 		v.Add("period_end", "cannot be before period_start")
 	}
 	v.Check(req.GetAmount() > 0 && req.GetAmount() <= maxDeliveredAmount, "amount", "must be between 1 and 1000000")
-	valid.Code(&v, "unit", req.GetUnit())
+	unit := unitCode(&v, "unit", req.GetUnit())
 	return domain.DeliveredVolume{AllocationNumber: req.GetAllocationNumber(), PeriodStart: start, PeriodEnd: end,
-		Amount: req.GetAmount(), Unit: req.GetUnit()}, v.Err()
+		Amount: req.GetAmount(), Unit: unit}, v.Err()
 }
 
 func deliveredVolumeToProto(r domain.DeliveredVolume) *providermonitoringv1.DeliveredVolume {
 	return &providermonitoringv1.DeliveredVolume{
 		Id: r.ID, AllocationNumber: r.AllocationNumber,
 		PeriodStart: r.PeriodStart.Format(domain.DateLayout), PeriodEnd: r.PeriodEnd.Format(domain.DateLayout),
-		Amount: r.Amount, Unit: r.Unit, ReportedAt: timestamppb.New(r.ReportedAt),
+		Amount: r.Amount, Unit: unitOf(r.Unit), ReportedAt: timestamppb.New(r.ReportedAt),
 	}
 }
 
 func volumeUseToProto(u domain.VolumeUse, reports []domain.DeliveredVolume) *providermonitoringv1.AllocationVolumeUse {
 	out := &providermonitoringv1.AllocationVolumeUse{
 		AllocationNumber: u.AllocationNumber,
-		Volume:           &providermonitoringv1.Volume{Amount: u.Volume.Amount, Unit: u.Volume.Unit, Frequency: u.Volume.Frequency},
+		Volume:           volumeToProto(u.Volume),
 		ElapsedDays:      u.ElapsedDays, AllocatedToDate: u.AllocatedToDate, Delivered: u.Delivered,
 		OverDelivered: u.OverDelivered, Comparable: u.Comparable,
 	}
@@ -89,7 +89,7 @@ func volumeFiguresToProto(fs []domain.VolumeFigure) []*providermonitoringv1.Volu
 	var out []*providermonitoringv1.VolumeUseFigures
 	for _, f := range fs {
 		out = append(out, &providermonitoringv1.VolumeUseFigures{
-			Unit: f.Unit, Allocations: f.Allocations, AllocatedToDate: f.AllocatedToDate, Delivered: f.Delivered,
+			Unit: unitOf(f.Unit), Allocations: f.Allocations, AllocatedToDate: f.AllocatedToDate, Delivered: f.Delivered,
 			OverDeliveredAllocations: f.OverDeliveredAllocations, NotComparableAllocations: f.NotComparableAllocations,
 		})
 	}

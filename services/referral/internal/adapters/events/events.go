@@ -55,9 +55,11 @@ func (p *Publisher) SignalFedBack(ctx context.Context, s domain.Signal) error {
 // own feedback subjects, to the referrer and (once it was sent) the recipient.
 func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral) error {
 	ev := &referralv1.ReferralStatusChanged{
-		ReferralId: r.ID, CaseId: r.CaseID, IntakeId: r.IntakeID, GoalIds: r.GoalIDs, Status: string(r.Status),
-		Reason: r.Reason, ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
+		ReferralId: r.ID, CaseId: r.CaseID, IntakeId: r.IntakeID, GoalIds: r.GoalIDs,
+		Status:      protoenum.FromCode[commonv1.ReferralStatus](string(r.Status)),
+		ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
 	}
+	ev.DeclineReason, ev.CancelReason, ev.FailReason = Reasons(r.Status, r.Reason)
 	subjects := []string{
 		natsx.Subject(Service, r.Municipality, "referral", "status_changed"),
 		natsx.FeedbackSubject(Service, r.ReferrerOIN, "referral", "status_changed"),
@@ -106,4 +108,23 @@ func dataCategories(codes []string) []referralv1.DataCategory {
 		out = append(out, protoenum.FromCode[referralv1.DataCategory](c))
 	}
 	return out
+}
+
+// Reasons types a referral's reason code by the status it belongs to: a decline, cancel or fail
+// reason (the others stay unspecified).
+func Reasons(status domain.ReferralStatus, reason string) (referralv1.DeclineReason, referralv1.CancelReason, referralv1.FailReason) {
+	var (
+		d referralv1.DeclineReason
+		c referralv1.CancelReason
+		f referralv1.FailReason
+	)
+	switch status {
+	case domain.RefDeclined:
+		d = protoenum.FromCode[referralv1.DeclineReason](reason)
+	case domain.RefCancelled:
+		c = protoenum.FromCode[referralv1.CancelReason](reason)
+	case domain.RefFailed:
+		f = protoenum.FromCode[referralv1.FailReason](reason)
+	}
+	return d, c, f
 }

@@ -4,6 +4,9 @@ package peers
 import (
 	"context"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc"
@@ -21,7 +24,7 @@ func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
 
 // Involved reports whether the organisation is the case's team or actively involved in it.
 func (p *CaseDirection) Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
-	resp, err := p.c.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: orgOIN, OrganisationType: orgType})
+	resp, err := p.c.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: orgOIN, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](orgType)})
 	if err != nil {
 		return false, grpcx.PeerUnavailable("case-direction", err)
 	}

@@ -3,6 +3,9 @@ package peers
 import (
 	"context"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc"
@@ -18,7 +21,7 @@ func NewIntake(cc grpc.ClientConnInterface) *Intake {
 
 // Owner reports whether the organisation is the team that owns the intake.
 func (p *Intake) Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error) {
-	resp, err := p.c.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: orgOIN, OrganisationType: orgType})
+	resp, err := p.c.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: orgOIN, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](orgType)})
 	if err != nil {
 		return false, grpcx.PeerUnavailable("intake", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -61,7 +63,7 @@ func CaseEvents(a *app.App, caller identity.Caller) consumer.Spec {
 		Caller:   caller,
 		Handle: func(ctx context.Context, _ cloudevents.Envelope, msg proto.Message) error {
 			if m, ok := msg.(*casedirectionv1.CaseClosed); ok {
-				if err := a.CaseClosed(ctx, m.GetCaseId()); err != nil {
+				if err := a.CaseClosed(ctx, m.GetCaseId(), m.GetResult() == commonv1.CaseResult_CASE_RESULT_HANDED_OVER); err != nil {
 					return fmt.Errorf("case %s: %w", m.GetCaseId(), err)
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"testing"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
@@ -97,17 +99,17 @@ func TestReferralHistoryForBothPartiesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	type step struct {
-		from, to referralv1.ReferralStatus
+		from, to commonv1.ReferralStatus
 		side     referralv1.TransitionSide
 		org      string
-		reason   string
+		reason   referralv1.CancelReason
 	}
 	want := []step{
-		{referralv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED, referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, ""},
-		{referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT, referralv1.ReferralStatus_REFERRAL_STATUS_SENT, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, ""},
-		{referralv1.ReferralStatus_REFERRAL_STATUS_SENT, referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, referralv1.TransitionSide_TRANSITION_SIDE_RECIPIENT, buddyOrg.OIN, ""},
-		{referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, referralv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, referralv1.TransitionSide_TRANSITION_SIDE_RECIPIENT, buddyOrg.OIN, ""},
-		{referralv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, referralv1.ReferralStatus_REFERRAL_STATUS_CANCELLED, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, "RESIDENT_MOVED"},
+		{commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED, commonv1.ReferralStatus_REFERRAL_STATUS_DRAFT, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, 0},
+		{commonv1.ReferralStatus_REFERRAL_STATUS_DRAFT, commonv1.ReferralStatus_REFERRAL_STATUS_SENT, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, 0},
+		{commonv1.ReferralStatus_REFERRAL_STATUS_SENT, commonv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, referralv1.TransitionSide_TRANSITION_SIDE_RECIPIENT, buddyOrg.OIN, 0},
+		{commonv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, referralv1.TransitionSide_TRANSITION_SIDE_RECIPIENT, buddyOrg.OIN, 0},
+		{commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, commonv1.ReferralStatus_REFERRAL_STATUS_CANCELLED, referralv1.TransitionSide_TRANSITION_SIDE_REFERRER, team.OIN, referralv1.CancelReason_CANCEL_REASON_RESIDENT_MOVED},
 	}
 	for _, c := range []referralv1.ReferralServiceClient{tc, bc} {
 		hist, err := c.GetReferralHistory(h.ctx, &referralv1.GetReferralHistoryRequest{ReferralId: id})
@@ -119,7 +121,7 @@ func TestReferralHistoryForBothPartiesOnly(t *testing.T) {
 		}
 		for i, tr := range hist.GetTransitions() {
 			w := want[i]
-			if tr.GetFromStatus() != w.from || tr.GetToStatus() != w.to || tr.GetSide() != w.side || tr.GetOrgOin() != w.org || tr.GetReason() != w.reason || tr.GetAt() == nil {
+			if tr.GetFromStatus() != w.from || tr.GetToStatus() != w.to || tr.GetSide() != w.side || tr.GetOrgOin() != w.org || tr.GetCancelReason() != w.reason || tr.GetAt() == nil {
 				t.Fatalf("transition %d: want %+v, got %v", i, w, tr)
 			}
 			if i > 0 && tr.GetAt().AsTime().Before(hist.GetTransitions()[i-1].GetAt().AsTime()) {

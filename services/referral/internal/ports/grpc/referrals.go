@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -123,7 +126,7 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 	var v apperr.Validation
 	side := domain.Side(protoenum.Required(&v, "side", req.GetSide()))
 	status := ""
-	if req.GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
+	if req.GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
 		status = protoenum.Required(&v, "status", req.GetStatus())
 	}
 	page := pageOf(&v, req.GetPageSize(), req.GetPageToken())
@@ -284,28 +287,31 @@ func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetRefe
 	}
 	out := &referralv1.GetReferralHistoryResponse{ReferralId: req.GetReferralId()}
 	for _, h := range hs {
-		out.Transitions = append(out.Transitions, &referralv1.ReferralTransition{
-			FromStatus: protoenum.FromCode[referralv1.ReferralStatus](string(h.From)),
-			ToStatus:   protoenum.FromCode[referralv1.ReferralStatus](string(h.To)),
-			Reason:     h.Reason, Side: protoenum.FromCode[referralv1.TransitionSide](string(h.Side)),
-			OrgOin: h.OrgOIN, At: timestamppb.New(h.At),
-		})
+		t := &referralv1.ReferralTransition{
+			FromStatus: protoenum.FromCode[commonv1.ReferralStatus](string(h.From)),
+			ToStatus:   protoenum.FromCode[commonv1.ReferralStatus](string(h.To)),
+			Side:       protoenum.FromCode[referralv1.TransitionSide](string(h.Side)),
+			OrgOin:     h.OrgOIN, At: timestamppb.New(h.At),
+		}
+		t.DeclineReason, t.CancelReason, t.FailReason = events.Reasons(h.To, h.Reason)
+		out.Transitions = append(out.Transitions, t)
 	}
 	return out, nil
 }
 
 func referralToProto(r domain.Referral) *referralv1.Referral {
 	out := &referralv1.Referral{
-		Id: r.ID, Status: protoenum.FromCode[referralv1.ReferralStatus](string(r.Status)), ReferrerOin: r.ReferrerOIN,
+		Id: r.ID, Status: protoenum.FromCode[commonv1.ReferralStatus](string(r.Status)), ReferrerOin: r.ReferrerOIN,
 		ReferrerUser: r.ReferrerUser, RecipientOin: r.RecipientOIN, ProvisionId: r.ProvisionID, CaseId: r.CaseID,
 		IntakeId: r.IntakeID, GoalIds: r.GoalIDs, ResidentBsn: r.ResidentBSN, MunicipalityCode: r.Municipality,
 		DistrictCode: r.District, Question: r.Question, ConsentId: r.ConsentID,
 		LegalBasis: protoenum.FromCode[referralv1.LegalBasis](string(r.LegalBasis)),
 		Priority:   protoenum.FromCode[referralv1.Priority](r.Priority), AcceptBy: timestamppb.New(r.AcceptBy),
-		Reason: r.Reason, HoldReason: protoenum.FromCode[referralv1.HoldReason](r.HoldReason),
-		Outcome: protoenum.FromCode[referralv1.ReferralOutcome](r.Outcome), Note: r.Note, ReplacesReferralId: r.Replaces,
+		HoldReason: protoenum.FromCode[referralv1.HoldReason](r.HoldReason),
+		Outcome:    protoenum.FromCode[referralv1.ReferralOutcome](r.Outcome), Note: r.Note, ReplacesReferralId: r.Replaces,
 		LifeDomains: protoenum.LifeDomains(r.LifeDomains), CreatedAt: timestamppb.New(r.CreatedAt), UpdatedAt: timestamppb.New(r.UpdatedAt),
 	}
+	out.DeclineReason, out.CancelReason, out.FailReason = events.Reasons(r.Status, r.Reason)
 	for _, c := range r.Categories {
 		out.SharedDataCategories = append(out.SharedDataCategories, protoenum.FromCode[referralv1.DataCategory](c))
 	}

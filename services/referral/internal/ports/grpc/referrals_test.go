@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -53,7 +55,7 @@ type fakeCaseDirection struct {
 }
 
 func (fakeCaseDirection) CheckCaseInvolvement(_ context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
-	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == "TEAM"}, nil
+	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}, nil
 }
 
 // The intakes the fake intake service says `team` and `otherTeam` own.
@@ -67,7 +69,7 @@ type fakeIntake struct {
 }
 
 func (fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
-	owner := req.GetOrganisationType() == "TEAM" && ((req.GetIntakeId() == intakeOfTeam && req.GetOrganisationOin() == team.OIN) ||
+	owner := req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM && ((req.GetIntakeId() == intakeOfTeam && req.GetOrganisationOin() == team.OIN) ||
 		(req.GetIntakeId() == intakeOfOtherTeam && req.GetOrganisationOin() == otherTeam.OIN))
 	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
 }
@@ -140,7 +142,7 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 		t.Fatalf("create: %v", err)
 	}
 	ref := created.GetReferral()
-	if ref.GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_SENT || ref.GetRecipientOin() != buddyOrg.OIN || ref.GetReferrerOin() != team.OIN {
+	if ref.GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT || ref.GetRecipientOin() != buddyOrg.OIN || ref.GetReferrerOin() != team.OIN {
 		t.Fatalf("created %v", ref)
 	}
 	// Only the two parties see it; a third organisation gets NOT_FOUND (logged).
@@ -167,7 +169,7 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 	}
 	declined, err := bc.DeclineReferral(h.ctx, &referralv1.DeclineReferralRequest{IdempotencyKey: h.key(), ReferralId: ref.GetId(),
 		Reason: referralv1.DeclineReason_DECLINE_REASON_CAPACITY, Note: "waiting list closed"})
-	if err != nil || declined.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_DECLINED || declined.GetReferral().GetReason() != "CAPACITY" {
+	if err != nil || declined.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_DECLINED || declined.GetReferral().GetDeclineReason() != referralv1.DeclineReason_DECLINE_REASON_CAPACITY {
 		t.Fatalf("decline: %v %v", declined, err)
 	}
 	if _, err := bc.AcceptReferral(h.ctx, &referralv1.AcceptReferralRequest{IdempotencyKey: h.key(), ReferralId: ref.GetId()}); status.Code(err) != codes.FailedPrecondition ||
@@ -208,13 +210,13 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 			return r.GetReferral(), err
 		},
 	}
-	want := []referralv1.ReferralStatus{referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, referralv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, referralv1.ReferralStatus_REFERRAL_STATUS_IN_PROGRESS}
+	want := []commonv1.ReferralStatus{commonv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, commonv1.ReferralStatus_REFERRAL_STATUS_IN_PROGRESS}
 	for i, step := range steps {
 		r, err := step()
 		if err != nil || r.GetStatus() != want[i] {
 			t.Fatalf("step %d: want %v, got %v %v", i, want[i], r.GetStatus(), err)
 		}
-		if want[i] == referralv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD && r.GetHoldReason() != referralv1.HoldReason_HOLD_REASON_WAITLIST {
+		if want[i] == commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD && r.GetHoldReason() != referralv1.HoldReason_HOLD_REASON_WAITLIST {
 			t.Fatalf("sub-status %v", r.GetHoldReason())
 		}
 	}
@@ -227,7 +229,7 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 	}
 	completeReq := &referralv1.CompleteReferralRequest{IdempotencyKey: h.key(), ReferralId: r2, Outcome: referralv1.ReferralOutcome_REFERRAL_OUTCOME_GOAL_REACHED, Note: "budget plan in place"}
 	done, err := dc.CompleteReferral(h.ctx, completeReq)
-	if err != nil || done.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_COMPLETED || done.GetReferral().GetOutcome() != referralv1.ReferralOutcome_REFERRAL_OUTCOME_GOAL_REACHED {
+	if err != nil || done.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_COMPLETED || done.GetReferral().GetOutcome() != referralv1.ReferralOutcome_REFERRAL_OUTCOME_GOAL_REACHED {
 		t.Fatalf("complete: %v %v", done, err)
 	}
 	if replay, err := dc.CompleteReferral(h.ctx, completeReq); err != nil || !proto.Equal(replay, done) {
@@ -290,7 +292,7 @@ func withKey(r *referralv1.CreateReferralRequest, key string) *referralv1.Create
 func statusIs(id, st string) func(cloudevents.Envelope, proto.Message) bool {
 	return func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*referralv1.ReferralStatusChanged)
-		return ok && e.GetReferralId() == id && e.GetStatus() == st
+		return ok && e.GetReferralId() == id && protoenum.Code(e.GetStatus()) == st
 	}
 }
 
@@ -325,7 +327,7 @@ func TestCreateReferralValidation(t *testing.T) {
 	draftReq := withKey(referralTo(ok.GetId()), h.key())
 	draftReq.Send = false
 	draft, err := tc.CreateReferral(h.ctx, draftReq)
-	if err != nil || draft.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT {
+	if err != nil || draft.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_DRAFT {
 		t.Fatalf("draft: %v %v", draft, err)
 	}
 	bc := h.client(t, buddyOrg)
@@ -336,7 +338,7 @@ func TestCreateReferralValidation(t *testing.T) {
 		t.Fatalf("recipient sending a draft: %v", err)
 	}
 	sent, err := tc.SendReferral(h.ctx, &referralv1.SendReferralRequest{IdempotencyKey: h.key(), ReferralId: draft.GetReferral().GetId()})
-	if err != nil || sent.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_SENT {
+	if err != nil || sent.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT {
 		t.Fatalf("send: %v %v", sent, err)
 	}
 	if _, err := bc.CancelReferral(h.ctx, &referralv1.CancelReferralRequest{IdempotencyKey: h.key(), ReferralId: draft.GetReferral().GetId(),
@@ -349,7 +351,7 @@ func TestCreateReferralValidation(t *testing.T) {
 	}
 	c, err := tc.CancelReferral(h.ctx, &referralv1.CancelReferralRequest{IdempotencyKey: h.key(), ReferralId: draft.GetReferral().GetId(),
 		Reason: referralv1.CancelReason_CANCEL_REASON_NO_LONGER_NEEDED})
-	if err != nil || c.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_CANCELLED {
+	if err != nil || c.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_CANCELLED {
 		t.Fatalf("referrer cancel: %v %v", c, err)
 	}
 }
@@ -375,14 +377,14 @@ func TestReferralExpires(t *testing.T) {
 	}
 	feedback.WaitFor(t, statusIs(id, "EXPIRED"))
 	got, err := tc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: id})
-	if err != nil || got.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_EXPIRED {
+	if err != nil || got.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_EXPIRED {
 		t.Fatalf("after expiry: %v %v", got, err)
 	}
 	if _, err := h.client(t, buddyOrg).AcceptReferral(h.ctx, &referralv1.AcceptReferralRequest{IdempotencyKey: h.key(), ReferralId: id}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("accepting an expired referral: %v", err)
 	}
 	other, err := tc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: keep.GetReferral().GetId()})
-	if err != nil || other.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_SENT {
+	if err != nil || other.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT {
 		t.Fatalf("a referral not yet due must stay SENT: %v %v", other, err)
 	}
 	if n := h.count(t, `SELECT count(*) FROM referral_transitions WHERE referral_id = $1 AND to_status = 'EXPIRED' AND side = 'SYSTEM'`, id); n != 1 {
@@ -455,10 +457,10 @@ func TestConsentWithdrawalCancelsReferrals(t *testing.T) {
 	for _, id := range ids {
 		feedback.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 			e, ok := m.(*referralv1.ReferralStatusChanged)
-			return ok && e.GetReferralId() == id && e.GetStatus() == "CANCELLED" && e.GetReason() == "CONSENT_WITHDRAWN"
+			return ok && e.GetReferralId() == id && e.GetStatus() == commonv1.ReferralStatus_REFERRAL_STATUS_CANCELLED && e.GetCancelReason() == referralv1.CancelReason_CANCEL_REASON_CONSENT_WITHDRAWN
 		})
 	}
-	if got, _ := tc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: onWMO.GetReferral().GetId()}); got.GetReferral().GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_SENT {
+	if got, _ := tc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: onWMO.GetReferral().GetId()}); got.GetReferral().GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT {
 		t.Fatalf("a referral on another legal basis is not touched: %v", got.GetReferral().GetStatus())
 	}
 	if _, err := tc.WithdrawConsent(h.ctx, &referralv1.WithdrawConsentRequest{IdempotencyKey: h.key(), ConsentId: cid}); status.Code(err) != codes.FailedPrecondition {

@@ -50,7 +50,7 @@ func TestHousingArrearsSignalFeedback(t *testing.T) {
 	h.env.Publish(t, "intake", "wijkbrug.intake.GM0363.intake.case_opened", intakeID, &intakev1.IntakeCaseOpened{IntakeId: intakeID, CaseId: caseID, SignalIds: []string{id}})
 	mine.WaitFor(t, feedbackIs(id, referralv1.Feedback_FEEDBACK_TAKEN_INTO_CASE_DIRECTION))
 	h.env.Publish(t, "casedirection", "wijkbrug.casedirection.GM0363.case.closed", caseID, &casedirectionv1.CaseClosed{CaseId: caseID, IntakeId: intakeID,
-		Status: casedirectionv1.CaseStatus_CASE_STATUS_CLOSED, Result: "GOALS_REACHED", MunicipalityCode: "GM0363"})
+		Status: casedirectionv1.CaseStatus_CASE_STATUS_CLOSED, Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED, MunicipalityCode: "GM0363"})
 	_, msg := mine.WaitFor(t, feedbackIs(id, referralv1.Feedback_FEEDBACK_CASE_CLOSED))
 	if fb := msg.(*referralv1.SignalFedBack); fb.GetStatus() != referralv1.SignalStatus_SIGNAL_STATUS_FED_BACK || fb.GetSourceOin() != housing.OIN {
 		t.Fatalf("feedback %v", fb)

@@ -1,0 +1,49 @@
+package peers
+
+import (
+	"context"
+
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+	"google.golang.org/grpc"
+)
+
+// Intake compares ZRM assessments through the intake service, for the team the acting user
+// belongs to (the connection carries the caller onward).
+type Intake struct {
+	client intakev1.IntakeServiceClient
+}
+
+// NewIntake returns the client.
+func NewIntake(cc grpc.ClientConnInterface) *Intake {
+	return &Intake{client: intakev1.NewIntakeServiceClient(cc)}
+}
+
+// Compare asks intake for the change between two assessments of the household (or of one of
+// its members). Intake's statuses (NOT_FOUND for an assessment of another household) are
+// passed on untouched.
+func (i *Intake) Compare(ctx context.Context, householdID, fromID, toID string) (app.Comparison, error) {
+	resp, err := i.client.CompareAssessments(ctx, &intakev1.CompareAssessmentsRequest{
+		FromAssessmentId: fromID, ToAssessmentId: toID, HouseholdId: householdID,
+	})
+	if err != nil {
+		return app.Comparison{}, err
+	}
+	var out app.Comparison
+	for _, s := range resp.GetTo().GetScores() {
+		out.Scores = append(out.Scores, domain.Score{LifeDomain: protoenum.Code(s.GetLifeDomain()), Score: int(s.GetScore())})
+	}
+	for _, c := range resp.GetChanges() {
+		out.Changes = append(out.Changes, DomainChangeFromProto(c))
+	}
+	return out, nil
+}
+
+// DomainChangeFromProto maps a compared life domain.
+func DomainChangeFromProto(c *commonv1.DomainChange) domain.DomainChange {
+	return domain.DomainChange{LifeDomain: protoenum.Code(c.GetLifeDomain()), From: int(c.GetFromScore()), To: int(c.GetToScore()),
+		Delta: int(c.GetDelta()), Change: protoenum.Code(c.GetChange())}
+}
