@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run build tools proto check check-proto fmt-check vet test test-go fuzz fuzz-long clean
+.PHONY: all run build tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
 
 all: build
 
@@ -63,16 +63,23 @@ proto: $(PROTO_TOOLS)
 	rm -rf pkg/gen
 	buf generate
 
-## check-proto: buf lint, generated code up to date, no breaking change against main
+## check-proto: buf lint, generated code up to date, no breaking change against the API baseline
 check-proto: $(PROTO_TOOLS)
 	buf lint
 	@tmp=$$(mktemp -d) && buf generate -o $$tmp && \
 	  if ! diff -r $$tmp/pkg/gen pkg/gen >/dev/null; then \
 	    echo "generated code in pkg/gen is stale: run 'make proto' and commit"; diff -r $$tmp/pkg/gen pkg/gen | head -20; rm -rf $$tmp; exit 1; \
 	  fi; rm -rf $$tmp
-	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
-	  buf breaking --against '.git#branch=main'; \
-	else echo "buf breaking: no main branch with buf.yaml to compare against (first commit?)"; fi
+	buf breaking --against $(API_BASELINE)
+
+# The committed image of the API as last released to users (issue 10). Comparing with it, not
+# with a branch, keeps buf breaking meaningful in a fresh clone, where main is HEAD itself.
+API_BASELINE := proto/baseline.binpb
+
+## api-baseline: record the current API as the baseline that buf breaking compares with (only
+## after an agreed, documented break, or to take in compatible additions)
+api-baseline: $(BIN)/buf
+	buf build -o $(API_BASELINE)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
