@@ -25,9 +25,9 @@ func TestValidateScores(t *testing.T) {
 		{"ADL in 2013", "ZRM-2013", []Score{{"ADL", 3}}, nil},
 		{"unknown version", "ZRM-2030", []Score{{"FINANCES", 1}}, []string{"instrument_version"}},
 		{"no scores", "ZRM-2017", nil, []string{"scores"}},
-		{"ADL is not in 2017", "ZRM-2017", []Score{{"ADL", 3}}, []string{"scores[0].domain"}},
-		{"WORK_EDUCATION is not in 2013", "ZRM-2013", []Score{{"WORK_EDUCATION", 3}}, []string{"scores[0].domain"}},
-		{"twice", "ZRM-2017", []Score{{"HOUSING", 3}, {"HOUSING", 4}}, []string{"scores[1].domain"}},
+		{"ADL is not in 2017", "ZRM-2017", []Score{{"ADL", 3}}, []string{"scores[0].life_domain"}},
+		{"WORK_EDUCATION is not in 2013", "ZRM-2013", []Score{{"WORK_EDUCATION", 3}}, []string{"scores[0].life_domain"}},
+		{"twice", "ZRM-2017", []Score{{"HOUSING", 3}, {"HOUSING", 4}}, []string{"scores[1].life_domain"}},
 		{"scores out of scale", "ZRM-2017", []Score{{"HOUSING", 0}, {"FINANCES", 6}, {"JUSTICE", 98}}, []string{"scores[0].score", "scores[1].score", "scores[2].score"}},
 	}
 	for _, tc := range cases {

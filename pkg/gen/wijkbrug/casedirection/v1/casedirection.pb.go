@@ -2338,7 +2338,7 @@ type OpenCaseRequest struct {
 	BaselineAssessmentId string `protobuf:"bytes,8,opt,name=baseline_assessment_id,json=baselineAssessmentId,proto3" json:"baseline_assessment_id,omitempty"`
 	// The household's current members (set by intake): the case's access-log entries are
 	// findable under each member's pseudonym, and ListCases finds the case by resident.
-	Residents     []*CaseResident `protobuf:"bytes,9,rep,name=residents,proto3" json:"residents,omitempty"`
+	Residents     []*v1.ResidentPseudonym `protobuf:"bytes,9,rep,name=residents,proto3" json:"residents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2429,65 +2429,11 @@ func (x *OpenCaseRequest) GetBaselineAssessmentId() string {
 	return ""
 }
 
-func (x *OpenCaseRequest) GetResidents() []*CaseResident {
+func (x *OpenCaseRequest) GetResidents() []*v1.ResidentPseudonym {
 	if x != nil {
 		return x.Residents
 	}
 	return nil
-}
-
-// CaseResident is a member of a case's household, as intake knows it: intake's resident id
-// and the access log's pseudonym (from the pseudonym key all services share). Never the BSN.
-type CaseResident struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
-	Pseudonym     string                 `protobuf:"bytes,2,opt,name=pseudonym,proto3" json:"pseudonym,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CaseResident) Reset() {
-	*x = CaseResident{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CaseResident) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CaseResident) ProtoMessage() {}
-
-func (x *CaseResident) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CaseResident.ProtoReflect.Descriptor instead.
-func (*CaseResident) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
-}
-
-func (x *CaseResident) GetResidentId() string {
-	if x != nil {
-		return x.ResidentId
-	}
-	return ""
-}
-
-func (x *CaseResident) GetPseudonym() string {
-	if x != nil {
-		return x.Pseudonym
-	}
-	return ""
 }
 
 // OpenCaseResponse holds the new case.
@@ -2500,7 +2446,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2458,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2471,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -2545,7 +2491,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2503,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2516,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -2590,7 +2536,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2548,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2561,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -2637,7 +2583,7 @@ type AssignDirectorRequest struct {
 
 func (x *AssignDirectorRequest) Reset() {
 	*x = AssignDirectorRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +2595,7 @@ func (x *AssignDirectorRequest) String() string {
 func (*AssignDirectorRequest) ProtoMessage() {}
 
 func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2608,7 @@ func (x *AssignDirectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorRequest.ProtoReflect.Descriptor instead.
 func (*AssignDirectorRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AssignDirectorRequest) GetIdempotencyKey() string {
@@ -2696,7 +2642,7 @@ type AssignDirectorResponse struct {
 
 func (x *AssignDirectorResponse) Reset() {
 	*x = AssignDirectorResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +2654,7 @@ func (x *AssignDirectorResponse) String() string {
 func (*AssignDirectorResponse) ProtoMessage() {}
 
 func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +2667,7 @@ func (x *AssignDirectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignDirectorResponse.ProtoReflect.Descriptor instead.
 func (*AssignDirectorResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AssignDirectorResponse) GetCase() *Case {
@@ -2753,7 +2699,7 @@ type RequestAllocationRequest struct {
 
 func (x *RequestAllocationRequest) Reset() {
 	*x = RequestAllocationRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +2711,7 @@ func (x *RequestAllocationRequest) String() string {
 func (*RequestAllocationRequest) ProtoMessage() {}
 
 func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +2724,7 @@ func (x *RequestAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestAllocationRequest) GetIdempotencyKey() string {
@@ -2855,7 +2801,7 @@ type RequestAllocationResponse struct {
 
 func (x *RequestAllocationResponse) Reset() {
 	*x = RequestAllocationResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2867,7 +2813,7 @@ func (x *RequestAllocationResponse) String() string {
 func (*RequestAllocationResponse) ProtoMessage() {}
 
 func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2880,7 +2826,7 @@ func (x *RequestAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAllocationResponse.ProtoReflect.Descriptor instead.
 func (*RequestAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RequestAllocationResponse) GetAllocationNumber() string {
@@ -2919,7 +2865,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +2877,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +2890,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListCasesRequest) GetStatuses() []CaseStatus {
@@ -3003,7 +2949,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3015,7 +2961,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3028,7 +2974,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListCasesResponse) GetCases() []*CaseSummary {
@@ -3070,7 +3016,7 @@ type AdoptPlanRequest struct {
 
 func (x *AdoptPlanRequest) Reset() {
 	*x = AdoptPlanRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3082,7 +3028,7 @@ func (x *AdoptPlanRequest) String() string {
 func (*AdoptPlanRequest) ProtoMessage() {}
 
 func (x *AdoptPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3095,7 +3041,7 @@ func (x *AdoptPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdoptPlanRequest.ProtoReflect.Descriptor instead.
 func (*AdoptPlanRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AdoptPlanRequest) GetIdempotencyKey() string {
@@ -3150,7 +3096,7 @@ type AdoptPlanResponse struct {
 
 func (x *AdoptPlanResponse) Reset() {
 	*x = AdoptPlanResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3108,7 @@ func (x *AdoptPlanResponse) String() string {
 func (*AdoptPlanResponse) ProtoMessage() {}
 
 func (x *AdoptPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3121,7 @@ func (x *AdoptPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdoptPlanResponse.ProtoReflect.Descriptor instead.
 func (*AdoptPlanResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AdoptPlanResponse) GetCase() *Case {
@@ -3196,7 +3142,7 @@ type StartPlanExecutionRequest struct {
 
 func (x *StartPlanExecutionRequest) Reset() {
 	*x = StartPlanExecutionRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3208,7 +3154,7 @@ func (x *StartPlanExecutionRequest) String() string {
 func (*StartPlanExecutionRequest) ProtoMessage() {}
 
 func (x *StartPlanExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3221,7 +3167,7 @@ func (x *StartPlanExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPlanExecutionRequest.ProtoReflect.Descriptor instead.
 func (*StartPlanExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *StartPlanExecutionRequest) GetIdempotencyKey() string {
@@ -3248,7 +3194,7 @@ type StartPlanExecutionResponse struct {
 
 func (x *StartPlanExecutionResponse) Reset() {
 	*x = StartPlanExecutionResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3260,7 +3206,7 @@ func (x *StartPlanExecutionResponse) String() string {
 func (*StartPlanExecutionResponse) ProtoMessage() {}
 
 func (x *StartPlanExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3273,7 +3219,7 @@ func (x *StartPlanExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPlanExecutionResponse.ProtoReflect.Descriptor instead.
 func (*StartPlanExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StartPlanExecutionResponse) GetCase() *Case {
@@ -3299,7 +3245,7 @@ type AddGoalActionRequest struct {
 
 func (x *AddGoalActionRequest) Reset() {
 	*x = AddGoalActionRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3257,7 @@ func (x *AddGoalActionRequest) String() string {
 func (*AddGoalActionRequest) ProtoMessage() {}
 
 func (x *AddGoalActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3270,7 @@ func (x *AddGoalActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGoalActionRequest.ProtoReflect.Descriptor instead.
 func (*AddGoalActionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddGoalActionRequest) GetIdempotencyKey() string {
@@ -3372,7 +3318,7 @@ type AddGoalActionResponse struct {
 
 func (x *AddGoalActionResponse) Reset() {
 	*x = AddGoalActionResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3384,7 +3330,7 @@ func (x *AddGoalActionResponse) String() string {
 func (*AddGoalActionResponse) ProtoMessage() {}
 
 func (x *AddGoalActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3397,7 +3343,7 @@ func (x *AddGoalActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGoalActionResponse.ProtoReflect.Descriptor instead.
 func (*AddGoalActionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddGoalActionResponse) GetCase() *Case {
@@ -3420,7 +3366,7 @@ type SetGoalStatusRequest struct {
 
 func (x *SetGoalStatusRequest) Reset() {
 	*x = SetGoalStatusRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3432,7 +3378,7 @@ func (x *SetGoalStatusRequest) String() string {
 func (*SetGoalStatusRequest) ProtoMessage() {}
 
 func (x *SetGoalStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3445,7 +3391,7 @@ func (x *SetGoalStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGoalStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetGoalStatusRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetGoalStatusRequest) GetIdempotencyKey() string {
@@ -3486,7 +3432,7 @@ type SetGoalStatusResponse struct {
 
 func (x *SetGoalStatusResponse) Reset() {
 	*x = SetGoalStatusResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3498,7 +3444,7 @@ func (x *SetGoalStatusResponse) String() string {
 func (*SetGoalStatusResponse) ProtoMessage() {}
 
 func (x *SetGoalStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3511,7 +3457,7 @@ func (x *SetGoalStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGoalStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetGoalStatusResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetGoalStatusResponse) GetCase() *Case {
@@ -3542,7 +3488,7 @@ type RecordEvaluationRequest struct {
 
 func (x *RecordEvaluationRequest) Reset() {
 	*x = RecordEvaluationRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3500,7 @@ func (x *RecordEvaluationRequest) String() string {
 func (*RecordEvaluationRequest) ProtoMessage() {}
 
 func (x *RecordEvaluationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3513,7 @@ func (x *RecordEvaluationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEvaluationRequest.ProtoReflect.Descriptor instead.
 func (*RecordEvaluationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordEvaluationRequest) GetIdempotencyKey() string {
@@ -3630,7 +3576,7 @@ type RecordEvaluationResponse struct {
 
 func (x *RecordEvaluationResponse) Reset() {
 	*x = RecordEvaluationResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3588,7 @@ func (x *RecordEvaluationResponse) String() string {
 func (*RecordEvaluationResponse) ProtoMessage() {}
 
 func (x *RecordEvaluationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3601,7 @@ func (x *RecordEvaluationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEvaluationResponse.ProtoReflect.Descriptor instead.
 func (*RecordEvaluationResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecordEvaluationResponse) GetEvaluationId() string {
@@ -3689,7 +3635,7 @@ type RecordCaseConferenceRequest struct {
 
 func (x *RecordCaseConferenceRequest) Reset() {
 	*x = RecordCaseConferenceRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3701,7 +3647,7 @@ func (x *RecordCaseConferenceRequest) String() string {
 func (*RecordCaseConferenceRequest) ProtoMessage() {}
 
 func (x *RecordCaseConferenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3714,7 +3660,7 @@ func (x *RecordCaseConferenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCaseConferenceRequest.ProtoReflect.Descriptor instead.
 func (*RecordCaseConferenceRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordCaseConferenceRequest) GetIdempotencyKey() string {
@@ -3763,7 +3709,7 @@ type RecordCaseConferenceResponse struct {
 
 func (x *RecordCaseConferenceResponse) Reset() {
 	*x = RecordCaseConferenceResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3775,7 +3721,7 @@ func (x *RecordCaseConferenceResponse) String() string {
 func (*RecordCaseConferenceResponse) ProtoMessage() {}
 
 func (x *RecordCaseConferenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3788,7 +3734,7 @@ func (x *RecordCaseConferenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCaseConferenceResponse.ProtoReflect.Descriptor instead.
 func (*RecordCaseConferenceResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RecordCaseConferenceResponse) GetConferenceId() string {
@@ -3818,7 +3764,7 @@ type CheckInRequest struct {
 
 func (x *CheckInRequest) Reset() {
 	*x = CheckInRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3830,7 +3776,7 @@ func (x *CheckInRequest) String() string {
 func (*CheckInRequest) ProtoMessage() {}
 
 func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3843,7 +3789,7 @@ func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
 func (*CheckInRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CheckInRequest) GetIdempotencyKey() string {
@@ -3877,7 +3823,7 @@ type CheckInResponse struct {
 
 func (x *CheckInResponse) Reset() {
 	*x = CheckInResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3889,7 +3835,7 @@ func (x *CheckInResponse) String() string {
 func (*CheckInResponse) ProtoMessage() {}
 
 func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3902,7 +3848,7 @@ func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
 func (*CheckInResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CheckInResponse) GetCase() *Case {
@@ -3925,7 +3871,7 @@ type RecordSafetyConcernRequest struct {
 
 func (x *RecordSafetyConcernRequest) Reset() {
 	*x = RecordSafetyConcernRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3937,7 +3883,7 @@ func (x *RecordSafetyConcernRequest) String() string {
 func (*RecordSafetyConcernRequest) ProtoMessage() {}
 
 func (x *RecordSafetyConcernRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3950,7 +3896,7 @@ func (x *RecordSafetyConcernRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSafetyConcernRequest.ProtoReflect.Descriptor instead.
 func (*RecordSafetyConcernRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecordSafetyConcernRequest) GetIdempotencyKey() string {
@@ -3991,7 +3937,7 @@ type RecordSafetyConcernResponse struct {
 
 func (x *RecordSafetyConcernResponse) Reset() {
 	*x = RecordSafetyConcernResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4003,7 +3949,7 @@ func (x *RecordSafetyConcernResponse) String() string {
 func (*RecordSafetyConcernResponse) ProtoMessage() {}
 
 func (x *RecordSafetyConcernResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4016,7 +3962,7 @@ func (x *RecordSafetyConcernResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSafetyConcernResponse.ProtoReflect.Descriptor instead.
 func (*RecordSafetyConcernResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RecordSafetyConcernResponse) GetCase() *Case {
@@ -4042,7 +3988,7 @@ type HandOverRequest struct {
 
 func (x *HandOverRequest) Reset() {
 	*x = HandOverRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4054,7 +4000,7 @@ func (x *HandOverRequest) String() string {
 func (*HandOverRequest) ProtoMessage() {}
 
 func (x *HandOverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4067,7 +4013,7 @@ func (x *HandOverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverRequest.ProtoReflect.Descriptor instead.
 func (*HandOverRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HandOverRequest) GetIdempotencyKey() string {
@@ -4115,7 +4061,7 @@ type HandOverResponse struct {
 
 func (x *HandOverResponse) Reset() {
 	*x = HandOverResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4127,7 +4073,7 @@ func (x *HandOverResponse) String() string {
 func (*HandOverResponse) ProtoMessage() {}
 
 func (x *HandOverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4140,7 +4086,7 @@ func (x *HandOverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverResponse.ProtoReflect.Descriptor instead.
 func (*HandOverResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HandOverResponse) GetCase() *Case {
@@ -4166,7 +4112,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4178,7 +4124,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4191,7 +4137,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CloseCaseRequest) GetIdempotencyKey() string {
@@ -4232,7 +4178,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4244,7 +4190,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4257,7 +4203,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -4290,7 +4236,7 @@ type AddInvolvementRequest struct {
 
 func (x *AddInvolvementRequest) Reset() {
 	*x = AddInvolvementRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4302,7 +4248,7 @@ func (x *AddInvolvementRequest) String() string {
 func (*AddInvolvementRequest) ProtoMessage() {}
 
 func (x *AddInvolvementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4315,7 +4261,7 @@ func (x *AddInvolvementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvolvementRequest.ProtoReflect.Descriptor instead.
 func (*AddInvolvementRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AddInvolvementRequest) GetIdempotencyKey() string {
@@ -4385,7 +4331,7 @@ type AddInvolvementResponse struct {
 
 func (x *AddInvolvementResponse) Reset() {
 	*x = AddInvolvementResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4397,7 +4343,7 @@ func (x *AddInvolvementResponse) String() string {
 func (*AddInvolvementResponse) ProtoMessage() {}
 
 func (x *AddInvolvementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4410,7 +4356,7 @@ func (x *AddInvolvementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvolvementResponse.ProtoReflect.Descriptor instead.
 func (*AddInvolvementResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AddInvolvementResponse) GetInvolvement() *Involvement {
@@ -4442,7 +4388,7 @@ type EndInvolvementRequest struct {
 
 func (x *EndInvolvementRequest) Reset() {
 	*x = EndInvolvementRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4454,7 +4400,7 @@ func (x *EndInvolvementRequest) String() string {
 func (*EndInvolvementRequest) ProtoMessage() {}
 
 func (x *EndInvolvementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4467,7 +4413,7 @@ func (x *EndInvolvementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndInvolvementRequest.ProtoReflect.Descriptor instead.
 func (*EndInvolvementRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EndInvolvementRequest) GetIdempotencyKey() string {
@@ -4509,7 +4455,7 @@ type EndInvolvementResponse struct {
 
 func (x *EndInvolvementResponse) Reset() {
 	*x = EndInvolvementResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4521,7 +4467,7 @@ func (x *EndInvolvementResponse) String() string {
 func (*EndInvolvementResponse) ProtoMessage() {}
 
 func (x *EndInvolvementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4534,7 +4480,7 @@ func (x *EndInvolvementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndInvolvementResponse.ProtoReflect.Descriptor instead.
 func (*EndInvolvementResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{53}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *EndInvolvementResponse) GetInvolvement() *Involvement {
@@ -4561,7 +4507,7 @@ type ListInvolvementsRequest struct {
 
 func (x *ListInvolvementsRequest) Reset() {
 	*x = ListInvolvementsRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4573,7 +4519,7 @@ func (x *ListInvolvementsRequest) String() string {
 func (*ListInvolvementsRequest) ProtoMessage() {}
 
 func (x *ListInvolvementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4586,7 +4532,7 @@ func (x *ListInvolvementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvolvementsRequest.ProtoReflect.Descriptor instead.
 func (*ListInvolvementsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{54}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListInvolvementsRequest) GetCaseId() string {
@@ -4606,7 +4552,7 @@ type ListInvolvementsResponse struct {
 
 func (x *ListInvolvementsResponse) Reset() {
 	*x = ListInvolvementsResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4618,7 +4564,7 @@ func (x *ListInvolvementsResponse) String() string {
 func (*ListInvolvementsResponse) ProtoMessage() {}
 
 func (x *ListInvolvementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4631,7 +4577,7 @@ func (x *ListInvolvementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvolvementsResponse.ProtoReflect.Descriptor instead.
 func (*ListInvolvementsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{55}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListInvolvementsResponse) GetInvolvements() []*Involvement {
@@ -4655,7 +4601,7 @@ type CheckCaseInvolvementRequest struct {
 
 func (x *CheckCaseInvolvementRequest) Reset() {
 	*x = CheckCaseInvolvementRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4667,7 +4613,7 @@ func (x *CheckCaseInvolvementRequest) String() string {
 func (*CheckCaseInvolvementRequest) ProtoMessage() {}
 
 func (x *CheckCaseInvolvementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4680,7 +4626,7 @@ func (x *CheckCaseInvolvementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCaseInvolvementRequest.ProtoReflect.Descriptor instead.
 func (*CheckCaseInvolvementRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{56}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CheckCaseInvolvementRequest) GetCaseId() string {
@@ -4714,7 +4660,7 @@ type CheckCaseInvolvementResponse struct {
 
 func (x *CheckCaseInvolvementResponse) Reset() {
 	*x = CheckCaseInvolvementResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[57]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4726,7 +4672,7 @@ func (x *CheckCaseInvolvementResponse) String() string {
 func (*CheckCaseInvolvementResponse) ProtoMessage() {}
 
 func (x *CheckCaseInvolvementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[57]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4739,7 +4685,7 @@ func (x *CheckCaseInvolvementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCaseInvolvementResponse.ProtoReflect.Descriptor instead.
 func (*CheckCaseInvolvementResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{57}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CheckCaseInvolvementResponse) GetInvolved() bool {
@@ -4912,7 +4858,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rnext_check_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\"b\n" +
 	"\vStatusCount\x12=\n" +
 	"\x06status\x18\x01 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xa7\x03\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xa5\x03\n" +
 	"\x0fOpenCaseRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
 	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
@@ -4921,12 +4867,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12\x19\n" +
 	"\bteam_oin\x18\x06 \x01(\tR\ateamOin\x12A\n" +
 	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x124\n" +
-	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12E\n" +
-	"\tresidents\x18\t \x03(\v2'.wijkbrug.casedirection.v1.CaseResidentR\tresidents\"M\n" +
-	"\fCaseResident\x12\x1f\n" +
-	"\vresident_id\x18\x01 \x01(\tR\n" +
-	"residentId\x12\x1c\n" +
-	"\tpseudonym\x18\x02 \x01(\tR\tpseudonym\"G\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12C\n" +
+	"\tresidents\x18\t \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\"G\n" +
 	"\x10OpenCaseResponse\x123\n" +
 	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\")\n" +
 	"\x0eGetCaseRequest\x12\x17\n" +
@@ -5175,7 +5117,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
 	(AllocationOrigin)(0),                // 1: wijkbrug.casedirection.v1.AllocationOrigin
@@ -5207,63 +5149,63 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(*CaseSummary)(nil),                  // 27: wijkbrug.casedirection.v1.CaseSummary
 	(*StatusCount)(nil),                  // 28: wijkbrug.casedirection.v1.StatusCount
 	(*OpenCaseRequest)(nil),              // 29: wijkbrug.casedirection.v1.OpenCaseRequest
-	(*CaseResident)(nil),                 // 30: wijkbrug.casedirection.v1.CaseResident
-	(*OpenCaseResponse)(nil),             // 31: wijkbrug.casedirection.v1.OpenCaseResponse
-	(*GetCaseRequest)(nil),               // 32: wijkbrug.casedirection.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 33: wijkbrug.casedirection.v1.GetCaseResponse
-	(*AssignDirectorRequest)(nil),        // 34: wijkbrug.casedirection.v1.AssignDirectorRequest
-	(*AssignDirectorResponse)(nil),       // 35: wijkbrug.casedirection.v1.AssignDirectorResponse
-	(*RequestAllocationRequest)(nil),     // 36: wijkbrug.casedirection.v1.RequestAllocationRequest
-	(*RequestAllocationResponse)(nil),    // 37: wijkbrug.casedirection.v1.RequestAllocationResponse
-	(*ListCasesRequest)(nil),             // 38: wijkbrug.casedirection.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 39: wijkbrug.casedirection.v1.ListCasesResponse
-	(*AdoptPlanRequest)(nil),             // 40: wijkbrug.casedirection.v1.AdoptPlanRequest
-	(*AdoptPlanResponse)(nil),            // 41: wijkbrug.casedirection.v1.AdoptPlanResponse
-	(*StartPlanExecutionRequest)(nil),    // 42: wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	(*StartPlanExecutionResponse)(nil),   // 43: wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	(*AddGoalActionRequest)(nil),         // 44: wijkbrug.casedirection.v1.AddGoalActionRequest
-	(*AddGoalActionResponse)(nil),        // 45: wijkbrug.casedirection.v1.AddGoalActionResponse
-	(*SetGoalStatusRequest)(nil),         // 46: wijkbrug.casedirection.v1.SetGoalStatusRequest
-	(*SetGoalStatusResponse)(nil),        // 47: wijkbrug.casedirection.v1.SetGoalStatusResponse
-	(*RecordEvaluationRequest)(nil),      // 48: wijkbrug.casedirection.v1.RecordEvaluationRequest
-	(*RecordEvaluationResponse)(nil),     // 49: wijkbrug.casedirection.v1.RecordEvaluationResponse
-	(*RecordCaseConferenceRequest)(nil),  // 50: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	(*RecordCaseConferenceResponse)(nil), // 51: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	(*CheckInRequest)(nil),               // 52: wijkbrug.casedirection.v1.CheckInRequest
-	(*CheckInResponse)(nil),              // 53: wijkbrug.casedirection.v1.CheckInResponse
-	(*RecordSafetyConcernRequest)(nil),   // 54: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	(*RecordSafetyConcernResponse)(nil),  // 55: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	(*HandOverRequest)(nil),              // 56: wijkbrug.casedirection.v1.HandOverRequest
-	(*HandOverResponse)(nil),             // 57: wijkbrug.casedirection.v1.HandOverResponse
-	(*CloseCaseRequest)(nil),             // 58: wijkbrug.casedirection.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 59: wijkbrug.casedirection.v1.CloseCaseResponse
-	(*AddInvolvementRequest)(nil),        // 60: wijkbrug.casedirection.v1.AddInvolvementRequest
-	(*AddInvolvementResponse)(nil),       // 61: wijkbrug.casedirection.v1.AddInvolvementResponse
-	(*EndInvolvementRequest)(nil),        // 62: wijkbrug.casedirection.v1.EndInvolvementRequest
-	(*EndInvolvementResponse)(nil),       // 63: wijkbrug.casedirection.v1.EndInvolvementResponse
-	(*ListInvolvementsRequest)(nil),      // 64: wijkbrug.casedirection.v1.ListInvolvementsRequest
-	(*ListInvolvementsResponse)(nil),     // 65: wijkbrug.casedirection.v1.ListInvolvementsResponse
-	(*CheckCaseInvolvementRequest)(nil),  // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	(*CheckCaseInvolvementResponse)(nil), // 67: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	(*timestamppb.Timestamp)(nil),        // 68: google.protobuf.Timestamp
-	(v1.AllocationStatus)(0),             // 69: wijkbrug.common.v1.AllocationStatus
-	(v1.LifeDomain)(0),                   // 70: wijkbrug.common.v1.LifeDomain
-	(v1.CaseResult)(0),                   // 71: wijkbrug.common.v1.CaseResult
-	(v1.OrganisationType)(0),             // 72: wijkbrug.common.v1.OrganisationType
-	(v1.ReferralStatus)(0),               // 73: wijkbrug.common.v1.ReferralStatus
-	(*v1.DomainChange)(nil),              // 74: wijkbrug.common.v1.DomainChange
+	(*OpenCaseResponse)(nil),             // 30: wijkbrug.casedirection.v1.OpenCaseResponse
+	(*GetCaseRequest)(nil),               // 31: wijkbrug.casedirection.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 32: wijkbrug.casedirection.v1.GetCaseResponse
+	(*AssignDirectorRequest)(nil),        // 33: wijkbrug.casedirection.v1.AssignDirectorRequest
+	(*AssignDirectorResponse)(nil),       // 34: wijkbrug.casedirection.v1.AssignDirectorResponse
+	(*RequestAllocationRequest)(nil),     // 35: wijkbrug.casedirection.v1.RequestAllocationRequest
+	(*RequestAllocationResponse)(nil),    // 36: wijkbrug.casedirection.v1.RequestAllocationResponse
+	(*ListCasesRequest)(nil),             // 37: wijkbrug.casedirection.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 38: wijkbrug.casedirection.v1.ListCasesResponse
+	(*AdoptPlanRequest)(nil),             // 39: wijkbrug.casedirection.v1.AdoptPlanRequest
+	(*AdoptPlanResponse)(nil),            // 40: wijkbrug.casedirection.v1.AdoptPlanResponse
+	(*StartPlanExecutionRequest)(nil),    // 41: wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	(*StartPlanExecutionResponse)(nil),   // 42: wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	(*AddGoalActionRequest)(nil),         // 43: wijkbrug.casedirection.v1.AddGoalActionRequest
+	(*AddGoalActionResponse)(nil),        // 44: wijkbrug.casedirection.v1.AddGoalActionResponse
+	(*SetGoalStatusRequest)(nil),         // 45: wijkbrug.casedirection.v1.SetGoalStatusRequest
+	(*SetGoalStatusResponse)(nil),        // 46: wijkbrug.casedirection.v1.SetGoalStatusResponse
+	(*RecordEvaluationRequest)(nil),      // 47: wijkbrug.casedirection.v1.RecordEvaluationRequest
+	(*RecordEvaluationResponse)(nil),     // 48: wijkbrug.casedirection.v1.RecordEvaluationResponse
+	(*RecordCaseConferenceRequest)(nil),  // 49: wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	(*RecordCaseConferenceResponse)(nil), // 50: wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	(*CheckInRequest)(nil),               // 51: wijkbrug.casedirection.v1.CheckInRequest
+	(*CheckInResponse)(nil),              // 52: wijkbrug.casedirection.v1.CheckInResponse
+	(*RecordSafetyConcernRequest)(nil),   // 53: wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	(*RecordSafetyConcernResponse)(nil),  // 54: wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	(*HandOverRequest)(nil),              // 55: wijkbrug.casedirection.v1.HandOverRequest
+	(*HandOverResponse)(nil),             // 56: wijkbrug.casedirection.v1.HandOverResponse
+	(*CloseCaseRequest)(nil),             // 57: wijkbrug.casedirection.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 58: wijkbrug.casedirection.v1.CloseCaseResponse
+	(*AddInvolvementRequest)(nil),        // 59: wijkbrug.casedirection.v1.AddInvolvementRequest
+	(*AddInvolvementResponse)(nil),       // 60: wijkbrug.casedirection.v1.AddInvolvementResponse
+	(*EndInvolvementRequest)(nil),        // 61: wijkbrug.casedirection.v1.EndInvolvementRequest
+	(*EndInvolvementResponse)(nil),       // 62: wijkbrug.casedirection.v1.EndInvolvementResponse
+	(*ListInvolvementsRequest)(nil),      // 63: wijkbrug.casedirection.v1.ListInvolvementsRequest
+	(*ListInvolvementsResponse)(nil),     // 64: wijkbrug.casedirection.v1.ListInvolvementsResponse
+	(*CheckCaseInvolvementRequest)(nil),  // 65: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	(*CheckCaseInvolvementResponse)(nil), // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	(*timestamppb.Timestamp)(nil),        // 67: google.protobuf.Timestamp
+	(v1.AllocationStatus)(0),             // 68: wijkbrug.common.v1.AllocationStatus
+	(v1.LifeDomain)(0),                   // 69: wijkbrug.common.v1.LifeDomain
+	(v1.CaseResult)(0),                   // 70: wijkbrug.common.v1.CaseResult
+	(v1.OrganisationType)(0),             // 71: wijkbrug.common.v1.OrganisationType
+	(v1.ReferralStatus)(0),               // 72: wijkbrug.common.v1.ReferralStatus
+	(*v1.DomainChange)(nil),              // 73: wijkbrug.common.v1.DomainChange
+	(*v1.ResidentPseudonym)(nil),         // 74: wijkbrug.common.v1.ResidentPseudonym
 	(*v1.Volume)(nil),                    // 75: wijkbrug.common.v1.Volume
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	68,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	69,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	68,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	68,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	67,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
 	1,   // 3: wijkbrug.casedirection.v1.AllocationAction.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
 	0,   // 4: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	10,  // 5: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	70,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	69,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	11,  // 7: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	68,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	67,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
 	17,  // 9: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
 	18,  // 10: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
 	19,  // 11: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
@@ -5271,50 +5213,50 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	22,  // 13: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
 	23,  // 14: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
 	24,  // 15: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	68,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	71,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
+	67,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	70,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
 	26,  // 18: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
 	25,  // 19: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
 	13,  // 20: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	72,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	71,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 22: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	68,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
-	68,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
-	70,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	73,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	69,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
-	70,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	67,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	67,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	69,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	72,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	68,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
+	69,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	3,   // 29: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
 	15,  // 30: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	68,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	67,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
 	16,  // 32: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	73,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	68,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	68,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	72,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	67,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
 	4,   // 36: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	74,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
+	73,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
 	5,   // 38: wijkbrug.casedirection.v1.EvaluationTodo.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
-	68,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	68,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
-	72,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	67,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	67,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	71,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	21,  // 42: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	68,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	68,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	68,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	67,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	67,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	67,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
 	6,   // 46: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
 	7,   // 47: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	68,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	68,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	67,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	67,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
 	8,   // 50: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	68,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	70,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	67,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	69,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	9,   // 53: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
 	0,   // 54: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	68,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	68,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	67,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	67,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
 	0,   // 57: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	70,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	30,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.casedirection.v1.CaseResident
+	69,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	74,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
 	12,  // 60: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 61: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 62: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
@@ -5339,54 +5281,54 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	12,  // 81: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	8,   // 82: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
 	12,  // 83: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	71,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
+	70,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
 	12,  // 85: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	72,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	71,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 87: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
 	13,  // 88: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 89: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 90: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 91: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 92: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	72,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	71,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	29,  // 94: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	32,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	34,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	36,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	38,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	40,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	42,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	44,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	46,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	48,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	50,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	52,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	54,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	56,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	58,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	60,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
-	62,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
-	64,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	66,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	31,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	33,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	35,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	37,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	39,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	41,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	43,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	45,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	47,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	49,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	51,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	53,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	55,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	57,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	59,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	61,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	63,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	65,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	67,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	31,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	33,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	35,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	37,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	39,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	41,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	43,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	45,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	47,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	49,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	51,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	53,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	55,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	57,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	59,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	61,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	63,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	65,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	30,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	66,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
 	113, // [113:132] is the sub-list for method output_type
 	94,  // [94:113] is the sub-list for method input_type
 	94,  // [94:94] is the sub-list for extension type_name
@@ -5405,7 +5347,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   58,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -863,6 +863,62 @@ func (x *DomainChange) GetChange() ScoreChange {
 	return ScoreChange_SCORE_CHANGE_UNSPECIFIED
 }
 
+// ResidentPseudonym names a resident between Wijkbrug services without personal data: intake's
+// resident id and the access log's pseudonym (the keyed hash of the BSN all services share), so
+// a service that holds no BSN can log access under each resident a record concerns. Never in
+// events.
+type ResidentPseudonym struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	Pseudonym     string                 `protobuf:"bytes,2,opt,name=pseudonym,proto3" json:"pseudonym,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResidentPseudonym) Reset() {
+	*x = ResidentPseudonym{}
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResidentPseudonym) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResidentPseudonym) ProtoMessage() {}
+
+func (x *ResidentPseudonym) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_common_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResidentPseudonym.ProtoReflect.Descriptor instead.
+func (*ResidentPseudonym) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ResidentPseudonym) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *ResidentPseudonym) GetPseudonym() string {
+	if x != nil {
+		return x.Pseudonym
+	}
+	return ""
+}
+
 var File_wijkbrug_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
@@ -885,7 +941,11 @@ const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"from_score\x18\x02 \x01(\x05R\tfromScore\x12\x19\n" +
 	"\bto_score\x18\x03 \x01(\x05R\atoScore\x12\x14\n" +
 	"\x05delta\x18\x04 \x01(\x05R\x05delta\x127\n" +
-	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.common.v1.ScoreChangeR\x06change*\xd7\x03\n" +
+	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.common.v1.ScoreChangeR\x06change\"R\n" +
+	"\x11ResidentPseudonym\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x12\x1c\n" +
+	"\tpseudonym\x18\x02 \x01(\tR\tpseudonym*\xd7\x03\n" +
 	"\n" +
 	"LifeDomain\x12\x1b\n" +
 	"\x17LIFE_DOMAIN_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -989,20 +1049,21 @@ func file_wijkbrug_common_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_wijkbrug_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_wijkbrug_common_v1_common_proto_goTypes = []any{
-	(LifeDomain)(0),       // 0: wijkbrug.common.v1.LifeDomain
-	(Confidentiality)(0),  // 1: wijkbrug.common.v1.Confidentiality
-	(OrganisationType)(0), // 2: wijkbrug.common.v1.OrganisationType
-	(CaseResult)(0),       // 3: wijkbrug.common.v1.CaseResult
-	(AllocationStatus)(0), // 4: wijkbrug.common.v1.AllocationStatus
-	(ReferralStatus)(0),   // 5: wijkbrug.common.v1.ReferralStatus
-	(VolumeUnit)(0),       // 6: wijkbrug.common.v1.VolumeUnit
-	(VolumeFrequency)(0),  // 7: wijkbrug.common.v1.VolumeFrequency
-	(ScoreChange)(0),      // 8: wijkbrug.common.v1.ScoreChange
-	(*Volume)(nil),        // 9: wijkbrug.common.v1.Volume
-	(*DomainScore)(nil),   // 10: wijkbrug.common.v1.DomainScore
-	(*DomainChange)(nil),  // 11: wijkbrug.common.v1.DomainChange
+	(LifeDomain)(0),           // 0: wijkbrug.common.v1.LifeDomain
+	(Confidentiality)(0),      // 1: wijkbrug.common.v1.Confidentiality
+	(OrganisationType)(0),     // 2: wijkbrug.common.v1.OrganisationType
+	(CaseResult)(0),           // 3: wijkbrug.common.v1.CaseResult
+	(AllocationStatus)(0),     // 4: wijkbrug.common.v1.AllocationStatus
+	(ReferralStatus)(0),       // 5: wijkbrug.common.v1.ReferralStatus
+	(VolumeUnit)(0),           // 6: wijkbrug.common.v1.VolumeUnit
+	(VolumeFrequency)(0),      // 7: wijkbrug.common.v1.VolumeFrequency
+	(ScoreChange)(0),          // 8: wijkbrug.common.v1.ScoreChange
+	(*Volume)(nil),            // 9: wijkbrug.common.v1.Volume
+	(*DomainScore)(nil),       // 10: wijkbrug.common.v1.DomainScore
+	(*DomainChange)(nil),      // 11: wijkbrug.common.v1.DomainChange
+	(*ResidentPseudonym)(nil), // 12: wijkbrug.common.v1.ResidentPseudonym
 }
 var file_wijkbrug_common_v1_common_proto_depIdxs = []int32{
 	6, // 0: wijkbrug.common.v1.Volume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
@@ -1028,7 +1089,7 @@ func file_wijkbrug_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_common_v1_common_proto_rawDesc), len(file_wijkbrug_common_v1_common_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
