@@ -1,6 +1,7 @@
 # Wijkbrug — one Makefile for the whole workspace.
 #
 #   make run      all four services + NATS + PostgreSQL + dev CA + demo data, in one process
+#   make faults   the fault harness (docs/reliability.md)
 #   make test     everything CI checks (formatting, vet, proto lint/staleness/breaking,
 #                 unit + integration + end-to-end tests with the race detector, short fuzzing)
 #
@@ -18,7 +19,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run build tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
+.PHONY: all run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
 
 all: build
 
@@ -34,6 +35,13 @@ build:
 	cd services/case-direction && go build -o $(BIN)/case-direction ./cmd/case-direction
 	cd services/provider-monitoring && go build -o $(BIN)/provider-monitoring ./cmd/provider-monitoring
 	cd services/referral && go build -o $(BIN)/referral ./cmd/referral
+	cd pkg && go build -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
+
+## faults: the fault harness — kills NATS, PostgreSQL and each service (and, on a 3-node
+## JetStream cluster and a PostgreSQL primary with a synchronous standby, a NATS node and the
+## primary) under load, then checks that nothing acknowledged was lost or applied twice
+faults: build
+	$(BIN)/wijkbrug faults -bin $(BIN)
 
 PROTO_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 

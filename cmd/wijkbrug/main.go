@@ -12,6 +12,9 @@
 //	    checks the hash chain of the access log of each service of the running suite.
 //	wijkbrug parked list|replay [-pg-port 55432 | -database-url URL] [-consumer NAME] [-event ID]
 //	    lists the events consumers parked after failing, or has the services replay them.
+//	wijkbrug faults [-bin bin] [-topology single,cluster] [-faults NAMES] [-clients 4]
+//	    the fault harness of make faults: kills parts of the suite under load and checks that
+//	    nothing acknowledged was lost or applied twice.
 //	wijkbrug policies
 //	    prints every service's per-method authorisation policy as a Markdown table.
 //	wijkbrug events-catalog [-proto proto]
@@ -38,7 +41,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog|parked [flags] (wijkbrug <command> -h for flags)")
+		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog|parked|faults [flags] (wijkbrug <command> -h for flags)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,6 +54,8 @@ func run(args []string, out io.Writer) error {
 		return runAccessHistory(ctx, args[1:], out)
 	case "verify-accesslog":
 		return runVerify(ctx, args[1:], out)
+	case "faults":
+		return runFaults(ctx, args[1:], out)
 	case "parked":
 		return runParked(ctx, args[1:], out)
 	case "policies":
@@ -58,7 +63,7 @@ func run(args []string, out io.Writer) error {
 	case "events-catalog":
 		return runEventsCatalog(args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q: want dev, events, access-history, verify-accesslog or parked", args[0])
+		return fmt.Errorf("unknown command %q: want dev, events, access-history, verify-accesslog, parked or faults", args[0])
 	}
 }
 
