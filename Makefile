@@ -99,10 +99,10 @@ vet:
 check: fmt-check vet check-proto
 
 ## test: what CI runs
-test: check test-go fuzz
+test: check build test-go fuzz
 
 test-go:
-	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test $(GO_TEST_FLAGS) ./...) || exit 1; done
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=3s); fuzz-long runs them for 2 minutes each
 fuzz:
