@@ -9,6 +9,8 @@ package faults
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -23,9 +25,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	intake "github.com/wijkbrug/wijkbrug/services/intake/service"
 	referral "github.com/wijkbrug/wijkbrug/services/referral/service"
 )
@@ -34,6 +39,7 @@ import (
 type service struct {
 	name, binary, db, oin string
 	grpc, admin           int
+	certFile, keyFile     string
 }
 
 var services = []*service{
@@ -48,6 +54,9 @@ var (
 	gpOrg           = devca.Org{OIN: "00000001000000000200", Name: "Huisartsenpraktijk De Linde", Type: string(identity.OrgGP)}
 	municipalityOrg = devca.Org{OIN: "00000001000000000600", Name: "Gemeente Demo", Type: string(identity.OrgMunicipality)}
 	providerOrg     = devca.Org{OIN: "00000001000000000500", Name: "Zorggroep De Brug", Type: string(identity.OrgProvider)}
+	// opsOrg is the operations identity the checker reads the streams as (a NATS observer).
+	opsOrg  = devca.Org{OIN: "00000001000000000900", Name: "Wijkbrug fault harness", Type: "OPERATIONS"}
+	natsOrg = devca.Org{OIN: "00000099000000000009", Name: "wijkbrug-nats", Type: string(identity.OrgService)}
 )
 
 const (
@@ -137,6 +146,19 @@ type env struct {
 	svcProcs  map[string]*proc
 	out       io.Writer
 	pgStopped bool
+	// observer is the checker's TLS identity on NATS.
+	observer *tls.Config
+}
+
+// connectNATS connects as the operations observer (TLS 1.3, client certificate), to every node.
+func (e *env) connectNATS() (*nats.Conn, error) {
+	nc, err := natsx.Connect(e.natsURL(), "wijkbrug-faults", e.observer, natsauth.ObserverInbox)
+	if err == nil {
+		// An observer may not delete consumers: the ordered consumer's clean-up is refused and
+		// the server lets it expire instead. Not worth a line on the console.
+		nc.SetErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
+	}
+	return nc, err
 }
 
 func freePort() (int, error) {
@@ -171,7 +193,7 @@ func freePorts(n int) ([]int, error) {
 func (e *env) natsURL() string {
 	var urls []string
 	for _, n := range e.nats {
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", n.port))
+		urls = append(urls, fmt.Sprintf("tls://127.0.0.1:%d", n.port))
 	}
 	return strings.Join(urls, ",")
 }
@@ -239,6 +261,9 @@ func startEnv(ctx context.Context, binDir string, withStandby bool, natsNodes in
 			return nil, err
 		}
 	}
+	if err := e.issueCerts(); err != nil {
+		return nil, err
+	}
 	if err := e.startNATS(natsNodes); err != nil {
 		return nil, err
 	}
@@ -256,9 +281,60 @@ func startEnv(ctx context.Context, binDir string, withStandby bool, natsNodes in
 	return e, nil
 }
 
+// issueCerts issues the certificates of the services, the NATS nodes and the checker.
+func (e *env) issueCerts() error {
+	for _, s := range services {
+		_, certPEM, keyPEM, err := e.ca.IssueService(devca.Org{OIN: s.oin, Name: "wijkbrug-" + s.name, Type: string(identity.OrgService)}, []string{s.name}, nil)
+		if err != nil {
+			return err
+		}
+		if s.certFile, s.keyFile, err = devca.WriteFiles(e.dir, "service-"+s.name, certPEM, keyPEM); err != nil {
+			return err
+		}
+	}
+	cert, _, _, err := e.ca.IssueClient(opsOrg, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	e.observer = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: e.ca.Pool()}
+	return nil
+}
+
+// natsSecurity is the event plane's security model (pkg/natsauth, as in production): TLS 1.3,
+// client certificates mapped to users with per-service permissions, the checker as observer.
+func (e *env) natsSecurity() (natsauth.Model, natsauth.TLS, error) {
+	dns := map[string]string{}
+	for _, s := range services {
+		dn, err := natsauth.DNFromFile(s.certFile)
+		if err != nil {
+			return natsauth.Model{}, natsauth.TLS{}, err
+		}
+		dns[s.name] = dn
+	}
+	leaf, err := x509.ParseCertificate(e.observer.Certificates[0].Certificate[0])
+	if err != nil {
+		return natsauth.Model{}, natsauth.TLS{}, err
+	}
+	model := natsauth.Model{Services: natsauth.Services(dns), Observers: []string{natsauth.DN(leaf)}}
+	// Every node serves (and, in a cluster, routes) with a certificate for the loopback address.
+	_, certPEM, keyPEM, err := e.ca.IssueService(natsOrg, []string{"localhost"}, nil)
+	if err != nil {
+		return model, natsauth.TLS{}, err
+	}
+	certFile, keyFile, err := devca.WriteFiles(e.dir, "nats", certPEM, keyPEM)
+	return model, natsauth.TLS{CertFile: certFile, KeyFile: keyFile, CAFile: e.caFile}, err
+}
+
 func (e *env) startNATS(n int) error {
 	ports, err := freePorts(2 * n)
 	if err != nil {
+		return err
+	}
+	model, tlsFiles, err := e.natsSecurity()
+	if err != nil {
+		return err
+	}
+	if err := model.Validate(); err != nil {
 		return err
 	}
 	var routes []string
@@ -269,9 +345,18 @@ func (e *env) startNATS(n int) error {
 		name := fmt.Sprintf("n%d", i+1)
 		store := filepath.Join(e.dir, "nats-"+name)
 		// sync_interval: always — a publish is acknowledged only after it is fsynced.
-		conf := fmt.Sprintf("server_name: %s\nlisten: 127.0.0.1:%d\njetstream {\n  store_dir: %q\n  sync_interval: always\n}\n", name, ports[i], store)
+		cfg := map[string]any{
+			"server_name": name, "listen": fmt.Sprintf("127.0.0.1:%d", ports[i]),
+			"jetstream": map[string]any{"store_dir": store, "sync_interval": "always"},
+			"tls":       natsauth.TLSBlock(tlsFiles), "accounts": model.Accounts(),
+		}
 		if n > 1 {
-			conf += fmt.Sprintf("cluster {\n  name: wjfaults\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n", ports[n+i], strings.Join(routes, ", "))
+			cfg["cluster"] = map[string]any{"name": "wjfaults", "listen": fmt.Sprintf("127.0.0.1:%d", ports[n+i]), "routes": routes,
+				"tls": map[string]any{"cert_file": tlsFiles.CertFile, "key_file": tlsFiles.KeyFile, "ca_file": tlsFiles.CAFile, "verify": true, "timeout": 2}}
+		}
+		conf, err := natsauth.Render(cfg)
+		if err != nil {
+			return err
 		}
 		confFile := filepath.Join(e.dir, name+".conf")
 		if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
@@ -321,14 +406,7 @@ func (e *env) startServices() error {
 		return ""
 	}
 	for _, s := range services {
-		_, certPEM, keyPEM, err := e.ca.IssueService(devca.Org{OIN: s.oin, Name: "wijkbrug-" + s.name, Type: string(identity.OrgService)}, []string{s.name}, nil)
-		if err != nil {
-			return err
-		}
-		certFile, keyFile, err := devca.WriteFiles(e.dir, "service-"+s.name, certPEM, keyPEM)
-		if err != nil {
-			return err
-		}
+		certFile, keyFile := s.certFile, s.keyFile
 		p := &proc{name: s.name, args: []string{filepath.Join(e.binDir, s.binary)}, log: filepath.Join(e.dir, s.name+".log"), env: []string{
 			fmt.Sprintf("WIJKBRUG_GRPC_ADDR=127.0.0.1:%d", s.grpc), fmt.Sprintf("WIJKBRUG_ADMIN_ADDR=127.0.0.1:%d", s.admin),
 			"WIJKBRUG_DATABASE_URL=" + e.dsn(s.db), "WIJKBRUG_MIGRATE_ON_START=true",

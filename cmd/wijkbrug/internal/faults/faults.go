@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
@@ -103,7 +102,7 @@ var clusterFaults = []fault{
 }
 
 func (e *env) streamLeader(ctx context.Context, stream string) (string, error) {
-	nc, err := nats.Connect(e.natsURL())
+	nc, err := e.connectNATS()
 	if err != nil {
 		return "", err
 	}
@@ -540,7 +539,7 @@ func (e *env) count(ctx context.Context) (checkCounts, error) {
 		return c, err
 	}
 	// The stream, read from the start.
-	nc, err := nats.Connect(e.natsURL())
+	nc, err := e.connectNATS()
 	if err != nil {
 		return c, err
 	}
