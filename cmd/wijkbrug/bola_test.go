@@ -25,6 +25,7 @@ import (
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"google.golang.org/grpc"
@@ -65,6 +66,7 @@ var bolaServices = []bolaAPI{
 	{casedirectionv1.CaseDirectionService_ServiceDesc, []string{"casedirection"}},
 	{providermonitoringv1.ProviderMonitoringService_ServiceDesc, []string{"providermonitoring"}},
 	{referralv1.ReferralService_ServiceDesc, []string{"referral"}},
+	{subscriptionsv1.SubscriptionService_ServiceDesc, []string{"referral"}},
 	{accesslogv1.AccessLogService_ServiceDesc, []string{"intake", "casedirection", "providermonitoring", "referral"}},
 }
 
@@ -163,6 +165,7 @@ func bolaTable() map[string]bolaEntry {
 	in := func(m string) string { return "/wijkbrug.intake.v1.IntakeService/" + m }
 	pm := func(m string) string { return "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/" + m }
 	rf := func(m string) string { return "/wijkbrug.referral.v1.ReferralService/" + m }
+	sb := func(m string) string { return "/wijkbrug.subscriptions.v1.SubscriptionService/" + m }
 	al := func(m string) string { return "/wijkbrug.accesslog.v1.AccessLogService/" + m }
 	one := func(v bolaVariant) bolaEntry { return bolaEntry{variants: []bolaVariant{v}} }
 	exempt := func(reason string) bolaEntry { return bolaEntry{exempt: reason} }
@@ -437,6 +440,10 @@ func bolaTable() map[string]bolaEntry {
 		}}),
 
 		// ---------------------------------------------------------------- referral
+		sb("CreateSubscription"): exempt("creates a subscription on the caller's own feed (organisation from its certificate); takes no id"),
+		sb("ListSubscriptions"):  exempt("takes no id: lists the subscriptions on the caller's own feed only"),
+		sb("PauseSubscription"):  exempt("works on the caller's own feed only (chosen by its certificate): another organisation's subscription id is NOT_FOUND (TestPartnerFeeds, subscriptions are the organisation's own)"),
+		sb("DeleteSubscription"): exempt("works on the caller's own feed only (chosen by its certificate): another organisation's subscription id is NOT_FOUND (TestPartnerFeeds, subscriptions are the organisation's own)"),
 		rf("SubmitSignal"):       exempt("creates a new signal of the calling organisation (source from its certificate); no foreign id"),
 		rf("ListMySignals"):      exempt("takes no id: lists the caller's own signals only"),
 		rf("ListReferrals"):      exempt("takes no id: lists the referrals the caller sent or that are addressed to it"),

@@ -40,6 +40,9 @@ type Envelope struct {
 	// NATSSubject is where the event is published.
 	NATSSubject string
 	Data        []byte
+	// DedupID, when set, is sent as Nats-Msg-Id instead of ID (copies of one event in one
+	// stream, e.g. a partner feed).
+	DedupID string
 }
 
 // TypeOf returns the CloudEvents type of a payload message.
@@ -58,7 +61,11 @@ func (e Envelope) ToMsg() *nats.Msg {
 	if e.Traceparent != "" {
 		m.Header.Set(HeaderTraceparent, e.Traceparent)
 	}
-	m.Header.Set(nats.MsgIdHdr, e.ID)
+	if e.DedupID != "" {
+		m.Header.Set(nats.MsgIdHdr, e.DedupID)
+	} else {
+		m.Header.Set(nats.MsgIdHdr, e.ID)
+	}
 	m.Data = e.Data
 	return m
 }

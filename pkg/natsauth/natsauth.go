@@ -170,6 +170,9 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 		pub = append(pub, consumerUse(c.Stream, c.Durable)...)
 	}
 	if s.ManagesFeeds {
+		// Stream information (never messages) of any stream, so that a subscription call of an
+		// organisation without a feed answers NOT_FOUND at once.
+		pub = append(pub, jsAPI("STREAM", "INFO", "*"))
 		for _, p := range partners {
 			ps := natsx.PartnerStream(p.OIN)
 			pub = append(pub,

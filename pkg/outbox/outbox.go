@@ -7,10 +7,12 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -25,7 +27,18 @@ type Writer struct {
 	db      *pgxdb.DB
 	service string
 	now     func() time.Time
+	feed    FeedRouter
 }
+
+// FeedRouter names the partner organisations (OINs) that receive a copy of an event in their
+// own feed: those involved in what the event is about, at the moment it happens. It runs in
+// the transaction of the change (ctx), so it sees the state the event describes. Only the
+// owning service knows who is involved, so each service brings its own router.
+type FeedRouter func(ctx context.Context, subject, aggregateID string, event proto.Message) ([]string, error)
+
+// SetFeedRouter makes Add write partner feed copies. Call it during setup, before events are
+// added.
+func (w *Writer) SetFeedRouter(r FeedRouter) { w.feed = r }
 
 // NewWriter returns a writer whose events carry ce-source urn:wijkbrug:<service>.
 func NewWriter(db *pgxdb.DB, service string) *Writer {
@@ -45,17 +58,53 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 	}
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
+	id, typ, now := uuid.New(), cloudevents.TypeOf(event), w.now().UTC()
 	_, err = w.db.Q(ctx).Exec(ctx, `
 		INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		uuid.New(), subject, cloudevents.TypeOf(event), "urn:wijkbrug:"+w.service, aggregateID, payload,
-		carrier.Get("traceparent"), w.now().UTC())
+		id, subject, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now)
 	if err != nil {
 		return fmt.Errorf("outbox: insert: %w", err)
+	}
+	if w.feed != nil {
+		oins, err := w.feed(ctx, subject, aggregateID, event)
+		if err != nil {
+			return fmt.Errorf("outbox: feed recipients: %w", err)
+		}
+		var subjects, recipients []string
+		for _, oin := range oins {
+			if !validOIN(oin) || slices.Contains(recipients, oin) {
+				continue // not an organisation that can have a feed (or already listed)
+			}
+			recipients = append(recipients, oin)
+			subjects = append(subjects, natsx.FeedSubject(oin, typ))
+		}
+		if len(recipients) > 0 {
+			_, err = w.db.Q(ctx).Exec(ctx, `
+				INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at, recipient)
+				SELECT $1, s, $3, $4, $5, $6, $7, $8, r FROM unnest($2::text[], $9::text[]) AS t(s, r)`,
+				id, subjects, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now, recipients)
+			if err != nil {
+				return fmt.Errorf("outbox: insert feed copies: %w", err)
+			}
+		}
 	}
 	// Delivered to listeners only at commit, so the relay never wakes for a rolled-back event.
 	if _, err := w.db.Q(ctx).Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
 		return fmt.Errorf("outbox: notify: %w", err)
 	}
 	return nil
+}
+
+// validOIN reports whether s has the shape of an OIN (20 digits), the token of a feed subject.
+func validOIN(s string) bool {
+	if len(s) != 20 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

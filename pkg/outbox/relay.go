@@ -188,7 +188,7 @@ type pendingRow struct {
 // the duplicates of anything that did arrive, by Nats-Msg-Id).
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	rows, err := r.db.Pool.Query(ctx, `
-		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, created_at
+		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, created_at, recipient
 		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
 	if err != nil {
 		return 0, err
@@ -196,9 +196,16 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	var batch []pendingRow
 	for rows.Next() {
 		var p pendingRow
-		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Time); err != nil {
+		var recipient string
+		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Time, &recipient); err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if recipient != "" {
+			// A partner's copy keeps the event's ce-id (what the partner deduplicates on) but
+			// needs its own Nats-Msg-Id: all copies land in one stream, whose duplicate window
+			// would otherwise keep only the first.
+			p.ev.DedupID = p.ev.ID + ":" + recipient
 		}
 		batch = append(batch, p)
 	}

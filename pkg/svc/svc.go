@@ -350,6 +350,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		for workCtx.Err() == nil {
 			sctx, cancel := context.WithTimeout(workCtx, 5*time.Second)
 			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas)
+			if err == nil {
+				// Partner feed copies go through every service's outbox into the feed stream.
+				_, err = natsx.EnsureFeedStream(sctx, js, cfg.StreamReplicas)
+			}
 			cancel()
 			if err == nil {
 				close(streamReady)

@@ -66,11 +66,13 @@ func SpecWith(o Options) svc.Spec {
 			if err != nil {
 				return nil, fmt.Errorf("dial intake: %w", err)
 			}
-			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access,
+			cases := postgres.NewCases(p.DB, p.Protector)
+			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), p.Access,
 				peers.NewProviderMonitoring(pm), peers.NewIntake(in))
 			if o.Now != nil {
 				a.Now = o.Now
 			}
+			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
 			server := grpcport.NewServer(a, p.Idem)
 			scheduler := p.SystemCaller("case-monitoring")
 			return &svc.Wiring{

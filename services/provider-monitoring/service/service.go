@@ -57,6 +57,7 @@ func Spec() svc.Spec {
 				return nil, errors.New("WIJKBRUG_NOT_STARTED_ALERT_DAYS must be ≥ 0 and WIJKBRUG_PM_SCHEDULER_INTERVAL > 0")
 			}
 			a := newApp(p.DB, events.NewPublisher(p.Outbox), p.Access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
+			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
 			server := grpcport.NewServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).
 			system := p.SystemCaller("care-monitoring")

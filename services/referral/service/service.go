@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/feed"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/peers"
@@ -37,8 +39,9 @@ func Spec() svc.Spec {
 		DefaultGRPCAddr:  ":50054",
 		DefaultAdminAddr: ":9094",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
-		Services:         []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc},
+		// Referral also serves the partners' Subscriptions API (natsauth.FeedManager).
+		Policy:   feed.WithPolicy(grpcport.Policy),
+		Services: []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc, subscriptionsv1.SubscriptionService_ServiceDesc},
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
 				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
@@ -53,8 +56,12 @@ func Spec() svc.Spec {
 			}
 			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize}, peers.NewCaseDirection(cd), peers.NewIntake(in))
 			server := grpcport.NewServer(a, p.Idem)
+			subscriptions := feed.NewServer(feed.NewManager(p.JS, p.Config.StreamReplicas), p.Idem)
 			return &svc.Wiring{
-				Register: func(r grpc.ServiceRegistrar) { referralv1.RegisterReferralServiceServer(r, server) },
+				Register: func(r grpc.ServiceRegistrar) {
+					referralv1.RegisterReferralServiceServer(r, server)
+					subscriptionsv1.RegisterSubscriptionServiceServer(r, subscriptions)
+				},
 				Consumers: []consumer.Spec{
 					consumers.IntakeEvents(a, p.SystemCaller("signal-feedback")),
 					consumers.CaseEvents(a, p.SystemCaller("signal-feedback")),
@@ -70,6 +77,7 @@ func Spec() svc.Spec {
 }
 
 func newApp(p *svc.Platform, s app.Settings, cases app.Cases, intakes app.Intakes) *app.App {
+	p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
 	return app.New(app.Deps{
 		Tx: p.DB, Signals: postgres.NewSignals(p.DB, p.Protector), Provisions: postgres.NewProvisions(p.DB),
 		Consents: postgres.NewConsents(p.DB, p.Protector), Referrals: postgres.NewReferrals(p.DB, p.Protector),

@@ -99,3 +99,19 @@ func (r *Cases) endWhere(ctx context.Context, caseID, where string, at time.Time
 	}
 	return out, rows.Err()
 }
+
+// InvolvedOrganisations lists the organisations (OINs) with an involvement in the case that is
+// active at t: they receive the case's events in their feeds while it lasts.
+func (r *Cases) InvolvedOrganisations(ctx context.Context, caseID string, t time.Time) ([]string, error) {
+	all, err := r.involvements(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, i := range all {
+		if i.ActiveAt(t) && i.OrgOIN != "" {
+			out = append(out, i.OrgOIN)
+		}
+	}
+	return out, nil
+}

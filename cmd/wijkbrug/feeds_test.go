@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// feedEvent is one event read from a partner's subscription.
+type feedEvent struct {
+	id, typ, aggregate string
+}
+
+// drain reads everything a durable subscription holds, acknowledging as it goes.
+func drain(t *testing.T, s *suite.Suite, partner string, conn *subscriptionsv1.Connection) []feedEvent {
+	t.Helper()
+	nc, err := s.ConnectNATS(s.Partners[partner])
+	if err != nil {
+		t.Fatalf("%s connects to NATS: %v", partner, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, conn.GetStream(), conn.GetConsumer())
+	if err != nil {
+		t.Fatalf("%s opens its subscription: %v", partner, err)
+	}
+	var out []feedEvent
+	for {
+		batch, err := cons.Fetch(100, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			env, err := cloudevents.FromMsg(m.Subject(), m.Headers(), m.Data())
+			if err != nil {
+				t.Fatalf("%s got a malformed event: %v", partner, err)
+			}
+			if _, err := env.Decode(); err != nil {
+				t.Fatalf("%s cannot decode %s: %v", partner, env.Type, err)
+			}
+			out = append(out, feedEvent{env.ID, env.Type, env.Subject})
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+func ids(evs []feedEvent) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestPartnerFeeds: after the walking skeleton the GP's durable subscription holds exactly the
+// events about the GP's signal; a provider receives a case's events only while its involvement
+// lasts; replay from a time returns the same events again; an organisation never sees
+// another's subscriptions.
+func TestPartnerFeeds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	events := record(t, s)
+	refAddr := s.Endpoint("referral").Addr
+	gpSubs := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "gp", refAddr))
+	providerSubs := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "provider", refAddr))
+	gpCtx := acting(t, "dr-jansen", "gp", "signal")
+	providerCtx := acting(t, "piet", "care_coordinator", "care-delivery")
+
+	gpSub, err := gpSubs.CreateSubscription(gpCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "gp-all", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL})
+	if err != nil {
+		t.Fatalf("GP creates a subscription: %v", err)
+	}
+	provSub, err := providerSubs.CreateSubscription(providerCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "prov-all"})
+	if err != nil {
+		t.Fatalf("provider creates a subscription: %v", err)
+	}
+	before := time.Now()
+
+	// The walking skeleton, with the provider involved in the case for a while.
+	gp := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr))
+	submitted, err := gp.SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
+		IdempotencyKey: "feed-1", SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+		Category:    "multiple problems", Description: "Patient has debts and is isolated",
+	})
+	if err != nil {
+		t.Fatalf("submit signal: %v", err)
+	}
+	signalID := submitted.GetSignalId()
+	caseID := events.wait(t, "intake.case_opened", func(r recorded) bool {
+		m, ok := r.msg.(*intakev1.IntakeCaseOpened)
+		return ok && slices.Contains(m.GetSignalIds(), signalID)
+	}).msg.(*intakev1.IntakeCaseOpened).GetCaseId()
+	events.wait(t, "the GP's feedback", func(r recorded) bool {
+		m, ok := r.msg.(*referralv1.SignalFedBack)
+		return ok && m.GetSignalId() == signalID
+	})
+	team := casedirectionv1.NewCaseDirectionServiceClient(dialAs(t, s, "team", s.Endpoint("casedirection").Addr))
+	teamCtx := acting(t, "regisseur-anna", "case_director", "case-direction")
+	if _, err := team.AssignDirector(teamCtx, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: "feed-dir", CaseId: caseID, ProfessionalId: "regisseur-anna"}); err != nil {
+		t.Fatalf("assign director: %v", err)
+	}
+	events.wait(t, "case.director_assigned", func(r recorded) bool {
+		m, ok := r.msg.(*casedirectionv1.CaseDirectorAssigned)
+		return ok && m.GetCaseId() == caseID
+	})
+	caseEventsSoFar := func() map[string]bool {
+		out := map[string]bool{}
+		for _, r := range events.all() {
+			if r.env.Subject == caseID {
+				out[r.env.ID] = true
+			}
+		}
+		return out
+	}
+	beforeInvolvement := caseEventsSoFar()
+	today := time.Now().Format("2006-01-02")
+	inv, err := team.AddInvolvement(teamCtx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "feed-inv", CaseId: caseID,
+		OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PROVIDER, OrganisationOin: suite.DemoProvider.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_EXECUTOR, ValidFrom: today})
+	if err != nil {
+		t.Fatalf("add involvement: %v", err)
+	}
+	allocate := func(key string, monthsAhead int) string {
+		start := time.Now().AddDate(0, monthsAhead, 0)
+		a, err := team.RequestAllocation(teamCtx, &casedirectionv1.RequestAllocationRequest{IdempotencyKey: key, CaseId: caseID,
+			ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
+			StartDate: start.Format("2006-01-02"), EndDate: start.AddDate(0, 2, 0).Format("2006-01-02"),
+			Volume: hoursPerWeek(4)})
+		if err != nil {
+			t.Fatalf("request allocation %s: %v", key, err)
+		}
+		return a.GetAllocationNumber()
+	}
+	caseEvent := func(number string) string {
+		return events.wait(t, "case.allocation_requested "+number, func(r recorded) bool {
+			m, ok := r.msg.(*casedirectionv1.CaseAllocationRequested)
+			return ok && m.GetAllocationNumber() == number
+		}).env.ID
+	}
+	whileInvolved := caseEvent(allocate("feed-alloc-1", 0))
+	if _, err := team.EndInvolvement(teamCtx, &casedirectionv1.EndInvolvementRequest{IdempotencyKey: "feed-end", CaseId: caseID,
+		InvolvementId: inv.GetInvolvement().GetId()}); err != nil {
+		t.Fatalf("end involvement: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond) // events of the involvement's last moments reach the recorder
+	untilEnd := caseEventsSoFar()
+	afterEnd := caseEvent(allocate("feed-alloc-2", 4))
+	// Let the relays publish everything before the feeds are read.
+	time.Sleep(2 * time.Second)
+
+	t.Run("the GP's subscription holds exactly the GP's events", func(t *testing.T) {
+		var want []string
+		for _, r := range events.all() {
+			if r.env.Subject == signalID {
+				want = append(want, r.env.ID)
+			}
+		}
+		// The feedback subject repeats the events of the municipal subject for signals; count
+		// each event once.
+		slices.Sort(want)
+		want = slices.Compact(want)
+		got := drain(t, s, "gp", gpSub.GetConnection())
+		if len(want) < 3 || !slices.Equal(ids(got), want) {
+			t.Fatalf("GP feed %v, want the events of its signal %v", got, want)
+		}
+	})
+	t.Run("a provider receives a case's events only while involved", func(t *testing.T) {
+		got := drain(t, s, "provider", provSub.GetConnection())
+		var caseEvents []string
+		for _, e := range got {
+			if e.aggregate != caseID {
+				continue
+			}
+			caseEvents = append(caseEvents, e.id)
+			if beforeInvolvement[e.id] {
+				t.Errorf("provider got %s (%s), from before its involvement", e.id, e.typ)
+			}
+			if !untilEnd[e.id] {
+				t.Errorf("provider got %s (%s), from after its involvement ended", e.id, e.typ)
+			}
+		}
+		if !slices.Contains(caseEvents, whileInvolved) || slices.Contains(caseEvents, afterEnd) {
+			t.Fatalf("provider's case events %v: want %s (while involved), not %s (after it ended)", caseEvents, whileInvolved, afterEnd)
+		}
+		allocations := 0
+		for _, e := range got {
+			if e.typ == "wijkbrug.providermonitoring.v1.AllocationIssued" {
+				allocations++
+			}
+		}
+		if allocations != 2 {
+			t.Fatalf("provider saw %d allocations issued to it, want 2: %v", allocations, got)
+		}
+	})
+	t.Run("replay from a time returns the same events", func(t *testing.T) {
+		first := drain(t, s, "gp", gpSub.GetConnection())
+		if len(first) != 0 {
+			t.Fatalf("acknowledged events came back: %v", first)
+		}
+		replay, err := gpSubs.CreateSubscription(gpCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "gp-replay",
+			StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME, StartTime: timestamppb.New(before)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := drain(t, s, "gp", replay.GetConnection())
+		var want []string
+		for _, r := range events.all() {
+			if r.env.Subject == signalID {
+				want = append(want, r.env.ID)
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(ids(again), slices.Compact(want)) {
+			t.Fatalf("replay %v, want %v", again, want)
+		}
+	})
+	t.Run("subscriptions are the organisation's own", func(t *testing.T) {
+		list, err := providerSubs.ListSubscriptions(providerCtx, &subscriptionsv1.ListSubscriptionsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.GetSubscriptions()) != 1 || list.GetSubscriptions()[0].GetSubscriptionId() != provSub.GetSubscription().GetSubscriptionId() {
+			t.Fatalf("provider lists %v", list.GetSubscriptions())
+		}
+		gpID := gpSub.GetSubscription().GetSubscriptionId()
+		_, err = providerSubs.DeleteSubscription(providerCtx, &subscriptionsv1.DeleteSubscriptionRequest{IdempotencyKey: "steal", SubscriptionId: gpID})
+		if status.Code(err) != codes.NotFound {
+			t.Fatalf("provider deleting the GP's subscription: %v, want NOT_FOUND", err)
+		}
+		paused, err := gpSubs.PauseSubscription(gpCtx, &subscriptionsv1.PauseSubscriptionRequest{IdempotencyKey: "pause", SubscriptionId: gpID, Paused: true})
+		if err != nil || !paused.GetSubscription().GetPaused() {
+			t.Fatalf("pause: %v %v", paused, err)
+		}
+		if _, err := gpSubs.DeleteSubscription(gpCtx, &subscriptionsv1.DeleteSubscriptionRequest{IdempotencyKey: "del", SubscriptionId: gpID}); err != nil {
+			t.Fatal(err)
+		}
+		list, err = gpSubs.ListSubscriptions(gpCtx, &subscriptionsv1.ListSubscriptionsRequest{})
+		if err != nil || len(list.GetSubscriptions()) != 1 {
+			t.Fatalf("GP lists %v after deleting one of two: %v", list.GetSubscriptions(), err)
+		}
+	})
+}

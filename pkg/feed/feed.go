@@ -1,0 +1,232 @@
+// Package feed manages partner subscriptions on the event plane: durable JetStream consumers
+// on a partner's own feed stream (WIJKBRUG_FEED_<OIN>), which the services fill through their
+// outboxes with the events the partner is involved in. The Subscriptions API (Server) is a
+// platform service like the access log; the referral service serves it (natsauth.FeedManager).
+package feed
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+)
+
+// Start is where a subscription begins.
+type Start string
+
+// Start points.
+const (
+	StartAll      Start = "ALL"
+	StartTime     Start = "TIME"
+	StartSequence Start = "SEQUENCE"
+	StartNew      Start = "NEW"
+)
+
+// AckWait is how long a delivered event waits for its acknowledgement before it is delivered
+// again.
+const AckWait = 30 * time.Second
+
+// MaxEventTypes bounds the filter of one subscription.
+const MaxEventTypes = 16
+
+// EventTypeRe is the shape of a Wijkbrug event type (ce-type): wijkbrug.<service>.v1.<Message>.
+var EventTypeRe = regexp.MustCompile(`^wijkbrug\.[a-z]+\.v[0-9]+\.[A-Z][A-Za-z0-9]{0,63}$`)
+
+// Spec is a new subscription.
+type Spec struct {
+	Start    Start
+	Time     time.Time
+	Sequence uint64
+	Types    []string
+}
+
+// Subscription is a subscription as it stands.
+type Subscription struct {
+	ID, Stream          string
+	Types               []string
+	Start               Start
+	Time                time.Time
+	Sequence            uint64
+	Paused              bool
+	Pending, AckPending uint64
+	CreatedAt           time.Time
+}
+
+// Manager creates and manages subscriptions through NATS with the feed manager's identity.
+type Manager struct {
+	js       jetstream.JetStream
+	replicas int
+}
+
+// NewManager returns a manager; replicas is that of the partner feed streams (3 in production).
+func NewManager(js jetstream.JetStream, replicas int) *Manager {
+	return &Manager{js: js, replicas: max(replicas, 1)}
+}
+
+const (
+	metaKind  = "wijkbrug-subscription"
+	metaStart = "wijkbrug-start"
+	metaTime  = "wijkbrug-start-time"
+	metaSeq   = "wijkbrug-start-sequence"
+)
+
+// SubscriptionID is the consumer name of a subscription: derived from the organisation and the
+// request's idempotency key, so a retry after a lost answer finds the same consumer instead of
+// making a second one.
+func SubscriptionID(oin, idempotencyKey string) string {
+	sum := sha256.Sum256([]byte(oin + "\x00" + idempotencyKey))
+	return "sub-" + hex.EncodeToString(sum[:8])
+}
+
+var idRe = regexp.MustCompile(`^sub-[0-9a-f]{16}$`)
+
+// ValidID reports whether id has the shape of a subscription id.
+func ValidID(id string) bool { return idRe.MatchString(id) }
+
+// Create makes the subscription id on the feed of oin (creating the feed stream first).
+func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscription, error) {
+	// Bounded: the broker refuses an organisation it does not know by not answering.
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas); err != nil {
+		return Subscription{}, m.classify(err, "the feed of this organisation")
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable: id, Description: "Wijkbrug subscription", AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait,
+		MaxAckPending: 256, DeliverPolicy: jetstream.DeliverAllPolicy,
+		Metadata: map[string]string{metaKind: "1", metaStart: string(s.Start)},
+	}
+	for _, t := range s.Types {
+		cfg.FilterSubjects = append(cfg.FilterSubjects, natsx.FeedSubject(oin, t))
+	}
+	switch s.Start {
+	case StartTime:
+		t := s.Time.UTC()
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+		cfg.Metadata[metaTime] = t.Format(time.RFC3339Nano)
+	case StartSequence:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, s.Sequence
+		cfg.Metadata[metaSeq] = strconv.FormatUint(s.Sequence, 10)
+	case StartNew:
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	c, err := m.js.CreateConsumer(ctx, natsx.PartnerStream(oin), cfg)
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		c, err = m.js.Consumer(ctx, natsx.PartnerStream(oin), id) // the retry of a create whose answer was lost
+	}
+	if err != nil {
+		return Subscription{}, m.classify(err, "the subscription")
+	}
+	return fromInfo(c.CachedInfo()), nil
+}
+
+// List returns the subscriptions on the feed of oin.
+func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) {
+	stream, err := m.js.Stream(ctx, natsx.PartnerStream(oin))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil // no subscription made yet
+	}
+	if err != nil {
+		return nil, m.classify(err, "the feed of this organisation")
+	}
+	var out []Subscription
+	infos := stream.ListConsumers(ctx)
+	for info := range infos.Info() {
+		if info.Config.Metadata[metaKind] == "1" {
+			out = append(out, fromInfo(info))
+		}
+	}
+	if err := infos.Err(); err != nil {
+		return nil, m.classify(err, "the subscriptions")
+	}
+	slices.SortFunc(out, func(a, b Subscription) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// Get returns one subscription of oin.
+func (m *Manager) Get(ctx context.Context, oin, id string) (Subscription, error) {
+	stream, err := m.js.Stream(ctx, natsx.PartnerStream(oin))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Subscription{}, apperr.NotFound("subscription", id)
+	}
+	if err != nil {
+		return Subscription{}, m.classify(err, "the feed of this organisation")
+	}
+	c, err := stream.Consumer(ctx, id)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Subscription{}, apperr.NotFound("subscription", id)
+	}
+	if err != nil {
+		return Subscription{}, m.classify(err, "the subscription")
+	}
+	if c.CachedInfo().Config.Metadata[metaKind] != "1" {
+		return Subscription{}, apperr.NotFound("subscription", id)
+	}
+	return fromInfo(c.CachedInfo()), nil
+}
+
+// Pause pauses or resumes the subscription id of oin.
+func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subscription, error) {
+	if _, err := m.Get(ctx, oin, id); err != nil {
+		return Subscription{}, err
+	}
+	var err error
+	if paused {
+		// "Until further notice": JetStream pauses until a moment; a century is that.
+		_, err = m.js.PauseConsumer(ctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
+	} else {
+		_, err = m.js.ResumeConsumer(ctx, natsx.PartnerStream(oin), id)
+	}
+	if err != nil {
+		return Subscription{}, m.classify(err, "the subscription")
+	}
+	return m.Get(ctx, oin, id)
+}
+
+// Delete removes the subscription id of oin.
+func (m *Manager) Delete(ctx context.Context, oin, id string) error {
+	if _, err := m.Get(ctx, oin, id); err != nil {
+		return err
+	}
+	if err := m.js.DeleteConsumer(ctx, natsx.PartnerStream(oin), id); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return m.classify(err, "the subscription")
+	}
+	return nil
+}
+
+// classify turns a NATS failure into the caller's answer: a refusal by the broker's
+// permissions means the organisation was not given access to the event plane (an operator
+// adds it to the NATS configuration); anything else is the broker being unavailable.
+func (m *Manager) classify(err error, what string) error {
+	if last := m.js.Conn().LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), natsx.FeedStream+"_") {
+		return apperr.FailedPrecondition("this organisation has no access to the event plane yet: the operator adds its certificate to the NATS configuration")
+	}
+	return apperr.Unavailable(fmt.Sprintf("cannot reach %s on the event plane", what), err)
+}
+
+func fromInfo(info *jetstream.ConsumerInfo) Subscription {
+	s := Subscription{ID: info.Name, Stream: info.Stream, Start: Start(info.Config.Metadata[metaStart]),
+		Paused: info.Paused, Pending: info.NumPending, AckPending: uint64(info.NumAckPending), CreatedAt: info.Created}
+	for _, f := range info.Config.FilterSubjects {
+		// wijkbrug.feed.<oin>.<type>
+		if parts := strings.SplitN(f, ".", 4); len(parts) == 4 {
+			s.Types = append(s.Types, parts[3])
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, info.Config.Metadata[metaTime]); err == nil {
+		s.Time = t
+	}
+	s.Sequence, _ = strconv.ParseUint(info.Config.Metadata[metaSeq], 10, 64)
+	return s
+}

@@ -1,0 +1,70 @@
+package feed
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func TestSpecFromRequest(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ok := []*subscriptionsv1.CreateSubscriptionRequest{
+		{},
+		{StartPoint: subscriptionsv1.StartPoint_START_POINT_NEW, EventTypes: []string{"wijkbrug.referral.v1.SignalFedBack", "wijkbrug.referral.v1.SignalFedBack"}},
+		{StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME, StartTime: timestamppb.New(at)},
+		{StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE, StartSequence: 7},
+	}
+	for _, req := range ok {
+		if _, err := SpecFromRequest(req); err != nil {
+			t.Errorf("%v: %v", req, err)
+		}
+	}
+	s, _ := SpecFromRequest(ok[1])
+	if len(s.Types) != 1 || s.Start != StartNew {
+		t.Errorf("spec %+v", s)
+	}
+	bad := map[string]*subscriptionsv1.CreateSubscriptionRequest{
+		"start_time":     {StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME},
+		"start_sequence": {StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE},
+		"event_types":    {EventTypes: []string{"wijkbrug.feed.>"}},
+		"start_point":    {StartPoint: 99},
+	}
+	for field, req := range bad {
+		_, err := SpecFromRequest(req)
+		e, isApp := apperr.As(err)
+		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) == 0 || e.Violations[0].Field != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if !ValidID(SubscriptionID("00000001000000000200", "k")) || SubscriptionID("a", "k") == SubscriptionID("b", "k") {
+		t.Error("subscription ids must be valid and differ per organisation")
+	}
+}
+
+// FuzzSpecFromRequest: any request is either refused with field errors or gives a spec
+// whose filters are event types only (never a wildcard that widens the feed).
+func FuzzSpecFromRequest(f *testing.F) {
+	f.Add(int32(1), int64(0), uint64(0), "wijkbrug.referral.v1.SignalFedBack")
+	f.Add(int32(3), int64(1700000000), uint64(5), "wijkbrug.feed.>")
+	f.Fuzz(func(t *testing.T, start int32, secs int64, seq uint64, typ string) {
+		req := &subscriptionsv1.CreateSubscriptionRequest{StartPoint: subscriptionsv1.StartPoint(start), StartSequence: seq, EventTypes: []string{typ}}
+		if secs != 0 {
+			req.StartTime = &timestamppb.Timestamp{Seconds: secs}
+		}
+		s, err := SpecFromRequest(req)
+		if err != nil {
+			if _, ok := apperr.As(err); !ok {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		for _, ty := range s.Types {
+			if !EventTypeRe.MatchString(ty) {
+				t.Fatalf("filter %q accepted", ty)
+			}
+		}
+	})
+}

@@ -1,0 +1,193 @@
+package feed
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// subscribers are the organisation types that may have a feed: every partner type. Services
+// and unknown types have none.
+var subscribers = []identity.OrgType{
+	identity.OrgGP, identity.OrgPracticeNurse, identity.OrgVeiligThuis, identity.OrgHousingCorporation,
+	identity.OrgUtility, identity.OrgHealthInsurer, identity.OrgPolice, identity.OrgCreditBank,
+	identity.OrgProvider, identity.OrgTeam, identity.OrgMunicipality, identity.OrgIntegrator,
+}
+
+// Policy is the rule set of the Subscriptions API: any partner, for its own feed only (the
+// feed is chosen by the caller's certificate, never by the request).
+var Policy = authz.Policy{
+	subscriptionsv1.SubscriptionService_CreateSubscription_FullMethodName: {OrgTypes: subscribers},
+	subscriptionsv1.SubscriptionService_ListSubscriptions_FullMethodName:  {OrgTypes: subscribers},
+	subscriptionsv1.SubscriptionService_PauseSubscription_FullMethodName:  {OrgTypes: subscribers},
+	subscriptionsv1.SubscriptionService_DeleteSubscription_FullMethodName: {OrgTypes: subscribers},
+}
+
+// WithPolicy returns p plus the Subscriptions API rules (for the service that serves it).
+func WithPolicy(p authz.Policy) authz.Policy {
+	out := maps.Clone(p)
+	maps.Copy(out, Policy)
+	return out
+}
+
+// Server is the Subscriptions API.
+type Server struct {
+	subscriptionsv1.UnimplementedSubscriptionServiceServer
+	m    *Manager
+	idem *idempotency.Store
+}
+
+// NewServer returns the Subscriptions API on m.
+func NewServer(m *Manager, idem *idempotency.Store) *Server { return &Server{m: m, idem: idem} }
+
+func caller(ctx context.Context) (identity.Caller, error) {
+	c, ok := identity.From(ctx)
+	if !ok {
+		return c, apperr.Unauthenticated("no caller")
+	}
+	return c, nil
+}
+
+// SpecFromRequest validates a new subscription (every bad field at once).
+func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest) (Spec, error) {
+	var v apperr.Validation
+	s := Spec{}
+	switch req.GetStartPoint() {
+	case subscriptionsv1.StartPoint_START_POINT_ALL, subscriptionsv1.StartPoint_START_POINT_UNSPECIFIED:
+		s.Start = StartAll
+	case subscriptionsv1.StartPoint_START_POINT_TIME:
+		s.Start = StartTime
+		v.Check(req.GetStartTime().IsValid() && req.GetStartTime().GetSeconds() > 0, "start_time", "required with START_POINT_TIME")
+		s.Time = req.GetStartTime().AsTime()
+	case subscriptionsv1.StartPoint_START_POINT_SEQUENCE:
+		s.Start = StartSequence
+		v.Check(req.GetStartSequence() >= 1, "start_sequence", "required (1 or more) with START_POINT_SEQUENCE")
+		s.Sequence = req.GetStartSequence()
+	case subscriptionsv1.StartPoint_START_POINT_NEW:
+		s.Start = StartNew
+	default:
+		v.Add("start_point", "unknown start point")
+	}
+	if req.GetStartPoint() != subscriptionsv1.StartPoint_START_POINT_TIME && req.GetStartTime() != nil {
+		v.Add("start_time", "only with START_POINT_TIME")
+	}
+	if req.GetStartPoint() != subscriptionsv1.StartPoint_START_POINT_SEQUENCE && req.GetStartSequence() != 0 {
+		v.Add("start_sequence", "only with START_POINT_SEQUENCE")
+	}
+	v.Check(len(req.GetEventTypes()) <= MaxEventTypes, "event_types", "at most 16 event types")
+	for _, t := range req.GetEventTypes() {
+		if !EventTypeRe.MatchString(t) {
+			v.Add("event_types", "an event type (ce-type) such as wijkbrug.referral.v1.SignalFedBack")
+			break
+		}
+		if !slices.Contains(s.Types, t) {
+			s.Types = append(s.Types, t)
+		}
+	}
+	return s, v.Err()
+}
+
+// CreateSubscription makes a durable subscription on the caller's own feed.
+func (s *Server) CreateSubscription(ctx context.Context, req *subscriptionsv1.CreateSubscriptionRequest) (*subscriptionsv1.CreateSubscriptionResponse, error) {
+	spec, err := SpecFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *subscriptionsv1.CreateSubscriptionResponse {
+		return &subscriptionsv1.CreateSubscriptionResponse{}
+	},
+		func(ctx context.Context) (*subscriptionsv1.CreateSubscriptionResponse, error) {
+			sub, err := s.m.Create(ctx, c.Org.OIN, SubscriptionID(c.Org.OIN, req.GetIdempotencyKey()), spec)
+			if err != nil {
+				return nil, err
+			}
+			return &subscriptionsv1.CreateSubscriptionResponse{Subscription: toProto(sub), Connection: &subscriptionsv1.Connection{
+				Stream: sub.Stream, Consumer: sub.ID, InboxPrefix: natsx.InboxPrefix(c.Org.OIN), AckWaitSeconds: int64(AckWait.Seconds()),
+			}}, nil
+		})
+}
+
+// ListSubscriptions lists the caller's subscriptions.
+func (s *Server) ListSubscriptions(ctx context.Context, _ *subscriptionsv1.ListSubscriptionsRequest) (*subscriptionsv1.ListSubscriptionsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.m.List(ctx, c.Org.OIN)
+	if err != nil {
+		return nil, err
+	}
+	out := &subscriptionsv1.ListSubscriptionsResponse{}
+	for _, sub := range subs {
+		out.Subscriptions = append(out.Subscriptions, toProto(sub))
+	}
+	return out, nil
+}
+
+func checkID(id string) error {
+	if !ValidID(id) {
+		return apperr.Invalid("subscription_id", "a subscription id as returned by CreateSubscription (sub-<16 hex digits>)")
+	}
+	return nil
+}
+
+// PauseSubscription pauses or resumes one of the caller's subscriptions.
+func (s *Server) PauseSubscription(ctx context.Context, req *subscriptionsv1.PauseSubscriptionRequest) (*subscriptionsv1.PauseSubscriptionResponse, error) {
+	if err := checkID(req.GetSubscriptionId()); err != nil {
+		return nil, err
+	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *subscriptionsv1.PauseSubscriptionResponse { return &subscriptionsv1.PauseSubscriptionResponse{} },
+		func(ctx context.Context) (*subscriptionsv1.PauseSubscriptionResponse, error) {
+			sub, err := s.m.Pause(ctx, c.Org.OIN, req.GetSubscriptionId(), req.GetPaused())
+			if err != nil {
+				return nil, err
+			}
+			return &subscriptionsv1.PauseSubscriptionResponse{Subscription: toProto(sub)}, nil
+		})
+}
+
+// DeleteSubscription removes one of the caller's subscriptions.
+func (s *Server) DeleteSubscription(ctx context.Context, req *subscriptionsv1.DeleteSubscriptionRequest) (*subscriptionsv1.DeleteSubscriptionResponse, error) {
+	if err := checkID(req.GetSubscriptionId()); err != nil {
+		return nil, err
+	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *subscriptionsv1.DeleteSubscriptionResponse {
+		return &subscriptionsv1.DeleteSubscriptionResponse{}
+	},
+		func(ctx context.Context) (*subscriptionsv1.DeleteSubscriptionResponse, error) {
+			return &subscriptionsv1.DeleteSubscriptionResponse{}, s.m.Delete(ctx, c.Org.OIN, req.GetSubscriptionId())
+		})
+}
+
+var startToProto = map[Start]subscriptionsv1.StartPoint{StartAll: subscriptionsv1.StartPoint_START_POINT_ALL,
+	StartTime: subscriptionsv1.StartPoint_START_POINT_TIME, StartSequence: subscriptionsv1.StartPoint_START_POINT_SEQUENCE,
+	StartNew: subscriptionsv1.StartPoint_START_POINT_NEW}
+
+func toProto(s Subscription) *subscriptionsv1.Subscription {
+	p := &subscriptionsv1.Subscription{SubscriptionId: s.ID, Stream: s.Stream, EventTypes: s.Types, StartPoint: startToProto[s.Start],
+		StartSequence: s.Sequence, Paused: s.Paused, Pending: s.Pending, AckPending: s.AckPending, CreatedAt: timestamppb.New(s.CreatedAt)}
+	if !s.Time.IsZero() {
+		p.StartTime = timestamppb.New(s.Time)
+	}
+	return p
+}
