@@ -156,7 +156,7 @@ type bolaFixture struct {
 const (
 	demoBuddyProvision = "f2bd4a52-bf43-5781-a4e2-f86c34329233"
 	demoDebtProvision  = "c32cf85b-6e4e-5df6-a906-90a238660910"
-	bolaRoleWrong      = "bola_wrong_role"
+	bolaRoleWrong      = authz.RoleProfessional // a known role of every type, never one a rule asks for
 	bolaUnknownID      = "00000000-0000-4000-8000-00000000b01a"
 )
 
@@ -610,7 +610,7 @@ func (e *bolaEnv) invoke(t *testing.T, endpoint, method string, who actor, req p
 	}
 	role := who.role
 	if role == "" {
-		role = "staff"
+		role = authz.RoleProfessional
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -794,11 +794,11 @@ func TestBOLA(t *testing.T) {
 						if typ == identity.OrgService || slices.Contains(v.publicTo, typ) {
 							continue // Wijkbrug services act for others and are trusted
 						}
-						callers = append(callers, extraCall{roleFor(actor{"other " + string(typ), "other-" + string(typ), "staff"}), refused})
+						callers = append(callers, extraCall{roleFor(actor{"other " + string(typ), "other-" + string(typ), authz.RoleProfessional}), refused})
 					}
 					for _, typ := range wrongTypePreference {
 						if !slices.Contains(rule.OrgTypes, typ) {
-							callers = append(callers, extraCall{roleFor(actor{string(typ) + " (type not allowed)", "other-" + string(typ), "staff"}), []codes.Code{codes.PermissionDenied}})
+							callers = append(callers, extraCall{roleFor(actor{string(typ) + " (type not allowed)", "other-" + string(typ), authz.RoleProfessional}), []codes.Code{codes.PermissionDenied}})
 							break
 						}
 					}

@@ -291,7 +291,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		t.Fatalf("signal after feedback: %v %v", sig, err)
 	}
 	housing := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", s.Endpoint("referral").Addr))
-	if _, err := housing.GetSignal(acting(t, "medewerker", "staff", "signal"), &referralv1.GetSignalRequest{SignalId: signalID}); status.Code(err) != codes.NotFound {
+	if _, err := housing.GetSignal(acting(t, "medewerker", "housing_officer", "signal"), &referralv1.GetSignalRequest{SignalId: signalID}); status.Code(err) != codes.NotFound {
 		t.Fatalf("another partner must not see the GP's signal: %v", err)
 	}
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	casedirection "github.com/wijkbrug/wijkbrug/services/case-direction/service"
 	intake "github.com/wijkbrug/wijkbrug/services/intake/service"
@@ -58,6 +60,16 @@ func policyTable() string {
 			types = append(types, string(t))
 		}
 		row(m+" (every service)", types, rule.Roles)
+	}
+	b.WriteString("\nRoles per organisation type (`x-wijkbrug-role`; any other role is refused with PERMISSION_DENIED naming these; SERVICE forwards the role of whoever it acts for, or `system`):\n\n")
+	b.WriteString("| organisation type | roles |\n|---|---|\n")
+	var orgTypes []string
+	for t := range authz.Roles {
+		orgTypes = append(orgTypes, string(t))
+	}
+	sort.Strings(orgTypes)
+	for _, t := range orgTypes {
+		fmt.Fprintf(&b, "| %s | %s |\n", t, strings.Join(authz.Roles[identity.OrgType(t)], ", "))
 	}
 	return b.String()
 }

@@ -52,6 +52,9 @@ func (p Policy) Check(method string, caller identity.Caller) error {
 	if !slices.Contains(rule.OrgTypes, caller.Org.Type) {
 		return apperr.PermissionDenied("organisation type " + string(caller.Org.Type) + " may not call this method")
 	}
+	if err := checkRole(caller); err != nil {
+		return err
+	}
 	if len(rule.Roles) > 0 && caller.Org.Type != identity.OrgService && !slices.Contains(rule.Roles, caller.Role) {
 		return apperr.PermissionDenied("role " + caller.Role + " may not call this method")
 	}
