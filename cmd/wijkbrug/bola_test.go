@@ -183,7 +183,7 @@ func bolaTable() map[string]bolaEntry {
 	}
 	t := map[string]bolaEntry{
 		// ---------------------------------------------------------------- intake
-		in("RegisterIntake"):   exempt("creates a new intake owned by the calling team; takes a BSN, no id of another organisation's record"),
+		in("RegisterIntake"):   exempt("creates a new intake owned by the calling team; takes a BSN, no id of another organisation's record. A BSN of another team's resident gives a match, not access: the sequence bolaSecondTeamRegisters checks that"),
 		in("RegisterResident"): exempt("registers (or finds) a resident by BSN for the calling team: how a team starts working with a resident; no foreign id (see report: it links the caller to an existing resident)"),
 		in("ListTeamQueue"):    exempt("takes no id: lists the calling team's own queue"),
 		in("GetIntake"):        teamRead(func(f *bolaFixture) proto.Message { return &intakev1.GetIntakeRequest{IntakeId: f.intakeCase} }),
@@ -492,7 +492,7 @@ func bolaTable() map[string]bolaEntry {
 			}},
 			{name: "draft", read: true, owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 				return &referralv1.GetReferralRequest{ReferralId: f.refDraft}
-			}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "coordinator"}, []codes.Code{codes.NotFound}}}},
+			}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "care_coordinator"}, []codes.Code{codes.NotFound}}}},
 		}},
 		rf("GetReferralHistory"): {variants: []bolaVariant{
 			{name: "sent", read: true, owners: []actor{ownerTeam, ownerProvider}, req: func(f *bolaFixture) proto.Message {
@@ -500,11 +500,11 @@ func bolaTable() map[string]bolaEntry {
 			}},
 			{name: "draft", read: true, owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 				return &referralv1.GetReferralHistoryRequest{ReferralId: f.refDraft}
-			}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "coordinator"}, []codes.Code{codes.NotFound}}}},
+			}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "care_coordinator"}, []codes.Code{codes.NotFound}}}},
 		}},
 		rf("SendReferral"): one(bolaVariant{owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 			return &referralv1.SendReferralRequest{ReferralId: f.refDraft}
-		}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "coordinator"}, []codes.Code{codes.NotFound, codes.PermissionDenied}}}}),
+		}, extra: []extraCall{{actor{"provider A (recipient of a DRAFT)", "provider", "care_coordinator"}, []codes.Code{codes.NotFound, codes.PermissionDenied}}}}),
 		rf("AcceptReferral"): recipientSide("accept", func(f *bolaFixture) proto.Message {
 			return &referralv1.AcceptReferralRequest{ReferralId: f.refSent}
 		}),
@@ -878,6 +878,9 @@ func TestBOLA(t *testing.T) {
 		})
 	}
 	t.Logf("%d calls in %s", calls, time.Since(callsStart).Round(time.Millisecond))
+
+	// Sequences: refusals that must survive a series of calls, not one call.
+	t.Run("sequence/second_team_registers_a_known_resident", func(t *testing.T) { bolaSecondTeamRegisters(t, env, f) })
 }
 
 // describe renders a status with its details (bad fields, named resources).

@@ -27,6 +27,11 @@ type Residents interface {
 	// Get returns apperr NotFound when there is no such resident.
 	Get(ctx context.Context, id string) (domain.Resident, error)
 	AddTeam(ctx context.Context, teamOIN, residentID string) error
+	// OtherTeams lists the teams other than teamOIN that work with the resident or with a
+	// current member of the household, and whether the resident themself matched.
+	OtherTeams(ctx context.Context, teamOIN, residentID, householdID string) ([]domain.InvolvedTeam, domain.MatchBasis, error)
+	// NoteTeam remembers a team's name (from its certificate), to tell others whom to contact.
+	NoteTeam(ctx context.Context, oin, name string) error
 	TeamWorksWith(ctx context.Context, teamOIN, residentID string) (bool, error)
 	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
 	// WasMember reports whether a resident is or was a member of a household.
@@ -116,6 +121,7 @@ type Events interface {
 	HouseholdCreated(ctx context.Context, h domain.Household) error
 	HouseholdMemberAdded(ctx context.Context, h domain.Household, m domain.Member, previousHouseholdID string) error
 	HouseholdMemberRemoved(ctx context.Context, h domain.Household, residentID, endedOn string) error
+	ResidentMatched(ctx context.Context, m domain.Match) error
 }
 
 // CaseRequest asks case direction to open the case of a household.
@@ -209,6 +215,9 @@ func (a *App) RegisterIntake(ctx context.Context, residentBSN string, in domain.
 	in.SignalIDs, in.SourceType = nil, ""
 	var out domain.Intake
 	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		if err := a.d.Residents.NoteTeam(ctx, caller.Org.OIN, caller.Org.Name); err != nil {
+			return err
+		}
 		var err error
 		out, err = a.register(ctx, residentBSN, in, accesslog.RouteNewRecord)
 		return err
@@ -282,6 +291,9 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 		return in, err
 	}
 	in.ResidentID, in.ResidentPseudonym = res.ID, res.Pseudonym
+	if err := a.relateTeam(ctx, &in, res, created); err != nil {
+		return in, err
+	}
 	policy, err := a.d.Policies.Current(ctx, in.Municipality)
 	if err != nil {
 		return in, err

@@ -30,6 +30,9 @@ func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.R
 		created bool
 	)
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		if err := a.d.Residents.NoteTeam(ctx, caller.Org.OIN, caller.Org.Name); err != nil {
+			return err
+		}
 		bsnValue := r.BSN
 		r.ID, r.Pseudonym = uuid.NewString(), a.d.Pseudo.Pseudonym(bsnValue)
 		var err error

@@ -107,6 +107,9 @@ type Intake struct {
 	MergedInto string
 	// TriageProfessional picked the intake up (StartTriage).
 	TriageProfessional string
+	// Match is set by registration when other teams already work with the resident or their
+	// household (not stored with the intake).
+	Match *Match
 }
 
 // Receive marks a new intake as received at now under policy p: the policy version is pinned

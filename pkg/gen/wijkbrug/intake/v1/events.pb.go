@@ -1044,6 +1044,123 @@ func (x *HouseholdMemberRemoved) GetEndedOn() string {
 	return ""
 }
 
+// ResidentMatched: a team registered an intake for a resident (or a member of a household)
+// already in other teams' intakes or cases. Each team hears of it on its own subject, so both
+// sides know of each other; neither learns anything of the other's file. No BSN, name,
+// address or question: ids and OINs only.
+// Subject: wijkbrug.intake.feedback.<team OIN>.resident.matched (to the requesting team and to
+// each involved team)
+type ResidentMatched struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	MatchId string                 `protobuf:"bytes,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
+	// The new intake (of the requesting team).
+	IntakeId          string   `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	RequestingTeamOin string   `protobuf:"bytes,3,opt,name=requesting_team_oin,json=requestingTeamOin,proto3" json:"requesting_team_oin,omitempty"`
+	InvolvedTeamOins  []string `protobuf:"bytes,4,rep,name=involved_team_oins,json=involvedTeamOins,proto3" json:"involved_team_oins,omitempty"`
+	// The resident and household the match is about, so the involved teams find them in their
+	// own records; the requesting team cannot read them through these ids.
+	ResidentId       string                 `protobuf:"bytes,5,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId      string                 `protobuf:"bytes,6,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	Basis            MatchBasis             `protobuf:"varint,7,opt,name=basis,proto3,enum=wijkbrug.intake.v1.MatchBasis" json:"basis,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ResidentMatched) Reset() {
+	*x = ResidentMatched{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResidentMatched) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResidentMatched) ProtoMessage() {}
+
+func (x *ResidentMatched) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResidentMatched.ProtoReflect.Descriptor instead.
+func (*ResidentMatched) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ResidentMatched) GetMatchId() string {
+	if x != nil {
+		return x.MatchId
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetRequestingTeamOin() string {
+	if x != nil {
+		return x.RequestingTeamOin
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetInvolvedTeamOins() []string {
+	if x != nil {
+		return x.InvolvedTeamOins
+	}
+	return nil
+}
+
+func (x *ResidentMatched) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetBasis() MatchBasis {
+	if x != nil {
+		return x.Basis
+	}
+	return MatchBasis_MATCH_BASIS_UNSPECIFIED
+}
+
+func (x *ResidentMatched) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *ResidentMatched) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
@@ -1143,7 +1260,18 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
 	"residentId\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x19\n" +
-	"\bended_on\x18\x04 \x01(\tR\aendedOnBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\xfa\x02\n" +
+	"\x0fResidentMatched\x12\x19\n" +
+	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x12\x1b\n" +
+	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12.\n" +
+	"\x13requesting_team_oin\x18\x03 \x01(\tR\x11requestingTeamOin\x12,\n" +
+	"\x12involved_team_oins\x18\x04 \x03(\tR\x10involvedTeamOins\x12\x1f\n" +
+	"\vresident_id\x18\x05 \x01(\tR\n" +
+	"residentId\x12!\n" +
+	"\fhousehold_id\x18\x06 \x01(\tR\vhouseholdId\x124\n" +
+	"\x05basis\x18\a \x01(\x0e2\x1e.wijkbrug.intake.v1.MatchBasisR\x05basis\x12+\n" +
+	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_events_proto_rawDescOnce sync.Once
@@ -1157,7 +1285,7 @@ func file_wijkbrug_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
 	(*IntakeReceived)(nil),         // 0: wijkbrug.intake.v1.IntakeReceived
 	(*IntakeTriaged)(nil),          // 1: wijkbrug.intake.v1.IntakeTriaged
@@ -1171,44 +1299,48 @@ var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
 	(*HouseholdCreated)(nil),       // 9: wijkbrug.intake.v1.HouseholdCreated
 	(*HouseholdMemberAdded)(nil),   // 10: wijkbrug.intake.v1.HouseholdMemberAdded
 	(*HouseholdMemberRemoved)(nil), // 11: wijkbrug.intake.v1.HouseholdMemberRemoved
-	(Channel)(0),                   // 12: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                   // 13: wijkbrug.intake.v1.Urgency
-	(v1.LifeDomain)(0),             // 14: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),        // 15: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
-	(TriageOutcome)(0),             // 17: wijkbrug.intake.v1.TriageOutcome
-	(IntakeStatus)(0),              // 18: wijkbrug.intake.v1.IntakeStatus
-	(AssessmentContext)(0),         // 19: wijkbrug.intake.v1.AssessmentContext
-	(Positioning)(0),               // 20: wijkbrug.intake.v1.Positioning
-	(*HouseholdMemberRef)(nil),     // 21: wijkbrug.intake.v1.HouseholdMemberRef
-	(HouseholdRole)(0),             // 22: wijkbrug.intake.v1.HouseholdRole
+	(*ResidentMatched)(nil),        // 12: wijkbrug.intake.v1.ResidentMatched
+	(Channel)(0),                   // 13: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                   // 14: wijkbrug.intake.v1.Urgency
+	(v1.LifeDomain)(0),             // 15: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),        // 16: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(TriageOutcome)(0),             // 18: wijkbrug.intake.v1.TriageOutcome
+	(IntakeStatus)(0),              // 19: wijkbrug.intake.v1.IntakeStatus
+	(AssessmentContext)(0),         // 20: wijkbrug.intake.v1.AssessmentContext
+	(Positioning)(0),               // 21: wijkbrug.intake.v1.Positioning
+	(*HouseholdMemberRef)(nil),     // 22: wijkbrug.intake.v1.HouseholdMemberRef
+	(HouseholdRole)(0),             // 23: wijkbrug.intake.v1.HouseholdRole
+	(MatchBasis)(0),                // 24: wijkbrug.intake.v1.MatchBasis
 }
 var file_wijkbrug_intake_v1_events_proto_depIdxs = []int32{
-	12, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
-	13, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	14, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	15, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	16, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
-	17, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	18, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	18, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	16, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
-	17, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	13, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	18, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	16, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
-	19, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	15, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	16, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
-	20, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	16, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
-	21, // 18: wijkbrug.intake.v1.HouseholdCreated.members:type_name -> wijkbrug.intake.v1.HouseholdMemberRef
-	22, // 19: wijkbrug.intake.v1.HouseholdMemberAdded.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	13, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
+	14, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	15, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	16, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	17, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
+	18, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	19, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	19, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	17, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
+	18, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	14, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	19, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	17, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
+	20, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	16, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	17, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
+	21, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	17, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
+	22, // 18: wijkbrug.intake.v1.HouseholdCreated.members:type_name -> wijkbrug.intake.v1.HouseholdMemberRef
+	23, // 19: wijkbrug.intake.v1.HouseholdMemberAdded.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	24, // 20: wijkbrug.intake.v1.ResidentMatched.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	17, // 21: wijkbrug.intake.v1.ResidentMatched.at:type_name -> google.protobuf.Timestamp
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_events_proto_init() }
@@ -1223,7 +1355,7 @@ func file_wijkbrug_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_events_proto_rawDesc), len(file_wijkbrug_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

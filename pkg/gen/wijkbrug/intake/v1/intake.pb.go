@@ -552,6 +552,56 @@ func (HouseholdRole) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
+// MatchBasis says what matched: the resident, or (only) a current member of their household.
+type MatchBasis int32
+
+const (
+	MatchBasis_MATCH_BASIS_UNSPECIFIED MatchBasis = 0
+	MatchBasis_MATCH_BASIS_RESIDENT    MatchBasis = 1
+	MatchBasis_MATCH_BASIS_HOUSEHOLD   MatchBasis = 2
+)
+
+// Enum value maps for MatchBasis.
+var (
+	MatchBasis_name = map[int32]string{
+		0: "MATCH_BASIS_UNSPECIFIED",
+		1: "MATCH_BASIS_RESIDENT",
+		2: "MATCH_BASIS_HOUSEHOLD",
+	}
+	MatchBasis_value = map[string]int32{
+		"MATCH_BASIS_UNSPECIFIED": 0,
+		"MATCH_BASIS_RESIDENT":    1,
+		"MATCH_BASIS_HOUSEHOLD":   2,
+	}
+)
+
+func (x MatchBasis) Enum() *MatchBasis {
+	p := new(MatchBasis)
+	*p = x
+	return p
+}
+
+func (x MatchBasis) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MatchBasis) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[9].Descriptor()
+}
+
+func (MatchBasis) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[9]
+}
+
+func (x MatchBasis) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MatchBasis.Descriptor instead.
+func (MatchBasis) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
 // Intake is a registered help request.
 type Intake struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -878,8 +928,13 @@ func (x *RegisterIntakeRequest) GetSafetyConcern() bool {
 
 // RegisterIntakeResponse holds the registered (and possibly triaged) intake.
 type RegisterIntakeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Intake        *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Intake *Intake                `protobuf:"bytes,1,opt,name=intake,proto3" json:"intake,omitempty"`
+	// Set when the resident, or a current member of their household, is already in another
+	// team's intake or case: the intake is the caller's, the resident's file is not (reads of
+	// the resident and household stay NOT_FOUND). Contact the teams named here; they were
+	// notified of the match too (a match in the spirit of the Verwijsindex).
+	Match         *ResidentMatch `protobuf:"bytes,2,opt,name=match,proto3" json:"match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -917,6 +972,13 @@ func (*RegisterIntakeResponse) Descriptor() ([]byte, []int) {
 func (x *RegisterIntakeResponse) GetIntake() *Intake {
 	if x != nil {
 		return x.Intake
+	}
+	return nil
+}
+
+func (x *RegisterIntakeResponse) GetMatch() *ResidentMatch {
+	if x != nil {
+		return x.Match
 	}
 	return nil
 }
@@ -4318,6 +4380,122 @@ func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
 	return false
 }
 
+// ResidentMatch tells a team that registered an intake that other teams are already involved
+// with the resident or their household, and how to reach them — nothing of their file.
+type ResidentMatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MatchId       string                 `protobuf:"bytes,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
+	Basis         MatchBasis             `protobuf:"varint,2,opt,name=basis,proto3,enum=wijkbrug.intake.v1.MatchBasis" json:"basis,omitempty"`
+	InvolvedTeams []*InvolvedTeam        `protobuf:"bytes,3,rep,name=involved_teams,json=involvedTeams,proto3" json:"involved_teams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResidentMatch) Reset() {
+	*x = ResidentMatch{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResidentMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResidentMatch) ProtoMessage() {}
+
+func (x *ResidentMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResidentMatch.ProtoReflect.Descriptor instead.
+func (*ResidentMatch) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ResidentMatch) GetMatchId() string {
+	if x != nil {
+		return x.MatchId
+	}
+	return ""
+}
+
+func (x *ResidentMatch) GetBasis() MatchBasis {
+	if x != nil {
+		return x.Basis
+	}
+	return MatchBasis_MATCH_BASIS_UNSPECIFIED
+}
+
+func (x *ResidentMatch) GetInvolvedTeams() []*InvolvedTeam {
+	if x != nil {
+		return x.InvolvedTeams
+	}
+	return nil
+}
+
+// InvolvedTeam is a team to contact about a match: its OIN and name (as in its certificate).
+type InvolvedTeam struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TeamOin string                 `protobuf:"bytes,1,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	// Empty when the team never called Wijkbrug itself (e.g. the default team for signals).
+	TeamName      string `protobuf:"bytes,2,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvolvedTeam) Reset() {
+	*x = InvolvedTeam{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvolvedTeam) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvolvedTeam) ProtoMessage() {}
+
+func (x *InvolvedTeam) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvolvedTeam.ProtoReflect.Descriptor instead.
+func (*InvolvedTeam) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *InvolvedTeam) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *InvolvedTeam) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
@@ -4360,9 +4538,10 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\bquestion\x18\x06 \x01(\tR\bquestion\x12A\n" +
 	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x125\n" +
 	"\aurgency\x18\b \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyR\aurgency\x12%\n" +
-	"\x0esafety_concern\x18\t \x01(\bR\rsafetyConcern\"L\n" +
+	"\x0esafety_concern\x18\t \x01(\bR\rsafetyConcern\"\x85\x01\n" +
 	"\x16RegisterIntakeResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"/\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x127\n" +
+	"\x05match\x18\x02 \x01(\v2!.wijkbrug.intake.v1.ResidentMatchR\x05match\"/\n" +
 	"\x10GetIntakeRequest\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\"G\n" +
 	"\x11GetIntakeResponse\x122\n" +
@@ -4612,7 +4791,14 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
 	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
-	"\x05owner\x18\x01 \x01(\bR\x05owner*p\n" +
+	"\x05owner\x18\x01 \x01(\bR\x05owner\"\xa9\x01\n" +
+	"\rResidentMatch\x12\x19\n" +
+	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x124\n" +
+	"\x05basis\x18\x02 \x01(\x0e2\x1e.wijkbrug.intake.v1.MatchBasisR\x05basis\x12G\n" +
+	"\x0einvolved_teams\x18\x03 \x03(\v2 .wijkbrug.intake.v1.InvolvedTeamR\rinvolvedTeams\"F\n" +
+	"\fInvolvedTeam\x12\x19\n" +
+	"\bteam_oin\x18\x01 \x01(\tR\ateamOin\x12\x1b\n" +
+	"\tteam_name\x18\x02 \x01(\tR\bteamName*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -4668,7 +4854,12 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x18HOUSEHOLD_ROLE_APPLICANT\x10\x01\x12\x1a\n" +
 	"\x16HOUSEHOLD_ROLE_PARTNER\x10\x02\x12\x18\n" +
 	"\x14HOUSEHOLD_ROLE_CHILD\x10\x03\x12\x1e\n" +
-	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb4\x13\n" +
+	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x04*^\n" +
+	"\n" +
+	"MatchBasis\x12\x1b\n" +
+	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14MATCH_BASIS_RESIDENT\x10\x01\x12\x19\n" +
+	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xb4\x13\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12y\n" +
@@ -4706,8 +4897,8 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
 	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
@@ -4718,190 +4909,196 @@ var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(TriageCondition)(0),                  // 6: wijkbrug.intake.v1.TriageCondition
 	(AssessmentContext)(0),                // 7: wijkbrug.intake.v1.AssessmentContext
 	(HouseholdRole)(0),                    // 8: wijkbrug.intake.v1.HouseholdRole
-	(*Intake)(nil),                        // 9: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),         // 10: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),        // 11: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),              // 12: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),             // 13: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),            // 14: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),           // 15: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),           // 16: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),          // 17: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),   // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil),  // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),         // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),        // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),            // 22: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),           // 23: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),          // 24: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),                // 25: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),         // 26: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                    // 27: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                  // 28: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),        // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),       // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),    // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),   // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*Assessment)(nil),                    // 33: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),       // 34: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),      // 35: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),        // 36: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),       // 37: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),     // 38: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*CompareAssessmentsResponse)(nil),    // 39: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                      // 40: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                    // 41: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                       // 42: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),       // 43: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),      // 44: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),           // 45: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),          // 46: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),         // 47: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),        // 48: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),            // 49: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),           // 50: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),         // 51: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),        // 52: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),               // 53: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                     // 54: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),            // 55: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),            // 56: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),        // 57: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),       // 58: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),     // 59: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),    // 60: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),  // 61: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil), // 62: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),           // 63: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),          // 64: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),   // 65: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),  // 66: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(v1.LifeDomain)(0),                    // 67: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),         // 68: google.protobuf.Timestamp
-	(v11.SourceType)(0),                   // 69: wijkbrug.referral.v1.SourceType
-	(*v1.DomainScore)(nil),                // 70: wijkbrug.common.v1.DomainScore
-	(*v1.DomainChange)(nil),               // 71: wijkbrug.common.v1.DomainChange
-	(v1.OrganisationType)(0),              // 72: wijkbrug.common.v1.OrganisationType
+	(MatchBasis)(0),                       // 9: wijkbrug.intake.v1.MatchBasis
+	(*Intake)(nil),                        // 10: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),         // 11: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),        // 12: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),              // 13: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),             // 14: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),            // 15: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),           // 16: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),           // 17: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),          // 18: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),   // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),  // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),         // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),        // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),            // 23: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),           // 24: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),          // 25: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                // 26: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),         // 27: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                    // 28: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                  // 29: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),        // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),       // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),    // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),   // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                    // 34: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),       // 35: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),      // 36: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),        // 37: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),       // 38: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),     // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),    // 40: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                      // 41: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                    // 42: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                       // 43: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),       // 44: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),      // 45: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),           // 46: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),          // 47: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),         // 48: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),        // 49: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),            // 50: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),           // 51: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),         // 52: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),        // 53: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),               // 54: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                     // 55: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),            // 56: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),            // 57: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),        // 58: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),       // 59: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),     // 60: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),    // 61: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),  // 62: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil), // 63: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),           // 64: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),          // 65: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),   // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),  // 67: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(*ResidentMatch)(nil),                 // 68: wijkbrug.intake.v1.ResidentMatch
+	(*InvolvedTeam)(nil),                  // 69: wijkbrug.intake.v1.InvolvedTeam
+	(v1.LifeDomain)(0),                    // 70: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),         // 71: google.protobuf.Timestamp
+	(v11.SourceType)(0),                   // 72: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                // 73: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),               // 74: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),              // 75: wijkbrug.common.v1.OrganisationType
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	67, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	70, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	68, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	68, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	71, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	71, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	67, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	70, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	9,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 12: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	3,  // 13: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	9,  // 14: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	4,  // 15: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
-	9,  // 16: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 17: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 18: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
-	9,  // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
-	25, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
-	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	69, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	27, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	68, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
-	28, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	27, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	70, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
-	68, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
-	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	70, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
-	33, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
-	33, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
-	33, // 39: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
-	33, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	71, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
-	41, // 42: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
-	42, // 43: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
-	41, // 44: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	42, // 45: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	40, // 46: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	40, // 47: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	40, // 48: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	40, // 49: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	41, // 50: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	42, // 51: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	40, // 52: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	8,  // 53: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	41, // 54: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
-	42, // 55: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
-	53, // 56: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
-	8,  // 57: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	8,  // 58: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	42, // 59: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
-	56, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
-	54, // 61: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	8,  // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	54, // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	54, // 64: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	54, // 65: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	72, // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	10, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	12, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	65, // 69: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	14, // 70: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	16, // 71: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	18, // 72: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	20, // 73: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	22, // 74: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	24, // 75: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	29, // 76: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	31, // 77: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	34, // 78: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	36, // 79: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	38, // 80: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	43, // 81: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	45, // 82: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	47, // 83: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	49, // 84: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	51, // 85: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	57, // 86: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	59, // 87: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	61, // 88: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	63, // 89: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	11, // 90: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	13, // 91: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	66, // 92: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	15, // 93: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	17, // 94: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	19, // 95: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	21, // 96: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	23, // 97: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	26, // 98: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	30, // 99: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	32, // 100: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	35, // 101: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	37, // 102: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	39, // 103: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	44, // 104: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	46, // 105: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	48, // 106: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	50, // 107: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	52, // 108: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	58, // 109: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	60, // 110: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	62, // 111: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	64, // 112: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	90, // [90:113] is the sub-list for method output_type
-	67, // [67:90] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	68, // 11: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
+	10, // 12: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 13: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	3,  // 14: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	10, // 15: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	4,  // 16: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
+	10, // 17: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 18: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10, // 19: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	10, // 20: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	10, // 21: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	26, // 22: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	6,  // 23: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
+	72, // 24: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	3,  // 25: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	5,  // 26: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	28, // 27: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	71, // 28: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	29, // 29: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	5,  // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	29, // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	7,  // 33: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	73, // 34: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	71, // 35: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	7,  // 36: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	73, // 37: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	34, // 38: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 39: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	34, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	74, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	42, // 43: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
+	43, // 44: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
+	42, // 45: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	43, // 46: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	41, // 47: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	41, // 48: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	41, // 49: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	41, // 50: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	42, // 51: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	43, // 52: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	41, // 53: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	8,  // 54: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	42, // 55: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
+	43, // 56: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
+	54, // 57: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
+	8,  // 58: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	8,  // 59: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	43, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
+	57, // 61: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
+	55, // 62: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	8,  // 63: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	55, // 64: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	55, // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	55, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	75, // 67: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	9,  // 68: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	69, // 69: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
+	11, // 70: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	13, // 71: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	66, // 72: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	15, // 73: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	17, // 74: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	19, // 75: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	21, // 76: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	23, // 77: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	25, // 78: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	30, // 79: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	32, // 80: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	35, // 81: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	37, // 82: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	39, // 83: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	44, // 84: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	46, // 85: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	48, // 86: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	50, // 87: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	52, // 88: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	58, // 89: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	60, // 90: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	62, // 91: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	64, // 92: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	12, // 93: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	14, // 94: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	67, // 95: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	16, // 96: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	18, // 97: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	20, // 98: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	22, // 99: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	24, // 100: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	27, // 101: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	31, // 102: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	33, // 103: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	36, // 104: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	38, // 105: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	40, // 106: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	45, // 107: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	47, // 108: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	49, // 109: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	51, // 110: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	53, // 111: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	59, // 112: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	61, // 113: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	63, // 114: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	65, // 115: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	93, // [93:116] is the sub-list for method output_type
+	70, // [70:93] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -4914,8 +5111,8 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   58,
+			NumEnums:      10,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

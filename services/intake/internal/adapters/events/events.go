@@ -128,3 +128,19 @@ func (p *Publisher) HouseholdMemberRemoved(ctx context.Context, h domain.Househo
 		HouseholdId: h.ID, ResidentId: residentID, MunicipalityCode: h.Municipality, EndedOn: endedOn,
 	})
 }
+
+// ResidentMatched tells the requesting team and each involved team, on their own subjects,
+// that they share a resident or household: ids and OINs only.
+func (p *Publisher) ResidentMatched(ctx context.Context, m domain.Match) error {
+	ev := &intakev1.ResidentMatched{
+		MatchId: m.ID, IntakeId: m.IntakeID, RequestingTeamOin: m.RequestingTeamOIN, InvolvedTeamOins: m.TeamOINs(),
+		ResidentId: m.ResidentID, HouseholdId: m.HouseholdID, Basis: protoenum.FromCode[intakev1.MatchBasis](string(m.Basis)),
+		MunicipalityCode: m.Municipality, At: timestamppb.New(m.At),
+	}
+	for _, oin := range append([]string{m.RequestingTeamOIN}, m.TeamOINs()...) {
+		if err := p.w.Add(ctx, natsx.FeedbackSubject(Service, oin, "resident", "matched"), m.ID, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -27,7 +27,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// Insert stores a new intake, and records that its team works with its resident.
+// Insert stores a new intake. Whether its team works with the resident is the application's
+// decision (Residents.AddTeam): an intake alone does not open a resident's file.
 func (r *Intakes) Insert(ctx context.Context, i domain.Intake) error {
 	var question []byte
 	if i.Question != "" {
@@ -42,10 +43,6 @@ func (r *Intakes) Insert(ctx context.Context, i domain.Intake) error {
 		i.ID, string(i.Channel), nonNil(i.SignalIDs), i.SourceType, i.ResidentID, i.HouseholdID, question, nonNil(i.LifeDomains),
 		string(i.Urgency), i.SafetyConcern, string(i.Status), i.Municipality, i.District, i.TeamOIN, i.ReceivedAt,
 		i.TriageDue, string(i.TriageOutcome), i.TriageRule, i.CaseID, i.PolicyVersion)
-	if err != nil {
-		return err
-	}
-	_, err = q.Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, i.TeamOIN, i.ResidentID)
 	return err
 }
 

@@ -44,7 +44,7 @@ func (s *Server) RegisterIntake(ctx context.Context, req *intakev1.RegisterIntak
 			// Without the question: the answer is stored in plain form for idempotent
 			// replays, and confidential text is stored only encrypted. The caller sent it.
 			out.Question = ""
-			return &intakev1.RegisterIntakeResponse{Intake: intakeToProto(out)}, nil
+			return &intakev1.RegisterIntakeResponse{Intake: intakeToProto(out), Match: matchToProto(out.Match)}, nil
 		})
 }
 
@@ -91,4 +91,16 @@ func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIn
 		return nil, err
 	}
 	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+}
+
+// matchToProto tells the requesting team whom to contact, nothing more (nil: no match).
+func matchToProto(m *domain.Match) *intakev1.ResidentMatch {
+	if m == nil {
+		return nil
+	}
+	out := &intakev1.ResidentMatch{MatchId: m.ID, Basis: protoenum.FromCode[intakev1.MatchBasis](string(m.Basis))}
+	for _, t := range m.Teams {
+		out.InvolvedTeams = append(out.InvolvedTeams, &intakev1.InvolvedTeam{TeamOin: t.OIN, TeamName: t.Name})
+	}
+	return out
 }
