@@ -12,6 +12,9 @@ type Config struct {
 	DatabaseURL    string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
 	DatabaseConns  int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
 	MigrateOnStart bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
+	// Least privilege (issue 16): migrations as the schema owner, the service as an application role.
+	MigrationDatabaseURL string `env:"WIJKBRUG_MIGRATION_DATABASE_URL" flag:"migration-database-url" secret:"true" usage:"PostgreSQL URL as the schema owner, for migrate (empty = WIJKBRUG_DATABASE_URL)"`
+	DatabaseAppRole      string `env:"WIJKBRUG_DATABASE_APP_ROLE" flag:"database-app-role" usage:"role the service runs as; migrate grants it its tables, never UPDATE/DELETE/TRUNCATE of the access log (empty = grant nothing)"`
 
 	NATSURL        string `env:"WIJKBRUG_NATS_URL" flag:"nats-url" default:"tls://127.0.0.1:4222" usage:"NATS server URL (TLS 1.3; the service authenticates with its own certificate, WIJKBRUG_TLS_CERT)"`
 	StreamReplicas int    `env:"WIJKBRUG_STREAM_REPLICAS" flag:"stream-replicas" default:"1" usage:"JetStream replicas of the service's stream (3 in production)"`
@@ -31,6 +34,11 @@ type Config struct {
 	BSNPreviousKeys    string `env:"WIJKBRUG_BSN_PREVIOUS_KEYS" flag:"bsn-previous-keys" secret:"true" usage:"earlier encryption keys still needed to read old data: id:base64,id:base64"`
 	BSNIndexKey        string `env:"WIJKBRUG_BSN_INDEX_KEY" flag:"bsn-index-key" secret:"true" usage:"base64 ≥32-byte HMAC key of the BSN blind index"`
 	PseudonymKey       string `env:"WIJKBRUG_PSEUDONYM_KEY" flag:"pseudonym-key" secret:"true" usage:"base64 ≥32-byte HMAC key of resident pseudonyms (same in every service)"`
+
+	AccessLogKey          string        `env:"WIJKBRUG_ACCESSLOG_KEY" flag:"accesslog-key" secret:"true" usage:"base64 ≥32-byte HMAC key of the access-log chain and its checkpoints (or *_FILE); the database never holds it"`
+	AccessLogKeyID        int           `env:"WIJKBRUG_ACCESSLOG_KEY_ID" flag:"accesslog-key-id" default:"1" usage:"id (1-255) of the current access-log key, stored with every sealed entry"`
+	AccessLogPreviousKeys string        `env:"WIJKBRUG_ACCESSLOG_PREVIOUS_KEYS" flag:"accesslog-previous-keys" secret:"true" usage:"earlier access-log keys, to verify entries sealed before a rotation: id:base64,id:base64"`
+	CheckpointInterval    time.Duration `env:"WIJKBRUG_ACCESSLOG_CHECKPOINT_INTERVAL" flag:"accesslog-checkpoint-interval" default:"1m" usage:"how often a signed checkpoint of the access-log chain head is exported to JetStream"`
 
 	IntakeAddr             string `env:"WIJKBRUG_INTAKE_ADDR" flag:"intake-addr" default:"127.0.0.1:50051" usage:"address of the intake service"`
 	CaseDirectionAddr      string `env:"WIJKBRUG_CASEDIRECTION_ADDR" flag:"casedirection-addr" default:"127.0.0.1:50052" usage:"address of the case-direction service"`

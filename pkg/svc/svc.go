@@ -154,10 +154,10 @@ func RunArgs(spec Spec, args []string) error {
 	case "serve":
 		return Run(ctx, spec, cfg, Hooks{})
 	case "migrate":
-		if cfg.DatabaseURL == "" {
-			return errors.New("WIJKBRUG_DATABASE_URL is required")
+		if cfg.migrationURL() == "" {
+			return errors.New("WIJKBRUG_MIGRATION_DATABASE_URL or WIJKBRUG_DATABASE_URL is required")
 		}
-		return Migrate(ctx, spec, cfg.DatabaseURL)
+		return MigrateAndGrant(ctx, spec, cfg)
 	case "verify-accesslog":
 		if cfg.DatabaseURL == "" {
 			return errors.New("WIJKBRUG_DATABASE_URL is required")
@@ -262,7 +262,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return errors.New("WIJKBRUG_DATABASE_URL is required")
 	}
 	if cfg.MigrateOnStart {
-		if err := Migrate(ctx, spec, cfg.DatabaseURL); err != nil {
+		if err := MigrateAndGrant(ctx, spec, cfg); err != nil {
 			return err
 		}
 	}

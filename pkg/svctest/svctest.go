@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -139,10 +140,11 @@ func (e *Env) issueServiceFiles(t testing.TB, name string) (string, string) {
 // (peer addresses, typically). It returns once the service reports SERVING.
 func (e *Env) Start(t testing.TB, spec svc.Spec, mod func(*svc.Config)) *Service {
 	t.Helper()
+	// Migrated as the owner role; the service runs as the application role, as in production.
 	dsn := testkit.NewDatabase(t, spec.Name, func(ctx context.Context, dsn string) error {
-		return svc.Migrate(ctx, spec, dsn)
+		return svc.MigrateAndGrant(ctx, spec, svc.Config{DatabaseURL: dsn, DatabaseAppRole: embeddedpg.AppRole})
 	})
-	cfg := e.Config(t, spec, dsn)
+	cfg := e.Config(t, spec, testkit.AppDSN(dsn))
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -169,7 +171,8 @@ func (e *Env) Run(t testing.TB, spec svc.Spec, cfg svc.Config) *Service {
 		cancel()
 		t.Fatalf("svctest: %s not serving within 30 s", spec.Name)
 	}
-	pool, err := pgxpool.New(context.Background(), cfg.DatabaseURL)
+	// The test's own pool plays the database administrator (to inspect and to tamper).
+	pool, err := pgxpool.New(context.Background(), testkit.AdminDSN(cfg.DatabaseURL))
 	if err != nil {
 		cancel()
 		t.Fatalf("svctest: pool: %v", err)
@@ -186,7 +189,7 @@ func (e *Env) Run(t testing.TB, spec svc.Spec, cfg svc.Config) *Service {
 			t.Errorf("svctest: %s did not stop within 30 s", spec.Name)
 		}
 	})
-	return &Service{Addr: a.grpc, AdminAddr: a.admin, DSN: cfg.DatabaseURL, Pool: pool, Config: cfg}
+	return &Service{Addr: a.grpc, AdminAddr: a.admin, DSN: testkit.AdminDSN(cfg.DatabaseURL), Pool: pool, Config: cfg}
 }
 
 // ClientTLS returns a client TLS configuration for org.

@@ -113,7 +113,9 @@ type dbTemplate struct {
 // a template named after name that is created and migrated once per test
 // binary. Cloning a template is far cheaper than running migrations per test
 // and gives every test full isolation. The first migrate passed for a name
-// is the one used. The clone is dropped when the test ends.
+// is the one used. The clone is dropped when the test ends. The migrator runs as the owner
+// role (embeddedpg.OwnerRole); the DSN returned is the superuser's (AppDSN and OwnerDSN give
+// the same database as the other roles).
 func NewDatabase(t testing.TB, name string, migrate Migrator) string {
 	t.Helper()
 	c := Cluster(t)
@@ -165,6 +167,10 @@ func createTemplate(c *embeddedpg.Cluster, dbName string, migrate Migrator) (err
 	if err := c.CreateDatabase(ctx, dbName); err != nil {
 		return err
 	}
+	ownerDSN, err := ownedTemplate(ctx, c, dbName)
+	if err != nil {
+		return err
+	}
 	if migrate != nil {
 		defer func() {
 			// A panicking migrator must not leave a half-migrated
@@ -173,7 +179,7 @@ func createTemplate(c *embeddedpg.Cluster, dbName string, migrate Migrator) (err
 				err = fmt.Errorf("migrator panicked: %v", r)
 			}
 		}()
-		if err := migrate(ctx, c.DSN(dbName)); err != nil {
+		if err := migrate(ctx, ownerDSN); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}

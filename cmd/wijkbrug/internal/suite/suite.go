@@ -217,14 +217,15 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	errCh := make(chan error, len(serviceNames))
 	var running sync.WaitGroup
 	for _, name := range serviceNames {
-		if err := s.Postgres.CreateDatabase(ctx, name); err != nil {
+		if err := s.prepareDatabase(ctx, name); err != nil {
 			cancel()
-			return nil, fmt.Errorf("create database %s: %w", name, err)
+			return nil, fmt.Errorf("database %s: %w", name, err)
 		}
 		certFile, keyFile := serviceCertFiles(pkiDir, name)
 		cfg := svc.Config{
 			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
-			DatabaseURL: s.Postgres.DSN(name), DatabaseConns: 16, MigrateOnStart: true,
+			DatabaseURL: s.Postgres.DSNAs(embeddedpg.AppRole, name), DatabaseConns: 16, MigrateOnStart: true,
+			MigrationDatabaseURL: s.Postgres.DSNAs(embeddedpg.OwnerRole, name), DatabaseAppRole: embeddedpg.AppRole,
 			NATSURL: s.NATSURL, StreamReplicas: 1,
 			TLSCert: certFile, TLSKey: keyFile, TLSCA: s.CAFile,
 			BSNEncryptionKey: keys[0], BSNIndexKey: keys[1], PseudonymKey: keys[2],
@@ -267,20 +268,20 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 	}
 	s.StartedIn = time.Since(began)
-	if err := providermonitoring.SeedDemo(ctx, s.Postgres.DSN("providermonitoring"), providermonitoring.DemoProvider{
+	if err := providermonitoring.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "providermonitoring"), providermonitoring.DemoProvider{
 		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
 		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
 	}); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
-	if err := intake.SeedDemo(ctx, s.Postgres.DSN("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
+	if err := intake.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
 	// The team and the municipality act for GM0363 (answering requests, contracts, views).
-	if err := providermonitoring.SeedMunicipalOrganisations(ctx, s.Postgres.DSN("providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
+	if err := providermonitoring.SeedMunicipalOrganisations(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
-	if err := referral.SeedDemo(ctx, s.Postgres.DSN("referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
+	if err := referral.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
 		ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}); err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}

@@ -1,0 +1,89 @@
+package embeddedpg
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The two database roles a Wijkbrug service uses, as in production (docs/security.md):
+// migrations run as the owner of the schema; the service runs as an application role that
+// owns nothing, so it cannot drop or alter tables, switch off the access log's append-only
+// trigger, or delete and rewrite access-log entries (pgxdb.GrantApplication).
+const (
+	OwnerRole = "wijkbrug_owner"
+	AppRole   = "wijkbrug_app"
+)
+
+// CreateRoles creates the owner and application roles (idempotent). Neither is a superuser,
+// may create roles or databases, or bypasses row security.
+func (c *Cluster) CreateRoles(ctx context.Context) error {
+	return c.withAdmin(ctx, func(conn *pgx.Conn) error {
+		for _, role := range []string{OwnerRole, AppRole} {
+			var exists bool
+			if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				continue
+			}
+			_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+			if err != nil && pgCode(err) != "42710" { // duplicate_object: lost a race, fine
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DSNAs returns a connection string for dbname as role (the cluster trusts local
+// connections; production uses passwords or certificates).
+func (c *Cluster) DSNAs(role, dbname string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, dbname)
+}
+
+// HandToOwner makes OwnerRole the owner of database name, of its public schema and of every
+// table, sequence and function in that schema (a database created and migrated by the
+// superuser before the roles existed, e.g. a kept development data directory).
+func (c *Cluster) HandToOwner(ctx context.Context, name string) error {
+	owner := pgx.Identifier{OwnerRole}.Sanitize()
+	if err := c.withAdmin(ctx, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER TO "+owner)
+		return err
+	}); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, c.DSN(name))
+	if err != nil {
+		return fmt.Errorf("embeddedpg: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `
+		SELECT format('ALTER TABLE %I.%I OWNER TO %I', n.nspname, c.relname, $1::text)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> $1
+		UNION ALL
+		SELECT format('ALTER SEQUENCE %I.%I OWNER TO %I', n.nspname, c.relname, $1::text)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> $1
+		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
+		UNION ALL
+		SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, $1::text)
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> $1`, OwnerRole)
+	if err != nil {
+		return fmt.Errorf("embeddedpg: %w", err)
+	}
+	stmts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("embeddedpg: %w", err)
+	}
+	stmts = append(stmts, "ALTER SCHEMA public OWNER TO "+owner)
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("embeddedpg: %s: %w", s, err)
+		}
+	}
+	return nil
+}
