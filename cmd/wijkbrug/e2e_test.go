@@ -340,7 +340,19 @@ func TestWalkingSkeleton(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		var out strings.Builder
-		if err := svc.VerifyAccessLog(ctx, db, s.Postgres.DSN(db), &out); err != nil {
+		key, err := suite.ReadAccessLogKey(s.DataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := s.ConnectNATS(s.Observer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := jetstream.New(nc)
+		cfg := svc.Config{DatabaseURL: s.Postgres.DSN(db), AccessLogKey: key, AccessLogKeyID: 1}
+		err = svc.VerifyAccessLog(ctx, db, cfg, js, &out)
+		nc.Close()
+		if err != nil {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}

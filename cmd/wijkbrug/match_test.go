@@ -20,7 +20,7 @@ import (
 // hear of the match on their own subjects, without personal data.
 func bolaSecondTeamRegisters(t *testing.T, env *bolaEnv, f *bolaFixture) {
 	const in = "intake"
-	events := record(t, env.s.NATSURL)
+	events := record(t, env.s)
 	reads := func(when, household string) {
 		t.Helper()
 		for _, c := range []struct {

@@ -3,7 +3,7 @@ package accesslog
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
+	"crypto/hmac"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +26,7 @@ type row struct {
 	action, objectType, objectID, pseudonym, user, role, oin, orgType string
 	onBehalfOf, purpose, accessPoint, route, outcome, traceID         string
 	sealSeq                                                           *int64
+	keyID                                                             *int16
 	prevHash, hash                                                    []byte
 }
 
@@ -34,14 +35,23 @@ func (r *row) scanTargets() []any {
 		&r.onBehalfOf, &r.purpose, &r.accessPoint, &r.route, &r.outcome, &r.traceID}
 }
 
-// digest is SHA-256 over the previous hash, the position in the chain and every column, each
-// length-prefixed so that no two different entries serialise alike.
-func (r *row) digest(prev []byte, seq int64) []byte {
-	h := sha256.New()
+// chainTag separates the keyed chain's MACs from any other use of the keys.
+const chainTag = "wijkbrug/accesslog/chain/v2"
+
+// digest is HMAC-SHA-256 under key keyID over the previous hash, the position in the chain,
+// the key id and every column, each length-prefixed so that no two different entries
+// serialise alike. ok is false when the ring lacks the key.
+func (r *row) digest(keys *Keys, keyID byte, prev []byte, seq int64) (sum []byte, ok bool) {
+	h, ok := keys.mac(keyID)
+	if !ok {
+		return nil, false
+	}
+	h.Write([]byte(chainTag))
 	h.Write(prev)
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(seq))
 	h.Write(n[:])
+	h.Write([]byte{keyID})
 	binary.BigEndian.PutUint64(n[:], uint64(r.id))
 	h.Write(n[:])
 	for _, s := range []string{r.at.UTC().Format("2006-01-02T15:04:05.000000Z"), r.action, r.objectType, r.objectID, r.pseudonym,
@@ -50,12 +60,14 @@ func (r *row) digest(prev []byte, seq int64) []byte {
 		h.Write(n[:])
 		h.Write([]byte(s))
 	}
-	return h.Sum(nil)
+	return h.Sum(nil), true
 }
 
-// Seal chains the entries not sealed yet, in id order, and moves the head. It returns how
-// many it sealed. Safe to call from several replicas: one seals, the others return 0.
-func Seal(ctx context.Context, db *pgxdb.DB, batch int) (int, error) {
+// Seal chains the entries not sealed yet, in id order, under the current key of keys, and
+// moves the head. It returns how many it sealed. Safe to call from several replicas: one
+// seals, the others return 0. Entries are sealed after they commit, so every entry is
+// covered however it was inserted (one by one or in batches).
+func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
@@ -90,14 +102,15 @@ func Seal(ctx context.Context, db *pgxdb.DB, batch int) (int, error) {
 			return err
 		}
 		b := &pgx.Batch{}
+		keyID := keys.CurrentID()
 		for _, r := range pending {
 			seq++
-			h := r.digest(prev, seq)
-			b.Queue(`UPDATE access_log SET seal_seq = $2, prev_hash = $3, hash = $4 WHERE id = $1`, r.id, seq, prev, h)
+			h, _ := r.digest(keys, keyID, prev, seq)
+			b.Queue(`UPDATE access_log SET seal_seq = $2, prev_hash = $3, hash = $4, key_id = $5 WHERE id = $1`, r.id, seq, prev, h, int16(keyID))
 			prev = h
 		}
-		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, sealed_at) VALUES (true, $1, $2, now())
-			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, sealed_at = now()`, seq, prev)
+		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
+			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
 		if err := q.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -108,12 +121,12 @@ func Seal(ctx context.Context, db *pgxdb.DB, batch int) (int, error) {
 }
 
 // RunSealer seals every interval until ctx ends (a background task of every service).
-func RunSealer(ctx context.Context, db *pgxdb.DB, interval time.Duration, log *slog.Logger) {
+func RunSealer(ctx context.Context, db *pgxdb.DB, keys *Keys, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		for {
-			n, err := Seal(ctx, db, 1000)
+			n, err := Seal(ctx, db, keys, 1000)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.WarnContext(ctx, "access log sealing failed; will retry", "error", err.Error())
@@ -149,28 +162,36 @@ type Report struct {
 	Unsealed int64
 	// OldestUnsealed is the age of the oldest unsealed entry (a stuck sealer shows here).
 	OldestUnsealed time.Duration
-	Problems       []Problem
+	// Checkpoint is the exported checkpoint the chain was checked against (nil: none).
+	Checkpoint *Checkpoint
+	Problems   []Problem
 }
 
 // OK reports whether the chain is intact.
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
 // Verify walks the chain from the first sealed entry to the head and reports every entry
-// whose content, position or link does not match: an edited entry (its hash), a deleted one
-// (a missing position or a broken link), entries swapped or reordered (hash and links), and a
-// removed tail (the head record).
-func Verify(ctx context.Context, db *pgxdb.DB) (Report, error) {
+// whose content, position or link does not match: an edited entry (its MAC), a deleted one
+// (a missing position or a broken link), entries swapped or reordered (MACs and links), and a
+// removed tail (the head record). An entry sealed without a key, or with a key the ring does
+// not hold, cannot be told from a forgery and is reported too. With a checkpoint (exported
+// outside the database and checked by VerifyCheckpoint), the chain must still reach the
+// checkpoint's position with the checkpoint's hash: that catches a removed tail whose head
+// record was rewritten to match, and a chain recomputed from some point on.
+func Verify(ctx context.Context, db *pgxdb.DB, keys *Keys, cp *Checkpoint) (Report, error) {
 	var rep Report
-	rows, err := db.Pool.Query(ctx, `SELECT `+entryColumns+`, seal_seq, prev_hash, hash FROM access_log WHERE seal_seq IS NOT NULL ORDER BY seal_seq`)
+	rows, err := db.Pool.Query(ctx, `SELECT `+entryColumns+`, seal_seq, key_id, prev_hash, hash FROM access_log WHERE seal_seq IS NOT NULL ORDER BY seal_seq`)
 	if err != nil {
 		return rep, err
 	}
 	defer rows.Close()
 	prev := []byte{}
 	var expect int64 = 1
+	var atCheckpoint []byte
+	unkeyed, unknownKey := 0, map[int16]int{}
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(append(r.scanTargets(), &r.sealSeq, &r.prevHash, &r.hash)...); err != nil {
+		if err := rows.Scan(append(r.scanTargets(), &r.sealSeq, &r.keyID, &r.prevHash, &r.hash)...); err != nil {
 			return rep, err
 		}
 		seq := *r.sealSeq
@@ -181,13 +202,34 @@ func Verify(ctx context.Context, db *pgxdb.DB) (Report, error) {
 		if !bytes.Equal(r.prevHash, prev) {
 			rep.Problems = append(rep.Problems, Problem{seq, r.id, "link to the previous entry is broken (deleted or reordered entries)"})
 		}
-		if !bytes.Equal(r.digest(r.prevHash, seq), r.hash) {
-			rep.Problems = append(rep.Problems, Problem{seq, r.id, "content does not match its hash (edited entry)"})
+		switch {
+		case r.keyID == nil:
+			if unkeyed++; unkeyed <= 3 {
+				rep.Problems = append(rep.Problems, Problem{seq, r.id, "sealed without a key: cannot be told from a recomputed chain"})
+			}
+		case *r.keyID < 1 || *r.keyID > 255:
+			rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("key id %d is not a key id (recomputed chain)", *r.keyID)})
+		default:
+			sum, ok := r.digest(keys, byte(*r.keyID), r.prevHash, seq)
+			switch {
+			case !ok:
+				if unknownKey[*r.keyID]++; unknownKey[*r.keyID] <= 3 {
+					rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("sealed with key id %d, which is not configured (add it to the previous keys, or the chain was recomputed)", *r.keyID)})
+				}
+			case !hmac.Equal(sum, r.hash):
+				rep.Problems = append(rep.Problems, Problem{seq, r.id, "content does not match its MAC (edited entry, or a chain recomputed without the key)"})
+			}
+		}
+		if cp != nil && seq == cp.Seq {
+			atCheckpoint = r.hash
 		}
 		prev, expect = r.hash, seq+1
 	}
 	if err := rows.Err(); err != nil {
 		return rep, err
+	}
+	if unkeyed > 3 {
+		rep.Problems = append(rep.Problems, Problem{0, 0, fmt.Sprintf("%d entries in all sealed without a key", unkeyed)})
 	}
 	var headSeq int64
 	var headHash []byte
@@ -201,6 +243,16 @@ func Verify(ctx context.Context, db *pgxdb.DB) (Report, error) {
 		return rep, err
 	case headSeq != expect-1 || !bytes.Equal(headHash, prev):
 		rep.Problems = append(rep.Problems, Problem{headSeq, 0, fmt.Sprintf("chain ends at %d but the head says %d (entries removed from the end)", expect-1, headSeq)})
+	}
+	if cp != nil {
+		rep.Checkpoint = cp
+		switch {
+		case expect-1 < cp.Seq:
+			rep.Problems = append(rep.Problems, Problem{cp.Seq, 0, fmt.Sprintf("chain ends at %d but the checkpoint exported at %s vouches for %d entries: entries %d..%d were removed from the end (and the head rewritten)",
+				expect-1, cp.At.Format(time.RFC3339), cp.Seq, expect, cp.Seq)})
+		case !hmac.Equal(atCheckpoint, cp.Hash):
+			rep.Problems = append(rep.Problems, Problem{cp.Seq, 0, fmt.Sprintf("entry %d does not match the checkpoint exported at %s: the chain was rewritten or recomputed up to there", cp.Seq, cp.At.Format(time.RFC3339))})
+		}
 	}
 	var oldest *time.Time
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*), min(at) FROM access_log WHERE seal_seq IS NULL`).Scan(&rep.Unsealed, &oldest); err != nil {

@@ -1,6 +1,7 @@
 package accesslog_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -17,16 +18,41 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 func newDB(t *testing.T) *pgxdb.DB {
+	db, _ := newDBWithDSN(t)
+	return db
+}
+
+// newDBWithDSN returns a migrated database (as the superuser: the tests play the database
+// administrator) and its DSN.
+func newDBWithDSN(t *testing.T) (*pgxdb.DB, string) {
 	t.Helper()
-	db, err := pgxdb.Open(context.Background(), testkit.NewDatabase(t, "platform", func(ctx context.Context, dsn string) error {
+	dsn := testkit.NewDatabase(t, "platform", func(ctx context.Context, dsn string) error {
 		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())
-	}), 8)
+	})
+	db, err := pgxdb.Open(context.Background(), dsn, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	return db
+	return db, dsn
 }
+
+// testKey is the chain key of most tests (key id 1); otherKey an attacker's or a rotated one.
+var (
+	testKey  = bytes.Repeat([]byte{0x4b}, 32)
+	otherKey = bytes.Repeat([]byte{0x6f}, 32)
+)
+
+func keyRing(t *testing.T, id int, key []byte, previous map[byte][]byte) *accesslog.Keys {
+	t.Helper()
+	k, err := accesslog.NewKeys(id, key, previous)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func testKeys(t *testing.T) *accesslog.Keys { return keyRing(t, 1, testKey, nil) }
 
 func write(t *testing.T, db *pgxdb.DB, n int) {
 	t.Helper()
@@ -40,10 +66,12 @@ func write(t *testing.T, db *pgxdb.DB, n int) {
 	}
 }
 
-func sealAll(t *testing.T, db *pgxdb.DB) {
+func sealAll(t *testing.T, db *pgxdb.DB) { sealWith(t, db, testKeys(t)) }
+
+func sealWith(t *testing.T, db *pgxdb.DB, keys *accesslog.Keys) {
 	t.Helper()
 	for {
-		n, err := accesslog.Seal(context.Background(), db, 7)
+		n, err := accesslog.Seal(context.Background(), db, keys, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +83,7 @@ func sealAll(t *testing.T, db *pgxdb.DB) {
 
 func verify(t *testing.T, db *pgxdb.DB) accesslog.Report {
 	t.Helper()
-	rep, err := accesslog.Verify(context.Background(), db)
+	rep, err := accesslog.Verify(context.Background(), db, testKeys(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +183,7 @@ func TestConcurrentSealersBuildOneChain(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 10; i++ {
 				write(t, db, 5)
-				if _, err := accesslog.Seal(context.Background(), db, 3); err != nil {
+				if _, err := accesslog.Seal(context.Background(), db, testKeys(t), 3); err != nil {
 					t.Error(err)
 				}
 			}

@@ -163,6 +163,11 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 		natsx.FeedSubjectPrefix("*", s.Name) + ".>", // its own events copied to a partner's feed
 		jsAPI("STREAM", "CREATE", own), jsAPI("STREAM", "UPDATE", own), jsAPI("STREAM", "INFO", own), jsAPI("STREAM", "MSG", "GET", own),
 		jsAPI("STREAM", "CREATE", natsx.FeedStream), jsAPI("STREAM", "UPDATE", natsx.FeedStream), jsAPI("STREAM", "INFO", natsx.FeedStream),
+		// Access-log checkpoints (issue 16): its own subject on the shared checkpoint stream,
+		// which it may declare and read (verify-accesslog) but never purge or delete from.
+		CheckpointSubjectPrefix + s.Name,
+		jsAPI("STREAM", "CREATE", CheckpointStream), jsAPI("STREAM", "UPDATE", CheckpointStream),
+		jsAPI("STREAM", "INFO", CheckpointStream), jsAPI("STREAM", "MSG", "GET", CheckpointStream),
 	}
 	for _, c := range s.Consumes {
 		pub = append(pub, jsAPI("STREAM", "INFO", c.Stream))
@@ -213,8 +218,17 @@ func ObserverPermissions(token string, services []string) Permissions {
 			jsAPI("CONSUMER", "CREATE", st, "*"), jsAPI("CONSUMER", "CREATE", st, "*", ">"))
 		pub = append(pub, consumerUse(st, "*")...)
 	}
+	// Operations verify the access logs against the exported checkpoints (read only).
+	pub = append(pub, jsAPI("STREAM", "INFO", CheckpointStream), jsAPI("STREAM", "MSG", "GET", CheckpointStream))
 	return Permissions{Publish: pub, Subscribe: []string{natsx.InboxPrefix(token) + ".>"}}
 }
+
+// The access-log checkpoint stream (issue 16; pkg/accesslog writes and reads it): one
+// subject per service, CheckpointSubjectPrefix + service.
+const (
+	CheckpointStream        = "WIJKBRUG_ACCESSLOG_CHECKPOINTS"
+	CheckpointSubjectPrefix = "wijkbrug.accesslog.checkpoint."
+)
 
 // ObserverInbox is the inbox token of observers.
 const ObserverInbox = "observer"

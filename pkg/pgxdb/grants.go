@@ -53,4 +53,4 @@ func GrantApplication(ctx context.Context, dsn, role string) error {
 }
 
 // SealColumns are the access-log columns the sealer sets once per entry.
-var SealColumns = []string{"seal_seq", "prev_hash", "hash"}
+var SealColumns = []string{"seal_seq", "prev_hash", "hash", "key_id"}

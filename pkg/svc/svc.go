@@ -162,7 +162,7 @@ func RunArgs(spec Spec, args []string) error {
 		if cfg.DatabaseURL == "" {
 			return errors.New("WIJKBRUG_DATABASE_URL is required")
 		}
-		return VerifyAccessLog(ctx, spec.Name, cfg.DatabaseURL, os.Stdout)
+		return verifyAsService(ctx, spec, cfg, os.Stdout)
 	default:
 		return fmt.Errorf("unknown command %q (serve, migrate or verify-accesslog)", cmd)
 	}
@@ -171,33 +171,6 @@ func RunArgs(spec Spec, args []string) error {
 // Migrate applies the platform and the service migrations.
 func Migrate(ctx context.Context, spec Spec, dsn string) error {
 	return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), spec.Migrations)
-}
-
-// VerifyAccessLog checks the hash chain of a service's access log and prints the result; it
-// fails when the chain shows tampering.
-func VerifyAccessLog(ctx context.Context, service, dsn string, out io.Writer) error {
-	db, err := pgxdb.Open(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rep, err := accesslog.Verify(ctx, db)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "%s: %d sealed entries, %d not sealed yet", service, rep.Sealed, rep.Unsealed)
-	if rep.Unsealed > 0 {
-		fmt.Fprintf(out, " (oldest %s)", rep.OldestUnsealed.Round(time.Second))
-	}
-	fmt.Fprintln(out)
-	if rep.OK() {
-		fmt.Fprintln(out, service+": access log intact")
-		return nil
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintln(out, service+": TAMPERED: "+p.String())
-	}
-	return fmt.Errorf("%s: access log chain broken (%d problems)", service, len(rep.Problems))
 }
 
 // Run runs the service until ctx ends, then shuts down in the order of the design:
@@ -255,6 +228,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	protector, err := loadProtector(cfg)
+	if err != nil {
+		return err
+	}
+	accessKeys, err := loadAccessLogKeys(cfg)
 	if err != nil {
 		return err
 	}
@@ -340,7 +317,13 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	// Every service seals its own access log (hash chain); one replica at a time does.
 	work.Add(1)
-	go func() { defer work.Done(); accesslog.RunSealer(workCtx, db, time.Second, logger) }()
+	go func() { defer work.Done(); accesslog.RunSealer(workCtx, db, accessKeys, time.Second, logger) }()
+	// ...and exports signed checkpoints of the chain head out of the database.
+	work.Add(1)
+	go func() {
+		defer work.Done()
+		accesslog.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
+	}()
 	for _, bg := range wiring.Background {
 		work.Add(1)
 		go func() { defer work.Done(); bg(workCtx) }()

@@ -39,7 +39,7 @@ type Env struct {
 	CA   *devca.CA
 	NATS *testkit.NATS
 	dir  string
-	keys [3]string
+	keys [4]string // BSN encryption, blind index, pseudonym, access log
 	js   jetstream.JetStream // as the observer: reads the service streams
 
 	mu    sync.Mutex
@@ -121,6 +121,7 @@ func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 		PrivacyOfficerOINs: Org(identity.OrgMunicipality, "Gemeente Demo").OIN,
 		LogLevel:           "warn", ShutdownGrace: 5 * time.Second,
 		BSNEncryptionKeyID: 1, MaxCallDuration: 30 * time.Second,
+		AccessLogKey: e.keys[3], AccessLogKeyID: 1, CheckpointInterval: time.Second,
 	}
 }
 

@@ -177,6 +177,10 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	if err != nil {
 		return nil, err
 	}
+	accessLogKey, err := loadOrCreateAccessLogKey(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
 
 	// PostgreSQL and NATS start in parallel: together they are most of the start-up time.
 	var wg sync.WaitGroup
@@ -234,6 +238,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			DefaultTeamOIN: DemoTeam.OIN, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
 			RateLimit: 200, RateBurst: 400, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
+			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"
