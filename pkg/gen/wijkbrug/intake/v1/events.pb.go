@@ -1048,8 +1048,8 @@ func (x *HouseholdMemberRemoved) GetEndedOn() string {
 // already in other teams' intakes or cases. Each team hears of it on its own subject, so both
 // sides know of each other; neither learns anything of the other's file. No BSN, name,
 // address or question: ids and OINs only.
-// Subject: wijkbrug.intake.feedback.<team OIN>.resident.matched (to the requesting team and to
-// each involved team)
+// Subject: wijkbrug.intake.feedback.<team_oin>.resident.matched, once for the requesting team
+// and once for each involved team.
 type ResidentMatched struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	MatchId string                 `protobuf:"bytes,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
