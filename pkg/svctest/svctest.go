@@ -39,7 +39,7 @@ type Env struct {
 	CA   *devca.CA
 	NATS *testkit.NATS
 	dir  string
-	keys [4]string // BSN encryption, blind index, pseudonym, access log
+	keys [4]string           // BSN encryption, blind index, pseudonym, access log
 	js   jetstream.JetStream // as the observer: reads the service streams
 
 	mu    sync.Mutex
