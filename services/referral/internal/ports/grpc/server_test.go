@@ -177,8 +177,17 @@ func TestFeedbackReachesOnlyTheSource(t *testing.T) {
 		t.Fatalf("the event must be recorded once: %d %v", processed, err)
 	}
 	var fedBack int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.referral.v1.SignalFedBack'`).Scan(&fedBack); err != nil || fedBack != 2 {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.referral.v1.SignalFedBack' AND recipient = ''`).Scan(&fedBack); err != nil || fedBack != 2 {
 		t.Fatalf("want 2 feedback events (intake registered, case direction), got %d %v", fedBack, err)
+	}
+	// Each also went to the GP's own feed (and to no one else's).
+	var copies int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.referral.v1.SignalFedBack' AND recipient = $1`, gp.OIN).Scan(&copies); err != nil || copies != 2 {
+		t.Fatalf("want 2 feedback copies in the GP's feed, got %d %v", copies, err)
+	}
+	var others int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE recipient NOT IN ('', $1)`, gp.OIN).Scan(&others); err != nil || others != 0 {
+		t.Fatalf("%d feed copies went to another organisation (%v)", others, err)
 	}
 	if n := len(theirs.All()); n != 0 {
 		t.Fatalf("another GP received %d feedback events", n)
