@@ -153,6 +153,8 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	if r.m == nil {
 		r.m = NewMetrics(nil, "")
 	}
+	// Every series exists from the start (at 0), so rates and alerts see the consumer at once.
+	r.m.redeliveries.WithLabelValues(spec.Durable)
 	stream, err := natsx.WaitForStream(ctx, js, spec.Stream)
 	if err != nil {
 		return err
