@@ -66,8 +66,10 @@ func SpecWith(o Options) svc.Spec {
 			if err != nil {
 				return nil, fmt.Errorf("dial intake: %w", err)
 			}
-			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), p.Access,
-				peers.NewProviderMonitoring(pm), peers.NewIntake(in))
+			// Every access to a case is logged under each resident it concerns.
+			access := postgres.NewResidentAccess(p.Access, p.DB)
+			a := app.New(p.DB, postgres.NewCases(p.DB, p.Protector), events.NewPublisher(p.Outbox), access,
+				peers.NewProviderMonitoring(pm), peers.NewIntake(in), peers.NewIntake(in))
 			if o.Now != nil {
 				a.Now = o.Now
 			}
@@ -78,6 +80,7 @@ func SpecWith(o Options) svc.Spec {
 				Consumers: []consumer.Spec{
 					consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
+					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 				},
 				Background: []func(ctx context.Context){
 					func(ctx context.Context) {

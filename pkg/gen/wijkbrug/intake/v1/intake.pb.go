@@ -4318,6 +4318,96 @@ func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
 	return false
 }
 
+// ListHouseholdResidentsRequest names a household.
+type ListHouseholdResidentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId   string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdResidentsRequest) Reset() {
+	*x = ListHouseholdResidentsRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdResidentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdResidentsRequest) ProtoMessage() {}
+
+func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdResidentsRequest.ProtoReflect.Descriptor instead.
+func (*ListHouseholdResidentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ListHouseholdResidentsRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+// ListHouseholdResidentsResponse holds its current members.
+type ListHouseholdResidentsResponse struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Residents     []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdResidentsResponse) Reset() {
+	*x = ListHouseholdResidentsResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdResidentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdResidentsResponse) ProtoMessage() {}
+
+func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdResidentsResponse.ProtoReflect.Descriptor instead.
+func (*ListHouseholdResidentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ListHouseholdResidentsResponse) GetResidents() []*v1.ResidentPseudonym {
+	if x != nil {
+		return x.Residents
+	}
+	return nil
+}
+
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
@@ -4612,7 +4702,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
 	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
-	"\x05owner\x18\x01 \x01(\bR\x05owner*p\n" +
+	"\x05owner\x18\x01 \x01(\bR\x05owner\"B\n" +
+	"\x1dListHouseholdResidentsRequest\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"e\n" +
+	"\x1eListHouseholdResidentsResponse\x12C\n" +
+	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -4668,7 +4762,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x18HOUSEHOLD_ROLE_APPLICANT\x10\x01\x12\x1a\n" +
 	"\x16HOUSEHOLD_ROLE_PARTNER\x10\x02\x12\x18\n" +
 	"\x14HOUSEHOLD_ROLE_CHILD\x10\x03\x12\x1e\n" +
-	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb4\x13\n" +
+	"\x1aHOUSEHOLD_ROLE_OTHER_ADULT\x10\x042\xb5\x14\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12y\n" +
@@ -4692,7 +4786,8 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fCreateHousehold\x12*.wijkbrug.intake.v1.CreateHouseholdRequest\x1a+.wijkbrug.intake.v1.CreateHouseholdResponse\x12s\n" +
 	"\x12AddHouseholdMember\x12-.wijkbrug.intake.v1.AddHouseholdMemberRequest\x1a..wijkbrug.intake.v1.AddHouseholdMemberResponse\x12|\n" +
 	"\x15RemoveHouseholdMember\x120.wijkbrug.intake.v1.RemoveHouseholdMemberRequest\x1a1.wijkbrug.intake.v1.RemoveHouseholdMemberResponse\x12a\n" +
-	"\fGetHousehold\x12'.wijkbrug.intake.v1.GetHouseholdRequest\x1a(.wijkbrug.intake.v1.GetHouseholdResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\fGetHousehold\x12'.wijkbrug.intake.v1.GetHouseholdRequest\x1a(.wijkbrug.intake.v1.GetHouseholdResponse\x12\x7f\n" +
+	"\x16ListHouseholdResidents\x121.wijkbrug.intake.v1.ListHouseholdResidentsRequest\x1a2.wijkbrug.intake.v1.ListHouseholdResidentsResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -4707,92 +4802,95 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
-	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
-	(IntakeStatus)(0),                     // 2: wijkbrug.intake.v1.IntakeStatus
-	(TriageOutcome)(0),                    // 3: wijkbrug.intake.v1.TriageOutcome
-	(ContactKind)(0),                      // 4: wijkbrug.intake.v1.ContactKind
-	(Positioning)(0),                      // 5: wijkbrug.intake.v1.Positioning
-	(TriageCondition)(0),                  // 6: wijkbrug.intake.v1.TriageCondition
-	(AssessmentContext)(0),                // 7: wijkbrug.intake.v1.AssessmentContext
-	(HouseholdRole)(0),                    // 8: wijkbrug.intake.v1.HouseholdRole
-	(*Intake)(nil),                        // 9: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),         // 10: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),        // 11: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),              // 12: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),             // 13: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),            // 14: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),           // 15: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),           // 16: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),          // 17: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),   // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil),  // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),         // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),        // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),            // 22: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),           // 23: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),          // 24: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),                // 25: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),         // 26: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                    // 27: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                  // 28: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),        // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),       // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),    // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),   // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*Assessment)(nil),                    // 33: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),       // 34: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),      // 35: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),        // 36: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),       // 37: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),     // 38: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*CompareAssessmentsResponse)(nil),    // 39: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                      // 40: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                    // 41: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                       // 42: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),       // 43: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),      // 44: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),           // 45: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),          // 46: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),         // 47: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),        // 48: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),            // 49: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),           // 50: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),         // 51: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),        // 52: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),               // 53: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                     // 54: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),            // 55: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),            // 56: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),        // 57: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),       // 58: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),     // 59: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),    // 60: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),  // 61: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil), // 62: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),           // 63: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),          // 64: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),   // 65: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),  // 66: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(v1.LifeDomain)(0),                    // 67: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),         // 68: google.protobuf.Timestamp
-	(v11.SourceType)(0),                   // 69: wijkbrug.referral.v1.SourceType
-	(*v1.DomainScore)(nil),                // 70: wijkbrug.common.v1.DomainScore
-	(*v1.DomainChange)(nil),               // 71: wijkbrug.common.v1.DomainChange
-	(v1.OrganisationType)(0),              // 72: wijkbrug.common.v1.OrganisationType
+	(Channel)(0),                           // 0: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                           // 1: wijkbrug.intake.v1.Urgency
+	(IntakeStatus)(0),                      // 2: wijkbrug.intake.v1.IntakeStatus
+	(TriageOutcome)(0),                     // 3: wijkbrug.intake.v1.TriageOutcome
+	(ContactKind)(0),                       // 4: wijkbrug.intake.v1.ContactKind
+	(Positioning)(0),                       // 5: wijkbrug.intake.v1.Positioning
+	(TriageCondition)(0),                   // 6: wijkbrug.intake.v1.TriageCondition
+	(AssessmentContext)(0),                 // 7: wijkbrug.intake.v1.AssessmentContext
+	(HouseholdRole)(0),                     // 8: wijkbrug.intake.v1.HouseholdRole
+	(*Intake)(nil),                         // 9: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),          // 10: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),         // 11: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),               // 12: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),              // 13: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),             // 14: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),            // 15: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),            // 16: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),           // 17: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),    // 18: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),   // 19: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),          // 20: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),         // 21: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),             // 22: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),            // 23: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),           // 24: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                 // 25: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),          // 26: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                     // 27: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                   // 28: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),         // 29: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),        // 30: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),     // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),    // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                     // 33: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),        // 34: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),       // 35: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),         // 36: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),        // 37: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),      // 38: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),     // 39: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                       // 40: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                     // 41: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                        // 42: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),        // 43: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),       // 44: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),            // 45: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),           // 46: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),          // 47: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),         // 48: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),             // 49: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),            // 50: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),          // 51: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),         // 52: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),                // 53: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                      // 54: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),             // 55: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),             // 56: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),         // 57: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),        // 58: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),      // 59: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),     // 60: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),   // 61: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil),  // 62: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),            // 63: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),           // 64: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),    // 65: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),   // 66: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(*ListHouseholdResidentsRequest)(nil),  // 67: wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	(*ListHouseholdResidentsResponse)(nil), // 68: wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	(v1.LifeDomain)(0),                     // 69: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),          // 70: google.protobuf.Timestamp
+	(v11.SourceType)(0),                    // 71: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                 // 72: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),                // 73: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),               // 74: wijkbrug.common.v1.OrganisationType
+	(*v1.ResidentPseudonym)(nil),           // 75: wijkbrug.common.v1.ResidentPseudonym
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	67, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	69, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	68, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	68, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	70, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	70, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	67, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	69, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	9,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	9,  // 11: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
@@ -4807,25 +4905,25 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	9,  // 20: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
 	25, // 21: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
 	6,  // 22: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	69, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	71, // 23: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	3,  // 24: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	5,  // 25: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	27, // 26: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	68, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	70, // 27: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
 	28, // 28: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	5,  // 29: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	27, // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
 	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	7,  // 32: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	70, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
-	68, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	72, // 33: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	70, // 34: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
 	7,  // 35: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	70, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	72, // 36: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
 	33, // 37: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
 	33, // 38: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
 	33, // 39: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
 	33, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	71, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	73, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
 	41, // 42: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
 	42, // 43: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
 	41, // 44: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
@@ -4850,58 +4948,61 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	54, // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
 	54, // 64: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
 	54, // 65: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	72, // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	10, // 67: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	12, // 68: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	65, // 69: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	14, // 70: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	16, // 71: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	18, // 72: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	20, // 73: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	22, // 74: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	24, // 75: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	29, // 76: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	31, // 77: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	34, // 78: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	36, // 79: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	38, // 80: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	43, // 81: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	45, // 82: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	47, // 83: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	49, // 84: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	51, // 85: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	57, // 86: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	59, // 87: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	61, // 88: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	63, // 89: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	11, // 90: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	13, // 91: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	66, // 92: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	15, // 93: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	17, // 94: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	19, // 95: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	21, // 96: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	23, // 97: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	26, // 98: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	30, // 99: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	32, // 100: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	35, // 101: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	37, // 102: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	39, // 103: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	44, // 104: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	46, // 105: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	48, // 106: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	50, // 107: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	52, // 108: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	58, // 109: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	60, // 110: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	62, // 111: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	64, // 112: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	90, // [90:113] is the sub-list for method output_type
-	67, // [67:90] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	74, // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	75, // 67: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	10, // 68: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	12, // 69: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	65, // 70: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	14, // 71: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	16, // 72: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	18, // 73: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	20, // 74: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	22, // 75: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	24, // 76: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	29, // 77: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	31, // 78: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	34, // 79: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	36, // 80: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	38, // 81: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	43, // 82: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	45, // 83: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	47, // 84: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	49, // 85: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	51, // 86: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	57, // 87: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	59, // 88: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	61, // 89: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	63, // 90: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	67, // 91: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	11, // 92: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	13, // 93: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	66, // 94: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	15, // 95: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	17, // 96: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	19, // 97: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	21, // 98: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	23, // 99: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	26, // 100: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	30, // 101: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	32, // 102: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	35, // 103: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	37, // 104: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	39, // 105: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	44, // 106: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	46, // 107: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	48, // 108: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	50, // 109: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	52, // 110: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	58, // 111: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	60, // 112: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	62, // 113: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	64, // 114: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	68, // 115: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	92, // [92:116] is the sub-list for method output_type
+	68, // [68:92] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -4915,7 +5016,7 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
