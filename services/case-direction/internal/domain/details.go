@@ -136,7 +136,7 @@ type ListFilter struct {
 	// households a resident was a member of while the case was open.
 	HouseholdID string
 	ResidentID  string
-	Statuses []Status
-	After    *Cursor
-	Limit    int
+	Statuses    []Status
+	After       *Cursor
+	Limit       int
 }
