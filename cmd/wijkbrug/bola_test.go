@@ -284,6 +284,10 @@ func bolaTable() map[string]bolaEntry {
 				return &intakev1.CheckIntakeOwnershipRequest{IntakeId: f.intakeCase, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}
 			}}),
 		in("GetHousehold"): teamRead(func(f *bolaFixture) proto.Message { return &intakev1.GetHouseholdRequest{HouseholdId: f.household1} }),
+		in("ListHouseholdResidents"): one(bolaVariant{why: "Wijkbrug services only (case-direction keeps a case's residents); every partner type is refused by policy",
+			req: func(f *bolaFixture) proto.Message {
+				return &intakev1.ListHouseholdResidentsRequest{HouseholdId: f.household1}
+			}}),
 
 		// ---------------------------------------------------------------- case-direction
 		cd("ListCases"): exempt("takes no id: lists the calling team's own caseload"),
@@ -305,6 +309,10 @@ func bolaTable() map[string]bolaEntry {
 		cd("CheckCaseInvolvement"): one(bolaVariant{why: "Wijkbrug services only (referral checks its caller); every partner type is refused by policy",
 			req: func(f *bolaFixture) proto.Message {
 				return &casedirectionv1.CheckCaseInvolvementRequest{CaseId: f.caseA, OrganisationOin: suite.DemoTeam.OIN, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}
+			}}),
+		cd("ListCaseResidents"): one(bolaVariant{why: "Wijkbrug services only (provider-monitoring logs under a case's residents); every partner type is refused by policy",
+			req: func(f *bolaFixture) proto.Message {
+				return &casedirectionv1.ListCaseResidentsRequest{CaseId: f.caseA}
 			}}),
 		cd("GetCase"): one(bolaVariant{read: true, owners: []actor{ownerTeam, ownerGP}, req: func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.GetCaseRequest{CaseId: f.caseA}

@@ -79,12 +79,13 @@ var ServiceConsumers = map[string][]Consumer{
 	"casedirection": {
 		{natsx.StreamName("providermonitoring"), "casedirection-allocations"},
 		{natsx.StreamName("referral"), "casedirection-referrals"},
+		{natsx.StreamName("intake"), "casedirection-households"},
 	},
 	"referral": {
 		{natsx.StreamName("intake"), "referral-intake-events"},
 		{natsx.StreamName("casedirection"), "referral-case-events"},
 	},
-	"providermonitoring": nil,
+	"providermonitoring": {{natsx.StreamName("casedirection"), "providermonitoring-case-residents"}},
 }
 
 // Services returns the four Wijkbrug services with their consumers, given the DN of each

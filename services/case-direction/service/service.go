@@ -67,8 +67,10 @@ func SpecWith(o Options) svc.Spec {
 				return nil, fmt.Errorf("dial intake: %w", err)
 			}
 			cases := postgres.NewCases(p.DB, p.Protector)
-			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), p.Access,
-				peers.NewProviderMonitoring(pm), peers.NewIntake(in))
+			// Every access to a case is logged under each resident it concerns.
+			access := postgres.NewResidentAccess(p.Access, p.DB)
+			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), access,
+				peers.NewProviderMonitoring(pm), peers.NewIntake(in), peers.NewIntake(in))
 			if o.Now != nil {
 				a.Now = o.Now
 			}
@@ -80,6 +82,7 @@ func SpecWith(o Options) svc.Spec {
 				Consumers: []consumer.Spec{
 					consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
+					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 				},
 				Background: []func(ctx context.Context){
 					func(ctx context.Context) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	consumer "github.com/wijkbrug/wijkbrug/pkg/consumer"
+
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
@@ -17,9 +19,11 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/consumers"
 	grpcport "github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/migrations"
 	"google.golang.org/grpc"
@@ -56,7 +60,13 @@ func Spec() svc.Spec {
 			if s.NotStartedDays < 0 || s.SchedulerInterval <= 0 {
 				return nil, errors.New("WIJKBRUG_NOT_STARTED_ALERT_DAYS must be ≥ 0 and WIJKBRUG_PM_SCHEDULER_INTERVAL > 0")
 			}
-			a := newApp(p.DB, events.NewPublisher(p.Outbox), p.Access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
+			// Access to a case's allocations is logged under each resident of the case.
+			access := postgres.NewResidentAccess(p.Access, p.DB)
+			cd, err := p.Dial(p.Config.CaseDirectionAddr)
+			if err != nil {
+				return nil, fmt.Errorf("dial case-direction: %w", err)
+			}
+			a := newApp(p.DB, events.NewPublisher(p.Outbox), access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
 			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
 			server := grpcport.NewServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).
@@ -65,6 +75,7 @@ func Spec() svc.Spec {
 				Register: func(s grpc.ServiceRegistrar) {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
+				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), access, system)},
 				Background: []func(ctx context.Context){
 					func(ctx context.Context) {
 						a.RunNotStartedAlerts(identity.WithCaller(ctx, system), s.SchedulerInterval, p.Logger)

@@ -44,6 +44,20 @@ type Cases interface {
 	// allocation ("" when unknown).
 	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (caseID string, err error)
 
+	// SetResidents makes refs the case's current residents; false when nothing changed.
+	SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error)
+	// Residents returns the case's current residents.
+	Residents(ctx context.Context, caseID string) ([]domain.ResidentRef, error)
+	// OpenCaseOf returns the household's open case, "" when it has none.
+	OpenCaseOf(ctx context.Context, householdID string) (string, error)
+	// RecordIntakeHousehold remembers which household an intake is about.
+	RecordIntakeHousehold(ctx context.Context, intakeID, householdID string) error
+	// CaseOfIntake returns the case opened from an intake, else the open case of its
+	// household; "" when there is none.
+	CaseOfIntake(ctx context.Context, intakeID string) (string, error)
+	// SetReferralIntake marks a referral of the case as made for the intake.
+	SetReferralIntake(ctx context.Context, referralID, intakeID string) error
+
 	// SavePlan stores a newly adopted plan version and its goals.
 	SavePlan(ctx context.Context, caseID string, p domain.Plan) error
 	// SetGoalStatus stores a goal's status.
@@ -105,6 +119,7 @@ type Events interface {
 	CaseHandedOver(ctx context.Context, c domain.Case) error
 	CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error
 	CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error
+	CaseResidentsChanged(ctx context.Context, c domain.Case, at time.Time) error
 }
 
 // Volume is an amount of care per unit and frequency: the VolumeUnit and VolumeFrequency codes
@@ -139,6 +154,14 @@ type AllocationOrder struct {
 // the director as to us.
 type Allocator interface {
 	Allocate(ctx context.Context, o AllocationOrder) (domain.AllocationAction, error)
+	// Allocation reads an allocation issued some other way (as a Wijkbrug service) and
+	// returns it as an action with the case it was issued for ("" when none).
+	Allocation(ctx context.Context, number string) (a domain.AllocationAction, caseID string, err error)
+}
+
+// Households reads the current members of a household from intake (ids and pseudonyms).
+type Households interface {
+	Residents(ctx context.Context, householdID string) ([]domain.ResidentRef, error)
 }
 
 // Comparison is two ZRM assessments compared by intake: the later one's scores and the
@@ -163,12 +186,14 @@ type App struct {
 	access      accesslog.Recorder
 	allocator   Allocator
 	assessments Assessments
+	households  Households
 	Now         func() time.Time
 }
 
 // New builds the application.
-func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator, assessments Assessments) *App {
-	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, assessments: assessments, Now: time.Now}
+func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator, assessments Assessments, households Households) *App {
+	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, assessments: assessments,
+		households: households, Now: time.Now}
 }
 
 // Access-log actions.
@@ -195,6 +220,9 @@ const (
 	actionAddInvolvement    = "casedirection.case.add_involvement"
 	actionEndInvolvement    = "casedirection.case.end_involvement"
 	actionListInvolvements  = "casedirection.case.list_involvements"
+	actionResidents         = "casedirection.case.residents"
+	actionListResidents     = "casedirection.case.list_residents"
+	actionAllocationLinked  = "casedirection.case.allocation_linked"
 )
 
 // OpenCase registers a case for a household. Intake opens cases (as a Wijkbrug service); a

@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -326,30 +324,25 @@ func (a *App) CloseCase(ctx context.Context, caseID, result, assessmentID string
 type Caseload struct {
 	Cases  []domain.Summary
 	Counts map[domain.Status]int
-	Next   string
+	// Next is the last case of the page when more follow.
+	Next *domain.Cursor
 }
 
 // ListCases lists the calling team's cases; each listed case is access-logged.
-func (a *App) ListCases(ctx context.Context, f domain.ListFilter, pageToken string) (Caseload, error) {
+func (a *App) ListCases(ctx context.Context, f domain.ListFilter) (Caseload, error) {
 	caller, _ := identity.From(ctx)
 	f.TeamOIN = caller.Org.OIN
-	if pageToken != "" {
-		cur, err := decodeCursor(pageToken)
-		if err != nil {
-			return Caseload{}, apperr.Invalid("page_token", "not a token from a previous page")
-		}
-		f.After = &cur
-	}
 	var out Caseload
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		list, counts, err := a.cases.List(ctx, domain.ListFilter{TeamOIN: f.TeamOIN, Director: f.Director, Statuses: f.Statuses, After: f.After, Limit: f.Limit + 1})
+		list, counts, err := a.cases.List(ctx, domain.ListFilter{TeamOIN: f.TeamOIN, Director: f.Director, HouseholdID: f.HouseholdID,
+			ResidentID: f.ResidentID, Statuses: f.Statuses, After: f.After, Limit: f.Limit + 1})
 		if err != nil {
 			return err
 		}
 		if len(list) > f.Limit {
 			list = list[:f.Limit]
 			last := list[len(list)-1]
-			out.Next = encodeCursor(domain.Cursor{OpenedAt: last.OpenedAt, ID: last.ID})
+			out.Next = &domain.Cursor{OpenedAt: last.OpenedAt, ID: last.ID}
 		}
 		out.Cases, out.Counts = list, counts
 		for _, s := range list {
@@ -360,27 +353,4 @@ func (a *App) ListCases(ctx context.Context, f domain.ListFilter, pageToken stri
 		return nil
 	})
 	return out, err
-}
-
-func encodeCursor(c domain.Cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.OpenedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
-}
-
-func decodeCursor(s string) (domain.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return domain.Cursor{}, err
-	}
-	at, id, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return domain.Cursor{}, fmt.Errorf("no separator")
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return domain.Cursor{}, err
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return domain.Cursor{}, err
-	}
-	return domain.Cursor{OpenedAt: t, ID: id}, nil
 }

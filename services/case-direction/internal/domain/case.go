@@ -137,6 +137,9 @@ type Case struct {
 	Result string
 	// BaselineAssessmentID is intake's ZRM assessment made at intake, if any.
 	BaselineAssessmentID string
+	// Residents are the household's current members as intake reported them (stored with the
+	// case; read through Cases.Residents).
+	Residents []ResidentRef
 	// SafetyConcern is set when a safety concern was recorded: events then say SAFETY.
 	SafetyConcern bool
 	// Handover is set for a handed-over case.
@@ -187,4 +190,11 @@ func (c *Case) CanRequestAllocation() error {
 		return ErrNoDirector
 	}
 	return nil
+}
+
+// ResidentRef is a member of the case's household as intake knows it: intake's resident id and
+// the access log's pseudonym. Never a BSN.
+type ResidentRef struct {
+	ResidentID string
+	Pseudonym  string
 }

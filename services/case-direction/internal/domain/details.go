@@ -132,7 +132,11 @@ type Cursor struct {
 type ListFilter struct {
 	TeamOIN  string
 	Director string
-	Statuses []Status
-	After    *Cursor
-	Limit    int
+	// HouseholdID and ResidentID narrow the list to one household's cases, or the cases of
+	// households a resident was a member of while the case was open.
+	HouseholdID string
+	ResidentID  string
+	Statuses    []Status
+	After       *Cursor
+	Limit       int
 }

@@ -34,6 +34,8 @@ type Residents interface {
 	NoteTeam(ctx context.Context, oin, name string) error
 	TeamWorksWith(ctx context.Context, teamOIN, residentID string) (bool, error)
 	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
+	// CurrentResidents returns a household's current members (id and pseudonym).
+	CurrentResidents(ctx context.Context, householdID string) ([]domain.ResidentRef, error)
 	// WasMember reports whether a resident is or was a member of a household.
 	WasMember(ctx context.Context, householdID, residentID string) (bool, error)
 	// HouseholdMunicipality returns apperr NotFound when there is no such household.
@@ -133,6 +135,12 @@ type CaseRequest struct {
 	District       string
 	TeamOIN        string
 	LifeDomains    []string
+	// BaselineAssessmentID is the latest ZRM assessment of the resident or household, if any:
+	// the case's first evaluation compares with it.
+	BaselineAssessmentID string
+	// Residents are the household's current members (ids and pseudonyms), under whose
+	// pseudonyms case-direction logs access to the case.
+	Residents []domain.ResidentRef
 }
 
 // CaseDirection is the case-direction service.
@@ -391,10 +399,23 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision)
 // openCase asks case direction for the household's case. A household has at most one open
 // case; when it already has one, the intake joins that case.
 func (a *App) openCase(ctx context.Context, in domain.Intake) (string, error) {
-	caseID, err := a.d.CaseDirection.OpenCase(ctx, CaseRequest{
+	residents, err := a.d.Residents.CurrentResidents(ctx, in.HouseholdID)
+	if err != nil {
+		return "", err
+	}
+	latest, found, err := a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID)
+	if err != nil {
+		return "", err
+	}
+	req := CaseRequest{
 		IdempotencyKey: "intake-" + in.ID, HouseholdID: in.HouseholdID, IntakeID: in.ID,
 		Municipality: in.Municipality, District: in.District, TeamOIN: in.TeamOIN, LifeDomains: in.LifeDomains,
-	})
+		Residents: residents,
+	}
+	if found {
+		req.BaselineAssessmentID = latest.ID
+	}
+	caseID, err := a.d.CaseDirection.OpenCase(ctx, req)
 	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindAlreadyExists && e.ID != "" {
 		return e.ID, nil
 	}

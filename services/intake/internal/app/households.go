@@ -283,3 +283,27 @@ func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, er
 	})
 	return out, err
 }
+
+// ListHouseholdResidents gives a Wijkbrug service (case-direction) a household's current
+// members as id and pseudonym; the read is logged under each of them.
+func (a *App) ListHouseholdResidents(ctx context.Context, householdID string) ([]domain.ResidentRef, error) {
+	var out []domain.ResidentRef
+	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		if _, err := a.d.Residents.HouseholdMunicipality(ctx, householdID); err != nil {
+			return err
+		}
+		refs, err := a.d.Residents.CurrentResidents(ctx, householdID)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.household.residents", ObjectType: "household",
+				ObjectID: householdID, ResidentPseudonym: r.Pseudonym, Route: accesslog.RouteService}); err != nil {
+				return err
+			}
+		}
+		out = refs
+		return nil
+	})
+	return out, err
+}

@@ -264,3 +264,10 @@ func ValidateMembers(members []Member) []FieldError {
 	}
 	return errs
 }
+
+// ResidentRef names a resident to another Wijkbrug service without personal data: the id and
+// the access log's pseudonym.
+type ResidentRef struct {
+	ResidentID string
+	Pseudonym  string
+}

@@ -43,6 +43,7 @@ const (
 	CaseDirectionService_EndInvolvement_FullMethodName       = "/wijkbrug.casedirection.v1.CaseDirectionService/EndInvolvement"
 	CaseDirectionService_ListInvolvements_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvements"
 	CaseDirectionService_CheckCaseInvolvement_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/CheckCaseInvolvement"
+	CaseDirectionService_ListCaseResidents_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/ListCaseResidents"
 )
 
 // CaseDirectionServiceClient is the client API for CaseDirectionService service.
@@ -119,6 +120,11 @@ type CaseDirectionServiceClient interface {
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
 	// before it links a referral to a case. An unknown case answers involved = false.
 	CheckCaseInvolvement(ctx context.Context, in *CheckCaseInvolvementRequest, opts ...grpc.CallOption) (*CheckCaseInvolvementResponse, error)
+	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
+	// household's current members, as intake reported them): resident id and access-log
+	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
+	// them. SERVICE only; an unknown case is NOT_FOUND.
+	ListCaseResidents(ctx context.Context, in *ListCaseResidentsRequest, opts ...grpc.CallOption) (*ListCaseResidentsResponse, error)
 }
 
 type caseDirectionServiceClient struct {
@@ -319,6 +325,16 @@ func (c *caseDirectionServiceClient) CheckCaseInvolvement(ctx context.Context, i
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) ListCaseResidents(ctx context.Context, in *ListCaseResidentsRequest, opts ...grpc.CallOption) (*ListCaseResidentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCaseResidentsResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_ListCaseResidents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseDirectionServiceServer is the server API for CaseDirectionService service.
 // All implementations must embed UnimplementedCaseDirectionServiceServer
 // for forward compatibility.
@@ -393,6 +409,11 @@ type CaseDirectionServiceServer interface {
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
 	// before it links a referral to a case. An unknown case answers involved = false.
 	CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error)
+	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
+	// household's current members, as intake reported them): resident id and access-log
+	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
+	// them. SERVICE only; an unknown case is NOT_FOUND.
+	ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error)
 	mustEmbedUnimplementedCaseDirectionServiceServer()
 }
 
@@ -459,6 +480,9 @@ func (UnimplementedCaseDirectionServiceServer) ListInvolvements(context.Context,
 }
 func (UnimplementedCaseDirectionServiceServer) CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckCaseInvolvement not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCaseResidents not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) mustEmbedUnimplementedCaseDirectionServiceServer() {}
 func (UnimplementedCaseDirectionServiceServer) testEmbeddedByValue()                              {}
@@ -823,6 +847,24 @@ func _CaseDirectionService_CheckCaseInvolvement_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_ListCaseResidents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCaseResidentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).ListCaseResidents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_ListCaseResidents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).ListCaseResidents(ctx, req.(*ListCaseResidentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseDirectionService_ServiceDesc is the grpc.ServiceDesc for CaseDirectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -905,6 +947,10 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckCaseInvolvement",
 			Handler:    _CaseDirectionService_CheckCaseInvolvement_Handler,
+		},
+		{
+			MethodName: "ListCaseResidents",
+			Handler:    _CaseDirectionService_ListCaseResidents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

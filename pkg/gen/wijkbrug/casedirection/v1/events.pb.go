@@ -1577,6 +1577,70 @@ func (x *CaseInvolvementEnded) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CaseResidentsChanged: the residents a case concerns changed (a member joined or left the
+// household while the case is open). Ids only: a service that logs access under the case's
+// residents asks ListCaseResidents.
+// Subject: wijkbrug.casedirection.<municipality>.case.residents_changed
+type CaseResidentsChanged struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseResidentsChanged) Reset() {
+	*x = CaseResidentsChanged{}
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseResidentsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseResidentsChanged) ProtoMessage() {}
+
+func (x *CaseResidentsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseResidentsChanged.ProtoReflect.Descriptor instead.
+func (*CaseResidentsChanged) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CaseResidentsChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseResidentsChanged) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *CaseResidentsChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_wijkbrug_casedirection_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
@@ -1716,7 +1780,11 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
 	"\x02at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04BPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04\"\x88\x01\n" +
+	"\x14CaseResidentsChanged\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_events_proto_rawDescOnce sync.Once
@@ -1730,7 +1798,7 @@ func file_wijkbrug_casedirection_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_casedirection_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_wijkbrug_casedirection_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(*CaseOpened)(nil),                // 0: wijkbrug.casedirection.v1.CaseOpened
 	(*CaseDirectorAssigned)(nil),      // 1: wijkbrug.casedirection.v1.CaseDirectorAssigned
@@ -1749,65 +1817,67 @@ var file_wijkbrug_casedirection_v1_events_proto_goTypes = []any{
 	(*CaseHandedOver)(nil),            // 14: wijkbrug.casedirection.v1.CaseHandedOver
 	(*CaseInvolvementAdded)(nil),      // 15: wijkbrug.casedirection.v1.CaseInvolvementAdded
 	(*CaseInvolvementEnded)(nil),      // 16: wijkbrug.casedirection.v1.CaseInvolvementEnded
-	(CaseStatus)(0),                   // 17: wijkbrug.casedirection.v1.CaseStatus
-	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
-	(v1.Confidentiality)(0),           // 19: wijkbrug.common.v1.Confidentiality
-	(v1.CaseResult)(0),                // 20: wijkbrug.common.v1.CaseResult
-	(*DomainOutcome)(nil),             // 21: wijkbrug.casedirection.v1.DomainOutcome
-	(v1.LifeDomain)(0),                // 22: wijkbrug.common.v1.LifeDomain
-	(GoalStatus)(0),                   // 23: wijkbrug.casedirection.v1.GoalStatus
-	(EvaluationDecision)(0),           // 24: wijkbrug.casedirection.v1.EvaluationDecision
-	(EvaluationTodoReason)(0),         // 25: wijkbrug.casedirection.v1.EvaluationTodoReason
-	(SafetyConcernKind)(0),            // 26: wijkbrug.casedirection.v1.SafetyConcernKind
-	(MeldcodeStep)(0),                 // 27: wijkbrug.casedirection.v1.MeldcodeStep
-	(HandoverRecipient)(0),            // 28: wijkbrug.casedirection.v1.HandoverRecipient
-	(v1.OrganisationType)(0),          // 29: wijkbrug.common.v1.OrganisationType
-	(InvolvementRole)(0),              // 30: wijkbrug.casedirection.v1.InvolvementRole
+	(*CaseResidentsChanged)(nil),      // 17: wijkbrug.casedirection.v1.CaseResidentsChanged
+	(CaseStatus)(0),                   // 18: wijkbrug.casedirection.v1.CaseStatus
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(v1.Confidentiality)(0),           // 20: wijkbrug.common.v1.Confidentiality
+	(v1.CaseResult)(0),                // 21: wijkbrug.common.v1.CaseResult
+	(*DomainOutcome)(nil),             // 22: wijkbrug.casedirection.v1.DomainOutcome
+	(v1.LifeDomain)(0),                // 23: wijkbrug.common.v1.LifeDomain
+	(GoalStatus)(0),                   // 24: wijkbrug.casedirection.v1.GoalStatus
+	(EvaluationDecision)(0),           // 25: wijkbrug.casedirection.v1.EvaluationDecision
+	(EvaluationTodoReason)(0),         // 26: wijkbrug.casedirection.v1.EvaluationTodoReason
+	(SafetyConcernKind)(0),            // 27: wijkbrug.casedirection.v1.SafetyConcernKind
+	(MeldcodeStep)(0),                 // 28: wijkbrug.casedirection.v1.MeldcodeStep
+	(HandoverRecipient)(0),            // 29: wijkbrug.casedirection.v1.HandoverRecipient
+	(v1.OrganisationType)(0),          // 30: wijkbrug.common.v1.OrganisationType
+	(InvolvementRole)(0),              // 31: wijkbrug.casedirection.v1.InvolvementRole
 }
 var file_wijkbrug_casedirection_v1_events_proto_depIdxs = []int32{
-	17, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	18, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	17, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	17, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	17, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	18, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
-	19, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	17, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	20, // 8: wijkbrug.casedirection.v1.CaseClosed.result:type_name -> wijkbrug.common.v1.CaseResult
-	18, // 9: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
-	21, // 10: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
-	22, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	18, // 12: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
-	22, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	23, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	23, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
-	18, // 16: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
-	24, // 17: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	18, // 18: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
-	25, // 19: wijkbrug.casedirection.v1.CaseEvaluationDue.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
-	18, // 20: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
-	18, // 21: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
-	18, // 22: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
-	26, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
-	27, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	19, // 25: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 26: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
-	28, // 27: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	18, // 28: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
-	29, // 29: wijkbrug.casedirection.v1.CaseInvolvementAdded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	30, // 30: wijkbrug.casedirection.v1.CaseInvolvementAdded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	19, // 31: wijkbrug.casedirection.v1.CaseInvolvementAdded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 32: wijkbrug.casedirection.v1.CaseInvolvementAdded.at:type_name -> google.protobuf.Timestamp
-	29, // 33: wijkbrug.casedirection.v1.CaseInvolvementEnded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	30, // 34: wijkbrug.casedirection.v1.CaseInvolvementEnded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	18, // 35: wijkbrug.casedirection.v1.CaseInvolvementEnded.ended_at:type_name -> google.protobuf.Timestamp
-	19, // 36: wijkbrug.casedirection.v1.CaseInvolvementEnded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	18, // 37: wijkbrug.casedirection.v1.CaseInvolvementEnded.at:type_name -> google.protobuf.Timestamp
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	18, // 0: wijkbrug.casedirection.v1.CaseOpened.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	19, // 1: wijkbrug.casedirection.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	18, // 2: wijkbrug.casedirection.v1.CaseDirectorAssigned.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	18, // 3: wijkbrug.casedirection.v1.CaseStatusChanged.from:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	18, // 4: wijkbrug.casedirection.v1.CaseStatusChanged.to:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	19, // 5: wijkbrug.casedirection.v1.CaseStatusChanged.at:type_name -> google.protobuf.Timestamp
+	20, // 6: wijkbrug.casedirection.v1.CaseStatusChanged.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 7: wijkbrug.casedirection.v1.CaseClosed.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
+	21, // 8: wijkbrug.casedirection.v1.CaseClosed.result:type_name -> wijkbrug.common.v1.CaseResult
+	19, // 9: wijkbrug.casedirection.v1.CaseClosed.at:type_name -> google.protobuf.Timestamp
+	22, // 10: wijkbrug.casedirection.v1.CaseClosed.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
+	23, // 11: wijkbrug.casedirection.v1.CasePlanAdopted.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	19, // 12: wijkbrug.casedirection.v1.CasePlanAdopted.at:type_name -> google.protobuf.Timestamp
+	23, // 13: wijkbrug.casedirection.v1.CaseGoalStatusChanged.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	24, // 14: wijkbrug.casedirection.v1.CaseGoalStatusChanged.from:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	24, // 15: wijkbrug.casedirection.v1.CaseGoalStatusChanged.to:type_name -> wijkbrug.casedirection.v1.GoalStatus
+	19, // 16: wijkbrug.casedirection.v1.CaseGoalStatusChanged.at:type_name -> google.protobuf.Timestamp
+	25, // 17: wijkbrug.casedirection.v1.CaseEvaluated.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
+	19, // 18: wijkbrug.casedirection.v1.CaseEvaluated.at:type_name -> google.protobuf.Timestamp
+	26, // 19: wijkbrug.casedirection.v1.CaseEvaluationDue.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
+	19, // 20: wijkbrug.casedirection.v1.CaseWatchCheckedIn.next_check_at:type_name -> google.protobuf.Timestamp
+	19, // 21: wijkbrug.casedirection.v1.CaseWatchCheckedIn.at:type_name -> google.protobuf.Timestamp
+	19, // 22: wijkbrug.casedirection.v1.CaseWatchCheckOverdue.due_at:type_name -> google.protobuf.Timestamp
+	27, // 23: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
+	28, // 24: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
+	20, // 25: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	19, // 26: wijkbrug.casedirection.v1.CaseSafetyConcernRecorded.at:type_name -> google.protobuf.Timestamp
+	29, // 27: wijkbrug.casedirection.v1.CaseHandedOver.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
+	19, // 28: wijkbrug.casedirection.v1.CaseHandedOver.at:type_name -> google.protobuf.Timestamp
+	30, // 29: wijkbrug.casedirection.v1.CaseInvolvementAdded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	31, // 30: wijkbrug.casedirection.v1.CaseInvolvementAdded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	20, // 31: wijkbrug.casedirection.v1.CaseInvolvementAdded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	19, // 32: wijkbrug.casedirection.v1.CaseInvolvementAdded.at:type_name -> google.protobuf.Timestamp
+	30, // 33: wijkbrug.casedirection.v1.CaseInvolvementEnded.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	31, // 34: wijkbrug.casedirection.v1.CaseInvolvementEnded.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
+	19, // 35: wijkbrug.casedirection.v1.CaseInvolvementEnded.ended_at:type_name -> google.protobuf.Timestamp
+	20, // 36: wijkbrug.casedirection.v1.CaseInvolvementEnded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	19, // 37: wijkbrug.casedirection.v1.CaseInvolvementEnded.at:type_name -> google.protobuf.Timestamp
+	19, // 38: wijkbrug.casedirection.v1.CaseResidentsChanged.at:type_name -> google.protobuf.Timestamp
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_events_proto_init() }
@@ -1822,7 +1892,7 @@ func file_wijkbrug_casedirection_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_events_proto_rawDesc), len(file_wijkbrug_casedirection_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4496,6 +4496,96 @@ func (x *InvolvedTeam) GetTeamName() string {
 	return ""
 }
 
+// ListHouseholdResidentsRequest names a household.
+type ListHouseholdResidentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId   string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdResidentsRequest) Reset() {
+	*x = ListHouseholdResidentsRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdResidentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdResidentsRequest) ProtoMessage() {}
+
+func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdResidentsRequest.ProtoReflect.Descriptor instead.
+func (*ListHouseholdResidentsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ListHouseholdResidentsRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+// ListHouseholdResidentsResponse holds its current members.
+type ListHouseholdResidentsResponse struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Residents     []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdResidentsResponse) Reset() {
+	*x = ListHouseholdResidentsResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdResidentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdResidentsResponse) ProtoMessage() {}
+
+func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdResidentsResponse.ProtoReflect.Descriptor instead.
+func (*ListHouseholdResidentsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ListHouseholdResidentsResponse) GetResidents() []*v1.ResidentPseudonym {
+	if x != nil {
+		return x.Residents
+	}
+	return nil
+}
+
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
@@ -4798,7 +4888,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0einvolved_teams\x18\x03 \x03(\v2 .wijkbrug.intake.v1.InvolvedTeamR\rinvolvedTeams\"F\n" +
 	"\fInvolvedTeam\x12\x19\n" +
 	"\bteam_oin\x18\x01 \x01(\tR\ateamOin\x12\x1b\n" +
-	"\tteam_name\x18\x02 \x01(\tR\bteamName*p\n" +
+	"\tteam_name\x18\x02 \x01(\tR\bteamName\"B\n" +
+	"\x1dListHouseholdResidentsRequest\x12!\n" +
+	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"e\n" +
+	"\x1eListHouseholdResidentsResponse\x12C\n" +
+	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +
@@ -4859,7 +4953,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_RESIDENT\x10\x01\x12\x19\n" +
-	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xb4\x13\n" +
+	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xb5\x14\n" +
 	"\rIntakeService\x12g\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12y\n" +
@@ -4883,7 +4977,8 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fCreateHousehold\x12*.wijkbrug.intake.v1.CreateHouseholdRequest\x1a+.wijkbrug.intake.v1.CreateHouseholdResponse\x12s\n" +
 	"\x12AddHouseholdMember\x12-.wijkbrug.intake.v1.AddHouseholdMemberRequest\x1a..wijkbrug.intake.v1.AddHouseholdMemberResponse\x12|\n" +
 	"\x15RemoveHouseholdMember\x120.wijkbrug.intake.v1.RemoveHouseholdMemberRequest\x1a1.wijkbrug.intake.v1.RemoveHouseholdMemberResponse\x12a\n" +
-	"\fGetHousehold\x12'.wijkbrug.intake.v1.GetHouseholdRequest\x1a(.wijkbrug.intake.v1.GetHouseholdResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\fGetHousehold\x12'.wijkbrug.intake.v1.GetHouseholdRequest\x1a(.wijkbrug.intake.v1.GetHouseholdResponse\x12\x7f\n" +
+	"\x16ListHouseholdResidents\x121.wijkbrug.intake.v1.ListHouseholdResidentsRequest\x1a2.wijkbrug.intake.v1.ListHouseholdResidentsResponseBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -4898,95 +4993,98 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
-	(Channel)(0),                          // 0: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                          // 1: wijkbrug.intake.v1.Urgency
-	(IntakeStatus)(0),                     // 2: wijkbrug.intake.v1.IntakeStatus
-	(TriageOutcome)(0),                    // 3: wijkbrug.intake.v1.TriageOutcome
-	(ContactKind)(0),                      // 4: wijkbrug.intake.v1.ContactKind
-	(Positioning)(0),                      // 5: wijkbrug.intake.v1.Positioning
-	(TriageCondition)(0),                  // 6: wijkbrug.intake.v1.TriageCondition
-	(AssessmentContext)(0),                // 7: wijkbrug.intake.v1.AssessmentContext
-	(HouseholdRole)(0),                    // 8: wijkbrug.intake.v1.HouseholdRole
-	(MatchBasis)(0),                       // 9: wijkbrug.intake.v1.MatchBasis
-	(*Intake)(nil),                        // 10: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),         // 11: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),        // 12: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),              // 13: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),             // 14: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),            // 15: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),           // 16: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),           // 17: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),          // 18: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),   // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil),  // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),         // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),        // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),            // 23: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),           // 24: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),          // 25: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),                // 26: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),         // 27: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                    // 28: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                  // 29: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),        // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),       // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),    // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),   // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*Assessment)(nil),                    // 34: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),       // 35: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),      // 36: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),        // 37: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),       // 38: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),     // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*CompareAssessmentsResponse)(nil),    // 40: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                      // 41: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                    // 42: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                       // 43: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),       // 44: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),      // 45: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),           // 46: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),          // 47: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),         // 48: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),        // 49: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),            // 50: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),           // 51: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),         // 52: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),        // 53: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),               // 54: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                     // 55: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),            // 56: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),            // 57: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),        // 58: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),       // 59: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),     // 60: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),    // 61: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),  // 62: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil), // 63: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),           // 64: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),          // 65: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),   // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),  // 67: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(*ResidentMatch)(nil),                 // 68: wijkbrug.intake.v1.ResidentMatch
-	(*InvolvedTeam)(nil),                  // 69: wijkbrug.intake.v1.InvolvedTeam
-	(v1.LifeDomain)(0),                    // 70: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),         // 71: google.protobuf.Timestamp
-	(v11.SourceType)(0),                   // 72: wijkbrug.referral.v1.SourceType
-	(*v1.DomainScore)(nil),                // 73: wijkbrug.common.v1.DomainScore
-	(*v1.DomainChange)(nil),               // 74: wijkbrug.common.v1.DomainChange
-	(v1.OrganisationType)(0),              // 75: wijkbrug.common.v1.OrganisationType
+	(Channel)(0),                           // 0: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                           // 1: wijkbrug.intake.v1.Urgency
+	(IntakeStatus)(0),                      // 2: wijkbrug.intake.v1.IntakeStatus
+	(TriageOutcome)(0),                     // 3: wijkbrug.intake.v1.TriageOutcome
+	(ContactKind)(0),                       // 4: wijkbrug.intake.v1.ContactKind
+	(Positioning)(0),                       // 5: wijkbrug.intake.v1.Positioning
+	(TriageCondition)(0),                   // 6: wijkbrug.intake.v1.TriageCondition
+	(AssessmentContext)(0),                 // 7: wijkbrug.intake.v1.AssessmentContext
+	(HouseholdRole)(0),                     // 8: wijkbrug.intake.v1.HouseholdRole
+	(MatchBasis)(0),                        // 9: wijkbrug.intake.v1.MatchBasis
+	(*Intake)(nil),                         // 10: wijkbrug.intake.v1.Intake
+	(*RegisterIntakeRequest)(nil),          // 11: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),         // 12: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),               // 13: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),              // 14: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),             // 15: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),            // 16: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),            // 17: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),           // 18: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),    // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),   // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),          // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),         // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),             // 23: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),            // 24: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),           // 25: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                 // 26: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),          // 27: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*TriageRule)(nil),                     // 28: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                   // 29: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),         // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),        // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),     // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),    // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                     // 34: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),        // 35: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),       // 36: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),         // 37: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),        // 38: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),      // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),     // 40: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                       // 41: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                     // 42: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                        // 43: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),        // 44: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),       // 45: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),            // 46: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),           // 47: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),          // 48: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),         // 49: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),             // 50: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),            // 51: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),          // 52: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),         // 53: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),                // 54: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                      // 55: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),             // 56: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),             // 57: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),         // 58: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),        // 59: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),      // 60: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),     // 61: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),   // 62: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil),  // 63: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),            // 64: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),           // 65: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),    // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),   // 67: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(*ResidentMatch)(nil),                  // 68: wijkbrug.intake.v1.ResidentMatch
+	(*InvolvedTeam)(nil),                   // 69: wijkbrug.intake.v1.InvolvedTeam
+	(*ListHouseholdResidentsRequest)(nil),  // 70: wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	(*ListHouseholdResidentsResponse)(nil), // 71: wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	(v1.LifeDomain)(0),                     // 72: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),          // 73: google.protobuf.Timestamp
+	(v11.SourceType)(0),                    // 74: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                 // 75: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),                // 76: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),               // 77: wijkbrug.common.v1.OrganisationType
+	(*v1.ResidentPseudonym)(nil),           // 78: wijkbrug.common.v1.ResidentPseudonym
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	70, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	72, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	71, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	71, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	73, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	73, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	70, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	72, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
 	68, // 11: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
@@ -5002,25 +5100,25 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	10, // 21: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
 	26, // 22: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
 	6,  // 23: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	72, // 24: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	74, // 24: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	3,  // 25: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
 	5,  // 26: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	28, // 27: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	71, // 28: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	73, // 28: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
 	29, // 29: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	5,  // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
 	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
 	29, // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
 	7,  // 33: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	73, // 34: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
-	71, // 35: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	75, // 34: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	73, // 35: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
 	7,  // 36: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	73, // 37: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	75, // 37: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
 	34, // 38: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
 	34, // 39: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
 	34, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
 	34, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	74, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	76, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
 	42, // 43: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
 	43, // 44: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
 	42, // 45: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
@@ -5045,60 +5143,63 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	55, // 64: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
 	55, // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
 	55, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	75, // 67: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	77, // 67: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	9,  // 68: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
 	69, // 69: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
-	11, // 70: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	13, // 71: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	66, // 72: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	15, // 73: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	17, // 74: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	19, // 75: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	21, // 76: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	23, // 77: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	25, // 78: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	30, // 79: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	32, // 80: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	35, // 81: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	37, // 82: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	39, // 83: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	44, // 84: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	46, // 85: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	48, // 86: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	50, // 87: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	52, // 88: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	58, // 89: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	60, // 90: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	62, // 91: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	64, // 92: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	12, // 93: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	14, // 94: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	67, // 95: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	16, // 96: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	18, // 97: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	20, // 98: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	22, // 99: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	24, // 100: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	27, // 101: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	31, // 102: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	33, // 103: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	36, // 104: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	38, // 105: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	40, // 106: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	45, // 107: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	47, // 108: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	49, // 109: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	51, // 110: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	53, // 111: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	59, // 112: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	61, // 113: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	63, // 114: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	65, // 115: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	93, // [93:116] is the sub-list for method output_type
-	70, // [70:93] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	78, // 70: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	11, // 71: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	13, // 72: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	66, // 73: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	15, // 74: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	17, // 75: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	19, // 76: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	21, // 77: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	23, // 78: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	25, // 79: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	30, // 80: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	32, // 81: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	35, // 82: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	37, // 83: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	39, // 84: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	44, // 85: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	46, // 86: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	48, // 87: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	50, // 88: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	52, // 89: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	58, // 90: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	60, // 91: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	62, // 92: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	64, // 93: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	70, // 94: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	12, // 95: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	14, // 96: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	67, // 97: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	16, // 98: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	18, // 99: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	20, // 100: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	22, // 101: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	24, // 102: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	27, // 103: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	31, // 104: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	33, // 105: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	36, // 106: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	38, // 107: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	40, // 108: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	45, // 109: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	47, // 110: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	49, // 111: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	51, // 112: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	53, // 113: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	59, // 114: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	61, // 115: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	63, // 116: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	65, // 117: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	71, // 118: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	95, // [95:119] is the sub-list for method output_type
+	71, // [71:95] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -5112,7 +5213,7 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   60,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

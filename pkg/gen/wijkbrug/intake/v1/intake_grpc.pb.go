@@ -23,29 +23,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterIntake_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
-	IntakeService_GetIntake_FullMethodName             = "/wijkbrug.intake.v1.IntakeService/GetIntake"
-	IntakeService_CheckIntakeOwnership_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/CheckIntakeOwnership"
-	IntakeService_StartTriage_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/StartTriage"
-	IntakeService_DecideTriage_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
-	IntakeService_RecordContactAttempt_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
-	IntakeService_WithdrawIntake_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
-	IntakeService_MergeIntake_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
-	IntakeService_ListTeamQueue_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
-	IntakeService_GetTriagePolicy_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
-	IntakeService_ReplaceTriagePolicy_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
-	IntakeService_RecordAssessment_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
-	IntakeService_ListAssessments_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/ListAssessments"
-	IntakeService_CompareAssessments_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/CompareAssessments"
-	IntakeService_RegisterResident_FullMethodName      = "/wijkbrug.intake.v1.IntakeService/RegisterResident"
-	IntakeService_FindResident_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/FindResident"
-	IntakeService_MergeResidents_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/MergeResidents"
-	IntakeService_GetResident_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/GetResident"
-	IntakeService_UpdateResident_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/UpdateResident"
-	IntakeService_CreateHousehold_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/CreateHousehold"
-	IntakeService_AddHouseholdMember_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/AddHouseholdMember"
-	IntakeService_RemoveHouseholdMember_FullMethodName = "/wijkbrug.intake.v1.IntakeService/RemoveHouseholdMember"
-	IntakeService_GetHousehold_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/GetHousehold"
+	IntakeService_RegisterIntake_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/RegisterIntake"
+	IntakeService_GetIntake_FullMethodName              = "/wijkbrug.intake.v1.IntakeService/GetIntake"
+	IntakeService_CheckIntakeOwnership_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/CheckIntakeOwnership"
+	IntakeService_StartTriage_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/StartTriage"
+	IntakeService_DecideTriage_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
+	IntakeService_RecordContactAttempt_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
+	IntakeService_WithdrawIntake_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
+	IntakeService_MergeIntake_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
+	IntakeService_ListTeamQueue_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
+	IntakeService_GetTriagePolicy_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
+	IntakeService_ReplaceTriagePolicy_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
+	IntakeService_RecordAssessment_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
+	IntakeService_ListAssessments_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/ListAssessments"
+	IntakeService_CompareAssessments_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/CompareAssessments"
+	IntakeService_RegisterResident_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/RegisterResident"
+	IntakeService_FindResident_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/FindResident"
+	IntakeService_MergeResidents_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/MergeResidents"
+	IntakeService_GetResident_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/GetResident"
+	IntakeService_UpdateResident_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/UpdateResident"
+	IntakeService_CreateHousehold_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/CreateHousehold"
+	IntakeService_AddHouseholdMember_FullMethodName     = "/wijkbrug.intake.v1.IntakeService/AddHouseholdMember"
+	IntakeService_RemoveHouseholdMember_FullMethodName  = "/wijkbrug.intake.v1.IntakeService/RemoveHouseholdMember"
+	IntakeService_GetHousehold_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/GetHousehold"
+	IntakeService_ListHouseholdResidents_FullMethodName = "/wijkbrug.intake.v1.IntakeService/ListHouseholdResidents"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -134,6 +135,10 @@ type IntakeServiceClient interface {
 	// GetHousehold returns a household the team works with: its address and all memberships,
 	// current and ended. Names and birth dates are given only for members the team works with.
 	GetHousehold(ctx context.Context, in *GetHouseholdRequest, opts ...grpc.CallOption) (*GetHouseholdResponse, error)
+	// ListHouseholdResidents tells another Wijkbrug service a household's current members as
+	// resident id and access-log pseudonym (no BSN, no name). Case-direction keeps a case's
+	// residents with it, so access to the case is logged under each of them. SERVICE only.
+	ListHouseholdResidents(ctx context.Context, in *ListHouseholdResidentsRequest, opts ...grpc.CallOption) (*ListHouseholdResidentsResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -374,6 +379,16 @@ func (c *intakeServiceClient) GetHousehold(ctx context.Context, in *GetHousehold
 	return out, nil
 }
 
+func (c *intakeServiceClient) ListHouseholdResidents(ctx context.Context, in *ListHouseholdResidentsRequest, opts ...grpc.CallOption) (*ListHouseholdResidentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHouseholdResidentsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListHouseholdResidents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -460,6 +475,10 @@ type IntakeServiceServer interface {
 	// GetHousehold returns a household the team works with: its address and all memberships,
 	// current and ended. Names and birth dates are given only for members the team works with.
 	GetHousehold(context.Context, *GetHouseholdRequest) (*GetHouseholdResponse, error)
+	// ListHouseholdResidents tells another Wijkbrug service a household's current members as
+	// resident id and access-log pseudonym (no BSN, no name). Case-direction keeps a case's
+	// residents with it, so access to the case is logged under each of them. SERVICE only.
+	ListHouseholdResidents(context.Context, *ListHouseholdResidentsRequest) (*ListHouseholdResidentsResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -538,6 +557,9 @@ func (UnimplementedIntakeServiceServer) RemoveHouseholdMember(context.Context, *
 }
 func (UnimplementedIntakeServiceServer) GetHousehold(context.Context, *GetHouseholdRequest) (*GetHouseholdResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHousehold not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListHouseholdResidents(context.Context, *ListHouseholdResidentsRequest) (*ListHouseholdResidentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHouseholdResidents not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -974,6 +996,24 @@ func _IntakeService_GetHousehold_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ListHouseholdResidents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHouseholdResidentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListHouseholdResidents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListHouseholdResidents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListHouseholdResidents(ctx, req.(*ListHouseholdResidentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1072,6 +1112,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHousehold",
 			Handler:    _IntakeService_GetHousehold_Handler,
+		},
+		{
+			MethodName: "ListHouseholdResidents",
+			Handler:    _IntakeService_ListHouseholdResidents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

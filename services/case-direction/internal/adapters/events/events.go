@@ -223,3 +223,10 @@ func confidentiality(c domain.Case) commonv1.Confidentiality {
 func status(s domain.Status) casedirectionv1.CaseStatus {
 	return protoenum.FromCode[casedirectionv1.CaseStatus](string(s))
 }
+
+// CaseResidentsChanged announces that the residents the case concerns changed (ids only).
+func (p *Publisher) CaseResidentsChanged(ctx context.Context, c domain.Case, at time.Time) error {
+	return p.w.Add(ctx, subject(c, "residents_changed"), c.ID, &casedirectionv1.CaseResidentsChanged{
+		CaseId: c.ID, MunicipalityCode: c.Municipality, At: timestamppb.New(at),
+	})
+}

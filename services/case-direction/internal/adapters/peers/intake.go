@@ -47,3 +47,21 @@ func DomainChangeFromProto(c *commonv1.DomainChange) domain.DomainChange {
 	return domain.DomainChange{LifeDomain: protoenum.Code(c.GetLifeDomain()), From: int(c.GetFromScore()), To: int(c.GetToScore()),
 		Delta: int(c.GetDelta()), Change: protoenum.Code(c.GetChange())}
 }
+
+// Residents returns a household's current members (ids and pseudonyms) from intake.
+func (i *Intake) Residents(ctx context.Context, householdID string) ([]domain.ResidentRef, error) {
+	resp, err := i.client.ListHouseholdResidents(ctx, &intakev1.ListHouseholdResidentsRequest{HouseholdId: householdID})
+	if err != nil {
+		return nil, err
+	}
+	return ResidentRefs(resp.GetResidents()), nil
+}
+
+// ResidentRefs maps residents named by id and pseudonym.
+func ResidentRefs(rs []*commonv1.ResidentPseudonym) []domain.ResidentRef {
+	out := make([]domain.ResidentRef, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, domain.ResidentRef{ResidentID: r.GetResidentId(), Pseudonym: r.GetPseudonym()})
+	}
+	return out
+}

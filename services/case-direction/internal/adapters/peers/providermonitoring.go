@@ -78,3 +78,27 @@ func (p *ProviderMonitoring) Allocate(ctx context.Context, o app.AllocationOrder
 	}
 	return a, nil
 }
+
+// Allocation reads an allocation from provider-monitoring as an action, with its case.
+func (p *ProviderMonitoring) Allocation(ctx context.Context, number string) (domain.AllocationAction, string, error) {
+	resp, err := p.client.GetAllocation(ctx, &providermonitoringv1.GetAllocationRequest{AllocationNumber: number})
+	if err != nil {
+		return domain.AllocationAction{}, "", err
+	}
+	al := resp.GetAllocation()
+	return ActionOf(al), al.GetCaseId(), nil
+}
+
+// ActionOf is an allocation as an action of its case: issued by a provider's granted request
+// (origin PROVIDER_REQUEST) or otherwise outside the case (OTHER).
+func ActionOf(al *providermonitoringv1.Allocation) domain.AllocationAction {
+	a := domain.AllocationAction{Number: al.GetNumber(), ProviderAGB: al.GetProviderAgb(), ProductCategory: al.GetProductCategory(),
+		ProductCode: al.GetProductCode(), Status: protoenum.Code(al.GetStatus()), UpdatedAt: time.Now(), Origin: domain.OriginOther}
+	if al.GetIssuedAt() != nil {
+		a.UpdatedAt = al.GetIssuedAt().AsTime()
+	}
+	if al.GetRequestId() != "" {
+		a.Origin = domain.OriginProviderRequest
+	}
+	return a
+}

@@ -49,7 +49,8 @@ func (r *Cases) Insert(ctx context.Context, c domain.Case) (string, error) {
 			return "", err
 		}
 		if tag.RowsAffected() == 1 {
-			return "", nil
+			_, err := r.SetResidents(ctx, c.ID, c.Residents, c.OpenedAt)
+			return "", err
 		}
 		var existing string
 		err = r.db.Q(ctx).QueryRow(ctx, `SELECT id::text FROM cases WHERE household_id = $1 AND `+openPredicate, c.HouseholdID).Scan(&existing)
@@ -325,4 +326,90 @@ func (r *Cases) RecordOverdue(ctx context.Context, caseID string, dueAt, at time
 		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// SetResidents makes refs the case's current residents from at on: members no longer in refs
+// end, new ones start. It reports whether anything changed.
+func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error) {
+	ids, pseudonyms := make([]string, 0, len(refs)), make([]string, 0, len(refs))
+	for _, ref := range refs {
+		ids, pseudonyms = append(ids, ref.ResidentID), append(pseudonyms, ref.Pseudonym)
+	}
+	q := r.db.Q(ctx)
+	ended, err := q.Exec(ctx, `
+		UPDATE case_residents SET until = $3
+		WHERE case_id = $1 AND until IS NULL AND NOT (resident_id = ANY($2::uuid[]))`, caseID, ids, at)
+	if err != nil {
+		return false, err
+	}
+	added, err := q.Exec(ctx, `
+		INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
+		SELECT $1, u.id, u.pseudonym, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, pseudonym)
+		ON CONFLICT (case_id, resident_id) WHERE until IS NULL DO NOTHING`, caseID, ids, pseudonyms, at)
+	if err != nil {
+		return false, err
+	}
+	return ended.RowsAffected()+added.RowsAffected() > 0, nil
+}
+
+// Residents returns the case's current residents.
+func (r *Cases) Residents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
+	return residentsOf(ctx, r.db.Q(ctx), caseID)
+}
+
+func residentsOf(ctx context.Context, q pgxdb.Querier, caseID string) ([]domain.ResidentRef, error) {
+	rows, err := q.Query(ctx, `SELECT resident_id::text, pseudonym FROM case_residents WHERE case_id = $1 AND until IS NULL ORDER BY resident_id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.ResidentRef
+	for rows.Next() {
+		var ref domain.ResidentRef
+		if err := rows.Scan(&ref.ResidentID, &ref.Pseudonym); err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, rows.Err()
+}
+
+// OpenCaseOf returns the household's open case, "" when it has none.
+func (r *Cases) OpenCaseOf(ctx context.Context, householdID string) (string, error) {
+	var id string
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT id::text FROM cases WHERE household_id = $1 AND `+openPredicate, householdID).Scan(&id)
+	if pgxdb.IsNoRows(err) {
+		return "", nil
+	}
+	return id, err
+}
+
+// RecordIntakeHousehold remembers which household an intake is about.
+func (r *Cases) RecordIntakeHousehold(ctx context.Context, intakeID, householdID string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO intake_households (intake_id, household_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		intakeID, householdID)
+	return err
+}
+
+// CaseOfIntake returns the open case an intake belongs to: the case opened from it, else the
+// open case of the intake's household; "" when there is none.
+func (r *Cases) CaseOfIntake(ctx context.Context, intakeID string) (string, error) {
+	var id string
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT id::text FROM (
+			SELECT id, 0 AS rank FROM cases WHERE intake_id = $1
+			UNION ALL
+			SELECT c.id, 1 FROM intake_households ih JOIN cases c ON c.household_id = ih.household_id AND c.`+openPredicate+`
+			WHERE ih.intake_id = $1) x
+		ORDER BY rank LIMIT 1`, intakeID).Scan(&id)
+	if pgxdb.IsNoRows(err) {
+		return "", nil
+	}
+	return id, err
+}
+
+// SetReferralIntake marks a referral of a case as made for one of the household's intakes.
+func (r *Cases) SetReferralIntake(ctx context.Context, referralID, intakeID string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE case_referrals SET intake_id = $2 WHERE referral_id = $1`, referralID, intakeID)
+	return err
 }

@@ -373,6 +373,14 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 		args = append(args, f.Director)
 		where = append(where, fmt.Sprintf("director_professional_id = $%d", len(args)))
 	}
+	if f.HouseholdID != "" {
+		args = append(args, f.HouseholdID)
+		where = append(where, fmt.Sprintf("household_id = $%d::uuid", len(args)))
+	}
+	if f.ResidentID != "" {
+		args = append(args, f.ResidentID)
+		where = append(where, fmt.Sprintf("id IN (SELECT case_id FROM case_residents WHERE resident_id = $%d::uuid)", len(args)))
+	}
 	counts := map[domain.Status]int{}
 	rows, err := q.Query(ctx, `SELECT status, count(*) FROM cases WHERE `+strings.Join(where, " AND ")+` GROUP BY status`, args...)
 	if err != nil {

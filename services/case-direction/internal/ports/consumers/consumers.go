@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 
 	"github.com/google/uuid"
@@ -32,48 +34,73 @@ func AllocationEvents(a *app.App, caller identity.Caller, log *slog.Logger) cons
 		Subjects: []string{"wijkbrug.providermonitoring.*.allocation.>"},
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
-			var (
-				number string
-				found  bool
-				err    error
-			)
-			switch m := msg.(type) {
-			case *providermonitoringv1.AllocationDeliveryStarted:
-				number = m.GetAllocationNumber()
-				found, err = a.AllocationStatusReported(ctx, number, domain.AllocationStarted, when(m.GetReportedAt(), ev))
-			case *providermonitoringv1.AllocationDeliveryStopped:
-				number = m.GetAllocationNumber()
-				status := protoenum.Code(m.GetStatus())
-				if status != domain.AllocationPaused {
-					// Any stop other than a pause (reason 20) ends the allocation.
-					status = domain.AllocationEnded
-				}
-				found, err = a.AllocationStatusReported(ctx, number, status, when(m.GetReportedAt(), ev))
-			case *providermonitoringv1.AllocationWithdrawn:
-				number = m.GetAllocationNumber()
-				found, err = a.AllocationStatusReported(ctx, number, domain.AllocationWithdrawn, when(nil, ev))
-			case *providermonitoringv1.AllocationProgressReported:
-				number = m.GetAllocationNumber()
-				found, err = a.AllocationProgressReported(ctx, number, protoenum.Code(m.GetJudgement()), when(m.GetReportedAt(), ev))
-			case *providermonitoringv1.AllocationScaleDownAdvised:
-				number = m.GetAllocationNumber()
-				found, err = a.ScaleDownAdvised(ctx, number, m.GetGoalIds(), when(m.GetAdvisedAt(), ev))
-			default:
-				// AllocationIssued: the action was recorded when RequestAllocation got its answer.
-				return nil
-			}
-			if err != nil {
+			number, found, err := applyAllocationEvent(ctx, a, ev, msg)
+			if err != nil || found || number == "" {
 				return err
 			}
-			if !found {
-				// Allocations made outside case direction, or for a case whose recording
-				// rolled back: retrying cannot make them ours.
-				log.InfoContext(ctx, "allocation event without a case action; ignored",
-					"type", ev.Type, "allocation_number", number, "event_id", ev.ID)
+			if c, ok := msg.(interface{ GetCaseId() string }); ok && c.GetCaseId() != "" {
+				// An allocation of a case that the case does not know yet (issued before this
+				// consumer ran, or its issue event was missed): read it from
+				// provider-monitoring, record it for its case, and apply the event after all.
+				linked, err := a.LinkAllocation(ctx, number)
+				if err != nil {
+					return err
+				}
+				if linked {
+					_, found, err = applyAllocationEvent(ctx, a, ev, msg)
+					if err != nil || found {
+						return err
+					}
+				}
 			}
+			// Allocations made outside case direction for no case, or for a case whose
+			// recording rolled back: retrying cannot make them ours.
+			log.InfoContext(ctx, "allocation event without a case action; ignored",
+				"type", ev.Type, "allocation_number", number, "event_id", ev.ID)
 			return nil
 		},
 	}
+}
+
+// applyAllocationEvent applies one provider-monitoring event to the case of its allocation. It
+// returns the allocation number ("" for events it does not follow) and whether the case knew
+// the allocation.
+func applyAllocationEvent(ctx context.Context, a *app.App, ev cloudevents.Envelope, msg proto.Message) (string, bool, error) {
+	switch m := msg.(type) {
+	case *providermonitoringv1.AllocationIssued:
+		// Issued for a case some other way than RequestAllocation (a provider's granted 315, a
+		// municipality's Allocate): it is the case's all the same.
+		if m.GetCaseId() == "" {
+			return "", false, nil
+		}
+		found, err := a.AllocationIssued(ctx, m.GetCaseId(), issuedAction(m, ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationDeliveryStarted:
+		found, err := a.AllocationStatusReported(ctx, m.GetAllocationNumber(), domain.AllocationStarted, when(m.GetReportedAt(), ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationDeliveryStopped:
+		status := protoenum.Code(m.GetStatus())
+		if status != domain.AllocationPaused {
+			// Any stop other than a pause (reason 20) ends the allocation.
+			status = domain.AllocationEnded
+		}
+		found, err := a.AllocationStatusReported(ctx, m.GetAllocationNumber(), status, when(m.GetReportedAt(), ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationWithdrawn:
+		found, err := a.AllocationStatusReported(ctx, m.GetAllocationNumber(), domain.AllocationWithdrawn, when(nil, ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationProgressReported:
+		found, err := a.AllocationProgressReported(ctx, m.GetAllocationNumber(), protoenum.Code(m.GetJudgement()), when(m.GetReportedAt(), ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationScaleDownAdvised:
+		found, err := a.ScaleDownAdvised(ctx, m.GetAllocationNumber(), m.GetGoalIds(), when(m.GetAdvisedAt(), ev))
+		return m.GetAllocationNumber(), found, err
+	case *providermonitoringv1.AllocationChanged:
+		// A change (e.g. a granted 317) of an allocation the case may not know yet.
+		found, err := a.AllocationKnown(ctx, m.GetAllocationNumber())
+		return m.GetAllocationNumber(), found, err
+	}
+	return "", false, nil
 }
 
 // ReferralEvents follows the referral service's referral status changes.
@@ -85,9 +112,17 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			m, ok := msg.(*referralv1.ReferralStatusChanged)
-			if !ok || m.GetCaseId() == "" {
-				// Referrals of intakes rather than cases are not ours.
+			if !ok {
 				return nil
+			}
+			if m.GetCaseId() == "" {
+				// A referral made for an intake, outside case direction: it is the case's when
+				// the intake opened the case or is about the household of an open case.
+				if uuid.Validate(m.GetIntakeId()) != nil || uuid.Validate(m.GetReferralId()) != nil || protoenum.Code(m.GetStatus()) == "" {
+					return nil
+				}
+				_, err := a.ReferralForIntake(ctx, m.GetIntakeId(), m.GetReferralId(), protoenum.Code(m.GetStatus()), m.GetGoalIds(), when(m.GetAt(), ev))
+				return err
 			}
 			if uuid.Validate(m.GetCaseId()) != nil || uuid.Validate(m.GetReferralId()) != nil || protoenum.Code(m.GetStatus()) == "" {
 				return consumer.Permanent(fmt.Errorf("referral status change without valid case id, referral id and status (event %s)", ev.ID))
@@ -101,6 +136,16 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 	}
 }
 
+// issuedAction is an AllocationIssued event as an action of its case.
+func issuedAction(m *providermonitoringv1.AllocationIssued, ev cloudevents.Envelope) domain.AllocationAction {
+	a := domain.AllocationAction{Number: m.GetAllocationNumber(), ProviderAGB: m.GetProviderAgb(), ProductCategory: m.GetProductCategory(),
+		ProductCode: m.GetProductCode(), Status: domain.AllocationIssued, UpdatedAt: when(m.GetIssuedAt(), ev), Origin: domain.OriginOther}
+	if m.GetRequestId() != "" {
+		a.Origin = domain.OriginProviderRequest
+	}
+	return a
+}
+
 // when is the time the event reports, else the time it was published.
 func when(ts *timestamppb.Timestamp, ev cloudevents.Envelope) time.Time {
 	if ts != nil {
@@ -110,4 +155,43 @@ func when(ts *timestamppb.Timestamp, ev cloudevents.Envelope) time.Time {
 		return ev.Time
 	}
 	return time.Now()
+}
+
+// HouseholdEvents follows intake: which household an intake is about, and changes of a
+// household's members, which change the residents of its open case.
+func HouseholdEvents(a *app.App, caller identity.Caller, log *slog.Logger) consumer.Spec {
+	return consumer.Spec{
+		Durable:  "casedirection-households",
+		Stream:   natsx.StreamName("intake"),
+		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.household.>"},
+		Caller:   caller,
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			var households []string
+			switch m := msg.(type) {
+			case *intakev1.IntakeReceived:
+				if uuid.Validate(m.GetIntakeId()) != nil || uuid.Validate(m.GetHouseholdId()) != nil {
+					return consumer.Permanent(fmt.Errorf("intake.received without valid intake and household ids (event %s)", ev.ID))
+				}
+				return a.IntakeReceived(ctx, m.GetIntakeId(), m.GetHouseholdId())
+			case *intakev1.HouseholdCreated:
+				households = []string{m.GetHouseholdId()}
+			case *intakev1.HouseholdMemberAdded:
+				households = []string{m.GetHouseholdId(), m.GetPreviousHouseholdId()}
+			case *intakev1.HouseholdMemberRemoved:
+				households = []string{m.GetHouseholdId()}
+			default:
+				return nil
+			}
+			for _, h := range households {
+				if uuid.Validate(h) != nil {
+					continue
+				}
+				if err := a.HouseholdChanged(ctx, h); err != nil {
+					return err
+				}
+			}
+			log.DebugContext(ctx, "household change applied to its open case", "event_id", ev.ID)
+			return nil
+		},
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	paging "github.com/wijkbrug/wijkbrug/pkg/paging"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -61,7 +63,7 @@ var (
 				return err
 			}),
 		kinds(&casedirectionv1.ListCasesRequest{Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE},
-			DirectorProfessionalId: "noord-1", PageSize: 20, PageToken: "x"},
+			DirectorProfessionalId: "noord-1", PageSize: 20, PageToken: paging.Token(caseList, "2026-01-01T00:00:00Z", fuzzID)},
 			func(r *casedirectionv1.ListCasesRequest) error { _, err := listFromRequest(r); return err }),
 	}
 	planRequests = []requestKind{

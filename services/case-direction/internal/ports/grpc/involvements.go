@@ -148,3 +148,25 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 	}
 	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}, nil
 }
+
+// ListCaseResidents tells a Wijkbrug service the residents a case concerns now.
+func (s *Server) ListCaseResidents(ctx context.Context, req *casedirectionv1.ListCaseResidentsRequest) (*casedirectionv1.ListCaseResidentsResponse, error) {
+	if err := caseResidentsFromRequest(req); err != nil {
+		return nil, err
+	}
+	refs, err := s.app.ListCaseResidents(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	out := &casedirectionv1.ListCaseResidentsResponse{}
+	for _, r := range refs {
+		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
+	}
+	return out, nil
+}
+
+func caseResidentsFromRequest(req *casedirectionv1.ListCaseResidentsRequest) error {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	return v.Err()
+}

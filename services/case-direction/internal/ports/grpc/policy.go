@@ -28,6 +28,8 @@ var Policy = authz.Policy{
 	casedirectionv1.CaseDirectionService_OpenCase_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 	// Other Wijkbrug services ask whether their caller may act on a case.
 	casedirectionv1.CaseDirectionService_CheckCaseInvolvement_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
+	// Provider-monitoring logs access to a case's allocations under the case's residents.
+	casedirectionv1.CaseDirectionService_ListCaseResidents_FullMethodName:    {OrgTypes: []identity.OrgType{identity.OrgService}},
 	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              readers,
 	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,

@@ -5,6 +5,7 @@ package grpc
 
 import (
 	"context"
+	fmt "fmt"
 	"regexp"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -49,6 +50,11 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 		District:     req.GetDistrictCode(),
 		TeamOIN:      req.GetTeamOin(),
 		LifeDomains:  protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
+	}
+	for i, r := range req.GetResidents() {
+		valid.UUID(&v, fmt.Sprintf("residents[%d].resident_id", i), r.GetResidentId())
+		v.Check(r.GetPseudonym() != "" && len(r.GetPseudonym()) <= 128, fmt.Sprintf("residents[%d].pseudonym", i), "required, at most 128 characters")
+		c.Residents = append(c.Residents, domain.ResidentRef{ResidentID: r.GetResidentId(), Pseudonym: r.GetPseudonym()})
 	}
 	if id := req.GetBaselineAssessmentId(); id != "" {
 		valid.UUID(&v, "baseline_assessment_id", id)

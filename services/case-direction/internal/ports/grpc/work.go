@@ -5,6 +5,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+	paging "github.com/wijkbrug/wijkbrug/pkg/paging"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -28,10 +31,26 @@ const (
 	maxPageSize      = 500
 )
 
+// caseList names the caseload in its page tokens; CaseLimits are its page sizes.
+const caseList = "casedirection.cases"
+
+// CaseLimits are the caseload's page sizes.
+var CaseLimits = paging.Limits{Default: defaultPageSize, Max: maxPageSize}
+
 // listFromRequest validates a ListCasesRequest (every violation at once) and maps it to domain values.
 func listFromRequest(req *casedirectionv1.ListCasesRequest) (domain.ListFilter, error) {
 	var v apperr.Validation
-	f := domain.ListFilter{Director: req.GetDirectorProfessionalId(), Limit: int(req.GetPageSize())}
+	page := paging.Parse(&v, caseList, 2, CaseLimits, req.GetPageSize(), req.GetPageToken())
+	f := domain.ListFilter{Director: req.GetDirectorProfessionalId(), Limit: page.Size,
+		HouseholdID: req.GetHouseholdId(), ResidentID: req.GetResidentId()}
+	if !page.First() {
+		at, err := time.Parse(time.RFC3339Nano, page.After[0])
+		if err != nil || uuid.Validate(page.After[1]) != nil {
+			v.Add("page_token", "not a token from a previous page of this list")
+		} else {
+			f.After = &domain.Cursor{OpenedAt: at, ID: page.After[1]}
+		}
+	}
 	for _, st := range req.GetStatuses() {
 		c := protoenum.Code(st)
 		if c == "" {
@@ -43,11 +62,11 @@ func listFromRequest(req *casedirectionv1.ListCasesRequest) (domain.ListFilter, 
 	if f.Director != "" {
 		professionalID(&v, "director_professional_id", f.Director)
 	}
-	switch {
-	case f.Limit < 0 || f.Limit > maxPageSize:
-		v.Add("page_size", "must be 0-500")
-	case f.Limit == 0:
-		f.Limit = defaultPageSize
+	if f.HouseholdID != "" {
+		valid.UUID(&v, "household_id", f.HouseholdID)
+	}
+	if f.ResidentID != "" {
+		valid.UUID(&v, "resident_id", f.ResidentID)
 	}
 	return f, v.Err()
 }
@@ -58,11 +77,14 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.app.ListCases(ctx, f, req.GetPageToken())
+	page, err := s.app.ListCases(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	out := &casedirectionv1.ListCasesResponse{NextPageToken: page.Next}
+	out := &casedirectionv1.ListCasesResponse{}
+	if n := page.Next; n != nil {
+		out.NextPageToken = paging.Token(caseList, n.OpenedAt.UTC().Format(time.RFC3339Nano), n.ID)
+	}
 	for _, c := range page.Cases {
 		sum := &casedirectionv1.CaseSummary{
 			Id: c.ID, HouseholdId: c.HouseholdID, Status: caseStatus(c.Status), DirectorProfessionalId: c.Director,

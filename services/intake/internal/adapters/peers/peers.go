@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -34,7 +37,8 @@ func (c *CaseDirection) OpenCase(ctx context.Context, r app.CaseRequest) (string
 	resp, err := c.client.OpenCase(ctx, &casedirectionv1.OpenCaseRequest{
 		IdempotencyKey: r.IdempotencyKey, HouseholdId: r.HouseholdID, IntakeId: r.IntakeID,
 		MunicipalityCode: r.Municipality, DistrictCode: r.District, TeamOin: r.TeamOIN,
-		LifeDomains: protoenum.LifeDomains(r.LifeDomains),
+		LifeDomains: protoenum.LifeDomains(r.LifeDomains), BaselineAssessmentId: r.BaselineAssessmentID,
+		Residents: residentRefs(r.Residents),
 	})
 	if err != nil {
 		return "", peerError("case-direction", "case", err)
@@ -102,4 +106,12 @@ func peerError(peer, resource string, err error) error {
 	default:
 		return fmt.Errorf("%s: %s: %s", peer, st.Code(), st.Message())
 	}
+}
+
+func residentRefs(refs []domain.ResidentRef) []*commonv1.ResidentPseudonym {
+	out := make([]*commonv1.ResidentPseudonym, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
+	}
+	return out
 }

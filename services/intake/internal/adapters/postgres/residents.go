@@ -362,6 +362,26 @@ func (r *Residents) TeamWorksWithHousehold(ctx context.Context, teamOIN, househo
 	return ok, err
 }
 
+// CurrentResidents returns a household's current members: resident id and pseudonym.
+func (r *Residents) CurrentResidents(ctx context.Context, householdID string) ([]domain.ResidentRef, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT r.id::text, r.pseudonym FROM household_members m JOIN residents r ON r.id = m.resident_id
+		WHERE m.household_id = $1 AND m.ended_on IS NULL ORDER BY r.id`, householdID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.ResidentRef
+	for rows.Next() {
+		var ref domain.ResidentRef
+		if err := rows.Scan(&ref.ResidentID, &ref.Pseudonym); err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, rows.Err()
+}
+
 // WasMember reports whether a resident is or was a member of a household.
 func (r *Residents) WasMember(ctx context.Context, householdID, residentID string) (bool, error) {
 	var ok bool

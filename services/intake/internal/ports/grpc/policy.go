@@ -47,4 +47,6 @@ var Policy = authz.Policy{
 	intakev1.IntakeService_AddHouseholdMember_FullMethodName:    {OrgTypes: team},
 	intakev1.IntakeService_RemoveHouseholdMember_FullMethodName: {OrgTypes: team},
 	intakev1.IntakeService_GetHousehold_FullMethodName:          {OrgTypes: team},
+	// Case-direction keeps a case's residents (ids and pseudonyms) with the household.
+	intakev1.IntakeService_ListHouseholdResidents_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 }

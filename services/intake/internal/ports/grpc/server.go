@@ -6,6 +6,8 @@ package grpc
 import (
 	"context"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
@@ -103,4 +105,27 @@ func matchToProto(m *domain.Match) *intakev1.ResidentMatch {
 		out.InvolvedTeams = append(out.InvolvedTeams, &intakev1.InvolvedTeam{TeamOin: t.OIN, TeamName: t.Name})
 	}
 	return out
+}
+
+// ListHouseholdResidents tells a Wijkbrug service a household's current members (ids and
+// pseudonyms only).
+func (s *Server) ListHouseholdResidents(ctx context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
+	if err := householdResidentsFromRequest(req); err != nil {
+		return nil, err
+	}
+	refs, err := s.app.ListHouseholdResidents(ctx, req.GetHouseholdId())
+	if err != nil {
+		return nil, err
+	}
+	out := &intakev1.ListHouseholdResidentsResponse{}
+	for _, r := range refs {
+		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
+	}
+	return out, nil
+}
+
+func householdResidentsFromRequest(req *intakev1.ListHouseholdResidentsRequest) error {
+	var v apperr.Validation
+	valid.UUID(&v, "household_id", req.GetHouseholdId())
+	return v.Err()
 }

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+// The case sees everything done for its household (issue 10): its residents (for the access
+// log), allocations however they were issued, and referrals made for its intakes.
+
+// HouseholdChanged brings the residents of the household's open case up to date with intake
+// (a member joined, left or moved). Nothing happens for a household without an open case.
+func (a *App) HouseholdChanged(ctx context.Context, householdID string) error {
+	caseID, err := a.cases.OpenCaseOf(ctx, householdID)
+	if err != nil || caseID == "" {
+		return err
+	}
+	refs, err := a.households.Residents(ctx, householdID)
+	if err != nil {
+		return err
+	}
+	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.GetForUpdate(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		if c.Status.Final() || c.HouseholdID != householdID {
+			return nil
+		}
+		at := a.now()
+		changed, err := a.cases.SetResidents(ctx, c.ID, refs, at)
+		if err != nil || !changed {
+			return err
+		}
+		if err := a.events.CaseResidentsChanged(ctx, c, at); err != nil {
+			return err
+		}
+		return a.access.Record(ctx, entry(actionResidents, c.ID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+	})
+}
+
+// IntakeReceived remembers which household an intake is about, so referrals made for it later
+// find the household's case.
+func (a *App) IntakeReceived(ctx context.Context, intakeID, householdID string) error {
+	return a.cases.RecordIntakeHousehold(ctx, intakeID, householdID)
+}
+
+// ListCaseResidents tells a Wijkbrug service the residents the case concerns now.
+func (a *App) ListCaseResidents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
+	var out []domain.ResidentRef
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		if _, err := a.cases.Get(ctx, caseID); err != nil {
+			return err
+		}
+		refs, err := a.cases.Residents(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		out = refs
+		return a.access.Record(ctx, entry(actionListResidents, caseID, accesslog.RouteService, accesslog.OutcomeGranted))
+	})
+	return out, err
+}
+
+// AllocationIssued makes an allocation issued for the case outside RequestAllocation (a
+// provider's granted request, a municipality's Allocate) an action of the case, so it shows on
+// the case, its provider's reports reach the case and it holds closing until it ends. It
+// reports whether the case exists; an allocation already recorded is left as it is.
+func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.AllocationAction) (bool, error) {
+	found := false
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		// The case's lock also waits for a RequestAllocation of the same allocation in flight,
+		// whose own recording then wins (origin CASE_REQUEST).
+		c, err := a.cases.GetForUpdate(ctx, caseID)
+		if apperr.IsKind(err, apperr.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		if known, err := a.cases.AllocationCase(ctx, al.Number); err != nil || known != "" {
+			return err
+		}
+		al.UpdatedAt = al.UpdatedAt.UTC().Truncate(time.Microsecond)
+		added, err := a.cases.AddAllocation(ctx, c.ID, al)
+		if err != nil || !added {
+			return err
+		}
+		return a.access.Record(ctx, entry(actionAllocationLinked, c.ID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+	})
+	return found, err
+}
+
+// LinkAllocation looks up an allocation the case does not know yet (an event about it came
+// first) and records it for its case, if it has one. It reports whether it is now known.
+func (a *App) LinkAllocation(ctx context.Context, number string) (bool, error) {
+	al, caseID, err := a.allocator.Allocation(ctx, number)
+	if err != nil {
+		return false, err
+	}
+	if caseID == "" {
+		return false, nil
+	}
+	return a.AllocationIssued(ctx, caseID, al)
+}
+
+// ReferralForIntake records a referral made for an intake (outside case direction) on the
+// case opened from that intake, or the open case of its household. It reports whether there
+// is such a case.
+func (a *App) ReferralForIntake(ctx context.Context, intakeID, referralID, status string, goalIDs []string, at time.Time) (bool, error) {
+	caseID, err := a.cases.CaseOfIntake(ctx, intakeID)
+	if err != nil || caseID == "" {
+		return false, err
+	}
+	found, err := a.ReferralStatusReported(ctx, caseID, referralID, status, goalIDs, at)
+	if err != nil || !found {
+		return found, err
+	}
+	return true, a.cases.SetReferralIntake(ctx, referralID, intakeID)
+}
+
+// AllocationKnown reports whether the allocation is an action of a case here.
+func (a *App) AllocationKnown(ctx context.Context, number string) (bool, error) {
+	caseID, err := a.cases.AllocationCase(ctx, number)
+	return caseID != "", err
+}

@@ -1,0 +1,32 @@
+// Package peers holds the gRPC clients of the services provider-monitoring calls.
+package peers
+
+import (
+	"context"
+
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"google.golang.org/grpc"
+)
+
+// CaseDirection reads the residents a case concerns (pseudonyms only).
+type CaseDirection struct {
+	client casedirectionv1.CaseDirectionServiceClient
+}
+
+// NewCaseDirection returns the client.
+func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
+	return &CaseDirection{client: casedirectionv1.NewCaseDirectionServiceClient(cc)}
+}
+
+// CaseResidents returns the access-log pseudonyms of the residents the case concerns now.
+func (c *CaseDirection) CaseResidents(ctx context.Context, caseID string) ([]string, error) {
+	resp, err := c.client.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: caseID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(resp.GetResidents()))
+	for _, r := range resp.GetResidents() {
+		out = append(out, r.GetPseudonym())
+	}
+	return out, nil
+}
