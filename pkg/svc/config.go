@@ -51,7 +51,6 @@ type Config struct {
 	// applies (per-municipality routing comes with the intake issue).
 	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" default:"00000001000000000100" usage:"OIN of the neighbourhood team that owns new intakes"`
 
-	OTLPEndpoint  string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT" flag:"otlp-endpoint" usage:"OTLP/gRPC trace collector host:port; empty = no export"`
 	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
 	ShutdownGrace time.Duration `env:"WIJKBRUG_SHUTDOWN_GRACE" flag:"shutdown-grace" default:"20s" usage:"time to drain in-flight calls on SIGTERM"`
 }

@@ -107,7 +107,7 @@ func Spec() svc.Spec {
 			return &svc.Wiring{
 				Register:   func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
 				Consumers:  []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
-				Background: []func(ctx context.Context){a.OverdueScheduler(settings.OverdueInterval, p.Logger)},
+				Schedulers: []svc.Scheduler{{Name: "triage-deadline", Interval: settings.OverdueInterval, Tick: a.AnnounceAllOverdue}},
 			}, nil
 		},
 	}

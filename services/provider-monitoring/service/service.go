@@ -65,11 +65,10 @@ func Spec() svc.Spec {
 				Register: func(s grpc.ServiceRegistrar) {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
-				Background: []func(ctx context.Context){
-					func(ctx context.Context) {
-						a.RunNotStartedAlerts(identity.WithCaller(ctx, system), s.SchedulerInterval, p.Logger)
-					},
-				},
+				Schedulers: []svc.Scheduler{{Name: "not-started-alerts", Interval: s.SchedulerInterval,
+					Tick: func(ctx context.Context) (int, error) {
+						return a.AlertNotStarted(identity.WithCaller(ctx, system))
+					}}},
 			}, nil
 		},
 	}
