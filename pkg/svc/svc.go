@@ -146,10 +146,12 @@ var commands = []struct{ name, what string }{
 // "migrate" or "verify-accesslog", with flags; settings not given as flags come from the
 // environment. "-h" (or "help") prints the commands or the command's settings and succeeds.
 func RunArgs(spec Spec, args []string) error {
-	return runArgs(spec, args, os.Stdout)
+	return RunCommand(spec, args, os.Stdout)
 }
 
-func runArgs(spec Spec, args []string, out io.Writer) error {
+// RunCommand is RunArgs writing its reports (help, migrations applied, access-log check) to
+// out.
+func RunCommand(spec Spec, args []string, out io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
