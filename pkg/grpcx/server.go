@@ -55,6 +55,11 @@ type Server struct {
 // LatencyBuckets are the histogram buckets of RPC latency, server and client side.
 var LatencyBuckets = []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
+// NewServerMetrics returns the standard gRPC server metrics as every server records them.
+func NewServerMetrics() *grpcprom.ServerMetrics {
+	return grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(LatencyBuckets)))
+}
+
 // NewServer builds the server; register services on it, then call Serve.
 func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
@@ -71,7 +76,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	// The standard gRPC server metrics (grpc_server_started_total, grpc_server_handled_total,
 	// grpc_server_msg_{received,sent}_total, grpc_server_handling_seconds), unary and streaming.
-	m := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(LatencyBuckets)))
+	m := NewServerMetrics()
 	if cfg.Registry != nil {
 		if err := cfg.Registry.Register(m); err != nil {
 			return nil, fmt.Errorf("grpcx: register metrics: %w", err)

@@ -1,17 +1,70 @@
 package observability
 
 import (
+	"regexp"
+	"sort"
+
 	"github.com/IBM/pgxpoolprometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // RegisterPool exports the statistics of a pgx pool (pgxpool_acquired_conns,
 // pgxpool_idle_conns, pgxpool_max_conns, pgxpool_empty_acquire, pgxpool_acquire_duration_ns,
 // …) labelled with the database name.
-func RegisterPool(reg prometheus.Registerer, pool *pgxpool.Pool) error {
-	return reg.Register(pgxpoolprometheus.NewCollector(pool, map[string]string{"db_name": pool.Config().ConnConfig.Database}))
+func RegisterPool(reg prometheus.Registerer, pool *pgxpool.Pool, dbName string) error {
+	return reg.Register(pgxpoolprometheus.NewCollector(pool, map[string]string{"db_name": dbName}))
+}
+
+// Described records the collectors registered on it without collecting, so that the names of
+// every metric a process would export can be listed (MetricNames), including vectors that
+// have no series yet.
+type Described struct{ collectors []prometheus.Collector }
+
+// Register implements prometheus.Registerer.
+func (d *Described) Register(c prometheus.Collector) error {
+	d.collectors = append(d.collectors, c)
+	return nil
+}
+
+// MustRegister implements prometheus.Registerer.
+func (d *Described) MustRegister(cs ...prometheus.Collector) {
+	d.collectors = append(d.collectors, cs...)
+}
+
+// Unregister implements prometheus.Registerer.
+func (d *Described) Unregister(prometheus.Collector) bool { return false }
+
+var fqNameRe = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the metric family names of the registered collectors.
+func (d *Described) Names() []string {
+	seen := map[string]bool{}
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range d.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	for desc := range ch {
+		if m := fqNameRe.FindStringSubmatch(desc.String()); m != nil {
+			seen[m[1]] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Standard registers the Go and process collectors (NewRegistry has them).
+func Standard(reg prometheus.Registerer) {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 // RegisterNATS exports the state of the NATS connection: wijkbrug_nats_connected (1 while

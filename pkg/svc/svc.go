@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -309,7 +310,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if err != nil {
 		return err
 	}
-	if err := observability.RegisterPool(reg, db.Pool); err != nil {
+	if err := observability.RegisterPool(reg, db.Pool, db.Pool.Config().ConnConfig.Database); err != nil {
 		return err
 	}
 	if err := observability.RegisterNATS(reg, nc); err != nil {
@@ -542,6 +543,38 @@ func loadTLS(cfg Config) (server, client *tls.Config, self identity.Organisation
 	}
 	client = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}
 	return server, client, self, nil
+}
+
+// MetricNames lists every metric family a service process exports on /metrics (the
+// collectors Run registers), for checks of dashboards and alert rules. Histogram families
+// appear under their base name (name_bucket, name_sum and name_count are implied).
+func MetricNames() ([]string, error) {
+	d := &observability.Described{}
+	observability.Standard(d)
+	observability.MetricsHandler(prometheus.NewRegistry(), d)
+	if err := registerCertificateExpiry(d, Config{}); err != nil {
+		return nil, err
+	}
+	// A pool that never connects (pgxpool connects lazily): its collector describes by
+	// collecting.
+	pool, err := pgxpool.New(context.Background(), "postgres://describe@127.0.0.1:1/describe")
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	if err := observability.RegisterPool(d, pool, "describe"); err != nil {
+		return nil, err
+	}
+	if err := observability.RegisterNATS(d, nil); err != nil {
+		return nil, err
+	}
+	d.MustRegister(grpcx.NewServerMetrics())
+	if _, err := grpcx.ClientMetrics(d); err != nil {
+		return nil, err
+	}
+	newSchedulerMetrics(d)
+	outbox.NewRelay(nil, nil, outbox.RelayConfig{Registry: d})
+	return d.Names(), nil
 }
 
 // registerCertificateExpiry exports wijkbrug_tls_certificate_expiry_timestamp_seconds for the

@@ -160,6 +160,22 @@ func TestTracesExportAndMetrics(t *testing.T) {
 		}
 	}
 
+	// Every family on /metrics is one MetricNames lists (the list dashboards and alert
+	// rules are checked against).
+	names, err := svc.MetricNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" && !known[f[2]] {
+			t.Errorf("/metrics exports %s, which svc.MetricNames does not list", f[2])
+		}
+	}
+
 	resource := map[string]string{"service.name": "wijkbrug-emptytest", "deployment.environment.name": "test", "service.namespace": "wijkbrug"}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -181,4 +197,3 @@ func TestTracesExportAndMetrics(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
