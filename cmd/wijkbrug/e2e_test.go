@@ -356,6 +356,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}
+	checkOperations(t, s, logs.Bytes())
 	// No plaintext BSN in any database dump, log line or stream message.
 	scanForBSNs(t, s, logs.Bytes(), []string{residentBSN})
 	// Events are information-poor: no BSN, no free text anywhere on the streams.
