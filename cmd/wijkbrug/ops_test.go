@@ -58,8 +58,8 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 		t.Fatalf("consumer-status: %v\n%s", err, out.String())
 	}
 	for _, stream := range []string{"WIJKBRUG_REFERRAL", "WIJKBRUG_PROVIDERMONITORING", "WIJKBRUG_INTAKE"} {
-		if !regexpContains(out.Bytes(), `(?m)^`+stream+` +\\S+ +\\S+ +0 +0 `) {
-			t.Errorf("consumer-status: want a consumer of %s with nothing pending, got:\\n%s", stream, out.String())
+		if !regexpContains(out.Bytes(), `(?m)^`+stream+` +\S+ +\S+ +0 +0 `) {
+			t.Errorf("consumer-status: want a consumer of %s with nothing pending, got:\n%s", stream, out.String())
 		}
 	}
 }
