@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -56,67 +55,51 @@ func runOutboxStatus(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(tw, "SERVICE\tWAITING\tOLDEST\tAGE")
 	var errs []error
 	for _, name := range serviceDatabases {
-		n, oldest, err := outboxBacklog(ctx, dsn(name))
+		b, err := outboxBacklog(ctx, dsn(name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			fmt.Fprintf(tw, "%s\terror\t\t\n", name)
 			continue
 		}
-		if n == 0 {
+		if b.Rows == 0 {
 			fmt.Fprintf(tw, "%s\t0\t-\t-\n", name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, n, oldest.UTC().Format(time.RFC3339), time.Since(oldest).Round(time.Second))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, b.Rows, time.Now().Add(-b.Oldest).UTC().Format(time.RFC3339), b.Oldest.Round(time.Second))
 	}
 	_ = tw.Flush()
 	return errors.Join(errs...)
 }
 
-func outboxBacklog(ctx context.Context, dsn string) (int64, time.Time, error) {
+func outboxBacklog(ctx context.Context, dsn string) (outbox.Backlog, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	db, err := pgxdb.Open(cctx, dsn, 1)
 	if err != nil {
-		return 0, time.Time{}, err
+		return outbox.Backlog{}, err
 	}
 	defer db.Close()
-	return outbox.Backlog(cctx, db)
+	return outbox.NewRelay(db, nil, outbox.RelayConfig{}).Backlog(cctx)
 }
 
 func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("consumer-status")
-	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS URL (tls://… for a TLS listener)")
-	creds := fs.String("creds", "", "NATS credentials file (user JWT and seed) of an operator account that may read stream and consumer info")
-	caFile := fs.String("tls-ca", "", "CA bundle of the NATS server certificate (tls://)")
-	certFile := fs.String("tls-cert", "", "client certificate, when NATS asks for one")
-	keyFile := fs.String("tls-key", "", "client key, when NATS asks for one")
+	url := fs.String("nats", "tls://127.0.0.1:4222", "NATS URL")
+	pki := ".wijkbrug/pki"
+	certFile := fs.String("cert", pki+"/ops.pem", "operations client certificate (OU=OPERATIONS), which may read stream and consumer info")
+	keyFile := fs.String("key", "", "private key of -cert (default: the -cert file name with -key.pem)")
+	caFile := fs.String("ca", pki+"/ca.pem", "CA bundle (PEM) the NATS server certificate chains to")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := []nats.Option{nats.Name("wijkbrug-consumer-status"), nats.Timeout(5 * time.Second)}
-	if *creds != "" {
-		opts = append(opts, nats.UserCredentials(*creds))
+	if *keyFile == "" {
+		*keyFile = strings.TrimSuffix(*certFile, ".pem") + "-key.pem"
 	}
-	if *caFile != "" || *certFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if *caFile != "" {
-			b, err := os.ReadFile(*caFile)
-			if err != nil {
-				return err
-			}
-			tc.RootCAs = x509.NewCertPool()
-			tc.RootCAs.AppendCertsFromPEM(b)
-		}
-		if *certFile != "" {
-			c, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-			if err != nil {
-				return err
-			}
-			tc.Certificates = []tls.Certificate{c}
-		}
-		opts = append(opts, nats.Secure(tc))
+	tlsConfig, _, err := loadClientTLS(*certFile, *keyFile, *caFile)
+	if err != nil {
+		return err
 	}
-	nc, err := nats.Connect(*url, opts...)
+	nc, err := nats.Connect(*url, append(natsx.Secure(tlsConfig, natsauth.ObserverInbox), nats.Name("wijkbrug-consumer-status"), nats.Timeout(5*time.Second))...)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", *url, err)
 	}
@@ -126,32 +109,33 @@ func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error 
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tCONSUMER\tFILTER\tPENDING\tACK PENDING\tREDELIVERED\tWAITING\tLAST DELIVERED")
+	fmt.Fprintln(tw, "STREAM\tCONSUMER\tSERVICE\tPENDING\tACK PENDING\tREDELIVERED\tWAITING\tLAST DELIVERED")
 	var errs []error
-	for _, name := range serviceDatabases {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		stream, err := js.Stream(cctx, natsx.StreamName(name))
-		if err != nil {
+	// The durable consumers are declared in one place (natsauth.ServiceConsumers: NATS lets a
+	// service create only those), so that list is what is shown.
+	for _, service := range natsauth.ServiceNames {
+		for _, c := range natsauth.ServiceConsumers[service] {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ci, err := js.Consumer(cctx, c.Stream, c.Durable)
+			var info *jetstream.ConsumerInfo
+			if err == nil {
+				info, err = ci.Info(cctx)
+			}
 			cancel()
-			errs = append(errs, fmt.Errorf("stream %s: %w", natsx.StreamName(name), err))
-			continue
-		}
-		lister := stream.ListConsumers(cctx)
-		for ci := range lister.Info() {
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\tnot created yet\t\t\t\t\n", c.Stream, c.Durable, service)
+				continue
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("consumer %s on %s: %w", c.Durable, c.Stream, err))
+				continue
+			}
 			last := "-"
-			if ci.Delivered.Last != nil {
-				last = ci.Delivered.Last.UTC().Format(time.RFC3339)
+			if info.Delivered.Last != nil {
+				last = info.Delivered.Last.UTC().Format(time.RFC3339)
 			}
-			filter := ci.Config.FilterSubject
-			if filter == "" {
-				filter = strings.Join(ci.Config.FilterSubjects, ",")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", stream.CachedInfo().Config.Name, ci.Name, filter, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, last)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", c.Stream, c.Durable, service, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting, last)
 		}
-		if err := lister.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("consumers of %s: %w", natsx.StreamName(name), err))
-		}
-		cancel()
 	}
 	_ = tw.Flush()
 	return errors.Join(errs...)

@@ -54,12 +54,13 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 		}
 	}
 	out.Reset()
-	if err := run([]string{"consumer-status", "-nats", s.NATSURL}, &out); err != nil {
+	pki := filepath.Dir(s.CAFile)
+	if err := run([]string{"consumer-status", "-nats", s.NATSURL, "-ca", s.CAFile, "-cert", filepath.Join(pki, "ops.pem")}, &out); err != nil {
 		t.Fatalf("consumer-status: %v\n%s", err, out.String())
 	}
-	for _, stream := range []string{"WIJKBRUG_REFERRAL", "WIJKBRUG_PROVIDERMONITORING", "WIJKBRUG_INTAKE"} {
-		if !regexpContains(out.Bytes(), `(?m)^`+stream+` +\S+ +\S+ +0 +0 `) {
-			t.Errorf("consumer-status: want a consumer of %s with nothing pending, got:\n%s", stream, out.String())
+	for _, c := range []string{"intake-signals", "casedirection-allocations", "referral-intake-events"} {
+		if !regexpContains(out.Bytes(), `(?m)^WIJKBRUG_\S+ +`+c+` +\S+ +0 +0 `) {
+			t.Errorf("consumer-status: want %s with nothing pending, got:\n%s", c, out.String())
 		}
 	}
 }

@@ -55,8 +55,7 @@ type Env struct {
 	Prod bool
 	// ForeignOINs are OINs that may not appear in this overlay's settings (prod: dev's).
 	ForeignOINs []string
-	// Metrics are the metric names the services export (svc.MetricNames plus, until they are
-	// registered there, the names in Pending).
+	// Metrics are the metric names the services export (svc.MetricNames).
 	Metrics []string
 }
 

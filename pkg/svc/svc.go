@@ -574,6 +574,7 @@ func MetricNames() ([]string, error) {
 	}
 	newSchedulerMetrics(d)
 	outbox.NewRelay(nil, nil, outbox.RelayConfig{Registry: d})
+	consumer.NewMetrics(d, "describe")
 	return d.Names(), nil
 }
 
