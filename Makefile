@@ -19,9 +19,14 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
+.PHONY: all help run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
 
 all: build
+
+## help: list the targets with what they do
+help:
+	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=3s, GO_TEST_FLAGS):"
+	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 ## run: start the all-in-one development suite (data kept in ./.wijkbrug; EPHEMERAL=1 for a throw-away run)
 run:
@@ -89,18 +94,21 @@ API_BASELINE := proto/baseline.binpb
 api-baseline: $(BIN)/buf
 	buf build -o $(API_BASELINE)
 
+## fmt-check: gofmt on every tracked Go file
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## vet: go vet in every module of the workspace
 vet:
 	@for d in $(MODULES); do (cd $$d && go vet ./...) || exit 1; done
 
 ## check: formatting, vet and proto checks
 check: fmt-check vet check-proto
 
-## test: what CI runs
+## test: what CI runs (check, build, then test-go and fuzz)
 test: check build test-go fuzz
 
+## test-go: go test -race in every module, including deploy/validate (renders and checks deploy/)
 test-go:
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
@@ -111,5 +119,6 @@ fuzz:
 fuzz-long:
 	@scripts/fuzz.sh 2m
 
+## clean: remove ./bin
 clean:
 	rm -rf $(BIN)

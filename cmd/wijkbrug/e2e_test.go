@@ -200,8 +200,20 @@ func TestWalkingSkeleton(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := healthpb.NewHealthClient(noCert).Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+		// Refused at once, with a message that says what is missing (not a retried handshake
+		// ending in "context deadline exceeded").
+		began := time.Now()
+		if _, err := healthpb.NewHealthClient(noCert).Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "no client certificate") {
 			t.Fatalf("%s: a call without a client certificate must be refused, got %v", e.Name, err)
+		}
+		if d := time.Since(began); d > 3*time.Second {
+			t.Fatalf("%s: refusing a call without a client certificate took %s", e.Name, d)
+		}
+		for _, name := range []string{e.Service, e.Name} {
+			r, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: name})
+			if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("%s: health of %q: %v %v", e.Name, name, r, err)
+			}
 		}
 		_ = noCert.Close()
 	}
@@ -356,6 +368,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}
+	checkOperations(t, s, logs.Bytes())
 	// No plaintext BSN in any database dump, log line or stream message.
 	scanForBSNs(t, s, logs.Bytes(), []string{residentBSN})
 	// Events are information-poor: no BSN, no free text anywhere on the streams.

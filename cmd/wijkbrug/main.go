@@ -1,24 +1,6 @@
-// Command wijkbrug is the all-in-one entry point for development and demos.
-//
-//	wijkbrug dev [-data-dir DIR] [-ephemeral] [-base-port 50051] [-pg-port 55432] [-nats-port 4222]
-//	    starts PostgreSQL (local binaries), NATS with JetStream, a development CA, the four
-//	    services and demo data, prints how to call them, and stops everything on Ctrl-C.
-//	wijkbrug events [-nats URL] [-subject wijkbrug.>] [-new]
-//	    prints the events on the Wijkbrug streams, decoded, one JSON object per line.
-//	wijkbrug access-history -bsn BSN [-data-dir .wijkbrug] [-base-port 50051]
-//	    asks all four services, as the demo municipality's privacy officer, who accessed the
-//	    resident's data (the resident's right of access).
-//	wijkbrug verify-accesslog [-pg-port 55432]
-//	    checks the hash chain of the access log of each service of the running suite.
-//	wijkbrug parked list|replay [-pg-port 55432 | -database-url URL] [-consumer NAME] [-event ID]
-//	    lists the events consumers parked after failing, or has the services replay them.
-//	wijkbrug faults [-bin bin] [-topology single,cluster] [-faults NAMES] [-clients 4]
-//	    the fault harness of make faults: kills parts of the suite under load and checks that
-//	    nothing acknowledged was lost or applied twice.
-//	wijkbrug policies
-//	    prints every service's per-method authorisation policy as a Markdown table.
-//	wijkbrug events-catalog [-proto proto]
-//	    prints the event catalog (docs/events.md) generated from the protos.
+// Command wijkbrug is the all-in-one entry point for development and demos, and the operator's
+// tool for a running deployment. `wijkbrug -h` lists the commands; `wijkbrug <command> -h`
+// says what a command does and lists its flags.
 package main
 
 import (
@@ -29,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -39,34 +22,85 @@ func main() {
 	}
 }
 
-func run(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: wijkbrug dev|events|access-history|verify-accesslog|parked|faults [flags] (wijkbrug <command> -h for flags)")
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	switch args[0] {
-	case "dev":
-		return runDev(ctx, args[1:], out)
-	case "events":
-		return runEvents(ctx, args[1:], out)
-	case "access-history":
-		return runAccessHistory(ctx, args[1:], out)
-	case "verify-accesslog":
-		return runVerify(ctx, args[1:], out)
-	case "faults":
-		return runFaults(ctx, args[1:], out)
-	case "parked":
-		return runParked(ctx, args[1:], out)
-	case "policies":
-		return runPolicies(out)
-	case "events-catalog":
-		return runEventsCatalog(args[1:], out)
-	default:
-		return fmt.Errorf("unknown command %q: want dev, events, access-history, verify-accesslog, parked or faults", args[0])
+// command is one subcommand: its name, what it does (one line, for -h) and how it runs.
+type command struct {
+	name, what string
+	run        func(ctx context.Context, args []string, out io.Writer) error
+}
+
+// commands is the list `wijkbrug -h` prints, in this order.
+func commands() []command {
+	return []command{
+		{"dev", "start PostgreSQL, NATS JetStream, a development CA, the four services and demo data in one process (make run)", runDev},
+		{"events", "print the events on the Wijkbrug streams, decoded, one JSON object per line", runEvents},
+		{"access-history", "ask all four services, as a privacy officer, who accessed a resident's data (right of access)", runAccessHistory},
+		{"verify-accesslog", "check the hash chain of every service's access log", runVerify},
+		{"parked", "list the events consumers parked after repeated failures, or have the services replay them (parked list|replay)", runParked},
+		{"faults", "the fault harness of make faults: kill parts of the suite under load and check that nothing acknowledged was lost or applied twice", runFaults},
+		{"outbox-status", "show per service how many events wait in the outbox and how old the oldest is", runOutboxStatus},
+		{"consumer-status", "show every durable JetStream consumer of the Wijkbrug streams: pending, ack pending, redelivered", runConsumerStatus},
+		{"issue-cert", "issue a certificate for a partner organisation or a service from a CA (the dev CA or a production one)", runIssueCert},
+		{"seed-demo", "load the demo organisations, contract and social map into the databases of a deployment", runSeedDemo},
+		{"policies", "print every service's per-method authorisation policy as a Markdown table", func(_ context.Context, args []string, out io.Writer) error {
+			if err := newFlags("policies").Parse(args); err != nil {
+				return err
+			}
+			return runPolicies(out)
+		}},
+		{"events-catalog", "print the event catalog (docs/events.md) generated from the protos", func(_ context.Context, args []string, out io.Writer) error {
+			return runEventsCatalog(args, out)
+		}},
 	}
 }
 
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: wijkbrug <command> [flags]   (wijkbrug <command> -h: what it does and its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.what)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(out)
+		return nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], out)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	usage(os.Stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// usageOutput receives the help of `wijkbrug <command> -h` and flag errors.
+var usageOutput io.Writer = os.Stderr
+
+// newFlags returns the flag set of a command; -h prints what the command does and its flags.
 func newFlags(name string) *flag.FlagSet {
-	return flag.NewFlagSet("wijkbrug "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("wijkbrug "+name, flag.ContinueOnError)
+	fs.SetOutput(usageOutput)
+	fs.Usage = func() {
+		w := fs.Output()
+		for _, c := range commands() {
+			if c.name == strings.Fields(name)[0] {
+				fmt.Fprintf(w, "wijkbrug %s: %s.\n\nFlags:\n", name, c.what)
+			}
+		}
+		fs.PrintDefaults()
+	}
+	return fs
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -19,6 +20,12 @@ import (
 //
 // Without -database-url it covers the four databases of the development suite.
 func runParked(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fs := newFlags("parked")
+		fs.Usage()
+		fmt.Fprintln(fs.Output(), "  (subcommands: list, replay; wijkbrug parked list -h for their flags)")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
 		return errors.New("usage: wijkbrug parked list|replay [-pg-port P | -database-url URL] [-consumer NAME] [-event ID]")
 	}

@@ -9,6 +9,7 @@ package devca
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -40,7 +41,7 @@ const (
 // CA is a certificate authority able to issue server and client certificates.
 type CA struct {
 	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
+	key     crypto.Signer
 	certPEM []byte
 }
 
@@ -117,7 +118,7 @@ func LoadOrCreate(dir string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err = marshalKey(ca.key)
+	keyPEM, err = marshalKey(ca.key.(*ecdsa.PrivateKey))
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +135,11 @@ func LoadOrCreate(dir string) (*CA, error) {
 	}
 	return ca, nil
 }
+
+// Load reads a CA from its PEM certificate and private key (PKCS#8, PKCS#1 RSA or SEC 1 EC;
+// ECDSA, RSA or Ed25519) — the development CA or a production one — so that certificates for
+// partners and services can be issued from it (wijkbrug issue-cert).
+func Load(certPEM, keyPEM []byte) (*CA, error) { return parseCA(certPEM, keyPEM) }
 
 func parseCA(certPEM, keyPEM []byte) (*CA, error) {
 	cb, _ := pem.Decode(certPEM)
@@ -154,15 +160,23 @@ func parseCA(certPEM, keyPEM []byte) (*CA, error) {
 	if kb == nil {
 		return nil, errors.New("devca: ca-key.pem does not contain a key")
 	}
-	anyKey, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	var anyKey any
+	switch kb.Type {
+	case "RSA PRIVATE KEY":
+		anyKey, err = x509.ParsePKCS1PrivateKey(kb.Bytes)
+	case "EC PRIVATE KEY":
+		anyKey, err = x509.ParseECPrivateKey(kb.Bytes)
+	default:
+		anyKey, err = x509.ParsePKCS8PrivateKey(kb.Bytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("devca: ca-key.pem: %w", err)
 	}
-	key, ok := anyKey.(*ecdsa.PrivateKey)
+	key, ok := anyKey.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("devca: ca-key.pem holds a %T, want ECDSA", anyKey)
+		return nil, fmt.Errorf("devca: ca-key.pem holds a %T, not a signing key", anyKey)
 	}
-	if !key.PublicKey.Equal(cert.PublicKey) {
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
 		return nil, errors.New("devca: ca-key.pem does not belong to ca.pem")
 	}
 	return &CA{cert: cert, key: key, certPEM: pemBlock("CERTIFICATE", cb.Bytes)}, nil

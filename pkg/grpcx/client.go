@@ -3,7 +3,11 @@ package grpcx
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -21,17 +25,36 @@ const DefaultCallTimeout = 5 * time.Second
 
 // Dial connects to a peer service with mutual TLS. Every call gets a deadline and carries the
 // acting user of the context onward, with this service acting on behalf of the original
-// organisation.
-func Dial(target string, tlsConf *tls.Config, timeout time.Duration) (*grpc.ClientConn, error) {
+// organisation. extra adds options (ClientMetrics).
+func Dial(target string, tlsConf *tls.Config, timeout time.Duration, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if timeout <= 0 {
 		timeout = DefaultCallTimeout
 	}
-	return grpc.NewClient(target,
+	if tlsConf == nil || len(tlsConf.Certificates) == 0 && tlsConf.GetClientCertificate == nil {
+		return nil, errors.New("grpcx: no client certificate configured: Wijkbrug services accept mutual TLS only")
+	}
+	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithChainUnaryInterceptor(deadlineUnary(timeout), forwardCallerUnary()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
-	)
+	}, extra...)
+	return grpc.NewClient(target, opts...)
+}
+
+// ClientMetrics registers the standard gRPC client metrics (grpc_client_started_total,
+// grpc_client_handled_total, grpc_client_msg_{received,sent}_total,
+// grpc_client_handling_seconds; unary and streaming) on reg and returns the dial options that
+// record them, for every connection to a peer.
+func ClientMetrics(reg prometheus.Registerer) ([]grpc.DialOption, error) {
+	m := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(LatencyBuckets)))
+	if err := reg.Register(m); err != nil {
+		return nil, err
+	}
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(m.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(m.StreamClientInterceptor()),
+	}, nil
 }
 
 func deadlineUnary(timeout time.Duration) grpc.UnaryClientInterceptor {

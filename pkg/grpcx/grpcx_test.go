@@ -1,18 +1,21 @@
 package grpcx_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -57,6 +60,25 @@ func (stub) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*r
 type fixture struct {
 	ca   *devca.CA
 	addr string
+	logs *syncBuffer
+	reg  *prometheus.Registry
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func start(t *testing.T) *fixture {
@@ -69,13 +91,15 @@ func start(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs, reg := &syncBuffer{}, prometheus.NewRegistry()
 	s, err := grpcx.NewServer(grpcx.ServerConfig{
-		Service: "test",
-		TLS:     &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
+		Registry: reg,
+		Service:  "test",
+		TLS:      &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
 		Policy: authz.Policy{
 			referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}},
 		},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +112,7 @@ func start(t *testing.T) *fixture {
 	go func() { _ = s.Serve(lis) }()
 	s.SetServing(true)
 	t.Cleanup(s.Stop)
-	return &fixture{ca: ca, addr: lis.Addr().String()}
+	return &fixture{ca: ca, addr: lis.Addr().String(), logs: logs, reg: reg}
 }
 
 func (f *fixture) client(t *testing.T, tlsConf *tls.Config) referralv1.ReferralServiceClient {
@@ -120,9 +144,7 @@ func TestConnectionsWithoutValidClientCertificateAreRefused(t *testing.T) {
 	f := start(t)
 	other, _ := devca.New("other CA")
 	cases := map[string]*tls.Config{
-		"no client certificate": {MinVersion: tls.VersionTLS13, RootCAs: f.ca.Pool()},
-		"another CA":            f.as(t, other, "GP", time.Now().Add(time.Hour)),
-		"expired":               f.as(t, f.ca, "GP", time.Now().Add(-time.Hour)),
+		"expired": f.as(t, f.ca, "GP", time.Now().Add(-time.Hour)),
 	}
 	for name, conf := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -132,6 +154,14 @@ func TestConnectionsWithoutValidClientCertificateAreRefused(t *testing.T) {
 			}
 		})
 	}
+	// A certificate of another CA is not offered by the client (it is not among the CAs the
+	// server names), so the call is refused as one without a certificate.
+	t.Run("another CA", func(t *testing.T) {
+		_, err := f.client(t, f.as(t, other, "GP", time.Now().Add(time.Hour))).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "x"})
+		if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "no client certificate") {
+			t.Fatalf("want UNAUTHENTICATED (no client certificate), got %v", err)
+		}
+	})
 	t.Run("plaintext", func(t *testing.T) {
 		cc, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(insecureCreds()))
 		if err != nil {
@@ -237,3 +267,122 @@ func TestServerRefusesMissingTLSOrPolicy(t *testing.T) {
 }
 
 func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }
+
+// A caller without a client certificate is told so at once, on every kind of call, instead of
+// retrying a refused handshake until its deadline.
+func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
+	f := start(t)
+	noCert := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: f.ca.Pool()}
+	if _, err := grpcx.Dial(f.addr, noCert, time.Second); err == nil || !strings.Contains(err.Error(), "no client certificate") {
+		t.Fatalf("grpcx.Dial without a certificate must refuse before dialling, got %v", err)
+	}
+	cc, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(credentials.NewTLS(noCert)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	calls := map[string]func(context.Context) error{
+		"unary RPC": func(ctx context.Context) error {
+			_, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: "ok"})
+			return err
+		},
+		"health": func(ctx context.Context) error {
+			_, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+			return err
+		},
+		"unknown method": func(ctx context.Context) error {
+			return cc.Invoke(ctx, "/wijkbrug.secret.v1.Hidden/Get", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{})
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			err := call(ctx(t))
+			if status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), "no client certificate") {
+				t.Fatalf("want UNAUTHENTICATED saying the certificate is missing, got %v", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("refusal took %s", d)
+			}
+		})
+	}
+}
+
+// The access line of an RPC names the organisation and the acting user, role and purpose
+// (the identity is attached further in than the access step).
+func TestAccessLineRecordsCaller(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "missing"}); status.Code(err) != codes.NotFound {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(f.logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"rpc"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]any{"method": referralv1.ReferralService_GetSignal_FullMethodName, "code": "NotFound",
+		"org_oin": "00000001000000000042", "org_type": "GP", "user": "u1", "role": "gp", "purpose": "signal-intake"}
+	for k, v := range want {
+		if line[k] != v {
+			t.Fatalf("access line %v: %s = %v, want %v", line, k, line[k], v)
+		}
+	}
+}
+
+// Health answers for the whole server, the short service name and the full service names.
+func TestHealthUnderEveryPromisedName(t *testing.T) {
+	f := start(t)
+	cc, err := grpcx.Dial(f.addr, f.as(t, f.ca, "INTEGRATOR", time.Now().Add(time.Hour)), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	for _, name := range []string{"", "test", "wijkbrug.referral.v1.ReferralService"} {
+		resp, err := healthpb.NewHealthClient(cc).Check(context.Background(), &healthpb.HealthCheckRequest{Service: name})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health %q: %v %v", name, resp, err)
+		}
+	}
+}
+
+// The standard gRPC server metrics are exported, per method and code, from zero.
+func TestStandardServerMetrics(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	okCalls := 0.0
+	for _, mf := range mfs {
+		found[mf.GetName()] = true
+		if mf.GetName() != "grpc_server_handled_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["grpc_method"] == "GetSignal" && labels["grpc_code"] == "OK" {
+				okCalls = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if okCalls != 1 {
+		t.Fatalf("grpc_server_handled_total{GetSignal,OK} = %v, want 1", okCalls)
+	}
+	for _, name := range []string{"grpc_server_started_total", "grpc_server_handled_total", "grpc_server_msg_received_total", "grpc_server_msg_sent_total", "grpc_server_handling_seconds"} {
+		if !found[name] {
+			t.Fatalf("metric %s missing; have %v", name, found)
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -22,22 +22,33 @@ import (
 
 // The server's unary chain, outermost first. The order matters and is written down here:
 //
+//  0. metrics   – the standard gRPC server metrics with the final status code.
 //  1. recovery  – a panic anywhere below becomes INTERNAL and is logged with its stack; the
 //     process keeps serving.
-//  2. access    – one structured log line and metrics per call, with the final status code
-//     (so it must sit outside the error mapping).
-//  3. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
-//  4. identity  – organisation from the verified client certificate, acting user from
+//  2. certificate – a call on a connection without a verified client certificate is refused
+//     with UNAUTHENTICATED before anything else runs (see NewServer).
+//  3. access    – one structured log line per call, with the final status code (so it must
+//     sit outside the error mapping) and the caller: the identity step below fills the
+//     caller slot this step puts into the context.
+//  4. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
+//  5. identity  – organisation from the verified client certificate, acting user from
 //     metadata; missing → UNAUTHENTICATED.
-//  5. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
+//  6. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
 //     call's deadline.
-//  6. policy    – deny by default per method (authz.Policy).
+//  7. policy    – deny by default per method (authz.Policy).
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
-func unaryChain(log *slog.Logger, policy authz.Policy, m *rpcMetrics, rl RateLimit, maxCall time.Duration) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
+		m.UnaryServerInterceptor(),
 		recoveryUnary(log),
-		accessUnary(log, m),
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			if err := requireCertificate(ctx); err != nil {
+				return nil, err
+			}
+			return handler(ctx, req)
+		},
+		accessUnary(log),
 		errorsUnary(log),
 		identityUnary(),
 		rateLimitUnary(rl),
@@ -46,8 +57,23 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *rpcMetrics, rl RateLim
 	}
 }
 
-func streamChain(log *slog.Logger, policy authz.Policy) []grpc.StreamServerInterceptor {
+// NoCertificateMessage is what a caller without a client certificate is told. A client whose
+// certificate comes from another CA sends none (TLS clients offer only certificates of the
+// CAs the server names), so it is told the same.
+const NoCertificateMessage = "no client certificate: every Wijkbrug port requires mutual TLS; present a certificate issued by the partner CA this port trusts (grpcurl -cert/-key)"
+
+func requireCertificate(ctx context.Context) error {
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, NoCertificateMessage)
+}
+
+func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
+		m.StreamServerInterceptor(),
 		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
@@ -55,15 +81,23 @@ func streamChain(log *slog.Logger, policy authz.Policy) []grpc.StreamServerInter
 					err = status.Error(codes.Internal, "internal error")
 				}
 			}()
+			if err := requireCertificate(ss.Context()); err != nil {
+				return err
+			}
+			start := time.Now()
 			ctx, err := authenticate(ss.Context(), info.FullMethod)
 			if err == nil && !authz.IsPublic(info.FullMethod) {
 				c, _ := identity.From(ctx)
 				err = policy.Check(info.FullMethod, c)
 			}
-			if err != nil {
-				return ToStatus(ss.Context(), log, err)
+			if err == nil {
+				err = handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 			}
-			return ToStatus(ss.Context(), log, handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx}))
+			if err != nil {
+				err = ToStatus(ss.Context(), log, err)
+			}
+			logCall(ctx, log, info.FullMethod, status.Code(err), time.Since(start))
+			return err
 		},
 	}
 }
@@ -87,29 +121,46 @@ func recoveryUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-func accessUnary(log *slog.Logger, m *rpcMetrics) grpc.UnaryServerInterceptor {
+// callerSlot carries the caller from the identity step (inner) out to the access step
+// (outer), which cannot see contexts made further in.
+type callerSlot struct{ caller *identity.Caller }
+
+type callerSlotKey struct{}
+
+func accessUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
-		resp, err := handler(ctx, req)
+		slot := &callerSlot{}
+		resp, err := handler(context.WithValue(ctx, callerSlotKey{}, slot), req)
 		code := status.Code(err)
-		elapsed := time.Since(start)
-		m.observe(info.FullMethod, code, elapsed)
 		if authz.IsPublic(info.FullMethod) && code == codes.OK {
 			return resp, err
 		}
-		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration_ms", float64(elapsed.Microseconds()) / 1000}
-		if c, ok := identity.From(ctx); ok {
-			attrs = append(attrs, "org_oin", c.Org.OIN, "org_type", string(c.Org.Type), "user", c.User, "role", c.Role, "purpose", c.Purpose)
-		} else if o, oerr := orgFromPeer(ctx); oerr == nil {
-			attrs = append(attrs, "org_oin", o.OIN, "org_type", string(o.Type))
+		if slot.caller != nil {
+			ctx = identity.WithCaller(ctx, *slot.caller)
 		}
-		level := slog.LevelInfo
-		if code == codes.Internal || code == codes.Unknown {
-			level = slog.LevelError
-		}
-		log.Log(ctx, level, "rpc", attrs...)
+		logCall(ctx, log, info.FullMethod, code, time.Since(start))
 		return resp, err
 	}
+}
+
+// logCall writes the access line of one call: method, code, duration and who called —
+// organisation, and for authenticated calls user, role and purpose.
+func logCall(ctx context.Context, log *slog.Logger, method string, code codes.Code, elapsed time.Duration) {
+	attrs := []any{"method", method, "code", code.String(), "duration_ms", float64(elapsed.Microseconds()) / 1000}
+	if c, ok := identity.From(ctx); ok {
+		attrs = append(attrs, "org_oin", c.Org.OIN, "org_type", string(c.Org.Type), "user", c.User, "role", c.Role, "purpose", c.Purpose)
+		if c.OnBehalfOf != "" {
+			attrs = append(attrs, "on_behalf_of", c.OnBehalfOf)
+		}
+	} else if o, oerr := orgFromPeer(ctx); oerr == nil {
+		attrs = append(attrs, "org_oin", o.OIN, "org_type", string(o.Type))
+	}
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "rpc", attrs...)
 }
 
 func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
@@ -177,6 +228,9 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
 		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")
 	}
+	if slot, ok := ctx.Value(callerSlotKey{}).(*callerSlot); ok {
+		slot.caller = &c
+	}
 	return identity.WithCaller(ctx, c), nil
 }
 
@@ -190,30 +244,4 @@ func orgFromPeer(ctx context.Context) (identity.Organisation, error) {
 		return identity.Organisation{}, fmt.Errorf("no verified client certificate")
 	}
 	return identity.FromCertificate(ti.State.VerifiedChains[0][0])
-}
-
-type rpcMetrics struct {
-	handled  *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newRPCMetrics(reg prometheus.Registerer) *rpcMetrics {
-	m := &rpcMetrics{
-		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wijkbrug_grpc_server_handled_total", Help: "RPCs completed, by method and code.",
-		}, []string{"method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "wijkbrug_grpc_server_duration_seconds", Help: "RPC latency.",
-			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"method"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.handled, m.duration)
-	}
-	return m
-}
-
-func (m *rpcMetrics) observe(method string, code codes.Code, d time.Duration) {
-	m.handled.WithLabelValues(method, code.String()).Inc()
-	m.duration.WithLabelValues(method).Observe(d.Seconds())
 }

@@ -6,19 +6,23 @@ package grpcx
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 )
 
 // MaxMessageBytes bounds request and response size: no legitimate Wijkbrug message comes
@@ -45,6 +49,15 @@ type Server struct {
 	*grpc.Server
 	health  *health.Server
 	service string
+	metrics *grpcprom.ServerMetrics
+}
+
+// LatencyBuckets are the histogram buckets of RPC latency, server and client side.
+var LatencyBuckets = []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// NewServerMetrics returns the standard gRPC server metrics as every server records them.
+func NewServerMetrics() *grpcprom.ServerMetrics {
+	return grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(LatencyBuckets)))
 }
 
 // NewServer builds the server; register services on it, then call Serve.
@@ -61,12 +74,32 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Policy == nil {
 		return nil, errors.New("grpcx: a policy is mandatory (deny by default)")
 	}
-	m := newRPCMetrics(cfg.Registry)
+	// The standard gRPC server metrics (grpc_server_started_total, grpc_server_handled_total,
+	// grpc_server_msg_{received,sent}_total, grpc_server_handling_seconds), unary and streaming.
+	m := NewServerMetrics()
+	if cfg.Registry != nil {
+		if err := cfg.Registry.Register(m); err != nil {
+			return nil, fmt.Errorf("grpcx: register metrics: %w", err)
+		}
+	}
+	// The handshake asks for a client certificate and verifies any that is given (another CA,
+	// expired, revoked: the handshake fails), but lets a connection without one complete, so
+	// that every call on it is answered at once with UNAUTHENTICATED and a message that says
+	// what is missing. With TLS 1.3 a refusal in the handshake reaches the client only after
+	// it thinks the handshake is done, and gRPC clients then retry until their deadline and
+	// report "context deadline exceeded". Calls without a certificate reach no service code.
+	tlsConf := cfg.TLS.Clone()
+	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 	gs := grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(cfg.TLS)),
+		grpc.Creds(credentials.NewTLS(tlsConf)),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration)...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m)...),
+		// Unknown methods go through the stream chain too, so a caller without a certificate
+		// learns nothing about which services exist.
+		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
+			return status.Error(codes.Unimplemented, "unknown service or method")
+		}),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.ConnectionTimeout(10*time.Second),
@@ -75,9 +108,32 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	s := &Server{Server: gs, health: hs, service: cfg.Service}
+	s := &Server{Server: gs, health: hs, service: cfg.Service, metrics: m}
 	s.SetServing(false)
 	return s, nil
+}
+
+// Serve serves on lis; register every service before. The metrics of every method start at
+// zero so that rates and alerts work before the first call.
+func (s *Server) Serve(lis net.Listener) error {
+	s.metrics.InitializeMetrics(s.Server)
+	return s.Server.Serve(lis)
+}
+
+// HealthNames are the names under which gRPC health answers for a server with the given
+// registered services: "" (the whole server), the short service name ("intake") and every
+// registered full service name ("wijkbrug.intake.v1.IntakeService").
+func HealthNames(short string, registered map[string]grpc.ServiceInfo) []string {
+	names := []string{""}
+	if short != "" {
+		names = append(names, short)
+	}
+	for name := range registered {
+		if name != healthpb.Health_ServiceDesc.ServiceName {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // SetServing sets the overall and the per-service health status.
@@ -86,11 +142,8 @@ func (s *Server) SetServing(serving bool) {
 	if serving {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
-	s.health.SetServingStatus("", st)
-	for name := range s.GetServiceInfo() {
-		if name != healthpb.Health_ServiceDesc.ServiceName {
-			s.health.SetServingStatus(name, st)
-		}
+	for _, name := range HealthNames(s.service, s.GetServiceInfo()) {
+		s.health.SetServingStatus(name, st)
 	}
 }
 

@@ -10,15 +10,20 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // NewRegistry returns a Prometheus registry with the Go and process collectors.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	Standard(reg)
 	return reg
+}
+
+// MetricsHandler serves reg's metrics; the handler's own error counter
+// (promhttp_metric_handler_errors_total) is registered on self.
+func MetricsHandler(reg prometheus.Gatherer, self prometheus.Registerer) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: self})
 }
 
 // Admin is the admin HTTP server: /metrics, /debug/pprof/, /livez and /readyz. It is a
@@ -39,7 +44,7 @@ func NewAdmin(addr string, reg *prometheus.Registry) (*Admin, error) {
 	}
 	a := &Admin{ln: ln}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", MetricsHandler(reg, reg))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -48,10 +48,10 @@ type Config struct {
 	PrivacyOfficerOINs string `env:"WIJKBRUG_PRIVACY_OFFICER_OINS" flag:"privacy-officer-oins" usage:"comma-separated OINs of the organisations whose privacy officers may read access logs and emergency grants (the region's data-protection function)"`
 
 	// DefaultTeamOIN is the neighbourhood team that receives intakes when no routing rule
-	// applies (per-municipality routing comes with the intake issue).
-	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" default:"00000001000000000100" usage:"OIN of the neighbourhood team that owns new intakes"`
+	// applies (per-municipality routing comes with the intake issue). No default: a
+	// deployment names its own team (intake refuses to start without one).
+	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" usage:"OIN of the neighbourhood team that owns new intakes (required by intake)"`
 
-	OTLPEndpoint  string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT" flag:"otlp-endpoint" usage:"OTLP/gRPC trace collector host:port; empty = no export"`
 	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
 	ShutdownGrace time.Duration `env:"WIJKBRUG_SHUTDOWN_GRACE" flag:"shutdown-grace" default:"20s" usage:"time to drain in-flight calls on SIGTERM"`
 }

@@ -2,8 +2,11 @@ package svc
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 )
 
 // migrationURL is the URL migrations run with: the schema owner's, when configured apart
@@ -18,11 +21,24 @@ func (c Config) migrationURL() string {
 // MigrateAndGrant applies the migrations as the schema owner and then grants the application
 // role (cfg.DatabaseAppRole, when set) exactly what the service needs.
 func MigrateAndGrant(ctx context.Context, spec Spec, cfg Config) error {
-	if err := Migrate(ctx, spec, cfg.migrationURL()); err != nil {
+	return migrateAndGrant(ctx, spec, cfg, io.Discard)
+}
+
+// migrateAndGrant is MigrateAndGrant reporting to out what it applied and granted.
+func migrateAndGrant(ctx context.Context, spec Spec, cfg Config, out io.Writer) error {
+	results, err := pgxdb.MigrateReport(ctx, cfg.migrationURL(), platformdb.Migrations(), spec.Migrations)
+	for _, r := range results {
+		fmt.Fprintln(out, spec.Name+" migrate "+r.String())
+	}
+	if err != nil {
 		return err
 	}
 	if cfg.DatabaseAppRole == "" {
 		return nil
 	}
-	return pgxdb.GrantApplication(ctx, cfg.migrationURL(), cfg.DatabaseAppRole)
+	if err := pgxdb.GrantApplication(ctx, cfg.migrationURL(), cfg.DatabaseAppRole); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s migrate: privileges granted to the application role %s\n", spec.Name, cfg.DatabaseAppRole)
+	return nil
 }

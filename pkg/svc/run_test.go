@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -45,11 +46,20 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 
 	// The migrate subcommand, as Kubernetes runs it (configuration from the environment).
 	t.Setenv("WIJKBRUG_DATABASE_URL", dsn)
-	if err := svc.RunArgs(spec, []string{"migrate"}); err != nil {
+	var out strings.Builder
+	if err := svc.RunCommand(spec, []string{"migrate"}, &out); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if err := svc.RunArgs(spec, []string{"migrate"}); err != nil {
+	if !strings.Contains(out.String(), "emptytest migrate emptytest: applied 00001_t.sql; now at version 1") ||
+		!strings.Contains(out.String(), "emptytest migrate platform: applied 00001_") {
+		t.Fatalf("migrate must report what it applied, said:\n%s", out.String())
+	}
+	out.Reset()
+	if err := svc.RunCommand(spec, []string{"migrate"}, &out); err != nil {
 		t.Fatalf("migrating twice must be a no-op: %v", err)
+	}
+	if !strings.Contains(out.String(), "emptytest migrate emptytest: up to date at version 1") {
+		t.Fatalf("a second migrate must say the database is up to date, said:\n%s", out.String())
 	}
 
 	// NATS is down when the service starts: it serves (writes go to the outbox) and reports

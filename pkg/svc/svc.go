@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,8 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
@@ -70,7 +73,10 @@ type Wiring struct {
 	Register func(s grpc.ServiceRegistrar)
 	// Consumers are durable event consumers.
 	Consumers []consumer.Spec
-	// Background tasks (schedulers) run until their context ends.
+	// Schedulers are the service's database-driven timers; the runtime runs them with
+	// logs and metrics.
+	Schedulers []Scheduler
+	// Background tasks run until their context ends (prefer Schedulers for timers).
 	Background []func(ctx context.Context)
 }
 
@@ -89,13 +95,16 @@ type Platform struct {
 	Self identity.Organisation
 	// ClientTLS is for calls to peer services.
 	ClientTLS *tls.Config
-	mu        sync.Mutex
-	conns     []*grpc.ClientConn
+	// Metrics is the service's Prometheus registry (served on the admin port).
+	Metrics  *prometheus.Registry
+	dialOpts []grpc.DialOption
+	mu       sync.Mutex
+	conns    []*grpc.ClientConn
 }
 
 // Dial connects to a peer service; the connection is closed at shutdown.
 func (p *Platform) Dial(addr string) (*grpc.ClientConn, error) {
-	cc, err := grpcx.Dial(addr, p.ClientTLS, grpcx.DefaultCallTimeout)
+	cc, err := grpcx.Dial(addr, p.ClientTLS, grpcx.DefaultCallTimeout, p.dialOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +136,50 @@ func Main(spec Spec) {
 	}
 }
 
-// RunArgs runs a command line (without the program name): "serve" (the default) or
-// "migrate", with flags; settings not given as flags come from the environment.
+// commands of a service binary, with what each does (for -h).
+var commands = []struct{ name, what string }{
+	{"serve", "serve the gRPC API (mutual TLS) and the admin port until SIGTERM (the default command)"},
+	{"migrate", "apply the platform and the service migrations to WIJKBRUG_DATABASE_URL under an advisory lock, print what was applied, and exit (a Kubernetes init container or Job)"},
+	{"verify-accesslog", "check the hash chain of the service's access log in WIJKBRUG_DATABASE_URL; exit 1 and list the broken entries when it was tampered with"},
+}
+
+// RunArgs runs a command line (without the program name): "serve" (the default),
+// "migrate" or "verify-accesslog", with flags; settings not given as flags come from the
+// environment. "-h" (or "help") prints the commands or the command's settings and succeeds.
 func RunArgs(spec Spec, args []string) error {
+	return RunCommand(spec, args, os.Stdout)
+}
+
+// RunCommand is RunArgs writing its reports (help, migrations applied, access-log check) to
+// out.
+func RunCommand(spec Spec, args []string, out io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "help" {
+		cmd, args = "serve", []string{"-h"}
+	}
+	what := ""
+	for _, c := range commands {
+		if c.name == cmd {
+			what = c.what
+		}
+	}
+	if what == "" {
+		return fmt.Errorf("unknown command %q (serve, migrate or verify-accesslog; %s -h for help)", cmd, spec.Name)
+	}
 	var cfg Config
 	fs := flag.NewFlagSet(spec.Name+" "+cmd, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [command] [flags]\n\nCommands:\n", spec.Name)
+		for _, c := range commands {
+			fmt.Fprintf(out, "  %-17s %s\n", c.name, c.what)
+		}
+		fmt.Fprintf(out, "\n%s %s: %s.\n\nSettings (flag, or the environment variable named in brackets, or that variable with _FILE naming a file that holds the value):\n", spec.Name, cmd, what)
+		fs.PrintDefaults()
+	}
 	if err := config.Register(fs, &cfg); err != nil {
 		return err
 	}
@@ -146,6 +190,9 @@ func RunArgs(spec Spec, args []string) error {
 		spec.settingsLoaded = true
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -157,12 +204,12 @@ func RunArgs(spec Spec, args []string) error {
 		if cfg.migrationURL() == "" {
 			return errors.New("WIJKBRUG_MIGRATION_DATABASE_URL or WIJKBRUG_DATABASE_URL is required")
 		}
-		return MigrateAndGrant(ctx, spec, cfg)
+		return migrateAndGrant(ctx, spec, cfg, out)
 	case "verify-accesslog":
 		if cfg.DatabaseURL == "" {
 			return errors.New("WIJKBRUG_DATABASE_URL is required")
 		}
-		return verifyAsService(ctx, spec, cfg, os.Stdout)
+		return verifyAsService(ctx, spec, cfg, out)
 	default:
 		return fmt.Errorf("unknown command %q (serve, migrate or verify-accesslog)", cmd)
 	}
@@ -217,14 +264,18 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if missing := spec.Policy.Uncovered(spec.Services...); len(missing) > 0 {
 		return fmt.Errorf("methods without an authorisation rule: %v", missing)
 	}
-	shutdownTracing, err := observability.SetupTracing(ctx, spec.Name, cfg.OTLPEndpoint)
+	shutdownTracing, err := observability.SetupTracing(ctx, spec.Name, logger)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = shutdownTracing(context.Background()) }()
 
+	reg := observability.NewRegistry()
 	serverTLS, clientTLS, self, err := loadTLS(cfg)
 	if err != nil {
+		return err
+	}
+	if err := registerCertificateExpiry(reg, cfg); err != nil {
 		return err
 	}
 	protector, err := loadProtector(cfg)
@@ -259,12 +310,21 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if err != nil {
 		return err
 	}
-
-	reg := observability.NewRegistry()
+	if err := observability.RegisterPool(reg, db.Pool, db.Pool.Config().ConnConfig.Database); err != nil {
+		return err
+	}
+	if err := observability.RegisterNATS(reg, nc); err != nil {
+		return err
+	}
+	dialOpts, err := grpcx.ClientMetrics(reg)
+	if err != nil {
+		return err
+	}
 	p := &Platform{
 		Name: spec.Name, Config: cfg, Logger: logger, DB: db, JS: js,
 		Outbox: outbox.NewWriter(db, spec.Name), Access: accesslog.New(db, spec.Name),
 		Idem: idempotency.New(db), Protector: protector, Self: self, ClientTLS: clientTLS,
+		Metrics: reg, dialOpts: dialOpts,
 	}
 	defer func() {
 		for _, cc := range p.conns {
@@ -324,6 +384,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		defer work.Done()
 		accesslog.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
 	}()
+	schedMetrics := newSchedulerMetrics(reg)
+	for _, sc := range wiring.Schedulers {
+		work.Add(1)
+		go func() { defer work.Done(); runScheduler(workCtx, sc, logger, schedMetrics) }()
+	}
 	for _, bg := range wiring.Background {
 		work.Add(1)
 		go func() { defer work.Done(); bg(workCtx) }()
@@ -478,6 +543,83 @@ func loadTLS(cfg Config) (server, client *tls.Config, self identity.Organisation
 	}
 	client = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}
 	return server, client, self, nil
+}
+
+// MetricNames lists every metric family a service process exports on /metrics (the
+// collectors Run registers), for checks of dashboards and alert rules. Histogram families
+// appear under their base name (name_bucket, name_sum and name_count are implied).
+func MetricNames() ([]string, error) {
+	d := &observability.Described{}
+	observability.Standard(d)
+	observability.MetricsHandler(prometheus.NewRegistry(), d)
+	if err := registerCertificateExpiry(d, Config{}); err != nil {
+		return nil, err
+	}
+	// A pool that never connects (pgxpool connects lazily): its collector describes by
+	// collecting.
+	pool, err := pgxpool.New(context.Background(), "postgres://describe@127.0.0.1:1/describe")
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	if err := observability.RegisterPool(d, pool, "describe"); err != nil {
+		return nil, err
+	}
+	if err := observability.RegisterNATS(d, nil); err != nil {
+		return nil, err
+	}
+	d.MustRegister(grpcx.NewServerMetrics())
+	if _, err := grpcx.ClientMetrics(d); err != nil {
+		return nil, err
+	}
+	newSchedulerMetrics(d)
+	outbox.NewRelay(nil, nil, outbox.RelayConfig{Registry: d})
+	consumer.NewMetrics(d, "describe")
+	return d.Names(), nil
+}
+
+// registerCertificateExpiry exports wijkbrug_tls_certificate_expiry_timestamp_seconds for the
+// service's own certificate and every CA certificate it trusts, read from the files at each
+// scrape so that a rotated (re-mounted) certificate shows at once.
+func registerCertificateExpiry(reg prometheus.Registerer, cfg Config) error {
+	vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wijkbrug_tls_certificate_expiry_timestamp_seconds",
+		Help: "Unix time at which a certificate the service uses expires (kind=service: its own; kind=ca: a trusted CA).",
+	}, []string{"kind", "subject"})
+	return reg.Register(&certCollector{vec: vec, cfg: cfg})
+}
+
+type certCollector struct {
+	vec *prometheus.GaugeVec
+	cfg Config
+}
+
+func (c *certCollector) Describe(ch chan<- *prometheus.Desc) { c.vec.Describe(ch) }
+
+func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
+	c.vec.Reset()
+	for kind, file := range map[string]string{"service": c.cfg.TLSCert, "ca": c.cfg.TLSCA} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for {
+			var blk *pem.Block
+			blk, b = pem.Decode(b)
+			if blk == nil {
+				break
+			}
+			cert, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil || blk.Type != "CERTIFICATE" {
+				continue
+			}
+			c.vec.WithLabelValues(kind, cert.Subject.String()).Set(float64(cert.NotAfter.Unix()))
+			if kind == "service" {
+				break // the leaf; the rest of the chain is covered by kind=ca
+			}
+		}
+	}
+	c.vec.Collect(ch)
 }
 
 func loadProtector(cfg Config) (*bsn.Protector, error) {

@@ -84,11 +84,10 @@ func SpecWith(o Options) svc.Spec {
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 				},
-				Background: []func(ctx context.Context){
-					func(ctx context.Context) {
-						a.RunWatchScheduler(identity.WithCaller(ctx, scheduler), interval, p.Logger)
-					},
-				},
+				Schedulers: []svc.Scheduler{{Name: "pilot-light-check-ins", Interval: interval,
+					Tick: func(ctx context.Context) (int, error) {
+						return a.EmitOverdueCheckIns(identity.WithCaller(ctx, scheduler))
+					}}},
 			}, nil
 		},
 	}

@@ -80,6 +80,11 @@ func Spec() svc.Spec {
 			if err := settings.check(); err != nil {
 				return nil, err
 			}
+			var v apperr.Validation
+			valid.OIN(&v, "WIJKBRUG_DEFAULT_TEAM_OIN", p.Config.DefaultTeamOIN)
+			if err := v.Err(); err != nil {
+				return nil, fmt.Errorf("WIJKBRUG_DEFAULT_TEAM_OIN (the neighbourhood team that owns intakes from signals) must be a 20-digit OIN, is %q", p.Config.DefaultTeamOIN)
+			}
 			policies := postgres.NewPolicies(p.DB)
 			admins, _ := parseMunicipalityOINs(settings.MunicipalityOINs)
 			for _, a := range admins {
@@ -107,7 +112,7 @@ func Spec() svc.Spec {
 			return &svc.Wiring{
 				Register:   func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
 				Consumers:  []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
-				Background: []func(ctx context.Context){a.OverdueScheduler(settings.OverdueInterval, p.Logger)},
+				Schedulers: []svc.Scheduler{{Name: "triage-deadline", Interval: settings.OverdueInterval, Tick: a.AnnounceAllOverdue}},
 			}, nil
 		},
 	}

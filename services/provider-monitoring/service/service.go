@@ -76,11 +76,10 @@ func Spec() svc.Spec {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
 				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), access, system)},
-				Background: []func(ctx context.Context){
-					func(ctx context.Context) {
-						a.RunNotStartedAlerts(identity.WithCaller(ctx, system), s.SchedulerInterval, p.Logger)
-					},
-				},
+				Schedulers: []svc.Scheduler{{Name: "not-started-alerts", Interval: s.SchedulerInterval,
+					Tick: func(ctx context.Context) (int, error) {
+						return a.AlertNotStarted(identity.WithCaller(ctx, system))
+					}}},
 			}, nil
 		},
 	}

@@ -66,11 +66,10 @@ func Spec() svc.Spec {
 					consumers.IntakeEvents(a, p.SystemCaller("signal-feedback")),
 					consumers.CaseEvents(a, p.SystemCaller("signal-feedback")),
 				},
-				Background: []func(ctx context.Context){
-					func(ctx context.Context) {
-						a.RunExpiry(ctx, p.SystemCaller("referral-expiry"), s.ExpiryInterval, p.Logger)
-					},
-				},
+				Schedulers: []svc.Scheduler{{Name: "referral-expiry", Interval: s.ExpiryInterval,
+					Tick: func(ctx context.Context) (int, error) {
+						return a.ExpireAllDue(ctx, p.SystemCaller("referral-expiry"))
+					}}},
 			}, nil
 		},
 	}

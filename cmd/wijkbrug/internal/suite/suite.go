@@ -273,22 +273,8 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 	}
 	s.StartedIn = time.Since(began)
-	if err := providermonitoring.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "providermonitoring"), providermonitoring.DemoProvider{
-		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
-		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
-	}); err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
-	}
-	if err := intake.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
-	}
-	// The team and the municipality act for GM0363 (answering requests, contracts, views).
-	if err := providermonitoring.SeedMunicipalOrganisations(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
-	}
-	if err := referral.SeedDemo(ctx, s.Postgres.DSNAs(embeddedpg.OwnerRole, "referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
-		ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}); err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
+	if err := SeedDemo(ctx, func(db string) string { return s.Postgres.DSNAs(embeddedpg.OwnerRole, db) }); err != nil {
+		return nil, err
 	}
 	go func() {
 		var first error
@@ -494,4 +480,30 @@ func (s *Suite) ConnectNATS(p Partner) (*nats.Conn, error) {
 		inbox = natsauth.ObserverInbox
 	}
 	return nats.Connect(s.NATSURL, natsx.Secure(tc, inbox)...)
+}
+
+// SeedDemo loads the demo data — the demo provider and its contract, the demo municipality's
+// organisations and triage administration, three provisions on the social map — into the
+// four service databases; dsn gives the URL of a database by its name (intake, casedirection,
+// providermonitoring, referral). It migrates first and is idempotent, so it works on the
+// suite's own databases and on those of a deployment (as the databases' owner).
+func SeedDemo(ctx context.Context, dsn func(db string) string) error {
+	if err := providermonitoring.SeedDemo(ctx, dsn("providermonitoring"), providermonitoring.DemoProvider{
+		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
+		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
+	}); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	if err := intake.SeedDemo(ctx, dsn("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	// The team and the municipality act for GM0363 (answering requests, contracts, views).
+	if err := providermonitoring.SeedMunicipalOrganisations(ctx, dsn("providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	if err := referral.SeedDemo(ctx, dsn("referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
+		ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	return nil
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
-	"time"
 )
 
 // watchBatch is how many due check-ins one transaction handles.
@@ -51,23 +49,5 @@ func (a *App) EmitOverdueCheckIns(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += n
-	}
-}
-
-// RunWatchScheduler runs EmitOverdueCheckIns every interval until ctx ends.
-func (a *App) RunWatchScheduler(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := a.EmitOverdueCheckIns(ctx); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "pilot-light scheduler failed; retrying at the next tick", "error", err.Error())
-		} else if n > 0 {
-			log.InfoContext(ctx, "missed pilot-light check-ins reported", "events", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
-	"time"
 )
 
 // OverdueBatch is how many overdue intakes one scheduler transaction announces at most.
@@ -35,33 +33,15 @@ func (a *App) AnnounceOverdue(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// OverdueScheduler returns the background task that announces overdue intakes every
-// interval (draining full batches at once) until its context ends.
-func (a *App) OverdueScheduler(interval time.Duration, log *slog.Logger) func(ctx context.Context) {
-	if log == nil {
-		log = slog.Default()
-	}
-	return func(ctx context.Context) {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			for ctx.Err() == nil {
-				n, err := a.AnnounceOverdue(ctx, OverdueBatch)
-				if err != nil {
-					if ctx.Err() == nil {
-						log.Warn("triage-deadline scheduler", "error", err.Error())
-					}
-					break
-				}
-				if n < OverdueBatch {
-					break
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+// AnnounceAllOverdue announces every overdue intake, a full batch at a time, and returns how
+// many it announced (one pass of the triage-deadline scheduler, a svc.Scheduler).
+func (a *App) AnnounceAllOverdue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := a.AnnounceOverdue(ctx, OverdueBatch)
+		total += n
+		if err != nil || n < OverdueBatch {
+			return total, err
 		}
 	}
 }

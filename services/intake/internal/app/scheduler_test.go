@@ -183,7 +183,10 @@ func TestOverdueSchedulerRunsInTheBackground(t *testing.T) {
 	clock.Store(&later)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { apps[0].OverdueScheduler(10*time.Millisecond, nil)(ctx); close(done) }()
+	go func() {
+		svc.RunScheduler(ctx, svc.Scheduler{Name: "triage-deadline", Interval: 10 * time.Millisecond, Tick: apps[0].AnnounceAllOverdue}, nil, nil)
+		close(done)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
-	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 )
@@ -43,25 +41,6 @@ func (a *App) AlertNotStarted(ctx context.Context) (int, error) {
 		total += n
 		if n < notStartedBatch {
 			return total, nil
-		}
-	}
-}
-
-// RunNotStartedAlerts runs AlertNotStarted every interval until ctx ends (a
-// svc.Wiring.Background task).
-func (a *App) RunNotStartedAlerts(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := a.AlertNotStarted(ctx); err != nil && ctx.Err() == nil {
-			log.ErrorContext(ctx, "not-started alerts", "error", err.Error())
-		} else if n > 0 {
-			log.InfoContext(ctx, "not-started alerts raised", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }

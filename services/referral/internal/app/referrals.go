@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -351,28 +350,16 @@ func (a *App) ExpireDue(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// RunExpiry runs ExpireDue every interval until ctx ends (a svc.Wiring background task).
-func (a *App) RunExpiry(ctx context.Context, caller identity.Caller, interval time.Duration, log *slog.Logger) {
+// ExpireAllDue expires every referral past its accept-by time, 100 at a time, acting as
+// caller (one pass of the referral-expiry scheduler, a svc.Scheduler).
+func (a *App) ExpireAllDue(ctx context.Context, caller identity.Caller) (int, error) {
 	ctx = identity.WithCaller(ctx, caller)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	total := 0
 	for {
-		for {
-			n, err := a.ExpireDue(ctx, 100)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("referral expiry failed; will retry", "error", err.Error())
-				}
-				break
-			}
-			if n < 100 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		n, err := a.ExpireDue(ctx, 100)
+		total += n
+		if err != nil || n < 100 {
+			return total, err
 		}
 	}
 }

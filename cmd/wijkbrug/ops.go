@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+)
+
+// serviceDatabases are the database names of the services, in the order commands print them.
+var serviceDatabases = []string{"intake", "casedirection", "providermonitoring", "referral"}
+
+// dbFlag registers -db: a PostgreSQL URL with {db} where the service's database name goes;
+// the default is the running development suite (-pg-port).
+func dbFlag(fs *flag.FlagSet) func() (func(db string) string, error) {
+	tmpl := fs.String("db", "", "PostgreSQL URL template with {db} for the service database, e.g. 'postgres://wijkbrug_ops@pg.example:5432/{db}?sslmode=verify-full' (default: the dev suite on -pg-port); the password from PGPASSWORD or ~/.pgpass")
+	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port of a running development suite (when -db is not given)")
+	return func() (func(string) string, error) {
+		t := *tmpl
+		if t == "" {
+			t = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/{db}?sslmode=disable", *pgPort)
+		}
+		if !strings.Contains(t, "{db}") {
+			return nil, errors.New("-db must contain {db} where the database name goes")
+		}
+		return func(db string) string { return strings.ReplaceAll(t, "{db}", db) }, nil
+	}
+}
+
+func runOutboxStatus(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("outbox-status")
+	dsnFor := dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn, err := dsnFor()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tWAITING\tOLDEST\tAGE")
+	var errs []error
+	for _, name := range serviceDatabases {
+		b, err := outboxBacklog(ctx, dsn(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			fmt.Fprintf(tw, "%s\terror\t\t\n", name)
+			continue
+		}
+		if b.Rows == 0 {
+			fmt.Fprintf(tw, "%s\t0\t-\t-\n", name)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, b.Rows, time.Now().Add(-b.Oldest).UTC().Format(time.RFC3339), b.Oldest.Round(time.Second))
+	}
+	_ = tw.Flush()
+	return errors.Join(errs...)
+}
+
+func outboxBacklog(ctx context.Context, dsn string) (outbox.Backlog, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	db, err := pgxdb.Open(cctx, dsn, 1)
+	if err != nil {
+		return outbox.Backlog{}, err
+	}
+	defer db.Close()
+	return outbox.NewRelay(db, nil, outbox.RelayConfig{}).Backlog(cctx)
+}
+
+func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("consumer-status")
+	url := fs.String("nats", "tls://127.0.0.1:4222", "NATS URL")
+	pki := ".wijkbrug/pki"
+	certFile := fs.String("cert", pki+"/ops.pem", "operations client certificate (OU=OPERATIONS), which may read stream and consumer info")
+	keyFile := fs.String("key", "", "private key of -cert (default: the -cert file name with -key.pem)")
+	caFile := fs.String("ca", pki+"/ca.pem", "CA bundle (PEM) the NATS server certificate chains to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *keyFile == "" {
+		*keyFile = strings.TrimSuffix(*certFile, ".pem") + "-key.pem"
+	}
+	tlsConfig, _, err := loadClientTLS(*certFile, *keyFile, *caFile)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(*url, append(natsx.Secure(tlsConfig, natsauth.ObserverInbox), nats.Name("wijkbrug-consumer-status"), nats.Timeout(5*time.Second))...)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", *url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tCONSUMER\tSERVICE\tPENDING\tACK PENDING\tREDELIVERED\tWAITING\tLAST DELIVERED")
+	var errs []error
+	// The durable consumers are declared in one place (natsauth.ServiceConsumers: NATS lets a
+	// service create only those), so that list is what is shown.
+	for _, service := range natsauth.ServiceNames {
+		for _, c := range natsauth.ServiceConsumers[service] {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ci, err := js.Consumer(cctx, c.Stream, c.Durable)
+			var info *jetstream.ConsumerInfo
+			if err == nil {
+				info, err = ci.Info(cctx)
+			}
+			cancel()
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\tnot created yet\t\t\t\t\n", c.Stream, c.Durable, service)
+				continue
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("consumer %s on %s: %w", c.Durable, c.Stream, err))
+				continue
+			}
+			last := "-"
+			if info.Delivered.Last != nil {
+				last = info.Delivered.Last.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", c.Stream, c.Durable, service, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting, last)
+		}
+	}
+	_ = tw.Flush()
+	return errors.Join(errs...)
+}
+
+func runIssueCert(_ context.Context, args []string, out io.Writer) error {
+	fs := newFlags("issue-cert")
+	caCert := fs.String("ca-cert", ".wijkbrug/pki/ca.pem", "PEM certificate of the issuing CA (the dev CA or a production one)")
+	caKey := fs.String("ca-key", ".wijkbrug/pki/ca-key.pem", "PEM private key of the issuing CA (PKCS#8, PKCS#1 or SEC 1; ECDSA, RSA or Ed25519)")
+	oin := fs.String("oin", "", "20-digit OIN of the organisation (subject serialNumber) (required)")
+	name := fs.String("name", "", "organisation name (subject CN and O) (required)")
+	orgType := fs.String("type", "", "organisation type (subject OU): GP, VEILIG_THUIS, HOUSING_CORPORATION, PROVIDER, TEAM, MUNICIPALITY, INTEGRATOR, or SERVICE for a Wijkbrug service (required)")
+	dns := fs.String("dns", "", "for -type SERVICE: comma-separated DNS names the service answers on (e.g. intake,intake.wijkbrug.svc)")
+	days := fs.Int("days", 365, "validity of a partner certificate in days")
+	dir := fs.String("out", ".", "directory to write <file>.pem and <file>-key.pem to")
+	file := fs.String("file", "", "base file name (default: the OIN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *oin == "" || *name == "" || *orgType == "" {
+		return errors.New("-oin, -name and -type are required")
+	}
+	certPEM, err := os.ReadFile(*caCert)
+	if err != nil {
+		return fmt.Errorf("-ca-cert: %w", err)
+	}
+	keyPEM, err := os.ReadFile(*caKey)
+	if err != nil {
+		return fmt.Errorf("-ca-key: %w", err)
+	}
+	ca, err := devca.Load(certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
+	org := devca.Org{OIN: *oin, Name: *name, Type: strings.ToUpper(*orgType)}
+	var leafPEM, leafKey []byte
+	if org.Type == "SERVICE" {
+		var names []string
+		for _, n := range strings.Split(*dns, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+		_, leafPEM, leafKey, err = ca.IssueService(org, names, nil)
+	} else {
+		_, leafPEM, leafKey, err = ca.IssueClient(org, time.Duration(*days)*24*time.Hour)
+	}
+	if err != nil {
+		return err
+	}
+	base := *file
+	if base == "" {
+		base = *oin
+	}
+	certPath, keyPath, err := devca.WriteFiles(*dir, base, leafPEM, leafKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "issued %s certificate for %s (OIN %s)\n  certificate %s\n  key         %s (readable by you only; hand it over securely)\n", org.Type, org.Name, org.OIN, certPath, keyPath)
+	return nil
+}
+
+func runSeedDemo(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("seed-demo")
+	dsnFor := dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn, err := dsnFor()
+	if err != nil {
+		return err
+	}
+	if err := suite.SeedDemo(ctx, dsn); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo data loaded: provider %s (AGB %s) with a contract for %s/%s in %s; organisations %s (team) and %s (municipality); provisions on the social map\n",
+		suite.DemoProvider.Name, suite.DemoProviderAGB, suite.DemoProductCategory, suite.DemoProductCode, suite.DemoMunicipality, suite.DemoTeam.OIN, suite.DemoMunicipalityOrg.OIN)
+	return nil
+}
