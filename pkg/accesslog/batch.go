@@ -1,0 +1,46 @@
+package accesslog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/observability"
+)
+
+// RecordMany writes one entry per element of entries, with the caller of ctx, in one statement
+// (sent with the commit of the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many
+// residents at once and must log every one of them; one INSERT per row would cost a round
+// trip each. Every entry is its own row, exactly as Record would write it.
+func (l *Logger) RecordMany(ctx context.Context, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	c, ok := identity.From(ctx)
+	if !ok {
+		return fmt.Errorf("accesslog: no caller in context")
+	}
+	accessPoint := l.accessPoint(ctx)
+	n := len(entries)
+	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range entries {
+		if e.Outcome == "" {
+			e.Outcome = OutcomeGranted
+		}
+		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
+	}
+	// WITH ORDINALITY keeps the entries in the order given (the id sequence follows it).
+	err := l.db.Defer(ctx, `
+		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
+		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
+		SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+		     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
+		ORDER BY e.n`,
+		action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+		c.OnBehalfOf, c.Purpose, accessPoint, observability.TraceID(ctx))
+	if err != nil {
+		return fmt.Errorf("accesslog: %w", err)
+	}
+	return nil
+}
