@@ -3,7 +3,9 @@
 #   make run      all four services + NATS + PostgreSQL + dev CA + demo data, in one process
 #   make faults   the fault harness (docs/reliability.md)
 #   make test     everything CI checks (formatting, vet, proto lint/staleness/breaking,
-#                 unit + integration + end-to-end tests with the race detector, short fuzzing)
+#                 unit + integration + end-to-end tests with the race detector, short fuzzing,
+#                 a one-minute smoke run of the benchmark)
+#   make bench    the benchmark against the raw-pgx baseline (docs/performance.md)
 #
 # Tool versions are pinned here and nowhere else; tools install into ./bin.
 
@@ -19,7 +21,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
+.PHONY: all run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
 
 all: build
 
@@ -99,7 +101,18 @@ vet:
 check: fmt-check vet check-proto
 
 ## test: what CI runs
-test: check build test-go fuzz
+test: check build test-go fuzz bench-smoke
+
+## bench: start the suite and measure it against the raw-pgx baseline in the same run; writes
+## bench-results.md. BENCH_FLAGS="-duration 10s -scale 10000,100000,1000000" for more.
+BENCH_FLAGS ?=
+bench:
+	go run ./cmd/wijkbrug/bench $(BENCH_FLAGS)
+
+## bench-smoke: every measurement of the benchmark, briefly (about a minute): it must run
+## without errors; the figures are not judged
+bench-smoke:
+	go run ./cmd/wijkbrug/bench -smoke -out ''
 
 test-go:
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
