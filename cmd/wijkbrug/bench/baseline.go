@@ -86,6 +86,7 @@ func (b *bench) baseline(ctx context.Context, conc int, d time.Duration) (measur
 	errs, sample := 0, ""
 	var wg sync.WaitGroup
 	start := time.Now()
+	waits := b.sampleWaits(context.WithoutCancel(ctx))
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func() {
@@ -112,7 +113,7 @@ func (b *bench) baseline(ctx context.Context, conc int, d time.Duration) (measur
 		}()
 	}
 	wg.Wait()
-	m := measurement{Name: "raw pgx baseline", Conc: conc, Count: len(lat) + errs, Errors: errs, ErrSample: sample, Elapsed: time.Since(start), LoadAvg: loadAverage()}
+	m := measurement{Name: "raw pgx baseline", Conc: conc, Count: len(lat) + errs, Errors: errs, ErrSample: sample, Elapsed: time.Since(start), LoadAvg: loadAverage(), Waits: waits.end()}
 	fill(&m, lat, time.Since(start))
 	return m, nil
 }

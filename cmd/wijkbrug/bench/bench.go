@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -132,6 +135,8 @@ type measurement struct {
 	Elapsed    time.Duration
 	LoadAvg    string
 	StatusDist map[string]int
+	// Waits is what PostgreSQL's active backends waited on during the run (mean count each).
+	Waits string
 }
 
 // shape is how a load is offered: for a duration or a number of calls, closed loop (each
@@ -187,11 +192,13 @@ func (b *bench) ghz(l load, conc int, sh shape) (measurement, error) {
 	opts = append(opts, runner.WithTotalRequests(total), runner.WithAsync(sh.rps > 0),
 		runner.WithPacer(timedPacer{inner: &ghzload.ConstantPacer{Freq: uint64(sh.rps), Max: uint64(total)}, d: sh.d}))
 	start := time.Now()
+	waits := b.sampleWaits(context.Background())
 	rep, err := runner.Run(call, b.s.Endpoint(l.service).Addr, opts...)
+	sampled := waits.end()
 	if err != nil {
 		return measurement{}, fmt.Errorf("%s: %w", l.name, err)
 	}
-	m := measurement{Name: l.name, Conc: conc, Elapsed: time.Since(start), LoadAvg: loadAverage(), StatusDist: rep.StatusCodeDist}
+	m := measurement{Name: l.name, Conc: conc, Elapsed: time.Since(start), LoadAvg: loadAverage(), StatusDist: rep.StatusCodeDist, Waits: sampled}
 	var lat []time.Duration
 	for _, d := range rep.Details {
 		if d.Error != "" {
@@ -328,7 +335,12 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 		b.progress(base1)
 		var row []measurement
 		b.ev.reset()
+		stopProfile, err := b.profile(fmt.Sprintf("submitsignal-c%d.pprof", c))
+		if err != nil {
+			return err
+		}
 		sig, err := b.ghz(b.submitSignal(), c, shape{d: b.o.duration})
+		stopProfile()
 		if err != nil {
 			return err
 		}
@@ -499,3 +511,22 @@ func (b *bench) progress(m measurement) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
+
+// profile starts a CPU profile into -profile-dir (when set) and returns its stop.
+func (b *bench) profile(name string) (func(), error) {
+	if b.o.profileDir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(b.o.profileDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(b.o.profileDir, name))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -41,6 +41,7 @@ type options struct {
 	chainFor   time.Duration
 	listCalls  int
 	skipWrites bool
+	profileDir string
 }
 
 func main() {
@@ -62,10 +63,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	chainFor := fs.Duration("chain-duration", 0, "length of the asynchronous-chain run (default 3 × -duration)")
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
+	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites}
+	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir}
 	var err error
 	if o.conc, err = parseInts(*conc); err != nil {
 		return fmt.Errorf("-conc: %w", err)

@@ -47,9 +47,13 @@ func (r *results) markdown() string {
 		for _, m := range r.Writes {
 			w("| %s | %d | %d | %d | %.1f | %s | %s | %s | %s | %.1f | %.2f | %s |\n", m.Name, m.Conc, m.Count, m.Errors, m.RPS, ms(m.P50), ms(m.P90), ms(m.P99), ms(m.Max), m.Baseline, m.Ratio, yes(m.Ratio >= 0.7))
 		}
-		w("\nBaseline runs (before and after the RPCs of each concurrency):\n\n| c | /s | p50 | p99 | max | errors | load avg |\n|---|---|---|---|---|---|---|\n")
+		w("\nBaseline runs (before and after the RPCs of each concurrency):\n\n| c | /s | p50 | p99 | max | errors | load avg | PostgreSQL waits (mean active backends) |\n|---|---|---|---|---|---|---|---|\n")
 		for _, m := range r.Baselines {
-			w("| %d | %.1f | %s | %s | %s | %d | %s |\n", m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), m.Errors, m.LoadAvg)
+			w("| %d | %.1f | %s | %s | %s | %d | %s | %s |\n", m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), m.Errors, m.LoadAvg, m.Waits)
+		}
+		w("\nPostgreSQL waits during each RPC run (pg_stat_activity sampled every 10 ms; mean number of active client backends per state; CPU = running):\n\n| RPC | c | waits |\n|---|---|---|\n")
+		for _, m := range r.Writes {
+			w("| %s | %d | %s |\n", m.Name, m.Conc, m.Waits)
 		}
 		for _, m := range r.Writes {
 			if m.Errors > 0 {

@@ -158,7 +158,7 @@ func (b *bench) scaleTo(ctx context.Context, n int) error {
 				}
 			}
 		}
-		if _, err := conn.Exec(ctx, `ANALYZE`); err != nil {
+		if _, err := conn.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 			conn.Close(ctx)
 			return err
 		}
