@@ -481,8 +481,8 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	res.Chain = chainResult{FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
 		LoadFor: loadEnd, InAtEnd: inEnd, DoneAtEnd: doneEnd, Drain: time.Since(drainStart), InAll: inAll, DoneAll: doneAll, Samples: samples,
 		ChainRate: float64(doneEnd) / loadEnd.Seconds(), InRate: float64(inEnd) / loadEnd.Seconds()}
-	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back at the end of the load (%.0f/s), all fed back after %s more\n",
-		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond))
+	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back by the end of the load (%.1f/s); %s later %d of %d fed back\n",
+		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll)
 	return nil
 }
 

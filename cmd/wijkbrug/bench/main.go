@@ -175,6 +175,9 @@ func machine() string {
 	return fmt.Sprintf("%d CPUs (%s)%s, %s/%s, %s", runtime.NumCPU(), cpu, mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
+// loadAverage is the machine's load average and, where the kernel reports it, the share of the
+// last 10 s in which some task waited for a CPU (PSI): on a shared machine, the context every
+// figure must be read in.
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -184,7 +187,15 @@ func loadAverage() string {
 	if len(f) < 3 {
 		return "unknown"
 	}
-	return strings.Join(f[:3], " ")
+	out := strings.Join(f[:3], " ")
+	if p, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		for _, field := range strings.Fields(strings.SplitN(string(p), "\n", 2)[0]) {
+			if v, ok := strings.CutPrefix(field, "avg10="); ok {
+				out += ", CPU waited " + v + "%"
+			}
+		}
+	}
+	return out
 }
 
 var errSmoke = errors.New("smoke run failed")

@@ -72,7 +72,7 @@ func (r *results) markdown() string {
 		c := r.Chain
 		w("\n## Asynchronous chain signal → intake → feedback\n\n")
 		w("Signals offered at the front door's maximum closed-loop rate (%.1f/s) for %s.\n\n", c.FrontDoorMax, c.LoadFor.Round(time.Millisecond))
-		w("| offered /s | signals in /s | fed back /s (during load) | backlog at end of load | drained after | all fed back | target |\n|---|---|---|---|---|---|---|\n")
+		w("| offered /s | signals in /s | fed back /s (during load) | backlog at end of load | waited after the load | fed back by then | target |\n|---|---|---|---|---|---|---|\n")
 		backlog := c.InAtEnd - c.DoneAtEnd
 		kept := c.DoneAll >= c.InAll && c.InAll > 0 && (c.InRate == 0 || c.ChainRate >= 0.9*c.InRate)
 		w("| %.0f | %.1f | %.1f | %d | %s | %d of %d | %s |\n\n", c.Offered, c.InRate, c.ChainRate, backlog, c.Drain.Round(time.Millisecond), c.DoneAll, c.InAll, yes(kept))
