@@ -33,7 +33,7 @@ type eventWatch struct {
 }
 
 func watchEvents(ctx context.Context, s *suite.Suite) (*eventWatch, error) {
-	nc, err := natsx.Connect(s.NATSURL, "wijkbrug-bench")
+	nc, err := s.ConnectNATS(s.Observer) // the suite's observer identity: TLS, certificate, read-only
 	if err != nil {
 		return nil, err
 	}
