@@ -47,6 +47,9 @@ type Entry struct {
 type Recorder interface {
 	// Record writes in the transaction of ctx, so the entry commits with the change.
 	Record(ctx context.Context, e Entry) error
+	// RecordMany writes one entry per element in one statement, in the transaction of ctx: a
+	// list shows many residents and logs every one of them.
+	RecordMany(ctx context.Context, entries []Entry) error
 	// RecordDetached writes outside it, for refusals whose transaction rolls back.
 	RecordDetached(ctx context.Context, e Entry) error
 	// EmergencyGrant reports whether the caller holds an active emergency grant for the
