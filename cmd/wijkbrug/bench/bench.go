@@ -302,7 +302,7 @@ func (b *bench) requestAllocation(cases []string) load {
 		msg: func(n int64) proto.Message {
 			return &casedirectionv1.RequestAllocationRequest{IdempotencyKey: b.key("alloc", n), CaseId: cases[int(n)%len(cases)],
 				ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
-				StartDate: today(), EndDate: time.Now().AddDate(0, 3, 0).Format("2006-01-02"), VolumeAmount: 4, VolumeUnit: "HOUR", VolumeFrequency: "WEEK"}
+				StartDate: today(), EndDate: time.Now().AddDate(0, 3, 0).Format("2006-01-02"), Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}}
 		}}
 }
 

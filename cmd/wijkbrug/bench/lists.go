@@ -23,7 +23,7 @@ func listLoads() []load {
 		cases("ListCases status", &casedirectionv1.ListCasesRequest{PageSize: 50, Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE}}),
 		cases("ListCases director", &casedirectionv1.ListCasesRequest{PageSize: 50, DirectorProfessionalId: benchDirector}),
 		{name: "ListTeamQueue", service: "intake", method: intakev1.IntakeService_ListTeamQueue_FullMethodName, as: asTeam,
-			msg: func(int64) proto.Message { return &intakev1.ListTeamQueueRequest{Limit: 50} }},
+			msg: func(int64) proto.Message { return &intakev1.ListTeamQueueRequest{PageSize: 50} }},
 		{name: "SearchProvisions", service: "referral", method: referralv1.ReferralService_SearchProvisions_FullMethodName, as: asTeam,
 			msg: func(int64) proto.Message {
 				return &referralv1.SearchProvisionsRequest{MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
