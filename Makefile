@@ -3,7 +3,9 @@
 #   make run      all four services + NATS + PostgreSQL + dev CA + demo data, in one process
 #   make faults   the fault harness (docs/reliability.md)
 #   make test     everything CI checks (formatting, vet, proto lint/staleness/breaking,
-#                 unit + integration + end-to-end tests with the race detector, short fuzzing)
+#                 unit + integration + end-to-end tests with the race detector, short fuzzing,
+#                 a one-minute smoke run of the benchmark)
+#   make bench    the benchmark against the raw-pgx baseline (docs/performance.md)
 #
 # Tool versions are pinned here and nowhere else; tools install into ./bin.
 
@@ -19,7 +21,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all help run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long clean
+.PHONY: all help run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
 
 all: build
 
@@ -105,8 +107,19 @@ vet:
 ## check: formatting, vet and proto checks
 check: fmt-check vet check-proto
 
-## test: what CI runs (check, build, then test-go and fuzz)
-test: check build test-go fuzz
+## test: what CI runs (check, build, then test-go, fuzz and the bench smoke)
+test: check build test-go fuzz bench-smoke
+
+## bench: start the suite and measure it against the raw-pgx baseline in the same run; writes
+## bench-results.md. BENCH_FLAGS="-duration 10s -scale 10000,100000,1000000" for more.
+BENCH_FLAGS ?=
+bench:
+	go run ./cmd/wijkbrug/bench $(BENCH_FLAGS)
+
+## bench-smoke: every measurement of the benchmark, briefly (about a minute): it must run
+## without errors; the figures are not judged
+bench-smoke:
+	go run ./cmd/wijkbrug/bench -smoke -out ''
 
 ## test-go: go test -race in every module, including deploy/validate (renders and checks deploy/)
 test-go:

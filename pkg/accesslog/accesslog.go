@@ -47,6 +47,9 @@ type Entry struct {
 type Recorder interface {
 	// Record writes in the transaction of ctx, so the entry commits with the change.
 	Record(ctx context.Context, e Entry) error
+	// RecordMany writes one entry per element in one statement, in the transaction of ctx: a
+	// list shows many residents and logs every one of them.
+	RecordMany(ctx context.Context, entries []Entry) error
 	// RecordDetached writes outside it, for refusals whose transaction rolls back.
 	RecordDetached(ctx context.Context, e Entry) error
 	// EmergencyGrant reports whether the caller holds an active emergency grant for the
@@ -66,7 +69,7 @@ func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service:
 // Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
 // failure to log fails the operation: personal data must not be touched without a trace.
 func (l *Logger) Record(ctx context.Context, e Entry) error {
-	return l.record(ctx, l.db.Q(ctx), e)
+	return l.record(ctx, l.db.Defer, e)
 }
 
 // RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
@@ -74,22 +77,24 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 // the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
 // from ctx.
 func (l *Logger) RecordDetached(ctx context.Context, e Entry) error {
-	return l.record(ctx, l.db.Pool, e)
+	return l.record(ctx, func(ctx context.Context, sql string, args ...any) error {
+		_, err := l.db.Pool.Exec(ctx, sql, args...)
+		return err
+	}, e)
 }
 
-func (l *Logger) record(ctx context.Context, q pgxdb.Querier, e Entry) error {
+// record writes e through exec: deferred to the commit of the caller's transaction (one round
+// trip for all of a request's entries and events, see pgxdb.DB.Defer) or straight to the pool.
+func (l *Logger) record(ctx context.Context, exec func(ctx context.Context, sql string, args ...any) error, e Entry) error {
 	c, ok := identity.From(ctx)
 	if !ok {
 		return fmt.Errorf("accesslog: no caller in context")
 	}
-	accessPoint := l.service
-	if m, ok := grpc.Method(ctx); ok {
-		accessPoint = l.service + " " + m
-	}
+	accessPoint := l.accessPoint(ctx)
 	if e.Outcome == "" {
 		e.Outcome = OutcomeGranted
 	}
-	_, err := q.Exec(ctx, `
+	err := exec(ctx, `
 		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
 		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -99,4 +104,12 @@ func (l *Logger) record(ctx context.Context, q pgxdb.Querier, e Entry) error {
 		return fmt.Errorf("accesslog: %w", err)
 	}
 	return nil
+}
+
+// accessPoint is the service and, in a call, the gRPC method through which data was accessed.
+func (l *Logger) accessPoint(ctx context.Context) string {
+	if m, ok := grpc.Method(ctx); ok {
+		return l.service + " " + m
+	}
+	return l.service
 }

@@ -6,8 +6,6 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/observability"
-	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
-	"google.golang.org/grpc"
 )
 
 // PerResident returns e once for each pseudonym: a record about a household (a case, its plan,
@@ -26,51 +24,53 @@ func PerResident(e Entry, pseudonyms []string) []Entry {
 	return out
 }
 
-// RecordMany writes entries with the caller of ctx in one statement, in the transaction of ctx
-// when there is one (as Record does for one entry).
+// RecordMany writes one entry per element of entries, with the caller of ctx, in one statement
+// (sent with the commit of the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many
+// residents at once and must log every one of them; one INSERT per row would cost a round
+// trip each. Every entry is its own row, exactly as Record would write it.
 func (l *Logger) RecordMany(ctx context.Context, entries []Entry) error {
-	return l.recordMany(ctx, l.db.Q(ctx), entries)
+	return l.recordMany(ctx, entries, false)
 }
 
-// RecordManyDetached writes entries outside the transaction of ctx (as RecordDetached).
+// RecordManyDetached writes entries at once, outside the transaction of ctx (as
+// RecordDetached does for one entry), e.g. refusals inside a transaction that rolls back.
 func (l *Logger) RecordManyDetached(ctx context.Context, entries []Entry) error {
-	return l.recordMany(ctx, l.db.Pool, entries)
+	return l.recordMany(ctx, entries, true)
 }
 
-// recordMany inserts every entry with one INSERT … SELECT FROM unnest: one round trip however
-// many residents or objects an access touches.
-func (l *Logger) recordMany(ctx context.Context, q pgxdb.Querier, entries []Entry) error {
-	switch len(entries) {
-	case 0:
+func (l *Logger) recordMany(ctx context.Context, entries []Entry, detached bool) error {
+	if len(entries) == 0 {
 		return nil
-	case 1:
-		return l.record(ctx, q, entries[0])
 	}
 	c, ok := identity.From(ctx)
 	if !ok {
 		return fmt.Errorf("accesslog: no caller in context")
 	}
-	accessPoint := l.service
-	if m, ok := grpc.Method(ctx); ok {
-		accessPoint = l.service + " " + m
-	}
+	accessPoint := l.accessPoint(ctx)
 	n := len(entries)
-	actions, types, ids, pseudonyms, routes, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
 		if e.Outcome == "" {
 			e.Outcome = OutcomeGranted
 		}
-		actions[i], types[i], ids[i], pseudonyms[i], routes[i], outcomes[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
+		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
 	}
-	_, err := q.Exec(ctx, `
+	// WITH ORDINALITY keeps the entries in the order given (the id sequence follows it).
+	const sql = `
 		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
 		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
-		SELECT u.action, u.object_type, u.object_id, u.pseudonym, $7, $8, $9, $10, $11, $12, $13, u.route, u.outcome, $14
+		SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-		     WITH ORDINALITY AS u(action, object_type, object_id, pseudonym, route, outcome, n)
-		ORDER BY u.n`,
-		actions, types, ids, pseudonyms, routes, outcomes,
-		c.User, c.Role, c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, accessPoint, observability.TraceID(ctx))
+		     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
+		ORDER BY e.n`
+	args := []any{action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+		c.OnBehalfOf, c.Purpose, accessPoint, observability.TraceID(ctx)}
+	var err error
+	if detached {
+		_, err = l.db.Pool.Exec(ctx, sql, args...)
+	} else {
+		err = l.db.Defer(ctx, sql, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("accesslog: %w", err)
 	}

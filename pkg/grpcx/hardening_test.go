@@ -1,6 +1,7 @@
 package grpcx_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -78,6 +79,46 @@ func TestRateLimitPerOrganisation(t *testing.T) {
 	}
 	if err := call(b); err != nil {
 		t.Fatalf("another organisation has its own budget: %v", err)
+	}
+}
+
+// Professionals of one organisation each have their own budget: one user over it does not
+// stop a colleague; the organisation's ceiling still holds for all of them together.
+func TestRateLimitPerUserWithinOrganisation(t *testing.T) {
+	ca, _ := devca.New("ca")
+	addr := startWith(t, ca, grpcx.RateLimit{UserRate: 0.5, UserBurst: 2, Rate: 0.5, Burst: 5}, nil)
+	conf, _ := gpTLS(t, ca, "00000001000000000004")
+	cc, err := grpcx.Dial(addr, conf, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := referralv1.NewReferralServiceClient(cc)
+	as := func(user string) error {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := client.GetSignal(grpcx.ActingUser(c, user, "gp", "signal-intake"), &referralv1.GetSignalRequest{SignalId: "ok"})
+		return err
+	}
+	for i := 0; i < 2; i++ {
+		if err := as("anna"); err != nil {
+			t.Fatalf("anna's call %d within her burst: %v", i, err)
+		}
+	}
+	if err := as("anna"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("anna over her budget: want RESOURCE_EXHAUSTED, got %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := as("bram"); err != nil {
+			t.Fatalf("a colleague has a budget of his own (call %d): %v", i, err)
+		}
+	}
+	// The organisation's ceiling (burst 5) was reached by anna's 2 and bram's 2 plus one more.
+	if err := as("carla"); err != nil {
+		t.Fatalf("fifth call of the organisation, within its burst: %v", err)
+	}
+	if err := as("dirk"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("over the organisation's ceiling: want RESOURCE_EXHAUSTED, got %v", err)
 	}
 }
 

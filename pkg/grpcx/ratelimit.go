@@ -8,61 +8,77 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 )
 
-// RateLimit is a token bucket per calling organisation: Rate requests per second on average,
-// bursts up to Burst. One partner's runaway client cannot starve the others.
+// RateLimit sizes the token buckets (golang.org/x/time/rate) every call must pass: one per
+// acting user within the calling organisation, so one professional's runaway script cannot
+// starve the colleagues of the same team, and one per organisation (from the certificate) as a
+// ceiling, so one partner cannot starve the others. A rate of 0 switches that bucket off.
 type RateLimit struct {
+	// Rate and Burst are the ceiling of a whole organisation (requests per second).
 	Rate  float64
 	Burst int
+	// UserRate and UserBurst are the budget of one acting user of an organisation.
+	UserRate  float64
+	UserBurst int
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	lim  *rate.Limiter
+	last time.Time
 }
 
 type limiter struct {
-	cfg     RateLimit
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	now     func() time.Time
+	cfg   RateLimit
+	mu    sync.Mutex
+	orgs  map[string]*bucket
+	users map[string]*bucket
+	now   func() time.Time
 }
 
 func newLimiter(cfg RateLimit) *limiter {
-	return &limiter{cfg: cfg, buckets: map[string]*bucket{}, now: time.Now}
+	return &limiter{cfg: cfg, orgs: map[string]*bucket{}, users: map[string]*bucket{}, now: time.Now}
 }
 
-func (l *limiter) allow(org string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[org]
+// take returns the bucket of key, making it when new; memory stays bounded by forgetting
+// buckets idle for a minute (a full bucket again by then) once there are many.
+func take(m map[string]*bucket, key string, r float64, burst int, now time.Time) *rate.Limiter {
+	b, ok := m[key]
 	if !ok {
-		if len(l.buckets) > 100_000 { // bounded memory: forget idle organisations
-			for k, v := range l.buckets {
+		if len(m) > 100_000 {
+			for k, v := range m {
 				if now.Sub(v.last) > time.Minute {
-					delete(l.buckets, k)
+					delete(m, k)
 				}
 			}
 		}
-		b = &bucket{tokens: float64(l.cfg.Burst), last: now}
-		l.buckets[org] = b
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(r), max(burst, 1))}
+		m[key] = b
 	}
-	b.tokens = min(float64(l.cfg.Burst), b.tokens+now.Sub(b.last).Seconds()*l.cfg.Rate)
 	b.last = now
-	if b.tokens < 1 {
+	return b.lim
+}
+
+func (l *limiter) allow(org, user string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.cfg.UserRate > 0 && !take(l.users, org+"\x00"+user, l.cfg.UserRate, l.cfg.UserBurst, now).AllowN(now, 1) {
 		return false
 	}
-	b.tokens--
+	if l.cfg.Rate > 0 && !take(l.orgs, org, l.cfg.Rate, l.cfg.Burst, now).AllowN(now, 1) {
+		return false
+	}
 	return true
 }
 
-// rateLimitUnary refuses calls over the organisation's budget with RESOURCE_EXHAUSTED. It runs
-// after identity, so the budget is per organisation (from the certificate), not per address.
+// rateLimitUnary refuses calls over the acting user's or the organisation's budget with
+// RESOURCE_EXHAUSTED. It runs after identity, so the budgets follow the certificate and the
+// acting user, not the network address.
 func rateLimitUnary(cfg RateLimit) grpc.UnaryServerInterceptor {
-	if cfg.Rate <= 0 {
+	if cfg.Rate <= 0 && cfg.UserRate <= 0 {
 		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			return h(ctx, req)
 		}
@@ -70,8 +86,8 @@ func rateLimitUnary(cfg RateLimit) grpc.UnaryServerInterceptor {
 	l := newLimiter(cfg)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if !authz.IsPublic(info.FullMethod) {
-			if c, ok := identity.From(ctx); ok && !l.allow(c.Org.OIN) {
-				return nil, &apperr.Error{Kind: apperr.KindResourceExhausted, Message: "rate limit of the organisation exceeded; retry with backoff"}
+			if c, ok := identity.From(ctx); ok && !l.allow(c.Org.OIN, c.User) {
+				return nil, &apperr.Error{Kind: apperr.KindResourceExhausted, Message: "rate limit of the user or the organisation exceeded; retry with backoff"}
 			}
 		}
 		return handler(ctx, req)

@@ -85,7 +85,9 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `UPDATE idempotency_keys SET response = $4 WHERE org_oin = $1 AND method = $2 AND key = $3`,
+		// Sent with the commit (with the events and access-log entries): nothing reads it back
+		// before then, and a concurrent retry waits on the key's row lock until we commit.
+		if err := s.db.Defer(ctx, `UPDATE idempotency_keys SET response = $4 WHERE org_oin = $1 AND method = $2 AND key = $3`,
 			caller.Org.OIN, method, key, b); err != nil {
 			return err
 		}

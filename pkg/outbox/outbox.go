@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,15 +20,23 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// NotifyChannel is the LISTEN/NOTIFY channel that wakes the relay on commit.
+// NotifyChannel is the LISTEN/NOTIFY channel that wakes a relay in another process.
 const NotifyChannel = "wijkbrug_outbox"
+
+// notifyGap is the least time between two NOTIFYs of one writer. A NOTIFY takes PostgreSQL's
+// cluster-wide notification-queue lock at commit and holds it through the WAL flush, so one
+// per transaction would make all event-writing commits wait for each other; one per notifyGap
+// (outside the business transaction) wakes a relay elsewhere just as well.
+const notifyGap = 20 * time.Millisecond
 
 // Writer adds events for one producing service.
 type Writer struct {
-	db      *pgxdb.DB
-	service string
-	now     func() time.Time
-	feed    FeedRouter
+	db         *pgxdb.DB
+	service    string
+	now        func() time.Time
+	feed       FeedRouter
+	relay      atomic.Pointer[Relay]
+	lastNotify atomic.Int64 // unix nanoseconds of the last NOTIFY sent
 }
 
 // FeedRouter names the partner organisations (OINs) that receive a copy of an event in their
@@ -39,6 +48,11 @@ type FeedRouter func(ctx context.Context, subject, aggregateID string, event pro
 // SetFeedRouter makes Add write partner feed copies. Call it during setup, before events are
 // added.
 func (w *Writer) SetFeedRouter(r FeedRouter) { w.feed = r }
+
+// Wakes links the writer to the relay of the same process: after each commit that added
+// events the writer wakes that relay directly when it leads, and otherwise sends a NOTIFY (at
+// most one per 20 ms) for the leader in another replica.
+func (w *Writer) Wakes(r *Relay) { w.relay.Store(r) }
 
 // NewWriter returns a writer whose events carry ce-source urn:wijkbrug:<service>.
 func NewWriter(db *pgxdb.DB, service string) *Writer {
@@ -59,7 +73,7 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	id, typ, now := uuid.New(), cloudevents.TypeOf(event), w.now().UTC()
-	_, err = w.db.Q(ctx).Exec(ctx, `
+	err = w.db.Defer(ctx, `
 		INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		id, subject, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now)
@@ -80,7 +94,7 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 			subjects = append(subjects, natsx.FeedSubject(oin, typ))
 		}
 		if len(recipients) > 0 {
-			_, err = w.db.Q(ctx).Exec(ctx, `
+			err = w.db.Defer(ctx, `
 				INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at, recipient)
 				SELECT $1, s, $3, $4, $5, $6, $7, $8, r FROM unnest($2::text[], $9::text[]) AS t(s, r)`,
 				id, subjects, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now, recipients)
@@ -89,11 +103,27 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 			}
 		}
 	}
-	// Delivered to listeners only at commit, so the relay never wakes for a rolled-back event.
-	if _, err := w.db.Q(ctx).Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
-		return fmt.Errorf("outbox: notify: %w", err)
-	}
+	// Only after commit, so the relay never wakes for a rolled-back event; the relay's polling
+	// covers a wake-up that gets lost.
+	pgxdb.AfterCommit(ctx, w.wake)
 	return nil
+}
+
+func (w *Writer) wake() {
+	if r := w.relay.Load(); r != nil && r.leading.Load() {
+		r.Wake()
+		return
+	}
+	now := time.Now().UnixNano()
+	last := w.lastNotify.Load()
+	if now-last < int64(notifyGap) || !w.lastNotify.CompareAndSwap(last, now) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = w.db.Pool.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel)
+	}()
 }
 
 // validOIN reports whether s has the shape of an OIN (20 digits), the token of a feed subject.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,6 +38,18 @@ type Relay struct {
 	cfg RelayConfig
 	lag prometheus.Histogram
 	pub prometheus.Counter
+
+	wake    chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
+	leading atomic.Bool
+}
+
+// Wake makes the relay look for pending rows now (it coalesces: many wake-ups while a batch is
+// being published lead to one more round).
+func (r *Relay) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // NewRelay builds a relay.
@@ -53,7 +66,7 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Relay{db: db, js: js, cfg: cfg,
+	r := &Relay{db: db, js: js, cfg: cfg, wake: make(chan struct{}, 1),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "wijkbrug_outbox_publish_lag_seconds", Help: "Time from outbox insert to JetStream ack.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5, 30},
@@ -138,6 +151,8 @@ func (r *Relay) lead(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return err
 	}
+	r.leading.Store(true)
+	defer r.leading.Store(false)
 	for ctx.Err() == nil {
 		n, err := r.Flush(ctx)
 		if err != nil {
@@ -148,10 +163,26 @@ func (r *Relay) lead(ctx context.Context) error {
 		if n == r.cfg.BatchSize {
 			continue // more waiting
 		}
+		// Wait for a writer of this process, a NOTIFY from another replica, or the poll.
+		select {
+		case <-r.wake:
+			continue
+		default:
+		}
 		wctx, cancel := context.WithTimeout(ctx, r.cfg.PollInterval)
+		woken := make(chan struct{})
+		go func() {
+			defer close(woken)
+			select {
+			case <-r.wake:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
 		_, werr := conn.Conn().WaitForNotification(wctx)
 		cancel()
-		if werr != nil && ctx.Err() == nil && !errors.Is(werr, context.DeadlineExceeded) {
+		<-woken
+		if werr != nil && ctx.Err() == nil && !errors.Is(werr, context.DeadlineExceeded) && !errors.Is(werr, context.Canceled) {
 			return fmt.Errorf("listen: %w", werr)
 		}
 	}

@@ -57,18 +57,54 @@ func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
 type txKey struct{}
 
+// txState is what a transaction carries in its context: the pgx transaction, the writes
+// deferred to commit time and what to do once it has committed.
+type txState struct {
+	tx          pgx.Tx
+	deferred    pgx.Batch
+	afterCommit []func()
+}
+
+func stateOf(ctx context.Context) *txState {
+	st, _ := ctx.Value(txKey{}).(*txState)
+	return st
+}
+
 // Q returns the transaction in ctx, or the pool when there is none.
 func (db *DB) Q(ctx context.Context) Querier {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return tx
+	if st := stateOf(ctx); st != nil {
+		return st.tx
 	}
 	return db.Pool
 }
 
 // InTx reports whether ctx carries a transaction.
-func InTx(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(pgx.Tx)
-	return ok
+func InTx(ctx context.Context) bool { return stateOf(ctx) != nil }
+
+// Defer queues a write that the transaction of ctx sends, together with every other deferred
+// write, in one round trip just before COMMIT; when one of them fails the transaction rolls
+// back and Tx returns the error, exactly as if it had failed where it was queued. Outside a
+// transaction it runs at once. It is meant for rows that nothing in the same transaction reads
+// back (outbox events, access-log entries, idempotency answers): each of those would otherwise
+// cost the request a round trip of its own.
+func (db *DB) Defer(ctx context.Context, sql string, args ...any) error {
+	if st := stateOf(ctx); st != nil {
+		st.deferred.Queue(sql, args...)
+		return nil
+	}
+	_, err := db.Pool.Exec(ctx, sql, args...)
+	return err
+}
+
+// AfterCommit runs fn once the transaction of ctx has committed (never when it rolls back);
+// outside a transaction it runs fn at once. fn must be quick and must not fail: it is for
+// wake-ups, not for work that needs to succeed.
+func AfterCommit(ctx context.Context, fn func()) {
+	if st := stateOf(ctx); st != nil {
+		st.afterCommit = append(st.afterCommit, fn)
+		return
+	}
+	fn()
 }
 
 // Tx runs fn in a transaction, committing when it returns nil. When ctx already carries a
@@ -82,11 +118,20 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	st := &txState{tx: tx}
+	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
 		return err
+	}
+	if st.deferred.Len() > 0 {
+		if err := tx.SendBatch(ctx, &st.deferred).Close(); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range st.afterCommit {
+		f()
 	}
 	return nil
 }

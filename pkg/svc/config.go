@@ -25,8 +25,10 @@ type Config struct {
 
 	TLSDenyList string `env:"WIJKBRUG_TLS_DENYLIST" flag:"tls-denylist" usage:"file of revoked certificates (lines serial:<hex> or oin:<OIN>), re-read when it changes"`
 
-	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"200" usage:"requests per second per calling organisation (0 = no limit); over it: RESOURCE_EXHAUSTED"`
-	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"400" usage:"burst allowance per calling organisation"`
+	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"2000" usage:"ceiling in requests per second of one calling organisation, all its users together (0 = none); over it: RESOURCE_EXHAUSTED"`
+	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"4000" usage:"burst allowance per calling organisation"`
+	UserRateLimit   int           `env:"WIJKBRUG_USER_RATE_LIMIT" flag:"user-rate-limit" default:"50" usage:"requests per second of one acting user within an organisation (0 = no limit); over it: RESOURCE_EXHAUSTED"`
+	UserRateBurst   int           `env:"WIJKBRUG_USER_RATE_BURST" flag:"user-rate-burst" default:"100" usage:"burst allowance per acting user"`
 	MaxCallDuration time.Duration `env:"WIJKBRUG_MAX_CALL_DURATION" flag:"max-call-duration" default:"30s" usage:"cap on the deadline of every incoming call"`
 
 	BSNEncryptionKey   string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 32-byte AES-256-GCM key for BSNs and confidential text (or *_FILE)"`

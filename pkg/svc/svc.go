@@ -337,7 +337,8 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 
 	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg,
-		RateLimit:       grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1)},
+		RateLimit: grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1),
+			UserRate: float64(cfg.UserRateLimit), UserBurst: max(cfg.UserRateBurst, 1)},
 		MaxCallDuration: cfg.MaxCallDuration})
 	if err != nil {
 		return err
@@ -363,6 +364,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var work, relayDone sync.WaitGroup
 	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: spec.Name, Logger: logger, Registry: reg})
+	p.Outbox.Wakes(relay)
 	relayDone.Add(1)
 	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
 	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name)}

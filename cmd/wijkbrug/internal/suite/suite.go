@@ -236,7 +236,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			IntakeAddr: addr("intake"), CaseDirectionAddr: addr("casedirection"),
 			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
 			DefaultTeamOIN: DemoTeam.OIN, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
-			RateLimit: 200, RateBurst: 400, MaxCallDuration: 30 * time.Second,
+			RateLimit: 2000, RateBurst: 4000, UserRateLimit: 50, UserRateBurst: 100, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,
 		}

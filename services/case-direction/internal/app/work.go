@@ -345,12 +345,11 @@ func (a *App) ListCases(ctx context.Context, f domain.ListFilter) (Caseload, err
 			out.Next = &domain.Cursor{OpenedAt: last.OpenedAt, ID: last.ID}
 		}
 		out.Cases, out.Counts = list, counts
-		for _, s := range list {
-			if err := a.access.Record(ctx, entry(actionList, s.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
-				return err
-			}
+		entries := make([]accesslog.Entry, len(list))
+		for i, s := range list {
+			entries[i] = entry(actionList, s.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)
 		}
-		return nil
+		return a.access.RecordMany(ctx, entries)
 	})
 	return out, err
 }

@@ -225,13 +225,12 @@ func (a *App) ListTeamQueue(ctx context.Context, after *domain.QueueKey, limit i
 			list = list[:limit]
 		}
 		now := a.now()
+		entries := make([]accesslog.Entry, 0, len(list))
 		for _, in := range list {
-			if err := a.d.Access.Record(ctx, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
-				return err
-			}
+			entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
 			out = append(out, QueueEntry{Intake: in, Overdue: in.Overdue(now)})
 		}
-		return nil
+		return a.d.Access.RecordMany(ctx, entries)
 	})
 	return out, more, err
 }

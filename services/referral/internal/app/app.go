@@ -236,12 +236,11 @@ func (a *App) ListMySignals(ctx context.Context, status string, p domain.Page) (
 		if out, next, err = a.signals.ListBySource(ctx, caller.Org.OIN, status, p); err != nil {
 			return err
 		}
-		for _, s := range out {
-			if err := a.access.Record(ctx, a.entry("referral.signal.list", s, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)); err != nil {
-				return err
-			}
+		entries := make([]accesslog.Entry, len(out))
+		for i, s := range out {
+			entries[i] = a.entry("referral.signal.list", s, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)
 		}
-		return nil
+		return a.access.RecordMany(ctx, entries)
 	})
 	return out, next, err
 }

@@ -32,6 +32,20 @@ func (r *ResidentAccess) Record(ctx context.Context, e accesslog.Entry) error {
 	return r.log.RecordMany(ctx, entries)
 }
 
+// RecordMany writes every entry once per resident of its case, in one statement with the
+// commit of the transaction of ctx (a list shows many cases at once).
+func (r *ResidentAccess) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
+	var all []accesslog.Entry
+	for _, e := range entries {
+		expanded, err := r.expand(ctx, r.db.Q(ctx), e)
+		if err != nil {
+			return err
+		}
+		all = append(all, expanded...)
+	}
+	return r.log.RecordMany(ctx, all)
+}
+
 // RecordDetached writes e once per resident of its case, outside the transaction of ctx.
 func (r *ResidentAccess) RecordDetached(ctx context.Context, e accesslog.Entry) error {
 	entries, err := r.expand(ctx, r.db.Pool, e)

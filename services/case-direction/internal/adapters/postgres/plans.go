@@ -367,22 +367,9 @@ func (r *Cases) SaveOutcomes(ctx context.Context, caseID string, outcomes []doma
 // List returns one page of a team's cases, newest first, and the counts per status.
 func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error) {
 	q := r.db.Q(ctx)
-	where := []string{"team_oin = $1"}
-	args := []any{f.TeamOIN}
-	if f.Director != "" {
-		args = append(args, f.Director)
-		where = append(where, fmt.Sprintf("director_professional_id = $%d", len(args)))
-	}
-	if f.HouseholdID != "" {
-		args = append(args, f.HouseholdID)
-		where = append(where, fmt.Sprintf("household_id = $%d::uuid", len(args)))
-	}
-	if f.ResidentID != "" {
-		args = append(args, f.ResidentID)
-		where = append(where, fmt.Sprintf("id IN (SELECT case_id FROM case_residents WHERE resident_id = $%d::uuid)", len(args)))
-	}
+	countSQL, countArgs, pageSQL, pageArgs := listQueries(f)
 	counts := map[domain.Status]int{}
-	rows, err := q.Query(ctx, `SELECT status, count(*) FROM cases WHERE `+strings.Join(where, " AND ")+` GROUP BY status`, args...)
+	rows, err := q.Query(ctx, countSQL, countArgs...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -399,24 +386,7 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	if len(f.Statuses) > 0 {
-		st := make([]string, len(f.Statuses))
-		for i, s := range f.Statuses {
-			st[i] = string(s)
-		}
-		args = append(args, st)
-		where = append(where, fmt.Sprintf("status = ANY($%d)", len(args)))
-	}
-	if f.After != nil {
-		args = append(args, f.After.OpenedAt, f.After.ID)
-		where = append(where, fmt.Sprintf("(opened_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
-	}
-	args = append(args, f.Limit)
-	rows, err = q.Query(ctx, `
-		SELECT c.id::text, c.household_id::text, c.status, COALESCE(c.director_professional_id, ''), c.municipality_code,
-		       c.district_code, c.opened_at, c.next_check_at,
-		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL)
-		FROM cases c WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY opened_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	rows, err = q.Query(ctx, pageSQL, pageArgs...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -432,4 +402,52 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 		out = append(out, s)
 	}
 	return out, counts, rows.Err()
+}
+
+// listQueries builds the two queries of a caseload page: the counts per status of the team (or
+// director) — an index-only range of cases_team_status_opened or cases_director_caseload —
+// and the page itself, a keyset range of the index in the list's order (migration 00005), with
+// the open to-dos counted for the page's rows only.
+func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL string, pageArgs []any) {
+	where := []string{"team_oin = $1"}
+	args := []any{f.TeamOIN}
+	if f.Director != "" {
+		args = append(args, f.Director)
+		where = append(where, fmt.Sprintf("director_professional_id = $%d", len(args)))
+	}
+	if f.HouseholdID != "" {
+		args = append(args, f.HouseholdID)
+		where = append(where, fmt.Sprintf("household_id = $%d::uuid", len(args)))
+	}
+	if f.ResidentID != "" {
+		args = append(args, f.ResidentID)
+		where = append(where, fmt.Sprintf("id IN (SELECT case_id FROM case_residents WHERE resident_id = $%d::uuid)", len(args)))
+	}
+	countSQL = `SELECT status, count(*) FROM cases WHERE ` + strings.Join(where, " AND ") + ` GROUP BY status`
+	countArgs = append([]any(nil), args...)
+	switch len(f.Statuses) {
+	case 0:
+	case 1: // an equality keeps the page an ordered range of cases_team_status_opened
+		args = append(args, string(f.Statuses[0]))
+		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+	default:
+		st := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			st[i] = string(s)
+		}
+		args = append(args, st)
+		where = append(where, fmt.Sprintf("status = ANY($%d)", len(args)))
+	}
+	if f.After != nil {
+		args = append(args, f.After.OpenedAt, f.After.ID)
+		where = append(where, fmt.Sprintf("(opened_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
+	}
+	args = append(args, f.Limit)
+	pageSQL = `
+		SELECT c.id::text, c.household_id::text, c.status, COALESCE(c.director_professional_id, ''), c.municipality_code,
+		       c.district_code, c.opened_at, c.next_check_at,
+		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL)
+		FROM (SELECT * FROM cases WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY opened_at DESC, id DESC LIMIT $%d) c
+		ORDER BY c.opened_at DESC, c.id DESC`, len(args))
+	return countSQL, countArgs, pageSQL, args
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+)
+
+// eventWatch follows the referral stream as an integrator would: for each signal.received it
+// notes the lag (arrival − ce-time) and, for the chain, when the GP's feedback arrived.
+//
+// ce-time is taken in the writing transaction, before the commit and before the RPC answers,
+// so arrival − ce-time is an upper bound of both "commit → JetStream" and "RPC answer →
+// event on JetStream" (one clock: everything runs on this machine).
+type eventWatch struct {
+	nc *nats.Conn
+	cc jetstream.ConsumeContext
+
+	mu       sync.Mutex
+	since    time.Time
+	lags     []time.Duration
+	received map[string]bool
+	fedBack  map[string]bool
+}
+
+func watchEvents(ctx context.Context, s *suite.Suite) (*eventWatch, error) {
+	nc, err := s.ConnectNATS(s.Observer) // the suite's observer identity: TLS, certificate, read-only
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	stream, err := natsx.WaitForStream(wctx, js, natsx.StreamName("referral"))
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy,
+		FilterSubjects: []string{"wijkbrug.referral.*.signal.received", "wijkbrug.referral.feedback." + suite.DemoGP.OIN + ".signal.fed_back"}})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	w := &eventWatch{nc: nc}
+	w.reset()
+	w.cc, err = cons.Consume(w.handle)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *eventWatch) handle(m jetstream.Msg) {
+	arrived := time.Now()
+	env, err := cloudevents.FromMsg(m.Subject(), m.Headers(), m.Data())
+	if err != nil {
+		return
+	}
+	msg, err := env.Decode()
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if env.Time.Before(w.since) {
+		return // from before the current measurement
+	}
+	switch e := msg.(type) {
+	case *referralv1.SignalReceived:
+		w.lags = append(w.lags, arrived.Sub(env.Time))
+		w.received[e.GetSignalId()] = true
+	case *referralv1.SignalFedBack:
+		if w.received[e.GetSignalId()] {
+			w.fedBack[e.GetSignalId()] = true
+		}
+	}
+}
+
+func (w *eventWatch) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.since, w.lags, w.received, w.fedBack = time.Now(), nil, map[string]bool{}, map[string]bool{}
+}
+
+// lagResult is the event lag of one measurement.
+type lagResult struct {
+	Name          string
+	Count         int
+	P50, P90, P99 time.Duration
+	Max           time.Duration
+	Expected      int
+}
+
+// lag waits (at most 30 s) until the events of the expect signals have arrived, so slow ones
+// count too, then reports the lag distribution.
+func (w *eventWatch) lag(name string, expect int) lagResult {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if in, _ := w.chainCounts(); in >= expect {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.mu.Lock()
+	lags := append([]time.Duration(nil), w.lags...)
+	w.mu.Unlock()
+	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
+	r := lagResult{Name: name, Count: len(lags), Expected: expect, P50: pct(lags, 50), P90: pct(lags, 90), P99: pct(lags, 99)}
+	if len(lags) > 0 {
+		r.Max = lags[len(lags)-1]
+	}
+	return r
+}
+
+func (w *eventWatch) chainCounts() (in, done int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.received), len(w.fedBack)
+}
+
+func (w *eventWatch) close() {
+	if w.cc != nil {
+		w.cc.Stop()
+	}
+	w.nc.Close()
+}
+
+func (l lagResult) String() string {
+	return fmt.Sprintf("%s: n=%d p50 %s p90 %s p99 %s max %s", l.Name, l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
+}

@@ -1,0 +1,201 @@
+// Command bench measures Wijkbrug as its users run it and writes the figures of DESIGN §9
+// next to their targets.
+//
+//	go run ./cmd/wijkbrug/bench [-duration 5s] [-conc 1,4,16] [-out bench-results.md]
+//	                            [-scale 10000,100000] [-smoke]
+//
+// It starts the all-in-one suite (PostgreSQL with synchronous_commit=on and fsync, JetStream
+// syncing every message, mutual TLS, the normal authorisation and access log), then, for each
+// concurrency, interleaves the raw-pgx baseline (business row + outbox row + access-log row in
+// one transaction per request, same PostgreSQL cluster) with the main mutating RPCs, driven by
+// ghz (github.com/bojand/ghz/runner) with unique idempotency keys and distinct valid BSNs. It
+// then measures p99 at half of the maximum SubmitSignal rate (open loop), the event lag, the
+// asynchronous chain signal → intake → feedback, the list/search RPCs, and optionally the list
+// RPCs at scale (-scale: cases loaded with COPY before measuring). See docs/performance.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+)
+
+type options struct {
+	duration   time.Duration
+	conc       []int
+	out        string
+	scale      []int
+	smoke      bool
+	chainFor   time.Duration
+	listCalls  int
+	skipWrites bool
+	profileDir string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	duration := fs.Duration("duration", 5*time.Second, "length of each closed-loop measurement")
+	conc := fs.String("conc", "1,4,16", "concurrencies (callers) to measure")
+	outFile := fs.String("out", "bench-results.md", "results file (Markdown); empty = none")
+	scale := fs.String("scale", "", "caseload sizes to load and measure the list RPCs at, e.g. 10000,100000,1000000 (empty = none)")
+	smoke := fs.Bool("smoke", false, "a short run (about a minute) that checks every measurement works, for make test")
+	chainFor := fs.Duration("chain-duration", 0, "length of the asynchronous-chain run (default 3 × -duration)")
+	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
+	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
+	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir}
+	var err error
+	if o.conc, err = parseInts(*conc); err != nil {
+		return fmt.Errorf("-conc: %w", err)
+	}
+	if o.scale, err = parseInts(*scale); err != nil {
+		return fmt.Errorf("-scale: %w", err)
+	}
+	if o.smoke {
+		o.duration, o.conc, o.chainFor, o.listCalls = time.Second, []int{1, 4}, 3*time.Second, 50
+		if len(o.scale) == 0 {
+			o.scale = []int{2000}
+		}
+	}
+	if o.chainFor == 0 {
+		o.chainFor = 3 * o.duration
+	}
+
+	fmt.Fprintf(out, "Starting the suite (PostgreSQL synchronous_commit=on, JetStream sync always, mTLS)…\n")
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "error", LogOutput: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return fmt.Errorf("start suite: %w", err)
+	}
+	defer s.Stop()
+	b, err := newBench(ctx, s, o, out)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	res := &results{Machine: machine(), Options: o, Started: time.Now()}
+	res.LoadBefore = loadAverage()
+	if !o.skipWrites {
+		if err := b.writes(ctx, res); err != nil {
+			return err
+		}
+		if err := b.openLoop(ctx, res); err != nil {
+			return err
+		}
+		if err := b.chain(ctx, res); err != nil {
+			return err
+		}
+	}
+	if err := b.lists(ctx, res, "demo"); err != nil {
+		return err
+	}
+	for _, n := range o.scale {
+		if err := b.scaleTo(ctx, n); err != nil {
+			return fmt.Errorf("load %d cases: %w", n, err)
+		}
+		if err := b.lists(ctx, res, strconv.Itoa(n)); err != nil {
+			return err
+		}
+	}
+	res.LoadAfter = loadAverage()
+	res.Finished = time.Now()
+	report := res.markdown()
+	fmt.Fprintln(out)
+	fmt.Fprint(out, report)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nResults written to %s\n", o.out)
+	}
+	if o.smoke {
+		return res.smokeCheck()
+	}
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]); len(f) >= 2 {
+			if kb, err := strconv.Atoi(f[1]); err == nil {
+				mem = fmt.Sprintf(", %.0f GiB", float64(kb)/1024/1024)
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s)%s, %s/%s, %s", runtime.NumCPU(), cpu, mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// loadAverage is the machine's load average and, where the kernel reports it, the share of the
+// last 10 s in which some task waited for a CPU (PSI): on a shared machine, the context every
+// figure must be read in.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	out := strings.Join(f[:3], " ")
+	if p, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		for _, field := range strings.Fields(strings.SplitN(string(p), "\n", 2)[0]) {
+			if v, ok := strings.CutPrefix(field, "avg10="); ok {
+				out += ", CPU waited " + v + "%"
+			}
+		}
+	}
+	return out
+}
+
+var errSmoke = errors.New("smoke run failed")

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// results is everything one run measured.
+type results struct {
+	Machine               string
+	Options               options
+	Started, Finished     time.Time
+	LoadBefore, LoadAfter string
+	Baselines             []measurement
+	Writes                []measurement
+	OpenLoop              measurement
+	Lag                   []lagResult
+	Chain                 chainResult
+	Lists                 []listRow
+	ScaleLoads            []string
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *results) markdown() string {
+	var b strings.Builder
+	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
+	w("# Wijkbrug benchmark results\n\n")
+	w("- started %s, took %s\n", r.Started.UTC().Format(time.RFC3339), r.Finished.Sub(r.Started).Round(time.Second))
+	w("- machine: %s\n", r.Machine)
+	w("- load average (1/5/15 min) before: %s, after: %s (the bench itself adds about 2–3; more means other work shared the machine)\n", r.LoadBefore, r.LoadAfter)
+	w("- each closed-loop measurement %s; concurrencies %v; PostgreSQL synchronous_commit=on, fsync on; JetStream sync always; mTLS; ghz %s\n",
+		r.Options.duration, r.Options.conc, "v0.120.0")
+	w("- command: `go run ./cmd/wijkbrug/bench %s`\n\n", r.commandLine())
+
+	if len(r.Writes) > 0 {
+		w("## Mutating RPCs against the raw-pgx baseline (same run, interleaved)\n\n")
+		w("Target (DESIGN §9): ≥ 0.7 × the baseline at the same concurrency.\n\n")
+		w("| RPC | c | calls | errors | /s | p50 | p90 | p99 | max | baseline /s | ratio | target |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, m := range r.Writes {
+			w("| %s | %d | %d | %d | %.1f | %s | %s | %s | %s | %.1f | %.2f | %s |\n", m.Name, m.Conc, m.Count, m.Errors, m.RPS, ms(m.P50), ms(m.P90), ms(m.P99), ms(m.Max), m.Baseline, m.Ratio, yes(m.Ratio >= 0.7))
+		}
+		w("\nBaseline runs (before and after the RPCs of each concurrency):\n\n| c | /s | p50 | p99 | max | errors | load avg | PostgreSQL waits (mean active backends) |\n|---|---|---|---|---|---|---|---|\n")
+		for _, m := range r.Baselines {
+			w("| %d | %.1f | %s | %s | %s | %d | %s | %s |\n", m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), m.Errors, m.LoadAvg, m.Waits)
+		}
+		w("\nPostgreSQL waits during each RPC run (pg_stat_activity sampled every 10 ms; mean number of active client backends per state; CPU = running):\n\n| RPC | c | waits |\n|---|---|---|\n")
+		for _, m := range r.Writes {
+			w("| %s | %d | %s |\n", m.Name, m.Conc, m.Waits)
+		}
+		for _, m := range r.Writes {
+			if m.Errors > 0 {
+				w("\n- %s c=%d errors: %v (e.g. %s)", m.Name, m.Conc, m.StatusDist, m.ErrSample)
+			}
+		}
+		w("\n\n## p99 at half of the maximum throughput (SubmitSignal, open loop)\n\n")
+		o := r.OpenLoop
+		w("| offered /s | achieved /s | calls | errors | p50 | p90 | p99 | max | target p99 ≤ 10 ms |\n|---|---|---|---|---|---|---|---|---|\n")
+		w("| %.0f | %.1f | %d | %d | %s | %s | %s | %s | %s |\n\n", o.Rate, o.RPS, o.Count, o.Errors, ms(o.P50), ms(o.P90), ms(o.P99), ms(o.Max), yes(o.P99 <= 10*time.Millisecond && o.Count > 0))
+		w("## Event lag (arrival on JetStream − ce-time, an upper bound of RPC answer → event)\n\n")
+		w("| run | events | expected | p50 | p90 | p99 | max | target p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|---|\n")
+		for _, l := range r.Lag {
+			w("| %s | %d | %d | %s | %s | %s | %s | %s |\n", l.Name, l.Count, l.Expected, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), yes(l.P99 <= 50*time.Millisecond && l.Count > 0))
+		}
+		c := r.Chain
+		w("\n## Asynchronous chain signal → intake → feedback\n\n")
+		w("Signals offered at the front door's maximum closed-loop rate (%.1f/s) for %s.\n\n", c.FrontDoorMax, c.LoadFor.Round(time.Millisecond))
+		w("| offered /s | signals in /s | fed back /s (during load) | backlog at end of load | waited after the load | fed back by then | target |\n|---|---|---|---|---|---|---|\n")
+		backlog := c.InAtEnd - c.DoneAtEnd
+		kept := c.DoneAll >= c.InAll && c.InAll > 0 && (c.InRate == 0 || c.ChainRate >= 0.9*c.InRate)
+		w("| %.0f | %.1f | %.1f | %d | %s | %d of %d | %s |\n\n", c.Offered, c.InRate, c.ChainRate, backlog, c.Drain.Round(time.Millisecond), c.DoneAll, c.InAll, yes(kept))
+		w("Backlog (signals in − fed back) per second of the run: ")
+		for _, s := range c.Samples {
+			w("%d ", s.In-s.Done)
+		}
+		w("\n\n")
+	}
+	if len(r.Lists) > 0 {
+		w("## List and search RPCs\n\nTarget (DESIGN §9, at 1,000,000 cases and 16 callers): median ≤ 5 ms, p99 ≤ 20 ms; median growth 10k → 1M ≤ 1.5×.\n\n")
+		w("| cases | RPC | c | calls | errors | /s | p50 | p90 | p99 | max | target |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, l := range r.Lists {
+			m := l.M
+			w("| %s | %s | %d | %d | %d | %.1f | %s | %s | %s | %s | %s |\n", l.Size, m.Name, m.Conc, m.Count, m.Errors, m.RPS, ms(m.P50), ms(m.P90), ms(m.P99), ms(m.Max), yes(m.P50 <= 5*time.Millisecond && m.P99 <= 20*time.Millisecond))
+		}
+		for _, l := range r.Lists {
+			if l.M.Errors > 0 {
+				w("- %s (%s cases) errors: %v (e.g. %s)\n", l.M.Name, l.Size, l.M.StatusDist, l.M.ErrSample)
+			}
+		}
+		w("\n")
+		r.growth(w)
+	}
+	for _, s := range r.ScaleLoads {
+		w("- %s\n", s)
+	}
+	return b.String()
+}
+
+// growth compares the median of each list RPC at the smallest and the largest scale size.
+func (r *results) growth(w func(string, ...any)) {
+	var sizes []string
+	for _, l := range r.Lists {
+		if l.Size != "demo" && (len(sizes) == 0 || sizes[len(sizes)-1] != l.Size) {
+			sizes = append(sizes, l.Size)
+		}
+	}
+	if len(sizes) < 2 {
+		return
+	}
+	first, last := sizes[0], sizes[len(sizes)-1]
+	w("Median growth from %s to %s cases (16 callers; target ≤ 1.5×):\n\n| RPC | p50 at %s | p50 at %s | growth | target |\n|---|---|---|---|---|\n", first, last, first, last)
+	at := func(size, name string) time.Duration {
+		for _, l := range r.Lists {
+			if l.Size == size && l.M.Name == name && l.M.Conc == 16 {
+				return l.M.P50
+			}
+		}
+		return 0
+	}
+	for _, l := range listLoads() {
+		a, z := at(first, l.name), at(last, l.name)
+		if a > 0 && z > 0 {
+			g := float64(z) / float64(a)
+			w("| %s | %s | %s | %.2f× | %s |\n", l.name, ms(a), ms(z), g, yes(g <= 1.5))
+		}
+	}
+	w("\n")
+}
+
+func (r *results) commandLine() string {
+	o := r.Options
+	if o.smoke {
+		return "-smoke"
+	}
+	parts := []string{"-duration " + o.duration.String(), "-conc " + joinInts(o.conc)}
+	if len(o.scale) > 0 {
+		parts = append(parts, "-scale "+joinInts(o.scale))
+	}
+	if o.skipWrites {
+		parts = append(parts, "-skip-writes")
+	}
+	return strings.Join(parts, " ")
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// smokeCheck fails the smoke run when a measurement produced nothing or only errors: the
+// figures themselves depend on the machine and are not judged here.
+func (r *results) smokeCheck() error {
+	var problems []string
+	for _, m := range append(append([]measurement{}, r.Baselines...), r.Writes...) {
+		if m.Count == 0 || m.Errors > 0 {
+			problems = append(problems, fmt.Sprintf("%s c=%d: %d calls, %d errors %s", m.Name, m.Conc, m.Count, m.Errors, m.ErrSample))
+		}
+	}
+	for _, l := range r.Lists {
+		if l.M.Count == 0 || l.M.Errors > 0 {
+			problems = append(problems, fmt.Sprintf("%s (%s cases): %d calls, %d errors %s", l.M.Name, l.Size, l.M.Count, l.M.Errors, l.M.ErrSample))
+		}
+	}
+	for _, l := range r.Lag {
+		if l.Count == 0 {
+			problems = append(problems, "no events seen for "+l.Name)
+		}
+	}
+	if r.Chain.DoneAll == 0 {
+		problems = append(problems, "no signal got its feedback in the chain run")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n  %s", errSmoke, strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+var _ = errors.New
