@@ -137,7 +137,7 @@ type env struct {
 	binDir    string
 	caFile    string
 	ca        *devca.CA
-	keys      [3]string
+	keys      [4]string
 	pg        *embeddedpg.Cluster
 	pgOpts    embeddedpg.Options
 	standby   *embeddedpg.Cluster
@@ -413,6 +413,7 @@ func (e *env) startServices() error {
 			"WIJKBRUG_NATS_URL=" + e.natsURL(), fmt.Sprintf("WIJKBRUG_STREAM_REPLICAS=%d", e.replicas),
 			"WIJKBRUG_TLS_CERT=" + certFile, "WIJKBRUG_TLS_KEY=" + keyFile, "WIJKBRUG_TLS_CA=" + e.caFile,
 			"WIJKBRUG_BSN_ENCRYPTION_KEY=" + e.keys[0], "WIJKBRUG_BSN_INDEX_KEY=" + e.keys[1], "WIJKBRUG_PSEUDONYM_KEY=" + e.keys[2],
+			"WIJKBRUG_ACCESSLOG_KEY=" + e.keys[3],
 			"WIJKBRUG_INTAKE_ADDR=" + addr("intake"), "WIJKBRUG_CASEDIRECTION_ADDR=" + addr("casedirection"),
 			"WIJKBRUG_PROVIDERMONITORING_ADDR=" + addr("providermonitoring"), "WIJKBRUG_REFERRAL_ADDR=" + addr("referral"),
 			"WIJKBRUG_DEFAULT_TEAM_OIN=" + teamOrg.OIN, "WIJKBRUG_PRIVACY_OFFICER_OINS=" + municipalityOrg.OIN,
