@@ -96,7 +96,7 @@ func TestCaseSeesEverythingDoneForTheHousehold(t *testing.T) {
 		t.Fatalf("315: %v", err)
 	}
 	teamPM := providermonitoringv1.NewProviderMonitoringServiceClient(dialAs(t, s, "team", s.Endpoint("providermonitoring").Addr))
-	granted, err := teamPM.AnswerAllocationRequest(acting(t, "anna", "toegang", "allocation"), &providermonitoringv1.AnswerAllocationRequestRequest{
+	granted, err := teamPM.AnswerAllocationRequest(acting(t, "anna", "case_director", "allocation"), &providermonitoringv1.AnswerAllocationRequestRequest{
 		IdempotencyKey: "hh-319", RequestId: req.GetRequest().GetId(), Decision: providermonitoringv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: caseID})
 	if err != nil {
 		t.Fatalf("grant: %v", err)
