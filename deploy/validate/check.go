@@ -145,7 +145,13 @@ func Check(objs []Object, env Env) []string {
 		if !migrates {
 			bad("Deployment %s: no init container runs `%s migrate`", name, name)
 		}
-		checkSettings(name, spec(), main, pod, configMaps, env, bad)
+		var migrate *corev1.Container
+		for i := range pod.InitContainers {
+			if slices.Equal(pod.InitContainers[i].Args, []string{"migrate"}) {
+				migrate = &pod.InitContainers[i]
+			}
+		}
+		checkSettings(name, spec(), main, migrate, pod, configMaps, env, bad)
 	}
 	for name := range Services {
 		if !seen[name] {
@@ -237,9 +243,28 @@ func checkContainer(where string, c corev1.Container, isInit, podNonRoot bool, e
 	}
 }
 
-// checkSettings: every setting of the service's code is set on its container, secrets only
-// as *_FILE naming a file under a mounted volume, and never through an envFrom Secret.
-func checkSettings(name string, spec svc.Spec, c *corev1.Container, pod corev1.PodSpec, configMaps map[string]*corev1.ConfigMap, env Env, bad func(string, ...any)) {
+// checkSettings: every setting of the service's code is set on the service container or on
+// the migrate init container (the owner's database URL belongs there only), secrets only as
+// *_FILE naming a file under a volume mounted in that container, and never through an envFrom
+// Secret.
+func checkSettings(name string, spec svc.Spec, main, migrate *corev1.Container, pod corev1.PodSpec, configMaps map[string]*corev1.ConfigMap, env Env, bad func(string, ...any)) {
+	mainValues := containerValues(name, main, configMaps, bad)
+	var migrateValues map[string]string
+	if migrate != nil {
+		migrateValues = containerValues(name, migrate, configMaps, bad)
+	}
+	for _, s := range Settings(spec) {
+		c, values := main, mainValues
+		_, inMain := mainValues[s.Env]
+		_, fileInMain := mainValues[s.Env+"_FILE"]
+		if !inMain && !fileInMain && migrate != nil {
+			c, values = migrate, migrateValues
+		}
+		checkSetting(name, s, c, pod, values, env, bad)
+	}
+}
+
+func containerValues(name string, c *corev1.Container, configMaps map[string]*corev1.ConfigMap, bad func(string, ...any)) map[string]string {
 	values := map[string]string{}
 	for _, e := range c.Env {
 		values[e.Name] = e.Value
@@ -261,7 +286,11 @@ func checkSettings(name string, spec svc.Spec, c *corev1.Container, pod corev1.P
 			}
 		}
 	}
-	for _, s := range Settings(spec) {
+	return values
+}
+
+func checkSetting(name string, s Setting, c *corev1.Container, pod corev1.PodSpec, values map[string]string, env Env, bad func(string, ...any)) {
+	{
 		v, direct := values[s.Env]
 		file, viaFile := values[s.Env+"_FILE"]
 		switch {
