@@ -106,7 +106,7 @@ func TestTwoSchedulersNeverEmitTheSameOverdueEventTwice(t *testing.T) {
 	if emitted != cases*missed {
 		t.Fatalf("replicas report %d events, want %d", emitted, cases*missed)
 	}
-	rows, err := seed.Pool.Query(ctx, `SELECT aggregate_id, payload FROM outbox WHERE event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`)
+	rows, err := seed.Pool.Query(ctx, `SELECT aggregate_id, payload FROM outbox WHERE recipient = '' AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`)
 	if err != nil {
 		t.Fatal(err)
 	}

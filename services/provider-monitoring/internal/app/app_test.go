@@ -123,7 +123,7 @@ func TestStartReportTimeliness(t *testing.T) {
 			if err := db.Pool.QueryRow(context.Background(), `SELECT on_time FROM deliveries WHERE allocation_number = $1`, al.Number).Scan(&onTime); err != nil || onTime != tc.onTime {
 				t.Fatalf("delivery on_time = %v (%v)", onTime, err)
 			}
-			if err := db.Pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE aggregate_id = $1 AND subject LIKE '%.delivery_started'`, al.Number).Scan(&payload); err != nil {
+			if err := db.Pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND subject LIKE '%.delivery_started'`, al.Number).Scan(&payload); err != nil {
 				t.Fatal(err)
 			}
 			var ev pmv1.AllocationDeliveryStarted

@@ -37,7 +37,7 @@ func allocation(start time.Time) domain.Allocation {
 // outboxEvents decodes the events of an aggregate on subjects ending in suffix, oldest first.
 func outboxEvents[M proto.Message](t *testing.T, db *pgxdb.DB, aggregate, suffix string, newM func() M) []M {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `SELECT subject, payload FROM outbox WHERE aggregate_id = $1 AND subject LIKE '%.' || $2 ORDER BY id`, aggregate, suffix)
+	rows, err := db.Pool.Query(context.Background(), `SELECT subject, payload FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND subject LIKE '%.' || $2 ORDER BY id`, aggregate, suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +455,7 @@ func TestNotStartedAlertsTwoReplicas(t *testing.T) {
 		t.Fatalf("next day: %d alerts, want %d", n, len(later))
 	}
 	var events, distinct int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT aggregate_id) FROM outbox WHERE subject = 'wijkbrug.providermonitoring.GM0363.allocation.not_started'`).Scan(&events, &distinct); err != nil {
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT aggregate_id) FROM outbox WHERE recipient = '' AND subject = 'wijkbrug.providermonitoring.GM0363.allocation.not_started'`).Scan(&events, &distinct); err != nil {
 		t.Fatal(err)
 	}
 	if events != len(due)+len(later) || distinct != events {

@@ -75,7 +75,7 @@ func goalOf(t *testing.T, c *casedirectionv1.Case, d commonv1.LifeDomain) *cased
 func outboxEvents[M proto.Message](t *testing.T, h *harness, caseID string, newM func() M) []M {
 	t.Helper()
 	var zero M
-	rows, err := h.s.Pool.Query(context.Background(), `SELECT payload FROM outbox WHERE aggregate_id = $1 AND event_type = $2 ORDER BY id`,
+	rows, err := h.s.Pool.Query(context.Background(), `SELECT payload FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND event_type = $2 ORDER BY id`,
 		caseID, cloudevents.TypeOf(zero))
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 
 	// Nothing is overdue yet; 15 days later one check-in is.
 	time.Sleep(300 * time.Millisecond)
-	if n := h.count(t, `SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 0 {
+	if n := h.count(t, `SELECT count(*) FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 0 {
 		t.Fatalf("no check-in is overdue yet, got %d events", n)
 	}
 	clock.Advance(15 * day)
@@ -303,7 +303,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 		t.Fatalf("overdue event: %v", overdue)
 	}
 	time.Sleep(300 * time.Millisecond) // several scheduler ticks: still one event
-	if n := h.count(t, `SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 1 {
 		t.Fatalf("one missed check-in must be reported once, got %d", n)
 	}
 	if w := getCase(id).GetWatch(); w.GetMissedCheckIns() != 1 || !w.GetNextCheckAt().AsTime().Equal(firstDue.Add(14*day)) {
@@ -317,7 +317,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	}
 	clock.Advance(30 * day)
 	time.Sleep(300 * time.Millisecond)
-	if n := h.count(t, `SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM outbox WHERE recipient = '' AND aggregate_id = $1 AND event_type = 'wijkbrug.casedirection.v1.CaseWatchCheckOverdue'`, id); n != 1 {
 		t.Fatalf("a reopened case has no pilot light, got %d overdue events", n)
 	}
 

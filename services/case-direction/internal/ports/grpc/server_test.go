@@ -255,7 +255,7 @@ func TestOpenCaseOncePerHousehold(t *testing.T) {
 	if len(opened.ProtoReflect().GetUnknown()) != 0 {
 		t.Fatal("event carries unknown fields")
 	}
-	if n := h.count(t, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.casedirection.v1.CaseOpened'`); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM outbox WHERE recipient = '' AND event_type = 'wijkbrug.casedirection.v1.CaseOpened'`); n != 1 {
 		t.Fatalf("want 1 CaseOpened in the outbox, got %d", n)
 	}
 	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.create' AND object_id = $1 AND org_oin = $2`, c.GetId(), intake.OIN); n != 1 {
