@@ -31,7 +31,7 @@ func startWith(t *testing.T, ca *devca.CA, rl grpcx.RateLimit, deny *grpcx.DenyL
 		conf.VerifyConnection = deny.VerifyConnection
 	}
 	s, err := grpcx.NewServer(grpcx.ServerConfig{Service: "test", TLS: conf, RateLimit: rl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Policy: authz.Policy{referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}}}})
+		Policy: authz.Policy{referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP, identity.OrgService}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,40 @@ func TestRateLimitPerOrganisation(t *testing.T) {
 	}
 	if err := call(b); err != nil {
 		t.Fatalf("another organisation has its own budget: %v", err)
+	}
+}
+
+// Wijkbrug's own services are not limited: the calls they make are paced by the events and
+// partner calls that already passed a limit. A service over a partner's budget still gets
+// through, while a partner with the same budget is refused.
+func TestRateLimitSparesWijkbrugServices(t *testing.T) {
+	ca, _ := devca.New("ca")
+	addr := startWith(t, ca, grpcx.RateLimit{Rate: 0.5, Burst: 1, UserRate: 0.5, UserBurst: 1}, nil)
+	call := func(conf *tls.Config) error {
+		cc, err := grpcx.Dial(addr, conf, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		return err
+	}
+	svcCert, _, _, err := ca.IssueClient(devca.Org{OIN: "00000099000000000002", Name: "intake", Type: "SERVICE"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{svcCert}, RootCAs: ca.Pool()}
+	for i := 0; i < 5; i++ {
+		if err := call(svc); err != nil {
+			t.Fatalf("service call %d: want OK (services are not limited), got %v", i, err)
+		}
+	}
+	gp, _ := gpTLS(t, ca, "00000001000000000009")
+	if err := call(gp); err != nil {
+		t.Fatalf("partner's first call: %v", err)
+	}
+	if err := call(gp); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("partner over the same budget: want RESOURCE_EXHAUSTED, got %v", err)
 	}
 }
 

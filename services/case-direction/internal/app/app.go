@@ -27,12 +27,17 @@ type Cases interface {
 	Get(ctx context.Context, id string) (domain.Case, error)
 	// GetForUpdate is Get with the case row locked for the rest of the transaction.
 	GetForUpdate(ctx context.Context, id string) (domain.Case, error)
+	// GetForShare is Get with the case row share-locked for the rest of the transaction: it
+	// keeps the case from changing (closing) without blocking inserts that reference it.
+	GetForShare(ctx context.Context, id string) (domain.Case, error)
 	// Update stores the mutable part of a case: status, director, closing time.
 	Update(ctx context.Context, c domain.Case) error
 	// RecordDirector ends the current entry of the director history and starts one for d.
 	RecordDirector(ctx context.Context, caseID string, d domain.Director) error
 	// AddAllocation stores an allocation action; false when that allocation number is
-	// already recorded.
+	// already recorded. An action of origin CASE_REQUEST claims an allocation the case
+	// already learnt of from provider-monitoring's event (the event raced the request) and
+	// reports true.
 	AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error)
 	// SetAllocationStatus moves an allocation whose status is one of from to status to. It
 	// returns the case of the allocation ("" when the number is unknown) and whether
@@ -446,7 +451,7 @@ func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey stri
 			return err
 		}
 		if added {
-			c.Allocations = append(c.Allocations, action)
+			c.Allocations = withAllocation(c.Allocations, action)
 			if err := a.events.CaseAllocationRequested(ctx, c, action); err != nil {
 				return err
 			}
@@ -544,4 +549,16 @@ func (a *App) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) 
 // the case id leads to the household in intake.
 func entry(action, caseID, route, outcome string) accesslog.Entry {
 	return accesslog.Entry{Action: action, ObjectType: "case", ObjectID: caseID, Route: route, Outcome: outcome}
+}
+
+// withAllocation is the case's allocations with al in them once: a retried request may find
+// the allocation already read with the case (recorded from provider-monitoring's event).
+func withAllocation(all []domain.AllocationAction, al domain.AllocationAction) []domain.AllocationAction {
+	for i := range all {
+		if all[i].Number == al.Number {
+			all[i] = al
+			return all
+		}
+	}
+	return append(all, al)
 }

@@ -73,9 +73,13 @@ func (a *App) ListCaseResidents(ctx context.Context, caseID string) ([]domain.Re
 func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.AllocationAction) (bool, error) {
 	found := false
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		// The case's lock also waits for a RequestAllocation of the same allocation in flight,
-		// whose own recording then wins (origin CASE_REQUEST).
-		c, err := a.cases.GetForUpdate(ctx, caseID)
+		// A share lock, not FOR UPDATE: a RequestAllocation of the same allocation in flight
+		// inserts its action first (unique number) and then needs a key-share lock on this case
+		// row for the foreign key; holding FOR UPDATE here while our insert waits for its
+		// transaction was a deadlock (seen in the bench smoke). The share lock still orders us
+		// against CloseCase (FOR UPDATE), so closing sees this allocation. Should the event win
+		// the race, RequestAllocation claims the row (origin CASE_REQUEST) when it inserts.
+		c, err := a.cases.GetForShare(ctx, caseID)
 		if apperr.IsKind(err, apperr.KindNotFound) {
 			return nil
 		}

@@ -70,6 +70,11 @@ func (r *Cases) GetForUpdate(ctx context.Context, id string) (domain.Case, error
 	return r.get(ctx, id, " FOR UPDATE")
 }
 
+// GetForShare reads a case and share-locks it.
+func (r *Cases) GetForShare(ctx context.Context, id string) (domain.Case, error) {
+	return r.get(ctx, id, " FOR SHARE")
+}
+
 func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 	var (
 		c                                   domain.Case
@@ -217,7 +222,9 @@ func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.Alloc
 	tag, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at, origin)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'))
-		ON CONFLICT (allocation_number) DO NOTHING`,
+		ON CONFLICT (allocation_number) DO UPDATE SET origin = excluded.origin
+		WHERE excluded.origin = 'CASE_REQUEST' AND case_allocations.origin <> 'CASE_REQUEST'
+		  AND case_allocations.case_id = excluded.case_id`,
 		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin)
 	if err != nil {
 		return false, err
