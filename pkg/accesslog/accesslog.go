@@ -6,10 +6,7 @@ package accesslog
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
-	"github.com/wijkbrug/wijkbrug/pkg/observability"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"google.golang.org/grpc"
 )
@@ -69,7 +66,7 @@ func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service:
 // Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
 // failure to log fails the operation: personal data must not be touched without a trace.
 func (l *Logger) Record(ctx context.Context, e Entry) error {
-	return l.record(ctx, l.db.Defer, e)
+	return l.write(ctx, []Entry{e}, false)
 }
 
 // RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
@@ -77,33 +74,7 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 // the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
 // from ctx.
 func (l *Logger) RecordDetached(ctx context.Context, e Entry) error {
-	return l.record(ctx, func(ctx context.Context, sql string, args ...any) error {
-		_, err := l.db.Pool.Exec(ctx, sql, args...)
-		return err
-	}, e)
-}
-
-// record writes e through exec: deferred to the commit of the caller's transaction (one round
-// trip for all of a request's entries and events, see pgxdb.DB.Defer) or straight to the pool.
-func (l *Logger) record(ctx context.Context, exec func(ctx context.Context, sql string, args ...any) error, e Entry) error {
-	c, ok := identity.From(ctx)
-	if !ok {
-		return fmt.Errorf("accesslog: no caller in context")
-	}
-	accessPoint := l.accessPoint(ctx)
-	if e.Outcome == "" {
-		e.Outcome = OutcomeGranted
-	}
-	err := exec(ctx, `
-		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
-		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
-		c.OnBehalfOf, c.Purpose, accessPoint, e.Route, e.Outcome, observability.TraceID(ctx))
-	if err != nil {
-		return fmt.Errorf("accesslog: %w", err)
-	}
-	return nil
+	return l.write(ctx, []Entry{e}, true)
 }
 
 // accessPoint is the service and, in a call, the gRPC method through which data was accessed.

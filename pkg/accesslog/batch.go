@@ -29,16 +29,30 @@ func PerResident(e Entry, pseudonyms []string) []Entry {
 // residents at once and must log every one of them; one INSERT per row would cost a round
 // trip each. Every entry is its own row, exactly as Record would write it.
 func (l *Logger) RecordMany(ctx context.Context, entries []Entry) error {
-	return l.recordMany(ctx, entries, false)
+	return l.write(ctx, entries, false)
 }
 
 // RecordManyDetached writes entries at once, outside the transaction of ctx (as
 // RecordDetached does for one entry), e.g. refusals inside a transaction that rolls back.
 func (l *Logger) RecordManyDetached(ctx context.Context, entries []Entry) error {
-	return l.recordMany(ctx, entries, true)
+	return l.write(ctx, entries, true)
 }
 
-func (l *Logger) recordMany(ctx context.Context, entries []Entry, detached bool) error {
+// insertEntries is the one statement every entry is written with: the caller's columns once
+// ($7–$14), the entries' own as arrays in the order given (WITH ORDINALITY: the id sequence,
+// and so the hash chain, follows it).
+const insertEntries = `
+	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
+	                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
+	SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+	     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
+	ORDER BY e.n`
+
+// write writes entries with the caller of ctx: deferred to the commit of the caller's
+// transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
+// or, detached, at once on the pool.
+func (l *Logger) write(ctx context.Context, entries []Entry, detached bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -46,7 +60,6 @@ func (l *Logger) recordMany(ctx context.Context, entries []Entry, detached bool)
 	if !ok {
 		return fmt.Errorf("accesslog: no caller in context")
 	}
-	accessPoint := l.accessPoint(ctx)
 	n := len(entries)
 	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
@@ -55,21 +68,13 @@ func (l *Logger) recordMany(ctx context.Context, entries []Entry, detached bool)
 		}
 		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
 	}
-	// WITH ORDINALITY keeps the entries in the order given (the id sequence follows it).
-	const sql = `
-		INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
-		                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
-		SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-		     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
-		ORDER BY e.n`
 	args := []any{action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
-		c.OnBehalfOf, c.Purpose, accessPoint, observability.TraceID(ctx)}
+		c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
 	var err error
 	if detached {
-		_, err = l.db.Pool.Exec(ctx, sql, args...)
+		_, err = l.db.Pool.Exec(ctx, insertEntries, args...)
 	} else {
-		err = l.db.Defer(ctx, sql, args...)
+		err = l.db.Defer(ctx, insertEntries, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("accesslog: %w", err)

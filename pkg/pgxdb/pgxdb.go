@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exaring/otelpgx"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -147,3 +148,15 @@ func IsUniqueViolation(err error, constraint string) bool {
 
 // IsNoRows reports pgx.ErrNoRows.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// UUIDs returns the ids that are UUIDs, for a `= ANY($1::uuid[])` parameter: one malformed id
+// (taken from a request or an event) must not fail the cast for all the others.
+func UUIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if uuid.Validate(id) == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -61,7 +61,8 @@ func Spec() svc.Spec {
 				return nil, errors.New("WIJKBRUG_NOT_STARTED_ALERT_DAYS must be ≥ 0 and WIJKBRUG_PM_SCHEDULER_INTERVAL > 0")
 			}
 			// Access to a case's allocations is logged under each resident of the case.
-			access := postgres.NewResidentAccess(p.Access, p.DB)
+			residents := postgres.NewCaseResidents(p.DB)
+			access := accesslog.NewPerResidentRecorder(p.Access, p.DB, residents.Lookup)
 			cd, err := p.Dial(p.Config.CaseDirectionAddr)
 			if err != nil {
 				return nil, fmt.Errorf("dial case-direction: %w", err)
@@ -75,7 +76,7 @@ func Spec() svc.Spec {
 				Register: func(s grpc.ServiceRegistrar) {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
-				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), access, system)},
+				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), residents, system)},
 				Schedulers: []svc.Scheduler{{Name: "not-started-alerts", Interval: s.SchedulerInterval,
 					Tick: func(ctx context.Context) (int, error) {
 						return a.AlertNotStarted(identity.WithCaller(ctx, system))

@@ -54,6 +54,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// LogOutput receives the services' JSON logs (default: standard error).
 	LogOutput io.Writer
+	// NoRateLimits switches the per-organisation and per-user rate limits off: the benchmark
+	// measures the services with a handful of acting users at thousands of calls per second,
+	// not the limiter (whose budgets are per professional).
+	NoRateLimits bool
 }
 
 // Partner is a demo partner organisation with its client certificate.
@@ -242,6 +246,9 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"
+		}
+		if opts.NoRateLimits {
+			cfg.RateLimit, cfg.UserRateLimit = 0, 0
 		}
 		spec := specs[name]
 		s.Services = append(s.Services, Endpoint{Name: name, Service: spec.Services[0].ServiceName, Addr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, Database: name})
