@@ -21,7 +21,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all help run build faults tools proto check check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
+.PHONY: all help run build faults tools proto check check-migrations check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
 
 all: build
 
@@ -104,8 +104,12 @@ fmt-check:
 vet:
 	@for d in $(MODULES); do (cd $$d && go vet ./...) || exit 1; done
 
-## check: formatting, vet and proto checks
-check: fmt-check vet check-proto
+## check-migrations: no migration number used twice in a folder (parallel branches did that)
+check-migrations:
+	@scripts/check-migrations.sh
+
+## check: formatting, vet, migration numbers and proto checks
+check: fmt-check vet check-migrations check-proto
 
 ## test: what CI runs (check, build, then test-go, fuzz and the bench smoke)
 test: check build test-go fuzz bench-smoke
