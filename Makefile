@@ -34,14 +34,14 @@ help:
 run:
 	go run ./cmd/wijkbrug dev $(if $(EPHEMERAL),-ephemeral)
 
-## build: build every binary into ./bin
+## build: build every binary into ./bin (services static, CGO off, as the Dockerfile builds them)
 build:
 	@mkdir -p $(BIN)
 	cd cmd/wijkbrug && go build -o $(BIN)/wijkbrug .
-	cd services/intake && go build -o $(BIN)/intake ./cmd/intake
-	cd services/case-direction && go build -o $(BIN)/case-direction ./cmd/case-direction
-	cd services/provider-monitoring && go build -o $(BIN)/provider-monitoring ./cmd/provider-monitoring
-	cd services/referral && go build -o $(BIN)/referral ./cmd/referral
+	cd services/intake && CGO_ENABLED=0 go build -o $(BIN)/intake ./cmd/intake
+	cd services/case-direction && CGO_ENABLED=0 go build -o $(BIN)/case-direction ./cmd/case-direction
+	cd services/provider-monitoring && CGO_ENABLED=0 go build -o $(BIN)/provider-monitoring ./cmd/provider-monitoring
+	cd services/referral && CGO_ENABLED=0 go build -o $(BIN)/referral ./cmd/referral
 	cd pkg && go build -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
 
 ## faults: the fault harness — kills NATS, PostgreSQL and each service (and, on a 3-node
@@ -127,7 +127,7 @@ bench-smoke:
 
 ## test-go: go test -race in every module, including deploy/validate (renders and checks deploy/)
 test-go:
-	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) WIJKBRUG_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=3s); fuzz-long runs them for 2 minutes each
 fuzz:
