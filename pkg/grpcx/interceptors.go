@@ -31,6 +31,8 @@ import (
 //     sit outside the error mapping) and the caller: the identity step below fills the
 //     caller slot this step puts into the context.
 //  4. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
+//     decode    – a request whose bytes did not decode → INVALID_ARGUMENT (decode.go); it
+//     must come before anything that can return early.
 //  5. identity  – organisation from the verified client certificate, acting user from
 //     metadata; missing → UNAUTHENTICATED.
 //  6. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
@@ -50,6 +52,7 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 		},
 		accessUnary(log),
 		errorsUnary(log),
+		decodeUnary(),
 		identityUnary(),
 		rateLimitUnary(rl),
 		deadlineCapUnary(maxCall),
@@ -74,6 +77,9 @@ func requireCertificate(ctx context.Context) error {
 func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		m.StreamServerInterceptor(),
+		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			return handler(srv, decodeStream{ss})
+		},
 		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 			defer func() {
 				if r := recover(); r != nil {

@@ -92,6 +92,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsConf)),
+		grpc.ForceServerCodecV2(newDecodeCodec()),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m)...),
