@@ -13,6 +13,8 @@ BUF_VERSION                ?= v1.47.2
 PROTOC_GEN_GO_VERSION      ?= v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
 GRPCURL_VERSION            ?= v1.9.3
+GRPC_GATEWAY_VERSION       ?= v2.33.0
+GNOSTIC_VERSION            ?= v0.7.1
 
 BIN      := $(CURDIR)/bin
 MODULES   = $(shell go list -m -f '{{.Dir}}')
@@ -21,7 +23,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all help run build faults tools proto check check-migrations check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
+.PHONY: all help run build faults tools proto proto-deps check check-migrations check-proto api-baseline fmt-check vet test test-go fuzz fuzz-long bench bench-smoke clean
 
 all: build
 
@@ -50,7 +52,7 @@ build:
 faults: build
 	$(BIN)/wijkbrug faults -bin $(BIN)
 
-PROTO_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+PROTO_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapi
 
 ## tools: install the pinned code generators and grpcurl into ./bin
 tools: $(PROTO_TOOLS) $(BIN)/grpcurl
@@ -70,13 +72,24 @@ $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(BIN)/protoc-gen-grpc-gateway:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+# OpenAPI 3 from the google.api.http annotations (gnostic's generator).
+$(BIN)/protoc-gen-openapi:
+	GOBIN=$(BIN) go install github.com/google/gnostic/cmd/protoc-gen-openapi@$(GNOSTIC_VERSION)
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
-## proto: regenerate the Go code from proto/ (and the event catalog)
+## proto: regenerate the Go code, the REST gateway and the OpenAPI documents from proto/
 proto: $(PROTO_TOOLS)
 	rm -rf pkg/gen
 	buf generate
+	cd pkg && WIJKBRUG_UPDATE_DOCS=1 go test -count=1 -run TestOpenAPIDocumentsAreCurrent ./apidoc
+
+## proto-deps: rewrite third_party/proto (google.api, buf.validate) from their pinned Go modules
+proto-deps:
+	rm -rf third_party/proto
+	cd scripts/protodeps && GOWORK=off go run . ../../third_party/proto
 
 ## check-proto: buf lint, generated code up to date, no breaking change against the API baseline
 check-proto: $(PROTO_TOOLS)

@@ -6,7 +6,7 @@ import (
 
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
-	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest/rawcall"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,12 +26,12 @@ func TestUndecodableRequestsAreInvalidArgument(t *testing.T) {
 		data  []byte
 		field string
 	}{
-		"malformed wire format": {svctest.Malformed, "request"},
-		"invalid UTF-8":         {svctest.InvalidUTF8(md), "signal_id"},
+		"malformed wire format": {rawcall.Malformed, "request"},
+		"invalid UTF-8":         {rawcall.InvalidUTF8(md), "signal_id"},
 		"field number zero":     {[]byte{0x00, 0x01}, "request"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := svctest.InvokeRaw(ctx(t), cc, referralv1.ReferralService_GetSignal_FullMethodName, tc.data)
+			err := rawcall.Invoke(ctx(t), cc, referralv1.ReferralService_GetSignal_FullMethodName, tc.data)
 			st := status.Convert(err)
 			if st.Code() != codes.InvalidArgument {
 				t.Fatalf("want INVALID_ARGUMENT, got %v", err)

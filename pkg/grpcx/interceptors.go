@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"buf.build/go/protovalidate"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
@@ -38,9 +39,11 @@ import (
 //  6. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
 //     call's deadline.
 //  7. policy    – deny by default per method (authz.Policy).
+//  8. validate  – the field rules declared in the protos (protovalidate, validate.go), after
+//     the policy so that a caller who may not call a method learns nothing about it.
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
-func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		m.UnaryServerInterceptor(),
 		recoveryUnary(log),
@@ -57,6 +60,7 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 		rateLimitUnary(rl),
 		deadlineCapUnary(maxCall),
 		policyUnary(policy),
+		validateUnary(v),
 	}
 }
 
@@ -68,6 +72,11 @@ const NoCertificateMessage = "no client certificate: every Wijkbrug port require
 func requireCertificate(ctx context.Context) error {
 	if p, ok := peer.FromContext(ctx); ok {
 		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			return nil
+		}
+		// The REST edge verified the partner's certificate in its own handshake; the identity
+		// step reads it from the edge's header (and refuses a call without one).
+		if _, ok := p.AuthInfo.(edgeAuthInfo); ok {
 			return nil
 		}
 	}
@@ -241,6 +250,9 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 }
 
 func orgFromPeer(ctx context.Context) (identity.Organisation, error) {
+	if org, edge, err := edgeOrg(ctx); edge {
+		return org, err
+	}
 	p, ok := peer.FromContext(ctx)
 	if !ok {
 		return identity.Organisation{}, fmt.Errorf("no peer")

@@ -90,11 +90,15 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	// report "context deadline exceeded". Calls without a certificate reach no service code.
 	tlsConf := cfg.TLS.Clone()
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
+	validator, err := NewValidator()
+	if err != nil {
+		return nil, err
+	}
 	gs := grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(tlsConf)),
+		grpc.Creds(edgeAwareCreds{credentials.NewTLS(tlsConf)}),
 		grpc.ForceServerCodecV2(newDecodeCodec()),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration, validator)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m)...),
 		// Unknown methods go through the stream chain too, so a caller without a certificate
 		// learns nothing about which services exist.

@@ -40,6 +40,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"google.golang.org/grpc"
 )
 
@@ -56,6 +57,13 @@ type Spec struct {
 	Policy authz.Policy
 	// Services are the service descriptors the service registers (for policy coverage).
 	Services []grpc.ServiceDesc
+	// DefaultRESTAddr is the REST edge's address when the config leaves it empty.
+	DefaultRESTAddr string
+	// REST are the service's REST/JSON gateway registrations (the generated
+	// RegisterXxxServiceHandler functions) and OpenAPI its OpenAPI 3 document; without
+	// registrations the service has no REST edge.
+	REST    []rest.Registrar
+	OpenAPI []byte
 	// Settings, when set, points to a struct of the service's own settings (env/flag tags as
 	// in Config). The runtime fills it before Setup — from the command line and environment
 	// in the service binary, from the environment in the all-in-one command — lists it in -h
@@ -123,6 +131,9 @@ func (p *Platform) SystemCaller(purpose string) identity.Caller {
 type Hooks struct {
 	// OnServing is called once, when the service first reports SERVING.
 	OnServing func(grpcAddr, adminAddr string)
+	// OnServingREST is called once with the REST edge's address, before OnServing (only when
+	// the service has a REST edge).
+	OnServingREST func(restAddr string)
 	// LogOutput receives the service's JSON log lines (default: standard error).
 	LogOutput io.Writer
 }
@@ -234,6 +245,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	if cfg.AdminAddr == "" {
 		cfg.AdminAddr = spec.DefaultAdminAddr
+	}
+	if cfg.RESTAddr == "" {
+		cfg.RESTAddr = spec.DefaultRESTAddr
 	}
 	if spec.Settings != nil && !spec.settingsLoaded {
 		if err := config.Register(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings); err != nil {
@@ -354,9 +368,18 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		_ = lis.Close()
 		return fmt.Errorf("admin listen %s: %w", cfg.AdminAddr, err)
 	}
-	serveErr := make(chan error, 2)
+	restEdge, err := startREST(ctx, spec, cfg, serverTLS, server, logger)
+	if err != nil {
+		_ = lis.Close()
+		_ = admin.Shutdown(context.Background())
+		return err
+	}
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- server.Serve(lis) }()
 	go func() { serveErr <- admin.Serve() }()
+	if restEdge != nil {
+		go func() { serveErr <- restEdge.Serve() }()
+	}
 
 	// Workers: consumers and schedulers stop before the relay, so their last events still
 	// get flushed.
@@ -417,6 +440,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
 	go watchHealth(workCtx, db, nc, streamReady, relay, server, admin, logger, func() {
+		if hooks.OnServingREST != nil && restEdge != nil {
+			hooks.OnServingREST(restEdge.Addr())
+		}
 		if hooks.OnServing != nil {
 			hooks.OnServing(lis.Addr().String(), admin.Addr())
 		}
@@ -431,6 +457,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	logger.Info("shutting down")
 	admin.SetReady(false)
+	stopREST(restEdge, cfg.ShutdownGrace)
 	server.Shutdown(cfg.ShutdownGrace)
 	stopWork()
 	work.Wait()

@@ -1,4 +1,6 @@
-package svctest
+// Package rawcall puts arbitrary bytes on the gRPC wire, for tests of what a server does with
+// requests that do not decode.
+package rawcall
 
 import (
 	"context"
@@ -18,8 +20,8 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 }
 func (rawCodec) Name() string { return "proto" }
 
-// InvokeRaw calls method on cc with data as the request bytes, unchecked.
-func InvokeRaw(ctx context.Context, cc grpc.ClientConnInterface, method string, data []byte) error {
+// Invoke calls method on cc with data as the request bytes, unchecked.
+func Invoke(ctx context.Context, cc grpc.ClientConnInterface, method string, data []byte) error {
 	var out []byte
 	return cc.Invoke(ctx, method, &data, &out, grpc.ForceCodec(rawCodec{}))
 }

@@ -1,0 +1,243 @@
+// Package rest is the REST/JSON edge of a Wijkbrug service, for partners that cannot speak
+// gRPC. It is grpc-gateway: the HTTP routes come from the google.api.http annotations in the
+// protos, and every request becomes a call on the service's own gRPC server over an in-memory
+// connection (grpcx.EdgeListener). Identity, rate limits, authorisation, validation,
+// idempotency, the access log and error mapping therefore run on the one gRPC code path; this
+// package only translates.
+//
+// The edge has its own port with the same mutual TLS as gRPC (same CA, same deny list): the
+// partner's organisation comes from its client certificate, the acting user from the
+// X-Wijkbrug-User, X-Wijkbrug-Role and X-Wijkbrug-Purpose headers, an idempotency key from the
+// Idempotency-Key header or the body's idempotency_key. Errors are the google.rpc.Status as
+// JSON (with its BadRequest and ResourceInfo details) under the HTTP status of the gRPC code.
+package rest
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"go.yaml.in/yaml/v3"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Registrar registers a service's generated gateway handlers on mux, calling the service
+// through cc: the generated RegisterXxxServiceHandler functions have this type.
+type Registrar func(ctx context.Context, mux *runtime.ServeMux, cc *grpc.ClientConn) error
+
+// HeaderIdempotencyKey is the HTTP header that may carry a mutating call's idempotency key.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// APIVersion is sent in the API-Version header of every answer (Dutch API design rule
+// API-57); it is the version of the OpenAPI documents.
+const APIVersion = "1.0.0"
+
+// forwarded are the only request headers that reach the service (as gRPC metadata): the
+// acting user, the idempotency key and the trace context. Anything else, in particular
+// Grpc-Metadata-* headers, x-wijkbrug-on-behalf-of and the edge's own certificate header, is
+// dropped.
+var forwarded = map[string]bool{
+	identity.HeaderUser: true, identity.HeaderRole: true, identity.HeaderPurpose: true,
+	"idempotency-key": true, "traceparent": true, "tracestate": true,
+}
+
+// Config configures an edge.
+type Config struct {
+	// TLS is the service's server TLS configuration (client certificates required).
+	TLS *tls.Config
+	// Edge is the in-memory listener the service's gRPC server also serves.
+	Edge *grpcx.EdgeListener
+	// Register are the gateway registrations of the service.
+	Register []Registrar
+	// OpenAPI is the service's OpenAPI 3 document (YAML), served at /openapi.yaml and, as
+	// JSON, at /openapi.json.
+	OpenAPI []byte
+	Logger  *slog.Logger
+}
+
+// Server is a running REST edge.
+type Server struct {
+	http *http.Server
+	lis  net.Listener
+	cc   *grpc.ClientConn
+}
+
+// Listen builds the edge and opens its port; Serve serves it.
+func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
+	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		return nil, errors.New("rest: TLS with required client certificates is mandatory")
+	}
+	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger)))
+	if err != nil {
+		return nil, err
+	}
+	h, err := Handler(ctx, cc, cfg.Register, cfg.OpenAPI)
+	if err != nil {
+		_ = cc.Close()
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = cc.Close()
+		return nil, fmt.Errorf("rest listen %s: %w", addr, err)
+	}
+	tlsConf := cfg.TLS.Clone()
+	tlsConf.NextProtos = []string{"h2", "http/1.1"}
+	hs := &http.Server{
+		Handler: h, TLSConfig: tlsConf,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return &Server{http: hs, lis: tls.NewListener(lis, tlsConf), cc: cc}, nil
+}
+
+// Addr is the address the edge listens on.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Serve serves until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.http.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting, waits for in-flight requests (until ctx ends) and closes the
+// connection to the gRPC server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	_ = s.cc.Close()
+	return err
+}
+
+// Handler is the edge's HTTP handler: the gateway routes, the OpenAPI document, and the
+// API-Version header on every answer.
+func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapiYAML []byte) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			// JSON field names as in the protos (snake_case), as grpcurl shows them too.
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{},
+		}),
+		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
+			k := strings.ToLower(h)
+			return k, forwarded[k]
+		}),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(clientCertificate),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithDisableHTTPMethodOverride(),
+	)
+	for _, r := range regs {
+		if err := r(ctx, mux, cc); err != nil {
+			return nil, err
+		}
+	}
+	openapiJSON, err := yamlToJSON(openapiYAML)
+	if err != nil {
+		return nil, fmt.Errorf("rest: OpenAPI document: %w", err)
+	}
+	doc := func(contentType string, body []byte) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+			w.Header().Set("Content-Type", contentType)
+			_, _ = w.Write(body)
+		}
+	}
+	if err := mux.HandlePath(http.MethodGet, "/openapi.yaml", doc("application/yaml", openapiYAML)); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, "/openapi.json", doc("application/json", openapiJSON)); err != nil {
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("API-Version", APIVersion)
+		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
+		mux.ServeHTTP(w, r)
+	}), nil
+}
+
+// clientCertificate passes the partner's verified client certificate to the gRPC server,
+// which takes the organisation from it as it does from a gRPC client's certificate.
+func clientCertificate(_ context.Context, r *http.Request) metadata.MD {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return metadata.Pairs(grpcx.EdgeClientCertHeader, string(r.TLS.VerifiedChains[0][0].Raw))
+}
+
+// idempotencyKeyUnary moves the Idempotency-Key header into the request's idempotency_key
+// field (when the method has one), so the service sees one key whichever way it came. A
+// header and a body key that differ are refused.
+func idempotencyKeyUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		md, _ := metadata.FromOutgoingContext(ctx)
+		if keys := md.Get("idempotency-key"); len(keys) > 0 {
+			if m, ok := req.(proto.Message); ok {
+				if err := setIdempotencyKey(m.ProtoReflect(), strings.TrimSpace(keys[0])); err != nil {
+					return grpcx.ToStatus(ctx, log, err)
+				}
+			}
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+func setIdempotencyKey(m protoreflect.Message, key string) error {
+	fd := m.Descriptor().Fields().ByName("idempotency_key")
+	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() {
+		return nil
+	}
+	switch cur := m.Get(fd).String(); {
+	case cur == "":
+		m.Set(fd, protoreflect.ValueOfString(key))
+	case cur != key:
+		return apperr.Invalid("idempotency_key", "the Idempotency-Key header and the body's idempotency_key differ")
+	}
+	return nil
+}
+
+// errorHandler writes the gRPC status as JSON under the matching HTTP status (the gateway's
+// default). A request the gateway itself could not read (malformed JSON, a bad path or query
+// parameter) gets a BadRequest detail too, like every other INVALID_ARGUMENT.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
+		field := "body"
+		if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+			field = "query"
+		}
+		if withBR, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: field, Description: st.Message()},
+		}}); derr == nil {
+			err = withBR.Err()
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+func yamlToJSON(b []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}

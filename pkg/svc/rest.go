@@ -1,0 +1,33 @@
+package svc
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
+)
+
+// startREST opens the service's REST edge, when it has one: the gRPC server also serves an
+// in-memory listener, and the edge calls it there (one code path for both protocols).
+func startREST(ctx context.Context, spec Spec, cfg Config, serverTLS *tls.Config, server *grpcx.Server, logger *slog.Logger) (*rest.Server, error) {
+	if len(spec.REST) == 0 || cfg.RESTAddr == "off" {
+		return nil, nil
+	}
+	edge := grpcx.NewEdgeListener()
+	go func() { _ = server.Serve(edge) }()
+	return rest.Listen(ctx, cfg.RESTAddr, rest.Config{TLS: serverTLS, Edge: edge, Register: spec.REST, OpenAPI: spec.OpenAPI, Logger: logger})
+}
+
+// stopREST stops accepting REST requests and drains those in flight, before the gRPC server
+// that serves them stops.
+func stopREST(s *rest.Server, grace time.Duration) {
+	if s == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+}
