@@ -94,7 +94,9 @@ func ServiceOrg(service string) devca.Org { return testkit.ServiceOrg(service) }
 
 // Service is a running service.
 type Service struct {
-	Addr      string
+	Addr string
+	// RESTAddr is the REST edge's address (empty when the service has none).
+	RESTAddr  string
 	AdminAddr string
 	DSN       string
 	Pool      *pgxpool.Pool
@@ -113,7 +115,7 @@ func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 		t.Fatalf("svctest: write CA: %v", err)
 	}
 	return svc.Config{
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", RESTAddr: "127.0.0.1:0",
 		DatabaseURL: dsn, DatabaseConns: 8, NATSURL: e.NATS.ClientURL(), StreamReplicas: 1,
 		TLSCert: certFile, TLSKey: keyFile, TLSCA: caFile,
 		BSNEncryptionKey: e.keys[0], BSNIndexKey: e.keys[1], PseudonymKey: e.keys[2],
@@ -157,10 +159,12 @@ func (e *Env) Run(t testing.TB, spec svc.Spec, cfg svc.Config) *Service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	type addrs struct{ grpc, admin string }
+	restAddr := make(chan string, 1)
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- svc.Run(ctx, spec, cfg, svc.Hooks{OnServing: func(g, a string) { ready <- addrs{g, a} }})
+		done <- svc.Run(ctx, spec, cfg, svc.Hooks{OnServing: func(g, a string) { ready <- addrs{g, a} },
+			OnServingREST: func(r string) { restAddr <- r }})
 	}()
 	var a addrs
 	select {
@@ -190,7 +194,12 @@ func (e *Env) Run(t testing.TB, spec svc.Spec, cfg svc.Config) *Service {
 			t.Errorf("svctest: %s did not stop within 30 s", spec.Name)
 		}
 	})
-	return &Service{Addr: a.grpc, AdminAddr: a.admin, DSN: testkit.AdminDSN(cfg.DatabaseURL), Pool: pool, Config: cfg}
+	var rest string
+	select {
+	case rest = <-restAddr:
+	default:
+	}
+	return &Service{Addr: a.grpc, RESTAddr: rest, AdminAddr: a.admin, DSN: testkit.AdminDSN(cfg.DatabaseURL), Pool: pool, Config: cfg}
 }
 
 // ClientTLS returns a client TLS configuration for org.

@@ -47,6 +47,7 @@ func SpecWith(o Options) svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50052",
+		DefaultRESTAddr:  ":50072",
 		DefaultAdminAddr: ":9092",
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,

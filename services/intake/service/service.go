@@ -72,6 +72,7 @@ func Spec() svc.Spec {
 		Settings:         settings,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50051",
+		DefaultRESTAddr:  ":50071",
 		DefaultAdminAddr: ":9091",
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,

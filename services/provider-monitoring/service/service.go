@@ -48,6 +48,7 @@ func Spec() svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50053",
+		DefaultRESTAddr:  ":50073",
 		DefaultAdminAddr: ":9093",
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,

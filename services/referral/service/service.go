@@ -37,6 +37,7 @@ func Spec() svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		DefaultGRPCAddr:  ":50054",
+		DefaultRESTAddr:  ":50074",
 		DefaultAdminAddr: ":9094",
 		Migrations:       migrations.Set(),
 		// Referral also serves the partners' Subscriptions API (natsauth.FeedManager).

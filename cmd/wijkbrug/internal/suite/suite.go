@@ -45,7 +45,8 @@ type Options struct {
 	// Ephemeral uses a temporary data directory that is removed on stop.
 	Ephemeral bool
 	// BasePort is the intake port; case-direction, provider-monitoring and referral follow
-	// (+1, +2, +3) and the admin ports are BasePort+40… . 0 picks free ports (tests).
+	// (+1, +2, +3), the REST ports are BasePort+20… and the admin ports BasePort+40… . 0 picks
+	// free ports (tests).
 	BasePort int
 	// PostgresPort and NATSPort; 0 picks free ports.
 	PostgresPort, NATSPort int
@@ -70,9 +71,11 @@ type Partner struct {
 
 // Endpoint is one running service.
 type Endpoint struct {
-	Name      string
-	Service   string // gRPC service full name
-	Addr      string
+	Name    string
+	Service string // gRPC service full name
+	Addr    string
+	// RESTAddr is the REST/JSON edge (same mutual TLS).
+	RESTAddr  string
 	AdminAddr string
 	Database  string
 }
@@ -232,6 +235,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		certFile, keyFile := serviceCertFiles(pkiDir, name)
 		cfg := svc.Config{
 			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
+			RESTAddr:    fmt.Sprintf("127.0.0.1:%d", ports[name][2]),
 			DatabaseURL: s.Postgres.DSNAs(embeddedpg.AppRole, name), DatabaseConns: 16, MigrateOnStart: true,
 			MigrationDatabaseURL: s.Postgres.DSNAs(embeddedpg.OwnerRole, name), DatabaseAppRole: embeddedpg.AppRole,
 			NATSURL: s.NATSURL, StreamReplicas: 1,
@@ -251,7 +255,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			cfg.RateLimit, cfg.UserRateLimit = 0, 0
 		}
 		spec := specs[name]
-		s.Services = append(s.Services, Endpoint{Name: name, Service: spec.Services[0].ServiceName, Addr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, Database: name})
+		s.Services = append(s.Services, Endpoint{Name: name, Service: spec.Services[0].ServiceName, Addr: cfg.GRPCAddr, RESTAddr: cfg.RESTAddr, AdminAddr: cfg.AdminAddr, Database: name})
 		running.Add(1)
 		go func() {
 			defer running.Done()
@@ -318,22 +322,22 @@ func (s *Suite) Endpoint(name string) Endpoint {
 	return Endpoint{}
 }
 
-func servicePorts(base int) (map[string][2]int, error) {
-	out := map[string][2]int{}
+// servicePorts gives each service its gRPC, admin and REST port.
+func servicePorts(base int) (map[string][3]int, error) {
+	out := map[string][3]int{}
 	for i, name := range serviceNames {
 		if base > 0 {
-			out[name] = [2]int{base + i, base + 40 + i}
+			out[name] = [3]int{base + i, base + 40 + i, base + 20 + i}
 			continue
 		}
-		g, err := freePort()
-		if err != nil {
-			return nil, err
+		var p [3]int
+		for j := range p {
+			var err error
+			if p[j], err = freePort(); err != nil {
+				return nil, err
+			}
 		}
-		a, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		out[name] = [2]int{g, a}
+		out[name] = p
 	}
 	return out, nil
 }
