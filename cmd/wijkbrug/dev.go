@@ -16,7 +16,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("dev")
 	dataDir := fs.String("data-dir", ".wijkbrug", "directory that keeps PostgreSQL, JetStream, certificates and keys across restarts")
 	ephemeral := fs.Bool("ephemeral", false, "use a throw-away data directory, removed on exit")
-	basePort := fs.Int("base-port", 50051, "gRPC port of intake; case-direction, provider-monitoring and referral follow; admin ports at +40")
+	basePort := fs.Int("base-port", 50051, "gRPC port of intake; case-direction, provider-monitoring and referral follow; REST ports at +20, admin ports at +40")
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port (127.0.0.1)")
 	natsPort := fs.Int("nats-port", 4222, "NATS port (127.0.0.1)")
 	logLevel := fs.String("log-level", "warn", "service log level: debug, info, warn, error")
@@ -55,9 +55,9 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 		return p
 	}
 	fmt.Fprintf(out, "\nWijkbrug is serving (started in %s).\n\n", s.StartedIn.Round(1e6))
-	fmt.Fprintf(out, "  %-20s %-22s %-22s %s\n", "service", "gRPC (mTLS)", "admin (HTTP)", "gRPC service")
+	fmt.Fprintf(out, "  %-20s %-18s %-18s %-18s %s\n", "service", "gRPC (mTLS)", "REST (mTLS)", "admin (HTTP)", "gRPC service")
 	for _, e := range s.Services {
-		fmt.Fprintf(out, "  %-20s %-22s %-22s %s\n", e.Name, e.Addr, e.AdminAddr, e.Service)
+		fmt.Fprintf(out, "  %-20s %-18s %-18s %-18s %s\n", e.Name, e.Addr, e.RESTAddr, e.AdminAddr, e.Service)
 	}
 	fmt.Fprintf(out, "\n  PostgreSQL  %s (databases: intake, casedirection, providermonitoring, referral)\n", s.Postgres.DSN("<db>"))
 	fmt.Fprintf(out, "  NATS        %s (TLS 1.3 + client certificate; JetStream streams WIJKBRUG_*)\n", s.NATSURL)
@@ -81,6 +81,11 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 	fmt.Fprintf(out, "# a GP submits a signal (three life domains: triage opens case direction)\n%s \\\n    -d '{\"idempotency_key\":\"demo-1\",\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"district_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\",\"LIFE_DOMAIN_MENTAL_HEALTH\",\"LIFE_DOMAIN_SOCIAL_NETWORK\"],\"category\":\"multiple problems\",\"description\":\"Patient has debts and is isolated\"}' \\\n    %s wijkbrug.referral.v1.ReferralService/SubmitSignal\n\n",
 		as("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, suite.DemoDistrict, ref.Addr)
 	fmt.Fprintf(out, "# the GP follows up on its own signal (use the signal_id from the answer)\n%s \\\n    -d '{\"signal_id\":\"<signal_id>\"}' %s wijkbrug.referral.v1.ReferralService/GetSignal\n\n", as("gp", "dr-jansen", "gp", "signal"), ref.Addr)
+	curl := func(who, user, role, purpose string) string {
+		return fmt.Sprintf("curl -s --cacert %s/ca.pem --cert %s/%s.pem --key %s/%s-key.pem \\\n    -H 'X-Wijkbrug-User: %s' -H 'X-Wijkbrug-Role: %s' -H 'X-Wijkbrug-Purpose: %s'", pki, pki, who, pki, who, user, role, purpose)
+	}
+	fmt.Fprintf(out, "# the same over REST/JSON (docs/rest.md; OpenAPI at https://%s/openapi.json)\n%s \\\n    -H 'Idempotency-Key: demo-rest-1' -d '{\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\"],\"category\":\"payment arrears\"}' \\\n    https://%s/v1/signals\n%s \\\n    https://%s/v1/signals/<signal_id>\n\n",
+		ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), ref.RESTAddr)
 	fmt.Fprintf(out, "# a call without a client certificate is refused\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
 	fmt.Fprintf(out, "# watch the events (decoded) as operations (%s/ops.pem) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s\ngo run ./cmd/wijkbrug events -nats %s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", pki, s.NATSURL, s.NATSURL, s.Partners["gp"].Org.OIN)
 	fmt.Fprintf(out, "More examples (case direction, allocation, start of care): README.md. Ctrl-C stops everything.\n")

@@ -2,14 +2,26 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest/rawcall"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -25,6 +37,7 @@ func TestPartnerEdges(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	t.Run("undecodable", func(t *testing.T) { testUndecodable(t, s) })
+	t.Run("rest", func(t *testing.T) { testREST(t, s) })
 }
 
 // badRequestFields returns the fields a status's BadRequest names.
@@ -71,4 +84,169 @@ func testUndecodable(t *testing.T, s *suite.Suite) {
 			t.Logf("%d methods: malformed bytes refused by all, invalid UTF-8 by %d", methods.Len(), utf8Checked)
 		})
 	}
+}
+
+// restClient is an HTTP client with partner's certificate.
+func restClient(t *testing.T, s *suite.Suite, partner string) *http.Client {
+	t.Helper()
+	p := s.Partners[partner]
+	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+type restAnswer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+// call makes one REST call; headers are name, value pairs (acting user first).
+func call(t *testing.T, c *http.Client, method, url, body string, headers ...string) restAnswer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return restAnswer{status: res.StatusCode, body: b, header: res.Header}
+}
+
+// restError decodes a REST error body (a google.rpc.Status as JSON).
+func restError(t *testing.T, a restAnswer) (codes.Code, []string) {
+	t.Helper()
+	var st spb.Status
+	if err := protojson.Unmarshal(a.body, &st); err != nil {
+		t.Fatalf("error body is not a google.rpc.Status: %v: %s", err, a.body)
+	}
+	return codes.Code(st.GetCode()), badRequestFields(status.FromProto(&st).Err())
+}
+
+var gpHeaders = []string{"X-Wijkbrug-User", "dr-jansen", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal"}
+
+// The REST edge is the gRPC service: the same call gives the same answer both ways (mutual TLS
+// on both, against the running suite); an idempotent replay returns the first answer; another
+// organisation's record is NOT_FOUND; what the edge cannot read is 400 with the field named.
+func testREST(t *testing.T, s *suite.Suite) {
+	ref := s.Endpoint("referral")
+	base := "https://" + ref.RESTAddr
+	gp := restClient(t, s, "gp")
+	signal := `{"source_type":"SOURCE_TYPE_GP","legal_basis":"LEGAL_BASIS_WMO","resident_bsn":"123456782",` +
+		`"municipality_code":"GM0363","district_code":"WK036300","life_domains":["LIFE_DOMAIN_FINANCES"],"category":"payment arrears"}`
+
+	first := call(t, gp, "POST", base+"/v1/signals", signal, append(gpHeaders, "Idempotency-Key", "rest-1")...)
+	if first.status != http.StatusOK || first.header.Get("API-Version") == "" {
+		t.Fatalf("submit over REST: %d %s (API-Version %q)", first.status, first.body, first.header.Get("API-Version"))
+	}
+	var submitted referralv1.SubmitSignalResponse
+	if err := protojson.Unmarshal(first.body, &submitted); err != nil || submitted.GetSignalId() == "" {
+		t.Fatalf("submit answer %s: %v", first.body, err)
+	}
+	t.Run("idempotent replay returns the first answer", func(t *testing.T) {
+		again := call(t, gp, "POST", base+"/v1/signals", signal, append(gpHeaders, "Idempotency-Key", "rest-1")...)
+		if again.status != http.StatusOK || string(again.body) != string(first.body) {
+			t.Fatalf("replay: %d %s, first %s", again.status, again.body, first.body)
+		}
+		other := call(t, gp, "POST", base+"/v1/signals", strings.Replace(signal, "payment arrears", "loneliness", 1), append(gpHeaders, "Idempotency-Key", "rest-1")...)
+		if code, fields := restError(t, other); other.status != http.StatusBadRequest || code != codes.InvalidArgument || !slices.Contains(fields, "idempotency_key") {
+			t.Fatalf("same key, other request: %d %s", other.status, other.body)
+		}
+		body := strings.Replace(signal, "{", `{"idempotency_key":"rest-2",`, 1)
+		both := call(t, gp, "POST", base+"/v1/signals", body, append(gpHeaders, "Idempotency-Key", "rest-3")...)
+		if _, fields := restError(t, both); both.status != http.StatusBadRequest || !slices.Contains(fields, "idempotency_key") {
+			t.Fatalf("header and body keys differ: %d %s", both.status, both.body)
+		}
+	})
+	t.Run("same answer over gRPC and REST", func(t *testing.T) {
+		viaGRPC, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr)).GetSignal(
+			acting(t, "dr-jansen", "gp", "signal"), &referralv1.GetSignalRequest{SignalId: submitted.GetSignalId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := call(t, gp, "GET", base+"/v1/signals/"+submitted.GetSignalId(), "", gpHeaders...)
+		var viaREST referralv1.GetSignalResponse
+		if err := protojson.Unmarshal(a.body, &viaREST); a.status != http.StatusOK || err != nil {
+			t.Fatalf("get over REST: %d %s %v", a.status, a.body, err)
+		}
+		if !proto.Equal(viaGRPC, &viaREST) || viaREST.GetSignal().GetResidentBsn() != "123456782" || viaREST.GetSignal().GetReporter() != "dr-jansen" {
+			t.Fatalf("gRPC and REST differ:\n%v\n%v", viaGRPC, &viaREST)
+		}
+		// The wire names are the proto field names.
+		if !strings.Contains(string(a.body), `"resident_bsn":"123456782"`) {
+			t.Fatalf("JSON names: %s", a.body)
+		}
+	})
+	t.Run("another organisation's signal is NOT_FOUND", func(t *testing.T) {
+		a := call(t, restClient(t, s, "housing"), "GET", base+"/v1/signals/"+submitted.GetSignalId(), "",
+			"X-Wijkbrug-User", "h1", "X-Wijkbrug-Role", "housing_officer", "X-Wijkbrug-Purpose", "signal")
+		if code, _ := restError(t, a); a.status != http.StatusNotFound || code != codes.NotFound {
+			t.Fatalf("want 404, got %d %s", a.status, a.body)
+		}
+	})
+	t.Run("acting user required", func(t *testing.T) {
+		a := call(t, gp, "GET", base+"/v1/signals/"+submitted.GetSignalId(), "",
+			"X-Wijkbrug-User", "dr-jansen", "Grpc-Metadata-X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal")
+		if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated || !slices.Contains(fields, "metadata x-wijkbrug-role") {
+			t.Fatalf("want 401 naming the role header, got %d %s", a.status, a.body)
+		}
+	})
+	t.Run("without a client certificate the connection is refused", func(t *testing.T) {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}}}
+		if res, err := c.Get(base + "/openapi.json"); err == nil {
+			res.Body.Close()
+			t.Fatalf("a client without a certificate got %d", res.StatusCode)
+		}
+	})
+	t.Run("bad bytes are 400", func(t *testing.T) {
+		for name, body := range map[string]string{
+			"malformed JSON":      `{"source_type":`,
+			"invalid UTF-8":       strings.Replace(signal, "payment arrears", "pay\xff\xfe", 1),
+			"unknown enum name":   strings.Replace(signal, "SOURCE_TYPE_GP", "SOURCE_TYPE_NONSENSE", 1),
+			"unknown field":       strings.Replace(signal, "{", `{"no_such_field":1,`, 1),
+			"number for a string": strings.Replace(signal, `"GM0363"`, `363`, 1),
+		} {
+			a := call(t, gp, "POST", base+"/v1/signals", body, append(gpHeaders, "Idempotency-Key", "bad-"+name)...)
+			if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || len(fields) == 0 {
+				t.Errorf("%s: want 400 with a BadRequest, got %d %s", name, a.status, a.body)
+			}
+		}
+	})
+	t.Run("OpenAPI document served", func(t *testing.T) {
+		a := call(t, gp, "GET", base+"/openapi.json", "")
+		var doc struct {
+			OpenAPI string                    `json:"openapi"`
+			Paths   map[string]map[string]any `json:"paths"`
+		}
+		if err := json.Unmarshal(a.body, &doc); err != nil || a.status != http.StatusOK || !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/v1/signals"]["post"] == nil {
+			t.Fatalf("openapi.json: %d %v %.200s", a.status, err, a.body)
+		}
+	})
 }
