@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"go.yaml.in/yaml/v3"
@@ -193,6 +195,10 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 		r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 			name := fd.Name()
 			switch {
+			case fd.IsExtension():
+				notes = append(notes, predefined(target, fd)...)
+			case name == "uuid" && v.Bool():
+				set(target, "format", "uuid")
 			case name == "len":
 				set(target, "minLength", v.String())
 				set(target, "maxLength", v.String())
@@ -200,6 +206,8 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 				if name == "not_in" && slices.Contains(listInts(v), 0) || name == "defined_only" && rules.GetRequired() {
 					dropUnspecified(target)
 				}
+			case fd.Kind() == protoreflect.MessageKind:
+				notes = append(notes, fmt.Sprintf("%s %s", name, timestampText(v.Message())))
 			case ruleKeywords[name] != "":
 				kw := ruleKeywords[name]
 				if asString && (kw == "minimum" || kw == "maximum") {
@@ -227,6 +235,35 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 		}
 	}
 	return nil
+}
+
+// matchesRe finds the regular expression of a CEL rule of the form this.matches('…').
+var matchesRe = regexp.MustCompile(`this\.matches\('((?:[^'\\]|\\.)*)'\)`)
+
+// predefined applies a predefined rule (an extension of protovalidate's rules, such as
+// wijkbrug.common.v1's date or municipality code): its pattern becomes the schema's pattern,
+// its message a note.
+func predefined(s *yaml.Node, fd protoreflect.FieldDescriptor) []string {
+	rules, _ := proto.GetExtension(fd.Options(), validate.E_Predefined).(*validate.PredefinedRules)
+	var notes []string
+	for _, c := range rules.GetCel() {
+		if m := matchesRe.FindStringSubmatch(c.GetExpression()); m != nil && get(s, "pattern") == nil {
+			set(s, "pattern", strings.ReplaceAll(m[1], `\\`, `\`))
+		}
+		if fd.Name() == "date" {
+			set(s, "format", "date")
+		}
+		if c.GetMessage() != "" {
+			notes = append(notes, c.GetMessage())
+		}
+	}
+	return notes
+}
+
+// timestampText shows a timestamp bound (seconds, nanos) as RFC 3339.
+func timestampText(m protoreflect.Message) string {
+	secs := m.Get(m.Descriptor().Fields().ByName("seconds")).Int()
+	return time.Unix(secs, 0).UTC().Format(time.RFC3339)
 }
 
 func listInts(v protoreflect.Value) []int64 {
@@ -331,12 +368,17 @@ func get(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// set sets key to a string, or to an integer when value is one.
 func set(m *yaml.Node, key, value string) {
+	tag := "!!str"
+	if _, err := strconv.ParseInt(value, 10, 64); err == nil {
+		tag = "!!int"
+	}
 	if n := get(m, key); n != nil {
-		n.Value, n.Tag, n.Style = value, "", 0
+		n.Value, n.Tag, n.Style = value, tag, 0
 		return
 	}
-	m.Content = append(m.Content, str(key), &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+	m.Content = append(m.Content, str(key), &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value})
 }
 
 func setScalar(m *yaml.Node, key string, v protoreflect.Value) {
