@@ -207,7 +207,9 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 					dropUnspecified(target)
 				}
 			case fd.Kind() == protoreflect.MessageKind:
-				notes = append(notes, fmt.Sprintf("%s %s", name, timestampText(v.Message())))
+				if fd.Message().FullName() == "google.protobuf.Timestamp" {
+					notes = append(notes, fmt.Sprintf("%s %s", name, timestampText(v.Message())))
+				}
 			case ruleKeywords[name] != "":
 				kw := ruleKeywords[name]
 				if asString && (kw == "minimum" || kw == "maximum") {
@@ -343,7 +345,9 @@ func headerParameters() *yaml.Node {
 	add := func(name string, required bool, desc string) {
 		m := &yaml.Node{Kind: yaml.MappingNode}
 		schema := &yaml.Node{Kind: yaml.MappingNode}
-		schema.Content = append(schema.Content, str("type"), str("string"), str("minLength"), str("1"), str("maxLength"), str("200"))
+		schema.Content = append(schema.Content, str("type"), str("string"))
+		set(schema, "minLength", "1")
+		set(schema, "maxLength", "200")
 		m.Content = append(m.Content, str("name"), str(name), str("in"), str("header"),
 			str("required"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(required)},
 			str("description"), str(desc), str("schema"), schema)

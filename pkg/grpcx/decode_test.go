@@ -49,8 +49,29 @@ func TestUndecodableRequestsAreInvalidArgument(t *testing.T) {
 			}
 		})
 	}
-	res, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+	res, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 	if err != nil || res.GetSignal().GetReporter() != "u1/gp/signal-intake" {
 		t.Fatalf("a good request after bad ones: %v %v", res, err)
+	}
+}
+
+// The field rules in the protos are enforced before the handler: every broken rule is named.
+func TestFieldRulesAreEnforced(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	_, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "not-a-uuid"})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument {
+		t.Fatalf("want INVALID_ARGUMENT, got %v", err)
+	}
+	var fields []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) != 1 || fields[0] != "signal_id" {
+		t.Fatalf("want signal_id named, got %v", fields)
 	}
 }

@@ -31,6 +31,18 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// Signal ids the stub reacts to (ids are UUIDs: the proto says so).
+const (
+	idOK       = "00000000-0000-4000-8000-000000000000"
+	idPanic    = "00000000-0000-4000-8000-000000000001"
+	idInvalid  = "00000000-0000-4000-8000-000000000002"
+	idMissing  = "00000000-0000-4000-8000-000000000003"
+	idInternal = "00000000-0000-4000-8000-000000000004"
+	idDBDown   = "00000000-0000-4000-8000-000000000005"
+	idNATSDown = "00000000-0000-4000-8000-000000000006"
+	idPeerDown = "00000000-0000-4000-8000-000000000007"
+)
+
 // stub answers GetSignal according to the requested id, so one server covers every edge case.
 type stub struct {
 	referralv1.UnimplementedReferralServiceServer
@@ -38,19 +50,19 @@ type stub struct {
 
 func (stub) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
 	switch req.GetSignalId() {
-	case "panic":
+	case idPanic:
 		panic("boom")
-	case "invalid":
+	case idInvalid:
 		return nil, apperr.Invalid("signal_id", "bad")
-	case "missing":
+	case idMissing:
 		return nil, apperr.NotFound("signal", "missing")
-	case "internal":
+	case idInternal:
 		return nil, errors.New("invariant broken: secret detail")
-	case "db-down":
+	case idDBDown:
 		return nil, fmt.Errorf("begin: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
-	case "nats-down":
+	case idNATSDown:
 		return nil, fmt.Errorf("publish: %w", nats.ErrNoResponders)
-	case "peer-down":
+	case idPeerDown:
 		return nil, apperr.Unavailable("peer unreachable", errors.New("dial"))
 	}
 	c, _ := identity.From(ctx)
@@ -148,7 +160,7 @@ func TestConnectionsWithoutValidClientCertificateAreRefused(t *testing.T) {
 	}
 	for name, conf := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := f.client(t, conf).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "x"})
+			_, err := f.client(t, conf).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 			if status.Code(err) != codes.Unavailable {
 				t.Fatalf("want the connection refused (UNAVAILABLE), got %v", err)
 			}
@@ -179,7 +191,7 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 	f := start(t)
 	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
 
-	resp, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+	resp, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,18 +201,18 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 
 	noUser, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := gp.GetSignal(noUser, &referralv1.GetSignalRequest{SignalId: "ok"}); status.Code(err) != codes.Unauthenticated {
+	if _, err := gp.GetSignal(noUser, &referralv1.GetSignalRequest{SignalId: idOK}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("missing acting user: want UNAUTHENTICATED, got %v", err)
 	}
 	if _, err := gp.SubmitSignal(ctx(t), &referralv1.SubmitSignalRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("method without a rule: want PERMISSION_DENIED, got %v", err)
 	}
 	team := f.client(t, f.as(t, f.ca, "TEAM", time.Now().Add(time.Hour)))
-	if _, err := team.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := team.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("org type not in rule: want PERMISSION_DENIED, got %v", err)
 	}
 
-	_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "invalid"})
+	_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idInvalid})
 	st := status.Convert(err)
 	if st.Code() != codes.InvalidArgument || len(st.Details()) != 1 {
 		t.Fatalf("typed error: %v", err)
@@ -208,16 +220,16 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 	if br, ok := st.Details()[0].(*errdetails.BadRequest); !ok || br.GetFieldViolations()[0].GetField() != "signal_id" {
 		t.Fatalf("field violation missing: %v", st.Details())
 	}
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "missing"}); status.Code(err) != codes.NotFound {
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idMissing}); status.Code(err) != codes.NotFound {
 		t.Fatalf("not found: %v", err)
 	}
-	_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "internal"})
+	_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idInternal})
 	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "secret detail") {
 		t.Fatalf("internal errors must be masked: %v", err)
 	}
 	// Transient failures of PostgreSQL, NATS or a peer are UNAVAILABLE with retry advice, so a
 	// standard gRPC retry policy retries them.
-	for _, id := range []string{"db-down", "nats-down", "peer-down"} {
+	for _, id := range []string{idDBDown, idNATSDown, idPeerDown} {
 		_, err = gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: id})
 		st := status.Convert(err)
 		if st.Code() != codes.Unavailable {
@@ -236,10 +248,10 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 			t.Fatalf("%s: the cause must not reach the caller: %v", id, err)
 		}
 	}
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "panic"}); status.Code(err) != codes.Internal {
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idPanic}); status.Code(err) != codes.Internal {
 		t.Fatalf("panic: want INTERNAL, got %v", err)
 	}
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"}); err != nil {
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
 		t.Fatalf("the server must survive a panic: %v", err)
 	}
 }

@@ -64,7 +64,7 @@ func TestRateLimitPerOrganisation(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cc.Close()
-		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 		return err
 	}
 	a, _ := gpTLS(t, ca, "00000001000000000001")
@@ -174,7 +174,7 @@ func TestDenyListReloadsWithoutRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cc.Close()
-		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 		return err
 	}
 	if err := call(); err != nil {

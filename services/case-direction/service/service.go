@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/peers"
@@ -52,6 +54,8 @@ func SpecWith(o Options) svc.Spec {
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
+		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler},
+		OpenAPI:          apidoc.Document("casedirection"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			interval := s.WatchInterval
 			if o.WatchInterval > 0 {

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
@@ -77,6 +79,8 @@ func Spec() svc.Spec {
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc},
+		REST:             []rest.Registrar{intakev1.RegisterIntakeServiceHandler},
+		OpenAPI:          apidoc.Document("intake"),
 		Setup: func(ctx context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			if err := settings.check(); err != nil {
 				return nil, err

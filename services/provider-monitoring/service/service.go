@@ -14,9 +14,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/peers"
@@ -53,6 +55,8 @@ func Spec() svc.Spec {
 		Migrations:       migrations.Set(),
 		Policy:           grpcport.Policy,
 		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
+		REST:             []rest.Registrar{providermonitoringv1.RegisterProviderMonitoringServiceHandler},
+		OpenAPI:          apidoc.Document("providermonitoring"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			tl, err := timelinessRules(*s)
 			if err != nil {

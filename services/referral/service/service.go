@@ -8,10 +8,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	"github.com/wijkbrug/wijkbrug/pkg/feed"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/peers"
@@ -43,6 +45,8 @@ func Spec() svc.Spec {
 		// Referral also serves the partners' Subscriptions API (natsauth.FeedManager).
 		Policy:   feed.WithPolicy(grpcport.Policy),
 		Services: []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc, subscriptionsv1.SubscriptionService_ServiceDesc},
+		REST:     []rest.Registrar{referralv1.RegisterReferralServiceHandler},
+		OpenAPI:  apidoc.Document("referral"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
 				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")

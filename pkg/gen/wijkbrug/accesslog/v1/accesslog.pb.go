@@ -11,6 +11,7 @@
 package accesslogv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -631,14 +632,15 @@ var File_wijkbrug_accesslog_v1_accesslog_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\n" +
-	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xc7\x01\n" +
-	"\x1bStartEmergencyAccessRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"%wijkbrug/accesslog/v1/accesslog.proto\x12\x15wijkbrug.accesslog.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xdd\x01\n" +
+	"\x1bStartEmergencyAccessRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
 	"objectType\x12\x1b\n" +
 	"\tobject_id\x18\x03 \x01(\tR\bobjectId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\x12)\n" +
-	"\x10duration_minutes\x18\x05 \x01(\x05R\x0fdurationMinutes\"\xbf\x02\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x125\n" +
+	"\x10duration_minutes\x18\x05 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf0\x01(\x00R\x0fdurationMinutes\"\xbf\x02\n" +
 	"\x0eEmergencyGrant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
@@ -653,15 +655,16 @@ const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"[\n" +
 	"\x1cStartEmergencyAccessResponse\x12;\n" +
-	"\x05grant\x18\x01 \x01(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x05grant\"N\n" +
-	"\x1aListEmergencyAccessRequest\x120\n" +
-	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\\\n" +
+	"\x05grant\x18\x01 \x01(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x05grant\"k\n" +
+	"\x1aListEmergencyAccessRequest\x12M\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x05since\"\\\n" +
 	"\x1bListEmergencyAccessResponse\x12=\n" +
-	"\x06grants\x18\x01 \x03(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x06grants\"\xac\x01\n" +
-	"\x19ListResidentAccessRequest\x12!\n" +
-	"\fresident_bsn\x18\x01 \x01(\tR\vresidentBsn\x120\n" +
-	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x06grants\x18\x01 \x03(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x06grants\"\xe3\x01\n" +
+	"\x19ListResidentAccessRequest\x12/\n" +
+	"\fresident_bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12M\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x05since\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\xca\x03\n" +
 	"\vAccessEntry\x12*\n" +

@@ -12,7 +12,9 @@
 package casedirectionv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -4789,7 +4791,7 @@ var File_wijkbrug_casedirection_v1_casedirection_proto protoreflect.FileDescript
 
 const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\n" +
-	"-wijkbrug/casedirection/v1/casedirection.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x80\x01\n" +
+	"-wijkbrug/casedirection/v1/casedirection.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x80\x01\n" +
 	"\bDirector\x12'\n" +
 	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x12\x19\n" +
 	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x120\n" +
@@ -4842,13 +4844,13 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x06active\x18\t \x01(\bR\x06active\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtJ\x04\b\x02\x10\x03\"\xaf\x01\n" +
-	"\tGoalInput\x12\x17\n" +
-	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12?\n" +
-	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\n" +
-	"lifeDomain\x12%\n" +
-	"\x0ebaseline_score\x18\x03 \x01(\x05R\rbaselineScore\x12!\n" +
-	"\ftarget_score\x18\x04 \x01(\x05R\vtargetScore\"\x80\x02\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtJ\x04\b\x02\x10\x03\"\xdc\x01\n" +
+	"\tGoalInput\x12$\n" +
+	"\agoal_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12I\n" +
+	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"lifeDomain\x120\n" +
+	"\x0ebaseline_score\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18c(\x00R\rbaselineScore\x12,\n" +
+	"\ftarget_score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18c(\x00R\vtargetScore\"\x80\x02\n" +
 	"\n" +
 	"GoalAction\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
@@ -4897,10 +4899,10 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
-	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAtJ\x04\b\x02\x10\x03\"\xd3\x01\n" +
-	"\bAttendee\x12Q\n" +
-	"\x11organisation_type\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12'\n" +
+	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAtJ\x04\b\x02\x10\x03\"\xeb\x01\n" +
+	"\bAttendee\x12[\n" +
+	"\x11organisation_type\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\x12\x1a\n" +
 	"\bexternal\x18\x04 \x01(\bR\bexternalJ\x04\b\x01\x10\x02\"\xd7\x01\n" +
 	"\x0eCaseConference\x12\x0e\n" +
@@ -4948,166 +4950,168 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rnext_check_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\"b\n" +
 	"\vStatusCount\x12=\n" +
 	"\x06status\x18\x01 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xa5\x03\n" +
-	"\x0fOpenCaseRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1b\n" +
-	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12\x19\n" +
-	"\bteam_oin\x18\x06 \x01(\tR\ateamOin\x12A\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x124\n" +
-	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12C\n" +
-	"\tresidents\x18\t \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\"G\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\x9b\x04\n" +
+	"\x0fOpenCaseRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12(\n" +
+	"\tintake_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x129\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12R\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12A\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x14baselineAssessmentId\x12M\n" +
+	"\tresidents\x18\t \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymB\b\xbaH\x05\x92\x01\x02\x10dR\tresidents\"G\n" +
 	"\x10OpenCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\")\n" +
-	"\x0eGetCaseRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\"F\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"6\n" +
+	"\x0eGetCaseRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"F\n" +
 	"\x0fGetCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x82\x01\n" +
-	"\x15AssignDirectorRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12'\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x99\x01\n" +
+	"\x15AssignDirectorRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\"M\n" +
 	"\x16AssignDirectorResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x96\x03\n" +
-	"\x18RequestAllocationRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
-	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12)\n" +
-	"\x10product_category\x18\x04 \x01(\tR\x0fproductCategory\x12!\n" +
-	"\fproduct_code\x18\x05 \x01(\tR\vproductCode\x12\x1d\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xaa\x04\n" +
+	"\x18RequestAllocationRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12/\n" +
+	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
+	"\x10product_category\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\a \x01(\tR\aendDate\x122\n" +
-	"\x06volume\x18\f \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12\x19\n" +
-	"\bgoal_ids\x18\v \x03(\tR\agoalIdsJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
+	"start_date\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"\bend_date\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
+	"\x06volume\x18\f \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12*\n" +
+	"\bgoal_ids\x18\v \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIdsJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
 	"J\x04\b\n" +
 	"\x10\vR\rvolume_amountR\vvolume_unitR\x10volume_frequency\"}\n" +
 	"\x19RequestAllocationResponse\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x8f\x02\n" +
-	"\x10ListCasesRequest\x12A\n" +
-	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\bstatuses\x128\n" +
-	"\x18director_professional_id\x18\x02 \x01(\tR\x16directorProfessionalId\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xc6\x02\n" +
+	"\x10ListCasesRequest\x12R\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bstatuses\x128\n" +
+	"\x18director_professional_id\x18\x02 \x01(\tR\x16directorProfessionalId\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\x12!\n" +
-	"\fhousehold_id\x18\x05 \x01(\tR\vhouseholdId\x12\x1f\n" +
-	"\vresident_id\x18\x06 \x01(\tR\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12.\n" +
+	"\fhousehold_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
+	"\vresident_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\"\xb9\x01\n" +
 	"\x11ListCasesResponse\x12<\n" +
 	"\x05cases\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.CaseSummaryR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12>\n" +
-	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\x90\x02\n" +
-	"\x10AdoptPlanRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12:\n" +
-	"\x05goals\x18\x03 \x03(\v2$.wijkbrug.casedirection.v1.GoalInputR\x05goals\x12'\n" +
-	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12,\n" +
-	"\x12resident_agreed_on\x18\x05 \x01(\tR\x10residentAgreedOn\x12'\n" +
-	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\"H\n" +
+	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\xcd\x02\n" +
+	"\x10AdoptPlanRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
+	"\x05goals\x18\x03 \x03(\v2$.wijkbrug.casedirection.v1.GoalInputB\b\xbaH\x05\x92\x01\x02\x10dR\x05goals\x12'\n" +
+	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12:\n" +
+	"\x12resident_agreed_on\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x10residentAgreedOn\x125\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x0eevaluationDate\"H\n" +
 	"\x11AdoptPlanResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"]\n" +
-	"\x19StartPlanExecutionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\"Q\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"t\n" +
+	"\x19StartPlanExecutionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"Q\n" +
 	"\x1aStartPlanExecutionResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xbf\x01\n" +
-	"\x14AddGoalActionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
-	"\agoal_id\x18\x03 \x01(\tR\x06goalId\x12\x1f\n" +
-	"\vreferral_id\x18\x04 \x01(\tR\n" +
-	"referralId\x12+\n" +
-	"\x11allocation_number\x18\x05 \x01(\tR\x10allocationNumber\"L\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x91\x02\n" +
+	"\x14AddGoalActionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12$\n" +
+	"\agoal_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12,\n" +
+	"\vreferral_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12L\n" +
+	"\x11allocation_number\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"L\n" +
 	"\x15AddGoalActionResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xb0\x01\n" +
-	"\x14SetGoalStatusRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
-	"\agoal_id\x18\x03 \x01(\tR\x06goalId\x12=\n" +
-	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x06status\"L\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xde\x01\n" +
+	"\x14SetGoalStatusRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12$\n" +
+	"\agoal_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12G\n" +
+	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"L\n" +
 	"\x15SetGoalStatusResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xe5\x02\n" +
-	"\x17RecordEvaluationRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12#\n" +
-	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x124\n" +
-	"\x16baseline_assessment_id\x18\b \x01(\tR\x14baselineAssessmentId\x12I\n" +
-	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x123\n" +
-	"\x16check_in_interval_days\x18\x06 \x01(\x05R\x13checkInIntervalDays\x12\x1f\n" +
-	"\vwatch_until\x18\a \x01(\tR\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xba\x03\n" +
+	"\x17RecordEvaluationRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x120\n" +
+	"\rassessment_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\fassessmentId\x12A\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x14baselineAssessmentId\x12S\n" +
+	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionB\b\xbaH\x05\x82\x01\x02\x10\x01R\bdecision\x12?\n" +
+	"\x16check_in_interval_days\x18\x06 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xee\x02(\x00R\x13checkInIntervalDays\x12-\n" +
+	"\vwatch_until\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\n" +
 	"watchUntilJ\x04\b\x03\x10\x04R\x06scores\"t\n" +
 	"\x18RecordEvaluationResponse\x12#\n" +
 	"\revaluation_id\x18\x01 \x01(\tR\fevaluationId\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd9\x01\n" +
-	"\x1bRecordCaseConferenceRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x17\n" +
-	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12A\n" +
-	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeR\tattendees\x12\x1c\n" +
-	"\tdecisions\x18\x05 \x03(\tR\tdecisions\"x\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x92\x02\n" +
+	"\x1bRecordCaseConferenceRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12%\n" +
+	"\aheld_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x06heldOn\x12K\n" +
+	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeB\b\xbaH\x05\x92\x01\x02\x10dR\tattendees\x12&\n" +
+	"\tdecisions\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\tdecisions\"x\n" +
 	"\x1cRecordCaseConferenceResponse\x12#\n" +
 	"\rconference_id\x18\x01 \x01(\tR\fconferenceId\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"j\n" +
-	"\x0eCheckInRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x16\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x81\x01\n" +
+	"\x0eCheckInRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12\x16\n" +
 	"\x06reopen\x18\x03 \x01(\bR\x06reopen\"F\n" +
 	"\x0fCheckInResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xee\x01\n" +
-	"\x1aRecordSafetyConcernRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12@\n" +
-	"\x04kind\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindR\x04kind\x12L\n" +
-	"\rmeldcode_step\x18\x04 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepR\fmeldcodeStep\"R\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x99\x02\n" +
+	"\x1aRecordSafetyConcernRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12J\n" +
+	"\x04kind\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12V\n" +
+	"\rmeldcode_step\x18\x04 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepB\b\xbaH\x05\x82\x01\x02\x10\x01R\fmeldcodeStep\"R\n" +
 	"\x1bRecordSafetyConcernResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xf1\x01\n" +
-	"\x0fHandOverRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12J\n" +
-	"\trecipient\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientR\trecipient\x12#\n" +
-	"\rrecipient_oin\x18\x04 \x01(\tR\frecipientOin\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"G\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xae\x02\n" +
+	"\x0fHandOverRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12T\n" +
+	"\trecipient\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientB\b\xbaH\x05\x82\x01\x02\x10\x01R\trecipient\x121\n" +
+	"\rrecipient_oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\frecipientOin\x129\n" +
+	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"G\n" +
 	"\x10HandOverResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xc7\x01\n" +
-	"\x10CloseCaseRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x126\n" +
-	"\x06result\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultR\x06result\x12#\n" +
-	"\rassessment_id\x18\x05 \x01(\tR\fassessmentIdJ\x04\b\x04\x10\x05R\x0eclosing_scores\"H\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xf5\x01\n" +
+	"\x10CloseCaseRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12@\n" +
+	"\x06result\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06result\x120\n" +
+	"\rassessment_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\fassessmentIdJ\x04\b\x04\x10\x05R\x0eclosing_scores\"H\n" +
 	"\x11CloseCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x80\x03\n" +
-	"\x15AddInvolvementRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12Q\n" +
-	"\x11organisation_type\x18\t \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationType\x12)\n" +
-	"\x10organisation_oin\x18\x04 \x01(\tR\x0forganisationOin\x12'\n" +
-	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12>\n" +
-	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleR\x04role\x12\x1d\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd5\x03\n" +
+	"\x15AddInvolvementRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12[\n" +
+	"\x11organisation_type\x18\t \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x127\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12'\n" +
+	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12H\n" +
+	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12+\n" +
 	"\n" +
-	"valid_from\x18\a \x01(\tR\tvalidFrom\x12\x19\n" +
-	"\bvalid_to\x18\b \x01(\tR\avalidToJ\x04\b\x03\x10\x04\"\x97\x01\n" +
+	"valid_from\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12'\n" +
+	"\bvalid_to\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidToJ\x04\b\x03\x10\x04\"\x97\x01\n" +
 	"\x16AddInvolvementResponse\x12H\n" +
 	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x9b\x01\n" +
-	"\x15EndInvolvementRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12%\n" +
-	"\x0einvolvement_id\x18\x03 \x01(\tR\rinvolvementId\x12\x19\n" +
-	"\bvalid_to\x18\x04 \x01(\tR\avalidTo\"\x97\x01\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xcd\x01\n" +
+	"\x15EndInvolvementRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x122\n" +
+	"\x0einvolvement_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\rinvolvementId\x12'\n" +
+	"\bvalid_to\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidTo\"\x97\x01\n" +
 	"\x16EndInvolvementResponse\x12H\n" +
 	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"2\n" +
-	"\x17ListInvolvementsRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\"f\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"?\n" +
+	"\x17ListInvolvementsRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"f\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
-	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xba\x01\n" +
-	"\x1bCheckCaseInvolvementRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
+	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xdf\x01\n" +
+	"\x1bCheckCaseInvolvementRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
 	"\binvolved\x18\x01 \x01(\bR\binvolved\"3\n" +
 	"\x18ListCaseResidentsRequest\x12\x17\n" +
@@ -5176,13 +5180,13 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
 	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
 	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
-	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xc2\x12\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\x9d\x13\n" +
 	"\x14CaseDirectionService\x12c\n" +
-	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12`\n" +
-	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\x12u\n" +
+	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12}\n" +
+	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/cases/{case_id}\x12u\n" +
 	"\x0eAssignDirector\x120.wijkbrug.casedirection.v1.AssignDirectorRequest\x1a1.wijkbrug.casedirection.v1.AssignDirectorResponse\x12~\n" +
-	"\x11RequestAllocation\x123.wijkbrug.casedirection.v1.RequestAllocationRequest\x1a4.wijkbrug.casedirection.v1.RequestAllocationResponse\x12f\n" +
-	"\tListCases\x12+.wijkbrug.casedirection.v1.ListCasesRequest\x1a,.wijkbrug.casedirection.v1.ListCasesResponse\x12f\n" +
+	"\x11RequestAllocation\x123.wijkbrug.casedirection.v1.RequestAllocationRequest\x1a4.wijkbrug.casedirection.v1.RequestAllocationResponse\x12y\n" +
+	"\tListCases\x12+.wijkbrug.casedirection.v1.ListCasesRequest\x1a,.wijkbrug.casedirection.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12f\n" +
 	"\tAdoptPlan\x12+.wijkbrug.casedirection.v1.AdoptPlanRequest\x1a,.wijkbrug.casedirection.v1.AdoptPlanResponse\x12\x81\x01\n" +
 	"\x12StartPlanExecution\x124.wijkbrug.casedirection.v1.StartPlanExecutionRequest\x1a5.wijkbrug.casedirection.v1.StartPlanExecutionResponse\x12r\n" +
 	"\rAddGoalAction\x12/.wijkbrug.casedirection.v1.AddGoalActionRequest\x1a0.wijkbrug.casedirection.v1.AddGoalActionResponse\x12r\n" +
@@ -5194,8 +5198,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bHandOver\x12*.wijkbrug.casedirection.v1.HandOverRequest\x1a+.wijkbrug.casedirection.v1.HandOverResponse\x12f\n" +
 	"\tCloseCase\x12+.wijkbrug.casedirection.v1.CloseCaseRequest\x1a,.wijkbrug.casedirection.v1.CloseCaseResponse\x12u\n" +
 	"\x0eAddInvolvement\x120.wijkbrug.casedirection.v1.AddInvolvementRequest\x1a1.wijkbrug.casedirection.v1.AddInvolvementResponse\x12u\n" +
-	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12{\n" +
-	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponse\x12\x87\x01\n" +
+	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12\xa5\x01\n" +
+	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/involvements\x12\x87\x01\n" +
 	"\x14CheckCaseInvolvement\x126.wijkbrug.casedirection.v1.CheckCaseInvolvementRequest\x1a7.wijkbrug.casedirection.v1.CheckCaseInvolvementResponse\x12~\n" +
 	"\x11ListCaseResidents\x123.wijkbrug.casedirection.v1.ListCaseResidentsRequest\x1a4.wijkbrug.casedirection.v1.ListCaseResidentsResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 

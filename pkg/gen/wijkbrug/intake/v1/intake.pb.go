@@ -11,8 +11,10 @@
 package intakev1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	v11 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -4590,7 +4592,7 @@ var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a#wijkbrug/referral/v1/referral.proto\"\xbb\a\n" +
+	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a#wijkbrug/referral/v1/referral.proto\"\xbb\a\n" +
 	"\x06Intake\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12\x1d\n" +
@@ -4618,57 +4620,58 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x15triage_policy_version\x18\x12 \x01(\x05R\x13triagePolicyVersion\x126\n" +
 	"\x17failed_contact_attempts\x18\x13 \x01(\x05R\x15failedContactAttempts\x121\n" +
 	"\x15merged_into_intake_id\x18\x14 \x01(\tR\x12mergedIntoIntakeId\x12/\n" +
-	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\"\xa9\x03\n" +
-	"\x15RegisterIntakeRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x125\n" +
-	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12!\n" +
-	"\fresident_bsn\x18\x03 \x01(\tR\vresidentBsn\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12\x1a\n" +
-	"\bquestion\x18\x06 \x01(\tR\bquestion\x12A\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x125\n" +
-	"\aurgency\x18\b \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyR\aurgency\x12%\n" +
+	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\"\x82\x04\n" +
+	"\x15RegisterIntakeRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12?\n" +
+	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
+	"\fresident_bsn\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
+	"\bquestion\x18\x06 \x01(\tR\bquestion\x12R\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12?\n" +
+	"\aurgency\x18\b \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\aurgency\x12%\n" +
 	"\x0esafety_concern\x18\t \x01(\bR\rsafetyConcern\"\x85\x01\n" +
 	"\x16RegisterIntakeResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x127\n" +
-	"\x05match\x18\x02 \x01(\v2!.wijkbrug.intake.v1.ResidentMatchR\x05match\"/\n" +
-	"\x10GetIntakeRequest\x12\x1b\n" +
-	"\tintake_id\x18\x01 \x01(\tR\bintakeId\"G\n" +
+	"\x05match\x18\x02 \x01(\v2!.wijkbrug.intake.v1.ResidentMatchR\x05match\"<\n" +
+	"\x10GetIntakeRequest\x12(\n" +
+	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"G\n" +
 	"\x11GetIntakeResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"Z\n" +
-	"\x12StartTriageRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tintake_id\x18\x02 \x01(\tR\bintakeId\"I\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"q\n" +
+	"\x12StartTriageRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"I\n" +
 	"\x13StartTriageResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xbb\x01\n" +
-	"\x13DecideTriageRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12;\n" +
-	"\aoutcome\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\x12!\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xdc\x01\n" +
+	"\x13DecideTriageRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12E\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12!\n" +
 	"\fapply_policy\x18\x04 \x01(\bR\vapplyPolicy\"J\n" +
 	"\x14DecideTriageResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xb2\x01\n" +
-	"\x1bRecordContactAttemptRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x123\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindR\x04kind\x12\x18\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xd3\x01\n" +
+	"\x1bRecordContactAttemptRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12=\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x18\n" +
 	"\areached\x18\x04 \x01(\bR\areached\"R\n" +
 	"\x1cRecordContactAttemptResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"]\n" +
-	"\x15WithdrawIntakeRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tintake_id\x18\x02 \x01(\tR\bintakeId\"L\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"t\n" +
+	"\x15WithdrawIntakeRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"L\n" +
 	"\x16WithdrawIntakeResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\x80\x01\n" +
-	"\x12MergeIntakeRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12$\n" +
-	"\x0einto_intake_id\x18\x03 \x01(\tR\fintoIntakeId\"y\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xa4\x01\n" +
+	"\x12MergeIntakeRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x121\n" +
+	"\x0einto_intake_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\fintoIntakeId\"y\n" +
 	"\x13MergeIntakeResponse\x122\n" +
 	"\x06merged\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06merged\x12.\n" +
-	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\"_\n" +
-	"\x14ListTeamQueueRequest\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\"k\n" +
+	"\x14ListTeamQueueRequest\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageTokenJ\x04\b\x01\x10\x02R\x05limit\"^\n" +
 	"\x0eTeamQueueEntry\x122\n" +
@@ -4676,16 +4679,16 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\aoverdue\x18\x02 \x01(\bR\aoverdue\"}\n" +
 	"\x15ListTeamQueueResponse\x12<\n" +
 	"\aentries\x18\x01 \x03(\v2\".wijkbrug.intake.v1.TeamQueueEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9d\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd1\x02\n" +
 	"\n" +
 	"TriageRule\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
-	"\tcondition\x18\x02 \x01(\x0e2#.wijkbrug.intake.v1.TriageConditionR\tcondition\x12\x1b\n" +
-	"\tmin_count\x18\x03 \x01(\x05R\bminCount\x12\x1b\n" +
-	"\tmax_score\x18\x04 \x01(\x05R\bmaxScore\x12A\n" +
-	"\vsource_type\x18\x05 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
-	"sourceType\x12;\n" +
-	"\aoutcome\x18\x06 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\"\x93\x03\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12K\n" +
+	"\tcondition\x18\x02 \x01(\x0e2#.wijkbrug.intake.v1.TriageConditionB\b\xbaH\x05\x82\x01\x02\x10\x01R\tcondition\x12&\n" +
+	"\tmin_count\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\bminCount\x12&\n" +
+	"\tmax_score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x00R\bmaxScore\x12K\n" +
+	"\vsource_type\x18\x05 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"sourceType\x12E\n" +
+	"\aoutcome\x18\x06 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\"\x93\x03\n" +
 	"\fTriagePolicy\x12+\n" +
 	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12A\n" +
@@ -4699,21 +4702,22 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"adopted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\x12\x1d\n" +
 	"\n" +
-	"adopted_by\x18\t \x01(\tR\tadoptedBy\"_\n" +
-	"\x16GetTriagePolicyRequest\x12+\n" +
-	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x05R\aversion\"S\n" +
+	"adopted_by\x18\t \x01(\tR\tadoptedBy\"z\n" +
+	"\x16GetTriagePolicyRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12%\n" +
+	"\aversion\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\aversion\"S\n" +
 	"\x17GetTriagePolicyResponse\x128\n" +
-	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\xe2\x02\n" +
-	"\x1aReplaceTriagePolicyRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12A\n" +
-	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningR\vpositioning\x124\n" +
-	"\x05rules\x18\x04 \x03(\v2\x1e.wijkbrug.intake.v1.TriageRuleR\x05rules\x12)\n" +
-	"\x10contact_attempts\x18\x05 \x01(\x05R\x0fcontactAttempts\x12\x1f\n" +
-	"\vtriage_days\x18\x06 \x01(\x05R\n" +
-	"triageDays\x12)\n" +
-	"\x10expected_version\x18\a \x01(\x05R\x0fexpectedVersion\"W\n" +
+	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\xb2\x03\n" +
+	"\x1aReplaceTriagePolicyRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12K\n" +
+	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningB\b\xbaH\x05\x82\x01\x02\x10\x01R\vpositioning\x12>\n" +
+	"\x05rules\x18\x04 \x03(\v2\x1e.wijkbrug.intake.v1.TriageRuleB\b\xbaH\x05\x92\x01\x02\x10dR\x05rules\x124\n" +
+	"\x10contact_attempts\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\x0fcontactAttempts\x12+\n" +
+	"\vtriage_days\x18\x06 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\n" +
+	"triageDays\x126\n" +
+	"\x10expected_version\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x0fexpectedVersion\"W\n" +
 	"\x1bReplaceTriagePolicyResponse\x128\n" +
 	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\x9f\x03\n" +
 	"\n" +
@@ -4731,30 +4735,30 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\bteam_oin\x18\t \x01(\tR\ateamOin\x12;\n" +
 	"\vassessed_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assessedAt\"\xcc\x02\n" +
-	"\x17RecordAssessmentRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vresident_id\x18\x02 \x01(\tR\n" +
-	"residentId\x12!\n" +
-	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\x12-\n" +
-	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12?\n" +
-	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextR\acontext\x127\n" +
-	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreR\x06scores\x12\x1b\n" +
-	"\tintake_id\x18\a \x01(\tR\bintakeId\"Z\n" +
+	"assessedAt\"\x91\x03\n" +
+	"\x17RecordAssessmentRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vresident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12.\n" +
+	"\fhousehold_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12-\n" +
+	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12I\n" +
+	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextB\b\xbaH\x05\x82\x01\x02\x10\x01R\acontext\x12A\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreB\b\xbaH\x05\x92\x01\x02\x10dR\x06scores\x12(\n" +
+	"\tintake_id\x18\a \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"Z\n" +
 	"\x18RecordAssessmentResponse\x12>\n" +
 	"\n" +
 	"assessment\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\n" +
-	"assessment\"\\\n" +
-	"\x16ListAssessmentsRequest\x12\x1f\n" +
-	"\vresident_id\x18\x01 \x01(\tR\n" +
-	"residentId\x12!\n" +
-	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\"[\n" +
+	"assessment\"v\n" +
+	"\x16ListAssessmentsRequest\x12,\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12.\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"[\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
-	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"\x96\x01\n" +
-	"\x19CompareAssessmentsRequest\x12,\n" +
-	"\x12from_assessment_id\x18\x01 \x01(\tR\x10fromAssessmentId\x12(\n" +
-	"\x10to_assessment_id\x18\x02 \x01(\tR\x0etoAssessmentId\x12!\n" +
-	"\fhousehold_id\x18\x03 \x01(\tR\vhouseholdId\"\xbc\x01\n" +
+	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"\xbd\x01\n" +
+	"\x19CompareAssessmentsRequest\x129\n" +
+	"\x12from_assessment_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x10fromAssessmentId\x125\n" +
+	"\x10to_assessment_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0etoAssessmentId\x12.\n" +
+	"\fhousehold_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"\xbc\x01\n" +
 	"\x1aCompareAssessmentsResponse\x122\n" +
 	"\x04from\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x04from\x12.\n" +
 	"\x02to\x18\x02 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x02to\x12:\n" +
@@ -4775,49 +4779,49 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"givenNames\x12,\n" +
 	"\x12family_name_prefix\x18\x02 \x01(\tR\x10familyNamePrefix\x12\x1f\n" +
 	"\vfamily_name\x18\x03 \x01(\tR\n" +
-	"familyName\"\xa8\x01\n" +
+	"familyName\"\xb5\x01\n" +
 	"\aAddress\x12\x16\n" +
-	"\x06street\x18\x01 \x01(\tR\x06street\x12!\n" +
-	"\fhouse_number\x18\x02 \x01(\x05R\vhouseNumber\x122\n" +
+	"\x06street\x18\x01 \x01(\tR\x06street\x12.\n" +
+	"\fhouse_number\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00R\vhouseNumber\x122\n" +
 	"\x15house_number_addition\x18\x03 \x01(\tR\x13houseNumberAddition\x12\x1a\n" +
 	"\bpostcode\x18\x04 \x01(\tR\bpostcode\x12\x12\n" +
-	"\x04city\x18\x05 \x01(\tR\x04city\"\xb0\x02\n" +
-	"\x17RegisterResidentRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x10\n" +
-	"\x03bsn\x18\x02 \x01(\tR\x03bsn\x12+\n" +
-	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x122\n" +
-	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\x04city\x18\x05 \x01(\tR\x04city\"\xf2\x02\n" +
+	"\x17RegisterResidentRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
+	"\x03bsn\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\x129\n" +
+	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x122\n" +
+	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12+\n" +
 	"\n" +
-	"birth_date\x18\x06 \x01(\tR\tbirthDate\x125\n" +
+	"birth_date\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tbirthDate\x125\n" +
 	"\aaddress\x18\a \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\"n\n" +
 	"\x18RegisterResidentResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"'\n" +
-	"\x13FindResidentRequest\x12\x10\n" +
-	"\x03bsn\x18\x01 \x01(\tR\x03bsn\"P\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"5\n" +
+	"\x13FindResidentRequest\x12\x1e\n" +
+	"\x03bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\"P\n" +
 	"\x14FindResidentResponse\x128\n" +
-	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\x9e\x01\n" +
-	"\x15MergeResidentsRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12(\n" +
-	"\x10keep_resident_id\x18\x02 \x01(\tR\x0ekeepResidentId\x122\n" +
-	"\x15duplicate_resident_id\x18\x03 \x01(\tR\x13duplicateResidentId\"R\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xc2\x01\n" +
+	"\x15MergeResidentsRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x125\n" +
+	"\x10keep_resident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0ekeepResidentId\x12?\n" +
+	"\x15duplicate_resident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x13duplicateResidentId\"R\n" +
 	"\x16MergeResidentsResponse\x128\n" +
-	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"5\n" +
-	"\x12GetResidentRequest\x12\x1f\n" +
-	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"B\n" +
+	"\x12GetResidentRequest\x12,\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\"O\n" +
 	"\x13GetResidentResponse\x128\n" +
-	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\x90\x02\n" +
-	"\x15UpdateResidentRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vresident_id\x18\x02 \x01(\tR\n" +
+	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xc3\x02\n" +
+	"\x15UpdateResidentRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vresident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x122\n" +
-	"\x04name\x18\x03 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12\x1d\n" +
+	"\x04name\x18\x03 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12+\n" +
 	"\n" +
-	"birth_date\x18\x04 \x01(\tR\tbirthDate\x125\n" +
-	"\aaddress\x18\x05 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12#\n" +
-	"\rdistrict_code\x18\x06 \x01(\tR\fdistrictCode\"R\n" +
+	"birth_date\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tbirthDate\x125\n" +
+	"\aaddress\x18\x05 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x121\n" +
+	"\rdistrict_code\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"R\n" +
 	"\x16UpdateResidentResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xf6\x01\n" +
 	"\x0fHouseholdMember\x12\x1f\n" +
@@ -4839,47 +4843,47 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x12HouseholdMemberRef\x12\x1f\n" +
 	"\vresident_id\x18\x01 \x01(\tR\n" +
 	"residentId\x125\n" +
-	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"l\n" +
-	"\x12NewHouseholdMember\x12\x1f\n" +
-	"\vresident_id\x18\x01 \x01(\tR\n" +
-	"residentId\x125\n" +
-	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\xab\x02\n" +
-	"\x16CreateHouseholdRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x125\n" +
-	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12@\n" +
-	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberR\amembers\x12\x1d\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\x83\x01\n" +
+	"\x12NewHouseholdMember\x12,\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12?\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\xe9\x02\n" +
+	"\x16CreateHouseholdRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x125\n" +
+	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12J\n" +
+	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberB\b\xbaH\x05\x92\x01\x02\x10dR\amembers\x12+\n" +
 	"\n" +
-	"started_on\x18\x06 \x01(\tR\tstartedOn\"V\n" +
+	"started_on\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"V\n" +
 	"\x17CreateHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xde\x01\n" +
-	"\x19AddHouseholdMemberRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1f\n" +
-	"\vresident_id\x18\x03 \x01(\tR\n" +
-	"residentId\x125\n" +
-	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\x12\x1d\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x9a\x02\n" +
+	"\x19AddHouseholdMemberRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
+	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12?\n" +
+	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12+\n" +
 	"\n" +
-	"started_on\x18\x05 \x01(\tR\tstartedOn\"Y\n" +
+	"started_on\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"Y\n" +
 	"\x1aAddHouseholdMemberResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xa6\x01\n" +
-	"\x1cRemoveHouseholdMemberRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fhousehold_id\x18\x02 \x01(\tR\vhouseholdId\x12\x1f\n" +
-	"\vresident_id\x18\x03 \x01(\tR\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xca\x01\n" +
+	"\x1cRemoveHouseholdMemberRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
+	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12\x19\n" +
 	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\\\n" +
 	"\x1dRemoveHouseholdMemberResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"8\n" +
-	"\x13GetHouseholdRequest\x12!\n" +
-	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"S\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"E\n" +
+	"\x13GetHouseholdRequest\x12.\n" +
+	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xbe\x01\n" +
-	"\x1bCheckIntakeOwnershipRequest\x12\x1b\n" +
-	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12Q\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeR\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xe3\x01\n" +
+	"\x1bCheckIntakeOwnershipRequest\x12(\n" +
+	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
 	"\x05owner\x18\x01 \x01(\bR\x05owner\"\xa9\x01\n" +
 	"\rResidentMatch\x12\x19\n" +
@@ -4953,17 +4957,17 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_RESIDENT\x10\x01\x12\x19\n" +
-	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xb5\x14\n" +
-	"\rIntakeService\x12g\n" +
-	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\x12X\n" +
-	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\x12y\n" +
+	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\x83\x15\n" +
+	"\rIntakeService\x12\x7f\n" +
+	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/intakes\x12y\n" +
+	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/intakes/{intake_id}\x12y\n" +
 	"\x14CheckIntakeOwnership\x12/.wijkbrug.intake.v1.CheckIntakeOwnershipRequest\x1a0.wijkbrug.intake.v1.CheckIntakeOwnershipResponse\x12^\n" +
 	"\vStartTriage\x12&.wijkbrug.intake.v1.StartTriageRequest\x1a'.wijkbrug.intake.v1.StartTriageResponse\x12a\n" +
 	"\fDecideTriage\x12'.wijkbrug.intake.v1.DecideTriageRequest\x1a(.wijkbrug.intake.v1.DecideTriageResponse\x12y\n" +
 	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12g\n" +
 	"\x0eWithdrawIntake\x12).wijkbrug.intake.v1.WithdrawIntakeRequest\x1a*.wijkbrug.intake.v1.WithdrawIntakeResponse\x12^\n" +
-	"\vMergeIntake\x12&.wijkbrug.intake.v1.MergeIntakeRequest\x1a'.wijkbrug.intake.v1.MergeIntakeResponse\x12d\n" +
-	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\x12j\n" +
+	"\vMergeIntake\x12&.wijkbrug.intake.v1.MergeIntakeRequest\x1a'.wijkbrug.intake.v1.MergeIntakeResponse\x12y\n" +
+	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/intakes\x12j\n" +
 	"\x0fGetTriagePolicy\x12*.wijkbrug.intake.v1.GetTriagePolicyRequest\x1a+.wijkbrug.intake.v1.GetTriagePolicyResponse\x12v\n" +
 	"\x13ReplaceTriagePolicy\x12..wijkbrug.intake.v1.ReplaceTriagePolicyRequest\x1a/.wijkbrug.intake.v1.ReplaceTriagePolicyResponse\x12m\n" +
 	"\x10RecordAssessment\x12+.wijkbrug.intake.v1.RecordAssessmentRequest\x1a,.wijkbrug.intake.v1.RecordAssessmentResponse\x12j\n" +

@@ -15,7 +15,9 @@
 package providermonitoringv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -4345,7 +4347,7 @@ var File_wijkbrug_providermonitoring_v1_providermonitoring_proto protoreflect.Fi
 
 const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" +
 	"\n" +
-	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa6\b\n" +
+	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa6\b\n" +
 	"\n" +
 	"Allocation\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
@@ -4388,165 +4390,169 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bend_date\x18\x05 \x01(\tR\aendDate\x122\n" +
 	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\x12$\n" +
-	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xeb\x03\n" +
-	"\x0fAllocateRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
-	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x12!\n" +
-	"\fprovider_agb\x18\x05 \x01(\tR\vproviderAgb\x12)\n" +
-	"\x10product_category\x18\x06 \x01(\tR\x0fproductCategory\x12!\n" +
-	"\fproduct_code\x18\a \x01(\tR\vproductCode\x12\x1d\n" +
+	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xa3\x05\n" +
+	"\x0fAllocateRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x129\n" +
+	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12/\n" +
+	"\fprovider_agb\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
+	"\x10product_category\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\b \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\t \x01(\tR\aendDate\x122\n" +
+	"start_date\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"\bend_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
 	"\x06volume\x18\n" +
-	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
-	"\fbudget_cents\x18\v \x01(\x03R\vbudgetCents\x12B\n" +
-	"\x04form\x18\f \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\"^\n" +
+	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x120\n" +
+	"\fbudget_cents\x18\v \x01(\x03B\r\xbaH\n" +
+	"\"\b\x18\x80ȯ\xa0%(\x00R\vbudgetCents\x12L\n" +
+	"\x04form\x18\f \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04form\"^\n" +
 	"\x10AllocateResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"C\n" +
-	"\x14GetAllocationRequest\x12+\n" +
-	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\"c\n" +
+	"allocation\"d\n" +
+	"\x14GetAllocationRequest\x12L\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"c\n" +
 	"\x15GetAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\x93\x01\n" +
-	"\x1cReportDeliveryStartedRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x1d\n" +
+	"allocation\"\xcc\x01\n" +
+	"\x1cReportDeliveryStartedRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12+\n" +
 	"\n" +
-	"started_on\x18\x03 \x01(\tR\tstartedOn\"k\n" +
+	"started_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"k\n" +
 	"\x1dReportDeliveryStartedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xb4\x01\n" +
-	"\x1cReportDeliveryStoppedRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x1d\n" +
+	"allocation\"\xed\x01\n" +
+	"\x1cReportDeliveryStoppedRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12+\n" +
 	"\n" +
-	"stopped_on\x18\x03 \x01(\tR\tstoppedOn\x12\x1f\n" +
+	"stopped_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstoppedOn\x12\x1f\n" +
 	"\vreason_code\x18\x04 \x01(\tR\n" +
 	"reasonCode\"k\n" +
 	"\x1dReportDeliveryStoppedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xdd\x02\n" +
-	"\x17ChangeAllocationRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12[\n" +
-	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x12\x1d\n" +
+	"allocation\"\xbd\x03\n" +
+	"\x17ChangeAllocationRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12e\n" +
+	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\fchangeReason\x12+\n" +
 	"\n" +
-	"start_date\x18\x04 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\x05 \x01(\tR\aendDate\x122\n" +
-	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
-	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\"f\n" +
+	"start_date\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"\bend_date\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
+	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x120\n" +
+	"\fbudget_cents\x18\a \x01(\x03B\r\xbaH\n" +
+	"\"\b\x18\x80ȯ\xa0%(\x00R\vbudgetCents\"f\n" +
 	"\x18ChangeAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xbb\x01\n" +
-	"\x19WithdrawAllocationRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12H\n" +
-	"\x06reason\x18\x03 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reason\"h\n" +
+	"allocation\"\xf0\x01\n" +
+	"\x19WithdrawAllocationRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12R\n" +
+	"\x06reason\x18\x03 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\"h\n" +
 	"\x1aWithdrawAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"L\n" +
-	"\x1dListAllocationVersionsRequest\x12+\n" +
-	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\"o\n" +
+	"allocation\"m\n" +
+	"\x1dListAllocationVersionsRequest\x12L\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"o\n" +
 	"\x1eListAllocationVersionsResponse\x12M\n" +
-	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\"5\n" +
-	"\x1aListCaseAllocationsRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\"k\n" +
+	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\"B\n" +
+	"\x1aListCaseAllocationsRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"k\n" +
 	"\x1bListCaseAllocationsResponse\x12L\n" +
-	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\xdf\b\n" +
+	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\x94\v\n" +
 	"\x11AllocationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12I\n" +
-	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
-	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12+\n" +
-	"\x11allocation_number\x18\x06 \x01(\tR\x10allocationNumber\x12)\n" +
-	"\x10product_category\x18\a \x01(\tR\x0fproductCategory\x12!\n" +
-	"\fproduct_code\x18\b \x01(\tR\vproductCode\x12\x1d\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12S\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
+	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12L\n" +
+	"\x11allocation_number\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12J\n" +
+	"\x10product_category\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\b \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
+	"start_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
 	"\bend_date\x18\n" +
-	" \x01(\tR\aendDate\x122\n" +
+	" \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
 	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12#\n" +
-	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
-	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12O\n" +
-	"\x06status\x18\x0e \x01(\x0e27.wijkbrug.providermonitoring.v1.AllocationRequestStatusR\x06status\x12;\n" +
-	"\vreceived_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12D\n" +
+	"\rreferrer_code\x18\r \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\freferrerCode\x12Y\n" +
+	"\x06status\x18\x0e \x01(\x0e27.wijkbrug.providermonitoring.v1.AllocationRequestStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12X\n" +
+	"\vreceived_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\n" +
 	"receivedAt\x12\x1d\n" +
 	"\n" +
-	"answer_due\x18\x10 \x01(\tR\tanswerDue\x12;\n" +
-	"\vanswered_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answer_due\x18\x10 \x01(\tR\tanswerDue\x12X\n" +
+	"\vanswered_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\n" +
 	"answeredAt\x12(\n" +
 	"\x10answered_on_time\x18\x12 \x01(\bR\x0eansweredOnTime\x12!\n" +
-	"\fdecision_due\x18\x13 \x01(\tR\vdecisionDue\x129\n" +
+	"\fdecision_due\x18\x13 \x01(\tR\vdecisionDue\x12V\n" +
 	"\n" +
-	"decided_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12&\n" +
+	"decided_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tdecidedAt\x12&\n" +
 	"\x0fdecided_on_time\x18\x15 \x01(\bR\rdecidedOnTime\x12\x18\n" +
 	"\aoverdue\x18\x16 \x01(\bR\aoverdue\x12%\n" +
 	"\x0erefusal_reason\x18\x17 \x01(\tR\rrefusalReason\x12>\n" +
 	"\x1bresulting_allocation_number\x18\x18 \x01(\tR\x19resultingAllocationNumber\x12,\n" +
-	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xea\x04\n" +
-	"\x1eSubmitAllocationRequestRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12I\n" +
-	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindR\x04kind\x12!\n" +
-	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12+\n" +
-	"\x11allocation_number\x18\x06 \x01(\tR\x10allocationNumber\x12)\n" +
-	"\x10product_category\x18\a \x01(\tR\x0fproductCategory\x12!\n" +
-	"\fproduct_code\x18\b \x01(\tR\vproductCode\x12\x1d\n" +
+	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xc8\x06\n" +
+	"\x1eSubmitAllocationRequestRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12S\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
+	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12L\n" +
+	"\x11allocation_number\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12J\n" +
+	"\x10product_category\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\b \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\t \x01(\tR\tstartDate\x12\x19\n" +
+	"start_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
 	"\bend_date\x18\n" +
-	" \x01(\tR\aendDate\x122\n" +
+	" \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
 	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12#\n" +
-	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12#\n" +
-	"\rreferrer_code\x18\r \x01(\tR\freferrerCode\x12,\n" +
+	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12D\n" +
+	"\rreferrer_code\x18\r \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\freferrerCode\x12,\n" +
 	"\x12change_reason_text\x18\x0e \x01(\tR\x10changeReasonText\"n\n" +
 	"\x1fSubmitAllocationRequestResponse\x12K\n" +
-	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xdb\x02\n" +
-	"\x1eAnswerAllocationRequestRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xa2\x03\n" +
+	"\x1eAnswerAllocationRequestRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12*\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\x12J\n" +
-	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionR\bdecision\x12%\n" +
-	"\x0erefusal_reason\x18\x04 \x01(\tR\rrefusalReason\x12\x17\n" +
-	"\acase_id\x18\x05 \x01(\tR\x06caseId\x12!\n" +
-	"\fbudget_cents\x18\x06 \x01(\x03R\vbudgetCents\x12B\n" +
-	"\x04form\x18\a \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\"\xba\x01\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12T\n" +
+	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionB\b\xbaH\x05\x82\x01\x02\x10\x01R\bdecision\x12%\n" +
+	"\x0erefusal_reason\x18\x04 \x01(\tR\rrefusalReason\x12$\n" +
+	"\acase_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x120\n" +
+	"\fbudget_cents\x18\x06 \x01(\x03B\r\xbaH\n" +
+	"\"\b\x18\x80ȯ\xa0%(\x00R\vbudgetCents\x12L\n" +
+	"\x04form\x18\a \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04form\"\xba\x01\n" +
 	"\x1fAnswerAllocationRequestResponse\x12K\n" +
 	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\x12J\n" +
 	"\n" +
 	"allocation\x18\x02 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"A\n" +
-	" DescribeAllocationRequestRequest\x12\x1d\n" +
+	"allocation\"N\n" +
+	" DescribeAllocationRequestRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tR\trequestId\"p\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"p\n" +
 	"!DescribeAllocationRequestResponse\x12K\n" +
-	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xa5\x01\n" +
-	"\x1dListAllocationRequestsRequest\x12+\n" +
-	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x1b\n" +
-	"\topen_only\x18\x02 \x01(\bR\bopenOnly\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xbf\x01\n" +
+	"\x1dListAllocationRequestsRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12\x1b\n" +
+	"\topen_only\x18\x02 \x01(\bR\bopenOnly\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x97\x01\n" +
 	"\x1eListAllocationRequestsResponse\x12M\n" +
 	"\brequests\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\brequests\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x01\n" +
-	"\x15ReportProgressRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x19\n" +
-	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12P\n" +
-	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentR\tjudgement\"\xa5\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa0\x02\n" +
+	"\x15ReportProgressRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12*\n" +
+	"\bgoal_ids\x18\x03 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIds\x12Z\n" +
+	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentB\b\xbaH\x05\x82\x01\x02\x10\x01R\tjudgement\"\xa5\x02\n" +
 	"\x0eProgressReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x19\n" +
@@ -4574,30 +4580,30 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bcapacity\x18\a \x01(\x05R\bcapacity\x12\x1d\n" +
 	"\n" +
 	"valid_from\x18\b \x01(\tR\tvalidFrom\x12\x19\n" +
-	"\bvalid_to\x18\t \x01(\tR\avalidTo\"z\n" +
-	"\x17RegisterProviderRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x10\n" +
-	"\x03agb\x18\x02 \x01(\tR\x03agb\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
-	"\x03oin\x18\x04 \x01(\tR\x03oin\"`\n" +
+	"\bvalid_to\x18\t \x01(\tR\avalidTo\"\xa0\x01\n" +
+	"\x17RegisterProviderRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
+	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
+	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\"`\n" +
 	"\x18RegisterProviderResponse\x12D\n" +
-	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\x94\x03\n" +
-	"\x12AddContractRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12C\n" +
-	"\x05model\x18\x03 \x01(\x0e2-.wijkbrug.providermonitoring.v1.ContractModelR\x05model\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12C\n" +
-	"\bproducts\x18\x05 \x03(\v2'.wijkbrug.providermonitoring.v1.ProductR\bproducts\x12%\n" +
-	"\x0edistrict_codes\x18\x06 \x03(\tR\rdistrictCodes\x12\x1a\n" +
-	"\bcapacity\x18\a \x01(\x05R\bcapacity\x12\x1d\n" +
+	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\x8a\x04\n" +
+	"\x12AddContractRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12/\n" +
+	"\fprovider_agb\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12M\n" +
+	"\x05model\x18\x03 \x01(\x0e2-.wijkbrug.providermonitoring.v1.ContractModelB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05model\x129\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12M\n" +
+	"\bproducts\x18\x05 \x03(\v2'.wijkbrug.providermonitoring.v1.ProductB\b\xbaH\x05\x92\x01\x02\x10dR\bproducts\x128\n" +
+	"\x0edistrict_codes\x18\x06 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xc8\x01\"\x06r\x04\xf8\xce\x05\x01R\rdistrictCodes\x12'\n" +
+	"\bcapacity\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\bcapacity\x12+\n" +
 	"\n" +
-	"valid_from\x18\b \x01(\tR\tvalidFrom\x12\x19\n" +
-	"\bvalid_to\x18\t \x01(\tR\avalidTo\"[\n" +
+	"valid_from\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12'\n" +
+	"\bvalid_to\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidTo\"[\n" +
 	"\x13AddContractResponse\x12D\n" +
-	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"f\n" +
-	"\x14ListContractsRequest\x12!\n" +
-	"\fprovider_agb\x18\x01 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\"_\n" +
+	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"\x82\x01\n" +
+	"\x14ListContractsRequest\x12/\n" +
+	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"_\n" +
 	"\x15ListContractsResponse\x12F\n" +
 	"\tcontracts\x18\x01 \x03(\v2(.wijkbrug.providermonitoring.v1.ContractR\tcontracts\"[\n" +
 	"\x10ReportTimeliness\x12\x1a\n" +
@@ -4653,31 +4659,31 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"comparable\x18\t \x01(\bR\n" +
 	"comparable\x12I\n" +
 	"\areports\x18\n" +
-	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\x88\x02\n" +
-	"\x1cReportDeliveredVolumeRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12+\n" +
-	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
-	"\fperiod_start\x18\x03 \x01(\tR\vperiodStart\x12\x1d\n" +
+	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\xe6\x02\n" +
+	"\x1cReportDeliveredVolumeRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12/\n" +
+	"\fperiod_start\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\vperiodStart\x12+\n" +
 	"\n" +
-	"period_end\x18\x04 \x01(\tR\tperiodEnd\x12\x16\n" +
-	"\x06amount\x18\x05 \x01(\x05R\x06amount\x122\n" +
-	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitR\x04unitJ\x04\b\x06\x10\a\"\xbc\x01\n" +
+	"period_end\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tperiodEnd\x12#\n" +
+	"\x06amount\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06 \x00R\x06amount\x12<\n" +
+	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04unitJ\x04\b\x06\x10\a\"\xbc\x01\n" +
 	"\x1dReportDeliveredVolumeResponse\x12G\n" +
 	"\x06report\x18\x01 \x01(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\x06report\x12R\n" +
 	"\n" +
-	"volume_use\x18\x02 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"L\n" +
-	"\x1dGetAllocationVolumeUseRequest\x12+\n" +
-	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\"t\n" +
+	"volume_use\x18\x02 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"m\n" +
+	"\x1dGetAllocationVolumeUseRequest\x12L\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"t\n" +
 	"\x1eGetAllocationVolumeUseResponse\x12R\n" +
 	"\n" +
-	"volume_use\x18\x01 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"l\n" +
-	"\x1aGetProviderOverviewRequest\x12!\n" +
-	"\fprovider_agb\x18\x01 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\"j\n" +
+	"volume_use\x18\x01 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"\x88\x01\n" +
+	"\x1aGetProviderOverviewRequest\x12/\n" +
+	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"j\n" +
 	"\x1bGetProviderOverviewResponse\x12K\n" +
-	"\afigures\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\"=\n" +
-	"\x1aGetContractOverviewRequest\x12\x1f\n" +
-	"\vcontract_id\x18\x01 \x01(\tR\n" +
+	"\afigures\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\"J\n" +
+	"\x1aGetContractOverviewRequest\x12,\n" +
+	"\vcontract_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"contractId\"\xdf\x01\n" +
 	"\x1bGetContractOverviewResponse\x12D\n" +
 	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\x12K\n" +
@@ -4723,28 +4729,28 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\rContractModel\x12\x1e\n" +
 	"\x1aCONTRACT_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONTRACT_MODEL_CHOICE\x10\x01\x12\x1d\n" +
-	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xc0\x16\n" +
+	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xd0\x1a\n" +
 	"\x19ProviderMonitoringService\x12m\n" +
-	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12|\n" +
-	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\x12\x94\x01\n" +
-	"\x15ReportDeliveryStarted\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse\x12\x94\x01\n" +
-	"\x15ReportDeliveryStopped\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse\x12\x85\x01\n" +
+	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12\xa9\x01\n" +
+	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/allocations/{allocation_number}\x12\xd3\x01\n" +
+	"\x15ReportDeliveryStarted\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse\"=\x82\xd3\xe4\x93\x027:\x01*\"2/v1/allocations/{allocation_number}/delivery-start\x12\xd2\x01\n" +
+	"\x15ReportDeliveryStopped\x12<.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/allocations/{allocation_number}/delivery-stop\x12\x85\x01\n" +
 	"\x10ChangeAllocation\x127.wijkbrug.providermonitoring.v1.ChangeAllocationRequest\x1a8.wijkbrug.providermonitoring.v1.ChangeAllocationResponse\x12\x8b\x01\n" +
-	"\x12WithdrawAllocation\x129.wijkbrug.providermonitoring.v1.WithdrawAllocationRequest\x1a:.wijkbrug.providermonitoring.v1.WithdrawAllocationResponse\x12\x97\x01\n" +
-	"\x16ListAllocationVersions\x12=.wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse\x12\x8e\x01\n" +
-	"\x13ListCaseAllocations\x12:.wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest\x1a;.wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse\x12\x9a\x01\n" +
-	"\x17SubmitAllocationRequest\x12>.wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse\x12\x9a\x01\n" +
-	"\x17AnswerAllocationRequest\x12>.wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse\x12\xa0\x01\n" +
-	"\x19DescribeAllocationRequest\x12@.wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest\x1aA.wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse\x12\x97\x01\n" +
-	"\x16ListAllocationRequests\x12=.wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse\x12\x7f\n" +
-	"\x0eReportProgress\x125.wijkbrug.providermonitoring.v1.ReportProgressRequest\x1a6.wijkbrug.providermonitoring.v1.ReportProgressResponse\x12\x85\x01\n" +
+	"\x12WithdrawAllocation\x129.wijkbrug.providermonitoring.v1.WithdrawAllocationRequest\x1a:.wijkbrug.providermonitoring.v1.WithdrawAllocationResponse\x12\xcd\x01\n" +
+	"\x16ListAllocationVersions\x12=.wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/allocations/{allocation_number}/versions\x12\x8e\x01\n" +
+	"\x13ListCaseAllocations\x12:.wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest\x1a;.wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse\x12\xbe\x01\n" +
+	"\x17SubmitAllocationRequest\x12>.wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/allocation-requests\x12\x9a\x01\n" +
+	"\x17AnswerAllocationRequest\x12>.wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse\x12\xce\x01\n" +
+	"\x19DescribeAllocationRequest\x12@.wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest\x1aA.wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/allocation-requests/{request_id}\x12\xb8\x01\n" +
+	"\x16ListAllocationRequests\x12=.wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/allocation-requests\x12\xc0\x01\n" +
+	"\x0eReportProgress\x125.wijkbrug.providermonitoring.v1.ReportProgressRequest\x1a6.wijkbrug.providermonitoring.v1.ReportProgressResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/allocations/{allocation_number}/progress-reports\x12\x85\x01\n" +
 	"\x10RegisterProvider\x127.wijkbrug.providermonitoring.v1.RegisterProviderRequest\x1a8.wijkbrug.providermonitoring.v1.RegisterProviderResponse\x12v\n" +
 	"\vAddContract\x122.wijkbrug.providermonitoring.v1.AddContractRequest\x1a3.wijkbrug.providermonitoring.v1.AddContractResponse\x12|\n" +
 	"\rListContracts\x124.wijkbrug.providermonitoring.v1.ListContractsRequest\x1a5.wijkbrug.providermonitoring.v1.ListContractsResponse\x12\x8e\x01\n" +
 	"\x13GetProviderOverview\x12:.wijkbrug.providermonitoring.v1.GetProviderOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetProviderOverviewResponse\x12\x8e\x01\n" +
-	"\x13GetContractOverview\x12:.wijkbrug.providermonitoring.v1.GetContractOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetContractOverviewResponse\x12\x94\x01\n" +
-	"\x15ReportDeliveredVolume\x12<.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse\x12\x97\x01\n" +
-	"\x16GetAllocationVolumeUse\x12=.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest\x1a>.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponseBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
+	"\x13GetContractOverview\x12:.wijkbrug.providermonitoring.v1.GetContractOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetContractOverviewResponse\x12\xd6\x01\n" +
+	"\x15ReportDeliveredVolume\x12<.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest\x1a=.wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/allocations/{allocation_number}/delivered-volumes\x12\xcf\x01\n" +
+	"\x16GetAllocationVolumeUse\x12=.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest\x1a>.wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse\"6\x82\xd3\xe4\x93\x020\x12./v1/allocations/{allocation_number}/volume-useBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
 	file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescOnce sync.Once

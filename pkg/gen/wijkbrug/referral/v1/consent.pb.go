@@ -9,6 +9,8 @@
 package referralv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -761,7 +763,7 @@ var File_wijkbrug_referral_v1_consent_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"\n" +
-	"\"wijkbrug/referral/v1/consent.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x04\n" +
+	"\"wijkbrug/referral/v1/consent.proto\x12\x14wijkbrug.referral.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x04\n" +
 	"\aConsent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fresident_bsn\x18\x02 \x01(\tR\vresidentBsn\x12\x1d\n" +
@@ -781,35 +783,36 @@ const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"\x06status\x18\v \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusR\x06status\x12\x1f\n" +
 	"\vrecorded_by\x18\f \x01(\tR\n" +
 	"recordedBy\x12+\n" +
-	"\x11municipality_code\x18\r \x01(\tR\x10municipalityCode\"\xf4\x02\n" +
-	"\x14RecordConsentRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fresident_bsn\x18\x02 \x01(\tR\vresidentBsn\x12/\n" +
-	"\x13processing_activity\x18\x03 \x01(\tR\x12processingActivity\x12%\n" +
-	"\x0erecipient_oins\x18\x04 \x03(\tR\rrecipientOins\x12K\n" +
-	"\x0fdata_categories\x18\x05 \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x0edataCategories\x12\x1d\n" +
+	"\x11municipality_code\x18\r \x01(\tR\x10municipalityCode\"\xd9\x03\n" +
+	"\x14RecordConsentRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12/\n" +
+	"\fresident_bsn\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12/\n" +
+	"\x13processing_activity\x18\x03 \x01(\tR\x12processingActivity\x127\n" +
+	"\x0erecipient_oins\x18\x04 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10d\"\x06r\x04\x80\xcf\x05\x01R\rrecipientOins\x12\\\n" +
+	"\x0fdata_categories\x18\x05 \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\x0edataCategories\x12+\n" +
 	"\n" +
-	"valid_from\x18\x06 \x01(\tR\tvalidFrom\x12\x1f\n" +
-	"\vvalid_until\x18\a \x01(\tR\n" +
-	"validUntil\x12+\n" +
-	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\"P\n" +
+	"valid_from\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12-\n" +
+	"\vvalid_until\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\n" +
+	"validUntil\x129\n" +
+	"\x11municipality_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"P\n" +
 	"\x15RecordConsentResponse\x127\n" +
-	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"2\n" +
-	"\x11GetConsentRequest\x12\x1d\n" +
+	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"?\n" +
+	"\x11GetConsentRequest\x12*\n" +
 	"\n" +
-	"consent_id\x18\x01 \x01(\tR\tconsentId\"M\n" +
+	"consent_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"M\n" +
 	"\x12GetConsentResponse\x127\n" +
-	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"`\n" +
-	"\x16WithdrawConsentRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
+	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"w\n" +
+	"\x16WithdrawConsentRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12*\n" +
 	"\n" +
-	"consent_id\x18\x02 \x01(\tR\tconsentId\"\x88\x01\n" +
+	"consent_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"\x88\x01\n" +
 	"\x17WithdrawConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\x124\n" +
-	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"u\n" +
-	"\x13ListConsentsRequest\x12!\n" +
-	"\fresident_bsn\x18\x01 \x01(\tR\vresidentBsn\x12;\n" +
-	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusR\x06status\"Q\n" +
+	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"\x8d\x01\n" +
+	"\x13ListConsentsRequest\x12/\n" +
+	"\fresident_bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12E\n" +
+	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"Q\n" +
 	"\x14ListConsentsResponse\x129\n" +
 	"\bconsents\x18\x01 \x03(\v2\x1d.wijkbrug.referral.v1.ConsentR\bconsents*\x8b\x02\n" +
 	"\fDataCategory\x12\x1d\n" +

@@ -11,7 +11,9 @@
 package referralv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -3559,10 +3561,11 @@ var File_wijkbrug_referral_v1_referral_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
-	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a$wijkbrug/referral/v1/socialmap.proto\"D\n" +
-	"\aArrears\x12!\n" +
-	"\famount_cents\x18\x01 \x01(\x03R\vamountCents\x12\x16\n" +
-	"\x06months\x18\x02 \x01(\x05R\x06months\"\x91\x06\n" +
+	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a$wijkbrug/referral/v1/socialmap.proto\"`\n" +
+	"\aArrears\x121\n" +
+	"\famount_cents\x18\x01 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00R\vamountCents\x12\"\n" +
+	"\x06months\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xb0\t(\x00R\x06months\"\x91\x06\n" +
 	"\x06Signal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12A\n" +
 	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
@@ -3585,17 +3588,17 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\bfeedback\x18\x0f \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12;\n" +
 	"\vreceived_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12:\n" +
-	"\vfed_back_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\x8b\x04\n" +
-	"\x13SubmitSignalRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12A\n" +
-	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
-	"sourceType\x12A\n" +
-	"\vlegal_basis\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisR\n" +
-	"legalBasis\x12!\n" +
-	"\fresident_bsn\x18\x04 \x01(\tR\vresidentBsn\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x06 \x01(\tR\fdistrictCode\x12A\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x12\x1a\n" +
+	"\vfed_back_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xe4\x04\n" +
+	"\x13SubmitSignalRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12K\n" +
+	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"sourceType\x12K\n" +
+	"\vlegal_basis\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"legalBasis\x12/\n" +
+	"\fresident_bsn\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12\x1a\n" +
 	"\bcategory\x18\b \x01(\tR\bcategory\x12 \n" +
 	"\vdescription\x18\t \x01(\tR\vdescription\x12\x16\n" +
 	"\x06crisis\x18\n" +
@@ -3605,14 +3608,15 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12;\n" +
 	"\vreceived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"/\n" +
-	"\x10GetSignalRequest\x12\x1b\n" +
-	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\"I\n" +
+	"receivedAt\"<\n" +
+	"\x10GetSignalRequest\x12(\n" +
+	"\tsignal_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bsignalId\"I\n" +
 	"\x11GetSignalResponse\x124\n" +
-	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"\x8e\x01\n" +
-	"\x14ListMySignalsRequest\x12:\n" +
-	"\x06status\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"\xa4\x01\n" +
+	"\x14ListMySignalsRequest\x12D\n" +
+	"\x06status\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
 	"\x15ListMySignalsResponse\x126\n" +
@@ -3654,45 +3658,46 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\xbc\x05\n" +
-	"\x15CreateReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12!\n" +
-	"\fprovision_id\x18\x02 \x01(\tR\vprovisionId\x12\x17\n" +
-	"\acase_id\x18\x03 \x01(\tR\x06caseId\x12\x1b\n" +
-	"\tintake_id\x18\x04 \x01(\tR\bintakeId\x12\x19\n" +
-	"\bgoal_ids\x18\x05 \x03(\tR\agoalIds\x12!\n" +
-	"\fresident_bsn\x18\x06 \x01(\tR\vresidentBsn\x12+\n" +
-	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\b \x01(\tR\fdistrictCode\x12\x1a\n" +
-	"\bquestion\x18\t \x01(\tR\bquestion\x12X\n" +
+	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x84\a\n" +
+	"\x15CreateReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
+	"\fprovision_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\x12$\n" +
+	"\acase_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12(\n" +
+	"\tintake_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12*\n" +
+	"\bgoal_ids\x18\x05 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIds\x12/\n" +
+	"\fresident_bsn\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\x11municipality_code\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
+	"\bquestion\x18\t \x01(\tR\bquestion\x12i\n" +
 	"\x16shared_data_categories\x18\n" +
-	" \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x14sharedDataCategories\x12\x1d\n" +
+	" \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\x14sharedDataCategories\x12*\n" +
 	"\n" +
-	"consent_id\x18\v \x01(\tR\tconsentId\x12A\n" +
-	"\vlegal_basis\x18\f \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisR\n" +
-	"legalBasis\x12:\n" +
-	"\bpriority\x18\r \x01(\x0e2\x1e.wijkbrug.referral.v1.PriorityR\bpriority\x127\n" +
-	"\taccept_by\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\bacceptBy\x12\x12\n" +
-	"\x04send\x18\x0f \x01(\bR\x04send\x120\n" +
-	"\x14replaces_referral_id\x18\x10 \x01(\tR\x12replacesReferralId\"T\n" +
+	"consent_id\x18\v \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\x12K\n" +
+	"\vlegal_basis\x18\f \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"legalBasis\x12D\n" +
+	"\bpriority\x18\r \x01(\x0e2\x1e.wijkbrug.referral.v1.PriorityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bpriority\x12T\n" +
+	"\taccept_by\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\bacceptBy\x12\x12\n" +
+	"\x04send\x18\x0f \x01(\bR\x04send\x12=\n" +
+	"\x14replaces_referral_id\x18\x10 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x12replacesReferralId\"T\n" +
 	"\x16CreateReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"5\n" +
-	"\x12GetReferralRequest\x12\x1f\n" +
-	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"B\n" +
+	"\x12GetReferralRequest\x12,\n" +
+	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"Q\n" +
 	"\x13GetReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xc6\x01\n" +
-	"\x14ListReferralsRequest\x126\n" +
-	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideR\x04side\x12:\n" +
-	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe6\x01\n" +
+	"\x14ListReferralsRequest\x12@\n" +
+	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04side\x12D\n" +
+	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
 	"\x15ListReferralsResponse\x12<\n" +
 	"\treferrals\x18\x01 \x03(\v2\x1e.wijkbrug.referral.v1.ReferralR\treferrals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
-	"\x19GetReferralHistoryRequest\x12\x1f\n" +
-	"\vreferral_id\x18\x01 \x01(\tR\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"I\n" +
+	"\x19GetReferralHistoryRequest\x12,\n" +
+	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"\xff\x03\n" +
 	"\x12ReferralTransition\x12C\n" +
 	"\vfrom_status\x18\x01 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\n" +
@@ -3708,77 +3713,77 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1aGetReferralHistoryResponse\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12J\n" +
-	"\vtransitions\x18\x02 \x03(\v2(.wijkbrug.referral.v1.ReferralTransitionR\vtransitions\"_\n" +
-	"\x13SendReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"\vtransitions\x18\x02 \x03(\v2(.wijkbrug.referral.v1.ReferralTransitionR\vtransitions\"v\n" +
+	"\x13SendReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"R\n" +
 	"\x14SendReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"a\n" +
-	"\x15AcceptReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"x\n" +
+	"\x15AcceptReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16AcceptReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb3\x01\n" +
-	"\x16DeclineReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
-	"referralId\x12;\n" +
-	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonR\x06reason\x12\x12\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd4\x01\n" +
+	"\x16DeclineReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12E\n" +
+	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"U\n" +
 	"\x17DeclineReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"`\n" +
-	"\x14StartReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"w\n" +
+	"\x14StartReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"S\n" +
 	"\x15StartReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb6\x01\n" +
-	"\x13HoldReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
-	"referralId\x12A\n" +
-	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonR\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd7\x01\n" +
+	"\x13HoldReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12K\n" +
+	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"holdReason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
 	"\x14HoldReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"a\n" +
-	"\x15ResumeReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"x\n" +
+	"\x15ResumeReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16ResumeReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb8\x01\n" +
-	"\x17CompleteReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
-	"referralId\x12?\n" +
-	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeR\aoutcome\x12\x12\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd9\x01\n" +
+	"\x17CompleteReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12I\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"V\n" +
 	"\x18CompleteReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xad\x01\n" +
-	"\x13FailReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
-	"referralId\x128\n" +
-	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonR\x06reason\x12\x12\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xce\x01\n" +
+	"\x13FailReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12B\n" +
+	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
 	"\x14FailReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xb1\x01\n" +
-	"\x15CancelReferralRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
-	"\vreferral_id\x18\x02 \x01(\tR\n" +
-	"referralId\x12:\n" +
-	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonR\x06reason\x12\x12\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd2\x01\n" +
+	"\x15CancelReferralRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"referralId\x12D\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"T\n" +
 	"\x16CancelReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xa3\x01\n" +
-	"\x19GetRecurringThemesRequest\x12+\n" +
-	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x02 \x01(\tR\fdistrictCode\x12\x1b\n" +
-	"\tfrom_date\x18\x03 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\x04 \x01(\tR\x06toDate\"\xae\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xdb\x01\n" +
+	"\x19GetRecurringThemesRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12)\n" +
+	"\tfrom_date\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\bfromDate\x12%\n" +
+	"\ato_date\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x06toDate\"\xae\x01\n" +
 	"\n" +
 	"ThemeCount\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.wijkbrug.referral.v1.ThemeKindR\x04kind\x12#\n" +
@@ -3887,34 +3892,34 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1aTHEME_KIND_SIGNAL_CATEGORY\x10\x01\x12!\n" +
 	"\x1dTHEME_KIND_SIGNAL_LIFE_DOMAIN\x10\x02\x12#\n" +
 	"\x1fTHEME_KIND_REFERRAL_LIFE_DOMAIN\x10\x03\x12\x1d\n" +
-	"\x19THEME_KIND_DECLINE_REASON\x10\x042\x82\x16\n" +
-	"\x0fReferralService\x12e\n" +
-	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\x12\\\n" +
-	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\x12h\n" +
-	"\rListMySignals\x12*.wijkbrug.referral.v1.ListMySignalsRequest\x1a+.wijkbrug.referral.v1.ListMySignalsResponse\x12n\n" +
-	"\x0fUpsertProvision\x12,.wijkbrug.referral.v1.UpsertProvisionRequest\x1a-.wijkbrug.referral.v1.UpsertProvisionResponse\x12e\n" +
-	"\fGetProvision\x12).wijkbrug.referral.v1.GetProvisionRequest\x1a*.wijkbrug.referral.v1.GetProvisionResponse\x12q\n" +
-	"\x10SearchProvisions\x12-.wijkbrug.referral.v1.SearchProvisionsRequest\x1a..wijkbrug.referral.v1.SearchProvisionsResponse\x12n\n" +
+	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xc7\x1c\n" +
+	"\x0fReferralService\x12}\n" +
+	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12}\n" +
+	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/signals/{signal_id}\x12}\n" +
+	"\rListMySignals\x12*.wijkbrug.referral.v1.ListMySignalsRequest\x1a+.wijkbrug.referral.v1.ListMySignalsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/signals\x12n\n" +
+	"\x0fUpsertProvision\x12,.wijkbrug.referral.v1.UpsertProvisionRequest\x1a-.wijkbrug.referral.v1.UpsertProvisionResponse\x12\x8c\x01\n" +
+	"\fGetProvision\x12).wijkbrug.referral.v1.GetProvisionRequest\x1a*.wijkbrug.referral.v1.GetProvisionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/provisions/{provision_id}\x12\x89\x01\n" +
+	"\x10SearchProvisions\x12-.wijkbrug.referral.v1.SearchProvisionsRequest\x1a..wijkbrug.referral.v1.SearchProvisionsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/provisions\x12n\n" +
 	"\x0fImportDirectory\x12,.wijkbrug.referral.v1.ImportDirectoryRequest\x1a-.wijkbrug.referral.v1.ImportDirectoryResponse\x12n\n" +
-	"\x0fExportDirectory\x12,.wijkbrug.referral.v1.ExportDirectoryRequest\x1a-.wijkbrug.referral.v1.ExportDirectoryResponse\x12h\n" +
-	"\rRecordConsent\x12*.wijkbrug.referral.v1.RecordConsentRequest\x1a+.wijkbrug.referral.v1.RecordConsentResponse\x12_\n" +
+	"\x0fExportDirectory\x12,.wijkbrug.referral.v1.ExportDirectoryRequest\x1a-.wijkbrug.referral.v1.ExportDirectoryResponse\x12\x81\x01\n" +
+	"\rRecordConsent\x12*.wijkbrug.referral.v1.RecordConsentRequest\x1a+.wijkbrug.referral.v1.RecordConsentResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/consents\x12\x82\x01\n" +
 	"\n" +
-	"GetConsent\x12'.wijkbrug.referral.v1.GetConsentRequest\x1a(.wijkbrug.referral.v1.GetConsentResponse\x12n\n" +
-	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\x12e\n" +
-	"\fListConsents\x12).wijkbrug.referral.v1.ListConsentsRequest\x1a*.wijkbrug.referral.v1.ListConsentsResponse\x12k\n" +
-	"\x0eCreateReferral\x12+.wijkbrug.referral.v1.CreateReferralRequest\x1a,.wijkbrug.referral.v1.CreateReferralResponse\x12b\n" +
-	"\vGetReferral\x12(.wijkbrug.referral.v1.GetReferralRequest\x1a).wijkbrug.referral.v1.GetReferralResponse\x12h\n" +
-	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\x12w\n" +
-	"\x12GetReferralHistory\x12/.wijkbrug.referral.v1.GetReferralHistoryRequest\x1a0.wijkbrug.referral.v1.GetReferralHistoryResponse\x12e\n" +
-	"\fSendReferral\x12).wijkbrug.referral.v1.SendReferralRequest\x1a*.wijkbrug.referral.v1.SendReferralResponse\x12k\n" +
-	"\x0eAcceptReferral\x12+.wijkbrug.referral.v1.AcceptReferralRequest\x1a,.wijkbrug.referral.v1.AcceptReferralResponse\x12n\n" +
-	"\x0fDeclineReferral\x12,.wijkbrug.referral.v1.DeclineReferralRequest\x1a-.wijkbrug.referral.v1.DeclineReferralResponse\x12h\n" +
-	"\rStartReferral\x12*.wijkbrug.referral.v1.StartReferralRequest\x1a+.wijkbrug.referral.v1.StartReferralResponse\x12e\n" +
-	"\fHoldReferral\x12).wijkbrug.referral.v1.HoldReferralRequest\x1a*.wijkbrug.referral.v1.HoldReferralResponse\x12k\n" +
-	"\x0eResumeReferral\x12+.wijkbrug.referral.v1.ResumeReferralRequest\x1a,.wijkbrug.referral.v1.ResumeReferralResponse\x12q\n" +
-	"\x10CompleteReferral\x12-.wijkbrug.referral.v1.CompleteReferralRequest\x1a..wijkbrug.referral.v1.CompleteReferralResponse\x12e\n" +
-	"\fFailReferral\x12).wijkbrug.referral.v1.FailReferralRequest\x1a*.wijkbrug.referral.v1.FailReferralResponse\x12k\n" +
-	"\x0eCancelReferral\x12+.wijkbrug.referral.v1.CancelReferralRequest\x1a,.wijkbrug.referral.v1.CancelReferralResponse\x12w\n" +
+	"GetConsent\x12'.wijkbrug.referral.v1.GetConsentRequest\x1a(.wijkbrug.referral.v1.GetConsentResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/consents/{consent_id}\x12\x9d\x01\n" +
+	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/consents/{consent_id}/withdraw\x12{\n" +
+	"\fListConsents\x12).wijkbrug.referral.v1.ListConsentsRequest\x1a*.wijkbrug.referral.v1.ListConsentsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/consents\x12\x85\x01\n" +
+	"\x0eCreateReferral\x12+.wijkbrug.referral.v1.CreateReferralRequest\x1a,.wijkbrug.referral.v1.CreateReferralResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/referrals\x12\x87\x01\n" +
+	"\vGetReferral\x12(.wijkbrug.referral.v1.GetReferralRequest\x1a).wijkbrug.referral.v1.GetReferralResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/referrals/{referral_id}\x12\x7f\n" +
+	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrals\x12\xa4\x01\n" +
+	"\x12GetReferralHistory\x12/.wijkbrug.referral.v1.GetReferralHistoryRequest\x1a0.wijkbrug.referral.v1.GetReferralHistoryResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/referrals/{referral_id}/history\x12\x92\x01\n" +
+	"\fSendReferral\x12).wijkbrug.referral.v1.SendReferralRequest\x1a*.wijkbrug.referral.v1.SendReferralResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/referrals/{referral_id}/send\x12\x9a\x01\n" +
+	"\x0eAcceptReferral\x12+.wijkbrug.referral.v1.AcceptReferralRequest\x1a,.wijkbrug.referral.v1.AcceptReferralResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/referrals/{referral_id}/accept\x12\x9e\x01\n" +
+	"\x0fDeclineReferral\x12,.wijkbrug.referral.v1.DeclineReferralRequest\x1a-.wijkbrug.referral.v1.DeclineReferralResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/referrals/{referral_id}/decline\x12\x96\x01\n" +
+	"\rStartReferral\x12*.wijkbrug.referral.v1.StartReferralRequest\x1a+.wijkbrug.referral.v1.StartReferralResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/referrals/{referral_id}/start\x12\x92\x01\n" +
+	"\fHoldReferral\x12).wijkbrug.referral.v1.HoldReferralRequest\x1a*.wijkbrug.referral.v1.HoldReferralResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/referrals/{referral_id}/hold\x12\x9a\x01\n" +
+	"\x0eResumeReferral\x12+.wijkbrug.referral.v1.ResumeReferralRequest\x1a,.wijkbrug.referral.v1.ResumeReferralResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/referrals/{referral_id}/resume\x12\xa2\x01\n" +
+	"\x10CompleteReferral\x12-.wijkbrug.referral.v1.CompleteReferralRequest\x1a..wijkbrug.referral.v1.CompleteReferralResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/referrals/{referral_id}/complete\x12\x92\x01\n" +
+	"\fFailReferral\x12).wijkbrug.referral.v1.FailReferralRequest\x1a*.wijkbrug.referral.v1.FailReferralResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/referrals/{referral_id}/fail\x12\x9a\x01\n" +
+	"\x0eCancelReferral\x12+.wijkbrug.referral.v1.CancelReferralRequest\x1a,.wijkbrug.referral.v1.CancelReferralResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/referrals/{referral_id}/cancel\x12w\n" +
 	"\x12GetRecurringThemes\x12/.wijkbrug.referral.v1.GetRecurringThemesRequest\x1a0.wijkbrug.referral.v1.GetRecurringThemesResponseBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
 
 var (

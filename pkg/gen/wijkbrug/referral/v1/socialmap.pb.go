@@ -10,6 +10,7 @@
 package referralv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1070,75 +1071,79 @@ var File_wijkbrug_referral_v1_socialmap_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\n" +
-	"$wijkbrug/referral/v1/socialmap.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x92\x01\n" +
+	"$wijkbrug/referral/v1/socialmap.proto\x12\x14wijkbrug.referral.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa0\x01\n" +
 	"\bLocation\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1f\n" +
 	"\vpostal_code\x18\x03 \x01(\tR\n" +
 	"postalCode\x12\x12\n" +
-	"\x04city\x18\x04 \x01(\tR\x04city\x12#\n" +
-	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\"\xfd\a\n" +
+	"\x04city\x18\x04 \x01(\tR\x04city\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"\xc1\t\n" +
 	"\tProvision\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12+\n" +
 	"\x11organisation_name\x18\x03 \x01(\tR\x10organisationName\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\x127\n" +
-	"\x04kind\x18\x06 \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindR\x04kind\x12=\n" +
-	"\x06status\x18\a \x01(\x0e2%.wijkbrug.referral.v1.ProvisionStatusR\x06status\x12%\n" +
-	"\x0etaxonomy_terms\x18\b \x03(\tR\rtaxonomyTerms\x12A\n" +
-	"\flife_domains\x18\t \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x12\x17\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12A\n" +
+	"\x04kind\x18\x06 \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12G\n" +
+	"\x06status\x18\a \x01(\x0e2%.wijkbrug.referral.v1.ProvisionStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12/\n" +
+	"\x0etaxonomy_terms\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\rtaxonomyTerms\x12R\n" +
+	"\flife_domains\x18\t \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12#\n" +
 	"\amin_age\x18\n" +
-	" \x01(\x05R\x06minAge\x12\x17\n" +
-	"\amax_age\x18\v \x01(\x05R\x06maxAge\x12!\n" +
-	"\ftarget_group\x18\f \x01(\tR\vtargetGroup\x12+\n" +
-	"\x11municipality_code\x18\r \x01(\tR\x10municipalityCode\x12%\n" +
-	"\x0edistrict_codes\x18\x0e \x03(\tR\rdistrictCodes\x12<\n" +
-	"\tlocations\x18\x0f \x03(\v2\x1e.wijkbrug.referral.v1.LocationR\tlocations\x12M\n" +
-	"\x0fcapacity_status\x18\x10 \x01(\x0e2$.wijkbrug.referral.v1.CapacityStatusR\x0ecapacityStatus\x12!\n" +
+	" \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x06minAge\x12#\n" +
+	"\amax_age\x18\v \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x06maxAge\x12!\n" +
+	"\ftarget_group\x18\f \x01(\tR\vtargetGroup\x129\n" +
+	"\x11municipality_code\x18\r \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x128\n" +
+	"\x0edistrict_codes\x18\x0e \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xc8\x01\"\x06r\x04\xf8\xce\x05\x01R\rdistrictCodes\x12F\n" +
+	"\tlocations\x18\x0f \x03(\v2\x1e.wijkbrug.referral.v1.LocationB\b\xbaH\x05\x92\x01\x02\x10dR\tlocations\x12W\n" +
+	"\x0fcapacity_status\x18\x10 \x01(\x0e2$.wijkbrug.referral.v1.CapacityStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0ecapacityStatus\x12!\n" +
 	"\fwaiting_days\x18\x11 \x01(\x05R\vwaitingDays\x12:\n" +
-	"\x19accepts_digital_referrals\x18\x12 \x01(\bR\x17acceptsDigitalReferrals\x12;\n" +
-	"\vverified_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\x19accepts_digital_referrals\x18\x12 \x01(\bR\x17acceptsDigitalReferrals\x12X\n" +
+	"\vverified_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\n" +
 	"verifiedAt\x12\x10\n" +
 	"\x03url\x18\x14 \x01(\tR\x03url\x12\x14\n" +
 	"\x05email\x18\x15 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x16 \x01(\tR\x05phone\x12%\n" +
-	"\x0emaintainer_oin\x18\x17 \x01(\tR\rmaintainerOin\x129\n" +
+	"\x0emaintainer_oin\x18\x17 \x01(\tR\rmaintainerOin\x12V\n" +
 	"\n" +
-	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x80\x01\n" +
-	"\x16UpsertProvisionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12=\n" +
+	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tupdatedAt\"\x8a\x01\n" +
+	"\x16UpsertProvisionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12=\n" +
 	"\tprovision\x18\x02 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"X\n" +
 	"\x17UpsertProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"8\n" +
-	"\x13GetProvisionRequest\x12!\n" +
-	"\fprovision_id\x18\x01 \x01(\tR\vprovisionId\"U\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"E\n" +
+	"\x13GetProvisionRequest\x12.\n" +
+	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\x97\x03\n" +
-	"\x17SearchProvisionsRequest\x12+\n" +
-	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12#\n" +
-	"\rdistrict_code\x18\x02 \x01(\tR\fdistrictCode\x12A\n" +
-	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainR\vlifeDomains\x12#\n" +
-	"\rtaxonomy_term\x18\x04 \x01(\tR\ftaxonomyTerm\x12\x10\n" +
-	"\x03age\x18\x05 \x01(\x05R\x03age\x12\x17\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xe6\x03\n" +
+	"\x17SearchProvisionsRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
+	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12#\n" +
+	"\rtaxonomy_term\x18\x04 \x01(\tR\ftaxonomyTerm\x12\x1c\n" +
+	"\x03age\x18\x05 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x03age\x12\x17\n" +
 	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x12\n" +
-	"\x04text\x18\a \x01(\tR\x04text\x127\n" +
-	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindR\x04kind\x124\n" +
-	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12\x14\n" +
+	"\x04text\x18\a \x01(\tR\x04text\x12A\n" +
+	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x124\n" +
+	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12 \n" +
 	"\x05limit\x18\n" +
-	" \x01(\x05R\x05limit\"[\n" +
+	" \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\x05limit\"[\n" +
 	"\x18SearchProvisionsResponse\x12?\n" +
 	"\n" +
 	"provisions\x18\x01 \x03(\v2\x1f.wijkbrug.referral.v1.ProvisionR\n" +
-	"provisions\"^\n" +
-	"\x16ImportDirectoryRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"provisions\"h\n" +
+	"\x16ImportDirectoryRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1b\n" +
 	"\thsds_json\x18\x02 \x01(\tR\bhsdsJson\"M\n" +
 	"\x17ImportDirectoryResponse\x12\x18\n" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
-	"\aupdated\x18\x02 \x01(\x05R\aupdated\"E\n" +
-	"\x16ExportDirectoryRequest\x12+\n" +
-	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\"R\n" +
+	"\aupdated\x18\x02 \x01(\x05R\aupdated\"S\n" +
+	"\x16ExportDirectoryRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"R\n" +
 	"\x17ExportDirectoryResponse\x12\x1b\n" +
 	"\thsds_json\x18\x01 \x01(\tR\bhsdsJson\x12\x1a\n" +
 	"\bservices\x18\x02 \x01(\x05R\bservices*h\n" +
