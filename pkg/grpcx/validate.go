@@ -12,17 +12,49 @@ import (
 
 // validateUnary enforces the field rules declared in the protos (protovalidate: required
 // fields, formats, lengths, ranges, enum membership, repeated-field limits). Every broken rule
-// becomes one field violation of a single INVALID_ARGUMENT, so the caller sees all of them at
-// once. Rules a schema cannot state (the BSN 11-proef, rules across fields) stay in the
-// handlers' request checks.
+// becomes one field violation of a single INVALID_ARGUMENT. Rules a schema cannot state (the
+// BSN 11-proef, rules across fields) stay in the handlers' own request checks, which run
+// before anything else a handler does.
+//
+// So that the caller still learns every bad field at once, a request that breaks the schema is
+// handed to the handler with a context that is already cancelled: its request checks add their
+// violations, and whatever would come after them (a transaction, a peer call, an access-log
+// entry) cannot start on a cancelled context. The handler's answer is discarded; only its field
+// violations are kept.
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if m, ok := req.(proto.Message); ok {
-			if err := validationError(v.Validate(m)); err != nil {
-				return nil, err
+		m, ok := req.(proto.Message)
+		if !ok {
+			return handler(ctx, req)
+		}
+		err := validationError(v.Validate(m))
+		if err == nil {
+			return handler(ctx, req)
+		}
+		schema, ok := apperr.As(err)
+		if !ok {
+			return nil, err
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, own := handler(cancelled, req); own != nil {
+			if e, ok := apperr.As(own); ok && e.Kind == apperr.KindInvalidArgument && len(e.Violations) > 0 {
+				// The handler's violations (in its order, usually the message's), then the
+				// schema's about fields it did not name.
+				seen := map[string]bool{}
+				merged := append([]apperr.FieldViolation(nil), e.Violations...)
+				for _, fv := range merged {
+					seen[fv.Field] = true
+				}
+				for _, fv := range schema.Violations {
+					if !seen[fv.Field] {
+						merged = append(merged, fv)
+					}
+				}
+				schema.Violations = merged
 			}
 		}
-		return handler(ctx, req)
+		return nil, schema
 	}
 }
 
