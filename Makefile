@@ -98,7 +98,7 @@ check-proto: $(PROTO_TOOLS)
 	  if ! diff -r $$tmp/pkg/gen pkg/gen >/dev/null; then \
 	    echo "generated code in pkg/gen is stale: run 'make proto' and commit"; diff -r $$tmp/pkg/gen pkg/gen | head -20; rm -rf $$tmp; exit 1; \
 	  fi; rm -rf $$tmp
-	buf breaking --against $(API_BASELINE)
+	buf breaking proto --against $(API_BASELINE)
 
 # The committed image of the API as last released to users (issue 10). Comparing with it, not
 # with a branch, keeps buf breaking meaningful in a fresh clone, where main is HEAD itself.
@@ -107,7 +107,7 @@ API_BASELINE := proto/baseline.binpb
 ## api-baseline: record the current API as the baseline that buf breaking compares with (only
 ## after an agreed, documented break, or to take in compatible additions)
 api-baseline: $(BIN)/buf
-	buf build -o $(API_BASELINE)
+	buf build proto -o $(API_BASELINE)
 
 ## fmt-check: gofmt on every tracked Go file
 fmt-check:
