@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest/rawcall"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -24,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestPartnerEdges runs the checks of what partners send at the edges of all four services, on
@@ -38,6 +44,7 @@ func TestPartnerEdges(t *testing.T) {
 	t.Cleanup(s.Stop)
 	t.Run("undecodable", func(t *testing.T) { testUndecodable(t, s) })
 	t.Run("rest", func(t *testing.T) { testREST(t, s) })
+	t.Run("field rules", func(t *testing.T) { testFieldRules(t, s) })
 }
 
 // badRequestFields returns the fields a status's BadRequest names.
@@ -249,4 +256,126 @@ func testREST(t *testing.T, s *suite.Suite) {
 			t.Fatalf("openapi.json: %d %v %.200s", a.status, err, a.body)
 		}
 	})
+}
+
+// Per service, the field rules of the schema refuse out-of-range numbers, unknown enum values,
+// absurd dates and oversized repeated fields, each field named in one INVALID_ARGUMENT (the
+// probes of issue 15 that were answered OK).
+func testFieldRules(t *testing.T, s *suite.Suite) {
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "00000000-0000-4000-8000-000000000000"
+		}
+		return out
+	}
+	domains := make([]commonv1.LifeDomain, 10000)
+	for i := range domains {
+		domains[i] = commonv1.LifeDomain_LIFE_DOMAIN_FINANCES
+	}
+	statuses := make([]casedirectionv1.CaseStatus, 10000)
+	for i := range statuses {
+		statuses[i] = casedirectionv1.CaseStatus(1)
+	}
+	huge := &commonv1.Volume{Amount: math.MaxInt32, Unit: commonv1.VolumeUnit(999), Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
+	type probe struct {
+		name                string
+		partner, user, role string
+		call                func(ctx context.Context) error
+		want                []string
+	}
+	probes := map[string][]probe{
+		"referral": {{
+			name: "SubmitSignal", partner: "gp", user: "dr-jansen", role: "gp",
+			call: func(ctx context.Context) error {
+				_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", s.Endpoint("referral").Addr)).SubmitSignal(ctx, &referralv1.SubmitSignalRequest{
+					IdempotencyKey: "rules-1", SourceType: 999, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO, ResidentBsn: "123456782",
+					MunicipalityCode: "GM0363", LifeDomains: domains, Arrears: &referralv1.Arrears{AmountCents: math.MaxInt64, Months: math.MaxInt32},
+				})
+				return err
+			},
+			want: []string{"source_type", "life_domains", "arrears.amount_cents", "arrears.months"},
+		}, {
+			name: "CreateReferral", partner: "team", user: "anna", role: "case_director",
+			call: func(ctx context.Context) error {
+				_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "team", s.Endpoint("referral").Addr)).CreateReferral(ctx, &referralv1.CreateReferralRequest{
+					IdempotencyKey: "rules-2", ProvisionId: "00000000-0000-4000-8000-000000000000", GoalIds: many(10000),
+					SharedDataCategories: []referralv1.DataCategory{999}, AcceptBy: timestamppb.New(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)),
+				})
+				return err
+			},
+			want: []string{"goal_ids", "shared_data_categories[0]", "accept_by"},
+		}},
+		"providermonitoring": {{
+			name: "SubmitAllocationRequest", partner: "provider", user: "piet", role: "care_coordinator",
+			call: func(ctx context.Context) error {
+				_, err := pmv1.NewProviderMonitoringServiceClient(dialAs(t, s, "provider", s.Endpoint("providermonitoring").Addr)).SubmitAllocationRequest(ctx, &pmv1.SubmitAllocationRequestRequest{
+					IdempotencyKey: "rules-3", Kind: 999, ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality,
+					ProductCategory: "45", ProductCode: "45A01", StartDate: "2026-01-01", EndDate: "9999-12-31", Volume: huge,
+				})
+				return err
+			},
+			want: []string{"kind", "end_date", "volume.amount", "volume.unit"},
+		}, {
+			name: "ReportProgress", partner: "provider", user: "piet", role: "care_coordinator",
+			call: func(ctx context.Context) error {
+				_, err := pmv1.NewProviderMonitoringServiceClient(dialAs(t, s, "provider", s.Endpoint("providermonitoring").Addr)).ReportProgress(ctx, &pmv1.ReportProgressRequest{
+					IdempotencyKey: "rules-4", AllocationNumber: "A1", GoalIds: many(10000), Judgement: 999,
+				})
+				return err
+			},
+			want: []string{"goal_ids", "judgement"},
+		}},
+		"casedirection": {{
+			name: "ListCases", partner: "team", user: "anna", role: "case_director",
+			call: func(ctx context.Context) error {
+				_, err := casedirectionv1.NewCaseDirectionServiceClient(dialAs(t, s, "team", s.Endpoint("casedirection").Addr)).ListCases(ctx, &casedirectionv1.ListCasesRequest{
+					Statuses: statuses, PageSize: math.MaxInt32,
+				})
+				return err
+			},
+			want: []string{"statuses", "page_size"},
+		}, {
+			name: "RequestAllocation", partner: "team", user: "anna", role: "case_director",
+			call: func(ctx context.Context) error {
+				_, err := casedirectionv1.NewCaseDirectionServiceClient(dialAs(t, s, "team", s.Endpoint("casedirection").Addr)).RequestAllocation(ctx, &casedirectionv1.RequestAllocationRequest{
+					IdempotencyKey: "rules-5", CaseId: "00000000-0000-4000-8000-000000000000", ProviderAgb: suite.DemoProviderAGB,
+					ProductCategory: "45", ProductCode: "45A01", StartDate: "0001-01-01", EndDate: "9999-12-31", Volume: huge,
+				})
+				return err
+			},
+			want: []string{"start_date", "end_date", "volume.amount", "volume.unit"},
+		}},
+		"intake": {{
+			name: "RegisterIntake", partner: "team", user: "anna", role: "intake_worker",
+			call: func(ctx context.Context) error {
+				_, err := intakev1.NewIntakeServiceClient(dialAs(t, s, "team", s.Endpoint("intake").Addr)).RegisterIntake(ctx, &intakev1.RegisterIntakeRequest{
+					IdempotencyKey: "rules-6", Channel: 999, ResidentBsn: "123456782", MunicipalityCode: suite.DemoMunicipality,
+					Question: "help with forms", LifeDomains: domains, Urgency: 999,
+				})
+				return err
+			},
+			want: []string{"channel", "life_domains", "urgency"},
+		}},
+	}
+	for _, e := range s.Services {
+		t.Run(e.Name, func(t *testing.T) {
+			if len(probes[e.Name]) == 0 {
+				t.Fatalf("no probes for %s", e.Name)
+			}
+			for _, p := range probes[e.Name] {
+				err := p.call(acting(t, p.user, p.role, "edge-test"))
+				got := badRequestFields(err)
+				if status.Code(err) != codes.InvalidArgument {
+					t.Errorf("%s: want INVALID_ARGUMENT, got %v", p.name, err)
+					continue
+				}
+				for _, f := range p.want {
+					if !slices.Contains(got, f) {
+						t.Errorf("%s: %s not named; got %v", p.name, f, got)
+					}
+				}
+			}
+		})
+	}
 }
