@@ -3,6 +3,7 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"buf.build/go/protovalidate"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -44,10 +45,10 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 				seen := map[string]bool{}
 				merged := append([]apperr.FieldViolation(nil), e.Violations...)
 				for _, fv := range merged {
-					seen[fv.Field] = true
+					seen[withoutIndexes(fv.Field)] = true
 				}
 				for _, fv := range schema.Violations {
-					if !seen[fv.Field] {
+					if !seen[withoutIndexes(fv.Field)] {
 						merged = append(merged, fv)
 					}
 				}
@@ -82,6 +83,12 @@ func validationError(err error) error {
 	}
 	return out
 }
+
+// withoutIndexes turns "goals[0].goal_id" into "goals.goal_id", the way some handlers name a
+// field of any element, so one field is not named twice.
+func withoutIndexes(field string) string { return indexes.ReplaceAllString(field, "") }
+
+var indexes = regexp.MustCompile(`\[[0-9]+\]`)
 
 // NewValidator returns the validator of the field rules in the protos.
 func NewValidator() (protovalidate.Validator, error) { return protovalidate.New() }
