@@ -192,37 +192,50 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 			}
 		}
 		asString := get(target, "type") != nil && get(target, "type").Value == "string"
+		// Range's order is undefined (protobuf-go varies it on purpose); the document must not.
+		type ruleField struct {
+			fd protoreflect.FieldDescriptor
+			v  protoreflect.Value
+		}
+		var fields []ruleField
 		r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			name := fd.Name()
-			switch {
-			case fd.IsExtension():
-				notes = append(notes, predefined(target, fd)...)
-			case name == "uuid" && v.Bool():
-				set(target, "format", "uuid")
-			case name == "len":
-				set(target, "minLength", v.String())
-				set(target, "maxLength", v.String())
-			case name == "defined_only" || name == "not_in" && typed.Name() == "enum":
-				if name == "not_in" && slices.Contains(listInts(v), 0) || name == "defined_only" && rules.GetRequired() {
-					dropUnspecified(target)
-				}
-			case fd.Kind() == protoreflect.MessageKind:
-				if fd.Message().FullName() == "google.protobuf.Timestamp" {
-					notes = append(notes, fmt.Sprintf("%s %s", name, timestampText(v.Message())))
-				}
-			case ruleKeywords[name] != "":
-				kw := ruleKeywords[name]
-				if asString && (kw == "minimum" || kw == "maximum") {
-					notes = append(notes, fmt.Sprintf("%s %v", name, v.Interface()))
-					return true
-				}
-				setScalar(target, kw, v)
-				if name == "gt" || name == "lt" {
-					setScalar(target, "exclusive"+strings.ToUpper(kw[:1])+kw[1:], protoreflect.ValueOfBool(true))
-				}
-			}
+			fields = append(fields, ruleField{fd, v})
 			return true
 		})
+		slices.SortFunc(fields, func(a, b ruleField) int { return int(a.fd.Number()) - int(b.fd.Number()) })
+		for _, f := range fields {
+			func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+				name := fd.Name()
+				switch {
+				case fd.IsExtension():
+					notes = append(notes, predefined(target, fd)...)
+				case name == "uuid" && v.Bool():
+					set(target, "format", "uuid")
+				case name == "len":
+					set(target, "minLength", v.String())
+					set(target, "maxLength", v.String())
+				case name == "defined_only" || name == "not_in" && typed.Name() == "enum":
+					if name == "not_in" && slices.Contains(listInts(v), 0) || name == "defined_only" && rules.GetRequired() {
+						dropUnspecified(target)
+					}
+				case fd.Kind() == protoreflect.MessageKind:
+					if fd.Message().FullName() == "google.protobuf.Timestamp" {
+						notes = append(notes, fmt.Sprintf("%s %s", name, timestampText(v.Message())))
+					}
+				case ruleKeywords[name] != "":
+					kw := ruleKeywords[name]
+					if asString && (kw == "minimum" || kw == "maximum") {
+						notes = append(notes, fmt.Sprintf("%s %v", name, v.Interface()))
+						return true
+					}
+					setScalar(target, kw, v)
+					if name == "gt" || name == "lt" {
+						setScalar(target, "exclusive"+strings.ToUpper(kw[:1])+kw[1:], protoreflect.ValueOfBool(true))
+					}
+				}
+				return true
+			}(f.fd, f.v)
+		}
 	}
 	if rules.GetRequired() && get(s, "type") != nil && get(s, "type").Value == "string" && get(s, "minLength") == nil && get(s, "pattern") == nil {
 		set(s, "minLength", "1")
