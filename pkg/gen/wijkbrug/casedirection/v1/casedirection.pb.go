@@ -5113,9 +5113,9 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
 	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
-	"\binvolved\x18\x01 \x01(\bR\binvolved\"3\n" +
-	"\x18ListCaseResidentsRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\"`\n" +
+	"\binvolved\x18\x01 \x01(\bR\binvolved\"@\n" +
+	"\x18ListCaseResidentsRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"`\n" +
 	"\x19ListCaseResidentsResponse\x12C\n" +
 	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*\x81\x02\n" +
 	"\n" +

@@ -4892,9 +4892,9 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0einvolved_teams\x18\x03 \x03(\v2 .wijkbrug.intake.v1.InvolvedTeamR\rinvolvedTeams\"F\n" +
 	"\fInvolvedTeam\x12\x19\n" +
 	"\bteam_oin\x18\x01 \x01(\tR\ateamOin\x12\x1b\n" +
-	"\tteam_name\x18\x02 \x01(\tR\bteamName\"B\n" +
-	"\x1dListHouseholdResidentsRequest\x12!\n" +
-	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\"e\n" +
+	"\tteam_name\x18\x02 \x01(\tR\bteamName\"O\n" +
+	"\x1dListHouseholdResidentsRequest\x12.\n" +
+	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"e\n" +
 	"\x1eListHouseholdResidentsResponse\x12C\n" +
 	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*p\n" +
 	"\aChannel\x12\x17\n" +

@@ -151,9 +151,6 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 
 // ListCaseResidents tells a Wijkbrug service the residents a case concerns now.
 func (s *Server) ListCaseResidents(ctx context.Context, req *casedirectionv1.ListCaseResidentsRequest) (*casedirectionv1.ListCaseResidentsResponse, error) {
-	if err := caseResidentsFromRequest(req); err != nil {
-		return nil, err
-	}
 	refs, err := s.app.ListCaseResidents(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
@@ -163,10 +160,4 @@ func (s *Server) ListCaseResidents(ctx context.Context, req *casedirectionv1.Lis
 		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
 	}
 	return out, nil
-}
-
-func caseResidentsFromRequest(req *casedirectionv1.ListCaseResidentsRequest) error {
-	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	return v.Err()
 }

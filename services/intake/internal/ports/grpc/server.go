@@ -110,9 +110,6 @@ func matchToProto(m *domain.Match) *intakev1.ResidentMatch {
 // ListHouseholdResidents tells a Wijkbrug service a household's current members (ids and
 // pseudonyms only).
 func (s *Server) ListHouseholdResidents(ctx context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
-	if err := householdResidentsFromRequest(req); err != nil {
-		return nil, err
-	}
 	refs, err := s.app.ListHouseholdResidents(ctx, req.GetHouseholdId())
 	if err != nil {
 		return nil, err
@@ -122,10 +119,4 @@ func (s *Server) ListHouseholdResidents(ctx context.Context, req *intakev1.ListH
 		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
 	}
 	return out, nil
-}
-
-func householdResidentsFromRequest(req *intakev1.ListHouseholdResidentsRequest) error {
-	var v apperr.Validation
-	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	return v.Err()
 }
