@@ -295,7 +295,7 @@ func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
 	defer cc.Close()
 	calls := map[string]func(context.Context) error{
 		"unary RPC": func(ctx context.Context) error {
-			_, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: "ok"})
+			_, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: idOK})
 			return err
 		},
 		"health": func(ctx context.Context) error {
@@ -325,7 +325,7 @@ func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
 func TestAccessLineRecordsCaller(t *testing.T) {
 	f := start(t)
 	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "missing"}); status.Code(err) != codes.NotFound {
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idMissing}); status.Code(err) != codes.NotFound {
 		t.Fatal(err)
 	}
 	var line map[string]any
@@ -365,7 +365,7 @@ func TestHealthUnderEveryPromisedName(t *testing.T) {
 func TestStandardServerMetrics(t *testing.T) {
 	f := start(t)
 	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"}); err != nil {
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
 		t.Fatal(err)
 	}
 	mfs, err := f.reg.Gather()

@@ -94,7 +94,7 @@ func TestRateLimitSparesWijkbrugServices(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cc.Close()
-		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: "ok"})
+		_, err = referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
 		return err
 	}
 	svcCert, _, _, err := ca.IssueClient(devca.Org{OIN: "00000099000000000002", Name: "intake", Type: "SERVICE"}, time.Hour)
@@ -131,7 +131,7 @@ func TestRateLimitPerUserWithinOrganisation(t *testing.T) {
 	as := func(user string) error {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := client.GetSignal(grpcx.ActingUser(c, user, "gp", "signal-intake"), &referralv1.GetSignalRequest{SignalId: "ok"})
+		_, err := client.GetSignal(grpcx.ActingUser(c, user, "gp", "signal-intake"), &referralv1.GetSignalRequest{SignalId: idOK})
 		return err
 	}
 	for i := 0; i < 2; i++ {
