@@ -27,12 +27,62 @@ import (
 // Version is the version of the REST API and its documents (the API-Version header).
 const Version = "1.0.0"
 
-// Sources maps each service to its base document under pkg/gen/openapi.
-var Sources = map[string]string{
-	"intake":             "wijkbrug/intake/v1/intake.openapi.yaml",
-	"casedirection":      "wijkbrug/casedirection/v1/casedirection.openapi.yaml",
-	"providermonitoring": "wijkbrug/providermonitoring/v1/providermonitoring.openapi.yaml",
-	"referral":           "wijkbrug/referral/v1/referral.openapi.yaml",
+// Sources maps each service to its base documents under pkg/gen/openapi (one per proto
+// package it serves; Merge joins them, the first gives the title).
+var Sources = map[string][]string{
+	"intake":             {"wijkbrug/intake/v1/intake.openapi.yaml"},
+	"casedirection":      {"wijkbrug/casedirection/v1/casedirection.openapi.yaml"},
+	"providermonitoring": {"wijkbrug/providermonitoring/v1/providermonitoring.openapi.yaml"},
+	// Referral also serves the partners' Subscriptions API.
+	"referral": {"wijkbrug/referral/v1/referral.openapi.yaml", "wijkbrug/subscriptions/v1/subscriptions.openapi.yaml"},
+}
+
+// Merge joins base documents into one: the first one's info, every document's paths, tags
+// and component schemas.
+func Merge(bases ...[]byte) ([]byte, error) {
+	if len(bases) == 1 {
+		return bases[0], nil
+	}
+	var first yaml.Node
+	if err := yaml.Unmarshal(bases[0], &first); err != nil || len(first.Content) == 0 {
+		return nil, fmt.Errorf("apidoc: base document: %v", err)
+	}
+	root := first.Content[0]
+	for _, b := range bases[1:] {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 {
+			return nil, fmt.Errorf("apidoc: base document: %v", err)
+		}
+		other := doc.Content[0]
+		for _, key := range []string{"paths", "tags"} {
+			if src := get(other, key); src != nil {
+				dst := get(root, key)
+				if dst == nil {
+					dst = &yaml.Node{Kind: src.Kind}
+					root.Content = append(root.Content, str(key), dst)
+				}
+				dst.Content = append(dst.Content, src.Content...)
+			}
+		}
+		if src := get(get(other, "components"), "schemas"); src != nil {
+			comps := get(root, "components")
+			if comps == nil {
+				comps = &yaml.Node{Kind: yaml.MappingNode}
+				root.Content = append(root.Content, str("components"), comps)
+			}
+			dst := get(comps, "schemas")
+			if dst == nil {
+				dst = &yaml.Node{Kind: yaml.MappingNode}
+				comps.Content = append(comps.Content, str("schemas"), dst)
+			}
+			for i := 0; i+1 < len(src.Content); i += 2 {
+				if get(dst, src.Content[i].Value) == nil {
+					dst.Content = append(dst.Content, src.Content[i], src.Content[i+1])
+				}
+			}
+		}
+	}
+	return yaml.Marshal(root)
 }
 
 //go:embed *.openapi.yaml

@@ -11,14 +11,23 @@ import (
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 func base(t *testing.T, service string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "gen", "openapi", apidoc.Sources[service]))
+	var bases [][]byte
+	for _, src := range apidoc.Sources[service] {
+		b, err := os.ReadFile(filepath.Join("..", "gen", "openapi", src))
+		if err != nil {
+			t.Fatalf("%v (run make proto)", err)
+		}
+		bases = append(bases, b)
+	}
+	b, err := apidoc.Merge(bases...)
 	if err != nil {
-		t.Fatalf("%v (run make proto)", err)
+		t.Fatal(err)
 	}
 	return b
 }

@@ -37,10 +37,8 @@ const (
 // again.
 const AckWait = 30 * time.Second
 
-// MaxEventTypes bounds the filter of one subscription.
-const MaxEventTypes = 16
-
-// EventTypeRe is the shape of a Wijkbrug event type (ce-type): wijkbrug.<service>.v1.<Message>.
+// EventTypeRe is the shape of a Wijkbrug event type (ce-type): wijkbrug.<service>.v1.<Message>
+// (the same pattern as event_types in subscriptions.proto).
 var EventTypeRe = regexp.MustCompile(`^wijkbrug\.[a-z]+\.v[0-9]+\.[A-Z][A-Za-z0-9]{0,63}$`)
 
 // Spec is a new subscription.

@@ -45,7 +45,7 @@ func Spec() svc.Spec {
 		// Referral also serves the partners' Subscriptions API (natsauth.FeedManager).
 		Policy:   feed.WithPolicy(grpcport.Policy),
 		Services: []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc, subscriptionsv1.SubscriptionService_ServiceDesc},
-		REST:     []rest.Registrar{referralv1.RegisterReferralServiceHandler},
+		REST:     []rest.Registrar{referralv1.RegisterReferralServiceHandler, subscriptionsv1.RegisterSubscriptionServiceHandler},
 		OpenAPI:  apidoc.Document("referral"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {

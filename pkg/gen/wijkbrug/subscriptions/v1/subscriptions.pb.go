@@ -11,6 +11,8 @@
 package subscriptionsv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -689,7 +691,7 @@ var File_wijkbrug_subscriptions_v1_subscriptions_proto protoreflect.FileDescript
 
 const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\n" +
-	"-wijkbrug/subscriptions/v1/subscriptions.proto\x12\x19wijkbrug.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n" +
+	"-wijkbrug/subscriptions/v1/subscriptions.proto\x12\x19wijkbrug.subscriptions.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n" +
 	"\fSubscription\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x1f\n" +
@@ -712,15 +714,15 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1a\n" +
 	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x12!\n" +
 	"\finbox_prefix\x18\x03 \x01(\tR\vinboxPrefix\x12(\n" +
-	"\x10ack_wait_seconds\x18\x04 \x01(\x03R\x0eackWaitSeconds\"\x8f\x02\n" +
-	"\x19CreateSubscriptionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12F\n" +
-	"\vstart_point\x18\x02 \x01(\x0e2%.wijkbrug.subscriptions.v1.StartPointR\n" +
-	"startPoint\x129\n" +
+	"\x10ack_wait_seconds\x18\x04 \x01(\x03R\x0eackWaitSeconds\"\x83\x03\n" +
+	"\x19CreateSubscriptionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12P\n" +
+	"\vstart_point\x18\x02 \x01(\x0e2%.wijkbrug.subscriptions.v1.StartPointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"startPoint\x12V\n" +
 	"\n" +
-	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12%\n" +
-	"\x0estart_sequence\x18\x04 \x01(\x04R\rstartSequence\x12\x1f\n" +
-	"\vevent_types\x18\x05 \x03(\tR\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tstartTime\x12%\n" +
+	"\x0estart_sequence\x18\x04 \x01(\x04R\rstartSequence\x12b\n" +
+	"\vevent_types\x18\x05 \x03(\tBA\xbaH>\x92\x01;\x10\x10\"7r523^wijkbrug\\.[a-z]+\\.v[0-9]+\\.[A-Z][A-Za-z0-9]{0,63}$R\n" +
 	"eventTypes\"\xb0\x01\n" +
 	"\x1aCreateSubscriptionResponse\x12K\n" +
 	"\fsubscription\x18\x01 \x01(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\fsubscription\x12E\n" +
@@ -729,16 +731,16 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"connection\"\x1a\n" +
 	"\x18ListSubscriptionsRequest\"j\n" +
 	"\x19ListSubscriptionsResponse\x12M\n" +
-	"\rsubscriptions\x18\x01 \x03(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\rsubscriptions\"\x84\x01\n" +
-	"\x18PauseSubscriptionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12'\n" +
-	"\x0fsubscription_id\x18\x02 \x01(\tR\x0esubscriptionId\x12\x16\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\rsubscriptions\"\xa9\x01\n" +
+	"\x18PauseSubscriptionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12B\n" +
+	"\x0fsubscription_id\x18\x02 \x01(\tB\x19\xbaH\x16r\x142\x12^sub-[0-9a-f]{16}$R\x0esubscriptionId\x12\x16\n" +
 	"\x06paused\x18\x03 \x01(\bR\x06paused\"h\n" +
 	"\x19PauseSubscriptionResponse\x12K\n" +
-	"\fsubscription\x18\x01 \x01(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\fsubscription\"m\n" +
-	"\x19DeleteSubscriptionRequest\x12'\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12'\n" +
-	"\x0fsubscription_id\x18\x02 \x01(\tR\x0esubscriptionId\"\x1c\n" +
+	"\fsubscription\x18\x01 \x01(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\fsubscription\"\x92\x01\n" +
+	"\x19DeleteSubscriptionRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12B\n" +
+	"\x0fsubscription_id\x18\x02 \x01(\tB\x19\xbaH\x16r\x142\x12^sub-[0-9a-f]{16}$R\x0esubscriptionId\"\x1c\n" +
 	"\x1aDeleteSubscriptionResponse*\x83\x01\n" +
 	"\n" +
 	"StartPoint\x12\x1b\n" +
@@ -746,12 +748,12 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\x0fSTART_POINT_ALL\x10\x01\x12\x14\n" +
 	"\x10START_POINT_TIME\x10\x02\x12\x18\n" +
 	"\x14START_POINT_SEQUENCE\x10\x03\x12\x13\n" +
-	"\x0fSTART_POINT_NEW\x10\x042\x9d\x04\n" +
-	"\x13SubscriptionService\x12\x81\x01\n" +
-	"\x12CreateSubscription\x124.wijkbrug.subscriptions.v1.CreateSubscriptionRequest\x1a5.wijkbrug.subscriptions.v1.CreateSubscriptionResponse\x12~\n" +
-	"\x11ListSubscriptions\x123.wijkbrug.subscriptions.v1.ListSubscriptionsRequest\x1a4.wijkbrug.subscriptions.v1.ListSubscriptionsResponse\x12~\n" +
-	"\x11PauseSubscription\x123.wijkbrug.subscriptions.v1.PauseSubscriptionRequest\x1a4.wijkbrug.subscriptions.v1.PauseSubscriptionResponse\x12\x81\x01\n" +
-	"\x12DeleteSubscription\x124.wijkbrug.subscriptions.v1.DeleteSubscriptionRequest\x1a5.wijkbrug.subscriptions.v1.DeleteSubscriptionResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1;subscriptionsv1b\x06proto3"
+	"\x0fSTART_POINT_NEW\x10\x042\xb5\x05\n" +
+	"\x13SubscriptionService\x12\x9f\x01\n" +
+	"\x12CreateSubscription\x124.wijkbrug.subscriptions.v1.CreateSubscriptionRequest\x1a5.wijkbrug.subscriptions.v1.CreateSubscriptionResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/subscriptions\x12\x99\x01\n" +
+	"\x11ListSubscriptions\x123.wijkbrug.subscriptions.v1.ListSubscriptionsRequest\x1a4.wijkbrug.subscriptions.v1.ListSubscriptionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subscriptions\x12\xae\x01\n" +
+	"\x11PauseSubscription\x123.wijkbrug.subscriptions.v1.PauseSubscriptionRequest\x1a4.wijkbrug.subscriptions.v1.PauseSubscriptionResponse\".\x82\xd3\xe4\x93\x02(:\x01*2#/v1/subscriptions/{subscription_id}\x12\xae\x01\n" +
+	"\x12DeleteSubscription\x124.wijkbrug.subscriptions.v1.DeleteSubscriptionRequest\x1a5.wijkbrug.subscriptions.v1.DeleteSubscriptionResponse\"+\x82\xd3\xe4\x93\x02%*#/v1/subscriptions/{subscription_id}BPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1;subscriptionsv1b\x06proto3"
 
 var (
 	file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescOnce sync.Once
