@@ -20,6 +20,7 @@ import (
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest/rawcall"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -246,16 +247,85 @@ func testREST(t *testing.T, s *suite.Suite) {
 			}
 		}
 	})
+	t.Run("subscriptions", func(t *testing.T) { testRESTSubscriptions(t, s, base, gp) })
 	t.Run("OpenAPI document served", func(t *testing.T) {
 		a := call(t, gp, "GET", base+"/openapi.json", "")
 		var doc struct {
 			OpenAPI string                    `json:"openapi"`
 			Paths   map[string]map[string]any `json:"paths"`
 		}
-		if err := json.Unmarshal(a.body, &doc); err != nil || a.status != http.StatusOK || !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/v1/signals"]["post"] == nil {
+		if err := json.Unmarshal(a.body, &doc); err != nil || a.status != http.StatusOK || !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/v1/signals"]["post"] == nil || doc.Paths["/v1/subscriptions"]["post"] == nil {
 			t.Fatalf("openapi.json: %d %v %.200s", a.status, err, a.body)
 		}
 	})
+}
+
+// The Subscriptions API over REST: create, list, pause (PATCH), delete, each on the caller's
+// own feed only; its field rules refuse a wildcard filter and too many event types.
+func testRESTSubscriptions(t *testing.T, s *suite.Suite, base string, gp *http.Client) {
+	created := call(t, gp, "POST", base+"/v1/subscriptions", `{"start_point":"START_POINT_NEW","event_types":["wijkbrug.referral.v1.SignalFedBack"]}`,
+		append(gpHeaders, "Idempotency-Key", "rest-sub-1")...)
+	var sub subscriptionsv1.CreateSubscriptionResponse
+	if err := protojson.Unmarshal(created.body, &sub); created.status != http.StatusOK || err != nil || sub.GetSubscription().GetSubscriptionId() == "" || sub.GetConnection().GetConsumer() != sub.GetSubscription().GetSubscriptionId() {
+		t.Fatalf("create: %d %s %v", created.status, created.body, err)
+	}
+	id := sub.GetSubscription().GetSubscriptionId()
+	if again := call(t, gp, "POST", base+"/v1/subscriptions", `{"start_point":"START_POINT_NEW","event_types":["wijkbrug.referral.v1.SignalFedBack"]}`,
+		append(gpHeaders, "Idempotency-Key", "rest-sub-1")...); again.status != http.StatusOK || string(again.body) != string(created.body) {
+		t.Fatalf("replay: %d %s, first %s", again.status, again.body, created.body)
+	}
+	many := `["wijkbrug.referral.v1.A"` + strings.Repeat(`,"wijkbrug.referral.v1.A"`, 16) + `]`
+	for name, body := range map[string]string{
+		"wildcard filter":          `{"event_types":["wijkbrug.feed.>"]}`,
+		"too many event types":     `{"event_types":` + many + `}`,
+		"start point out of range": `{"start_point":99}`,
+	} {
+		a := call(t, gp, "POST", base+"/v1/subscriptions", body, append(gpHeaders, "Idempotency-Key", "rest-sub-bad-"+name)...)
+		field := "event_types"
+		if strings.HasPrefix(name, "start point") {
+			field = "start_point"
+		}
+		if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || !slices.Contains(fields, field) {
+			t.Errorf("%s: want 400 naming %s, got %d %s", name, field, a.status, a.body)
+		}
+	}
+	listed := func(c *http.Client, headers []string) []*subscriptionsv1.Subscription {
+		t.Helper()
+		a := call(t, c, "GET", base+"/v1/subscriptions", "", headers...)
+		var l subscriptionsv1.ListSubscriptionsResponse
+		if err := protojson.Unmarshal(a.body, &l); a.status != http.StatusOK || err != nil {
+			t.Fatalf("list: %d %s %v", a.status, a.body, err)
+		}
+		return l.GetSubscriptions()
+	}
+	has := func(subs []*subscriptionsv1.Subscription) bool {
+		return slices.ContainsFunc(subs, func(x *subscriptionsv1.Subscription) bool { return x.GetSubscriptionId() == id })
+	}
+	if !has(listed(gp, gpHeaders)) {
+		t.Fatal("the new subscription is not listed")
+	}
+	housing := restClient(t, s, "housing")
+	housingHeaders := []string{"X-Wijkbrug-User", "h1", "X-Wijkbrug-Role", "housing_officer", "X-Wijkbrug-Purpose", "signal"}
+	if has(listed(housing, housingHeaders)) {
+		t.Fatal("another organisation sees the subscription")
+	}
+	if a := call(t, housing, "DELETE", base+"/v1/subscriptions/"+id, "", append(housingHeaders, "Idempotency-Key", "rest-sub-steal")...); a.status != http.StatusNotFound {
+		t.Fatalf("another organisation deletes it: want 404, got %d %s", a.status, a.body)
+	}
+	paused := call(t, gp, "PATCH", base+"/v1/subscriptions/"+id, `{"paused":true}`, append(gpHeaders, "Idempotency-Key", "rest-sub-pause")...)
+	var p subscriptionsv1.PauseSubscriptionResponse
+	if err := protojson.Unmarshal(paused.body, &p); paused.status != http.StatusOK || err != nil || !p.GetSubscription().GetPaused() {
+		t.Fatalf("pause: %d %s %v", paused.status, paused.body, err)
+	}
+	if a := call(t, gp, "DELETE", base+"/v1/subscriptions/not-an-id", "", append(gpHeaders, "Idempotency-Key", "rest-sub-del-bad")...); a.status != http.StatusBadRequest {
+		t.Fatalf("delete with a bad id: want 400, got %d %s", a.status, a.body)
+	}
+	if a := call(t, gp, "DELETE", base+"/v1/subscriptions/"+id, "", append(gpHeaders, "Idempotency-Key", "rest-sub-del")...); a.status != http.StatusOK {
+		t.Fatalf("delete: %d %s", a.status, a.body)
+	}
+	if has(listed(gp, gpHeaders)) {
+		t.Fatal("the deleted subscription is still listed")
+	}
 }
 
 // Per service, the field rules of the schema refuse out-of-range numbers, unknown enum values,

@@ -410,7 +410,13 @@ func headerParameters() *yaml.Node {
 		schema := &yaml.Node{Kind: yaml.MappingNode}
 		schema.Content = append(schema.Content, str("type"), str("string"))
 		set(schema, "minLength", "1")
-		set(schema, "maxLength", "200")
+		// The acting-user headers as grpcx checks them; the key as the idempotency_key
+		// fields' rule (128 bytes).
+		if name == "Idempotency-Key" {
+			set(schema, "maxLength", "128")
+		} else {
+			set(schema, "maxLength", "200")
+		}
 		m.Content = append(m.Content, str("name"), str(name), str("in"), str("header"),
 			str("required"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(required)},
 			str("description"), str(desc), str("schema"), schema)
