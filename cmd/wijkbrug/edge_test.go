@@ -247,6 +247,22 @@ func testREST(t *testing.T, s *suite.Suite) {
 			}
 		}
 	})
+	t.Run("bad path and query are 400, a wrong verb 405", func(t *testing.T) {
+		for name, url := range map[string]string{
+			"path not UTF-8":     base + "/v1/signals/%ff",
+			"query not UTF-8":    base + "/v1/signals?page_token=%ff",
+			"query not a number": base + "/v1/signals?page_size=abc",
+		} {
+			a := call(t, gp, "GET", url, "", gpHeaders...)
+			if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || len(fields) == 0 {
+				t.Errorf("%s: want 400 with a BadRequest, got %d %s", name, a.status, a.body)
+			}
+		}
+		a := call(t, gp, "PUT", base+"/v1/signals", "{}", gpHeaders...)
+		if code, _ := restError(t, a); a.status != http.StatusMethodNotAllowed || code != codes.Unimplemented {
+			t.Errorf("PUT on a collection: want 405, got %d %s", a.status, a.body)
+		}
+	})
 	t.Run("subscriptions", func(t *testing.T) { testRESTSubscriptions(t, s, base, gp) })
 	t.Run("OpenAPI document served", func(t *testing.T) {
 		a := call(t, gp, "GET", base+"/openapi.json", "")

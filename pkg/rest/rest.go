@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -132,12 +133,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Handler is the edge's HTTP handler: the gateway routes, the OpenAPI document, and the
 // API-Version header on every answer.
 func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapiYAML []byte) (http.Handler, error) {
+	jsonpb := &runtime.JSONPb{
+		// JSON field names as in the protos (snake_case), as grpcurl shows them too.
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{},
+	}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			// JSON field names as in the protos (snake_case), as grpcurl shows them too.
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonpb),
 		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
 			k := strings.ToLower(h)
 			return k, forwarded[k]
@@ -146,6 +148,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(clientCertificate),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithDisableHTTPMethodOverride(),
 	)
 	for _, r := range regs {
@@ -172,6 +175,13 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", APIVersion)
 		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
+		// Path and query parameters become proto strings, which must be UTF-8: refuse them
+		// here (the gRPC client would fail to marshal them, an INTERNAL).
+		if field := notUTF8(r); field != "" {
+			err := apperr.Invalid(field, "not valid UTF-8")
+			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
+			return
+		}
 		mux.ServeHTTP(w, r)
 	}), nil
 }
@@ -232,6 +242,41 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// notUTF8 names the part of r's URL (path or query) that is not valid UTF-8, or "".
+func notUTF8(r *http.Request) string {
+	if !utf8.ValidString(r.URL.Path) {
+		return "path"
+	}
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) {
+			return "query"
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return "query"
+			}
+		}
+	}
+	return ""
+}
+
+// routingErrorHandler answers an unknown path 404 and a known path with another verb 405 (the
+// gateway's default maps the latter to UNIMPLEMENTED, 501), as google.rpc.Status JSON.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	body, err := m.Marshal(status.New(codes.Unimplemented, "method not allowed on this path").Proto())
+	if err != nil {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", m.ContentType(nil))
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = w.Write(body)
 }
 
 func yamlToJSON(b []byte) ([]byte, error) {
