@@ -390,7 +390,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"goal_ids", "shared_data_categories[0]", "accept_by"},
+			want: []string{"goal_ids", "shared_data_categories", "accept_by"},
 		}},
 		"providermonitoring": {{
 			name: "SubmitAllocationRequest", partner: "provider", user: "piet", role: "care_coordinator",

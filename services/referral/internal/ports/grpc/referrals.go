@@ -53,7 +53,7 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	valid.District(&v, "district_code", req.GetDistrictCode())
 	valid.Text(&v, "question", req.GetQuestion(), 1, 4000)
 	cats := categoryCodes(&v, "shared_data_categories", req.GetSharedDataCategories())
-	v.Check(len(cats) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")
+	v.Check(len(req.GetSharedDataCategories()) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")
 	basis := protoenum.Code(req.GetLegalBasis())
 	if req.GetConsentId() != "" {
 		valid.UUID(&v, "consent_id", req.GetConsentId())
