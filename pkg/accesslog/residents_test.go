@@ -40,7 +40,7 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 		{Action: "t.case.list", ObjectType: "case", ObjectID: "c9", Route: accesslog.RouteTeam}, // no residents known
 		{Action: "t.allocation.read", ObjectType: "allocation", ObjectID: "A1", Route: accesslog.RouteTeam},
 		{Action: "t.case.read", ObjectType: "case", ObjectID: "c1", ResidentPseudonym: "ps-z", Route: accesslog.RouteTeam}, // names its resident
-		{Action: "t.case.list", ObjectType: "case", ObjectID: "c1", Route: accesslog.RouteTeam},                          // c1 again
+		{Action: "t.case.list", ObjectType: "case", ObjectID: "c1", Route: accesslog.RouteTeam},                            // c1 again
 	}
 	if err := db.Tx(ctx, func(ctx context.Context) error { return r.RecordMany(ctx, entries) }); err != nil {
 		t.Fatal(err)
