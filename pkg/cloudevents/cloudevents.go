@@ -5,6 +5,7 @@ package cloudevents
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -105,4 +106,37 @@ func (e Envelope) Decode() (proto.Message, error) {
 		return nil, fmt.Errorf("decode %s: %w", e.Type, err)
 	}
 	return m, nil
+}
+
+// HTTPHeader is the envelope in the CloudEvents HTTP binding, binary mode: the same ce-*
+// attributes as headers, Content-Type for the payload, and the W3C traceparent. The body is
+// Data.
+func (e Envelope) HTTPHeader() http.Header {
+	h := http.Header{}
+	h.Set(HeaderSpecVersion, "1.0")
+	h.Set(HeaderID, e.ID)
+	h.Set(HeaderSource, e.Source)
+	h.Set(HeaderType, e.Type)
+	h.Set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
+	if e.Subject != "" {
+		h.Set(HeaderSubject, e.Subject)
+	}
+	h.Set("Content-Type", ContentType)
+	if e.Traceparent != "" {
+		h.Set(HeaderTraceparent, e.Traceparent)
+	}
+	return h
+}
+
+// FromHTTP reads an envelope from a CloudEvents HTTP request in binary mode (what a webhook
+// endpoint receives), checking the required attributes as FromMsg does.
+func FromHTTP(h http.Header, body []byte) (Envelope, error) {
+	n := nats.Header{}
+	for _, k := range []string{HeaderSpecVersion, HeaderID, HeaderSource, HeaderType, HeaderTime, HeaderSubject, HeaderTraceparent} {
+		if v := h.Get(k); v != "" {
+			n.Set(k, v)
+		}
+	}
+	n.Set(HeaderContentType, h.Get("Content-Type"))
+	return FromMsg("", n, body)
 }

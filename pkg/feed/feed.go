@@ -47,6 +47,9 @@ type Spec struct {
 	Time     time.Time
 	Sequence uint64
 	Types    []string
+	// WebhookURL, when set, makes a webhook subscription: Wijkbrug pushes its events to the
+	// partner's endpoint (CheckWebhookURL) instead of the partner pulling them.
+	WebhookURL string
 }
 
 // Subscription is a subscription as it stands.
@@ -59,12 +62,15 @@ type Subscription struct {
 	Paused              bool
 	Pending, AckPending uint64
 	CreatedAt           time.Time
+	// Webhook is the delivery state of a webhook subscription (nil for a NATS one).
+	Webhook *Webhook
 }
 
 // Manager creates and manages subscriptions through NATS with the feed manager's identity.
 type Manager struct {
 	js       jetstream.JetStream
 	replicas int
+	hooks    *Webhooks
 }
 
 // NewManager returns a manager; replicas is that of the partner feed streams (3 in production).
@@ -72,11 +78,21 @@ func NewManager(js jetstream.JetStream, replicas int) *Manager {
 	return &Manager{js: js, replicas: max(replicas, 1)}
 }
 
+// WithWebhooks lets the manager make webhook subscriptions, stored and delivered by w.
+func (m *Manager) WithWebhooks(w *Webhooks) *Manager {
+	m.hooks = w
+	return m
+}
+
+// Webhooks returns the webhook store and deliverer (nil when webhooks are not offered).
+func (m *Manager) Webhooks() *Webhooks { return m.hooks }
+
 const (
 	metaKind  = "wijkbrug-subscription"
 	metaStart = "wijkbrug-start"
 	metaTime  = "wijkbrug-start-time"
 	metaSeq   = "wijkbrug-start-sequence"
+	metaHook  = "wijkbrug-webhook"
 )
 
 // SubscriptionID is the consumer name of a subscription: derived from the organisation and the
@@ -104,6 +120,14 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		Durable: id, Description: "Wijkbrug subscription", AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait,
 		MaxAckPending: 256, DeliverPolicy: jetstream.DeliverAllPolicy,
 		Metadata: map[string]string{metaKind: "1", metaStart: string(s.Start)},
+	}
+	if s.WebhookURL != "" {
+		if m.hooks == nil {
+			return Subscription{}, apperr.FailedPrecondition("webhook subscriptions are not offered by this deployment")
+		}
+		// One event in flight: the endpoint gets them in the feed's order. The deliverer
+		// acknowledges within the ack deadline, or the event comes back.
+		cfg.MaxAckPending, cfg.AckWait, cfg.Metadata[metaHook] = 1, webhookAckWait, "1"
 	}
 	for _, t := range s.Types {
 		cfg.FilterSubjects = append(cfg.FilterSubjects, natsx.FeedSubject(oin, t))
@@ -148,6 +172,17 @@ func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) 
 	if err := infos.Err(); err != nil {
 		return nil, m.classify(err, "the subscriptions")
 	}
+	if m.hooks != nil {
+		hooks, err := m.hooks.byOrg(ctx, oin)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if h, ok := hooks[out[i].ID]; ok {
+				out[i].withWebhook(h)
+			}
+		}
+	}
 	slices.SortFunc(out, func(a, b Subscription) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
@@ -171,15 +206,40 @@ func (m *Manager) Get(ctx context.Context, oin, id string) (Subscription, error)
 	if c.CachedInfo().Config.Metadata[metaKind] != "1" {
 		return Subscription{}, apperr.NotFound("subscription", id)
 	}
-	return fromInfo(c.CachedInfo()), nil
+	sub := fromInfo(c.CachedInfo())
+	if m.hooks != nil && c.CachedInfo().Config.Metadata[metaHook] == "1" {
+		hooks, err := m.hooks.byOrg(ctx, oin)
+		if err != nil {
+			return Subscription{}, err
+		}
+		if h, ok := hooks[id]; ok {
+			sub.withWebhook(h)
+		}
+	}
+	return sub, nil
+}
+
+// withWebhook adds a webhook subscription's delivery state; it counts as paused unless its
+// delivery is active.
+func (s *Subscription) withWebhook(h Webhook) {
+	s.Webhook = &h
+	s.Paused = s.Paused || h.Status != WebhookActive
 }
 
 // Pause pauses or resumes the subscription id of oin.
 func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subscription, error) {
-	if _, err := m.Get(ctx, oin, id); err != nil {
+	sub, err := m.Get(ctx, oin, id)
+	if err != nil {
 		return Subscription{}, err
 	}
-	var err error
+	if sub.Webhook != nil {
+		// A webhook subscription pauses in its delivery state: the deliverer stops fetching,
+		// the consumer keeps its position.
+		if _, err := m.hooks.setPaused(ctx, oin, id, paused); err != nil {
+			return Subscription{}, err
+		}
+		return m.Get(ctx, oin, id)
+	}
 	if paused {
 		// "Until further notice": JetStream pauses until a moment; a century is that.
 		_, err = m.js.PauseConsumer(ctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
@@ -199,6 +259,9 @@ func (m *Manager) Delete(ctx context.Context, oin, id string) error {
 	}
 	if err := m.js.DeleteConsumer(ctx, natsx.PartnerStream(oin), id); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return m.classify(err, "the subscription")
+	}
+	if m.hooks != nil {
+		return m.hooks.remove(ctx, oin, id)
 	}
 	return nil
 }

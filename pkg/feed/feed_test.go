@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"net/netip"
+	"net/url"
 	"testing"
 	"time"
 
@@ -18,11 +20,11 @@ func TestSpecFromRequest(t *testing.T) {
 		{StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE, StartSequence: 7},
 	}
 	for _, req := range ok {
-		if _, err := SpecFromRequest(req); err != nil {
+		if _, err := SpecFromRequest(req, false); err != nil {
 			t.Errorf("%v: %v", req, err)
 		}
 	}
-	s, _ := SpecFromRequest(ok[1])
+	s, _ := SpecFromRequest(ok[1], false)
 	if len(s.Types) != 1 || s.Start != StartNew {
 		t.Errorf("spec %+v", s)
 	}
@@ -33,7 +35,7 @@ func TestSpecFromRequest(t *testing.T) {
 		"start_point":    {StartPoint: 99},
 	}
 	for field, req := range bad {
-		_, err := SpecFromRequest(req)
+		_, err := SpecFromRequest(req, false)
 		e, isApp := apperr.As(err)
 		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) == 0 || e.Violations[0].Field != field {
 			t.Errorf("%s: %v", field, err)
@@ -47,14 +49,27 @@ func TestSpecFromRequest(t *testing.T) {
 // FuzzSpecFromRequest: any request is either refused with field errors or gives a spec
 // whose filters are event types only (never a wildcard that widens the feed).
 func FuzzSpecFromRequest(f *testing.F) {
-	f.Add(int32(1), int64(0), uint64(0), "wijkbrug.referral.v1.SignalFedBack")
-	f.Add(int32(3), int64(1700000000), uint64(5), "wijkbrug.feed.>")
-	f.Fuzz(func(t *testing.T, start int32, secs int64, seq uint64, typ string) {
+	f.Add(int32(1), int64(0), uint64(0), "wijkbrug.referral.v1.SignalFedBack", "")
+	f.Add(int32(3), int64(1700000000), uint64(5), "wijkbrug.feed.>", "https://partner.example.nl/hook")
+	f.Add(int32(1), int64(0), uint64(0), "wijkbrug.referral.v1.SignalFedBack", "https://10.0.0.1/hook")
+	f.Fuzz(func(t *testing.T, start int32, secs int64, seq uint64, typ, hook string) {
 		req := &subscriptionsv1.CreateSubscriptionRequest{StartPoint: subscriptionsv1.StartPoint(start), StartSequence: seq, EventTypes: []string{typ}}
+		if hook != "" {
+			req.Webhook = &subscriptionsv1.Webhook{Url: hook}
+		}
 		if secs != 0 {
 			req.StartTime = &timestamppb.Timestamp{Seconds: secs}
 		}
-		s, err := SpecFromRequest(req)
+		s, err := SpecFromRequest(req, false)
+		if err == nil && hook != "" {
+			u, perr := url.Parse(s.WebhookURL)
+			if perr != nil || u.Scheme != "https" {
+				t.Fatalf("webhook %q accepted as %q", hook, s.WebhookURL)
+			}
+			if ip, perr := netip.ParseAddr(u.Hostname()); perr == nil && !AddressAllowed(ip, false) {
+				t.Fatalf("internal address %q accepted", hook)
+			}
+		}
 		if err != nil {
 			if _, ok := apperr.As(err); !ok {
 				t.Fatalf("untyped error %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
@@ -56,8 +57,9 @@ func caller(ctx context.Context) (identity.Caller, error) {
 	return c, nil
 }
 
-// SpecFromRequest validates a new subscription (every bad field at once).
-func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest) (Spec, error) {
+// SpecFromRequest validates a new subscription (every bad field at once). allowLoopback
+// admits webhook endpoints on loopback addresses (development and tests only).
+func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopback bool) (Spec, error) {
 	var v apperr.Validation
 	s := Spec{}
 	switch req.GetStartPoint() {
@@ -95,12 +97,22 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest) (Spec, erro
 			s.Types = append(s.Types, t)
 		}
 	}
+	if req.GetWebhook() != nil {
+		u, err := CheckWebhookURL(req.GetWebhook().GetUrl(), allowLoopback)
+		if e, ok := apperr.As(err); ok {
+			for _, fv := range e.Violations {
+				v.Add(fv.Field, fv.Description)
+			}
+		}
+		s.WebhookURL = u
+	}
 	return s, v.Err()
 }
 
 // CreateSubscription makes a durable subscription on the caller's own feed.
 func (s *Server) CreateSubscription(ctx context.Context, req *subscriptionsv1.CreateSubscriptionRequest) (*subscriptionsv1.CreateSubscriptionResponse, error) {
-	spec, err := SpecFromRequest(req)
+	hooks := s.m.Webhooks()
+	spec, err := SpecFromRequest(req, hooks != nil && hooks.AllowLoopback())
 	if err != nil {
 		return nil, err
 	}
@@ -108,18 +120,41 @@ func (s *Server) CreateSubscription(ctx context.Context, req *subscriptionsv1.Cr
 	if err != nil {
 		return nil, err
 	}
-	return idempotency.Do(ctx, s.idem, req, func() *subscriptionsv1.CreateSubscriptionResponse {
+	if spec.WebhookURL != "" && hooks == nil {
+		return nil, apperr.FailedPrecondition("webhook subscriptions are not offered by this deployment")
+	}
+	id := SubscriptionID(c.Org.OIN, req.GetIdempotencyKey())
+	resp, err := idempotency.Do(ctx, s.idem, req, func() *subscriptionsv1.CreateSubscriptionResponse {
 		return &subscriptionsv1.CreateSubscriptionResponse{}
 	},
 		func(ctx context.Context) (*subscriptionsv1.CreateSubscriptionResponse, error) {
-			sub, err := s.m.Create(ctx, c.Org.OIN, SubscriptionID(c.Org.OIN, req.GetIdempotencyKey()), spec)
+			sub, err := s.m.Create(ctx, c.Org.OIN, id, spec)
 			if err != nil {
 				return nil, err
 			}
-			return &subscriptionsv1.CreateSubscriptionResponse{Subscription: toProto(sub), Connection: &subscriptionsv1.Connection{
+			if spec.WebhookURL != "" {
+				// In the idempotency transaction: the row exists exactly when the answer does.
+				if err := hooks.insert(ctx, id, c.Org.OIN, spec.WebhookURL, NewWebhookSecret()); err != nil {
+					return nil, err
+				}
+				sub.Webhook = &Webhook{SubscriptionID: id, OIN: c.Org.OIN, URL: spec.WebhookURL, Status: WebhookActive, NextAttemptAt: time.Now()}
+				return &subscriptionsv1.CreateSubscriptionResponse{Subscription: s.toProto(sub)}, nil
+			}
+			return &subscriptionsv1.CreateSubscriptionResponse{Subscription: s.toProto(sub), Connection: &subscriptionsv1.Connection{
 				Stream: sub.Stream, Consumer: sub.ID, InboxPrefix: natsx.InboxPrefix(c.Org.OIN), AckWaitSeconds: int64(AckWait.Seconds()),
 			}}, nil
 		})
+	if err != nil || spec.WebhookURL == "" {
+		return resp, err
+	}
+	// The secret is kept sealed in the webhook's row, not in the stored idempotent answer; the
+	// create and its retries with the same key show it, nothing else does.
+	secret, err := hooks.secret(ctx, c.Org.OIN, id)
+	if err != nil {
+		return nil, err
+	}
+	resp.WebhookSecret = secret
+	return resp, nil
 }
 
 // ListSubscriptions lists the caller's subscriptions.
@@ -134,7 +169,7 @@ func (s *Server) ListSubscriptions(ctx context.Context, _ *subscriptionsv1.ListS
 	}
 	out := &subscriptionsv1.ListSubscriptionsResponse{}
 	for _, sub := range subs {
-		out.Subscriptions = append(out.Subscriptions, toProto(sub))
+		out.Subscriptions = append(out.Subscriptions, s.toProto(sub))
 	}
 	return out, nil
 }
@@ -161,7 +196,7 @@ func (s *Server) PauseSubscription(ctx context.Context, req *subscriptionsv1.Pau
 			if err != nil {
 				return nil, err
 			}
-			return &subscriptionsv1.PauseSubscriptionResponse{Subscription: toProto(sub)}, nil
+			return &subscriptionsv1.PauseSubscriptionResponse{Subscription: s.toProto(sub)}, nil
 		})
 }
 
@@ -186,11 +221,31 @@ var startToProto = map[Start]subscriptionsv1.StartPoint{StartAll: subscriptionsv
 	StartTime: subscriptionsv1.StartPoint_START_POINT_TIME, StartSequence: subscriptionsv1.StartPoint_START_POINT_SEQUENCE,
 	StartNew: subscriptionsv1.StartPoint_START_POINT_NEW}
 
-func toProto(s Subscription) *subscriptionsv1.Subscription {
-	p := &subscriptionsv1.Subscription{SubscriptionId: s.ID, Stream: s.Stream, EventTypes: s.Types, StartPoint: startToProto[s.Start],
-		StartSequence: s.Sequence, Paused: s.Paused, Pending: s.Pending, AckPending: s.AckPending, CreatedAt: timestamppb.New(s.CreatedAt)}
-	if !s.Time.IsZero() {
-		p.StartTime = timestamppb.New(s.Time)
+func (s *Server) toProto(sub Subscription) *subscriptionsv1.Subscription {
+	p := &subscriptionsv1.Subscription{SubscriptionId: sub.ID, Stream: sub.Stream, EventTypes: sub.Types, StartPoint: startToProto[sub.Start],
+		StartSequence: sub.Sequence, Paused: sub.Paused, Pending: sub.Pending, AckPending: sub.AckPending, CreatedAt: timestamppb.New(sub.CreatedAt)}
+	if !sub.Time.IsZero() {
+		p.StartTime = timestamppb.New(sub.Time)
+	}
+	if h := sub.Webhook; h != nil {
+		w := &subscriptionsv1.WebhookDelivery{Url: h.URL, Status: webhookStatusToProto[h.Status], ConsecutiveFailures: uint32(max(h.Failures, 0)),
+			LastError: h.LastError, Delivered: h.Delivered}
+		if hooks := s.m.Webhooks(); hooks != nil {
+			w.MaxFailures = uint32(hooks.MaxFailures())
+		}
+		if !h.LastAttemptAt.IsZero() {
+			w.LastAttemptAt = timestamppb.New(h.LastAttemptAt)
+		}
+		if !h.LastDelivered.IsZero() {
+			w.LastDeliveredAt = timestamppb.New(h.LastDelivered)
+		}
+		if h.Status == WebhookActive && !h.NextAttemptAt.IsZero() {
+			w.NextAttemptAt = timestamppb.New(h.NextAttemptAt)
+		}
+		p.Webhook = w
 	}
 	return p
 }
+
+var webhookStatusToProto = map[string]subscriptionsv1.WebhookStatus{WebhookActive: subscriptionsv1.WebhookStatus_WEBHOOK_STATUS_ACTIVE,
+	WebhookPausedFailing: subscriptionsv1.WebhookStatus_WEBHOOK_STATUS_PAUSED_FAILING, WebhookPaused: subscriptionsv1.WebhookStatus_WEBHOOK_STATUS_PAUSED}

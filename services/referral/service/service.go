@@ -5,7 +5,10 @@ package service
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
@@ -30,6 +33,39 @@ type settings struct {
 	AcceptPeriod   time.Duration `env:"WIJKBRUG_REFERRAL_ACCEPT_PERIOD" default:"336h" usage:"time a recipient has to accept or decline a referral when the referrer gives no accept_by"`
 	ExpiryInterval time.Duration `env:"WIJKBRUG_REFERRAL_EXPIRY_INTERVAL" default:"1m" usage:"how often the scheduler expires referrals not accepted by their accept_by"`
 	MinGroupSize   int           `env:"WIJKBRUG_THEMES_MIN_GROUP_SIZE" default:"5" usage:"smallest number of residents behind a published recurring-theme count (smaller groups are suppressed)"`
+
+	// Webhook delivery of partner subscriptions (pkg/feed).
+	WebhookAllowLoopback bool          `env:"WIJKBRUG_WEBHOOK_ALLOW_LOOPBACK" default:"false" usage:"accept webhook endpoints on loopback addresses (127.0.0.1, ::1, localhost): development and tests only; private and link-local addresses are refused always"`
+	WebhookCA            string        `env:"WIJKBRUG_WEBHOOK_CA" usage:"PEM file of extra CAs trusted for partners' webhook endpoints, beside the system roots"`
+	WebhookMaxFailures   int           `env:"WIJKBRUG_WEBHOOK_MAX_FAILURES" default:"8" usage:"consecutive failed deliveries after which a webhook subscription is paused (PAUSED_FAILING)"`
+	WebhookRetryBase     time.Duration `env:"WIJKBRUG_WEBHOOK_RETRY_BASE" default:"1s" usage:"first back-off after a failed webhook delivery; it doubles per failure"`
+	WebhookRetryMax      time.Duration `env:"WIJKBRUG_WEBHOOK_RETRY_MAX" default:"10m" usage:"longest back-off between webhook delivery attempts"`
+	WebhookTimeout       time.Duration `env:"WIJKBRUG_WEBHOOK_TIMEOUT" default:"10s" usage:"timeout of one webhook delivery (connect, TLS, request and answer)"`
+}
+
+// webhookConfig is the delivery configuration from the settings.
+func (s *settings) webhookConfig(p *svc.Platform) (feed.WebhookConfig, error) {
+	if s.WebhookMaxFailures < 1 || s.WebhookRetryBase <= 0 || s.WebhookRetryMax < s.WebhookRetryBase || s.WebhookTimeout <= 0 {
+		return feed.WebhookConfig{}, errors.New("WIJKBRUG_WEBHOOK_MAX_FAILURES must be at least 1, WIJKBRUG_WEBHOOK_RETRY_BASE and _TIMEOUT positive, _RETRY_MAX at least _RETRY_BASE")
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if s.WebhookCA != "" {
+		pem, err := os.ReadFile(s.WebhookCA)
+		if err != nil {
+			return feed.WebhookConfig{}, fmt.Errorf("WIJKBRUG_WEBHOOK_CA: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return feed.WebhookConfig{}, errors.New("WIJKBRUG_WEBHOOK_CA: no PEM certificate")
+		}
+	}
+	if s.WebhookAllowLoopback {
+		p.Logger.Warn("webhook endpoints on loopback addresses are accepted (WIJKBRUG_WEBHOOK_ALLOW_LOOPBACK): development and tests only")
+	}
+	return feed.WebhookConfig{AllowLoopback: s.WebhookAllowLoopback, MaxFailures: s.WebhookMaxFailures, RetryBase: s.WebhookRetryBase,
+		RetryMax: s.WebhookRetryMax, Timeout: s.WebhookTimeout, RootCAs: roots, ClientCertificates: p.ClientTLS.Certificates}, nil
 }
 
 // Spec describes the referral service to the shared runtime.
@@ -61,7 +97,12 @@ func Spec() svc.Spec {
 			}
 			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize}, peers.NewCaseDirection(cd), peers.NewIntake(in))
 			server := grpcport.NewServer(a, p.Idem)
-			subscriptions := feed.NewServer(feed.NewManager(p.JS, p.Config.StreamReplicas), p.Idem)
+			hookCfg, err := s.webhookConfig(p)
+			if err != nil {
+				return nil, err
+			}
+			webhooks := feed.NewWebhooks(p.DB, p.JS, p.Protector, hookCfg, p.Metrics, p.Logger)
+			subscriptions := feed.NewServer(feed.NewManager(p.JS, p.Config.StreamReplicas).WithWebhooks(webhooks), p.Idem)
 			return &svc.Wiring{
 				Register: func(r grpc.ServiceRegistrar) {
 					referralv1.RegisterReferralServiceServer(r, server)
@@ -71,6 +112,8 @@ func Spec() svc.Spec {
 					consumers.IntakeEvents(a, p.SystemCaller("signal-feedback")),
 					consumers.CaseEvents(a, p.SystemCaller("signal-feedback")),
 				},
+				// Pushes webhook subscriptions to the partners' endpoints.
+				Background: []func(context.Context){webhooks.Run},
 				Schedulers: []svc.Scheduler{{Name: "referral-expiry", Interval: s.ExpiryInterval,
 					Tick: func(ctx context.Context) (int, error) {
 						return a.ExpireAllDue(ctx, p.SystemCaller("referral-expiry"))

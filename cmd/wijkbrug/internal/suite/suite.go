@@ -213,6 +213,17 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	s.NATSURL = s.NATS.ClientURL()
 
+	// Webhooks in development: partners' test receivers run on this machine (loopback) with
+	// certificates of the dev CA. Only loopback is opened; private and link-local addresses
+	// stay refused. Set explicitly in the environment, the settings are kept.
+	for k, v := range map[string]string{"WIJKBRUG_WEBHOOK_ALLOW_LOOPBACK": "true", "WIJKBRUG_WEBHOOK_CA": s.CAFile} {
+		if !userSet(k) {
+			if err := os.Setenv(k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	ports, err := servicePorts(opts.BasePort)
 	if err != nil {
 		return nil, err
@@ -518,3 +529,17 @@ func SeedDemo(ctx context.Context, dsn func(db string) string) error {
 	}
 	return nil
 }
+
+// userEnv is the environment as the process started (before a suite set its defaults).
+var userEnv = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		out[k] = true
+	}
+	return out
+})
+
+// userSet reports whether the user set variable k (a suite's own default does not count, so
+// the next suite in the same process sets its own).
+func userSet(k string) bool { return userEnv()[k] }

@@ -88,6 +88,63 @@ func (StartPoint) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{0}
 }
 
+// WebhookStatus is the state of a webhook subscription's delivery.
+type WebhookStatus int32
+
+const (
+	WebhookStatus_WEBHOOK_STATUS_UNSPECIFIED WebhookStatus = 0
+	// Delivering (or waiting for next_attempt_at after a failure).
+	WebhookStatus_WEBHOOK_STATUS_ACTIVE WebhookStatus = 1
+	// Paused by Wijkbrug after max consecutive failures; PauseSubscription with paused=false
+	// resumes it (the backlog is kept and delivered in order).
+	WebhookStatus_WEBHOOK_STATUS_PAUSED_FAILING WebhookStatus = 2
+	// Paused by the partner (PauseSubscription with paused=true).
+	WebhookStatus_WEBHOOK_STATUS_PAUSED WebhookStatus = 3
+)
+
+// Enum value maps for WebhookStatus.
+var (
+	WebhookStatus_name = map[int32]string{
+		0: "WEBHOOK_STATUS_UNSPECIFIED",
+		1: "WEBHOOK_STATUS_ACTIVE",
+		2: "WEBHOOK_STATUS_PAUSED_FAILING",
+		3: "WEBHOOK_STATUS_PAUSED",
+	}
+	WebhookStatus_value = map[string]int32{
+		"WEBHOOK_STATUS_UNSPECIFIED":    0,
+		"WEBHOOK_STATUS_ACTIVE":         1,
+		"WEBHOOK_STATUS_PAUSED_FAILING": 2,
+		"WEBHOOK_STATUS_PAUSED":         3,
+	}
+)
+
+func (x WebhookStatus) Enum() *WebhookStatus {
+	p := new(WebhookStatus)
+	*p = x
+	return p
+}
+
+func (x WebhookStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WebhookStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_enumTypes[1].Descriptor()
+}
+
+func (WebhookStatus) Type() protoreflect.EnumType {
+	return &file_wijkbrug_subscriptions_v1_subscriptions_proto_enumTypes[1]
+}
+
+func (x WebhookStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WebhookStatus.Descriptor instead.
+func (WebhookStatus) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{1}
+}
+
 // Subscription is one durable subscription.
 type Subscription struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -104,8 +161,11 @@ type Subscription struct {
 	// Pending is the number of events not yet delivered.
 	Pending uint64 `protobuf:"varint,8,opt,name=pending,proto3" json:"pending,omitempty"`
 	// AckPending is the number of delivered events not yet acknowledged.
-	AckPending    uint64                 `protobuf:"varint,9,opt,name=ack_pending,json=ackPending,proto3" json:"ack_pending,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	AckPending uint64                 `protobuf:"varint,9,opt,name=ack_pending,json=ackPending,proto3" json:"ack_pending,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Webhook is set when Wijkbrug pushes the subscription to the partner's HTTPS endpoint
+	// instead of the partner pulling it from NATS.
+	Webhook       *WebhookDelivery `protobuf:"bytes,11,opt,name=webhook,proto3" json:"webhook,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -210,6 +270,176 @@ func (x *Subscription) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Subscription) GetWebhook() *WebhookDelivery {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+// Webhook asks Wijkbrug to push the subscription's events to an HTTPS endpoint of the partner
+// (CloudEvents HTTP binding, binary mode; signed as Standard Webhooks).
+type Webhook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// URL of the endpoint: https only, a public address (no loopback, private or link-local
+	// address in production), at most 2048 characters, no user info or fragment.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+// WebhookDelivery is how a webhook subscription is doing.
+type WebhookDelivery struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Url    string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Status WebhookStatus          `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.subscriptions.v1.WebhookStatus" json:"status,omitempty"`
+	// ConsecutiveFailures since the last successful delivery.
+	ConsecutiveFailures uint32 `protobuf:"varint,3,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// LastError of the last failed attempt (HTTP status or connection error), empty after a
+	// success.
+	LastError     string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastAttemptAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_attempt_at,json=lastAttemptAt,proto3" json:"last_attempt_at,omitempty"`
+	// NextAttemptAt is when the next retry is due (unset while paused).
+	NextAttemptAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=next_attempt_at,json=nextAttemptAt,proto3" json:"next_attempt_at,omitempty"`
+	LastDeliveredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_delivered_at,json=lastDeliveredAt,proto3" json:"last_delivered_at,omitempty"`
+	// Delivered is the number of events the endpoint acknowledged (2xx).
+	Delivered uint64 `protobuf:"varint,8,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// MaxFailures is how many consecutive failures pause the subscription.
+	MaxFailures   uint32 `protobuf:"varint,9,opt,name=max_failures,json=maxFailures,proto3" json:"max_failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDelivery) Reset() {
+	*x = WebhookDelivery{}
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDelivery) ProtoMessage() {}
+
+func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
+func (*WebhookDelivery) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WebhookDelivery) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetStatus() WebhookStatus {
+	if x != nil {
+		return x.Status
+	}
+	return WebhookStatus_WEBHOOK_STATUS_UNSPECIFIED
+}
+
+func (x *WebhookDelivery) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetLastAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptAt
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetNextAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptAt
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetLastDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastDeliveredAt
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetDelivered() uint64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetMaxFailures() uint32 {
+	if x != nil {
+		return x.MaxFailures
+	}
+	return 0
+}
+
 // Connection says what a NATS client needs: connect with the organisation's client
 // certificate (TLS 1.3), use the inbox prefix, and pull from the consumer on the stream.
 type Connection struct {
@@ -227,7 +457,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[1]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +469,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[1]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +482,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Connection) GetStream() string {
@@ -292,14 +522,16 @@ type CreateSubscriptionRequest struct {
 	// Required (≥ 1) with START_POINT_SEQUENCE.
 	StartSequence uint64 `protobuf:"varint,4,opt,name=start_sequence,json=startSequence,proto3" json:"start_sequence,omitempty"`
 	// Optional event types (ce-type, e.g. wijkbrug.referral.v1.SignalFedBack), at most 16.
-	EventTypes    []string `protobuf:"bytes,5,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	EventTypes []string `protobuf:"bytes,5,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// Optional: deliver to this HTTPS endpoint (webhook) instead of a NATS consumer.
+	Webhook       *Webhook `protobuf:"bytes,6,opt,name=webhook,proto3" json:"webhook,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[2]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +543,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[2]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +556,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateSubscriptionRequest) GetIdempotencyKey() string {
@@ -362,17 +594,29 @@ func (x *CreateSubscriptionRequest) GetEventTypes() []string {
 	return nil
 }
 
+func (x *CreateSubscriptionRequest) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
 type CreateSubscriptionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Subscription  *Subscription          `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
-	Connection    *Connection            `protobuf:"bytes,2,opt,name=connection,proto3" json:"connection,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Subscription *Subscription          `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	// Connection for a NATS subscription (unset for a webhook subscription).
+	Connection *Connection `protobuf:"bytes,2,opt,name=connection,proto3" json:"connection,omitempty"`
+	// WebhookSecret signs every delivery of a webhook subscription (Standard Webhooks,
+	// whsec_<base64>). It is returned only by CreateSubscription (and its retries with the
+	// same idempotency_key), never by ListSubscriptions: store it.
+	WebhookSecret string `protobuf:"bytes,3,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSubscriptionResponse) Reset() {
 	*x = CreateSubscriptionResponse{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[3]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +628,7 @@ func (x *CreateSubscriptionResponse) String() string {
 func (*CreateSubscriptionResponse) ProtoMessage() {}
 
 func (x *CreateSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[3]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +641,7 @@ func (x *CreateSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSubscriptionResponse) GetSubscription() *Subscription {
@@ -414,6 +658,13 @@ func (x *CreateSubscriptionResponse) GetConnection() *Connection {
 	return nil
 }
 
+func (x *CreateSubscriptionResponse) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
+}
+
 type ListSubscriptionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -422,7 +673,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[4]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +685,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[4]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +698,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{6}
 }
 
 type ListSubscriptionsResponse struct {
@@ -459,7 +710,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[5]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +722,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[5]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +735,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
@@ -498,7 +749,8 @@ type PauseSubscriptionRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	SubscriptionId string                 `protobuf:"bytes,2,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	// Paused true pauses, false resumes.
+	// Paused true pauses, false resumes (also a webhook subscription that Wijkbrug paused after
+	// repeated failures: delivery starts again at once, with the backlog in order).
 	Paused        bool `protobuf:"varint,3,opt,name=paused,proto3" json:"paused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -506,7 +758,7 @@ type PauseSubscriptionRequest struct {
 
 func (x *PauseSubscriptionRequest) Reset() {
 	*x = PauseSubscriptionRequest{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[6]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +770,7 @@ func (x *PauseSubscriptionRequest) String() string {
 func (*PauseSubscriptionRequest) ProtoMessage() {}
 
 func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[6]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +783,7 @@ func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PauseSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PauseSubscriptionRequest) GetIdempotencyKey() string {
@@ -564,7 +816,7 @@ type PauseSubscriptionResponse struct {
 
 func (x *PauseSubscriptionResponse) Reset() {
 	*x = PauseSubscriptionResponse{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[7]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +828,7 @@ func (x *PauseSubscriptionResponse) String() string {
 func (*PauseSubscriptionResponse) ProtoMessage() {}
 
 func (x *PauseSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[7]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +841,7 @@ func (x *PauseSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*PauseSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PauseSubscriptionResponse) GetSubscription() *Subscription {
@@ -609,7 +861,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[8]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +873,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[8]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +886,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteSubscriptionRequest) GetIdempotencyKey() string {
@@ -659,7 +911,7 @@ type DeleteSubscriptionResponse struct {
 
 func (x *DeleteSubscriptionResponse) Reset() {
 	*x = DeleteSubscriptionResponse{}
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[9]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +923,7 @@ func (x *DeleteSubscriptionResponse) String() string {
 func (*DeleteSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[9]
+	mi := &file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,14 +936,14 @@ func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{11}
 }
 
 var File_wijkbrug_subscriptions_v1_subscriptions_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\n" +
-	"-wijkbrug/subscriptions/v1/subscriptions.proto\x12\x19wijkbrug.subscriptions.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n" +
+	"-wijkbrug/subscriptions/v1/subscriptions.proto\x12\x19wijkbrug.subscriptions.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x03\n" +
 	"\fSubscription\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x1f\n" +
@@ -708,13 +960,27 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"ackPending\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x8d\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12D\n" +
+	"\awebhook\x18\v \x01(\v2*.wijkbrug.subscriptions.v1.WebhookDeliveryR\awebhook\"\x1b\n" +
+	"\aWebhook\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"\xc8\x03\n" +
+	"\x0fWebhookDelivery\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12@\n" +
+	"\x06status\x18\x02 \x01(\x0e2(.wijkbrug.subscriptions.v1.WebhookStatusR\x06status\x121\n" +
+	"\x14consecutive_failures\x18\x03 \x01(\rR\x13consecutiveFailures\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12B\n" +
+	"\x0flast_attempt_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12B\n" +
+	"\x0fnext_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rnextAttemptAt\x12F\n" +
+	"\x11last_delivered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0flastDeliveredAt\x12\x1c\n" +
+	"\tdelivered\x18\b \x01(\x04R\tdelivered\x12!\n" +
+	"\fmax_failures\x18\t \x01(\rR\vmaxFailures\"\x8d\x01\n" +
 	"\n" +
 	"Connection\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1a\n" +
 	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x12!\n" +
 	"\finbox_prefix\x18\x03 \x01(\tR\vinboxPrefix\x12(\n" +
-	"\x10ack_wait_seconds\x18\x04 \x01(\x03R\x0eackWaitSeconds\"\x83\x03\n" +
+	"\x10ack_wait_seconds\x18\x04 \x01(\x03R\x0eackWaitSeconds\"\xc1\x03\n" +
 	"\x19CreateSubscriptionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12P\n" +
 	"\vstart_point\x18\x02 \x01(\x0e2%.wijkbrug.subscriptions.v1.StartPointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
@@ -723,12 +989,14 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tstartTime\x12%\n" +
 	"\x0estart_sequence\x18\x04 \x01(\x04R\rstartSequence\x12b\n" +
 	"\vevent_types\x18\x05 \x03(\tBA\xbaH>\x92\x01;\x10\x10\"7r523^wijkbrug\\.[a-z]+\\.v[0-9]+\\.[A-Z][A-Za-z0-9]{0,63}$R\n" +
-	"eventTypes\"\xb0\x01\n" +
+	"eventTypes\x12<\n" +
+	"\awebhook\x18\x06 \x01(\v2\".wijkbrug.subscriptions.v1.WebhookR\awebhook\"\xd7\x01\n" +
 	"\x1aCreateSubscriptionResponse\x12K\n" +
 	"\fsubscription\x18\x01 \x01(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\fsubscription\x12E\n" +
 	"\n" +
 	"connection\x18\x02 \x01(\v2%.wijkbrug.subscriptions.v1.ConnectionR\n" +
-	"connection\"\x1a\n" +
+	"connection\x12%\n" +
+	"\x0ewebhook_secret\x18\x03 \x01(\tR\rwebhookSecret\"\x1a\n" +
 	"\x18ListSubscriptionsRequest\"j\n" +
 	"\x19ListSubscriptionsResponse\x12M\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\rsubscriptions\"\xa9\x01\n" +
@@ -748,7 +1016,12 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\x0fSTART_POINT_ALL\x10\x01\x12\x14\n" +
 	"\x10START_POINT_TIME\x10\x02\x12\x18\n" +
 	"\x14START_POINT_SEQUENCE\x10\x03\x12\x13\n" +
-	"\x0fSTART_POINT_NEW\x10\x042\xb5\x05\n" +
+	"\x0fSTART_POINT_NEW\x10\x04*\x88\x01\n" +
+	"\rWebhookStatus\x12\x1e\n" +
+	"\x1aWEBHOOK_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15WEBHOOK_STATUS_ACTIVE\x10\x01\x12!\n" +
+	"\x1dWEBHOOK_STATUS_PAUSED_FAILING\x10\x02\x12\x19\n" +
+	"\x15WEBHOOK_STATUS_PAUSED\x10\x032\xb5\x05\n" +
 	"\x13SubscriptionService\x12\x9f\x01\n" +
 	"\x12CreateSubscription\x124.wijkbrug.subscriptions.v1.CreateSubscriptionRequest\x1a5.wijkbrug.subscriptions.v1.CreateSubscriptionResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/subscriptions\x12\x99\x01\n" +
 	"\x11ListSubscriptions\x123.wijkbrug.subscriptions.v1.ListSubscriptionsRequest\x1a4.wijkbrug.subscriptions.v1.ListSubscriptionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subscriptions\x12\xae\x01\n" +
@@ -767,45 +1040,54 @@ func file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescData
 }
 
-var file_wijkbrug_subscriptions_v1_subscriptions_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_wijkbrug_subscriptions_v1_subscriptions_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_wijkbrug_subscriptions_v1_subscriptions_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_wijkbrug_subscriptions_v1_subscriptions_proto_goTypes = []any{
 	(StartPoint)(0),                    // 0: wijkbrug.subscriptions.v1.StartPoint
-	(*Subscription)(nil),               // 1: wijkbrug.subscriptions.v1.Subscription
-	(*Connection)(nil),                 // 2: wijkbrug.subscriptions.v1.Connection
-	(*CreateSubscriptionRequest)(nil),  // 3: wijkbrug.subscriptions.v1.CreateSubscriptionRequest
-	(*CreateSubscriptionResponse)(nil), // 4: wijkbrug.subscriptions.v1.CreateSubscriptionResponse
-	(*ListSubscriptionsRequest)(nil),   // 5: wijkbrug.subscriptions.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),  // 6: wijkbrug.subscriptions.v1.ListSubscriptionsResponse
-	(*PauseSubscriptionRequest)(nil),   // 7: wijkbrug.subscriptions.v1.PauseSubscriptionRequest
-	(*PauseSubscriptionResponse)(nil),  // 8: wijkbrug.subscriptions.v1.PauseSubscriptionResponse
-	(*DeleteSubscriptionRequest)(nil),  // 9: wijkbrug.subscriptions.v1.DeleteSubscriptionRequest
-	(*DeleteSubscriptionResponse)(nil), // 10: wijkbrug.subscriptions.v1.DeleteSubscriptionResponse
-	(*timestamppb.Timestamp)(nil),      // 11: google.protobuf.Timestamp
+	(WebhookStatus)(0),                 // 1: wijkbrug.subscriptions.v1.WebhookStatus
+	(*Subscription)(nil),               // 2: wijkbrug.subscriptions.v1.Subscription
+	(*Webhook)(nil),                    // 3: wijkbrug.subscriptions.v1.Webhook
+	(*WebhookDelivery)(nil),            // 4: wijkbrug.subscriptions.v1.WebhookDelivery
+	(*Connection)(nil),                 // 5: wijkbrug.subscriptions.v1.Connection
+	(*CreateSubscriptionRequest)(nil),  // 6: wijkbrug.subscriptions.v1.CreateSubscriptionRequest
+	(*CreateSubscriptionResponse)(nil), // 7: wijkbrug.subscriptions.v1.CreateSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),   // 8: wijkbrug.subscriptions.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 9: wijkbrug.subscriptions.v1.ListSubscriptionsResponse
+	(*PauseSubscriptionRequest)(nil),   // 10: wijkbrug.subscriptions.v1.PauseSubscriptionRequest
+	(*PauseSubscriptionResponse)(nil),  // 11: wijkbrug.subscriptions.v1.PauseSubscriptionResponse
+	(*DeleteSubscriptionRequest)(nil),  // 12: wijkbrug.subscriptions.v1.DeleteSubscriptionRequest
+	(*DeleteSubscriptionResponse)(nil), // 13: wijkbrug.subscriptions.v1.DeleteSubscriptionResponse
+	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
 }
 var file_wijkbrug_subscriptions_v1_subscriptions_proto_depIdxs = []int32{
 	0,  // 0: wijkbrug.subscriptions.v1.Subscription.start_point:type_name -> wijkbrug.subscriptions.v1.StartPoint
-	11, // 1: wijkbrug.subscriptions.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
-	11, // 2: wijkbrug.subscriptions.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: wijkbrug.subscriptions.v1.CreateSubscriptionRequest.start_point:type_name -> wijkbrug.subscriptions.v1.StartPoint
-	11, // 4: wijkbrug.subscriptions.v1.CreateSubscriptionRequest.start_time:type_name -> google.protobuf.Timestamp
-	1,  // 5: wijkbrug.subscriptions.v1.CreateSubscriptionResponse.subscription:type_name -> wijkbrug.subscriptions.v1.Subscription
-	2,  // 6: wijkbrug.subscriptions.v1.CreateSubscriptionResponse.connection:type_name -> wijkbrug.subscriptions.v1.Connection
-	1,  // 7: wijkbrug.subscriptions.v1.ListSubscriptionsResponse.subscriptions:type_name -> wijkbrug.subscriptions.v1.Subscription
-	1,  // 8: wijkbrug.subscriptions.v1.PauseSubscriptionResponse.subscription:type_name -> wijkbrug.subscriptions.v1.Subscription
-	3,  // 9: wijkbrug.subscriptions.v1.SubscriptionService.CreateSubscription:input_type -> wijkbrug.subscriptions.v1.CreateSubscriptionRequest
-	5,  // 10: wijkbrug.subscriptions.v1.SubscriptionService.ListSubscriptions:input_type -> wijkbrug.subscriptions.v1.ListSubscriptionsRequest
-	7,  // 11: wijkbrug.subscriptions.v1.SubscriptionService.PauseSubscription:input_type -> wijkbrug.subscriptions.v1.PauseSubscriptionRequest
-	9,  // 12: wijkbrug.subscriptions.v1.SubscriptionService.DeleteSubscription:input_type -> wijkbrug.subscriptions.v1.DeleteSubscriptionRequest
-	4,  // 13: wijkbrug.subscriptions.v1.SubscriptionService.CreateSubscription:output_type -> wijkbrug.subscriptions.v1.CreateSubscriptionResponse
-	6,  // 14: wijkbrug.subscriptions.v1.SubscriptionService.ListSubscriptions:output_type -> wijkbrug.subscriptions.v1.ListSubscriptionsResponse
-	8,  // 15: wijkbrug.subscriptions.v1.SubscriptionService.PauseSubscription:output_type -> wijkbrug.subscriptions.v1.PauseSubscriptionResponse
-	10, // 16: wijkbrug.subscriptions.v1.SubscriptionService.DeleteSubscription:output_type -> wijkbrug.subscriptions.v1.DeleteSubscriptionResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 1: wijkbrug.subscriptions.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
+	14, // 2: wijkbrug.subscriptions.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 3: wijkbrug.subscriptions.v1.Subscription.webhook:type_name -> wijkbrug.subscriptions.v1.WebhookDelivery
+	1,  // 4: wijkbrug.subscriptions.v1.WebhookDelivery.status:type_name -> wijkbrug.subscriptions.v1.WebhookStatus
+	14, // 5: wijkbrug.subscriptions.v1.WebhookDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	14, // 6: wijkbrug.subscriptions.v1.WebhookDelivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	14, // 7: wijkbrug.subscriptions.v1.WebhookDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: wijkbrug.subscriptions.v1.CreateSubscriptionRequest.start_point:type_name -> wijkbrug.subscriptions.v1.StartPoint
+	14, // 9: wijkbrug.subscriptions.v1.CreateSubscriptionRequest.start_time:type_name -> google.protobuf.Timestamp
+	3,  // 10: wijkbrug.subscriptions.v1.CreateSubscriptionRequest.webhook:type_name -> wijkbrug.subscriptions.v1.Webhook
+	2,  // 11: wijkbrug.subscriptions.v1.CreateSubscriptionResponse.subscription:type_name -> wijkbrug.subscriptions.v1.Subscription
+	5,  // 12: wijkbrug.subscriptions.v1.CreateSubscriptionResponse.connection:type_name -> wijkbrug.subscriptions.v1.Connection
+	2,  // 13: wijkbrug.subscriptions.v1.ListSubscriptionsResponse.subscriptions:type_name -> wijkbrug.subscriptions.v1.Subscription
+	2,  // 14: wijkbrug.subscriptions.v1.PauseSubscriptionResponse.subscription:type_name -> wijkbrug.subscriptions.v1.Subscription
+	6,  // 15: wijkbrug.subscriptions.v1.SubscriptionService.CreateSubscription:input_type -> wijkbrug.subscriptions.v1.CreateSubscriptionRequest
+	8,  // 16: wijkbrug.subscriptions.v1.SubscriptionService.ListSubscriptions:input_type -> wijkbrug.subscriptions.v1.ListSubscriptionsRequest
+	10, // 17: wijkbrug.subscriptions.v1.SubscriptionService.PauseSubscription:input_type -> wijkbrug.subscriptions.v1.PauseSubscriptionRequest
+	12, // 18: wijkbrug.subscriptions.v1.SubscriptionService.DeleteSubscription:input_type -> wijkbrug.subscriptions.v1.DeleteSubscriptionRequest
+	7,  // 19: wijkbrug.subscriptions.v1.SubscriptionService.CreateSubscription:output_type -> wijkbrug.subscriptions.v1.CreateSubscriptionResponse
+	9,  // 20: wijkbrug.subscriptions.v1.SubscriptionService.ListSubscriptions:output_type -> wijkbrug.subscriptions.v1.ListSubscriptionsResponse
+	11, // 21: wijkbrug.subscriptions.v1.SubscriptionService.PauseSubscription:output_type -> wijkbrug.subscriptions.v1.PauseSubscriptionResponse
+	13, // 22: wijkbrug.subscriptions.v1.SubscriptionService.DeleteSubscription:output_type -> wijkbrug.subscriptions.v1.DeleteSubscriptionResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_subscriptions_v1_subscriptions_proto_init() }
@@ -818,8 +1100,8 @@ func file_wijkbrug_subscriptions_v1_subscriptions_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc), len(file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
