@@ -20,6 +20,7 @@ COPY services/provider-monitoring/go.mod services/provider-monitoring/go.sum ser
 COPY services/referral/go.mod services/referral/go.sum services/referral/
 COPY cmd/wijkbrug/go.mod cmd/wijkbrug/go.sum cmd/wijkbrug/
 COPY deploy/validate/go.mod deploy/validate/go.sum deploy/validate/
+COPY examples/subscriber/go.mod examples/subscriber/go.sum examples/subscriber/
 RUN --mount=type=cache,target=/root/go/pkg/mod cd services/intake && go mod download
 COPY pkg pkg
 COPY services services

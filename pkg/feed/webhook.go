@@ -477,6 +477,13 @@ func (w *Webhooks) pass(ctx context.Context, h Webhook) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	cons, err := w.js.Consumer(cctx, natsx.PartnerStream(h.OIN), h.SubscriptionID)
 	cancel()
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The subscription was deleted and only its row was left behind: nothing to deliver.
+		if err := w.remove(bg, h.OIN, h.SubscriptionID); err != nil {
+			release(time.Minute)
+		}
+		return
+	}
 	if err != nil {
 		// NATS away (not the partner's failure): try again shortly.
 		if ctx.Err() == nil {

@@ -69,7 +69,22 @@ func (s *settings) webhookConfig(p *svc.Platform) (feed.WebhookConfig, error) {
 }
 
 // Spec describes the referral service to the shared runtime.
-func Spec() svc.Spec {
+func Spec() svc.Spec { return spec(nil) }
+
+// DevelopmentSpec is Spec for the all-in-one development suite: partners' webhook receivers
+// run on the same machine, so endpoints on loopback addresses are accepted, and the suite's
+// development CA (devCA, a PEM file) is trusted for them when WIJKBRUG_WEBHOOK_CA names no
+// other. Private and link-local addresses stay refused.
+func DevelopmentSpec(devCA string) svc.Spec {
+	return spec(func(s *settings) {
+		s.WebhookAllowLoopback = true
+		if s.WebhookCA == "" {
+			s.WebhookCA = devCA
+		}
+	})
+}
+
+func spec(dev func(*settings)) svc.Spec {
 	s := &settings{}
 	return svc.Spec{
 		Settings:         s,
@@ -84,6 +99,9 @@ func Spec() svc.Spec {
 		REST:     []rest.Registrar{referralv1.RegisterReferralServiceHandler, subscriptionsv1.RegisterSubscriptionServiceHandler},
 		OpenAPI:  apidoc.Document("referral"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
+			if dev != nil {
+				dev(s)
+			}
 			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
 				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
 			}

@@ -90,8 +90,11 @@ type Suite struct {
 	Services []Endpoint
 	Partners map[string]Partner
 	// Observer is the operations identity that may read the service streams (wijkbrug events).
-	Observer  Partner
-	StartedIn time.Duration
+	Observer Partner
+	// WebhookReceiverCert and …Key are a localhost server certificate of the dev CA for a
+	// partner's webhook receiver in development (pki/webhook-receiver.pem).
+	WebhookReceiverCert, WebhookReceiverKey string
+	StartedIn                               time.Duration
 
 	cancel  context.CancelFunc
 	done    chan error
@@ -176,6 +179,11 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		return nil, err
 	}
 	s.Observer = Partner{Key: "ops", Org: DemoOperations, CertFile: certFile, KeyFile: keyFile}
+	// A server certificate (localhost) for trying webhook subscriptions with a receiver on
+	// this machine, e.g. examples/subscriber (the referral service trusts the dev CA for them).
+	if s.WebhookReceiverCert, s.WebhookReceiverKey, err = ensureWebhookReceiverCert(ca, pkiDir); err != nil {
+		return nil, err
+	}
 	keys, err := loadOrCreateKeys(filepath.Join(opts.DataDir, "keys.env"))
 	if err != nil {
 		return nil, err
@@ -213,24 +221,13 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	s.NATSURL = s.NATS.ClientURL()
 
-	// Webhooks in development: partners' test receivers run on this machine (loopback) with
-	// certificates of the dev CA. Only loopback is opened; private and link-local addresses
-	// stay refused. Set explicitly in the environment, the settings are kept.
-	for k, v := range map[string]string{"WIJKBRUG_WEBHOOK_ALLOW_LOOPBACK": "true", "WIJKBRUG_WEBHOOK_CA": s.CAFile} {
-		if !userSet(k) {
-			if err := os.Setenv(k, v); err != nil {
-				return nil, err
-			}
-		}
-	}
-
 	ports, err := servicePorts(opts.BasePort)
 	if err != nil {
 		return nil, err
 	}
 	addr := func(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name][0]) }
 	specs := map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
-		"providermonitoring": providermonitoring.Spec(), "referral": referral.Spec()}
+		"providermonitoring": providermonitoring.Spec(), "referral": referral.DevelopmentSpec(s.CAFile)}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -372,6 +369,18 @@ func ensureClientCert(ca *devca.CA, dir, key string, org devca.Org) (string, str
 		return "", "", fmt.Errorf("issue %s certificate: %w", key, err)
 	}
 	return devca.WriteFiles(dir, key, certPEM, keyPEM)
+}
+
+func ensureWebhookReceiverCert(ca *devca.CA, dir string) (string, string, error) {
+	certFile, keyFile := filepath.Join(dir, "webhook-receiver.pem"), filepath.Join(dir, "webhook-receiver-key.pem")
+	if fileExists(certFile) && fileExists(keyFile) {
+		return certFile, keyFile, nil
+	}
+	_, certPEM, keyPEM, err := ca.IssueServer([]string{"localhost"}, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("issue webhook receiver certificate: %w", err)
+	}
+	return devca.WriteFiles(dir, "webhook-receiver", certPEM, keyPEM)
 }
 
 // eventPlaneSecurity is the NATS security of the suite, the same model as production: the
@@ -529,17 +538,3 @@ func SeedDemo(ctx context.Context, dsn func(db string) string) error {
 	}
 	return nil
 }
-
-// userEnv is the environment as the process started (before a suite set its defaults).
-var userEnv = sync.OnceValue(func() map[string]bool {
-	out := map[string]bool{}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		out[k] = true
-	}
-	return out
-})
-
-// userSet reports whether the user set variable k (a suite's own default does not count, so
-// the next suite in the same process sets its own).
-func userSet(k string) bool { return userEnv()[k] }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+)
+
+// TestExampleSubscriber: examples/subscriber builds, and against the all-in-one suite receives
+// the GP's events over NATS with the GP's certificate, resumes after a restart without
+// repeating what it handled, and receives a housing corporation's events as verified webhook
+// deliveries (with Wijkbrug's client certificate required by the receiver).
+func TestExampleSubscriber(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "subscriber")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "..", "examples", "subscriber")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("examples/subscriber does not build: %v\n%s", err, out)
+	}
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	refAddr := s.Endpoint("referral").Addr
+	gpCtx := acting(t, "dr-jansen", "gp", "signal")
+	housingCtx := acting(t, "medewerker", "housing_officer", "signal")
+	gpSub, err := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "gp", refAddr)).CreateSubscription(gpCtx,
+		&subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "example-nats", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL})
+	if err != nil {
+		t.Fatalf("GP subscribes: %v", err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	_ = lis.Close()
+	hookSub, err := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "housing", refAddr)).CreateSubscription(housingCtx,
+		&subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "example-hook", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL,
+			Webhook: &subscriptionsv1.Webhook{Url: fmt.Sprintf("https://localhost:%d/wijkbrug/events", port)}})
+	if err != nil {
+		t.Fatalf("housing corporation subscribes with a webhook: %v", err)
+	}
+
+	gp := s.Partners["gp"]
+	seen := filepath.Join(dir, "gp-seen")
+	run := func(args ...string) (*exec.Cmd, *syncBuffer) {
+		out := &syncBuffer{}
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, out
+	}
+	natsArgs := []string{"nats", "-url", s.NATSURL, "-ca", s.CAFile, "-cert", gp.CertFile, "-key", gp.KeyFile,
+		"-consumer", gpSub.GetConnection().GetConsumer(), "-seen", seen}
+	natsCmd, natsOut := run(append(natsArgs, "-max", "2")...)
+	hookCmd, hookOut := run("webhook", "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-path", "/wijkbrug/events",
+		"-tls-cert", s.WebhookReceiverCert, "-tls-key", s.WebhookReceiverKey, "-client-ca", s.CAFile,
+		"-secret", hookSub.GetWebhookSecret(), "-max", "1")
+
+	gpSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr)).SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
+		IdempotencyKey: "example-gp", SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+		Category:    "multiple problems", Description: "Patient has debts and is isolated",
+	})
+	if err != nil {
+		t.Fatalf("GP submits a signal: %v", err)
+	}
+	housingSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", refAddr)).SubmitSignal(housingCtx, &referralv1.SubmitSignalRequest{
+		IdempotencyKey: "example-housing", SourceType: referralv1.SourceType_SOURCE_TYPE_HOUSING_CORPORATION, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WGS,
+		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING},
+		Category:    "rent arrears", Arrears: &referralv1.Arrears{AmountCents: 245000, Months: 3},
+	})
+	if err != nil {
+		t.Fatalf("housing corporation submits a signal: %v", err)
+	}
+
+	wait := func(name string, cmd *exec.Cmd, out *syncBuffer) string {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, out.Bytes())
+			}
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("%s received nothing within 60 s:\n%s", name, out.Bytes())
+		}
+		return string(out.Bytes())
+	}
+	got := wait("subscriber nats", natsCmd, natsOut)
+	if !strings.Contains(got, "wijkbrug.referral.v1.SignalReceived subject="+gpSignal.GetSignalId()) || strings.Contains(got, housingSignal.GetSignalId()) {
+		t.Fatalf("subscriber nats printed:\n%s\nwant the GP's signal %s and nothing of the housing corporation's", got, gpSignal.GetSignalId())
+	}
+	first := idsPrinted(got)
+	if len(first) != 2 {
+		t.Fatalf("subscriber nats printed %d events, want 2:\n%s", len(first), got)
+	}
+	hook := wait("subscriber webhook", hookCmd, hookOut)
+	if !strings.Contains(hook, "wijkbrug.referral.v1.SignalReceived subject="+housingSignal.GetSignalId()) || strings.Contains(hook, gpSignal.GetSignalId()) {
+		t.Fatalf("subscriber webhook printed:\n%s\nwant the housing corporation's signal %s only", hook, housingSignal.GetSignalId())
+	}
+
+	// Restarted, it carries on with the next event of the subscription.
+	again, againOut := run(append(natsArgs, "-max", "1")...)
+	next := wait("subscriber nats (restarted)", again, againOut)
+	ids := idsPrinted(next)
+	repeated := false
+	for id := range ids {
+		repeated = repeated || first[id]
+	}
+	if len(ids) != 1 || repeated {
+		t.Fatalf("after a restart the subscriber printed:\n%s\nwant one event it had not handled (handled before: %v)", next, first)
+	}
+}
+
+// idsPrinted are the ce-ids of the events a subscriber printed (its lines "… id=<ce-id> …").
+func idsPrinted(out string) map[string]bool {
+	ids := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		for _, f := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(f, "id="); ok && strings.Contains(line, " subject=") {
+				ids[id] = true
+			}
+		}
+	}
+	return ids
+}
