@@ -238,13 +238,21 @@ func TestWebhookSubscriptions(t *testing.T) {
 		if !slices.Equal(got[1:], backlog) {
 			t.Fatalf("after resuming the receiver got %v, want %v in that order", got[1:], backlog)
 		}
-		list, err := subs.ListSubscriptions(h.ctx, &subscriptionsv1.ListSubscriptionsRequest{})
-		if err != nil {
-			t.Fatal(err)
+		// The deliverer records a delivery just after the endpoint answered.
+		var sub *subscriptionsv1.Subscription
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			list, err := subs.ListSubscriptions(h.ctx, &subscriptionsv1.ListSubscriptionsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sub = list.GetSubscriptions()[0]; sub.GetWebhook().GetDelivered() >= uint64(1+len(backlog)) {
+				break
+			}
 		}
-		w := list.GetSubscriptions()[0].GetWebhook()
-		if w.GetConsecutiveFailures() != 0 || w.GetLastError() != "" || w.GetDelivered() < uint64(1+len(backlog)) || list.GetSubscriptions()[0].GetPaused() {
-			t.Fatalf("after the backlog: %v", list.GetSubscriptions()[0])
+		w := sub.GetWebhook()
+		if w.GetConsecutiveFailures() != 0 || w.GetLastError() != "" || w.GetDelivered() < uint64(1+len(backlog)) || sub.GetPaused() ||
+			w.GetLastDeliveredAt() == nil {
+			t.Fatalf("after the backlog: %v", sub)
 		}
 	})
 
