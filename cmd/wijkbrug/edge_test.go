@@ -442,6 +442,22 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				return err
 			},
 			want: []string{"channel", "life_domains", "urgency"},
+		}, {
+			name: "ListTeamQueue", partner: "team", user: "anna", role: "intake_worker",
+			call: func(ctx context.Context) error {
+				_, err := intakev1.NewIntakeServiceClient(dialAs(t, s, "team", s.Endpoint("intake").Addr)).ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{PageSize: math.MaxInt32})
+				return err
+			},
+			want: []string{"page_size"},
+		}, {
+			name: "RegisterResident", partner: "team", user: "anna", role: "intake_worker",
+			call: func(ctx context.Context) error {
+				_, err := intakev1.NewIntakeServiceClient(dialAs(t, s, "team", s.Endpoint("intake").Addr)).RegisterResident(ctx, &intakev1.RegisterResidentRequest{
+					IdempotencyKey: "rules-7", Bsn: "123456782", MunicipalityCode: suite.DemoMunicipality, BirthDate: "9999-12-31",
+				})
+				return err
+			},
+			want: []string{"birth_date"},
 		}},
 	}
 	for _, e := range s.Services {

@@ -368,8 +368,25 @@ func (b *builder) operation(op *yaml.Node) error {
 		params = &yaml.Node{Kind: yaml.SequenceNode}
 		op.Content = append(op.Content, str("parameters"), params)
 	}
+	md := b.input(op)
+	// Path and query parameters are fields of the request: their rules as in the schemas.
+	for _, p := range params.Content {
+		name, schema := get(p, "name"), get(p, "schema")
+		if md == nil || name == nil || schema == nil {
+			continue
+		}
+		fd := md.Fields().ByName(protoreflect.Name(name.Value))
+		if fd == nil {
+			continue
+		}
+		if rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules); rules != nil {
+			if err := applyRules(schema, rules); err != nil {
+				return fmt.Errorf("parameter %s: %w", name.Value, err)
+			}
+		}
+	}
 	names := []string{"X-Wijkbrug-User", "X-Wijkbrug-Role", "X-Wijkbrug-Purpose"}
-	if md := b.input(op); md != nil && md.Fields().ByName("idempotency_key") != nil {
+	if md != nil && md.Fields().ByName("idempotency_key") != nil {
 		names = append(names, "Idempotency-Key")
 	}
 	for _, n := range names {

@@ -4671,7 +4671,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\"k\n" +
 	"\x14ListTeamQueueRequest\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageTokenJ\x04\b\x01\x10\x02R\x05limit\"^\n" +
 	"\x0eTeamQueueEntry\x122\n" +

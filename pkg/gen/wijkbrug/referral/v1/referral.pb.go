@@ -3616,7 +3616,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x14ListMySignalsRequest\x12D\n" +
 	"\x06status\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
 	"\x15ListMySignalsResponse\x126\n" +
@@ -3690,7 +3690,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04side\x12D\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
 	"\x15ListReferralsResponse\x12<\n" +
