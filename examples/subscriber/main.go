@@ -130,10 +130,17 @@ func (h *handler) handle(e event) error {
 	}
 	h.seen[e.id] = true
 	h.n++
+	return nil
+}
+
+// acknowledged is called after an event was acknowledged: with -max, the program may stop.
+func (h *handler) acknowledged() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.max > 0 && h.n == h.max {
+		h.max = 0
 		close(h.done)
 	}
-	return nil
 }
 
 // clientTLS loads your certificate and the CA that the server certificates chain to.
@@ -211,6 +218,11 @@ func runNATS(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "reading %s/%s as OIN %s\n", stream, *consumerName, oin)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case <-h.done:
+			return // stopping (-max): left unacknowledged, it comes again next time
+		default:
+		}
 		hd := m.Headers()
 		e := event{id: hd.Get("ce-id"), source: hd.Get("ce-source"), typ: hd.Get("ce-type"), subject: hd.Get("ce-subject"), time: hd.Get("ce-time"), data: m.Data()}
 		if err := h.handle(e); err != nil {
@@ -225,6 +237,7 @@ func runNATS(ctx context.Context, args []string) error {
 		if err := m.DoubleAck(actx); err != nil {
 			log.Printf("ack %s: %v (it will come again)", e.id, err)
 		}
+		h.acknowledged()
 	})
 	if err != nil {
 		return err
@@ -301,7 +314,8 @@ func runWebhook(ctx context.Context, args []string) error {
 			http.Error(w, "not handled", http.StatusServiceUnavailable)
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		w.WriteHeader(http.StatusNoContent) // the acknowledgement
+		h.acknowledged()
 	})
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
