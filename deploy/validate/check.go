@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	"regexp"
 	"slices"
 	"sort"
@@ -397,36 +398,33 @@ func checkPostgres(clusters []*Cluster, backups int, databases map[string]string
 	}
 }
 
-var (
-	quotedRe  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	matcherRe = regexp.MustCompile(`\{[^{}]*\}`)
-	rangeRe   = regexp.MustCompile(`\[[^\]]*\]`)
-	groupRe   = regexp.MustCompile(`\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
-	identRe   = regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*(\s*\()?`)
-	keywords  = map[string]bool{"and": true, "or": true, "unless": true, "bool": true, "offset": true, "inf": true, "nan": true, "by": true, "without": true}
-)
+// grafanaRanges are the range variables Grafana fills in before a query reaches Prometheus.
+var grafanaRanges = regexp.MustCompile(`\$(__rate_interval|__interval|__range)\b`)
 
-// MetricRefs returns the metric names a PromQL expression selects (functions, aggregations,
-// keywords, label names and label values removed).
-func MetricRefs(expr string) []string {
-	e := quotedRe.ReplaceAllString(expr, `""`)
-	e = matcherRe.ReplaceAllString(e, " ")
-	e = rangeRe.ReplaceAllString(e, " ")
-	e = groupRe.ReplaceAllString(e, " ")
-	var out []string
-	for _, m := range identRe.FindAllString(e, -1) {
-		if strings.HasSuffix(strings.TrimSpace(m), "(") || keywords[m] || strings.HasPrefix(m, "$") {
-			continue
-		}
-		out = append(out, m)
+// MetricRefs returns the metric names a PromQL expression selects, read with Prometheus's own
+// parser; a Grafana range variable counts as 5m. An expression that does not parse is an error.
+func MetricRefs(expr string) ([]string, error) {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(grafanaRanges.ReplaceAllString(expr, "5m"))
+	if err != nil {
+		return nil, err
 	}
-	return out
+	var out []string
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" {
+			out = append(out, vs.Name)
+		}
+		return nil
+	})
+	return out, nil
 }
 
 // UnknownMetrics lists the problems of an expression: metric names not in known (histogram
 // series name_bucket/_sum/_count count as name), or no metric at all.
 func UnknownMetrics(expr string, known []string) []string {
-	refs := MetricRefs(expr)
+	refs, err := MetricRefs(expr)
+	if err != nil {
+		return []string{fmt.Sprintf("expression %q does not parse: %v", expr, err)}
+	}
 	if len(refs) == 0 {
 		return []string{fmt.Sprintf("expression %q selects no metric", expr)}
 	}

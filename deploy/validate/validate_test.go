@@ -87,6 +87,8 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"demo OIN in prod", "overlays/prod/kustomization.yaml", `"set-in-your-overlay:oin-of-the-neighbourhood-team"`, `"00000001000000000100"`, "prod", "WIJKBRUG_DEFAULT_TEAM_OIN uses OIN 00000001000000000100 of another environment"},
 		{"no telemetry egress", "base/networkpolicy.yaml", "      ports: [{port: 4317}, {port: 4318}]\n", "      ports: [{port: 9999}]\n", "prod", "no NetworkPolicy allows egress to the OpenTelemetry collector"},
 		{"alert on a metric nobody exports", "monitoring/rules.yaml", "max by (service) (wijkbrug_outbox_backlog) > 1000", "max by (service) (wijkbrug_outbox_backlog_size) > 1000", "prod", "alert WijkbrugOutboxBacklog: metric wijkbrug_outbox_backlog_size is not exported"},
+		{"alert that does not parse", "monitoring/rules.yaml", "max by (service) (wijkbrug_outbox_backlog) > 1000", "max by (service) (wijkbrug_outbox_backlog > 1000", "prod", "does not parse"},
+		{"dashboard query that does not parse", "monitoring/wijkbrug-dashboard.json", "pgxpool_idle_conns{", "pgxpool_idle_conns{{", "prod", "does not parse"},
 		{"dashboard on a metric nobody exports", "monitoring/wijkbrug-dashboard.json", "pgxpool_idle_conns{", "pgx_idle_conns{", "prod", `panel "PostgreSQL pool": metric pgx_idle_conns is not exported`},
 		{"broken dashboard JSON", "monitoring/wijkbrug-dashboard.json", `"title": "Wijkbrug",`, `"title": "Wijkbrug"`, "prod", "dashboard wijkbrug-dashboard.json: invalid character"},
 		{"no synchronous standby", "postgres/cluster.yaml", "      number: 1\n", "      number: 0\n", "prod", "no synchronous standby"},
