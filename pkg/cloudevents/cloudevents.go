@@ -4,11 +4,14 @@
 package cloudevents
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -24,6 +27,7 @@ const (
 	HeaderSubject     = "ce-subject"
 	HeaderContentType = "content-type"
 	HeaderTraceparent = "traceparent"
+	HeaderTracestate  = "tracestate"
 	ContentType       = "application/protobuf"
 )
 
@@ -36,14 +40,23 @@ type Envelope struct {
 	Type string
 	Time time.Time
 	// Subject is the aggregate id.
-	Subject     string
+	Subject string
+	// Traceparent and Tracestate are the W3C trace context of the writing request (the
+	// CloudEvents distributed-tracing extension), so a consumer's span joins its trace.
 	Traceparent string
+	Tracestate  string
 	// NATSSubject is where the event is published.
 	NATSSubject string
 	Data        []byte
 	// DedupID, when set, is sent as Nats-Msg-Id instead of ID (copies of one event in one
 	// stream, e.g. a partner feed).
 	DedupID string
+}
+
+// TraceContext returns ctx carrying the event's trace context, read with the global (standard
+// W3C) propagator, so the consumer's span continues the writer's trace.
+func (e Envelope) TraceContext(ctx context.Context) context.Context {
+	return otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{HeaderTraceparent: e.Traceparent, HeaderTracestate: e.Tracestate})
 }
 
 // TypeOf returns the CloudEvents type of a payload message.
@@ -61,6 +74,9 @@ func (e Envelope) ToMsg() *nats.Msg {
 	m.Header.Set(HeaderContentType, ContentType)
 	if e.Traceparent != "" {
 		m.Header.Set(HeaderTraceparent, e.Traceparent)
+		if e.Tracestate != "" {
+			m.Header.Set(HeaderTracestate, e.Tracestate)
+		}
 	}
 	if e.DedupID != "" {
 		m.Header.Set(nats.MsgIdHdr, e.DedupID)
@@ -75,7 +91,7 @@ func (e Envelope) ToMsg() *nats.Msg {
 func FromMsg(subject string, h nats.Header, data []byte) (Envelope, error) {
 	e := Envelope{
 		ID: h.Get(HeaderID), Source: h.Get(HeaderSource), Type: h.Get(HeaderType),
-		Subject: h.Get(HeaderSubject), Traceparent: h.Get(HeaderTraceparent), NATSSubject: subject, Data: data,
+		Subject: h.Get(HeaderSubject), Traceparent: h.Get(HeaderTraceparent), Tracestate: h.Get(HeaderTracestate), NATSSubject: subject, Data: data,
 	}
 	if h.Get(HeaderSpecVersion) != "1.0" {
 		return e, fmt.Errorf("unsupported ce-specversion %q", h.Get(HeaderSpecVersion))
@@ -109,8 +125,8 @@ func (e Envelope) Decode() (proto.Message, error) {
 }
 
 // HTTPHeader is the envelope in the CloudEvents HTTP binding, binary mode: the same ce-*
-// attributes as headers, Content-Type for the payload, and the W3C traceparent. The body is
-// Data.
+// attributes as headers, Content-Type for the payload, and the W3C traceparent and tracestate.
+// The body is Data.
 func (e Envelope) HTTPHeader() http.Header {
 	h := http.Header{}
 	h.Set(HeaderSpecVersion, "1.0")
@@ -124,6 +140,9 @@ func (e Envelope) HTTPHeader() http.Header {
 	h.Set("Content-Type", ContentType)
 	if e.Traceparent != "" {
 		h.Set(HeaderTraceparent, e.Traceparent)
+		if e.Tracestate != "" {
+			h.Set(HeaderTracestate, e.Tracestate)
+		}
 	}
 	return h
 }
@@ -132,7 +151,7 @@ func (e Envelope) HTTPHeader() http.Header {
 // endpoint receives), checking the required attributes as FromMsg does.
 func FromHTTP(h http.Header, body []byte) (Envelope, error) {
 	n := nats.Header{}
-	for _, k := range []string{HeaderSpecVersion, HeaderID, HeaderSource, HeaderType, HeaderTime, HeaderSubject, HeaderTraceparent} {
+	for _, k := range []string{HeaderSpecVersion, HeaderID, HeaderSource, HeaderType, HeaderTime, HeaderSubject, HeaderTraceparent, HeaderTracestate} {
 		if v := h.Get(k); v != "" {
 			n.Set(k, v)
 		}

@@ -30,7 +30,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 )
@@ -267,7 +266,7 @@ func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope,
 		(ev.Source != "urn:wijkbrug:"+owner || !strings.HasPrefix(d.subject, natsx.SubjectPrefix(owner)+".")) {
 		return ev, Permanent(fmt.Errorf("event from %q on %s is not from the stream's owner %s", ev.Source, d.subject, owner))
 	}
-	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.Traceparent})
+	ctx = ev.TraceContext(ctx)
 	ctx, span := otel.Tracer("wijkbrug/consumer").Start(ctx, "consume "+ev.Type, trace.WithSpanKind(trace.SpanKindConsumer))
 	defer span.End()
 	ctx = identity.WithCaller(ctx, r.spec.Caller)

@@ -74,9 +74,9 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	id, typ, now := uuid.New(), cloudevents.TypeOf(event), w.now().UTC()
 	err = w.db.Defer(ctx, `
-		INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, subject, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now)
+		INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		id, subject, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), carrier.Get("tracestate"), now)
 	if err != nil {
 		return fmt.Errorf("outbox: insert: %w", err)
 	}
@@ -95,9 +95,9 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 		}
 		if len(recipients) > 0 {
 			err = w.db.Defer(ctx, `
-				INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at, recipient)
-				SELECT $1, s, $3, $4, $5, $6, $7, $8, r FROM unnest($2::text[], $9::text[]) AS t(s, r)`,
-				id, subjects, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now, recipients)
+				INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient)
+				SELECT $1, s, $3, $4, $5, $6, $7, $10, $8, r FROM unnest($2::text[], $9::text[]) AS t(s, r)`,
+				id, subjects, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now, recipients, carrier.Get("tracestate"))
 			if err != nil {
 				return fmt.Errorf("outbox: insert feed copies: %w", err)
 			}

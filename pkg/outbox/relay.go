@@ -219,7 +219,7 @@ type pendingRow struct {
 // the duplicates of anything that did arrive, by Nats-Msg-Id).
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	rows, err := r.db.Pool.Query(ctx, `
-		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, created_at, recipient
+		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient
 		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
 	if err != nil {
 		return 0, err
@@ -228,7 +228,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for rows.Next() {
 		var p pendingRow
 		var recipient string
-		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Time, &recipient); err != nil {
+		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Tracestate, &p.ev.Time, &recipient); err != nil {
 			rows.Close()
 			return 0, err
 		}
