@@ -5,9 +5,12 @@
 package paging
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 )
@@ -61,4 +64,83 @@ func Parse(v *apperr.Validation, list string, keys int, l Limits, size int32, to
 func Token(list string, after ...string) string {
 	b, _ := json.Marshal(token{List: list, After: after})
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Scoped names list as asked with filter (the request's filter values, in a fixed order): a
+// token carries the name, so a token taken under one filter is refused under another, where
+// its position would mean nothing. The filter is hashed, so a token does not show it.
+func Scoped(list string, filter ...string) string {
+	h := sha256.New()
+	for _, f := range filter {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return list + "/" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+}
+
+// At is the position most lists sort by: a time, and an id that breaks ties.
+type At struct {
+	Time time.Time
+	ID   string
+}
+
+// ParseAt is Parse for a list sorted by (time, id); after is nil for the first page.
+func ParseAt(v *apperr.Validation, list string, l Limits, size int32, tok string) (p Page, after *At) {
+	p = Parse(v, list, 2, l, size, tok)
+	if p.First() {
+		return p, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, p.After[0])
+	if err != nil || p.After[1] == "" {
+		v.Add("page_token", "not a token from a previous page of this list")
+		return p, nil
+	}
+	return p, &At{Time: t, ID: p.After[1]}
+}
+
+// TokenAt is the page_token that continues after an entry at (t, id) of a list ParseAt reads.
+func TokenAt(list string, t time.Time, id string) string {
+	return Token(list, t.UTC().Format(time.RFC3339Nano), id)
+}
+
+// Cut trims rows read with a limit of size+1 to one page; more reports whether a next page
+// exists (the extra row was there).
+func Cut[T any](rows []T, size int) (page []T, more bool) {
+	if len(rows) > size {
+		return rows[:size], true
+	}
+	return rows, false
+}
+
+// Less orders positions: by time, then by id.
+func (a At) Less(b At) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.Before(b.Time)
+	}
+	return a.ID < b.ID
+}
+
+// Seek pages a list already held whole in memory (a case's involvements, read with the case):
+// it orders the entries by key, oldest first (stably, so the caller's order does not matter
+// to the tokens), and returns those after the position after (all for nil), at most size,
+// and whether more follow. Tokens are those of a keyset query on the same key.
+func Seek[T any](list []T, key func(T) At, after *At, size int) (page []T, more bool) {
+	sorted := slices.Clone(list)
+	slices.SortStableFunc(sorted, func(a, b T) int {
+		ka, kb := key(a), key(b)
+		switch {
+		case ka.Less(kb):
+			return -1
+		case kb.Less(ka):
+			return 1
+		}
+		return 0
+	})
+	start := 0
+	if after != nil {
+		for start < len(sorted) && !after.Less(key(sorted[start])) {
+			start++
+		}
+	}
+	return Cut(sorted[start:], size)
 }

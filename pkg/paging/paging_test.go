@@ -2,6 +2,7 @@ package paging
 
 import (
 	"testing"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 )
@@ -79,4 +80,57 @@ func FuzzPageToken(f *testing.F) {
 			t.Fatalf("%q parses to %v, which does not round-trip: %v %v", tok, p.After, q.After, again.Err())
 		}
 	})
+}
+
+// TestScopedAndAt: a token of one filter is refused under another, a (time, id) token
+// round-trips, and a token whose time is not a time is refused.
+func TestScopedAndAt(t *testing.T) {
+	l := Limits{Default: 10, Max: 100}
+	a, b := Scoped("x.list", "resident-1"), Scoped("x.list", "resident-2")
+	if a == b || a != Scoped("x.list", "resident-1") {
+		t.Fatalf("scoped names: %q %q", a, b)
+	}
+	at := time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC)
+	tok := TokenAt(a, at, "id-9")
+	var v apperr.Validation
+	if p, after := ParseAt(&v, a, l, 0, tok); v.Err() != nil || after == nil || !after.Time.Equal(at) || after.ID != "id-9" || p.Size != 10 {
+		t.Fatalf("round trip: %v %+v", v.Err(), after)
+	}
+	var other apperr.Validation
+	if _, after := ParseAt(&other, b, l, 0, tok); after != nil || !fieldNamed(other.Err(), "page_token") {
+		t.Fatalf("token of another filter accepted: %v", other.Err())
+	}
+	var notTime apperr.Validation
+	if _, after := ParseAt(&notTime, a, l, 0, Token(a, "yesterday", "id")); after != nil || !fieldNamed(notTime.Err(), "page_token") {
+		t.Fatalf("token without a time accepted: %v", notTime.Err())
+	}
+	if page, more := Cut([]int{1, 2, 3}, 2); len(page) != 2 || !more {
+		t.Fatalf("cut: %v %v", page, more)
+	}
+	if page, more := Cut([]int{1, 2}, 2); len(page) != 2 || more {
+		t.Fatalf("cut at the end: %v %v", page, more)
+	}
+}
+
+func TestSeek(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	all := []At{{t0, "a"}, {t0, "b"}, {t0.Add(time.Second), "a"}, {t0.Add(2 * time.Second), "c"}}
+	shuffled := []At{all[3], all[1], all[0], all[2]}
+	key := func(a At) At { return a }
+	var got []At
+	var after *At
+	for {
+		page, more := Seek(shuffled, key, after, 3)
+		got = append(got, page...)
+		if !more {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	if len(got) != len(all) || got[3] != all[3] || got[2] != all[2] {
+		t.Fatalf("seek through: %v", got)
+	}
+	if page, more := Seek(all, key, &At{t0, "b"}, 10); len(page) != 2 || more || page[0] != all[2] {
+		t.Fatalf("after the tie: %v %v", page, more)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/services/intake/service"
@@ -390,6 +391,31 @@ func TestAssessmentsAndResidents(t *testing.T) {
 	}
 	if list, err := h.client.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident}); err != nil || len(list.GetAssessments()) != 3 {
 		t.Fatalf("assessments after the merge: %v %d", err, len(list.GetAssessments()))
+	}
+	// Paged: two pages of newest first, the same three; bad paging is INVALID_ARGUMENT naming the field.
+	p1, err := h.client.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident, PageSize: 2})
+	if err != nil || len(p1.GetAssessments()) != 2 || p1.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v %v", err, p1)
+	}
+	p2, err := h.client.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{ResidentId: resident, PageSize: 2, PageToken: p1.GetNextPageToken()})
+	if err != nil || len(p2.GetAssessments()) != 1 || p2.GetNextPageToken() != "" ||
+		p2.GetAssessments()[0].GetAssessedAt().AsTime().After(p1.GetAssessments()[1].GetAssessedAt().AsTime()) {
+		t.Fatalf("second page: %v %v", err, p2)
+	}
+	for name, bad := range map[string]struct {
+		req   *intakev1.ListAssessmentsRequest
+		field string
+	}{
+		"negative size": {&intakev1.ListAssessmentsRequest{ResidentId: resident, PageSize: -1}, "page_size"},
+		"oversized":     {&intakev1.ListAssessmentsRequest{ResidentId: resident, PageSize: 10000}, "page_size"},
+		"garbage token": {&intakev1.ListAssessmentsRequest{ResidentId: resident, PageToken: "garbage"}, "page_token"},
+		"other filter":  {&intakev1.ListAssessmentsRequest{HouseholdId: first.GetResident().GetHouseholdId(), PageToken: p1.GetNextPageToken()}, "page_token"},
+		"other list":    {&intakev1.ListAssessmentsRequest{ResidentId: resident, PageToken: paging.Token("intake.queue", "1", "2026-01-01T00:00:00Z", uuid.NewString())}, "page_token"},
+	} {
+		_, err := h.client.ListAssessments(ctx, bad.req)
+		if status.Code(err) != codes.InvalidArgument || !slices.Contains(violations(err), bad.field) {
+			t.Errorf("%s: want INVALID_ARGUMENT on %s, got %v", name, bad.field, err)
+		}
 	}
 	if _, err := h.client.MergeResidents(ctx, &intakev1.MergeResidentsRequest{IdempotencyKey: uuid.NewString(),
 		KeepResidentId: resident, DuplicateResidentId: dupIntake.GetResidentId()}); status.Code(err) != codes.FailedPrecondition {

@@ -230,6 +230,36 @@ func TestHouseholds(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM household_members WHERE household_id = $1 AND ended_on IS NOT NULL`, a.GetHouseholdId()); n != 1 {
 		t.Fatalf("the one-person household's membership must end, not vanish: %d", n)
 	}
+	// A Wijkbrug service pages the household's members (ids and pseudonyms), one by one here.
+	svc := h.clientAs(t, svctest.Org(identity.OrgService, "case-direction"))
+	var seen []string
+	tok := ""
+	for range 3 {
+		page, err := svc.ListHouseholdResidents(ctx, &intakev1.ListHouseholdResidentsRequest{HouseholdId: hh.GetId(), PageSize: 1, PageToken: tok})
+		if err != nil || len(page.GetResidents()) != 1 {
+			t.Fatalf("ListHouseholdResidents page %d: %v %v", len(seen), err, page)
+		}
+		seen = append(seen, page.GetResidents()[0].GetResidentId())
+		if tok = page.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	if want := []string{a.GetId(), b.GetId()}; !sameIDs(seen, want) {
+		t.Fatalf("household residents paged: %v, want %v", seen, want)
+	}
+	first, err := svc.ListHouseholdResidents(ctx, &intakev1.ListHouseholdResidentsRequest{HouseholdId: hh.GetId(), PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]*intakev1.ListHouseholdResidentsRequest{
+		"page_size":  {HouseholdId: hh.GetId(), PageSize: 10000},
+		"page_token": {HouseholdId: a.GetHouseholdId(), PageToken: first.GetNextPageToken()},
+	} {
+		if _, err := svc.ListHouseholdResidents(ctx, bad); status.Code(err) != codes.InvalidArgument || !slices.Contains(violations(err), name) {
+			t.Errorf("bad %s: want INVALID_ARGUMENT on it, got %v", name, err)
+		}
+	}
+
 	// A new intake of the applicant belongs to the new household.
 	if in := h.register(t, validBSN(70), intakev1.Urgency_URGENCY_NORMAL); in.GetHouseholdId() != hh.GetId() {
 		t.Fatalf("intake household %s, want %s", in.GetHouseholdId(), hh.GetId())
@@ -399,4 +429,12 @@ func TestConcurrentHouseholdsAtOneAddress(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM households WHERE address_index IS NOT NULL`); n != 1 {
 		t.Fatalf("households with an address: %d, want 1", n)
 	}
+}
+
+// sameIDs reports whether got holds exactly the ids of want, in any order.
+func sameIDs(got, want []string) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -50,20 +51,19 @@ func (a *App) IntakeReceived(ctx context.Context, intakeID, householdID string) 
 }
 
 // ListCaseResidents tells a Wijkbrug service the residents the case concerns now.
-func (a *App) ListCaseResidents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
-	var out []domain.ResidentRef
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+func (a *App) ListCaseResidents(ctx context.Context, caseID, after string, size int) (out []domain.ResidentRef, more bool, err error) {
+	err = a.tx.Tx(ctx, func(ctx context.Context) error {
 		if _, err := a.cases.Get(ctx, caseID); err != nil {
 			return err
 		}
-		refs, err := a.cases.Residents(ctx, caseID)
+		rows, err := a.cases.ResidentsAfter(ctx, caseID, after, size+1)
 		if err != nil {
 			return err
 		}
-		out = refs
+		out, more = paging.Cut(rows, size)
 		return a.access.Record(ctx, entry(actionListResidents, caseID, accesslog.RouteService, accesslog.OutcomeGranted))
 	})
-	return out, err
+	return out, more, err
 }
 
 // AllocationIssued makes an allocation issued for the case outside RequestAllocation (a

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
@@ -36,6 +37,8 @@ type Residents interface {
 	TeamWorksWithHousehold(ctx context.Context, teamOIN, householdID string) (bool, error)
 	// CurrentResidents returns a household's current members (id and pseudonym).
 	CurrentResidents(ctx context.Context, householdID string) ([]domain.ResidentRef, error)
+	// CurrentResidentsAfter returns up to limit current members with a resident id above after.
+	CurrentResidentsAfter(ctx context.Context, householdID, after string, limit int) ([]domain.ResidentRef, error)
 	// WasMember reports whether a resident is or was a member of a household.
 	WasMember(ctx context.Context, householdID, residentID string) (bool, error)
 	// HouseholdMunicipality returns apperr NotFound when there is no such household.
@@ -104,6 +107,9 @@ type Assessments interface {
 	// Get returns apperr NotFound when there is no such assessment.
 	Get(ctx context.Context, id string) (domain.Assessment, error)
 	List(ctx context.Context, residentID, householdID string) ([]domain.Assessment, error)
+	// Page returns up to limit assessments of the resident or household, newest first, after
+	// the given position (nil: from the newest).
+	Page(ctx context.Context, residentID, householdID string, after *paging.At, limit int) ([]domain.Assessment, error)
 	// Latest returns the newest assessment of the resident, else of the household.
 	Latest(ctx context.Context, residentID, householdID string) (domain.Assessment, bool, error)
 	MoveResident(ctx context.Context, from, to string) error

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
@@ -108,23 +109,24 @@ func (a *App) RecordAssessment(ctx context.Context, as domain.Assessment) (domai
 }
 
 // ListAssessments returns the history of a resident or household the team works with.
-func (a *App) ListAssessments(ctx context.Context, residentID, householdID string) ([]domain.Assessment, error) {
+func (a *App) ListAssessments(ctx context.Context, residentID, householdID string, after *paging.At, size int) (out []domain.Assessment, more bool, err error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []domain.Assessment
 	err = a.readTx(ctx, func(ctx context.Context) error {
 		s, err := a.subjectOf(ctx, caller, residentID, householdID, "intake.assessment.list", false)
 		if err != nil {
 			return err
 		}
-		if out, err = a.d.Assessments.List(ctx, residentID, householdID); err != nil {
+		rows, err := a.d.Assessments.Page(ctx, residentID, householdID, after, size+1)
+		if err != nil {
 			return err
 		}
+		out, more = paging.Cut(rows, size)
 		return a.d.Access.Record(ctx, s.entry("intake.assessment.list", accesslog.RouteTeam, accesslog.OutcomeGranted))
 	})
-	return out, err
+	return out, more, err
 }
 
 // CompareAssessments returns two assessments of one resident or household and the change per

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
@@ -286,24 +287,24 @@ func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, er
 
 // ListHouseholdResidents gives a Wijkbrug service (case-direction) a household's current
 // members as id and pseudonym; the read is logged under each of them.
-func (a *App) ListHouseholdResidents(ctx context.Context, householdID string) ([]domain.ResidentRef, error) {
-	var out []domain.ResidentRef
-	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+func (a *App) ListHouseholdResidents(ctx context.Context, householdID, after string, size int) (out []domain.ResidentRef, more bool, err error) {
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
 		if _, err := a.d.Residents.HouseholdMunicipality(ctx, householdID); err != nil {
 			return err
 		}
-		refs, err := a.d.Residents.CurrentResidents(ctx, householdID)
+		rows, err := a.d.Residents.CurrentResidentsAfter(ctx, householdID, after, size+1)
 		if err != nil {
 			return err
 		}
+		refs, next := paging.Cut(rows, size)
 		for _, r := range refs {
 			if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.household.residents", ObjectType: "household",
 				ObjectID: householdID, ResidentPseudonym: r.Pseudonym, Route: accesslog.RouteService}); err != nil {
 				return err
 			}
 		}
-		out = refs
+		out, more = refs, next
 		return nil
 	})
-	return out, err
+	return out, more, err
 }

@@ -4501,8 +4501,12 @@ func (x *EndInvolvementResponse) GetCase() *Case {
 
 // ListInvolvementsRequest names the case.
 type ListInvolvementsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4544,10 +4548,26 @@ func (x *ListInvolvementsRequest) GetCaseId() string {
 	return ""
 }
 
+func (x *ListInvolvementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInvolvementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListInvolvementsResponse lists the case's involvements, oldest first.
 type ListInvolvementsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Involvements  []*Involvement         `protobuf:"bytes,1,rep,name=involvements,proto3" json:"involvements,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Involvements []*Involvement         `protobuf:"bytes,1,rep,name=involvements,proto3" json:"involvements,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4587,6 +4607,13 @@ func (x *ListInvolvementsResponse) GetInvolvements() []*Involvement {
 		return x.Involvements
 	}
 	return nil
+}
+
+func (x *ListInvolvementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // CheckCaseInvolvementRequest names a case and an organisation (from that organisation's
@@ -4699,8 +4726,12 @@ func (x *CheckCaseInvolvementResponse) GetInvolved() bool {
 
 // ListCaseResidentsRequest names a case.
 type ListCaseResidentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4742,10 +4773,26 @@ func (x *ListCaseResidentsRequest) GetCaseId() string {
 	return ""
 }
 
+func (x *ListCaseResidentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCaseResidentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListCaseResidentsResponse holds the residents the case concerns now.
 type ListCaseResidentsResponse struct {
-	state         protoimpl.MessageState  `protogen:"open.v1"`
-	Residents     []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	state     protoimpl.MessageState  `protogen:"open.v1"`
+	Residents []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4785,6 +4832,13 @@ func (x *ListCaseResidentsResponse) GetResidents() []*v1.ResidentPseudonym {
 		return x.Residents
 	}
 	return nil
+}
+
+func (x *ListCaseResidentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_wijkbrug_casedirection_v1_casedirection_proto protoreflect.FileDescriptor
@@ -5103,21 +5157,31 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bvalid_to\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidTo\"\x97\x01\n" +
 	"\x16EndInvolvementResponse\x12H\n" +
 	"\vinvolvement\x18\x01 \x01(\v2&.wijkbrug.casedirection.v1.InvolvementR\vinvolvement\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"?\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x87\x01\n" +
 	"\x17ListInvolvementsRequest\x12$\n" +
-	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"f\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8e\x01\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
-	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\"\xdf\x01\n" +
+	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdf\x01\n" +
 	"\x1bCheckCaseInvolvementRequest\x12$\n" +
 	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x127\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
 	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
-	"\binvolved\x18\x01 \x01(\bR\binvolved\"@\n" +
+	"\binvolved\x18\x01 \x01(\bR\binvolved\"\x88\x01\n" +
 	"\x18ListCaseResidentsRequest\x12$\n" +
-	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"`\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x88\x01\n" +
 	"\x19ListCaseResidentsResponse\x12C\n" +
-	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*\x81\x02\n" +
+	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x81\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +

@@ -2494,9 +2494,13 @@ func (x *RecordAssessmentResponse) GetAssessment() *Assessment {
 
 // ListAssessmentsRequest names a resident or a household (exactly one).
 type ListAssessmentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ResidentId    string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
-	HouseholdId   string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId  string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	HouseholdId string                 `protobuf:"bytes,2,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// At most this many entries (default 50, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2545,10 +2549,26 @@ func (x *ListAssessmentsRequest) GetHouseholdId() string {
 	return ""
 }
 
+func (x *ListAssessmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAssessmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListAssessmentsResponse holds the history, newest first.
 type ListAssessmentsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Assessments   []*Assessment          `protobuf:"bytes,1,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Assessments []*Assessment          `protobuf:"bytes,1,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2588,6 +2608,13 @@ func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
 		return x.Assessments
 	}
 	return nil
+}
+
+func (x *ListAssessmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // CompareAssessmentsRequest names two assessments of the same resident or household.
@@ -4500,8 +4527,12 @@ func (x *InvolvedTeam) GetTeamName() string {
 
 // ListHouseholdResidentsRequest names a household.
 type ListHouseholdResidentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HouseholdId   string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	HouseholdId string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4543,10 +4574,26 @@ func (x *ListHouseholdResidentsRequest) GetHouseholdId() string {
 	return ""
 }
 
+func (x *ListHouseholdResidentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListHouseholdResidentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListHouseholdResidentsResponse holds its current members.
 type ListHouseholdResidentsResponse struct {
-	state         protoimpl.MessageState  `protogen:"open.v1"`
-	Residents     []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	state     protoimpl.MessageState  `protogen:"open.v1"`
+	Residents []*v1.ResidentPseudonym `protobuf:"bytes,1,rep,name=residents,proto3" json:"residents,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4586,6 +4633,13 @@ func (x *ListHouseholdResidentsResponse) GetResidents() []*v1.ResidentPseudonym 
 		return x.Residents
 	}
 	return nil
+}
+
+func (x *ListHouseholdResidentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
@@ -4748,13 +4802,18 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x18RecordAssessmentResponse\x12>\n" +
 	"\n" +
 	"assessment\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\n" +
-	"assessment\"v\n" +
+	"assessment\"\xbe\x01\n" +
 	"\x16ListAssessmentsRequest\x12,\n" +
 	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12.\n" +
-	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"[\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x83\x01\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
-	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\"\xbd\x01\n" +
+	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbd\x01\n" +
 	"\x19CompareAssessmentsRequest\x129\n" +
 	"\x12from_assessment_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x10fromAssessmentId\x125\n" +
 	"\x10to_assessment_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0etoAssessmentId\x12.\n" +
@@ -4892,11 +4951,16 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0einvolved_teams\x18\x03 \x03(\v2 .wijkbrug.intake.v1.InvolvedTeamR\rinvolvedTeams\"F\n" +
 	"\fInvolvedTeam\x12\x19\n" +
 	"\bteam_oin\x18\x01 \x01(\tR\ateamOin\x12\x1b\n" +
-	"\tteam_name\x18\x02 \x01(\tR\bteamName\"O\n" +
+	"\tteam_name\x18\x02 \x01(\tR\bteamName\"\x97\x01\n" +
 	"\x1dListHouseholdResidentsRequest\x12.\n" +
-	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"e\n" +
+	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8d\x01\n" +
 	"\x1eListHouseholdResidentsResponse\x12C\n" +
-	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents*p\n" +
+	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*p\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_DESK\x10\x01\x12\x11\n" +

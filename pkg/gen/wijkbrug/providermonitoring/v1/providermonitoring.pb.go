@@ -1574,8 +1574,12 @@ func (x *WithdrawAllocationResponse) GetAllocation() *Allocation {
 type ListAllocationVersionsRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAllocationVersionsRequest) Reset() {
@@ -1615,10 +1619,26 @@ func (x *ListAllocationVersionsRequest) GetAllocationNumber() string {
 	return ""
 }
 
+func (x *ListAllocationVersionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAllocationVersionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListAllocationVersionsResponse holds its versions, oldest first.
 type ListAllocationVersionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Versions      []*AllocationVersion   `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Versions []*AllocationVersion   `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1660,10 +1680,21 @@ func (x *ListAllocationVersionsResponse) GetVersions() []*AllocationVersion {
 	return nil
 }
 
+func (x *ListAllocationVersionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // ListCaseAllocationsRequest names a case (case-direction's id).
 type ListCaseAllocationsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1705,10 +1736,26 @@ func (x *ListCaseAllocationsRequest) GetCaseId() string {
 	return ""
 }
 
+func (x *ListCaseAllocationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCaseAllocationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListCaseAllocationsResponse holds the case's allocations, oldest first.
 type ListCaseAllocationsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Allocations   []*Allocation          `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Allocations []*Allocation          `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1748,6 +1795,13 @@ func (x *ListCaseAllocationsResponse) GetAllocations() []*Allocation {
 		return x.Allocations
 	}
 	return nil
+}
+
+func (x *ListCaseAllocationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // AllocationRequest is a provider's request for allocation or change.
@@ -3275,8 +3329,12 @@ type ListContractsRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	ProviderAgb      string                 `protobuf:"bytes,1,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// At most this many entries (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filter); empty for the first page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListContractsRequest) Reset() {
@@ -3323,10 +3381,26 @@ func (x *ListContractsRequest) GetMunicipalityCode() string {
 	return ""
 }
 
+func (x *ListContractsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListContractsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListContractsResponse holds the contracts.
 type ListContractsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Contracts     []*Contract            `protobuf:"bytes,1,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Contracts []*Contract            `protobuf:"bytes,1,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3366,6 +3440,13 @@ func (x *ListContractsResponse) GetContracts() []*Contract {
 		return x.Contracts
 	}
 	return nil
+}
+
+func (x *ListContractsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // ReportTimeliness counts reports by whether they came within their period.
@@ -4458,15 +4539,25 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1aWithdrawAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"m\n" +
+	"allocation\"\xb5\x01\n" +
 	"\x1dListAllocationVersionsRequest\x12L\n" +
-	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"o\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x97\x01\n" +
 	"\x1eListAllocationVersionsResponse\x12M\n" +
-	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\"B\n" +
+	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
 	"\x1aListCaseAllocationsRequest\x12$\n" +
-	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"k\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x93\x01\n" +
 	"\x1bListCaseAllocationsResponse\x12L\n" +
-	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\x94\v\n" +
+	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\v\n" +
 	"\x11AllocationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12S\n" +
 	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
@@ -4600,12 +4691,17 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"valid_from\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12'\n" +
 	"\bvalid_to\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidTo\"[\n" +
 	"\x13AddContractResponse\x12D\n" +
-	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"\x82\x01\n" +
+	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"\xca\x01\n" +
 	"\x14ListContractsRequest\x12/\n" +
 	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
-	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"_\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x87\x01\n" +
 	"\x15ListContractsResponse\x12F\n" +
-	"\tcontracts\x18\x01 \x03(\v2(.wijkbrug.providermonitoring.v1.ContractR\tcontracts\"[\n" +
+	"\tcontracts\x18\x01 \x03(\v2(.wijkbrug.providermonitoring.v1.ContractR\tcontracts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"[\n" +
 	"\x10ReportTimeliness\x12\x1a\n" +
 	"\breported\x18\x01 \x01(\x05R\breported\x12\x17\n" +
 	"\aon_time\x18\x02 \x01(\x05R\x06onTime\x12\x12\n" +

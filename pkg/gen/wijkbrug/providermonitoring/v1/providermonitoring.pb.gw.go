@@ -164,6 +164,8 @@ func local_request_ProviderMonitoringService_ReportDeliveryStopped_0(ctx context
 	return msg, metadata, err
 }
 
+var filter_ProviderMonitoringService_ListAllocationVersions_0 = &utilities.DoubleArray{Encoding: map[string]int{"allocation_number": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_ProviderMonitoringService_ListAllocationVersions_0(ctx context.Context, marshaler runtime.Marshaler, client ProviderMonitoringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListAllocationVersionsRequest
@@ -177,6 +179,12 @@ func request_ProviderMonitoringService_ListAllocationVersions_0(ctx context.Cont
 	protoReq.AllocationNumber, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "allocation_number", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProviderMonitoringService_ListAllocationVersions_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -198,6 +206,12 @@ func local_request_ProviderMonitoringService_ListAllocationVersions_0(ctx contex
 	protoReq.AllocationNumber, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "allocation_number", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProviderMonitoringService_ListAllocationVersions_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.ListAllocationVersions(ctx, &protoReq)
 	return msg, metadata, err

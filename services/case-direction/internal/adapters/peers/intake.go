@@ -50,11 +50,18 @@ func DomainChangeFromProto(c *commonv1.DomainChange) domain.DomainChange {
 
 // Residents returns a household's current members (ids and pseudonyms) from intake.
 func (i *Intake) Residents(ctx context.Context, householdID string) ([]domain.ResidentRef, error) {
-	resp, err := i.client.ListHouseholdResidents(ctx, &intakev1.ListHouseholdResidentsRequest{HouseholdId: householdID})
-	if err != nil {
-		return nil, err
+	var all []*commonv1.ResidentPseudonym
+	req := &intakev1.ListHouseholdResidentsRequest{HouseholdId: householdID, PageSize: 500}
+	for {
+		resp, err := i.client.ListHouseholdResidents(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, resp.GetResidents()...)
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			return ResidentRefs(all), nil
+		}
 	}
-	return ResidentRefs(resp.GetResidents()), nil
 }
 
 // ResidentRefs maps residents named by id and pseudonym.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
@@ -362,6 +363,22 @@ func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.R
 // Residents returns the case's current residents.
 func (r *Cases) Residents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
 	return residentsOf(ctx, r.db.Q(ctx), caseID)
+}
+
+// ResidentsAfter returns up to limit residents the case concerns now with an id above after
+// ("" from the first), in id order.
+func (r *Cases) ResidentsAfter(ctx context.Context, caseID, after string, limit int) ([]domain.ResidentRef, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT resident_id::text, pseudonym FROM case_residents
+		WHERE case_id = $1 AND until IS NULL AND ($2 = '' OR resident_id > NULLIF($2, '')::uuid) ORDER BY resident_id LIMIT $3`,
+		caseID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ResidentRef, error) {
+		var ref domain.ResidentRef
+		err := row.Scan(&ref.ResidentID, &ref.Pseudonym)
+		return ref, err
+	})
 }
 
 func residentsOf(ctx context.Context, q pgxdb.Querier, caseID string) ([]domain.ResidentRef, error) {

@@ -125,7 +125,16 @@ var (
 				}
 				return ruleErr(err)
 			}),
-		kinds(&casedirectionv1.ListInvolvementsRequest{CaseId: fuzzID}, listInvolvementsFromRequest),
+		kinds(&casedirectionv1.ListInvolvementsRequest{CaseId: fuzzID},
+			func(r *casedirectionv1.ListInvolvementsRequest) error {
+				_, _, err := listInvolvementsFromRequest(r)
+				return err
+			}),
+		kinds(&casedirectionv1.ListCaseResidentsRequest{CaseId: fuzzID},
+			func(r *casedirectionv1.ListCaseResidentsRequest) error {
+				_, err := caseResidentsFromRequest(r)
+				return err
+			}),
 	}
 )
 

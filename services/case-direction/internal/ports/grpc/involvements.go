@@ -4,11 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
@@ -98,20 +100,36 @@ func endFromRequest(req *casedirectionv1.EndInvolvementRequest) (*time.Time, err
 
 // ListInvolvements lists the involvements of a case the caller may read.
 func (s *Server) ListInvolvements(ctx context.Context, req *casedirectionv1.ListInvolvementsRequest) (*casedirectionv1.ListInvolvementsResponse, error) {
-	if err := listInvolvementsFromRequest(req); err != nil {
-		return nil, err
-	}
-	list, err := s.app.ListInvolvements(ctx, req.GetCaseId())
+	page, after, err := listInvolvementsFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
+	all, err := s.app.ListInvolvements(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	// The case's involvements are read with the case (and so bounded by it): paged here.
+	list, more := paging.Seek(all, involvementAt, after, page.Size)
 	now := s.app.Now()
 	out := &casedirectionv1.ListInvolvementsResponse{}
 	for _, i := range list {
 		out.Involvements = append(out.Involvements, involvementToProto(i, now))
 	}
+	if more {
+		last := involvementAt(list[len(list)-1])
+		out.NextPageToken = paging.TokenAt(involvementList(req.GetCaseId()), last.Time, last.ID)
+	}
 	return out, nil
 }
+
+// ListLimits are the page sizes of a case's involvements and residents.
+var ListLimits = paging.Limits{Default: 100, Max: 500}
+
+func involvementList(caseID string) string {
+	return paging.Scoped("casedirection.involvements", caseID)
+}
+
+func involvementAt(i domain.Involvement) paging.At { return paging.At{Time: i.CreatedAt, ID: i.ID} }
 
 func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.Involvement {
 	out := &casedirectionv1.Involvement{
@@ -126,10 +144,11 @@ func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.In
 }
 
 // listInvolvementsFromRequest validates a ListInvolvementsRequest.
-func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) error {
+func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) (paging.Page, *paging.At, error) {
 	var v apperr.Validation
 	valid.UUID(&v, "case_id", req.GetCaseId())
-	return v.Err()
+	page, after := paging.ParseAt(&v, involvementList(req.GetCaseId()), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return page, after, v.Err()
 }
 
 // CheckCaseInvolvement answers another Wijkbrug service whether an organisation may act on a
@@ -151,7 +170,15 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 
 // ListCaseResidents tells a Wijkbrug service the residents a case concerns now.
 func (s *Server) ListCaseResidents(ctx context.Context, req *casedirectionv1.ListCaseResidentsRequest) (*casedirectionv1.ListCaseResidentsResponse, error) {
-	refs, err := s.app.ListCaseResidents(ctx, req.GetCaseId())
+	page, err := caseResidentsFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if !page.First() {
+		after = page.After[0]
+	}
+	refs, more, err := s.app.ListCaseResidents(ctx, req.GetCaseId(), after, page.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -159,5 +186,22 @@ func (s *Server) ListCaseResidents(ctx context.Context, req *casedirectionv1.Lis
 	for _, r := range refs {
 		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
 	}
+	if more {
+		out.NextPageToken = paging.Token(caseResidentList(req.GetCaseId()), refs[len(refs)-1].ResidentID)
+	}
 	return out, nil
+}
+
+func caseResidentList(caseID string) string {
+	return paging.Scoped("casedirection.case_residents", caseID)
+}
+
+func caseResidentsFromRequest(req *casedirectionv1.ListCaseResidentsRequest) (paging.Page, error) {
+	var v apperr.Validation
+	// case_id: the proto's rule (a required UUID).
+	page := paging.Parse(&v, caseResidentList(req.GetCaseId()), 1, ListLimits, req.GetPageSize(), req.GetPageToken())
+	if !page.First() && uuid.Validate(page.After[0]) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
+	}
+	return page, v.Err()
 }

@@ -1,6 +1,7 @@
 package grpc_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 	"google.golang.org/grpc/codes"
@@ -266,6 +268,26 @@ func TestDirectorInvolvementAndHandover(t *testing.T) {
 	if history != 1 || h.count(t, `SELECT count(*) FROM director_history WHERE case_id = $1`, id) != 2 {
 		t.Fatalf("the handover history stays (involvements and director_history): %v", list.GetInvolvements())
 	}
+	// Paged one at a time, the same involvements in the same order (oldest first).
+	var paged []string
+	req := &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageSize: 1}
+	for {
+		page, err := noord.ListInvolvements(ctx, req)
+		if err != nil || len(page.GetInvolvements()) != 1 {
+			t.Fatalf("involvements page %d: %v %v", len(paged), err, page)
+		}
+		paged = append(paged, page.GetInvolvements()[0].GetId())
+		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
+	}
+	var all []string
+	for _, i := range list.GetInvolvements() {
+		all = append(all, i.GetId())
+	}
+	if !slices.Equal(paged, all) || len(all) < 2 {
+		t.Fatalf("paged involvements %v, want %v", paged, all)
+	}
 	dirInv := resp.GetCase().GetInvolvements()[0].GetId()
 	for _, i := range resp.GetCase().GetInvolvements() {
 		if i.GetRole() == director {
@@ -323,6 +345,12 @@ func TestInvolvementBadInput(t *testing.T) {
 	expectViolations(t, mustErr(noord.EndInvolvement(ctx, &casedirectionv1.EndInvolvementRequest{CaseId: id, InvolvementId: "1", ValidTo: "2030-1-1"})),
 		"idempotency_key", "involvement_id", "valid_to")
 	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: "nope"})), "case_id")
+	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageSize: -1})), "page_size")
+	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageSize: 10000})), "page_size")
+	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageToken: "garbage"})), "page_token")
+	otherCase := paging.TokenAt(paging.Scoped("casedirection.involvements", uuid.NewString()), clock.Now(), uuid.NewString())
+	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageToken: otherCase})), "page_token")
+	expectViolations(t, mustErr(noord.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id, PageToken: paging.Token("casedirection.cases", "x", "y")})), "page_token")
 
 	added, err := noord.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "gp", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP,
 		OrganisationOin: gp.OIN, Role: advisor, ValidTo: domain.Day(clock.Now().Add(5 * day)).Format(time.DateOnly)})

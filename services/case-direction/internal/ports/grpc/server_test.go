@@ -360,6 +360,20 @@ func TestGetCaseOnlyForItsTeam(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM access_log WHERE object_id = $1 AND resident_pseudonym = ''`, id); n != 0 {
 		t.Fatalf("no entry about a case with known residents may lack a pseudonym, got %d", n)
 	}
+
+	// A Wijkbrug service pages the case's residents; a token of another case is refused.
+	svc := h.as(t, intake)
+	p1, err := svc.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: id, PageSize: 1})
+	if err != nil || len(p1.GetResidents()) != 1 || p1.GetNextPageToken() == "" {
+		t.Fatalf("first page of residents: %v %v", err, p1)
+	}
+	p2, err := svc.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: id, PageSize: 1, PageToken: p1.GetNextPageToken()})
+	if err != nil || len(p2.GetResidents()) != 1 || p2.GetNextPageToken() != "" ||
+		p2.GetResidents()[0].GetResidentId() <= p1.GetResidents()[0].GetResidentId() {
+		t.Fatalf("second page of residents: %v %v", err, p2)
+	}
+	expectViolations(t, mustErr(svc.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: uuid.NewString(), PageToken: p1.GetNextPageToken()})), "page_token")
+	expectViolations(t, mustErr(svc.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: id, PageSize: -1})), "page_size")
 }
 
 func TestDirectorAllocationAndStartOfCare(t *testing.T) {

@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
@@ -83,6 +85,25 @@ func (r *Assessments) List(ctx context.Context, residentID, householdID string) 
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Page returns up to limit assessments of a resident (residentID set) or a household, newest
+// first, after the position after (nil: from the newest). The indexes assessments_resident and
+// assessments_household serve it (a subject has few assessments, so the id tie-break needs none).
+func (r *Assessments) Page(ctx context.Context, residentID, householdID string, after *paging.At, limit int) ([]domain.Assessment, error) {
+	var at time.Time
+	var id string
+	if after != nil {
+		at, id = after.Time, after.ID
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+assessmentColumns+` FROM assessments
+		WHERE (($1 <> '' AND resident_id = NULLIF($1, '')::uuid) OR ($2 <> '' AND household_id = NULLIF($2, '')::uuid))
+		  AND ($3 = '' OR (assessed_at, id) < ($4, NULLIF($3, '')::uuid))
+		ORDER BY assessed_at DESC, id DESC LIMIT $5`, residentID, householdID, id, at, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Assessment, error) { return scanAssessment(row) })
 }
 
 // Latest returns the newest assessment of the resident or, when there is none, of the

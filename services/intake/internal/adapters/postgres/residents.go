@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -380,6 +381,23 @@ func (r *Residents) CurrentResidents(ctx context.Context, householdID string) ([
 		out = append(out, ref)
 	}
 	return out, rows.Err()
+}
+
+// CurrentResidentsAfter returns up to limit current members of a household with a resident id
+// above after ("" from the first), in id order.
+func (r *Residents) CurrentResidentsAfter(ctx context.Context, householdID, after string, limit int) ([]domain.ResidentRef, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT r.id::text, r.pseudonym FROM household_members m JOIN residents r ON r.id = m.resident_id
+		WHERE m.household_id = $1 AND m.ended_on IS NULL AND ($2 = '' OR r.id > NULLIF($2, '')::uuid)
+		ORDER BY r.id LIMIT $3`, householdID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ResidentRef, error) {
+		var ref domain.ResidentRef
+		err := row.Scan(&ref.ResidentID, &ref.Pseudonym)
+		return ref, err
+	})
 }
 
 // WasMember reports whether a resident is or was a member of a household.

@@ -225,12 +225,11 @@ func (s *Server) RecordAssessment(ctx context.Context, req *intakev1.RecordAsses
 
 // ListAssessments returns a resident's or household's history.
 func (s *Server) ListAssessments(ctx context.Context, req *intakev1.ListAssessmentsRequest) (*intakev1.ListAssessmentsResponse, error) {
-	var v apperr.Validation
-	subjectIDs(&v, req.GetResidentId(), req.GetHouseholdId())
-	if err := v.Err(); err != nil {
+	page, after, err := listAssessmentsFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
-	list, err := s.app.ListAssessments(ctx, req.GetResidentId(), req.GetHouseholdId())
+	list, more, err := s.app.ListAssessments(ctx, req.GetResidentId(), req.GetHouseholdId(), after, page.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +237,29 @@ func (s *Server) ListAssessments(ctx context.Context, req *intakev1.ListAssessme
 	for _, a := range list {
 		out.Assessments = append(out.Assessments, assessmentToProto(a))
 	}
+	if more {
+		last := list[len(list)-1]
+		out.NextPageToken = paging.TokenAt(assessmentList(req), last.AssessedAt, last.ID)
+	}
 	return out, nil
+}
+
+// AssessmentLimits are the page sizes of ListAssessments.
+var AssessmentLimits = paging.Limits{Default: 50, Max: 500}
+
+// assessmentList names ListAssessments under its subject in page tokens.
+func assessmentList(req *intakev1.ListAssessmentsRequest) string {
+	return paging.Scoped("intake.assessments", req.GetResidentId(), req.GetHouseholdId())
+}
+
+func listAssessmentsFromRequest(req *intakev1.ListAssessmentsRequest) (paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	subjectIDs(&v, req.GetResidentId(), req.GetHouseholdId())
+	page, after := paging.ParseAt(&v, assessmentList(req), AssessmentLimits, req.GetPageSize(), req.GetPageToken())
+	if after != nil && uuid.Validate(after.ID) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
+	}
+	return page, after, v.Err()
 }
 
 // CompareAssessments returns the change between two assessments.

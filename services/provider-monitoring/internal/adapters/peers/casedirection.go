@@ -20,13 +20,18 @@ func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
 
 // CaseResidents returns the access-log pseudonyms of the residents the case concerns now.
 func (c *CaseDirection) CaseResidents(ctx context.Context, caseID string) ([]string, error) {
-	resp, err := c.client.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: caseID})
-	if err != nil {
-		return nil, err
+	var out []string
+	req := &casedirectionv1.ListCaseResidentsRequest{CaseId: caseID, PageSize: 500}
+	for {
+		resp, err := c.client.ListCaseResidents(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range resp.GetResidents() {
+			out = append(out, r.GetPseudonym())
+		}
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			return out, nil
+		}
 	}
-	out := make([]string, 0, len(resp.GetResidents()))
-	for _, r := range resp.GetResidents() {
-		out = append(out, r.GetPseudonym())
-	}
-	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
@@ -292,21 +293,39 @@ func (s *Server) contractFromRequest(req *providermonitoringv1.AddContractReques
 
 // ListContracts lists a provider's contracts with a municipality.
 func (s *Server) ListContracts(ctx context.Context, req *providermonitoringv1.ListContractsRequest) (*providermonitoringv1.ListContractsResponse, error) {
-	var v apperr.Validation
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	list, err := s.app.ListContracts(ctx, req.GetProviderAgb(), req.GetMunicipalityCode())
+	page, after, err := listContractsFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
+	all, err := s.app.ListContracts(ctx, req.GetProviderAgb(), req.GetMunicipalityCode())
+	if err != nil {
+		return nil, err
+	}
+	// A provider's contracts with one municipality are few: read whole, paged here.
+	list, more := paging.Seek(all, contractAt, after, page.Size)
 	out := &providermonitoringv1.ListContractsResponse{}
 	for _, c := range list {
 		out.Contracts = append(out.Contracts, contractToProto(c))
 	}
+	if more {
+		last := contractAt(list[len(list)-1])
+		out.NextPageToken = paging.TokenAt(contractList(req), last.Time, last.ID)
+	}
 	return out, nil
+}
+
+func contractList(req *providermonitoringv1.ListContractsRequest) string {
+	return paging.Scoped("providermonitoring.contracts", req.GetProviderAgb(), req.GetMunicipalityCode())
+}
+
+func contractAt(c domain.Contract) paging.At { return paging.At{Time: c.ValidFrom, ID: c.ID} }
+
+func listContractsFromRequest(req *providermonitoringv1.ListContractsRequest) (paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
+	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	page, after := paging.ParseAt(&v, contractList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return page, after, v.Err()
 }
 
 // GetProviderOverview returns a provider's figures in a municipality.

@@ -5,6 +5,7 @@ package grpc
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
@@ -138,16 +140,21 @@ func (s *Server) WithdrawAllocation(ctx context.Context, req *providermonitoring
 
 // ListAllocationVersions returns an allocation's history.
 func (s *Server) ListAllocationVersions(ctx context.Context, req *providermonitoringv1.ListAllocationVersionsRequest) (*providermonitoringv1.ListAllocationVersionsResponse, error) {
-	var v apperr.Validation
-	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	versions, err := s.app.ListAllocationVersions(ctx, req.GetAllocationNumber())
+	page, after, err := listVersionsFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
+	all, err := s.app.ListAllocationVersions(ctx, req.GetAllocationNumber())
+	if err != nil {
+		return nil, err
+	}
+	// An allocation's versions are few (one per change): read whole, paged here.
+	versions, more := paging.Seek(all, versionAt, after, page.Size)
 	out := &providermonitoringv1.ListAllocationVersionsResponse{}
+	if more {
+		last := versionAt(versions[len(versions)-1])
+		out.NextPageToken = paging.TokenAt(versionList(req.GetAllocationNumber()), last.Time, last.ID)
+	}
 	for _, ver := range versions {
 		pv := &providermonitoringv1.AllocationVersion{
 			Version: ver.Version, ChangeReason: protoenum.FromCode[providermonitoringv1.AllocationChangeReason](string(ver.ChangeReason)),
@@ -165,20 +172,55 @@ func (s *Server) ListAllocationVersions(ctx context.Context, req *providermonito
 
 // ListCaseAllocations lists a case's allocations.
 func (s *Server) ListCaseAllocations(ctx context.Context, req *providermonitoringv1.ListCaseAllocationsRequest) (*providermonitoringv1.ListCaseAllocationsResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	if err := v.Err(); err != nil {
+	page, after, err := caseAllocationsFromRequest(req)
+	if err != nil {
 		return nil, err
 	}
 	all, err := s.app.ListCaseAllocations(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
+	// A case's allocations are read whole (each is checked against the caller), paged here.
+	list, more := paging.Seek(all, allocationAt, after, page.Size)
 	out := &providermonitoringv1.ListCaseAllocationsResponse{}
-	for _, al := range all {
+	for _, al := range list {
 		out.Allocations = append(out.Allocations, allocationToProto(al))
 	}
+	if more {
+		last := allocationAt(list[len(list)-1])
+		out.NextPageToken = paging.TokenAt(caseAllocationList(req.GetCaseId()), last.Time, last.ID)
+	}
 	return out, nil
+}
+
+// ListLimits are the page sizes of the lists that have no others.
+var ListLimits = paging.Limits{Default: 100, Max: 500}
+
+func versionList(number string) string { return paging.Scoped("providermonitoring.versions", number) }
+
+// versionAt sorts versions by number; the token's time is when the version took effect.
+func versionAt(v domain.Version) paging.At {
+	return paging.At{Time: v.ValidFrom, ID: fmt.Sprintf("%010d", v.Version)}
+}
+
+func listVersionsFromRequest(req *providermonitoringv1.ListAllocationVersionsRequest) (paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
+	page, after := paging.ParseAt(&v, versionList(req.GetAllocationNumber()), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return page, after, v.Err()
+}
+
+func caseAllocationList(caseID string) string {
+	return paging.Scoped("providermonitoring.case_allocations", caseID)
+}
+
+func allocationAt(al domain.Allocation) paging.At { return paging.At{Time: al.IssuedAt, ID: al.Number} }
+
+func caseAllocationsFromRequest(req *providermonitoringv1.ListCaseAllocationsRequest) (paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "case_id", req.GetCaseId())
+	page, after := paging.ParseAt(&v, caseAllocationList(req.GetCaseId()), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return page, after, v.Err()
 }
 
 // ReportProgress records a progress report.
