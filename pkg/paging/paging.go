@@ -125,20 +125,35 @@ func (a At) Less(b At) bool {
 // to the tokens), and returns those after the position after (all for nil), at most size,
 // and whether more follow. Tokens are those of a keyset query on the same key.
 func Seek[T any](list []T, key func(T) At, after *At, size int) (page []T, more bool) {
+	return seek(list, key, after, size, false)
+}
+
+// SeekNewest is Seek for a list shown newest first.
+func SeekNewest[T any](list []T, key func(T) At, after *At, size int) (page []T, more bool) {
+	return seek(list, key, after, size, true)
+}
+
+func seek[T any](list []T, key func(T) At, after *At, size int, newest bool) (page []T, more bool) {
+	before := func(a, b At) bool { // a comes before b in the list's order
+		if newest {
+			return b.Less(a)
+		}
+		return a.Less(b)
+	}
 	sorted := slices.Clone(list)
 	slices.SortStableFunc(sorted, func(a, b T) int {
 		ka, kb := key(a), key(b)
 		switch {
-		case ka.Less(kb):
+		case before(ka, kb):
 			return -1
-		case kb.Less(ka):
+		case before(kb, ka):
 			return 1
 		}
 		return 0
 	})
 	start := 0
 	if after != nil {
-		for start < len(sorted) && !after.Less(key(sorted[start])) {
+		for start < len(sorted) && !before(*after, key(sorted[start])) {
 			start++
 		}
 	}

@@ -134,3 +134,17 @@ func TestSeek(t *testing.T) {
 		t.Fatalf("after the tie: %v %v", page, more)
 	}
 }
+
+func TestSeekNewest(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	all := []At{{t0, "a"}, {t0.Add(time.Second), "b"}, {t0.Add(time.Second), "c"}}
+	key := func(a At) At { return a }
+	first, more := SeekNewest(all, key, nil, 2)
+	if !more || first[0] != all[2] || first[1] != all[1] {
+		t.Fatalf("newest first: %v %v", first, more)
+	}
+	rest, more := SeekNewest(all, key, &first[1], 2)
+	if more || len(rest) != 1 || rest[0] != all[0] {
+		t.Fatalf("rest: %v %v", rest, more)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 )
 
@@ -62,21 +63,23 @@ func (a *App) GetConsent(ctx context.Context, id string) (domain.Consent, error)
 // a consent belongs to the organisation that recorded it), optionally only those with status
 // now. Each consent returned is access-logged; a lookup that finds none is logged too, since
 // the caller used the resident's BSN.
-func (a *App) ListConsents(ctx context.Context, residentBSN string, status domain.ConsentStatus) ([]domain.Consent, error) {
+//
+// One page of them, newest first, after the position after: only the consents shown are logged.
+func (a *App) ListConsents(ctx context.Context, residentBSN string, status domain.ConsentStatus, after *paging.At, size int) (out []domain.Consent, more bool, err error) {
 	caller, _ := identity.From(ctx)
-	var out []domain.Consent
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		out = nil
+	err = a.tx.Tx(ctx, func(ctx context.Context) error {
 		all, err := a.consents.ListByResident(ctx, residentBSN, caller.Org.OIN)
 		if err != nil {
 			return err
 		}
 		now := a.Now()
+		var matching []domain.Consent
 		for _, c := range all {
 			if status == "" || c.StatusAt(now) == status {
-				out = append(out, c)
+				matching = append(matching, c)
 			}
 		}
+		out, more = paging.SeekNewest(matching, ConsentAt, after, size)
 		if len(out) == 0 {
 			return a.access.Record(ctx, a.consentEntry("referral.consent.list", domain.Consent{ResidentBSN: residentBSN},
 				accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
@@ -88,8 +91,11 @@ func (a *App) ListConsents(ctx context.Context, residentBSN string, status domai
 		}
 		return nil
 	})
-	return out, err
+	return out, more, err
 }
+
+// ConsentAt is a consent's place in the list of a resident's consents (newest first).
+func ConsentAt(c domain.Consent) paging.At { return paging.At{Time: c.RecordedAt, ID: c.ID} }
 
 // WithdrawConsent records the withdrawal and cancels every open referral resting on the
 // consent, each with its own event.

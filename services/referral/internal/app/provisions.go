@@ -15,7 +15,7 @@ type Provisions interface {
 	Upsert(ctx context.Context, p domain.Provision) (bool, error)
 	// Get returns apperr NotFound when there is no such provision.
 	Get(ctx context.Context, id string) (domain.Provision, error)
-	Search(ctx context.Context, q domain.ProvisionQuery) ([]domain.Provision, error)
+	Search(ctx context.Context, q domain.ProvisionQuery) ([]domain.SearchHit, error)
 	ListByMunicipality(ctx context.Context, municipality string) ([]domain.Provision, error)
 }
 
@@ -85,7 +85,7 @@ func (a *App) GetProvision(ctx context.Context, id string) (domain.Provision, er
 }
 
 // SearchProvisions searches the social map.
-func (a *App) SearchProvisions(ctx context.Context, q domain.ProvisionQuery) ([]domain.Provision, error) {
+func (a *App) SearchProvisions(ctx context.Context, q domain.ProvisionQuery) ([]domain.SearchHit, error) {
 	return a.provisions.Search(ctx, q)
 }
 

@@ -100,6 +100,25 @@ type ProvisionQuery struct {
 	Age                                          *int32 // nil = any age
 	DigitalOnly                                  bool
 	Limit                                        int
+	// After is the sort key of the last provision of the previous page; nil for the first.
+	After *SearchKey
+}
+
+// SearchKey is where a provision stands in a search's order: text relevance (descending),
+// capacity (available first), waiting days, serving part of the municipality before all of it,
+// name, id.
+type SearchKey struct {
+	Rank              float64
+	Capacity          int32
+	WaitingDays       int32
+	WholeMunicipality bool
+	Name, ID          string
+}
+
+// SearchHit is a provision found by a search, with its place in the order.
+type SearchHit struct {
+	Provision
+	Key SearchKey
 }
 
 // Page asks for one page of a list: at most Size items after the one Token names.

@@ -664,7 +664,12 @@ type ListConsentsRequest struct {
 	// BSN of the resident (11-proef).
 	ResidentBsn string `protobuf:"bytes,1,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
 	// Only consents with this status now (e.g. VALID); unspecified lists all.
-	Status        ConsentStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ConsentStatus" json:"status,omitempty"`
+	Status ConsentStatus `protobuf:"varint,2,opt,name=status,proto3,enum=wijkbrug.referral.v1.ConsentStatus" json:"status,omitempty"`
+	// At most this many consents (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same resident and status); empty for
+	// the first page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -713,11 +718,27 @@ func (x *ListConsentsRequest) GetStatus() ConsentStatus {
 	return ConsentStatus_CONSENT_STATUS_UNSPECIFIED
 }
 
-// ListConsentsResponse holds the resident's consents the caller holds, newest first (at most
-// 500).
+func (x *ListConsentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListConsentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListConsentsResponse holds the resident's consents the caller holds, newest first (of the
+// newest 500).
 type ListConsentsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Consents      []*Consent             `protobuf:"bytes,1,rep,name=consents,proto3" json:"consents,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Consents []*Consent             `protobuf:"bytes,1,rep,name=consents,proto3" json:"consents,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -757,6 +778,13 @@ func (x *ListConsentsResponse) GetConsents() []*Consent {
 		return x.Consents
 	}
 	return nil
+}
+
+func (x *ListConsentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_wijkbrug_referral_v1_consent_proto protoreflect.FileDescriptor
@@ -809,12 +837,17 @@ const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"consent_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"\x88\x01\n" +
 	"\x17WithdrawConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\x124\n" +
-	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"\x8d\x01\n" +
+	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"\xd5\x01\n" +
 	"\x13ListConsentsRequest\x12/\n" +
 	"\fresident_bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12E\n" +
-	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"Q\n" +
+	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"y\n" +
 	"\x14ListConsentsResponse\x129\n" +
-	"\bconsents\x18\x01 \x03(\v2\x1d.wijkbrug.referral.v1.ConsentR\bconsents*\x8b\x02\n" +
+	"\bconsents\x18\x01 \x03(\v2\x1d.wijkbrug.referral.v1.ConsentR\bconsents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x8b\x02\n" +
 	"\fDataCategory\x12\x1d\n" +
 	"\x19DATA_CATEGORY_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DATA_CATEGORY_IDENTITY\x10\x01\x12\x19\n" +

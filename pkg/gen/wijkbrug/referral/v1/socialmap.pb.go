@@ -710,8 +710,15 @@ type SearchProvisionsRequest struct {
 	Kind ProvisionKind `protobuf:"varint,8,opt,name=kind,proto3,enum=wijkbrug.referral.v1.ProvisionKind" json:"kind,omitempty"`
 	// Only provisions that accept digital referrals.
 	DigitalReferralsOnly bool `protobuf:"varint,9,opt,name=digital_referrals_only,json=digitalReferralsOnly,proto3" json:"digital_referrals_only,omitempty"`
-	// At most this many (default 20, at most 100).
-	Limit         int32 `protobuf:"varint,10,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Deprecated: use page_size. At most this many (default 20, at most 100); applies only
+	// when page_size is 0.
+	//
+	// Deprecated: Marked as deprecated in wijkbrug/referral/v1/socialmap.proto.
+	Limit int32 `protobuf:"varint,10,opt,name=limit,proto3" json:"limit,omitempty"`
+	// At most this many provisions (default 20, at most 100; 0 = limit, else the default).
+	PageSize int32 `protobuf:"varint,11,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same search); empty for the first page.
+	PageToken     string `protobuf:"bytes,12,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -809,6 +816,7 @@ func (x *SearchProvisionsRequest) GetDigitalReferralsOnly() bool {
 	return false
 }
 
+// Deprecated: Marked as deprecated in wijkbrug/referral/v1/socialmap.proto.
 func (x *SearchProvisionsRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
@@ -816,11 +824,27 @@ func (x *SearchProvisionsRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *SearchProvisionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchProvisionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // SearchProvisionsResponse lists matches, best first: text relevance, then capacity
 // (available before waitlist before full), then waiting days.
 type SearchProvisionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Provisions    []*Provision           `protobuf:"bytes,1,rep,name=provisions,proto3" json:"provisions,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Provisions []*Provision           `protobuf:"bytes,1,rep,name=provisions,proto3" json:"provisions,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +884,13 @@ func (x *SearchProvisionsResponse) GetProvisions() []*Provision {
 		return x.Provisions
 	}
 	return nil
+}
+
+func (x *SearchProvisionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // ImportDirectoryRequest carries an HSDS-style JSON directory.
@@ -1117,7 +1148,7 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\x13GetProvisionRequest\x12.\n" +
 	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xe6\x03\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xb0\x04\n" +
 	"\x17SearchProvisionsRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
@@ -1128,14 +1159,18 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x12\n" +
 	"\x04text\x18\a \x01(\tR\x04text\x12A\n" +
 	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x124\n" +
-	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12 \n" +
+	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12\"\n" +
 	"\x05limit\x18\n" +
-	" \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\x05limit\"[\n" +
+	" \x01(\x05B\f\xbaH\a\x1a\x05\x18\xe8\a(\x00\x18\x01R\x05limit\x12'\n" +
+	"\tpage_size\x18\v \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\f \x01(\tR\tpageToken\"\x83\x01\n" +
 	"\x18SearchProvisionsResponse\x12?\n" +
 	"\n" +
 	"provisions\x18\x01 \x03(\v2\x1f.wijkbrug.referral.v1.ProvisionR\n" +
-	"provisions\"h\n" +
+	"provisions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"h\n" +
 	"\x16ImportDirectoryRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1b\n" +
 	"\thsds_json\x18\x02 \x01(\tR\bhsdsJson\"M\n" +

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
@@ -76,22 +77,46 @@ func (r *Provisions) Get(ctx context.Context, id string) (domain.Provision, erro
 // Search finds active provisions, best first: full-text rank (when there is text), then
 // capacity (available before full), then waiting days, then provisions for the district
 // before municipality-wide ones, then name.
-func (r *Provisions) Search(ctx context.Context, s domain.ProvisionQuery) ([]domain.Provision, error) {
-	return r.query(ctx, `
-		SELECT `+provisionColumns+` FROM provisions
-		WHERE municipality_code = $1 AND status = 'ACTIVE'
-		  AND ($2 = '' OR districts = '{}' OR $2 = ANY (districts))
-		  AND (cardinality($3::text[]) = 0 OR life_domains && $3::text[])
-		  AND ($4 = '' OR $4 = ANY (taxonomy))
-		  AND ($5::int IS NULL OR ((min_age = 0 OR min_age <= $5) AND (max_age = 0 OR max_age >= $5)))
-		  AND ($6 = '' OR search @@ websearch_to_tsquery('dutch', $6))
-		  AND ($7 = '' OR kind = $7)
-		  AND (NOT $8 OR accepts_digital_referrals)
-		ORDER BY CASE WHEN $6 = '' THEN 0 ELSE ts_rank(search, websearch_to_tsquery('dutch', $6)) END DESC,
-		         array_position(ARRAY['AVAILABLE','LIMITED','WAITLIST','FULL'], capacity_status) NULLS LAST,
-		         waiting_days, (districts = '{}'), name, id
+//
+// It pages by keyset on the whole order (relevance, capacity, waiting days, coverage, name,
+// id), compared in one row comparison, so a page continues exactly after the previous one.
+func (r *Provisions) Search(ctx context.Context, s domain.ProvisionQuery) ([]domain.SearchHit, error) {
+	after, k := s.After != nil, domain.SearchKey{}
+	if after {
+		k = *s.After
+	}
+	var keys []domain.SearchKey
+	ps, err := r.queryWith(ctx, func(row pgx.Rows) []any {
+		keys = append(keys, domain.SearchKey{})
+		key := &keys[len(keys)-1]
+		return []any{&key.Rank, &key.Capacity, &key.WaitingDays, &key.WholeMunicipality, &key.Name, &key.ID}
+	}, `
+		WITH hits AS (
+			SELECT *, -(CASE WHEN $6 = '' THEN 0 ELSE ts_rank(search, websearch_to_tsquery('dutch', $6)) END)::float8 AS k_rank,
+			       COALESCE(array_position(ARRAY['AVAILABLE','LIMITED','WAITLIST','FULL'], capacity_status), 5) AS k_capacity
+			FROM provisions
+			WHERE municipality_code = $1 AND status = 'ACTIVE'
+			  AND ($2 = '' OR districts = '{}' OR $2 = ANY (districts))
+			  AND (cardinality($3::text[]) = 0 OR life_domains && $3::text[])
+			  AND ($4 = '' OR $4 = ANY (taxonomy))
+			  AND ($5::int IS NULL OR ((min_age = 0 OR min_age <= $5) AND (max_age = 0 OR max_age >= $5)))
+			  AND ($6 = '' OR search @@ websearch_to_tsquery('dutch', $6))
+			  AND ($7 = '' OR kind = $7)
+			  AND (NOT $8 OR accepts_digital_referrals))
+		SELECT `+provisionColumns+`, -k_rank, k_capacity, waiting_days, (districts = '{}'), name, id::text FROM hits
+		WHERE NOT $10 OR (k_rank, k_capacity, waiting_days, (districts = '{}'), name, id) > (-$11::float8, $12::int, $13::int, $14::bool, $15::text, NULLIF($16, '')::uuid)
+		ORDER BY k_rank, k_capacity, waiting_days, (districts = '{}'), name, id
 		LIMIT $9`,
-		s.Municipality, s.District, nonNil(s.LifeDomains), s.Taxonomy, s.Age, s.Text, s.Kind, s.DigitalOnly, s.Limit)
+		s.Municipality, s.District, nonNil(s.LifeDomains), s.Taxonomy, s.Age, s.Text, s.Kind, s.DigitalOnly, s.Limit,
+		after, k.Rank, k.Capacity, k.WaitingDays, k.WholeMunicipality, k.Name, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.SearchHit, len(ps))
+	for i, p := range ps {
+		out[i] = domain.SearchHit{Provision: p, Key: keys[i]}
+	}
+	return out, nil
 }
 
 // ListByMunicipality returns every provision of a municipality (for export), by name.
@@ -100,6 +125,12 @@ func (r *Provisions) ListByMunicipality(ctx context.Context, municipality string
 }
 
 func (r *Provisions) query(ctx context.Context, sql string, args ...any) ([]domain.Provision, error) {
+	return r.queryWith(ctx, nil, sql, args...)
+}
+
+// queryWith reads provisions; extra, when set, gives the destinations of the columns a row
+// has after the provision's.
+func (r *Provisions) queryWith(ctx context.Context, extra func(pgx.Rows) []any, sql string, args ...any) ([]domain.Provision, error) {
 	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -112,10 +143,14 @@ func (r *Provisions) query(ctx context.Context, sql string, args ...any) ([]doma
 			locJSON  []byte
 			verified *time.Time
 		)
-		if err := rows.Scan(&p.ID, &p.OrganisationOIN, &p.OrganisationName, &p.Name, &p.Description, &p.Kind, &p.Status,
+		dest := []any{&p.ID, &p.OrganisationOIN, &p.OrganisationName, &p.Name, &p.Description, &p.Kind, &p.Status,
 			&p.Taxonomy, &p.LifeDomains, &p.MinAge, &p.MaxAge, &p.TargetGroup, &p.Municipality, &p.Districts, &locJSON,
 			&p.CapacityStatus, &p.WaitingDays, &p.AcceptsDigitalReferrals, &verified, &p.URL, &p.Email, &p.Phone,
-			&p.MaintainerOIN, &p.UpdatedAt); err != nil {
+			&p.MaintainerOIN, &p.UpdatedAt}
+		if extra != nil {
+			dest = append(dest, extra(rows)...)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		var locs []location

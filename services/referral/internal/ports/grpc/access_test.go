@@ -77,6 +77,28 @@ func TestListConsentsShowsOnlyTheCallersOwn(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1 AND resident_pseudonym <> ''`, gp.OIN); n != 1 {
 		t.Fatalf("the GP's empty look-up must be logged with the resident's pseudonym: %d", n)
 	}
+
+	// Paged one at a time: the same two, newest first; only the consent shown is logged.
+	before := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN)
+	p1, err := tc.ListConsents(h.ctx, &referralv1.ListConsentsRequest{ResidentBsn: residentBSN, PageSize: 1})
+	if err != nil || len(p1.GetConsents()) != 1 || p1.GetConsents()[0].GetId() != second.GetId() || p1.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v %v", err, p1)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN); n != before+1 {
+		t.Fatalf("a page of one consent logs one read, got %d", n-before)
+	}
+	p2, err := tc.ListConsents(h.ctx, &referralv1.ListConsentsRequest{ResidentBsn: residentBSN, PageSize: 1, PageToken: p1.GetNextPageToken()})
+	if err != nil || len(p2.GetConsents()) != 1 || p2.GetConsents()[0].GetId() != first.GetId() || p2.GetNextPageToken() != "" {
+		t.Fatalf("second page: %v %v", err, p2)
+	}
+	for field, req := range map[string]*referralv1.ListConsentsRequest{
+		"page_token": {ResidentBsn: otherBSN, PageToken: p1.GetNextPageToken()},
+		"page_size":  {ResidentBsn: residentBSN, PageSize: -1},
+	} {
+		if f := violations(t, mustErr(tc.ListConsents(h.ctx, req))); !f[field] {
+			t.Errorf("bad %s: violations %v", field, f)
+		}
+	}
 }
 
 func TestReferralHistoryForBothPartiesOnly(t *testing.T) {

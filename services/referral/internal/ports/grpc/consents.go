@@ -8,8 +8,10 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -59,11 +61,11 @@ func consentFromRequest(req *referralv1.RecordConsentRequest) (domain.Consent, e
 
 // ListConsents lists the resident's consents the caller holds.
 func (s *Server) ListConsents(ctx context.Context, req *referralv1.ListConsentsRequest) (*referralv1.ListConsentsResponse, error) {
-	bsnValue, st, err := listConsentsQuery(req)
+	q, err := listConsentsQuery(req)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := s.app.ListConsents(ctx, bsnValue, st)
+	cs, more, err := s.app.ListConsents(ctx, q.bsn, q.status, q.after, q.page.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -72,17 +74,39 @@ func (s *Server) ListConsents(ctx context.Context, req *referralv1.ListConsentsR
 	for _, c := range cs {
 		out.Consents = append(out.Consents, consentToProto(c, now))
 	}
+	if more {
+		last := app.ConsentAt(cs[len(cs)-1])
+		out.NextPageToken = paging.TokenAt(consentList(req), last.Time, last.ID)
+	}
 	return out, nil
 }
 
-func listConsentsQuery(req *referralv1.ListConsentsRequest) (string, domain.ConsentStatus, error) {
+// ConsentLimits are the page sizes of ListConsents.
+var ConsentLimits = paging.Limits{Default: 100, Max: 500}
+
+// consentList names the list under its resident and status. The BSN goes into the name hashed
+// (with the rest of the filter), so a token does not carry it.
+func consentList(req *referralv1.ListConsentsRequest) string {
+	return paging.Scoped("referral.consents", req.GetResidentBsn(), req.GetStatus().String())
+}
+
+type consentsQuery struct {
+	bsn    string
+	status domain.ConsentStatus
+	page   paging.Page
+	after  *paging.At
+}
+
+func listConsentsQuery(req *referralv1.ListConsentsRequest) (consentsQuery, error) {
 	var v apperr.Validation
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	st := ""
 	if req.GetStatus() != referralv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED {
 		st = protoenum.Required(&v, "status", req.GetStatus())
 	}
-	return req.GetResidentBsn(), domain.ConsentStatus(st), v.Err()
+	q := consentsQuery{bsn: req.GetResidentBsn(), status: domain.ConsentStatus(st)}
+	q.page, q.after = paging.ParseAt(&v, consentList(req), ConsentLimits, req.GetPageSize(), req.GetPageToken())
+	return q, v.Err()
 }
 
 // GetConsent returns a consent to its holder.

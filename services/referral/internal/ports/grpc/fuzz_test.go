@@ -296,7 +296,7 @@ func FuzzQueries(f *testing.F) {
 		case 0:
 			req := &referralv1.ListConsentsRequest{}
 			if unmarshal(data, req) {
-				_, _, err := listConsentsQuery(req)
+				_, err := listConsentsQuery(req)
 				checkRefusal(t, req, req.GetResidentBsn(), err)
 			}
 		case 1:

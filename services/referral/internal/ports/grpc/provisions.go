@@ -2,13 +2,18 @@ package grpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
@@ -71,15 +76,54 @@ func (s *Server) SearchProvisions(ctx context.Context, req *referralv1.SearchPro
 	if err != nil {
 		return nil, err
 	}
-	ps, err := s.app.SearchProvisions(ctx, q)
+	size := q.Limit
+	q.Limit++
+	hits, err := s.app.SearchProvisions(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	hits, more := paging.Cut(hits, size)
 	out := &referralv1.SearchProvisionsResponse{}
-	for _, p := range ps {
-		out.Provisions = append(out.Provisions, provisionToProto(p))
+	for _, h := range hits {
+		out.Provisions = append(out.Provisions, provisionToProto(h.Provision))
+	}
+	if more {
+		k := hits[len(hits)-1].Key
+		out.NextPageToken = paging.Token(searchList(req), strconv.FormatFloat(k.Rank, 'g', -1, 64), strconv.Itoa(int(k.Capacity)),
+			strconv.Itoa(int(k.WaitingDays)), strconv.FormatBool(k.WholeMunicipality), k.Name, k.ID)
 	}
 	return out, nil
+}
+
+// SearchLimits are the page sizes of SearchProvisions.
+var SearchLimits = paging.Limits{Default: 20, Max: 100}
+
+// searchList names a search in its page tokens: the list under every criterion of the search.
+func searchList(req *referralv1.SearchProvisionsRequest) string {
+	domains := make([]string, 0, len(req.GetLifeDomains()))
+	for _, d := range req.GetLifeDomains() {
+		domains = append(domains, strconv.Itoa(int(d)))
+	}
+	return paging.Scoped("referral.provisions", req.GetMunicipalityCode(), req.GetDistrictCode(), strings.Join(domains, ","),
+		req.GetTaxonomyTerm(), strconv.Itoa(int(req.GetAge())), strconv.FormatBool(req.GetHasAge()), req.GetText(),
+		req.GetKind().String(), strconv.FormatBool(req.GetDigitalReferralsOnly()))
+}
+
+// searchKeyOf reads the position a search's page token carries.
+func searchKeyOf(v *apperr.Validation, p paging.Page) *domain.SearchKey {
+	if p.First() {
+		return nil
+	}
+	rank, err1 := strconv.ParseFloat(p.After[0], 64)
+	capacity, err2 := strconv.ParseInt(p.After[1], 10, 32)
+	waiting, err3 := strconv.ParseInt(p.After[2], 10, 32)
+	whole, err4 := strconv.ParseBool(p.After[3])
+	if err := errors.Join(err1, err2, err3, err4); err != nil || uuid.Validate(p.After[5]) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
+		return nil
+	}
+	return &domain.SearchKey{Rank: rank, Capacity: int32(capacity), WaitingDays: int32(waiting), WholeMunicipality: whole,
+		Name: p.After[4], ID: p.After[5]}
 }
 
 // searchQuery validates a search and maps it to the domain query.
@@ -90,8 +134,16 @@ func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery
 	q := domain.ProvisionQuery{
 		Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(), Taxonomy: req.GetTaxonomyTerm(),
 		Text: req.GetText(), LifeDomains: protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
-		DigitalOnly: req.GetDigitalReferralsOnly(), Limit: int(req.GetLimit()),
+		DigitalOnly: req.GetDigitalReferralsOnly(),
 	}
+	// limit is deprecated, and still honoured when page_size is not set.
+	legacy := req.GetLimit()
+	size := req.GetPageSize()
+	if size == 0 && legacy > 0 && int(legacy) <= SearchLimits.Max {
+		size = legacy
+	}
+	page := paging.Parse(&v, searchList(req), 6, SearchLimits, size, req.GetPageToken())
+	q.Limit, q.After = page.Size, searchKeyOf(&v, page)
 	valid.Text(&v, "taxonomy_term", q.Taxonomy, 0, 48)
 	valid.Text(&v, "text", q.Text, 0, 200)
 	if req.GetKind() != referralv1.ProvisionKind_PROVISION_KIND_UNSPECIFIED {
@@ -102,10 +154,7 @@ func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery
 		v.Check(age >= 0 && age <= 120, "age", "between 0 and 120")
 		q.Age = &age
 	}
-	v.Check(q.Limit >= 0 && q.Limit <= 100, "limit", "between 0 (default 20) and 100")
-	if q.Limit == 0 {
-		q.Limit = 20
-	}
+	v.Check(legacy >= 0 && int(legacy) <= SearchLimits.Max, "limit", "between 0 (default 20) and 100")
 	return q, v.Err()
 }
 

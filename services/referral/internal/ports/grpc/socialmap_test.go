@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/google/uuid"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -89,6 +91,50 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 	}
 	if got := search(&referralv1.SearchProvisionsRequest{Text: "schulden", DistrictCode: "WK036300"}); len(got) != 2 || !slices.Contains(got, "Schuldhulpmaatje Centrum") || !slices.Contains(got, "Tienerschuldhulp") {
 		t.Fatalf("text schulden: %v", got)
+	}
+	// Paged, one or two at a time, a search gives the same provisions in the same order as in
+	// one page (keyset over relevance, capacity, waiting days, coverage, name, id).
+	pageAll := func(req *referralv1.SearchProvisionsRequest) []string {
+		t.Helper()
+		req.MunicipalityCode = "GM0363"
+		var names []string
+		for range 10 {
+			resp, err := h.client(t, buddyOrg).SearchProvisions(h.ctx, req)
+			if err != nil {
+				t.Fatalf("search page %v: %v", req, err)
+			}
+			for _, p := range resp.GetProvisions() {
+				names = append(names, p.GetName())
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				return names
+			}
+		}
+		t.Fatalf("search did not end: %v", names)
+		return nil
+	}
+	for _, q := range []*referralv1.SearchProvisionsRequest{{Text: "schulden"}, {}, {LifeDomains: finances}} {
+		whole := search(proto.Clone(q).(*referralv1.SearchProvisionsRequest))
+		for _, size := range []int32{1, 2} {
+			paged := proto.Clone(q).(*referralv1.SearchProvisionsRequest)
+			paged.PageSize = size
+			if got := pageAll(paged); !slices.Equal(got, whole) || len(whole) < 2 {
+				t.Fatalf("search %v by %d: %v, want %v", q, size, got, whole)
+			}
+		}
+	}
+	first, err := h.client(t, buddyOrg).SearchProvisions(h.ctx, &referralv1.SearchProvisionsRequest{MunicipalityCode: "GM0363", PageSize: 1})
+	if err != nil || first.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v %v", err, first)
+	}
+	for field, req := range map[string]*referralv1.SearchProvisionsRequest{
+		"page_token": {MunicipalityCode: "GM0363", Text: "schulden", PageToken: first.GetNextPageToken()},
+		"page_size":  {MunicipalityCode: "GM0363", PageSize: 10000},
+		"limit":      {MunicipalityCode: "GM0363", Limit: -1},
+	} {
+		if f := violations(t, mustErr(h.client(t, buddyOrg).SearchProvisions(h.ctx, req))); !f[field] {
+			t.Errorf("bad %s: violations %v", field, f)
+		}
 	}
 
 	// Export gives the same directory back; importing it again updates, creates nothing.
