@@ -186,8 +186,11 @@ func bolaTable() map[string]bolaEntry {
 		in("RegisterIntake"):   exempt("creates a new intake owned by the calling team; takes a BSN, no id of another organisation's record. A BSN of another team's resident gives a match, not access: the sequence bolaSecondTeamRegisters checks that"),
 		in("RegisterResident"): exempt("registers (or finds) a resident by BSN for the calling team: how a team starts working with a resident; no foreign id (see report: it links the caller to an existing resident)"),
 		in("ListTeamQueue"):    exempt("takes no id: lists the calling team's own queue"),
-		in("GetIntake"):        teamRead(func(f *bolaFixture) proto.Message { return &intakev1.GetIntakeRequest{IntakeId: f.intakeCase} }),
-		in("StartTriage"):      teamChange(func(f *bolaFixture) proto.Message { return &intakev1.StartTriageRequest{IntakeId: f.intakeRecv} }),
+		in("ListIntakes"): one(bolaVariant{name: "A's resident", read: true, owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
+			return &intakev1.ListIntakesRequest{ResidentId: f.resident1}
+		}, filtered: func(f *bolaFixture) []string { return []string{f.intakeCase, f.intakeRecv, f.intakeTriage} }}),
+		in("GetIntake"):   teamRead(func(f *bolaFixture) proto.Message { return &intakev1.GetIntakeRequest{IntakeId: f.intakeCase} }),
+		in("StartTriage"): teamChange(func(f *bolaFixture) proto.Message { return &intakev1.StartTriageRequest{IntakeId: f.intakeRecv} }),
 		in("DecideTriage"): teamChange(func(f *bolaFixture) proto.Message {
 			return &intakev1.DecideTriageRequest{IntakeId: f.intakeTriage, Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_ADVICE}
 		}),
@@ -386,6 +389,7 @@ func bolaTable() map[string]bolaEntry {
 		pm("GetAllocationVolumeUse"): one(bolaVariant{read: true, owners: pmReaders, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.GetAllocationVolumeUseRequest{AllocationNumber: f.allocation}
 		}}),
+		pm("ListMyAllocations"): exempt("takes no id: lists the allocations issued to the calling provider only"),
 		pm("ListCaseAllocations"): one(bolaVariant{read: true, owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.ListCaseAllocationsRequest{CaseId: f.caseA}
 		}, filtered: func(f *bolaFixture) []string { return []string{f.allocation} }}),

@@ -10,6 +10,7 @@ import (
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"google.golang.org/grpc/codes"
 )
 
 // TestListsPage: a case's allocations, an allocation's versions and a provider's contracts
@@ -61,6 +62,40 @@ func TestListsPage(t *testing.T) {
 	cs, err := w.asProvider.ListContracts(ctx, &pmv1.ListContractsRequest{ProviderAgb: providerAGB, MunicipalityCode: municipality, PageSize: 1})
 	if err != nil || len(cs.GetContracts()) != 1 || cs.GetNextPageToken() != "" {
 		t.Fatalf("contracts: %v %v", err, cs)
+	}
+
+	// The provider lists its own allocations (newest first, by status, paged); another
+	// provider sees none of them; each one shown is access-logged.
+	var mine []string
+	my := &pmv1.ListMyAllocationsRequest{Statuses: []commonv1.AllocationStatus{commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED}, PageSize: 2}
+	for range 5 {
+		page, err := w.asProvider.ListMyAllocations(ctx, my)
+		if err != nil {
+			t.Fatalf("ListMyAllocations: %v", err)
+		}
+		for _, al := range page.GetAllocations() {
+			mine = append(mine, al.GetNumber())
+		}
+		if my.PageToken = page.GetNextPageToken(); my.PageToken == "" {
+			break
+		}
+	}
+	if want := []string{numbers[2], numbers[1], numbers[0]}; !slices.Equal(mine, want) {
+		t.Fatalf("the provider's own allocations: %v, want %v", mine, want)
+	}
+	if n := w.accessLog(t, numbers[0], "GRANTED"); n < 1 {
+		t.Fatalf("listing an allocation must be access-logged: %d", n)
+	}
+	if theirs, err := w.asOther.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{}); err != nil || len(theirs.GetAllocations()) != 0 {
+		t.Fatalf("another provider's list: %v %v", err, theirs)
+	}
+	if ended, err := w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{Statuses: []commonv1.AllocationStatus{commonv1.AllocationStatus_ALLOCATION_STATUS_ENDED}}); err != nil || len(ended.GetAllocations()) != 0 {
+		t.Fatalf("no ended allocations: %v %v", err, ended)
+	}
+	_, err = w.asService.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+	if f := violatedFields(t, callErr(w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{Statuses: []commonv1.AllocationStatus{99}, PageSize: -1}))); !slices.Equal(f, []string{"statuses", "page_size"}) {
+		t.Fatalf("bad ListMyAllocations: %v", f)
 	}
 
 	// Bad paging: negative or oversized size, garbage, a token of another case or list.

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
-	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
@@ -82,6 +82,9 @@ type Intakes interface {
 	// Queue returns a team's open intakes in queue order, without the question.
 	// Queue returns up to limit of them after the entry with key after (nil: from the start).
 	Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error)
+	// Find returns up to limit of the team's intakes that match f, newest received first,
+	// after the position after (nil: from the newest).
+	Find(ctx context.Context, teamOIN string, f domain.IntakeFilter, after *paging.At, limit int) ([]domain.Intake, error)
 	// ClaimOverdue locks open intakes past their deadline not yet announced, skipping rows
 	// other schedulers hold.
 	ClaimOverdue(ctx context.Context, now time.Time, limit int) ([]domain.Intake, error)

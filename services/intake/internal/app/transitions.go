@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
 
@@ -229,6 +230,28 @@ func (a *App) ListTeamQueue(ctx context.Context, after *domain.QueueKey, limit i
 		for _, in := range list {
 			entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
 			out = append(out, QueueEntry{Intake: in, Overdue: in.Overdue(now)})
+		}
+		return a.d.Access.RecordMany(ctx, entries)
+	})
+	return out, more, err
+}
+
+// ListIntakes finds the calling team's own intakes (any status) matching f, newest received
+// first, one page after the position after; each intake shown is logged under its resident.
+func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *paging.At, size int) (out []domain.Intake, more bool, err error) {
+	caller, err := teamCaller(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		rows, err := a.d.Intakes.Find(ctx, caller.Org.OIN, f, after, size+1)
+		if err != nil {
+			return err
+		}
+		out, more = paging.Cut(rows, size)
+		entries := make([]accesslog.Entry, 0, len(out))
+		for _, in := range out {
+			entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
 		}
 		return a.d.Access.RecordMany(ctx, entries)
 	})

@@ -34,6 +34,15 @@ const (
 // Status is where an intake is in its life.
 type Status string
 
+// IntakeFilter selects a team's intakes; zero fields do not filter.
+type IntakeFilter struct {
+	Statuses              []Status
+	Channels              []Channel
+	ReceivedFrom          *time.Time // inclusive
+	ReceivedBefore        *time.Time // exclusive
+	ResidentID, Household string
+}
+
 // Statuses.
 const (
 	StatusReceived   Status = "RECEIVED"

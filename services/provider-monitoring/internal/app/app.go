@@ -13,6 +13,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/txn"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
@@ -43,6 +44,9 @@ type Allocations interface {
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, number string) (domain.Allocation, error)
 	ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error)
+	// OfProvider returns up to limit allocations of the providers registered under the OIN,
+	// newest issued first, in one of statuses (any when empty), after the position after.
+	OfProvider(ctx context.Context, providerOIN string, statuses []string, after *paging.At, limit int) ([]domain.Allocation, error)
 	Update(ctx context.Context, a domain.Allocation) error
 	InsertVersion(ctx context.Context, v domain.Version) error
 	Versions(ctx context.Context, number string) ([]domain.Version, error)

@@ -6,6 +6,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
@@ -79,6 +80,28 @@ func (a *App) asMunicipality(ctx context.Context, number, action string, change 
 		return domain.Allocation{}, err
 	}
 	return out, nil
+}
+
+// ListMyAllocations lists the calling provider's own allocations (what it is involved in),
+// newest issued first, one page after the position after; each one shown is logged.
+func (a *App) ListMyAllocations(ctx context.Context, statuses []string, after *paging.At, size int) (out []domain.Allocation, more bool, err error) {
+	caller, _ := identity.From(ctx)
+	if caller.Org.Type != identity.OrgProvider {
+		return nil, false, apperr.PermissionDenied("only a provider lists its own allocations")
+	}
+	err = a.tx.Tx(ctx, func(ctx context.Context) error {
+		rows, err := a.allocations.OfProvider(ctx, caller.Org.OIN, statuses, after, size+1)
+		if err != nil {
+			return err
+		}
+		out, more = paging.Cut(rows, size)
+		entries := make([]accesslog.Entry, 0, len(out))
+		for _, al := range out {
+			entries = append(entries, entry("providermonitoring.allocation.list_own", al.Number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		}
+		return a.access.RecordMany(ctx, entries)
+	})
+	return out, more, err
 }
 
 // ListCaseAllocations returns a case's allocations with their status: all of them to a

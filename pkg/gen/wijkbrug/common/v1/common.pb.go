@@ -478,10 +478,12 @@ const (
 	VolumeUnit_VOLUME_UNIT_DAY_AND_NIGHT VolumeUnit = 3
 	// 16 dagdeel (4 hours).
 	VolumeUnit_VOLUME_UNIT_DAYPART VolumeUnit = 4
-	// 82 stuks (inspanning).
+	// 82 stuks (output): pieces delivered.
 	VolumeUnit_VOLUME_UNIT_PIECE VolumeUnit = 5
 	// 83 euro's.
 	VolumeUnit_VOLUME_UNIT_EURO VolumeUnit = 6
+	// 84 stuks (inspanning): pieces of effort.
+	VolumeUnit_VOLUME_UNIT_PIECE_EFFORT VolumeUnit = 7
 )
 
 // Enum value maps for VolumeUnit.
@@ -494,6 +496,7 @@ var (
 		4: "VOLUME_UNIT_DAYPART",
 		5: "VOLUME_UNIT_PIECE",
 		6: "VOLUME_UNIT_EURO",
+		7: "VOLUME_UNIT_PIECE_EFFORT",
 	}
 	VolumeUnit_value = map[string]int32{
 		"VOLUME_UNIT_UNSPECIFIED":   0,
@@ -503,6 +506,7 @@ var (
 		"VOLUME_UNIT_DAYPART":       4,
 		"VOLUME_UNIT_PIECE":         5,
 		"VOLUME_UNIT_EURO":          6,
+		"VOLUME_UNIT_PIECE_EFFORT":  7,
 	}
 )
 
@@ -1014,7 +1018,7 @@ const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"\x19REFERRAL_STATUS_COMPLETED\x10\b\x12\x1a\n" +
 	"\x16REFERRAL_STATUS_FAILED\x10\t\x12\x1d\n" +
 	"\x19REFERRAL_STATUS_CANCELLED\x10\n" +
-	"*\xbc\x01\n" +
+	"*\xda\x01\n" +
 	"\n" +
 	"VolumeUnit\x12\x1b\n" +
 	"\x17VOLUME_UNIT_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1023,7 +1027,8 @@ const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"\x19VOLUME_UNIT_DAY_AND_NIGHT\x10\x03\x12\x17\n" +
 	"\x13VOLUME_UNIT_DAYPART\x10\x04\x12\x15\n" +
 	"\x11VOLUME_UNIT_PIECE\x10\x05\x12\x14\n" +
-	"\x10VOLUME_UNIT_EURO\x10\x06*\xa0\x01\n" +
+	"\x10VOLUME_UNIT_EURO\x10\x06\x12\x1c\n" +
+	"\x18VOLUME_UNIT_PIECE_EFFORT\x10\a*\xa0\x01\n" +
 	"\x0fVolumeFrequency\x12 \n" +
 	"\x1cVOLUME_FREQUENCY_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14VOLUME_FREQUENCY_DAY\x10\x01\x12\x19\n" +

@@ -1784,6 +1784,169 @@ func (x *ListTeamQueueResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListIntakesRequest filters the team's intakes; every filter is optional and they combine.
+type ListIntakesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only intakes in one of these statuses.
+	Statuses []IntakeStatus `protobuf:"varint,1,rep,packed,name=statuses,proto3,enum=wijkbrug.intake.v1.IntakeStatus" json:"statuses,omitempty"`
+	// Only intakes that came in through one of these channels.
+	Channels []Channel `protobuf:"varint,2,rep,packed,name=channels,proto3,enum=wijkbrug.intake.v1.Channel" json:"channels,omitempty"`
+	// Only intakes received at or after this time.
+	ReceivedFrom *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received_from,json=receivedFrom,proto3" json:"received_from,omitempty"`
+	// Only intakes received before this time.
+	ReceivedBefore *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=received_before,json=receivedBefore,proto3" json:"received_before,omitempty"`
+	// Only intakes about this resident.
+	ResidentId string `protobuf:"bytes,5,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	// Only intakes of this household.
+	HouseholdId string `protobuf:"bytes,6,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
+	// At most this many intakes (default 50, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same filters); empty for the first page.
+	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIntakesRequest) Reset() {
+	*x = ListIntakesRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIntakesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIntakesRequest) ProtoMessage() {}
+
+func (x *ListIntakesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIntakesRequest.ProtoReflect.Descriptor instead.
+func (*ListIntakesRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListIntakesRequest) GetStatuses() []IntakeStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *ListIntakesRequest) GetChannels() []Channel {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+func (x *ListIntakesRequest) GetReceivedFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedFrom
+	}
+	return nil
+}
+
+func (x *ListIntakesRequest) GetReceivedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedBefore
+	}
+	return nil
+}
+
+func (x *ListIntakesRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *ListIntakesRequest) GetHouseholdId() string {
+	if x != nil {
+		return x.HouseholdId
+	}
+	return ""
+}
+
+func (x *ListIntakesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListIntakesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListIntakesResponse is one page of intakes, newest received first (question left out).
+type ListIntakesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Intakes []*Intake              `protobuf:"bytes,1,rep,name=intakes,proto3" json:"intakes,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIntakesResponse) Reset() {
+	*x = ListIntakesResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIntakesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIntakesResponse) ProtoMessage() {}
+
+func (x *ListIntakesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIntakesResponse.ProtoReflect.Descriptor instead.
+func (*ListIntakesResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListIntakesResponse) GetIntakes() []*Intake {
+	if x != nil {
+		return x.Intakes
+	}
+	return nil
+}
+
+func (x *ListIntakesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // TriageRule is one named rule; the first rule that applies decides.
 type TriageRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1804,7 +1967,7 @@ type TriageRule struct {
 
 func (x *TriageRule) Reset() {
 	*x = TriageRule{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1979,7 @@ func (x *TriageRule) String() string {
 func (*TriageRule) ProtoMessage() {}
 
 func (x *TriageRule) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1992,7 @@ func (x *TriageRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriageRule.ProtoReflect.Descriptor instead.
 func (*TriageRule) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TriageRule) GetName() string {
@@ -1898,7 +2061,7 @@ type TriagePolicy struct {
 
 func (x *TriagePolicy) Reset() {
 	*x = TriagePolicy{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2073,7 @@ func (x *TriagePolicy) String() string {
 func (*TriagePolicy) ProtoMessage() {}
 
 func (x *TriagePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2086,7 @@ func (x *TriagePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriagePolicy.ProtoReflect.Descriptor instead.
 func (*TriagePolicy) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TriagePolicy) GetMunicipalityCode() string {
@@ -2001,7 +2164,7 @@ type GetTriagePolicyRequest struct {
 
 func (x *GetTriagePolicyRequest) Reset() {
 	*x = GetTriagePolicyRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2176,7 @@ func (x *GetTriagePolicyRequest) String() string {
 func (*GetTriagePolicyRequest) ProtoMessage() {}
 
 func (x *GetTriagePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2189,7 @@ func (x *GetTriagePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriagePolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetTriagePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetTriagePolicyRequest) GetMunicipalityCode() string {
@@ -2053,7 +2216,7 @@ type GetTriagePolicyResponse struct {
 
 func (x *GetTriagePolicyResponse) Reset() {
 	*x = GetTriagePolicyResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2228,7 @@ func (x *GetTriagePolicyResponse) String() string {
 func (*GetTriagePolicyResponse) ProtoMessage() {}
 
 func (x *GetTriagePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2241,7 @@ func (x *GetTriagePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriagePolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetTriagePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetTriagePolicyResponse) GetPolicy() *TriagePolicy {
@@ -2106,7 +2269,7 @@ type ReplaceTriagePolicyRequest struct {
 
 func (x *ReplaceTriagePolicyRequest) Reset() {
 	*x = ReplaceTriagePolicyRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2281,7 @@ func (x *ReplaceTriagePolicyRequest) String() string {
 func (*ReplaceTriagePolicyRequest) ProtoMessage() {}
 
 func (x *ReplaceTriagePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2294,7 @@ func (x *ReplaceTriagePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceTriagePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceTriagePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReplaceTriagePolicyRequest) GetIdempotencyKey() string {
@@ -2193,7 +2356,7 @@ type ReplaceTriagePolicyResponse struct {
 
 func (x *ReplaceTriagePolicyResponse) Reset() {
 	*x = ReplaceTriagePolicyResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2368,7 @@ func (x *ReplaceTriagePolicyResponse) String() string {
 func (*ReplaceTriagePolicyResponse) ProtoMessage() {}
 
 func (x *ReplaceTriagePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2381,7 @@ func (x *ReplaceTriagePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceTriagePolicyResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceTriagePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReplaceTriagePolicyResponse) GetPolicy() *TriagePolicy {
@@ -2253,7 +2416,7 @@ type Assessment struct {
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2428,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2441,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Assessment) GetId() string {
@@ -2370,7 +2533,7 @@ type RecordAssessmentRequest struct {
 
 func (x *RecordAssessmentRequest) Reset() {
 	*x = RecordAssessmentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2545,7 @@ func (x *RecordAssessmentRequest) String() string {
 func (*RecordAssessmentRequest) ProtoMessage() {}
 
 func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2558,7 @@ func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecordAssessmentRequest) GetIdempotencyKey() string {
@@ -2457,7 +2620,7 @@ type RecordAssessmentResponse struct {
 
 func (x *RecordAssessmentResponse) Reset() {
 	*x = RecordAssessmentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2632,7 @@ func (x *RecordAssessmentResponse) String() string {
 func (*RecordAssessmentResponse) ProtoMessage() {}
 
 func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2645,7 @@ func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecordAssessmentResponse) GetAssessment() *Assessment {
@@ -2507,7 +2670,7 @@ type ListAssessmentsRequest struct {
 
 func (x *ListAssessmentsRequest) Reset() {
 	*x = ListAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2682,7 @@ func (x *ListAssessmentsRequest) String() string {
 func (*ListAssessmentsRequest) ProtoMessage() {}
 
 func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2695,7 @@ func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAssessmentsRequest) GetResidentId() string {
@@ -2575,7 +2738,7 @@ type ListAssessmentsResponse struct {
 
 func (x *ListAssessmentsResponse) Reset() {
 	*x = ListAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2750,7 @@ func (x *ListAssessmentsResponse) String() string {
 func (*ListAssessmentsResponse) ProtoMessage() {}
 
 func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +2763,7 @@ func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
@@ -2631,7 +2794,7 @@ type CompareAssessmentsRequest struct {
 
 func (x *CompareAssessmentsRequest) Reset() {
 	*x = CompareAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2806,7 @@ func (x *CompareAssessmentsRequest) String() string {
 func (*CompareAssessmentsRequest) ProtoMessage() {}
 
 func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2819,7 @@ func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompareAssessmentsRequest) GetFromAssessmentId() string {
@@ -2693,7 +2856,7 @@ type CompareAssessmentsResponse struct {
 
 func (x *CompareAssessmentsResponse) Reset() {
 	*x = CompareAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2705,7 +2868,7 @@ func (x *CompareAssessmentsResponse) String() string {
 func (*CompareAssessmentsResponse) ProtoMessage() {}
 
 func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2718,7 +2881,7 @@ func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompareAssessmentsResponse) GetFrom() *Assessment {
@@ -2765,7 +2928,7 @@ type Resident struct {
 
 func (x *Resident) Reset() {
 	*x = Resident{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2777,7 +2940,7 @@ func (x *Resident) String() string {
 func (*Resident) ProtoMessage() {}
 
 func (x *Resident) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2790,7 +2953,7 @@ func (x *Resident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resident.ProtoReflect.Descriptor instead.
 func (*Resident) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Resident) GetId() string {
@@ -2864,7 +3027,7 @@ type PersonName struct {
 
 func (x *PersonName) Reset() {
 	*x = PersonName{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +3039,7 @@ func (x *PersonName) String() string {
 func (*PersonName) ProtoMessage() {}
 
 func (x *PersonName) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +3052,7 @@ func (x *PersonName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonName.ProtoReflect.Descriptor instead.
 func (*PersonName) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PersonName) GetGivenNames() string {
@@ -2932,7 +3095,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2944,7 +3107,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2957,7 +3120,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Address) GetStreet() string {
@@ -3015,7 +3178,7 @@ type RegisterResidentRequest struct {
 
 func (x *RegisterResidentRequest) Reset() {
 	*x = RegisterResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3027,7 +3190,7 @@ func (x *RegisterResidentRequest) String() string {
 func (*RegisterResidentRequest) ProtoMessage() {}
 
 func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3040,7 +3203,7 @@ func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RegisterResidentRequest) GetIdempotencyKey() string {
@@ -3104,7 +3267,7 @@ type RegisterResidentResponse struct {
 
 func (x *RegisterResidentResponse) Reset() {
 	*x = RegisterResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3116,7 +3279,7 @@ func (x *RegisterResidentResponse) String() string {
 func (*RegisterResidentResponse) ProtoMessage() {}
 
 func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3129,7 +3292,7 @@ func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RegisterResidentResponse) GetResident() *Resident {
@@ -3156,7 +3319,7 @@ type FindResidentRequest struct {
 
 func (x *FindResidentRequest) Reset() {
 	*x = FindResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3331,7 @@ func (x *FindResidentRequest) String() string {
 func (*FindResidentRequest) ProtoMessage() {}
 
 func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3344,7 @@ func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentRequest.ProtoReflect.Descriptor instead.
 func (*FindResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *FindResidentRequest) GetBsn() string {
@@ -3201,7 +3364,7 @@ type FindResidentResponse struct {
 
 func (x *FindResidentResponse) Reset() {
 	*x = FindResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3213,7 +3376,7 @@ func (x *FindResidentResponse) String() string {
 func (*FindResidentResponse) ProtoMessage() {}
 
 func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3226,7 +3389,7 @@ func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentResponse.ProtoReflect.Descriptor instead.
 func (*FindResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FindResidentResponse) GetResident() *Resident {
@@ -3248,7 +3411,7 @@ type MergeResidentsRequest struct {
 
 func (x *MergeResidentsRequest) Reset() {
 	*x = MergeResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3260,7 +3423,7 @@ func (x *MergeResidentsRequest) String() string {
 func (*MergeResidentsRequest) ProtoMessage() {}
 
 func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3273,7 +3436,7 @@ func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsRequest.ProtoReflect.Descriptor instead.
 func (*MergeResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MergeResidentsRequest) GetIdempotencyKey() string {
@@ -3307,7 +3470,7 @@ type MergeResidentsResponse struct {
 
 func (x *MergeResidentsResponse) Reset() {
 	*x = MergeResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3482,7 @@ func (x *MergeResidentsResponse) String() string {
 func (*MergeResidentsResponse) ProtoMessage() {}
 
 func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3495,7 @@ func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsResponse.ProtoReflect.Descriptor instead.
 func (*MergeResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MergeResidentsResponse) GetResident() *Resident {
@@ -3352,7 +3515,7 @@ type GetResidentRequest struct {
 
 func (x *GetResidentRequest) Reset() {
 	*x = GetResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +3527,7 @@ func (x *GetResidentRequest) String() string {
 func (*GetResidentRequest) ProtoMessage() {}
 
 func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +3540,7 @@ func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
 func (*GetResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetResidentRequest) GetResidentId() string {
@@ -3397,7 +3560,7 @@ type GetResidentResponse struct {
 
 func (x *GetResidentResponse) Reset() {
 	*x = GetResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3409,7 +3572,7 @@ func (x *GetResidentResponse) String() string {
 func (*GetResidentResponse) ProtoMessage() {}
 
 func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3422,7 +3585,7 @@ func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
 func (*GetResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetResidentResponse) GetResident() *Resident {
@@ -3451,7 +3614,7 @@ type UpdateResidentRequest struct {
 
 func (x *UpdateResidentRequest) Reset() {
 	*x = UpdateResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3463,7 +3626,7 @@ func (x *UpdateResidentRequest) String() string {
 func (*UpdateResidentRequest) ProtoMessage() {}
 
 func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3476,7 +3639,7 @@ func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *UpdateResidentRequest) GetIdempotencyKey() string {
@@ -3531,7 +3694,7 @@ type UpdateResidentResponse struct {
 
 func (x *UpdateResidentResponse) Reset() {
 	*x = UpdateResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +3706,7 @@ func (x *UpdateResidentResponse) String() string {
 func (*UpdateResidentResponse) ProtoMessage() {}
 
 func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +3719,7 @@ func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *UpdateResidentResponse) GetResident() *Resident {
@@ -3585,7 +3748,7 @@ type HouseholdMember struct {
 
 func (x *HouseholdMember) Reset() {
 	*x = HouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3597,7 +3760,7 @@ func (x *HouseholdMember) String() string {
 func (*HouseholdMember) ProtoMessage() {}
 
 func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3610,7 +3773,7 @@ func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMember.ProtoReflect.Descriptor instead.
 func (*HouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HouseholdMember) GetResidentId() string {
@@ -3671,7 +3834,7 @@ type Household struct {
 
 func (x *Household) Reset() {
 	*x = Household{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +3846,7 @@ func (x *Household) String() string {
 func (*Household) ProtoMessage() {}
 
 func (x *Household) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +3859,7 @@ func (x *Household) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Household.ProtoReflect.Descriptor instead.
 func (*Household) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Household) GetId() string {
@@ -3745,7 +3908,7 @@ type HouseholdMemberRef struct {
 
 func (x *HouseholdMemberRef) Reset() {
 	*x = HouseholdMemberRef{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3920,7 @@ func (x *HouseholdMemberRef) String() string {
 func (*HouseholdMemberRef) ProtoMessage() {}
 
 func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +3933,7 @@ func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMemberRef.ProtoReflect.Descriptor instead.
 func (*HouseholdMemberRef) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HouseholdMemberRef) GetResidentId() string {
@@ -3798,7 +3961,7 @@ type NewHouseholdMember struct {
 
 func (x *NewHouseholdMember) Reset() {
 	*x = NewHouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3810,7 +3973,7 @@ func (x *NewHouseholdMember) String() string {
 func (*NewHouseholdMember) ProtoMessage() {}
 
 func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3823,7 +3986,7 @@ func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewHouseholdMember.ProtoReflect.Descriptor instead.
 func (*NewHouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NewHouseholdMember) GetResidentId() string {
@@ -3858,7 +4021,7 @@ type CreateHouseholdRequest struct {
 
 func (x *CreateHouseholdRequest) Reset() {
 	*x = CreateHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3870,7 +4033,7 @@ func (x *CreateHouseholdRequest) String() string {
 func (*CreateHouseholdRequest) ProtoMessage() {}
 
 func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3883,7 +4046,7 @@ func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CreateHouseholdRequest) GetIdempotencyKey() string {
@@ -3938,7 +4101,7 @@ type CreateHouseholdResponse struct {
 
 func (x *CreateHouseholdResponse) Reset() {
 	*x = CreateHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3950,7 +4113,7 @@ func (x *CreateHouseholdResponse) String() string {
 func (*CreateHouseholdResponse) ProtoMessage() {}
 
 func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3963,7 +4126,7 @@ func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CreateHouseholdResponse) GetHousehold() *Household {
@@ -3988,7 +4151,7 @@ type AddHouseholdMemberRequest struct {
 
 func (x *AddHouseholdMemberRequest) Reset() {
 	*x = AddHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4000,7 +4163,7 @@ func (x *AddHouseholdMemberRequest) String() string {
 func (*AddHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4013,7 +4176,7 @@ func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AddHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4061,7 +4224,7 @@ type AddHouseholdMemberResponse struct {
 
 func (x *AddHouseholdMemberResponse) Reset() {
 	*x = AddHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4073,7 +4236,7 @@ func (x *AddHouseholdMemberResponse) String() string {
 func (*AddHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4086,7 +4249,7 @@ func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AddHouseholdMemberResponse) GetHousehold() *Household {
@@ -4110,7 +4273,7 @@ type RemoveHouseholdMemberRequest struct {
 
 func (x *RemoveHouseholdMemberRequest) Reset() {
 	*x = RemoveHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4122,7 +4285,7 @@ func (x *RemoveHouseholdMemberRequest) String() string {
 func (*RemoveHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4135,7 +4298,7 @@ func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RemoveHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4176,7 +4339,7 @@ type RemoveHouseholdMemberResponse struct {
 
 func (x *RemoveHouseholdMemberResponse) Reset() {
 	*x = RemoveHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4188,7 +4351,7 @@ func (x *RemoveHouseholdMemberResponse) String() string {
 func (*RemoveHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4201,7 +4364,7 @@ func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RemoveHouseholdMemberResponse) GetHousehold() *Household {
@@ -4221,7 +4384,7 @@ type GetHouseholdRequest struct {
 
 func (x *GetHouseholdRequest) Reset() {
 	*x = GetHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4233,7 +4396,7 @@ func (x *GetHouseholdRequest) String() string {
 func (*GetHouseholdRequest) ProtoMessage() {}
 
 func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4246,7 +4409,7 @@ func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetHouseholdRequest) GetHouseholdId() string {
@@ -4266,7 +4429,7 @@ type GetHouseholdResponse struct {
 
 func (x *GetHouseholdResponse) Reset() {
 	*x = GetHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4278,7 +4441,7 @@ func (x *GetHouseholdResponse) String() string {
 func (*GetHouseholdResponse) ProtoMessage() {}
 
 func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4291,7 +4454,7 @@ func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*GetHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetHouseholdResponse) GetHousehold() *Household {
@@ -4315,7 +4478,7 @@ type CheckIntakeOwnershipRequest struct {
 
 func (x *CheckIntakeOwnershipRequest) Reset() {
 	*x = CheckIntakeOwnershipRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4327,7 +4490,7 @@ func (x *CheckIntakeOwnershipRequest) String() string {
 func (*CheckIntakeOwnershipRequest) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4340,7 +4503,7 @@ func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipRequest.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CheckIntakeOwnershipRequest) GetIntakeId() string {
@@ -4374,7 +4537,7 @@ type CheckIntakeOwnershipResponse struct {
 
 func (x *CheckIntakeOwnershipResponse) Reset() {
 	*x = CheckIntakeOwnershipResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4386,7 +4549,7 @@ func (x *CheckIntakeOwnershipResponse) String() string {
 func (*CheckIntakeOwnershipResponse) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4399,7 +4562,7 @@ func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipResponse.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
@@ -4422,7 +4585,7 @@ type ResidentMatch struct {
 
 func (x *ResidentMatch) Reset() {
 	*x = ResidentMatch{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4434,7 +4597,7 @@ func (x *ResidentMatch) String() string {
 func (*ResidentMatch) ProtoMessage() {}
 
 func (x *ResidentMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4447,7 +4610,7 @@ func (x *ResidentMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResidentMatch.ProtoReflect.Descriptor instead.
 func (*ResidentMatch) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ResidentMatch) GetMatchId() string {
@@ -4483,7 +4646,7 @@ type InvolvedTeam struct {
 
 func (x *InvolvedTeam) Reset() {
 	*x = InvolvedTeam{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4495,7 +4658,7 @@ func (x *InvolvedTeam) String() string {
 func (*InvolvedTeam) ProtoMessage() {}
 
 func (x *InvolvedTeam) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4508,7 +4671,7 @@ func (x *InvolvedTeam) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvolvedTeam.ProtoReflect.Descriptor instead.
 func (*InvolvedTeam) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *InvolvedTeam) GetTeamOin() string {
@@ -4539,7 +4702,7 @@ type ListHouseholdResidentsRequest struct {
 
 func (x *ListHouseholdResidentsRequest) Reset() {
 	*x = ListHouseholdResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4551,7 +4714,7 @@ func (x *ListHouseholdResidentsRequest) String() string {
 func (*ListHouseholdResidentsRequest) ProtoMessage() {}
 
 func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4564,7 +4727,7 @@ func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdResidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListHouseholdResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{60}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListHouseholdResidentsRequest) GetHouseholdId() string {
@@ -4600,7 +4763,7 @@ type ListHouseholdResidentsResponse struct {
 
 func (x *ListHouseholdResidentsResponse) Reset() {
 	*x = ListHouseholdResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4612,7 +4775,7 @@ func (x *ListHouseholdResidentsResponse) String() string {
 func (*ListHouseholdResidentsResponse) ProtoMessage() {}
 
 func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4625,7 +4788,7 @@ func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdResidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListHouseholdResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{61}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListHouseholdResidentsResponse) GetResidents() []*v1.ResidentPseudonym {
@@ -4733,6 +4896,21 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\aoverdue\x18\x02 \x01(\bR\aoverdue\"}\n" +
 	"\x15ListTeamQueueResponse\x12<\n" +
 	"\aentries\x18\x01 \x03(\v2\".wijkbrug.intake.v1.TeamQueueEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x04\n" +
+	"\x12ListIntakesRequest\x12M\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2 .wijkbrug.intake.v1.IntakeStatusB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bstatuses\x12H\n" +
+	"\bchannels\x18\x02 \x03(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bchannels\x12\\\n" +
+	"\rreceived_from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\freceivedFrom\x12`\n" +
+	"\x0freceived_before\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x0ereceivedBefore\x12,\n" +
+	"\vresident_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12.\n" +
+	"\fhousehold_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
+	"\tpage_size\x18\a \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"s\n" +
+	"\x13ListIntakesResponse\x124\n" +
+	"\aintakes\x18\x01 \x03(\v2\x1a.wijkbrug.intake.v1.IntakeR\aintakes\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd1\x02\n" +
 	"\n" +
 	"TriageRule\x12\x12\n" +
@@ -5021,7 +5199,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_RESIDENT\x10\x01\x12\x19\n" +
-	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\x83\x15\n" +
+	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xff\x15\n" +
 	"\rIntakeService\x12\x7f\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/intakes\x12y\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/intakes/{intake_id}\x12y\n" +
@@ -5031,7 +5209,8 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12g\n" +
 	"\x0eWithdrawIntake\x12).wijkbrug.intake.v1.WithdrawIntakeRequest\x1a*.wijkbrug.intake.v1.WithdrawIntakeResponse\x12^\n" +
 	"\vMergeIntake\x12&.wijkbrug.intake.v1.MergeIntakeRequest\x1a'.wijkbrug.intake.v1.MergeIntakeResponse\x12y\n" +
-	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/intakes\x12j\n" +
+	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/intakes\x12z\n" +
+	"\vListIntakes\x12&.wijkbrug.intake.v1.ListIntakesRequest\x1a'.wijkbrug.intake.v1.ListIntakesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/intakes:search\x12j\n" +
 	"\x0fGetTriagePolicy\x12*.wijkbrug.intake.v1.GetTriagePolicyRequest\x1a+.wijkbrug.intake.v1.GetTriagePolicyResponse\x12v\n" +
 	"\x13ReplaceTriagePolicy\x12..wijkbrug.intake.v1.ReplaceTriagePolicyRequest\x1a/.wijkbrug.intake.v1.ReplaceTriagePolicyResponse\x12m\n" +
 	"\x10RecordAssessment\x12+.wijkbrug.intake.v1.RecordAssessmentRequest\x1a,.wijkbrug.intake.v1.RecordAssessmentResponse\x12j\n" +
@@ -5061,7 +5240,7 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Channel)(0),                           // 0: wijkbrug.intake.v1.Channel
 	(Urgency)(0),                           // 1: wijkbrug.intake.v1.Urgency
@@ -5091,183 +5270,192 @@ var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(*ListTeamQueueRequest)(nil),           // 25: wijkbrug.intake.v1.ListTeamQueueRequest
 	(*TeamQueueEntry)(nil),                 // 26: wijkbrug.intake.v1.TeamQueueEntry
 	(*ListTeamQueueResponse)(nil),          // 27: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*TriageRule)(nil),                     // 28: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                   // 29: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),         // 30: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),        // 31: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),     // 32: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),    // 33: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*Assessment)(nil),                     // 34: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),        // 35: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),       // 36: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),         // 37: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),        // 38: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),      // 39: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*CompareAssessmentsResponse)(nil),     // 40: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                       // 41: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                     // 42: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                        // 43: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),        // 44: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),       // 45: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),            // 46: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),           // 47: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),          // 48: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),         // 49: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),             // 50: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),            // 51: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),          // 52: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),         // 53: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),                // 54: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                      // 55: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),             // 56: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),             // 57: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),         // 58: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),        // 59: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),      // 60: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),     // 61: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),   // 62: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil),  // 63: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),            // 64: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),           // 65: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),    // 66: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),   // 67: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(*ResidentMatch)(nil),                  // 68: wijkbrug.intake.v1.ResidentMatch
-	(*InvolvedTeam)(nil),                   // 69: wijkbrug.intake.v1.InvolvedTeam
-	(*ListHouseholdResidentsRequest)(nil),  // 70: wijkbrug.intake.v1.ListHouseholdResidentsRequest
-	(*ListHouseholdResidentsResponse)(nil), // 71: wijkbrug.intake.v1.ListHouseholdResidentsResponse
-	(v1.LifeDomain)(0),                     // 72: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),          // 73: google.protobuf.Timestamp
-	(v11.SourceType)(0),                    // 74: wijkbrug.referral.v1.SourceType
-	(*v1.DomainScore)(nil),                 // 75: wijkbrug.common.v1.DomainScore
-	(*v1.DomainChange)(nil),                // 76: wijkbrug.common.v1.DomainChange
-	(v1.OrganisationType)(0),               // 77: wijkbrug.common.v1.OrganisationType
-	(*v1.ResidentPseudonym)(nil),           // 78: wijkbrug.common.v1.ResidentPseudonym
+	(*ListIntakesRequest)(nil),             // 28: wijkbrug.intake.v1.ListIntakesRequest
+	(*ListIntakesResponse)(nil),            // 29: wijkbrug.intake.v1.ListIntakesResponse
+	(*TriageRule)(nil),                     // 30: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                   // 31: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),         // 32: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),        // 33: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),     // 34: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),    // 35: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                     // 36: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),        // 37: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),       // 38: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),         // 39: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),        // 40: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),      // 41: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),     // 42: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                       // 43: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                     // 44: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                        // 45: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),        // 46: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),       // 47: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),            // 48: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),           // 49: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),          // 50: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),         // 51: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),             // 52: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),            // 53: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),          // 54: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),         // 55: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),                // 56: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                      // 57: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),             // 58: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),             // 59: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),         // 60: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),        // 61: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),      // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),     // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),   // 64: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil),  // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),            // 66: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),           // 67: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),    // 68: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),   // 69: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(*ResidentMatch)(nil),                  // 70: wijkbrug.intake.v1.ResidentMatch
+	(*InvolvedTeam)(nil),                   // 71: wijkbrug.intake.v1.InvolvedTeam
+	(*ListHouseholdResidentsRequest)(nil),  // 72: wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	(*ListHouseholdResidentsResponse)(nil), // 73: wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	(v1.LifeDomain)(0),                     // 74: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),          // 75: google.protobuf.Timestamp
+	(v11.SourceType)(0),                    // 76: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                 // 77: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),                // 78: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),               // 79: wijkbrug.common.v1.OrganisationType
+	(*v1.ResidentPseudonym)(nil),           // 80: wijkbrug.common.v1.ResidentPseudonym
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
-	0,  // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	72, // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	1,  // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	2,  // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	73, // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	73, // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
-	3,  // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	0,  // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	72, // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	1,  // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	10, // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	68, // 11: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
-	10, // 12: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 13: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	3,  // 14: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	10, // 15: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	4,  // 16: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
-	10, // 17: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 18: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10, // 19: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
-	10, // 20: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
-	10, // 21: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
-	26, // 22: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
-	6,  // 23: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	74, // 24: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	3,  // 25: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	5,  // 26: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	28, // 27: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	73, // 28: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
-	29, // 29: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	5,  // 30: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	28, // 31: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	29, // 32: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	7,  // 33: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	75, // 34: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
-	73, // 35: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
-	7,  // 36: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	75, // 37: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
-	34, // 38: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
-	34, // 39: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
-	34, // 40: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
-	34, // 41: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	76, // 42: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
-	42, // 43: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
-	43, // 44: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
-	42, // 45: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	43, // 46: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	41, // 47: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	41, // 48: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	41, // 49: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	41, // 50: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	42, // 51: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	43, // 52: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	41, // 53: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	8,  // 54: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	42, // 55: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
-	43, // 56: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
-	54, // 57: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
-	8,  // 58: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	8,  // 59: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	43, // 60: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
-	57, // 61: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
-	55, // 62: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	8,  // 63: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	55, // 64: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	55, // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	55, // 66: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	77, // 67: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	9,  // 68: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
-	69, // 69: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
-	78, // 70: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	11, // 71: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	13, // 72: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	66, // 73: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	15, // 74: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	17, // 75: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	19, // 76: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	21, // 77: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	23, // 78: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	25, // 79: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	30, // 80: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	32, // 81: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	35, // 82: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	37, // 83: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	39, // 84: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	44, // 85: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	46, // 86: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	48, // 87: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	50, // 88: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	52, // 89: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	58, // 90: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	60, // 91: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	62, // 92: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	64, // 93: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	70, // 94: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
-	12, // 95: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	14, // 96: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	67, // 97: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	16, // 98: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	18, // 99: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	20, // 100: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	22, // 101: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	24, // 102: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	27, // 103: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	31, // 104: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	33, // 105: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	36, // 106: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	38, // 107: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	40, // 108: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	45, // 109: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	47, // 110: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	49, // 111: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	51, // 112: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	53, // 113: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	59, // 114: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	61, // 115: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	63, // 116: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	65, // 117: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	71, // 118: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
-	95, // [95:119] is the sub-list for method output_type
-	71, // [71:95] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	0,   // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
+	74,  // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	1,   // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	2,   // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	75,  // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	75,  // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	3,   // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	0,   // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
+	74,  // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	1,   // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	10,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	70,  // 11: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
+	10,  // 12: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10,  // 13: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	3,   // 14: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	10,  // 15: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	4,   // 16: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
+	10,  // 17: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10,  // 18: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	10,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	10,  // 20: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	10,  // 21: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	26,  // 22: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	2,   // 23: wijkbrug.intake.v1.ListIntakesRequest.statuses:type_name -> wijkbrug.intake.v1.IntakeStatus
+	0,   // 24: wijkbrug.intake.v1.ListIntakesRequest.channels:type_name -> wijkbrug.intake.v1.Channel
+	75,  // 25: wijkbrug.intake.v1.ListIntakesRequest.received_from:type_name -> google.protobuf.Timestamp
+	75,  // 26: wijkbrug.intake.v1.ListIntakesRequest.received_before:type_name -> google.protobuf.Timestamp
+	10,  // 27: wijkbrug.intake.v1.ListIntakesResponse.intakes:type_name -> wijkbrug.intake.v1.Intake
+	6,   // 28: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
+	76,  // 29: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	3,   // 30: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	5,   // 31: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	30,  // 32: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	75,  // 33: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	31,  // 34: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	5,   // 35: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	30,  // 36: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	31,  // 37: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	7,   // 38: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	77,  // 39: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	75,  // 40: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	7,   // 41: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	77,  // 42: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	36,  // 43: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	36,  // 44: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	36,  // 45: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	36,  // 46: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	78,  // 47: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	44,  // 48: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
+	45,  // 49: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
+	44,  // 50: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	45,  // 51: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	43,  // 52: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43,  // 53: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43,  // 54: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	43,  // 55: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	44,  // 56: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	45,  // 57: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	43,  // 58: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	8,   // 59: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	44,  // 60: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
+	45,  // 61: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
+	56,  // 62: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
+	8,   // 63: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	8,   // 64: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	45,  // 65: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
+	59,  // 66: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
+	57,  // 67: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	8,   // 68: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	57,  // 69: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	57,  // 70: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	57,  // 71: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	79,  // 72: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	9,   // 73: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	71,  // 74: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
+	80,  // 75: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	11,  // 76: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	13,  // 77: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	68,  // 78: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	15,  // 79: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	17,  // 80: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	19,  // 81: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	21,  // 82: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	23,  // 83: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	25,  // 84: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	28,  // 85: wijkbrug.intake.v1.IntakeService.ListIntakes:input_type -> wijkbrug.intake.v1.ListIntakesRequest
+	32,  // 86: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	34,  // 87: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	37,  // 88: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	39,  // 89: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	41,  // 90: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	46,  // 91: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	48,  // 92: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	50,  // 93: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	52,  // 94: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	54,  // 95: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	60,  // 96: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	62,  // 97: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	64,  // 98: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	66,  // 99: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	72,  // 100: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	12,  // 101: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	14,  // 102: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	69,  // 103: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	16,  // 104: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	18,  // 105: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	20,  // 106: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	22,  // 107: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	24,  // 108: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	27,  // 109: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	29,  // 110: wijkbrug.intake.v1.IntakeService.ListIntakes:output_type -> wijkbrug.intake.v1.ListIntakesResponse
+	33,  // 111: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	35,  // 112: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	38,  // 113: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	40,  // 114: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	42,  // 115: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	47,  // 116: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	49,  // 117: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	51,  // 118: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	53,  // 119: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	55,  // 120: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	61,  // 121: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	63,  // 122: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	65,  // 123: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	67,  // 124: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	73,  // 125: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	101, // [101:126] is the sub-list for method output_type
+	76,  // [76:101] is the sub-list for method input_type
+	76,  // [76:76] is the sub-list for extension type_name
+	76,  // [76:76] is the sub-list for extension extendee
+	0,   // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -5281,7 +5469,7 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   62,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

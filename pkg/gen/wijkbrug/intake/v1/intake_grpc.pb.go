@@ -32,6 +32,7 @@ const (
 	IntakeService_WithdrawIntake_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
 	IntakeService_MergeIntake_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
 	IntakeService_ListTeamQueue_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
+	IntakeService_ListIntakes_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/ListIntakes"
 	IntakeService_GetTriagePolicy_FullMethodName        = "/wijkbrug.intake.v1.IntakeService/GetTriagePolicy"
 	IntakeService_ReplaceTriagePolicy_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/ReplaceTriagePolicy"
 	IntakeService_RecordAssessment_FullMethodName       = "/wijkbrug.intake.v1.IntakeService/RecordAssessment"
@@ -84,6 +85,10 @@ type IntakeServiceClient interface {
 	// ListTeamQueue lists the calling team's open intakes (RECEIVED, IN_TRIAGE), most urgent
 	// first and, within an urgency, earliest triage deadline first; overdue ones are flagged.
 	ListTeamQueue(ctx context.Context, in *ListTeamQueueRequest, opts ...grpc.CallOption) (*ListTeamQueueResponse, error)
+	// ListIntakes finds the calling team's own intakes, in any status (without the question),
+	// by status, channel, received period, resident or household; newest received first,
+	// paged. Every intake shown is access-logged under its resident.
+	ListIntakes(ctx context.Context, in *ListIntakesRequest, opts ...grpc.CallOption) (*ListIntakesResponse, error)
 	// GetTriagePolicy returns a municipality's triage policy (current or a given version), or
 	// the default policy when the municipality has none. Teams, services, and a municipality
 	// for its own policy.
@@ -233,6 +238,16 @@ func (c *intakeServiceClient) ListTeamQueue(ctx context.Context, in *ListTeamQue
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTeamQueueResponse)
 	err := c.cc.Invoke(ctx, IntakeService_ListTeamQueue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListIntakes(ctx context.Context, in *ListIntakesRequest, opts ...grpc.CallOption) (*ListIntakesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListIntakesResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListIntakes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -424,6 +439,10 @@ type IntakeServiceServer interface {
 	// ListTeamQueue lists the calling team's open intakes (RECEIVED, IN_TRIAGE), most urgent
 	// first and, within an urgency, earliest triage deadline first; overdue ones are flagged.
 	ListTeamQueue(context.Context, *ListTeamQueueRequest) (*ListTeamQueueResponse, error)
+	// ListIntakes finds the calling team's own intakes, in any status (without the question),
+	// by status, channel, received period, resident or household; newest received first,
+	// paged. Every intake shown is access-logged under its resident.
+	ListIntakes(context.Context, *ListIntakesRequest) (*ListIntakesResponse, error)
 	// GetTriagePolicy returns a municipality's triage policy (current or a given version), or
 	// the default policy when the municipality has none. Teams, services, and a municipality
 	// for its own policy.
@@ -515,6 +534,9 @@ func (UnimplementedIntakeServiceServer) MergeIntake(context.Context, *MergeIntak
 }
 func (UnimplementedIntakeServiceServer) ListTeamQueue(context.Context, *ListTeamQueueRequest) (*ListTeamQueueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTeamQueue not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListIntakes(context.Context, *ListIntakesRequest) (*ListIntakesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIntakes not implemented")
 }
 func (UnimplementedIntakeServiceServer) GetTriagePolicy(context.Context, *GetTriagePolicyRequest) (*GetTriagePolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTriagePolicy not implemented")
@@ -740,6 +762,24 @@ func _IntakeService_ListTeamQueue_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IntakeServiceServer).ListTeamQueue(ctx, req.(*ListTeamQueueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListIntakes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIntakesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListIntakes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListIntakes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListIntakes(ctx, req.(*ListIntakesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1056,6 +1096,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTeamQueue",
 			Handler:    _IntakeService_ListTeamQueue_Handler,
+		},
+		{
+			MethodName: "ListIntakes",
+			Handler:    _IntakeService_ListIntakes_Handler,
 		},
 		{
 			MethodName: "GetTriagePolicy",

@@ -1804,6 +1804,124 @@ func (x *ListCaseAllocationsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListMyAllocationsRequest filters the calling provider's allocations.
+type ListMyAllocationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only allocations in one of these statuses (e.g. ISSUED: not started yet).
+	Statuses []v1.AllocationStatus `protobuf:"varint,1,rep,packed,name=statuses,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"statuses,omitempty"`
+	// At most this many allocations (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same statuses); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAllocationsRequest) Reset() {
+	*x = ListMyAllocationsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAllocationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAllocationsRequest) ProtoMessage() {}
+
+func (x *ListMyAllocationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAllocationsRequest.ProtoReflect.Descriptor instead.
+func (*ListMyAllocationsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListMyAllocationsRequest) GetStatuses() []v1.AllocationStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *ListMyAllocationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMyAllocationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListMyAllocationsResponse is one page of the provider's allocations, newest issued first.
+type ListMyAllocationsResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Allocations []*Allocation          `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAllocationsResponse) Reset() {
+	*x = ListMyAllocationsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAllocationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAllocationsResponse) ProtoMessage() {}
+
+func (x *ListMyAllocationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAllocationsResponse.ProtoReflect.Descriptor instead.
+func (*ListMyAllocationsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListMyAllocationsResponse) GetAllocations() []*Allocation {
+	if x != nil {
+		return x.Allocations
+	}
+	return nil
+}
+
+func (x *ListMyAllocationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // AllocationRequest is a provider's request for allocation or change.
 type AllocationRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1854,7 +1972,7 @@ type AllocationRequest struct {
 
 func (x *AllocationRequest) Reset() {
 	*x = AllocationRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1984,7 @@ func (x *AllocationRequest) String() string {
 func (*AllocationRequest) ProtoMessage() {}
 
 func (x *AllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[18]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1997,7 @@ func (x *AllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationRequest.ProtoReflect.Descriptor instead.
 func (*AllocationRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AllocationRequest) GetId() string {
@@ -2087,7 +2205,7 @@ type SubmitAllocationRequestRequest struct {
 
 func (x *SubmitAllocationRequestRequest) Reset() {
 	*x = SubmitAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2217,7 @@ func (x *SubmitAllocationRequestRequest) String() string {
 func (*SubmitAllocationRequestRequest) ProtoMessage() {}
 
 func (x *SubmitAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[19]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2230,7 @@ func (x *SubmitAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubmitAllocationRequestRequest) GetIdempotencyKey() string {
@@ -2223,7 +2341,7 @@ type SubmitAllocationRequestResponse struct {
 
 func (x *SubmitAllocationRequestResponse) Reset() {
 	*x = SubmitAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2353,7 @@ func (x *SubmitAllocationRequestResponse) String() string {
 func (*SubmitAllocationRequestResponse) ProtoMessage() {}
 
 func (x *SubmitAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[20]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2366,7 @@ func (x *SubmitAllocationRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SubmitAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2277,7 +2395,7 @@ type AnswerAllocationRequestRequest struct {
 
 func (x *AnswerAllocationRequestRequest) Reset() {
 	*x = AnswerAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2407,7 @@ func (x *AnswerAllocationRequestRequest) String() string {
 func (*AnswerAllocationRequestRequest) ProtoMessage() {}
 
 func (x *AnswerAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[21]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2420,7 @@ func (x *AnswerAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*AnswerAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AnswerAllocationRequestRequest) GetIdempotencyKey() string {
@@ -2366,7 +2484,7 @@ type AnswerAllocationRequestResponse struct {
 
 func (x *AnswerAllocationRequestResponse) Reset() {
 	*x = AnswerAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2496,7 @@ func (x *AnswerAllocationRequestResponse) String() string {
 func (*AnswerAllocationRequestResponse) ProtoMessage() {}
 
 func (x *AnswerAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[22]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2509,7 @@ func (x *AnswerAllocationRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*AnswerAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AnswerAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2418,7 +2536,7 @@ type DescribeAllocationRequestRequest struct {
 
 func (x *DescribeAllocationRequestRequest) Reset() {
 	*x = DescribeAllocationRequestRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2548,7 @@ func (x *DescribeAllocationRequestRequest) String() string {
 func (*DescribeAllocationRequestRequest) ProtoMessage() {}
 
 func (x *DescribeAllocationRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[23]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2561,7 @@ func (x *DescribeAllocationRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeAllocationRequestRequest.ProtoReflect.Descriptor instead.
 func (*DescribeAllocationRequestRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DescribeAllocationRequestRequest) GetRequestId() string {
@@ -2463,7 +2581,7 @@ type DescribeAllocationRequestResponse struct {
 
 func (x *DescribeAllocationRequestResponse) Reset() {
 	*x = DescribeAllocationRequestResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2593,7 @@ func (x *DescribeAllocationRequestResponse) String() string {
 func (*DescribeAllocationRequestResponse) ProtoMessage() {}
 
 func (x *DescribeAllocationRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2606,7 @@ func (x *DescribeAllocationRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DescribeAllocationRequestResponse.ProtoReflect.Descriptor instead.
 func (*DescribeAllocationRequestResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DescribeAllocationRequestResponse) GetRequest() *AllocationRequest {
@@ -2514,7 +2632,7 @@ type ListAllocationRequestsRequest struct {
 
 func (x *ListAllocationRequestsRequest) Reset() {
 	*x = ListAllocationRequestsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2644,7 @@ func (x *ListAllocationRequestsRequest) String() string {
 func (*ListAllocationRequestsRequest) ProtoMessage() {}
 
 func (x *ListAllocationRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2657,7 @@ func (x *ListAllocationRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListAllocationRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAllocationRequestsRequest) GetMunicipalityCode() string {
@@ -2582,7 +2700,7 @@ type ListAllocationRequestsResponse struct {
 
 func (x *ListAllocationRequestsResponse) Reset() {
 	*x = ListAllocationRequestsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2594,7 +2712,7 @@ func (x *ListAllocationRequestsResponse) String() string {
 func (*ListAllocationRequestsResponse) ProtoMessage() {}
 
 func (x *ListAllocationRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2607,7 +2725,7 @@ func (x *ListAllocationRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllocationRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListAllocationRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAllocationRequestsResponse) GetRequests() []*AllocationRequest {
@@ -2638,7 +2756,7 @@ type ReportProgressRequest struct {
 
 func (x *ReportProgressRequest) Reset() {
 	*x = ReportProgressRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2768,7 @@ func (x *ReportProgressRequest) String() string {
 func (*ReportProgressRequest) ProtoMessage() {}
 
 func (x *ReportProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2781,7 @@ func (x *ReportProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportProgressRequest.ProtoReflect.Descriptor instead.
 func (*ReportProgressRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportProgressRequest) GetIdempotencyKey() string {
@@ -2710,7 +2828,7 @@ type ProgressReport struct {
 
 func (x *ProgressReport) Reset() {
 	*x = ProgressReport{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2840,7 @@ func (x *ProgressReport) String() string {
 func (*ProgressReport) ProtoMessage() {}
 
 func (x *ProgressReport) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2853,7 @@ func (x *ProgressReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressReport.ProtoReflect.Descriptor instead.
 func (*ProgressReport) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ProgressReport) GetId() string {
@@ -2790,7 +2908,7 @@ type ReportProgressResponse struct {
 
 func (x *ReportProgressResponse) Reset() {
 	*x = ReportProgressResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +2920,7 @@ func (x *ReportProgressResponse) String() string {
 func (*ReportProgressResponse) ProtoMessage() {}
 
 func (x *ReportProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[29]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +2933,7 @@ func (x *ReportProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportProgressResponse.ProtoReflect.Descriptor instead.
 func (*ReportProgressResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReportProgressResponse) GetReport() *ProgressReport {
@@ -2839,7 +2957,7 @@ type Provider struct {
 
 func (x *Provider) Reset() {
 	*x = Provider{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2851,7 +2969,7 @@ func (x *Provider) String() string {
 func (*Provider) ProtoMessage() {}
 
 func (x *Provider) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[30]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2864,7 +2982,7 @@ func (x *Provider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provider.ProtoReflect.Descriptor instead.
 func (*Provider) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Provider) GetAgb() string {
@@ -2900,7 +3018,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3030,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[31]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3043,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Product) GetCategory() string {
@@ -2963,7 +3081,7 @@ type Contract struct {
 
 func (x *Contract) Reset() {
 	*x = Contract{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2975,7 +3093,7 @@ func (x *Contract) String() string {
 func (*Contract) ProtoMessage() {}
 
 func (x *Contract) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[32]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2988,7 +3106,7 @@ func (x *Contract) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contract.ProtoReflect.Descriptor instead.
 func (*Contract) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Contract) GetId() string {
@@ -3067,7 +3185,7 @@ type RegisterProviderRequest struct {
 
 func (x *RegisterProviderRequest) Reset() {
 	*x = RegisterProviderRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3079,7 +3197,7 @@ func (x *RegisterProviderRequest) String() string {
 func (*RegisterProviderRequest) ProtoMessage() {}
 
 func (x *RegisterProviderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[33]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3092,7 +3210,7 @@ func (x *RegisterProviderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterProviderRequest.ProtoReflect.Descriptor instead.
 func (*RegisterProviderRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RegisterProviderRequest) GetIdempotencyKey() string {
@@ -3133,7 +3251,7 @@ type RegisterProviderResponse struct {
 
 func (x *RegisterProviderResponse) Reset() {
 	*x = RegisterProviderResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3263,7 @@ func (x *RegisterProviderResponse) String() string {
 func (*RegisterProviderResponse) ProtoMessage() {}
 
 func (x *RegisterProviderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[34]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3276,7 @@ func (x *RegisterProviderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterProviderResponse.ProtoReflect.Descriptor instead.
 func (*RegisterProviderResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RegisterProviderResponse) GetProvider() *Provider {
@@ -3188,7 +3306,7 @@ type AddContractRequest struct {
 
 func (x *AddContractRequest) Reset() {
 	*x = AddContractRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3200,7 +3318,7 @@ func (x *AddContractRequest) String() string {
 func (*AddContractRequest) ProtoMessage() {}
 
 func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[35]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3213,7 +3331,7 @@ func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractRequest.ProtoReflect.Descriptor instead.
 func (*AddContractRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AddContractRequest) GetIdempotencyKey() string {
@@ -3289,7 +3407,7 @@ type AddContractResponse struct {
 
 func (x *AddContractResponse) Reset() {
 	*x = AddContractResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3419,7 @@ func (x *AddContractResponse) String() string {
 func (*AddContractResponse) ProtoMessage() {}
 
 func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[36]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3432,7 @@ func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractResponse.ProtoReflect.Descriptor instead.
 func (*AddContractResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddContractResponse) GetContract() *Contract {
@@ -3339,7 +3457,7 @@ type ListContractsRequest struct {
 
 func (x *ListContractsRequest) Reset() {
 	*x = ListContractsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3351,7 +3469,7 @@ func (x *ListContractsRequest) String() string {
 func (*ListContractsRequest) ProtoMessage() {}
 
 func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3364,7 +3482,7 @@ func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsRequest.ProtoReflect.Descriptor instead.
 func (*ListContractsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListContractsRequest) GetProviderAgb() string {
@@ -3407,7 +3525,7 @@ type ListContractsResponse struct {
 
 func (x *ListContractsResponse) Reset() {
 	*x = ListContractsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3419,7 +3537,7 @@ func (x *ListContractsResponse) String() string {
 func (*ListContractsResponse) ProtoMessage() {}
 
 func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3432,7 +3550,7 @@ func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsResponse.ProtoReflect.Descriptor instead.
 func (*ListContractsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListContractsResponse) GetContracts() []*Contract {
@@ -3461,7 +3579,7 @@ type ReportTimeliness struct {
 
 func (x *ReportTimeliness) Reset() {
 	*x = ReportTimeliness{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3473,7 +3591,7 @@ func (x *ReportTimeliness) String() string {
 func (*ReportTimeliness) ProtoMessage() {}
 
 func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3486,7 +3604,7 @@ func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportTimeliness.ProtoReflect.Descriptor instead.
 func (*ReportTimeliness) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportTimeliness) GetReported() int32 {
@@ -3542,7 +3660,7 @@ type MonitoringFigures struct {
 
 func (x *MonitoringFigures) Reset() {
 	*x = MonitoringFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3672,7 @@ func (x *MonitoringFigures) String() string {
 func (*MonitoringFigures) ProtoMessage() {}
 
 func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3685,7 @@ func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringFigures.ProtoReflect.Descriptor instead.
 func (*MonitoringFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *MonitoringFigures) GetIssued() int32 {
@@ -3690,7 +3808,7 @@ type VolumeUseFigures struct {
 
 func (x *VolumeUseFigures) Reset() {
 	*x = VolumeUseFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3702,7 +3820,7 @@ func (x *VolumeUseFigures) String() string {
 func (*VolumeUseFigures) ProtoMessage() {}
 
 func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3715,7 +3833,7 @@ func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeUseFigures.ProtoReflect.Descriptor instead.
 func (*VolumeUseFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *VolumeUseFigures) GetUnit() v1.VolumeUnit {
@@ -3778,7 +3896,7 @@ type DeliveredVolume struct {
 
 func (x *DeliveredVolume) Reset() {
 	*x = DeliveredVolume{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3790,7 +3908,7 @@ func (x *DeliveredVolume) String() string {
 func (*DeliveredVolume) ProtoMessage() {}
 
 func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3803,7 +3921,7 @@ func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveredVolume.ProtoReflect.Descriptor instead.
 func (*DeliveredVolume) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeliveredVolume) GetId() string {
@@ -3888,7 +4006,7 @@ type AllocationVolumeUse struct {
 
 func (x *AllocationVolumeUse) Reset() {
 	*x = AllocationVolumeUse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3900,7 +4018,7 @@ func (x *AllocationVolumeUse) String() string {
 func (*AllocationVolumeUse) ProtoMessage() {}
 
 func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3913,7 +4031,7 @@ func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationVolumeUse.ProtoReflect.Descriptor instead.
 func (*AllocationVolumeUse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AllocationVolumeUse) GetAllocationNumber() string {
@@ -4004,7 +4122,7 @@ type ReportDeliveredVolumeRequest struct {
 
 func (x *ReportDeliveredVolumeRequest) Reset() {
 	*x = ReportDeliveredVolumeRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4016,7 +4134,7 @@ func (x *ReportDeliveredVolumeRequest) String() string {
 func (*ReportDeliveredVolumeRequest) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4029,7 +4147,7 @@ func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReportDeliveredVolumeRequest) GetIdempotencyKey() string {
@@ -4086,7 +4204,7 @@ type ReportDeliveredVolumeResponse struct {
 
 func (x *ReportDeliveredVolumeResponse) Reset() {
 	*x = ReportDeliveredVolumeResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4098,7 +4216,7 @@ func (x *ReportDeliveredVolumeResponse) String() string {
 func (*ReportDeliveredVolumeResponse) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4111,7 +4229,7 @@ func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReportDeliveredVolumeResponse) GetReport() *DeliveredVolume {
@@ -4138,7 +4256,7 @@ type GetAllocationVolumeUseRequest struct {
 
 func (x *GetAllocationVolumeUseRequest) Reset() {
 	*x = GetAllocationVolumeUseRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4150,7 +4268,7 @@ func (x *GetAllocationVolumeUseRequest) String() string {
 func (*GetAllocationVolumeUseRequest) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4163,7 +4281,7 @@ func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetAllocationVolumeUseRequest) GetAllocationNumber() string {
@@ -4183,7 +4301,7 @@ type GetAllocationVolumeUseResponse struct {
 
 func (x *GetAllocationVolumeUseResponse) Reset() {
 	*x = GetAllocationVolumeUseResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4195,7 +4313,7 @@ func (x *GetAllocationVolumeUseResponse) String() string {
 func (*GetAllocationVolumeUseResponse) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4208,7 +4326,7 @@ func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetAllocationVolumeUseResponse) GetVolumeUse() *AllocationVolumeUse {
@@ -4229,7 +4347,7 @@ type GetProviderOverviewRequest struct {
 
 func (x *GetProviderOverviewRequest) Reset() {
 	*x = GetProviderOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4241,7 +4359,7 @@ func (x *GetProviderOverviewRequest) String() string {
 func (*GetProviderOverviewRequest) ProtoMessage() {}
 
 func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4254,7 +4372,7 @@ func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetProviderOverviewRequest) GetProviderAgb() string {
@@ -4281,7 +4399,7 @@ type GetProviderOverviewResponse struct {
 
 func (x *GetProviderOverviewResponse) Reset() {
 	*x = GetProviderOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4293,7 +4411,7 @@ func (x *GetProviderOverviewResponse) String() string {
 func (*GetProviderOverviewResponse) ProtoMessage() {}
 
 func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4306,7 +4424,7 @@ func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetProviderOverviewResponse) GetFigures() *MonitoringFigures {
@@ -4326,7 +4444,7 @@ type GetContractOverviewRequest struct {
 
 func (x *GetContractOverviewRequest) Reset() {
 	*x = GetContractOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4338,7 +4456,7 @@ func (x *GetContractOverviewRequest) String() string {
 func (*GetContractOverviewRequest) ProtoMessage() {}
 
 func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4351,7 +4469,7 @@ func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetContractOverviewRequest) GetContractId() string {
@@ -4375,7 +4493,7 @@ type GetContractOverviewResponse struct {
 
 func (x *GetContractOverviewResponse) Reset() {
 	*x = GetContractOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4387,7 +4505,7 @@ func (x *GetContractOverviewResponse) String() string {
 func (*GetContractOverviewResponse) ProtoMessage() {}
 
 func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4400,7 +4518,7 @@ func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetContractOverviewResponse) GetContract() *Contract {
@@ -4556,6 +4674,15 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x93\x01\n" +
 	"\x1bListCaseAllocationsResponse\x12L\n" +
+	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"\x18ListMyAllocationsRequest\x12Q\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2$.wijkbrug.common.v1.AllocationStatusB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bstatuses\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x91\x01\n" +
+	"\x19ListMyAllocationsResponse\x12L\n" +
 	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\v\n" +
 	"\x11AllocationRequest\x12\x0e\n" +
@@ -4825,7 +4952,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\rContractModel\x12\x1e\n" +
 	"\x1aCONTRACT_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONTRACT_MODEL_CHOICE\x10\x01\x12\x1d\n" +
-	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xd0\x1a\n" +
+	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xf4\x1b\n" +
 	"\x19ProviderMonitoringService\x12m\n" +
 	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12\xa9\x01\n" +
 	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/allocations/{allocation_number}\x12\xd3\x01\n" +
@@ -4834,7 +4961,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x10ChangeAllocation\x127.wijkbrug.providermonitoring.v1.ChangeAllocationRequest\x1a8.wijkbrug.providermonitoring.v1.ChangeAllocationResponse\x12\x8b\x01\n" +
 	"\x12WithdrawAllocation\x129.wijkbrug.providermonitoring.v1.WithdrawAllocationRequest\x1a:.wijkbrug.providermonitoring.v1.WithdrawAllocationResponse\x12\xcd\x01\n" +
 	"\x16ListAllocationVersions\x12=.wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/allocations/{allocation_number}/versions\x12\x8e\x01\n" +
-	"\x13ListCaseAllocations\x12:.wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest\x1a;.wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse\x12\xbe\x01\n" +
+	"\x13ListCaseAllocations\x12:.wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest\x1a;.wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse\x12\xa1\x01\n" +
+	"\x11ListMyAllocations\x128.wijkbrug.providermonitoring.v1.ListMyAllocationsRequest\x1a9.wijkbrug.providermonitoring.v1.ListMyAllocationsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/allocations\x12\xbe\x01\n" +
 	"\x17SubmitAllocationRequest\x12>.wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/allocation-requests\x12\x9a\x01\n" +
 	"\x17AnswerAllocationRequest\x12>.wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest\x1a?.wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse\x12\xce\x01\n" +
 	"\x19DescribeAllocationRequest\x12@.wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest\x1aA.wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/allocation-requests/{request_id}\x12\xb8\x01\n" +
@@ -4861,7 +4989,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP() 
 }
 
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any{
 	(AllocationForm)(0),                       // 0: wijkbrug.providermonitoring.v1.AllocationForm
 	(AllocationChangeReason)(0),               // 1: wijkbrug.providermonitoring.v1.AllocationChangeReason
@@ -4889,154 +5017,160 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any
 	(*ListAllocationVersionsResponse)(nil),    // 23: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
 	(*ListCaseAllocationsRequest)(nil),        // 24: wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
 	(*ListCaseAllocationsResponse)(nil),       // 25: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	(*AllocationRequest)(nil),                 // 26: wijkbrug.providermonitoring.v1.AllocationRequest
-	(*SubmitAllocationRequestRequest)(nil),    // 27: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	(*SubmitAllocationRequestResponse)(nil),   // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	(*AnswerAllocationRequestRequest)(nil),    // 29: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	(*AnswerAllocationRequestResponse)(nil),   // 30: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	(*DescribeAllocationRequestRequest)(nil),  // 31: wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	(*DescribeAllocationRequestResponse)(nil), // 32: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	(*ListAllocationRequestsRequest)(nil),     // 33: wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	(*ListAllocationRequestsResponse)(nil),    // 34: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	(*ReportProgressRequest)(nil),             // 35: wijkbrug.providermonitoring.v1.ReportProgressRequest
-	(*ProgressReport)(nil),                    // 36: wijkbrug.providermonitoring.v1.ProgressReport
-	(*ReportProgressResponse)(nil),            // 37: wijkbrug.providermonitoring.v1.ReportProgressResponse
-	(*Provider)(nil),                          // 38: wijkbrug.providermonitoring.v1.Provider
-	(*Product)(nil),                           // 39: wijkbrug.providermonitoring.v1.Product
-	(*Contract)(nil),                          // 40: wijkbrug.providermonitoring.v1.Contract
-	(*RegisterProviderRequest)(nil),           // 41: wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	(*RegisterProviderResponse)(nil),          // 42: wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	(*AddContractRequest)(nil),                // 43: wijkbrug.providermonitoring.v1.AddContractRequest
-	(*AddContractResponse)(nil),               // 44: wijkbrug.providermonitoring.v1.AddContractResponse
-	(*ListContractsRequest)(nil),              // 45: wijkbrug.providermonitoring.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),             // 46: wijkbrug.providermonitoring.v1.ListContractsResponse
-	(*ReportTimeliness)(nil),                  // 47: wijkbrug.providermonitoring.v1.ReportTimeliness
-	(*MonitoringFigures)(nil),                 // 48: wijkbrug.providermonitoring.v1.MonitoringFigures
-	(*VolumeUseFigures)(nil),                  // 49: wijkbrug.providermonitoring.v1.VolumeUseFigures
-	(*DeliveredVolume)(nil),                   // 50: wijkbrug.providermonitoring.v1.DeliveredVolume
-	(*AllocationVolumeUse)(nil),               // 51: wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	(*ReportDeliveredVolumeRequest)(nil),      // 52: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	(*ReportDeliveredVolumeResponse)(nil),     // 53: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	(*GetAllocationVolumeUseRequest)(nil),     // 54: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	(*GetAllocationVolumeUseResponse)(nil),    // 55: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	(*GetProviderOverviewRequest)(nil),        // 56: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	(*GetProviderOverviewResponse)(nil),       // 57: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	(*GetContractOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	(*GetContractOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	(*v1.Volume)(nil),                         // 60: wijkbrug.common.v1.Volume
-	(v1.AllocationStatus)(0),                  // 61: wijkbrug.common.v1.AllocationStatus
-	(*timestamppb.Timestamp)(nil),             // 62: google.protobuf.Timestamp
-	(v1.VolumeUnit)(0),                        // 63: wijkbrug.common.v1.VolumeUnit
+	(*ListMyAllocationsRequest)(nil),          // 26: wijkbrug.providermonitoring.v1.ListMyAllocationsRequest
+	(*ListMyAllocationsResponse)(nil),         // 27: wijkbrug.providermonitoring.v1.ListMyAllocationsResponse
+	(*AllocationRequest)(nil),                 // 28: wijkbrug.providermonitoring.v1.AllocationRequest
+	(*SubmitAllocationRequestRequest)(nil),    // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	(*SubmitAllocationRequestResponse)(nil),   // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	(*AnswerAllocationRequestRequest)(nil),    // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	(*AnswerAllocationRequestResponse)(nil),   // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	(*DescribeAllocationRequestRequest)(nil),  // 33: wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	(*DescribeAllocationRequestResponse)(nil), // 34: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	(*ListAllocationRequestsRequest)(nil),     // 35: wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	(*ListAllocationRequestsResponse)(nil),    // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	(*ReportProgressRequest)(nil),             // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest
+	(*ProgressReport)(nil),                    // 38: wijkbrug.providermonitoring.v1.ProgressReport
+	(*ReportProgressResponse)(nil),            // 39: wijkbrug.providermonitoring.v1.ReportProgressResponse
+	(*Provider)(nil),                          // 40: wijkbrug.providermonitoring.v1.Provider
+	(*Product)(nil),                           // 41: wijkbrug.providermonitoring.v1.Product
+	(*Contract)(nil),                          // 42: wijkbrug.providermonitoring.v1.Contract
+	(*RegisterProviderRequest)(nil),           // 43: wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	(*RegisterProviderResponse)(nil),          // 44: wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	(*AddContractRequest)(nil),                // 45: wijkbrug.providermonitoring.v1.AddContractRequest
+	(*AddContractResponse)(nil),               // 46: wijkbrug.providermonitoring.v1.AddContractResponse
+	(*ListContractsRequest)(nil),              // 47: wijkbrug.providermonitoring.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 48: wijkbrug.providermonitoring.v1.ListContractsResponse
+	(*ReportTimeliness)(nil),                  // 49: wijkbrug.providermonitoring.v1.ReportTimeliness
+	(*MonitoringFigures)(nil),                 // 50: wijkbrug.providermonitoring.v1.MonitoringFigures
+	(*VolumeUseFigures)(nil),                  // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures
+	(*DeliveredVolume)(nil),                   // 52: wijkbrug.providermonitoring.v1.DeliveredVolume
+	(*AllocationVolumeUse)(nil),               // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	(*ReportDeliveredVolumeRequest)(nil),      // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	(*ReportDeliveredVolumeResponse)(nil),     // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	(*GetAllocationVolumeUseRequest)(nil),     // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	(*GetAllocationVolumeUseResponse)(nil),    // 57: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	(*GetProviderOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	(*GetProviderOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	(*GetContractOverviewRequest)(nil),        // 60: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	(*GetContractOverviewResponse)(nil),       // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(*v1.Volume)(nil),                         // 62: wijkbrug.common.v1.Volume
+	(v1.AllocationStatus)(0),                  // 63: wijkbrug.common.v1.AllocationStatus
+	(*timestamppb.Timestamp)(nil),             // 64: google.protobuf.Timestamp
+	(v1.VolumeUnit)(0),                        // 65: wijkbrug.common.v1.VolumeUnit
 }
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int32{
-	60, // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.common.v1.Volume
-	61, // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	62, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
+	62, // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.common.v1.Volume
+	63, // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	64, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	62, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
+	64, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	1,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	62, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
-	60, // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.common.v1.Volume
-	60, // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	64, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
+	62, // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.common.v1.Volume
+	62, // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	0,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
 	8,  // 11: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 12: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 13: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	1,  // 15: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	60, // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	62, // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	8,  // 17: wijkbrug.providermonitoring.v1.ChangeAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	2,  // 18: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	8,  // 19: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	9,  // 20: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse.versions:type_name -> wijkbrug.providermonitoring.v1.AllocationVersion
 	8,  // 21: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	3,  // 22: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	60, // 23: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
-	4,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	62, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
-	62, // 26: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
-	62, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
-	3,  // 28: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	60, // 29: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.common.v1.Volume
-	26, // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	5,  // 31: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
-	0,  // 32: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	26, // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	8,  // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	26, // 35: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	26, // 36: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
-	6,  // 37: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
-	6,  // 38: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
-	62, // 39: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
-	36, // 40: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
-	7,  // 41: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
-	39, // 42: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
-	38, // 43: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
-	7,  // 44: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
-	39, // 45: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
-	40, // 46: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	40, // 47: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
-	47, // 48: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	47, // 49: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	49, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
-	63, // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	63, // 52: wijkbrug.providermonitoring.v1.DeliveredVolume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	62, // 53: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
-	60, // 54: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.common.v1.Volume
-	50, // 55: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	63, // 56: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	50, // 57: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	51, // 58: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	51, // 59: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	48, // 60: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	40, // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	48, // 62: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	10, // 63: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
-	12, // 64: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
-	14, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	16, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
-	18, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
-	20, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
-	22, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
-	24, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
-	27, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	29, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	31, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	33, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	35, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
-	41, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	43, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
-	45, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
-	56, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	58, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	52, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	54, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	11, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
-	13, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
-	15, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	17, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
-	19, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
-	21, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
-	23, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
-	25, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	28, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	30, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	32, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	34, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	37, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
-	42, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	44, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
-	46, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
-	57, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	59, // 100: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	53, // 101: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	55, // 102: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	83, // [83:103] is the sub-list for method output_type
-	63, // [63:83] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	63, // 22: wijkbrug.providermonitoring.v1.ListMyAllocationsRequest.statuses:type_name -> wijkbrug.common.v1.AllocationStatus
+	8,  // 23: wijkbrug.providermonitoring.v1.ListMyAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	3,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	62, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	4,  // 26: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	64, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
+	64, // 28: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
+	64, // 29: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
+	3,  // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	62, // 31: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	28, // 32: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	5,  // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
+	0,  // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	28, // 35: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	8,  // 36: wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	28, // 37: wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	28, // 38: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
+	6,  // 39: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	6,  // 40: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
+	64, // 41: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
+	38, // 42: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
+	7,  // 43: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	41, // 44: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	40, // 45: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
+	7,  // 46: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	41, // 47: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	42, // 48: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	42, // 49: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
+	49, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	49, // 51: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	51, // 52: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
+	65, // 53: wijkbrug.providermonitoring.v1.VolumeUseFigures.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	65, // 54: wijkbrug.providermonitoring.v1.DeliveredVolume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	64, // 55: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
+	62, // 56: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.common.v1.Volume
+	52, // 57: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	65, // 58: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	52, // 59: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	53, // 60: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	53, // 61: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	50, // 62: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	42, // 63: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	50, // 64: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	10, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
+	12, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
+	14, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	16, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	18, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	20, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	22, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	24, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	26, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:input_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsRequest
+	29, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	31, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	33, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	35, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	37, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
+	43, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	45, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
+	47, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
+	58, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	60, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	54, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	56, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	11, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
+	13, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
+	15, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	17, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	19, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	21, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	23, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	25, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	27, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:output_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsResponse
+	30, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	32, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	34, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	36, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	39, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
+	44, // 100: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	46, // 101: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
+	48, // 102: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
+	59, // 103: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	61, // 104: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	55, // 105: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	57, // 106: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	86, // [86:107] is the sub-list for method output_type
+	65, // [65:86] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() }
@@ -5050,7 +5184,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

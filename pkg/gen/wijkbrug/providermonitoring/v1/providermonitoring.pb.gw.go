@@ -217,6 +217,41 @@ func local_request_ProviderMonitoringService_ListAllocationVersions_0(ctx contex
 	return msg, metadata, err
 }
 
+var filter_ProviderMonitoringService_ListMyAllocations_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_ProviderMonitoringService_ListMyAllocations_0(ctx context.Context, marshaler runtime.Marshaler, client ProviderMonitoringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListMyAllocationsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProviderMonitoringService_ListMyAllocations_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListMyAllocations(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ProviderMonitoringService_ListMyAllocations_0(ctx context.Context, marshaler runtime.Marshaler, server ProviderMonitoringServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListMyAllocationsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProviderMonitoringService_ListMyAllocations_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListMyAllocations(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_ProviderMonitoringService_SubmitAllocationRequest_0(ctx context.Context, marshaler runtime.Marshaler, client ProviderMonitoringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq SubmitAllocationRequestRequest
@@ -533,6 +568,26 @@ func RegisterProviderMonitoringServiceHandlerServer(ctx context.Context, mux *ru
 		}
 		forward_ProviderMonitoringService_ListAllocationVersions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ProviderMonitoringService_ListMyAllocations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListMyAllocations", runtime.WithHTTPPathPattern("/v1/allocations"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ProviderMonitoringService_ListMyAllocations_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ProviderMonitoringService_ListMyAllocations_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_ProviderMonitoringService_SubmitAllocationRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -761,6 +816,23 @@ func RegisterProviderMonitoringServiceHandlerClient(ctx context.Context, mux *ru
 		}
 		forward_ProviderMonitoringService_ListAllocationVersions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ProviderMonitoringService_ListMyAllocations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListMyAllocations", runtime.WithHTTPPathPattern("/v1/allocations"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ProviderMonitoringService_ListMyAllocations_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ProviderMonitoringService_ListMyAllocations_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_ProviderMonitoringService_SubmitAllocationRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -871,6 +943,7 @@ var (
 	pattern_ProviderMonitoringService_ReportDeliveryStarted_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "allocations", "allocation_number", "delivery-start"}, ""))
 	pattern_ProviderMonitoringService_ReportDeliveryStopped_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "allocations", "allocation_number", "delivery-stop"}, ""))
 	pattern_ProviderMonitoringService_ListAllocationVersions_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "allocations", "allocation_number", "versions"}, ""))
+	pattern_ProviderMonitoringService_ListMyAllocations_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "allocations"}, ""))
 	pattern_ProviderMonitoringService_SubmitAllocationRequest_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "allocation-requests"}, ""))
 	pattern_ProviderMonitoringService_DescribeAllocationRequest_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "allocation-requests", "request_id"}, ""))
 	pattern_ProviderMonitoringService_ListAllocationRequests_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "allocation-requests"}, ""))
@@ -884,6 +957,7 @@ var (
 	forward_ProviderMonitoringService_ReportDeliveryStarted_0     = runtime.ForwardResponseMessage
 	forward_ProviderMonitoringService_ReportDeliveryStopped_0     = runtime.ForwardResponseMessage
 	forward_ProviderMonitoringService_ListAllocationVersions_0    = runtime.ForwardResponseMessage
+	forward_ProviderMonitoringService_ListMyAllocations_0         = runtime.ForwardResponseMessage
 	forward_ProviderMonitoringService_SubmitAllocationRequest_0   = runtime.ForwardResponseMessage
 	forward_ProviderMonitoringService_DescribeAllocationRequest_0 = runtime.ForwardResponseMessage
 	forward_ProviderMonitoringService_ListAllocationRequests_0    = runtime.ForwardResponseMessage

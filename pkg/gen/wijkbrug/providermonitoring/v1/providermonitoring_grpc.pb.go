@@ -35,6 +35,7 @@ const (
 	ProviderMonitoringService_WithdrawAllocation_FullMethodName        = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/WithdrawAllocation"
 	ProviderMonitoringService_ListAllocationVersions_FullMethodName    = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListAllocationVersions"
 	ProviderMonitoringService_ListCaseAllocations_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListCaseAllocations"
+	ProviderMonitoringService_ListMyAllocations_FullMethodName         = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListMyAllocations"
 	ProviderMonitoringService_SubmitAllocationRequest_FullMethodName   = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/SubmitAllocationRequest"
 	ProviderMonitoringService_AnswerAllocationRequest_FullMethodName   = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/AnswerAllocationRequest"
 	ProviderMonitoringService_DescribeAllocationRequest_FullMethodName = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/DescribeAllocationRequest"
@@ -80,6 +81,10 @@ type ProviderMonitoringServiceClient interface {
 	// services (case-direction), and to teams and municipalities for the allocations in their
 	// municipalities.
 	ListCaseAllocations(ctx context.Context, in *ListCaseAllocationsRequest, opts ...grpc.CallOption) (*ListCaseAllocationsResponse, error)
+	// ListMyAllocations lists the allocations issued to the calling provider (under any of its
+	// AGB codes), newest first, optionally by status, paged: what the provider is involved in
+	// and nothing else. Every allocation shown is access-logged.
+	ListMyAllocations(ctx context.Context, in *ListMyAllocationsRequest, opts ...grpc.CallOption) (*ListMyAllocationsResponse, error)
 	// SubmitAllocationRequest registers a provider's request for allocation (315, e.g. after a
 	// GP's referral) or request for change (317) of one of its allocations. The answer is due
 	// within 5 working days. The provider needs a valid contract for the product.
@@ -208,6 +213,16 @@ func (c *providerMonitoringServiceClient) ListCaseAllocations(ctx context.Contex
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListCaseAllocationsResponse)
 	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListCaseAllocations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListMyAllocations(ctx context.Context, in *ListMyAllocationsRequest, opts ...grpc.CallOption) (*ListMyAllocationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMyAllocationsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListMyAllocations_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +380,10 @@ type ProviderMonitoringServiceServer interface {
 	// services (case-direction), and to teams and municipalities for the allocations in their
 	// municipalities.
 	ListCaseAllocations(context.Context, *ListCaseAllocationsRequest) (*ListCaseAllocationsResponse, error)
+	// ListMyAllocations lists the allocations issued to the calling provider (under any of its
+	// AGB codes), newest first, optionally by status, paged: what the provider is involved in
+	// and nothing else. Every allocation shown is access-logged.
+	ListMyAllocations(context.Context, *ListMyAllocationsRequest) (*ListMyAllocationsResponse, error)
 	// SubmitAllocationRequest registers a provider's request for allocation (315, e.g. after a
 	// GP's referral) or request for change (317) of one of its allocations. The answer is due
 	// within 5 working days. The provider needs a valid contract for the product.
@@ -442,6 +461,9 @@ func (UnimplementedProviderMonitoringServiceServer) ListAllocationVersions(conte
 }
 func (UnimplementedProviderMonitoringServiceServer) ListCaseAllocations(context.Context, *ListCaseAllocationsRequest) (*ListCaseAllocationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCaseAllocations not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListMyAllocations(context.Context, *ListMyAllocationsRequest) (*ListMyAllocationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMyAllocations not implemented")
 }
 func (UnimplementedProviderMonitoringServiceServer) SubmitAllocationRequest(context.Context, *SubmitAllocationRequestRequest) (*SubmitAllocationRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitAllocationRequest not implemented")
@@ -641,6 +663,24 @@ func _ProviderMonitoringService_ListCaseAllocations_Handler(srv interface{}, ctx
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ProviderMonitoringServiceServer).ListCaseAllocations(ctx, req.(*ListCaseAllocationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListMyAllocations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMyAllocationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListMyAllocations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListMyAllocations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListMyAllocations(ctx, req.(*ListMyAllocationsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -899,6 +939,10 @@ var ProviderMonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseAllocations",
 			Handler:    _ProviderMonitoringService_ListCaseAllocations_Handler,
+		},
+		{
+			MethodName: "ListMyAllocations",
+			Handler:    _ProviderMonitoringService_ListMyAllocations_Handler,
 		},
 		{
 			MethodName: "SubmitAllocationRequest",

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
@@ -137,6 +138,43 @@ func (r *Intakes) Queue(ctx context.Context, teamOIN string, after *domain.Queue
 		  AND ($3::int IS NULL OR (CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id) > ($3::int, $4::timestamptz, $5::uuid))
 		ORDER BY CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id
 		LIMIT $2`, teamOIN, limit, rank, due, afterID)
+	return r.withoutQuestions(rows, err)
+}
+
+// Find returns up to limit of a team's intakes matching f, newest received first, after the
+// position after. The index intakes_team_received serves the team's range in this order.
+func (r *Intakes) Find(ctx context.Context, teamOIN string, f domain.IntakeFilter, after *paging.At, limit int) ([]domain.Intake, error) {
+	var (
+		afterAt *time.Time
+		afterID string
+	)
+	if after != nil {
+		afterAt, afterID = &after.Time, after.ID
+	}
+	statuses, channels := make([]string, 0, len(f.Statuses)), make([]string, 0, len(f.Channels))
+	for _, s := range f.Statuses {
+		statuses = append(statuses, string(s))
+	}
+	for _, c := range f.Channels {
+		channels = append(channels, string(c))
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+intakeColumns+`
+		FROM intakes i JOIN residents r ON r.id = i.resident_id
+		WHERE i.team_oin = $1
+		  AND (cardinality($2::text[]) = 0 OR i.status = ANY ($2::text[]))
+		  AND (cardinality($3::text[]) = 0 OR i.channel = ANY ($3::text[]))
+		  AND ($4::timestamptz IS NULL OR i.received_at >= $4)
+		  AND ($5::timestamptz IS NULL OR i.received_at < $5)
+		  AND ($6 = '' OR i.resident_id = NULLIF($6, '')::uuid)
+		  AND ($7 = '' OR i.household_id = NULLIF($7, '')::uuid)
+		  AND ($8::timestamptz IS NULL OR (i.received_at, i.id) < ($8, NULLIF($9, '')::uuid))
+		ORDER BY i.received_at DESC, i.id DESC
+		LIMIT $10`, teamOIN, statuses, channels, f.ReceivedFrom, f.ReceivedBefore, f.ResidentID, f.Household, afterAt, afterID, limit)
+	return r.withoutQuestions(rows, err)
+}
+
+// withoutQuestions reads rows of intakeColumns, leaving the questions encrypted.
+func (r *Intakes) withoutQuestions(rows pgx.Rows, err error) ([]domain.Intake, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -163,19 +201,7 @@ func (r *Intakes) ClaimOverdue(ctx context.Context, now time.Time, limit int) ([
 		ORDER BY i.triage_due
 		LIMIT $2
 		FOR UPDATE OF i SKIP LOCKED`, now, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Intake
-	for rows.Next() {
-		i, err := r.scanIntake(rows, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return r.withoutQuestions(rows, err)
 }
 
 // MarkOverdueAnnounced records that the intake's overdue event was written.

@@ -123,6 +123,93 @@ func (s *Server) ListTeamQueue(ctx context.Context, req *intakev1.ListTeamQueueR
 	return out, nil
 }
 
+// ListIntakes finds the calling team's own intakes.
+func (s *Server) ListIntakes(ctx context.Context, req *intakev1.ListIntakesRequest) (*intakev1.ListIntakesResponse, error) {
+	f, page, after, err := listIntakesFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	list, more, err := s.app.ListIntakes(ctx, f, after, page.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := &intakev1.ListIntakesResponse{}
+	for _, in := range list {
+		in.Question = ""
+		out.Intakes = append(out.Intakes, intakeToProto(in))
+	}
+	if more {
+		last := list[len(list)-1]
+		out.NextPageToken = paging.TokenAt(intakeList(req), last.ReceivedAt, last.ID)
+	}
+	return out, nil
+}
+
+// IntakeLimits are the page sizes of ListIntakes.
+var IntakeLimits = paging.Limits{Default: 50, Max: 500}
+
+// intakeList names ListIntakes under its filters in page tokens.
+func intakeList(req *intakev1.ListIntakesRequest) string {
+	var filter []string
+	for _, st := range req.GetStatuses() {
+		filter = append(filter, st.String())
+	}
+	filter = append(filter, "|")
+	for _, c := range req.GetChannels() {
+		filter = append(filter, c.String())
+	}
+	filter = append(filter, "|", req.GetReceivedFrom().AsTime().Format(time.RFC3339Nano), strconv.FormatBool(req.GetReceivedFrom() != nil),
+		req.GetReceivedBefore().AsTime().Format(time.RFC3339Nano), strconv.FormatBool(req.GetReceivedBefore() != nil),
+		req.GetResidentId(), req.GetHouseholdId())
+	return paging.Scoped("intake.intakes", filter...)
+}
+
+// listIntakesFromRequest validates a ListIntakesRequest (every violation at once).
+func listIntakesFromRequest(req *intakev1.ListIntakesRequest) (domain.IntakeFilter, paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	var f domain.IntakeFilter
+	for _, st := range req.GetStatuses() {
+		c := protoenum.Code(st)
+		if c == "" {
+			v.Add("statuses", "contains an unspecified or unknown status")
+			continue
+		}
+		f.Statuses = append(f.Statuses, domain.Status(c))
+	}
+	for _, ch := range req.GetChannels() {
+		c := protoenum.Code(ch)
+		if c == "" {
+			v.Add("channels", "contains an unspecified or unknown channel")
+			continue
+		}
+		f.Channels = append(f.Channels, domain.Channel(c))
+	}
+	if t := req.GetReceivedFrom(); t != nil {
+		v.Check(t.IsValid(), "received_from", "not a valid time")
+		at := t.AsTime()
+		f.ReceivedFrom = &at
+	}
+	if t := req.GetReceivedBefore(); t != nil {
+		v.Check(t.IsValid(), "received_before", "not a valid time")
+		at := t.AsTime()
+		f.ReceivedBefore = &at
+		if f.ReceivedFrom != nil && !at.After(*f.ReceivedFrom) {
+			v.Add("received_before", "must be after received_from")
+		}
+	}
+	if f.ResidentID = req.GetResidentId(); f.ResidentID != "" {
+		valid.UUID(&v, "resident_id", f.ResidentID)
+	}
+	if f.Household = req.GetHouseholdId(); f.Household != "" {
+		valid.UUID(&v, "household_id", f.Household)
+	}
+	page, after := paging.ParseAt(&v, intakeList(req), IntakeLimits, req.GetPageSize(), req.GetPageToken())
+	if after != nil && uuid.Validate(after.ID) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
+	}
+	return f, page, after, v.Err()
+}
+
 // queueList names the team queue in its page tokens.
 const queueList = "intake.queue"
 

@@ -28,6 +28,7 @@ var Policy = authz.Policy{
 	intakev1.IntakeService_WithdrawIntake_FullMethodName:       {OrgTypes: team},
 	intakev1.IntakeService_MergeIntake_FullMethodName:          {OrgTypes: team},
 	intakev1.IntakeService_ListTeamQueue_FullMethodName:        {OrgTypes: team},
+	intakev1.IntakeService_ListIntakes_FullMethodName:          {OrgTypes: team},
 	intakev1.IntakeService_GetTriagePolicy_FullMethodName: {OrgTypes: []identity.OrgType{
 		identity.OrgTeam, identity.OrgService, identity.OrgMunicipality}},
 	intakev1.IntakeService_ReplaceTriagePolicy_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
@@ -80,6 +81,30 @@ func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allo
 // ByCase lists a case's allocations, oldest first.
 func (r *Allocations) ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error) {
 	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+allocationColumns+` FROM allocations WHERE case_id = $1 ORDER BY issued_at, number`, caseID)
+	return collectAllocations(rows, err)
+}
+
+// OfProvider returns up to limit allocations of the providers registered under providerOIN,
+// newest issued first, after the position after (issued_at, number); the index
+// allocations_provider_issued serves it.
+func (r *Allocations) OfProvider(ctx context.Context, providerOIN string, statuses []string, after *paging.At, limit int) ([]domain.Allocation, error) {
+	var (
+		at     *time.Time
+		number string
+	)
+	if after != nil {
+		at, number = &after.Time, after.ID
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+allocationColumns+` FROM allocations
+		WHERE provider_agb IN (SELECT agb FROM providers WHERE oin = $1)
+		  AND (cardinality($2::text[]) = 0 OR status = ANY ($2::text[]))
+		  AND ($3::timestamptz IS NULL OR (issued_at, number) < ($3, $4::text))
+		ORDER BY issued_at DESC, number DESC LIMIT $5`, providerOIN, statuses, at, number, limit)
+	return collectAllocations(rows, err)
+}
+
+// collectAllocations reads rows of allocationColumns.
+func collectAllocations(rows pgx.Rows, err error) ([]domain.Allocation, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -217,17 +242,5 @@ func (r *Allocations) ClaimNotStarted(ctx context.Context, cutoff, at time.Time,
 		)
 		UPDATE allocations SET not_started_alerted_at = $2 FROM due WHERE number = due.due_number
 		RETURNING `+allocationColumns, cutoff, at, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Allocation
-	for rows.Next() {
-		a, err := scanAllocation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collectAllocations(rows, err)
 }

@@ -30,6 +30,7 @@ var Policy = authz.Policy{
 	pm.ProviderMonitoringService_WithdrawAllocation_FullMethodName:     {OrgTypes: []identity.OrgType{service, team, municipality}},
 	pm.ProviderMonitoringService_ListAllocationVersions_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
 	pm.ProviderMonitoringService_ListCaseAllocations_FullMethodName:    {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.ProviderMonitoringService_ListMyAllocations_FullMethodName:      {OrgTypes: []identity.OrgType{provider}},
 
 	pm.ProviderMonitoringService_SubmitAllocationRequest_FullMethodName:   {OrgTypes: []identity.OrgType{provider}},
 	pm.ProviderMonitoringService_AnswerAllocationRequest_FullMethodName:   {OrgTypes: []identity.OrgType{team, municipality}},

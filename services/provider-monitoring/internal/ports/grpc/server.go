@@ -193,6 +193,50 @@ func (s *Server) ListCaseAllocations(ctx context.Context, req *providermonitorin
 	return out, nil
 }
 
+// ListMyAllocations lists the calling provider's own allocations.
+func (s *Server) ListMyAllocations(ctx context.Context, req *providermonitoringv1.ListMyAllocationsRequest) (*providermonitoringv1.ListMyAllocationsResponse, error) {
+	statuses, page, after, err := myAllocationsFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	list, more, err := s.app.ListMyAllocations(ctx, statuses, after, page.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := &providermonitoringv1.ListMyAllocationsResponse{}
+	for _, al := range list {
+		out.Allocations = append(out.Allocations, allocationToProto(al))
+	}
+	if more {
+		last := allocationAt(list[len(list)-1])
+		out.NextPageToken = paging.TokenAt(myAllocationList(req), last.Time, last.ID)
+	}
+	return out, nil
+}
+
+func myAllocationList(req *providermonitoringv1.ListMyAllocationsRequest) string {
+	var filter []string
+	for _, st := range req.GetStatuses() {
+		filter = append(filter, st.String())
+	}
+	return paging.Scoped("providermonitoring.my_allocations", filter...)
+}
+
+func myAllocationsFromRequest(req *providermonitoringv1.ListMyAllocationsRequest) ([]string, paging.Page, *paging.At, error) {
+	var v apperr.Validation
+	var statuses []string
+	for _, st := range req.GetStatuses() {
+		c := protoenum.Code(st)
+		if c == "" {
+			v.Add("statuses", "contains an unspecified or unknown status")
+			continue
+		}
+		statuses = append(statuses, c)
+	}
+	page, after := paging.ParseAt(&v, myAllocationList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return statuses, page, after, v.Err()
+}
+
 // ListLimits are the page sizes of the lists that have no others.
 var ListLimits = paging.Limits{Default: 100, Max: 500}
 
