@@ -121,6 +121,10 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 	if !ok {
 		return s, apperr.Unauthenticated("no caller")
 	}
+	if s.Arrears != nil && s.Arrears.Creditor.Name == "" && s.Arrears.Creditor.OIN == "" {
+		// The submitting organisation reports its own arrears (the usual Wgs signal).
+		s.Arrears.Creditor.Name, s.Arrears.Creditor.OIN = caller.Org.Name, caller.Org.OIN
+	}
 	if err := s.Validate(string(caller.Org.Type)); err != nil {
 		var rv domain.RuleViolation
 		if errors.As(err, &rv) {

@@ -89,6 +89,14 @@ func CanTransition(from, to Status) bool { return slices.Contains(transitions[fr
 type Arrears struct {
 	AmountCents int64
 	Months      int32
+	// Creditor is who the resident owes: the creditor that reported the arrears.
+	Creditor Creditor
+}
+
+// Creditor names the party a resident is in arrears with. Reference (the creditor's own
+// reference for the debt) is confidential.
+type Creditor struct {
+	Name, OIN, Reference string
 }
 
 // Signal is a signal about a resident from a partner.
@@ -147,6 +155,9 @@ func (s Signal) Validate(orgType string) error {
 		}
 		if !slices.Contains([]SourceType{SourceHousingCorporation, SourceEnergy, SourceWater, SourceHealthInsurer, SourceCreditBank}, s.SourceType) {
 			return RuleViolation{"legal_basis", "the Wgs basis is for creditors' early signals of payment arrears"}
+		}
+		if s.Arrears.Creditor.Name == "" || s.Arrears.Creditor.OIN == "" {
+			return RuleViolation{"arrears.creditor", "a Wgs signal names the creditor that reported the arrears"}
 		}
 	case BasisMeldcode:
 		// Any professional under the meldcode may report; no consent needed.

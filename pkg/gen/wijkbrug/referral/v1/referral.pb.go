@@ -835,7 +835,10 @@ type Arrears struct {
 	// Amount in euro cents.
 	AmountCents int64 `protobuf:"varint,1,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
 	// Number of months in arrears.
-	Months        int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
+	Months int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
+	// The creditor that reported the arrears (Wgs signals always name it). When the submitting
+	// organisation is the creditor, it may be left out: it is filled in from the certificate.
+	Creditor      *Creditor `protobuf:"bytes,3,opt,name=creditor,proto3" json:"creditor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -884,6 +887,79 @@ func (x *Arrears) GetMonths() int32 {
 	return 0
 }
 
+func (x *Arrears) GetCreditor() *Creditor {
+	if x != nil {
+		return x.Creditor
+	}
+	return nil
+}
+
+// Creditor is the party a resident is in arrears with (a housing corporation, an energy or
+// water company, a health insurer), as a Wgs early signal names it.
+type Creditor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the creditor; defaults to the submitting organisation's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// OIN of the creditor; defaults to the submitting organisation's OIN.
+	Oin string `protobuf:"bytes,2,opt,name=oin,proto3" json:"oin,omitempty"`
+	// The creditor's own reference for this debt (e.g. contract or customer number), so the team
+	// can contact the creditor about it: confidential, stored encrypted.
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Creditor) Reset() {
+	*x = Creditor{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Creditor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Creditor) ProtoMessage() {}
+
+func (x *Creditor) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Creditor.ProtoReflect.Descriptor instead.
+func (*Creditor) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Creditor) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Creditor) GetOin() string {
+	if x != nil {
+		return x.Oin
+	}
+	return ""
+}
+
+func (x *Creditor) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
 // Signal is a signal as stored by the referral service.
 type Signal struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -917,7 +993,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[1]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1005,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[1]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1018,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Signal) GetId() string {
@@ -1085,7 +1161,7 @@ type SubmitSignalRequest struct {
 
 func (x *SubmitSignalRequest) Reset() {
 	*x = SubmitSignalRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[2]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1173,7 @@ func (x *SubmitSignalRequest) String() string {
 func (*SubmitSignalRequest) ProtoMessage() {}
 
 func (x *SubmitSignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[2]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1186,7 @@ func (x *SubmitSignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitSignalRequest.ProtoReflect.Descriptor instead.
 func (*SubmitSignalRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitSignalRequest) GetIdempotencyKey() string {
@@ -1202,7 +1278,7 @@ type SubmitSignalResponse struct {
 
 func (x *SubmitSignalResponse) Reset() {
 	*x = SubmitSignalResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[3]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1290,7 @@ func (x *SubmitSignalResponse) String() string {
 func (*SubmitSignalResponse) ProtoMessage() {}
 
 func (x *SubmitSignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[3]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1303,7 @@ func (x *SubmitSignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitSignalResponse.ProtoReflect.Descriptor instead.
 func (*SubmitSignalResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SubmitSignalResponse) GetSignalId() string {
@@ -1261,7 +1337,7 @@ type GetSignalRequest struct {
 
 func (x *GetSignalRequest) Reset() {
 	*x = GetSignalRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[4]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1349,7 @@ func (x *GetSignalRequest) String() string {
 func (*GetSignalRequest) ProtoMessage() {}
 
 func (x *GetSignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[4]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1362,7 @@ func (x *GetSignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSignalRequest.ProtoReflect.Descriptor instead.
 func (*GetSignalRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetSignalRequest) GetSignalId() string {
@@ -1306,7 +1382,7 @@ type GetSignalResponse struct {
 
 func (x *GetSignalResponse) Reset() {
 	*x = GetSignalResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[5]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1394,7 @@ func (x *GetSignalResponse) String() string {
 func (*GetSignalResponse) ProtoMessage() {}
 
 func (x *GetSignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[5]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1407,7 @@ func (x *GetSignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSignalResponse.ProtoReflect.Descriptor instead.
 func (*GetSignalResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSignalResponse) GetSignal() *Signal {
@@ -1356,7 +1432,7 @@ type ListMySignalsRequest struct {
 
 func (x *ListMySignalsRequest) Reset() {
 	*x = ListMySignalsRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1444,7 @@ func (x *ListMySignalsRequest) String() string {
 func (*ListMySignalsRequest) ProtoMessage() {}
 
 func (x *ListMySignalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[6]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1457,7 @@ func (x *ListMySignalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMySignalsRequest.ProtoReflect.Descriptor instead.
 func (*ListMySignalsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMySignalsRequest) GetStatus() SignalStatus {
@@ -1417,7 +1493,7 @@ type ListMySignalsResponse struct {
 
 func (x *ListMySignalsResponse) Reset() {
 	*x = ListMySignalsResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1505,7 @@ func (x *ListMySignalsResponse) String() string {
 func (*ListMySignalsResponse) ProtoMessage() {}
 
 func (x *ListMySignalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1518,7 @@ func (x *ListMySignalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMySignalsResponse.ProtoReflect.Descriptor instead.
 func (*ListMySignalsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListMySignalsResponse) GetSignals() []*Signal {
@@ -1514,7 +1590,7 @@ type Referral struct {
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1602,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1615,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Referral) GetId() string {
@@ -1777,7 +1853,7 @@ type CreateReferralRequest struct {
 
 func (x *CreateReferralRequest) Reset() {
 	*x = CreateReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +1865,7 @@ func (x *CreateReferralRequest) String() string {
 func (*CreateReferralRequest) ProtoMessage() {}
 
 func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +1878,7 @@ func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReferralRequest.ProtoReflect.Descriptor instead.
 func (*CreateReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateReferralRequest) GetIdempotencyKey() string {
@@ -1927,7 +2003,7 @@ type CreateReferralResponse struct {
 
 func (x *CreateReferralResponse) Reset() {
 	*x = CreateReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2015,7 @@ func (x *CreateReferralResponse) String() string {
 func (*CreateReferralResponse) ProtoMessage() {}
 
 func (x *CreateReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2028,7 @@ func (x *CreateReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReferralResponse.ProtoReflect.Descriptor instead.
 func (*CreateReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateReferralResponse) GetReferral() *Referral {
@@ -1972,7 +2048,7 @@ type GetReferralRequest struct {
 
 func (x *GetReferralRequest) Reset() {
 	*x = GetReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2060,7 @@ func (x *GetReferralRequest) String() string {
 func (*GetReferralRequest) ProtoMessage() {}
 
 func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2073,7 @@ func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetReferralRequest) GetReferralId() string {
@@ -2017,7 +2093,7 @@ type GetReferralResponse struct {
 
 func (x *GetReferralResponse) Reset() {
 	*x = GetReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2105,7 @@ func (x *GetReferralResponse) String() string {
 func (*GetReferralResponse) ProtoMessage() {}
 
 func (x *GetReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2118,7 @@ func (x *GetReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetReferralResponse) GetReferral() *Referral {
@@ -2068,7 +2144,7 @@ type ListReferralsRequest struct {
 
 func (x *ListReferralsRequest) Reset() {
 	*x = ListReferralsRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2156,7 @@ func (x *ListReferralsRequest) String() string {
 func (*ListReferralsRequest) ProtoMessage() {}
 
 func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2169,7 @@ func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferralsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListReferralsRequest) GetSide() ReferralSide {
@@ -2135,7 +2211,7 @@ type ListReferralsResponse struct {
 
 func (x *ListReferralsResponse) Reset() {
 	*x = ListReferralsResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2223,7 @@ func (x *ListReferralsResponse) String() string {
 func (*ListReferralsResponse) ProtoMessage() {}
 
 func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2236,7 @@ func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferralsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListReferralsResponse) GetReferrals() []*Referral {
@@ -2187,7 +2263,7 @@ type GetReferralHistoryRequest struct {
 
 func (x *GetReferralHistoryRequest) Reset() {
 	*x = GetReferralHistoryRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2275,7 @@ func (x *GetReferralHistoryRequest) String() string {
 func (*GetReferralHistoryRequest) ProtoMessage() {}
 
 func (x *GetReferralHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2288,7 @@ func (x *GetReferralHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetReferralHistoryRequest) GetReferralId() string {
@@ -2245,7 +2321,7 @@ type ReferralTransition struct {
 
 func (x *ReferralTransition) Reset() {
 	*x = ReferralTransition{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2333,7 @@ func (x *ReferralTransition) String() string {
 func (*ReferralTransition) ProtoMessage() {}
 
 func (x *ReferralTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2346,7 @@ func (x *ReferralTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralTransition.ProtoReflect.Descriptor instead.
 func (*ReferralTransition) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReferralTransition) GetFromStatus() v1.ReferralStatus {
@@ -2340,7 +2416,7 @@ type GetReferralHistoryResponse struct {
 
 func (x *GetReferralHistoryResponse) Reset() {
 	*x = GetReferralHistoryResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2428,7 @@ func (x *GetReferralHistoryResponse) String() string {
 func (*GetReferralHistoryResponse) ProtoMessage() {}
 
 func (x *GetReferralHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2441,7 @@ func (x *GetReferralHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetReferralHistoryResponse) GetReferralId() string {
@@ -2393,7 +2469,7 @@ type SendReferralRequest struct {
 
 func (x *SendReferralRequest) Reset() {
 	*x = SendReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2481,7 @@ func (x *SendReferralRequest) String() string {
 func (*SendReferralRequest) ProtoMessage() {}
 
 func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2494,7 @@ func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralRequest.ProtoReflect.Descriptor instead.
 func (*SendReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SendReferralRequest) GetIdempotencyKey() string {
@@ -2445,7 +2521,7 @@ type SendReferralResponse struct {
 
 func (x *SendReferralResponse) Reset() {
 	*x = SendReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2533,7 @@ func (x *SendReferralResponse) String() string {
 func (*SendReferralResponse) ProtoMessage() {}
 
 func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2546,7 @@ func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralResponse.ProtoReflect.Descriptor instead.
 func (*SendReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SendReferralResponse) GetReferral() *Referral {
@@ -2491,7 +2567,7 @@ type AcceptReferralRequest struct {
 
 func (x *AcceptReferralRequest) Reset() {
 	*x = AcceptReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2579,7 @@ func (x *AcceptReferralRequest) String() string {
 func (*AcceptReferralRequest) ProtoMessage() {}
 
 func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2592,7 @@ func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralRequest.ProtoReflect.Descriptor instead.
 func (*AcceptReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AcceptReferralRequest) GetIdempotencyKey() string {
@@ -2543,7 +2619,7 @@ type AcceptReferralResponse struct {
 
 func (x *AcceptReferralResponse) Reset() {
 	*x = AcceptReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2555,7 +2631,7 @@ func (x *AcceptReferralResponse) String() string {
 func (*AcceptReferralResponse) ProtoMessage() {}
 
 func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2568,7 +2644,7 @@ func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralResponse.ProtoReflect.Descriptor instead.
 func (*AcceptReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AcceptReferralResponse) GetReferral() *Referral {
@@ -2593,7 +2669,7 @@ type DeclineReferralRequest struct {
 
 func (x *DeclineReferralRequest) Reset() {
 	*x = DeclineReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2605,7 +2681,7 @@ func (x *DeclineReferralRequest) String() string {
 func (*DeclineReferralRequest) ProtoMessage() {}
 
 func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2618,7 +2694,7 @@ func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralRequest.ProtoReflect.Descriptor instead.
 func (*DeclineReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeclineReferralRequest) GetIdempotencyKey() string {
@@ -2659,7 +2735,7 @@ type DeclineReferralResponse struct {
 
 func (x *DeclineReferralResponse) Reset() {
 	*x = DeclineReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2747,7 @@ func (x *DeclineReferralResponse) String() string {
 func (*DeclineReferralResponse) ProtoMessage() {}
 
 func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2760,7 @@ func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralResponse.ProtoReflect.Descriptor instead.
 func (*DeclineReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeclineReferralResponse) GetReferral() *Referral {
@@ -2705,7 +2781,7 @@ type StartReferralRequest struct {
 
 func (x *StartReferralRequest) Reset() {
 	*x = StartReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2717,7 +2793,7 @@ func (x *StartReferralRequest) String() string {
 func (*StartReferralRequest) ProtoMessage() {}
 
 func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2730,7 +2806,7 @@ func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralRequest.ProtoReflect.Descriptor instead.
 func (*StartReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StartReferralRequest) GetIdempotencyKey() string {
@@ -2757,7 +2833,7 @@ type StartReferralResponse struct {
 
 func (x *StartReferralResponse) Reset() {
 	*x = StartReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +2845,7 @@ func (x *StartReferralResponse) String() string {
 func (*StartReferralResponse) ProtoMessage() {}
 
 func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +2858,7 @@ func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralResponse.ProtoReflect.Descriptor instead.
 func (*StartReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StartReferralResponse) GetReferral() *Referral {
@@ -2806,7 +2882,7 @@ type HoldReferralRequest struct {
 
 func (x *HoldReferralRequest) Reset() {
 	*x = HoldReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2818,7 +2894,7 @@ func (x *HoldReferralRequest) String() string {
 func (*HoldReferralRequest) ProtoMessage() {}
 
 func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2831,7 +2907,7 @@ func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralRequest.ProtoReflect.Descriptor instead.
 func (*HoldReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HoldReferralRequest) GetIdempotencyKey() string {
@@ -2872,7 +2948,7 @@ type HoldReferralResponse struct {
 
 func (x *HoldReferralResponse) Reset() {
 	*x = HoldReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +2960,7 @@ func (x *HoldReferralResponse) String() string {
 func (*HoldReferralResponse) ProtoMessage() {}
 
 func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +2973,7 @@ func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralResponse.ProtoReflect.Descriptor instead.
 func (*HoldReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HoldReferralResponse) GetReferral() *Referral {
@@ -2918,7 +2994,7 @@ type ResumeReferralRequest struct {
 
 func (x *ResumeReferralRequest) Reset() {
 	*x = ResumeReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3006,7 @@ func (x *ResumeReferralRequest) String() string {
 func (*ResumeReferralRequest) ProtoMessage() {}
 
 func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3019,7 @@ func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralRequest.ProtoReflect.Descriptor instead.
 func (*ResumeReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ResumeReferralRequest) GetIdempotencyKey() string {
@@ -2970,7 +3046,7 @@ type ResumeReferralResponse struct {
 
 func (x *ResumeReferralResponse) Reset() {
 	*x = ResumeReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2982,7 +3058,7 @@ func (x *ResumeReferralResponse) String() string {
 func (*ResumeReferralResponse) ProtoMessage() {}
 
 func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2995,7 +3071,7 @@ func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralResponse.ProtoReflect.Descriptor instead.
 func (*ResumeReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResumeReferralResponse) GetReferral() *Referral {
@@ -3020,7 +3096,7 @@ type CompleteReferralRequest struct {
 
 func (x *CompleteReferralRequest) Reset() {
 	*x = CompleteReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3108,7 @@ func (x *CompleteReferralRequest) String() string {
 func (*CompleteReferralRequest) ProtoMessage() {}
 
 func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3045,7 +3121,7 @@ func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
 func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompleteReferralRequest) GetIdempotencyKey() string {
@@ -3086,7 +3162,7 @@ type CompleteReferralResponse struct {
 
 func (x *CompleteReferralResponse) Reset() {
 	*x = CompleteReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3174,7 @@ func (x *CompleteReferralResponse) String() string {
 func (*CompleteReferralResponse) ProtoMessage() {}
 
 func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3187,7 @@ func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralResponse.ProtoReflect.Descriptor instead.
 func (*CompleteReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteReferralResponse) GetReferral() *Referral {
@@ -3135,7 +3211,7 @@ type FailReferralRequest struct {
 
 func (x *FailReferralRequest) Reset() {
 	*x = FailReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3147,7 +3223,7 @@ func (x *FailReferralRequest) String() string {
 func (*FailReferralRequest) ProtoMessage() {}
 
 func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3160,7 +3236,7 @@ func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralRequest.ProtoReflect.Descriptor instead.
 func (*FailReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FailReferralRequest) GetIdempotencyKey() string {
@@ -3201,7 +3277,7 @@ type FailReferralResponse struct {
 
 func (x *FailReferralResponse) Reset() {
 	*x = FailReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3213,7 +3289,7 @@ func (x *FailReferralResponse) String() string {
 func (*FailReferralResponse) ProtoMessage() {}
 
 func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3226,7 +3302,7 @@ func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralResponse.ProtoReflect.Descriptor instead.
 func (*FailReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FailReferralResponse) GetReferral() *Referral {
@@ -3250,7 +3326,7 @@ type CancelReferralRequest struct {
 
 func (x *CancelReferralRequest) Reset() {
 	*x = CancelReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3262,7 +3338,7 @@ func (x *CancelReferralRequest) String() string {
 func (*CancelReferralRequest) ProtoMessage() {}
 
 func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3275,7 +3351,7 @@ func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralRequest.ProtoReflect.Descriptor instead.
 func (*CancelReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelReferralRequest) GetIdempotencyKey() string {
@@ -3316,7 +3392,7 @@ type CancelReferralResponse struct {
 
 func (x *CancelReferralResponse) Reset() {
 	*x = CancelReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3328,7 +3404,7 @@ func (x *CancelReferralResponse) String() string {
 func (*CancelReferralResponse) ProtoMessage() {}
 
 func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3341,7 +3417,7 @@ func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralResponse.ProtoReflect.Descriptor instead.
 func (*CancelReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CancelReferralResponse) GetReferral() *Referral {
@@ -3366,7 +3442,7 @@ type GetRecurringThemesRequest struct {
 
 func (x *GetRecurringThemesRequest) Reset() {
 	*x = GetRecurringThemesRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3454,7 @@ func (x *GetRecurringThemesRequest) String() string {
 func (*GetRecurringThemesRequest) ProtoMessage() {}
 
 func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3467,7 @@ func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesRequest.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetRecurringThemesRequest) GetMunicipalityCode() string {
@@ -3440,7 +3516,7 @@ type ThemeCount struct {
 
 func (x *ThemeCount) Reset() {
 	*x = ThemeCount{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3452,7 +3528,7 @@ func (x *ThemeCount) String() string {
 func (*ThemeCount) ProtoMessage() {}
 
 func (x *ThemeCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3465,7 +3541,7 @@ func (x *ThemeCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThemeCount.ProtoReflect.Descriptor instead.
 func (*ThemeCount) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ThemeCount) GetKind() ThemeKind {
@@ -3515,7 +3591,7 @@ type GetRecurringThemesResponse struct {
 
 func (x *GetRecurringThemesResponse) Reset() {
 	*x = GetRecurringThemesResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3603,7 @@ func (x *GetRecurringThemesResponse) String() string {
 func (*GetRecurringThemesResponse) ProtoMessage() {}
 
 func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3616,7 @@ func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesResponse.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetRecurringThemesResponse) GetCounts() []*ThemeCount {
@@ -3561,11 +3637,16 @@ var File_wijkbrug_referral_v1_referral_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
-	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a$wijkbrug/referral/v1/socialmap.proto\"`\n" +
+	"#wijkbrug/referral/v1/referral.proto\x12\x14wijkbrug.referral.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a$wijkbrug/referral/v1/socialmap.proto\"\x9c\x01\n" +
 	"\aArrears\x121\n" +
 	"\famount_cents\x18\x01 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00R\vamountCents\x12\"\n" +
 	"\x06months\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xb0\t(\x00R\x06months\"\x91\x06\n" +
+	"\xbaH\a\x1a\x05\x18\xb0\t(\x00R\x06months\x12:\n" +
+	"\bcreditor\x18\x03 \x01(\v2\x1e.wijkbrug.referral.v1.CreditorR\bcreditor\"o\n" +
+	"\bCreditor\x12\x1c\n" +
+	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12\x1e\n" +
+	"\x03oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\x12%\n" +
+	"\treference\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\treference\"\x91\x06\n" +
 	"\x06Signal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12A\n" +
 	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
@@ -3935,7 +4016,7 @@ func file_wijkbrug_referral_v1_referral_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(SourceType)(0),                    // 0: wijkbrug.referral.v1.SourceType
 	(LegalBasis)(0),                    // 1: wijkbrug.referral.v1.LegalBasis
@@ -3951,188 +4032,190 @@ var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(TransitionSide)(0),                // 11: wijkbrug.referral.v1.TransitionSide
 	(ThemeKind)(0),                     // 12: wijkbrug.referral.v1.ThemeKind
 	(*Arrears)(nil),                    // 13: wijkbrug.referral.v1.Arrears
-	(*Signal)(nil),                     // 14: wijkbrug.referral.v1.Signal
-	(*SubmitSignalRequest)(nil),        // 15: wijkbrug.referral.v1.SubmitSignalRequest
-	(*SubmitSignalResponse)(nil),       // 16: wijkbrug.referral.v1.SubmitSignalResponse
-	(*GetSignalRequest)(nil),           // 17: wijkbrug.referral.v1.GetSignalRequest
-	(*GetSignalResponse)(nil),          // 18: wijkbrug.referral.v1.GetSignalResponse
-	(*ListMySignalsRequest)(nil),       // 19: wijkbrug.referral.v1.ListMySignalsRequest
-	(*ListMySignalsResponse)(nil),      // 20: wijkbrug.referral.v1.ListMySignalsResponse
-	(*Referral)(nil),                   // 21: wijkbrug.referral.v1.Referral
-	(*CreateReferralRequest)(nil),      // 22: wijkbrug.referral.v1.CreateReferralRequest
-	(*CreateReferralResponse)(nil),     // 23: wijkbrug.referral.v1.CreateReferralResponse
-	(*GetReferralRequest)(nil),         // 24: wijkbrug.referral.v1.GetReferralRequest
-	(*GetReferralResponse)(nil),        // 25: wijkbrug.referral.v1.GetReferralResponse
-	(*ListReferralsRequest)(nil),       // 26: wijkbrug.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),      // 27: wijkbrug.referral.v1.ListReferralsResponse
-	(*GetReferralHistoryRequest)(nil),  // 28: wijkbrug.referral.v1.GetReferralHistoryRequest
-	(*ReferralTransition)(nil),         // 29: wijkbrug.referral.v1.ReferralTransition
-	(*GetReferralHistoryResponse)(nil), // 30: wijkbrug.referral.v1.GetReferralHistoryResponse
-	(*SendReferralRequest)(nil),        // 31: wijkbrug.referral.v1.SendReferralRequest
-	(*SendReferralResponse)(nil),       // 32: wijkbrug.referral.v1.SendReferralResponse
-	(*AcceptReferralRequest)(nil),      // 33: wijkbrug.referral.v1.AcceptReferralRequest
-	(*AcceptReferralResponse)(nil),     // 34: wijkbrug.referral.v1.AcceptReferralResponse
-	(*DeclineReferralRequest)(nil),     // 35: wijkbrug.referral.v1.DeclineReferralRequest
-	(*DeclineReferralResponse)(nil),    // 36: wijkbrug.referral.v1.DeclineReferralResponse
-	(*StartReferralRequest)(nil),       // 37: wijkbrug.referral.v1.StartReferralRequest
-	(*StartReferralResponse)(nil),      // 38: wijkbrug.referral.v1.StartReferralResponse
-	(*HoldReferralRequest)(nil),        // 39: wijkbrug.referral.v1.HoldReferralRequest
-	(*HoldReferralResponse)(nil),       // 40: wijkbrug.referral.v1.HoldReferralResponse
-	(*ResumeReferralRequest)(nil),      // 41: wijkbrug.referral.v1.ResumeReferralRequest
-	(*ResumeReferralResponse)(nil),     // 42: wijkbrug.referral.v1.ResumeReferralResponse
-	(*CompleteReferralRequest)(nil),    // 43: wijkbrug.referral.v1.CompleteReferralRequest
-	(*CompleteReferralResponse)(nil),   // 44: wijkbrug.referral.v1.CompleteReferralResponse
-	(*FailReferralRequest)(nil),        // 45: wijkbrug.referral.v1.FailReferralRequest
-	(*FailReferralResponse)(nil),       // 46: wijkbrug.referral.v1.FailReferralResponse
-	(*CancelReferralRequest)(nil),      // 47: wijkbrug.referral.v1.CancelReferralRequest
-	(*CancelReferralResponse)(nil),     // 48: wijkbrug.referral.v1.CancelReferralResponse
-	(*GetRecurringThemesRequest)(nil),  // 49: wijkbrug.referral.v1.GetRecurringThemesRequest
-	(*ThemeCount)(nil),                 // 50: wijkbrug.referral.v1.ThemeCount
-	(*GetRecurringThemesResponse)(nil), // 51: wijkbrug.referral.v1.GetRecurringThemesResponse
-	(v1.LifeDomain)(0),                 // 52: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),      // 53: google.protobuf.Timestamp
-	(v1.ReferralStatus)(0),             // 54: wijkbrug.common.v1.ReferralStatus
-	(DataCategory)(0),                  // 55: wijkbrug.referral.v1.DataCategory
-	(*UpsertProvisionRequest)(nil),     // 56: wijkbrug.referral.v1.UpsertProvisionRequest
-	(*GetProvisionRequest)(nil),        // 57: wijkbrug.referral.v1.GetProvisionRequest
-	(*SearchProvisionsRequest)(nil),    // 58: wijkbrug.referral.v1.SearchProvisionsRequest
-	(*ImportDirectoryRequest)(nil),     // 59: wijkbrug.referral.v1.ImportDirectoryRequest
-	(*ExportDirectoryRequest)(nil),     // 60: wijkbrug.referral.v1.ExportDirectoryRequest
-	(*RecordConsentRequest)(nil),       // 61: wijkbrug.referral.v1.RecordConsentRequest
-	(*GetConsentRequest)(nil),          // 62: wijkbrug.referral.v1.GetConsentRequest
-	(*WithdrawConsentRequest)(nil),     // 63: wijkbrug.referral.v1.WithdrawConsentRequest
-	(*ListConsentsRequest)(nil),        // 64: wijkbrug.referral.v1.ListConsentsRequest
-	(*UpsertProvisionResponse)(nil),    // 65: wijkbrug.referral.v1.UpsertProvisionResponse
-	(*GetProvisionResponse)(nil),       // 66: wijkbrug.referral.v1.GetProvisionResponse
-	(*SearchProvisionsResponse)(nil),   // 67: wijkbrug.referral.v1.SearchProvisionsResponse
-	(*ImportDirectoryResponse)(nil),    // 68: wijkbrug.referral.v1.ImportDirectoryResponse
-	(*ExportDirectoryResponse)(nil),    // 69: wijkbrug.referral.v1.ExportDirectoryResponse
-	(*RecordConsentResponse)(nil),      // 70: wijkbrug.referral.v1.RecordConsentResponse
-	(*GetConsentResponse)(nil),         // 71: wijkbrug.referral.v1.GetConsentResponse
-	(*WithdrawConsentResponse)(nil),    // 72: wijkbrug.referral.v1.WithdrawConsentResponse
-	(*ListConsentsResponse)(nil),       // 73: wijkbrug.referral.v1.ListConsentsResponse
+	(*Creditor)(nil),                   // 14: wijkbrug.referral.v1.Creditor
+	(*Signal)(nil),                     // 15: wijkbrug.referral.v1.Signal
+	(*SubmitSignalRequest)(nil),        // 16: wijkbrug.referral.v1.SubmitSignalRequest
+	(*SubmitSignalResponse)(nil),       // 17: wijkbrug.referral.v1.SubmitSignalResponse
+	(*GetSignalRequest)(nil),           // 18: wijkbrug.referral.v1.GetSignalRequest
+	(*GetSignalResponse)(nil),          // 19: wijkbrug.referral.v1.GetSignalResponse
+	(*ListMySignalsRequest)(nil),       // 20: wijkbrug.referral.v1.ListMySignalsRequest
+	(*ListMySignalsResponse)(nil),      // 21: wijkbrug.referral.v1.ListMySignalsResponse
+	(*Referral)(nil),                   // 22: wijkbrug.referral.v1.Referral
+	(*CreateReferralRequest)(nil),      // 23: wijkbrug.referral.v1.CreateReferralRequest
+	(*CreateReferralResponse)(nil),     // 24: wijkbrug.referral.v1.CreateReferralResponse
+	(*GetReferralRequest)(nil),         // 25: wijkbrug.referral.v1.GetReferralRequest
+	(*GetReferralResponse)(nil),        // 26: wijkbrug.referral.v1.GetReferralResponse
+	(*ListReferralsRequest)(nil),       // 27: wijkbrug.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),      // 28: wijkbrug.referral.v1.ListReferralsResponse
+	(*GetReferralHistoryRequest)(nil),  // 29: wijkbrug.referral.v1.GetReferralHistoryRequest
+	(*ReferralTransition)(nil),         // 30: wijkbrug.referral.v1.ReferralTransition
+	(*GetReferralHistoryResponse)(nil), // 31: wijkbrug.referral.v1.GetReferralHistoryResponse
+	(*SendReferralRequest)(nil),        // 32: wijkbrug.referral.v1.SendReferralRequest
+	(*SendReferralResponse)(nil),       // 33: wijkbrug.referral.v1.SendReferralResponse
+	(*AcceptReferralRequest)(nil),      // 34: wijkbrug.referral.v1.AcceptReferralRequest
+	(*AcceptReferralResponse)(nil),     // 35: wijkbrug.referral.v1.AcceptReferralResponse
+	(*DeclineReferralRequest)(nil),     // 36: wijkbrug.referral.v1.DeclineReferralRequest
+	(*DeclineReferralResponse)(nil),    // 37: wijkbrug.referral.v1.DeclineReferralResponse
+	(*StartReferralRequest)(nil),       // 38: wijkbrug.referral.v1.StartReferralRequest
+	(*StartReferralResponse)(nil),      // 39: wijkbrug.referral.v1.StartReferralResponse
+	(*HoldReferralRequest)(nil),        // 40: wijkbrug.referral.v1.HoldReferralRequest
+	(*HoldReferralResponse)(nil),       // 41: wijkbrug.referral.v1.HoldReferralResponse
+	(*ResumeReferralRequest)(nil),      // 42: wijkbrug.referral.v1.ResumeReferralRequest
+	(*ResumeReferralResponse)(nil),     // 43: wijkbrug.referral.v1.ResumeReferralResponse
+	(*CompleteReferralRequest)(nil),    // 44: wijkbrug.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),   // 45: wijkbrug.referral.v1.CompleteReferralResponse
+	(*FailReferralRequest)(nil),        // 46: wijkbrug.referral.v1.FailReferralRequest
+	(*FailReferralResponse)(nil),       // 47: wijkbrug.referral.v1.FailReferralResponse
+	(*CancelReferralRequest)(nil),      // 48: wijkbrug.referral.v1.CancelReferralRequest
+	(*CancelReferralResponse)(nil),     // 49: wijkbrug.referral.v1.CancelReferralResponse
+	(*GetRecurringThemesRequest)(nil),  // 50: wijkbrug.referral.v1.GetRecurringThemesRequest
+	(*ThemeCount)(nil),                 // 51: wijkbrug.referral.v1.ThemeCount
+	(*GetRecurringThemesResponse)(nil), // 52: wijkbrug.referral.v1.GetRecurringThemesResponse
+	(v1.LifeDomain)(0),                 // 53: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),      // 54: google.protobuf.Timestamp
+	(v1.ReferralStatus)(0),             // 55: wijkbrug.common.v1.ReferralStatus
+	(DataCategory)(0),                  // 56: wijkbrug.referral.v1.DataCategory
+	(*UpsertProvisionRequest)(nil),     // 57: wijkbrug.referral.v1.UpsertProvisionRequest
+	(*GetProvisionRequest)(nil),        // 58: wijkbrug.referral.v1.GetProvisionRequest
+	(*SearchProvisionsRequest)(nil),    // 59: wijkbrug.referral.v1.SearchProvisionsRequest
+	(*ImportDirectoryRequest)(nil),     // 60: wijkbrug.referral.v1.ImportDirectoryRequest
+	(*ExportDirectoryRequest)(nil),     // 61: wijkbrug.referral.v1.ExportDirectoryRequest
+	(*RecordConsentRequest)(nil),       // 62: wijkbrug.referral.v1.RecordConsentRequest
+	(*GetConsentRequest)(nil),          // 63: wijkbrug.referral.v1.GetConsentRequest
+	(*WithdrawConsentRequest)(nil),     // 64: wijkbrug.referral.v1.WithdrawConsentRequest
+	(*ListConsentsRequest)(nil),        // 65: wijkbrug.referral.v1.ListConsentsRequest
+	(*UpsertProvisionResponse)(nil),    // 66: wijkbrug.referral.v1.UpsertProvisionResponse
+	(*GetProvisionResponse)(nil),       // 67: wijkbrug.referral.v1.GetProvisionResponse
+	(*SearchProvisionsResponse)(nil),   // 68: wijkbrug.referral.v1.SearchProvisionsResponse
+	(*ImportDirectoryResponse)(nil),    // 69: wijkbrug.referral.v1.ImportDirectoryResponse
+	(*ExportDirectoryResponse)(nil),    // 70: wijkbrug.referral.v1.ExportDirectoryResponse
+	(*RecordConsentResponse)(nil),      // 71: wijkbrug.referral.v1.RecordConsentResponse
+	(*GetConsentResponse)(nil),         // 72: wijkbrug.referral.v1.GetConsentResponse
+	(*WithdrawConsentResponse)(nil),    // 73: wijkbrug.referral.v1.WithdrawConsentResponse
+	(*ListConsentsResponse)(nil),       // 74: wijkbrug.referral.v1.ListConsentsResponse
 }
 var file_wijkbrug_referral_v1_referral_proto_depIdxs = []int32{
-	0,  // 0: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	1,  // 1: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	52, // 2: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	13, // 3: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
-	2,  // 4: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	3,  // 5: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	53, // 6: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
-	53, // 7: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	1,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	52, // 10: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	13, // 11: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
-	2,  // 12: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	53, // 13: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
-	14, // 14: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
-	2,  // 15: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	14, // 16: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
-	54, // 17: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	55, // 18: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	1,  // 19: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	9,  // 20: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
-	53, // 21: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
-	4,  // 22: wijkbrug.referral.v1.Referral.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	5,  // 23: wijkbrug.referral.v1.Referral.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
-	6,  // 24: wijkbrug.referral.v1.Referral.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
-	7,  // 25: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	8,  // 26: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	52, // 27: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	53, // 28: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
-	53, // 29: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
-	55, // 30: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	1,  // 31: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	9,  // 32: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
-	53, // 33: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
-	21, // 34: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 35: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	10, // 36: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
-	54, // 37: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	21, // 38: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
-	54, // 39: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	54, // 40: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	4,  // 41: wijkbrug.referral.v1.ReferralTransition.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	5,  // 42: wijkbrug.referral.v1.ReferralTransition.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
-	6,  // 43: wijkbrug.referral.v1.ReferralTransition.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
-	11, // 44: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
-	53, // 45: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
-	29, // 46: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
-	21, // 47: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 48: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	4,  // 49: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	21, // 50: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 51: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	7,  // 52: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	21, // 53: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	21, // 54: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	8,  // 55: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	21, // 56: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	6,  // 57: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
-	21, // 58: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	5,  // 59: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
-	21, // 60: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	12, // 61: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
-	50, // 62: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
-	15, // 63: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
-	17, // 64: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
-	19, // 65: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
-	56, // 66: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
-	57, // 67: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
-	58, // 68: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
-	59, // 69: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
-	60, // 70: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
-	61, // 71: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
-	62, // 72: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
-	63, // 73: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
-	64, // 74: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
-	22, // 75: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
-	24, // 76: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
-	26, // 77: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
-	28, // 78: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
-	31, // 79: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
-	33, // 80: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
-	35, // 81: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
-	37, // 82: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
-	39, // 83: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
-	41, // 84: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
-	43, // 85: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
-	45, // 86: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
-	47, // 87: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
-	49, // 88: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
-	16, // 89: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
-	18, // 90: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
-	20, // 91: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
-	65, // 92: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
-	66, // 93: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
-	67, // 94: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
-	68, // 95: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
-	69, // 96: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
-	70, // 97: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
-	71, // 98: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
-	72, // 99: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
-	73, // 100: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
-	23, // 101: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
-	25, // 102: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
-	27, // 103: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
-	30, // 104: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
-	32, // 105: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
-	34, // 106: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
-	36, // 107: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
-	38, // 108: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
-	40, // 109: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
-	42, // 110: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
-	44, // 111: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
-	46, // 112: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
-	48, // 113: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
-	51, // 114: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
-	89, // [89:115] is the sub-list for method output_type
-	63, // [63:89] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	14, // 0: wijkbrug.referral.v1.Arrears.creditor:type_name -> wijkbrug.referral.v1.Creditor
+	0,  // 1: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	1,  // 2: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	53, // 3: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 4: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	2,  // 5: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	3,  // 6: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
+	54, // 7: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
+	54, // 8: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	1,  // 10: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	53, // 11: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	13, // 12: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
+	2,  // 13: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	54, // 14: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
+	15, // 15: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
+	2,  // 16: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	15, // 17: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	55, // 18: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	56, // 19: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 20: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 21: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
+	54, // 22: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
+	4,  // 23: wijkbrug.referral.v1.Referral.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 24: wijkbrug.referral.v1.Referral.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 25: wijkbrug.referral.v1.Referral.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	7,  // 26: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	8,  // 27: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	53, // 28: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	54, // 29: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
+	54, // 30: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
+	56, // 31: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 32: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 33: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
+	54, // 34: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
+	22, // 35: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 36: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	10, // 37: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
+	55, // 38: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	22, // 39: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
+	55, // 40: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	55, // 41: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	4,  // 42: wijkbrug.referral.v1.ReferralTransition.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 43: wijkbrug.referral.v1.ReferralTransition.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 44: wijkbrug.referral.v1.ReferralTransition.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	11, // 45: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
+	54, // 46: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
+	30, // 47: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
+	22, // 48: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 49: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	4,  // 50: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	22, // 51: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 52: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	7,  // 53: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	22, // 54: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	22, // 55: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	8,  // 56: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	22, // 57: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	6,  // 58: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
+	22, // 59: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	5,  // 60: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
+	22, // 61: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	12, // 62: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
+	51, // 63: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
+	16, // 64: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
+	18, // 65: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
+	20, // 66: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
+	57, // 67: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
+	58, // 68: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
+	59, // 69: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
+	60, // 70: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
+	61, // 71: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
+	62, // 72: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
+	63, // 73: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
+	64, // 74: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
+	65, // 75: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
+	23, // 76: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
+	25, // 77: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
+	27, // 78: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
+	29, // 79: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
+	32, // 80: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
+	34, // 81: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
+	36, // 82: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
+	38, // 83: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
+	40, // 84: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
+	42, // 85: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
+	44, // 86: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
+	46, // 87: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
+	48, // 88: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
+	50, // 89: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
+	17, // 90: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
+	19, // 91: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
+	21, // 92: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
+	66, // 93: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
+	67, // 94: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
+	68, // 95: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
+	69, // 96: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
+	70, // 97: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
+	71, // 98: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
+	72, // 99: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
+	73, // 100: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
+	74, // 101: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
+	24, // 102: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
+	26, // 103: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
+	28, // 104: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
+	31, // 105: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
+	33, // 106: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
+	35, // 107: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
+	37, // 108: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
+	39, // 109: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
+	41, // 110: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
+	43, // 111: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
+	45, // 112: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
+	47, // 113: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
+	49, // 114: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
+	52, // 115: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
+	90, // [90:116] is the sub-list for method output_type
+	64, // [64:90] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_referral_proto_init() }
@@ -4148,7 +4231,7 @@ func file_wijkbrug_referral_v1_referral_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_referral_proto_rawDesc), len(file_wijkbrug_referral_v1_referral_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

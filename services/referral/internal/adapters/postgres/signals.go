@@ -16,6 +16,8 @@ import (
 const (
 	aadBSN         = "referral.signals.resident_bsn"
 	aadDescription = "referral.signals.description"
+	// aadCreditorReference binds a creditor's reference to its column.
+	aadCreditorReference = "referral.signals.creditor_reference"
 )
 
 // Signals is the signal repository.
@@ -30,9 +32,14 @@ func NewSignals(db *pgxdb.DB, prot *bsn.Protector) *Signals { return &Signals{db
 // Insert stores a new signal.
 func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
 	var cents, months *int64
+	var creditor domain.Creditor
+	var creditorRef []byte
 	if s.Arrears != nil {
 		c, m := s.Arrears.AmountCents, int64(s.Arrears.Months)
-		cents, months = &c, &m
+		cents, months, creditor = &c, &m, s.Arrears.Creditor
+		if creditor.Reference != "" {
+			creditorRef = r.prot.Seal(creditor.Reference, aadCreditorReference)
+		}
 	}
 	var desc []byte
 	if s.Description != "" {
@@ -41,12 +48,14 @@ func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO signals (id, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, resident_bsn_index,
 		                     municipality_code, district_code, life_domains, category, description_enc, crisis,
-		                     arrears_cents, arrears_months, status, feedback, received_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+		                     arrears_cents, arrears_months, status, feedback, received_at,
+		                     creditor_name, creditor_oin, creditor_reference_enc)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
 		s.ID, string(s.SourceType), s.SourceOIN, s.Reporter, string(s.LegalBasis),
 		r.prot.Seal(s.ResidentBSN, aadBSN), r.prot.Index(s.ResidentBSN),
 		s.Municipality, s.District, s.LifeDomains, s.Category, desc, s.Crisis,
-		cents, months, string(s.Status), string(s.Feedback), s.ReceivedAt)
+		cents, months, string(s.Status), string(s.Feedback), s.ReceivedAt,
+		creditor.Name, creditor.OIN, creditorRef)
 	return err
 }
 
@@ -126,6 +135,8 @@ func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, erro
 		sourceType, basis, status string
 		feedback                  string
 		bsnEnc, descEnc           []byte
+		creditor                  domain.Creditor
+		creditorRefEnc            []byte
 		cents, months             *int64
 		fedBackAt                 *time.Time
 		intakeID, caseID          *string
@@ -133,11 +144,11 @@ func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, erro
 	err := r.db.Q(ctx).QueryRow(ctx, `
 		SELECT id::text, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, municipality_code, district_code,
 		       life_domains, category, description_enc, crisis, arrears_cents, arrears_months, status, feedback,
-		       received_at, fed_back_at, intake_id::text, case_id::text
+		       received_at, fed_back_at, intake_id::text, case_id::text, creditor_name, creditor_oin, creditor_reference_enc
 		FROM signals WHERE id = $1`+lock, id).Scan(
 		&s.ID, &sourceType, &s.SourceOIN, &s.Reporter, &basis, &bsnEnc, &s.Municipality, &s.District,
 		&s.LifeDomains, &s.Category, &descEnc, &s.Crisis, &cents, &months, &status, &feedback,
-		&s.ReceivedAt, &fedBackAt, &intakeID, &caseID)
+		&s.ReceivedAt, &fedBackAt, &intakeID, &caseID, &creditor.Name, &creditor.OIN, &creditorRefEnc)
 	if pgxdb.IsNoRows(err) {
 		return s, apperr.NotFound("signal", id)
 	}
@@ -154,7 +165,12 @@ func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, erro
 		}
 	}
 	if cents != nil && months != nil {
-		s.Arrears = &domain.Arrears{AmountCents: *cents, Months: int32(*months)}
+		if creditorRefEnc != nil {
+			if creditor.Reference, err = r.prot.Open(creditorRefEnc, aadCreditorReference); err != nil {
+				return s, err
+			}
+		}
+		s.Arrears = &domain.Arrears{AmountCents: *cents, Months: int32(*months), Creditor: creditor}
 	}
 	s.FedBackAt = fedBackAt
 	if intakeID != nil {

@@ -98,7 +98,14 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 	valid.Text(&v, "category", req.GetCategory(), 0, 100)
 	valid.Text(&v, "description", req.GetDescription(), 0, 10000)
 	if a := req.GetArrears(); a != nil {
-		sig.Arrears = &domain.Arrears{AmountCents: a.GetAmountCents(), Months: a.GetMonths()}
+		c := a.GetCreditor()
+		sig.Arrears = &domain.Arrears{AmountCents: a.GetAmountCents(), Months: a.GetMonths(),
+			Creditor: domain.Creditor{Name: c.GetName(), OIN: c.GetOin(), Reference: c.GetReference()}}
+		valid.Text(&v, "arrears.creditor.name", c.GetName(), 0, 200)
+		if c.GetOin() != "" {
+			valid.OIN(&v, "arrears.creditor.oin", c.GetOin())
+		}
+		valid.Text(&v, "arrears.creditor.reference", c.GetReference(), 0, 100)
 	}
 	return sig, v.Err()
 }
@@ -113,7 +120,9 @@ func signalToProto(s domain.Signal) *referralv1.Signal {
 		Feedback: protoenum.FromCode[referralv1.Feedback](string(s.Feedback)), ReceivedAt: timestamppb.New(s.ReceivedAt),
 	}
 	if s.Arrears != nil {
-		out.Arrears = &referralv1.Arrears{AmountCents: s.Arrears.AmountCents, Months: s.Arrears.Months}
+		c := s.Arrears.Creditor
+		out.Arrears = &referralv1.Arrears{AmountCents: s.Arrears.AmountCents, Months: s.Arrears.Months,
+			Creditor: &referralv1.Creditor{Name: c.Name, Oin: c.OIN, Reference: c.Reference}}
 	}
 	if s.FedBackAt != nil {
 		out.FedBackAt = timestamppb.New(*s.FedBackAt)

@@ -59,6 +59,29 @@ func TestHousingArrearsSignalFeedback(t *testing.T) {
 	if err != nil || got.GetSignal().GetFeedback() != referralv1.Feedback_FEEDBACK_CASE_CLOSED || got.GetSignal().GetArrears().GetMonths() != 3 {
 		t.Fatalf("signal: %v %v", got, err)
 	}
+	if c := got.GetSignal().GetArrears().GetCreditor(); c.GetName() != housing.Name || c.GetOin() != housing.OIN {
+		t.Fatalf("the creditor of a Wgs signal defaults to the reporting corporation: %v", c)
+	}
+	// A creditor named with its own reference for the debt: shown to the source, stored encrypted.
+	named := arrearsSignal(h.key())
+	named.Arrears.Creditor = &referralv1.Creditor{Name: "Woonstichting De Brug", Oin: housing.OIN, Reference: "huurcontract 4711-A"}
+	sentNamed, err := hc.SubmitSignal(h.ctx, named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotNamed, err := hc.GetSignal(h.ctx, &referralv1.GetSignalRequest{SignalId: sentNamed.GetSignalId()})
+	if err != nil || !proto.Equal(gotNamed.GetSignal().GetArrears().GetCreditor(), named.Arrears.Creditor) {
+		t.Fatalf("named creditor: %v %v", err, gotNamed)
+	}
+	if n := h.count(t, `SELECT count(*) FROM signals WHERE id = $1 AND creditor_reference_enc IS NOT NULL
+		AND position(convert_to('4711', 'UTF8') in creditor_reference_enc) = 0`, sentNamed.GetSignalId()); n != 1 {
+		t.Fatalf("the creditor's reference must be stored encrypted")
+	}
+	bad := arrearsSignal(h.key())
+	bad.Arrears.Creditor = &referralv1.Creditor{Oin: "123"}
+	if f := violations(t, mustErr(hc.SubmitSignal(h.ctx, bad))); !f["arrears.creditor.oin"] {
+		t.Fatalf("a bad creditor OIN: %v", f)
+	}
 	if n := len(theirs.All()); n != 0 {
 		t.Fatalf("another housing corporation received %d feedback events", n)
 	}
