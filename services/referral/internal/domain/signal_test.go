@@ -56,7 +56,7 @@ func TestSignalLifecycle(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	wgs := &Arrears{AmountCents: 120000, Months: 3}
+	wgs := &Arrears{AmountCents: 120000, Months: 3, Creditor: Creditor{Name: "Woonstichting", OIN: "00000001234567890000"}}
 	cases := []struct {
 		name    string
 		orgType string
@@ -66,6 +66,7 @@ func TestValidate(t *testing.T) {
 		{"gp as gp", "GP", Signal{SourceType: SourceGP, LegalBasis: BasisWMO}, ""},
 		{"housing corp posing as gp", "HOUSING_CORPORATION", Signal{SourceType: SourceGP, LegalBasis: BasisWMO}, "source_type"},
 		{"wgs with arrears", "HOUSING_CORPORATION", Signal{SourceType: SourceHousingCorporation, LegalBasis: BasisWGS, Arrears: wgs}, ""},
+		{"wgs without a creditor", "HOUSING_CORPORATION", Signal{SourceType: SourceHousingCorporation, LegalBasis: BasisWGS, Arrears: &Arrears{AmountCents: 1, Months: 1}}, "arrears.creditor"},
 		{"wgs without arrears", "HOUSING_CORPORATION", Signal{SourceType: SourceHousingCorporation, LegalBasis: BasisWGS}, "arrears"},
 		{"wgs from a gp", "GP", Signal{SourceType: SourceGP, LegalBasis: BasisWGS, Arrears: wgs}, "legal_basis"},
 		{"veilig thuis meldcode", "VEILIG_THUIS", Signal{SourceType: SourceVeiligThuis, LegalBasis: BasisMeldcode}, ""},
