@@ -1,6 +1,7 @@
 package grpc_test
 
 import (
+	"context"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -13,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -69,6 +72,19 @@ func (r *receiver) accepted() []string {
 		if h.status/100 == 2 && !seen[h.env.ID] {
 			seen[h.env.ID] = true
 			out = append(out, h.env.Subject)
+		}
+	}
+	return out
+}
+
+// acceptedIDs is accepted by ce-id.
+func (r *receiver) acceptedIDs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range r.all() {
+		if h.status/100 == 2 && !seen[h.env.ID] {
+			seen[h.env.ID] = true
+			out = append(out, h.env.ID)
 		}
 	}
 	return out
@@ -129,6 +145,13 @@ func TestWebhookSubscriptions(t *testing.T) {
 	}
 	if n := h.count(t, `SELECT count(*) FROM feed_webhooks WHERE position($1::bytea IN secret) > 0`, []byte(secret)); n != 0 {
 		t.Fatal("the signing secret is stored in the clear")
+	}
+	// The same partner also holds a NATS subscription to its feed, from the start: the webhook
+	// must get exactly the events it gets, in the same order.
+	natsSub, err := subs.CreateSubscription(h.ctx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "nats-1",
+		StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL})
+	if err != nil || natsSub.GetConnection() == nil {
+		t.Fatalf("create NATS subscription: %v %v", natsSub, err)
 	}
 	if _, err := otherSubs.CreateSubscription(h.ctx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "hook-2",
 		Webhook: &subscriptionsv1.Webhook{Url: theirs.srv.URL}}); err != nil {
@@ -191,13 +214,10 @@ func TestWebhookSubscriptions(t *testing.T) {
 		var w *subscriptionsv1.WebhookDelivery
 		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) {
-			list, err := subs.ListSubscriptions(h.ctx, &subscriptionsv1.ListSubscriptionsRequest{})
-			if err != nil || len(list.GetSubscriptions()) != 1 {
-				t.Fatalf("list: %v %v", list, err)
-			}
-			w = list.GetSubscriptions()[0].GetWebhook()
+			hookSub := webhookOf(t, subs, h.ctx)
+			w = hookSub.GetWebhook()
 			if w.GetStatus() == subscriptionsv1.WebhookStatus_WEBHOOK_STATUS_PAUSED_FAILING {
-				if !list.GetSubscriptions()[0].GetPaused() {
+				if !hookSub.GetPaused() {
 					t.Fatal("a subscription paused for failures must show paused")
 				}
 				break
@@ -241,11 +261,7 @@ func TestWebhookSubscriptions(t *testing.T) {
 		// The deliverer records a delivery just after the endpoint answered.
 		var sub *subscriptionsv1.Subscription
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			list, err := subs.ListSubscriptions(h.ctx, &subscriptionsv1.ListSubscriptionsRequest{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sub = list.GetSubscriptions()[0]; sub.GetWebhook().GetDelivered() >= uint64(1+len(backlog)) {
+			if sub = webhookOf(t, subs, h.ctx); sub.GetWebhook().GetDelivered() >= uint64(1+len(backlog)) {
 				break
 			}
 		}
@@ -253,6 +269,44 @@ func TestWebhookSubscriptions(t *testing.T) {
 		if w.GetConsecutiveFailures() != 0 || w.GetLastError() != "" || w.GetDelivered() < uint64(1+len(backlog)) || sub.GetPaused() ||
 			w.GetLastDeliveredAt() == nil {
 			t.Fatalf("after the backlog: %v", sub)
+		}
+	})
+
+	t.Run("the webhook got exactly what the NATS subscription holds", func(t *testing.T) {
+		conn := natsSub.GetConnection()
+		nc := h.env.NATS.Connect(t, housing, strings.TrimPrefix(conn.GetInboxPrefix(), natsx.InboxPrefix("")))
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons, err := js.Consumer(h.ctx, conn.GetStream(), conn.GetConsumer())
+		if err != nil {
+			t.Fatalf("open the NATS subscription: %v", err)
+		}
+		var viaNATS []string
+		for {
+			batch, err := cons.Fetch(100, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for m := range batch.Messages() {
+				n++
+				env, err := cloudevents.FromMsg(m.Subject(), m.Headers(), m.Data())
+				if err != nil {
+					t.Fatal(err)
+				}
+				viaNATS = append(viaNATS, env.ID)
+				if err := m.Ack(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if viaHook := mine.acceptedIDs(); len(viaNATS) < 4 || !slices.Equal(viaHook, viaNATS) {
+			t.Fatalf("webhook got %v\nNATS subscription holds %v", viaHook, viaNATS)
 		}
 	})
 
@@ -264,4 +318,26 @@ func TestWebhookSubscriptions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// webhookOf is the partner's one webhook subscription, as ListSubscriptions shows it.
+func webhookOf(t *testing.T, subs subscriptionsv1.SubscriptionServiceClient, ctx context.Context) *subscriptionsv1.Subscription {
+	t.Helper()
+	list, err := subs.ListSubscriptions(ctx, &subscriptionsv1.ListSubscriptionsRequest{})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	var out *subscriptionsv1.Subscription
+	for _, s := range list.GetSubscriptions() {
+		if s.GetWebhook() != nil {
+			if out != nil {
+				t.Fatalf("two webhook subscriptions: %v", list)
+			}
+			out = s
+		}
+	}
+	if out == nil {
+		t.Fatalf("no webhook subscription: %v", list)
+	}
+	return out
 }
