@@ -38,6 +38,24 @@ func plaintextBSNs(b []byte, known []string) []string {
 	return found
 }
 
+// contexts returns the log lines around the first few findings, so a failure can be told from
+// a number that only looks like a BSN.
+func contexts(b []byte, found []string) string {
+	var out []string
+	for _, f := range found {
+		i := bytes.Index(b, []byte(f))
+		if i < 0 {
+			continue
+		}
+		start, end := max(0, i-200), min(len(b), i+len(f)+60)
+		out = append(out, string(b[start:end]))
+		if len(out) == 3 {
+			break
+		}
+	}
+	return strings.Join(out, "\n---\n")
+}
+
 // syncBuffer is a log sink shared by the four services.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -80,7 +98,7 @@ func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
 		t.Fatalf("no service logs captured (%d bytes)", len(logs))
 	}
 	if f := plaintextBSNs(logs, known); len(f) > 0 {
-		t.Errorf("logs hold plaintext BSN-like values: %v", f)
+		t.Errorf("logs hold plaintext BSN-like values: %v\nin: %s", f, contexts(logs, f))
 	}
 	nc, err := s.ConnectNATS(s.Observer)
 	if err != nil {

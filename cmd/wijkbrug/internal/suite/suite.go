@@ -11,9 +11,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -140,7 +142,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 	}()
 	if opts.Ephemeral || opts.DataDir == "" {
-		dir, err := os.MkdirTemp("", "wijkbrug-dev-")
+		dir, err := ephemeralDir()
 		if err != nil {
 			return nil, err
 		}
@@ -537,4 +539,25 @@ func SeedDemo(ctx context.Context, dsn func(db string) string) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	return nil
+}
+
+// ephemeralDir makes a fresh data directory wijkbrug-dev-<8 hex digits> in the temporary
+// folder. Not os.MkdirTemp: its suffix is a decimal number of up to ten digits, which the path
+// carries into every log line that names a file, and one in eleven such numbers passes the
+// BSN check digit, so the privacy scans of logs (rightly strict) would flag it. Eight hex
+// digits can never form a nine-digit number, and keep the PostgreSQL socket path short.
+func ephemeralDir() (string, error) {
+	for range 10 {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		dir := filepath.Join(os.TempDir(), "wijkbrug-dev-"+hex.EncodeToString(b[:]))
+		if err := os.Mkdir(dir, 0o700); err == nil {
+			return dir, nil
+		} else if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", errors.New("no free name for a temporary data directory")
 }
