@@ -160,7 +160,10 @@ func IsTransient(err error) bool {
 // broker outage is visible in the service's log (readiness does not follow NATS: the outbox
 // keeps taking writes while it is away).
 func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
-	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
+		if c.IsClosed() {
+			return // our own Close at shutdown, not an outage (the closed handler logs it)
+		}
 		attrs := []any{}
 		if err != nil {
 			attrs = append(attrs, "error", err.Error())
