@@ -51,8 +51,6 @@ type Cases interface {
 
 	// SetResidents makes refs the case's current residents; false when nothing changed.
 	SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error)
-	// Residents returns the case's current residents.
-	Residents(ctx context.Context, caseID string) ([]domain.ResidentRef, error)
 	// ResidentsAfter returns up to limit residents the case concerns now with an id above after.
 	ResidentsAfter(ctx context.Context, caseID, after string, limit int) ([]domain.ResidentRef, error)
 	// OpenCaseOf returns the household's open case, "" when it has none.

@@ -360,11 +360,6 @@ func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.R
 	return ended.RowsAffected()+added.RowsAffected() > 0, nil
 }
 
-// Residents returns the case's current residents.
-func (r *Cases) Residents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
-	return residentsOf(ctx, r.db.Q(ctx), caseID)
-}
-
 // ResidentsAfter returns up to limit residents the case concerns now with an id above after
 // ("" from the first), in id order.
 func (r *Cases) ResidentsAfter(ctx context.Context, caseID, after string, limit int) ([]domain.ResidentRef, error) {
@@ -374,28 +369,7 @@ func (r *Cases) ResidentsAfter(ctx context.Context, caseID, after string, limit 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ResidentRef, error) {
-		var ref domain.ResidentRef
-		err := row.Scan(&ref.ResidentID, &ref.Pseudonym)
-		return ref, err
-	})
-}
-
-func residentsOf(ctx context.Context, q pgxdb.Querier, caseID string) ([]domain.ResidentRef, error) {
-	rows, err := q.Query(ctx, `SELECT resident_id::text, pseudonym FROM case_residents WHERE case_id = $1 AND until IS NULL ORDER BY resident_id`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.ResidentRef
-	for rows.Next() {
-		var ref domain.ResidentRef
-		if err := rows.Scan(&ref.ResidentID, &ref.Pseudonym); err != nil {
-			return nil, err
-		}
-		out = append(out, ref)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.ResidentRef])
 }
 
 // OpenCaseOf returns the household's open case, "" when it has none.

@@ -63,29 +63,25 @@ func (r *receiver) all() []hook {
 	return slices.Clone(r.got)
 }
 
-// accepted returns the aggregates (ce-subject) of the events the receiver acknowledged, each
-// event once (the first acknowledged copy), in the order they arrived.
-func (r *receiver) accepted() []string {
+// acceptedEvents returns the events the receiver acknowledged, each once (the first
+// acknowledged copy), in the order they arrived.
+func (r *receiver) acceptedEvents() []cloudevents.Envelope {
 	seen := map[string]bool{}
-	var out []string
+	var out []cloudevents.Envelope
 	for _, h := range r.all() {
 		if h.status/100 == 2 && !seen[h.env.ID] {
 			seen[h.env.ID] = true
-			out = append(out, h.env.Subject)
+			out = append(out, h.env)
 		}
 	}
 	return out
 }
 
-// acceptedIDs is accepted by ce-id.
-func (r *receiver) acceptedIDs() []string {
-	seen := map[string]bool{}
+// accepted is acceptedEvents by aggregate (ce-subject).
+func (r *receiver) accepted() []string {
 	var out []string
-	for _, h := range r.all() {
-		if h.status/100 == 2 && !seen[h.env.ID] {
-			seen[h.env.ID] = true
-			out = append(out, h.env.ID)
-		}
+	for _, e := range r.acceptedEvents() {
+		out = append(out, e.Subject)
 	}
 	return out
 }
@@ -305,7 +301,11 @@ func TestWebhookSubscriptions(t *testing.T) {
 				break
 			}
 		}
-		if viaHook := mine.acceptedIDs(); len(viaNATS) < 4 || !slices.Equal(viaHook, viaNATS) {
+		var viaHook []string
+		for _, e := range mine.acceptedEvents() {
+			viaHook = append(viaHook, e.ID)
+		}
+		if len(viaNATS) < 4 || !slices.Equal(viaHook, viaNATS) {
 			t.Fatalf("webhook got %v\nNATS subscription holds %v", viaHook, viaNATS)
 		}
 	})
