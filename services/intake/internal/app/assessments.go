@@ -114,7 +114,7 @@ func (a *App) ListAssessments(ctx context.Context, residentID, householdID strin
 	if err != nil {
 		return nil, false, err
 	}
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		s, err := a.subjectOf(ctx, caller, residentID, householdID, "intake.assessment.list", false)
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func (a *App) CompareAssessments(ctx context.Context, fromID, toID, householdID 
 	if err != nil {
 		return from, to, nil, err
 	}
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		if from, err = a.d.Assessments.Get(ctx, fromID); err != nil {
 			return err
 		}
@@ -183,20 +183,3 @@ func (a *App) CompareAssessments(ctx context.Context, fromID, toID, householdID 
 	return from, to, changes, err
 }
 
-// readTx runs a read in a transaction that commits also when the read is refused, so the
-// DENIED access-log entry stays; the refusal is returned after the commit.
-func (a *App) readTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	var refused error
-	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		err := fn(ctx)
-		if apperr.IsKind(err, apperr.KindNotFound) || apperr.IsKind(err, apperr.KindFailedPrecondition) {
-			refused = err
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return refused
-}

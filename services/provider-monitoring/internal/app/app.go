@@ -222,10 +222,10 @@ func (a *App) ListAllocationVersions(ctx context.Context, number string) ([]doma
 	return out, err
 }
 
-// readAllocation runs read on an allocation the caller may read and logs the access either way.
+// readAllocation runs read on an allocation the caller may read and logs the access either
+// way (accesslog.Guard).
 func (a *App) readAllocation(ctx context.Context, number, action string, read func(context.Context, domain.Allocation) error) error {
-	denied := false
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	return accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		al, err := a.allocations.Get(ctx, number)
 		if err != nil {
 			return err
@@ -234,29 +234,11 @@ func (a *App) readAllocation(ctx context.Context, number, action string, read fu
 		if err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			if ok, err := a.access.EmergencyGrant(ctx, "allocation", number); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == accesslog.RouteNotAllowed {
-			denied = true
-			return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeDenied))
-		}
-		if err := read(ctx, al); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route}); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeGranted))
+		return read(ctx, al)
 	})
-	if err != nil {
-		return err
-	}
-	if denied {
-		return apperr.NotFound("allocation", number)
-	}
-	return nil
 }
 
 // ReportDeliveryStarted records the provider's report (305) that care started on startedOn,

@@ -175,31 +175,24 @@ func (a *App) checkConsent(ctx context.Context, r domain.Referral, now time.Time
 func (a *App) GetReferral(ctx context.Context, id string) (domain.Referral, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Referral
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		r, err := a.referrals.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		route := accesslog.RouteOwnRecord
+		route := ""
 		switch {
 		case caller.Org.Type == identity.OrgService:
 			route = accesslog.RouteService
-		case len(r.SidesOf(caller.Org.OIN)) == 0:
-			if ok, err := a.access.EmergencyGrant(ctx, "referral", r.ID); err != nil {
-				return err
-			} else if !ok {
-				return a.access.Record(ctx, a.referralEntry("referral.referral.read", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
-			}
-			route = accesslog.RouteEmergency
+		case len(r.SidesOf(caller.Org.OIN)) > 0:
+			route = accesslog.RouteOwnRecord
 		}
+		_, err = accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.referralEntry("referral.referral.read", r, "", ""), Route: route})
 		out = r
-		return a.access.Record(ctx, a.referralEntry("referral.referral.read", r, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Referral{}, err
-	}
-	if out.ID == "" {
-		return domain.Referral{}, apperr.NotFound("referral", id)
 	}
 	return out, nil
 }
@@ -209,29 +202,24 @@ func (a *App) GetReferral(ctx context.Context, id string) (domain.Referral, erro
 // logged.
 func (a *App) ReferralHistory(ctx context.Context, id string) ([]domain.HistoryEntry, error) {
 	caller, _ := identity.From(ctx)
-	var (
-		out     []domain.HistoryEntry
-		allowed bool
-	)
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	var out []domain.HistoryEntry
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		r, err := a.referrals.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		if len(r.SidesOf(caller.Org.OIN)) == 0 {
-			return a.access.Record(ctx, a.referralEntry("referral.referral.history", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+		route := ""
+		if len(r.SidesOf(caller.Org.OIN)) > 0 {
+			route = accesslog.RouteOwnRecord
 		}
-		allowed = true
-		if out, err = a.referrals.History(ctx, id); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.referralEntry("referral.referral.history", r, "", ""), Route: route}); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, a.referralEntry("referral.referral.history", r, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		out, err = a.referrals.History(ctx, id)
+		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if !allowed {
-		return nil, apperr.NotFound("referral", id)
 	}
 	return out, nil
 }
