@@ -20,6 +20,9 @@ type Access struct {
 	Change bool
 	// Resource names the object in the NOT_FOUND answer; ObjectType when empty.
 	Resource string
+	// Anonymous leaves the object's id out of the NOT_FOUND answer: the caller looked the
+	// object up by something else (a BSN) and must not learn its id.
+	Anonymous bool
 	// Quiet leaves the GRANTED entry to the caller (which logs the access with more detail
 	// or once per member); a refusal is always logged here.
 	Quiet bool
@@ -59,7 +62,11 @@ func Guard(ctx context.Context, rec Recorder, a Access) (string, error) {
 		if resource == "" {
 			resource = e.ObjectType
 		}
-		return "", apperr.NotFound(resource, e.ObjectID)
+		id := e.ObjectID
+		if a.Anonymous {
+			id = ""
+		}
+		return "", apperr.NotFound(resource, id)
 	}
 	if !a.Quiet {
 		e.Route, e.Outcome = route, OutcomeGranted

@@ -78,6 +78,15 @@ func TestGuardDecidesAndLogsEveryOutcome(t *testing.T) {
 			t.Fatalf("resource %q, want dossier", e.Resource)
 		}
 	})
+	t.Run("anonymous refusal names no id", func(t *testing.T) {
+		r := &recorder{}
+		a := access("")
+		a.Anonymous = true
+		_, err := accesslog.Guard(ctx, r, a)
+		if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindNotFound || e.ID != "" || len(r.inTx) != 1 || r.inTx[0].ObjectID != "c1" {
+			t.Fatalf("err %v entries %+v: want NOT_FOUND without id, the id still logged", err, r.inTx)
+		}
+	})
 	t.Run("quiet leaves the granted entry to the caller", func(t *testing.T) {
 		r := &recorder{}
 		a := access(accesslog.RouteTeam)

@@ -482,13 +482,12 @@ func DerivedKey(caseID, key string) string {
 // requireTeam lets only the team that owns the case change it. Others get NOT_FOUND (their
 // attempt is logged outside the transaction, which the refusal rolls back).
 func (a *App) requireTeam(ctx context.Context, caller identity.Caller, c domain.Case, action string) error {
+	route := ""
 	if caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN {
-		return nil
+		route = accesslog.RouteTeam
 	}
-	if err := a.access.RecordDetached(ctx, entry(action, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-		return err
-	}
-	return apperr.NotFound("case", c.ID)
+	_, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, c.ID, "", ""), Route: route, Change: true, Quiet: true})
+	return err
 }
 
 // readRoute is how caller may read the case at `at`: as a Wijkbrug service, as the owning

@@ -118,11 +118,13 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 		if err != nil {
 			return err
 		}
-		if !ok {
-			if err := a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("resident", "")
+		route := ""
+		if ok {
+			route = accesslog.RouteTeam
+		}
+		if route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: residentEntry("intake.resident.find", r, "", ""),
+			Route: route, Quiet: true, Anonymous: true}); err != nil {
+			return err
 		}
 		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
 			return err
@@ -131,7 +133,7 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 			return err
 		}
 		out = r
-		return a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, route, accesslog.OutcomeGranted))
 	})
 	return out, err
 }
@@ -160,11 +162,12 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 			if err != nil {
 				return err
 			}
-			if !ok {
-				if err := a.d.Access.RecordDetached(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-					return err
-				}
-				return apperr.NotFound("resident", id)
+			route := ""
+			if ok {
+				route = accesslog.RouteTeam
+			}
+			if _, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: residentEntry(action, r, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+				return err
 			}
 			if r.MergedInto != "" {
 				return apperr.FailedPrecondition("resident " + id + " was already merged")

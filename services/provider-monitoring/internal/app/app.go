@@ -299,12 +299,13 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 		if err != nil {
 			return err
 		}
-		if caller.Org.Type != identity.OrgProvider || caller.Org.OIN != provider.OIN {
-			// The refused change's transaction rolls back; its log entry must not.
-			if err := a.access.RecordDetached(ctx, entry(action, number, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation", number)
+		route := ""
+		if caller.Org.Type == identity.OrgProvider && caller.Org.OIN == provider.OIN {
+			route = accesslog.RouteOwnRecord
+		}
+		// A refused change's transaction rolls back; Guard logs the refusal outside it.
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		if err := change(ctx, &al); err != nil {
 			return err

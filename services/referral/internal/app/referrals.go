@@ -45,12 +45,13 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 		if err != nil {
 			return r, err
 		}
-		if !involved {
-			if err := a.access.RecordDetached(ctx, accesslog.Entry{Action: "referral.referral.create", ObjectType: "case", ObjectID: r.CaseID,
-				Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
-				return r, err
-			}
-			return r, apperr.NotFound("case", r.CaseID)
+		route := ""
+		if involved {
+			route = accesslog.RouteInvolved
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "case", ObjectID: r.CaseID},
+			Route: route, Change: true, Quiet: true}); err != nil {
+			return r, err
 		}
 	}
 	// Likewise an intake: only the team that owns it may refer from it.
@@ -62,12 +63,13 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 		if err != nil {
 			return r, err
 		}
-		if !owner {
-			if err := a.access.RecordDetached(ctx, accesslog.Entry{Action: "referral.referral.create", ObjectType: "intake", ObjectID: r.IntakeID,
-				Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
-				return r, err
-			}
-			return r, apperr.NotFound("intake", r.IntakeID)
+		route := ""
+		if owner {
+			route = accesslog.RouteTeam
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "intake", ObjectID: r.IntakeID},
+			Route: route, Change: true, Quiet: true}); err != nil {
+			return r, err
 		}
 	}
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
@@ -136,11 +138,12 @@ func (a *App) checkReplaces(ctx context.Context, r domain.Referral) error {
 		}
 		return err
 	}
-	if old.ReferrerOIN != r.ReferrerOIN {
-		if err := a.access.RecordDetached(ctx, a.referralEntry("referral.referral.reroute", old, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-			return err
-		}
-		return apperr.NotFound("referral", r.Replaces)
+	route := ""
+	if old.ReferrerOIN == r.ReferrerOIN {
+		route = accesslog.RouteOwnRecord
+	}
+	if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.referralEntry("referral.referral.reroute", old, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		return err
 	}
 	var v apperr.Validation
 	v.Check(old.ProvisionID != r.ProvisionID, "provision_id", "re-routing goes to another provision than the replaced referral's")
@@ -258,11 +261,12 @@ func (a *App) TransitionReferral(ctx context.Context, id string, t domain.Transi
 			return err
 		}
 		sides := r.SidesOf(caller.Org.OIN)
-		if len(sides) == 0 {
-			if err := a.access.RecordDetached(ctx, a.referralEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("referral", id)
+		route := ""
+		if len(sides) > 0 {
+			route = accesslog.RouteOwnRecord
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.referralEntry(action, r, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		now := a.Now().UTC()
 		if (t.Action == domain.ActAccept || t.Action == domain.ActDecline) && r.Status == domain.RefSent && now.After(r.AcceptBy) {
