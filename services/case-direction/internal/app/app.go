@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -364,7 +363,7 @@ func (a *App) AssignDirector(ctx context.Context, caseID, professionalID string)
 		from, at := c.Status, a.now()
 		changed, err := c.AssignDirector(professionalID, caller.Org.OIN, at)
 		if err != nil {
-			return domainErr(err)
+			return err
 		}
 		if c.Status != from {
 			if err := a.events.CaseStatusChanged(ctx, c, from, at); err != nil {
@@ -413,7 +412,7 @@ func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey stri
 			return err
 		}
 		if err := c.CanRequestAllocation(); err != nil {
-			return apperr.FailedPrecondition("custom care can only be allocated for an open case with a director (case is " + string(c.Status) + ")")
+			return err
 		}
 		for _, g := range goalIDs {
 			if _, ok := c.Plan.Goal(g); !ok {
@@ -504,25 +503,17 @@ func readRoute(caller identity.Caller, c domain.Case, at time.Time) string {
 	return ""
 }
 
-// domainErr turns broken domain rules into typed errors for the caller.
-func domainErr(err error) error {
-	var (
-		te *domain.TransitionError
-		ae *domain.ActionError
-		ge *domain.GoalError
-		ce *domain.ClosingError
-		ie *domain.InvolvementError
-	)
-	switch {
-	case errors.As(err, &ie) && ie.Field != "":
-		return apperr.Invalid(ie.Field, ie.Msg)
-	case errors.As(err, &ie):
-		return apperr.FailedPrecondition(ie.Error())
-	case errors.As(err, &te), errors.As(err, &ae), errors.As(err, &ge), errors.As(err, &ce):
-		return apperr.FailedPrecondition(err.Error())
-	}
-	return err
-}
+// The domain's errors speak apperr's vocabulary, so they are returned as they are and the
+// edge gives each its code; these lines keep a renamed method from silently making one INTERNAL.
+var (
+	_ apperr.ForbiddenTransition = (*domain.TransitionError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.ActionError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.GoalError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.ClosingError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.NoDirectorError)(nil)
+	_ apperr.RuleViolation       = (*domain.InvolvementError)(nil)
+	_ apperr.Missing             = (*domain.UnknownGoalError)(nil)
+)
 
 // now is microsecond precision, as PostgreSQL stores it, so an answer given right after a
 // write equals a later read of the same record.

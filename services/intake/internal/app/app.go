@@ -357,7 +357,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 	if in.Urgency != domain.UrgencyCrisis {
 		// Triaged by the policy, without a professional.
 		if err := in.StartTriage(""); err != nil {
-			return in, transitionErr(err)
+			return in, err
 		}
 	}
 	return a.carryOut(ctx, in, d)
@@ -382,7 +382,7 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 // then the case or the closing.
 func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
-		return in, transitionErr(err)
+		return in, err
 	}
 	if d.Outcome == domain.OutcomeCaseDirection {
 		caseID, err := a.openCase(ctx, in)
@@ -390,7 +390,7 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision)
 			return in, err
 		}
 		if err := in.LinkCase(caseID); err != nil {
-			return in, transitionErr(err)
+			return in, err
 		}
 	}
 	if err := a.d.Intakes.Update(ctx, in); err != nil {

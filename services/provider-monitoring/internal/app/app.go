@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -249,7 +248,7 @@ func (a *App) ReportDeliveryStarted(ctx context.Context, number string, startedO
 	return a.asProvider(ctx, number, "providermonitoring.allocation.report_start", func(ctx context.Context, al *domain.Allocation) error {
 		d, err := al.ReportStart(startedOn, now, a.rules)
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.Update(ctx, *al); err != nil {
 			return err
@@ -269,7 +268,7 @@ func (a *App) ReportDeliveryStopped(ctx context.Context, number string, stoppedO
 	return a.asProvider(ctx, number, "providermonitoring.allocation.report_stop", func(ctx context.Context, al *domain.Allocation) error {
 		s, err := al.ReportStop(stoppedOn, now, reason, a.rules, a.codes)
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.Update(ctx, *al); err != nil {
 			return err
@@ -354,30 +353,16 @@ func (a *App) municipalRoute(ctx context.Context, municipality string) (string, 
 	return accesslog.RouteNotAllowed, nil
 }
 
-// ruleError turns a domain refusal into the typed error the caller gets.
-func ruleError(object, id string, err error) error {
-	var te domain.TransitionError
-	if errors.As(err, &te) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, te.From, te.To))
-	}
-	var oe domain.PeriodOverlapError
-	if errors.As(err, &oe) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s: %s", object, id, oe.Error()))
-	}
-	var rte domain.RequestTransitionError
-	if errors.As(err, &rte) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, rte.From, rte.To))
-	}
-	var se domain.StateError
-	if errors.As(err, &se) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s is %s and cannot be %s", object, id, se.Status, se.Action))
-	}
-	var rv domain.RuleViolation
-	if errors.As(err, &rv) {
-		return apperr.Invalid(rv.Field, rv.Reason)
-	}
-	return err
-}
+// The domain's errors speak apperr's vocabulary and name their allocation or request, so they
+// are returned as they are and the edge gives each its code; these lines keep a renamed
+// method from silently making one INTERNAL.
+var (
+	_ apperr.ForbiddenTransition = domain.TransitionError{}
+	_ apperr.ForbiddenTransition = domain.RequestTransitionError{}
+	_ apperr.ForbiddenTransition = domain.StateError{}
+	_ apperr.ForbiddenTransition = domain.PeriodOverlapError{}
+	_ apperr.RuleViolation       = domain.RuleViolation{}
+)
 
 // entry is an access-log entry about an allocation. An allocation holds no BSN; the resident
 // is reached through the case, so there is no pseudonym to record here.

@@ -114,7 +114,7 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 			return err
 		}
 		if err := q.Answer(ans.Decision, now, a.rules); err != nil {
-			return ruleError("request", id, err)
+			return err
 		}
 		switch ans.Decision {
 		case domain.RequestRefused:

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,10 +125,6 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 		s.Arrears.Creditor.Name, s.Arrears.Creditor.OIN = caller.Org.Name, caller.Org.OIN
 	}
 	if err := s.Validate(string(caller.Org.Type)); err != nil {
-		var rv domain.RuleViolation
-		if errors.As(err, &rv) {
-			return s, apperr.Invalid(rv.Field, rv.Reason)
-		}
 		return s, err
 	}
 	s.ID = uuid.NewString()
