@@ -326,39 +326,23 @@ func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType stri
 	return involved, err
 }
 
-// read loads a case for a reader and logs the read under action, granted or denied.
+// read loads a case for a reader and logs the read under action, granted or denied
+// (accesslog.Guard).
 func (a *App) read(ctx context.Context, id, action string) (domain.Case, string, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Case
 	var route string
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		c, err := a.cases.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		route = readRoute(caller, c, a.now())
-		if route == "" {
-			// Emergency ("break the glass"): a time-boxed grant for this professional and case.
-			ok, err := a.access.EmergencyGrant(ctx, "case", c.ID)
-			if err != nil {
-				return err
-			}
-			if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == "" {
-			// Logged in the transaction, which commits: the NOT_FOUND is given below.
-			return a.access.Record(ctx, entry(action, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
-		}
+		route, err = accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, c.ID, "", ""), Route: readRoute(caller, c, a.now())})
 		out = c
-		return a.access.Record(ctx, entry(action, c.ID, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Case{}, "", err
-	}
-	if out.ID == "" {
-		return domain.Case{}, "", apperr.NotFound("case", id)
 	}
 	return out, route, nil
 }
@@ -497,13 +481,12 @@ func DerivedKey(caseID, key string) string {
 // requireTeam lets only the team that owns the case change it. Others get NOT_FOUND (their
 // attempt is logged outside the transaction, which the refusal rolls back).
 func (a *App) requireTeam(ctx context.Context, caller identity.Caller, c domain.Case, action string) error {
+	route := ""
 	if caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN {
-		return nil
+		route = accesslog.RouteTeam
 	}
-	if err := a.access.RecordDetached(ctx, entry(action, c.ID, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-		return err
-	}
-	return apperr.NotFound("case", c.ID)
+	_, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, c.ID, "", ""), Route: route, Change: true, Quiet: true})
+	return err
 }
 
 // readRoute is how caller may read the case at `at`: as a Wijkbrug service, as the owning

@@ -44,11 +44,12 @@ func (a *App) ownIntake(ctx context.Context, caller identity.Caller, id, action 
 	if err != nil {
 		return in, err
 	}
-	if in.TeamOIN != caller.Org.OIN {
-		if err := a.d.Access.RecordDetached(ctx, a.entry(action, in, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-			return domain.Intake{}, err
-		}
-		return domain.Intake{}, apperr.NotFound("intake", id)
+	route := ""
+	if in.TeamOIN == caller.Org.OIN {
+		route = accesslog.RouteTeam
+	}
+	if _, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry(action, in, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		return domain.Intake{}, err
 	}
 	return in, nil
 }

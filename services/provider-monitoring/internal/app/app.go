@@ -221,10 +221,10 @@ func (a *App) ListAllocationVersions(ctx context.Context, number string) ([]doma
 	return out, err
 }
 
-// readAllocation runs read on an allocation the caller may read and logs the access either way.
+// readAllocation runs read on an allocation the caller may read and logs the access either
+// way (accesslog.Guard).
 func (a *App) readAllocation(ctx context.Context, number, action string, read func(context.Context, domain.Allocation) error) error {
-	denied := false
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	return accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		al, err := a.allocations.Get(ctx, number)
 		if err != nil {
 			return err
@@ -233,29 +233,11 @@ func (a *App) readAllocation(ctx context.Context, number, action string, read fu
 		if err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			if ok, err := a.access.EmergencyGrant(ctx, "allocation", number); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == accesslog.RouteNotAllowed {
-			denied = true
-			return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeDenied))
-		}
-		if err := read(ctx, al); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route}); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeGranted))
+		return read(ctx, al)
 	})
-	if err != nil {
-		return err
-	}
-	if denied {
-		return apperr.NotFound("allocation", number)
-	}
-	return nil
 }
 
 // ReportDeliveryStarted records the provider's report (305) that care started on startedOn,
@@ -316,12 +298,13 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 		if err != nil {
 			return err
 		}
-		if caller.Org.Type != identity.OrgProvider || caller.Org.OIN != provider.OIN {
-			// The refused change's transaction rolls back; its log entry must not.
-			if err := a.access.RecordDetached(ctx, entry(action, number, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation", number)
+		route := ""
+		if caller.Org.Type == identity.OrgProvider && caller.Org.OIN == provider.OIN {
+			route = accesslog.RouteOwnRecord
+		}
+		// A refused change's transaction rolls back; Guard logs the refusal outside it.
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		if err := change(ctx, &al); err != nil {
 			return err

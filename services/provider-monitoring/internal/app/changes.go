@@ -64,11 +64,8 @@ func (a *App) asMunicipality(ctx context.Context, number, action string, change 
 		if err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			if err := a.access.RecordDetached(ctx, entry(action, number, route, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation", number)
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		if err := change(ctx, &al, caller); err != nil {
 			return err

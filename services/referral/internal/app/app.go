@@ -150,7 +150,7 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Signal
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		s, err := a.signals.Get(ctx, id)
 		if err != nil {
 			return err
@@ -162,24 +162,12 @@ func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
 		case caller.Org.OIN == s.SourceOIN:
 			route = accesslog.RouteOwnRecord
 		}
-		if route == "" {
-			if ok, err := a.access.EmergencyGrant(ctx, "signal", s.ID); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == "" {
-			return a.access.Record(ctx, a.entry("referral.signal.read", s, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
-		}
+		_, err = accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.entry("referral.signal.read", s, "", ""), Route: route})
 		out = s
-		return a.access.Record(ctx, a.entry("referral.signal.read", s, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Signal{}, err
-	}
-	if out.ID == "" {
-		return domain.Signal{}, apperr.NotFound("signal", id)
 	}
 	return out, nil
 }
