@@ -87,4 +87,3 @@ func forwardCallerUnary() grpc.UnaryClientInterceptor {
 func ActingUser(ctx context.Context, user, role, purpose string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, identity.HeaderUser, user, identity.HeaderRole, role, identity.HeaderPurpose, purpose)
 }
-
