@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -74,7 +74,7 @@ func SpecWith(o Options) svc.Spec {
 			}
 			cases := postgres.NewCases(p.DB, p.Protector)
 			// Every access to a case is logged under each resident it concerns.
-			access := accesslog.NewPerResidentRecorder(p.Access, p.DB, postgres.CaseResidents)
+			access := logstore.NewPerResidentRecorder(p.Access, p.DB, postgres.CaseResidents)
 			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), access,
 				peers.NewProviderMonitoring(pm), peers.NewIntake(in), peers.NewIntake(in))
 			if o.Now != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -67,7 +68,7 @@ func Spec() svc.Spec {
 			}
 			// Access to a case's allocations is logged under each resident of the case.
 			residents := postgres.NewCaseResidents(p.DB)
-			access := accesslog.NewPerResidentRecorder(p.Access, p.DB, residents.Lookup)
+			access := logstore.NewPerResidentRecorder(p.Access, p.DB, residents.Lookup)
 			cd, err := p.Dial(p.Config.CaseDirectionAddr)
 			if err != nil {
 				return nil, fmt.Errorf("dial case-direction: %w", err)

@@ -36,11 +36,13 @@ func (a *App) SubmitRequest(ctx context.Context, q domain.Request) (domain.Reque
 			if err != nil {
 				return err
 			}
-			if al.ProviderAGB != q.ProviderAGB {
-				if err := a.access.RecordDetached(ctx, entry("providermonitoring.allocation_request.create", q.AllocationNumber, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-					return err
-				}
-				return apperr.NotFound("allocation", q.AllocationNumber)
+			route := ""
+			if al.ProviderAGB == q.ProviderAGB {
+				route = accesslog.RouteOwnRecord
+			}
+			if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry("providermonitoring.allocation_request.create", q.AllocationNumber, "", ""),
+				Route: route, Change: true, Quiet: true}); err != nil {
+				return err
 			}
 			if al.Status != domain.StatusIssued && al.Status != domain.StatusStarted && al.Status != domain.StatusPaused {
 				return apperr.FailedPrecondition(fmt.Sprintf("allocation %s is %s and cannot be changed", al.Number, al.Status))
@@ -105,13 +107,14 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 			return err
 		}
 		if route != accesslog.RouteTeam {
-			if err := a.access.RecordDetached(ctx, requestEntry("providermonitoring.allocation_request.answer", id, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation request", id)
+			route = ""
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: requestEntry("providermonitoring.allocation_request.answer", id, "", ""),
+			Route: route, Change: true, Quiet: true, Resource: "allocation request"}); err != nil {
+			return err
 		}
 		if err := q.Answer(ans.Decision, now, a.rules); err != nil {
-			return ruleError("request", id, err)
+			return err
 		}
 		switch ans.Decision {
 		case domain.RequestRefused:
@@ -154,11 +157,8 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 // municipality (and Wijkbrug services); to others it does not exist.
 func (a *App) GetRequest(ctx context.Context, id string) (domain.Request, error) {
 	caller, _ := identity.From(ctx)
-	var (
-		out    domain.Request
-		denied bool
-	)
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	var out domain.Request
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		q, err := a.requests.Get(ctx, id)
 		if err != nil {
 			return err
@@ -175,18 +175,13 @@ func (a *App) GetRequest(ctx context.Context, id string) (domain.Request, error)
 		} else if route, err = a.municipalRoute(ctx, q.Municipality); err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			denied = true
-			return a.access.Record(ctx, requestEntry("providermonitoring.allocation_request.read", id, route, accesslog.OutcomeDenied))
-		}
+		_, err = accesslog.Guard(ctx, a.access, accesslog.Access{Entry: requestEntry("providermonitoring.allocation_request.read", id, "", ""),
+			Route: route, Resource: "allocation request"})
 		out = q
-		return a.access.Record(ctx, requestEntry("providermonitoring.allocation_request.read", id, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Request{}, err
-	}
-	if denied {
-		return domain.Request{}, apperr.NotFound("allocation request", id)
 	}
 	return out, nil
 }

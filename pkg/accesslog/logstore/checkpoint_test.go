@@ -1,4 +1,4 @@
-package accesslog_test
+package logstore_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
@@ -34,12 +34,12 @@ func newCheckpointed(t *testing.T) checkpointed {
 	n.AddService(t, service)
 	js, _ := jetstream.New(n.ConnectService(t, service))
 	ctx := context.Background()
-	if _, err := accesslog.EnsureCheckpointStream(ctx, js, 1); err != nil {
+	if _, err := logstore.EnsureCheckpointStream(ctx, js, 1); err != nil {
 		t.Fatal(err)
 	}
 	write(t, db, 20)
 	sealAll(t, db)
-	if seq, err := accesslog.ExportCheckpoint(ctx, db, js, testKeys(t), service, 0); err != nil || seq != 20 {
+	if seq, err := logstore.ExportCheckpoint(ctx, db, js, testKeys(t), service, 0); err != nil || seq != 20 {
 		t.Fatalf("export: %d %v", seq, err)
 	}
 	c := checkpointed{db: db, js: js}
@@ -108,17 +108,17 @@ func TestVerifyCatchesARecomputedChain(t *testing.T) {
 func TestVerifyCatchesAnEditedCheckpoint(t *testing.T) {
 	c := newCheckpointed(t)
 	ctx := context.Background()
-	msg, err := mustStream(t, c.js).GetLastMsgForSubject(ctx, accesslog.CheckpointSubject(service))
+	msg, err := mustStream(t, c.js).GetLastMsgForSubject(ctx, logstore.CheckpointSubject(service))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cp accesslog.Checkpoint
+	var cp logstore.Checkpoint
 	if err := json.Unmarshal(msg.Data, &cp); err != nil {
 		t.Fatal(err)
 	}
 	cp.Seq, cp.Hash = 25, []byte("forged head")
 	body, _ := json.Marshal(cp)
-	if _, err := c.js.Publish(ctx, accesslog.CheckpointSubject(service), body); err != nil {
+	if _, err := c.js.Publish(ctx, logstore.CheckpointSubject(service), body); err != nil {
 		t.Fatal(err)
 	}
 	out, err := c.verify()
@@ -143,7 +143,7 @@ func TestVerifyCatchesAnEditedCheckpoint(t *testing.T) {
 
 func mustStream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
 	t.Helper()
-	s, err := js.Stream(context.Background(), accesslog.CheckpointStream)
+	s, err := js.Stream(context.Background(), logstore.CheckpointStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestKeyRotationKeepsOldEntriesVerifiable(t *testing.T) {
 	write(t, db, 10)
 	sealWith(t, db, rotated) // key id 2
 	ctx := context.Background()
-	rep, err := accesslog.Verify(ctx, db, rotated, nil)
+	rep, err := logstore.Verify(ctx, db, rotated, nil)
 	if err != nil || !rep.OK() || rep.Sealed != 20 {
 		t.Fatalf("after rotation: %+v %v", rep, err)
 	}
@@ -179,7 +179,7 @@ func TestKeyRotationKeepsOldEntriesVerifiable(t *testing.T) {
 	if err := rotated.VerifyCheckpoint(service, old); err != nil {
 		t.Errorf("old checkpoint after rotation: %v", err)
 	}
-	rep, err = accesslog.Verify(ctx, db, keyRing(t, 2, otherKey, nil), nil)
+	rep, err = logstore.Verify(ctx, db, keyRing(t, 2, otherKey, nil), nil)
 	if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].String(), "key id 1, which is not configured") {
 		t.Fatalf("without the old key: %+v %v", rep, err)
 	}

@@ -1,4 +1,4 @@
-package accesslog_test
+package logstore_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
@@ -43,20 +44,20 @@ var (
 	otherKey = bytes.Repeat([]byte{0x6f}, 32)
 )
 
-func keyRing(t *testing.T, id int, key []byte, previous map[byte][]byte) *accesslog.Keys {
+func keyRing(t *testing.T, id int, key []byte, previous map[byte][]byte) *logstore.Keys {
 	t.Helper()
-	k, err := accesslog.NewKeys(id, key, previous)
+	k, err := logstore.NewKeys(id, key, previous)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func testKeys(t *testing.T) *accesslog.Keys { return keyRing(t, 1, testKey, nil) }
+func testKeys(t *testing.T) *logstore.Keys { return keyRing(t, 1, testKey, nil) }
 
 func write(t *testing.T, db *pgxdb.DB, n int) {
 	t.Helper()
-	l := accesslog.New(db, "test")
+	l := logstore.New(db, "test")
 	ctx := identity.WithCaller(context.Background(), identity.Caller{
 		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
 	for i := 0; i < n; i++ {
@@ -68,10 +69,10 @@ func write(t *testing.T, db *pgxdb.DB, n int) {
 
 func sealAll(t *testing.T, db *pgxdb.DB) { sealWith(t, db, testKeys(t)) }
 
-func sealWith(t *testing.T, db *pgxdb.DB, keys *accesslog.Keys) {
+func sealWith(t *testing.T, db *pgxdb.DB, keys *logstore.Keys) {
 	t.Helper()
 	for {
-		n, err := accesslog.Seal(context.Background(), db, keys, 7)
+		n, err := logstore.Seal(context.Background(), db, keys, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,9 +82,9 @@ func sealWith(t *testing.T, db *pgxdb.DB, keys *accesslog.Keys) {
 	}
 }
 
-func verify(t *testing.T, db *pgxdb.DB) accesslog.Report {
+func verify(t *testing.T, db *pgxdb.DB) logstore.Report {
 	t.Helper()
-	rep, err := accesslog.Verify(context.Background(), db, testKeys(t), nil)
+	rep, err := logstore.Verify(context.Background(), db, testKeys(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestConcurrentSealersBuildOneChain(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 10; i++ {
 				write(t, db, 5)
-				if _, err := accesslog.Seal(context.Background(), db, testKeys(t), 3); err != nil {
+				if _, err := logstore.Seal(context.Background(), db, testKeys(t), 3); err != nil {
 					t.Error(err)
 				}
 			}

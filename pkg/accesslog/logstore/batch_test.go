@@ -1,4 +1,4 @@
-package accesslog_test
+package logstore_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
@@ -14,7 +15,7 @@ import (
 // transaction (and gone with it when it rolls back), and part of the sealed chain.
 func TestRecordManyWritesEveryEntryInTheTransaction(t *testing.T) {
 	db := newDB(t)
-	l := accesslog.New(db, "test")
+	l := logstore.New(db, "test")
 	ctx := identity.WithCaller(context.Background(), identity.Caller{
 		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "anna", Role: "case_director", Purpose: "case-direction"})
 	entries := make([]accesslog.Entry, 50)

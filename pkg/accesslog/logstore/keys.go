@@ -1,4 +1,4 @@
-package accesslog
+package logstore
 
 import (
 	"crypto/hmac"

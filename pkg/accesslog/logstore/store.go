@@ -1,40 +1,62 @@
-package accesslog
+// Package logstore is the PostgreSQL adapter of the access log (package accesslog is its
+// port): it writes entries in the caller's transaction when there is one, so a change and its
+// log entry commit together; it seals them in a keyed hash chain, exports signed checkpoints
+// to NATS and verifies the chain against them; and it keeps emergency grants.
+package logstore
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"google.golang.org/grpc"
 )
 
-// PerResident returns e once for each pseudonym: a record about a household (a case, its plan,
-// an allocation for it) is findable in the access history of every resident it concerns. With
-// no pseudonyms it returns e itself, so the access is still logged.
-func PerResident(e Entry, pseudonyms []string) []Entry {
-	if len(pseudonyms) == 0 {
-		return []Entry{e}
+// Logger writes entries for one service; it implements accesslog.Recorder.
+type Logger struct {
+	db      *pgxdb.DB
+	service string
+}
+
+// New returns a logger.
+func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
+
+// Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
+// failure to log fails the operation: personal data must not be touched without a trace.
+func (l *Logger) Record(ctx context.Context, e accesslog.Entry) error {
+	return l.write(ctx, []accesslog.Entry{e}, false)
+}
+
+// RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
+// transaction it ran in (typically the idempotency key's), and with it anything logged there;
+// the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
+// from ctx.
+func (l *Logger) RecordDetached(ctx context.Context, e accesslog.Entry) error {
+	return l.write(ctx, []accesslog.Entry{e}, true)
+}
+
+// accessPoint is the service and, in a call, the gRPC method through which data was accessed.
+func (l *Logger) accessPoint(ctx context.Context) string {
+	if m, ok := grpc.Method(ctx); ok {
+		return l.service + " " + m
 	}
-	out := make([]Entry, 0, len(pseudonyms))
-	for _, p := range pseudonyms {
-		c := e
-		c.ResidentPseudonym = p
-		out = append(out, c)
-	}
-	return out
+	return l.service
 }
 
 // RecordMany writes one entry per element of entries, with the caller of ctx, in one statement
 // (sent with the commit of the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many
 // residents at once and must log every one of them; one INSERT per row would cost a round
 // trip each. Every entry is its own row, exactly as Record would write it.
-func (l *Logger) RecordMany(ctx context.Context, entries []Entry) error {
+func (l *Logger) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
 	return l.write(ctx, entries, false)
 }
 
 // RecordManyDetached writes entries at once, outside the transaction of ctx (as
 // RecordDetached does for one entry), e.g. refusals inside a transaction that rolls back.
-func (l *Logger) RecordManyDetached(ctx context.Context, entries []Entry) error {
+func (l *Logger) RecordManyDetached(ctx context.Context, entries []accesslog.Entry) error {
 	return l.write(ctx, entries, true)
 }
 
@@ -52,7 +74,7 @@ const insertEntries = `
 // write writes entries with the caller of ctx: deferred to the commit of the caller's
 // transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
 // or, detached, at once on the pool.
-func (l *Logger) write(ctx context.Context, entries []Entry, detached bool) error {
+func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -64,7 +86,7 @@ func (l *Logger) write(ctx context.Context, entries []Entry, detached bool) erro
 	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
 		if e.Outcome == "" {
-			e.Outcome = OutcomeGranted
+			e.Outcome = accesslog.OutcomeGranted
 		}
 		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
 	}
@@ -80,4 +102,9 @@ func (l *Logger) write(ctx context.Context, entries []Entry, detached bool) erro
 		return fmt.Errorf("accesslog: %w", err)
 	}
 	return nil
+}
+
+// Tx runs fn in one transaction of the log's database (nested calls join the outer one).
+func (l *Logger) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return l.db.Tx(ctx, fn)
 }

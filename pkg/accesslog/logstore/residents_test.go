@@ -1,4 +1,4 @@
-package accesslog_test
+package logstore_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
@@ -31,7 +32,7 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 		}
 		return out, nil
 	}
-	r := accesslog.NewPerResidentRecorder(accesslog.New(db, "test"), db, lookup)
+	r := logstore.NewPerResidentRecorder(logstore.New(db, "test"), db, lookup)
 	ctx := identity.WithCaller(context.Background(), identity.Caller{
 		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "anna", Role: "case_director", Purpose: "case-direction"})
 	entries := []accesslog.Entry{
@@ -68,7 +69,7 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 
 	// A failing lookup fails the call: nothing is touched without a trace.
 	boom := errors.New("boom")
-	failing := accesslog.NewPerResidentRecorder(accesslog.New(db, "test"), db,
+	failing := logstore.NewPerResidentRecorder(logstore.New(db, "test"), db,
 		func(context.Context, pgxdb.Querier, string, []string) (map[string][]string, error) { return nil, boom })
 	if err := failing.RecordDetached(ctx, entries[0]); !errors.Is(err, boom) {
 		t.Fatalf("failing lookup: %v", err)

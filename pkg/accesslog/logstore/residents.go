@@ -1,7 +1,8 @@
-package accesslog
+package logstore
 
 import (
 	"context"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -30,13 +31,13 @@ func NewPerResidentRecorder(log *Logger, db *pgxdb.DB, lookup ResidentLookup) *P
 }
 
 // Record writes e once per resident of its object, in the transaction of ctx.
-func (r *PerResidentRecorder) Record(ctx context.Context, e Entry) error {
-	return r.RecordMany(ctx, []Entry{e})
+func (r *PerResidentRecorder) Record(ctx context.Context, e accesslog.Entry) error {
+	return r.RecordMany(ctx, []accesslog.Entry{e})
 }
 
 // RecordMany writes every entry once per resident of its object, in one statement with the
 // commit of the transaction of ctx.
-func (r *PerResidentRecorder) RecordMany(ctx context.Context, entries []Entry) error {
+func (r *PerResidentRecorder) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
 	all, err := r.expand(ctx, r.db.Q(ctx), entries)
 	if err != nil {
 		return err
@@ -45,8 +46,8 @@ func (r *PerResidentRecorder) RecordMany(ctx context.Context, entries []Entry) e
 }
 
 // RecordDetached writes e once per resident of its object, outside the transaction of ctx.
-func (r *PerResidentRecorder) RecordDetached(ctx context.Context, e Entry) error {
-	all, err := r.expand(ctx, r.db.Pool, []Entry{e})
+func (r *PerResidentRecorder) RecordDetached(ctx context.Context, e accesslog.Entry) error {
+	all, err := r.expand(ctx, r.db.Pool, []accesslog.Entry{e})
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (r *PerResidentRecorder) EmergencyGrant(ctx context.Context, objectType, ob
 	return r.log.EmergencyGrant(ctx, objectType, objectID)
 }
 
-func (r *PerResidentRecorder) expand(ctx context.Context, q pgxdb.Querier, entries []Entry) ([]Entry, error) {
+func (r *PerResidentRecorder) expand(ctx context.Context, q pgxdb.Querier, entries []accesslog.Entry) ([]accesslog.Entry, error) {
 	type object struct{ typ, id string }
 	ids := map[string][]string{}
 	seen := map[object]bool{}
@@ -79,13 +80,13 @@ func (r *PerResidentRecorder) expand(ctx context.Context, q pgxdb.Querier, entri
 			residents[object{typ, id}] = pseudonyms
 		}
 	}
-	out := make([]Entry, 0, len(entries))
+	out := make([]accesslog.Entry, 0, len(entries))
 	for _, e := range entries {
 		if e.ResidentPseudonym != "" {
 			out = append(out, e)
 			continue
 		}
-		out = append(out, PerResident(e, residents[object{e.ObjectType, e.ObjectID}])...)
+		out = append(out, accesslog.PerResident(e, residents[object{e.ObjectType, e.ObjectID}])...)
 	}
 	return out, nil
 }

@@ -1,19 +1,21 @@
-package accesslog
+// Package logserver serves a service's access log over gRPC (AccessLogService): the
+// resident's right of access for privacy officers, and emergency grants.
+package logserver
 
 import (
 	"context"
 	"strconv"
-	"time"
 
-	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
-
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -38,7 +40,7 @@ var Policy = authz.Policy{
 // Server serves a service's access log to the resident's right of access.
 type Server struct {
 	accesslogv1.UnimplementedAccessLogServiceServer
-	log    *Logger
+	log    *logstore.Logger
 	pseudo *bsn.Protector
 	idem   *idempotency.Store
 	// officers are the organisations whose privacy officers may read this deployment's
@@ -48,9 +50,9 @@ type Server struct {
 	officers map[string]bool
 }
 
-// NewServer returns the server; officerOINs are the organisations whose privacy officers may
+// New returns the server; officerOINs are the organisations whose privacy officers may
 // read the log.
-func NewServer(l *Logger, p *bsn.Protector, idem *idempotency.Store, officerOINs []string) *Server {
+func New(l *logstore.Logger, p *bsn.Protector, idem *idempotency.Store, officerOINs []string) *Server {
 	officers := map[string]bool{}
 	for _, o := range officerOINs {
 		officers[o] = true
@@ -65,7 +67,7 @@ func (s *Server) mayReview(ctx context.Context, action string) error {
 	if c.Org.Type == identity.OrgService || s.officers[c.Org.OIN] {
 		return nil
 	}
-	if err := s.log.RecordDetached(ctx, Entry{Action: action, ObjectType: "access_log", ObjectID: "*", Route: RouteNotAllowed, Outcome: OutcomeDenied}); err != nil {
+	if err := s.log.RecordDetached(ctx, accesslog.Entry{Action: action, ObjectType: "access_log", ObjectID: "*", Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
 		return err
 	}
 	return apperr.PermissionDenied("this organisation is not a privacy officer of this deployment (WIJKBRUG_PRIVACY_OFFICER_OINS)")
@@ -98,43 +100,24 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 		since = since.AddDate(-100, 0, 0)
 	}
 	resp := &accesslogv1.ListResidentAccessResponse{}
-	err := s.log.db.Tx(ctx, func(ctx context.Context) error {
-		rows, err := s.log.db.Q(ctx).Query(ctx, `
-			SELECT id, at, action, object_type, object_id, org_oin, org_type, user_id, role, on_behalf_of, purpose, route, outcome, access_point
-			FROM access_log WHERE resident_pseudonym = $1 AND at >= $2 AND id < $3 ORDER BY id DESC LIMIT $4`,
-			pseudonym, since, cursor, size+1)
+	err := s.log.Tx(ctx, func(ctx context.Context) error {
+		found, err := s.log.ResidentEntries(ctx, pseudonym, since, cursor, size+1)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var last int64
-		for rows.Next() {
-			var id int64
-			var e accesslogv1.AccessEntry
-			var (
-				at      time.Time
-				orgType string
-			)
-			if err := rows.Scan(&id, &at, &e.Action, &e.ObjectType, &e.ObjectId, &e.OrganisationOin, &orgType, &e.User, &e.Role,
-				&e.OnBehalfOf, &e.Purpose, &e.Route, &e.Outcome, &e.AccessPoint); err != nil {
-				return err
-			}
-			e.OrganisationType = protoenum.FromCode[commonv1.OrganisationType](orgType)
-			if len(resp.Entries) == size {
-				resp.NextPageToken = strconv.FormatInt(last, 10)
+		for i, st := range found {
+			if i == size {
+				resp.NextPageToken = strconv.FormatInt(found[i-1].ID, 10)
 				break
 			}
-			e.At = timestamppb.New(at)
-			resp.Entries = append(resp.Entries, &e)
-			last = id
+			resp.Entries = append(resp.Entries, &accesslogv1.AccessEntry{At: timestamppb.New(st.At), Action: st.Action,
+				ObjectType: st.ObjectType, ObjectId: st.ObjectID, OrganisationOin: st.OrgOIN,
+				OrganisationType: protoenum.FromCode[commonv1.OrganisationType](st.OrgType), User: st.User, Role: st.Role,
+				OnBehalfOf: st.OnBehalfOf, Purpose: st.Purpose, Route: st.Route, Outcome: st.Outcome, AccessPoint: st.AccessPoint})
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
 		// The right of access is itself an access to the resident's data.
-		return s.log.Record(ctx, Entry{Action: "accesslog.resident_access.read", ObjectType: "access_log", ObjectID: pseudonym,
-			ResidentPseudonym: pseudonym, Route: RouteService, Outcome: OutcomeGranted})
+		return s.log.Record(ctx, accesslog.Entry{Action: "accesslog.resident_access.read", ObjectType: "access_log", ObjectID: pseudonym,
+			ResidentPseudonym: pseudonym, Route: accesslog.RouteService, Outcome: accesslog.OutcomeGranted})
 	})
 	if err != nil {
 		return nil, err
