@@ -20,7 +20,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/migrations"
 	"google.golang.org/grpc"
 )
@@ -52,7 +52,7 @@ func SpecWith(o Options) svc.Spec {
 		DefaultRESTAddr:  ":50072",
 		DefaultAdminAddr: ":9092",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
 		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler},
 		OpenAPI:          apidoc.Document("casedirection"),
@@ -81,7 +81,7 @@ func SpecWith(o Options) svc.Spec {
 				a.Now = o.Now
 			}
 			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			scheduler := p.SystemCaller("case-monitoring")
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },

@@ -24,7 +24,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/intake/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/intake/migrations"
 	"google.golang.org/grpc"
 )
@@ -77,7 +77,7 @@ func Spec() svc.Spec {
 		DefaultRESTAddr:  ":50071",
 		DefaultAdminAddr: ":9091",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc},
 		REST:             []rest.Registrar{intakev1.RegisterIntakeServiceHandler},
 		OpenAPI:          apidoc.Document("intake"),
@@ -113,7 +113,7 @@ func Spec() svc.Spec {
 				CaseDirection: peers.NewCaseDirection(caseDirection), Signals: peers.NewReferral(referral),
 				DefaultTeamOIN: p.Config.DefaultTeamOIN,
 			})
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			return &svc.Wiring{
 				Register:   func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
 				Consumers:  []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},

@@ -27,7 +27,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/migrations"
 	"google.golang.org/grpc"
 )
@@ -54,7 +54,7 @@ func Spec() svc.Spec {
 		DefaultRESTAddr:  ":50073",
 		DefaultAdminAddr: ":9093",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
 		REST:             []rest.Registrar{providermonitoringv1.RegisterProviderMonitoringServiceHandler},
 		OpenAPI:          apidoc.Document("providermonitoring"),
@@ -75,7 +75,7 @@ func Spec() svc.Spec {
 			}
 			a := newApp(p.DB, events.NewPublisher(p.Outbox), access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
 			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).
 			system := p.SystemCaller("care-monitoring")
 			return &svc.Wiring{
