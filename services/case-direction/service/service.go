@@ -75,8 +75,8 @@ func SpecWith(o Options) svc.Spec {
 			cases := postgres.NewCases(p.DB, p.Protector)
 			// Every access to a case is logged under each resident it concerns.
 			access := logstore.NewPerResidentRecorder(p.Access, p.DB, postgres.CaseResidents)
-			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), access,
-				peers.NewProviderMonitoring(pm), peers.NewIntake(in), peers.NewIntake(in))
+			a := app.New(app.Deps{Tx: p.DB, Cases: cases, Events: events.NewPublisher(p.Outbox), Access: access,
+				Allocator: peers.NewProviderMonitoring(pm), Assessments: peers.NewIntake(in), Households: peers.NewIntake(in)})
 			if o.Now != nil {
 				a.Now = o.Now
 			}

@@ -95,10 +95,11 @@ func Spec() svc.Spec {
 // newApp wires the application to its PostgreSQL adapters.
 func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings) *app.App {
 	codes, _ := domain.LoadCodes() // already loaded once by timelinessRules, so it cannot fail here
-	return app.New(app.Ports{
+	return app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: ev, Access: access,
-	}, tl, codes, st, uuid.NewString)
+		Rules: tl, Codes: codes, Settings: st, NewID: uuid.NewString,
+	})
 }
 
 // timelinessRules returns the iJw/iWmo reporting periods and the working-day calendar with the
