@@ -1,4 +1,4 @@
-package grpcapi_test
+package service_test
 
 import (
 	"context"

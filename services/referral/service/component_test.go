@@ -1,4 +1,4 @@
-package grpcapi_test
+package service_test
 
 import (
 	"strings"
@@ -10,15 +10,12 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
-	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/referral/service"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 const residentBSN = "111222333" // passes the 11-proef
 
