@@ -13,8 +13,8 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
-	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/protoconv"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -134,7 +134,7 @@ func involvementAt(i domain.Involvement) paging.At { return paging.At{Time: i.Cr
 func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.Involvement {
 	out := &casedirectionv1.Involvement{
 		Id: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
-		Role: events.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: events.Date(i.ValidTo),
+		Role: protoconv.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: protoconv.Date(i.ValidTo),
 		Active: i.ActiveAt(now), CreatedAt: timestamppb.New(i.CreatedAt),
 	}
 	if i.EndedAt != nil {

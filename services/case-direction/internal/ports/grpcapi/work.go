@@ -15,9 +15,9 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
-	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/protoconv"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -489,7 +489,7 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: caseStatus(c.Status),
 		LifeDomains: protoenum.LifeDomains(c.LifeDomains), OpenedAt: timestamppb.New(c.OpenedAt),
 		Result:         protoenum.FromCode[commonv1.CaseResult](c.Result),
-		DomainOutcomes: events.Outcomes(c.Details.Outcomes),
+		DomainOutcomes: protoconv.Outcomes(c.Details.Outcomes),
 	}
 	if c.ClosedAt != nil {
 		out.ClosedAt = timestamppb.New(*c.ClosedAt)
@@ -509,7 +509,7 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 			ResidentAgreed: p.ResidentAgreed, ResidentAgreedOn: p.ResidentAgreedOn, EvaluationDate: p.EvaluationDate}
 		for _, g := range p.Goals {
 			pg := &casedirectionv1.Goal{Id: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
-				BaselineScore: int32(g.Baseline), TargetScore: int32(g.Target), Status: events.GoalStatus(g.Status)}
+				BaselineScore: int32(g.Baseline), TargetScore: int32(g.Target), Status: protoconv.GoalStatus(g.Status)}
 			for _, a := range g.Actions {
 				ga := &casedirectionv1.GoalAction{ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber}
 				if a.ReferralID != "" {

@@ -11,8 +11,8 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
-	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/protoconv"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -293,7 +293,7 @@ func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetRefe
 			Side:       protoenum.FromCode[referralv1.TransitionSide](string(h.Side)),
 			OrgOin:     h.OrgOIN, At: timestamppb.New(h.At),
 		}
-		t.DeclineReason, t.CancelReason, t.FailReason = events.Reasons(h.To, h.Reason)
+		t.DeclineReason, t.CancelReason, t.FailReason = protoconv.Reasons(h.To, h.Reason)
 		out.Transitions = append(out.Transitions, t)
 	}
 	return out, nil
@@ -311,7 +311,7 @@ func referralToProto(r domain.Referral) *referralv1.Referral {
 		Outcome:    protoenum.FromCode[referralv1.ReferralOutcome](r.Outcome), Note: r.Note, ReplacesReferralId: r.Replaces,
 		LifeDomains: protoenum.LifeDomains(r.LifeDomains), CreatedAt: timestamppb.New(r.CreatedAt), UpdatedAt: timestamppb.New(r.UpdatedAt),
 	}
-	out.DeclineReason, out.CancelReason, out.FailReason = events.Reasons(r.Status, r.Reason)
+	out.DeclineReason, out.CancelReason, out.FailReason = protoconv.Reasons(r.Status, r.Reason)
 	for _, c := range r.Categories {
 		out.SharedDataCategories = append(out.SharedDataCategories, protoenum.FromCode[referralv1.DataCategory](c))
 	}
