@@ -251,7 +251,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		cfg.RESTAddr = spec.DefaultRESTAddr
 	}
 	if spec.Settings != nil && !spec.settingsLoaded {
-		if err := config.Register(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings); err != nil {
+		if err := config.RegisterWith(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings, cfg.Settings); err != nil {
 			return err
 		}
 	}

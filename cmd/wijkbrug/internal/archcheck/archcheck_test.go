@@ -54,7 +54,7 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 		svc + "/internal/domain/zrm":              {ImportPath: svc + "/internal/domain/zrm", Imports: []string{"github.com/wijkbrug/wijkbrug/pkg/apperr"}},
 		svc + "/internal/app":                     {ImportPath: svc + "/internal/app", Imports: []string{"context", "github.com/jackc/pgx/v5", "github.com/wijkbrug/wijkbrug/pkg/apperr"}},
 		svc + "/internal/app/lists":               {ImportPath: svc + "/internal/app/lists", Imports: []string{"github.com/wijkbrug/wijkbrug/pkg/store"}},
-		svc + "/internal/ports/grpc":              {ImportPath: svc + "/internal/ports/grpc", Imports: []string{svc + "/internal/app", svc + "/internal/adapters/events"}},
+		svc + "/internal/ports/grpcapi":           {ImportPath: svc + "/internal/ports/grpcapi", Imports: []string{svc + "/internal/app", svc + "/internal/adapters/events"}},
 		svc + "/internal/adapters/events":         {ImportPath: svc + "/internal/adapters/events", Imports: []string{"github.com/jackc/pgx/v5"}},
 	}
 	got := archcheck.Check(pkgs)
@@ -62,7 +62,7 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 		svc + "/internal/app imports github.com/jackc/pgx/v5:",
 		svc + "/internal/app/lists imports github.com/wijkbrug/wijkbrug/pkg/store, which reaches github.com/jackc/pgx/v5:",
 		svc + "/internal/domain/zrm imports github.com/wijkbrug/wijkbrug/pkg/apperr:",
-		svc + "/internal/ports/grpc imports " + svc + "/internal/adapters/events:",
+		svc + "/internal/ports/grpcapi imports " + svc + "/internal/adapters/events:",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))

@@ -194,10 +194,21 @@ type App struct {
 	Now         func() time.Time
 }
 
+// Deps are the application's ports.
+type Deps struct {
+	Tx          txn.Runner
+	Cases       Cases
+	Events      Events
+	Access      accesslog.Recorder
+	Allocator   Allocator
+	Assessments Assessments
+	Households  Households
+}
+
 // New builds the application.
-func New(tx txn.Runner, cases Cases, events Events, access accesslog.Recorder, allocator Allocator, assessments Assessments, households Households) *App {
-	return &App{tx: tx, cases: cases, events: events, access: access, allocator: allocator, assessments: assessments,
-		households: households, Now: time.Now}
+func New(d Deps) *App {
+	return &App{tx: d.Tx, cases: d.Cases, events: d.Events, access: d.Access, allocator: d.Allocator, assessments: d.Assessments,
+		households: d.Households, Now: time.Now}
 }
 
 // Access-log actions.

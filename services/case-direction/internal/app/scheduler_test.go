@@ -39,7 +39,8 @@ func replica(t *testing.T, dsn string, now time.Time) *app.App {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	a := app.New(db, postgres.NewCases(db, noSealer{}), events.NewPublisher(outbox.NewWriter(db, events.Service)), logstore.New(db, events.Service), nil, nil, nil)
+	a := app.New(app.Deps{Tx: db, Cases: postgres.NewCases(db, noSealer{}), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
+		Access: logstore.New(db, events.Service)})
 	a.Now = func() time.Time { return now }
 	return a
 }

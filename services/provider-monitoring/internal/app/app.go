@@ -89,8 +89,8 @@ type Events interface {
 	AllocationRequestAnswered(ctx context.Context, q domain.Request, at time.Time) error
 }
 
-// Ports bundles what the application needs.
-type Ports struct {
+// Deps are what the application needs: its ports and its rules.
+type Deps struct {
 	Tx          txn.Runner
 	Providers   Providers
 	Allocations Allocations
@@ -98,6 +98,11 @@ type Ports struct {
 	Monitoring  Monitoring
 	Events      Events
 	Access      accesslog.Recorder
+	Rules       domain.Timeliness
+	Codes       domain.Codes
+	Settings    Settings
+	// NewID makes ids of requests and progress reports.
+	NewID func() string
 }
 
 // Settings are the service's own rules beside the code lists.
@@ -126,9 +131,9 @@ type App struct {
 }
 
 // New builds the application.
-func New(p Ports, rules domain.Timeliness, codes domain.Codes, s Settings, newID func() string) *App {
-	return &App{tx: p.Tx, providers: p.Providers, allocations: p.Allocations, requests: p.Requests, monitoring: p.Monitoring,
-		events: p.Events, access: p.Access, rules: rules, codes: codes, settings: s, Now: time.Now, NewID: newID}
+func New(d Deps) *App {
+	return &App{tx: d.Tx, providers: d.Providers, allocations: d.Allocations, requests: d.Requests, monitoring: d.Monitoring,
+		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, Now: time.Now, NewID: d.NewID}
 }
 
 // Codes returns the code lists the application judges by.

@@ -62,11 +62,12 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(app.Ports{
+	a := app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
 		Access: logstore.New(db, events.Service),
-	}, domain.NewTimeliness(codes), codes, app.Settings{NotStartedDays: 10}, uuid.NewString)
+		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
+	})
 	a.Now = func() time.Time { return *now }
 	return a, db
 }
