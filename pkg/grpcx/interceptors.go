@@ -27,13 +27,13 @@ import (
 //  0. metrics   – the standard gRPC server metrics with the final status code
 //     (go-grpc-middleware providers/prometheus).
 //  1. recovery  – a panic anywhere below becomes INTERNAL and is logged with its stack; the
-//     process keeps serving (go-grpc-middleware interceptors/recovery, recovery.go).
+//     process keeps serving (go-grpc-middleware interceptors/recovery; calllog.go).
 //  2. certificate – a call on a connection without a verified client certificate is refused
 //     with UNAUTHENTICATED before anything else runs (see NewServer).
 //  3. access    – one structured log line per call, with the final status code (so it must
 //     sit outside the error mapping) and the caller: the identity step below adds the
 //     caller's fields to the logging fields this step puts into the context
-//     (go-grpc-middleware interceptors/logging, accesslog.go). Payloads are never logged.
+//     (go-grpc-middleware interceptors/logging; calllog.go). Payloads are never logged.
 //  4. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
 //     decode    – a request whose bytes did not decode → INVALID_ARGUMENT (decode.go); it
 //     must come before anything that can return early.
@@ -87,6 +87,8 @@ func requireCertificate(ctx context.Context) error {
 	return status.Error(codes.Unauthenticated, NoCertificateMessage)
 }
 
+// The stream chain is the unary chain's for streams: metrics, recovery, decode, certificate,
+// access line, error mapping, then identity and policy (no rate limit or deadline cap).
 func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		m.StreamServerInterceptor(),
@@ -101,7 +103,7 @@ func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetric
 			return handler(srv, ss)
 		},
 		logging.StreamServerInterceptor(accessLogger(log, false), accessLogOptions...),
-		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			if err := handler(srv, ss); err != nil {
 				return ToStatus(ss.Context(), log, err)
 			}
