@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logserver"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
@@ -660,7 +660,7 @@ func bolaPolicy() authz.Policy {
 			p[m] = r
 		}
 	}
-	for m, r := range accesslog.Policy {
+	for m, r := range logserver.Policy {
 		p[m] = r
 	}
 	return p

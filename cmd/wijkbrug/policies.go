@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logserver"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
@@ -49,12 +49,12 @@ func policyTable() string {
 		}
 	}
 	var platform []string
-	for m := range accesslog.Policy {
+	for m := range logserver.Policy {
 		platform = append(platform, m)
 	}
 	sort.Strings(platform)
 	for _, m := range platform {
-		rule := accesslog.Policy[m]
+		rule := logserver.Policy[m]
 		var types []string
 		for _, t := range rule.OrgTypes {
 			types = append(types, string(t))

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logserver"
 )
 
 // Every role a policy rule asks for exists in the catalogue of one of the rule's
@@ -14,7 +14,7 @@ func TestPolicyRolesAreCatalogued(t *testing.T) {
 			t.Errorf("%s: rules naming roles outside the catalogue (pkg/authz/roles.go): %v", spec.Name, bad)
 		}
 	}
-	if bad := accesslog.Policy.UnknownRoles(); len(bad) > 0 {
+	if bad := logserver.Policy.UnknownRoles(); len(bad) > 0 {
 		t.Errorf("access log: rules naming roles outside the catalogue: %v", bad)
 	}
 }

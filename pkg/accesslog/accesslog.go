@@ -1,14 +1,15 @@
-// Package accesslog records every read and write of personal data (NEN 7513): when, what,
-// whose data (pseudonymised), who, in which role, for which organisation and purpose, through
-// which access point and authorisation route, and with what outcome. Entries are written in
-// the caller's transaction when there is one, so a change and its log entry commit together.
+// Package accesslog is the port through which every read and write of personal data is
+// recorded (NEN 7513): when, what, whose data (pseudonymised), who, in which role, for which
+// organisation and purpose, through which access point and authorisation route, and with what
+// outcome. It holds the entry, the routes, the Recorder interface and the one per-object read
+// guard (Guard, ReadTx) every service uses; it imports no database, broker or transport.
+// The adapters live below it: logstore (the PostgreSQL writer, the hash-chain sealer and
+// verifier, checkpoints) and logserver (the gRPC AccessLogService).
 package accesslog
 
 import (
 	"context"
-
-	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
-	"google.golang.org/grpc"
+	"time"
 )
 
 // Outcomes.
@@ -26,6 +27,15 @@ const (
 	RouteInvolved   = "INVOLVEMENT" // an active involvement in the case
 	RouteNewRecord  = "NEW_RECORD"  // the caller creates the record
 	RouteNotAllowed = "NONE"
+	// RouteEmergency marks access under an emergency grant ("break the glass").
+	RouteEmergency = "EMERGENCY"
+)
+
+// Emergency access limits.
+const (
+	MinEmergencyReason     = 20
+	DefaultEmergencyPeriod = time.Hour
+	MaxEmergencyPeriod     = 4 * time.Hour
 )
 
 // Entry is one access.
@@ -40,7 +50,7 @@ type Entry struct {
 	Outcome           string
 }
 
-// Recorder is the port application layers use to write entries; Logger implements it.
+// Recorder is the port application layers use to write entries; logstore.Logger implements it.
 type Recorder interface {
 	// Record writes in the transaction of ctx, so the entry commits with the change.
 	Record(ctx context.Context, e Entry) error
@@ -54,33 +64,18 @@ type Recorder interface {
 	EmergencyGrant(ctx context.Context, objectType, objectID string) (bool, error)
 }
 
-// Logger writes entries for one service.
-type Logger struct {
-	db      *pgxdb.DB
-	service string
-}
-
-// New returns a logger.
-func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
-
-// Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
-// failure to log fails the operation: personal data must not be touched without a trace.
-func (l *Logger) Record(ctx context.Context, e Entry) error {
-	return l.write(ctx, []Entry{e}, false)
-}
-
-// RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
-// transaction it ran in (typically the idempotency key's), and with it anything logged there;
-// the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
-// from ctx.
-func (l *Logger) RecordDetached(ctx context.Context, e Entry) error {
-	return l.write(ctx, []Entry{e}, true)
-}
-
-// accessPoint is the service and, in a call, the gRPC method through which data was accessed.
-func (l *Logger) accessPoint(ctx context.Context) string {
-	if m, ok := grpc.Method(ctx); ok {
-		return l.service + " " + m
+// PerResident returns e once for each pseudonym: a record about a household (a case, its plan,
+// an allocation for it) is findable in the access history of every resident it concerns. With
+// no pseudonyms it returns e itself, so the access is still logged.
+func PerResident(e Entry, pseudonyms []string) []Entry {
+	if len(pseudonyms) == 0 {
+		return []Entry{e}
 	}
-	return l.service
+	out := make([]Entry, 0, len(pseudonyms))
+	for _, p := range pseudonyms {
+		c := e
+		c.ResidentPseudonym = p
+		out = append(out, c)
+	}
+	return out
 }

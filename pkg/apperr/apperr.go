@@ -57,13 +57,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// As returns the typed error inside err, if there is one.
+// As returns the typed error inside err, if there is one: an *Error, or else a domain error
+// that speaks the vocabulary below (RuleViolation, Forbidden, ForbiddenTransition, Missing,
+// Conflict), turned into the *Error it stands for. An *Error anywhere in err wins over a
+// domain error; err may wrap either (fmt.Errorf with %w, errors.Join).
 func As(err error) (*Error, bool) {
 	var e *Error
 	if errors.As(err, &e) {
 		return e, true
 	}
-	return nil, false
+	return fromDomain(err)
 }
 
 // IsKind reports whether err is a typed error of kind k.

@@ -38,6 +38,13 @@ func Load(fs *flag.FlagSet, args []string, cfg any) error {
 // that several structs can share one command line; the caller parses fs. A field with an env
 // tag but no flag tag gets a flag named after the variable: WIJKBRUG_FOO_BAR → -foo-bar.
 func Register(fs *flag.FlagSet, cfg any) error {
+	return RegisterWith(fs, cfg, nil)
+}
+
+// RegisterWith is Register with values given by environment variable name that win over the
+// environment: a program that embeds a service (the all-in-one command, tests) sets the
+// service's own settings without touching its process environment.
+func RegisterWith(fs *flag.FlagSet, cfg any, given map[string]string) error {
 	fields, err := walk(cfg)
 	if err != nil {
 		return err
@@ -45,7 +52,9 @@ func Register(fs *flag.FlagSet, cfg any) error {
 	for _, f := range fields {
 		def := f.tag.Get("default")
 		env := f.tag.Get("env")
-		if v, ok := os.LookupEnv(env); ok && env != "" {
+		if v, ok := given[env]; ok && env != "" {
+			def = v
+		} else if v, ok := os.LookupEnv(env); ok && env != "" {
 			def = v
 		} else if path, ok := os.LookupEnv(env + "_FILE"); ok && env != "" {
 			// Secrets mounted as files (Kubernetes secrets, Docker secrets) never pass

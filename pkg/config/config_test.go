@@ -93,3 +93,19 @@ func TestRegisterSharesOneCommandLine(t *testing.T) {
 		t.Fatalf("describe: %+v", d)
 	}
 }
+
+// Values given by the embedding program win over the environment and the default, and are
+// checked like any other.
+func TestRegisterWithGivenValues(t *testing.T) {
+	t.Setenv("T_CONNS", "8")
+	var c sample
+	if err := RegisterWith(flag.NewFlagSet("t", flag.ContinueOnError), &c, map[string]string{"T_CONNS": "16", "T_ADDR": ":9"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Conns != 16 || c.Addr != ":9" || c.Grace != 2*time.Second {
+		t.Fatalf("got %+v", c)
+	}
+	if err := RegisterWith(flag.NewFlagSet("t", flag.ContinueOnError), &c, map[string]string{"T_CONNS": "many"}); err == nil {
+		t.Fatal("a bad given value must be refused")
+	}
+}

@@ -9,14 +9,11 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // DefaultCallTimeout is the deadline given to a call whose context has none: no call between
@@ -89,15 +86,4 @@ func forwardCallerUnary() grpc.UnaryClientInterceptor {
 // request (tools, tests, demo clients).
 func ActingUser(ctx context.Context, user, role, purpose string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, identity.HeaderUser, user, identity.HeaderRole, role, identity.HeaderPurpose, purpose)
-}
-
-// PeerUnavailable turns the transient failures of a call to a peer service (unreachable,
-// deadline, overloaded) into apperr.Unavailable, so the caller is told to retry rather than
-// given the peer's internals; any other error is returned unchanged.
-func PeerUnavailable(peer string, err error) error {
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
-		return apperr.Unavailable(peer+" is unavailable; retry", err)
-	}
-	return err
 }

@@ -29,7 +29,8 @@ var kindCodes = map[apperr.Kind]codes.Code{
 
 // ToStatus is the one place where errors become gRPC statuses. Typed errors keep their
 // meaning (with field violations as google.rpc.BadRequest details and the object as
-// ResourceInfo); a transient PostgreSQL or NATS failure (pgxdb.IsTransient,
+// ResourceInfo); so do domain errors of apperr's vocabulary (apperr.As recognises them, also
+// wrapped, so no service translates its domain errors by hand); a transient PostgreSQL or NATS failure (pgxdb.IsTransient,
 // natsx.IsTransient) is UNAVAILABLE, like a typed Unavailable error, with a google.rpc.RetryInfo
 // detail, so standard retry policies retry it; statuses from peer services pass through except
 // INTERNAL/UNKNOWN; anything else is masked as INTERNAL with the trace id, and logged in full.

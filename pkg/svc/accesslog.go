@@ -8,17 +8,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
 // loadAccessLogKeys reads the access-log chain keys; a service does not start without one.
-func loadAccessLogKeys(cfg Config) (*accesslog.Keys, error) {
+func loadAccessLogKeys(cfg Config) (*logstore.Keys, error) {
 	if cfg.AccessLogKey == "" {
 		return nil, errors.New("WIJKBRUG_ACCESSLOG_KEY (or WIJKBRUG_ACCESSLOG_KEY_FILE) is required: the access log is sealed with it")
 	}
-	return accesslog.ParseKeys(cfg.AccessLogKey, cfg.AccessLogKeyID, cfg.AccessLogPreviousKeys)
+	return logstore.ParseKeys(cfg.AccessLogKey, cfg.AccessLogKeyID, cfg.AccessLogPreviousKeys)
 }
 
 // verifyAsService is the verify-accesslog subcommand: it reads the checkpoints with the
@@ -49,7 +49,7 @@ func VerifyAccessLog(ctx context.Context, service string, cfg Config, js jetstre
 	if err != nil {
 		return err
 	}
-	found, err := accesslog.LatestCheckpoint(ctx, js, keys, service, 500)
+	found, err := logstore.LatestCheckpoint(ctx, js, keys, service, 500)
 	if err != nil {
 		return fmt.Errorf("%s: reading checkpoints: %w", service, err)
 	}
@@ -58,12 +58,12 @@ func VerifyAccessLog(ctx context.Context, service string, cfg Config, js jetstre
 		return err
 	}
 	defer db.Close()
-	rep, err := accesslog.Verify(ctx, db, keys, found.Checkpoint)
+	rep, err := logstore.Verify(ctx, db, keys, found.Checkpoint)
 	if err != nil {
 		return err
 	}
 	for _, bad := range found.Invalid {
-		rep.Problems = append(rep.Problems, accesslog.Problem{What: "exported " + bad})
+		rep.Problems = append(rep.Problems, logstore.Problem{What: "exported " + bad})
 	}
 	fmt.Fprintf(out, "%s: %d sealed entries, %d not sealed yet", service, rep.Sealed, rep.Unsealed)
 	if rep.Unsealed > 0 {

@@ -50,10 +50,10 @@ type Config struct {
 
 	PrivacyOfficerOINs string `env:"WIJKBRUG_PRIVACY_OFFICER_OINS" flag:"privacy-officer-oins" usage:"comma-separated OINs of the organisations whose privacy officers may read access logs and emergency grants (the region's data-protection function)"`
 
-	// DefaultTeamOIN is the neighbourhood team that receives intakes when no routing rule
-	// applies (per-municipality routing comes with the intake issue). No default: a
-	// deployment names its own team (intake refuses to start without one).
-	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" usage:"OIN of the neighbourhood team that owns new intakes (required by intake)"`
+	// Settings gives the service's own settings (Spec.Settings) by environment variable name,
+	// winning over the environment, when a program embeds the service (the all-in-one
+	// command, tests); a service binary reads them from its flags and environment.
+	Settings map[string]string
 
 	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
 	ShutdownGrace time.Duration `env:"WIJKBRUG_SHUTDOWN_GRACE" flag:"shutdown-grace" default:"20s" usage:"time to drain in-flight calls on SIGTERM"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
@@ -136,7 +137,7 @@ func TestResidentAccessHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	logger := accesslog.New(db, "emptytest")
+	logger := logstore.New(db, "emptytest")
 	gp := identity.WithCaller(context.Background(), identity.Caller{Org: identity.Organisation{OIN: "00000001000000000200", Type: identity.OrgGP}, User: "dr", Role: "gp", Purpose: "care"})
 	for i := 0; i < 5; i++ {
 		if err := logger.Record(gp, accesslog.Entry{Action: "x.read", ObjectType: "x", ObjectID: strconv.Itoa(i), ResidentPseudonym: prot.Pseudonym("111222333"), Route: accesslog.RouteOwnRecord}); err != nil {
@@ -215,7 +216,7 @@ func TestEmergencyAccess(t *testing.T) {
 	if d := resp.GetGrant().GetExpiresAt().AsTime().Sub(resp.GetGrant().GetGrantedAt().AsTime()); d != 30*time.Minute {
 		t.Fatalf("grant lasts %s", d)
 	}
-	logger := accesslog.New(db, "emptytest")
+	logger := logstore.New(db, "emptytest")
 	as := func(user string) context.Context {
 		return identity.WithCaller(context.Background(), identity.Caller{Org: identity.Organisation{OIN: teamOrg.OIN, Type: identity.OrgTeam}, User: user, Role: "r", Purpose: "p"})
 	}

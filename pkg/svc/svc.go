@@ -26,7 +26,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logserver"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/config"
@@ -97,7 +98,7 @@ type Platform struct {
 	DB        *pgxdb.DB
 	JS        jetstream.JetStream
 	Outbox    *outbox.Writer
-	Access    *accesslog.Logger
+	Access    *logstore.Logger
 	Idem      *idempotency.Store
 	Protector *bsn.Protector
 	// Self is this service's organisation, from its own certificate (type SERVICE).
@@ -251,7 +252,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		cfg.RESTAddr = spec.DefaultRESTAddr
 	}
 	if spec.Settings != nil && !spec.settingsLoaded {
-		if err := config.Register(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings); err != nil {
+		if err := config.RegisterWith(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings, cfg.Settings); err != nil {
 			return err
 		}
 	}
@@ -271,7 +272,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	for m, r := range spec.Policy {
 		policy[m] = r
 	}
-	for m, r := range accesslog.Policy {
+	for m, r := range logserver.Policy {
 		policy[m] = r
 	}
 	spec.Policy = policy
@@ -337,7 +338,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	p := &Platform{
 		Name: spec.Name, Config: cfg, Logger: logger, DB: db, JS: js,
-		Outbox: outbox.NewWriter(db, spec.Name), Access: accesslog.New(db, spec.Name),
+		Outbox: outbox.NewWriter(db, spec.Name), Access: logstore.New(db, spec.Name),
 		Idem: idempotency.New(db), Protector: protector, Self: self, ClientTLS: clientTLS,
 		Metrics: reg, dialOpts: dialOpts,
 	}
@@ -364,7 +365,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
-	accesslogv1.RegisterAccessLogServiceServer(server, accesslog.NewServer(p.Access, protector, p.Idem, splitList(cfg.PrivacyOfficerOINs)))
+	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, splitList(cfg.PrivacyOfficerOINs)))
 	lis, err := grpcx.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
@@ -408,12 +409,12 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	// Every service seals its own access log (hash chain); one replica at a time does.
 	work.Add(1)
-	go func() { defer work.Done(); accesslog.RunSealer(workCtx, db, accessKeys, time.Second, logger) }()
+	go func() { defer work.Done(); logstore.RunSealer(workCtx, db, accessKeys, time.Second, logger) }()
 	// ...and exports signed checkpoints of the chain head out of the database.
 	work.Add(1)
 	go func() {
 		defer work.Done()
-		accesslog.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
+		logstore.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
 	}()
 	schedMetrics := scheduler.NewMetrics(reg)
 	for _, j := range wiring.Schedulers {

@@ -119,7 +119,8 @@ func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 		DatabaseURL: dsn, DatabaseConns: 8, NATSURL: e.NATS.ClientURL(), StreamReplicas: 1,
 		TLSCert: certFile, TLSKey: keyFile, TLSCA: caFile,
 		BSNEncryptionKey: e.keys[0], BSNIndexKey: e.keys[1], PseudonymKey: e.keys[2],
-		DefaultTeamOIN:     Org(identity.OrgTeam, "Wijkteam Noord").OIN,
+		// intake's own setting: the team that owns intakes from signals.
+		Settings:           map[string]string{"WIJKBRUG_DEFAULT_TEAM_OIN": Org(identity.OrgTeam, "Wijkteam Noord").OIN},
 		PrivacyOfficerOINs: Org(identity.OrgMunicipality, "Gemeente Demo").OIN,
 		LogLevel:           "warn", ShutdownGrace: 5 * time.Second,
 		BSNEncryptionKeyID: 1, MaxCallDuration: 30 * time.Second,

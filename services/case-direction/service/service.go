@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -20,7 +20,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/migrations"
 	"google.golang.org/grpc"
 )
@@ -52,7 +52,7 @@ func SpecWith(o Options) svc.Spec {
 		DefaultRESTAddr:  ":50072",
 		DefaultAdminAddr: ":9092",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
 		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler},
 		OpenAPI:          apidoc.Document("casedirection"),
@@ -74,14 +74,14 @@ func SpecWith(o Options) svc.Spec {
 			}
 			cases := postgres.NewCases(p.DB, p.Protector)
 			// Every access to a case is logged under each resident it concerns.
-			access := accesslog.NewPerResidentRecorder(p.Access, p.DB, postgres.CaseResidents)
-			a := app.New(p.DB, cases, events.NewPublisher(p.Outbox), access,
-				peers.NewProviderMonitoring(pm), peers.NewIntake(in), peers.NewIntake(in))
+			access := logstore.NewPerResidentRecorder(p.Access, p.DB, postgres.CaseResidents)
+			a := app.New(app.Deps{Tx: p.DB, Cases: cases, Events: events.NewPublisher(p.Outbox), Access: access,
+				Allocator: peers.NewProviderMonitoring(pm), Assessments: peers.NewIntake(in), Households: peers.NewIntake(in)})
 			if o.Now != nil {
 				a.Now = o.Now
 			}
 			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },
 				Consumers: []consumer.Spec{

@@ -25,14 +25,17 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/intake/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/intake/migrations"
 	"google.golang.org/grpc"
 )
 
-// Settings are the service's own settings, beside the platform's svc.Config. svc.Config has
-// no room for them, so they are read from the environment in Setup.
+// Settings are the service's own settings, beside the platform's svc.Config; the runtime
+// fills them before Setup (svc.Spec.Settings).
 type Settings struct {
+	// DefaultTeamOIN is the neighbourhood team that owns intakes from signals until routing
+	// per district exists. It has no default: a demo OIN must never own real intakes.
+	DefaultTeamOIN string `env:"WIJKBRUG_DEFAULT_TEAM_OIN" flag:"default-team-oin" usage:"OIN of the neighbourhood team that owns new intakes (required; make run uses the demo team)"`
 	// MunicipalityOINs says which MUNICIPALITY organisations administer which municipality's
 	// triage policy: "GM0363=00000001002564440000,GM0599=…". Added at start-up (never removed).
 	MunicipalityOINs string `env:"WIJKBRUG_INTAKE_MUNICIPALITY_OINS" usage:"comma-separated CBS-code=OIN pairs: the MUNICIPALITY organisations that administer a municipality's triage policy"`
@@ -44,6 +47,9 @@ type Settings struct {
 func (s Settings) check() error {
 	if s.OverdueInterval <= 0 {
 		return errors.New("WIJKBRUG_INTAKE_OVERDUE_INTERVAL must be positive")
+	}
+	if !identity.ValidOIN(s.DefaultTeamOIN) {
+		return fmt.Errorf("WIJKBRUG_DEFAULT_TEAM_OIN (the neighbourhood team that owns intakes from signals) must be a 20-digit OIN, is %q", s.DefaultTeamOIN)
 	}
 	_, err := parseMunicipalityOINs(s.MunicipalityOINs)
 	return err
@@ -78,18 +84,13 @@ func Spec() svc.Spec {
 		DefaultRESTAddr:  ":50071",
 		DefaultAdminAddr: ":9091",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc},
 		REST:             []rest.Registrar{intakev1.RegisterIntakeServiceHandler},
 		OpenAPI:          apidoc.Document("intake"),
 		Setup: func(ctx context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			if err := settings.check(); err != nil {
 				return nil, err
-			}
-			var v apperr.Validation
-			valid.OIN(&v, "WIJKBRUG_DEFAULT_TEAM_OIN", p.Config.DefaultTeamOIN)
-			if err := v.Err(); err != nil {
-				return nil, fmt.Errorf("WIJKBRUG_DEFAULT_TEAM_OIN (the neighbourhood team that owns intakes from signals) must be a 20-digit OIN, is %q", p.Config.DefaultTeamOIN)
 			}
 			policies := postgres.NewPolicies(p.DB)
 			admins, _ := parseMunicipalityOINs(settings.MunicipalityOINs)
@@ -112,9 +113,9 @@ func Spec() svc.Spec {
 				Policies: policies, Assessments: postgres.NewAssessments(p.DB),
 				Events: events.NewPublisher(p.Outbox), Access: p.Access, Pseudo: p.Protector,
 				CaseDirection: peers.NewCaseDirection(caseDirection), Signals: peers.NewReferral(referral),
-				DefaultTeamOIN: p.Config.DefaultTeamOIN,
+				DefaultTeamOIN: settings.DefaultTeamOIN,
 			})
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			return &svc.Wiring{
 				Register:  func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
 				Consumers: []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},

@@ -408,7 +408,7 @@ func TestSignalBecomesIntake(t *testing.T) {
 		return ok && len(e.GetSignalIds()) == 1 && e.GetSignalIds()[0] == gp.GetId()
 	})
 	received := msg.(*intakev1.IntakeReceived)
-	if received.GetChannel() != intakev1.Channel_CHANNEL_SIGNAL || received.GetTeamOin() != h.svc.Config.DefaultTeamOIN ||
+	if received.GetChannel() != intakev1.Channel_CHANNEL_SIGNAL || received.GetTeamOin() != h.svc.Config.Settings["WIJKBRUG_DEFAULT_TEAM_OIN"] ||
 		received.GetUrgency() != intakev1.Urgency_URGENCY_NORMAL || received.GetDistrictCode() != "WK036301" {
 		t.Fatalf("IntakeReceived: %v", received)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -26,7 +27,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/migrations"
 	"google.golang.org/grpc"
 )
@@ -53,7 +54,7 @@ func Spec() svc.Spec {
 		DefaultRESTAddr:  ":50073",
 		DefaultAdminAddr: ":9093",
 		Migrations:       migrations.Set(),
-		Policy:           grpcport.Policy,
+		Policy:           grpcapi.Policy,
 		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
 		REST:             []rest.Registrar{providermonitoringv1.RegisterProviderMonitoringServiceHandler},
 		OpenAPI:          apidoc.Document("providermonitoring"),
@@ -67,14 +68,14 @@ func Spec() svc.Spec {
 			}
 			// Access to a case's allocations is logged under each resident of the case.
 			residents := postgres.NewCaseResidents(p.DB)
-			access := accesslog.NewPerResidentRecorder(p.Access, p.DB, residents.Lookup)
+			access := logstore.NewPerResidentRecorder(p.Access, p.DB, residents.Lookup)
 			cd, err := p.Dial(p.Config.CaseDirectionAddr)
 			if err != nil {
 				return nil, fmt.Errorf("dial case-direction: %w", err)
 			}
 			a := newApp(p.DB, events.NewPublisher(p.Outbox), access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
 			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).
 			system := p.SystemCaller("care-monitoring")
 			return &svc.Wiring{
@@ -92,10 +93,11 @@ func Spec() svc.Spec {
 // newApp wires the application to its PostgreSQL adapters.
 func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings) *app.App {
 	codes, _ := domain.LoadCodes() // already loaded once by timelinessRules, so it cannot fail here
-	return app.New(app.Ports{
+	return app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: ev, Access: access,
-	}, tl, codes, st, uuid.NewString)
+		Rules: tl, Codes: codes, Settings: st, NewID: uuid.NewString,
+	})
 }
 
 // timelinessRules returns the iJw/iWmo reporting periods and the working-day calendar with the

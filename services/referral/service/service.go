@@ -24,7 +24,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/ports/consumers"
-	grpcport "github.com/wijkbrug/wijkbrug/services/referral/internal/ports/grpc"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/referral/migrations"
 	"google.golang.org/grpc"
 )
@@ -95,7 +95,7 @@ func spec(dev func(*settings)) svc.Spec {
 		DefaultAdminAddr: ":9094",
 		Migrations:       migrations.Set(),
 		// Referral also serves the partners' Subscriptions API (natsauth.FeedManager).
-		Policy:   feed.WithPolicy(grpcport.Policy),
+		Policy:   feed.WithPolicy(grpcapi.Policy),
 		Services: []grpc.ServiceDesc{referralv1.ReferralService_ServiceDesc, subscriptionsv1.SubscriptionService_ServiceDesc},
 		REST:     []rest.Registrar{referralv1.RegisterReferralServiceHandler, subscriptionsv1.RegisterSubscriptionServiceHandler},
 		OpenAPI:  apidoc.Document("referral"),
@@ -115,7 +115,7 @@ func spec(dev func(*settings)) svc.Spec {
 				return nil, err
 			}
 			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize}, peers.NewCaseDirection(cd), peers.NewIntake(in))
-			server := grpcport.NewServer(a, p.Idem)
+			server := grpcapi.NewServer(a, p.Idem)
 			hookCfg, err := s.webhookConfig(p)
 			if err != nil {
 				return nil, err

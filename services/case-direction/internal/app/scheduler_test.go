@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -40,7 +40,8 @@ func replica(t *testing.T, dsn string, now time.Time) *app.App {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	a := app.New(db, postgres.NewCases(db, noSealer{}), events.NewPublisher(outbox.NewWriter(db, events.Service)), accesslog.New(db, events.Service), nil, nil, nil)
+	a := app.New(app.Deps{Tx: db, Cases: postgres.NewCases(db, noSealer{}), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
+		Access: logstore.New(db, events.Service)})
 	a.Now = func() time.Time { return now }
 	return a
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +28,7 @@ func (a *App) change(ctx context.Context, caseID, action string, fn func(ctx con
 		}
 		from, at := c.Status, a.now()
 		if err := fn(ctx, &c, at); err != nil {
-			return domainErr(err)
+			return err
 		}
 		if err := a.cases.Update(ctx, c); err != nil {
 			return err
@@ -97,10 +96,6 @@ func (a *App) AdoptPlan(ctx context.Context, caseID string, in PlanInput) (domai
 		}
 		dropped, err := c.AdoptPlan(p, uuid.NewString, at)
 		if err != nil {
-			var ge *domain.GoalError
-			if errors.As(err, &ge) {
-				return apperr.NotFound("goal", ge.GoalID)
-			}
 			return err
 		}
 		if err := a.cases.SavePlan(ctx, c.ID, *c.Plan); err != nil {

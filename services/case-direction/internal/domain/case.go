@@ -65,9 +65,26 @@ func (e *TransitionError) Error() string {
 // Is makes errors.Is(err, ErrTransition) hold.
 func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
 
-// ErrNoDirector is returned when an action needs a director and the case has none (or is no
-// longer open).
+// ForbiddenTransition makes it a forbidden transition in apperr's vocabulary:
+// FAILED_PRECONDITION with this message.
+func (*TransitionError) ForbiddenTransition() {}
+
+// ErrNoDirector is what every NoDirectorError matches with errors.Is.
 var ErrNoDirector = errors.New("the case needs a director and must be open")
+
+// NoDirectorError is returned when custom care is requested for a case that has no director
+// (or is no longer open); it names the case's status.
+type NoDirectorError struct{ Status Status }
+
+func (e *NoDirectorError) Error() string {
+	return "custom care can only be allocated for an open case with a director (case is " + string(e.Status) + ")"
+}
+
+// Is makes errors.Is(err, ErrNoDirector) hold.
+func (e *NoDirectorError) Is(target error) bool { return target == ErrNoDirector }
+
+// ForbiddenTransition makes it an unmet precondition in apperr's vocabulary.
+func (*NoDirectorError) ForbiddenTransition() {}
 
 // Director is the one professional who directs the case.
 type Director struct {
@@ -187,7 +204,7 @@ func (c *Case) AssignDirector(professionalID, teamOIN string, at time.Time) (boo
 // direct it (so it is past REGISTERED) and it must still be open.
 func (c *Case) CanRequestAllocation() error {
 	if c.Director == nil || c.Status == StatusRegistered || c.Status.Final() {
-		return ErrNoDirector
+		return &NoDirectorError{Status: c.Status}
 	}
 	return nil
 }

@@ -84,6 +84,10 @@ func (e *InvolvementError) Error() string {
 	return fmt.Sprintf("involvement %s %s", e.ID, e.Msg)
 }
 
+// RuleViolation makes it a rule violation in apperr's vocabulary: INVALID_ARGUMENT on Field,
+// or FAILED_PRECONDITION with the message when no request field is at fault.
+func (e *InvolvementError) RuleViolation() (field, reason string) { return e.Field, e.Msg }
+
 // NewInvolvement checks a new EXECUTOR or ADVISOR involvement starting at from (zero = today)
 // against the day of at: neither its first nor its last day may lie in the past, so the
 // record of who was involved when is never rewritten.

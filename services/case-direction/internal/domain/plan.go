@@ -119,7 +119,7 @@ func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []G
 			}
 			old, ok := c.Plan.Goal(g.ID)
 			if !ok {
-				return nil, &GoalError{GoalID: g.ID, Msg: "is not a goal of the current plan"}
+				return nil, &UnknownGoalError{GoalID: g.ID}
 			}
 			p.Goals[i].Status, p.Goals[i].Actions = old.Status, old.Actions
 			kept[g.ID] = true
@@ -136,7 +136,7 @@ func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []G
 	} else {
 		for _, g := range p.Goals {
 			if g.ID != "" {
-				return nil, &GoalError{GoalID: g.ID, Msg: "is not a goal of the current plan"}
+				return nil, &UnknownGoalError{GoalID: g.ID}
 			}
 		}
 	}
@@ -166,6 +166,19 @@ type GoalError struct {
 
 func (e *GoalError) Error() string { return "goal " + e.GoalID + " " + e.Msg }
 
+// ForbiddenTransition makes it a forbidden transition in apperr's vocabulary.
+func (*GoalError) ForbiddenTransition() {}
+
+// UnknownGoalError names a goal id that is no goal of the current plan.
+type UnknownGoalError struct{ GoalID string }
+
+func (e *UnknownGoalError) Error() string {
+	return "goal " + e.GoalID + " is not a goal of the current plan"
+}
+
+// NotFound makes it NOT_FOUND for the goal in apperr's vocabulary.
+func (e *UnknownGoalError) NotFound() (resource, id string) { return "goal", e.GoalID }
+
 // SetGoalStatus moves a current goal to another status.
 func (c *Case) SetGoalStatus(goalID string, to GoalStatus) (from GoalStatus, err error) {
 	if c.Status.Final() {
@@ -173,7 +186,7 @@ func (c *Case) SetGoalStatus(goalID string, to GoalStatus) (from GoalStatus, err
 	}
 	g, ok := c.Plan.Goal(goalID)
 	if !ok {
-		return "", &GoalError{GoalID: goalID, Msg: "is not a goal of the current plan"}
+		return "", &UnknownGoalError{GoalID: goalID}
 	}
 	if !CanMoveGoal(g.Status, to) {
 		return g.Status, &GoalError{GoalID: goalID, Msg: fmt.Sprintf("cannot go from %s to %s", g.Status, to)}
@@ -188,6 +201,10 @@ type ClosingError struct{ Open []string }
 func (e *ClosingError) Error() string {
 	return "the case cannot be closed: " + strings.Join(e.Open, "; ")
 }
+
+// ForbiddenTransition makes it an unmet precondition in apperr's vocabulary; the message
+// names everything still open.
+func (*ClosingError) ForbiddenTransition() {}
 
 // CanClose is the closing guard: the case must be allowed to go to CLOSED, a result must be
 // given, every goal of the plan must be final and no referral or allocation may still be

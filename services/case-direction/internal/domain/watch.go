@@ -42,6 +42,9 @@ func (e *ActionError) Error() string { return "a case in " + string(e.Status) + 
 // Is makes errors.Is(err, ErrTransition) hold: both are refusals because of the status.
 func (e *ActionError) Is(target error) bool { return target == ErrTransition }
 
+// ForbiddenTransition makes it a refusal because of the status in apperr's vocabulary.
+func (*ActionError) ForbiddenTransition() {}
+
 // Evaluate applies an evaluation decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS
 // (from SCALED_DOWN; a running case stays), WATCH → WATCH with watch settings, CONTINUE and
 // CLOSE keep the status (CloseCase closes). It returns whether the status changed and from what.

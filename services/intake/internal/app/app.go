@@ -357,7 +357,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 	if in.Urgency != domain.UrgencyCrisis {
 		// Triaged by the policy, without a professional.
 		if err := in.StartTriage(""); err != nil {
-			return in, transitionErr(err)
+			return in, err
 		}
 	}
 	return a.carryOut(ctx, in, d)
@@ -382,7 +382,7 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 // then the case or the closing.
 func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
-		return in, transitionErr(err)
+		return in, err
 	}
 	if d.Outcome == domain.OutcomeCaseDirection {
 		caseID, err := a.openCase(ctx, in)
@@ -390,7 +390,7 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision)
 			return in, err
 		}
 		if err := in.LinkCase(caseID); err != nil {
-			return in, transitionErr(err)
+			return in, err
 		}
 	}
 	if err := a.d.Intakes.Update(ctx, in); err != nil {
@@ -459,7 +459,7 @@ func (a *App) CheckIntakeOwnership(ctx context.Context, id, orgOIN, orgType stri
 func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Intake
-	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		in, err := a.d.Intakes.Get(ctx, id)
 		if err != nil {
 			return err
@@ -472,24 +472,12 @@ func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 		case caller.Org.Type == identity.OrgTeam && caller.Org.OIN == in.TeamOIN:
 			route = accesslog.RouteTeam
 		}
-		if route == "" {
-			if ok, err := a.d.Access.EmergencyGrant(ctx, "intake", in.ID); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == "" {
-			return a.d.Access.Record(ctx, a.entry("intake.intake.read", in, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
-		}
+		_, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry("intake.intake.read", in, "", ""), Route: route})
 		out = in
-		return a.d.Access.Record(ctx, a.entry("intake.intake.read", in, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Intake{}, err
-	}
-	if out.ID == "" {
-		return domain.Intake{}, apperr.NotFound("intake", id)
 	}
 	return out, nil
 }

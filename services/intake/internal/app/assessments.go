@@ -15,10 +15,13 @@ import (
 // is established.
 type subject struct {
 	residentID, householdID, municipality, pseudonym string
+	// route is how the caller was allowed (accesslog.Guard).
+	route string
 }
 
 // subjectOf checks that the calling team works with the resident (or a member of the
-// household). Otherwise the subject is NOT_FOUND and the refusal is logged; detached, when
+// household), or holds an emergency grant for a read (accesslog.Guard; the route is in the
+// subject). Otherwise the subject is NOT_FOUND and the refusal is logged; detached, when
 // the surrounding transaction will roll back.
 func (a *App) subjectOf(ctx context.Context, caller identity.Caller, residentID, householdID, action string, detached bool) (subject, error) {
 	var (
@@ -44,19 +47,12 @@ func (a *App) subjectOf(ctx context.Context, caller identity.Caller, residentID,
 			return s, err
 		}
 	}
-	if !ok {
-		e := s.entry(action, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)
-		record := a.d.Access.Record
-		if detached {
-			record = a.d.Access.RecordDetached
-		}
-		if err := record(ctx, e); err != nil {
-			return s, err
-		}
-		if residentID != "" {
-			return s, apperr.NotFound("resident", residentID)
-		}
-		return s, apperr.NotFound("household", householdID)
+	route := ""
+	if ok {
+		route = accesslog.RouteTeam
+	}
+	if s.route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: s.entry(action, "", ""), Route: route, Change: detached, Quiet: true}); err != nil {
+		return s, err
 	}
 	return s, nil
 }
@@ -101,7 +97,7 @@ func (a *App) RecordAssessment(ctx context.Context, as domain.Assessment) (domai
 		if err := a.d.Events.AssessmentRecorded(ctx, as); err != nil {
 			return err
 		}
-		e := s.entry(action, accesslog.RouteTeam, accesslog.OutcomeGranted)
+		e := s.entry(action, s.route, accesslog.OutcomeGranted)
 		e.ObjectType, e.ObjectID = "assessment", as.ID
 		return a.d.Access.Record(ctx, e)
 	})
@@ -114,7 +110,7 @@ func (a *App) ListAssessments(ctx context.Context, residentID, householdID strin
 	if err != nil {
 		return nil, false, err
 	}
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		s, err := a.subjectOf(ctx, caller, residentID, householdID, "intake.assessment.list", false)
 		if err != nil {
 			return err
@@ -124,7 +120,7 @@ func (a *App) ListAssessments(ctx context.Context, residentID, householdID strin
 			return err
 		}
 		out, more = paging.Cut(rows, size)
-		return a.d.Access.Record(ctx, s.entry("intake.assessment.list", accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, s.entry("intake.assessment.list", s.route, accesslog.OutcomeGranted))
 	})
 	return out, more, err
 }
@@ -141,7 +137,7 @@ func (a *App) CompareAssessments(ctx context.Context, fromID, toID, householdID 
 	if err != nil {
 		return from, to, nil, err
 	}
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		if from, err = a.d.Assessments.Get(ctx, fromID); err != nil {
 			return err
 		}
@@ -178,25 +174,7 @@ func (a *App) CompareAssessments(ctx context.Context, fromID, toID, householdID 
 			}
 		}
 		changes = domain.Compare(from, to)
-		return a.d.Access.Record(ctx, s.entry("intake.assessment.compare", accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, s.entry("intake.assessment.compare", s.route, accesslog.OutcomeGranted))
 	})
 	return from, to, changes, err
-}
-
-// readTx runs a read in a transaction that commits also when the read is refused, so the
-// DENIED access-log entry stays; the refusal is returned after the commit.
-func (a *App) readTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	var refused error
-	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		err := fn(ctx)
-		if apperr.IsKind(err, apperr.KindNotFound) || apperr.IsKind(err, apperr.KindFailedPrecondition) {
-			refused = err
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return refused
 }

@@ -19,28 +19,26 @@ func householdEntry(action, householdID string, r domain.Resident, route, outcom
 
 // workedWithHousehold returns (locked, when forUpdate) a household the calling team works
 // with: it works with a current member. Anyone else's household is NOT_FOUND and the
-// refusal is logged.
-func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, id, action string, forUpdate bool) (domain.Household, error) {
+// refusal is logged (accesslog.Guard; callers log the granted access per member).
+func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, id, action string, forUpdate bool) (domain.Household, string, error) {
 	h, err := a.d.Households.GetHousehold(ctx, id, forUpdate)
 	if err != nil {
-		return h, err
+		return h, "", err
 	}
 	ok, err := a.d.Residents.TeamWorksWithHousehold(ctx, caller.Org.OIN, id)
 	if err != nil {
-		return h, err
+		return h, "", err
 	}
-	if !ok {
-		record := a.d.Access.Record
-		if forUpdate {
-			record = a.d.Access.RecordDetached
-		}
-		if err := record(ctx, accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id,
-			Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}); err != nil {
-			return h, err
-		}
-		return domain.Household{}, apperr.NotFound("household", id)
+	route := ""
+	if ok {
+		route = accesslog.RouteTeam
 	}
-	return h, nil
+	route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id},
+		Route: route, Change: forUpdate, Quiet: true})
+	if err != nil {
+		return domain.Household{}, "", err
+	}
+	return h, route, nil
 }
 
 // leaveForMove ends the resident's current membership so they can join another household on
@@ -163,7 +161,7 @@ func (a *App) AddHouseholdMember(ctx context.Context, householdID string, m doma
 	const action = "intake.household.add_member"
 	var out domain.Household
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		h, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
+		h, _, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
 		if err != nil {
 			return err
 		}
@@ -209,7 +207,7 @@ func (a *App) RemoveHouseholdMember(ctx context.Context, householdID, residentID
 	const action = "intake.household.remove_member"
 	var out domain.Household
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		h, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
+		h, _, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
 		if err != nil {
 			return err
 		}
@@ -249,8 +247,8 @@ func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, er
 	}
 	const action = "intake.household.read"
 	var out domain.Household
-	err = a.readTx(ctx, func(ctx context.Context) error {
-		h, err := a.workedWithHousehold(ctx, caller, id, action, false)
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
+		h, route, err := a.workedWithHousehold(ctx, caller, id, action, false)
 		if err != nil {
 			return err
 		}
@@ -274,7 +272,7 @@ func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, er
 			// team does not work with them personally.
 			if !logged[m.ResidentID] {
 				logged[m.ResidentID] = true
-				if err := a.d.Access.Record(ctx, householdEntry(action, id, r, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+				if err := a.d.Access.Record(ctx, householdEntry(action, id, r, route, accesslog.OutcomeGranted)); err != nil {
 					return err
 				}
 			}

@@ -109,7 +109,7 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 		return domain.Resident{}, err
 	}
 	var out domain.Resident
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		r, err := a.d.Residents.FindByBSN(ctx, bsnValue)
 		if err != nil {
 			return err
@@ -118,11 +118,13 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 		if err != nil {
 			return err
 		}
-		if !ok {
-			if err := a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("resident", "")
+		route := ""
+		if ok {
+			route = accesslog.RouteTeam
+		}
+		if route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: residentEntry("intake.resident.find", r, "", ""),
+			Route: route, Quiet: true, Anonymous: true}); err != nil {
+			return err
 		}
 		if r.HouseholdID, err = a.d.Households.OfResident(ctx, r.ID); err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
 			return err
@@ -131,7 +133,7 @@ func (a *App) FindResident(ctx context.Context, bsnValue string) (domain.Residen
 			return err
 		}
 		out = r
-		return a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, residentEntry("intake.resident.find", r, route, accesslog.OutcomeGranted))
 	})
 	return out, err
 }
@@ -160,11 +162,12 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 			if err != nil {
 				return err
 			}
-			if !ok {
-				if err := a.d.Access.RecordDetached(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-					return err
-				}
-				return apperr.NotFound("resident", id)
+			route := ""
+			if ok {
+				route = accesslog.RouteTeam
+			}
+			if _, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: residentEntry(action, r, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+				return err
 			}
 			if r.MergedInto != "" {
 				return apperr.FailedPrecondition("resident " + id + " was already merged")
@@ -201,9 +204,9 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 
 // workedWith returns a resident the calling team works with, and the route that allowed it:
 // TEAM, or EMERGENCY for a read under an emergency grant (never for a change). Anyone else's
-// resident is NOT_FOUND and the refusal is logged (detached, when the transaction will roll
-// back).
-func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action string, detached bool) (domain.Resident, string, error) {
+// resident is NOT_FOUND and the refusal is logged (accesslog.Guard; the caller logs the
+// granted access itself, with the details it reads).
+func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action string, change bool) (domain.Resident, string, error) {
 	r, err := a.d.Residents.Get(ctx, id)
 	if err != nil {
 		return r, "", err
@@ -212,26 +215,15 @@ func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action
 	if err != nil {
 		return r, "", err
 	}
+	route := ""
 	if ok {
-		return r, accesslog.RouteTeam, nil
+		route = accesslog.RouteTeam
 	}
-	if !detached {
-		// Reads only: emergency access never allows a change.
-		if ok, err = a.d.Access.EmergencyGrant(ctx, "resident", id); err != nil {
-			return r, "", err
-		}
-		if ok {
-			return r, accesslog.RouteEmergency, nil
-		}
+	route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: residentEntry(action, r, "", ""), Route: route, Change: change, Quiet: true})
+	if err != nil {
+		return domain.Resident{}, "", err
 	}
-	record := a.d.Access.Record
-	if detached {
-		record = a.d.Access.RecordDetached
-	}
-	if err := record(ctx, residentEntry(action, r, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-		return r, "", err
-	}
-	return domain.Resident{}, "", apperr.NotFound("resident", id)
+	return r, route, nil
 }
 
 // GetResident returns a resident the calling team works with, with name, date of birth,
@@ -243,7 +235,7 @@ func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, erro
 	}
 	const action = "intake.resident.read"
 	var out domain.Resident
-	err = a.readTx(ctx, func(ctx context.Context) error {
+	err = accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		r, route, err := a.workedWith(ctx, caller, id, action, false)
 		if err != nil {
 			return err

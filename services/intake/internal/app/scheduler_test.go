@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -60,7 +60,7 @@ func newApps(t *testing.T, n int) ([]*app.App, *pgxdb.DB, *atomic.Pointer[time.T
 		a := app.New(app.Deps{
 			Tx: db, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(db, prot),
 			Policies: postgres.NewPolicies(db), Assessments: postgres.NewAssessments(db),
-			Events: events.NewPublisher(outbox.NewWriter(db, events.Service)), Access: accesslog.New(db, events.Service), Pseudo: prot,
+			Events: events.NewPublisher(outbox.NewWriter(db, events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
 		})
 		a.Now = func() time.Time { return *clock.Load() }
 		apps = append(apps, a)

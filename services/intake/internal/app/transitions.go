@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -45,11 +44,12 @@ func (a *App) ownIntake(ctx context.Context, caller identity.Caller, id, action 
 	if err != nil {
 		return in, err
 	}
-	if in.TeamOIN != caller.Org.OIN {
-		if err := a.d.Access.RecordDetached(ctx, a.entry(action, in, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-			return domain.Intake{}, err
-		}
-		return domain.Intake{}, apperr.NotFound("intake", id)
+	route := ""
+	if in.TeamOIN == caller.Org.OIN {
+		route = accesslog.RouteTeam
+	}
+	if _, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry(action, in, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		return domain.Intake{}, err
 	}
 	return in, nil
 }
@@ -79,7 +79,7 @@ func (a *App) change(ctx context.Context, id, action string, fn func(ctx context
 func (a *App) StartTriage(ctx context.Context, id string) (domain.Intake, error) {
 	return a.change(ctx, id, "intake.intake.start_triage", func(ctx context.Context, caller identity.Caller, in *domain.Intake) error {
 		if err := in.StartTriage(caller.User); err != nil {
-			return transitionErr(err)
+			return err
 		}
 		if err := a.d.Intakes.Update(ctx, *in); err != nil {
 			return err
@@ -130,7 +130,7 @@ func (a *App) RecordContactAttempt(ctx context.Context, id, kind string, reached
 			return err
 		}
 		if err := in.RecordContactAttempt(reached, policy.ContactAttempts); err != nil {
-			return transitionErr(err)
+			return err
 		}
 		if err := a.d.Intakes.AddContactAttempt(ctx, uuid.NewString(), in.ID, kind, reached, a.now(), caller.User); err != nil {
 			return err
@@ -149,7 +149,7 @@ func (a *App) RecordContactAttempt(ctx context.Context, id, kind string, reached
 func (a *App) WithdrawIntake(ctx context.Context, id string) (domain.Intake, error) {
 	return a.change(ctx, id, "intake.intake.withdraw", func(ctx context.Context, _ identity.Caller, in *domain.Intake) error {
 		if err := in.Withdraw(); err != nil {
-			return transitionErr(err)
+			return err
 		}
 		if err := a.d.Intakes.Update(ctx, *in); err != nil {
 			return err
@@ -184,7 +184,7 @@ func (a *App) MergeIntake(ctx context.Context, id, intoID string) (merged, into 
 		}
 		merged, into = got[id], got[intoID]
 		if err := merged.MergeInto(&into); err != nil {
-			return transitionErr(err)
+			return err
 		}
 		for _, in := range []domain.Intake{merged, into} {
 			if err := a.d.Intakes.Update(ctx, in); err != nil {
@@ -258,11 +258,6 @@ func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *pag
 	return out, more, err
 }
 
-// transitionErr reports a forbidden state change or merge as a failed precondition; the
-// message holds statuses only.
-func transitionErr(err error) error {
-	if errors.Is(err, domain.ErrTransition) || errors.Is(err, domain.ErrMerge) {
-		return apperr.FailedPrecondition(err.Error())
-	}
-	return err
-}
+// A forbidden state change or merge is a domain RefusalError, which the edge reads as
+// FAILED_PRECONDITION (its message holds statuses only); it is returned as it is.
+var _ apperr.ForbiddenTransition = (*domain.RefusalError)(nil)

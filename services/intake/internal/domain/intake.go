@@ -71,8 +71,7 @@ var transitions = map[Status][]Status{
 	StatusMerged:     {},
 }
 
-// ErrTransition is returned for a forbidden state change; the application reports it as a
-// failed precondition.
+// ErrTransition is what every RefusalError of a forbidden state change matches with errors.Is.
 var ErrTransition = errors.New("forbidden intake transition")
 
 // CanTransition reports whether from → to is in the state machine (without guards).
@@ -143,10 +142,10 @@ func (i *Intake) Overdue(now time.Time) bool { return i.IsOpen() && now.After(i.
 // TransitionTo moves the intake to another status, or returns ErrTransition.
 func (i *Intake) TransitionTo(to Status) error {
 	if !CanTransition(i.Status, to) {
-		return fmt.Errorf("%w: %s → %s", ErrTransition, i.Status, to)
+		return refuse(ErrTransition, "%s → %s", i.Status, to)
 	}
 	if i.Status == StatusReceived && to == StatusCaseOpened && i.Urgency != UrgencyCrisis {
-		return fmt.Errorf("%w: %s → %s is only for a crisis", ErrTransition, i.Status, to)
+		return refuse(ErrTransition, "%s → %s is only for a crisis", i.Status, to)
 	}
 	i.Status = to
 	return nil
@@ -156,7 +155,7 @@ func (i *Intake) TransitionTo(to Status) error {
 // triage: it goes to case direction straight from RECEIVED.
 func (i *Intake) StartTriage(professional string) error {
 	if i.Urgency == UrgencyCrisis && i.Status == StatusReceived {
-		return fmt.Errorf("%w: %s → %s: a crisis skips triage", ErrTransition, i.Status, StatusInTriage)
+		return refuse(ErrTransition, "%s → %s: a crisis skips triage", i.Status, StatusInTriage)
 	}
 	if err := i.TransitionTo(StatusInTriage); err != nil {
 		return err
@@ -172,10 +171,10 @@ func (i *Intake) StartTriage(professional string) error {
 func (i *Intake) Decide(d Decision) error {
 	to := StatusFor(d.Outcome)
 	if to == "" {
-		return fmt.Errorf("%w: no status for outcome %q", ErrTransition, d.Outcome)
+		return refuse(ErrTransition, "no status for outcome %q", d.Outcome)
 	}
 	if !CanTransition(i.Status, to) || (i.Status == StatusReceived && i.Urgency != UrgencyCrisis) {
-		return fmt.Errorf("%w: %s → %s", ErrTransition, i.Status, to)
+		return refuse(ErrTransition, "%s → %s", i.Status, to)
 	}
 	if to != StatusCaseOpened {
 		if err := i.TransitionTo(to); err != nil {
@@ -190,7 +189,7 @@ func (i *Intake) Decide(d Decision) error {
 // that reaches maxFailed unsuccessful ones ends the intake NOT_REACHED.
 func (i *Intake) RecordContactAttempt(reached bool, maxFailed int) error {
 	if i.Status != StatusInTriage {
-		return fmt.Errorf("%w: contact attempts are recorded in %s, not %s", ErrTransition, StatusInTriage, i.Status)
+		return refuse(ErrTransition, "contact attempts are recorded in %s, not %s", StatusInTriage, i.Status)
 	}
 	if reached {
 		return nil
@@ -207,22 +206,41 @@ func (i *Intake) RecordContactAttempt(reached bool, maxFailed int) error {
 // Withdraw records that the resident withdrew the request.
 func (i *Intake) Withdraw() error { return i.TransitionTo(StatusWithdrawn) }
 
-// ErrMerge is returned when two intakes cannot be merged; the application reports it as a
-// failed precondition.
+// ErrMerge is what every RefusalError of a forbidden merge matches with errors.Is.
 var ErrMerge = errors.New("intakes cannot be merged")
+
+// RefusalError is a forbidden state change (errors.Is ErrTransition) or merge (errors.Is
+// ErrMerge), with what makes it so. It is a forbidden transition in apperr's vocabulary:
+// FAILED_PRECONDITION with this message.
+type RefusalError struct {
+	Sentinel error // ErrTransition or ErrMerge
+	Detail   string
+}
+
+func (e *RefusalError) Error() string { return e.Sentinel.Error() + ": " + e.Detail }
+
+// Unwrap makes errors.Is(err, ErrTransition) or errors.Is(err, ErrMerge) hold.
+func (e *RefusalError) Unwrap() error { return e.Sentinel }
+
+// ForbiddenTransition marks the refusal for apperr.
+func (*RefusalError) ForbiddenTransition() {}
+
+func refuse(sentinel error, format string, args ...any) error {
+	return &RefusalError{Sentinel: sentinel, Detail: fmt.Sprintf(format, args...)}
+}
 
 // MergeInto closes i as a duplicate of into, which takes over i's signal ids (so the sources
 // of both hear what became of it). Both must be open, of one household and one team.
 func (i *Intake) MergeInto(into *Intake) error {
 	switch {
 	case i.ID == into.ID:
-		return fmt.Errorf("%w: an intake cannot be merged into itself", ErrMerge)
+		return refuse(ErrMerge, "an intake cannot be merged into itself")
 	case !into.IsOpen():
-		return fmt.Errorf("%w: the intake to merge into is %s, not open", ErrMerge, into.Status)
+		return refuse(ErrMerge, "the intake to merge into is %s, not open", into.Status)
 	case i.HouseholdID != into.HouseholdID:
-		return fmt.Errorf("%w: the intakes belong to different households", ErrMerge)
+		return refuse(ErrMerge, "the intakes belong to different households")
 	case i.TeamOIN != into.TeamOIN:
-		return fmt.Errorf("%w: the intakes belong to different teams", ErrMerge)
+		return refuse(ErrMerge, "the intakes belong to different teams")
 	}
 	if err := i.TransitionTo(StatusMerged); err != nil {
 		return err

@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -90,8 +89,8 @@ type Events interface {
 	AllocationRequestAnswered(ctx context.Context, q domain.Request, at time.Time) error
 }
 
-// Ports bundles what the application needs.
-type Ports struct {
+// Deps are what the application needs: its ports and its rules.
+type Deps struct {
 	Tx          txn.Runner
 	Providers   Providers
 	Allocations Allocations
@@ -99,6 +98,11 @@ type Ports struct {
 	Monitoring  Monitoring
 	Events      Events
 	Access      accesslog.Recorder
+	Rules       domain.Timeliness
+	Codes       domain.Codes
+	Settings    Settings
+	// NewID makes ids of requests and progress reports.
+	NewID func() string
 }
 
 // Settings are the service's own rules beside the code lists.
@@ -127,9 +131,9 @@ type App struct {
 }
 
 // New builds the application.
-func New(p Ports, rules domain.Timeliness, codes domain.Codes, s Settings, newID func() string) *App {
-	return &App{tx: p.Tx, providers: p.Providers, allocations: p.Allocations, requests: p.Requests, monitoring: p.Monitoring,
-		events: p.Events, access: p.Access, rules: rules, codes: codes, settings: s, Now: time.Now, NewID: newID}
+func New(d Deps) *App {
+	return &App{tx: d.Tx, providers: d.Providers, allocations: d.Allocations, requests: d.Requests, monitoring: d.Monitoring,
+		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, Now: time.Now, NewID: d.NewID}
 }
 
 // Codes returns the code lists the application judges by.
@@ -222,10 +226,10 @@ func (a *App) ListAllocationVersions(ctx context.Context, number string) ([]doma
 	return out, err
 }
 
-// readAllocation runs read on an allocation the caller may read and logs the access either way.
+// readAllocation runs read on an allocation the caller may read and logs the access either
+// way (accesslog.Guard).
 func (a *App) readAllocation(ctx context.Context, number, action string, read func(context.Context, domain.Allocation) error) error {
-	denied := false
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	return accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		al, err := a.allocations.Get(ctx, number)
 		if err != nil {
 			return err
@@ -234,29 +238,11 @@ func (a *App) readAllocation(ctx context.Context, number, action string, read fu
 		if err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			if ok, err := a.access.EmergencyGrant(ctx, "allocation", number); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == accesslog.RouteNotAllowed {
-			denied = true
-			return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeDenied))
-		}
-		if err := read(ctx, al); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route}); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, entry(action, number, route, accesslog.OutcomeGranted))
+		return read(ctx, al)
 	})
-	if err != nil {
-		return err
-	}
-	if denied {
-		return apperr.NotFound("allocation", number)
-	}
-	return nil
 }
 
 // ReportDeliveryStarted records the provider's report (305) that care started on startedOn,
@@ -267,7 +253,7 @@ func (a *App) ReportDeliveryStarted(ctx context.Context, number string, startedO
 	return a.asProvider(ctx, number, "providermonitoring.allocation.report_start", func(ctx context.Context, al *domain.Allocation) error {
 		d, err := al.ReportStart(startedOn, now, a.rules)
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.Update(ctx, *al); err != nil {
 			return err
@@ -287,7 +273,7 @@ func (a *App) ReportDeliveryStopped(ctx context.Context, number string, stoppedO
 	return a.asProvider(ctx, number, "providermonitoring.allocation.report_stop", func(ctx context.Context, al *domain.Allocation) error {
 		s, err := al.ReportStop(stoppedOn, now, reason, a.rules, a.codes)
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.Update(ctx, *al); err != nil {
 			return err
@@ -317,12 +303,13 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 		if err != nil {
 			return err
 		}
-		if caller.Org.Type != identity.OrgProvider || caller.Org.OIN != provider.OIN {
-			// The refused change's transaction rolls back; its log entry must not.
-			if err := a.access.RecordDetached(ctx, entry(action, number, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation", number)
+		route := ""
+		if caller.Org.Type == identity.OrgProvider && caller.Org.OIN == provider.OIN {
+			route = accesslog.RouteOwnRecord
+		}
+		// A refused change's transaction rolls back; Guard logs the refusal outside it.
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		if err := change(ctx, &al); err != nil {
 			return err
@@ -371,30 +358,16 @@ func (a *App) municipalRoute(ctx context.Context, municipality string) (string, 
 	return accesslog.RouteNotAllowed, nil
 }
 
-// ruleError turns a domain refusal into the typed error the caller gets.
-func ruleError(object, id string, err error) error {
-	var te domain.TransitionError
-	if errors.As(err, &te) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, te.From, te.To))
-	}
-	var oe domain.PeriodOverlapError
-	if errors.As(err, &oe) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s: %s", object, id, oe.Error()))
-	}
-	var rte domain.RequestTransitionError
-	if errors.As(err, &rte) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s cannot go from %s to %s", object, id, rte.From, rte.To))
-	}
-	var se domain.StateError
-	if errors.As(err, &se) {
-		return apperr.FailedPrecondition(fmt.Sprintf("%s %s is %s and cannot be %s", object, id, se.Status, se.Action))
-	}
-	var rv domain.RuleViolation
-	if errors.As(err, &rv) {
-		return apperr.Invalid(rv.Field, rv.Reason)
-	}
-	return err
-}
+// The domain's errors speak apperr's vocabulary and name their allocation or request, so they
+// are returned as they are and the edge gives each its code; these lines keep a renamed
+// method from silently making one INTERNAL.
+var (
+	_ apperr.ForbiddenTransition = domain.TransitionError{}
+	_ apperr.ForbiddenTransition = domain.RequestTransitionError{}
+	_ apperr.ForbiddenTransition = domain.StateError{}
+	_ apperr.ForbiddenTransition = domain.PeriodOverlapError{}
+	_ apperr.RuleViolation       = domain.RuleViolation{}
+)
 
 // entry is an access-log entry about an allocation. An allocation holds no BSN; the resident
 // is reached through the case, so there is no pseudonym to record here.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -62,11 +62,12 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(app.Ports{
+	a := app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
-		Access: accesslog.New(db, events.Service),
-	}, domain.NewTimeliness(codes), codes, app.Settings{NotStartedDays: 10}, uuid.NewString)
+		Access: logstore.New(db, events.Service),
+		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
+	})
 	a.Now = func() time.Time { return *now }
 	return a, db
 }

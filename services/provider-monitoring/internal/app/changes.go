@@ -22,7 +22,7 @@ func (a *App) ChangeAllocation(ctx context.Context, number string, c domain.Chan
 // applyChange applies c to the locked allocation and stores the new version and its event.
 func (a *App) applyChange(ctx context.Context, al *domain.Allocation, c domain.Change, caller identity.Caller) error {
 	if err := al.Apply(c); err != nil {
-		return ruleError("allocation", al.Number, err)
+		return err
 	}
 	v := al.VersionOf(c.Reason, a.Now().UTC(), caller.Org.OIN)
 	if err := a.allocations.Update(ctx, *al); err != nil {
@@ -38,7 +38,7 @@ func (a *App) applyChange(ctx context.Context, al *domain.Allocation, c domain.C
 func (a *App) WithdrawAllocation(ctx context.Context, number, reason string) (domain.Allocation, error) {
 	return a.asMunicipality(ctx, number, "providermonitoring.allocation.withdraw", func(ctx context.Context, al *domain.Allocation, _ identity.Caller) error {
 		if err := al.Withdraw(reason); err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.Update(ctx, *al); err != nil {
 			return err
@@ -64,11 +64,8 @@ func (a *App) asMunicipality(ctx context.Context, number, action string, change 
 		if err != nil {
 			return err
 		}
-		if route == accesslog.RouteNotAllowed {
-			if err := a.access.RecordDetached(ctx, entry(action, number, route, accesslog.OutcomeDenied)); err != nil {
-				return err
-			}
-			return apperr.NotFound("allocation", number)
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+			return err
 		}
 		if err := change(ctx, &al, caller); err != nil {
 			return err

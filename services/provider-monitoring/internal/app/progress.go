@@ -15,7 +15,7 @@ func (a *App) ReportProgress(ctx context.Context, number string, goalIDs []strin
 	_, err := a.asProvider(ctx, number, "providermonitoring.allocation.report_progress", func(ctx context.Context, al *domain.Allocation) error {
 		r, err := al.ReportProgress(a.NewID(), goalIDs, j, now)
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.InsertProgress(ctx, r); err != nil {
 			return err

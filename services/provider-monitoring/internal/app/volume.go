@@ -24,7 +24,7 @@ func (a *App) ReportDeliveredVolume(ctx context.Context, number string, v domain
 		v.ID, v.ReportedAt = a.NewID(), now
 		r, err := al.ReportVolume(v, earlier, a.today())
 		if err != nil {
-			return ruleError("allocation", number, err)
+			return err
 		}
 		if err := a.allocations.InsertDeliveredVolume(ctx, r); err != nil {
 			return err

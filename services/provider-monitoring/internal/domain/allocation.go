@@ -36,18 +36,31 @@ var transitions = map[Status][]Status{
 // CanTransition reports whether from → to is allowed.
 func CanTransition(from, to Status) bool { return slices.Contains(transitions[from], to) }
 
-// TransitionError is a forbidden state change.
-type TransitionError struct{ From, To Status }
+// TransitionError is a forbidden state change of allocation Number.
+type TransitionError struct {
+	Number   string
+	From, To Status
+}
 
 func (e TransitionError) Error() string {
-	return fmt.Sprintf("an allocation cannot go from %s to %s", e.From, e.To)
+	if e.Number == "" {
+		return fmt.Sprintf("an allocation cannot go from %s to %s", e.From, e.To)
+	}
+	return fmt.Sprintf("allocation %s cannot go from %s to %s", e.Number, e.From, e.To)
 }
+
+// ForbiddenTransition makes it a forbidden transition in apperr's vocabulary:
+// FAILED_PRECONDITION with this message.
+func (TransitionError) ForbiddenTransition() {}
 
 // RuleViolation is a domain rule broken by a request's content; Field names the request field
 // so the edge can answer INVALID_ARGUMENT precisely.
 type RuleViolation struct{ Field, Reason string }
 
 func (r RuleViolation) Error() string { return r.Field + ": " + r.Reason }
+
+// RuleViolation makes it a rule violation in apperr's vocabulary: INVALID_ARGUMENT on Field.
+func (r RuleViolation) RuleViolation() (field, reason string) { return r.Field, r.Reason }
 
 // Product is a product (category and code) from the municipality's product list.
 type Product struct{ Category, Code string }
@@ -114,13 +127,20 @@ const (
 // state transition is involved (a change of an ended allocation, a progress report before care
 // started).
 type StateError struct {
+	Number string
 	Status Status
 	Action string
 }
 
 func (e StateError) Error() string {
-	return fmt.Sprintf("an allocation that is %s cannot be %s", e.Status, e.Action)
+	if e.Number == "" {
+		return fmt.Sprintf("an allocation that is %s cannot be %s", e.Status, e.Action)
+	}
+	return fmt.Sprintf("allocation %s is %s and cannot be %s", e.Number, e.Status, e.Action)
 }
+
+// ForbiddenTransition makes it a refusal because of the status in apperr's vocabulary.
+func (StateError) ForbiddenTransition() {}
 
 // Delivery is one period of care (iJw/iWmo 305 start, 307 stop).
 type Delivery struct {
@@ -201,7 +221,7 @@ func (t Timeliness) StartReportedOnTime(startedOn, reportedAt time.Time) bool {
 // date, after its end date or in the future; only an issued or paused allocation can start.
 func (a *Allocation) ReportStart(startedOn, reportedAt time.Time, rules Timeliness) (Delivery, error) {
 	if !CanTransition(a.Status, StatusStarted) {
-		return Delivery{}, TransitionError{From: a.Status, To: StatusStarted}
+		return Delivery{}, TransitionError{Number: a.Number, From: a.Status, To: StatusStarted}
 	}
 	startedOn = DayOf(startedOn)
 	today := DayIn(reportedAt, rules.Location)
@@ -237,7 +257,7 @@ func (a *Allocation) ReportStop(stoppedOn, reportedAt time.Time, reason string, 
 		to = StatusPaused
 	}
 	if !CanTransition(a.Status, to) {
-		return Stop{}, TransitionError{From: a.Status, To: to}
+		return Stop{}, TransitionError{Number: a.Number, From: a.Status, To: to}
 	}
 	stoppedOn = DayOf(stoppedOn)
 	today := DayIn(reportedAt, rules.Location)
@@ -304,7 +324,7 @@ func (a *Allocation) Apply(c Change) error {
 	switch a.Status {
 	case StatusIssued, StatusStarted, StatusPaused:
 	default:
-		return StateError{Status: a.Status, Action: "changed"}
+		return StateError{Number: a.Number, Status: a.Status, Action: "changed"}
 	}
 	next := *a
 	changed := false
@@ -349,7 +369,7 @@ func (a *Allocation) Withdraw(reason string) error {
 		return RuleViolation{"reason", "must be a withdrawal reason"}
 	}
 	if !CanTransition(a.Status, StatusWithdrawn) {
-		return TransitionError{From: a.Status, To: StatusWithdrawn}
+		return TransitionError{Number: a.Number, From: a.Status, To: StatusWithdrawn}
 	}
 	a.Status, a.WithdrawalReason = StatusWithdrawn, reason
 	return nil

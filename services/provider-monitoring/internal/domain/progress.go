@@ -30,7 +30,7 @@ func (a Allocation) ReportProgress(id string, goalIDs []string, j Judgement, at 
 	switch a.Status {
 	case StatusStarted, StatusPaused, StatusEnded:
 	default:
-		return ProgressReport{}, StateError{Status: a.Status, Action: "reported on before care started"}
+		return ProgressReport{}, StateError{Number: a.Number, Status: a.Status, Action: "reported on before care started"}
 	}
 	running := a.Status == StatusStarted || a.Status == StatusPaused
 	return ProgressReport{ID: id, AllocationNumber: a.Number, GoalIDs: goalIDs, Judgement: j, ReportedAt: at,

@@ -35,12 +35,21 @@ var requestTransitions = map[RequestStatus][]RequestStatus{
 	RequestUnderInvestigation: {RequestGranted, RequestRefused},
 }
 
-// RequestTransitionError is a forbidden change of a request's status.
-type RequestTransitionError struct{ From, To RequestStatus }
+// RequestTransitionError is a forbidden change of the status of request ID.
+type RequestTransitionError struct {
+	ID       string
+	From, To RequestStatus
+}
 
 func (e RequestTransitionError) Error() string {
-	return fmt.Sprintf("a request cannot go from %s to %s", e.From, e.To)
+	if e.ID == "" {
+		return fmt.Sprintf("a request cannot go from %s to %s", e.From, e.To)
+	}
+	return fmt.Sprintf("request %s cannot go from %s to %s", e.ID, e.From, e.To)
 }
+
+// ForbiddenTransition makes it a forbidden transition in apperr's vocabulary.
+func (RequestTransitionError) ForbiddenTransition() {}
 
 // Request is a provider's request for allocation (315) or change (317), with the
 // municipality's answer (319 or the allocation 301).
@@ -99,7 +108,7 @@ func NewRequest(r Request, receivedAt time.Time, rules Timeliness) Request {
 // against DecisionDue when the request was under investigation.
 func (r *Request) Answer(to RequestStatus, at time.Time, rules Timeliness) error {
 	if !slices.Contains(requestTransitions[r.Status], to) {
-		return RequestTransitionError{From: r.Status, To: to}
+		return RequestTransitionError{ID: r.ID, From: r.Status, To: to}
 	}
 	day := DayIn(at, rules.Location)
 	if r.AnsweredAt == nil {

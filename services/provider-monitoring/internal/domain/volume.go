@@ -19,13 +19,25 @@ type DeliveredVolume struct {
 	ReportedAt       time.Time
 }
 
-// PeriodOverlapError is a delivered-volume period that overlaps one reported before.
-type PeriodOverlapError struct{ Start, End, OtherStart, OtherEnd time.Time }
+// PeriodOverlapError is a delivered-volume period of allocation Number that overlaps one
+// reported before.
+type PeriodOverlapError struct {
+	Number                           string
+	Start, End, OtherStart, OtherEnd time.Time
+}
 
 func (e PeriodOverlapError) Error() string {
-	return fmt.Sprintf("the period %s..%s overlaps the period %s..%s reported before",
+	msg := fmt.Sprintf("the period %s..%s overlaps the period %s..%s reported before",
 		e.Start.Format(DateLayout), e.End.Format(DateLayout), e.OtherStart.Format(DateLayout), e.OtherEnd.Format(DateLayout))
+	if e.Number == "" {
+		return msg
+	}
+	return "allocation " + e.Number + ": " + msg
 }
+
+// ForbiddenTransition makes it an unmet precondition in apperr's vocabulary:
+// FAILED_PRECONDITION with this message.
+func (PeriodOverlapError) ForbiddenTransition() {}
 
 // ReportVolume checks a delivered-volume report against the allocation, the periods reported
 // before and the day today, and returns it with its days normalised. Volume is reported for
@@ -36,7 +48,7 @@ func (a Allocation) ReportVolume(r DeliveredVolume, earlier []DeliveredVolume, t
 	switch a.Status {
 	case StatusStarted, StatusPaused, StatusEnded:
 	default:
-		return r, StateError{Status: a.Status, Action: "given a delivered volume (only STARTED, PAUSED or ENDED allocations)"}
+		return r, StateError{Number: a.Number, Status: a.Status, Action: "given a delivered volume (only STARTED, PAUSED or ENDED allocations)"}
 	}
 	r.AllocationNumber = a.Number
 	r.PeriodStart, r.PeriodEnd, today = DayOf(r.PeriodStart), DayOf(r.PeriodEnd), DayOf(today)
@@ -56,7 +68,7 @@ func (a Allocation) ReportVolume(r DeliveredVolume, earlier []DeliveredVolume, t
 	}
 	for _, e := range earlier {
 		if !r.PeriodStart.After(DayOf(e.PeriodEnd)) && !DayOf(e.PeriodStart).After(r.PeriodEnd) {
-			return r, PeriodOverlapError{Start: r.PeriodStart, End: r.PeriodEnd, OtherStart: e.PeriodStart, OtherEnd: e.PeriodEnd}
+			return r, PeriodOverlapError{Number: a.Number, Start: r.PeriodStart, End: r.PeriodEnd, OtherStart: e.PeriodStart, OtherEnd: e.PeriodEnd}
 		}
 	}
 	return r, nil

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,10 +125,6 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 		s.Arrears.Creditor.Name, s.Arrears.Creditor.OIN = caller.Org.Name, caller.Org.OIN
 	}
 	if err := s.Validate(string(caller.Org.Type)); err != nil {
-		var rv domain.RuleViolation
-		if errors.As(err, &rv) {
-			return s, apperr.Invalid(rv.Field, rv.Reason)
-		}
 		return s, err
 	}
 	s.ID = uuid.NewString()
@@ -155,7 +150,7 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Signal
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		s, err := a.signals.Get(ctx, id)
 		if err != nil {
 			return err
@@ -167,24 +162,12 @@ func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
 		case caller.Org.OIN == s.SourceOIN:
 			route = accesslog.RouteOwnRecord
 		}
-		if route == "" {
-			if ok, err := a.access.EmergencyGrant(ctx, "signal", s.ID); err != nil {
-				return err
-			} else if ok {
-				route = accesslog.RouteEmergency
-			}
-		}
-		if route == "" {
-			return a.access.Record(ctx, a.entry("referral.signal.read", s, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
-		}
+		_, err = accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.entry("referral.signal.read", s, "", ""), Route: route})
 		out = s
-		return a.access.Record(ctx, a.entry("referral.signal.read", s, route, accesslog.OutcomeGranted))
+		return err
 	})
 	if err != nil {
 		return domain.Signal{}, err
-	}
-	if out.ID == "" {
-		return domain.Signal{}, apperr.NotFound("signal", id)
 	}
 	return out, nil
 }

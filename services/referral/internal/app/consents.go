@@ -144,11 +144,12 @@ func (a *App) ownConsent(ctx context.Context, id, action string, get func(contex
 	if err != nil {
 		return c, err
 	}
-	if c.HolderOIN != caller.Org.OIN {
-		if err := a.access.RecordDetached(ctx, a.consentEntry(action, c, accesslog.RouteNotAllowed, accesslog.OutcomeDenied)); err != nil {
-			return c, err
-		}
-		return domain.Consent{}, apperr.NotFound("consent", id)
+	route := ""
+	if c.HolderOIN == caller.Org.OIN {
+		route = accesslog.RouteOwnRecord
+	}
+	if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: a.consentEntry(action, c, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		return domain.Consent{}, err
 	}
 	return c, nil
 }

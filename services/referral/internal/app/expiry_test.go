@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -52,7 +52,7 @@ func newApp(t *testing.T, db *pgxdb.DB, prot *bsn.Protector, now func() time.Tim
 	a := app.New(app.Deps{
 		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
 		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
-		Events: events.NewPublisher(outbox.NewWriter(db, "referral")), Access: accesslog.New(db, "referral"), Pseudo: prot,
+		Events: events.NewPublisher(outbox.NewWriter(db, "referral")), Access: logstore.New(db, "referral"), Pseudo: prot,
 		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
 	})
 	a.Now = now

@@ -106,11 +106,35 @@ var referralRules = map[Action]referralRule{
 }
 
 // ErrWrongSide is returned when the caller's side does not own the transition.
-var ErrWrongSide = errors.New("this transition belongs to the other side of the referral")
+var ErrWrongSide error = WrongSideError{}
 
-// ErrReplacedTwice is returned when a referral that already has a replacement is re-routed
-// again.
+// WrongSideError is the type of ErrWrongSide. It is forbidden in apperr's vocabulary:
+// PERMISSION_DENIED with this message.
+type WrongSideError struct{}
+
+func (WrongSideError) Error() string {
+	return "this transition belongs to the other side of the referral"
+}
+
+// Forbidden marks the error for apperr.
+func (WrongSideError) Forbidden() {}
+
+// ErrReplacedTwice is what every ReplacedError matches with errors.Is.
 var ErrReplacedTwice = errors.New("referral already replaced")
+
+// ReplacedError is returned when a referral that already has a replacement is re-routed
+// again. It is a conflict in apperr's vocabulary: ALREADY_EXISTS naming the re-routed referral.
+type ReplacedError struct{ Replaced string }
+
+func (e ReplacedError) Error() string {
+	return "referral " + e.Replaced + " has already been re-routed"
+}
+
+// Is makes errors.Is(err, ErrReplacedTwice) hold.
+func (ReplacedError) Is(target error) bool { return target == ErrReplacedTwice }
+
+// Conflict names the referral that was re-routed before.
+func (e ReplacedError) Conflict() (resource, id string) { return "referral", e.Replaced }
 
 // TransitionError is a forbidden referral state change; it names from and to.
 type TransitionError struct {
@@ -126,6 +150,10 @@ func (e TransitionError) Error() string {
 	}
 	return msg
 }
+
+// ForbiddenTransition makes it a forbidden transition in apperr's vocabulary:
+// FAILED_PRECONDITION with this message.
+func (TransitionError) ForbiddenTransition() {}
 
 // Owners returns the sides that may make action, for documentation and tests.
 func Owners(action Action) []Side {

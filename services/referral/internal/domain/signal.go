@@ -79,8 +79,24 @@ var transitions = map[Status][]Status{
 	StatusFedBack:         {},
 }
 
-// ErrTransition is returned for a forbidden state change.
+// ErrTransition is what every SignalRefusalError matches with errors.Is.
 var ErrTransition = errors.New("forbidden signal transition")
+
+// SignalRefusalError is a forbidden state change of a signal, with the statuses involved. It
+// is a forbidden transition in apperr's vocabulary: FAILED_PRECONDITION with this message.
+type SignalRefusalError struct{ Detail string }
+
+func (e *SignalRefusalError) Error() string { return ErrTransition.Error() + ": " + e.Detail }
+
+// Unwrap makes errors.Is(err, ErrTransition) hold.
+func (e *SignalRefusalError) Unwrap() error { return ErrTransition }
+
+// ForbiddenTransition marks the refusal for apperr.
+func (*SignalRefusalError) ForbiddenTransition() {}
+
+func refuse(format string, args ...any) error {
+	return &SignalRefusalError{Detail: fmt.Sprintf(format, args...)}
+}
 
 // CanTransition reports whether from → to is allowed.
 func CanTransition(from, to Status) bool { return slices.Contains(transitions[from], to) }
@@ -127,6 +143,9 @@ type Signal struct {
 type RuleViolation struct{ Field, Reason string }
 
 func (r RuleViolation) Error() string { return r.Field + ": " + r.Reason }
+
+// RuleViolation makes it a rule violation in apperr's vocabulary: INVALID_ARGUMENT on Field.
+func (r RuleViolation) RuleViolation() (field, reason string) { return r.Field, r.Reason }
 
 // sourcesByOrgType says which source types an organisation type may report as: a housing
 // corporation cannot send a signal that claims to come from a GP.
@@ -195,7 +214,7 @@ func (s *Signal) LinkToIntake(intakeID string) (bool, error) {
 		if s.Status == StatusLinkedToCase || s.Status == StatusFedBack {
 			return false, nil
 		}
-		return false, fmt.Errorf("%w: %s → %s", ErrTransition, s.Status, StatusLinkedToIntake)
+		return false, refuse("%s → %s", s.Status, StatusLinkedToIntake)
 	}
 	s.Status, s.IntakeID = StatusLinkedToIntake, intakeID
 	return true, nil
@@ -207,7 +226,7 @@ func (s *Signal) LinkToCase(intakeID, caseID string) (bool, error) {
 		return false, nil
 	}
 	if !CanTransition(s.Status, StatusLinkedToCase) {
-		return false, fmt.Errorf("%w: %s → %s", ErrTransition, s.Status, StatusLinkedToCase)
+		return false, refuse("%s → %s", s.Status, StatusLinkedToCase)
 	}
 	s.Status, s.CaseID = StatusLinkedToCase, caseID
 	if s.IntakeID == "" {
@@ -225,7 +244,7 @@ func (s *Signal) FeedBack(f Feedback, at time.Time) error {
 		return nil
 	}
 	if !CanTransition(s.Status, StatusFedBack) {
-		return fmt.Errorf("%w: %s → %s", ErrTransition, s.Status, StatusFedBack)
+		return refuse("%s → %s", s.Status, StatusFedBack)
 	}
 	s.Status = StatusFedBack
 	s.FedBackAt = &at
@@ -262,7 +281,7 @@ func (s *Signal) IntakeClosed(intakeID, intakeStatus string, at time.Time) (bool
 	}
 	if f == FeedbackNotTakenUp {
 		if !CanTransition(s.Status, StatusNotTakenUp) {
-			return false, fmt.Errorf("%w: %s → %s", ErrTransition, s.Status, StatusNotTakenUp)
+			return false, refuse("%s → %s", s.Status, StatusNotTakenUp)
 		}
 		s.Status = StatusNotTakenUp
 	}
@@ -289,5 +308,5 @@ func (s *Signal) CaseClosed(caseID string, handedOver bool, at time.Time) (bool,
 	case StatusLinkedToCase:
 		return true, s.FeedBack(f, at)
 	}
-	return false, fmt.Errorf("%w: case closed while the signal is %s", ErrTransition, s.Status)
+	return false, refuse("case closed while the signal is %s", s.Status)
 }

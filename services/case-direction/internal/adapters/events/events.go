@@ -4,6 +4,7 @@ package events
 
 import (
 	"context"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/protoconv"
 	"time"
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -60,7 +61,7 @@ func (p *Publisher) CaseStatusChanged(ctx context.Context, c domain.Case, from d
 func (p *Publisher) CaseClosed(ctx context.Context, c domain.Case, at time.Time) error {
 	return p.w.Add(ctx, subject(c, "closed"), c.ID, &casedirectionv1.CaseClosed{
 		CaseId: c.ID, IntakeId: c.IntakeID, Status: status(c.Status), Result: protoenum.FromCode[commonv1.CaseResult](c.Result), MunicipalityCode: c.Municipality,
-		At: timestamppb.New(at), DomainOutcomes: Outcomes(c.Details.Outcomes),
+		At: timestamppb.New(at), DomainOutcomes: protoconv.Outcomes(c.Details.Outcomes),
 	})
 }
 
@@ -81,7 +82,7 @@ func (p *Publisher) CasePlanAdopted(ctx context.Context, c domain.Case) error {
 func (p *Publisher) CaseGoalStatusChanged(ctx context.Context, c domain.Case, g domain.Goal, from domain.GoalStatus, at time.Time) error {
 	return p.w.Add(ctx, subject(c, "goal_status_changed"), c.ID, &casedirectionv1.CaseGoalStatusChanged{
 		CaseId: c.ID, GoalId: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
-		From: GoalStatus(from), To: GoalStatus(g.Status), MunicipalityCode: c.Municipality, At: timestamppb.New(at),
+		From: protoconv.GoalStatus(from), To: protoconv.GoalStatus(g.Status), MunicipalityCode: c.Municipality, At: timestamppb.New(at),
 	})
 }
 
@@ -158,7 +159,7 @@ func (p *Publisher) CaseHandedOver(ctx context.Context, c domain.Case) error {
 func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
 	return p.w.Add(ctx, subject(c, "involvement_added"), c.ID, &casedirectionv1.CaseInvolvementAdded{
 		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
-		Role: InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: Date(i.ValidTo),
+		Role: protoconv.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: protoconv.Date(i.ValidTo),
 		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
 	})
 }
@@ -167,44 +168,13 @@ func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i d
 func (p *Publisher) CaseInvolvementEnded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
 	ev := &casedirectionv1.CaseInvolvementEnded{
 		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN,
-		Role: InvolvementRole(i.Role), ValidTo: Date(i.ValidTo),
+		Role: protoconv.InvolvementRole(i.Role), ValidTo: protoconv.Date(i.ValidTo),
 		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
 	}
 	if i.EndedAt != nil {
 		ev.EndedAt = timestamppb.New(*i.EndedAt)
 	}
 	return p.w.Add(ctx, subject(c, "involvement_ended"), c.ID, ev)
-}
-
-// InvolvementRole maps an involvement role.
-func InvolvementRole(r domain.InvolvementRole) casedirectionv1.InvolvementRole {
-	return protoenum.FromCode[casedirectionv1.InvolvementRole](string(r))
-}
-
-// Date formats an optional date as YYYY-MM-DD, "" when absent.
-func Date(d *time.Time) string {
-	if d == nil {
-		return ""
-	}
-	return d.Format(time.DateOnly)
-}
-
-// Outcomes maps closing outcomes to their protobuf form.
-func Outcomes(os []domain.DomainOutcome) []*casedirectionv1.DomainOutcome {
-	var out []*casedirectionv1.DomainOutcome
-	for _, o := range os {
-		out = append(out, &casedirectionv1.DomainOutcome{
-			LifeDomain: protoenum.FromCode[commonv1.LifeDomain](o.LifeDomain), BaselineScore: int32(o.Baseline),
-			TargetScore: int32(o.Target), ClosingScore: int32(o.Closing),
-			Outcome: protoenum.FromCode[casedirectionv1.DomainOutcomeKind](o.Outcome),
-		})
-	}
-	return out
-}
-
-// GoalStatus maps a goal status.
-func GoalStatus(s domain.GoalStatus) casedirectionv1.GoalStatus {
-	return protoenum.FromCode[casedirectionv1.GoalStatus](string(s))
 }
 
 func subject(c domain.Case, event string) string {

@@ -5,6 +5,7 @@ import (
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
@@ -23,14 +24,14 @@ func NewIntake(cc grpc.ClientConnInterface) *Intake {
 }
 
 // Compare asks intake for the change between two assessments of the household (or of one of
-// its members). Intake's statuses (NOT_FOUND for an assessment of another household) are
-// passed on untouched.
+// its members). Intake's refusals (NOT_FOUND for an assessment of another household) reach
+// the caller as grpcx.PeerError says.
 func (i *Intake) Compare(ctx context.Context, householdID, fromID, toID string) (app.Comparison, error) {
 	resp, err := i.client.CompareAssessments(ctx, &intakev1.CompareAssessmentsRequest{
 		FromAssessmentId: fromID, ToAssessmentId: toID, HouseholdId: householdID,
 	})
 	if err != nil {
-		return app.Comparison{}, err
+		return app.Comparison{}, grpcx.PeerError("intake", "assessment", err)
 	}
 	var out app.Comparison
 	for _, s := range resp.GetTo().GetScores() {
@@ -55,7 +56,7 @@ func (i *Intake) Residents(ctx context.Context, householdID string) ([]domain.Re
 	for {
 		resp, err := i.client.ListHouseholdResidents(ctx, req)
 		if err != nil {
-			return nil, err
+			return nil, grpcx.PeerError("intake", "household", err)
 		}
 		all = append(all, resp.GetResidents()...)
 		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {

@@ -4,6 +4,7 @@ package peers
 import (
 	"context"
 	"errors"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"time"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -44,7 +45,7 @@ func (p *ProviderMonitoring) Allocate(ctx context.Context, o app.AllocationOrder
 			Frequency: protoenum.FromCode[commonv1.VolumeFrequency](o.Volume.Frequency)},
 	})
 	if err != nil {
-		return domain.AllocationAction{}, err
+		return domain.AllocationAction{}, grpcx.PeerError("provider-monitoring", "allocation", err)
 	}
 	al := resp.GetAllocation()
 	if al.GetNumber() == "" {
@@ -83,7 +84,7 @@ func (p *ProviderMonitoring) Allocate(ctx context.Context, o app.AllocationOrder
 func (p *ProviderMonitoring) Allocation(ctx context.Context, number string) (domain.AllocationAction, string, error) {
 	resp, err := p.client.GetAllocation(ctx, &providermonitoringv1.GetAllocationRequest{AllocationNumber: number})
 	if err != nil {
-		return domain.AllocationAction{}, "", err
+		return domain.AllocationAction{}, "", grpcx.PeerError("provider-monitoring", "allocation", err)
 	}
 	al := resp.GetAllocation()
 	return ActionOf(al), al.GetCaseId(), nil

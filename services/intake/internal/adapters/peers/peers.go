@@ -1,25 +1,21 @@
 // Package peers calls the services intake depends on: case-direction to open cases and
-// referral to read the signals its events only announce. gRPC statuses become apperr kinds
-// here, so the application never sees transport errors.
+// referral to read the signals its events only announce. A failed call is returned as
+// grpcx.PeerError says (the one policy for peer errors).
 package peers
 
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // CaseDirection is the case-direction client.
@@ -41,7 +37,7 @@ func (c *CaseDirection) OpenCase(ctx context.Context, r app.CaseRequest) (string
 		Residents: residentRefs(r.Residents),
 	})
 	if err != nil {
-		return "", peerError("case-direction", "case", err)
+		return "", grpcx.PeerError("case-direction", "case", err)
 	}
 	if resp.GetCase().GetId() == "" {
 		return "", errors.New("case-direction: OpenCase answered without a case id")
@@ -63,7 +59,7 @@ func NewReferral(cc grpc.ClientConnInterface) *Referral {
 func (r *Referral) GetSignal(ctx context.Context, id string) (app.Signal, error) {
 	resp, err := r.client.GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: id})
 	if err != nil {
-		return app.Signal{}, peerError("referral", "signal", err)
+		return app.Signal{}, grpcx.PeerError("referral", "signal", err)
 	}
 	s := resp.GetSignal()
 	if s.GetId() == "" {
@@ -80,32 +76,6 @@ func (r *Referral) GetSignal(ctx context.Context, id string) (app.Signal, error)
 		Description: s.GetDescription(), LifeDomains: domains, Crisis: s.GetCrisis(),
 		Municipality: s.GetMunicipalityCode(), District: s.GetDistrictCode(),
 	}, nil
-}
-
-// peerError maps a peer's status to an apperr kind the application can act on. Statuses
-// that say our request or our credentials were wrong are not passed through: to our caller
-// they would blame the wrong party, so they become internal errors (logged, masked at the
-// edge, retried by consumers).
-func peerError(peer, resource string, err error) error {
-	st, ok := status.FromError(err)
-	if !ok {
-		return apperr.Unavailable(peer+" unreachable", err)
-	}
-	switch st.Code() {
-	case codes.AlreadyExists:
-		for _, d := range st.Details() {
-			if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceName() != "" {
-				return apperr.AlreadyExists(resource, ri.GetResourceName(), st.Message())
-			}
-		}
-		return fmt.Errorf("%s: ALREADY_EXISTS without naming the %s: %s", peer, resource, st.Message())
-	case codes.NotFound:
-		return apperr.NotFound(resource, "")
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Canceled:
-		return apperr.Unavailable(peer+" unavailable", err)
-	default:
-		return fmt.Errorf("%s: %s: %s", peer, st.Code(), st.Message())
-	}
 }
 
 func residentRefs(refs []domain.ResidentRef) []*commonv1.ResidentPseudonym {

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc"
 )
 
@@ -25,7 +26,7 @@ func (c *CaseDirection) CaseResidents(ctx context.Context, caseID string) ([]str
 	for {
 		resp, err := c.client.ListCaseResidents(ctx, req)
 		if err != nil {
-			return nil, err
+			return nil, grpcx.PeerError("case-direction", "case", err)
 		}
 		for _, r := range resp.GetResidents() {
 			out = append(out, r.GetPseudonym())

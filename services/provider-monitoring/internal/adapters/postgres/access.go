@@ -3,24 +3,24 @@ package postgres
 import (
 	"context"
 
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
 // CaseResidents keeps the residents of each case as case-direction reported them
-// (case.residents_changed) and is provider-monitoring's accesslog.ResidentLookup: an allocation
+// (case.residents_changed) and is provider-monitoring's logstore.ResidentLookup: an allocation
 // of a case, or the case itself, concerns those residents, so access to it is logged under each
-// of them (accesslog.PerResidentRecorder) although provider-monitoring holds no BSN.
+// of them (logstore.PerResidentRecorder) although provider-monitoring holds no BSN.
 type CaseResidents struct{ db *pgxdb.DB }
 
 // NewCaseResidents returns the store.
 func NewCaseResidents(db *pgxdb.DB) *CaseResidents { return &CaseResidents{db: db} }
 
-// Lookup is the accesslog.ResidentLookup: residents of allocations (by number) and of cases.
+// Lookup is the logstore.ResidentLookup: residents of allocations (by number) and of cases.
 func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType string, ids []string) (map[string][]string, error) {
 	switch objectType {
 	case "allocation":
-		return accesslog.CollectPseudonyms(q.Query(ctx, `
+		return logstore.CollectPseudonyms(q.Query(ctx, `
 			SELECT a.number, r.pseudonym FROM allocations a JOIN case_residents r ON r.case_id = a.case_id
 			WHERE a.number = ANY($1) ORDER BY 1, 2`, ids))
 	case "case":
@@ -28,7 +28,7 @@ func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType 
 		if len(valid) == 0 {
 			return nil, nil
 		}
-		return accesslog.CollectPseudonyms(q.Query(ctx, `
+		return logstore.CollectPseudonyms(q.Query(ctx, `
 			SELECT case_id::text, pseudonym FROM case_residents WHERE case_id = ANY($1::uuid[]) ORDER BY 1, 2`, valid))
 	}
 	return nil, nil

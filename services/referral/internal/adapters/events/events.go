@@ -4,6 +4,7 @@ package events
 
 import (
 	"context"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/protoconv"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -59,7 +60,7 @@ func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral
 		Status:      protoenum.FromCode[commonv1.ReferralStatus](string(r.Status)),
 		ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
 	}
-	ev.DeclineReason, ev.CancelReason, ev.FailReason = Reasons(r.Status, r.Reason)
+	ev.DeclineReason, ev.CancelReason, ev.FailReason = protoconv.Reasons(r.Status, r.Reason)
 	subjects := []string{
 		natsx.Subject(Service, r.Municipality, "referral", "status_changed"),
 		natsx.FeedbackSubject(Service, r.ReferrerOIN, "referral", "status_changed"),
@@ -108,23 +109,4 @@ func dataCategories(codes []string) []referralv1.DataCategory {
 		out = append(out, protoenum.FromCode[referralv1.DataCategory](c))
 	}
 	return out
-}
-
-// Reasons types a referral's reason code by the status it belongs to: a decline, cancel or fail
-// reason (the others stay unspecified).
-func Reasons(status domain.ReferralStatus, reason string) (referralv1.DeclineReason, referralv1.CancelReason, referralv1.FailReason) {
-	var (
-		d referralv1.DeclineReason
-		c referralv1.CancelReason
-		f referralv1.FailReason
-	)
-	switch status {
-	case domain.RefDeclined:
-		d = protoenum.FromCode[referralv1.DeclineReason](reason)
-	case domain.RefCancelled:
-		c = protoenum.FromCode[referralv1.CancelReason](reason)
-	case domain.RefFailed:
-		f = protoenum.FromCode[referralv1.FailReason](reason)
-	}
-	return d, c, f
 }

@@ -26,7 +26,7 @@ func NewCaseDirection(cc grpc.ClientConnInterface) *CaseDirection {
 func (p *CaseDirection) Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
 	resp, err := p.c.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: caseID, OrganisationOin: orgOIN, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](orgType)})
 	if err != nil {
-		return false, grpcx.PeerUnavailable("case-direction", err)
+		return false, grpcx.PeerError("case-direction", "case", err)
 	}
 	return resp.GetInvolved(), nil
 }

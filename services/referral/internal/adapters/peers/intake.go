@@ -23,7 +23,7 @@ func NewIntake(cc grpc.ClientConnInterface) *Intake {
 func (p *Intake) Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error) {
 	resp, err := p.c.CheckIntakeOwnership(ctx, &intakev1.CheckIntakeOwnershipRequest{IntakeId: intakeID, OrganisationOin: orgOIN, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](orgType)})
 	if err != nil {
-		return false, grpcx.PeerUnavailable("intake", err)
+		return false, grpcx.PeerError("intake", "intake", err)
 	}
 	return resp.GetOwner(), nil
 }

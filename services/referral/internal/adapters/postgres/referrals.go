@@ -49,7 +49,7 @@ func (r *Referrals) Insert(ctx context.Context, x domain.Referral) error {
 		r.prot.Seal(x.Question, aadQuestion), nonNil(x.Categories), x.ConsentID, string(x.LegalBasis), x.Priority, x.AcceptBy,
 		x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.Replaces, nonNil(x.LifeDomains), x.CreatedAt, x.UpdatedAt)
 	if pgxdb.IsUniqueViolation(err, "referrals_replaces") {
-		return domain.ErrReplacedTwice
+		return domain.ReplacedError{Replaced: x.Replaces}
 	}
 	return err
 }

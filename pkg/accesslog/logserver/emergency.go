@@ -1,0 +1,79 @@
+package logserver
+
+import (
+	"context"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+var objectTypeRe = regexp.MustCompile(`^[a-z][a-z_]{0,31}$`)
+
+// StartEmergencyAccess records a grant for the calling professional.
+func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.StartEmergencyAccessRequest) (*accesslogv1.StartEmergencyAccessResponse, error) {
+	var v apperr.Validation
+	v.Check(objectTypeRe.MatchString(req.GetObjectType()), "object_type", "a record type as in the access log, e.g. case, intake, signal")
+	v.Check(req.GetObjectId() != "" && len(req.GetObjectId()) <= 100 && utf8.ValidString(req.GetObjectId()), "object_id", "required, at most 100 characters")
+	v.Check(utf8.ValidString(req.GetReason()) && utf8.RuneCountInString(req.GetReason()) >= accesslog.MinEmergencyReason && len(req.GetReason()) <= 2000,
+		"reason", "required: why this is an emergency, at least 20 characters")
+	period := time.Duration(req.GetDurationMinutes()) * time.Minute
+	v.Check(period >= 0 && period <= accesslog.MaxEmergencyPeriod, "duration_minutes", "0 (one hour) to 240")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if period == 0 {
+		period = accesslog.DefaultEmergencyPeriod
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *accesslogv1.StartEmergencyAccessResponse { return &accesslogv1.StartEmergencyAccessResponse{} },
+		func(ctx context.Context) (*accesslogv1.StartEmergencyAccessResponse, error) {
+			c, _ := identity.From(ctx)
+			now := time.Now().UTC()
+			g := &accesslogv1.EmergencyGrant{Id: uuid.NewString(), ObjectType: req.GetObjectType(), ObjectId: req.GetObjectId(),
+				OrganisationOin: c.Org.OIN, User: c.User, Role: c.Role, Reason: req.GetReason(),
+				GrantedAt: timestamppb.New(now), ExpiresAt: timestamppb.New(now.Add(period))}
+			if err := s.log.AddGrant(ctx, logstore.Grant{ID: g.Id, ObjectType: g.ObjectType, ObjectID: g.ObjectId, OrgOIN: g.OrganisationOin,
+				User: g.User, Role: g.Role, Reason: g.Reason, GrantedAt: now, ExpiresAt: now.Add(period)}); err != nil {
+				return nil, err
+			}
+			if err := s.log.Record(ctx, accesslog.Entry{Action: "accesslog.emergency.start", ObjectType: g.ObjectType, ObjectID: g.ObjectId,
+				Route: accesslog.RouteEmergency, Outcome: accesslog.OutcomeGranted}); err != nil {
+				return nil, err
+			}
+			return &accesslogv1.StartEmergencyAccessResponse{Grant: g}, nil
+		})
+}
+
+// ListEmergencyAccess lists grants for the privacy officer's review.
+func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListEmergencyAccessRequest) (*accesslogv1.ListEmergencyAccessResponse, error) {
+	if err := s.mayReview(ctx, "accesslog.emergency.review"); err != nil {
+		return nil, err
+	}
+	since := time.Now().AddDate(-100, 0, 0)
+	if req.GetSince() != nil {
+		since = req.GetSince().AsTime()
+	}
+	grants, err := s.log.Grants(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	resp := &accesslogv1.ListEmergencyAccessResponse{}
+	for _, g := range grants {
+		resp.Grants = append(resp.Grants, &accesslogv1.EmergencyGrant{Id: g.ID, ObjectType: g.ObjectType, ObjectId: g.ObjectID,
+			OrganisationOin: g.OrgOIN, User: g.User, Role: g.Role, Reason: g.Reason,
+			GrantedAt: timestamppb.New(g.GrantedAt), ExpiresAt: timestamppb.New(g.ExpiresAt)})
+	}
+	if err := s.log.Record(ctx, accesslog.Entry{Action: "accesslog.emergency.review", ObjectType: "emergency_grants", ObjectID: "*",
+		Route: accesslog.RouteService, Outcome: accesslog.OutcomeGranted}); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}

@@ -1,0 +1,265 @@
+package logstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+)
+
+// sealerLock elects one sealer per database; other replicas skip the round.
+const sealerLock int64 = 0x6163636c6f67 // "acclog"
+
+const entryColumns = `id, at, action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
+	on_behalf_of, purpose, access_point, route, outcome, trace_id`
+
+type row struct {
+	id                                                                int64
+	at                                                                time.Time
+	action, objectType, objectID, pseudonym, user, role, oin, orgType string
+	onBehalfOf, purpose, accessPoint, route, outcome, traceID         string
+	sealSeq                                                           *int64
+	keyID                                                             *int16
+	prevHash, hash                                                    []byte
+}
+
+func (r *row) scanTargets() []any {
+	return []any{&r.id, &r.at, &r.action, &r.objectType, &r.objectID, &r.pseudonym, &r.user, &r.role, &r.oin, &r.orgType,
+		&r.onBehalfOf, &r.purpose, &r.accessPoint, &r.route, &r.outcome, &r.traceID}
+}
+
+// chainTag separates the keyed chain's MACs from any other use of the keys.
+const chainTag = "wijkbrug/accesslog/chain/v2"
+
+// digest is HMAC-SHA-256 under key keyID over the previous hash, the position in the chain,
+// the key id and every column, each length-prefixed so that no two different entries
+// serialise alike. ok is false when the ring lacks the key.
+func (r *row) digest(keys *Keys, keyID byte, prev []byte, seq int64) (sum []byte, ok bool) {
+	h, ok := keys.mac(keyID)
+	if !ok {
+		return nil, false
+	}
+	h.Write([]byte(chainTag))
+	h.Write(prev)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(seq))
+	h.Write(n[:])
+	h.Write([]byte{keyID})
+	binary.BigEndian.PutUint64(n[:], uint64(r.id))
+	h.Write(n[:])
+	for _, s := range []string{r.at.UTC().Format("2006-01-02T15:04:05.000000Z"), r.action, r.objectType, r.objectID, r.pseudonym,
+		r.user, r.role, r.oin, r.orgType, r.onBehalfOf, r.purpose, r.accessPoint, r.route, r.outcome, r.traceID} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	return h.Sum(nil), true
+}
+
+// Seal chains the entries not sealed yet, in id order, under the current key of keys, and
+// moves the head. It returns how many it sealed. Safe to call from several replicas: one
+// seals, the others return 0. Entries are sealed after they commit, so every entry is
+// covered however it was inserted (one by one or in batches).
+func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	sealed := 0
+	err := db.Tx(ctx, func(ctx context.Context) error {
+		q := db.Q(ctx)
+		var got bool
+		if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, sealerLock).Scan(&got); err != nil || !got {
+			return err
+		}
+		var seq int64
+		prev := []byte{}
+		err := q.QueryRow(ctx, `SELECT seal_seq, hash FROM access_log_head`).Scan(&seq, &prev)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT `+entryColumns+` FROM access_log WHERE seal_seq IS NULL ORDER BY id LIMIT $1`, batch)
+		if err != nil {
+			return err
+		}
+		var pending []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(r.scanTargets()...); err != nil {
+				rows.Close()
+				return err
+			}
+			pending = append(pending, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(pending) == 0 {
+			return err
+		}
+		b := &pgx.Batch{}
+		keyID := keys.CurrentID()
+		for _, r := range pending {
+			seq++
+			h, _ := r.digest(keys, keyID, prev, seq)
+			b.Queue(`UPDATE access_log SET seal_seq = $2, prev_hash = $3, hash = $4, key_id = $5 WHERE id = $1`, r.id, seq, prev, h, int16(keyID))
+			prev = h
+		}
+		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
+			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
+		if err := q.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		sealed = len(pending)
+		return nil
+	})
+	return sealed, err
+}
+
+// RunSealer seals every interval until ctx ends (a background task of every service).
+func RunSealer(ctx context.Context, db *pgxdb.DB, keys *Keys, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := Seal(ctx, db, keys, 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.WarnContext(ctx, "access log sealing failed; will retry", "error", err.Error())
+				}
+				break
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Problem is one finding of Verify.
+type Problem struct {
+	SealSeq int64
+	ID      int64
+	What    string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("seal_seq %d (entry id %d): %s", p.SealSeq, p.ID, p.What)
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Sealed   int64
+	Unsealed int64
+	// OldestUnsealed is the age of the oldest unsealed entry (a stuck sealer shows here).
+	OldestUnsealed time.Duration
+	// Checkpoint is the exported checkpoint the chain was checked against (nil: none).
+	Checkpoint *Checkpoint
+	Problems   []Problem
+}
+
+// OK reports whether the chain is intact.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Verify walks the chain from the first sealed entry to the head and reports every entry
+// whose content, position or link does not match: an edited entry (its MAC), a deleted one
+// (a missing position or a broken link), entries swapped or reordered (MACs and links), and a
+// removed tail (the head record). An entry sealed without a key, or with a key the ring does
+// not hold, cannot be told from a forgery and is reported too. With a checkpoint (exported
+// outside the database and checked by VerifyCheckpoint), the chain must still reach the
+// checkpoint's position with the checkpoint's hash: that catches a removed tail whose head
+// record was rewritten to match, and a chain recomputed from some point on.
+func Verify(ctx context.Context, db *pgxdb.DB, keys *Keys, cp *Checkpoint) (Report, error) {
+	var rep Report
+	rows, err := db.Pool.Query(ctx, `SELECT `+entryColumns+`, seal_seq, key_id, prev_hash, hash FROM access_log WHERE seal_seq IS NOT NULL ORDER BY seal_seq`)
+	if err != nil {
+		return rep, err
+	}
+	defer rows.Close()
+	prev := []byte{}
+	var expect int64 = 1
+	var atCheckpoint []byte
+	unkeyed, unknownKey := 0, map[int16]int{}
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(append(r.scanTargets(), &r.sealSeq, &r.keyID, &r.prevHash, &r.hash)...); err != nil {
+			return rep, err
+		}
+		seq := *r.sealSeq
+		rep.Sealed++
+		if seq != expect {
+			rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("entries %d..%d are missing (deleted)", expect, seq-1)})
+		}
+		if !bytes.Equal(r.prevHash, prev) {
+			rep.Problems = append(rep.Problems, Problem{seq, r.id, "link to the previous entry is broken (deleted or reordered entries)"})
+		}
+		switch {
+		case r.keyID == nil:
+			if unkeyed++; unkeyed <= 3 {
+				rep.Problems = append(rep.Problems, Problem{seq, r.id, "sealed without a key: cannot be told from a recomputed chain"})
+			}
+		case *r.keyID < 1 || *r.keyID > 255:
+			rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("key id %d is not a key id (recomputed chain)", *r.keyID)})
+		default:
+			sum, ok := r.digest(keys, byte(*r.keyID), r.prevHash, seq)
+			switch {
+			case !ok:
+				if unknownKey[*r.keyID]++; unknownKey[*r.keyID] <= 3 {
+					rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("sealed with key id %d, which is not configured (add it to the previous keys, or the chain was recomputed)", *r.keyID)})
+				}
+			case !hmac.Equal(sum, r.hash):
+				rep.Problems = append(rep.Problems, Problem{seq, r.id, "content does not match its MAC (edited entry, or a chain recomputed without the key)"})
+			}
+		}
+		if cp != nil && seq == cp.Seq {
+			atCheckpoint = r.hash
+		}
+		prev, expect = r.hash, seq+1
+	}
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	if unkeyed > 3 {
+		rep.Problems = append(rep.Problems, Problem{0, 0, fmt.Sprintf("%d entries in all sealed without a key", unkeyed)})
+	}
+	var headSeq int64
+	var headHash []byte
+	err = db.Pool.QueryRow(ctx, `SELECT seal_seq, hash FROM access_log_head`).Scan(&headSeq, &headHash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if rep.Sealed > 0 {
+			rep.Problems = append(rep.Problems, Problem{expect - 1, 0, "chain head record is missing"})
+		}
+	case err != nil:
+		return rep, err
+	case headSeq != expect-1 || !bytes.Equal(headHash, prev):
+		rep.Problems = append(rep.Problems, Problem{headSeq, 0, fmt.Sprintf("chain ends at %d but the head says %d (entries removed from the end)", expect-1, headSeq)})
+	}
+	if cp != nil {
+		rep.Checkpoint = cp
+		switch {
+		case expect-1 < cp.Seq:
+			rep.Problems = append(rep.Problems, Problem{cp.Seq, 0, fmt.Sprintf("chain ends at %d but the checkpoint exported at %s vouches for %d entries: entries %d..%d were removed from the end (and the head rewritten)",
+				expect-1, cp.At.Format(time.RFC3339), cp.Seq, expect, cp.Seq)})
+		case !hmac.Equal(atCheckpoint, cp.Hash):
+			rep.Problems = append(rep.Problems, Problem{cp.Seq, 0, fmt.Sprintf("entry %d does not match the checkpoint exported at %s: the chain was rewritten or recomputed up to there", cp.Seq, cp.At.Format(time.RFC3339))})
+		}
+	}
+	var oldest *time.Time
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*), min(at) FROM access_log WHERE seal_seq IS NULL`).Scan(&rep.Unsealed, &oldest); err != nil {
+		return rep, err
+	}
+	if oldest != nil {
+		rep.OldestUnsealed = time.Since(*oldest)
+	}
+	return rep, nil
+}

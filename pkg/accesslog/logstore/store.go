@@ -1,0 +1,110 @@
+// Package logstore is the PostgreSQL adapter of the access log (package accesslog is its
+// port): it writes entries in the caller's transaction when there is one, so a change and its
+// log entry commit together; it seals them in a keyed hash chain, exports signed checkpoints
+// to NATS and verifies the chain against them; and it keeps emergency grants.
+package logstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/observability"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"google.golang.org/grpc"
+)
+
+// Logger writes entries for one service; it implements accesslog.Recorder.
+type Logger struct {
+	db      *pgxdb.DB
+	service string
+}
+
+// New returns a logger.
+func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
+
+// Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
+// failure to log fails the operation: personal data must not be touched without a trace.
+func (l *Logger) Record(ctx context.Context, e accesslog.Entry) error {
+	return l.write(ctx, []accesslog.Entry{e}, false)
+}
+
+// RecordDetached writes e outside the transaction of ctx. A refused change rolls back the
+// transaction it ran in (typically the idempotency key's), and with it anything logged there;
+// the refusal itself must stay on record. Caller, gRPC method, trace and deadline still come
+// from ctx.
+func (l *Logger) RecordDetached(ctx context.Context, e accesslog.Entry) error {
+	return l.write(ctx, []accesslog.Entry{e}, true)
+}
+
+// accessPoint is the service and, in a call, the gRPC method through which data was accessed.
+func (l *Logger) accessPoint(ctx context.Context) string {
+	if m, ok := grpc.Method(ctx); ok {
+		return l.service + " " + m
+	}
+	return l.service
+}
+
+// RecordMany writes one entry per element of entries, with the caller of ctx, in one statement
+// (sent with the commit of the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many
+// residents at once and must log every one of them; one INSERT per row would cost a round
+// trip each. Every entry is its own row, exactly as Record would write it.
+func (l *Logger) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
+	return l.write(ctx, entries, false)
+}
+
+// RecordManyDetached writes entries at once, outside the transaction of ctx (as
+// RecordDetached does for one entry), e.g. refusals inside a transaction that rolls back.
+func (l *Logger) RecordManyDetached(ctx context.Context, entries []accesslog.Entry) error {
+	return l.write(ctx, entries, true)
+}
+
+// insertEntries is the one statement every entry is written with: the caller's columns once
+// ($7–$14), the entries' own as arrays in the order given (WITH ORDINALITY: the id sequence,
+// and so the hash chain, follows it).
+const insertEntries = `
+	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
+	                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
+	SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+	     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
+	ORDER BY e.n`
+
+// write writes entries with the caller of ctx: deferred to the commit of the caller's
+// transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
+// or, detached, at once on the pool.
+func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached bool) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	c, ok := identity.From(ctx)
+	if !ok {
+		return fmt.Errorf("accesslog: no caller in context")
+	}
+	n := len(entries)
+	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range entries {
+		if e.Outcome == "" {
+			e.Outcome = accesslog.OutcomeGranted
+		}
+		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
+	}
+	args := []any{action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+		c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
+	var err error
+	if detached {
+		_, err = l.db.Pool.Exec(ctx, insertEntries, args...)
+	} else {
+		err = l.db.Defer(ctx, insertEntries, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("accesslog: %w", err)
+	}
+	return nil
+}
+
+// Tx runs fn in one transaction of the log's database (nested calls join the outer one).
+func (l *Logger) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return l.db.Tx(ctx, fn)
+}

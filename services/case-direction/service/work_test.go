@@ -1,0 +1,337 @@
+package service_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// activeCase opens a case for teamNoord and assigns a director.
+func activeCase(t *testing.T, h *harness, director string) string {
+	t.Helper()
+	ctx := svctest.Ctx(t)
+	opened, err := h.as(t, intake).OpenCase(ctx, openRequest("open-"+uuid.NewString(), uuid.NewString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := opened.GetCase().GetId()
+	if _, err := h.as(t, teamNoord).AssignDirector(ctx, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: "dir-" + id, CaseId: id, ProfessionalId: director}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestSafetyConcernAndHandOver(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	recorded := h.env.Events(t, "casedirection", "wijkbrug.casedirection.>")
+	noord := h.as(t, teamNoord)
+	id := activeCase(t, h, "noord-1")
+
+	safety := func(key string, step casedirectionv1.MeldcodeStep) (*casedirectionv1.RecordSafetyConcernResponse, error) {
+		return noord.RecordSafetyConcern(ctx, &casedirectionv1.RecordSafetyConcernRequest{IdempotencyKey: key, CaseId: id,
+			Kind: casedirectionv1.SafetyConcernKind_SAFETY_CONCERN_KIND_CHILD_ABUSE, MeldcodeStep: step})
+	}
+	if _, err := safety("s-1", casedirectionv1.MeldcodeStep_MELDCODE_STEP_CONSULT); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := safety("s-2", casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := resp.GetCase().GetSafetyConcerns(); len(sc) != 1 || sc[0].GetMeldcodeStep() != casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE {
+		t.Fatalf("the step moves on within one concern: %v", sc)
+	}
+	if _, err := safety("s-3", casedirectionv1.MeldcodeStep_MELDCODE_STEP_MAP_SIGNALS); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("the meldcode does not go back: %v", err)
+	}
+	_, msg := recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*casedirectionv1.CaseSafetyConcernRecorded)
+		return ok && e.GetCaseId() == id && e.GetMeldcodeStep() == casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE
+	})
+	if e := msg.(*casedirectionv1.CaseSafetyConcernRecorded); e.GetConfidentiality() != commonv1.Confidentiality_CONFIDENTIALITY_SAFETY {
+		t.Fatalf("safety events are SAFETY: %v", e)
+	}
+
+	// Veilig Thuis takes over.
+	vt := svctest.Org("VEILIG_THUIS", "Veilig Thuis Regio").OIN
+	handed, err := noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "ho", CaseId: id,
+		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_VEILIG_THUIS, RecipientOin: vt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := handed.GetCase()
+	if c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER || c.GetResult() != commonv1.CaseResult_CASE_RESULT_HANDED_OVER || c.GetHandover().GetRecipientOin() != vt ||
+		c.GetHandover().GetRecipient() != casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_VEILIG_THUIS || c.GetClosedAt() == nil {
+		t.Fatalf("handed over: %v", c)
+	}
+	_, msg = recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*casedirectionv1.CaseStatusChanged)
+		return ok && e.GetCaseId() == id && e.GetTo() == casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER
+	})
+	if e := msg.(*casedirectionv1.CaseStatusChanged); e.GetFrom() != casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE || e.GetConfidentiality() != commonv1.Confidentiality_CONFIDENTIALITY_SAFETY {
+		t.Fatalf("status change of a case with a safety concern: %v", e)
+	}
+	recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*casedirectionv1.CaseClosed)
+		return ok && e.GetCaseId() == id && e.GetResult() == commonv1.CaseResult_CASE_RESULT_HANDED_OVER
+	})
+	recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*casedirectionv1.CaseHandedOver)
+		return ok && e.GetCaseId() == id && e.GetRecipientOin() == vt
+	})
+	// Handed over is final; the household may get a new case.
+	_, err = noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "ho-2", CaseId: id,
+		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_OTHER_MUNICIPALITY, MunicipalityCode: "GM0344"})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "from HANDED_OVER to HANDED_OVER") {
+		t.Fatalf("second handover: %v", err)
+	}
+}
+
+func TestCaseload(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	noord := h.as(t, teamNoord)
+	var anna []string
+	for range 3 {
+		anna = append(anna, activeCase(t, h, "anna"))
+	}
+	bram := activeCase(t, h, "bram")
+	if _, err := noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p", CaseId: anna[0], EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.as(t, intake).OpenCase(ctx, openRequest("unassigned", uuid.NewString())); err != nil {
+		t.Fatal(err)
+	}
+	// Another team's cases never show.
+	other := openRequest("zuid", uuid.NewString())
+	other.TeamOin = teamZuid.OIN
+	if _, err := h.as(t, intake).OpenCase(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+
+	counts := func(r *casedirectionv1.ListCasesResponse) string {
+		var s []string
+		for _, c := range r.GetCounts() {
+			s = append(s, fmt.Sprintf("%s=%d", strings.TrimPrefix(c.GetStatus().String(), "CASE_STATUS_"), c.GetCount()))
+		}
+		return strings.Join(s, ",")
+	}
+	team, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(team.GetCases()) != 5 || counts(team) != "REGISTERED=1,ACTIVE=3,PLAN_ADOPTED=1" || team.GetNextPageToken() != "" {
+		t.Fatalf("team caseload: %d cases, counts %s", len(team.GetCases()), counts(team))
+	}
+	annas, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{DirectorProfessionalId: "anna", Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(annas.GetCases()) != 2 || counts(annas) != "ACTIVE=2,PLAN_ADOPTED=1" {
+		t.Fatalf("anna's active cases: %v, counts %s", annas.GetCases(), counts(annas))
+	}
+	for _, c := range annas.GetCases() {
+		if c.GetDirectorProfessionalId() != "anna" || c.GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE || c.GetId() == bram || c.GetId() == anna[0] {
+			t.Fatalf("unexpected case %v", c)
+		}
+	}
+	// Paging: newest first, two per page, no case twice.
+	seen := map[string]bool{}
+	token := ""
+	for page := 0; ; page++ {
+		r, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range r.GetCases() {
+			if seen[c.GetId()] {
+				t.Fatalf("case %s on two pages", c.GetId())
+			}
+			seen[c.GetId()] = true
+		}
+		if token = r.GetNextPageToken(); token == "" {
+			break
+		}
+		if page > 3 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paging listed %d cases, want 5", len(seen))
+	}
+	if zuid, err := h.as(t, teamZuid).ListCases(ctx, &casedirectionv1.ListCasesRequest{}); err != nil || len(zuid.GetCases()) != 1 {
+		t.Fatalf("team Zuid sees only its own case: %v %v", zuid, err)
+	}
+	if _, err := h.as(t, intake).ListCases(ctx, &casedirectionv1.ListCasesRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a service has no caseload: %v", err)
+	}
+	if _, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageToken: "garbage"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("bad page token: %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND org_oin = $1`, teamNoord.OIN); n < 5 {
+		t.Fatalf("listed cases must be access-logged, got %d entries", n)
+	}
+}
+
+// TestAnotherTeamsCaseIsNotFound: every new RPC that takes a case id refuses another team's
+// case with NOT_FOUND, and the refusal stays in the access log.
+func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	id := activeCase(t, h, "noord-1")
+	zuid := h.as(t, teamZuid)
+	goal := uuid.NewString()
+	calls := map[string]func() error{
+		"AdoptPlan": func() error {
+			_, err := zuid.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k1", CaseId: id, EvaluationDate: "2030-01-01",
+				Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 3}}})
+			return err
+		},
+		"StartPlanExecution": func() error {
+			_, err := zuid.StartPlanExecution(ctx, &casedirectionv1.StartPlanExecutionRequest{IdempotencyKey: "k2", CaseId: id})
+			return err
+		},
+		"AddGoalAction": func() error {
+			_, err := zuid.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "k3", CaseId: id, GoalId: goal, ReferralId: uuid.NewString()})
+			return err
+		},
+		"SetGoalStatus": func() error {
+			_, err := zuid.SetGoalStatus(ctx, &casedirectionv1.SetGoalStatusRequest{IdempotencyKey: "k4", CaseId: id, GoalId: goal, Status: casedirectionv1.GoalStatus_GOAL_STATUS_REACHED})
+			return err
+		},
+		"RecordEvaluation": func() error {
+			_, err := zuid.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k5", CaseId: id, AssessmentId: uuid.NewString(), Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE})
+			return err
+		},
+		"RecordCaseConference": func() error {
+			_, err := zuid.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k6", CaseId: id, HeldOn: "2026-01-05",
+				Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "z-1"}}})
+			return err
+		},
+		"CheckIn": func() error {
+			_, err := zuid.CheckIn(ctx, &casedirectionv1.CheckInRequest{IdempotencyKey: "k7", CaseId: id})
+			return err
+		},
+		"RecordSafetyConcern": func() error {
+			_, err := zuid.RecordSafetyConcern(ctx, &casedirectionv1.RecordSafetyConcernRequest{IdempotencyKey: "k8", CaseId: id,
+				Kind: casedirectionv1.SafetyConcernKind_SAFETY_CONCERN_KIND_DOMESTIC_VIOLENCE, MeldcodeStep: casedirectionv1.MeldcodeStep_MELDCODE_STEP_CONSULT})
+			return err
+		},
+		"HandOver": func() error {
+			_, err := zuid.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "k9", CaseId: id,
+				Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_OTHER_MUNICIPALITY, MunicipalityCode: "GM0344"})
+			return err
+		},
+		"CloseCase": func() error {
+			_, err := zuid.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "k10", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_MOVED})
+			return err
+		},
+		"AddInvolvement": func() error {
+			_, err := zuid.AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "k11", CaseId: id, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM,
+				OrganisationOin: teamZuid.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR})
+			return err
+		},
+		"EndInvolvement": func() error {
+			_, err := zuid.EndInvolvement(ctx, &casedirectionv1.EndInvolvementRequest{IdempotencyKey: "k12", CaseId: id, InvolvementId: uuid.NewString()})
+			return err
+		},
+		"ListInvolvements": func() error {
+			_, err := zuid.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id})
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); status.Code(err) != codes.NotFound {
+			t.Errorf("%s on another team's case: want NOT_FOUND, got %v", name, err)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != len(calls) {
+		t.Fatalf("every refusal must be in the access log: %d of %d", n, len(calls))
+	}
+	view, err := h.as(t, teamNoord).GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+	if err != nil || view.GetCase().GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE || view.GetCase().GetPlan() != nil || len(view.GetCase().GetSafetyConcerns()) != 0 {
+		t.Fatalf("the refused calls changed the case: %v %v", view, err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM case_referrals`); n != 0 {
+		t.Fatal("a refused call must leave no rows")
+	}
+	// The GP may call none of them.
+	if _, err := h.as(t, gp).CheckIn(ctx, &casedirectionv1.CheckInRequest{IdempotencyKey: "k", CaseId: id}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("GP: want PERMISSION_DENIED, got %v", err)
+	}
+}
+
+func TestWorkBadInputAndStateErrors(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	noord := h.as(t, teamNoord)
+	fin := commonv1.LifeDomain_LIFE_DOMAIN_FINANCES
+
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: "x", ResidentAgreedOn: "2026-01-01", EvaluationDate: "soon",
+		Goals: []*casedirectionv1.GoalInput{{GoalId: "g", LifeDomain: fin, BaselineScore: 0, TargetScore: 6}, {LifeDomain: fin, BaselineScore: 4, TargetScore: 2}}})),
+		"case_id", "resident_agreed_on", "evaluation_date", "goals.goal_id", "goals.life_domain", "goals.baseline_score", "goals.target_score")
+	expectViolations(t, mustErr(noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
+		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, BaselineAssessmentId: "x"})),
+		"assessment_id", "baseline_assessment_id", "check_in_interval_days", "watch_until")
+	expectViolations(t, mustErr(noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), HeldOn: "2999-01-01",
+		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_SERVICE, ProfessionalId: "Jan de Vries", OrganisationOin: "1"}}, Decisions: []string{""}})),
+		"held_on", "attendees.organisation_type", "attendees.professional_id", "attendees.organisation_oin", "decisions")
+	expectViolations(t, mustErr(noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
+		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION, MunicipalityCode: "GM0344"})),
+		"recipient_oin", "municipality_code")
+	expectViolations(t, mustErr(noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{CaseId: uuid.NewString()})), "idempotency_key", "result", "assessment_id")
+	expectViolations(t, mustErr(noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), GoalId: uuid.NewString()})), "referral_id")
+	expectViolations(t, mustErr(noord.RecordSafetyConcern(ctx, &casedirectionv1.RecordSafetyConcernRequest{IdempotencyKey: "k", CaseId: uuid.NewString()})), "kind", "meldcode_step")
+	expectViolations(t, mustErr(noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 501, DirectorProfessionalId: "a b",
+		Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_UNSPECIFIED}})), "page_size", "director_professional_id", "statuses")
+
+	// Forbidden transitions name from and to.
+	opened, err := h.as(t, intake).OpenCase(ctx, openRequest("o", uuid.NewString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := opened.GetCase().GetId()
+	_, err = noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p", CaseId: reg, EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: fin, BaselineScore: 2, TargetScore: 3}}})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "from REGISTERED to PLAN_ADOPTED") {
+		t.Fatalf("plan on a registered case: %v", err)
+	}
+	id := activeCase(t, h, "noord-1")
+	_, err = noord.CloseCase(ctx, &casedirectionv1.CloseCaseRequest{IdempotencyKey: "c", CaseId: id, AssessmentId: uuid.NewString(), Result: commonv1.CaseResult_CASE_RESULT_MOVED})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "from ACTIVE to CLOSED") {
+		t.Fatalf("closing an active case: %v", err)
+	}
+	_, err = noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "e", CaseId: id, AssessmentId: uuid.NewString(), Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_SCALE_DOWN})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "ACTIVE") {
+		t.Fatalf("evaluating without a plan: %v", err)
+	}
+	_, err = noord.SetGoalStatus(ctx, &casedirectionv1.SetGoalStatusRequest{IdempotencyKey: "g", CaseId: id, GoalId: uuid.NewString(), Status: casedirectionv1.GoalStatus_GOAL_STATUS_REACHED})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown goal: %v", err)
+	}
+	// An allocation of another case cannot become this case's action.
+	_, err = noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p2", CaseId: id, EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: fin, BaselineScore: 2, TargetScore: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, _ := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+	goal := view.GetCase().GetPlan().GetGoals()[0].GetId()
+	if _, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "a", CaseId: id, GoalId: goal, AllocationNumber: "TW999999"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown allocation: %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM goal_actions`); n != 0 {
+		t.Fatalf("refused actions must leave no rows, got %d", n)
+	}
+}

@@ -1,0 +1,153 @@
+// Package grpc is the intake service's gRPC edge: it validates requests, maps them to the
+// domain and back, and makes mutating calls idempotent. Errors are typed (apperr) and become
+// gRPC statuses in the shared interceptor.
+package grpcapi
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
+	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// MaxQuestionLength bounds the question, in characters.
+const MaxQuestionLength = 10000
+
+// Server implements IntakeService.
+type Server struct {
+	intakev1.UnimplementedIntakeServiceServer
+	app  *app.App
+	idem *idempotency.Store
+}
+
+// NewServer returns the server.
+func NewServer(a *app.App, idem *idempotency.Store) *Server { return &Server{app: a, idem: idem} }
+
+// RegisterIntake registers a help request taken by the calling team.
+func (s *Server) RegisterIntake(ctx context.Context, req *intakev1.RegisterIntakeRequest) (*intakev1.RegisterIntakeResponse, error) {
+	in, err := intakeFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RegisterIntakeResponse { return &intakev1.RegisterIntakeResponse{} },
+		func(ctx context.Context) (*intakev1.RegisterIntakeResponse, error) {
+			out, err := s.app.RegisterIntake(ctx, req.GetResidentBsn(), in)
+			if err != nil {
+				return nil, err
+			}
+			// Without the question: the answer is stored in plain form for idempotent
+			// replays, and confidential text is stored only encrypted. The caller sent it.
+			out.Question = ""
+			return &intakev1.RegisterIntakeResponse{Intake: intakeToProto(out), Match: matchToProto(out.Match)}, nil
+		})
+}
+
+// GetIntake returns an intake to the team that owns it.
+func (s *Server) GetIntake(ctx context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	in, err := s.app.GetIntake(ctx, req.GetIntakeId())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetIntakeResponse{Intake: intakeToProto(in)}, nil
+}
+
+func intakeToProto(i domain.Intake) *intakev1.Intake {
+	return &intakev1.Intake{
+		Id: i.ID, Channel: protoenum.FromCode[intakev1.Channel](string(i.Channel)), SignalIds: i.SignalIDs,
+		ResidentId: i.ResidentID, HouseholdId: i.HouseholdID, Question: i.Question,
+		LifeDomains: protoenum.LifeDomains(i.LifeDomains), Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)),
+		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), MunicipalityCode: i.Municipality,
+		DistrictCode: i.District, TeamOin: i.TeamOIN, ReceivedAt: timestamppb.New(i.ReceivedAt),
+		TriageDue: timestamppb.New(i.TriageDue), TriageOutcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
+		TriageRule: i.TriageRule, CaseId: i.CaseID, TriagePolicyVersion: int32(i.PolicyVersion),
+		FailedContactAttempts: int32(i.FailedContactAttempts), MergedIntoIntakeId: i.MergedInto,
+		TriageProfessional: i.TriageProfessional,
+	}
+}
+
+// CheckIntakeOwnership answers another Wijkbrug service whether an organisation owns an
+// intake.
+func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	orgType := protoenum.Required(&v, "organisation_type", req.GetOrganisationType())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	owner, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), orgType)
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+}
+
+// matchToProto tells the requesting team whom to contact, nothing more (nil: no match).
+func matchToProto(m *domain.Match) *intakev1.ResidentMatch {
+	if m == nil {
+		return nil
+	}
+	out := &intakev1.ResidentMatch{MatchId: m.ID, Basis: protoenum.FromCode[intakev1.MatchBasis](string(m.Basis))}
+	for _, t := range m.Teams {
+		out.InvolvedTeams = append(out.InvolvedTeams, &intakev1.InvolvedTeam{TeamOin: t.OIN, TeamName: t.Name})
+	}
+	return out
+}
+
+// ListHouseholdResidents tells a Wijkbrug service a household's current members (ids and
+// pseudonyms only).
+func (s *Server) ListHouseholdResidents(ctx context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
+	page, err := householdResidentsFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if !page.First() {
+		after = page.After[0]
+	}
+	refs, more, err := s.app.ListHouseholdResidents(ctx, req.GetHouseholdId(), after, page.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := &intakev1.ListHouseholdResidentsResponse{}
+	for _, r := range refs {
+		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
+	}
+	if more {
+		out.NextPageToken = paging.Token(householdResidentList(req), refs[len(refs)-1].ResidentID)
+	}
+	return out, nil
+}
+
+// HouseholdResidentLimits are the page sizes of ListHouseholdResidents.
+var HouseholdResidentLimits = paging.Limits{Default: 100, Max: 500}
+
+func householdResidentList(req *intakev1.ListHouseholdResidentsRequest) string {
+	return paging.Scoped("intake.household_residents", req.GetHouseholdId())
+}
+
+func householdResidentsFromRequest(req *intakev1.ListHouseholdResidentsRequest) (paging.Page, error) {
+	var v apperr.Validation
+	// household_id: the proto's rule (a required UUID).
+	page := paging.Parse(&v, householdResidentList(req), 1, HouseholdResidentLimits, req.GetPageSize(), req.GetPageToken())
+	if !page.First() && uuid.Validate(page.After[0]) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
+	}
+	return page, v.Err()
+}
