@@ -294,6 +294,9 @@ func bolaTable() map[string]bolaEntry {
 
 		// ---------------------------------------------------------------- case-direction
 		cd("ListCases"): exempt("takes no id: lists the calling team's own caseload"),
+		cd("ListInvolvedCases"): one(bolaVariant{name: "A's involved case", read: true, owners: []actor{ownerGP}, req: func(f *bolaFixture) proto.Message {
+			return &casedirectionv1.ListInvolvedCasesRequest{}
+		}, filtered: func(f *bolaFixture) []string { return []string{f.caseA} }}),
 		cd("OpenCase"): {variants: []bolaVariant{
 			{name: "A's household with its open case, for B", req: func(f *bolaFixture) proto.Message {
 				return &casedirectionv1.OpenCaseRequest{HouseholdId: f.household1, IntakeId: f.intakeCase, MunicipalityCode: suite.DemoMunicipality,
