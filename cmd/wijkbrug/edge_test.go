@@ -264,6 +264,8 @@ func testREST(t *testing.T, s *suite.Suite) {
 		}
 	})
 	t.Run("subscriptions", func(t *testing.T) { testRESTSubscriptions(t, s, base, gp) })
+	t.Run("consents search: BSN in the body, 403 for a housing corporation", func(t *testing.T) { testRESTConsentSearch(t, s, base) })
+	t.Run("re-routing twice is 409 naming the referral", func(t *testing.T) { testRESTConflict(t, s, base) })
 	t.Run("OpenAPI document served", func(t *testing.T) {
 		a := call(t, gp, "GET", base+"/openapi.json", "")
 		var doc struct {
@@ -274,6 +276,116 @@ func testREST(t *testing.T, s *suite.Suite) {
 			t.Fatalf("openapi.json: %d %v %.200s", a.status, err, a.body)
 		}
 	})
+}
+
+// restStatus decodes a REST error body into the gRPC status it carries.
+func restStatus(t *testing.T, a restAnswer) *status.Status {
+	t.Helper()
+	var st spb.Status
+	if err := protojson.Unmarshal(a.body, &st); err != nil {
+		t.Fatalf("error body is not a google.rpc.Status: %v: %s", err, a.body)
+	}
+	return status.FromProto(&st)
+}
+
+// sameStatus fails unless the REST error and the gRPC error have the same code, message and
+// details.
+func sameStatus(t *testing.T, viaREST *status.Status, viaGRPC error) {
+	t.Helper()
+	g := status.Convert(viaGRPC)
+	if viaREST.Code() != g.Code() || viaREST.Message() != g.Message() || len(viaREST.Details()) != len(g.Details()) {
+		t.Fatalf("REST and gRPC errors differ:\n%v %q %v\n%v %q %v", viaREST.Code(), viaREST.Message(), viaREST.Details(), g.Code(), g.Message(), g.Details())
+	}
+	for i, d := range g.Details() {
+		if !proto.Equal(d.(proto.Message), viaREST.Details()[i].(proto.Message)) {
+			t.Fatalf("detail %d differs: REST %v, gRPC %v", i, viaREST.Details()[i], d)
+		}
+	}
+}
+
+// ListConsents over REST is a POST with the BSN in the body (GET /v1/consents with the BSN
+// in the query string is gone); a housing corporation, whose organisation type may not list
+// consents, gets 403 with the same error as over gRPC.
+func testRESTConsentSearch(t *testing.T, s *suite.Suite, base string) {
+	team := restClient(t, s, "team")
+	teamHeaders := []string{"X-Wijkbrug-User", "anna", "X-Wijkbrug-Role", "case_director", "X-Wijkbrug-Purpose", "referral"}
+	search := `{"resident_bsn":"123456782","status":"CONSENT_STATUS_VALID"}`
+	a := call(t, team, "POST", base+"/v1/consents:search", search, teamHeaders...)
+	var listed referralv1.ListConsentsResponse
+	if err := protojson.Unmarshal(a.body, &listed); a.status != http.StatusOK || err != nil {
+		t.Fatalf("search: %d %s %v", a.status, a.body, err)
+	}
+	if a := call(t, team, "GET", base+"/v1/consents?resident_bsn=123456782", "", teamHeaders...); a.status == http.StatusOK {
+		t.Fatalf("GET /v1/consents with a BSN in the query string still answers: %s", a.body)
+	}
+	housing := restClient(t, s, "housing")
+	a = call(t, housing, "POST", base+"/v1/consents:search", search, "X-Wijkbrug-User", "h1", "X-Wijkbrug-Role", "housing_officer", "X-Wijkbrug-Purpose", "signal")
+	st := restStatus(t, a)
+	if a.status != http.StatusForbidden || st.Code() != codes.PermissionDenied {
+		t.Fatalf("housing corporation: want 403 PERMISSION_DENIED, got %d %s", a.status, a.body)
+	}
+	_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", s.Endpoint("referral").Addr)).ListConsents(
+		acting(t, "h1", "housing_officer", "signal"), &referralv1.ListConsentsRequest{ResidentBsn: "123456782", Status: referralv1.ConsentStatus_CONSENT_STATUS_VALID})
+	sameStatus(t, st, err)
+}
+
+// Re-routing a cancelled referral twice over REST: the second is 409 ALREADY_EXISTS with a
+// ResourceInfo naming the re-routed referral, the same error as over gRPC.
+func testRESTConflict(t *testing.T, s *suite.Suite, base string) {
+	team := restClient(t, s, "team")
+	h := []string{"X-Wijkbrug-User", "anna", "X-Wijkbrug-Role", "case_director", "X-Wijkbrug-Purpose", "referral"}
+	// A referral needs a case or an intake of the team: an intake, over REST too.
+	in := call(t, team, "POST", "https://"+s.Endpoint("intake").RESTAddr+"/v1/intakes", `{"channel":"CHANNEL_DESK","resident_bsn":"123456782",`+
+		`"municipality_code":"`+suite.DemoMunicipality+`","district_code":"`+suite.DemoDistrict+`","question":"help with forms",`+
+		`"life_domains":["LIFE_DOMAIN_SOCIAL_NETWORK"],"urgency":"URGENCY_NORMAL"}`,
+		"X-Wijkbrug-User", "anna", "X-Wijkbrug-Role", "intake_worker", "X-Wijkbrug-Purpose", "intake", "Idempotency-Key", "rest-409-0")
+	var intake intakev1.RegisterIntakeResponse
+	if err := protojson.Unmarshal(in.body, &intake); in.status != http.StatusOK || err != nil {
+		t.Fatalf("register intake: %d %s %v", in.status, in.body, err)
+	}
+	referral := func(provision, replaces string) string {
+		r := `{"provision_id":"` + provision + `","intake_id":"` + intake.GetIntake().GetId() + `","resident_bsn":"123456782","municipality_code":"` + suite.DemoMunicipality +
+			`","district_code":"` + suite.DemoDistrict + `","question":"looking for a buddy","legal_basis":"LEGAL_BASIS_WMO",` +
+			`"shared_data_categories":["DATA_CATEGORY_IDENTITY","DATA_CATEGORY_QUESTION"],"send":true`
+		if replaces != "" {
+			r += `,"replaces_referral_id":"` + replaces + `"`
+		}
+		return r + "}"
+	}
+	created := func(a restAnswer) string {
+		t.Helper()
+		var r referralv1.CreateReferralResponse
+		if err := protojson.Unmarshal(a.body, &r); a.status != http.StatusOK || err != nil || r.GetReferral().GetId() == "" {
+			t.Fatalf("create referral: %d %s %v", a.status, a.body, err)
+		}
+		return r.GetReferral().GetId()
+	}
+	first := created(call(t, team, "POST", base+"/v1/referrals", referral(demoBuddyProvision, ""), append(h, "Idempotency-Key", "rest-409-1")...))
+	if a := call(t, team, "POST", base+"/v1/referrals/"+first+"/cancel", `{"reason":"CANCEL_REASON_OTHER_PROVISION"}`, append(h, "Idempotency-Key", "rest-409-2")...); a.status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", a.status, a.body)
+	}
+	created(call(t, team, "POST", base+"/v1/referrals", referral(demoDebtProvision, first), append(h, "Idempotency-Key", "rest-409-3")...))
+	a := call(t, team, "POST", base+"/v1/referrals", referral(demoDebtProvision, first), append(h, "Idempotency-Key", "rest-409-4")...)
+	st := restStatus(t, a)
+	if a.status != http.StatusConflict || st.Code() != codes.AlreadyExists {
+		t.Fatalf("re-routing twice: want 409 ALREADY_EXISTS, got %d %s", a.status, a.body)
+	}
+	var named bool
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceType() == "referral" && ri.GetResourceName() == first {
+			named = true
+		}
+	}
+	if !named {
+		t.Fatalf("409 without a ResourceInfo naming referral %s: %s", first, a.body)
+	}
+	again := &referralv1.CreateReferralRequest{}
+	if err := protojson.Unmarshal([]byte(referral(demoDebtProvision, first)), again); err != nil {
+		t.Fatal(err)
+	}
+	again.IdempotencyKey = "grpc-409-5"
+	_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "team", s.Endpoint("referral").Addr)).CreateReferral(acting(t, "anna", "case_director", "referral"), again)
+	sameStatus(t, st, err)
 }
 
 // The Subscriptions API over REST: create, list, pause (PATCH), delete, each on the caller's
@@ -368,7 +480,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 		name                string
 		partner, user, role string
 		call                func(ctx context.Context) error
-		want                []string
+		want                map[string]string // field → class: number, enum, date or repeated
 	}
 	probes := map[string][]probe{
 		"referral": {{
@@ -380,7 +492,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"source_type", "life_domains", "arrears.amount_cents", "arrears.months"},
+			want: map[string]string{"source_type": "enum", "life_domains": "repeated", "arrears.amount_cents": "number", "arrears.months": "number"},
 		}, {
 			name: "CreateReferral", partner: "team", user: "anna", role: "case_director",
 			call: func(ctx context.Context) error {
@@ -390,18 +502,27 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"goal_ids", "shared_data_categories", "accept_by"},
+			want: map[string]string{"goal_ids": "repeated", "shared_data_categories": "enum", "accept_by": "date"},
+		}, {
+			name: "CreateReferral in year 1", partner: "team", user: "anna", role: "case_director",
+			call: func(ctx context.Context) error {
+				_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "team", s.Endpoint("referral").Addr)).CreateReferral(ctx, &referralv1.CreateReferralRequest{
+					IdempotencyKey: "rules-2b", ProvisionId: "00000000-0000-4000-8000-000000000000", AcceptBy: timestamppb.New(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)),
+				})
+				return err
+			},
+			want: map[string]string{"accept_by": "date"},
 		}},
 		"providermonitoring": {{
 			name: "SubmitAllocationRequest", partner: "provider", user: "piet", role: "care_coordinator",
 			call: func(ctx context.Context) error {
 				_, err := pmv1.NewProviderMonitoringServiceClient(dialAs(t, s, "provider", s.Endpoint("providermonitoring").Addr)).SubmitAllocationRequest(ctx, &pmv1.SubmitAllocationRequestRequest{
 					IdempotencyKey: "rules-3", Kind: 999, ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality,
-					ProductCategory: "45", ProductCode: "45A01", StartDate: "2026-01-01", EndDate: "9999-12-31", Volume: huge,
+					ProductCategory: "45", ProductCode: "45A01", StartDate: "0001-01-01", EndDate: "9999-12-31", Volume: huge,
 				})
 				return err
 			},
-			want: []string{"kind", "end_date", "volume.amount", "volume.unit"},
+			want: map[string]string{"kind": "enum", "start_date": "date", "end_date": "date", "volume.amount": "number", "volume.unit": "enum"},
 		}, {
 			name: "ReportProgress", partner: "provider", user: "piet", role: "care_coordinator",
 			call: func(ctx context.Context) error {
@@ -410,7 +531,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"goal_ids", "judgement"},
+			want: map[string]string{"goal_ids": "repeated", "judgement": "enum"},
 		}},
 		"casedirection": {{
 			name: "ListCases", partner: "team", user: "anna", role: "case_director",
@@ -420,7 +541,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"statuses", "page_size"},
+			want: map[string]string{"statuses": "repeated", "page_size": "number"},
 		}, {
 			name: "RequestAllocation", partner: "team", user: "anna", role: "case_director",
 			call: func(ctx context.Context) error {
@@ -430,7 +551,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"start_date", "end_date", "volume.amount", "volume.unit"},
+			want: map[string]string{"start_date": "date", "end_date": "date", "volume.amount": "number", "volume.unit": "enum"},
 		}},
 		"intake": {{
 			name: "RegisterIntake", partner: "team", user: "anna", role: "intake_worker",
@@ -441,14 +562,14 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"channel", "life_domains", "urgency"},
+			want: map[string]string{"channel": "enum", "life_domains": "repeated", "urgency": "enum"},
 		}, {
 			name: "ListTeamQueue", partner: "team", user: "anna", role: "intake_worker",
 			call: func(ctx context.Context) error {
 				_, err := intakev1.NewIntakeServiceClient(dialAs(t, s, "team", s.Endpoint("intake").Addr)).ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{PageSize: math.MaxInt32})
 				return err
 			},
-			want: []string{"page_size"},
+			want: map[string]string{"page_size": "number"},
 		}, {
 			name: "RegisterResident", partner: "team", user: "anna", role: "intake_worker",
 			call: func(ctx context.Context) error {
@@ -457,7 +578,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: []string{"birth_date"},
+			want: map[string]string{"birth_date": "date"},
 		}},
 	}
 	for _, e := range s.Services {
@@ -465,6 +586,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 			if len(probes[e.Name]) == 0 {
 				t.Fatalf("no probes for %s", e.Name)
 			}
+			classes := map[string]bool{}
 			for _, p := range probes[e.Name] {
 				err := p.call(acting(t, p.user, p.role, "edge-test"))
 				got := badRequestFields(err)
@@ -472,10 +594,17 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 					t.Errorf("%s: want INVALID_ARGUMENT, got %v", p.name, err)
 					continue
 				}
-				for _, f := range p.want {
+				for f, class := range p.want {
 					if !slices.Contains(got, f) {
 						t.Errorf("%s: %s not named; got %v", p.name, f, got)
 					}
+					classes[class] = true
+				}
+			}
+			// Each service shows all four classes of the issue.
+			for _, class := range []string{"number", "enum", "date", "repeated"} {
+				if !classes[class] {
+					t.Errorf("no probe of %s refuses a bad %s", e.Name, class)
 				}
 			}
 		})

@@ -101,14 +101,21 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 		if err := rows.Err(); err != nil || len(pending) == 0 {
 			return err
 		}
-		b := &pgx.Batch{}
+		// One UPDATE for the whole batch (rows joined from arrays), not one per entry: the
+		// sealer shares the database with the request path.
 		keyID := keys.CurrentID()
-		for _, r := range pending {
+		ids, seqs := make([]int64, len(pending)), make([]int64, len(pending))
+		prevs, hashes := make([][]byte, len(pending)), make([][]byte, len(pending))
+		for i, r := range pending {
 			seq++
 			h, _ := r.digest(keys, keyID, prev, seq)
-			b.Queue(`UPDATE access_log SET seal_seq = $2, prev_hash = $3, hash = $4, key_id = $5 WHERE id = $1`, r.id, seq, prev, h, int16(keyID))
+			ids[i], seqs[i], prevs[i], hashes[i] = r.id, seq, prev, h
 			prev = h
 		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE access_log a SET seal_seq = s.seq, prev_hash = s.prev, hash = s.hash, key_id = $5
+			FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(id, seq, prev, hash)
+			WHERE a.id = s.id`, ids, seqs, prevs, hashes, int16(keyID))
 		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
 			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
 		if err := q.SendBatch(ctx, b).Close(); err != nil {

@@ -25,7 +25,7 @@ func newDB(t *testing.T) *pgxdb.DB {
 
 // newDBWithDSN returns a migrated database (as the superuser: the tests play the database
 // administrator) and its DSN.
-func newDBWithDSN(t *testing.T) (*pgxdb.DB, string) {
+func newDBWithDSN(t testing.TB) (*pgxdb.DB, string) {
 	t.Helper()
 	dsn := testkit.NewDatabase(t, "platform", func(ctx context.Context, dsn string) error {
 		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())

@@ -3973,7 +3973,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1aTHEME_KIND_SIGNAL_CATEGORY\x10\x01\x12!\n" +
 	"\x1dTHEME_KIND_SIGNAL_LIFE_DOMAIN\x10\x02\x12#\n" +
 	"\x1fTHEME_KIND_REFERRAL_LIFE_DOMAIN\x10\x03\x12\x1d\n" +
-	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xc7\x1c\n" +
+	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xd2\x1c\n" +
 	"\x0fReferralService\x12}\n" +
 	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12}\n" +
 	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/signals/{signal_id}\x12}\n" +
@@ -3986,8 +3986,8 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\rRecordConsent\x12*.wijkbrug.referral.v1.RecordConsentRequest\x1a+.wijkbrug.referral.v1.RecordConsentResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/consents\x12\x82\x01\n" +
 	"\n" +
 	"GetConsent\x12'.wijkbrug.referral.v1.GetConsentRequest\x1a(.wijkbrug.referral.v1.GetConsentResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/consents/{consent_id}\x12\x9d\x01\n" +
-	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/consents/{consent_id}/withdraw\x12{\n" +
-	"\fListConsents\x12).wijkbrug.referral.v1.ListConsentsRequest\x1a*.wijkbrug.referral.v1.ListConsentsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/consents\x12\x85\x01\n" +
+	"\x0fWithdrawConsent\x12,.wijkbrug.referral.v1.WithdrawConsentRequest\x1a-.wijkbrug.referral.v1.WithdrawConsentResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/consents/{consent_id}/withdraw\x12\x85\x01\n" +
+	"\fListConsents\x12).wijkbrug.referral.v1.ListConsentsRequest\x1a*.wijkbrug.referral.v1.ListConsentsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/consents:search\x12\x85\x01\n" +
 	"\x0eCreateReferral\x12+.wijkbrug.referral.v1.CreateReferralRequest\x1a,.wijkbrug.referral.v1.CreateReferralResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/referrals\x12\x87\x01\n" +
 	"\vGetReferral\x12(.wijkbrug.referral.v1.GetReferralRequest\x1a).wijkbrug.referral.v1.GetReferralResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/referrals/{referral_id}\x12\x7f\n" +
 	"\rListReferrals\x12*.wijkbrug.referral.v1.ListReferralsRequest\x1a+.wijkbrug.referral.v1.ListReferralsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrals\x12\xa4\x01\n" +

@@ -91,7 +91,9 @@ type ReferralServiceClient interface {
 	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
 	// ListConsents lists a resident's consents that the calling organisation recorded (and so
 	// holds), newest first, with their status now. Consents other organisations hold are never
-	// listed, so the answer does not reveal whether they exist.
+	// listed, so the answer does not reveal whether they exist. Over REST a POST with the BSN in
+	// the body (a search, as the Dutch API design rules advise for sensitive parameters), so no
+	// BSN lands in a URL and so in proxy or server access logs.
 	ListConsents(ctx context.Context, in *ListConsentsRequest, opts ...grpc.CallOption) (*ListConsentsResponse, error)
 	// CreateReferral creates a referral from the calling organisation (the referrer) to the
 	// organisation of a provision (the recipient), as DRAFT or directly SENT.
@@ -438,7 +440,9 @@ type ReferralServiceServer interface {
 	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
 	// ListConsents lists a resident's consents that the calling organisation recorded (and so
 	// holds), newest first, with their status now. Consents other organisations hold are never
-	// listed, so the answer does not reveal whether they exist.
+	// listed, so the answer does not reveal whether they exist. Over REST a POST with the BSN in
+	// the body (a search, as the Dutch API design rules advise for sensitive parameters), so no
+	// BSN lands in a URL and so in proxy or server access logs.
 	ListConsents(context.Context, *ListConsentsRequest) (*ListConsentsResponse, error)
 	// CreateReferral creates a referral from the calling organisation (the referrer) to the
 	// organisation of a provision (the recipient), as DRAFT or directly SENT.
