@@ -197,6 +197,11 @@ func bolaTable() map[string]bolaEntry {
 		in("RecordContactAttempt"): teamChange(func(f *bolaFixture) proto.Message {
 			return &intakev1.RecordContactAttemptRequest{IntakeId: f.intakeTriage, Kind: intakev1.ContactKind_CONTACT_KIND_PHONE}
 		}),
+		in("RecordClarification"): teamChange(func(f *bolaFixture) proto.Message {
+			return &intakev1.RecordClarificationRequest{IntakeId: f.intakeRecv, HeldOn: f.today, Summary: "vraagverheldering met bewoner",
+				Participants: []*intakev1.ClarificationParticipant{{Role: intakev1.ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_RESIDENT}},
+				NextStep:     intakev1.ClarificationNextStep_CLARIFICATION_NEXT_STEP_ADVICE}
+		}),
 		in("WithdrawIntake"): teamChange(func(f *bolaFixture) proto.Message { return &intakev1.WithdrawIntakeRequest{IntakeId: f.intakeTriage} }),
 		in("MergeIntake"): {variants: []bolaVariant{
 			{name: "A's duplicate into A's intake", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
@@ -294,6 +299,9 @@ func bolaTable() map[string]bolaEntry {
 
 		// ---------------------------------------------------------------- case-direction
 		cd("ListCases"): exempt("takes no id: lists the calling team's own caseload"),
+		cd("ListInvolvedCases"): one(bolaVariant{name: "A's involved case", read: true, owners: []actor{ownerGP}, req: func(f *bolaFixture) proto.Message {
+			return &casedirectionv1.ListInvolvedCasesRequest{}
+		}, filtered: func(f *bolaFixture) []string { return []string{f.caseA} }}),
 		cd("OpenCase"): {variants: []bolaVariant{
 			{name: "A's household with its open case, for B", req: func(f *bolaFixture) proto.Message {
 				return &casedirectionv1.OpenCaseRequest{HouseholdId: f.household1, IntakeId: f.intakeCase, MunicipalityCode: suite.DemoMunicipality,

@@ -12,6 +12,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -157,8 +158,23 @@ func (s *Server) CreateSubscription(ctx context.Context, req *subscriptionsv1.Cr
 	return resp, nil
 }
 
-// ListSubscriptions lists the caller's subscriptions.
-func (s *Server) ListSubscriptions(ctx context.Context, _ *subscriptionsv1.ListSubscriptionsRequest) (*subscriptionsv1.ListSubscriptionsResponse, error) {
+// SubscriptionLimits are the page sizes of ListSubscriptions.
+var SubscriptionLimits = paging.Limits{Default: 100, Max: 500}
+
+const subscriptionList = "subscriptions"
+
+func subscriptionAt(sub Subscription) paging.At { return paging.At{Time: sub.CreatedAt, ID: sub.ID} }
+
+// ListSubscriptions lists the caller's subscriptions, oldest first, one page at a time.
+func (s *Server) ListSubscriptions(ctx context.Context, req *subscriptionsv1.ListSubscriptionsRequest) (*subscriptionsv1.ListSubscriptionsResponse, error) {
+	var v apperr.Validation
+	page, after := paging.ParseAt(&v, subscriptionList, SubscriptionLimits, req.GetPageSize(), req.GetPageToken())
+	if after != nil && !ValidID(after.ID) {
+		v.Add("page_token", "not a token from a previous page of this list")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -167,9 +183,16 @@ func (s *Server) ListSubscriptions(ctx context.Context, _ *subscriptionsv1.ListS
 	if err != nil {
 		return nil, err
 	}
+	// A partner's subscriptions are the consumers of its one feed stream, read whole from
+	// NATS (and so bounded by it): paged here.
+	list, more := paging.Seek(subs, subscriptionAt, after, page.Size)
 	out := &subscriptionsv1.ListSubscriptionsResponse{}
-	for _, sub := range subs {
+	for _, sub := range list {
 		out.Subscriptions = append(out.Subscriptions, s.toProto(sub))
+	}
+	if more {
+		last := subscriptionAt(list[len(list)-1])
+		out.NextPageToken = paging.TokenAt(subscriptionList, last.Time, last.ID)
 	}
 	return out, nil
 }

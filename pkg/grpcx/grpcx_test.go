@@ -248,8 +248,11 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 			t.Fatalf("%s: the cause must not reach the caller: %v", id, err)
 		}
 	}
-	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idPanic}); status.Code(err) != codes.Internal {
-		t.Fatalf("panic: want INTERNAL, got %v", err)
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idPanic}); status.Code(err) != codes.Internal || strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic: want INTERNAL without the panic value, got %v", err)
+	}
+	if l := f.logs.String(); !strings.Contains(l, `"msg":"panic in handler","method":"`+referralv1.ReferralService_GetSignal_FullMethodName+`","panic":"boom","stack":"goroutine`) {
+		t.Fatalf("the panic must be logged with its value and stack:\n%s", l)
 	}
 	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
 		t.Fatalf("the server must survive a panic: %v", err)
@@ -342,6 +345,13 @@ func TestAccessLineRecordsCaller(t *testing.T) {
 		if line[k] != v {
 			t.Fatalf("access line %v: %s = %v, want %v", line, k, line[k], v)
 		}
+	}
+	if _, ok := line["duration_ms"].(float64); !ok {
+		t.Fatalf("access line %v: no duration_ms", line)
+	}
+	// Never the request: it may hold personal data.
+	if strings.Contains(f.logs.String(), idMissing) {
+		t.Fatalf("a log line holds the request payload:\n%s", f.logs.String())
 	}
 }
 

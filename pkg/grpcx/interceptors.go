@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -23,21 +24,24 @@ import (
 
 // The server's unary chain, outermost first. The order matters and is written down here:
 //
-//  0. metrics   – the standard gRPC server metrics with the final status code.
+//  0. metrics   – the standard gRPC server metrics with the final status code
+//     (go-grpc-middleware providers/prometheus).
 //  1. recovery  – a panic anywhere below becomes INTERNAL and is logged with its stack; the
-//     process keeps serving.
+//     process keeps serving (go-grpc-middleware interceptors/recovery; calllog.go).
 //  2. certificate – a call on a connection without a verified client certificate is refused
 //     with UNAUTHENTICATED before anything else runs (see NewServer).
 //  3. access    – one structured log line per call, with the final status code (so it must
-//     sit outside the error mapping) and the caller: the identity step below fills the
-//     caller slot this step puts into the context.
+//     sit outside the error mapping) and the caller: the identity step below adds the
+//     caller's fields to the logging fields this step puts into the context
+//     (go-grpc-middleware interceptors/logging; calllog.go). Payloads are never logged.
 //  4. errors    – typed errors → gRPC status, internal errors masked (ToStatus).
 //     decode    – a request whose bytes did not decode → INVALID_ARGUMENT (decode.go); it
 //     must come before anything that can return early.
 //  5. identity  – organisation from the verified client certificate, acting user from
 //     metadata; missing → UNAUTHENTICATED.
-//  6. limits    – per-organisation rate limit (RESOURCE_EXHAUSTED) and a cap on every
-//     call's deadline.
+//  6. limits    – per-user and per-organisation rate limit (RESOURCE_EXHAUSTED; our
+//     golang.org/x/time/rate buckets behind go-grpc-middleware interceptors/ratelimit) and a
+//     cap on every call's deadline.
 //  7. policy    – deny by default per method (authz.Policy).
 //  8. validate  – the field rules declared in the protos (protovalidate, validate.go), after
 //     the policy so that a caller who may not call a method learns nothing about it.
@@ -46,14 +50,14 @@ import (
 func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		m.UnaryServerInterceptor(),
-		recoveryUnary(log),
+		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(log, "panic in handler"))),
 		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			if err := requireCertificate(ctx); err != nil {
 				return nil, err
 			}
 			return handler(ctx, req)
 		},
-		accessUnary(log),
+		logging.UnaryServerInterceptor(accessLogger(log, true), accessLogOptions...),
 		errorsUnary(log),
 		decodeUnary(),
 		identityUnary(),
@@ -83,36 +87,38 @@ func requireCertificate(ctx context.Context) error {
 	return status.Error(codes.Unauthenticated, NoCertificateMessage)
 }
 
+// The stream chain is the unary chain's for streams: metrics, recovery, decode, certificate,
+// access line, error mapping, then identity and policy (no rate limit or deadline cap).
 func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		m.StreamServerInterceptor(),
+		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(log, "panic in stream"))),
 		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			return handler(srv, decodeStream{ss})
 		},
-		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-			defer func() {
-				if r := recover(); r != nil {
-					log.ErrorContext(ss.Context(), "panic in stream", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-					err = status.Error(codes.Internal, "internal error")
-				}
-			}()
+		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			if err := requireCertificate(ss.Context()); err != nil {
 				return err
 			}
-			start := time.Now()
+			return handler(srv, ss)
+		},
+		logging.StreamServerInterceptor(accessLogger(log, false), accessLogOptions...),
+		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			if err := handler(srv, ss); err != nil {
+				return ToStatus(ss.Context(), log, err)
+			}
+			return nil
+		},
+		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			ctx, err := authenticate(ss.Context(), info.FullMethod)
 			if err == nil && !authz.IsPublic(info.FullMethod) {
 				c, _ := identity.From(ctx)
 				err = policy.Check(info.FullMethod, c)
 			}
-			if err == nil {
-				err = handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
-			}
 			if err != nil {
-				err = ToStatus(ss.Context(), log, err)
+				return err
 			}
-			logCall(ctx, log, info.FullMethod, status.Code(err), time.Since(start))
-			return err
+			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 		},
 	}
 }
@@ -123,60 +129,6 @@ type wrappedStream struct {
 }
 
 func (w *wrappedStream) Context() context.Context { return w.ctx }
-
-func recoveryUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				resp, err = nil, status.Error(codes.Internal, "internal error")
-			}
-		}()
-		return handler(ctx, req)
-	}
-}
-
-// callerSlot carries the caller from the identity step (inner) out to the access step
-// (outer), which cannot see contexts made further in.
-type callerSlot struct{ caller *identity.Caller }
-
-type callerSlotKey struct{}
-
-func accessUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		slot := &callerSlot{}
-		resp, err := handler(context.WithValue(ctx, callerSlotKey{}, slot), req)
-		code := status.Code(err)
-		if authz.IsPublic(info.FullMethod) && code == codes.OK {
-			return resp, err
-		}
-		if slot.caller != nil {
-			ctx = identity.WithCaller(ctx, *slot.caller)
-		}
-		logCall(ctx, log, info.FullMethod, code, time.Since(start))
-		return resp, err
-	}
-}
-
-// logCall writes the access line of one call: method, code, duration and who called —
-// organisation, and for authenticated calls user, role and purpose.
-func logCall(ctx context.Context, log *slog.Logger, method string, code codes.Code, elapsed time.Duration) {
-	attrs := []any{"method", method, "code", code.String(), "duration_ms", float64(elapsed.Microseconds()) / 1000}
-	if c, ok := identity.From(ctx); ok {
-		attrs = append(attrs, "org_oin", c.Org.OIN, "org_type", string(c.Org.Type), "user", c.User, "role", c.Role, "purpose", c.Purpose)
-		if c.OnBehalfOf != "" {
-			attrs = append(attrs, "on_behalf_of", c.OnBehalfOf)
-		}
-	} else if o, oerr := orgFromPeer(ctx); oerr == nil {
-		attrs = append(attrs, "org_oin", o.OIN, "org_type", string(o.Type))
-	}
-	level := slog.LevelInfo
-	if code == codes.Internal || code == codes.Unknown {
-		level = slog.LevelError
-	}
-	log.Log(ctx, level, "rpc", attrs...)
-}
 
 func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -243,9 +195,9 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
 		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")
 	}
-	if slot, ok := ctx.Value(callerSlotKey{}).(*callerSlot); ok {
-		slot.caller = &c
-	}
+	// The access line (outside the error mapping, so it cannot see this context) reads the
+	// caller from the logging fields its interceptor put into the context.
+	logging.AddFields(ctx, callerFields(c))
 	return identity.WithCaller(ctx, c), nil
 }
 

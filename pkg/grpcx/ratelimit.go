@@ -2,10 +2,11 @@ package grpcx
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"golang.org/x/time/rate"
@@ -74,28 +75,36 @@ func (l *limiter) allow(org, user string) bool {
 	return true
 }
 
-// rateLimitUnary refuses calls over the acting user's or the organisation's budget with
-// RESOURCE_EXHAUSTED. It runs after identity, so the budgets follow the certificate and the
-// acting user, not the network address.
+// errRateLimited is what a caller over its budget is told (after the library's prefix).
+var errRateLimited = errors.New("rate limit of the user or the organisation exceeded; retry with backoff")
+
+// Limit implements go-grpc-middleware's ratelimit.Limiter: a call over the acting user's or
+// the organisation's budget is refused (the interceptor answers RESOURCE_EXHAUSTED). It runs
+// after identity, so the budgets follow the certificate and the acting user, not the network
+// address. Public methods (health, reflection) are not limited.
+func (l *limiter) Limit(ctx context.Context) error {
+	if method, _ := grpc.Method(ctx); authz.IsPublic(method) {
+		return nil
+	}
+	// Wijkbrug's own services are not limited: what they call is paced by the events and
+	// partner calls they serve, which passed a limit where they entered. Limiting them
+	// throttled the asynchronous chain (intake's consumer refused by referral) while the
+	// front door kept accepting signals.
+	if c, ok := identity.From(ctx); ok && c.Org.Type != identity.OrgService && !l.allow(c.Org.OIN, c.User) {
+		return errRateLimited
+	}
+	return nil
+}
+
+// rateLimitUnary is go-grpc-middleware's rate-limit interceptor with our per-user and
+// per-organisation buckets; it passes every call when both rates are off.
 func rateLimitUnary(cfg RateLimit) grpc.UnaryServerInterceptor {
 	if cfg.Rate <= 0 && cfg.UserRate <= 0 {
 		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			return h(ctx, req)
 		}
 	}
-	l := newLimiter(cfg)
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if !authz.IsPublic(info.FullMethod) {
-			// Wijkbrug's own services are not limited: what they call is paced by the events and
-			// partner calls they serve, which passed a limit where they entered. Limiting them
-			// throttled the asynchronous chain (intake's consumer refused by referral) while the
-			// front door kept accepting signals.
-			if c, ok := identity.From(ctx); ok && c.Org.Type != identity.OrgService && !l.allow(c.Org.OIN, c.User) {
-				return nil, &apperr.Error{Kind: apperr.KindResourceExhausted, Message: "rate limit of the user or the organisation exceeded; retry with backoff"}
-			}
-		}
-		return handler(ctx, req)
-	}
+	return ratelimit.UnaryServerInterceptor(newLimiter(cfg))
 }
 
 // deadlineCapUnary bounds every call: a call without a deadline, or with a longer one, gets

@@ -42,6 +42,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"google.golang.org/grpc"
 )
 
@@ -82,9 +83,9 @@ type Wiring struct {
 	Register func(s grpc.ServiceRegistrar)
 	// Consumers are durable event consumers.
 	Consumers []consumer.Spec
-	// Schedulers are the service's database-driven timers; the runtime runs them with
-	// logs and metrics.
-	Schedulers []Scheduler
+	// Schedulers are the service's database-driven timers (pkg/scheduler); the runtime
+	// drains each at start and every interval, with logs and metrics.
+	Schedulers []scheduler.Job
 	// Background tasks run until their context ends (prefer Schedulers for timers).
 	Background []func(ctx context.Context)
 }
@@ -350,6 +351,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
+	for _, j := range wiring.Schedulers {
+		if err := j.Validate(); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	}
 
 	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg,
 		RateLimit: grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1),
@@ -410,10 +416,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		defer work.Done()
 		logstore.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
 	}()
-	schedMetrics := newSchedulerMetrics(reg)
-	for _, sc := range wiring.Schedulers {
+	schedMetrics := scheduler.NewMetrics(reg)
+	for _, j := range wiring.Schedulers {
 		work.Add(1)
-		go func() { defer work.Done(); runScheduler(workCtx, sc, logger, schedMetrics) }()
+		go func() { defer work.Done(); scheduler.Run(workCtx, j, logger, schedMetrics) }()
 	}
 	for _, bg := range wiring.Background {
 		work.Add(1)
@@ -602,7 +608,7 @@ func MetricNames() ([]string, error) {
 	if _, err := grpcx.ClientMetrics(d); err != nil {
 		return nil, err
 	}
-	newSchedulerMetrics(d)
+	scheduler.NewMetrics(d)
 	outbox.NewRelay(nil, nil, outbox.RelayConfig{Registry: d})
 	consumer.NewMetrics(d, "describe")
 	return d.Names(), nil

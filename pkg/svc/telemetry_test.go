@@ -15,6 +15,7 @@ import (
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -103,16 +104,17 @@ func TestTracesExportAndMetrics(t *testing.T) {
 	env := svctest.New(t)
 	spec := emptySpec()
 	ticks := make(chan struct{}, 100)
-	spec.Setup = func(context.Context, *svc.Platform) (*svc.Wiring, error) {
+	spec.Setup = func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 		return &svc.Wiring{
 			Register: func(grpc.ServiceRegistrar) {},
-			Schedulers: []svc.Scheduler{{Name: "test-timer", Interval: 20 * time.Millisecond, Tick: func(context.Context) (int, error) {
-				select {
-				case ticks <- struct{}{}:
-				default:
-				}
-				return 1, nil
-			}}},
+			Schedulers: []scheduler.Job{{Name: "test-timer", Interval: 20 * time.Millisecond, BatchSize: 10, Caller: p.SystemCaller("test-timer"),
+				Batch: func(context.Context, int) (int, error) {
+					select {
+					case ticks <- struct{}{}:
+					default:
+					}
+					return 1, nil
+				}}},
 		}, nil
 	}
 	spec.Policy = authz.Policy{}

@@ -13,6 +13,7 @@ import (
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -54,18 +55,36 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 
 // ListEmergencyAccess lists grants for the privacy officer's review.
 func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListEmergencyAccessRequest) (*accesslogv1.ListEmergencyAccessResponse, error) {
-	if err := s.mayReview(ctx, "accesslog.emergency.review"); err != nil {
-		return nil, err
-	}
 	since := time.Now().AddDate(-100, 0, 0)
 	if req.GetSince() != nil {
 		since = req.GetSince().AsTime()
 	}
-	grants, err := s.log.Grants(ctx, since)
+	var v apperr.Validation
+	page, at := paging.ParseAt(&v, emergencyList(req), EmergencyLimits, req.GetPageSize(), req.GetPageToken())
+	var after *logstore.GrantCursor
+	if at != nil {
+		if uuid.Validate(at.ID) != nil {
+			v.Add("page_token", "not a token from a previous page of this list")
+		} else {
+			after = &logstore.GrantCursor{GrantedAt: at.Time, ID: at.ID}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.mayReview(ctx, "accesslog.emergency.review"); err != nil {
+		return nil, err
+	}
+	found, err := s.log.Grants(ctx, since, after, page.Size+1)
 	if err != nil {
 		return nil, err
 	}
+	grants, more := paging.Cut(found, page.Size)
 	resp := &accesslogv1.ListEmergencyAccessResponse{}
+	if more {
+		last := grants[len(grants)-1]
+		resp.NextPageToken = paging.TokenAt(emergencyList(req), last.GrantedAt, last.ID)
+	}
 	for _, g := range grants {
 		resp.Grants = append(resp.Grants, &accesslogv1.EmergencyGrant{Id: g.ID, ObjectType: g.ObjectType, ObjectId: g.ObjectID,
 			OrganisationOin: g.OrgOIN, User: g.User, Role: g.Role, Reason: g.Reason,
@@ -76,4 +95,17 @@ func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListE
 		return nil, err
 	}
 	return resp, nil
+}
+
+// EmergencyLimits are the page sizes of the emergency grants list.
+var EmergencyLimits = paging.Limits{Default: 100, Max: 1000}
+
+// emergencyList names the grants list as asked since a time: a token taken with one since is
+// refused with another.
+func emergencyList(req *accesslogv1.ListEmergencyAccessRequest) string {
+	since := ""
+	if req.GetSince() != nil {
+		since = req.GetSince().AsTime().UTC().Format(time.RFC3339Nano)
+	}
+	return paging.Scoped("accesslog.emergency_grants", since)
 }

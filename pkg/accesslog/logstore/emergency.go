@@ -40,11 +40,25 @@ func (l *Logger) AddGrant(ctx context.Context, g Grant) error {
 	return err
 }
 
-// Grants lists the grants made since, newest first, at most 1000.
-func (l *Logger) Grants(ctx context.Context, since time.Time) ([]Grant, error) {
+// GrantCursor is the position of the last grant of a page: the list is ordered by grant time,
+// newest first, and id.
+type GrantCursor struct {
+	GrantedAt time.Time
+	ID        string
+}
+
+// Grants lists up to limit grants made since, newest first (granted_at, id descending), after
+// the cursor (nil: from the newest).
+func (l *Logger) Grants(ctx context.Context, since time.Time, after *GrantCursor, limit int) ([]Grant, error) {
+	args := []any{since, limit}
+	cursor := ""
+	if after != nil {
+		args = append(args, after.GrantedAt, after.ID)
+		cursor = ` AND (granted_at, id) < ($3, $4::uuid)`
+	}
 	rows, err := l.db.Pool.Query(ctx, `
 		SELECT id::text, object_type, object_id, org_oin, user_id, role, reason, granted_at, expires_at
-		FROM emergency_grants WHERE granted_at >= $1 ORDER BY granted_at DESC LIMIT 1000`, since)
+		FROM emergency_grants WHERE granted_at >= $1`+cursor+` ORDER BY granted_at DESC, id DESC LIMIT $2`, args...)
 	if err != nil {
 		return nil, err
 	}

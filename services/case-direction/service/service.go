@@ -12,8 +12,8 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/peers"
@@ -82,7 +82,6 @@ func SpecWith(o Options) svc.Spec {
 			}
 			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
 			server := grpcapi.NewServer(a, p.Idem)
-			scheduler := p.SystemCaller("case-monitoring")
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },
 				Consumers: []consumer.Spec{
@@ -90,10 +89,8 @@ func SpecWith(o Options) svc.Spec {
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 				},
-				Schedulers: []svc.Scheduler{{Name: "pilot-light-check-ins", Interval: interval,
-					Tick: func(ctx context.Context) (int, error) {
-						return a.EmitOverdueCheckIns(identity.WithCaller(ctx, scheduler))
-					}}},
+				Schedulers: []scheduler.Job{{Name: "pilot-light-check-ins", Interval: interval, BatchSize: 50,
+					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns}},
 			}, nil
 		},
 	}

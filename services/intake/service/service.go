@@ -17,6 +17,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
@@ -116,9 +117,10 @@ func Spec() svc.Spec {
 			})
 			server := grpcapi.NewServer(a, p.Idem)
 			return &svc.Wiring{
-				Register:   func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
-				Consumers:  []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
-				Schedulers: []svc.Scheduler{{Name: "triage-deadline", Interval: settings.OverdueInterval, Tick: a.AnnounceAllOverdue}},
+				Register:  func(s grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(s, server) },
+				Consumers: []consumer.Spec{consumers.Signals(a, p.SystemCaller("signal-intake"))},
+				Schedulers: []scheduler.Job{{Name: "triage-deadline", Interval: settings.OverdueInterval, BatchSize: 100,
+					Caller: p.SystemCaller("triage-deadline"), Batch: a.AnnounceOverdue}},
 			}, nil
 		},
 	}

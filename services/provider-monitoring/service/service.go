@@ -17,9 +17,9 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/peers"
@@ -83,10 +83,8 @@ func Spec() svc.Spec {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
 				},
 				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), residents, system)},
-				Schedulers: []svc.Scheduler{{Name: "not-started-alerts", Interval: s.SchedulerInterval,
-					Tick: func(ctx context.Context) (int, error) {
-						return a.AlertNotStarted(identity.WithCaller(ctx, system))
-					}}},
+				Schedulers: []scheduler.Job{{Name: "not-started-alerts", Interval: s.SchedulerInterval, BatchSize: 100,
+					Caller: system, Batch: a.AlertNotStarted}},
 			}, nil
 		},
 	}

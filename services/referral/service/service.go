@@ -17,6 +17,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/peers"
@@ -132,10 +133,8 @@ func spec(dev func(*settings)) svc.Spec {
 				},
 				// Pushes webhook subscriptions to the partners' endpoints.
 				Background: []func(context.Context){webhooks.Run},
-				Schedulers: []svc.Scheduler{{Name: "referral-expiry", Interval: s.ExpiryInterval,
-					Tick: func(ctx context.Context) (int, error) {
-						return a.ExpireAllDue(ctx, p.SystemCaller("referral-expiry"))
-					}}},
+				Schedulers: []scheduler.Job{{Name: "referral-expiry", Interval: s.ExpiryInterval, BatchSize: 100,
+					Caller: p.SystemCaller("referral-expiry"), Batch: a.ExpireDue}},
 			}, nil
 		},
 	}

@@ -102,6 +102,10 @@ type Cases interface {
 	// EndOpenInvolvements ends every involvement but the director's that has not ended yet
 	// and returns them.
 	EndOpenInvolvements(ctx context.Context, caseID string, at time.Time) ([]domain.Involvement, error)
+	// InvolvedCases returns, newest first (opened_at, id descending), the ids and positions of
+	// up to limit cases after the cursor in which the organisation has an involvement active
+	// at t.
+	InvolvedCases(ctx context.Context, orgOIN, orgType string, t time.Time, after *domain.Cursor, limit int) ([]domain.Cursor, error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -238,6 +242,7 @@ const (
 	actionResidents         = "casedirection.case.residents"
 	actionListResidents     = "casedirection.case.list_residents"
 	actionAllocationLinked  = "casedirection.case.allocation_linked"
+	actionListInvolved      = "casedirection.case.list_involved"
 )
 
 // OpenCase registers a case for a household. Intake opens cases (as a Wijkbrug service); a
@@ -301,11 +306,17 @@ func (a *App) GetCase(ctx context.Context, id string) (domain.Case, error) {
 		return domain.Case{}, err
 	}
 	if route == accesslog.RouteInvolved {
-		for k := range c.Details.Conferences {
-			c.Details.Conferences[k].Decisions = nil
-		}
+		involvedView(&c)
 	}
 	return c, nil
+}
+
+// involvedView is a case as an involved organisation sees it: without the case-conference
+// decisions, the case's only free text.
+func involvedView(c *domain.Case) {
+	for k := range c.Details.Conferences {
+		c.Details.Conferences[k].Decisions = nil
+	}
 }
 
 // ListInvolvements returns every involvement of the case (past, current and future) to whoever

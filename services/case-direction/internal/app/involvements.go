@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -72,4 +74,51 @@ func (a *App) replaceDirectorInvolvement(ctx context.Context, c domain.Case, at 
 		return err
 	}
 	return a.events.CaseInvolvementAdded(ctx, c, i, at)
+}
+
+// InvolvedCases is one page of the cases an organisation is involved in.
+type InvolvedCases struct {
+	Cases []domain.Case
+	// Next is the position of the page's last case when more follow.
+	Next *domain.Cursor
+}
+
+// ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement in
+// that is active now, newest first, each as GetCase gives it to an involved organisation. Every
+// listed case is access-logged under route INVOLVEMENT (per resident, by the Recorder).
+func (a *App) ListInvolvedCases(ctx context.Context, after *domain.Cursor, limit int) (InvolvedCases, error) {
+	caller, _ := identity.From(ctx)
+	var out InvolvedCases
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		at := a.now()
+		found, err := a.cases.InvolvedCases(ctx, caller.Org.OIN, string(caller.Org.Type), at, after, limit+1)
+		if err != nil {
+			return err
+		}
+		page, more := found, false
+		if len(found) > limit {
+			page, more = found[:limit], true
+		}
+		out = InvolvedCases{}
+		entries := make([]accesslog.Entry, 0, len(page))
+		for _, pos := range page {
+			c, err := a.cases.Get(ctx, pos.ID)
+			if err != nil {
+				return err
+			}
+			// The store chose the case by the same rule; the domain's answer decides.
+			if !c.InvolvedAt(caller.Org.OIN, string(caller.Org.Type), at) {
+				continue
+			}
+			involvedView(&c)
+			out.Cases = append(out.Cases, c)
+			entries = append(entries, entry(actionListInvolved, c.ID, accesslog.RouteInvolved, accesslog.OutcomeGranted))
+		}
+		if more {
+			last := page[len(page)-1]
+			out.Next = &last
+		}
+		return a.access.RecordMany(ctx, entries)
+	})
+	return out, err
 }

@@ -4,50 +4,47 @@ import (
 	"context"
 )
 
-// watchBatch is how many due check-ins one transaction handles.
-const watchBatch = 50
-
-// EmitOverdueCheckIns emits case.watch_check_overdue once for every pilot-light check-in that
-// was due at or before now and not done, and moves the next check-in one interval on. Each
-// batch runs in one transaction that locks its cases with FOR UPDATE SKIP LOCKED and writes
-// the event, so several replicas may run it at once without emitting an event twice. It
-// returns the number of events written.
-func (a *App) EmitOverdueCheckIns(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n := 0
-		err := a.tx.Tx(ctx, func(ctx context.Context) error {
-			now := a.now()
-			due, err := a.cases.LockDueWatches(ctx, now, watchBatch)
-			if err != nil {
-				return err
-			}
-			for _, c := range due {
+// EmitOverdueCheckIns is one batch of the pilot-light scheduler (a pkg/scheduler job): in one
+// transaction it locks up to limit cases in WATCH whose next check-in is due (FOR UPDATE SKIP
+// LOCKED, so several replicas may run it at once without handling a case twice) and handles
+// up to limit missed check-ins of them: each is recorded, emitted once as
+// case.watch_check_overdue and moves the case's next check-in one interval on. A case that
+// missed several check-ins has them all handled in the batch, unless the limit is reached
+// first; then the rest are due for the next batch. It returns the number of check-ins handled.
+func (a *App) EmitOverdueCheckIns(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		n = 0
+		now := a.now()
+		due, err := a.cases.LockDueWatches(ctx, now, limit)
+		if err != nil {
+			return err
+		}
+		for _, c := range due {
+			missed := false
+			for n < limit && c.Watch != nil && c.Watch.NextCheckAt != nil && !c.Watch.NextCheckAt.After(now) {
 				dueAt := *c.Watch.NextCheckAt
 				fresh, err := a.cases.RecordOverdue(ctx, c.ID, dueAt, now)
 				if err != nil {
 					return err
 				}
 				c.Watch.MissCheckIn()
-				if err := a.cases.Update(ctx, c); err != nil {
-					return err
-				}
+				missed = true
+				n++
 				if !fresh {
 					continue
 				}
 				if err := a.events.CaseWatchCheckOverdue(ctx, c, dueAt); err != nil {
 					return err
 				}
-				n++
 			}
-			if len(due) == 0 {
-				n = -1
+			if missed {
+				if err := a.cases.Update(ctx, c); err != nil {
+					return err
+				}
 			}
-			return nil
-		})
-		if err != nil || n < 0 {
-			return total, err
 		}
-		total += n
-	}
+		return nil
+	})
+	return n, err
 }

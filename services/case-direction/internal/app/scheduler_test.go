@@ -13,6 +13,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/events"
@@ -49,7 +50,8 @@ func replica(t *testing.T, dsn string, now time.Time) *app.App {
 // database, many rounds at once. Every case in WATCH has missed three check-ins: each must be
 // reported exactly once, and each case's pilot light moved on exactly three intervals.
 func TestTwoSchedulersNeverEmitTheSameOverdueEventTwice(t *testing.T) {
-	ctx := identity.WithCaller(context.Background(), identity.System(identity.Organisation{OIN: "00000001000000000999", Name: "casedirection", Type: identity.OrgService}, "test"))
+	system := identity.System(identity.Organisation{OIN: "00000001000000000999", Name: "casedirection", Type: identity.OrgService}, "test")
+	ctx := identity.WithCaller(context.Background(), system)
 	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	const cases, interval, missed = 120, 7, 3
@@ -90,7 +92,7 @@ func TestTwoSchedulersNeverEmitTheSameOverdueEventTwice(t *testing.T) {
 		for range 3 {
 			wg.Go(func() {
 				for range 3 {
-					n, err := replicas[r].EmitOverdueCheckIns(ctx)
+					n, err := scheduler.Drain(ctx, scheduler.Job{Name: "pilot-light-check-ins", BatchSize: 50, Caller: system, Batch: replicas[r].EmitOverdueCheckIns})
 					if err != nil {
 						t.Errorf("replica %d: %v", r, err)
 						return

@@ -79,6 +79,11 @@ type Intakes interface {
 	GetForUpdate(ctx context.Context, id string) (domain.Intake, error)
 	Update(ctx context.Context, i domain.Intake) error
 	AddContactAttempt(ctx context.Context, id, intakeID, kind string, reached bool, at time.Time, by string) error
+	// AddClarification stores a clarification conversation of the intake (its summary sealed).
+	AddClarification(ctx context.Context, intakeID string, c domain.Clarification) error
+	// Clarifications returns the intake's clarification conversations, oldest first, with
+	// their summaries opened.
+	Clarifications(ctx context.Context, intakeID string) ([]domain.Clarification, error)
 	// Queue returns a team's open intakes in queue order, without the question.
 	// Queue returns up to limit of them after the entry with key after (nil: from the start).
 	Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error)
@@ -472,9 +477,18 @@ func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 		case caller.Org.Type == identity.OrgTeam && caller.Org.OIN == in.TeamOIN:
 			route = accesslog.RouteTeam
 		}
-		_, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry("intake.intake.read", in, "", ""), Route: route})
+		got, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry("intake.intake.read", in, "", ""), Route: route})
+		if err != nil {
+			return err
+		}
+		// The summaries are confidential free text like the question: not for a service.
+		if got != accesslog.RouteService {
+			if in.Clarifications, err = a.d.Intakes.Clarifications(ctx, in.ID); err != nil {
+				return err
+			}
+		}
 		out = in
-		return err
+		return nil
 	})
 	if err != nil {
 		return domain.Intake{}, err

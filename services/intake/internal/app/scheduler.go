@@ -4,13 +4,11 @@ import (
 	"context"
 )
 
-// OverdueBatch is how many overdue intakes one scheduler transaction announces at most.
-const OverdueBatch = 100
-
-// AnnounceOverdue announces, once per intake, every open intake whose triage deadline has
-// passed: in one transaction it locks a batch (skipping intakes another replica holds),
-// writes the IntakeTriageOverdue events to the outbox and marks the intakes announced. It
-// returns how many it announced.
+// AnnounceOverdue is one batch of the triage-deadline scheduler (a pkg/scheduler job): it
+// announces, once per intake, up to limit open intakes whose triage deadline has passed. In
+// one transaction it locks them (FOR UPDATE SKIP LOCKED, skipping intakes another replica
+// holds), writes the IntakeTriageOverdue events to the outbox and marks the intakes
+// announced. It returns how many it announced.
 func (a *App) AnnounceOverdue(ctx context.Context, limit int) (int, error) {
 	n := 0
 	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
@@ -31,17 +29,4 @@ func (a *App) AnnounceOverdue(ctx context.Context, limit int) (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-// AnnounceAllOverdue announces every overdue intake, a full batch at a time, and returns how
-// many it announced (one pass of the triage-deadline scheduler, a svc.Scheduler).
-func (a *App) AnnounceAllOverdue(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := a.AnnounceOverdue(ctx, OverdueBatch)
-		total += n
-		if err != nil || n < OverdueBatch {
-			return total, err
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
@@ -184,7 +185,9 @@ func TestOverdueSchedulerRunsInTheBackground(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		svc.RunScheduler(ctx, svc.Scheduler{Name: "triage-deadline", Interval: 10 * time.Millisecond, Tick: apps[0].AnnounceAllOverdue}, nil, nil)
+		scheduler.Run(ctx, scheduler.Job{Name: "triage-deadline", Interval: 10 * time.Millisecond, BatchSize: 100,
+			Caller: identity.System(identity.Organisation{OIN: "00000099000000000001", Name: "intake", Type: identity.OrgService}, "triage-deadline"),
+			Batch:  apps[0].AnnounceOverdue}, nil, nil)
 		close(done)
 	}()
 	deadline := time.Now().Add(10 * time.Second)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
@@ -260,4 +261,25 @@ func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *pag
 
 // A forbidden state change or merge is a domain RefusalError, which the edge reads as
 // FAILED_PRECONDITION (its message holds statuses only); it is returned as it is.
-var _ apperr.ForbiddenTransition = (*domain.RefusalError)(nil)
+var (
+	_ apperr.ForbiddenTransition = (*domain.RefusalError)(nil)
+	_ apperr.RuleViolation       = (*domain.ClarificationError)(nil)
+)
+
+// RecordClarification records a clarification conversation on an intake of the calling team
+// that is still being clarified (RECEIVED or IN_TRIAGE). It changes nothing else about the
+// intake and publishes no event: its content is the conversation, which no event may carry.
+func (a *App) RecordClarification(ctx context.Context, id string, c domain.Clarification) (domain.Clarification, domain.Intake, error) {
+	in, err := a.change(ctx, id, "intake.intake.record_clarification", func(ctx context.Context, caller identity.Caller, in *domain.Intake) error {
+		now := a.now().Truncate(time.Microsecond) // as PostgreSQL stores it
+		if err := in.Clarify(c, now); err != nil {
+			return err
+		}
+		c.ID, c.RecordedBy, c.RecordedAt = uuid.NewString(), caller.User, now
+		return a.d.Intakes.AddClarification(ctx, in.ID, c)
+	})
+	if err != nil {
+		return domain.Clarification{}, domain.Intake{}, err
+	}
+	return c, in, nil
+}

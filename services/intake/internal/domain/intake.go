@@ -118,6 +118,9 @@ type Intake struct {
 	// Match is set by registration when other teams already work with the resident or their
 	// household (not stored with the intake).
 	Match *Match
+	// Clarifications are the clarification conversations held on the intake, oldest first;
+	// read only for GetIntake.
+	Clarifications []Clarification
 }
 
 // Receive marks a new intake as received at now under policy p: the policy version is pinned

@@ -15,6 +15,7 @@ import (
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/protobuf/proto"
@@ -417,7 +418,10 @@ func TestNotStartedAlertsTwoReplicas(t *testing.T) {
 		}
 	}
 	a2, _ := appOn(t, db.Pool.Config().ConnString(), now)
-	system := identity.WithCaller(context.Background(), identity.System(identity.Organisation{OIN: "00000099000000000003", Name: "providermonitoring", Type: identity.OrgService}, "care-monitoring"))
+	job := func(a *app.App) scheduler.Job {
+		return scheduler.Job{Name: "not-started-alerts", BatchSize: 100, Batch: a.AlertNotStarted,
+			Caller: identity.System(identity.Organisation{OIN: "00000099000000000003", Name: "providermonitoring", Type: identity.OrgService}, "care-monitoring")}
+	}
 
 	run := func() int {
 		var (
@@ -427,7 +431,7 @@ func TestNotStartedAlertsTwoReplicas(t *testing.T) {
 		)
 		for _, a := range []*app.App{a1, a2, a1, a2} {
 			wg.Go(func() {
-				n, err := a.AlertNotStarted(system)
+				n, err := scheduler.Drain(context.Background(), job(a))
 				if err != nil {
 					t.Error(err)
 				}

@@ -316,9 +316,10 @@ func (a *App) transition(ctx context.Context, r domain.Referral, t domain.Transi
 	return a.access.Record(ctx, a.referralEntry(action, r, route, accesslog.OutcomeGranted))
 }
 
-// ExpireDue expires up to limit SENT referrals past accept_by in one transaction and returns
-// how many. Rows are locked with SKIP LOCKED, so replicas running this at the same time
-// never expire (and announce) the same referral twice. ctx must carry the system caller.
+// ExpireDue is one batch of the referral-expiry scheduler (a pkg/scheduler job): it expires up
+// to limit SENT referrals past accept_by in one transaction and returns how many. Rows are
+// locked with SKIP LOCKED, so replicas running this at the same time never expire (and
+// announce) the same referral twice. ctx must carry the system caller.
 func (a *App) ExpireDue(ctx context.Context, limit int) (int, error) {
 	var n int
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
@@ -337,20 +338,6 @@ func (a *App) ExpireDue(ctx context.Context, limit int) (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-// ExpireAllDue expires every referral past its accept-by time, 100 at a time, acting as
-// caller (one pass of the referral-expiry scheduler, a svc.Scheduler).
-func (a *App) ExpireAllDue(ctx context.Context, caller identity.Caller) (int, error) {
-	ctx = identity.WithCaller(ctx, caller)
-	total := 0
-	for {
-		n, err := a.ExpireDue(ctx, 100)
-		total += n
-		if err != nil || n < 100 {
-			return total, err
-		}
-	}
 }
 
 // The domain's errors speak apperr's vocabulary, so they are returned as they are and the

@@ -266,7 +266,11 @@ func (x *StartEmergencyAccessResponse) GetGrant() *EmergencyGrant {
 type ListEmergencyAccessRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only grants at or after this time (optional).
-	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	Since *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	// At most this many grants (default 100, at most 1000; 0 = the default).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (asked with the same since); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -308,10 +312,26 @@ func (x *ListEmergencyAccessRequest) GetSince() *timestamppb.Timestamp {
 	return nil
 }
 
-// ListEmergencyAccessResponse lists grants, newest first (at most 1000).
+func (x *ListEmergencyAccessRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEmergencyAccessRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListEmergencyAccessResponse is one page of grants, newest first.
 type ListEmergencyAccessResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Grants        []*EmergencyGrant      `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Grants []*EmergencyGrant      `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -351,6 +371,13 @@ func (x *ListEmergencyAccessResponse) GetGrants() []*EmergencyGrant {
 		return x.Grants
 	}
 	return nil
+}
+
+func (x *ListEmergencyAccessResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // ListResidentAccessRequest names the resident by BSN (turned into the pseudonym the log
@@ -655,11 +682,16 @@ const file_wijkbrug_accesslog_v1_accesslog_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"[\n" +
 	"\x1cStartEmergencyAccessResponse\x12;\n" +
-	"\x05grant\x18\x01 \x01(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x05grant\"k\n" +
+	"\x05grant\x18\x01 \x01(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x05grant\"\xb3\x01\n" +
 	"\x1aListEmergencyAccessRequest\x12M\n" +
-	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x05since\"\\\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x05since\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x84\x01\n" +
 	"\x1bListEmergencyAccessResponse\x12=\n" +
-	"\x06grants\x18\x01 \x03(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x06grants\"\xe3\x01\n" +
+	"\x06grants\x18\x01 \x03(\v2%.wijkbrug.accesslog.v1.EmergencyGrantR\x06grants\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe3\x01\n" +
 	"\x19ListResidentAccessRequest\x12/\n" +
 	"\fresident_bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12M\n" +
 	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\x05since\x12'\n" +

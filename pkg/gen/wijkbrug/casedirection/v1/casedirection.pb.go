@@ -4841,6 +4841,115 @@ func (x *ListCaseResidentsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListInvolvedCasesRequest pages the calling organisation's involved cases.
+type ListInvolvedCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many cases (default 50, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvolvedCasesRequest) Reset() {
+	*x = ListInvolvedCasesRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvolvedCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvolvedCasesRequest) ProtoMessage() {}
+
+func (x *ListInvolvedCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvolvedCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListInvolvedCasesRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ListInvolvedCasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInvolvedCasesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListInvolvedCasesResponse is one page of the cases the caller is involved in, newest first.
+type ListInvolvedCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Cases []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvolvedCasesResponse) Reset() {
+	*x = ListInvolvedCasesResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvolvedCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvolvedCasesResponse) ProtoMessage() {}
+
+func (x *ListInvolvedCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvolvedCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListInvolvedCasesResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ListInvolvedCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListInvolvedCasesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_wijkbrug_casedirection_v1_casedirection_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
@@ -5181,6 +5290,14 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x88\x01\n" +
 	"\x19ListCaseResidentsResponse\x12C\n" +
 	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"b\n" +
+	"\x18ListInvolvedCasesRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"z\n" +
+	"\x19ListInvolvedCasesResponse\x125\n" +
+	"\x05cases\x18\x01 \x03(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x81\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
@@ -5244,7 +5361,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
 	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
 	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
-	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\x9d\x13\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xba\x14\n" +
 	"\x14CaseDirectionService\x12c\n" +
 	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12}\n" +
 	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/cases/{case_id}\x12u\n" +
@@ -5265,7 +5382,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12\xa5\x01\n" +
 	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/involvements\x12\x87\x01\n" +
 	"\x14CheckCaseInvolvement\x126.wijkbrug.casedirection.v1.CheckCaseInvolvementRequest\x1a7.wijkbrug.casedirection.v1.CheckCaseInvolvementResponse\x12~\n" +
-	"\x11ListCaseResidents\x123.wijkbrug.casedirection.v1.ListCaseResidentsRequest\x1a4.wijkbrug.casedirection.v1.ListCaseResidentsResponseBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x11ListCaseResidents\x123.wijkbrug.casedirection.v1.ListCaseResidentsRequest\x1a4.wijkbrug.casedirection.v1.ListCaseResidentsResponse\x12\x9a\x01\n" +
+	"\x11ListInvolvedCases\x123.wijkbrug.casedirection.v1.ListInvolvedCasesRequest\x1a4.wijkbrug.casedirection.v1.ListInvolvedCasesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases:involvedBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_casedirection_proto_rawDescOnce sync.Once
@@ -5280,7 +5398,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
 	(AllocationOrigin)(0),                // 1: wijkbrug.casedirection.v1.AllocationOrigin
@@ -5351,26 +5469,28 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(*CheckCaseInvolvementResponse)(nil), // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
 	(*ListCaseResidentsRequest)(nil),     // 67: wijkbrug.casedirection.v1.ListCaseResidentsRequest
 	(*ListCaseResidentsResponse)(nil),    // 68: wijkbrug.casedirection.v1.ListCaseResidentsResponse
-	(*timestamppb.Timestamp)(nil),        // 69: google.protobuf.Timestamp
-	(v1.AllocationStatus)(0),             // 70: wijkbrug.common.v1.AllocationStatus
-	(v1.LifeDomain)(0),                   // 71: wijkbrug.common.v1.LifeDomain
-	(v1.CaseResult)(0),                   // 72: wijkbrug.common.v1.CaseResult
-	(v1.OrganisationType)(0),             // 73: wijkbrug.common.v1.OrganisationType
-	(v1.ReferralStatus)(0),               // 74: wijkbrug.common.v1.ReferralStatus
-	(*v1.DomainChange)(nil),              // 75: wijkbrug.common.v1.DomainChange
-	(*v1.ResidentPseudonym)(nil),         // 76: wijkbrug.common.v1.ResidentPseudonym
-	(*v1.Volume)(nil),                    // 77: wijkbrug.common.v1.Volume
+	(*ListInvolvedCasesRequest)(nil),     // 69: wijkbrug.casedirection.v1.ListInvolvedCasesRequest
+	(*ListInvolvedCasesResponse)(nil),    // 70: wijkbrug.casedirection.v1.ListInvolvedCasesResponse
+	(*timestamppb.Timestamp)(nil),        // 71: google.protobuf.Timestamp
+	(v1.AllocationStatus)(0),             // 72: wijkbrug.common.v1.AllocationStatus
+	(v1.LifeDomain)(0),                   // 73: wijkbrug.common.v1.LifeDomain
+	(v1.CaseResult)(0),                   // 74: wijkbrug.common.v1.CaseResult
+	(v1.OrganisationType)(0),             // 75: wijkbrug.common.v1.OrganisationType
+	(v1.ReferralStatus)(0),               // 76: wijkbrug.common.v1.ReferralStatus
+	(*v1.DomainChange)(nil),              // 77: wijkbrug.common.v1.DomainChange
+	(*v1.ResidentPseudonym)(nil),         // 78: wijkbrug.common.v1.ResidentPseudonym
+	(*v1.Volume)(nil),                    // 79: wijkbrug.common.v1.Volume
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	69,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	70,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	69,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	71,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	72,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	71,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
 	1,   // 3: wijkbrug.casedirection.v1.AllocationAction.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
 	0,   // 4: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	10,  // 5: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	71,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	73,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	11,  // 7: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	69,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	71,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
 	17,  // 9: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
 	18,  // 10: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
 	19,  // 11: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
@@ -5378,54 +5498,54 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	22,  // 13: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
 	23,  // 14: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
 	24,  // 15: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	69,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	72,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
+	71,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	74,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
 	26,  // 18: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
 	25,  // 19: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
 	13,  // 20: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	73,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	75,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 22: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	69,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
-	69,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
-	71,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	74,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	70,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
-	71,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	71,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	71,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	73,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	76,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	72,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
+	73,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	3,   // 29: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
 	15,  // 30: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	69,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	71,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
 	16,  // 32: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	74,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	69,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	69,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	76,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	71,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	71,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
 	4,   // 36: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	75,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
+	77,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
 	5,   // 38: wijkbrug.casedirection.v1.EvaluationTodo.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
-	69,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	69,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
-	73,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	71,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	71,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	75,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	21,  // 42: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	69,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	69,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	69,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	71,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	71,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	71,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
 	6,   // 46: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
 	7,   // 47: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	69,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	69,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	71,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	71,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
 	8,   // 50: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	69,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	71,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	71,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	73,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	9,   // 53: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
 	0,   // 54: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	69,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	69,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	71,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	71,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
 	0,   // 57: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	71,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	76,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	73,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	78,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
 	12,  // 60: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 61: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 62: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	77,  // 63: wijkbrug.casedirection.v1.RequestAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	79,  // 63: wijkbrug.casedirection.v1.RequestAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	12,  // 64: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	0,   // 65: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	27,  // 66: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
@@ -5446,62 +5566,65 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	12,  // 81: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	8,   // 82: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
 	12,  // 83: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	72,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
+	74,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
 	12,  // 85: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	73,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	75,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 87: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
 	13,  // 88: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 89: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 90: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 91: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 92: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	73,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	76,  // 94: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	29,  // 95: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	31,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	33,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	35,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	37,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	39,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	41,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	43,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	45,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	47,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	49,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	51,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	53,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	55,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	57,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	59,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
-	61,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
-	63,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	65,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	67,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
-	30,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	32,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	34,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	36,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	38,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	40,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	42,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	44,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	46,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	48,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	50,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	52,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	54,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	56,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	58,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	60,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	62,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	64,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	66,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	68,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
-	115, // [115:135] is the sub-list for method output_type
-	95,  // [95:115] is the sub-list for method input_type
-	95,  // [95:95] is the sub-list for extension type_name
-	95,  // [95:95] is the sub-list for extension extendee
-	0,   // [0:95] is the sub-list for field type_name
+	75,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	78,  // 94: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	12,  // 95: wijkbrug.casedirection.v1.ListInvolvedCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.Case
+	29,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	31,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	33,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	35,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	37,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	39,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	41,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	43,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	45,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	47,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	49,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	51,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	53,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	55,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	57,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	59,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	61,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	63,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	65,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	67,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
+	69,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:input_type -> wijkbrug.casedirection.v1.ListInvolvedCasesRequest
+	30,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	66,  // 135: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	68,  // 136: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
+	70,  // 137: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:output_type -> wijkbrug.casedirection.v1.ListInvolvedCasesResponse
+	117, // [117:138] is the sub-list for method output_type
+	96,  // [96:117] is the sub-list for method input_type
+	96,  // [96:96] is the sub-list for extension type_name
+	96,  // [96:96] is the sub-list for extension extendee
+	0,   // [0:96] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }
@@ -5515,7 +5638,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   59,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

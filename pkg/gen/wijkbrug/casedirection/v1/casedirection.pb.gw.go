@@ -162,6 +162,41 @@ func local_request_CaseDirectionService_ListInvolvements_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
+var filter_CaseDirectionService_ListInvolvedCases_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_CaseDirectionService_ListInvolvedCases_0(ctx context.Context, marshaler runtime.Marshaler, client CaseDirectionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListInvolvedCasesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CaseDirectionService_ListInvolvedCases_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListInvolvedCases(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CaseDirectionService_ListInvolvedCases_0(ctx context.Context, marshaler runtime.Marshaler, server CaseDirectionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListInvolvedCasesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CaseDirectionService_ListInvolvedCases_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListInvolvedCases(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterCaseDirectionServiceHandlerServer registers the http handlers for service CaseDirectionService to "mux".
 // UnaryRPC     :call CaseDirectionServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -227,6 +262,26 @@ func RegisterCaseDirectionServiceHandlerServer(ctx context.Context, mux *runtime
 			return
 		}
 		forward_CaseDirectionService_ListInvolvements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_CaseDirectionService_ListInvolvedCases_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvedCases", runtime.WithHTTPPathPattern("/v1/cases:involved"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CaseDirectionService_ListInvolvedCases_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CaseDirectionService_ListInvolvedCases_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -319,17 +374,36 @@ func RegisterCaseDirectionServiceHandlerClient(ctx context.Context, mux *runtime
 		}
 		forward_CaseDirectionService_ListInvolvements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_CaseDirectionService_ListInvolvedCases_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvedCases", runtime.WithHTTPPathPattern("/v1/cases:involved"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CaseDirectionService_ListInvolvedCases_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CaseDirectionService_ListInvolvedCases_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_CaseDirectionService_GetCase_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, ""))
-	pattern_CaseDirectionService_ListCases_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
-	pattern_CaseDirectionService_ListInvolvements_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "involvements"}, ""))
+	pattern_CaseDirectionService_GetCase_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, ""))
+	pattern_CaseDirectionService_ListCases_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
+	pattern_CaseDirectionService_ListInvolvements_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "involvements"}, ""))
+	pattern_CaseDirectionService_ListInvolvedCases_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, "involved"))
 )
 
 var (
-	forward_CaseDirectionService_GetCase_0          = runtime.ForwardResponseMessage
-	forward_CaseDirectionService_ListCases_0        = runtime.ForwardResponseMessage
-	forward_CaseDirectionService_ListInvolvements_0 = runtime.ForwardResponseMessage
+	forward_CaseDirectionService_GetCase_0           = runtime.ForwardResponseMessage
+	forward_CaseDirectionService_ListCases_0         = runtime.ForwardResponseMessage
+	forward_CaseDirectionService_ListInvolvements_0  = runtime.ForwardResponseMessage
+	forward_CaseDirectionService_ListInvolvedCases_0 = runtime.ForwardResponseMessage
 )

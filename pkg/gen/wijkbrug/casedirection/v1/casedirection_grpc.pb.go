@@ -44,6 +44,7 @@ const (
 	CaseDirectionService_ListInvolvements_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvements"
 	CaseDirectionService_CheckCaseInvolvement_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/CheckCaseInvolvement"
 	CaseDirectionService_ListCaseResidents_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/ListCaseResidents"
+	CaseDirectionService_ListInvolvedCases_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvedCases"
 )
 
 // CaseDirectionServiceClient is the client API for CaseDirectionService service.
@@ -125,6 +126,12 @@ type CaseDirectionServiceClient interface {
 	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
 	// them. SERVICE only; an unknown case is NOT_FOUND.
 	ListCaseResidents(ctx context.Context, in *ListCaseResidentsRequest, opts ...grpc.CallOption) (*ListCaseResidentsResponse, error)
+	// ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement
+	// in that is active now (a GP, a practice nurse, a provider, Veilig Thuis …), newest first.
+	// Each case is given as GetCase gives it to an involved organisation (without the case
+	// conferences' decisions); a case whose involvement has ended or not yet begun is left out.
+	// Every listed case is access-logged under route INVOLVEMENT.
+	ListInvolvedCases(ctx context.Context, in *ListInvolvedCasesRequest, opts ...grpc.CallOption) (*ListInvolvedCasesResponse, error)
 }
 
 type caseDirectionServiceClient struct {
@@ -335,6 +342,16 @@ func (c *caseDirectionServiceClient) ListCaseResidents(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) ListInvolvedCases(ctx context.Context, in *ListInvolvedCasesRequest, opts ...grpc.CallOption) (*ListInvolvedCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInvolvedCasesResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_ListInvolvedCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseDirectionServiceServer is the server API for CaseDirectionService service.
 // All implementations must embed UnimplementedCaseDirectionServiceServer
 // for forward compatibility.
@@ -414,6 +431,12 @@ type CaseDirectionServiceServer interface {
 	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
 	// them. SERVICE only; an unknown case is NOT_FOUND.
 	ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error)
+	// ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement
+	// in that is active now (a GP, a practice nurse, a provider, Veilig Thuis …), newest first.
+	// Each case is given as GetCase gives it to an involved organisation (without the case
+	// conferences' decisions); a case whose involvement has ended or not yet begun is left out.
+	// Every listed case is access-logged under route INVOLVEMENT.
+	ListInvolvedCases(context.Context, *ListInvolvedCasesRequest) (*ListInvolvedCasesResponse, error)
 	mustEmbedUnimplementedCaseDirectionServiceServer()
 }
 
@@ -483,6 +506,9 @@ func (UnimplementedCaseDirectionServiceServer) CheckCaseInvolvement(context.Cont
 }
 func (UnimplementedCaseDirectionServiceServer) ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCaseResidents not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) ListInvolvedCases(context.Context, *ListInvolvedCasesRequest) (*ListInvolvedCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInvolvedCases not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) mustEmbedUnimplementedCaseDirectionServiceServer() {}
 func (UnimplementedCaseDirectionServiceServer) testEmbeddedByValue()                              {}
@@ -865,6 +891,24 @@ func _CaseDirectionService_ListCaseResidents_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_ListInvolvedCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInvolvedCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).ListInvolvedCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_ListInvolvedCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).ListInvolvedCases(ctx, req.(*ListInvolvedCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseDirectionService_ServiceDesc is the grpc.ServiceDesc for CaseDirectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -951,6 +995,10 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseResidents",
 			Handler:    _CaseDirectionService_ListCaseResidents_Handler,
+		},
+		{
+			MethodName: "ListInvolvedCases",
+			Handler:    _CaseDirectionService_ListInvolvedCases_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

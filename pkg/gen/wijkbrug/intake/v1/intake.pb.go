@@ -263,6 +263,143 @@ func (TriageOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
+// ClarificationParticipantRole is the part a participant played in a clarification
+// conversation. Participants are recorded by role (and a professional by opaque id), never by
+// name.
+type ClarificationParticipantRole int32
+
+const (
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_UNSPECIFIED ClarificationParticipantRole = 0
+	// The resident the intake is about.
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_RESIDENT ClarificationParticipantRole = 1
+	// Another member of the resident's household.
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_HOUSEHOLD_MEMBER ClarificationParticipantRole = 2
+	// An informal carer (mantelzorger) or someone the resident brought along.
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_INFORMAL_CARER ClarificationParticipantRole = 3
+	// A professional (of the team or a partner); professional_id names them.
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_PROFESSIONAL ClarificationParticipantRole = 4
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_INTERPRETER  ClarificationParticipantRole = 5
+	ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_OTHER        ClarificationParticipantRole = 6
+)
+
+// Enum value maps for ClarificationParticipantRole.
+var (
+	ClarificationParticipantRole_name = map[int32]string{
+		0: "CLARIFICATION_PARTICIPANT_ROLE_UNSPECIFIED",
+		1: "CLARIFICATION_PARTICIPANT_ROLE_RESIDENT",
+		2: "CLARIFICATION_PARTICIPANT_ROLE_HOUSEHOLD_MEMBER",
+		3: "CLARIFICATION_PARTICIPANT_ROLE_INFORMAL_CARER",
+		4: "CLARIFICATION_PARTICIPANT_ROLE_PROFESSIONAL",
+		5: "CLARIFICATION_PARTICIPANT_ROLE_INTERPRETER",
+		6: "CLARIFICATION_PARTICIPANT_ROLE_OTHER",
+	}
+	ClarificationParticipantRole_value = map[string]int32{
+		"CLARIFICATION_PARTICIPANT_ROLE_UNSPECIFIED":      0,
+		"CLARIFICATION_PARTICIPANT_ROLE_RESIDENT":         1,
+		"CLARIFICATION_PARTICIPANT_ROLE_HOUSEHOLD_MEMBER": 2,
+		"CLARIFICATION_PARTICIPANT_ROLE_INFORMAL_CARER":   3,
+		"CLARIFICATION_PARTICIPANT_ROLE_PROFESSIONAL":     4,
+		"CLARIFICATION_PARTICIPANT_ROLE_INTERPRETER":      5,
+		"CLARIFICATION_PARTICIPANT_ROLE_OTHER":            6,
+	}
+)
+
+func (x ClarificationParticipantRole) Enum() *ClarificationParticipantRole {
+	p := new(ClarificationParticipantRole)
+	*p = x
+	return p
+}
+
+func (x ClarificationParticipantRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClarificationParticipantRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (ClarificationParticipantRole) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x ClarificationParticipantRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClarificationParticipantRole.Descriptor instead.
+func (ClarificationParticipantRole) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+// ClarificationNextStep is the next step agreed with the resident in a clarification
+// conversation.
+type ClarificationNextStep int32
+
+const (
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_UNSPECIFIED ClarificationNextStep = 0
+	// Another clarification conversation.
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_FOLLOW_UP_CONVERSATION ClarificationNextStep = 1
+	// Advice or information is enough.
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_ADVICE ClarificationNextStep = 2
+	// A general (community) provision.
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_COMMUNITY_REFERRAL ClarificationNextStep = 3
+	// A custom provision (maatwerk).
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_CUSTOM_PROVISION ClarificationNextStep = 4
+	// Case direction for the household.
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_CASE_DIRECTION ClarificationNextStep = 5
+	// The resident needs or wants no help.
+	ClarificationNextStep_CLARIFICATION_NEXT_STEP_NO_HELP ClarificationNextStep = 6
+)
+
+// Enum value maps for ClarificationNextStep.
+var (
+	ClarificationNextStep_name = map[int32]string{
+		0: "CLARIFICATION_NEXT_STEP_UNSPECIFIED",
+		1: "CLARIFICATION_NEXT_STEP_FOLLOW_UP_CONVERSATION",
+		2: "CLARIFICATION_NEXT_STEP_ADVICE",
+		3: "CLARIFICATION_NEXT_STEP_COMMUNITY_REFERRAL",
+		4: "CLARIFICATION_NEXT_STEP_CUSTOM_PROVISION",
+		5: "CLARIFICATION_NEXT_STEP_CASE_DIRECTION",
+		6: "CLARIFICATION_NEXT_STEP_NO_HELP",
+	}
+	ClarificationNextStep_value = map[string]int32{
+		"CLARIFICATION_NEXT_STEP_UNSPECIFIED":            0,
+		"CLARIFICATION_NEXT_STEP_FOLLOW_UP_CONVERSATION": 1,
+		"CLARIFICATION_NEXT_STEP_ADVICE":                 2,
+		"CLARIFICATION_NEXT_STEP_COMMUNITY_REFERRAL":     3,
+		"CLARIFICATION_NEXT_STEP_CUSTOM_PROVISION":       4,
+		"CLARIFICATION_NEXT_STEP_CASE_DIRECTION":         5,
+		"CLARIFICATION_NEXT_STEP_NO_HELP":                6,
+	}
+)
+
+func (x ClarificationNextStep) Enum() *ClarificationNextStep {
+	p := new(ClarificationNextStep)
+	*p = x
+	return p
+}
+
+func (x ClarificationNextStep) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClarificationNextStep) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[5].Descriptor()
+}
+
+func (ClarificationNextStep) Type() protoreflect.EnumType {
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[5]
+}
+
+func (x ClarificationNextStep) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClarificationNextStep.Descriptor instead.
+func (ClarificationNextStep) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
 // ContactKind is how the team tried to reach the resident.
 type ContactKind int32
 
@@ -303,11 +440,11 @@ func (x ContactKind) String() string {
 }
 
 func (ContactKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[4].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[6].Descriptor()
 }
 
 func (ContactKind) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[4]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[6]
 }
 
 func (x ContactKind) Number() protoreflect.EnumNumber {
@@ -316,7 +453,7 @@ func (x ContactKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContactKind.Descriptor instead.
 func (ContactKind) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
 // Positioning is how a municipality positions its neighbourhood team.
@@ -357,11 +494,11 @@ func (x Positioning) String() string {
 }
 
 func (Positioning) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[5].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[7].Descriptor()
 }
 
 func (Positioning) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[5]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[7]
 }
 
 func (x Positioning) Number() protoreflect.EnumNumber {
@@ -370,7 +507,7 @@ func (x Positioning) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Positioning.Descriptor instead.
 func (Positioning) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
 }
 
 // TriageCondition is what a triage rule tests.
@@ -427,11 +564,11 @@ func (x TriageCondition) String() string {
 }
 
 func (TriageCondition) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[6].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[8].Descriptor()
 }
 
 func (TriageCondition) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[6]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[8]
 }
 
 func (x TriageCondition) Number() protoreflect.EnumNumber {
@@ -440,7 +577,7 @@ func (x TriageCondition) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TriageCondition.Descriptor instead.
 func (TriageCondition) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 // AssessmentContext is why an assessment was made.
@@ -480,11 +617,11 @@ func (x AssessmentContext) String() string {
 }
 
 func (AssessmentContext) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[7].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[9].Descriptor()
 }
 
 func (AssessmentContext) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[7]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[9]
 }
 
 func (x AssessmentContext) Number() protoreflect.EnumNumber {
@@ -493,7 +630,7 @@ func (x AssessmentContext) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AssessmentContext.Descriptor instead.
 func (AssessmentContext) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 // HouseholdRole is a member's place in the household.
@@ -538,11 +675,11 @@ func (x HouseholdRole) String() string {
 }
 
 func (HouseholdRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[8].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[10].Descriptor()
 }
 
 func (HouseholdRole) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[8]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[10]
 }
 
 func (x HouseholdRole) Number() protoreflect.EnumNumber {
@@ -551,7 +688,7 @@ func (x HouseholdRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HouseholdRole.Descriptor instead.
 func (HouseholdRole) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 // MatchBasis says what matched: the resident, or (only) a current member of their household.
@@ -588,11 +725,11 @@ func (x MatchBasis) String() string {
 }
 
 func (MatchBasis) Descriptor() protoreflect.EnumDescriptor {
-	return file_wijkbrug_intake_v1_intake_proto_enumTypes[9].Descriptor()
+	return file_wijkbrug_intake_v1_intake_proto_enumTypes[11].Descriptor()
 }
 
 func (MatchBasis) Type() protoreflect.EnumType {
-	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[9]
+	return &file_wijkbrug_intake_v1_intake_proto_enumTypes[11]
 }
 
 func (x MatchBasis) Number() protoreflect.EnumNumber {
@@ -601,7 +738,7 @@ func (x MatchBasis) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MatchBasis.Descriptor instead.
 func (MatchBasis) EnumDescriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 // Intake is a registered help request.
@@ -637,8 +774,11 @@ type Intake struct {
 	MergedIntoIntakeId string `protobuf:"bytes,20,opt,name=merged_into_intake_id,json=mergedIntoIntakeId,proto3" json:"merged_into_intake_id,omitempty"`
 	// The professional (x-wijkbrug-user) who picked the intake up with StartTriage.
 	TriageProfessional string `protobuf:"bytes,21,opt,name=triage_professional,json=triageProfessional,proto3" json:"triage_professional,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The clarification conversations held on the intake, oldest first. Only GetIntake to the
+	// owning team fills them; lists and the answers of changes leave them out.
+	Clarifications []*Clarification `protobuf:"bytes,22,rep,name=clarifications,proto3" json:"clarifications,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Intake) Reset() {
@@ -818,6 +958,306 @@ func (x *Intake) GetTriageProfessional() string {
 	return ""
 }
 
+func (x *Intake) GetClarifications() []*Clarification {
+	if x != nil {
+		return x.Clarifications
+	}
+	return nil
+}
+
+// ClarificationParticipant is one participant of a clarification conversation.
+type ClarificationParticipant struct {
+	state protoimpl.MessageState       `protogen:"open.v1"`
+	Role  ClarificationParticipantRole `protobuf:"varint,1,opt,name=role,proto3,enum=wijkbrug.intake.v1.ClarificationParticipantRole" json:"role,omitempty"`
+	// The professional's opaque id (as x-wijkbrug-user); only with role PROFESSIONAL.
+	ProfessionalId string `protobuf:"bytes,2,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ClarificationParticipant) Reset() {
+	*x = ClarificationParticipant{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClarificationParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClarificationParticipant) ProtoMessage() {}
+
+func (x *ClarificationParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClarificationParticipant.ProtoReflect.Descriptor instead.
+func (*ClarificationParticipant) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ClarificationParticipant) GetRole() ClarificationParticipantRole {
+	if x != nil {
+		return x.Role
+	}
+	return ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+func (x *ClarificationParticipant) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+// Clarification is one clarification conversation (vraagverheldering) on an intake.
+type Clarification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The day it was held, YYYY-MM-DD.
+	HeldOn       string                      `protobuf:"bytes,2,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
+	Participants []*ClarificationParticipant `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
+	// What was discussed: confidential free text, stored encrypted. Only GetIntake to the
+	// owning team returns it.
+	Summary  string                `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	NextStep ClarificationNextStep `protobuf:"varint,5,opt,name=next_step,json=nextStep,proto3,enum=wijkbrug.intake.v1.ClarificationNextStep" json:"next_step,omitempty"`
+	// The professional (x-wijkbrug-user) who recorded it, and when.
+	RecordedBy    string                 `protobuf:"bytes,6,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Clarification) Reset() {
+	*x = Clarification{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Clarification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Clarification) ProtoMessage() {}
+
+func (x *Clarification) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Clarification.ProtoReflect.Descriptor instead.
+func (*Clarification) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Clarification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Clarification) GetHeldOn() string {
+	if x != nil {
+		return x.HeldOn
+	}
+	return ""
+}
+
+func (x *Clarification) GetParticipants() []*ClarificationParticipant {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *Clarification) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *Clarification) GetNextStep() ClarificationNextStep {
+	if x != nil {
+		return x.NextStep
+	}
+	return ClarificationNextStep_CLARIFICATION_NEXT_STEP_UNSPECIFIED
+}
+
+func (x *Clarification) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+func (x *Clarification) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+// RecordClarificationRequest is one clarification conversation on an intake.
+type RecordClarificationRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	IntakeId       string                 `protobuf:"bytes,2,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// The day it was held, YYYY-MM-DD: not in the future, not before the intake was received.
+	HeldOn string `protobuf:"bytes,3,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
+	// Who took part: 1 to 20.
+	Participants []*ClarificationParticipant `protobuf:"bytes,4,rep,name=participants,proto3" json:"participants,omitempty"`
+	// What was discussed (1 to 4000 characters): confidential.
+	Summary       string                `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	NextStep      ClarificationNextStep `protobuf:"varint,6,opt,name=next_step,json=nextStep,proto3,enum=wijkbrug.intake.v1.ClarificationNextStep" json:"next_step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClarificationRequest) Reset() {
+	*x = RecordClarificationRequest{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClarificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClarificationRequest) ProtoMessage() {}
+
+func (x *RecordClarificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClarificationRequest.ProtoReflect.Descriptor instead.
+func (*RecordClarificationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RecordClarificationRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordClarificationRequest) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *RecordClarificationRequest) GetHeldOn() string {
+	if x != nil {
+		return x.HeldOn
+	}
+	return ""
+}
+
+func (x *RecordClarificationRequest) GetParticipants() []*ClarificationParticipant {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *RecordClarificationRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *RecordClarificationRequest) GetNextStep() ClarificationNextStep {
+	if x != nil {
+		return x.NextStep
+	}
+	return ClarificationNextStep_CLARIFICATION_NEXT_STEP_UNSPECIFIED
+}
+
+// RecordClarificationResponse holds the recorded clarification (without its summary) and the
+// intake (without its question).
+type RecordClarificationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Clarification *Clarification         `protobuf:"bytes,1,opt,name=clarification,proto3" json:"clarification,omitempty"`
+	Intake        *Intake                `protobuf:"bytes,2,opt,name=intake,proto3" json:"intake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClarificationResponse) Reset() {
+	*x = RecordClarificationResponse{}
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClarificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClarificationResponse) ProtoMessage() {}
+
+func (x *RecordClarificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClarificationResponse.ProtoReflect.Descriptor instead.
+func (*RecordClarificationResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RecordClarificationResponse) GetClarification() *Clarification {
+	if x != nil {
+		return x.Clarification
+	}
+	return nil
+}
+
+func (x *RecordClarificationResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
 // RegisterIntakeRequest is a new help request.
 type RegisterIntakeRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -837,7 +1277,7 @@ type RegisterIntakeRequest struct {
 
 func (x *RegisterIntakeRequest) Reset() {
 	*x = RegisterIntakeRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +1289,7 @@ func (x *RegisterIntakeRequest) String() string {
 func (*RegisterIntakeRequest) ProtoMessage() {}
 
 func (x *RegisterIntakeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1302,7 @@ func (x *RegisterIntakeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterIntakeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterIntakeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegisterIntakeRequest) GetIdempotencyKey() string {
@@ -943,7 +1383,7 @@ type RegisterIntakeResponse struct {
 
 func (x *RegisterIntakeResponse) Reset() {
 	*x = RegisterIntakeResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1395,7 @@ func (x *RegisterIntakeResponse) String() string {
 func (*RegisterIntakeResponse) ProtoMessage() {}
 
 func (x *RegisterIntakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1408,7 @@ func (x *RegisterIntakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterIntakeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterIntakeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RegisterIntakeResponse) GetIntake() *Intake {
@@ -995,7 +1435,7 @@ type GetIntakeRequest struct {
 
 func (x *GetIntakeRequest) Reset() {
 	*x = GetIntakeRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1447,7 @@ func (x *GetIntakeRequest) String() string {
 func (*GetIntakeRequest) ProtoMessage() {}
 
 func (x *GetIntakeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1460,7 @@ func (x *GetIntakeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIntakeRequest.ProtoReflect.Descriptor instead.
 func (*GetIntakeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetIntakeRequest) GetIntakeId() string {
@@ -1040,7 +1480,7 @@ type GetIntakeResponse struct {
 
 func (x *GetIntakeResponse) Reset() {
 	*x = GetIntakeResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1492,7 @@ func (x *GetIntakeResponse) String() string {
 func (*GetIntakeResponse) ProtoMessage() {}
 
 func (x *GetIntakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1505,7 @@ func (x *GetIntakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIntakeResponse.ProtoReflect.Descriptor instead.
 func (*GetIntakeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetIntakeResponse) GetIntake() *Intake {
@@ -1086,7 +1526,7 @@ type StartTriageRequest struct {
 
 func (x *StartTriageRequest) Reset() {
 	*x = StartTriageRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1538,7 @@ func (x *StartTriageRequest) String() string {
 func (*StartTriageRequest) ProtoMessage() {}
 
 func (x *StartTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1551,7 @@ func (x *StartTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTriageRequest.ProtoReflect.Descriptor instead.
 func (*StartTriageRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StartTriageRequest) GetIdempotencyKey() string {
@@ -1138,7 +1578,7 @@ type StartTriageResponse struct {
 
 func (x *StartTriageResponse) Reset() {
 	*x = StartTriageResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1590,7 @@ func (x *StartTriageResponse) String() string {
 func (*StartTriageResponse) ProtoMessage() {}
 
 func (x *StartTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1603,7 @@ func (x *StartTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTriageResponse.ProtoReflect.Descriptor instead.
 func (*StartTriageResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StartTriageResponse) GetIntake() *Intake {
@@ -1191,7 +1631,7 @@ type DecideTriageRequest struct {
 
 func (x *DecideTriageRequest) Reset() {
 	*x = DecideTriageRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1643,7 @@ func (x *DecideTriageRequest) String() string {
 func (*DecideTriageRequest) ProtoMessage() {}
 
 func (x *DecideTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1656,7 @@ func (x *DecideTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideTriageRequest.ProtoReflect.Descriptor instead.
 func (*DecideTriageRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DecideTriageRequest) GetIdempotencyKey() string {
@@ -1257,7 +1697,7 @@ type DecideTriageResponse struct {
 
 func (x *DecideTriageResponse) Reset() {
 	*x = DecideTriageResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1709,7 @@ func (x *DecideTriageResponse) String() string {
 func (*DecideTriageResponse) ProtoMessage() {}
 
 func (x *DecideTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1722,7 @@ func (x *DecideTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideTriageResponse.ProtoReflect.Descriptor instead.
 func (*DecideTriageResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DecideTriageResponse) GetIntake() *Intake {
@@ -1306,7 +1746,7 @@ type RecordContactAttemptRequest struct {
 
 func (x *RecordContactAttemptRequest) Reset() {
 	*x = RecordContactAttemptRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1758,7 @@ func (x *RecordContactAttemptRequest) String() string {
 func (*RecordContactAttemptRequest) ProtoMessage() {}
 
 func (x *RecordContactAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1771,7 @@ func (x *RecordContactAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactAttemptRequest.ProtoReflect.Descriptor instead.
 func (*RecordContactAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordContactAttemptRequest) GetIdempotencyKey() string {
@@ -1372,7 +1812,7 @@ type RecordContactAttemptResponse struct {
 
 func (x *RecordContactAttemptResponse) Reset() {
 	*x = RecordContactAttemptResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1824,7 @@ func (x *RecordContactAttemptResponse) String() string {
 func (*RecordContactAttemptResponse) ProtoMessage() {}
 
 func (x *RecordContactAttemptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1837,7 @@ func (x *RecordContactAttemptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactAttemptResponse.ProtoReflect.Descriptor instead.
 func (*RecordContactAttemptResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordContactAttemptResponse) GetIntake() *Intake {
@@ -1418,7 +1858,7 @@ type WithdrawIntakeRequest struct {
 
 func (x *WithdrawIntakeRequest) Reset() {
 	*x = WithdrawIntakeRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1870,7 @@ func (x *WithdrawIntakeRequest) String() string {
 func (*WithdrawIntakeRequest) ProtoMessage() {}
 
 func (x *WithdrawIntakeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1883,7 @@ func (x *WithdrawIntakeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawIntakeRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawIntakeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WithdrawIntakeRequest) GetIdempotencyKey() string {
@@ -1470,7 +1910,7 @@ type WithdrawIntakeResponse struct {
 
 func (x *WithdrawIntakeResponse) Reset() {
 	*x = WithdrawIntakeResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1922,7 @@ func (x *WithdrawIntakeResponse) String() string {
 func (*WithdrawIntakeResponse) ProtoMessage() {}
 
 func (x *WithdrawIntakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1935,7 @@ func (x *WithdrawIntakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawIntakeResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawIntakeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WithdrawIntakeResponse) GetIntake() *Intake {
@@ -1519,7 +1959,7 @@ type MergeIntakeRequest struct {
 
 func (x *MergeIntakeRequest) Reset() {
 	*x = MergeIntakeRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1971,7 @@ func (x *MergeIntakeRequest) String() string {
 func (*MergeIntakeRequest) ProtoMessage() {}
 
 func (x *MergeIntakeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1984,7 @@ func (x *MergeIntakeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeIntakeRequest.ProtoReflect.Descriptor instead.
 func (*MergeIntakeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MergeIntakeRequest) GetIdempotencyKey() string {
@@ -1579,7 +2019,7 @@ type MergeIntakeResponse struct {
 
 func (x *MergeIntakeResponse) Reset() {
 	*x = MergeIntakeResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +2031,7 @@ func (x *MergeIntakeResponse) String() string {
 func (*MergeIntakeResponse) ProtoMessage() {}
 
 func (x *MergeIntakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +2044,7 @@ func (x *MergeIntakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeIntakeResponse.ProtoReflect.Descriptor instead.
 func (*MergeIntakeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MergeIntakeResponse) GetMerged() *Intake {
@@ -1634,7 +2074,7 @@ type ListTeamQueueRequest struct {
 
 func (x *ListTeamQueueRequest) Reset() {
 	*x = ListTeamQueueRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +2086,7 @@ func (x *ListTeamQueueRequest) String() string {
 func (*ListTeamQueueRequest) ProtoMessage() {}
 
 func (x *ListTeamQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +2099,7 @@ func (x *ListTeamQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamQueueRequest.ProtoReflect.Descriptor instead.
 func (*ListTeamQueueRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTeamQueueRequest) GetPageSize() int32 {
@@ -1688,7 +2128,7 @@ type TeamQueueEntry struct {
 
 func (x *TeamQueueEntry) Reset() {
 	*x = TeamQueueEntry{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1700,7 +2140,7 @@ func (x *TeamQueueEntry) String() string {
 func (*TeamQueueEntry) ProtoMessage() {}
 
 func (x *TeamQueueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1713,7 +2153,7 @@ func (x *TeamQueueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamQueueEntry.ProtoReflect.Descriptor instead.
 func (*TeamQueueEntry) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TeamQueueEntry) GetIntake() *Intake {
@@ -1742,7 +2182,7 @@ type ListTeamQueueResponse struct {
 
 func (x *ListTeamQueueResponse) Reset() {
 	*x = ListTeamQueueResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2194,7 @@ func (x *ListTeamQueueResponse) String() string {
 func (*ListTeamQueueResponse) ProtoMessage() {}
 
 func (x *ListTeamQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +2207,7 @@ func (x *ListTeamQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamQueueResponse.ProtoReflect.Descriptor instead.
 func (*ListTeamQueueResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListTeamQueueResponse) GetEntries() []*TeamQueueEntry {
@@ -1809,7 +2249,7 @@ type ListIntakesRequest struct {
 
 func (x *ListIntakesRequest) Reset() {
 	*x = ListIntakesRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2261,7 @@ func (x *ListIntakesRequest) String() string {
 func (*ListIntakesRequest) ProtoMessage() {}
 
 func (x *ListIntakesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2274,7 @@ func (x *ListIntakesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIntakesRequest.ProtoReflect.Descriptor instead.
 func (*ListIntakesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListIntakesRequest) GetStatuses() []IntakeStatus {
@@ -1905,7 +2345,7 @@ type ListIntakesResponse struct {
 
 func (x *ListIntakesResponse) Reset() {
 	*x = ListIntakesResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2357,7 @@ func (x *ListIntakesResponse) String() string {
 func (*ListIntakesResponse) ProtoMessage() {}
 
 func (x *ListIntakesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2370,7 @@ func (x *ListIntakesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIntakesResponse.ProtoReflect.Descriptor instead.
 func (*ListIntakesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListIntakesResponse) GetIntakes() []*Intake {
@@ -1967,7 +2407,7 @@ type TriageRule struct {
 
 func (x *TriageRule) Reset() {
 	*x = TriageRule{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2419,7 @@ func (x *TriageRule) String() string {
 func (*TriageRule) ProtoMessage() {}
 
 func (x *TriageRule) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2432,7 @@ func (x *TriageRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriageRule.ProtoReflect.Descriptor instead.
 func (*TriageRule) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TriageRule) GetName() string {
@@ -2061,7 +2501,7 @@ type TriagePolicy struct {
 
 func (x *TriagePolicy) Reset() {
 	*x = TriagePolicy{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2513,7 @@ func (x *TriagePolicy) String() string {
 func (*TriagePolicy) ProtoMessage() {}
 
 func (x *TriagePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2526,7 @@ func (x *TriagePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriagePolicy.ProtoReflect.Descriptor instead.
 func (*TriagePolicy) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TriagePolicy) GetMunicipalityCode() string {
@@ -2164,7 +2604,7 @@ type GetTriagePolicyRequest struct {
 
 func (x *GetTriagePolicyRequest) Reset() {
 	*x = GetTriagePolicyRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2616,7 @@ func (x *GetTriagePolicyRequest) String() string {
 func (*GetTriagePolicyRequest) ProtoMessage() {}
 
 func (x *GetTriagePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2629,7 @@ func (x *GetTriagePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriagePolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetTriagePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTriagePolicyRequest) GetMunicipalityCode() string {
@@ -2216,7 +2656,7 @@ type GetTriagePolicyResponse struct {
 
 func (x *GetTriagePolicyResponse) Reset() {
 	*x = GetTriagePolicyResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2668,7 @@ func (x *GetTriagePolicyResponse) String() string {
 func (*GetTriagePolicyResponse) ProtoMessage() {}
 
 func (x *GetTriagePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2681,7 @@ func (x *GetTriagePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriagePolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetTriagePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTriagePolicyResponse) GetPolicy() *TriagePolicy {
@@ -2269,7 +2709,7 @@ type ReplaceTriagePolicyRequest struct {
 
 func (x *ReplaceTriagePolicyRequest) Reset() {
 	*x = ReplaceTriagePolicyRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2721,7 @@ func (x *ReplaceTriagePolicyRequest) String() string {
 func (*ReplaceTriagePolicyRequest) ProtoMessage() {}
 
 func (x *ReplaceTriagePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2734,7 @@ func (x *ReplaceTriagePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceTriagePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceTriagePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReplaceTriagePolicyRequest) GetIdempotencyKey() string {
@@ -2356,7 +2796,7 @@ type ReplaceTriagePolicyResponse struct {
 
 func (x *ReplaceTriagePolicyResponse) Reset() {
 	*x = ReplaceTriagePolicyResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2808,7 @@ func (x *ReplaceTriagePolicyResponse) String() string {
 func (*ReplaceTriagePolicyResponse) ProtoMessage() {}
 
 func (x *ReplaceTriagePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2821,7 @@ func (x *ReplaceTriagePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceTriagePolicyResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceTriagePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReplaceTriagePolicyResponse) GetPolicy() *TriagePolicy {
@@ -2416,7 +2856,7 @@ type Assessment struct {
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2868,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2881,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Assessment) GetId() string {
@@ -2533,7 +2973,7 @@ type RecordAssessmentRequest struct {
 
 func (x *RecordAssessmentRequest) Reset() {
 	*x = RecordAssessmentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +2985,7 @@ func (x *RecordAssessmentRequest) String() string {
 func (*RecordAssessmentRequest) ProtoMessage() {}
 
 func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +2998,7 @@ func (x *RecordAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecordAssessmentRequest) GetIdempotencyKey() string {
@@ -2620,7 +3060,7 @@ type RecordAssessmentResponse struct {
 
 func (x *RecordAssessmentResponse) Reset() {
 	*x = RecordAssessmentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +3072,7 @@ func (x *RecordAssessmentResponse) String() string {
 func (*RecordAssessmentResponse) ProtoMessage() {}
 
 func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +3085,7 @@ func (x *RecordAssessmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssessmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAssessmentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordAssessmentResponse) GetAssessment() *Assessment {
@@ -2670,7 +3110,7 @@ type ListAssessmentsRequest struct {
 
 func (x *ListAssessmentsRequest) Reset() {
 	*x = ListAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +3122,7 @@ func (x *ListAssessmentsRequest) String() string {
 func (*ListAssessmentsRequest) ProtoMessage() {}
 
 func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +3135,7 @@ func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListAssessmentsRequest) GetResidentId() string {
@@ -2738,7 +3178,7 @@ type ListAssessmentsResponse struct {
 
 func (x *ListAssessmentsResponse) Reset() {
 	*x = ListAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +3190,7 @@ func (x *ListAssessmentsResponse) String() string {
 func (*ListAssessmentsResponse) ProtoMessage() {}
 
 func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +3203,7 @@ func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
@@ -2794,7 +3234,7 @@ type CompareAssessmentsRequest struct {
 
 func (x *CompareAssessmentsRequest) Reset() {
 	*x = CompareAssessmentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3246,7 @@ func (x *CompareAssessmentsRequest) String() string {
 func (*CompareAssessmentsRequest) ProtoMessage() {}
 
 func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3259,7 @@ func (x *CompareAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CompareAssessmentsRequest) GetFromAssessmentId() string {
@@ -2856,7 +3296,7 @@ type CompareAssessmentsResponse struct {
 
 func (x *CompareAssessmentsResponse) Reset() {
 	*x = CompareAssessmentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3308,7 @@ func (x *CompareAssessmentsResponse) String() string {
 func (*CompareAssessmentsResponse) ProtoMessage() {}
 
 func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3321,7 @@ func (x *CompareAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompareAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*CompareAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CompareAssessmentsResponse) GetFrom() *Assessment {
@@ -2928,7 +3368,7 @@ type Resident struct {
 
 func (x *Resident) Reset() {
 	*x = Resident{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2940,7 +3380,7 @@ func (x *Resident) String() string {
 func (*Resident) ProtoMessage() {}
 
 func (x *Resident) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2953,7 +3393,7 @@ func (x *Resident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resident.ProtoReflect.Descriptor instead.
 func (*Resident) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resident) GetId() string {
@@ -3027,7 +3467,7 @@ type PersonName struct {
 
 func (x *PersonName) Reset() {
 	*x = PersonName{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3479,7 @@ func (x *PersonName) String() string {
 func (*PersonName) ProtoMessage() {}
 
 func (x *PersonName) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3492,7 @@ func (x *PersonName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonName.ProtoReflect.Descriptor instead.
 func (*PersonName) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PersonName) GetGivenNames() string {
@@ -3095,7 +3535,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3547,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3560,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Address) GetStreet() string {
@@ -3178,7 +3618,7 @@ type RegisterResidentRequest struct {
 
 func (x *RegisterResidentRequest) Reset() {
 	*x = RegisterResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3630,7 @@ func (x *RegisterResidentRequest) String() string {
 func (*RegisterResidentRequest) ProtoMessage() {}
 
 func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3643,7 @@ func (x *RegisterResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RegisterResidentRequest) GetIdempotencyKey() string {
@@ -3267,7 +3707,7 @@ type RegisterResidentResponse struct {
 
 func (x *RegisterResidentResponse) Reset() {
 	*x = RegisterResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3279,7 +3719,7 @@ func (x *RegisterResidentResponse) String() string {
 func (*RegisterResidentResponse) ProtoMessage() {}
 
 func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3292,7 +3732,7 @@ func (x *RegisterResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResidentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RegisterResidentResponse) GetResident() *Resident {
@@ -3319,7 +3759,7 @@ type FindResidentRequest struct {
 
 func (x *FindResidentRequest) Reset() {
 	*x = FindResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3331,7 +3771,7 @@ func (x *FindResidentRequest) String() string {
 func (*FindResidentRequest) ProtoMessage() {}
 
 func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3344,7 +3784,7 @@ func (x *FindResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentRequest.ProtoReflect.Descriptor instead.
 func (*FindResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *FindResidentRequest) GetBsn() string {
@@ -3364,7 +3804,7 @@ type FindResidentResponse struct {
 
 func (x *FindResidentResponse) Reset() {
 	*x = FindResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3376,7 +3816,7 @@ func (x *FindResidentResponse) String() string {
 func (*FindResidentResponse) ProtoMessage() {}
 
 func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3389,7 +3829,7 @@ func (x *FindResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResidentResponse.ProtoReflect.Descriptor instead.
 func (*FindResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *FindResidentResponse) GetResident() *Resident {
@@ -3411,7 +3851,7 @@ type MergeResidentsRequest struct {
 
 func (x *MergeResidentsRequest) Reset() {
 	*x = MergeResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3423,7 +3863,7 @@ func (x *MergeResidentsRequest) String() string {
 func (*MergeResidentsRequest) ProtoMessage() {}
 
 func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3436,7 +3876,7 @@ func (x *MergeResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsRequest.ProtoReflect.Descriptor instead.
 func (*MergeResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *MergeResidentsRequest) GetIdempotencyKey() string {
@@ -3470,7 +3910,7 @@ type MergeResidentsResponse struct {
 
 func (x *MergeResidentsResponse) Reset() {
 	*x = MergeResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3922,7 @@ func (x *MergeResidentsResponse) String() string {
 func (*MergeResidentsResponse) ProtoMessage() {}
 
 func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3935,7 @@ func (x *MergeResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResidentsResponse.ProtoReflect.Descriptor instead.
 func (*MergeResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MergeResidentsResponse) GetResident() *Resident {
@@ -3515,7 +3955,7 @@ type GetResidentRequest struct {
 
 func (x *GetResidentRequest) Reset() {
 	*x = GetResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3967,7 @@ func (x *GetResidentRequest) String() string {
 func (*GetResidentRequest) ProtoMessage() {}
 
 func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3980,7 @@ func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
 func (*GetResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetResidentRequest) GetResidentId() string {
@@ -3560,7 +4000,7 @@ type GetResidentResponse struct {
 
 func (x *GetResidentResponse) Reset() {
 	*x = GetResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3572,7 +4012,7 @@ func (x *GetResidentResponse) String() string {
 func (*GetResidentResponse) ProtoMessage() {}
 
 func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3585,7 +4025,7 @@ func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
 func (*GetResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetResidentResponse) GetResident() *Resident {
@@ -3614,7 +4054,7 @@ type UpdateResidentRequest struct {
 
 func (x *UpdateResidentRequest) Reset() {
 	*x = UpdateResidentRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3626,7 +4066,7 @@ func (x *UpdateResidentRequest) String() string {
 func (*UpdateResidentRequest) ProtoMessage() {}
 
 func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3639,7 +4079,7 @@ func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *UpdateResidentRequest) GetIdempotencyKey() string {
@@ -3694,7 +4134,7 @@ type UpdateResidentResponse struct {
 
 func (x *UpdateResidentResponse) Reset() {
 	*x = UpdateResidentResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +4146,7 @@ func (x *UpdateResidentResponse) String() string {
 func (*UpdateResidentResponse) ProtoMessage() {}
 
 func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +4159,7 @@ func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *UpdateResidentResponse) GetResident() *Resident {
@@ -3748,7 +4188,7 @@ type HouseholdMember struct {
 
 func (x *HouseholdMember) Reset() {
 	*x = HouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3760,7 +4200,7 @@ func (x *HouseholdMember) String() string {
 func (*HouseholdMember) ProtoMessage() {}
 
 func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3773,7 +4213,7 @@ func (x *HouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMember.ProtoReflect.Descriptor instead.
 func (*HouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *HouseholdMember) GetResidentId() string {
@@ -3834,7 +4274,7 @@ type Household struct {
 
 func (x *Household) Reset() {
 	*x = Household{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3846,7 +4286,7 @@ func (x *Household) String() string {
 func (*Household) ProtoMessage() {}
 
 func (x *Household) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3859,7 +4299,7 @@ func (x *Household) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Household.ProtoReflect.Descriptor instead.
 func (*Household) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Household) GetId() string {
@@ -3908,7 +4348,7 @@ type HouseholdMemberRef struct {
 
 func (x *HouseholdMemberRef) Reset() {
 	*x = HouseholdMemberRef{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3920,7 +4360,7 @@ func (x *HouseholdMemberRef) String() string {
 func (*HouseholdMemberRef) ProtoMessage() {}
 
 func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3933,7 +4373,7 @@ func (x *HouseholdMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMemberRef.ProtoReflect.Descriptor instead.
 func (*HouseholdMemberRef) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *HouseholdMemberRef) GetResidentId() string {
@@ -3961,7 +4401,7 @@ type NewHouseholdMember struct {
 
 func (x *NewHouseholdMember) Reset() {
 	*x = NewHouseholdMember{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +4413,7 @@ func (x *NewHouseholdMember) String() string {
 func (*NewHouseholdMember) ProtoMessage() {}
 
 func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +4426,7 @@ func (x *NewHouseholdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewHouseholdMember.ProtoReflect.Descriptor instead.
 func (*NewHouseholdMember) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *NewHouseholdMember) GetResidentId() string {
@@ -4021,7 +4461,7 @@ type CreateHouseholdRequest struct {
 
 func (x *CreateHouseholdRequest) Reset() {
 	*x = CreateHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4033,7 +4473,7 @@ func (x *CreateHouseholdRequest) String() string {
 func (*CreateHouseholdRequest) ProtoMessage() {}
 
 func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4046,7 +4486,7 @@ func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CreateHouseholdRequest) GetIdempotencyKey() string {
@@ -4101,7 +4541,7 @@ type CreateHouseholdResponse struct {
 
 func (x *CreateHouseholdResponse) Reset() {
 	*x = CreateHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4113,7 +4553,7 @@ func (x *CreateHouseholdResponse) String() string {
 func (*CreateHouseholdResponse) ProtoMessage() {}
 
 func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4126,7 +4566,7 @@ func (x *CreateHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateHouseholdResponse) GetHousehold() *Household {
@@ -4151,7 +4591,7 @@ type AddHouseholdMemberRequest struct {
 
 func (x *AddHouseholdMemberRequest) Reset() {
 	*x = AddHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4163,7 +4603,7 @@ func (x *AddHouseholdMemberRequest) String() string {
 func (*AddHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4176,7 +4616,7 @@ func (x *AddHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *AddHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4224,7 +4664,7 @@ type AddHouseholdMemberResponse struct {
 
 func (x *AddHouseholdMemberResponse) Reset() {
 	*x = AddHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4236,7 +4676,7 @@ func (x *AddHouseholdMemberResponse) String() string {
 func (*AddHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4249,7 +4689,7 @@ func (x *AddHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AddHouseholdMemberResponse) GetHousehold() *Household {
@@ -4273,7 +4713,7 @@ type RemoveHouseholdMemberRequest struct {
 
 func (x *RemoveHouseholdMemberRequest) Reset() {
 	*x = RemoveHouseholdMemberRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4285,7 +4725,7 @@ func (x *RemoveHouseholdMemberRequest) String() string {
 func (*RemoveHouseholdMemberRequest) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[54]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4298,7 +4738,7 @@ func (x *RemoveHouseholdMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{54}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RemoveHouseholdMemberRequest) GetIdempotencyKey() string {
@@ -4339,7 +4779,7 @@ type RemoveHouseholdMemberResponse struct {
 
 func (x *RemoveHouseholdMemberResponse) Reset() {
 	*x = RemoveHouseholdMemberResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4351,7 +4791,7 @@ func (x *RemoveHouseholdMemberResponse) String() string {
 func (*RemoveHouseholdMemberResponse) ProtoMessage() {}
 
 func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[55]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4364,7 +4804,7 @@ func (x *RemoveHouseholdMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveHouseholdMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveHouseholdMemberResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{55}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RemoveHouseholdMemberResponse) GetHousehold() *Household {
@@ -4384,7 +4824,7 @@ type GetHouseholdRequest struct {
 
 func (x *GetHouseholdRequest) Reset() {
 	*x = GetHouseholdRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4396,7 +4836,7 @@ func (x *GetHouseholdRequest) String() string {
 func (*GetHouseholdRequest) ProtoMessage() {}
 
 func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[56]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4409,7 +4849,7 @@ func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{56}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetHouseholdRequest) GetHouseholdId() string {
@@ -4429,7 +4869,7 @@ type GetHouseholdResponse struct {
 
 func (x *GetHouseholdResponse) Reset() {
 	*x = GetHouseholdResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4441,7 +4881,7 @@ func (x *GetHouseholdResponse) String() string {
 func (*GetHouseholdResponse) ProtoMessage() {}
 
 func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[57]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4454,7 +4894,7 @@ func (x *GetHouseholdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdResponse.ProtoReflect.Descriptor instead.
 func (*GetHouseholdResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{57}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetHouseholdResponse) GetHousehold() *Household {
@@ -4478,7 +4918,7 @@ type CheckIntakeOwnershipRequest struct {
 
 func (x *CheckIntakeOwnershipRequest) Reset() {
 	*x = CheckIntakeOwnershipRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4490,7 +4930,7 @@ func (x *CheckIntakeOwnershipRequest) String() string {
 func (*CheckIntakeOwnershipRequest) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[58]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4503,7 +4943,7 @@ func (x *CheckIntakeOwnershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipRequest.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{58}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CheckIntakeOwnershipRequest) GetIntakeId() string {
@@ -4537,7 +4977,7 @@ type CheckIntakeOwnershipResponse struct {
 
 func (x *CheckIntakeOwnershipResponse) Reset() {
 	*x = CheckIntakeOwnershipResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4549,7 +4989,7 @@ func (x *CheckIntakeOwnershipResponse) String() string {
 func (*CheckIntakeOwnershipResponse) ProtoMessage() {}
 
 func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[59]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4562,7 +5002,7 @@ func (x *CheckIntakeOwnershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckIntakeOwnershipResponse.ProtoReflect.Descriptor instead.
 func (*CheckIntakeOwnershipResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{59}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
@@ -4585,7 +5025,7 @@ type ResidentMatch struct {
 
 func (x *ResidentMatch) Reset() {
 	*x = ResidentMatch{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4597,7 +5037,7 @@ func (x *ResidentMatch) String() string {
 func (*ResidentMatch) ProtoMessage() {}
 
 func (x *ResidentMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[60]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4610,7 +5050,7 @@ func (x *ResidentMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResidentMatch.ProtoReflect.Descriptor instead.
 func (*ResidentMatch) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{60}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ResidentMatch) GetMatchId() string {
@@ -4646,7 +5086,7 @@ type InvolvedTeam struct {
 
 func (x *InvolvedTeam) Reset() {
 	*x = InvolvedTeam{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4658,7 +5098,7 @@ func (x *InvolvedTeam) String() string {
 func (*InvolvedTeam) ProtoMessage() {}
 
 func (x *InvolvedTeam) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[61]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4671,7 +5111,7 @@ func (x *InvolvedTeam) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvolvedTeam.ProtoReflect.Descriptor instead.
 func (*InvolvedTeam) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{61}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *InvolvedTeam) GetTeamOin() string {
@@ -4702,7 +5142,7 @@ type ListHouseholdResidentsRequest struct {
 
 func (x *ListHouseholdResidentsRequest) Reset() {
 	*x = ListHouseholdResidentsRequest{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4714,7 +5154,7 @@ func (x *ListHouseholdResidentsRequest) String() string {
 func (*ListHouseholdResidentsRequest) ProtoMessage() {}
 
 func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[62]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4727,7 +5167,7 @@ func (x *ListHouseholdResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdResidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListHouseholdResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{62}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListHouseholdResidentsRequest) GetHouseholdId() string {
@@ -4763,7 +5203,7 @@ type ListHouseholdResidentsResponse struct {
 
 func (x *ListHouseholdResidentsResponse) Reset() {
 	*x = ListHouseholdResidentsResponse{}
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4775,7 +5215,7 @@ func (x *ListHouseholdResidentsResponse) String() string {
 func (*ListHouseholdResidentsResponse) ProtoMessage() {}
 
 func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[63]
+	mi := &file_wijkbrug_intake_v1_intake_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4788,7 +5228,7 @@ func (x *ListHouseholdResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdResidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListHouseholdResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{63}
+	return file_wijkbrug_intake_v1_intake_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListHouseholdResidentsResponse) GetResidents() []*v1.ResidentPseudonym {
@@ -4809,7 +5249,7 @@ var File_wijkbrug_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a#wijkbrug/referral/v1/referral.proto\"\xbb\a\n" +
+	"\x1fwijkbrug/intake/v1/intake.proto\x12\x12wijkbrug.intake.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a#wijkbrug/referral/v1/referral.proto\"\x86\b\n" +
 	"\x06Intake\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12\x1d\n" +
@@ -4837,7 +5277,31 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x15triage_policy_version\x18\x12 \x01(\x05R\x13triagePolicyVersion\x126\n" +
 	"\x17failed_contact_attempts\x18\x13 \x01(\x05R\x15failedContactAttempts\x121\n" +
 	"\x15merged_into_intake_id\x18\x14 \x01(\tR\x12mergedIntoIntakeId\x12/\n" +
-	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\"\x82\x04\n" +
+	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\x12I\n" +
+	"\x0eclarifications\x18\x16 \x03(\v2!.wijkbrug.intake.v1.ClarificationR\x0eclarifications\"\x9c\x01\n" +
+	"\x18ClarificationParticipant\x12N\n" +
+	"\x04role\x18\x01 \x01(\x0e20.wijkbrug.intake.v1.ClarificationParticipantRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x120\n" +
+	"\x0fprofessional_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x0eprofessionalId\"\xca\x02\n" +
+	"\rClarification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aheld_on\x18\x02 \x01(\tR\x06heldOn\x12P\n" +
+	"\fparticipants\x18\x03 \x03(\v2,.wijkbrug.intake.v1.ClarificationParticipantR\fparticipants\x12\x18\n" +
+	"\asummary\x18\x04 \x01(\tR\asummary\x12F\n" +
+	"\tnext_step\x18\x05 \x01(\x0e2).wijkbrug.intake.v1.ClarificationNextStepR\bnextStep\x12\x1f\n" +
+	"\vrecorded_by\x18\x06 \x01(\tR\n" +
+	"recordedBy\x12;\n" +
+	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\"\xda\x02\n" +
+	"\x1aRecordClarificationRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12\x17\n" +
+	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12Z\n" +
+	"\fparticipants\x18\x04 \x03(\v2,.wijkbrug.intake.v1.ClarificationParticipantB\b\xbaH\x05\x92\x01\x02\x10\x14R\fparticipants\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x12P\n" +
+	"\tnext_step\x18\x06 \x01(\x0e2).wijkbrug.intake.v1.ClarificationNextStepB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnextStep\"\x9a\x01\n" +
+	"\x1bRecordClarificationResponse\x12G\n" +
+	"\rclarification\x18\x01 \x01(\v2!.wijkbrug.intake.v1.ClarificationR\rclarification\x122\n" +
+	"\x06intake\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\x82\x04\n" +
 	"\x15RegisterIntakeRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12?\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
@@ -5165,7 +5629,23 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x15TRIAGE_OUTCOME_ADVICE\x10\x01\x12%\n" +
 	"!TRIAGE_OUTCOME_COMMUNITY_REFERRAL\x10\x02\x12#\n" +
 	"\x1fTRIAGE_OUTCOME_CUSTOM_PROVISION\x10\x03\x12!\n" +
-	"\x1dTRIAGE_OUTCOME_CASE_DIRECTION\x10\x04*\x91\x01\n" +
+	"\x1dTRIAGE_OUTCOME_CASE_DIRECTION\x10\x04*\xee\x02\n" +
+	"\x1cClarificationParticipantRole\x12.\n" +
+	"*CLARIFICATION_PARTICIPANT_ROLE_UNSPECIFIED\x10\x00\x12+\n" +
+	"'CLARIFICATION_PARTICIPANT_ROLE_RESIDENT\x10\x01\x123\n" +
+	"/CLARIFICATION_PARTICIPANT_ROLE_HOUSEHOLD_MEMBER\x10\x02\x121\n" +
+	"-CLARIFICATION_PARTICIPANT_ROLE_INFORMAL_CARER\x10\x03\x12/\n" +
+	"+CLARIFICATION_PARTICIPANT_ROLE_PROFESSIONAL\x10\x04\x12.\n" +
+	"*CLARIFICATION_PARTICIPANT_ROLE_INTERPRETER\x10\x05\x12(\n" +
+	"$CLARIFICATION_PARTICIPANT_ROLE_OTHER\x10\x06*\xc7\x02\n" +
+	"\x15ClarificationNextStep\x12'\n" +
+	"#CLARIFICATION_NEXT_STEP_UNSPECIFIED\x10\x00\x122\n" +
+	".CLARIFICATION_NEXT_STEP_FOLLOW_UP_CONVERSATION\x10\x01\x12\"\n" +
+	"\x1eCLARIFICATION_NEXT_STEP_ADVICE\x10\x02\x12.\n" +
+	"*CLARIFICATION_NEXT_STEP_COMMUNITY_REFERRAL\x10\x03\x12,\n" +
+	"(CLARIFICATION_NEXT_STEP_CUSTOM_PROVISION\x10\x04\x12*\n" +
+	"&CLARIFICATION_NEXT_STEP_CASE_DIRECTION\x10\x05\x12#\n" +
+	"\x1fCLARIFICATION_NEXT_STEP_NO_HELP\x10\x06*\x91\x01\n" +
 	"\vContactKind\x12\x1c\n" +
 	"\x18CONTACT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CONTACT_KIND_PHONE\x10\x01\x12\x17\n" +
@@ -5199,14 +5679,15 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_RESIDENT\x10\x01\x12\x19\n" +
-	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xff\x15\n" +
+	"\x15MATCH_BASIS_HOUSEHOLD\x10\x022\xab\x17\n" +
 	"\rIntakeService\x12\x7f\n" +
 	"\x0eRegisterIntake\x12).wijkbrug.intake.v1.RegisterIntakeRequest\x1a*.wijkbrug.intake.v1.RegisterIntakeResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/intakes\x12y\n" +
 	"\tGetIntake\x12$.wijkbrug.intake.v1.GetIntakeRequest\x1a%.wijkbrug.intake.v1.GetIntakeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/intakes/{intake_id}\x12y\n" +
 	"\x14CheckIntakeOwnership\x12/.wijkbrug.intake.v1.CheckIntakeOwnershipRequest\x1a0.wijkbrug.intake.v1.CheckIntakeOwnershipResponse\x12^\n" +
 	"\vStartTriage\x12&.wijkbrug.intake.v1.StartTriageRequest\x1a'.wijkbrug.intake.v1.StartTriageResponse\x12a\n" +
 	"\fDecideTriage\x12'.wijkbrug.intake.v1.DecideTriageRequest\x1a(.wijkbrug.intake.v1.DecideTriageResponse\x12y\n" +
-	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12g\n" +
+	"\x14RecordContactAttempt\x12/.wijkbrug.intake.v1.RecordContactAttemptRequest\x1a0.wijkbrug.intake.v1.RecordContactAttemptResponse\x12\xa9\x01\n" +
+	"\x13RecordClarification\x12..wijkbrug.intake.v1.RecordClarificationRequest\x1a/.wijkbrug.intake.v1.RecordClarificationResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/intakes/{intake_id}/clarifications\x12g\n" +
 	"\x0eWithdrawIntake\x12).wijkbrug.intake.v1.WithdrawIntakeRequest\x1a*.wijkbrug.intake.v1.WithdrawIntakeResponse\x12^\n" +
 	"\vMergeIntake\x12&.wijkbrug.intake.v1.MergeIntakeRequest\x1a'.wijkbrug.intake.v1.MergeIntakeResponse\x12y\n" +
 	"\rListTeamQueue\x12(.wijkbrug.intake.v1.ListTeamQueueRequest\x1a).wijkbrug.intake.v1.ListTeamQueueResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/intakes\x12z\n" +
@@ -5239,223 +5720,240 @@ func file_wijkbrug_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_intake_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_wijkbrug_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_wijkbrug_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_wijkbrug_intake_v1_intake_proto_goTypes = []any{
 	(Channel)(0),                           // 0: wijkbrug.intake.v1.Channel
 	(Urgency)(0),                           // 1: wijkbrug.intake.v1.Urgency
 	(IntakeStatus)(0),                      // 2: wijkbrug.intake.v1.IntakeStatus
 	(TriageOutcome)(0),                     // 3: wijkbrug.intake.v1.TriageOutcome
-	(ContactKind)(0),                       // 4: wijkbrug.intake.v1.ContactKind
-	(Positioning)(0),                       // 5: wijkbrug.intake.v1.Positioning
-	(TriageCondition)(0),                   // 6: wijkbrug.intake.v1.TriageCondition
-	(AssessmentContext)(0),                 // 7: wijkbrug.intake.v1.AssessmentContext
-	(HouseholdRole)(0),                     // 8: wijkbrug.intake.v1.HouseholdRole
-	(MatchBasis)(0),                        // 9: wijkbrug.intake.v1.MatchBasis
-	(*Intake)(nil),                         // 10: wijkbrug.intake.v1.Intake
-	(*RegisterIntakeRequest)(nil),          // 11: wijkbrug.intake.v1.RegisterIntakeRequest
-	(*RegisterIntakeResponse)(nil),         // 12: wijkbrug.intake.v1.RegisterIntakeResponse
-	(*GetIntakeRequest)(nil),               // 13: wijkbrug.intake.v1.GetIntakeRequest
-	(*GetIntakeResponse)(nil),              // 14: wijkbrug.intake.v1.GetIntakeResponse
-	(*StartTriageRequest)(nil),             // 15: wijkbrug.intake.v1.StartTriageRequest
-	(*StartTriageResponse)(nil),            // 16: wijkbrug.intake.v1.StartTriageResponse
-	(*DecideTriageRequest)(nil),            // 17: wijkbrug.intake.v1.DecideTriageRequest
-	(*DecideTriageResponse)(nil),           // 18: wijkbrug.intake.v1.DecideTriageResponse
-	(*RecordContactAttemptRequest)(nil),    // 19: wijkbrug.intake.v1.RecordContactAttemptRequest
-	(*RecordContactAttemptResponse)(nil),   // 20: wijkbrug.intake.v1.RecordContactAttemptResponse
-	(*WithdrawIntakeRequest)(nil),          // 21: wijkbrug.intake.v1.WithdrawIntakeRequest
-	(*WithdrawIntakeResponse)(nil),         // 22: wijkbrug.intake.v1.WithdrawIntakeResponse
-	(*MergeIntakeRequest)(nil),             // 23: wijkbrug.intake.v1.MergeIntakeRequest
-	(*MergeIntakeResponse)(nil),            // 24: wijkbrug.intake.v1.MergeIntakeResponse
-	(*ListTeamQueueRequest)(nil),           // 25: wijkbrug.intake.v1.ListTeamQueueRequest
-	(*TeamQueueEntry)(nil),                 // 26: wijkbrug.intake.v1.TeamQueueEntry
-	(*ListTeamQueueResponse)(nil),          // 27: wijkbrug.intake.v1.ListTeamQueueResponse
-	(*ListIntakesRequest)(nil),             // 28: wijkbrug.intake.v1.ListIntakesRequest
-	(*ListIntakesResponse)(nil),            // 29: wijkbrug.intake.v1.ListIntakesResponse
-	(*TriageRule)(nil),                     // 30: wijkbrug.intake.v1.TriageRule
-	(*TriagePolicy)(nil),                   // 31: wijkbrug.intake.v1.TriagePolicy
-	(*GetTriagePolicyRequest)(nil),         // 32: wijkbrug.intake.v1.GetTriagePolicyRequest
-	(*GetTriagePolicyResponse)(nil),        // 33: wijkbrug.intake.v1.GetTriagePolicyResponse
-	(*ReplaceTriagePolicyRequest)(nil),     // 34: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	(*ReplaceTriagePolicyResponse)(nil),    // 35: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	(*Assessment)(nil),                     // 36: wijkbrug.intake.v1.Assessment
-	(*RecordAssessmentRequest)(nil),        // 37: wijkbrug.intake.v1.RecordAssessmentRequest
-	(*RecordAssessmentResponse)(nil),       // 38: wijkbrug.intake.v1.RecordAssessmentResponse
-	(*ListAssessmentsRequest)(nil),         // 39: wijkbrug.intake.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),        // 40: wijkbrug.intake.v1.ListAssessmentsResponse
-	(*CompareAssessmentsRequest)(nil),      // 41: wijkbrug.intake.v1.CompareAssessmentsRequest
-	(*CompareAssessmentsResponse)(nil),     // 42: wijkbrug.intake.v1.CompareAssessmentsResponse
-	(*Resident)(nil),                       // 43: wijkbrug.intake.v1.Resident
-	(*PersonName)(nil),                     // 44: wijkbrug.intake.v1.PersonName
-	(*Address)(nil),                        // 45: wijkbrug.intake.v1.Address
-	(*RegisterResidentRequest)(nil),        // 46: wijkbrug.intake.v1.RegisterResidentRequest
-	(*RegisterResidentResponse)(nil),       // 47: wijkbrug.intake.v1.RegisterResidentResponse
-	(*FindResidentRequest)(nil),            // 48: wijkbrug.intake.v1.FindResidentRequest
-	(*FindResidentResponse)(nil),           // 49: wijkbrug.intake.v1.FindResidentResponse
-	(*MergeResidentsRequest)(nil),          // 50: wijkbrug.intake.v1.MergeResidentsRequest
-	(*MergeResidentsResponse)(nil),         // 51: wijkbrug.intake.v1.MergeResidentsResponse
-	(*GetResidentRequest)(nil),             // 52: wijkbrug.intake.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),            // 53: wijkbrug.intake.v1.GetResidentResponse
-	(*UpdateResidentRequest)(nil),          // 54: wijkbrug.intake.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),         // 55: wijkbrug.intake.v1.UpdateResidentResponse
-	(*HouseholdMember)(nil),                // 56: wijkbrug.intake.v1.HouseholdMember
-	(*Household)(nil),                      // 57: wijkbrug.intake.v1.Household
-	(*HouseholdMemberRef)(nil),             // 58: wijkbrug.intake.v1.HouseholdMemberRef
-	(*NewHouseholdMember)(nil),             // 59: wijkbrug.intake.v1.NewHouseholdMember
-	(*CreateHouseholdRequest)(nil),         // 60: wijkbrug.intake.v1.CreateHouseholdRequest
-	(*CreateHouseholdResponse)(nil),        // 61: wijkbrug.intake.v1.CreateHouseholdResponse
-	(*AddHouseholdMemberRequest)(nil),      // 62: wijkbrug.intake.v1.AddHouseholdMemberRequest
-	(*AddHouseholdMemberResponse)(nil),     // 63: wijkbrug.intake.v1.AddHouseholdMemberResponse
-	(*RemoveHouseholdMemberRequest)(nil),   // 64: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	(*RemoveHouseholdMemberResponse)(nil),  // 65: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	(*GetHouseholdRequest)(nil),            // 66: wijkbrug.intake.v1.GetHouseholdRequest
-	(*GetHouseholdResponse)(nil),           // 67: wijkbrug.intake.v1.GetHouseholdResponse
-	(*CheckIntakeOwnershipRequest)(nil),    // 68: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	(*CheckIntakeOwnershipResponse)(nil),   // 69: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	(*ResidentMatch)(nil),                  // 70: wijkbrug.intake.v1.ResidentMatch
-	(*InvolvedTeam)(nil),                   // 71: wijkbrug.intake.v1.InvolvedTeam
-	(*ListHouseholdResidentsRequest)(nil),  // 72: wijkbrug.intake.v1.ListHouseholdResidentsRequest
-	(*ListHouseholdResidentsResponse)(nil), // 73: wijkbrug.intake.v1.ListHouseholdResidentsResponse
-	(v1.LifeDomain)(0),                     // 74: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),          // 75: google.protobuf.Timestamp
-	(v11.SourceType)(0),                    // 76: wijkbrug.referral.v1.SourceType
-	(*v1.DomainScore)(nil),                 // 77: wijkbrug.common.v1.DomainScore
-	(*v1.DomainChange)(nil),                // 78: wijkbrug.common.v1.DomainChange
-	(v1.OrganisationType)(0),               // 79: wijkbrug.common.v1.OrganisationType
-	(*v1.ResidentPseudonym)(nil),           // 80: wijkbrug.common.v1.ResidentPseudonym
+	(ClarificationParticipantRole)(0),      // 4: wijkbrug.intake.v1.ClarificationParticipantRole
+	(ClarificationNextStep)(0),             // 5: wijkbrug.intake.v1.ClarificationNextStep
+	(ContactKind)(0),                       // 6: wijkbrug.intake.v1.ContactKind
+	(Positioning)(0),                       // 7: wijkbrug.intake.v1.Positioning
+	(TriageCondition)(0),                   // 8: wijkbrug.intake.v1.TriageCondition
+	(AssessmentContext)(0),                 // 9: wijkbrug.intake.v1.AssessmentContext
+	(HouseholdRole)(0),                     // 10: wijkbrug.intake.v1.HouseholdRole
+	(MatchBasis)(0),                        // 11: wijkbrug.intake.v1.MatchBasis
+	(*Intake)(nil),                         // 12: wijkbrug.intake.v1.Intake
+	(*ClarificationParticipant)(nil),       // 13: wijkbrug.intake.v1.ClarificationParticipant
+	(*Clarification)(nil),                  // 14: wijkbrug.intake.v1.Clarification
+	(*RecordClarificationRequest)(nil),     // 15: wijkbrug.intake.v1.RecordClarificationRequest
+	(*RecordClarificationResponse)(nil),    // 16: wijkbrug.intake.v1.RecordClarificationResponse
+	(*RegisterIntakeRequest)(nil),          // 17: wijkbrug.intake.v1.RegisterIntakeRequest
+	(*RegisterIntakeResponse)(nil),         // 18: wijkbrug.intake.v1.RegisterIntakeResponse
+	(*GetIntakeRequest)(nil),               // 19: wijkbrug.intake.v1.GetIntakeRequest
+	(*GetIntakeResponse)(nil),              // 20: wijkbrug.intake.v1.GetIntakeResponse
+	(*StartTriageRequest)(nil),             // 21: wijkbrug.intake.v1.StartTriageRequest
+	(*StartTriageResponse)(nil),            // 22: wijkbrug.intake.v1.StartTriageResponse
+	(*DecideTriageRequest)(nil),            // 23: wijkbrug.intake.v1.DecideTriageRequest
+	(*DecideTriageResponse)(nil),           // 24: wijkbrug.intake.v1.DecideTriageResponse
+	(*RecordContactAttemptRequest)(nil),    // 25: wijkbrug.intake.v1.RecordContactAttemptRequest
+	(*RecordContactAttemptResponse)(nil),   // 26: wijkbrug.intake.v1.RecordContactAttemptResponse
+	(*WithdrawIntakeRequest)(nil),          // 27: wijkbrug.intake.v1.WithdrawIntakeRequest
+	(*WithdrawIntakeResponse)(nil),         // 28: wijkbrug.intake.v1.WithdrawIntakeResponse
+	(*MergeIntakeRequest)(nil),             // 29: wijkbrug.intake.v1.MergeIntakeRequest
+	(*MergeIntakeResponse)(nil),            // 30: wijkbrug.intake.v1.MergeIntakeResponse
+	(*ListTeamQueueRequest)(nil),           // 31: wijkbrug.intake.v1.ListTeamQueueRequest
+	(*TeamQueueEntry)(nil),                 // 32: wijkbrug.intake.v1.TeamQueueEntry
+	(*ListTeamQueueResponse)(nil),          // 33: wijkbrug.intake.v1.ListTeamQueueResponse
+	(*ListIntakesRequest)(nil),             // 34: wijkbrug.intake.v1.ListIntakesRequest
+	(*ListIntakesResponse)(nil),            // 35: wijkbrug.intake.v1.ListIntakesResponse
+	(*TriageRule)(nil),                     // 36: wijkbrug.intake.v1.TriageRule
+	(*TriagePolicy)(nil),                   // 37: wijkbrug.intake.v1.TriagePolicy
+	(*GetTriagePolicyRequest)(nil),         // 38: wijkbrug.intake.v1.GetTriagePolicyRequest
+	(*GetTriagePolicyResponse)(nil),        // 39: wijkbrug.intake.v1.GetTriagePolicyResponse
+	(*ReplaceTriagePolicyRequest)(nil),     // 40: wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	(*ReplaceTriagePolicyResponse)(nil),    // 41: wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	(*Assessment)(nil),                     // 42: wijkbrug.intake.v1.Assessment
+	(*RecordAssessmentRequest)(nil),        // 43: wijkbrug.intake.v1.RecordAssessmentRequest
+	(*RecordAssessmentResponse)(nil),       // 44: wijkbrug.intake.v1.RecordAssessmentResponse
+	(*ListAssessmentsRequest)(nil),         // 45: wijkbrug.intake.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),        // 46: wijkbrug.intake.v1.ListAssessmentsResponse
+	(*CompareAssessmentsRequest)(nil),      // 47: wijkbrug.intake.v1.CompareAssessmentsRequest
+	(*CompareAssessmentsResponse)(nil),     // 48: wijkbrug.intake.v1.CompareAssessmentsResponse
+	(*Resident)(nil),                       // 49: wijkbrug.intake.v1.Resident
+	(*PersonName)(nil),                     // 50: wijkbrug.intake.v1.PersonName
+	(*Address)(nil),                        // 51: wijkbrug.intake.v1.Address
+	(*RegisterResidentRequest)(nil),        // 52: wijkbrug.intake.v1.RegisterResidentRequest
+	(*RegisterResidentResponse)(nil),       // 53: wijkbrug.intake.v1.RegisterResidentResponse
+	(*FindResidentRequest)(nil),            // 54: wijkbrug.intake.v1.FindResidentRequest
+	(*FindResidentResponse)(nil),           // 55: wijkbrug.intake.v1.FindResidentResponse
+	(*MergeResidentsRequest)(nil),          // 56: wijkbrug.intake.v1.MergeResidentsRequest
+	(*MergeResidentsResponse)(nil),         // 57: wijkbrug.intake.v1.MergeResidentsResponse
+	(*GetResidentRequest)(nil),             // 58: wijkbrug.intake.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),            // 59: wijkbrug.intake.v1.GetResidentResponse
+	(*UpdateResidentRequest)(nil),          // 60: wijkbrug.intake.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),         // 61: wijkbrug.intake.v1.UpdateResidentResponse
+	(*HouseholdMember)(nil),                // 62: wijkbrug.intake.v1.HouseholdMember
+	(*Household)(nil),                      // 63: wijkbrug.intake.v1.Household
+	(*HouseholdMemberRef)(nil),             // 64: wijkbrug.intake.v1.HouseholdMemberRef
+	(*NewHouseholdMember)(nil),             // 65: wijkbrug.intake.v1.NewHouseholdMember
+	(*CreateHouseholdRequest)(nil),         // 66: wijkbrug.intake.v1.CreateHouseholdRequest
+	(*CreateHouseholdResponse)(nil),        // 67: wijkbrug.intake.v1.CreateHouseholdResponse
+	(*AddHouseholdMemberRequest)(nil),      // 68: wijkbrug.intake.v1.AddHouseholdMemberRequest
+	(*AddHouseholdMemberResponse)(nil),     // 69: wijkbrug.intake.v1.AddHouseholdMemberResponse
+	(*RemoveHouseholdMemberRequest)(nil),   // 70: wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	(*RemoveHouseholdMemberResponse)(nil),  // 71: wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	(*GetHouseholdRequest)(nil),            // 72: wijkbrug.intake.v1.GetHouseholdRequest
+	(*GetHouseholdResponse)(nil),           // 73: wijkbrug.intake.v1.GetHouseholdResponse
+	(*CheckIntakeOwnershipRequest)(nil),    // 74: wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	(*CheckIntakeOwnershipResponse)(nil),   // 75: wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	(*ResidentMatch)(nil),                  // 76: wijkbrug.intake.v1.ResidentMatch
+	(*InvolvedTeam)(nil),                   // 77: wijkbrug.intake.v1.InvolvedTeam
+	(*ListHouseholdResidentsRequest)(nil),  // 78: wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	(*ListHouseholdResidentsResponse)(nil), // 79: wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	(v1.LifeDomain)(0),                     // 80: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),          // 81: google.protobuf.Timestamp
+	(v11.SourceType)(0),                    // 82: wijkbrug.referral.v1.SourceType
+	(*v1.DomainScore)(nil),                 // 83: wijkbrug.common.v1.DomainScore
+	(*v1.DomainChange)(nil),                // 84: wijkbrug.common.v1.DomainChange
+	(v1.OrganisationType)(0),               // 85: wijkbrug.common.v1.OrganisationType
+	(*v1.ResidentPseudonym)(nil),           // 86: wijkbrug.common.v1.ResidentPseudonym
 }
 var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	0,   // 0: wijkbrug.intake.v1.Intake.channel:type_name -> wijkbrug.intake.v1.Channel
-	74,  // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	80,  // 1: wijkbrug.intake.v1.Intake.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	1,   // 2: wijkbrug.intake.v1.Intake.urgency:type_name -> wijkbrug.intake.v1.Urgency
 	2,   // 3: wijkbrug.intake.v1.Intake.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	75,  // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
-	75,  // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
+	81,  // 4: wijkbrug.intake.v1.Intake.received_at:type_name -> google.protobuf.Timestamp
+	81,  // 5: wijkbrug.intake.v1.Intake.triage_due:type_name -> google.protobuf.Timestamp
 	3,   // 6: wijkbrug.intake.v1.Intake.triage_outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	0,   // 7: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
-	74,  // 8: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	1,   // 9: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	10,  // 10: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	70,  // 11: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
-	10,  // 12: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10,  // 13: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	3,   // 14: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	10,  // 15: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	4,   // 16: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
-	10,  // 17: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10,  // 18: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
-	10,  // 19: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
-	10,  // 20: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
-	10,  // 21: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
-	26,  // 22: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
-	2,   // 23: wijkbrug.intake.v1.ListIntakesRequest.statuses:type_name -> wijkbrug.intake.v1.IntakeStatus
-	0,   // 24: wijkbrug.intake.v1.ListIntakesRequest.channels:type_name -> wijkbrug.intake.v1.Channel
-	75,  // 25: wijkbrug.intake.v1.ListIntakesRequest.received_from:type_name -> google.protobuf.Timestamp
-	75,  // 26: wijkbrug.intake.v1.ListIntakesRequest.received_before:type_name -> google.protobuf.Timestamp
-	10,  // 27: wijkbrug.intake.v1.ListIntakesResponse.intakes:type_name -> wijkbrug.intake.v1.Intake
-	6,   // 28: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
-	76,  // 29: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
-	3,   // 30: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	5,   // 31: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	30,  // 32: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	75,  // 33: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
-	31,  // 34: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	5,   // 35: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	30,  // 36: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
-	31,  // 37: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
-	7,   // 38: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	77,  // 39: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
-	75,  // 40: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
-	7,   // 41: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	77,  // 42: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
-	36,  // 43: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
-	36,  // 44: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
-	36,  // 45: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
-	36,  // 46: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
-	78,  // 47: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
-	44,  // 48: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
-	45,  // 49: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
-	44,  // 50: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	45,  // 51: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	43,  // 52: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43,  // 53: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43,  // 54: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	43,  // 55: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	44,  // 56: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
-	45,  // 57: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
-	43,  // 58: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
-	8,   // 59: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	44,  // 60: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
-	45,  // 61: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
-	56,  // 62: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
-	8,   // 63: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	8,   // 64: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	45,  // 65: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
-	59,  // 66: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
-	57,  // 67: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	8,   // 68: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	57,  // 69: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	57,  // 70: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
-	57,  // 71: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
-	79,  // 72: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	9,   // 73: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
-	71,  // 74: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
-	80,  // 75: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	11,  // 76: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	13,  // 77: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	68,  // 78: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	15,  // 79: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	17,  // 80: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	19,  // 81: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	21,  // 82: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	23,  // 83: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	25,  // 84: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	28,  // 85: wijkbrug.intake.v1.IntakeService.ListIntakes:input_type -> wijkbrug.intake.v1.ListIntakesRequest
-	32,  // 86: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	34,  // 87: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	37,  // 88: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	39,  // 89: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	41,  // 90: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	46,  // 91: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	48,  // 92: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	50,  // 93: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	52,  // 94: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	54,  // 95: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	60,  // 96: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	62,  // 97: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	64,  // 98: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	66,  // 99: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	72,  // 100: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
-	12,  // 101: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	14,  // 102: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	69,  // 103: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	16,  // 104: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	18,  // 105: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	20,  // 106: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	22,  // 107: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	24,  // 108: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	27,  // 109: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	29,  // 110: wijkbrug.intake.v1.IntakeService.ListIntakes:output_type -> wijkbrug.intake.v1.ListIntakesResponse
-	33,  // 111: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	35,  // 112: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	38,  // 113: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	40,  // 114: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	42,  // 115: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	47,  // 116: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	49,  // 117: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	51,  // 118: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	53,  // 119: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	55,  // 120: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	61,  // 121: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	63,  // 122: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	65,  // 123: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	67,  // 124: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	73,  // 125: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
-	101, // [101:126] is the sub-list for method output_type
-	76,  // [76:101] is the sub-list for method input_type
-	76,  // [76:76] is the sub-list for extension type_name
-	76,  // [76:76] is the sub-list for extension extendee
-	0,   // [0:76] is the sub-list for field type_name
+	14,  // 7: wijkbrug.intake.v1.Intake.clarifications:type_name -> wijkbrug.intake.v1.Clarification
+	4,   // 8: wijkbrug.intake.v1.ClarificationParticipant.role:type_name -> wijkbrug.intake.v1.ClarificationParticipantRole
+	13,  // 9: wijkbrug.intake.v1.Clarification.participants:type_name -> wijkbrug.intake.v1.ClarificationParticipant
+	5,   // 10: wijkbrug.intake.v1.Clarification.next_step:type_name -> wijkbrug.intake.v1.ClarificationNextStep
+	81,  // 11: wijkbrug.intake.v1.Clarification.recorded_at:type_name -> google.protobuf.Timestamp
+	13,  // 12: wijkbrug.intake.v1.RecordClarificationRequest.participants:type_name -> wijkbrug.intake.v1.ClarificationParticipant
+	5,   // 13: wijkbrug.intake.v1.RecordClarificationRequest.next_step:type_name -> wijkbrug.intake.v1.ClarificationNextStep
+	14,  // 14: wijkbrug.intake.v1.RecordClarificationResponse.clarification:type_name -> wijkbrug.intake.v1.Clarification
+	12,  // 15: wijkbrug.intake.v1.RecordClarificationResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	0,   // 16: wijkbrug.intake.v1.RegisterIntakeRequest.channel:type_name -> wijkbrug.intake.v1.Channel
+	80,  // 17: wijkbrug.intake.v1.RegisterIntakeRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	1,   // 18: wijkbrug.intake.v1.RegisterIntakeRequest.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	12,  // 19: wijkbrug.intake.v1.RegisterIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	76,  // 20: wijkbrug.intake.v1.RegisterIntakeResponse.match:type_name -> wijkbrug.intake.v1.ResidentMatch
+	12,  // 21: wijkbrug.intake.v1.GetIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	12,  // 22: wijkbrug.intake.v1.StartTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	3,   // 23: wijkbrug.intake.v1.DecideTriageRequest.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	12,  // 24: wijkbrug.intake.v1.DecideTriageResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	6,   // 25: wijkbrug.intake.v1.RecordContactAttemptRequest.kind:type_name -> wijkbrug.intake.v1.ContactKind
+	12,  // 26: wijkbrug.intake.v1.RecordContactAttemptResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	12,  // 27: wijkbrug.intake.v1.WithdrawIntakeResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	12,  // 28: wijkbrug.intake.v1.MergeIntakeResponse.merged:type_name -> wijkbrug.intake.v1.Intake
+	12,  // 29: wijkbrug.intake.v1.MergeIntakeResponse.into:type_name -> wijkbrug.intake.v1.Intake
+	12,  // 30: wijkbrug.intake.v1.TeamQueueEntry.intake:type_name -> wijkbrug.intake.v1.Intake
+	32,  // 31: wijkbrug.intake.v1.ListTeamQueueResponse.entries:type_name -> wijkbrug.intake.v1.TeamQueueEntry
+	2,   // 32: wijkbrug.intake.v1.ListIntakesRequest.statuses:type_name -> wijkbrug.intake.v1.IntakeStatus
+	0,   // 33: wijkbrug.intake.v1.ListIntakesRequest.channels:type_name -> wijkbrug.intake.v1.Channel
+	81,  // 34: wijkbrug.intake.v1.ListIntakesRequest.received_from:type_name -> google.protobuf.Timestamp
+	81,  // 35: wijkbrug.intake.v1.ListIntakesRequest.received_before:type_name -> google.protobuf.Timestamp
+	12,  // 36: wijkbrug.intake.v1.ListIntakesResponse.intakes:type_name -> wijkbrug.intake.v1.Intake
+	8,   // 37: wijkbrug.intake.v1.TriageRule.condition:type_name -> wijkbrug.intake.v1.TriageCondition
+	82,  // 38: wijkbrug.intake.v1.TriageRule.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	3,   // 39: wijkbrug.intake.v1.TriageRule.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	7,   // 40: wijkbrug.intake.v1.TriagePolicy.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	36,  // 41: wijkbrug.intake.v1.TriagePolicy.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	81,  // 42: wijkbrug.intake.v1.TriagePolicy.adopted_at:type_name -> google.protobuf.Timestamp
+	37,  // 43: wijkbrug.intake.v1.GetTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	7,   // 44: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	36,  // 45: wijkbrug.intake.v1.ReplaceTriagePolicyRequest.rules:type_name -> wijkbrug.intake.v1.TriageRule
+	37,  // 46: wijkbrug.intake.v1.ReplaceTriagePolicyResponse.policy:type_name -> wijkbrug.intake.v1.TriagePolicy
+	9,   // 47: wijkbrug.intake.v1.Assessment.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	83,  // 48: wijkbrug.intake.v1.Assessment.scores:type_name -> wijkbrug.common.v1.DomainScore
+	81,  // 49: wijkbrug.intake.v1.Assessment.assessed_at:type_name -> google.protobuf.Timestamp
+	9,   // 50: wijkbrug.intake.v1.RecordAssessmentRequest.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	83,  // 51: wijkbrug.intake.v1.RecordAssessmentRequest.scores:type_name -> wijkbrug.common.v1.DomainScore
+	42,  // 52: wijkbrug.intake.v1.RecordAssessmentResponse.assessment:type_name -> wijkbrug.intake.v1.Assessment
+	42,  // 53: wijkbrug.intake.v1.ListAssessmentsResponse.assessments:type_name -> wijkbrug.intake.v1.Assessment
+	42,  // 54: wijkbrug.intake.v1.CompareAssessmentsResponse.from:type_name -> wijkbrug.intake.v1.Assessment
+	42,  // 55: wijkbrug.intake.v1.CompareAssessmentsResponse.to:type_name -> wijkbrug.intake.v1.Assessment
+	84,  // 56: wijkbrug.intake.v1.CompareAssessmentsResponse.changes:type_name -> wijkbrug.common.v1.DomainChange
+	50,  // 57: wijkbrug.intake.v1.Resident.name:type_name -> wijkbrug.intake.v1.PersonName
+	51,  // 58: wijkbrug.intake.v1.Resident.address:type_name -> wijkbrug.intake.v1.Address
+	50,  // 59: wijkbrug.intake.v1.RegisterResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	51,  // 60: wijkbrug.intake.v1.RegisterResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	49,  // 61: wijkbrug.intake.v1.RegisterResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	49,  // 62: wijkbrug.intake.v1.FindResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	49,  // 63: wijkbrug.intake.v1.MergeResidentsResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	49,  // 64: wijkbrug.intake.v1.GetResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	50,  // 65: wijkbrug.intake.v1.UpdateResidentRequest.name:type_name -> wijkbrug.intake.v1.PersonName
+	51,  // 66: wijkbrug.intake.v1.UpdateResidentRequest.address:type_name -> wijkbrug.intake.v1.Address
+	49,  // 67: wijkbrug.intake.v1.UpdateResidentResponse.resident:type_name -> wijkbrug.intake.v1.Resident
+	10,  // 68: wijkbrug.intake.v1.HouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	50,  // 69: wijkbrug.intake.v1.HouseholdMember.name:type_name -> wijkbrug.intake.v1.PersonName
+	51,  // 70: wijkbrug.intake.v1.Household.address:type_name -> wijkbrug.intake.v1.Address
+	62,  // 71: wijkbrug.intake.v1.Household.members:type_name -> wijkbrug.intake.v1.HouseholdMember
+	10,  // 72: wijkbrug.intake.v1.HouseholdMemberRef.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	10,  // 73: wijkbrug.intake.v1.NewHouseholdMember.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	51,  // 74: wijkbrug.intake.v1.CreateHouseholdRequest.address:type_name -> wijkbrug.intake.v1.Address
+	65,  // 75: wijkbrug.intake.v1.CreateHouseholdRequest.members:type_name -> wijkbrug.intake.v1.NewHouseholdMember
+	63,  // 76: wijkbrug.intake.v1.CreateHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	10,  // 77: wijkbrug.intake.v1.AddHouseholdMemberRequest.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	63,  // 78: wijkbrug.intake.v1.AddHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	63,  // 79: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
+	63,  // 80: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
+	85,  // 81: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	11,  // 82: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	77,  // 83: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
+	86,  // 84: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	17,  // 85: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	19,  // 86: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	74,  // 87: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	21,  // 88: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	23,  // 89: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	25,  // 90: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	15,  // 91: wijkbrug.intake.v1.IntakeService.RecordClarification:input_type -> wijkbrug.intake.v1.RecordClarificationRequest
+	27,  // 92: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	29,  // 93: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	31,  // 94: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	34,  // 95: wijkbrug.intake.v1.IntakeService.ListIntakes:input_type -> wijkbrug.intake.v1.ListIntakesRequest
+	38,  // 96: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	40,  // 97: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	43,  // 98: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	45,  // 99: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	47,  // 100: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	52,  // 101: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	54,  // 102: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	56,  // 103: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	58,  // 104: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	60,  // 105: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	66,  // 106: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	68,  // 107: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	70,  // 108: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	72,  // 109: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	78,  // 110: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	18,  // 111: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	20,  // 112: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	75,  // 113: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	22,  // 114: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	24,  // 115: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	26,  // 116: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	16,  // 117: wijkbrug.intake.v1.IntakeService.RecordClarification:output_type -> wijkbrug.intake.v1.RecordClarificationResponse
+	28,  // 118: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	30,  // 119: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	33,  // 120: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	35,  // 121: wijkbrug.intake.v1.IntakeService.ListIntakes:output_type -> wijkbrug.intake.v1.ListIntakesResponse
+	39,  // 122: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	41,  // 123: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	44,  // 124: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	46,  // 125: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	48,  // 126: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	53,  // 127: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	55,  // 128: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	57,  // 129: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	59,  // 130: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	61,  // 131: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	67,  // 132: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	69,  // 133: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	71,  // 134: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	73,  // 135: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	79,  // 136: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	111, // [111:137] is the sub-list for method output_type
+	85,  // [85:111] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }
@@ -5468,8 +5966,8 @@ func file_wijkbrug_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_intake_proto_rawDesc), len(file_wijkbrug_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   64,
+			NumEnums:      12,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

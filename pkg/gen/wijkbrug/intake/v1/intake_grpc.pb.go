@@ -29,6 +29,7 @@ const (
 	IntakeService_StartTriage_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/StartTriage"
 	IntakeService_DecideTriage_FullMethodName           = "/wijkbrug.intake.v1.IntakeService/DecideTriage"
 	IntakeService_RecordContactAttempt_FullMethodName   = "/wijkbrug.intake.v1.IntakeService/RecordContactAttempt"
+	IntakeService_RecordClarification_FullMethodName    = "/wijkbrug.intake.v1.IntakeService/RecordClarification"
 	IntakeService_WithdrawIntake_FullMethodName         = "/wijkbrug.intake.v1.IntakeService/WithdrawIntake"
 	IntakeService_MergeIntake_FullMethodName            = "/wijkbrug.intake.v1.IntakeService/MergeIntake"
 	IntakeService_ListTeamQueue_FullMethodName          = "/wijkbrug.intake.v1.IntakeService/ListTeamQueue"
@@ -77,6 +78,12 @@ type IntakeServiceClient interface {
 	// RecordContactAttempt records an attempt to reach the resident during triage. After as
 	// many unsuccessful attempts as the policy says, the intake ends NOT_REACHED. Team only.
 	RecordContactAttempt(ctx context.Context, in *RecordContactAttemptRequest, opts ...grpc.CallOption) (*RecordContactAttemptResponse, error)
+	// RecordClarification records a clarification conversation (vraagverheldering) on an intake
+	// of the calling team that is RECEIVED or IN_TRIAGE: the day it was held, who took part, a
+	// summary (confidential free text, stored encrypted like the question) and the next step
+	// agreed with the resident. GetIntake returns the intake's clarifications; the answer here
+	// carries no summary. Team only.
+	RecordClarification(ctx context.Context, in *RecordClarificationRequest, opts ...grpc.CallOption) (*RecordClarificationResponse, error)
 	// WithdrawIntake records that the resident withdrew the request (IN_TRIAGE → WITHDRAWN).
 	WithdrawIntake(ctx context.Context, in *WithdrawIntakeRequest, opts ...grpc.CallOption) (*WithdrawIntakeResponse, error)
 	// MergeIntake closes a duplicate intake (RECEIVED or IN_TRIAGE → MERGED) into another open
@@ -208,6 +215,16 @@ func (c *intakeServiceClient) RecordContactAttempt(ctx context.Context, in *Reco
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecordContactAttemptResponse)
 	err := c.cc.Invoke(ctx, IntakeService_RecordContactAttempt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RecordClarification(ctx context.Context, in *RecordClarificationRequest, opts ...grpc.CallOption) (*RecordClarificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordClarificationResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordClarification_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +448,12 @@ type IntakeServiceServer interface {
 	// RecordContactAttempt records an attempt to reach the resident during triage. After as
 	// many unsuccessful attempts as the policy says, the intake ends NOT_REACHED. Team only.
 	RecordContactAttempt(context.Context, *RecordContactAttemptRequest) (*RecordContactAttemptResponse, error)
+	// RecordClarification records a clarification conversation (vraagverheldering) on an intake
+	// of the calling team that is RECEIVED or IN_TRIAGE: the day it was held, who took part, a
+	// summary (confidential free text, stored encrypted like the question) and the next step
+	// agreed with the resident. GetIntake returns the intake's clarifications; the answer here
+	// carries no summary. Team only.
+	RecordClarification(context.Context, *RecordClarificationRequest) (*RecordClarificationResponse, error)
 	// WithdrawIntake records that the resident withdrew the request (IN_TRIAGE → WITHDRAWN).
 	WithdrawIntake(context.Context, *WithdrawIntakeRequest) (*WithdrawIntakeResponse, error)
 	// MergeIntake closes a duplicate intake (RECEIVED or IN_TRIAGE → MERGED) into another open
@@ -525,6 +548,9 @@ func (UnimplementedIntakeServiceServer) DecideTriage(context.Context, *DecideTri
 }
 func (UnimplementedIntakeServiceServer) RecordContactAttempt(context.Context, *RecordContactAttemptRequest) (*RecordContactAttemptResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordContactAttempt not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordClarification(context.Context, *RecordClarificationRequest) (*RecordClarificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordClarification not implemented")
 }
 func (UnimplementedIntakeServiceServer) WithdrawIntake(context.Context, *WithdrawIntakeRequest) (*WithdrawIntakeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawIntake not implemented")
@@ -708,6 +734,24 @@ func _IntakeService_RecordContactAttempt_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IntakeServiceServer).RecordContactAttempt(ctx, req.(*RecordContactAttemptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RecordClarification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordClarificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordClarification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordClarification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordClarification(ctx, req.(*RecordClarificationRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1084,6 +1128,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordContactAttempt",
 			Handler:    _IntakeService_RecordContactAttempt_Handler,
+		},
+		{
+			MethodName: "RecordClarification",
+			Handler:    _IntakeService_RecordClarification_Handler,
 		},
 		{
 			MethodName: "WithdrawIntake",

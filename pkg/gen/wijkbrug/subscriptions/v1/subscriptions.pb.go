@@ -666,7 +666,11 @@ func (x *CreateSubscriptionResponse) GetWebhookSecret() string {
 }
 
 type ListSubscriptionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many subscriptions (default 100, at most 500; 0 = the default).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -701,9 +705,26 @@ func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
 	return file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *ListSubscriptionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubscriptionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSubscriptionsResponse is one page of the caller's subscriptions, oldest first.
 type ListSubscriptionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Subscriptions []*Subscription        `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -743,6 +764,13 @@ func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
 		return x.Subscriptions
 	}
 	return nil
+}
+
+func (x *ListSubscriptionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type PauseSubscriptionRequest struct {
@@ -996,10 +1024,15 @@ const file_wijkbrug_subscriptions_v1_subscriptions_proto_rawDesc = "" +
 	"\n" +
 	"connection\x18\x02 \x01(\v2%.wijkbrug.subscriptions.v1.ConnectionR\n" +
 	"connection\x12%\n" +
-	"\x0ewebhook_secret\x18\x03 \x01(\tR\rwebhookSecret\"\x1a\n" +
-	"\x18ListSubscriptionsRequest\"j\n" +
+	"\x0ewebhook_secret\x18\x03 \x01(\tR\rwebhookSecret\"b\n" +
+	"\x18ListSubscriptionsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x92\x01\n" +
 	"\x19ListSubscriptionsResponse\x12M\n" +
-	"\rsubscriptions\x18\x01 \x03(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\rsubscriptions\"\xa9\x01\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2'.wijkbrug.subscriptions.v1.SubscriptionR\rsubscriptions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n" +
 	"\x18PauseSubscriptionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12B\n" +
 	"\x0fsubscription_id\x18\x02 \x01(\tB\x19\xbaH\x16r\x142\x12^sub-[0-9a-f]{16}$R\x0esubscriptionId\x12\x16\n" +

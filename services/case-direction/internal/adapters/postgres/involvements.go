@@ -115,3 +115,37 @@ func (r *Cases) InvolvedOrganisations(ctx context.Context, caseID string, t time
 	}
 	return out, nil
 }
+
+// InvolvedCases returns, newest first, the positions of up to limit cases after the cursor in
+// which the organisation has an involvement active at t: begun on or before t's Dutch day, not
+// past its last day, not ended with immediate effect (domain.Involvement.ActiveAt). The
+// involvements_organisation index finds the organisation's involvements.
+func (r *Cases) InvolvedCases(ctx context.Context, orgOIN, orgType string, t time.Time, after *domain.Cursor, limit int) ([]domain.Cursor, error) {
+	args := []any{orgOIN, orgType, domain.Day(t), t, limit}
+	cursor := ""
+	if after != nil {
+		args = append(args, after.OpenedAt, after.ID)
+		cursor = ` AND (c.opened_at, c.id) < ($6, $7::uuid)`
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT c.id::text, c.opened_at FROM cases c
+		WHERE EXISTS (SELECT 1 FROM involvements i
+		              WHERE i.case_id = c.id AND i.organisation_oin = $1 AND i.organisation_type = $2
+		                AND i.valid_from <= $3::date AND (i.valid_to IS NULL OR i.valid_to >= $3::date)
+		                AND (i.ended_at IS NULL OR i.ended_at > $4))`+cursor+`
+		ORDER BY c.opened_at DESC, c.id DESC
+		LIMIT $5`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Cursor
+	for rows.Next() {
+		var c domain.Cursor
+		if err := rows.Scan(&c.ID, &c.OpenedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -135,6 +135,11 @@ var (
 				_, err := caseResidentsFromRequest(r)
 				return err
 			}),
+		kinds(&casedirectionv1.ListInvolvedCasesRequest{PageSize: 20},
+			func(r *casedirectionv1.ListInvolvedCasesRequest) error {
+				_, _, err := listInvolvedFromRequest(r)
+				return err
+			}),
 	}
 )
 

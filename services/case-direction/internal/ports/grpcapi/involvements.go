@@ -205,3 +205,42 @@ func caseResidentsFromRequest(req *casedirectionv1.ListCaseResidentsRequest) (pa
 	}
 	return page, v.Err()
 }
+
+// involvedList names the list of a caller's involved cases in its page tokens.
+const involvedList = "casedirection.involved_cases"
+
+// listInvolvedFromRequest validates a ListInvolvedCasesRequest (every violation at once).
+func listInvolvedFromRequest(req *casedirectionv1.ListInvolvedCasesRequest) (paging.Page, *domain.Cursor, error) {
+	var v apperr.Validation
+	page, at := paging.ParseAt(&v, involvedList, CaseLimits, req.GetPageSize(), req.GetPageToken())
+	var after *domain.Cursor
+	if at != nil {
+		if uuid.Validate(at.ID) != nil {
+			v.Add("page_token", "not a token from a previous page of this list")
+		} else {
+			after = &domain.Cursor{OpenedAt: at.Time, ID: at.ID}
+		}
+	}
+	return page, after, v.Err()
+}
+
+// ListInvolvedCases lists the cases the calling organisation is involved in now, as it may see
+// them.
+func (s *Server) ListInvolvedCases(ctx context.Context, req *casedirectionv1.ListInvolvedCasesRequest) (*casedirectionv1.ListInvolvedCasesResponse, error) {
+	page, after, err := listInvolvedFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.app.ListInvolvedCases(ctx, after, page.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := &casedirectionv1.ListInvolvedCasesResponse{}
+	for _, c := range list.Cases {
+		out.Cases = append(out.Cases, s.caseToProto(c))
+	}
+	if n := list.Next; n != nil {
+		out.NextPageToken = paging.TokenAt(involvedList, n.OpenedAt, n.ID)
+	}
+	return out, nil
+}

@@ -18,6 +18,15 @@ var readers = authz.Rule{OrgTypes: []identity.OrgType{
 	identity.OrgCreditBank, identity.OrgProvider, identity.OrgMunicipality,
 }}
 
+// partners are the organisation types other than teams that can be involved in a case (readers
+// without teams and Wijkbrug services). A team lists its own cases with ListCases: as their
+// director it is "involved" in every one of them.
+var partners = authz.Rule{OrgTypes: []identity.OrgType{
+	identity.OrgGP, identity.OrgPracticeNurse, identity.OrgVeiligThuis,
+	identity.OrgHousingCorporation, identity.OrgUtility, identity.OrgHealthInsurer, identity.OrgPolice,
+	identity.OrgCreditBank, identity.OrgProvider, identity.OrgMunicipality,
+}}
+
 // Policy is the per-method rule set of the case-direction service (deny by default). Intake
 // (a Wijkbrug service) opens and reads cases; teams work them; involved partners read them.
 // Per-object checks (a team changes only its own cases; a partner reads only a case it has an
@@ -47,4 +56,6 @@ var Policy = authz.Policy{
 	casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_EndInvolvement_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_ListInvolvements_FullMethodName:     readers,
+	// A partner lists the cases it has an active involvement in (per object: only those).
+	casedirectionv1.CaseDirectionService_ListInvolvedCases_FullMethodName: partners,
 }

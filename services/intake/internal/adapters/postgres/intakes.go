@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -215,4 +216,65 @@ func (r *Intakes) MoveResident(ctx context.Context, fromResident, toResident, to
 	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE intakes SET resident_id = $2, household_id = $3 WHERE resident_id = $1`,
 		fromResident, toResident, toHousehold)
 	return err
+}
+
+// aadClarification binds a sealed clarification summary to its column.
+const aadClarification = "intake.clarifications.summary"
+
+type participantRow struct {
+	Role           string `json:"role"`
+	ProfessionalID string `json:"professional_id,omitempty"`
+}
+
+// AddClarification stores a clarification conversation; its summary is sealed like the
+// question.
+func (r *Intakes) AddClarification(ctx context.Context, intakeID string, c domain.Clarification) error {
+	parts := make([]participantRow, len(c.Participants))
+	for k, p := range c.Participants {
+		parts[k] = participantRow{Role: p.Role, ProfessionalID: p.ProfessionalID}
+	}
+	raw, err := json.Marshal(parts)
+	if err != nil {
+		return err
+	}
+	_, err = r.db.Q(ctx).Exec(ctx, `
+		INSERT INTO clarifications (id, intake_id, held_on, participants, summary_enc, next_step, recorded_by, recorded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, intakeID, c.HeldOn, raw, r.prot.Seal(c.Summary, aadClarification), c.NextStep, c.RecordedBy, c.RecordedAt)
+	return err
+}
+
+// Clarifications returns the intake's clarification conversations, oldest first, their
+// summaries opened.
+func (r *Intakes) Clarifications(ctx context.Context, intakeID string) ([]domain.Clarification, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT id::text, held_on, participants, summary_enc, next_step, recorded_by, recorded_at
+		FROM clarifications WHERE intake_id = $1 ORDER BY recorded_at, id`, intakeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Clarification
+	for rows.Next() {
+		var (
+			c       domain.Clarification
+			raw     []byte
+			summary []byte
+			parts   []participantRow
+		)
+		if err := rows.Scan(&c.ID, &c.HeldOn, &raw, &summary, &c.NextStep, &c.RecordedBy, &c.RecordedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &parts); err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			c.Participants = append(c.Participants, domain.Participant{Role: p.Role, ProfessionalID: p.ProfessionalID})
+		}
+		if c.Summary, err = r.prot.Open(summary, aadClarification); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -1,6 +1,7 @@
 package grpcapi
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -66,6 +67,41 @@ func contactAttemptFromRequest(req *intakev1.RecordContactAttemptRequest) (strin
 	valid.UUID(&v, "intake_id", req.GetIntakeId())
 	kind := protoenum.Required(&v, "kind", req.GetKind())
 	return kind, v.Err()
+}
+
+// Limits of a clarification.
+const (
+	maxParticipants   = 20
+	maxSummaryRunes   = 4000
+	maxProfessionalID = 100
+)
+
+// clarificationFromRequest validates a RecordClarificationRequest (every violation at once)
+// and maps it to domain values; the day's fit with the intake is the domain's rule.
+func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.Clarification, error) {
+	var v apperr.Validation
+	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	c := domain.Clarification{HeldOn: valid.Date(&v, "held_on", req.GetHeldOn()), Summary: req.GetSummary(),
+		NextStep: protoenum.Required(&v, "next_step", req.GetNextStep())}
+	valid.Text(&v, "summary", req.GetSummary(), 1, maxSummaryRunes)
+	switch n := len(req.GetParticipants()); {
+	case n == 0:
+		v.Add("participants", "at least one participant is required")
+	case n > maxParticipants:
+		v.Add("participants", fmt.Sprintf("at most %d", maxParticipants))
+	}
+	for _, p := range req.GetParticipants() {
+		role := protoenum.Required(&v, "participants.role", p.GetRole())
+		id := p.GetProfessionalId()
+		switch {
+		case id != "" && role != domain.ParticipantProfessional:
+			v.Add("participants.professional_id", "only for a participant with role PROFESSIONAL")
+		case id != "":
+			valid.Text(&v, "participants.professional_id", id, 1, maxProfessionalID)
+		}
+		c.Participants = append(c.Participants, domain.Participant{Role: role, ProfessionalID: id})
+	}
+	return c, v.Err()
 }
 
 func mergeIntakeFromRequest(req *intakev1.MergeIntakeRequest) error {

@@ -96,6 +96,13 @@ var mutating = []struct {
 		func(m proto.Message) error {
 			return removeMemberFromRequest(m.(*intakev1.RemoveHouseholdMemberRequest), fuzzNow)
 		}},
+	{&intakev1.RecordClarificationRequest{IdempotencyKey: "k", IntakeId: id1, HeldOn: "2026-03-02", Summary: "gesprek",
+		Participants: []*intakev1.ClarificationParticipant{{Role: intakev1.ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_PROFESSIONAL, ProfessionalId: "noord-1"}},
+		NextStep:     intakev1.ClarificationNextStep_CLARIFICATION_NEXT_STEP_ADVICE},
+		func(m proto.Message) error {
+			_, err := clarificationFromRequest(m.(*intakev1.RecordClarificationRequest))
+			return err
+		}},
 }
 
 func validPolicy() *intakev1.ReplaceTriagePolicyRequest {

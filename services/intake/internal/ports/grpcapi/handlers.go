@@ -72,6 +72,24 @@ func (s *Server) RecordContactAttempt(ctx context.Context, req *intakev1.RecordC
 		})
 }
 
+// RecordClarification records a clarification conversation on an intake. The answer is
+// stored for replays, so it carries neither the summary nor the question.
+func (s *Server) RecordClarification(ctx context.Context, req *intakev1.RecordClarificationRequest) (*intakev1.RecordClarificationResponse, error) {
+	c, err := clarificationFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *intakev1.RecordClarificationResponse { return &intakev1.RecordClarificationResponse{} },
+		func(ctx context.Context) (*intakev1.RecordClarificationResponse, error) {
+			rec, in, err := s.app.RecordClarification(ctx, req.GetIntakeId(), c)
+			if err != nil {
+				return nil, err
+			}
+			rec.Summary, in.Question, in.Clarifications = "", "", nil
+			return &intakev1.RecordClarificationResponse{Clarification: clarificationToProto(rec), Intake: intakeToProto(in)}, nil
+		})
+}
+
 // WithdrawIntake records that the resident withdrew.
 func (s *Server) WithdrawIntake(ctx context.Context, req *intakev1.WithdrawIntakeRequest) (*intakev1.WithdrawIntakeResponse, error) {
 	return intakeChange(ctx, s, req, intakeIDFromRequest(req.GetIntakeId()),

@@ -25,6 +25,7 @@ var Policy = authz.Policy{
 	intakev1.IntakeService_StartTriage_FullMethodName:          {OrgTypes: team},
 	intakev1.IntakeService_DecideTriage_FullMethodName:         {OrgTypes: team},
 	intakev1.IntakeService_RecordContactAttempt_FullMethodName: {OrgTypes: team},
+	intakev1.IntakeService_RecordClarification_FullMethodName:  {OrgTypes: team},
 	intakev1.IntakeService_WithdrawIntake_FullMethodName:       {OrgTypes: team},
 	intakev1.IntakeService_MergeIntake_FullMethodName:          {OrgTypes: team},
 	intakev1.IntakeService_ListTeamQueue_FullMethodName:        {OrgTypes: team},

@@ -77,8 +77,26 @@ func intakeToProto(i domain.Intake) *intakev1.Intake {
 		TriageDue: timestamppb.New(i.TriageDue), TriageOutcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
 		TriageRule: i.TriageRule, CaseId: i.CaseID, TriagePolicyVersion: int32(i.PolicyVersion),
 		FailedContactAttempts: int32(i.FailedContactAttempts), MergedIntoIntakeId: i.MergedInto,
-		TriageProfessional: i.TriageProfessional,
+		TriageProfessional: i.TriageProfessional, Clarifications: clarificationsToProto(i.Clarifications),
 	}
+}
+
+func clarificationsToProto(cs []domain.Clarification) []*intakev1.Clarification {
+	var out []*intakev1.Clarification
+	for _, c := range cs {
+		out = append(out, clarificationToProto(c))
+	}
+	return out
+}
+
+func clarificationToProto(c domain.Clarification) *intakev1.Clarification {
+	out := &intakev1.Clarification{Id: c.ID, HeldOn: c.HeldOn.Format(domain.DateLayout), Summary: c.Summary,
+		NextStep: protoenum.FromCode[intakev1.ClarificationNextStep](c.NextStep), RecordedBy: c.RecordedBy, RecordedAt: timestamppb.New(c.RecordedAt)}
+	for _, p := range c.Participants {
+		out.Participants = append(out.Participants, &intakev1.ClarificationParticipant{
+			Role: protoenum.FromCode[intakev1.ClarificationParticipantRole](p.Role), ProfessionalId: p.ProfessionalID})
+	}
+	return out
 }
 
 // CheckIntakeOwnership answers another Wijkbrug service whether an organisation owns an
