@@ -17,10 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -152,7 +152,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	for attempt := 1; ; attempt++ {
 		port := opts.Port
 		if port == 0 {
-			if port, err = freePort(); err != nil {
+			if port, err = netport.One(); err != nil {
 				return nil, err
 			}
 		}
@@ -531,17 +531,6 @@ func shortTempDir() string {
 		return d
 	}
 	return "/tmp"
-}
-
-// freePort asks the kernel for an unused port. Another process may grab it
-// before postgres binds; Start retries in that case.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("embeddedpg: pick port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // serverOwner is the account postgres runs as; nil means the current user.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -100,7 +101,7 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 	}
 	port := opts.Port
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = netport.One(); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"io"
 	"net"
 	"net/http"
@@ -161,34 +162,6 @@ func (e *env) connectNATS() (*nats.Conn, error) {
 	return nc, err
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // natsURL lists every node, so the clients fail over between them.
 func (e *env) natsURL() string {
 	var urls []string
@@ -326,7 +299,7 @@ func (e *env) natsSecurity() (natsauth.Model, natsauth.TLS, error) {
 }
 
 func (e *env) startNATS(n int) error {
-	ports, err := freePorts(2 * n)
+	ports, err := netport.Free(2 * n)
 	if err != nil {
 		return err
 	}
@@ -390,7 +363,7 @@ func httpOK(addr string) bool {
 }
 
 func (e *env) startServices() error {
-	ports, err := freePorts(2 * len(services))
+	ports, err := netport.Free(2 * len(services))
 	if err != nil {
 		return err
 	}

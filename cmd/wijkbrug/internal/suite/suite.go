@@ -14,11 +14,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -340,25 +340,13 @@ func servicePorts(base int) (map[string][3]int, error) {
 			out[name] = [3]int{base + i, base + 40 + i, base + 20 + i}
 			continue
 		}
-		var p [3]int
-		for j := range p {
-			var err error
-			if p[j], err = freePort(); err != nil {
-				return nil, err
-			}
+		p, err := netport.Free(3)
+		if err != nil {
+			return nil, err
 		}
-		out[name] = p
+		out[name] = [3]int{p[0], p[1], p[2]}
 	}
 	return out, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func ensureClientCert(ca *devca.CA, dir, key string, org devca.Org) (string, string, error) {

@@ -37,11 +37,9 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	if req.GetIntakeId() != "" {
-		valid.UUID(&v, "intake_id", req.GetIntakeId())
-	}
+	// intake_id: the proto's rule (empty or a UUID).
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	valid.OIN(&v, "team_oin", req.GetTeamOin())
 	c := domain.Case{
 		HouseholdID:  req.GetHouseholdId(),
@@ -56,10 +54,7 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 		v.Check(r.GetPseudonym() != "" && len(r.GetPseudonym()) <= 128, fmt.Sprintf("residents[%d].pseudonym", i), "required, at most 128 characters")
 		c.Residents = append(c.Residents, domain.ResidentRef{ResidentID: r.GetResidentId(), Pseudonym: r.GetPseudonym()})
 	}
-	if id := req.GetBaselineAssessmentId(); id != "" {
-		valid.UUID(&v, "baseline_assessment_id", id)
-		c.BaselineAssessmentID = id
-	}
+	c.BaselineAssessmentID = req.GetBaselineAssessmentId() // the proto's rule: empty or a UUID
 	return c, v.Err()
 }
 

@@ -38,7 +38,7 @@ func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, erro
 	v.Check(in.Channel != domain.ChannelSignal, "channel", "SIGNAL intakes come from partner signals, not from this call")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	valid.Text(&v, "question", req.GetQuestion(), 0, MaxQuestionLength)
 	return in, v.Err()
 }
@@ -134,9 +134,7 @@ func policyFromRequest(req *intakev1.ReplaceTriagePolicyRequest) (domain.Policy,
 func assessmentFromRequest(req *intakev1.RecordAssessmentRequest) (domain.Assessment, error) {
 	var v apperr.Validation
 	subjectIDs(&v, req.GetResidentId(), req.GetHouseholdId())
-	if req.GetIntakeId() != "" {
-		valid.UUID(&v, "intake_id", req.GetIntakeId())
-	}
+	// intake_id: the proto's rule (empty or a UUID).
 	a := domain.Assessment{
 		ResidentID: req.GetResidentId(), HouseholdID: req.GetHouseholdId(), Instrument: req.GetInstrumentVersion(),
 		Context: domain.Context(protoenum.Required(&v, "context", req.GetContext())), IntakeID: req.GetIntakeId(),
@@ -168,7 +166,7 @@ func residentFromRequest(req *intakev1.RegisterResidentRequest, now time.Time) (
 	var v apperr.Validation
 	valid.BSN(&v, "bsn", req.GetBsn())
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	r := domain.Resident{BSN: req.GetBsn(), Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(),
 		BirthDate: req.GetBirthDate()}
 	if req.GetName() != nil {
@@ -227,7 +225,7 @@ func startedOn(v *apperr.Validation, field, s string, now time.Time) string {
 func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (domain.Household, string, error) {
 	var v apperr.Validation
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	h := domain.Household{Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode()}
 	if req.GetAddress() == nil {
 		v.Add("address", "required: households are matched by address")

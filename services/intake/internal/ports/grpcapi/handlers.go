@@ -215,12 +215,8 @@ func listIntakesFromRequest(req *intakev1.ListIntakesRequest) (domain.IntakeFilt
 			v.Add("received_before", "must be after received_from")
 		}
 	}
-	if f.ResidentID = req.GetResidentId(); f.ResidentID != "" {
-		valid.UUID(&v, "resident_id", f.ResidentID)
-	}
-	if f.Household = req.GetHouseholdId(); f.Household != "" {
-		valid.UUID(&v, "household_id", f.Household)
-	}
+	// resident_id, household_id: the proto's rules (empty or a UUID).
+	f.ResidentID, f.Household = req.GetResidentId(), req.GetHouseholdId()
 	page, after := paging.ParseAt(&v, intakeList(req), IntakeLimits, req.GetPageSize(), req.GetPageToken())
 	if after != nil && uuid.Validate(after.ID) != nil {
 		v.Add("page_token", "not a token from a previous page of this list")

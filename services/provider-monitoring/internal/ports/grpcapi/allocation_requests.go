@@ -156,8 +156,7 @@ func (s *Server) ListAllocationRequests(ctx context.Context, req *providermonito
 func pageFromRequest(req *providermonitoringv1.ListAllocationRequestsRequest) (size int, afterAt time.Time, afterID string, err error) {
 	var v apperr.Validation
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	size = int(req.GetPageSize())
-	v.Check(size >= 0 && size <= 500, "page_size", "must be between 0 and 500")
+	size = int(req.GetPageSize()) // 0-500: the proto's rule
 	if size == 0 {
 		size = 100
 	}

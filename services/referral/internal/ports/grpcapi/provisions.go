@@ -130,7 +130,7 @@ func searchKeyOf(v *apperr.Validation, p paging.Page) *domain.SearchKey {
 func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery, error) {
 	var v apperr.Validation
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	q := domain.ProvisionQuery{
 		Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(), Taxonomy: req.GetTaxonomyTerm(),
 		Text: req.GetText(), LifeDomains: protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),

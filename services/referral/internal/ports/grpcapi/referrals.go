@@ -50,7 +50,7 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	valid.Text(&v, "question", req.GetQuestion(), 1, 4000)
 	cats := categoryCodes(&v, "shared_data_categories", req.GetSharedDataCategories())
 	v.Check(len(req.GetSharedDataCategories()) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")

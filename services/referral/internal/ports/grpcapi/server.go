@@ -94,7 +94,7 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 	}
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	valid.Text(&v, "category", req.GetCategory(), 0, 100)
 	valid.Text(&v, "description", req.GetDescription(), 0, 10000)
 	if a := req.GetArrears(); a != nil {

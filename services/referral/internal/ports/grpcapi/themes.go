@@ -33,7 +33,7 @@ func (s *Server) GetRecurringThemes(ctx context.Context, req *referralv1.GetRecu
 func themesPeriod(req *referralv1.GetRecurringThemesRequest) (start, end time.Time, err error) {
 	var v apperr.Validation
 	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	valid.District(&v, "district_code", req.GetDistrictCode())
+	// district_code: the proto's rule (empty or a CBS district code).
 	from := valid.Date(&v, "from_date", req.GetFromDate())
 	to := valid.Date(&v, "to_date", req.GetToDate())
 	if !from.IsZero() && !to.IsZero() {
