@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1" // register all API types
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -18,17 +18,15 @@ import (
 
 // catalogEvent is one event message as read from an events.proto file.
 type catalogEvent struct {
-	producer, fullName, subject, doc string
+	producer, fullName, doc string
 }
 
-var (
-	messageLine  = regexp.MustCompile(`^message ([A-Za-z0-9_]+) \{`)
-	subjectToken = regexp.MustCompile(`wijkbrug\.[A-Za-z0-9_<>.-]*[A-Za-z0-9_>]`)
-)
+var messageLine = regexp.MustCompile(`^message ([A-Za-z0-9_]+) \{`)
 
-// readEvents reads the events.proto files of the four services: the message names, their
-// leading comments and the "Subject:" line in them (the comments are not in the compiled
-// descriptors, so the catalog reads the source, which is the contract).
+// readEvents reads the events.proto files of the four services: the message names and their
+// leading comments (the comments are not in the compiled descriptors, so the catalog reads
+// the source, which is the contract). The subjects come from the messages' options
+// (pkg/eventsubject), the one place they are declared.
 func readEvents(protoDir string) ([]catalogEvent, error) {
 	var out []catalogEvent
 	for _, svc := range []string{"referral", "intake", "casedirection", "providermonitoring"} {
@@ -45,20 +43,8 @@ func readEvents(protoDir string) ([]catalogEvent, error) {
 			case strings.HasPrefix(line, "//"):
 				comment = append(comment, strings.TrimSpace(strings.TrimPrefix(line, "//")))
 			case messageLine.MatchString(line):
-				ev := catalogEvent{producer: svc, fullName: "wijkbrug." + svc + ".v1." + messageLine.FindStringSubmatch(line)[1]}
-				// Every subject the comment names (a message may go to several, e.g. the
-				// municipality subject and a partner's feedback subject).
-				var subjects []string
-				for _, c := range comment {
-					for _, m := range subjectToken.FindAllString(c, -1) {
-						if !slices.Contains(subjects, m) && strings.Count(m, ".") >= 3 {
-							subjects = append(subjects, m)
-						}
-					}
-				}
-				ev.subject = strings.Join(subjects, "`<br>`")
-				ev.doc = strings.Join(comment, " ")
-				out = append(out, ev)
+				out = append(out, catalogEvent{producer: svc, fullName: "wijkbrug." + svc + ".v1." + messageLine.FindStringSubmatch(line)[1],
+					doc: strings.Join(comment, " ")})
 				comment = nil
 			default:
 				comment = nil
@@ -70,6 +56,18 @@ func readEvents(protoDir string) ([]catalogEvent, error) {
 		}
 	}
 	return out, nil
+}
+
+// subjects are the subject patterns an event declares: the one for every consumer, then the
+// one for a partner's feedback (a message may have both, e.g. ReferralStatusChanged).
+func subjects(md protoreflect.MessageDescriptor) string {
+	var out []string
+	for _, p := range []string{eventsubject.PatternOf(md), eventsubject.FeedbackPatternOf(md)} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "`<br>`")
 }
 
 // eventCatalog renders docs/events.md.
@@ -88,20 +86,33 @@ the payload the protobuf message (` + "`content-type: application/protobuf`" + `
 Each producer has one stream, ` + "`WIJKBRUG_<PRODUCER>`" + ` on ` + "`wijkbrug.<producer>.>`" + `. Events carry ids, codes and
 statuses — never a BSN, a name or free text.
 
+A subject is declared once, on its message (` + "`option (wijkbrug.common.v1.subject)`" + ` and, for a
+partner's own copy, ` + "`(wijkbrug.common.v1.feedback_subject)`" + `): a token in braces is filled in per event
+— ` + "`{municipality}`" + ` with the municipality code, ` + "`{source_oin}`" + `, ` + "`{team_oin}`" + ` or ` + "`{partner_oin}`" + ` with
+the partner's OIN — and a subscription puts ` + "`*`" + ` there (` + "`wijkbrug.referral.*.signal.received`" + `).
+
 | event | producer | subject |
 |---|---|---|
 `)
-	for _, e := range events {
-		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
-		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | `%s` |\n", short, strings.ToLower(short), e.producer, e.subject)
-	}
-	for _, e := range events {
-		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
-		fmt.Fprintf(&b, "\n## %s\n\n`%s` — producer **%s**, subject `%s`\n\n%s\n\n", short, e.fullName, e.producer, e.subject, e.doc)
+	types := make([]protoreflect.MessageType, len(events))
+	for i, e := range events {
 		mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(e.fullName))
 		if err != nil {
 			return "", fmt.Errorf("%s is in the proto source but not in the generated code (run make proto): %w", e.fullName, err)
 		}
+		if subjects(mt.Descriptor()) == "" {
+			return "", fmt.Errorf("%s declares no (wijkbrug.common.v1.subject) or (wijkbrug.common.v1.feedback_subject)", e.fullName)
+		}
+		types[i] = mt
+	}
+	for i, e := range events {
+		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | `%s` |\n", short, strings.ToLower(short), e.producer, subjects(types[i].Descriptor()))
+	}
+	for i, e := range events {
+		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
+		mt := types[i]
+		fmt.Fprintf(&b, "\n## %s\n\n`%s` — producer **%s**, subject `%s`\n\n%s\n\n", short, e.fullName, e.producer, subjects(mt.Descriptor()), e.doc)
 		b.WriteString("| field | type |\n|---|---|\n")
 		fields := mt.Descriptor().Fields()
 		var rows []string

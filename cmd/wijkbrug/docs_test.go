@@ -59,7 +59,7 @@ func TestEventCatalogIsCurrent(t *testing.T) {
 	}
 	for _, line := range strings.Split(want, "\n") {
 		if strings.HasPrefix(line, "| [`") && strings.HasSuffix(line, "| `` |") {
-			t.Errorf("event without a Subject: line in its proto comment: %s", line)
+			t.Errorf("event without a (wijkbrug.common.v1.subject) option: %s", line)
 		}
 	}
 }

@@ -127,19 +127,14 @@ func WaitForStream(ctx context.Context, js jetstream.JetStream, name string) (je
 }
 
 // Subject builds wijkbrug.<service>.<municipality>.<aggregate>.<event>. The municipality
-// token lets integrators and per-municipality deployments filter on it.
+// token lets integrators and per-municipality deployments filter on it. Wijkbrug's own events
+// do not use it: each declares its subject on its message, and producers and consumers take it
+// from there (pkg/eventsubject).
 func Subject(service, municipality, aggregate, event string) string {
 	if municipality == "" {
 		municipality = "unknown"
 	}
 	return "wijkbrug." + service + "." + municipality + "." + aggregate + "." + event
-}
-
-// FeedbackSubject is where a partner organisation receives feedback on what it sent:
-// wijkbrug.<service>.feedback.<oin>.<aggregate>.<event>. A partner's credentials are scoped
-// to its own OIN token.
-func FeedbackSubject(service, oin, aggregate, event string) string {
-	return "wijkbrug." + service + ".feedback." + oin + "." + aggregate + "." + event
 }
 
 // IsTransient reports a NATS error that means "the broker is (briefly) not reachable": the

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	referralmigrations "github.com/wijkbrug/wijkbrug/services/referral/migrations"
@@ -51,6 +53,10 @@ func randomBytes(n int) []byte {
 
 // baselineOnce is one request of the baseline: five round trips (BEGIN, three INSERTs, COMMIT).
 func baselineOnce(ctx context.Context, pool *pgxpool.Pool, bsnIndex []byte) error {
+	subject, err := eventsubject.Subject(&referralv1.SignalReceived{}, suite.DemoMunicipality)
+	if err != nil {
+		return err
+	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		id, now := uuid.New(), time.Now().UTC()
 		if _, err := tx.Exec(ctx, `
@@ -63,7 +69,7 @@ func baselineOnce(ctx context.Context, pool *pgxpool.Pool, bsnIndex []byte) erro
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			uuid.New(), "wijkbrug.referral."+suite.DemoMunicipality+".signal.received", "wijkbrug.referral.v1.SignalReceived",
+			uuid.New(), subject, "wijkbrug.referral.v1.SignalReceived",
 			"urn:wijkbrug:referral", id.String(), randomBytes(120), "", now); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 )
@@ -49,8 +50,13 @@ func watchEvents(ctx context.Context, s *suite.Suite) (*eventWatch, error) {
 		nc.Close()
 		return nil, err
 	}
+	fedBack, err := eventsubject.FeedbackSubject(&referralv1.SignalFedBack{}, suite.DemoGP.OIN)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy,
-		FilterSubjects: []string{"wijkbrug.referral.*.signal.received", "wijkbrug.referral.feedback." + suite.DemoGP.OIN + ".signal.fed_back"}})
+		FilterSubjects: []string{eventsubject.Filter(&referralv1.SignalReceived{}), fedBack}})
 	if err != nil {
 		nc.Close()
 		return nil, err

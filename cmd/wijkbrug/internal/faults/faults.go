@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
@@ -552,7 +553,7 @@ func (e *env) count(ctx context.Context) (checkCounts, error) {
 	if err != nil {
 		return c, err
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"wijkbrug.referral.*.signal.received"}})
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: eventsubject.Filters(&referralv1.SignalReceived{})})
 	if err != nil {
 		return c, err
 	}

@@ -26,7 +26,6 @@ const (
 )
 
 // CaseOpened: a case was opened for a household.
-// Subject: wijkbrug.casedirection.<municipality>.case.opened
 type CaseOpened struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -128,7 +127,6 @@ func (x *CaseOpened) GetOpenedAt() *timestamppb.Timestamp {
 }
 
 // CaseDirectorAssigned: a case got (a new) director.
-// Subject: wijkbrug.casedirection.<municipality>.case.director_assigned
 type CaseDirectorAssigned struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -206,7 +204,6 @@ func (x *CaseDirectorAssigned) GetMunicipalityCode() string {
 }
 
 // CaseAllocationRequested: an allocation was made for the case.
-// Subject: wijkbrug.casedirection.<municipality>.case.allocation_requested
 type CaseAllocationRequested struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -276,7 +273,6 @@ func (x *CaseAllocationRequested) GetMunicipalityCode() string {
 }
 
 // CaseStatusChanged: a case moved to another status (every transition).
-// Subject: wijkbrug.casedirection.<municipality>.case.status_changed
 type CaseStatusChanged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -372,7 +368,6 @@ func (x *CaseStatusChanged) GetConfidentiality() v1.Confidentiality {
 
 // CaseClosed: a case was closed with a result (or handed over). Referral feeds back to the
 // sources of the signals behind it.
-// Subject: wijkbrug.casedirection.<municipality>.case.closed
 type CaseClosed struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -467,7 +462,6 @@ func (x *CaseClosed) GetDomainOutcomes() []*DomainOutcome {
 }
 
 // CasePlanAdopted: a (new version of the) plan was adopted.
-// Subject: wijkbrug.casedirection.<municipality>.case.plan_adopted
 type CasePlanAdopted struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	CaseId         string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -570,7 +564,6 @@ func (x *CasePlanAdopted) GetAt() *timestamppb.Timestamp {
 }
 
 // CaseGoalStatusChanged: a goal's status changed (also DROPPED by a new plan version).
-// Subject: wijkbrug.casedirection.<municipality>.case.goal_status_changed
 type CaseGoalStatusChanged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -664,7 +657,6 @@ func (x *CaseGoalStatusChanged) GetAt() *timestamppb.Timestamp {
 }
 
 // CaseGoalActionAdded: a referral or allocation was linked to a goal.
-// Subject: wijkbrug.casedirection.<municipality>.case.goal_action_added
 type CaseGoalActionAdded struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -742,7 +734,6 @@ func (x *CaseGoalActionAdded) GetMunicipalityCode() string {
 }
 
 // CaseEvaluated: an evaluation was recorded.
-// Subject: wijkbrug.casedirection.<municipality>.case.evaluated
 type CaseEvaluated struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -828,7 +819,6 @@ func (x *CaseEvaluated) GetAt() *timestamppb.Timestamp {
 }
 
 // CaseEvaluationDue: an evaluation to-do arose (a provider advised scaling down).
-// Subject: wijkbrug.casedirection.<municipality>.case.evaluation_due
 type CaseEvaluationDue struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -906,7 +896,6 @@ func (x *CaseEvaluationDue) GetMunicipalityCode() string {
 }
 
 // CaseConferenceHeld: a case conference was recorded (no attendees or decisions: ids only).
-// Subject: wijkbrug.casedirection.<municipality>.case.conference_held
 type CaseConferenceHeld struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	CaseId       string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -985,7 +974,6 @@ func (x *CaseConferenceHeld) GetMunicipalityCode() string {
 }
 
 // CaseWatchCheckedIn: a pilot-light check-in was done.
-// Subject: wijkbrug.casedirection.<municipality>.case.watch_checked_in
 type CaseWatchCheckedIn struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1065,7 +1053,6 @@ func (x *CaseWatchCheckedIn) GetAt() *timestamppb.Timestamp {
 
 // CaseWatchCheckOverdue: a pilot-light check-in was not done on time. Emitted once per
 // missed check-in; the next one is then due one interval later.
-// Subject: wijkbrug.casedirection.<municipality>.case.watch_check_overdue
 type CaseWatchCheckOverdue struct {
 	state                  protoimpl.MessageState `protogen:"open.v1"`
 	CaseId                 string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1153,7 +1140,6 @@ func (x *CaseWatchCheckOverdue) GetMunicipalityCode() string {
 }
 
 // CaseSafetyConcernRecorded: a safety concern was recorded or its meldcode step moved on.
-// Subject: wijkbrug.casedirection.<municipality>.case.safety_concern_recorded
 type CaseSafetyConcernRecorded struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1239,7 +1225,6 @@ func (x *CaseSafetyConcernRecorded) GetAt() *timestamppb.Timestamp {
 }
 
 // CaseHandedOver: the case was handed over.
-// Subject: wijkbrug.casedirection.<municipality>.case.handed_over
 type CaseHandedOver struct {
 	state                     protoimpl.MessageState `protogen:"open.v1"`
 	CaseId                    string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1326,7 +1311,6 @@ func (x *CaseHandedOver) GetAt() *timestamppb.Timestamp {
 
 // CaseInvolvementAdded: an organisation (or one of its professionals) became involved in the
 // case; while active it may read the case. Also for a new director (role DIRECTOR).
-// Subject: wijkbrug.casedirection.<municipality>.case.involvement_added
 type CaseInvolvementAdded struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1457,7 +1441,6 @@ func (x *CaseInvolvementAdded) GetAt() *timestamppb.Timestamp {
 
 // CaseInvolvementEnded: an involvement was ended (EndInvolvement, a director handover, or the
 // case being closed or handed over), now or from a given last day.
-// Subject: wijkbrug.casedirection.<municipality>.case.involvement_ended
 type CaseInvolvementEnded struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1580,7 +1563,6 @@ func (x *CaseInvolvementEnded) GetAt() *timestamppb.Timestamp {
 // CaseResidentsChanged: the residents a case concerns changed (a member joined or left the
 // household while the case is open). Ids only: a service that logs access under the case's
 // residents asks ListCaseResidents.
-// Subject: wijkbrug.casedirection.<municipality>.case.residents_changed
 type CaseResidentsChanged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1645,7 +1627,7 @@ var File_wijkbrug_casedirection_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"&wijkbrug/casedirection/v1/events.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a-wijkbrug/casedirection/v1/casedirection.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xca\x02\n" +
+	"&wijkbrug/casedirection/v1/events.proto\x12\x19wijkbrug.casedirection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a-wijkbrug/casedirection/v1/casedirection.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\"\x81\x03\n" +
 	"\n" +
 	"CaseOpened\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12!\n" +
@@ -1655,18 +1637,18 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\rdistrict_code\x18\x05 \x01(\tR\fdistrictCode\x12\x19\n" +
 	"\bteam_oin\x18\x06 \x01(\tR\ateamOin\x12=\n" +
 	"\x06status\x18\a \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x127\n" +
-	"\topened_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xdf\x01\n" +
+	"\topened_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt:5ʥ\x191wijkbrug.casedirection.{municipality}.case.opened\"\xa1\x02\n" +
 	"\x14CaseDirectorAssigned\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12'\n" +
 	"\x0fprofessional_id\x18\x02 \x01(\tR\x0eprofessionalId\x12\x19\n" +
 	"\bteam_oin\x18\x03 \x01(\tR\ateamOin\x12=\n" +
 	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xaf\x01\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode:@ʥ\x19<wijkbrug.casedirection.{municipality}.case.director_assigned\"\xf4\x01\n" +
 	"\x17CaseAllocationRequested\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fprovider_agb\x18\x03 \x01(\tR\vproviderAgb\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xe3\x02\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode:Cʥ\x19?wijkbrug.casedirection.{municipality}.case.allocation_requested\"\xa2\x03\n" +
 	"\x11CaseStatusChanged\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x129\n" +
@@ -1674,7 +1656,7 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x02to\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x02to\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12M\n" +
-	"\x0fconfidentiality\x18\a \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\"\xeb\x02\n" +
+	"\x0fconfidentiality\x18\a \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality:=ʥ\x199wijkbrug.casedirection.{municipality}.case.status_changed\"\xa2\x03\n" +
 	"\n" +
 	"CaseClosed\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
@@ -1683,7 +1665,7 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x06result\x18\b \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultR\x06result\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12Q\n" +
-	"\x0fdomain_outcomes\x18\a \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomesJ\x04\b\x04\x10\x05\"\xcd\x02\n" +
+	"\x0fdomain_outcomes\x18\a \x03(\v2(.wijkbrug.casedirection.v1.DomainOutcomeR\x0edomainOutcomes:5ʥ\x191wijkbrug.casedirection.{municipality}.case.closedJ\x04\b\x04\x10\x05\"\x8a\x03\n" +
 	"\x0fCasePlanAdopted\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x19\n" +
@@ -1692,7 +1674,7 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x0fresident_agreed\x18\x05 \x01(\bR\x0eresidentAgreed\x12'\n" +
 	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\x12+\n" +
 	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xd5\x02\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at:;ʥ\x197wijkbrug.casedirection.{municipality}.case.plan_adopted\"\x99\x03\n" +
 	"\x15CaseGoalStatusChanged\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
 	"\agoal_id\x18\x02 \x01(\tR\x06goalId\x12?\n" +
@@ -1701,60 +1683,60 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x04from\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x04from\x125\n" +
 	"\x02to\x18\x05 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusR\x02to\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc2\x01\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at:Bʥ\x19>wijkbrug.casedirection.{municipality}.case.goal_status_changed\"\x84\x02\n" +
 	"\x13CaseGoalActionAdded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
 	"\agoal_id\x18\x02 \x01(\tR\x06goalId\x12\x1f\n" +
 	"\vreferral_id\x18\x03 \x01(\tR\n" +
 	"referralId\x12+\n" +
 	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\x96\x02\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode:@ʥ\x19<wijkbrug.casedirection.{municipality}.case.goal_action_added\"\xd0\x02\n" +
 	"\rCaseEvaluated\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12#\n" +
 	"\revaluation_id\x18\x02 \x01(\tR\fevaluationId\x12#\n" +
 	"\rassessment_id\x18\x03 \x01(\tR\fassessmentId\x12I\n" +
 	"\bdecision\x18\x04 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionR\bdecision\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xee\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:8ʥ\x194wijkbrug.casedirection.{municipality}.case.evaluated\"\xad\x02\n" +
 	"\x11CaseEvaluationDue\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
 	"\atodo_id\x18\x02 \x01(\tR\x06todoId\x12G\n" +
 	"\x06reason\x18\x06 \x01(\x0e2/.wijkbrug.casedirection.v1.EvaluationTodoReasonR\x06reason\x12+\n" +
 	"\x11allocation_number\x18\x04 \x01(\tR\x10allocationNumber\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCodeJ\x04\b\x03\x10\x04\"\xbf\x01\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode:=ʥ\x199wijkbrug.casedirection.{municipality}.case.evaluation_dueJ\x04\b\x03\x10\x04\"\xff\x01\n" +
 	"\x12CaseConferenceHeld\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12#\n" +
 	"\rconference_id\x18\x02 \x01(\tR\fconferenceId\x12\x17\n" +
 	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12%\n" +
 	"\x0eattendee_count\x18\x04 \x01(\x05R\rattendeeCount\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xe2\x01\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode:>ʥ\x19:wijkbrug.casedirection.{municipality}.case.conference_held\"\xa3\x02\n" +
 	"\x12CaseWatchCheckedIn\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1a\n" +
 	"\breopened\x18\x02 \x01(\bR\breopened\x12>\n" +
 	"\rnext_check_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x8f\x02\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:?ʥ\x19;wijkbrug.casedirection.{municipality}.case.watch_checked_in\"\xd3\x02\n" +
 	"\x15CaseWatchCheckOverdue\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x128\n" +
 	"\x18director_professional_id\x18\x03 \x01(\tR\x16directorProfessionalId\x121\n" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12(\n" +
 	"\x10missed_check_ins\x18\x05 \x01(\x05R\x0emissedCheckIns\x12+\n" +
-	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\"\xec\x02\n" +
+	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode:Bʥ\x19>wijkbrug.casedirection.{municipality}.case.watch_check_overdue\"\xb4\x03\n" +
 	"\x19CaseSafetyConcernRecorded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12@\n" +
 	"\x04kind\x18\x02 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindR\x04kind\x12L\n" +
 	"\rmeldcode_step\x18\x03 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepR\fmeldcodeStep\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\x05 \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb3\x02\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:Fʥ\x19Bwijkbrug.casedirection.{municipality}.case.safety_concern_recorded\"\xef\x02\n" +
 	"\x0eCaseHandedOver\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12J\n" +
 	"\trecipient\x18\x02 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientR\trecipient\x12#\n" +
 	"\rrecipient_oin\x18\x03 \x01(\tR\frecipientOin\x12>\n" +
 	"\x1brecipient_municipality_code\x18\x04 \x01(\tR\x19recipientMunicipalityCode\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa5\x04\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at::ʥ\x196wijkbrug.casedirection.{municipality}.case.handed_over\"\xe7\x04\n" +
 	"\x14CaseInvolvementAdded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
 	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12Q\n" +
@@ -1768,7 +1750,7 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\t \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\n" +
 	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
-	"\x02at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04\"\x94\x04\n" +
+	"\x02at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x02at:@ʥ\x19<wijkbrug.casedirection.{municipality}.case.involvement_addedJ\x04\b\x03\x10\x04\"\xd6\x04\n" +
 	"\x14CaseInvolvementEnded\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12%\n" +
 	"\x0einvolvement_id\x18\x02 \x01(\tR\rinvolvementId\x12Q\n" +
@@ -1780,11 +1762,11 @@ const file_wijkbrug_casedirection_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12M\n" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12*\n" +
 	"\x02at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x03\x10\x04\"\x88\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at:@ʥ\x19<wijkbrug.casedirection.{municipality}.case.involvement_endedJ\x04\b\x03\x10\x04\"\xca\x01\n" +
 	"\x14CaseResidentsChanged\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12+\n" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:@ʥ\x19<wijkbrug.casedirection.{municipality}.case.residents_changedBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
 	file_wijkbrug_casedirection_v1_events_proto_rawDescOnce sync.Once

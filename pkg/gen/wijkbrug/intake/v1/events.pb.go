@@ -26,7 +26,6 @@ const (
 )
 
 // IntakeReceived: an intake was registered.
-// Subject: wijkbrug.intake.<municipality>.intake.received
 type IntakeReceived struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -152,7 +151,6 @@ func (x *IntakeReceived) GetReceivedAt() *timestamppb.Timestamp {
 }
 
 // IntakeTriaged: triage decided on an intake.
-// Subject: wijkbrug.intake.<municipality>.intake.triaged
 type IntakeTriaged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -248,7 +246,6 @@ func (x *IntakeTriaged) GetPolicyVersion() int32 {
 }
 
 // IntakeCaseOpened: the intake led to a case in case direction.
-// Subject: wijkbrug.intake.<municipality>.intake.case_opened
 type IntakeCaseOpened struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -319,7 +316,6 @@ func (x *IntakeCaseOpened) GetMunicipalityCode() string {
 
 // IntakeClosed: an intake ended without case direction (advised, referred, not reached,
 // withdrawn, merged). Referral feeds back to the sources of its signals.
-// Subject: wijkbrug.intake.<municipality>.intake.closed
 type IntakeClosed struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -415,7 +411,6 @@ func (x *IntakeClosed) GetOutcome() TriageOutcome {
 }
 
 // IntakeTriageStarted: a professional picked the intake up (RECEIVED → IN_TRIAGE).
-// Subject: wijkbrug.intake.<municipality>.intake.triage_started
 type IntakeTriageStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -486,7 +481,6 @@ func (x *IntakeTriageStarted) GetTeamOin() string {
 
 // IntakeTriageOverdue: the triage deadline of an open intake passed. Published once per
 // intake by the triage-deadline scheduler.
-// Subject: wijkbrug.intake.<municipality>.intake.triage_overdue
 type IntakeTriageOverdue struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
@@ -572,7 +566,6 @@ func (x *IntakeTriageOverdue) GetTriageDue() *timestamppb.Timestamp {
 }
 
 // AssessmentRecorded: a ZRM assessment was recorded (without its scores).
-// Subject: wijkbrug.intake.<municipality>.assessment.recorded
 type AssessmentRecorded struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	AssessmentId string                 `protobuf:"bytes,1,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
@@ -691,7 +684,6 @@ func (x *AssessmentRecorded) GetAssessedAt() *timestamppb.Timestamp {
 }
 
 // TriagePolicyReplaced: a municipality adopted a new version of its triage policy.
-// Subject: wijkbrug.intake.<municipality>.triage_policy.replaced
 type TriagePolicyReplaced struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
@@ -762,7 +754,6 @@ func (x *TriagePolicyReplaced) GetAdoptedAt() *timestamppb.Timestamp {
 
 // ResidentsMerged: a duplicate resident was merged into the one kept; its intakes and
 // assessments now belong to the kept resident.
-// Subject: wijkbrug.intake.<municipality>.resident.merged
 type ResidentsMerged struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	KeptResidentId      string                 `protobuf:"bytes,1,opt,name=kept_resident_id,json=keptResidentId,proto3" json:"kept_resident_id,omitempty"`
@@ -824,7 +815,6 @@ func (x *ResidentsMerged) GetMunicipalityCode() string {
 }
 
 // HouseholdCreated: a household was registered (without its address).
-// Subject: wijkbrug.intake.<municipality>.household.created
 type HouseholdCreated struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	HouseholdId      string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
@@ -896,7 +886,6 @@ func (x *HouseholdCreated) GetMembers() []*HouseholdMemberRef {
 
 // HouseholdMemberAdded: a resident joined a household. When they left a one-person household
 // for it, previous_household_id names that one.
-// Subject: wijkbrug.intake.<municipality>.household.member_added
 type HouseholdMemberAdded struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	HouseholdId         string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
@@ -974,7 +963,6 @@ func (x *HouseholdMemberAdded) GetPreviousHouseholdId() string {
 }
 
 // HouseholdMemberRemoved: a membership ended (kept in the household's history).
-// Subject: wijkbrug.intake.<municipality>.household.member_removed
 type HouseholdMemberRemoved struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	HouseholdId      string                 `protobuf:"bytes,1,opt,name=household_id,json=householdId,proto3" json:"household_id,omitempty"`
@@ -1047,9 +1035,8 @@ func (x *HouseholdMemberRemoved) GetEndedOn() string {
 // ResidentMatched: a team registered an intake for a resident (or a member of a household)
 // already in other teams' intakes or cases. Each team hears of it on its own subject, so both
 // sides know of each other; neither learns anything of the other's file. No BSN, name,
-// address or question: ids and OINs only.
-// Subject: wijkbrug.intake.feedback.<team_oin>.resident.matched, once for the requesting team
-// and once for each involved team.
+// address or question: ids and OINs only. Published on the feedback subject once for the
+// requesting team and once for each involved team.
 type ResidentMatched struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	MatchId string                 `protobuf:"bytes,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
@@ -1165,7 +1152,7 @@ var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/intake/v1/events.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/intake/v1/intake.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x99\x04\n" +
+	"\x1fwijkbrug/intake/v1/events.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/intake/v1/intake.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\"\xcd\x04\n" +
 	"\x0eIntakeReceived\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12\x1d\n" +
@@ -1180,7 +1167,7 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\n" +
 	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vreceived_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\xaa\x02\n" +
+	"receivedAt:2ʥ\x19.wijkbrug.intake.{municipality}.intake.received\"\xdd\x02\n" +
 	"\rIntakeTriaged\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12;\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\x12\x12\n" +
@@ -1189,13 +1176,13 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"signal_ids\x18\x05 \x03(\tR\tsignalIds\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12%\n" +
-	"\x0epolicy_version\x18\a \x01(\x05R\rpolicyVersion\"\x94\x01\n" +
+	"\x0epolicy_version\x18\a \x01(\x05R\rpolicyVersion:1ʥ\x19-wijkbrug.intake.{municipality}.intake.triaged\"\xcb\x01\n" +
 	"\x10IntakeCaseOpened\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x03 \x03(\tR\tsignalIds\x12+\n" +
-	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\"\xcd\x02\n" +
+	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode:5ʥ\x191wijkbrug.intake.{municipality}.intake.case_opened\"\xff\x02\n" +
 	"\fIntakeClosed\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x128\n" +
 	"\x06status\x18\x02 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x12\x1d\n" +
@@ -1204,13 +1191,13 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x121\n" +
 	"\x15merged_into_intake_id\x18\x06 \x01(\tR\x12mergedIntoIntakeId\x12;\n" +
-	"\aoutcome\x18\a \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\"\x99\x01\n" +
+	"\aoutcome\x18\a \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome:0ʥ\x19,wijkbrug.intake.{municipality}.intake.closed\"\xd3\x01\n" +
 	"\x13IntakeTriageStarted\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x1d\n" +
 	"\n" +
 	"signal_ids\x18\x02 \x03(\tR\tsignalIds\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x19\n" +
-	"\bteam_oin\x18\x04 \x01(\tR\ateamOin\"\xa6\x02\n" +
+	"\bteam_oin\x18\x04 \x01(\tR\ateamOin:8ʥ\x194wijkbrug.intake.{municipality}.intake.triage_started\"\xe0\x02\n" +
 	"\x13IntakeTriageOverdue\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x19\n" +
 	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x12+\n" +
@@ -1218,7 +1205,7 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\aurgency\x18\x04 \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyR\aurgency\x128\n" +
 	"\x06status\x18\x05 \x01(\x0e2 .wijkbrug.intake.v1.IntakeStatusR\x06status\x129\n" +
 	"\n" +
-	"triage_due\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ttriageDue\"\xde\x03\n" +
+	"triage_due\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ttriageDue:8ʥ\x194wijkbrug.intake.{municipality}.intake.triage_overdue\"\x96\x04\n" +
 	"\x12AssessmentRecorded\x12#\n" +
 	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -1232,35 +1219,35 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vassessed_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assessedAt\"\xdb\x01\n" +
+	"assessedAt:6ʥ\x192wijkbrug.intake.{municipality}.assessment.recorded\"\x96\x02\n" +
 	"\x14TriagePolicyReplaced\x12+\n" +
 	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12A\n" +
 	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningR\vpositioning\x129\n" +
 	"\n" +
-	"adopted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\"\x9c\x01\n" +
+	"adopted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt:9ʥ\x195wijkbrug.intake.{municipality}.triage_policy.replaced\"\xd0\x01\n" +
 	"\x0fResidentsMerged\x12(\n" +
 	"\x10kept_resident_id\x18\x01 \x01(\tR\x0ekeptResidentId\x122\n" +
 	"\x15duplicate_resident_id\x18\x02 \x01(\tR\x13duplicateResidentId\x12+\n" +
-	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\"\xc9\x01\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode:2ʥ\x19.wijkbrug.intake.{municipality}.resident.merged\"\xff\x01\n" +
 	"\x10HouseholdCreated\x12!\n" +
 	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12+\n" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12#\n" +
 	"\rdistrict_code\x18\x03 \x01(\tR\fdistrictCode\x12@\n" +
-	"\amembers\x18\x04 \x03(\v2&.wijkbrug.intake.v1.HouseholdMemberRefR\amembers\"\xf2\x01\n" +
+	"\amembers\x18\x04 \x03(\v2&.wijkbrug.intake.v1.HouseholdMemberRefR\amembers:4ʥ\x190wijkbrug.intake.{municipality}.household.created\"\xad\x02\n" +
 	"\x14HouseholdMemberAdded\x12!\n" +
 	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
 	"residentId\x125\n" +
 	"\x04role\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x122\n" +
-	"\x15previous_household_id\x18\x05 \x01(\tR\x13previousHouseholdId\"\xa4\x01\n" +
+	"\x15previous_household_id\x18\x05 \x01(\tR\x13previousHouseholdId:9ʥ\x195wijkbrug.intake.{municipality}.household.member_added\"\xe1\x01\n" +
 	"\x16HouseholdMemberRemoved\x12!\n" +
 	"\fhousehold_id\x18\x01 \x01(\tR\vhouseholdId\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
 	"residentId\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x19\n" +
-	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\xfa\x02\n" +
+	"\bended_on\x18\x04 \x01(\tR\aendedOn:;ʥ\x197wijkbrug.intake.{municipality}.household.member_removed\"\xb4\x03\n" +
 	"\x0fResidentMatched\x12\x19\n" +
 	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x12\x1b\n" +
 	"\tintake_id\x18\x02 \x01(\tR\bintakeId\x12.\n" +
@@ -1271,7 +1258,7 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\fhousehold_id\x18\x06 \x01(\tR\vhouseholdId\x124\n" +
 	"\x05basis\x18\a \x01(\x0e2\x1e.wijkbrug.intake.v1.MatchBasisR\x05basis\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at:8ҥ\x194wijkbrug.intake.feedback.{team_oin}.resident.matchedBBZ@github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_wijkbrug_intake_v1_events_proto_rawDescOnce sync.Once

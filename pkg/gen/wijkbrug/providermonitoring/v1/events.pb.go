@@ -79,7 +79,6 @@ func (ProgressJudgement) EnumDescriptor() ([]byte, []int) {
 }
 
 // AllocationIssued: an allocation (301) was issued.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.issued
 type AllocationIssued struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -182,7 +181,6 @@ func (x *AllocationIssued) GetRequestId() string {
 }
 
 // AllocationDeliveryStarted: the provider reported the start of care (305).
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.delivery_started
 type AllocationDeliveryStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -277,7 +275,6 @@ func (x *AllocationDeliveryStarted) GetReportedAt() *timestamppb.Timestamp {
 
 // AllocationDeliveryStopped: the provider reported the end of care (307). Reason code 20
 // (temporarily stopped) pauses the allocation; a new start follows.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.delivery_stopped
 type AllocationDeliveryStopped struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -388,7 +385,6 @@ func (x *AllocationDeliveryStopped) GetReportedAt() *timestamppb.Timestamp {
 }
 
 // AllocationWithdrawn: the municipality withdrew an allocation.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.withdrawn
 type AllocationWithdrawn struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -458,7 +454,6 @@ func (x *AllocationWithdrawn) GetReason() WithdrawalReason {
 }
 
 // AllocationProgressReported: the provider reported progress on the case's goals.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.progress_reported
 type AllocationProgressReported struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -545,7 +540,6 @@ func (x *AllocationProgressReported) GetReportedAt() *timestamppb.Timestamp {
 
 // AllocationScaleDownAdvised: goals are reached, care can be scaled down (afschalen).
 // Case direction turns it into an evaluation to-do.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.scale_down_advised
 type AllocationScaleDownAdvised struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -624,7 +618,6 @@ func (x *AllocationScaleDownAdvised) GetAdvisedAt() *timestamppb.Timestamp {
 
 // AllocationChanged: an allocation got a new version (end date, volume, budget or start
 // date changed).
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.changed
 type AllocationChanged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -736,7 +729,6 @@ func (x *AllocationChanged) GetChangedAt() *timestamppb.Timestamp {
 
 // AllocationNotStarted: an allocation has not started N days after its start date (N is
 // configured, default 10). Emitted once per allocation.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.not_started
 type AllocationNotStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -832,7 +824,6 @@ func (x *AllocationNotStarted) GetAlertedAt() *timestamppb.Timestamp {
 
 // AllocationRequestReceived: a provider's request for allocation (315) or change (317) was
 // registered.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation_request.received
 type AllocationRequestReceived struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	RequestId   string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -954,7 +945,6 @@ func (x *AllocationRequestReceived) GetReceivedAt() *timestamppb.Timestamp {
 
 // AllocationRequestAnswered: a request was answered: granted, refused or put under
 // investigation.
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation_request.answered
 type AllocationRequestAnswered struct {
 	state     protoimpl.MessageState  `protogen:"open.v1"`
 	RequestId string                  `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1061,7 +1051,6 @@ func (x *AllocationRequestAnswered) GetAnsweredAt() *timestamppb.Timestamp {
 
 // AllocationVolumeDelivered: the provider reported the volume of care delivered in a period
 // (after iJw/iWmo 303).
-// Subject: wijkbrug.providermonitoring.<municipality>.allocation.volume_delivered
 type AllocationVolumeDelivered struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	AllocationNumber string                 `protobuf:"bytes,1,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
@@ -1193,7 +1182,7 @@ var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xce\x02\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\x90\x03\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1203,7 +1192,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x127\n" +
 	"\tissued_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\b \x01(\tR\trequestId\"\xb7\x02\n" +
+	"request_id\x18\b \x01(\tR\trequestId:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\x83\x03\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1213,7 +1202,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10reported_on_time\x18\x05 \x01(\bR\x0ereportedOnTime\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\x96\x03\n" +
+	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_started\"\xe2\x03\n" +
 	"\x19AllocationDeliveryStopped\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1226,12 +1215,12 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x06status\x18\a \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xd8\x01\n" +
+	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_stopped\"\x9d\x02\n" +
 	"\x13AllocationWithdrawn\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12H\n" +
-	"\x06reason\x18\x05 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reasonJ\x04\b\x04\x10\x05\"\xb8\x02\n" +
+	"\x06reason\x18\x05 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reason:Cʥ\x19?wijkbrug.providermonitoring.{municipality}.allocation.withdrawnJ\x04\b\x04\x10\x05\"\x85\x03\n" +
 	"\x1aAllocationProgressReported\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1239,14 +1228,14 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\tjudgement\x18\x04 \x01(\x0e21.wijkbrug.providermonitoring.v1.ProgressJudgementR\tjudgement\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xe5\x01\n" +
+	"reportedAt:Kʥ\x19Gwijkbrug.providermonitoring.{municipality}.allocation.progress_reported\"\xb3\x02\n" +
 	"\x1aAllocationScaleDownAdvised\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
 	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt\"\x95\x03\n" +
+	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.allocation.scale_down_advised\"\xd8\x03\n" +
 	"\x11AllocationChanged\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1258,7 +1247,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\bend_date\x18\a \x01(\tR\aendDate\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"changed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"\xb0\x02\n" +
+	"changed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.allocation.changed\"\xf7\x02\n" +
 	"\x14AllocationNotStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1268,7 +1257,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10days_after_start\x18\x05 \x01(\x05R\x0edaysAfterStart\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"alerted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\talertedAt\"\xd1\x03\n" +
+	"alerted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\talertedAt:Eʥ\x19Awijkbrug.providermonitoring.{municipality}.allocation.not_started\"\x9d\x04\n" +
 	"\x19AllocationRequestReceived\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12I\n" +
@@ -1283,7 +1272,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\t \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreceived_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\x81\x03\n" +
+	"receivedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation_request.received\"\xcd\x03\n" +
 	"\x19AllocationRequestAnswered\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12O\n" +
@@ -1294,7 +1283,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\fprovider_agb\x18\x06 \x01(\tR\vproviderAgb\x12+\n" +
 	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vanswered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"answeredAt\"\xc6\x03\n" +
+	"answeredAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation_request.answered\"\x92\x04\n" +
 	"\x19AllocationVolumeDelivered\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1309,7 +1298,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\n" +
 	" \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAtJ\x04\b\b\x10\t*\x9c\x01\n" +
+	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.volume_deliveredJ\x04\b\b\x10\t*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +

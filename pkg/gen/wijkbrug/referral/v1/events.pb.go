@@ -27,7 +27,6 @@ const (
 )
 
 // SignalReceived: a partner submitted a signal.
-// Subject: wijkbrug.referral.<municipality>.signal.received
 type SignalReceived struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	SignalId         string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
@@ -145,7 +144,6 @@ func (x *SignalReceived) GetReceivedAt() *timestamppb.Timestamp {
 }
 
 // SignalStatusChanged: the signal moved on (linked to an intake or a case, not taken up).
-// Subject: wijkbrug.referral.<municipality>.signal.status_changed
 type SignalStatusChanged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	SignalId         string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
@@ -222,9 +220,8 @@ func (x *SignalStatusChanged) GetMunicipalityCode() string {
 	return ""
 }
 
-// SignalFedBack: feedback for the source organisation. Published on a subject that carries
-// the source's OIN, so a partner subscribes to its own feedback only:
-// wijkbrug.referral.feedback.<source_oin>.signal.fed_back
+// SignalFedBack: feedback for the source organisation. Published only on the feedback
+// subject, which carries the source's OIN, so a partner subscribes to its own feedback only.
 type SignalFedBack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SignalId      string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
@@ -302,10 +299,8 @@ func (x *SignalFedBack) GetFedBackAt() *timestamppb.Timestamp {
 }
 
 // ReferralStatusChanged: a referral moved on (closed loop, FHIR Task semantics). Case
-// direction keeps the goal actions of the case current with it.
-// Subject: wijkbrug.referral.<municipality>.referral.status_changed, and the same payload on
-// the two partners' own subjects wijkbrug.referral.feedback.<referrer OIN>.referral.status_changed
-// and (once sent) wijkbrug.referral.feedback.<recipient OIN>.referral.status_changed.
+// direction keeps the goal actions of the case current with it. The same payload also goes to
+// the feedback subjects of the referrer and (once sent) of the recipient.
 type ReferralStatusChanged struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
@@ -432,7 +427,6 @@ func (x *ReferralStatusChanged) GetAt() *timestamppb.Timestamp {
 }
 
 // ProvisionChanged: a provision on the social map was added or changed (no personal data).
-// Subject: wijkbrug.referral.<municipality>.provision.changed
 type ProvisionChanged struct {
 	state                   protoimpl.MessageState `protogen:"open.v1"`
 	ProvisionId             string                 `protobuf:"bytes,1,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
@@ -534,7 +528,6 @@ func (x *ProvisionChanged) GetAt() *timestamppb.Timestamp {
 }
 
 // ConsentRecorded: a resident's consent was recorded (no BSN; recipients are organisations).
-// Subject: wijkbrug.referral.<municipality>.consent.recorded
 type ConsentRecorded struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	ConsentId          string                 `protobuf:"bytes,1,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
@@ -629,7 +622,6 @@ func (x *ConsentRecorded) GetAt() *timestamppb.Timestamp {
 
 // ConsentWithdrawn: the resident withdrew a consent; the referrals resting on it are
 // cancelled (each with its own ReferralStatusChanged).
-// Subject: wijkbrug.referral.<municipality>.consent.withdrawn
 type ConsentWithdrawn struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	ConsentId            string                 `protobuf:"bytes,1,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
@@ -710,7 +702,7 @@ var File_wijkbrug_referral_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!wijkbrug/referral/v1/events.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a#wijkbrug/referral/v1/referral.proto\x1a$wijkbrug/referral/v1/socialmap.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\x8b\x04\n" +
+	"!wijkbrug/referral/v1/events.proto\x12\x14wijkbrug.referral.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"wijkbrug/referral/v1/consent.proto\x1a#wijkbrug/referral/v1/referral.proto\x1a$wijkbrug/referral/v1/socialmap.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\"\xc1\x04\n" +
 	"\x0eSignalReceived\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12A\n" +
 	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
@@ -726,20 +718,20 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vreceived_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\xd1\x01\n" +
+	"receivedAt:4ʥ\x190wijkbrug.referral.{municipality}.signal.received\"\x8d\x02\n" +
 	"\x13SignalStatusChanged\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12\x1b\n" +
 	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12\x17\n" +
 	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\"\xff\x01\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode::ʥ\x196wijkbrug.referral.{municipality}.signal.status_changed\"\xbc\x02\n" +
 	"\rSignalFedBack\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\x1d\n" +
 	"\n" +
 	"source_oin\x18\x02 \x01(\tR\tsourceOin\x12:\n" +
 	"\bfeedback\x18\x03 \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12:\n" +
 	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12:\n" +
-	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xa5\x04\n" +
+	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt:;ҥ\x197wijkbrug.referral.feedback.{source_oin}.signal.fed_back\"\xa8\x05\n" +
 	"\x15ReferralStatusChanged\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12\x17\n" +
@@ -754,7 +746,7 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"failReason\x12!\n" +
 	"\fprovision_id\x18\a \x01(\tR\vprovisionId\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02atJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xa6\x03\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at:\x80\x01ʥ\x198wijkbrug.referral.{municipality}.referral.status_changedҥ\x19@wijkbrug.referral.feedback.{partner_oin}.referral.status_changedJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xde\x03\n" +
 	"\x10ProvisionChanged\x12!\n" +
 	"\fprovision_id\x18\x01 \x01(\tR\vprovisionId\x12)\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +
@@ -763,7 +755,7 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\x0fcapacity_status\x18\x05 \x01(\x0e2$.wijkbrug.referral.v1.CapacityStatusR\x0ecapacityStatus\x12!\n" +
 	"\fwaiting_days\x18\x06 \x01(\x05R\vwaitingDays\x12:\n" +
 	"\x19accepts_digital_referrals\x18\a \x01(\bR\x17acceptsDigitalReferrals\x12*\n" +
-	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xcd\x02\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at:6ʥ\x192wijkbrug.referral.{municipality}.provision.changed\"\x84\x03\n" +
 	"\x0fConsentRecorded\x12\x1d\n" +
 	"\n" +
 	"consent_id\x18\x01 \x01(\tR\tconsentId\x12\x1d\n" +
@@ -773,7 +765,7 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\x0erecipient_oins\x18\x04 \x03(\tR\rrecipientOins\x12K\n" +
 	"\x0fdata_categories\x18\x05 \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryR\x0edataCategories\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xdf\x01\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at:5ʥ\x191wijkbrug.referral.{municipality}.consent.recorded\"\x97\x02\n" +
 	"\x10ConsentWithdrawn\x12\x1d\n" +
 	"\n" +
 	"consent_id\x18\x01 \x01(\tR\tconsentId\x12\x1d\n" +
@@ -781,7 +773,7 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"holder_oin\x18\x02 \x01(\tR\tholderOin\x124\n" +
 	"\x16cancelled_referral_ids\x18\x03 \x03(\tR\x14cancelledReferralIds\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02atBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:6ʥ\x192wijkbrug.referral.{municipality}.consent.withdrawnBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_wijkbrug_referral_v1_events_proto_rawDescOnce sync.Once

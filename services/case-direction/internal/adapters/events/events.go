@@ -7,9 +7,9 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/protoconv"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
@@ -27,7 +27,7 @@ func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
 
 // CaseOpened announces a new case.
 func (p *Publisher) CaseOpened(ctx context.Context, c domain.Case) error {
-	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "case", "opened"), c.ID, &casedirectionv1.CaseOpened{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseOpened{
 		CaseId: c.ID, HouseholdId: c.HouseholdID, IntakeId: c.IntakeID, MunicipalityCode: c.Municipality,
 		DistrictCode: c.District, TeamOin: c.TeamOIN, Status: status(c.Status), OpenedAt: timestamppb.New(c.OpenedAt),
 	})
@@ -39,19 +39,19 @@ func (p *Publisher) CaseDirectorAssigned(ctx context.Context, c domain.Case) err
 	if c.Director != nil {
 		ev.ProfessionalId, ev.TeamOin = c.Director.ProfessionalID, c.Director.TeamOIN
 	}
-	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "case", "director_assigned"), c.ID, ev)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // CaseAllocationRequested announces an allocation made for the case.
 func (p *Publisher) CaseAllocationRequested(ctx context.Context, c domain.Case, a domain.AllocationAction) error {
-	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "case", "allocation_requested"), c.ID, &casedirectionv1.CaseAllocationRequested{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseAllocationRequested{
 		CaseId: c.ID, AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, MunicipalityCode: c.Municipality,
 	})
 }
 
 // CaseStatusChanged announces a transition (every one).
 func (p *Publisher) CaseStatusChanged(ctx context.Context, c domain.Case, from domain.Status, at time.Time) error {
-	return p.w.Add(ctx, subject(c, "status_changed"), c.ID, &casedirectionv1.CaseStatusChanged{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseStatusChanged{
 		CaseId: c.ID, IntakeId: c.IntakeID, From: status(from), To: status(c.Status), MunicipalityCode: c.Municipality,
 		At: timestamppb.New(at), Confidentiality: confidentiality(c),
 	})
@@ -59,7 +59,7 @@ func (p *Publisher) CaseStatusChanged(ctx context.Context, c domain.Case, from d
 
 // CaseClosed announces a closed or handed-over case with its result and outcomes.
 func (p *Publisher) CaseClosed(ctx context.Context, c domain.Case, at time.Time) error {
-	return p.w.Add(ctx, subject(c, "closed"), c.ID, &casedirectionv1.CaseClosed{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseClosed{
 		CaseId: c.ID, IntakeId: c.IntakeID, Status: status(c.Status), Result: protoenum.FromCode[commonv1.CaseResult](c.Result), MunicipalityCode: c.Municipality,
 		At: timestamppb.New(at), DomainOutcomes: protoconv.Outcomes(c.Details.Outcomes),
 	})
@@ -75,12 +75,12 @@ func (p *Publisher) CasePlanAdopted(ctx context.Context, c domain.Case) error {
 			ev.LifeDomains = append(ev.LifeDomains, protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain))
 		}
 	}
-	return p.w.Add(ctx, subject(c, "plan_adopted"), c.ID, ev)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // CaseGoalStatusChanged announces a goal's new status.
 func (p *Publisher) CaseGoalStatusChanged(ctx context.Context, c domain.Case, g domain.Goal, from domain.GoalStatus, at time.Time) error {
-	return p.w.Add(ctx, subject(c, "goal_status_changed"), c.ID, &casedirectionv1.CaseGoalStatusChanged{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseGoalStatusChanged{
 		CaseId: c.ID, GoalId: g.ID, LifeDomain: protoenum.FromCode[commonv1.LifeDomain](g.LifeDomain),
 		From: protoconv.GoalStatus(from), To: protoconv.GoalStatus(g.Status), MunicipalityCode: c.Municipality, At: timestamppb.New(at),
 	})
@@ -88,14 +88,14 @@ func (p *Publisher) CaseGoalStatusChanged(ctx context.Context, c domain.Case, g 
 
 // CaseGoalActionAdded announces a referral or allocation linked to a goal.
 func (p *Publisher) CaseGoalActionAdded(ctx context.Context, c domain.Case, goalID string, a domain.GoalAction) error {
-	return p.w.Add(ctx, subject(c, "goal_action_added"), c.ID, &casedirectionv1.CaseGoalActionAdded{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseGoalActionAdded{
 		CaseId: c.ID, GoalId: goalID, ReferralId: a.ReferralID, AllocationNumber: a.AllocationNumber, MunicipalityCode: c.Municipality,
 	})
 }
 
 // CaseEvaluated announces an evaluation.
 func (p *Publisher) CaseEvaluated(ctx context.Context, c domain.Case, e domain.Evaluation) error {
-	return p.w.Add(ctx, subject(c, "evaluated"), c.ID, &casedirectionv1.CaseEvaluated{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseEvaluated{
 		CaseId: c.ID, EvaluationId: e.ID, AssessmentId: e.AssessmentID,
 		Decision: protoenum.FromCode[casedirectionv1.EvaluationDecision](e.Decision), MunicipalityCode: c.Municipality, At: timestamppb.New(e.At),
 	})
@@ -103,14 +103,14 @@ func (p *Publisher) CaseEvaluated(ctx context.Context, c domain.Case, e domain.E
 
 // CaseEvaluationDue announces an evaluation to-do.
 func (p *Publisher) CaseEvaluationDue(ctx context.Context, c domain.Case, t domain.EvaluationTodo) error {
-	return p.w.Add(ctx, subject(c, "evaluation_due"), c.ID, &casedirectionv1.CaseEvaluationDue{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseEvaluationDue{
 		CaseId: c.ID, TodoId: t.ID, Reason: protoenum.FromCode[casedirectionv1.EvaluationTodoReason](t.Reason), AllocationNumber: t.AllocationNumber, MunicipalityCode: c.Municipality,
 	})
 }
 
 // CaseConferenceHeld announces a case conference (no attendees, no decisions).
 func (p *Publisher) CaseConferenceHeld(ctx context.Context, c domain.Case, conf domain.Conference) error {
-	return p.w.Add(ctx, subject(c, "conference_held"), c.ID, &casedirectionv1.CaseConferenceHeld{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseConferenceHeld{
 		CaseId: c.ID, ConferenceId: conf.ID, HeldOn: conf.HeldOn, AttendeeCount: int32(len(conf.Attendees)), MunicipalityCode: c.Municipality,
 	})
 }
@@ -121,7 +121,7 @@ func (p *Publisher) CaseWatchCheckedIn(ctx context.Context, c domain.Case, reope
 	if c.Watch != nil && c.Watch.NextCheckAt != nil {
 		ev.NextCheckAt = timestamppb.New(*c.Watch.NextCheckAt)
 	}
-	return p.w.Add(ctx, subject(c, "watch_checked_in"), c.ID, ev)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // CaseWatchCheckOverdue announces a missed pilot-light check-in.
@@ -133,12 +133,12 @@ func (p *Publisher) CaseWatchCheckOverdue(ctx context.Context, c domain.Case, du
 	if c.Watch != nil {
 		ev.MissedCheckIns = int32(c.Watch.Missed)
 	}
-	return p.w.Add(ctx, subject(c, "watch_check_overdue"), c.ID, ev)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // CaseSafetyConcernRecorded announces a safety concern (kind and step only).
 func (p *Publisher) CaseSafetyConcernRecorded(ctx context.Context, c domain.Case, s domain.SafetyConcern) error {
-	return p.w.Add(ctx, subject(c, "safety_concern_recorded"), c.ID, &casedirectionv1.CaseSafetyConcernRecorded{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseSafetyConcernRecorded{
 		CaseId: c.ID, Kind: protoenum.FromCode[casedirectionv1.SafetyConcernKind](s.Kind),
 		MeldcodeStep: casedirectionv1.MeldcodeStep(s.MeldcodeStep), MunicipalityCode: c.Municipality,
 		Confidentiality: commonv1.Confidentiality_CONFIDENTIALITY_SAFETY, At: timestamppb.New(s.UpdatedAt),
@@ -152,12 +152,12 @@ func (p *Publisher) CaseHandedOver(ctx context.Context, c domain.Case) error {
 		ev.Recipient = protoenum.FromCode[casedirectionv1.HandoverRecipient](h.Recipient)
 		ev.RecipientOin, ev.RecipientMunicipalityCode, ev.At = h.RecipientOIN, h.Municipality, timestamppb.New(h.At)
 	}
-	return p.w.Add(ctx, subject(c, "handed_over"), c.ID, ev)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // CaseInvolvementAdded announces a new involvement (ids, codes and dates only).
 func (p *Publisher) CaseInvolvementAdded(ctx context.Context, c domain.Case, i domain.Involvement, at time.Time) error {
-	return p.w.Add(ctx, subject(c, "involvement_added"), c.ID, &casedirectionv1.CaseInvolvementAdded{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseInvolvementAdded{
 		CaseId: c.ID, InvolvementId: i.ID, OrganisationType: protoenum.FromCode[commonv1.OrganisationType](i.OrgType), OrganisationOin: i.OrgOIN, ProfessionalId: i.ProfessionalID,
 		Role: protoconv.InvolvementRole(i.Role), ValidFrom: i.ValidFrom.Format(time.DateOnly), ValidTo: protoconv.Date(i.ValidTo),
 		MunicipalityCode: c.Municipality, Confidentiality: confidentiality(c), At: timestamppb.New(at),
@@ -174,11 +174,7 @@ func (p *Publisher) CaseInvolvementEnded(ctx context.Context, c domain.Case, i d
 	if i.EndedAt != nil {
 		ev.EndedAt = timestamppb.New(*i.EndedAt)
 	}
-	return p.w.Add(ctx, subject(c, "involvement_ended"), c.ID, ev)
-}
-
-func subject(c domain.Case, event string) string {
-	return natsx.Subject(Service, c.Municipality, "case", event)
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, ev)
 }
 
 // confidentiality is SAFETY for a case with a safety concern; case direction of a household
@@ -196,7 +192,7 @@ func status(s domain.Status) casedirectionv1.CaseStatus {
 
 // CaseResidentsChanged announces that the residents the case concerns changed (ids only).
 func (p *Publisher) CaseResidentsChanged(ctx context.Context, c domain.Case, at time.Time) error {
-	return p.w.Add(ctx, subject(c, "residents_changed"), c.ID, &casedirectionv1.CaseResidentsChanged{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &casedirectionv1.CaseResidentsChanged{
 		CaseId: c.ID, MunicipalityCode: c.Municipality, At: timestamppb.New(at),
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -28,10 +29,15 @@ import (
 
 // AllocationEvents follows provider-monitoring's allocation events.
 func AllocationEvents(a *app.App, caller identity.Caller, log *slog.Logger) consumer.Spec {
+	// The events applyAllocationEvent applies.
+	subjects := eventsubject.Filters(&providermonitoringv1.AllocationIssued{}, &providermonitoringv1.AllocationDeliveryStarted{},
+		&providermonitoringv1.AllocationDeliveryStopped{}, &providermonitoringv1.AllocationWithdrawn{},
+		&providermonitoringv1.AllocationProgressReported{}, &providermonitoringv1.AllocationScaleDownAdvised{},
+		&providermonitoringv1.AllocationChanged{})
 	return consumer.Spec{
 		Durable:  "casedirection-allocations",
 		Stream:   natsx.StreamName("providermonitoring"),
-		Subjects: []string{"wijkbrug.providermonitoring.*.allocation.>"},
+		Subjects: subjects,
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			number, found, err := applyAllocationEvent(ctx, a, ev, msg)
@@ -108,7 +114,7 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 	return consumer.Spec{
 		Durable:  "casedirection-referrals",
 		Stream:   natsx.StreamName("referral"),
-		Subjects: []string{"wijkbrug.referral.*.referral.>"},
+		Subjects: eventsubject.Filters(&referralv1.ReferralStatusChanged{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			m, ok := msg.(*referralv1.ReferralStatusChanged)
@@ -163,7 +169,7 @@ func HouseholdEvents(a *app.App, caller identity.Caller, log *slog.Logger) consu
 	return consumer.Spec{
 		Durable:  "casedirection-households",
 		Stream:   natsx.StreamName("intake"),
-		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.household.>"},
+		Subjects: eventsubject.Filters(&intakev1.IntakeReceived{}, &intakev1.HouseholdCreated{}, &intakev1.HouseholdMemberAdded{}, &intakev1.HouseholdMemberRemoved{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			var households []string

@@ -6,9 +6,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
@@ -26,7 +26,7 @@ func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
 
 // IntakeReceived announces a new intake.
 func (p *Publisher) IntakeReceived(ctx context.Context, i domain.Intake) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "received"), i.ID, &intakev1.IntakeReceived{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeReceived{
 		IntakeId: i.ID, Channel: protoenum.FromCode[intakev1.Channel](string(i.Channel)), SignalIds: i.SignalIDs,
 		HouseholdId: i.HouseholdID, MunicipalityCode: i.Municipality, DistrictCode: i.District,
 		Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)), LifeDomains: protoenum.LifeDomains(i.LifeDomains),
@@ -37,7 +37,7 @@ func (p *Publisher) IntakeReceived(ctx context.Context, i domain.Intake) error {
 
 // IntakeTriaged announces a triage decision and the rule that made it.
 func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triaged"), i.ID, &intakev1.IntakeTriaged{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeTriaged{
 		IntakeId: i.ID, Outcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)), Rule: i.TriageRule,
 		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality,
 		PolicyVersion: int32(i.PolicyVersion),
@@ -47,7 +47,7 @@ func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake) error {
 // IntakeCaseOpened announces that the intake led to a case; referral uses the signal ids to
 // tell the sources.
 func (p *Publisher) IntakeCaseOpened(ctx context.Context, i domain.Intake) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "case_opened"), i.ID, &intakev1.IntakeCaseOpened{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeCaseOpened{
 		IntakeId: i.ID, CaseId: i.CaseID, SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality,
 	})
 }
@@ -55,7 +55,7 @@ func (p *Publisher) IntakeCaseOpened(ctx context.Context, i domain.Intake) error
 // IntakeClosed announces that an intake ended without case direction (advised, referred,
 // not reached, withdrawn, merged).
 func (p *Publisher) IntakeClosed(ctx context.Context, i domain.Intake, at time.Time) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "closed"), i.ID, &intakev1.IntakeClosed{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeClosed{
 		IntakeId: i.ID, Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), SignalIds: i.SignalIDs,
 		MunicipalityCode: i.Municipality, At: timestamppb.New(at), MergedIntoIntakeId: i.MergedInto,
 		Outcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)),
@@ -64,14 +64,14 @@ func (p *Publisher) IntakeClosed(ctx context.Context, i domain.Intake, at time.T
 
 // IntakeTriageStarted announces that a professional picked the intake up.
 func (p *Publisher) IntakeTriageStarted(ctx context.Context, i domain.Intake) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triage_started"), i.ID, &intakev1.IntakeTriageStarted{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeTriageStarted{
 		IntakeId: i.ID, SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality, TeamOin: i.TeamOIN,
 	})
 }
 
 // IntakeTriageOverdue announces that an open intake passed its triage deadline.
 func (p *Publisher) IntakeTriageOverdue(ctx context.Context, i domain.Intake) error {
-	return p.w.Add(ctx, natsx.Subject(Service, i.Municipality, "intake", "triage_overdue"), i.ID, &intakev1.IntakeTriageOverdue{
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeTriageOverdue{
 		IntakeId: i.ID, TeamOin: i.TeamOIN, MunicipalityCode: i.Municipality,
 		Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)),
 		Status:  protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), TriageDue: timestamppb.New(i.TriageDue),
@@ -80,7 +80,7 @@ func (p *Publisher) IntakeTriageOverdue(ctx context.Context, i domain.Intake) er
 
 // AssessmentRecorded announces an assessment, without its scores.
 func (p *Publisher) AssessmentRecorded(ctx context.Context, a domain.Assessment) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "assessment", "recorded"), a.ID, &intakev1.AssessmentRecorded{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.ID, &intakev1.AssessmentRecorded{
 		AssessmentId: a.ID, ResidentId: a.ResidentID, HouseholdId: a.HouseholdID, InstrumentVersion: a.Instrument,
 		Context: protoenum.FromCode[intakev1.AssessmentContext](string(a.Context)), IntakeId: a.IntakeID,
 		MunicipalityCode: a.Municipality, TeamOin: a.TeamOIN, AssessedAt: timestamppb.New(a.AssessedAt),
@@ -91,7 +91,7 @@ func (p *Publisher) AssessmentRecorded(ctx context.Context, a domain.Assessment)
 
 // TriagePolicyReplaced announces a new policy version.
 func (p *Publisher) TriagePolicyReplaced(ctx context.Context, pol domain.Policy) error {
-	return p.w.Add(ctx, natsx.Subject(Service, pol.Municipality, "triage_policy", "replaced"), pol.Municipality, &intakev1.TriagePolicyReplaced{
+	return eventsubject.Add(ctx, p.w, pol.Municipality, pol.Municipality, &intakev1.TriagePolicyReplaced{
 		MunicipalityCode: pol.Municipality, Version: int32(pol.Version),
 		Positioning: protoenum.FromCode[intakev1.Positioning](string(pol.Positioning)), AdoptedAt: timestamppb.New(pol.AdoptedAt),
 	})
@@ -99,7 +99,7 @@ func (p *Publisher) TriagePolicyReplaced(ctx context.Context, pol domain.Policy)
 
 // ResidentsMerged announces that a duplicate resident was merged into another.
 func (p *Publisher) ResidentsMerged(ctx context.Context, keep, duplicate domain.Resident) error {
-	return p.w.Add(ctx, natsx.Subject(Service, keep.Municipality, "resident", "merged"), keep.ID, &intakev1.ResidentsMerged{
+	return eventsubject.Add(ctx, p.w, keep.Municipality, keep.ID, &intakev1.ResidentsMerged{
 		KeptResidentId: keep.ID, DuplicateResidentId: duplicate.ID, MunicipalityCode: keep.Municipality,
 	})
 }
@@ -111,12 +111,12 @@ func (p *Publisher) HouseholdCreated(ctx context.Context, h domain.Household) er
 		e.Members = append(e.Members, &intakev1.HouseholdMemberRef{ResidentId: m.ResidentID,
 			Role: protoenum.FromCode[intakev1.HouseholdRole](m.Role)})
 	}
-	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "created"), h.ID, e)
+	return eventsubject.Add(ctx, p.w, h.Municipality, h.ID, e)
 }
 
 // HouseholdMemberAdded announces that a resident joined a household.
 func (p *Publisher) HouseholdMemberAdded(ctx context.Context, h domain.Household, m domain.Member, previousHouseholdID string) error {
-	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "member_added"), h.ID, &intakev1.HouseholdMemberAdded{
+	return eventsubject.Add(ctx, p.w, h.Municipality, h.ID, &intakev1.HouseholdMemberAdded{
 		HouseholdId: h.ID, ResidentId: m.ResidentID, Role: protoenum.FromCode[intakev1.HouseholdRole](m.Role),
 		MunicipalityCode: h.Municipality, PreviousHouseholdId: previousHouseholdID,
 	})
@@ -124,7 +124,7 @@ func (p *Publisher) HouseholdMemberAdded(ctx context.Context, h domain.Household
 
 // HouseholdMemberRemoved announces that a membership ended.
 func (p *Publisher) HouseholdMemberRemoved(ctx context.Context, h domain.Household, residentID, endedOn string) error {
-	return p.w.Add(ctx, natsx.Subject(Service, h.Municipality, "household", "member_removed"), h.ID, &intakev1.HouseholdMemberRemoved{
+	return eventsubject.Add(ctx, p.w, h.Municipality, h.ID, &intakev1.HouseholdMemberRemoved{
 		HouseholdId: h.ID, ResidentId: residentID, MunicipalityCode: h.Municipality, EndedOn: endedOn,
 	})
 }
@@ -138,7 +138,7 @@ func (p *Publisher) ResidentMatched(ctx context.Context, m domain.Match) error {
 		MunicipalityCode: m.Municipality, At: timestamppb.New(m.At),
 	}
 	for _, oin := range append([]string{m.RequestingTeamOIN}, m.TeamOINs()...) {
-		if err := p.w.Add(ctx, natsx.FeedbackSubject(Service, oin, "resident", "matched"), m.ID, ev); err != nil {
+		if err := eventsubject.AddFeedback(ctx, p.w, oin, m.ID, ev); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -21,7 +22,7 @@ func Signals(a *app.App, caller identity.Caller) consumer.Spec {
 	return consumer.Spec{
 		Durable:  "intake-signals",
 		Stream:   natsx.StreamName("referral"),
-		Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Subjects: eventsubject.Filters(&referralv1.SignalReceived{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			m, ok := msg.(*referralv1.SignalReceived)

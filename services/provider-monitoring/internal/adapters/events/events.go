@@ -8,8 +8,8 @@ import (
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -27,7 +27,7 @@ func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
 
 // AllocationIssued announces a new allocation (301).
 func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "issued"), a.Number, &providermonitoringv1.AllocationIssued{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationIssued{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
 		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID,
@@ -37,7 +37,7 @@ func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) e
 // AllocationDeliveryStarted announces the provider's start of care (305) and whether it was
 // reported on time, which is what the municipality monitors.
 func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allocation, d domain.Delivery) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "delivery_started"), a.Number, &providermonitoringv1.AllocationDeliveryStarted{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationDeliveryStarted{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		StartedOn: d.StartedOn.Format(domain.DateLayout), ReportedOnTime: d.OnTime, MunicipalityCode: a.Municipality,
 		ReportedAt: timestamppb.New(d.ReportedAt),
@@ -47,7 +47,7 @@ func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allo
 // AllocationDeliveryStopped announces the provider's stop of care (307): PAUSED for reason 20,
 // ENDED otherwise.
 func (p *Publisher) AllocationDeliveryStopped(ctx context.Context, a domain.Allocation, s domain.Stop) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "delivery_stopped"), a.Number, &providermonitoringv1.AllocationDeliveryStopped{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationDeliveryStopped{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		StoppedOn: s.StoppedOn.Format(domain.DateLayout), ReasonCode: s.Reason, ReportedOnTime: s.OnTime,
 		Status:           protoenum.FromCode[commonv1.AllocationStatus](string(a.Status)),
@@ -65,19 +65,19 @@ func (p *Publisher) AllocationChanged(ctx context.Context, a domain.Allocation, 
 	if a.End != nil {
 		ev.EndDate = a.End.Format(domain.DateLayout)
 	}
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "changed"), a.Number, ev)
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, ev)
 }
 
 // AllocationWithdrawn announces a withdrawal; the reason is a code, never text.
 func (p *Publisher) AllocationWithdrawn(ctx context.Context, a domain.Allocation) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "withdrawn"), a.Number, &providermonitoringv1.AllocationWithdrawn{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationWithdrawn{
 		AllocationNumber: a.Number, CaseId: a.CaseID, MunicipalityCode: a.Municipality, Reason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
 	})
 }
 
 // AllocationNotStarted raises the alert that care has not started days after the start date.
 func (p *Publisher) AllocationNotStarted(ctx context.Context, a domain.Allocation, days int, at time.Time) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "not_started"), a.Number, &providermonitoringv1.AllocationNotStarted{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationNotStarted{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, StartDate: a.Start.Format(domain.DateLayout),
 		DaysAfterStart: int32(days), MunicipalityCode: a.Municipality, AlertedAt: timestamppb.New(at),
 	})
@@ -86,7 +86,7 @@ func (p *Publisher) AllocationNotStarted(ctx context.Context, a domain.Allocatio
 // AllocationProgressReported announces a progress report, and the scale-down advice with it
 // when goals are reached.
 func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.Allocation, r domain.ProgressReport) error {
-	err := p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "progress_reported"), a.Number, &providermonitoringv1.AllocationProgressReported{
+	err := eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationProgressReported{
 		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs,
 		Judgement:        protoenum.FromCode[providermonitoringv1.ProgressJudgement](string(r.Judgement)),
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(r.ReportedAt),
@@ -94,7 +94,7 @@ func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.All
 	if err != nil || !r.ScaleDownAdvised {
 		return err
 	}
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "scale_down_advised"), a.Number, &providermonitoringv1.AllocationScaleDownAdvised{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationScaleDownAdvised{
 		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs, MunicipalityCode: a.Municipality,
 		AdvisedAt: timestamppb.New(r.ReportedAt),
 	})
@@ -102,7 +102,7 @@ func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.All
 
 // AllocationRequestReceived announces a provider's request.
 func (p *Publisher) AllocationRequestReceived(ctx context.Context, q domain.Request) error {
-	return p.w.Add(ctx, natsx.Subject(Service, q.Municipality, "allocation_request", "received"), q.ID, &providermonitoringv1.AllocationRequestReceived{
+	return eventsubject.Add(ctx, p.w, q.Municipality, q.ID, &providermonitoringv1.AllocationRequestReceived{
 		RequestId: q.ID, Kind: protoenum.FromCode[providermonitoringv1.AllocationRequestKind](string(q.Kind)),
 		ProviderAgb: q.ProviderAGB, AllocationNumber: q.AllocationNumber,
 		ProductCategory: q.Product.Category, ProductCode: q.Product.Code, ReferrerType: q.ReferrerType,
@@ -124,13 +124,13 @@ func (p *Publisher) AllocationRequestAnswered(ctx context.Context, q domain.Requ
 	default:
 		ev.OnTime = q.DecidedOnTime != nil && *q.DecidedOnTime
 	}
-	return p.w.Add(ctx, natsx.Subject(Service, q.Municipality, "allocation_request", "answered"), q.ID, ev)
+	return eventsubject.Add(ctx, p.w, q.Municipality, q.ID, ev)
 }
 
 // AllocationVolumeDelivered announces a delivered-volume report (after 303): period, amount
 // and unit, and whether the allocation is now over-delivered.
 func (p *Publisher) AllocationVolumeDelivered(ctx context.Context, a domain.Allocation, v domain.DeliveredVolume, overDelivered bool) error {
-	return p.w.Add(ctx, natsx.Subject(Service, a.Municipality, "allocation", "volume_delivered"), a.Number, &providermonitoringv1.AllocationVolumeDelivered{
+	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationVolumeDelivered{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, ReportId: v.ID,
 		PeriodStart: v.PeriodStart.Format(domain.DateLayout), PeriodEnd: v.PeriodEnd.Format(domain.DateLayout),
 		Amount: v.Amount, Unit: protoenum.FromCode[commonv1.VolumeUnit](domain.UnitName(v.Unit)), OverDelivered: overDelivered,

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -31,7 +32,7 @@ func CaseEvents(peer CaseResidents, store ResidentStore, caller identity.Caller)
 	return consumer.Spec{
 		Durable:  "providermonitoring-case-residents",
 		Stream:   natsx.StreamName("casedirection"),
-		Subjects: []string{"wijkbrug.casedirection.*.case.opened", "wijkbrug.casedirection.*.case.residents_changed"},
+		Subjects: eventsubject.Filters(&casedirectionv1.CaseOpened{}, &casedirectionv1.CaseResidentsChanged{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			var caseID string

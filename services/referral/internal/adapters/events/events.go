@@ -6,9 +6,9 @@ import (
 	"context"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/protoconv"
 
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
@@ -26,7 +26,7 @@ func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
 
 // SignalReceived announces a new signal.
 func (p *Publisher) SignalReceived(ctx context.Context, s domain.Signal) error {
-	return p.w.Add(ctx, natsx.Subject(Service, s.Municipality, "signal", "received"), s.ID, &referralv1.SignalReceived{
+	return eventsubject.Add(ctx, p.w, s.Municipality, s.ID, &referralv1.SignalReceived{
 		SignalId: s.ID, SourceType: protoenum.FromCode[referralv1.SourceType](string(s.SourceType)), SourceOin: s.SourceOIN,
 		LegalBasis: protoenum.FromCode[referralv1.LegalBasis](string(s.LegalBasis)), MunicipalityCode: s.Municipality, DistrictCode: s.District,
 		LifeDomains: protoenum.LifeDomains(s.LifeDomains), Crisis: s.Crisis,
@@ -37,7 +37,7 @@ func (p *Publisher) SignalReceived(ctx context.Context, s domain.Signal) error {
 
 // SignalStatusChanged announces a status change to all consumers.
 func (p *Publisher) SignalStatusChanged(ctx context.Context, s domain.Signal) error {
-	return p.w.Add(ctx, natsx.Subject(Service, s.Municipality, "signal", "status_changed"), s.ID, &referralv1.SignalStatusChanged{
+	return eventsubject.Add(ctx, p.w, s.Municipality, s.ID, &referralv1.SignalStatusChanged{
 		SignalId: s.ID, Status: protoenum.FromCode[referralv1.SignalStatus](string(s.Status)), IntakeId: s.IntakeID, CaseId: s.CaseID, MunicipalityCode: s.Municipality,
 	})
 }
@@ -49,7 +49,7 @@ func (p *Publisher) SignalFedBack(ctx context.Context, s domain.Signal) error {
 	if s.FedBackAt != nil {
 		ev.FedBackAt = timestamppb.New(*s.FedBackAt)
 	}
-	return p.w.Add(ctx, natsx.FeedbackSubject(Service, s.SourceOIN, "signal", "fed_back"), s.ID, ev)
+	return eventsubject.AddFeedback(ctx, p.w, s.SourceOIN, s.ID, ev)
 }
 
 // ReferralStatusChanged announces a referral's (new) status to all consumers and, on their
@@ -61,15 +61,15 @@ func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral
 		ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
 	}
 	ev.DeclineReason, ev.CancelReason, ev.FailReason = protoconv.Reasons(r.Status, r.Reason)
-	subjects := []string{
-		natsx.Subject(Service, r.Municipality, "referral", "status_changed"),
-		natsx.FeedbackSubject(Service, r.ReferrerOIN, "referral", "status_changed"),
+	if err := eventsubject.Add(ctx, p.w, r.Municipality, r.ID, ev); err != nil {
+		return err
 	}
+	partners := []string{r.ReferrerOIN}
 	if r.Status != domain.RefDraft && r.RecipientOIN != r.ReferrerOIN {
-		subjects = append(subjects, natsx.FeedbackSubject(Service, r.RecipientOIN, "referral", "status_changed"))
+		partners = append(partners, r.RecipientOIN)
 	}
-	for _, s := range subjects {
-		if err := p.w.Add(ctx, s, r.ID, ev); err != nil {
+	for _, oin := range partners {
+		if err := eventsubject.AddFeedback(ctx, p.w, oin, r.ID, ev); err != nil {
 			return err
 		}
 	}
@@ -78,7 +78,7 @@ func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral
 
 // ProvisionChanged announces a change on the social map.
 func (p *Publisher) ProvisionChanged(ctx context.Context, pr domain.Provision) error {
-	return p.w.Add(ctx, natsx.Subject(Service, pr.Municipality, "provision", "changed"), pr.ID, &referralv1.ProvisionChanged{
+	return eventsubject.Add(ctx, p.w, pr.Municipality, pr.ID, &referralv1.ProvisionChanged{
 		ProvisionId: pr.ID, OrganisationOin: pr.OrganisationOIN, MunicipalityCode: pr.Municipality,
 		Status:                  protoenum.FromCode[referralv1.ProvisionStatus](pr.Status),
 		CapacityStatus:          protoenum.FromCode[referralv1.CapacityStatus](pr.CapacityStatus),
@@ -89,7 +89,7 @@ func (p *Publisher) ProvisionChanged(ctx context.Context, pr domain.Provision) e
 
 // ConsentRecorded announces a consent, without the resident.
 func (p *Publisher) ConsentRecorded(ctx context.Context, c domain.Consent) error {
-	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "consent", "recorded"), c.ID, &referralv1.ConsentRecorded{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &referralv1.ConsentRecorded{
 		ConsentId: c.ID, HolderOin: c.HolderOIN, ProcessingActivity: c.Activity, RecipientOins: c.Recipients,
 		DataCategories: dataCategories(c.Categories), MunicipalityCode: c.Municipality, At: timestamppb.New(c.RecordedAt),
 	})
@@ -97,7 +97,7 @@ func (p *Publisher) ConsentRecorded(ctx context.Context, c domain.Consent) error
 
 // ConsentWithdrawn announces a withdrawal and the referrals it cancelled.
 func (p *Publisher) ConsentWithdrawn(ctx context.Context, c domain.Consent, cancelled []string) error {
-	return p.w.Add(ctx, natsx.Subject(Service, c.Municipality, "consent", "withdrawn"), c.ID, &referralv1.ConsentWithdrawn{
+	return eventsubject.Add(ctx, p.w, c.Municipality, c.ID, &referralv1.ConsentWithdrawn{
 		ConsentId: c.ID, HolderOin: c.HolderOIN, CancelledReferralIds: cancelled, MunicipalityCode: c.Municipality,
 		At: timestamppb.New(*c.WithdrawnAt),
 	})

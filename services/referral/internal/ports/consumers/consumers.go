@@ -10,6 +10,7 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -24,7 +25,7 @@ func IntakeEvents(a *app.App, caller identity.Caller) consumer.Spec {
 	return consumer.Spec{
 		Durable:  "referral-intake-events",
 		Stream:   natsx.StreamName("intake"),
-		Subjects: []string{"wijkbrug.intake.*.intake.received", "wijkbrug.intake.*.intake.case_opened", "wijkbrug.intake.*.intake.closed"},
+		Subjects: eventsubject.Filters(&intakev1.IntakeReceived{}, &intakev1.IntakeCaseOpened{}, &intakev1.IntakeClosed{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			switch m := msg.(type) {
@@ -59,7 +60,7 @@ func CaseEvents(a *app.App, caller identity.Caller) consumer.Spec {
 	return consumer.Spec{
 		Durable:  "referral-case-events",
 		Stream:   natsx.StreamName("casedirection"),
-		Subjects: []string{"wijkbrug.casedirection.*.case.closed"},
+		Subjects: eventsubject.Filters(&casedirectionv1.CaseClosed{}),
 		Caller:   caller,
 		Handle: func(ctx context.Context, _ cloudevents.Envelope, msg proto.Message) error {
 			if m, ok := msg.(*casedirectionv1.CaseClosed); ok {
