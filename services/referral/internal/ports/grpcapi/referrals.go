@@ -35,7 +35,6 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 
 func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "provision_id", req.GetProvisionId())
 	switch {
 	case (req.GetCaseId() == "") == (req.GetIntakeId() == ""):
 		v.Add("case_id", "give exactly one of case_id and intake_id")
@@ -49,7 +48,7 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	}
 	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// provision_id, municipality_code: required with their formats in the proto.
 	// district_code: the proto's rule (empty or a CBS district code).
 	valid.Text(&v, "question", req.GetQuestion(), 1, 4000)
 	cats := categoryCodes(&v, "shared_data_categories", req.GetSharedDataCategories())
@@ -109,11 +108,6 @@ func categoryCodes(v *apperr.Validation, field string, cs []referralv1.DataCateg
 
 // GetReferral returns a referral to one of its parties.
 func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralRequest) (*referralv1.GetReferralResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "referral_id", req.GetReferralId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	r, err := s.app.GetReferral(ctx, req.GetReferralId())
 	if err != nil {
 		return nil, err
@@ -189,7 +183,7 @@ func transitionFromRequest(req transitionRequest) (domain.Transition, error) {
 	default:
 		return t, fmt.Errorf("no referral transition for %T", req) // a programming error, not bad input
 	}
-	valid.UUID(&v, "referral_id", req.GetReferralId())
+	// referral_id: required, a UUID (the proto).
 	valid.Text(&v, "note", t.Note, 0, 2000)
 	return t, v.Err()
 }
@@ -276,11 +270,6 @@ func (s *Server) CancelReferral(ctx context.Context, req *referralv1.CancelRefer
 
 // GetReferralHistory returns a referral's status changes to its referrer or recipient.
 func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetReferralHistoryRequest) (*referralv1.GetReferralHistoryResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "referral_id", req.GetReferralId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	hs, err := s.app.ReferralHistory(ctx, req.GetReferralId())
 	if err != nil {
 		return nil, err
