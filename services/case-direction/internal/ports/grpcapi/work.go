@@ -193,13 +193,9 @@ func goalActionFromRequest(req *casedirectionv1.AddGoalActionRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// case_id, goal_id: required UUIDs (the proto).
-	switch {
-	case (req.GetReferralId() == "") == (req.GetAllocationNumber() == ""):
+	// Exactly one of them (a rule across fields); their formats are the proto's rules.
+	if (req.GetReferralId() == "") == (req.GetAllocationNumber() == "") {
 		v.Add("referral_id", "exactly one of referral_id and allocation_number is required")
-	case req.GetReferralId() != "":
-		valid.UUID(&v, "referral_id", req.GetReferralId())
-	default:
-		valid.Code(&v, "allocation_number", req.GetAllocationNumber())
 	}
 	return v.Err()
 }
@@ -252,9 +248,7 @@ func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.Ev
 	// case_id: required, a UUID (the proto).
 	in := app.EvaluationInput{AssessmentID: req.GetAssessmentId(), BaselineAssessmentID: req.GetBaselineAssessmentId()}
 	// assessment_id: required, a UUID (the proto).
-	if in.BaselineAssessmentID != "" {
-		valid.UUID(&v, "baseline_assessment_id", in.BaselineAssessmentID)
-	}
+	// baseline_assessment_id: the proto's rule (empty or a UUID).
 	in.Decision = protoenum.Required(&v, "decision", req.GetDecision())
 	if in.Decision == domain.DecisionWatch {
 		v.Check(req.GetCheckInIntervalDays() >= 1 && req.GetCheckInIntervalDays() <= 365, "check_in_interval_days", "must be 1-365 days for a pilot light")
@@ -397,9 +391,7 @@ func handOverFromRequest(req *casedirectionv1.HandOverRequest) (domain.Handover,
 	switch h.Recipient {
 	case domain.HandoverOtherMunicipality:
 		valid.Municipality(&v, "municipality_code", h.Municipality)
-		if h.RecipientOIN != "" {
-			valid.OIN(&v, "recipient_oin", h.RecipientOIN)
-		}
+		// recipient_oin: optional here; its format is the proto's rule.
 	case domain.HandoverVeiligThuis, domain.HandoverCertifiedInstitution:
 		valid.OIN(&v, "recipient_oin", h.RecipientOIN)
 		v.Check(h.Municipality == "", "municipality_code", "only for a handover to another municipality")

@@ -292,17 +292,14 @@ func policyToProto(p domain.Policy) *intakev1.TriagePolicy {
 	return out
 }
 
-// subjectIDs checks that exactly one of a resident and a household id is given.
+// subjectIDs checks that exactly one of a resident and a household id is given (a rule across
+// fields; each id's format is the proto's rule).
 func subjectIDs(v *apperr.Validation, residentID, householdID string) {
 	switch {
 	case residentID == "" && householdID == "":
 		v.Add("resident_id", "set resident_id or household_id")
 	case residentID != "" && householdID != "":
 		v.Add("household_id", "set resident_id or household_id, not both")
-	case residentID != "":
-		valid.UUID(v, "resident_id", residentID)
-	default:
-		valid.UUID(v, "household_id", householdID)
 	}
 }
 
@@ -365,9 +362,7 @@ func listAssessmentsFromRequest(req *intakev1.ListAssessmentsRequest) (paging.Pa
 func (s *Server) CompareAssessments(ctx context.Context, req *intakev1.CompareAssessmentsRequest) (*intakev1.CompareAssessmentsResponse, error) {
 	var v apperr.Validation
 	// from_assessment_id, to_assessment_id: required UUIDs (the proto).
-	if req.GetHouseholdId() != "" {
-		valid.UUID(&v, "household_id", req.GetHouseholdId())
-	}
+	// household_id: the proto's rule (empty or a UUID).
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -54,9 +54,7 @@ func (s *Server) requestFromProto(req *providermonitoringv1.SubmitAllocationRequ
 		v.Check(ok, "referrer_type", "must be a COD327 referrer type, e.g. 02 (GP)")
 		v.Check(req.GetAllocationNumber() == "", "allocation_number", "only for a request for change")
 		v.Check(req.GetChangeReasonText() == "", "change_reason_text", "only for a request for change")
-		if req.GetReferrerCode() != "" {
-			valid.Code(&v, "referrer_code", req.GetReferrerCode())
-		}
+		// referrer_code: the proto's rule (empty or a code).
 		q.ReferrerType, q.ReferrerCode = req.GetReferrerType(), req.GetReferrerCode()
 	case domain.RequestChange:
 		allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
@@ -99,9 +97,7 @@ func answerFromRequest(req *providermonitoringv1.AnswerAllocationRequestRequest)
 	switch req.GetDecision() {
 	case providermonitoringv1.AnswerDecision_ANSWER_DECISION_GRANT:
 		ans.Decision = domain.RequestGranted
-		if req.GetCaseId() != "" {
-			valid.UUID(&v, "case_id", req.GetCaseId())
-		}
+		// case_id: the proto's rule (empty or a UUID).
 		v.Check(req.GetBudgetCents() >= 0, "budget_cents", "cannot be negative")
 		v.Check(req.GetRefusalReason() == "", "refusal_reason", "only for a refusal")
 	case providermonitoringv1.AnswerDecision_ANSWER_DECISION_REFUSE:

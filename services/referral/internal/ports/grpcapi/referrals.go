@@ -35,13 +35,10 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 
 func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral, error) {
 	var v apperr.Validation
-	switch {
-	case (req.GetCaseId() == "") == (req.GetIntakeId() == ""):
+	// Exactly one of case_id and intake_id (a rule across fields); their formats, like those of
+	// consent_id and replaces_referral_id, are the proto's rules.
+	if (req.GetCaseId() == "") == (req.GetIntakeId() == "") {
 		v.Add("case_id", "give exactly one of case_id and intake_id")
-	case req.GetCaseId() != "":
-		valid.UUID(&v, "case_id", req.GetCaseId())
-	default:
-		valid.UUID(&v, "intake_id", req.GetIntakeId())
 	}
 	for _, g := range req.GetGoalIds() {
 		valid.UUID(&v, "goal_ids", g)
@@ -55,7 +52,6 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	v.Check(len(req.GetSharedDataCategories()) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")
 	basis := protoenum.Code(req.GetLegalBasis())
 	if req.GetConsentId() != "" {
-		valid.UUID(&v, "consent_id", req.GetConsentId())
 		v.Check(basis == "" || basis == string(domain.BasisConsent), "legal_basis", "a referral with a consent rests on LEGAL_BASIS_CONSENT")
 		basis = string(domain.BasisConsent)
 	} else {
@@ -81,9 +77,6 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 		} else {
 			r.AcceptBy = req.GetAcceptBy().AsTime()
 		}
-	}
-	if r.Replaces != "" {
-		valid.UUID(&v, "replaces_referral_id", r.Replaces)
 	}
 	return r, v.Err()
 }
