@@ -92,3 +92,11 @@ var indexes = regexp.MustCompile(`\[[0-9]+\]`)
 
 // NewValidator returns the validator of the field rules in the protos.
 func NewValidator() (protovalidate.Validator, error) { return protovalidate.New() }
+
+// ValidateRequest applies the field rules declared in m's proto exactly as the interceptor
+// does and returns the same typed INVALID_ARGUMENT (nil when m keeps them). Tests that call a
+// handler's own request checks without the interceptor (the fuzz targets) run it first, so
+// they still cover the whole of what a request must satisfy.
+func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
+	return validationError(v.Validate(m))
+}

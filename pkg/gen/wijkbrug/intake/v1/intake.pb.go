@@ -5294,7 +5294,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"recordedAt\"\xda\x02\n" +
 	"\x1aRecordClarificationRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12\x17\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12\x17\n" +
 	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12Z\n" +
 	"\fparticipants\x18\x04 \x03(\v2,.wijkbrug.intake.v1.ClarificationParticipantB\b\xbaH\x05\x92\x01\x02\x10\x14R\fparticipants\x12\x18\n" +
 	"\asummary\x18\x05 \x01(\tR\asummary\x12P\n" +
@@ -5306,7 +5306,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12?\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
 	"\fresident_bsn\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
-	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
 	"\bquestion\x18\x06 \x01(\tR\bquestion\x12R\n" +
 	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12?\n" +
@@ -5316,37 +5316,37 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x127\n" +
 	"\x05match\x18\x02 \x01(\v2!.wijkbrug.intake.v1.ResidentMatchR\x05match\"<\n" +
 	"\x10GetIntakeRequest\x12(\n" +
-	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"G\n" +
+	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"G\n" +
 	"\x11GetIntakeResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"q\n" +
 	"\x12StartTriageRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"I\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"I\n" +
 	"\x13StartTriageResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xdc\x01\n" +
 	"\x13DecideTriageRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12E\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12E\n" +
 	"\aoutcome\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12!\n" +
 	"\fapply_policy\x18\x04 \x01(\bR\vapplyPolicy\"J\n" +
 	"\x14DecideTriageResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xd3\x01\n" +
 	"\x1bRecordContactAttemptRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12=\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12=\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x18\n" +
 	"\areached\x18\x04 \x01(\bR\areached\"R\n" +
 	"\x1cRecordContactAttemptResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"t\n" +
 	"\x15WithdrawIntakeRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"L\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"L\n" +
 	"\x16WithdrawIntakeResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xa4\x01\n" +
 	"\x12MergeIntakeRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x121\n" +
-	"\x0einto_intake_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\fintoIntakeId\"y\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x121\n" +
+	"\x0einto_intake_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\fintoIntakeId\"y\n" +
 	"\x13MergeIntakeResponse\x122\n" +
 	"\x06merged\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06merged\x12.\n" +
 	"\x04into\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x04into\"k\n" +
@@ -5400,13 +5400,13 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"adopted_by\x18\t \x01(\tR\tadoptedBy\"z\n" +
 	"\x16GetTriagePolicyRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12%\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12%\n" +
 	"\aversion\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\aversion\"S\n" +
 	"\x17GetTriagePolicyResponse\x128\n" +
 	"\x06policy\x18\x01 \x01(\v2 .wijkbrug.intake.v1.TriagePolicyR\x06policy\"\xb2\x03\n" +
 	"\x1aReplaceTriagePolicyRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
-	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12K\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12K\n" +
 	"\vpositioning\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.PositioningB\b\xbaH\x05\x82\x01\x02\x10\x01R\vpositioning\x12>\n" +
 	"\x05rules\x18\x04 \x03(\v2\x1e.wijkbrug.intake.v1.TriageRuleB\b\xbaH\x05\x92\x01\x02\x10dR\x05rules\x124\n" +
 	"\x10contact_attempts\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\x0fcontactAttempts\x12+\n" +
@@ -5457,8 +5457,8 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\vassessments\x18\x01 \x03(\v2\x1e.wijkbrug.intake.v1.AssessmentR\vassessments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbd\x01\n" +
 	"\x19CompareAssessmentsRequest\x129\n" +
-	"\x12from_assessment_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x10fromAssessmentId\x125\n" +
-	"\x10to_assessment_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0etoAssessmentId\x12.\n" +
+	"\x12from_assessment_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x10fromAssessmentId\x125\n" +
+	"\x10to_assessment_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x0etoAssessmentId\x12.\n" +
 	"\fhousehold_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"\xbc\x01\n" +
 	"\x1aCompareAssessmentsResponse\x122\n" +
 	"\x04from\x18\x01 \x01(\v2\x1e.wijkbrug.intake.v1.AssessmentR\x04from\x12.\n" +
@@ -5490,7 +5490,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x17RegisterResidentRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
 	"\x03bsn\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\x129\n" +
-	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x122\n" +
 	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12+\n" +
 	"\n" +
@@ -5505,18 +5505,18 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xc2\x01\n" +
 	"\x15MergeResidentsRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x125\n" +
-	"\x10keep_resident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0ekeepResidentId\x12?\n" +
-	"\x15duplicate_resident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x13duplicateResidentId\"R\n" +
+	"\x10keep_resident_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x0ekeepResidentId\x12?\n" +
+	"\x15duplicate_resident_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x13duplicateResidentId\"R\n" +
 	"\x16MergeResidentsResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"B\n" +
 	"\x12GetResidentRequest\x12,\n" +
-	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\"O\n" +
 	"\x13GetResidentResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xc3\x02\n" +
 	"\x15UpdateResidentRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vresident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vresident_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x122\n" +
 	"\x04name\x18\x03 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12+\n" +
 	"\n" +
@@ -5551,7 +5551,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\xe9\x02\n" +
 	"\x16CreateHouseholdRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
-	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x125\n" +
 	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12J\n" +
 	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberB\b\xbaH\x05\x92\x01\x02\x10dR\amembers\x12+\n" +
@@ -5561,8 +5561,8 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x9a\x02\n" +
 	"\x19AddHouseholdMemberRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
-	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
-	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
+	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12?\n" +
 	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12+\n" +
 	"\n" +
@@ -5571,19 +5571,19 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xca\x01\n" +
 	"\x1cRemoveHouseholdMemberRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
-	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
-	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
+	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12\x19\n" +
 	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\\\n" +
 	"\x1dRemoveHouseholdMemberResponse\x12;\n" +
 	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"E\n" +
 	"\x13GetHouseholdRequest\x12.\n" +
-	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"S\n" +
+	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
 	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xe3\x01\n" +
 	"\x1bCheckIntakeOwnershipRequest\x12(\n" +
-	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x127\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
+	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
 	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
 	"\x05owner\x18\x01 \x01(\bR\x05owner\"\xa9\x01\n" +

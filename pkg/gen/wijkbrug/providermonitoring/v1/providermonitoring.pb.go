@@ -4592,12 +4592,12 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xa3\x05\n" +
 	"\x0fAllocateRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x129\n" +
-	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x129\n" +
+	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12/\n" +
-	"\fprovider_agb\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
-	"\x10product_category\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
-	"\fproduct_code\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
+	"\fprovider_agb\x18\x05 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
+	"\x10product_category\x18\x06 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\a \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
 	"start_date\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
 	"\bend_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
@@ -4668,7 +4668,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bversions\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationVersionR\bversions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
 	"\x1aListCaseAllocationsRequest\x12$\n" +
-	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4720,7 +4720,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1eSubmitAllocationRequestRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12S\n" +
 	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
-	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
 	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12L\n" +
 	"\x11allocation_number\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12J\n" +
@@ -4739,7 +4739,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x1eAnswerAllocationRequestRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12*\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12T\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12T\n" +
 	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionB\b\xbaH\x05\x82\x01\x02\x10\x01R\bdecision\x12%\n" +
 	"\x0erefusal_reason\x18\x04 \x01(\tR\rrefusalReason\x12$\n" +
 	"\acase_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x120\n" +
@@ -4753,11 +4753,11 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"allocation\"N\n" +
 	" DescribeAllocationRequestRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"p\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\trequestId\"p\n" +
 	"!DescribeAllocationRequestResponse\x12K\n" +
 	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xbf\x01\n" +
 	"\x1dListAllocationRequestsRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12\x1b\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12\x1b\n" +
 	"\topen_only\x18\x02 \x01(\bR\bopenOnly\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
@@ -4801,16 +4801,16 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bvalid_to\x18\t \x01(\tR\avalidTo\"\xa0\x01\n" +
 	"\x17RegisterProviderRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
-	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
+	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
-	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\"`\n" +
+	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\"`\n" +
 	"\x18RegisterProviderResponse\x12D\n" +
 	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\x8a\x04\n" +
 	"\x12AddContractRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12/\n" +
-	"\fprovider_agb\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12M\n" +
+	"\fprovider_agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12M\n" +
 	"\x05model\x18\x03 \x01(\x0e2-.wijkbrug.providermonitoring.v1.ContractModelB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05model\x129\n" +
-	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12M\n" +
+	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12M\n" +
 	"\bproducts\x18\x05 \x03(\v2'.wijkbrug.providermonitoring.v1.ProductB\b\xbaH\x05\x92\x01\x02\x10dR\bproducts\x128\n" +
 	"\x0edistrict_codes\x18\x06 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xc8\x01\"\x06r\x04\xf8\xce\x05\x01R\rdistrictCodes\x12'\n" +
 	"\bcapacity\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\bcapacity\x12+\n" +
@@ -4820,8 +4820,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x13AddContractResponse\x12D\n" +
 	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\"\xca\x01\n" +
 	"\x14ListContractsRequest\x12/\n" +
-	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
-	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12'\n" +
+	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4901,12 +4901,12 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"volume_use\x18\x01 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"\x88\x01\n" +
 	"\x1aGetProviderOverviewRequest\x12/\n" +
-	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
-	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"j\n" +
+	"\fprovider_agb\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"j\n" +
 	"\x1bGetProviderOverviewResponse\x12K\n" +
 	"\afigures\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.MonitoringFiguresR\afigures\"J\n" +
 	"\x1aGetContractOverviewRequest\x12,\n" +
-	"\vcontract_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vcontract_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"contractId\"\xdf\x01\n" +
 	"\x1bGetContractOverviewResponse\x12D\n" +
 	"\bcontract\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ContractR\bcontract\x12K\n" +

@@ -823,18 +823,18 @@ const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"valid_from\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12-\n" +
 	"\vvalid_until\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\n" +
 	"validUntil\x129\n" +
-	"\x11municipality_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"P\n" +
+	"\x11municipality_code\x18\b \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"P\n" +
 	"\x15RecordConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"?\n" +
 	"\x11GetConsentRequest\x12*\n" +
 	"\n" +
-	"consent_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"M\n" +
+	"consent_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"M\n" +
 	"\x12GetConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\"w\n" +
 	"\x16WithdrawConsentRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12*\n" +
 	"\n" +
-	"consent_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"\x88\x01\n" +
+	"consent_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\tconsentId\"\x88\x01\n" +
 	"\x17WithdrawConsentResponse\x127\n" +
 	"\aconsent\x18\x01 \x01(\v2\x1d.wijkbrug.referral.v1.ConsentR\aconsent\x124\n" +
 	"\x16cancelled_referral_ids\x18\x02 \x03(\tR\x14cancelledReferralIds\"\xd5\x01\n" +

@@ -3677,7 +3677,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vlegal_basis\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"legalBasis\x12/\n" +
 	"\fresident_bsn\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
-	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
 	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12\x1a\n" +
 	"\bcategory\x18\b \x01(\tR\bcategory\x12 \n" +
@@ -3691,7 +3691,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreceived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\"<\n" +
 	"\x10GetSignalRequest\x12(\n" +
-	"\tsignal_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bsignalId\"I\n" +
+	"\tsignal_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bsignalId\"I\n" +
 	"\x11GetSignalResponse\x124\n" +
 	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"\xa4\x01\n" +
 	"\x14ListMySignalsRequest\x12D\n" +
@@ -3742,12 +3742,12 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x84\a\n" +
 	"\x15CreateReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
-	"\fprovision_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\x12$\n" +
+	"\fprovision_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\x12$\n" +
 	"\acase_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12(\n" +
 	"\tintake_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12*\n" +
 	"\bgoal_ids\x18\x05 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIds\x12/\n" +
 	"\fresident_bsn\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
-	"\x11municipality_code\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\a \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
 	"\bquestion\x18\t \x01(\tR\bquestion\x12i\n" +
 	"\x16shared_data_categories\x18\n" +
@@ -3763,7 +3763,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x16CreateReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"B\n" +
 	"\x12GetReferralRequest\x12,\n" +
-	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"Q\n" +
 	"\x13GetReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe6\x01\n" +
@@ -3778,7 +3778,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\treferrals\x18\x01 \x03(\v2\x1e.wijkbrug.referral.v1.ReferralR\treferrals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"I\n" +
 	"\x19GetReferralHistoryRequest\x12,\n" +
-	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"\xff\x03\n" +
 	"\x12ReferralTransition\x12C\n" +
 	"\vfrom_status\x18\x01 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\n" +
@@ -3797,19 +3797,19 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vtransitions\x18\x02 \x03(\v2(.wijkbrug.referral.v1.ReferralTransitionR\vtransitions\"v\n" +
 	"\x13SendReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"R\n" +
 	"\x14SendReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"x\n" +
 	"\x15AcceptReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16AcceptReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd4\x01\n" +
 	"\x16DeclineReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\x12E\n" +
 	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"U\n" +
@@ -3817,13 +3817,13 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"w\n" +
 	"\x14StartReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"S\n" +
 	"\x15StartReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd7\x01\n" +
 	"\x13HoldReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\x12K\n" +
 	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"holdReason\x12\x12\n" +
@@ -3832,13 +3832,13 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"x\n" +
 	"\x15ResumeReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16ResumeReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd9\x01\n" +
 	"\x17CompleteReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\x12I\n" +
 	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"V\n" +
@@ -3846,7 +3846,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xce\x01\n" +
 	"\x13FailReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\x12B\n" +
 	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
@@ -3854,14 +3854,14 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd2\x01\n" +
 	"\x15CancelReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
-	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\x12D\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\"T\n" +
 	"\x16CancelReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xdb\x01\n" +
 	"\x19GetRecurringThemesRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12)\n" +
 	"\tfrom_date\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\bfromDate\x12%\n" +
 	"\ato_date\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x06toDate\"\xae\x01\n" +

@@ -1146,11 +1146,11 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\x17UpsertProvisionResponse\x12=\n" +
 	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"E\n" +
 	"\x13GetProvisionRequest\x12.\n" +
-	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
+	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
 	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xb0\x04\n" +
 	"\x17SearchProvisionsRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
 	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12#\n" +
 	"\rtaxonomy_term\x18\x04 \x01(\tR\ftaxonomyTerm\x12\x1c\n" +
@@ -1178,7 +1178,7 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
 	"\aupdated\x18\x02 \x01(\x05R\aupdated\"S\n" +
 	"\x16ExportDirectoryRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"R\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"R\n" +
 	"\x17ExportDirectoryResponse\x12\x1b\n" +
 	"\thsds_json\x18\x01 \x01(\tR\bhsdsJson\x12\x1a\n" +
 	"\bservices\x18\x02 \x01(\x05R\bservices*h\n" +

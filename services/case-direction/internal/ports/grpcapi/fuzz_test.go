@@ -1,8 +1,8 @@
 package grpcapi
 
 // Fuzz targets for everything case-direction takes from outside: each request type's
-// validation and mapping (random bytes → proto.Unmarshal → the port function that turns the
-// request into domain values, and for involvements the domain rules the app then applies).
+// validation and mapping (random bytes → proto.Unmarshal → the proto's field rules, as the
+// interceptor applies them → the port function that turns the request into domain values, and for involvements the domain rules the app then applies).
 // None may panic; every refusal must be a typed INVALID_ARGUMENT whose violations name fields
 // that exist in the request, in valid UTF-8, and survive the trip to a gRPC status.
 
@@ -53,7 +53,7 @@ var (
 		kinds(&casedirectionv1.OpenCaseRequest{IdempotencyKey: "k", HouseholdId: fuzzID, IntakeId: fuzzID, MunicipalityCode: "GM0363",
 			DistrictCode: "WK036300", TeamOin: fuzzOIN, LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}},
 			func(r *casedirectionv1.OpenCaseRequest) error { _, err := openFromRequest(r); return err }),
-		kinds(&casedirectionv1.GetCaseRequest{CaseId: fuzzID}, getFromRequest),
+		kinds(&casedirectionv1.GetCaseRequest{CaseId: fuzzID}, schemaOnly[*casedirectionv1.GetCaseRequest]),
 		kinds(&casedirectionv1.AssignDirectorRequest{IdempotencyKey: "k", CaseId: fuzzID, ProfessionalId: "noord-1"}, assignFromRequest),
 		kinds(&casedirectionv1.RequestAllocationRequest{IdempotencyKey: "k", CaseId: fuzzID, ProviderAgb: "12345678", ProductCategory: "45",
 			ProductCode: "45A01", StartDate: "2026-04-01", EndDate: "2026-12-31", Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
@@ -153,12 +153,25 @@ func ruleErr(err error) error {
 	return err
 }
 
+// schemaOnly is the port check of a request whose every rule is in its proto.
+func schemaOnly[M proto.Message](M) error { return nil }
+
+// schema is the validator of the proto's field rules, which the interceptor applies before a
+// handler runs (grpcx.ValidateRequest does the same here).
+var schema, schemaErr = grpcx.NewValidator()
+
 // fuzzKinds runs one target over a family of request types: the first byte picks the type.
 func fuzzKinds(f *testing.F, family []requestKind) {
+	if schemaErr != nil {
+		f.Fatal(schemaErr)
+	}
 	for k, rk := range family {
 		b, err := proto.Marshal(rk.seed)
 		if err != nil {
 			f.Fatal(err)
+		}
+		if err := grpcx.ValidateRequest(schema, rk.seed); err != nil {
+			f.Fatalf("seed %d (%T) must keep the proto's rules: %v", k, rk.seed, err)
 		}
 		if err := rk.check(rk.seed); err != nil {
 			f.Fatalf("seed %d (%T) must be valid: %v", k, rk.seed, err)
@@ -172,6 +185,9 @@ func fuzzKinds(f *testing.F, family []requestKind) {
 		if proto.Unmarshal(data, m) != nil {
 			t.Skip()
 		}
+		// As the interceptor: the proto's rules, then the handler's own checks (which it also
+		// runs on a request the rules refused, to name every bad field at once).
+		checkRefusal(t, m, grpcx.ValidateRequest(schema, m))
 		checkRefusal(t, m, rk.check(m))
 	})
 }

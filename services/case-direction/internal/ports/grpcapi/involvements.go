@@ -40,10 +40,9 @@ func (s *Server) AddInvolvement(ctx context.Context, req *casedirectionv1.AddInv
 func involvementFromRequest(req *casedirectionv1.AddInvolvementRequest) (domain.Involvement, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id, organisation_oin: required with their formats (the proto).
 	orgType := protoenum.Code(req.GetOrganisationType())
 	v.Check(knownOrgType(orgType), "organisation_type", "must be an organisation type other than SERVICE and INTEGRATOR")
-	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
 	if req.GetProfessionalId() != "" {
 		professionalID(&v, "professional_id", req.GetProfessionalId())
 	}
@@ -87,8 +86,7 @@ func (s *Server) EndInvolvement(ctx context.Context, req *casedirectionv1.EndInv
 func endFromRequest(req *casedirectionv1.EndInvolvementRequest) (*time.Time, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.UUID(&v, "involvement_id", req.GetInvolvementId())
+	// case_id, involvement_id: required UUIDs (the proto).
 	var lastDay *time.Time
 	if req.GetValidTo() != "" {
 		if d := valid.Date(&v, "valid_to", req.GetValidTo()); !d.IsZero() {
@@ -146,7 +144,7 @@ func involvementToProto(i domain.Involvement, now time.Time) *casedirectionv1.In
 // listInvolvementsFromRequest validates a ListInvolvementsRequest.
 func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) (paging.Page, *paging.At, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	page, after := paging.ParseAt(&v, involvementList(req.GetCaseId()), ListLimits, req.GetPageSize(), req.GetPageToken())
 	return page, after, v.Err()
 }
@@ -155,8 +153,7 @@ func listInvolvementsFromRequest(req *casedirectionv1.ListInvolvementsRequest) (
 // case (its team, or an active involvement).
 func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	// case_id, organisation_oin: required with their formats (the proto).
 	orgType := protoenum.Required(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -36,11 +36,8 @@ func NewServer(a *app.App, idem *idempotency.Store) *Server { return &Server{app
 func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	// intake_id: the proto's rule (empty or a UUID).
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
-	valid.OIN(&v, "team_oin", req.GetTeamOin())
+	// household_id, municipality_code, team_oin (required), intake_id, district_code (optional):
+	// the proto's rules.
 	c := domain.Case{
 		HouseholdID:  req.GetHouseholdId(),
 		IntakeID:     req.GetIntakeId(),
@@ -74,19 +71,9 @@ func (s *Server) OpenCase(ctx context.Context, req *casedirectionv1.OpenCaseRequ
 		})
 }
 
-// getFromRequest validates a GetCaseRequest (every violation at once).
-func getFromRequest(req *casedirectionv1.GetCaseRequest) error {
-	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	return v.Err()
-}
-
 // GetCase returns a case to its team.
+// Its one field, case_id, is the proto's rule (required, a UUID).
 func (s *Server) GetCase(ctx context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
-	err := getFromRequest(req)
-	if err != nil {
-		return nil, err
-	}
 	c, err := s.app.GetCase(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
@@ -98,7 +85,7 @@ func (s *Server) GetCase(ctx context.Context, req *casedirectionv1.GetCaseReques
 func assignFromRequest(req *casedirectionv1.AssignDirectorRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	v.Check(professionalIDRe.MatchString(req.GetProfessionalId()), "professional_id",
 		"must be an identifier of 1-64 letters, digits, '.', '_', ':' or '-'")
 	return v.Err()
@@ -139,10 +126,7 @@ func (s *Server) RequestAllocation(ctx context.Context, req *casedirectionv1.Req
 func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.AllocationRequest, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Code(&v, "product_category", req.GetProductCategory())
-	valid.Code(&v, "product_code", req.GetProductCode())
+	// case_id, provider_agb, product_category, product_code: required with their formats (the proto).
 	start := valid.Date(&v, "start_date", req.GetStartDate())
 	end := valid.Date(&v, "end_date", req.GetEndDate())
 	if !start.IsZero() && !end.IsZero() && end.Before(start) {

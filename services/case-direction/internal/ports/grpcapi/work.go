@@ -103,7 +103,7 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	in := app.PlanInput{ResidentAgreed: req.GetResidentAgreed(), ResidentAgreedOn: req.GetResidentAgreedOn(), EvaluationDate: req.GetEvaluationDate()}
 	switch {
 	case len(req.GetGoals()) == 0:
@@ -166,7 +166,7 @@ func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRe
 func startFromRequest(req *casedirectionv1.StartPlanExecutionRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	return v.Err()
 }
 
@@ -192,15 +192,10 @@ func (s *Server) StartPlanExecution(ctx context.Context, req *casedirectionv1.St
 func goalActionFromRequest(req *casedirectionv1.AddGoalActionRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.UUID(&v, "goal_id", req.GetGoalId())
-	switch {
-	case (req.GetReferralId() == "") == (req.GetAllocationNumber() == ""):
+	// case_id, goal_id: required UUIDs (the proto).
+	// Exactly one of them (a rule across fields); their formats are the proto's rules.
+	if (req.GetReferralId() == "") == (req.GetAllocationNumber() == "") {
 		v.Add("referral_id", "exactly one of referral_id and allocation_number is required")
-	case req.GetReferralId() != "":
-		valid.UUID(&v, "referral_id", req.GetReferralId())
-	default:
-		valid.Code(&v, "allocation_number", req.GetAllocationNumber())
 	}
 	return v.Err()
 }
@@ -225,8 +220,7 @@ func (s *Server) AddGoalAction(ctx context.Context, req *casedirectionv1.AddGoal
 func goalStatusFromRequest(req *casedirectionv1.SetGoalStatusRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
-	valid.UUID(&v, "goal_id", req.GetGoalId())
+	// case_id, goal_id: required UUIDs (the proto).
 	status := protoenum.Required(&v, "status", req.GetStatus())
 	return status, v.Err()
 }
@@ -251,12 +245,10 @@ func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoal
 func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.EvaluationInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	in := app.EvaluationInput{AssessmentID: req.GetAssessmentId(), BaselineAssessmentID: req.GetBaselineAssessmentId()}
-	valid.UUID(&v, "assessment_id", in.AssessmentID)
-	if in.BaselineAssessmentID != "" {
-		valid.UUID(&v, "baseline_assessment_id", in.BaselineAssessmentID)
-	}
+	// assessment_id: required, a UUID (the proto).
+	// baseline_assessment_id: the proto's rule (empty or a UUID).
 	in.Decision = protoenum.Required(&v, "decision", req.GetDecision())
 	if in.Decision == domain.DecisionWatch {
 		v.Check(req.GetCheckInIntervalDays() >= 1 && req.GetCheckInIntervalDays() <= 365, "check_in_interval_days", "must be 1-365 days for a pilot light")
@@ -289,7 +281,7 @@ func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.Reco
 func conferenceFromRequest(req *casedirectionv1.RecordCaseConferenceRequest) (domain.Conference, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	if d := valid.Date(&v, "held_on", req.GetHeldOn()); !d.IsZero() && d.After(time.Now()) {
 		v.Add("held_on", "must not be in the future")
 	}
@@ -342,7 +334,7 @@ func (s *Server) RecordCaseConference(ctx context.Context, req *casedirectionv1.
 func checkInFromRequest(req *casedirectionv1.CheckInRequest) error {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	return v.Err()
 }
 
@@ -366,7 +358,7 @@ func (s *Server) CheckIn(ctx context.Context, req *casedirectionv1.CheckInReques
 func safetyFromRequest(req *casedirectionv1.RecordSafetyConcernRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	kind := protoenum.Required(&v, "kind", req.GetKind())
 	protoenum.Required(&v, "meldcode_step", req.GetMeldcodeStep())
 	return kind, v.Err()
@@ -394,14 +386,12 @@ func (s *Server) RecordSafetyConcern(ctx context.Context, req *casedirectionv1.R
 func handOverFromRequest(req *casedirectionv1.HandOverRequest) (domain.Handover, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	h := domain.Handover{Recipient: protoenum.Required(&v, "recipient", req.GetRecipient()), RecipientOIN: req.GetRecipientOin(), Municipality: req.GetMunicipalityCode()}
 	switch h.Recipient {
 	case domain.HandoverOtherMunicipality:
 		valid.Municipality(&v, "municipality_code", h.Municipality)
-		if h.RecipientOIN != "" {
-			valid.OIN(&v, "recipient_oin", h.RecipientOIN)
-		}
+		// recipient_oin: optional here; its format is the proto's rule.
 	case domain.HandoverVeiligThuis, domain.HandoverCertifiedInstitution:
 		valid.OIN(&v, "recipient_oin", h.RecipientOIN)
 		v.Check(h.Municipality == "", "municipality_code", "only for a handover to another municipality")
@@ -429,10 +419,10 @@ func (s *Server) HandOver(ctx context.Context, req *casedirectionv1.HandOverRequ
 func closeFromRequest(req *casedirectionv1.CloseCaseRequest) (string, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	result := protoenum.Required(&v, "result", req.GetResult())
 	v.Check(req.GetResult() != commonv1.CaseResult_CASE_RESULT_HANDED_OVER, "result", "HANDED_OVER is set by HandOver")
-	valid.UUID(&v, "assessment_id", req.GetAssessmentId())
+	// assessment_id: required, a UUID (the proto).
 	return result, v.Err()
 }
 

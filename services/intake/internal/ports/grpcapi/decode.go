@@ -37,21 +37,14 @@ func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, erro
 	}
 	v.Check(in.Channel != domain.ChannelSignal, "channel", "SIGNAL intakes come from partner signals, not from this call")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	valid.Text(&v, "question", req.GetQuestion(), 0, MaxQuestionLength)
 	return in, v.Err()
 }
 
-func intakeIDFromRequest(id string) error {
-	var v apperr.Validation
-	valid.UUID(&v, "intake_id", id)
-	return v.Err()
-}
-
 func decideFromRequest(req *intakev1.DecideTriageRequest) (domain.Outcome, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	// intake_id: required, a UUID (the proto).
 	outcome := domain.Outcome(protoenum.Code(req.GetOutcome()))
 	switch {
 	case req.GetApplyPolicy() && req.GetOutcome() != intakev1.TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED:
@@ -64,7 +57,7 @@ func decideFromRequest(req *intakev1.DecideTriageRequest) (domain.Outcome, error
 
 func contactAttemptFromRequest(req *intakev1.RecordContactAttemptRequest) (string, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	// intake_id: required, a UUID (the proto).
 	kind := protoenum.Required(&v, "kind", req.GetKind())
 	return kind, v.Err()
 }
@@ -80,7 +73,7 @@ const (
 // and maps it to domain values; the day's fit with the intake is the domain's rule.
 func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.Clarification, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
+	// intake_id: required, a UUID (the proto).
 	c := domain.Clarification{HeldOn: valid.Date(&v, "held_on", req.GetHeldOn()), Summary: req.GetSummary(),
 		NextStep: protoenum.Required(&v, "next_step", req.GetNextStep())}
 	valid.Text(&v, "summary", req.GetSummary(), 1, maxSummaryRunes)
@@ -104,17 +97,10 @@ func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.
 	return c, v.Err()
 }
 
-func mergeIntakeFromRequest(req *intakev1.MergeIntakeRequest) error {
-	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
-	valid.UUID(&v, "into_intake_id", req.GetIntoIntakeId())
-	return v.Err()
-}
-
 // policyFromRequest maps a triage-policy document (the rules a municipality adopts).
 func policyFromRequest(req *intakev1.ReplaceTriagePolicyRequest) (domain.Policy, error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// municipality_code: required, a CBS code (the proto).
 	v.Check(req.GetExpectedVersion() >= 0, "expected_version", "must be 0 or a version number")
 	p := domain.Policy{
 		Municipality: req.GetMunicipalityCode(), Positioning: domain.Positioning(protoenum.Code(req.GetPositioning())),
@@ -165,8 +151,7 @@ func addressFromProto(v *apperr.Validation, field string, a *intakev1.Address) d
 func residentFromRequest(req *intakev1.RegisterResidentRequest, now time.Time) (domain.Resident, error) {
 	var v apperr.Validation
 	valid.BSN(&v, "bsn", req.GetBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	r := domain.Resident{BSN: req.GetBsn(), Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(),
 		BirthDate: req.GetBirthDate()}
 	if req.GetName() != nil {
@@ -181,19 +166,12 @@ func residentFromRequest(req *intakev1.RegisterResidentRequest, now time.Time) (
 	return r, v.Err()
 }
 
-func mergeResidentsFromRequest(req *intakev1.MergeResidentsRequest) error {
-	var v apperr.Validation
-	valid.UUID(&v, "keep_resident_id", req.GetKeepResidentId())
-	valid.UUID(&v, "duplicate_resident_id", req.GetDuplicateResidentId())
-	return v.Err()
-}
-
 func residentChangesFromRequest(req *intakev1.UpdateResidentRequest, now time.Time) (app.ResidentChanges, error) {
 	var (
 		v apperr.Validation
 		c app.ResidentChanges
 	)
-	valid.UUID(&v, "resident_id", req.GetResidentId())
+	// resident_id: required, a UUID (the proto).
 	if req.GetName() != nil {
 		n := nameFromProto(&v, "name", req.GetName())
 		c.Name = &n
@@ -224,8 +202,7 @@ func startedOn(v *apperr.Validation, field, s string, now time.Time) string {
 
 func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (domain.Household, string, error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	h := domain.Household{Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode()}
 	if req.GetAddress() == nil {
 		v.Add("address", "required: households are matched by address")
@@ -244,8 +221,7 @@ func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (
 
 func addMemberFromRequest(req *intakev1.AddHouseholdMemberRequest, now time.Time) (domain.Member, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	valid.UUID(&v, "resident_id", req.GetResidentId())
+	// household_id, resident_id: required UUIDs (the proto).
 	m := domain.Member{ResidentID: req.GetResidentId(), Role: protoenum.Required(&v, "role", req.GetRole()),
 		StartedOn: startedOn(&v, "started_on", req.GetStartedOn(), now)}
 	return m, v.Err()
@@ -253,8 +229,7 @@ func addMemberFromRequest(req *intakev1.AddHouseholdMemberRequest, now time.Time
 
 func removeMemberFromRequest(req *intakev1.RemoveHouseholdMemberRequest, now time.Time) error {
 	var v apperr.Validation
-	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	valid.UUID(&v, "resident_id", req.GetResidentId())
+	// household_id, resident_id: required UUIDs (the proto).
 	addAll(&v, domain.ValidatePastDate("ended_on", req.GetEndedOn(), domain.Today(now)))
 	return v.Err()
 }

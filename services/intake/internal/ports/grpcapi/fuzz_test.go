@@ -1,6 +1,7 @@
 package grpcapi
 
 import (
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -25,6 +27,8 @@ var address = &intakev1.Address{Street: "Dorpsstraat", HouseNumber: 12, HouseNum
 
 // mutating is every mutating request type with a valid example and the port function that
 // maps it to domain values; the index is the first fuzz input, so one target covers all.
+// The targets apply the proto's field rules first (grpcx.ValidateRequest), as the interceptor
+// does before a handler runs: required ids and codes are only there.
 var mutating = []struct {
 	valid proto.Message
 	check func(proto.Message) error
@@ -36,14 +40,8 @@ var mutating = []struct {
 			_, err := intakeFromRequest(m.(*intakev1.RegisterIntakeRequest))
 			return err
 		}},
-	{&intakev1.StartTriageRequest{IdempotencyKey: "k", IntakeId: id1},
-		func(m proto.Message) error {
-			return intakeIDFromRequest(m.(*intakev1.StartTriageRequest).GetIntakeId())
-		}},
-	{&intakev1.WithdrawIntakeRequest{IdempotencyKey: "k", IntakeId: id1},
-		func(m proto.Message) error {
-			return intakeIDFromRequest(m.(*intakev1.WithdrawIntakeRequest).GetIntakeId())
-		}},
+	{&intakev1.StartTriageRequest{IdempotencyKey: "k", IntakeId: id1}, schemaOnly},
+	{&intakev1.WithdrawIntakeRequest{IdempotencyKey: "k", IntakeId: id1}, schemaOnly},
 	{&intakev1.DecideTriageRequest{IdempotencyKey: "k", IntakeId: id1, Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_ADVICE},
 		func(m proto.Message) error {
 			_, err := decideFromRequest(m.(*intakev1.DecideTriageRequest))
@@ -54,8 +52,7 @@ var mutating = []struct {
 			_, err := contactAttemptFromRequest(m.(*intakev1.RecordContactAttemptRequest))
 			return err
 		}},
-	{&intakev1.MergeIntakeRequest{IdempotencyKey: "k", IntakeId: id1, IntoIntakeId: id2},
-		func(m proto.Message) error { return mergeIntakeFromRequest(m.(*intakev1.MergeIntakeRequest)) }},
+	{&intakev1.MergeIntakeRequest{IdempotencyKey: "k", IntakeId: id1, IntoIntakeId: id2}, schemaOnly},
 	{validPolicy(),
 		func(m proto.Message) error {
 			_, err := policyFromRequest(m.(*intakev1.ReplaceTriagePolicyRequest))
@@ -73,8 +70,7 @@ var mutating = []struct {
 			_, err := residentFromRequest(m.(*intakev1.RegisterResidentRequest), fuzzNow)
 			return err
 		}},
-	{&intakev1.MergeResidentsRequest{IdempotencyKey: "k", KeepResidentId: id1, DuplicateResidentId: id2},
-		func(m proto.Message) error { return mergeResidentsFromRequest(m.(*intakev1.MergeResidentsRequest)) }},
+	{&intakev1.MergeResidentsRequest{IdempotencyKey: "k", KeepResidentId: id1, DuplicateResidentId: id2}, schemaOnly},
 	{&intakev1.UpdateResidentRequest{IdempotencyKey: "k", ResidentId: id1, Address: address, DistrictCode: "WK036300"},
 		func(m proto.Message) error {
 			_, err := residentChangesFromRequest(m.(*intakev1.UpdateResidentRequest), fuzzNow)
@@ -135,22 +131,52 @@ func mustBeFieldError(t *testing.T, what string, err error) {
 	}
 }
 
+// schemaOnly is the port check of a request whose every rule is in its proto.
+func schemaOnly(proto.Message) error { return nil }
+
+// schema is the validator of the proto's field rules, which the interceptor applies.
+var schema, schemaErr = grpcx.NewValidator()
+
+// fields names the fields of the violations in err.
+func fields(err error) []string {
+	e, _ := apperr.As(err)
+	if e == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range e.Violations {
+		out = append(out, v.Field)
+	}
+	return out
+}
+
 func TestFuzzSeedsAreValid(t *testing.T) {
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
 	for _, m := range mutating {
+		if err := grpcx.ValidateRequest(schema, m.valid); err != nil {
+			t.Errorf("%T: the seed must keep the proto's rules: %v", m.valid, err)
+		}
 		if err := m.check(m.valid); err != nil {
 			t.Errorf("%T: the seed must be valid: %v", m.valid, err)
 		}
 	}
-	// And each one can be made invalid, naming the field (so the targets test something).
+	// And each one can be made invalid, naming the field (so the targets test something): the
+	// proto's rules and the port's checks together, as the interceptor reports them.
 	bad := &intakev1.CreateHouseholdRequest{Address: &intakev1.Address{Postcode: "0000", HouseNumber: -1}}
 	_, _, err := householdFromRequest(bad, fuzzNow)
-	e, _ := apperr.As(err)
-	var fields []string
-	for _, v := range e.Violations {
-		fields = append(fields, v.Field)
+	named := map[string]bool{}
+	for _, f := range append(fields(grpcx.ValidateRequest(schema, bad)), fields(err)...) {
+		named[f] = true
 	}
-	if got := strings.Join(fields, ","); got != "municipality_code,address.street,address.house_number,address.postcode,address.city,members" {
-		t.Fatalf("household violations: %s", got)
+	var got []string
+	for f := range named {
+		got = append(got, f)
+	}
+	sort.Strings(got)
+	if want := "address.city,address.house_number,address.postcode,address.street,members,municipality_code"; strings.Join(got, ",") != want {
+		t.Fatalf("household violations: %s, want %s", strings.Join(got, ","), want)
 	}
 }
 
@@ -171,7 +197,9 @@ func FuzzMutatingRequests(f *testing.F) {
 		if err := proto.Unmarshal(data, req); err != nil {
 			t.Skip()
 		}
-		mustBeFieldError(t, string(req.ProtoReflect().Descriptor().FullName()), m.check(req))
+		what := string(req.ProtoReflect().Descriptor().FullName())
+		mustBeFieldError(t, what, grpcx.ValidateRequest(schema, req))
+		mustBeFieldError(t, what, m.check(req))
 	})
 }
 
@@ -191,6 +219,7 @@ func FuzzTriagePolicyDocument(f *testing.F) {
 		if err := protojson.Unmarshal(data, &req); err != nil {
 			t.Skip()
 		}
+		mustBeFieldError(t, "policy", grpcx.ValidateRequest(schema, &req))
 		p, err := policyFromRequest(&req)
 		mustBeFieldError(t, "policy", err)
 		if err == nil && len(p.Rules) == 0 {

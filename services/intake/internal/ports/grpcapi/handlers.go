@@ -41,7 +41,7 @@ func intakeChange[Resp proto.Message](ctx context.Context, s *Server, req idempo
 
 // StartTriage picks up a received intake.
 func (s *Server) StartTriage(ctx context.Context, req *intakev1.StartTriageRequest) (*intakev1.StartTriageResponse, error) {
-	return intakeChange(ctx, s, req, intakeIDFromRequest(req.GetIntakeId()),
+	return intakeChange(ctx, s, req, nil, // intake_id: required, a UUID (the proto)
 		func(i *intakev1.Intake) *intakev1.StartTriageResponse {
 			return &intakev1.StartTriageResponse{Intake: i}
 		},
@@ -92,18 +92,16 @@ func (s *Server) RecordClarification(ctx context.Context, req *intakev1.RecordCl
 
 // WithdrawIntake records that the resident withdrew.
 func (s *Server) WithdrawIntake(ctx context.Context, req *intakev1.WithdrawIntakeRequest) (*intakev1.WithdrawIntakeResponse, error) {
-	return intakeChange(ctx, s, req, intakeIDFromRequest(req.GetIntakeId()),
+	return intakeChange(ctx, s, req, nil, // intake_id: required, a UUID (the proto)
 		func(i *intakev1.Intake) *intakev1.WithdrawIntakeResponse {
 			return &intakev1.WithdrawIntakeResponse{Intake: i}
 		},
 		func(ctx context.Context) (domain.Intake, error) { return s.app.WithdrawIntake(ctx, req.GetIntakeId()) })
 }
 
-// MergeIntake merges a duplicate intake into another.
+// MergeIntake merges a duplicate intake into another. Both ids are the proto's rules
+// (required UUIDs).
 func (s *Server) MergeIntake(ctx context.Context, req *intakev1.MergeIntakeRequest) (*intakev1.MergeIntakeResponse, error) {
-	if err := mergeIntakeFromRequest(req); err != nil {
-		return nil, err
-	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.MergeIntakeResponse { return &intakev1.MergeIntakeResponse{} },
 		func(ctx context.Context) (*intakev1.MergeIntakeResponse, error) {
 			merged, into, err := s.app.MergeIntake(ctx, req.GetIntakeId(), req.GetIntoIntakeId())
@@ -246,7 +244,7 @@ func queueKeyOf(p paging.Page) (*domain.QueueKey, error) {
 // GetTriagePolicy returns a municipality's policy.
 func (s *Server) GetTriagePolicy(ctx context.Context, req *intakev1.GetTriagePolicyRequest) (*intakev1.GetTriagePolicyResponse, error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// municipality_code: required, a CBS code (the proto).
 	v.Check(req.GetVersion() >= 0, "version", "must be 0 (the version in force) or a version number")
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -294,17 +292,14 @@ func policyToProto(p domain.Policy) *intakev1.TriagePolicy {
 	return out
 }
 
-// subjectIDs checks that exactly one of a resident and a household id is given.
+// subjectIDs checks that exactly one of a resident and a household id is given (a rule across
+// fields; each id's format is the proto's rule).
 func subjectIDs(v *apperr.Validation, residentID, householdID string) {
 	switch {
 	case residentID == "" && householdID == "":
 		v.Add("resident_id", "set resident_id or household_id")
 	case residentID != "" && householdID != "":
 		v.Add("household_id", "set resident_id or household_id, not both")
-	case residentID != "":
-		valid.UUID(v, "resident_id", residentID)
-	default:
-		valid.UUID(v, "household_id", householdID)
 	}
 }
 
@@ -366,11 +361,8 @@ func listAssessmentsFromRequest(req *intakev1.ListAssessmentsRequest) (paging.Pa
 // CompareAssessments returns the change between two assessments.
 func (s *Server) CompareAssessments(ctx context.Context, req *intakev1.CompareAssessmentsRequest) (*intakev1.CompareAssessmentsResponse, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "from_assessment_id", req.GetFromAssessmentId())
-	valid.UUID(&v, "to_assessment_id", req.GetToAssessmentId())
-	if req.GetHouseholdId() != "" {
-		valid.UUID(&v, "household_id", req.GetHouseholdId())
-	}
+	// from_assessment_id, to_assessment_id: required UUIDs (the proto).
+	// household_id: the proto's rule (empty or a UUID).
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -429,11 +421,8 @@ func (s *Server) FindResident(ctx context.Context, req *intakev1.FindResidentReq
 	return &intakev1.FindResidentResponse{Resident: residentToProto(r)}, nil
 }
 
-// MergeResidents merges a duplicate resident.
+// MergeResidents merges a duplicate resident. Both ids are the proto's rules (required UUIDs).
 func (s *Server) MergeResidents(ctx context.Context, req *intakev1.MergeResidentsRequest) (*intakev1.MergeResidentsResponse, error) {
-	if err := mergeResidentsFromRequest(req); err != nil {
-		return nil, err
-	}
 	return idempotency.Do(ctx, s.idem, req, func() *intakev1.MergeResidentsResponse { return &intakev1.MergeResidentsResponse{} },
 		func(ctx context.Context) (*intakev1.MergeResidentsResponse, error) {
 			r, err := s.app.MergeResidents(ctx, req.GetKeepResidentId(), req.GetDuplicateResidentId())
@@ -446,11 +435,6 @@ func (s *Server) MergeResidents(ctx context.Context, req *intakev1.MergeResident
 
 // GetResident returns a resident with personal details.
 func (s *Server) GetResident(ctx context.Context, req *intakev1.GetResidentRequest) (*intakev1.GetResidentResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "resident_id", req.GetResidentId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	r, err := s.app.GetResident(ctx, req.GetResidentId())
 	if err != nil {
 		return nil, err
@@ -523,11 +507,6 @@ func (s *Server) RemoveHouseholdMember(ctx context.Context, req *intakev1.Remove
 
 // GetHousehold returns a household with its address and history.
 func (s *Server) GetHousehold(ctx context.Context, req *intakev1.GetHouseholdRequest) (*intakev1.GetHouseholdResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "household_id", req.GetHouseholdId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	h, err := s.app.GetHousehold(ctx, req.GetHouseholdId())
 	if err != nil {
 		return nil, err

@@ -15,7 +15,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
-	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -55,11 +54,6 @@ func (s *Server) RegisterIntake(ctx context.Context, req *intakev1.RegisterIntak
 
 // GetIntake returns an intake to the team that owns it.
 func (s *Server) GetIntake(ctx context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	in, err := s.app.GetIntake(ctx, req.GetIntakeId())
 	if err != nil {
 		return nil, err
@@ -103,8 +97,7 @@ func clarificationToProto(c domain.Clarification) *intakev1.Clarification {
 // intake.
 func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "intake_id", req.GetIntakeId())
-	valid.OIN(&v, "organisation_oin", req.GetOrganisationOin())
+	// intake_id, organisation_oin: required with their formats (the proto).
 	orgType := protoenum.Required(&v, "organisation_type", req.GetOrganisationType())
 	if err := v.Err(); err != nil {
 		return nil, err

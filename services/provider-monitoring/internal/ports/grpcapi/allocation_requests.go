@@ -39,21 +39,22 @@ func (s *Server) SubmitAllocationRequest(ctx context.Context, req *providermonit
 func (s *Server) requestFromProto(req *providermonitoringv1.SubmitAllocationRequestRequest) (domain.Request, error) {
 	var v apperr.Validation
 	q := domain.Request{Kind: domain.RequestKind(protoenum.Required(&v, "kind", req.GetKind())), ProviderAGB: req.GetProviderAgb()}
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
+	// provider_agb: required, an AGB code (the proto).
 	q.Start, q.End = period(&v, "start_date", req.GetStartDate(), "end_date", req.GetEndDate())
 	q.Volume = volume(&v, req.GetVolume())
 	switch q.Kind {
 	case domain.RequestAllocation:
+		valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
 		place(&v, req.GetMunicipalityCode(), req.GetDistrictCode())
 		q.Municipality, q.District = req.GetMunicipalityCode(), req.GetDistrictCode()
+		valid.Code(&v, "product_category", req.GetProductCategory())
+		valid.Code(&v, "product_code", req.GetProductCode())
 		q.Product = s.product(&v, "", req.GetProductCategory(), req.GetProductCode())
 		_, ok := s.codes.ReferrerTypes[req.GetReferrerType()]
 		v.Check(ok, "referrer_type", "must be a COD327 referrer type, e.g. 02 (GP)")
 		v.Check(req.GetAllocationNumber() == "", "allocation_number", "only for a request for change")
 		v.Check(req.GetChangeReasonText() == "", "change_reason_text", "only for a request for change")
-		if req.GetReferrerCode() != "" {
-			valid.Code(&v, "referrer_code", req.GetReferrerCode())
-		}
+		// referrer_code: the proto's rule (empty or a code).
 		q.ReferrerType, q.ReferrerCode = req.GetReferrerType(), req.GetReferrerCode()
 	case domain.RequestChange:
 		allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
@@ -91,14 +92,12 @@ func (s *Server) AnswerAllocationRequest(ctx context.Context, req *providermonit
 // answerFromRequest validates an answer to a request and maps it to the application's Answer.
 func answerFromRequest(req *providermonitoringv1.AnswerAllocationRequestRequest) (app.Answer, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "request_id", req.GetRequestId())
+	// request_id: required, a UUID (the proto).
 	ans := app.Answer{BudgetCents: req.GetBudgetCents(), Form: domain.Form(protoenum.Code(req.GetForm())), CaseID: req.GetCaseId()}
 	switch req.GetDecision() {
 	case providermonitoringv1.AnswerDecision_ANSWER_DECISION_GRANT:
 		ans.Decision = domain.RequestGranted
-		if req.GetCaseId() != "" {
-			valid.UUID(&v, "case_id", req.GetCaseId())
-		}
+		// case_id: the proto's rule (empty or a UUID).
 		v.Check(req.GetBudgetCents() >= 0, "budget_cents", "cannot be negative")
 		v.Check(req.GetRefusalReason() == "", "refusal_reason", "only for a refusal")
 	case providermonitoringv1.AnswerDecision_ANSWER_DECISION_REFUSE:
@@ -118,11 +117,6 @@ func answerFromRequest(req *providermonitoringv1.AnswerAllocationRequestRequest)
 
 // DescribeAllocationRequest returns one request.
 func (s *Server) DescribeAllocationRequest(ctx context.Context, req *providermonitoringv1.DescribeAllocationRequestRequest) (*providermonitoringv1.DescribeAllocationRequestResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "request_id", req.GetRequestId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	q, err := s.app.GetRequest(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
@@ -155,7 +149,7 @@ func (s *Server) ListAllocationRequests(ctx context.Context, req *providermonito
 // pageFromRequest validates a page of the request list: its size and where it starts.
 func pageFromRequest(req *providermonitoringv1.ListAllocationRequestsRequest) (size int, afterAt time.Time, afterID string, err error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// municipality_code: required, a CBS code (the proto).
 	size = int(req.GetPageSize()) // 0-500: the proto's rule
 	if size == 0 {
 		size = 100
@@ -252,18 +246,16 @@ func (s *Server) AddContract(ctx context.Context, req *providermonitoringv1.AddC
 // providerFromRequest validates a provider's registration.
 func providerFromRequest(req *providermonitoringv1.RegisterProviderRequest) (domain.Provider, error) {
 	var v apperr.Validation
-	valid.AGB(&v, "agb", req.GetAgb())
+	// agb, oin: required with their formats (the proto).
 	name := strings.TrimSpace(req.GetName())
 	valid.Text(&v, "name", name, 2, 200)
-	valid.OIN(&v, "oin", req.GetOin())
 	return domain.Provider{AGB: req.GetAgb(), Name: name, OIN: req.GetOin()}, v.Err()
 }
 
 // contractFromRequest validates a new contract and maps it to the domain.
 func (s *Server) contractFromRequest(req *providermonitoringv1.AddContractRequest) (domain.Contract, error) {
 	var v apperr.Validation
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// provider_agb, municipality_code: required with their formats (the proto).
 	c := domain.Contract{
 		ProviderAGB: req.GetProviderAgb(), Municipality: req.GetMunicipalityCode(),
 		Model: domain.ContractModel(protoenum.Code(req.GetModel())), Capacity: req.GetCapacity(),
@@ -321,20 +313,13 @@ func contractAt(c domain.Contract) paging.At { return paging.At{Time: c.ValidFro
 
 func listContractsFromRequest(req *providermonitoringv1.ListContractsRequest) (paging.Page, *paging.At, error) {
 	var v apperr.Validation
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// provider_agb, municipality_code: required with their formats (the proto).
 	page, after := paging.ParseAt(&v, contractList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
 	return page, after, v.Err()
 }
 
 // GetProviderOverview returns a provider's figures in a municipality.
 func (s *Server) GetProviderOverview(ctx context.Context, req *providermonitoringv1.GetProviderOverviewRequest) (*providermonitoringv1.GetProviderOverviewResponse, error) {
-	var v apperr.Validation
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	f, err := s.app.ProviderOverview(ctx, req.GetProviderAgb(), req.GetMunicipalityCode())
 	if err != nil {
 		return nil, err
@@ -344,11 +329,6 @@ func (s *Server) GetProviderOverview(ctx context.Context, req *providermonitorin
 
 // GetContractOverview returns a contract with its figures.
 func (s *Server) GetContractOverview(ctx context.Context, req *providermonitoringv1.GetContractOverviewRequest) (*providermonitoringv1.GetContractOverviewResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "contract_id", req.GetContractId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	c, f, err := s.app.ContractOverview(ctx, req.GetContractId())
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	pm "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/protobuf/proto"
 )
@@ -116,6 +117,23 @@ func parsers(s *Server) []parser {
 	}
 }
 
+// schema is the validator of the proto's field rules, which the interceptor applies before the
+// handler's own checks: the targets apply it too (grpcx.ValidateRequest), since required ids and
+// codes are only there.
+var schema, schemaErr = grpcx.NewValidator()
+
+// checkSchema runs the proto's rules on b decoded as p's request type, as the interceptor would.
+func checkSchema(t *testing.T, p parser, b []byte) {
+	t.Helper()
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	m := p.valid.ProtoReflect().New().Interface()
+	if proto.Unmarshal(b, m) == nil {
+		checkInvalid(t, p.name, grpcx.ValidateRequest(schema, m))
+	}
+}
+
 func fuzzServer(t testing.TB) *Server {
 	codes, err := domain.LoadCodes()
 	if err != nil {
@@ -152,6 +170,9 @@ func TestParsersAcceptValidRequests(t *testing.T) {
 		if ok, err := p.parse(s, b); !ok || err != nil {
 			t.Errorf("%s: the valid request is refused: %v", p.name, err)
 		}
+		if err := grpcx.ValidateRequest(schema, p.valid); err != nil {
+			t.Errorf("%s: the valid request breaks the proto's rules: %v", p.name, err)
+		}
 	}
 }
 
@@ -170,6 +191,7 @@ func FuzzRequests(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		p := ps[int(which)%len(ps)]
+		checkSchema(t, p, b)
 		if ok, err := p.parse(s, b); ok {
 			checkInvalid(t, p.name, err)
 		}

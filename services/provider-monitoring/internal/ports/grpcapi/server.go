@@ -262,7 +262,7 @@ func allocationAt(al domain.Allocation) paging.At { return paging.At{Time: al.Is
 
 func caseAllocationsFromRequest(req *providermonitoringv1.ListCaseAllocationsRequest) (paging.Page, *paging.At, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id: required, a UUID (the proto).
 	page, after := paging.ParseAt(&v, caseAllocationList(req.GetCaseId()), ListLimits, req.GetPageSize(), req.GetPageToken())
 	return page, after, v.Err()
 }
@@ -394,24 +394,23 @@ func volumeToProto(vol domain.Volume) *commonv1.Volume {
 		UnitCode:  vol.Unit, FrequencyCode: vol.Frequency}
 }
 
-// place checks municipality and district: a CBS district code carries its municipality's
+// place checks the district and that it lies in the municipality (whose own format the caller
+// checks, or the proto requires): a CBS district code carries its municipality's
 // number (WK0363xx lies in GM0363), so a mismatch is a mistake in the request, not a question
 // for the contract check.
 func place(v *apperr.Validation, municipality, district string) {
-	valid.Municipality(v, "municipality_code", municipality)
 	valid.District(v, "district_code", district)
 	if m, d := municipality, district; len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
 		v.Add("district_code", "must lie in municipality "+m)
 	}
 }
 
-// product checks a product: its category on the national list, its code's shape.
+// product checks a product's category on the national list (the shapes of category and code
+// are the proto's rules for an allocation, the caller's for a request).
 func (s *Server) product(v *apperr.Validation, prefix, category, code string) domain.Product {
-	valid.Code(v, prefix+"product_category", category)
 	if _, ok := s.codes.ProductCategories[category]; !ok && category != "" {
 		v.Add(prefix+"product_category", "must be a product category of the national iJw/iWmo list")
 	}
-	valid.Code(v, prefix+"product_code", code)
 	return domain.Product{Category: category, Code: code}
 }
 
@@ -430,9 +429,9 @@ func period(v *apperr.Validation, startField, start, endField, end string) (time
 
 func (s *Server) allocationFromRequest(req *providermonitoringv1.AllocateRequest) (domain.Allocation, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "case_id", req.GetCaseId())
+	// case_id, municipality_code, provider_agb, product_category, product_code: required with
+	// their formats (the proto).
 	place(&v, req.GetMunicipalityCode(), req.GetDistrictCode())
-	valid.AGB(&v, "provider_agb", req.GetProviderAgb())
 	p := s.product(&v, "", req.GetProductCategory(), req.GetProductCode())
 	start, end := period(&v, "start_date", req.GetStartDate(), "end_date", req.GetEndDate())
 	vol := volume(&v, req.GetVolume())

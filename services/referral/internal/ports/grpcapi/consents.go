@@ -46,7 +46,7 @@ func consentFromRequest(req *referralv1.RecordConsentRequest) (domain.Consent, e
 	}
 	cats := categoryCodes(&v, "data_categories", req.GetDataCategories())
 	v.Check(len(cats) > 0, "data_categories", "at least one category")
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// municipality_code: required, a CBS code (the proto).
 	c := domain.Consent{ResidentBSN: req.GetResidentBsn(), Activity: req.GetProcessingActivity(), Recipients: req.GetRecipientOins(),
 		Categories: cats, Municipality: req.GetMunicipalityCode()}
 	if req.GetValidFrom() != "" {
@@ -111,11 +111,6 @@ func listConsentsQuery(req *referralv1.ListConsentsRequest) (consentsQuery, erro
 
 // GetConsent returns a consent to its holder.
 func (s *Server) GetConsent(ctx context.Context, req *referralv1.GetConsentRequest) (*referralv1.GetConsentResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "consent_id", req.GetConsentId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	c, err := s.app.GetConsent(ctx, req.GetConsentId())
 	if err != nil {
 		return nil, err
@@ -125,11 +120,6 @@ func (s *Server) GetConsent(ctx context.Context, req *referralv1.GetConsentReque
 
 // WithdrawConsent withdraws a consent and cancels the referrals resting on it.
 func (s *Server) WithdrawConsent(ctx context.Context, req *referralv1.WithdrawConsentRequest) (*referralv1.WithdrawConsentResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "consent_id", req.GetConsentId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	return idempotency.Do(ctx, s.idem, req, func() *referralv1.WithdrawConsentResponse { return &referralv1.WithdrawConsentResponse{} },
 		func(ctx context.Context) (*referralv1.WithdrawConsentResponse, error) {
 			c, cancelled, err := s.app.WithdrawConsent(ctx, req.GetConsentId())

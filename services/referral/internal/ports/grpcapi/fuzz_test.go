@@ -121,10 +121,25 @@ func mustMarshal(f *testing.F, m proto.Message) []byte {
 // unmarshal decodes data into m; false means the bytes are no such request (skip them).
 func unmarshal(data []byte, m proto.Message) bool { return proto.Unmarshal(data, m) == nil }
 
-// checkRefusal fails unless err is nil or a typed INVALID_ARGUMENT whose every violation names
-// a field of req (a path such as provision.locations[0].name), is valid UTF-8, does not
-// repeat the BSN, and converts to a gRPC status that can be marshalled.
+// schema is the validator of the proto's field rules, which the interceptor applies before the
+// handler's own checks; required ids and codes are only there.
+var schema, schemaErr = grpcx.NewValidator()
+
+// checkRefusal checks the refusal of req by the proto's rules (as the interceptor applies them,
+// grpcx.ValidateRequest) and by the port's own checks (err): each must be nil or a typed
+// INVALID_ARGUMENT whose every violation names a field of req (a path such as
+// provision.locations[0].name), is valid UTF-8, does not repeat the BSN, and converts to a
+// gRPC status that can be marshalled.
 func checkRefusal(t *testing.T, req proto.Message, bsnValue string, err error) {
+	t.Helper()
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	checkOneRefusal(t, req, bsnValue, grpcx.ValidateRequest(schema, req))
+	checkOneRefusal(t, req, bsnValue, err)
+}
+
+func checkOneRefusal(t *testing.T, req proto.Message, bsnValue string, err error) {
 	t.Helper()
 	if err == nil {
 		return

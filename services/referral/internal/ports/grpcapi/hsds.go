@@ -206,11 +206,6 @@ func provisionFromHSDS(sv hsdsService, orgName string) domain.Provision {
 
 // ExportDirectory writes a municipality's provisions as an HSDS-style directory.
 func (s *Server) ExportDirectory(ctx context.Context, req *referralv1.ExportDirectoryRequest) (*referralv1.ExportDirectoryResponse, error) {
-	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	ps, err := s.app.ExportProvisions(ctx, req.GetMunicipalityCode())
 	if err != nil {
 		return nil, err

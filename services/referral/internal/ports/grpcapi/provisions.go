@@ -58,11 +58,6 @@ func provisionFromRequest(req *referralv1.UpsertProvisionRequest) (domain.Provis
 
 // GetProvision returns a provision.
 func (s *Server) GetProvision(ctx context.Context, req *referralv1.GetProvisionRequest) (*referralv1.GetProvisionResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "provision_id", req.GetProvisionId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	p, err := s.app.GetProvision(ctx, req.GetProvisionId())
 	if err != nil {
 		return nil, err
@@ -129,8 +124,7 @@ func searchKeyOf(v *apperr.Validation, p paging.Page) *domain.SearchKey {
 // searchQuery validates a search and maps it to the domain query.
 func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery, error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	q := domain.ProvisionQuery{
 		Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(), Taxonomy: req.GetTaxonomyTerm(),
 		Text: req.GetText(), LifeDomains: protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),

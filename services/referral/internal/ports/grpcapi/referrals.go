@@ -35,28 +35,23 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 
 func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral, error) {
 	var v apperr.Validation
-	valid.UUID(&v, "provision_id", req.GetProvisionId())
-	switch {
-	case (req.GetCaseId() == "") == (req.GetIntakeId() == ""):
+	// Exactly one of case_id and intake_id (a rule across fields); their formats, like those of
+	// consent_id and replaces_referral_id, are the proto's rules.
+	if (req.GetCaseId() == "") == (req.GetIntakeId() == "") {
 		v.Add("case_id", "give exactly one of case_id and intake_id")
-	case req.GetCaseId() != "":
-		valid.UUID(&v, "case_id", req.GetCaseId())
-	default:
-		valid.UUID(&v, "intake_id", req.GetIntakeId())
 	}
 	for _, g := range req.GetGoalIds() {
 		valid.UUID(&v, "goal_ids", g)
 	}
 	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
+	// provision_id, municipality_code: required with their formats in the proto.
 	// district_code: the proto's rule (empty or a CBS district code).
 	valid.Text(&v, "question", req.GetQuestion(), 1, 4000)
 	cats := categoryCodes(&v, "shared_data_categories", req.GetSharedDataCategories())
 	v.Check(len(req.GetSharedDataCategories()) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")
 	basis := protoenum.Code(req.GetLegalBasis())
 	if req.GetConsentId() != "" {
-		valid.UUID(&v, "consent_id", req.GetConsentId())
 		v.Check(basis == "" || basis == string(domain.BasisConsent), "legal_basis", "a referral with a consent rests on LEGAL_BASIS_CONSENT")
 		basis = string(domain.BasisConsent)
 	} else {
@@ -83,9 +78,6 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 			r.AcceptBy = req.GetAcceptBy().AsTime()
 		}
 	}
-	if r.Replaces != "" {
-		valid.UUID(&v, "replaces_referral_id", r.Replaces)
-	}
 	return r, v.Err()
 }
 
@@ -109,11 +101,6 @@ func categoryCodes(v *apperr.Validation, field string, cs []referralv1.DataCateg
 
 // GetReferral returns a referral to one of its parties.
 func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralRequest) (*referralv1.GetReferralResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "referral_id", req.GetReferralId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	r, err := s.app.GetReferral(ctx, req.GetReferralId())
 	if err != nil {
 		return nil, err
@@ -189,7 +176,7 @@ func transitionFromRequest(req transitionRequest) (domain.Transition, error) {
 	default:
 		return t, fmt.Errorf("no referral transition for %T", req) // a programming error, not bad input
 	}
-	valid.UUID(&v, "referral_id", req.GetReferralId())
+	// referral_id: required, a UUID (the proto).
 	valid.Text(&v, "note", t.Note, 0, 2000)
 	return t, v.Err()
 }
@@ -276,11 +263,6 @@ func (s *Server) CancelReferral(ctx context.Context, req *referralv1.CancelRefer
 
 // GetReferralHistory returns a referral's status changes to its referrer or recipient.
 func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetReferralHistoryRequest) (*referralv1.GetReferralHistoryResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "referral_id", req.GetReferralId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	hs, err := s.app.ReferralHistory(ctx, req.GetReferralId())
 	if err != nil {
 		return nil, err

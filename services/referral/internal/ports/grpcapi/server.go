@@ -45,11 +45,6 @@ func (s *Server) SubmitSignal(ctx context.Context, req *referralv1.SubmitSignalR
 
 // GetSignal returns a signal to its source.
 func (s *Server) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
-	var v apperr.Validation
-	valid.UUID(&v, "signal_id", req.GetSignalId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	sig, err := s.app.GetSignal(ctx, req.GetSignalId())
 	if err != nil {
 		return nil, err
@@ -93,8 +88,7 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 		Crisis:       req.GetCrisis(),
 	}
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	valid.Text(&v, "category", req.GetCategory(), 0, 100)
 	valid.Text(&v, "description", req.GetDescription(), 0, 10000)
 	if a := req.GetArrears(); a != nil {

@@ -32,8 +32,7 @@ func (s *Server) GetRecurringThemes(ctx context.Context, req *referralv1.GetRecu
 // from the start of from_date to the end of to_date.
 func themesPeriod(req *referralv1.GetRecurringThemesRequest) (start, end time.Time, err error) {
 	var v apperr.Validation
-	valid.Municipality(&v, "municipality_code", req.GetMunicipalityCode())
-	// district_code: the proto's rule (empty or a CBS district code).
+	// municipality_code, district_code: the proto's rules.
 	from := valid.Date(&v, "from_date", req.GetFromDate())
 	to := valid.Date(&v, "to_date", req.GetToDate())
 	if !from.IsZero() && !to.IsZero() {
