@@ -39,7 +39,7 @@ import (
 // service is one Wijkbrug service: its binary, database and ports.
 type service struct {
 	name, binary, db, oin string
-	grpc, admin           int
+	grpc, admin, rest     int
 	certFile, keyFile     string
 }
 
@@ -363,12 +363,14 @@ func httpOK(addr string) bool {
 }
 
 func (e *env) startServices() error {
-	ports, err := netport.Free(2 * len(services))
+	// Every listener on a port of its own: a default port (the REST edge's :5007x) may be
+	// taken by a `make run` on the same machine.
+	ports, err := netport.Free(3 * len(services))
 	if err != nil {
 		return err
 	}
 	for i, s := range services {
-		s.grpc, s.admin = ports[2*i], ports[2*i+1]
+		s.grpc, s.admin, s.rest = ports[3*i], ports[3*i+1], ports[3*i+2]
 	}
 	addr := func(name string) string {
 		for _, s := range services {
@@ -382,6 +384,7 @@ func (e *env) startServices() error {
 		certFile, keyFile := s.certFile, s.keyFile
 		p := &proc{name: s.name, args: []string{filepath.Join(e.binDir, s.binary)}, log: filepath.Join(e.dir, s.name+".log"), env: []string{
 			fmt.Sprintf("WIJKBRUG_GRPC_ADDR=127.0.0.1:%d", s.grpc), fmt.Sprintf("WIJKBRUG_ADMIN_ADDR=127.0.0.1:%d", s.admin),
+			fmt.Sprintf("WIJKBRUG_REST_ADDR=127.0.0.1:%d", s.rest),
 			"WIJKBRUG_DATABASE_URL=" + e.dsn(s.db), "WIJKBRUG_MIGRATE_ON_START=true",
 			"WIJKBRUG_NATS_URL=" + e.natsURL(), fmt.Sprintf("WIJKBRUG_STREAM_REPLICAS=%d", e.replicas),
 			"WIJKBRUG_TLS_CERT=" + certFile, "WIJKBRUG_TLS_KEY=" + keyFile, "WIJKBRUG_TLS_CA=" + e.caFile,
