@@ -41,14 +41,17 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		if _, own := handler(cancelled, req); own != nil {
 			if e, ok := apperr.As(own); ok && e.Kind == apperr.KindInvalidArgument && len(e.Violations) > 0 {
 				// The handler's violations (in its order, usually the message's), then the
-				// schema's about fields it did not name.
+				// schema's about fields it did not name. A handler that names a field of any
+				// element ("goals.goal_id") covers that field in every element; one that names
+				// an element ("products[1].category") covers only that element, so the schema's
+				// violations of the other elements are still reported.
 				seen := map[string]bool{}
 				merged := append([]apperr.FieldViolation(nil), e.Violations...)
 				for _, fv := range merged {
-					seen[withoutIndexes(fv.Field)] = true
+					seen[fv.Field] = true
 				}
 				for _, fv := range schema.Violations {
-					if !seen[withoutIndexes(fv.Field)] {
+					if !seen[fv.Field] && !seen[withoutIndexes(fv.Field)] {
 						merged = append(merged, fv)
 					}
 				}

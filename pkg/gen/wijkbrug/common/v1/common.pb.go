@@ -946,11 +946,11 @@ const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"from_score\x18\x02 \x01(\x05R\tfromScore\x12\x19\n" +
 	"\bto_score\x18\x03 \x01(\x05R\atoScore\x12\x14\n" +
 	"\x05delta\x18\x04 \x01(\x05R\x05delta\x127\n" +
-	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.common.v1.ScoreChangeR\x06change\"R\n" +
-	"\x11ResidentPseudonym\x12\x1f\n" +
-	"\vresident_id\x18\x01 \x01(\tR\n" +
-	"residentId\x12\x1c\n" +
-	"\tpseudonym\x18\x02 \x01(\tR\tpseudonym*\xd7\x03\n" +
+	"\x06change\x18\x05 \x01(\x0e2\x1f.wijkbrug.common.v1.ScoreChangeR\x06change\"l\n" +
+	"\x11ResidentPseudonym\x12,\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"residentId\x12)\n" +
+	"\tpseudonym\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03(\x80\x01R\tpseudonym*\xd7\x03\n" +
 	"\n" +
 	"LifeDomain\x12\x1b\n" +
 	"\x17LIFE_DOMAIN_UNSPECIFIED\x10\x00\x12\x18\n" +

@@ -5546,7 +5546,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"residentId\x125\n" +
 	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\x83\x01\n" +
 	"\x12NewHouseholdMember\x12,\n" +
-	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12?\n" +
 	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\xe9\x02\n" +
 	"\x16CreateHouseholdRequest\x121\n" +

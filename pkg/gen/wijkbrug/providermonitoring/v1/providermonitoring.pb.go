@@ -4784,10 +4784,10 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bProvider\x12\x10\n" +
 	"\x03agb\x18\x01 \x01(\tR\x03agb\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
-	"\x03oin\x18\x03 \x01(\tR\x03oin\"9\n" +
-	"\aProduct\x12\x1a\n" +
-	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x12\n" +
-	"\x04code\x18\x02 \x01(\tR\x04code\"\xf1\x02\n" +
+	"\x03oin\x18\x03 \x01(\tR\x03oin\"{\n" +
+	"\aProduct\x12;\n" +
+	"\bcategory\x18\x01 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\bcategory\x123\n" +
+	"\x04code\x18\x02 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x04code\"\xf1\x02\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12C\n" +

@@ -5,7 +5,6 @@ package grpcapi
 
 import (
 	"context"
-	fmt "fmt"
 	"regexp"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -46,9 +45,9 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 		TeamOIN:      req.GetTeamOin(),
 		LifeDomains:  protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
 	}
-	for i, r := range req.GetResidents() {
-		valid.UUID(&v, fmt.Sprintf("residents[%d].resident_id", i), r.GetResidentId())
-		v.Check(r.GetPseudonym() != "" && len(r.GetPseudonym()) <= 128, fmt.Sprintf("residents[%d].pseudonym", i), "required, at most 128 characters")
+	// residents[i].resident_id (a UUID) and .pseudonym (at most 128 bytes), both required:
+	// the proto's rules.
+	for _, r := range req.GetResidents() {
 		c.Residents = append(c.Residents, domain.ResidentRef{ResidentID: r.GetResidentId(), Pseudonym: r.GetPseudonym()})
 	}
 	c.BaselineAssessmentID = req.GetBaselineAssessmentId() // the proto's rule: empty or a UUID

@@ -210,8 +210,7 @@ func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (
 		h.Address = addressFromProto(&v, "address", req.GetAddress())
 	}
 	for i, m := range req.GetMembers() {
-		f := "members[" + strconv.Itoa(i) + "]."
-		valid.UUID(&v, f+"resident_id", m.GetResidentId())
+		f := "members[" + strconv.Itoa(i) + "]." // resident_id: required, a UUID (the proto)
 		h.Members = append(h.Members, domain.Member{ResidentID: m.GetResidentId(), Role: protoenum.Required(&v, f+"role", m.GetRole())})
 	}
 	addAll(&v, domain.ValidateMembers(h.Members))

@@ -261,18 +261,17 @@ func (s *Server) contractFromRequest(req *providermonitoringv1.AddContractReques
 		Model: domain.ContractModel(protoenum.Code(req.GetModel())), Capacity: req.GetCapacity(),
 		Districts: req.GetDistrictCodes(),
 	}
+	// district_codes[i]: each a CBS district code (the proto); that it lies in the
+	// municipality is a rule across fields.
 	for i, d := range req.GetDistrictCodes() {
 		f := "district_codes[" + itoa(i) + "]"
-		valid.District(&v, f, d)
-		v.Check(d != "", f, "required")
 		if m := req.GetMunicipalityCode(); len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
 			v.Add(f, "must lie in municipality "+m)
 		}
 	}
-	for i, p := range req.GetProducts() {
-		prefix := "products[" + itoa(i) + "]."
-		valid.Code(&v, prefix+"code", p.GetCode())
-		valid.Code(&v, prefix+"category", p.GetCategory())
+	// products[i].code and .category: required codes (the proto); a category on the national
+	// list and no product twice are the domain's rules.
+	for _, p := range req.GetProducts() {
 		c.Products = append(c.Products, domain.Product{Category: p.GetCategory(), Code: p.GetCode()})
 	}
 	c.ValidFrom, c.ValidTo = period(&v, "valid_from", req.GetValidFrom(), "valid_to", req.GetValidTo())

@@ -41,9 +41,7 @@ func consentFromRequest(req *referralv1.RecordConsentRequest) (domain.Consent, e
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	v.Check(activityRe.MatchString(req.GetProcessingActivity()), "processing_activity", "a code of 1-64 letters, digits, '.', '-' or '_', e.g. referral")
 	v.Check(len(req.GetRecipientOins()) > 0 && len(req.GetRecipientOins()) <= 50, "recipient_oins", "between 1 and 50 recipients")
-	for _, o := range req.GetRecipientOins() {
-		valid.OIN(&v, "recipient_oins", o)
-	}
+	// recipient_oins[i]: each an OIN (the proto).
 	cats := categoryCodes(&v, "data_categories", req.GetDataCategories())
 	v.Check(len(cats) > 0, "data_categories", "at least one category")
 	// municipality_code: required, a CBS code (the proto).

@@ -40,9 +40,7 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	if (req.GetCaseId() == "") == (req.GetIntakeId() == "") {
 		v.Add("case_id", "give exactly one of case_id and intake_id")
 	}
-	for _, g := range req.GetGoalIds() {
-		valid.UUID(&v, "goal_ids", g)
-	}
+	// goal_ids[i]: each a UUID (the proto).
 	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	// provision_id, municipality_code: required with their formats in the proto.

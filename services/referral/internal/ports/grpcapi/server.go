@@ -96,9 +96,7 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 		sig.Arrears = &domain.Arrears{AmountCents: a.GetAmountCents(), Months: a.GetMonths(),
 			Creditor: domain.Creditor{Name: c.GetName(), OIN: c.GetOin(), Reference: c.GetReference()}}
 		valid.Text(&v, "arrears.creditor.name", c.GetName(), 0, 200)
-		if c.GetOin() != "" {
-			valid.OIN(&v, "arrears.creditor.oin", c.GetOin())
-		}
+		// arrears.creditor.oin: empty or an OIN (the proto).
 		valid.Text(&v, "arrears.creditor.reference", c.GetReference(), 0, 100)
 	}
 	return sig, v.Err()
