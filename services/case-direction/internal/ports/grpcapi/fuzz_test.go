@@ -63,7 +63,9 @@ var (
 				return err
 			}),
 		kinds(&casedirectionv1.ListCasesRequest{Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE},
-			DirectorProfessionalId: "noord-1", PageSize: 20, PageToken: paging.Token(caseList, "2026-01-01T00:00:00Z", fuzzID)},
+			DirectorProfessionalId: "noord-1", PageSize: 20, PageToken: paging.Token(caseListOf(&casedirectionv1.ListCasesRequest{
+				Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE}, DirectorProfessionalId: "noord-1"}),
+				"2026-01-01T00:00:00Z", fuzzID)},
 			func(r *casedirectionv1.ListCasesRequest) error { _, err := listFromRequest(r); return err }),
 	}
 	planRequests = []requestKind{

@@ -2,6 +2,8 @@ package grpcapi
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -37,10 +39,21 @@ const caseList = "casedirection.cases"
 // CaseLimits are the caseload's page sizes.
 var CaseLimits = paging.Limits{Default: defaultPageSize, Max: maxPageSize}
 
+// caseListOf names the caseload under the request's filter in its page tokens, so a token is
+// only taken back with the filter that made it (as every other list does).
+func caseListOf(req *casedirectionv1.ListCasesRequest) string {
+	statuses := make([]string, 0, len(req.GetStatuses()))
+	for _, st := range req.GetStatuses() {
+		statuses = append(statuses, st.String())
+	}
+	slices.Sort(statuses)
+	return paging.Scoped(caseList, req.GetDirectorProfessionalId(), req.GetHouseholdId(), req.GetResidentId(), strings.Join(statuses, ","))
+}
+
 // listFromRequest validates a ListCasesRequest (every violation at once) and maps it to domain values.
 func listFromRequest(req *casedirectionv1.ListCasesRequest) (domain.ListFilter, error) {
 	var v apperr.Validation
-	page := paging.Parse(&v, caseList, 2, CaseLimits, req.GetPageSize(), req.GetPageToken())
+	page := paging.Parse(&v, caseListOf(req), 2, CaseLimits, req.GetPageSize(), req.GetPageToken())
 	f := domain.ListFilter{Director: req.GetDirectorProfessionalId(), Limit: page.Size,
 		HouseholdID: req.GetHouseholdId(), ResidentID: req.GetResidentId()}
 	if !page.First() {
@@ -78,7 +91,7 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 	}
 	out := &casedirectionv1.ListCasesResponse{}
 	if n := page.Next; n != nil {
-		out.NextPageToken = paging.Token(caseList, n.OpenedAt.UTC().Format(time.RFC3339Nano), n.ID)
+		out.NextPageToken = paging.Token(caseListOf(req), n.OpenedAt.UTC().Format(time.RFC3339Nano), n.ID)
 	}
 	for _, c := range page.Cases {
 		sum := &casedirectionv1.CaseSummary{
