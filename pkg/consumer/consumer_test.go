@@ -74,7 +74,7 @@ func TestPoisonEventIsParkedWhileOthersFlow(t *testing.T) {
 		defer mu.Unlock()
 		return slices.Contains(handled, id)
 	}
-	subject := natsx.Subject("referral", "0363", "signal", "received")
+	subject := "wijkbrug.referral.0363.signal.received" // as a partner filters on it
 	publish := func(aggregate, signalID string) string {
 		return env.Publish(t, "referral", subject, aggregate, &referralv1.SignalReceived{SignalId: signalID})
 	}

@@ -126,17 +126,6 @@ func WaitForStream(ctx context.Context, js jetstream.JetStream, name string) (je
 	}
 }
 
-// Subject builds wijkbrug.<service>.<municipality>.<aggregate>.<event>. The municipality
-// token lets integrators and per-municipality deployments filter on it. Wijkbrug's own events
-// do not use it: each declares its subject on its message, and producers and consumers take it
-// from there (pkg/eventsubject).
-func Subject(service, municipality, aggregate, event string) string {
-	if municipality == "" {
-		municipality = "unknown"
-	}
-	return "wijkbrug." + service + "." + municipality + "." + aggregate + "." + event
-}
-
 // IsTransient reports a NATS error that means "the broker is (briefly) not reachable": the
 // connection is closed or reconnecting, no server or no responder answers, or a request
 // timed out. gRPC reports it as UNAVAILABLE.

@@ -20,7 +20,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
@@ -54,7 +53,7 @@ func writerSpec() svc.Spec {
 							if _, err := p.DB.Q(ctx).Exec(ctx, `INSERT INTO things (id) VALUES ($1)`, r.GetObjectId()); err != nil {
 								return err
 							}
-							return p.Outbox.Add(ctx, natsx.Subject("writertest", "0363", "thing", "written"), r.GetObjectId(), r)
+							return p.Outbox.Add(ctx, "wijkbrug.writertest.0363.thing.written", r.GetObjectId(), r)
 						})
 						return &accesslogv1.StartEmergencyAccessResponse{}, err
 					})

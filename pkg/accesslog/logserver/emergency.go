@@ -61,13 +61,8 @@ func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListE
 	}
 	var v apperr.Validation
 	page, at := paging.ParseAt(&v, emergencyList(req), EmergencyLimits, req.GetPageSize(), req.GetPageToken())
-	var after *logstore.GrantCursor
-	if at != nil {
-		if uuid.Validate(at.ID) != nil {
-			v.Add("page_token", "not a token from a previous page of this list")
-		} else {
-			after = &logstore.GrantCursor{GrantedAt: at.Time, ID: at.ID}
-		}
+	if at != nil && uuid.Validate(at.ID) != nil {
+		v.Add("page_token", "not a token from a previous page of this list")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -75,7 +70,7 @@ func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListE
 	if err := s.mayReview(ctx, "accesslog.emergency.review"); err != nil {
 		return nil, err
 	}
-	found, err := s.log.Grants(ctx, since, after, page.Size+1)
+	found, err := s.log.Grants(ctx, since, at, page.Size+1)
 	if err != nil {
 		return nil, err
 	}

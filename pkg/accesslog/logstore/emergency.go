@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 )
 
 // Grant is an emergency grant ("break the glass"): one professional may read one record for
@@ -40,20 +41,13 @@ func (l *Logger) AddGrant(ctx context.Context, g Grant) error {
 	return err
 }
 
-// GrantCursor is the position of the last grant of a page: the list is ordered by grant time,
-// newest first, and id.
-type GrantCursor struct {
-	GrantedAt time.Time
-	ID        string
-}
-
 // Grants lists up to limit grants made since, newest first (granted_at, id descending), after
-// the cursor (nil: from the newest).
-func (l *Logger) Grants(ctx context.Context, since time.Time, after *GrantCursor, limit int) ([]Grant, error) {
+// the position of the last grant of the previous page (nil: from the newest).
+func (l *Logger) Grants(ctx context.Context, since time.Time, after *paging.At, limit int) ([]Grant, error) {
 	args := []any{since, limit}
 	cursor := ""
 	if after != nil {
-		args = append(args, after.GrantedAt, after.ID)
+		args = append(args, after.Time, after.ID)
 		cursor = ` AND (granted_at, id) < ($3, $4::uuid)`
 	}
 	rows, err := l.db.Pool.Query(ctx, `
