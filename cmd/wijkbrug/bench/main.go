@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	chainFor := fs.Duration("chain-duration", 0, "length of the asynchronous-chain run (default 3 × -duration)")
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
-	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run here")
+	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run and each list/search measurement here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
