@@ -80,7 +80,7 @@ type Letter struct {
 // Municipality is the deciding municipality (its college van burgemeester en wethouders).
 type Municipality struct {
 	Name            string  // "Utrecht" (without "Gemeente")
-	CBSCode         string  // CBS gemeentecode, four digits: "0344"
+	CBSCode         string  // CBS gemeentecode as the platform writes it, "GM0344", or its four digits, "0344"
 	PostalAddress   Address // where objections are sent (often a Postbus)
 	VisitingAddress Address // optional: shown in the letterhead
 	ObjectionURL    string  // optional: where an objection can be made online
@@ -170,7 +170,7 @@ func (l Letter) Validate() error {
 	m := l.Municipality
 	need(m.Name, "Municipality.Name", "name of the municipality")
 	if !isCBSCode(m.CBSCode) {
-		add("Municipality.CBSCode", "missing or not four digits: CBS municipality code")
+		add("Municipality.CBSCode", "missing or not a CBS municipality code like GM0344")
 	}
 	needAddress := func(a Address, field, what string) {
 		need(a.Street, field+".Street", what+": street or Postbus")
@@ -298,6 +298,7 @@ func allBlank(ss []string) bool {
 }
 
 func isCBSCode(s string) bool {
+	s = strings.TrimPrefix(s, "GM")
 	if len(s) != 4 {
 		return false
 	}

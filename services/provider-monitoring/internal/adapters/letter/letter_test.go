@@ -35,8 +35,10 @@ func standard() letter.StandardParagraphs {
 
 // wmoGranted: individual support at home from a contracted provider, decided by two officials.
 func wmoGranted() letter.Letter {
+	m := utrecht()
+	m.CBSCode = "GM0344" // as the platform writes municipality codes
 	return letter.Letter{
-		Municipality:    utrecht(),
+		Municipality:    m,
 		DecisionNumber:  "WMO-2026-001234",
 		Date:            civil(2026, time.December, 2),
 		ApplicationDate: civil(2026, time.November, 18),
@@ -118,6 +120,18 @@ func rejection() letter.Letter {
 	}
 }
 
+// partly: less support than asked, no end date, and a municipality that charges no own
+// contribution for it.
+func partly() letter.Letter {
+	l := wmoGranted()
+	l.Outcome = letter.OutcomePartlyGranted
+	l.RejectionGrounds = []string{"U vroeg 8 uur per week. 4 uur per week is genoeg om uw doelen te halen."}
+	l.EndDate = time.Time{}
+	l.SecondOfficial = nil
+	l.OwnContributionExemption = "De gemeente Utrecht vraagt geen eigen bijdrage voor begeleiding."
+	return l
+}
+
 type letterCase struct {
 	name   string
 	letter letter.Letter
@@ -155,6 +169,14 @@ func cases() []letterCase {
 				"M. Öztürk", "Jeugdconsulent", "Beste ouders,",
 			},
 			absent: []string{"CAK", "eigen bijdrage", "Wmo 2015", "Zorgkracht"}},
+		{name: "wmo partly granted", letter: partly(),
+			want: []string{
+				"U krijgt Individuele begeleiding, maar minder dan u heeft gevraagd.",
+				"Daarom krijgt u niet alles wat u heeft gevraagd:", "U vroeg 8 uur per week. 4 uur per week is genoeg om uw doelen te halen.",
+				"4 uur per week", "geen einddatum", "Zorgkracht Utrecht",
+				"Nee. U betaalt voor deze hulp geen eigen bijdrage. De gemeente Utrecht vraagt geen eigen bijdrage voor begeleiding.",
+			},
+			absent: []string{"Het CAK regelt", "Daarom zeggen wij nee"}},
 		{name: "wmo rejected", letter: rejection(),
 			want: []string{
 				"Wmo 2015), artikel 2.3.5",
@@ -174,7 +196,7 @@ func required(l letter.Letter) []string {
 		dates[d] = strings.TrimLeft(d.Format("_2"), " ") + " " + dutchMonth(d.Month()) + " " + d.Format("2006")
 	}
 	want := []string{
-		"Gemeente Utrecht", "0344",
+		"Gemeente Utrecht", "gemeentecode 0344",
 		"Besluitnummer", l.DecisionNumber,
 		"Datum", dates[l.Date],
 		"Uw aanvraag van", dates[l.ApplicationDate],
@@ -197,13 +219,14 @@ func dutchMonth(m time.Month) string {
 }
 
 var (
+	style  = regexp.MustCompile(`(?s)<style>.*</style>`)
 	tags   = regexp.MustCompile(`<[^>]*>`)
 	spaces = regexp.MustCompile(`\s+`)
 )
 
 // visibleText is what a reader of the HTML sees: no tags, entities decoded, spaces collapsed.
 func visibleText(page []byte) string {
-	s := tags.ReplaceAllString(string(page), " ")
+	s := tags.ReplaceAllString(style.ReplaceAllString(string(page), " "), " ")
 	return spaces.ReplaceAllString(html.UnescapeString(s), " ")
 }
 
@@ -226,21 +249,26 @@ func TestHTMLShowsEveryRequiredElement(t *testing.T) {
 					}
 				}
 			}
-			text := visibleText(page)
-			for _, s := range append(required(c.letter), c.want...) {
-				if !strings.Contains(text, s) {
-					t.Errorf("HTML text lacks %q", s)
-				}
-			}
-			for _, s := range c.absent {
-				if strings.Contains(text, s) {
-					t.Errorf("HTML text has %q, which does not belong in this letter", s)
-				}
-			}
-			if t.Failed() {
-				t.Logf("text: %s", text)
-			}
+			checkText(t, "HTML", visibleText(page), append(required(c.letter), c.want...), c.absent)
 		})
+	}
+}
+
+// checkText reports each wanted phrase the text lacks and each absent phrase it has.
+func checkText(t *testing.T, format, text string, want, absent []string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(text, s) {
+			t.Errorf("%s text lacks %q", format, s)
+		}
+	}
+	for _, s := range absent {
+		if strings.Contains(text, s) {
+			t.Errorf("%s text has %q, which does not belong in this letter", format, s)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s text: %s", format, text)
 	}
 }
 
@@ -307,7 +335,7 @@ func TestValidateReportsMissingElements(t *testing.T) {
 			[]string{"Motivation.Goals[1].Baseline", "Motivation.Goals[1].Target"}},
 		{"objection address (Awb 3:45)", wmoGranted, func(l *letter.Letter) { l.Municipality.PostalAddress = letter.Address{} },
 			[]string{"Municipality.PostalAddress.Street", "Municipality.PostalAddress.PostalCode", "Municipality.PostalAddress.City"}},
-		{"CBS code", wmoGranted, func(l *letter.Letter) { l.Municipality.CBSCode = "344" }, []string{"Municipality.CBSCode"}},
+		{"CBS code", wmoGranted, func(l *letter.Letter) { l.Municipality.CBSCode = "GM344" }, []string{"Municipality.CBSCode"}},
 		{"signatory and mandate", wmoGranted, func(l *letter.Letter) { l.Signatory = letter.Signatory{}; l.SecondOfficial.Mandate = "" },
 			[]string{"Signatory.Name", "Signatory.Function", "Signatory.Mandate", "SecondOfficial.Mandate"}},
 		{"provision", wmoGranted, func(l *letter.Letter) { l.Product.ProductCode, l.ProviderName, l.Volume = "", "", letter.Volume{} },

@@ -74,6 +74,7 @@ func PDF(l Letter) ([]byte, error) {
 			f.Ln(2)
 			f.SetFont("Helvetica", "B", 12)
 			w.paragraph(s.Heading, 6)
+			f.SetFont("Helvetica", "", pdfBody)
 		}
 		for _, b := range s.Blocks {
 			w.block(b)
@@ -83,18 +84,7 @@ func PDF(l Letter) ([]byte, error) {
 	f.SetFont("Helvetica", "", pdfBody)
 	f.Ln(2)
 	w.paragraph(d.Greeting, pdfLine)
-	for _, s := range d.Signatures {
-		w.need(6 * pdfLine)
-		f.Ln(2)
-		w.paragraph(s.OnBehalf, pdfLine)
-		f.SetFont("Helvetica", "B", pdfBody)
-		w.paragraph(s.Name, pdfLine)
-		f.SetFont("Helvetica", "", pdfBody)
-		w.paragraph(s.Function, pdfLine)
-		f.SetFont("Helvetica", "", 9)
-		w.paragraph(s.Mandate, 4.5)
-		f.SetFont("Helvetica", "", pdfBody)
-	}
+	w.signatures(d.Signatures)
 
 	var out bytes.Buffer
 	if err := f.Output(&out); err != nil {
@@ -272,4 +262,42 @@ func (w *pdfWriter) row(widths []float64, cells []string, framed, header bool) {
 	}
 	f.SetFont("Helvetica", "", pdfBody)
 	f.SetXY(pdfLeft, y+h)
+}
+
+// signatures writes the officials side by side, each with the college it acts for and its
+// mandate.
+func (w *pdfWriter) signatures(sigs []signature) {
+	f := w.f
+	colW := pdfWidth / float64(len(sigs))
+	type part struct {
+		style string
+		size  float64
+		h     float64
+		text  string
+	}
+	parts := func(s signature) []part {
+		return []part{{"", pdfBody, pdfLine, s.OnBehalf}, {"B", pdfBody, pdfLine, s.Name}, {"", pdfBody, pdfLine, s.Function}, {"", 9, 4.5, s.Mandate}}
+	}
+	height := 0.0
+	for _, s := range sigs {
+		h := 0.0
+		for _, p := range parts(s) {
+			f.SetFont("Helvetica", p.style, p.size)
+			h += float64(len(w.split(p.text, colW-4))) * p.h
+		}
+		height = max(height, h)
+	}
+	f.Ln(2)
+	w.need(height)
+	y := f.GetY()
+	for i, s := range sigs {
+		x := pdfLeft + float64(i)*colW
+		f.SetY(y)
+		for _, p := range parts(s) {
+			f.SetFont("Helvetica", p.style, p.size)
+			w.paragraphAt(p.text, x, colW-4, p.h)
+		}
+	}
+	f.SetFont("Helvetica", "", pdfBody)
+	f.SetY(y + height)
 }

@@ -62,7 +62,7 @@ func compose(l Letter) document {
 		Recipient:  append([]string{l.Recipient.Name}, addressLines(l.Recipient.Address)...),
 		Salutation: l.Recipient.Salutation,
 		Greeting:   "Met vriendelijke groet,",
-		Footer:     fmt.Sprintf("Gemeente %s (gemeentecode %s) - besluitnummer %s", m.Name, m.CBSCode, l.DecisionNumber),
+		Footer:     fmt.Sprintf("Gemeente %s (gemeentecode %s) - besluitnummer %s", m.Name, strings.TrimPrefix(m.CBSCode, "GM"), l.DecisionNumber),
 	}
 	if blank(d.Salutation) {
 		d.Salutation = "Beste " + strings.TrimSpace(l.Recipient.Name) + ","
