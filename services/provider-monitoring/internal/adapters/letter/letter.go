@@ -28,7 +28,8 @@ const (
 )
 
 // Letter is everything a decision letter shows, resolved to display values. Dates are
-// calendar dates: only year, month and day are used.
+// calendar dates: only their year, month and day are used, so convert an instant to
+// Europe/Amsterdam before passing it. Free text is plain text; HTML escapes it.
 type Letter struct {
 	Municipality Municipality
 
@@ -96,7 +97,7 @@ type Address struct {
 // Recipient is the addressee of the letter.
 type Recipient struct {
 	Name       string // as on the envelope: "mevrouw A. Jansen", "De ouder(s)/verzorger(s) van Sem de Vries"
-	Salutation string // optional: "Beste mevrouw Jansen,"; default "Beste " + Name + ","
+	Salutation string // optional: "Beste mevrouw Jansen,"; default "Beste " + Name + "," ("de heer" becomes "meneer")
 	Address    Address
 }
 

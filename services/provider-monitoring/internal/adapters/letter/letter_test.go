@@ -143,7 +143,8 @@ func cases() []letterCase {
 	return []letterCase{
 		{name: "wmo granted", letter: wmoGranted(),
 			want: []string{
-				"Wet maatschappelijke ondersteuning 2015 (Wmo 2015), artikel 2.3.5",
+				"Wij hebben dit besloten volgens de Wet maatschappelijke ondersteuning 2015 (Wmo 2015), artikel 2.3.5.",
+				"De hulp heet een maatwerkvoorziening.",
 				"U krijgt Individuele begeleiding",
 				"Begeleiding (categorie 02)", "Individuele begeleiding (productcode 02A01)",
 				"Zorgkracht Utrecht", "4 uur per week", "7 december 2026", "6 december 2027",
@@ -158,7 +159,8 @@ func cases() []letterCase {
 			absent: []string{"Jeugdwet", "pgb", "Daarom zeggen wij nee"}},
 		{name: "jeugdwet granted with pgb", letter: jeugdPGB(),
 			want: []string{
-				"Jeugdwet, artikel 2.3", "individuele voorziening",
+				"Wij hebben dit besloten volgens de Jeugdwet, artikel 2.3.",
+				"De hulp heet een individuele voorziening. Dat is hulp die speciaal voor Elif Şahin Yıldız is geregeld.",
 				"Elif Şahin Yıldız krijgt Ambulante jeugdhulp",
 				"Jeugdhulp ambulant (categorie 45)", "Ambulante jeugdhulp (productcode 45A04)",
 				"Persoonsgebonden budget (pgb)", "€ 4.250,00 per jaar", "Jeugdwet, artikel 8.1.1",
@@ -179,9 +181,9 @@ func cases() []letterCase {
 			absent: []string{"Het CAK regelt", "Daarom zeggen wij nee"}},
 		{name: "wmo rejected", letter: rejection(),
 			want: []string{
-				"Wmo 2015), artikel 2.3.5",
+				"Wmo 2015), artikel 2.3.5", "U vroeg om een maatwerkvoorziening.",
 				"U krijgt geen Huishoudelijke ondersteuning", "Wij zeggen nee tegen uw aanvraag",
-				"Daarom zeggen wij nee tegen uw aanvraag:",
+				"Daarom zeggen wij nee tegen uw aanvraag:", "Beste meneer K. Visser,",
 				"Uw zoon woont bij u en kan het huishouden doen. Dat noemen we gebruikelijke hulp.",
 				"Wij hebben op 25 november 2026 met u en uw zoon gesproken.",
 			},

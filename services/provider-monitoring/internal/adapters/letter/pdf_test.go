@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
@@ -68,6 +69,22 @@ func TestPDFKeepsDutchCharactersAndTheEuroSign(t *testing.T) {
 	if !strings.Contains(text, "Elif Sahin Yildiz krijgt Ambulante jeugdhulp") {
 		t.Errorf("PDF text lacks the young person's name without accents; text: %s", text)
 	}
+}
+
+func TestRenderingIsSafeForConcurrentUse(t *testing.T) {
+	want := must(letter.PDF(jeugdPGB()))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if got := must(letter.PDF(jeugdPGB())); !bytes.Equal(got, want) {
+				t.Error("a PDF rendered concurrently differs")
+			}
+			if _, err := letter.HTML(wmoGranted()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestPDFIsDeterministic(t *testing.T) {

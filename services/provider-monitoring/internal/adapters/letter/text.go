@@ -65,7 +65,7 @@ func compose(l Letter) document {
 		Footer:     fmt.Sprintf("Gemeente %s (gemeentecode %s) - besluitnummer %s", m.Name, strings.TrimPrefix(m.CBSCode, "GM"), l.DecisionNumber),
 	}
 	if blank(d.Salutation) {
-		d.Salutation = "Beste " + strings.TrimSpace(l.Recipient.Name) + ","
+		d.Salutation = salutation(l.Recipient.Name)
 	}
 	d.Meta = []row{
 		{"Datum", date(l.Date)},
@@ -193,13 +193,29 @@ func compose(l Letter) document {
 	return d
 }
 
-func legalBasis(l Letter) string {
-	switch l.Law {
-	case LawJeugdwet:
-		return "Wij hebben dit besloten op grond van de Jeugdwet, artikel 2.3. Die wet regelt hulp voor kinderen, jongeren en hun ouders. De hulp heet een individuele voorziening: hulp die speciaal voor uw kind is geregeld."
-	default:
-		return "Wij hebben dit besloten op grond van de Wet maatschappelijke ondersteuning 2015 (Wmo 2015), artikel 2.3.5. Die wet regelt hulp om zo lang mogelijk zelfstandig te wonen en mee te doen. De hulp heet een maatwerkvoorziening: hulp die speciaal voor u is geregeld."
+// salutation is the default greeting: "Beste mevrouw A. Jansen,", "Beste meneer K. Visser,".
+func salutation(name string) string {
+	name = strings.TrimSpace(name)
+	for _, p := range []struct{ envelope, greeting string }{{"de heer ", "meneer "}, {"De heer ", "meneer "}, {"Mevrouw ", "mevrouw "}} {
+		if rest, ok := strings.CutPrefix(name, p.envelope); ok {
+			name = p.greeting + rest
+		}
 	}
+	return "Beste " + name + ","
+}
+
+func legalBasis(l Letter) string {
+	kind, what, forWhom := "maatwerkvoorziening", "Die wet regelt hulp om zo lang mogelijk zelfstandig te wonen en mee te doen.", "u"
+	law := "de Wet maatschappelijke ondersteuning 2015 (Wmo 2015), artikel 2.3.5"
+	if l.Law == LawJeugdwet {
+		kind, what, forWhom = "individuele voorziening", "Die wet regelt hulp voor kinderen, jongeren en hun ouders.", l.Client
+		law = "de Jeugdwet, artikel 2.3"
+	}
+	s := fmt.Sprintf("Wij hebben dit besloten volgens %s. %s", law, what)
+	if l.Outcome == OutcomeRejected {
+		return s + fmt.Sprintf(" U vroeg om een %s. Dat is hulp die speciaal voor %s wordt geregeld.", kind, forWhom)
+	}
+	return s + fmt.Sprintf(" De hulp heet een %s. Dat is hulp die speciaal voor %s is geregeld.", kind, forWhom)
 }
 
 func provision(l Letter) []row {
