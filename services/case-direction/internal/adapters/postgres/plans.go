@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -364,12 +365,18 @@ func (r *Cases) SaveOutcomes(ctx context.Context, caseID string, outcomes []doma
 	return nil
 }
 
-// List returns one page of a team's cases, newest first, and the counts per status.
+// List returns one page of a team's cases, newest first, and the counts per status. The counts
+// and the page go to PostgreSQL together (one round trip, a pipelined batch), and every case
+// of the page comes with its current residents, for the access log.
 func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error) {
-	q := r.db.Q(ctx)
 	countSQL, countArgs, pageSQL, pageArgs := listQueries(f)
+	b := &pgx.Batch{}
+	b.Queue(countSQL, countArgs...)
+	b.Queue(pageSQL, pageArgs...)
+	res := r.db.Q(ctx).SendBatch(ctx, b)
+	defer res.Close()
 	counts := map[domain.Status]int{}
-	rows, err := q.Query(ctx, countSQL, countArgs...)
+	rows, err := res.Query()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -386,22 +393,26 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	rows, err = q.Query(ctx, pageSQL, pageArgs...)
+	rows, err = res.Query()
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
 	var out []domain.Summary
 	for rows.Next() {
 		var s domain.Summary
 		var st string
-		if err := rows.Scan(&s.ID, &s.HouseholdID, &st, &s.Director, &s.Municipality, &s.District, &s.OpenedAt, &s.NextCheckAt, &s.OpenTodos); err != nil {
+		if err := rows.Scan(&s.ID, &s.HouseholdID, &st, &s.Director, &s.Municipality, &s.District, &s.OpenedAt, &s.NextCheckAt, &s.OpenTodos, &s.Residents); err != nil {
+			rows.Close()
 			return nil, nil, err
 		}
 		s.Status = domain.Status(st)
 		out = append(out, s)
 	}
-	return out, counts, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return out, counts, res.Close()
 }
 
 // listQueries builds the two queries of a caseload page: the counts per status of the team (or
@@ -446,7 +457,8 @@ func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL
 	pageSQL = `
 		SELECT c.id::text, c.household_id::text, c.status, COALESCE(c.director_professional_id, ''), c.municipality_code,
 		       c.district_code, c.opened_at, c.next_check_at,
-		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL)
+		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL),
+		       ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = c.id AND cr.until IS NULL ORDER BY cr.resident_id)
 		FROM (SELECT * FROM cases WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY opened_at DESC, id DESC LIMIT $%d) c
 		ORDER BY c.opened_at DESC, c.id DESC`, len(args))
 	return countSQL, countArgs, pageSQL, args
