@@ -365,6 +365,33 @@ func (r *Cases) SaveOutcomes(ctx context.Context, caseID string, outcomes []doma
 	return nil
 }
 
+// FoldCounts folds the +1/-1 rows of up to limit groups (team, director, status) of
+// caseload_counts into one row each, dropping groups that sum to zero, and reports how many
+// groups it folded. One replica folds at a time (a transaction advisory lock; the others
+// return 0), so two folds never lock the same rows in different orders; case writes only
+// insert rows and never wait for a fold. Call it in a transaction.
+func (r *Cases) FoldCounts(ctx context.Context, limit int) (int, error) {
+	q := r.db.Q(ctx)
+	var got bool
+	if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('casedirection.caseload_counts'))`).Scan(&got); err != nil || !got {
+		return 0, err
+	}
+	var n int
+	err := q.QueryRow(ctx, `
+		WITH groups AS MATERIALIZED (
+			SELECT team_oin, director, status FROM caseload_counts GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT $1
+		), gone AS (
+			DELETE FROM caseload_counts c USING groups g
+			WHERE c.team_oin = g.team_oin AND c.director = g.director AND c.status = g.status
+			RETURNING c.team_oin, c.director, c.status, c.n
+		), folded AS (
+			INSERT INTO caseload_counts (team_oin, director, status, n)
+			SELECT team_oin, director, status, sum(n) FROM gone GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+		)
+		SELECT count(*) FROM groups`, limit).Scan(&n)
+	return n, err
+}
+
 // List returns one page of a team's cases, newest first, and the counts per status. The counts
 // and the page go to PostgreSQL together (one round trip, a pipelined batch), and every case
 // of the page comes with its current residents, for the access log.
@@ -416,8 +443,7 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 }
 
 // listQueries builds the two queries of a caseload page: the counts per status of the team (or
-// director) — an index-only range of cases_team_status_opened or cases_director_caseload —
-// and the page itself, a keyset range of the index in the list's order (migration 00005), with
+// director) — summed from caseload_counts, a few rows per director and status — and the page itself, a keyset range of the index in the list's order (migration 00005), with
 // the open to-dos counted for the page's rows only.
 func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL string, pageArgs []any) {
 	where := []string{"team_oin = $1"}
@@ -436,6 +462,14 @@ func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL
 	}
 	countSQL = `SELECT status, count(*) FROM cases WHERE ` + strings.Join(where, " AND ") + ` GROUP BY status`
 	countArgs = append([]any(nil), args...)
+	if f.HouseholdID == "" && f.ResidentID == "" {
+		// A team's or a director's counts: the few rows of caseload_counts (migration 00008),
+		// not the caseload. (A household's or a resident's cases are a handful; counted as is.)
+		countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 GROUP BY status HAVING sum(n) <> 0`
+		if f.Director != "" {
+			countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 AND director = $2 GROUP BY status HAVING sum(n) <> 0`
+		}
+	}
 	switch len(f.Statuses) {
 	case 0:
 	case 1: // an equality keeps the page an ordered range of cases_team_status_opened
