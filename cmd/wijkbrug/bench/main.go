@@ -116,6 +116,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := b.chain(ctx, res); err != nil {
 			return err
 		}
+		// The lists are measured on a machine that is not still working off the chain's
+		// backlog: otherwise they measure that backlog.
+		if err := b.waitForRelays(ctx, 3*time.Minute); err != nil {
+			return err
+		}
 	}
 	if err := b.lists(ctx, res, "demo"); err != nil {
 		return err
