@@ -80,6 +80,11 @@ var ServiceConsumers = map[string][]Consumer{
 		{natsx.StreamName("providermonitoring"), "casedirection-allocations"},
 		{natsx.StreamName("referral"), "casedirection-referrals"},
 		{natsx.StreamName("intake"), "casedirection-households"},
+		// The outcome read model (issue 17), one per stream it is built from, its own included.
+		{natsx.StreamName("intake"), "casedirection-outcomes-intake"},
+		{natsx.StreamName("casedirection"), "casedirection-outcomes-casedirection"},
+		{natsx.StreamName("providermonitoring"), "casedirection-outcomes-providermonitoring"},
+		{natsx.StreamName("referral"), "casedirection-outcomes-referral"},
 	},
 	"referral": {
 		{natsx.StreamName("intake"), "referral-intake-events"},

@@ -6,12 +6,16 @@ package service
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
@@ -19,6 +23,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/app"
+	appoutcomes "github.com/wijkbrug/wijkbrug/services/case-direction/internal/app/outcomes"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/consumers"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/ports/grpcapi"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/migrations"
@@ -29,7 +34,30 @@ import (
 type settings struct {
 	// WatchInterval is how often the pilot-light scheduler looks for missed check-ins.
 	WatchInterval time.Duration `env:"WIJKBRUG_WATCH_SCHEDULER_INTERVAL" default:"1m" usage:"how often case-direction looks for missed pilot-light (WATCH) check-ins"`
+	// OutcomeMinGroupSize is the minimum group size of outcome figures (issue 17).
+	OutcomeMinGroupSize int `env:"WIJKBRUG_OUTCOMES_MIN_GROUP_SIZE" default:"10" usage:"outcome figures resting on fewer units than this are suppressed (with complementary suppression); CBS practice is 10"`
+	// OutcomeMunicipalityOINs says which MUNICIPALITY organisations see which municipality's
+	// outcome figures: "GM0363=00000001002564440000,GM0599=…".
+	OutcomeMunicipalityOINs string `env:"WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS" usage:"comma-separated CBS-code=OIN pairs: the MUNICIPALITY organisations that see a municipality's outcome figures"`
 }
+
+// municipalityOINs parses WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS.
+func municipalityOINs(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		code, oin, ok := strings.Cut(f, "=")
+		if !ok || !municipalityCode.MatchString(code) || !identity.ValidOIN(oin) {
+			return nil, fmt.Errorf("WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS: %q is not CBS-code=OIN", f)
+		}
+		out[code] = append(out[code], oin)
+	}
+	return out, nil
+}
+
+var municipalityCode = regexp.MustCompile(`^GM[0-9]{4}$`)
 
 // Options change how the service runs; tests use them to control time.
 type Options struct {
@@ -37,6 +65,9 @@ type Options struct {
 	Now func() time.Time
 	// WatchInterval overrides WIJKBRUG_WATCH_SCHEDULER_INTERVAL when not zero.
 	WatchInterval time.Duration
+	// OutcomeMinGroupSize and OutcomeMunicipalityOINs override the settings when set.
+	OutcomeMinGroupSize     int
+	OutcomeMunicipalityOINs map[string][]string
 }
 
 // Spec describes the case-direction service to the shared runtime.
@@ -53,8 +84,8 @@ func SpecWith(o Options) svc.Spec {
 		DefaultAdminAddr: ":9092",
 		Migrations:       migrations.Set(),
 		Policy:           grpcapi.Policy,
-		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc},
-		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler},
+		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc, outcomesv1.OutcomeService_ServiceDesc},
+		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler, outcomesv1.RegisterOutcomeServiceHandler},
 		OpenAPI:          apidoc.Document("casedirection"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			interval := s.WatchInterval
@@ -82,13 +113,34 @@ func SpecWith(o Options) svc.Spec {
 			}
 			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
 			server := grpcapi.NewServer(a, p.Idem)
+			// Outcome reporting (issue 17): its own read model, fed by events only.
+			oins, err := municipalityOINs(s.OutcomeMunicipalityOINs)
+			if err != nil {
+				return nil, err
+			}
+			if o.OutcomeMunicipalityOINs != nil {
+				oins = o.OutcomeMunicipalityOINs
+			}
+			minGroup := s.OutcomeMinGroupSize
+			if o.OutcomeMinGroupSize > 0 {
+				minGroup = o.OutcomeMinGroupSize
+			}
+			if minGroup < 1 {
+				return nil, fmt.Errorf("WIJKBRUG_OUTCOMES_MIN_GROUP_SIZE must be at least 1, got %d", minGroup)
+			}
+			readModel := postgres.NewOutcomes(p.DB)
+			reports := &appoutcomes.Reports{Store: readModel, MinGroupSize: int64(minGroup), MunicipalityOINs: oins}
+			outcomeServer := grpcapi.NewOutcomeServer(reports)
 			return &svc.Wiring{
-				Register: func(s grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(s, server) },
-				Consumers: []consumer.Spec{
+				Register: func(s grpc.ServiceRegistrar) {
+					casedirectionv1.RegisterCaseDirectionServiceServer(s, server)
+					outcomesv1.RegisterOutcomeServiceServer(s, outcomeServer)
+				},
+				Consumers: append([]consumer.Spec{
 					consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
-				},
+				}, consumers.OutcomeEvents(readModel, p.SystemCaller("outcome-reporting"))...),
 				Schedulers: []scheduler.Job{{Name: "pilot-light-check-ins", Interval: interval, BatchSize: 50,
 					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns}},
 			}, nil
