@@ -1260,66 +1260,66 @@ const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
 	"\x06totals\x18\x06 \x03(\v2\x1f.wijkbrug.outcomes.v1.FigureRowR\x06totals\"r\n" +
 	"\aFigures\x129\n" +
 	"\x06tables\x18\x01 \x03(\v2!.wijkbrug.outcomes.v1.FigureTableR\x06tables\x12,\n" +
-	"\x12minimum_group_size\x18\x02 \x01(\x05R\x10minimumGroupSize\"\xd5\x03\n" +
+	"\x12minimum_group_size\x18\x02 \x01(\x05R\x10minimumGroupSize\"\xdb\x03\n" +
 	"\x17GetIntakeFiguresRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"S\n" +
 	"\x18GetIntakeFiguresResponse\x127\n" +
-	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd3\x03\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd9\x03\n" +
 	"\x15GetCaseFiguresRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"Q\n" +
 	"\x16GetCaseFiguresResponse\x127\n" +
-	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd1\x03\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd7\x03\n" +
 	"\x13GetZrmChangeRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"O\n" +
 	"\x14GetZrmChangeResponse\x127\n" +
-	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd7\x03\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xdd\x03\n" +
 	"\x19GetReferralFiguresRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"U\n" +
 	"\x1aGetReferralFiguresResponse\x127\n" +
-	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd9\x03\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xdf\x03\n" +
 	"\x1bGetAllocationFiguresRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"W\n" +
 	"\x1cGetAllocationFiguresResponse\x127\n" +
-	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd2\x03\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd8\x03\n" +
 	"\x14ExportFiguresRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12.\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
-	"\bteam_oin\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
 	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
