@@ -77,7 +77,18 @@ CREATE TABLE outcome_allocations (
 );
 CREATE INDEX outcome_allocations_municipality ON outcome_allocations (municipality);
 
+-- A request to rebuild the read model (wijkbrug outcomes-rebuild): at its next start
+-- case-direction deletes its outcome consumers, empties the outcome tables and lets the
+-- consumers replay the streams from the start.
+CREATE TABLE outcome_rebuild_requests (
+    id           bigserial PRIMARY KEY,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    requested_by text NOT NULL,
+    done_at      timestamptz
+);
+
 -- +goose Down
+DROP TABLE outcome_rebuild_requests;
 DROP TABLE outcome_allocations;
 DROP TABLE outcome_referrals;
 DROP TABLE outcome_goals;

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -26,6 +28,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/service"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -624,5 +627,115 @@ func TestOutcomeFiguresAuthorisation(t *testing.T) {
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(fmt.Sprint(status.Convert(err).Details()), field) {
 			t.Errorf("%s: %v %v", field, err, status.Convert(err).Details())
 		}
+	}
+}
+
+// runStoppable runs spec with cfg until stop is called (a restart needs the first run gone).
+func runStoppable(t *testing.T, spec svc.Spec, cfg svc.Config) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- svc.Run(ctx, spec, cfg, svc.Hooks{OnServing: func(g, _ string) { ready <- g }}) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("stopped before serving: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("not serving within 30 s")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("did not stop within 30 s")
+		}
+	}
+	t.Cleanup(stop)
+	return addr, stop
+}
+
+// TestOutcomeRebuildByReplay: after `wijkbrug outcomes-rebuild` (a request row) and a restart,
+// case-direction deletes its outcome consumers, empties the read model and replays the streams
+// from the start: a read model damaged in between gives the original figures again.
+func TestOutcomeRebuildByReplay(t *testing.T) {
+	events, _, _ := generateRegion(23)
+	var intakeEvents []regionEvent
+	for _, ev := range events {
+		if ev.producer == "intake" {
+			intakeEvents = append(intakeEvents, ev)
+		}
+	}
+	env := svctest.New(t)
+	spec := service.SpecWith(service.Options{OutcomeMinGroupSize: 5, OutcomeMunicipalityOINs: map[string][]string{regionMunicipality: {municipalityOrg.OIN}}})
+	dsn := testkit.NewDatabase(t, spec.Name, func(ctx context.Context, dsn string) error {
+		return svc.MigrateAndGrant(ctx, spec, svc.Config{DatabaseURL: dsn, DatabaseAppRole: embeddedpg.AppRole})
+	})
+	cfg := env.Config(t, spec, testkit.AppDSN(dsn))
+	pm, in := &regionPM{}, &fakeIntake{}
+	cfg.ProviderMonitoringAddr = env.ServeFake(t, func(r grpc.ServiceRegistrar) { providermonitoringv1.RegisterProviderMonitoringServiceServer(r, pm) })
+	cfg.IntakeAddr = env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, in) })
+	admin, err := pgxpool.New(context.Background(), testkit.AdminDSN(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	processed := func() int {
+		var n int
+		if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM processed_events WHERE consumer LIKE 'casedirection-outcomes-%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor := func(n int) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for processed() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("processed %d of %d events", processed(), n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	figures := func(addr string) *outcomesv1.Figures {
+		c := outcomesv1.NewOutcomeServiceClient(env.Client(t, addr, municipalityOrg))
+		r, err := c.GetIntakeFigures(svctest.Ctx(t), &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-01", ToPeriod: "2026-09",
+			Granularity: outcomesv1.Granularity_GRANULARITY_MONTH, GroupBy: outcomesv1.GroupBy_GROUP_BY_DISTRICT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetFigures()
+	}
+
+	addr, stop := runStoppable(t, spec, cfg)
+	publishRegion(t, env, intakeEvents, []string{"intake"})
+	waitFor(len(intakeEvents))
+	want := figures(addr)
+	if len(want.GetTables()[0].GetRows()) == 0 {
+		t.Fatal("no figures to compare")
+	}
+	stop()
+
+	// The read model is damaged (or its code changed); an operator asks for a rebuild.
+	if _, err := admin.Exec(context.Background(), `DELETE FROM outcome_intakes WHERE channel = 'DESK'; INSERT INTO outcome_rebuild_requests (requested_by) VALUES ('test')`); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ = runStoppable(t, spec, cfg)
+	waitFor(len(intakeEvents))
+	if got := figures(addr); !proto.Equal(got, want) {
+		t.Fatal("the rebuilt read model gives other figures")
+	}
+	var waiting int
+	if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM outcome_rebuild_requests WHERE done_at IS NULL`).Scan(&waiting); err != nil || waiting != 0 {
+		t.Fatalf("rebuild requests still waiting: %d %v", waiting, err)
 	}
 }

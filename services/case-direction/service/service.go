@@ -5,11 +5,13 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
@@ -87,7 +89,7 @@ func SpecWith(o Options) svc.Spec {
 		Services:         []grpc.ServiceDesc{casedirectionv1.CaseDirectionService_ServiceDesc, outcomesv1.OutcomeService_ServiceDesc},
 		REST:             []rest.Registrar{casedirectionv1.RegisterCaseDirectionServiceHandler, outcomesv1.RegisterOutcomeServiceHandler},
 		OpenAPI:          apidoc.Document("casedirection"),
-		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
+		Setup: func(ctx context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			interval := s.WatchInterval
 			if o.WatchInterval > 0 {
 				interval = o.WatchInterval
@@ -131,6 +133,10 @@ func SpecWith(o Options) svc.Spec {
 			readModel := postgres.NewOutcomes(p.DB)
 			reports := &appoutcomes.Reports{Store: readModel, MinGroupSize: int64(minGroup), MunicipalityOINs: oins}
 			outcomeServer := grpcapi.NewOutcomeServer(reports)
+			outcomeConsumers := consumers.OutcomeEvents(readModel, p.SystemCaller("outcome-reporting"))
+			if err := rebuildOutcomes(ctx, p, readModel, outcomeConsumers); err != nil {
+				return nil, err
+			}
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) {
 					casedirectionv1.RegisterCaseDirectionServiceServer(s, server)
@@ -140,10 +146,34 @@ func SpecWith(o Options) svc.Spec {
 					consumers.AllocationEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.ReferralEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
-				}, consumers.OutcomeEvents(readModel, p.SystemCaller("outcome-reporting"))...),
+				}, outcomeConsumers...),
 				Schedulers: []scheduler.Job{{Name: "pilot-light-check-ins", Interval: interval, BatchSize: 50,
 					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns}},
 			}, nil
 		},
 	}
+}
+
+// rebuildOutcomes carries out a waiting rebuild request (wijkbrug outcomes-rebuild) before the
+// consumers start: it deletes the outcome consumers from NATS, then empties the read model and
+// forgets their processed events, so the consumers, created anew, replay every stream from the
+// start. A crash in between leaves the request waiting, and the next start does it again.
+func rebuildOutcomes(ctx context.Context, p *svc.Platform, rm *postgres.Outcomes, specs []consumer.Spec) error {
+	pending, err := rm.RebuildRequested(ctx)
+	if err != nil || !pending {
+		return err
+	}
+	names := make([]string, 0, len(specs))
+	for _, c := range specs {
+		err := p.JS.DeleteConsumer(ctx, c.Stream, c.Durable)
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("outcome rebuild: delete consumer %s: %w", c.Durable, err)
+		}
+		names = append(names, c.Durable)
+	}
+	if err := rm.Reset(ctx, names); err != nil {
+		return fmt.Errorf("outcome rebuild: %w", err)
+	}
+	p.Logger.WarnContext(ctx, "outcome read model emptied: its consumers replay the streams from the start", "consumers", names)
+	return nil
 }

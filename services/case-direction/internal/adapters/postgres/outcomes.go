@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -213,7 +214,40 @@ func (o *Outcomes) Allocations(ctx context.Context, municipality string) ([]outc
 	})
 }
 
-// Reset empties the read model (before a replay; docs/services/outcomes.md).
-func (o *Outcomes) Reset(ctx context.Context) error {
-	return o.exec(ctx, `TRUNCATE outcome_intakes, outcome_cases, outcome_case_domains, outcome_goals, outcome_referrals, outcome_allocations`)
+// RebuildRequested reports whether a rebuild of the read model waits (wijkbrug
+// outcomes-rebuild).
+func (o *Outcomes) RebuildRequested(ctx context.Context) (bool, error) {
+	var n int
+	err := o.db.Q(ctx).QueryRow(ctx, `SELECT count(*) FROM outcome_rebuild_requests WHERE done_at IS NULL`).Scan(&n)
+	return n > 0, err
+}
+
+// Reset empties the read model and forgets which events the given consumers processed or
+// parked, and marks the waiting rebuild requests done, in one transaction. With the consumers
+// deleted from NATS before, their next start replays the streams from the start.
+func (o *Outcomes) Reset(ctx context.Context, consumers []string) error {
+	return o.db.Tx(ctx, func(ctx context.Context) error {
+		for _, sql := range []string{
+			// DELETE, not TRUNCATE: the service's role may not truncate.
+			`DELETE FROM outcome_case_domains`, `DELETE FROM outcome_goals`, `DELETE FROM outcome_referrals`,
+			`DELETE FROM outcome_allocations`, `DELETE FROM outcome_cases`, `DELETE FROM outcome_intakes`,
+			`DELETE FROM processed_events WHERE consumer = ANY($1)`,
+			`DELETE FROM parked_events WHERE consumer = ANY($1)`,
+			`UPDATE outcome_rebuild_requests SET done_at = now() WHERE done_at IS NULL`,
+		} {
+			var args []any
+			if strings.Contains(sql, "$1") {
+				args = []any{consumers}
+			}
+			if err := o.exec(ctx, sql, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RequestRebuild records a rebuild request (the ops command does the same in SQL).
+func (o *Outcomes) RequestRebuild(ctx context.Context, by string) error {
+	return o.exec(ctx, `INSERT INTO outcome_rebuild_requests (requested_by) VALUES ($1)`, by)
 }
