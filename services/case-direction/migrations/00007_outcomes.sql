@@ -18,6 +18,16 @@ CREATE TABLE outcome_intakes (
 );
 CREATE INDEX outcome_intakes_municipality ON outcome_intakes (municipality);
 
+-- Signals partners submitted (the start of the funnel signal → intake → case → result).
+CREATE TABLE outcome_signals (
+    signal_id    uuid PRIMARY KEY,
+    municipality text NOT NULL,
+    district     text NOT NULL DEFAULT '',
+    source_type  text NOT NULL DEFAULT '',
+    received_at  timestamptz NOT NULL
+);
+CREATE INDEX outcome_signals_municipality ON outcome_signals (municipality);
+
 CREATE TABLE outcome_cases (
     case_id        uuid PRIMARY KEY,
     intake_id      uuid,
@@ -94,4 +104,5 @@ DROP TABLE outcome_referrals;
 DROP TABLE outcome_goals;
 DROP TABLE outcome_case_domains;
 DROP TABLE outcome_cases;
+DROP TABLE outcome_signals;
 DROP TABLE outcome_intakes;

@@ -1,15 +1,22 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -115,6 +122,13 @@ func generateRegion(seed uint64) ([]regionEvent, map[outcomesv1.GroupBy]expected
 			if ch == intakev1.Channel_CHANNEL_SIGNAL {
 				in.SourceType = sources[pick(len(sources))]
 				add(team, district, "intakes_by_source", received, protoenum.Code(in.SourceType), 0)
+				// The partner's signal came first; it belongs to no team yet (group "").
+				signalID, at := uuid.NewString(), received.Add(-2*time.Hour)
+				in.SignalIds = []string{signalID}
+				emit("referral", signalID, &referralv1.SignalReceived{SignalId: signalID, SourceType: in.SourceType, MunicipalityCode: regionMunicipality,
+					DistrictCode: district, ReceivedAt: timestamppb.New(at)})
+				exp[outcomesv1.GroupBy_GROUP_BY_TEAM].add("signals_by_source", quarter(at), "", protoenum.Code(in.SourceType), 0)
+				exp[outcomesv1.GroupBy_GROUP_BY_DISTRICT].add("signals_by_source", quarter(at), district, protoenum.Code(in.SourceType), 0)
 			}
 			emit("intake", intakeID, in)
 			if pick(10) < 8 {
@@ -539,6 +553,8 @@ func TestOutcomeFiguresOverAGeneratedRegion(t *testing.T) {
 		}
 	}
 
+	checkExportAndReport(t, env, s)
+
 	// Redelivery has no second effect: publish every intake event again with its id.
 	var again []regionEvent
 	for _, ev := range events {
@@ -738,4 +754,181 @@ func TestOutcomeRebuildByReplay(t *testing.T) {
 	if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM outcome_rebuild_requests WHERE done_at IS NULL`).Scan(&waiting); err != nil || waiting != 0 {
 		t.Fatalf("rebuild requests still waiting: %d %v", waiting, err)
 	}
+}
+
+// restGet fetches path from the service's REST edge as org (mutual TLS, acting user).
+func restGet(t *testing.T, env *svctest.Env, s *svctest.Service, org devca.Org, path string) (int, string, []byte) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: env.ClientTLS(t, org)}}
+	req, err := http.NewRequest(http.MethodGet, "https://"+s.RESTAddr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Wijkbrug-User", "analist-1")
+	req.Header.Set("X-Wijkbrug-Role", "professional")
+	req.Header.Set("X-Wijkbrug-Purpose", "test")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), body
+}
+
+// checkExportAndReport: the CSV export over REST has every table and marks suppressed cells
+// with no number; the HTML report over REST equals the one over gRPC, renders in headless
+// Chromium without console errors, and every number it shows equals the figure RPCs' (for
+// the municipality as a whole).
+func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
+	t.Helper()
+	code, ctype, csvBody := restGet(t, env, s, municipalityOrg, "/v1/outcomes:export?municipality_code="+regionMunicipality+"&from_period=2026-Q1&to_period=2026-Q4&group_by=GROUP_BY_TEAM")
+	if code != http.StatusOK || !strings.HasPrefix(ctype, "text/csv") {
+		t.Fatalf("export: %d %s %.200s", code, ctype, csvBody)
+	}
+	records, err := csv.NewReader(bytes.NewReader(csvBody)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, suppressedLines := map[string]bool{}, 0
+	for _, r := range records[1:] {
+		names[r[0]] = true
+		if r[7] == "true" {
+			suppressedLines++
+			if r[5] != "" || r[6] != "" {
+				t.Fatalf("export shows a number for a suppressed cell: %v", r)
+			}
+		}
+	}
+	if len(names) < 15 || suppressedLines == 0 {
+		t.Fatalf("export: %d tables, %d suppressed cells", len(names), suppressedLines)
+	}
+	if code, _, _ := restGet(t, env, s, regionTeams[0].org, "/v1/outcomes/report?municipality_code="+regionMunicipality+"&from_period=2026-Q1&to_period=2026-Q4"); code != http.StatusForbidden {
+		t.Fatalf("a team asked for the municipality's report: %d", code)
+	}
+
+	report, err := outcomesv1.NewOutcomeServiceClient(env.Client(t, s.Addr, municipalityOrg)).GetReport(svctest.Ctx(t),
+		&outcomesv1.GetReportRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, ctype, page := restGet(t, env, s, municipalityOrg, "/v1/outcomes/report?municipality_code="+regionMunicipality+"&from_period=2026-Q1&to_period=2026-Q4")
+	if code != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !bytes.Equal(page, report.GetData()) {
+		t.Fatalf("report over REST: %d %s, equal to gRPC's: %v", code, ctype, bytes.Equal(page, report.GetData()))
+	}
+
+	// The figures the report must show, for the municipality as a whole.
+	figures := allFigures(t, env, s, outcomesv1.GroupBy_GROUP_BY_MUNICIPALITY)
+
+	page = report.GetData()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	}))
+	t.Cleanup(srv.Close)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.Flag("headless", true), chromedp.DisableGPU)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	// The first Run starts the browser (its context must have no timeout of its own).
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start headless chromium: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelTimeout()
+	var mu sync.Mutex
+	var consoleErrors []string
+	messages := chromedp.Console(tctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				mu.Lock()
+				consoleErrors = append(consoleErrors, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	type shown struct {
+		Table, Period, Column, Kind, Text string
+		Suppressed, Absent                bool
+	}
+	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS("#zrm"))); err != nil {
+		t.Fatalf("headless chromium: %v", err)
+	}
+	title, err := chromedp.Run(tctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svgs, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("svg").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers, err := chromedp.Run(tctx, chromedp.Evaluate[[]shown](`Array.from(document.querySelectorAll("[data-table]")).map(e => ({Table: e.dataset.table,
+		Period: e.dataset.period, Column: e.dataset.column, Kind: e.dataset.kind || "", Text: e.textContent,
+		Suppressed: e.dataset.suppressed === "true", Absent: e.dataset.absent === "true"}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let late console messages arrive
+	mu.Lock()
+	defer mu.Unlock()
+	if len(consoleErrors) > 0 {
+		t.Fatalf("console errors: %v", consoleErrors)
+	}
+	if !strings.Contains(title, regionMunicipality) || svgs < 2+4 || len(numbers) < 50 {
+		t.Fatalf("report: title %q, %d charts, %d numbers", title, svgs, len(numbers))
+	}
+	var compared, suppressed int
+	for _, n := range numbers {
+		tb := figures[n.Table]
+		if tb == nil {
+			t.Fatalf("the report shows table %s, which no RPC gives", n.Table)
+		}
+		var cell *outcomesv1.Cell
+		for _, r := range tb.GetRows() {
+			if r.GetPeriod() != n.Period || r.GetGroup() != regionMunicipality {
+				continue
+			}
+			if n.Column == "TOTAL" {
+				cell = r.GetTotal()
+			}
+			for i, c := range tb.GetColumns() {
+				if c == n.Column {
+					cell = r.GetCells()[i]
+				}
+			}
+		}
+		switch {
+		case cell == nil:
+			if !n.Absent {
+				t.Errorf("%+v: shown, but the RPC has no such cell", n)
+			}
+		case cell.GetSuppressed():
+			suppressed++
+			if !n.Suppressed || n.Text != "x" {
+				t.Errorf("%+v: suppressed in the RPC", n)
+			}
+		case n.Kind == "value":
+			if want := fmt.Sprintf("%.2f", cell.GetValue()); n.Text != want {
+				t.Errorf("%+v: the RPC says %s", n, want)
+			}
+			compared++
+		default:
+			if want := fmt.Sprint(cell.GetCount()); n.Text != want || n.Suppressed {
+				t.Errorf("%+v: the RPC says %s", n, want)
+			}
+			compared++
+		}
+	}
+	if compared < 40 {
+		t.Fatalf("only %d numbers of the report compared with the RPCs (%d suppressed)", compared, suppressed)
+	}
+	t.Logf("report: %d charts, %d numbers equal to the RPCs', %d suppressed as in the RPCs", svgs, compared, suppressed)
 }

@@ -1235,6 +1235,69 @@ func (x *ExportFiguresRequest) GetGroupBy() GroupBy {
 	return GroupBy_GROUP_BY_UNSPECIFIED
 }
 
+// GetReportRequest selects the municipality and the quarters of the report.
+type GetReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The municipality (CBS code); required.
+	MunicipalityCode string `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// First and last quarter, inclusive: "2026-Q1".
+	FromPeriod    string `protobuf:"bytes,2,opt,name=from_period,json=fromPeriod,proto3" json:"from_period,omitempty"`
+	ToPeriod      string `protobuf:"bytes,3,opt,name=to_period,json=toPeriod,proto3" json:"to_period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportRequest) Reset() {
+	*x = GetReportRequest{}
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportRequest) ProtoMessage() {}
+
+func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
+func (*GetReportRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetReportRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *GetReportRequest) GetFromPeriod() string {
+	if x != nil {
+		return x.FromPeriod
+	}
+	return ""
+}
+
+func (x *GetReportRequest) GetToPeriod() string {
+	if x != nil {
+		return x.ToPeriod
+	}
+	return ""
+}
+
 var File_wijkbrug_outcomes_v1_outcomes_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
@@ -1324,7 +1387,12 @@ const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
 	"fromPeriod\x12H\n" +
 	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
-	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy*Z\n" +
+	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"\xc5\x01\n" +
+	"\x10GetReportRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12<\n" +
+	"\vfrom_period\x18\x02 \x01(\tB\x1b\xbaH\x18\xc8\x01\x01r\x132\x11^[0-9]{4}-Q[1-4]$R\n" +
+	"fromPeriod\x128\n" +
+	"\tto_period\x18\x03 \x01(\tB\x1b\xbaH\x18\xc8\x01\x01r\x132\x11^[0-9]{4}-Q[1-4]$R\btoPeriod*Z\n" +
 	"\vGranularity\x12\x1b\n" +
 	"\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11GRANULARITY_MONTH\x10\x01\x12\x17\n" +
@@ -1333,14 +1401,15 @@ const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
 	"\x14GROUP_BY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rGROUP_BY_TEAM\x10\x01\x12\x15\n" +
 	"\x11GROUP_BY_DISTRICT\x10\x02\x12\x19\n" +
-	"\x15GROUP_BY_MUNICIPALITY\x10\x032\xd9\x06\n" +
+	"\x15GROUP_BY_MUNICIPALITY\x10\x032\xc1\a\n" +
 	"\x0eOutcomeService\x12\x8f\x01\n" +
 	"\x10GetIntakeFigures\x12-.wijkbrug.outcomes.v1.GetIntakeFiguresRequest\x1a..wijkbrug.outcomes.v1.GetIntakeFiguresResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/outcomes/intakes\x12\x87\x01\n" +
 	"\x0eGetCaseFigures\x12+.wijkbrug.outcomes.v1.GetCaseFiguresRequest\x1a,.wijkbrug.outcomes.v1.GetCaseFiguresResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/outcomes/cases\x12\x7f\n" +
 	"\fGetZrmChange\x12).wijkbrug.outcomes.v1.GetZrmChangeRequest\x1a*.wijkbrug.outcomes.v1.GetZrmChangeResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/outcomes/zrm\x12\x97\x01\n" +
 	"\x12GetReferralFigures\x12/.wijkbrug.outcomes.v1.GetReferralFiguresRequest\x1a0.wijkbrug.outcomes.v1.GetReferralFiguresResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/outcomes/referrals\x12\x9f\x01\n" +
 	"\x14GetAllocationFigures\x121.wijkbrug.outcomes.v1.GetAllocationFiguresRequest\x1a2.wijkbrug.outcomes.v1.GetAllocationFiguresResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/outcomes/allocations\x12n\n" +
-	"\rExportFigures\x12*.wijkbrug.outcomes.v1.ExportFiguresRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/outcomes:exportBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1;outcomesv1b\x06proto3"
+	"\rExportFigures\x12*.wijkbrug.outcomes.v1.ExportFiguresRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/outcomes:export\x12f\n" +
+	"\tGetReport\x12&.wijkbrug.outcomes.v1.GetReportRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/outcomes/reportBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1;outcomesv1b\x06proto3"
 
 var (
 	file_wijkbrug_outcomes_v1_outcomes_proto_rawDescOnce sync.Once
@@ -1355,7 +1424,7 @@ func file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_outcomes_v1_outcomes_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_wijkbrug_outcomes_v1_outcomes_proto_goTypes = []any{
 	(Granularity)(0),                     // 0: wijkbrug.outcomes.v1.Granularity
 	(GroupBy)(0),                         // 1: wijkbrug.outcomes.v1.GroupBy
@@ -1374,7 +1443,8 @@ var file_wijkbrug_outcomes_v1_outcomes_proto_goTypes = []any{
 	(*GetAllocationFiguresRequest)(nil),  // 14: wijkbrug.outcomes.v1.GetAllocationFiguresRequest
 	(*GetAllocationFiguresResponse)(nil), // 15: wijkbrug.outcomes.v1.GetAllocationFiguresResponse
 	(*ExportFiguresRequest)(nil),         // 16: wijkbrug.outcomes.v1.ExportFiguresRequest
-	(*httpbody.HttpBody)(nil),            // 17: google.api.HttpBody
+	(*GetReportRequest)(nil),             // 17: wijkbrug.outcomes.v1.GetReportRequest
+	(*httpbody.HttpBody)(nil),            // 18: google.api.HttpBody
 }
 var file_wijkbrug_outcomes_v1_outcomes_proto_depIdxs = []int32{
 	2,  // 0: wijkbrug.outcomes.v1.FigureRow.cells:type_name -> wijkbrug.outcomes.v1.Cell
@@ -1405,14 +1475,16 @@ var file_wijkbrug_outcomes_v1_outcomes_proto_depIdxs = []int32{
 	12, // 25: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:input_type -> wijkbrug.outcomes.v1.GetReferralFiguresRequest
 	14, // 26: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:input_type -> wijkbrug.outcomes.v1.GetAllocationFiguresRequest
 	16, // 27: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:input_type -> wijkbrug.outcomes.v1.ExportFiguresRequest
-	7,  // 28: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:output_type -> wijkbrug.outcomes.v1.GetIntakeFiguresResponse
-	9,  // 29: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:output_type -> wijkbrug.outcomes.v1.GetCaseFiguresResponse
-	11, // 30: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:output_type -> wijkbrug.outcomes.v1.GetZrmChangeResponse
-	13, // 31: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:output_type -> wijkbrug.outcomes.v1.GetReferralFiguresResponse
-	15, // 32: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:output_type -> wijkbrug.outcomes.v1.GetAllocationFiguresResponse
-	17, // 33: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:output_type -> google.api.HttpBody
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
+	17, // 28: wijkbrug.outcomes.v1.OutcomeService.GetReport:input_type -> wijkbrug.outcomes.v1.GetReportRequest
+	7,  // 29: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:output_type -> wijkbrug.outcomes.v1.GetIntakeFiguresResponse
+	9,  // 30: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:output_type -> wijkbrug.outcomes.v1.GetCaseFiguresResponse
+	11, // 31: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:output_type -> wijkbrug.outcomes.v1.GetZrmChangeResponse
+	13, // 32: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:output_type -> wijkbrug.outcomes.v1.GetReferralFiguresResponse
+	15, // 33: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:output_type -> wijkbrug.outcomes.v1.GetAllocationFiguresResponse
+	18, // 34: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:output_type -> google.api.HttpBody
+	18, // 35: wijkbrug.outcomes.v1.OutcomeService.GetReport:output_type -> google.api.HttpBody
+	29, // [29:36] is the sub-list for method output_type
+	22, // [22:29] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -1429,7 +1501,7 @@ func file_wijkbrug_outcomes_v1_outcomes_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc), len(file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

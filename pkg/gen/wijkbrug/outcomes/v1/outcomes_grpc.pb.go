@@ -31,6 +31,7 @@ const (
 	OutcomeService_GetReferralFigures_FullMethodName   = "/wijkbrug.outcomes.v1.OutcomeService/GetReferralFigures"
 	OutcomeService_GetAllocationFigures_FullMethodName = "/wijkbrug.outcomes.v1.OutcomeService/GetAllocationFigures"
 	OutcomeService_ExportFigures_FullMethodName        = "/wijkbrug.outcomes.v1.OutcomeService/ExportFigures"
+	OutcomeService_GetReport_FullMethodName            = "/wijkbrug.outcomes.v1.OutcomeService/GetReport"
 )
 
 // OutcomeServiceClient is the client API for OutcomeService service.
@@ -56,6 +57,13 @@ type OutcomeServiceClient interface {
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	ExportFigures(ctx context.Context, in *ExportFiguresRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// GetReport renders a municipality's outcome report as one HTML page (text/html): trends
+	// per quarter, ZRM change per life domain and the funnel from signal to result, charts as
+	// inline SVG, every number as the figure RPCs give it for the municipality as a whole
+	// (suppressed cells shown as suppressed). For MUNICIPALITY callers of that municipality.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type outcomeServiceClient struct {
@@ -126,6 +134,16 @@ func (c *outcomeServiceClient) ExportFigures(ctx context.Context, in *ExportFigu
 	return out, nil
 }
 
+func (c *outcomeServiceClient) GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, OutcomeService_GetReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OutcomeServiceServer is the server API for OutcomeService service.
 // All implementations must embed UnimplementedOutcomeServiceServer
 // for forward compatibility.
@@ -149,6 +167,13 @@ type OutcomeServiceServer interface {
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	ExportFigures(context.Context, *ExportFiguresRequest) (*httpbody.HttpBody, error)
+	// GetReport renders a municipality's outcome report as one HTML page (text/html): trends
+	// per quarter, ZRM change per life domain and the funnel from signal to result, charts as
+	// inline SVG, every number as the figure RPCs give it for the municipality as a whole
+	// (suppressed cells shown as suppressed). For MUNICIPALITY callers of that municipality.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	GetReport(context.Context, *GetReportRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedOutcomeServiceServer()
 }
 
@@ -176,6 +201,9 @@ func (UnimplementedOutcomeServiceServer) GetAllocationFigures(context.Context, *
 }
 func (UnimplementedOutcomeServiceServer) ExportFigures(context.Context, *ExportFiguresRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportFigures not implemented")
+}
+func (UnimplementedOutcomeServiceServer) GetReport(context.Context, *GetReportRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReport not implemented")
 }
 func (UnimplementedOutcomeServiceServer) mustEmbedUnimplementedOutcomeServiceServer() {}
 func (UnimplementedOutcomeServiceServer) testEmbeddedByValue()                        {}
@@ -306,6 +334,24 @@ func _OutcomeService_ExportFigures_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OutcomeService_GetReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OutcomeServiceServer).GetReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OutcomeService_GetReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OutcomeServiceServer).GetReport(ctx, req.(*GetReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OutcomeService_ServiceDesc is the grpc.ServiceDesc for OutcomeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -336,6 +382,10 @@ var OutcomeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportFigures",
 			Handler:    _OutcomeService_ExportFigures_Handler,
+		},
+		{
+			MethodName: "GetReport",
+			Handler:    _OutcomeService_GetReport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

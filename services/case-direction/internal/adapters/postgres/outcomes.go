@@ -30,6 +30,22 @@ func (o *Outcomes) IntakeReceived(ctx context.Context, id string, s outcomes.Sco
 		id, s.Municipality, s.District, s.Team, channel, source, at)
 }
 
+// SignalReceived records a partner's signal.
+func (o *Outcomes) SignalReceived(ctx context.Context, id string, s outcomes.Scope, source string, at time.Time) error {
+	return o.exec(ctx, `INSERT INTO outcome_signals (signal_id, municipality, district, source_type, received_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (signal_id) DO NOTHING`, id, s.Municipality, s.District, source, at)
+}
+
+// Signals are the signals of a municipality.
+func (o *Outcomes) Signals(ctx context.Context, municipality string) ([]outcomes.Signal, error) {
+	return collect(ctx, o, `SELECT signal_id::text, municipality, district, source_type, received_at FROM outcome_signals WHERE municipality = $1`,
+		municipality, func(r pgx.Rows) (outcomes.Signal, error) {
+			var s outcomes.Signal
+			err := r.Scan(&s.ID, &s.Municipality, &s.District, &s.Source, &s.ReceivedAt)
+			return s, err
+		})
+}
+
 // IntakeContacted records a reached contact attempt; the first one counts.
 func (o *Outcomes) IntakeContacted(ctx context.Context, id string, at time.Time) error {
 	return o.exec(ctx, `INSERT INTO outcome_intakes (intake_id, first_contact_at) VALUES ($1, $2)
@@ -230,7 +246,7 @@ func (o *Outcomes) Reset(ctx context.Context, consumers []string) error {
 		for _, sql := range []string{
 			// DELETE, not TRUNCATE: the service's role may not truncate.
 			`DELETE FROM outcome_case_domains`, `DELETE FROM outcome_goals`, `DELETE FROM outcome_referrals`,
-			`DELETE FROM outcome_allocations`, `DELETE FROM outcome_cases`, `DELETE FROM outcome_intakes`,
+			`DELETE FROM outcome_allocations`, `DELETE FROM outcome_cases`, `DELETE FROM outcome_intakes`, `DELETE FROM outcome_signals`,
 			`DELETE FROM processed_events WHERE consumer = ANY($1)`,
 			`DELETE FROM parked_events WHERE consumer = ANY($1)`,
 			`UPDATE outcome_rebuild_requests SET done_at = now() WHERE done_at IS NULL`,

@@ -15,6 +15,7 @@ import (
 // Store is the read model: idempotent upserts keyed by aggregate id, and the facts of one
 // municipality with their scope resolved.
 type Store interface {
+	SignalReceived(ctx context.Context, id string, s outcomes.Scope, source string, at time.Time) error
 	IntakeReceived(ctx context.Context, id string, s outcomes.Scope, channel, source string, at time.Time) error
 	IntakeContacted(ctx context.Context, id string, at time.Time) error
 	IntakeTriaged(ctx context.Context, id, municipality, outcome string, at time.Time) error
@@ -27,6 +28,7 @@ type Store interface {
 	AllocationIssued(ctx context.Context, number, caseID, municipality string, issuedAt, startDate time.Time) error
 	AllocationStarted(ctx context.Context, number, caseID, municipality string, startDate, startedOn time.Time, onTime bool) error
 
+	Signals(ctx context.Context, municipality string) ([]outcomes.Signal, error)
 	Intakes(ctx context.Context, municipality string) ([]outcomes.Intake, error)
 	Cases(ctx context.Context, municipality string) ([]outcomes.Case, error)
 	Goals(ctx context.Context, municipality string) ([]outcomes.Goal, error)
@@ -124,7 +126,11 @@ func (r *Reports) compute(ctx context.Context, set FigureSet, q outcomes.Query) 
 		if err != nil {
 			return nil, err
 		}
-		return outcomes.IntakeFigures(q, in)
+		sig, err := r.Store.Signals(ctx, q.Municipality)
+		if err != nil {
+			return nil, err
+		}
+		return outcomes.IntakeFigures(q, sig, in)
 	case CaseSet:
 		cs, err := r.Store.Cases(ctx, q.Municipality)
 		if err != nil {
@@ -173,6 +179,34 @@ func (r *Reports) Export(ctx context.Context, q outcomes.Query) ([]outcomes.Tabl
 			return nil, err
 		}
 		out = append(out, ts...)
+	}
+	return out, nil
+}
+
+// Report gathers the figures of a municipality's report: the intake, case and ZRM sets for
+// the municipality as a whole, per quarter, by table name. Only the municipality's own
+// organisations see it.
+func (r *Reports) Report(ctx context.Context, municipality, from, to string) (map[string]outcomes.Table, error) {
+	q := outcomes.Query{Scope: outcomes.Scope{Municipality: municipality}, From: from, To: to, Granularity: outcomes.Quarter, GroupBy: outcomes.ByMunicipality}
+	if _, err := q.Periods(); err != nil {
+		return nil, apperr.Invalid("to_period", err.Error())
+	}
+	if caller, _ := identity.From(ctx); caller.Org.Type != identity.OrgMunicipality {
+		return nil, apperr.PermissionDenied("the outcome report is for municipalities")
+	}
+	if err := r.authorise(ctx, &q); err != nil {
+		return nil, err
+	}
+	q.MinGroupSize = r.minGroupSize()
+	out := map[string]outcomes.Table{}
+	for _, set := range []FigureSet{IntakeSet, CaseSet, ZrmSet} {
+		ts, err := r.compute(ctx, set, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			out[t.Name] = t
+		}
 	}
 	return out, nil
 }

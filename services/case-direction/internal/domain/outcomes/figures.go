@@ -36,6 +36,14 @@ type Scope struct {
 	Municipality, District, Team string
 }
 
+// Signal is one signal a partner submitted (no team: signals reach a team through an intake).
+type Signal struct {
+	ID string
+	Scope
+	Source     string
+	ReceivedAt time.Time
+}
+
 // Intake is one intake: its channel, the source of its signal, and when it was received,
 // first reached and triaged.
 type Intake struct {
@@ -430,13 +438,19 @@ func Percentile(vs []float64, p float64) float64 {
 
 func days(from, to time.Time) float64 { return to.Sub(from).Hours() / 24 }
 
-// IntakeFigures: intakes by channel and by source (of SIGNAL intakes), triage outcomes, and
-// the days from receipt to first contact and to the triage decision; all by the period the
-// intake was received in.
-func IntakeFigures(q Query, intakes []Intake) ([]Table, error) {
+// IntakeFigures: signals by source (group "" per team: a signal has no team yet), intakes by
+// channel and by source (of SIGNAL intakes), triage outcomes, and the days from receipt to
+// first contact and to the triage decision; all by the period of receipt.
+func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error) {
 	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
+	}
+	signal := newCollector(q, periods)
+	for _, s := range signals {
+		if q.Team == "" { // a signal belongs to no team: a team's own figures have none
+			signal.add(s.Scope, s.ReceivedAt, s.Source, 0)
+		}
 	}
 	channel, source, outcome := newCollector(q, periods), newCollector(q, periods), newCollector(q, periods)
 	contact, triage := newCollector(q, periods), newCollector(q, periods)
@@ -456,6 +470,7 @@ func IntakeFigures(q Query, intakes []Intake) ([]Table, error) {
 		}
 	}
 	return []Table{
+		countTable("signals_by_source", Sources, true, periods, signal),
 		countTable("intakes_by_channel", Channels, true, periods, channel),
 		countTable("intakes_by_source", Sources, true, periods, source),
 		countTable("triage_outcomes", TriageOutcomes, true, periods, outcome),

@@ -82,11 +82,11 @@ func TestCountTableSuppressesPerPeriodAndMarksCells(t *testing.T) {
 	add("B", "DESK", 7, at.AddDate(0, 3, 0))
 	add("X", "DESK", 3, time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)) // outside the periods
 	intakes = append(intakes, Intake{Scope: Scope{Municipality: "GM0599", Team: "A"}, Channel: "DESK", ReceivedAt: at})
-	tables, err := IntakeFigures(q, intakes)
+	tables, err := IntakeFigures(q, nil, intakes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := tables[0]
+	ch := tables[1]
 	if ch.Name != "intakes_by_channel" || len(ch.Rows) != 3 || len(ch.Totals) != 2 {
 		t.Fatalf("rows %+v totals %+v", ch.Rows, ch.Totals)
 	}

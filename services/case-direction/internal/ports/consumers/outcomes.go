@@ -186,6 +186,14 @@ var allocationOutcomes = map[proto.Message]outcomeHandler{
 }
 
 var referralOutcomes = map[proto.Message]outcomeHandler{
+	&referralv1.SignalReceived{}: func(ctx context.Context, s appoutcomes.Store, ev cloudevents.Envelope, msg proto.Message) error {
+		m := msg.(*referralv1.SignalReceived)
+		if err := ids(ev, m.GetSignalId()); err != nil {
+			return err
+		}
+		return s.SignalReceived(ctx, m.GetSignalId(), outcomes.Scope{Municipality: m.GetMunicipalityCode(), District: m.GetDistrictCode()},
+			protoenum.Code(m.GetSourceType()), when(m.GetReceivedAt(), ev))
+	},
 	&referralv1.ReferralStatusChanged{}: func(ctx context.Context, s appoutcomes.Store, ev cloudevents.Envelope, msg proto.Message) error {
 		m := msg.(*referralv1.ReferralStatusChanged)
 		if err := ids(ev, m.GetReferralId()); err != nil {

@@ -68,6 +68,8 @@ var Policy = authz.Policy{
 	outcomesv1.OutcomeService_GetReferralFigures_FullMethodName:   outcomeReaders,
 	outcomesv1.OutcomeService_GetAllocationFigures_FullMethodName: outcomeReaders,
 	outcomesv1.OutcomeService_ExportFigures_FullMethodName:        outcomeReaders,
+	// The report is the municipality's (per object: its own municipality).
+	outcomesv1.OutcomeService_GetReport_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality}},
 }
 
 // outcomeReaders may read outcome figures (no personal data; small cells suppressed).
