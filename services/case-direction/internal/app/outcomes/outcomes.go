@@ -97,15 +97,25 @@ func (r *Reports) authorise(ctx context.Context, q *outcomes.Query) error {
 	return apperr.PermissionDenied("outcome figures are for municipalities and teams")
 }
 
-// Figures computes one figure set for q.
-func (r *Reports) Figures(ctx context.Context, set FigureSet, q outcomes.Query) ([]outcomes.Table, error) {
+// prepare checks q's periods and the caller's right to see it, narrows it to what the caller
+// may see and sets the minimum group size.
+func (r *Reports) prepare(ctx context.Context, q outcomes.Query) (outcomes.Query, error) {
 	if _, err := q.Periods(); err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
+		return q, apperr.Invalid("to_period", err.Error())
 	}
 	if err := r.authorise(ctx, &q); err != nil {
-		return nil, err
+		return q, err
 	}
 	q.MinGroupSize = r.minGroupSize()
+	return q, nil
+}
+
+// Figures computes one figure set for q.
+func (r *Reports) Figures(ctx context.Context, set FigureSet, q outcomes.Query) ([]outcomes.Table, error) {
+	q, err := r.prepare(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	return r.compute(ctx, set, q)
 }
 
@@ -165,13 +175,10 @@ func (r *Reports) compute(ctx context.Context, set FigureSet, q outcomes.Query) 
 
 // Export computes every figure set for q (one authorisation, one minimum).
 func (r *Reports) Export(ctx context.Context, q outcomes.Query) ([]outcomes.Table, error) {
-	if _, err := q.Periods(); err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
-	}
-	if err := r.authorise(ctx, &q); err != nil {
+	q, err := r.prepare(ctx, q)
+	if err != nil {
 		return nil, err
 	}
-	q.MinGroupSize = r.minGroupSize()
 	var out []outcomes.Table
 	for _, set := range AllSets {
 		ts, err := r.compute(ctx, set, q)
@@ -187,17 +194,14 @@ func (r *Reports) Export(ctx context.Context, q outcomes.Query) ([]outcomes.Tabl
 // the municipality as a whole, per quarter, by table name. Only the municipality's own
 // organisations see it.
 func (r *Reports) Report(ctx context.Context, municipality, from, to string) (map[string]outcomes.Table, error) {
-	q := outcomes.Query{Scope: outcomes.Scope{Municipality: municipality}, From: from, To: to, Granularity: outcomes.Quarter, GroupBy: outcomes.ByMunicipality}
-	if _, err := q.Periods(); err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
-	}
 	if caller, _ := identity.From(ctx); caller.Org.Type != identity.OrgMunicipality {
 		return nil, apperr.PermissionDenied("the outcome report is for municipalities")
 	}
-	if err := r.authorise(ctx, &q); err != nil {
+	q, err := r.prepare(ctx, outcomes.Query{Scope: outcomes.Scope{Municipality: municipality}, From: from, To: to,
+		Granularity: outcomes.Quarter, GroupBy: outcomes.ByMunicipality})
+	if err != nil {
 		return nil, err
 	}
-	q.MinGroupSize = r.minGroupSize()
 	out := map[string]outcomes.Table{}
 	for _, set := range []FigureSet{IntakeSet, CaseSet, ZrmSet} {
 		ts, err := r.compute(ctx, set, q)

@@ -192,11 +192,17 @@ func svgText(f figure) string {
 
 // writeDiverging draws, per life domain, one bar per period around a zero line.
 func writeDiverging(b *strings.Builder, periods []string, domains []series, tables map[string]outcomes.Table) {
-	const rowH, barH, left, half = 22.0, 6.0, 170.0, 150.0
+	const rowH, barH, left, half = 14.0, 13.0, 170.0, 150.0
 	perDomain := rowH + barH*float64(len(periods))
-	h := 30 + perDomain*float64(len(domains))
-	fmt.Fprintf(b, `<svg id="zrm" role="img" aria-label="ZRM change per life domain" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", left+2*half+80, h, left+2*half+80, h)
-	fmt.Fprintf(b, `<line x1="%.0f" y1="10" x2="%.0f" y2="%.0f" stroke="#444"/>`+"\n", left+half, left+half, h)
+	h := 60 + perDomain*float64(len(domains))
+	fmt.Fprintf(b, `<svg id="zrm" role="img" aria-label="ZRM change per life domain" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", left+2*half+120, h, left+2*half+120, h)
+	fmt.Fprintf(b, `<line x1="%.0f" y1="10" x2="%.0f" y2="%.0f" stroke="#444"/>`+"\n", left+half, left+half, h-40)
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="middle">−4</text><text x="%.0f" y="%.0f" text-anchor="middle">0</text><text x="%.0f" y="%.0f" text-anchor="middle">+4</text>`+"\n",
+		left, h-28, left+half, h-28, left+2*half, h-28)
+	for j, p := range periods {
+		fmt.Fprintf(b, `<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
+			left+float64(j)*80, h-16, palette[j%len(palette)], left+14+float64(j)*80, h-7, p)
+	}
 	const scale = half / 4 // a ZRM change lies between −4 and +4
 	for i, d := range domains {
 		y0 := 20 + perDomain*float64(i)
@@ -211,7 +217,7 @@ func writeDiverging(b *strings.Builder, periods []string, domains []series, tabl
 			y := y0 + barH*float64(j)
 			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.0f" fill="%s"><title>%s %s</title></rect>`+"\n",
 				x, y, wd, barH-1, palette[j%len(palette)], html.EscapeString(d.label), p)
-			fmt.Fprintf(b, `<text x="%.0f" y="%.1f">%s</text>`+"\n", left+2*half+10+float64(j%2)*35, y+barH, svgText(f))
+			fmt.Fprintf(b, `<text x="%.0f" y="%.1f">%s %s</text>`+"\n", left+2*half+10, y+barH-3, p, svgText(f))
 		}
 	}
 	b.WriteString("</svg>\n")
