@@ -100,15 +100,16 @@ func (o *Outcomes) GoalSettled(ctx context.Context, goalID, caseID, lifeDomain, 
 		ON CONFLICT (goal_id) DO UPDATE SET status = $4, settled_at = $5`, goalID, caseID, lifeDomain, status, at)
 }
 
-// ReferralChanged records a referral's status change.
+// ReferralChanged records a referral's status change. A referral in progress, on hold or
+// completed was accepted, even when its ACCEPTED event has not arrived (yet).
 func (o *Outcomes) ReferralChanged(ctx context.Context, r appoutcomes.ReferralChange) error {
 	return o.exec(ctx, `INSERT INTO outcome_referrals AS x (referral_id, case_id, intake_id, municipality, sent_at, accepted, declined, decline_reason, completed, failed)
 		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, CASE WHEN $5 = 'SENT' THEN $7::timestamptz END,
-			$5 = 'ACCEPTED', $5 = 'DECLINED', CASE WHEN $5 = 'DECLINED' THEN $6 ELSE '' END, $5 = 'COMPLETED', $5 = 'FAILED')
+			$5 IN ('ACCEPTED', 'IN_PROGRESS', 'ON_HOLD', 'COMPLETED'), $5 = 'DECLINED', CASE WHEN $5 = 'DECLINED' THEN $6 ELSE '' END, $5 = 'COMPLETED', $5 = 'FAILED')
 		ON CONFLICT (referral_id) DO UPDATE SET
 			case_id = COALESCE(x.case_id, EXCLUDED.case_id), intake_id = COALESCE(x.intake_id, EXCLUDED.intake_id),
 			sent_at = COALESCE(x.sent_at, EXCLUDED.sent_at),
-			accepted = x.accepted OR EXCLUDED.accepted OR EXCLUDED.completed,
+			accepted = x.accepted OR EXCLUDED.accepted,
 			declined = x.declined OR EXCLUDED.declined,
 			decline_reason = CASE WHEN EXCLUDED.declined THEN EXCLUDED.decline_reason ELSE x.decline_reason END,
 			completed = x.completed OR EXCLUDED.completed, failed = x.failed OR EXCLUDED.failed`,
