@@ -23,6 +23,7 @@ import (
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
@@ -68,6 +69,7 @@ var bolaServices = []bolaAPI{
 	{referralv1.ReferralService_ServiceDesc, []string{"referral"}},
 	{subscriptionsv1.SubscriptionService_ServiceDesc, []string{"referral"}},
 	{accesslogv1.AccessLogService_ServiceDesc, []string{"intake", "casedirection", "providermonitoring", "referral"}},
+	{outcomesv1.OutcomeService_ServiceDesc, []string{"casedirection"}},
 }
 
 // actor is who makes a call: an organisation (key into bolaEnv.orgs) and the acting role.
@@ -167,6 +169,23 @@ func bolaTable() map[string]bolaEntry {
 	rf := func(m string) string { return "/wijkbrug.referral.v1.ReferralService/" + m }
 	sb := func(m string) string { return "/wijkbrug.subscriptions.v1.SubscriptionService/" + m }
 	al := func(m string) string { return "/wijkbrug.accesslog.v1.AccessLogService/" + m }
+	oc := func(m string) string { return "/wijkbrug.outcomes.v1.OutcomeService/" + m }
+	// Outcome figures: the demo municipality sees its municipality, team A its own figures
+	// (another team's call is narrowed to itself, so it must not show team A's OIN; naming
+	// team A is refused).
+	// The fixture's intakes, cases, referrals and allocations give team A rows; it closes no
+	// case (no ZRM rows), and the export's CSV is base64 in the JSON answer, so those two are
+	// checked with team A named only.
+	outcomeRead := func(rowsOfA bool, req func(team string) proto.Message) bolaEntry {
+		e := bolaEntry{variants: []bolaVariant{
+			{name: "team A", read: true, owners: []actor{ownerMunicip, ownerTeam}, req: func(*bolaFixture) proto.Message { return req(suite.DemoTeam.OIN) }},
+		}}
+		if rowsOfA {
+			e.variants = append(e.variants, bolaVariant{name: "the municipality", read: true, owners: []actor{ownerMunicip, ownerTeam},
+				req: func(*bolaFixture) proto.Message { return req("") }, filtered: func(*bolaFixture) []string { return []string{suite.DemoTeam.OIN} }})
+		}
+		return e
+	}
 	one := func(v bolaVariant) bolaEntry { return bolaEntry{variants: []bolaVariant{v}} }
 	exempt := func(reason string) bolaEntry { return bolaEntry{exempt: reason} }
 	teamRead := func(req func(f *bolaFixture) proto.Message) bolaEntry {
@@ -556,6 +575,27 @@ func bolaTable() map[string]bolaEntry {
 		}}),
 		al("StartEmergencyAccess"): exempt("break the glass: creates an audited, time-boxed grant for the calling professional itself (reason required); reads nothing"),
 		al("ListEmergencyAccess"):  exempt("takes no id: the privacy officer's list of emergency grants (see report)"),
+		oc("GetIntakeFigures"): outcomeRead(true, func(team string) proto.Message {
+			return &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
+		oc("GetCaseFigures"): outcomeRead(true, func(team string) proto.Message {
+			return &outcomesv1.GetCaseFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
+		oc("GetZrmChange"): outcomeRead(false, func(team string) proto.Message {
+			return &outcomesv1.GetZrmChangeRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
+		oc("GetReferralFigures"): outcomeRead(true, func(team string) proto.Message {
+			return &outcomesv1.GetReferralFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
+		oc("GetAllocationFigures"): outcomeRead(true, func(team string) proto.Message {
+			return &outcomesv1.GetAllocationFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
+		oc("GetReport"): one(bolaVariant{read: true, owners: []actor{ownerMunicip}, req: func(*bolaFixture) proto.Message {
+			return &outcomesv1.GetReportRequest{MunicipalityCode: suite.DemoMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}}),
+		oc("ExportFigures"): outcomeRead(false, func(team string) proto.Message {
+			return &outcomesv1.ExportFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
 	}
 	return t
 }

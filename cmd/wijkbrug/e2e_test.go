@@ -369,6 +369,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 	}
 	checkOperations(t, s, logs.Bytes())
+	checkOutcomeWalkthrough(t, s)
 	// No plaintext BSN in any database dump, log line or stream message.
 	scanForBSNs(t, s, logs.Bytes(), []string{residentBSN})
 	// Events are information-poor: no BSN, no free text anywhere on the streams.

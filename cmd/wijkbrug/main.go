@@ -38,6 +38,7 @@ func commands() []command {
 		{"parked", "list the events consumers parked after repeated failures, or have the services replay them (parked list|replay)", runParked},
 		{"faults", "the fault harness of make faults: kill parts of the suite under load and check that nothing acknowledged was lost or applied twice", runFaults},
 		{"outbox-status", "show per service how many events wait in the outbox and how old the oldest is", runOutboxStatus},
+		{"outcomes-rebuild", "have case-direction rebuild the outcome read model from the event streams at its next start (docs/services/outcomes.md)", runOutcomesRebuild},
 		{"consumer-status", "show every durable JetStream consumer of the Wijkbrug streams: pending, ack pending, redelivered", runConsumerStatus},
 		{"issue-cert", "issue a certificate for a partner organisation or a service from a CA (the dev CA or a production one)", runIssueCert},
 		{"seed-demo", "load the demo organisations, contract and social map into the databases of a deployment", runSeedDemo},

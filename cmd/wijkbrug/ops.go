@@ -215,3 +215,37 @@ func runSeedDemo(ctx context.Context, args []string, out io.Writer) error {
 		suite.DemoProvider.Name, suite.DemoProviderAGB, suite.DemoProductCategory, suite.DemoProductCode, suite.DemoMunicipality, suite.DemoTeam.OIN, suite.DemoMunicipalityOrg.OIN)
 	return nil
 }
+
+// runOutcomesRebuild records a rebuild request for the outcome read model in case-direction's
+// database. At its next start case-direction deletes its outcome consumers, empties the
+// outcome_* tables and replays the intake, case-direction, provider-monitoring and referral
+// streams from the start (services/case-direction/service rebuildOutcomes).
+func runOutcomesRebuild(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("outcomes-rebuild")
+	dsnFor := dbFlag(fs)
+	by := fs.String("by", os.Getenv("USER"), "who asks for the rebuild (recorded with the request)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn, err := dsnFor()
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*by) == "" {
+		return errors.New("-by is required (who asks for the rebuild)")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	db, err := pgxdb.Open(cctx, dsn("casedirection"), 1)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var id int64
+	if err := db.Pool.QueryRow(cctx, `INSERT INTO outcome_rebuild_requests (requested_by) VALUES ($1) RETURNING id`, *by).Scan(&id); err != nil {
+		return fmt.Errorf("record the rebuild request: %w", err)
+	}
+	fmt.Fprintf(out, "rebuild request %d recorded: restart case-direction (every replica) and it replays the event streams into an empty outcome read model;\n"+
+		"wijkbrug consumer-status shows the casedirection-outcomes-* consumers catching up\n", id)
+	return nil
+}

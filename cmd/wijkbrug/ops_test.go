@@ -58,10 +58,17 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 	if err := run([]string{"consumer-status", "-nats", s.NATSURL, "-ca", s.CAFile, "-cert", filepath.Join(pki, "ops.pem")}, &out); err != nil {
 		t.Fatalf("consumer-status: %v\n%s", err, out.String())
 	}
-	for _, c := range []string{"intake-signals", "casedirection-allocations", "referral-intake-events"} {
+	for _, c := range []string{"intake-signals", "casedirection-allocations", "referral-intake-events", "casedirection-outcomes-casedirection"} {
 		if !regexpContains(out.Bytes(), `(?m)^WIJKBRUG_\S+ +`+c+` +\S+ +0 +0 `) {
 			t.Errorf("consumer-status: want %s with nothing pending, got:\n%s", c, out.String())
 		}
+	}
+	// outcomes-rebuild records a request in case-direction's database (carried out at its next
+	// start; services/case-direction TestOutcomeRebuildByReplay covers that).
+	out.Reset()
+	if err := run([]string{"outcomes-rebuild", "-pg-port", strconv.Itoa(s.Postgres.Port()), "-by", "ops-test"}, &out); err != nil ||
+		!strings.Contains(out.String(), "rebuild request") {
+		t.Fatalf("outcomes-rebuild: %v\n%s", err, out.String())
 	}
 }
 

@@ -30,8 +30,9 @@ const Version = "1.0.0"
 // Sources maps each service to its base documents under pkg/gen/openapi (one per proto
 // package it serves; Merge joins them, the first gives the title).
 var Sources = map[string][]string{
-	"intake":             {"wijkbrug/intake/v1/intake.openapi.yaml"},
-	"casedirection":      {"wijkbrug/casedirection/v1/casedirection.openapi.yaml"},
+	"intake": {"wijkbrug/intake/v1/intake.openapi.yaml"},
+	// Case-direction also serves the outcome reports (issue 17).
+	"casedirection":      {"wijkbrug/casedirection/v1/casedirection.openapi.yaml", "wijkbrug/outcomes/v1/outcomes.openapi.yaml"},
 	"providermonitoring": {"wijkbrug/providermonitoring/v1/providermonitoring.openapi.yaml"},
 	// Referral also serves the partners' Subscriptions API.
 	"referral": {"wijkbrug/referral/v1/referral.openapi.yaml", "wijkbrug/subscriptions/v1/subscriptions.openapi.yaml"},

@@ -40,6 +40,7 @@ var documented = map[string][2]string{
 	"wijkbrug.intake.v1.IntakeCaseOpened":                       {"wijkbrug.intake.0363.intake.case_opened"},
 	"wijkbrug.intake.v1.IntakeClosed":                           {"wijkbrug.intake.0363.intake.closed"},
 	"wijkbrug.intake.v1.IntakeTriageStarted":                    {"wijkbrug.intake.0363.intake.triage_started"},
+	"wijkbrug.intake.v1.IntakeContactAttempted":                 {"wijkbrug.intake.0363.intake.contact_attempted"},
 	"wijkbrug.intake.v1.IntakeTriageOverdue":                    {"wijkbrug.intake.0363.intake.triage_overdue"},
 	"wijkbrug.intake.v1.AssessmentRecorded":                     {"wijkbrug.intake.0363.assessment.recorded"},
 	"wijkbrug.intake.v1.TriagePolicyReplaced":                   {"wijkbrug.intake.0363.triage_policy.replaced"},

@@ -80,12 +80,24 @@ var ServiceConsumers = map[string][]Consumer{
 		{natsx.StreamName("providermonitoring"), "casedirection-allocations"},
 		{natsx.StreamName("referral"), "casedirection-referrals"},
 		{natsx.StreamName("intake"), "casedirection-households"},
+		// The outcome read model (issue 17), one per stream it is built from, its own included.
+		{natsx.StreamName("intake"), "casedirection-outcomes-intake"},
+		{natsx.StreamName("casedirection"), "casedirection-outcomes-casedirection"},
+		{natsx.StreamName("providermonitoring"), "casedirection-outcomes-providermonitoring"},
+		{natsx.StreamName("referral"), "casedirection-outcomes-referral"},
 	},
 	"referral": {
 		{natsx.StreamName("intake"), "referral-intake-events"},
 		{natsx.StreamName("casedirection"), "referral-case-events"},
 	},
 	"providermonitoring": {{natsx.StreamName("casedirection"), "providermonitoring-case-residents"}},
+}
+
+// RebuildableConsumers are the durable consumers of read models that their service may
+// delete (and so replay from the start): case-direction's outcome read model (issue 17).
+var RebuildableConsumers = map[string]bool{
+	"casedirection-outcomes-intake": true, "casedirection-outcomes-casedirection": true,
+	"casedirection-outcomes-providermonitoring": true, "casedirection-outcomes-referral": true,
 }
 
 // Services returns the four Wijkbrug services with their consumers, given the DN of each
@@ -174,6 +186,9 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 		pub = append(pub, jsAPI("STREAM", "INFO", c.Stream))
 		pub = append(pub, consumerCreate(c.Stream, c.Durable)...)
 		pub = append(pub, consumerUse(c.Stream, c.Durable)...)
+		if RebuildableConsumers[c.Durable] {
+			pub = append(pub, jsAPI("CONSUMER", "DELETE", c.Stream, c.Durable))
+		}
 	}
 	if s.ManagesFeeds {
 		// Stream information (never messages) of any stream, so that a subscription call of an

@@ -139,7 +139,9 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonpb),
+		// A google.api.HttpBody answer (the outcome CSV export) is written as is, with its
+		// content type; every other message as JSON.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: jsonpb}),
 		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
 			k := strings.ToLower(h)
 			return k, forwarded[k]

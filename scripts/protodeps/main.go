@@ -16,6 +16,7 @@ import (
 	"github.com/jhump/protoreflect/desc"
 	"github.com/jhump/protoreflect/desc/protoprint"
 	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -27,6 +28,7 @@ func main() {
 	files := []protoreflect.FileDescriptor{
 		annotations.File_google_api_annotations_proto,
 		annotations.File_google_api_http_proto,
+		httpbody.File_google_api_httpbody_proto,
 		validate.File_buf_validate_validate_proto,
 	}
 	printer := &protoprint.Printer{Compact: false, SortElements: false}

@@ -212,6 +212,21 @@ func TestTriageStateMachine(t *testing.T) {
 		e, ok := m.(*intakev1.IntakeClosed)
 		return ok && e.GetIntakeId() == in.GetId() && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_NOT_REACHED
 	})
+	// Each attempt is announced (for outcome reporting: the first reached one is the first
+	// contact), with whether it reached the resident and when — nothing about who or how.
+	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeContactAttempted)
+		return ok && e.GetIntakeId() == in.GetId() && e.GetReached() && e.GetAt() != nil && e.GetMunicipalityCode() != ""
+	})
+	attempts := 0
+	for _, r := range rec.All() {
+		if e, ok := r.Message.(*intakev1.IntakeContactAttempted); ok && e.GetIntakeId() == in.GetId() {
+			attempts++
+		}
+	}
+	if attempts != 4 {
+		t.Fatalf("contact attempts announced: %d, want 4", attempts)
+	}
 
 	// Withdrawn from triage; a second withdrawal is a forbidden transition.
 	w := h.register(t, validBSN(31), intakev1.Urgency_URGENCY_NORMAL, domains...)

@@ -325,7 +325,9 @@ func TestCrisisOpensCase(t *testing.T) {
 	}
 	rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*intakev1.IntakeTriaged)
-		return ok && e.GetIntakeId() == in.GetId() && e.GetRule() == "crisis" && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED
+		// With the time of the decision (outcome reporting: time from intake to triage).
+		return ok && e.GetIntakeId() == in.GetId() && e.GetRule() == "crisis" && e.GetStatus() == intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED &&
+			e.GetAt() != nil && !e.GetAt().AsTime().Before(in.GetReceivedAt().AsTime())
 	})
 	ev, _ := rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*intakev1.IntakeCaseOpened)
@@ -409,7 +411,8 @@ func TestSignalBecomesIntake(t *testing.T) {
 	})
 	received := msg.(*intakev1.IntakeReceived)
 	if received.GetChannel() != intakev1.Channel_CHANNEL_SIGNAL || received.GetTeamOin() != h.svc.Config.Settings["WIJKBRUG_DEFAULT_TEAM_OIN"] ||
-		received.GetUrgency() != intakev1.Urgency_URGENCY_NORMAL || received.GetDistrictCode() != "WK036301" {
+		received.GetUrgency() != intakev1.Urgency_URGENCY_NORMAL || received.GetDistrictCode() != "WK036301" ||
+		received.GetSourceType() != referralv1.SourceType_SOURCE_TYPE_GP { // by source, for outcome reporting
 		t.Fatalf("IntakeReceived: %v", received)
 	}
 	got, err := h.client.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: received.GetIntakeId()})

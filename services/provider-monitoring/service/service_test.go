@@ -165,7 +165,8 @@ func TestAllocateAndReportStart(t *testing.T) {
 	})
 	issued := msg.(*pmv1.AllocationIssued)
 	if ev.NATSSubject != "wijkbrug.providermonitoring.GM0363.allocation.issued" || issued.GetCaseId() != req.GetCaseId() ||
-		issued.GetProviderAgb() != providerAGB || issued.GetProductCode() != productCode || issued.GetMunicipalityCode() != municipality {
+		issued.GetProviderAgb() != providerAGB || issued.GetProductCode() != productCode || issued.GetMunicipalityCode() != municipality ||
+		issued.GetStartDate() != req.GetStartDate() {
 		t.Fatalf("event %s: %v", ev.NATSSubject, issued)
 	}
 	if w.accessLog(t, number, "GRANTED") != 1 {
@@ -209,7 +210,9 @@ func TestAllocateAndReportStart(t *testing.T) {
 	})
 	ds := msg.(*pmv1.AllocationDeliveryStarted)
 	if ev.NATSSubject != "wijkbrug.providermonitoring.GM0363.allocation.delivery_started" || !ds.GetReportedOnTime() ||
-		ds.GetStartedOn() != report.GetStartedOn() || ds.GetProviderAgb() != providerAGB || ds.GetCaseId() != req.GetCaseId() {
+		ds.GetStartedOn() != report.GetStartedOn() || ds.GetProviderAgb() != providerAGB || ds.GetCaseId() != req.GetCaseId() ||
+		// The first start, and whether it came by the start date (outcome reporting).
+		ds.GetStartDate() != req.GetStartDate() || !ds.GetFirstStart() || ds.GetStartedOnTime() != (ds.GetStartedOn() <= ds.GetStartDate()) {
 		t.Fatalf("event %s: %v", ev.NATSSubject, ds)
 	}
 

@@ -253,7 +253,10 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			BSNEncryptionKey: keys[0], BSNIndexKey: keys[1], PseudonymKey: keys[2],
 			IntakeAddr: addr("intake"), CaseDirectionAddr: addr("casedirection"),
 			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
-			Settings: map[string]string{"WIJKBRUG_DEFAULT_TEAM_OIN": DemoTeam.OIN}, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
+			// The demo team owns intakes from signals; the demo municipality sees GM0363's
+			// outcome figures (case-direction, issue 17).
+			Settings: map[string]string{"WIJKBRUG_DEFAULT_TEAM_OIN": DemoTeam.OIN,
+				"WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS": DemoMunicipality + "=" + DemoMunicipalityOrg.OIN}, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
 			RateLimit: 2000, RateBurst: 4000, UserRateLimit: 50, UserRateBurst: 100, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,

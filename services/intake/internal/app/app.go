@@ -126,7 +126,8 @@ type Assessments interface {
 // Events publishes what happened (through the outbox, in the same transaction).
 type Events interface {
 	IntakeReceived(ctx context.Context, i domain.Intake) error
-	IntakeTriaged(ctx context.Context, i domain.Intake) error
+	IntakeTriaged(ctx context.Context, i domain.Intake, at time.Time) error
+	IntakeContactAttempted(ctx context.Context, i domain.Intake, reached bool, at time.Time) error
 	IntakeCaseOpened(ctx context.Context, i domain.Intake) error
 	IntakeClosed(ctx context.Context, i domain.Intake, at time.Time) error
 	IntakeTriageStarted(ctx context.Context, i domain.Intake) error
@@ -401,7 +402,7 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision)
 	if err := a.d.Intakes.Update(ctx, in); err != nil {
 		return in, err
 	}
-	if err := a.d.Events.IntakeTriaged(ctx, in); err != nil {
+	if err := a.d.Events.IntakeTriaged(ctx, in, a.now()); err != nil {
 		return in, err
 	}
 	if in.Status == domain.StatusCaseOpened {

@@ -139,6 +139,9 @@ func (a *App) RecordContactAttempt(ctx context.Context, id, kind string, reached
 		if err := a.d.Intakes.Update(ctx, *in); err != nil {
 			return err
 		}
+		if err := a.d.Events.IntakeContactAttempted(ctx, *in, reached, a.now()); err != nil {
+			return err
+		}
 		if in.Status == domain.StatusNotReached {
 			return a.d.Events.IntakeClosed(ctx, *in, a.now())
 		}

@@ -10,6 +10,7 @@ package intakev1
 
 import (
 	v1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	v11 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -39,8 +40,11 @@ type IntakeReceived struct {
 	TeamOin          string                 `protobuf:"bytes,9,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
 	Confidentiality  v1.Confidentiality     `protobuf:"varint,10,opt,name=confidentiality,proto3,enum=wijkbrug.common.v1.Confidentiality" json:"confidentiality,omitempty"`
 	ReceivedAt       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The partner type of the signal behind a SIGNAL intake (unspecified otherwise): outcome
+	// reporting counts intakes by channel and source.
+	SourceType    v11.SourceType `protobuf:"varint,12,opt,name=source_type,json=sourceType,proto3,enum=wijkbrug.referral.v1.SourceType" json:"source_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IntakeReceived) Reset() {
@@ -150,6 +154,13 @@ func (x *IntakeReceived) GetReceivedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *IntakeReceived) GetSourceType() v11.SourceType {
+	if x != nil {
+		return x.SourceType
+	}
+	return v11.SourceType(0)
+}
+
 // IntakeTriaged: triage decided on an intake.
 type IntakeTriaged struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -162,6 +173,8 @@ type IntakeTriaged struct {
 	// The version of the municipality's triage policy the decision was made under (0 = the
 	// default policy); with rule it explains the decision.
 	PolicyVersion int32 `protobuf:"varint,7,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// When triage decided (outcome reporting: time from intake to the triage decision).
+	At            *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +256,13 @@ func (x *IntakeTriaged) GetPolicyVersion() int32 {
 		return x.PolicyVersion
 	}
 	return 0
+}
+
+func (x *IntakeTriaged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 // IntakeCaseOpened: the intake led to a case in case direction.
@@ -410,6 +430,77 @@ func (x *IntakeClosed) GetOutcome() TriageOutcome {
 	return TriageOutcome_TRIAGE_OUTCOME_UNSPECIFIED
 }
 
+// IntakeContactAttempted: an attempt to reach the resident during triage was recorded (ids,
+// kind and whether it reached them only). Outcome reporting takes the first reached attempt
+// as the first contact.
+type IntakeContactAttempted struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IntakeId         string                 `protobuf:"bytes,1,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	Reached          bool                   `protobuf:"varint,2,opt,name=reached,proto3" json:"reached,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	At               *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *IntakeContactAttempted) Reset() {
+	*x = IntakeContactAttempted{}
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntakeContactAttempted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntakeContactAttempted) ProtoMessage() {}
+
+func (x *IntakeContactAttempted) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntakeContactAttempted.ProtoReflect.Descriptor instead.
+func (*IntakeContactAttempted) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IntakeContactAttempted) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *IntakeContactAttempted) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *IntakeContactAttempted) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *IntakeContactAttempted) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 // IntakeTriageStarted: a professional picked the intake up (RECEIVED → IN_TRIAGE).
 type IntakeTriageStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -423,7 +514,7 @@ type IntakeTriageStarted struct {
 
 func (x *IntakeTriageStarted) Reset() {
 	*x = IntakeTriageStarted{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +526,7 @@ func (x *IntakeTriageStarted) String() string {
 func (*IntakeTriageStarted) ProtoMessage() {}
 
 func (x *IntakeTriageStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[4]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +539,7 @@ func (x *IntakeTriageStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntakeTriageStarted.ProtoReflect.Descriptor instead.
 func (*IntakeTriageStarted) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IntakeTriageStarted) GetIntakeId() string {
@@ -495,7 +586,7 @@ type IntakeTriageOverdue struct {
 
 func (x *IntakeTriageOverdue) Reset() {
 	*x = IntakeTriageOverdue{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +598,7 @@ func (x *IntakeTriageOverdue) String() string {
 func (*IntakeTriageOverdue) ProtoMessage() {}
 
 func (x *IntakeTriageOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[5]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +611,7 @@ func (x *IntakeTriageOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntakeTriageOverdue.ProtoReflect.Descriptor instead.
 func (*IntakeTriageOverdue) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *IntakeTriageOverdue) GetIntakeId() string {
@@ -585,7 +676,7 @@ type AssessmentRecorded struct {
 
 func (x *AssessmentRecorded) Reset() {
 	*x = AssessmentRecorded{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +688,7 @@ func (x *AssessmentRecorded) String() string {
 func (*AssessmentRecorded) ProtoMessage() {}
 
 func (x *AssessmentRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[6]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +701,7 @@ func (x *AssessmentRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssessmentRecorded.ProtoReflect.Descriptor instead.
 func (*AssessmentRecorded) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AssessmentRecorded) GetAssessmentId() string {
@@ -696,7 +787,7 @@ type TriagePolicyReplaced struct {
 
 func (x *TriagePolicyReplaced) Reset() {
 	*x = TriagePolicyReplaced{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +799,7 @@ func (x *TriagePolicyReplaced) String() string {
 func (*TriagePolicyReplaced) ProtoMessage() {}
 
 func (x *TriagePolicyReplaced) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[7]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +812,7 @@ func (x *TriagePolicyReplaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriagePolicyReplaced.ProtoReflect.Descriptor instead.
 func (*TriagePolicyReplaced) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TriagePolicyReplaced) GetMunicipalityCode() string {
@@ -765,7 +856,7 @@ type ResidentsMerged struct {
 
 func (x *ResidentsMerged) Reset() {
 	*x = ResidentsMerged{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +868,7 @@ func (x *ResidentsMerged) String() string {
 func (*ResidentsMerged) ProtoMessage() {}
 
 func (x *ResidentsMerged) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[8]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +881,7 @@ func (x *ResidentsMerged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResidentsMerged.ProtoReflect.Descriptor instead.
 func (*ResidentsMerged) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResidentsMerged) GetKeptResidentId() string {
@@ -828,7 +919,7 @@ type HouseholdCreated struct {
 
 func (x *HouseholdCreated) Reset() {
 	*x = HouseholdCreated{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +931,7 @@ func (x *HouseholdCreated) String() string {
 func (*HouseholdCreated) ProtoMessage() {}
 
 func (x *HouseholdCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[9]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +944,7 @@ func (x *HouseholdCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdCreated.ProtoReflect.Descriptor instead.
 func (*HouseholdCreated) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HouseholdCreated) GetHouseholdId() string {
@@ -899,7 +990,7 @@ type HouseholdMemberAdded struct {
 
 func (x *HouseholdMemberAdded) Reset() {
 	*x = HouseholdMemberAdded{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1002,7 @@ func (x *HouseholdMemberAdded) String() string {
 func (*HouseholdMemberAdded) ProtoMessage() {}
 
 func (x *HouseholdMemberAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[10]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1015,7 @@ func (x *HouseholdMemberAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMemberAdded.ProtoReflect.Descriptor instead.
 func (*HouseholdMemberAdded) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HouseholdMemberAdded) GetHouseholdId() string {
@@ -976,7 +1067,7 @@ type HouseholdMemberRemoved struct {
 
 func (x *HouseholdMemberRemoved) Reset() {
 	*x = HouseholdMemberRemoved{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1079,7 @@ func (x *HouseholdMemberRemoved) String() string {
 func (*HouseholdMemberRemoved) ProtoMessage() {}
 
 func (x *HouseholdMemberRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[11]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1092,7 @@ func (x *HouseholdMemberRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdMemberRemoved.ProtoReflect.Descriptor instead.
 func (*HouseholdMemberRemoved) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HouseholdMemberRemoved) GetHouseholdId() string {
@@ -1057,7 +1148,7 @@ type ResidentMatched struct {
 
 func (x *ResidentMatched) Reset() {
 	*x = ResidentMatched{}
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1160,7 @@ func (x *ResidentMatched) String() string {
 func (*ResidentMatched) ProtoMessage() {}
 
 func (x *ResidentMatched) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[12]
+	mi := &file_wijkbrug_intake_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1173,7 @@ func (x *ResidentMatched) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResidentMatched.ProtoReflect.Descriptor instead.
 func (*ResidentMatched) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_intake_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResidentMatched) GetMatchId() string {
@@ -1152,7 +1243,7 @@ var File_wijkbrug_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/intake/v1/events.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/intake/v1/intake.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\"\xcd\x04\n" +
+	"\x1fwijkbrug/intake/v1/events.proto\x12\x12wijkbrug.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/intake/v1/intake.proto\x1a#wijkbrug/referral/v1/referral.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\"\x90\x05\n" +
 	"\x0eIntakeReceived\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x125\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelR\achannel\x12\x1d\n" +
@@ -1167,7 +1258,9 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\n" +
 	" \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vreceived_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt:2ʥ\x19.wijkbrug.intake.{municipality}.intake.received\"\xdd\x02\n" +
+	"receivedAt\x12A\n" +
+	"\vsource_type\x18\f \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeR\n" +
+	"sourceType:2ʥ\x19.wijkbrug.intake.{municipality}.intake.received\"\x89\x03\n" +
 	"\rIntakeTriaged\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12;\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome\x12\x12\n" +
@@ -1176,7 +1269,8 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"signal_ids\x18\x05 \x03(\tR\tsignalIds\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12%\n" +
-	"\x0epolicy_version\x18\a \x01(\x05R\rpolicyVersion:1ʥ\x19-wijkbrug.intake.{municipality}.intake.triaged\"\xcb\x01\n" +
+	"\x0epolicy_version\x18\a \x01(\x05R\rpolicyVersion\x12*\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at:1ʥ\x19-wijkbrug.intake.{municipality}.intake.triaged\"\xcb\x01\n" +
 	"\x10IntakeCaseOpened\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1d\n" +
@@ -1191,7 +1285,12 @@ const file_wijkbrug_intake_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x12*\n" +
 	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x121\n" +
 	"\x15merged_into_intake_id\x18\x06 \x01(\tR\x12mergedIntoIntakeId\x12;\n" +
-	"\aoutcome\x18\a \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome:0ʥ\x19,wijkbrug.intake.{municipality}.intake.closed\"\xd3\x01\n" +
+	"\aoutcome\x18\a \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeR\aoutcome:0ʥ\x19,wijkbrug.intake.{municipality}.intake.closed\"\xe5\x01\n" +
+	"\x16IntakeContactAttempted\x12\x1b\n" +
+	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x18\n" +
+	"\areached\x18\x02 \x01(\bR\areached\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:;ʥ\x197wijkbrug.intake.{municipality}.intake.contact_attempted\"\xd3\x01\n" +
 	"\x13IntakeTriageStarted\x12\x1b\n" +
 	"\tintake_id\x18\x01 \x01(\tR\bintakeId\x12\x1d\n" +
 	"\n" +
@@ -1272,62 +1371,67 @@ func file_wijkbrug_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_intake_v1_events_proto_rawDescData
 }
 
-var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_wijkbrug_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_wijkbrug_intake_v1_events_proto_goTypes = []any{
 	(*IntakeReceived)(nil),         // 0: wijkbrug.intake.v1.IntakeReceived
 	(*IntakeTriaged)(nil),          // 1: wijkbrug.intake.v1.IntakeTriaged
 	(*IntakeCaseOpened)(nil),       // 2: wijkbrug.intake.v1.IntakeCaseOpened
 	(*IntakeClosed)(nil),           // 3: wijkbrug.intake.v1.IntakeClosed
-	(*IntakeTriageStarted)(nil),    // 4: wijkbrug.intake.v1.IntakeTriageStarted
-	(*IntakeTriageOverdue)(nil),    // 5: wijkbrug.intake.v1.IntakeTriageOverdue
-	(*AssessmentRecorded)(nil),     // 6: wijkbrug.intake.v1.AssessmentRecorded
-	(*TriagePolicyReplaced)(nil),   // 7: wijkbrug.intake.v1.TriagePolicyReplaced
-	(*ResidentsMerged)(nil),        // 8: wijkbrug.intake.v1.ResidentsMerged
-	(*HouseholdCreated)(nil),       // 9: wijkbrug.intake.v1.HouseholdCreated
-	(*HouseholdMemberAdded)(nil),   // 10: wijkbrug.intake.v1.HouseholdMemberAdded
-	(*HouseholdMemberRemoved)(nil), // 11: wijkbrug.intake.v1.HouseholdMemberRemoved
-	(*ResidentMatched)(nil),        // 12: wijkbrug.intake.v1.ResidentMatched
-	(Channel)(0),                   // 13: wijkbrug.intake.v1.Channel
-	(Urgency)(0),                   // 14: wijkbrug.intake.v1.Urgency
-	(v1.LifeDomain)(0),             // 15: wijkbrug.common.v1.LifeDomain
-	(v1.Confidentiality)(0),        // 16: wijkbrug.common.v1.Confidentiality
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
-	(TriageOutcome)(0),             // 18: wijkbrug.intake.v1.TriageOutcome
-	(IntakeStatus)(0),              // 19: wijkbrug.intake.v1.IntakeStatus
-	(AssessmentContext)(0),         // 20: wijkbrug.intake.v1.AssessmentContext
-	(Positioning)(0),               // 21: wijkbrug.intake.v1.Positioning
-	(*HouseholdMemberRef)(nil),     // 22: wijkbrug.intake.v1.HouseholdMemberRef
-	(HouseholdRole)(0),             // 23: wijkbrug.intake.v1.HouseholdRole
-	(MatchBasis)(0),                // 24: wijkbrug.intake.v1.MatchBasis
+	(*IntakeContactAttempted)(nil), // 4: wijkbrug.intake.v1.IntakeContactAttempted
+	(*IntakeTriageStarted)(nil),    // 5: wijkbrug.intake.v1.IntakeTriageStarted
+	(*IntakeTriageOverdue)(nil),    // 6: wijkbrug.intake.v1.IntakeTriageOverdue
+	(*AssessmentRecorded)(nil),     // 7: wijkbrug.intake.v1.AssessmentRecorded
+	(*TriagePolicyReplaced)(nil),   // 8: wijkbrug.intake.v1.TriagePolicyReplaced
+	(*ResidentsMerged)(nil),        // 9: wijkbrug.intake.v1.ResidentsMerged
+	(*HouseholdCreated)(nil),       // 10: wijkbrug.intake.v1.HouseholdCreated
+	(*HouseholdMemberAdded)(nil),   // 11: wijkbrug.intake.v1.HouseholdMemberAdded
+	(*HouseholdMemberRemoved)(nil), // 12: wijkbrug.intake.v1.HouseholdMemberRemoved
+	(*ResidentMatched)(nil),        // 13: wijkbrug.intake.v1.ResidentMatched
+	(Channel)(0),                   // 14: wijkbrug.intake.v1.Channel
+	(Urgency)(0),                   // 15: wijkbrug.intake.v1.Urgency
+	(v1.LifeDomain)(0),             // 16: wijkbrug.common.v1.LifeDomain
+	(v1.Confidentiality)(0),        // 17: wijkbrug.common.v1.Confidentiality
+	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
+	(v11.SourceType)(0),            // 19: wijkbrug.referral.v1.SourceType
+	(TriageOutcome)(0),             // 20: wijkbrug.intake.v1.TriageOutcome
+	(IntakeStatus)(0),              // 21: wijkbrug.intake.v1.IntakeStatus
+	(AssessmentContext)(0),         // 22: wijkbrug.intake.v1.AssessmentContext
+	(Positioning)(0),               // 23: wijkbrug.intake.v1.Positioning
+	(*HouseholdMemberRef)(nil),     // 24: wijkbrug.intake.v1.HouseholdMemberRef
+	(HouseholdRole)(0),             // 25: wijkbrug.intake.v1.HouseholdRole
+	(MatchBasis)(0),                // 26: wijkbrug.intake.v1.MatchBasis
 }
 var file_wijkbrug_intake_v1_events_proto_depIdxs = []int32{
-	13, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
-	14, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	15, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	16, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	17, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
-	18, // 5: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	19, // 6: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	19, // 7: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	17, // 8: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
-	18, // 9: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
-	14, // 10: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
-	19, // 11: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
-	17, // 12: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
-	20, // 13: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
-	16, // 14: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
-	17, // 15: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
-	21, // 16: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
-	17, // 17: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
-	22, // 18: wijkbrug.intake.v1.HouseholdCreated.members:type_name -> wijkbrug.intake.v1.HouseholdMemberRef
-	23, // 19: wijkbrug.intake.v1.HouseholdMemberAdded.role:type_name -> wijkbrug.intake.v1.HouseholdRole
-	24, // 20: wijkbrug.intake.v1.ResidentMatched.basis:type_name -> wijkbrug.intake.v1.MatchBasis
-	17, // 21: wijkbrug.intake.v1.ResidentMatched.at:type_name -> google.protobuf.Timestamp
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 0: wijkbrug.intake.v1.IntakeReceived.channel:type_name -> wijkbrug.intake.v1.Channel
+	15, // 1: wijkbrug.intake.v1.IntakeReceived.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	16, // 2: wijkbrug.intake.v1.IntakeReceived.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	17, // 3: wijkbrug.intake.v1.IntakeReceived.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 4: wijkbrug.intake.v1.IntakeReceived.received_at:type_name -> google.protobuf.Timestamp
+	19, // 5: wijkbrug.intake.v1.IntakeReceived.source_type:type_name -> wijkbrug.referral.v1.SourceType
+	20, // 6: wijkbrug.intake.v1.IntakeTriaged.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	21, // 7: wijkbrug.intake.v1.IntakeTriaged.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	18, // 8: wijkbrug.intake.v1.IntakeTriaged.at:type_name -> google.protobuf.Timestamp
+	21, // 9: wijkbrug.intake.v1.IntakeClosed.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	18, // 10: wijkbrug.intake.v1.IntakeClosed.at:type_name -> google.protobuf.Timestamp
+	20, // 11: wijkbrug.intake.v1.IntakeClosed.outcome:type_name -> wijkbrug.intake.v1.TriageOutcome
+	18, // 12: wijkbrug.intake.v1.IntakeContactAttempted.at:type_name -> google.protobuf.Timestamp
+	15, // 13: wijkbrug.intake.v1.IntakeTriageOverdue.urgency:type_name -> wijkbrug.intake.v1.Urgency
+	21, // 14: wijkbrug.intake.v1.IntakeTriageOverdue.status:type_name -> wijkbrug.intake.v1.IntakeStatus
+	18, // 15: wijkbrug.intake.v1.IntakeTriageOverdue.triage_due:type_name -> google.protobuf.Timestamp
+	22, // 16: wijkbrug.intake.v1.AssessmentRecorded.context:type_name -> wijkbrug.intake.v1.AssessmentContext
+	17, // 17: wijkbrug.intake.v1.AssessmentRecorded.confidentiality:type_name -> wijkbrug.common.v1.Confidentiality
+	18, // 18: wijkbrug.intake.v1.AssessmentRecorded.assessed_at:type_name -> google.protobuf.Timestamp
+	23, // 19: wijkbrug.intake.v1.TriagePolicyReplaced.positioning:type_name -> wijkbrug.intake.v1.Positioning
+	18, // 20: wijkbrug.intake.v1.TriagePolicyReplaced.adopted_at:type_name -> google.protobuf.Timestamp
+	24, // 21: wijkbrug.intake.v1.HouseholdCreated.members:type_name -> wijkbrug.intake.v1.HouseholdMemberRef
+	25, // 22: wijkbrug.intake.v1.HouseholdMemberAdded.role:type_name -> wijkbrug.intake.v1.HouseholdRole
+	26, // 23: wijkbrug.intake.v1.ResidentMatched.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	18, // 24: wijkbrug.intake.v1.ResidentMatched.at:type_name -> google.protobuf.Timestamp
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_events_proto_init() }
@@ -1342,7 +1446,7 @@ func file_wijkbrug_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_intake_v1_events_proto_rawDesc), len(file_wijkbrug_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -89,7 +89,9 @@ type AllocationIssued struct {
 	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	IssuedAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	// The provider's request for allocation (315) this allocation grants, if any.
-	RequestId     string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// First day of the allocation, YYYY-MM-DD.
+	StartDate     string `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -180,6 +182,13 @@ func (x *AllocationIssued) GetRequestId() string {
 	return ""
 }
 
+func (x *AllocationIssued) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
 // AllocationDeliveryStarted: the provider reported the start of care (305).
 type AllocationDeliveryStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -190,8 +199,15 @@ type AllocationDeliveryStarted struct {
 	ReportedOnTime   bool                   `protobuf:"varint,5,opt,name=reported_on_time,json=reportedOnTime,proto3" json:"reported_on_time,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// First day of the allocation, YYYY-MM-DD, as allocated.
+	StartDate string `protobuf:"bytes,8,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// Whether this is the first start of care (not a restart after a pause).
+	FirstStart bool `protobuf:"varint,9,opt,name=first_start,json=firstStart,proto3" json:"first_start,omitempty"`
+	// Whether care started on or before the allocation's start date (the first start only;
+	// outcome reporting counts allocations started on time).
+	StartedOnTime bool `protobuf:"varint,10,opt,name=started_on_time,json=startedOnTime,proto3" json:"started_on_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationDeliveryStarted) Reset() {
@@ -271,6 +287,27 @@ func (x *AllocationDeliveryStarted) GetReportedAt() *timestamppb.Timestamp {
 		return x.ReportedAt
 	}
 	return nil
+}
+
+func (x *AllocationDeliveryStarted) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationDeliveryStarted) GetFirstStart() bool {
+	if x != nil {
+		return x.FirstStart
+	}
+	return false
+}
+
+func (x *AllocationDeliveryStarted) GetStartedOnTime() bool {
+	if x != nil {
+		return x.StartedOnTime
+	}
+	return false
 }
 
 // AllocationDeliveryStopped: the provider reported the end of care (307). Reason code 20
@@ -1182,7 +1219,7 @@ var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\x90\x03\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xaf\x03\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1192,7 +1229,9 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x127\n" +
 	"\tissued_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\b \x01(\tR\trequestId:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\x83\x03\n" +
+	"request_id\x18\b \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\t \x01(\tR\tstartDate:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\xeb\x03\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1202,7 +1241,13 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10reported_on_time\x18\x05 \x01(\bR\x0ereportedOnTime\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_started\"\xe2\x03\n" +
+	"reportedAt\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\b \x01(\tR\tstartDate\x12\x1f\n" +
+	"\vfirst_start\x18\t \x01(\bR\n" +
+	"firstStart\x12&\n" +
+	"\x0fstarted_on_time\x18\n" +
+	" \x01(\bR\rstartedOnTime:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_started\"\xe2\x03\n" +
 	"\x19AllocationDeliveryStopped\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +

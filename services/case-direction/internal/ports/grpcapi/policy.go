@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
@@ -58,4 +59,18 @@ var Policy = authz.Policy{
 	casedirectionv1.CaseDirectionService_ListInvolvements_FullMethodName:     readers,
 	// A partner lists the cases it has an active involvement in (per object: only those).
 	casedirectionv1.CaseDirectionService_ListInvolvedCases_FullMethodName: partners,
+	// Outcome reporting (issue 17): a municipality sees its own municipality, a team its own
+	// figures (per object: the application layer checks the municipality and narrows a team's
+	// query to itself).
+	outcomesv1.OutcomeService_GetIntakeFigures_FullMethodName:     outcomeReaders,
+	outcomesv1.OutcomeService_GetCaseFigures_FullMethodName:       outcomeReaders,
+	outcomesv1.OutcomeService_GetZrmChange_FullMethodName:         outcomeReaders,
+	outcomesv1.OutcomeService_GetReferralFigures_FullMethodName:   outcomeReaders,
+	outcomesv1.OutcomeService_GetAllocationFigures_FullMethodName: outcomeReaders,
+	outcomesv1.OutcomeService_ExportFigures_FullMethodName:        outcomeReaders,
+	// The report is the municipality's (per object: its own municipality).
+	outcomesv1.OutcomeService_GetReport_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality}},
 }
+
+// outcomeReaders may read outcome figures (no personal data; small cells suppressed).
+var outcomeReaders = authz.Rule{OrgTypes: []identity.OrgType{identity.OrgMunicipality, identity.OrgTeam}}

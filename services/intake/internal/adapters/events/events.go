@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
@@ -31,16 +32,24 @@ func (p *Publisher) IntakeReceived(ctx context.Context, i domain.Intake) error {
 		HouseholdId: i.HouseholdID, MunicipalityCode: i.Municipality, DistrictCode: i.District,
 		Urgency: protoenum.FromCode[intakev1.Urgency](string(i.Urgency)), LifeDomains: protoenum.LifeDomains(i.LifeDomains),
 		TeamOin: i.TeamOIN, Confidentiality: protoenum.FromCode[commonv1.Confidentiality](i.Confidentiality()),
-		ReceivedAt: timestamppb.New(i.ReceivedAt),
+		ReceivedAt: timestamppb.New(i.ReceivedAt), SourceType: protoenum.FromCode[referralv1.SourceType](i.SourceType),
 	})
 }
 
-// IntakeTriaged announces a triage decision and the rule that made it.
-func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake) error {
+// IntakeTriaged announces a triage decision (made at at) and the rule that made it.
+func (p *Publisher) IntakeTriaged(ctx context.Context, i domain.Intake, at time.Time) error {
 	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeTriaged{
 		IntakeId: i.ID, Outcome: protoenum.FromCode[intakev1.TriageOutcome](string(i.TriageOutcome)), Rule: i.TriageRule,
 		Status: protoenum.FromCode[intakev1.IntakeStatus](string(i.Status)), SignalIds: i.SignalIDs, MunicipalityCode: i.Municipality,
-		PolicyVersion: int32(i.PolicyVersion),
+		PolicyVersion: int32(i.PolicyVersion), At: timestamppb.New(at),
+	})
+}
+
+// IntakeContactAttempted announces an attempt to reach the resident (whether it did, and
+// when; nothing about how or who).
+func (p *Publisher) IntakeContactAttempted(ctx context.Context, i domain.Intake, reached bool, at time.Time) error {
+	return eventsubject.Add(ctx, p.w, i.Municipality, i.ID, &intakev1.IntakeContactAttempted{
+		IntakeId: i.ID, Reached: reached, MunicipalityCode: i.Municipality, At: timestamppb.New(at),
 	})
 }
 

@@ -30,17 +30,21 @@ func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) e
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationIssued{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
-		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID,
+		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID, StartDate: a.Start.Format(domain.DateLayout),
 	})
 }
 
 // AllocationDeliveryStarted announces the provider's start of care (305) and whether it was
 // reported on time, which is what the municipality monitors.
 func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allocation, d domain.Delivery) error {
+	// The first start of care ends the waiting time; outcome reporting counts whether it came
+	// by the allocation's start date.
+	first := a.FirstStartedOn != nil && a.FirstStartedOn.Equal(d.StartedOn)
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationDeliveryStarted{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		StartedOn: d.StartedOn.Format(domain.DateLayout), ReportedOnTime: d.OnTime, MunicipalityCode: a.Municipality,
-		ReportedAt: timestamppb.New(d.ReportedAt),
+		ReportedAt: timestamppb.New(d.ReportedAt), StartDate: a.Start.Format(domain.DateLayout),
+		FirstStart: first, StartedOnTime: first && !d.StartedOn.After(a.Start),
 	})
 }
 
