@@ -95,6 +95,10 @@ type MotivationGoal struct {
 // Motivation is why the decision is what it is.
 type Motivation struct {
 	Goals []MotivationGoal
+	// LifeDomains are the intake's life domains; TriageOutcome and TriageRule its triage.
+	LifeDomains   []string
+	TriageOutcome string
+	TriageRule    string
 	// Text is confidential free text (stored encrypted).
 	Text string
 }
@@ -165,6 +169,8 @@ type Decision struct {
 	// Replaces is the decision this one amends (herziening); ReplacedBy the one amending it.
 	Replaces   string
 	ReplacedBy string
+	// AllocationRequestID is the provider's request for allocation (315) it answers, if any.
+	AllocationRequestID string
 	// AllocationNumbers are the allocations issued when it was decided.
 	AllocationNumbers []string
 	// WithinStatutoryTerm: decided on or before DueDate (set when DECIDED).
@@ -321,8 +327,8 @@ func (d *Decision) Send(at time.Time, cal Calendar) error {
 
 // Withdraw withdraws (intrekking) a decided or sent decision with a reason code.
 func (d *Decision) Withdraw(reason string, at time.Time) error {
-	if reason == "" {
-		return RuleViolation{Field: "reason", Reason: "required"}
+	if !slices.Contains(DecisionWithdrawalReasons, reason) {
+		return RuleViolation{Field: "reason", Reason: "must be a decision withdrawal reason"}
 	}
 	if err := d.move(DecisionWithdrawn); err != nil {
 		return err
@@ -347,6 +353,7 @@ func (d Decision) Amendment(id, by string, at time.Time) (Decision, error) {
 	n.WithdrawnAt, n.WithdrawalReason, n.AllocationNumbers, n.WithinStatutoryTerm, n.OverdueAlertedAt = nil, "", nil, false, nil
 	n.Letter, n.LetterContentType = nil, ""
 	n.Motivation.Goals = slices.Clone(d.Motivation.Goals)
+	n.Motivation.LifeDomains = slices.Clone(d.Motivation.LifeDomains)
 	n.CreatedAt, n.UpdatedAt = at, at
 	return n, nil
 }
@@ -411,4 +418,21 @@ func (d Decision) Allocation() Allocation {
 // DecisionNumber formats a decision number.
 func DecisionNumber(municipality string, year, seq int) string {
 	return fmt.Sprintf("%s-%d-%06d", municipality, year, seq)
+}
+
+// DecisionWithdrawalReasons are the reasons a decision can be withdrawn for.
+var DecisionWithdrawalReasons = []string{"CHANGED_CIRCUMSTANCES", "INCORRECT_INFORMATION", "RESIDENT_REQUEST", "RESIDENT_MOVED", "OTHER"}
+
+// WithdrawalReasonFor is the allocation withdrawal reason when a decision is withdrawn for
+// reason (or "AMENDED" when an amendment replaces it).
+func WithdrawalReasonFor(reason string) string {
+	switch reason {
+	case "INCORRECT_INFORMATION":
+		return "ISSUED_IN_ERROR"
+	case "CHANGED_CIRCUMSTANCES", "RESIDENT_REQUEST":
+		return "NO_LONGER_NEEDED"
+	case "RESIDENT_MOVED":
+		return "RESIDENT_MOVED"
+	}
+	return "OTHER"
 }

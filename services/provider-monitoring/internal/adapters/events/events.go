@@ -30,7 +30,7 @@ func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) e
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationIssued{
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
-		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID,
+		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID, DecisionNumber: a.DecisionNumber,
 	})
 }
 

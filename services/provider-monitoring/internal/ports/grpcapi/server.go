@@ -462,6 +462,7 @@ func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 		ContractId:  a.ContractID, RequestId: a.RequestID,
 		StopReasonCode:   a.StopReason,
 		WithdrawalReason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
+		DecisionNumber:   a.DecisionNumber,
 	}
 	if a.End != nil {
 		out.EndDate = a.End.Format(domain.DateLayout)
