@@ -99,7 +99,7 @@ func (r *Allocations) OfProvider(ctx context.Context, providerOIN string, status
 		WHERE provider_agb IN (SELECT agb FROM providers WHERE oin = $1)
 		  AND (cardinality($2::text[]) = 0 OR status = ANY ($2::text[]))
 		  AND ($3::timestamptz IS NULL OR (issued_at, number) < ($3, $4::text))
-		ORDER BY issued_at DESC, number DESC LIMIT $5`, providerOIN, statuses, at, number, limit)
+		ORDER BY issued_at DESC, number DESC LIMIT $5`, providerOIN, nonNil(statuses), at, number, limit)
 	return collectAllocations(rows, err)
 }
 
