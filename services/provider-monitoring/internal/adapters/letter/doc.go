@@ -1,0 +1,38 @@
+// Package letter renders a decision (beschikking) on an application for a Wmo 2015
+// maatwerkvoorziening or a Jeugdwet individuele voorziening as the letter the resident receives:
+// HTML (for the portal and e-mail, html/template with auto-escaping) and PDF (for post and the
+// record kept with the decision).
+//
+// Who reads it: the applicant — for youth care usually the parents of the young person — who
+// is often not used to official letters. The text is therefore plain Dutch at language level B1:
+// short sentences, "u", active voice, a question as each heading ("Wat hebben we besloten?",
+// "Waarom?", "Moet u iets betalen?", "Bent u het niet eens met dit besluit?"), and every legal term
+// explained where it is used. All Dutch text lives in one place (compose, text.go); HTML and PDF
+// draw the same composed document, so they cannot say different things.
+//
+// The letter is a pure rendering of a [Letter] whose fields are already display values (names,
+// codes and texts, no ids to look up); it does no I/O. [Letter.Validate] refuses a letter that
+// lacks an element the law requires, and [HTML] and [PDF] refuse to render one. Covered:
+//
+//   - the decision itself: granted, partly granted or refused, for whom (Jeugdwet: the young
+//     person), the provision by product category and code, form (in kind from a provider, or a
+//     personal budget: Wmo 2015 art. 2.3.6, Jeugdwet art. 8.1.1), period, volume and frequency;
+//   - the legal basis: Wmo 2015 art. 2.3.5 or Jeugdwet art. 2.3;
+//   - the motivation stated with the decision (Awb art. 3:46 and 3:47): the goals per life
+//     domain with the ZRM score now and the target score (1–5), the professional's motivation,
+//     and for a refusal its grounds;
+//   - for a Wmo provision the own contribution (eigen bijdrage), set and collected by the CAK;
+//   - the objection clause (Awb art. 3:45): objection is possible within six weeks from the day
+//     after the letter was sent (Awb art. 6:7 and 6:8), to the college at the municipality's
+//     address, and what the objection must contain (Awb art. 6:5);
+//   - date (dagtekening), decision number, and the official who decided on behalf of the
+//     college van burgemeester en wethouders under mandate (Awb art. 10:1), with a second
+//     official when the four-eyes rule applies.
+//
+// The municipality's standard paragraphs (opening, closing, contact) are versioned data per
+// municipality; the caller passes the version in force as plain text.
+//
+// The PDF uses the core Helvetica font in code page Windows-1252 (fpdf's UnicodeTranslator), which
+// holds the Dutch letters (ë, é, ï, ö) and €. Letters outside it, such as the ş and ı of a Turkish
+// name, are written without their accent in the PDF only (ş → s); the HTML keeps every character.
+package letter
