@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +186,33 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		t.Fatalf("the provider's allocation: %v %v", mine, err)
 	}
 
+	// The letter renders (HTML now; the PDF is stored when the decision is sent) and holds the
+	// required elements.
+	recipient := &providermonitoringv1.LetterRecipient{Name: "mevrouw A. de Vries", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}
+	html, err := officials.RenderDecisionLetter(act("consulent-dirk", "youth_consultant"), &providermonitoringv1.RenderDecisionLetterRequest{DecisionId: d.GetId(),
+		Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_HTML, Recipient: recipient, ClientName: "Sem de Vries"})
+	if err != nil {
+		t.Fatalf("render HTML: %v", err)
+	}
+	for _, want := range []string{dec.GetNumber(), "Jeugdwet", "6 weken", provider.Name, "Sem de Vries", "Kerkstraat 1", "Tijdsbesteding"} {
+		if !strings.Contains(string(html.GetContent()), want) {
+			t.Errorf("the letter lacks %q", want)
+		}
+	}
+	sent, err := officials.SendDecision(act("consulent-dirk", "youth_consultant"), &providermonitoringv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(),
+		DecisionId: d.GetId(), Recipient: recipient, ClientName: "Sem de Vries"})
+	if err != nil || !sent.GetDecision().GetLetterStored() || sent.GetDecision().GetObjectionDeadline() == "" {
+		t.Fatalf("send: %v %v", sent, err)
+	}
+	stored, err := decisions.RenderDecisionLetter(director, &providermonitoringv1.RenderDecisionLetterRequest{DecisionId: d.GetId(),
+		Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_PDF})
+	if err != nil || stored.GetContentType() != "application/pdf" || !strings.HasPrefix(string(stored.GetContent()), "%PDF-") {
+		t.Fatalf("stored letter: %v", err)
+	}
+	if text := pdfToText(t, stored.GetContent()); !strings.Contains(text, dec.GetNumber()) || !strings.Contains(text, "bezwaar") {
+		t.Fatalf("the stored PDF does not show the decision: %.300s", text)
+	}
+
 	// Outside the mandate: 50 hours a week exceeds the youth consultant's maximum (40).
 	big := draft(50)
 	if _, err := decisions.ProposeDecision(director, &providermonitoringv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: big.GetId()}); err != nil {
@@ -192,4 +222,22 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), `mandate "jeugd-consulent"`) {
 		t.Fatalf("outside mandate: %v", err)
 	}
+}
+
+// pdfToText reads a PDF with a real reader (pdftotext, poppler-utils, as the letter's own tests).
+func pdfToText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatalf("pdftotext not found (%v): install poppler-utils", err)
+	}
+	in := filepath.Join(t.TempDir(), "letter.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-enc", "UTF-8", in, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext cannot read the PDF: %v", err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }

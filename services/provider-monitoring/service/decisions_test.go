@@ -260,6 +260,17 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 		}
 	}
 
+	// The letter: without a recipient nothing is stored yet; with one it renders.
+	_, err = w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_PDF})
+	if f := violatedFields(t, err); !slices.Contains(f, "recipient") {
+		t.Fatalf("letter without recipient: %v", err)
+	}
+	letter, err := w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}})
+	if err != nil || !strings.Contains(string(letter.GetContent()), dec.GetNumber()) || !strings.Contains(string(letter.GetContent()), "eigen bijdrage") {
+		t.Fatalf("letter: %v", err)
+	}
+
 	// Sent, objected to (on time), amended, and the amendment replaces it.
 	sent, err := w.asMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId()})
 	if err != nil || sent.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_SENT || sent.GetDecision().GetObjectionDeadline() == "" {
@@ -414,6 +425,11 @@ func TestDecisionOtherOrganisationsIDs(t *testing.T) {
 			_, err := w.asOtherMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id, ReceivedOn: date(today())})
 			return err
 		},
+		"RenderDecisionLetter": func(ctx context.Context) error {
+			_, err := w.asOtherTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+				Recipient: &pmv1.LetterRecipient{Name: "X", Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+			return err
+		},
 		"GetDecision (other municipality)": func(ctx context.Context) error {
 			_, err := w.asOtherMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: id})
 			return err
@@ -510,6 +526,10 @@ func TestDecisionBadInput(t *testing.T) {
 			_, err := w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id, ReceivedOn: date(today())})
 			return err
 		},
+		"RenderDecisionLetter": func(id string) error {
+			_, err := w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_PDF})
+			return err
+		},
 	} {
 		if err := call(""); status.Code(err) != codes.InvalidArgument || !slices.Contains(violatedFields(t, err), "decision_id") {
 			t.Errorf("%s without an id: %v", name, err)
@@ -543,6 +563,14 @@ func TestDecisionBadInput(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition)
 	_, err = w.asTeam.ProposeDecision(ctx, &pmv1.ProposeDecisionRequest{DecisionId: id})
 	field(err, "idempotency_key")
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id})
+	field(err, "format")
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Name: "X", Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+	wantCode(t, err, codes.FailedPrecondition) // not decided yet
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+	field(err, "recipient.name")
 }
 
 // A decision not decided by its statutory due date raises decision.overdue once.

@@ -22,6 +22,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
@@ -81,7 +82,7 @@ func Spec() svc.Spec {
 			a := newApp(p.DB, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
 			a.WithDecisions(app.DecisionDeps{
 				Decisions: postgres.NewDecisions(p.DB, p.Protector), Mandates: postgres.NewMandates(p.DB),
-				Intakes: peers.NewIntake(in), Cases: peers.NewCaseDirection(cd), Events: publisher,
+				Intakes: peers.NewIntake(in), Cases: peers.NewCaseDirection(cd), Events: publisher, Letters: letter.Renderer{},
 			})
 			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
 			server := grpcapi.NewServer(a, p.Idem)

@@ -77,6 +77,7 @@ type DecisionDeps struct {
 	Intakes   Intakes
 	Cases     Cases
 	Events    DecisionEvents
+	Letters   Letters
 }
 
 // WithDecisions wires the decision ports into the application.
@@ -479,13 +480,23 @@ func (a *App) withdrawAllocations(ctx context.Context, d domain.Decision, reason
 	return nil
 }
 
-// SendDecision records that a decided decision was sent; the objection period starts.
-// letter, when not nil, is the rendered letter stored with the decision.
-func (a *App) SendDecision(ctx context.Context, id string) (domain.Decision, error) {
+// SendDecision records that a decided decision was sent; the objection period starts. With a
+// recipient the letter is rendered as PDF (dated the day it is sent, with its objection
+// deadline) and stored with the decision.
+func (a *App) SendDecision(ctx context.Context, id string, r *Recipient, client string) (domain.Decision, error) {
 	now := a.Now().UTC()
 	return a.changeDecision(ctx, id, "providermonitoring.decision.send", a.asMunicipalOfficial, func(ctx context.Context, d *domain.Decision, _ identity.Caller) error {
 		if err := d.Send(now, a.rules.Calendar); err != nil {
 			return err
+		}
+		if r != nil {
+			in, err := a.letterInput(ctx, *d, *r, client, domain.DayIn(now, domain.Amsterdam))
+			if err != nil {
+				return err
+			}
+			if d.Letter, d.LetterContentType, err = a.dec.Letters.Render(in, LetterPDF); err != nil {
+				return err
+			}
 		}
 		if err := a.dec.Decisions.Update(ctx, *d); err != nil {
 			return err

@@ -153,14 +153,16 @@ type Decision struct {
 	ProposedBy string
 	// FirstSigner signed first (under Mandate); for a decision above the four-eyes threshold
 	// SecondOfficial co-signs and only then is it DECIDED.
-	FirstSigner    string
-	FirstSignedAt  *time.Time
-	Mandate        string
-	MandateVersion int
-	DecidedBy      string
-	SecondOfficial string
-	DecidedAt      *time.Time
-	SentAt         *time.Time
+	FirstSigner        string
+	FirstSignerRole    string
+	FirstSignedAt      *time.Time
+	Mandate            string
+	MandateVersion     int
+	DecidedBy          string
+	SecondOfficial     string
+	SecondOfficialRole string
+	DecidedAt          *time.Time
+	SentAt             *time.Time
 	// ObjectionDeadline is six weeks after sending.
 	ObjectionDeadline *time.Time
 	Objection         *Objection
@@ -291,7 +293,7 @@ func (d *Decision) Sign(s Signature, reg MandateRegister) (bool, error) {
 		return false, err
 	}
 	if d.FirstSigner == "" {
-		d.FirstSigner, d.Mandate, d.MandateVersion = s.User, m.Name, reg.Version
+		d.FirstSigner, d.FirstSignerRole, d.Mandate, d.MandateVersion = s.User, s.Role, m.Name, reg.Version
 		at := s.At
 		d.FirstSignedAt, d.UpdatedAt = &at, s.At
 		if fourEyes {
@@ -302,7 +304,7 @@ func (d *Decision) Sign(s Signature, reg MandateRegister) (bool, error) {
 			return false, MandateError{Message: fmt.Sprintf("decision %s exceeds the four-eyes threshold of mandate %q: a second official other than %s must co-sign",
 				d.ID, d.Mandate, s.User)}
 		}
-		d.SecondOfficial = s.User
+		d.SecondOfficial, d.SecondOfficialRole = s.User, s.Role
 	}
 	at := s.At
 	d.DecidedBy, d.DecidedAt, d.UpdatedAt = d.FirstSigner, &at, s.At
@@ -349,6 +351,7 @@ func (d Decision) Amendment(id, by string, at time.Time) (Decision, error) {
 	n := d
 	n.ID, n.Number, n.Status, n.Replaces, n.ReplacedBy = id, "", DecisionDraft, d.ID, ""
 	n.DraftedBy, n.ProposedBy, n.FirstSigner, n.FirstSignedAt, n.Mandate, n.MandateVersion = by, "", "", nil, "", 0
+	n.FirstSignerRole, n.SecondOfficialRole = "", ""
 	n.DecidedBy, n.SecondOfficial, n.DecidedAt, n.SentAt, n.ObjectionDeadline, n.Objection = "", "", nil, nil, nil, nil
 	n.WithdrawnAt, n.WithdrawalReason, n.AllocationNumbers, n.WithinStatutoryTerm, n.OverdueAlertedAt = nil, "", nil, false, nil
 	n.Letter, n.LetterContentType = nil, ""

@@ -33,6 +33,24 @@ type Paragraphs struct {
 	ObjectionClause       string `json:"objection_clause"`
 	OwnContributionNotice string `json:"own_contribution_notice"`
 	PGBNotice             string `json:"pgb_notice"`
+	// What the municipality's letters show: its name, the address objections go to, the
+	// mandate decision, the function of an official by role, and optional opening, contact
+	// and closing paragraphs.
+	MunicipalityName string            `json:"municipality_name"`
+	PostalAddress    PostalAddress     `json:"postal_address"`
+	ObjectionURL     string            `json:"objection_url,omitempty"`
+	MandateDecree    string            `json:"mandate_decree"`
+	Functions        map[string]string `json:"functions,omitempty"`
+	Opening          string            `json:"opening,omitempty"`
+	Contact          string            `json:"contact,omitempty"`
+	Closing          string            `json:"closing,omitempty"`
+}
+
+// PostalAddress is a Dutch postal address (Street may be "Postbus 1000").
+type PostalAddress struct {
+	Street     string `json:"street"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
 }
 
 // MandateRegister is a municipality's mandate register and standard paragraphs in one
@@ -90,7 +108,31 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 	if r.Paragraphs.OwnContributionNotice == "" {
 		out = append(out, RuleViolation{Field: "paragraphs.own_contribution_notice", Reason: "required"})
 	}
+	if a := r.Paragraphs.PostalAddress; r.Paragraphs.MunicipalityName == "" || a.Street == "" || a.PostalCode == "" || a.City == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.postal_address", Reason: "the municipality's name and the address for objections are required"})
+	}
+	if r.Paragraphs.MandateDecree == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.mandate_decree", Reason: "required"})
+	}
 	return out
+}
+
+// Function is the function of an official deciding in role, as letters show it.
+func (r MandateRegister) Function(role string) string {
+	if f := r.Paragraphs.Functions[role]; f != "" {
+		return f
+	}
+	return "Ambtenaar sociaal domein"
+}
+
+// Mandate returns the register's mandate called name.
+func (r MandateRegister) Mandate(name string) (Mandate, bool) {
+	for _, m := range r.Mandates {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mandate{}, false
 }
 
 // Authorise finds the mandate under which an official in role may take decision d, and

@@ -270,6 +270,56 @@ func (DecisionWithdrawalReason) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{3}
 }
 
+// LetterFormat is how a letter is rendered.
+type LetterFormat int32
+
+const (
+	LetterFormat_LETTER_FORMAT_UNSPECIFIED LetterFormat = 0
+	LetterFormat_LETTER_FORMAT_HTML        LetterFormat = 1
+	LetterFormat_LETTER_FORMAT_PDF         LetterFormat = 2
+)
+
+// Enum value maps for LetterFormat.
+var (
+	LetterFormat_name = map[int32]string{
+		0: "LETTER_FORMAT_UNSPECIFIED",
+		1: "LETTER_FORMAT_HTML",
+		2: "LETTER_FORMAT_PDF",
+	}
+	LetterFormat_value = map[string]int32{
+		"LETTER_FORMAT_UNSPECIFIED": 0,
+		"LETTER_FORMAT_HTML":        1,
+		"LETTER_FORMAT_PDF":         2,
+	}
+)
+
+func (x LetterFormat) Enum() *LetterFormat {
+	p := new(LetterFormat)
+	*p = x
+	return p
+}
+
+func (x LetterFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LetterFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_enumTypes[4].Descriptor()
+}
+
+func (LetterFormat) Type() protoreflect.EnumType {
+	return &file_wijkbrug_providermonitoring_v1_decisions_proto_enumTypes[4]
+}
+
+func (x LetterFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LetterFormat.Descriptor instead.
+func (LetterFormat) EnumDescriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{4}
+}
+
 // MotivationGoal is a goal of the case plan that motivates the decision.
 type MotivationGoal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -555,8 +605,10 @@ type Decision struct {
 	CreatedAt         *timestamppb.Timestamp `protobuf:"bytes,44,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The allocation request (315) the decision answers, if any.
 	AllocationRequestId string `protobuf:"bytes,45,opt,name=allocation_request_id,json=allocationRequestId,proto3" json:"allocation_request_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Whether the letter (PDF) was rendered and stored when the decision was sent.
+	LetterStored  bool `protobuf:"varint,46,opt,name=letter_stored,json=letterStored,proto3" json:"letter_stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
@@ -902,6 +954,13 @@ func (x *Decision) GetAllocationRequestId() string {
 		return x.AllocationRequestId
 	}
 	return ""
+}
+
+func (x *Decision) GetLetterStored() bool {
+	if x != nil {
+		return x.LetterStored
+	}
+	return false
 }
 
 // DraftDecisionRequest drafts a decision. Give intake_id or case_id (or both); give either
@@ -1326,13 +1385,17 @@ func (x *DecideDecisionResponse) GetAllocations() []*Allocation {
 	return nil
 }
 
-// SendDecisionRequest names a decided decision.
+// SendDecisionRequest names a decided decision. With a recipient the letter is rendered as
+// PDF and stored with the decision.
 type SendDecisionRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	DecisionId     string                 `protobuf:"bytes,2,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Recipient      *LetterRecipient       `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Jeugdwet: the young person the decision is about, when the letter goes to a parent.
+	ClientName    string `protobuf:"bytes,4,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendDecisionRequest) Reset() {
@@ -1375,6 +1438,20 @@ func (x *SendDecisionRequest) GetIdempotencyKey() string {
 func (x *SendDecisionRequest) GetDecisionId() string {
 	if x != nil {
 		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *SendDecisionRequest) GetRecipient() *LetterRecipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return nil
+}
+
+func (x *SendDecisionRequest) GetClientName() string {
+	if x != nil {
+		return x.ClientName
 	}
 	return ""
 }
@@ -2081,14 +2158,22 @@ func (x *Mandate) GetFourEyesAboveBudgetCents() int64 {
 	return 0
 }
 
-// StandardParagraphs are a municipality's standard paragraphs for decisions.
+// StandardParagraphs are a municipality's standard paragraphs for decisions and the details
+// its letters show.
 type StandardParagraphs struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	ObjectionClause       string                 `protobuf:"bytes,1,opt,name=objection_clause,json=objectionClause,proto3" json:"objection_clause,omitempty"`
 	OwnContributionNotice string                 `protobuf:"bytes,2,opt,name=own_contribution_notice,json=ownContributionNotice,proto3" json:"own_contribution_notice,omitempty"`
 	PgbNotice             string                 `protobuf:"bytes,3,opt,name=pgb_notice,json=pgbNotice,proto3" json:"pgb_notice,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The municipality's name in letters, and the address objections go to.
+	MunicipalityName string `protobuf:"bytes,4,opt,name=municipality_name,json=municipalityName,proto3" json:"municipality_name,omitempty"`
+	PostalStreet     string `protobuf:"bytes,5,opt,name=postal_street,json=postalStreet,proto3" json:"postal_street,omitempty"`
+	PostalCode       string `protobuf:"bytes,6,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	PostalCity       string `protobuf:"bytes,7,opt,name=postal_city,json=postalCity,proto3" json:"postal_city,omitempty"`
+	// The mandate decision officials decide under, e.g. "Mandaatbesluit sociaal domein 2026".
+	MandateDecree string `protobuf:"bytes,8,opt,name=mandate_decree,json=mandateDecree,proto3" json:"mandate_decree,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StandardParagraphs) Reset() {
@@ -2142,6 +2227,245 @@ func (x *StandardParagraphs) GetPgbNotice() string {
 	return ""
 }
 
+func (x *StandardParagraphs) GetMunicipalityName() string {
+	if x != nil {
+		return x.MunicipalityName
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetPostalStreet() string {
+	if x != nil {
+		return x.PostalStreet
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetPostalCity() string {
+	if x != nil {
+		return x.PostalCity
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetMandateDecree() string {
+	if x != nil {
+		return x.MandateDecree
+	}
+	return ""
+}
+
+// LetterRecipient is the addressee of a decision letter: personal data, never stored apart
+// from the rendered letter, never in a URL.
+type LetterRecipient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As on the envelope, e.g. "mevrouw A. Jansen".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Optional, e.g. "Beste mevrouw Jansen,".
+	Salutation    string `protobuf:"bytes,2,opt,name=salutation,proto3" json:"salutation,omitempty"`
+	Street        string `protobuf:"bytes,3,opt,name=street,proto3" json:"street,omitempty"`
+	PostalCode    string `protobuf:"bytes,4,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	City          string `protobuf:"bytes,5,opt,name=city,proto3" json:"city,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LetterRecipient) Reset() {
+	*x = LetterRecipient{}
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LetterRecipient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LetterRecipient) ProtoMessage() {}
+
+func (x *LetterRecipient) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LetterRecipient.ProtoReflect.Descriptor instead.
+func (*LetterRecipient) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LetterRecipient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LetterRecipient) GetSalutation() string {
+	if x != nil {
+		return x.Salutation
+	}
+	return ""
+}
+
+func (x *LetterRecipient) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
+}
+
+func (x *LetterRecipient) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *LetterRecipient) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+// RenderDecisionLetterRequest names a decision and the letter's recipient.
+type RenderDecisionLetterRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	Format     LetterFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=wijkbrug.providermonitoring.v1.LetterFormat" json:"format,omitempty"`
+	// Without a recipient: the letter stored when the decision was sent (PDF only).
+	Recipient     *LetterRecipient `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	ClientName    string           `protobuf:"bytes,4,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderDecisionLetterRequest) Reset() {
+	*x = RenderDecisionLetterRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderDecisionLetterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderDecisionLetterRequest) ProtoMessage() {}
+
+func (x *RenderDecisionLetterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderDecisionLetterRequest.ProtoReflect.Descriptor instead.
+func (*RenderDecisionLetterRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RenderDecisionLetterRequest) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *RenderDecisionLetterRequest) GetFormat() LetterFormat {
+	if x != nil {
+		return x.Format
+	}
+	return LetterFormat_LETTER_FORMAT_UNSPECIFIED
+}
+
+func (x *RenderDecisionLetterRequest) GetRecipient() *LetterRecipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return nil
+}
+
+func (x *RenderDecisionLetterRequest) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+// RenderDecisionLetterResponse holds the letter.
+type RenderDecisionLetterResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Content []byte                 `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	// "text/html; charset=utf-8" or "application/pdf".
+	ContentType   string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderDecisionLetterResponse) Reset() {
+	*x = RenderDecisionLetterResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderDecisionLetterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderDecisionLetterResponse) ProtoMessage() {}
+
+func (x *RenderDecisionLetterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderDecisionLetterResponse.ProtoReflect.Descriptor instead.
+func (*RenderDecisionLetterResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RenderDecisionLetterResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *RenderDecisionLetterResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 // ListMandatesRequest selects a municipality's register.
 type ListMandatesRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -2154,7 +2478,7 @@ type ListMandatesRequest struct {
 
 func (x *ListMandatesRequest) Reset() {
 	*x = ListMandatesRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2490,7 @@ func (x *ListMandatesRequest) String() string {
 func (*ListMandatesRequest) ProtoMessage() {}
 
 func (x *ListMandatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2503,7 @@ func (x *ListMandatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMandatesRequest.ProtoReflect.Descriptor instead.
 func (*ListMandatesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListMandatesRequest) GetMunicipalityCode() string {
@@ -2211,7 +2535,7 @@ type ListMandatesResponse struct {
 
 func (x *ListMandatesResponse) Reset() {
 	*x = ListMandatesResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2547,7 @@ func (x *ListMandatesResponse) String() string {
 func (*ListMandatesResponse) ProtoMessage() {}
 
 func (x *ListMandatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2560,7 @@ func (x *ListMandatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMandatesResponse.ProtoReflect.Descriptor instead.
 func (*ListMandatesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListMandatesResponse) GetMunicipalityCode() string {
@@ -2296,7 +2620,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\vreceived_on\x18\x01 \x01(\tR\n" +
 	"receivedOn\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xc3\x10\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xe8\x10\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -2353,7 +2677,8 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\x12paragraphs_version\x18+ \x01(\x05R\x11paragraphsVersion\x129\n" +
 	"\n" +
 	"created_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
-	"\x15allocation_request_id\x18- \x01(\tR\x13allocationRequestId\"\xad\a\n" +
+	"\x15allocation_request_id\x18- \x01(\tR\x13allocationRequestId\x12#\n" +
+	"\rletter_stored\x18. \x01(\bR\fletterStored\"\xad\a\n" +
 	"\x14DraftDecisionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
 	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12$\n" +
@@ -2389,11 +2714,14 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"decisionId\"\xac\x01\n" +
 	"\x16DecideDecisionResponse\x12D\n" +
 	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\x12L\n" +
-	"\vallocations\x18\x02 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"v\n" +
+	"\vallocations\x18\x02 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\"\xf0\x01\n" +
 	"\x13SendDecisionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vdecision_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"decisionId\"\\\n" +
+	"decisionId\x12M\n" +
+	"\trecipient\x18\x03 \x01(\v2/.wijkbrug.providermonitoring.v1.LetterRecipientR\trecipient\x12)\n" +
+	"\vclient_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\n" +
+	"clientName\"\\\n" +
 	"\x14SendDecisionResponse\x12D\n" +
 	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"\xb9\x02\n" +
 	"\x14AmendDecisionRequest\x121\n" +
@@ -2445,12 +2773,40 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"max_volume\x18\x04 \x01(\x05R\tmaxVolume\x12(\n" +
 	"\x10max_budget_cents\x18\x05 \x01(\x03R\x0emaxBudgetCents\x123\n" +
 	"\x16four_eyes_above_volume\x18\x06 \x01(\x05R\x13fourEyesAboveVolume\x12>\n" +
-	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\"\x96\x01\n" +
+	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\"\xd1\x02\n" +
 	"\x12StandardParagraphs\x12)\n" +
 	"\x10objection_clause\x18\x01 \x01(\tR\x0fobjectionClause\x126\n" +
 	"\x17own_contribution_notice\x18\x02 \x01(\tR\x15ownContributionNotice\x12\x1d\n" +
 	"\n" +
-	"pgb_notice\x18\x03 \x01(\tR\tpgbNotice\"s\n" +
+	"pgb_notice\x18\x03 \x01(\tR\tpgbNotice\x12+\n" +
+	"\x11municipality_name\x18\x04 \x01(\tR\x10municipalityName\x12#\n" +
+	"\rpostal_street\x18\x05 \x01(\tR\fpostalStreet\x12\x1f\n" +
+	"\vpostal_code\x18\x06 \x01(\tR\n" +
+	"postalCode\x12\x1f\n" +
+	"\vpostal_city\x18\a \x01(\tR\n" +
+	"postalCity\x12%\n" +
+	"\x0emandate_decree\x18\b \x01(\tR\rmandateDecree\"\xca\x01\n" +
+	"\x0fLetterRecipient\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12(\n" +
+	"\n" +
+	"salutation\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\n" +
+	"salutation\x12\"\n" +
+	"\x06street\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06street\x12*\n" +
+	"\vpostal_code\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x14R\n" +
+	"postalCode\x12\x1d\n" +
+	"\x04city\x18\x05 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04city\"\x98\x02\n" +
+	"\x1bRenderDecisionLetterRequest\x12,\n" +
+	"\vdecision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"decisionId\x12Q\n" +
+	"\x06format\x18\x02 \x01(\x0e2,.wijkbrug.providermonitoring.v1.LetterFormatB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06format\x12M\n" +
+	"\trecipient\x18\x03 \x01(\v2/.wijkbrug.providermonitoring.v1.LetterRecipientR\trecipient\x12)\n" +
+	"\vclient_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\n" +
+	"clientName\"[\n" +
+	"\x1cRenderDecisionLetterResponse\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"s\n" +
 	"\x13ListMandatesRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12!\n" +
 	"\aversion\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\aversion\"\xb1\x02\n" +
@@ -2486,7 +2842,11 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"0DECISION_WITHDRAWAL_REASON_INCORRECT_INFORMATION\x10\x02\x12/\n" +
 	"+DECISION_WITHDRAWAL_REASON_RESIDENT_REQUEST\x10\x03\x12-\n" +
 	")DECISION_WITHDRAWAL_REASON_RESIDENT_MOVED\x10\x04\x12$\n" +
-	" DECISION_WITHDRAWAL_REASON_OTHER\x10\x052\xa3\r\n" +
+	" DECISION_WITHDRAWAL_REASON_OTHER\x10\x05*\\\n" +
+	"\fLetterFormat\x12\x1d\n" +
+	"\x19LETTER_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12LETTER_FORMAT_HTML\x10\x01\x12\x15\n" +
+	"\x11LETTER_FORMAT_PDF\x10\x022\xe6\x0e\n" +
 	"\x0fDecisionService\x12\x96\x01\n" +
 	"\rDraftDecision\x124.wijkbrug.providermonitoring.v1.DraftDecisionRequest\x1a5.wijkbrug.providermonitoring.v1.DraftDecisionResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/decisions\x12\xb2\x01\n" +
 	"\x0fProposeDecision\x126.wijkbrug.providermonitoring.v1.ProposeDecisionRequest\x1a7.wijkbrug.providermonitoring.v1.ProposeDecisionResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/decisions/{decision_id}/propose\x12\xae\x01\n" +
@@ -2496,7 +2856,8 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\x10WithdrawDecision\x127.wijkbrug.providermonitoring.v1.WithdrawDecisionRequest\x1a8.wijkbrug.providermonitoring.v1.WithdrawDecisionResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/decisions/{decision_id}/withdraw\x12\xbb\x01\n" +
 	"\x11RegisterObjection\x128.wijkbrug.providermonitoring.v1.RegisterObjectionRequest\x1a9.wijkbrug.providermonitoring.v1.RegisterObjectionResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/decisions/{decision_id}/objections\x12\x9b\x01\n" +
 	"\vGetDecision\x122.wijkbrug.providermonitoring.v1.GetDecisionRequest\x1a3.wijkbrug.providermonitoring.v1.GetDecisionResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/decisions/{decision_id}\x12\x93\x01\n" +
-	"\rListDecisions\x124.wijkbrug.providermonitoring.v1.ListDecisionsRequest\x1a5.wijkbrug.providermonitoring.v1.ListDecisionsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/decisions\x12\x8f\x01\n" +
+	"\rListDecisions\x124.wijkbrug.providermonitoring.v1.ListDecisionsRequest\x1a5.wijkbrug.providermonitoring.v1.ListDecisionsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/decisions\x12\xc0\x01\n" +
+	"\x14RenderDecisionLetter\x12;.wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest\x1a<.wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/decisions/{decision_id}/letter\x12\x8f\x01\n" +
 	"\fListMandates\x123.wijkbrug.providermonitoring.v1.ListMandatesRequest\x1a4.wijkbrug.providermonitoring.v1.ListMandatesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/mandatesBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
@@ -2511,109 +2872,118 @@ func file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP() []byte {
 	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescData
 }
 
-var file_wijkbrug_providermonitoring_v1_decisions_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_wijkbrug_providermonitoring_v1_decisions_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_wijkbrug_providermonitoring_v1_decisions_proto_goTypes = []any{
-	(LegalBasis)(0),                   // 0: wijkbrug.providermonitoring.v1.LegalBasis
-	(DecisionStatus)(0),               // 1: wijkbrug.providermonitoring.v1.DecisionStatus
-	(DecisionOutcome)(0),              // 2: wijkbrug.providermonitoring.v1.DecisionOutcome
-	(DecisionWithdrawalReason)(0),     // 3: wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
-	(*MotivationGoal)(nil),            // 4: wijkbrug.providermonitoring.v1.MotivationGoal
-	(*DecisionMotivation)(nil),        // 5: wijkbrug.providermonitoring.v1.DecisionMotivation
-	(*DecisionObjection)(nil),         // 6: wijkbrug.providermonitoring.v1.DecisionObjection
-	(*Decision)(nil),                  // 7: wijkbrug.providermonitoring.v1.Decision
-	(*DraftDecisionRequest)(nil),      // 8: wijkbrug.providermonitoring.v1.DraftDecisionRequest
-	(*DraftDecisionResponse)(nil),     // 9: wijkbrug.providermonitoring.v1.DraftDecisionResponse
-	(*ProposeDecisionRequest)(nil),    // 10: wijkbrug.providermonitoring.v1.ProposeDecisionRequest
-	(*ProposeDecisionResponse)(nil),   // 11: wijkbrug.providermonitoring.v1.ProposeDecisionResponse
-	(*DecideDecisionRequest)(nil),     // 12: wijkbrug.providermonitoring.v1.DecideDecisionRequest
-	(*DecideDecisionResponse)(nil),    // 13: wijkbrug.providermonitoring.v1.DecideDecisionResponse
-	(*SendDecisionRequest)(nil),       // 14: wijkbrug.providermonitoring.v1.SendDecisionRequest
-	(*SendDecisionResponse)(nil),      // 15: wijkbrug.providermonitoring.v1.SendDecisionResponse
-	(*AmendDecisionRequest)(nil),      // 16: wijkbrug.providermonitoring.v1.AmendDecisionRequest
-	(*AmendDecisionResponse)(nil),     // 17: wijkbrug.providermonitoring.v1.AmendDecisionResponse
-	(*WithdrawDecisionRequest)(nil),   // 18: wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
-	(*WithdrawDecisionResponse)(nil),  // 19: wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
-	(*RegisterObjectionRequest)(nil),  // 20: wijkbrug.providermonitoring.v1.RegisterObjectionRequest
-	(*RegisterObjectionResponse)(nil), // 21: wijkbrug.providermonitoring.v1.RegisterObjectionResponse
-	(*GetDecisionRequest)(nil),        // 22: wijkbrug.providermonitoring.v1.GetDecisionRequest
-	(*GetDecisionResponse)(nil),       // 23: wijkbrug.providermonitoring.v1.GetDecisionResponse
-	(*ListDecisionsRequest)(nil),      // 24: wijkbrug.providermonitoring.v1.ListDecisionsRequest
-	(*ListDecisionsResponse)(nil),     // 25: wijkbrug.providermonitoring.v1.ListDecisionsResponse
-	(*Mandate)(nil),                   // 26: wijkbrug.providermonitoring.v1.Mandate
-	(*StandardParagraphs)(nil),        // 27: wijkbrug.providermonitoring.v1.StandardParagraphs
-	(*ListMandatesRequest)(nil),       // 28: wijkbrug.providermonitoring.v1.ListMandatesRequest
-	(*ListMandatesResponse)(nil),      // 29: wijkbrug.providermonitoring.v1.ListMandatesResponse
-	(v1.LifeDomain)(0),                // 30: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
-	(*Product)(nil),                   // 32: wijkbrug.providermonitoring.v1.Product
-	(AllocationForm)(0),               // 33: wijkbrug.providermonitoring.v1.AllocationForm
-	(*v1.Volume)(nil),                 // 34: wijkbrug.common.v1.Volume
-	(*Allocation)(nil),                // 35: wijkbrug.providermonitoring.v1.Allocation
+	(LegalBasis)(0),                      // 0: wijkbrug.providermonitoring.v1.LegalBasis
+	(DecisionStatus)(0),                  // 1: wijkbrug.providermonitoring.v1.DecisionStatus
+	(DecisionOutcome)(0),                 // 2: wijkbrug.providermonitoring.v1.DecisionOutcome
+	(DecisionWithdrawalReason)(0),        // 3: wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
+	(LetterFormat)(0),                    // 4: wijkbrug.providermonitoring.v1.LetterFormat
+	(*MotivationGoal)(nil),               // 5: wijkbrug.providermonitoring.v1.MotivationGoal
+	(*DecisionMotivation)(nil),           // 6: wijkbrug.providermonitoring.v1.DecisionMotivation
+	(*DecisionObjection)(nil),            // 7: wijkbrug.providermonitoring.v1.DecisionObjection
+	(*Decision)(nil),                     // 8: wijkbrug.providermonitoring.v1.Decision
+	(*DraftDecisionRequest)(nil),         // 9: wijkbrug.providermonitoring.v1.DraftDecisionRequest
+	(*DraftDecisionResponse)(nil),        // 10: wijkbrug.providermonitoring.v1.DraftDecisionResponse
+	(*ProposeDecisionRequest)(nil),       // 11: wijkbrug.providermonitoring.v1.ProposeDecisionRequest
+	(*ProposeDecisionResponse)(nil),      // 12: wijkbrug.providermonitoring.v1.ProposeDecisionResponse
+	(*DecideDecisionRequest)(nil),        // 13: wijkbrug.providermonitoring.v1.DecideDecisionRequest
+	(*DecideDecisionResponse)(nil),       // 14: wijkbrug.providermonitoring.v1.DecideDecisionResponse
+	(*SendDecisionRequest)(nil),          // 15: wijkbrug.providermonitoring.v1.SendDecisionRequest
+	(*SendDecisionResponse)(nil),         // 16: wijkbrug.providermonitoring.v1.SendDecisionResponse
+	(*AmendDecisionRequest)(nil),         // 17: wijkbrug.providermonitoring.v1.AmendDecisionRequest
+	(*AmendDecisionResponse)(nil),        // 18: wijkbrug.providermonitoring.v1.AmendDecisionResponse
+	(*WithdrawDecisionRequest)(nil),      // 19: wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
+	(*WithdrawDecisionResponse)(nil),     // 20: wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
+	(*RegisterObjectionRequest)(nil),     // 21: wijkbrug.providermonitoring.v1.RegisterObjectionRequest
+	(*RegisterObjectionResponse)(nil),    // 22: wijkbrug.providermonitoring.v1.RegisterObjectionResponse
+	(*GetDecisionRequest)(nil),           // 23: wijkbrug.providermonitoring.v1.GetDecisionRequest
+	(*GetDecisionResponse)(nil),          // 24: wijkbrug.providermonitoring.v1.GetDecisionResponse
+	(*ListDecisionsRequest)(nil),         // 25: wijkbrug.providermonitoring.v1.ListDecisionsRequest
+	(*ListDecisionsResponse)(nil),        // 26: wijkbrug.providermonitoring.v1.ListDecisionsResponse
+	(*Mandate)(nil),                      // 27: wijkbrug.providermonitoring.v1.Mandate
+	(*StandardParagraphs)(nil),           // 28: wijkbrug.providermonitoring.v1.StandardParagraphs
+	(*LetterRecipient)(nil),              // 29: wijkbrug.providermonitoring.v1.LetterRecipient
+	(*RenderDecisionLetterRequest)(nil),  // 30: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
+	(*RenderDecisionLetterResponse)(nil), // 31: wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
+	(*ListMandatesRequest)(nil),          // 32: wijkbrug.providermonitoring.v1.ListMandatesRequest
+	(*ListMandatesResponse)(nil),         // 33: wijkbrug.providermonitoring.v1.ListMandatesResponse
+	(v1.LifeDomain)(0),                   // 34: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
+	(*Product)(nil),                      // 36: wijkbrug.providermonitoring.v1.Product
+	(AllocationForm)(0),                  // 37: wijkbrug.providermonitoring.v1.AllocationForm
+	(*v1.Volume)(nil),                    // 38: wijkbrug.common.v1.Volume
+	(*Allocation)(nil),                   // 39: wijkbrug.providermonitoring.v1.Allocation
 }
 var file_wijkbrug_providermonitoring_v1_decisions_proto_depIdxs = []int32{
-	30, // 0: wijkbrug.providermonitoring.v1.MotivationGoal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	4,  // 1: wijkbrug.providermonitoring.v1.DecisionMotivation.goals:type_name -> wijkbrug.providermonitoring.v1.MotivationGoal
-	30, // 2: wijkbrug.providermonitoring.v1.DecisionMotivation.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	31, // 3: wijkbrug.providermonitoring.v1.DecisionObjection.registered_at:type_name -> google.protobuf.Timestamp
+	34, // 0: wijkbrug.providermonitoring.v1.MotivationGoal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	5,  // 1: wijkbrug.providermonitoring.v1.DecisionMotivation.goals:type_name -> wijkbrug.providermonitoring.v1.MotivationGoal
+	34, // 2: wijkbrug.providermonitoring.v1.DecisionMotivation.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	35, // 3: wijkbrug.providermonitoring.v1.DecisionObjection.registered_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: wijkbrug.providermonitoring.v1.Decision.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
-	32, // 5: wijkbrug.providermonitoring.v1.Decision.product:type_name -> wijkbrug.providermonitoring.v1.Product
-	33, // 6: wijkbrug.providermonitoring.v1.Decision.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	34, // 7: wijkbrug.providermonitoring.v1.Decision.volume:type_name -> wijkbrug.common.v1.Volume
-	5,  // 8: wijkbrug.providermonitoring.v1.Decision.motivation:type_name -> wijkbrug.providermonitoring.v1.DecisionMotivation
+	36, // 5: wijkbrug.providermonitoring.v1.Decision.product:type_name -> wijkbrug.providermonitoring.v1.Product
+	37, // 6: wijkbrug.providermonitoring.v1.Decision.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	38, // 7: wijkbrug.providermonitoring.v1.Decision.volume:type_name -> wijkbrug.common.v1.Volume
+	6,  // 8: wijkbrug.providermonitoring.v1.Decision.motivation:type_name -> wijkbrug.providermonitoring.v1.DecisionMotivation
 	1,  // 9: wijkbrug.providermonitoring.v1.Decision.status:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
-	31, // 10: wijkbrug.providermonitoring.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	31, // 11: wijkbrug.providermonitoring.v1.Decision.sent_at:type_name -> google.protobuf.Timestamp
-	6,  // 12: wijkbrug.providermonitoring.v1.Decision.objection:type_name -> wijkbrug.providermonitoring.v1.DecisionObjection
-	31, // 13: wijkbrug.providermonitoring.v1.Decision.withdrawn_at:type_name -> google.protobuf.Timestamp
+	35, // 10: wijkbrug.providermonitoring.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	35, // 11: wijkbrug.providermonitoring.v1.Decision.sent_at:type_name -> google.protobuf.Timestamp
+	7,  // 12: wijkbrug.providermonitoring.v1.Decision.objection:type_name -> wijkbrug.providermonitoring.v1.DecisionObjection
+	35, // 13: wijkbrug.providermonitoring.v1.Decision.withdrawn_at:type_name -> google.protobuf.Timestamp
 	3,  // 14: wijkbrug.providermonitoring.v1.Decision.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
-	31, // 15: wijkbrug.providermonitoring.v1.Decision.created_at:type_name -> google.protobuf.Timestamp
+	35, // 15: wijkbrug.providermonitoring.v1.Decision.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: wijkbrug.providermonitoring.v1.DraftDecisionRequest.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
 	2,  // 17: wijkbrug.providermonitoring.v1.DraftDecisionRequest.outcome:type_name -> wijkbrug.providermonitoring.v1.DecisionOutcome
-	32, // 18: wijkbrug.providermonitoring.v1.DraftDecisionRequest.product:type_name -> wijkbrug.providermonitoring.v1.Product
-	33, // 19: wijkbrug.providermonitoring.v1.DraftDecisionRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	34, // 20: wijkbrug.providermonitoring.v1.DraftDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
-	7,  // 21: wijkbrug.providermonitoring.v1.DraftDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	7,  // 22: wijkbrug.providermonitoring.v1.ProposeDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	7,  // 23: wijkbrug.providermonitoring.v1.DecideDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	35, // 24: wijkbrug.providermonitoring.v1.DecideDecisionResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	7,  // 25: wijkbrug.providermonitoring.v1.SendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	34, // 26: wijkbrug.providermonitoring.v1.AmendDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
-	7,  // 27: wijkbrug.providermonitoring.v1.AmendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	3,  // 28: wijkbrug.providermonitoring.v1.WithdrawDecisionRequest.reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
-	7,  // 29: wijkbrug.providermonitoring.v1.WithdrawDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	7,  // 30: wijkbrug.providermonitoring.v1.RegisterObjectionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	7,  // 31: wijkbrug.providermonitoring.v1.GetDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	1,  // 32: wijkbrug.providermonitoring.v1.ListDecisionsRequest.statuses:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
-	7,  // 33: wijkbrug.providermonitoring.v1.ListDecisionsResponse.decisions:type_name -> wijkbrug.providermonitoring.v1.Decision
-	26, // 34: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
-	27, // 35: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
-	31, // 36: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
-	8,  // 37: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
-	10, // 38: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
-	12, // 39: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
-	14, // 40: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
-	16, // 41: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
-	18, // 42: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
-	20, // 43: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
-	22, // 44: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
-	24, // 45: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
-	28, // 46: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
-	9,  // 47: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
-	11, // 48: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
-	13, // 49: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
-	15, // 50: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
-	17, // 51: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
-	19, // 52: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
-	21, // 53: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
-	23, // 54: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
-	25, // 55: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
-	29, // 56: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
-	47, // [47:57] is the sub-list for method output_type
-	37, // [37:47] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	36, // 18: wijkbrug.providermonitoring.v1.DraftDecisionRequest.product:type_name -> wijkbrug.providermonitoring.v1.Product
+	37, // 19: wijkbrug.providermonitoring.v1.DraftDecisionRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	38, // 20: wijkbrug.providermonitoring.v1.DraftDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	8,  // 21: wijkbrug.providermonitoring.v1.DraftDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	8,  // 22: wijkbrug.providermonitoring.v1.ProposeDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	8,  // 23: wijkbrug.providermonitoring.v1.DecideDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	39, // 24: wijkbrug.providermonitoring.v1.DecideDecisionResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	29, // 25: wijkbrug.providermonitoring.v1.SendDecisionRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
+	8,  // 26: wijkbrug.providermonitoring.v1.SendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	38, // 27: wijkbrug.providermonitoring.v1.AmendDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	8,  // 28: wijkbrug.providermonitoring.v1.AmendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	3,  // 29: wijkbrug.providermonitoring.v1.WithdrawDecisionRequest.reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
+	8,  // 30: wijkbrug.providermonitoring.v1.WithdrawDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	8,  // 31: wijkbrug.providermonitoring.v1.RegisterObjectionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	8,  // 32: wijkbrug.providermonitoring.v1.GetDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
+	1,  // 33: wijkbrug.providermonitoring.v1.ListDecisionsRequest.statuses:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
+	8,  // 34: wijkbrug.providermonitoring.v1.ListDecisionsResponse.decisions:type_name -> wijkbrug.providermonitoring.v1.Decision
+	4,  // 35: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.format:type_name -> wijkbrug.providermonitoring.v1.LetterFormat
+	29, // 36: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
+	27, // 37: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 38: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	35, // 39: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
+	9,  // 40: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
+	11, // 41: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
+	13, // 42: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
+	15, // 43: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
+	17, // 44: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
+	19, // 45: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
+	21, // 46: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
+	23, // 47: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
+	25, // 48: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
+	30, // 49: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:input_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
+	32, // 50: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
+	10, // 51: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
+	12, // 52: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
+	14, // 53: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
+	16, // 54: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
+	18, // 55: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
+	20, // 56: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
+	22, // 57: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
+	24, // 58: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
+	26, // 59: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
+	31, // 60: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:output_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
+	33, // 61: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
+	51, // [51:62] is the sub-list for method output_type
+	40, // [40:51] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_decisions_proto_init() }
@@ -2627,8 +2997,8 @@ func file_wijkbrug_providermonitoring_v1_decisions_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   26,
+			NumEnums:      5,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -406,6 +406,51 @@ func local_request_DecisionService_ListDecisions_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+func request_DecisionService_RenderDecisionLetter_0(ctx context.Context, marshaler runtime.Marshaler, client DecisionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq RenderDecisionLetterRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["decision_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "decision_id")
+	}
+	protoReq.DecisionId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "decision_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.RenderDecisionLetter(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DecisionService_RenderDecisionLetter_0(ctx context.Context, marshaler runtime.Marshaler, server DecisionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq RenderDecisionLetterRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["decision_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "decision_id")
+	}
+	protoReq.DecisionId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "decision_id", err)
+	}
+	msg, err := server.RenderDecisionLetter(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_DecisionService_ListMandates_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_DecisionService_ListMandates_0(ctx context.Context, marshaler runtime.Marshaler, client DecisionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -627,6 +672,26 @@ func RegisterDecisionServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_DecisionService_ListDecisions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_DecisionService_RenderDecisionLetter_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/wijkbrug.providermonitoring.v1.DecisionService/RenderDecisionLetter", runtime.WithHTTPPathPattern("/v1/decisions/{decision_id}/letter"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DecisionService_RenderDecisionLetter_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DecisionService_RenderDecisionLetter_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_DecisionService_ListMandates_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -840,6 +905,23 @@ func RegisterDecisionServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_DecisionService_ListDecisions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_DecisionService_RenderDecisionLetter_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/wijkbrug.providermonitoring.v1.DecisionService/RenderDecisionLetter", runtime.WithHTTPPathPattern("/v1/decisions/{decision_id}/letter"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DecisionService_RenderDecisionLetter_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DecisionService_RenderDecisionLetter_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_DecisionService_ListMandates_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -861,27 +943,29 @@ func RegisterDecisionServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 }
 
 var (
-	pattern_DecisionService_DraftDecision_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "decisions"}, ""))
-	pattern_DecisionService_ProposeDecision_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "propose"}, ""))
-	pattern_DecisionService_DecideDecision_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "decide"}, ""))
-	pattern_DecisionService_SendDecision_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "send"}, ""))
-	pattern_DecisionService_AmendDecision_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "amend"}, ""))
-	pattern_DecisionService_WithdrawDecision_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "withdraw"}, ""))
-	pattern_DecisionService_RegisterObjection_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "objections"}, ""))
-	pattern_DecisionService_GetDecision_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "decisions", "decision_id"}, ""))
-	pattern_DecisionService_ListDecisions_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "decisions"}, ""))
-	pattern_DecisionService_ListMandates_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "mandates"}, ""))
+	pattern_DecisionService_DraftDecision_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "decisions"}, ""))
+	pattern_DecisionService_ProposeDecision_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "propose"}, ""))
+	pattern_DecisionService_DecideDecision_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "decide"}, ""))
+	pattern_DecisionService_SendDecision_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "send"}, ""))
+	pattern_DecisionService_AmendDecision_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "amend"}, ""))
+	pattern_DecisionService_WithdrawDecision_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "withdraw"}, ""))
+	pattern_DecisionService_RegisterObjection_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "objections"}, ""))
+	pattern_DecisionService_GetDecision_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "decisions", "decision_id"}, ""))
+	pattern_DecisionService_ListDecisions_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "decisions"}, ""))
+	pattern_DecisionService_RenderDecisionLetter_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "decisions", "decision_id", "letter"}, ""))
+	pattern_DecisionService_ListMandates_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "mandates"}, ""))
 )
 
 var (
-	forward_DecisionService_DraftDecision_0     = runtime.ForwardResponseMessage
-	forward_DecisionService_ProposeDecision_0   = runtime.ForwardResponseMessage
-	forward_DecisionService_DecideDecision_0    = runtime.ForwardResponseMessage
-	forward_DecisionService_SendDecision_0      = runtime.ForwardResponseMessage
-	forward_DecisionService_AmendDecision_0     = runtime.ForwardResponseMessage
-	forward_DecisionService_WithdrawDecision_0  = runtime.ForwardResponseMessage
-	forward_DecisionService_RegisterObjection_0 = runtime.ForwardResponseMessage
-	forward_DecisionService_GetDecision_0       = runtime.ForwardResponseMessage
-	forward_DecisionService_ListDecisions_0     = runtime.ForwardResponseMessage
-	forward_DecisionService_ListMandates_0      = runtime.ForwardResponseMessage
+	forward_DecisionService_DraftDecision_0        = runtime.ForwardResponseMessage
+	forward_DecisionService_ProposeDecision_0      = runtime.ForwardResponseMessage
+	forward_DecisionService_DecideDecision_0       = runtime.ForwardResponseMessage
+	forward_DecisionService_SendDecision_0         = runtime.ForwardResponseMessage
+	forward_DecisionService_AmendDecision_0        = runtime.ForwardResponseMessage
+	forward_DecisionService_WithdrawDecision_0     = runtime.ForwardResponseMessage
+	forward_DecisionService_RegisterObjection_0    = runtime.ForwardResponseMessage
+	forward_DecisionService_GetDecision_0          = runtime.ForwardResponseMessage
+	forward_DecisionService_ListDecisions_0        = runtime.ForwardResponseMessage
+	forward_DecisionService_RenderDecisionLetter_0 = runtime.ForwardResponseMessage
+	forward_DecisionService_ListMandates_0         = runtime.ForwardResponseMessage
 )

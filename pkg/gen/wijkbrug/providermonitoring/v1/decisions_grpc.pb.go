@@ -33,16 +33,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DecisionService_DraftDecision_FullMethodName     = "/wijkbrug.providermonitoring.v1.DecisionService/DraftDecision"
-	DecisionService_ProposeDecision_FullMethodName   = "/wijkbrug.providermonitoring.v1.DecisionService/ProposeDecision"
-	DecisionService_DecideDecision_FullMethodName    = "/wijkbrug.providermonitoring.v1.DecisionService/DecideDecision"
-	DecisionService_SendDecision_FullMethodName      = "/wijkbrug.providermonitoring.v1.DecisionService/SendDecision"
-	DecisionService_AmendDecision_FullMethodName     = "/wijkbrug.providermonitoring.v1.DecisionService/AmendDecision"
-	DecisionService_WithdrawDecision_FullMethodName  = "/wijkbrug.providermonitoring.v1.DecisionService/WithdrawDecision"
-	DecisionService_RegisterObjection_FullMethodName = "/wijkbrug.providermonitoring.v1.DecisionService/RegisterObjection"
-	DecisionService_GetDecision_FullMethodName       = "/wijkbrug.providermonitoring.v1.DecisionService/GetDecision"
-	DecisionService_ListDecisions_FullMethodName     = "/wijkbrug.providermonitoring.v1.DecisionService/ListDecisions"
-	DecisionService_ListMandates_FullMethodName      = "/wijkbrug.providermonitoring.v1.DecisionService/ListMandates"
+	DecisionService_DraftDecision_FullMethodName        = "/wijkbrug.providermonitoring.v1.DecisionService/DraftDecision"
+	DecisionService_ProposeDecision_FullMethodName      = "/wijkbrug.providermonitoring.v1.DecisionService/ProposeDecision"
+	DecisionService_DecideDecision_FullMethodName       = "/wijkbrug.providermonitoring.v1.DecisionService/DecideDecision"
+	DecisionService_SendDecision_FullMethodName         = "/wijkbrug.providermonitoring.v1.DecisionService/SendDecision"
+	DecisionService_AmendDecision_FullMethodName        = "/wijkbrug.providermonitoring.v1.DecisionService/AmendDecision"
+	DecisionService_WithdrawDecision_FullMethodName     = "/wijkbrug.providermonitoring.v1.DecisionService/WithdrawDecision"
+	DecisionService_RegisterObjection_FullMethodName    = "/wijkbrug.providermonitoring.v1.DecisionService/RegisterObjection"
+	DecisionService_GetDecision_FullMethodName          = "/wijkbrug.providermonitoring.v1.DecisionService/GetDecision"
+	DecisionService_ListDecisions_FullMethodName        = "/wijkbrug.providermonitoring.v1.DecisionService/ListDecisions"
+	DecisionService_RenderDecisionLetter_FullMethodName = "/wijkbrug.providermonitoring.v1.DecisionService/RenderDecisionLetter"
+	DecisionService_ListMandates_FullMethodName         = "/wijkbrug.providermonitoring.v1.DecisionService/ListMandates"
 )
 
 // DecisionServiceClient is the client API for DecisionService service.
@@ -89,6 +90,12 @@ type DecisionServiceClient interface {
 	// ListDecisions lists a municipality's decisions, newest first, optionally by status, paged:
 	// to a municipality acting for it (all), to a team (its own).
 	ListDecisions(ctx context.Context, in *ListDecisionsRequest, opts ...grpc.CallOption) (*ListDecisionsResponse, error)
+	// RenderDecisionLetter renders a decided (or sent) decision as the letter for the resident,
+	// HTML or PDF, plain Dutch at level B1, with every element the law requires. The recipient's
+	// name and address are given by the caller (intake shows them only to the team working with
+	// the resident); without them the letter stored when the decision was sent is returned.
+	// Same callers as GetDecision except services; access-logged.
+	RenderDecisionLetter(ctx context.Context, in *RenderDecisionLetterRequest, opts ...grpc.CallOption) (*RenderDecisionLetterResponse, error)
 	// ListMandates returns a municipality's mandate register and standard paragraphs in the
 	// version in force (or the version asked for; 0 in force when it adopted none: the
 	// built-in default). Holds no personal data.
@@ -193,6 +200,16 @@ func (c *decisionServiceClient) ListDecisions(ctx context.Context, in *ListDecis
 	return out, nil
 }
 
+func (c *decisionServiceClient) RenderDecisionLetter(ctx context.Context, in *RenderDecisionLetterRequest, opts ...grpc.CallOption) (*RenderDecisionLetterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenderDecisionLetterResponse)
+	err := c.cc.Invoke(ctx, DecisionService_RenderDecisionLetter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *decisionServiceClient) ListMandates(ctx context.Context, in *ListMandatesRequest, opts ...grpc.CallOption) (*ListMandatesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMandatesResponse)
@@ -247,6 +264,12 @@ type DecisionServiceServer interface {
 	// ListDecisions lists a municipality's decisions, newest first, optionally by status, paged:
 	// to a municipality acting for it (all), to a team (its own).
 	ListDecisions(context.Context, *ListDecisionsRequest) (*ListDecisionsResponse, error)
+	// RenderDecisionLetter renders a decided (or sent) decision as the letter for the resident,
+	// HTML or PDF, plain Dutch at level B1, with every element the law requires. The recipient's
+	// name and address are given by the caller (intake shows them only to the team working with
+	// the resident); without them the letter stored when the decision was sent is returned.
+	// Same callers as GetDecision except services; access-logged.
+	RenderDecisionLetter(context.Context, *RenderDecisionLetterRequest) (*RenderDecisionLetterResponse, error)
 	// ListMandates returns a municipality's mandate register and standard paragraphs in the
 	// version in force (or the version asked for; 0 in force when it adopted none: the
 	// built-in default). Holds no personal data.
@@ -287,6 +310,9 @@ func (UnimplementedDecisionServiceServer) GetDecision(context.Context, *GetDecis
 }
 func (UnimplementedDecisionServiceServer) ListDecisions(context.Context, *ListDecisionsRequest) (*ListDecisionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDecisions not implemented")
+}
+func (UnimplementedDecisionServiceServer) RenderDecisionLetter(context.Context, *RenderDecisionLetterRequest) (*RenderDecisionLetterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RenderDecisionLetter not implemented")
 }
 func (UnimplementedDecisionServiceServer) ListMandates(context.Context, *ListMandatesRequest) (*ListMandatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMandates not implemented")
@@ -474,6 +500,24 @@ func _DecisionService_ListDecisions_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DecisionService_RenderDecisionLetter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenderDecisionLetterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DecisionServiceServer).RenderDecisionLetter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DecisionService_RenderDecisionLetter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DecisionServiceServer).RenderDecisionLetter(ctx, req.(*RenderDecisionLetterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DecisionService_ListMandates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListMandatesRequest)
 	if err := dec(in); err != nil {
@@ -534,6 +578,10 @@ var DecisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDecisions",
 			Handler:    _DecisionService_ListDecisions_Handler,
+		},
+		{
+			MethodName: "RenderDecisionLetter",
+			Handler:    _DecisionService_RenderDecisionLetter_Handler,
 		},
 		{
 			MethodName: "ListMandates",

@@ -87,12 +87,14 @@ func (r *Decisions) Update(ctx context.Context, d domain.Decision) error {
 		    mandate = $7, mandate_version = $8, decided_by = $9, second_official = $10, decided_at = $11, within_term = $12,
 		    sent_at = $13, objection_deadline = $14, objection_received_on = $15, objection_registered_at = $16,
 		    objection_on_time = $17, withdrawn_at = $18, withdrawal_reason = $19, replaced_by = NULLIF($20, '')::uuid,
-		    allocation_numbers = $21, overdue_alerted_at = $22, letter = $23, letter_content_type = $24, updated_at = $25
+		    allocation_numbers = $21, overdue_alerted_at = $22, letter = $23, letter_content_type = $24, updated_at = $25,
+		    first_signer_role = $26, second_official_role = $27
 		WHERE id = $1`,
 		d.ID, d.Number, string(d.Status), d.ProposedBy, d.FirstSigner, d.FirstSignedAt,
 		d.Mandate, d.MandateVersion, d.DecidedBy, d.SecondOfficial, d.DecidedAt, d.WithinStatutoryTerm,
 		d.SentAt, d.ObjectionDeadline, recv, regAt, onTime, d.WithdrawnAt, d.WithdrawalReason, d.ReplacedBy,
-		nonNil(d.AllocationNumbers), d.OverdueAlertedAt, d.Letter, d.LetterContentType, d.UpdatedAt)
+		nonNil(d.AllocationNumbers), d.OverdueAlertedAt, d.Letter, d.LetterContentType, d.UpdatedAt,
+		d.FirstSignerRole, d.SecondOfficialRole)
 	return err
 }
 
@@ -118,7 +120,7 @@ const decisionColumns = `id::text, COALESCE(number, ''), municipality_code, dist
 	decided_by, second_official, decided_at, within_term, sent_at, objection_deadline, objection_received_on,
 	objection_registered_at, objection_on_time, withdrawn_at, withdrawal_reason, COALESCE(replaces::text, ''),
 	COALESCE(replaced_by::text, ''), COALESCE(allocation_request_id::text, ''), allocation_numbers, overdue_alerted_at,
-	letter, letter_content_type, created_at, updated_at`
+	letter, letter_content_type, created_at, updated_at, first_signer_role, second_official_role`
 
 func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 	var (
@@ -138,7 +140,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		&d.DecidedBy, &d.SecondOfficial, &d.DecidedAt, &d.WithinStatutoryTerm, &d.SentAt, &d.ObjectionDeadline, &recv,
 		&regAt, &onTime, &d.WithdrawnAt, &d.WithdrawalReason, &d.Replaces,
 		&d.ReplacedBy, &d.AllocationRequestID, &d.AllocationNumbers, &d.OverdueAlertedAt,
-		&d.Letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt)
+		&d.Letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole)
 	if err != nil {
 		return d, err
 	}

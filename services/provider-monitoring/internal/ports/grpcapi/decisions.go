@@ -110,11 +110,18 @@ func (s *DecisionServer) DecideDecision(ctx context.Context, req *pm.DecideDecis
 		})
 }
 
-// SendDecision records that a decision was sent.
+func recipient(r *pm.LetterRecipient) *app.Recipient {
+	if r == nil {
+		return nil
+	}
+	return &app.Recipient{Name: r.GetName(), Salutation: r.GetSalutation(), Street: r.GetStreet(), PostalCode: r.GetPostalCode(), City: r.GetCity()}
+}
+
+// SendDecision records that a decision was sent (and stores its letter given a recipient).
 func (s *DecisionServer) SendDecision(ctx context.Context, req *pm.SendDecisionRequest) (*pm.SendDecisionResponse, error) {
 	return idempotency.Do(ctx, s.idem, req, func() *pm.SendDecisionResponse { return &pm.SendDecisionResponse{} },
 		func(ctx context.Context) (*pm.SendDecisionResponse, error) {
-			d, err := s.app.SendDecision(ctx, req.GetDecisionId())
+			d, err := s.app.SendDecision(ctx, req.GetDecisionId(), recipient(req.GetRecipient()), req.GetClientName())
 			if err != nil {
 				return nil, err
 			}
@@ -233,6 +240,20 @@ func (s *DecisionServer) ListDecisions(ctx context.Context, req *pm.ListDecision
 	return out, nil
 }
 
+// RenderDecisionLetter renders a decision's letter.
+func (s *DecisionServer) RenderDecisionLetter(ctx context.Context, req *pm.RenderDecisionLetterRequest) (*pm.RenderDecisionLetterResponse, error) {
+	var v apperr.Validation
+	format := protoenum.Required(&v, "format", req.GetFormat())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	b, ct, err := s.app.RenderDecisionLetter(ctx, req.GetDecisionId(), format, recipient(req.GetRecipient()), req.GetClientName())
+	if err != nil {
+		return nil, err
+	}
+	return &pm.RenderDecisionLetterResponse{Content: b, ContentType: ct}, nil
+}
+
 // ListMandates returns a municipality's mandate register.
 func (s *DecisionServer) ListMandates(ctx context.Context, req *pm.ListMandatesRequest) (*pm.ListMandatesResponse, error) {
 	reg, err := s.app.ListMandates(ctx, req.GetMunicipalityCode(), int(req.GetVersion()))
@@ -241,7 +262,10 @@ func (s *DecisionServer) ListMandates(ctx context.Context, req *pm.ListMandatesR
 	}
 	out := &pm.ListMandatesResponse{MunicipalityCode: req.GetMunicipalityCode(), Version: int32(reg.Version),
 		Paragraphs: &pm.StandardParagraphs{ObjectionClause: reg.Paragraphs.ObjectionClause,
-			OwnContributionNotice: reg.Paragraphs.OwnContributionNotice, PgbNotice: reg.Paragraphs.PGBNotice}}
+			OwnContributionNotice: reg.Paragraphs.OwnContributionNotice, PgbNotice: reg.Paragraphs.PGBNotice,
+			MunicipalityName: reg.Paragraphs.MunicipalityName, PostalStreet: reg.Paragraphs.PostalAddress.Street,
+			PostalCode: reg.Paragraphs.PostalAddress.PostalCode, PostalCity: reg.Paragraphs.PostalAddress.City,
+			MandateDecree: reg.Paragraphs.MandateDecree}}
 	if !reg.AdoptedAt.IsZero() {
 		out.AdoptedAt = timestamppb.New(reg.AdoptedAt)
 	}
@@ -286,6 +310,7 @@ func decisionToProto(d domain.Decision) *pm.Decision {
 		ReplacesDecisionId: d.Replaces, ReplacedByDecisionId: d.ReplacedBy, AllocationNumbers: d.AllocationNumbers,
 		WithinStatutoryTerm: d.WithinStatutoryTerm, ParagraphsVersion: int32(d.ParagraphsVersion),
 		CreatedAt: timestamppb.New(d.CreatedAt), AllocationRequestId: d.AllocationRequestID,
+		LetterStored: len(d.Letter) > 0,
 		Motivation: &pm.DecisionMotivation{Text: d.Motivation.Text, TriageOutcome: d.Motivation.TriageOutcome,
 			TriageRule: d.Motivation.TriageRule, LifeDomains: protoenum.LifeDomains(d.Motivation.LifeDomains)},
 	}

@@ -57,14 +57,15 @@ var Policy = authz.Policy{
 	// proposes and amends; municipal officials with a decision role decide and withdraw under
 	// mandate; the municipality sends and registers objections. Per-object checks (owning
 	// team, acting for the decision's municipality) are in the application layer.
-	pm.DecisionService_DraftDecision_FullMethodName:     {OrgTypes: []identity.OrgType{team, municipality}},
-	pm.DecisionService_ProposeDecision_FullMethodName:   {OrgTypes: []identity.OrgType{team, municipality}},
-	pm.DecisionService_AmendDecision_FullMethodName:     {OrgTypes: []identity.OrgType{team, municipality}},
-	pm.DecisionService_DecideDecision_FullMethodName:    {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
-	pm.DecisionService_WithdrawDecision_FullMethodName:  {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
-	pm.DecisionService_SendDecision_FullMethodName:      {OrgTypes: []identity.OrgType{municipality}},
-	pm.DecisionService_RegisterObjection_FullMethodName: {OrgTypes: []identity.OrgType{municipality}},
-	pm.DecisionService_GetDecision_FullMethodName:       {OrgTypes: []identity.OrgType{service, team, municipality}},
-	pm.DecisionService_ListDecisions_FullMethodName:     {OrgTypes: []identity.OrgType{team, municipality}},
-	pm.DecisionService_ListMandates_FullMethodName:      {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.DecisionService_DraftDecision_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_ProposeDecision_FullMethodName:      {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_AmendDecision_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_DecideDecision_FullMethodName:       {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
+	pm.DecisionService_WithdrawDecision_FullMethodName:     {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
+	pm.DecisionService_SendDecision_FullMethodName:         {OrgTypes: []identity.OrgType{municipality}},
+	pm.DecisionService_RegisterObjection_FullMethodName:    {OrgTypes: []identity.OrgType{municipality}},
+	pm.DecisionService_GetDecision_FullMethodName:          {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.DecisionService_ListDecisions_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_ListMandates_FullMethodName:         {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.DecisionService_RenderDecisionLetter_FullMethodName: {OrgTypes: []identity.OrgType{team, municipality}},
 }
