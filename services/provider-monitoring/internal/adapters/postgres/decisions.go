@@ -200,6 +200,11 @@ func (r *Decisions) List(ctx context.Context, municipality, team string, statuse
 		  AND (cardinality($3::text[]) = 0 OR status = ANY ($3::text[]))
 		  AND ($4::timestamptz IS NULL OR (created_at, id::text) < ($4, $5::text))
 		ORDER BY created_at DESC, id::text DESC LIMIT $6`, municipality, team, nonNil(statuses), at, id, limit)
+	return r.collect(rows, err)
+}
+
+// collect reads rows of decisionColumns.
+func (r *Decisions) collect(rows pgx.Rows, err error) ([]domain.Decision, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -237,19 +242,7 @@ func (r *Decisions) ClaimOverdue(ctx context.Context, today, at time.Time, limit
 		)
 		UPDATE decisions SET overdue_alerted_at = $2 FROM due WHERE id = due.due_id
 		RETURNING `+decisionColumns, today, at, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Decision
-	for rows.Next() {
-		d, err := r.scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return r.collect(rows, err)
 }
 
 // Mandates stores mandate registers, one immutable row per version.

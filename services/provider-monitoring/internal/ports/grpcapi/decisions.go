@@ -212,15 +212,7 @@ func decisionList(req *pm.ListDecisionsRequest) string {
 // ListDecisions lists a municipality's decisions, newest first.
 func (s *DecisionServer) ListDecisions(ctx context.Context, req *pm.ListDecisionsRequest) (*pm.ListDecisionsResponse, error) {
 	var v apperr.Validation
-	var statuses []string
-	for _, st := range req.GetStatuses() {
-		c := protoenum.Code(st)
-		if c == "" {
-			v.Add("statuses", "contains an unspecified or unknown status")
-			continue
-		}
-		statuses = append(statuses, c)
-	}
+	statuses := statusCodes(&v, req.GetStatuses())
 	page, after := paging.ParseAt(&v, decisionList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
 	if err := v.Err(); err != nil {
 		return nil, err
