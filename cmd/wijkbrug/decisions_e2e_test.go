@@ -212,6 +212,14 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	if text := pdfToText(t, stored.GetContent()); !strings.Contains(text, dec.GetNumber()) || !strings.Contains(text, "bezwaar") {
 		t.Fatalf("the stored PDF does not show the decision: %.300s", text)
 	}
+	// At rest the letter (name and address) is sealed.
+	var atRest []byte
+	if err := pm.Pool.QueryRow(context.Background(), `SELECT letter FROM decisions WHERE id = $1`, d.GetId()).Scan(&atRest); err != nil {
+		t.Fatal(err)
+	}
+	if len(atRest) == 0 || strings.HasPrefix(string(atRest), "%PDF") || strings.Contains(string(atRest), "Kerkstraat") {
+		t.Fatal("the stored letter is not sealed")
+	}
 
 	// Outside the mandate: 50 hours a week exceeds the youth consultant's maximum (40).
 	big := draft(50)

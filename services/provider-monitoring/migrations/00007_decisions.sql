@@ -13,7 +13,7 @@ CREATE TABLE decision_numbers (
     PRIMARY KEY (municipality_code, year)
 );
 
--- Decisions. Free text (rejection grounds, motivation text) is sealed (bsn.Protector, AES-GCM
+-- Decisions. Free text (rejection grounds, motivation text) and the stored letter are sealed (bsn.Protector, AES-GCM
 -- with the decision id as associated data); everything else is ids, codes, dates and the
 -- municipality's standard paragraphs.
 CREATE TABLE decisions (

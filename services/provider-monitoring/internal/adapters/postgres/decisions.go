@@ -18,8 +18,9 @@ type Sealer interface {
 	Open(ciphertext []byte, aad string) (string, error)
 }
 
-// Decisions is the decision (beschikking) repository. Rejection grounds and the motivation's
-// text are sealed with the decision id as associated data.
+// Decisions is the decision (beschikking) repository. Rejection grounds, the motivation's
+// text and the stored letter (which holds the recipient's name and address) are sealed with
+// the decision id and the field as associated data.
 type Decisions struct {
 	db   *pgxdb.DB
 	seal Sealer
@@ -93,7 +94,7 @@ func (r *Decisions) Update(ctx context.Context, d domain.Decision) error {
 		d.ID, d.Number, string(d.Status), d.ProposedBy, d.FirstSigner, d.FirstSignedAt,
 		d.Mandate, d.MandateVersion, d.DecidedBy, d.SecondOfficial, d.DecidedAt, d.WithinStatutoryTerm,
 		d.SentAt, d.ObjectionDeadline, recv, regAt, onTime, d.WithdrawnAt, d.WithdrawalReason, d.ReplacedBy,
-		nonNil(d.AllocationNumbers), d.OverdueAlertedAt, d.Letter, d.LetterContentType, d.UpdatedAt,
+		nonNil(d.AllocationNumbers), d.OverdueAlertedAt, r.sealed(string(d.Letter), d.ID, "letter"), d.LetterContentType, d.UpdatedAt,
 		d.FirstSignerRole, d.SecondOfficialRole)
 	return err
 }
@@ -124,13 +125,13 @@ const decisionColumns = `id::text, COALESCE(number, ''), municipality_code, dist
 
 func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 	var (
-		d                     domain.Decision
-		basis, form, status   string
-		grounds, motText, mot []byte
-		start                 *time.Time
-		recv                  *time.Time
-		regAt                 *time.Time
-		onTime                *bool
+		d                             domain.Decision
+		basis, form, status           string
+		grounds, motText, mot, letter []byte
+		start                         *time.Time
+		recv                          *time.Time
+		regAt                         *time.Time
+		onTime                        *bool
 	)
 	err := row.Scan(&d.ID, &d.Number, &d.Municipality, &d.District, &d.ResidentID, &d.HouseholdID,
 		&d.IntakeID, &d.CaseID, &d.TeamOIN, &basis, &d.Granted, &grounds,
@@ -140,7 +141,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		&d.DecidedBy, &d.SecondOfficial, &d.DecidedAt, &d.WithinStatutoryTerm, &d.SentAt, &d.ObjectionDeadline, &recv,
 		&regAt, &onTime, &d.WithdrawnAt, &d.WithdrawalReason, &d.Replaces,
 		&d.ReplacedBy, &d.AllocationRequestID, &d.AllocationNumbers, &d.OverdueAlertedAt,
-		&d.Letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole)
+		&letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole)
 	if err != nil {
 		return d, err
 	}
@@ -165,7 +166,13 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 	if d.RejectionGrounds, err = r.opened(grounds, d.ID, "rejection_grounds"); err != nil {
 		return d, err
 	}
-	d.Motivation.Text, err = r.opened(motText, d.ID, "motivation_text")
+	if d.Motivation.Text, err = r.opened(motText, d.ID, "motivation_text"); err != nil {
+		return d, err
+	}
+	l, err := r.opened(letter, d.ID, "letter")
+	if l != "" {
+		d.Letter = []byte(l)
+	}
 	return d, err
 }
 
