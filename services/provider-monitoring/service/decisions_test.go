@@ -489,6 +489,10 @@ func TestDecisionBadInput(t *testing.T) {
 	_, err = w.asTeam.DraftDecision(ctx, r)
 	field(err, "product.category")
 	r = draftRequest(caseID, 4)
+	r.LegalBasis = pmv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3 // with Wmo category 02
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "product.category")
+	r = draftRequest(caseID, 4)
 	r.Volume = nil
 	_, err = w.asTeam.DraftDecision(ctx, r)
 	field(err, "volume")

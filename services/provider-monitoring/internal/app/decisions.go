@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
@@ -236,6 +237,9 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 		}
 		if _, ok := a.codes.ProductCategories[d.Product.Category]; !ok {
 			return apperr.Invalid("product.category", "must be a product category of the national iJw/iWmo list")
+		}
+		if !d.LegalBasis.Covers(a.codes, d.Product.Category) {
+			return apperr.Invalid("product.category", fmt.Sprintf("category %s is not a category of the law of legal_basis %s (Wmo 01-18, Jeugdwet 40-50)", d.Product.Category, d.LegalBasis))
 		}
 		if err := a.dec.Decisions.Insert(ctx, d); err != nil {
 			return err

@@ -80,6 +80,19 @@ func (b LegalBasis) StatutoryTerm() (weeks int) {
 	return 2
 }
 
+// Covers reports whether a product category belongs to the law of the legal basis.
+func (b LegalBasis) Covers(codes Codes, category string) bool {
+	switch b {
+	case BasisWmo:
+		_, ok := codes.WmoCategories[category]
+		return ok
+	case BasisJeugdwet:
+		_, ok := codes.JeugdwetCategories[category]
+		return ok
+	}
+	return false
+}
+
 // ObjectionWeeks is the objection period (bezwaartermijn) of Awb art. 6:7.
 const ObjectionWeeks = 6
 
@@ -221,6 +234,8 @@ func (d Decision) Validate(codes Codes) []RuleViolation {
 	}
 	if _, ok := codes.ProductCategories[d.Product.Category]; !ok {
 		add("product.category", "must be a product category of the national iJw/iWmo list")
+	} else if !d.LegalBasis.Covers(codes, d.Product.Category) {
+		add("product.category", "is not a category of the law of legal_basis (Wmo 01-18, Jeugdwet 40-50)")
 	}
 	if d.Product.Code == "" {
 		add("product.code", "required")

@@ -181,6 +181,10 @@ func TestProposeNeedsEveryElement(t *testing.T) {
 	if !fields["volume"] || !fields["own_contribution_notice"] {
 		t.Fatalf("violations: %v", fields)
 	}
+	wrongLaw := draft(t, BasisJeugdwet, "02", 4, 0)
+	if v := wrongLaw.Validate(codes); len(v) != 1 || v[0].Field != "product.category" {
+		t.Fatalf("a Wmo category under the Jeugdwet: %v", v)
+	}
 	r := draft(t, BasisWmo, "02", 0, 0)
 	r.Granted = false
 	if v := r.Validate(codes); len(v) != 1 || v[0].Field != "rejection_grounds" {
