@@ -186,6 +186,26 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		t.Fatalf("the provider's allocation: %v %v", mine, err)
 	}
 
+	// The case shows the allocation too (case-direction follows allocation.issued).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := cd.GetCase(director, &casedirectionv1.GetCaseRequest{CaseId: caseID})
+		if err != nil {
+			t.Fatalf("get case: %v", err)
+		}
+		shown := false
+		for _, a := range c.GetCase().GetAllocations() {
+			shown = shown || a.GetAllocationNumber() == number
+		}
+		if shown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the case does not show allocation %s: %v", number, c.GetCase().GetAllocations())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// The letter renders (HTML now; the PDF is stored when the decision is sent) and holds the
 	// required elements.
 	recipient := &providermonitoringv1.LetterRecipient{Name: "mevrouw A. de Vries", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}
