@@ -178,6 +178,15 @@ func (f *bolaFixture) draftDecision() *providermonitoringv1.DraftDecisionRequest
 		StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(2)}
 }
 
+// mandateRegister is a register for A's municipality (GM0363).
+func (f *bolaFixture) mandateRegister() *providermonitoringv1.AdoptMandateRegisterRequest {
+	return &providermonitoringv1.AdoptMandateRegisterRequest{MunicipalityCode: suite.DemoMunicipality,
+		Mandates: []*providermonitoringv1.Mandate{{Name: "wmo-consulent", Role: "wmo_consultant", ProductCategories: []string{"02"},
+			MaxVolume: 40, MaxBudgetCents: 2500000}},
+		Paragraphs: &providermonitoringv1.StandardParagraphs{ObjectionClause: "Bezwaar binnen zes weken.", OwnContributionNotice: "Het CAK int een eigen bijdrage.",
+			MunicipalityName: "Demo", PostalStreet: "Postbus 1000", PostalCode: "1000 AA", PostalCity: "Demo", MandateDecree: "Mandaatbesluit 2026"}}
+}
+
 func hoursPerWeek(n int32) *commonv1.Volume {
 	return &commonv1.Volume{Amount: n, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
 }

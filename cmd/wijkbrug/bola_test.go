@@ -495,6 +495,9 @@ func bolaTable() map[string]bolaEntry {
 		dc("ListDecisions"): one(bolaVariant{read: true, owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.ListDecisionsRequest{MunicipalityCode: suite.DemoMunicipality}
 		}, filtered: func(f *bolaFixture) []string { return []string{f.decision} }}),
+		dc("AdoptMandateRegister"): one(bolaVariant{name: "A's municipality", owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return f.mandateRegister()
+		}}),
 		dc("ListMandates"): exempt("a municipality's mandate register and standard paragraphs hold no personal data and are public (mandate decisions are published, Awb 10:1); takes no id of a record"),
 
 		// ---------------------------------------------------------------- referral

@@ -371,6 +371,42 @@ func TestDecisionMandateAndFourEyes(t *testing.T) {
 	if err != nil || reg.GetVersion() != 0 || len(reg.GetMandates()) != 3 || reg.GetParagraphs().GetObjectionClause() == "" {
 		t.Fatalf("mandates: %v %v", reg, err)
 	}
+
+	// The municipality adopts version 1 with a smaller Wmo mandate; decisions decided from
+	// then on are judged by it.
+	admin := acting(t, "beheer-eva", "municipal_administrator")
+	smaller := proto.Clone(reg).(*pmv1.ListMandatesResponse)
+	smaller.GetMandates()[0].MaxVolume, smaller.GetMandates()[0].FourEyesAboveVolume = 8, 0
+	adopt := &pmv1.AdoptMandateRegisterRequest{IdempotencyKey: uuid.NewString(), MunicipalityCode: municipality, ExpectedVersion: 0,
+		Mandates: smaller.GetMandates(), Paragraphs: smaller.GetParagraphs()}
+	_, err = w.asOtherMuni.AdoptMandateRegister(admin, adopt)
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = w.asMuni.AdoptMandateRegister(svctest.Ctx(t), adopt)
+	wantCode(t, err, codes.PermissionDenied) // not an administrator
+	bad := proto.Clone(adopt).(*pmv1.AdoptMandateRegisterRequest)
+	bad.IdempotencyKey, bad.Mandates[0].ProductCategories = uuid.NewString(), []string{"99"}
+	_, err = w.asMuni.AdoptMandateRegister(admin, bad)
+	if f := violatedFields(t, err); !slices.Contains(f, "mandates[0].product_categories") {
+		t.Fatalf("invalid register: %v", f)
+	}
+	v1, err := w.asMuni.AdoptMandateRegister(admin, adopt)
+	if err != nil || v1.GetVersion() != 1 || v1.GetMandates()[0].GetMaxVolume() != 8 {
+		t.Fatalf("adopt: %v %v", v1, err)
+	}
+	adopt.IdempotencyKey = uuid.NewString()
+	_, err = w.asMuni.AdoptMandateRegister(admin, adopt)
+	wantCode(t, err, codes.FailedPrecondition) // version 1 is in force now
+	ten := w.draftAndPropose(t, draftRequest(caseID, 10))
+	_, err = decide(w.asMuni, bert, ten.GetId())
+	if st := wantCode(t, err, codes.PermissionDenied); !strings.Contains(st.Message(), "version 1 of "+municipality) {
+		t.Fatalf("judged by version 1: %v", st.Message())
+	}
+	old, err := w.asTeam.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality, Version: 1})
+	if err != nil || old.GetVersion() != 1 {
+		t.Fatalf("version 1: %v %v", old, err)
+	}
+	_, err = w.asTeam.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality, Version: 7})
+	wantCode(t, err, codes.NotFound)
 }
 
 // Another organisation's ids: NOT_FOUND (its existence is not disclosed), the refusal logged.

@@ -28,10 +28,14 @@ type Decisions interface {
 	ClaimOverdue(ctx context.Context, today, at time.Time, limit int) ([]domain.Decision, error)
 }
 
-// Mandates reads mandate registers (versioned data per municipality).
+// Mandates stores mandate registers (versioned data per municipality).
 type Mandates interface {
 	// Version returns a version (0 = in force; the built-in default when none was adopted).
 	Version(ctx context.Context, municipality string, version int) (domain.MandateRegister, error)
+	// CurrentForUpdate is Version(0), serialising adoptions for the municipality.
+	CurrentForUpdate(ctx context.Context, municipality string) (domain.MandateRegister, error)
+	// Adopt stores the next version and returns it with its number.
+	Adopt(ctx context.Context, reg domain.MandateRegister) (domain.MandateRegister, error)
 }
 
 // IntakeFacts is what the intake service knows of an intake that a decision needs: no
@@ -646,6 +650,47 @@ func (a *App) ListDecisions(ctx context.Context, municipality string, statuses [
 		return a.access.RecordMany(ctx, entries)
 	})
 	return out, more, err
+}
+
+// AdoptMandateRegister adopts reg as the next version of its municipality's register. The
+// caller must be a MUNICIPALITY acting for it; expectedVersion must be the version in force
+// (so two administrators cannot overwrite each other unseen). Registers hold no personal data.
+func (a *App) AdoptMandateRegister(ctx context.Context, reg domain.MandateRegister, expectedVersion int) (domain.MandateRegister, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return reg, apperr.Unauthenticated("no caller")
+	}
+	if caller.Org.Type != identity.OrgMunicipality {
+		return reg, apperr.PermissionDenied("only a municipality adopts mandate registers")
+	}
+	if v := reg.Validate(a.codes); len(v) > 0 {
+		var val apperr.Validation
+		for _, x := range v {
+			val.Add(x.Field, x.Reason)
+		}
+		return reg, val.Err()
+	}
+	var out domain.MandateRegister
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		ok, err := a.providers.ActsFor(ctx, caller.Org.OIN, reg.Municipality)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.PermissionDenied("the organisation does not act for municipality " + reg.Municipality)
+		}
+		current, err := a.dec.Mandates.CurrentForUpdate(ctx, reg.Municipality)
+		if err != nil {
+			return err
+		}
+		if current.Version != expectedVersion {
+			return apperr.FailedPrecondition(fmt.Sprintf("the mandate register in force is version %d, not the expected %d", current.Version, expectedVersion))
+		}
+		reg.AdoptedAt, reg.AdoptedBy = a.Now().UTC(), caller.User
+		out, err = a.dec.Mandates.Adopt(ctx, reg)
+		return err
+	})
+	return out, err
 }
 
 // ListMandates returns a version of a municipality's mandate register (no personal data).

@@ -2172,6 +2172,15 @@ type StandardParagraphs struct {
 	PostalCity       string `protobuf:"bytes,7,opt,name=postal_city,json=postalCity,proto3" json:"postal_city,omitempty"`
 	// The mandate decision officials decide under, e.g. "Mandaatbesluit sociaal domein 2026".
 	MandateDecree string `protobuf:"bytes,8,opt,name=mandate_decree,json=mandateDecree,proto3" json:"mandate_decree,omitempty"`
+	// Optional: where an objection can be made online.
+	ObjectionUrl string `protobuf:"bytes,9,opt,name=objection_url,json=objectionUrl,proto3" json:"objection_url,omitempty"`
+	// The function shown under an official's signature, by x-wijkbrug-role.
+	Functions map[string]string `protobuf:"bytes,10,rep,name=functions,proto3" json:"functions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional paragraphs of the letter: after the salutation, how to reach the municipality,
+	// before the greeting.
+	Opening       string `protobuf:"bytes,11,opt,name=opening,proto3" json:"opening,omitempty"`
+	Contact       string `protobuf:"bytes,12,opt,name=contact,proto3" json:"contact,omitempty"`
+	Closing       string `protobuf:"bytes,13,opt,name=closing,proto3" json:"closing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2262,6 +2271,196 @@ func (x *StandardParagraphs) GetMandateDecree() string {
 	return ""
 }
 
+func (x *StandardParagraphs) GetObjectionUrl() string {
+	if x != nil {
+		return x.ObjectionUrl
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetFunctions() map[string]string {
+	if x != nil {
+		return x.Functions
+	}
+	return nil
+}
+
+func (x *StandardParagraphs) GetOpening() string {
+	if x != nil {
+		return x.Opening
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *StandardParagraphs) GetClosing() string {
+	if x != nil {
+		return x.Closing
+	}
+	return ""
+}
+
+// AdoptMandateRegisterRequest is a new version of a municipality's register.
+type AdoptMandateRegisterRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// The version in force (0 while the built-in default applies).
+	ExpectedVersion int32               `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Mandates        []*Mandate          `protobuf:"bytes,4,rep,name=mandates,proto3" json:"mandates,omitempty"`
+	Paragraphs      *StandardParagraphs `protobuf:"bytes,5,opt,name=paragraphs,proto3" json:"paragraphs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AdoptMandateRegisterRequest) Reset() {
+	*x = AdoptMandateRegisterRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptMandateRegisterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptMandateRegisterRequest) ProtoMessage() {}
+
+func (x *AdoptMandateRegisterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptMandateRegisterRequest.ProtoReflect.Descriptor instead.
+func (*AdoptMandateRegisterRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AdoptMandateRegisterRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AdoptMandateRegisterRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AdoptMandateRegisterRequest) GetExpectedVersion() int32 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *AdoptMandateRegisterRequest) GetMandates() []*Mandate {
+	if x != nil {
+		return x.Mandates
+	}
+	return nil
+}
+
+func (x *AdoptMandateRegisterRequest) GetParagraphs() *StandardParagraphs {
+	if x != nil {
+		return x.Paragraphs
+	}
+	return nil
+}
+
+// AdoptMandateRegisterResponse holds the adopted version.
+type AdoptMandateRegisterResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Version          int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Mandates         []*Mandate             `protobuf:"bytes,3,rep,name=mandates,proto3" json:"mandates,omitempty"`
+	Paragraphs       *StandardParagraphs    `protobuf:"bytes,4,opt,name=paragraphs,proto3" json:"paragraphs,omitempty"`
+	AdoptedAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=adopted_at,json=adoptedAt,proto3" json:"adopted_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AdoptMandateRegisterResponse) Reset() {
+	*x = AdoptMandateRegisterResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptMandateRegisterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptMandateRegisterResponse) ProtoMessage() {}
+
+func (x *AdoptMandateRegisterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptMandateRegisterResponse.ProtoReflect.Descriptor instead.
+func (*AdoptMandateRegisterResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AdoptMandateRegisterResponse) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *AdoptMandateRegisterResponse) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AdoptMandateRegisterResponse) GetMandates() []*Mandate {
+	if x != nil {
+		return x.Mandates
+	}
+	return nil
+}
+
+func (x *AdoptMandateRegisterResponse) GetParagraphs() *StandardParagraphs {
+	if x != nil {
+		return x.Paragraphs
+	}
+	return nil
+}
+
+func (x *AdoptMandateRegisterResponse) GetAdoptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdoptedAt
+	}
+	return nil
+}
+
 // LetterRecipient is the addressee of a decision letter: personal data, never stored apart
 // from the rendered letter, never in a URL.
 type LetterRecipient struct {
@@ -2279,7 +2478,7 @@ type LetterRecipient struct {
 
 func (x *LetterRecipient) Reset() {
 	*x = LetterRecipient{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2490,7 @@ func (x *LetterRecipient) String() string {
 func (*LetterRecipient) ProtoMessage() {}
 
 func (x *LetterRecipient) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[24]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2503,7 @@ func (x *LetterRecipient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LetterRecipient.ProtoReflect.Descriptor instead.
 func (*LetterRecipient) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LetterRecipient) GetName() string {
@@ -2356,7 +2555,7 @@ type RenderDecisionLetterRequest struct {
 
 func (x *RenderDecisionLetterRequest) Reset() {
 	*x = RenderDecisionLetterRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2567,7 @@ func (x *RenderDecisionLetterRequest) String() string {
 func (*RenderDecisionLetterRequest) ProtoMessage() {}
 
 func (x *RenderDecisionLetterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[25]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2580,7 @@ func (x *RenderDecisionLetterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderDecisionLetterRequest.ProtoReflect.Descriptor instead.
 func (*RenderDecisionLetterRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenderDecisionLetterRequest) GetDecisionId() string {
@@ -2424,7 +2623,7 @@ type RenderDecisionLetterResponse struct {
 
 func (x *RenderDecisionLetterResponse) Reset() {
 	*x = RenderDecisionLetterResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2635,7 @@ func (x *RenderDecisionLetterResponse) String() string {
 func (*RenderDecisionLetterResponse) ProtoMessage() {}
 
 func (x *RenderDecisionLetterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[26]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2648,7 @@ func (x *RenderDecisionLetterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderDecisionLetterResponse.ProtoReflect.Descriptor instead.
 func (*RenderDecisionLetterResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenderDecisionLetterResponse) GetContent() []byte {
@@ -2478,7 +2677,7 @@ type ListMandatesRequest struct {
 
 func (x *ListMandatesRequest) Reset() {
 	*x = ListMandatesRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +2689,7 @@ func (x *ListMandatesRequest) String() string {
 func (*ListMandatesRequest) ProtoMessage() {}
 
 func (x *ListMandatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[27]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,7 +2702,7 @@ func (x *ListMandatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMandatesRequest.ProtoReflect.Descriptor instead.
 func (*ListMandatesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListMandatesRequest) GetMunicipalityCode() string {
@@ -2535,7 +2734,7 @@ type ListMandatesResponse struct {
 
 func (x *ListMandatesResponse) Reset() {
 	*x = ListMandatesResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2746,7 @@ func (x *ListMandatesResponse) String() string {
 func (*ListMandatesResponse) ProtoMessage() {}
 
 func (x *ListMandatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[28]
+	mi := &file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2759,7 @@ func (x *ListMandatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMandatesResponse.ProtoReflect.Descriptor instead.
 func (*ListMandatesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListMandatesResponse) GetMunicipalityCode() string {
@@ -2773,7 +2972,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"max_volume\x18\x04 \x01(\x05R\tmaxVolume\x12(\n" +
 	"\x10max_budget_cents\x18\x05 \x01(\x03R\x0emaxBudgetCents\x123\n" +
 	"\x16four_eyes_above_volume\x18\x06 \x01(\x05R\x13fourEyesAboveVolume\x12>\n" +
-	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\"\xd1\x02\n" +
+	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\"\xe3\x04\n" +
 	"\x12StandardParagraphs\x12)\n" +
 	"\x10objection_clause\x18\x01 \x01(\tR\x0fobjectionClause\x126\n" +
 	"\x17own_contribution_notice\x18\x02 \x01(\tR\x15ownContributionNotice\x12\x1d\n" +
@@ -2785,7 +2984,34 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"postalCode\x12\x1f\n" +
 	"\vpostal_city\x18\a \x01(\tR\n" +
 	"postalCity\x12%\n" +
-	"\x0emandate_decree\x18\b \x01(\tR\rmandateDecree\"\xca\x01\n" +
+	"\x0emandate_decree\x18\b \x01(\tR\rmandateDecree\x12#\n" +
+	"\robjection_url\x18\t \x01(\tR\fobjectionUrl\x12_\n" +
+	"\tfunctions\x18\n" +
+	" \x03(\v2A.wijkbrug.providermonitoring.v1.StandardParagraphs.FunctionsEntryR\tfunctions\x12\x18\n" +
+	"\aopening\x18\v \x01(\tR\aopening\x12\x18\n" +
+	"\acontact\x18\f \x01(\tR\acontact\x12\x18\n" +
+	"\aclosing\x18\r \x01(\tR\aclosing\x1a<\n" +
+	"\x0eFunctionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xec\x02\n" +
+	"\x1bAdoptMandateRegisterRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
+	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x122\n" +
+	"\x10expected_version\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x0fexpectedVersion\x12O\n" +
+	"\bmandates\x18\x04 \x03(\v2'.wijkbrug.providermonitoring.v1.MandateB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x102R\bmandates\x12Z\n" +
+	"\n" +
+	"paragraphs\x18\x05 \x01(\v22.wijkbrug.providermonitoring.v1.StandardParagraphsB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"paragraphs\"\xb9\x02\n" +
+	"\x1cAdoptMandateRegisterResponse\x12+\n" +
+	"\x11municipality_code\x18\x01 \x01(\tR\x10municipalityCode\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12C\n" +
+	"\bmandates\x18\x03 \x03(\v2'.wijkbrug.providermonitoring.v1.MandateR\bmandates\x12R\n" +
+	"\n" +
+	"paragraphs\x18\x04 \x01(\v22.wijkbrug.providermonitoring.v1.StandardParagraphsR\n" +
+	"paragraphs\x129\n" +
+	"\n" +
+	"adopted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadoptedAt\"\xca\x01\n" +
 	"\x0fLetterRecipient\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12(\n" +
@@ -2846,7 +3072,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\fLetterFormat\x12\x1d\n" +
 	"\x19LETTER_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12LETTER_FORMAT_HTML\x10\x01\x12\x15\n" +
-	"\x11LETTER_FORMAT_PDF\x10\x022\xe6\x0e\n" +
+	"\x11LETTER_FORMAT_PDF\x10\x022\x93\x10\n" +
 	"\x0fDecisionService\x12\x96\x01\n" +
 	"\rDraftDecision\x124.wijkbrug.providermonitoring.v1.DraftDecisionRequest\x1a5.wijkbrug.providermonitoring.v1.DraftDecisionResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/decisions\x12\xb2\x01\n" +
 	"\x0fProposeDecision\x126.wijkbrug.providermonitoring.v1.ProposeDecisionRequest\x1a7.wijkbrug.providermonitoring.v1.ProposeDecisionResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/decisions/{decision_id}/propose\x12\xae\x01\n" +
@@ -2857,7 +3083,8 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\x11RegisterObjection\x128.wijkbrug.providermonitoring.v1.RegisterObjectionRequest\x1a9.wijkbrug.providermonitoring.v1.RegisterObjectionResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/decisions/{decision_id}/objections\x12\x9b\x01\n" +
 	"\vGetDecision\x122.wijkbrug.providermonitoring.v1.GetDecisionRequest\x1a3.wijkbrug.providermonitoring.v1.GetDecisionResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/decisions/{decision_id}\x12\x93\x01\n" +
 	"\rListDecisions\x124.wijkbrug.providermonitoring.v1.ListDecisionsRequest\x1a5.wijkbrug.providermonitoring.v1.ListDecisionsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/decisions\x12\xc0\x01\n" +
-	"\x14RenderDecisionLetter\x12;.wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest\x1a<.wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/decisions/{decision_id}/letter\x12\x8f\x01\n" +
+	"\x14RenderDecisionLetter\x12;.wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest\x1a<.wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/decisions/{decision_id}/letter\x12\xaa\x01\n" +
+	"\x14AdoptMandateRegister\x12;.wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest\x1a<.wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/mandates\x12\x8f\x01\n" +
 	"\fListMandates\x123.wijkbrug.providermonitoring.v1.ListMandatesRequest\x1a4.wijkbrug.providermonitoring.v1.ListMandatesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/mandatesBZZXgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1;providermonitoringv1b\x06proto3"
 
 var (
@@ -2873,7 +3100,7 @@ func file_wijkbrug_providermonitoring_v1_decisions_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_providermonitoring_v1_decisions_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_wijkbrug_providermonitoring_v1_decisions_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_wijkbrug_providermonitoring_v1_decisions_proto_goTypes = []any{
 	(LegalBasis)(0),                      // 0: wijkbrug.providermonitoring.v1.LegalBasis
 	(DecisionStatus)(0),                  // 1: wijkbrug.providermonitoring.v1.DecisionStatus
@@ -2904,47 +3131,50 @@ var file_wijkbrug_providermonitoring_v1_decisions_proto_goTypes = []any{
 	(*ListDecisionsResponse)(nil),        // 26: wijkbrug.providermonitoring.v1.ListDecisionsResponse
 	(*Mandate)(nil),                      // 27: wijkbrug.providermonitoring.v1.Mandate
 	(*StandardParagraphs)(nil),           // 28: wijkbrug.providermonitoring.v1.StandardParagraphs
-	(*LetterRecipient)(nil),              // 29: wijkbrug.providermonitoring.v1.LetterRecipient
-	(*RenderDecisionLetterRequest)(nil),  // 30: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
-	(*RenderDecisionLetterResponse)(nil), // 31: wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
-	(*ListMandatesRequest)(nil),          // 32: wijkbrug.providermonitoring.v1.ListMandatesRequest
-	(*ListMandatesResponse)(nil),         // 33: wijkbrug.providermonitoring.v1.ListMandatesResponse
-	(v1.LifeDomain)(0),                   // 34: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
-	(*Product)(nil),                      // 36: wijkbrug.providermonitoring.v1.Product
-	(AllocationForm)(0),                  // 37: wijkbrug.providermonitoring.v1.AllocationForm
-	(*v1.Volume)(nil),                    // 38: wijkbrug.common.v1.Volume
-	(*Allocation)(nil),                   // 39: wijkbrug.providermonitoring.v1.Allocation
+	(*AdoptMandateRegisterRequest)(nil),  // 29: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest
+	(*AdoptMandateRegisterResponse)(nil), // 30: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse
+	(*LetterRecipient)(nil),              // 31: wijkbrug.providermonitoring.v1.LetterRecipient
+	(*RenderDecisionLetterRequest)(nil),  // 32: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
+	(*RenderDecisionLetterResponse)(nil), // 33: wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
+	(*ListMandatesRequest)(nil),          // 34: wijkbrug.providermonitoring.v1.ListMandatesRequest
+	(*ListMandatesResponse)(nil),         // 35: wijkbrug.providermonitoring.v1.ListMandatesResponse
+	nil,                                  // 36: wijkbrug.providermonitoring.v1.StandardParagraphs.FunctionsEntry
+	(v1.LifeDomain)(0),                   // 37: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
+	(*Product)(nil),                      // 39: wijkbrug.providermonitoring.v1.Product
+	(AllocationForm)(0),                  // 40: wijkbrug.providermonitoring.v1.AllocationForm
+	(*v1.Volume)(nil),                    // 41: wijkbrug.common.v1.Volume
+	(*Allocation)(nil),                   // 42: wijkbrug.providermonitoring.v1.Allocation
 }
 var file_wijkbrug_providermonitoring_v1_decisions_proto_depIdxs = []int32{
-	34, // 0: wijkbrug.providermonitoring.v1.MotivationGoal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	37, // 0: wijkbrug.providermonitoring.v1.MotivationGoal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	5,  // 1: wijkbrug.providermonitoring.v1.DecisionMotivation.goals:type_name -> wijkbrug.providermonitoring.v1.MotivationGoal
-	34, // 2: wijkbrug.providermonitoring.v1.DecisionMotivation.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	35, // 3: wijkbrug.providermonitoring.v1.DecisionObjection.registered_at:type_name -> google.protobuf.Timestamp
+	37, // 2: wijkbrug.providermonitoring.v1.DecisionMotivation.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	38, // 3: wijkbrug.providermonitoring.v1.DecisionObjection.registered_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: wijkbrug.providermonitoring.v1.Decision.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
-	36, // 5: wijkbrug.providermonitoring.v1.Decision.product:type_name -> wijkbrug.providermonitoring.v1.Product
-	37, // 6: wijkbrug.providermonitoring.v1.Decision.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	38, // 7: wijkbrug.providermonitoring.v1.Decision.volume:type_name -> wijkbrug.common.v1.Volume
+	39, // 5: wijkbrug.providermonitoring.v1.Decision.product:type_name -> wijkbrug.providermonitoring.v1.Product
+	40, // 6: wijkbrug.providermonitoring.v1.Decision.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	41, // 7: wijkbrug.providermonitoring.v1.Decision.volume:type_name -> wijkbrug.common.v1.Volume
 	6,  // 8: wijkbrug.providermonitoring.v1.Decision.motivation:type_name -> wijkbrug.providermonitoring.v1.DecisionMotivation
 	1,  // 9: wijkbrug.providermonitoring.v1.Decision.status:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
-	35, // 10: wijkbrug.providermonitoring.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	35, // 11: wijkbrug.providermonitoring.v1.Decision.sent_at:type_name -> google.protobuf.Timestamp
+	38, // 10: wijkbrug.providermonitoring.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	38, // 11: wijkbrug.providermonitoring.v1.Decision.sent_at:type_name -> google.protobuf.Timestamp
 	7,  // 12: wijkbrug.providermonitoring.v1.Decision.objection:type_name -> wijkbrug.providermonitoring.v1.DecisionObjection
-	35, // 13: wijkbrug.providermonitoring.v1.Decision.withdrawn_at:type_name -> google.protobuf.Timestamp
+	38, // 13: wijkbrug.providermonitoring.v1.Decision.withdrawn_at:type_name -> google.protobuf.Timestamp
 	3,  // 14: wijkbrug.providermonitoring.v1.Decision.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
-	35, // 15: wijkbrug.providermonitoring.v1.Decision.created_at:type_name -> google.protobuf.Timestamp
+	38, // 15: wijkbrug.providermonitoring.v1.Decision.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: wijkbrug.providermonitoring.v1.DraftDecisionRequest.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
 	2,  // 17: wijkbrug.providermonitoring.v1.DraftDecisionRequest.outcome:type_name -> wijkbrug.providermonitoring.v1.DecisionOutcome
-	36, // 18: wijkbrug.providermonitoring.v1.DraftDecisionRequest.product:type_name -> wijkbrug.providermonitoring.v1.Product
-	37, // 19: wijkbrug.providermonitoring.v1.DraftDecisionRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	38, // 20: wijkbrug.providermonitoring.v1.DraftDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	39, // 18: wijkbrug.providermonitoring.v1.DraftDecisionRequest.product:type_name -> wijkbrug.providermonitoring.v1.Product
+	40, // 19: wijkbrug.providermonitoring.v1.DraftDecisionRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	41, // 20: wijkbrug.providermonitoring.v1.DraftDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	8,  // 21: wijkbrug.providermonitoring.v1.DraftDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
 	8,  // 22: wijkbrug.providermonitoring.v1.ProposeDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
 	8,  // 23: wijkbrug.providermonitoring.v1.DecideDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	39, // 24: wijkbrug.providermonitoring.v1.DecideDecisionResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	29, // 25: wijkbrug.providermonitoring.v1.SendDecisionRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
+	42, // 24: wijkbrug.providermonitoring.v1.DecideDecisionResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
+	31, // 25: wijkbrug.providermonitoring.v1.SendDecisionRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
 	8,  // 26: wijkbrug.providermonitoring.v1.SendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
-	38, // 27: wijkbrug.providermonitoring.v1.AmendDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	41, // 27: wijkbrug.providermonitoring.v1.AmendDecisionRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	8,  // 28: wijkbrug.providermonitoring.v1.AmendDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
 	3,  // 29: wijkbrug.providermonitoring.v1.WithdrawDecisionRequest.reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
 	8,  // 30: wijkbrug.providermonitoring.v1.WithdrawDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
@@ -2952,38 +3182,46 @@ var file_wijkbrug_providermonitoring_v1_decisions_proto_depIdxs = []int32{
 	8,  // 32: wijkbrug.providermonitoring.v1.GetDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
 	1,  // 33: wijkbrug.providermonitoring.v1.ListDecisionsRequest.statuses:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
 	8,  // 34: wijkbrug.providermonitoring.v1.ListDecisionsResponse.decisions:type_name -> wijkbrug.providermonitoring.v1.Decision
-	4,  // 35: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.format:type_name -> wijkbrug.providermonitoring.v1.LetterFormat
-	29, // 36: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
-	27, // 37: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
-	28, // 38: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
-	35, // 39: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
-	9,  // 40: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
-	11, // 41: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
-	13, // 42: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
-	15, // 43: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
-	17, // 44: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
-	19, // 45: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
-	21, // 46: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
-	23, // 47: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
-	25, // 48: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
-	30, // 49: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:input_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
-	32, // 50: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
-	10, // 51: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
-	12, // 52: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
-	14, // 53: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
-	16, // 54: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
-	18, // 55: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
-	20, // 56: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
-	22, // 57: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
-	24, // 58: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
-	26, // 59: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
-	31, // 60: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:output_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
-	33, // 61: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
-	51, // [51:62] is the sub-list for method output_type
-	40, // [40:51] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	36, // 35: wijkbrug.providermonitoring.v1.StandardParagraphs.functions:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs.FunctionsEntry
+	27, // 36: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 37: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	27, // 38: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 39: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	38, // 40: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.adopted_at:type_name -> google.protobuf.Timestamp
+	4,  // 41: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.format:type_name -> wijkbrug.providermonitoring.v1.LetterFormat
+	31, // 42: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
+	27, // 43: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 44: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	38, // 45: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
+	9,  // 46: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
+	11, // 47: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
+	13, // 48: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
+	15, // 49: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
+	17, // 50: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
+	19, // 51: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
+	21, // 52: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
+	23, // 53: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
+	25, // 54: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
+	32, // 55: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:input_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
+	29, // 56: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:input_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest
+	34, // 57: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
+	10, // 58: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
+	12, // 59: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
+	14, // 60: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
+	16, // 61: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
+	18, // 62: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
+	20, // 63: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
+	22, // 64: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
+	24, // 65: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
+	26, // 66: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
+	33, // 67: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:output_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
+	30, // 68: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:output_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse
+	35, // 69: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
+	58, // [58:70] is the sub-list for method output_type
+	46, // [46:58] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_decisions_proto_init() }
@@ -2998,7 +3236,7 @@ func file_wijkbrug_providermonitoring_v1_decisions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   29,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

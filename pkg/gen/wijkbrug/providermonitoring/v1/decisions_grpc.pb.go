@@ -43,6 +43,7 @@ const (
 	DecisionService_GetDecision_FullMethodName          = "/wijkbrug.providermonitoring.v1.DecisionService/GetDecision"
 	DecisionService_ListDecisions_FullMethodName        = "/wijkbrug.providermonitoring.v1.DecisionService/ListDecisions"
 	DecisionService_RenderDecisionLetter_FullMethodName = "/wijkbrug.providermonitoring.v1.DecisionService/RenderDecisionLetter"
+	DecisionService_AdoptMandateRegister_FullMethodName = "/wijkbrug.providermonitoring.v1.DecisionService/AdoptMandateRegister"
 	DecisionService_ListMandates_FullMethodName         = "/wijkbrug.providermonitoring.v1.DecisionService/ListMandates"
 )
 
@@ -96,6 +97,12 @@ type DecisionServiceClient interface {
 	// the resident); without them the letter stored when the decision was sent is returned.
 	// Same callers as GetDecision except services; access-logged.
 	RenderDecisionLetter(ctx context.Context, in *RenderDecisionLetterRequest, opts ...grpc.CallOption) (*RenderDecisionLetterResponse, error)
+	// AdoptMandateRegister adopts a new version of a municipality's mandate register and
+	// standard paragraphs (immutable once adopted; decisions keep the version they were made
+	// under). expected_version must be the version in force (0 while the built-in default
+	// applies), else FAILED_PRECONDITION. By a municipality acting for the municipality, role
+	// municipal_administrator.
+	AdoptMandateRegister(ctx context.Context, in *AdoptMandateRegisterRequest, opts ...grpc.CallOption) (*AdoptMandateRegisterResponse, error)
 	// ListMandates returns a municipality's mandate register and standard paragraphs in the
 	// version in force (or the version asked for; 0 in force when it adopted none: the
 	// built-in default). Holds no personal data.
@@ -210,6 +217,16 @@ func (c *decisionServiceClient) RenderDecisionLetter(ctx context.Context, in *Re
 	return out, nil
 }
 
+func (c *decisionServiceClient) AdoptMandateRegister(ctx context.Context, in *AdoptMandateRegisterRequest, opts ...grpc.CallOption) (*AdoptMandateRegisterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdoptMandateRegisterResponse)
+	err := c.cc.Invoke(ctx, DecisionService_AdoptMandateRegister_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *decisionServiceClient) ListMandates(ctx context.Context, in *ListMandatesRequest, opts ...grpc.CallOption) (*ListMandatesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMandatesResponse)
@@ -270,6 +287,12 @@ type DecisionServiceServer interface {
 	// the resident); without them the letter stored when the decision was sent is returned.
 	// Same callers as GetDecision except services; access-logged.
 	RenderDecisionLetter(context.Context, *RenderDecisionLetterRequest) (*RenderDecisionLetterResponse, error)
+	// AdoptMandateRegister adopts a new version of a municipality's mandate register and
+	// standard paragraphs (immutable once adopted; decisions keep the version they were made
+	// under). expected_version must be the version in force (0 while the built-in default
+	// applies), else FAILED_PRECONDITION. By a municipality acting for the municipality, role
+	// municipal_administrator.
+	AdoptMandateRegister(context.Context, *AdoptMandateRegisterRequest) (*AdoptMandateRegisterResponse, error)
 	// ListMandates returns a municipality's mandate register and standard paragraphs in the
 	// version in force (or the version asked for; 0 in force when it adopted none: the
 	// built-in default). Holds no personal data.
@@ -313,6 +336,9 @@ func (UnimplementedDecisionServiceServer) ListDecisions(context.Context, *ListDe
 }
 func (UnimplementedDecisionServiceServer) RenderDecisionLetter(context.Context, *RenderDecisionLetterRequest) (*RenderDecisionLetterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RenderDecisionLetter not implemented")
+}
+func (UnimplementedDecisionServiceServer) AdoptMandateRegister(context.Context, *AdoptMandateRegisterRequest) (*AdoptMandateRegisterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdoptMandateRegister not implemented")
 }
 func (UnimplementedDecisionServiceServer) ListMandates(context.Context, *ListMandatesRequest) (*ListMandatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMandates not implemented")
@@ -518,6 +544,24 @@ func _DecisionService_RenderDecisionLetter_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DecisionService_AdoptMandateRegister_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdoptMandateRegisterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DecisionServiceServer).AdoptMandateRegister(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DecisionService_AdoptMandateRegister_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DecisionServiceServer).AdoptMandateRegister(ctx, req.(*AdoptMandateRegisterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DecisionService_ListMandates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListMandatesRequest)
 	if err := dec(in); err != nil {
@@ -582,6 +626,10 @@ var DecisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RenderDecisionLetter",
 			Handler:    _DecisionService_RenderDecisionLetter_Handler,
+		},
+		{
+			MethodName: "AdoptMandateRegister",
+			Handler:    _DecisionService_AdoptMandateRegister_Handler,
 		},
 		{
 			MethodName: "ListMandates",

@@ -289,6 +289,15 @@ func (r *Mandates) read(ctx context.Context, municipality, tail string, args ...
 	return reg, nil
 }
 
+// CurrentForUpdate is Version(0) holding a lock that serialises adoptions of the same
+// municipality (an advisory lock: there may be no row to lock yet).
+func (r *Mandates) CurrentForUpdate(ctx context.Context, municipality string) (domain.MandateRegister, error) {
+	if _, err := r.db.Q(ctx).Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('providermonitoring.mandate_registers:' || $1, 0))`, municipality); err != nil {
+		return domain.MandateRegister{}, err
+	}
+	return r.Version(ctx, municipality, 0)
+}
+
 // Adopt stores reg as the municipality's next version and returns it.
 func (r *Mandates) Adopt(ctx context.Context, reg domain.MandateRegister) (domain.MandateRegister, error) {
 	raw, err := json.Marshal(reg)

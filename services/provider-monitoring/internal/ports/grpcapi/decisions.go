@@ -252,21 +252,59 @@ func (s *DecisionServer) ListMandates(ctx context.Context, req *pm.ListMandatesR
 	if err != nil {
 		return nil, err
 	}
-	out := &pm.ListMandatesResponse{MunicipalityCode: req.GetMunicipalityCode(), Version: int32(reg.Version),
-		Paragraphs: &pm.StandardParagraphs{ObjectionClause: reg.Paragraphs.ObjectionClause,
-			OwnContributionNotice: reg.Paragraphs.OwnContributionNotice, PgbNotice: reg.Paragraphs.PGBNotice,
-			MunicipalityName: reg.Paragraphs.MunicipalityName, PostalStreet: reg.Paragraphs.PostalAddress.Street,
-			PostalCode: reg.Paragraphs.PostalAddress.PostalCode, PostalCity: reg.Paragraphs.PostalAddress.City,
-			MandateDecree: reg.Paragraphs.MandateDecree}}
-	if !reg.AdoptedAt.IsZero() {
-		out.AdoptedAt = timestamppb.New(reg.AdoptedAt)
+	mandates, paragraphs, adopted := registerToProto(reg)
+	return &pm.ListMandatesResponse{MunicipalityCode: req.GetMunicipalityCode(), Version: int32(reg.Version),
+		Mandates: mandates, Paragraphs: paragraphs, AdoptedAt: adopted}, nil
+}
+
+// AdoptMandateRegister adopts a new version of a municipality's mandate register.
+func (s *DecisionServer) AdoptMandateRegister(ctx context.Context, req *pm.AdoptMandateRegisterRequest) (*pm.AdoptMandateRegisterResponse, error) {
+	reg := registerFromProto(req)
+	return idempotency.Do(ctx, s.idem, req, func() *pm.AdoptMandateRegisterResponse { return &pm.AdoptMandateRegisterResponse{} },
+		func(ctx context.Context) (*pm.AdoptMandateRegisterResponse, error) {
+			out, err := s.app.AdoptMandateRegister(ctx, reg, int(req.GetExpectedVersion()))
+			if err != nil {
+				return nil, err
+			}
+			mandates, paragraphs, adopted := registerToProto(out)
+			return &pm.AdoptMandateRegisterResponse{MunicipalityCode: out.Municipality, Version: int32(out.Version),
+				Mandates: mandates, Paragraphs: paragraphs, AdoptedAt: adopted}, nil
+		})
+}
+
+func registerFromProto(req *pm.AdoptMandateRegisterRequest) domain.MandateRegister {
+	p := req.GetParagraphs()
+	reg := domain.MandateRegister{Municipality: req.GetMunicipalityCode(), Paragraphs: domain.Paragraphs{
+		ObjectionClause: p.GetObjectionClause(), OwnContributionNotice: p.GetOwnContributionNotice(), PGBNotice: p.GetPgbNotice(),
+		MunicipalityName: p.GetMunicipalityName(), ObjectionURL: p.GetObjectionUrl(), MandateDecree: p.GetMandateDecree(),
+		PostalAddress: domain.PostalAddress{Street: p.GetPostalStreet(), PostalCode: p.GetPostalCode(), City: p.GetPostalCity()},
+		Functions:     p.GetFunctions(), Opening: p.GetOpening(), Contact: p.GetContact(), Closing: p.GetClosing(),
+	}}
+	for _, m := range req.GetMandates() {
+		reg.Mandates = append(reg.Mandates, domain.Mandate{Name: m.GetName(), Role: m.GetRole(), ProductCategories: m.GetProductCategories(),
+			MaxVolume: m.GetMaxVolume(), MaxBudgetCents: m.GetMaxBudgetCents(), FourEyesAboveVolume: m.GetFourEyesAboveVolume(),
+			FourEyesAboveBudgetCents: m.GetFourEyesAboveBudgetCents()})
 	}
+	return reg
+}
+
+func registerToProto(reg domain.MandateRegister) ([]*pm.Mandate, *pm.StandardParagraphs, *timestamppb.Timestamp) {
+	p := reg.Paragraphs
+	paragraphs := &pm.StandardParagraphs{ObjectionClause: p.ObjectionClause, OwnContributionNotice: p.OwnContributionNotice, PgbNotice: p.PGBNotice,
+		MunicipalityName: p.MunicipalityName, PostalStreet: p.PostalAddress.Street, PostalCode: p.PostalAddress.PostalCode,
+		PostalCity: p.PostalAddress.City, MandateDecree: p.MandateDecree, ObjectionUrl: p.ObjectionURL, Functions: p.Functions,
+		Opening: p.Opening, Contact: p.Contact, Closing: p.Closing}
+	var mandates []*pm.Mandate
 	for _, m := range reg.Mandates {
-		out.Mandates = append(out.Mandates, &pm.Mandate{Name: m.Name, Role: m.Role, ProductCategories: m.ProductCategories,
+		mandates = append(mandates, &pm.Mandate{Name: m.Name, Role: m.Role, ProductCategories: m.ProductCategories,
 			MaxVolume: m.MaxVolume, MaxBudgetCents: m.MaxBudgetCents, FourEyesAboveVolume: m.FourEyesAboveVolume,
 			FourEyesAboveBudgetCents: m.FourEyesAboveBudgetCents})
 	}
-	return out, nil
+	var adopted *timestamppb.Timestamp
+	if !reg.AdoptedAt.IsZero() {
+		adopted = timestamppb.New(reg.AdoptedAt)
+	}
+	return mandates, paragraphs, adopted
 }
 
 func ts(t *time.Time) *timestamppb.Timestamp {

@@ -68,4 +68,5 @@ var Policy = authz.Policy{
 	pm.DecisionService_ListDecisions_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
 	pm.DecisionService_ListMandates_FullMethodName:         {OrgTypes: []identity.OrgType{service, team, municipality}},
 	pm.DecisionService_RenderDecisionLetter_FullMethodName: {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_AdoptMandateRegister_FullMethodName: {OrgTypes: []identity.OrgType{municipality}, Roles: []string{"municipal_administrator"}},
 }
