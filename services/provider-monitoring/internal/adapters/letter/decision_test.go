@@ -19,7 +19,7 @@ func TestFromDecisionIsComplete(t *testing.T) {
 	base := domain.Decision{ID: "d-1", Number: "GM0363-2026-000001", Municipality: "GM0363", LegalBasis: domain.BasisWmo, Granted: true,
 		Product: domain.Product{Category: "02", Code: "02A01"}, ProviderAGB: "12345678", Form: domain.FormInKind,
 		Start: domain.Date(2026, 3, 16), End: &end, Volume: domain.Volume{Amount: 4, Unit: "04", Frequency: "2"},
-		Motivation: domain.Motivation{Goals: []domain.MotivationGoal{{GoalID: "g", LifeDomain: "SOCIAL_NETWORK", Baseline: 1, Target: 3}}},
+		Motivation:      domain.Motivation{Goals: []domain.MotivationGoal{{GoalID: "g", LifeDomain: "SOCIAL_NETWORK", Baseline: 1, Target: 3}}},
 		ApplicationDate: domain.Date(2026, 3, 2), DecidedAt: &decided, ObjectionDeadline: &deadline, Status: domain.DecisionSent,
 		FirstSigner: "consulent-bert", FirstSignerRole: "wmo_consultant", SecondOfficial: "hoofd-carla", SecondOfficialRole: "department_head",
 		Mandate: "wmo-consulent"}
