@@ -80,6 +80,7 @@ type decisionWorld struct {
 	asMuni, asOtherMuni pmv1.DecisionServiceClient
 	asProvider          pmv1.DecisionServiceClient
 	allocations         pmv1.ProviderMonitoringServiceClient
+	providerPM          pmv1.ProviderMonitoringServiceClient
 	events              *svctest.Recorder
 }
 
@@ -113,6 +114,7 @@ func startDecisions(t *testing.T) *decisionWorld {
 	}
 	w.asTeam, w.asOtherTeam, w.asMuni, w.asOtherMuni, w.asProvider = client(w.team), client(w.otherTeam), client(w.muni), client(w.otherMuni), client(provider)
 	w.allocations = pmv1.NewProviderMonitoringServiceClient(env.Client(t, w.svc.Addr, w.muni))
+	w.providerPM = pmv1.NewProviderMonitoringServiceClient(env.Client(t, w.svc.Addr, provider))
 	w.events = env.Events(t, "providermonitoring", "wijkbrug.providermonitoring.>")
 	return w
 }
@@ -485,6 +487,12 @@ func TestDecisionOtherOrganisationsIDs(t *testing.T) {
 	}
 	_, err = w.asOtherMuni.ListDecisions(svctest.Ctx(t), &pmv1.ListDecisionsRequest{MunicipalityCode: municipality})
 	wantCode(t, err, codes.PermissionDenied)
+	// A Wijkbrug service reads it without its free text.
+	svcClient := pmv1.NewDecisionServiceClient(w.env.Client(t, w.svc.Addr, svctest.ServiceOrg("casedirection")))
+	bySvc, err := svcClient.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: id})
+	if err != nil || bySvc.GetDecision().GetMotivation().GetText() != "" || len(bySvc.GetDecision().GetMotivation().GetGoals()) != 2 {
+		t.Fatalf("service read: %v %v", bySvc, err)
+	}
 	// The owner still sees it unchanged.
 	got, err := w.asTeam.GetDecision(teamCtx, &pmv1.GetDecisionRequest{DecisionId: id})
 	if err != nil || got.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED {
@@ -611,6 +619,46 @@ func TestDecisionBadInput(t *testing.T) {
 	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
 		Recipient: &pmv1.LetterRecipient{Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
 	field(err, "recipient.name")
+}
+
+// A provider's request for allocation (315) is the source of product, provider, period and
+// volume; deciding the decision grants the request with the allocation it issues.
+func TestDecisionOnAProvidersRequest(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(1)
+	sub, err := w.providerPM.SubmitAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.SubmitAllocationRequestRequest{
+		IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+		ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district, ProductCategory: wmoCategory, ProductCode: wmoProduct,
+		StartDate: date(today()), EndDate: date(today().AddDate(0, 3, 0)),
+		Volume:       &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
+		ReferrerType: "02", ReferrerCode: "01234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requestID := sub.GetRequest().GetId()
+	req := &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED}
+	d := w.draftAndPropose(t, req)
+	if d.GetAllocationRequestId() != requestID || d.GetProduct().GetCode() != wmoProduct || d.GetProviderAgb() != providerAGB ||
+		d.GetVolume().GetAmount() != 3 || d.GetStartDate() != date(today()) {
+		t.Fatalf("drafted from the request: %v", d)
+	}
+	// Both a request and a product choice: which one is meant?
+	both := draftRequest(caseID, 3)
+	both.AllocationRequestId = requestID
+	_, err = w.asTeam.DraftDecision(acting(t, "regisseur-anna", "case_director"), both)
+	if f := violatedFields(t, err); !slices.Contains(f, "allocation_request_id") {
+		t.Fatalf("request and product choice: %v", f)
+	}
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil || len(out.GetAllocations()) != 1 || out.GetAllocations()[0].GetRequestId() != requestID {
+		t.Fatalf("decide: %v %v", out, err)
+	}
+	q, err := w.providerPM.DescribeAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.DescribeAllocationRequestRequest{RequestId: requestID})
+	if err != nil || q.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||
+		q.GetRequest().GetResultingAllocationNumber() != out.GetAllocations()[0].GetNumber() {
+		t.Fatalf("the request after the decision: %v %v", q, err)
+	}
 }
 
 // A decision not decided by its statutory due date raises decision.overdue once.

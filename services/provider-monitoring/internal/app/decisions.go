@@ -591,7 +591,8 @@ func (a *App) RegisterObjection(ctx context.Context, id string, receivedOn time.
 }
 
 // GetDecision returns a decision to the owning team, a municipality acting for its
-// municipality or a Wijkbrug service; to anyone else it does not exist.
+// municipality or a Wijkbrug service (without its free text); to anyone else it does not
+// exist.
 func (a *App) GetDecision(ctx context.Context, id string) (domain.Decision, error) {
 	var out domain.Decision
 	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
@@ -603,8 +604,14 @@ func (a *App) GetDecision(ctx context.Context, id string) (domain.Decision, erro
 		if err != nil {
 			return err
 		}
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: decisionEntry("providermonitoring.decision.read", id, "", ""), Route: route}); err != nil {
+		got, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: decisionEntry("providermonitoring.decision.read", id, "", ""), Route: route})
+		if err != nil {
 			return err
+		}
+		if got == accesslog.RouteService {
+			// Free text (grounds, motivation, the letter) is for the team and the
+			// municipality, not for a service, as intake keeps the question from services.
+			d.RejectionGrounds, d.Motivation.Text, d.Letter = "", "", nil
 		}
 		out = d
 		return nil
