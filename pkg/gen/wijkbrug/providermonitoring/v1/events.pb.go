@@ -90,8 +90,9 @@ type AllocationIssued struct {
 	IssuedAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	// The provider's request for allocation (315) this allocation grants, if any.
 	RequestId string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// The decision (beschikking) it was issued under, if any.
-	DecisionNumber string `protobuf:"bytes,9,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	// The decision (beschikking) it was issued under, if any. (Number 9 is left to the
+	// allocation's start date, added beside it for outcome reporting.)
+	DecisionNumber string `protobuf:"bytes,10,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2020,7 +2021,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\tissued_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\b \x01(\tR\trequestId\x12'\n" +
-	"\x0fdecision_number\x18\t \x01(\tR\x0edecisionNumber:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\x83\x03\n" +
+	"\x0fdecision_number\x18\n" +
+	" \x01(\tR\x0edecisionNumber:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\x83\x03\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
