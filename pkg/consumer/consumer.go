@@ -11,14 +11,22 @@
 //   - a parked event (and every later event of the same aggregate, to keep their order) waits
 //     in the parked_events table, visible in metrics, listable and replayable by an operator
 //     (wijkbrug parked list|replay); events of other aggregates flow on.
+//
+// Events are handled by several workers at once (Options.Workers). All events of one
+// aggregate (the CloudEvents subject) go to the same worker, so they are handled one after the
+// other in stream order, as with a single worker; events of different aggregates run in
+// parallel. A handler must therefore be safe against a concurrent handler of another
+// aggregate, exactly as an RPC is against another RPC.
 package consumer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -106,7 +114,13 @@ func Permanent(err error) error { return permanentError{err} }
 type Options struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Workers is how many events of different aggregates are handled at once (default
+	// DefaultWorkers). Each worker holds at most one database connection while it works.
+	Workers int
 }
+
+// DefaultWorkers is the number of workers of a consumer when Options.Workers is not set.
+const DefaultWorkers = 4
 
 // Metrics are the consumer gauges and counters of one service, labelled per consumer.
 type Metrics struct {
@@ -135,17 +149,21 @@ func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
 }
 
 type runner struct {
-	db    *pgxdb.DB
-	spec  Spec
-	retry Retry
-	log   *slog.Logger
-	m     *Metrics
+	db      *pgxdb.DB
+	spec    Spec
+	retry   Retry
+	log     *slog.Logger
+	m       *Metrics
+	workers int
 }
 
 // Run consumes until ctx ends. It waits for the stream to exist, so services may start in
 // any order.
 func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, opts Options) error {
-	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics}
+	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics, workers: opts.Workers}
+	if r.workers <= 0 {
+		r.workers = DefaultWorkers
+	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -182,14 +200,38 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 		}
 	}
 	// A small prefetch: buffered deliveries get no heartbeats, so their ack deadline must not
-	// run out while earlier ones are handled.
-	it, err := cons.Messages(jetstream.PullMaxMessages(8))
+	// run out while earlier ones are handled. (A delivery waiting in a worker's queue has its
+	// heartbeat running from the moment it is dispatched.)
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(8, 2*r.workers)))
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
 	go r.watch(ctx, cons)
 	go r.replayLoop(ctx, spec.Stream)
+
+	queues := make([]chan dispatched, r.workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan dispatched, 2)
+		wg.Add(1)
+		go func(q <-chan dispatched) {
+			defer wg.Done()
+			for d := range q {
+				if ctx.Err() != nil {
+					d.stopHeartbeat() // shutting down: left unacknowledged, redelivered later
+					continue
+				}
+				r.handleDelivery(ctx, spec.Stream, d)
+			}
+		}(queues[i])
+	}
+	defer func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}()
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -199,8 +241,56 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 			r.log.WarnContext(ctx, "consumer fetch failed", "consumer", spec.Durable, "error", err.Error())
 			continue
 		}
-		r.handleDelivery(ctx, spec.Stream, msg)
+		d := dispatched{msg: msg, stopHeartbeat: r.heartbeat(ctx, msg)}
+		q := queues[worker(orderKey(msg), len(queues))]
+		select {
+		case q <- d:
+		case <-ctx.Done():
+			d.stopHeartbeat()
+			return nil // not acknowledged: redelivered after the ack deadline
+		}
 	}
+}
+
+// dispatched is a delivery on its way to (or in) a worker, with its heartbeat running.
+type dispatched struct {
+	msg           jetstream.Msg
+	stopHeartbeat context.CancelFunc
+}
+
+// orderKey is what keeps events in order: the aggregate (CloudEvents subject), or for an event
+// without one its NATS subject.
+func orderKey(msg jetstream.Msg) string {
+	if k := msg.Headers().Get(cloudevents.HeaderSubject); k != "" {
+		return k
+	}
+	return msg.Subject()
+}
+
+// worker is the index of the worker that handles every event with key.
+func worker(key string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
+
+// heartbeat tells JetStream every third of the ack deadline that msg is being worked on, until
+// the returned function is called.
+func (r *runner) heartbeat(ctx context.Context, msg jetstream.Msg) context.CancelFunc {
+	hbCtx, stop := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(r.retry.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return stop
 }
 
 // watch keeps the consumer gauges current.
@@ -311,7 +401,9 @@ func transient(err error) bool {
 		errors.Is(err, context.DeadlineExceeded)
 }
 
-func (r *runner) handleDelivery(ctx context.Context, stream string, msg jetstream.Msg) {
+func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatched) {
+	msg := dd.msg
+	defer dd.stopHeartbeat()
 	md, err := msg.Metadata()
 	if err != nil {
 		r.log.ErrorContext(ctx, "delivery without metadata terminated", "consumer", r.spec.Durable, "subject", msg.Subject())
@@ -321,23 +413,9 @@ func (r *runner) handleDelivery(ctx context.Context, stream string, msg jetstrea
 	if md.NumDelivered > 1 {
 		r.m.redeliveries.WithLabelValues(r.spec.Durable).Inc()
 	}
-	// Progress heartbeats while the handler works.
-	hbCtx, stopHB := context.WithCancel(ctx)
-	go func() {
-		t := time.NewTicker(r.retry.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
 	d := delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: msg.Subject(), headers: msg.Headers(), data: msg.Data()}
 	ev, err := r.process(ctx, d)
-	stopHB()
+	dd.stopHeartbeat()
 	if err == nil {
 		_ = msg.Ack()
 		return

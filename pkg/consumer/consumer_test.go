@@ -3,6 +3,7 @@ package consumer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -159,5 +160,88 @@ func (g gathered) Collect(ch chan<- prometheus.Metric) {
 			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
 			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(g.name, "", nil, nil), prometheus.UntypedValue, v)
 		}
+	}
+}
+
+// Events of different aggregates are handled by several workers at once, while the events of
+// one aggregate are still handled one after the other, in stream order.
+func TestWorkersKeepOrderPerAggregate(t *testing.T) {
+	env := svctest.New(t)
+	dsn := testkit.NewDatabase(t, "consumerpar", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := pgxdb.Open(ctx, dsn, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	const aggregates, perAggregate = 6, 5
+	var mu sync.Mutex
+	handled := map[string][]string{} // aggregate → signal ids in handling order
+	busy := map[string]bool{}        // aggregates being handled right now
+	var running, most atomic.Int32
+	spec := consumer.Spec{
+		Durable: "test-parallel", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Handle: func(_ context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			mu.Lock()
+			if busy[ev.Subject] {
+				mu.Unlock()
+				return errors.New("two events of one aggregate handled at the same time")
+			}
+			busy[ev.Subject] = true
+			mu.Unlock()
+			n := running.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(30 * time.Millisecond)
+			running.Add(-1)
+			mu.Lock()
+			busy[ev.Subject] = false
+			handled[ev.Subject] = append(handled[ev.Subject], msg.(*referralv1.SignalReceived).GetSignalId())
+			mu.Unlock()
+			return nil
+		},
+	}
+	subject := "wijkbrug.referral.0363.signal.received"
+	for i := range perAggregate {
+		for a := range aggregates {
+			env.Publish(t, "referral", subject, fmt.Sprintf("agg-%d", a), &referralv1.SignalReceived{SignalId: fmt.Sprintf("agg-%d/%d", a, i)})
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 4}) }()
+	eventually(t, "every event handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, ids := range handled {
+			n += len(ids)
+		}
+		return n == aggregates*perAggregate
+	})
+	mu.Lock()
+	for a := range aggregates {
+		agg := fmt.Sprintf("agg-%d", a)
+		for i, id := range handled[agg] {
+			if want := fmt.Sprintf("%s/%d", agg, i); id != want {
+				t.Errorf("%s handled out of order: %v", agg, handled[agg])
+				break
+			}
+		}
+	}
+	mu.Unlock()
+	if m := most.Load(); m < 2 {
+		t.Errorf("at most %d events were handled at once with 4 workers; want events of different aggregates in parallel", m)
+	}
+	ps, err := consumer.ListParked(ctx, db, "")
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("nothing may be parked (%v): %+v", err, ps)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

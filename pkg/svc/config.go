@@ -10,9 +10,10 @@ type Config struct {
 	RESTAddr  string `env:"WIJKBRUG_REST_ADDR" flag:"rest-addr" usage:"REST/JSON listen address (mutual TLS, same identity, policy and errors as gRPC); empty = the service's default port, off = no REST edge"`
 	AdminAddr string `env:"WIJKBRUG_ADMIN_ADDR" flag:"admin-addr" usage:"admin HTTP address (/metrics, /debug/pprof, /livez, /readyz); empty = the service's default port"`
 
-	DatabaseURL    string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
-	DatabaseConns  int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
-	MigrateOnStart bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
+	DatabaseURL     string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
+	DatabaseConns   int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
+	ConsumerWorkers int    `env:"WIJKBRUG_CONSUMER_WORKERS" flag:"consumer-workers" default:"4" usage:"events of different aggregates each event consumer handles at once (events of one aggregate stay in order); each takes a database connection while it works"`
+	MigrateOnStart  bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
 	// Least privilege (issue 16): migrations as the schema owner, the service as an application role.
 	MigrationDatabaseURL string `env:"WIJKBRUG_MIGRATION_DATABASE_URL" flag:"migration-database-url" secret:"true" usage:"PostgreSQL URL as the schema owner, for migrate (empty = WIJKBRUG_DATABASE_URL)"`
 	DatabaseAppRole      string `env:"WIJKBRUG_DATABASE_APP_ROLE" flag:"database-app-role" usage:"role the service runs as; migrate grants it its tables, never UPDATE/DELETE/TRUNCATE of the access log (empty = grant nothing)"`

@@ -397,7 +397,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	p.Outbox.Wakes(relay)
 	relayDone.Add(1)
 	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
-	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name)}
+	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers}
 	for _, c := range wiring.Consumers {
 		work.Add(1)
 		go func() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -47,7 +48,12 @@ func (b *bench) lists(ctx context.Context, res *results, size string) error {
 	fmt.Fprintf(b.out, "List and search RPCs (%s cases):\n", size)
 	for _, c := range conc {
 		for _, l := range listLoads() {
+			stopProfile, err := b.profile(fmt.Sprintf("%s-%s-c%d.pprof", strings.ReplaceAll(strings.ToLower(l.name), " ", "-"), size, c))
+			if err != nil {
+				return err
+			}
 			m, err := b.ghz(l, c, shape{total: uint(b.o.listCalls)})
+			stopProfile()
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ type results struct {
 	Chain                 chainResult
 	Lists                 []listRow
 	ScaleLoads            []string
+	ColdStart, WarmStart  time.Duration
 }
 
 func yes(ok bool) string {
@@ -39,6 +40,10 @@ func (r *results) markdown() string {
 	w("- each closed-loop measurement %s; concurrencies %v; PostgreSQL synchronous_commit=on, fsync on; JetStream sync always; mTLS; ghz %s\n",
 		r.Options.duration, r.Options.conc, "v0.120.0")
 	w("- command: `go run ./cmd/wijkbrug/bench %s`\n\n", r.commandLine())
+
+	w("## Start of the suite (`make run`, binary built)\n\nTarget (DESIGN §9): ≤ 3 s.\n\n| start | seconds | target |\n|---|---|---|\n")
+	w("| first start (PostgreSQL cluster, certificates, databases, migrations, streams, demo data) | %.2f | %s |\n", r.ColdStart.Seconds(), yes(r.ColdStart <= 3*time.Second))
+	w("| restart with the data kept | %.2f | %s |\n\n", r.WarmStart.Seconds(), yes(r.WarmStart <= 3*time.Second))
 
 	if len(r.Writes) > 0 {
 		w("## Mutating RPCs against the raw-pgx baseline (same run, interleaved)\n\n")

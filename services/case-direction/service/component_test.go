@@ -628,3 +628,57 @@ func hasViolation(err error, field string) bool {
 	}
 	return false
 }
+
+// ListCases logs every resident shown: a listed case is in the access history of each of its
+// household's current members (read with the page itself), and a case whose residents are not
+// known is still logged, once. A later page logs only its own cases.
+func TestListCasesLogsEveryResidentShown(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	two := openRequest("list-two", uuid.NewString())
+	two.Residents = []*commonv1.ResidentPseudonym{{ResidentId: uuid.NewString(), Pseudonym: "list-a"}, {ResidentId: uuid.NewString(), Pseudonym: "list-b"}}
+	withTwo, err := h.as(t, intake).OpenCase(ctx, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, err := h.as(t, intake).OpenCase(ctx, openRequest("list-none", uuid.NewString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := openRequest("list-one", uuid.NewString())
+	one.Residents = []*commonv1.ResidentPseudonym{{ResidentId: uuid.NewString(), Pseudonym: "list-c"}}
+	withOne, err := h.as(t, intake).OpenCase(ctx, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noord := h.as(t, teamNoord)
+	first, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 2})
+	if err != nil || len(first.GetCases()) != 2 || first.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v %v", first, err)
+	}
+	logged := func(id, pseudonym string) int {
+		return h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND route = 'TEAM'
+			AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, teamNoord.OIN, id, pseudonym)
+	}
+	// Newest first: the case with one resident and the one without are on the first page.
+	if n := logged(withOne.GetCase().GetId(), "list-c"); n != 1 {
+		t.Fatalf("list-c: %d list entries, want 1", n)
+	}
+	if n := logged(unknown.GetCase().GetId(), ""); n != 1 {
+		t.Fatalf("case without known residents: %d list entries, want 1", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND object_id = $1`, withTwo.GetCase().GetId()); n != 0 {
+		t.Fatalf("a case not shown was logged %d times", n)
+	}
+	if _, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 2, PageToken: first.GetNextPageToken()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"list-a", "list-b"} {
+		if n := logged(withTwo.GetCase().GetId(), p); n != 1 {
+			t.Fatalf("%s: %d list entries, want 1", p, n)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list'`); n != 4 {
+		t.Fatalf("%d list entries, want 4 (one per resident shown, one for the case without)", n)
+	}
+}

@@ -90,7 +90,10 @@ func SpecWith(o Options) svc.Spec {
 					consumers.HouseholdEvents(a, p.SystemCaller("case-monitoring"), p.Logger),
 				},
 				Schedulers: []scheduler.Job{{Name: "pilot-light-check-ins", Interval: interval, BatchSize: 50,
-					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns}},
+					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns},
+					// ListCases' counts: fold the +1/-1 rows case writes add (migration 00008).
+					{Name: "caseload-counts", Interval: 2 * time.Second, BatchSize: 1000,
+						Caller: p.SystemCaller("case-monitoring"), Batch: a.FoldCaseloadCounts}},
 			}, nil
 		},
 	}

@@ -86,6 +86,9 @@ type Cases interface {
 	SaveOutcomes(ctx context.Context, caseID string, o []domain.DomainOutcome) error
 	// List returns one page of a caseload and the counts per status.
 	List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error)
+	// FoldCounts folds the count rows of up to limit groups of the caseload counts into one
+	// each and reports how many groups it folded.
+	FoldCounts(ctx context.Context, limit int) (int, error)
 	// LockDueWatches locks (FOR UPDATE SKIP LOCKED) up to limit cases in WATCH whose next
 	// check-in was due at or before now.
 	LockDueWatches(ctx context.Context, now time.Time, limit int) ([]domain.Case, error)

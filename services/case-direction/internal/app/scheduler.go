@@ -48,3 +48,16 @@ func (a *App) EmitOverdueCheckIns(ctx context.Context, limit int) (int, error) {
 	})
 	return n, err
 }
+
+// FoldCaseloadCounts is the batch of the "caseload-counts" job: every case write adds a +1/-1
+// row to the caseload counts (so writes never wait on a shared counter), and this folds up to
+// limit groups of them into one row each, so ListCases sums a few rows a team.
+func (a *App) FoldCaseloadCounts(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = a.cases.FoldCounts(ctx, limit)
+		return err
+	})
+	return n, err
+}

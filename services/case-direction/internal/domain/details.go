@@ -120,6 +120,9 @@ type Summary struct {
 	OpenedAt     time.Time
 	NextCheckAt  *time.Time
 	OpenTodos    int
+	// Residents are the pseudonyms of the household members the case concerns now, read with
+	// the page so the list's access log names every resident shown without another query.
+	Residents []string
 }
 
 // Cursor is the position after the last case of a page.

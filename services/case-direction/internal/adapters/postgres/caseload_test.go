@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +50,11 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 		ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
+	// The bulk insert added a +1 row per case to caseload_counts; the job folds them.
+	foldAll(t, dsn)
+	if _, err := conn.Exec(ctx, `ANALYZE caseload_counts`); err != nil {
+		t.Fatal(err)
+	}
 	after := &domain.Cursor{OpenedAt: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), ID: "ffffffff-ffff-ffff-ffff-ffffffffffff"}
 	pages := []struct {
 		name  string
@@ -81,6 +88,9 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 			if strings.Contains(plan, "Seq Scan on cases") {
 				t.Errorf("%s (%s) scans the cases table:\n%s", p.name, q.what, plan)
 			}
+			if q.what == "counts" && (strings.Contains(plan, " on cases") || !strings.Contains(plan, "caseload_counts")) {
+				t.Errorf("%s: the counts read the caseload, not caseload_counts:\n%s", p.name, plan)
+			}
 			if q.what == "page" {
 				if !strings.Contains(plan, p.index) {
 					t.Errorf("%s: page not read from %s:\n%s", p.name, p.index, plan)
@@ -100,4 +110,140 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// foldAll runs the caseload-counts job's fold until nothing is left to fold.
+func foldAll(t *testing.T, dsn string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pgxdb.Open(ctx, dsn, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	repo := NewCases(db, nil)
+	for {
+		var n int
+		if err := db.Tx(ctx, func(ctx context.Context) error {
+			var err error
+			n, err = repo.FoldCounts(ctx, 100)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// ListCases' counts (caseload_counts, kept by a trigger on cases and folded by the
+// caseload-counts job) equal counting the caseload, for a team and for a director, through
+// inserts, status, director and team changes and deletes, written while folds run.
+func TestCaseloadCountsFollowCaseWrites(t *testing.T) {
+	ctx := context.Background()
+	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
+	})
+	db, err := pgxdb.Open(ctx, dsn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	repo := NewCases(db, nil)
+	check := func(when string) {
+		t.Helper()
+		for _, f := range []domain.ListFilter{{TeamOIN: "team-1"}, {TeamOIN: "team-2"}, {TeamOIN: "team-1", Director: "prof-1"}, {TeamOIN: "team-2", Director: "prof-0"}} {
+			countSQL, countArgs, _, _ := listQueries(f)
+			got, want := map[string]int{}, map[string]int{}
+			rows, _ := db.Pool.Query(ctx, countSQL, countArgs...)
+			if err := collectCounts(rows, got); err != nil {
+				t.Fatal(err)
+			}
+			direct := `SELECT status, count(*) FROM cases WHERE team_oin = $1 GROUP BY status`
+			if f.Director != "" {
+				direct = `SELECT status, count(*) FROM cases WHERE team_oin = $1 AND director_professional_id = $2 GROUP BY status`
+			}
+			rows, _ = db.Pool.Query(ctx, direct, countArgs...)
+			if err := collectCounts(rows, want); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s, %+v: counts %v, the caseload has %v", when, f, got, want)
+			}
+		}
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO cases (id, household_id, municipality_code, team_oin, status, director_professional_id, opened_at)
+		SELECT md5('case' || i)::uuid, md5('hh' || i)::uuid, 'GM0363', 'team-' || (1 + i % 2),
+		       (ARRAY['ACTIVE','PLAN_ADOPTED','WATCH'])[1 + i % 3], CASE WHEN i % 5 = 0 THEN NULL ELSE 'prof-' || (i % 3) END, now()
+		FROM generate_series(1, 3000) i`)
+	check("after the inserts")
+	// Writes of many small transactions while folds run, as replicas and users would.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 60 {
+				sql := []string{
+					`UPDATE cases SET status = 'CLOSED' WHERE id = md5('case' || $1::int)::uuid`,
+					`UPDATE cases SET director_professional_id = 'prof-1' WHERE id = md5('case' || $1::int)::uuid`,
+					`UPDATE cases SET team_oin = 'team-2', status = 'ACTIVE' WHERE id = md5('case' || $1::int)::uuid`,
+					`UPDATE cases SET next_check_at = now() WHERE id = md5('case' || $1::int)::uuid`,
+				}[i%4]
+				if _, err := db.Pool.Exec(ctx, sql, 1+w*700+i*11); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 30 {
+			if err := db.Tx(ctx, func(ctx context.Context) error { _, err := repo.FoldCounts(ctx, 3); return err }); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	check("after concurrent writes and partial folds")
+	exec(`DELETE FROM cases WHERE id IN (SELECT md5('case' || i)::uuid FROM generate_series(2990, 3000) i)`)
+	check("after deletes")
+	foldAll(t, dsn)
+	check("after folding everything")
+	var rowsLeft int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM caseload_counts`).Scan(&rowsLeft); err != nil {
+		t.Fatal(err)
+	}
+	// Two teams × four directors (three and none) × at most four statuses.
+	if rowsLeft > 2*4*4 {
+		t.Fatalf("%d count rows left after folding, want one per group", rowsLeft)
+	}
+}
+
+func collectCounts(rows pgx.Rows, into map[string]int) error {
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return err
+		}
+		into[s] = n
+	}
+	return rows.Err()
 }

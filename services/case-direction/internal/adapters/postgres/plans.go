@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -364,12 +365,45 @@ func (r *Cases) SaveOutcomes(ctx context.Context, caseID string, outcomes []doma
 	return nil
 }
 
-// List returns one page of a team's cases, newest first, and the counts per status.
-func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error) {
+// FoldCounts folds the +1/-1 rows of up to limit groups (team, director, status) of
+// caseload_counts into one row each, dropping groups that sum to zero, and reports how many
+// groups it folded. One replica folds at a time (a transaction advisory lock; the others
+// return 0), so two folds never lock the same rows in different orders; case writes only
+// insert rows and never wait for a fold. Call it in a transaction.
+func (r *Cases) FoldCounts(ctx context.Context, limit int) (int, error) {
 	q := r.db.Q(ctx)
+	var got bool
+	if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('casedirection.caseload_counts'))`).Scan(&got); err != nil || !got {
+		return 0, err
+	}
+	var n int
+	err := q.QueryRow(ctx, `
+		WITH groups AS MATERIALIZED (
+			SELECT team_oin, director, status FROM caseload_counts GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT $1
+		), gone AS (
+			DELETE FROM caseload_counts c USING groups g
+			WHERE c.team_oin = g.team_oin AND c.director = g.director AND c.status = g.status
+			RETURNING c.team_oin, c.director, c.status, c.n
+		), folded AS (
+			INSERT INTO caseload_counts (team_oin, director, status, n)
+			SELECT team_oin, director, status, sum(n) FROM gone GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+		)
+		SELECT count(*) FROM groups`, limit).Scan(&n)
+	return n, err
+}
+
+// List returns one page of a team's cases, newest first, and the counts per status. The counts
+// and the page go to PostgreSQL together (one round trip, a pipelined batch), and every case
+// of the page comes with its current residents, for the access log.
+func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary, map[domain.Status]int, error) {
 	countSQL, countArgs, pageSQL, pageArgs := listQueries(f)
+	b := &pgx.Batch{}
+	b.Queue(countSQL, countArgs...)
+	b.Queue(pageSQL, pageArgs...)
+	res := r.db.Q(ctx).SendBatch(ctx, b)
+	defer res.Close()
 	counts := map[domain.Status]int{}
-	rows, err := q.Query(ctx, countSQL, countArgs...)
+	rows, err := res.Query()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -386,27 +420,30 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	rows, err = q.Query(ctx, pageSQL, pageArgs...)
+	rows, err = res.Query()
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
 	var out []domain.Summary
 	for rows.Next() {
 		var s domain.Summary
 		var st string
-		if err := rows.Scan(&s.ID, &s.HouseholdID, &st, &s.Director, &s.Municipality, &s.District, &s.OpenedAt, &s.NextCheckAt, &s.OpenTodos); err != nil {
+		if err := rows.Scan(&s.ID, &s.HouseholdID, &st, &s.Director, &s.Municipality, &s.District, &s.OpenedAt, &s.NextCheckAt, &s.OpenTodos, &s.Residents); err != nil {
+			rows.Close()
 			return nil, nil, err
 		}
 		s.Status = domain.Status(st)
 		out = append(out, s)
 	}
-	return out, counts, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return out, counts, res.Close()
 }
 
 // listQueries builds the two queries of a caseload page: the counts per status of the team (or
-// director) — an index-only range of cases_team_status_opened or cases_director_caseload —
-// and the page itself, a keyset range of the index in the list's order (migration 00005), with
+// director) — summed from caseload_counts, a few rows per director and status — and the page itself, a keyset range of the index in the list's order (migration 00005), with
 // the open to-dos counted for the page's rows only.
 func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL string, pageArgs []any) {
 	where := []string{"team_oin = $1"}
@@ -425,6 +462,14 @@ func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL
 	}
 	countSQL = `SELECT status, count(*) FROM cases WHERE ` + strings.Join(where, " AND ") + ` GROUP BY status`
 	countArgs = append([]any(nil), args...)
+	if f.HouseholdID == "" && f.ResidentID == "" {
+		// A team's or a director's counts: the few rows of caseload_counts (migration 00008),
+		// not the caseload. (A household's or a resident's cases are a handful; counted as is.)
+		countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 GROUP BY status HAVING sum(n) <> 0`
+		if f.Director != "" {
+			countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 AND director = $2 GROUP BY status HAVING sum(n) <> 0`
+		}
+	}
 	switch len(f.Statuses) {
 	case 0:
 	case 1: // an equality keeps the page an ordered range of cases_team_status_opened
@@ -446,7 +491,8 @@ func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL
 	pageSQL = `
 		SELECT c.id::text, c.household_id::text, c.status, COALESCE(c.director_professional_id, ''), c.municipality_code,
 		       c.district_code, c.opened_at, c.next_check_at,
-		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL)
+		       (SELECT count(*) FROM evaluation_todos t WHERE t.case_id = c.id AND t.done_at IS NULL),
+		       ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = c.id AND cr.until IS NULL ORDER BY cr.resident_id)
 		FROM (SELECT * FROM cases WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY opened_at DESC, id DESC LIMIT $%d) c
 		ORDER BY c.opened_at DESC, c.id DESC`, len(args))
 	return countSQL, countArgs, pageSQL, args

@@ -122,24 +122,35 @@ func (r *Intakes) AddContactAttempt(ctx context.Context, id, intakeID, kind stri
 	return err
 }
 
+// queueRank is the urgency rank of the queue's order (domain.QueueKey). It is spelled exactly
+// as in the index intakes_team_queue_order (migration 00007): the planner matches the
+// expression, and only then reads a page as an index range in order.
+const queueRank = `(CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END)`
+
 // Queue returns a team's open intakes, most urgent first, then by deadline (without the
 // question).
 func (r *Intakes) Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error) {
-	var (
-		rank    *int
-		due     *time.Time
-		afterID *string
-	)
-	if after != nil {
-		rank, due, afterID = &after.Rank, &after.TriageDue, &after.ID
-	}
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+intakeColumns+`
-		FROM intakes i JOIN residents r ON r.id = i.resident_id
-		WHERE i.team_oin = $1 AND i.status IN ('RECEIVED', 'IN_TRIAGE')
-		  AND ($3::int IS NULL OR (CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id) > ($3::int, $4::timestamptz, $5::uuid))
-		ORDER BY CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END, i.triage_due, i.id
-		LIMIT $2`, teamOIN, limit, rank, due, afterID)
+	sql, args := queueQuery(teamOIN, after, limit)
+	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
 	return r.withoutQuestions(rows, err)
+}
+
+// queueQuery builds a page of the team queue: a keyset range of intakes_team_queue_order in
+// its order. A first page and a later page are different statements — an "$n IS NULL OR
+// (…) > (…)" condition would keep a generic plan from using the keyset as an index bound.
+func queueQuery(teamOIN string, after *domain.QueueKey, limit int) (string, []any) {
+	args := []any{teamOIN, limit}
+	keyset := ""
+	if after != nil {
+		args = append(args, after.Rank, after.TriageDue, after.ID)
+		keyset = `
+		  AND (` + queueRank + `, i.triage_due, i.id) > ($3::int, $4::timestamptz, $5::uuid)`
+	}
+	return `SELECT ` + intakeColumns + `
+		FROM intakes i JOIN residents r ON r.id = i.resident_id
+		WHERE i.team_oin = $1 AND i.status IN ('RECEIVED', 'IN_TRIAGE')` + keyset + `
+		ORDER BY ` + queueRank + `, i.triage_due, i.id
+		LIMIT $2`, args
 }
 
 // Find returns up to limit of a team's intakes matching f, newest received first, after the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"google.golang.org/protobuf/proto"
@@ -15,7 +16,11 @@ import (
 // FeedRecipients routes a signal's events to the organisation that sent it, and a referral's
 // to its referrer and its recipient.
 func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
-	return func(ctx context.Context, subject, aggregateID string, _ proto.Message) ([]string, error) {
+	return func(ctx context.Context, subject, aggregateID string, msg proto.Message) ([]string, error) {
+		// A new signal names its source: no round trip inside SubmitSignal's transaction.
+		if sr, ok := msg.(*referralv1.SignalReceived); ok && sr.GetSourceOin() != "" {
+			return []string{sr.GetSourceOin()}, nil
+		}
 		t := strings.Split(subject, ".")
 		// wijkbrug.referral.feedback.<oin>.<aggregate>.<event>: feedback subjects repeat events
 		// already routed from their municipal subject, except signal.fed_back, which exists

@@ -3,6 +3,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,67 +70,76 @@ func (r *Signals) GetForUpdate(ctx context.Context, id string) (domain.Signal, e
 	return r.get(ctx, id, " FOR UPDATE")
 }
 
-// ByCaseForUpdate locks the signals that led to a case.
+// ByCaseForUpdate locks the signals that led to a case, in one statement.
 func (r *Signals) ByCaseForUpdate(ctx context.Context, caseID string) ([]domain.Signal, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id::text FROM signals WHERE case_id = $1 ORDER BY received_at, id FOR UPDATE`, caseID)
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+signalColumns+` FROM signals WHERE case_id = $1 ORDER BY signals.received_at, signals.id FOR UPDATE`, caseID)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]domain.Signal, 0, len(ids))
-	for _, id := range ids {
-		s, err := r.get(ctx, id, "")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Signal, error) { return r.scanSignal(row) })
 }
 
-// ListBySource lists a source organisation's signals, newest first, with the next page token.
+// signalColumns are the columns scanSignal reads, in its order.
+const signalColumns = `id::text, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, municipality_code, district_code,
+	life_domains, category, description_enc, crisis, arrears_cents, arrears_months, status, feedback,
+	received_at, fed_back_at, intake_id::text, case_id::text, creditor_name, creditor_oin, creditor_reference_enc`
+
+// ListBySource lists a source organisation's signals, newest first, with the next page token:
+// one statement for the page (a keyset range of signals_source_order), not one per signal.
 func (r *Signals) ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, string, error) {
 	at, id, err := decodeToken(p.Token)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id::text, received_at FROM signals WHERE source_oin = $1 AND ($2 = '' OR status = $2)
-		AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4::uuid)) ORDER BY received_at DESC, id DESC LIMIT $5`,
-		oin, status, at, nilIfEmpty(id), p.Size+1)
+	sql, args := bySourceQuery(oin, status, at, id, p.Size+1)
+	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
 	if err != nil {
 		return nil, "", err
 	}
-	type key struct {
-		id string
-		at time.Time
-	}
-	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (key, error) {
-		var k key
-		return k, row.Scan(&k.id, &k.at)
-	})
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Signal, error) { return r.scanSignal(row) })
 	if err != nil {
 		return nil, "", err
 	}
 	next := ""
-	if len(keys) > p.Size {
-		keys = keys[:p.Size]
-		next = encodeToken(keys[len(keys)-1].at, keys[len(keys)-1].id)
-	}
-	out := make([]domain.Signal, 0, len(keys))
-	for _, k := range keys {
-		s, err := r.get(ctx, k.id, "")
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, s)
+	if len(out) > p.Size {
+		out = out[:p.Size]
+		last := out[len(out)-1]
+		next = encodeToken(last.ReceivedAt, last.ID)
 	}
 	return out, next, nil
 }
 
+// bySourceQuery builds a page of a source's signals. The first page, a later page and a
+// status filter are different statements, so every one is an index range in the list's
+// order with the keyset as its bound ("$n IS NULL OR …" would hide the bound from a generic
+// plan).
+func bySourceQuery(oin, status string, at *time.Time, id string, limit int) (string, []any) {
+	args := []any{oin, limit}
+	where := "source_oin = $1"
+	if status != "" {
+		args = append(args, status)
+		where += " AND status = $3"
+	}
+	if at != nil {
+		args = append(args, *at, id)
+		where += fmt.Sprintf(" AND (received_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args))
+	}
+	// signals.id, not id: a bare id names the output column id::text, whose order no index has.
+	return `SELECT ` + signalColumns + ` FROM signals WHERE ` + where + ` ORDER BY signals.received_at DESC, signals.id DESC LIMIT $2`, args
+}
+
 func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, error) {
+	s, err := r.scanSignal(r.db.Q(ctx).QueryRow(ctx, `SELECT `+signalColumns+` FROM signals WHERE id = $1`+lock, id))
+	if pgxdb.IsNoRows(err) {
+		return s, apperr.NotFound("signal", id)
+	}
+	return s, err
+}
+
+// scanSignal reads one row of signalColumns and opens the BSN, the description and the
+// creditor's reference: every signal returned shows them (referralv1.Signal), and the BSN
+// gives the access log its resident pseudonym.
+func (r *Signals) scanSignal(row pgx.Row) (domain.Signal, error) {
 	var (
 		s                         domain.Signal
 		sourceType, basis, status string
@@ -141,17 +151,10 @@ func (r *Signals) get(ctx context.Context, id, lock string) (domain.Signal, erro
 		fedBackAt                 *time.Time
 		intakeID, caseID          *string
 	)
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT id::text, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, municipality_code, district_code,
-		       life_domains, category, description_enc, crisis, arrears_cents, arrears_months, status, feedback,
-		       received_at, fed_back_at, intake_id::text, case_id::text, creditor_name, creditor_oin, creditor_reference_enc
-		FROM signals WHERE id = $1`+lock, id).Scan(
+	err := row.Scan(
 		&s.ID, &sourceType, &s.SourceOIN, &s.Reporter, &basis, &bsnEnc, &s.Municipality, &s.District,
 		&s.LifeDomains, &s.Category, &descEnc, &s.Crisis, &cents, &months, &status, &feedback,
 		&s.ReceivedAt, &fedBackAt, &intakeID, &caseID, &creditor.Name, &creditor.OIN, &creditorRefEnc)
-	if pgxdb.IsNoRows(err) {
-		return s, apperr.NotFound("signal", id)
-	}
 	if err != nil {
 		return s, err
 	}
