@@ -110,6 +110,22 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	}
 	f.contract = contracts[0].GetId()
 
+	// Decisions: A's decided decision (a Wmo rejection: no allocation, within the Wmo
+	// consultant's mandate) and A's draft.
+	decisionOf := func(req *providermonitoringv1.DraftDecisionRequest) string {
+		return mustCall[*providermonitoringv1.DraftDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_DraftDecision_FullMethodName, ownerTeam, req).GetDecision().GetId()
+	}
+	f.decisionDraft = decisionOf(f.draftDecision())
+	f.decision = decisionOf(&providermonitoringv1.DraftDecisionRequest{CaseId: f.caseA, LegalBasis: providermonitoringv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5,
+		Outcome: providermonitoringv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, RejectionGrounds: "Een algemene voorziening is passend.",
+		Product: &providermonitoringv1.Product{Category: "02", Code: "02A01"}, MotivationText: "Onderzoek gedaan."})
+	mustCall[*providermonitoringv1.ProposeDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_ProposeDecision_FullMethodName, ownerTeam,
+		&providermonitoringv1.ProposeDecisionRequest{DecisionId: f.decision})
+	officer := ownerMunicip
+	officer.role = "wmo_consultant"
+	mustCall[*providermonitoringv1.DecideDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_DecideDecision_FullMethodName, officer,
+		&providermonitoringv1.DecideDecisionRequest{DecisionId: f.decision})
+
 	// Referral: the GP's signal, team A's consents and referrals in every state, the social map.
 	f.signal = mustCall[*referralv1.SubmitSignalResponse](t, env, rf, referralv1.ReferralService_SubmitSignal_FullMethodName, ownerGP, &referralv1.SubmitSignalRequest{
 		SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO, ResidentBsn: f.bsnSignal,
@@ -152,6 +168,23 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	f.directory = mustCall[*referralv1.ExportDirectoryResponse](t, env, rf, referralv1.ReferralService_ExportDirectory_FullMethodName, ownerTeam,
 		&referralv1.ExportDirectoryRequest{MunicipalityCode: suite.DemoMunicipality}).GetHsdsJson()
 	return f
+}
+
+// draftDecision drafts a granted youth-care decision on A's case.
+func (f *bolaFixture) draftDecision() *providermonitoringv1.DraftDecisionRequest {
+	return &providermonitoringv1.DraftDecisionRequest{CaseId: f.caseA, LegalBasis: providermonitoringv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3,
+		Outcome: providermonitoringv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
+		Product: &providermonitoringv1.Product{Category: suite.DemoProductCategory, Code: suite.DemoProductCode}, ProviderAgb: suite.DemoProviderAGB,
+		StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(2)}
+}
+
+// mandateRegister is a register for A's municipality (GM0363).
+func (f *bolaFixture) mandateRegister() *providermonitoringv1.AdoptMandateRegisterRequest {
+	return &providermonitoringv1.AdoptMandateRegisterRequest{MunicipalityCode: suite.DemoMunicipality,
+		Mandates: []*providermonitoringv1.Mandate{{Name: "wmo-consulent", Role: "wmo_consultant", ProductCategories: []string{"02"},
+			MaxVolume: 40, MaxBudgetCents: 2500000}},
+		Paragraphs: &providermonitoringv1.StandardParagraphs{ObjectionClause: "Bezwaar binnen zes weken.", OwnContributionNotice: "Het CAK int een eigen bijdrage.",
+			MunicipalityName: "Demo", PostalStreet: "Postbus 1000", PostalCode: "1000 AA", PostalCity: "Demo", MandateDecree: "Mandaatbesluit 2026"}}
 }
 
 func hoursPerWeek(n int32) *commonv1.Volume {

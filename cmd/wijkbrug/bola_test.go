@@ -66,6 +66,7 @@ var bolaServices = []bolaAPI{
 	{intakev1.IntakeService_ServiceDesc, []string{"intake"}},
 	{casedirectionv1.CaseDirectionService_ServiceDesc, []string{"casedirection"}},
 	{providermonitoringv1.ProviderMonitoringService_ServiceDesc, []string{"providermonitoring"}},
+	{providermonitoringv1.DecisionService_ServiceDesc, []string{"providermonitoring"}},
 	{referralv1.ReferralService_ServiceDesc, []string{"referral"}},
 	{subscriptionsv1.SubscriptionService_ServiceDesc, []string{"referral"}},
 	{accesslogv1.AccessLogService_ServiceDesc, []string{"intake", "casedirection", "providermonitoring", "referral"}},
@@ -146,6 +147,7 @@ type bolaFixture struct {
 	caseA, caseB, goalA, goalB                        string
 	involvement                                       string
 	allocation, request, contract                     string
+	decision, decisionDraft                           string
 	signal                                            string
 	consent, consentW                                 string
 	refDraft, refSent, refAccepted, refInProgress     string
@@ -166,6 +168,7 @@ func bolaTable() map[string]bolaEntry {
 	cd := func(m string) string { return "/wijkbrug.casedirection.v1.CaseDirectionService/" + m }
 	in := func(m string) string { return "/wijkbrug.intake.v1.IntakeService/" + m }
 	pm := func(m string) string { return "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/" + m }
+	dc := func(m string) string { return "/wijkbrug.providermonitoring.v1.DecisionService/" + m }
 	rf := func(m string) string { return "/wijkbrug.referral.v1.ReferralService/" + m }
 	sb := func(m string) string { return "/wijkbrug.subscriptions.v1.SubscriptionService/" + m }
 	al := func(m string) string { return "/wijkbrug.accesslog.v1.AccessLogService/" + m }
@@ -477,6 +480,44 @@ func bolaTable() map[string]bolaEntry {
 		pm("GetContractOverview"): one(bolaVariant{read: true, owners: pmReaders, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.GetContractOverviewRequest{ContractId: f.contract}
 		}}),
+
+		// ---------------------------------------------------------------- decisions (issue 17)
+		dc("DraftDecision"): one(bolaVariant{name: "on A's case", owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return f.draftDecision()
+		}}),
+		dc("ProposeDecision"): one(bolaVariant{owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.ProposeDecisionRequest{DecisionId: f.decisionDraft}
+		}}),
+		dc("AmendDecision"): one(bolaVariant{owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.AmendDecisionRequest{DecisionId: f.decision, MotivationText: "herziening"}
+		}}),
+		dc("DecideDecision"): one(bolaVariant{owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.DecideDecisionRequest{DecisionId: f.decision}
+		}}),
+		dc("SendDecision"): one(bolaVariant{owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.SendDecisionRequest{DecisionId: f.decision}
+		}}),
+		dc("WithdrawDecision"): one(bolaVariant{owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.WithdrawDecisionRequest{DecisionId: f.decision,
+				Reason: providermonitoringv1.DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_OTHER}
+		}}),
+		dc("RegisterObjection"): one(bolaVariant{owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.RegisterObjectionRequest{DecisionId: f.decision, ReceivedOn: f.today}
+		}}),
+		dc("GetDecision"): one(bolaVariant{read: true, owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.GetDecisionRequest{DecisionId: f.decision}
+		}}),
+		dc("RenderDecisionLetter"): one(bolaVariant{read: true, owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.RenderDecisionLetterRequest{DecisionId: f.decision, Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_HTML,
+				Recipient: &providermonitoringv1.LetterRecipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}}
+		}}),
+		dc("ListDecisions"): one(bolaVariant{read: true, owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.ListDecisionsRequest{MunicipalityCode: suite.DemoMunicipality}
+		}, filtered: func(f *bolaFixture) []string { return []string{f.decision} }}),
+		dc("AdoptMandateRegister"): one(bolaVariant{name: "A's municipality", owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return f.mandateRegister()
+		}}),
+		dc("ListMandates"): exempt("a municipality's mandate register and standard paragraphs hold no personal data and are public (mandate decisions are published, Awb 10:1); takes no id of a record"),
 
 		// ---------------------------------------------------------------- referral
 		sb("CreateSubscription"): exempt("creates a subscription on the caller's own feed (organisation from its certificate); takes no id"),

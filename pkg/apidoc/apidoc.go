@@ -32,8 +32,9 @@ const Version = "1.0.0"
 var Sources = map[string][]string{
 	"intake": {"wijkbrug/intake/v1/intake.openapi.yaml"},
 	// Case-direction also serves the outcome reports (issue 17).
-	"casedirection":      {"wijkbrug/casedirection/v1/casedirection.openapi.yaml", "wijkbrug/outcomes/v1/outcomes.openapi.yaml"},
-	"providermonitoring": {"wijkbrug/providermonitoring/v1/providermonitoring.openapi.yaml"},
+	"casedirection": {"wijkbrug/casedirection/v1/casedirection.openapi.yaml", "wijkbrug/outcomes/v1/outcomes.openapi.yaml"},
+	// Provider-monitoring also serves the decisions (beschikkingen, issue 17).
+	"providermonitoring": {"wijkbrug/providermonitoring/v1/providermonitoring.openapi.yaml", "wijkbrug/providermonitoring/v1/decisions.openapi.yaml"},
 	// Referral also serves the partners' Subscriptions API.
 	"referral": {"wijkbrug/referral/v1/referral.openapi.yaml", "wijkbrug/subscriptions/v1/subscriptions.openapi.yaml"},
 }

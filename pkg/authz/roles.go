@@ -26,7 +26,7 @@ const RoleSystem = "system"
 // docs/security.md.
 var Roles = map[identity.OrgType][]string{
 	identity.OrgTeam:               {RoleProfessional, "intake_worker", "case_director", "team_lead"},
-	identity.OrgMunicipality:       {RoleProfessional, "municipal_administrator", "contract_manager", "privacy_officer", "front_office", "wmo_consultant"},
+	identity.OrgMunicipality:       {RoleProfessional, "municipal_administrator", "contract_manager", "privacy_officer", "front_office", "wmo_consultant", "youth_consultant", "department_head"},
 	identity.OrgGP:                 {RoleProfessional, "gp", "doctors_assistant"},
 	identity.OrgPracticeNurse:      {RoleProfessional, "practice_nurse"},
 	identity.OrgVeiligThuis:        {RoleProfessional, "vt_case_worker"},

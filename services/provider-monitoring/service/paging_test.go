@@ -86,6 +86,10 @@ func TestListsPage(t *testing.T) {
 	if n := w.accessLog(t, numbers[0], "GRANTED"); n < 1 {
 		t.Fatalf("listing an allocation must be access-logged: %d", n)
 	}
+	// Without a status filter: every status (an empty filter once matched nothing).
+	if all, err := w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{}); err != nil || len(all.GetAllocations()) < len(mine) {
+		t.Fatalf("the provider's unfiltered list: %v %v", err, all)
+	}
 	if theirs, err := w.asOther.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{}); err != nil || len(theirs.GetAllocations()) != 0 {
 		t.Fatalf("another provider's list: %v %v", err, theirs)
 	}

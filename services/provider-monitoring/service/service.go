@@ -22,6 +22,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
@@ -41,7 +42,7 @@ type settings struct {
 	// raises the not-started alert.
 	NotStartedDays int `env:"WIJKBRUG_NOT_STARTED_ALERT_DAYS" default:"10" usage:"days after an allocation's start date without a start of care before the not-started alert (AllocationNotStarted)"`
 	// SchedulerInterval is how often the not-started scheduler looks for due allocations.
-	SchedulerInterval time.Duration `env:"WIJKBRUG_PM_SCHEDULER_INTERVAL" default:"1m" usage:"interval of provider-monitoring's not-started scheduler"`
+	SchedulerInterval time.Duration `env:"WIJKBRUG_PM_SCHEDULER_INTERVAL" default:"1m" usage:"interval of provider-monitoring's not-started and decision-overdue schedulers"`
 }
 
 // Spec describes the provider-monitoring service to the shared runtime.
@@ -55,8 +56,8 @@ func Spec() svc.Spec {
 		DefaultAdminAddr: ":9093",
 		Migrations:       migrations.Set(),
 		Policy:           grpcapi.Policy,
-		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc},
-		REST:             []rest.Registrar{providermonitoringv1.RegisterProviderMonitoringServiceHandler},
+		Services:         []grpc.ServiceDesc{providermonitoringv1.ProviderMonitoringService_ServiceDesc, providermonitoringv1.DecisionService_ServiceDesc},
+		REST:             []rest.Registrar{providermonitoringv1.RegisterProviderMonitoringServiceHandler, providermonitoringv1.RegisterDecisionServiceHandler},
 		OpenAPI:          apidoc.Document("providermonitoring"),
 		Setup: func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 			tl, err := timelinessRules(*s)
@@ -73,18 +74,31 @@ func Spec() svc.Spec {
 			if err != nil {
 				return nil, fmt.Errorf("dial case-direction: %w", err)
 			}
-			a := newApp(p.DB, events.NewPublisher(p.Outbox), access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
+			in, err := p.Dial(p.Config.IntakeAddr)
+			if err != nil {
+				return nil, fmt.Errorf("dial intake: %w", err)
+			}
+			publisher := events.NewPublisher(p.Outbox)
+			a := newApp(p.DB, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays})
+			a.WithDecisions(app.DecisionDeps{
+				Decisions: postgres.NewDecisions(p.DB, p.Protector), Mandates: postgres.NewMandates(p.DB),
+				Intakes: peers.NewIntake(in), Cases: peers.NewCaseDirection(cd), Events: publisher, Letters: letter.Renderer{},
+			})
 			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
 			server := grpcapi.NewServer(a, p.Idem)
+			decisions := grpcapi.NewDecisionServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).
 			system := p.SystemCaller("care-monitoring")
 			return &svc.Wiring{
 				Register: func(s grpc.ServiceRegistrar) {
 					providermonitoringv1.RegisterProviderMonitoringServiceServer(s, server)
+					providermonitoringv1.RegisterDecisionServiceServer(s, decisions)
 				},
 				Consumers: []consumer.Spec{consumers.CaseEvents(peers.NewCaseDirection(cd), residents, system)},
 				Schedulers: []scheduler.Job{{Name: "not-started-alerts", Interval: s.SchedulerInterval, BatchSize: 100,
-					Caller: system, Batch: a.AlertNotStarted}},
+					Caller: system, Batch: a.AlertNotStarted},
+					{Name: "decision-overdue-alerts", Interval: s.SchedulerInterval, BatchSize: 100,
+						Caller: system, Batch: a.AlertOverdueDecisions}},
 			}, nil
 		},
 	}

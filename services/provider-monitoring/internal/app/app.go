@@ -128,6 +128,8 @@ type App struct {
 	Now func() time.Time
 	// NewID makes ids of requests and progress reports.
 	NewID func() string
+	// dec are the decision use cases' ports (WithDecisions).
+	dec DecisionDeps
 }
 
 // New builds the application.

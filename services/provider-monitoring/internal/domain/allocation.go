@@ -112,6 +112,9 @@ type Allocation struct {
 	WithdrawalReason string
 	// NotStartedAlertedAt is when the not-started alert was raised.
 	NotStartedAlertedAt *time.Time
+	// DecisionNumber is the decision (beschikking) the allocation was issued under, if any,
+	// as the iJw/iWmo 301 carries it.
+	DecisionNumber string
 }
 
 // Form is how care is provided and paid.

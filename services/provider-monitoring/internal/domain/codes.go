@@ -42,6 +42,8 @@ type Codes struct {
 	} `json:"deadlines_working_days"`
 	// ProductCategories is the national list of product categories (Wmo and Jeugdwet).
 	ProductCategories map[string]string `json:"-"`
+	// WmoCategories and JeugdwetCategories split it by law.
+	WmoCategories, JeugdwetCategories map[string]string `json:"-"`
 }
 
 // CodeName is an entry of a code list that the API shows as an enum.
@@ -110,6 +112,7 @@ func LoadCodes() (Codes, error) {
 	if err := json.Unmarshal(productCategories, &pc); err != nil {
 		return c, fmt.Errorf("product categories: %w", err)
 	}
+	c.WmoCategories, c.JeugdwetCategories = pc.Wmo, pc.Jeugdwet
 	c.ProductCategories = maps.Clone(pc.Wmo)
 	maps.Copy(c.ProductCategories, pc.Jeugdwet)
 	if len(c.ProductCategories) == 0 {

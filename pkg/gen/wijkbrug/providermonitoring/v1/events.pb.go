@@ -91,9 +91,11 @@ type AllocationIssued struct {
 	// The provider's request for allocation (315) this allocation grants, if any.
 	RequestId string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// First day of the allocation, YYYY-MM-DD.
-	StartDate     string `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StartDate string `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// The decision (beschikking) it was issued under, if any.
+	DecisionNumber string `protobuf:"bytes,10,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AllocationIssued) Reset() {
@@ -185,6 +187,13 @@ func (x *AllocationIssued) GetRequestId() string {
 func (x *AllocationIssued) GetStartDate() string {
 	if x != nil {
 		return x.StartDate
+	}
+	return ""
+}
+
+func (x *AllocationIssued) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
 	}
 	return ""
 }
@@ -1215,11 +1224,829 @@ func (x *AllocationVolumeDelivered) GetReportedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// DecisionDrafted: a decision (beschikking) was drafted. Like every decision event it holds
+// ids, codes, statuses and dates only: no name, no motivation or grounds.
+type DecisionDrafted struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	IntakeId         string                 `protobuf:"bytes,3,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	CaseId           string                 `protobuf:"bytes,4,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	LegalBasis       LegalBasis             `protobuf:"varint,5,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.providermonitoring.v1.LegalBasis" json:"legal_basis,omitempty"`
+	Granted          bool                   `protobuf:"varint,6,opt,name=granted,proto3" json:"granted,omitempty"`
+	ProductCategory  string                 `protobuf:"bytes,7,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string                 `protobuf:"bytes,8,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// YYYY-MM-DD.
+	ApplicationDate string `protobuf:"bytes,9,opt,name=application_date,json=applicationDate,proto3" json:"application_date,omitempty"`
+	DueDate         string `protobuf:"bytes,10,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// The decision this one amends (herziening), if any.
+	ReplacesDecisionId string                 `protobuf:"bytes,11,opt,name=replaces_decision_id,json=replacesDecisionId,proto3" json:"replaces_decision_id,omitempty"`
+	DraftedAt          *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=drafted_at,json=draftedAt,proto3" json:"drafted_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DecisionDrafted) Reset() {
+	*x = DecisionDrafted{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionDrafted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionDrafted) ProtoMessage() {}
+
+func (x *DecisionDrafted) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionDrafted.ProtoReflect.Descriptor instead.
+func (*DecisionDrafted) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DecisionDrafted) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *DecisionDrafted) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *DecisionDrafted) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetApplicationDate() string {
+	if x != nil {
+		return x.ApplicationDate
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetReplacesDecisionId() string {
+	if x != nil {
+		return x.ReplacesDecisionId
+	}
+	return ""
+}
+
+func (x *DecisionDrafted) GetDraftedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DraftedAt
+	}
+	return nil
+}
+
+// DecisionProposed: a draft was proposed for decision.
+type DecisionProposed struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DueDate          string                 `protobuf:"bytes,3,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	ProposedAt       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=proposed_at,json=proposedAt,proto3" json:"proposed_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DecisionProposed) Reset() {
+	*x = DecisionProposed{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionProposed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionProposed) ProtoMessage() {}
+
+func (x *DecisionProposed) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionProposed.ProtoReflect.Descriptor instead.
+func (*DecisionProposed) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DecisionProposed) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionProposed) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionProposed) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *DecisionProposed) GetProposedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ProposedAt
+	}
+	return nil
+}
+
+// DecisionDecided: a decision was signed under mandate and numbered. The outcome read model
+// counts decisions within the statutory term from it.
+type DecisionDecided struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionNumber   string                 `protobuf:"bytes,2,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string                 `protobuf:"bytes,4,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	CaseId           string                 `protobuf:"bytes,5,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	LegalBasis       LegalBasis             `protobuf:"varint,6,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.providermonitoring.v1.LegalBasis" json:"legal_basis,omitempty"`
+	Granted          bool                   `protobuf:"varint,7,opt,name=granted,proto3" json:"granted,omitempty"`
+	ProductCategory  string                 `protobuf:"bytes,8,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string                 `protobuf:"bytes,9,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	Form             AllocationForm         `protobuf:"varint,10,opt,name=form,proto3,enum=wijkbrug.providermonitoring.v1.AllocationForm" json:"form,omitempty"`
+	// Whether it was decided on or before the statutory due date.
+	WithinStatutoryTerm bool `protobuf:"varint,11,opt,name=within_statutory_term,json=withinStatutoryTerm,proto3" json:"within_statutory_term,omitempty"`
+	// YYYY-MM-DD: the application, the due date and the (Dutch) day it was decided.
+	ApplicationDate string `protobuf:"bytes,12,opt,name=application_date,json=applicationDate,proto3" json:"application_date,omitempty"`
+	DueDate         string `protobuf:"bytes,13,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DecidedDate     string `protobuf:"bytes,14,opt,name=decided_date,json=decidedDate,proto3" json:"decided_date,omitempty"`
+	// The mandate it was decided under, and whether a second official co-signed.
+	Mandate            string                 `protobuf:"bytes,15,opt,name=mandate,proto3" json:"mandate,omitempty"`
+	FourEyes           bool                   `protobuf:"varint,16,opt,name=four_eyes,json=fourEyes,proto3" json:"four_eyes,omitempty"`
+	AllocationNumbers  []string               `protobuf:"bytes,17,rep,name=allocation_numbers,json=allocationNumbers,proto3" json:"allocation_numbers,omitempty"`
+	ReplacesDecisionId string                 `protobuf:"bytes,18,opt,name=replaces_decision_id,json=replacesDecisionId,proto3" json:"replaces_decision_id,omitempty"`
+	DecidedAt          *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DecisionDecided) Reset() {
+	*x = DecisionDecided{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionDecided) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionDecided) ProtoMessage() {}
+
+func (x *DecisionDecided) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionDecided.ProtoReflect.Descriptor instead.
+func (*DecisionDecided) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DecisionDecided) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *DecisionDecided) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *DecisionDecided) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetForm() AllocationForm {
+	if x != nil {
+		return x.Form
+	}
+	return AllocationForm_ALLOCATION_FORM_UNSPECIFIED
+}
+
+func (x *DecisionDecided) GetWithinStatutoryTerm() bool {
+	if x != nil {
+		return x.WithinStatutoryTerm
+	}
+	return false
+}
+
+func (x *DecisionDecided) GetApplicationDate() string {
+	if x != nil {
+		return x.ApplicationDate
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetDecidedDate() string {
+	if x != nil {
+		return x.DecidedDate
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetMandate() string {
+	if x != nil {
+		return x.Mandate
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetFourEyes() bool {
+	if x != nil {
+		return x.FourEyes
+	}
+	return false
+}
+
+func (x *DecisionDecided) GetAllocationNumbers() []string {
+	if x != nil {
+		return x.AllocationNumbers
+	}
+	return nil
+}
+
+func (x *DecisionDecided) GetReplacesDecisionId() string {
+	if x != nil {
+		return x.ReplacesDecisionId
+	}
+	return ""
+}
+
+func (x *DecisionDecided) GetDecidedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecidedAt
+	}
+	return nil
+}
+
+// DecisionSent: a decision was sent to the applicant; the objection period runs.
+type DecisionSent struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionNumber   string                 `protobuf:"bytes,2,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// YYYY-MM-DD.
+	ObjectionDeadline string                 `protobuf:"bytes,4,opt,name=objection_deadline,json=objectionDeadline,proto3" json:"objection_deadline,omitempty"`
+	SentAt            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DecisionSent) Reset() {
+	*x = DecisionSent{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionSent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionSent) ProtoMessage() {}
+
+func (x *DecisionSent) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionSent.ProtoReflect.Descriptor instead.
+func (*DecisionSent) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DecisionSent) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionSent) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionSent) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionSent) GetObjectionDeadline() string {
+	if x != nil {
+		return x.ObjectionDeadline
+	}
+	return ""
+}
+
+func (x *DecisionSent) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+// DecisionAmended: a decided amendment replaced a decision (herziening).
+type DecisionAmended struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId               string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionNumber           string                 `protobuf:"bytes,2,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	MunicipalityCode         string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	ReplacedByDecisionId     string                 `protobuf:"bytes,4,opt,name=replaced_by_decision_id,json=replacedByDecisionId,proto3" json:"replaced_by_decision_id,omitempty"`
+	ReplacedByDecisionNumber string                 `protobuf:"bytes,5,opt,name=replaced_by_decision_number,json=replacedByDecisionNumber,proto3" json:"replaced_by_decision_number,omitempty"`
+	AmendedAt                *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=amended_at,json=amendedAt,proto3" json:"amended_at,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *DecisionAmended) Reset() {
+	*x = DecisionAmended{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionAmended) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionAmended) ProtoMessage() {}
+
+func (x *DecisionAmended) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionAmended.ProtoReflect.Descriptor instead.
+func (*DecisionAmended) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DecisionAmended) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionAmended) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionAmended) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionAmended) GetReplacedByDecisionId() string {
+	if x != nil {
+		return x.ReplacedByDecisionId
+	}
+	return ""
+}
+
+func (x *DecisionAmended) GetReplacedByDecisionNumber() string {
+	if x != nil {
+		return x.ReplacedByDecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionAmended) GetAmendedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AmendedAt
+	}
+	return nil
+}
+
+// DecisionWithdrawn: a decision was withdrawn (intrekking); the reason is a code.
+type DecisionWithdrawn struct {
+	state            protoimpl.MessageState   `protogen:"open.v1"`
+	DecisionId       string                   `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionNumber   string                   `protobuf:"bytes,2,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	MunicipalityCode string                   `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	Reason           DecisionWithdrawalReason `protobuf:"varint,4,opt,name=reason,proto3,enum=wijkbrug.providermonitoring.v1.DecisionWithdrawalReason" json:"reason,omitempty"`
+	WithdrawnAt      *timestamppb.Timestamp   `protobuf:"bytes,5,opt,name=withdrawn_at,json=withdrawnAt,proto3" json:"withdrawn_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DecisionWithdrawn) Reset() {
+	*x = DecisionWithdrawn{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionWithdrawn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionWithdrawn) ProtoMessage() {}
+
+func (x *DecisionWithdrawn) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionWithdrawn.ProtoReflect.Descriptor instead.
+func (*DecisionWithdrawn) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DecisionWithdrawn) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionWithdrawn) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionWithdrawn) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionWithdrawn) GetReason() DecisionWithdrawalReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
+func (x *DecisionWithdrawn) GetWithdrawnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WithdrawnAt
+	}
+	return nil
+}
+
+// DecisionObjectionRegistered: an objection (bezwaar) against a sent decision was registered.
+type DecisionObjectionRegistered struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionNumber   string                 `protobuf:"bytes,2,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// YYYY-MM-DD.
+	ReceivedOn        string `protobuf:"bytes,4,opt,name=received_on,json=receivedOn,proto3" json:"received_on,omitempty"`
+	ObjectionDeadline string `protobuf:"bytes,5,opt,name=objection_deadline,json=objectionDeadline,proto3" json:"objection_deadline,omitempty"`
+	OnTime            bool   `protobuf:"varint,6,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DecisionObjectionRegistered) Reset() {
+	*x = DecisionObjectionRegistered{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionObjectionRegistered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionObjectionRegistered) ProtoMessage() {}
+
+func (x *DecisionObjectionRegistered) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionObjectionRegistered.ProtoReflect.Descriptor instead.
+func (*DecisionObjectionRegistered) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DecisionObjectionRegistered) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionObjectionRegistered) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *DecisionObjectionRegistered) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionObjectionRegistered) GetReceivedOn() string {
+	if x != nil {
+		return x.ReceivedOn
+	}
+	return ""
+}
+
+func (x *DecisionObjectionRegistered) GetObjectionDeadline() string {
+	if x != nil {
+		return x.ObjectionDeadline
+	}
+	return ""
+}
+
+func (x *DecisionObjectionRegistered) GetOnTime() bool {
+	if x != nil {
+		return x.OnTime
+	}
+	return false
+}
+
+// DecisionOverdue: a decision was not decided by its statutory due date.
+type DecisionOverdue struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId       string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	MunicipalityCode string                 `protobuf:"bytes,2,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	LegalBasis       LegalBasis             `protobuf:"varint,3,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.providermonitoring.v1.LegalBasis" json:"legal_basis,omitempty"`
+	Status           DecisionStatus         `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.providermonitoring.v1.DecisionStatus" json:"status,omitempty"`
+	// YYYY-MM-DD.
+	ApplicationDate string                 `protobuf:"bytes,5,opt,name=application_date,json=applicationDate,proto3" json:"application_date,omitempty"`
+	DueDate         string                 `protobuf:"bytes,6,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DetectedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DecisionOverdue) Reset() {
+	*x = DecisionOverdue{}
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionOverdue) ProtoMessage() {}
+
+func (x *DecisionOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionOverdue.ProtoReflect.Descriptor instead.
+func (*DecisionOverdue) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DecisionOverdue) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *DecisionOverdue) GetStatus() DecisionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DecisionStatus_DECISION_STATUS_UNSPECIFIED
+}
+
+func (x *DecisionOverdue) GetApplicationDate() string {
+	if x != nil {
+		return x.ApplicationDate
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetDetectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DetectedAt
+	}
+	return nil
+}
+
 var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xaf\x03\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a.wijkbrug/providermonitoring/v1/decisions.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xd8\x03\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1231,7 +2058,9 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\b \x01(\tR\trequestId\x12\x1d\n" +
 	"\n" +
-	"start_date\x18\t \x01(\tR\tstartDate:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\xeb\x03\n" +
+	"start_date\x18\t \x01(\tR\tstartDate\x12'\n" +
+	"\x0fdecision_number\x18\n" +
+	" \x01(\tR\x0edecisionNumber:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\xeb\x03\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -1343,7 +2172,98 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\n" +
 	" \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.volume_deliveredJ\x04\b\b\x10\t*\x9c\x01\n" +
+	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.volume_deliveredJ\x04\b\b\x10\t\"\xbe\x04\n" +
+	"\x0fDecisionDrafted\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12\x1b\n" +
+	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12\x17\n" +
+	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12K\n" +
+	"\vlegal_basis\x18\x05 \x01(\x0e2*.wijkbrug.providermonitoring.v1.LegalBasisR\n" +
+	"legalBasis\x12\x18\n" +
+	"\agranted\x18\x06 \x01(\bR\agranted\x12)\n" +
+	"\x10product_category\x18\a \x01(\tR\x0fproductCategory\x12!\n" +
+	"\fproduct_code\x18\b \x01(\tR\vproductCode\x12)\n" +
+	"\x10application_date\x18\t \x01(\tR\x0fapplicationDate\x12\x19\n" +
+	"\bdue_date\x18\n" +
+	" \x01(\tR\adueDate\x120\n" +
+	"\x14replaces_decision_id\x18\v \x01(\tR\x12replacesDecisionId\x129\n" +
+	"\n" +
+	"drafted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tdraftedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.drafted\"\xfa\x01\n" +
+	"\x10DecisionProposed\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12\x19\n" +
+	"\bdue_date\x18\x03 \x01(\tR\adueDate\x12;\n" +
+	"\vproposed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"proposedAt:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.decision.proposed\"\xf0\x06\n" +
+	"\x0fDecisionDecided\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12'\n" +
+	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12#\n" +
+	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x12\x17\n" +
+	"\acase_id\x18\x05 \x01(\tR\x06caseId\x12K\n" +
+	"\vlegal_basis\x18\x06 \x01(\x0e2*.wijkbrug.providermonitoring.v1.LegalBasisR\n" +
+	"legalBasis\x12\x18\n" +
+	"\agranted\x18\a \x01(\bR\agranted\x12)\n" +
+	"\x10product_category\x18\b \x01(\tR\x0fproductCategory\x12!\n" +
+	"\fproduct_code\x18\t \x01(\tR\vproductCode\x12B\n" +
+	"\x04form\x18\n" +
+	" \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormR\x04form\x122\n" +
+	"\x15within_statutory_term\x18\v \x01(\bR\x13withinStatutoryTerm\x12)\n" +
+	"\x10application_date\x18\f \x01(\tR\x0fapplicationDate\x12\x19\n" +
+	"\bdue_date\x18\r \x01(\tR\adueDate\x12!\n" +
+	"\fdecided_date\x18\x0e \x01(\tR\vdecidedDate\x12\x18\n" +
+	"\amandate\x18\x0f \x01(\tR\amandate\x12\x1b\n" +
+	"\tfour_eyes\x18\x10 \x01(\bR\bfourEyes\x12-\n" +
+	"\x12allocation_numbers\x18\x11 \x03(\tR\x11allocationNumbers\x120\n" +
+	"\x14replaces_decision_id\x18\x12 \x01(\tR\x12replacesDecisionId\x129\n" +
+	"\n" +
+	"decided_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.decided\"\xa7\x02\n" +
+	"\fDecisionSent\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12'\n" +
+	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12-\n" +
+	"\x12objection_deadline\x18\x04 \x01(\tR\x11objectionDeadline\x123\n" +
+	"\asent_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt:<ʥ\x198wijkbrug.providermonitoring.{municipality}.decision.sent\"\xfa\x02\n" +
+	"\x0fDecisionAmended\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12'\n" +
+	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x125\n" +
+	"\x17replaced_by_decision_id\x18\x04 \x01(\tR\x14replacedByDecisionId\x12=\n" +
+	"\x1breplaced_by_decision_number\x18\x05 \x01(\tR\x18replacedByDecisionNumber\x129\n" +
+	"\n" +
+	"amended_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tamendedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.amended\"\xde\x02\n" +
+	"\x11DecisionWithdrawn\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12'\n" +
+	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12P\n" +
+	"\x06reason\x18\x04 \x01(\x0e28.wijkbrug.providermonitoring.v1.DecisionWithdrawalReasonR\x06reason\x12=\n" +
+	"\fwithdrawn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.decision.withdrawn\"\xcb\x02\n" +
+	"\x1bDecisionObjectionRegistered\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12'\n" +
+	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
+	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12\x1f\n" +
+	"\vreceived_on\x18\x04 \x01(\tR\n" +
+	"receivedOn\x12-\n" +
+	"\x12objection_deadline\x18\x05 \x01(\tR\x11objectionDeadline\x12\x17\n" +
+	"\aon_time\x18\x06 \x01(\bR\x06onTime:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.decision.objection_registered\"\xb8\x03\n" +
+	"\x0fDecisionOverdue\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12+\n" +
+	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12K\n" +
+	"\vlegal_basis\x18\x03 \x01(\x0e2*.wijkbrug.providermonitoring.v1.LegalBasisR\n" +
+	"legalBasis\x12F\n" +
+	"\x06status\x18\x04 \x01(\x0e2..wijkbrug.providermonitoring.v1.DecisionStatusR\x06status\x12)\n" +
+	"\x10application_date\x18\x05 \x01(\tR\x0fapplicationDate\x12\x19\n" +
+	"\bdue_date\x18\x06 \x01(\tR\adueDate\x12;\n" +
+	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"detectedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.overdue*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +
@@ -1363,51 +2283,76 @@ func file_wijkbrug_providermonitoring_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_providermonitoring_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_wijkbrug_providermonitoring_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_wijkbrug_providermonitoring_v1_events_proto_goTypes = []any{
-	(ProgressJudgement)(0),             // 0: wijkbrug.providermonitoring.v1.ProgressJudgement
-	(*AllocationIssued)(nil),           // 1: wijkbrug.providermonitoring.v1.AllocationIssued
-	(*AllocationDeliveryStarted)(nil),  // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted
-	(*AllocationDeliveryStopped)(nil),  // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped
-	(*AllocationWithdrawn)(nil),        // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn
-	(*AllocationProgressReported)(nil), // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported
-	(*AllocationScaleDownAdvised)(nil), // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised
-	(*AllocationChanged)(nil),          // 7: wijkbrug.providermonitoring.v1.AllocationChanged
-	(*AllocationNotStarted)(nil),       // 8: wijkbrug.providermonitoring.v1.AllocationNotStarted
-	(*AllocationRequestReceived)(nil),  // 9: wijkbrug.providermonitoring.v1.AllocationRequestReceived
-	(*AllocationRequestAnswered)(nil),  // 10: wijkbrug.providermonitoring.v1.AllocationRequestAnswered
-	(*AllocationVolumeDelivered)(nil),  // 11: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered
-	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
-	(v1.AllocationStatus)(0),           // 13: wijkbrug.common.v1.AllocationStatus
-	(WithdrawalReason)(0),              // 14: wijkbrug.providermonitoring.v1.WithdrawalReason
-	(AllocationChangeReason)(0),        // 15: wijkbrug.providermonitoring.v1.AllocationChangeReason
-	(AllocationRequestKind)(0),         // 16: wijkbrug.providermonitoring.v1.AllocationRequestKind
-	(AllocationRequestStatus)(0),       // 17: wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	(v1.VolumeUnit)(0),                 // 18: wijkbrug.common.v1.VolumeUnit
+	(ProgressJudgement)(0),              // 0: wijkbrug.providermonitoring.v1.ProgressJudgement
+	(*AllocationIssued)(nil),            // 1: wijkbrug.providermonitoring.v1.AllocationIssued
+	(*AllocationDeliveryStarted)(nil),   // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted
+	(*AllocationDeliveryStopped)(nil),   // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped
+	(*AllocationWithdrawn)(nil),         // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn
+	(*AllocationProgressReported)(nil),  // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported
+	(*AllocationScaleDownAdvised)(nil),  // 6: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised
+	(*AllocationChanged)(nil),           // 7: wijkbrug.providermonitoring.v1.AllocationChanged
+	(*AllocationNotStarted)(nil),        // 8: wijkbrug.providermonitoring.v1.AllocationNotStarted
+	(*AllocationRequestReceived)(nil),   // 9: wijkbrug.providermonitoring.v1.AllocationRequestReceived
+	(*AllocationRequestAnswered)(nil),   // 10: wijkbrug.providermonitoring.v1.AllocationRequestAnswered
+	(*AllocationVolumeDelivered)(nil),   // 11: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered
+	(*DecisionDrafted)(nil),             // 12: wijkbrug.providermonitoring.v1.DecisionDrafted
+	(*DecisionProposed)(nil),            // 13: wijkbrug.providermonitoring.v1.DecisionProposed
+	(*DecisionDecided)(nil),             // 14: wijkbrug.providermonitoring.v1.DecisionDecided
+	(*DecisionSent)(nil),                // 15: wijkbrug.providermonitoring.v1.DecisionSent
+	(*DecisionAmended)(nil),             // 16: wijkbrug.providermonitoring.v1.DecisionAmended
+	(*DecisionWithdrawn)(nil),           // 17: wijkbrug.providermonitoring.v1.DecisionWithdrawn
+	(*DecisionObjectionRegistered)(nil), // 18: wijkbrug.providermonitoring.v1.DecisionObjectionRegistered
+	(*DecisionOverdue)(nil),             // 19: wijkbrug.providermonitoring.v1.DecisionOverdue
+	(*timestamppb.Timestamp)(nil),       // 20: google.protobuf.Timestamp
+	(v1.AllocationStatus)(0),            // 21: wijkbrug.common.v1.AllocationStatus
+	(WithdrawalReason)(0),               // 22: wijkbrug.providermonitoring.v1.WithdrawalReason
+	(AllocationChangeReason)(0),         // 23: wijkbrug.providermonitoring.v1.AllocationChangeReason
+	(AllocationRequestKind)(0),          // 24: wijkbrug.providermonitoring.v1.AllocationRequestKind
+	(AllocationRequestStatus)(0),        // 25: wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	(v1.VolumeUnit)(0),                  // 26: wijkbrug.common.v1.VolumeUnit
+	(LegalBasis)(0),                     // 27: wijkbrug.providermonitoring.v1.LegalBasis
+	(AllocationForm)(0),                 // 28: wijkbrug.providermonitoring.v1.AllocationForm
+	(DecisionWithdrawalReason)(0),       // 29: wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
+	(DecisionStatus)(0),                 // 30: wijkbrug.providermonitoring.v1.DecisionStatus
 }
 var file_wijkbrug_providermonitoring_v1_events_proto_depIdxs = []int32{
-	12, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
-	12, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
-	13, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	12, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
-	14, // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
+	20, // 0: wijkbrug.providermonitoring.v1.AllocationIssued.issued_at:type_name -> google.protobuf.Timestamp
+	20, // 1: wijkbrug.providermonitoring.v1.AllocationDeliveryStarted.reported_at:type_name -> google.protobuf.Timestamp
+	21, // 2: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	20, // 3: wijkbrug.providermonitoring.v1.AllocationDeliveryStopped.reported_at:type_name -> google.protobuf.Timestamp
+	22, // 4: wijkbrug.providermonitoring.v1.AllocationWithdrawn.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	0,  // 5: wijkbrug.providermonitoring.v1.AllocationProgressReported.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressJudgement
-	12, // 6: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
-	12, // 7: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
-	15, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	12, // 9: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
-	12, // 10: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
-	16, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	12, // 12: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
-	17, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	12, // 14: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
-	18, // 15: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	12, // 16: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.reported_at:type_name -> google.protobuf.Timestamp
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	20, // 6: wijkbrug.providermonitoring.v1.AllocationProgressReported.reported_at:type_name -> google.protobuf.Timestamp
+	20, // 7: wijkbrug.providermonitoring.v1.AllocationScaleDownAdvised.advised_at:type_name -> google.protobuf.Timestamp
+	23, // 8: wijkbrug.providermonitoring.v1.AllocationChanged.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
+	20, // 9: wijkbrug.providermonitoring.v1.AllocationChanged.changed_at:type_name -> google.protobuf.Timestamp
+	20, // 10: wijkbrug.providermonitoring.v1.AllocationNotStarted.alerted_at:type_name -> google.protobuf.Timestamp
+	24, // 11: wijkbrug.providermonitoring.v1.AllocationRequestReceived.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
+	20, // 12: wijkbrug.providermonitoring.v1.AllocationRequestReceived.received_at:type_name -> google.protobuf.Timestamp
+	25, // 13: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
+	20, // 14: wijkbrug.providermonitoring.v1.AllocationRequestAnswered.answered_at:type_name -> google.protobuf.Timestamp
+	26, // 15: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	20, // 16: wijkbrug.providermonitoring.v1.AllocationVolumeDelivered.reported_at:type_name -> google.protobuf.Timestamp
+	27, // 17: wijkbrug.providermonitoring.v1.DecisionDrafted.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
+	20, // 18: wijkbrug.providermonitoring.v1.DecisionDrafted.drafted_at:type_name -> google.protobuf.Timestamp
+	20, // 19: wijkbrug.providermonitoring.v1.DecisionProposed.proposed_at:type_name -> google.protobuf.Timestamp
+	27, // 20: wijkbrug.providermonitoring.v1.DecisionDecided.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
+	28, // 21: wijkbrug.providermonitoring.v1.DecisionDecided.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
+	20, // 22: wijkbrug.providermonitoring.v1.DecisionDecided.decided_at:type_name -> google.protobuf.Timestamp
+	20, // 23: wijkbrug.providermonitoring.v1.DecisionSent.sent_at:type_name -> google.protobuf.Timestamp
+	20, // 24: wijkbrug.providermonitoring.v1.DecisionAmended.amended_at:type_name -> google.protobuf.Timestamp
+	29, // 25: wijkbrug.providermonitoring.v1.DecisionWithdrawn.reason:type_name -> wijkbrug.providermonitoring.v1.DecisionWithdrawalReason
+	20, // 26: wijkbrug.providermonitoring.v1.DecisionWithdrawn.withdrawn_at:type_name -> google.protobuf.Timestamp
+	27, // 27: wijkbrug.providermonitoring.v1.DecisionOverdue.legal_basis:type_name -> wijkbrug.providermonitoring.v1.LegalBasis
+	30, // 28: wijkbrug.providermonitoring.v1.DecisionOverdue.status:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
+	20, // 29: wijkbrug.providermonitoring.v1.DecisionOverdue.detected_at:type_name -> google.protobuf.Timestamp
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_events_proto_init() }
@@ -1415,6 +2360,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_init() {
 	if File_wijkbrug_providermonitoring_v1_events_proto != nil {
 		return
 	}
+	file_wijkbrug_providermonitoring_v1_decisions_proto_init()
 	file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1422,7 +2368,7 @@ func file_wijkbrug_providermonitoring_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

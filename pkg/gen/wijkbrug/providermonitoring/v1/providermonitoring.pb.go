@@ -522,8 +522,11 @@ type Allocation struct {
 	NotStartedAlertedAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=not_started_alerted_at,json=notStartedAlertedAt,proto3" json:"not_started_alerted_at,omitempty"`
 	// Why the allocation was withdrawn (WITHDRAWN only).
 	WithdrawalReason WithdrawalReason `protobuf:"varint,24,opt,name=withdrawal_reason,json=withdrawalReason,proto3,enum=wijkbrug.providermonitoring.v1.WithdrawalReason" json:"withdrawal_reason,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The decision (beschikking) the allocation was issued under, if any, as the iJw/iWmo 301
+	// carries it (DecisionService).
+	DecisionNumber string `protobuf:"bytes,25,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Allocation) Reset() {
@@ -722,6 +725,13 @@ func (x *Allocation) GetWithdrawalReason() WithdrawalReason {
 		return x.WithdrawalReason
 	}
 	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
+func (x *Allocation) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
 }
 
 // AllocationVersion is an allocation as it was from one change to the next.
@@ -4546,7 +4556,7 @@ var File_wijkbrug_providermonitoring_v1_providermonitoring_proto protoreflect.Fi
 
 const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" +
 	"\n" +
-	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa6\b\n" +
+	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xcf\b\n" +
 	"\n" +
 	"Allocation\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
@@ -4578,7 +4588,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\n" +
 	"request_id\x18\x16 \x01(\tR\trequestId\x12O\n" +
 	"\x16not_started_alerted_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x13notStartedAlertedAt\x12]\n" +
-	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\"\xfc\x02\n" +
+	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\x12'\n" +
+	"\x0fdecision_number\x18\x19 \x01(\tR\x0edecisionNumber\"\xfc\x02\n" +
 	"\x11AllocationVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12[\n" +
 	"\rchange_reason\x18\x02 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x129\n" +

@@ -31,6 +31,7 @@ func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) e
 		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
 		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID, StartDate: a.Start.Format(domain.DateLayout),
+		DecisionNumber: a.DecisionNumber,
 	})
 }
 

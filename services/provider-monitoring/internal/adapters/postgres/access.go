@@ -16,13 +16,24 @@ type CaseResidents struct{ db *pgxdb.DB }
 // NewCaseResidents returns the store.
 func NewCaseResidents(db *pgxdb.DB) *CaseResidents { return &CaseResidents{db: db} }
 
-// Lookup is the logstore.ResidentLookup: residents of allocations (by number) and of cases.
+// Lookup is the logstore.ResidentLookup: residents of allocations (by number), of decisions
+// (by their case) and of cases.
 func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType string, ids []string) (map[string][]string, error) {
 	switch objectType {
 	case "allocation":
 		return logstore.CollectPseudonyms(q.Query(ctx, `
 			SELECT a.number, r.pseudonym FROM allocations a JOIN case_residents r ON r.case_id = a.case_id
 			WHERE a.number = ANY($1) ORDER BY 1, 2`, ids))
+	case "decision":
+		// A decision concerns the residents of its case; one drafted from an intake without
+		// case direction has none known here (it is logged once, without a pseudonym).
+		valid := pgxdb.UUIDs(ids)
+		if len(valid) == 0 {
+			return nil, nil
+		}
+		return logstore.CollectPseudonyms(q.Query(ctx, `
+			SELECT d.id::text, r.pseudonym FROM decisions d JOIN case_residents r ON r.case_id = d.case_id
+			WHERE d.id = ANY($1::uuid[]) ORDER BY 1, 2`, valid))
 	case "case":
 		valid := pgxdb.UUIDs(ids)
 		if len(valid) == 0 {

@@ -29,11 +29,11 @@ func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO allocations (number, provider_agb, case_id, municipality_code, district_code, product_category, product_code,
 		                         start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
-		                         version, budget_cents, form, contract_id, request_id)
-		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULLIF($18, '')::uuid, NULLIF($19, '')::uuid)`,
+		                         version, budget_cents, form, contract_id, request_id, decision_number)
+		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULLIF($18, '')::uuid, NULLIF($19, '')::uuid, NULLIF($20, ''))`,
 		a.Number, a.ProviderAGB, a.CaseID, a.Municipality, a.District, a.Product.Category, a.Product.Code,
 		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency, string(a.Status), a.IssuedAt,
-		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID)
+		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID, a.DecisionNumber)
 	return err
 }
 
@@ -52,7 +52,7 @@ const allocationColumns = `number, provider_agb, COALESCE(case_id::text, ''), mu
 	started_on, start_reported_at, start_reported_on_time, first_started_on,
 	stopped_on, COALESCE(stop_reason, ''), stop_reported_at, stop_reported_on_time,
 	version, budget_cents, form, COALESCE(contract_id::text, ''), COALESCE(request_id::text, ''),
-	COALESCE(withdrawal_reason, ''), not_started_alerted_at`
+	COALESCE(withdrawal_reason, ''), not_started_alerted_at, COALESCE(decision_number, '')`
 
 func scanAllocation(row pgx.Row) (domain.Allocation, error) {
 	var (
@@ -65,7 +65,7 @@ func scanAllocation(row pgx.Row) (domain.Allocation, error) {
 		&a.StartedOn, &a.StartReportedAt, &a.StartReportedOnTime, &a.FirstStartedOn,
 		&a.StoppedOn, &a.StopReason, &a.StopReportedAt, &a.StopReportedOnTime,
 		&a.Version, &a.BudgetCents, &form, &a.ContractID, &a.RequestID,
-		&a.WithdrawalReason, &a.NotStartedAlertedAt)
+		&a.WithdrawalReason, &a.NotStartedAlertedAt, &a.DecisionNumber)
 	a.Status, a.Form = domain.Status(status), domain.Form(form)
 	return a, err
 }
@@ -99,7 +99,7 @@ func (r *Allocations) OfProvider(ctx context.Context, providerOIN string, status
 		WHERE provider_agb IN (SELECT agb FROM providers WHERE oin = $1)
 		  AND (cardinality($2::text[]) = 0 OR status = ANY ($2::text[]))
 		  AND ($3::timestamptz IS NULL OR (issued_at, number) < ($3, $4::text))
-		ORDER BY issued_at DESC, number DESC LIMIT $5`, providerOIN, statuses, at, number, limit)
+		ORDER BY issued_at DESC, number DESC LIMIT $5`, providerOIN, nonNil(statuses), at, number, limit)
 	return collectAllocations(rows, err)
 }
 

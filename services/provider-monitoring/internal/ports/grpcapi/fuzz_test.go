@@ -108,6 +108,21 @@ func parsers(s *Server) []parser {
 				_, err := deliveredVolumeFromRequest(r)
 				return err
 			})},
+		{"DraftDecision", &pm.DraftDecisionRequest{IdempotencyKey: "k", CaseId: "0b9f5c1e-2d7a-4c4e-9a51-0c3c0f1e2a33",
+			LegalBasis: pm.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3, Outcome: pm.DecisionOutcome_DECISION_OUTCOME_GRANTED, ApplicationDate: "2025-03-01",
+			Product: &pm.Product{Category: "45", Code: "45A01"}, ProviderAgb: "12345678", StartDate: "2025-03-03", EndDate: "2025-12-31",
+			Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}, MotivationText: "m"},
+			parse(func() *pm.DraftDecisionRequest { return new(pm.DraftDecisionRequest) }, func(r *pm.DraftDecisionRequest) error {
+				_, err := draftFromRequest(r)
+				return err
+			})},
+		{"DraftDecision (rejection on a request)", &pm.DraftDecisionRequest{IdempotencyKey: "k", IntakeId: "0b9f5c1e-2d7a-4c4e-9a51-0c3c0f1e2a33",
+			AllocationRequestId: "1b9f5c1e-2d7a-4c4e-9a51-0c3c0f1e2a33", LegalBasis: pm.LegalBasis_LEGAL_BASIS_WMO_2_3_5,
+			Outcome: pm.DecisionOutcome_DECISION_OUTCOME_REJECTED, RejectionGrounds: "g"},
+			parse(func() *pm.DraftDecisionRequest { return new(pm.DraftDecisionRequest) }, func(r *pm.DraftDecisionRequest) error {
+				_, err := draftFromRequest(r)
+				return err
+			})},
 		{"ListAllocationRequests", &pm.ListAllocationRequestsRequest{MunicipalityCode: "GM0363", OpenOnly: true, PageSize: 50,
 			PageToken: encodeToken(time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC), "0b9f5c1e-2d7a-4c4e-9a51-0c3c0f1e2a33")},
 			parse(func() *pm.ListAllocationRequestsRequest { return new(pm.ListAllocationRequestsRequest) }, func(r *pm.ListAllocationRequestsRequest) error {

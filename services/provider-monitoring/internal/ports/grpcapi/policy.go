@@ -9,6 +9,10 @@ import (
 // ContractManager is the role that manages a municipality's providers and contracts.
 const ContractManager = "contract_manager"
 
+// DecisionRoles are the roles of municipal officials who decide under a mandate (the mandate
+// register says which of them may decide what).
+var DecisionRoles = []string{"wmo_consultant", "youth_consultant", "department_head"}
+
 var (
 	service      = identity.OrgService
 	provider     = identity.OrgProvider
@@ -48,4 +52,21 @@ var Policy = authz.Policy{
 
 	pm.ProviderMonitoringService_ReportDeliveredVolume_FullMethodName:  {OrgTypes: []identity.OrgType{provider}},
 	pm.ProviderMonitoringService_GetAllocationVolumeUse_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
+
+	// Decisions (issue 17): the team that owns the intake or case (or the municipality) drafts,
+	// proposes and amends; municipal officials with a decision role decide and withdraw under
+	// mandate; the municipality sends and registers objections. Per-object checks (owning
+	// team, acting for the decision's municipality) are in the application layer.
+	pm.DecisionService_DraftDecision_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_ProposeDecision_FullMethodName:      {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_AmendDecision_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_DecideDecision_FullMethodName:       {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
+	pm.DecisionService_WithdrawDecision_FullMethodName:     {OrgTypes: []identity.OrgType{municipality}, Roles: DecisionRoles},
+	pm.DecisionService_SendDecision_FullMethodName:         {OrgTypes: []identity.OrgType{municipality}},
+	pm.DecisionService_RegisterObjection_FullMethodName:    {OrgTypes: []identity.OrgType{municipality}},
+	pm.DecisionService_GetDecision_FullMethodName:          {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.DecisionService_ListDecisions_FullMethodName:        {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_ListMandates_FullMethodName:         {OrgTypes: []identity.OrgType{service, team, municipality}},
+	pm.DecisionService_RenderDecisionLetter_FullMethodName: {OrgTypes: []identity.OrgType{team, municipality}},
+	pm.DecisionService_AdoptMandateRegister_FullMethodName: {OrgTypes: []identity.OrgType{municipality}, Roles: []string{"municipal_administrator"}},
 }

@@ -224,17 +224,24 @@ func myAllocationList(req *providermonitoringv1.ListMyAllocationsRequest) string
 
 func myAllocationsFromRequest(req *providermonitoringv1.ListMyAllocationsRequest) ([]string, paging.Page, *paging.At, error) {
 	var v apperr.Validation
-	var statuses []string
-	for _, st := range req.GetStatuses() {
+	statuses := statusCodes(&v, req.GetStatuses())
+	page, after := paging.ParseAt(&v, myAllocationList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
+	return statuses, page, after, v.Err()
+}
+
+// statusCodes maps a list's status filter to domain codes, refusing unspecified or unknown
+// values.
+func statusCodes[E protoenum.Enum](v *apperr.Validation, statuses []E) []string {
+	var out []string
+	for _, st := range statuses {
 		c := protoenum.Code(st)
 		if c == "" {
 			v.Add("statuses", "contains an unspecified or unknown status")
 			continue
 		}
-		statuses = append(statuses, c)
+		out = append(out, c)
 	}
-	page, after := paging.ParseAt(&v, myAllocationList(req), ListLimits, req.GetPageSize(), req.GetPageToken())
-	return statuses, page, after, v.Err()
+	return out
 }
 
 // ListLimits are the page sizes of the lists that have no others.
@@ -462,6 +469,7 @@ func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 		ContractId:  a.ContractID, RequestId: a.RequestID,
 		StopReasonCode:   a.StopReason,
 		WithdrawalReason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
+		DecisionNumber:   a.DecisionNumber,
 	}
 	if a.End != nil {
 		out.EndDate = a.End.Format(domain.DateLayout)

@@ -1,0 +1,93 @@
+package letter
+
+import (
+	"strings"
+
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+)
+
+// Renderer is the application's app.Letters: it turns a decision, the municipality's register
+// (paragraphs, mandate decree, functions) and the recipient into a Letter and renders it.
+type Renderer struct{}
+
+// Render renders the decision's letter as HTML or PDF; an incomplete letter is the error of
+// Validate (FAILED_PRECONDITION naming the missing elements).
+func (Renderer) Render(in app.LetterInput, format string) ([]byte, string, error) {
+	l := FromDecision(in)
+	if format == app.LetterPDF {
+		b, err := PDF(l)
+		return b, "application/pdf", err
+	}
+	b, err := HTML(l)
+	return b, "text/html; charset=utf-8", err
+}
+
+// zrmLabels are the ZRM-2017 life domains in Dutch (shared/reference/zrm.json).
+var zrmLabels = map[string]string{
+	"FINANCES": "Financiën", "WORK_EDUCATION": "Werk & opleiding", "DAYTIME_ACTIVITIES": "Tijdsbesteding",
+	"HOUSING": "Huisvesting", "DOMESTIC_RELATIONS": "Huiselijke relaties", "MENTAL_HEALTH": "Geestelijke gezondheid",
+	"PHYSICAL_HEALTH": "Lichamelijke gezondheid", "SUBSTANCE_USE": "Middelengebruik", "BASIC_ADL": "Basale ADL",
+	"INSTRUMENTAL_ADL": "Instrumentele ADL", "SOCIAL_NETWORK": "Sociaal netwerk",
+	"COMMUNITY_PARTICIPATION": "Maatschappelijke participatie", "JUSTICE": "Justitie", "ADL": "ADL",
+}
+
+// Dutch words for the iJw/iWmo units (WJ756) and frequencies (WJ757) of a volume.
+var (
+	unitWords      = map[string]string{"01": "minuten", "04": "uur", "14": "etmalen", "16": "dagdelen", "82": "stuks", "83": "euro", "84": "stuks"}
+	frequencyWords = map[string]string{"1": "per dag", "2": "per week", "4": "per maand", "6": "in totaal"}
+)
+
+// FromDecision maps a decision and its context to the letter's display values.
+func FromDecision(in app.LetterInput) Letter {
+	d, p := in.Decision, in.Register.Paragraphs
+	l := Letter{
+		Municipality: Municipality{Name: p.MunicipalityName, CBSCode: d.Municipality, ObjectionURL: p.ObjectionURL,
+			PostalAddress: Address{Street: p.PostalAddress.Street, PostalCode: p.PostalAddress.PostalCode, City: p.PostalAddress.City}},
+		DecisionNumber: d.Number, Date: in.Date, ApplicationDate: d.ApplicationDate,
+		Recipient: Recipient{Name: in.Recipient.Name, Salutation: in.Recipient.Salutation,
+			Address: Address{Street: in.Recipient.Street, PostalCode: in.Recipient.PostalCode, City: in.Recipient.City}},
+		Client:  in.ClientName,
+		Law:     LawWmo2015,
+		Outcome: OutcomeGranted,
+		Product: Product{CategoryCode: d.Product.Category, CategoryName: in.CategoryName, ProductCode: d.Product.Code,
+			ProductName: in.CategoryName + " (" + d.Product.Code + ")"},
+		StartDate:  d.Start,
+		Volume:     Volume{Amount: int(d.Volume.Amount), Unit: unitWords[d.Volume.Unit], Frequency: frequencyWords[d.Volume.Frequency]},
+		Paragraphs: StandardParagraphs{Opening: p.Opening, Contact: p.Contact, Closing: p.Closing},
+	}
+	if d.LegalBasis == domain.BasisJeugdwet {
+		l.Law = LawJeugdwet
+	}
+	if !d.Granted {
+		l.Outcome, l.RejectionGrounds = OutcomeRejected, []string{d.RejectionGrounds}
+	} else if d.Form == domain.FormPGB {
+		l.Budget = &PersonalBudget{AmountCents: d.BudgetCents, Per: "voor de hele periode"}
+	} else {
+		l.ProviderName = in.ProviderName
+	}
+	if d.End != nil {
+		l.EndDate = *d.End
+	}
+	if d.ObjectionDeadline != nil {
+		l.ObjectionDeadline = *d.ObjectionDeadline
+	}
+	for _, g := range d.Motivation.Goals {
+		label := zrmLabels[g.LifeDomain]
+		l.Motivation.Goals = append(l.Motivation.Goals, Goal{LifeDomain: label,
+			Description: "Beter zelf redden op het gebied " + strings.ToLower(label) + ".", Baseline: int(g.Baseline), Target: int(g.Target)})
+	}
+	if strings.TrimSpace(d.Motivation.Text) != "" {
+		l.Motivation.Paragraphs = append(l.Motivation.Paragraphs, d.Motivation.Text)
+	} else {
+		l.Motivation.Paragraphs = append(l.Motivation.Paragraphs,
+			"Wij hebben met u gesproken over uw situatie en uw doelen. Daaruit blijkt dat u deze hulp nodig heeft.")
+	}
+	reg := in.Register
+	decree := p.MandateDecree + " (mandaat " + d.Mandate + ")"
+	l.Signatory = Signatory{Name: d.FirstSigner, Function: reg.Function(d.FirstSignerRole), Mandate: decree}
+	if d.SecondOfficial != "" {
+		l.SecondOfficial = &Signatory{Name: d.SecondOfficial, Function: reg.Function(d.SecondOfficialRole), Mandate: decree}
+	}
+	return l
+}

@@ -1,0 +1,61 @@
+package letter_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+)
+
+// A decision as the service keeps it maps to a complete letter: granted in kind (Wmo, two
+// officials), a personal budget (Jeugdwet) and a rejection.
+func TestFromDecisionIsComplete(t *testing.T) {
+	decided := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	deadline := domain.Date(2026, 4, 22)
+	end := domain.Date(2026, 12, 31)
+	base := domain.Decision{ID: "d-1", Number: "GM0363-2026-000001", Municipality: "GM0363", LegalBasis: domain.BasisWmo, Granted: true,
+		Product: domain.Product{Category: "02", Code: "02A01"}, ProviderAGB: "12345678", Form: domain.FormInKind,
+		Start: domain.Date(2026, 3, 16), End: &end, Volume: domain.Volume{Amount: 4, Unit: "04", Frequency: "2"},
+		Motivation:      domain.Motivation{Goals: []domain.MotivationGoal{{GoalID: "g", LifeDomain: "SOCIAL_NETWORK", Baseline: 1, Target: 3}}},
+		ApplicationDate: domain.Date(2026, 3, 2), DecidedAt: &decided, ObjectionDeadline: &deadline, Status: domain.DecisionSent,
+		FirstSigner: "consulent-bert", FirstSignerRole: "wmo_consultant", SecondOfficial: "hoofd-carla", SecondOfficialRole: "department_head",
+		Mandate: "wmo-consulent"}
+	pgb := base
+	pgb.LegalBasis, pgb.Form, pgb.ProviderAGB, pgb.BudgetCents, pgb.SecondOfficial = domain.BasisJeugdwet, domain.FormPGB, "", 350000, ""
+	pgb.Product = domain.Product{Category: "45", Code: "45A01"}
+	rejected := base
+	rejected.Granted, rejected.RejectionGrounds, rejected.Motivation.Text = false, "Een algemene voorziening is passend.", "Wij hebben uw situatie onderzocht."
+	for name, d := range map[string]domain.Decision{"wmo in kind": base, "jeugd pgb": pgb, "rejection": rejected} {
+		t.Run(name, func(t *testing.T) {
+			in := app.LetterInput{Decision: d, Register: domain.DefaultMandateRegister("GM0363"), ProviderName: "Zorggroep De Brug",
+				CategoryName: "Begeleiding", Date: domain.Date(2026, 3, 11), ClientName: "Sem de Vries",
+				Recipient: app.Recipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}}
+			if d.LegalBasis == domain.BasisWmo {
+				in.ClientName = ""
+			}
+			if err := letter.FromDecision(in).Validate(); err != nil {
+				t.Fatalf("incomplete: %v", err)
+			}
+			html, ct, err := letter.Renderer{}.Render(in, app.LetterHTML)
+			if err != nil || !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(html), d.Number) {
+				t.Fatalf("HTML: %v %s", err, ct)
+			}
+			pdf, ct, err := letter.Renderer{}.Render(in, app.LetterPDF)
+			if err != nil || ct != "application/pdf" || !strings.Contains(pdfText(t, pdf), d.Number) {
+				t.Fatalf("PDF: %v %s", err, ct)
+			}
+			if d.SecondOfficial != "" && !strings.Contains(string(html), "Teamleider sociaal domein") {
+				t.Fatal("the second official's function is missing")
+			}
+		})
+	}
+	// Without the young person's name a Jeugdwet letter is refused, naming the element.
+	in := app.LetterInput{Decision: pgb, Register: domain.DefaultMandateRegister("GM0363"), CategoryName: "Jeugdhulp ambulant",
+		Date: domain.Date(2026, 3, 11), Recipient: app.Recipient{Name: "X", Street: "Y 1", PostalCode: "1000 AA", City: "Z"}}
+	if _, _, err := (letter.Renderer{}).Render(in, app.LetterHTML); err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Fatalf("Jeugdwet letter without the young person: %v", err)
+	}
+}

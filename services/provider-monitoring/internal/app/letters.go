@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+)
+
+// Letter formats.
+const (
+	LetterHTML = "HTML"
+	LetterPDF  = "PDF"
+)
+
+// Recipient is the addressee of a decision letter, as the caller gives it: intake shows the
+// resident's name and address only to the team working with the resident, so the service
+// cannot fetch them. It is used for the rendering only and stored only inside the letter.
+type Recipient struct {
+	Name, Salutation, Street, PostalCode, City string
+}
+
+// LetterInput is everything a decision letter shows, beside the decision itself.
+type LetterInput struct {
+	Decision     domain.Decision
+	Register     domain.MandateRegister
+	ProviderName string
+	CategoryName string
+	Recipient    Recipient
+	// ClientName is the young person the decision is about (Jeugdwet), when the letter is
+	// addressed to a parent.
+	ClientName string
+	// Date is the letter's date (dagtekening).
+	Date time.Time
+}
+
+// Letters renders decision letters (HTML or PDF) and returns the content and its type.
+type Letters interface {
+	Render(in LetterInput, format string) ([]byte, string, error)
+}
+
+// letterInput gathers what the letter needs from this service's own data.
+func (a *App) letterInput(ctx context.Context, d domain.Decision, r Recipient, client string, date time.Time) (LetterInput, error) {
+	reg, err := a.dec.Mandates.Version(ctx, d.Municipality, d.ParagraphsVersion)
+	if err != nil {
+		return LetterInput{}, err
+	}
+	in := LetterInput{Decision: d, Register: reg, CategoryName: a.codes.ProductCategories[d.Product.Category],
+		Recipient: r, ClientName: client, Date: date}
+	if d.ProviderAGB != "" {
+		p, err := a.providers.Get(ctx, d.ProviderAGB)
+		if err != nil {
+			return in, err
+		}
+		in.ProviderName = p.Name
+	}
+	return in, nil
+}
+
+// RenderDecisionLetter renders a decided or sent decision's letter for the owning team or a
+// municipality acting for its municipality. Without a recipient it returns the letter stored
+// when the decision was sent.
+func (a *App) RenderDecisionLetter(ctx context.Context, id, format string, r *Recipient, client string) ([]byte, string, error) {
+	caller, _ := identity.From(ctx)
+	var out []byte
+	var contentType string
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
+		d, err := a.dec.Decisions.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		route := ""
+		if caller.Org.Type != identity.OrgService {
+			if route, err = a.ownerRoute(ctx, d.TeamOIN, d.Municipality); err != nil {
+				return err
+			}
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: decisionEntry("providermonitoring.decision.render_letter", id, "", ""), Route: route}); err != nil {
+			return err
+		}
+		if d.Number == "" || d.DecidedAt == nil {
+			return domain.DecisionStateError{ID: d.ID, Status: d.Status, Action: "render a letter before it is decided"}
+		}
+		if r == nil {
+			if len(d.Letter) == 0 || format != LetterPDF {
+				return apperr.Invalid("recipient", "required unless the letter (PDF) was stored when the decision was sent")
+			}
+			out, contentType = d.Letter, d.LetterContentType
+			return nil
+		}
+		date := *d.DecidedAt
+		if d.SentAt != nil {
+			date = *d.SentAt
+		}
+		in, err := a.letterInput(ctx, d, *r, client, domain.DayIn(date, domain.Amsterdam))
+		if err != nil {
+			return err
+		}
+		out, contentType, err = a.dec.Letters.Render(in, format)
+		return err
+	})
+	return out, contentType, err
+}

@@ -1,0 +1,211 @@
+package domain
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testCodes(t *testing.T) Codes {
+	t.Helper()
+	c, err := LoadCodes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func draft(t *testing.T, basis LegalBasis, category string, amount int32, budget int64) Decision {
+	t.Helper()
+	cal := NewCalendar()
+	app := Date(2026, time.March, 2)
+	end := Date(2026, time.December, 31)
+	reg := DefaultMandateRegister("GM0363")
+	d := Decision{
+		ID: "d-1", Municipality: "GM0363", ResidentID: "r-1", HouseholdID: "h-1", IntakeID: "i-1",
+		LegalBasis: basis, Granted: true, Product: Product{Category: category, Code: category + "A01"},
+		ProviderAGB: "12345678", Form: FormInKind, Start: Date(2026, time.March, 16), End: &end,
+		Volume: Volume{Amount: amount, Unit: "04", Frequency: "2"}, BudgetCents: budget,
+		ObjectionClause: reg.Paragraphs.ObjectionClause, ApplicationDate: app,
+		DueDate: cal.DecisionDueDate(basis, app), Status: DecisionDraft,
+	}
+	if basis == BasisWmo {
+		d.OwnContributionNotice = reg.Paragraphs.OwnContributionNotice
+	}
+	return d
+}
+
+func TestStatutoryTerms(t *testing.T) {
+	cal := NewCalendar()
+	// Monday 2 March 2026: Wmo two weeks → Monday 16 March; Jeugdwet eight weeks → 27 April
+	// is King's Day, so the term ends on Tuesday 28 April (Algemene termijnenwet art. 1).
+	app := Date(2026, time.March, 2)
+	if got := cal.DecisionDueDate(BasisWmo, app); !got.Equal(Date(2026, time.March, 16)) {
+		t.Errorf("Wmo due %v", got)
+	}
+	if got := cal.DecisionDueDate(BasisJeugdwet, app); !got.Equal(Date(2026, time.April, 28)) {
+		t.Errorf("Jeugdwet due %v", got)
+	}
+	// Sent Thursday 19 November 2026: six weeks → Thursday 31 December 2026.
+	if got := cal.ObjectionDeadline(Date(2026, time.November, 19)); !got.Equal(Date(2026, time.December, 31)) {
+		t.Errorf("objection deadline %v", got)
+	}
+	// Sent 20 November: six weeks → Friday 1 January 2027 (New Year) → Monday 4 January.
+	if got := cal.ObjectionDeadline(Date(2026, time.November, 20)); !got.Equal(Date(2027, time.January, 4)) {
+		t.Errorf("objection deadline over New Year %v", got)
+	}
+}
+
+func TestLifecycleUnderMandate(t *testing.T) {
+	codes := testCodes(t)
+	reg := DefaultMandateRegister("GM0363")
+	d := draft(t, BasisWmo, "02", 4, 0)
+	if err := d.Propose("team-1", codes, time.Now()); err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	decided, err := d.Sign(Signature{User: "official-1", Role: "wmo_consultant", At: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}, reg)
+	if err != nil || !decided {
+		t.Fatalf("sign: %v %v", decided, err)
+	}
+	if d.Status != DecisionDecided || d.Mandate != "wmo-consulent" || d.DecidedBy != "official-1" || !d.WithinStatutoryTerm {
+		t.Fatalf("decided: %+v", d)
+	}
+	var te DecisionTransitionError
+	if _, err := d.Sign(Signature{User: "x", Role: "wmo_consultant", At: time.Now()}, reg); !errors.As(err, &te) {
+		t.Fatalf("second decide: %v", err)
+	}
+	if err := d.RegisterObjection(Date(2026, 3, 11), time.Now()); err == nil {
+		t.Fatal("objection before sending accepted")
+	}
+	sent := time.Date(2026, 3, 11, 10, 0, 0, 0, time.UTC)
+	if err := d.Send(sent, NewCalendar()); err != nil {
+		t.Fatal(err)
+	}
+	if !d.ObjectionDeadline.Equal(Date(2026, 4, 22)) {
+		t.Fatalf("objection deadline %v", d.ObjectionDeadline)
+	}
+	if err := d.RegisterObjection(Date(2026, 4, 23), time.Date(2026, 4, 24, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if d.Objection.OnTime {
+		t.Fatal("objection a day late counted on time")
+	}
+	n, err := d.Amendment("d-2", "team-1", time.Now())
+	if err != nil || n.Replaces != "d-1" || n.Status != DecisionDraft || n.Number != "" || n.Objection != nil {
+		t.Fatalf("amendment: %+v %v", n, err)
+	}
+	if err := d.ReplaceBy("d-2", time.Now()); err != nil || d.Status != DecisionAmended {
+		t.Fatalf("replace: %v", err)
+	}
+	if err := d.Withdraw("OTHER", time.Now()); !errors.As(err, &te) {
+		t.Fatalf("withdraw amended: %v", err)
+	}
+}
+
+func TestLateDecisionIsOutsideTerm(t *testing.T) {
+	d := draft(t, BasisWmo, "02", 4, 0)
+	if err := d.Propose("team-1", testCodes(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Overdue(Date(2026, 3, 17)) || d.Overdue(Date(2026, 3, 16)) {
+		t.Fatal("overdue: due 16 March")
+	}
+	if _, err := d.Sign(Signature{User: "o", Role: "wmo_consultant", At: time.Date(2026, 3, 17, 9, 0, 0, 0, time.UTC)}, DefaultMandateRegister("GM0363")); err != nil {
+		t.Fatal(err)
+	}
+	if d.WithinStatutoryTerm || d.Overdue(Date(2026, 3, 18)) {
+		t.Fatal("decided a day late: outside the term, no longer overdue")
+	}
+}
+
+func TestFourEyesAndMandateLimits(t *testing.T) {
+	reg := DefaultMandateRegister("GM0363")
+	codes := testCodes(t)
+	// Above the four-eyes threshold (20) but within the maximum (40).
+	d := draft(t, BasisWmo, "02", 30, 0)
+	if err := d.Propose("team-1", codes, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	decided, err := d.Sign(Signature{User: "official-1", Role: "wmo_consultant", At: time.Now()}, reg)
+	if err != nil || decided || !d.NeedsSecondOfficial() {
+		t.Fatalf("first signature: %v %v", decided, err)
+	}
+	var me MandateError
+	if _, err := d.Sign(Signature{User: "official-1", Role: "wmo_consultant", At: time.Now()}, reg); !errors.As(err, &me) || !strings.Contains(err.Error(), "wmo-consulent") {
+		t.Fatalf("same official twice: %v", err)
+	}
+	if decided, err := d.Sign(Signature{User: "official-2", Role: "department_head", At: time.Now()}, reg); err != nil || !decided {
+		t.Fatalf("second official: %v %v", decided, err)
+	}
+	if d.SecondOfficial != "official-2" || d.DecidedBy != "official-1" {
+		t.Fatalf("signatures: %+v", d)
+	}
+
+	// Above the maximum of the consultant's mandate: refused, naming the mandate.
+	big := draft(t, BasisWmo, "02", 50, 0)
+	_ = big.Propose("team-1", codes, time.Now())
+	_, err = big.Sign(Signature{User: "official-1", Role: "wmo_consultant", At: time.Now()}, reg)
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), `mandate "wmo-consulent"`) {
+		t.Fatalf("beyond mandate: %v", err)
+	}
+	// A category no mandate of the role covers.
+	youth := draft(t, BasisJeugdwet, "45", 4, 0)
+	_ = youth.Propose("team-1", codes, time.Now())
+	if _, err := youth.Sign(Signature{User: "o", Role: "wmo_consultant", At: time.Now()}, reg); !errors.As(err, &me) || !strings.Contains(err.Error(), "product category 45") {
+		t.Fatalf("category outside mandate: %v", err)
+	}
+	// The budget limit counts as well.
+	pgb := draft(t, BasisJeugdwet, "45", 4, 6000000)
+	pgb.Form, pgb.ProviderAGB = FormPGB, ""
+	if err := pgb.Propose("team-1", codes, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgb.Sign(Signature{User: "o", Role: "youth_consultant", At: time.Now()}, reg); !errors.As(err, &me) || !strings.Contains(err.Error(), "jeugd-consulent") {
+		t.Fatalf("budget beyond mandate: %v", err)
+	}
+}
+
+func TestProposeNeedsEveryElement(t *testing.T) {
+	codes := testCodes(t)
+	d := draft(t, BasisWmo, "02", 4, 0)
+	d.OwnContributionNotice, d.Volume = "", Volume{}
+	var rv RuleViolation
+	if err := d.Propose("team-1", codes, time.Now()); !errors.As(err, &rv) {
+		t.Fatalf("incomplete draft proposed: %v", err)
+	}
+	fields := map[string]bool{}
+	for _, v := range d.Validate(codes) {
+		fields[v.Field] = true
+	}
+	if !fields["volume"] || !fields["own_contribution_notice"] {
+		t.Fatalf("violations: %v", fields)
+	}
+	wrongLaw := draft(t, BasisJeugdwet, "02", 4, 0)
+	if v := wrongLaw.Validate(codes); len(v) != 1 || v[0].Field != "product.category" {
+		t.Fatalf("a Wmo category under the Jeugdwet: %v", v)
+	}
+	r := draft(t, BasisWmo, "02", 0, 0)
+	r.Granted = false
+	if v := r.Validate(codes); len(v) != 1 || v[0].Field != "rejection_grounds" {
+		t.Fatalf("rejection without grounds: %v", v)
+	}
+	r.RejectionGrounds = "De ondersteuning is via een algemene voorziening beschikbaar."
+	if err := r.Propose("team-1", codes, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A rejection needs a mandate for the category but no volume check or second official.
+	if decided, err := r.Sign(Signature{User: "o", Role: "wmo_consultant", At: time.Now()}, DefaultMandateRegister("GM0363")); err != nil || !decided {
+		t.Fatalf("rejection: %v %v", decided, err)
+	}
+}
+
+func TestDefaultRegisterIsValid(t *testing.T) {
+	r := DefaultMandateRegister("GM0363")
+	if v := r.Validate(testCodes(t)); len(v) > 0 {
+		t.Fatalf("default register: %v", v)
+	}
+	if DecisionNumber("GM0363", 2026, 7) != "GM0363-2026-000007" {
+		t.Fatal(DecisionNumber("GM0363", 2026, 7))
+	}
+}

@@ -1,0 +1,167 @@
+package domain
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// defaultRegister is the mandate register and standard paragraphs of a municipality that has
+// adopted none (version 0), like intake's default triage policy.
+//
+//go:embed mandates-default.json
+var defaultRegister []byte
+
+// Mandate is one entry of a municipality's mandate register (Awb art. 10:1–10:8): officials in
+// Role may decide in the college's name on decisions in ProductCategories up to MaxVolume
+// (the volume's amount, whatever its unit and frequency) and MaxBudgetCents; above
+// FourEyesAboveVolume or FourEyesAboveBudgetCents a second official co-signs.
+type Mandate struct {
+	Name                     string   `json:"name"`
+	Role                     string   `json:"role"`
+	ProductCategories        []string `json:"product_categories"`
+	MaxVolume                int32    `json:"max_volume"`
+	MaxBudgetCents           int64    `json:"max_budget_cents"`
+	FourEyesAboveVolume      int32    `json:"four_eyes_above_volume"`
+	FourEyesAboveBudgetCents int64    `json:"four_eyes_above_budget_cents"`
+}
+
+// Paragraphs are a municipality's standard paragraphs for decisions (B1 Dutch).
+type Paragraphs struct {
+	ObjectionClause       string `json:"objection_clause"`
+	OwnContributionNotice string `json:"own_contribution_notice"`
+	PGBNotice             string `json:"pgb_notice"`
+	// What the municipality's letters show: its name, the address objections go to, the
+	// mandate decision, the function of an official by role, and optional opening, contact
+	// and closing paragraphs.
+	MunicipalityName string            `json:"municipality_name"`
+	PostalAddress    PostalAddress     `json:"postal_address"`
+	ObjectionURL     string            `json:"objection_url,omitempty"`
+	MandateDecree    string            `json:"mandate_decree"`
+	Functions        map[string]string `json:"functions,omitempty"`
+	Opening          string            `json:"opening,omitempty"`
+	Contact          string            `json:"contact,omitempty"`
+	Closing          string            `json:"closing,omitempty"`
+}
+
+// PostalAddress is a Dutch postal address (Street may be "Postbus 1000").
+type PostalAddress struct {
+	Street     string `json:"street"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+}
+
+// MandateRegister is a municipality's mandate register and standard paragraphs in one
+// version. Versions are immutable once adopted; version 0 is the built-in default.
+type MandateRegister struct {
+	Municipality string     `json:"-"`
+	Version      int        `json:"-"`
+	AdoptedAt    time.Time  `json:"-"`
+	AdoptedBy    string     `json:"-"`
+	Mandates     []Mandate  `json:"mandates"`
+	Paragraphs   Paragraphs `json:"paragraphs"`
+}
+
+// DefaultMandateRegister returns the built-in register (version 0) for municipality.
+func DefaultMandateRegister(municipality string) MandateRegister {
+	var r MandateRegister
+	if err := json.Unmarshal(defaultRegister, &r); err != nil {
+		panic(fmt.Sprintf("embedded mandates-default.json: %v", err)) // caught by the tests
+	}
+	r.Municipality = municipality
+	return r
+}
+
+// Validate reports every problem with a register, fields named as in the API.
+func (r MandateRegister) Validate(codes Codes) []RuleViolation {
+	var out []RuleViolation
+	names := map[string]bool{}
+	for i, m := range r.Mandates {
+		f := fmt.Sprintf("mandates[%d].", i)
+		if m.Name == "" || names[m.Name] {
+			out = append(out, RuleViolation{Field: f + "name", Reason: "required and unique"})
+		}
+		names[m.Name] = true
+		if m.Role == "" {
+			out = append(out, RuleViolation{Field: f + "role", Reason: "required"})
+		}
+		if len(m.ProductCategories) == 0 {
+			out = append(out, RuleViolation{Field: f + "product_categories", Reason: "at least one"})
+		}
+		for _, c := range m.ProductCategories {
+			if _, ok := codes.ProductCategories[c]; !ok {
+				out = append(out, RuleViolation{Field: f + "product_categories", Reason: c + " is not a national iJw/iWmo product category"})
+			}
+		}
+		if m.MaxVolume <= 0 || m.MaxBudgetCents <= 0 || m.FourEyesAboveVolume < 0 || m.FourEyesAboveBudgetCents < 0 {
+			out = append(out, RuleViolation{Field: f + "max_volume", Reason: "maxima must be positive, thresholds not negative"})
+		}
+	}
+	if len(r.Mandates) == 0 {
+		out = append(out, RuleViolation{Field: "mandates", Reason: "at least one"})
+	}
+	if r.Paragraphs.ObjectionClause == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.objection_clause", Reason: "required"})
+	}
+	if r.Paragraphs.OwnContributionNotice == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.own_contribution_notice", Reason: "required"})
+	}
+	if a := r.Paragraphs.PostalAddress; r.Paragraphs.MunicipalityName == "" || a.Street == "" || a.PostalCode == "" || a.City == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.postal_address", Reason: "the municipality's name and the address for objections are required"})
+	}
+	if r.Paragraphs.MandateDecree == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.mandate_decree", Reason: "required"})
+	}
+	return out
+}
+
+// Function is the function of an official deciding in role, as letters show it.
+func (r MandateRegister) Function(role string) string {
+	if f := r.Paragraphs.Functions[role]; f != "" {
+		return f
+	}
+	return "Ambtenaar sociaal domein"
+}
+
+// Mandate returns the register's mandate called name.
+func (r MandateRegister) Mandate(name string) (Mandate, bool) {
+	for _, m := range r.Mandates {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mandate{}, false
+}
+
+// Authorise finds the mandate under which an official in role may take decision d, and
+// whether a second official must co-sign. A refusal is a MandateError naming the mandate that
+// is exceeded, or saying that no mandate of the role covers the product category.
+func (r MandateRegister) Authorise(role string, d Decision) (Mandate, bool, error) {
+	var exceeded []string
+	for _, m := range r.Mandates {
+		if m.Role != role || !slices.Contains(m.ProductCategories, d.Product.Category) {
+			continue
+		}
+		if !d.Granted {
+			return m, false, nil
+		}
+		if d.Volume.Amount > m.MaxVolume || d.BudgetCents > m.MaxBudgetCents {
+			exceeded = append(exceeded, fmt.Sprintf("mandate %q (version %d of %s) allows at most volume %d and budget %s",
+				m.Name, r.Version, r.Municipality, m.MaxVolume, euro(m.MaxBudgetCents)))
+			continue
+		}
+		fourEyes := (m.FourEyesAboveVolume > 0 && d.Volume.Amount > m.FourEyesAboveVolume) ||
+			(m.FourEyesAboveBudgetCents > 0 && d.BudgetCents > m.FourEyesAboveBudgetCents)
+		return m, fourEyes, nil
+	}
+	if len(exceeded) > 0 {
+		return Mandate{}, false, MandateError{Message: fmt.Sprintf("decision exceeds the mandate: %s; the decision asks volume %d and budget %s",
+			exceeded[0], d.Volume.Amount, euro(d.BudgetCents))}
+	}
+	return Mandate{}, false, MandateError{Message: fmt.Sprintf("no mandate in the register (version %d) of %s allows role %s to decide on product category %s",
+		r.Version, r.Municipality, role, d.Product.Category)}
+}
+
+func euro(cents int64) string { return fmt.Sprintf("€ %d,%02d", cents/100, cents%100) }

@@ -1,0 +1,691 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// The decision flow with intake and case-direction played by fakes (the all-in-one test in
+// cmd/wijkbrug runs the real ones): what the fakes answer is what the real services answer a
+// Wijkbrug service.
+
+const (
+	wmoCategory = "02"
+	wmoProduct  = "02A01"
+)
+
+type fakeIntakeSvc struct {
+	intakev1.UnimplementedIntakeServiceServer
+	mu      sync.Mutex
+	intakes map[string]*intakev1.Intake
+}
+
+func (f *fakeIntakeSvc) GetIntake(_ context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.intakes[req.GetIntakeId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "intake not found")
+	}
+	return &intakev1.GetIntakeResponse{Intake: in}, nil
+}
+
+type fakeCaseSvc struct {
+	casedirectionv1.UnimplementedCaseDirectionServiceServer
+	mu    sync.Mutex
+	cases map[string]*casedirectionv1.Case
+}
+
+func (f *fakeCaseSvc) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.cases[req.GetCaseId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "case not found")
+	}
+	return &casedirectionv1.GetCaseResponse{Case: c}, nil
+}
+
+type decisionWorld struct {
+	env                 *svctest.Env
+	svc                 *svctest.Service
+	intake              *fakeIntakeSvc
+	cases               *fakeCaseSvc
+	team, otherTeam     devca.Org
+	muni, otherMuni     devca.Org
+	asTeam, asOtherTeam pmv1.DecisionServiceClient
+	asMuni, asOtherMuni pmv1.DecisionServiceClient
+	asProvider          pmv1.DecisionServiceClient
+	allocations         pmv1.ProviderMonitoringServiceClient
+	providerPM          pmv1.ProviderMonitoringServiceClient
+	events              *svctest.Recorder
+}
+
+func startDecisions(t *testing.T) *decisionWorld {
+	t.Helper()
+	env := svctest.New(t)
+	w := &decisionWorld{env: env, intake: &fakeIntakeSvc{intakes: map[string]*intakev1.Intake{}},
+		cases: &fakeCaseSvc{cases: map[string]*casedirectionv1.Case{}},
+		team:  svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Centrum"), otherTeam: svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Elders"),
+		muni: svctest.Org(identity.OrgMunicipality, "Gemeente Amsterdam"), otherMuni: svctest.Org(identity.OrgMunicipality, "Gemeente Elders")}
+	inAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, w.intake) })
+	cdAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(r, w.cases) })
+	w.svc = env.Start(t, service.Spec(), func(c *svc.Config) {
+		c.IntakeAddr, c.CaseDirectionAddr = inAddr, cdAddr
+		c.Settings["WIJKBRUG_PM_SCHEDULER_INTERVAL"] = "200ms"
+	})
+	ctx := svctest.Ctx(t)
+	provider := svctest.Org(identity.OrgProvider, "Zorggroep De Brug")
+	if err := service.SeedDemo(ctx, w.svc.DSN, service.DemoProvider{AGB: providerAGB, Name: provider.Name, OIN: provider.OIN,
+		Municipality: municipality, ProductCategory: wmoCategory, ProductCode: wmoProduct}); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.SeedMunicipalOrganisations(ctx, w.svc.DSN, municipality, w.muni.OIN); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.SeedMunicipalOrganisations(ctx, w.svc.DSN, "GM0599", w.otherMuni.OIN); err != nil {
+		t.Fatal(err)
+	}
+	client := func(org devca.Org) pmv1.DecisionServiceClient {
+		return pmv1.NewDecisionServiceClient(env.Client(t, w.svc.Addr, org))
+	}
+	w.asTeam, w.asOtherTeam, w.asMuni, w.asOtherMuni, w.asProvider = client(w.team), client(w.otherTeam), client(w.muni), client(w.otherMuni), client(provider)
+	w.allocations = pmv1.NewProviderMonitoringServiceClient(env.Client(t, w.svc.Addr, w.muni))
+	w.providerPM = pmv1.NewProviderMonitoringServiceClient(env.Client(t, w.svc.Addr, provider))
+	w.events = env.Events(t, "providermonitoring", "wijkbrug.providermonitoring.>")
+	return w
+}
+
+// triaged adds an intake of the team, received receivedDaysAgo, triaged to case direction,
+// with a case whose plan has two goals.
+func (w *decisionWorld) triaged(receivedDaysAgo int) (intakeID, caseID string) {
+	intakeID, caseID = uuid.NewString(), uuid.NewString()
+	w.intake.mu.Lock()
+	w.intake.intakes[intakeID] = &intakev1.Intake{Id: intakeID, ResidentId: uuid.NewString(), HouseholdId: uuid.NewString(),
+		MunicipalityCode: municipality, DistrictCode: district, TeamOin: w.team.OIN, CaseId: caseID,
+		ReceivedAt:    timestamppb.New(time.Now().AddDate(0, 0, -receivedDaysAgo)),
+		LifeDomains:   []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_DAYTIME_ACTIVITIES, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+		TriageOutcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION, TriageRule: "complex",
+		Status:              intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED,
+		Question:            "", // a service never gets the question
+		Channel:             intakev1.Channel_CHANNEL_DESK,
+		Urgency:             intakev1.Urgency_URGENCY_NORMAL,
+		TriagePolicyVersion: 0,
+	}
+	w.intake.mu.Unlock()
+	w.cases.mu.Lock()
+	w.cases.cases[caseID] = &casedirectionv1.Case{Id: caseID, IntakeId: intakeID, MunicipalityCode: municipality, DistrictCode: district,
+		TeamOin: w.team.OIN, Plan: &casedirectionv1.Plan{Version: 1, Goals: []*casedirectionv1.Goal{
+			{Id: uuid.NewString(), LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_DAYTIME_ACTIVITIES, BaselineScore: 2, TargetScore: 4, Status: casedirectionv1.GoalStatus_GOAL_STATUS_OPEN},
+			{Id: uuid.NewString(), LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, BaselineScore: 1, TargetScore: 3, Status: casedirectionv1.GoalStatus_GOAL_STATUS_IN_PROGRESS},
+		}}}
+	w.cases.mu.Unlock()
+	return intakeID, caseID
+}
+
+func acting(t *testing.T, user, role string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return grpcx.ActingUser(ctx, user, role, "decisions")
+}
+
+func draftRequest(caseID string, hoursPerWeek int32) *pmv1.DraftDecisionRequest {
+	return &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID,
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
+		Product: &pmv1.Product{Category: wmoCategory, Code: wmoProduct}, ProviderAgb: providerAGB,
+		StartDate: date(today()), EndDate: date(today().AddDate(0, 6, 0)),
+		Volume:         &commonv1.Volume{Amount: hoursPerWeek, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
+		MotivationText: "Begeleiding om weer mee te doen in de buurt.",
+	}
+}
+
+// draftAndPropose drafts a decision on caseID and proposes it, as the team.
+func (w *decisionWorld) draftAndPropose(t *testing.T, req *pmv1.DraftDecisionRequest) *pmv1.Decision {
+	t.Helper()
+	ctx := acting(t, "regisseur-anna", "case_director")
+	d, err := w.asTeam.DraftDecision(ctx, req)
+	if err != nil {
+		t.Fatalf("draft: %v", err)
+	}
+	p, err := w.asTeam.ProposeDecision(ctx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetDecision().GetId()})
+	if err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	return p.GetDecision()
+}
+
+func decide(c pmv1.DecisionServiceClient, ctx context.Context, id string) (*pmv1.DecideDecisionResponse, error) {
+	return c.DecideDecision(ctx, &pmv1.DecideDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+}
+
+// One drafting call fills everything Wijkbrug knows; decided under mandate the decision is
+// numbered and issues its allocation, which carries the number.
+func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
+	w := startDecisions(t)
+	intakeID, caseID := w.triaged(3)
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+
+	in := w.intake.intakes[intakeID]
+	if d.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || d.GetIntakeId() != intakeID || d.GetCaseId() != caseID ||
+		d.GetResidentId() != in.GetResidentId() || d.GetHouseholdId() != in.GetHouseholdId() || d.GetTeamOin() != w.team.OIN ||
+		d.GetMunicipalityCode() != municipality || d.GetDistrictCode() != district || !d.GetGranted() ||
+		d.GetLegalBasis() != pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5 || d.GetProduct().GetCategory() != wmoCategory ||
+		d.GetProviderAgb() != providerAGB || d.GetForm() != pmv1.AllocationForm_ALLOCATION_FORM_IN_KIND ||
+		d.GetVolume().GetAmount() != 4 || d.GetStartDate() == "" || d.GetEndDate() == "" || d.GetDraftedBy() != "regisseur-anna" {
+		t.Fatalf("draft: %v", d)
+	}
+	m := d.GetMotivation()
+	if len(m.GetGoals()) != 2 || m.GetGoals()[0].GetBaselineScore() != 2 || m.GetGoals()[0].GetTargetScore() != 4 ||
+		m.GetGoals()[1].GetLifeDomain() != commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK || len(m.GetLifeDomains()) != 2 ||
+		m.GetTriageOutcome() != "CASE_DIRECTION" || m.GetTriageRule() != "complex" || !strings.Contains(m.GetText(), "Begeleiding") {
+		t.Fatalf("motivation: %v", m)
+	}
+	if !strings.Contains(d.GetObjectionClause(), "zes weken") || !strings.Contains(d.GetOwnContributionNotice(), "CAK") {
+		t.Fatalf("paragraphs: %q %q", d.GetObjectionClause(), d.GetOwnContributionNotice())
+	}
+	received := time.Now().AddDate(0, 0, -3).In(amsterdam)
+	if want := time.Date(received.Year(), received.Month(), received.Day(), 0, 0, 0, 0, time.UTC); d.GetApplicationDate() != date(want) {
+		t.Fatalf("application date %s, want the intake's receipt %s", d.GetApplicationDate(), date(want))
+	}
+	// Free text is sealed at rest.
+	var sealed []byte
+	if err := w.svc.Pool.QueryRow(context.Background(), `SELECT motivation_text FROM decisions WHERE id = $1`, d.GetId()).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sealed), "Begeleiding") {
+		t.Fatal("motivation text stored in the clear")
+	}
+
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil {
+		t.Fatalf("decide: %v", err)
+	}
+	dec := out.GetDecision()
+	year := time.Now().In(amsterdam).Year()
+	if dec.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_DECIDED || !strings.HasPrefix(dec.GetNumber(), municipality+"-"+strconv.Itoa(year)+"-") ||
+		dec.GetMandate() != "wmo-consulent" || dec.GetDecidedBy() != "consulent-bert" || !dec.GetWithinStatutoryTerm() ||
+		len(out.GetAllocations()) != 1 || len(dec.GetAllocationNumbers()) != 1 {
+		t.Fatalf("decided: %v", out)
+	}
+	al := out.GetAllocations()[0]
+	if al.GetDecisionNumber() != dec.GetNumber() || al.GetCaseId() != caseID || al.GetProductCode() != wmoProduct || al.GetProviderAgb() != providerAGB {
+		t.Fatalf("allocation: %v", al)
+	}
+	got, err := w.allocations.GetAllocation(svctest.Ctx(t), &pmv1.GetAllocationRequest{AllocationNumber: al.GetNumber()})
+	if err != nil || got.GetAllocation().GetDecisionNumber() != dec.GetNumber() {
+		t.Fatalf("GetAllocation: %v %v", got, err)
+	}
+	list, err := w.allocations.ListCaseAllocations(svctest.Ctx(t), &pmv1.ListCaseAllocationsRequest{CaseId: caseID})
+	if err != nil || len(list.GetAllocations()) != 1 || list.GetAllocations()[0].GetDecisionNumber() != dec.GetNumber() {
+		t.Fatalf("ListCaseAllocations: %v %v", list, err)
+	}
+	// Events: information-poor, the decided one with the term.
+	w.events.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*pmv1.AllocationIssued)
+		return ok && e.GetDecisionNumber() == dec.GetNumber()
+	})
+	_, ev := w.events.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*pmv1.DecisionDecided)
+		return ok && e.GetDecisionId() == d.GetId()
+	})
+	de := ev.(*pmv1.DecisionDecided)
+	if !de.GetWithinStatutoryTerm() || de.GetDecisionNumber() != dec.GetNumber() || de.GetApplicationDate() != d.GetApplicationDate() ||
+		de.GetDecidedDate() == "" || de.GetLegalBasis() != pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5 || !de.GetGranted() {
+		t.Fatalf("decision.decided: %v", de)
+	}
+	for _, r := range w.events.All() {
+		if b, err := proto.Marshal(r.Message); err == nil && strings.Contains(string(b), "Begeleiding") {
+			t.Fatalf("free text in event %T", r.Message)
+		}
+	}
+
+	// The letter: without a recipient nothing is stored yet; with one it renders.
+	_, err = w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_PDF})
+	if f := violatedFields(t, err); !slices.Contains(f, "recipient") {
+		t.Fatalf("letter without recipient: %v", err)
+	}
+	letter, err := w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}})
+	if err != nil || !strings.Contains(string(letter.GetContent()), dec.GetNumber()) || !strings.Contains(string(letter.GetContent()), "eigen bijdrage") {
+		t.Fatalf("letter: %v", err)
+	}
+
+	// Sent, objected to (on time), amended, and the amendment replaces it.
+	sent, err := w.asMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId()})
+	if err != nil || sent.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_SENT || sent.GetDecision().GetObjectionDeadline() == "" {
+		t.Fatalf("send: %v %v", sent, err)
+	}
+	obj, err := w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(), ReceivedOn: date(today())})
+	if err != nil || !obj.GetDecision().GetObjection().GetOnTime() {
+		t.Fatalf("objection: %v %v", obj, err)
+	}
+	_, err = w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(), ReceivedOn: date(today())})
+	wantCode(t, err, codes.FailedPrecondition)
+	teamCtx := acting(t, "regisseur-anna", "case_director")
+	am, err := w.asTeam.AmendDecision(teamCtx, &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(),
+		Volume: &commonv1.Volume{Amount: 6, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}})
+	if err != nil || am.GetDecision().GetReplacesDecisionId() != d.GetId() || am.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_DRAFT {
+		t.Fatalf("amend: %v %v", am, err)
+	}
+	if _, err := w.asTeam.ProposeDecision(teamCtx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: am.GetDecision().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), am.GetDecision().GetId()); err != nil {
+		t.Fatalf("decide amendment: %v", err)
+	}
+	old, err := w.asMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: d.GetId()})
+	if err != nil || old.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_AMENDED || old.GetDecision().GetReplacedByDecisionId() != am.GetDecision().GetId() {
+		t.Fatalf("amended: %v %v", old, err)
+	}
+	first, _ := w.allocations.GetAllocation(svctest.Ctx(t), &pmv1.GetAllocationRequest{AllocationNumber: al.GetNumber()})
+	if first.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_WITHDRAWN {
+		t.Fatalf("the amended decision's allocation: %v", first.GetAllocation())
+	}
+	wd, err := w.asMuni.WithdrawDecision(acting(t, "hoofd-carla", "department_head"), &pmv1.WithdrawDecisionRequest{IdempotencyKey: uuid.NewString(),
+		DecisionId: am.GetDecision().GetId(), Reason: pmv1.DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_CHANGED_CIRCUMSTANCES})
+	if err != nil || wd.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_WITHDRAWN {
+		t.Fatalf("withdraw: %v %v", wd, err)
+	}
+	// The list shows both, to the municipality and to the owning team.
+	for _, c := range []pmv1.DecisionServiceClient{w.asMuni, w.asTeam} {
+		l, err := c.ListDecisions(svctest.Ctx(t), &pmv1.ListDecisionsRequest{MunicipalityCode: municipality, PageSize: 1})
+		if err != nil || len(l.GetDecisions()) != 1 || l.GetNextPageToken() == "" {
+			t.Fatalf("list page 1: %v %v", l, err)
+		}
+		l2, err := c.ListDecisions(svctest.Ctx(t), &pmv1.ListDecisionsRequest{MunicipalityCode: municipality, PageSize: 1, PageToken: l.GetNextPageToken()})
+		if err != nil || len(l2.GetDecisions()) != 1 || l2.GetDecisions()[0].GetId() == l.GetDecisions()[0].GetId() {
+			t.Fatalf("list page 2: %v %v", l2, err)
+		}
+	}
+	other, err := w.asOtherTeam.ListDecisions(svctest.Ctx(t), &pmv1.ListDecisionsRequest{MunicipalityCode: municipality})
+	if err != nil || len(other.GetDecisions()) != 0 {
+		t.Fatalf("another team's list: %v %v", other, err)
+	}
+}
+
+// Above the mandate's threshold a second official co-signs; outside every mandate the answer
+// is PERMISSION_DENIED naming the mandate.
+func TestDecisionMandateAndFourEyes(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(1)
+	d := w.draftAndPropose(t, draftRequest(caseID, 30))
+
+	bert := acting(t, "consulent-bert", "wmo_consultant")
+	first, err := decide(w.asMuni, bert, d.GetId())
+	if err != nil || first.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || !first.GetDecision().GetAwaitingSecondOfficial() || len(first.GetAllocations()) != 0 {
+		t.Fatalf("first signature: %v %v", first, err)
+	}
+	_, err = decide(w.asMuni, bert, d.GetId())
+	if st := wantCode(t, err, codes.PermissionDenied); !strings.Contains(st.Message(), "wmo-consulent") || !strings.Contains(st.Message(), "second official") {
+		t.Fatalf("same official twice: %v", st.Message())
+	}
+	// A youth consultant has no mandate for Wmo category 02.
+	_, err = decide(w.asMuni, acting(t, "consulent-dirk", "youth_consultant"), d.GetId())
+	if st := wantCode(t, err, codes.PermissionDenied); !strings.Contains(st.Message(), "product category 02") {
+		t.Fatalf("outside mandate: %v", st.Message())
+	}
+	second, err := decide(w.asMuni, acting(t, "hoofd-carla", "department_head"), d.GetId())
+	if err != nil || second.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_DECIDED || second.GetDecision().GetSecondOfficial() != "hoofd-carla" ||
+		second.GetDecision().GetDecidedBy() != "consulent-bert" || len(second.GetAllocations()) != 1 || second.GetAllocations()[0].GetDecisionNumber() != second.GetDecision().GetNumber() {
+		t.Fatalf("second signature: %v %v", second, err)
+	}
+
+	// Beyond the consultant's maximum (40): refused, naming the mandate; nothing is signed.
+	big := w.draftAndPropose(t, draftRequest(caseID, 50))
+	_, err = decide(w.asMuni, bert, big.GetId())
+	if st := wantCode(t, err, codes.PermissionDenied); !strings.Contains(st.Message(), `mandate "wmo-consulent"`) {
+		t.Fatalf("beyond mandate: %v", st.Message())
+	}
+	got, err := w.asMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: big.GetId()})
+	if err != nil || got.GetDecision().GetAwaitingSecondOfficial() || got.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED {
+		t.Fatalf("refused decision changed: %v %v", got, err)
+	}
+	// Only municipal officials with a decision role decide at all.
+	_, err = decide(w.asMuni, svctest.Ctx(t), big.GetId())
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = decide(w.asTeam, acting(t, "x", "team_lead"), big.GetId())
+	wantCode(t, err, codes.PermissionDenied)
+
+	reg, err := w.asTeam.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality})
+	if err != nil || reg.GetVersion() != 0 || len(reg.GetMandates()) != 3 || reg.GetParagraphs().GetObjectionClause() == "" {
+		t.Fatalf("mandates: %v %v", reg, err)
+	}
+
+	// The municipality adopts version 1 with a smaller Wmo mandate; decisions decided from
+	// then on are judged by it.
+	admin := acting(t, "beheer-eva", "municipal_administrator")
+	smaller := proto.Clone(reg).(*pmv1.ListMandatesResponse)
+	smaller.GetMandates()[0].MaxVolume, smaller.GetMandates()[0].FourEyesAboveVolume = 8, 0
+	adopt := &pmv1.AdoptMandateRegisterRequest{IdempotencyKey: uuid.NewString(), MunicipalityCode: municipality, ExpectedVersion: 0,
+		Mandates: smaller.GetMandates(), Paragraphs: smaller.GetParagraphs()}
+	_, err = w.asOtherMuni.AdoptMandateRegister(admin, adopt)
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = w.asMuni.AdoptMandateRegister(svctest.Ctx(t), adopt)
+	wantCode(t, err, codes.PermissionDenied) // not an administrator
+	bad := proto.Clone(adopt).(*pmv1.AdoptMandateRegisterRequest)
+	bad.IdempotencyKey, bad.Mandates[0].ProductCategories = uuid.NewString(), []string{"99"}
+	_, err = w.asMuni.AdoptMandateRegister(admin, bad)
+	if f := violatedFields(t, err); !slices.Contains(f, "mandates[0].product_categories") {
+		t.Fatalf("invalid register: %v", f)
+	}
+	v1, err := w.asMuni.AdoptMandateRegister(admin, adopt)
+	if err != nil || v1.GetVersion() != 1 || v1.GetMandates()[0].GetMaxVolume() != 8 {
+		t.Fatalf("adopt: %v %v", v1, err)
+	}
+	adopt.IdempotencyKey = uuid.NewString()
+	_, err = w.asMuni.AdoptMandateRegister(admin, adopt)
+	wantCode(t, err, codes.FailedPrecondition) // version 1 is in force now
+	ten := w.draftAndPropose(t, draftRequest(caseID, 10))
+	_, err = decide(w.asMuni, bert, ten.GetId())
+	if st := wantCode(t, err, codes.PermissionDenied); !strings.Contains(st.Message(), "version 1 of "+municipality) {
+		t.Fatalf("judged by version 1: %v", st.Message())
+	}
+	old, err := w.asTeam.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality, Version: 1})
+	if err != nil || old.GetVersion() != 1 {
+		t.Fatalf("version 1: %v %v", old, err)
+	}
+	_, err = w.asTeam.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality, Version: 7})
+	wantCode(t, err, codes.NotFound)
+}
+
+// Another organisation's ids: NOT_FOUND (its existence is not disclosed), the refusal logged.
+func TestDecisionOtherOrganisationsIDs(t *testing.T) {
+	w := startDecisions(t)
+	intakeID, caseID := w.triaged(1)
+	teamCtx := acting(t, "regisseur-anna", "case_director")
+
+	// Drafting on another team's intake or case.
+	req := draftRequest(caseID, 4)
+	_, err := w.asOtherTeam.DraftDecision(teamCtx, req)
+	wantCode(t, err, codes.NotFound)
+	byIntake := draftRequest("", 4)
+	byIntake.IntakeId = intakeID
+	_, err = w.asOtherTeam.DraftDecision(teamCtx, byIntake)
+	wantCode(t, err, codes.NotFound)
+	_, err = w.asOtherMuni.DraftDecision(svctest.Ctx(t), byIntake)
+	wantCode(t, err, codes.NotFound)
+	_, err = w.asProvider.DraftDecision(teamCtx, byIntake)
+	wantCode(t, err, codes.PermissionDenied)
+
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	id := d.GetId()
+	officer := acting(t, "consulent-x", "wmo_consultant")
+	calls := map[string]func(context.Context) error{
+		"GetDecision": func(ctx context.Context) error {
+			_, err := w.asOtherTeam.GetDecision(ctx, &pmv1.GetDecisionRequest{DecisionId: id})
+			return err
+		},
+		"ProposeDecision": func(ctx context.Context) error {
+			_, err := w.asOtherTeam.ProposeDecision(ctx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"AmendDecision": func(ctx context.Context) error {
+			_, err := w.asOtherTeam.AmendDecision(ctx, &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"DecideDecision": func(context.Context) error {
+			_, err := decide(w.asOtherMuni, officer, id)
+			return err
+		},
+		"SendDecision": func(ctx context.Context) error {
+			_, err := w.asOtherMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"WithdrawDecision": func(context.Context) error {
+			_, err := w.asOtherMuni.WithdrawDecision(officer, &pmv1.WithdrawDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id,
+				Reason: pmv1.DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_OTHER})
+			return err
+		},
+		"RegisterObjection": func(ctx context.Context) error {
+			_, err := w.asOtherMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id, ReceivedOn: date(today())})
+			return err
+		},
+		"RenderDecisionLetter": func(ctx context.Context) error {
+			_, err := w.asOtherTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+				Recipient: &pmv1.LetterRecipient{Name: "X", Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+			return err
+		},
+		"GetDecision (other municipality)": func(ctx context.Context) error {
+			_, err := w.asOtherMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: id})
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(teamCtx); status.Code(err) != codes.NotFound {
+			t.Errorf("%s by another organisation: %v, want NOT_FOUND", name, err)
+		}
+	}
+	var denied int
+	if err := w.svc.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE object_type = 'decision' AND object_id = $1 AND outcome = 'DENIED'`, id).Scan(&denied); err != nil {
+		t.Fatal(err)
+	}
+	if denied < len(calls) {
+		t.Fatalf("denied entries %d, want at least %d", denied, len(calls))
+	}
+	_, err = w.asOtherMuni.ListDecisions(svctest.Ctx(t), &pmv1.ListDecisionsRequest{MunicipalityCode: municipality})
+	wantCode(t, err, codes.PermissionDenied)
+	// A Wijkbrug service reads it without its free text.
+	svcClient := pmv1.NewDecisionServiceClient(w.env.Client(t, w.svc.Addr, svctest.ServiceOrg("casedirection")))
+	bySvc, err := svcClient.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: id})
+	if err != nil || bySvc.GetDecision().GetMotivation().GetText() != "" || len(bySvc.GetDecision().GetMotivation().GetGoals()) != 2 {
+		t.Fatalf("service read: %v %v", bySvc, err)
+	}
+	// The owner still sees it unchanged.
+	got, err := w.asTeam.GetDecision(teamCtx, &pmv1.GetDecisionRequest{DecisionId: id})
+	if err != nil || got.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED {
+		t.Fatalf("owner: %v %v", got, err)
+	}
+}
+
+// Bad input names the field; an unknown id is NOT_FOUND; a wrong state FAILED_PRECONDITION.
+func TestDecisionBadInput(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(1)
+	ctx := acting(t, "regisseur-anna", "case_director")
+	field := func(err error, want string) {
+		t.Helper()
+		for _, f := range violatedFields(t, err) {
+			if f == want {
+				return
+			}
+		}
+		t.Fatalf("want a violation of %s, got %v", want, err)
+	}
+	_, err := w.asTeam.DraftDecision(ctx, &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED})
+	field(err, "intake_id")
+	r := draftRequest(caseID, 4)
+	r.LegalBasis = pmv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "legal_basis")
+	r = draftRequest(caseID, 4)
+	r.Outcome = pmv1.DecisionOutcome_DECISION_OUTCOME_REJECTED
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "rejection_grounds")
+	r = draftRequest(caseID, 4)
+	r.CaseId = "not-a-uuid"
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "case_id")
+	r = draftRequest(caseID, 4)
+	r.Product.Category = "99"
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "product.category")
+	r = draftRequest(caseID, 4)
+	r.LegalBasis = pmv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3 // with Wmo category 02
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "product.category")
+	r = draftRequest(caseID, 4)
+	r.Volume = nil
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	field(err, "volume")
+	r = draftRequest(uuid.NewString(), 4)
+	_, err = w.asTeam.DraftDecision(ctx, r)
+	wantCode(t, err, codes.NotFound)
+
+	for name, call := range map[string]func(string) error{
+		"GetDecision": func(id string) error {
+			_, err := w.asTeam.GetDecision(ctx, &pmv1.GetDecisionRequest{DecisionId: id})
+			return err
+		},
+		"ProposeDecision": func(id string) error {
+			_, err := w.asTeam.ProposeDecision(ctx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"DecideDecision": func(id string) error {
+			_, err := decide(w.asMuni, acting(t, "b", "wmo_consultant"), id)
+			return err
+		},
+		"SendDecision": func(id string) error {
+			_, err := w.asMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"AmendDecision": func(id string) error {
+			_, err := w.asTeam.AmendDecision(ctx, &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+			return err
+		},
+		"WithdrawDecision": func(id string) error {
+			_, err := w.asMuni.WithdrawDecision(acting(t, "b", "wmo_consultant"), &pmv1.WithdrawDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id,
+				Reason: pmv1.DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_OTHER})
+			return err
+		},
+		"RegisterObjection": func(id string) error {
+			_, err := w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id, ReceivedOn: date(today())})
+			return err
+		},
+		"RenderDecisionLetter": func(id string) error {
+			_, err := w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_PDF})
+			return err
+		},
+	} {
+		if err := call(""); status.Code(err) != codes.InvalidArgument || !slices.Contains(violatedFields(t, err), "decision_id") {
+			t.Errorf("%s without an id: %v", name, err)
+		}
+		if err := call("x"); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("%s with a malformed id: %v", name, err)
+		}
+		if err := call(uuid.NewString()); status.Code(err) != codes.NotFound {
+			t.Errorf("%s with an unknown id: %v", name, err)
+		}
+	}
+	muniCtx := svctest.Ctx(t)
+	_, err = w.asMuni.ListDecisions(muniCtx, &pmv1.ListDecisionsRequest{MunicipalityCode: "0363"})
+	field(err, "municipality_code")
+	_, err = w.asMuni.ListDecisions(muniCtx, &pmv1.ListDecisionsRequest{MunicipalityCode: municipality, PageToken: "garbage"})
+	field(err, "page_token")
+
+	// Wrong states.
+	d, err := w.asTeam.DraftDecision(ctx, draftRequest(caseID, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := d.GetDecision().GetId()
+	_, err = decide(w.asMuni, acting(t, "b", "wmo_consultant"), id)
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = w.asMuni.SendDecision(muniCtx, &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = w.asTeam.AmendDecision(ctx, &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = w.asMuni.RegisterObjection(muniCtx, &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id, ReceivedOn: date(today())})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = w.asTeam.ProposeDecision(ctx, &pmv1.ProposeDecisionRequest{DecisionId: id})
+	field(err, "idempotency_key")
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id})
+	field(err, "format")
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Name: "X", Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+	wantCode(t, err, codes.FailedPrecondition) // not decided yet
+	_, err = w.asTeam.RenderDecisionLetter(ctx, &pmv1.RenderDecisionLetterRequest{DecisionId: id, Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Street: "Y 1", PostalCode: "1000 AA", City: "Z"}})
+	field(err, "recipient.name")
+}
+
+// A provider's request for allocation (315) is the source of product, provider, period and
+// volume; deciding the decision grants the request with the allocation it issues.
+func TestDecisionOnAProvidersRequest(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(1)
+	sub, err := w.providerPM.SubmitAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.SubmitAllocationRequestRequest{
+		IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+		ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district, ProductCategory: wmoCategory, ProductCode: wmoProduct,
+		StartDate: date(today()), EndDate: date(today().AddDate(0, 3, 0)),
+		Volume:       &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
+		ReferrerType: "02", ReferrerCode: "01234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requestID := sub.GetRequest().GetId()
+	req := &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED}
+	d := w.draftAndPropose(t, req)
+	if d.GetAllocationRequestId() != requestID || d.GetProduct().GetCode() != wmoProduct || d.GetProviderAgb() != providerAGB ||
+		d.GetVolume().GetAmount() != 3 || d.GetStartDate() != date(today()) {
+		t.Fatalf("drafted from the request: %v", d)
+	}
+	// Both a request and a product choice: which one is meant?
+	both := draftRequest(caseID, 3)
+	both.AllocationRequestId = requestID
+	_, err = w.asTeam.DraftDecision(acting(t, "regisseur-anna", "case_director"), both)
+	if f := violatedFields(t, err); !slices.Contains(f, "allocation_request_id") {
+		t.Fatalf("request and product choice: %v", f)
+	}
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil || len(out.GetAllocations()) != 1 || out.GetAllocations()[0].GetRequestId() != requestID {
+		t.Fatalf("decide: %v %v", out, err)
+	}
+	q, err := w.providerPM.DescribeAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.DescribeAllocationRequestRequest{RequestId: requestID})
+	if err != nil || q.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||
+		q.GetRequest().GetResultingAllocationNumber() != out.GetAllocations()[0].GetNumber() {
+		t.Fatalf("the request after the decision: %v %v", q, err)
+	}
+}
+
+// A decision not decided by its statutory due date raises decision.overdue once.
+func TestDecisionOverdue(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(40)
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	_, msg := w.events.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*pmv1.DecisionOverdue)
+		return ok && e.GetDecisionId() == d.GetId()
+	})
+	ev := msg.(*pmv1.DecisionOverdue)
+	if ev.GetDueDate() != d.GetDueDate() || ev.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || ev.GetMunicipalityCode() != municipality {
+		t.Fatalf("overdue: %v", ev)
+	}
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil || out.GetDecision().GetWithinStatutoryTerm() {
+		t.Fatalf("a late decision is outside the term: %v %v", out, err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	n := 0
+	for _, r := range w.events.All() {
+		if e, ok := r.Message.(*pmv1.DecisionOverdue); ok && e.GetDecisionId() == d.GetId() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("overdue events: %d, want 1", n)
+	}
+}
