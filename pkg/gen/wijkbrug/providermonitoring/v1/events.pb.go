@@ -1455,8 +1455,11 @@ type DecisionDecided struct {
 	AllocationNumbers  []string               `protobuf:"bytes,17,rep,name=allocation_numbers,json=allocationNumbers,proto3" json:"allocation_numbers,omitempty"`
 	ReplacesDecisionId string                 `protobuf:"bytes,18,opt,name=replaces_decision_id,json=replacesDecisionId,proto3" json:"replaces_decision_id,omitempty"`
 	DecidedAt          *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The intake the application came from, so that the outcome read model can place a decision
+	// without a case (a custom provision straight from triage) in its team.
+	IntakeId      string `protobuf:"bytes,20,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecisionDecided) Reset() {
@@ -1620,6 +1623,13 @@ func (x *DecisionDecided) GetDecidedAt() *timestamppb.Timestamp {
 		return x.DecidedAt
 	}
 	return nil
+}
+
+func (x *DecisionDecided) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
 }
 
 // DecisionSent: a decision was sent to the applicant; the objection period runs.
@@ -2196,7 +2206,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12\x19\n" +
 	"\bdue_date\x18\x03 \x01(\tR\adueDate\x12;\n" +
 	"\vproposed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"proposedAt:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.decision.proposed\"\xf0\x06\n" +
+	"proposedAt:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.decision.proposed\"\x8d\a\n" +
 	"\x0fDecisionDecided\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12'\n" +
@@ -2220,7 +2230,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x12allocation_numbers\x18\x11 \x03(\tR\x11allocationNumbers\x120\n" +
 	"\x14replaces_decision_id\x18\x12 \x01(\tR\x12replacesDecisionId\x129\n" +
 	"\n" +
-	"decided_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.decided\"\xa7\x02\n" +
+	"decided_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x1b\n" +
+	"\tintake_id\x18\x14 \x01(\tR\bintakeId:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.decided\"\xa7\x02\n" +
 	"\fDecisionSent\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12'\n" +
