@@ -146,11 +146,13 @@ func (o *Outcomes) DecisionDecided(ctx context.Context, d appoutcomes.DecisionFa
 // DecisionOverdue records that a decision was signalled overdue (before or after it was
 // decided: the streams may arrive in either order).
 func (o *Outcomes) DecisionOverdue(ctx context.Context, d appoutcomes.DecisionFact) error {
-	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, municipality, legal_basis, due_date, overdue)
-		VALUES ($1, $2, $3, $4, true)
+	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, due_date, overdue)
+		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, $5, $6, $7, true)
 		ON CONFLICT (decision_id) DO UPDATE SET overdue = true, due_date = COALESCE(x.due_date, EXCLUDED.due_date),
+			case_id = COALESCE(x.case_id, EXCLUDED.case_id), intake_id = COALESCE(x.intake_id, EXCLUDED.intake_id),
+			district = CASE WHEN x.district = '' THEN EXCLUDED.district ELSE x.district END,
 			legal_basis = CASE WHEN x.legal_basis = '' THEN EXCLUDED.legal_basis ELSE x.legal_basis END`,
-		d.ID, d.Municipality, d.LegalBasis, dateOrNil(d.DueDate))
+		d.ID, d.CaseID, d.IntakeID, d.Municipality, d.District, d.LegalBasis, dateOrNil(d.DueDate))
 }
 
 func dateOrNil(t time.Time) *time.Time {

@@ -206,8 +206,8 @@ var allocationOutcomes = map[proto.Message]outcomeHandler{
 		if !ok {
 			return consumer.Permanent(fmt.Errorf("decision.overdue without a due date (event %s)", ev.ID))
 		}
-		return s.DecisionOverdue(ctx, appoutcomes.DecisionFact{ID: m.GetDecisionId(), Municipality: m.GetMunicipalityCode(),
-			LegalBasis: protoenum.Code(m.GetLegalBasis()), DueDate: due})
+		return s.DecisionOverdue(ctx, appoutcomes.DecisionFact{ID: m.GetDecisionId(), CaseID: validOrEmpty(m.GetCaseId()), IntakeID: validOrEmpty(m.GetIntakeId()),
+			Municipality: m.GetMunicipalityCode(), District: m.GetDistrictCode(), LegalBasis: protoenum.Code(m.GetLegalBasis()), DueDate: due})
 	},
 }
 

@@ -107,5 +107,6 @@ func (p *Publisher) DecisionOverdue(ctx context.Context, d domain.Decision, at t
 		DecisionId: d.ID, MunicipalityCode: d.Municipality, LegalBasis: basis(d.LegalBasis),
 		Status:          protoenum.FromCode[providermonitoringv1.DecisionStatus](string(d.Status)),
 		ApplicationDate: day(d.ApplicationDate), DueDate: day(d.DueDate), DetectedAt: timestamppb.New(at),
+		DistrictCode: d.District, CaseId: d.CaseID, IntakeId: d.IntakeID,
 	})
 }
