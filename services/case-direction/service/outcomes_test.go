@@ -651,6 +651,27 @@ func TestOutcomeFiguresOverAGeneratedRegion(t *testing.T) {
 		}
 	}
 
+	// And its decisions: every count and share of it is suppressed, never shown as a number.
+	kleinDecisions := 0
+	for _, name := range []string{"decisions_by_term", "decisions_within_term_share"} {
+		for _, r := range byTeam[name].GetRows() {
+			if r.GetGroup() != klein {
+				continue
+			}
+			for _, c := range append(r.GetCells(), r.GetTotal()) {
+				if c.GetCount() > 0 {
+					t.Errorf("%s %s: the small team's decisions shown: %v", name, r.GetPeriod(), r)
+				}
+				if c.GetSuppressed() {
+					kleinDecisions++
+				}
+			}
+		}
+	}
+	if kleinDecisions == 0 {
+		t.Error("the small team's decisions were not suppressed (or it has none)")
+	}
+
 	checkExportAndReport(t, env, s)
 
 	// Redelivery has no second effect: publish every intake event again with its id.
