@@ -631,6 +631,9 @@ func bolaTable() map[string]bolaEntry {
 		oc("GetAllocationFigures"): outcomeRead(true, func(team string) proto.Message {
 			return &outcomesv1.GetAllocationFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
 		}),
+		oc("GetDecisionFigures"): outcomeRead(true, func(team string) proto.Message {
+			return &outcomesv1.GetDecisionFiguresRequest{MunicipalityCode: suite.DemoMunicipality, TeamOin: team, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
+		}),
 		oc("GetReport"): one(bolaVariant{read: true, owners: []actor{ownerMunicip}, req: func(*bolaFixture) proto.Message {
 			return &outcomesv1.GetReportRequest{MunicipalityCode: suite.DemoMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4"}
 		}}),

@@ -149,6 +149,51 @@ func generateRegion(seed uint64) ([]regionEvent, map[outcomesv1.GroupBy]expected
 			emit("intake", intakeID, &intakev1.IntakeTriaged{IntakeId: intakeID, Outcome: outcome, MunicipalityCode: regionMunicipality, At: timestamppb.New(triaged)})
 			add(team, district, "triage_outcomes", received, protoenum.Code(outcome), 0)
 			add(team, district, "days_to_triage", received, "", days(received, triaged))
+			// A decision (beschikking) on an application made at triage: Wmo or Jeugdwet,
+			// decided within the statutory term or past it, some signalled overdue first, a few
+			// overdue and not decided yet. The event names the case or only the intake (a
+			// custom provision straight from triage), and sometimes no district: the read model
+			// finds the team and district through them.
+			decide := func(caseID string) {
+				decisionID := uuid.NewString()
+				applied := triaged.Truncate(24 * time.Hour)
+				basis, law, term := providermonitoringv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, "WMO", 14
+				if pick(5) < 2 {
+					basis, law, term = providermonitoringv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3, "JEUGDWET", 56
+				}
+				due := applied.AddDate(0, 0, term)
+				decided := applied.AddDate(0, 0, 1+pick(term*13/10))
+				within := !decided.After(due)
+				eventDistrict := district
+				if caseID == "" && pick(2) == 0 {
+					eventDistrict = ""
+				}
+				neverDecided := !within && pick(6) == 0
+				if !within && (neverDecided || pick(4) != 0) {
+					emit("providermonitoring", decisionID, &providermonitoringv1.DecisionOverdue{DecisionId: decisionID, MunicipalityCode: regionMunicipality,
+						LegalBasis: basis, Status: providermonitoringv1.DecisionStatus_DECISION_STATUS_PROPOSED, ApplicationDate: applied.Format(time.DateOnly),
+						DueDate: due.Format(time.DateOnly), DetectedAt: timestamppb.New(due.AddDate(0, 0, 1)),
+						DistrictCode: eventDistrict, CaseId: caseID, IntakeId: intakeID})
+					add(team, district, "decisions_overdue", due, law, 0)
+				}
+				if neverDecided {
+					return
+				}
+				emit("providermonitoring", decisionID, &providermonitoringv1.DecisionDecided{DecisionId: decisionID, DecisionNumber: fmt.Sprintf("B%08d", rng.IntN(1e8)),
+					MunicipalityCode: regionMunicipality, DistrictCode: eventDistrict, CaseId: caseID, IntakeId: intakeID, LegalBasis: basis, Granted: pick(5) != 0,
+					WithinStatutoryTerm: within, ApplicationDate: applied.Format(time.DateOnly), DueDate: due.Format(time.DateOnly),
+					DecidedDate: decided.Format(time.DateOnly), DecidedAt: timestamppb.New(decided.Add(10 * time.Hour))})
+				col := law + "_PAST_TERM"
+				if within {
+					col = law + "_WITHIN_TERM"
+				}
+				add(team, district, "decisions_by_term", decided, col, 0)
+				add(team, district, "decisions_within_term_share", decided, law, map[bool]float64{true: 1}[within])
+				add(team, district, "decisions_within_term_share", decided, "ALL", map[bool]float64{true: 1}[within])
+			}
+			if outcome == intakev1.TriageOutcome_TRIAGE_OUTCOME_CUSTOM_PROVISION {
+				decide("")
+			}
 			if outcome != intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION {
 				continue
 			}
@@ -196,6 +241,9 @@ func generateRegion(seed uint64) ([]regionEvent, map[outcomesv1.GroupBy]expected
 						add(team, district, "referral_flow", sent, "COMPLETED", 0)
 					}
 				}
+			}
+			if pick(5) < 3 {
+				decide(caseID)
 			}
 			if pick(5) < 2 {
 				number := fmt.Sprintf("AL%08d", rng.IntN(1e8))
@@ -358,6 +406,10 @@ var figureCalls = map[string]figureCall{
 		r, err := c.GetAllocationFigures(ctx, &outcomesv1.GetAllocationFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4", GroupBy: by})
 		return r.GetFigures(), err
 	},
+	"decisions": func(ctx context.Context, c outcomesv1.OutcomeServiceClient, by outcomesv1.GroupBy) (*outcomesv1.Figures, error) {
+		r, err := c.GetDecisionFigures(ctx, &outcomesv1.GetDecisionFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-Q4", GroupBy: by})
+		return r.GetFigures(), err
+	},
 }
 
 // allFigures asks every figure set, grouped by by, as the municipality.
@@ -416,12 +468,13 @@ func checkFigures(t *testing.T, tables map[string]*outcomesv1.FigureTable, exp e
 				switch tb.GetUnit() {
 				case "count":
 					want = byKey[key]
-				case "score":
+				case "score", "percent":
 					want = byKey[key]
 				default: // MEDIAN / P90 of the one measure
 					want = byKey[[3]string{row.GetPeriod(), row.GetGroup(), ""}]
 				}
-				seen[[3]string{row.GetPeriod(), row.GetGroup(), map[bool]string{true: col, false: ""}[tb.GetUnit() == "count" || tb.GetUnit() == "score"]}] = true
+				perColumn := tb.GetUnit() == "count" || tb.GetUnit() == "score" || tb.GetUnit() == "percent"
+				seen[[3]string{row.GetPeriod(), row.GetGroup(), map[bool]string{true: col, false: ""}[perColumn]}] = true
 				n := len(want)
 				if n > 0 && n < 5 && !cell.GetSuppressed() {
 					t.Errorf("%s %v: %d facts shown (below the minimum)", name, key, n)
@@ -442,6 +495,8 @@ func checkFigures(t *testing.T, tables map[string]*outcomesv1.FigureTable, exp e
 				case n == 0:
 				case tb.GetUnit() == "score":
 					wantValue = mean(want)
+				case tb.GetUnit() == "percent": // the share of 1s (within the term) among the decisions
+					wantValue = 100 * mean(want)
 				case col == "MEDIAN":
 					wantValue = percentile(want, 50)
 				case col == "P90":
@@ -461,7 +516,50 @@ func checkFigures(t *testing.T, tables map[string]*outcomesv1.FigureTable, exp e
 			checkNotDerivable(t, tb)
 		}
 	}
+	checkShareReveals(t, tables)
 	return suppressed
+}
+
+// checkShareReveals: a shown share of decisions within the term, with its count, gives the
+// within-term and past-term counts of its law; it may be shown only where decisions_by_term
+// shows both (and "ALL" only where it shows all four).
+func checkShareReveals(t *testing.T, tables map[string]*outcomesv1.FigureTable) {
+	t.Helper()
+	byTerm, share := tables["decisions_by_term"], tables["decisions_within_term_share"]
+	if byTerm == nil || share == nil {
+		t.Fatal("decision tables missing")
+	}
+	terms := map[[2]string]*outcomesv1.FigureRow{}
+	for _, r := range byTerm.GetRows() {
+		terms[[2]string{r.GetPeriod(), r.GetGroup()}] = r
+	}
+	shown := 0
+	for _, r := range share.GetRows() {
+		tr := terms[[2]string{r.GetPeriod(), r.GetGroup()}]
+		if tr == nil {
+			t.Fatalf("share row %s %s without its decisions_by_term row", r.GetPeriod(), r.GetGroup())
+		}
+		hidden := func(cols ...int) bool {
+			for _, c := range cols {
+				if tr.GetCells()[c].GetSuppressed() {
+					return true
+				}
+			}
+			return false
+		}
+		for i, cols := range [][]int{{0, 1}, {2, 3}, {0, 1, 2, 3}} {
+			c := r.GetCells()[i]
+			if !c.GetSuppressed() && hidden(cols...) {
+				t.Errorf("share %s %s %s is shown over a suppressed count", r.GetPeriod(), r.GetGroup(), share.GetColumns()[i])
+			}
+			if !c.GetSuppressed() && c.GetCount() > 0 {
+				shown++
+			}
+		}
+	}
+	if shown == 0 {
+		t.Error("no share of decisions within the term is shown")
+	}
 }
 
 // checkNotDerivable tries to derive suppressed cells of an additive table from what is shown:
@@ -551,6 +649,27 @@ func TestOutcomeFiguresOverAGeneratedRegion(t *testing.T) {
 		if r.GetGroup() == klein && !r.GetTotal().GetSuppressed() && r.GetTotal().GetCount() < 5 {
 			t.Errorf("the small team's total %d in %s is shown", r.GetTotal().GetCount(), r.GetPeriod())
 		}
+	}
+
+	// And its decisions: every count and share of it is suppressed, never shown as a number.
+	kleinDecisions := 0
+	for _, name := range []string{"decisions_by_term", "decisions_within_term_share"} {
+		for _, r := range byTeam[name].GetRows() {
+			if r.GetGroup() != klein {
+				continue
+			}
+			for _, c := range append(r.GetCells(), r.GetTotal()) {
+				if c.GetCount() > 0 {
+					t.Errorf("%s %s: the small team's decisions shown: %v", name, r.GetPeriod(), r)
+				}
+				if c.GetSuppressed() {
+					kleinDecisions++
+				}
+			}
+		}
+	}
+	if kleinDecisions == 0 {
+		t.Error("the small team's decisions were not suppressed (or it has none)")
 	}
 
 	checkExportAndReport(t, env, s)
@@ -803,6 +922,9 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 			}
 		}
 	}
+	if !names["decisions_by_term"] || !names["decisions_within_term_share"] || !names["decisions_overdue"] {
+		t.Fatalf("export without the decision figures: %v", names)
+	}
 	if len(names) < 15 || suppressedLines == 0 {
 		t.Fatalf("export: %d tables, %d suppressed cells", len(names), suppressedLines)
 	}
@@ -885,7 +1007,7 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 	if !strings.Contains(title, regionMunicipality) || svgs < 2+4 || len(numbers) < 50 {
 		t.Fatalf("report: title %q, %d charts, %d numbers", title, svgs, len(numbers))
 	}
-	var compared, suppressed int
+	var compared, suppressed, decisionNumbers int
 	for _, n := range numbers {
 		tb := figures[n.Table]
 		if tb == nil {
@@ -920,12 +1042,21 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 				t.Errorf("%+v: the RPC says %s", n, want)
 			}
 			compared++
+			if strings.HasPrefix(n.Table, "decisions_") {
+				decisionNumbers++
+			}
 		default:
 			if want := fmt.Sprint(cell.GetCount()); n.Text != want || n.Suppressed {
 				t.Errorf("%+v: the RPC says %s", n, want)
 			}
 			compared++
+			if strings.HasPrefix(n.Table, "decisions_") {
+				decisionNumbers++
+			}
 		}
+	}
+	if decisionNumbers < 8 {
+		t.Fatalf("the report compared only %d numbers of the decisions within the statutory term", decisionNumbers)
 	}
 	if compared < 40 {
 		t.Fatalf("only %d numbers of the report compared with the RPCs (%d suppressed)", compared, suppressed)

@@ -253,7 +253,8 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 	})
 	de := ev.(*pmv1.DecisionDecided)
 	if !de.GetWithinStatutoryTerm() || de.GetDecisionNumber() != dec.GetNumber() || de.GetApplicationDate() != d.GetApplicationDate() ||
-		de.GetDecidedDate() == "" || de.GetLegalBasis() != pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5 || !de.GetGranted() {
+		de.GetDecidedDate() == "" || de.GetLegalBasis() != pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5 || !de.GetGranted() ||
+		de.GetIntakeId() != intakeID || de.GetCaseId() != caseID || de.GetDistrictCode() != district {
 		t.Fatalf("decision.decided: %v", de)
 	}
 	for _, r := range w.events.All() {
@@ -671,7 +672,8 @@ func TestDecisionOverdue(t *testing.T) {
 		return ok && e.GetDecisionId() == d.GetId()
 	})
 	ev := msg.(*pmv1.DecisionOverdue)
-	if ev.GetDueDate() != d.GetDueDate() || ev.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || ev.GetMunicipalityCode() != municipality {
+	if ev.GetDueDate() != d.GetDueDate() || ev.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || ev.GetMunicipalityCode() != municipality ||
+		ev.GetCaseId() != caseID || ev.GetIntakeId() != d.GetIntakeId() || ev.GetIntakeId() == "" || ev.GetDistrictCode() != district {
 		t.Fatalf("overdue: %v", ev)
 	}
 	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())

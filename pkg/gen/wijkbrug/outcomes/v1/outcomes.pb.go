@@ -138,9 +138,9 @@ func (GroupBy) EnumDescriptor() ([]byte, []int) {
 // suppressed cell cannot be derived from the totals.
 type Cell struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Number of cases, intakes, referrals or allocations the cell counts or summarises.
+	// Number of cases, intakes, referrals, allocations or decisions the cell counts or summarises.
 	Count int64 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
-	// For statistic cells: the median, 90th percentile or mean (unit in the table's unit).
+	// For statistic cells: the median, 90th percentile, mean or share (unit in the table's unit).
 	Value         float64 `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
 	Suppressed    bool    `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -278,7 +278,7 @@ type FigureTable struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The column codes, e.g. "DESK" or "median".
 	Columns []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
-	// "count", "days", or "score".
+	// "count", "days", "score" or "percent".
 	Unit string `protobuf:"bytes,3,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Whether the columns partition the row (then rows have totals and column totals are given,
 	// and complementary suppression protects them).
@@ -1136,6 +1136,150 @@ func (x *GetAllocationFiguresResponse) GetFigures() *Figures {
 	return nil
 }
 
+// GetDecisionFiguresRequest selects the scope and periods.
+type GetDecisionFiguresRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The municipality (CBS code); required.
+	MunicipalityCode string `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	// Narrow to one district (CBS code) of the municipality.
+	DistrictCode string `protobuf:"bytes,2,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// Narrow to one neighbourhood team (a TEAM caller may only ask for its own).
+	TeamOin string `protobuf:"bytes,3,opt,name=team_oin,json=teamOin,proto3" json:"team_oin,omitempty"`
+	// First and last period, inclusive: "2026-Q1" or "2026-03" (the form of granularity).
+	FromPeriod string `protobuf:"bytes,4,opt,name=from_period,json=fromPeriod,proto3" json:"from_period,omitempty"`
+	ToPeriod   string `protobuf:"bytes,5,opt,name=to_period,json=toPeriod,proto3" json:"to_period,omitempty"`
+	// Month or quarter (default QUARTER).
+	Granularity Granularity `protobuf:"varint,6,opt,name=granularity,proto3,enum=wijkbrug.outcomes.v1.Granularity" json:"granularity,omitempty"`
+	// The rows: one per team, district or the municipality as a whole (default TEAM).
+	GroupBy       GroupBy `protobuf:"varint,7,opt,name=group_by,json=groupBy,proto3,enum=wijkbrug.outcomes.v1.GroupBy" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDecisionFiguresRequest) Reset() {
+	*x = GetDecisionFiguresRequest{}
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDecisionFiguresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDecisionFiguresRequest) ProtoMessage() {}
+
+func (x *GetDecisionFiguresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDecisionFiguresRequest.ProtoReflect.Descriptor instead.
+func (*GetDecisionFiguresRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetDecisionFiguresRequest) GetMunicipalityCode() string {
+	if x != nil {
+		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *GetDecisionFiguresRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *GetDecisionFiguresRequest) GetTeamOin() string {
+	if x != nil {
+		return x.TeamOin
+	}
+	return ""
+}
+
+func (x *GetDecisionFiguresRequest) GetFromPeriod() string {
+	if x != nil {
+		return x.FromPeriod
+	}
+	return ""
+}
+
+func (x *GetDecisionFiguresRequest) GetToPeriod() string {
+	if x != nil {
+		return x.ToPeriod
+	}
+	return ""
+}
+
+func (x *GetDecisionFiguresRequest) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *GetDecisionFiguresRequest) GetGroupBy() GroupBy {
+	if x != nil {
+		return x.GroupBy
+	}
+	return GroupBy_GROUP_BY_UNSPECIFIED
+}
+
+// GetDecisionFiguresResponse holds the figures.
+type GetDecisionFiguresResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Figures       *Figures               `protobuf:"bytes,1,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDecisionFiguresResponse) Reset() {
+	*x = GetDecisionFiguresResponse{}
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDecisionFiguresResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDecisionFiguresResponse) ProtoMessage() {}
+
+func (x *GetDecisionFiguresResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDecisionFiguresResponse.ProtoReflect.Descriptor instead.
+func (*GetDecisionFiguresResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetDecisionFiguresResponse) GetFigures() *Figures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
 // ExportFiguresRequest selects the scope and periods of the CSV export.
 type ExportFiguresRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1158,7 +1302,7 @@ type ExportFiguresRequest struct {
 
 func (x *ExportFiguresRequest) Reset() {
 	*x = ExportFiguresRequest{}
-	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[14]
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1314,7 @@ func (x *ExportFiguresRequest) String() string {
 func (*ExportFiguresRequest) ProtoMessage() {}
 
 func (x *ExportFiguresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[14]
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1327,7 @@ func (x *ExportFiguresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportFiguresRequest.ProtoReflect.Descriptor instead.
 func (*ExportFiguresRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExportFiguresRequest) GetMunicipalityCode() string {
@@ -1249,7 +1393,7 @@ type GetReportRequest struct {
 
 func (x *GetReportRequest) Reset() {
 	*x = GetReportRequest{}
-	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1405,7 @@ func (x *GetReportRequest) String() string {
 func (*GetReportRequest) ProtoMessage() {}
 
 func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[15]
+	mi := &file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1418,7 @@ func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetReportRequest) GetMunicipalityCode() string {
@@ -1378,6 +1522,17 @@ const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
 	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
 	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"W\n" +
 	"\x1cGetAllocationFiguresResponse\x127\n" +
+	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xdd\x03\n" +
+	"\x19GetDecisionFiguresRequest\x129\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bteam_oin\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12L\n" +
+	"\vfrom_period\x18\x04 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\n" +
+	"fromPeriod\x12H\n" +
+	"\tto_period\x18\x05 \x01(\tB+\xbaH(\xc8\x01\x01r#2!^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$R\btoPeriod\x12M\n" +
+	"\vgranularity\x18\x06 \x01(\x0e2!.wijkbrug.outcomes.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12B\n" +
+	"\bgroup_by\x18\a \x01(\x0e2\x1d.wijkbrug.outcomes.v1.GroupByB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"U\n" +
+	"\x1aGetDecisionFiguresResponse\x127\n" +
 	"\afigures\x18\x01 \x01(\v2\x1d.wijkbrug.outcomes.v1.FiguresR\afigures\"\xd8\x03\n" +
 	"\x14ExportFiguresRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
@@ -1401,13 +1556,14 @@ const file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc = "" +
 	"\x14GROUP_BY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rGROUP_BY_TEAM\x10\x01\x12\x15\n" +
 	"\x11GROUP_BY_DISTRICT\x10\x02\x12\x19\n" +
-	"\x15GROUP_BY_MUNICIPALITY\x10\x032\xc1\a\n" +
+	"\x15GROUP_BY_MUNICIPALITY\x10\x032\xdb\b\n" +
 	"\x0eOutcomeService\x12\x8f\x01\n" +
 	"\x10GetIntakeFigures\x12-.wijkbrug.outcomes.v1.GetIntakeFiguresRequest\x1a..wijkbrug.outcomes.v1.GetIntakeFiguresResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/outcomes/intakes\x12\x87\x01\n" +
 	"\x0eGetCaseFigures\x12+.wijkbrug.outcomes.v1.GetCaseFiguresRequest\x1a,.wijkbrug.outcomes.v1.GetCaseFiguresResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/outcomes/cases\x12\x7f\n" +
 	"\fGetZrmChange\x12).wijkbrug.outcomes.v1.GetZrmChangeRequest\x1a*.wijkbrug.outcomes.v1.GetZrmChangeResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/outcomes/zrm\x12\x97\x01\n" +
 	"\x12GetReferralFigures\x12/.wijkbrug.outcomes.v1.GetReferralFiguresRequest\x1a0.wijkbrug.outcomes.v1.GetReferralFiguresResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/outcomes/referrals\x12\x9f\x01\n" +
-	"\x14GetAllocationFigures\x121.wijkbrug.outcomes.v1.GetAllocationFiguresRequest\x1a2.wijkbrug.outcomes.v1.GetAllocationFiguresResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/outcomes/allocations\x12n\n" +
+	"\x14GetAllocationFigures\x121.wijkbrug.outcomes.v1.GetAllocationFiguresRequest\x1a2.wijkbrug.outcomes.v1.GetAllocationFiguresResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/outcomes/allocations\x12\x97\x01\n" +
+	"\x12GetDecisionFigures\x12/.wijkbrug.outcomes.v1.GetDecisionFiguresRequest\x1a0.wijkbrug.outcomes.v1.GetDecisionFiguresResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/outcomes/decisions\x12n\n" +
 	"\rExportFigures\x12*.wijkbrug.outcomes.v1.ExportFiguresRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/outcomes:export\x12f\n" +
 	"\tGetReport\x12&.wijkbrug.outcomes.v1.GetReportRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/outcomes/reportBFZDgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1;outcomesv1b\x06proto3"
 
@@ -1424,7 +1580,7 @@ func file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_outcomes_v1_outcomes_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_wijkbrug_outcomes_v1_outcomes_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_wijkbrug_outcomes_v1_outcomes_proto_goTypes = []any{
 	(Granularity)(0),                     // 0: wijkbrug.outcomes.v1.Granularity
 	(GroupBy)(0),                         // 1: wijkbrug.outcomes.v1.GroupBy
@@ -1442,9 +1598,11 @@ var file_wijkbrug_outcomes_v1_outcomes_proto_goTypes = []any{
 	(*GetReferralFiguresResponse)(nil),   // 13: wijkbrug.outcomes.v1.GetReferralFiguresResponse
 	(*GetAllocationFiguresRequest)(nil),  // 14: wijkbrug.outcomes.v1.GetAllocationFiguresRequest
 	(*GetAllocationFiguresResponse)(nil), // 15: wijkbrug.outcomes.v1.GetAllocationFiguresResponse
-	(*ExportFiguresRequest)(nil),         // 16: wijkbrug.outcomes.v1.ExportFiguresRequest
-	(*GetReportRequest)(nil),             // 17: wijkbrug.outcomes.v1.GetReportRequest
-	(*httpbody.HttpBody)(nil),            // 18: google.api.HttpBody
+	(*GetDecisionFiguresRequest)(nil),    // 16: wijkbrug.outcomes.v1.GetDecisionFiguresRequest
+	(*GetDecisionFiguresResponse)(nil),   // 17: wijkbrug.outcomes.v1.GetDecisionFiguresResponse
+	(*ExportFiguresRequest)(nil),         // 18: wijkbrug.outcomes.v1.ExportFiguresRequest
+	(*GetReportRequest)(nil),             // 19: wijkbrug.outcomes.v1.GetReportRequest
+	(*httpbody.HttpBody)(nil),            // 20: google.api.HttpBody
 }
 var file_wijkbrug_outcomes_v1_outcomes_proto_depIdxs = []int32{
 	2,  // 0: wijkbrug.outcomes.v1.FigureRow.cells:type_name -> wijkbrug.outcomes.v1.Cell
@@ -1467,27 +1625,32 @@ var file_wijkbrug_outcomes_v1_outcomes_proto_depIdxs = []int32{
 	0,  // 17: wijkbrug.outcomes.v1.GetAllocationFiguresRequest.granularity:type_name -> wijkbrug.outcomes.v1.Granularity
 	1,  // 18: wijkbrug.outcomes.v1.GetAllocationFiguresRequest.group_by:type_name -> wijkbrug.outcomes.v1.GroupBy
 	5,  // 19: wijkbrug.outcomes.v1.GetAllocationFiguresResponse.figures:type_name -> wijkbrug.outcomes.v1.Figures
-	0,  // 20: wijkbrug.outcomes.v1.ExportFiguresRequest.granularity:type_name -> wijkbrug.outcomes.v1.Granularity
-	1,  // 21: wijkbrug.outcomes.v1.ExportFiguresRequest.group_by:type_name -> wijkbrug.outcomes.v1.GroupBy
-	6,  // 22: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:input_type -> wijkbrug.outcomes.v1.GetIntakeFiguresRequest
-	8,  // 23: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:input_type -> wijkbrug.outcomes.v1.GetCaseFiguresRequest
-	10, // 24: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:input_type -> wijkbrug.outcomes.v1.GetZrmChangeRequest
-	12, // 25: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:input_type -> wijkbrug.outcomes.v1.GetReferralFiguresRequest
-	14, // 26: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:input_type -> wijkbrug.outcomes.v1.GetAllocationFiguresRequest
-	16, // 27: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:input_type -> wijkbrug.outcomes.v1.ExportFiguresRequest
-	17, // 28: wijkbrug.outcomes.v1.OutcomeService.GetReport:input_type -> wijkbrug.outcomes.v1.GetReportRequest
-	7,  // 29: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:output_type -> wijkbrug.outcomes.v1.GetIntakeFiguresResponse
-	9,  // 30: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:output_type -> wijkbrug.outcomes.v1.GetCaseFiguresResponse
-	11, // 31: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:output_type -> wijkbrug.outcomes.v1.GetZrmChangeResponse
-	13, // 32: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:output_type -> wijkbrug.outcomes.v1.GetReferralFiguresResponse
-	15, // 33: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:output_type -> wijkbrug.outcomes.v1.GetAllocationFiguresResponse
-	18, // 34: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:output_type -> google.api.HttpBody
-	18, // 35: wijkbrug.outcomes.v1.OutcomeService.GetReport:output_type -> google.api.HttpBody
-	29, // [29:36] is the sub-list for method output_type
-	22, // [22:29] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	0,  // 20: wijkbrug.outcomes.v1.GetDecisionFiguresRequest.granularity:type_name -> wijkbrug.outcomes.v1.Granularity
+	1,  // 21: wijkbrug.outcomes.v1.GetDecisionFiguresRequest.group_by:type_name -> wijkbrug.outcomes.v1.GroupBy
+	5,  // 22: wijkbrug.outcomes.v1.GetDecisionFiguresResponse.figures:type_name -> wijkbrug.outcomes.v1.Figures
+	0,  // 23: wijkbrug.outcomes.v1.ExportFiguresRequest.granularity:type_name -> wijkbrug.outcomes.v1.Granularity
+	1,  // 24: wijkbrug.outcomes.v1.ExportFiguresRequest.group_by:type_name -> wijkbrug.outcomes.v1.GroupBy
+	6,  // 25: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:input_type -> wijkbrug.outcomes.v1.GetIntakeFiguresRequest
+	8,  // 26: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:input_type -> wijkbrug.outcomes.v1.GetCaseFiguresRequest
+	10, // 27: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:input_type -> wijkbrug.outcomes.v1.GetZrmChangeRequest
+	12, // 28: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:input_type -> wijkbrug.outcomes.v1.GetReferralFiguresRequest
+	14, // 29: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:input_type -> wijkbrug.outcomes.v1.GetAllocationFiguresRequest
+	16, // 30: wijkbrug.outcomes.v1.OutcomeService.GetDecisionFigures:input_type -> wijkbrug.outcomes.v1.GetDecisionFiguresRequest
+	18, // 31: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:input_type -> wijkbrug.outcomes.v1.ExportFiguresRequest
+	19, // 32: wijkbrug.outcomes.v1.OutcomeService.GetReport:input_type -> wijkbrug.outcomes.v1.GetReportRequest
+	7,  // 33: wijkbrug.outcomes.v1.OutcomeService.GetIntakeFigures:output_type -> wijkbrug.outcomes.v1.GetIntakeFiguresResponse
+	9,  // 34: wijkbrug.outcomes.v1.OutcomeService.GetCaseFigures:output_type -> wijkbrug.outcomes.v1.GetCaseFiguresResponse
+	11, // 35: wijkbrug.outcomes.v1.OutcomeService.GetZrmChange:output_type -> wijkbrug.outcomes.v1.GetZrmChangeResponse
+	13, // 36: wijkbrug.outcomes.v1.OutcomeService.GetReferralFigures:output_type -> wijkbrug.outcomes.v1.GetReferralFiguresResponse
+	15, // 37: wijkbrug.outcomes.v1.OutcomeService.GetAllocationFigures:output_type -> wijkbrug.outcomes.v1.GetAllocationFiguresResponse
+	17, // 38: wijkbrug.outcomes.v1.OutcomeService.GetDecisionFigures:output_type -> wijkbrug.outcomes.v1.GetDecisionFiguresResponse
+	20, // 39: wijkbrug.outcomes.v1.OutcomeService.ExportFigures:output_type -> google.api.HttpBody
+	20, // 40: wijkbrug.outcomes.v1.OutcomeService.GetReport:output_type -> google.api.HttpBody
+	33, // [33:41] is the sub-list for method output_type
+	25, // [25:33] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_outcomes_v1_outcomes_proto_init() }
@@ -1501,7 +1664,7 @@ func file_wijkbrug_outcomes_v1_outcomes_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc), len(file_wijkbrug_outcomes_v1_outcomes_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -210,6 +210,41 @@ func local_request_OutcomeService_GetAllocationFigures_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
+var filter_OutcomeService_GetDecisionFigures_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_OutcomeService_GetDecisionFigures_0(ctx context.Context, marshaler runtime.Marshaler, client OutcomeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetDecisionFiguresRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_OutcomeService_GetDecisionFigures_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetDecisionFigures(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_OutcomeService_GetDecisionFigures_0(ctx context.Context, marshaler runtime.Marshaler, server OutcomeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetDecisionFiguresRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_OutcomeService_GetDecisionFigures_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetDecisionFigures(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_OutcomeService_ExportFigures_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_OutcomeService_ExportFigures_0(ctx context.Context, marshaler runtime.Marshaler, client OutcomeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -386,6 +421,26 @@ func RegisterOutcomeServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_OutcomeService_GetAllocationFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_OutcomeService_GetDecisionFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/wijkbrug.outcomes.v1.OutcomeService/GetDecisionFigures", runtime.WithHTTPPathPattern("/v1/outcomes/decisions"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_OutcomeService_GetDecisionFigures_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_OutcomeService_GetDecisionFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_OutcomeService_ExportFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -551,6 +606,23 @@ func RegisterOutcomeServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_OutcomeService_GetAllocationFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_OutcomeService_GetDecisionFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/wijkbrug.outcomes.v1.OutcomeService/GetDecisionFigures", runtime.WithHTTPPathPattern("/v1/outcomes/decisions"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_OutcomeService_GetDecisionFigures_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_OutcomeService_GetDecisionFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_OutcomeService_ExportFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -594,6 +666,7 @@ var (
 	pattern_OutcomeService_GetZrmChange_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "outcomes", "zrm"}, ""))
 	pattern_OutcomeService_GetReferralFigures_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "outcomes", "referrals"}, ""))
 	pattern_OutcomeService_GetAllocationFigures_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "outcomes", "allocations"}, ""))
+	pattern_OutcomeService_GetDecisionFigures_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "outcomes", "decisions"}, ""))
 	pattern_OutcomeService_ExportFigures_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "outcomes"}, "export"))
 	pattern_OutcomeService_GetReport_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "outcomes", "report"}, ""))
 )
@@ -604,6 +677,7 @@ var (
 	forward_OutcomeService_GetZrmChange_0         = runtime.ForwardResponseMessage
 	forward_OutcomeService_GetReferralFigures_0   = runtime.ForwardResponseMessage
 	forward_OutcomeService_GetAllocationFigures_0 = runtime.ForwardResponseMessage
+	forward_OutcomeService_GetDecisionFigures_0   = runtime.ForwardResponseMessage
 	forward_OutcomeService_ExportFigures_0        = runtime.ForwardResponseMessage
 	forward_OutcomeService_GetReport_0            = runtime.ForwardResponseMessage
 )

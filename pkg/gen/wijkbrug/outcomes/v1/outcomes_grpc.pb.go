@@ -30,6 +30,7 @@ const (
 	OutcomeService_GetZrmChange_FullMethodName         = "/wijkbrug.outcomes.v1.OutcomeService/GetZrmChange"
 	OutcomeService_GetReferralFigures_FullMethodName   = "/wijkbrug.outcomes.v1.OutcomeService/GetReferralFigures"
 	OutcomeService_GetAllocationFigures_FullMethodName = "/wijkbrug.outcomes.v1.OutcomeService/GetAllocationFigures"
+	OutcomeService_GetDecisionFigures_FullMethodName   = "/wijkbrug.outcomes.v1.OutcomeService/GetDecisionFigures"
 	OutcomeService_ExportFigures_FullMethodName        = "/wijkbrug.outcomes.v1.OutcomeService/ExportFigures"
 	OutcomeService_GetReport_FullMethodName            = "/wijkbrug.outcomes.v1.OutcomeService/GetReport"
 )
@@ -51,6 +52,8 @@ type OutcomeServiceClient interface {
 	GetReferralFigures(ctx context.Context, in *GetReferralFiguresRequest, opts ...grpc.CallOption) (*GetReferralFiguresResponse, error)
 	// GetAllocationFigures: Allocations issued, started on time and late, and the days from the start date to the start of care.
 	GetAllocationFigures(ctx context.Context, in *GetAllocationFiguresRequest, opts ...grpc.CallOption) (*GetAllocationFiguresResponse, error)
+	// GetDecisionFigures: Decisions decided within the statutory term (Wmo 2015: two weeks, Jeugdwet: eight weeks) and past it, per legal basis, the share within the term, and decisions signalled overdue.
+	GetDecisionFigures(ctx context.Context, in *GetDecisionFiguresRequest, opts ...grpc.CallOption) (*GetDecisionFiguresResponse, error)
 	// ExportFigures returns every figure set of the scope as CSV (text/csv; one line per cell,
 	// suppressed cells marked, never shown as 0). Its response is the file itself (grpc-gateway
 	// writes an HttpBody as the HTTP body with its content type).
@@ -124,6 +127,16 @@ func (c *outcomeServiceClient) GetAllocationFigures(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *outcomeServiceClient) GetDecisionFigures(ctx context.Context, in *GetDecisionFiguresRequest, opts ...grpc.CallOption) (*GetDecisionFiguresResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDecisionFiguresResponse)
+	err := c.cc.Invoke(ctx, OutcomeService_GetDecisionFigures_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *outcomeServiceClient) ExportFigures(ctx context.Context, in *ExportFiguresRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(httpbody.HttpBody)
@@ -161,6 +174,8 @@ type OutcomeServiceServer interface {
 	GetReferralFigures(context.Context, *GetReferralFiguresRequest) (*GetReferralFiguresResponse, error)
 	// GetAllocationFigures: Allocations issued, started on time and late, and the days from the start date to the start of care.
 	GetAllocationFigures(context.Context, *GetAllocationFiguresRequest) (*GetAllocationFiguresResponse, error)
+	// GetDecisionFigures: Decisions decided within the statutory term (Wmo 2015: two weeks, Jeugdwet: eight weeks) and past it, per legal basis, the share within the term, and decisions signalled overdue.
+	GetDecisionFigures(context.Context, *GetDecisionFiguresRequest) (*GetDecisionFiguresResponse, error)
 	// ExportFigures returns every figure set of the scope as CSV (text/csv; one line per cell,
 	// suppressed cells marked, never shown as 0). Its response is the file itself (grpc-gateway
 	// writes an HttpBody as the HTTP body with its content type).
@@ -198,6 +213,9 @@ func (UnimplementedOutcomeServiceServer) GetReferralFigures(context.Context, *Ge
 }
 func (UnimplementedOutcomeServiceServer) GetAllocationFigures(context.Context, *GetAllocationFiguresRequest) (*GetAllocationFiguresResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAllocationFigures not implemented")
+}
+func (UnimplementedOutcomeServiceServer) GetDecisionFigures(context.Context, *GetDecisionFiguresRequest) (*GetDecisionFiguresResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDecisionFigures not implemented")
 }
 func (UnimplementedOutcomeServiceServer) ExportFigures(context.Context, *ExportFiguresRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportFigures not implemented")
@@ -316,6 +334,24 @@ func _OutcomeService_GetAllocationFigures_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OutcomeService_GetDecisionFigures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDecisionFiguresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OutcomeServiceServer).GetDecisionFigures(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OutcomeService_GetDecisionFigures_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OutcomeServiceServer).GetDecisionFigures(ctx, req.(*GetDecisionFiguresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _OutcomeService_ExportFigures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExportFiguresRequest)
 	if err := dec(in); err != nil {
@@ -378,6 +414,10 @@ var OutcomeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAllocationFigures",
 			Handler:    _OutcomeService_GetAllocationFigures_Handler,
+		},
+		{
+			MethodName: "GetDecisionFigures",
+			Handler:    _OutcomeService_GetDecisionFigures_Handler,
 		},
 		{
 			MethodName: "ExportFigures",

@@ -1455,8 +1455,11 @@ type DecisionDecided struct {
 	AllocationNumbers  []string               `protobuf:"bytes,17,rep,name=allocation_numbers,json=allocationNumbers,proto3" json:"allocation_numbers,omitempty"`
 	ReplacesDecisionId string                 `protobuf:"bytes,18,opt,name=replaces_decision_id,json=replacesDecisionId,proto3" json:"replaces_decision_id,omitempty"`
 	DecidedAt          *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The intake the application came from, so that the outcome read model can place a decision
+	// without a case (a custom provision straight from triage) in its team.
+	IntakeId      string `protobuf:"bytes,20,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecisionDecided) Reset() {
@@ -1620,6 +1623,13 @@ func (x *DecisionDecided) GetDecidedAt() *timestamppb.Timestamp {
 		return x.DecidedAt
 	}
 	return nil
+}
+
+func (x *DecisionDecided) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
 }
 
 // DecisionSent: a decision was sent to the applicant; the objection period runs.
@@ -1959,8 +1969,13 @@ type DecisionOverdue struct {
 	ApplicationDate string                 `protobuf:"bytes,5,opt,name=application_date,json=applicationDate,proto3" json:"application_date,omitempty"`
 	DueDate         string                 `protobuf:"bytes,6,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
 	DetectedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Where the application belongs, so that the outcome read model can count an overdue
+	// decision that is not decided yet in its team and district.
+	DistrictCode  string `protobuf:"bytes,8,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	CaseId        string `protobuf:"bytes,9,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId      string `protobuf:"bytes,10,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecisionOverdue) Reset() {
@@ -2040,6 +2055,27 @@ func (x *DecisionOverdue) GetDetectedAt() *timestamppb.Timestamp {
 		return x.DetectedAt
 	}
 	return nil
+}
+
+func (x *DecisionOverdue) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *DecisionOverdue) GetIntakeId() string {
+	if x != nil {
+		return x.IntakeId
+	}
+	return ""
 }
 
 var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
@@ -2196,7 +2232,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\x02 \x01(\tR\x10municipalityCode\x12\x19\n" +
 	"\bdue_date\x18\x03 \x01(\tR\adueDate\x12;\n" +
 	"\vproposed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"proposedAt:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.decision.proposed\"\xf0\x06\n" +
+	"proposedAt:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.decision.proposed\"\x8d\a\n" +
 	"\x0fDecisionDecided\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12'\n" +
@@ -2220,7 +2256,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x12allocation_numbers\x18\x11 \x03(\tR\x11allocationNumbers\x120\n" +
 	"\x14replaces_decision_id\x18\x12 \x01(\tR\x12replacesDecisionId\x129\n" +
 	"\n" +
-	"decided_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.decided\"\xa7\x02\n" +
+	"decided_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x1b\n" +
+	"\tintake_id\x18\x14 \x01(\tR\bintakeId:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.decided\"\xa7\x02\n" +
 	"\fDecisionSent\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12'\n" +
@@ -2252,7 +2289,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\vreceived_on\x18\x04 \x01(\tR\n" +
 	"receivedOn\x12-\n" +
 	"\x12objection_deadline\x18\x05 \x01(\tR\x11objectionDeadline\x12\x17\n" +
-	"\aon_time\x18\x06 \x01(\bR\x06onTime:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.decision.objection_registered\"\xb8\x03\n" +
+	"\aon_time\x18\x06 \x01(\bR\x06onTime:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.decision.objection_registered\"\x93\x04\n" +
 	"\x0fDecisionOverdue\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12+\n" +
@@ -2263,7 +2300,11 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10application_date\x18\x05 \x01(\tR\x0fapplicationDate\x12\x19\n" +
 	"\bdue_date\x18\x06 \x01(\tR\adueDate\x12;\n" +
 	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"detectedAt:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.overdue*\x9c\x01\n" +
+	"detectedAt\x12#\n" +
+	"\rdistrict_code\x18\b \x01(\tR\fdistrictCode\x12\x17\n" +
+	"\acase_id\x18\t \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tintake_id\x18\n" +
+	" \x01(\tR\bintakeId:?ʥ\x19;wijkbrug.providermonitoring.{municipality}.decision.overdue*\x9c\x01\n" +
 	"\x11ProgressJudgement\x12\"\n" +
 	"\x1ePROGRESS_JUDGEMENT_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROGRESS_JUDGEMENT_ON_TRACK\x10\x01\x12\x1e\n" +

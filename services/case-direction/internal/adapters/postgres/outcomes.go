@@ -133,6 +133,48 @@ func (o *Outcomes) AllocationStarted(ctx context.Context, number, caseID, munici
 		WHERE outcome_allocations.first_started_on IS NULL`, number, caseID, municipality, startDate, startedOn, onTime)
 }
 
+// DecisionDecided records a decided decision: its scope, legal basis, due date, the day it
+// was decided and whether that was within the statutory term. A replay writes the same.
+func (o *Outcomes) DecisionDecided(ctx context.Context, d appoutcomes.DecisionFact) error {
+	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, granted, due_date, decided_on, within_term)
+		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (decision_id) DO UPDATE SET case_id = COALESCE(EXCLUDED.case_id, x.case_id), intake_id = COALESCE(EXCLUDED.intake_id, x.intake_id),
+			municipality = $4, district = $5, legal_basis = $6, granted = $7, due_date = COALESCE($8, x.due_date), decided_on = $9, within_term = $10`,
+		d.ID, d.CaseID, d.IntakeID, d.Municipality, d.District, d.LegalBasis, d.Granted, dateOrNil(d.DueDate), d.DecidedOn, d.WithinTerm)
+}
+
+// DecisionOverdue records that a decision was signalled overdue (before or after it was
+// decided: the streams may arrive in either order).
+func (o *Outcomes) DecisionOverdue(ctx context.Context, d appoutcomes.DecisionFact) error {
+	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, due_date, overdue)
+		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, $5, $6, $7, true)
+		ON CONFLICT (decision_id) DO UPDATE SET overdue = true, due_date = COALESCE(x.due_date, EXCLUDED.due_date),
+			case_id = COALESCE(x.case_id, EXCLUDED.case_id), intake_id = COALESCE(x.intake_id, EXCLUDED.intake_id),
+			district = CASE WHEN x.district = '' THEN EXCLUDED.district ELSE x.district END,
+			legal_basis = CASE WHEN x.legal_basis = '' THEN EXCLUDED.legal_basis ELSE x.legal_basis END`,
+		d.ID, d.CaseID, d.IntakeID, d.Municipality, d.District, d.LegalBasis, dateOrNil(d.DueDate))
+}
+
+func dateOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Decisions are the decisions of a municipality, in the scope of their case, else of their
+// intake (the district the event gave comes first).
+func (o *Outcomes) Decisions(ctx context.Context, municipality string) ([]outcomes.Decision, error) {
+	return collect(ctx, o, `SELECT d.decision_id::text, d.municipality, COALESCE(NULLIF(d.district, ''), c.district, i.district, ''),
+			COALESCE(c.team_oin, i.team_oin, ''), d.legal_basis, d.granted, d.due_date, d.decided_on, d.within_term, d.overdue
+		FROM outcome_decisions d LEFT JOIN outcome_cases c ON c.case_id = d.case_id LEFT JOIN outcome_intakes i ON i.intake_id = d.intake_id
+		WHERE d.municipality = $1`, municipality, func(r pgx.Rows) (outcomes.Decision, error) {
+		var d outcomes.Decision
+		err := r.Scan(&d.ID, &d.Municipality, &d.District, &d.Team, &d.LegalBasis, &d.Granted, &d.DueDate, &d.DecidedOn, &d.WithinTerm, &d.Overdue)
+		return d, err
+	})
+}
+
 func collect[T any](ctx context.Context, o *Outcomes, sql string, arg string, scan func(pgx.Rows) (T, error)) ([]T, error) {
 	rows, err := o.db.Q(ctx).Query(ctx, sql, arg)
 	if err != nil {
@@ -247,7 +289,7 @@ func (o *Outcomes) Reset(ctx context.Context, consumers []string) error {
 		for _, sql := range []string{
 			// DELETE, not TRUNCATE: the service's role may not truncate.
 			`DELETE FROM outcome_case_domains`, `DELETE FROM outcome_goals`, `DELETE FROM outcome_referrals`,
-			`DELETE FROM outcome_allocations`, `DELETE FROM outcome_cases`, `DELETE FROM outcome_intakes`, `DELETE FROM outcome_signals`,
+			`DELETE FROM outcome_allocations`, `DELETE FROM outcome_decisions`, `DELETE FROM outcome_cases`, `DELETE FROM outcome_intakes`, `DELETE FROM outcome_signals`,
 			`DELETE FROM processed_events WHERE consumer = ANY($1)`,
 			`DELETE FROM parked_events WHERE consumer = ANY($1)`,
 			`UPDATE outcome_rebuild_requests SET done_at = now() WHERE done_at IS NULL`,

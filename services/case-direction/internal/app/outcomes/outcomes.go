@@ -27,6 +27,8 @@ type Store interface {
 	ReferralChanged(ctx context.Context, r ReferralChange) error
 	AllocationIssued(ctx context.Context, number, caseID, municipality string, issuedAt, startDate time.Time) error
 	AllocationStarted(ctx context.Context, number, caseID, municipality string, startDate, startedOn time.Time, onTime bool) error
+	DecisionDecided(ctx context.Context, d DecisionFact) error
+	DecisionOverdue(ctx context.Context, d DecisionFact) error
 
 	Signals(ctx context.Context, municipality string) ([]outcomes.Signal, error)
 	Intakes(ctx context.Context, municipality string) ([]outcomes.Intake, error)
@@ -34,6 +36,15 @@ type Store interface {
 	Goals(ctx context.Context, municipality string) ([]outcomes.Goal, error)
 	Referrals(ctx context.Context, municipality string) ([]outcomes.Referral, error)
 	Allocations(ctx context.Context, municipality string) ([]outcomes.Allocation, error)
+	Decisions(ctx context.Context, municipality string) ([]outcomes.Decision, error)
+}
+
+// DecisionFact is what decision.decided or decision.overdue says about one decision (no
+// resident, no product, no text). DecidedOn is zero for decision.overdue.
+type DecisionFact struct {
+	ID, CaseID, IntakeID, Municipality, District, LegalBasis string
+	Granted, WithinTerm                                      bool
+	DueDate, DecidedOn                                       time.Time
 }
 
 // ReferralChange is one status change of a referral.
@@ -67,10 +78,11 @@ const (
 	ZrmSet
 	ReferralSet
 	AllocationSet
+	DecisionSet
 )
 
 // AllSets are the figure sets in the order the export writes them.
-var AllSets = []FigureSet{IntakeSet, CaseSet, ZrmSet, ReferralSet, AllocationSet}
+var AllSets = []FigureSet{IntakeSet, CaseSet, ZrmSet, ReferralSet, AllocationSet, DecisionSet}
 
 // authorise checks that the caller may see q's figures: a MUNICIPALITY its own municipality,
 // a TEAM its own figures (q is narrowed to the team).
@@ -169,6 +181,12 @@ func (r *Reports) compute(ctx context.Context, set FigureSet, q outcomes.Query) 
 			return nil, err
 		}
 		return outcomes.AllocationFigures(q, as)
+	case DecisionSet:
+		ds, err := r.Store.Decisions(ctx, q.Municipality)
+		if err != nil {
+			return nil, err
+		}
+		return outcomes.DecisionFigures(q, ds)
 	}
 	return nil, apperr.Invalid("figure_set", "unknown figure set")
 }
@@ -190,7 +208,7 @@ func (r *Reports) Export(ctx context.Context, q outcomes.Query) ([]outcomes.Tabl
 	return out, nil
 }
 
-// Report gathers the figures of a municipality's report: the intake, case and ZRM sets for
+// Report gathers the figures of a municipality's report: the intake, case, ZRM and decision sets for
 // the municipality as a whole, per quarter, by table name. Only the municipality's own
 // organisations see it.
 func (r *Reports) Report(ctx context.Context, municipality, from, to string) (map[string]outcomes.Table, error) {
@@ -203,7 +221,7 @@ func (r *Reports) Report(ctx context.Context, municipality, from, to string) (ma
 		return nil, err
 	}
 	out := map[string]outcomes.Table{}
-	for _, set := range []FigureSet{IntakeSet, CaseSet, ZrmSet} {
+	for _, set := range []FigureSet{IntakeSet, CaseSet, ZrmSet, DecisionSet} {
 		ts, err := r.compute(ctx, set, q)
 		if err != nil {
 			return nil, err

@@ -22,9 +22,9 @@ import (
 )
 
 // The outcome read model's durable consumers, one per producing stream (natsauth lists them).
-// Each handles the events its table lists; a new figure from another event (such as
-// provider-monitoring's decision.decided for "decisions within the statutory term") is one more
-// entry in that stream's table and one more Store method.
+// Each handles the events its table lists; a new figure from another event is one more entry
+// in that stream's table and one more Store method (as decision.decided and decision.overdue
+// were for "decisions within the statutory term").
 const (
 	OutcomeIntakeConsumer             = "casedirection-outcomes-intake"
 	OutcomeCaseDirectionConsumer      = "casedirection-outcomes-casedirection"
@@ -182,6 +182,32 @@ var allocationOutcomes = map[proto.Message]outcomeHandler{
 			start = started
 		}
 		return s.AllocationStarted(ctx, m.GetAllocationNumber(), validOrEmpty(m.GetCaseId()), m.GetMunicipalityCode(), start, started, m.GetStartedOnTime())
+	},
+	&providermonitoringv1.DecisionDecided{}: func(ctx context.Context, s appoutcomes.Store, ev cloudevents.Envelope, msg proto.Message) error {
+		m := msg.(*providermonitoringv1.DecisionDecided)
+		if err := ids(ev, m.GetDecisionId()); err != nil {
+			return err
+		}
+		decided, ok := day(m.GetDecidedDate())
+		if !ok {
+			decided = when(m.GetDecidedAt(), ev).Truncate(24 * time.Hour)
+		}
+		due, _ := day(m.GetDueDate())
+		return s.DecisionDecided(ctx, appoutcomes.DecisionFact{ID: m.GetDecisionId(), CaseID: validOrEmpty(m.GetCaseId()), IntakeID: validOrEmpty(m.GetIntakeId()),
+			Municipality: m.GetMunicipalityCode(), District: m.GetDistrictCode(), LegalBasis: protoenum.Code(m.GetLegalBasis()), Granted: m.GetGranted(),
+			WithinTerm: m.GetWithinStatutoryTerm(), DueDate: due, DecidedOn: decided})
+	},
+	&providermonitoringv1.DecisionOverdue{}: func(ctx context.Context, s appoutcomes.Store, ev cloudevents.Envelope, msg proto.Message) error {
+		m := msg.(*providermonitoringv1.DecisionOverdue)
+		if err := ids(ev, m.GetDecisionId()); err != nil {
+			return err
+		}
+		due, ok := day(m.GetDueDate())
+		if !ok {
+			return consumer.Permanent(fmt.Errorf("decision.overdue without a due date (event %s)", ev.ID))
+		}
+		return s.DecisionOverdue(ctx, appoutcomes.DecisionFact{ID: m.GetDecisionId(), CaseID: validOrEmpty(m.GetCaseId()), IntakeID: validOrEmpty(m.GetIntakeId()),
+			Municipality: m.GetMunicipalityCode(), District: m.GetDistrictCode(), LegalBasis: protoenum.Code(m.GetLegalBasis()), DueDate: due})
 	},
 }
 

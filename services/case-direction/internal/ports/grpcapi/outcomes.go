@@ -106,6 +106,15 @@ func (s *OutcomeServer) GetAllocationFigures(ctx context.Context, req *outcomesv
 	return &outcomesv1.GetAllocationFiguresResponse{Figures: f}, nil
 }
 
+// GetDecisionFigures returns the decisions within and past the statutory term.
+func (s *OutcomeServer) GetDecisionFigures(ctx context.Context, req *outcomesv1.GetDecisionFiguresRequest) (*outcomesv1.GetDecisionFiguresResponse, error) {
+	f, err := s.figures(ctx, appoutcomes.DecisionSet, req)
+	if err != nil {
+		return nil, err
+	}
+	return &outcomesv1.GetDecisionFiguresResponse{Figures: f}, nil
+}
+
 // ExportFigures returns every figure set as CSV: table, period, group, column, count, value,
 // suppressed — a suppressed cell has empty count and value.
 func (s *OutcomeServer) ExportFigures(ctx context.Context, req *outcomesv1.ExportFiguresRequest) (*httpbody.HttpBody, error) {

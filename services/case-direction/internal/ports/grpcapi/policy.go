@@ -67,6 +67,7 @@ var Policy = authz.Policy{
 	outcomesv1.OutcomeService_GetZrmChange_FullMethodName:         outcomeReaders,
 	outcomesv1.OutcomeService_GetReferralFigures_FullMethodName:   outcomeReaders,
 	outcomesv1.OutcomeService_GetAllocationFigures_FullMethodName: outcomeReaders,
+	outcomesv1.OutcomeService_GetDecisionFigures_FullMethodName:   outcomeReaders,
 	outcomesv1.OutcomeService_ExportFigures_FullMethodName:        outcomeReaders,
 	// The report is the municipality's (per object: its own municipality).
 	outcomesv1.OutcomeService_GetReport_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgMunicipality}},

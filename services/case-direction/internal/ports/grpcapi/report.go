@@ -103,6 +103,16 @@ var (
 		{"Triaged to case direction", "triage_outcomes", "CASE_DIRECTION"}, {"Cases closed", "case_results", "TOTAL"},
 		{"Goals reached", "case_results", "GOALS_REACHED"},
 	}
+	decisionSeries = []series{
+		{"Share within term, Wmo (%)", "decisions_within_term_share", "WMO"},
+		{"Share within term, Jeugdwet (%)", "decisions_within_term_share", "JEUGDWET"},
+		{"Share within term, all (%)", "decisions_within_term_share", "ALL"},
+	}
+	decisionRows = append([]series{
+		{"Decisions decided", "decisions_by_term", "TOTAL"},
+		{"Wmo within term", "decisions_by_term", "WMO_WITHIN_TERM"}, {"Wmo past term", "decisions_by_term", "WMO_PAST_TERM"},
+		{"Jeugdwet within term", "decisions_by_term", "JEUGDWET_WITHIN_TERM"}, {"Jeugdwet past term", "decisions_by_term", "JEUGDWET_PAST_TERM"},
+	}, decisionSeries...)
 	palette = []string{"#1f6fb2", "#e07b39", "#3a9d5d", "#8e5ea2", "#c44e52"}
 )
 
@@ -151,6 +161,12 @@ that would let a suppressed one be computed from the totals.</p>
 		writeFunnel(&b, p, tables)
 	}
 	writeTable(&b, "funnel-table", "Funnel per quarter", periods, funnelStages, tables)
+
+	// Decisions within the statutory term (Wmo 2015: two weeks, Jeugdwet: eight weeks): the
+	// share per quarter as bars on a 0–100 scale.
+	b.WriteString("<h2>Decisions within the statutory term</h2>\n")
+	writeBars(&b, "decisions", periods, decisionSeries, tables, 100)
+	writeTable(&b, "decision-table", "Decisions within the statutory term per quarter", periods, decisionRows, tables)
 	b.WriteString("</body></html>\n")
 	return b.String()
 }

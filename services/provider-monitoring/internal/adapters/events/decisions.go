@@ -46,7 +46,7 @@ func (p *Publisher) DecisionProposed(ctx context.Context, d domain.Decision) err
 // statutory term (the outcome read model counts it).
 func (p *Publisher) DecisionDecided(ctx context.Context, d domain.Decision) error {
 	ev := &providermonitoringv1.DecisionDecided{
-		DecisionId: d.ID, DecisionNumber: d.Number, MunicipalityCode: d.Municipality, DistrictCode: d.District, CaseId: d.CaseID,
+		DecisionId: d.ID, DecisionNumber: d.Number, MunicipalityCode: d.Municipality, DistrictCode: d.District, CaseId: d.CaseID, IntakeId: d.IntakeID,
 		LegalBasis: basis(d.LegalBasis), Granted: d.Granted, ProductCategory: d.Product.Category, ProductCode: d.Product.Code,
 		Form:                protoenum.FromCode[providermonitoringv1.AllocationForm](string(d.Form)),
 		WithinStatutoryTerm: d.WithinStatutoryTerm, ApplicationDate: day(d.ApplicationDate), DueDate: day(d.DueDate),
@@ -107,5 +107,6 @@ func (p *Publisher) DecisionOverdue(ctx context.Context, d domain.Decision, at t
 		DecisionId: d.ID, MunicipalityCode: d.Municipality, LegalBasis: basis(d.LegalBasis),
 		Status:          protoenum.FromCode[providermonitoringv1.DecisionStatus](string(d.Status)),
 		ApplicationDate: day(d.ApplicationDate), DueDate: day(d.DueDate), DetectedAt: timestamppb.New(at),
+		DistrictCode: d.District, CaseId: d.CaseID, IntakeId: d.IntakeID,
 	})
 }
