@@ -606,9 +606,14 @@ type Decision struct {
 	// The allocation request (315) the decision answers, if any.
 	AllocationRequestId string `protobuf:"bytes,45,opt,name=allocation_request_id,json=allocationRequestId,proto3" json:"allocation_request_id,omitempty"`
 	// Whether the letter (PDF) was rendered and stored when the decision was sent.
-	LetterStored  bool `protobuf:"varint,46,opt,name=letter_stored,json=letterStored,proto3" json:"letter_stored,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LetterStored bool `protobuf:"varint,46,opt,name=letter_stored,json=letterStored,proto3" json:"letter_stored,omitempty"`
+	// Whether the applicant's name and address were read from intake when the decision was
+	// drafted (stored encrypted, never returned): the letter needs no recipient typed then.
+	// False when intake knows none, or when a municipality drafted (intake shows residents'
+	// details only to the team working with them).
+	AddresseeKnown bool `protobuf:"varint,47,opt,name=addressee_known,json=addresseeKnown,proto3" json:"addressee_known,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
@@ -959,6 +964,13 @@ func (x *Decision) GetAllocationRequestId() string {
 func (x *Decision) GetLetterStored() bool {
 	if x != nil {
 		return x.LetterStored
+	}
+	return false
+}
+
+func (x *Decision) GetAddresseeKnown() bool {
+	if x != nil {
+		return x.AddresseeKnown
 	}
 	return false
 }
@@ -1385,8 +1397,10 @@ func (x *DecideDecisionResponse) GetAllocations() []*Allocation {
 	return nil
 }
 
-// SendDecisionRequest names a decided decision. With a recipient the letter is rendered as
-// PDF and stored with the decision.
+// SendDecisionRequest names a decided decision. The letter is rendered as PDF and stored with
+// the decision, addressed to the applicant as intake registered them when it was drafted
+// (addressee_known), or to the recipient when one is given (an override, e.g. a legal
+// representative); with neither, no letter is stored.
 type SendDecisionRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
@@ -2546,7 +2560,9 @@ type RenderDecisionLetterRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	DecisionId string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
 	Format     LetterFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=wijkbrug.providermonitoring.v1.LetterFormat" json:"format,omitempty"`
-	// Without a recipient: the letter stored when the decision was sent (PDF only).
+	// Without a recipient: the letter stored when the decision was sent (PDF), else the letter
+	// for the applicant as intake registered them when it was drafted (addressee_known). A
+	// recipient overrides both (e.g. a legal representative).
 	Recipient     *LetterRecipient `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	ClientName    string           `protobuf:"bytes,4,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2819,7 +2835,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\vreceived_on\x18\x01 \x01(\tR\n" +
 	"receivedOn\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xe8\x10\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\x91\x11\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -2877,7 +2893,8 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
 	"\x15allocation_request_id\x18- \x01(\tR\x13allocationRequestId\x12#\n" +
-	"\rletter_stored\x18. \x01(\bR\fletterStored\"\xad\a\n" +
+	"\rletter_stored\x18. \x01(\bR\fletterStored\x12'\n" +
+	"\x0faddressee_known\x18/ \x01(\bR\x0eaddresseeKnown\"\xad\a\n" +
 	"\x14DraftDecisionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
 	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12$\n" +

@@ -340,7 +340,7 @@ func decisionToProto(d domain.Decision) *pm.Decision {
 		ReplacesDecisionId: d.Replaces, ReplacedByDecisionId: d.ReplacedBy, AllocationNumbers: d.AllocationNumbers,
 		WithinStatutoryTerm: d.WithinStatutoryTerm, ParagraphsVersion: int32(d.ParagraphsVersion),
 		CreatedAt: timestamppb.New(d.CreatedAt), AllocationRequestId: d.AllocationRequestID,
-		LetterStored: len(d.Letter) > 0,
+		LetterStored: len(d.Letter) > 0, AddresseeKnown: d.Addressee.Complete(),
 		Motivation: &pm.DecisionMotivation{Text: d.Motivation.Text, TriageOutcome: d.Motivation.TriageOutcome,
 			TriageRule: d.Motivation.TriageRule, LifeDomains: protoenum.LifeDomains(d.Motivation.LifeDomains)},
 	}
