@@ -196,7 +196,8 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		t.Fatalf("the provider's allocation: %v %v", mine, err)
 	}
 
-	// The case shows the allocation too (case-direction follows allocation.issued).
+	// The case shows the allocation and the decision it was issued under (case-direction
+	// follows allocation.issued, which carries the decision number).
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := cd.GetCase(director, &casedirectionv1.GetCaseRequest{CaseId: caseID})
@@ -205,13 +206,13 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		}
 		shown := false
 		for _, a := range c.GetCase().GetAllocations() {
-			shown = shown || a.GetAllocationNumber() == number
+			shown = shown || (a.GetAllocationNumber() == number && a.GetDecisionNumber() == dec.GetNumber())
 		}
 		if shown {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the case does not show allocation %s: %v", number, c.GetCase().GetAllocations())
+			t.Fatalf("the case does not show allocation %s with decision %s: %v", number, dec.GetNumber(), c.GetCase().GetAllocations())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
