@@ -14,6 +14,8 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Intake reads the facts of an intake a decision is drafted from. Provider-monitoring calls
@@ -84,7 +86,7 @@ func (c *Intake) Addressee(ctx context.Context, residentID string) (domain.Addre
 	addr := r.GetAddress()
 	if addr.GetStreet() == "" && r.GetHouseholdId() != "" {
 		h, err := c.client.GetHousehold(ctx, &intakev1.GetHouseholdRequest{HouseholdId: r.GetHouseholdId()})
-		if err != nil {
+		if err != nil && status.Code(err) != codes.NotFound {
 			return domain.Addressee{}, grpcx.PeerError("intake", "household", err)
 		}
 		addr = h.GetHousehold().GetAddress()
