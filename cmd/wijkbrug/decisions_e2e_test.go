@@ -52,7 +52,7 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		}
 	}
 	env.Start(t, casedirection.Spec(), peers(cdAddr))
-	env.Start(t, intake.Spec(), peers(inAddr))
+	intakeSvc := env.Start(t, intake.Spec(), peers(inAddr))
 	pm := env.Start(t, providermonitoring.Spec(), peers(pmAddr))
 
 	team := svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Centrum")
@@ -74,8 +74,16 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	}
 	director := act("regisseur-anna", "case_director")
 
-	// A triaged intake with a case and an adopted plan.
+	// A triaged intake with a case and an adopted plan, for a resident the team registered with
+	// name and address (once, in intake: the decision letter does not ask for them again).
 	in := intakev1.NewIntakeServiceClient(env.Client(t, inAddr, team))
+	resident, err := in.RegisterResident(director, &intakev1.RegisterResidentRequest{IdempotencyKey: uuid.NewString(), Bsn: residentBSN,
+		MunicipalityCode: municipality, DistrictCode: district,
+		Name:    &intakev1.PersonName{GivenNames: "Anna Maria", FamilyNamePrefix: "de", FamilyName: "Vries"},
+		Address: &intakev1.Address{Street: "Kerkstraat", HouseNumber: 1, HouseNumberAddition: "A", Postcode: "1011ab", City: "Amsterdam"}})
+	if err != nil {
+		t.Fatalf("register resident: %v", err)
+	}
 	domains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_DAYTIME_ACTIVITIES, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH}
 	reg, err := in.RegisterIntake(director, &intakev1.RegisterIntakeRequest{IdempotencyKey: uuid.NewString(), Channel: intakev1.Channel_CHANNEL_DESK,
 		ResidentBsn: residentBSN, MunicipalityCode: municipality, DistrictCode: district, Question: "Onze zoon gaat niet meer naar school",
@@ -146,6 +154,8 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	check(strings.Contains(d.GetObjectionClause(), "zes weken"), "objection clause")
 	check(d.GetOwnContributionNotice() == "", "no own contribution for youth care")
 	check(d.GetApplicationDate() != "" && d.GetDueDate() > d.GetApplicationDate(), "application and due date")
+	check(d.GetResidentId() == resident.GetResident().GetId(), "the registered resident")
+	check(d.GetAddresseeKnown(), "the applicant's registered name and address, read from intake")
 	if len(missing) > 0 {
 		t.Fatalf("draft lacks %v: %v", missing, d)
 	}
@@ -186,7 +196,8 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		t.Fatalf("the provider's allocation: %v %v", mine, err)
 	}
 
-	// The case shows the allocation too (case-direction follows allocation.issued).
+	// The case shows the allocation and the decision it was issued under (case-direction
+	// follows allocation.issued, which carries the decision number).
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := cd.GetCase(director, &casedirectionv1.GetCaseRequest{CaseId: caseID})
@@ -195,32 +206,45 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		}
 		shown := false
 		for _, a := range c.GetCase().GetAllocations() {
-			shown = shown || a.GetAllocationNumber() == number
+			shown = shown || (a.GetAllocationNumber() == number && a.GetDecisionNumber() == dec.GetNumber())
 		}
 		if shown {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the case does not show allocation %s: %v", number, c.GetCase().GetAllocations())
+			t.Fatalf("the case does not show allocation %s with decision %s: %v", number, dec.GetNumber(), c.GetCase().GetAllocations())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 
 	// The letter renders (HTML now; the PDF is stored when the decision is sent) and holds the
-	// required elements.
-	recipient := &providermonitoringv1.LetterRecipient{Name: "mevrouw A. de Vries", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}
+	// required elements, addressed to the resident as intake registered them: nobody typed the
+	// name or address.
 	html, err := officials.RenderDecisionLetter(act("consulent-dirk", "youth_consultant"), &providermonitoringv1.RenderDecisionLetterRequest{DecisionId: d.GetId(),
-		Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_HTML, Recipient: recipient, ClientName: "Sem de Vries"})
+		Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_HTML, ClientName: "Sem de Vries"})
 	if err != nil {
 		t.Fatalf("render HTML: %v", err)
 	}
-	for _, want := range []string{dec.GetNumber(), "Jeugdwet", "6 weken", provider.Name, "Sem de Vries", "Kerkstraat 1", "Tijdsbesteding"} {
+	for _, want := range []string{dec.GetNumber(), "Jeugdwet", "6 weken", provider.Name, "Sem de Vries", "A.M. de Vries", "Kerkstraat 1A", "1011 AB", "Amsterdam", "Tijdsbesteding"} {
 		if !strings.Contains(string(html.GetContent()), want) {
 			t.Errorf("the letter lacks %q", want)
 		}
 	}
+	// Intake logged the read under the resident: provider-monitoring as a service, for the team.
+	if n := queryOne[int64](t, intakeSvc.DSN, `SELECT count(*) FROM access_log WHERE action = 'intake.resident.read' AND object_id = $1
+		AND route = 'SERVICE' AND outcome = 'GRANTED' AND org_type = 'SERVICE' AND on_behalf_of = $2 AND resident_pseudonym <> ''`,
+		resident.GetResident().GetId(), team.OIN); n == 0 {
+		t.Error("intake did not log provider-monitoring's read of the resident (route SERVICE, on behalf of the team)")
+	}
+	// A recipient typed by the caller still overrides (e.g. a legal representative).
+	other, err := officials.RenderDecisionLetter(act("consulent-dirk", "youth_consultant"), &providermonitoringv1.RenderDecisionLetterRequest{DecisionId: d.GetId(),
+		Format: providermonitoringv1.LetterFormat_LETTER_FORMAT_HTML, ClientName: "Sem de Vries",
+		Recipient: &providermonitoringv1.LetterRecipient{Name: "mr. B. Bakker", Street: "Dorpsstraat 2", PostalCode: "1012 CD", City: "Amsterdam"}})
+	if err != nil || !strings.Contains(string(other.GetContent()), "Dorpsstraat 2") || strings.Contains(string(other.GetContent()), "Kerkstraat") {
+		t.Fatalf("render for a typed recipient: %v", err)
+	}
 	sent, err := officials.SendDecision(act("consulent-dirk", "youth_consultant"), &providermonitoringv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(),
-		DecisionId: d.GetId(), Recipient: recipient, ClientName: "Sem de Vries"})
+		DecisionId: d.GetId(), ClientName: "Sem de Vries"})
 	if err != nil || !sent.GetDecision().GetLetterStored() || sent.GetDecision().GetObjectionDeadline() == "" {
 		t.Fatalf("send: %v %v", sent, err)
 	}
@@ -229,16 +253,20 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	if err != nil || stored.GetContentType() != "application/pdf" || !strings.HasPrefix(string(stored.GetContent()), "%PDF-") {
 		t.Fatalf("stored letter: %v", err)
 	}
-	if text := pdfToText(t, stored.GetContent()); !strings.Contains(text, dec.GetNumber()) || !strings.Contains(text, "bezwaar") {
+	if text := pdfToText(t, stored.GetContent()); !strings.Contains(text, dec.GetNumber()) || !strings.Contains(text, "bezwaar") ||
+		!strings.Contains(text, "A.M. de Vries") || !strings.Contains(text, "Kerkstraat 1A") {
 		t.Fatalf("the stored PDF does not show the decision: %.300s", text)
 	}
 	// At rest the letter (name and address) is sealed.
-	var atRest []byte
-	if err := pm.Pool.QueryRow(context.Background(), `SELECT letter FROM decisions WHERE id = $1`, d.GetId()).Scan(&atRest); err != nil {
+	var atRest, addresseeAtRest []byte
+	if err := pm.Pool.QueryRow(context.Background(), `SELECT letter, addressee FROM decisions WHERE id = $1`, d.GetId()).Scan(&atRest, &addresseeAtRest); err != nil {
 		t.Fatal(err)
 	}
 	if len(atRest) == 0 || strings.HasPrefix(string(atRest), "%PDF") || strings.Contains(string(atRest), "Kerkstraat") {
 		t.Fatal("the stored letter is not sealed")
+	}
+	if len(addresseeAtRest) == 0 || strings.Contains(string(addresseeAtRest), "Kerkstraat") || strings.Contains(string(addresseeAtRest), "Vries") {
+		t.Fatal("the addressee read from intake is not stored sealed")
 	}
 
 	// Outside the mandate: 50 hours a week exceeds the youth consultant's maximum (40).

@@ -528,6 +528,32 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 	if err != nil || len(view.GetCase().GetAllocations()) != 1 || view.GetCase().GetAllocations()[0].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED {
 		t.Fatalf("case after start of care: %v %v", view, err)
 	}
+
+	// An allocation a decision (beschikking) issued in provider-monitoring: the case shows it
+	// with the decision's number, as allocation.issued carries it (issue 17).
+	const decided, decisionNumber = "TW000777", "GM0363-2026-000042"
+	h.env.Publish(t, "providermonitoring", "wijkbrug.providermonitoring.GM0363.allocation.issued", decided,
+		&providermonitoringv1.AllocationIssued{AllocationNumber: decided, CaseId: id, ProviderAgb: "12345678", MunicipalityCode: "GM0363",
+			ProductCategory: "45", ProductCode: "45A01", DecisionNumber: decisionNumber, IssuedAt: timestamppb.Now()})
+	var shown *casedirectionv1.AllocationAction
+	waitFor(t, "the decided allocation on the case", func() bool {
+		view, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+		if err != nil {
+			t.Fatalf("GetCase: %v", err)
+		}
+		for _, a := range view.GetCase().GetAllocations() {
+			if a.GetAllocationNumber() == decided {
+				shown = a
+			}
+		}
+		return shown != nil
+	})
+	if shown.GetDecisionNumber() != decisionNumber || shown.GetOrigin() != casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_OTHER {
+		t.Fatalf("the case shows the decided allocation without its decision: %v", shown)
+	}
+	if n := h.count(t, `SELECT count(*) FROM case_allocations WHERE allocation_number = $1 AND decision_number = $2`, number, ""); n != 1 {
+		t.Fatalf("an allocation issued without a decision has no decision number, got %d", n)
+	}
 }
 
 func TestBadInput(t *testing.T) {

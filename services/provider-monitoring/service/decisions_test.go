@@ -23,6 +23,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -41,6 +42,32 @@ type fakeIntakeSvc struct {
 	intakev1.UnimplementedIntakeServiceServer
 	mu      sync.Mutex
 	intakes map[string]*intakev1.Intake
+	// residents are the residents' registered details, by id, and the team working with each;
+	// onBehalfOf records the team each GetResident was forwarded for.
+	residents  map[string]*intakev1.Resident
+	teams      map[string]string
+	onBehalfOf []string
+}
+
+// GetResident answers as intake answers a Wijkbrug service forwarding a team: only when the
+// team named in x-wijkbrug-on-behalf-of works with the resident, else NOT_FOUND.
+func (f *fakeIntakeSvc) GetResident(ctx context.Context, req *intakev1.GetResidentRequest) (*intakev1.GetResidentResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	md, _ := metadata.FromIncomingContext(ctx)
+	team := ""
+	if v := md.Get(identity.HeaderOnBehalfOf); len(v) == 1 {
+		team = v[0]
+	}
+	if team == "" {
+		return nil, status.Error(codes.PermissionDenied, "only a neighbourhood team may do this")
+	}
+	f.onBehalfOf = append(f.onBehalfOf, team)
+	r, ok := f.residents[req.GetResidentId()]
+	if !ok || f.teams[req.GetResidentId()] != team {
+		return nil, status.Error(codes.NotFound, "resident not found")
+	}
+	return &intakev1.GetResidentResponse{Resident: r}, nil
 }
 
 func (f *fakeIntakeSvc) GetIntake(_ context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
@@ -51,6 +78,20 @@ func (f *fakeIntakeSvc) GetIntake(_ context.Context, req *intakev1.GetIntakeRequ
 		return nil, status.Error(codes.NotFound, "intake not found")
 	}
 	return &intakev1.GetIntakeResponse{Intake: in}, nil
+}
+
+// GetHousehold answers like GetResident; the household (a one-person household made at
+// registration) has no address of its own.
+func (f *fakeIntakeSvc) GetHousehold(ctx context.Context, req *intakev1.GetHouseholdRequest) (*intakev1.GetHouseholdResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	md, _ := metadata.FromIncomingContext(ctx)
+	for id, r := range f.residents {
+		if r.GetHouseholdId() == req.GetHouseholdId() && len(md.Get(identity.HeaderOnBehalfOf)) == 1 && f.teams[id] == md.Get(identity.HeaderOnBehalfOf)[0] {
+			return &intakev1.GetHouseholdResponse{Household: &intakev1.Household{Id: req.GetHouseholdId(), MunicipalityCode: municipality}}, nil
+		}
+	}
+	return nil, status.Error(codes.NotFound, "household not found")
 }
 
 type fakeCaseSvc struct {
@@ -87,7 +128,7 @@ type decisionWorld struct {
 func startDecisions(t *testing.T) *decisionWorld {
 	t.Helper()
 	env := svctest.New(t)
-	w := &decisionWorld{env: env, intake: &fakeIntakeSvc{intakes: map[string]*intakev1.Intake{}},
+	w := &decisionWorld{env: env, intake: &fakeIntakeSvc{intakes: map[string]*intakev1.Intake{}, residents: map[string]*intakev1.Resident{}, teams: map[string]string{}},
 		cases: &fakeCaseSvc{cases: map[string]*casedirectionv1.Case{}},
 		team:  svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Centrum"), otherTeam: svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Elders"),
 		muni: svctest.Org(identity.OrgMunicipality, "Gemeente Amsterdam"), otherMuni: svctest.Org(identity.OrgMunicipality, "Gemeente Elders")}
@@ -135,6 +176,10 @@ func (w *decisionWorld) triaged(receivedDaysAgo int) (intakeID, caseID string) {
 		Urgency:             intakev1.Urgency_URGENCY_NORMAL,
 		TriagePolicyVersion: 0,
 	}
+	// The resident is known to the team, without a registered name or address.
+	resident := w.intake.intakes[intakeID].GetResidentId()
+	w.intake.residents[resident] = &intakev1.Resident{Id: resident, MunicipalityCode: municipality, HouseholdId: w.intake.intakes[intakeID].GetHouseholdId()}
+	w.intake.teams[resident] = w.team.OIN
 	w.intake.mu.Unlock()
 	w.cases.mu.Lock()
 	w.cases.cases[caseID] = &casedirectionv1.Case{Id: caseID, IntakeId: intakeID, MunicipalityCode: municipality, DistrictCode: district,
@@ -186,7 +231,24 @@ func decide(c pmv1.DecisionServiceClient, ctx context.Context, id string) (*pmv1
 func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 	w := startDecisions(t)
 	intakeID, caseID := w.triaged(3)
+	// The team registered the resident's name and address in intake once.
+	w.intake.mu.Lock()
+	r := w.intake.residents[w.intake.intakes[intakeID].GetResidentId()]
+	r.Name = &intakev1.PersonName{GivenNames: "Aaltje Geertruida", FamilyNamePrefix: "van der", FamilyName: "Jansen"}
+	r.Address = &intakev1.Address{Street: "Kerkstraat", HouseNumber: 12, HouseNumberAddition: "b", Postcode: "1011ab", City: "Amsterdam"}
+	w.intake.mu.Unlock()
 	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	w.intake.mu.Lock()
+	forwarded := slices.Clone(w.intake.onBehalfOf)
+	w.intake.mu.Unlock()
+	if !d.GetAddresseeKnown() || len(forwarded) != 1 || forwarded[0] != w.team.OIN {
+		t.Fatalf("the addressee is read from intake forwarding the drafting team: known %v, forwarded for %v", d.GetAddresseeKnown(), forwarded)
+	}
+	var addressee []byte
+	if err := w.svc.Pool.QueryRow(context.Background(), `SELECT addressee FROM decisions WHERE id = $1`, d.GetId()).Scan(&addressee); err != nil ||
+		len(addressee) == 0 || strings.Contains(string(addressee), "Kerkstraat") || strings.Contains(string(addressee), "Jansen") {
+		t.Fatalf("the addressee is stored sealed: %v", err)
+	}
 
 	in := w.intake.intakes[intakeID]
 	if d.GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED || d.GetIntakeId() != intakeID || d.GetCaseId() != caseID ||
@@ -263,20 +325,27 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 		}
 	}
 
-	// The letter: without a recipient nothing is stored yet; with one it renders.
-	_, err = w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_PDF})
-	if f := violatedFields(t, err); !slices.Contains(f, "recipient") {
-		t.Fatalf("letter without recipient: %v", err)
-	}
-	letter, err := w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
-		Recipient: &pmv1.LetterRecipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}})
+	// The letter: nobody types the name or address, it is addressed as intake registered the
+	// resident; a recipient in the request overrides that.
+	letter, err := w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_HTML})
 	if err != nil || !strings.Contains(string(letter.GetContent()), dec.GetNumber()) || !strings.Contains(string(letter.GetContent()), "eigen bijdrage") {
 		t.Fatalf("letter: %v", err)
+	}
+	for _, want := range []string{"A.G. van der Jansen", "Kerkstraat 12b", "1011 AB", "Amsterdam"} {
+		if !strings.Contains(string(letter.GetContent()), want) {
+			t.Errorf("the letter lacks the registered addressee %q", want)
+		}
+	}
+	typed, err := w.asTeam.RenderDecisionLetter(svctest.Ctx(t), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(), Format: pmv1.LetterFormat_LETTER_FORMAT_HTML,
+		Recipient: &pmv1.LetterRecipient{Name: "mr. B. Bakker", Street: "Dorpsstraat 2", PostalCode: "1012 CD", City: "Amsterdam"}})
+	if err != nil || !strings.Contains(string(typed.GetContent()), "Dorpsstraat 2") || strings.Contains(string(typed.GetContent()), "Kerkstraat") {
+		t.Fatalf("letter for a typed recipient: %v", err)
 	}
 
 	// Sent, objected to (on time), amended, and the amendment replaces it.
 	sent, err := w.asMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId()})
-	if err != nil || sent.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_SENT || sent.GetDecision().GetObjectionDeadline() == "" {
+	if err != nil || sent.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_SENT || sent.GetDecision().GetObjectionDeadline() == "" ||
+		!sent.GetDecision().GetLetterStored() {
 		t.Fatalf("send: %v %v", sent, err)
 	}
 	obj, err := w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(), ReceivedOn: date(today())})
@@ -644,6 +713,14 @@ func TestDecisionOnAProvidersRequest(t *testing.T) {
 		d.GetVolume().GetAmount() != 3 || d.GetStartDate() != date(today()) {
 		t.Fatalf("drafted from the request: %v", d)
 	}
+	// A personal budget is not allocated to a provider: it cannot answer the provider's 315.
+	pgb := &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
+		Form: pmv1.AllocationForm_ALLOCATION_FORM_PGB, BudgetCents: 250000}
+	_, err = w.asTeam.DraftDecision(acting(t, "regisseur-anna", "case_director"), pgb)
+	if f := violatedFields(t, err); !slices.Contains(f, "form") {
+		t.Fatalf("a PGB on a provider's request: %v", f)
+	}
 	// Both a request and a product choice: which one is meant?
 	both := draftRequest(caseID, 3)
 	both.AllocationRequestId = requestID
@@ -654,6 +731,15 @@ func TestDecisionOnAProvidersRequest(t *testing.T) {
 	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
 	if err != nil || len(out.GetAllocations()) != 1 || out.GetAllocations()[0].GetRequestId() != requestID {
 		t.Fatalf("decide: %v %v", out, err)
+	}
+	// Intake knows no name or address of this resident: the letter needs a recipient typed.
+	if d.GetAddresseeKnown() {
+		t.Fatal("addressee known without registered details")
+	}
+	_, err = w.asTeam.RenderDecisionLetter(acting(t, "regisseur-anna", "case_director"), &pmv1.RenderDecisionLetterRequest{DecisionId: d.GetId(),
+		Format: pmv1.LetterFormat_LETTER_FORMAT_HTML})
+	if f := violatedFields(t, err); !slices.Contains(f, "recipient") {
+		t.Fatalf("letter without a known addressee or a recipient: %v", err)
 	}
 	q, err := w.providerPM.DescribeAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.DescribeAllocationRequestRequest{RequestId: requestID})
 	if err != nil || q.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||

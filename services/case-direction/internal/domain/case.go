@@ -105,6 +105,8 @@ type AllocationAction struct {
 	// Origin is how the allocation came about: OriginCaseRequest, OriginProviderRequest or
 	// OriginOther.
 	Origin string
+	// DecisionNumber is the decision (beschikking) it was issued under, if any.
+	DecisionNumber string
 }
 
 // Allocation origins.

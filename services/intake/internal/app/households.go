@@ -239,9 +239,10 @@ func (a *App) RemoveHouseholdMember(ctx context.Context, householdID, residentID
 
 // GetHousehold returns a household the calling team works with: its address and every
 // membership, current and ended. Names and dates of birth are filled in only for members the
-// team works with; each member whose data is shown is in the access log.
+// team works with; each member whose data is shown is in the access log. A Wijkbrug service
+// forwarding a team's request reads as that team (logged with route SERVICE).
 func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, error) {
-	caller, err := teamCaller(ctx)
+	caller, err := teamOrForwardingService(ctx)
 	if err != nil {
 		return domain.Household{}, err
 	}
@@ -272,7 +273,7 @@ func (a *App) GetHousehold(ctx context.Context, id string) (domain.Household, er
 			// team does not work with them personally.
 			if !logged[m.ResidentID] {
 				logged[m.ResidentID] = true
-				if err := a.d.Access.Record(ctx, householdEntry(action, id, r, route, accesslog.OutcomeGranted)); err != nil {
+				if err := a.d.Access.Record(ctx, householdEntry(action, id, r, forwardedRoute(ctx, route), accesslog.OutcomeGranted)); err != nil {
 					return err
 				}
 			}

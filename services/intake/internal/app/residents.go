@@ -227,9 +227,11 @@ func (a *App) workedWith(ctx context.Context, caller identity.Caller, id, action
 }
 
 // GetResident returns a resident the calling team works with, with name, date of birth,
-// address and current household.
+// address and current household. A Wijkbrug service forwarding a team's request
+// (provider-monitoring drafting a decision letter) reads as that team: the team must work
+// with the resident, and the read is logged under the resident with route SERVICE.
 func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, error) {
-	caller, err := teamCaller(ctx)
+	caller, err := teamOrForwardingService(ctx)
 	if err != nil {
 		return domain.Resident{}, err
 	}
@@ -247,9 +249,18 @@ func (a *App) GetResident(ctx context.Context, id string) (domain.Resident, erro
 			return err
 		}
 		out = r
-		return a.d.Access.Record(ctx, residentEntry(action, r, route, accesslog.OutcomeGranted))
+		return a.d.Access.Record(ctx, residentEntry(action, r, forwardedRoute(ctx, route), accesslog.OutcomeGranted))
 	})
 	return out, err
+}
+
+// forwardedRoute is the route to log for a read a Wijkbrug service forwards for a team
+// (SERVICE; the access log records the team it acted for), else route.
+func forwardedRoute(ctx context.Context, route string) string {
+	if c, ok := identity.From(ctx); ok && c.Org.Type == identity.OrgService && route == accesslog.RouteTeam {
+		return accesslog.RouteService
+	}
+	return route
 }
 
 // ResidentChanges are the parts of a resident UpdateResident replaces (nil: unchanged).

@@ -56,6 +56,10 @@ type CaseFacts struct {
 // Intakes reads intakes from the intake service (as a Wijkbrug service).
 type Intakes interface {
 	Intake(ctx context.Context, id string) (IntakeFacts, error)
+	// Addressee reads a resident's registered name and address (or, without one, the
+	// household's address), forwarding the calling team: intake shows them only when that
+	// team works with the resident (else apperr NotFound) and logs the read under the resident.
+	Addressee(ctx context.Context, residentID string) (domain.Addressee, error)
 }
 
 // Cases reads cases from case-direction (as a Wijkbrug service).
@@ -199,6 +203,17 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	if d.Municipality == "" {
 		return d, apperr.Invalid("intake_id", "intake_id or case_id is required")
 	}
+	// The letter's addressee, as intake registered the applicant: asked only for the team
+	// that owns the intake or case (the per-object rule checked here first; intake checks
+	// again that the team works with the resident). A municipality drafting does not see the
+	// resident's details in intake; its letter needs the recipient typed at sending.
+	if d.ResidentID != "" && caller.Org.Type == identity.OrgTeam && caller.Org.OIN == d.TeamOIN {
+		addr, err := a.dec.Intakes.Addressee(ctx, d.ResidentID)
+		if err != nil && !apperr.IsKind(err, apperr.KindNotFound) {
+			return d, err
+		}
+		d.Addressee = addr
+	}
 	switch {
 	case in.ApplicationDate != nil:
 		d.ApplicationDate = domain.DayOf(*in.ApplicationDate)
@@ -272,6 +287,12 @@ func (a *App) fillProduct(ctx context.Context, d *domain.Decision, in DraftInput
 		d.Form = domain.FormInKind
 	}
 	if in.RequestID != "" {
+		if d.Form == domain.FormPGB && d.Granted {
+			// A PGB is paid to the resident (through the SVB), not allocated to a provider: no
+			// 301 answers the provider's 315 (see docs/services/provider-monitoring.md).
+			return apperr.Invalid("form", "a personal budget (PGB) is not allocated to a provider, so it cannot answer a provider's request for allocation (315): "+
+				"refuse the request (AnswerRequest) and draft the PGB decision without allocation_request_id")
+		}
 		q, err := a.requests.Get(ctx, in.RequestID)
 		if err != nil {
 			return err
@@ -488,14 +509,18 @@ func (a *App) withdrawAllocations(ctx context.Context, d domain.Decision, reason
 	return nil
 }
 
-// SendDecision records that a decided decision was sent; the objection period starts. With a
-// recipient the letter is rendered as PDF (dated the day it is sent, with its objection
-// deadline) and stored with the decision.
+// SendDecision records that a decided decision was sent; the objection period starts. The
+// letter is rendered as PDF (dated the day it is sent, with its objection deadline) and stored
+// with the decision, addressed to the applicant as intake registered them at drafting, or to
+// r when given (an override, e.g. a legal representative).
 func (a *App) SendDecision(ctx context.Context, id string, r *Recipient, client string) (domain.Decision, error) {
 	now := a.Now().UTC()
 	return a.changeDecision(ctx, id, "providermonitoring.decision.send", a.asMunicipalOfficial, func(ctx context.Context, d *domain.Decision, _ identity.Caller) error {
 		if err := d.Send(now, a.rules.Calendar); err != nil {
 			return err
+		}
+		if r == nil && d.Addressee.Complete() {
+			r = addresseeRecipient(d.Addressee)
 		}
 		if r != nil {
 			in, err := a.letterInput(ctx, *d, *r, client, domain.DayIn(now, domain.Amsterdam))

@@ -16,11 +16,16 @@ const (
 	LetterPDF  = "PDF"
 )
 
-// Recipient is the addressee of a decision letter, as the caller gives it: intake shows the
-// resident's name and address only to the team working with the resident, so the service
-// cannot fetch them. It is used for the rendering only and stored only inside the letter.
+// Recipient is the addressee of a decision letter: the applicant's name and address read
+// from intake when the decision was drafted (domain.Addressee), or as the caller gives it
+// (an override). A given recipient is used for the rendering only and stored only inside
+// the letter.
 type Recipient struct {
 	Name, Salutation, Street, PostalCode, City string
+}
+
+func addresseeRecipient(a domain.Addressee) *Recipient {
+	return &Recipient{Name: a.Name, Street: a.Street, PostalCode: a.PostalCode, City: a.City}
 }
 
 // LetterInput is everything a decision letter shows, beside the decision itself.
@@ -62,7 +67,7 @@ func (a *App) letterInput(ctx context.Context, d domain.Decision, r Recipient, c
 
 // RenderDecisionLetter renders a decided or sent decision's letter for the owning team or a
 // municipality acting for its municipality. Without a recipient it returns the letter stored
-// when the decision was sent.
+// when the decision was sent (PDF), or renders it for the applicant intake registered.
 func (a *App) RenderDecisionLetter(ctx context.Context, id, format string, r *Recipient, client string) ([]byte, string, error) {
 	caller, _ := identity.From(ctx)
 	var out []byte
@@ -85,11 +90,14 @@ func (a *App) RenderDecisionLetter(ctx context.Context, id, format string, r *Re
 			return domain.DecisionStateError{ID: d.ID, Status: d.Status, Action: "render a letter before it is decided"}
 		}
 		if r == nil {
-			if len(d.Letter) == 0 || format != LetterPDF {
-				return apperr.Invalid("recipient", "required unless the letter (PDF) was stored when the decision was sent")
+			if len(d.Letter) > 0 && format == LetterPDF {
+				out, contentType = d.Letter, d.LetterContentType
+				return nil
 			}
-			out, contentType = d.Letter, d.LetterContentType
-			return nil
+			if !d.Addressee.Complete() {
+				return apperr.Invalid("recipient", "required: intake knows no complete name and address of the applicant, and no letter (PDF) was stored when the decision was sent")
+			}
+			r = addresseeRecipient(d.Addressee)
 		}
 		date := *d.DecidedAt
 		if d.SentAt != nil {

@@ -197,6 +197,23 @@ type Decision struct {
 	// Letter is the rendered letter stored at SEND (may be empty when no renderer exists).
 	Letter            []byte
 	LetterContentType string
+	// Addressee is the applicant's name and address as intake registered them, read when the
+	// decision was drafted (personal data: stored encrypted); zero when intake knew none or
+	// did not show them to the drafter.
+	Addressee Addressee
+}
+
+// Addressee is who a decision letter is addressed to: the applicant's name and address.
+type Addressee struct {
+	Name       string `json:"name,omitempty"`
+	Street     string `json:"street,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+	City       string `json:"city,omitempty"`
+}
+
+// Complete says whether the addressee has everything a letter's address block needs.
+func (a Addressee) Complete() bool {
+	return a.Name != "" && a.Street != "" && a.PostalCode != "" && a.City != ""
 }
 
 // DecisionDueDate computes the statutory due date: the application date plus the term in weeks,

@@ -4,7 +4,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,8 +19,10 @@ var defaultRegister []byte
 
 // Mandate is one entry of a municipality's mandate register (Awb art. 10:1–10:8): officials in
 // Role may decide in the college's name on decisions in ProductCategories up to MaxVolume
-// (the volume's amount, whatever its unit and frequency) and MaxBudgetCents; above
-// FourEyesAboveVolume or FourEyesAboveBudgetCents a second official co-signs.
+// (in VolumeUnit per VolumeFrequency, by default hours per week) and MaxBudgetCents; above
+// FourEyesAboveVolume or FourEyesAboveBudgetCents a second official co-signs. A decision's
+// volume is converted to the mandate's unit and frequency before it is compared (see
+// CompareVolume); one that cannot be converted is refused under this mandate.
 type Mandate struct {
 	Name                     string   `json:"name"`
 	Role                     string   `json:"role"`
@@ -26,6 +31,84 @@ type Mandate struct {
 	MaxBudgetCents           int64    `json:"max_budget_cents"`
 	FourEyesAboveVolume      int32    `json:"four_eyes_above_volume"`
 	FourEyesAboveBudgetCents int64    `json:"four_eyes_above_budget_cents"`
+	// VolumeUnit and VolumeFrequency are the WJ756/WJ757 codes the volume limits are in;
+	// empty: hours ("04") per week ("2").
+	VolumeUnit      string `json:"volume_unit,omitempty"`
+	VolumeFrequency string `json:"volume_frequency,omitempty"`
+}
+
+// LimitUnit returns the unit and frequency codes of the mandate's volume limits.
+func (m Mandate) LimitUnit() (unit, frequency string) {
+	unit, frequency = m.VolumeUnit, m.VolumeFrequency
+	if unit == "" {
+		unit = "04"
+	}
+	if frequency == "" {
+		frequency = "2"
+	}
+	return unit, frequency
+}
+
+// minutesPerUnit are the WJ756 units of time in minutes (dagdeel: 4 hours); the other units
+// (pieces, euros) convert to nothing but themselves.
+var minutesPerUnit = map[string]float64{"01": 1, "04": 60, "16": 240, "14": 1440}
+
+// weeksPer are the WJ757 frequencies as weeks (a calendar month as 52/12 weeks); the total
+// ("6") is measured over the decision's period.
+var weeksPer = map[string]float64{"1": 1.0 / 7, "2": 1, "4": 52.0 / 12}
+
+// CompareVolume expresses the decision's volume in the mandate's unit and frequency, so that
+// the limits compare like with like: time units convert to each other (minute, hour,
+// dagdeel of 4 hours, etmaal), frequencies to each other (day, week, calendar month) and to a
+// total over the decision's period (start to end, inclusive). A volume in another unit (pieces
+// against hours, euros against pieces) or a total against a rate without an end date cannot be
+// compared: the error says why.
+func (m Mandate) CompareVolume(d Decision) (float64, error) {
+	unit, freq := m.LimitUnit()
+	v := d.Volume
+	amount := float64(v.Amount)
+	if v.Unit != unit {
+		from, ok1 := minutesPerUnit[v.Unit]
+		to, ok2 := minutesPerUnit[unit]
+		if !ok1 || !ok2 {
+			return 0, fmt.Errorf("its volume limits are in %s per %s, the decision's volume is in %s, which cannot be compared",
+				unitLabel(unit), frequencyLabel(freq), unitLabel(v.Unit))
+		}
+		amount = amount * from / to
+	}
+	if v.Frequency != freq {
+		weeks := func(f string) (float64, bool) {
+			if w, ok := weeksPer[f]; ok {
+				return w, true
+			}
+			if f != "6" || d.End == nil || d.End.Before(d.Start) {
+				return 0, false
+			}
+			return (d.End.Sub(d.Start).Hours()/24 + 1) / 7, true
+		}
+		from, ok1 := weeks(v.Frequency)
+		to, ok2 := weeks(freq)
+		if !ok1 || !ok2 {
+			return 0, fmt.Errorf("its volume limits are per %s, the decision's volume per %s, which cannot be compared without an end date",
+				frequencyLabel(freq), frequencyLabel(v.Frequency))
+		}
+		amount = amount / from * to
+	}
+	return amount, nil
+}
+
+func unitLabel(code string) string {
+	if n := UnitName(code); n != "" {
+		return strings.ToLower(n) + "s (" + code + ")"
+	}
+	return "unit " + code
+}
+
+func frequencyLabel(code string) string {
+	if n := FrequencyName(code); n != "" {
+		return strings.ToLower(n) + " (" + code + ")"
+	}
+	return "frequency " + code
 }
 
 // Paragraphs are a municipality's standard paragraphs for decisions (B1 Dutch).
@@ -98,6 +181,12 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 		if m.MaxVolume <= 0 || m.MaxBudgetCents <= 0 || m.FourEyesAboveVolume < 0 || m.FourEyesAboveBudgetCents < 0 {
 			out = append(out, RuleViolation{Field: f + "max_volume", Reason: "maxima must be positive, thresholds not negative"})
 		}
+		if m.VolumeUnit != "" && UnitName(m.VolumeUnit) == "" {
+			out = append(out, RuleViolation{Field: f + "volume_unit", Reason: m.VolumeUnit + " is not a WJ756 volume unit"})
+		}
+		if m.VolumeFrequency != "" && FrequencyName(m.VolumeFrequency) == "" {
+			out = append(out, RuleViolation{Field: f + "volume_frequency", Reason: m.VolumeFrequency + " is not a WJ757 volume frequency"})
+		}
 	}
 	if len(r.Mandates) == 0 {
 		out = append(out, RuleViolation{Field: "mandates", Reason: "at least one"})
@@ -147,12 +236,21 @@ func (r MandateRegister) Authorise(role string, d Decision) (Mandate, bool, erro
 		if !d.Granted {
 			return m, false, nil
 		}
-		if d.Volume.Amount > m.MaxVolume || d.BudgetCents > m.MaxBudgetCents {
-			exceeded = append(exceeded, fmt.Sprintf("mandate %q (version %d of %s) allows at most volume %d and budget %s",
-				m.Name, r.Version, r.Municipality, m.MaxVolume, euro(m.MaxBudgetCents)))
+		volume := 0.0
+		if d.Volume.Amount > 0 {
+			var err error
+			if volume, err = m.CompareVolume(d); err != nil {
+				exceeded = append(exceeded, fmt.Sprintf("mandate %q (version %d of %s): %v", m.Name, r.Version, r.Municipality, err))
+				continue
+			}
+		}
+		if volume > float64(m.MaxVolume) || d.BudgetCents > m.MaxBudgetCents {
+			unit, freq := m.LimitUnit()
+			exceeded = append(exceeded, fmt.Sprintf("mandate %q (version %d of %s) allows at most volume %d (%s per %s; the decision's is %s) and budget %s",
+				m.Name, r.Version, r.Municipality, m.MaxVolume, unitLabel(unit), frequencyLabel(freq), strconv.FormatFloat(math.Round(volume*100)/100, 'f', -1, 64), euro(m.MaxBudgetCents)))
 			continue
 		}
-		fourEyes := (m.FourEyesAboveVolume > 0 && d.Volume.Amount > m.FourEyesAboveVolume) ||
+		fourEyes := (m.FourEyesAboveVolume > 0 && volume > float64(m.FourEyesAboveVolume)) ||
 			(m.FourEyesAboveBudgetCents > 0 && d.BudgetCents > m.FourEyesAboveBudgetCents)
 		return m, fourEyes, nil
 	}

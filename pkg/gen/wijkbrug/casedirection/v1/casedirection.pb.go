@@ -679,11 +679,14 @@ type AllocationAction struct {
 	ProductCategory  string                 `protobuf:"bytes,3,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
 	ProductCode      string                 `protobuf:"bytes,4,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	// Status as last reported by provider-monitoring.
-	Status        v1.AllocationStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	Origin        AllocationOrigin       `protobuf:"varint,8,opt,name=origin,proto3,enum=wijkbrug.casedirection.v1.AllocationOrigin" json:"origin,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status    v1.AllocationStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Origin    AllocationOrigin       `protobuf:"varint,8,opt,name=origin,proto3,enum=wijkbrug.casedirection.v1.AllocationOrigin" json:"origin,omitempty"`
+	// The number of the decision (beschikking) the allocation was issued under, as the iJw/iWmo
+	// 301 carries it; empty for an allocation issued without a decision in Wijkbrug.
+	DecisionNumber string `protobuf:"bytes,9,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AllocationAction) Reset() {
@@ -763,6 +766,13 @@ func (x *AllocationAction) GetOrigin() AllocationOrigin {
 		return x.Origin
 	}
 	return AllocationOrigin_ALLOCATION_ORIGIN_UNSPECIFIED
+}
+
+func (x *AllocationAction) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
 }
 
 // Case is the case of one household.
@@ -4958,7 +4968,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bDirector\x12'\n" +
 	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x12\x19\n" +
 	"\bteam_oin\x18\x02 \x01(\tR\ateamOin\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xf4\x02\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x9d\x03\n" +
 	"\x10AllocationAction\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12!\n" +
 	"\fprovider_agb\x18\x02 \x01(\tR\vproviderAgb\x12)\n" +
@@ -4967,7 +4977,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x06status\x18\a \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x129\n" +
 	"\n" +
 	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12C\n" +
-	"\x06origin\x18\b \x01(\x0e2+.wijkbrug.casedirection.v1.AllocationOriginR\x06originJ\x04\b\x05\x10\x06\"\xda\n" +
+	"\x06origin\x18\b \x01(\x0e2+.wijkbrug.casedirection.v1.AllocationOriginR\x06origin\x12'\n" +
+	"\x0fdecision_number\x18\t \x01(\tR\x0edecisionNumberJ\x04\b\x05\x10\x06\"\xda\n" +
 	"\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +

@@ -122,8 +122,9 @@ type IntakeServiceClient interface {
 	// household memberships and assessments move over; the duplicate's BSN keeps finding the
 	// kept resident. Team only, for residents it works with.
 	MergeResidents(ctx context.Context, in *MergeResidentsRequest, opts ...grpc.CallOption) (*MergeResidentsResponse, error)
-	// GetResident returns a resident with name, birth date and address. Team only; a resident
-	// the team does not work with is NOT_FOUND.
+	// GetResident returns a resident with name, birth date and address. Teams, and a Wijkbrug
+	// service forwarding a team's request (x-wijkbrug-on-behalf-of; provider-monitoring drafting
+	// a decision letter); a resident the team does not work with is NOT_FOUND.
 	GetResident(ctx context.Context, in *GetResidentRequest, opts ...grpc.CallOption) (*GetResidentResponse, error)
 	// UpdateResident changes a resident's name, birth date, address or district (the parts
 	// given; the rest stays). Team only, for residents it works with. The answer carries no
@@ -146,6 +147,7 @@ type IntakeServiceClient interface {
 	RemoveHouseholdMember(ctx context.Context, in *RemoveHouseholdMemberRequest, opts ...grpc.CallOption) (*RemoveHouseholdMemberResponse, error)
 	// GetHousehold returns a household the team works with: its address and all memberships,
 	// current and ended. Names and birth dates are given only for members the team works with.
+	// Also for a Wijkbrug service forwarding a team's request (x-wijkbrug-on-behalf-of).
 	GetHousehold(ctx context.Context, in *GetHouseholdRequest, opts ...grpc.CallOption) (*GetHouseholdResponse, error)
 	// ListHouseholdResidents tells another Wijkbrug service a household's current members as
 	// resident id and access-log pseudonym (no BSN, no name). Case-direction keeps a case's
@@ -492,8 +494,9 @@ type IntakeServiceServer interface {
 	// household memberships and assessments move over; the duplicate's BSN keeps finding the
 	// kept resident. Team only, for residents it works with.
 	MergeResidents(context.Context, *MergeResidentsRequest) (*MergeResidentsResponse, error)
-	// GetResident returns a resident with name, birth date and address. Team only; a resident
-	// the team does not work with is NOT_FOUND.
+	// GetResident returns a resident with name, birth date and address. Teams, and a Wijkbrug
+	// service forwarding a team's request (x-wijkbrug-on-behalf-of; provider-monitoring drafting
+	// a decision letter); a resident the team does not work with is NOT_FOUND.
 	GetResident(context.Context, *GetResidentRequest) (*GetResidentResponse, error)
 	// UpdateResident changes a resident's name, birth date, address or district (the parts
 	// given; the rest stays). Team only, for residents it works with. The answer carries no
@@ -516,6 +519,7 @@ type IntakeServiceServer interface {
 	RemoveHouseholdMember(context.Context, *RemoveHouseholdMemberRequest) (*RemoveHouseholdMemberResponse, error)
 	// GetHousehold returns a household the team works with: its address and all memberships,
 	// current and ended. Names and birth dates are given only for members the team works with.
+	// Also for a Wijkbrug service forwarding a team's request (x-wijkbrug-on-behalf-of).
 	GetHousehold(context.Context, *GetHouseholdRequest) (*GetHouseholdResponse, error)
 	// ListHouseholdResidents tells another Wijkbrug service a household's current members as
 	// resident id and access-log pseudonym (no BSN, no name). Case-direction keeps a case's

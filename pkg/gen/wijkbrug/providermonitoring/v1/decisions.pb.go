@@ -606,9 +606,14 @@ type Decision struct {
 	// The allocation request (315) the decision answers, if any.
 	AllocationRequestId string `protobuf:"bytes,45,opt,name=allocation_request_id,json=allocationRequestId,proto3" json:"allocation_request_id,omitempty"`
 	// Whether the letter (PDF) was rendered and stored when the decision was sent.
-	LetterStored  bool `protobuf:"varint,46,opt,name=letter_stored,json=letterStored,proto3" json:"letter_stored,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LetterStored bool `protobuf:"varint,46,opt,name=letter_stored,json=letterStored,proto3" json:"letter_stored,omitempty"`
+	// Whether the applicant's name and address were read from intake when the decision was
+	// drafted (stored encrypted, never returned): the letter needs no recipient typed then.
+	// False when intake knows none, or when a municipality drafted (intake shows residents'
+	// details only to the team working with them).
+	AddresseeKnown bool `protobuf:"varint,47,opt,name=addressee_known,json=addresseeKnown,proto3" json:"addressee_known,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
@@ -959,6 +964,13 @@ func (x *Decision) GetAllocationRequestId() string {
 func (x *Decision) GetLetterStored() bool {
 	if x != nil {
 		return x.LetterStored
+	}
+	return false
+}
+
+func (x *Decision) GetAddresseeKnown() bool {
+	if x != nil {
+		return x.AddresseeKnown
 	}
 	return false
 }
@@ -1385,8 +1397,10 @@ func (x *DecideDecisionResponse) GetAllocations() []*Allocation {
 	return nil
 }
 
-// SendDecisionRequest names a decided decision. With a recipient the letter is rendered as
-// PDF and stored with the decision.
+// SendDecisionRequest names a decided decision. The letter is rendered as PDF and stored with
+// the decision, addressed to the applicant as intake registered them when it was drafted
+// (addressee_known), or to the recipient when one is given (an override, e.g. a legal
+// representative); with neither, no letter is stored.
 type SendDecisionRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
@@ -2069,14 +2083,21 @@ type Mandate struct {
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
 	// National iJw/iWmo product categories it covers.
 	ProductCategories []string `protobuf:"bytes,3,rep,name=product_categories,json=productCategories,proto3" json:"product_categories,omitempty"`
-	// Maximum volume amount (whatever its unit and frequency) and budget in euro cents.
+	// Maximum volume amount (in volume_unit per volume_frequency) and budget in euro cents.
 	MaxVolume      int32 `protobuf:"varint,4,opt,name=max_volume,json=maxVolume,proto3" json:"max_volume,omitempty"`
 	MaxBudgetCents int64 `protobuf:"varint,5,opt,name=max_budget_cents,json=maxBudgetCents,proto3" json:"max_budget_cents,omitempty"`
 	// Above these a second official co-signs (0 = never).
 	FourEyesAboveVolume      int32 `protobuf:"varint,6,opt,name=four_eyes_above_volume,json=fourEyesAboveVolume,proto3" json:"four_eyes_above_volume,omitempty"`
 	FourEyesAboveBudgetCents int64 `protobuf:"varint,7,opt,name=four_eyes_above_budget_cents,json=fourEyesAboveBudgetCents,proto3" json:"four_eyes_above_budget_cents,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// The unit and frequency the volume limits are in; unspecified: hours per week. A decision's
+	// volume is converted before it is compared (minutes, hours, dagdelen of 4 hours and etmalen
+	// to each other; per day, week, month and a total over the decision's period to each other);
+	// a volume that cannot be converted (pieces against hours, a total without an end date) is
+	// refused under this mandate (PERMISSION_DENIED naming it).
+	VolumeUnit      v1.VolumeUnit      `protobuf:"varint,8,opt,name=volume_unit,json=volumeUnit,proto3,enum=wijkbrug.common.v1.VolumeUnit" json:"volume_unit,omitempty"`
+	VolumeFrequency v1.VolumeFrequency `protobuf:"varint,9,opt,name=volume_frequency,json=volumeFrequency,proto3,enum=wijkbrug.common.v1.VolumeFrequency" json:"volume_frequency,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Mandate) Reset() {
@@ -2156,6 +2177,20 @@ func (x *Mandate) GetFourEyesAboveBudgetCents() int64 {
 		return x.FourEyesAboveBudgetCents
 	}
 	return 0
+}
+
+func (x *Mandate) GetVolumeUnit() v1.VolumeUnit {
+	if x != nil {
+		return x.VolumeUnit
+	}
+	return v1.VolumeUnit(0)
+}
+
+func (x *Mandate) GetVolumeFrequency() v1.VolumeFrequency {
+	if x != nil {
+		return x.VolumeFrequency
+	}
+	return v1.VolumeFrequency(0)
 }
 
 // StandardParagraphs are a municipality's standard paragraphs for decisions and the details
@@ -2546,7 +2581,9 @@ type RenderDecisionLetterRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	DecisionId string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
 	Format     LetterFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=wijkbrug.providermonitoring.v1.LetterFormat" json:"format,omitempty"`
-	// Without a recipient: the letter stored when the decision was sent (PDF only).
+	// Without a recipient: the letter stored when the decision was sent (PDF), else the letter
+	// for the applicant as intake registered them when it was drafted (addressee_known). A
+	// recipient overrides both (e.g. a legal representative).
 	Recipient     *LetterRecipient `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	ClientName    string           `protobuf:"bytes,4,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2819,7 +2856,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\vreceived_on\x18\x01 \x01(\tR\n" +
 	"receivedOn\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xe8\x10\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\x91\x11\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -2877,7 +2914,8 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
 	"\x15allocation_request_id\x18- \x01(\tR\x13allocationRequestId\x12#\n" +
-	"\rletter_stored\x18. \x01(\bR\fletterStored\"\xad\a\n" +
+	"\rletter_stored\x18. \x01(\bR\fletterStored\x12'\n" +
+	"\x0faddressee_known\x18/ \x01(\bR\x0eaddresseeKnown\"\xad\a\n" +
 	"\x14DraftDecisionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
 	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12$\n" +
@@ -2963,7 +3001,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x87\x01\n" +
 	"\x15ListDecisionsResponse\x12F\n" +
 	"\tdecisions\x18\x01 \x03(\v2(.wijkbrug.providermonitoring.v1.DecisionR\tdecisions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc3\x03\n" +
 	"\aMandate\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12-\n" +
@@ -2972,7 +3010,10 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"max_volume\x18\x04 \x01(\x05R\tmaxVolume\x12(\n" +
 	"\x10max_budget_cents\x18\x05 \x01(\x03R\x0emaxBudgetCents\x123\n" +
 	"\x16four_eyes_above_volume\x18\x06 \x01(\x05R\x13fourEyesAboveVolume\x12>\n" +
-	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\"\xe3\x04\n" +
+	"\x1cfour_eyes_above_budget_cents\x18\a \x01(\x03R\x18fourEyesAboveBudgetCents\x12I\n" +
+	"\vvolume_unit\x18\b \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"volumeUnit\x12X\n" +
+	"\x10volume_frequency\x18\t \x01(\x0e2#.wijkbrug.common.v1.VolumeFrequencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0fvolumeFrequency\"\xe3\x04\n" +
 	"\x12StandardParagraphs\x12)\n" +
 	"\x10objection_clause\x18\x01 \x01(\tR\x0fobjectionClause\x126\n" +
 	"\x17own_contribution_notice\x18\x02 \x01(\tR\x15ownContributionNotice\x12\x1d\n" +
@@ -3145,6 +3186,8 @@ var file_wijkbrug_providermonitoring_v1_decisions_proto_goTypes = []any{
 	(AllocationForm)(0),                  // 40: wijkbrug.providermonitoring.v1.AllocationForm
 	(*v1.Volume)(nil),                    // 41: wijkbrug.common.v1.Volume
 	(*Allocation)(nil),                   // 42: wijkbrug.providermonitoring.v1.Allocation
+	(v1.VolumeUnit)(0),                   // 43: wijkbrug.common.v1.VolumeUnit
+	(v1.VolumeFrequency)(0),              // 44: wijkbrug.common.v1.VolumeFrequency
 }
 var file_wijkbrug_providermonitoring_v1_decisions_proto_depIdxs = []int32{
 	37, // 0: wijkbrug.providermonitoring.v1.MotivationGoal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
@@ -3182,46 +3225,48 @@ var file_wijkbrug_providermonitoring_v1_decisions_proto_depIdxs = []int32{
 	8,  // 32: wijkbrug.providermonitoring.v1.GetDecisionResponse.decision:type_name -> wijkbrug.providermonitoring.v1.Decision
 	1,  // 33: wijkbrug.providermonitoring.v1.ListDecisionsRequest.statuses:type_name -> wijkbrug.providermonitoring.v1.DecisionStatus
 	8,  // 34: wijkbrug.providermonitoring.v1.ListDecisionsResponse.decisions:type_name -> wijkbrug.providermonitoring.v1.Decision
-	36, // 35: wijkbrug.providermonitoring.v1.StandardParagraphs.functions:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs.FunctionsEntry
-	27, // 36: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
-	28, // 37: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
-	27, // 38: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
-	28, // 39: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
-	38, // 40: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.adopted_at:type_name -> google.protobuf.Timestamp
-	4,  // 41: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.format:type_name -> wijkbrug.providermonitoring.v1.LetterFormat
-	31, // 42: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
-	27, // 43: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
-	28, // 44: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
-	38, // 45: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
-	9,  // 46: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
-	11, // 47: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
-	13, // 48: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
-	15, // 49: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
-	17, // 50: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
-	19, // 51: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
-	21, // 52: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
-	23, // 53: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
-	25, // 54: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
-	32, // 55: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:input_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
-	29, // 56: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:input_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest
-	34, // 57: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
-	10, // 58: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
-	12, // 59: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
-	14, // 60: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
-	16, // 61: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
-	18, // 62: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
-	20, // 63: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
-	22, // 64: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
-	24, // 65: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
-	26, // 66: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
-	33, // 67: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:output_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
-	30, // 68: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:output_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse
-	35, // 69: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
-	58, // [58:70] is the sub-list for method output_type
-	46, // [46:58] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	43, // 35: wijkbrug.providermonitoring.v1.Mandate.volume_unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	44, // 36: wijkbrug.providermonitoring.v1.Mandate.volume_frequency:type_name -> wijkbrug.common.v1.VolumeFrequency
+	36, // 37: wijkbrug.providermonitoring.v1.StandardParagraphs.functions:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs.FunctionsEntry
+	27, // 38: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 39: wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	27, // 40: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 41: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	38, // 42: wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse.adopted_at:type_name -> google.protobuf.Timestamp
+	4,  // 43: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.format:type_name -> wijkbrug.providermonitoring.v1.LetterFormat
+	31, // 44: wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest.recipient:type_name -> wijkbrug.providermonitoring.v1.LetterRecipient
+	27, // 45: wijkbrug.providermonitoring.v1.ListMandatesResponse.mandates:type_name -> wijkbrug.providermonitoring.v1.Mandate
+	28, // 46: wijkbrug.providermonitoring.v1.ListMandatesResponse.paragraphs:type_name -> wijkbrug.providermonitoring.v1.StandardParagraphs
+	38, // 47: wijkbrug.providermonitoring.v1.ListMandatesResponse.adopted_at:type_name -> google.protobuf.Timestamp
+	9,  // 48: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:input_type -> wijkbrug.providermonitoring.v1.DraftDecisionRequest
+	11, // 49: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:input_type -> wijkbrug.providermonitoring.v1.ProposeDecisionRequest
+	13, // 50: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:input_type -> wijkbrug.providermonitoring.v1.DecideDecisionRequest
+	15, // 51: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:input_type -> wijkbrug.providermonitoring.v1.SendDecisionRequest
+	17, // 52: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:input_type -> wijkbrug.providermonitoring.v1.AmendDecisionRequest
+	19, // 53: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:input_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionRequest
+	21, // 54: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:input_type -> wijkbrug.providermonitoring.v1.RegisterObjectionRequest
+	23, // 55: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:input_type -> wijkbrug.providermonitoring.v1.GetDecisionRequest
+	25, // 56: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:input_type -> wijkbrug.providermonitoring.v1.ListDecisionsRequest
+	32, // 57: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:input_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterRequest
+	29, // 58: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:input_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterRequest
+	34, // 59: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:input_type -> wijkbrug.providermonitoring.v1.ListMandatesRequest
+	10, // 60: wijkbrug.providermonitoring.v1.DecisionService.DraftDecision:output_type -> wijkbrug.providermonitoring.v1.DraftDecisionResponse
+	12, // 61: wijkbrug.providermonitoring.v1.DecisionService.ProposeDecision:output_type -> wijkbrug.providermonitoring.v1.ProposeDecisionResponse
+	14, // 62: wijkbrug.providermonitoring.v1.DecisionService.DecideDecision:output_type -> wijkbrug.providermonitoring.v1.DecideDecisionResponse
+	16, // 63: wijkbrug.providermonitoring.v1.DecisionService.SendDecision:output_type -> wijkbrug.providermonitoring.v1.SendDecisionResponse
+	18, // 64: wijkbrug.providermonitoring.v1.DecisionService.AmendDecision:output_type -> wijkbrug.providermonitoring.v1.AmendDecisionResponse
+	20, // 65: wijkbrug.providermonitoring.v1.DecisionService.WithdrawDecision:output_type -> wijkbrug.providermonitoring.v1.WithdrawDecisionResponse
+	22, // 66: wijkbrug.providermonitoring.v1.DecisionService.RegisterObjection:output_type -> wijkbrug.providermonitoring.v1.RegisterObjectionResponse
+	24, // 67: wijkbrug.providermonitoring.v1.DecisionService.GetDecision:output_type -> wijkbrug.providermonitoring.v1.GetDecisionResponse
+	26, // 68: wijkbrug.providermonitoring.v1.DecisionService.ListDecisions:output_type -> wijkbrug.providermonitoring.v1.ListDecisionsResponse
+	33, // 69: wijkbrug.providermonitoring.v1.DecisionService.RenderDecisionLetter:output_type -> wijkbrug.providermonitoring.v1.RenderDecisionLetterResponse
+	30, // 70: wijkbrug.providermonitoring.v1.DecisionService.AdoptMandateRegister:output_type -> wijkbrug.providermonitoring.v1.AdoptMandateRegisterResponse
+	35, // 71: wijkbrug.providermonitoring.v1.DecisionService.ListMandates:output_type -> wijkbrug.providermonitoring.v1.ListMandatesResponse
+	60, // [60:72] is the sub-list for method output_type
+	48, // [48:60] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_decisions_proto_init() }

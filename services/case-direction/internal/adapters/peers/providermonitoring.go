@@ -94,7 +94,8 @@ func (p *ProviderMonitoring) Allocation(ctx context.Context, number string) (dom
 // (origin PROVIDER_REQUEST) or otherwise outside the case (OTHER).
 func ActionOf(al *providermonitoringv1.Allocation) domain.AllocationAction {
 	a := domain.AllocationAction{Number: al.GetNumber(), ProviderAGB: al.GetProviderAgb(), ProductCategory: al.GetProductCategory(),
-		ProductCode: al.GetProductCode(), Status: protoenum.Code(al.GetStatus()), UpdatedAt: time.Now(), Origin: domain.OriginOther}
+		ProductCode: al.GetProductCode(), Status: protoenum.Code(al.GetStatus()), UpdatedAt: time.Now(), Origin: domain.OriginOther,
+		DecisionNumber: al.GetDecisionNumber()}
 	if al.GetIssuedAt() != nil {
 		a.UpdatedAt = al.GetIssuedAt().AsTime()
 	}

@@ -146,7 +146,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 
 func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.AllocationAction, error) {
 	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin
+		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin, decision_number
 		FROM case_allocations WHERE case_id = $1 ORDER BY allocation_number`, caseID)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.Alloca
 	var out []domain.AllocationAction
 	for rows.Next() {
 		var a domain.AllocationAction
-		if err := rows.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin); err != nil {
+		if err := rows.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin, &a.DecisionNumber); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -221,12 +221,14 @@ func (r *Cases) RecordDirector(ctx context.Context, caseID string, d domain.Dire
 // AddAllocation stores an allocation action once per allocation number.
 func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error) {
 	tag, err := r.db.Q(ctx).Exec(ctx, `
-		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at, origin)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'))
-		ON CONFLICT (allocation_number) DO UPDATE SET origin = excluded.origin
+		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at, origin,
+		    decision_number)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'), $9)
+		ON CONFLICT (allocation_number) DO UPDATE SET origin = excluded.origin,
+		    decision_number = COALESCE(NULLIF(case_allocations.decision_number, ''), excluded.decision_number)
 		WHERE excluded.origin = 'CASE_REQUEST' AND case_allocations.origin <> 'CASE_REQUEST'
 		  AND case_allocations.case_id = excluded.case_id`,
-		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin)
+		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin, a.DecisionNumber)
 	if err != nil {
 		return false, err
 	}

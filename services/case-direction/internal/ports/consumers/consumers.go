@@ -145,7 +145,8 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 // issuedAction is an AllocationIssued event as an action of its case.
 func issuedAction(m *providermonitoringv1.AllocationIssued, ev cloudevents.Envelope) domain.AllocationAction {
 	a := domain.AllocationAction{Number: m.GetAllocationNumber(), ProviderAGB: m.GetProviderAgb(), ProductCategory: m.GetProductCategory(),
-		ProductCode: m.GetProductCode(), Status: domain.AllocationIssued, UpdatedAt: when(m.GetIssuedAt(), ev), Origin: domain.OriginOther}
+		ProductCode: m.GetProductCode(), Status: domain.AllocationIssued, UpdatedAt: when(m.GetIssuedAt(), ev), Origin: domain.OriginOther,
+		DecisionNumber: m.GetDecisionNumber()}
 	if m.GetRequestId() != "" {
 		a.Origin = domain.OriginProviderRequest
 	}

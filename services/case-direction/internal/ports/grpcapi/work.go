@@ -499,7 +499,7 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 		out.Allocations = append(out.Allocations, &casedirectionv1.AllocationAction{
 			AllocationNumber: a.Number, ProviderAgb: a.ProviderAGB, ProductCategory: a.ProductCategory,
 			ProductCode: a.ProductCode, Status: protoenum.FromCode[commonv1.AllocationStatus](a.Status), UpdatedAt: timestamppb.New(a.UpdatedAt),
-			Origin: protoenum.FromCode[casedirectionv1.AllocationOrigin](a.Origin),
+			Origin: protoenum.FromCode[casedirectionv1.AllocationOrigin](a.Origin), DecisionNumber: a.DecisionNumber,
 		})
 	}
 	if p := c.Plan; p != nil {

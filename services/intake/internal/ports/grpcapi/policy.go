@@ -43,12 +43,15 @@ var Policy = authz.Policy{
 	intakev1.IntakeService_MergeResidents_FullMethodName:     {OrgTypes: team},
 	// Residents' personal details and households: teams, for residents and households they
 	// work with (checked per object in the application).
-	intakev1.IntakeService_GetResident_FullMethodName:           {OrgTypes: team},
+	// Provider-monitoring reads the applicant's name and address for a decision letter,
+	// forwarding the drafting team (x-wijkbrug-on-behalf-of), which must work with the resident.
+	intakev1.IntakeService_GetResident_FullMethodName:           {OrgTypes: teamOrService},
 	intakev1.IntakeService_UpdateResident_FullMethodName:        {OrgTypes: team},
 	intakev1.IntakeService_CreateHousehold_FullMethodName:       {OrgTypes: team},
 	intakev1.IntakeService_AddHouseholdMember_FullMethodName:    {OrgTypes: team},
 	intakev1.IntakeService_RemoveHouseholdMember_FullMethodName: {OrgTypes: team},
-	intakev1.IntakeService_GetHousehold_FullMethodName:          {OrgTypes: team},
+	// Provider-monitoring reads the household address the same way (forwarding the team).
+	intakev1.IntakeService_GetHousehold_FullMethodName: {OrgTypes: teamOrService},
 	// Case-direction keeps a case's residents (ids and pseudonyms) with the household.
 	intakev1.IntakeService_ListHouseholdResidents_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 }

@@ -1,6 +1,10 @@
 package peers
 
 import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
 	"context"
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -10,6 +14,8 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Intake reads the facts of an intake a decision is drafted from. Provider-monitoring calls
@@ -64,4 +70,50 @@ func (c *CaseDirection) Case(ctx context.Context, id string) (app.CaseFacts, err
 			Baseline: g.GetBaselineScore(), Target: g.GetTargetScore()})
 	}
 	return f, nil
+}
+
+// Addressee reads the resident's registered name and address from intake, forwarding the
+// drafting team (x-wijkbrug-on-behalf-of, set by the client interceptor): intake answers only
+// when that team works with the resident and logs the read under the resident. Without a
+// registered home address the household's address is used.
+func (c *Intake) Addressee(ctx context.Context, residentID string) (domain.Addressee, error) {
+	resp, err := c.client.GetResident(ctx, &intakev1.GetResidentRequest{ResidentId: residentID})
+	if err != nil {
+		return domain.Addressee{}, grpcx.PeerError("intake", "resident", err)
+	}
+	r := resp.GetResident()
+	out := domain.Addressee{Name: envelopeName(r.GetName())}
+	addr := r.GetAddress()
+	if addr.GetStreet() == "" && r.GetHouseholdId() != "" {
+		h, err := c.client.GetHousehold(ctx, &intakev1.GetHouseholdRequest{HouseholdId: r.GetHouseholdId()})
+		if err != nil && status.Code(err) != codes.NotFound {
+			return domain.Addressee{}, grpcx.PeerError("intake", "household", err)
+		}
+		addr = h.GetHousehold().GetAddress()
+	}
+	if addr.GetStreet() != "" {
+		out.Street = strings.TrimSpace(fmt.Sprintf("%s %d%s", addr.GetStreet(), addr.GetHouseNumber(), addr.GetHouseNumberAddition()))
+		out.PostalCode, out.City = postcode(addr.GetPostcode()), addr.GetCity()
+	}
+	return out, nil
+}
+
+// envelopeName writes a name as on an envelope: initials, prefix, family name
+// ("A.M. de Vries").
+func envelopeName(n *intakev1.PersonName) string {
+	var initials strings.Builder
+	for _, g := range strings.Fields(n.GetGivenNames()) {
+		r, _ := utf8.DecodeRuneInString(g)
+		initials.WriteString(strings.ToUpper(string(r)) + ".")
+	}
+	return strings.Join(strings.Fields(strings.Join([]string{initials.String(), n.GetFamilyNamePrefix(), n.GetFamilyName()}, " ")), " ")
+}
+
+// postcode writes a Dutch postcode as on an envelope: "1011 AB".
+func postcode(p string) string {
+	p = strings.ToUpper(strings.ReplaceAll(p, " ", ""))
+	if len(p) == 6 {
+		return p[:4] + " " + p[4:]
+	}
+	return p
 }

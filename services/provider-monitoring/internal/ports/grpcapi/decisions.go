@@ -283,7 +283,9 @@ func registerFromProto(req *pm.AdoptMandateRegisterRequest) domain.MandateRegist
 	for _, m := range req.GetMandates() {
 		reg.Mandates = append(reg.Mandates, domain.Mandate{Name: m.GetName(), Role: m.GetRole(), ProductCategories: m.GetProductCategories(),
 			MaxVolume: m.GetMaxVolume(), MaxBudgetCents: m.GetMaxBudgetCents(), FourEyesAboveVolume: m.GetFourEyesAboveVolume(),
-			FourEyesAboveBudgetCents: m.GetFourEyesAboveBudgetCents()})
+			FourEyesAboveBudgetCents: m.GetFourEyesAboveBudgetCents(),
+			VolumeUnit:               domain.UnitCode(protoenum.Code(m.GetVolumeUnit())),
+			VolumeFrequency:          domain.FrequencyCode(protoenum.Code(m.GetVolumeFrequency()))})
 	}
 	return reg
 }
@@ -296,9 +298,11 @@ func registerToProto(reg domain.MandateRegister) ([]*pm.Mandate, *pm.StandardPar
 		Opening: p.Opening, Contact: p.Contact, Closing: p.Closing}
 	var mandates []*pm.Mandate
 	for _, m := range reg.Mandates {
+		unit, freq := m.LimitUnit()
 		mandates = append(mandates, &pm.Mandate{Name: m.Name, Role: m.Role, ProductCategories: m.ProductCategories,
 			MaxVolume: m.MaxVolume, MaxBudgetCents: m.MaxBudgetCents, FourEyesAboveVolume: m.FourEyesAboveVolume,
-			FourEyesAboveBudgetCents: m.FourEyesAboveBudgetCents})
+			FourEyesAboveBudgetCents: m.FourEyesAboveBudgetCents, VolumeUnit: unitOf(unit),
+			VolumeFrequency: protoenum.FromCode[commonv1.VolumeFrequency](domain.FrequencyName(freq))})
 	}
 	var adopted *timestamppb.Timestamp
 	if !reg.AdoptedAt.IsZero() {
@@ -340,7 +344,7 @@ func decisionToProto(d domain.Decision) *pm.Decision {
 		ReplacesDecisionId: d.Replaces, ReplacedByDecisionId: d.ReplacedBy, AllocationNumbers: d.AllocationNumbers,
 		WithinStatutoryTerm: d.WithinStatutoryTerm, ParagraphsVersion: int32(d.ParagraphsVersion),
 		CreatedAt: timestamppb.New(d.CreatedAt), AllocationRequestId: d.AllocationRequestID,
-		LetterStored: len(d.Letter) > 0,
+		LetterStored: len(d.Letter) > 0, AddresseeKnown: d.Addressee.Complete(),
 		Motivation: &pm.DecisionMotivation{Text: d.Motivation.Text, TriageOutcome: d.Motivation.TriageOutcome,
 			TriageRule: d.Motivation.TriageRule, LifeDomains: protoenum.LifeDomains(d.Motivation.LifeDomains)},
 	}
