@@ -1037,6 +1037,11 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 			if !n.Suppressed || n.Text != "x" {
 				t.Errorf("%+v: suppressed in the RPC", n)
 			}
+		case n.Kind == "none":
+			if cell.GetCount() != 0 || n.Text != "–" {
+				t.Errorf("%+v: shown as nothing, but the RPC has %d units", n, cell.GetCount())
+			}
+			compared++
 		case n.Kind == "value":
 			if want := fmt.Sprintf("%.2f", cell.GetValue()); n.Text != want {
 				t.Errorf("%+v: the RPC says %s", n, want)

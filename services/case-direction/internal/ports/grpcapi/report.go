@@ -83,6 +83,9 @@ func (f figure) text() string {
 		return `<span` + attrs + ` data-absent="true">–</span>`
 	case f.cell.Suppressed:
 		return `<span` + attrs + ` data-suppressed="true" title="suppressed: fewer units than the minimum group size, or protecting such a figure">x</span>`
+	case f.isValue && f.cell.Count == 0:
+		// A mean, median or share of no units at all is not 0: there is nothing to show.
+		return `<span` + attrs + ` data-kind="none">–</span>`
 	case f.isValue:
 		return fmt.Sprintf(`<span%s data-kind="value">%.2f</span>`, attrs, f.cell.Value)
 	}
@@ -175,7 +178,9 @@ that would let a suppressed one be computed from the totals.</p>
 func writeBars(b *strings.Builder, id string, periods []string, ss []series, tables map[string]outcomes.Table, max float64) {
 	const h, top, groupW, barW = 200.0, 20.0, 130.0, 24.0
 	w := 60 + groupW*float64(len(periods))
-	fmt.Fprintf(b, `<svg id="%s" role="img" aria-label="bars per quarter" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", id, w, h+70, w, h+70)
+	// One legend line per series, so that long labels never overlap.
+	height := h + 44 + 16*float64(len(ss))
+	fmt.Fprintf(b, `<svg id="%s" role="img" aria-label="bars per quarter" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", id, w, height, w, height)
 	fmt.Fprintf(b, `<line x1="50" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#444"/>`+"\n", top+h, w, top+h)
 	for i, p := range periods {
 		x0 := 60 + groupW*float64(i)
@@ -194,7 +199,7 @@ func writeBars(b *strings.Builder, id string, periods []string, ss []series, tab
 	}
 	for j, s := range ss {
 		fmt.Fprintf(b, `<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
-			60+float64(j)*120, top+h+34, palette[j%len(palette)], 74+float64(j)*120, top+h+43, html.EscapeString(s.label))
+			60.0, top+h+30+16*float64(j), palette[j%len(palette)], 74.0, top+h+39+16*float64(j), html.EscapeString(s.label))
 	}
 	b.WriteString("</svg>\n")
 }
