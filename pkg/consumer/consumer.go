@@ -420,6 +420,11 @@ func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatche
 		_ = msg.Ack()
 		return
 	}
+	if ctx.Err() != nil {
+		// Shutting down: the failure is ours, not the event's. Left unacknowledged, it comes
+		// back after the ack deadline without counting towards parking.
+		return
+	}
 	delay := r.retry.delay(md.NumDelivered)
 	state, recErr := r.recordFailure(ctx, d, ev, err)
 	switch {
@@ -509,7 +514,7 @@ func (r *runner) replayOnce(ctx context.Context, stream string) {
 			continue
 		}
 		var blocked *blockedError
-		if errors.As(err, &blocked) && !blocked.parked || transient(err) {
+		if errors.As(err, &blocked) && !blocked.parked || transient(err) || ctx.Err() != nil {
 			continue // try again next round
 		}
 		r.log.ErrorContext(ctx, "replay of parked event failed; parked again", "consumer", r.spec.Durable, "event_id", ev.ID, "error", err.Error())

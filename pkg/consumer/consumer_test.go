@@ -245,3 +245,50 @@ func TestWorkersKeepOrderPerAggregate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A handler cut off by the consumer's own shutdown has not failed: its event is left for
+// redelivery and does not count towards parking.
+func TestShutdownIsNotAFailureOfTheEvent(t *testing.T) {
+	env := svctest.New(t)
+	dsn := testkit.NewDatabase(t, "consumerstop", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations())
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := pgxdb.Open(context.Background(), dsn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	started := make(chan struct{}, 1)
+	spec := consumer.Spec{
+		Durable: "test-stop", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Handle: func(hctx context.Context, _ cloudevents.Envelope, _ proto.Message) error {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-hctx.Done()
+			return hctx.Err()
+		},
+	}
+	env.Publish(t, "referral", "wijkbrug.referral.0363.signal.received", "agg", &referralv1.SignalReceived{SignalId: "s1"})
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{}) }()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler never ran")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM parked_events WHERE consumer = 'test-stop'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Fatalf("shutdown recorded %d failure rows for the event, want none", rows)
+	}
+}
