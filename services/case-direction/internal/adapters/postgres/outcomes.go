@@ -39,7 +39,7 @@ func (o *Outcomes) SignalReceived(ctx context.Context, id string, s outcomes.Sco
 // Signals are the signals of a municipality.
 func (o *Outcomes) Signals(ctx context.Context, municipality string) ([]outcomes.Signal, error) {
 	return collect(ctx, o, `SELECT signal_id::text, municipality, district, source_type, received_at FROM outcome_signals WHERE municipality = $1`,
-		municipality, func(r pgx.Rows) (outcomes.Signal, error) {
+		municipality, func(r pgx.CollectableRow) (outcomes.Signal, error) {
 			var s outcomes.Signal
 			err := r.Scan(&s.ID, &s.Municipality, &s.District, &s.Source, &s.ReceivedAt)
 			return s, err
@@ -85,13 +85,27 @@ func (o *Outcomes) CaseEnded(ctx context.Context, id, municipality string, hande
 		ON CONFLICT (case_id) DO UPDATE SET closed_at = $3, handed_over = $4, result = $5`, id, municipality, at, handedOver, result); err != nil {
 		return err
 	}
-	for _, d := range domains {
-		if err := o.exec(ctx, `INSERT INTO outcome_case_domains (case_id, life_domain, baseline, closing) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (case_id, life_domain) DO UPDATE SET baseline = $3, closing = $4`, id, d.LifeDomain, d.Baseline, d.Closing); err != nil {
-			return err
-		}
+	if len(domains) == 0 {
+		return nil
 	}
-	return nil
+	// All life domains in one statement, not one round trip each; a domain named twice keeps its
+	// last scores (one statement may not write a row twice).
+	var lifeDomains []string
+	var baselines, closings []int32
+	slot := map[string]int{}
+	for _, d := range domains {
+		i, seen := slot[d.LifeDomain]
+		if !seen {
+			i = len(lifeDomains)
+			slot[d.LifeDomain] = i
+			lifeDomains, baselines, closings = append(lifeDomains, d.LifeDomain), append(baselines, 0), append(closings, 0)
+		}
+		baselines[i], closings[i] = int32(d.Baseline), int32(d.Closing)
+	}
+	return o.exec(ctx, `INSERT INTO outcome_case_domains (case_id, life_domain, baseline, closing)
+		SELECT $1, d, b, c FROM unnest($2::text[], $3::int[], $4::int[]) AS t(d, b, c)
+		ON CONFLICT (case_id, life_domain) DO UPDATE SET baseline = EXCLUDED.baseline, closing = EXCLUDED.closing`,
+		id, lifeDomains, baselines, closings)
 }
 
 // GoalSettled records a goal's final status.
@@ -168,34 +182,25 @@ func (o *Outcomes) Decisions(ctx context.Context, municipality string) ([]outcom
 	return collect(ctx, o, `SELECT d.decision_id::text, d.municipality, COALESCE(NULLIF(d.district, ''), c.district, i.district, ''),
 			COALESCE(c.team_oin, i.team_oin, ''), d.legal_basis, d.granted, d.due_date, d.decided_on, d.within_term, d.overdue
 		FROM outcome_decisions d LEFT JOIN outcome_cases c ON c.case_id = d.case_id LEFT JOIN outcome_intakes i ON i.intake_id = d.intake_id
-		WHERE d.municipality = $1`, municipality, func(r pgx.Rows) (outcomes.Decision, error) {
+		WHERE d.municipality = $1`, municipality, func(r pgx.CollectableRow) (outcomes.Decision, error) {
 		var d outcomes.Decision
 		err := r.Scan(&d.ID, &d.Municipality, &d.District, &d.Team, &d.LegalBasis, &d.Granted, &d.DueDate, &d.DecidedOn, &d.WithinTerm, &d.Overdue)
 		return d, err
 	})
 }
 
-func collect[T any](ctx context.Context, o *Outcomes, sql string, arg string, scan func(pgx.Rows) (T, error)) ([]T, error) {
+func collect[T any](ctx context.Context, o *Outcomes, sql string, arg string, scan pgx.RowToFunc[T]) ([]T, error) {
 	rows, err := o.db.Q(ctx).Query(ctx, sql, arg)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, scan)
 }
 
 // Intakes are the received intakes of a municipality.
 func (o *Outcomes) Intakes(ctx context.Context, municipality string) ([]outcomes.Intake, error) {
 	return collect(ctx, o, `SELECT intake_id::text, municipality, district, team_oin, channel, source_type, triage_outcome, received_at, first_contact_at, triaged_at
-		FROM outcome_intakes WHERE municipality = $1 AND received_at IS NOT NULL`, municipality, func(r pgx.Rows) (outcomes.Intake, error) {
+		FROM outcome_intakes WHERE municipality = $1 AND received_at IS NOT NULL`, municipality, func(r pgx.CollectableRow) (outcomes.Intake, error) {
 		var i outcomes.Intake
 		err := r.Scan(&i.ID, &i.Municipality, &i.District, &i.Team, &i.Channel, &i.Source, &i.TriageOutcome, &i.ReceivedAt, &i.FirstContactAt, &i.TriagedAt)
 		return i, err
@@ -205,7 +210,7 @@ func (o *Outcomes) Intakes(ctx context.Context, municipality string) ([]outcomes
 // Cases are the opened cases of a municipality with their ZRM change per life domain.
 func (o *Outcomes) Cases(ctx context.Context, municipality string) ([]outcomes.Case, error) {
 	cases, err := collect(ctx, o, `SELECT case_id::text, municipality, district, team_oin, opened_at, closed_at, handed_over, result, scaled_down_at, reescalations
-		FROM outcome_cases WHERE municipality = $1 AND opened_at IS NOT NULL ORDER BY case_id`, municipality, func(r pgx.Rows) (outcomes.Case, error) {
+		FROM outcome_cases WHERE municipality = $1 AND opened_at IS NOT NULL ORDER BY case_id`, municipality, func(r pgx.CollectableRow) (outcomes.Case, error) {
 		var c outcomes.Case
 		err := r.Scan(&c.ID, &c.Municipality, &c.District, &c.Team, &c.OpenedAt, &c.ClosedAt, &c.HandedOver, &c.Result, &c.ScaledDownAt, &c.Reescalations)
 		return c, err
@@ -218,7 +223,7 @@ func (o *Outcomes) Cases(ctx context.Context, municipality string) ([]outcomes.C
 		d      outcomes.DomainChange
 	}
 	domains, err := collect(ctx, o, `SELECT d.case_id::text, d.life_domain, d.baseline, d.closing FROM outcome_case_domains d
-		JOIN outcome_cases c USING (case_id) WHERE c.municipality = $1`, municipality, func(r pgx.Rows) (domainRow, error) {
+		JOIN outcome_cases c USING (case_id) WHERE c.municipality = $1`, municipality, func(r pgx.CollectableRow) (domainRow, error) {
 		var x domainRow
 		err := r.Scan(&x.caseID, &x.d.LifeDomain, &x.d.Baseline, &x.d.Closing)
 		return x, err
@@ -241,7 +246,7 @@ func (o *Outcomes) Cases(ctx context.Context, municipality string) ([]outcomes.C
 // Goals are the settled goals of a municipality's cases, in their case's scope.
 func (o *Outcomes) Goals(ctx context.Context, municipality string) ([]outcomes.Goal, error) {
 	return collect(ctx, o, `SELECT g.goal_id::text, c.municipality, c.district, c.team_oin, g.status, g.settled_at
-		FROM outcome_goals g JOIN outcome_cases c USING (case_id) WHERE c.municipality = $1`, municipality, func(r pgx.Rows) (outcomes.Goal, error) {
+		FROM outcome_goals g JOIN outcome_cases c USING (case_id) WHERE c.municipality = $1`, municipality, func(r pgx.CollectableRow) (outcomes.Goal, error) {
 		var g outcomes.Goal
 		err := r.Scan(&g.ID, &g.Municipality, &g.District, &g.Team, &g.Status, &g.At)
 		return g, err
@@ -254,7 +259,7 @@ func (o *Outcomes) Referrals(ctx context.Context, municipality string) ([]outcom
 	return collect(ctx, o, `SELECT r.referral_id::text, r.municipality, COALESCE(c.district, i.district, ''), COALESCE(c.team_oin, i.team_oin, ''),
 			r.sent_at, r.accepted, r.declined, r.completed, r.failed, r.decline_reason
 		FROM outcome_referrals r LEFT JOIN outcome_cases c ON c.case_id = r.case_id LEFT JOIN outcome_intakes i ON i.intake_id = r.intake_id
-		WHERE r.municipality = $1 AND r.sent_at IS NOT NULL`, municipality, func(rs pgx.Rows) (outcomes.Referral, error) {
+		WHERE r.municipality = $1 AND r.sent_at IS NOT NULL`, municipality, func(rs pgx.CollectableRow) (outcomes.Referral, error) {
 		var r outcomes.Referral
 		err := rs.Scan(&r.ID, &r.Municipality, &r.District, &r.Team, &r.SentAt, &r.Accepted, &r.Declined, &r.Completed, &r.Failed, &r.DeclineReason)
 		return r, err
@@ -266,7 +271,7 @@ func (o *Outcomes) Allocations(ctx context.Context, municipality string) ([]outc
 	return collect(ctx, o, `SELECT a.allocation_number, a.municipality, COALESCE(c.district, ''), COALESCE(c.team_oin, ''),
 			a.issued_at, COALESCE(a.start_date, a.issued_at::date), a.first_started_on, a.started_on_time
 		FROM outcome_allocations a LEFT JOIN outcome_cases c ON c.case_id = a.case_id
-		WHERE a.municipality = $1 AND a.issued_at IS NOT NULL`, municipality, func(r pgx.Rows) (outcomes.Allocation, error) {
+		WHERE a.municipality = $1 AND a.issued_at IS NOT NULL`, municipality, func(r pgx.CollectableRow) (outcomes.Allocation, error) {
 		var a outcomes.Allocation
 		err := r.Scan(&a.Number, &a.Municipality, &a.District, &a.Team, &a.IssuedAt, &a.StartDate, &a.FirstStartedOn, &a.StartedOnTime)
 		return a, err

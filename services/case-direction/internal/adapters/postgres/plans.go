@@ -443,8 +443,9 @@ func (r *Cases) List(ctx context.Context, f domain.ListFilter) ([]domain.Summary
 }
 
 // listQueries builds the two queries of a caseload page: the counts per status of the team (or
-// director) — summed from caseload_counts, a few rows per director and status — and the page itself, a keyset range of the index in the list's order (migration 00005), with
-// the open to-dos counted for the page's rows only.
+// director) — summed from caseload_counts, a few rows per director and status (migration
+// 00008) — and the page itself, a keyset range of the index in the list's order (migration
+// 00005), with the open to-dos counted for the page's rows only.
 func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL string, pageArgs []any) {
 	where := []string{"team_oin = $1"}
 	args := []any{f.TeamOIN}
@@ -460,15 +461,15 @@ func listQueries(f domain.ListFilter) (countSQL string, countArgs []any, pageSQL
 		args = append(args, f.ResidentID)
 		where = append(where, fmt.Sprintf("id IN (SELECT case_id FROM case_residents WHERE resident_id = $%d::uuid)", len(args)))
 	}
-	countSQL = `SELECT status, count(*) FROM cases WHERE ` + strings.Join(where, " AND ") + ` GROUP BY status`
 	countArgs = append([]any(nil), args...)
-	if f.HouseholdID == "" && f.ResidentID == "" {
-		// A team's or a director's counts: the few rows of caseload_counts (migration 00008),
-		// not the caseload. (A household's or a resident's cases are a handful; counted as is.)
+	switch {
+	case f.HouseholdID != "" || f.ResidentID != "":
+		// A household's or a resident's cases are a handful: counted as they are.
+		countSQL = `SELECT status, count(*) FROM cases WHERE ` + strings.Join(where, " AND ") + ` GROUP BY status`
+	case f.Director != "":
+		countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 AND director = $2 GROUP BY status HAVING sum(n) <> 0`
+	default:
 		countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 GROUP BY status HAVING sum(n) <> 0`
-		if f.Director != "" {
-			countSQL = `SELECT status, sum(n)::bigint FROM caseload_counts WHERE team_oin = $1 AND director = $2 GROUP BY status HAVING sum(n) <> 0`
-		}
 	}
 	switch len(f.Statuses) {
 	case 0:
