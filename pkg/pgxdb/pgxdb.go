@@ -58,10 +58,12 @@ func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
 type txKey struct{}
 
-// txState is what a transaction carries in its context: the pgx transaction, the writes
-// deferred to commit time and what to do once it has committed.
+// txState is what a transaction carries in its context: the connection it runs on, whether
+// BEGIN has gone out yet, the writes deferred to commit time and what to do once it has
+// committed.
 type txState struct {
-	tx          pgx.Tx
+	conn        *pgxpool.Conn
+	begun       bool
 	deferred    pgx.Batch
 	afterCommit []func()
 }
@@ -74,7 +76,7 @@ func stateOf(ctx context.Context) *txState {
 // Q returns the transaction in ctx, or the pool when there is none.
 func (db *DB) Q(ctx context.Context) Querier {
 	if st := stateOf(ctx); st != nil {
-		return st.tx
+		return (*txQuerier)(st)
 	}
 	return db.Pool
 }
@@ -83,8 +85,8 @@ func (db *DB) Q(ctx context.Context) Querier {
 func InTx(ctx context.Context) bool { return stateOf(ctx) != nil }
 
 // Defer queues a write that the transaction of ctx sends, together with every other deferred
-// write, in one round trip just before COMMIT; when one of them fails the transaction rolls
-// back and Tx returns the error, exactly as if it had failed where it was queued. Outside a
+// write and the COMMIT, in one round trip; when one of them fails the transaction rolls back
+// and Tx returns the error, exactly as if it had failed where it was queued. Outside a
 // transaction it runs at once. It is meant for rows that nothing in the same transaction reads
 // back (outbox events, access-log entries, idempotency answers): each of those would otherwise
 // cost the request a round trip of its own.
@@ -110,29 +112,89 @@ func AfterCommit(ctx context.Context, fn func()) {
 
 // Tx runs fn in a transaction, committing when it returns nil. When ctx already carries a
 // transaction, fn joins it: the outermost caller decides about commit, so use cases compose.
-func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
+//
+// BEGIN and COMMIT cost no round trips of their own (docs/decisions.md, "BEGIN and COMMIT
+// ride along"): BEGIN goes out in one pipeline with the transaction's first statement, COMMIT
+// in one pipeline with the deferred writes. A transaction of one statement plus deferred
+// writes therefore takes two round trips, where pgx's own Begin/Commit take four. The
+// semantics are PostgreSQL's own: a statement that fails aborts the transaction, the rest of
+// its pipeline is skipped, and nothing commits.
+func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if InTx(ctx) {
 		return fn(ctx)
 	}
-	tx, err := db.Pool.Begin(ctx)
+	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	st := &txState{tx: tx}
+	st := &txState{conn: conn}
+	done := false
+	defer func() {
+		if st.begun && !done {
+			// The transaction failed or never got to COMMIT: end it so the connection goes back
+			// to the pool idle (pgxpool destroys a connection left inside a transaction).
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		conn.Release()
+	}()
 	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
 		return err
 	}
-	if st.deferred.Len() > 0 {
-		if err := tx.SendBatch(ctx, &st.deferred).Close(); err != nil {
-			return err
-		}
+	if err := st.commit(ctx); err != nil {
+		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
+	done = true
 	for _, f := range st.afterCommit {
 		f()
+	}
+	return nil
+}
+
+// commit sends the deferred writes and COMMIT in one pipeline (with BEGIN in front when the
+// transaction has not sent anything yet). A transaction that sent nothing has nothing to
+// commit.
+func (st *txState) commit(ctx context.Context) error {
+	if st.deferred.Len() == 0 {
+		if !st.begun {
+			return nil
+		}
+		tag, err := st.conn.Exec(ctx, "COMMIT")
+		return commitResult(tag, err)
+	}
+	b := &pgx.Batch{}
+	if !st.begun {
+		b.Queue("BEGIN")
+	}
+	b.QueuedQueries = append(b.QueuedQueries, st.deferred.QueuedQueries...)
+	b.Queue("COMMIT")
+	st.begun = true
+	br := st.conn.SendBatch(ctx, b)
+	var first error
+	var tag pgconn.CommandTag
+	for range b.Len() {
+		t, err := br.Exec()
+		if err != nil && first == nil {
+			first = err
+		}
+		tag = t
+	}
+	if err := br.Close(); err != nil && first == nil {
+		first = err
+	}
+	if first != nil {
+		return first
+	}
+	return commitResult(tag, nil)
+}
+
+// commitResult turns COMMIT's answer into an error: PostgreSQL answers COMMIT of a transaction
+// that an earlier (caught) error aborted with ROLLBACK, not with an error.
+func commitResult(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if tag.String() == "ROLLBACK" {
+		return fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
 	}
 	return nil
 }

@@ -1,0 +1,303 @@
+package pgxdb_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func migrateNotes(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)`)
+	return err
+}
+
+// countingConn counts the writes pgx makes on the connection: one per flush, so one per round
+// trip of a request/answer protocol.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// open returns a DB over a pool of one connection whose writes are counted.
+func open(t *testing.T) (*pgxdb.DB, *atomic.Int64) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testkit.NewDatabase(t, "pgxdb", migrateNotes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := &atomic.Int64{}
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: writes}, nil
+	}
+	cfg.MaxConns = 1
+	// No liveness ping when a connection is taken from the pool: the counts are the
+	// transaction's own.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &pgxdb.DB{Pool: pool}, writes
+}
+
+func count(t *testing.T, db *pgxdb.DB, where string) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notes WHERE `+where).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestTxRoundTrips: BEGIN rides with the first statement and COMMIT with the deferred writes,
+// so a statement plus deferred writes is two round trips (pgx's Begin/Exec/batch/Commit: four).
+func TestTxRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	db, writes := open(t)
+	run := func(id int, deferred bool) int64 {
+		before := writes.Load()
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			if _, err := db.Q(ctx).Exec(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'a')`, id); err != nil {
+				return err
+			}
+			if deferred {
+				if err := db.Defer(ctx, `UPDATE notes SET body = 'b' WHERE id = $1`, id); err != nil {
+					return err
+				}
+				return db.Defer(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'c')`, id+1000)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writes.Load() - before
+	}
+	// The first transaction prepares its statements (pgx's statement cache); count the next.
+	run(1, true)
+	run(2, false)
+	if got := run(3, true); got != 2 {
+		t.Errorf("statement + deferred writes: %d round trips, want 2", got)
+	}
+	if got := run(4, false); got != 2 {
+		t.Errorf("statement alone: %d round trips, want 2 (BEGIN+statement, COMMIT)", got)
+	}
+	before := writes.Load()
+	if err := db.Tx(ctx, func(ctx context.Context) error {
+		return db.Defer(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'c')`, 5) // a statement prepared above
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := writes.Load() - before; got != 1 {
+		t.Errorf("deferred writes only: %d round trips, want 1", got)
+	}
+	before = writes.Load()
+	if err := db.Tx(ctx, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := writes.Load() - before; got != 0 {
+		t.Errorf("empty transaction: %d round trips, want 0", got)
+	}
+	if n := count(t, db, `body = 'b' AND id = 3`); n != 1 {
+		t.Errorf("deferred update not committed: %d rows", n)
+	}
+}
+
+// TestTxIsAtomicWhateverGoesFirst: whichever way the transaction's first statement is sent, it
+// belongs to the transaction: a failing fn leaves nothing, a succeeding one commits all.
+func TestTxIsAtomicWhateverGoesFirst(t *testing.T) {
+	ctx := context.Background()
+	firsts := map[string]func(ctx context.Context, q pgxdb.Querier, id int) error{
+		"exec": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			_, err := q.Exec(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x')`, id)
+			return err
+		},
+		"exec of several statements": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			_, err := q.Exec(ctx, strings.ReplaceAll(`INSERT INTO notes (id, body) VALUES (ID, 'x'); UPDATE notes SET body = 'y' WHERE id = ID`, "ID", itoa(id)))
+			return err
+		},
+		"query": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			rows, err := q.Query(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x') RETURNING id`, id)
+			if err != nil {
+				return err
+			}
+			// Read to the end without Close: the connection must be free afterwards.
+			for rows.Next() {
+			}
+			return rows.Err()
+		},
+		"query row": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			var got int
+			if err := q.QueryRow(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x') RETURNING id`, id).Scan(&got); err != nil {
+				return err
+			}
+			if got != id {
+				return errors.New("query row scanned the wrong value")
+			}
+			return nil
+		},
+		"batch": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO notes (id, body) VALUES ($1, 'x')`, id)
+			b.Queue(`UPDATE notes SET body = 'z' WHERE id = $1`, id)
+			return q.SendBatch(ctx, b).Close()
+		},
+		"copy": func(ctx context.Context, q pgxdb.Querier, id int) error {
+			_, err := q.CopyFrom(ctx, pgx.Identifier{"notes"}, []string{"id", "body"}, pgx.CopyFromRows([][]any{{id, "x"}}))
+			return err
+		},
+	}
+	db, _ := open(t)
+	fail := errors.New("the use case failed")
+	id := 100
+	for name, first := range firsts {
+		t.Run(name, func(t *testing.T) {
+			id++
+			rolled, kept := id, id+1000
+			err := db.Tx(ctx, func(ctx context.Context) error {
+				if err := first(ctx, db.Q(ctx), rolled); err != nil {
+					return err
+				}
+				// A second statement after the first works on the same transaction.
+				if _, err := db.Q(ctx).Exec(ctx, `UPDATE notes SET body = body || '!' WHERE id = $1`, rolled); err != nil {
+					return err
+				}
+				return fail
+			})
+			if !errors.Is(err, fail) {
+				t.Fatalf("Tx = %v, want the use case's error", err)
+			}
+			if n := count(t, db, "id = "+itoa(rolled)); n != 0 {
+				t.Errorf("a failed transaction left %d rows", n)
+			}
+			err = db.Tx(ctx, func(ctx context.Context) error {
+				if err := first(ctx, db.Q(ctx), kept); err != nil {
+					return err
+				}
+				return db.Defer(ctx, `UPDATE notes SET body = body || '!' WHERE id = $1`, kept)
+			})
+			if err != nil {
+				t.Fatalf("Tx = %v", err)
+			}
+			if n := count(t, db, "id = "+itoa(kept)+" AND body LIKE '%!'"); n != 1 {
+				t.Errorf("a committed transaction has %d rows with its deferred write, want 1", n)
+			}
+		})
+	}
+}
+
+// TestTxDoesNotCommitAnAbortedTransaction: an error the use case caught still aborted the
+// transaction in PostgreSQL; COMMIT then answers ROLLBACK, and Tx must say so, with or
+// without deferred writes.
+func TestTxDoesNotCommitAnAbortedTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	for i, deferred := range []bool{false, true} {
+		id := 200 + i
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			q := db.Q(ctx)
+			if _, err := q.Exec(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x')`, id); err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'again')`, id); !pgxdb.IsUniqueViolation(err, "") {
+				t.Fatalf("second insert: %v, want a unique violation", err)
+			}
+			if deferred {
+				return db.Defer(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'deferred')`, id+1000)
+			}
+			return nil // the caught error is "handled"
+		})
+		if err == nil {
+			t.Fatalf("deferred=%v: Tx committed a transaction PostgreSQL had aborted", deferred)
+		}
+		if !deferred && !errors.Is(err, pgx.ErrTxCommitRollback) {
+			t.Errorf("Tx = %v, want ErrTxCommitRollback", err)
+		}
+		if n := count(t, db, "id IN ("+itoa(id)+", "+itoa(id+1000)+")"); n != 0 {
+			t.Errorf("deferred=%v: %d rows committed", deferred, n)
+		}
+	}
+	// The pool's only connection came back idle and usable.
+	if err := db.Tx(ctx, func(ctx context.Context) error {
+		_, err := db.Q(ctx).Exec(ctx, `INSERT INTO notes (id, body) VALUES (299, 'after')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "id = 299"); n != 1 {
+		t.Errorf("transaction after the aborted ones: %d rows", n)
+	}
+}
+
+// TestTxDeferredFailureRollsBackEverything: a deferred write that fails fails the transaction
+// where it was queued; the writes before it and the COMMIT behind it do not happen.
+func TestTxDeferredFailureRollsBackEverything(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, body) VALUES (300, 'taken')`); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Tx(ctx, func(ctx context.Context) error {
+		if _, err := db.Q(ctx).Exec(ctx, `INSERT INTO notes (id, body) VALUES (301, 'x')`); err != nil {
+			return err
+		}
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (302, 'x')`); err != nil {
+			return err
+		}
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (300, 'clash')`); err != nil {
+			return err
+		}
+		return db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (303, 'x')`)
+	})
+	if !pgxdb.IsUniqueViolation(err, "notes_pkey") {
+		t.Fatalf("Tx = %v, want the deferred write's unique violation", err)
+	}
+	if n := count(t, db, "id IN (301, 302, 303)"); n != 0 {
+		t.Errorf("%d rows of the failed transaction committed", n)
+	}
+	// The same holds when the deferred writes are all the transaction sent.
+	err = db.Tx(ctx, func(ctx context.Context) error {
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (304, 'x')`); err != nil {
+			return err
+		}
+		return db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (300, 'clash')`)
+	})
+	if !pgxdb.IsUniqueViolation(err, "notes_pkey") {
+		t.Fatalf("Tx = %v, want the deferred write's unique violation", err)
+	}
+	if n := count(t, db, "id = 304"); n != 0 {
+		t.Errorf("%d rows of the failed deferred-only transaction committed", n)
+	}
+	if st := db.Pool.Stat(); st.IdleConns() != 1 {
+		t.Errorf("pool has %d idle connections after the failures, want its one connection back", st.IdleConns())
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
