@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -361,37 +362,57 @@ func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope,
 	defer span.End()
 	ctx = identity.WithCaller(ctx, r.spec.Caller)
 	err = r.db.Tx(ctx, func(ctx context.Context) error {
-		q := r.db.Q(ctx)
-		tag, err := q.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.spec.Durable, ev.ID)
+		// Claiming the event and looking for an earlier parked event of its aggregate go out in
+		// one round trip (with BEGIN, see pgxdb.Tx); the cleanup of a parked copy goes with the
+		// COMMIT.
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.spec.Durable, ev.ID)
+		if ev.Subject != "" {
+			b.Queue(`SELECT event_id, state FROM parked_events
+				WHERE consumer = $1 AND aggregate_id = $2 AND stream = $3 AND stream_seq < $4 AND event_id <> $5
+				ORDER BY stream_seq LIMIT 1`, r.spec.Durable, ev.Subject, d.stream, int64(d.streamSeq), ev.ID)
+		}
+		br := r.db.Q(ctx).SendBatch(ctx, b)
+		err := claim(br, ev.Subject != "")
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return errAlreadyProcessed
-		}
-		if ev.Subject != "" {
-			var blocker, state string
-			err := q.QueryRow(ctx, `SELECT event_id, state FROM parked_events
-				WHERE consumer = $1 AND aggregate_id = $2 AND stream = $3 AND stream_seq < $4 AND event_id <> $5
-				ORDER BY stream_seq LIMIT 1`, r.spec.Durable, ev.Subject, d.stream, int64(d.streamSeq), ev.ID).Scan(&blocker, &state)
-			switch {
-			case err == nil:
-				return &blockedError{eventID: blocker, parked: state == "parked"}
-			case !pgxdb.IsNoRows(err):
-				return err
-			}
 		}
 		if err := r.spec.Handle(ctx, ev, payload); err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
-		return err
+		return r.db.Defer(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
 	})
 	if errors.Is(err, errAlreadyProcessed) {
 		_, _ = r.db.Pool.Exec(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
 		return ev, nil
 	}
 	return ev, err
+}
+
+// claim reads the answers of process's first round trip: errAlreadyProcessed when the event
+// was handled before, a blockedError when an earlier event of its aggregate is parked.
+func claim(br pgx.BatchResults, parkedLookup bool) error {
+	tag, err := br.Exec()
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errAlreadyProcessed
+	}
+	if !parkedLookup {
+		return nil
+	}
+	var blocker, state string
+	switch err := br.QueryRow().Scan(&blocker, &state); {
+	case err == nil:
+		return &blockedError{eventID: blocker, parked: state == "parked"}
+	case !pgxdb.IsNoRows(err):
+		return err
+	}
+	return nil
 }
 
 // transient reports a failure that is about the infrastructure, not the event: it is retried
