@@ -276,12 +276,28 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		break
 	}
 	if len(acked) > 0 {
-		if _, err := r.db.Pool.Exec(context.WithoutCancel(ctx), `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, acked); err != nil {
+		if err := r.markPublished(context.WithoutCancel(ctx), acked); err != nil {
 			return 0, fmt.Errorf("mark published: %w", err)
 		}
 		r.pub.Add(float64(len(acked)))
 	}
 	return len(acked), pubErr
+}
+
+// markPublished records that JetStream acknowledged the rows, in one round trip, without
+// waiting for the WAL flush (docs/decisions.md, "The relay's mark does not wait for the disk").
+// The mark is only a note of what has been sent: when a crash of PostgreSQL loses it, the relay
+// publishes those rows again, which JetStream drops within its duplicate window and consumers
+// and partners drop by ce-id after it — the same at-least-once delivery as a relay that stops
+// between the ack and the mark. The events themselves were committed synchronously by the
+// transactions that wrote them.
+func (r *Relay) markPublished(ctx context.Context, ids []int64) error {
+	return r.db.Tx(ctx, func(ctx context.Context) error {
+		if err := r.db.Defer(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		return r.db.Defer(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
+	})
 }
 
 // Pending counts unpublished rows.
