@@ -113,7 +113,7 @@ func (r *results) markdown() string {
 // quietLines shows, per concurrency, how long each run waited for a quiet suite before it
 // started, in the order the runs ran.
 func (r *results) quietLines(w func(string, ...any)) {
-	w("\nEvery run, baseline or RPC, started on a quiet suite: every outbox published and every durable consumer of the services with nothing pending and nothing unacknowledged (two checks in a row, 100 ms apart; at most %s, then the run starts anyway and the wait is marked). The wait before each run:\n\n", quietLimit)
+	w("\nEvery run, baseline or RPC, started on a quiet suite: every outbox published and every durable consumer of the services with nothing pending and nothing unacknowledged (two checks in a row, 100 ms apart; at most %.0f s, then the run starts anyway and the wait is marked). The wait before each run:\n\n", quietLimit.Seconds())
 	for i := 0; i+1 < len(r.Baselines); i += 2 {
 		c := r.Baselines[i].Conc
 		parts := []string{"baseline " + quietMD(r.Baselines[i].Quiet)}
