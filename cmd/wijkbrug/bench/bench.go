@@ -46,6 +46,7 @@ type bench struct {
 	run      string // distinguishes this run's idempotency keys
 	bsns     bsnGen
 	ev       *eventWatch
+	quiet    *quietCheck
 	// generated is how many cases the scale generator loaded so far.
 	generated int64
 	sample    struct{ enc, idx []byte }
@@ -67,10 +68,16 @@ func newBench(ctx context.Context, s *suite.Suite, o options, out io.Writer) (*b
 	if b.ev, err = watchEvents(ctx, s); err != nil {
 		return nil, fmt.Errorf("event subscriber: %w", err)
 	}
+	if b.quiet, err = newQuietCheck(ctx, s, b.ev); err != nil {
+		b.ev.close()
+		b.raw.Close()
+		return nil, fmt.Errorf("quiet check: %w", err)
+	}
 	return b, nil
 }
 
 func (b *bench) close() {
+	b.quiet.close()
 	b.ev.close()
 	b.raw.Close()
 }
@@ -137,6 +144,8 @@ type measurement struct {
 	StatusDist map[string]int
 	// Waits is what PostgreSQL's active backends waited on during the run (mean count each).
 	Waits string
+	// Quiet is the wait for a quiet suite (outboxes published, consumers idle) before the run.
+	Quiet quietWait
 }
 
 // shape is how a load is offered: for a duration or a number of calls, closed loop (each
@@ -326,14 +335,20 @@ func (b *bench) createReferral(intakes []string) load {
 }
 
 // writes measures every mutating RPC at each concurrency, each between two baseline runs.
+// Every run, baseline or RPC, starts on a quiet suite (quiesce), so none measures the
+// background work (relays, consumers) of the run before it.
 func (b *bench) writes(ctx context.Context, res *results) error {
 	for _, c := range b.o.conc {
-		base1, err := b.baseline(ctx, c, b.o.duration)
+		base1, err := b.quietBaseline(ctx, c)
 		if err != nil {
 			return err
 		}
 		b.progress(base1)
 		var row []measurement
+		q, err := b.quiesce(ctx, fmt.Sprintf("SubmitSignal c=%d", c), quietLimit)
+		if err != nil {
+			return err
+		}
 		b.ev.reset()
 		stopProfile, err := b.profile(fmt.Sprintf("submitsignal-c%d.pprof", c))
 		if err != nil {
@@ -344,10 +359,11 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 		if err != nil {
 			return err
 		}
+		sig.Quiet = q
 		res.Lag = append(res.Lag, b.ev.lag(fmt.Sprintf("SubmitSignal c=%d", c), sig.Count-sig.Errors))
 		row = append(row, sig)
 		for _, l := range []load{b.registerIntake(), b.openCaseViaTriage()} {
-			m, err := b.ghz(l, c, shape{d: b.o.duration})
+			m, err := b.quietGhz(ctx, l, c, shape{d: b.o.duration})
 			if err != nil {
 				return err
 			}
@@ -357,11 +373,17 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 		if err != nil {
 			return err
 		}
-		m, err := b.ghz(b.requestAllocation(cases), c, shape{d: b.o.duration})
+		m, err := b.quietGhz(ctx, b.requestAllocation(cases), c, shape{d: b.o.duration})
 		if err != nil {
 			return err
 		}
 		row = append(row, m)
+		// The allocations are read once the suite is quiet: then every allocation the
+		// requests led to is there.
+		q, err = b.quiesce(ctx, fmt.Sprintf("ReportDeliveryStarted c=%d", c), quietLimit)
+		if err != nil {
+			return err
+		}
 		numbers, err := b.issuedAllocations(ctx)
 		if err != nil {
 			return err
@@ -372,18 +394,19 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			if err != nil {
 				return err
 			}
+			m.Quiet = q
 			row = append(row, m)
 		}
 		intakes, err := b.teamIntakes(ctx, 256)
 		if err != nil {
 			return err
 		}
-		m, err = b.ghz(b.createReferral(intakes), c, shape{d: b.o.duration})
+		m, err = b.quietGhz(ctx, b.createReferral(intakes), c, shape{d: b.o.duration})
 		if err != nil {
 			return err
 		}
 		row = append(row, m)
-		base2, err := b.baseline(ctx, c, b.o.duration)
+		base2, err := b.quietBaseline(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -398,11 +421,30 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			b.progress(row[i])
 		}
 		res.Writes = append(res.Writes, row...)
-		if err := b.waitForRelays(ctx, 60*time.Second); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// quietGhz waits for a quiet suite, then runs l.
+func (b *bench) quietGhz(ctx context.Context, l load, conc int, sh shape) (measurement, error) {
+	q, err := b.quiesce(ctx, fmt.Sprintf("%s c=%d", l.name, conc), quietLimit)
+	if err != nil {
+		return measurement{}, err
+	}
+	m, err := b.ghz(l, conc, sh)
+	m.Quiet = q
+	return m, err
+}
+
+// quietBaseline waits for a quiet suite, then runs the baseline: the same rule as the RPCs.
+func (b *bench) quietBaseline(ctx context.Context, conc int) (measurement, error) {
+	q, err := b.quiesce(ctx, fmt.Sprintf("baseline c=%d", conc), quietLimit)
+	if err != nil {
+		return measurement{}, err
+	}
+	m, err := b.baseline(ctx, conc, b.o.duration)
+	m.Quiet = q
+	return m, err
 }
 
 // openLoop sends SubmitSignal at half of the highest closed-loop rate measured, at a fixed
@@ -415,16 +457,20 @@ func (b *bench) openLoop(ctx context.Context, res *results) error {
 		}
 	}
 	rate := max(1, int(maxRPS/2))
+	q, err := b.quiesce(ctx, "SubmitSignal open loop", quietLimit)
+	if err != nil {
+		return err
+	}
 	b.ev.reset()
 	m, err := b.ghz(b.submitSignal(), 16, shape{d: b.o.duration, rps: uint(rate)})
 	if err != nil {
 		return err
 	}
-	m.Name, m.Rate = "SubmitSignal open loop", float64(rate)
+	m.Name, m.Rate, m.Quiet = "SubmitSignal open loop", float64(rate), q
 	res.OpenLoop = m
 	res.Lag = append(res.Lag, b.ev.lag(fmt.Sprintf("SubmitSignal open loop %d/s", rate), m.Count-m.Errors))
 	b.progress(m)
-	return b.waitForRelays(ctx, 60*time.Second)
+	return nil
 }
 
 // chain submits signals at the front door's maximum rate for a while and follows each one to
@@ -437,6 +483,10 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 		}
 	}
 	rate := max(1, int(front))
+	quiet, err := b.quiesce(ctx, "the chain", quietLimit)
+	if err != nil {
+		return err
+	}
 	b.ev.reset()
 	started := time.Now()
 	var samples []backlogSample
@@ -478,11 +528,11 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	close(stop)
 	wg.Wait()
 	inAll, doneAll := b.ev.chainCounts()
-	res.Chain = chainResult{FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
+	res.Chain = chainResult{Quiet: quiet, FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
 		LoadFor: loadEnd, InAtEnd: inEnd, DoneAtEnd: doneEnd, Drain: time.Since(drainStart), InAll: inAll, DoneAll: doneAll, Samples: samples,
 		ChainRate: float64(doneEnd) / loadEnd.Seconds(), InRate: float64(inEnd) / loadEnd.Seconds()}
-	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back by the end of the load (%.1f/s); %s later %d of %d fed back\n",
-		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll)
+	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back by the end of the load (%.1f/s); %s later %d of %d fed back (quiet wait %s before)\n",
+		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll, quiet)
 	return nil
 }
 
@@ -497,12 +547,16 @@ type chainResult struct {
 	LoadFor, Drain                           time.Duration
 	InAtEnd, DoneAtEnd, InAll, DoneAll       int
 	Samples                                  []backlogSample
+	Quiet                                    quietWait
 }
 
 func (b *bench) progress(m measurement) {
 	extra := ""
 	if m.Ratio > 0 {
 		extra = fmt.Sprintf(" ratio %.2f", m.Ratio)
+	}
+	if m.Quiet != (quietWait{}) {
+		extra += fmt.Sprintf(" (quiet wait before: %s)", m.Quiet)
 	}
 	if m.Errors > 0 {
 		extra += fmt.Sprintf(" errors %d (%s)", m.Errors, m.ErrSample)

@@ -56,6 +56,7 @@ func (r *results) markdown() string {
 		for _, m := range r.Baselines {
 			w("| %d | %.1f | %s | %s | %s | %d | %s | %s |\n", m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), m.Errors, m.LoadAvg, m.Waits)
 		}
+		r.quietLines(w)
 		w("\nPostgreSQL waits during each RPC run (pg_stat_activity sampled every 10 ms; mean number of active client backends per state; CPU = running):\n\n| RPC | c | waits |\n|---|---|---|\n")
 		for _, m := range r.Writes {
 			w("| %s | %d | %s |\n", m.Name, m.Conc, m.Waits)
@@ -69,6 +70,7 @@ func (r *results) markdown() string {
 		o := r.OpenLoop
 		w("| offered /s | achieved /s | calls | errors | p50 | p90 | p99 | max | target p99 ≤ 10 ms |\n|---|---|---|---|---|---|---|---|---|\n")
 		w("| %.0f | %.1f | %d | %d | %s | %s | %s | %s | %s |\n\n", o.Rate, o.RPS, o.Count, o.Errors, ms(o.P50), ms(o.P90), ms(o.P99), ms(o.Max), yes(o.P99 <= 10*time.Millisecond && o.Count > 0))
+		w("Started on a quiet suite after waiting %s.\n\n", quietMD(o.Quiet))
 		w("## Event lag (arrival on JetStream − ce-time, an upper bound of RPC answer → event)\n\n")
 		w("| run | events | expected | p50 | p90 | p99 | max | target p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|---|\n")
 		for _, l := range r.Lag {
@@ -76,7 +78,7 @@ func (r *results) markdown() string {
 		}
 		c := r.Chain
 		w("\n## Asynchronous chain signal → intake → feedback\n\n")
-		w("Signals offered at the front door's maximum closed-loop rate (%.1f/s) for %s.\n\n", c.FrontDoorMax, c.LoadFor.Round(time.Millisecond))
+		w("Signals offered at the front door's maximum closed-loop rate (%.1f/s) for %s, started on a quiet suite after waiting %s.\n\n", c.FrontDoorMax, c.LoadFor.Round(time.Millisecond), quietMD(c.Quiet))
 		w("| offered /s | signals in /s | fed back /s (during load) | backlog at end of load | waited after the load | fed back by then | target |\n|---|---|---|---|---|---|---|\n")
 		backlog := c.InAtEnd - c.DoneAtEnd
 		kept := c.DoneAll >= c.InAll && c.InAll > 0 && (c.InRate == 0 || c.ChainRate >= 0.9*c.InRate)
@@ -106,6 +108,30 @@ func (r *results) markdown() string {
 		w("- %s\n", s)
 	}
 	return b.String()
+}
+
+// quietLines shows, per concurrency, how long each run waited for a quiet suite before it
+// started, in the order the runs ran.
+func (r *results) quietLines(w func(string, ...any)) {
+	w("\nEvery run, baseline or RPC, started on a quiet suite: every outbox published and every durable consumer of the services with nothing pending and nothing unacknowledged (two checks in a row, 100 ms apart; at most %.0f s, then the run starts anyway and the wait is marked). The wait before each run:\n\n", quietLimit.Seconds())
+	for i := 0; i+1 < len(r.Baselines); i += 2 {
+		c := r.Baselines[i].Conc
+		parts := []string{"baseline " + quietMD(r.Baselines[i].Quiet)}
+		for _, m := range r.Writes {
+			if m.Conc == c {
+				parts = append(parts, m.Name+" "+quietMD(m.Quiet))
+			}
+		}
+		parts = append(parts, "baseline "+quietMD(r.Baselines[i+1].Quiet))
+		w("- c=%d: %s\n", c, strings.Join(parts, " · "))
+	}
+}
+
+func quietMD(q quietWait) string {
+	if q.Pending != "" {
+		return fmt.Sprintf("**%.1f s, not quiet** (%s)", q.Took.Seconds(), q.Pending)
+	}
+	return q.String()
 }
 
 // growth compares the median of each list RPC at the smallest and the largest scale size.

@@ -94,35 +94,3 @@ func (b *bench) teamIntakes(ctx context.Context, n int) ([]string, error) {
 	}
 	return ids, err
 }
-
-// waitForRelays waits until every service published its outbox and the intake consumer took
-// up every signal, so one measurement's background work does not spill into the next one.
-func (b *bench) waitForRelays(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		pending := 0
-		for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
-			n, err := b.query(ctx, db, `SELECT count(*)::text FROM outbox WHERE published_at IS NULL`)
-			if err != nil {
-				return err
-			}
-			if len(n) == 1 && n[0] != "0" {
-				pending++
-			}
-		}
-		// and until the intake consumer took up every signal (the chain's backlog).
-		if n, err := b.query(ctx, "referral", `SELECT count(*)::text FROM signals WHERE status = 'RECEIVED'`); err != nil {
-			return err
-		} else if len(n) == 1 && n[0] != "0" {
-			pending++
-		}
-		if pending == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(b.out, "  (outboxes still publishing after %s; going on)\n", limit)
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
