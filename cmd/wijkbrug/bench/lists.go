@@ -48,6 +48,9 @@ func (b *bench) lists(ctx context.Context, res *results, size string) error {
 	fmt.Fprintf(b.out, "List and search RPCs (%s cases):\n", size)
 	for _, c := range conc {
 		for _, l := range listLoads() {
+			if err := b.resetStatements(ctx); err != nil {
+				return err
+			}
 			stopProfile, err := b.profile(fmt.Sprintf("%s-%s-c%d.pprof", strings.ReplaceAll(strings.ToLower(l.name), " ", "-"), size, c))
 			if err != nil {
 				return err
@@ -58,14 +61,22 @@ func (b *bench) lists(ctx context.Context, res *results, size string) error {
 				return err
 			}
 			m.Name = l.name
-			res.Lists = append(res.Lists, listRow{Size: size, M: m})
+			top, err := b.topStatements(ctx)
+			if err != nil {
+				return err
+			}
+			res.Lists = append(res.Lists, listRow{Size: size, M: m, Statements: top})
 			b.progress(m)
+			for _, st := range top {
+				fmt.Fprintf(b.out, "      %s\n", st)
+			}
 		}
 	}
 	return ctx.Err()
 }
 
 type listRow struct {
-	Size string
-	M    measurement
+	Size       string
+	M          measurement
+	Statements []statementTime
 }

@@ -42,6 +42,9 @@ type options struct {
 	listCalls  int
 	skipWrites bool
 	profileDir string
+	// statements loads pg_stat_statements and lists, after each list/search measurement, the
+	// statements PostgreSQL spent the most time on.
+	statements bool
 }
 
 func main() {
@@ -64,10 +67,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run and each list/search measurement here")
+	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement, the statements PostgreSQL spent the most time executing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir}
+	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir,
+		statements: *statements}
 	var err error
 	if o.conc, err = parseInts(*conc); err != nil {
 		return fmt.Errorf("-conc: %w", err)
@@ -93,8 +98,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		cold.Seconds(), warm.Seconds())
 
 	fmt.Fprintf(out, "Starting the suite (PostgreSQL synchronous_commit=on, JetStream sync always, mTLS)…\n")
+	var pgSettings map[string]string
+	if o.statements {
+		pgSettings = map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
+	}
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "error", LogOutput: io.Discard, NoRateLimits: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PostgresSettings: pgSettings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return fmt.Errorf("start suite: %w", err)
 	}

@@ -103,6 +103,7 @@ func (r *results) markdown() string {
 		}
 		w("\n")
 		r.growth(w)
+		r.statementLines(w)
 	}
 	for _, s := range r.ScaleLoads {
 		w("- %s\n", s)
@@ -132,6 +133,28 @@ func quietMD(q quietWait) string {
 		return fmt.Sprintf("**%.1f s, not quiet** (%s)", q.Took.Seconds(), q.Pending)
 	}
 	return q.String()
+}
+
+// statementLines lists, with -statements, where PostgreSQL spent its execution time during each
+// list/search measurement at 16 callers.
+func (r *results) statementLines(w func(string, ...any)) {
+	header := false
+	for _, l := range r.Lists {
+		if len(l.Statements) == 0 || l.M.Conc != 16 {
+			continue
+		}
+		if !header {
+			w("PostgreSQL execution time per statement during each measurement at 16 callers (pg_stat_statements, `-statements`; execution only, not the WAL flush at COMMIT):\n\n")
+			header = true
+		}
+		w("- %s, %s cases:\n", l.M.Name, l.Size)
+		for _, st := range l.Statements {
+			w("  - %.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`\n", 100*st.Share, st.TotalMS, st.Calls, st.Rows, st.DB, strings.ReplaceAll(st.Query, "`", "'"))
+		}
+	}
+	if header {
+		w("\n")
+	}
 }
 
 // growth compares the median of each list RPC at the smallest and the largest scale size.

@@ -61,6 +61,9 @@ type Options struct {
 	// measures the services with a handful of acting users at thousands of calls per second,
 	// not the limiter (whose budgets are per professional).
 	NoRateLimits bool
+	// PostgresSettings are extra server settings (-c key=value), e.g. the benchmark's
+	// pg_stat_statements.
+	PostgresSettings map[string]string
 }
 
 // Partner is a demo partner organisation with its client certificate.
@@ -205,7 +208,8 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.Postgres, pgErr = embeddedpg.Start(ctx, embeddedpg.Options{Dir: filepath.Join(opts.DataDir, "postgres"), Port: opts.PostgresPort, Fsync: true, Logger: log})
+		s.Postgres, pgErr = embeddedpg.Start(ctx, embeddedpg.Options{Dir: filepath.Join(opts.DataDir, "postgres"), Port: opts.PostgresPort, Fsync: true, Logger: log,
+			ExtraSettings: opts.PostgresSettings})
 	}()
 	go func() {
 		defer wg.Done()

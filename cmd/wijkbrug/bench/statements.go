@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// statementTime is one statement's share of PostgreSQL's execution time during a measurement
+// (pg_stat_statements, all databases of the cluster). Execution time excludes waiting for
+// the client and the WAL flush at COMMIT.
+type statementTime struct {
+	DB      string
+	Calls   int64
+	TotalMS float64
+	Share   float64 // of all statements' execution time in the measurement
+	Rows    int64
+	Query   string
+}
+
+func (s statementTime) String() string {
+	return fmt.Sprintf("%5.1f%% %8.0f ms %7d calls %8d rows  %-18s %s", 100*s.Share, s.TotalMS, s.Calls, s.Rows, s.DB, s.Query)
+}
+
+// resetStatements empties pg_stat_statements before a measurement (with -statements).
+func (b *bench) resetStatements(ctx context.Context) error {
+	if !b.o.statements {
+		return nil
+	}
+	if _, err := b.raw.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		return fmt.Errorf("pg_stat_statements: %w", err)
+	}
+	_, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset()`)
+	return err
+}
+
+// topStatements lists the statements PostgreSQL spent the most execution time on since the
+// reset (with -statements), leaving out the bench's own sampling.
+func (b *bench) topStatements(ctx context.Context) ([]statementTime, error) {
+	if !b.o.statements {
+		return nil, nil
+	}
+	rows, err := b.raw.Query(ctx, `
+		WITH s AS (
+			SELECT d.datname, s.calls, s.total_exec_time, s.rows, s.query
+			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+			WHERE s.query NOT ILIKE '%pg_stat_%' AND s.query NOT ILIKE '%FROM outbox WHERE published_at IS NULL%')
+		SELECT datname, calls, total_exec_time, rows, query, total_exec_time / nullif(sum(total_exec_time) OVER (), 0)
+		FROM s ORDER BY total_exec_time DESC LIMIT 8`)
+	if err != nil {
+		return nil, fmt.Errorf("pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	var out []statementTime
+	for rows.Next() {
+		var st statementTime
+		var share *float64
+		if err := rows.Scan(&st.DB, &st.Calls, &st.TotalMS, &st.Rows, &st.Query, &share); err != nil {
+			return nil, err
+		}
+		if share != nil {
+			st.Share = *share
+		}
+		st.Query = strings.Join(strings.Fields(st.Query), " ")
+		if len(st.Query) > 140 {
+			st.Query = st.Query[:140] + "…"
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
