@@ -200,6 +200,12 @@ func (r *results) commandLine() string {
 	if o.skipWrites {
 		parts = append(parts, "-skip-writes")
 	}
+	if len(o.scale) > 0 && o.listCalls != 400 {
+		parts = append(parts, fmt.Sprintf("-list-calls %d", o.listCalls))
+	}
+	if o.statements {
+		parts = append(parts, "-statements")
+	}
 	return strings.Join(parts, " ")
 }
 
