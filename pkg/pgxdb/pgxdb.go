@@ -119,7 +119,7 @@ func AfterCommit(ctx context.Context, fn func()) {
 // writes therefore takes two round trips, where pgx's own Begin/Commit take four. The
 // semantics are PostgreSQL's own: a statement that fails aborts the transaction, the rest of
 // its pipeline is skipped, and nothing commits.
-func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
 	}
