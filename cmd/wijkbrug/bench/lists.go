@@ -65,8 +65,15 @@ func (b *bench) lists(ctx context.Context, res *results, size string) error {
 			if err != nil {
 				return err
 			}
-			res.Lists = append(res.Lists, listRow{Size: size, M: m, Statements: top})
+			wal, err := b.walSince(ctx)
+			if err != nil {
+				return err
+			}
+			res.Lists = append(res.Lists, listRow{Size: size, M: m, Statements: top, WAL: wal})
 			b.progress(m)
+			if wal != "" {
+				fmt.Fprintf(b.out, "      %s\n", wal)
+			}
 			for _, st := range top {
 				fmt.Fprintf(b.out, "      %s\n", st)
 			}
@@ -79,4 +86,5 @@ type listRow struct {
 	Size       string
 	M          measurement
 	Statements []statementTime
+	WAL        string
 }

@@ -147,7 +147,7 @@ func (r *results) statementLines(w func(string, ...any)) {
 			w("PostgreSQL execution time per statement during each measurement at 16 callers (pg_stat_statements, `-statements`; execution only, not the WAL flush at COMMIT):\n\n")
 			header = true
 		}
-		w("- %s, %s cases:\n", l.M.Name, l.Size)
+		w("- %s, %s cases (%s):\n", l.M.Name, l.Size, l.WAL)
 		for _, st := range l.Statements {
 			w("  - %.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`\n", 100*st.Share, st.TotalMS, st.Calls, st.Rows, st.DB, strings.ReplaceAll(st.Query, "`", "'"))
 		}

@@ -30,8 +30,25 @@ func (b *bench) resetStatements(ctx context.Context) error {
 	if _, err := b.raw.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
 		return fmt.Errorf("pg_stat_statements: %w", err)
 	}
-	_, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset()`)
+	_, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal'), pg_stat_reset_shared('bgwriter')`)
 	return err
+}
+
+// walSince summarises the cluster's WAL since the reset (with -statements): records, full-page
+// images (a page's first change after a checkpoint logs the whole page) and bytes, and the
+// checkpoints that ran.
+func (b *bench) walSince(ctx context.Context) (string, error) {
+	if !b.o.statements {
+		return "", nil
+	}
+	var records, fpi, bytes, timed, req int64
+	err := b.raw.QueryRow(ctx, `SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint, g.checkpoints_timed, g.checkpoints_req
+		FROM pg_stat_wal w, pg_stat_bgwriter g`).Scan(&records, &fpi, &bytes, &timed, &req)
+	if err != nil {
+		return "", fmt.Errorf("pg_stat_wal: %w", err)
+	}
+	return fmt.Sprintf("WAL %d records, %d full-page images, %.1f MB; checkpoints %d timed, %d requested",
+		records, fpi, float64(bytes)/1e6, timed, req), nil
 }
 
 // topStatements lists the statements PostgreSQL spent the most execution time on since the
