@@ -285,7 +285,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 }
 
 // markPublished records that JetStream acknowledged the rows, in one round trip, without
-// waiting for the WAL flush (docs/decisions.md, "The relay's mark does not wait for the disk").
+// waiting for the WAL flush (docs/decisions.md, issue 12, item 6).
 // The mark is only a note of what has been sent: when a crash of PostgreSQL loses it, the relay
 // publishes those rows again, which JetStream drops within its duplicate window and consumers
 // and partners drop by ce-id after it — the same at-least-once delivery as a relay that stops
