@@ -77,7 +77,8 @@ func (q *quietCheck) close() {
 	}
 }
 
-// busy lists what is still pending: unpublished outbox rows per service, and per consumer the
+// busy lists what is still pending: unpublished outbox rows and unsealed access-log entries
+// per service, and per consumer the
 // messages not yet delivered and those delivered but not yet acknowledged (a consumer acks
 // after its transaction, outbox row included, committed).
 func (q *quietCheck) busy(ctx context.Context) ([]string, error) {
@@ -89,6 +90,14 @@ func (q *quietCheck) busy(ctx context.Context) ([]string, error) {
 		}
 		if n > 0 {
 			out = append(out, fmt.Sprintf("outbox %s %d", db, n))
+		}
+		// The access-log entries a run wrote are sealed into the hash chain afterwards, in
+		// the background: a list run leaves tens of thousands to seal.
+		if err := q.outboxes[db].QueryRow(ctx, `SELECT count(*) FROM access_log WHERE seal_seq IS NULL`).Scan(&n); err != nil {
+			return nil, fmt.Errorf("access log of %s: %w", db, err)
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("unsealed access-log entries %s %d", db, n))
 		}
 	}
 	for _, c := range q.consumers {

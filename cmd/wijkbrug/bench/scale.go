@@ -17,8 +17,9 @@ import (
 // (case-direction); the household, its resident, membership and the intake that led to the
 // case (intake); an allocation for three cases in ten (provider-monitoring); a partner signal
 // for one case in ten (referral). Teams hold 2,000 cases each (hundreds of teams at 1,000,000);
-// the demo team always holds the first 2,000, so its list RPCs compare like with like across
-// sizes. Identifiers are derived from the sequence number (md5 → uuid), which links the rows
+// the demo team always holds the first 2,000, and the demo GP is the source of their 200
+// signals (the other signals come from 200 other GPs), so the lists the bench calls as them
+// compare like with like across sizes. Identifiers are derived from the sequence number (md5 → uuid), which links the rows
 // across the four databases without moving data between them. The rows carry random bytes
 // where the services keep ciphertexts: the bench measures lists, which never decrypt them.
 const (
@@ -92,7 +93,7 @@ var scaleSQL = map[string][]string{
 	"referral": {
 		`INSERT INTO signals (id, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, resident_bsn_index,
 		                      municipality_code, district_code, life_domains, category, status, feedback, received_at, fed_back_at, intake_id)
-		 SELECT md5('signal' || i)::uuid, 'GP', CASE WHEN (i / 10) % 200 = 0 THEN @gp ELSE '00000003' || lpad(((i / 10) % 200)::text, 12, '0') END,
+		 SELECT md5('signal' || i)::uuid, 'GP', CASE WHEN i <= @teamsize THEN @gp ELSE '00000003' || lpad(((i / 10) % 200)::text, 12, '0') END,
 		        'dr-gen', 'WMO', @enc, @idx, @muni, @district, ARRAY['FINANCES'], 'generated', 'FED_BACK', 'TAKEN_INTO_CASE_DIRECTION',
 		        now() - make_interval(days => (i % 1000)::int), now() - make_interval(days => (i % 1000)::int) + interval '2 days', md5('intake' || i)::uuid
 		 FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 10 = 0`,
