@@ -73,6 +73,10 @@ func newBench(ctx context.Context, s *suite.Suite, o options, out io.Writer) (*b
 		b.raw.Close()
 		return nil, fmt.Errorf("quiet check: %w", err)
 	}
+	if err := b.enableStatements(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -144,7 +148,8 @@ type measurement struct {
 	StatusDist map[string]int
 	// Waits is what PostgreSQL's active backends waited on during the run (mean count each).
 	Waits string
-	// Quiet is the wait for a quiet suite (outboxes published, consumers idle) before the run.
+	// Quiet is the wait for a quiet suite (outboxes published, access logs sealed, consumers idle)
+	// before the run.
 	Quiet quietWait
 }
 

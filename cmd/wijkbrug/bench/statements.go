@@ -22,13 +22,21 @@ func (s statementTime) String() string {
 	return fmt.Sprintf("%5.1f%% %8.0f ms %7d calls %8d rows  %-18s %s", 100*s.Share, s.TotalMS, s.Calls, s.Rows, s.DB, s.Query)
 }
 
-// resetStatements empties pg_stat_statements before a measurement (with -statements).
-func (b *bench) resetStatements(ctx context.Context) error {
+// enableStatements creates the pg_stat_statements views (with -statements), once per run.
+func (b *bench) enableStatements(ctx context.Context) error {
 	if !b.o.statements {
 		return nil
 	}
 	if _, err := b.raw.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
 		return fmt.Errorf("pg_stat_statements: %w", err)
+	}
+	return nil
+}
+
+// resetStatements empties pg_stat_statements before a measurement (with -statements).
+func (b *bench) resetStatements(ctx context.Context) error {
+	if !b.o.statements {
+		return nil
 	}
 	_, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal'), pg_stat_reset_shared('bgwriter')`)
 	return err
@@ -52,7 +60,7 @@ func (b *bench) walSince(ctx context.Context) (string, error) {
 }
 
 // topStatements lists the statements PostgreSQL spent the most execution time on since the
-// reset (with -statements), leaving out the bench's own sampling.
+// reset (with -statements), leaving out the bench's own sampling of pg_stat_activity.
 func (b *bench) topStatements(ctx context.Context) ([]statementTime, error) {
 	if !b.o.statements {
 		return nil, nil
@@ -61,7 +69,7 @@ func (b *bench) topStatements(ctx context.Context) ([]statementTime, error) {
 		WITH s AS (
 			SELECT d.datname, s.calls, s.total_exec_time, s.rows, s.query
 			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-			WHERE s.query NOT ILIKE '%pg_stat_%' AND s.query NOT ILIKE '%FROM outbox WHERE published_at IS NULL%')
+			WHERE s.query NOT ILIKE '%pg_stat_%')
 		SELECT datname, calls, total_exec_time, rows, query, total_exec_time / nullif(sum(total_exec_time) OVER (), 0)
 		FROM s ORDER BY total_exec_time DESC LIMIT 8`)
 	if err != nil {
