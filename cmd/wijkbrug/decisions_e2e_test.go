@@ -231,7 +231,7 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		}
 	}
 	// Intake logged the read under the resident: provider-monitoring as a service, for the team.
-	if n := queryOne[int64](t, intakeSvc.DSN, `SELECT count(*) FROM access_log WHERE action = 'intake.resident.read' AND object_id = $1
+	if n := queryOne[int64](t, intakeSvc.DSN, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.resident.read' AND object_id = $1
 		AND route = 'SERVICE' AND outcome = 'GRANTED' AND org_type = 'SERVICE' AND on_behalf_of = $2 AND resident_pseudonym <> ''`,
 		resident.GetResident().GetId(), team.OIN); n == 0 {
 		t.Error("intake did not log provider-monitoring's read of the resident (route SERVICE, on behalf of the team)")

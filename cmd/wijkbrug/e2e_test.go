@@ -338,14 +338,14 @@ func TestWalkingSkeleton(t *testing.T) {
 		if n := queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM outbox WHERE published_at IS NULL`); n != 0 {
 			t.Errorf("%s has %d unpublished events", db, n)
 		}
-		if n := queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log`); n == 0 {
+		if n := queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log_entries`); n == 0 {
 			t.Errorf("%s wrote no access-log entries", db)
 		}
 	}
 	// Every service's access log is sealed into an intact hash chain.
 	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
 		deadline := time.Now().Add(10 * time.Second)
-		for queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log WHERE seal_seq IS NULL`) > 0 {
+		for queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log_entries WHERE seal_seq IS NULL`) > 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: access log not sealed within 10 s", db)
 			}

@@ -58,7 +58,7 @@ func TestEmergencyAccess(t *testing.T) {
 			if _, err := env.invoke(t, r.endpoint, r.method, colleague, r.req); status.Code(err) != codes.NotFound {
 				t.Fatalf("a colleague without a grant: want NOT_FOUND, got %v", err)
 			}
-			if n := queryOne[int64](t, s.Postgres.DSN(r.endpoint), `SELECT count(*) FROM access_log WHERE route = 'EMERGENCY' AND object_id = $1 AND outcome = 'GRANTED'`, r.id); n != 2 {
+			if n := queryOne[int64](t, s.Postgres.DSN(r.endpoint), `SELECT count(*) FROM access_log_entries WHERE route = 'EMERGENCY' AND object_id = $1 AND outcome = 'GRANTED'`, r.id); n != 2 {
 				t.Fatalf("want the grant and the read flagged EMERGENCY, got %d entries", n)
 			}
 		})

@@ -39,6 +39,8 @@ func GrantApplication(ctx context.Context, dsn, role string) error {
 		// The access log: append and read; the sealer sets the chain columns of new entries.
 		"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM " + r,
 		"GRANT UPDATE (" + strings.Join(SealColumns, ", ") + ") ON access_log TO " + r,
+		// The log one row per object and resident is a view to read.
+		"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON access_log_entries FROM " + r,
 		// Emergency grants are never updated or deleted.
 		"REVOKE UPDATE, DELETE, TRUNCATE ON emergency_grants FROM " + r,
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -211,13 +212,15 @@ func IsUniqueViolation(err error, constraint string) bool {
 // IsNoRows reports pgx.ErrNoRows.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
-// UUIDs returns the ids that are UUIDs, for a `= ANY($1::uuid[])` parameter: one malformed id
-// (taken from a request or an event) must not fail the cast for all the others.
-func UUIDs(ids []string) []string {
-	out := make([]string, 0, len(ids))
+// UUIDs returns the ids that are UUIDs, parsed, for a `= ANY($1::uuid[])` parameter: one
+// malformed id (taken from a request or an event) must not fail the cast for all the others.
+// They are pgtype.UUID, which pgx sends in binary as they are; for strings pgx built an encode
+// error on every call before falling back (3 % of a ListCases run's CPU samples in the bench).
+func UUIDs(ids []string) []pgtype.UUID {
+	out := make([]pgtype.UUID, 0, len(ids))
 	for _, id := range ids {
-		if uuid.Validate(id) == nil {
-			out = append(out, id)
+		if u, err := uuid.Parse(id); err == nil {
+			out = append(out, pgtype.UUID{Bytes: u, Valid: true})
 		}
 	}
 	return out

@@ -13,9 +13,11 @@ import (
 
 // The scale generator loads a region's caseload straight into the services' databases with
 // INSERT … SELECT generate_series (one statement per table and chunk, no per-row round
-// trips): cases with their director and an executor involvement and two goals
-// (case-direction); the household, its resident, membership and the intake that led to the
-// case (intake); an allocation for three cases in ten (provider-monitoring); a partner signal
+// trips): cases with their director, an executor involvement, two goals and the household's
+// resident as the case's member (case-direction; the access log names the member of every case
+// shown, as it does for real cases); the household, its resident, membership and the intake that led to the
+// case (intake); an allocation for three cases in ten, with its case's resident
+// (provider-monitoring); a partner signal
 // for one case in ten (referral). Teams hold 2,000 cases each (hundreds of teams at 1,000,000);
 // the demo team always holds the first 2,000, and the demo GP is the source of their 200
 // signals (the other signals come from 200 other GPs), so the lists the bench calls as them
@@ -56,6 +58,10 @@ var scaleSQL = map[string][]string{
 		        (ARRAY['OPEN','IN_PROGRESS','REACHED'])[1 + (i + g) % 3], now()
 		 FROM generate_series(@lo::bigint, @hi::bigint) AS i, generate_series(1, 2) AS g
 		`,
+		`INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
+		 SELECT md5('case' || i)::uuid, md5('resident' || i)::uuid, md5('pseudo' || i),
+		        now() - make_interval(days => (i % 1000)::int, secs => (i % 86400)::float8)
+		 FROM generate_series(@lo::bigint, @hi::bigint) AS i`,
 	},
 	"intake": {
 		`INSERT INTO residents (id, bsn_enc, bsn_index, pseudonym, municipality_code, district_code)
@@ -89,6 +95,8 @@ var scaleSQL = map[string][]string{
 		        4, 'HOUR', 'WEEK', (ARRAY['ISSUED','STARTED','STARTED','ENDED'])[1 + i % 4], now() - make_interval(days => (i % 900)::int),
 		        CASE WHEN i % 4 IN (1, 2, 3) THEN (now() - make_interval(days => (i % 900)::int))::date END
 		 FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 10 < 3`,
+		`INSERT INTO case_residents (case_id, pseudonym)
+		 SELECT md5('case' || i)::uuid, md5('pseudo' || i) FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 10 < 3`,
 	},
 	"referral": {
 		`INSERT INTO signals (id, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, resident_bsn_index,

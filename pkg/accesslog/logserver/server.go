@@ -5,6 +5,7 @@ package logserver
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
@@ -79,11 +80,11 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	size := int(req.GetPageSize())
 	v.Check(size >= 0 && size <= 1000, "page_size", "at most 1000")
-	var cursor int64 = 1<<63 - 1
+	cursor := logstore.Position{ID: 1<<63 - 1, Index: 1<<63 - 1}
 	if t := req.GetPageToken(); t != "" {
-		n, err := strconv.ParseInt(t, 10, 64)
-		v.Check(err == nil && n > 0, "page_token", "not a token from a previous response")
-		cursor = n
+		p, ok := parseToken(t)
+		v.Check(ok, "page_token", "not a token from a previous response")
+		cursor = p
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 		}
 		for i, st := range found {
 			if i == size {
-				resp.NextPageToken = strconv.FormatInt(found[i-1].ID, 10)
+				resp.NextPageToken = formatToken(found[i-1])
 				break
 			}
 			resp.Entries = append(resp.Entries, &accesslogv1.AccessEntry{At: timestamppb.New(st.At), Action: st.Action,
@@ -123,4 +124,30 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 		return nil, err
 	}
 	return resp, nil
+}
+
+// formatToken is the page token after entry e: its id, and for an object of a list entry its
+// index ("id.index"), so a page may end inside a list entry.
+func formatToken(e logstore.Stored) string {
+	t := strconv.FormatInt(e.ID, 10)
+	if e.Index > 0 {
+		t += "." + strconv.FormatInt(e.Index, 10)
+	}
+	return t
+}
+
+// parseToken reads a token of formatToken ("id" or "id.index").
+func parseToken(t string) (logstore.Position, bool) {
+	id, index, dotted := strings.Cut(t, ".")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return logstore.Position{}, false
+	}
+	p := logstore.Position{ID: n}
+	if dotted {
+		if p.Index, err = strconv.ParseInt(index, 10, 64); err != nil || p.Index <= 0 {
+			return logstore.Position{}, false
+		}
+	}
+	return p, true
 }

@@ -18,13 +18,14 @@ import (
 const sealerLock int64 = 0x6163636c6f67 // "acclog"
 
 const entryColumns = `id, at, action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
-	on_behalf_of, purpose, access_point, route, outcome, trace_id`
+	on_behalf_of, purpose, access_point, route, outcome, trace_id, shown_objects, shown_residents`
 
 type row struct {
 	id                                                                int64
 	at                                                                time.Time
 	action, objectType, objectID, pseudonym, user, role, oin, orgType string
 	onBehalfOf, purpose, accessPoint, route, outcome, traceID         string
+	shownObjects, shownResidents                                      []string
 	sealSeq                                                           *int64
 	keyID                                                             *int16
 	prevHash, hash                                                    []byte
@@ -32,7 +33,7 @@ type row struct {
 
 func (r *row) scanTargets() []any {
 	return []any{&r.id, &r.at, &r.action, &r.objectType, &r.objectID, &r.pseudonym, &r.user, &r.role, &r.oin, &r.orgType,
-		&r.onBehalfOf, &r.purpose, &r.accessPoint, &r.route, &r.outcome, &r.traceID}
+		&r.onBehalfOf, &r.purpose, &r.accessPoint, &r.route, &r.outcome, &r.traceID, &r.shownObjects, &r.shownResidents}
 }
 
 // chainTag separates the keyed chain's MACs from any other use of the keys.
@@ -54,11 +55,29 @@ func (r *row) digest(keys *Keys, keyID byte, prev []byte, seq int64) (sum []byte
 	h.Write([]byte{keyID})
 	binary.BigEndian.PutUint64(n[:], uint64(r.id))
 	h.Write(n[:])
-	for _, s := range []string{r.at.UTC().Format("2006-01-02T15:04:05.000000Z"), r.action, r.objectType, r.objectID, r.pseudonym,
-		r.user, r.role, r.oin, r.orgType, r.onBehalfOf, r.purpose, r.accessPoint, r.route, r.outcome, r.traceID} {
+	str := func(s string) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
 		h.Write([]byte(s))
+	}
+	for _, s := range []string{r.at.UTC().Format("2006-01-02T15:04:05.000000Z"), r.action, r.objectType, r.objectID, r.pseudonym,
+		r.user, r.role, r.oin, r.orgType, r.onBehalfOf, r.purpose, r.accessPoint, r.route, r.outcome, r.traceID} {
+		str(s)
+	}
+	// A list entry's objects and residents follow, counted, pair by pair. An entry about one
+	// object has none and adds nothing, so entries sealed before list entries existed keep
+	// their MACs; the count keeps the two forms apart.
+	if len(r.shownObjects) > 0 || len(r.shownResidents) > 0 {
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.shownObjects)))
+		h.Write(n[:])
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.shownResidents)))
+		h.Write(n[:])
+		for _, s := range r.shownObjects {
+			str(s)
+		}
+		for _, s := range r.shownResidents {
+			str(s)
+		}
 	}
 	return h.Sum(nil), true
 }

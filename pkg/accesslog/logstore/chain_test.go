@@ -196,3 +196,56 @@ func TestConcurrentSealersBuildOneChain(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+// writeList writes one list of n objects, each about its own resident, between single entries.
+func writeList(t *testing.T, db *pgxdb.DB, n int) {
+	t.Helper()
+	l := logstore.New(db, "test")
+	ctx := identity.WithCaller(context.Background(), identity.Caller{
+		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
+	entries := make([]accesslog.Entry, n)
+	for i := range entries {
+		entries[i] = accesslog.Entry{Action: "test.list", ObjectType: "thing", ObjectID: fmt.Sprint("obj-", i), ResidentPseudonym: fmt.Sprint("ps-", i), Route: accesslog.RouteTeam}
+	}
+	if err := l.RecordMany(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A list entry's objects and residents are part of its MAC and of the append-only rule: a
+// resident replaced, an object dropped or two objects swapped inside a sealed list entry is
+// reported, and neither the sealer's role nor anyone else may change them through the trigger.
+func TestListEntriesAreSealedWithWhatTheyShowed(t *testing.T) {
+	cases := map[string]string{
+		"resident replaced": `UPDATE access_log SET shown_residents[2] = 'ps-someone-else' WHERE cardinality(shown_objects) > 0`,
+		"object dropped":    `UPDATE access_log SET shown_objects = shown_objects[2:], shown_residents = shown_residents[2:] WHERE cardinality(shown_objects) > 0`,
+		"objects swapped": `UPDATE access_log SET shown_objects[1] = shown_objects[2], shown_objects[2] = shown_objects[1],
+			shown_residents[1] = shown_residents[2], shown_residents[2] = shown_residents[1] WHERE cardinality(shown_objects) > 0`,
+		"made a single entry": `UPDATE access_log SET object_id = shown_objects[1], resident_pseudonym = shown_residents[1],
+			shown_objects = '{}', shown_residents = '{}' WHERE cardinality(shown_objects) > 0`,
+	}
+	for name, sql := range cases {
+		t.Run(name, func(t *testing.T) {
+			db := newDB(t)
+			write(t, db, 3)
+			writeList(t, db, 5)
+			write(t, db, 3)
+			sealAll(t, db)
+			if rep := verify(t, db); !rep.OK() || rep.Sealed != 7 {
+				t.Fatalf("intact chain: %+v", rep)
+			}
+			if _, err := db.Pool.Exec(context.Background(), sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Fatalf("the trigger let %s through: %v", name, err)
+			}
+			tamper(t, db, sql)
+			rep := verify(t, db)
+			var found bool
+			for _, p := range rep.Problems {
+				found = found || (p.SealSeq == 4 && strings.Contains(p.String(), "edited"))
+			}
+			if !found {
+				t.Fatalf("%s not reported at the list entry (seal_seq 4): %v", name, rep.Problems)
+			}
+		})
+	}
+}

@@ -14,7 +14,8 @@ import (
 
 // A record about a household is logged under each of its residents: every entry of a call is
 // expanded with one lookup per object type (not one per entry), entries that name a resident
-// or concern an object without residents are written once, and the order is kept.
+// or concern an object without residents are written once, and the order is kept (within a
+// list entry; list entries and single ones in the order of their first entry).
 func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 	db := newDB(t)
 	residents := map[string]map[string][]string{
@@ -50,7 +51,7 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 	if !slices.Equal(lookups, []string{"allocation", "case"}) {
 		t.Fatalf("lookups %v, want one per object type", lookups)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT object_id || '/' || resident_pseudonym FROM access_log ORDER BY id`)
+	rows, err := db.Pool.Query(ctx, `SELECT object_id || '/' || resident_pseudonym FROM access_log_entries ORDER BY id, shown_index`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,9 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	want := []string{"c1/ps-a", "c1/ps-b", "c2/ps-c", "c9/", "A1/ps-a", "c1/ps-z", "c1/ps-a", "c1/ps-b"}
+	// The list's entries become one list entry, in their order; the two reads stay entries
+	// about one object each.
+	want := []string{"c1/ps-a", "c1/ps-b", "c2/ps-c", "c9/", "c1/ps-a", "c1/ps-b", "A1/ps-a", "c1/ps-z"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("entries\n got %v\nwant %v", got, want)
 	}

@@ -46,10 +46,13 @@ func (l *Logger) accessPoint(ctx context.Context) string {
 	return l.service
 }
 
-// RecordMany writes one entry per element of entries, with the caller of ctx, in one statement
-// (sent with the commit of the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many
-// residents at once and must log every one of them; one INSERT per row would cost a round
-// trip each. Every entry is its own row, exactly as Record would write it.
+// RecordMany writes entries with the caller of ctx, in one statement (sent with the commit of
+// the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many residents at once and
+// must log every one of them: entries that differ only in their object and resident (same
+// action, object type, route and outcome) are written as one list entry naming every object
+// and resident in order (shown_objects, shown_residents), which is written once and sealed
+// once; one row per resident shown cost a list of 50 cases 50 rows, each rewritten by the
+// sealer. The view access_log_entries shows the log one row per object and resident again.
 func (l *Logger) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
 	return l.write(ctx, entries, false)
 }
@@ -61,15 +64,23 @@ func (l *Logger) RecordManyDetached(ctx context.Context, entries []accesslog.Ent
 }
 
 // insertEntries is the one statement every entry is written with: the caller's columns once
-// ($7–$14), the entries' own as arrays in the order given (WITH ORDINALITY: the id sequence,
-// and so the hash chain, follows it).
+// ($8–$15), the entries' own as arrays in the order given, with the group ($1) each belongs to.
+// A group of one is written as an entry about one object; a larger group as one list entry
+// with the objects and residents in their order. Rows are inserted in the order of their
+// groups' first entries (the id sequence, and so the hash chain, follows it).
 const insertEntries = `
-	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, user_id, role, org_oin, org_type,
-	                        on_behalf_of, purpose, access_point, route, outcome, trace_id)
-	SELECT e.action, e.object_type, e.object_id, e.pseudonym, $7, $8, $9, $10, $11, $12, $13, e.route, e.outcome, $14
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-	     WITH ORDINALITY AS e(action, object_type, object_id, pseudonym, route, outcome, n)
-	ORDER BY e.n`
+	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, shown_objects, shown_residents,
+	                        user_id, role, org_oin, org_type, on_behalf_of, purpose, access_point, route, outcome, trace_id)
+	SELECT e.action, e.object_type,
+	       CASE WHEN count(*) = 1 THEN min(e.object_id) ELSE '' END,
+	       CASE WHEN count(*) = 1 THEN min(e.pseudonym) ELSE '' END,
+	       CASE WHEN count(*) = 1 THEN '{}' ELSE array_agg(e.object_id ORDER BY e.n) END,
+	       CASE WHEN count(*) = 1 THEN '{}' ELSE array_agg(e.pseudonym ORDER BY e.n) END,
+	       $8, $9, $10, $11, $12, $13, $14, e.route, e.outcome, $15
+	FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+	     WITH ORDINALITY AS e(g, action, object_type, object_id, pseudonym, route, outcome, n)
+	GROUP BY e.g, e.action, e.object_type, e.route, e.outcome
+	ORDER BY e.g`
 
 // write writes entries with the caller of ctx: deferred to the commit of the caller's
 // transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
@@ -82,15 +93,25 @@ func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached 
 	if !ok {
 		return fmt.Errorf("accesslog: no caller in context")
 	}
+	type key struct{ action, objectType, route, outcome string }
+	groups := map[key]int32{}
 	n := len(entries)
+	group := make([]int32, n)
 	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
 		if e.Outcome == "" {
 			e.Outcome = accesslog.OutcomeGranted
 		}
+		k := key{e.Action, e.ObjectType, e.Route, e.Outcome}
+		g, seen := groups[k]
+		if !seen {
+			g = int32(len(groups))
+			groups[k] = g
+		}
+		group[i] = g
 		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
 	}
-	args := []any{action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+	args := []any{group, action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
 		c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
 	var err error
 	if detached {

@@ -258,7 +258,7 @@ func TestOpenCaseOncePerHousehold(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM outbox WHERE recipient = '' AND event_type = 'wijkbrug.casedirection.v1.CaseOpened'`); n != 1 {
 		t.Fatalf("want 1 CaseOpened in the outbox, got %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.create' AND object_id = $1 AND org_oin = $2`, c.GetId(), intake.OIN); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.create' AND object_id = $1 AND org_oin = $2`, c.GetId(), intake.OIN); n != 1 {
 		t.Fatalf("the opening must be in the access log once, got %d", n)
 	}
 
@@ -350,14 +350,14 @@ func TestGetCaseOnlyForItsTeam(t *testing.T) {
 		t.Fatalf("bad id: want INVALID_ARGUMENT, got %v", err)
 	}
 	for _, p := range []string{"pseudonym-a", "pseudonym-b"} {
-		if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.read' AND outcome = 'DENIED' AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, teamZuid.OIN, id, p); n != 1 {
+		if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.read' AND outcome = 'DENIED' AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, teamZuid.OIN, id, p); n != 1 {
 			t.Fatalf("the refused read must be in %s's access history once, got %d", p, n)
 		}
-		if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.read' AND outcome = 'GRANTED' AND object_id = $1 AND resident_pseudonym = $2`, id, p); n != 2 {
+		if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.read' AND outcome = 'GRANTED' AND object_id = $1 AND resident_pseudonym = $2`, id, p); n != 2 {
 			t.Fatalf("want 2 granted reads in %s's access history, got %d", p, n)
 		}
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE object_id = $1 AND resident_pseudonym = ''`, id); n != 0 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND resident_pseudonym = ''`, id); n != 0 {
 		t.Fatalf("no entry about a case with known residents may lack a pseudonym, got %d", n)
 	}
 
@@ -402,7 +402,7 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 	if _, err := zuid.RequestAllocation(ctx, allocationRequest("alloc-z", id)); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team allocating: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != 2 {
 		t.Fatalf("both refusals must be in the access log, got %d", n)
 	}
 
@@ -521,7 +521,7 @@ func TestDirectorAllocationAndStartOfCare(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM processed_events WHERE consumer = 'casedirection-allocations' AND event_id = ANY($1)`, []string{unknown, first}); n != 2 {
 		t.Fatalf("unknown allocation and start must both be settled, got %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.allocation_started' AND object_id = $1 AND route = 'SYSTEM'`, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.allocation_started' AND object_id = $1 AND route = 'SYSTEM'`, id); n != 1 {
 		t.Fatalf("the status change must be logged once, got %d", n)
 	}
 	view, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
@@ -684,7 +684,7 @@ func TestListCasesLogsEveryResidentShown(t *testing.T) {
 		t.Fatalf("first page: %v %v", first, err)
 	}
 	logged := func(id, pseudonym string) int {
-		return h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND route = 'TEAM'
+		return h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.list' AND route = 'TEAM'
 			AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, teamNoord.OIN, id, pseudonym)
 	}
 	// Newest first: the case with one resident and the one without are on the first page.
@@ -694,7 +694,7 @@ func TestListCasesLogsEveryResidentShown(t *testing.T) {
 	if n := logged(unknown.GetCase().GetId(), ""); n != 1 {
 		t.Fatalf("case without known residents: %d list entries, want 1", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND object_id = $1`, withTwo.GetCase().GetId()); n != 0 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.list' AND object_id = $1`, withTwo.GetCase().GetId()); n != 0 {
 		t.Fatalf("a case not shown was logged %d times", n)
 	}
 	if _, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 2, PageToken: first.GetNextPageToken()}); err != nil {
@@ -705,7 +705,7 @@ func TestListCasesLogsEveryResidentShown(t *testing.T) {
 			t.Fatalf("%s: %d list entries, want 1", p, n)
 		}
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list'`); n != 4 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.list'`); n != 4 {
 		t.Fatalf("%d list entries, want 4 (one per resident shown, one for the case without)", n)
 	}
 }

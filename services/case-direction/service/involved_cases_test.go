@@ -77,7 +77,7 @@ func TestListInvolvedCases(t *testing.T) {
 	if err != nil || len(all.GetCases()) != 3 || all.GetNextPageToken() != "" {
 		t.Fatalf("default page: %v %v", all, err)
 	}
-	if n := h.count(t, `SELECT count(DISTINCT object_id) FROM access_log WHERE action = 'casedirection.case.list_involved' AND route = 'INVOLVEMENT' AND outcome = 'GRANTED' AND org_oin = $1`, gp.OIN); n != 3 {
+	if n := h.count(t, `SELECT count(DISTINCT object_id) FROM access_log_entries WHERE action = 'casedirection.case.list_involved' AND route = 'INVOLVEMENT' AND outcome = 'GRANTED' AND org_oin = $1`, gp.OIN); n != 3 {
 		t.Fatalf("every listed case must be access-logged with route INVOLVEMENT, got %d cases", n)
 	}
 

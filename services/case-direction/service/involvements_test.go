@@ -135,10 +135,10 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 	if err != nil || len(list.GetInvolvements()) != 4 {
 		t.Fatalf("the GP lists everyone involved (also the provider from tomorrow): %v %v", list, err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.read' AND route = 'INVOLVEMENT' AND outcome = 'GRANTED' AND org_oin = $1 AND object_id = $2`, gp.OIN, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.read' AND route = 'INVOLVEMENT' AND outcome = 'GRANTED' AND org_oin = $1 AND object_id = $2`, gp.OIN, id); n != 1 {
 		t.Fatalf("the GP's read must be logged with route INVOLVEMENT once, got %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list_involvements' AND route = 'INVOLVEMENT' AND org_oin = $1`, gp.OIN); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.list_involvements' AND route = 'INVOLVEMENT' AND org_oin = $1`, gp.OIN); n != 1 {
 		t.Fatalf("the GP's listing must be logged with route INVOLVEMENT, got %d", n)
 	}
 
@@ -173,7 +173,7 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 	if _, err := gpc.ListInvolvements(ctx, &casedirectionv1.ListInvolvementsRequest{CaseId: id}); status.Code(err) != codes.NotFound {
 		t.Fatalf("after valid_to the GP no longer lists: %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.read' AND outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, gp.OIN, id); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.read' AND outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, gp.OIN, id); n != 2 {
 		t.Fatalf("the GP's refused reads (before and after) must be logged DENIED, got %d", n)
 	}
 
@@ -211,7 +211,7 @@ func TestInvolvementsGiveReadAccess(t *testing.T) {
 		endedEvents[1].GetInvolvementId() != zuidInv.GetId() || endedEvents[1].GetValidTo() != last || endedEvents[1].GetEndedAt() != nil {
 		t.Fatalf("CaseInvolvementEnded events: %v", endedEvents)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action IN ('casedirection.case.add_involvement', 'casedirection.case.end_involvement') AND outcome = 'GRANTED' AND object_id = $1`, id); n != 5 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action IN ('casedirection.case.add_involvement', 'casedirection.case.end_involvement') AND outcome = 'GRANTED' AND object_id = $1`, id); n != 5 {
 		t.Fatalf("every involvement change must be access-logged, got %d", n)
 	}
 }

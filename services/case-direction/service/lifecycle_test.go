@@ -403,7 +403,7 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	}
 	// Every change is in the access log.
 	for _, action := range []string{"adopt_plan", "start_plan", "add_goal_action", "set_goal_status", "evaluate", "record_conference", "check_in", "close", "referral_status", "allocation_started", "allocation_status", "evaluation_due"} {
-		if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = $1 AND object_id = $2 AND outcome = 'GRANTED'`, "casedirection.case."+action, id); n == 0 {
+		if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = $1 AND object_id = $2 AND outcome = 'GRANTED'`, "casedirection.case."+action, id); n == 0 {
 			t.Errorf("no access-log entry for %s", action)
 		}
 	}

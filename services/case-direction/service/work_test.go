@@ -179,7 +179,7 @@ func TestCaseload(t *testing.T) {
 	if _, err := noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageToken: "garbage"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad page token: %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'casedirection.case.list' AND org_oin = $1`, teamNoord.OIN); n < 5 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.list' AND org_oin = $1`, teamNoord.OIN); n < 5 {
 		t.Fatalf("listed cases must be access-logged, got %d entries", n)
 	}
 }
@@ -256,7 +256,7 @@ func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
 			t.Errorf("%s on another team's case: want NOT_FOUND, got %v", name, err)
 		}
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != len(calls) {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != len(calls) {
 		t.Fatalf("every refusal must be in the access log: %d of %d", n, len(calls))
 	}
 	view, err := h.as(t, teamNoord).GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})

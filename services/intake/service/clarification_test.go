@@ -53,7 +53,7 @@ func TestClarificationIsARecord(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM clarifications WHERE intake_id = $1`, in.GetId()); n != 1 {
 		t.Fatalf("a retry must not record a second clarification: %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.record_clarification' AND object_id = $1 AND outcome = 'GRANTED' AND resident_pseudonym <> ''`, in.GetId()); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.record_clarification' AND object_id = $1 AND outcome = 'GRANTED' AND resident_pseudonym <> ''`, in.GetId()); n != 1 {
 		t.Fatalf("recording must be access-logged under the resident once, got %d", n)
 	}
 	assertNoPlaintext(t, h, []string{summary})

@@ -293,7 +293,7 @@ func TestTriageStateMachine(t *testing.T) {
 	if _, err := other.MergeIntake(ctx, &intakev1.MergeIntakeRequest{IdempotencyKey: uuid.NewString(), IntakeId: dup.GetId(), IntoIntakeId: first.GetId()}); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's MergeIntake: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'intake.intake.start_triage'`, first.GetId()); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'intake.intake.start_triage'`, first.GetId()); n != 1 {
 		t.Fatalf("denied StartTriage logged: %d", n)
 	}
 	if n := h.count(t, `SELECT count(*) FROM intakes WHERE status = 'IN_TRIAGE' AND id = $1`, first.GetId()); n != 0 {
@@ -382,7 +382,7 @@ func TestAssessmentsAndResidents(t *testing.T) {
 		Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, Score: 2}}}); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's RecordAssessment: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1`, svctest.Org(identity.OrgTeam, "Wijkteam Zuid").OIN); n != 4 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1`, svctest.Org(identity.OrgTeam, "Wijkteam Zuid").OIN); n != 4 {
 		t.Fatalf("denied accesses logged: %d, want 4", n)
 	}
 

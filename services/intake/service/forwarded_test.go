@@ -41,11 +41,11 @@ func TestServiceReadsResidentDetailsOnlyForwardingATeamThatWorksWithThem(t *test
 	if err != nil || len(hh.GetHousehold().GetMembers()) != 1 || hh.GetHousehold().GetMembers()[0].GetName().GetFamilyName() != "Vries" {
 		t.Fatalf("household forwarding the team: %v %v", hh, err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.resident.read' AND object_id = $1 AND outcome = 'GRANTED'
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.resident.read' AND object_id = $1 AND outcome = 'GRANTED'
 		AND route = 'SERVICE' AND org_type = 'SERVICE' AND on_behalf_of = $2 AND resident_pseudonym <> ''`, id, h.team.OIN); n != 1 {
 		t.Fatalf("the service's read is logged under the resident once with route SERVICE, got %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.household.read' AND object_id = $1 AND outcome = 'GRANTED'
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.household.read' AND object_id = $1 AND outcome = 'GRANTED'
 		AND route = 'SERVICE' AND on_behalf_of = $2 AND resident_pseudonym <> ''`, household, h.team.OIN); n != 1 {
 		t.Fatalf("the household read is logged with route SERVICE, got %d", n)
 	}
@@ -55,7 +55,7 @@ func TestServiceReadsResidentDetailsOnlyForwardingATeamThatWorksWithThem(t *test
 	if _, err := forTeam(other.OIN); status.Code(err) != codes.NotFound {
 		t.Fatalf("forwarding another team: %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.resident.read' AND object_id = $1 AND outcome = 'DENIED'`, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.resident.read' AND object_id = $1 AND outcome = 'DENIED'`, id); n != 1 {
 		t.Fatalf("the refusal is logged, got %d", n)
 	}
 	// A service acting for no team reads nothing.

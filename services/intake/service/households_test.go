@@ -132,10 +132,10 @@ func TestResidentDetailsAreEncryptedAndOnlyForTeamsThatWorkWithThem(t *testing.T
 	if _, err := other.FindResident(ctx, &intakev1.FindResidentRequest{Bsn: req.GetBsn()}); status.Code(err) != codes.NotFound {
 		t.Fatalf("registering a known BSN must not make it findable: %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND action IN ('intake.resident.read', 'intake.resident.update', 'intake.resident.register', 'intake.resident.find')`, otherOrg.OIN); n != 5 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND action IN ('intake.resident.read', 'intake.resident.update', 'intake.resident.register', 'intake.resident.find')`, otherOrg.OIN); n != 5 {
 		t.Fatalf("denied accesses logged: %d, want 5", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'GRANTED' AND action = 'intake.resident.read' AND object_id = $1`, id); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'GRANTED' AND action = 'intake.resident.read' AND object_id = $1`, id); n != 2 {
 		t.Fatalf("granted reads logged: %d, want 2", n)
 	}
 	if got, err := h.client.GetResident(ctx, &intakev1.GetResidentRequest{ResidentId: id}); err != nil || got.GetResident().GetName().GetFamilyName() != "Zwanenburgh" {
@@ -375,7 +375,7 @@ func TestHouseholds(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's CreateHousehold with our resident: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND action LIKE 'intake.household.%'`, otherOrg.OIN); n != 4 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND action LIKE 'intake.household.%'`, otherOrg.OIN); n != 4 {
 		t.Fatalf("denied household accesses logged: %d, want 4", n)
 	}
 

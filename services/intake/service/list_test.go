@@ -85,7 +85,7 @@ func TestListIntakes(t *testing.T) {
 		t.Fatalf("another team's list: %v %v", err, resp)
 	}
 	// Each time an intake is shown it is logged under its resident: a was shown 4 times.
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.list' AND object_id = $1 AND resident_pseudonym <> ''`, a.GetId()); n != 4 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.list' AND object_id = $1 AND resident_pseudonym <> ''`, a.GetId()); n != 4 {
 		t.Fatalf("listing logged for intake a: %d, want 4", n)
 	}
 	first, err := h.client.ListIntakes(ctx, &intakev1.ListIntakesRequest{PageSize: 1})

@@ -209,7 +209,7 @@ func TestSameResidentTwiceIsOneResident(t *testing.T) {
 	if n := h.count(t, `SELECT count(DISTINCT household_id) FROM intakes`); n != 2 {
 		t.Fatalf("households used: %d, want 2", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.create' AND resident_pseudonym <> '' AND route = 'NEW_RECORD'`); n != 10 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.create' AND resident_pseudonym <> '' AND route = 'NEW_RECORD'`); n != 10 {
 		t.Fatalf("access log create entries: %d, want 10", n)
 	}
 }
@@ -454,7 +454,7 @@ func TestSignalBecomesIntake(t *testing.T) {
 	if n := h.referral.Reads(gp.GetId()); n != 1 {
 		t.Fatalf("GetSignal calls for the GP signal: %d, want 1", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.create' AND route = 'SYSTEM' AND purpose = 'signal-intake'`); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.create' AND route = 'SYSTEM' AND purpose = 'signal-intake'`); n != 2 {
 		t.Fatalf("system access-log entries: %d, want 2", n)
 	}
 	h.referral.mu.Lock()
@@ -534,7 +534,7 @@ func TestGetIntakeAccess(t *testing.T) {
 	if _, err := other.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: uuid.NewString()}); status.Code(err) != codes.NotFound {
 		t.Fatalf("unknown id: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'DENIED' AND resident_pseudonym <> ''`, id); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'DENIED' AND resident_pseudonym <> ''`, id); n != 1 {
 		t.Fatalf("denied reads logged: %d, want 1", n)
 	}
 	gp := h.clientAs(t, svctest.Org(identity.OrgGP, "Huisartsenpraktijk De Linde"))
@@ -553,7 +553,7 @@ func TestGetIntakeAccess(t *testing.T) {
 	if err != nil || svcResp.GetIntake().GetId() != id || svcResp.GetIntake().GetQuestion() != "" {
 		t.Fatalf("a service gets the intake without the question: %v %v", err, svcResp.GetIntake())
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'GRANTED'`, id); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.read' AND object_id = $1 AND outcome = 'GRANTED'`, id); n != 2 {
 		t.Fatalf("granted reads logged: %d, want 2", n)
 	}
 }

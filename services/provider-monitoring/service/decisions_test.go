@@ -549,7 +549,7 @@ func TestDecisionOtherOrganisationsIDs(t *testing.T) {
 		}
 	}
 	var denied int
-	if err := w.svc.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE object_type = 'decision' AND object_id = $1 AND outcome = 'DENIED'`, id).Scan(&denied); err != nil {
+	if err := w.svc.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log_entries WHERE object_type = 'decision' AND object_id = $1 AND outcome = 'DENIED'`, id).Scan(&denied); err != nil {
 		t.Fatal(err)
 	}
 	if denied < len(calls) {

@@ -137,7 +137,7 @@ func (w *world) accessLog(t *testing.T, number, outcome string) int {
 	t.Helper()
 	var n int
 	if err := w.svc.Pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM access_log WHERE object_type = 'allocation' AND object_id = $1 AND outcome = $2`, number, outcome).Scan(&n); err != nil {
+		`SELECT count(*) FROM access_log_entries WHERE object_type = 'allocation' AND object_id = $1 AND outcome = $2`, number, outcome).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

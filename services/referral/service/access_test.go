@@ -71,20 +71,20 @@ func TestListConsentsShowsOnlyTheCallersOwn(t *testing.T) {
 		t.Fatalf("bad request: %v", f)
 	}
 	// Every consent read is in the access log, and so is the GP's look-up that found nothing.
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN); n != 3 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN); n != 3 {
 		t.Fatalf("want 3 logged consent reads by the team, got %d", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1 AND resident_pseudonym <> ''`, gp.OIN); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.consent.list' AND org_oin = $1 AND resident_pseudonym <> ''`, gp.OIN); n != 1 {
 		t.Fatalf("the GP's empty look-up must be logged with the resident's pseudonym: %d", n)
 	}
 
 	// Paged one at a time: the same two, newest first; only the consent shown is logged.
-	before := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN)
+	before := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN)
 	p1, err := tc.ListConsents(h.ctx, &referralv1.ListConsentsRequest{ResidentBsn: residentBSN, PageSize: 1})
 	if err != nil || len(p1.GetConsents()) != 1 || p1.GetConsents()[0].GetId() != second.GetId() || p1.GetNextPageToken() == "" {
 		t.Fatalf("first page: %v %v", err, p1)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN); n != before+1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.consent.list' AND org_oin = $1`, team.OIN); n != before+1 {
 		t.Fatalf("a page of one consent logs one read, got %d", n-before)
 	}
 	p2, err := tc.ListConsents(h.ctx, &referralv1.ListConsentsRequest{ResidentBsn: residentBSN, PageSize: 1, PageToken: p1.GetNextPageToken()})
@@ -151,7 +151,7 @@ func TestReferralHistoryForBothPartiesOnly(t *testing.T) {
 			}
 		}
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.referral.history' AND outcome = 'GRANTED'`); n != 2 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.referral.history' AND outcome = 'GRANTED'`); n != 2 {
 		t.Fatalf("each history read must be logged: %d", n)
 	}
 	// A Wijkbrug service reads referrals, but the history is for the two parties only.
@@ -299,7 +299,7 @@ func TestEveryIDTakingRPCRefusesAnotherOrganisation(t *testing.T) {
 			if err := c.call(); status.Code(err) != codes.NotFound {
 				t.Fatalf("want NOT_FOUND, got %v", err)
 			}
-			if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND route = 'NONE' AND org_oin = $1 AND object_id = $2 AND action = $3`,
+			if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND route = 'NONE' AND org_oin = $1 AND object_id = $2 AND action = $3`,
 				c.org, c.object, c.action); n != 1 {
 				t.Fatalf("want one DENIED access-log entry, got %d", n)
 			}

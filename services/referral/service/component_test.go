@@ -79,7 +79,7 @@ func TestSubmitAndReadOwnSignalOnly(t *testing.T) {
 		t.Fatalf("an integrator must get PERMISSION_DENIED, got %v", err)
 	}
 	var denied int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1`, otherGP.OIN).Scan(&denied); err != nil || denied != 1 {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1`, otherGP.OIN).Scan(&denied); err != nil || denied != 1 {
 		t.Fatalf("the refused read must be in the access log: %d %v", denied, err)
 	}
 

@@ -160,7 +160,7 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 	if _, err := tc.AcceptReferral(h.ctx, &referralv1.AcceptReferralRequest{IdempotencyKey: h.key(), ReferralId: ref.GetId()}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("referrer accepting: want PERMISSION_DENIED, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND object_id = $1 AND org_oin = $2`, ref.GetId(), team.OIN); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND object_id = $1 AND org_oin = $2`, ref.GetId(), team.OIN); n != 1 {
 		t.Fatalf("the refused transition must stay in the access log: %d", n)
 	}
 	// A decline needs a reason; then the recipient declines for capacity.
@@ -487,7 +487,7 @@ func TestReferralForAnotherTeamsCaseIsRefused(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 0 {
 		t.Fatalf("a refused referral was stored (%d rows)", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, otherTeam.OIN, caseOfTeam); n != 1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, otherTeam.OIN, caseOfTeam); n != 1 {
 		t.Fatalf("the refusal must be logged once, got %d", n)
 	}
 	req.IdempotencyKey = h.key()

@@ -143,7 +143,7 @@ func TestIntakeClosedFeedsBackAndListMySignals(t *testing.T) {
 	if err != nil || len(other.GetSignals()) != 1 {
 		t.Fatalf("other corporation: %v %v", other, err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log WHERE action = 'referral.signal.list' AND org_oin = $1`, housing.OIN); n != 3+2+2+1 {
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.signal.list' AND org_oin = $1`, housing.OIN); n != 3+2+2+1 {
 		t.Fatalf("every listed signal is access-logged: %d", n)
 	}
 }

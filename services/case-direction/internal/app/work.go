@@ -340,8 +340,9 @@ func (a *App) ListCases(ctx context.Context, f domain.ListFilter) (Caseload, err
 			out.Next = &domain.Cursor{OpenedAt: last.OpenedAt, ID: last.ID}
 		}
 		out.Cases, out.Counts = list, counts
-		// One entry per resident shown, named from the page itself (the recorder looks up only
-		// cases without current residents, and logs those once as they are).
+		// Every resident shown, named from the page itself (the recorder looks up only cases
+		// without current residents, and logs those as they are); the log writes them as one
+		// list entry.
 		entries := make([]accesslog.Entry, 0, len(list))
 		for _, s := range list {
 			entries = append(entries, accesslog.PerResident(entry(actionList, s.ID, accesslog.RouteTeam, accesslog.OutcomeGranted), s.Residents)...)

@@ -153,7 +153,7 @@ func TestReportStartRefusedIsLogged(t *testing.T) {
 	}
 	var denied int
 	if err := db.Pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED' AND org_oin = '00000007777777700000'`, al.Number).Scan(&denied); err != nil || denied != 1 {
+		`SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED' AND org_oin = '00000007777777700000'`, al.Number).Scan(&denied); err != nil || denied != 1 {
 		t.Fatalf("denied entries: %d %v", denied, err)
 	}
 	if _, err := a.Allocate(other, domain.Allocation{}); !apperr.IsKind(err, apperr.KindPermissionDenied) {

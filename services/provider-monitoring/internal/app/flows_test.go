@@ -185,7 +185,7 @@ func TestStopRefusals(t *testing.T) {
 		t.Fatalf("another provider: %v", err)
 	}
 	var denied int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'providermonitoring.allocation.report_stop'`,
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'providermonitoring.allocation.report_stop'`,
 		al.Number).Scan(&denied); err != nil || denied != 1 {
 		t.Fatalf("denied entries: %d %v", denied, err)
 	}
@@ -267,7 +267,7 @@ func TestRequestAnsweredLateIsFlagged(t *testing.T) {
 		t.Fatalf("another team reads: %v", err)
 	}
 	var denied int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED'`, open.ID).Scan(&denied); err != nil || denied != 2 {
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED'`, open.ID).Scan(&denied); err != nil || denied != 2 {
 		t.Fatalf("denied entries: %d %v", denied, err)
 	}
 }

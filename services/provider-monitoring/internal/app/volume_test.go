@@ -58,7 +58,7 @@ func TestDeliveredVolumeUsedVsAllocated(t *testing.T) {
 		t.Fatalf("another provider: %v", err)
 	}
 	var denied int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'providermonitoring.allocation.report_volume'`, n).Scan(&denied); err != nil || denied != 1 {
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED' AND action = 'providermonitoring.allocation.report_volume'`, n).Scan(&denied); err != nil || denied != 1 {
 		t.Fatalf("denied entries: %d %v", denied, err)
 	}
 	// The unit must be the allocation's; the period within it and not in the future.
@@ -107,7 +107,7 @@ func TestDeliveredVolumeUsedVsAllocated(t *testing.T) {
 		t.Fatalf("another team: %v", err)
 	}
 	var reads int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log WHERE object_id = $1 AND action = 'providermonitoring.allocation.read_volume'`, n).Scan(&reads); err != nil || reads != 2 {
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND action = 'providermonitoring.allocation.read_volume'`, n).Scan(&reads); err != nil || reads != 2 {
 		t.Fatalf("read entries: %d %v", reads, err)
 	}
 

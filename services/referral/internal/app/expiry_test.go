@@ -155,7 +155,7 @@ func TestTwoExpirySchedulersNeverExpireTwice(t *testing.T) {
 		t.Fatalf("expired=%d twice=%d sentLeft=%d events=%d", expired, twice, sentLeft, events)
 	}
 	var logged int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM access_log WHERE action = 'referral.referral.expire' AND route = 'SYSTEM'`).Scan(&logged); err != nil || logged != due {
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.referral.expire' AND route = 'SYSTEM'`).Scan(&logged); err != nil || logged != due {
 		t.Fatalf("each expiry is access-logged once: %d %v", logged, err)
 	}
 }
