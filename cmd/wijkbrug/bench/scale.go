@@ -14,15 +14,15 @@ import (
 // The scale generator loads a region's caseload straight into the services' databases with
 // INSERT … SELECT generate_series (one statement per table and chunk, no per-row round
 // trips): cases with their director, an executor involvement, two goals and the household's
-// resident as the case's member (case-direction; the access log names the member of every case
-// shown, as it does for real cases); the household, its resident, membership and the intake that led to the
-// case (intake); an allocation for three cases in ten, with its case's resident
-// (provider-monitoring); a partner signal
-// for one case in ten (referral). Teams hold 2,000 cases each (hundreds of teams at 1,000,000);
-// the demo team always holds the first 2,000, and the demo GP is the source of their 200
-// signals (the other signals come from 200 other GPs), so the lists the bench calls as them
-// compare like with like across sizes. Identifiers are derived from the sequence number (md5 → uuid), which links the rows
-// across the four databases without moving data between them. The rows carry random bytes
+// resident as the case's member (case-direction; the access log names the member of every
+// case shown, as it does for real cases); the household, its resident, membership and the
+// intake that led to the case (intake); an allocation for three cases in ten, with its case's
+// resident (provider-monitoring); a partner signal for one case in ten (referral). Teams hold
+// 2,000 cases each (hundreds of teams at 1,000,000); the demo team always holds the first
+// 2,000, and the demo GP is the source of their 200 signals (the other signals come from 200
+// other GPs), so the lists the bench calls as them compare like with like across sizes.
+// Identifiers are derived from the sequence number (md5 → uuid), which links the rows across
+// the four databases without moving data between them. The rows carry random bytes
 // where the services keep ciphertexts: the bench measures lists, which never decrypt them.
 const (
 	teamSize  = 2000
