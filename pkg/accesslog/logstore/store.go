@@ -82,6 +82,15 @@ const insertEntries = `
 	GROUP BY e.g, e.action, e.object_type, e.route, e.outcome
 	ORDER BY e.g`
 
+// insertEntry writes the entries of a call that form one group: one entry about one object
+// ($3, $4 set, $5 and $6 empty) or one list entry ($5 and $6 set). Almost every call is one
+// group, and PostgreSQL runs this plain VALUES about 1.4× as fast as insertEntries' unnest and
+// GROUP BY (pgbench, 16 clients, one entry a transaction).
+const insertEntry = `
+	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, shown_objects, shown_residents,
+	                        user_id, role, org_oin, org_type, on_behalf_of, purpose, access_point, route, outcome, trace_id)
+	VALUES ($1, $2, $3, $4, $5::text[], $6::text[], $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+
 // write writes entries with the caller of ctx: deferred to the commit of the caller's
 // transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
 // or, detached, at once on the pool.
@@ -111,13 +120,23 @@ func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached 
 		group[i] = g
 		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
 	}
+	sql := insertEntries
 	args := []any{group, action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
 		c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
+	if len(groups) == 1 {
+		sql = insertEntry
+		one, shownObjects, shownResidents := entries[0], []string{}, []string{}
+		if n > 1 {
+			one.ObjectID, one.ResidentPseudonym, shownObjects, shownResidents = "", "", objID, pseudo
+		}
+		args = []any{action[0], objType[0], one.ObjectID, one.ResidentPseudonym, shownObjects, shownResidents, c.User, c.Role,
+			c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), route[0], outcome[0], observability.TraceID(ctx)}
+	}
 	var err error
 	if detached {
-		_, err = l.db.Pool.Exec(ctx, insertEntries, args...)
+		_, err = l.db.Pool.Exec(ctx, sql, args...)
 	} else {
-		err = l.db.Defer(ctx, insertEntries, args...)
+		err = l.db.Defer(ctx, sql, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("accesslog: %w", err)
