@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
@@ -25,10 +26,11 @@ type row struct {
 	at                                                                time.Time
 	action, objectType, objectID, pseudonym, user, role, oin, orgType string
 	onBehalfOf, purpose, accessPoint, route, outcome, traceID         string
-	shownObjects, shownResidents                                      []string
-	sealSeq                                                           *int64
-	keyID                                                             *int16
-	prevHash, hash                                                    []byte
+	// A list entry's arrays; pgtype.Text, so that an element set to NULL is read (see digest).
+	shownObjects, shownResidents []pgtype.Text
+	sealSeq                      *int64
+	keyID                        *int16
+	prevHash, hash               []byte
 }
 
 func (r *row) scanTargets() []any {
@@ -72,11 +74,16 @@ func (r *row) digest(keys *Keys, keyID byte, prev []byte, seq int64) (sum []byte
 		h.Write(n[:])
 		binary.BigEndian.PutUint64(n[:], uint64(len(r.shownResidents)))
 		h.Write(n[:])
-		for _, s := range r.shownObjects {
-			str(s)
-		}
-		for _, s := range r.shownResidents {
-			str(s)
+		// No element is ever NULL as written. PostgreSQL text holds no NUL byte, so an element
+		// set to NULL past the trigger and the CHECK is hashed as "\x00", which cannot match
+		// what was sealed: Verify reports the entry instead of failing on the scan.
+		for _, list := range [][]pgtype.Text{r.shownObjects, r.shownResidents} {
+			for _, t := range list {
+				if !t.Valid {
+					t.String = "\x00"
+				}
+				str(t.String)
+			}
 		}
 	}
 	return h.Sum(nil), true

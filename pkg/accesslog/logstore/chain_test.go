@@ -223,6 +223,8 @@ func TestListEntriesAreSealedWithWhatTheyShowed(t *testing.T) {
 			shown_residents[1] = shown_residents[2], shown_residents[2] = shown_residents[1] WHERE cardinality(shown_objects) > 0`,
 		"made a single entry": `UPDATE access_log SET object_id = shown_objects[1], resident_pseudonym = shown_residents[1],
 			shown_objects = '{}', shown_residents = '{}' WHERE cardinality(shown_objects) > 0`,
+		"resident set to NULL": `ALTER TABLE access_log DROP CONSTRAINT access_log_shown_no_nulls;
+			UPDATE access_log SET shown_residents[3] = NULL WHERE cardinality(shown_objects) > 0`,
 	}
 	for name, sql := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // goldenEntry is an entry about one object, and goldenMAC its MAC as the chain computed it
@@ -29,7 +31,7 @@ func TestSingleEntriesKeepTheirMAC(t *testing.T) {
 	}
 	// A list entry is told apart from the same columns without its objects.
 	list := goldenEntry
-	list.shownObjects, list.shownResidents = []string{"c-1"}, []string{"ps-1"}
+	list.shownObjects, list.shownResidents = []pgtype.Text{{String: "c-1", Valid: true}}, []pgtype.Text{{String: "ps-1", Valid: true}}
 	if other, _ := list.digest(keys, 1, []byte("previous"), 7); bytes.Equal(other, sum) {
 		t.Fatal("a list entry has the MAC of the entry without its list")
 	}

@@ -10,7 +10,9 @@
 ALTER TABLE access_log
     ADD COLUMN shown_objects   text[] NOT NULL DEFAULT '{}',
     ADD COLUMN shown_residents text[] NOT NULL DEFAULT '{}',
-    ADD CONSTRAINT access_log_shown_pairs CHECK (cardinality(shown_objects) = cardinality(shown_residents));
+    ADD CONSTRAINT access_log_shown_pairs CHECK (cardinality(shown_objects) = cardinality(shown_residents)),
+    ADD CONSTRAINT access_log_shown_no_nulls CHECK (array_position(shown_objects, NULL) IS NULL
+                                                    AND array_position(shown_residents, NULL) IS NULL);
 -- A resident's access history finds list entries through this index (and the others through
 -- access_log_resident). Partial: an entry about one object would otherwise put an "empty
 -- array" item into the GIN index on every write of every service.
@@ -77,4 +79,4 @@ $$;
 -- +goose StatementEnd
 DROP VIEW access_log_entries;
 DROP INDEX access_log_shown_residents;
-ALTER TABLE access_log DROP CONSTRAINT access_log_shown_pairs, DROP COLUMN shown_residents, DROP COLUMN shown_objects;
+ALTER TABLE access_log DROP CONSTRAINT access_log_shown_no_nulls, DROP CONSTRAINT access_log_shown_pairs, DROP COLUMN shown_residents, DROP COLUMN shown_objects;
