@@ -55,11 +55,16 @@ func keyRing(t *testing.T, id int, key []byte, previous map[byte][]byte) *logsto
 
 func testKeys(t *testing.T) *logstore.Keys { return keyRing(t, 1, testKey, nil) }
 
+// callerCtx is the context of a call by a team professional, as the logger needs one.
+func callerCtx() context.Context {
+	return identity.WithCaller(context.Background(), identity.Caller{
+		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
+}
+
 func write(t *testing.T, db *pgxdb.DB, n int) {
 	t.Helper()
 	l := logstore.New(db, "test")
-	ctx := identity.WithCaller(context.Background(), identity.Caller{
-		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
+	ctx := callerCtx()
 	for i := 0; i < n; i++ {
 		if err := l.Record(ctx, accesslog.Entry{Action: "test.read", ObjectType: "thing", ObjectID: fmt.Sprint(i), ResidentPseudonym: "ps", Route: accesslog.RouteTeam}); err != nil {
 			t.Fatal(err)
@@ -201,8 +206,7 @@ func TestConcurrentSealersBuildOneChain(t *testing.T) {
 func writeList(t *testing.T, db *pgxdb.DB, n int) {
 	t.Helper()
 	l := logstore.New(db, "test")
-	ctx := identity.WithCaller(context.Background(), identity.Caller{
-		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
+	ctx := callerCtx()
 	entries := make([]accesslog.Entry, n)
 	for i := range entries {
 		entries[i] = accesslog.Entry{Action: "test.list", ObjectType: "thing", ObjectID: fmt.Sprint("obj-", i), ResidentPseudonym: fmt.Sprint("ps-", i), Route: accesslog.RouteTeam}

@@ -34,7 +34,7 @@ func (l *Logger) ResidentEntries(ctx context.Context, pseudonym string, since ti
 		LEFT JOIN LATERAL unnest(a.shown_objects, a.shown_residents) WITH ORDINALITY AS s(object_id, resident, n) ON true
 		WHERE (a.resident_pseudonym = $1 OR (cardinality(a.shown_residents) > 0 AND a.shown_residents @> ARRAY[$1::text]))
 		  AND coalesce(s.resident, a.resident_pseudonym) = $1
-		  AND a.at >= $2 AND a.id <= $3 AND (a.id < $3 OR coalesce(s.n, 0) < $4)
+		  AND a.at >= $2 AND (a.id, coalesce(s.n, 0)) < ($3, $4)
 		ORDER BY a.id DESC, 2 DESC LIMIT $5`,
 		pseudonym, since, before.ID, before.Index, limit)
 	if err != nil {

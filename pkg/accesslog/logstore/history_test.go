@@ -1,7 +1,6 @@
 package logstore_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
 // A resident's history finds the entries about one object and the objects of list entries that
@@ -18,8 +16,7 @@ import (
 func TestResidentHistoryFindsListEntries(t *testing.T) {
 	db := newDB(t)
 	l := logstore.New(db, "test")
-	ctx := identity.WithCaller(context.Background(), identity.Caller{
-		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "u", Role: "r", Purpose: "p"})
+	ctx := callerCtx()
 	one := func(obj, ps string) {
 		t.Helper()
 		if err := l.Record(ctx, accesslog.Entry{Action: "t.read", ObjectType: "thing", ObjectID: obj, ResidentPseudonym: ps, Route: accesslog.RouteTeam}); err != nil {

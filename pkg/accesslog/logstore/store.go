@@ -103,34 +103,43 @@ func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached 
 		return fmt.Errorf("accesslog: no caller in context")
 	}
 	type key struct{ action, objectType, route, outcome string }
-	groups := map[key]int32{}
-	n := len(entries)
-	group := make([]int32, n)
-	action, objType, objID, pseudo, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range entries {
+	keyOf := func(e accesslog.Entry) key {
 		if e.Outcome == "" {
 			e.Outcome = accesslog.OutcomeGranted
 		}
-		k := key{e.Action, e.ObjectType, e.Route, e.Outcome}
-		g, seen := groups[k]
-		if !seen {
-			g = int32(len(groups))
-			groups[k] = g
-		}
-		group[i] = g
-		action[i], objType[i], objID[i], pseudo[i], route[i], outcome[i] = e.Action, e.ObjectType, e.ObjectID, e.ResidentPseudonym, e.Route, e.Outcome
+		return key{e.Action, e.ObjectType, e.Route, e.Outcome}
 	}
-	sql := insertEntries
-	args := []any{group, action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
-		c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
-	if len(groups) == 1 {
-		sql = insertEntry
-		one, shownObjects, shownResidents := entries[0], []string{}, []string{}
+	n, first := len(entries), keyOf(entries[0])
+	objID, pseudo := make([]string, n), make([]string, n)
+	oneGroup := true
+	for i, e := range entries {
+		objID[i], pseudo[i] = e.ObjectID, e.ResidentPseudonym
+		oneGroup = oneGroup && keyOf(e) == first
+	}
+	sql, args := insertEntry, []any(nil)
+	if oneGroup {
+		// One entry about one object, or one list entry.
+		obj, res, shownObjects, shownResidents := objID[0], pseudo[0], []string{}, []string{}
 		if n > 1 {
-			one.ObjectID, one.ResidentPseudonym, shownObjects, shownResidents = "", "", objID, pseudo
+			obj, res, shownObjects, shownResidents = "", "", objID, pseudo
 		}
-		args = []any{action[0], objType[0], one.ObjectID, one.ResidentPseudonym, shownObjects, shownResidents, c.User, c.Role,
-			c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), route[0], outcome[0], observability.TraceID(ctx)}
+		args = []any{first.action, first.objectType, obj, res, shownObjects, shownResidents, c.User, c.Role,
+			c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), first.route, first.outcome, observability.TraceID(ctx)}
+	} else {
+		sql = insertEntries
+		groups, group := map[key]int32{}, make([]int32, n)
+		action, objType, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range entries {
+			k := keyOf(e)
+			g, seen := groups[k]
+			if !seen {
+				g = int32(len(groups))
+				groups[k] = g
+			}
+			group[i], action[i], objType[i], route[i], outcome[i] = g, k.action, k.objectType, k.route, k.outcome
+		}
+		args = []any{group, action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
+			c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
 	}
 	var err error
 	if detached {
