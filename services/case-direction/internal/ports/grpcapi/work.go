@@ -149,7 +149,7 @@ func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, erro
 		in.Goals = append(in.Goals, app.NewGoal{ID: g.GetGoalId(), LifeDomain: d, Baseline: int(g.GetBaselineScore()), Target: int(g.GetTargetScore())})
 	}
 	if in.ResidentAgreed {
-		if d := valid.Date(&v, "resident_agreed_on", in.ResidentAgreedOn); !d.IsZero() && d.After(time.Now()) {
+		if d := valid.Date(&v, "resident_agreed_on", in.ResidentAgreedOn); !d.IsZero() && d.After(domain.Day(time.Now())) {
 			v.Add("resident_agreed_on", "must not be in the future")
 		}
 	} else if in.ResidentAgreedOn != "" {
@@ -295,7 +295,7 @@ func conferenceFromRequest(req *casedirectionv1.RecordCaseConferenceRequest) (do
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// case_id: required, a UUID (the proto).
-	if d := valid.Date(&v, "held_on", req.GetHeldOn()); !d.IsZero() && d.After(time.Now()) {
+	if d := valid.Date(&v, "held_on", req.GetHeldOn()); !d.IsZero() && d.After(domain.Day(time.Now())) {
 		v.Add("held_on", "must not be in the future")
 	}
 	conf := domain.Conference{HeldOn: req.GetHeldOn(), Decisions: req.GetDecisions()}
