@@ -28,7 +28,7 @@ func mustCall[T proto.Message](t *testing.T, env *bolaEnv, endpoint, method stri
 // cases that mix objects, a few of team B.
 func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	t.Helper()
-	now := time.Now()
+	now := nowNL()
 	f := &bolaFixture{
 		today: now.Format(time.DateOnly), later: now.AddDate(0, 3, 0).Format(time.DateOnly),
 		bsn1: validBSN(11223344), bsn2: validBSN(22334455), bsnB: validBSN(33445566), bsnSignal: validBSN(44556677),

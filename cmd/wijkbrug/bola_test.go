@@ -644,7 +644,7 @@ func bolaTable() map[string]bolaEntry {
 	return t
 }
 
-func (f *bolaFixture) later2() string { return time.Now().AddDate(1, 0, 0).Format(time.DateOnly) }
+func (f *bolaFixture) later2() string { return nowNL().AddDate(1, 0, 0).Format(time.DateOnly) }
 
 func (f *bolaFixture) request315() *providermonitoringv1.SubmitAllocationRequestRequest {
 	return &providermonitoringv1.SubmitAllocationRequestRequest{Kind: providermonitoringv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,

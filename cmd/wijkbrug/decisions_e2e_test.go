@@ -110,13 +110,13 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	if _, err := cd.AssignDirector(director, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, ProfessionalId: "regisseur-anna"}); err != nil {
 		t.Fatalf("assign director: %v", err)
 	}
-	today := time.Now().In(time.FixedZone("CET", 3600)).Format("2006-01-02")
+	today := nowNL().Format(time.DateOnly)
 	if _, err := cd.AdoptPlan(director, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID,
 		Goals: []*casedirectionv1.GoalInput{
 			{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_DAYTIME_ACTIVITIES, BaselineScore: 2, TargetScore: 4},
 			{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, BaselineScore: 1, TargetScore: 3},
 		},
-		ResidentAgreed: true, ResidentAgreedOn: today, EvaluationDate: time.Now().AddDate(0, 3, 0).Format("2006-01-02")}); err != nil {
+		ResidentAgreed: true, ResidentAgreedOn: today, EvaluationDate: nowNL().AddDate(0, 3, 0).Format(time.DateOnly)}); err != nil {
 		t.Fatalf("adopt plan: %v", err)
 	}
 
@@ -127,7 +127,7 @@ func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 		resp, err := decisions.DraftDecision(director, &providermonitoringv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID,
 			LegalBasis: providermonitoringv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3, Outcome: providermonitoringv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
 			Product: &providermonitoringv1.Product{Category: category, Code: product}, ProviderAgb: agb,
-			StartDate: today, EndDate: time.Now().AddDate(0, 6, 0).Format("2006-01-02"), Volume: hoursPerWeek(hours)})
+			StartDate: today, EndDate: nowNL().AddDate(0, 6, 0).Format(time.DateOnly), Volume: hoursPerWeek(hours)})
 		if err != nil {
 			t.Fatalf("draft: %v", err)
 		}

@@ -258,11 +258,11 @@ func TestWalkingSkeleton(t *testing.T) {
 	if _, err := team.AssignDirector(teamCtx, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: "e2e-dir", CaseId: caseID, ProfessionalId: "regisseur-anna"}); err != nil {
 		t.Fatalf("assign director: %v", err)
 	}
-	today := time.Now().Format("2006-01-02")
+	today := nowNL().Format(time.DateOnly)
 	alloc, err := team.RequestAllocation(teamCtx, &casedirectionv1.RequestAllocationRequest{
 		IdempotencyKey: "e2e-alloc", CaseId: caseID, ProviderAgb: suite.DemoProviderAGB,
 		ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
-		StartDate: today, EndDate: time.Now().AddDate(0, 3, 0).Format("2006-01-02"),
+		StartDate: today, EndDate: nowNL().AddDate(0, 3, 0).Format(time.DateOnly),
 		Volume: hoursPerWeek(4),
 	})
 	if err != nil {

@@ -146,14 +146,14 @@ func TestPartnerFeeds(t *testing.T) {
 		return out
 	}
 	beforeInvolvement := caseEventsSoFar()
-	today := time.Now().Format("2006-01-02")
+	today := nowNL().Format(time.DateOnly)
 	inv, err := team.AddInvolvement(teamCtx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "feed-inv", CaseId: caseID,
 		OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PROVIDER, OrganisationOin: suite.DemoProvider.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_EXECUTOR, ValidFrom: today})
 	if err != nil {
 		t.Fatalf("add involvement: %v", err)
 	}
 	allocate := func(key string, monthsAhead int) string {
-		start := time.Now().AddDate(0, monthsAhead, 0)
+		start := nowNL().AddDate(0, monthsAhead, 0)
 		a, err := team.RequestAllocation(teamCtx, &casedirectionv1.RequestAllocationRequest{IdempotencyKey: key, CaseId: caseID,
 			ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
 			StartDate: start.Format("2006-01-02"), EndDate: start.AddDate(0, 2, 0).Format("2006-01-02"),

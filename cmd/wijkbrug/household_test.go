@@ -32,7 +32,7 @@ func TestCaseSeesEverythingDoneForTheHousehold(t *testing.T) {
 	t.Cleanup(s.Stop)
 	events := record(t, s)
 	const bsn = "123456782"
-	today := time.Now().Format(time.DateOnly)
+	today := nowNL().Format(time.DateOnly)
 
 	// A GP's signal opens the household's case (three life domains).
 	gp := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", s.Endpoint("referral").Addr))
@@ -66,7 +66,7 @@ func TestCaseSeesEverythingDoneForTheHousehold(t *testing.T) {
 		t.Fatalf("assign director: %v", err)
 	}
 	plan, err := team.AdoptPlan(teamCtx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "hh-plan", CaseId: caseID, ResidentAgreed: true,
-		ResidentAgreedOn: today, EvaluationDate: time.Now().AddDate(0, 3, 0).Format(time.DateOnly),
+		ResidentAgreedOn: today, EvaluationDate: nowNL().AddDate(0, 3, 0).Format(time.DateOnly),
 		Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}})
 	if err != nil {
 		t.Fatalf("adopt plan: %v", err)
