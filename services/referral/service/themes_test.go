@@ -8,6 +8,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -69,8 +70,10 @@ func TestRecurringThemesSuppressSmallGroups(t *testing.T) {
 		decline(residents[5], "WK036301")
 	}
 
-	today := time.Now().In(time.UTC).Format("2006-01-02")
-	from := time.Now().AddDate(0, 0, -7).Format("2006-01-02")
+	// The period is whole Dutch calendar days, so "today" is the Dutch date (in UTC it is still
+	// yesterday between 23:00 and 24:00, and the signals just sent would fall outside).
+	now := time.Now().In(domain.Amsterdam)
+	today, from := now.Format(time.DateOnly), now.AddDate(0, 0, -7).Format(time.DateOnly)
 	resp, err := tc.GetRecurringThemes(h.ctx, &referralv1.GetRecurringThemesRequest{MunicipalityCode: "GM0363", FromDate: from, ToDate: today})
 	if err != nil {
 		t.Fatal(err)
