@@ -497,6 +497,9 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
+	if err := b.resetStatements(ctx); err != nil {
+		return err
+	}
 	b.ev.reset()
 	started := time.Now()
 	var samples []backlogSample
@@ -513,7 +516,14 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 				return
 			case <-t.C:
 				in, done := b.ev.chainCounts()
-				samples = append(samples, backlogSample{At: time.Since(started), In: in, Done: done})
+				at := time.Since(started)
+				// Where the backlog sits: unpublished outbox rows per service and what each
+				// service consumer has not yet handled (the same reads as the quiet check).
+				where, err := b.quiet.busy(ctx)
+				if err != nil {
+					where = []string{"(not read: " + err.Error() + ")"}
+				}
+				samples = append(samples, backlogSample{At: at, In: in, Done: done, Where: where})
 			}
 		}
 	}()
@@ -525,7 +535,14 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 		wg.Wait()
 		return err
 	}
-	// Drain: how long until every signal got its feedback (bounded wait).
+	// Drain: how long until every signal got its feedback (bounded wait). With -profile-dir
+	// the drain is profiled: only the chain's own work runs then.
+	stopProfile, err := b.profile("chain-drain.pprof")
+	if err != nil {
+		close(stop)
+		wg.Wait()
+		return err
+	}
 	drainStart := time.Now()
 	deadline := time.Now().Add(max(30*time.Second, 2*b.o.chainFor))
 	for time.Now().Before(deadline) {
@@ -535,20 +552,34 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	stopProfile()
 	close(stop)
 	wg.Wait()
 	inAll, doneAll := b.ev.chainCounts()
-	res.Chain = chainResult{Quiet: quiet, FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
+	// With -statements: what PostgreSQL executed for the whole chain run, load and drain.
+	top, err := b.topStatements(ctx, 15)
+	if err != nil {
+		return err
+	}
+	wal, err := b.walSince(ctx)
+	if err != nil {
+		return err
+	}
+	res.Chain = chainResult{Statements: top, WAL: wal, Quiet: quiet, FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
 		LoadFor: loadEnd, InAtEnd: inEnd, DoneAtEnd: doneEnd, Drain: time.Since(drainStart), InAll: inAll, DoneAll: doneAll, Samples: samples,
 		ChainRate: float64(doneEnd) / loadEnd.Seconds(), InRate: float64(inEnd) / loadEnd.Seconds()}
 	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back by the end of the load (%.1f/s); %s later %d of %d fed back (quiet wait %s before)\n",
 		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll, quiet)
+	if wal != "" {
+		fmt.Fprintf(b.out, "      %s\n", wal)
+	}
 	return nil
 }
 
 type backlogSample struct {
 	At       time.Duration
 	In, Done int
+	Where    []string // the quiet check's findings at that second: outboxes, access logs, consumers
 }
 
 type chainResult struct {
@@ -558,6 +589,8 @@ type chainResult struct {
 	InAtEnd, DoneAtEnd, InAll, DoneAll       int
 	Samples                                  []backlogSample
 	Quiet                                    quietWait
+	Statements                               []statementTime // with -statements
+	WAL                                      string
 }
 
 func (b *bench) progress(m measurement) {

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	chainFor := fs.Duration("chain-duration", 0, "length of the asynchronous-chain run (default 3 × -duration)")
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
-	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run and each list/search measurement here")
+	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement, the statements PostgreSQL spent the most time executing")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -87,7 +87,21 @@ func (r *results) markdown() string {
 		for _, s := range c.Samples {
 			w("%d ", s.In-s.Done)
 		}
-		w("\n\n")
+		w("\n\nWhere the work waited (every 5th second: unpublished outbox rows, unsealed access-log entries, and per service consumer the events not yet delivered to it and those delivered but not yet acknowledged):\n\n")
+		w("| s | signals in − fed back | waiting |\n|---|---|---|\n")
+		for i, s := range c.Samples {
+			if i%5 == 4 || i == len(c.Samples)-1 {
+				w("| %.0f | %d | %s |\n", s.At.Seconds(), s.In-s.Done, strings.Join(s.Where, ", "))
+			}
+		}
+		w("\n")
+		if len(c.Statements) > 0 {
+			w("PostgreSQL execution time per statement during the chain run, load and drain, %d signals in (pg_stat_statements, `-statements`; %s):\n\n", c.InAll, c.WAL)
+			for _, st := range c.Statements {
+				w("- %.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`\n", 100*st.Share, st.TotalMS, st.Calls, st.Rows, st.DB, strings.ReplaceAll(st.Query, "`", "'"))
+			}
+			w("\n")
+		}
 	}
 	if len(r.Lists) > 0 {
 		w("## List and search RPCs\n\nTarget (DESIGN §9, at 1,000,000 cases and 16 callers): median ≤ 5 ms, p99 ≤ 20 ms; median growth 10k → 1M ≤ 1.5×.\n\n")

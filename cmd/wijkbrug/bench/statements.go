@@ -59,9 +59,9 @@ func (b *bench) walSince(ctx context.Context) (string, error) {
 		records, fpi, float64(bytes)/1e6, timed, req), nil
 }
 
-// topStatements lists the statements PostgreSQL spent the most execution time on since the
+// topStatements lists the n statements PostgreSQL spent the most execution time on since the
 // reset (with -statements), leaving out the bench's own sampling of pg_stat_activity.
-func (b *bench) topStatements(ctx context.Context) ([]statementTime, error) {
+func (b *bench) topStatements(ctx context.Context, n int) ([]statementTime, error) {
 	if !b.o.statements {
 		return nil, nil
 	}
@@ -71,7 +71,7 @@ func (b *bench) topStatements(ctx context.Context) ([]statementTime, error) {
 			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 			WHERE s.query NOT ILIKE '%pg_stat_%')
 		SELECT datname, calls, total_exec_time, rows, query, total_exec_time / nullif(sum(total_exec_time) OVER (), 0)
-		FROM s ORDER BY total_exec_time DESC LIMIT 8`)
+		FROM s ORDER BY total_exec_time DESC LIMIT $1`, n)
 	if err != nil {
 		return nil, fmt.Errorf("pg_stat_statements: %w", err)
 	}
