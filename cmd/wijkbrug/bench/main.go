@@ -10,8 +10,9 @@
 // one transaction per request, same PostgreSQL cluster) with the main mutating RPCs, driven by
 // ghz (github.com/bojand/ghz/runner) with unique idempotency keys and distinct valid BSNs. It
 // then measures p99 at half of the maximum SubmitSignal rate (open loop), the event lag, the
-// asynchronous chain signal → intake → feedback, the list/search RPCs, and optionally the list
-// RPCs at scale (-scale: cases loaded with COPY before measuring). See docs/performance.md.
+// asynchronous chain signal → intake → feedback (and, every second, where its backlog waits),
+// the list/search RPCs, and optionally the list RPCs at scale (-scale: cases loaded with
+// INSERT … SELECT generate_series before measuring). See docs/performance.md.
 package main
 
 import (
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
-	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement, the statements PostgreSQL spent the most time executing")
+	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
