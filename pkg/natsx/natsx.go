@@ -102,6 +102,9 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, r
 		Retention:  jetstream.LimitsPolicy,
 		Duplicates: 2 * time.Minute,
 		MaxAge:     365 * 24 * time.Hour,
+		// The outbox relay publishes a round's events as one atomic batch: one sync for the
+		// batch instead of one per event (pkg/outbox).
+		AllowAtomicPublish: true,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
@@ -174,6 +177,8 @@ func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int)
 		Retention:  jetstream.LimitsPolicy,
 		Duplicates: 2 * time.Minute,
 		MaxAge:     feedRetention,
+		// Feed copies come from the outbox relays in atomic batches too.
+		AllowAtomicPublish: true,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {

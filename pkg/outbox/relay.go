@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +29,11 @@ type RelayConfig struct {
 	PollInterval time.Duration
 	// AckTimeout bounds the wait for JetStream acks (default 5 s).
 	AckTimeout time.Duration
-	Logger     *slog.Logger
-	Registry   prometheus.Registerer
+	// AtomicMin is the least number of rows bound for one stream that a round publishes as
+	// one atomic batch (default 16; negative: never). Below it each row is its own message.
+	AtomicMin int
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
 }
 
 // Relay publishes outbox rows. Only one replica relays at a time (a PostgreSQL session
@@ -39,8 +46,9 @@ type Relay struct {
 	lag prometheus.Histogram
 	pub prometheus.Counter
 
-	wake    chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
-	leading atomic.Bool
+	wake      chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
+	leading   atomic.Bool
+	atomicOff atomic.Bool // JetStream refused atomic batches as disabled: publish one by one
 }
 
 // Wake makes the relay look for pending rows now (it coalesces: many wake-ups while a batch is
@@ -62,6 +70,9 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 5 * time.Second
+	}
+	if cfg.AtomicMin == 0 {
+		cfg.AtomicMin = defaultAtomicMin
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -247,33 +258,20 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(batch))
-	var pubErr error
-	for _, p := range batch {
-		f, err := r.js.PublishMsgAsync(p.ev.ToMsg())
-		if err != nil {
-			pubErr = err
+	published := make([]bool, len(batch))
+	pubErr := r.publish(ctx, batch, published)
+	// Only the prefix JetStream acknowledged is marked; the rest is published again next round
+	// (and dropped by JetStream as duplicates where it did arrive).
+	var acked []int64
+	for i, p := range batch {
+		if !published[i] {
+			if pubErr == nil {
+				pubErr = errors.New("JetStream did not acknowledge every event")
+			}
 			break
 		}
-		futures = append(futures, f)
-	}
-	timeout := time.NewTimer(r.cfg.AckTimeout)
-	defer timeout.Stop()
-	var acked []int64
-	for i, f := range futures {
-		select {
-		case <-f.Ok():
-			acked = append(acked, batch[i].id)
-			r.lag.Observe(time.Since(batch[i].ev.Time).Seconds())
-			continue
-		case err := <-f.Err():
-			pubErr = err
-		case <-timeout.C:
-			pubErr = errors.New("timed out waiting for JetStream ack")
-		case <-ctx.Done():
-			pubErr = ctx.Err()
-		}
-		break
+		acked = append(acked, p.id)
+		r.lag.Observe(time.Since(p.ev.Time).Seconds())
 	}
 	if len(acked) > 0 {
 		if err := r.markPublished(context.WithoutCancel(ctx), acked); err != nil {
@@ -283,6 +281,141 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	}
 	return len(acked), pubErr
 }
+
+// defaultAtomicMin is where an atomic batch starts to pay: a batch costs the stream a staging
+// store and one sync, a message published on its own one sync. On the development machine one
+// stream with sync always stored 5,800 messages a second published one by one, and 3,500 / 12,900
+// / 60,000 a second in atomic batches of 8 / 32 / 256 (docs/performance.md, sixth session).
+const defaultAtomicMin = 16
+
+// publish sends the rows to JetStream and sets published[i] for every row JetStream
+// acknowledged. The rows of one stream go as one atomic batch (NATS's own atomic batch publish,
+// nats-server ≥ 2.12) when there are at least AtomicMin of them: the stream stores the batch
+// with one sync instead of one per message, and acknowledges it, as it does a single message,
+// only once it is on disk. A batch the stream refuses — it holds a row JetStream already has
+// (a republication after a lost mark), or the server or stream does not allow atomic publishing —
+// is published again message by message, which JetStream deduplicates by Nats-Msg-Id. Rows
+// stay in id order within each stream either way.
+func (r *Relay) publish(ctx context.Context, batch []pendingRow, published []bool) error {
+	type atomicBatch struct {
+		rows []int
+		f    jetstream.PubAckFuture
+	}
+	var batches []atomicBatch
+	var single []int
+	for _, rows := range streamGroups(batch) {
+		if r.cfg.AtomicMin > 0 && len(rows) >= r.cfg.AtomicMin && !r.atomicOff.Load() {
+			if f, err := r.publishAtomic(batch, rows); err == nil {
+				batches = append(batches, atomicBatch{rows: rows, f: f})
+				continue
+			}
+		}
+		single = append(single, rows...)
+	}
+	timeout := time.NewTimer(r.cfg.AckTimeout)
+	defer timeout.Stop()
+	for _, b := range batches {
+		select {
+		case <-b.f.Ok():
+			for _, i := range b.rows {
+				published[i] = true
+			}
+		case err := <-b.f.Err():
+			if apiErr := (*jetstream.APIError)(nil); errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeAtomicPublishDisabled {
+				// A stream that was not updated (or a server older than 2.12): no more tries.
+				r.atomicOff.Store(true)
+				r.cfg.Logger.WarnContext(ctx, "JetStream refuses atomic batches; the relay publishes every event on its own", "error", err.Error())
+			} else {
+				r.cfg.Logger.DebugContext(ctx, "atomic batch refused; publishing its events one by one", "events", len(b.rows), "error", err.Error())
+			}
+			single = append(single, b.rows...)
+		case <-timeout.C:
+			return errors.New("timed out waiting for JetStream ack")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	slices.Sort(single) // batch order is id order
+	futures := make([]jetstream.PubAckFuture, 0, len(single))
+	var pubErr error
+	for _, i := range single {
+		f, err := r.js.PublishMsgAsync(batch[i].ev.ToMsg())
+		if err != nil {
+			pubErr = err
+			break
+		}
+		futures = append(futures, f)
+	}
+	for k, f := range futures {
+		select {
+		case <-f.Ok():
+			published[single[k]] = true
+			continue
+		case err := <-f.Err():
+			return err
+		case <-timeout.C:
+			return errors.New("timed out waiting for JetStream ack")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return pubErr
+}
+
+// streamGroups splits a round's rows (in id order) by the stream their subjects belong to:
+// wijkbrug.<service>.… to the service's stream, wijkbrug.feed.… to the feed stream.
+func streamGroups(batch []pendingRow) [][]int {
+	var keys []string
+	groups := map[string][]int{}
+	for i, p := range batch {
+		k := p.ev.NATSSubject
+		if a := strings.IndexByte(k, '.'); a >= 0 {
+			if b := strings.IndexByte(k[a+1:], '.'); b >= 0 {
+				k = k[:a+1+b]
+			}
+		}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([][]int, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, groups[k])
+	}
+	return out
+}
+
+// publishAtomic sends rows as one atomic batch: every message but the last without a reply, the
+// last with the commit header, whose acknowledgement (or refusal) is the batch's.
+func (r *Relay) publishAtomic(batch []pendingRow, rows []int) (jetstream.PubAckFuture, error) {
+	id := uuid.NewString()
+	nc := r.js.Conn()
+	for k, i := range rows {
+		m := batch[i].ev.ToMsg()
+		m.Header.Set(headerBatchID, id)
+		m.Header.Set(headerBatchSeq, strconv.Itoa(k+1))
+		if k < len(rows)-1 {
+			if err := nc.PublishMsg(m); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		m.Header.Set(headerBatchCommit, "1")
+		return r.js.PublishMsgAsync(m)
+	}
+	return nil, errors.New("empty batch")
+}
+
+// The headers of NATS's atomic batch publish (ADR-50), and the error code of a stream that does
+// not allow it (JSAtomicPublishDisabledErr).
+const (
+	errCodeAtomicPublishDisabled jetstream.ErrorCode = 10174
+
+	headerBatchID     = "Nats-Batch-Id"
+	headerBatchSeq    = "Nats-Batch-Sequence"
+	headerBatchCommit = "Nats-Batch-Commit"
+)
 
 // markPublished records that JetStream acknowledged the rows, in one round trip, without
 // waiting for the WAL flush (docs/decisions.md, issue 12, item 6).
