@@ -1,11 +1,12 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,8 +126,9 @@ func TestStreamWithoutAtomicPublishStillGetsEveryEvent(t *testing.T) {
 	if _, err := f.js.UpdateStream(ctx, cfg); err != nil {
 		t.Fatalf("turn atomic publish off: %v", err)
 	}
+	var logs bytes.Buffer
 	relay := outbox.NewRelay(f.db, f.js, outbox.RelayConfig{Service: "referral", AckTimeout: time.Second,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	for round := 0; round < 2; round++ {
 		for i := 1; i <= 20; i++ {
 			f.write(t, round*20+i)
@@ -142,5 +144,9 @@ func TestStreamWithoutAtomicPublishStillGetsEveryEvent(t *testing.T) {
 		if b != "" {
 			t.Fatalf("message %d has batch id %q on a stream without atomic publish", i+1, b)
 		}
+	}
+	// The first refusal turns atomic batches off for this relay: one warning, not one a round.
+	if n := strings.Count(logs.String(), "JetStream refuses atomic batches"); n != 1 {
+		t.Fatalf("the refusal was logged %d times over two rounds, want once:\n%s", n, logs.String())
 	}
 }
