@@ -10,8 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"google.golang.org/protobuf/proto"
 )
 
 // batchIDs returns, per stored message of the referral stream, its Nats-Batch-Id header
@@ -148,5 +155,90 @@ func TestStreamWithoutAtomicPublishStillGetsEveryEvent(t *testing.T) {
 	// The first refusal turns atomic batches off for this relay: one warning, not one a round.
 	if n := strings.Count(logs.String(), "JetStream refuses atomic batches"); n != 1 {
 		t.Fatalf("the refusal was logged %d times over two rounds, want once:\n%s", n, logs.String())
+	}
+}
+
+// Partners read their feed from their own stream, which sources WIJKBRUG_FEED. Feed copies that
+// reach WIJKBRUG_FEED in an atomic batch must all arrive in the partner's stream, in order, and
+// without the batch headers (sourcing strips them).
+func TestFeedCopiesInAtomicBatchesReachThePartnerStream(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := pgxdb.Open(ctx, testkit.NewDatabase(t, "platform", migrate), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	ns := testkit.NewNATS(t)
+	gp := testkit.Org(identity.OrgGP, "Practice Atomic")
+	ns.AddPartner(t, gp)
+	js, err := jetstream.New(ns.ConnectService(t, "referral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsurePartnerStream(ctx, js, gp.OIN, 1); err != nil {
+		t.Fatal(err)
+	}
+	w := outbox.NewWriter(db, "referral")
+	w.SetFeedRouter(func(context.Context, string, string, proto.Message) ([]string, error) { return []string{gp.OIN}, nil })
+	// A refused batch is logged at debug level before its events go one by one; the service can
+	// not read WIJKBRUG_FEED itself, so the log is how the test knows both batches were taken.
+	var logs bytes.Buffer
+	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: "referral", AckTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	want := signalIDs(1, 20)
+	for _, id := range want {
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			return w.Add(ctx, "wijkbrug.referral.feedback."+gp.OIN+".signal.fed_back", id, &referralv1.SignalFedBack{SignalId: id})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := relay.Flush(ctx); err != nil || n != 40 {
+		t.Fatalf("Flush = %d, %v; want 40 (20 events and 20 feed copies)", n, err)
+	}
+	if strings.Contains(logs.String(), "refuse") {
+		t.Fatalf("JetStream refused an atomic batch:\n%s", logs.String())
+	}
+
+	// What the partner reads, with its own certificate, from its own stream.
+	pjs, err := jetstream.New(ns.Connect(t, gp, gp.OIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := pjs.Stream(ctx, natsx.PartnerStream(gp.OIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := own.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range want {
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("after %d of %d events: %v", len(got), len(want), err)
+		}
+		for k := range m.Headers() {
+			if strings.HasPrefix(k, "Nats-Batch-") {
+				t.Fatalf("event %d of the partner's feed carries %s", len(got)+1, k)
+			}
+		}
+		env, err := cloudevents.FromMsg(m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			t.Fatalf("event %d is no CloudEvent: %v", len(got)+1, err)
+		}
+		got = append(got, env.Subject)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the partner's feed holds %v, want %v", got, want)
 	}
 }
