@@ -25,22 +25,8 @@ import (
 // ("" for a message published on its own).
 func (f *fixture) batchIDs(t *testing.T) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := f.js.Stream(ctx, natsx.StreamName("referral"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range f.stored(t) {
 		out = append(out, m.Header.Get("Nats-Batch-Id"))
 	}
 	return out

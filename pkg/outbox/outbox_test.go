@@ -72,7 +72,8 @@ func (f *fixture) write(t *testing.T, i int) {
 	}
 }
 
-func (f *fixture) streamMessages(t *testing.T) []string {
+// stored returns every message of the referral stream, in stream order.
+func (f *fixture) stored(t *testing.T) []*jetstream.RawStreamMsg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -84,15 +85,25 @@ func (f *fixture) streamMessages(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var out []*jetstream.RawStreamMsg
 	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
 		m, err := s.GetMsg(ctx, seq)
 		if err != nil {
 			t.Fatal(err)
 		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// streamMessages returns the signal ids of the referral stream's events, in stream order.
+func (f *fixture) streamMessages(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for i, m := range f.stored(t) {
 		env, err := cloudevents.FromMsg(m.Subject, m.Header, m.Data)
 		if err != nil {
-			t.Fatalf("message %d is no CloudEvent: %v", seq, err)
+			t.Fatalf("message %d is no CloudEvent: %v", i+1, err)
 		}
 		var ev referralv1.SignalReceived
 		if err := proto.Unmarshal(env.Data, &ev); err != nil {

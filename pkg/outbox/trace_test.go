@@ -4,11 +4,9 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -45,16 +43,7 @@ func TestTraceContextCrossesNATS(t *testing.T) {
 	cancel()
 	wg.Wait()
 
-	getCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	s, err := f.js.Stream(getCtx, natsx.StreamName("referral"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.GetMsg(getCtx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.stored(t)[0]
 	if got := m.Header.Get(cloudevents.HeaderTracestate); got != "vendor=abc,other=1" {
 		t.Fatalf("tracestate header %q", got)
 	}
