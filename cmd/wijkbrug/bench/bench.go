@@ -557,11 +557,7 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	wg.Wait()
 	inAll, doneAll := b.ev.chainCounts()
 	// With -statements: what PostgreSQL executed for the whole chain run, load and drain.
-	top, err := b.topStatements(ctx, 15)
-	if err != nil {
-		return err
-	}
-	wal, err := b.walSince(ctx)
+	top, wal, err := b.sinceReset(ctx, 15)
 	if err != nil {
 		return err
 	}
@@ -572,6 +568,9 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll, quiet)
 	if wal != "" {
 		fmt.Fprintf(b.out, "      %s\n", wal)
+	}
+	for _, st := range top {
+		fmt.Fprintf(b.out, "      %s\n", st)
 	}
 	return nil
 }

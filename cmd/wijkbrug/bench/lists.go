@@ -67,11 +67,7 @@ func (b *bench) lists(ctx context.Context, res *results, size string) error {
 				return err
 			}
 			m.Name, m.Quiet = l.name, q
-			top, err := b.topStatements(ctx, 8)
-			if err != nil {
-				return err
-			}
-			wal, err := b.walSince(ctx)
+			top, wal, err := b.sinceReset(ctx, 8)
 			if err != nil {
 				return err
 			}

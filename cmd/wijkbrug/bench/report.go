@@ -98,7 +98,7 @@ func (r *results) markdown() string {
 		if len(c.Statements) > 0 {
 			w("PostgreSQL execution time per statement during the chain run, load and drain, %d signals in (pg_stat_statements, `-statements`; %s):\n\n", c.InAll, c.WAL)
 			for _, st := range c.Statements {
-				w("- %.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`\n", 100*st.Share, st.TotalMS, st.Calls, st.Rows, st.DB, strings.ReplaceAll(st.Query, "`", "'"))
+				w("- %s\n", st.markdown())
 			}
 			w("\n")
 		}
@@ -163,7 +163,7 @@ func (r *results) statementLines(w func(string, ...any)) {
 		}
 		w("- %s, %s cases (%s):\n", l.M.Name, l.Size, l.WAL)
 		for _, st := range l.Statements {
-			w("  - %.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`\n", 100*st.Share, st.TotalMS, st.Calls, st.Rows, st.DB, strings.ReplaceAll(st.Query, "`", "'"))
+			w("  - %s\n", st.markdown())
 		}
 	}
 	if header {

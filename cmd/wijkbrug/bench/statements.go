@@ -18,6 +18,22 @@ type statementTime struct {
 	Query   string
 }
 
+// markdown is the statement as a list item of the results file.
+func (s statementTime) markdown() string {
+	return fmt.Sprintf("%.1f %% (%.0f ms, %d calls, %d rows, %s): `%s`", 100*s.Share, s.TotalMS, s.Calls, s.Rows, s.DB, strings.ReplaceAll(s.Query, "`", "'"))
+}
+
+// sinceReset is what PostgreSQL did since resetStatements (with -statements): the n statements
+// it spent the most execution time on, and the WAL it wrote.
+func (b *bench) sinceReset(ctx context.Context, n int) ([]statementTime, string, error) {
+	top, err := b.topStatements(ctx, n)
+	if err != nil {
+		return nil, "", err
+	}
+	wal, err := b.walSince(ctx)
+	return top, wal, err
+}
+
 func (s statementTime) String() string {
 	return fmt.Sprintf("%5.1f%% %8.0f ms %7d calls %8d rows  %-18s %s", 100*s.Share, s.TotalMS, s.Calls, s.Rows, s.DB, s.Query)
 }
