@@ -27,6 +27,7 @@ func migrate(ctx context.Context, dsn string) error {
 }
 
 type fixture struct {
+	dsn    string
 	db     *pgxdb.DB
 	writer *outbox.Writer
 	js     jetstream.JetStream
@@ -36,7 +37,8 @@ type fixture struct {
 func setup(t *testing.T) (*fixture, func() error, func()) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := pgxdb.Open(ctx, testkit.NewDatabase(t, "platform", migrate), 8)
+	dsn := testkit.NewDatabase(t, "platform", migrate)
+	db, err := pgxdb.Open(ctx, dsn, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func setup(t *testing.T) (*fixture, func() error, func()) {
 	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db, writer: outbox.NewWriter(db, "referral"), js: js,
+	f := &fixture{dsn: dsn, db: db, writer: outbox.NewWriter(db, "referral"), js: js,
 		relay: outbox.NewRelay(db, js, outbox.RelayConfig{Service: "referral", PollInterval: 200 * time.Millisecond, AckTimeout: time.Second,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})}
 	return f, ns.StartAgain, ns.Stop

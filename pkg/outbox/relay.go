@@ -424,12 +424,22 @@ const (
 // and partners drop by ce-id after it — the same at-least-once delivery as a relay that stops
 // between the ack and the mark. The events themselves were committed synchronously by the
 // transactions that wrote them.
+//
+// The UPDATE is planned for the ids it gets (plan_cache_mode = force_custom_plan, this
+// transaction only). PostgreSQL otherwise switches a prepared statement to a generic plan after
+// five runs and keeps it until the table is analyzed again: one made while the outbox was
+// nearly empty is a sequential scan, and it stayed in use as the outbox grew, so every mark read
+// the whole table (1.6 ms a mark, a quarter of intake's database time in the bench's chain run;
+// docs/performance.md, seventh session). Planning a one-table UPDATE costs far less.
 func (r *Relay) markPublished(ctx context.Context, ids []int64) error {
 	return r.db.Tx(ctx, func(ctx context.Context) error {
 		if err := r.db.Defer(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
 		}
-		return r.db.Defer(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
+		if err := r.db.Defer(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return err
+		}
+		return r.db.Defer(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
 	})
 }
 

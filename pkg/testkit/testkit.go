@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
@@ -371,4 +372,25 @@ func NewCA(t testing.TB) *devca.CA {
 		t.Fatalf("testkit: new CA: %v", err)
 	}
 	return ca
+}
+
+// TableScans reports how often PostgreSQL has read table with a sequential scan and with an
+// index scan, as its statistics know it. pool must hold one connection, the session whose work
+// is counted: that session is first made to flush its statistics, which PostgreSQL otherwise
+// does up to ten seconds after a transaction.
+func TableScans(t testing.TB, pool *pgxpool.Pool, table string) (seq, idx int64) {
+	t.Helper()
+	if n := pool.Config().MaxConns; n != 1 {
+		t.Fatalf("testkit: TableScans needs a pool of one connection, not %d", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatalf("testkit: flush statistics: %v", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1`, table).
+		Scan(&seq, &idx); err != nil {
+		t.Fatalf("testkit: scans of %s: %v", table, err)
+	}
+	return seq, idx
 }

@@ -138,13 +138,34 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 			ids[i], seqs[i], prevs[i], hashes[i] = r.id, seq, prev, h
 			prev = h
 		}
+		// The UPDATE is planned for the batch it gets (force_custom_plan, this transaction only),
+		// and it reaches the rows through the index of unsealed entries: a generic plan made
+		// while the log was nearly empty joined the batch against a sequential scan of the whole
+		// log, and PostgreSQL kept it in use as the log grew (relay.markPublished says more).
 		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 		b.Queue(`UPDATE access_log a SET seal_seq = s.seq, prev_hash = s.prev, hash = s.hash, key_id = $5
 			FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(id, seq, prev, hash)
-			WHERE a.id = s.id`, ids, seqs, prevs, hashes, int16(keyID))
+			WHERE a.id = s.id AND a.seal_seq IS NULL`, ids, seqs, prevs, hashes, int16(keyID))
 		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
 			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
-		if err := q.SendBatch(ctx, b).Close(); err != nil {
+		br := q.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return err
+		}
+		if tag.RowsAffected() != int64(len(pending)) {
+			// Only this transaction seals (the advisory lock), so this cannot happen; if it did,
+			// moving the head would break the chain: roll back instead.
+			_ = br.Close()
+			return fmt.Errorf("sealing: %d of %d entries updated", tag.RowsAffected(), len(pending))
+		}
+		if err := br.Close(); err != nil {
 			return err
 		}
 		sealed = len(pending)

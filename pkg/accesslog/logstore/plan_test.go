@@ -1,0 +1,74 @@
+package logstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+)
+
+// Sealing stays an index lookup of the entries it seals however large the log has grown since
+// its statements were first planned: a generic plan made while the log was nearly empty joined
+// each batch against a sequential scan of the whole log, and PostgreSQL kept it in use until the
+// table was analyzed again (docs/performance.md, seventh session).
+func TestSealingReadsNoWholeLogAfterItGrew(t *testing.T) {
+	db, dsn := newDBWithDSN(t)
+	ctx := context.Background()
+	// One connection, so the sealer's statements are planned and cached on the session whose
+	// scans are counted.
+	one, err := pgxdb.Open(ctx, dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(one.Close)
+	keys := testKeys(t)
+	seal := func() int {
+		t.Helper()
+		total := 0
+		for {
+			n, err := logstore.Seal(ctx, one, keys, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return total
+			}
+			total += n
+		}
+	}
+	// Ten batches of twelve entries while the log is small: PostgreSQL settles on a cached plan
+	// for that size.
+	for range 10 {
+		write(t, db, 12)
+		if n := seal(); n != 12 {
+			t.Fatalf("sealed %d entries, want 12", n)
+		}
+	}
+	// The log grows by 50,000 entries between two runs of autovacuum, and they are sealed.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO access_log (action, object_type, object_id, user_id, role, org_oin, org_type, purpose, access_point, route, outcome)
+		SELECT 'test.read', 'thing', g::text, 'u', 'r', '00000001000000000001', 'TEAM', 'p', 'test', 'team', 'granted' FROM generate_series(1, 50000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if n := seal(); n != 50000 {
+		t.Fatalf("sealed %d entries, want 50000", n)
+	}
+	seq0, idx0 := testkit.TableScans(t, one.Pool, "access_log")
+	for range 5 {
+		write(t, db, 1)
+		if n := seal(); n != 1 {
+			t.Fatalf("sealed %d entries, want 1", n)
+		}
+	}
+	seq1, idx1 := testkit.TableScans(t, one.Pool, "access_log")
+	if seq1 != seq0 {
+		t.Errorf("sealing five entries read the whole log %d times", seq1-seq0)
+	}
+	if idx1-idx0 < 10 {
+		t.Errorf("sealing five entries made %d index scans of the log, want at least 10 (a SELECT and an UPDATE each)", idx1-idx0)
+	}
+	if rep := verify(t, db); !rep.OK() {
+		t.Fatalf("chain does not verify: %+v", rep)
+	}
+}
