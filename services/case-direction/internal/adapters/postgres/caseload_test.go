@@ -247,3 +247,54 @@ func collectCounts(rows pgx.Rows, into map[string]int) error {
 	}
 	return rows.Err()
 }
+
+// CaseOfIntake (once per referral event about an intake) finds the case opened from the intake,
+// else the open case of the intake's household, through indexes: on 60,000 cases it reads no
+// case it does not return. It used to read the whole caseload for every event.
+func TestCaseOfIntakeReadsNoWholeCaseload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bulk data")
+	}
+	ctx := context.Background()
+	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
+	})
+	// One connection, so the scans counted are the lookups'.
+	db, err := pgxdb.Open(ctx, dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO cases (id, household_id, intake_id, municipality_code, team_oin, status, director_professional_id, opened_at)
+		SELECT md5('case' || i)::uuid, md5('hh' || i)::uuid, md5('intake' || i)::uuid, 'GM0363', 'team-' || (i % 30),
+		       (ARRAY['ACTIVE','PLAN_ADOPTED','IN_PROGRESS','WATCH','CLOSED'])[1 + i % 5], 'prof-' || (i % 7), now()
+		FROM generate_series(1, 60000) i;
+		-- a later intake of case 7's household (case 7 is open: 7 % 5 = 2)
+		INSERT INTO intake_households (intake_id, household_id) VALUES (md5('later')::uuid, md5('hh7')::uuid);
+		ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	repo := NewCases(db, nil)
+	uuidOf := func(s string) string {
+		var id string
+		if err := db.Pool.QueryRow(ctx, `SELECT md5($1)::uuid::text`, s).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	seq0, _ := testkit.TableScans(t, db.Pool, "cases")
+	for _, c := range []struct{ intake, want string }{
+		{uuidOf("intake123"), uuidOf("case123")}, // the case opened from the intake
+		{uuidOf("later"), uuidOf("case7")},       // the open case of the intake's household
+		{uuidOf("unknown"), ""},
+	} {
+		got, err := repo.CaseOfIntake(ctx, c.intake)
+		if err != nil || got != c.want {
+			t.Errorf("CaseOfIntake(%s) = %q, %v; want %q", c.intake, got, err, c.want)
+		}
+	}
+	if seq1, _ := testkit.TableScans(t, db.Pool, "cases"); seq1 != seq0 {
+		t.Errorf("three lookups read the whole caseload %d times", seq1-seq0)
+	}
+}
