@@ -248,10 +248,12 @@ func collectCounts(rows pgx.Rows, into map[string]int) error {
 	return rows.Err()
 }
 
-// CaseOfIntake (once per referral event about an intake) finds the case opened from the intake,
-// else the open case of the intake's household, through indexes: on 60,000 cases it reads no
-// case it does not return. It used to read the whole caseload for every event.
-func TestCaseOfIntakeReadsNoWholeCaseload(t *testing.T) {
+// Lookups by intake and by case read through indexes, not whole tables: on 60,000 cases with
+// 60,000 evaluation to-dos, CaseOfIntake (once per referral event about an intake) finds the
+// case opened from the intake, else the open case of the intake's household, and loading a
+// case's details (every write to a case) reads its to-dos, without a sequential scan of the
+// caseload or of the to-dos. Both did read the whole table.
+func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bulk data")
 	}
@@ -270,6 +272,9 @@ func TestCaseOfIntakeReadsNoWholeCaseload(t *testing.T) {
 		SELECT md5('case' || i)::uuid, md5('hh' || i)::uuid, md5('intake' || i)::uuid, 'GM0363', 'team-' || (i % 30),
 		       (ARRAY['ACTIVE','PLAN_ADOPTED','IN_PROGRESS','WATCH','CLOSED'])[1 + i % 5], 'prof-' || (i % 7), now()
 		FROM generate_series(1, 60000) i;
+		INSERT INTO evaluation_todos (id, case_id, reason, created_at, done_at)
+		SELECT md5('todo' || i)::uuid, md5('case' || i)::uuid, 'ALLOCATION_STARTED', now() - interval '1 day', CASE WHEN i % 2 = 0 THEN now() END
+		FROM generate_series(1, 60000) i;
 		-- a later intake of case 7's household (case 7 is open: 7 % 5 = 2)
 		INSERT INTO intake_households (intake_id, household_id) VALUES (md5('later')::uuid, md5('hh7')::uuid);
 		ANALYZE`); err != nil {
@@ -283,7 +288,7 @@ func TestCaseOfIntakeReadsNoWholeCaseload(t *testing.T) {
 		}
 		return id
 	}
-	seq0, _ := testkit.TableScans(t, db.Pool, "cases")
+	cases0, _ := testkit.TableScans(t, db.Pool, "cases")
 	for _, c := range []struct{ intake, want string }{
 		{uuidOf("intake123"), uuidOf("case123")}, // the case opened from the intake
 		{uuidOf("later"), uuidOf("case7")},       // the open case of the intake's household
@@ -294,7 +299,17 @@ func TestCaseOfIntakeReadsNoWholeCaseload(t *testing.T) {
 			t.Errorf("CaseOfIntake(%s) = %q, %v; want %q", c.intake, got, err, c.want)
 		}
 	}
-	if seq1, _ := testkit.TableScans(t, db.Pool, "cases"); seq1 != seq0 {
-		t.Errorf("three lookups read the whole caseload %d times", seq1-seq0)
+	if cases1, _ := testkit.TableScans(t, db.Pool, "cases"); cases1 != cases0 {
+		t.Errorf("three CaseOfIntake lookups read the whole caseload %d times", cases1-cases0)
+	}
+	todos0, _ := testkit.TableScans(t, db.Pool, "evaluation_todos")
+	for _, c := range []string{"case123", "case124"} {
+		d, err := repo.details(ctx, uuidOf(c))
+		if err != nil || len(d.Todos) != 1 {
+			t.Errorf("details of %s: %d to-dos, %v; want 1", c, len(d.Todos), err)
+		}
+	}
+	if todos1, _ := testkit.TableScans(t, db.Pool, "evaluation_todos"); todos1 != todos0 {
+		t.Errorf("loading two cases read every to-do %d times", todos1-todos0)
 	}
 }
