@@ -248,11 +248,12 @@ func collectCounts(rows pgx.Rows, into map[string]int) error {
 	return rows.Err()
 }
 
-// Lookups by intake and by case read through indexes, not whole tables: on 60,000 cases with
-// 60,000 evaluation to-dos, CaseOfIntake (once per referral event about an intake) finds the
-// case opened from the intake, else the open case of the intake's household, and loading a
-// case's details (every write to a case) reads its to-dos, without a sequential scan of the
-// caseload or of the to-dos. Both did read the whole table.
+// Lookups by intake and by case read through indexes, not whole tables: on 60,000 cases, each
+// with an evaluation to-do and a plan whose goal has an action, CaseOfIntake (once per referral
+// event about an intake) finds the case opened from the intake, else the open case of the
+// intake's household, and loading a case (every write to a case) reads its to-dos and its
+// goals' actions, without a sequential scan of the caseload, the to-dos or the actions. All
+// three did read the whole table.
 func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bulk data")
@@ -275,6 +276,14 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 		INSERT INTO evaluation_todos (id, case_id, reason, created_at, done_at)
 		SELECT md5('todo' || i)::uuid, md5('case' || i)::uuid, 'ALLOCATION_STARTED', now() - interval '1 day', CASE WHEN i % 2 = 0 THEN now() END
 		FROM generate_series(1, 60000) i;
+		INSERT INTO goals (id, case_id, life_domain, baseline_score, target_score, status, updated_at)
+		SELECT md5('goal' || i)::uuid, md5('case' || i)::uuid, 'FINANCES', 2, 4, 'OPEN', now() FROM generate_series(1, 60000) i;
+		INSERT INTO plans (case_id, version, adopted_at, adopted_by, resident_agreed, evaluation_date, goal_ids)
+		SELECT md5('case' || i)::uuid, 1, now(), 'prof', true, current_date + 90, ARRAY[md5('goal' || i)::uuid] FROM generate_series(1, 60000) i;
+		INSERT INTO case_referrals (referral_id, case_id, status, updated_at)
+		SELECT md5('ref' || i)::uuid, md5('case' || i)::uuid, 'SENT', now() FROM generate_series(1, 60000) i;
+		INSERT INTO goal_actions (goal_id, referral_id, added_at)
+		SELECT md5('goal' || i)::uuid, md5('ref' || i)::uuid, now() FROM generate_series(1, 60000) i;
 		-- a later intake of case 7's household (case 7 is open: 7 % 5 = 2)
 		INSERT INTO intake_households (intake_id, household_id) VALUES (md5('later')::uuid, md5('hh7')::uuid);
 		ANALYZE`); err != nil {
@@ -311,5 +320,15 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 	}
 	if todos1, _ := testkit.TableScans(t, db.Pool, "evaluation_todos"); todos1 != todos0 {
 		t.Errorf("loading two cases read every to-do %d times", todos1-todos0)
+	}
+	actions0, _ := testkit.TableScans(t, db.Pool, "goal_actions")
+	for _, c := range []string{"case123", "case124"} {
+		p, err := repo.plan(ctx, uuidOf(c), 1)
+		if err != nil || len(p.Goals) != 1 || len(p.Goals[0].Actions) != 1 {
+			t.Fatalf("plan of %s: %+v, %v; want one goal with one action", c, p, err)
+		}
+	}
+	if actions1, _ := testkit.TableScans(t, db.Pool, "goal_actions"); actions1 != actions0 {
+		t.Errorf("loading two plans read every goal action %d times", actions1-actions0)
 	}
 }
