@@ -43,8 +43,9 @@ type options struct {
 	listCalls  int
 	skipWrites bool
 	profileDir string
-	// statements loads pg_stat_statements and lists, after each list/search measurement, the
-	// statements PostgreSQL spent the most time on.
+	// statements loads pg_stat_statements and lists, after each list/search measurement and
+	// after the chain run, the statements PostgreSQL spent the most time on, the WAL written and
+	// the tables sequential scans read.
 	statements bool
 }
 
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
-	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing")
+	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing, the WAL written and the tables sequential scans read")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -31,6 +33,13 @@ func (b *bench) sinceReset(ctx context.Context, n int) ([]statementTime, string,
 		return nil, "", err
 	}
 	wal, err := b.walSince(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	seq, err := b.wholeTableReads(ctx)
+	if seq != "" {
+		wal += "; " + seq
+	}
 	return top, wal, err
 }
 
@@ -54,8 +63,54 @@ func (b *bench) resetStatements(ctx context.Context) error {
 	if !b.o.statements {
 		return nil
 	}
-	_, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal'), pg_stat_reset_shared('bgwriter')`)
-	return err
+	if _, err := b.raw.Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal'), pg_stat_reset_shared('bgwriter')`); err != nil {
+		return err
+	}
+	// Table statistics are per database.
+	for _, db := range slices.Sorted(maps.Keys(b.quiet.dbs)) {
+		if _, err := b.quiet.dbs[db].Exec(ctx, `SELECT pg_stat_reset()`); err != nil {
+			return fmt.Errorf("pg_stat_reset in %s: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// wholeTableReads names the service tables that sequential scans read 1,000 rows or more of
+// since the reset (with -statements; at most three per database, most rows first): a lookup without a usable index, or
+// with a plan made while its table was small, shows here (docs/performance.md, seventh
+// session). PostgreSQL reports a backend's table statistics up to about a second late while it
+// works and up to ten seconds late once it is idle, so the last moments of a short
+// measurement may be missing.
+func (b *bench) wholeTableReads(ctx context.Context) (string, error) {
+	if !b.o.statements {
+		return "", nil
+	}
+	var found []string
+	for _, db := range slices.Sorted(maps.Keys(b.quiet.dbs)) {
+		rows, err := b.quiet.dbs[db].Query(ctx, `
+			SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables
+			WHERE seq_tup_read >= 1000 ORDER BY seq_tup_read DESC LIMIT 3`)
+		if err != nil {
+			return "", fmt.Errorf("pg_stat_user_tables in %s: %w", db, err)
+		}
+		for rows.Next() {
+			var table string
+			var scans, read int64
+			if err := rows.Scan(&table, &scans, &read); err != nil {
+				rows.Close()
+				return "", err
+			}
+			found = append(found, fmt.Sprintf("%s.%s %d scans, %d rows", db, table, scans, read))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+	}
+	if len(found) == 0 {
+		return "no table read by sequential scans of 1,000 rows or more", nil
+	}
+	return "sequential scans reading 1,000 rows or more: " + strings.Join(found, ", "), nil
 }
 
 // walSince summarises the cluster's WAL since the reset (with -statements): records, full-page
