@@ -374,14 +374,22 @@ func NewCA(t testing.TB) *devca.CA {
 	return ca
 }
 
-// TableScans reports how often PostgreSQL has read table with a sequential scan and with an
-// index scan, as its statistics know it. pool must hold one connection, the session whose work
-// is counted: that session is first made to flush its statistics, which PostgreSQL otherwise
-// does up to ten seconds after a transaction.
-func TableScans(t testing.TB, pool *pgxpool.Pool, table string) (seq, idx int64) {
+// ScansDuring runs f and reports how many sequential and index scans of table PostgreSQL
+// counted meanwhile. pool must hold one connection, the session f works on: that session is
+// made to flush its statistics before and after, which PostgreSQL otherwise does up to ten
+// seconds after a transaction.
+func ScansDuring(t testing.TB, pool *pgxpool.Pool, table string, f func()) (seq, idx int64) {
+	t.Helper()
+	seq0, idx0 := tableScans(t, pool, table)
+	f()
+	seq1, idx1 := tableScans(t, pool, table)
+	return seq1 - seq0, idx1 - idx0
+}
+
+func tableScans(t testing.TB, pool *pgxpool.Pool, table string) (seq, idx int64) {
 	t.Helper()
 	if n := pool.Config().MaxConns; n != 1 {
-		t.Fatalf("testkit: TableScans needs a pool of one connection, not %d", n)
+		t.Fatalf("testkit: ScansDuring needs a pool of one connection, not %d", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -13,12 +13,18 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/migrations"
 )
 
+// newDSN returns a new database migrated to case-direction's schema.
+func newDSN(t *testing.T) string {
+	t.Helper()
+	return testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
+		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
+	})
+}
+
 func openCases(t *testing.T) (*pgxdb.DB, *Cases, string) {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
-		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
-	})
+	dsn := newDSN(t)
 	db, err := pgxdb.Open(ctx, dsn, 8)
 	if err != nil {
 		t.Fatal(err)

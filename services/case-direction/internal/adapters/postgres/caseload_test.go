@@ -13,10 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
-	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
-	"github.com/wijkbrug/wijkbrug/services/case-direction/migrations"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -33,9 +31,7 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 		t.Skip("bulk data")
 	}
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
-		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
-	})
+	dsn := newDSN(t)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -142,9 +138,7 @@ func foldAll(t *testing.T, dsn string) {
 // inserts, status, director and team changes and deletes, written while folds run.
 func TestCaseloadCountsFollowCaseWrites(t *testing.T) {
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
-		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
-	})
+	dsn := newDSN(t)
 	db, err := pgxdb.Open(ctx, dsn, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -259,11 +253,8 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 		t.Skip("bulk data")
 	}
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
-		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
-	})
 	// One connection, so the scans counted are the lookups'.
-	db, err := pgxdb.Open(ctx, dsn, 1)
+	db, err := pgxdb.Open(ctx, newDSN(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,38 +288,39 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 		}
 		return id
 	}
-	cases0, _ := testkit.TableScans(t, db.Pool, "cases")
-	for _, c := range []struct{ intake, want string }{
-		{uuidOf("intake123"), uuidOf("case123")}, // the case opened from the intake
-		{uuidOf("later"), uuidOf("case7")},       // the open case of the intake's household
-		{uuidOf("unknown"), ""},
-	} {
-		got, err := repo.CaseOfIntake(ctx, c.intake)
-		if err != nil || got != c.want {
-			t.Errorf("CaseOfIntake(%s) = %q, %v; want %q", c.intake, got, err, c.want)
+	// Each lookup, with the scans of its table while it ran.
+	noWholeReads := func(table, what string, lookup func()) {
+		t.Helper()
+		if seq, _ := testkit.ScansDuring(t, db.Pool, table, lookup); seq != 0 {
+			t.Errorf("%s read the whole of %s %d times", what, table, seq)
 		}
 	}
-	if cases1, _ := testkit.TableScans(t, db.Pool, "cases"); cases1 != cases0 {
-		t.Errorf("three CaseOfIntake lookups read the whole caseload %d times", cases1-cases0)
-	}
-	todos0, _ := testkit.TableScans(t, db.Pool, "evaluation_todos")
-	for _, c := range []string{"case123", "case124"} {
-		d, err := repo.details(ctx, uuidOf(c))
-		if err != nil || len(d.Todos) != 1 {
-			t.Errorf("details of %s: %d to-dos, %v; want 1", c, len(d.Todos), err)
+	noWholeReads("cases", "three CaseOfIntake lookups", func() {
+		for _, c := range []struct{ intake, want string }{
+			{uuidOf("intake123"), uuidOf("case123")}, // the case opened from the intake
+			{uuidOf("later"), uuidOf("case7")},       // the open case of the intake's household
+			{uuidOf("unknown"), ""},
+		} {
+			got, err := repo.CaseOfIntake(ctx, c.intake)
+			if err != nil || got != c.want {
+				t.Errorf("CaseOfIntake(%s) = %q, %v; want %q", c.intake, got, err, c.want)
+			}
 		}
-	}
-	if todos1, _ := testkit.TableScans(t, db.Pool, "evaluation_todos"); todos1 != todos0 {
-		t.Errorf("loading two cases read every to-do %d times", todos1-todos0)
-	}
-	actions0, _ := testkit.TableScans(t, db.Pool, "goal_actions")
-	for _, c := range []string{"case123", "case124"} {
-		p, err := repo.plan(ctx, uuidOf(c), 1)
-		if err != nil || len(p.Goals) != 1 || len(p.Goals[0].Actions) != 1 {
-			t.Fatalf("plan of %s: %+v, %v; want one goal with one action", c, p, err)
+	})
+	noWholeReads("evaluation_todos", "loading two cases", func() {
+		for _, c := range []string{"case123", "case124"} {
+			d, err := repo.details(ctx, uuidOf(c))
+			if err != nil || len(d.Todos) != 1 {
+				t.Errorf("details of %s: %d to-dos, %v; want 1", c, len(d.Todos), err)
+			}
 		}
-	}
-	if actions1, _ := testkit.TableScans(t, db.Pool, "goal_actions"); actions1 != actions0 {
-		t.Errorf("loading two plans read every goal action %d times", actions1-actions0)
-	}
+	})
+	noWholeReads("goal_actions", "loading two plans", func() {
+		for _, c := range []string{"case123", "case124"} {
+			p, err := repo.plan(ctx, uuidOf(c), 1)
+			if err != nil || len(p.Goals) != 1 || len(p.Goals[0].Actions) != 1 {
+				t.Fatalf("plan of %s: %+v, %v; want one goal with one action", c, p, err)
+			}
+		}
+	})
 }
