@@ -445,3 +445,61 @@ func TestAssessmentsAndResidents(t *testing.T) {
 		t.Fatalf("residents: %d", n)
 	}
 }
+
+// A new resident (and the household made for them) has no ZRM assessment, so registering
+// their intake does not look for one; an intake of a known resident is triaged with their
+// latest assessment. Counted by PostgreSQL itself: the scans of the assessments table.
+func TestNewResidentsIntakeLooksUpNoAssessment(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	// The statistics of a table as the service's sessions have reported them so far. A
+	// session reports after its transaction (within about a second when it goes idle), every
+	// table it touched at once, so the intakes it inserted mark that the report is in.
+	stats := func() (assessmentScans, intakesInserted int64) {
+		t.Helper()
+		err := h.svc.Pool.QueryRow(context.Background(), `SELECT
+			(SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'assessments'),
+			(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'intakes')`).Scan(&assessmentScans, &intakesInserted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return assessmentScans, intakesInserted
+	}
+	// register registers an intake and returns it with the scans of assessments it caused.
+	register := func(bsn string, domains ...commonv1.LifeDomain) (*intakev1.Intake, int64) {
+		t.Helper()
+		scans0, ins0 := stats()
+		in := h.register(t, bsn, intakev1.Urgency_URGENCY_NORMAL, domains...)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			scans, ins := stats()
+			if ins > ins0 {
+				return in, scans - scans0
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the intake's insert did not show in pg_stat_user_tables within 20 s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	domains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
+
+	first, scans := register(validBSN(40), domains...)
+	if scans != 0 {
+		t.Fatalf("registering a new resident's intake scanned assessments %d times, want 0", scans)
+	}
+	if first.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED {
+		t.Fatalf("new resident's intake: %v", first)
+	}
+	// The same resident again, now with an acute domain on record: the policy's rule
+	// any-domain-acute opens case direction on receipt, which needs the assessment.
+	h.assess(t, first.GetResidentId(), first.GetId(), map[string]int32{"HOUSING": 1, "FINANCES": 4})
+	second, scans := register(validBSN(40), domains...)
+	if scans == 0 {
+		t.Fatal("a known resident's intake was triaged without looking up their assessments")
+	}
+	if second.GetResidentId() != first.GetResidentId() || second.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED ||
+		second.GetTriageRule() != "any-domain-acute" {
+		t.Fatalf("known resident with an acute domain: want CASE_OPENED by any-domain-acute, got %v", second)
+	}
+}

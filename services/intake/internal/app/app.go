@@ -331,7 +331,7 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 	if err := a.d.Access.Record(ctx, a.entry("intake.intake.create", in, route, accesslog.OutcomeGranted)); err != nil {
 		return in, err
 	}
-	return a.triageOnReceipt(ctx, in, policy)
+	return a.triageOnReceipt(ctx, in, policy, created)
 }
 
 // householdOf returns the household a new intake belongs to: a new resident gets a
@@ -351,10 +351,17 @@ func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool
 // carried out at once (a crisis or a complex household should not wait); advice and
 // referrals need the clarification conversation, so otherwise the intake waits RECEIVED in
 // the team's queue and nothing more is announced.
-func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy domain.Policy) (domain.Intake, error) {
-	facts, err := a.facts(ctx, in)
-	if err != nil {
-		return in, err
+//
+// newResident says the resident was registered in this transaction, with a household made for
+// them: neither can have a ZRM assessment yet, so the facts are the intake's own and nothing is
+// looked up (two round trips fewer for every signal about someone new).
+func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy domain.Policy, newResident bool) (domain.Intake, error) {
+	facts := in.Facts()
+	if !newResident {
+		var err error
+		if facts, err = a.facts(ctx, in); err != nil {
+			return in, err
+		}
 	}
 	d, decided := policy.Triage(facts)
 	if !decided || d.Outcome != domain.OutcomeCaseDirection {

@@ -76,16 +76,14 @@ func (r *Residents) Insert(ctx context.Context, h domain.Household) error {
 		}
 		addressIndex = r.AddressIndex(h.Address)
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO households (id, municipality_code, district_code, address_enc, address_index) VALUES ($1, $2, $3, $4, $5)`,
-		h.ID, h.Municipality, h.District, addressEnc, addressIndex); err != nil {
-		return err
-	}
+	// The household and its members go out in one pipeline: one round trip, not one per row.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO households (id, municipality_code, district_code, address_enc, address_index) VALUES ($1, $2, $3, $4, $5)`,
+		h.ID, h.Municipality, h.District, addressEnc, addressIndex)
 	for _, m := range h.Members {
-		if err := r.AddMember(ctx, h.ID, m); err != nil {
-			return err
-		}
+		b.Queue(addMemberSQL, h.ID, m.ResidentID, m.Role, m.StartedOn)
 	}
-	return nil
+	return q.SendBatch(ctx, b).Close()
 }
 
 // AddressIndex is the keyed blind index of an address's dwelling (postcode, house number,
@@ -118,10 +116,11 @@ func (r *Residents) FindByAddress(ctx context.Context, a domain.Address) (string
 // AddMember adds a membership. A resident has at most one current membership (a unique
 // index); the caller locks the resident first.
 func (r *Residents) AddMember(ctx context.Context, householdID string, m domain.Member) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO household_members (household_id, resident_id, role, started_on) VALUES ($1, $2, $3, $4::date)`,
-		householdID, m.ResidentID, m.Role, m.StartedOn)
+	_, err := r.db.Q(ctx).Exec(ctx, addMemberSQL, householdID, m.ResidentID, m.Role, m.StartedOn)
 	return err
 }
+
+const addMemberSQL = `INSERT INTO household_members (household_id, resident_id, role, started_on) VALUES ($1, $2, $3, $4::date)`
 
 // EndMember ends the resident's current membership of the household on endedOn.
 func (r *Residents) EndMember(ctx context.Context, householdID, residentID, endedOn string) error {
