@@ -3,14 +3,12 @@ package pgxdb_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 )
@@ -27,43 +25,10 @@ func migrateNotes(ctx context.Context, dsn string) error {
 	return err
 }
 
-// countingConn counts the writes pgx makes on the connection: one per flush, so one per round
-// trip of a request/answer protocol.
-type countingConn struct {
-	net.Conn
-	writes *atomic.Int64
-}
-
-func (c countingConn) Write(b []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(b)
-}
-
-// open returns a DB over a pool of one connection whose writes are counted.
+// open returns a DB over a pool of one connection whose writes (round trips) are counted.
 func open(t *testing.T) (*pgxdb.DB, *atomic.Int64) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(testkit.NewDatabase(t, "pgxdb", migrateNotes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writes := &atomic.Int64{}
-	dial := cfg.ConnConfig.DialFunc
-	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return countingConn{Conn: c, writes: writes}, nil
-	}
-	cfg.MaxConns = 1
-	// No liveness ping when a connection is taken from the pool: the counts are the
-	// transaction's own.
-	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, writes := testkit.RoundTripPool(t, testkit.NewDatabase(t, "pgxdb", migrateNotes))
 	return &pgxdb.DB{Pool: pool}, writes
 }
 

@@ -15,6 +15,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -384,6 +385,46 @@ func ScansDuring(t testing.TB, pool *pgxpool.Pool, table string, f func()) (seq,
 	f()
 	seq1, idx1 := tableScans(t, pool, table)
 	return seq1 - seq0, idx1 - idx0
+}
+
+// RoundTripPool opens a pool of one connection to dsn that counts the writes pgx makes on
+// it. pgx flushes once per request of the protocol and then waits for the answer, so the
+// count is the number of round trips. The pool pings no connection it hands out, so what is
+// counted is the caller's own traffic.
+func RoundTripPool(t testing.TB, dsn string) (*pgxpool.Pool, *atomic.Int64) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := &atomic.Int64{}
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: writes}, nil
+	}
+	cfg.MaxConns = 1
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, writes
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
 }
 
 func tableScans(t testing.TB, pool *pgxpool.Pool, table string) (seq, idx int64) {

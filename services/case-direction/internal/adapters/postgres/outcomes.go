@@ -22,9 +22,17 @@ func (o *Outcomes) exec(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
+// record writes a fact taken from an event. Nothing in a consumer's transaction reads the
+// read model back (the reports do, in their own), so the write goes out with the COMMIT
+// (pgxdb.DB.Defer): an event costs the round trip of its claim and that of its commit, not
+// one more per fact. A failing write still fails the event's transaction.
+func (o *Outcomes) record(ctx context.Context, sql string, args ...any) error {
+	return o.db.Defer(ctx, sql, args...)
+}
+
 // IntakeReceived records an intake's scope, channel and source.
 func (o *Outcomes) IntakeReceived(ctx context.Context, id string, s outcomes.Scope, channel, source string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_intakes (intake_id, municipality, district, team_oin, channel, source_type, received_at)
+	return o.record(ctx, `INSERT INTO outcome_intakes (intake_id, municipality, district, team_oin, channel, source_type, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (intake_id) DO UPDATE SET municipality = $2, district = $3, team_oin = $4, channel = $5, source_type = $6, received_at = $7`,
 		id, s.Municipality, s.District, s.Team, channel, source, at)
@@ -32,7 +40,7 @@ func (o *Outcomes) IntakeReceived(ctx context.Context, id string, s outcomes.Sco
 
 // SignalReceived records a partner's signal.
 func (o *Outcomes) SignalReceived(ctx context.Context, id string, s outcomes.Scope, source string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_signals (signal_id, municipality, district, source_type, received_at) VALUES ($1, $2, $3, $4, $5)
+	return o.record(ctx, `INSERT INTO outcome_signals (signal_id, municipality, district, source_type, received_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (signal_id) DO NOTHING`, id, s.Municipality, s.District, source, at)
 }
 
@@ -48,19 +56,19 @@ func (o *Outcomes) Signals(ctx context.Context, municipality string) ([]outcomes
 
 // IntakeContacted records a reached contact attempt; the first one counts.
 func (o *Outcomes) IntakeContacted(ctx context.Context, id string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_intakes (intake_id, first_contact_at) VALUES ($1, $2)
+	return o.record(ctx, `INSERT INTO outcome_intakes (intake_id, first_contact_at) VALUES ($1, $2)
 		ON CONFLICT (intake_id) DO UPDATE SET first_contact_at = LEAST(outcome_intakes.first_contact_at, $2)`, id, at)
 }
 
 // IntakeTriaged records the triage decision.
 func (o *Outcomes) IntakeTriaged(ctx context.Context, id, municipality, outcome string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_intakes (intake_id, municipality, triage_outcome, triaged_at) VALUES ($1, $2, $3, $4)
+	return o.record(ctx, `INSERT INTO outcome_intakes (intake_id, municipality, triage_outcome, triaged_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (intake_id) DO UPDATE SET triage_outcome = $3, triaged_at = $4`, id, municipality, outcome, at)
 }
 
 // CaseOpened records a case's scope and opening.
 func (o *Outcomes) CaseOpened(ctx context.Context, id, intakeID string, s outcomes.Scope, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_cases (case_id, intake_id, municipality, district, team_oin, opened_at)
+	return o.record(ctx, `INSERT INTO outcome_cases (case_id, intake_id, municipality, district, team_oin, opened_at)
 		VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6)
 		ON CONFLICT (case_id) DO UPDATE SET intake_id = EXCLUDED.intake_id, municipality = $3, district = $4, team_oin = $5, opened_at = $6`,
 		id, intakeID, s.Municipality, s.District, s.Team, at)
@@ -68,20 +76,20 @@ func (o *Outcomes) CaseOpened(ctx context.Context, id, intakeID string, s outcom
 
 // CaseScaledDown records the first scale-down.
 func (o *Outcomes) CaseScaledDown(ctx context.Context, id, municipality string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_cases (case_id, municipality, scaled_down_at) VALUES ($1, $2, $3)
+	return o.record(ctx, `INSERT INTO outcome_cases (case_id, municipality, scaled_down_at) VALUES ($1, $2, $3)
 		ON CONFLICT (case_id) DO UPDATE SET scaled_down_at = LEAST(outcome_cases.scaled_down_at, $3)`, id, municipality, at)
 }
 
 // CaseReescalated records a return from the pilot light to active work (once per time).
 func (o *Outcomes) CaseReescalated(ctx context.Context, id, municipality string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_cases (case_id, municipality, reescalations) VALUES ($1, $2, ARRAY[$3::timestamptz])
+	return o.record(ctx, `INSERT INTO outcome_cases (case_id, municipality, reescalations) VALUES ($1, $2, ARRAY[$3::timestamptz])
 		ON CONFLICT (case_id) DO UPDATE SET reescalations = CASE WHEN $3::timestamptz = ANY (outcome_cases.reescalations)
 			THEN outcome_cases.reescalations ELSE outcome_cases.reescalations || $3::timestamptz END`, id, municipality, at)
 }
 
 // CaseEnded records a closing (with its result and ZRM change per life domain) or a handover.
 func (o *Outcomes) CaseEnded(ctx context.Context, id, municipality string, handedOver bool, result string, at time.Time, domains []outcomes.DomainChange) error {
-	if err := o.exec(ctx, `INSERT INTO outcome_cases (case_id, municipality, closed_at, handed_over, result) VALUES ($1, $2, $3, $4, $5)
+	if err := o.record(ctx, `INSERT INTO outcome_cases (case_id, municipality, closed_at, handed_over, result) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (case_id) DO UPDATE SET closed_at = $3, handed_over = $4, result = $5`, id, municipality, at, handedOver, result); err != nil {
 		return err
 	}
@@ -102,7 +110,7 @@ func (o *Outcomes) CaseEnded(ctx context.Context, id, municipality string, hande
 		}
 		baselines[i], closings[i] = int32(d.Baseline), int32(d.Closing)
 	}
-	return o.exec(ctx, `INSERT INTO outcome_case_domains (case_id, life_domain, baseline, closing)
+	return o.record(ctx, `INSERT INTO outcome_case_domains (case_id, life_domain, baseline, closing)
 		SELECT $1, d, b, c FROM unnest($2::text[], $3::int[], $4::int[]) AS t(d, b, c)
 		ON CONFLICT (case_id, life_domain) DO UPDATE SET baseline = EXCLUDED.baseline, closing = EXCLUDED.closing`,
 		id, lifeDomains, baselines, closings)
@@ -110,14 +118,14 @@ func (o *Outcomes) CaseEnded(ctx context.Context, id, municipality string, hande
 
 // GoalSettled records a goal's final status.
 func (o *Outcomes) GoalSettled(ctx context.Context, goalID, caseID, lifeDomain, status string, at time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_goals (goal_id, case_id, life_domain, status, settled_at) VALUES ($1, $2, $3, $4, $5)
+	return o.record(ctx, `INSERT INTO outcome_goals (goal_id, case_id, life_domain, status, settled_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (goal_id) DO UPDATE SET status = $4, settled_at = $5`, goalID, caseID, lifeDomain, status, at)
 }
 
 // ReferralChanged records a referral's status change. A referral in progress, on hold or
 // completed was accepted, even when its ACCEPTED event has not arrived (yet).
 func (o *Outcomes) ReferralChanged(ctx context.Context, r appoutcomes.ReferralChange) error {
-	return o.exec(ctx, `INSERT INTO outcome_referrals AS x (referral_id, case_id, intake_id, municipality, sent_at, accepted, declined, decline_reason, completed, failed)
+	return o.record(ctx, `INSERT INTO outcome_referrals AS x (referral_id, case_id, intake_id, municipality, sent_at, accepted, declined, decline_reason, completed, failed)
 		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, CASE WHEN $5 = 'SENT' THEN $7::timestamptz END,
 			$5 IN ('ACCEPTED', 'IN_PROGRESS', 'ON_HOLD', 'COMPLETED'), $5 = 'DECLINED', CASE WHEN $5 = 'DECLINED' THEN $6 ELSE '' END, $5 = 'COMPLETED', $5 = 'FAILED')
 		ON CONFLICT (referral_id) DO UPDATE SET
@@ -132,7 +140,7 @@ func (o *Outcomes) ReferralChanged(ctx context.Context, r appoutcomes.ReferralCh
 
 // AllocationIssued records an allocation of a case.
 func (o *Outcomes) AllocationIssued(ctx context.Context, number, caseID, municipality string, issuedAt, startDate time.Time) error {
-	return o.exec(ctx, `INSERT INTO outcome_allocations (allocation_number, case_id, municipality, issued_at, start_date)
+	return o.record(ctx, `INSERT INTO outcome_allocations (allocation_number, case_id, municipality, issued_at, start_date)
 		VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5)
 		ON CONFLICT (allocation_number) DO UPDATE SET case_id = EXCLUDED.case_id, municipality = $3, issued_at = $4, start_date = $5`,
 		number, caseID, municipality, issuedAt, startDate)
@@ -140,7 +148,7 @@ func (o *Outcomes) AllocationIssued(ctx context.Context, number, caseID, municip
 
 // AllocationStarted records the first start of care.
 func (o *Outcomes) AllocationStarted(ctx context.Context, number, caseID, municipality string, startDate, startedOn time.Time, onTime bool) error {
-	return o.exec(ctx, `INSERT INTO outcome_allocations (allocation_number, case_id, municipality, start_date, first_started_on, started_on_time)
+	return o.record(ctx, `INSERT INTO outcome_allocations (allocation_number, case_id, municipality, start_date, first_started_on, started_on_time)
 		VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6)
 		ON CONFLICT (allocation_number) DO UPDATE SET start_date = COALESCE(outcome_allocations.start_date, $4),
 			first_started_on = $5, started_on_time = $6
@@ -150,7 +158,7 @@ func (o *Outcomes) AllocationStarted(ctx context.Context, number, caseID, munici
 // DecisionDecided records a decided decision: its scope, legal basis, due date, the day it
 // was decided and whether that was within the statutory term. A replay writes the same.
 func (o *Outcomes) DecisionDecided(ctx context.Context, d appoutcomes.DecisionFact) error {
-	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, granted, due_date, decided_on, within_term)
+	return o.record(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, granted, due_date, decided_on, within_term)
 		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (decision_id) DO UPDATE SET case_id = COALESCE(EXCLUDED.case_id, x.case_id), intake_id = COALESCE(EXCLUDED.intake_id, x.intake_id),
 			municipality = $4, district = $5, legal_basis = $6, granted = $7, due_date = COALESCE($8, x.due_date), decided_on = $9, within_term = $10`,
@@ -160,7 +168,7 @@ func (o *Outcomes) DecisionDecided(ctx context.Context, d appoutcomes.DecisionFa
 // DecisionOverdue records that a decision was signalled overdue (before or after it was
 // decided: the streams may arrive in either order).
 func (o *Outcomes) DecisionOverdue(ctx context.Context, d appoutcomes.DecisionFact) error {
-	return o.exec(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, due_date, overdue)
+	return o.record(ctx, `INSERT INTO outcome_decisions AS x (decision_id, case_id, intake_id, municipality, district, legal_basis, due_date, overdue)
 		VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, $4, $5, $6, $7, true)
 		ON CONFLICT (decision_id) DO UPDATE SET overdue = true, due_date = COALESCE(x.due_date, EXCLUDED.due_date),
 			case_id = COALESCE(x.case_id, EXCLUDED.case_id), intake_id = COALESCE(x.intake_id, EXCLUDED.intake_id),

@@ -340,10 +340,11 @@ func (r *Residents) Get(ctx context.Context, id string) (domain.Resident, error)
 	return out, err
 }
 
-// AddTeam records that a team works with a resident.
+// AddTeam records that a team works with a resident. The row goes out with the COMMIT
+// (pgxdb.DB.Defer): it is the last thing a registration decides about the resident, and what
+// reads it (the team's later access) runs in later transactions.
 func (r *Residents) AddTeam(ctx context.Context, teamOIN, residentID string) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, teamOIN, residentID)
-	return err
+	return r.db.Defer(ctx, `INSERT INTO team_residents (team_oin, resident_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, teamOIN, residentID)
 }
 
 // TeamWorksWith reports whether a team works with a resident.
