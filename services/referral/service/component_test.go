@@ -145,6 +145,7 @@ func TestFeedbackReachesOnlyTheSource(t *testing.T) {
 	ctx := svctest.Ctx(t)
 	mine := env.Events(t, "referral", "wijkbrug.referral.feedback."+gp.OIN+".>")
 	theirs := env.Events(t, "referral", "wijkbrug.referral.feedback."+otherGP.OIN+".>")
+	statuses := env.Events(t, "referral", "wijkbrug.referral.*.signal.status_changed")
 	client := referralv1.NewReferralServiceClient(env.Client(t, s.Addr, gp))
 	resp, err := client.SubmitSignal(ctx, gpSignal("k-fb"))
 	if err != nil {
@@ -181,6 +182,17 @@ func TestFeedbackReachesOnlyTheSource(t *testing.T) {
 	var copies int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.referral.v1.SignalFedBack' AND recipient = $1`, gp.OIN).Scan(&copies); err != nil || copies != 2 {
 		t.Fatalf("want 2 feedback copies in the GP's feed, got %d %v", copies, err)
+	}
+	// The status changes name the signal's source, and went to the GP's feed as well.
+	_, msg = statuses.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		sc, ok := m.(*referralv1.SignalStatusChanged)
+		return ok && sc.GetSignalId() == resp.GetSignalId() && sc.GetCaseId() == caseID
+	})
+	if sc := msg.(*referralv1.SignalStatusChanged); sc.GetSourceOin() != gp.OIN || sc.GetIntakeId() != intakeID {
+		t.Fatalf("status change: want source %s and intake %s, got %v", gp.OIN, intakeID, sc)
+	}
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE event_type = 'wijkbrug.referral.v1.SignalStatusChanged' AND recipient = $1`, gp.OIN).Scan(&copies); err != nil || copies != 2 {
+		t.Fatalf("want 2 status changes in the GP's feed, got %d %v", copies, err)
 	}
 	var others int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE recipient NOT IN ('', $1)`, gp.OIN).Scan(&others); err != nil || others != 0 {

@@ -151,8 +151,10 @@ type SignalStatusChanged struct {
 	IntakeId         string                 `protobuf:"bytes,3,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	CaseId           string                 `protobuf:"bytes,4,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The organisation that submitted the signal (its OIN), as in SignalReceived.
+	SourceOin     string `protobuf:"bytes,6,opt,name=source_oin,json=sourceOin,proto3" json:"source_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalStatusChanged) Reset() {
@@ -216,6 +218,13 @@ func (x *SignalStatusChanged) GetCaseId() string {
 func (x *SignalStatusChanged) GetMunicipalityCode() string {
 	if x != nil {
 		return x.MunicipalityCode
+	}
+	return ""
+}
+
+func (x *SignalStatusChanged) GetSourceOin() string {
+	if x != nil {
+		return x.SourceOin
 	}
 	return ""
 }
@@ -718,13 +727,15 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"\x0fconfidentiality\x18\t \x01(\x0e2#.wijkbrug.common.v1.ConfidentialityR\x0fconfidentiality\x12;\n" +
 	"\vreceived_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt:4ʥ\x190wijkbrug.referral.{municipality}.signal.received\"\x8d\x02\n" +
+	"receivedAt:4ʥ\x190wijkbrug.referral.{municipality}.signal.received\"\xac\x02\n" +
 	"\x13SignalStatusChanged\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12\x1b\n" +
 	"\tintake_id\x18\x03 \x01(\tR\bintakeId\x12\x17\n" +
 	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode::ʥ\x196wijkbrug.referral.{municipality}.signal.status_changed\"\xbc\x02\n" +
+	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12\x1d\n" +
+	"\n" +
+	"source_oin\x18\x06 \x01(\tR\tsourceOin::ʥ\x196wijkbrug.referral.{municipality}.signal.status_changed\"\xbc\x02\n" +
 	"\rSignalFedBack\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\x1d\n" +
 	"\n" +

@@ -384,11 +384,12 @@ func (r *Cases) OpenCaseOf(ctx context.Context, householdID string) (string, err
 	return id, err
 }
 
-// RecordIntakeHousehold remembers which household an intake is about.
+// RecordIntakeHousehold remembers which household an intake is about. The row goes out with
+// the COMMIT (pgxdb.DB.Defer): it is all its event's transaction writes, and it is read only
+// by later transactions (CaseOfIntake).
 func (r *Cases) RecordIntakeHousehold(ctx context.Context, intakeID, householdID string) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO intake_households (intake_id, household_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+	return r.db.Defer(ctx, `INSERT INTO intake_households (intake_id, household_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		intakeID, householdID)
-	return err
 }
 
 // CaseOfIntake returns the open case an intake belongs to: the case opened from it, else the

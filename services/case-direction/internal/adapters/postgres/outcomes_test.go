@@ -11,23 +11,29 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain/outcomes"
 )
 
-// The facts an event adds to the outcome read model go out with the COMMIT of the event's
-// transaction: recording a signal and its intake costs one round trip, and both are stored;
-// a fact that fails still fails the transaction, and nothing of it is kept.
-func TestOutcomeFactsGoOutWithTheCommit(t *testing.T) {
+// The facts an event adds to the outcome read model, and an intake's household, go out with
+// the COMMIT of the event's transaction: recording a signal and its intake costs one round
+// trip, and both are stored; a fact that fails still fails the transaction, and nothing of it
+// is kept.
+func TestEventFactsGoOutWithTheCommit(t *testing.T) {
 	ctx := context.Background()
 	pool, roundTrips := testkit.RoundTripPool(t, newDSN(t))
 	db := &pgxdb.DB{Pool: pool}
 	o := NewOutcomes(db)
+	cases := NewCases(db, nil)
 	scope := outcomes.Scope{Municipality: "GM0363", District: "WK036300", Team: "00000001000000000100"}
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	household := uuid.NewString()
 	record := func(signalID, intakeID string) (int64, error) {
 		before := roundTrips.Load()
 		err := db.Tx(ctx, func(ctx context.Context) error {
 			if err := o.SignalReceived(ctx, signalID, scope, "GP", at); err != nil {
 				return err
 			}
-			return o.IntakeReceived(ctx, intakeID, scope, "SIGNAL", "GP", at)
+			if err := o.IntakeReceived(ctx, intakeID, scope, "SIGNAL", "GP", at); err != nil {
+				return err
+			}
+			return cases.RecordIntakeHousehold(ctx, intakeID, household)
 		})
 		return roundTrips.Load() - before, err
 	}
@@ -41,7 +47,11 @@ func TestOutcomeFactsGoOutWithTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n != 1 {
-		t.Errorf("recording two facts in a transaction took %d round trips, want 1 (with the COMMIT)", n)
+		t.Errorf("recording three facts in a transaction took %d round trips, want 1 (with the COMMIT)", n)
+	}
+	var households int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM intake_households WHERE intake_id = $1 AND household_id = $2`, intake, household).Scan(&households); err != nil || households != 1 {
+		t.Fatalf("the intake's household was not stored: %d, %v", households, err)
 	}
 	sigs, err := o.Signals(ctx, scope.Municipality)
 	if err != nil {

@@ -39,6 +39,7 @@ func (p *Publisher) SignalReceived(ctx context.Context, s domain.Signal) error {
 func (p *Publisher) SignalStatusChanged(ctx context.Context, s domain.Signal) error {
 	return eventsubject.Add(ctx, p.w, s.Municipality, s.ID, &referralv1.SignalStatusChanged{
 		SignalId: s.ID, Status: protoenum.FromCode[referralv1.SignalStatus](string(s.Status)), IntakeId: s.IntakeID, CaseId: s.CaseID, MunicipalityCode: s.Municipality,
+		SourceOin: s.SourceOIN,
 	})
 }
 

@@ -17,9 +17,17 @@ import (
 // to its referrer and its recipient.
 func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
 	return func(ctx context.Context, subject, aggregateID string, msg proto.Message) ([]string, error) {
-		// A new signal names its source: no round trip inside SubmitSignal's transaction.
-		if sr, ok := msg.(*referralv1.SignalReceived); ok && sr.GetSourceOin() != "" {
-			return []string{sr.GetSourceOin()}, nil
+		// A signal's events name its source: no round trip inside the transaction that
+		// changes the signal (SubmitSignal, or the consumer that links it and feeds back).
+		var source string
+		switch m := msg.(type) {
+		case *referralv1.SignalReceived:
+			source = m.GetSourceOin()
+		case *referralv1.SignalStatusChanged:
+			source = m.GetSourceOin()
+		}
+		if source != "" {
+			return []string{source}, nil
 		}
 		t := strings.Split(subject, ".")
 		// wijkbrug.referral.feedback.<oin>.<aggregate>.<event>: feedback subjects repeat events

@@ -185,10 +185,11 @@ func (r *Signals) scanSignal(row pgx.Row) (domain.Signal, error) {
 	return s, nil
 }
 
-// Update stores the mutable part of a signal.
+// Update stores the mutable part of a signal. It goes out with the COMMIT (pgxdb.DB.Defer):
+// its callers have locked the signal (GetForUpdate, ByCaseForUpdate) and hold its new state,
+// and nothing after it in their transactions reads the row back.
 func (r *Signals) Update(ctx context.Context, s domain.Signal) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		UPDATE signals SET status = $2, feedback = $3, fed_back_at = $4, intake_id = NULLIF($5, '')::uuid, case_id = NULLIF($6, '')::uuid
 		WHERE id = $1`, s.ID, string(s.Status), string(s.Feedback), s.FedBackAt, s.IntakeID, s.CaseID)
-	return err
 }
