@@ -30,7 +30,9 @@ type Signals struct {
 // NewSignals returns the repository.
 func NewSignals(db *pgxdb.DB, prot *bsn.Protector) *Signals { return &Signals{db: db, prot: prot} }
 
-// Insert stores a new signal.
+// Insert stores a new signal. The row goes out with the COMMIT (pgxdb.DB.Defer), ahead of
+// the signal's event and access-log entry: SubmitSignal answers from the signal it holds, and
+// nothing in its transaction reads the row back.
 func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
 	var cents, months *int64
 	var creditor domain.Creditor
@@ -46,7 +48,7 @@ func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
 	if s.Description != "" {
 		desc = r.prot.Seal(s.Description, aadDescription)
 	}
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO signals (id, source_type, source_oin, reporter, legal_basis, resident_bsn_enc, resident_bsn_index,
 		                     municipality_code, district_code, life_domains, category, description_enc, crisis,
 		                     arrears_cents, arrears_months, status, feedback, received_at,
@@ -57,7 +59,6 @@ func (r *Signals) Insert(ctx context.Context, s domain.Signal) error {
 		s.Municipality, s.District, s.LifeDomains, s.Category, desc, s.Crisis,
 		cents, months, string(s.Status), string(s.Feedback), s.ReceivedAt,
 		creditor.Name, creditor.OIN, creditorRef)
-	return err
 }
 
 // Get reads a signal.

@@ -1,0 +1,97 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/postgres"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/referral/service"
+)
+
+// A signal's writes ride with the COMMIT: its transaction in SubmitSignal is one round trip
+// (the signal, its event and feed copy, its access-log entry and COMMIT in one pipeline), and
+// linking it to an intake is two (BEGIN with the locking read; the update, two events, their
+// feed copies, the access-log entry and COMMIT). Counted on the wire, with the feed router the
+// service uses.
+func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	dsn := testkit.NewDatabase(t, "referral", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
+	pool, roundTrips := testkit.RoundTripPool(t, dsn)
+	db := &pgxdb.DB{Pool: pool}
+	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(t), Index: key(t), Pseudonym: key(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With no relay in this process the outbox writer wakes one elsewhere with a NOTIFY after
+	// each commit. That is not the transaction's work: it goes out on a pool of its own here
+	// (deferred writes join the transaction of ctx, whichever pool the writer holds).
+	other, err := pgxdb.Open(ctx, dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	w := outbox.NewWriter(other, "referral")
+	w.SetFeedRouter(events.FeedRecipients(db))
+	a := app.New(app.Deps{
+		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
+		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
+		Events: events.NewPublisher(w), Access: logstore.New(db, "referral"), Pseudo: prot,
+		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
+	})
+	a.Now = func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) }
+	const gpOIN = "00000001000000000200"
+	gp := identity.WithCaller(ctx, identity.Caller{
+		Org: identity.Organisation{OIN: gpOIN, Type: identity.OrgGP, Name: "De Linde"}, User: "dr-jansen", Role: "gp", Purpose: "signal"})
+	system := identity.WithCaller(ctx, identity.System(identity.Organisation{OIN: "00000099000000000004", Name: "wijkbrug-referral", Type: identity.OrgService}, "referral-intake-events"))
+
+	submitAndLink := func() (submit, link int64, signalID string) {
+		t.Helper()
+		before := roundTrips.Load()
+		s, err := a.SubmitSignal(gp, domain.Signal{SourceType: domain.SourceGP, LegalBasis: domain.BasisWMO, ResidentBSN: "111222333",
+			Municipality: "GM0363", District: "WK036300", LifeDomains: []string{"FINANCES"}, Category: "payment arrears"})
+		if err != nil {
+			t.Fatalf("SubmitSignal: %v", err)
+		}
+		submit = roundTrips.Load() - before
+		before = roundTrips.Load()
+		if err := a.LinkToIntake(system, s.ID, uuid.NewString()); err != nil {
+			t.Fatalf("LinkToIntake: %v", err)
+		}
+		return submit, roundTrips.Load() - before, s.ID
+	}
+	submitAndLink() // prepares the statements (pgx's statement cache)
+	submit, link, id := submitAndLink()
+	if submit != 1 {
+		t.Errorf("SubmitSignal's transaction took %d round trips, want 1", submit)
+	}
+	if link != 2 {
+		t.Errorf("linking the signal to its intake took %d round trips, want 2", link)
+	}
+	// Everything was written: the linked signal with its feedback, its three events (received,
+	// status changed, fed back), a feed copy of each for the GP, two access-log entries.
+	var status, feedback string
+	var events, copies, entries int
+	if err := pool.QueryRow(ctx, `SELECT status, feedback,
+			(SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND recipient = ''),
+			(SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND recipient = $2),
+			(SELECT count(*) FROM access_log_entries WHERE object_id = $1)
+		FROM signals WHERE id = $1::uuid`, id, gpOIN).Scan(&status, &feedback, &events, &copies, &entries); err != nil {
+		t.Fatal(err)
+	}
+	if status != string(domain.StatusLinkedToIntake) || feedback != string(domain.FeedbackIntakeRegistered) || events != 3 || copies != 3 || entries != 2 {
+		t.Fatalf("after submit and link: status %s, feedback %s, %d events, %d feed copies, %d access-log entries; want %s, %s, 3, 3, 2",
+			status, feedback, events, copies, entries, domain.StatusLinkedToIntake, domain.FeedbackIntakeRegistered)
+	}
+}
