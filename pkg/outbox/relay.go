@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,16 +101,13 @@ type Backlog struct {
 	Oldest time.Duration
 }
 
-// Backlog reads the outbox backlog (an index-only look at the pending rows). Like Flush's
-// read it is planned each time it runs (pgx.QueryExecModeCacheDescribe): a statement without
-// parameters otherwise keeps the one plan made at its first run, and the first run is at
-// start-up, when the outbox may be empty and a sequential scan is the cheapest plan.
+// Backlog reads the outbox backlog (an index-only look at the pending rows).
 func (r *Relay) Backlog(ctx context.Context) (Backlog, error) {
 	var b Backlog
 	var age float64
 	err := r.db.Pool.QueryRow(ctx, `
 		SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-		FROM outbox WHERE published_at IS NULL`, pgx.QueryExecModeCacheDescribe).Scan(&b.Rows, &age)
+		FROM outbox WHERE published_at IS NULL`).Scan(&b.Rows, &age)
 	b.Oldest = time.Duration(age * float64(time.Second))
 	return b, err
 }
@@ -232,16 +228,10 @@ type pendingRow struct {
 // Flush publishes one batch of pending rows in id order and returns how many were published.
 // On a failed ack it marks the acknowledged prefix only; the rest is retried (JetStream drops
 // the duplicates of anything that did arrive, by Nats-Msg-Id).
-//
-// The read of pending rows is planned for the outbox as it is at each round
-// (pgx.QueryExecModeCacheDescribe: an unnamed statement, planned when it is bound, in the same
-// round trip). As a prepared statement it could get a generic plan made while the outbox held
-// a page or so, a sequential scan and a sort, which PostgreSQL kept as the outbox grew, until
-// the table was analyzed again (markPublished says more; TestRoundsReadNoWholeOutboxAfterItGrew).
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	rows, err := r.db.Pool.Query(ctx, `
 		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient
-		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, pgx.QueryExecModeCacheDescribe, r.cfg.BatchSize)
+		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
 	if err != nil {
 		return 0, err
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
@@ -86,13 +85,10 @@ func (q *quietCheck) busy(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, db := range slices.Sorted(maps.Keys(q.dbs)) {
 		// Unpublished outbox rows, and the access-log entries a run wrote that the sealer has
-		// not chained yet (a list run leaves tens of thousands), in one round trip. Planned at
-		// each check: as a prepared statement without parameters it kept the plan made for the
-		// empty tables of a fresh suite, sequential scans, and read both tables whole at every
-		// check (it showed in -statements as the services' tables read whole).
+		// not chained yet (a list run leaves tens of thousands), in one round trip.
 		var unpublished, unsealed int64
 		if err := q.dbs[db].QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),
-			(SELECT count(*) FROM access_log WHERE seal_seq IS NULL)`, pgx.QueryExecModeCacheDescribe).Scan(&unpublished, &unsealed); err != nil {
+			(SELECT count(*) FROM access_log WHERE seal_seq IS NULL)`).Scan(&unpublished, &unsealed); err != nil {
 			return nil, fmt.Errorf("outbox and access log of %s: %w", db, err)
 		}
 		if unpublished > 0 {

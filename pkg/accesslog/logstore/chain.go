@@ -100,29 +100,13 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 	sealed := 0
 	err := db.Tx(ctx, func(ctx context.Context) error {
 		q := db.Q(ctx)
-		// The reads and the UPDATE below are planned for the log as it is now (force_custom_plan,
-		// this transaction only; it goes out with BEGIN and the lock). A generic plan made
-		// while the log was nearly empty read the unsealed entries by a sequential scan and a
-		// sort, or joined the batch against a sequential scan of the whole log, and PostgreSQL
-		// kept it in use as the log grew (relay.markPublished says more).
-		lb := &pgx.Batch{}
-		lb.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
-		lb.Queue(`SELECT pg_try_advisory_xact_lock($1)`, sealerLock)
-		lr := q.SendBatch(ctx, lb)
 		var got bool
-		_, err := lr.Exec()
-		if err == nil {
-			err = lr.QueryRow().Scan(&got)
-		}
-		if cerr := lr.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil || !got {
+		if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, sealerLock).Scan(&got); err != nil || !got {
 			return err
 		}
 		var seq int64
 		prev := []byte{}
-		err = q.QueryRow(ctx, `SELECT seal_seq, hash FROM access_log_head`).Scan(&seq, &prev)
+		err := q.QueryRow(ctx, `SELECT seal_seq, hash FROM access_log_head`).Scan(&seq, &prev)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -154,14 +138,22 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 			ids[i], seqs[i], prevs[i], hashes[i] = r.id, seq, prev, h
 			prev = h
 		}
-		// The UPDATE reaches the rows through the index of unsealed entries.
+		// The UPDATE is planned for the batch it gets (force_custom_plan, this transaction only),
+		// and it reaches the rows through the index of unsealed entries: a generic plan made
+		// while the log was nearly empty joined the batch against a sequential scan of the whole
+		// log, and PostgreSQL kept it in use as the log grew (relay.markPublished says more).
 		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 		b.Queue(`UPDATE access_log a SET seal_seq = s.seq, prev_hash = s.prev, hash = s.hash, key_id = $5
 			FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(id, seq, prev, hash)
 			WHERE a.id = s.id AND a.seal_seq IS NULL`, ids, seqs, prevs, hashes, int16(keyID))
 		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
 			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
 		br := q.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
 		tag, err := br.Exec()
 		if err != nil {
 			_ = br.Close()
