@@ -47,12 +47,31 @@ func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, er
 	return true, nil
 }
 
+// newDSN returns a new database migrated as referral's.
+func newDSN(t *testing.T) string {
+	return testkit.NewDatabase(t, "referral", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
+}
+
+// newProtector returns a BSN protector with fresh keys.
+func newProtector(t *testing.T) *bsn.Protector {
+	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(t), Index: key(t), Pseudonym: key(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prot
+}
+
 // newApp builds the application on db the way the service does, with its own clock.
 func newApp(t *testing.T, db *pgxdb.DB, prot *bsn.Protector, now func() time.Time) *app.App {
+	return newAppWriting(db, outbox.NewWriter(db, "referral"), prot, now)
+}
+
+// newAppWriting is newApp with its events going to w.
+func newAppWriting(db *pgxdb.DB, w *outbox.Writer, prot *bsn.Protector, now func() time.Time) *app.App {
 	a := app.New(app.Deps{
 		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
 		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
-		Events: events.NewPublisher(outbox.NewWriter(db, "referral")), Access: logstore.New(db, "referral"), Pseudo: prot,
+		Events: events.NewPublisher(w), Access: logstore.New(db, "referral"), Pseudo: prot,
 		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
 	})
 	a.Now = now
@@ -69,16 +88,12 @@ func as(oin string, orgType identity.OrgType) context.Context {
 // expired exactly once, with exactly one event, and that referrals not yet due are left alone.
 func TestTwoExpirySchedulersNeverExpireTwice(t *testing.T) {
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "referral", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
-	db, err := pgxdb.Open(ctx, dsn, 8)
+	db, err := pgxdb.Open(ctx, newDSN(t), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(t), Index: key(t), Pseudonym: key(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prot := newProtector(t)
 	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := start

@@ -6,18 +6,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
-	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
-	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/events"
-	"github.com/wijkbrug/wijkbrug/services/referral/internal/adapters/postgres"
-	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
-	"github.com/wijkbrug/wijkbrug/services/referral/service"
 )
 
 // A signal's writes ride with the COMMIT: its transaction in SubmitSignal is one round trip
@@ -27,13 +21,9 @@ import (
 // service uses.
 func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "referral", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
+	dsn := newDSN(t)
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
-	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(t), Index: key(t), Pseudonym: key(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// With no relay in this process the outbox writer wakes one elsewhere with a NOTIFY after
 	// each commit. That is not the transaction's work: it goes out on a pool of its own here
 	// (deferred writes join the transaction of ctx, whichever pool the writer holds).
@@ -44,13 +34,7 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 	t.Cleanup(other.Close)
 	w := outbox.NewWriter(other, "referral")
 	w.SetFeedRouter(events.FeedRecipients(db))
-	a := app.New(app.Deps{
-		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
-		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
-		Events: events.NewPublisher(w), Access: logstore.New(db, "referral"), Pseudo: prot,
-		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
-	})
-	a.Now = func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) }
+	a := newAppWriting(db, w, newProtector(t), func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) })
 	const gpOIN = "00000001000000000200"
 	gp := identity.WithCaller(ctx, identity.Caller{
 		Org: identity.Organisation{OIN: gpOIN, Type: identity.OrgGP, Name: "De Linde"}, User: "dr-jansen", Role: "gp", Purpose: "signal"})
