@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,10 @@ type Relay struct {
 	wake      chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
 	leading   atomic.Bool
 	atomicOff atomic.Bool // JetStream refused atomic batches as disabled: publish one by one
+
+	// next holds the rows read in one round trip with the last round's mark: the next round
+	// publishes them without reading again. Only the goroutine that calls Flush uses it.
+	next []pendingRow
 }
 
 // Wake makes the relay look for pending rows now (it coalesces: many wake-ups while a batch is
@@ -164,6 +169,7 @@ func (r *Relay) lead(ctx context.Context) error {
 	}
 	r.leading.Store(true)
 	defer r.leading.Store(false)
+	r.next = nil // rows read while leading before are read again
 	for ctx.Err() == nil {
 		n, err := r.Flush(ctx)
 		if err != nil {
@@ -171,7 +177,7 @@ func (r *Relay) lead(ctx context.Context) error {
 			sleep(ctx, r.cfg.PollInterval)
 			continue
 		}
-		if n == r.cfg.BatchSize {
+		if n == r.cfg.BatchSize || len(r.next) > 0 {
 			continue // more waiting
 		}
 		// Wait for a writer of this process, a NOTIFY from another replica, or the poll.
@@ -207,7 +213,7 @@ func (r *Relay) lead(ctx context.Context) error {
 			r.cfg.Logger.Warn("outbox flush on shutdown incomplete; rows stay pending", "error", err.Error())
 			return nil
 		}
-		if n < r.cfg.BatchSize {
+		if n < r.cfg.BatchSize && len(r.next) == 0 {
 			return nil
 		}
 	}
@@ -227,33 +233,16 @@ type pendingRow struct {
 
 // Flush publishes one batch of pending rows in id order and returns how many were published.
 // On a failed ack it marks the acknowledged prefix only; the rest is retried (JetStream drops
-// the duplicates of anything that did arrive, by Nats-Msg-Id).
+// the duplicates of anything that did arrive, by Nats-Msg-Id). A round that went well reads
+// the next round's rows in the same round trip as its mark.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
-	rows, err := r.db.Pool.Query(ctx, `
-		SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient
-		FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
-	if err != nil {
-		return 0, err
-	}
-	var batch []pendingRow
-	for rows.Next() {
-		var p pendingRow
-		var recipient string
-		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Tracestate, &p.ev.Time, &recipient); err != nil {
-			rows.Close()
+	batch := r.next
+	r.next = nil
+	if batch == nil {
+		var err error
+		if batch, err = r.read(ctx); err != nil {
 			return 0, err
 		}
-		if recipient != "" {
-			// A partner's copy keeps the event's ce-id (what the partner deduplicates on) but
-			// needs its own Nats-Msg-Id: all copies land in one stream, whose duplicate window
-			// would otherwise keep only the first.
-			p.ev.DedupID = p.ev.ID + ":" + recipient
-		}
-		batch = append(batch, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
 	}
 	if len(batch) == 0 {
 		return 0, nil
@@ -274,12 +263,80 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		r.lag.Observe(time.Since(p.ev.Time).Seconds())
 	}
 	if len(acked) > 0 {
-		if err := r.markPublished(context.WithoutCancel(ctx), acked); err != nil {
+		next, err := r.markPublished(context.WithoutCancel(ctx), acked, pubErr == nil)
+		if err != nil {
 			return 0, fmt.Errorf("mark published: %w", err)
+		}
+		if len(next) > 0 {
+			r.next = next // an empty read says nothing about rows committed after it: read again
 		}
 		r.pub.Add(float64(len(acked)))
 	}
 	return len(acked), pubErr
+}
+
+// pendingSQL reads a round: the oldest pending rows, in id order.
+const pendingSQL = `SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient
+	FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`
+
+// read reads a round's rows in one round trip, with the plan pgxdb.IndexScanPlan sets: an
+// ordered scan of outbox_pending that stops at the batch size.
+func (r *Relay) read(ctx context.Context) ([]pendingRow, error) {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	for _, q := range pgxdb.IndexScanPlan {
+		b.Queue(q)
+	}
+	b.Queue(pendingSQL, r.cfg.BatchSize)
+	b.Queue(`COMMIT`)
+	return r.sendRound(ctx, b)
+}
+
+// sendRound sends b, a transaction whose last statement before COMMIT is pendingSQL, and
+// returns the rows that statement read.
+func (r *Relay) sendRound(ctx context.Context, b *pgx.Batch) (rows []pendingRow, err error) {
+	br := r.db.Pool.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			rows, err = nil, cerr
+		}
+	}()
+	for range b.Len() - 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	if rows, err = scanPending(br); err != nil {
+		return nil, err
+	}
+	if _, err := br.Exec(); err != nil { // COMMIT
+		return nil, err
+	}
+	return rows, nil
+}
+
+func scanPending(br pgx.BatchResults) ([]pendingRow, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	batch := []pendingRow{}
+	for rows.Next() {
+		var p pendingRow
+		var recipient string
+		if err := rows.Scan(&p.id, &p.ev.ID, &p.ev.NATSSubject, &p.ev.Type, &p.ev.Source, &p.ev.Subject, &p.ev.Data, &p.ev.Traceparent, &p.ev.Tracestate, &p.ev.Time, &recipient); err != nil {
+			return nil, err
+		}
+		if recipient != "" {
+			// A partner's copy keeps the event's ce-id (what the partner deduplicates on) but
+			// needs its own Nats-Msg-Id: all copies land in one stream, whose duplicate window
+			// would otherwise keep only the first.
+			p.ev.DedupID = p.ev.ID + ":" + recipient
+		}
+		batch = append(batch, p)
+	}
+	return batch, rows.Err()
 }
 
 // defaultAtomicMin is where an atomic batch starts to pay: a batch costs the stream a staging
@@ -417,31 +474,30 @@ const (
 	headerBatchCommit = "Nats-Batch-Commit"
 )
 
-// markPublished records that JetStream acknowledged the rows, in one round trip, without
-// waiting for the WAL flush (docs/decisions.md, issue 12, item 6).
+// markPublished records that JetStream acknowledged the rows without waiting for the WAL flush
+// (docs/decisions.md, issue 12, item 6) and, when readNext, reads the next round's rows in the
+// same round trip. It returns those rows (nil when not asked).
 // The mark is only a note of what has been sent: when a crash of PostgreSQL loses it, the relay
 // publishes those rows again, which JetStream drops within its duplicate window and consumers
 // and partners drop by ce-id after it — the same at-least-once delivery as a relay that stops
 // between the ack and the mark. The events themselves were committed synchronously by the
-// transactions that wrote them.
-//
-// The UPDATE is planned for the ids it gets (plan_cache_mode = force_custom_plan, this
-// transaction only). PostgreSQL otherwise switches a prepared statement to a generic plan after
-// five runs and keeps it until the table is analyzed again: one made while the outbox was
-// nearly empty is a sequential scan, and it stayed in use as the outbox grew, so every mark read
-// the whole table (intake's: 1.6 ms a mark, 23 % of all PostgreSQL execution time in the
-// bench's chain run; docs/performance.md, seventh session). Planning a one-table UPDATE costs
-// far less.
-func (r *Relay) markPublished(ctx context.Context, ids []int64) error {
-	return r.db.Tx(ctx, func(ctx context.Context) error {
-		if err := r.db.Defer(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		if err := r.db.Defer(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-			return err
-		}
-		return r.db.Defer(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
-	})
+// transactions that wrote them. The read comes after the UPDATE in the same transaction, so it
+// never returns a row just marked.
+func (r *Relay) markPublished(ctx context.Context, ids []int64, readNext bool) ([]pendingRow, error) {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	for _, q := range pgxdb.IndexScanPlan {
+		b.Queue(q)
+	}
+	b.Queue(`UPDATE outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
+	if readNext {
+		b.Queue(pendingSQL, r.cfg.BatchSize)
+		b.Queue(`COMMIT`)
+		return r.sendRound(ctx, b)
+	}
+	b.Queue(`COMMIT`)
+	return nil, r.db.Pool.SendBatch(ctx, b).Close()
 }
 
 // Pending counts unpublished rows.

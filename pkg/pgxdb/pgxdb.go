@@ -225,3 +225,23 @@ func UUIDs(ids []string) []pgtype.UUID {
 	}
 	return out
 }
+
+// IndexScanPlan is the SET LOCAL statements that leave PostgreSQL one kind of plan for the
+// rest of a transaction: index scans, planned for each run with the parameters it gets. The
+// background rounds that read a table's newest rows through a partial index (the outbox relay,
+// the access-log sealer) send them first, in the same round trip.
+//   - A prepared statement otherwise gets a generic plan after five runs and keeps it until the
+//     table is analyzed again. One made while the table was nearly empty is a sequential scan,
+//     and it stayed in use as the table grew: every relay mark read the whole outbox (intake's
+//     1.6 ms a mark, 23 % of PostgreSQL's execution time in the bench's chain run), a sealer
+//     read once took 22 ms (docs/performance.md, seventh and eighth sessions).
+//   - Planned for each run with every plan allowed, the relay's read was a bitmap scan of the
+//     partial index and a sort: 4.3 ms a read against 0.04 ms for the ordered index scan.
+//
+// Planning a one-table statement costs far less than either. The settings end with the
+// transaction.
+var IndexScanPlan = []string{
+	`SET LOCAL plan_cache_mode = force_custom_plan`,
+	`SET LOCAL enable_seqscan = off`,
+	`SET LOCAL enable_bitmapscan = off`,
+}

@@ -100,17 +100,34 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 	sealed := 0
 	err := db.Tx(ctx, func(ctx context.Context) error {
 		q := db.Q(ctx)
+		// One round trip: the lock, the head, and the entries to seal. When another replica
+		// holds the lock the reads are dropped unused. The read and the UPDATE get the plan
+		// pgxdb.IndexScanPlan sets: the index of unsealed entries, in order, up to the batch.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_try_advisory_xact_lock($1)`, sealerLock)
+		b.Queue(`SELECT seal_seq, hash FROM access_log_head`)
+		for _, set := range pgxdb.IndexScanPlan {
+			b.Queue(set)
+		}
+		b.Queue(`SELECT `+entryColumns+` FROM access_log WHERE seal_seq IS NULL ORDER BY id LIMIT $1`, batch)
+		reads := q.SendBatch(ctx, b)
+		defer reads.Close()
 		var got bool
-		if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, sealerLock).Scan(&got); err != nil || !got {
+		if err := reads.QueryRow().Scan(&got); err != nil || !got {
 			return err
 		}
 		var seq int64
 		prev := []byte{}
-		err := q.QueryRow(ctx, `SELECT seal_seq, hash FROM access_log_head`).Scan(&seq, &prev)
+		err := reads.QueryRow().Scan(&seq, &prev)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT `+entryColumns+` FROM access_log WHERE seal_seq IS NULL ORDER BY id LIMIT $1`, batch)
+		for range pgxdb.IndexScanPlan {
+			if _, err := reads.Exec(); err != nil {
+				return err
+			}
+		}
+		rows, err := reads.Query()
 		if err != nil {
 			return err
 		}
@@ -127,6 +144,9 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 		if err := rows.Err(); err != nil || len(pending) == 0 {
 			return err
 		}
+		if err := reads.Close(); err != nil {
+			return err
+		}
 		// One UPDATE for the whole batch (rows joined from arrays), not one per entry: the
 		// sealer shares the database with the request path.
 		keyID := keys.CurrentID()
@@ -138,22 +158,16 @@ func Seal(ctx context.Context, db *pgxdb.DB, keys *Keys, batch int) (int, error)
 			ids[i], seqs[i], prevs[i], hashes[i] = r.id, seq, prev, h
 			prev = h
 		}
-		// The UPDATE is planned for the batch it gets (force_custom_plan, this transaction only),
-		// and it reaches the rows through the index of unsealed entries: a generic plan made
-		// while the log was nearly empty joined the batch against a sequential scan of the whole
-		// log, and PostgreSQL kept it in use as the log grew (relay.markPublished says more).
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
+		// The UPDATE is planned for the batch it gets (pgxdb.IndexScanPlan, still in force):
+		// a generic plan made while the log was nearly empty joined the batch against a
+		// sequential scan of the whole log, and PostgreSQL kept it in use as the log grew.
+		b = &pgx.Batch{}
 		b.Queue(`UPDATE access_log a SET seal_seq = s.seq, prev_hash = s.prev, hash = s.hash, key_id = $5
 			FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(id, seq, prev, hash)
 			WHERE a.id = s.id AND a.seal_seq IS NULL`, ids, seqs, prevs, hashes, int16(keyID))
 		b.Queue(`INSERT INTO access_log_head (singleton, seal_seq, hash, key_id, sealed_at) VALUES (true, $1, $2, $3, now())
 			ON CONFLICT (singleton) DO UPDATE SET seal_seq = EXCLUDED.seal_seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, sealed_at = now()`, seq, prev, int16(keyID))
 		br := q.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return err
-		}
 		tag, err := br.Exec()
 		if err != nil {
 			_ = br.Close()

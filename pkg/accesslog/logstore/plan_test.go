@@ -72,3 +72,56 @@ func TestSealingReadsNoWholeLogAfterItGrew(t *testing.T) {
 		t.Fatalf("chain does not verify: %+v", rep)
 	}
 }
+
+// A sealing round is three round trips to PostgreSQL: the lock, the head and the entries to
+// seal with BEGIN; the chained entries and the new head; COMMIT. A round with nothing to seal
+// is two. Two sealers at once still seal every entry once.
+func TestSealingRoundTrips(t *testing.T) {
+	db, dsn := newDBWithDSN(t)
+	ctx := context.Background()
+	pool, roundTrips := testkit.RoundTripPool(t, dsn)
+	counted := &pgxdb.DB{Pool: pool}
+	keys := testKeys(t)
+	// A first round connects and prepares the statements.
+	write(t, db, 1)
+	if n, err := logstore.Seal(ctx, counted, keys, 1000); err != nil || n != 1 {
+		t.Fatalf("first round sealed %d (%v), want 1", n, err)
+	}
+	write(t, db, 3)
+	for k, want := range []struct{ sealed, roundTrips int }{{3, 3}, {0, 2}} {
+		before := roundTrips.Load()
+		n, err := logstore.Seal(ctx, counted, keys, 1000)
+		if err != nil || n != want.sealed {
+			t.Fatalf("round %d sealed %d (%v), want %d", k+1, n, err, want.sealed)
+		}
+		if got := int(roundTrips.Load() - before); got != want.roundTrips {
+			t.Errorf("round %d made %d round trips, want %d", k+1, got, want.roundTrips)
+		}
+	}
+	write(t, db, 200)
+	var sealed [2]int
+	done := make(chan error, 2)
+	for i, d := range []*pgxdb.DB{db, counted} {
+		go func() {
+			for {
+				n, err := logstore.Seal(ctx, d, keys, 7)
+				if err != nil || n == 0 {
+					done <- err
+					return
+				}
+				sealed[i] += n
+			}
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total := sealed[0] + sealed[1]; total != 200 {
+		t.Fatalf("two sealers sealed %d + %d entries, want 200", sealed[0], sealed[1])
+	}
+	if rep := verify(t, db); !rep.OK() {
+		t.Fatalf("chain does not verify: %+v", rep)
+	}
+}
