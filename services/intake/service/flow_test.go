@@ -455,26 +455,30 @@ func TestNewResidentsIntakeLooksUpNoAssessment(t *testing.T) {
 	// The statistics of a table as the service's sessions have reported them so far. A
 	// session reports after its transaction (within about a second when it goes idle), every
 	// table it touched at once, so the intakes it inserted mark that the report is in.
-	stats := func() (assessmentScans, intakesInserted int64) {
+	type counts struct{ assessmentScans, memberScans, intakesInserted int64 }
+	stats := func() counts {
 		t.Helper()
+		var c counts
 		err := h.svc.Pool.QueryRow(context.Background(), `SELECT
 			(SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'assessments'),
-			(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'intakes')`).Scan(&assessmentScans, &intakesInserted)
+			(SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'household_members'),
+			(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'intakes')`).Scan(&c.assessmentScans, &c.memberScans, &c.intakesInserted)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return assessmentScans, intakesInserted
+		return c
 	}
-	// register registers an intake and returns it with the scans of assessments it caused.
-	register := func(bsn string, domains ...commonv1.LifeDomain) (*intakev1.Intake, int64) {
+	// register registers an intake and returns it with the scans of assessments and of
+	// household members it caused.
+	register := func(bsn string, urgency intakev1.Urgency, domains ...commonv1.LifeDomain) (*intakev1.Intake, counts) {
 		t.Helper()
-		scans0, ins0 := stats()
-		in := h.register(t, bsn, intakev1.Urgency_URGENCY_NORMAL, domains...)
+		c0 := stats()
+		in := h.register(t, bsn, urgency, domains...)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			scans, ins := stats()
-			if ins > ins0 {
-				return in, scans - scans0
+			c := stats()
+			if c.intakesInserted > c0.intakesInserted {
+				return in, counts{assessmentScans: c.assessmentScans - c0.assessmentScans, memberScans: c.memberScans - c0.memberScans}
 			}
 			if time.Now().After(deadline) {
 				t.Fatal("the intake's insert did not show in pg_stat_user_tables within 20 s")
@@ -484,9 +488,9 @@ func TestNewResidentsIntakeLooksUpNoAssessment(t *testing.T) {
 	}
 	domains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
 
-	first, scans := register(validBSN(40), domains...)
-	if scans != 0 {
-		t.Fatalf("registering a new resident's intake scanned assessments %d times, want 0", scans)
+	first, scans := register(validBSN(40), intakev1.Urgency_URGENCY_NORMAL, domains...)
+	if scans.assessmentScans != 0 {
+		t.Fatalf("registering a new resident's intake scanned assessments %d times, want 0", scans.assessmentScans)
 	}
 	if first.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED {
 		t.Fatalf("new resident's intake: %v", first)
@@ -494,12 +498,34 @@ func TestNewResidentsIntakeLooksUpNoAssessment(t *testing.T) {
 	// The same resident again, now with an acute domain on record: the policy's rule
 	// any-domain-acute opens case direction on receipt, which needs the assessment.
 	h.assess(t, first.GetResidentId(), first.GetId(), map[string]int32{"HOUSING": 1, "FINANCES": 4})
-	second, scans := register(validBSN(40), domains...)
-	if scans == 0 {
-		t.Fatal("a known resident's intake was triaged without looking up their assessments")
+	second, scans := register(validBSN(40), intakev1.Urgency_URGENCY_NORMAL, domains...)
+	if scans.assessmentScans == 0 || scans.memberScans == 0 {
+		t.Fatalf("a known resident's case was opened without looking up their assessments and household (%+v)", scans)
 	}
 	if second.GetResidentId() != first.GetResidentId() || second.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED ||
 		second.GetTriageRule() != "any-domain-acute" {
 		t.Fatalf("known resident with an acute domain: want CASE_OPENED by any-domain-acute, got %v", second)
+	}
+	if req := h.cd.Requests()[len(h.cd.Requests())-1]; req.GetBaselineAssessmentId() == "" {
+		t.Fatalf("the known resident's case starts from no assessment: %v", req)
+	}
+	// A crisis about someone new opens a case at once: the household made for them in the
+	// same transaction has them as its only member and no assessment, so nothing is looked up.
+	crisis, scans := register(validBSN(41), intakev1.Urgency_URGENCY_CRISIS, domains...)
+	if scans.assessmentScans != 0 || scans.memberScans != 0 {
+		t.Fatalf("a new resident's crisis scanned assessments %d and household members %d times, want 0 and 0",
+			scans.assessmentScans, scans.memberScans)
+	}
+	if crisis.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED {
+		t.Fatalf("new resident's crisis: want CASE_OPENED, got %v", crisis)
+	}
+	var pseudonym string
+	if err := h.svc.Pool.QueryRow(context.Background(), `SELECT pseudonym FROM residents WHERE id = $1`, crisis.GetResidentId()).Scan(&pseudonym); err != nil {
+		t.Fatal(err)
+	}
+	req := h.cd.Requests()[len(h.cd.Requests())-1]
+	if req.GetIntakeId() != crisis.GetId() || req.GetBaselineAssessmentId() != "" || len(req.GetResidents()) != 1 ||
+		req.GetResidents()[0].GetResidentId() != crisis.GetResidentId() || req.GetResidents()[0].GetPseudonym() != pseudonym {
+		t.Fatalf("case requested for a new resident's crisis: %v (intake %v, pseudonym %s)", req, crisis, pseudonym)
 	}
 }

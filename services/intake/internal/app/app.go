@@ -373,7 +373,11 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 			return in, err
 		}
 	}
-	return a.carryOut(ctx, in, d)
+	var only *domain.ResidentRef
+	if newResident {
+		only = &domain.ResidentRef{ResidentID: in.ResidentID, Pseudonym: in.ResidentPseudonym}
+	}
+	return a.carryOut(ctx, in, d, only)
 }
 
 // facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
@@ -392,13 +396,14 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 
 // carryOut records decision d on the intake and carries it out: case direction opens (or
 // joins) the household's case; other outcomes close the intake. It announces the decision,
-// then the case or the closing.
-func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision) (domain.Intake, error) {
+// then the case or the closing. only, when not nil, is the resident registered in this
+// transaction, the one member of the household made for them (openCase says more).
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, only *domain.ResidentRef) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
 		return in, err
 	}
 	if d.Outcome == domain.OutcomeCaseDirection {
-		caseID, err := a.openCase(ctx, in)
+		caseID, err := a.openCase(ctx, in, only)
 		if err != nil {
 			return in, err
 		}
@@ -420,14 +425,24 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision)
 
 // openCase asks case direction for the household's case. A household has at most one open
 // case; when it already has one, the intake joins that case.
-func (a *App) openCase(ctx context.Context, in domain.Intake) (string, error) {
-	residents, err := a.d.Residents.CurrentResidents(ctx, in.HouseholdID)
-	if err != nil {
-		return "", err
-	}
-	latest, found, err := a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID)
-	if err != nil {
-		return "", err
+//
+// only, when not nil, is a resident registered in this transaction: their household was made
+// for them, so they are its one member and neither has a ZRM assessment to start the case
+// from. Nothing is looked up then (two round trips fewer for a crisis about someone new).
+func (a *App) openCase(ctx context.Context, in domain.Intake, only *domain.ResidentRef) (string, error) {
+	var residents []domain.ResidentRef
+	var latest domain.Assessment
+	var found bool
+	if only != nil {
+		residents = []domain.ResidentRef{*only}
+	} else {
+		var err error
+		if residents, err = a.d.Residents.CurrentResidents(ctx, in.HouseholdID); err != nil {
+			return "", err
+		}
+		if latest, found, err = a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID); err != nil {
+			return "", err
+		}
 	}
 	req := CaseRequest{
 		IdempotencyKey: "intake-" + in.ID, HouseholdID: in.HouseholdID, IntakeID: in.ID,
