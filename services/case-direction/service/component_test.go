@@ -350,6 +350,9 @@ func TestGetCaseOnlyForItsTeam(t *testing.T) {
 		t.Fatalf("bad id: want INVALID_ARGUMENT, got %v", err)
 	}
 	for _, p := range []string{"pseudonym-a", "pseudonym-b"} {
+		if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.create' AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, intake.OIN, id, p); n != 1 {
+			t.Fatalf("the opening must be in %s's access history once, got %d", p, n)
+		}
 		if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'casedirection.case.read' AND outcome = 'DENIED' AND org_oin = $1 AND object_id = $2 AND resident_pseudonym = $3`, teamZuid.OIN, id, p); n != 1 {
 			t.Fatalf("the refused read must be in %s's access history once, got %d", p, n)
 		}

@@ -274,7 +274,10 @@ func (a *App) OpenCase(ctx context.Context, c domain.Case) (domain.Case, error) 
 		if err := a.events.CaseOpened(ctx, c); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, entry(actionCreate, c.ID, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+		// Logged under each resident the case was opened with: the same pseudonyms the
+		// recorder would read back from the rows this transaction wrote, without the read.
+		return a.access.RecordMany(ctx, accesslog.PerResident(entry(actionCreate, c.ID, accesslog.RouteNewRecord, accesslog.OutcomeGranted),
+			c.CurrentPseudonyms()))
 	})
 	if err != nil {
 		return domain.Case{}, err

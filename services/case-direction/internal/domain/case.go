@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -209,6 +210,20 @@ func (c *Case) CanRequestAllocation() error {
 		return &NoDirectorError{Status: c.Status}
 	}
 	return nil
+}
+
+// CurrentPseudonyms are the pseudonyms of c.Residents, one per resident, in resident-id order:
+// what the case's stored residents give for a case that was just opened with them (a resident
+// named twice is stored once).
+func (c *Case) CurrentPseudonyms() []string {
+	refs := slices.Clone(c.Residents)
+	slices.SortStableFunc(refs, func(a, b ResidentRef) int { return strings.Compare(a.ResidentID, b.ResidentID) })
+	refs = slices.CompactFunc(refs, func(a, b ResidentRef) bool { return a.ResidentID == b.ResidentID })
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r.Pseudonym)
+	}
+	return out
 }
 
 // ResidentRef is a member of the case's household as intake knows it: intake's resident id and

@@ -50,8 +50,7 @@ func (r *Cases) Insert(ctx context.Context, c domain.Case) (string, error) {
 			return "", err
 		}
 		if tag.RowsAffected() == 1 {
-			_, err := r.SetResidents(ctx, c.ID, c.Residents, c.OpenedAt)
-			return "", err
+			return "", r.addResidents(ctx, c.ID, c.Residents, c.OpenedAt)
 		}
 		var existing string
 		err = r.db.Q(ctx).QueryRow(ctx, `SELECT id::text FROM cases WHERE household_id = $1 AND `+openPredicate, c.HouseholdID).Scan(&existing)
@@ -360,6 +359,23 @@ func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.R
 		return false, err
 	}
 	return ended.RowsAffected()+added.RowsAffected() > 0, nil
+}
+
+// addResidents records the residents of a case opened in this transaction. A new case has
+// none yet, so nothing ends, and the rows go out with the COMMIT (pgxdb.DB.Defer): OpenCase
+// reads none of them back (it logs the residents it was given).
+func (r *Cases) addResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids, pseudonyms := make([]string, 0, len(refs)), make([]string, 0, len(refs))
+	for _, ref := range refs {
+		ids, pseudonyms = append(ids, ref.ResidentID), append(pseudonyms, ref.Pseudonym)
+	}
+	return r.db.Defer(ctx, `
+		INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
+		SELECT $1, u.id, u.pseudonym, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, pseudonym)
+		ON CONFLICT (case_id, resident_id) WHERE until IS NULL DO NOTHING`, caseID, ids, pseudonyms, at)
 }
 
 // ResidentsAfter returns up to limit residents the case concerns now with an id above after

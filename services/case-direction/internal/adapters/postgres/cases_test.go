@@ -1,0 +1,78 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
+)
+
+// A new case's residents go out with the COMMIT: opening a case is the INSERT (with BEGIN) and
+// the COMMIT, two round trips, where it was four (the residents ended, which a new case has
+// none of, and the residents added, each waited for). The residents are stored once each, and
+// a household's second case still finds the first.
+func TestOpenedCaseResidentsGoOutWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	pool, roundTrips := testkit.RoundTripPool(t, newDSN(t))
+	db := &pgxdb.DB{Pool: pool}
+	cases := NewCases(db, nil)
+	open := func(household string, residents ...domain.ResidentRef) (domain.Case, string, int64) {
+		t.Helper()
+		c := domain.Case{ID: uuid.NewString(), HouseholdID: household, Municipality: "GM0363", TeamOIN: "00000001000000000001",
+			Status: domain.StatusRegistered, OpenedAt: time.Now().UTC().Truncate(time.Microsecond), Residents: residents}
+		before := roundTrips.Load()
+		var existing string
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			var err error
+			existing, err = cases.Insert(ctx, c)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, existing, roundTrips.Load() - before
+	}
+	ref := func() domain.ResidentRef {
+		id := uuid.NewString()
+		return domain.ResidentRef{ResidentID: id, Pseudonym: "ps-" + id}
+	}
+	// The first case prepares the statements (pgx's statement cache): count the next.
+	open(uuid.NewString(), ref())
+	a, b := ref(), ref()
+	household := uuid.NewString()
+	c, existing, n := open(household, a, b, a)
+	if existing != "" {
+		t.Fatalf("a new household's case found an open case %s", existing)
+	}
+	if n != 2 {
+		t.Errorf("opening a case with its residents took %d round trips, want 2 (INSERT with BEGIN, COMMIT)", n)
+	}
+	got, err := cases.ResidentsAfter(ctx, c.ID, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []domain.ResidentRef{a, b}
+	slices.SortFunc(want, func(x, y domain.ResidentRef) int {
+		if x.ResidentID < y.ResidentID {
+			return -1
+		}
+		return 1
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored residents %v, want %v", got, want)
+	}
+	if p := c.CurrentPseudonyms(); !slices.Equal(p, []string{want[0].Pseudonym, want[1].Pseudonym}) {
+		t.Fatalf("the case's pseudonyms for its access log are %v, want those stored: %v", p, want)
+	}
+	if _, existing, _ := open(household, ref()); existing != c.ID {
+		t.Fatalf("the household's second case found %q, want its open case %s", existing, c.ID)
+	}
+	if got, err := cases.ResidentsAfter(ctx, c.ID, "", 10); err != nil || len(got) != 2 {
+		t.Fatalf("the open case's residents changed when a second case was refused: %v (%v)", got, err)
+	}
+}
