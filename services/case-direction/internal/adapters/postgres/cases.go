@@ -340,10 +340,7 @@ func (r *Cases) RecordOverdue(ctx context.Context, caseID string, dueAt, at time
 // SetResidents makes refs the case's current residents from at on: members no longer in refs
 // end, new ones start. It reports whether anything changed.
 func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error) {
-	ids, pseudonyms := make([]string, 0, len(refs)), make([]string, 0, len(refs))
-	for _, ref := range refs {
-		ids, pseudonyms = append(ids, ref.ResidentID), append(pseudonyms, ref.Pseudonym)
-	}
+	ids, pseudonyms := residentArrays(refs)
 	q := r.db.Q(ctx)
 	ended, err := q.Exec(ctx, `
 		UPDATE case_residents SET until = $3
@@ -351,14 +348,25 @@ func (r *Cases) SetResidents(ctx context.Context, caseID string, refs []domain.R
 	if err != nil {
 		return false, err
 	}
-	added, err := q.Exec(ctx, `
-		INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
-		SELECT $1, u.id, u.pseudonym, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, pseudonym)
-		ON CONFLICT (case_id, resident_id) WHERE until IS NULL DO NOTHING`, caseID, ids, pseudonyms, at)
+	added, err := q.Exec(ctx, addResidentsSQL, caseID, ids, pseudonyms, at)
 	if err != nil {
 		return false, err
 	}
 	return ended.RowsAffected()+added.RowsAffected() > 0, nil
+}
+
+// addResidentsSQL adds the residents a case does not have yet ($2 ids, $3 pseudonyms).
+const addResidentsSQL = `
+	INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
+	SELECT $1, u.id, u.pseudonym, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, pseudonym)
+	ON CONFLICT (case_id, resident_id) WHERE until IS NULL DO NOTHING`
+
+func residentArrays(refs []domain.ResidentRef) (ids, pseudonyms []string) {
+	ids, pseudonyms = make([]string, 0, len(refs)), make([]string, 0, len(refs))
+	for _, ref := range refs {
+		ids, pseudonyms = append(ids, ref.ResidentID), append(pseudonyms, ref.Pseudonym)
+	}
+	return ids, pseudonyms
 }
 
 // addResidents records the residents of a case opened in this transaction. A new case has
@@ -368,14 +376,8 @@ func (r *Cases) addResidents(ctx context.Context, caseID string, refs []domain.R
 	if len(refs) == 0 {
 		return nil
 	}
-	ids, pseudonyms := make([]string, 0, len(refs)), make([]string, 0, len(refs))
-	for _, ref := range refs {
-		ids, pseudonyms = append(ids, ref.ResidentID), append(pseudonyms, ref.Pseudonym)
-	}
-	return r.db.Defer(ctx, `
-		INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
-		SELECT $1, u.id, u.pseudonym, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, pseudonym)
-		ON CONFLICT (case_id, resident_id) WHERE until IS NULL DO NOTHING`, caseID, ids, pseudonyms, at)
+	ids, pseudonyms := residentArrays(refs)
+	return r.db.Defer(ctx, addResidentsSQL, caseID, ids, pseudonyms, at)
 }
 
 // ResidentsAfter returns up to limit residents the case concerns now with an id above after
