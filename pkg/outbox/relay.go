@@ -240,7 +240,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	r.next = nil
 	if batch == nil {
 		var err error
-		if batch, err = r.read(ctx); err != nil {
+		if batch, err = r.round(ctx, nil, true); err != nil {
 			return 0, err
 		}
 	}
@@ -263,7 +263,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		r.lag.Observe(time.Since(p.ev.Time).Seconds())
 	}
 	if len(acked) > 0 {
-		next, err := r.markPublished(context.WithoutCancel(ctx), acked, pubErr == nil)
+		next, err := r.round(context.WithoutCancel(ctx), acked, pubErr == nil)
 		if err != nil {
 			return 0, fmt.Errorf("mark published: %w", err)
 		}
@@ -279,42 +279,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 const pendingSQL = `SELECT id, event_id::text, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient
 	FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`
 
-// read reads a round's rows in one round trip, with the plan pgxdb.IndexScanPlan sets: an
-// ordered scan of outbox_pending that stops at the batch size.
-func (r *Relay) read(ctx context.Context) ([]pendingRow, error) {
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN READ ONLY`)
-	for _, q := range pgxdb.IndexScanPlan {
-		b.Queue(q)
-	}
-	b.Queue(pendingSQL, r.cfg.BatchSize)
-	b.Queue(`COMMIT`)
-	return r.sendRound(ctx, b)
-}
-
-// sendRound sends b, a transaction whose last statement before COMMIT is pendingSQL, and
-// returns the rows that statement read.
-func (r *Relay) sendRound(ctx context.Context, b *pgx.Batch) (rows []pendingRow, err error) {
-	br := r.db.Pool.SendBatch(ctx, b)
-	defer func() {
-		if cerr := br.Close(); err == nil && cerr != nil {
-			rows, err = nil, cerr
-		}
-	}()
-	for range b.Len() - 2 {
-		if _, err := br.Exec(); err != nil {
-			return nil, err
-		}
-	}
-	if rows, err = scanPending(br); err != nil {
-		return nil, err
-	}
-	if _, err := br.Exec(); err != nil { // COMMIT
-		return nil, err
-	}
-	return rows, nil
-}
-
+// scanPending reads a round's rows from the next result of br.
 func scanPending(br pgx.BatchResults) ([]pendingRow, error) {
 	rows, err := br.Query()
 	if err != nil {
@@ -474,30 +439,54 @@ const (
 	headerBatchCommit = "Nats-Batch-Commit"
 )
 
-// markPublished records that JetStream acknowledged the rows without waiting for the WAL flush
-// (docs/decisions.md, issue 12, item 6) and, when readNext, reads the next round's rows in the
-// same round trip. It returns those rows (nil when not asked).
-// The mark is only a note of what has been sent: when a crash of PostgreSQL loses it, the relay
-// publishes those rows again, which JetStream drops within its duplicate window and consumers
-// and partners drop by ce-id after it — the same at-least-once delivery as a relay that stops
-// between the ack and the mark. The events themselves were committed synchronously by the
-// transactions that wrote them. The read comes after the UPDATE in the same transaction, so it
-// never returns a row just marked.
-func (r *Relay) markPublished(ctx context.Context, ids []int64, readNext bool) ([]pendingRow, error) {
+// round is one transaction in one round trip, with the plan pgxdb.IndexScanPlan sets (an
+// ordered scan of outbox_pending that stops at the batch size, an index lookup of the ids):
+// the mark of ids, when there are any, then, when read, the next round's rows, which it
+// returns (nil when not asked). The read comes after the UPDATE, so it never returns a row just
+// marked.
+//
+// The mark records that JetStream acknowledged the rows without waiting for the WAL flush
+// (docs/decisions.md, issue 12, item 6). It is only a note of what has been sent: when a crash
+// of PostgreSQL loses it, the relay publishes those rows again, which JetStream drops within
+// its duplicate window and consumers and partners drop by ce-id after it — the same
+// at-least-once delivery as a relay that stops between the ack and the mark. The events
+// themselves were committed synchronously by the transactions that wrote them.
+func (r *Relay) round(ctx context.Context, ids []int64, read bool) (rows []pendingRow, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
+	if len(ids) > 0 {
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+	}
 	for _, q := range pgxdb.IndexScanPlan {
 		b.Queue(q)
 	}
-	b.Queue(`UPDATE outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
-	if readNext {
+	if len(ids) > 0 {
+		b.Queue(`UPDATE outbox SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL`, ids)
+	}
+	selectAt := -1
+	if read {
+		selectAt = b.Len()
 		b.Queue(pendingSQL, r.cfg.BatchSize)
-		b.Queue(`COMMIT`)
-		return r.sendRound(ctx, b)
 	}
 	b.Queue(`COMMIT`)
-	return nil, r.db.Pool.SendBatch(ctx, b).Close()
+	br := r.db.Pool.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			rows, err = nil, cerr
+		}
+	}()
+	for i := range b.Len() {
+		if i == selectAt {
+			if rows, err = scanPending(br); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
 }
 
 // Pending counts unpublished rows.

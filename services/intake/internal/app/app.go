@@ -373,11 +373,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 			return in, err
 		}
 	}
-	var only *domain.ResidentRef
-	if newResident {
-		only = &domain.ResidentRef{ResidentID: in.ResidentID, Pseudonym: in.ResidentPseudonym}
-	}
-	return a.carryOut(ctx, in, d, only)
+	return a.carryOut(ctx, in, d, newResident)
 }
 
 // facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
@@ -396,14 +392,13 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 
 // carryOut records decision d on the intake and carries it out: case direction opens (or
 // joins) the household's case; other outcomes close the intake. It announces the decision,
-// then the case or the closing. only, when not nil, is the resident registered in this
-// transaction, the one member of the household made for them (openCase says more).
-func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, only *domain.ResidentRef) (domain.Intake, error) {
+// then the case or the closing. newResident is triageOnReceipt's (openCase says more).
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
 		return in, err
 	}
 	if d.Outcome == domain.OutcomeCaseDirection {
-		caseID, err := a.openCase(ctx, in, only)
+		caseID, err := a.openCase(ctx, in, newResident)
 		if err != nil {
 			return in, err
 		}
@@ -426,15 +421,15 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision,
 // openCase asks case direction for the household's case. A household has at most one open
 // case; when it already has one, the intake joins that case.
 //
-// only, when not nil, is a resident registered in this transaction: their household was made
-// for them, so they are its one member and neither has a ZRM assessment to start the case
-// from. Nothing is looked up then (two round trips fewer for a crisis about someone new).
-func (a *App) openCase(ctx context.Context, in domain.Intake, only *domain.ResidentRef) (string, error) {
+// newResident says the intake's resident was registered in this transaction: their household
+// was made for them, so they are its one member and neither has a ZRM assessment to start the
+// case from. Nothing is looked up then (two round trips fewer for a crisis about someone new).
+func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool) (string, error) {
 	var residents []domain.ResidentRef
 	var latest domain.Assessment
 	var found bool
-	if only != nil {
-		residents = []domain.ResidentRef{*only}
+	if newResident {
+		residents = []domain.ResidentRef{{ResidentID: in.ResidentID, Pseudonym: in.ResidentPseudonym}}
 	} else {
 		var err error
 		if residents, err = a.d.Residents.CurrentResidents(ctx, in.HouseholdID); err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,12 +58,7 @@ func TestOpenedCaseResidentsGoOutWithTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []domain.ResidentRef{a, b}
-	slices.SortFunc(want, func(x, y domain.ResidentRef) int {
-		if x.ResidentID < y.ResidentID {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(want, func(x, y domain.ResidentRef) int { return strings.Compare(x.ResidentID, y.ResidentID) })
 	if !slices.Equal(got, want) {
 		t.Fatalf("stored residents %v, want %v", got, want)
 	}
