@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
@@ -73,93 +72,6 @@ func (r *Cases) GetForUpdate(ctx context.Context, id string) (domain.Case, error
 // GetForShare reads a case and share-locks it.
 func (r *Cases) GetForShare(ctx context.Context, id string) (domain.Case, error) {
 	return r.get(ctx, id, " FOR SHARE")
-}
-
-func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
-	var (
-		c                                   domain.Case
-		status                              string
-		intakeID, directorP, result         *string
-		baseline                            *string
-		directorSince, nextCheck, lastCheck *time.Time
-		watchDays                           *int
-		watchUntil                          *time.Time
-		missed, planVersion                 int
-		hoRecipient, hoOIN, hoMunicipality  *string
-	)
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT id::text, household_id::text, intake_id::text, municipality_code, district_code, team_oin, status,
-		       director_professional_id, director_since, life_domains, opened_at, closed_at,
-		       plan_version, result, safety_concern, watch_interval_days, watch_until, next_check_at,
-		       last_check_in_at, missed_check_ins, handover_recipient, handover_recipient_oin, handover_municipality,
-		       baseline_assessment_id::text
-		FROM cases WHERE id = $1`+lock, id).Scan(
-		&c.ID, &c.HouseholdID, &intakeID, &c.Municipality, &c.District, &c.TeamOIN, &status,
-		&directorP, &directorSince, &c.LifeDomains, &c.OpenedAt, &c.ClosedAt,
-		&planVersion, &result, &c.SafetyConcern, &watchDays, &watchUntil, &nextCheck,
-		&lastCheck, &missed, &hoRecipient, &hoOIN, &hoMunicipality, &baseline)
-	if pgxdb.IsNoRows(err) {
-		return c, apperr.NotFound("case", id)
-	}
-	if err != nil {
-		return c, err
-	}
-	c.Status = domain.Status(status)
-	if intakeID != nil {
-		c.IntakeID = *intakeID
-	}
-	if result != nil {
-		c.Result = *result
-	}
-	c.BaselineAssessmentID = deref(baseline)
-	if directorP != nil && directorSince != nil {
-		// The director's team is the case's team: only the owning team assigns directors.
-		c.Director = &domain.Director{ProfessionalID: *directorP, TeamOIN: c.TeamOIN, Since: *directorSince}
-	}
-	if watchDays != nil && watchUntil != nil {
-		c.Watch = &domain.Watch{IntervalDays: *watchDays, Until: *watchUntil, NextCheckAt: nextCheck, LastCheckInAt: lastCheck, Missed: missed}
-	}
-	if hoRecipient != nil {
-		c.Handover = &domain.Handover{Recipient: *hoRecipient, RecipientOIN: deref(hoOIN), Municipality: deref(hoMunicipality)}
-		if c.ClosedAt != nil {
-			c.Handover.At = *c.ClosedAt
-		}
-	}
-	if c.Allocations, err = r.allocations(ctx, c.ID); err != nil {
-		return c, err
-	}
-	if c.Referrals, err = r.referrals(ctx, c.ID); err != nil {
-		return c, err
-	}
-	if planVersion > 0 {
-		if c.Plan, err = r.plan(ctx, c.ID, planVersion); err != nil {
-			return c, err
-		}
-	}
-	if c.Involvements, err = r.involvements(ctx, c.ID); err != nil {
-		return c, err
-	}
-	c.Details, err = r.details(ctx, c.ID)
-	return c, err
-}
-
-func (r *Cases) allocations(ctx context.Context, caseID string) ([]domain.AllocationAction, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin, decision_number
-		FROM case_allocations WHERE case_id = $1 ORDER BY allocation_number`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.AllocationAction
-	for rows.Next() {
-		var a domain.AllocationAction
-		if err := rows.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin, &a.DecisionNumber); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // Update stores the mutable columns of a case: status, director, closing time and result,

@@ -20,24 +20,6 @@ func scanInvolvement(s scanner) (domain.Involvement, error) {
 	return i, err
 }
 
-// involvements reads every involvement of a case, oldest first.
-func (r *Cases) involvements(ctx context.Context, caseID string) ([]domain.Involvement, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+involvementColumns+` FROM involvements WHERE case_id = $1 ORDER BY created_at, id`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Involvement
-	for rows.Next() {
-		i, err := scanInvolvement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
-}
-
 // AddInvolvement stores a new involvement.
 func (r *Cases) AddInvolvement(ctx context.Context, caseID string, i domain.Involvement) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
