@@ -48,6 +48,13 @@ type Entry struct {
 	ResidentPseudonym string
 	Route             string
 	Outcome           string
+	// Residents, when ResidentsRead is set, are the pseudonyms of the residents the object
+	// concerns as the caller read them with it (a case read with its household's members): a
+	// recorder that logs an entry under each resident the object concerns
+	// (logstore.PerResidentRecorder) uses them instead of looking them up. They are not
+	// stored as such: each becomes an entry's ResidentPseudonym (PerResident).
+	Residents     []string
+	ResidentsRead bool
 }
 
 // Recorder is the port application layers use to write entries; logstore.Logger implements it.
@@ -74,7 +81,7 @@ func PerResident(e Entry, pseudonyms []string) []Entry {
 	out := make([]Entry, 0, len(pseudonyms))
 	for _, p := range pseudonyms {
 		c := e
-		c.ResidentPseudonym = p
+		c.ResidentPseudonym, c.Residents = p, nil
 		out = append(out, c)
 	}
 	return out

@@ -18,7 +18,8 @@ type ResidentLookup func(ctx context.Context, q pgxdb.Querier, objectType string
 // resident its object concerns, so a resident's access history finds every read or change of
 // it. Entries that already name a resident, and objects without known residents, are written
 // once, as they are. The residents of all entries of a call are looked up in one query per
-// object type, not one per entry (a list logs a page of cases at once).
+// object type, not one per entry (a list logs a page of cases at once); an entry whose
+// residents the caller read with the object (Entry.ResidentsRead) is not looked up.
 type PerResidentRecorder struct {
 	log    *Logger
 	db     *pgxdb.DB
@@ -65,7 +66,7 @@ func (r *PerResidentRecorder) expand(ctx context.Context, q pgxdb.Querier, entri
 	seen := map[object]bool{}
 	for _, e := range entries {
 		o := object{e.ObjectType, e.ObjectID}
-		if e.ResidentPseudonym == "" && e.ObjectID != "" && !seen[o] {
+		if e.ResidentPseudonym == "" && e.ObjectID != "" && !e.ResidentsRead && !seen[o] {
 			seen[o] = true
 			ids[e.ObjectType] = append(ids[e.ObjectType], e.ObjectID)
 		}
@@ -82,11 +83,14 @@ func (r *PerResidentRecorder) expand(ctx context.Context, q pgxdb.Querier, entri
 	}
 	out := make([]accesslog.Entry, 0, len(entries))
 	for _, e := range entries {
-		if e.ResidentPseudonym != "" {
+		switch {
+		case e.ResidentPseudonym != "":
 			out = append(out, e)
-			continue
+		case e.ResidentsRead:
+			out = append(out, accesslog.PerResident(e, e.Residents)...)
+		default:
+			out = append(out, accesslog.PerResident(e, residents[object{e.ObjectType, e.ObjectID}])...)
 		}
-		out = append(out, accesslog.PerResident(e, residents[object{e.ObjectType, e.ObjectID}])...)
 	}
 	return out, nil
 }

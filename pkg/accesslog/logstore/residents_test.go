@@ -78,3 +78,44 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 		t.Fatalf("failing lookup: %v", err)
 	}
 }
+
+// An entry whose residents the caller read with the object (Entry.ResidentsRead) is written
+// under each of them without a lookup, also when it names none (the object concerns nobody
+// known: one entry); entries without them in the same call are still looked up.
+func TestPerResidentRecorderTakesResidentsReadWithTheObject(t *testing.T) {
+	db := newDB(t)
+	var looked []string
+	lookup := func(_ context.Context, _ pgxdb.Querier, typ string, ids []string) (map[string][]string, error) {
+		looked = append(looked, ids...)
+		return map[string][]string{"c2": {"ps-c"}}, nil
+	}
+	r := logstore.NewPerResidentRecorder(logstore.New(db, "test"), db, lookup)
+	ctx := identity.WithCaller(context.Background(), identity.Caller{
+		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "anna", Role: "case_director", Purpose: "case-direction"})
+	entries := []accesslog.Entry{
+		{Action: "t.case.read", ObjectType: "case", ObjectID: "c1", Route: accesslog.RouteTeam, Residents: []string{"ps-a", "ps-b"}, ResidentsRead: true},
+		{Action: "t.case.read", ObjectType: "case", ObjectID: "c3", Route: accesslog.RouteTeam, ResidentsRead: true}, // nobody known
+		{Action: "t.case.read", ObjectType: "case", ObjectID: "c2", Route: accesslog.RouteTeam},
+	}
+	if err := db.Tx(ctx, func(ctx context.Context) error { return r.RecordMany(ctx, entries) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(looked, []string{"c2"}) {
+		t.Fatalf("looked up %v, want only c2 (the entry without its residents)", looked)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT object_id || '/' || resident_pseudonym FROM access_log_entries ORDER BY id, shown_index`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if want := []string{"c1/ps-a", "c1/ps-b", "c3/", "c2/ps-c"}; !slices.Equal(got, want) {
+		t.Fatalf("entries\n got %v\nwant %v", got, want)
+	}
+}

@@ -130,7 +130,7 @@ func (a *App) ReferralStatusReported(ctx context.Context, caseID, referralID, st
 		if !changed {
 			return nil
 		}
-		return a.access.Record(ctx, entry(actionReferralStatus, c.ID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, caseEntry(actionReferralStatus, c, accesslog.RouteSystem, accesslog.OutcomeGranted))
 	})
 	return found, err
 }

@@ -95,7 +95,7 @@ func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.All
 		if err != nil || !added {
 			return err
 		}
-		return a.access.Record(ctx, entry(actionAllocationLinked, c.ID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, caseEntry(actionAllocationLinked, c, accesslog.RouteSystem, accesslog.OutcomeGranted))
 	})
 	return found, err
 }

@@ -53,7 +53,7 @@ func (a *App) change(ctx context.Context, caseID, action string, fn func(ctx con
 				}
 			}
 		}
-		if err := a.access.Record(ctx, entry(action, c.ID, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+		if err := a.access.Record(ctx, caseEntry(action, c, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
 			return err
 		}
 		out, err = a.cases.Get(ctx, c.ID)

@@ -158,7 +158,7 @@ type Case struct {
 	// BaselineAssessmentID is intake's ZRM assessment made at intake, if any.
 	BaselineAssessmentID string
 	// Residents are the household's current members as intake reported them (stored with the
-	// case; read through Cases.Residents).
+	// case and read with it).
 	Residents []ResidentRef
 	// SafetyConcern is set when a safety concern was recorded: events then say SAFETY.
 	SafetyConcern bool

@@ -243,11 +243,11 @@ func collectCounts(rows pgx.Rows, into map[string]int) error {
 }
 
 // Lookups by intake and by case read through indexes, not whole tables: on 60,000 cases, each
-// with an evaluation to-do and a plan whose goal has an action, CaseOfIntake (once per referral
-// event about an intake) finds the case opened from the intake, else the open case of the
-// intake's household, and loading a case (every write to a case) reads its to-dos and its
-// goals' actions, without a sequential scan of the caseload, the to-dos or the actions. All
-// three did read the whole table.
+// with an evaluation to-do, a resident and a plan whose goal has an action, CaseOfIntake (once
+// per referral event about an intake) finds the case opened from the intake, else the open
+// case of the intake's household, and loading a case (every write to a case) reads its to-dos,
+// plan, goals, their actions, referrals and residents, without a sequential scan of any of
+// those tables. CaseOfIntake, the to-dos and the actions did read the whole table.
 func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bulk data")
@@ -275,6 +275,8 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 		SELECT md5('ref' || i)::uuid, md5('case' || i)::uuid, 'SENT', now() FROM generate_series(1, 60000) i;
 		INSERT INTO goal_actions (goal_id, referral_id, added_at)
 		SELECT md5('goal' || i)::uuid, md5('ref' || i)::uuid, now() FROM generate_series(1, 60000) i;
+		INSERT INTO case_residents (case_id, resident_id, pseudonym, since)
+		SELECT md5('case' || i)::uuid, md5('resident' || i)::uuid, md5('ps' || i), now() FROM generate_series(1, 60000) i;
 		-- a later intake of case 7's household (case 7 is open: 7 % 5 = 2)
 		INSERT INTO intake_households (intake_id, household_id) VALUES (md5('later')::uuid, md5('hh7')::uuid);
 		ANALYZE`); err != nil {
@@ -309,12 +311,13 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 	})
 	// A case's read is one pipeline of statements by case id (caseread.go): each part of it
 	// reads its table through an index.
-	for _, table := range []string{"cases", "evaluation_todos", "goals", "goal_actions", "plans", "case_referrals"} {
+	for _, table := range []string{"cases", "evaluation_todos", "goals", "goal_actions", "plans", "case_referrals", "case_residents"} {
 		noWholeReads(table, "loading two cases", func() {
 			for _, c := range []string{"case123", "case124"} {
 				got, err := repo.Get(ctx, uuidOf(c))
-				if err != nil || len(got.Details.Todos) != 1 || got.Plan == nil || len(got.Plan.Goals) != 1 || len(got.Plan.Goals[0].Actions) != 1 {
-					t.Fatalf("case %s: %+v, %v; want one to-do and a plan with one goal with one action", c, got, err)
+				if err != nil || len(got.Details.Todos) != 1 || got.Plan == nil || len(got.Plan.Goals) != 1 || len(got.Plan.Goals[0].Actions) != 1 ||
+					len(got.Residents) != 1 {
+					t.Fatalf("case %s: %+v, %v; want one to-do, a plan with one goal with one action and one resident", c, got, err)
 				}
 			}
 		})

@@ -14,8 +14,9 @@ import (
 
 // Reading a case: its row and every part of it (allocations, referrals, the current plan
 // with its goals and their actions, involvements, evaluations, to-dos, conferences, safety
-// concerns, outcomes) are statements by case id, sent in one pipeline: one round trip where
-// they were ten, twelve with a plan, each waiting for the last (issue 12). A part reads the
+// concerns, outcomes, current residents) are statements by case id, sent in one pipeline: one
+// round trip where they were ten, twelve with a plan, each waiting for the last, and one more
+// for the residents when the access was logged (issue 12). A part reads the
 // case's current plan through cases.plan_version itself, since the version is not known before
 // the pipeline is sent.
 
@@ -49,6 +50,8 @@ const (
 		FROM case_conferences WHERE case_id = $1 ORDER BY held_on, recorded_at`
 	safetySQL = `
 		SELECT kind, meldcode_step, recorded_at, updated_at FROM safety_concerns WHERE case_id = $1 ORDER BY kind`
+	residentsSQL = `
+		SELECT resident_id::text, pseudonym FROM case_residents WHERE case_id = $1 AND until IS NULL ORDER BY resident_id`
 	outcomesSQL = `
 		SELECT life_domain, baseline_score, target_score, closing_score, outcome
 		FROM domain_outcomes WHERE case_id = $1 ORDER BY life_domain`
@@ -96,6 +99,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 		partOf(conferencesSQL, &c.Details.Conferences, r.scanConference),
 		partOf(safetySQL, &c.Details.SafetyConcerns, scanSafetyConcern),
 		partOf(outcomesSQL, &c.Details.Outcomes, scanOutcome),
+		partOf(residentsSQL, &c.Residents, scanResidentRef),
 	}
 	b := &pgx.Batch{}
 	b.Queue(caseRowSQL+lock, id)
@@ -423,6 +427,12 @@ func scanSafetyConcern(row pgx.CollectableRow) (domain.SafetyConcern, error) {
 	var s domain.SafetyConcern
 	err := row.Scan(&s.Kind, &s.MeldcodeStep, &s.RecordedAt, &s.UpdatedAt)
 	return s, err
+}
+
+func scanResidentRef(row pgx.CollectableRow) (domain.ResidentRef, error) {
+	var r domain.ResidentRef
+	err := row.Scan(&r.ResidentID, &r.Pseudonym)
+	return r, err
 }
 
 func scanOutcome(row pgx.CollectableRow) (domain.DomainOutcome, error) {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +23,9 @@ func (prefixSealer) Open(ciphertext []byte, aad string) (string, error) {
 }
 
 // Reading a case with every part it can have (allocations, referrals, a plan whose goals have
-// actions, an involvement, an evaluation, a to-do, a conference, a safety concern, outcomes) is
-// one round trip, where it was twelve, one per statement; inside a transaction BEGIN goes with
-// it. The parts read are those stored, the plan is the version the case's row names, and an
+// actions, an involvement, an evaluation, a to-do, a conference, a safety concern, outcomes,
+// its current residents) is one round trip, where it was twelve, one per statement, and one
+// more for the residents when the read was logged; inside a transaction BEGIN goes with it. The parts read are those stored, the plan is the version the case's row names, and an
 // unknown case is NOT_FOUND in that one round trip too.
 func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
@@ -32,8 +33,10 @@ func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 	db := &pgxdb.DB{Pool: pool}
 	cases := NewCases(db, prefixSealer{})
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	residents := []domain.ResidentRef{{ResidentID: uuid.NewString(), Pseudonym: "ps-1"}, {ResidentID: uuid.NewString(), Pseudonym: "ps-2"}}
+	slices.SortFunc(residents, func(x, y domain.ResidentRef) int { return strings.Compare(x.ResidentID, y.ResidentID) })
 	c := domain.Case{ID: uuid.NewString(), HouseholdID: uuid.NewString(), Municipality: "GM0363", TeamOIN: "00000001000000000001",
-		Status: domain.StatusRegistered, OpenedAt: now}
+		Status: domain.StatusRegistered, OpenedAt: now, Residents: residents}
 	goal1, goal2, referral := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	plan := func(version int, goals ...domain.Goal) domain.Plan {
 		return domain.Plan{Version: version, AdoptedAt: now, AdoptedBy: "prof-1", ResidentAgreed: true, ResidentAgreedOn: "2026-12-01",
@@ -120,6 +123,9 @@ func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 	}
 	if _, err, n := read(cases.GetForUpdate, c.ID, true); err != nil || n != 2 {
 		t.Errorf("reading and locking a case in a transaction: %v, %d round trips; want 2 (the read with BEGIN, COMMIT)", err, n)
+	}
+	if !slices.Equal(got.Residents, residents) {
+		t.Errorf("residents read as %v, want %v", got.Residents, residents)
 	}
 	if got.ID != c.ID || got.HouseholdID != c.HouseholdID || got.TeamOIN != c.TeamOIN || !got.OpenedAt.Equal(now) {
 		t.Errorf("case row read as %+v", got)
