@@ -42,6 +42,9 @@ type Allocations interface {
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, number string) (domain.Allocation, error)
+	// GetForUpdateWithProviderOIN also returns the OIN the allocation's provider is registered
+	// under ("" when none).
+	GetForUpdateWithProviderOIN(ctx context.Context, number string) (domain.Allocation, string, error)
 	ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error)
 	// OfProvider returns up to limit allocations of the providers registered under the OIN,
 	// newest issued first, in one of statuses (any when empty), after the position after.
@@ -297,16 +300,12 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 	}
 	var out domain.Allocation
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		al, err := a.allocations.GetForUpdate(ctx, number)
-		if err != nil {
-			return err
-		}
-		provider, err := a.providers.Get(ctx, al.ProviderAGB)
+		al, providerOIN, err := a.allocations.GetForUpdateWithProviderOIN(ctx, number)
 		if err != nil {
 			return err
 		}
 		route := ""
-		if caller.Org.Type == identity.OrgProvider && caller.Org.OIN == provider.OIN {
+		if caller.Org.Type == identity.OrgProvider && providerOIN != "" && caller.Org.OIN == providerOIN {
 			route = accesslog.RouteOwnRecord
 		}
 		// A refused change's transaction rolls back; Guard logs the refusal outside it.

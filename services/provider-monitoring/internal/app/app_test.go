@@ -34,6 +34,14 @@ const (
 // here.
 func newApp(t *testing.T) (*app.App, *pgxdb.DB, *time.Time) {
 	t.Helper()
+	now := new(time.Time)
+	a, db := appOn(t, newDatabase(t), now)
+	return a, db, now
+}
+
+// newDatabase is a fresh database with the demo provider and the municipality's organisations.
+func newDatabase(t *testing.T) string {
+	t.Helper()
 	ctx := context.Background()
 	dsn := testkit.NewDatabase(t, "providermonitoring", func(ctx context.Context, dsn string) error {
 		return svc.Migrate(ctx, service.Spec(), dsn)
@@ -45,9 +53,7 @@ func newApp(t *testing.T) (*app.App, *pgxdb.DB, *time.Time) {
 	if err := service.SeedMunicipalOrganisations(ctx, dsn, "GM0363", teamOIN); err != nil {
 		t.Fatal(err)
 	}
-	now := new(time.Time)
-	a, db := appOn(t, dsn, now)
-	return a, db, now
+	return dsn
 }
 
 // appOn builds another application (a replica) on the database dsn with the clock now.
@@ -58,6 +64,12 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	return appWith(t, db, now), db
+}
+
+// appWith builds the application on db with the clock now.
+func appWith(t *testing.T, db *pgxdb.DB, now *time.Time) *app.App {
+	t.Helper()
 	codes, err := domain.LoadCodes()
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +81,7 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
 	})
 	a.Now = func() time.Time { return *now }
-	return a, db
+	return a
 }
 
 func as(t identity.OrgType, oin string) context.Context {

@@ -100,6 +100,13 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 				return err
 			}
 		}
+		// A referral sent at once is stored as sent, with both steps in its history: one
+		// INSERT instead of an INSERT and an UPDATE of the same row (issue 12).
+		if send {
+			if err := r.Apply(domain.Transition{Action: domain.ActSend}, []domain.Side{domain.SideReferrer}, now); err != nil {
+				return err
+			}
+		}
 		if err := a.referrals.Insert(ctx, r); err != nil {
 			return err
 		}
@@ -107,12 +114,6 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 			return err
 		}
 		if send {
-			if err := r.Apply(domain.Transition{Action: domain.ActSend}, []domain.Side{domain.SideReferrer}, now); err != nil {
-				return err
-			}
-			if err := a.referrals.Update(ctx, r); err != nil {
-				return err
-			}
 			if err := a.referrals.AddTransition(ctx, r.ID, domain.RefDraft, domain.RefSent, "", domain.SideReferrer, caller.Org.OIN, now); err != nil {
 				return err
 			}

@@ -79,3 +79,58 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 			status, feedback, events, copies, entries, domain.StatusLinkedToIntake, domain.FeedbackIntakeRegistered)
 	}
 }
+
+// A referral made and sent at once is stored as sent with one INSERT, and its two history
+// rows go with the COMMIT: four round trips (BEGIN with the provision's read, the INSERT, the
+// feed router's read of the referral's organisations, the deferred writes with COMMIT) where
+// it was seven (an UPDATE to SENT and each history row waited for). The referral is SENT, its
+// history is DRAFT then SENT, and one event on the municipality's subject announces it.
+func TestSentReferralIsStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	dsn := newDSN(t)
+	pool, roundTrips := testkit.RoundTripPool(t, dsn)
+	db := &pgxdb.DB{Pool: pool}
+	other, err := pgxdb.Open(ctx, dsn, 1) // for the NOTIFY after commit (see above)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	w := outbox.NewWriter(other, "referral")
+	w.SetFeedRouter(events.FeedRecipients(db))
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	a := newAppWriting(db, w, newProtector(t), func() time.Time { return now })
+	team := as(teamOIN, identity.OrgTeam)
+	prov, err := a.UpsertProvision(team, domain.Provision{
+		OrganisationOIN: providerOIN, Name: "Maatjesproject", Kind: domain.KindCommunity, Status: domain.ProvisionActive,
+		CapacityStatus: "AVAILABLE", Taxonomy: []string{"buddy-project"}, Municipality: "GM0363", AcceptsDigitalReferrals: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func() (domain.Referral, int64) {
+		t.Helper()
+		before := roundTrips.Load()
+		r, err := a.CreateReferral(team, domain.Referral{ProvisionID: prov.ID, CaseID: uuid.NewString(), ResidentBSN: "111222333", Municipality: "GM0363",
+			Question: "buddy wanted", Categories: []string{"IDENTITY"}, LegalBasis: domain.BasisWMO}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, roundTrips.Load() - before
+	}
+	create() // prepares the statements (pgx's statement cache)
+	r, n := create()
+	if n != 4 {
+		t.Errorf("making and sending a referral took %d round trips, want 4", n)
+	}
+	var status, history string
+	var announced int
+	if err := pool.QueryRow(ctx, `SELECT status,
+			(SELECT string_agg(from_status || '>' || to_status, ' ' ORDER BY seq) FROM referral_transitions WHERE referral_id = $1::uuid),
+			(SELECT count(*) FROM outbox WHERE aggregate_id = $2 AND subject = 'wijkbrug.referral.GM0363.referral.status_changed')
+		FROM referrals WHERE id = $1::uuid`, r.ID, r.ID).Scan(&status, &history, &announced); err != nil {
+		t.Fatal(err)
+	}
+	if status != string(domain.RefSent) || r.Status != domain.RefSent || history != ">DRAFT DRAFT>SENT" || announced != 1 {
+		t.Fatalf("stored status %s (answered %s), history %q, %d events; want SENT, \">DRAFT DRAFT>SENT\", 1", status, r.Status, history, announced)
+	}
+}

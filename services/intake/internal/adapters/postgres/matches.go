@@ -44,8 +44,8 @@ func (r *Residents) OtherTeams(ctx context.Context, teamOIN, residentID, househo
 
 // NoteTeam remembers a team's name the first time it registers something. DO NOTHING rather
 // than an update: a conflicting upsert locks the row, which would serialise a team's
-// concurrent registrations.
+// concurrent registrations. The name is read only for other teams (OtherTeams), never in the
+// registering team's own transaction, so it goes with the COMMIT (pgxdb.DB.Defer; issue 12).
 func (r *Residents) NoteTeam(ctx context.Context, oin, name string) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO teams (oin, name) VALUES ($1, $2) ON CONFLICT (oin) DO NOTHING`, oin, name)
-	return err
+	return r.db.Defer(ctx, `INSERT INTO teams (oin, name) VALUES ($1, $2) ON CONFLICT (oin) DO NOTHING`, oin, name)
 }

@@ -54,18 +54,18 @@ const allocationColumns = `number, provider_agb, COALESCE(case_id::text, ''), mu
 	version, budget_cents, form, COALESCE(contract_id::text, ''), COALESCE(request_id::text, ''),
 	COALESCE(withdrawal_reason, ''), not_started_alerted_at, COALESCE(decision_number, '')`
 
-func scanAllocation(row pgx.Row) (domain.Allocation, error) {
+func scanAllocation(row pgx.Row, more ...any) (domain.Allocation, error) {
 	var (
 		a            domain.Allocation
 		status, form string
 	)
-	err := row.Scan(
+	err := row.Scan(append([]any{
 		&a.Number, &a.ProviderAGB, &a.CaseID, &a.Municipality, &a.District, &a.Product.Category, &a.Product.Code,
 		&a.Start, &a.End, &a.Volume.Amount, &a.Volume.Unit, &a.Volume.Frequency, &status, &a.IssuedAt,
 		&a.StartedOn, &a.StartReportedAt, &a.StartReportedOnTime, &a.FirstStartedOn,
 		&a.StoppedOn, &a.StopReason, &a.StopReportedAt, &a.StopReportedOnTime,
 		&a.Version, &a.BudgetCents, &form, &a.ContractID, &a.RequestID,
-		&a.WithdrawalReason, &a.NotStartedAlertedAt, &a.DecisionNumber)
+		&a.WithdrawalReason, &a.NotStartedAlertedAt, &a.DecisionNumber}, more...)...)
 	a.Status, a.Form = domain.Status(status), domain.Form(form)
 	return a, err
 }
@@ -76,6 +76,20 @@ func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allo
 		return a, apperr.NotFound("allocation", number)
 	}
 	return a, err
+}
+
+// GetForUpdateWithProviderOIN reads and locks an allocation and returns the OIN its provider
+// is registered under, in one statement: a provider's report checks that it comes from the
+// allocation's own provider, which took a second round trip.
+func (r *Allocations) GetForUpdateWithProviderOIN(ctx context.Context, number string) (domain.Allocation, string, error) {
+	var oin string
+	a, err := scanAllocation(r.db.Q(ctx).QueryRow(ctx, `SELECT `+allocationColumns+`,
+		       COALESCE((SELECT p.oin FROM providers p WHERE p.agb = allocations.provider_agb), '')
+		FROM allocations WHERE number = $1 FOR UPDATE`, number), &oin)
+	if pgxdb.IsNoRows(err) {
+		return a, "", apperr.NotFound("allocation", number)
+	}
+	return a, oin, err
 }
 
 // ByCase lists a case's allocations, oldest first.
@@ -186,7 +200,7 @@ func (r *Allocations) InsertDelivery(ctx context.Context, d domain.Delivery) err
 	if d.StopReason != "" {
 		reason = &d.StopReason
 	}
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	err := r.db.Defer(ctx, `
 		INSERT INTO deliveries (allocation_number, started_on, stopped_on, stop_reason, reported_at, on_time)
 		VALUES ($1, $2, $3, $4, $5, $6)`, d.AllocationNumber, d.StartedOn, d.StoppedOn, reason, d.ReportedAt, d.OnTime)
 	if err != nil {
@@ -198,7 +212,7 @@ func (r *Allocations) InsertDelivery(ctx context.Context, d domain.Delivery) err
 // RecordStop stores a stop report and closes the open period of delivery when it ends one.
 func (r *Allocations) RecordStop(ctx context.Context, s domain.Stop) error {
 	if s.ClosesPeriod {
-		_, err := r.db.Q(ctx).Exec(ctx, `
+		err := r.db.Defer(ctx, `
 			UPDATE deliveries SET stopped_on = $2, stop_reason = $3, stop_reported_at = $4, stop_on_time = $5
 			WHERE id = (SELECT id FROM deliveries WHERE allocation_number = $1 AND stopped_on IS NULL ORDER BY started_on DESC, id DESC LIMIT 1)`,
 			s.AllocationNumber, s.StoppedOn, s.Reason, s.ReportedAt, s.OnTime)
@@ -211,12 +225,15 @@ func (r *Allocations) RecordStop(ctx context.Context, s domain.Stop) error {
 
 // insertReport stores a start or stop report with its allocation's provider, municipality and
 // contract.
+//
+// The periods of delivery and the reports are facts nothing reads back in the transaction
+// that records them: they go with its COMMIT (pgxdb.DB.Defer), in the order written, and a
+// failing one still fails the transaction (issue 12).
 func (r *Allocations) insertReport(ctx context.Context, number, kind string, day time.Time, reason *string, at time.Time, onTime bool) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO delivery_reports (allocation_number, kind, day, reason, reported_at, on_time, provider_agb, municipality_code, contract_id)
 		SELECT number, $2, $3, $4, $5, $6, provider_agb, municipality_code, contract_id FROM allocations WHERE number = $1`,
 		number, kind, day, reason, at, onTime)
-	return err
 }
 
 // InsertProgress stores a progress report.

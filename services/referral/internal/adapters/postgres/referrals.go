@@ -69,12 +69,13 @@ func (r *Referrals) Update(ctx context.Context, x domain.Referral) error {
 	return err
 }
 
-// AddTransition appends to the referral's history.
+// AddTransition appends to the referral's history. Nothing reads the history back in the
+// transaction that adds to it, so the row goes with the COMMIT (pgxdb.DB.Defer), in the order
+// added; a failing one still fails the transaction (issue 12).
 func (r *Referrals) AddTransition(ctx context.Context, id string, from, to domain.ReferralStatus, reason string, side domain.Side, orgOIN string, at time.Time) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO referral_transitions (referral_id, from_status, to_status, reason, side, org_oin, at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		id, string(from), string(to), reason, string(side), orgOIN, at)
-	return err
 }
 
 // History returns a referral's transitions, oldest first.

@@ -1,0 +1,65 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
+)
+
+// A provider's start and stop reports lock the allocation and read its provider's OIN in one
+// statement, and the period of delivery and the report go with the COMMIT: three round trips
+// each (BEGIN with the locking read, the allocation's UPDATE, the deferred writes with
+// COMMIT), where a start took six and a stop six. The periods and reports are all stored.
+func TestDeliveryReportsRideWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	pool, roundTrips := testkit.RoundTripPool(t, newDatabase(t))
+	now := new(time.Time)
+	a := appWith(t, &pgxdb.DB{Pool: pool}, now)
+	serviceCtx := as(identity.OrgService, "00000009999999900000")
+	providerCtx := as(identity.OrgProvider, providerOIN)
+	*now = amsterdam(2025, 4, 1, 10, 0)
+	startAndStop := func() (string, int64, int64) {
+		t.Helper()
+		al, err := a.Allocate(serviceCtx, domain.Allocation{
+			ProviderAGB: "12345678", CaseID: uuid.NewString(), Municipality: "GM0363", District: "WK036301",
+			Product: domain.Product{Category: "45", Code: "45A48"}, Start: domain.Date(2025, 3, 24),
+			Volume: domain.Volume{Amount: 2, Unit: "04", Frequency: "2"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := roundTrips.Load()
+		if _, err := a.ReportDeliveryStarted(providerCtx, al.Number, domain.Date(2025, 3, 27)); err != nil {
+			t.Fatal(err)
+		}
+		start := roundTrips.Load() - before
+		before = roundTrips.Load()
+		if _, err := a.ReportDeliveryStopped(providerCtx, al.Number, domain.Date(2025, 3, 31), "31"); err != nil {
+			t.Fatal(err)
+		}
+		return al.Number, start, roundTrips.Load() - before
+	}
+	startAndStop() // prepares the statements (pgx's statement cache)
+	number, start, stop := startAndStop()
+	if start != 3 || stop != 3 {
+		t.Errorf("a start report took %d round trips and a stop report %d, want 3 each", start, stop)
+	}
+	var periods, closed int
+	var reports string
+	if err := pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM deliveries WHERE allocation_number = $1),
+			(SELECT count(*) FROM deliveries WHERE allocation_number = $1 AND stopped_on = '2025-03-31'),
+			(SELECT string_agg(kind, ' ' ORDER BY kind) FROM delivery_reports WHERE allocation_number = $1)`,
+		number).Scan(&periods, &closed, &reports); err != nil {
+		t.Fatal(err)
+	}
+	if periods != 1 || closed != 1 || reports != "START STOP" {
+		t.Fatalf("stored %d periods of delivery (%d closed) and reports %q; want 1 (1 closed) and \"START STOP\"", periods, closed, reports)
+	}
+}
