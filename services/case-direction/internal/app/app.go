@@ -39,14 +39,14 @@ type Cases interface {
 	// reports true.
 	AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error)
 	// SetAllocationStatus moves an allocation whose status is one of from to status to. It
-	// returns the case of the allocation ("" when the number is unknown) and whether
-	// anything changed.
-	SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (caseID string, changed bool, err error)
+	// returns the case of the allocation ("" when the number is unknown), whether anything
+	// changed and, when it did, the case's current residents.
+	SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (domain.AllocationWrite, error)
 	// AllocationCase returns the case of an allocation, "" when the number is unknown.
 	AllocationCase(ctx context.Context, number string) (string, error)
-	// SetAllocationProgress records the latest progress judgement; it returns the case of the
-	// allocation ("" when unknown).
-	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (caseID string, err error)
+	// SetAllocationProgress records the latest progress judgement unless a later one was
+	// recorded; it returns what SetAllocationStatus does.
+	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (domain.AllocationWrite, error)
 
 	// SetResidents makes refs the case's current residents; false when nothing changed.
 	SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error)
@@ -557,8 +557,14 @@ func entry(action, caseID, route, outcome string) accesslog.Entry {
 // trip fewer per call, issue 12). Where the residents may have changed since the case was
 // read (HouseholdChanged) or the case was not read, entry leaves them to the recorder.
 func caseEntry(action string, c domain.Case, route, outcome string) accesslog.Entry {
-	e := entry(action, c.ID, route, outcome)
-	e.Residents, e.ResidentsRead = c.CurrentPseudonyms(), true
+	return residentsEntry(action, c.ID, c.CurrentPseudonyms(), route, outcome)
+}
+
+// residentsEntry is entry with the pseudonyms of the case's current residents as the caller
+// read them (caseEntry, or a write to an allocation that returned them).
+func residentsEntry(action, caseID string, residents []string, route, outcome string) accesslog.Entry {
+	e := entry(action, caseID, route, outcome)
+	e.Residents, e.ResidentsRead = residents, true
 	return e
 }
 

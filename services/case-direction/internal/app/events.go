@@ -32,19 +32,19 @@ func (a *App) AllocationStatusReported(ctx context.Context, number, status strin
 	}
 	found := false
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		caseID, changed, err := a.cases.SetAllocationStatus(ctx, number, from, status, at.UTC().Truncate(time.Microsecond))
-		if err != nil || caseID == "" {
+		w, err := a.cases.SetAllocationStatus(ctx, number, from, status, at.UTC().Truncate(time.Microsecond))
+		if err != nil || w.CaseID == "" {
 			return err
 		}
 		found = true
-		if !changed {
+		if !w.Changed {
 			return nil
 		}
 		action := actionAllocationStatus
 		if status == domain.AllocationStarted {
 			action = actionAllocationStarted
 		}
-		return a.access.Record(ctx, entry(action, caseID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, residentsEntry(action, w.CaseID, w.Residents, accesslog.RouteSystem, accesslog.OutcomeGranted))
 	})
 	return found, err
 }
@@ -53,12 +53,16 @@ func (a *App) AllocationStatusReported(ctx context.Context, number, status strin
 func (a *App) AllocationProgressReported(ctx context.Context, number, judgement string, at time.Time) (bool, error) {
 	found := false
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		caseID, err := a.cases.SetAllocationProgress(ctx, number, judgement, at.UTC().Truncate(time.Microsecond))
-		if err != nil || caseID == "" {
+		w, err := a.cases.SetAllocationProgress(ctx, number, judgement, at.UTC().Truncate(time.Microsecond))
+		if err != nil || w.CaseID == "" {
 			return err
 		}
 		found = true
-		return a.access.Record(ctx, entry(actionAllocationStatus, caseID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+		e := entry(actionAllocationStatus, w.CaseID, accesslog.RouteSystem, accesslog.OutcomeGranted)
+		if w.Changed {
+			e = residentsEntry(actionAllocationStatus, w.CaseID, w.Residents, accesslog.RouteSystem, accesslog.OutcomeGranted)
+		}
+		return a.access.Record(ctx, e)
 	})
 	return found, err
 }
@@ -89,7 +93,7 @@ func (a *App) ScaleDownAdvised(ctx context.Context, number string, goalIDs []str
 		if err := a.events.CaseEvaluationDue(ctx, c, t); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, entry(actionEvaluationDue, caseID, accesslog.RouteSystem, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, caseEntry(actionEvaluationDue, c, accesslog.RouteSystem, accesslog.OutcomeGranted))
 	})
 	return found, err
 }

@@ -94,6 +94,16 @@ type Director struct {
 	Since          time.Time
 }
 
+// AllocationWrite is what a write to one of a case's allocations found: the allocation's case
+// ("" when the number is unknown here), whether the write changed anything, and, when it did,
+// the pseudonyms of the case's current residents, read by the same statement for the change's
+// access-log entry.
+type AllocationWrite struct {
+	CaseID    string
+	Changed   bool
+	Residents []string
+}
+
 // AllocationAction is an allocation of custom care taken as an action in the case. Its status
 // is the one provider-monitoring last reported.
 type AllocationAction struct {

@@ -208,3 +208,58 @@ func TestPlanPartsReadFromAnotherVersionAreNotUsed(t *testing.T) {
 		}
 	}
 }
+
+// A write to a case's allocation returns the case's current residents with the case, in the
+// order a case's read gives them, so that the change is logged under each without a lookup of
+// its own; a write that changes nothing returns the case only, and an unknown allocation
+// nothing.
+func TestAllocationWritesReturnTheCaseResidents(t *testing.T) {
+	ctx := context.Background()
+	pool, roundTrips := testkit.RoundTripPool(t, newDSN(t))
+	db := &pgxdb.DB{Pool: pool}
+	cases := NewCases(db, nil)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	residents := []domain.ResidentRef{{ResidentID: uuid.NewString(), Pseudonym: "ps-b"}, {ResidentID: uuid.NewString(), Pseudonym: "ps-a"}}
+	c := domain.Case{ID: uuid.NewString(), HouseholdID: uuid.NewString(), Municipality: "GM0363", TeamOIN: "00000001000000000001",
+		Status: domain.StatusRegistered, OpenedAt: now, Residents: residents}
+	if err := db.Tx(ctx, func(ctx context.Context) error {
+		if _, err := cases.Insert(ctx, c); err != nil {
+			return err
+		}
+		for _, number := range []string{"A-6", "A-7"} {
+			if _, err := cases.AddAllocation(ctx, c.ID, domain.AllocationAction{Number: number, ProviderAGB: "12345678", ProductCategory: "10",
+				ProductCode: "10A01", Status: domain.AllocationIssued, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := c.CurrentPseudonyms()
+	start := func(number string) (domain.AllocationWrite, int64) {
+		t.Helper()
+		before := roundTrips.Load()
+		w, err := cases.SetAllocationStatus(ctx, number, []string{domain.AllocationIssued}, domain.AllocationStarted, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w, roundTrips.Load() - before
+	}
+	start("A-6") // prepares the statement (pgx's statement cache)
+	if w, n := start("A-7"); w.CaseID != c.ID || !w.Changed || !slices.Equal(w.Residents, want) || n != 1 {
+		t.Fatalf("starting the allocation: %+v in %d round trips; want case %s changed with residents %v in 1", w, n, c.ID, want)
+	}
+	if w, _ := start("A-7"); w.CaseID != c.ID || w.Changed || w.Residents != nil {
+		t.Fatalf("a repeated start: %+v; want the case, unchanged, no residents", w)
+	}
+	if w, err := cases.SetAllocationProgress(ctx, "A-7", "ON_TRACK", now); err != nil || !w.Changed || !slices.Equal(w.Residents, want) {
+		t.Fatalf("progress: %+v, %v; want changed with residents %v", w, err, want)
+	}
+	if w, err := cases.SetAllocationProgress(ctx, "A-7", "BEHIND", now.Add(-time.Hour)); err != nil || w.Changed || w.CaseID != c.ID {
+		t.Fatalf("an older progress report: %+v, %v; want the case, unchanged", w, err)
+	}
+	if w, err := cases.SetAllocationStatus(ctx, "A-unknown", []string{domain.AllocationIssued}, domain.AllocationStarted, now); err != nil || w.CaseID != "" {
+		t.Fatalf("an unknown allocation: %+v, %v; want no case", w, err)
+	}
+}

@@ -148,23 +148,35 @@ func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.Alloc
 
 // SetAllocationStatus moves an allocation to status `to` when its current status is one of
 // `from`: a late or repeated report must not overwrite a status provider-monitoring reported
-// after it. It returns the case of the allocation ("" when the number is unknown) and whether
-// anything changed.
-func (r *Cases) SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (string, bool, error) {
-	q := r.db.Q(ctx)
-	var caseID string
-	err := q.QueryRow(ctx, `
+// after it. It returns the case of the allocation ("" when the number is unknown), whether
+// anything changed and, when it did, the case's current residents.
+func (r *Cases) SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (domain.AllocationWrite, error) {
+	return r.writeAllocation(ctx, number, `
 		UPDATE case_allocations SET status = $2, updated_at = $3
 		WHERE allocation_number = $1 AND status = ANY($4)
-		RETURNING case_id::text`, number, to, at, from).Scan(&caseID)
+		RETURNING `+allocationWriteReturns, number, to, at, from)
+}
+
+// allocationWriteReturns is what a write to a case's allocation returns: its case and the
+// case's current residents (in resident-id order, as a case's read gives them), so that the
+// change is logged under each without a lookup of its own (issue 12).
+const allocationWriteReturns = `case_id::text,
+	ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = case_allocations.case_id AND cr.until IS NULL ORDER BY cr.resident_id)`
+
+// writeAllocation runs an UPDATE of one allocation returning allocationWriteReturns; when it
+// changed nothing, the allocation's case is looked up by itself.
+func (r *Cases) writeAllocation(ctx context.Context, number, sql string, args ...any) (domain.AllocationWrite, error) {
+	var w domain.AllocationWrite
+	err := r.db.Q(ctx).QueryRow(ctx, sql, args...).Scan(&w.CaseID, &w.Residents)
 	if err == nil {
-		return caseID, true, nil
+		w.Changed = true
+		return w, nil
 	}
 	if !pgxdb.IsNoRows(err) {
-		return "", false, err
+		return domain.AllocationWrite{}, err
 	}
-	caseID, err = r.AllocationCase(ctx, number)
-	return caseID, false, err
+	w.CaseID, err = r.AllocationCase(ctx, number)
+	return w, err
 }
 
 // AllocationCase returns the case of an allocation, "" when the number is unknown.
@@ -178,16 +190,11 @@ func (r *Cases) AllocationCase(ctx context.Context, number string) (string, erro
 }
 
 // SetAllocationProgress records the provider's latest progress judgement on an allocation.
-func (r *Cases) SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (string, error) {
-	var caseID string
-	err := r.db.Q(ctx).QueryRow(ctx, `
+func (r *Cases) SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (domain.AllocationWrite, error) {
+	return r.writeAllocation(ctx, number, `
 		UPDATE case_allocations SET last_progress = $2, last_progress_at = $3
 		WHERE allocation_number = $1 AND (last_progress_at IS NULL OR last_progress_at <= $3)
-		RETURNING case_id::text`, number, judgement, at).Scan(&caseID)
-	if pgxdb.IsNoRows(err) {
-		return r.AllocationCase(ctx, number)
-	}
-	return caseID, err
+		RETURNING `+allocationWriteReturns, number, judgement, at)
 }
 
 // nonNil keeps an empty list an empty array rather than NULL.
