@@ -19,8 +19,9 @@ import (
 // Residents stores residents.
 type Residents interface {
 	// Register returns the resident with r.BSN, inserting r when there is none yet; created
-	// reports whether it was inserted. Registering the same BSN concurrently yields one
-	// resident.
+	// reports whether it was inserted. A resident that existed is returned as FindByBSN
+	// returns it (the kept one after a merge). Registering the same BSN concurrently yields
+	// one resident.
 	Register(ctx context.Context, r domain.Resident) (res domain.Resident, created bool, err error)
 	// FindByBSN returns the resident with the BSN (the kept one when it was merged);
 	// apperr NotFound when none.
@@ -298,12 +299,8 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 	if err != nil {
 		return in, err
 	}
-	if !created {
-		// The BSN may belong to a duplicate merged into another resident: use the kept one.
-		if res, err = a.d.Residents.FindByBSN(ctx, residentBSN); err != nil {
-			return in, err
-		}
-	}
+	// A known BSN may belong to a duplicate merged into another resident: Register returns
+	// the kept one.
 	if created {
 		if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.resident.create", ObjectType: "resident", ObjectID: res.ID,
 			ResidentPseudonym: res.Pseudonym, Route: route, Outcome: accesslog.OutcomeGranted}); err != nil {

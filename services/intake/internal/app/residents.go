@@ -46,9 +46,6 @@ func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.R
 			}
 		} else {
 			route = accesslog.RouteTeam
-			if out, err = a.d.Residents.FindByBSN(ctx, bsnValue); err != nil {
-				return err
-			}
 			works, err := a.d.Residents.TeamWorksWith(ctx, caller.Org.OIN, out.ID)
 			if err != nil {
 				return err
