@@ -24,6 +24,9 @@ type Providers interface {
 	Get(ctx context.Context, agb string) (domain.Provider, error)
 	// Contracts returns the provider's contracts with the municipality.
 	Contracts(ctx context.Context, agb, municipality string) ([]domain.Contract, error)
+	// GetWithContracts returns the provider and its contracts with the municipality; apperr
+	// NotFound when there is no such provider.
+	GetWithContracts(ctx context.Context, agb, municipality string) (domain.Provider, []domain.Contract, error)
 	// Contract returns apperr NotFound when there is no such contract.
 	Contract(ctx context.Context, id string) (domain.Contract, error)
 	// InsertProvider returns false when the AGB code is already registered.
@@ -35,9 +38,8 @@ type Providers interface {
 
 // Allocations stores allocations, their versions, periods of delivery and reports.
 type Allocations interface {
-	// NextNumber draws a new allocation number.
-	NextNumber(ctx context.Context) (string, error)
-	Insert(ctx context.Context, a domain.Allocation) error
+	// Insert stores a new allocation under a new allocation number and returns the number.
+	Insert(ctx context.Context, a domain.Allocation) (string, error)
 	// Get returns apperr NotFound when there is no such allocation.
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
@@ -172,10 +174,7 @@ func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.C
 		al.Form = domain.FormInKind
 	}
 	al.StartedOn, al.StartReportedAt, al.StartReportedOnTime, al.FirstStartedOn = nil, nil, nil, nil
-	if _, err := a.providers.Get(ctx, al.ProviderAGB); err != nil {
-		return al, err
-	}
-	contracts, err := a.providers.Contracts(ctx, al.ProviderAGB, al.Municipality)
+	_, contracts, err := a.providers.GetWithContracts(ctx, al.ProviderAGB, al.Municipality)
 	if err != nil {
 		return al, err
 	}
@@ -184,10 +183,7 @@ func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.C
 		return al, noContract(al.ProviderAGB, al.Product, al.Municipality, al.District, al.Start)
 	}
 	al.ContractID = c.ID
-	if al.Number, err = a.allocations.NextNumber(ctx); err != nil {
-		return al, err
-	}
-	if err := a.allocations.Insert(ctx, al); err != nil {
+	if al.Number, err = a.allocations.Insert(ctx, al); err != nil {
 		return al, err
 	}
 	if err := a.allocations.InsertVersion(ctx, al.VersionOf("", al.IssuedAt, caller.Org.OIN)); err != nil {

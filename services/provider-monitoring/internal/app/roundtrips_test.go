@@ -12,11 +12,15 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
-// A provider's start and stop reports lock the allocation and read its provider's OIN in one
+// Issuing an allocation reads its provider and contracts in one pipeline and draws its number
+// in its INSERT, and its first version goes with the COMMIT: three round trips (BEGIN with the
+// provider and contracts, the INSERT, the deferred writes with COMMIT), where it took six. A
+// provider's start and stop reports lock the allocation and read its provider's OIN in one
 // statement, and the period of delivery and the report go with the COMMIT: three round trips
 // each (BEGIN with the locking read, the allocation's UPDATE, the deferred writes with
-// COMMIT), where a start took six and a stop six. The periods and reports are all stored.
-func TestDeliveryReportsRideWithTheCommit(t *testing.T) {
+// COMMIT), where a start took six and a stop six. The allocation, its version, the periods and
+// the reports are all stored.
+func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 	ctx := context.Background()
 	pool, roundTrips := testkit.RoundTripPool(t, newDatabase(t))
 	now := new(time.Time)
@@ -24,8 +28,9 @@ func TestDeliveryReportsRideWithTheCommit(t *testing.T) {
 	serviceCtx := as(identity.OrgService, "00000009999999900000")
 	providerCtx := as(identity.OrgProvider, providerOIN)
 	*now = amsterdam(2025, 4, 1, 10, 0)
-	startAndStop := func() (string, int64, int64) {
+	startAndStop := func() (string, int64, int64, int64) {
 		t.Helper()
+		before := roundTrips.Load()
 		al, err := a.Allocate(serviceCtx, domain.Allocation{
 			ProviderAGB: "12345678", CaseID: uuid.NewString(), Municipality: "GM0363", District: "WK036301",
 			Product: domain.Product{Category: "45", Code: "45A48"}, Start: domain.Date(2025, 3, 24),
@@ -34,7 +39,8 @@ func TestDeliveryReportsRideWithTheCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := roundTrips.Load()
+		issue := roundTrips.Load() - before
+		before = roundTrips.Load()
 		if _, err := a.ReportDeliveryStarted(providerCtx, al.Number, domain.Date(2025, 3, 27)); err != nil {
 			t.Fatal(err)
 		}
@@ -43,23 +49,28 @@ func TestDeliveryReportsRideWithTheCommit(t *testing.T) {
 		if _, err := a.ReportDeliveryStopped(providerCtx, al.Number, domain.Date(2025, 3, 31), "31"); err != nil {
 			t.Fatal(err)
 		}
-		return al.Number, start, roundTrips.Load() - before
+		return al.Number, issue, start, roundTrips.Load() - before
 	}
-	startAndStop() // prepares the statements (pgx's statement cache)
-	number, start, stop := startAndStop()
-	if start != 3 || stop != 3 {
-		t.Errorf("a start report took %d round trips and a stop report %d, want 3 each", start, stop)
+	first, _, _, _ := startAndStop() // prepares the statements (pgx's statement cache)
+	number, issue, start, stop := startAndStop()
+	if issue != 3 || start != 3 || stop != 3 {
+		t.Errorf("issuing took %d round trips, a start report %d and a stop report %d, want 3 each", issue, start, stop)
 	}
-	var periods, closed int
+	if first == number || len(number) != 12 || number[:2] != "TW" {
+		t.Errorf("allocation numbers %q and %q: want two different numbers of TW and ten digits", first, number)
+	}
+	var periods, closed, versions int
 	var reports string
 	if err := pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM allocation_versions WHERE allocation_number = $1),
 			(SELECT count(*) FROM deliveries WHERE allocation_number = $1),
 			(SELECT count(*) FROM deliveries WHERE allocation_number = $1 AND stopped_on = '2025-03-31'),
 			(SELECT string_agg(kind, ' ' ORDER BY kind) FROM delivery_reports WHERE allocation_number = $1)`,
-		number).Scan(&periods, &closed, &reports); err != nil {
+		number).Scan(&versions, &periods, &closed, &reports); err != nil {
 		t.Fatal(err)
 	}
-	if periods != 1 || closed != 1 || reports != "START STOP" {
-		t.Fatalf("stored %d periods of delivery (%d closed) and reports %q; want 1 (1 closed) and \"START STOP\"", periods, closed, reports)
+	if versions != 1 || periods != 1 || closed != 1 || reports != "START STOP" {
+		t.Fatalf("stored %d versions, %d periods of delivery (%d closed) and reports %q; want 1, 1 (1 closed) and \"START STOP\"",
+			versions, periods, closed, reports)
 	}
 }

@@ -17,24 +17,22 @@ type Allocations struct{ db *pgxdb.DB }
 // NewAllocations returns the repository.
 func NewAllocations(db *pgxdb.DB) *Allocations { return &Allocations{db: db} }
 
-// NextNumber draws the next allocation number: "TW" and ten digits.
-func (r *Allocations) NextNumber(ctx context.Context) (string, error) {
-	var n string
-	err := r.db.Q(ctx).QueryRow(ctx, `SELECT 'TW' || lpad(nextval('allocation_number_seq')::text, 10, '0')`).Scan(&n)
-	return n, err
-}
-
-// Insert stores a new allocation.
-func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+// Insert stores a new allocation under the next allocation number ("TW" and ten digits),
+// drawn by the INSERT itself, and returns that number: one round trip where drawing it first
+// was two (issue 12).
+func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) (string, error) {
+	var number string
+	err := r.db.Q(ctx).QueryRow(ctx, `
 		INSERT INTO allocations (number, provider_agb, case_id, municipality_code, district_code, product_category, product_code,
 		                         start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
 		                         version, budget_cents, form, contract_id, request_id, decision_number)
-		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULLIF($18, '')::uuid, NULLIF($19, '')::uuid, NULLIF($20, ''))`,
-		a.Number, a.ProviderAGB, a.CaseID, a.Municipality, a.District, a.Product.Category, a.Product.Code,
+		VALUES ('TW' || lpad(nextval('allocation_number_seq')::text, 10, '0'), $1, NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, $8, $9,
+		        $10, $11, $12, $13, $14, $15, $16, NULLIF($17, '')::uuid, NULLIF($18, '')::uuid, NULLIF($19, ''))
+		RETURNING number`,
+		a.ProviderAGB, a.CaseID, a.Municipality, a.District, a.Product.Category, a.Product.Code,
 		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency, string(a.Status), a.IssuedAt,
-		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID, a.DecisionNumber)
-	return err
+		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID, a.DecisionNumber).Scan(&number)
+	return number, err
 }
 
 // Get reads an allocation.
@@ -157,15 +155,15 @@ func (r *Allocations) Update(ctx context.Context, a domain.Allocation) error {
 	return err
 }
 
-// InsertVersion stores a version of an allocation.
+// InsertVersion stores a version of an allocation. Nothing reads the versions back in the
+// transaction that adds one, so it goes with the COMMIT (pgxdb.DB.Defer; issue 12).
 func (r *Allocations) InsertVersion(ctx context.Context, v domain.Version) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO allocation_versions (allocation_number, version, change_reason, valid_from, start_date, end_date,
 		                                 volume_amount, volume_unit, volume_frequency, budget_cents, changed_by_oin)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		v.AllocationNumber, v.Version, string(v.ChangeReason), v.ValidFrom, v.Start, v.End,
 		v.Volume.Amount, v.Volume.Unit, v.Volume.Frequency, v.BudgetCents, v.ChangedByOIN)
-	return err
 }
 
 // Versions lists an allocation's versions, oldest first.

@@ -21,12 +21,21 @@ func NewProviders(db *pgxdb.DB) *Providers { return &Providers{db: db} }
 // Get reads a provider.
 func (r *Providers) Get(ctx context.Context, agb string) (domain.Provider, error) {
 	var p domain.Provider
-	err := r.db.Q(ctx).QueryRow(ctx, `SELECT agb, name, oin FROM providers WHERE agb = $1`, agb).Scan(&p.AGB, &p.Name, &p.OIN)
+	err := scanProvider(r.db.Q(ctx).QueryRow(ctx, providerSQL, agb), &p)
 	if pgxdb.IsNoRows(err) {
 		return p, apperr.NotFound("provider", agb)
 	}
 	return p, err
 }
+
+const providerSQL = `SELECT agb, name, oin FROM providers WHERE agb = $1`
+
+func scanProvider(row pgx.Row, p *domain.Provider) error { return row.Scan(&p.AGB, &p.Name, &p.OIN) }
+
+// contractsSQL reads a provider's ($1) contracts with a municipality ($2).
+const contractsSQL = `SELECT ` + contractColumns + `
+	FROM contracts c WHERE c.provider_agb = $1 AND c.municipality_code = $2
+	ORDER BY c.valid_from, c.id`
 
 const contractColumns = `c.id::text, c.provider_agb, c.model, c.municipality_code, c.districts, c.valid_from, c.valid_to, c.capacity,
 	COALESCE((SELECT array_agg(p.product_category || '/' || p.product_code ORDER BY p.product_category, p.product_code)
@@ -56,9 +65,7 @@ func scanContract(row pgx.Row) (domain.Contract, error) {
 
 // Contracts reads the provider's contracts with a municipality.
 func (r *Providers) Contracts(ctx context.Context, agb, municipality string) ([]domain.Contract, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+contractColumns+`
-		FROM contracts c WHERE c.provider_agb = $1 AND c.municipality_code = $2
-		ORDER BY c.valid_from, c.id`, agb, municipality)
+	rows, err := r.db.Q(ctx).Query(ctx, contractsSQL, agb, municipality)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +79,34 @@ func (r *Providers) Contracts(ctx context.Context, agb, municipality string) ([]
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// GetWithContracts reads a provider and its contracts with the municipality in one pipeline:
+// issuing an allocation checks both, and read one after the other they were two round trips.
+// apperr NotFound when there is no such provider.
+func (r *Providers) GetWithContracts(ctx context.Context, agb, municipality string) (domain.Provider, []domain.Contract, error) {
+	b := &pgx.Batch{}
+	b.Queue(providerSQL, agb)
+	b.Queue(contractsSQL, agb, municipality)
+	br := r.db.Q(ctx).SendBatch(ctx, b)
+	var (
+		p         domain.Provider
+		contracts []domain.Contract
+	)
+	err := scanProvider(br.QueryRow(), &p)
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			contracts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Contract, error) { return scanContract(row) })
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if pgxdb.IsNoRows(err) {
+		return p, nil, apperr.NotFound("provider", agb)
+	}
+	return p, contracts, err
 }
 
 // Contract reads one contract.
