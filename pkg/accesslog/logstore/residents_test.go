@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -51,18 +52,7 @@ func TestPerResidentRecorderExpandsWithOneLookupPerType(t *testing.T) {
 	if !slices.Equal(lookups, []string{"allocation", "case"}) {
 		t.Fatalf("lookups %v, want one per object type", lookups)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT object_id || '/' || resident_pseudonym FROM access_log_entries ORDER BY id, shown_index`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
+	got := loggedObjectsAndResidents(t, db)
 	// The list's entries become one list entry, in their order; the two reads stay entries
 	// about one object each.
 	want := []string{"c1/ps-a", "c1/ps-b", "c2/ps-c", "c9/", "c1/ps-a", "c1/ps-b", "A1/ps-a", "c1/ps-z"}
@@ -103,19 +93,23 @@ func TestPerResidentRecorderTakesResidentsReadWithTheObject(t *testing.T) {
 	if !slices.Equal(looked, []string{"c2"}) {
 		t.Fatalf("looked up %v, want only c2 (the entry without its residents)", looked)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT object_id || '/' || resident_pseudonym FROM access_log_entries ORDER BY id, shown_index`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
+	got := loggedObjectsAndResidents(t, db)
 	if want := []string{"c1/ps-a", "c1/ps-b", "c3/", "c2/ps-c"}; !slices.Equal(got, want) {
 		t.Fatalf("entries\n got %v\nwant %v", got, want)
 	}
+}
+
+// loggedObjectsAndResidents is the access log as "object/resident", one per record and
+// resident, in the order written.
+func loggedObjectsAndResidents(t *testing.T, db *pgxdb.DB) []string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT object_id || '/' || resident_pseudonym FROM access_log_entries ORDER BY id, shown_index`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
