@@ -44,9 +44,9 @@ type Allocations interface {
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, number string) (domain.Allocation, error)
-	// GetForUpdateWithProviderOIN also returns the OIN the allocation's provider is registered
-	// under ("" when none).
-	GetForUpdateWithProviderOIN(ctx context.Context, number string) (domain.Allocation, string, error)
+	// GetForUpdateWithParties also returns the OIN the allocation's provider is registered
+	// under and its case's residents.
+	GetForUpdateWithParties(ctx context.Context, number string) (domain.Allocation, domain.AllocationParties, error)
 	ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error)
 	// OfProvider returns up to limit allocations of the providers registered under the OIN,
 	// newest issued first, in one of statuses (any when empty), after the position after.
@@ -296,23 +296,23 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 	}
 	var out domain.Allocation
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		al, providerOIN, err := a.allocations.GetForUpdateWithProviderOIN(ctx, number)
+		al, parties, err := a.allocations.GetForUpdateWithParties(ctx, number)
 		if err != nil {
 			return err
 		}
 		route := ""
-		if caller.Org.Type == identity.OrgProvider && providerOIN != "" && caller.Org.OIN == providerOIN {
+		if caller.Org.Type == identity.OrgProvider && parties.ProviderOIN != "" && caller.Org.OIN == parties.ProviderOIN {
 			route = accesslog.RouteOwnRecord
 		}
 		// A refused change's transaction rolls back; Guard logs the refusal outside it.
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: entry(action, number, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: residentsEntry(action, number, parties.Residents, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
 			return err
 		}
 		if err := change(ctx, &al); err != nil {
 			return err
 		}
 		out = al
-		return a.access.Record(ctx, entry(action, number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, residentsEntry(action, number, parties.Residents, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
 	})
 	if err != nil {
 		return domain.Allocation{}, err
@@ -370,4 +370,13 @@ var (
 // is reached through the case, so there is no pseudonym to record here.
 func entry(action, number, route, outcome string) accesslog.Entry {
 	return accesslog.Entry{Action: action, ObjectType: "allocation", ObjectID: number, Route: route, Outcome: outcome}
+}
+
+// residentsEntry is entry with the pseudonyms of the allocation's case's residents as the
+// caller read them with the allocation: the per-resident recorder logs it under each without
+// looking them up (issue 12).
+func residentsEntry(action, number string, residents []string, route, outcome string) accesslog.Entry {
+	e := entry(action, number, route, outcome)
+	e.Residents, e.ResidentsRead = residents, true
+	return e
 }

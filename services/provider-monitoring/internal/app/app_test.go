@@ -77,7 +77,9 @@ func appWith(t *testing.T, db *pgxdb.DB, now *time.Time) *app.App {
 	a := app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(outbox.NewWriter(db, events.Service)),
-		Access: logstore.New(db, events.Service),
+		// The recorder the service uses: an entry about an allocation is logged under each
+		// resident of its case.
+		Access: logstore.NewPerResidentRecorder(logstore.New(db, events.Service), db, postgres.NewCaseResidents(db).Lookup),
 		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
 	})
 	a.Now = func() time.Time { return *now }

@@ -9,22 +9,26 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
 // Issuing an allocation reads its provider and contracts in one pipeline and draws its number
-// in its INSERT, and its first version goes with the COMMIT: three round trips (BEGIN with the
-// provider and contracts, the INSERT, the deferred writes with COMMIT), where it took six. A
-// provider's start and stop reports lock the allocation and read its provider's OIN in one
-// statement, and the period of delivery and the report go with the COMMIT: three round trips
-// each (BEGIN with the locking read, the allocation's UPDATE, the deferred writes with
-// COMMIT), where a start took six and a stop six. The allocation, its version, the periods and
-// the reports are all stored.
+// in its INSERT, and its first version goes with the COMMIT: four round trips (BEGIN with the
+// provider and contracts, the INSERT, the access log's lookup of the new allocation's
+// residents, the deferred writes with COMMIT), where it took seven. A provider's start and
+// stop reports lock the allocation and read its provider's OIN and its case's residents in
+// one statement, and the period of delivery and the report go with the COMMIT: three round
+// trips each (BEGIN with the locking read, the allocation's UPDATE, the deferred writes with
+// COMMIT), where each took seven. The allocation, its version, the periods, the reports and
+// their access-log entries, one per resident of the case, are all stored. The application
+// logs as the service does (logstore.PerResidentRecorder).
 func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 	ctx := context.Background()
 	pool, roundTrips := testkit.RoundTripPool(t, newDatabase(t))
 	now := new(time.Time)
-	a := appWith(t, &pgxdb.DB{Pool: pool}, now)
+	db := &pgxdb.DB{Pool: pool}
+	a := appWith(t, db, now)
 	serviceCtx := as(identity.OrgService, "00000009999999900000")
 	providerCtx := as(identity.OrgProvider, providerOIN)
 	*now = amsterdam(2025, 4, 1, 10, 0)
@@ -40,6 +44,10 @@ func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		issue := roundTrips.Load() - before
+		// case-direction tells provider-monitoring the residents of the case (an event).
+		if err := postgres.NewCaseResidents(db).SetCaseResidents(ctx, al.CaseID, []string{"ps-b", "ps-a"}); err != nil {
+			t.Fatal(err)
+		}
 		before = roundTrips.Load()
 		if _, err := a.ReportDeliveryStarted(providerCtx, al.Number, domain.Date(2025, 3, 27)); err != nil {
 			t.Fatal(err)
@@ -53,21 +61,28 @@ func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 	}
 	first, _, _, _ := startAndStop() // prepares the statements (pgx's statement cache)
 	number, issue, start, stop := startAndStop()
-	if issue != 3 || start != 3 || stop != 3 {
-		t.Errorf("issuing took %d round trips, a start report %d and a stop report %d, want 3 each", issue, start, stop)
+	if issue != 4 || start != 3 || stop != 3 {
+		t.Errorf("issuing took %d round trips, a start report %d and a stop report %d, want 4, 3 and 3", issue, start, stop)
 	}
 	if first == number || len(number) != 12 || number[:2] != "TW" {
 		t.Errorf("allocation numbers %q and %q: want two different numbers of TW and ten digits", first, number)
 	}
 	var periods, closed, versions int
-	var reports string
+	var reports, logged string
 	if err := pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM allocation_versions WHERE allocation_number = $1),
 			(SELECT count(*) FROM deliveries WHERE allocation_number = $1),
 			(SELECT count(*) FROM deliveries WHERE allocation_number = $1 AND stopped_on = '2025-03-31'),
-			(SELECT string_agg(kind, ' ' ORDER BY kind) FROM delivery_reports WHERE allocation_number = $1)`,
-		number).Scan(&versions, &periods, &closed, &reports); err != nil {
+			(SELECT string_agg(kind, ' ' ORDER BY kind) FROM delivery_reports WHERE allocation_number = $1),
+			(SELECT string_agg(action || '/' || resident_pseudonym, ' ' ORDER BY id, resident_pseudonym) FROM access_log_entries
+			 WHERE object_id = $1 AND action LIKE '%report%')`,
+		number).Scan(&versions, &periods, &closed, &reports, &logged); err != nil {
 		t.Fatal(err)
+	}
+	const wantLogged = "providermonitoring.allocation.report_start/ps-a providermonitoring.allocation.report_start/ps-b " +
+		"providermonitoring.allocation.report_stop/ps-a providermonitoring.allocation.report_stop/ps-b"
+	if logged != wantLogged {
+		t.Errorf("the reports were logged as %q, want %q", logged, wantLogged)
 	}
 	if versions != 1 || periods != 1 || closed != 1 || reports != "START STOP" {
 		t.Fatalf("stored %d versions, %d periods of delivery (%d closed) and reports %q; want 1, 1 (1 closed) and \"START STOP\"",

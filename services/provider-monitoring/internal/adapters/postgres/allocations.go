@@ -76,18 +76,20 @@ func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allo
 	return a, err
 }
 
-// GetForUpdateWithProviderOIN reads and locks an allocation and returns the OIN its provider
-// is registered under, in one statement: a provider's report checks that it comes from the
-// allocation's own provider, which took a second round trip.
-func (r *Allocations) GetForUpdateWithProviderOIN(ctx context.Context, number string) (domain.Allocation, string, error) {
-	var oin string
+// GetForUpdateWithParties reads and locks an allocation and returns, in the same statement,
+// the OIN its provider is registered under (a provider's report checks that it comes from the
+// allocation's own provider) and its case's residents, in the order the access log's resident
+// lookup (CaseResidents.Lookup) gives them: each was a round trip of its own.
+func (r *Allocations) GetForUpdateWithParties(ctx context.Context, number string) (domain.Allocation, domain.AllocationParties, error) {
+	var p domain.AllocationParties
 	a, err := scanAllocation(r.db.Q(ctx).QueryRow(ctx, `SELECT `+allocationColumns+`,
-		       COALESCE((SELECT p.oin FROM providers p WHERE p.agb = allocations.provider_agb), '')
-		FROM allocations WHERE number = $1 FOR UPDATE`, number), &oin)
+		       COALESCE((SELECT p.oin FROM providers p WHERE p.agb = allocations.provider_agb), ''),
+		       ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = allocations.case_id ORDER BY cr.pseudonym)
+		FROM allocations WHERE number = $1 FOR UPDATE`, number), &p.ProviderOIN, &p.Residents)
 	if pgxdb.IsNoRows(err) {
-		return a, "", apperr.NotFound("allocation", number)
+		return a, p, apperr.NotFound("allocation", number)
 	}
-	return a, oin, err
+	return a, p, err
 }
 
 // ByCase lists a case's allocations, oldest first.
