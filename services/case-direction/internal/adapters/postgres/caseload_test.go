@@ -322,13 +322,4 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 			}
 		})
 	}
-	// A plan read by itself (when a plan was adopted while a case's pipeline ran).
-	noWholeReads("goal_actions", "loading two plans", func() {
-		for _, c := range []string{"case123", "case124"} {
-			p, err := repo.plan(ctx, uuidOf(c), 1)
-			if err != nil || len(p.Goals) != 1 || len(p.Goals[0].Actions) != 1 {
-				t.Fatalf("plan of %s: %+v, %v; want one goal with one action", c, p, err)
-			}
-		}
-	})
 }

@@ -16,9 +16,9 @@ import (
 // with its goals and their actions, involvements, evaluations, to-dos, conferences, safety
 // concerns, outcomes, current residents) are statements by case id, sent in one pipeline: one
 // round trip where they were ten, twelve with a plan, each waiting for the last, and one more
-// for the residents when the access was logged (issue 12). A part reads the
-// case's current plan through cases.plan_version itself, since the version is not known before
-// the pipeline is sent.
+// for the residents when the access was logged (issue 12). The plan's statements follow
+// cases.plan_version themselves, since the version is not known before the pipeline is sent;
+// when a plan is adopted while it runs, get reads the case again.
 
 const caseRowSQL = `
 	SELECT id::text, household_id::text, intake_id::text, municipality_code, district_code, team_oin, status,
@@ -81,9 +81,25 @@ type casePart struct {
 	read func(rows pgx.Rows) error
 }
 
+// planAttempts bounds get's reads of a case whose plan keeps being adopted while it is read.
+const planAttempts = 3
+
 func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
+	for range planAttempts {
+		c, consistent, err := r.read(ctx, id, lock)
+		if err != nil || consistent {
+			return c, err
+		}
+		// A plan was adopted while the pipeline ran: its statements saw another version than
+		// the case's row. Read the case again.
+	}
+	return domain.Case{}, fmt.Errorf("cases: a new plan of %s was adopted during each of %d reads", id, planAttempts)
+}
+
+// read is one pipeline of a case's statements; consistent is false when the plan's statements
+// read another plan version than the case's row names.
+func (r *Cases) read(ctx context.Context, id, lock string) (c domain.Case, consistent bool, err error) {
 	var (
-		c    domain.Case
 		row  caseRow
 		plan planParts
 	)
@@ -107,7 +123,7 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 		b.Queue(p.sql, id)
 	}
 	br := r.db.Q(ctx).SendBatch(ctx, b)
-	err := row.scan(br.QueryRow(), &c)
+	err = row.scan(br.QueryRow(), &c)
 	if err == nil {
 		for _, p := range parts {
 			var rows pgx.Rows
@@ -123,24 +139,20 @@ func (r *Cases) get(ctx context.Context, id, lock string) (domain.Case, error) {
 		err = cerr
 	}
 	if pgxdb.IsNoRows(err) {
-		return c, apperr.NotFound("case", id)
+		return c, false, apperr.NotFound("case", id)
 	}
 	if err != nil {
-		return c, err
+		return c, false, err
 	}
 	row.into(&c)
-	if row.planVersion > 0 {
-		if plan.consistent(row.planVersion) {
-			c.Plan = plan.assemble()
-		} else {
-			// A plan was adopted while the pipeline ran: the version the case's row names
-			// is read by itself.
-			if c.Plan, err = r.plan(ctx, c.ID, row.planVersion); err != nil {
-				return c, err
-			}
-		}
+	if row.planVersion == 0 {
+		return c, true, nil
 	}
-	return c, nil
+	if !plan.consistent(row.planVersion) {
+		return c, false, nil
+	}
+	c.Plan = plan.assemble()
+	return c, true, nil
 }
 
 // partOf is a part whose rows are scanned into *dest.
@@ -295,70 +307,6 @@ func (p *planParts) assemble() *domain.Plan {
 		}
 	}
 	return pl
-}
-
-// plan reads version of a case's plan by itself: what get falls back to when a plan was
-// adopted while its pipeline ran.
-func (r *Cases) plan(ctx context.Context, caseID string, version int) (*domain.Plan, error) {
-	p := &domain.Plan{Version: version}
-	var agreedOn *time.Time
-	var evalDate time.Time
-	var goalIDs []string
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT adopted_at, adopted_by, resident_agreed, resident_agreed_on, evaluation_date, goal_ids::text[]
-		FROM plans WHERE case_id = $1 AND version = $2`, caseID, version).Scan(
-		&p.AdoptedAt, &p.AdoptedBy, &p.ResidentAgreed, &agreedOn, &evalDate, &goalIDs)
-	if err != nil {
-		return nil, fmt.Errorf("plan %d of %s: %w", version, caseID, err)
-	}
-	if agreedOn != nil {
-		p.ResidentAgreedOn = agreedOn.Format(time.DateOnly)
-	}
-	p.EvaluationDate = evalDate.Format(time.DateOnly)
-	rows, err := r.db.Q(ctx).Query(ctx, `
-		SELECT g.id::text, g.life_domain, g.baseline_score, g.target_score, g.status
-		FROM goals g WHERE g.id = ANY($1::uuid[]) ORDER BY g.life_domain`, goalIDs)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]int{}
-	for rows.Next() {
-		var g domain.Goal
-		var st string
-		if err := rows.Scan(&g.ID, &g.LifeDomain, &g.Baseline, &g.Target, &st); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.Status = domain.GoalStatus(st)
-		byID[g.ID] = len(p.Goals)
-		p.Goals = append(p.Goals, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = r.db.Q(ctx).Query(ctx, `
-		SELECT a.goal_id::text, COALESCE(a.referral_id::text, ''), COALESCE(a.allocation_number, ''),
-		       COALESCE(cr.status, ca.status, '')
-		FROM goal_actions a
-		LEFT JOIN case_referrals cr ON cr.referral_id = a.referral_id
-		LEFT JOIN case_allocations ca ON ca.allocation_number = a.allocation_number
-		WHERE a.goal_id = ANY($1::uuid[]) ORDER BY a.added_at, a.referral_id, a.allocation_number`, goalIDs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var goalID string
-		var a domain.GoalAction
-		if err := rows.Scan(&goalID, &a.ReferralID, &a.AllocationNumber, &a.Status); err != nil {
-			return nil, err
-		}
-		if i, ok := byID[goalID]; ok {
-			p.Goals[i].Actions = append(p.Goals[i].Actions, a)
-		}
-	}
-	return p, rows.Err()
 }
 
 // involvements reads every involvement of a case, oldest first.

@@ -182,7 +182,7 @@ func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 }
 
 // The plan's statements each name the version they read; a plan adopted between them makes
-// the parts inconsistent, and get then reads the version the case's row names by itself.
+// the parts inconsistent, and get then reads the case again.
 func TestPlanPartsReadFromAnotherVersionAreNotUsed(t *testing.T) {
 	parts := func(planVersion int, goalVersions ...int) *planParts {
 		p := &planParts{plan: &domain.Plan{Version: planVersion}, versions: []int{planVersion}, goalIDs: []string{"g1", "g2"}}
