@@ -38,8 +38,9 @@ type Providers interface {
 
 // Allocations stores allocations, their versions, periods of delivery and reports.
 type Allocations interface {
-	// Insert stores a new allocation under a new allocation number and returns the number.
-	Insert(ctx context.Context, a domain.Allocation) (string, error)
+	// Insert stores a new allocation under a new allocation number and returns the number
+	// and the pseudonyms of its case's residents (for the access log).
+	Insert(ctx context.Context, a domain.Allocation) (number string, residents []string, err error)
 	// Get returns apperr NotFound when there is no such allocation.
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
@@ -174,16 +175,18 @@ func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.C
 		al.Form = domain.FormInKind
 	}
 	al.StartedOn, al.StartReportedAt, al.StartReportedOnTime, al.FirstStartedOn = nil, nil, nil, nil
-	_, contracts, err := a.providers.GetWithContracts(ctx, al.ProviderAGB, al.Municipality)
+	provider, contracts, err := a.providers.GetWithContracts(ctx, al.ProviderAGB, al.Municipality)
 	if err != nil {
 		return al, err
 	}
+	al.ProviderOIN = provider.OIN
 	c, ok := domain.ValidContract(contracts, al)
 	if !ok {
 		return al, noContract(al.ProviderAGB, al.Product, al.Municipality, al.District, al.Start)
 	}
 	al.ContractID = c.ID
-	if al.Number, err = a.allocations.Insert(ctx, al); err != nil {
+	var residents []string
+	if al.Number, residents, err = a.allocations.Insert(ctx, al); err != nil {
 		return al, err
 	}
 	if err := a.allocations.InsertVersion(ctx, al.VersionOf("", al.IssuedAt, caller.Org.OIN)); err != nil {
@@ -192,7 +195,7 @@ func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.C
 	if err := a.events.AllocationIssued(ctx, al); err != nil {
 		return al, err
 	}
-	return al, a.access.Record(ctx, entry("providermonitoring.allocation.create", al.Number, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
+	return al, a.access.Record(ctx, residentsEntry("providermonitoring.allocation.create", al.Number, residents, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
 }
 
 func noContract(agb string, p domain.Product, municipality, district string, on time.Time) error {

@@ -64,13 +64,11 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	return appWith(t, db, db, now), db
+	return appWith(t, db, outbox.NewWriter(db, events.Service), now), db
 }
 
-// appWith builds the application on db with the clock now. The outbox writer holds notify:
-// after each commit, with no relay in this process, it wakes one elsewhere with a NOTIFY on
-// that pool (its events themselves join the transaction of the call, on db).
-func appWith(t *testing.T, db, notify *pgxdb.DB, now *time.Time) *app.App {
+// appWith builds the application on db with the clock now, publishing its events with w.
+func appWith(t *testing.T, db *pgxdb.DB, w *outbox.Writer, now *time.Time) *app.App {
 	t.Helper()
 	codes, err := domain.LoadCodes()
 	if err != nil {
@@ -78,7 +76,7 @@ func appWith(t *testing.T, db, notify *pgxdb.DB, now *time.Time) *app.App {
 	}
 	a := app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
-		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(outbox.NewWriter(notify, events.Service)),
+		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(w),
 		// The recorder the service uses: an entry about an allocation is logged under each
 		// resident of its case.
 		Access: logstore.NewPerResidentRecorder(logstore.New(db, events.Service), db, postgres.NewCaseResidents(db).Lookup),

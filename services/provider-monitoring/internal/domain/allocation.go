@@ -85,8 +85,11 @@ type AllocationParties struct {
 // Allocation is a toewijzing (iJw/iWmo 301): a custom provision allocated to a provider for a
 // case. It carries no personal data itself; the case it points at does.
 type Allocation struct {
-	Number       string
-	ProviderAGB  string
+	Number      string
+	ProviderAGB string
+	// ProviderOIN is the OIN the provider is registered under ("" when none), read with the
+	// allocation: its events name it, so their feed copies need no lookup.
+	ProviderOIN  string
 	CaseID       string
 	Municipality string
 	District     string

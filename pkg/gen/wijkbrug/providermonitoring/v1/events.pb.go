@@ -94,8 +94,11 @@ type AllocationIssued struct {
 	StartDate string `protobuf:"bytes,9,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	// The decision (beschikking) it was issued under, if any.
 	DecisionNumber string `protobuf:"bytes,10,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,11,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationIssued) Reset() {
@@ -198,6 +201,13 @@ func (x *AllocationIssued) GetDecisionNumber() string {
 	return ""
 }
 
+func (x *AllocationIssued) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationDeliveryStarted: the provider reported the start of care (305).
 type AllocationDeliveryStarted struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -215,6 +225,9 @@ type AllocationDeliveryStarted struct {
 	// Whether care started on or before the allocation's start date (the first start only;
 	// outcome reporting counts allocations started on time).
 	StartedOnTime bool `protobuf:"varint,10,opt,name=started_on_time,json=startedOnTime,proto3" json:"started_on_time,omitempty"`
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,11,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -319,6 +332,13 @@ func (x *AllocationDeliveryStarted) GetStartedOnTime() bool {
 	return false
 }
 
+func (x *AllocationDeliveryStarted) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationDeliveryStopped: the provider reported the end of care (307). Reason code 20
 // (temporarily stopped) pauses the allocation; a new start follows.
 type AllocationDeliveryStopped struct {
@@ -333,8 +353,11 @@ type AllocationDeliveryStopped struct {
 	Status           v1.AllocationStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,10,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationDeliveryStopped) Reset() {
@@ -430,6 +453,13 @@ func (x *AllocationDeliveryStopped) GetReportedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AllocationDeliveryStopped) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationWithdrawn: the municipality withdrew an allocation.
 type AllocationWithdrawn struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -437,8 +467,11 @@ type AllocationWithdrawn struct {
 	CaseId           string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	Reason           WithdrawalReason       `protobuf:"varint,5,opt,name=reason,proto3,enum=wijkbrug.providermonitoring.v1.WithdrawalReason" json:"reason,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,6,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationWithdrawn) Reset() {
@@ -499,6 +532,13 @@ func (x *AllocationWithdrawn) GetReason() WithdrawalReason {
 	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
 }
 
+func (x *AllocationWithdrawn) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationProgressReported: the provider reported progress on the case's goals.
 type AllocationProgressReported struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -508,8 +548,11 @@ type AllocationProgressReported struct {
 	Judgement        ProgressJudgement      `protobuf:"varint,4,opt,name=judgement,proto3,enum=wijkbrug.providermonitoring.v1.ProgressJudgement" json:"judgement,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,7,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationProgressReported) Reset() {
@@ -584,6 +627,13 @@ func (x *AllocationProgressReported) GetReportedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AllocationProgressReported) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationScaleDownAdvised: goals are reached, care can be scaled down (afschalen).
 // Case direction turns it into an evaluation to-do.
 type AllocationScaleDownAdvised struct {
@@ -593,8 +643,11 @@ type AllocationScaleDownAdvised struct {
 	GoalIds          []string               `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	AdvisedAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=advised_at,json=advisedAt,proto3" json:"advised_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,6,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationScaleDownAdvised) Reset() {
@@ -662,6 +715,13 @@ func (x *AllocationScaleDownAdvised) GetAdvisedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AllocationScaleDownAdvised) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationChanged: an allocation got a new version (end date, volume, budget or start
 // date changed).
 type AllocationChanged struct {
@@ -676,8 +736,11 @@ type AllocationChanged struct {
 	EndDate          string                 `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ChangedAt        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,10,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationChanged) Reset() {
@@ -773,6 +836,13 @@ func (x *AllocationChanged) GetChangedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AllocationChanged) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
+}
+
 // AllocationNotStarted: an allocation has not started N days after its start date (N is
 // configured, default 10). Emitted once per allocation.
 type AllocationNotStarted struct {
@@ -785,8 +855,11 @@ type AllocationNotStarted struct {
 	DaysAfterStart   int32                  `protobuf:"varint,5,opt,name=days_after_start,json=daysAfterStart,proto3" json:"days_after_start,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,6,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	AlertedAt        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=alerted_at,json=alertedAt,proto3" json:"alerted_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,8,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationNotStarted) Reset() {
@@ -866,6 +939,13 @@ func (x *AllocationNotStarted) GetAlertedAt() *timestamppb.Timestamp {
 		return x.AlertedAt
 	}
 	return nil
+}
+
+func (x *AllocationNotStarted) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
 }
 
 // AllocationRequestReceived: a provider's request for allocation (315) or change (317) was
@@ -1113,8 +1193,11 @@ type AllocationVolumeDelivered struct {
 	OverDelivered    bool                   `protobuf:"varint,9,opt,name=over_delivered,json=overDelivered,proto3" json:"over_delivered,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,10,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	ReportedAt       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The OIN the provider is registered under: its feed gets a copy of this event. Empty
+	// when the provider has none.
+	ProviderOin   string `protobuf:"bytes,13,opt,name=provider_oin,json=providerOin,proto3" json:"provider_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AllocationVolumeDelivered) Reset() {
@@ -1222,6 +1305,13 @@ func (x *AllocationVolumeDelivered) GetReportedAt() *timestamppb.Timestamp {
 		return x.ReportedAt
 	}
 	return nil
+}
+
+func (x *AllocationVolumeDelivered) GetProviderOin() string {
+	if x != nil {
+		return x.ProviderOin
+	}
+	return ""
 }
 
 // DecisionDrafted: a decision (beschikking) was drafted. Like every decision event it holds
@@ -2082,7 +2172,7 @@ var File_wijkbrug_providermonitoring_v1_events_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a.wijkbrug/providermonitoring/v1/decisions.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xd8\x03\n" +
+	"+wijkbrug/providermonitoring/v1/events.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\x1a&wijkbrug/common/v1/event_subject.proto\x1a.wijkbrug/providermonitoring/v1/decisions.proto\x1a7wijkbrug/providermonitoring/v1/providermonitoring.proto\"\xfb\x03\n" +
 	"\x10AllocationIssued\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2096,7 +2186,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"start_date\x18\t \x01(\tR\tstartDate\x12'\n" +
 	"\x0fdecision_number\x18\n" +
-	" \x01(\tR\x0edecisionNumber:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\xeb\x03\n" +
+	" \x01(\tR\x0edecisionNumber\x12!\n" +
+	"\fprovider_oin\x18\v \x01(\tR\vproviderOin:@ʥ\x19<wijkbrug.providermonitoring.{municipality}.allocation.issued\"\x8e\x04\n" +
 	"\x19AllocationDeliveryStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2112,7 +2203,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\vfirst_start\x18\t \x01(\bR\n" +
 	"firstStart\x12&\n" +
 	"\x0fstarted_on_time\x18\n" +
-	" \x01(\bR\rstartedOnTime:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_started\"\xe2\x03\n" +
+	" \x01(\bR\rstartedOnTime\x12!\n" +
+	"\fprovider_oin\x18\v \x01(\tR\vproviderOin:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_started\"\x85\x04\n" +
 	"\x19AllocationDeliveryStopped\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2125,12 +2217,15 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x06status\x18\a \x01(\x0e2$.wijkbrug.common.v1.AllocationStatusR\x06status\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_stopped\"\x9d\x02\n" +
+	"reportedAt\x12!\n" +
+	"\fprovider_oin\x18\n" +
+	" \x01(\tR\vproviderOin:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.delivery_stopped\"\xc0\x02\n" +
 	"\x13AllocationWithdrawn\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12H\n" +
-	"\x06reason\x18\x05 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reason:Cʥ\x19?wijkbrug.providermonitoring.{municipality}.allocation.withdrawnJ\x04\b\x04\x10\x05\"\x85\x03\n" +
+	"\x06reason\x18\x05 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x06reason\x12!\n" +
+	"\fprovider_oin\x18\x06 \x01(\tR\vproviderOin:Cʥ\x19?wijkbrug.providermonitoring.{municipality}.allocation.withdrawnJ\x04\b\x04\x10\x05\"\xa8\x03\n" +
 	"\x1aAllocationProgressReported\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -2138,14 +2233,16 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\tjudgement\x18\x04 \x01(\x0e21.wijkbrug.providermonitoring.v1.ProgressJudgementR\tjudgement\x12+\n" +
 	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt:Kʥ\x19Gwijkbrug.providermonitoring.{municipality}.allocation.progress_reported\"\xb3\x02\n" +
+	"reportedAt\x12!\n" +
+	"\fprovider_oin\x18\a \x01(\tR\vproviderOin:Kʥ\x19Gwijkbrug.providermonitoring.{municipality}.allocation.progress_reported\"\xd6\x02\n" +
 	"\x1aAllocationScaleDownAdvised\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
 	"\bgoal_ids\x18\x03 \x03(\tR\agoalIds\x12+\n" +
 	"\x11municipality_code\x18\x04 \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.allocation.scale_down_advised\"\xd8\x03\n" +
+	"advised_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tadvisedAt\x12!\n" +
+	"\fprovider_oin\x18\x06 \x01(\tR\vproviderOin:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.allocation.scale_down_advised\"\xfb\x03\n" +
 	"\x11AllocationChanged\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2157,7 +2254,9 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\bend_date\x18\a \x01(\tR\aendDate\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"changed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.allocation.changed\"\xf7\x02\n" +
+	"changed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\x12!\n" +
+	"\fprovider_oin\x18\n" +
+	" \x01(\tR\vproviderOin:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.allocation.changed\"\x9a\x03\n" +
 	"\x14AllocationNotStarted\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2167,7 +2266,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x10days_after_start\x18\x05 \x01(\x05R\x0edaysAfterStart\x12+\n" +
 	"\x11municipality_code\x18\x06 \x01(\tR\x10municipalityCode\x129\n" +
 	"\n" +
-	"alerted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\talertedAt:Eʥ\x19Awijkbrug.providermonitoring.{municipality}.allocation.not_started\"\x9d\x04\n" +
+	"alerted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\talertedAt\x12!\n" +
+	"\fprovider_oin\x18\b \x01(\tR\vproviderOin:Eʥ\x19Awijkbrug.providermonitoring.{municipality}.allocation.not_started\"\x9d\x04\n" +
 	"\x19AllocationRequestReceived\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12I\n" +
@@ -2193,7 +2293,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\fprovider_agb\x18\x06 \x01(\tR\vproviderAgb\x12+\n" +
 	"\x11municipality_code\x18\a \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vanswered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"answeredAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation_request.answered\"\x92\x04\n" +
+	"answeredAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation_request.answered\"\xb5\x04\n" +
 	"\x19AllocationVolumeDelivered\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12!\n" +
@@ -2208,7 +2308,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x11municipality_code\x18\n" +
 	" \x01(\tR\x10municipalityCode\x12;\n" +
 	"\vreported_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.volume_deliveredJ\x04\b\b\x10\t\"\xbe\x04\n" +
+	"reportedAt\x12!\n" +
+	"\fprovider_oin\x18\r \x01(\tR\vproviderOin:Jʥ\x19Fwijkbrug.providermonitoring.{municipality}.allocation.volume_deliveredJ\x04\b\b\x10\t\"\xbe\x04\n" +
 	"\x0fDecisionDrafted\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12+\n" +

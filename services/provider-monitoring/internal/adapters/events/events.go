@@ -28,7 +28,7 @@ func NewPublisher(w *outbox.Writer) *Publisher { return &Publisher{w: w} }
 // AllocationIssued announces a new allocation (301).
 func (p *Publisher) AllocationIssued(ctx context.Context, a domain.Allocation) error {
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationIssued{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB,
 		ProductCategory: a.Product.Category, ProductCode: a.Product.Code, MunicipalityCode: a.Municipality,
 		IssuedAt: timestamppb.New(a.IssuedAt), RequestId: a.RequestID, StartDate: a.Start.Format(domain.DateLayout),
 		DecisionNumber: a.DecisionNumber,
@@ -42,7 +42,7 @@ func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allo
 	// by the allocation's start date.
 	first := a.FirstStartedOn != nil && a.FirstStartedOn.Equal(d.StartedOn)
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationDeliveryStarted{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB,
 		StartedOn: d.StartedOn.Format(domain.DateLayout), ReportedOnTime: d.OnTime, MunicipalityCode: a.Municipality,
 		ReportedAt: timestamppb.New(d.ReportedAt), StartDate: a.Start.Format(domain.DateLayout),
 		FirstStart: first, StartedOnTime: first && !d.StartedOn.After(a.Start),
@@ -53,7 +53,7 @@ func (p *Publisher) AllocationDeliveryStarted(ctx context.Context, a domain.Allo
 // ENDED otherwise.
 func (p *Publisher) AllocationDeliveryStopped(ctx context.Context, a domain.Allocation, s domain.Stop) error {
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationDeliveryStopped{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB,
 		StoppedOn: s.StoppedOn.Format(domain.DateLayout), ReasonCode: s.Reason, ReportedOnTime: s.OnTime,
 		Status:           protoenum.FromCode[commonv1.AllocationStatus](string(a.Status)),
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(s.ReportedAt),
@@ -63,7 +63,7 @@ func (p *Publisher) AllocationDeliveryStopped(ctx context.Context, a domain.Allo
 // AllocationChanged announces a new version of an allocation.
 func (p *Publisher) AllocationChanged(ctx context.Context, a domain.Allocation, v domain.Version) error {
 	ev := &providermonitoringv1.AllocationChanged{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, Version: v.Version,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB, Version: v.Version,
 		ChangeReason: protoenum.FromCode[providermonitoringv1.AllocationChangeReason](string(v.ChangeReason)),
 		StartDate:    a.Start.Format(domain.DateLayout), MunicipalityCode: a.Municipality, ChangedAt: timestamppb.New(v.ValidFrom),
 	}
@@ -76,14 +76,14 @@ func (p *Publisher) AllocationChanged(ctx context.Context, a domain.Allocation, 
 // AllocationWithdrawn announces a withdrawal; the reason is a code, never text.
 func (p *Publisher) AllocationWithdrawn(ctx context.Context, a domain.Allocation) error {
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationWithdrawn{
-		AllocationNumber: a.Number, CaseId: a.CaseID, MunicipalityCode: a.Municipality, Reason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, MunicipalityCode: a.Municipality, Reason: protoenum.FromCode[providermonitoringv1.WithdrawalReason](a.WithdrawalReason),
 	})
 }
 
 // AllocationNotStarted raises the alert that care has not started days after the start date.
 func (p *Publisher) AllocationNotStarted(ctx context.Context, a domain.Allocation, days int, at time.Time) error {
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationNotStarted{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, StartDate: a.Start.Format(domain.DateLayout),
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB, StartDate: a.Start.Format(domain.DateLayout),
 		DaysAfterStart: int32(days), MunicipalityCode: a.Municipality, AlertedAt: timestamppb.New(at),
 	})
 }
@@ -92,7 +92,7 @@ func (p *Publisher) AllocationNotStarted(ctx context.Context, a domain.Allocatio
 // when goals are reached.
 func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.Allocation, r domain.ProgressReport) error {
 	err := eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationProgressReported{
-		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, GoalIds: r.GoalIDs,
 		Judgement:        protoenum.FromCode[providermonitoringv1.ProgressJudgement](string(r.Judgement)),
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(r.ReportedAt),
 	})
@@ -100,7 +100,7 @@ func (p *Publisher) AllocationProgressReported(ctx context.Context, a domain.All
 		return err
 	}
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationScaleDownAdvised{
-		AllocationNumber: a.Number, CaseId: a.CaseID, GoalIds: r.GoalIDs, MunicipalityCode: a.Municipality,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, GoalIds: r.GoalIDs, MunicipalityCode: a.Municipality,
 		AdvisedAt: timestamppb.New(r.ReportedAt),
 	})
 }
@@ -136,7 +136,7 @@ func (p *Publisher) AllocationRequestAnswered(ctx context.Context, q domain.Requ
 // and unit, and whether the allocation is now over-delivered.
 func (p *Publisher) AllocationVolumeDelivered(ctx context.Context, a domain.Allocation, v domain.DeliveredVolume, overDelivered bool) error {
 	return eventsubject.Add(ctx, p.w, a.Municipality, a.Number, &providermonitoringv1.AllocationVolumeDelivered{
-		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderAgb: a.ProviderAGB, ReportId: v.ID,
+		AllocationNumber: a.Number, CaseId: a.CaseID, ProviderOin: a.ProviderOIN, ProviderAgb: a.ProviderAGB, ReportId: v.ID,
 		PeriodStart: v.PeriodStart.Format(domain.DateLayout), PeriodEnd: v.PeriodEnd.Format(domain.DateLayout),
 		Amount: v.Amount, Unit: protoenum.FromCode[commonv1.VolumeUnit](domain.UnitName(v.Unit)), OverDelivered: overDelivered,
 		MunicipalityCode: a.Municipality, ReportedAt: timestamppb.New(v.ReportedAt),

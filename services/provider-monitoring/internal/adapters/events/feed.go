@@ -13,13 +13,18 @@ import (
 )
 
 // FeedRecipients routes allocation and allocation-request events to the feed of the provider
-// they are addressed to.
+// they are addressed to. An allocation's events name its provider's OIN (read with the
+// allocation), so routing them asks the database nothing inside the transaction that writes
+// them; a request's events, and an allocation event of a provider with no OIN, are looked up.
 func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
-	return func(ctx context.Context, subject, aggregateID string, _ proto.Message) ([]string, error) {
+	return func(ctx context.Context, subject, aggregateID string, event proto.Message) ([]string, error) {
 		// wijkbrug.providermonitoring.<municipality>.<aggregate>.<event>
 		t := strings.Split(subject, ".")
 		if len(t) != 5 {
 			return nil, nil
+		}
+		if e, ok := event.(interface{ GetProviderOin() string }); ok && t[3] == "allocation" && e.GetProviderOin() != "" {
+			return []string{e.GetProviderOin()}, nil
 		}
 		var q string
 		var key any = aggregateID

@@ -18,21 +18,23 @@ type Allocations struct{ db *pgxdb.DB }
 func NewAllocations(db *pgxdb.DB) *Allocations { return &Allocations{db: db} }
 
 // Insert stores a new allocation under the next allocation number ("TW" and ten digits),
-// drawn by the INSERT itself, and returns that number: one round trip where drawing it first
-// was two (issue 12).
-func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) (string, error) {
-	var number string
-	err := r.db.Q(ctx).QueryRow(ctx, `
+// drawn by the INSERT itself, and returns that number with the pseudonyms of its case's
+// residents, in the order the access log's resident lookup (CaseResidents.Lookup) gives them:
+// one round trip where drawing the number first and looking the residents up after were three
+// (issue 12).
+func (r *Allocations) Insert(ctx context.Context, a domain.Allocation) (number string, residents []string, err error) {
+	err = r.db.Q(ctx).QueryRow(ctx, `
 		INSERT INTO allocations (number, provider_agb, case_id, municipality_code, district_code, product_category, product_code,
 		                         start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
 		                         version, budget_cents, form, contract_id, request_id, decision_number)
 		VALUES ('TW' || lpad(nextval('allocation_number_seq')::text, 10, '0'), $1, NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, $8, $9,
 		        $10, $11, $12, $13, $14, $15, $16, NULLIF($17, '')::uuid, NULLIF($18, '')::uuid, NULLIF($19, ''))
-		RETURNING number`,
+		RETURNING number,
+		          ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = allocations.case_id ORDER BY cr.pseudonym)`,
 		a.ProviderAGB, a.CaseID, a.Municipality, a.District, a.Product.Category, a.Product.Code,
 		a.Start, a.End, a.Volume.Amount, a.Volume.Unit, a.Volume.Frequency, string(a.Status), a.IssuedAt,
-		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID, a.DecisionNumber).Scan(&number)
-	return number, err
+		a.Version, a.BudgetCents, string(a.Form), a.ContractID, a.RequestID, a.DecisionNumber).Scan(&number, &residents)
+	return number, residents, err
 }
 
 // Get reads an allocation.
@@ -45,7 +47,8 @@ func (r *Allocations) GetForUpdate(ctx context.Context, number string) (domain.A
 	return r.get(ctx, number, " FOR UPDATE")
 }
 
-const allocationColumns = `number, provider_agb, COALESCE(case_id::text, ''), municipality_code, district_code, product_category, product_code,
+const allocationColumns = `number, provider_agb, COALESCE((SELECT p.oin FROM providers p WHERE p.agb = allocations.provider_agb), ''),
+	COALESCE(case_id::text, ''), municipality_code, district_code, product_category, product_code,
 	start_date, end_date, volume_amount, volume_unit, volume_frequency, status, issued_at,
 	started_on, start_reported_at, start_reported_on_time, first_started_on,
 	stopped_on, COALESCE(stop_reason, ''), stop_reported_at, stop_reported_on_time,
@@ -58,7 +61,7 @@ func scanAllocation(row pgx.Row, more ...any) (domain.Allocation, error) {
 		status, form string
 	)
 	err := row.Scan(append([]any{
-		&a.Number, &a.ProviderAGB, &a.CaseID, &a.Municipality, &a.District, &a.Product.Category, &a.Product.Code,
+		&a.Number, &a.ProviderAGB, &a.ProviderOIN, &a.CaseID, &a.Municipality, &a.District, &a.Product.Category, &a.Product.Code,
 		&a.Start, &a.End, &a.Volume.Amount, &a.Volume.Unit, &a.Volume.Frequency, &status, &a.IssuedAt,
 		&a.StartedOn, &a.StartReportedAt, &a.StartReportedOnTime, &a.FirstStartedOn,
 		&a.StoppedOn, &a.StopReason, &a.StopReportedAt, &a.StopReportedOnTime,
@@ -83,9 +86,9 @@ func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allo
 func (r *Allocations) GetForUpdateWithParties(ctx context.Context, number string) (domain.Allocation, domain.AllocationParties, error) {
 	var p domain.AllocationParties
 	a, err := scanAllocation(r.db.Q(ctx).QueryRow(ctx, `SELECT `+allocationColumns+`,
-		       COALESCE((SELECT p.oin FROM providers p WHERE p.agb = allocations.provider_agb), ''),
 		       ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = allocations.case_id ORDER BY cr.pseudonym)
-		FROM allocations WHERE number = $1 FOR UPDATE`, number), &p.ProviderOIN, &p.Residents)
+		FROM allocations WHERE number = $1 FOR UPDATE`, number), &p.Residents)
+	p.ProviderOIN = a.ProviderOIN
 	if pgxdb.IsNoRows(err) {
 		return a, p, apperr.NotFound("allocation", number)
 	}
