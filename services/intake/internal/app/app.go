@@ -73,6 +73,8 @@ type Households interface {
 
 // Intakes stores intakes.
 type Intakes interface {
+	// Insert stores a new intake with the COMMIT of the transaction of ctx: nothing in that
+	// transaction may read it back.
 	Insert(ctx context.Context, i domain.Intake) error
 	// Get returns apperr NotFound when there is no such intake.
 	Get(ctx context.Context, id string) (domain.Intake, error)
@@ -319,15 +321,14 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 		return in, err
 	}
 	in.Receive(a.now(), policy)
-	if err := a.d.Intakes.Insert(ctx, in); err != nil {
-		return in, err
-	}
 	if err := a.d.Events.IntakeReceived(ctx, in); err != nil {
 		return in, err
 	}
 	if err := a.d.Access.Record(ctx, a.entry("intake.intake.create", in, route, accesslog.OutcomeGranted)); err != nil {
 		return in, err
 	}
+	// The intake is stored once, in the state its triage on receipt leaves it in
+	// (triageOnReceipt inserts it).
 	return a.triageOnReceipt(ctx, in, policy, created)
 }
 
@@ -352,6 +353,11 @@ func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool
 // newResident says the resident was registered in this transaction, with a household made for
 // them: neither can have a ZRM assessment yet, so the facts are the intake's own and nothing is
 // looked up (two round trips fewer for every signal about someone new).
+//
+// The new intake is inserted here, in its state after triage (RECEIVED, or decided with its
+// case), with the COMMIT: nothing reads it back in the registering transaction, so inserting
+// it as received and updating it after the case was opened cost two round trips where none is
+// needed (issue 12).
 func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy domain.Policy, newResident bool) (domain.Intake, error) {
 	facts := in.Facts()
 	if !newResident {
@@ -362,7 +368,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 	}
 	d, decided := policy.Triage(facts)
 	if !decided || d.Outcome != domain.OutcomeCaseDirection {
-		return in, nil
+		return in, a.d.Intakes.Insert(ctx, in)
 	}
 	if in.Urgency != domain.UrgencyCrisis {
 		// Triaged by the policy, without a professional.
@@ -370,7 +376,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 			return in, err
 		}
 	}
-	return a.carryOut(ctx, in, d, newResident)
+	return a.carryOut(ctx, in, d, newResident, a.d.Intakes.Insert)
 }
 
 // facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
@@ -389,8 +395,10 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 
 // carryOut records decision d on the intake and carries it out: case direction opens (or
 // joins) the household's case; other outcomes close the intake. It announces the decision,
-// then the case or the closing. newResident is triageOnReceipt's (openCase says more).
-func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool) (domain.Intake, error) {
+// then the case or the closing. newResident is triageOnReceipt's (openCase says more). save
+// stores the decided intake: Intakes.Update for a stored one, Intakes.Insert for one registered
+// in this transaction.
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool, save func(context.Context, domain.Intake) error) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
 		return in, err
 	}
@@ -403,7 +411,7 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision,
 			return in, err
 		}
 	}
-	if err := a.d.Intakes.Update(ctx, in); err != nil {
+	if err := save(ctx, in); err != nil {
 		return in, err
 	}
 	if err := a.d.Events.IntakeTriaged(ctx, in, a.now()); err != nil {

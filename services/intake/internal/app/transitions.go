@@ -116,7 +116,7 @@ func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcom
 			}
 			d = domain.Decision{Outcome: outcome, Rule: domain.RuleProfessional, PolicyVersion: policy.Version}
 		}
-		decided, err := a.carryOut(ctx, *in, d, false)
+		decided, err := a.carryOut(ctx, *in, d, false, a.d.Intakes.Update)
 		*in = decided
 		return err
 	})

@@ -29,23 +29,24 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// Insert stores a new intake. Whether its team works with the resident is the application's
-// decision (Residents.AddTeam): an intake alone does not open a resident's file.
+// Insert stores a new intake, with the COMMIT of the transaction of ctx (pgxdb.DB.Defer): the
+// intake is registered in the state its triage on receipt leaves it in, and nothing reads it
+// back in that transaction, so it costs the registration no round trip of its own. Whether
+// its team works with the resident is the application's decision (Residents.AddTeam): an
+// intake alone does not open a resident's file.
 func (r *Intakes) Insert(ctx context.Context, i domain.Intake) error {
 	var question []byte
 	if i.Question != "" {
 		question = r.prot.Seal(i.Question, aadQuestion)
 	}
-	q := r.db.Q(ctx)
-	_, err := q.Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO intakes (id, channel, signal_ids, source_type, resident_id, household_id, question_enc, life_domains,
 		                     urgency, safety_concern, status, municipality_code, district_code, team_oin, received_at,
-		                     triage_due, triage_outcome, triage_rule, case_id, policy_version)
-		VALUES ($1, $2, $3::text[]::uuid[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULLIF($19, '')::uuid, $20)`,
+		                     triage_due, triage_outcome, triage_rule, case_id, policy_version, triage_professional)
+		VALUES ($1, $2, $3::text[]::uuid[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULLIF($19, '')::uuid, $20, $21)`,
 		i.ID, string(i.Channel), nonNil(i.SignalIDs), i.SourceType, i.ResidentID, i.HouseholdID, question, nonNil(i.LifeDomains),
 		string(i.Urgency), i.SafetyConcern, string(i.Status), i.Municipality, i.District, i.TeamOIN, i.ReceivedAt,
-		i.TriageDue, string(i.TriageOutcome), i.TriageRule, i.CaseID, i.PolicyVersion)
-	return err
+		i.TriageDue, string(i.TriageOutcome), i.TriageRule, i.CaseID, i.PolicyVersion, i.TriageProfessional)
 }
 
 const intakeColumns = `

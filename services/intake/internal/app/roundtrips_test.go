@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
+	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
+	"github.com/wijkbrug/wijkbrug/services/intake/service"
+)
+
+// caseDirection stands in for the gRPC peer (not the database): it opens a case for every
+// request and remembers the requests.
+type caseDirection struct{ requests []app.CaseRequest }
+
+func (c *caseDirection) OpenCase(_ context.Context, r app.CaseRequest) (string, error) {
+	c.requests = append(c.requests, r)
+	return uuid.NewString(), nil
+}
+
+// A new intake is inserted once, in the state its triage on receipt leaves it in, with the
+// COMMIT: nothing reads it back in the registering transaction. For someone new, an intake
+// that waits in the queue and a crisis, which opens a case at once, are four round trips each
+// (BEGIN with the resident's registration, the household with its member, the policy, and the
+// intake, its events and its access-log entries with the COMMIT); the case-direction call is
+// not a database round trip. They were five and six: the INSERT as received, and for the
+// crisis the UPDATE after the case was opened. What is stored is the intake in its final state
+// and its events in order. Counted on the wire.
+func TestNewIntakeIsStoredOnceWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	dsn := testkit.NewDatabase(t, "intake", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
+	pool, roundTrips := testkit.RoundTripPool(t, dsn)
+	db := &pgxdb.DB{Pool: pool}
+	// The outbox writer's NOTIFY after a commit (no relay in this process) goes out from a
+	// goroutine of its own: not the call's work, so on a pool of its own.
+	other, err := pgxdb.Open(ctx, dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(), Index: key(), Pseudonym: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := &caseDirection{}
+	residents := postgres.NewResidents(db, prot)
+	a := app.New(app.Deps{
+		Tx: db, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(db, prot),
+		Policies: postgres.NewPolicies(db), Assessments: postgres.NewAssessments(db),
+		Events: events.NewPublisher(outbox.NewWriter(other, events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
+		CaseDirection: cd,
+	})
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	a.Now = func() time.Time { return now }
+	register := func(n int, urgency domain.Urgency) (domain.Intake, int64) {
+		t.Helper()
+		before := roundTrips.Load()
+		in, err := a.RegisterIntake(asTeam(), bsnFor(n), domain.Intake{
+			Channel: domain.ChannelDesk, Question: "help with the rent", LifeDomains: []string{"FINANCES"},
+			Urgency: urgency, Municipality: "GM0363", District: "WK036301",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in, roundTrips.Load() - before
+	}
+	// First calls prepare the statements (pgx's statement cache).
+	register(1, domain.UrgencyNormal)
+	register(2, domain.UrgencyCrisis)
+	queued, queuedTrips := register(3, domain.UrgencyNormal)
+	crisis, crisisTrips := register(4, domain.UrgencyCrisis)
+	if queuedTrips != 4 || crisisTrips != 4 {
+		t.Errorf("registering took %d round trips for a queued intake and %d for a crisis, want 4 and 4", queuedTrips, crisisTrips)
+	}
+	if len(cd.requests) != 2 || cd.requests[1].IntakeID != crisis.ID {
+		t.Fatalf("case direction was asked %d times (%+v), want twice, the second for intake %s", len(cd.requests), cd.requests, crisis.ID)
+	}
+	for _, want := range []struct {
+		in              domain.Intake
+		status, outcome string
+		caseID          bool
+		events          string
+	}{
+		{queued, "RECEIVED", "", false, "wijkbrug.intake.v1.IntakeReceived"},
+		{crisis, "CASE_OPENED", "CASE_DIRECTION", true,
+			"wijkbrug.intake.v1.IntakeReceived wijkbrug.intake.v1.IntakeTriaged wijkbrug.intake.v1.IntakeCaseOpened"},
+	} {
+		got, err := postgres.NewIntakes(db, prot).Get(ctx, want.in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Status) != want.status || string(got.TriageOutcome) != want.outcome || (got.CaseID != "") != want.caseID ||
+			got.CaseID != want.in.CaseID || got.Question != "help with the rent" || got.ResidentID == "" || got.HouseholdID == "" {
+			t.Errorf("stored intake %s: status %s, outcome %q, case %q, question %q; want %s, %q, case %v (as returned: %q)",
+				got.ID, got.Status, got.TriageOutcome, got.CaseID, got.Question, want.status, want.outcome, want.caseID, want.in.CaseID)
+		}
+		var evs string
+		if err := pool.QueryRow(ctx, `SELECT string_agg(event_type, ' ' ORDER BY id) FROM outbox WHERE aggregate_id = $1`, want.in.ID).Scan(&evs); err != nil {
+			t.Fatal(err)
+		}
+		if evs != want.events {
+			t.Errorf("intake %s: events %q, want %q", want.in.ID, evs, want.events)
+		}
+	}
+}
