@@ -34,6 +34,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
 // EnvSkipDB, when "1", makes database tests skip instead of fail. Without it
@@ -414,6 +415,21 @@ func RoundTripPool(t testing.TB, dsn string) (*pgxpool.Pool, *atomic.Int64) {
 	}
 	t.Cleanup(pool.Close)
 	return pool, writes
+}
+
+// NotifyDB opens a handle of one connection to dsn, closed when the test ends, for an outbox
+// writer beside a RoundTripPool. With no relay in the process, the writer wakes one elsewhere
+// with a NOTIFY after each commit, from a goroutine of its own and at most once per 20 ms: on
+// the counted pool it would land in whichever call is being counted. The events themselves
+// join the transaction of the call, whichever handle the writer holds.
+func NotifyDB(t testing.TB, dsn string) *pgxdb.DB {
+	t.Helper()
+	db, err := pgxdb.Open(context.Background(), dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
 }
 
 // countingConn counts the writes made on a connection.

@@ -41,13 +41,6 @@ func TestNewIntakeIsStoredOnceWithTheCommit(t *testing.T) {
 	dsn := testkit.NewDatabase(t, "intake", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
-	// The outbox writer's NOTIFY after a commit (no relay in this process) goes out from a
-	// goroutine of its own: not the call's work, so on a pool of its own.
-	other, err := pgxdb.Open(ctx, dsn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
 	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(), Index: key(), Pseudonym: key()})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +50,7 @@ func TestNewIntakeIsStoredOnceWithTheCommit(t *testing.T) {
 	a := app.New(app.Deps{
 		Tx: db, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(db, prot),
 		Policies: postgres.NewPolicies(db), Assessments: postgres.NewAssessments(db),
-		Events: events.NewPublisher(outbox.NewWriter(other, events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
+		Events: events.NewPublisher(outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
 		CaseDirection: cd,
 	})
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)

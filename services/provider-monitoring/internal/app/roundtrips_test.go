@@ -33,18 +33,9 @@ func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	now := new(time.Time)
 	db := &pgxdb.DB{Pool: pool}
-	// The NOTIFY the outbox writer sends after a commit (with no relay in this process, to wake
-	// one elsewhere) is not the call's work, and it goes out from a goroutine of its own, at
-	// most once per 20 ms: on the counted pool it would land in whichever call is being counted
-	// at that moment. It goes out on a pool of its own here; the events themselves join the
-	// transaction of the call, whichever pool the writer holds. The writer routes feed copies
-	// as the service's does.
-	other, err := pgxdb.Open(ctx, dsn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
-	w := outbox.NewWriter(other, events.Service)
+	// The writer's NOTIFY after each commit is not the call's work (testkit.NotifyDB); it
+	// routes feed copies as the service's does.
+	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service)
 	w.SetFeedRouter(events.FeedRecipients(db))
 	a := appWith(t, db, w, now)
 	serviceCtx := as(identity.OrgService, "00000009999999900000")

@@ -24,15 +24,8 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 	dsn := newDSN(t)
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
-	// With no relay in this process the outbox writer wakes one elsewhere with a NOTIFY after
-	// each commit. That is not the transaction's work: it goes out on a pool of its own here
-	// (deferred writes join the transaction of ctx, whichever pool the writer holds).
-	other, err := pgxdb.Open(ctx, dsn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
-	w := outbox.NewWriter(other, "referral")
+	// The writer's NOTIFY after each commit is not the transaction's work (testkit.NotifyDB).
+	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "referral")
 	w.SetFeedRouter(events.FeedRecipients(db))
 	a := newAppWriting(db, w, newProtector(t), func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) })
 	const gpOIN = "00000001000000000200"
@@ -90,12 +83,7 @@ func TestSentReferralIsStoredOnce(t *testing.T) {
 	dsn := newDSN(t)
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
-	other, err := pgxdb.Open(ctx, dsn, 1) // for the NOTIFY after commit (see above)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
-	w := outbox.NewWriter(other, "referral")
+	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "referral")
 	w.SetFeedRouter(events.FeedRecipients(db))
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	a := newAppWriting(db, w, newProtector(t), func() time.Time { return now })
