@@ -45,9 +45,8 @@ type Allocations interface {
 	Get(ctx context.Context, number string) (domain.Allocation, error)
 	// GetForUpdate locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, number string) (domain.Allocation, error)
-	// GetForUpdateWithParties also returns the OIN the allocation's provider is registered
-	// under and its case's residents.
-	GetForUpdateWithParties(ctx context.Context, number string) (domain.Allocation, domain.AllocationParties, error)
+	// GetForUpdateWithResidents also returns the pseudonyms of its case's residents.
+	GetForUpdateWithResidents(ctx context.Context, number string) (domain.Allocation, []string, error)
 	ByCase(ctx context.Context, caseID string) ([]domain.Allocation, error)
 	// OfProvider returns up to limit allocations of the providers registered under the OIN,
 	// newest issued first, in one of statuses (any when empty), after the position after.
@@ -299,23 +298,23 @@ func (a *App) asProvider(ctx context.Context, number, action string, change func
 	}
 	var out domain.Allocation
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		al, parties, err := a.allocations.GetForUpdateWithParties(ctx, number)
+		al, residents, err := a.allocations.GetForUpdateWithResidents(ctx, number)
 		if err != nil {
 			return err
 		}
 		route := ""
-		if caller.Org.Type == identity.OrgProvider && parties.ProviderOIN != "" && caller.Org.OIN == parties.ProviderOIN {
+		if caller.Org.Type == identity.OrgProvider && al.ProviderOIN != "" && caller.Org.OIN == al.ProviderOIN {
 			route = accesslog.RouteOwnRecord
 		}
 		// A refused change's transaction rolls back; Guard logs the refusal outside it.
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: residentsEntry(action, number, parties.Residents, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: residentsEntry(action, number, residents, "", ""), Route: route, Change: true, Quiet: true}); err != nil {
 			return err
 		}
 		if err := change(ctx, &al); err != nil {
 			return err
 		}
 		out = al
-		return a.access.Record(ctx, residentsEntry(action, number, parties.Residents, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, residentsEntry(action, number, residents, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
 	})
 	if err != nil {
 		return domain.Allocation{}, err

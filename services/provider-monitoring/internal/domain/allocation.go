@@ -74,14 +74,6 @@ type Volume struct {
 	Frequency string
 }
 
-// AllocationParties are whom an allocation concerns, as its locking read finds them: the OIN
-// its provider is registered under ("" when none) and the pseudonyms of its case's residents
-// (for the access log, which logs an access to the allocation under each).
-type AllocationParties struct {
-	ProviderOIN string
-	Residents   []string
-}
-
 // Allocation is a toewijzing (iJw/iWmo 301): a custom provision allocated to a provider for a
 // case. It carries no personal data itself; the case it points at does.
 type Allocation struct {

@@ -79,20 +79,20 @@ func (r *Allocations) get(ctx context.Context, number, lock string) (domain.Allo
 	return a, err
 }
 
-// GetForUpdateWithParties reads and locks an allocation and returns, in the same statement,
-// the OIN its provider is registered under (a provider's report checks that it comes from the
-// allocation's own provider) and its case's residents, in the order the access log's resident
-// lookup (CaseResidents.Lookup) gives them: each was a round trip of its own.
-func (r *Allocations) GetForUpdateWithParties(ctx context.Context, number string) (domain.Allocation, domain.AllocationParties, error) {
-	var p domain.AllocationParties
+// GetForUpdateWithResidents reads and locks an allocation (with the OIN its provider is
+// registered under, as every read of one) and returns, in the same statement, its case's
+// residents in the order the access log's resident lookup (CaseResidents.Lookup) gives them:
+// a provider's report checks the OIN and logs under the residents, and each was a round trip
+// of its own.
+func (r *Allocations) GetForUpdateWithResidents(ctx context.Context, number string) (domain.Allocation, []string, error) {
+	var residents []string
 	a, err := scanAllocation(r.db.Q(ctx).QueryRow(ctx, `SELECT `+allocationColumns+`,
 		       ARRAY(SELECT cr.pseudonym FROM case_residents cr WHERE cr.case_id = allocations.case_id ORDER BY cr.pseudonym)
-		FROM allocations WHERE number = $1 FOR UPDATE`, number), &p.Residents)
-	p.ProviderOIN = a.ProviderOIN
+		FROM allocations WHERE number = $1 FOR UPDATE`, number), &residents)
 	if pgxdb.IsNoRows(err) {
-		return a, p, apperr.NotFound("allocation", number)
+		return a, nil, apperr.NotFound("allocation", number)
 	}
-	return a, p, err
+	return a, residents, err
 }
 
 // ByCase lists a case's allocations, oldest first.

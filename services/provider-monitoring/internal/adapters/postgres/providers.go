@@ -65,20 +65,15 @@ func scanContract(row pgx.Row) (domain.Contract, error) {
 
 // Contracts reads the provider's contracts with a municipality.
 func (r *Providers) Contracts(ctx context.Context, agb, municipality string) ([]domain.Contract, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, contractsSQL, agb, municipality)
+	return collectContracts(r.db.Q(ctx).Query(ctx, contractsSQL, agb, municipality))
+}
+
+// collectContracts reads rows of contractColumns.
+func collectContracts(rows pgx.Rows, err error) ([]domain.Contract, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []domain.Contract
-	for rows.Next() {
-		c, err := scanContract(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Contract, error) { return scanContract(row) })
 }
 
 // GetWithContracts reads a provider and its contracts with the municipality in one pipeline:
@@ -95,10 +90,7 @@ func (r *Providers) GetWithContracts(ctx context.Context, agb, municipality stri
 	)
 	err := scanProvider(br.QueryRow(), &p)
 	if err == nil {
-		var rows pgx.Rows
-		if rows, err = br.Query(); err == nil {
-			contracts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Contract, error) { return scanContract(row) })
-		}
+		contracts, err = collectContracts(br.Query())
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
