@@ -59,10 +59,12 @@ type Entry struct {
 
 // Recorder is the port application layers use to write entries; logstore.Logger implements it.
 type Recorder interface {
-	// Record writes in the transaction of ctx, so the entry commits with the change.
+	// Record writes in the transaction of ctx, so the entry commits with the change. Outside a
+	// transaction (a read that changes nothing) the entry is committed before Record returns,
+	// together with the entries of other calls writing at the same time.
 	Record(ctx context.Context, e Entry) error
-	// RecordMany writes one entry per element in one statement, in the transaction of ctx: a
-	// list shows many residents and logs every one of them.
+	// RecordMany writes one entry per element in one statement, as Record does: a list shows
+	// many residents and logs every one of them.
 	RecordMany(ctx context.Context, entries []Entry) error
 	// RecordDetached writes outside it, for refusals whose transaction rolls back.
 	RecordDetached(ctx context.Context, e Entry) error

@@ -19,13 +19,15 @@ import (
 type Logger struct {
 	db      *pgxdb.DB
 	service string
+	group   group
 }
 
 // New returns a logger.
 func New(db *pgxdb.DB, service string) *Logger { return &Logger{db: db, service: service} }
 
-// Record writes e with the caller of ctx, in the transaction of ctx when there is one. A
-// failure to log fails the operation: personal data must not be touched without a trace.
+// Record writes e with the caller of ctx, in the transaction of ctx when there is one, and
+// otherwise committed before it returns (in the group commit, see write). A failure to log
+// fails the operation: personal data must not be touched without a trace.
 func (l *Logger) Record(ctx context.Context, e accesslog.Entry) error {
 	return l.write(ctx, []accesslog.Entry{e}, false)
 }
@@ -46,8 +48,9 @@ func (l *Logger) accessPoint(ctx context.Context) string {
 	return l.service
 }
 
-// RecordMany writes entries with the caller of ctx, in one statement (sent with the commit of
-// the transaction of ctx, see pgxdb.DB.Defer). A list RPC shows many residents at once and
+// RecordMany writes entries with the caller of ctx, in one statement: sent with the commit of
+// the transaction of ctx (see pgxdb.DB.Defer), or, outside a transaction, committed before it
+// returns in one statement with the entries of other calls (the group commit, see write). A list RPC shows many residents at once and
 // must log every one of them: entries that differ only in their object and resident (same
 // action, object type, route and outcome) are written as one list entry naming every object
 // and resident in order (shown_objects, shown_residents), which is written once and sealed
@@ -63,89 +66,141 @@ func (l *Logger) RecordManyDetached(ctx context.Context, entries []accesslog.Ent
 	return l.write(ctx, entries, true)
 }
 
-// insertEntries is the one statement every entry is written with: the caller's columns once
-// ($8–$15), the entries' own as arrays in the order given, with the group ($1) each belongs to.
-// A group of one is written as an entry about one object; a larger group as one list entry
-// with the objects and residents in their order. Rows are inserted in the order of their
-// groups' first entries (the id sequence, and so the hash chain, follows it).
-const insertEntries = `
-	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, shown_objects, shown_residents,
-	                        user_id, role, org_oin, org_type, on_behalf_of, purpose, access_point, route, outcome, trace_id)
-	SELECT e.action, e.object_type,
-	       CASE WHEN count(*) = 1 THEN min(e.object_id) ELSE '' END,
-	       CASE WHEN count(*) = 1 THEN min(e.pseudonym) ELSE '' END,
-	       CASE WHEN count(*) = 1 THEN '{}' ELSE array_agg(e.object_id ORDER BY e.n) END,
-	       CASE WHEN count(*) = 1 THEN '{}' ELSE array_agg(e.pseudonym ORDER BY e.n) END,
-	       $8, $9, $10, $11, $12, $13, $14, e.route, e.outcome, $15
-	FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-	     WITH ORDINALITY AS e(g, action, object_type, object_id, pseudonym, route, outcome, n)
-	GROUP BY e.g, e.action, e.object_type, e.route, e.outcome
-	ORDER BY e.g`
-
-// insertEntry writes the entries of a call that form one group: one entry about one object
-// ($3, $4 set, $5 and $6 empty) or one list entry ($5 and $6 set). Almost every call is one
-// group, and PostgreSQL runs this plain VALUES 1.2–1.5× as fast as insertEntries' unnest and
-// GROUP BY (pgbench, 16 clients, one entry or one list of 50 a transaction).
+// insertEntry writes one row: an entry about one object ($3, $4 set, $5 and $6 empty) or one
+// list entry ($5 and $6 set). Almost every call writes one row, and PostgreSQL runs this plain
+// VALUES 1.2–1.5× as fast as insertRows' unnest (pgbench, 16 clients, one entry or one list of
+// 50 a transaction).
 const insertEntry = `
 	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, shown_objects, shown_residents,
 	                        user_id, role, org_oin, org_type, on_behalf_of, purpose, access_point, route, outcome, trace_id)
 	VALUES ($1, $2, $3, $4, $5::text[], $6::text[], $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
-// write writes entries with the caller of ctx: deferred to the commit of the caller's
-// transaction (one round trip for all of a request's entries and events, see pgxdb.DB.Defer),
-// or, detached, at once on the pool.
+// insertRows writes many rows in one statement, in the order given (the id sequence, and so the
+// hash chain, follows it): every column as an array with one element per row, except the
+// objects and residents a list entry shows, which are one array for all rows ($15, $16) that
+// each row takes the slice $17[n]:$18[n] of (empty for an entry about one object).
+const insertRows = `
+	INSERT INTO access_log (action, object_type, object_id, resident_pseudonym, shown_objects, shown_residents,
+	                        user_id, role, org_oin, org_type, on_behalf_of, purpose, access_point, route, outcome, trace_id)
+	SELECT r.action, r.object_type, r.object_id, r.pseudonym, ($15::text[])[r.lo:r.hi], ($16::text[])[r.lo:r.hi],
+	       r.user_id, r.role, r.org_oin, r.org_type, r.on_behalf_of, r.purpose, r.access_point, r.route, r.outcome, r.trace_id
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+	            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $17::int[], $18::int[])
+	     WITH ORDINALITY AS r(action, object_type, object_id, pseudonym, user_id, role, org_oin, org_type,
+	                          on_behalf_of, purpose, access_point, route, outcome, trace_id, lo, hi, n)
+	ORDER BY r.n`
+
+// logRow is one row of access_log as written: an entry about one object, or a list entry
+// naming the objects and residents shown in their order.
+type logRow struct {
+	action, objectType, objectID, pseudonym                                string
+	shownObjects, shownResidents                                           []string
+	user, role, orgOIN, orgType, onBehalfOf, purpose, accessPoint, traceID string
+	route, outcome                                                         string
+}
+
+func (r logRow) args() []any {
+	return []any{r.action, r.objectType, r.objectID, r.pseudonym, r.shownObjects, r.shownResidents, r.user, r.role,
+		r.orgOIN, r.orgType, r.onBehalfOf, r.purpose, r.accessPoint, r.route, r.outcome, r.traceID}
+}
+
+// rows turns the entries of one call into rows, with the caller of ctx: entries that differ
+// only in their object and resident (same action, object type, route and outcome) form one
+// group, in the order of their first entries; a group of one is an entry about one object, a
+// larger group one list entry with its objects and residents in order.
+func (l *Logger) rows(ctx context.Context, entries []accesslog.Entry) ([]logRow, error) {
+	c, ok := identity.From(ctx)
+	if !ok {
+		return nil, fmt.Errorf("accesslog: no caller in context")
+	}
+	type key struct{ action, objectType, route, outcome string }
+	var (
+		out   []logRow
+		index = map[key]int{}
+	)
+	for _, e := range entries {
+		if e.Outcome == "" {
+			e.Outcome = accesslog.OutcomeGranted
+		}
+		k := key{e.Action, e.ObjectType, e.Route, e.Outcome}
+		i, seen := index[k]
+		if !seen {
+			index[k] = len(out)
+			out = append(out, logRow{action: e.Action, objectType: e.ObjectType, objectID: e.ObjectID, pseudonym: e.ResidentPseudonym,
+				shownObjects: []string{}, shownResidents: []string{}, route: e.Route, outcome: e.Outcome})
+			continue
+		}
+		r := &out[i]
+		if len(r.shownObjects) == 0 {
+			r.shownObjects, r.shownResidents = []string{r.objectID}, []string{r.pseudonym}
+			r.objectID, r.pseudonym = "", ""
+		}
+		r.shownObjects, r.shownResidents = append(r.shownObjects, e.ObjectID), append(r.shownResidents, e.ResidentPseudonym)
+	}
+	point, trace := l.accessPoint(ctx), observability.TraceID(ctx)
+	for i := range out {
+		r := &out[i]
+		r.user, r.role, r.orgOIN, r.orgType, r.onBehalfOf, r.purpose, r.accessPoint, r.traceID =
+			c.User, c.Role, c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, point, trace
+	}
+	return out, nil
+}
+
+// statement returns the statement and arguments that write rows.
+func statement(rows []logRow) (string, []any) {
+	if len(rows) == 1 {
+		return insertEntry, rows[0].args()
+	}
+	n := len(rows)
+	cols := make([][]string, 14)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	lo, hi := make([]int32, n), make([]int32, n)
+	var objects, residents []string
+	for i, r := range rows {
+		for j, v := range []string{r.action, r.objectType, r.objectID, r.pseudonym, r.user, r.role, r.orgOIN, r.orgType,
+			r.onBehalfOf, r.purpose, r.accessPoint, r.route, r.outcome, r.traceID} {
+			cols[j][i] = v
+		}
+		// 1-based bounds; an empty slice (lo > hi) is the empty array.
+		lo[i] = int32(len(objects)) + 1
+		objects, residents = append(objects, r.shownObjects...), append(residents, r.shownResidents...)
+		hi[i] = int32(len(objects))
+	}
+	if objects == nil {
+		objects, residents = []string{}, []string{}
+	}
+	args := make([]any, 0, 18)
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	return insertRows, append(args, objects, residents, lo, hi)
+}
+
+// write writes entries with the caller of ctx:
+//   - in a transaction, deferred to its commit (one round trip for all of a request's entries
+//     and events, see pgxdb.DB.Defer);
+//   - detached, at once on the pool;
+//   - outside a transaction, in the group commit: committed before write returns, in one
+//     statement and one commit with the entries of every other call writing at the same time.
 func (l *Logger) write(ctx context.Context, entries []accesslog.Entry, detached bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	c, ok := identity.From(ctx)
-	if !ok {
-		return fmt.Errorf("accesslog: no caller in context")
+	rows, err := l.rows(ctx, entries)
+	if err != nil {
+		return err
 	}
-	type key struct{ action, objectType, route, outcome string }
-	keyOf := func(e accesslog.Entry) key {
-		if e.Outcome == "" {
-			e.Outcome = accesslog.OutcomeGranted
-		}
-		return key{e.Action, e.ObjectType, e.Route, e.Outcome}
-	}
-	n, first := len(entries), keyOf(entries[0])
-	objID, pseudo := make([]string, n), make([]string, n)
-	oneGroup := true
-	for i, e := range entries {
-		objID[i], pseudo[i] = e.ObjectID, e.ResidentPseudonym
-		oneGroup = oneGroup && keyOf(e) == first
-	}
-	sql, args := insertEntry, []any(nil)
-	if oneGroup {
-		// One entry about one object, or one list entry.
-		obj, res, shownObjects, shownResidents := objID[0], pseudo[0], []string{}, []string{}
-		if n > 1 {
-			obj, res, shownObjects, shownResidents = "", "", objID, pseudo
-		}
-		args = []any{first.action, first.objectType, obj, res, shownObjects, shownResidents, c.User, c.Role,
-			c.Org.OIN, string(c.Org.Type), c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), first.route, first.outcome, observability.TraceID(ctx)}
-	} else {
-		sql = insertEntries
-		groups, group := map[key]int32{}, make([]int32, n)
-		action, objType, route, outcome := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range entries {
-			k := keyOf(e)
-			g, seen := groups[k]
-			if !seen {
-				g = int32(len(groups))
-				groups[k] = g
-			}
-			group[i], action[i], objType[i], route[i], outcome[i] = g, k.action, k.objectType, k.route, k.outcome
-		}
-		args = []any{group, action, objType, objID, pseudo, route, outcome, c.User, c.Role, c.Org.OIN, string(c.Org.Type),
-			c.OnBehalfOf, c.Purpose, l.accessPoint(ctx), observability.TraceID(ctx)}
-	}
-	var err error
-	if detached {
+	switch {
+	case detached:
+		sql, args := statement(rows)
 		_, err = l.db.Pool.Exec(ctx, sql, args...)
-	} else {
+	case pgxdb.InTx(ctx):
+		sql, args := statement(rows)
 		err = l.db.Defer(ctx, sql, args...)
+	default:
+		err = l.group.write(ctx, l.db, rows)
 	}
 	if err != nil {
 		return fmt.Errorf("accesslog: %w", err)

@@ -85,40 +85,40 @@ type InvolvedCases struct {
 
 // ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement in
 // that is active now, newest first, each as GetCase gives it to an involved organisation. Every
-// listed case is access-logged under route INVOLVEMENT (per resident, by the Recorder).
+// listed case is access-logged under route INVOLVEMENT (per resident, by the Recorder). A read
+// runs in no transaction (see ListCases).
 func (a *App) ListInvolvedCases(ctx context.Context, after *domain.Cursor, limit int) (InvolvedCases, error) {
 	caller, _ := identity.From(ctx)
+	at := a.now()
+	found, err := a.cases.InvolvedCases(ctx, caller.Org.OIN, string(caller.Org.Type), at, after, limit+1)
+	if err != nil {
+		return InvolvedCases{}, err
+	}
+	page, more := found, false
+	if len(found) > limit {
+		page, more = found[:limit], true
+	}
 	var out InvolvedCases
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		at := a.now()
-		found, err := a.cases.InvolvedCases(ctx, caller.Org.OIN, string(caller.Org.Type), at, after, limit+1)
+	entries := make([]accesslog.Entry, 0, len(page))
+	for _, pos := range page {
+		c, err := a.cases.Get(ctx, pos.ID)
 		if err != nil {
-			return err
+			return InvolvedCases{}, err
 		}
-		page, more := found, false
-		if len(found) > limit {
-			page, more = found[:limit], true
+		// The store chose the case by the same rule; the domain's answer decides.
+		if !c.InvolvedAt(caller.Org.OIN, string(caller.Org.Type), at) {
+			continue
 		}
-		out = InvolvedCases{}
-		entries := make([]accesslog.Entry, 0, len(page))
-		for _, pos := range page {
-			c, err := a.cases.Get(ctx, pos.ID)
-			if err != nil {
-				return err
-			}
-			// The store chose the case by the same rule; the domain's answer decides.
-			if !c.InvolvedAt(caller.Org.OIN, string(caller.Org.Type), at) {
-				continue
-			}
-			involvedView(&c)
-			out.Cases = append(out.Cases, c)
-			entries = append(entries, entry(actionListInvolved, c.ID, accesslog.RouteInvolved, accesslog.OutcomeGranted))
-		}
-		if more {
-			last := page[len(page)-1]
-			out.Next = &last
-		}
-		return a.access.RecordMany(ctx, entries)
-	})
-	return out, err
+		involvedView(&c)
+		out.Cases = append(out.Cases, c)
+		entries = append(entries, entry(actionListInvolved, c.ID, accesslog.RouteInvolved, accesslog.OutcomeGranted))
+	}
+	if more {
+		last := page[len(page)-1]
+		out.Next = &last
+	}
+	if err := a.access.RecordMany(ctx, entries); err != nil {
+		return InvolvedCases{}, err
+	}
+	return out, nil
 }

@@ -211,55 +211,55 @@ type QueueEntry struct {
 
 // ListTeamQueue returns one page of the calling team's open intakes, most urgent first, then
 // by deadline, then by id (a stable order), and whether more follow; each listed intake is
-// access-logged.
+// access-logged. A read runs in no transaction: its access-log entry is committed before the
+// page is returned, in one commit with the entries of other reads (logstore's group commit).
 func (a *App) ListTeamQueue(ctx context.Context, after *domain.QueueKey, limit int) ([]QueueEntry, bool, error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	var (
-		out  []QueueEntry
-		more bool
-	)
-	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		list, err := a.d.Intakes.Queue(ctx, caller.Org.OIN, after, limit+1)
-		if err != nil {
-			return err
-		}
-		if more = len(list) > limit; more {
-			list = list[:limit]
-		}
-		now := a.now()
-		entries := make([]accesslog.Entry, 0, len(list))
-		for _, in := range list {
-			entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
-			out = append(out, QueueEntry{Intake: in, Overdue: in.Overdue(now)})
-		}
-		return a.d.Access.RecordMany(ctx, entries)
-	})
-	return out, more, err
+	list, err := a.d.Intakes.Queue(ctx, caller.Org.OIN, after, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(list) > limit
+	if more {
+		list = list[:limit]
+	}
+	now := a.now()
+	out := make([]QueueEntry, 0, len(list))
+	entries := make([]accesslog.Entry, 0, len(list))
+	for _, in := range list {
+		entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		out = append(out, QueueEntry{Intake: in, Overdue: in.Overdue(now)})
+	}
+	if err := a.d.Access.RecordMany(ctx, entries); err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }
 
 // ListIntakes finds the calling team's own intakes (any status) matching f, newest received
 // first, one page after the position after; each intake shown is logged under its resident.
-func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *paging.At, size int) (out []domain.Intake, more bool, err error) {
+// A read runs in no transaction (see ListTeamQueue).
+func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *paging.At, size int) ([]domain.Intake, bool, error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		rows, err := a.d.Intakes.Find(ctx, caller.Org.OIN, f, after, size+1)
-		if err != nil {
-			return err
-		}
-		out, more = paging.Cut(rows, size)
-		entries := make([]accesslog.Entry, 0, len(out))
-		for _, in := range out {
-			entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
-		}
-		return a.d.Access.RecordMany(ctx, entries)
-	})
-	return out, more, err
+	rows, err := a.d.Intakes.Find(ctx, caller.Org.OIN, f, after, size+1)
+	if err != nil {
+		return nil, false, err
+	}
+	out, more := paging.Cut(rows, size)
+	entries := make([]accesslog.Entry, 0, len(out))
+	for _, in := range out {
+		entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
+	}
+	if err := a.d.Access.RecordMany(ctx, entries); err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }
 
 // A forbidden state change or merge is a domain RefusalError, which the edge reads as

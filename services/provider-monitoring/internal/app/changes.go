@@ -80,59 +80,61 @@ func (a *App) asMunicipality(ctx context.Context, number, action string, change 
 }
 
 // ListMyAllocations lists the calling provider's own allocations (what it is involved in),
-// newest issued first, one page after the position after; each one shown is logged.
-func (a *App) ListMyAllocations(ctx context.Context, statuses []string, after *paging.At, size int) (out []domain.Allocation, more bool, err error) {
+// newest issued first, one page after the position after; each one shown is logged. A read
+// runs in no transaction (see ListDecisions).
+func (a *App) ListMyAllocations(ctx context.Context, statuses []string, after *paging.At, size int) ([]domain.Allocation, bool, error) {
 	caller, _ := identity.From(ctx)
 	if caller.Org.Type != identity.OrgProvider {
 		return nil, false, apperr.PermissionDenied("only a provider lists its own allocations")
 	}
-	err = a.tx.Tx(ctx, func(ctx context.Context) error {
-		rows, err := a.allocations.OfProvider(ctx, caller.Org.OIN, statuses, after, size+1)
-		if err != nil {
-			return err
-		}
-		out, more = paging.Cut(rows, size)
-		entries := make([]accesslog.Entry, 0, len(out))
-		for _, al := range out {
-			entries = append(entries, entry("providermonitoring.allocation.list_own", al.Number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
-		}
-		return a.access.RecordMany(ctx, entries)
-	})
-	return out, more, err
+	rows, err := a.allocations.OfProvider(ctx, caller.Org.OIN, statuses, after, size+1)
+	if err != nil {
+		return nil, false, err
+	}
+	out, more := paging.Cut(rows, size)
+	entries := make([]accesslog.Entry, 0, len(out))
+	for _, al := range out {
+		entries = append(entries, entry("providermonitoring.allocation.list_own", al.Number, accesslog.RouteOwnRecord, accesslog.OutcomeGranted))
+	}
+	if err := a.access.RecordMany(ctx, entries); err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }
 
 // ListCaseAllocations returns a case's allocations with their status: all of them to a
-// Wijkbrug service, and to a team or municipality those in municipalities it acts for.
+// Wijkbrug service, and to a team or municipality those in municipalities it acts for. A read
+// runs in no transaction (see ListDecisions).
 func (a *App) ListCaseAllocations(ctx context.Context, caseID string) ([]domain.Allocation, error) {
+	all, err := a.allocations.ByCase(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	route := accesslog.RouteTeam
+	if c, _ := identity.From(ctx); c.Org.Type == identity.OrgService {
+		route = accesslog.RouteService
+	}
 	var out []domain.Allocation
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		all, err := a.allocations.ByCase(ctx, caseID)
-		if err != nil {
-			return err
-		}
-		route := accesslog.RouteTeam
-		if c, _ := identity.From(ctx); c.Org.Type == identity.OrgService {
-			route = accesslog.RouteService
-		}
-		allowed := map[string]string{}
-		for _, al := range all {
-			r, ok := allowed[al.Municipality]
-			if !ok {
-				if r, err = a.municipalRoute(ctx, al.Municipality); err != nil {
-					return err
-				}
-				allowed[al.Municipality] = r
+	allowed := map[string]string{}
+	for _, al := range all {
+		r, ok := allowed[al.Municipality]
+		if !ok {
+			if r, err = a.municipalRoute(ctx, al.Municipality); err != nil {
+				return nil, err
 			}
-			if r != accesslog.RouteNotAllowed {
-				out = append(out, al)
-			}
+			allowed[al.Municipality] = r
 		}
-		outcome := accesslog.OutcomeGranted
-		if len(all) > 0 && len(out) == 0 {
-			route, outcome = accesslog.RouteNotAllowed, accesslog.OutcomeDenied
+		if r != accesslog.RouteNotAllowed {
+			out = append(out, al)
 		}
-		return a.access.Record(ctx, accesslog.Entry{Action: "providermonitoring.case_allocations.read", ObjectType: "case",
-			ObjectID: caseID, Route: route, Outcome: outcome})
-	})
-	return out, err
+	}
+	outcome := accesslog.OutcomeGranted
+	if len(all) > 0 && len(out) == 0 {
+		route, outcome = accesslog.RouteNotAllowed, accesslog.OutcomeDenied
+	}
+	if err := a.access.Record(ctx, accesslog.Entry{Action: "providermonitoring.case_allocations.read", ObjectType: "case",
+		ObjectID: caseID, Route: route, Outcome: outcome}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

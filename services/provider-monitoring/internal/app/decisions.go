@@ -645,43 +645,40 @@ func (a *App) GetDecision(ctx context.Context, id string) (domain.Decision, erro
 }
 
 // ListDecisions lists a municipality's decisions: all of them to a municipality acting for
-// it, a team's own to a team. Every decision shown is access-logged.
+// it, a team's own to a team. Every decision shown is access-logged. A read runs in no
+// transaction: its access-log entry is committed before the page is returned, in one commit
+// with the entries of other reads (logstore's group commit).
 func (a *App) ListDecisions(ctx context.Context, municipality string, statuses []string, after *paging.At, size int) ([]domain.Decision, bool, error) {
 	caller, _ := identity.From(ctx)
-	var out []domain.Decision
-	var more bool
-	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
-		team := ""
-		route := accesslog.RouteTeam
-		switch caller.Org.Type {
-		case identity.OrgTeam:
-			team = caller.Org.OIN
-		case identity.OrgMunicipality:
-			ok, err := a.providers.ActsFor(ctx, caller.Org.OIN, municipality)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return apperr.PermissionDenied("the organisation does not act for municipality " + municipality)
-			}
-		default:
-			return apperr.PermissionDenied("only teams and municipalities list decisions")
-		}
-		list, err := a.dec.Decisions.List(ctx, municipality, team, statuses, after, size+1)
+	team := ""
+	route := accesslog.RouteTeam
+	switch caller.Org.Type {
+	case identity.OrgTeam:
+		team = caller.Org.OIN
+	case identity.OrgMunicipality:
+		ok, err := a.providers.ActsFor(ctx, caller.Org.OIN, municipality)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
-		out, more = paging.Cut(list, size)
-		entries := make([]accesslog.Entry, 0, len(out))
-		for _, d := range out {
-			entries = append(entries, decisionEntry("providermonitoring.decision.list", d.ID, route, accesslog.OutcomeGranted))
+		if !ok {
+			return nil, false, apperr.PermissionDenied("the organisation does not act for municipality " + municipality)
 		}
-		if len(entries) == 0 {
-			return nil
-		}
-		return a.access.RecordMany(ctx, entries)
-	})
-	return out, more, err
+	default:
+		return nil, false, apperr.PermissionDenied("only teams and municipalities list decisions")
+	}
+	list, err := a.dec.Decisions.List(ctx, municipality, team, statuses, after, size+1)
+	if err != nil {
+		return nil, false, err
+	}
+	out, more := paging.Cut(list, size)
+	entries := make([]accesslog.Entry, 0, len(out))
+	for _, d := range out {
+		entries = append(entries, decisionEntry("providermonitoring.decision.list", d.ID, route, accesslog.OutcomeGranted))
+	}
+	if err := a.access.RecordMany(ctx, entries); err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }
 
 // AdoptMandateRegister adopts reg as the next version of its municipality's register. The
