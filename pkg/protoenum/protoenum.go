@@ -5,6 +5,7 @@ package protoenum
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -20,29 +21,16 @@ type Enum interface {
 // Code returns the domain code of v: its value name without the prefix, "" when unspecified
 // or unknown.
 func Code[E Enum](v E) string {
-	d := v.Descriptor().Values().ByNumber(protoreflect.EnumNumber(v))
-	if d == nil {
-		return ""
-	}
-	name := string(d.Name())
-	prefix := prefixOf(v)
-	if name == prefix+"UNSPECIFIED" {
-		return ""
-	}
-	return strings.TrimPrefix(name, prefix)
+	return tableOf(v.Descriptor()).code[protoreflect.EnumNumber(v)]
 }
 
 // FromCode returns the enum value of a domain code, or the zero value.
 func FromCode[E Enum](code string) E {
-	var zero E
 	if code == "" {
-		return zero
+		return 0
 	}
-	d := zero.Descriptor().Values().ByName(protoreflect.Name(prefixOf(zero) + code))
-	if d == nil {
-		return zero
-	}
-	return E(d.Number())
+	var zero E
+	return E(tableOf(zero.Descriptor()).number[code])
 }
 
 // Required returns the code of v, recording a violation on field when v is unspecified or
@@ -55,9 +43,45 @@ func Required[E Enum](v *apperr.Validation, field string, e E) string {
 	return c
 }
 
-func prefixOf[E Enum](v E) string {
-	// The enum's own name in SCREAMING_SNAKE_CASE, as buf STANDARD requires for value names.
-	name := string(v.Descriptor().Name())
+// table is one enum's codes both ways, built once per enum: every list answer maps several
+// enums per row, and deriving the prefix and looking the name up on each call was 8–12 % of
+// the CPU of a ListTeamQueue or ListMySignals call (bench profiles, issue 12).
+type table struct {
+	code   map[protoreflect.EnumNumber]string // number → code; the unspecified value is absent ("")
+	number map[string]protoreflect.EnumNumber // code → number
+}
+
+var tables sync.Map // protoreflect.FullName → *table
+
+func tableOf(d protoreflect.EnumDescriptor) *table {
+	if t, ok := tables.Load(d.FullName()); ok {
+		return t.(*table)
+	}
+	prefix := prefixOf(d)
+	values := d.Values()
+	t := &table{code: map[protoreflect.EnumNumber]string{}, number: map[string]protoreflect.EnumNumber{}}
+	for i := range values.Len() {
+		v := values.Get(i)
+		name := string(v.Name())
+		code := strings.TrimPrefix(name, prefix)
+		if name != prefix+"UNSPECIFIED" {
+			// An alias does not replace the first name of its number (as ByNumber answers).
+			if _, seen := t.code[v.Number()]; !seen {
+				t.code[v.Number()] = code
+			}
+		}
+		if strings.HasPrefix(name, prefix) {
+			t.number[code] = v.Number()
+		}
+	}
+	got, _ := tables.LoadOrStore(d.FullName(), t)
+	return got.(*table)
+}
+
+// prefixOf is the enum's own name in SCREAMING_SNAKE_CASE and "_", as buf STANDARD requires
+// for value names.
+func prefixOf(d protoreflect.EnumDescriptor) string {
+	name := string(d.Name())
 	var b strings.Builder
 	for i, r := range name {
 		if i > 0 && r >= 'A' && r <= 'Z' {

@@ -1,7 +1,11 @@
 package protoenum
 
 import (
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -36,5 +40,47 @@ func TestLifeDomainCodes(t *testing.T) {
 	e, ok := apperr.As(v.Err())
 	if !ok || len(e.Violations) != 2 {
 		t.Fatalf("want two violations (duplicate, unspecified), got %v", v.Err())
+	}
+}
+
+// The tables answer what looking each name up in the descriptor answers, for every value of
+// every enum linked into this test (common and referral, and what they import), aliases and
+// numbers without a value included.
+func TestTablesAnswerAsTheDescriptors(t *testing.T) {
+	enums := 0
+	protoregistry.GlobalTypes.RangeEnums(func(et protoreflect.EnumType) bool {
+		d := et.Descriptor()
+		prefix := prefixOf(d)
+		tab := tableOf(d)
+		enums++
+		values := d.Values()
+		for i := range values.Len() + 1 {
+			n := protoreflect.EnumNumber(i)
+			if i == values.Len() {
+				n = 1 << 20 // no such value
+			}
+			want := ""
+			if v := values.ByNumber(n); v != nil && string(v.Name()) != prefix+"UNSPECIFIED" {
+				want = strings.TrimPrefix(string(v.Name()), prefix)
+			}
+			if got := tab.code[n]; got != want {
+				t.Errorf("%s number %d: code %q, want %q", d.FullName(), n, got, want)
+			}
+		}
+		for i := range values.Len() {
+			name := string(values.Get(i).Name())
+			code := strings.TrimPrefix(name, prefix)
+			want := protoreflect.EnumNumber(0)
+			if v := values.ByName(protoreflect.Name(prefix + code)); v != nil {
+				want = v.Number()
+			}
+			if got := tab.number[code]; got != want {
+				t.Errorf("%s code %q: number %d, want %d", d.FullName(), code, got, want)
+			}
+		}
+		return true
+	})
+	if enums < 5 {
+		t.Fatalf("only %d enums registered", enums)
 	}
 }
