@@ -14,6 +14,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"sync"
 )
 
 // Validate checks the form and the 11-proef: nine digits d1..d9 with
@@ -79,6 +82,11 @@ type Protector struct {
 	aeads     map[byte]cipher.AEAD
 	indexKey  []byte
 	pseudoKey []byte
+	// index and pseudo hold HMACs under indexKey and pseudoKey for reuse: building one
+	// computes the key's inner and outer blocks, which a reset one keeps (crypto/hmac). A list
+	// pseudonymises every BSN it shows for the access log; a fresh HMAC each time was most of
+	// the cost (about 0.7 µs and 8 allocations a pseudonym).
+	index, pseudo sync.Pool
 }
 
 // NewProtector builds a protector.
@@ -164,15 +172,27 @@ func (p *Protector) Rewrap(ciphertext []byte, aad string) ([]byte, error) {
 
 // Index returns the blind index of a BSN for equality lookups.
 func (p *Protector) Index(bsn string) []byte {
-	m := hmac.New(sha256.New, p.indexKey)
-	m.Write([]byte(bsn))
-	return m.Sum(nil)
+	return keyedSum(&p.index, p.indexKey, "", bsn, nil)
 }
 
 // Pseudonym returns a stable pseudonym of a BSN that is the same in every service (same key),
 // for the access log and for correlating without the BSN.
 func (p *Protector) Pseudonym(bsn string) string {
-	m := hmac.New(sha256.New, p.pseudoKey)
-	m.Write([]byte("pseudonym:" + bsn))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(keyedSum(&p.pseudo, p.pseudoKey, "pseudonym:", bsn, sum[:0])[:16])
+}
+
+// keyedSum appends HMAC-SHA-256(key, prefix+data) to out, with an HMAC from pool.
+func keyedSum(pool *sync.Pool, key []byte, prefix, data string, out []byte) []byte {
+	m, _ := pool.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, key)
+	} else {
+		m.Reset()
+	}
+	_, _ = io.WriteString(m, prefix)
+	_, _ = io.WriteString(m, data)
+	out = m.Sum(out)
+	pool.Put(m)
+	return out
 }
