@@ -48,10 +48,6 @@ func TestReusedHMACsGiveTheStoredValues(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// A value computed before any reuse (the key bytes above, BSN 111222333).
-	if got := p.Pseudonym("111222333"); got != hex.EncodeToString(fresh(pseudoKey, "pseudonym:111222333")[:16]) {
-		t.Fatalf("pseudonym %s", got)
-	}
 }
 
 func BenchmarkPseudonym(b *testing.B) {
