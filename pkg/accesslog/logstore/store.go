@@ -50,12 +50,13 @@ func (l *Logger) accessPoint(ctx context.Context) string {
 
 // RecordMany writes entries with the caller of ctx, in one statement: sent with the commit of
 // the transaction of ctx (see pgxdb.DB.Defer), or, outside a transaction, committed before it
-// returns in one statement with the entries of other calls (the group commit, see write). A list RPC shows many residents at once and
-// must log every one of them: entries that differ only in their object and resident (same
-// action, object type, route and outcome) are written as one list entry naming every object
-// and resident in order (shown_objects, shown_residents), which is written once and sealed
-// once; one row per resident shown cost a list of 50 cases 50 rows, each rewritten by the
-// sealer. The view access_log_entries shows the log one row per object and resident again.
+// returns, in one statement with the entries of other calls (the group commit, see write).
+// A list RPC shows many residents at once and must log every one of them: entries that differ
+// only in their object and resident (same action, object type, route and outcome) are written
+// as one list entry naming every object and resident in order (shown_objects,
+// shown_residents), which is written once and sealed once; one row per resident shown cost a
+// list of 50 cases 50 rows, each rewritten by the sealer. The view access_log_entries shows
+// the log one row per object and resident again.
 func (l *Logger) RecordMany(ctx context.Context, entries []accesslog.Entry) error {
 	return l.write(ctx, entries, false)
 }
