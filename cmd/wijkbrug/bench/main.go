@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,9 +70,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
+	startups := fs.Int("startups", 0, "only time N first starts and restarts of the suite (each on a new data directory), print each and their medians, and stop")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing, the WAL written and the tables sequential scans read")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *startups > 0 {
+		return startupSeries(ctx, *startups, out)
 	}
 	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir,
 		statements: *statements}
@@ -224,6 +229,33 @@ func loadAverage() string {
 }
 
 var errSmoke = errors.New("smoke run failed")
+
+// startupSeries times n first starts and restarts (startupTimes) one after another: a single
+// start varies by half a second on a shared 2-core machine, so a change to start-up is judged
+// by the medians of a series.
+func startupSeries(ctx context.Context, n int, out io.Writer) error {
+	var cold, warm []time.Duration
+	for i := range n {
+		c, w, err := startupTimes(ctx)
+		if err != nil {
+			return fmt.Errorf("start %d: %w", i+1, err)
+		}
+		cold, warm = append(cold, c), append(warm, w)
+		fmt.Fprintf(out, "start %d: first start %.2f s, restart %.2f s\n", i+1, c.Seconds(), w.Seconds())
+	}
+	median := func(d []time.Duration) time.Duration {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		if len(d)%2 == 1 {
+			return d[len(d)/2]
+		}
+		return (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	fmt.Fprintf(out, "medians of %d: first start %.2f s (min %.2f, max %.2f; target ≤ 3 s), restart %.2f s (min %.2f, max %.2f)\n", n,
+		median(cold).Seconds(), slices.Min(cold).Seconds(), slices.Max(cold).Seconds(),
+		median(warm).Seconds(), slices.Min(warm).Seconds(), slices.Max(warm).Seconds())
+	return nil
+}
 
 // startupTimes starts the suite as `make run` does (the binary built) twice on one data
 // directory and stops it again: the first start creates everything (PostgreSQL cluster,
