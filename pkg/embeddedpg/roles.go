@@ -2,7 +2,9 @@ package embeddedpg
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,22 +21,24 @@ const (
 // CreateRoles creates the owner and application roles (idempotent). Neither is a superuser,
 // may create roles or databases, or bypasses row security.
 func (c *Cluster) CreateRoles(ctx context.Context) error {
-	return c.withAdmin(ctx, func(conn *pgx.Conn) error {
-		for _, role := range []string{OwnerRole, AppRole} {
-			var exists bool
-			if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
-				return err
-			}
-			if exists {
-				continue
-			}
-			_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
-			if err != nil && pgCode(err) != "42710" { // duplicate_object: lost a race, fine
-				return err
-			}
+	return c.withAdmin(ctx, func(conn *pgx.Conn) error { return createRoles(ctx, conn) })
+}
+
+func createRoles(ctx context.Context, conn *pgx.Conn) error {
+	for _, role := range []string{OwnerRole, AppRole} {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+			return err
 		}
-		return nil
-	})
+		if exists {
+			continue
+		}
+		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+		if err != nil && pgCode(err) != "42710" { // duplicate_object: lost a race, fine
+			return err
+		}
+	}
+	return nil
 }
 
 // DSNAs returns a connection string for dbname as role (the cluster trusts local
@@ -45,15 +49,11 @@ func (c *Cluster) DSNAs(role, dbname string) string {
 
 // HandToOwner makes OwnerRole the owner of database name, of its public schema and of every
 // table, sequence and function in that schema (a database created and migrated by the
-// superuser before the roles existed, e.g. a kept development data directory).
+// superuser before the roles existed, e.g. a kept development data directory). The database
+// itself changes owner last, so a database owned by OwnerRole has been handed over completely
+// (PrepareDatabases relies on that).
 func (c *Cluster) HandToOwner(ctx context.Context, name string) error {
 	owner := pgx.Identifier{OwnerRole}.Sanitize()
-	if err := c.withAdmin(ctx, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER TO "+owner)
-		return err
-	}); err != nil {
-		return err
-	}
 	conn, err := pgx.Connect(ctx, c.DSN(name))
 	if err != nil {
 		return fmt.Errorf("embeddedpg: connect: %w", err)
@@ -79,11 +79,56 @@ func (c *Cluster) HandToOwner(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("embeddedpg: %w", err)
 	}
-	stmts = append(stmts, "ALTER SCHEMA public OWNER TO "+owner)
+	stmts = append(stmts, "ALTER SCHEMA public OWNER TO "+owner, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER TO "+owner)
 	for _, s := range stmts {
 		if _, err := conn.Exec(ctx, s); err != nil {
 			return fmt.Errorf("embeddedpg: %s: %w", s, err)
 		}
 	}
 	return nil
+}
+
+// PrepareDatabases makes sure the roles exist and every named database exists, handed to
+// OwnerRole (CreateRoles, CreateDatabase and HandToOwner). It checks them all over one
+// connection and creates or hands over only what is missing, the databases side by side: on
+// this kind of machine a new PostgreSQL connection costs about 13 ms of CPU, so a restart
+// with the data kept opens one connection here instead of four per database.
+func (c *Cluster) PrepareDatabases(ctx context.Context, names ...string) error {
+	var owners map[string]string
+	err := c.withAdmin(ctx, func(conn *pgx.Conn) error {
+		if err := createRoles(ctx, conn); err != nil {
+			return err
+		}
+		rows, err := conn.Query(ctx, `SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname = ANY($1)`, names)
+		if err != nil {
+			return err
+		}
+		owners = map[string]string{}
+		var name, owner string
+		_, err = pgx.ForEachRow(rows, []any{&name, &owner}, func() error { owners[name] = owner; return nil })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		owner, exists := owners[name]
+		if exists && owner == OwnerRole {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !exists {
+				if errs[i] = c.CreateDatabase(ctx, name); errs[i] != nil {
+					return
+				}
+			}
+			errs[i] = c.HandToOwner(ctx, name)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

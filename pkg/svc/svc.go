@@ -136,6 +136,9 @@ type Hooks struct {
 	// OnServingREST is called once with the REST edge's address, before OnServing (only when
 	// the service has a REST edge).
 	OnServingREST func(restAddr string)
+	// OnMigrated is called once the database is migrated (only with MigrateOnStart), while the
+	// service goes on starting: the suite writes its demo data then.
+	OnMigrated func()
 	// LogOutput receives the service's JSON log lines (default: standard error).
 	LogOutput io.Writer
 }
@@ -305,17 +308,6 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("WIJKBRUG_DATABASE_URL is required")
 	}
-	if cfg.MigrateOnStart {
-		if err := MigrateAndGrant(ctx, spec, cfg); err != nil {
-			return err
-		}
-	}
-	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
 	nc, err := natsx.Connect(cfg.NATSURL, "wijkbrug-"+spec.Name, clientTLS, spec.Name)
 	if err != nil {
 		return err
@@ -326,6 +318,42 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if err != nil {
 		return err
 	}
+	// Workers stop on stopWork, in the shutdown below (or when Run fails before it). The
+	// stream is declared beside the migrations: neither waits for the other.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	streamReady := make(chan struct{})
+	go func() {
+		for workCtx.Err() == nil {
+			sctx, cancel := context.WithTimeout(workCtx, 5*time.Second)
+			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas)
+			if err == nil {
+				// Partner feed copies go through every service's outbox into the feed stream.
+				_, err = natsx.EnsureFeedStream(sctx, js, cfg.StreamReplicas)
+			}
+			cancel()
+			if err == nil {
+				close(streamReady)
+				return
+			}
+			logger.Warn("cannot declare stream yet; retrying", "error", err.Error())
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	if cfg.MigrateOnStart {
+		if err := MigrateAndGrant(ctx, spec, cfg); err != nil {
+			return err
+		}
+		if hooks.OnMigrated != nil {
+			hooks.OnMigrated()
+		}
+	}
+	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
 	if err := observability.RegisterPool(reg, db.Pool, db.Pool.Config().ConnConfig.Database); err != nil {
 		return err
 	}
@@ -390,7 +418,6 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 
 	// Workers: consumers and schedulers stop before the relay, so their last events still
 	// get flushed.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var work, relayDone sync.WaitGroup
 	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: spec.Name, Logger: logger, Registry: reg})
@@ -425,24 +452,6 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		work.Add(1)
 		go func() { defer work.Done(); bg(workCtx) }()
 	}
-	streamReady := make(chan struct{})
-	go func() {
-		for workCtx.Err() == nil {
-			sctx, cancel := context.WithTimeout(workCtx, 5*time.Second)
-			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas)
-			if err == nil {
-				// Partner feed copies go through every service's outbox into the feed stream.
-				_, err = natsx.EnsureFeedStream(sctx, js, cfg.StreamReplicas)
-			}
-			cancel()
-			if err == nil {
-				close(streamReady)
-				return
-			}
-			logger.Warn("cannot declare stream yet; retrying", "error", err.Error())
-			time.Sleep(500 * time.Millisecond)
-		}
-	}()
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/wijkbrug/wijkbrug/pkg/netport"
+	"golang.org/x/sync/errgroup"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -238,14 +239,18 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	type ready struct{ name, grpc, admin string }
+	// Each service's demo data is written as soon as its database is migrated, while the
+	// services go on starting.
+	seeds := demoSeeds(func(db string) string { return s.Postgres.DSNAs(embeddedpg.OwnerRole, db) })
+	var seeding errgroup.Group
 	readyCh := make(chan ready, len(serviceNames))
 	errCh := make(chan error, len(serviceNames))
 	var running sync.WaitGroup
+	if err := s.Postgres.PrepareDatabases(ctx, serviceNames...); err != nil {
+		cancel()
+		return nil, err
+	}
 	for _, name := range serviceNames {
-		if err := s.prepareDatabase(ctx, name); err != nil {
-			cancel()
-			return nil, fmt.Errorf("database %s: %w", name, err)
-		}
 		certFile, keyFile := serviceCertFiles(pkiDir, name)
 		cfg := svc.Config{
 			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
@@ -276,14 +281,18 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			err := svc.Run(runCtx, spec, cfg, svc.Hooks{LogOutput: opts.LogOutput, OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }})
+			hooks := svc.Hooks{LogOutput: opts.LogOutput, OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }}
+			if seed := seeds[name]; seed != nil {
+				hooks.OnMigrated = func() { seeding.Go(func() error { return seed(runCtx) }) }
+			}
+			err := svc.Run(runCtx, spec, cfg, hooks)
 			if err != nil {
 				errCh <- fmt.Errorf("%s: %w", spec.Name, err)
 			}
 		}()
 	}
 	go func() { running.Wait(); close(errCh) }()
-	s.cleanup = append([]func(){func() { cancel(); running.Wait() }}, s.cleanup...)
+	s.cleanup = append([]func(){func() { cancel(); running.Wait(); _ = seeding.Wait() }}, s.cleanup...)
 
 	timeout := time.After(60 * time.Second)
 	for n := 0; n < len(serviceNames); {
@@ -301,7 +310,8 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}
 	}
 	s.StartedIn = time.Since(began)
-	if err := SeedDemo(ctx, func(db string) string { return s.Postgres.DSNAs(embeddedpg.OwnerRole, db) }); err != nil {
+	// Every service has called OnMigrated (before OnServing), so every seed has begun.
+	if err := seeding.Wait(); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -516,24 +526,41 @@ func (s *Suite) ConnectNATS(p Partner) (*nats.Conn, error) {
 // providermonitoring, referral). It migrates first and is idempotent, so it works on the
 // suite's own databases and on those of a deployment (as the databases' owner).
 func SeedDemo(ctx context.Context, dsn func(db string) string) error {
-	if err := providermonitoring.SeedDemo(ctx, dsn("providermonitoring"), providermonitoring.DemoProvider{
-		AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
-		ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
-	}); err != nil {
-		return fmt.Errorf("demo data: %w", err)
+	// Each service's demo data goes into its own database, so they are written at once.
+	var g errgroup.Group
+	for _, seed := range demoSeeds(dsn) {
+		g.Go(func() error { return seed(ctx) })
 	}
-	if err := intake.SeedDemo(ctx, dsn("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}); err != nil {
-		return fmt.Errorf("demo data: %w", err)
+	return g.Wait()
+}
+
+// demoSeeds writes each service's demo data (by database name).
+func demoSeeds(dsn func(db string) string) map[string]func(context.Context) error {
+	wrap := func(err error) error {
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		return nil
 	}
-	// The team and the municipality act for GM0363 (answering requests, contracts, views).
-	if err := providermonitoring.SeedMunicipalOrganisations(ctx, dsn("providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN); err != nil {
-		return fmt.Errorf("demo data: %w", err)
+	return map[string]func(context.Context) error{
+		"providermonitoring": func(ctx context.Context) error {
+			if err := providermonitoring.SeedDemo(ctx, dsn("providermonitoring"), providermonitoring.DemoProvider{
+				AGB: DemoProviderAGB, Name: DemoProvider.Name, OIN: DemoProvider.OIN, Municipality: DemoMunicipality,
+				ProductCategory: DemoProductCategory, ProductCode: DemoProductCode,
+			}); err != nil {
+				return wrap(err)
+			}
+			// The team and the municipality act for GM0363 (answering requests, contracts, views).
+			return wrap(providermonitoring.SeedMunicipalOrganisations(ctx, dsn("providermonitoring"), DemoMunicipality, DemoTeam.OIN, DemoMunicipalityOrg.OIN))
+		},
+		"intake": func(ctx context.Context) error {
+			return wrap(intake.SeedDemo(ctx, dsn("intake"), intake.DemoMunicipality{OIN: DemoMunicipalityOrg.OIN, Municipality: DemoMunicipality}))
+		},
+		"referral": func(ctx context.Context) error {
+			return wrap(referral.SeedDemo(ctx, dsn("referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
+				ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}))
+		},
 	}
-	if err := referral.SeedDemo(ctx, dsn("referral"), referral.DemoSocialMap{MaintainerOIN: DemoTeam.OIN,
-		ProviderOIN: DemoProvider.OIN, ProviderName: DemoProvider.Name, Municipality: DemoMunicipality, District: DemoDistrict}); err != nil {
-		return fmt.Errorf("demo data: %w", err)
-	}
-	return nil
 }
 
 // ephemeralDir makes a fresh data directory wijkbrug-dev-<8 hex digits> in the temporary

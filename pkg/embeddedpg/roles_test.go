@@ -1,0 +1,106 @@
+package embeddedpg
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestPrepareDatabases: the first call creates the roles and the databases, owned by
+// OwnerRole, and hands over a database the superuser made before the roles existed (a kept
+// development data directory); a restart's call, with everything in place, opens a single
+// connection.
+func TestPrepareDatabases(t *testing.T) {
+	skipWithoutPostgres(t)
+	ctx := t.Context()
+	c, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+
+	// The kept one: created and filled by the superuser.
+	if err := c.CreateDatabase(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, c.DSN("kept"), `CREATE TABLE notes (id serial PRIMARY KEY, body text)`)
+
+	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, c.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	for _, db := range []string{"one", "two", "kept"} {
+		var owner, schemaOwner string
+		if err := admin.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, db).Scan(&owner); err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		conn, err := pgx.Connect(ctx, c.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'`).Scan(&schemaOwner); err != nil {
+			t.Fatal(err)
+		}
+		if owner != OwnerRole || schemaOwner != OwnerRole {
+			t.Errorf("%s: database owned by %s, schema public by %s; want %s", db, owner, schemaOwner, OwnerRole)
+		}
+		if db == "kept" {
+			var tableOwner string
+			if err := conn.QueryRow(ctx, `SELECT tableowner FROM pg_tables WHERE tablename = 'notes'`).Scan(&tableOwner); err != nil {
+				t.Fatal(err)
+			}
+			if tableOwner != OwnerRole {
+				t.Errorf("kept table owned by %s, want %s", tableOwner, OwnerRole)
+			}
+		}
+		_ = conn.Close(ctx)
+	}
+
+	// A restart: one session, on the postgres database, and none on the service databases.
+	sessions := func() map[string]int64 {
+		// Backends report their session when they end; give the ones just closed a moment.
+		time.Sleep(300 * time.Millisecond)
+		if _, err := admin.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := admin.Query(ctx, `SELECT datname, sessions FROM pg_stat_database WHERE datname IN ('postgres', 'one', 'two', 'kept')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		var name string
+		var n int64
+		if _, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { out[name] = n; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := sessions()
+	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	after := sessions()
+	for db, want := range map[string]int64{"postgres": 1, "one": 0, "two": 0, "kept": 0} {
+		if got := after[db] - before[db]; got != want {
+			t.Errorf("restart opened %d sessions on %s, want %d", got, db, want)
+		}
+	}
+}
+
+func execSQL(t *testing.T, dsn, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), sql); err != nil {
+		t.Fatal(err)
+	}
+}
