@@ -95,8 +95,12 @@ func (c *Cluster) HandToOwner(ctx context.Context, name string) error {
 // with the data kept opens one connection here instead of four per database.
 func (c *Cluster) PrepareDatabases(ctx context.Context, names ...string) error {
 	var owners map[string]string
+	var version int
 	err := c.withAdmin(ctx, func(conn *pgx.Conn) error {
 		if err := createRoles(ctx, conn); err != nil {
+			return err
+		}
+		if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
 			return err
 		}
 		rows, err := conn.Query(ctx, `SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname = ANY($1)`, names)
@@ -122,7 +126,7 @@ func (c *Cluster) PrepareDatabases(ctx context.Context, names ...string) error {
 		go func() {
 			defer wg.Done()
 			if !exists {
-				if errs[i] = c.CreateDatabase(ctx, name); errs[i] != nil {
+				if errs[i] = c.createDatabase(ctx, name, version >= 150000); errs[i] != nil {
 					return
 				}
 			}
