@@ -3,9 +3,11 @@ package pgxdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -135,4 +137,60 @@ func lockID(name string) int64 {
 		h = h*31 + int64(c)
 	}
 	return h
+}
+
+// Current reports whether every set's latest migration is applied, reading the goose version
+// tables over q without the migration lock: a check that costs two round trips per set, where
+// Migrate opens its own connections and takes a lock per set. It looks at the highest version
+// only (goose refuses to apply a migration numbered below one already applied).
+func Current(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, sets ...MigrationSet) (bool, error) {
+	for _, set := range sets {
+		latest, err := latestVersion(set.FS)
+		if err != nil {
+			return false, fmt.Errorf("migrations %s: %w", set.Name, err)
+		}
+		table := "goose_version_" + set.Name
+		var exists bool
+		if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil {
+			return false, fmt.Errorf("migrations %s: %w", set.Name, err)
+		}
+		if !exists {
+			return false, nil
+		}
+		var applied int64
+		if err := q.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM `+pgx.Identifier{table}.Sanitize()+` WHERE is_applied`).Scan(&applied); err != nil {
+			return false, fmt.Errorf("migrations %s: %w", set.Name, err)
+		}
+		if applied < latest {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// latestVersion is the highest version among a set's migration files (goose's
+// <version>_<name>.sql).
+func latestVersion(fsys fs.FS) (int64, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, name := range names {
+		digits, _, ok := strings.Cut(name, "_")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			continue
+		}
+		latest = max(latest, v)
+	}
+	if latest == 0 {
+		return 0, errors.New("no migration files")
+	}
+	return latest, nil
 }

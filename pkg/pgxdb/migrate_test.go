@@ -43,3 +43,38 @@ func TestMigrationsAreFlushedWhenMigrateReturns(t *testing.T) {
 		t.Error("the last migration's commit is not flushed when Migrate returns")
 	}
 }
+
+// TestCurrent: a set is current when its latest migration is applied, and not before its
+// version table exists, nor when a newer file has come.
+func TestCurrent(t *testing.T) {
+	ctx := context.Background()
+	dsn := testkit.NewDatabase(t, "pgxdb-current", func(context.Context, string) error { return nil })
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	files := fstest.MapFS{"00001_a.sql": {Data: []byte("-- +goose Up\nCREATE TABLE a (id int);\n")}}
+	set := pgxdb.MigrationSet{Name: "cur", FS: files}
+	check := func(want bool) {
+		t.Helper()
+		got, err := pgxdb.Current(ctx, conn, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("Current = %v, want %v", got, want)
+		}
+	}
+	check(false) // no version table yet
+	if err := pgxdb.Migrate(ctx, dsn, set); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+	files["00002_b.sql"] = &fstest.MapFile{Data: []byte("-- +goose Up\nCREATE TABLE b (id int);\n")}
+	check(false) // a newer migration has come
+	if err := pgxdb.Migrate(ctx, dsn, set); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+}

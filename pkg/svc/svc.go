@@ -724,16 +724,23 @@ func splitList(s string) []string {
 }
 
 // Seed loads data into a service's database outside a running service (demo data, fixtures
-// for tools): it migrates first, so it works before or after the service starts, and runs fn
-// in one transaction. fn must be idempotent.
+// for tools): it migrates first unless the schema is already current (pgxdb.Current), so it
+// works before or after the service starts, and runs fn in one transaction. fn must be
+// idempotent.
 func Seed(ctx context.Context, spec Spec, dsn string, fn func(ctx context.Context, db *pgxdb.DB) error) error {
-	if err := Migrate(ctx, spec, dsn); err != nil {
-		return err
-	}
 	db, err := pgxdb.Open(ctx, dsn, 2)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	current, err := pgxdb.Current(ctx, db.Pool, platformdb.Migrations(), spec.Migrations)
+	if err != nil {
+		return err
+	}
+	if !current {
+		if err := Migrate(ctx, spec, dsn); err != nil {
+			return err
+		}
+	}
 	return db.Tx(ctx, func(ctx context.Context) error { return fn(ctx, db) })
 }
