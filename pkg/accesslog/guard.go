@@ -77,15 +77,6 @@ func Guard(ctx context.Context, rec Recorder, a Access) (string, error) {
 	return route, nil
 }
 
-// Read runs a read that logs a single entry (Guard's), without a transaction: the logger
-// writes an entry that comes without one in its group commit, shared with the other reads and
-// lists answered at the same moment, and Record returns once it is committed, so the entry is
-// on record before the answer leaves, a refusal's included. Unlike ReadTx, an entry written
-// before a later error stays on record: an access logged that may not have been shown, never
-// one shown and not logged. A read that logs several entries (a household's members) takes
-// ReadTx, where they go with one commit; here each would wait for a group write of its own.
-func Read(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
-
 // ReadTx runs a read in one transaction of tx. A read writes nothing but its access-log
 // entries, and a refused read must keep them: when fn answers NOT_FOUND, PERMISSION_DENIED
 // or FAILED_PRECONDITION (Guard's refusal among them) the transaction still commits and

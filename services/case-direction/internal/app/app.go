@@ -359,7 +359,7 @@ func (a *App) read(ctx context.Context, id, action string) (domain.Case, string,
 	caller, _ := identity.From(ctx)
 	var out domain.Case
 	var route string
-	err := accesslog.Read(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		c, err := a.cases.Get(ctx, id)
 		if err != nil {
 			return err

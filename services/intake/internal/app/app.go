@@ -487,7 +487,7 @@ func (a *App) CheckIntakeOwnership(ctx context.Context, id, orgOIN, orgType stri
 func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Intake
-	err := accesslog.Read(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.d.Tx, func(ctx context.Context) error {
 		in, err := a.d.Intakes.Get(ctx, id)
 		if err != nil {
 			return err

@@ -150,7 +150,7 @@ func (a *App) SubmitSignal(ctx context.Context, s domain.Signal) (domain.Signal,
 func (a *App) GetSignal(ctx context.Context, id string) (domain.Signal, error) {
 	caller, _ := identity.From(ctx)
 	var out domain.Signal
-	err := accesslog.Read(ctx, func(ctx context.Context) error {
+	err := accesslog.ReadTx(ctx, a.tx, func(ctx context.Context) error {
 		s, err := a.signals.Get(ctx, id)
 		if err != nil {
 			return err

@@ -2,13 +2,10 @@ package app_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -123,96 +120,5 @@ func TestSentReferralIsStoredOnce(t *testing.T) {
 	}
 	if status != string(domain.RefSent) || r.Status != domain.RefSent || history != ">DRAFT DRAFT>SENT" || announced != 1 {
 		t.Fatalf("stored status %s (answered %s), history %q, %d events; want SENT, \">DRAFT DRAFT>SENT\", 1", status, r.Status, history, announced)
-	}
-}
-
-// Reading a signal changes nothing but the access log, so it opens no transaction: its one
-// entry goes through the access log's group commit. Reads at the same moment (intake's
-// consumer reads every signal, several at a time) share one INSERT and one commit, and each
-// read returns once its entry is committed. While a lock holds up the first group's INSERT,
-// the other reads queue behind it instead of each waiting with an INSERT of its own.
-func TestSignalReadsShareTheAccessLogsCommit(t *testing.T) {
-	ctx := context.Background()
-	dsn := newDSN(t)
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 16 // as the service's pool: every read could hold a connection
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	db := &pgxdb.DB{Pool: pool}
-	a := newApp(t, db, newProtector(t), time.Now)
-	gp := as("00000001000000000200", identity.OrgGP)
-	s, err := a.SubmitSignal(gp, domain.Signal{SourceType: domain.SourceGP, LegalBasis: domain.BasisWMO, ResidentBSN: "111222333",
-		Municipality: "GM0363", District: "WK036300", LifeDomains: []string{"FINANCES"}, Category: "payment arrears"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	system := identity.WithCaller(ctx, identity.System(identity.Organisation{OIN: "00000099000000000002", Name: "wijkbrug-intake", Type: identity.OrgService}, "intake-signal-events"))
-
-	lock, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.Exec(ctx, `BEGIN; LOCK TABLE access_log IN SHARE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			if _, err := lock.Exec(ctx, `COMMIT`); err != nil {
-				t.Error(err)
-			}
-			lock.Release()
-		})
-	}
-	defer release()
-	monitor, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer monitor.Close(ctx)
-	insertsWaiting := func() int {
-		var n int
-		if err := monitor.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	const reads = 6
-	errs := make(chan error, reads)
-	for range reads {
-		go func() { _, err := a.GetSignal(system, s.ID); errs <- err }()
-	}
-	for deadline := time.Now().Add(10 * time.Second); insertsWaiting() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no read reached the access log")
-		}
-	}
-	// Give the other reads time to arrive; none may start an INSERT of its own meanwhile.
-	for range 20 {
-		if n := insertsWaiting(); n != 1 {
-			t.Fatalf("%d access-log INSERTs under way at once, want the reads queued behind one", n)
-		}
-		time.Sleep(15 * time.Millisecond)
-	}
-	release()
-	for range reads {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	var entries, commits int
-	if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM access_log
-		WHERE object_id = $1 AND action = 'referral.signal.read'`, s.ID).Scan(&entries, &commits); err != nil {
-		t.Fatal(err)
-	}
-	if entries != reads || commits >= reads {
-		t.Fatalf("%d read entries in %d commits, want %d entries in fewer commits", entries, commits, reads)
 	}
 }
