@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +53,7 @@ func Migrate(ctx context.Context, dsn string, sets ...MigrationSet) error {
 // MigrateReport is Migrate that also says what it applied, per set.
 func MigrateReport(ctx context.Context, dsn string, sets ...MigrationSet) ([]SetResult, error) {
 	var out []SetResult
+	applied := false // anything at all, for flushMigrations
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
@@ -89,16 +89,13 @@ func MigrateReport(ctx context.Context, dsn string, sets ...MigrationSet) ([]Set
 		for _, res := range results {
 			if res.Source != nil {
 				r.Applied = append(r.Applied, filepath.Base(res.Source.Path))
+				applied = true
 			}
 		}
 		if r.Version, err = p.GetDBVersion(ctx); err != nil {
 			return out, fmt.Errorf("migrations %s: version: %w", set.Name, err)
 		}
 		out = append(out, r)
-	}
-	applied := false
-	for _, r := range out {
-		applied = applied || len(r.Applied) > 0
 	}
 	if applied {
 		if err := flushMigrations(ctx, db); err != nil {
@@ -170,8 +167,8 @@ func Current(ctx context.Context, q interface {
 	return true, nil
 }
 
-// latestVersion is the highest version among a set's migration files (goose's
-// <version>_<name>.sql).
+// latestVersion is the highest version among a set's migration files, as goose reads it from
+// their names.
 func latestVersion(fsys fs.FS) (int64, error) {
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -179,13 +176,9 @@ func latestVersion(fsys fs.FS) (int64, error) {
 	}
 	var latest int64
 	for _, name := range names {
-		digits, _, ok := strings.Cut(name, "_")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseInt(digits, 10, 64)
+		v, err := goose.NumericComponent(name)
 		if err != nil {
-			continue
+			return 0, err
 		}
 		latest = max(latest, v)
 	}
