@@ -100,6 +100,33 @@ func (db *DB) Defer(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
+// SendBatchAfterDeferred sends the writes deferred so far in the transaction of ctx and then
+// b, in one pipeline (with BEGIN in front when the transaction has not sent anything yet). It
+// reads the deferred writes' answers and returns the first of their errors, or b's results,
+// which the caller reads and closes. Everything after it in the transaction sees those writes.
+//
+// It is for a transaction that does several units of work one after the other (a consumer
+// handling a batch of events): a unit's deferred writes must be visible to the next unit, and
+// they go out with the next unit's first statements instead of in a round trip of their own.
+// Outside a transaction it is the pool's SendBatch.
+func (db *DB) SendBatchAfterDeferred(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	st := stateOf(ctx)
+	if st == nil || st.deferred.Len() == 0 {
+		return db.Q(ctx).SendBatch(ctx, b), nil
+	}
+	n := st.deferred.Len()
+	all := &pgx.Batch{QueuedQueries: append(st.deferred.QueuedQueries, b.QueuedQueries...)}
+	st.deferred = pgx.Batch{}
+	br := db.Q(ctx).SendBatch(ctx, all)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
 // AfterCommit runs fn once the transaction of ctx has committed (never when it rolls back);
 // outside a transaction it runs fn at once. fn must be quick and must not fail: it is for
 // wake-ups, not for work that needs to succeed.

@@ -3,6 +3,7 @@ package pgxdb_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -266,3 +267,78 @@ func TestTxDeferredFailureRollsBackEverything(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSendBatchAfterDeferred: the writes deferred so far go out in one pipeline with the next
+// batch, so what follows sees them; a failing deferred write is returned there and the
+// transaction commits nothing.
+func TestSendBatchAfterDeferred(t *testing.T) {
+	ctx := context.Background()
+	db, writes := open(t)
+	// units runs three units of work in one transaction: each counts the rows of the units
+	// before it (from), then defers a row of its own.
+	units := func(from int) (seen []int, roundTrips int64) {
+		before := writes.Load()
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			for id := from; id < from+3; id++ {
+				b := &pgx.Batch{}
+				b.Queue(`SELECT count(*) FROM notes WHERE id >= $1`, from)
+				br, err := db.SendBatchAfterDeferred(ctx, b)
+				if err != nil {
+					return err
+				}
+				var n int
+				err = br.QueryRow().Scan(&n)
+				if cerr := br.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
+				seen = append(seen, n)
+				if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x')`, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seen, writes.Load() - before
+	}
+	units(390) // prepares the statements (pgx's statement cache); count the next
+	seen, roundTrips := units(400)
+	if want := []int{0, 1, 2}; !slices.Equal(seen, want) {
+		t.Errorf("each unit saw %v rows of the earlier ones, want %v", seen, want)
+	}
+	// Three batches (the first with BEGIN, the others with the earlier unit's write) and the
+	// last write with COMMIT.
+	if roundTrips != 4 {
+		t.Errorf("%d round trips, want 4", roundTrips)
+	}
+	if n := count(t, db, "id >= 400"); n != 3 {
+		t.Errorf("%d rows committed, want 3", n)
+	}
+
+	err := db.Tx(ctx, func(ctx context.Context) error {
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (410, 'x')`); err != nil {
+			return err
+		}
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (400, 'clash')`); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO notes (id, body) VALUES (411, 'x')`)
+		br, err := db.SendBatchAfterDeferred(ctx, b)
+		if err != nil {
+			return err
+		}
+		return br.Close()
+	})
+	if !pgxdb.IsUniqueViolation(err, "notes_pkey") {
+		t.Fatalf("Tx = %v, want the deferred write's unique violation", err)
+	}
+	if n := count(t, db, "id IN (410, 411)"); n != 0 {
+		t.Errorf("%d rows of the failed transaction committed", n)
+	}
+}
