@@ -17,6 +17,15 @@
 // other in stream order, as with a single worker; events of different aggregates run in
 // parallel. A handler must therefore be safe against a concurrent handler of another
 // aggregate, exactly as an RPC is against another RPC.
+//
+// When events wait for a worker (a backlog), it handles up to Options.MaxBatch of them in one
+// transaction, one after the other, each with its own claim and parked-event check, and
+// commits them together: one commit (and its WAL flush) for the batch instead of one per
+// event. An event's deferred writes go out with the next event's claim, so every event sees
+// what the events before it wrote, as it would in transactions of their own. When anything in
+// a batch fails, the batch is rolled back and each of its events is handled again alone, in
+// order, with the retry and parking rules above; a redelivered event is always handled alone.
+// Without a backlog a batch is one event.
 package consumer
 
 import (
@@ -118,19 +127,27 @@ type Options struct {
 	// Workers is how many events of different aggregates are handled at once (default
 	// DefaultWorkers). Each worker holds at most one database connection while it works.
 	Workers int
+	// MaxBatch is how many waiting events a worker handles in one transaction (default
+	// DefaultMaxBatch; 1 gives every event a transaction of its own).
+	MaxBatch int
 }
 
 // DefaultWorkers is the number of workers of a consumer when Options.Workers is not set.
 const DefaultWorkers = 4
 
+// DefaultMaxBatch is the largest batch of events of a worker when Options.MaxBatch is not set.
+const DefaultMaxBatch = 16
+
 // Metrics are the consumer gauges and counters of one service, labelled per consumer.
 type Metrics struct {
 	pending, ackPending, parked *prometheus.GaugeVec
 	redeliveries                *prometheus.CounterVec
+	batches, batchedEvents      *prometheus.CounterVec
 }
 
 // NewMetrics registers wijkbrug_consumer_pending, wijkbrug_consumer_ack_pending,
-// wijkbrug_consumer_redeliveries_total and wijkbrug_consumer_parked for service.
+// wijkbrug_consumer_redeliveries_total, wijkbrug_consumer_parked,
+// wijkbrug_consumer_batches_total and wijkbrug_consumer_batched_events_total for service.
 func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
 	labels := prometheus.Labels{"service": service}
 	m := &Metrics{
@@ -142,28 +159,37 @@ func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
 			Help: "Events parked after failing (wijkbrug parked list shows them)."}, []string{"consumer"}),
 		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_redeliveries_total", ConstLabels: labels,
 			Help: "Deliveries of an event that had been delivered before (after a failure or an expired ack deadline)."}, []string{"consumer"}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_batches_total", ConstLabels: labels,
+			Help: "Transactions of more than one event (a backlog); outcome=failed: rolled back, its events then handled one by one."}, []string{"consumer", "outcome"}),
+		batchedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_batched_events_total", ConstLabels: labels,
+			Help: "Events committed in transactions of more than one event."}, []string{"consumer"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pending, m.ackPending, m.parked, m.redeliveries)
+		reg.MustRegister(m.pending, m.ackPending, m.parked, m.redeliveries, m.batches, m.batchedEvents)
 	}
 	return m
 }
 
 type runner struct {
-	db      *pgxdb.DB
-	spec    Spec
-	retry   Retry
-	log     *slog.Logger
-	m       *Metrics
-	workers int
+	db       *pgxdb.DB
+	spec     Spec
+	retry    Retry
+	log      *slog.Logger
+	m        *Metrics
+	workers  int
+	maxBatch int
 }
 
 // Run consumes until ctx ends. It waits for the stream to exist, so services may start in
 // any order.
 func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, opts Options) error {
-	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics, workers: opts.Workers}
+	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics, workers: opts.Workers,
+		maxBatch: opts.MaxBatch}
 	if r.workers <= 0 {
 		r.workers = DefaultWorkers
+	}
+	if r.maxBatch <= 0 {
+		r.maxBatch = DefaultMaxBatch
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -173,6 +199,9 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	}
 	// Every series exists from the start (at 0), so rates and alerts see the consumer at once.
 	r.m.redeliveries.WithLabelValues(spec.Durable)
+	r.m.batches.WithLabelValues(spec.Durable, "committed")
+	r.m.batches.WithLabelValues(spec.Durable, "failed")
+	r.m.batchedEvents.WithLabelValues(spec.Durable)
 	stream, err := natsx.WaitForStream(ctx, js, spec.Stream)
 	if err != nil {
 		return err
@@ -187,8 +216,9 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 			AckWait:        r.retry.AckWait,
 			// Unbounded on the server: a transient failure is retried for as long as it lasts;
 			// other failures are bounded by parking (Retry.ParkAfter), which keeps the event.
-			MaxDeliver:    -1,
-			MaxAckPending: 64,
+			MaxDeliver: -1,
+			// Room for every worker's batch in progress and the next one waiting.
+			MaxAckPending: max(64, 2*r.workers*r.maxBatch),
 		})
 		if err == nil {
 			break
@@ -200,10 +230,10 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 		case <-time.After(time.Second):
 		}
 	}
-	// A small prefetch: buffered deliveries get no heartbeats, so their ack deadline must not
-	// run out while earlier ones are handled. (A delivery waiting in a worker's queue has its
-	// heartbeat running from the moment it is dispatched.)
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(8, 2*r.workers)))
+	// A small prefetch (a batch per worker): buffered deliveries get no heartbeats, so their
+	// ack deadline must not run out while earlier ones are handled. (A delivery waiting in a
+	// worker's queue has its heartbeat running from the moment it is dispatched.)
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(8, r.workers*r.maxBatch)))
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
@@ -214,16 +244,19 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	queues := make([]chan dispatched, r.workers)
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan dispatched, 2)
+		queues[i] = make(chan dispatched, r.maxBatch)
 		wg.Add(1)
 		go func(q <-chan dispatched) {
 			defer wg.Done()
 			for d := range q {
+				batch := r.fill(q, d)
 				if ctx.Err() != nil {
-					d.stopHeartbeat() // shutting down: left unacknowledged, redelivered later
+					for _, d := range batch {
+						d.stopHeartbeat() // shutting down: left unacknowledged, redelivered later
+					}
 					continue
 				}
-				r.handleDelivery(ctx, spec.Stream, d)
+				r.handleBatch(ctx, spec.Stream, batch)
 			}
 		}(queues[i])
 	}
@@ -251,6 +284,23 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 			return nil // not acknowledged: redelivered after the ack deadline
 		}
 	}
+}
+
+// fill returns first with the deliveries already waiting in q behind it, up to maxBatch.
+func (r *runner) fill(q <-chan dispatched, first dispatched) []dispatched {
+	batch := []dispatched{first}
+	for len(batch) < r.maxBatch {
+		select {
+		case d, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, d)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // dispatched is a delivery on its way to (or in) a worker, with its heartbeat running.
@@ -339,57 +389,102 @@ func (b *blockedError) Error() string {
 	return "waits behind event " + b.eventID + " of the same aggregate, which is being retried"
 }
 
-// process handles d once: in one transaction it records the event id, checks that no earlier
-// event of the aggregate is still open, runs the handler and clears the event's parked row.
-func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope, error) {
+// decode reads d's event and checks that it comes from the stream's owner; any failure is
+// permanent.
+func (r *runner) decode(d delivery) (cloudevents.Envelope, proto.Message, error) {
 	ev, err := cloudevents.FromMsg(d.subject, d.headers, d.data)
 	var payload proto.Message
 	if err == nil {
 		payload, err = ev.Decode()
 	}
 	if err != nil {
-		return ev, Permanent(fmt.Errorf("malformed event: %w", err))
+		return ev, nil, Permanent(fmt.Errorf("malformed event: %w", err))
 	}
 	// Only the owning service can publish on its stream's subjects (NATS permissions, see
 	// pkg/natsauth); checking the envelope too means a misconfigured broker still cannot make
 	// a service act on an event that claims to come from someone else.
 	if owner := natsx.StreamOwner(d.stream); owner != "" &&
 		(ev.Source != "urn:wijkbrug:"+owner || !strings.HasPrefix(d.subject, natsx.SubjectPrefix(owner)+".")) {
-		return ev, Permanent(fmt.Errorf("event from %q on %s is not from the stream's owner %s", ev.Source, d.subject, owner))
+		return ev, nil, Permanent(fmt.Errorf("event from %q on %s is not from the stream's owner %s", ev.Source, d.subject, owner))
 	}
-	ctx = ev.TraceContext(ctx)
-	ctx, span := otel.Tracer("wijkbrug/consumer").Start(ctx, "consume "+ev.Type, trace.WithSpanKind(trace.SpanKindConsumer))
-	defer span.End()
-	ctx = identity.WithCaller(ctx, r.spec.Caller)
+	return ev, payload, nil
+}
+
+// process handles d once, in a transaction of its own (see handleInTx).
+func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope, error) {
+	ev, payload, err := r.decode(d)
+	if err != nil {
+		return ev, err
+	}
 	err = r.db.Tx(ctx, func(ctx context.Context) error {
-		// Claiming the event and looking for an earlier parked event of its aggregate go out in
-		// one round trip (with BEGIN, see pgxdb.Tx); the cleanup of a parked copy goes with the
-		// COMMIT.
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.spec.Durable, ev.ID)
-		if ev.Subject != "" {
-			b.Queue(`SELECT event_id, state FROM parked_events
-				WHERE consumer = $1 AND aggregate_id = $2 AND stream = $3 AND stream_seq < $4 AND event_id <> $5
-				ORDER BY stream_seq LIMIT 1`, r.spec.Durable, ev.Subject, d.stream, int64(d.streamSeq), ev.ID)
-		}
-		br := r.db.Q(ctx).SendBatch(ctx, b)
-		err := claim(br, ev.Subject != "")
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		if err := r.spec.Handle(ctx, ev, payload); err != nil {
-			return err
-		}
-		return r.db.Defer(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
+		return r.handleInTx(ctx, d, ev, payload)
 	})
 	if errors.Is(err, errAlreadyProcessed) {
 		_, _ = r.db.Pool.Exec(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
 		return ev, nil
 	}
 	return ev, err
+}
+
+// processBatch handles ds in one transaction, in order. Any failure fails the whole batch
+// (nothing of it commits): the caller then handles each event alone.
+func (r *runner) processBatch(ctx context.Context, ds []delivery) error {
+	evs := make([]cloudevents.Envelope, len(ds))
+	payloads := make([]proto.Message, len(ds))
+	for i, d := range ds {
+		var err error
+		if evs[i], payloads[i], err = r.decode(d); err != nil {
+			return err
+		}
+	}
+	return r.db.Tx(ctx, func(ctx context.Context) error {
+		for i, d := range ds {
+			err := r.handleInTx(ctx, d, evs[i], payloads[i])
+			if errors.Is(err, errAlreadyProcessed) {
+				// A copy handled before: no effect, only a parked copy to clean up.
+				err = r.db.Defer(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, evs[i].ID)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// handleInTx handles one event in the transaction of ctx: it records the event id, checks
+// that no earlier event of the aggregate is still open, runs the handler and clears the
+// event's parked row. errAlreadyProcessed when the event was handled before.
+func (r *runner) handleInTx(ctx context.Context, d delivery, ev cloudevents.Envelope, payload proto.Message) error {
+	ctx = ev.TraceContext(ctx)
+	ctx, span := otel.Tracer("wijkbrug/consumer").Start(ctx, "consume "+ev.Type, trace.WithSpanKind(trace.SpanKindConsumer))
+	defer span.End()
+	ctx = identity.WithCaller(ctx, r.spec.Caller)
+	// Claiming the event and looking for an earlier parked event of its aggregate go out in
+	// one round trip (with BEGIN, see pgxdb.Tx, or with the writes the batch's previous event
+	// deferred); the cleanup of a parked copy goes with the COMMIT.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.spec.Durable, ev.ID)
+	if ev.Subject != "" {
+		b.Queue(`SELECT event_id, state FROM parked_events
+			WHERE consumer = $1 AND aggregate_id = $2 AND stream = $3 AND stream_seq < $4 AND event_id <> $5
+			ORDER BY stream_seq LIMIT 1`, r.spec.Durable, ev.Subject, d.stream, int64(d.streamSeq), ev.ID)
+	}
+	br, err := r.db.SendBatchAfterDeferred(ctx, b)
+	if err != nil {
+		return err
+	}
+	err = claim(br, ev.Subject != "")
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.spec.Handle(ctx, ev, payload); err != nil {
+		return err
+	}
+	return r.db.Defer(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
 }
 
 // claim reads the answers of process's first round trip: errAlreadyProcessed when the event
@@ -420,6 +515,49 @@ func claim(br pgx.BatchResults, parkedLookup bool) error {
 func transient(err error) bool {
 	return pgxdb.IsTransient(err) || natsx.IsTransient(err) || apperr.IsKind(err, apperr.KindUnavailable) ||
 		errors.Is(err, context.DeadlineExceeded)
+}
+
+// handleBatch handles a worker's batch: in one transaction when it holds more than one event
+// and none of them was delivered before, else (or when that transaction fails) each event
+// alone.
+func (r *runner) handleBatch(ctx context.Context, stream string, batch []dispatched) {
+	if len(batch) > 1 {
+		ds := make([]delivery, len(batch))
+		together := true
+		for i, dd := range batch {
+			md, err := dd.msg.Metadata()
+			if err != nil || md.NumDelivered > 1 {
+				// A redelivery may be the event that failed: alone, its failure is recorded.
+				together = false
+				break
+			}
+			ds[i] = delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: dd.msg.Subject(), headers: dd.msg.Headers(), data: dd.msg.Data()}
+		}
+		if together {
+			err := r.processBatch(ctx, ds)
+			if err == nil {
+				r.m.batches.WithLabelValues(r.spec.Durable, "committed").Inc()
+				r.m.batchedEvents.WithLabelValues(r.spec.Durable).Add(float64(len(batch)))
+				for _, dd := range batch {
+					dd.stopHeartbeat()
+					_ = dd.msg.Ack()
+				}
+				return
+			}
+			if ctx.Err() != nil {
+				for _, dd := range batch {
+					dd.stopHeartbeat() // shutting down: redelivered later, as in handleDelivery
+				}
+				return
+			}
+			r.m.batches.WithLabelValues(r.spec.Durable, "failed").Inc()
+			r.log.DebugContext(ctx, "batch of events failed; handling each alone", "consumer", r.spec.Durable,
+				"events", len(batch), "error", err.Error())
+		}
+	}
+	for _, dd := range batch {
+		r.handleDelivery(ctx, stream, dd)
+	}
 }
 
 func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatched) {

@@ -424,7 +424,8 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	p.Outbox.Wakes(relay)
 	relayDone.Add(1)
 	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
-	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers}
+	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers,
+		MaxBatch: cfg.ConsumerBatch}
 	for _, c := range wiring.Consumers {
 		work.Add(1)
 		go func() {

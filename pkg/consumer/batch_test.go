@@ -1,0 +1,195 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/consumer"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"google.golang.org/protobuf/proto"
+)
+
+// batchDB is a database with the platform tables and a table the test handlers write to:
+// one row per handled event, with the transaction that committed it.
+func batchDB(t *testing.T, name string) *pgxdb.DB {
+	t.Helper()
+	dsn := testkit.NewDatabase(t, name, func(ctx context.Context, dsn string) error {
+		if err := pgxdb.Migrate(ctx, dsn, platformdb.Migrations()); err != nil {
+			return err
+		}
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, `CREATE TABLE handled (signal_id text PRIMARY KEY, aggregate text NOT NULL, tx bigint NOT NULL)`)
+		return err
+	})
+	db, err := pgxdb.Open(context.Background(), dsn, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// A backlog is handled in batches: several events commit in one transaction, each still
+// exactly once, in order per aggregate, and each sees what the events before it in its batch
+// wrote with deferred writes (which only go out with the next event's claim).
+func TestBacklogIsHandledInBatches(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerbatch")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	const aggregates, perAggregate = 12, 4
+	var mu sync.Mutex
+	var blind []string // events that did not see the rows of their aggregate's earlier events
+	spec := consumer.Spec{
+		Durable: "test-batch", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			id := msg.(*referralv1.SignalReceived).GetSignalId()
+			nth, err := strconv.Atoi(id[strings.LastIndex(id, "/")+1:])
+			if err != nil {
+				return consumer.Permanent(err)
+			}
+			var earlier int
+			if err := db.Q(ctx).QueryRow(ctx, `SELECT count(*) FROM handled WHERE aggregate = $1`, ev.Subject).Scan(&earlier); err != nil {
+				return err
+			}
+			if earlier != nth {
+				mu.Lock()
+				blind = append(blind, fmt.Sprintf("%s saw %d earlier rows", id, earlier))
+				mu.Unlock()
+			}
+			return db.Defer(ctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
+		},
+	}
+	subject := "wijkbrug.referral.0363.signal.received"
+	for i := range perAggregate {
+		for a := range aggregates {
+			env.Publish(t, "referral", subject, fmt.Sprintf("agg-%d", a), &referralv1.SignalReceived{SignalId: fmt.Sprintf("agg-%d/%d", a, i)})
+		}
+	}
+	done := make(chan error, 1)
+	reg := prometheus.NewRegistry()
+	go func() {
+		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
+	}()
+	const total = aggregates * perAggregate
+	var rows, txs int
+	eventually(t, "every event handled", func() bool {
+		err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT tx) FROM handled`).Scan(&rows, &txs)
+		return err == nil && rows == total
+	})
+	if txs > total/2 {
+		t.Errorf("%d events committed in %d transactions; want batches (at most %d transactions)", total, txs, total/2)
+	}
+	if n := testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_batched_events_total")); n < float64(total-txs) {
+		t.Errorf("batched_events_total = %v; %d events committed in %d transactions", n, total, txs)
+	}
+	var claimed int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM processed_events WHERE consumer = 'test-batch'`).Scan(&claimed); err != nil || claimed != total {
+		t.Errorf("%d events claimed (%v), want %d", claimed, err, total)
+	}
+	mu.Lock()
+	if len(blind) > 0 {
+		t.Errorf("events that did not see their aggregate's earlier events: %v", blind)
+	}
+	mu.Unlock()
+	ps, err := consumer.ListParked(ctx, db, "")
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("nothing may be parked (%v): %+v", err, ps)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A failing event in a batch fails the batch; every event of it is then handled alone, so the
+// others commit once each, the failing one is retried and parked on its own, and a later event
+// of its aggregate waits behind it.
+func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerbatchfail")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	spec := consumer.Spec{
+		Durable: "test-batch-fail", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Retry: consumer.Retry{AckWait: 2 * time.Second, BackOff: []time.Duration{50 * time.Millisecond}, ParkAfter: 2,
+			ReplayInterval: time.Hour},
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			id := msg.(*referralv1.SignalReceived).GetSignalId()
+			if id == "e5" {
+				return errors.New("handler cannot cope with this event")
+			}
+			return db.Defer(ctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
+		},
+	}
+	subject := "wijkbrug.referral.0363.signal.received"
+	ids := map[string]string{}
+	for i := range 12 {
+		agg := fmt.Sprintf("agg-%d", i)
+		if i == 5 || i == 9 {
+			agg = "poisoned"
+		}
+		ids[fmt.Sprintf("e%d", i)] = env.Publish(t, "referral", subject, agg, &referralv1.SignalReceived{SignalId: fmt.Sprintf("e%d", i)})
+	}
+	done := make(chan error, 1)
+	reg := prometheus.NewRegistry()
+	go func() {
+		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 16, Metrics: consumer.NewMetrics(reg, "testsvc")})
+	}()
+	eventually(t, "the failing event and the one behind it parked", func() bool {
+		ps, err := consumer.ListParked(ctx, db, "")
+		return err == nil && len(ps) == 2 && ps[0].State == "parked" && ps[1].State == "parked"
+	})
+	ps, _ := consumer.ListParked(ctx, db, "test-batch-fail")
+	if ps[0].EventID != ids["e5"] || ps[0].Failures != 2 || !strings.Contains(ps[0].LastError, "cannot cope") {
+		t.Errorf("first parked: %+v", ps[0])
+	}
+	if ps[1].EventID != ids["e9"] || !strings.Contains(ps[1].LastError, "behind parked event "+ids["e5"]) {
+		t.Errorf("second parked must wait behind the first: %+v", ps[1])
+	}
+	eventually(t, "the other ten committed", func() bool {
+		var n int
+		return db.Pool.QueryRow(ctx, `SELECT count(*) FROM handled`).Scan(&n) == nil && n == 10
+	})
+	var got []string
+	rows, err := db.Pool.Query(ctx, `SELECT signal_id FROM handled ORDER BY signal_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(","+strings.Join(got, ",")+",", ",e5,") || strings.Contains(","+strings.Join(got, ",")+",", ",e9,") {
+		t.Errorf("a parked event committed: %v", got)
+	}
+	var claimed int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM processed_events WHERE consumer = 'test-batch-fail'`).Scan(&claimed); err != nil || claimed != 10 {
+		t.Errorf("%d events claimed (%v), want the 10 handled", claimed, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
