@@ -487,8 +487,8 @@ func (r *runner) handleInTx(ctx context.Context, d delivery, ev cloudevents.Enve
 	return r.db.Defer(ctx, `DELETE FROM parked_events WHERE consumer = $1 AND event_id = $2`, r.spec.Durable, ev.ID)
 }
 
-// claim reads the answers of process's first round trip: errAlreadyProcessed when the event
-// was handled before, a blockedError when an earlier event of its aggregate is parked.
+// claim reads the answers of handleInTx's first round trip: errAlreadyProcessed when the
+// event was handled before, a blockedError when an earlier event of its aggregate is parked.
 func claim(br pgx.BatchResults, parkedLookup bool) error {
 	tag, err := br.Exec()
 	if err != nil {
