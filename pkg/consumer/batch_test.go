@@ -193,3 +193,65 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A batch cut off by the consumer's own shutdown has not failed: none of its events is
+// claimed, recorded as failing or acknowledged, so all of them come back after a restart.
+func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerbatchstop")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{}, 1)
+	var handled sync.Map
+	spec := consumer.Spec{
+		Durable: "test-batch-stop", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Handle: func(hctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			id := msg.(*referralv1.SignalReceived).GetSignalId()
+			handled.Store(id, true)
+			if id != "s3" {
+				return db.Defer(hctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
+			}
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-hctx.Done()
+			return hctx.Err()
+		},
+	}
+	for i := range 6 {
+		env.Publish(t, "referral", "wijkbrug.referral.0363.signal.received", fmt.Sprintf("agg-%d", i), &referralv1.SignalReceived{SignalId: fmt.Sprintf("s%d", i)})
+	}
+	// Let the backlog build before the consumer starts, so its one worker takes it as a batch.
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 8}) }()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler never reached the event it blocks on")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var committed, failures, claimed int
+	bg := context.Background()
+	if err := db.Pool.QueryRow(bg, `SELECT (SELECT count(*) FROM handled), (SELECT count(*) FROM parked_events),
+		(SELECT count(*) FROM processed_events)`).Scan(&committed, &failures, &claimed); err != nil {
+		t.Fatal(err)
+	}
+	// The events handled before s3 in its batch (if it was one) rolled back with it; events
+	// handled alone before the batch formed may have committed, but nothing after s3 did.
+	if failures != 0 {
+		t.Errorf("shutdown recorded %d failure rows, want none", failures)
+	}
+	if committed != claimed {
+		t.Errorf("%d events committed but %d claimed", committed, claimed)
+	}
+	for _, id := range []string{"s3", "s4", "s5"} {
+		var n int
+		if err := db.Pool.QueryRow(bg, `SELECT count(*) FROM handled WHERE signal_id = $1`, id).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s committed (%d rows, %v) although the consumer stopped at s3", id, n, err)
+		}
+	}
+}

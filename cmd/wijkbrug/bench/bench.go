@@ -500,6 +500,10 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	if err := b.resetStatements(ctx); err != nil {
 		return err
 	}
+	batchesBefore, err := b.consumerBatches(ctx)
+	if err != nil {
+		return err
+	}
 	b.ev.reset()
 	started := time.Now()
 	var samples []backlogSample
@@ -561,11 +565,18 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
-	res.Chain = chainResult{Statements: top, WAL: wal, Quiet: quiet, FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
+	batchesAfter, err := b.consumerBatches(ctx)
+	if err != nil {
+		return err
+	}
+	res.Chain = chainResult{Batches: batchLines(batchesBefore, batchesAfter), Statements: top, WAL: wal, Quiet: quiet, FrontDoorMax: front, Offered: float64(rate), Submitted: m.Count - m.Errors, Errors: m.Errors,
 		LoadFor: loadEnd, InAtEnd: inEnd, DoneAtEnd: doneEnd, Drain: time.Since(drainStart), InAll: inAll, DoneAll: doneAll, Samples: samples,
 		ChainRate: float64(doneEnd) / loadEnd.Seconds(), InRate: float64(inEnd) / loadEnd.Seconds()}
 	fmt.Fprintf(b.out, "  chain: offered %d/s for %s: %d signals in, %d fed back by the end of the load (%.1f/s); %s later %d of %d fed back (quiet wait %s before)\n",
 		rate, loadEnd.Round(time.Millisecond), inEnd, doneEnd, res.Chain.ChainRate, res.Chain.Drain.Round(time.Millisecond), doneAll, inAll, quiet)
+	for _, l := range res.Chain.Batches {
+		fmt.Fprintf(b.out, "      %s\n", l)
+	}
 	if wal != "" {
 		fmt.Fprintf(b.out, "      %s\n", wal)
 	}
@@ -590,6 +601,7 @@ type chainResult struct {
 	Quiet                                    quietWait
 	Statements                               []statementTime // with -statements
 	WAL                                      string
+	Batches                                  []string // per consumer: events handled in batches during the run
 }
 
 func (b *bench) progress(m measurement) {

@@ -95,6 +95,13 @@ func (r *results) markdown() string {
 			}
 		}
 		w("\n")
+		if len(c.Batches) > 0 {
+			w("Events the consumers handled in batches during the run, load and drain (several events in one transaction, `WIJKBRUG_CONSUMER_BATCH`; a failed batch is handled again event by event):\n\n")
+			for _, l := range c.Batches {
+				w("- %s\n", l)
+			}
+			w("\n")
+		}
 		if len(c.Statements) > 0 {
 			w("PostgreSQL execution time per statement during the chain run, load and drain, %d signals in (pg_stat_statements, `-statements`; %s):\n\n", c.InAll, c.WAL)
 			for _, st := range c.Statements {
