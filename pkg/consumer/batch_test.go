@@ -224,7 +224,9 @@ func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
 	}
 	// Let the backlog build before the consumer starts, so its one worker takes it as a batch.
 	done := make(chan error, 1)
-	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 8}) }()
+	go func() {
+		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 8})
+	}()
 	select {
 	case <-started:
 	case <-time.After(20 * time.Second):
