@@ -48,14 +48,29 @@ func batchDB(t *testing.T, name string) *pgxdb.DB {
 	return db
 }
 
+// start runs the consumer until the returned stop, which fails the test when Run failed.
+func start(t *testing.T, env *svctest.Env, db *pgxdb.DB, spec consumer.Spec, opts consumer.Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx, env.JetStream(), db, spec, opts) }()
+	t.Cleanup(cancel)
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A backlog is handled in batches: several events commit in one transaction, each still
 // exactly once, in order per aggregate, and each sees what the events before it in its batch
 // wrote with deferred writes (which only go out with the next event's claim).
 func TestBacklogIsHandledInBatches(t *testing.T) {
 	env := svctest.New(t)
 	db := batchDB(t, "consumerbatch")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 
 	const aggregates, perAggregate = 12, 4
 	var mu sync.Mutex
@@ -86,11 +101,8 @@ func TestBacklogIsHandledInBatches(t *testing.T) {
 			env.Publish(t, "referral", subject, fmt.Sprintf("agg-%d", a), &referralv1.SignalReceived{SignalId: fmt.Sprintf("agg-%d/%d", a, i)})
 		}
 	}
-	done := make(chan error, 1)
 	reg := prometheus.NewRegistry()
-	go func() {
-		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
-	}()
+	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
 	const total = aggregates * perAggregate
 	var rows, txs int
 	eventually(t, "every event handled", func() bool {
@@ -116,10 +128,7 @@ func TestBacklogIsHandledInBatches(t *testing.T) {
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("nothing may be parked (%v): %+v", err, ps)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // A failing event in a batch fails the batch; every event of it is then handled alone, so the
@@ -128,8 +137,7 @@ func TestBacklogIsHandledInBatches(t *testing.T) {
 func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 	env := svctest.New(t)
 	db := batchDB(t, "consumerbatchfail")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 
 	spec := consumer.Spec{
 		Durable: "test-batch-fail", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
@@ -152,11 +160,7 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 		}
 		ids[fmt.Sprintf("e%d", i)] = env.Publish(t, "referral", subject, agg, &referralv1.SignalReceived{SignalId: fmt.Sprintf("e%d", i)})
 	}
-	done := make(chan error, 1)
-	reg := prometheus.NewRegistry()
-	go func() {
-		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 16, Metrics: consumer.NewMetrics(reg, "testsvc")})
-	}()
+	stop := start(t, env, db, spec, consumer.Options{Workers: 1, MaxBatch: 16})
 	eventually(t, "the failing event and the one behind it parked", func() bool {
 		ps, err := consumer.ListParked(ctx, db, "")
 		return err == nil && len(ps) == 2 && ps[0].State == "parked" && ps[1].State == "parked"
@@ -188,10 +192,7 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM processed_events WHERE consumer = 'test-batch-fail'`).Scan(&claimed); err != nil || claimed != 10 {
 		t.Errorf("%d events claimed (%v), want the 10 handled", claimed, err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // A batch cut off by the consumer's own shutdown has not failed: none of its events is
@@ -199,8 +200,6 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
 	env := svctest.New(t)
 	db := batchDB(t, "consumerbatchstop")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	started := make(chan struct{}, 1)
 	var handled sync.Map
 	spec := consumer.Spec{
@@ -222,20 +221,14 @@ func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
 	for i := range 6 {
 		env.Publish(t, "referral", "wijkbrug.referral.0363.signal.received", fmt.Sprintf("agg-%d", i), &referralv1.SignalReceived{SignalId: fmt.Sprintf("s%d", i)})
 	}
-	// Let the backlog build before the consumer starts, so its one worker takes it as a batch.
-	done := make(chan error, 1)
-	go func() {
-		done <- consumer.Run(ctx, env.JetStream(), db, spec, consumer.Options{Workers: 1, MaxBatch: 8})
-	}()
+	// The events wait before the consumer starts: a backlog, which its one worker may take as a batch.
+	stop := start(t, env, db, spec, consumer.Options{Workers: 1, MaxBatch: 8})
 	select {
 	case <-started:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the handler never reached the event it blocks on")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	var committed, failures, claimed int
 	bg := context.Background()
 	if err := db.Pool.QueryRow(bg, `SELECT (SELECT count(*) FROM handled), (SELECT count(*) FROM parked_events),
