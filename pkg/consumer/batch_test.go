@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,16 +177,15 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 		var n int
 		return db.Pool.QueryRow(ctx, `SELECT count(*) FROM handled`).Scan(&n) == nil && n == 10
 	})
-	var got []string
 	rows, err := db.Pool.Query(ctx, `SELECT signal_id FROM handled ORDER BY signal_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(","+strings.Join(got, ",")+",", ",e5,") || strings.Contains(","+strings.Join(got, ",")+",", ",e9,") {
+	if slices.Contains(got, "e5") || slices.Contains(got, "e9") {
 		t.Errorf("a parked event committed: %v", got)
 	}
 	var claimed int
@@ -195,18 +195,17 @@ func TestAFailingEventInABatchIsHandledAlone(t *testing.T) {
 	stop()
 }
 
-// A batch cut off by the consumer's own shutdown has not failed: none of its events is
-// claimed, recorded as failing or acknowledged, so all of them come back after a restart.
+// A batch cut off by the consumer's own shutdown has not failed: no event is recorded as
+// failing, and nothing from the cut-off event on is claimed or committed, so those events come
+// back after a restart.
 func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
 	env := svctest.New(t)
 	db := batchDB(t, "consumerbatchstop")
 	started := make(chan struct{}, 1)
-	var handled sync.Map
 	spec := consumer.Spec{
 		Durable: "test-batch-stop", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
 		Handle: func(hctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			id := msg.(*referralv1.SignalReceived).GetSignalId()
-			handled.Store(id, true)
 			if id != "s3" {
 				return db.Defer(hctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
 			}
