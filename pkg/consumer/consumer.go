@@ -132,8 +132,11 @@ type Options struct {
 	MaxBatch int
 }
 
-// DefaultWorkers is the number of workers of a consumer when Options.Workers is not set.
-const DefaultWorkers = 4
+// DefaultWorkers is the number of workers of a consumer when Options.Workers is not set. Two,
+// since consumers handle a backlog in batches: on two CPUs shared with the RPCs, four workers
+// worked the chain off no faster and took CPU from the front door (docs/decisions.md, issue 12,
+// item 23).
+const DefaultWorkers = 2
 
 // DefaultMaxBatch is the largest batch of events of a worker when Options.MaxBatch is not set.
 const DefaultMaxBatch = 16
