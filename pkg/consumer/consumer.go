@@ -524,43 +524,52 @@ func transient(err error) bool {
 // and none of them was delivered before, else (or when that transaction fails) each event
 // alone.
 func (r *runner) handleBatch(ctx context.Context, stream string, batch []dispatched) {
-	if len(batch) > 1 {
-		ds := make([]delivery, len(batch))
-		together := true
-		for i, dd := range batch {
-			md, err := dd.msg.Metadata()
-			if err != nil || md.NumDelivered > 1 {
-				// A redelivery may be the event that failed: alone, its failure is recorded.
-				together = false
-				break
-			}
-			ds[i] = delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: dd.msg.Subject(), headers: dd.msg.Headers(), data: dd.msg.Data()}
-		}
-		if together {
-			err := r.processBatch(ctx, ds)
-			if err == nil {
-				r.m.batches.WithLabelValues(r.spec.Durable, "committed").Inc()
-				r.m.batchedEvents.WithLabelValues(r.spec.Durable).Add(float64(len(batch)))
-				for _, dd := range batch {
-					dd.stopHeartbeat()
-					_ = dd.msg.Ack()
-				}
-				return
-			}
-			if ctx.Err() != nil {
-				for _, dd := range batch {
-					dd.stopHeartbeat() // shutting down: redelivered later, as in handleDelivery
-				}
-				return
-			}
-			r.m.batches.WithLabelValues(r.spec.Durable, "failed").Inc()
-			r.log.DebugContext(ctx, "batch of events failed; handling each alone", "consumer", r.spec.Durable,
-				"events", len(batch), "error", err.Error())
-		}
+	if len(batch) > 1 && r.commitTogether(ctx, stream, batch) {
+		return
 	}
 	for _, dd := range batch {
 		r.handleDelivery(ctx, stream, dd)
 	}
+}
+
+// commitTogether handles batch in one transaction and reports whether it is done with it:
+// committed and acknowledged, or left for redelivery because the consumer is shutting down.
+// false means each event is to be handled alone.
+func (r *runner) commitTogether(ctx context.Context, stream string, batch []dispatched) bool {
+	ds := make([]delivery, len(batch))
+	for i, dd := range batch {
+		md, err := dd.msg.Metadata()
+		if err != nil || md.NumDelivered > 1 {
+			// A redelivery may be the event that failed: alone, its failure is recorded.
+			return false
+		}
+		ds[i] = deliveryOf(stream, dd.msg, md)
+	}
+	err := r.processBatch(ctx, ds)
+	switch {
+	case err == nil:
+		r.m.batches.WithLabelValues(r.spec.Durable, "committed").Inc()
+		r.m.batchedEvents.WithLabelValues(r.spec.Durable).Add(float64(len(batch)))
+		for _, dd := range batch {
+			dd.stopHeartbeat()
+			_ = dd.msg.Ack()
+		}
+	case ctx.Err() != nil:
+		for _, dd := range batch {
+			dd.stopHeartbeat() // shutting down: redelivered later, as in handleDelivery
+		}
+	default:
+		r.m.batches.WithLabelValues(r.spec.Durable, "failed").Inc()
+		r.log.DebugContext(ctx, "batch of events failed; handling each alone", "consumer", r.spec.Durable,
+			"events", len(batch), "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// deliveryOf is the delivery of msg from stream.
+func deliveryOf(stream string, msg jetstream.Msg, md *jetstream.MsgMetadata) delivery {
+	return delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: msg.Subject(), headers: msg.Headers(), data: msg.Data()}
 }
 
 func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatched) {
@@ -575,7 +584,7 @@ func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatche
 	if md.NumDelivered > 1 {
 		r.m.redeliveries.WithLabelValues(r.spec.Durable).Inc()
 	}
-	d := delivery{stream: stream, streamSeq: md.Sequence.Stream, subject: msg.Subject(), headers: msg.Headers(), data: msg.Data()}
+	d := deliveryOf(stream, msg, md)
 	ev, err := r.process(ctx, d)
 	dd.stopHeartbeat()
 	if err == nil {
