@@ -535,6 +535,10 @@ func bolaTable() map[string]bolaEntry {
 		rf("GetSignal"): one(bolaVariant{read: true, owners: []actor{ownerGP}, req: func(f *bolaFixture) proto.Message {
 			return &referralv1.GetSignalRequest{SignalId: f.signal}
 		}}),
+		rf("BatchGetSignals"): one(bolaVariant{why: "Wijkbrug services only (intake reads the signals of a batch of events); every partner type is refused by policy",
+			req: func(f *bolaFixture) proto.Message {
+				return &referralv1.BatchGetSignalsRequest{SignalIds: []string{f.signal}}
+			}}),
 		rf("UpsertProvision"): one(bolaVariant{name: "A's provision", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message {
 			p := proto.Clone(f.provision).(*referralv1.Provision)
 			p.WaitingDays++

@@ -17,6 +17,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
@@ -247,5 +248,101 @@ func TestShutdownDuringABatchIsNotAFailure(t *testing.T) {
 		if err := db.Pool.QueryRow(bg, `SELECT count(*) FROM handled WHERE signal_id = $1`, id).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s committed (%d rows, %v) although the consumer stopped at s3", id, n, err)
 		}
+	}
+}
+
+// preparedKey carries the signal ids Spec.Prepare saw, to the handlers of its batch.
+type preparedKey struct{}
+
+// Spec.Prepare sees every batch before its handlers, as the consumer's caller, with the batch's
+// events in order, and its context reaches exactly those handlers; an event handled alone
+// (batches of one here) never goes through it.
+func TestPrepareSeesEachBatchBeforeItsHandlers(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerprepare")
+	ctx := context.Background()
+
+	caller := identity.System(identity.Organisation{OIN: "00000000000000000042", Name: "Testsvc", Type: identity.OrgService}, "test")
+	var mu sync.Mutex
+	var problems []string
+	prepared := map[string]bool{} // signal id → its handler ran with a prepared context naming it
+	batches := 0
+	spec := consumer.Spec{
+		Durable: "test-prepare", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Caller: caller,
+		Prepare: func(ctx context.Context, events []proto.Message) (context.Context, error) {
+			ids := make([]string, len(events))
+			for i, e := range events {
+				ids[i] = e.(*referralv1.SignalReceived).GetSignalId()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			batches++
+			if c, _ := identity.From(ctx); c.Org != caller.Org {
+				problems = append(problems, fmt.Sprintf("Prepare ran as %+v", c.Org))
+			}
+			if len(ids) < 2 {
+				problems = append(problems, fmt.Sprintf("Prepare called for %d event(s)", len(ids)))
+			}
+			return context.WithValue(ctx, preparedKey{}, ids), nil
+		},
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			id := msg.(*referralv1.SignalReceived).GetSignalId()
+			ids, _ := ctx.Value(preparedKey{}).([]string)
+			mu.Lock()
+			prepared[id] = slices.Contains(ids, id)
+			if ids != nil && !prepared[id] {
+				problems = append(problems, fmt.Sprintf("%s handled with the prepared context of another batch %v", id, ids))
+			}
+			mu.Unlock()
+			return db.Defer(ctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
+		},
+	}
+	const total = 40
+	for i := range total {
+		env.Publish(t, "referral", "wijkbrug.referral.0363.signal.received", fmt.Sprintf("agg-%d", i%10),
+			&referralv1.SignalReceived{SignalId: fmt.Sprintf("sig-%d", i)})
+	}
+	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8})
+	eventually(t, "every event handled", func() bool {
+		var n int
+		err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM handled`).Scan(&n)
+		return err == nil && n == total
+	})
+	stop()
+
+	rows, err := db.Pool.Query(ctx, `SELECT signal_id, count(*) OVER (PARTITION BY tx) FROM handled`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct {
+		id string
+		n  int
+	}, error) {
+		var v struct {
+			id string
+			n  int
+		}
+		return v, r.Scan(&v.id, &v.n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	inBatch := 0
+	for _, v := range shared {
+		if v.n > 1 {
+			inBatch++
+		}
+		if want := v.n > 1; prepared[v.id] != want {
+			t.Errorf("%s committed with %d event(s) in its transaction, but prepared = %v", v.id, v.n, prepared[v.id])
+		}
+	}
+	if inBatch == 0 || batches == 0 {
+		t.Fatalf("no batch formed (%d Prepare calls): the test proves nothing", batches)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%v", problems)
 	}
 }

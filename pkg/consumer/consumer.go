@@ -68,6 +68,13 @@ type Spec struct {
 	Caller identity.Caller
 	// Retry tunes redelivery and parking; the zero value gives the defaults.
 	Retry Retry
+	// Prepare, when set, runs before a batch of events is handled in one transaction (never
+	// for an event handled alone), with the batch's events in order, and returns the context
+	// their handlers run in. A consumer whose events only announce what it must read (intake's
+	// signals) reads a batch's worth there in one call instead of one per event. It runs
+	// outside the transaction, as Caller, and changes nothing: what it could not read, the
+	// handler reads itself. An error is logged and the handlers run without what it read.
+	Prepare func(ctx context.Context, events []proto.Message) (context.Context, error)
 }
 
 // Retry tunes how a consumer retries and when it gives up.
@@ -429,8 +436,8 @@ func (r *runner) process(ctx context.Context, d delivery) (cloudevents.Envelope,
 	return ev, err
 }
 
-// processBatch handles ds in one transaction, in order. Any failure fails the whole batch
-// (nothing of it commits): the caller then handles each event alone.
+// processBatch handles ds in one transaction, in order, after Spec.Prepare. Any failure fails
+// the whole batch (nothing of it commits): the caller then handles each event alone.
 func (r *runner) processBatch(ctx context.Context, ds []delivery) error {
 	evs := make([]cloudevents.Envelope, len(ds))
 	payloads := make([]proto.Message, len(ds))
@@ -438,6 +445,15 @@ func (r *runner) processBatch(ctx context.Context, ds []delivery) error {
 		var err error
 		if evs[i], payloads[i], err = r.decode(d); err != nil {
 			return err
+		}
+	}
+	if r.spec.Prepare != nil {
+		prepared, err := r.spec.Prepare(identity.WithCaller(ctx, r.spec.Caller), payloads)
+		if err == nil {
+			ctx = prepared
+		} else if ctx.Err() == nil {
+			r.log.WarnContext(ctx, "preparing a batch of events failed; its handlers read alone", "consumer", r.spec.Durable,
+				"events", len(ds), "error", err.Error())
 		}
 	}
 	return r.db.Tx(ctx, func(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
@@ -16,6 +17,7 @@ import (
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
@@ -76,6 +78,16 @@ type fakeReferral struct {
 	signals  map[string]*referralv1.Signal
 	reads    map[string]int
 	purposes []string
+	batches  []int // the number of ids of each BatchGetSignals call
+	gate     *gate // set before the first read, never changed after
+}
+
+// gate holds GetSignal for one signal until release is closed; entered is closed when it is
+// first called. A held call may end at its deadline (grpcx.DefaultCallTimeout) and be retried.
+type gate struct {
+	signalID         string
+	once             sync.Once
+	entered, release chan struct{}
 }
 
 func (f *fakeReferral) Add(s *referralv1.Signal) {
@@ -85,6 +97,14 @@ func (f *fakeReferral) Add(s *referralv1.Signal) {
 }
 
 func (f *fakeReferral) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
+	if g := f.gate; g != nil && req.GetSignalId() == g.signalID {
+		g.once.Do(func() { close(g.entered) })
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads[req.GetSignalId()]++
@@ -95,6 +115,24 @@ func (f *fakeReferral) GetSignal(ctx context.Context, req *referralv1.GetSignalR
 		return nil, status.Error(codes.NotFound, "signal not found")
 	}
 	return &referralv1.GetSignalResponse{Signal: s}, nil
+}
+
+func (f *fakeReferral) BatchGetSignals(ctx context.Context, req *referralv1.BatchGetSignalsRequest) (*referralv1.BatchGetSignalsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.purposes = append(f.purposes, md.Get(identity.HeaderPurpose)...)
+	f.batches = append(f.batches, len(req.GetSignalIds()))
+	out := &referralv1.BatchGetSignalsResponse{}
+	for _, id := range req.GetSignalIds() {
+		f.reads[id]++
+		s, ok := f.signals[id]
+		if !ok {
+			return nil, status.Error(codes.NotFound, "signal not found")
+		}
+		out.Signals = append(out.Signals, s)
+	}
+	return out, nil
 }
 
 func (f *fakeReferral) Reads(id string) int {
@@ -462,6 +500,86 @@ func TestSignalBecomesIntake(t *testing.T) {
 	h.referral.mu.Unlock()
 	if len(purposes) == 0 || purposes[0] != "signal-intake" {
 		t.Fatalf("GetSignal purposes: %v", purposes)
+	}
+}
+
+// The signal events that wait for a worker are read from referral in one BatchGetSignals
+// call per batch, each signal once, and each still becomes its intake.
+func TestWaitingSignalsAreReadInOneCall(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	subject := "wijkbrug.referral." + municipality + ".signal.received"
+	signal := func(n int) *referralv1.Signal {
+		s := &referralv1.Signal{
+			Id: uuid.NewString(), SourceType: referralv1.SourceType_SOURCE_TYPE_GP, ResidentBsn: validBSN(100 + n),
+			MunicipalityCode: municipality, DistrictCode: "WK036301", Description: fmt.Sprintf("signal %d", n),
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+		}
+		h.referral.Add(s)
+		return s
+	}
+	// The first signal's read waits until the others are delivered, so that they queue up.
+	first := signal(0)
+	g := &gate{signalID: first.GetId(), entered: make(chan struct{}), release: make(chan struct{})}
+	h.referral.mu.Lock()
+	h.referral.gate = g
+	h.referral.mu.Unlock()
+	h.env.Publish(t, "referral", subject, first.GetId(), &referralv1.SignalReceived{SignalId: first.GetId(), MunicipalityCode: municipality})
+	select {
+	case <-g.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first signal was never read")
+	}
+	// Released well within the held call's deadline, however far the events below got.
+	deadline := time.Now().Add(3 * time.Second)
+	const waiting = 40
+	ids := []string{first.GetId()}
+	for n := 1; n <= waiting; n++ {
+		s := signal(n)
+		ids = append(ids, s.GetId())
+		h.env.Publish(t, "referral", subject, s.GetId(), &referralv1.SignalReceived{SignalId: s.GetId(), MunicipalityCode: municipality})
+	}
+	cons, err := h.env.JetStream().Consumer(svctest.Ctx(t), natsx.StreamName("referral"), "intake-signals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := cons.Info(svctest.Ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending > waiting/2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(g.release)
+
+	deadline = time.Now().Add(30 * time.Second)
+	for h.count(t, `SELECT count(*) FROM intakes WHERE signal_ids && $1::uuid[]`, ids) < len(ids) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d signals became intakes", h.count(t, `SELECT count(*) FROM intakes WHERE signal_ids && $1::uuid[]`, ids), len(ids))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.referral.mu.Lock()
+	defer h.referral.mu.Unlock()
+	largest := 0
+	for _, n := range h.referral.batches {
+		largest = max(largest, n)
+	}
+	if largest < 2 {
+		t.Fatalf("BatchGetSignals calls with %v ids: no batch of signals was read in one call", h.referral.batches)
+	}
+	for _, id := range ids {
+		if n := h.referral.reads[id]; n != 1 {
+			t.Errorf("signal %s read %d times, want once", id, n)
+		}
+	}
+	for _, p := range h.referral.purposes {
+		if p != "signal-intake" {
+			t.Fatalf("reads with purpose %q: %v", p, h.referral.purposes)
+		}
 	}
 }
 

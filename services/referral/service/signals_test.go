@@ -11,6 +11,9 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -145,5 +148,69 @@ func TestIntakeClosedFeedsBackAndListMySignals(t *testing.T) {
 	}
 	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.signal.list' AND org_oin = $1`, housing.OIN); n != 3+2+2+1 {
 		t.Fatalf("every listed signal is access-logged: %d", n)
+	}
+}
+
+// BatchGetSignals gives a Wijkbrug service several signals in one call, in the order asked,
+// and logs each read as GetSignal does; an unknown id fails the whole call, partners are
+// refused, and malformed lists name the field.
+func TestBatchGetSignals(t *testing.T) {
+	h := start(t)
+	gc, svc := h.client(t, gp), h.client(t, svcOrg)
+	var ids []string
+	for range 3 {
+		sent, err := gc.SubmitSignal(h.ctx, gpSignal(h.key()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sent.GetSignalId())
+	}
+	asked := []string{ids[2], ids[0], ids[1]}
+	got, err := svc.BatchGetSignals(h.ctx, &referralv1.BatchGetSignalsRequest{SignalIds: asked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.GetSignals()) != len(asked) {
+		t.Fatalf("%d signals for %d ids", len(got.GetSignals()), len(asked))
+	}
+	for i, s := range got.GetSignals() {
+		if s.GetId() != asked[i] || s.GetResidentBsn() != residentBSN || s.GetDescription() != "Patient mentions debts and isolation" {
+			t.Fatalf("signal %d: %v", i, s)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.signal.read' AND route = 'SERVICE'
+		AND outcome = 'GRANTED' AND org_oin = $1 AND resident_pseudonym <> '' AND object_id = ANY($2)`, svcOrg.OIN, ids); n != len(ids) {
+		t.Fatalf("%d access-log entries for the batch read, want one per signal (%d)", n, len(ids))
+	}
+
+	before := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.signal.read'`)
+	unknown := uuid.NewString()
+	_, err = svc.BatchGetSignals(h.ctx, &referralv1.BatchGetSignalsRequest{SignalIds: []string{ids[0], unknown}})
+	named := ""
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok {
+			named = ri.GetResourceName()
+		}
+	}
+	if status.Code(err) != codes.NotFound || named != unknown {
+		t.Fatalf("an unknown id: want NOT_FOUND naming it (ResourceInfo), got %v naming %q", err, named)
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'referral.signal.read'`); n != before {
+		t.Fatalf("a failed batch read logged %d reads: nothing was shown", n-before)
+	}
+	if _, err := gc.BatchGetSignals(h.ctx, &referralv1.BatchGetSignalsRequest{SignalIds: ids}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the signals' own source: want PERMISSION_DENIED (services only), got %v", err)
+	}
+	tooMany := make([]string, 101)
+	for i := range tooMany {
+		tooMany[i] = uuid.NewString()
+	}
+	for name, bad := range map[string][]string{
+		"empty": nil, "not a uuid": {"signal-1"}, "twice": {ids[0], ids[0]}, "more than 100": tooMany,
+	} {
+		_, err := svc.BatchGetSignals(h.ctx, &referralv1.BatchGetSignalsRequest{SignalIds: bad})
+		if !violations(t, err)["signal_ids"] && !violations(t, err)["signal_ids[0]"] {
+			t.Errorf("%s: want a violation of signal_ids, got %v", name, err)
+		}
 	}
 }

@@ -80,6 +80,8 @@ type Intakes interface {
 	Get(ctx context.Context, id string) (domain.Intake, error)
 	// GetForUpdate is Get, locking the intake until the transaction ends.
 	GetForUpdate(ctx context.Context, id string) (domain.Intake, error)
+	// Existing returns those of ids that name a stored intake.
+	Existing(ctx context.Context, ids []string) ([]string, error)
 	Update(ctx context.Context, i domain.Intake) error
 	AddContactAttempt(ctx context.Context, id, intakeID, kind string, reached bool, at time.Time, by string) error
 	// AddClarification stores a clarification conversation of the intake (its summary sealed).
@@ -184,6 +186,9 @@ type Signal struct {
 type Signals interface {
 	// GetSignal returns apperr NotFound when referral does not know the signal.
 	GetSignal(ctx context.Context, id string) (Signal, error)
+	// GetSignals returns the signals in the order of ids (at most MaxSignalsPerRead),
+	// or an error when referral does not know one of them.
+	GetSignals(ctx context.Context, ids []string) ([]Signal, error)
 }
 
 // Pseudonymizer turns a BSN into the pseudonym used in the access log.
@@ -261,8 +266,73 @@ func IntakeIDForSignal(signalID string) string {
 	return uuid.NewSHA1(signalNamespace, []byte(signalID)).String()
 }
 
+// MaxSignalsPerRead is the most signals ReadSignalsAhead asks referral for in one call (the
+// limit of BatchGetSignals).
+const MaxSignalsPerRead = 100
+
+// signalsReadAhead carries, in a context, the signals ReadSignalsAhead read by id.
+type signalsReadAhead struct{}
+
+// ReadSignalsAhead reads, in one call to referral, the signals of ids that have no intake yet
+// (a signal whose intake exists is not read again), and returns a context in which
+// RegisterFromSignal takes them from there instead of reading each alone. The signal events
+// of a consumer's batch become intakes this way with one read instead of one per signal.
+func (a *App) ReadSignalsAhead(ctx context.Context, ids []string) (context.Context, error) {
+	var unique []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] && len(unique) < MaxSignalsPerRead {
+			seen[id] = true
+			unique = append(unique, id)
+		}
+	}
+	if len(unique) == 0 {
+		return ctx, nil
+	}
+	intakeIDs := make([]string, len(unique))
+	for i, id := range unique {
+		intakeIDs[i] = IntakeIDForSignal(id)
+	}
+	existing, err := a.d.Intakes.Existing(ctx, intakeIDs)
+	if err != nil {
+		return ctx, err
+	}
+	registered := make(map[string]bool, len(existing))
+	for _, id := range existing {
+		registered[id] = true
+	}
+	toRead := unique[:0]
+	for i, id := range unique {
+		if !registered[intakeIDs[i]] {
+			toRead = append(toRead, id)
+		}
+	}
+	if len(toRead) == 0 {
+		return ctx, nil
+	}
+	sigs, err := a.d.Signals.GetSignals(ctx, toRead)
+	if err != nil {
+		return ctx, err
+	}
+	read := make(map[string]Signal, len(sigs))
+	for _, s := range sigs {
+		read[s.ID] = s
+	}
+	return context.WithValue(ctx, signalsReadAhead{}, read), nil
+}
+
+// signal returns the signal with id: read ahead in ctx (ReadSignalsAhead), or from referral.
+func (a *App) signal(ctx context.Context, id string) (Signal, error) {
+	read, _ := ctx.Value(signalsReadAhead{}).(map[string]Signal)
+	if s, ok := read[id]; ok {
+		return s, nil
+	}
+	return a.d.Signals.GetSignal(ctx, id)
+}
+
 // RegisterFromSignal registers the intake for a partner signal, owned by the default team.
-// The signal event carries no personal data, so the details are read from referral.
+// The signal event carries no personal data, so the details are read from referral (or were
+// read ahead with the signals of other events, ReadSignalsAhead).
 func (a *App) RegisterFromSignal(ctx context.Context, signalID string) (domain.Intake, error) {
 	id := IntakeIDForSignal(signalID)
 	var out domain.Intake
@@ -275,7 +345,7 @@ func (a *App) RegisterFromSignal(ctx context.Context, signalID string) (domain.I
 		if !apperr.IsKind(err, apperr.KindNotFound) {
 			return err
 		}
-		sig, err := a.d.Signals.GetSignal(ctx, signalID)
+		sig, err := a.signal(ctx, signalID)
 		if err != nil {
 			return err
 		}

@@ -1417,6 +1417,97 @@ func (x *GetSignalResponse) GetSignal() *Signal {
 	return nil
 }
 
+// BatchGetSignalsRequest names the signals to read.
+type BatchGetSignalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 distinct signal ids.
+	SignalIds     []string `protobuf:"bytes,1,rep,name=signal_ids,json=signalIds,proto3" json:"signal_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetSignalsRequest) Reset() {
+	*x = BatchGetSignalsRequest{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetSignalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetSignalsRequest) ProtoMessage() {}
+
+func (x *BatchGetSignalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetSignalsRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetSignalsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchGetSignalsRequest) GetSignalIds() []string {
+	if x != nil {
+		return x.SignalIds
+	}
+	return nil
+}
+
+// BatchGetSignalsResponse holds the signals in the order of the request.
+type BatchGetSignalsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Signals       []*Signal              `protobuf:"bytes,1,rep,name=signals,proto3" json:"signals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetSignalsResponse) Reset() {
+	*x = BatchGetSignalsResponse{}
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetSignalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetSignalsResponse) ProtoMessage() {}
+
+func (x *BatchGetSignalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetSignalsResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetSignalsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BatchGetSignalsResponse) GetSignals() []*Signal {
+	if x != nil {
+		return x.Signals
+	}
+	return nil
+}
+
 // ListMySignalsRequest pages through the caller's own signals.
 type ListMySignalsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1432,7 +1523,7 @@ type ListMySignalsRequest struct {
 
 func (x *ListMySignalsRequest) Reset() {
 	*x = ListMySignalsRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1535,7 @@ func (x *ListMySignalsRequest) String() string {
 func (*ListMySignalsRequest) ProtoMessage() {}
 
 func (x *ListMySignalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[7]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1548,7 @@ func (x *ListMySignalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMySignalsRequest.ProtoReflect.Descriptor instead.
 func (*ListMySignalsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{7}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListMySignalsRequest) GetStatus() SignalStatus {
@@ -1493,7 +1584,7 @@ type ListMySignalsResponse struct {
 
 func (x *ListMySignalsResponse) Reset() {
 	*x = ListMySignalsResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1596,7 @@ func (x *ListMySignalsResponse) String() string {
 func (*ListMySignalsResponse) ProtoMessage() {}
 
 func (x *ListMySignalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[8]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1609,7 @@ func (x *ListMySignalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMySignalsResponse.ProtoReflect.Descriptor instead.
 func (*ListMySignalsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{8}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListMySignalsResponse) GetSignals() []*Signal {
@@ -1590,7 +1681,7 @@ type Referral struct {
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1693,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[9]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1706,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{9}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Referral) GetId() string {
@@ -1853,7 +1944,7 @@ type CreateReferralRequest struct {
 
 func (x *CreateReferralRequest) Reset() {
 	*x = CreateReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1956,7 @@ func (x *CreateReferralRequest) String() string {
 func (*CreateReferralRequest) ProtoMessage() {}
 
 func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[10]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1969,7 @@ func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReferralRequest.ProtoReflect.Descriptor instead.
 func (*CreateReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{10}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateReferralRequest) GetIdempotencyKey() string {
@@ -2003,7 +2094,7 @@ type CreateReferralResponse struct {
 
 func (x *CreateReferralResponse) Reset() {
 	*x = CreateReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2106,7 @@ func (x *CreateReferralResponse) String() string {
 func (*CreateReferralResponse) ProtoMessage() {}
 
 func (x *CreateReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[11]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2119,7 @@ func (x *CreateReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReferralResponse.ProtoReflect.Descriptor instead.
 func (*CreateReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{11}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateReferralResponse) GetReferral() *Referral {
@@ -2048,7 +2139,7 @@ type GetReferralRequest struct {
 
 func (x *GetReferralRequest) Reset() {
 	*x = GetReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +2151,7 @@ func (x *GetReferralRequest) String() string {
 func (*GetReferralRequest) ProtoMessage() {}
 
 func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[12]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +2164,7 @@ func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{12}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetReferralRequest) GetReferralId() string {
@@ -2093,7 +2184,7 @@ type GetReferralResponse struct {
 
 func (x *GetReferralResponse) Reset() {
 	*x = GetReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2105,7 +2196,7 @@ func (x *GetReferralResponse) String() string {
 func (*GetReferralResponse) ProtoMessage() {}
 
 func (x *GetReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[13]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2118,7 +2209,7 @@ func (x *GetReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{13}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetReferralResponse) GetReferral() *Referral {
@@ -2144,7 +2235,7 @@ type ListReferralsRequest struct {
 
 func (x *ListReferralsRequest) Reset() {
 	*x = ListReferralsRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2247,7 @@ func (x *ListReferralsRequest) String() string {
 func (*ListReferralsRequest) ProtoMessage() {}
 
 func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[14]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2260,7 @@ func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferralsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{14}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListReferralsRequest) GetSide() ReferralSide {
@@ -2211,7 +2302,7 @@ type ListReferralsResponse struct {
 
 func (x *ListReferralsResponse) Reset() {
 	*x = ListReferralsResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2314,7 @@ func (x *ListReferralsResponse) String() string {
 func (*ListReferralsResponse) ProtoMessage() {}
 
 func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[15]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2327,7 @@ func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferralsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{15}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListReferralsResponse) GetReferrals() []*Referral {
@@ -2263,7 +2354,7 @@ type GetReferralHistoryRequest struct {
 
 func (x *GetReferralHistoryRequest) Reset() {
 	*x = GetReferralHistoryRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2366,7 @@ func (x *GetReferralHistoryRequest) String() string {
 func (*GetReferralHistoryRequest) ProtoMessage() {}
 
 func (x *GetReferralHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[16]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2379,7 @@ func (x *GetReferralHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{16}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetReferralHistoryRequest) GetReferralId() string {
@@ -2321,7 +2412,7 @@ type ReferralTransition struct {
 
 func (x *ReferralTransition) Reset() {
 	*x = ReferralTransition{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2424,7 @@ func (x *ReferralTransition) String() string {
 func (*ReferralTransition) ProtoMessage() {}
 
 func (x *ReferralTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[17]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2437,7 @@ func (x *ReferralTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralTransition.ProtoReflect.Descriptor instead.
 func (*ReferralTransition) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{17}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReferralTransition) GetFromStatus() v1.ReferralStatus {
@@ -2416,7 +2507,7 @@ type GetReferralHistoryResponse struct {
 
 func (x *GetReferralHistoryResponse) Reset() {
 	*x = GetReferralHistoryResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2519,7 @@ func (x *GetReferralHistoryResponse) String() string {
 func (*GetReferralHistoryResponse) ProtoMessage() {}
 
 func (x *GetReferralHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[18]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2532,7 @@ func (x *GetReferralHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{18}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetReferralHistoryResponse) GetReferralId() string {
@@ -2469,7 +2560,7 @@ type SendReferralRequest struct {
 
 func (x *SendReferralRequest) Reset() {
 	*x = SendReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2572,7 @@ func (x *SendReferralRequest) String() string {
 func (*SendReferralRequest) ProtoMessage() {}
 
 func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[19]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2585,7 @@ func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralRequest.ProtoReflect.Descriptor instead.
 func (*SendReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{19}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SendReferralRequest) GetIdempotencyKey() string {
@@ -2521,7 +2612,7 @@ type SendReferralResponse struct {
 
 func (x *SendReferralResponse) Reset() {
 	*x = SendReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2624,7 @@ func (x *SendReferralResponse) String() string {
 func (*SendReferralResponse) ProtoMessage() {}
 
 func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[20]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2637,7 @@ func (x *SendReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralResponse.ProtoReflect.Descriptor instead.
 func (*SendReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{20}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SendReferralResponse) GetReferral() *Referral {
@@ -2567,7 +2658,7 @@ type AcceptReferralRequest struct {
 
 func (x *AcceptReferralRequest) Reset() {
 	*x = AcceptReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2670,7 @@ func (x *AcceptReferralRequest) String() string {
 func (*AcceptReferralRequest) ProtoMessage() {}
 
 func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[21]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2683,7 @@ func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralRequest.ProtoReflect.Descriptor instead.
 func (*AcceptReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{21}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AcceptReferralRequest) GetIdempotencyKey() string {
@@ -2619,7 +2710,7 @@ type AcceptReferralResponse struct {
 
 func (x *AcceptReferralResponse) Reset() {
 	*x = AcceptReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2722,7 @@ func (x *AcceptReferralResponse) String() string {
 func (*AcceptReferralResponse) ProtoMessage() {}
 
 func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[22]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2644,7 +2735,7 @@ func (x *AcceptReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralResponse.ProtoReflect.Descriptor instead.
 func (*AcceptReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{22}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AcceptReferralResponse) GetReferral() *Referral {
@@ -2669,7 +2760,7 @@ type DeclineReferralRequest struct {
 
 func (x *DeclineReferralRequest) Reset() {
 	*x = DeclineReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +2772,7 @@ func (x *DeclineReferralRequest) String() string {
 func (*DeclineReferralRequest) ProtoMessage() {}
 
 func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[23]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +2785,7 @@ func (x *DeclineReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralRequest.ProtoReflect.Descriptor instead.
 func (*DeclineReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{23}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeclineReferralRequest) GetIdempotencyKey() string {
@@ -2735,7 +2826,7 @@ type DeclineReferralResponse struct {
 
 func (x *DeclineReferralResponse) Reset() {
 	*x = DeclineReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2838,7 @@ func (x *DeclineReferralResponse) String() string {
 func (*DeclineReferralResponse) ProtoMessage() {}
 
 func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[24]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2851,7 @@ func (x *DeclineReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineReferralResponse.ProtoReflect.Descriptor instead.
 func (*DeclineReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{24}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeclineReferralResponse) GetReferral() *Referral {
@@ -2781,7 +2872,7 @@ type StartReferralRequest struct {
 
 func (x *StartReferralRequest) Reset() {
 	*x = StartReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2884,7 @@ func (x *StartReferralRequest) String() string {
 func (*StartReferralRequest) ProtoMessage() {}
 
 func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[25]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2897,7 @@ func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralRequest.ProtoReflect.Descriptor instead.
 func (*StartReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{25}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StartReferralRequest) GetIdempotencyKey() string {
@@ -2833,7 +2924,7 @@ type StartReferralResponse struct {
 
 func (x *StartReferralResponse) Reset() {
 	*x = StartReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2845,7 +2936,7 @@ func (x *StartReferralResponse) String() string {
 func (*StartReferralResponse) ProtoMessage() {}
 
 func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[26]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2858,7 +2949,7 @@ func (x *StartReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralResponse.ProtoReflect.Descriptor instead.
 func (*StartReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{26}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StartReferralResponse) GetReferral() *Referral {
@@ -2882,7 +2973,7 @@ type HoldReferralRequest struct {
 
 func (x *HoldReferralRequest) Reset() {
 	*x = HoldReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +2985,7 @@ func (x *HoldReferralRequest) String() string {
 func (*HoldReferralRequest) ProtoMessage() {}
 
 func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[27]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,7 +2998,7 @@ func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralRequest.ProtoReflect.Descriptor instead.
 func (*HoldReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{27}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HoldReferralRequest) GetIdempotencyKey() string {
@@ -2948,7 +3039,7 @@ type HoldReferralResponse struct {
 
 func (x *HoldReferralResponse) Reset() {
 	*x = HoldReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2960,7 +3051,7 @@ func (x *HoldReferralResponse) String() string {
 func (*HoldReferralResponse) ProtoMessage() {}
 
 func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[28]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2973,7 +3064,7 @@ func (x *HoldReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralResponse.ProtoReflect.Descriptor instead.
 func (*HoldReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{28}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HoldReferralResponse) GetReferral() *Referral {
@@ -2994,7 +3085,7 @@ type ResumeReferralRequest struct {
 
 func (x *ResumeReferralRequest) Reset() {
 	*x = ResumeReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3006,7 +3097,7 @@ func (x *ResumeReferralRequest) String() string {
 func (*ResumeReferralRequest) ProtoMessage() {}
 
 func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[29]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3019,7 +3110,7 @@ func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralRequest.ProtoReflect.Descriptor instead.
 func (*ResumeReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{29}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeReferralRequest) GetIdempotencyKey() string {
@@ -3046,7 +3137,7 @@ type ResumeReferralResponse struct {
 
 func (x *ResumeReferralResponse) Reset() {
 	*x = ResumeReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3058,7 +3149,7 @@ func (x *ResumeReferralResponse) String() string {
 func (*ResumeReferralResponse) ProtoMessage() {}
 
 func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[30]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3071,7 +3162,7 @@ func (x *ResumeReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralResponse.ProtoReflect.Descriptor instead.
 func (*ResumeReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{30}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeReferralResponse) GetReferral() *Referral {
@@ -3096,7 +3187,7 @@ type CompleteReferralRequest struct {
 
 func (x *CompleteReferralRequest) Reset() {
 	*x = CompleteReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3199,7 @@ func (x *CompleteReferralRequest) String() string {
 func (*CompleteReferralRequest) ProtoMessage() {}
 
 func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[31]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3212,7 @@ func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
 func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{31}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteReferralRequest) GetIdempotencyKey() string {
@@ -3162,7 +3253,7 @@ type CompleteReferralResponse struct {
 
 func (x *CompleteReferralResponse) Reset() {
 	*x = CompleteReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3265,7 @@ func (x *CompleteReferralResponse) String() string {
 func (*CompleteReferralResponse) ProtoMessage() {}
 
 func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[32]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3278,7 @@ func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralResponse.ProtoReflect.Descriptor instead.
 func (*CompleteReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{32}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteReferralResponse) GetReferral() *Referral {
@@ -3211,7 +3302,7 @@ type FailReferralRequest struct {
 
 func (x *FailReferralRequest) Reset() {
 	*x = FailReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3314,7 @@ func (x *FailReferralRequest) String() string {
 func (*FailReferralRequest) ProtoMessage() {}
 
 func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[33]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3327,7 @@ func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralRequest.ProtoReflect.Descriptor instead.
 func (*FailReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{33}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FailReferralRequest) GetIdempotencyKey() string {
@@ -3277,7 +3368,7 @@ type FailReferralResponse struct {
 
 func (x *FailReferralResponse) Reset() {
 	*x = FailReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3380,7 @@ func (x *FailReferralResponse) String() string {
 func (*FailReferralResponse) ProtoMessage() {}
 
 func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[34]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3393,7 @@ func (x *FailReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralResponse.ProtoReflect.Descriptor instead.
 func (*FailReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{34}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FailReferralResponse) GetReferral() *Referral {
@@ -3326,7 +3417,7 @@ type CancelReferralRequest struct {
 
 func (x *CancelReferralRequest) Reset() {
 	*x = CancelReferralRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3338,7 +3429,7 @@ func (x *CancelReferralRequest) String() string {
 func (*CancelReferralRequest) ProtoMessage() {}
 
 func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3351,7 +3442,7 @@ func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralRequest.ProtoReflect.Descriptor instead.
 func (*CancelReferralRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CancelReferralRequest) GetIdempotencyKey() string {
@@ -3392,7 +3483,7 @@ type CancelReferralResponse struct {
 
 func (x *CancelReferralResponse) Reset() {
 	*x = CancelReferralResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3404,7 +3495,7 @@ func (x *CancelReferralResponse) String() string {
 func (*CancelReferralResponse) ProtoMessage() {}
 
 func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3417,7 +3508,7 @@ func (x *CancelReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralResponse.ProtoReflect.Descriptor instead.
 func (*CancelReferralResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{36}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CancelReferralResponse) GetReferral() *Referral {
@@ -3442,7 +3533,7 @@ type GetRecurringThemesRequest struct {
 
 func (x *GetRecurringThemesRequest) Reset() {
 	*x = GetRecurringThemesRequest{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3454,7 +3545,7 @@ func (x *GetRecurringThemesRequest) String() string {
 func (*GetRecurringThemesRequest) ProtoMessage() {}
 
 func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3467,7 +3558,7 @@ func (x *GetRecurringThemesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesRequest.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetRecurringThemesRequest) GetMunicipalityCode() string {
@@ -3516,7 +3607,7 @@ type ThemeCount struct {
 
 func (x *ThemeCount) Reset() {
 	*x = ThemeCount{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3528,7 +3619,7 @@ func (x *ThemeCount) String() string {
 func (*ThemeCount) ProtoMessage() {}
 
 func (x *ThemeCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3541,7 +3632,7 @@ func (x *ThemeCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThemeCount.ProtoReflect.Descriptor instead.
 func (*ThemeCount) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ThemeCount) GetKind() ThemeKind {
@@ -3591,7 +3682,7 @@ type GetRecurringThemesResponse struct {
 
 func (x *GetRecurringThemesResponse) Reset() {
 	*x = GetRecurringThemesResponse{}
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3603,7 +3694,7 @@ func (x *GetRecurringThemesResponse) String() string {
 func (*GetRecurringThemesResponse) ProtoMessage() {}
 
 func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[39]
+	mi := &file_wijkbrug_referral_v1_referral_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +3707,7 @@ func (x *GetRecurringThemesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringThemesResponse.ProtoReflect.Descriptor instead.
 func (*GetRecurringThemesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_referral_v1_referral_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetRecurringThemesResponse) GetCounts() []*ThemeCount {
@@ -3693,7 +3784,12 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x10GetSignalRequest\x12(\n" +
 	"\tsignal_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bsignalId\"I\n" +
 	"\x11GetSignalResponse\x124\n" +
-	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"\xa4\x01\n" +
+	"\x06signal\x18\x01 \x01(\v2\x1c.wijkbrug.referral.v1.SignalR\x06signal\"L\n" +
+	"\x16BatchGetSignalsRequest\x122\n" +
+	"\n" +
+	"signal_ids\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\tsignalIds\"Q\n" +
+	"\x17BatchGetSignalsResponse\x126\n" +
+	"\asignals\x18\x01 \x03(\v2\x1c.wijkbrug.referral.v1.SignalR\asignals\"\xa4\x01\n" +
 	"\x14ListMySignalsRequest\x12D\n" +
 	"\x06status\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -3973,10 +4069,11 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1aTHEME_KIND_SIGNAL_CATEGORY\x10\x01\x12!\n" +
 	"\x1dTHEME_KIND_SIGNAL_LIFE_DOMAIN\x10\x02\x12#\n" +
 	"\x1fTHEME_KIND_REFERRAL_LIFE_DOMAIN\x10\x03\x12\x1d\n" +
-	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xd2\x1c\n" +
+	"\x19THEME_KIND_DECLINE_REASON\x10\x042\xc2\x1d\n" +
 	"\x0fReferralService\x12}\n" +
 	"\fSubmitSignal\x12).wijkbrug.referral.v1.SubmitSignalRequest\x1a*.wijkbrug.referral.v1.SubmitSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12}\n" +
-	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/signals/{signal_id}\x12}\n" +
+	"\tGetSignal\x12&.wijkbrug.referral.v1.GetSignalRequest\x1a'.wijkbrug.referral.v1.GetSignalResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/signals/{signal_id}\x12n\n" +
+	"\x0fBatchGetSignals\x12,.wijkbrug.referral.v1.BatchGetSignalsRequest\x1a-.wijkbrug.referral.v1.BatchGetSignalsResponse\x12}\n" +
 	"\rListMySignals\x12*.wijkbrug.referral.v1.ListMySignalsRequest\x1a+.wijkbrug.referral.v1.ListMySignalsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/signals\x12n\n" +
 	"\x0fUpsertProvision\x12,.wijkbrug.referral.v1.UpsertProvisionRequest\x1a-.wijkbrug.referral.v1.UpsertProvisionResponse\x12\x8c\x01\n" +
 	"\fGetProvision\x12).wijkbrug.referral.v1.GetProvisionRequest\x1a*.wijkbrug.referral.v1.GetProvisionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/provisions/{provision_id}\x12\x89\x01\n" +
@@ -4016,7 +4113,7 @@ func file_wijkbrug_referral_v1_referral_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_wijkbrug_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(SourceType)(0),                    // 0: wijkbrug.referral.v1.SourceType
 	(LegalBasis)(0),                    // 1: wijkbrug.referral.v1.LegalBasis
@@ -4038,184 +4135,189 @@ var file_wijkbrug_referral_v1_referral_proto_goTypes = []any{
 	(*SubmitSignalResponse)(nil),       // 17: wijkbrug.referral.v1.SubmitSignalResponse
 	(*GetSignalRequest)(nil),           // 18: wijkbrug.referral.v1.GetSignalRequest
 	(*GetSignalResponse)(nil),          // 19: wijkbrug.referral.v1.GetSignalResponse
-	(*ListMySignalsRequest)(nil),       // 20: wijkbrug.referral.v1.ListMySignalsRequest
-	(*ListMySignalsResponse)(nil),      // 21: wijkbrug.referral.v1.ListMySignalsResponse
-	(*Referral)(nil),                   // 22: wijkbrug.referral.v1.Referral
-	(*CreateReferralRequest)(nil),      // 23: wijkbrug.referral.v1.CreateReferralRequest
-	(*CreateReferralResponse)(nil),     // 24: wijkbrug.referral.v1.CreateReferralResponse
-	(*GetReferralRequest)(nil),         // 25: wijkbrug.referral.v1.GetReferralRequest
-	(*GetReferralResponse)(nil),        // 26: wijkbrug.referral.v1.GetReferralResponse
-	(*ListReferralsRequest)(nil),       // 27: wijkbrug.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),      // 28: wijkbrug.referral.v1.ListReferralsResponse
-	(*GetReferralHistoryRequest)(nil),  // 29: wijkbrug.referral.v1.GetReferralHistoryRequest
-	(*ReferralTransition)(nil),         // 30: wijkbrug.referral.v1.ReferralTransition
-	(*GetReferralHistoryResponse)(nil), // 31: wijkbrug.referral.v1.GetReferralHistoryResponse
-	(*SendReferralRequest)(nil),        // 32: wijkbrug.referral.v1.SendReferralRequest
-	(*SendReferralResponse)(nil),       // 33: wijkbrug.referral.v1.SendReferralResponse
-	(*AcceptReferralRequest)(nil),      // 34: wijkbrug.referral.v1.AcceptReferralRequest
-	(*AcceptReferralResponse)(nil),     // 35: wijkbrug.referral.v1.AcceptReferralResponse
-	(*DeclineReferralRequest)(nil),     // 36: wijkbrug.referral.v1.DeclineReferralRequest
-	(*DeclineReferralResponse)(nil),    // 37: wijkbrug.referral.v1.DeclineReferralResponse
-	(*StartReferralRequest)(nil),       // 38: wijkbrug.referral.v1.StartReferralRequest
-	(*StartReferralResponse)(nil),      // 39: wijkbrug.referral.v1.StartReferralResponse
-	(*HoldReferralRequest)(nil),        // 40: wijkbrug.referral.v1.HoldReferralRequest
-	(*HoldReferralResponse)(nil),       // 41: wijkbrug.referral.v1.HoldReferralResponse
-	(*ResumeReferralRequest)(nil),      // 42: wijkbrug.referral.v1.ResumeReferralRequest
-	(*ResumeReferralResponse)(nil),     // 43: wijkbrug.referral.v1.ResumeReferralResponse
-	(*CompleteReferralRequest)(nil),    // 44: wijkbrug.referral.v1.CompleteReferralRequest
-	(*CompleteReferralResponse)(nil),   // 45: wijkbrug.referral.v1.CompleteReferralResponse
-	(*FailReferralRequest)(nil),        // 46: wijkbrug.referral.v1.FailReferralRequest
-	(*FailReferralResponse)(nil),       // 47: wijkbrug.referral.v1.FailReferralResponse
-	(*CancelReferralRequest)(nil),      // 48: wijkbrug.referral.v1.CancelReferralRequest
-	(*CancelReferralResponse)(nil),     // 49: wijkbrug.referral.v1.CancelReferralResponse
-	(*GetRecurringThemesRequest)(nil),  // 50: wijkbrug.referral.v1.GetRecurringThemesRequest
-	(*ThemeCount)(nil),                 // 51: wijkbrug.referral.v1.ThemeCount
-	(*GetRecurringThemesResponse)(nil), // 52: wijkbrug.referral.v1.GetRecurringThemesResponse
-	(v1.LifeDomain)(0),                 // 53: wijkbrug.common.v1.LifeDomain
-	(*timestamppb.Timestamp)(nil),      // 54: google.protobuf.Timestamp
-	(v1.ReferralStatus)(0),             // 55: wijkbrug.common.v1.ReferralStatus
-	(DataCategory)(0),                  // 56: wijkbrug.referral.v1.DataCategory
-	(*UpsertProvisionRequest)(nil),     // 57: wijkbrug.referral.v1.UpsertProvisionRequest
-	(*GetProvisionRequest)(nil),        // 58: wijkbrug.referral.v1.GetProvisionRequest
-	(*SearchProvisionsRequest)(nil),    // 59: wijkbrug.referral.v1.SearchProvisionsRequest
-	(*ImportDirectoryRequest)(nil),     // 60: wijkbrug.referral.v1.ImportDirectoryRequest
-	(*ExportDirectoryRequest)(nil),     // 61: wijkbrug.referral.v1.ExportDirectoryRequest
-	(*RecordConsentRequest)(nil),       // 62: wijkbrug.referral.v1.RecordConsentRequest
-	(*GetConsentRequest)(nil),          // 63: wijkbrug.referral.v1.GetConsentRequest
-	(*WithdrawConsentRequest)(nil),     // 64: wijkbrug.referral.v1.WithdrawConsentRequest
-	(*ListConsentsRequest)(nil),        // 65: wijkbrug.referral.v1.ListConsentsRequest
-	(*UpsertProvisionResponse)(nil),    // 66: wijkbrug.referral.v1.UpsertProvisionResponse
-	(*GetProvisionResponse)(nil),       // 67: wijkbrug.referral.v1.GetProvisionResponse
-	(*SearchProvisionsResponse)(nil),   // 68: wijkbrug.referral.v1.SearchProvisionsResponse
-	(*ImportDirectoryResponse)(nil),    // 69: wijkbrug.referral.v1.ImportDirectoryResponse
-	(*ExportDirectoryResponse)(nil),    // 70: wijkbrug.referral.v1.ExportDirectoryResponse
-	(*RecordConsentResponse)(nil),      // 71: wijkbrug.referral.v1.RecordConsentResponse
-	(*GetConsentResponse)(nil),         // 72: wijkbrug.referral.v1.GetConsentResponse
-	(*WithdrawConsentResponse)(nil),    // 73: wijkbrug.referral.v1.WithdrawConsentResponse
-	(*ListConsentsResponse)(nil),       // 74: wijkbrug.referral.v1.ListConsentsResponse
+	(*BatchGetSignalsRequest)(nil),     // 20: wijkbrug.referral.v1.BatchGetSignalsRequest
+	(*BatchGetSignalsResponse)(nil),    // 21: wijkbrug.referral.v1.BatchGetSignalsResponse
+	(*ListMySignalsRequest)(nil),       // 22: wijkbrug.referral.v1.ListMySignalsRequest
+	(*ListMySignalsResponse)(nil),      // 23: wijkbrug.referral.v1.ListMySignalsResponse
+	(*Referral)(nil),                   // 24: wijkbrug.referral.v1.Referral
+	(*CreateReferralRequest)(nil),      // 25: wijkbrug.referral.v1.CreateReferralRequest
+	(*CreateReferralResponse)(nil),     // 26: wijkbrug.referral.v1.CreateReferralResponse
+	(*GetReferralRequest)(nil),         // 27: wijkbrug.referral.v1.GetReferralRequest
+	(*GetReferralResponse)(nil),        // 28: wijkbrug.referral.v1.GetReferralResponse
+	(*ListReferralsRequest)(nil),       // 29: wijkbrug.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),      // 30: wijkbrug.referral.v1.ListReferralsResponse
+	(*GetReferralHistoryRequest)(nil),  // 31: wijkbrug.referral.v1.GetReferralHistoryRequest
+	(*ReferralTransition)(nil),         // 32: wijkbrug.referral.v1.ReferralTransition
+	(*GetReferralHistoryResponse)(nil), // 33: wijkbrug.referral.v1.GetReferralHistoryResponse
+	(*SendReferralRequest)(nil),        // 34: wijkbrug.referral.v1.SendReferralRequest
+	(*SendReferralResponse)(nil),       // 35: wijkbrug.referral.v1.SendReferralResponse
+	(*AcceptReferralRequest)(nil),      // 36: wijkbrug.referral.v1.AcceptReferralRequest
+	(*AcceptReferralResponse)(nil),     // 37: wijkbrug.referral.v1.AcceptReferralResponse
+	(*DeclineReferralRequest)(nil),     // 38: wijkbrug.referral.v1.DeclineReferralRequest
+	(*DeclineReferralResponse)(nil),    // 39: wijkbrug.referral.v1.DeclineReferralResponse
+	(*StartReferralRequest)(nil),       // 40: wijkbrug.referral.v1.StartReferralRequest
+	(*StartReferralResponse)(nil),      // 41: wijkbrug.referral.v1.StartReferralResponse
+	(*HoldReferralRequest)(nil),        // 42: wijkbrug.referral.v1.HoldReferralRequest
+	(*HoldReferralResponse)(nil),       // 43: wijkbrug.referral.v1.HoldReferralResponse
+	(*ResumeReferralRequest)(nil),      // 44: wijkbrug.referral.v1.ResumeReferralRequest
+	(*ResumeReferralResponse)(nil),     // 45: wijkbrug.referral.v1.ResumeReferralResponse
+	(*CompleteReferralRequest)(nil),    // 46: wijkbrug.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),   // 47: wijkbrug.referral.v1.CompleteReferralResponse
+	(*FailReferralRequest)(nil),        // 48: wijkbrug.referral.v1.FailReferralRequest
+	(*FailReferralResponse)(nil),       // 49: wijkbrug.referral.v1.FailReferralResponse
+	(*CancelReferralRequest)(nil),      // 50: wijkbrug.referral.v1.CancelReferralRequest
+	(*CancelReferralResponse)(nil),     // 51: wijkbrug.referral.v1.CancelReferralResponse
+	(*GetRecurringThemesRequest)(nil),  // 52: wijkbrug.referral.v1.GetRecurringThemesRequest
+	(*ThemeCount)(nil),                 // 53: wijkbrug.referral.v1.ThemeCount
+	(*GetRecurringThemesResponse)(nil), // 54: wijkbrug.referral.v1.GetRecurringThemesResponse
+	(v1.LifeDomain)(0),                 // 55: wijkbrug.common.v1.LifeDomain
+	(*timestamppb.Timestamp)(nil),      // 56: google.protobuf.Timestamp
+	(v1.ReferralStatus)(0),             // 57: wijkbrug.common.v1.ReferralStatus
+	(DataCategory)(0),                  // 58: wijkbrug.referral.v1.DataCategory
+	(*UpsertProvisionRequest)(nil),     // 59: wijkbrug.referral.v1.UpsertProvisionRequest
+	(*GetProvisionRequest)(nil),        // 60: wijkbrug.referral.v1.GetProvisionRequest
+	(*SearchProvisionsRequest)(nil),    // 61: wijkbrug.referral.v1.SearchProvisionsRequest
+	(*ImportDirectoryRequest)(nil),     // 62: wijkbrug.referral.v1.ImportDirectoryRequest
+	(*ExportDirectoryRequest)(nil),     // 63: wijkbrug.referral.v1.ExportDirectoryRequest
+	(*RecordConsentRequest)(nil),       // 64: wijkbrug.referral.v1.RecordConsentRequest
+	(*GetConsentRequest)(nil),          // 65: wijkbrug.referral.v1.GetConsentRequest
+	(*WithdrawConsentRequest)(nil),     // 66: wijkbrug.referral.v1.WithdrawConsentRequest
+	(*ListConsentsRequest)(nil),        // 67: wijkbrug.referral.v1.ListConsentsRequest
+	(*UpsertProvisionResponse)(nil),    // 68: wijkbrug.referral.v1.UpsertProvisionResponse
+	(*GetProvisionResponse)(nil),       // 69: wijkbrug.referral.v1.GetProvisionResponse
+	(*SearchProvisionsResponse)(nil),   // 70: wijkbrug.referral.v1.SearchProvisionsResponse
+	(*ImportDirectoryResponse)(nil),    // 71: wijkbrug.referral.v1.ImportDirectoryResponse
+	(*ExportDirectoryResponse)(nil),    // 72: wijkbrug.referral.v1.ExportDirectoryResponse
+	(*RecordConsentResponse)(nil),      // 73: wijkbrug.referral.v1.RecordConsentResponse
+	(*GetConsentResponse)(nil),         // 74: wijkbrug.referral.v1.GetConsentResponse
+	(*WithdrawConsentResponse)(nil),    // 75: wijkbrug.referral.v1.WithdrawConsentResponse
+	(*ListConsentsResponse)(nil),       // 76: wijkbrug.referral.v1.ListConsentsResponse
 }
 var file_wijkbrug_referral_v1_referral_proto_depIdxs = []int32{
 	14, // 0: wijkbrug.referral.v1.Arrears.creditor:type_name -> wijkbrug.referral.v1.Creditor
 	0,  // 1: wijkbrug.referral.v1.Signal.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 2: wijkbrug.referral.v1.Signal.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	53, // 3: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	55, // 3: wijkbrug.referral.v1.Signal.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	13, // 4: wijkbrug.referral.v1.Signal.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 5: wijkbrug.referral.v1.Signal.status:type_name -> wijkbrug.referral.v1.SignalStatus
 	3,  // 6: wijkbrug.referral.v1.Signal.feedback:type_name -> wijkbrug.referral.v1.Feedback
-	54, // 7: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
-	54, // 8: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
+	56, // 7: wijkbrug.referral.v1.Signal.received_at:type_name -> google.protobuf.Timestamp
+	56, // 8: wijkbrug.referral.v1.Signal.fed_back_at:type_name -> google.protobuf.Timestamp
 	0,  // 9: wijkbrug.referral.v1.SubmitSignalRequest.source_type:type_name -> wijkbrug.referral.v1.SourceType
 	1,  // 10: wijkbrug.referral.v1.SubmitSignalRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	53, // 11: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	55, // 11: wijkbrug.referral.v1.SubmitSignalRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	13, // 12: wijkbrug.referral.v1.SubmitSignalRequest.arrears:type_name -> wijkbrug.referral.v1.Arrears
 	2,  // 13: wijkbrug.referral.v1.SubmitSignalResponse.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	54, // 14: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
+	56, // 14: wijkbrug.referral.v1.SubmitSignalResponse.received_at:type_name -> google.protobuf.Timestamp
 	15, // 15: wijkbrug.referral.v1.GetSignalResponse.signal:type_name -> wijkbrug.referral.v1.Signal
-	2,  // 16: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
-	15, // 17: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
-	55, // 18: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	56, // 19: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	1,  // 20: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	9,  // 21: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
-	54, // 22: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
-	4,  // 23: wijkbrug.referral.v1.Referral.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	5,  // 24: wijkbrug.referral.v1.Referral.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
-	6,  // 25: wijkbrug.referral.v1.Referral.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
-	7,  // 26: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	8,  // 27: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	53, // 28: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	54, // 29: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
-	54, // 30: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
-	56, // 31: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
-	1,  // 32: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
-	9,  // 33: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
-	54, // 34: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
-	22, // 35: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 36: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	10, // 37: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
-	55, // 38: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	22, // 39: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
-	55, // 40: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	55, // 41: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	4,  // 42: wijkbrug.referral.v1.ReferralTransition.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	5,  // 43: wijkbrug.referral.v1.ReferralTransition.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
-	6,  // 44: wijkbrug.referral.v1.ReferralTransition.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
-	11, // 45: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
-	54, // 46: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
-	30, // 47: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
-	22, // 48: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 49: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	4,  // 50: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
-	22, // 51: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 52: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	7,  // 53: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
-	22, // 54: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	22, // 55: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	8,  // 56: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
-	22, // 57: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	6,  // 58: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
-	22, // 59: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	5,  // 60: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
-	22, // 61: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
-	12, // 62: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
-	51, // 63: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
-	16, // 64: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
-	18, // 65: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
-	20, // 66: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
-	57, // 67: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
-	58, // 68: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
-	59, // 69: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
-	60, // 70: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
-	61, // 71: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
-	62, // 72: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
-	63, // 73: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
-	64, // 74: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
-	65, // 75: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
-	23, // 76: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
-	25, // 77: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
-	27, // 78: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
-	29, // 79: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
-	32, // 80: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
-	34, // 81: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
-	36, // 82: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
-	38, // 83: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
-	40, // 84: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
-	42, // 85: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
-	44, // 86: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
-	46, // 87: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
-	48, // 88: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
-	50, // 89: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
-	17, // 90: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
-	19, // 91: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
-	21, // 92: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
-	66, // 93: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
-	67, // 94: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
-	68, // 95: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
-	69, // 96: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
-	70, // 97: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
-	71, // 98: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
-	72, // 99: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
-	73, // 100: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
-	74, // 101: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
-	24, // 102: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
-	26, // 103: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
-	28, // 104: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
-	31, // 105: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
-	33, // 106: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
-	35, // 107: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
-	37, // 108: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
-	39, // 109: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
-	41, // 110: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
-	43, // 111: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
-	45, // 112: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
-	47, // 113: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
-	49, // 114: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
-	52, // 115: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
-	90, // [90:116] is the sub-list for method output_type
-	64, // [64:90] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	15, // 16: wijkbrug.referral.v1.BatchGetSignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	2,  // 17: wijkbrug.referral.v1.ListMySignalsRequest.status:type_name -> wijkbrug.referral.v1.SignalStatus
+	15, // 18: wijkbrug.referral.v1.ListMySignalsResponse.signals:type_name -> wijkbrug.referral.v1.Signal
+	57, // 19: wijkbrug.referral.v1.Referral.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	58, // 20: wijkbrug.referral.v1.Referral.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 21: wijkbrug.referral.v1.Referral.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 22: wijkbrug.referral.v1.Referral.priority:type_name -> wijkbrug.referral.v1.Priority
+	56, // 23: wijkbrug.referral.v1.Referral.accept_by:type_name -> google.protobuf.Timestamp
+	4,  // 24: wijkbrug.referral.v1.Referral.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 25: wijkbrug.referral.v1.Referral.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 26: wijkbrug.referral.v1.Referral.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	7,  // 27: wijkbrug.referral.v1.Referral.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	8,  // 28: wijkbrug.referral.v1.Referral.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	55, // 29: wijkbrug.referral.v1.Referral.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	56, // 30: wijkbrug.referral.v1.Referral.created_at:type_name -> google.protobuf.Timestamp
+	56, // 31: wijkbrug.referral.v1.Referral.updated_at:type_name -> google.protobuf.Timestamp
+	58, // 32: wijkbrug.referral.v1.CreateReferralRequest.shared_data_categories:type_name -> wijkbrug.referral.v1.DataCategory
+	1,  // 33: wijkbrug.referral.v1.CreateReferralRequest.legal_basis:type_name -> wijkbrug.referral.v1.LegalBasis
+	9,  // 34: wijkbrug.referral.v1.CreateReferralRequest.priority:type_name -> wijkbrug.referral.v1.Priority
+	56, // 35: wijkbrug.referral.v1.CreateReferralRequest.accept_by:type_name -> google.protobuf.Timestamp
+	24, // 36: wijkbrug.referral.v1.CreateReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	24, // 37: wijkbrug.referral.v1.GetReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	10, // 38: wijkbrug.referral.v1.ListReferralsRequest.side:type_name -> wijkbrug.referral.v1.ReferralSide
+	57, // 39: wijkbrug.referral.v1.ListReferralsRequest.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	24, // 40: wijkbrug.referral.v1.ListReferralsResponse.referrals:type_name -> wijkbrug.referral.v1.Referral
+	57, // 41: wijkbrug.referral.v1.ReferralTransition.from_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	57, // 42: wijkbrug.referral.v1.ReferralTransition.to_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	4,  // 43: wijkbrug.referral.v1.ReferralTransition.decline_reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	5,  // 44: wijkbrug.referral.v1.ReferralTransition.cancel_reason:type_name -> wijkbrug.referral.v1.CancelReason
+	6,  // 45: wijkbrug.referral.v1.ReferralTransition.fail_reason:type_name -> wijkbrug.referral.v1.FailReason
+	11, // 46: wijkbrug.referral.v1.ReferralTransition.side:type_name -> wijkbrug.referral.v1.TransitionSide
+	56, // 47: wijkbrug.referral.v1.ReferralTransition.at:type_name -> google.protobuf.Timestamp
+	32, // 48: wijkbrug.referral.v1.GetReferralHistoryResponse.transitions:type_name -> wijkbrug.referral.v1.ReferralTransition
+	24, // 49: wijkbrug.referral.v1.SendReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	24, // 50: wijkbrug.referral.v1.AcceptReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	4,  // 51: wijkbrug.referral.v1.DeclineReferralRequest.reason:type_name -> wijkbrug.referral.v1.DeclineReason
+	24, // 52: wijkbrug.referral.v1.DeclineReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	24, // 53: wijkbrug.referral.v1.StartReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	7,  // 54: wijkbrug.referral.v1.HoldReferralRequest.hold_reason:type_name -> wijkbrug.referral.v1.HoldReason
+	24, // 55: wijkbrug.referral.v1.HoldReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	24, // 56: wijkbrug.referral.v1.ResumeReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	8,  // 57: wijkbrug.referral.v1.CompleteReferralRequest.outcome:type_name -> wijkbrug.referral.v1.ReferralOutcome
+	24, // 58: wijkbrug.referral.v1.CompleteReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	6,  // 59: wijkbrug.referral.v1.FailReferralRequest.reason:type_name -> wijkbrug.referral.v1.FailReason
+	24, // 60: wijkbrug.referral.v1.FailReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	5,  // 61: wijkbrug.referral.v1.CancelReferralRequest.reason:type_name -> wijkbrug.referral.v1.CancelReason
+	24, // 62: wijkbrug.referral.v1.CancelReferralResponse.referral:type_name -> wijkbrug.referral.v1.Referral
+	12, // 63: wijkbrug.referral.v1.ThemeCount.kind:type_name -> wijkbrug.referral.v1.ThemeKind
+	53, // 64: wijkbrug.referral.v1.GetRecurringThemesResponse.counts:type_name -> wijkbrug.referral.v1.ThemeCount
+	16, // 65: wijkbrug.referral.v1.ReferralService.SubmitSignal:input_type -> wijkbrug.referral.v1.SubmitSignalRequest
+	18, // 66: wijkbrug.referral.v1.ReferralService.GetSignal:input_type -> wijkbrug.referral.v1.GetSignalRequest
+	20, // 67: wijkbrug.referral.v1.ReferralService.BatchGetSignals:input_type -> wijkbrug.referral.v1.BatchGetSignalsRequest
+	22, // 68: wijkbrug.referral.v1.ReferralService.ListMySignals:input_type -> wijkbrug.referral.v1.ListMySignalsRequest
+	59, // 69: wijkbrug.referral.v1.ReferralService.UpsertProvision:input_type -> wijkbrug.referral.v1.UpsertProvisionRequest
+	60, // 70: wijkbrug.referral.v1.ReferralService.GetProvision:input_type -> wijkbrug.referral.v1.GetProvisionRequest
+	61, // 71: wijkbrug.referral.v1.ReferralService.SearchProvisions:input_type -> wijkbrug.referral.v1.SearchProvisionsRequest
+	62, // 72: wijkbrug.referral.v1.ReferralService.ImportDirectory:input_type -> wijkbrug.referral.v1.ImportDirectoryRequest
+	63, // 73: wijkbrug.referral.v1.ReferralService.ExportDirectory:input_type -> wijkbrug.referral.v1.ExportDirectoryRequest
+	64, // 74: wijkbrug.referral.v1.ReferralService.RecordConsent:input_type -> wijkbrug.referral.v1.RecordConsentRequest
+	65, // 75: wijkbrug.referral.v1.ReferralService.GetConsent:input_type -> wijkbrug.referral.v1.GetConsentRequest
+	66, // 76: wijkbrug.referral.v1.ReferralService.WithdrawConsent:input_type -> wijkbrug.referral.v1.WithdrawConsentRequest
+	67, // 77: wijkbrug.referral.v1.ReferralService.ListConsents:input_type -> wijkbrug.referral.v1.ListConsentsRequest
+	25, // 78: wijkbrug.referral.v1.ReferralService.CreateReferral:input_type -> wijkbrug.referral.v1.CreateReferralRequest
+	27, // 79: wijkbrug.referral.v1.ReferralService.GetReferral:input_type -> wijkbrug.referral.v1.GetReferralRequest
+	29, // 80: wijkbrug.referral.v1.ReferralService.ListReferrals:input_type -> wijkbrug.referral.v1.ListReferralsRequest
+	31, // 81: wijkbrug.referral.v1.ReferralService.GetReferralHistory:input_type -> wijkbrug.referral.v1.GetReferralHistoryRequest
+	34, // 82: wijkbrug.referral.v1.ReferralService.SendReferral:input_type -> wijkbrug.referral.v1.SendReferralRequest
+	36, // 83: wijkbrug.referral.v1.ReferralService.AcceptReferral:input_type -> wijkbrug.referral.v1.AcceptReferralRequest
+	38, // 84: wijkbrug.referral.v1.ReferralService.DeclineReferral:input_type -> wijkbrug.referral.v1.DeclineReferralRequest
+	40, // 85: wijkbrug.referral.v1.ReferralService.StartReferral:input_type -> wijkbrug.referral.v1.StartReferralRequest
+	42, // 86: wijkbrug.referral.v1.ReferralService.HoldReferral:input_type -> wijkbrug.referral.v1.HoldReferralRequest
+	44, // 87: wijkbrug.referral.v1.ReferralService.ResumeReferral:input_type -> wijkbrug.referral.v1.ResumeReferralRequest
+	46, // 88: wijkbrug.referral.v1.ReferralService.CompleteReferral:input_type -> wijkbrug.referral.v1.CompleteReferralRequest
+	48, // 89: wijkbrug.referral.v1.ReferralService.FailReferral:input_type -> wijkbrug.referral.v1.FailReferralRequest
+	50, // 90: wijkbrug.referral.v1.ReferralService.CancelReferral:input_type -> wijkbrug.referral.v1.CancelReferralRequest
+	52, // 91: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:input_type -> wijkbrug.referral.v1.GetRecurringThemesRequest
+	17, // 92: wijkbrug.referral.v1.ReferralService.SubmitSignal:output_type -> wijkbrug.referral.v1.SubmitSignalResponse
+	19, // 93: wijkbrug.referral.v1.ReferralService.GetSignal:output_type -> wijkbrug.referral.v1.GetSignalResponse
+	21, // 94: wijkbrug.referral.v1.ReferralService.BatchGetSignals:output_type -> wijkbrug.referral.v1.BatchGetSignalsResponse
+	23, // 95: wijkbrug.referral.v1.ReferralService.ListMySignals:output_type -> wijkbrug.referral.v1.ListMySignalsResponse
+	68, // 96: wijkbrug.referral.v1.ReferralService.UpsertProvision:output_type -> wijkbrug.referral.v1.UpsertProvisionResponse
+	69, // 97: wijkbrug.referral.v1.ReferralService.GetProvision:output_type -> wijkbrug.referral.v1.GetProvisionResponse
+	70, // 98: wijkbrug.referral.v1.ReferralService.SearchProvisions:output_type -> wijkbrug.referral.v1.SearchProvisionsResponse
+	71, // 99: wijkbrug.referral.v1.ReferralService.ImportDirectory:output_type -> wijkbrug.referral.v1.ImportDirectoryResponse
+	72, // 100: wijkbrug.referral.v1.ReferralService.ExportDirectory:output_type -> wijkbrug.referral.v1.ExportDirectoryResponse
+	73, // 101: wijkbrug.referral.v1.ReferralService.RecordConsent:output_type -> wijkbrug.referral.v1.RecordConsentResponse
+	74, // 102: wijkbrug.referral.v1.ReferralService.GetConsent:output_type -> wijkbrug.referral.v1.GetConsentResponse
+	75, // 103: wijkbrug.referral.v1.ReferralService.WithdrawConsent:output_type -> wijkbrug.referral.v1.WithdrawConsentResponse
+	76, // 104: wijkbrug.referral.v1.ReferralService.ListConsents:output_type -> wijkbrug.referral.v1.ListConsentsResponse
+	26, // 105: wijkbrug.referral.v1.ReferralService.CreateReferral:output_type -> wijkbrug.referral.v1.CreateReferralResponse
+	28, // 106: wijkbrug.referral.v1.ReferralService.GetReferral:output_type -> wijkbrug.referral.v1.GetReferralResponse
+	30, // 107: wijkbrug.referral.v1.ReferralService.ListReferrals:output_type -> wijkbrug.referral.v1.ListReferralsResponse
+	33, // 108: wijkbrug.referral.v1.ReferralService.GetReferralHistory:output_type -> wijkbrug.referral.v1.GetReferralHistoryResponse
+	35, // 109: wijkbrug.referral.v1.ReferralService.SendReferral:output_type -> wijkbrug.referral.v1.SendReferralResponse
+	37, // 110: wijkbrug.referral.v1.ReferralService.AcceptReferral:output_type -> wijkbrug.referral.v1.AcceptReferralResponse
+	39, // 111: wijkbrug.referral.v1.ReferralService.DeclineReferral:output_type -> wijkbrug.referral.v1.DeclineReferralResponse
+	41, // 112: wijkbrug.referral.v1.ReferralService.StartReferral:output_type -> wijkbrug.referral.v1.StartReferralResponse
+	43, // 113: wijkbrug.referral.v1.ReferralService.HoldReferral:output_type -> wijkbrug.referral.v1.HoldReferralResponse
+	45, // 114: wijkbrug.referral.v1.ReferralService.ResumeReferral:output_type -> wijkbrug.referral.v1.ResumeReferralResponse
+	47, // 115: wijkbrug.referral.v1.ReferralService.CompleteReferral:output_type -> wijkbrug.referral.v1.CompleteReferralResponse
+	49, // 116: wijkbrug.referral.v1.ReferralService.FailReferral:output_type -> wijkbrug.referral.v1.FailReferralResponse
+	51, // 117: wijkbrug.referral.v1.ReferralService.CancelReferral:output_type -> wijkbrug.referral.v1.CancelReferralResponse
+	54, // 118: wijkbrug.referral.v1.ReferralService.GetRecurringThemes:output_type -> wijkbrug.referral.v1.GetRecurringThemesResponse
+	92, // [92:119] is the sub-list for method output_type
+	65, // [65:92] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_referral_v1_referral_proto_init() }
@@ -4231,7 +4333,7 @@ func file_wijkbrug_referral_v1_referral_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_referral_v1_referral_proto_rawDesc), len(file_wijkbrug_referral_v1_referral_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   40,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ReferralService_SubmitSignal_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/SubmitSignal"
 	ReferralService_GetSignal_FullMethodName          = "/wijkbrug.referral.v1.ReferralService/GetSignal"
+	ReferralService_BatchGetSignals_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/BatchGetSignals"
 	ReferralService_ListMySignals_FullMethodName      = "/wijkbrug.referral.v1.ReferralService/ListMySignals"
 	ReferralService_UpsertProvision_FullMethodName    = "/wijkbrug.referral.v1.ReferralService/UpsertProvision"
 	ReferralService_GetProvision_FullMethodName       = "/wijkbrug.referral.v1.ReferralService/GetProvision"
@@ -65,6 +66,11 @@ type ReferralServiceClient interface {
 	SubmitSignal(ctx context.Context, in *SubmitSignalRequest, opts ...grpc.CallOption) (*SubmitSignalResponse, error)
 	// GetSignal returns one signal: to its source organisation and to Wijkbrug services.
 	GetSignal(ctx context.Context, in *GetSignalRequest, opts ...grpc.CallOption) (*GetSignalResponse, error)
+	// BatchGetSignals returns several signals in one call, in the order asked, to Wijkbrug
+	// services only: intake reads the signals of a batch of SignalReceived events at once. Each
+	// signal is access-logged as GetSignal logs it (referral.signal.read, route SERVICE). All or
+	// nothing: an unknown id answers NOT_FOUND naming it.
+	BatchGetSignals(ctx context.Context, in *BatchGetSignalsRequest, opts ...grpc.CallOption) (*BatchGetSignalsResponse, error)
 	// ListMySignals lists the calling organisation's own signals, newest first, with their
 	// status and feedback. Another organisation's signals are never listed.
 	ListMySignals(ctx context.Context, in *ListMySignalsRequest, opts ...grpc.CallOption) (*ListMySignalsResponse, error)
@@ -154,6 +160,16 @@ func (c *referralServiceClient) GetSignal(ctx context.Context, in *GetSignalRequ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSignalResponse)
 	err := c.cc.Invoke(ctx, ReferralService_GetSignal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) BatchGetSignals(ctx context.Context, in *BatchGetSignalsRequest, opts ...grpc.CallOption) (*BatchGetSignalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetSignalsResponse)
+	err := c.cc.Invoke(ctx, ReferralService_BatchGetSignals_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -414,6 +430,11 @@ type ReferralServiceServer interface {
 	SubmitSignal(context.Context, *SubmitSignalRequest) (*SubmitSignalResponse, error)
 	// GetSignal returns one signal: to its source organisation and to Wijkbrug services.
 	GetSignal(context.Context, *GetSignalRequest) (*GetSignalResponse, error)
+	// BatchGetSignals returns several signals in one call, in the order asked, to Wijkbrug
+	// services only: intake reads the signals of a batch of SignalReceived events at once. Each
+	// signal is access-logged as GetSignal logs it (referral.signal.read, route SERVICE). All or
+	// nothing: an unknown id answers NOT_FOUND naming it.
+	BatchGetSignals(context.Context, *BatchGetSignalsRequest) (*BatchGetSignalsResponse, error)
 	// ListMySignals lists the calling organisation's own signals, newest first, with their
 	// status and feedback. Another organisation's signals are never listed.
 	ListMySignals(context.Context, *ListMySignalsRequest) (*ListMySignalsResponse, error)
@@ -494,6 +515,9 @@ func (UnimplementedReferralServiceServer) SubmitSignal(context.Context, *SubmitS
 }
 func (UnimplementedReferralServiceServer) GetSignal(context.Context, *GetSignalRequest) (*GetSignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSignal not implemented")
+}
+func (UnimplementedReferralServiceServer) BatchGetSignals(context.Context, *BatchGetSignalsRequest) (*BatchGetSignalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetSignals not implemented")
 }
 func (UnimplementedReferralServiceServer) ListMySignals(context.Context, *ListMySignalsRequest) (*ListMySignalsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMySignals not implemented")
@@ -620,6 +644,24 @@ func _ReferralService_GetSignal_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReferralServiceServer).GetSignal(ctx, req.(*GetSignalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_BatchGetSignals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetSignalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).BatchGetSignals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_BatchGetSignals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).BatchGetSignals(ctx, req.(*BatchGetSignalsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1070,6 +1112,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSignal",
 			Handler:    _ReferralService_GetSignal_Handler,
+		},
+		{
+			MethodName: "BatchGetSignals",
+			Handler:    _ReferralService_BatchGetSignals_Handler,
 		},
 		{
 			MethodName: "ListMySignals",

@@ -6,6 +6,7 @@ package peers
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
@@ -65,6 +66,29 @@ func (r *Referral) GetSignal(ctx context.Context, id string) (app.Signal, error)
 	if s.GetId() == "" {
 		return app.Signal{}, errors.New("referral: GetSignal answered without a signal")
 	}
+	return signalOf(s), nil
+}
+
+// GetSignals reads several signals in one call (referral logs each read).
+func (r *Referral) GetSignals(ctx context.Context, ids []string) ([]app.Signal, error) {
+	resp, err := r.client.BatchGetSignals(ctx, &referralv1.BatchGetSignalsRequest{SignalIds: ids})
+	if err != nil {
+		return nil, grpcx.PeerError("referral", "signal", err)
+	}
+	if len(resp.GetSignals()) != len(ids) {
+		return nil, fmt.Errorf("referral: BatchGetSignals answered %d signals for %d ids", len(resp.GetSignals()), len(ids))
+	}
+	out := make([]app.Signal, len(ids))
+	for i, s := range resp.GetSignals() {
+		if s.GetId() != ids[i] {
+			return nil, fmt.Errorf("referral: BatchGetSignals answered signal %q for %q", s.GetId(), ids[i])
+		}
+		out[i] = signalOf(s)
+	}
+	return out, nil
+}
+
+func signalOf(s *referralv1.Signal) app.Signal {
 	domains := make([]string, 0, len(s.GetLifeDomains()))
 	for _, d := range s.GetLifeDomains() {
 		if c := protoenum.Code(d); c != "" {
@@ -75,7 +99,7 @@ func (r *Referral) GetSignal(ctx context.Context, id string) (app.Signal, error)
 		ID: s.GetId(), SourceType: protoenum.Code(s.GetSourceType()), ResidentBSN: s.GetResidentBsn(),
 		Description: s.GetDescription(), LifeDomains: domains, Crisis: s.GetCrisis(),
 		Municipality: s.GetMunicipalityCode(), District: s.GetDistrictCode(),
-	}, nil
+	}
 }
 
 func residentRefs(refs []domain.ResidentRef) []*commonv1.ResidentPseudonym {

@@ -90,6 +90,15 @@ func (r *Intakes) Get(ctx context.Context, id string) (domain.Intake, error) {
 	return r.get(ctx, id, "")
 }
 
+// Existing returns those of ids that name a stored intake, in one statement.
+func (r *Intakes) Existing(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id::text FROM intakes WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // GetForUpdate reads an intake and locks it until the transaction ends, so concurrent
 // transitions of one intake are serialised.
 func (r *Intakes) GetForUpdate(ctx context.Context, id string) (domain.Intake, error) {

@@ -24,6 +24,17 @@ func Signals(a *app.App, caller identity.Caller) consumer.Spec {
 		Stream:   natsx.StreamName("referral"),
 		Subjects: eventsubject.Filters(&referralv1.SignalReceived{}),
 		Caller:   caller,
+		// A batch's signals are read from referral in one call (one transaction and one
+		// access-log statement there), not one call per event.
+		Prepare: func(ctx context.Context, events []proto.Message) (context.Context, error) {
+			ids := make([]string, 0, len(events))
+			for _, e := range events {
+				if m, ok := e.(*referralv1.SignalReceived); ok && m.GetSignalId() != "" {
+					ids = append(ids, m.GetSignalId())
+				}
+			}
+			return a.ReadSignalsAhead(ctx, ids)
+		},
 		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
 			m, ok := msg.(*referralv1.SignalReceived)
 			if !ok {

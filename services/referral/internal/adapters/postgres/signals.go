@@ -66,6 +66,32 @@ func (r *Signals) Get(ctx context.Context, id string) (domain.Signal, error) {
 	return r.get(ctx, id, "")
 }
 
+// GetMany reads the signals with ids in one statement, in the order of ids. An id without a
+// signal is apperr NotFound naming it.
+func (r *Signals) GetMany(ctx context.Context, ids []string) ([]domain.Signal, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT `+signalColumns+` FROM signals WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Signal, error) { return r.scanSignal(row) })
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]domain.Signal, len(found))
+	for _, s := range found {
+		byID[s.ID] = s
+	}
+	out := make([]domain.Signal, 0, len(ids))
+	for _, id := range ids {
+		s, ok := byID[id]
+		if !ok {
+			return nil, apperr.NotFound("signal", id)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // GetForUpdate reads and locks a signal.
 func (r *Signals) GetForUpdate(ctx context.Context, id string) (domain.Signal, error) {
 	return r.get(ctx, id, " FOR UPDATE")

@@ -38,6 +38,8 @@ var Policy = authz.Policy{
 	referralv1.ReferralService_SubmitSignal_FullMethodName:  {OrgTypes: signalSources},
 	referralv1.ReferralService_GetSignal_FullMethodName:     {OrgTypes: append([]identity.OrgType{identity.OrgService}, signalSources...)},
 	referralv1.ReferralService_ListMySignals_FullMethodName: {OrgTypes: signalSources},
+	// Intake reads the signals of a batch of its events at once.
+	referralv1.ReferralService_BatchGetSignals_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 
 	referralv1.ReferralService_UpsertProvision_FullMethodName:  {OrgTypes: mapMaintainers},
 	referralv1.ReferralService_ImportDirectory_FullMethodName:  {OrgTypes: mapMaintainers},

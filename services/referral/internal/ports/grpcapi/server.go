@@ -52,6 +52,19 @@ func (s *Server) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest
 	return &referralv1.GetSignalResponse{Signal: signalToProto(sig)}, nil
 }
 
+// BatchGetSignals returns several signals to a Wijkbrug service.
+func (s *Server) BatchGetSignals(ctx context.Context, req *referralv1.BatchGetSignalsRequest) (*referralv1.BatchGetSignalsResponse, error) {
+	sigs, err := s.app.GetSignals(ctx, req.GetSignalIds())
+	if err != nil {
+		return nil, err
+	}
+	out := &referralv1.BatchGetSignalsResponse{Signals: make([]*referralv1.Signal, 0, len(sigs))}
+	for _, sig := range sigs {
+		out.Signals = append(out.Signals, signalToProto(sig))
+	}
+	return out, nil
+}
+
 // ListMySignals lists the caller's own signals.
 func (s *Server) ListMySignals(ctx context.Context, req *referralv1.ListMySignalsRequest) (*referralv1.ListMySignalsResponse, error) {
 	var v apperr.Validation
