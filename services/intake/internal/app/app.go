@@ -266,94 +266,37 @@ func IntakeIDForSignal(signalID string) string {
 	return uuid.NewSHA1(signalNamespace, []byte(signalID)).String()
 }
 
-// MaxSignalsPerRead is the most signals ReadSignalsAhead asks referral for in one call (the
-// limit of BatchGetSignals).
-const MaxSignalsPerRead = 100
-
-// signalsReadAhead carries, in a context, the signals ReadSignalsAhead read by id.
-type signalsReadAhead struct{}
-
-// ReadSignalsAhead reads, in one call to referral, the signals of ids that have no intake yet
-// (a signal whose intake exists is not read again), and returns a context in which
-// RegisterFromSignal takes them from there instead of reading each alone. The signal events
-// of a consumer's batch become intakes this way with one read instead of one per signal.
-func (a *App) ReadSignalsAhead(ctx context.Context, ids []string) (context.Context, error) {
-	var unique []string
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if !seen[id] && len(unique) < MaxSignalsPerRead {
-			seen[id] = true
-			unique = append(unique, id)
-		}
-	}
-	if len(unique) == 0 {
-		return ctx, nil
-	}
-	intakeIDs := make([]string, len(unique))
-	for i, id := range unique {
-		intakeIDs[i] = IntakeIDForSignal(id)
-	}
-	existing, err := a.d.Intakes.Existing(ctx, intakeIDs)
-	if err != nil {
-		return ctx, err
-	}
-	registered := make(map[string]bool, len(existing))
-	for _, id := range existing {
-		registered[id] = true
-	}
-	toRead := unique[:0]
-	for i, id := range unique {
-		if !registered[intakeIDs[i]] {
-			toRead = append(toRead, id)
-		}
-	}
-	if len(toRead) == 0 {
-		return ctx, nil
-	}
-	sigs, err := a.d.Signals.GetSignals(ctx, toRead)
-	if err != nil {
-		return ctx, err
-	}
-	read := make(map[string]Signal, len(sigs))
-	for _, s := range sigs {
-		read[s.ID] = s
-	}
-	return context.WithValue(ctx, signalsReadAhead{}, read), nil
-}
-
-// signal returns the signal with id: read ahead in ctx (ReadSignalsAhead), or from referral.
-func (a *App) signal(ctx context.Context, id string) (Signal, error) {
-	read, _ := ctx.Value(signalsReadAhead{}).(map[string]Signal)
-	if s, ok := read[id]; ok {
-		return s, nil
-	}
-	return a.d.Signals.GetSignal(ctx, id)
-}
-
 // RegisterFromSignal registers the intake for a partner signal, owned by the default team.
 // The signal event carries no personal data, so the details are read from referral (or were
-// read ahead with the signals of other events, ReadSignalsAhead).
+// read ahead with the signals of other events: ReadSignalsAhead).
 func (a *App) RegisterFromSignal(ctx context.Context, signalID string) (domain.Intake, error) {
 	id := IntakeIDForSignal(signalID)
 	var out domain.Intake
 	err := a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		existing, err := a.d.Intakes.Get(ctx, id)
-		if err == nil {
-			out = existing
-			return nil
-		}
-		if !apperr.IsKind(err, apperr.KindNotFound) {
-			return err
-		}
-		sig, err := a.signal(ctx, signalID)
-		if err != nil {
-			return err
+		// A signal read ahead had no intake when it was read: it is registered without looking
+		// again. Should one have been registered since (a copy of the event handled elsewhere
+		// at the same moment), the intake's key refuses the second one at the commit and the
+		// events are handled again alone, through the look-up below.
+		sig, readAhead := takeSignal(ctx, signalID)
+		if !readAhead {
+			existing, err := a.d.Intakes.Get(ctx, id)
+			if err == nil {
+				out = existing
+				return nil
+			}
+			if !apperr.IsKind(err, apperr.KindNotFound) {
+				return err
+			}
+			if sig, err = a.d.Signals.GetSignal(ctx, signalID); err != nil {
+				return err
+			}
 		}
 		in := domain.Intake{
 			ID: id, Channel: domain.ChannelSignal, SignalIDs: []string{signalID}, SourceType: sig.SourceType,
 			Question: sig.Description, LifeDomains: sig.LifeDomains, Urgency: domain.SignalUrgency(sig.Crisis, sig.SourceType),
 			Municipality: sig.Municipality, District: sig.District, TeamOIN: a.d.DefaultTeamOIN,
 		}
+		var err error
 		out, err = a.register(ctx, sig.ResidentBSN, in, accesslog.RouteSystem)
 		return err
 	})
@@ -386,7 +329,7 @@ func (a *App) register(ctx context.Context, residentBSN string, in domain.Intake
 	if err := a.relateTeam(ctx, &in, res, created); err != nil {
 		return in, err
 	}
-	policy, err := a.d.Policies.Current(ctx, in.Municipality)
+	policy, err := a.currentPolicy(ctx, in.Municipality)
 	if err != nil {
 		return in, err
 	}
