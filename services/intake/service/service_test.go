@@ -97,7 +97,10 @@ func (f *fakeReferral) Add(s *referralv1.Signal) {
 }
 
 func (f *fakeReferral) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
-	if g := f.gate; g != nil && req.GetSignalId() == g.signalID {
+	f.mu.Lock()
+	g := f.gate
+	f.mu.Unlock()
+	if g != nil && req.GetSignalId() == g.signalID {
 		g.once.Do(func() { close(g.entered) })
 		select {
 		case <-g.release:
