@@ -117,6 +117,9 @@ func TestBacklogIsHandledInBatches(t *testing.T) {
 	if n := testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_batched_events_total")); n < float64(total-txs) {
 		t.Errorf("batched_events_total = %v; %d events committed in %d transactions", n, total, txs)
 	}
+	if n := testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_acked_total")); n != total {
+		t.Errorf("acked_total = %v; want every one of the %d events", n, total)
+	}
 	var claimed int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM processed_events WHERE consumer = 'test-batch'`).Scan(&claimed); err != nil || claimed != total {
 		t.Errorf("%d events claimed (%v), want %d", claimed, err, total)
@@ -344,5 +347,59 @@ func TestPrepareSeesEachBatchBeforeItsHandlers(t *testing.T) {
 	}
 	if len(problems) > 0 {
 		t.Errorf("%v", problems)
+	}
+}
+
+// A Prepare that fails costs the batch nothing but what it would have read: the batch still
+// commits together, its handlers run without a prepared context, and the failure is counted.
+func TestAFailingPrepareLeavesTheHandlersToReadAlone(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerpreparefail")
+	ctx := context.Background()
+
+	var mu sync.Mutex
+	prepared := 0
+	spec := consumer.Spec{
+		Durable: "test-prepare-fail", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Prepare: func(ctx context.Context, events []proto.Message) (context.Context, error) {
+			return context.WithValue(ctx, preparedKey{}, []string{"not to be used"}), errors.New("referral is away")
+		},
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			if ctx.Value(preparedKey{}) != nil {
+				mu.Lock()
+				prepared++
+				mu.Unlock()
+			}
+			return db.Defer(ctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`,
+				msg.(*referralv1.SignalReceived).GetSignalId(), ev.Subject)
+		},
+	}
+	const total = 32
+	for i := range total {
+		env.Publish(t, "referral", "wijkbrug.referral.0363.signal.received", fmt.Sprintf("agg-%d", i%8),
+			&referralv1.SignalReceived{SignalId: fmt.Sprintf("sig-%d", i)})
+	}
+	reg := prometheus.NewRegistry()
+	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
+	var rows, txs int
+	eventually(t, "every event handled", func() bool {
+		err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT tx) FROM handled`).Scan(&rows, &txs)
+		return err == nil && rows == total
+	})
+	stop()
+	if txs == total {
+		t.Fatalf("%d events in %d transactions: no batch formed, the test proves nothing", total, txs)
+	}
+	var batches int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT tx FROM handled GROUP BY tx HAVING count(*) > 1) b`).Scan(&batches); err != nil {
+		t.Fatal(err)
+	}
+	if failures := testutil.ToFloat64(metricVec(t, reg, "wijkbrug_consumer_prepare_failures_total")); failures != float64(batches) {
+		t.Errorf("prepare_failures_total = %v for %d batches committed; want one per batch", failures, batches)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if prepared > 0 {
+		t.Errorf("%d handlers ran with the context of a Prepare that failed", prepared)
 	}
 }

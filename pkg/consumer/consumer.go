@@ -151,13 +151,15 @@ const DefaultMaxBatch = 16
 // Metrics are the consumer gauges and counters of one service, labelled per consumer.
 type Metrics struct {
 	pending, ackPending, parked *prometheus.GaugeVec
-	redeliveries                *prometheus.CounterVec
+	redeliveries, acked         *prometheus.CounterVec
 	batches, batchedEvents      *prometheus.CounterVec
+	prepareFailures             *prometheus.CounterVec
 }
 
 // NewMetrics registers wijkbrug_consumer_pending, wijkbrug_consumer_ack_pending,
-// wijkbrug_consumer_redeliveries_total, wijkbrug_consumer_parked,
-// wijkbrug_consumer_batches_total and wijkbrug_consumer_batched_events_total for service.
+// wijkbrug_consumer_redeliveries_total, wijkbrug_consumer_acked_total, wijkbrug_consumer_parked,
+// wijkbrug_consumer_batches_total, wijkbrug_consumer_batched_events_total and
+// wijkbrug_consumer_prepare_failures_total for service.
 func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
 	labels := prometheus.Labels{"service": service}
 	m := &Metrics{
@@ -169,13 +171,17 @@ func NewMetrics(reg prometheus.Registerer, service string) *Metrics {
 			Help: "Events parked after failing (wijkbrug parked list shows them)."}, []string{"consumer"}),
 		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_redeliveries_total", ConstLabels: labels,
 			Help: "Deliveries of an event that had been delivered before (after a failure or an expired ack deadline)."}, []string{"consumer"}),
+		acked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_acked_total", ConstLabels: labels,
+			Help: "Events the consumer is done with and acknowledged: handled, a copy of one handled before, or parked. Flat while events are delivered means the consumer is stuck."}, []string{"consumer"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_batches_total", ConstLabels: labels,
 			Help: "Transactions of more than one event (a backlog); outcome=failed: rolled back, its events then handled one by one."}, []string{"consumer", "outcome"}),
 		batchedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_batched_events_total", ConstLabels: labels,
 			Help: "Events committed in transactions of more than one event."}, []string{"consumer"}),
+		prepareFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wijkbrug_consumer_prepare_failures_total", ConstLabels: labels,
+			Help: "Batches whose read-ahead (Spec.Prepare, e.g. intake's read of a batch's signals) failed; their handlers then read what they need one event at a time."}, []string{"consumer"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pending, m.ackPending, m.parked, m.redeliveries, m.batches, m.batchedEvents)
+		reg.MustRegister(m.pending, m.ackPending, m.parked, m.redeliveries, m.acked, m.batches, m.batchedEvents, m.prepareFailures)
 	}
 	return m
 }
@@ -209,9 +215,13 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	}
 	// Every series exists from the start (at 0), so rates and alerts see the consumer at once.
 	r.m.redeliveries.WithLabelValues(spec.Durable)
+	r.m.acked.WithLabelValues(spec.Durable)
 	r.m.batches.WithLabelValues(spec.Durable, "committed")
 	r.m.batches.WithLabelValues(spec.Durable, "failed")
 	r.m.batchedEvents.WithLabelValues(spec.Durable)
+	if spec.Prepare != nil {
+		r.m.prepareFailures.WithLabelValues(spec.Durable)
+	}
 	stream, err := natsx.WaitForStream(ctx, js, spec.Stream)
 	if err != nil {
 		return err
@@ -452,6 +462,7 @@ func (r *runner) processBatch(ctx context.Context, ds []delivery) error {
 		if err == nil {
 			ctx = prepared
 		} else if ctx.Err() == nil {
+			r.m.prepareFailures.WithLabelValues(r.spec.Durable).Inc()
 			r.log.WarnContext(ctx, "preparing a batch of events failed; its handlers read alone", "consumer", r.spec.Durable,
 				"events", len(ds), "error", err.Error())
 		}
@@ -570,6 +581,7 @@ func (r *runner) commitTogether(ctx context.Context, stream string, batch []disp
 			dd.stopHeartbeat()
 			_ = dd.msg.Ack()
 		}
+		r.m.acked.WithLabelValues(r.spec.Durable).Add(float64(len(batch)))
 	case ctx.Err() != nil:
 		for _, dd := range batch {
 			dd.stopHeartbeat() // shutting down: redelivered later, as in handleDelivery
@@ -605,6 +617,7 @@ func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatche
 	dd.stopHeartbeat()
 	if err == nil {
 		_ = msg.Ack()
+		r.m.acked.WithLabelValues(r.spec.Durable).Inc()
 		return
 	}
 	if ctx.Err() != nil {
@@ -623,6 +636,7 @@ func (r *runner) handleDelivery(ctx context.Context, stream string, dd dispatche
 		r.log.ErrorContext(ctx, "event parked", "consumer", r.spec.Durable, "event_id", ev.ID, "type", ev.Type, "aggregate", ev.Subject,
 			"deliveries", md.NumDelivered, "error", err.Error())
 		_ = msg.Ack() // it lives on in parked_events
+		r.m.acked.WithLabelValues(r.spec.Durable).Inc()
 	default:
 		r.log.WarnContext(ctx, "event handling failed; will retry", "consumer", r.spec.Durable, "event_id", ev.ID, "type", ev.Type,
 			"delay", delay.String(), "error", err.Error())
