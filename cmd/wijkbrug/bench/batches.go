@@ -14,9 +14,12 @@ import (
 )
 
 // batchCounts are one consumer's batch counters (pkg/consumer): transactions of more than one
-// event that committed or failed, and the events committed in them.
+// event that committed or failed, the events committed in them, and, for a consumer that reads
+// ahead for its batches (Spec.Prepare), the batches whose read-ahead failed.
 type batchCounts struct {
 	Committed, Failed, Events float64
+	PrepareFailed             float64
+	Prepares                  bool
 }
 
 // consumerBatches reads every service's consumer batch counters from its /metrics.
@@ -57,6 +60,10 @@ func (b *bench) consumerBatches(ctx context.Context) (map[string]batchCounts, er
 			}
 		})
 		add("wijkbrug_consumer_batched_events_total", func(c *batchCounts, _ string, v float64) { c.Events += v })
+		add("wijkbrug_consumer_prepare_failures_total", func(c *batchCounts, _ string, v float64) {
+			c.Prepares = true
+			c.PrepareFailed += v
+		})
 	}
 	return out, nil
 }
@@ -83,8 +90,12 @@ func batchLines(before, after map[string]batchCounts) []string {
 		if d.Committed > 0 {
 			each = d.Events / d.Committed
 		}
-		lines = append(lines, fmt.Sprintf("%s: %.0f events in %.0f batches (%.1f each), %.0f batches failed and were handled event by event",
-			name, d.Events, d.Committed, each, d.Failed))
+		line := fmt.Sprintf("%s: %.0f events in %.0f batches (%.1f each), %.0f batches failed and were handled event by event",
+			name, d.Events, d.Committed, each, d.Failed)
+		if a.Prepares {
+			line += fmt.Sprintf(", %.0f read-aheads failed", a.PrepareFailed-before[name].PrepareFailed)
+		}
+		lines = append(lines, line)
 	}
 	slices.SortFunc(lines, strings.Compare)
 	return lines
