@@ -6,17 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
-	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
-	"github.com/wijkbrug/wijkbrug/pkg/outbox"
-	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
-	"github.com/wijkbrug/wijkbrug/pkg/svc"
-	"github.com/wijkbrug/wijkbrug/pkg/testkit"
-	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
-	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
-	"github.com/wijkbrug/wijkbrug/services/intake/service"
 )
 
 // signals stands in for referral (the gRPC peer, not the database): it knows the signals it is
@@ -48,13 +39,6 @@ func (s *signals) GetSignals(_ context.Context, ids []string) ([]app.Signal, err
 // intake the first registered; a batch of signals that all have their intake reads nothing.
 // Counted on the wire.
 func TestSignalsReadAheadAreRegisteredWithoutLookUps(t *testing.T) {
-	dsn := testkit.NewDatabase(t, "intake", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
-	pool, roundTrips := testkit.RoundTripPool(t, dsn)
-	db := &pgxdb.DB{Pool: pool}
-	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(), Index: key(), Pseudonym: key()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sigs := &signals{known: map[string]app.Signal{}}
 	var ids []string
 	for n := range 5 {
@@ -63,13 +47,8 @@ func TestSignalsReadAheadAreRegisteredWithoutLookUps(t *testing.T) {
 		sigs.known[id] = app.Signal{ID: id, SourceType: "GP", ResidentBSN: bsnFor(100 + n), Description: "lonely",
 			LifeDomains: []string{"SOCIAL_NETWORK"}, Municipality: "GM0363", District: "WK036301"}
 	}
-	residents := postgres.NewResidents(db, prot)
-	a := app.New(app.Deps{
-		Tx: db, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(db, prot),
-		Policies: postgres.NewPolicies(db), Assessments: postgres.NewAssessments(db),
-		Events: events.NewPublisher(outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
-		CaseDirection: &caseDirection{}, Signals: sigs, DefaultTeamOIN: teamOIN,
-	})
+	c := countedApp(t, app.Deps{CaseDirection: &caseDirection{}, Signals: sigs, DefaultTeamOIN: teamOIN})
+	a, pool, roundTrips := c.app, c.db.Pool, c.roundTrips
 	system := identity.WithCaller(context.Background(), identity.System(identity.Organisation{OIN: "00000001000000000001", Name: "Intake", Type: identity.OrgService}, "signal-intake"))
 	register := func(ctx context.Context, id string) int64 {
 		t.Helper()

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,33 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 	"github.com/wijkbrug/wijkbrug/services/intake/service"
 )
+
+// counted is the application on a fresh database with the real adapters, on a pool that
+// counts round trips (testkit.RoundTripPool).
+type counted struct {
+	app        *app.App
+	db         *pgxdb.DB
+	prot       *bsn.Protector
+	roundTrips *atomic.Int64
+}
+
+// countedApp builds it with the peers (and settings) of deps; the adapters are filled in.
+func countedApp(t *testing.T, deps app.Deps) counted {
+	t.Helper()
+	dsn := testkit.NewDatabase(t, "intake", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
+	pool, roundTrips := testkit.RoundTripPool(t, dsn)
+	db := &pgxdb.DB{Pool: pool}
+	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(), Index: key(), Pseudonym: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	residents := postgres.NewResidents(db, prot)
+	deps.Tx, deps.Residents, deps.Households, deps.Intakes = db, residents, residents, postgres.NewIntakes(db, prot)
+	deps.Policies, deps.Assessments, deps.Pseudo = postgres.NewPolicies(db), postgres.NewAssessments(db), prot
+	deps.Events = events.NewPublisher(outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service))
+	deps.Access = logstore.New(db, events.Service)
+	return counted{app: app.New(deps), db: db, prot: prot, roundTrips: roundTrips}
+}
 
 // caseDirection stands in for the gRPC peer (not the database): it opens a case for every
 // request and remembers the requests.
@@ -38,21 +66,9 @@ func (c *caseDirection) OpenCase(_ context.Context, r app.CaseRequest) (string, 
 // and its events in order. Counted on the wire.
 func TestNewIntakeIsStoredOnceWithTheCommit(t *testing.T) {
 	ctx := context.Background()
-	dsn := testkit.NewDatabase(t, "intake", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
-	pool, roundTrips := testkit.RoundTripPool(t, dsn)
-	db := &pgxdb.DB{Pool: pool}
-	prot, err := bsn.NewProtector(bsn.Keys{Encryption: key(), Index: key(), Pseudonym: key()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cd := &caseDirection{}
-	residents := postgres.NewResidents(db, prot)
-	a := app.New(app.Deps{
-		Tx: db, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(db, prot),
-		Policies: postgres.NewPolicies(db), Assessments: postgres.NewAssessments(db),
-		Events: events.NewPublisher(outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service)), Access: logstore.New(db, events.Service), Pseudo: prot,
-		CaseDirection: cd,
-	})
+	c := countedApp(t, app.Deps{CaseDirection: cd})
+	a, db, pool, prot, roundTrips := c.app, c.db, c.db.Pool, c.prot, c.roundTrips
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	a.Now = func() time.Time { return now }
 	register := func(n int, urgency domain.Urgency) (domain.Intake, int64) {
