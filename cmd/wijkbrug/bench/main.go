@@ -48,6 +48,8 @@ type options struct {
 	// after the chain run, the statements PostgreSQL spent the most time on, the WAL written and
 	// the tables sequential scans read.
 	statements bool
+	// consumerWorkers and consumerBatch set the services' event consumers (0 = their defaults).
+	consumerWorkers, consumerBatch int
 }
 
 func main() {
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
 	startups := fs.Int("startups", 0, "only time N first starts and restarts of the suite (each on a new data directory), print each and their medians, and stop")
+	consumerWorkers := fs.Int("consumer-workers", 0, "workers per event consumer in every service, as WIJKBRUG_CONSUMER_WORKERS sets them for a service binary (0 = the default)")
+	consumerBatch := fs.Int("consumer-batch", 0, "most events a consumer worker handles in one transaction, as WIJKBRUG_CONSUMER_BATCH (0 = the default)")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing, the WAL written and the tables sequential scans read")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,7 +83,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return startupSeries(ctx, *startups, out)
 	}
 	o := options{duration: *duration, out: *outFile, smoke: *smoke, chainFor: *chainFor, listCalls: *listCalls, skipWrites: *skipWrites, profileDir: *profileDir,
-		statements: *statements}
+		statements: *statements, consumerWorkers: *consumerWorkers, consumerBatch: *consumerBatch}
+	if o.consumerWorkers < 0 || o.consumerBatch < 0 {
+		return fmt.Errorf("-consumer-workers and -consumer-batch must not be negative")
+	}
 	var err error
 	if o.conc, err = parseInts(*conc); err != nil {
 		return fmt.Errorf("-conc: %w", err)
@@ -110,7 +117,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		pgSettings = map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
 	}
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "error", LogOutput: io.Discard, NoRateLimits: true,
-		PostgresSettings: pgSettings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PostgresSettings: pgSettings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ConsumerWorkers: o.consumerWorkers, ConsumerBatch: o.consumerBatch})
 	if err != nil {
 		return fmt.Errorf("start suite: %w", err)
 	}

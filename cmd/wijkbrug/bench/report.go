@@ -227,6 +227,12 @@ func (r *results) commandLine() string {
 	if o.statements {
 		parts = append(parts, "-statements")
 	}
+	if o.consumerWorkers > 0 {
+		parts = append(parts, fmt.Sprintf("-consumer-workers %d", o.consumerWorkers))
+	}
+	if o.consumerBatch > 0 {
+		parts = append(parts, fmt.Sprintf("-consumer-batch %d", o.consumerBatch))
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -65,6 +65,9 @@ type Options struct {
 	// PostgresSettings are extra server settings (-c key=value), e.g. the benchmark's
 	// pg_stat_statements.
 	PostgresSettings map[string]string
+	// ConsumerWorkers and ConsumerBatch set every service's event consumers (the service
+	// binaries' WIJKBRUG_CONSUMER_WORKERS and WIJKBRUG_CONSUMER_BATCH); 0 keeps the defaults.
+	ConsumerWorkers, ConsumerBatch int
 }
 
 // Partner is a demo partner organisation with its client certificate.
@@ -269,6 +272,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			RateLimit: 2000, RateBurst: 4000, UserRateLimit: 50, UserRateBurst: 100, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,
+			ConsumerWorkers: opts.ConsumerWorkers, ConsumerBatch: opts.ConsumerBatch,
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"
