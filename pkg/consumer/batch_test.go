@@ -314,33 +314,26 @@ func TestPrepareSeesEachBatchBeforeItsHandlers(t *testing.T) {
 	})
 	stop()
 
+	// Each event with the number of events committed in its transaction.
 	rows, err := db.Pool.Query(ctx, `SELECT signal_id, count(*) OVER (PARTITION BY tx) FROM handled`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct {
-		id string
-		n  int
-	}, error) {
-		var v struct {
-			id string
-			n  int
-		}
-		return v, r.Scan(&v.id, &v.n)
-	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	inBatch := 0
-	for _, v := range shared {
-		if v.n > 1 {
+	var id string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+		if n > 1 {
 			inBatch++
 		}
-		if want := v.n > 1; prepared[v.id] != want {
-			t.Errorf("%s committed with %d event(s) in its transaction, but prepared = %v", v.id, v.n, prepared[v.id])
+		if want := n > 1; prepared[id] != want {
+			t.Errorf("%s committed with %d event(s) in its transaction, but prepared = %v", id, n, prepared[id])
 		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if inBatch == 0 || batches == 0 {
 		t.Fatalf("no batch formed (%d Prepare calls): the test proves nothing", batches)
