@@ -20,15 +20,17 @@ import (
 // notes the lag (arrival − ce-time) and, for the chain, when the GP's feedback arrived.
 //
 // ce-time is taken in the writing transaction, before the commit and before the RPC answers,
-// so arrival − ce-time is an upper bound of both "commit → JetStream" and "RPC answer →
-// event on JetStream" (one clock: everything runs on this machine).
+// so stored − ce-time (stored: the time the stream gives the message when it stores it) is an
+// upper bound of both "commit → JetStream" and "RPC answer → event on JetStream" (one clock:
+// everything runs on this machine). arrival − ce-time adds the delivery to this subscriber.
 type eventWatch struct {
 	nc *nats.Conn
 	cc jetstream.ConsumeContext
 
 	mu       sync.Mutex
 	since    time.Time
-	lags     []time.Duration
+	lags     []time.Duration // arrival here − ce-time
+	stored   []time.Duration // stored on the stream − ce-time
 	received map[string]bool
 	fedBack  map[string]bool
 }
@@ -81,6 +83,10 @@ func (w *eventWatch) handle(m jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	md, err := m.Metadata()
+	if err != nil {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if env.Time.Before(w.since) {
@@ -89,6 +95,7 @@ func (w *eventWatch) handle(m jetstream.Msg) {
 	switch e := msg.(type) {
 	case *referralv1.SignalReceived:
 		w.lags = append(w.lags, arrived.Sub(env.Time))
+		w.stored = append(w.stored, md.Timestamp.Sub(env.Time))
 		w.received[e.GetSignalId()] = true
 	case *referralv1.SignalFedBack:
 		if w.received[e.GetSignalId()] {
@@ -100,16 +107,29 @@ func (w *eventWatch) handle(m jetstream.Msg) {
 func (w *eventWatch) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.since, w.lags, w.received, w.fedBack = time.Now(), nil, map[string]bool{}, map[string]bool{}
+	w.since, w.lags, w.stored, w.received, w.fedBack = time.Now(), nil, nil, map[string]bool{}, map[string]bool{}
 }
 
-// lagResult is the event lag of one measurement.
+// lagResult is the event lag of one measurement: Stored up to the stream's storing of the
+// event (what the target names), Arrived up to its delivery to an integrator's subscriber.
 type lagResult struct {
-	Name          string
-	Count         int
-	P50, P90, P99 time.Duration
-	Max           time.Duration
-	Expected      int
+	Name            string
+	Count, Expected int
+	Stored, Arrived percentiles
+}
+
+type percentiles struct {
+	P50, P90, P99, Max time.Duration
+}
+
+func percentilesOf(d []time.Duration) percentiles {
+	d = append([]time.Duration(nil), d...)
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	p := percentiles{P50: pct(d, 50), P90: pct(d, 90), P99: pct(d, 99)}
+	if len(d) > 0 {
+		p.Max = d[len(d)-1]
+	}
+	return p
 }
 
 // lag waits (at most 30 s) until the events of the expect signals have arrived, so slow ones
@@ -123,14 +143,8 @@ func (w *eventWatch) lag(name string, expect int) lagResult {
 		time.Sleep(50 * time.Millisecond)
 	}
 	w.mu.Lock()
-	lags := append([]time.Duration(nil), w.lags...)
-	w.mu.Unlock()
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	r := lagResult{Name: name, Count: len(lags), Expected: expect, P50: pct(lags, 50), P90: pct(lags, 90), P99: pct(lags, 99)}
-	if len(lags) > 0 {
-		r.Max = lags[len(lags)-1]
-	}
-	return r
+	defer w.mu.Unlock()
+	return lagResult{Name: name, Count: len(w.lags), Expected: expect, Stored: percentilesOf(w.stored), Arrived: percentilesOf(w.lags)}
 }
 
 func (w *eventWatch) chainCounts() (in, done int) {
@@ -147,5 +161,6 @@ func (w *eventWatch) close() {
 }
 
 func (l lagResult) String() string {
-	return fmt.Sprintf("%s: n=%d p50 %s p90 %s p99 %s max %s", l.Name, l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
+	return fmt.Sprintf("%s: n=%d stored p50 %s p90 %s p99 %s max %s; arrived p50 %s p99 %s", l.Name, l.Count,
+		ms(l.Stored.P50), ms(l.Stored.P90), ms(l.Stored.P99), ms(l.Stored.Max), ms(l.Arrived.P50), ms(l.Arrived.P99))
 }
