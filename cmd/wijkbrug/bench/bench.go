@@ -213,6 +213,7 @@ func (b *bench) ghz(l load, conc int, sh shape) (measurement, error) {
 	start := time.Now()
 	waits := b.sampleWaits(context.Background())
 	rep, err := runner.Run(call, b.s.Endpoint(l.service).Addr, opts...)
+	listenForInterrupts() // drop the handler ghz left behind
 	sampled := waits.end()
 	if err != nil {
 		return measurement{}, fmt.Errorf("%s: %w", l.name, err)

@@ -34,6 +34,21 @@ import (
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 )
 
+// interrupts receives Ctrl-C and SIGTERM, which end the bench: the suite stops and its
+// PostgreSQL with it.
+var interrupts = make(chan os.Signal, 1)
+
+// listenForInterrupts makes the bench alone receive Ctrl-C and SIGTERM. ghz (v0.120.0)
+// registers an interrupt handler for every run and never removes it; a Ctrl-C after several
+// runs made each finished run's handler stop its requester again, and the bench ended in a
+// panic. It is called again after every ghz run, dropping that run's handler. (A signal in
+// the microseconds between the reset and the new registration would end the process
+// unhandled; the suite's PostgreSQL then stops when its parent is gone.)
+func listenForInterrupts() {
+	signal.Reset(os.Interrupt, syscall.SIGTERM)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+}
+
 type options struct {
 	duration   time.Duration
 	conc       []int
@@ -53,9 +68,18 @@ type options struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	go func() {
+		<-interrupts
+		stop()
+	}()
+	listenForInterrupts()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "bench: interrupted; the suite was stopped and nothing was written")
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
