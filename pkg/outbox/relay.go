@@ -41,11 +41,12 @@ type RelayConfig struct {
 // advisory lock elects it), which keeps events in commit order per service and therefore per
 // aggregate; the others stand by and take over when the leader's session ends.
 type Relay struct {
-	db  *pgxdb.DB
-	js  jetstream.JetStream
-	cfg RelayConfig
-	lag prometheus.Histogram
-	pub prometheus.Counter
+	db     *pgxdb.DB
+	js     jetstream.JetStream
+	cfg    RelayConfig
+	lag    prometheus.Histogram
+	pub    prometheus.Counter
+	rounds *prometheus.HistogramVec // by phase: publish, mark
 
 	wake      chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
 	leading   atomic.Bool
@@ -88,9 +89,16 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5, 30},
 		}),
 		pub: prometheus.NewCounter(prometheus.CounterOpts{Name: "wijkbrug_outbox_published_total", Help: "Events published."}),
+		rounds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wijkbrug_outbox_round_seconds",
+			Help: "The parts of a relay round that had events to publish: phase=publish from sending the round's events to JetStream's last acknowledgement, " +
+				"phase=mark the mark of the acknowledged rows together with the read of the next round's (one PostgreSQL round trip). " +
+				"A row committed during a round waits for it to end, then for its own.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
+		}, []string{"phase"}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(r.lag, r.pub, &backlogCollector{r: r,
+		cfg.Registry.MustRegister(r.lag, r.pub, r.rounds, &backlogCollector{r: r,
 			size: prometheus.NewDesc("wijkbrug_outbox_backlog", "Outbox rows not yet acknowledged by JetStream.", nil, prometheus.Labels{"service": cfg.Service}),
 			age: prometheus.NewDesc("wijkbrug_outbox_oldest_unsent_age_seconds", "Age of the oldest outbox row not yet acknowledged by JetStream (0 when none).",
 				nil, prometheus.Labels{"service": cfg.Service}),
@@ -248,7 +256,9 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	published := make([]bool, len(batch))
+	start := time.Now()
 	pubErr := r.publish(ctx, batch, published)
+	r.rounds.WithLabelValues("publish").Observe(time.Since(start).Seconds())
 	// Only the prefix JetStream acknowledged is marked; the rest is published again next round
 	// (and dropped by JetStream as duplicates where it did arrive).
 	var acked []int64
@@ -263,10 +273,12 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		r.lag.Observe(time.Since(p.ev.Time).Seconds())
 	}
 	if len(acked) > 0 {
+		start := time.Now()
 		next, err := r.round(context.WithoutCancel(ctx), acked, pubErr == nil)
 		if err != nil {
 			return 0, fmt.Errorf("mark published: %w", err)
 		}
+		r.rounds.WithLabelValues("mark").Observe(time.Since(start).Seconds())
 		if len(next) > 0 {
 			r.next = next // an empty read says nothing about rows committed after it: read again
 		}
