@@ -361,6 +361,10 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			return err
 		}
 		b.ev.reset()
+		relayBefore, err := b.relayRounds(ctx, "referral")
+		if err != nil {
+			return err
+		}
 		stopProfile, err := b.profile(fmt.Sprintf("submitsignal-c%d.pprof", c))
 		if err != nil {
 			return err
@@ -371,7 +375,9 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			return err
 		}
 		sig.Quiet = q
-		res.Lag = append(res.Lag, b.ev.lag(fmt.Sprintf("SubmitSignal c=%d", c), sig.Count-sig.Errors))
+		if err := b.lagWithRelay(ctx, res, fmt.Sprintf("SubmitSignal c=%d", c), sig.Count-sig.Errors, relayBefore); err != nil {
+			return err
+		}
 		row = append(row, sig)
 		for _, l := range []load{b.registerIntake(), b.openCaseViaTriage()} {
 			m, err := b.quietGhz(ctx, l, c, shape{d: b.o.duration})
@@ -473,14 +479,33 @@ func (b *bench) openLoop(ctx context.Context, res *results) error {
 		return err
 	}
 	b.ev.reset()
+	relayBefore, err := b.relayRounds(ctx, "referral")
+	if err != nil {
+		return err
+	}
 	m, err := b.ghz(b.submitSignal(), 16, shape{d: b.o.duration, rps: uint(rate)})
 	if err != nil {
 		return err
 	}
 	m.Name, m.Rate, m.Quiet = "SubmitSignal open loop", float64(rate), q
 	res.OpenLoop = m
-	res.Lag = append(res.Lag, b.ev.lag(fmt.Sprintf("SubmitSignal open loop %d/s", rate), m.Count-m.Errors))
+	if err := b.lagWithRelay(ctx, res, fmt.Sprintf("SubmitSignal open loop %d/s", rate), m.Count-m.Errors, relayBefore); err != nil {
+		return err
+	}
 	b.progress(m)
+	return nil
+}
+
+// lagWithRelay waits for a SubmitSignal run's events (eventWatch.lag) and adds their lag to
+// res with what referral's relay did from before the run until they had all arrived.
+func (b *bench) lagWithRelay(ctx context.Context, res *results, name string, expect int, before relayRounds) error {
+	l := b.ev.lag(name, expect)
+	after, err := b.relayRounds(ctx, "referral")
+	if err != nil {
+		return err
+	}
+	l.Relay = relayLine("referral", before, after)
+	res.Lag = append(res.Lag, l)
 	return nil
 }
 

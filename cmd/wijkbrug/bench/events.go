@@ -17,7 +17,8 @@ import (
 )
 
 // eventWatch follows the referral stream as an integrator would: for each signal.received it
-// notes the lag (arrival − ce-time) and, for the chain, when the GP's feedback arrived.
+// notes the lag (stored − ce-time and arrival − ce-time) and, for the chain, when the GP's
+// feedback arrived.
 //
 // ce-time is taken in the writing transaction, before the commit and before the RPC answers,
 // so stored − ce-time (stored: the time the stream gives the message when it stores it) is an
@@ -111,11 +112,13 @@ func (w *eventWatch) reset() {
 }
 
 // lagResult is the event lag of one measurement: Stored up to the stream's storing of the
-// event (what the target names), Arrived up to its delivery to an integrator's subscriber.
+// event (what the target names), Delivered up to its delivery to an integrator's subscriber.
 type lagResult struct {
-	Name            string
-	Count, Expected int
-	Stored, Arrived percentiles
+	Name              string
+	Count, Expected   int
+	Stored, Delivered percentiles
+	// Relay is what referral's relay did meanwhile (relayLine).
+	Relay string
 }
 
 type percentiles struct {
@@ -144,7 +147,7 @@ func (w *eventWatch) lag(name string, expect int) lagResult {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return lagResult{Name: name, Count: len(w.lags), Expected: expect, Stored: percentilesOf(w.stored), Arrived: percentilesOf(w.lags)}
+	return lagResult{Name: name, Count: len(w.lags), Expected: expect, Stored: percentilesOf(w.stored), Delivered: percentilesOf(w.lags)}
 }
 
 func (w *eventWatch) chainCounts() (in, done int) {
@@ -161,6 +164,6 @@ func (w *eventWatch) close() {
 }
 
 func (l lagResult) String() string {
-	return fmt.Sprintf("%s: n=%d stored p50 %s p90 %s p99 %s max %s; arrived p50 %s p99 %s", l.Name, l.Count,
-		ms(l.Stored.P50), ms(l.Stored.P90), ms(l.Stored.P99), ms(l.Stored.Max), ms(l.Arrived.P50), ms(l.Arrived.P99))
+	return fmt.Sprintf("%s: n=%d stored p50 %s p90 %s p99 %s max %s; delivered p50 %s p99 %s", l.Name, l.Count,
+		ms(l.Stored.P50), ms(l.Stored.P90), ms(l.Stored.P99), ms(l.Stored.Max), ms(l.Delivered.P50), ms(l.Delivered.P99))
 }

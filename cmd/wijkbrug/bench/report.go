@@ -76,7 +76,11 @@ func (r *results) markdown() string {
 		w("| run | events | expected | stored p50 | p90 | p99 | max | delivered p50 | p99 | target stored p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, l := range r.Lag {
 			w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", l.Name, l.Count, l.Expected, ms(l.Stored.P50), ms(l.Stored.P90), ms(l.Stored.P99), ms(l.Stored.Max),
-				ms(l.Arrived.P50), ms(l.Arrived.P99), yes(l.Stored.P99 <= 50*time.Millisecond && l.Count > 0))
+				ms(l.Delivered.P50), ms(l.Delivered.P99), yes(l.Stored.P99 <= 50*time.Millisecond && l.Count > 0))
+		}
+		w("\nThe relay meanwhile (from before each run until its last event had arrived; `wijkbrug_outbox_round_seconds`: a round's publish is until JetStream's last acknowledgement, its mark the PostgreSQL round trip that marks the rows and reads the next round's):\n\n")
+		for _, l := range r.Lag {
+			w("- %s: %s\n", l.Name, l.Relay)
 		}
 		c := r.Chain
 		w("\n## Asynchronous chain signal → intake → feedback\n\n")
