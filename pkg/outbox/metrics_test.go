@@ -37,7 +37,8 @@ func roundCounts(t *testing.T, reg *prometheus.Registry) (counts map[string]uint
 }
 
 // Every round that publishes is timed in its two phases, the publish (until JetStream's last
-// acknowledgement) and the mark with the next read; a round that finds nothing is not.
+// acknowledgement) and the mark with the next read; a round that finds nothing is not. Both
+// phases are exported from the start, at 0.
 func TestRelayRoundsAreTimedByPhase(t *testing.T) {
 	f, _, _ := setup(t)
 	ctx := context.Background()
@@ -48,7 +49,14 @@ func TestRelayRoundsAreTimedByPhase(t *testing.T) {
 	if n, err := relay.Flush(ctx); err != nil || n != 0 {
 		t.Fatalf("Flush of an empty outbox = %d, %v", n, err)
 	}
-	if counts, _ := roundCounts(t, reg); counts["publish"] != 0 || counts["mark"] != 0 {
+	counts, _ := roundCounts(t, reg)
+	if _, ok := counts["publish"]; !ok {
+		t.Fatalf("phases exported before the first round: %v, want publish and mark at 0", counts)
+	}
+	if _, ok := counts["mark"]; !ok {
+		t.Fatalf("phases exported before the first round: %v, want publish and mark at 0", counts)
+	}
+	if counts["publish"] != 0 || counts["mark"] != 0 {
 		t.Fatalf("an empty round was timed: %v", counts)
 	}
 	for round := 1; round <= 2; round++ {

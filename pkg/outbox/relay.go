@@ -97,6 +97,9 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
 		}, []string{"phase"}),
 	}
+	for _, phase := range []string{"publish", "mark"} {
+		r.rounds.WithLabelValues(phase) // exported from the start, at 0
+	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.lag, r.pub, r.rounds, &backlogCollector{r: r,
 			size: prometheus.NewDesc("wijkbrug_outbox_backlog", "Outbox rows not yet acknowledged by JetStream.", nil, prometheus.Labels{"service": cfg.Service}),
