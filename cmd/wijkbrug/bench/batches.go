@@ -48,8 +48,8 @@ type relayRounds struct {
 	Rounds, Publish, Marks, Mark, Events float64
 }
 
-// relayRounds reads service's relay counters from its /metrics.
-func (b *bench) relayRounds(ctx context.Context, service string) (relayRounds, error) {
+// readRelay reads service's relay counters from its /metrics.
+func (b *bench) readRelay(ctx context.Context, service string) (relayRounds, error) {
 	var r relayRounds
 	for _, e := range b.s.Services {
 		if e.Name != service {
@@ -78,7 +78,7 @@ func (b *bench) relayRounds(ctx context.Context, service string) (relayRounds, e
 	return r, fmt.Errorf("no service %q in the suite", service)
 }
 
-// relayLine describes a relay's rounds between two readings: "referral's relay published 4,582
+// relayLine describes a relay's rounds between two readings: "referral's relay published 4582
 // events in 412 rounds (11.1 each); a round's publish took 9.8 ms and its mark 2.1 ms on
 // average".
 func relayLine(service string, before, after relayRounds) string {

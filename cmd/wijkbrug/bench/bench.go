@@ -361,7 +361,7 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			return err
 		}
 		b.ev.reset()
-		relayBefore, err := b.relayRounds(ctx, "referral")
+		relayBefore, err := b.readRelay(ctx, "referral")
 		if err != nil {
 			return err
 		}
@@ -479,7 +479,7 @@ func (b *bench) openLoop(ctx context.Context, res *results) error {
 		return err
 	}
 	b.ev.reset()
-	relayBefore, err := b.relayRounds(ctx, "referral")
+	relayBefore, err := b.readRelay(ctx, "referral")
 	if err != nil {
 		return err
 	}
@@ -500,7 +500,7 @@ func (b *bench) openLoop(ctx context.Context, res *results) error {
 // res with what referral's relay did from before the run until they had all arrived.
 func (b *bench) lagWithRelay(ctx context.Context, res *results, name string, expect int, before relayRounds) error {
 	l := b.ev.lag(name, expect)
-	after, err := b.relayRounds(ctx, "referral")
+	after, err := b.readRelay(ctx, "referral")
 	if err != nil {
 		return err
 	}
