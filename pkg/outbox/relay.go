@@ -46,7 +46,7 @@ type Relay struct {
 	cfg    RelayConfig
 	lag    prometheus.Histogram
 	pub    prometheus.Counter
-	rounds *prometheus.HistogramVec // by phase: publish, mark
+	rounds *prometheus.HistogramVec // by phase: read, publish, mark
 
 	wake      chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
 	leading   atomic.Bool
@@ -91,13 +91,14 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 		pub: prometheus.NewCounter(prometheus.CounterOpts{Name: "wijkbrug_outbox_published_total", Help: "Events published."}),
 		rounds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "wijkbrug_outbox_round_seconds",
-			Help: "The parts of a relay round that had events to publish: phase=publish from sending the round's events to JetStream's last acknowledgement, " +
+			Help: "The parts of a relay round that had events to publish: phase=read the read of its rows when the last round's mark did not bring them " +
+				"(the relay was waiting for work), phase=publish from sending the round's events to JetStream's last acknowledgement, " +
 				"phase=mark the mark of the acknowledged rows together with the read of the next round's (one PostgreSQL round trip). " +
 				"A row committed during a round waits for it to end, then for its own.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
 		}, []string{"phase"}),
 	}
-	for _, phase := range []string{"publish", "mark"} {
+	for _, phase := range []string{"read", "publish", "mark"} {
 		r.rounds.WithLabelValues(phase) // exported from the start, at 0
 	}
 	if cfg.Registry != nil {
@@ -250,9 +251,13 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	batch := r.next
 	r.next = nil
 	if batch == nil {
+		start := time.Now()
 		var err error
 		if batch, err = r.round(ctx, nil, true); err != nil {
 			return 0, err
+		}
+		if len(batch) > 0 {
+			r.rounds.WithLabelValues("read").Observe(time.Since(start).Seconds())
 		}
 	}
 	if len(batch) == 0 {

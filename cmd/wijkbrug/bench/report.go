@@ -78,7 +78,7 @@ func (r *results) markdown() string {
 			w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", l.Name, l.Count, l.Expected, ms(l.Stored.P50), ms(l.Stored.P90), ms(l.Stored.P99), ms(l.Stored.Max),
 				ms(l.Delivered.P50), ms(l.Delivered.P99), yes(l.Stored.P99 <= 50*time.Millisecond && l.Count > 0))
 		}
-		w("\nThe relay meanwhile (from before each run until its last event had arrived; `wijkbrug_outbox_round_seconds`: a round's publish is until JetStream's last acknowledgement, its mark the PostgreSQL round trip that marks the rows and reads the next round's):\n\n")
+		w("\nThe relay meanwhile (from before each run until its last event had arrived; `wijkbrug_outbox_round_seconds`: a round's publish is until JetStream's last acknowledgement, its mark the PostgreSQL round trip that marks the rows and reads the next round's; a round whose rows that read did not bring, because the relay was waiting for work, reads them itself first):\n\n")
 		for _, l := range r.Lag {
 			w("- %s: %s\n", l.Name, l.Relay)
 		}
