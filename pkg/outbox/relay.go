@@ -46,7 +46,10 @@ type Relay struct {
 	cfg    RelayConfig
 	lag    prometheus.Histogram
 	pub    prometheus.Counter
-	rounds *prometheus.HistogramVec // by phase: read, publish, mark
+	rounds *prometheus.HistogramVec
+	// The phases of wijkbrug_outbox_round_seconds, made with the relay so that each is
+	// exported (at 0) from the start.
+	readTime, publishTime, markTime prometheus.Observer
 
 	wake      chan struct{} // in-process wake-ups from Writer (buffer 1: wake-ups coalesce)
 	leading   atomic.Bool
@@ -98,9 +101,7 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
 		}, []string{"phase"}),
 	}
-	for _, phase := range []string{"read", "publish", "mark"} {
-		r.rounds.WithLabelValues(phase) // exported from the start, at 0
-	}
+	r.readTime, r.publishTime, r.markTime = r.rounds.WithLabelValues("read"), r.rounds.WithLabelValues("publish"), r.rounds.WithLabelValues("mark")
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.lag, r.pub, r.rounds, &backlogCollector{r: r,
 			size: prometheus.NewDesc("wijkbrug_outbox_backlog", "Outbox rows not yet acknowledged by JetStream.", nil, prometheus.Labels{"service": cfg.Service}),
@@ -257,7 +258,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		if len(batch) > 0 {
-			r.rounds.WithLabelValues("read").Observe(time.Since(start).Seconds())
+			r.readTime.Observe(time.Since(start).Seconds())
 		}
 	}
 	if len(batch) == 0 {
@@ -266,7 +267,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	published := make([]bool, len(batch))
 	start := time.Now()
 	pubErr := r.publish(ctx, batch, published)
-	r.rounds.WithLabelValues("publish").Observe(time.Since(start).Seconds())
+	r.publishTime.Observe(time.Since(start).Seconds())
 	// Only the prefix JetStream acknowledged is marked; the rest is published again next round
 	// (and dropped by JetStream as duplicates where it did arrive).
 	var acked []int64
@@ -286,7 +287,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("mark published: %w", err)
 		}
-		r.rounds.WithLabelValues("mark").Observe(time.Since(start).Seconds())
+		r.markTime.Observe(time.Since(start).Seconds())
 		if len(next) > 0 {
 			r.next = next // an empty read says nothing about rows committed after it: read again
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,14 +238,11 @@ func (b *bench) ghz(l load, conc int, sh shape) (measurement, error) {
 }
 
 func fill(m *measurement, lat []time.Duration, total time.Duration) {
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if total > 0 {
 		m.RPS = float64(len(lat)) / total.Seconds()
 	}
-	m.P50, m.P90, m.P99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
-	if len(lat) > 0 {
-		m.Max = lat[len(lat)-1]
-	}
+	p := percentilesOf(lat)
+	m.P50, m.P90, m.P99, m.Max = p.P50, p.P90, p.P99, p.Max
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {

@@ -125,6 +125,7 @@ type percentiles struct {
 	P50, P90, P99, Max time.Duration
 }
 
+// percentilesOf gives the percentiles of d (left unsorted) that the results print.
 func percentilesOf(d []time.Duration) percentiles {
 	d = append([]time.Duration(nil), d...)
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
