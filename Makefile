@@ -33,8 +33,12 @@ help:
 	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 ## run: start the all-in-one development suite (data kept in ./.wijkbrug; EPHEMERAL=1 for a throw-away run)
+# Built, then run (not `go run`, which ends with status 1 when Ctrl-C stops it, so make
+# reported an error for a clean stop).
 run:
-	go run ./cmd/wijkbrug dev $(if $(EPHEMERAL),-ephemeral)
+	@mkdir -p $(BIN)
+	cd cmd/wijkbrug && go build -o $(BIN)/wijkbrug .
+	$(BIN)/wijkbrug dev $(if $(EPHEMERAL),-ephemeral)
 
 ## build: build every binary into ./bin (services static, CGO off, as the Dockerfile builds them)
 build:

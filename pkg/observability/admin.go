@@ -36,12 +36,8 @@ type Admin struct {
 	detail atomic.Pointer[string]
 }
 
-// NewAdmin listens on addr (":0" picks a port).
-func NewAdmin(addr string, reg *prometheus.Registry) (*Admin, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
+// NewAdmin serves on ln, which the caller opened.
+func NewAdmin(ln net.Listener, reg *prometheus.Registry) *Admin {
 	a := &Admin{ln: ln}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", MetricsHandler(reg, reg))
@@ -63,7 +59,7 @@ func NewAdmin(addr string, reg *prometheus.Registry) (*Admin, error) {
 		_, _ = w.Write([]byte("ok\n" + detail))
 	})
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	return a, nil
+	return a
 }
 
 // Addr is the address the admin server listens on.

@@ -81,24 +81,23 @@ type Server struct {
 	cc   *grpc.ClientConn
 }
 
-// Listen builds the edge and opens its port; Serve serves it.
-func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
+// New builds the edge on lis, which the caller opened; Serve serves it. lis is closed when
+// New fails.
+func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		_ = lis.Close()
 		return nil, errors.New("rest: TLS with required client certificates is mandatory")
 	}
 	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger)))
 	if err != nil {
+		_ = lis.Close()
 		return nil, err
 	}
 	h, err := Handler(ctx, cc, cfg.Register, cfg.OpenAPI)
 	if err != nil {
 		_ = cc.Close()
+		_ = lis.Close()
 		return nil, err
-	}
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		_ = cc.Close()
-		return nil, fmt.Errorf("rest listen %s: %w", addr, err)
 	}
 	tlsConf := cfg.TLS.Clone()
 	tlsConf.NextProtos = []string{"h2", "http/1.1"}

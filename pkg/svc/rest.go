@@ -3,7 +3,9 @@ package svc
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
@@ -12,13 +14,17 @@ import (
 
 // startREST opens the service's REST edge, when it has one: the gRPC server also serves an
 // in-memory listener, and the edge calls it there (one code path for both protocols).
-func startREST(ctx context.Context, spec Spec, cfg Config, serverTLS *tls.Config, server *grpcx.Server, logger *slog.Logger) (*rest.Server, error) {
+func startREST(ctx context.Context, spec Spec, cfg Config, serverTLS *tls.Config, server *grpcx.Server, logger *slog.Logger, listen func(string) (net.Listener, error)) (*rest.Server, error) {
 	if len(spec.REST) == 0 || cfg.RESTAddr == "off" {
 		return nil, nil
 	}
+	lis, err := listen(cfg.RESTAddr)
+	if err != nil {
+		return nil, fmt.Errorf("rest listen %s: %w", cfg.RESTAddr, err)
+	}
 	edge := grpcx.NewEdgeListener()
 	go func() { _ = server.Serve(edge) }()
-	return rest.Listen(ctx, cfg.RESTAddr, rest.Config{TLS: serverTLS, Edge: edge, Register: spec.REST, OpenAPI: spec.OpenAPI, Logger: logger})
+	return rest.New(ctx, lis, rest.Config{TLS: serverTLS, Edge: edge, Register: spec.REST, OpenAPI: spec.OpenAPI, Logger: logger})
 }
 
 // stopREST stops accepting REST requests and drains those in flight, before the gRPC server

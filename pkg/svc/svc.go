@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -141,6 +142,18 @@ type Hooks struct {
 	OnMigrated func()
 	// LogOutput receives the service's JSON log lines (default: standard error).
 	LogOutput io.Writer
+	// Listen, when set, opens the service's gRPC, admin and REST ports instead of
+	// net.Listen. The all-in-one suite binds every port before it starts anything: its fixed
+	// ports lie in the kernel's ephemeral range, where an outgoing connection of its own (56
+	// to PostgreSQL while the services start) could otherwise take one first.
+	Listen func(addr string) (net.Listener, error)
+}
+
+func (h Hooks) listen(addr string) (net.Listener, error) {
+	if h.Listen != nil {
+		return h.Listen(addr)
+	}
+	return net.Listen("tcp", addr)
 }
 
 // Main is the whole main function of a service binary: `<svc> [serve] [flags]` or
@@ -394,16 +407,17 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	wiring.Register(server)
 	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, splitList(cfg.PrivacyOfficerOINs)))
-	lis, err := grpcx.Listen(cfg.GRPCAddr)
+	lis, err := hooks.listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
 	}
-	admin, err := observability.NewAdmin(cfg.AdminAddr, reg)
+	adminLis, err := hooks.listen(cfg.AdminAddr)
 	if err != nil {
 		_ = lis.Close()
 		return fmt.Errorf("admin listen %s: %w", cfg.AdminAddr, err)
 	}
-	restEdge, err := startREST(ctx, spec, cfg, serverTLS, server, logger)
+	admin := observability.NewAdmin(adminLis, reg)
+	restEdge, err := startREST(ctx, spec, cfg, serverTLS, server, logger, hooks.listen)
 	if err != nil {
 		_ = lis.Close()
 		_ = admin.Shutdown(context.Background())

@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,6 +207,15 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		return nil, err
 	}
 
+	// The services' twelve ports are bound first: make run's fixed ports lie in the kernel's
+	// ephemeral range, and once PostgreSQL runs, the services open dozens of connections to it
+	// whose local ports the kernel picks there. It never picks a port that is bound.
+	ports, err := bindServicePorts(opts.BasePort)
+	if err != nil {
+		return nil, err
+	}
+	s.cleanup = append(s.cleanup, ports.close)
+
 	// PostgreSQL and NATS start in parallel: together they are most of the start-up time.
 	var wg sync.WaitGroup
 	var pgErr, natsErr error
@@ -231,11 +241,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	s.NATSURL = s.NATS.ClientURL()
 
-	ports, err := servicePorts(opts.BasePort)
-	if err != nil {
-		return nil, err
-	}
-	addr := func(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name][0]) }
+	addr := func(name string) string { return ports.addr(name, grpcPort) }
 	specs := map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
 		"providermonitoring": providermonitoring.Spec(), "referral": referral.DevelopmentSpec(s.CAFile)}
 
@@ -256,8 +262,8 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	for _, name := range serviceNames {
 		certFile, keyFile := serviceCertFiles(pkiDir, name)
 		cfg := svc.Config{
-			GRPCAddr: addr(name), AdminAddr: fmt.Sprintf("127.0.0.1:%d", ports[name][1]),
-			RESTAddr:    fmt.Sprintf("127.0.0.1:%d", ports[name][2]),
+			GRPCAddr: addr(name), AdminAddr: ports.addr(name, adminPort),
+			RESTAddr:    ports.addr(name, restPort),
 			DatabaseURL: s.Postgres.DSNAs(embeddedpg.AppRole, name), DatabaseConns: 16, MigrateOnStart: true,
 			MigrationDatabaseURL: s.Postgres.DSNAs(embeddedpg.OwnerRole, name), DatabaseAppRole: embeddedpg.AppRole,
 			NATSURL: s.NATSURL, StreamReplicas: 1,
@@ -285,7 +291,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			hooks := svc.Hooks{LogOutput: opts.LogOutput, OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }}
+			hooks := svc.Hooks{LogOutput: opts.LogOutput, OnServing: func(g, a string) { readyCh <- ready{spec.Name, g, a} }, Listen: ports.take}
 			if seed := seeds[name]; seed != nil {
 				hooks.OnMigrated = func() { seeding.Go(func() error { return seed(runCtx) }) }
 			}
@@ -353,21 +359,82 @@ func (s *Suite) Endpoint(name string) Endpoint {
 	return Endpoint{}
 }
 
-// servicePorts gives each service its gRPC, admin and REST port.
-func servicePorts(base int) (map[string][3]int, error) {
-	out := map[string][3]int{}
-	for i, name := range serviceNames {
-		if base > 0 {
-			out[name] = [3]int{base + i, base + 40 + i, base + 20 + i}
-			continue
-		}
-		p, err := netport.Free(3)
+// The kinds of port each service has.
+const (
+	grpcPort = iota
+	adminPort
+	restPort
+)
+
+// boundPorts are the services' listeners, bound before anything else starts.
+type boundPorts struct {
+	mu        sync.Mutex
+	listeners map[string][3]net.Listener // by service
+	taken     map[string]bool            // addresses handed to a service
+}
+
+// bindServicePorts binds each service's gRPC, admin and REST port: from base (gRPC base+i,
+// REST base+20+i, admin base+40+i) or, with base 0, ports netport picks.
+func bindServicePorts(base int) (_ *boundPorts, err error) {
+	b := &boundPorts{listeners: map[string][3]net.Listener{}, taken: map[string]bool{}}
+	defer func() {
 		if err != nil {
-			return nil, err
+			b.close()
 		}
-		out[name] = [3]int{p[0], p[1], p[2]}
+	}()
+	for i, name := range serviceNames {
+		var p [3]int
+		if base > 0 {
+			p = [3]int{base + i, base + 40 + i, base + 20 + i}
+		} else {
+			free, err := netport.Free(3)
+			if err != nil {
+				return nil, err
+			}
+			p = [3]int{free[0], free[1], free[2]}
+		}
+		var ls [3]net.Listener
+		for k, port := range p {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				b.listeners[name] = ls
+				return nil, fmt.Errorf("%s: port %d: %w (is another Wijkbrug running? -base-port moves all twelve ports)", name, port, err)
+			}
+			ls[k] = l
+		}
+		b.listeners[name] = ls
 	}
-	return out, nil
+	return b, nil
+}
+
+func (b *boundPorts) addr(name string, kind int) string {
+	return b.listeners[name][kind].Addr().String()
+}
+
+// take hands a service the listener bound for addr (svc.Hooks.Listen), once.
+func (b *boundPorts) take(addr string) (net.Listener, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ls := range b.listeners {
+		for _, l := range ls {
+			if l != nil && l.Addr().String() == addr && !b.taken[addr] {
+				b.taken[addr] = true
+				return l, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("suite: no port bound for %s", addr)
+}
+
+// close closes every listener; those a service already closed are left as they are.
+func (b *boundPorts) close() {
+	for _, ls := range b.listeners {
+		for _, l := range ls {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+	}
 }
 
 func ensureClientCert(ca *devca.CA, dir, key string, org devca.Org) (string, string, error) {
