@@ -567,8 +567,7 @@ func bolaTable() map[string]bolaEntry {
 				r.ProvisionId, r.ReplacesReferralId = demoDebtProvision, f.refDeclined
 				return r
 			}},
-			{name: "for A's case", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message { return f.referral(false) },
-				known: "docs/services/referral.md 'Not (yet) done': the case or intake id of a referral is not checked"},
+			{name: "for A's case", owners: []actor{ownerTeam}, req: func(f *bolaFixture) proto.Message { return f.referral(false) }},
 		}},
 		rf("GetReferral"): {variants: []bolaVariant{
 			{name: "sent", read: true, owners: []actor{ownerTeam, ownerProvider}, req: func(f *bolaFixture) proto.Message {

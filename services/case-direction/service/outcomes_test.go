@@ -753,15 +753,19 @@ func TestOutcomeFiguresAuthorisation(t *testing.T) {
 	if _, err := client(svctest.Org(identity.OrgGP, "Huisarts Regio")).GetIntakeFigures(ctx, req); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a GP: %v", err)
 	}
-	for field, bad := range map[string]*outcomesv1.GetIntakeFiguresRequest{
-		"from_period":       {MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q5", ToPeriod: "2026-Q1"},
-		"to_period":         {MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q2", ToPeriod: "2026-Q1"},
-		"municipality_code": {MunicipalityCode: "0363", FromPeriod: "2026-Q1", ToPeriod: "2026-Q1"},
+	// Each bad request names exactly the field at fault.
+	for _, c := range []struct {
+		field string
+		bad   *outcomesv1.GetIntakeFiguresRequest
+	}{
+		{"from_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q5", ToPeriod: "2026-Q1"}},
+		{"from_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-03", ToPeriod: "2026-Q4"}},
+		{"to_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q2", ToPeriod: "2026-Q1"}},
+		{"to_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-12"}},
+		{"municipality_code", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: "0363", FromPeriod: "2026-Q1", ToPeriod: "2026-Q1"}},
 	} {
-		_, err := client(municipalityOrg).GetIntakeFigures(ctx, bad)
-		if status.Code(err) != codes.InvalidArgument || !strings.Contains(fmt.Sprint(status.Convert(err).Details()), field) {
-			t.Errorf("%s: %v %v", field, err, status.Convert(err).Details())
-		}
+		_, err := client(municipalityOrg).GetIntakeFigures(ctx, c.bad)
+		t.Run(c.field+" "+c.bad.GetFromPeriod()+".."+c.bad.GetToPeriod(), func(t *testing.T) { expectViolations(t, err, c.field) })
 	}
 }
 

@@ -113,7 +113,7 @@ func (r *Reports) authorise(ctx context.Context, q *outcomes.Query) error {
 // may see and sets the minimum group size.
 func (r *Reports) prepare(ctx context.Context, q outcomes.Query) (outcomes.Query, error) {
 	if _, err := q.Periods(); err != nil {
-		return q, apperr.Invalid("to_period", err.Error())
+		return q, err
 	}
 	if err := r.authorise(ctx, &q); err != nil {
 		return q, err

@@ -186,21 +186,37 @@ func parsePeriod(p string) (time.Time, Granularity, error) {
 // MaxPeriods is the most periods one query may span.
 const MaxPeriods = 60
 
-// Periods lists the periods From..To of q, or an error naming what is wrong.
+// PeriodError is a query period that is malformed, of another granularity than the query's,
+// or out of order; Field names the request field at fault (from_period or to_period).
+type PeriodError struct {
+	Field string
+	Msg   string
+}
+
+func (e *PeriodError) Error() string { return e.Field + ": " + e.Msg }
+
+// RuleViolation makes it INVALID_ARGUMENT on Field (apperr's vocabulary).
+func (e *PeriodError) RuleViolation() (field, reason string) { return e.Field, e.Msg }
+
+// Periods lists the periods From..To of q, or a *PeriodError naming the field at fault.
 func (q Query) Periods() ([]string, error) {
 	from, gf, err := parsePeriod(q.From)
 	if err != nil {
-		return nil, err
+		return nil, &PeriodError{Field: "from_period", Msg: err.Error()}
 	}
 	to, gt, err := parsePeriod(q.To)
 	if err != nil {
-		return nil, err
+		return nil, &PeriodError{Field: "to_period", Msg: err.Error()}
 	}
-	if gf != q.Granularity || gt != q.Granularity {
-		return nil, fmt.Errorf("from_period and to_period must both be in the form of the granularity (%s)", map[Granularity]string{Quarter: "YYYY-Qn", Month: "YYYY-MM"}[q.Granularity])
+	form := map[Granularity]string{Quarter: "YYYY-Qn", Month: "YYYY-MM"}[q.Granularity]
+	if gf != q.Granularity {
+		return nil, &PeriodError{Field: "from_period", Msg: "must be in the form of the granularity (" + form + ")"}
+	}
+	if gt != q.Granularity {
+		return nil, &PeriodError{Field: "to_period", Msg: "must be in the form of the granularity (" + form + ")"}
 	}
 	if to.Before(from) {
-		return nil, fmt.Errorf("to_period %s is before from_period %s", q.To, q.From)
+		return nil, &PeriodError{Field: "to_period", Msg: fmt.Sprintf("%s is before from_period %s", q.To, q.From)}
 	}
 	step := 3
 	if q.Granularity == Month {
@@ -210,7 +226,7 @@ func (q Query) Periods() ([]string, error) {
 	for t := from; !t.After(to); t = t.AddDate(0, step, 0) {
 		out = append(out, PeriodOf(t, q.Granularity))
 		if len(out) > MaxPeriods {
-			return nil, fmt.Errorf("at most %d periods per query", MaxPeriods)
+			return nil, &PeriodError{Field: "to_period", Msg: fmt.Sprintf("at most %d periods per query", MaxPeriods)}
 		}
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package outcomes
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -111,11 +112,23 @@ func TestPeriodsAndPercentiles(t *testing.T) {
 	if err != nil || len(ps) != 3 || ps[0] != "2025-Q4" || ps[2] != "2026-Q2" {
 		t.Fatalf("periods %v %v", ps, err)
 	}
-	if _, err := (Query{From: "2026-03", To: "2026-Q2", Granularity: Quarter}).Periods(); err == nil {
-		t.Fatal("mixed forms accepted")
-	}
-	if _, err := (Query{From: "2026-05", To: "2026-03", Granularity: Month}).Periods(); err == nil {
-		t.Fatal("reversed range accepted")
+	// Each refusal names the field at fault.
+	for _, c := range []struct {
+		q     Query
+		field string
+	}{
+		{Query{From: "2026-03", To: "2026-Q2", Granularity: Quarter}, "from_period"}, // mixed forms
+		{Query{From: "2026-Q1", To: "2026-06", Granularity: Quarter}, "to_period"},
+		{Query{From: "xx", To: "2026-Q2", Granularity: Quarter}, "from_period"}, // malformed
+		{Query{From: "2026-Q1", To: "2026-Q5", Granularity: Quarter}, "to_period"},
+		{Query{From: "2026-05", To: "2026-03", Granularity: Month}, "to_period"}, // reversed
+		{Query{From: "2000-01", To: "2026-03", Granularity: Month}, "to_period"}, // too many
+	} {
+		_, err := c.q.Periods()
+		var pe *PeriodError
+		if !errors.As(err, &pe) || pe.Field != c.field {
+			t.Errorf("%s..%s: %v, want a PeriodError on %s", c.q.From, c.q.To, err, c.field)
+		}
 	}
 	vs := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
 	if Percentile(vs, 50) != 5 || Percentile(vs, 90) != 9 || Mean(vs) != 5.5 {

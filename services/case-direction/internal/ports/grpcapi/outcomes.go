@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"strconv"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
 	appoutcomes "github.com/wijkbrug/wijkbrug/services/case-direction/internal/app/outcomes"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain/outcomes"
@@ -52,7 +51,7 @@ func queryFrom(req figureRequest) outcomes.Query {
 func (s *OutcomeServer) figures(ctx context.Context, set appoutcomes.FigureSet, req figureRequest) (*outcomesv1.Figures, error) {
 	q := queryFrom(req)
 	if _, err := q.Periods(); err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
+		return nil, err
 	}
 	tables, err := s.reports.Figures(ctx, set, q)
 	if err != nil {
@@ -120,7 +119,7 @@ func (s *OutcomeServer) GetDecisionFigures(ctx context.Context, req *outcomesv1.
 func (s *OutcomeServer) ExportFigures(ctx context.Context, req *outcomesv1.ExportFiguresRequest) (*httpbody.HttpBody, error) {
 	q := queryFrom(req)
 	if _, err := q.Periods(); err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
+		return nil, err
 	}
 	tables, err := s.reports.Export(ctx, q)
 	if err != nil {

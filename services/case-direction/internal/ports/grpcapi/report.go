@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain/outcomes"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -18,7 +17,7 @@ func (s *OutcomeServer) GetReport(ctx context.Context, req *outcomesv1.GetReport
 	q := outcomes.Query{From: req.GetFromPeriod(), To: req.GetToPeriod(), Granularity: outcomes.Quarter}
 	periods, err := q.Periods()
 	if err != nil {
-		return nil, apperr.Invalid("to_period", err.Error())
+		return nil, err
 	}
 	tables, err := s.reports.Report(ctx, req.GetMunicipalityCode(), req.GetFromPeriod(), req.GetToPeriod())
 	if err != nil {
