@@ -198,7 +198,8 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 func TestStopAndProgressOverGRPC(t *testing.T) {
 	w := start(t)
 	ctx := svctest.Ctx(t)
-	number := w.allocate(t, allocateRequest()).GetNumber()
+	allocated := w.allocate(t, allocateRequest())
+	number := allocated.GetNumber()
 	if _, err := w.asProvider.ReportDeliveryStarted(ctx, &pmv1.ReportDeliveryStartedRequest{IdempotencyKey: uuid.NewString(),
 		AllocationNumber: number, StartedOn: date(today().AddDate(0, 0, -1))}); err != nil {
 		t.Fatal(err)
@@ -220,7 +221,15 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"goal_ids[0]", "judgement"}) {
 		t.Fatalf("progress: %v", got)
 	}
-	prog.GoalIds, prog.Judgement = []string{uuid.NewString()}, pmv1.ProgressAssessment_PROGRESS_ASSESSMENT_REACHED
+	// Only goals of the allocation's case (case-direction is asked).
+	goal := uuid.NewString()
+	w.cases.add(allocated.GetCaseId(), goal)
+	prog.GoalIds, prog.Judgement = []string{goal, uuid.NewString()}, pmv1.ProgressAssessment_PROGRESS_ASSESSMENT_REACHED
+	_, err = w.asProvider.ReportProgress(ctx, prog)
+	if got := violatedFields(t, err); !slices.Equal(got, []string{"goal_ids[1]"}) {
+		t.Fatalf("progress on a goal of another case: %v", got)
+	}
+	prog.GoalIds = []string{goal}
 	pr, err := w.asProvider.ReportProgress(ctx, prog)
 	if err != nil || !pr.GetReport().GetScaleDownAdvised() {
 		t.Fatalf("progress: %v %v", err, pr)

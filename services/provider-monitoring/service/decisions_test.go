@@ -100,6 +100,18 @@ type fakeCaseSvc struct {
 	cases map[string]*casedirectionv1.Case
 }
 
+// add gives the case one plan goal (a case it does not know yet is made).
+func (f *fakeCaseSvc) add(caseID, goalID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.cases[caseID]
+	if c == nil {
+		c = &casedirectionv1.Case{Id: caseID, Plan: &casedirectionv1.Plan{Version: 1}}
+		f.cases[caseID] = c
+	}
+	c.Plan.Goals = append(c.Plan.Goals, &casedirectionv1.Goal{Id: goalID})
+}
+
 func (f *fakeCaseSvc) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

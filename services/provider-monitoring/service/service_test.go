@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
 	"github.com/google/uuid"
@@ -14,10 +15,12 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -51,14 +54,18 @@ type world struct {
 	// asService is case-direction; asProvider and asOther are the two providers.
 	asService, asProvider, asOther pmv1.ProviderMonitoringServiceClient
 	events                         *svctest.Recorder
+	// cases is case-direction as the service reads it (a fake gRPC server).
+	cases *fakeCaseSvc
 }
 
 func start(t *testing.T) *world {
 	t.Helper()
 	env := svctest.New(t)
-	s := env.Start(t, service.Spec(), nil)
+	cases := &fakeCaseSvc{cases: map[string]*casedirectionv1.Case{}}
+	cdAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) { casedirectionv1.RegisterCaseDirectionServiceServer(r, cases) })
+	s := env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr = cdAddr })
 	w := &world{
-		env: env, svc: s,
+		env: env, svc: s, cases: cases,
 		provider: svctest.Org(identity.OrgProvider, "Zorggroep De Brug"),
 		other:    svctest.Org(identity.OrgProvider, "Jeugdhulp Overkant"),
 	}

@@ -106,6 +106,9 @@ type Deps struct {
 	Rules       domain.Timeliness
 	Codes       domain.Codes
 	Settings    Settings
+	// Cases reads a case's plan (its goals) from case-direction, for progress reports and
+	// decisions.
+	Cases Cases
 	// NewID makes ids of requests and progress reports.
 	NewID func() string
 }
@@ -129,6 +132,7 @@ type App struct {
 	rules       domain.Timeliness
 	codes       domain.Codes
 	settings    Settings
+	cases       Cases
 	// Now is the clock; timeliness depends on it, so tests set it.
 	Now func() time.Time
 	// NewID makes ids of requests and progress reports.
@@ -140,7 +144,7 @@ type App struct {
 // New builds the application.
 func New(d Deps) *App {
 	return &App{tx: d.Tx, providers: d.Providers, allocations: d.Allocations, requests: d.Requests, monitoring: d.Monitoring,
-		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, Now: time.Now, NewID: d.NewID}
+		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, cases: d.Cases, Now: time.Now, NewID: d.NewID}
 }
 
 // Codes returns the code lists the application judges by.

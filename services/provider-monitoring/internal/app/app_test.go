@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,9 +82,29 @@ func appWith(t *testing.T, db *pgxdb.DB, w *outbox.Writer, now *time.Time) *app.
 		// resident of its case.
 		Access: logstore.NewPerResidentRecorder(logstore.New(db, events.Service), db, postgres.NewCaseResidents(db).Lookup),
 		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
+		Cases: caseDirection{},
 	})
 	a.Now = func() time.Time { return *now }
 	return a
+}
+
+// caseGoals are the plans' goals case-direction knows, by case id (tests use fresh case ids).
+var caseGoals sync.Map
+
+// caseDirection stands in for the case-direction service (a peer, reached over gRPC in the
+// service): it knows the cases a test stored in caseGoals.
+type caseDirection struct{}
+
+func (caseDirection) Case(_ context.Context, id string) (app.CaseFacts, error) {
+	goals, ok := caseGoals.Load(id)
+	if !ok {
+		return app.CaseFacts{}, apperr.NotFound("case", id)
+	}
+	f := app.CaseFacts{ID: id}
+	for _, g := range goals.([]string) {
+		f.Goals = append(f.Goals, domain.MotivationGoal{GoalID: g})
+	}
+	return f, nil
 }
 
 func as(t identity.OrgType, oin string) context.Context {

@@ -84,7 +84,6 @@ type DecisionDeps struct {
 	Decisions Decisions
 	Mandates  Mandates
 	Intakes   Intakes
-	Cases     Cases
 	Events    DecisionEvents
 	Letters   Letters
 }
@@ -156,7 +155,7 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	// What the peers know, read before the transaction (they log their own access).
 	var cs *CaseFacts
 	if in.CaseID != "" {
-		c, err := a.dec.Cases.Case(ctx, in.CaseID)
+		c, err := a.cases.Case(ctx, in.CaseID)
 		if err != nil {
 			return d, err
 		}
@@ -173,7 +172,7 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 		}
 		it = &i
 		if cs == nil && i.CaseID != "" {
-			c, err := a.dec.Cases.Case(ctx, i.CaseID)
+			c, err := a.cases.Case(ctx, i.CaseID)
 			if err != nil {
 				return d, err
 			}

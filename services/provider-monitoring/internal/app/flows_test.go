@@ -363,11 +363,16 @@ func TestProgressAndScaleDownAdvice(t *testing.T) {
 		t.Fatal(err)
 	}
 	goals := []string{uuid.NewString(), uuid.NewString()}
+	caseGoals.Store(al.CaseID, append(goals, uuid.NewString()))
 	if _, err := a.ReportProgress(providerCtx, al.Number, goals, domain.OnTrack); !apperr.IsKind(err, apperr.KindFailedPrecondition) {
 		t.Fatalf("progress before care started: %v", err)
 	}
 	if _, err := a.ReportDeliveryStarted(providerCtx, al.Number, domain.Date(2025, 3, 3)); err != nil {
 		t.Fatal(err)
+	}
+	// A goal that is not one of the case's is a bad field, and nothing is reported.
+	if _, err := a.ReportProgress(providerCtx, al.Number, []string{goals[0], uuid.NewString()}, domain.Reached); !apperr.IsKind(err, apperr.KindInvalidArgument) {
+		t.Fatalf("a goal of no case: %v", err)
 	}
 	if r, err := a.ReportProgress(providerCtx, al.Number, goals, domain.OnTrack); err != nil || r.ScaleDownAdvised {
 		t.Fatalf("on track: %v %+v", err, r)

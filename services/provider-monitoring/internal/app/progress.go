@@ -13,7 +13,20 @@ func (a *App) ReportProgress(ctx context.Context, number string, goalIDs []strin
 	now := a.Now().UTC()
 	var out domain.ProgressReport
 	_, err := a.asProvider(ctx, number, "providermonitoring.allocation.report_progress", func(ctx context.Context, al *domain.Allocation) error {
-		r, err := al.ReportProgress(a.NewID(), goalIDs, j, now)
+		// The case's goals, asked of case-direction once the caller is known to be the
+		// allocation's provider (so nobody else's report makes case-direction read the case).
+		if err := al.CanReportProgress(); err != nil {
+			return err
+		}
+		c, err := a.cases.Case(ctx, al.CaseID)
+		if err != nil {
+			return err
+		}
+		var goals []string
+		for _, g := range c.Goals {
+			goals = append(goals, g.GoalID)
+		}
+		r, err := al.ReportProgress(a.NewID(), goalIDs, goals, j, now)
 		if err != nil {
 			return err
 		}

@@ -299,19 +299,28 @@ func TestWithdraw(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	at := ams(2025, 3, 18, 9, 0)
+	goals := []string{"g1", "g2"}
 	for s, advised := range map[Status]bool{StatusStarted: true, StatusPaused: true, StatusEnded: false} {
-		p, err := Allocation{Status: s}.ReportProgress("p", []string{"g"}, Reached, at)
+		p, err := Allocation{Status: s, CaseID: "c"}.ReportProgress("p", []string{"g2"}, goals, Reached, at)
 		if err != nil || p.ScaleDownAdvised != advised {
 			t.Errorf("%s: %v %+v", s, err, p)
 		}
 	}
-	if p, _ := (Allocation{Status: StatusStarted}).ReportProgress("p", []string{"g"}, OnTrack, at); p.ScaleDownAdvised {
+	if p, _ := (Allocation{Status: StatusStarted, CaseID: "c"}).ReportProgress("p", goals, goals, OnTrack, at); p.ScaleDownAdvised {
 		t.Error("on track advises nothing")
 	}
 	for _, s := range []Status{StatusIssued, StatusWithdrawn} {
-		if _, err := (Allocation{Status: s}).ReportProgress("p", []string{"g"}, Reached, at); !errors.As(err, new(StateError)) {
+		if _, err := (Allocation{Status: s, CaseID: "c"}).ReportProgress("p", []string{"g1"}, goals, Reached, at); !errors.As(err, new(StateError)) {
 			t.Errorf("%s: %v", s, err)
 		}
+	}
+	// Only goals of the allocation's case, and only for an allocation of a case.
+	var rv RuleViolation
+	if _, err := (Allocation{Status: StatusStarted, CaseID: "c"}).ReportProgress("p", []string{"g1", "g3"}, goals, OnTrack, at); !errors.As(err, &rv) || rv.Field != "goal_ids[1]" {
+		t.Errorf("a goal of another case: %v", err)
+	}
+	if _, err := (Allocation{Status: StatusStarted}).ReportProgress("p", []string{"g1"}, goals, OnTrack, at); !errors.As(err, new(NoCaseError)) {
+		t.Errorf("an allocation without a case: %v", err)
 	}
 }
 

@@ -1,6 +1,21 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// NoCaseError is a progress report on an allocation that belongs to no case (granted from a
+// provider's request without one): there are no goals to report on.
+type NoCaseError struct{ Number string }
+
+func (e NoCaseError) Error() string {
+	return "allocation " + e.Number + " belongs to no case: there are no goals to report progress on"
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION (apperr's vocabulary).
+func (NoCaseError) ForbiddenTransition() {}
 
 // Judgement is a provider's judgement of progress on the case's goals.
 type Judgement string
@@ -24,17 +39,35 @@ type ProgressReport struct {
 }
 
 // ReportProgress returns the progress report for the allocation. Progress can be reported
-// once care started (also while paused and at the end); reached goals while care still runs
-// advise scaling down (afschalen).
-func (a Allocation) ReportProgress(id string, goalIDs []string, j Judgement, at time.Time) (ProgressReport, error) {
-	switch a.Status {
-	case StatusStarted, StatusPaused, StatusEnded:
-	default:
-		return ProgressReport{}, StateError{Number: a.Number, Status: a.Status, Action: "reported on before care started"}
+// once care started (also while paused and at the end), on goals of the allocation's case
+// (caseGoals: the ids of its plan's goals that are not dropped); reached goals while care still
+// runs advise scaling down (afschalen).
+func (a Allocation) ReportProgress(id string, goalIDs, caseGoals []string, j Judgement, at time.Time) (ProgressReport, error) {
+	if err := a.CanReportProgress(); err != nil {
+		return ProgressReport{}, err
+	}
+	for i, g := range goalIDs {
+		if !slices.Contains(caseGoals, g) {
+			return ProgressReport{}, RuleViolation{Field: fmt.Sprintf("goal_ids[%d]", i), Reason: "not a goal of the plan of case " + a.CaseID + " (or a dropped one)"}
+		}
 	}
 	running := a.Status == StatusStarted || a.Status == StatusPaused
 	return ProgressReport{ID: id, AllocationNumber: a.Number, GoalIDs: goalIDs, Judgement: j, ReportedAt: at,
 		ScaleDownAdvised: j == Reached && running}, nil
+}
+
+// CanReportProgress says whether progress may be reported on the allocation at all: once care
+// started, and only for an allocation of a case.
+func (a Allocation) CanReportProgress() error {
+	switch a.Status {
+	case StatusStarted, StatusPaused, StatusEnded:
+	default:
+		return StateError{Number: a.Number, Status: a.Status, Action: "reported on before care started"}
+	}
+	if a.CaseID == "" {
+		return NoCaseError{Number: a.Number}
+	}
+	return nil
 }
 
 // ReportCount counts reports by timeliness.

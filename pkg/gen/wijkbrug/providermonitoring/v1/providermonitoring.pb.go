@@ -2752,12 +2752,15 @@ func (x *ListAllocationRequestsResponse) GetNextPageToken() string {
 	return ""
 }
 
-// ReportProgressRequest reports progress on the case's goals.
+// ReportProgressRequest reports progress on the case's goals. The allocation must belong to a
+// case (else FAILED_PRECONDITION) and care must have started.
 type ReportProgressRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	// Case-direction's ids of the goals the report is about (at least one).
+	// Case-direction's ids of the goals the report is about (at least one): goals of the plan
+	// of the allocation's case that are not dropped, as GetCase shows them (checked with
+	// case-direction; another id is INVALID_ARGUMENT on goal_ids[i]).
 	GoalIds       []string           `protobuf:"bytes,3,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
 	Judgement     ProgressAssessment `protobuf:"varint,4,opt,name=judgement,proto3,enum=wijkbrug.providermonitoring.v1.ProgressAssessment" json:"judgement,omitempty"`
 	unknownFields protoimpl.UnknownFields
