@@ -41,12 +41,11 @@ type RelayConfig struct {
 // advisory lock elects it), which keeps events in commit order per service and therefore per
 // aggregate; the others stand by and take over when the leader's session ends.
 type Relay struct {
-	db     *pgxdb.DB
-	js     jetstream.JetStream
-	cfg    RelayConfig
-	lag    prometheus.Histogram
-	pub    prometheus.Counter
-	rounds *prometheus.HistogramVec
+	db  *pgxdb.DB
+	js  jetstream.JetStream
+	cfg RelayConfig
+	lag prometheus.Histogram
+	pub prometheus.Counter
 	// The phases of wijkbrug_outbox_round_seconds, made with the relay so that each is
 	// exported (at 0) from the start.
 	readTime, publishTime, markTime prometheus.Observer
@@ -92,18 +91,18 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5, 30},
 		}),
 		pub: prometheus.NewCounter(prometheus.CounterOpts{Name: "wijkbrug_outbox_published_total", Help: "Events published."}),
-		rounds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "wijkbrug_outbox_round_seconds",
-			Help: "The parts of a relay round that had events to publish: phase=read the read of its rows when the last round's mark did not bring them " +
-				"(the relay was waiting for work), phase=publish from sending the round's events to JetStream's last acknowledgement, " +
-				"phase=mark the mark of the acknowledged rows together with the read of the next round's (one PostgreSQL round trip). " +
-				"A row committed during a round waits for it to end, then for its own.",
-			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
-		}, []string{"phase"}),
 	}
-	r.readTime, r.publishTime, r.markTime = r.rounds.WithLabelValues("read"), r.rounds.WithLabelValues("publish"), r.rounds.WithLabelValues("mark")
+	rounds := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "wijkbrug_outbox_round_seconds",
+		Help: "The parts of a relay round that had events to publish: phase=read the read of its rows when the last round's mark did not bring them " +
+			"(the relay was waiting for work), phase=publish from sending the round's events to JetStream's last acknowledgement, " +
+			"phase=mark the mark of the acknowledged rows together with the read of the next round's (one PostgreSQL round trip). " +
+			"A row committed during a round waits for it to end, then for its own.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
+	}, []string{"phase"})
+	r.readTime, r.publishTime, r.markTime = rounds.WithLabelValues("read"), rounds.WithLabelValues("publish"), rounds.WithLabelValues("mark")
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(r.lag, r.pub, r.rounds, &backlogCollector{r: r,
+		cfg.Registry.MustRegister(r.lag, r.pub, rounds, &backlogCollector{r: r,
 			size: prometheus.NewDesc("wijkbrug_outbox_backlog", "Outbox rows not yet acknowledged by JetStream.", nil, prometheus.Labels{"service": cfg.Service}),
 			age: prometheus.NewDesc("wijkbrug_outbox_oldest_unsent_age_seconds", "Age of the oldest outbox row not yet acknowledged by JetStream (0 when none).",
 				nil, prometheus.Labels{"service": cfg.Service}),

@@ -52,33 +52,31 @@ type relayRounds struct {
 // readRelay reads service's relay counters from its /metrics.
 func (b *bench) readRelay(ctx context.Context, service string) (relayRounds, error) {
 	var r relayRounds
-	for _, e := range b.s.Services {
-		if e.Name != service {
-			continue
-		}
-		families, err := scrape(ctx, e.Name, e.AdminAddr)
-		if err != nil {
-			return r, err
-		}
-		if f := families["wijkbrug_outbox_round_seconds"]; f != nil {
-			for _, m := range f.GetMetric() {
-				h := m.GetHistogram()
-				switch label(m, "phase") {
-				case "publish":
-					r.Rounds, r.Publish = float64(h.GetSampleCount()), h.GetSampleSum()
-				case "mark":
-					r.Marks, r.Mark = float64(h.GetSampleCount()), h.GetSampleSum()
-				case "read":
-					r.Reads, r.Read = float64(h.GetSampleCount()), h.GetSampleSum()
-				}
+	e := b.s.Endpoint(service)
+	if e.Name == "" {
+		return r, fmt.Errorf("no service %q in the suite", service)
+	}
+	families, err := scrape(ctx, e.Name, e.AdminAddr)
+	if err != nil {
+		return r, err
+	}
+	if f := families["wijkbrug_outbox_round_seconds"]; f != nil {
+		for _, m := range f.GetMetric() {
+			h := m.GetHistogram()
+			switch label(m, "phase") {
+			case "publish":
+				r.Rounds, r.Publish = float64(h.GetSampleCount()), h.GetSampleSum()
+			case "mark":
+				r.Marks, r.Mark = float64(h.GetSampleCount()), h.GetSampleSum()
+			case "read":
+				r.Reads, r.Read = float64(h.GetSampleCount()), h.GetSampleSum()
 			}
 		}
-		if f := families["wijkbrug_outbox_published_total"]; f != nil && len(f.GetMetric()) > 0 {
-			r.Events = f.GetMetric()[0].GetCounter().GetValue()
-		}
-		return r, nil
 	}
-	return r, fmt.Errorf("no service %q in the suite", service)
+	if f := families["wijkbrug_outbox_published_total"]; f != nil && len(f.GetMetric()) > 0 {
+		r.Events = f.GetMetric()[0].GetCounter().GetValue()
+	}
+	return r, nil
 }
 
 // relayLine describes a relay's rounds between two readings: "referral's relay published 4582
