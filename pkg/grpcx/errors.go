@@ -78,6 +78,10 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 		}
 		return st.Err()
 	}
+	if pgxdb.IsUnstorableText(err) {
+		log.WarnContext(ctx, "request refused by the database: text it cannot store", "error", err.Error())
+		return ToStatus(ctx, log, apperr.Invalid("request", "contains a character that cannot be stored (NUL, or its JSON escape \\u0000)"))
+	}
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Internal && st.Code() != codes.Unknown {
 		return err
 	}

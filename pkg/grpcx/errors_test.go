@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -148,5 +149,21 @@ func TestUnrecognisedErrorIsMaskedInternal(t *testing.T) {
 		if _, ok := apperr.As(err); ok {
 			t.Fatalf("apperr.As must not recognise %v", err)
 		}
+	}
+}
+
+// Text PostgreSQL cannot store (a NUL, or its JSON escape in a jsonb value) that reached the
+// database inside another value is the caller's mistake: INVALID_ARGUMENT, not INTERNAL.
+func TestUnstorableTextIsInvalidArgument(t *testing.T) {
+	for _, code := range []string{"22021", "22P05"} {
+		err := fmt.Errorf("insert provision: %w", &pgconn.PgError{Code: code, Message: "invalid byte sequence"})
+		st := status.Convert(grpcx.ToStatus(context.Background(), slog.New(slog.DiscardHandler), err))
+		if st.Code() != codes.InvalidArgument || len(st.Details()) == 0 {
+			t.Fatalf("SQLSTATE %s: got %s %q %v", code, st.Code(), st.Message(), st.Details())
+		}
+	}
+	st := status.Convert(grpcx.ToStatus(context.Background(), slog.New(slog.DiscardHandler), &pgconn.PgError{Code: "22001"}))
+	if st.Code() != codes.Internal {
+		t.Fatalf("another data error stays INTERNAL: %s", st.Code())
 	}
 }

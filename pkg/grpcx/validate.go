@@ -3,12 +3,16 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"buf.build/go/protovalidate"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // validateUnary enforces the field rules declared in the protos (protovalidate: required
@@ -28,7 +32,7 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		if !ok {
 			return handler(ctx, req)
 		}
-		err := validationError(v.Validate(m))
+		err := schemaError(v, m)
 		if err == nil {
 			return handler(ctx, req)
 		}
@@ -101,5 +105,82 @@ func NewValidator() (protovalidate.Validator, error) { return protovalidate.New(
 // handler's own request checks without the interceptor (the fuzz targets) run it first, so
 // they still cover the whole of what a request must satisfy.
 func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
-	return validationError(v.Validate(m))
+	return schemaError(v, m)
+}
+
+// schemaError is what a request breaks of the rules every request keeps: the field rules in
+// its proto, and no NUL character in any string (PostgreSQL's text cannot hold one, so such a
+// value would fail at the INSERT, an INTERNAL, or be stored somewhere it can no longer be
+// searched; no code, name or free text has a use for it). Both come as one INVALID_ARGUMENT.
+func schemaError(v protovalidate.Validator, m proto.Message) error {
+	err := validationError(v.Validate(m))
+	nul := nulFields(m.ProtoReflect(), "", nil, 0)
+	if len(nul) == 0 {
+		return err
+	}
+	out, ok := apperr.As(err)
+	if !ok {
+		if err != nil {
+			return err // a rule that could not be evaluated: a server fault, reported as such
+		}
+		out = &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request"}
+	}
+	named := map[string]bool{}
+	for _, fv := range out.Violations {
+		named[fv.Field] = true
+	}
+	for _, f := range nul {
+		if !named[f] {
+			out.Violations = append(out.Violations, apperr.FieldViolation{Field: f, Description: "must not contain a NUL character"})
+		}
+	}
+	return out
+}
+
+// maxNulDepth bounds the walk of nested messages (protobuf's own decoder allows 100 levels;
+// no request of ours nests more than a few).
+const maxNulDepth = 32
+
+// nulFields appends the paths (protovalidate's notation: "locations[0].name", `labels["k"]`)
+// of the string fields of m that contain a NUL character.
+func nulFields(m protoreflect.Message, prefix string, out []string, depth int) []string {
+	if depth > maxNulDepth {
+		return out
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+		path := prefix + string(fd.Name())
+		switch {
+		case fd.IsMap():
+			val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				key := k.Value()
+				elem := path + "[" + strconv.Quote(fmt.Sprint(key.Interface())) + "]"
+				if fd.MapKey().Kind() == protoreflect.StringKind && strings.IndexByte(key.String(), 0) >= 0 {
+					out = append(out, path)
+				}
+				out = nulValue(fd.MapValue(), mv, elem, out, depth)
+				return true
+			})
+		case fd.IsList():
+			l := val.List()
+			for i := 0; i < l.Len(); i++ {
+				out = nulValue(fd, l.Get(i), path+"["+strconv.Itoa(i)+"]", out, depth)
+			}
+		default:
+			out = nulValue(fd, val, path, out, depth)
+		}
+		return true
+	})
+	return out
+}
+
+func nulValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, out []string, depth int) []string {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if strings.IndexByte(val.String(), 0) >= 0 {
+			out = append(out, path)
+		}
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		out = nulFields(val.Message(), path+".", out, depth+1)
+	}
+	return out
 }

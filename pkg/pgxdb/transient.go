@@ -49,3 +49,13 @@ func IsTransient(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+// IsUnstorableText reports whether PostgreSQL refused a value because text (or jsonb) cannot
+// hold one of its characters: a NUL (0x00, SQLSTATE 22021) or its JSON escape \u0000
+// (22P05). Requests are checked for NUL characters before they reach a handler; this is for
+// text that arrives inside another value (a JSON document, say), which is the caller's
+// mistake as well, not the server's.
+func IsUnstorableText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}

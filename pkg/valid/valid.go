@@ -42,6 +42,18 @@ func District(v *apperr.Validation, field, s string) {
 	v.Check(s == "" || districtRe.MatchString(s), field, "must be empty or a CBS district code like WK036300")
 }
 
+// DistrictOf checks that an optional district code lies in the municipality given with it: a
+// CBS district code (WK036300) is WK, the four digits of its municipality's code (GM0363) and
+// two of its own. Only shapes already checked are compared, so a malformed code is reported
+// once, by District or Municipality.
+func DistrictOf(v *apperr.Validation, field, district, municipality string) {
+	if !districtRe.MatchString(district) || !municipalityRe.MatchString(municipality) {
+		return
+	}
+	v.Check(district[2:6] == municipality[2:6], field,
+		"district "+district+" lies in GM"+district[2:6]+", not in "+municipality)
+}
+
 // AGB checks an 8-digit AGB code.
 func AGB(v *apperr.Validation, field, s string) {
 	v.Check(agbRe.MatchString(s), field, "must be an 8-digit AGB code")
