@@ -183,14 +183,12 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 		Purpose: get(identity.HeaderPurpose), OnBehalfOf: get(identity.HeaderOnBehalfOf)}
 	var missing []apperr.FieldViolation
 	for k, v := range map[string]string{identity.HeaderUser: c.User, identity.HeaderRole: c.Role, identity.HeaderPurpose: c.Purpose} {
-		if v == "" {
-			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: "required: who acts, in which role and for which processing activity"})
-		} else if len(v) > 200 {
-			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: "longer than 200 characters"})
+		if problem := identity.HeaderValueProblem(v); problem != "" {
+			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: problem})
 		}
 	}
 	if len(missing) > 0 {
-		return ctx, &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing", Violations: missing}
+		return ctx, &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable", Violations: missing}
 	}
 	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
 		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -44,6 +45,11 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		return zero, apperr.Invalid("idempotency_key", "required for every change, so that a retry cannot apply it twice")
 	case len(key) > MaxKeyLength || !utf8.ValidString(key):
 		return zero, apperr.Invalid("idempotency_key", "at most 128 bytes of UTF-8")
+	case strings.TrimSpace(key) != key:
+		// The Idempotency-Key header is trimmed (HTTP drops white space around a value); a
+		// body's key that differs from its header form only by spaces, or is only spaces,
+		// would be a second, invisible key.
+		return zero, apperr.Invalid("idempotency_key", "must not begin or end with white space")
 	}
 	hash, err := requestHash(req)
 	if err != nil {

@@ -76,4 +76,12 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	if _, err := do(orgA, &referralv1.SubmitSignalRequest{IdempotencyKey: "f"}); err != nil || runs.Load() != 3 {
 		t.Fatalf("a failed attempt must not consume the key: runs=%d err=%v", runs.Load(), err)
 	}
+	for _, key := range []string{"   ", " k", "k\t"} {
+		if _, err := do(orgA, &referralv1.SubmitSignalRequest{IdempotencyKey: key}); !apperr.IsKind(err, apperr.KindInvalidArgument) {
+			t.Fatalf("key %q (white space around it, as a trimmed header could never send): %v", key, err)
+		}
+	}
+	if runs.Load() != 3 {
+		t.Fatalf("a refused key ran the operation: runs=%d", runs.Load())
+	}
 }

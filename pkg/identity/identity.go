@@ -48,6 +48,28 @@ const (
 	HeaderOnBehalfOf = "x-wijkbrug-on-behalf-of"
 )
 
+// MaxHeaderLen is the longest acting-user value (user, role or purpose) accepted.
+const MaxHeaderLen = 200
+
+// HeaderValueProblem says what is wrong with the value of an acting-user header, or "" when
+// it is acceptable: present, at most MaxHeaderLen bytes, and printable US-ASCII (0x20–0x7E),
+// the only values gRPC metadata and HTTP headers carry alike (a REST gateway drops other
+// values, so accepting them on gRPC alone would make the two edges disagree).
+func HeaderValueProblem(v string) string {
+	switch {
+	case v == "":
+		return "required: who acts, in which role and for which processing activity"
+	case len(v) > MaxHeaderLen:
+		return "longer than 200 characters"
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return "must be printable US-ASCII (an identifier such as an employee number, not a display name)"
+		}
+	}
+	return ""
+}
+
 // Organisation is the calling organisation as proven by its certificate.
 type Organisation struct {
 	OIN  string

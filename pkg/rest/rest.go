@@ -13,19 +13,23 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -88,7 +92,7 @@ func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 		_ = lis.Close()
 		return nil, errors.New("rest: TLS with required client certificates is mandatory")
 	}
-	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger)))
+	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger), bodyAgreesUnary(cfg.Logger)))
 	if err != nil {
 		_ = lis.Close()
 		return nil, err
@@ -151,6 +155,10 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithDisableHTTPMethodOverride(),
+		// A form-encoded POST is not served as the GET of the same path (the gateway's "path
+		// length fallback"): curl -d sends that content type, and the verb decides the route.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.SetQueryParameterParser(strictQuery{}),
 	)
 	for _, r := range regs {
 		if err := r(ctx, mux, cc); err != nil {
@@ -178,13 +186,138 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
 		// Path and query parameters become proto strings, which must be UTF-8: refuse them
 		// here (the gRPC client would fail to marshal them, an INTERNAL).
-		if field := notUTF8(r); field != "" {
-			err := apperr.Invalid(field, "not valid UTF-8")
+		refuse := func(err error) {
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
+		}
+		if field := notUTF8(r); field != "" {
+			refuse(apperr.Invalid(field, "not valid UTF-8"))
 			return
+		}
+		if err := actingUserHeaders(r.Header); err != nil {
+			refuse(err)
+			return
+		}
+		if hasBody(r.Method) {
+			// Every route with a body takes all its fields from it (body "*"): a query string
+			// would be ignored, so it is refused rather than silently dropped.
+			if r.URL.RawQuery != "" {
+				refuse(apperr.Invalid("query", "this request takes its fields from the JSON body; the query string is not read"))
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				refuse(apperr.Invalid("body", err.Error()))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body))
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+func hasBody(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}
+
+// actingUserHeaders refuses an acting-user header whose value the gateway would drop (it
+// passes only printable US-ASCII on as gRPC metadata), so that the answer names what is wrong
+// with it instead of the service reporting the header missing. It answers as the gRPC edge
+// does: UNAUTHENTICATED, naming every acting-user header that is not acceptable.
+func actingUserHeaders(h http.Header) error {
+	dropped := false
+	values := map[string]string{}
+	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
+		v := strings.TrimSpace(h.Get(k))
+		values[k] = v
+		if v != "" && identity.HeaderValueProblem(v) != "" && len(v) <= identity.MaxHeaderLen {
+			dropped = true
+		}
+	}
+	if !dropped {
+		return nil
+	}
+	e := &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable"}
+	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
+		if problem := identity.HeaderValueProblem(values[k]); problem != "" {
+			e.Violations = append(e.Violations, apperr.FieldViolation{Field: "metadata " + k, Description: problem})
+		}
+	}
+	return e
+}
+
+// rawBodyKey keys the request body, as received, in the context of the gateway's call.
+type rawBodyKey struct{}
+
+// bodyAgreesUnary holds the request the gateway built to the body the partner sent. The
+// gateway decodes only the first JSON value of a body and then fills in the path's
+// parameters over whatever the body said; both would silently drop part of what was sent. A
+// body that is not exactly one JSON object of the method's request, or that names another
+// value for a field than the path does, is refused: INVALID_ARGUMENT on body or on the field.
+func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		raw, _ := ctx.Value(rawBodyKey{}).([]byte)
+		m, ok := req.(proto.Message)
+		if !ok || len(bytes.TrimSpace(raw)) == 0 {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		sent := m.ProtoReflect().New()
+		if err := protojson.Unmarshal(raw, sent.Interface()); err != nil {
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("body", "not one JSON object of this request: "+err.Error()))
+		}
+		var v apperr.Validation
+		got := m.ProtoReflect()
+		sent.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+			if !got.Has(fd) || !got.Get(fd).Equal(val) {
+				v.Add(string(fd.Name()), "the body's value differs from the one in the path")
+			}
+			return true
+		})
+		if err := v.Err(); err != nil {
+			return grpcx.ToStatus(ctx, log, err)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+// strictQuery is the gateway's query parser, except that a parameter that names no field of
+// the request is refused (400 on query) instead of ignored: a misspelt filter would otherwise
+// answer the unfiltered list.
+type strictQuery struct{}
+
+func (strictQuery) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	md := msg.ProtoReflect().Descriptor()
+	for key := range values {
+		if !namesField(md, key) {
+			return fmt.Errorf("unknown query parameter %q: not a field of this request", key)
+		}
+	}
+	return (&runtime.DefaultQueryParser{}).Parse(msg, values, filter)
+}
+
+// namesField reports whether key ("page_size", "pageSize", "filter.status", "labels[k]")
+// is a path of fields of md, by proto or JSON names.
+func namesField(md protoreflect.MessageDescriptor, key string) bool {
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i]
+	}
+	parts := strings.Split(key, ".")
+	for i, part := range parts {
+		fd := md.Fields().ByName(protoreflect.Name(part))
+		if fd == nil {
+			fd = md.Fields().ByJSONName(part)
+		}
+		if fd == nil {
+			return false
+		}
+		if i < len(parts)-1 {
+			if fd.Message() == nil || fd.IsMap() {
+				return false
+			}
+			md = fd.Message()
+		}
+	}
+	return true
 }
 
 // clientCertificate passes the partner's verified client certificate to the gRPC server,
