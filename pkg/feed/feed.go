@@ -19,7 +19,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/eventsubject"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1" // event types (IsEventType)
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Start is where a subscription begins.
@@ -40,6 +47,18 @@ const AckWait = 30 * time.Second
 // EventTypeRe is the shape of a Wijkbrug event type (ce-type): wijkbrug.<service>.v1.<Message>
 // (the same pattern as event_types in subscriptions.proto).
 var EventTypeRe = regexp.MustCompile(`^wijkbrug\.[a-z]+\.v[0-9]+\.[A-Z][A-Za-z0-9]{0,63}$`)
+
+// IsEventType reports whether t is the type of an event Wijkbrug publishes: a message of the
+// generated packages (all linked in here, whichever service serves the subscription) that
+// declares an event subject.
+func IsEventType(t string) bool {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(t))
+	if err != nil {
+		return false
+	}
+	md, ok := d.(protoreflect.MessageDescriptor)
+	return ok && (eventsubject.PatternOf(md) != "" || eventsubject.FeedbackPatternOf(md) != "")
+}
 
 // Spec is a new subscription.
 type Spec struct {

@@ -3,6 +3,7 @@ package feed
 import (
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,12 +33,14 @@ func TestSpecFromRequest(t *testing.T) {
 		"start_time":     {StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME},
 		"start_sequence": {StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE},
 		"event_types":    {EventTypes: []string{"wijkbrug.feed.>"}},
+		"event_types ":   {EventTypes: []string{"wijkbrug.referral.v1.Nope"}},                // no such message
+		"event_types  ":  {EventTypes: []string{"wijkbrug.referral.v1.SubmitSignalRequest"}}, // a message, not an event
 		"start_point":    {StartPoint: 99},
 	}
 	for field, req := range bad {
 		_, err := SpecFromRequest(req, false)
 		e, isApp := apperr.As(err)
-		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) == 0 || e.Violations[0].Field != field {
+		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) == 0 || e.Violations[0].Field != strings.TrimSpace(field) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}

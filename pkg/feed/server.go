@@ -94,6 +94,11 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopba
 			v.Add("event_types", "an event type (ce-type) such as wijkbrug.referral.v1.SignalFedBack")
 			break
 		}
+		if !IsEventType(t) {
+			// A misspelt type would make a subscription that stays silent for ever.
+			v.Add("event_types", t+" is not a Wijkbrug event type (docs/events.md lists them)")
+			break
+		}
 		if !slices.Contains(s.Types, t) {
 			s.Types = append(s.Types, t)
 		}
