@@ -133,7 +133,7 @@ func call(t *testing.T, c *http.Client, method, url, body string, headers ...str
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	if body != "" {
+	if body != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.Do(req)
@@ -261,6 +261,48 @@ func testREST(t *testing.T, s *suite.Suite) {
 		a := call(t, gp, "PUT", base+"/v1/signals", "{}", gpHeaders...)
 		if code, _ := restError(t, a); a.status != http.StatusMethodNotAllowed || code != codes.Unimplemented {
 			t.Errorf("PUT on a collection: want 405, got %d %s", a.status, a.body)
+		}
+	})
+	t.Run("nothing sent is silently dropped or turned into another request", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			method, url, body, contentType string
+			status                         int
+			field                          string
+		}{
+			"data after the JSON object": {"POST", base + "/v1/signals", signal + ` xyz {{{`, "", 400, "body"},
+			"a second JSON object":       {"POST", base + "/v1/signals", signal + `{"category":"other"}`, "", 400, "body"},
+			"a NUL in a text":            {"POST", base + "/v1/signals", strings.Replace(signal, "payment arrears", `a\u0000b`, 1), "", 400, "category"},
+			"a NUL in a search":          {"GET", base + "/v1/provisions?municipality_code=GM0363&text=a%00b", "", "", 400, "text"},
+			"an unknown query parameter": {"GET", base + "/v1/signals?page_sise=5", "", "", 400, "query"},
+			"a query string on a POST":   {"POST", base + "/v1/signals?resident_bsn=123456782", signal, "", 400, "query"},
+			"a path and body that differ": {"PATCH", base + "/v1/subscriptions/0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01",
+				`{"subscription_id":"1c9a4c2e-8f43-4c39-9d55-4f7a2b8e1c02","paused":true}`, "", 400, "subscription_id"},
+			"a form POST on a GET path": {"POST", base + "/v1/signals/" + submitted.GetSignalId(), "page_size=1", "application/x-www-form-urlencoded", 405, ""},
+		} {
+			h := append(append([]string(nil), gpHeaders...), "Idempotency-Key", "drop-"+strings.ReplaceAll(name, " ", "-"))
+			if tc.contentType != "" {
+				h = append(h, "Content-Type", tc.contentType)
+			}
+			a := call(t, gp, tc.method, tc.url, tc.body, h...)
+			code, fields := restError(t, a)
+			if a.status != tc.status || (tc.field != "" && !slices.Contains(fields, tc.field)) {
+				t.Errorf("%s: want %d naming %q, got %d %s", name, tc.status, tc.field, a.status, a.body)
+			}
+			if a.status == 400 && code != codes.InvalidArgument {
+				t.Errorf("%s: code %s", name, code)
+			}
+		}
+	})
+	t.Run("an acting user that is not printable ASCII is named, on both edges", func(t *testing.T) {
+		a := call(t, gp, "GET", base+"/v1/signals", "", "X-Wijkbrug-User", "dr-jänsen", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal")
+		if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||
+			!slices.Equal(fields, []string{"metadata x-wijkbrug-user"}) || !strings.Contains(string(a.body), "printable") {
+			t.Fatalf("REST: want 401 naming the user header as not printable ASCII, got %d %s", a.status, a.body)
+		}
+		_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr)).ListMySignals(
+			acting(t, "dr-jänsen", "gp", "signal"), &referralv1.ListMySignalsRequest{})
+		if st := status.Convert(err); st.Code() != codes.Unauthenticated || !slices.Equal(badRequestFields(err), []string{"metadata x-wijkbrug-user"}) {
+			t.Fatalf("gRPC: want UNAUTHENTICATED naming the user metadata, got %v", err)
 		}
 	})
 	t.Run("subscriptions", func(t *testing.T) { testRESTSubscriptions(t, s, base, gp) })

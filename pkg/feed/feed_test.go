@@ -44,6 +44,30 @@ func TestSpecFromRequest(t *testing.T) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
+	// A start_time that is given but out of range says so, not that it is missing.
+	timeAt := func(secs int64, nanos int32) *subscriptionsv1.CreateSubscriptionRequest {
+		return &subscriptionsv1.CreateSubscriptionRequest{StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME,
+			StartTime: &timestamppb.Timestamp{Seconds: secs, Nanos: nanos}}
+	}
+	startTimes := map[string]struct {
+		req  *subscriptionsv1.CreateSubscriptionRequest
+		want string // the start of the description
+	}{
+		"missing":    {bad["start_time"], "required with START_POINT_TIME"},
+		"1969":       {timeAt(-1, 0), "out of range"}, // 1969-12-31T23:59:59Z
+		"1900":       {timeAt(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), 0), "out of range"},
+		"epoch":      {timeAt(0, 0), "out of range"},
+		"year 10000": {timeAt(253402300800, 0), "out of range"},
+		"bad nanos":  {timeAt(1, -1), "out of range"},
+	}
+	for name, c := range startTimes {
+		_, err := SpecFromRequest(c.req, false)
+		e, isApp := apperr.As(err)
+		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) != 1 || e.Violations[0].Field != "start_time" ||
+			!strings.HasPrefix(e.Violations[0].Description, c.want) {
+			t.Errorf("start_time %s: %v", name, err)
+		}
+	}
 	if !ValidID(SubscriptionID("00000001000000000200", "k")) || SubscriptionID("a", "k") == SubscriptionID("b", "k") {
 		t.Error("subscription ids must be valid and differ per organisation")
 	}

@@ -68,7 +68,13 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopba
 		s.Start = StartAll
 	case subscriptionsv1.StartPoint_START_POINT_TIME:
 		s.Start = StartTime
-		v.Check(req.GetStartTime().IsValid() && req.GetStartTime().GetSeconds() > 0, "start_time", "required with START_POINT_TIME")
+		switch t := req.GetStartTime(); {
+		case t == nil:
+			v.Add("start_time", "required with START_POINT_TIME")
+		case !t.IsValid() || t.GetSeconds() <= 0:
+			// Given, but not a time the feed can start at (before 1970, or beyond year 9999).
+			v.Add("start_time", "out of range: must be from 1970-01-01T00:00:01Z to 9999-12-31T23:59:59Z")
+		}
 		s.Time = req.GetStartTime().AsTime()
 	case subscriptionsv1.StartPoint_START_POINT_SEQUENCE:
 		s.Start = StartSequence

@@ -51,6 +51,10 @@ const (
 // MaxWebhookURLLength bounds an endpoint URL.
 const MaxWebhookURLLength = 2048
 
+// DefaultWebhookConcurrency is how many webhook subscriptions one replica delivers at once
+// unless WebhookConfig.Concurrency says otherwise.
+const DefaultWebhookConcurrency = 8
+
 // webhookAckWait is the ack deadline of a webhook subscription's consumer: longer than one
 // delivery attempt, so an event is redelivered only when its deliverer died.
 const webhookAckWait = time.Minute
@@ -80,6 +84,9 @@ type WebhookConfig struct {
 	ClientCertificates []tls.Certificate
 	// Poll is how often an idle subscription is looked at for new events.
 	Poll time.Duration
+	// Concurrency bounds the delivery passes this replica runs at once (one per subscription,
+	// each with at most one request in flight); a free slot takes the next due subscription.
+	Concurrency int
 }
 
 func (c WebhookConfig) withDefaults() WebhookConfig {
@@ -97,6 +104,9 @@ func (c WebhookConfig) withDefaults() WebhookConfig {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 500 * time.Millisecond
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultWebhookConcurrency
 	}
 	return c
 }
@@ -417,15 +427,38 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Run delivers webhook subscriptions until ctx ends.
+// Run delivers webhook subscriptions until ctx ends, and returns when the passes it started
+// have ended.
+//
+// Each subscription is delivered on its own schedule: up to cfg.Concurrency passes run at once
+// (the global bound on concurrent deliveries of this replica), and a slot that frees up claims
+// the next due subscription at once, so a slow or hanging endpoint holds one slot and delays
+// only its own subscription. Others wait only when every slot is held by a slow endpoint.
+// A claimed subscription is leased (claim), so it has at most one pass, and so one delivery, in
+// flight across all replicas, and its events go out in the feed's order.
 func (w *Webhooks) Run(ctx context.Context) {
+	slots := w.cfg.Concurrency
+	busy := make(chan struct{}, slots) // one token per running pass
+	freed := make(chan struct{}, 1)    // a pass ended (coalesced): a slot may be free
+	idle := min(w.cfg.Poll, 250*time.Millisecond)
+	var passes sync.WaitGroup
+	defer passes.Wait()
 	lastGauge := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastGauge) > 5*time.Second {
 			w.updateGauge(ctx)
 			lastGauge = time.Now()
 		}
-		due, err := w.claim(ctx, 8)
+		// Only this loop adds tokens, so at least free slots stay free until it does.
+		free := slots - len(busy)
+		if free == 0 {
+			select { // every slot is busy: wait for one
+			case <-ctx.Done():
+			case <-freed:
+			}
+			continue
+		}
+		due, err := w.claim(ctx, free)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn("webhooks: cannot read due subscriptions; retrying", "error", err.Error())
@@ -433,14 +466,25 @@ func (w *Webhooks) Run(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		var wg sync.WaitGroup
 		for _, h := range due {
-			wg.Add(1)
-			go func() { defer wg.Done(); w.pass(ctx, h) }()
+			busy <- struct{}{}
+			passes.Add(1)
+			go func() {
+				defer func() {
+					<-busy
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+					passes.Done()
+				}()
+				w.pass(ctx, h)
+			}()
 		}
-		wg.Wait()
-		if len(due) == 0 {
-			sleep(ctx, min(w.cfg.Poll, 250*time.Millisecond))
+		if len(due) < free {
+			// Nothing else is due now: look again shortly. (An ending pass leaves its
+			// subscription due after Poll or its back-off, seldom at once: no need to wake.)
+			sleep(ctx, idle)
 		}
 	}
 }

@@ -2,15 +2,32 @@ package feed
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 )
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestCheckWebhookURL(t *testing.T) {
 	ok := []string{"https://partner.example.nl/wijkbrug/events", "https://partner.example.nl:8443/h?x=1", "https://8.8.8.8/hook", "https://[2a00:1450:4001::1]/h"}
@@ -97,5 +114,256 @@ func TestClientRefusesInternalAddresses(t *testing.T) {
 	}
 	if err := call(true); err != nil {
 		t.Fatalf("development client: %v", err)
+	}
+}
+
+// webhookTable is the feed_webhooks table as the feed manager's service migrates it
+// (services/referral/migrations/00003_feed_webhooks.sql).
+const webhookTable = `CREATE TABLE feed_webhooks (
+    subscription_id   text PRIMARY KEY,
+    org_oin           text NOT NULL,
+    url               text NOT NULL,
+    secret            bytea NOT NULL,
+    status            text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'PAUSED_FAILING', 'PAUSED')),
+    failures          integer NOT NULL DEFAULT 0,
+    last_error        text NOT NULL DEFAULT '',
+    last_attempt_at   timestamptz,
+    next_attempt_at   timestamptz NOT NULL DEFAULT now(),
+    last_delivered_at timestamptz,
+    delivered         bigint NOT NULL DEFAULT 0,
+    lease_until       timestamptz,
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX feed_webhooks_due ON feed_webhooks (next_attempt_at) WHERE status = 'ACTIVE'`
+
+// deliveryHarness is the feed manager's delivery on real infrastructure: a PostgreSQL database
+// with the feed_webhooks table, an embedded NATS server with the production permissions (the
+// manager connects as the referral service), and partners' HTTPS endpoints on loopback.
+type deliveryHarness struct {
+	t    *testing.T
+	ctx  context.Context
+	db   *pgxdb.DB
+	js   jetstream.JetStream
+	seal *bsn.Protector
+	m    *Manager
+	orgs []string
+	seq  int
+}
+
+func newDeliveryHarness(t *testing.T) *deliveryHarness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	dsn := testkit.NewDatabase(t, "feed_webhooks", func(ctx context.Context, dsn string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		_, err = conn.Exec(ctx, webhookTable)
+		return err
+	})
+	db, err := pgxdb.Open(ctx, dsn, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	n := testkit.NewNATS(t)
+	var orgs []string
+	for _, name := range []string{"Woonstede slow", "Huisartsen healthy"} {
+		org := testkit.Org(identity.OrgHousingCorporation, name)
+		n.AddPartner(t, org)
+		orgs = append(orgs, org.OIN)
+	}
+	js, err := jetstream.New(n.ConnectService(t, natsauth.FeedManager))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	key := func(b byte) []byte { return []byte(strings.Repeat(string(rune('a'+b)), 32)) }
+	seal, err := bsn.NewProtector(bsn.Keys{Encryption: key(0), Index: key(1), Pseudonym: key(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deliveryHarness{t: t, ctx: ctx, db: db, js: js, seal: seal, m: NewManager(js, 1), orgs: orgs}
+}
+
+// deliverer starts one replica's deliverer (Run) with cfg for endpoints; it is stopped, and
+// must have returned, when the test ends.
+func (h *deliveryHarness) deliverer(cfg WebhookConfig, endpoints ...*endpoint) *Webhooks {
+	h.t.Helper()
+	roots := x509.NewCertPool()
+	for _, e := range endpoints {
+		roots.AddCert(e.srv.Certificate())
+	}
+	cfg.AllowLoopback, cfg.RootCAs, cfg.Poll = true, roots, 100*time.Millisecond
+	w := NewWebhooks(h.db, h.js, h.seal, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			h.t.Error("the deliverer did not stop")
+		}
+	})
+	return w
+}
+
+// subscribe makes a webhook subscription of partner org (an index of h.orgs) to e.
+func (h *deliveryHarness) subscribe(w *Webhooks, org int, e *endpoint) {
+	h.t.Helper()
+	h.seq++
+	id := SubscriptionID(h.orgs[org], fmt.Sprint("hook-", h.seq))
+	url := e.srv.URL + "/wijkbrug/events"
+	if _, err := h.m.WithWebhooks(w).Create(h.ctx, h.orgs[org], id, Spec{Start: StartAll, WebhookURL: url}); err != nil {
+		h.t.Fatalf("create subscription: %v", err)
+	}
+	if err := w.insert(h.ctx, id, h.orgs[org], url, NewWebhookSecret()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// publish puts an event with ce-id id on the feed of partner org, as the outbox relay does.
+func (h *deliveryHarness) publish(org int, id string) {
+	h.t.Helper()
+	env := cloudevents.Envelope{ID: id, Source: "urn:wijkbrug:referral", Type: "wijkbrug.referral.v1.SignalReceived",
+		Time: time.Now(), Subject: id, NATSSubject: natsx.FeedSubject(h.orgs[org], "wijkbrug.referral.v1.SignalReceived"), Data: []byte(id)}
+	if _, err := h.js.PublishMsg(h.ctx, env.ToMsg()); err != nil {
+		h.t.Fatalf("publish: %v", err)
+	}
+}
+
+// endpoint is a partner's HTTPS endpoint on loopback that answers 204 after delay.
+type endpoint struct {
+	srv                   *httptest.Server
+	delay                 time.Duration
+	started               chan string // the ce-id of each request as it arrives
+	mu                    sync.Mutex
+	got                   []string    // ce-ids answered 204, in order
+	answered              []time.Time // when each was answered
+	inFlight, maxInFlight int
+}
+
+func newEndpoint(t *testing.T, delay time.Duration) *endpoint {
+	e := &endpoint{delay: delay, started: make(chan string, 100)}
+	e.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		e.mu.Lock()
+		e.inFlight++
+		e.maxInFlight = max(e.maxInFlight, e.inFlight)
+		e.mu.Unlock()
+		e.started <- id
+		select {
+		case <-time.After(e.delay):
+		case <-r.Context().Done(): // the deliverer stopped
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.inFlight--
+		if r.Context().Err() != nil {
+			return
+		}
+		e.got, e.answered = append(e.got, id), append(e.answered, time.Now())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// wait returns the ce-ids answered and when, once there are n, failing the test after limit.
+func (e *endpoint) wait(t *testing.T, n int, limit time.Duration) ([]string, []time.Time) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(10 * time.Millisecond) {
+		e.mu.Lock()
+		got, at := slices.Clone(e.got), slices.Clone(e.answered)
+		e.mu.Unlock()
+		if len(got) >= n {
+			return got, at
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint answered %v within %s, want %d events", got, limit, n)
+		}
+	}
+}
+
+func (e *endpoint) waitStarted(t *testing.T, id string) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case got := <-e.started:
+			if got == id {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no request for %s", id)
+		}
+	}
+}
+
+// TestWebhookSlowEndpointDelaysOnlyItself: a partner's endpoint that takes seconds to answer
+// holds up its own subscription only. Healthy subscriptions of the same and of another partner
+// get their events while it is still answering, and the slow one still gets its events one at
+// a time, in order, also with a second replica delivering.
+func TestWebhookSlowEndpointDelaysOnlyItself(t *testing.T) {
+	const slowFor = 3 * time.Second
+	h := newDeliveryHarness(t)
+	slow, sameOrg, otherOrg := newEndpoint(t, slowFor), newEndpoint(t, 0), newEndpoint(t, 0)
+	w := h.deliverer(WebhookConfig{}, slow, sameOrg, otherOrg)
+	h.subscribe(w, 0, slow)
+	h.subscribe(w, 0, sameOrg)
+	h.subscribe(w, 1, otherOrg)
+
+	h.publish(0, "a1")
+	slow.waitStarted(t, "a1") // the slow endpoint is busy with a1 for slowFor
+	published := time.Now()
+	h.publish(0, "a2")
+	h.publish(1, "b1")
+	gotSame, atSame := sameOrg.wait(t, 2, 15*time.Second)
+	gotOther, atOther := otherOrg.wait(t, 1, 15*time.Second)
+	_, atSlow := slow.wait(t, 1, 15*time.Second)
+	if !slices.Equal(gotSame, []string{"a1", "a2"}) || !slices.Equal(gotOther, []string{"b1"}) {
+		t.Fatalf("healthy endpoints got %v and %v", gotSame, gotOther)
+	}
+	t.Logf("healthy endpoints got the events %s and %s after publishing; the slow endpoint answered after %s",
+		atSame[1].Sub(published), atOther[0].Sub(published), atSlow[0].Sub(published))
+	if !atSame[1].Before(atSlow[0]) || !atOther[0].Before(atSlow[0]) {
+		t.Fatal("healthy subscriptions waited for the slow endpoint")
+	}
+
+	// A second replica: the slow subscription is still delivered once at a time, in order.
+	h.deliverer(WebhookConfig{}, slow, sameOrg, otherOrg)
+	h.publish(0, "a3")
+	gotSlow, _ := slow.wait(t, 3, 3*slowFor+10*time.Second)
+	slow.mu.Lock()
+	inFlight := slow.maxInFlight
+	slow.mu.Unlock()
+	if !slices.Equal(gotSlow, []string{"a1", "a2", "a3"}) || inFlight != 1 {
+		t.Fatalf("the slow endpoint got %v, %d at once; want a1, a2, a3 one at a time", gotSlow, inFlight)
+	}
+}
+
+// TestWebhookConcurrencyBound: the deliveries of one replica are bounded. With one slot, a
+// healthy subscription waits while the slow endpoint holds it (docs/integrators.md: it takes
+// as many slow endpoints as there are slots to delay the others).
+func TestWebhookConcurrencyBound(t *testing.T) {
+	const slowFor = 2 * time.Second
+	h := newDeliveryHarness(t)
+	slow, healthy := newEndpoint(t, slowFor), newEndpoint(t, 0)
+	w := h.deliverer(WebhookConfig{Concurrency: 1}, slow, healthy)
+	h.subscribe(w, 0, slow)
+	h.subscribe(w, 1, healthy)
+	h.publish(0, "a1")
+	slow.waitStarted(t, "a1")
+	h.publish(1, "b1")
+	_, atHealthy := healthy.wait(t, 1, 15*time.Second)
+	_, atSlow := slow.wait(t, 1, 15*time.Second)
+	if atHealthy[0].Before(atSlow[0]) {
+		t.Fatal("two deliveries ran at once with one slot")
 	}
 }

@@ -137,10 +137,12 @@ func DNFromPEM(b []byte) (string, error) {
 	return DN(cert), nil
 }
 
-// Permissions are one user's publish and subscribe allow-lists (everything else is denied).
+// Permissions are one user's publish and subscribe allow-lists (everything else is denied),
+// and subjects denied although an allowed wildcard matches them.
 type Permissions struct {
-	Publish   []string
-	Subscribe []string
+	Publish     []string
+	DenyPublish []string
+	Subscribe   []string
 }
 
 func jsAPI(parts ...string) string {
@@ -171,15 +173,19 @@ func consumerCreate(stream, consumer string) []string {
 // streams and subscription consumers the feed manager handles.
 func ServicePermissions(s Service, partners []Partner) Permissions {
 	own := natsx.StreamName(s.Name)
+	// A service creates the streams it needs but never updates one (no STREAM.UPDATE): an
+	// update can seal a stream, cut its limits (the checkpoints of every service would go) or
+	// source another stream into it (a partner's feed, another service's events), none of
+	// which a publish or subscribe permission would stop. natsx.DeclareStream only creates.
 	pub := []string{
 		natsx.SubjectPrefix(s.Name) + ".>",          // its own events
 		natsx.FeedSubjectPrefix("*", s.Name) + ".>", // its own events copied to a partner's feed
-		jsAPI("STREAM", "CREATE", own), jsAPI("STREAM", "UPDATE", own), jsAPI("STREAM", "INFO", own), jsAPI("STREAM", "MSG", "GET", own),
-		jsAPI("STREAM", "CREATE", natsx.FeedStream), jsAPI("STREAM", "UPDATE", natsx.FeedStream), jsAPI("STREAM", "INFO", natsx.FeedStream),
+		jsAPI("STREAM", "CREATE", own), jsAPI("STREAM", "INFO", own), jsAPI("STREAM", "MSG", "GET", own),
+		jsAPI("STREAM", "CREATE", natsx.FeedStream), jsAPI("STREAM", "INFO", natsx.FeedStream),
 		// Access-log checkpoints (issue 16): its own subject on the shared checkpoint stream,
 		// which it may declare and read (verify-accesslog) but never purge or delete from.
 		CheckpointSubjectPrefix + s.Name,
-		jsAPI("STREAM", "CREATE", CheckpointStream), jsAPI("STREAM", "UPDATE", CheckpointStream),
+		jsAPI("STREAM", "CREATE", CheckpointStream),
 		jsAPI("STREAM", "INFO", CheckpointStream), jsAPI("STREAM", "MSG", "GET", CheckpointStream),
 	}
 	for _, c := range s.Consumes {
@@ -197,7 +203,7 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 		for _, p := range partners {
 			ps := natsx.PartnerStream(p.OIN)
 			pub = append(pub,
-				jsAPI("STREAM", "CREATE", ps), jsAPI("STREAM", "UPDATE", ps), jsAPI("STREAM", "INFO", ps),
+				jsAPI("STREAM", "CREATE", ps), jsAPI("STREAM", "INFO", ps),
 				jsAPI("CONSUMER", "CREATE", ps, "*"), jsAPI("CONSUMER", "CREATE", ps, "*", ">"),
 				jsAPI("CONSUMER", "INFO", ps, "*"), jsAPI("CONSUMER", "DELETE", ps, "*"),
 				jsAPI("CONSUMER", "PAUSE", ps, "*"), jsAPI("CONSUMER", "LIST", ps), jsAPI("CONSUMER", "NAMES", ps),
@@ -222,9 +228,14 @@ func PartnerPermissions(p Partner) Permissions {
 }
 
 // ObserverPermissions lets operations read the streams of the given services and the shared
-// feed stream through consumers of their own; they publish nothing.
+// feed stream through consumers of their own; they publish nothing. Consumer names are not
+// subject tokens one could give a prefix, so "their own" is every name except the services'
+// durables (ServiceConsumers), which are denied by name: pulling from one would take its
+// events away from the service (acknowledged, never handled), and creating it anew would
+// change its configuration. Reading a durable's state (CONSUMER.INFO) stays allowed:
+// `wijkbrug consumer-status` shows it.
 func ObserverPermissions(token string, services []string) Permissions {
-	var pub []string
+	var pub, deny []string
 	streams := []string{natsx.FeedStream}
 	for _, s := range services {
 		streams = append(streams, natsx.StreamName(s))
@@ -234,9 +245,15 @@ func ObserverPermissions(token string, services []string) Permissions {
 			jsAPI("CONSUMER", "CREATE", st, "*"), jsAPI("CONSUMER", "CREATE", st, "*", ">"))
 		pub = append(pub, consumerUse(st, "*")...)
 	}
+	for _, cs := range ServiceConsumers {
+		for _, c := range cs {
+			deny = append(deny, consumerCreate(c.Stream, c.Durable)...)
+			deny = append(deny, jsAPI("CONSUMER", "MSG", "NEXT", c.Stream, c.Durable), "$JS.ACK."+c.Stream+"."+c.Durable+".>")
+		}
+	}
 	// Operations verify the access logs against the exported checkpoints (read only).
 	pub = append(pub, jsAPI("STREAM", "INFO", CheckpointStream), jsAPI("STREAM", "MSG", "GET", CheckpointStream))
-	return Permissions{Publish: pub, Subscribe: []string{natsx.InboxPrefix(token) + ".>"}}
+	return Permissions{Publish: pub, DenyPublish: dedupe(deny), Subscribe: []string{natsx.InboxPrefix(token) + ".>"}}
 }
 
 // The access-log checkpoint stream (issue 16; pkg/accesslog writes and reads it): one
@@ -259,10 +276,14 @@ func dedupe(in []string) []string {
 func (m Model) Users() []map[string]any {
 	var users []map[string]any
 	add := func(dn string, p Permissions) {
+		publish := map[string]any{"allow": p.Publish}
+		if len(p.DenyPublish) > 0 {
+			publish["deny"] = p.DenyPublish
+		}
 		users = append(users, map[string]any{
 			"user": dn,
 			"permissions": map[string]any{
-				"publish":   map[string]any{"allow": p.Publish},
+				"publish":   publish,
 				"subscribe": map[string]any{"allow": p.Subscribe},
 			},
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 )
@@ -219,6 +222,20 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 		t.Fatalf("partner A read %q", msg.Headers().Get(cloudevents.HeaderID))
 	}
 
+	// It cannot create consumers on its feed without end.
+	info, err := own.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := info.State.Consumers; i < natsx.MaxFeedConsumers; i++ {
+		if _, err := own.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: fmt.Sprintf("reader-%d", i)}); err != nil {
+			t.Fatalf("consumer %d of %d: %v", i+1, natsx.MaxFeedConsumers, err)
+		}
+	}
+	if _, err := own.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "one-too-many"}); !errors.Is(err, jetstream.ErrMaximumConsumersLimit) {
+		t.Fatalf("consumer %d: want the stream's limit, got %v", natsx.MaxFeedConsumers+1, err)
+	}
+
 	bStream, referral := natsx.PartnerStream(b.OIN), natsx.StreamName("referral")
 	createConsumer := func(stream, name, filter string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
@@ -354,6 +371,29 @@ func TestServicesPublishOnlyTheirOwnEvents(t *testing.T) {
 			t.Parallel()
 			intake.denied(t, "$JS.API.STREAM.DELETE."+referral, func(ctx context.Context) error { return intake.js.DeleteStream(ctx, referral) })
 		})
+		t.Run("cannot source another stream into its own (a stream update)", func(t *testing.T) {
+			t.Parallel()
+			own := natsx.StreamName("intake")
+			if _, err := natsx.EnsureStream(context.Background(), intake.js, "intake", 1); err != nil {
+				t.Fatal(err)
+			}
+			intake.denied(t, "$JS.API.STREAM.UPDATE."+own, func(ctx context.Context) error {
+				_, err := intake.js.UpdateStream(ctx, jetstream.StreamConfig{Name: own, Subjects: []string{"wijkbrug.intake.>"},
+					Sources: []*jetstream.StreamSource{{Name: natsx.PartnerStream(a.OIN)}}})
+				return err
+			})
+		})
+		t.Run("cannot cut or seal the shared checkpoint stream", func(t *testing.T) {
+			t.Parallel()
+			if _, err := logstore.EnsureCheckpointStream(context.Background(), intake.js, 1); err != nil {
+				t.Fatal(err)
+			}
+			intake.denied(t, "$JS.API.STREAM.UPDATE."+natsauth.CheckpointStream, func(ctx context.Context) error {
+				_, err := intake.js.UpdateStream(ctx, jetstream.StreamConfig{Name: natsauth.CheckpointStream,
+					Subjects: []string{natsauth.CheckpointSubjectPrefix + ">"}, MaxMsgsPerSubject: 1, Sealed: true, DenyDelete: true, DenyPurge: true})
+				return err
+			})
+		})
 		t.Run("cannot read a partner's feed", func(t *testing.T) {
 			t.Parallel()
 			intake.denied(t, "$JS.API.STREAM.INFO."+natsx.PartnerStream(a.OIN), func(ctx context.Context) error {
@@ -378,5 +418,60 @@ func TestServicesPublishOnlyTheirOwnEvents(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("timed out")
+	}
+}
+
+// Operations read the service streams through consumers of their own; the services' durables
+// are theirs alone: pulling from one would take events away from the service (acknowledged,
+// never handled), creating it anew would change its configuration.
+func TestObserversCannotUseTheServicesDurables(t *testing.T) {
+	n, _, _ := eventPlane(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	referral := natsx.StreamName("referral")
+	intake, err := jetstream.New(n.ConnectService(t, "intake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := intake.CreateOrUpdateConsumer(ctx, referral, jetstream.ConsumerConfig{Durable: "intake-signals",
+		FilterSubjects: []string{"wijkbrug.referral.*.signal.received"}, AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	ops := connectProbe(t, n, testkit.ObserverOrg, natsauth.ObserverInbox)
+	t.Run("cannot pull from a service's durable", func(t *testing.T) {
+		subject := "$JS.API.CONSUMER.MSG.NEXT." + referral + ".intake-signals"
+		ops.denied(t, subject, func(ctx context.Context) error {
+			msg, err := ops.nc.RequestWithContext(ctx, subject, []byte(`{"batch":1,"expires":500000000}`))
+			if err == nil && msg.Header.Get("Status") == "" && len(msg.Data) > 0 {
+				return nil
+			}
+			return errors.New("no message")
+		})
+	})
+	t.Run("cannot create or update a service's durable", func(t *testing.T) {
+		ops.denied(t, "$JS.API.CONSUMER.CREATE."+referral+".intake-signals.wijkbrug.referral.*.signal.received", func(ctx context.Context) error {
+			_, err := ops.js.CreateOrUpdateConsumer(ctx, referral, jetstream.ConsumerConfig{Durable: "intake-signals",
+				Description: "changed by operations", FilterSubject: "wijkbrug.referral.*.signal.received", AckPolicy: jetstream.AckExplicitPolicy})
+			return err
+		})
+	})
+	t.Run("may read a service's durable's state and use a consumer of its own", func(t *testing.T) {
+		if _, err := ops.js.Consumer(ctx, referral, "intake-signals"); err != nil {
+			t.Fatalf("consumer info: %v", err)
+		}
+		c, err := ops.js.OrderedConsumer(ctx, referral, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Next(jetstream.FetchMaxWait(5 * time.Second)); err != nil {
+			t.Fatalf("read the stream through an ordered consumer: %v", err)
+		}
+	})
+	info, err := intake.Consumer(ctx, referral, "intake-signals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := info.CachedInfo(); c.NumPending != 1 || c.Delivered.Consumer != 0 || c.Config.Description != "" {
+		t.Fatalf("the service's durable was touched: pending %d, delivered %d, description %q", c.NumPending, c.Delivered.Consumer, c.Config.Description)
 	}
 }

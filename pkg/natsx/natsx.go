@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -88,7 +89,7 @@ func StreamName(service string) string {
 // SubjectPrefix returns wijkbrug.<service>, the root of a service's subjects.
 func SubjectPrefix(service string) string { return "wijkbrug." + service }
 
-// EnsureStream creates or updates the stream of a producing service: file storage, the given
+// EnsureStream creates (never updates: DeclareStream) the stream of a producing service: file storage, the given
 // replicas (3 in production), a two-minute duplicate window for Nats-Msg-Id.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, replicas int) (jetstream.Stream, error) {
 	if replicas <= 0 {
@@ -106,11 +107,77 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, r
 		// batch instead of one per event (pkg/outbox).
 		AllowAtomicPublish: true,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
+	return DeclareStream(ctx, js, cfg)
+}
+
+// DeclareStream creates the stream of cfg, or finds it there. It never changes an existing
+// stream: services have no permission to (pkg/natsauth; a stream update can seal a stream,
+// cut its limits or source another stream into it). An existing stream whose configuration
+// differs from cfg in what Wijkbrug sets is used as it is and the differences are logged:
+// changing a stream is an operator's step (docs/operations.md, "Streams").
+func DeclareStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateStream(ctx, cfg)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
+	if s, err = js.Stream(ctx, cfg.Name); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	if diff := StreamDrift(s.CachedInfo().Config, cfg); len(diff) > 0 {
+		slog.Default().Warn("stream configuration differs from this version's; it is used as it is (services never change a stream; an operator applies the change)",
+			"stream", cfg.Name, "differences", strings.Join(diff, "; "))
+	}
 	return s, nil
+}
+
+// StreamDrift lists the settings Wijkbrug gives its streams in which have differs from want.
+func StreamDrift(have, want jetstream.StreamConfig) []string {
+	var out []string
+	diff := func(name string, h, w any) {
+		if !reflect.DeepEqual(h, w) {
+			out = append(out, fmt.Sprintf("%s is %v, this version sets %v", name, h, w))
+		}
+	}
+	diff("subjects", have.Subjects, want.Subjects)
+	diff("replicas", max(have.Replicas, 1), max(want.Replicas, 1))
+	diff("max_age", have.MaxAge, want.MaxAge)
+	diff("duplicate_window", have.Duplicates, want.Duplicates)
+	diff("deny_delete", have.DenyDelete, want.DenyDelete)
+	diff("deny_purge", have.DenyPurge, want.DenyPurge)
+	diff("allow_atomic", have.AllowAtomicPublish, want.AllowAtomicPublish)
+	diff("sealed", have.Sealed, want.Sealed)
+	diff("max_consumers", normLimit(have.MaxConsumers), normLimit(want.MaxConsumers))
+	diff("max_msgs", normLimit64(have.MaxMsgs), normLimit64(want.MaxMsgs))
+	diff("max_msgs_per_subject", normLimit64(have.MaxMsgsPerSubject), normLimit64(want.MaxMsgsPerSubject))
+	diff("max_bytes", normLimit64(have.MaxBytes), normLimit64(want.MaxBytes))
+	source := func(ss []*jetstream.StreamSource) []string {
+		var names []string
+		for _, x := range ss {
+			names = append(names, x.Name+" "+x.FilterSubject)
+		}
+		return names
+	}
+	diff("sources", source(have.Sources), source(want.Sources))
+	diff("mirror", have.Mirror != nil, want.Mirror != nil)
+	return out
+}
+
+// normLimit treats 0 (not set) as -1 (unlimited), as the server does.
+func normLimit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func normLimit64(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // WaitForStream waits until a stream exists (another service may create it later).
@@ -163,10 +230,14 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 	nc.SetClosedHandler(func(*nats.Conn) { log.Info("NATS connection closed") })
 }
 
+// MaxFeedConsumers is the most consumers a partner's feed stream holds: subscriptions made
+// through the Subscriptions API and the partner's own readers together.
+const MaxFeedConsumers = 64
+
 // feedRetention is how long partner feeds keep events (replay window), as the service streams.
 const feedRetention = 365 * 24 * time.Hour
 
-// EnsureFeedStream creates or updates WIJKBRUG_FEED (every producing service declares it, so a
+// EnsureFeedStream creates WIJKBRUG_FEED (every producing service declares it, so a
 // feed copy always has a stream to land in and the outbox never blocks on a missing one).
 func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
 	cfg := jetstream.StreamConfig{
@@ -180,14 +251,10 @@ func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int)
 		// Feed copies come from the outbox relays in atomic batches too.
 		AllowAtomicPublish: true,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
-	}
-	return s, nil
+	return DeclareStream(ctx, js, cfg)
 }
 
-// EnsurePartnerStream creates or updates a partner's own feed stream: it sources the partner's
+// EnsurePartnerStream creates a partner's own feed stream: it sources the partner's
 // subjects from WIJKBRUG_FEED (from the beginning, so everything retained is there) and has no
 // subjects of its own, so nobody can publish into it directly.
 func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string, replicas int) (jetstream.Stream, error) {
@@ -197,13 +264,12 @@ func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string
 		Replicas:  max(replicas, 1),
 		Retention: jetstream.LimitsPolicy,
 		MaxAge:    feedRetention,
-		Sources:   []*jetstream.StreamSource{{Name: FeedStream, FilterSubject: FeedRoot + "." + oin + ".>"}},
+		// A partner creates consumers on its feed (ordered readers, its subscriptions'
+		// durables); without a limit it could create them without end.
+		MaxConsumers: MaxFeedConsumers,
+		Sources:      []*jetstream.StreamSource{{Name: FeedStream, FilterSubject: FeedRoot + "." + oin + ".>"}},
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
-	}
-	return s, nil
+	return DeclareStream(ctx, js, cfg)
 }
 
 // StreamOwner is the service that owns a service stream (WIJKBRUG_REFERRAL → referral), or ""

@@ -108,17 +108,12 @@ func TestRepublishedAtomicBatchIsDeduplicated(t *testing.T) {
 // A stream that does not allow atomic batches (not updated yet, or a server before 2.12) still
 // gets every event: the relay falls back to one message per event, and keeps doing so.
 func TestStreamWithoutAtomicPublishStillGetsEveryEvent(t *testing.T) {
-	f, _, _ := setup(t)
+	f, _, _ := setupStream(t, func(ctx context.Context, js jetstream.JetStream) error {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: natsx.StreamName("referral"),
+			Subjects: []string{natsx.SubjectPrefix("referral") + ".>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
+		return err
+	})
 	ctx := context.Background()
-	s, err := f.js.Stream(ctx, natsx.StreamName("referral"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := s.CachedInfo().Config
-	cfg.AllowAtomicPublish = false
-	if _, err := f.js.UpdateStream(ctx, cfg); err != nil {
-		t.Fatalf("turn atomic publish off: %v", err)
-	}
 	var logs bytes.Buffer
 	relay := outbox.NewRelay(f.db, f.js, outbox.RelayConfig{Service: "referral", AckTimeout: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})

@@ -36,6 +36,16 @@ type fixture struct {
 
 func setup(t *testing.T) (*fixture, func() error, func()) {
 	t.Helper()
+	return setupStream(t, func(ctx context.Context, js jetstream.JetStream) error {
+		_, err := natsx.EnsureStream(ctx, js, "referral", 1)
+		return err
+	})
+}
+
+// setupStream is setup with the referral stream declared by declare (the service may create
+// its stream, never update it).
+func setupStream(t *testing.T, declare func(context.Context, jetstream.JetStream) error) (*fixture, func() error, func()) {
+	t.Helper()
 	ctx := context.Background()
 	dsn := testkit.NewDatabase(t, "platform", migrate)
 	db, err := pgxdb.Open(ctx, dsn, 8)
@@ -53,7 +63,7 @@ func setup(t *testing.T) (*fixture, func() error, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+	if err := declare(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{dsn: dsn, db: db, writer: outbox.NewWriter(db, "referral"), js: js,

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
@@ -82,17 +83,13 @@ func (k *Keys) VerifyCheckpoint(service string, c Checkpoint) error {
 	return nil
 }
 
-// EnsureCheckpointStream creates (or updates) the checkpoint stream.
+// EnsureCheckpointStream creates the checkpoint stream (never updates it: natsx.DeclareStream).
 func EnsureCheckpointStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
-	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	return natsx.DeclareStream(ctx, js, jetstream.StreamConfig{
 		Name: CheckpointStream, Subjects: []string{checkpointPrefix + ">"},
 		Storage: jetstream.FileStorage, Replicas: max(replicas, 1), Retention: jetstream.LimitsPolicy,
 		Duplicates: 2 * time.Minute, DenyDelete: true, DenyPurge: true,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", CheckpointStream, err)
-	}
-	return s, nil
 }
 
 // ExportCheckpoint publishes a signed checkpoint of the current chain head when it moved
