@@ -105,15 +105,21 @@ func LifeDomains(codes []string) []commonv1.LifeDomain {
 // duplicates.
 func LifeDomainCodes(v *apperr.Validation, field string, ds []commonv1.LifeDomain) []string {
 	out := make([]string, 0, len(ds))
-	seen := map[string]bool{}
+	seen, reported := map[string]bool{}, map[string]bool{}
+	report := func(problem string) { // each problem once, however often it occurs
+		if !reported[problem] {
+			reported[problem] = true
+			v.Add(field, problem)
+		}
+	}
 	for _, d := range ds {
 		c := Code(d)
 		if c == "" {
-			v.Add(field, "contains an unspecified or unknown life domain")
+			report("contains an unspecified or unknown life domain")
 			continue
 		}
 		if seen[c] {
-			v.Add(field, "contains "+c+" twice")
+			report("contains " + c + " more than once")
 			continue
 		}
 		seen[c] = true

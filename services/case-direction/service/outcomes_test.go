@@ -37,6 +37,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/service"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -763,10 +764,28 @@ func TestOutcomeFiguresAuthorisation(t *testing.T) {
 		{"to_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q2", ToPeriod: "2026-Q1"}},
 		{"to_period", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q1", ToPeriod: "2026-12"}},
 		{"municipality_code", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: "0363", FromPeriod: "2026-Q1", ToPeriod: "2026-Q1"}},
+		// A district of another municipality (probe-B F8).
+		{"district_code", &outcomesv1.GetIntakeFiguresRequest{MunicipalityCode: regionMunicipality, DistrictCode: "WK034400", FromPeriod: "2026-Q1", ToPeriod: "2026-Q1"}},
 	} {
 		_, err := client(municipalityOrg).GetIntakeFigures(ctx, c.bad)
 		t.Run(c.field+" "+c.bad.GetFromPeriod()+".."+c.bad.GetToPeriod(), func(t *testing.T) { expectViolations(t, err, c.field) })
 	}
+	// The same mistake on both periods is named on both, in the same words (probe-B F11).
+	_, err = client(municipalityOrg).GetCaseFigures(ctx, &outcomesv1.GetCaseFiguresRequest{MunicipalityCode: regionMunicipality, FromPeriod: "2026-Q5", ToPeriod: "2027-Q5"})
+	expectViolations(t, err, "from_period", "to_period")
+	said := map[string]string{}
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				said[v.GetField()] = strings.ReplaceAll(v.GetDescription(), "2027", "2026")
+			}
+		}
+	}
+	if said["from_period"] != said["to_period"] || strings.Contains(said["to_period"], "regex") {
+		t.Errorf("one mistake, two wordings: %q", said)
+	}
+	_, err = client(municipalityOrg).ExportFigures(ctx, &outcomesv1.ExportFiguresRequest{MunicipalityCode: regionMunicipality, DistrictCode: "WK034400", FromPeriod: "2026-Q1", ToPeriod: "2026-Q1"})
+	expectViolations(t, err, "district_code")
 }
 
 // runStoppable runs spec with cfg until stop is called (a restart needs the first run gone).

@@ -334,4 +334,41 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM goal_actions`); n != 0 {
 		t.Fatalf("refused actions must leave no rows, got %d", n)
 	}
+
+	// Dates must fit the case (probe-B F6): no evaluation in the past, no agreement or
+	// conference before the case was opened.
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-past", CaseId: id, EvaluationDate: "1900-01-01",
+		Goals: []*casedirectionv1.GoalInput{{GoalId: goal, LifeDomain: fin, BaselineScore: 2, TargetScore: 4}}})), "evaluation_date")
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-agreed", CaseId: id, EvaluationDate: "2030-01-01",
+		ResidentAgreed: true, ResidentAgreedOn: "1990-01-01", Goals: []*casedirectionv1.GoalInput{{GoalId: goal, LifeDomain: fin, BaselineScore: 2, TargetScore: 4}}})),
+		"resident_agreed_on")
+	expectViolations(t, mustErr(noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "conf-1900", CaseId: id, HeldOn: "1900-01-01",
+		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "anna"}}})), "held_on")
+	// A carried-over goal keeps its life domain (probe-B F7).
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-domain", CaseId: id, EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals.life_domain")
+	if n := h.count(t, `SELECT count(*) FROM case_conferences`); n != 0 {
+		t.Fatalf("a refused conference must leave no row, got %d", n)
+	}
+	// A referral linked but never reported on shows as unreported: no status, no time
+	// (probe-B F10).
+	ref := uuid.NewString()
+	linked, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "ref", CaseId: id, GoalId: goal, ReferralId: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := linked.GetCase().GetReferrals(); len(rs) != 1 || rs[0].GetReferralId() != ref || !rs[0].GetUnreported() || rs[0].GetUpdatedAt() != nil ||
+		rs[0].GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
+		t.Fatalf("an unreported referral: %v", rs)
+	}
+	// "Another municipality" is not the case's own (probe-B F3).
+	expectViolations(t, mustErr(noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "ho-own", CaseId: id,
+		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_OTHER_MUNICIPALITY, MunicipalityCode: "GM0363"})), "municipality_code")
+	if got, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id}); err != nil || got.GetCase().GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_PLAN_ADOPTED {
+		t.Fatalf("a refused handover changes nothing: %v %v", err, got.GetCase().GetStatus())
+	}
+	// A district lies in the municipality given with it (probe-B F8).
+	bad := openRequest("o-district", uuid.NewString())
+	bad.DistrictCode = "WK034400"
+	expectViolations(t, mustErr(h.as(t, intake).OpenCase(ctx, bad)), "district_code")
 }

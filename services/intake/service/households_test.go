@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,12 +120,14 @@ func TestResidentDetailsAreEncryptedAndOnlyForTeamsThatWorkWithThem(t *testing.T
 		Name: &intakev1.PersonName{FamilyName: "Overgenomen"}}); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's UpdateResident: want NOT_FOUND, got %v", err)
 	}
-	// Knowing the BSN is not enough: registering the same resident gives another team the id
-	// (no duplicate) but no access, and it changes nothing.
+	// Knowing the BSN is not enough: registering the same resident gives another team neither
+	// access nor the id, and it changes nothing.
+	// Refused as FindResident refuses (NOT_FOUND, without the id), never a success the log
+	// calls DENIED (probe-B F5).
 	reReg, err := other.RegisterResident(ctx, &intakev1.RegisterResidentRequest{IdempotencyKey: uuid.NewString(), Bsn: req.GetBsn(),
 		MunicipalityCode: municipality, Name: &intakev1.PersonName{FamilyName: "Kaping"}})
-	if err != nil || reReg.GetResident().GetId() != id || reReg.GetCreated() || reReg.GetResident().GetHouseholdId() != "" {
-		t.Fatalf("another team registering a known BSN: %v %v", err, reReg)
+	if status.Code(err) != codes.NotFound || resourceName(err) != "" || strings.Contains(status.Convert(err).Message(), id) {
+		t.Fatalf("another team registering a known BSN: want NOT_FOUND without the id, got %v %v", err, reReg)
 	}
 	if _, err := other.GetResident(ctx, &intakev1.GetResidentRequest{ResidentId: id}); status.Code(err) != codes.NotFound {
 		t.Fatalf("registering a known BSN must not open the file: %v", err)
@@ -375,8 +378,10 @@ func TestHouseholds(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("another team's CreateHousehold with our resident: want NOT_FOUND, got %v", err)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND action LIKE 'intake.household.%'`, otherOrg.OIN); n != 4 {
-		t.Fatalf("denied household accesses logged: %d, want 4", n)
+	// Three refusals about the household, each under its three current members, and the
+	// refused CreateHousehold under our resident.
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND action LIKE 'intake.household.%'`, otherOrg.OIN); n != 10 {
+		t.Fatalf("denied household accesses logged: %d, want 10", n)
 	}
 
 	// Events: ids and roles only.
@@ -397,6 +402,62 @@ func TestHouseholds(t *testing.T) {
 }
 
 // Two teams' concurrent registrations at one address end in one household.
+// TestRefusedHouseholdAccessIsInTheMembersHistory: another team's attempts on a household
+// are logged DENIED under the pseudonym of every current member (and of a resident it named),
+// like granted accesses, so each resident's access history shows them (probe-B F2).
+func TestRefusedHouseholdAccessIsInTheMembersHistory(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	a := h.resident(t, h.client, 90, nil)
+	b := h.resident(t, h.client, 91, nil)
+	created, err := h.client.CreateHousehold(ctx, &intakev1.CreateHouseholdRequest{IdempotencyKey: uuid.NewString(),
+		MunicipalityCode: municipality, Address: &intakev1.Address{Street: "Wijkstraat", HouseNumber: 3, Postcode: "1015 KD", City: "Amsterdam"},
+		Members: []*intakev1.NewHouseholdMember{{ResidentId: a.GetId(), Role: intakev1.HouseholdRole_HOUSEHOLD_ROLE_APPLICANT},
+			{ResidentId: b.GetId(), Role: intakev1.HouseholdRole_HOUSEHOLD_ROLE_PARTNER}}})
+	if err != nil {
+		t.Fatalf("CreateHousehold: %v", err)
+	}
+	hh := created.GetHousehold().GetId()
+	otherOrg := svctest.Org(identity.OrgTeam, "Wijkteam West")
+	other := h.clientAs(t, otherOrg)
+	own := h.resident(t, other, 92, nil)
+	for name, call := range map[string]func() error{
+		"intake.household.read": func() error {
+			_, err := other.GetHousehold(ctx, &intakev1.GetHouseholdRequest{HouseholdId: hh})
+			return err
+		},
+		"intake.assessment.list": func() error {
+			_, err := other.ListAssessments(ctx, &intakev1.ListAssessmentsRequest{HouseholdId: hh})
+			return err
+		},
+		"intake.household.add_member": func() error {
+			_, err := other.AddHouseholdMember(ctx, &intakev1.AddHouseholdMemberRequest{IdempotencyKey: uuid.NewString(), HouseholdId: hh,
+				ResidentId: own.GetId(), Role: intakev1.HouseholdRole_HOUSEHOLD_ROLE_PARTNER})
+			return err
+		},
+		"intake.household.remove_member": func() error {
+			_, err := other.RemoveHouseholdMember(ctx, &intakev1.RemoveHouseholdMemberRequest{IdempotencyKey: uuid.NewString(), HouseholdId: hh,
+				ResidentId: b.GetId(), EndedOn: today()})
+			return err
+		},
+	} {
+		if err := call(); status.Code(err) != codes.NotFound {
+			t.Fatalf("%s by another team: want NOT_FOUND, got %v", name, err)
+		}
+		for _, r := range []*intakev1.Resident{a, b} {
+			if n := h.count(t, `SELECT count(*) FROM access_log_entries e JOIN residents r ON r.pseudonym = e.resident_pseudonym
+				WHERE r.id = $1 AND e.action = $2 AND e.object_id = $3 AND e.outcome = 'DENIED' AND e.org_oin = $4`,
+				r.GetId(), name, hh, otherOrg.OIN); n != 1 {
+				t.Errorf("%s: %d DENIED entries under member %s, want 1", name, n, r.GetId())
+			}
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE object_id = $1 AND outcome = 'DENIED' AND resident_pseudonym = ''`, hh); n != 0 {
+		t.Errorf("%d DENIED entries about the household without a resident", n)
+	}
+}
+
 func TestConcurrentHouseholdsAtOneAddress(t *testing.T) {
 	t.Parallel()
 	h := start(t)

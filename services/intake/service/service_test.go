@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -395,6 +396,52 @@ func TestExistingCaseOfHouseholdIsLinked(t *testing.T) {
 	}
 }
 
+// TestMatchedIntakeDoesNotNameTheOtherTeamsCase: a team whose intake only matches a resident
+// another team works with is told whom to contact, not the case its intake went to (probe-B
+// F4): neither in the answer nor when it reads or lists its intake later.
+func TestMatchedIntakeDoesNotNameTheOtherTeamsCase(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	bsn := validBSN(6)
+	own, err := h.client.RegisterIntake(ctx, request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING))
+	if err != nil {
+		t.Fatalf("RegisterIntake by the team that works with the resident: %v", err)
+	}
+	h.cd.mu.Lock()
+	h.cd.existingCase = uuid.NewString() // the household's open case, the first team's
+	h.cd.mu.Unlock()
+	other := h.clientAs(t, svctest.Org(identity.OrgTeam, "Wijkteam Oost"))
+	req := request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	req.SafetyConcern = true // case direction at receipt: the intake joins the household's case
+	resp, err := other.RegisterIntake(ctx, req)
+	if err != nil {
+		t.Fatalf("RegisterIntake by another team: %v", err)
+	}
+	in := resp.GetIntake()
+	if resp.GetMatch() == nil || in.GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED {
+		t.Fatalf("want a match and the intake sent to case direction, got %v", resp)
+	}
+	if in.GetCaseId() != "" {
+		t.Errorf("the answer names the other team's case %s", in.GetCaseId())
+	}
+	got, err := other.GetIntake(ctx, &intakev1.GetIntakeRequest{IntakeId: in.GetId()})
+	if err != nil || got.GetIntake().GetCaseId() != "" {
+		t.Errorf("GetIntake of the matched intake: %v, case %q", err, got.GetIntake().GetCaseId())
+	}
+	list, err := other.ListIntakes(ctx, &intakev1.ListIntakesRequest{})
+	if err != nil || len(list.GetIntakes()) != 1 || list.GetIntakes()[0].GetCaseId() != "" {
+		t.Errorf("ListIntakes of the matched team: %v %v", err, list)
+	}
+	// The team that works with the resident still sees the case of an intake that went there.
+	req = request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
+	req.SafetyConcern = true
+	mine, err := h.client.RegisterIntake(ctx, req)
+	if err != nil || mine.GetIntake().GetCaseId() != h.cd.existingCase || mine.GetMatch() != nil {
+		t.Errorf("the owning team's intake: %v %v (first intake %s)", err, mine, own.GetIntake().GetId())
+	}
+}
+
 func TestUndecidedIntakeWaitsInTheQueue(t *testing.T) {
 	t.Parallel()
 	h := start(t)
@@ -629,7 +676,11 @@ func TestBadInput(t *testing.T) {
 		{"life_domains", func(r *intakev1.RegisterIntakeRequest) {
 			r.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
 		}},
+		{"life_domains", func(r *intakev1.RegisterIntakeRequest) { // listed three times: one violation
+			r.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}
+		}},
 		{"idempotency_key", func(r *intakev1.RegisterIntakeRequest) { r.IdempotencyKey = "" }},
+		{"district_code", func(r *intakev1.RegisterIntakeRequest) { r.DistrictCode = "WK034400" }}, // a district of GM0344
 	}
 	for _, tc := range cases {
 		req := request(validBSN(10), intakev1.Urgency_URGENCY_NORMAL)
@@ -637,6 +688,35 @@ func TestBadInput(t *testing.T) {
 		_, err := h.client.RegisterIntake(svctest.Ctx(t), req)
 		if status.Code(err) != codes.InvalidArgument || len(violations(err)) != 1 || violations(err)[0] != tc.field {
 			t.Errorf("%s: want INVALID_ARGUMENT naming it, got %v (fields %v)", tc.field, err, violations(err))
+		}
+	}
+	// Every violation at once, the missing idempotency key among them (not only once the
+	// other fields are right).
+	for name, call := range map[string]func() error{
+		"RegisterIntake": func() error {
+			_, err := h.client.RegisterIntake(svctest.Ctx(t), &intakev1.RegisterIntakeRequest{})
+			return err
+		},
+		"RegisterResident": func() error {
+			_, err := h.client.RegisterResident(svctest.Ctx(t), &intakev1.RegisterResidentRequest{Bsn: "123456789", MunicipalityCode: municipality})
+			return err
+		},
+		"CreateHousehold": func() error {
+			_, err := h.client.CreateHousehold(svctest.Ctx(t), &intakev1.CreateHouseholdRequest{MunicipalityCode: municipality})
+			return err
+		},
+		"DecideTriage": func() error {
+			_, err := h.client.DecideTriage(svctest.Ctx(t), &intakev1.DecideTriageRequest{IntakeId: uuid.NewString()})
+			return err
+		},
+		"RemoveHouseholdMember": func() error {
+			_, err := h.client.RemoveHouseholdMember(svctest.Ctx(t), &intakev1.RemoveHouseholdMemberRequest{HouseholdId: uuid.NewString(), ResidentId: uuid.NewString()})
+			return err
+		},
+	} {
+		err := call()
+		if fields := violations(err); status.Code(err) != codes.InvalidArgument || len(fields) < 2 || !slices.Contains(fields, "idempotency_key") {
+			t.Errorf("%s with nothing right: want every violation, idempotency_key among them, got %v (fields %v)", name, err, fields)
 		}
 	}
 	_, err := h.client.GetIntake(svctest.Ctx(t), &intakev1.GetIntakeRequest{IntakeId: "not-a-uuid"})

@@ -232,6 +232,9 @@ func (a *App) RecordConference(ctx context.Context, caseID string, conf domain.C
 		if c.Status.Final() {
 			return &domain.ActionError{Status: c.Status, Action: "hold case conferences"}
 		}
+		if err := c.CheckConference(conf); err != nil {
+			return err
+		}
 		conf.RecordedAt, conf.RecordedBy = at, caller.User
 		if err := a.cases.AddConference(ctx, c.ID, conf); err != nil {
 			return err
@@ -282,11 +285,9 @@ func (a *App) RecordSafetyConcern(ctx context.Context, caseID, kind string, step
 // HandOver hands the case over: any open status → HANDED_OVER.
 func (a *App) HandOver(ctx context.Context, caseID string, h domain.Handover) (domain.Case, error) {
 	return a.change(ctx, caseID, actionHandOver, func(ctx context.Context, c *domain.Case, at time.Time) error {
-		if err := c.HandOver(at); err != nil {
+		if err := c.HandOver(h, at); err != nil {
 			return err
 		}
-		h.At = at
-		c.Handover = &h
 		return a.events.CaseHandedOver(ctx, *c)
 	})
 }

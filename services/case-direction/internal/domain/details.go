@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Score is a ZRM score on one life domain (1-5, or 99 not discussed).
 type Score struct {
@@ -142,4 +145,71 @@ type ListFilter struct {
 	Statuses    []Status
 	After       *Cursor
 	Limit       int
+}
+
+// FieldError is a value of a request that breaks a rule of the case it is about (a date
+// before the case was opened, a handover to the case's own municipality): INVALID_ARGUMENT
+// on Field in apperr's vocabulary.
+type FieldError struct{ Field, Msg string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// RuleViolation makes it INVALID_ARGUMENT on Field.
+func (e *FieldError) RuleViolation() (field, reason string) { return e.Field, e.Msg }
+
+// MaxEvaluationYears is how far ahead of its adoption a plan's evaluation may be set. A plan
+// is evaluated far more often in practice; the bound catches typing errors (2062 for 2026),
+// not policy.
+const MaxEvaluationYears = 5
+
+// notBeforeOpened checks that a day (YYYY-MM-DD; a malformed one is the edge's violation) is
+// not before the Dutch calendar day the case was opened: nothing about the case happened
+// before it existed.
+func (c *Case) notBeforeOpened(field, day string) error {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil || c.OpenedAt.IsZero() {
+		return nil
+	}
+	if opened := Day(c.OpenedAt); d.Before(opened) {
+		return &FieldError{Field: field, Msg: "must not be before the case was opened (" + opened.Format(time.DateOnly) + ")"}
+	}
+	return nil
+}
+
+// CheckConference checks a case conference against the case: held on a day not before the
+// case was opened (not in the future is the edge's rule).
+func (c *Case) CheckConference(conf Conference) error {
+	return c.notBeforeOpened("held_on", conf.HeldOn)
+}
+
+// checkPlanDates checks a plan's dates against the case and the day of adoption: the
+// resident agreed not before the case was opened, and the evaluation lies from the day of
+// adoption up to MaxEvaluationYears after it (an evaluation in the past is never held).
+func (c *Case) checkPlanDates(p Plan, at time.Time) error {
+	if p.ResidentAgreedOn != "" {
+		if err := c.notBeforeOpened("resident_agreed_on", p.ResidentAgreedOn); err != nil {
+			return err
+		}
+	}
+	d, err := time.Parse(time.DateOnly, p.EvaluationDate)
+	if err != nil {
+		return nil
+	}
+	today := Day(at)
+	switch {
+	case d.Before(today):
+		return &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"}
+	case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+		return &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)}
+	}
+	return nil
+}
+
+// checkHandover checks a handover against the case: "another municipality" is not the
+// case's own (an unknown but well-formed code cannot be checked here).
+func (c *Case) checkHandover(h Handover) error {
+	if h.Recipient == HandoverOtherMunicipality && h.Municipality == c.Municipality {
+		return &FieldError{Field: "municipality_code", Msg: "must be another municipality than the case's " + c.Municipality}
+	}
+	return nil
 }

@@ -90,6 +90,14 @@ type ReferralAction struct {
 	IntakeID string
 }
 
+// ReferralUnreported is the status of a referral linked to a goal before the referral service
+// reported on it (it counts as open).
+const ReferralUnreported = "UNREPORTED"
+
+// Unreported reports whether the referral service has not reported on the referral yet: its
+// status and time are then not known.
+func (r ReferralAction) Unreported() bool { return r.Status == ReferralUnreported }
+
 // ReferralOpen reports whether a referral still runs: it counts as open until COMPLETED,
 // FAILED, CANCELLED, DECLINED or EXPIRED.
 func ReferralOpen(status string) bool {
@@ -104,12 +112,16 @@ func ReferralOpen(status string) bool {
 // get one from newID; goals with an id are carried over from the current plan and keep their
 // status and actions; goals of the current plan that are left out are returned as dropped
 // (their status moved to DROPPED unless already final). The first plan moves an ACTIVE case
-// to PLAN_ADOPTED; later versions keep the status of a running case.
+// to PLAN_ADOPTED; later versions keep the status of a running case. The plan's dates must
+// fit the case (checkPlanDates) and a carried-over goal keeps its life domain.
 func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []Goal, err error) {
 	switch c.Status {
 	case StatusActive, StatusPlanAdopted, StatusInProgress, StatusScaledDown:
 	default:
 		return nil, &TransitionError{From: c.Status, To: StatusPlanAdopted}
+	}
+	if err := c.checkPlanDates(p, at); err != nil {
+		return nil, err
 	}
 	kept := map[string]bool{}
 	if c.Plan != nil {
@@ -120,6 +132,12 @@ func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []G
 			old, ok := c.Plan.Goal(g.ID)
 			if !ok {
 				return nil, &UnknownGoalError{GoalID: g.ID}
+			}
+			if g.LifeDomain != old.LifeDomain {
+				// A goal's history (status, actions, results per life domain) belongs to its
+				// domain: a new domain is a new goal.
+				return nil, &FieldError{Field: "goals.life_domain", Msg: "goal " + g.ID + " is about " + old.LifeDomain +
+					": a carried-over goal keeps its life domain (add a goal without goal_id for " + g.LifeDomain + ")"}
 			}
 			p.Goals[i].Status, p.Goals[i].Actions = old.Status, old.Actions
 			kept[g.ID] = true

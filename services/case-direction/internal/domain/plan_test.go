@@ -215,3 +215,62 @@ func TestOutcomesPerLifeDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanDatesFitTheCase: the agreement is not before the case was opened, the evaluation not
+// in the past and at most MaxEvaluationYears ahead (probe-B F6); a refusal changes nothing.
+func TestPlanDatesFitTheCase(t *testing.T) {
+	goals := []Goal{{LifeDomain: "FINANCES", Baseline: 2, Target: 4}}
+	for name, tc := range map[string]struct {
+		plan  Plan
+		field string
+	}{
+		"agreed before the case":     {Plan{ResidentAgreed: true, ResidentAgreedOn: "1990-01-01", EvaluationDate: "2026-06-01"}, "resident_agreed_on"},
+		"agreed the day before":      {Plan{ResidentAgreed: true, ResidentAgreedOn: "2026-02-28", EvaluationDate: "2026-06-01"}, "resident_agreed_on"},
+		"evaluation in 1900":         {Plan{EvaluationDate: "1900-01-01"}, "evaluation_date"},
+		"evaluation yesterday":       {Plan{EvaluationDate: "2026-03-01"}, "evaluation_date"},
+		"evaluation in 2062":         {Plan{EvaluationDate: "2062-03-02"}, "evaluation_date"},
+		"agreed on opening day":      {Plan{ResidentAgreed: true, ResidentAgreedOn: "2026-03-01", EvaluationDate: "2026-03-02"}, ""},
+		"evaluation five years away": {Plan{EvaluationDate: "2031-03-02"}, ""},
+	} {
+		c := Case{Status: StatusActive, OpenedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)} // 1 March in the Netherlands
+		tc.plan.Goals = append([]Goal(nil), goals...)
+		_, err := c.AdoptPlan(tc.plan, seqIDs(), t0)
+		var fe *FieldError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+			t.Errorf("%s: want a violation of %s, got %v", name, tc.field, err)
+		case tc.field != "" && (c.Plan != nil || c.Status != StatusActive):
+			t.Errorf("%s: a refused plan must change nothing: %+v", name, c)
+		}
+	}
+}
+
+// TestCarriedOverGoalKeepsItsLifeDomain: a goal carried into a new plan version cannot move to
+// another life domain with its status and actions (probe-B F7); a new domain is a new goal.
+func TestCarriedOverGoalKeepsItsLifeDomain(t *testing.T) {
+	c := runningCase()
+	c.Plan.Goals[0].Status = GoalInProgress
+	_, err := c.AdoptPlan(Plan{Goals: []Goal{{ID: "g-fin", LifeDomain: "HOUSING", Baseline: 1, Target: 5}}}, seqIDs(), t0)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "goals.life_domain" || !strings.Contains(fe.Msg, "FINANCES") || c.Plan.Version != 1 {
+		t.Fatalf("want a violation of goals.life_domain naming FINANCES and no new version, got %v (version %d)", err, c.Plan.Version)
+	}
+	if _, err := c.AdoptPlan(Plan{Goals: []Goal{{ID: "g-fin", LifeDomain: "FINANCES", Baseline: 1, Target: 5}, {LifeDomain: "HOUSING", Baseline: 1, Target: 5}}}, seqIDs(), t0); err != nil {
+		t.Fatalf("the same domain with new scores, and a new goal for the other: %v", err)
+	}
+}
+
+// TestConferenceNotBeforeTheCase: a case conference is not held before the case was opened
+// (probe-B F6).
+func TestConferenceNotBeforeTheCase(t *testing.T) {
+	c := Case{Status: StatusActive, OpenedAt: time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)} // 2 March in the Netherlands
+	for day, ok := range map[string]bool{"1900-01-01": false, "2026-03-01": false, "2026-03-02": true, "2026-03-05": true} {
+		err := c.CheckConference(Conference{HeldOn: day})
+		var fe *FieldError
+		if ok != (err == nil) || (!ok && (!errors.As(err, &fe) || fe.Field != "held_on")) {
+			t.Errorf("held on %s: %v", day, err)
+		}
+	}
+}

@@ -106,13 +106,20 @@ func (c *Case) CheckIn(reopen bool, at time.Time) error {
 }
 
 // HandOver hands the case over (to Veilig Thuis, a certified institution or another
-// municipality).
-func (c *Case) HandOver(at time.Time) error {
+// municipality than the case's own) and records h as its handover.
+func (c *Case) HandOver(h Handover, at time.Time) error {
+	if CanTransition(c.Status, StatusHandedOver) {
+		if err := c.checkHandover(h); err != nil {
+			return err
+		}
+	}
 	if err := c.Transition(StatusHandedOver, at); err != nil {
 		return err
 	}
 	c.Result = string(StatusHandedOver)
 	c.Watch = nil
+	h.At = at
+	c.Handover = &h
 	return nil
 }
 

@@ -79,7 +79,7 @@ func TestPilotLight(t *testing.T) {
 func TestHandOverAndStart(t *testing.T) {
 	for _, st := range Statuses {
 		c := Case{Status: st}
-		err := c.HandOver(t0)
+		err := c.HandOver(Handover{Recipient: HandoverVeiligThuis, RecipientOIN: "00000001000000000200"}, t0)
 		if st.Final() != (err != nil) {
 			t.Errorf("%s: hand over err=%v", st, err)
 		}
@@ -94,5 +94,20 @@ func TestHandOverAndStart(t *testing.T) {
 	var te *TransitionError
 	if err := c.StartExecution(t0); !errors.As(err, &te) || te.From != StatusInProgress || te.To != StatusInProgress {
 		t.Fatalf("second start: %v", err)
+	}
+}
+
+// TestHandOverToOwnMunicipalityIsRefused: "another municipality" is not the case's own
+// (probe-B F3); another one is taken and recorded.
+func TestHandOverToOwnMunicipalityIsRefused(t *testing.T) {
+	c := Case{Status: StatusInProgress, Municipality: "GM0363"}
+	var fe *FieldError
+	if err := c.HandOver(Handover{Recipient: HandoverOtherMunicipality, Municipality: "GM0363"}, t0); !errors.As(err, &fe) ||
+		fe.Field != "municipality_code" || c.Status != StatusInProgress || c.Handover != nil {
+		t.Fatalf("handover to the own municipality: want a violation of municipality_code and nothing changed, got %v %+v", err, c)
+	}
+	if err := c.HandOver(Handover{Recipient: HandoverOtherMunicipality, Municipality: "GM0344"}, t0); err != nil ||
+		c.Status != StatusHandedOver || c.Handover.Municipality != "GM0344" || !c.Handover.At.Equal(t0) {
+		t.Fatalf("handover to another municipality: %v %+v", err, c)
 	}
 }

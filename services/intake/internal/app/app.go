@@ -253,7 +253,29 @@ func (a *App) RegisterIntake(ctx context.Context, residentBSN string, in domain.
 		out, err = a.register(ctx, residentBSN, in, accesslog.RouteNewRecord)
 		return err
 	})
+	if out.Match != nil {
+		// A match is whom to contact, not access: the household's case (another team's,
+		// when the intake joined it) stays unknown to the team, as GetCase keeps it.
+		out.CaseID = ""
+	}
 	return out, err
+}
+
+// hideForeignCase leaves the case out of a team's intake when the team does not work with
+// the intake's resident (the intake was a match, see relateTeam): the case it went to may be
+// another team's, whose existence GetCase does not confirm to it either.
+func (a *App) hideForeignCase(ctx context.Context, teamOIN string, in *domain.Intake) error {
+	if in.CaseID == "" {
+		return nil
+	}
+	works, err := a.d.Residents.TeamWorksWith(ctx, teamOIN, in.ResidentID)
+	if err != nil {
+		return err
+	}
+	if !works {
+		in.CaseID = ""
+	}
+	return nil
 }
 
 // signalNamespace derives intake ids from signal ids, so that one signal gives one intake
@@ -516,6 +538,11 @@ func (a *App) GetIntake(ctx context.Context, id string) (domain.Intake, error) {
 		got, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: a.entry("intake.intake.read", in, "", ""), Route: route})
 		if err != nil {
 			return err
+		}
+		if got == accesslog.RouteTeam {
+			if err := a.hideForeignCase(ctx, caller.Org.OIN, &in); err != nil {
+				return err
+			}
 		}
 		// The summaries are confidential free text like the question: not for a service.
 		if got != accesslog.RouteService {

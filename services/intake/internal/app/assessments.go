@@ -51,7 +51,13 @@ func (a *App) subjectOf(ctx context.Context, caller identity.Caller, residentID,
 	if ok {
 		route = accesslog.RouteTeam
 	}
-	if s.route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: s.entry(action, "", ""), Route: route, Change: detached, Quiet: true}); err != nil {
+	if residentID == "" {
+		// A household's refusal is logged under its members (guardHousehold).
+		s.route, err = a.guardHousehold(ctx, householdID, action, route, detached)
+	} else {
+		s.route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: s.entry(action, "", ""), Route: route, Change: detached, Quiet: true})
+	}
+	if err != nil {
 		return s, err
 	}
 	return s, nil

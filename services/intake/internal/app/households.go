@@ -20,7 +20,9 @@ func householdEntry(action, householdID string, r domain.Resident, route, outcom
 // workedWithHousehold returns (locked, when forUpdate) a household the calling team works
 // with: it works with a current member. Anyone else's household is NOT_FOUND and the
 // refusal is logged (accesslog.Guard; callers log the granted access per member).
-func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, id, action string, forUpdate bool) (domain.Household, string, error) {
+// A refusal is logged under the household's current members and the residents in also that
+// are or were its members (guardHousehold).
+func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, id, action string, forUpdate bool, also ...string) (domain.Household, string, error) {
 	h, err := a.d.Households.GetHousehold(ctx, id, forUpdate)
 	if err != nil {
 		return h, "", err
@@ -33,12 +35,82 @@ func (a *App) workedWithHousehold(ctx context.Context, caller identity.Caller, i
 	if ok {
 		route = accesslog.RouteTeam
 	}
-	route, err = accesslog.Guard(ctx, a.d.Access, accesslog.Access{Entry: accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id},
-		Route: route, Change: forUpdate, Quiet: true})
-	if err != nil {
+	var named []string
+	for _, rid := range also {
+		if slices.ContainsFunc(h.Members, func(m domain.Member) bool { return m.ResidentID == rid }) {
+			named = append(named, rid)
+		}
+	}
+	if route, err = a.guardHousehold(ctx, id, action, route, forUpdate, named...); err != nil {
 		return domain.Household{}, "", err
 	}
 	return h, route, nil
+}
+
+// guardHousehold is accesslog.Guard for a household (Quiet: the caller logs a granted access
+// per member). A refusal is logged once per current member, and per resident in also, under
+// their pseudonyms, as a granted access is: a resident's access history must show who tried
+// to reach their household, not only who succeeded. A household without current members is
+// logged once, without a pseudonym.
+func (a *App) guardHousehold(ctx context.Context, id, action, route string, change bool, also ...string) (string, error) {
+	acc := accesslog.Access{Entry: accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id},
+		Route: route, Change: change, Quiet: true}
+	if route != "" {
+		return accesslog.Guard(ctx, a.d.Access, acc)
+	}
+	pseudonyms, err := a.householdPseudonyms(ctx, id, also)
+	if err != nil {
+		return "", err
+	}
+	if len(pseudonyms) > 0 {
+		acc.Entry.ResidentPseudonym = pseudonyms[0]
+	}
+	got, err := accesslog.Guard(ctx, a.d.Access, acc)
+	if !apperr.IsKind(err, apperr.KindNotFound) || len(pseudonyms) < 2 {
+		return got, err // allowed (an emergency grant), failed, or logged in full
+	}
+	// Guard logged the refusal under the first member; the others too, the same way
+	// (detached from a change that rolls back).
+	for _, e := range accesslog.PerResident(accesslog.Entry{Action: action, ObjectType: "household", ObjectID: id,
+		Route: accesslog.RouteNotAllowed, Outcome: accesslog.OutcomeDenied}, pseudonyms[1:]) {
+		record := a.d.Access.Record
+		if change {
+			record = a.d.Access.RecordDetached
+		}
+		if rerr := record(ctx, e); rerr != nil {
+			return "", rerr
+		}
+	}
+	return "", err
+}
+
+// householdPseudonyms are the pseudonyms of a household's current members and of the
+// residents in also (each once, members first).
+func (a *App) householdPseudonyms(ctx context.Context, id string, also []string) ([]string, error) {
+	refs, err := a.d.Residents.CurrentResidents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if !seen[r.ResidentID] {
+			seen[r.ResidentID] = true
+			out = append(out, r.Pseudonym)
+		}
+	}
+	for _, rid := range also {
+		if seen[rid] {
+			continue
+		}
+		seen[rid] = true
+		r, err := a.d.Residents.Get(ctx, rid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.Pseudonym)
+	}
+	return out, nil
 }
 
 // leaveForMove ends the resident's current membership so they can join another household on
@@ -207,7 +279,7 @@ func (a *App) RemoveHouseholdMember(ctx context.Context, householdID, residentID
 	const action = "intake.household.remove_member"
 	var out domain.Household
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
-		h, _, err := a.workedWithHousehold(ctx, caller, householdID, action, true)
+		h, _, err := a.workedWithHousehold(ctx, caller, householdID, action, true, residentID)
 		if err != nil {
 			return err
 		}

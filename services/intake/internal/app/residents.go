@@ -7,6 +7,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
 )
 
@@ -17,9 +18,10 @@ func residentEntry(action string, r domain.Resident, route, outcome string) acce
 // RegisterResident registers a resident by BSN for the calling team, or returns the one
 // already registered with it (the blind index makes that one row, also concurrently). A new
 // resident gets a one-person household, and the team works with the resident from then on.
-// A resident already known to other teams only is returned by id alone: knowing a BSN must
-// not open someone's file. The team starts working with the resident through a help request
-// (RegisterIntake), which it then owns and which is logged.
+// A resident already known to other teams only is NOT_FOUND, as FindResident answers, without
+// the id, and the refusal is logged: knowing a BSN must not open someone's file, nor tell that
+// it is known. The team starts working with the resident through a help request
+// (RegisterIntake), which it then owns and which is logged (with a match naming the teams).
 func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.Resident, bool, error) {
 	caller, err := teamCaller(ctx)
 	if err != nil {
@@ -51,8 +53,12 @@ func (a *App) RegisterResident(ctx context.Context, r domain.Resident) (domain.R
 				return err
 			}
 			if !works {
-				out = domain.Resident{ID: out.ID, Pseudonym: out.Pseudonym}
-				return a.d.Access.Record(ctx, residentEntry("intake.resident.register", out, accesslog.RouteNotAllowed, accesslog.OutcomeDenied))
+				// Refused as FindResident refuses: NOT_FOUND without the id (a BSN must not
+				// be probed), the refusal logged outside this transaction, nothing stored.
+				_, err := accesslog.Guard(ctx, a.d.Access, accesslog.Access{
+					Entry:  residentEntry("intake.resident.register", domain.Resident{ID: out.ID, Pseudonym: out.Pseudonym}, "", ""),
+					Change: true, Anonymous: true})
+				return err
 			}
 			if err := a.fillDetails(ctx, out, r); err != nil {
 				return err
@@ -301,6 +307,13 @@ func (a *App) UpdateResident(ctx context.Context, id string, c ResidentChanges) 
 			r.Address = *c.Address
 		}
 		if c.District != nil {
+			// The district must lie in the resident's municipality (checked here: the request
+			// names no municipality).
+			var v apperr.Validation
+			valid.DistrictOf(&v, "district_code", *c.District, r.Municipality)
+			if err := v.Err(); err != nil {
+				return err
+			}
 			r.District = *c.District
 		}
 		if err := a.d.Residents.SaveDetails(ctx, r); err != nil {

@@ -253,8 +253,11 @@ func (a *App) ListIntakes(ctx context.Context, f domain.IntakeFilter, after *pag
 	}
 	out, more := paging.Cut(rows, size)
 	entries := make([]accesslog.Entry, 0, len(out))
-	for _, in := range out {
+	for i, in := range out {
 		entries = append(entries, a.entry("intake.intake.list", in, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		if err := a.hideForeignCase(ctx, caller.Org.OIN, &out[i]); err != nil {
+			return nil, false, err
+		}
 	}
 	if err := a.d.Access.RecordMany(ctx, entries); err != nil {
 		return nil, false, err

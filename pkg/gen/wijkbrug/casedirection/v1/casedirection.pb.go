@@ -1471,12 +1471,17 @@ func (x *Plan) GetGoals() []*Goal {
 type ReferralAction struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ReferralId string                 `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
-	// As last reported by the referral service; unspecified until it reports. A referral counts
-	// as open until COMPLETED, FAILED, CANCELLED, DECLINED or EXPIRED.
-	Status    v1.ReferralStatus      `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
+	// As last reported by the referral service; unspecified until it reports (then unreported
+	// is set). A referral counts as open until COMPLETED, FAILED, CANCELLED, DECLINED or
+	// EXPIRED, and so does an unreported one.
+	Status v1.ReferralStatus `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"status,omitempty"`
+	// When the referral service last reported on it; absent while unreported.
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Set when the referral was made for the case's intake rather than for the case.
-	IntakeId      string `protobuf:"bytes,5,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	IntakeId string `protobuf:"bytes,5,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// True while the referral service has not reported on the referral since it was linked to a
+	// goal (CloseCase names it UNREPORTED): status and updated_at are then not known.
+	Unreported    bool `protobuf:"varint,6,opt,name=unreported,proto3" json:"unreported,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1537,6 +1542,13 @@ func (x *ReferralAction) GetIntakeId() string {
 		return x.IntakeId
 	}
 	return ""
+}
+
+func (x *ReferralAction) GetUnreported() bool {
+	if x != nil {
+		return x.Unreported
+	}
+	return false
 }
 
 // Evaluation is an evaluation of the case.
@@ -5049,14 +5061,17 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12,\n" +
 	"\x12resident_agreed_on\x18\x05 \x01(\tR\x10residentAgreedOn\x12'\n" +
 	"\x0fevaluation_date\x18\x06 \x01(\tR\x0eevaluationDate\x125\n" +
-	"\x05goals\x18\a \x03(\v2\x1f.wijkbrug.casedirection.v1.GoalR\x05goals\"\xcb\x01\n" +
+	"\x05goals\x18\a \x03(\v2\x1f.wijkbrug.casedirection.v1.GoalR\x05goals\"\xeb\x01\n" +
 	"\x0eReferralAction\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12:\n" +
 	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusR\x06status\x129\n" +
 	"\n" +
 	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1b\n" +
-	"\tintake_id\x18\x05 \x01(\tR\bintakeIdJ\x04\b\x02\x10\x03\"\xe6\x02\n" +
+	"\tintake_id\x18\x05 \x01(\tR\bintakeId\x12\x1e\n" +
+	"\n" +
+	"unreported\x18\x06 \x01(\bR\n" +
+	"unreportedJ\x04\b\x02\x10\x03\"\xe6\x02\n" +
 	"\n" +
 	"Evaluation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +

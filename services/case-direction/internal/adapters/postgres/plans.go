@@ -16,7 +16,7 @@ const decisionsAAD = "case_conferences.decisions"
 
 // referralUnreported is the status of a referral linked to a goal before the referral
 // service reported on it; it counts as open.
-const referralUnreported = "UNREPORTED"
+const referralUnreported = domain.ReferralUnreported
 
 // SavePlan stores an adopted plan version: new goals are inserted, carried-over goals get the
 // new scores, and the version row lists the goals of this version.

@@ -198,6 +198,24 @@ func (e *PeriodError) Error() string { return e.Field + ": " + e.Msg }
 // RuleViolation makes it INVALID_ARGUMENT on Field (apperr's vocabulary).
 func (e *PeriodError) RuleViolation() (field, reason string) { return e.Field, e.Msg }
 
+// PeriodProblems are the violations of the form of both of q's periods (malformed, or not
+// in the form of the granularity), from_period first: the same mistake reads the same on
+// either field, and both are named at once. Empty when both are well-formed.
+func (q Query) PeriodProblems() []PeriodError {
+	form := map[Granularity]string{Quarter: "YYYY-Qn", Month: "YYYY-MM"}[q.Granularity]
+	var out []PeriodError
+	for _, f := range []struct{ field, period string }{{"from_period", q.From}, {"to_period", q.To}} {
+		_, g, err := parsePeriod(f.period)
+		switch {
+		case err != nil:
+			out = append(out, PeriodError{Field: f.field, Msg: err.Error()})
+		case g != q.Granularity:
+			out = append(out, PeriodError{Field: f.field, Msg: "must be in the form of the granularity (" + form + ")"})
+		}
+	}
+	return out
+}
+
 // Periods lists the periods From..To of q, or a *PeriodError naming the field at fault.
 func (q Query) Periods() ([]string, error) {
 	from, gf, err := parsePeriod(q.From)

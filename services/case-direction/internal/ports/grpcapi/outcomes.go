@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"strconv"
 
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	appoutcomes "github.com/wijkbrug/wijkbrug/services/case-direction/internal/app/outcomes"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain/outcomes"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -48,9 +50,25 @@ func queryFrom(req figureRequest) outcomes.Query {
 	return q
 }
 
+// checkQuery reports at once what is wrong with the form of both periods and a district
+// outside the municipality given with it (the fields' own formats are the proto's rules).
+// The periods' order and span are checked with the caller's right to see them
+// (Reports.prepare).
+func checkQuery(q outcomes.Query) error {
+	var v apperr.Validation
+	for _, pe := range q.PeriodProblems() {
+		v.Add(pe.Field, pe.Msg)
+	}
+	valid.DistrictOf(&v, "district_code", q.District, q.Municipality)
+	return v.Err()
+}
+
 func (s *OutcomeServer) figures(ctx context.Context, set appoutcomes.FigureSet, req figureRequest) (*outcomesv1.Figures, error) {
-	// The periods are checked with the caller's right to see them (Reports.prepare).
-	tables, err := s.reports.Figures(ctx, set, queryFrom(req))
+	q := queryFrom(req)
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	tables, err := s.reports.Figures(ctx, set, q)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +132,11 @@ func (s *OutcomeServer) GetDecisionFigures(ctx context.Context, req *outcomesv1.
 // ExportFigures returns every figure set as CSV: table, period, group, column, count, value,
 // suppressed — a suppressed cell has empty count and value.
 func (s *OutcomeServer) ExportFigures(ctx context.Context, req *outcomesv1.ExportFiguresRequest) (*httpbody.HttpBody, error) {
-	tables, err := s.reports.Export(ctx, queryFrom(req))
+	q := queryFrom(req)
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	tables, err := s.reports.Export(ctx, q)
 	if err != nil {
 		return nil, err
 	}

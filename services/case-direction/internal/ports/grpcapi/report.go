@@ -14,7 +14,11 @@ import (
 
 // GetReport renders the municipality's outcome report (HTML with inline SVG charts).
 func (s *OutcomeServer) GetReport(ctx context.Context, req *outcomesv1.GetReportRequest) (*httpbody.HttpBody, error) {
-	q := outcomes.Query{From: req.GetFromPeriod(), To: req.GetToPeriod(), Granularity: outcomes.Quarter}
+	q := outcomes.Query{Scope: outcomes.Scope{Municipality: req.GetMunicipalityCode()}, From: req.GetFromPeriod(), To: req.GetToPeriod(),
+		Granularity: outcomes.Quarter}
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
 	periods, err := q.Periods()
 	if err != nil {
 		return nil, err

@@ -36,7 +36,8 @@ func openFromRequest(req *casedirectionv1.OpenCaseRequest) (domain.Case, error) 
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// household_id, municipality_code, team_oin (required), intake_id, district_code (optional):
-	// the proto's rules.
+	// the proto's rules; the district must lie in the municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	c := domain.Case{
 		HouseholdID:  req.GetHouseholdId(),
 		IntakeID:     req.GetIntakeId(),

@@ -522,8 +522,14 @@ func (s *Server) caseToProto(c domain.Case) *casedirectionv1.Case {
 		out.Plan = pp
 	}
 	for _, r := range c.Referrals {
-		out.Referrals = append(out.Referrals, &casedirectionv1.ReferralAction{ReferralId: r.ReferralID,
-			Status: protoenum.FromCode[commonv1.ReferralStatus](r.Status), UpdatedAt: timestamppb.New(r.UpdatedAt), IntakeId: r.IntakeID})
+		ra := &casedirectionv1.ReferralAction{ReferralId: r.ReferralID, IntakeId: r.IntakeID}
+		if r.Unreported() {
+			// Linked, never reported on: no status and no time rather than a made-up one.
+			ra.Unreported = true
+		} else {
+			ra.Status, ra.UpdatedAt = protoenum.FromCode[commonv1.ReferralStatus](r.Status), timestamppb.New(r.UpdatedAt)
+		}
+		out.Referrals = append(out.Referrals, ra)
 	}
 	d := c.Details
 	for _, e := range d.Evaluations {

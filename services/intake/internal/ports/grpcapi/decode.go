@@ -18,6 +18,12 @@ import (
 // into one INVALID_ARGUMENT error. They touch no database, so the fuzz targets run them on
 // arbitrary requests.
 
+// idempotencyKey reports a missing key together with the other violations; idempotency.Do
+// refuses it too, but only once everything else is right.
+func idempotencyKey(v *apperr.Validation, key string) {
+	v.Check(key != "", "idempotency_key", "required for every change, so that a retry cannot apply it twice")
+}
+
 func addAll(v *apperr.Validation, errs []domain.FieldError) {
 	for _, fe := range errs {
 		v.Add(fe.Field, fe.Problem)
@@ -26,6 +32,7 @@ func addAll(v *apperr.Validation, errs []domain.FieldError) {
 
 func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	in := domain.Intake{
 		Channel:       domain.Channel(protoenum.Required(&v, "channel", req.GetChannel())),
 		Urgency:       domain.Urgency(protoenum.Required(&v, "urgency", req.GetUrgency())),
@@ -37,13 +44,16 @@ func intakeFromRequest(req *intakev1.RegisterIntakeRequest) (domain.Intake, erro
 	}
 	v.Check(in.Channel != domain.ChannelSignal, "channel", "SIGNAL intakes come from partner signals, not from this call")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	// municipality_code, district_code: the proto's rules.
+	// municipality_code, district_code: the proto's rules; the district must lie in the
+	// municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	valid.Text(&v, "question", req.GetQuestion(), 0, MaxQuestionLength)
 	return in, v.Err()
 }
 
 func decideFromRequest(req *intakev1.DecideTriageRequest) (domain.Outcome, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// intake_id: required, a UUID (the proto).
 	outcome := domain.Outcome(protoenum.Code(req.GetOutcome()))
 	switch {
@@ -57,6 +67,7 @@ func decideFromRequest(req *intakev1.DecideTriageRequest) (domain.Outcome, error
 
 func contactAttemptFromRequest(req *intakev1.RecordContactAttemptRequest) (string, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// intake_id: required, a UUID (the proto).
 	kind := protoenum.Required(&v, "kind", req.GetKind())
 	return kind, v.Err()
@@ -73,6 +84,7 @@ const (
 // and maps it to domain values; the day's fit with the intake is the domain's rule.
 func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.Clarification, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// intake_id: required, a UUID (the proto).
 	c := domain.Clarification{HeldOn: valid.Date(&v, "held_on", req.GetHeldOn()), Summary: req.GetSummary(),
 		NextStep: protoenum.Required(&v, "next_step", req.GetNextStep())}
@@ -100,6 +112,7 @@ func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.
 // policyFromRequest maps a triage-policy document (the rules a municipality adopts).
 func policyFromRequest(req *intakev1.ReplaceTriagePolicyRequest) (domain.Policy, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// municipality_code: required, a CBS code (the proto).
 	v.Check(req.GetExpectedVersion() >= 0, "expected_version", "must be 0 or a version number")
 	p := domain.Policy{
@@ -119,6 +132,7 @@ func policyFromRequest(req *intakev1.ReplaceTriagePolicyRequest) (domain.Policy,
 
 func assessmentFromRequest(req *intakev1.RecordAssessmentRequest) (domain.Assessment, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	subjectIDs(&v, req.GetResidentId(), req.GetHouseholdId())
 	// intake_id: the proto's rule (empty or a UUID).
 	a := domain.Assessment{
@@ -150,8 +164,11 @@ func addressFromProto(v *apperr.Validation, field string, a *intakev1.Address) d
 // each checked as a whole when given.
 func residentFromRequest(req *intakev1.RegisterResidentRequest, now time.Time) (domain.Resident, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	valid.BSN(&v, "bsn", req.GetBsn())
-	// municipality_code, district_code: the proto's rules.
+	// municipality_code, district_code: the proto's rules; the district must lie in the
+	// municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	r := domain.Resident{BSN: req.GetBsn(), Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(),
 		BirthDate: req.GetBirthDate()}
 	if req.GetName() != nil {
@@ -171,6 +188,7 @@ func residentChangesFromRequest(req *intakev1.UpdateResidentRequest, now time.Ti
 		v apperr.Validation
 		c app.ResidentChanges
 	)
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// resident_id: required, a UUID (the proto).
 	if req.GetName() != nil {
 		n := nameFromProto(&v, "name", req.GetName())
@@ -202,7 +220,10 @@ func startedOn(v *apperr.Validation, field, s string, now time.Time) string {
 
 func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (domain.Household, string, error) {
 	var v apperr.Validation
-	// municipality_code, district_code: the proto's rules.
+	idempotencyKey(&v, req.GetIdempotencyKey())
+	// municipality_code, district_code: the proto's rules; the district must lie in the
+	// municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	h := domain.Household{Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode()}
 	if req.GetAddress() == nil {
 		v.Add("address", "required: households are matched by address")
@@ -220,6 +241,7 @@ func householdFromRequest(req *intakev1.CreateHouseholdRequest, now time.Time) (
 
 func addMemberFromRequest(req *intakev1.AddHouseholdMemberRequest, now time.Time) (domain.Member, error) {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// household_id, resident_id: required UUIDs (the proto).
 	m := domain.Member{ResidentID: req.GetResidentId(), Role: protoenum.Required(&v, "role", req.GetRole()),
 		StartedOn: startedOn(&v, "started_on", req.GetStartedOn(), now)}
@@ -228,6 +250,7 @@ func addMemberFromRequest(req *intakev1.AddHouseholdMemberRequest, now time.Time
 
 func removeMemberFromRequest(req *intakev1.RemoveHouseholdMemberRequest, now time.Time) error {
 	var v apperr.Validation
+	idempotencyKey(&v, req.GetIdempotencyKey())
 	// household_id, resident_id: required UUIDs (the proto).
 	addAll(&v, domain.ValidatePastDate("ended_on", req.GetEndedOn(), domain.Today(now)))
 	return v.Err()
