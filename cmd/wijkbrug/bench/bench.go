@@ -47,6 +47,9 @@ type bench struct {
 	bsns     bsnGen
 	ev       *eventWatch
 	quiet    *quietCheck
+	// referrable are intakes of the demo team with their residents' BSNs, registered once for
+	// CreateReferral (a referral names a resident of its intake's household).
+	referrable []intakeRef
 	// generated is how many cases the scale generator loaded so far.
 	generated int64
 	sample    struct{ enc, idx []byte }
@@ -330,11 +333,12 @@ func (b *bench) deliveryStarted(numbers []string, next *atomic.Int64) load {
 		}}
 }
 
-func (b *bench) createReferral(intakes []string) load {
+func (b *bench) createReferral(intakes []intakeRef) load {
 	return load{name: "CreateReferral", service: "referral", method: referralv1.ReferralService_CreateReferral_FullMethodName, as: asTeam,
 		msg: func(n int64) proto.Message {
+			in := intakes[int(n)%len(intakes)]
 			return &referralv1.CreateReferralRequest{IdempotencyKey: b.key("ref", n), ProvisionId: demoProvision(),
-				IntakeId: intakes[int(n)%len(intakes)], ResidentBsn: b.bsns.get(), MunicipalityCode: suite.DemoMunicipality,
+				IntakeId: in.id, ResidentBsn: in.bsn, MunicipalityCode: suite.DemoMunicipality,
 				DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
 				SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_CONTACT},
 				LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO}
@@ -410,7 +414,7 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			m.Quiet = q
 			row = append(row, m)
 		}
-		intakes, err := b.teamIntakes(ctx, 256)
+		intakes, err := b.referralIntakes(ctx, 64)
 		if err != nil {
 			return err
 		}

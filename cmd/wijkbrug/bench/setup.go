@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	referral "github.com/wijkbrug/wijkbrug/services/referral/service"
 	"google.golang.org/grpc"
@@ -87,10 +89,34 @@ func (b *bench) issuedAllocations(ctx context.Context) ([]string, error) {
 	return b.query(ctx, "providermonitoring", `SELECT number FROM allocations WHERE provider_agb = $1 AND status = 'ISSUED'`, suite.DemoProviderAGB)
 }
 
-func (b *bench) teamIntakes(ctx context.Context, n int) ([]string, error) {
-	ids, err := b.query(ctx, "intake", `SELECT id::text FROM intakes WHERE team_oin = $1 ORDER BY received_at DESC LIMIT $2`, suite.DemoTeam.OIN, n)
-	if err == nil && len(ids) == 0 {
-		err = fmt.Errorf("no intakes of the demo team to refer from")
+// intakeRef is an intake and the BSN of the resident it is about.
+type intakeRef struct{ id, bsn string }
+
+// referralIntakes registers n intakes of the demo team at the desk, through the API, the
+// first time it is asked, and returns them with their residents' BSNs: a referral from an
+// intake must name a resident of the intake's household.
+func (b *bench) referralIntakes(ctx context.Context, n int) ([]intakeRef, error) {
+	if len(b.referrable) >= n {
+		return b.referrable[:n], nil
 	}
-	return ids, err
+	cc, err := b.dial("team", "intake")
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	client := intakev1.NewIntakeServiceClient(cc)
+	for i := len(b.referrable); i < n; i++ {
+		bsn := b.bsns.get()
+		cctx, cancel := context.WithTimeout(grpcx.ActingUser(ctx, "bench-desk", asTeam.role, asTeam.purpose), 30*time.Second)
+		res, err := client.RegisterIntake(cctx, &intakev1.RegisterIntakeRequest{IdempotencyKey: b.key("ref-intake", int64(i)),
+			Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
+			DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}, Urgency: intakev1.Urgency_URGENCY_NORMAL})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("register an intake to refer from: %w", err)
+		}
+		b.referrable = append(b.referrable, intakeRef{id: res.GetIntake().GetId(), bsn: bsn})
+	}
+	return b.referrable, nil
 }

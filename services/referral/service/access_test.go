@@ -208,6 +208,7 @@ func TestEveryIDTakingRPCRefusesAnotherOrganisation(t *testing.T) {
 	// refuse first, and these cases are about the consent and the re-routing checks.
 	theirConsent.CaseId, theirReroute.CaseId = "", ""
 	theirConsent.IntakeId, theirReroute.IntakeId = "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01", "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01"
+	theirConsent.GoalIds, theirReroute.GoalIds = nil, nil // an intake has no plan
 
 	cases := []struct {
 		name   string

@@ -115,6 +115,12 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 	if strings.Contains(err.Error(), "123456789") {
 		t.Fatal("the error must not repeat the BSN")
 	}
+	// A district lies in the signal's municipality (probe-A F4): WK059900 is Rotterdam's.
+	elsewhere := gpSignal("k-elsewhere")
+	elsewhere.DistrictCode = "WK059900"
+	if f := violations(t, mustErr(gpClient.SubmitSignal(ctx, elsewhere))); !f["district_code"] || len(f) != 1 {
+		t.Fatalf("a district of another municipality: %v", f)
+	}
 	noKey := gpSignal("")
 	if f := violations(t, mustErr(gpClient.SubmitSignal(ctx, noKey))); !f["idempotency_key"] {
 		t.Fatalf("missing key: %v", f)

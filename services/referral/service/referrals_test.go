@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
 
 	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -39,33 +41,97 @@ type orgT = devca.Org
 
 // harness is a running referral service with clients per organisation.
 type harness struct {
-	env *svctest.Env
-	s   *svctest.Service
-	ctx context.Context
-	n   int
+	env   *svctest.Env
+	s     *svctest.Service
+	ctx   context.Context
+	n     int
+	facts *peerFacts
 }
 
 // caseOfTeam is the case the fake case-direction says `team` directs.
 const caseOfTeam = "5d1c3e7a-2b4f-4e8a-9c6d-7e8f9a0b1c2d"
 
-// fakeCaseDirection answers CheckCaseInvolvement: `team` is the team of caseOfTeam. Peers may
-// be faked in a service's own tests; the end-to-end test runs the real one.
+// The goals of the plan of caseOfTeam: goalOfCase is open (referralTo names it), reachedGoal
+// is reached already.
+const (
+	goalOfCase  = "7b6f0d7e-1c1a-4c43-8f7e-3d1c2b4a5e60"
+	reachedGoal = "2e4c6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f70"
+)
+
+// peerFacts is what the fake case-direction and intake know: caseOfTeam and every intake are
+// of GM0363 and about one household (members, by BSN: residentBSN unless a test adds more).
+// Tests change the facts to see the referral service refuse what does not fit them.
+type peerFacts struct {
+	mu           sync.Mutex
+	pseudo       *bsn.Protector // the suite's shared access-log pseudonym, set once the service runs
+	members      []string
+	caseStatus   casedirectionv1.CaseStatus
+	noPlan       bool
+	intakeStatus intakev1.IntakeStatus
+}
+
+func (f *peerFacts) residents() []*commonv1.ResidentPseudonym {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*commonv1.ResidentPseudonym
+	for i, b := range f.members {
+		out = append(out, &commonv1.ResidentPseudonym{ResidentId: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Pseudonym: f.pseudo.Pseudonym(b)})
+	}
+	return out
+}
+
+// addMembers puts residents (BSNs) in the household of the case and the intakes.
+func (h *harness) addMembers(bsns ...string) {
+	h.facts.mu.Lock()
+	defer h.facts.mu.Unlock()
+	h.facts.members = append(h.facts.members, bsns...)
+}
+
+// fakeCaseDirection answers CheckCaseInvolvement (`team` is the team of caseOfTeam), GetCase
+// and ListCaseResidents from peerFacts. Peers may be faked in a service's own tests; the
+// end-to-end test runs the real one.
 type fakeCaseDirection struct {
 	casedirectionv1.UnimplementedCaseDirectionServiceServer
+	facts *peerFacts
 }
 
 func (fakeCaseDirection) CheckCaseInvolvement(_ context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
 	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}, nil
 }
 
+func (f fakeCaseDirection) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
+	if req.GetCaseId() != caseOfTeam {
+		return nil, status.Error(codes.NotFound, "case not found")
+	}
+	f.facts.mu.Lock()
+	defer f.facts.mu.Unlock()
+	c := &casedirectionv1.Case{Id: caseOfTeam, MunicipalityCode: "GM0363", DistrictCode: "WK036300", TeamOin: team.OIN, Status: f.facts.caseStatus}
+	if !f.facts.noPlan {
+		c.Plan = &casedirectionv1.Plan{Version: 1, Goals: []*casedirectionv1.Goal{
+			{Id: goalOfCase, Status: casedirectionv1.GoalStatus_GOAL_STATUS_IN_PROGRESS},
+			{Id: reachedGoal, Status: casedirectionv1.GoalStatus_GOAL_STATUS_REACHED},
+		}}
+	}
+	return &casedirectionv1.GetCaseResponse{Case: c}, nil
+}
+
+func (f fakeCaseDirection) ListCaseResidents(_ context.Context, req *casedirectionv1.ListCaseResidentsRequest) (*casedirectionv1.ListCaseResidentsResponse, error) {
+	if req.GetCaseId() != caseOfTeam {
+		return nil, status.Error(codes.NotFound, "case not found")
+	}
+	return &casedirectionv1.ListCaseResidentsResponse{Residents: f.facts.residents()}, nil
+}
+
 // The intakes the fake intake service says `team` and `otherTeam` own.
 const (
 	intakeOfTeam      = "3c0f8e2a-5b7d-4e19-8a6c-2d4f6b8e0a13"
 	intakeOfOtherTeam = "0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01"
+	householdOfIntake = "6a1d3f5b-7c9e-4b2d-8f4a-6c8e0a2c4e91"
 )
 
 type fakeIntake struct {
 	intakev1.UnimplementedIntakeServiceServer
+	facts *peerFacts
 }
 
 func (fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
@@ -74,13 +140,50 @@ func (fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckInt
 	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
 }
 
+func (f fakeIntake) GetIntake(_ context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
+	if req.GetIntakeId() != intakeOfTeam && req.GetIntakeId() != intakeOfOtherTeam {
+		return nil, status.Error(codes.NotFound, "intake not found")
+	}
+	f.facts.mu.Lock()
+	defer f.facts.mu.Unlock()
+	in := &intakev1.Intake{Id: req.GetIntakeId(), HouseholdId: householdOfIntake, MunicipalityCode: "GM0363", Status: f.facts.intakeStatus}
+	if in.Status == intakev1.IntakeStatus_INTAKE_STATUS_MERGED {
+		in.MergedIntoIntakeId = intakeOfOtherTeam
+	}
+	return &intakev1.GetIntakeResponse{Intake: in}, nil
+}
+
+func (f fakeIntake) ListHouseholdResidents(_ context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
+	if req.GetHouseholdId() != householdOfIntake {
+		return nil, status.Error(codes.NotFound, "household not found")
+	}
+	return &intakev1.ListHouseholdResidentsResponse{Residents: f.facts.residents()}, nil
+}
+
 func start(t *testing.T) *harness {
 	env := svctest.New(t)
+	facts := &peerFacts{members: []string{residentBSN}, caseStatus: casedirectionv1.CaseStatus_CASE_STATUS_IN_PROGRESS,
+		intakeStatus: intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE}
 	cd := env.ServeFake(t, func(r grpc.ServiceRegistrar) {
-		casedirectionv1.RegisterCaseDirectionServiceServer(r, fakeCaseDirection{})
+		casedirectionv1.RegisterCaseDirectionServiceServer(r, fakeCaseDirection{facts: facts})
 	})
-	in := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, fakeIntake{}) })
-	return &harness{env: env, s: env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr, c.IntakeAddr = cd, in }), ctx: svctest.Ctx(t)}
+	in := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, fakeIntake{facts: facts}) })
+	s := env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr, c.IntakeAddr = cd, in })
+	keys := bsn.Keys{EncryptionKeyID: 1}
+	var err error
+	if keys.Encryption, err = bsn.ParseKey(s.Config.BSNEncryptionKey); err == nil {
+		if keys.Index, err = bsn.ParseKey(s.Config.BSNIndexKey); err == nil {
+			keys.Pseudonym, err = bsn.ParseKey(s.Config.PseudonymKey)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.Encryption = keys.Encryption[:32]
+	if facts.pseudo, err = bsn.NewProtector(keys); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{env: env, s: s, ctx: svctest.Ctx(t), facts: facts}
 }
 
 func (h *harness) client(t *testing.T, org orgT) referralv1.ReferralServiceClient {
@@ -119,7 +222,7 @@ func (h *harness) provision(t *testing.T, org orgT, name string, mod func(*refer
 
 func referralTo(provisionID string) *referralv1.CreateReferralRequest {
 	return &referralv1.CreateReferralRequest{
-		ProvisionId: provisionID, CaseId: caseOfTeam, GoalIds: []string{"7b6f0d7e-1c1a-4c43-8f7e-3d1c2b4a5e60"},
+		ProvisionId: provisionID, CaseId: caseOfTeam, GoalIds: []string{goalOfCase},
 		ResidentBsn: residentBSN, MunicipalityCode: "GM0363", DistrictCode: "WK036300", Question: "Looking for a buddy after a divorce",
 		SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION},
 		LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO, Send: true,
@@ -496,12 +599,100 @@ func TestReferralForAnotherTeamsCaseIsRefused(t *testing.T) {
 	}
 	// The same for an intake.
 	fromIntake := referralTo(buddy.GetId())
-	fromIntake.CaseId, fromIntake.IntakeId, fromIntake.IdempotencyKey = "", intakeOfTeam, h.key()
+	fromIntake.CaseId, fromIntake.IntakeId, fromIntake.GoalIds, fromIntake.IdempotencyKey = "", intakeOfTeam, nil, h.key()
 	if _, err := h.client(t, otherTeam).CreateReferral(h.ctx, fromIntake); status.Code(err) != codes.NotFound {
 		t.Fatalf("another team naming the intake: want NOT_FOUND, got %v", err)
 	}
 	fromIntake.IdempotencyKey = h.key()
 	if _, err := h.client(t, team).CreateReferral(h.ctx, fromIntake); err != nil {
 		t.Fatalf("the intake's own team: %v", err)
+	}
+}
+
+// A referral must fit the case or the intake it names (probe-A F4): its resident is a current
+// member of the household, its municipality is the case's (so its events go to the right
+// municipality's subjects), its district lies in that municipality, and its goals are distinct
+// open goals of the case's plan. A whitespace-only question is no question.
+func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
+	h := start(t)
+	const partner = "100000009" // a second member of the household (passes the 11-proef)
+	h.addMembers(partner)
+	buddy := h.provision(t, buddyOrg, "Maatjesproject", nil)
+	tc := h.client(t, team)
+	bad := func(name, field string, code codes.Code, mod func(*referralv1.CreateReferralRequest)) {
+		t.Helper()
+		req := withKey(referralTo(buddy.GetId()), h.key())
+		mod(req)
+		_, err := tc.CreateReferral(h.ctx, req)
+		if status.Code(err) != code {
+			t.Fatalf("%s: want %v, got %v", name, code, err)
+		}
+		if field != "" && !violations(t, err)[field] {
+			t.Fatalf("%s: want a violation of %s, got %v", name, field, err)
+		}
+		if strings.Contains(err.Error(), otherBSN) {
+			t.Fatalf("%s: the error repeats the BSN", name)
+		}
+	}
+	bad("a resident outside the household", "resident_bsn", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.ResidentBsn = otherBSN })
+	bad("another municipality", "municipality_code", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) {
+		r.MunicipalityCode, r.DistrictCode = "GM0599", ""
+	})
+	bad("a district of another municipality", "district_code", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.DistrictCode = "WK059900" })
+	bad("a goal not in the plan", "goal_ids[0]", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.GoalIds = []string{uuid.NewString()} })
+	bad("a goal named twice", "goal_ids", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.GoalIds = []string{goalOfCase, goalOfCase} })
+	bad("a reached goal", "", codes.FailedPrecondition, func(r *referralv1.CreateReferralRequest) { r.GoalIds = []string{goalOfCase, reachedGoal} })
+	bad("a question of white space", "question", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.Question = " \t\n\u00a0 " })
+	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 0 {
+		t.Fatalf("refused referrals were stored: %d", n)
+	}
+
+	// What fits is accepted: another member of the household, the whole municipality, no goals.
+	ok := withKey(referralTo(buddy.GetId()), h.key())
+	ok.ResidentBsn, ok.DistrictCode, ok.GoalIds = partner, "", nil
+	if _, err := tc.CreateReferral(h.ctx, ok); err != nil {
+		t.Fatalf("another member of the household: %v", err)
+	}
+
+	// The case's state: goals need a plan, and a closed case takes no referrals.
+	h.facts.mu.Lock()
+	h.facts.noPlan = true
+	h.facts.mu.Unlock()
+	bad("goals before a plan", "", codes.FailedPrecondition, func(*referralv1.CreateReferralRequest) {})
+	noGoals := withKey(referralTo(buddy.GetId()), h.key())
+	noGoals.GoalIds = nil
+	if _, err := tc.CreateReferral(h.ctx, noGoals); err != nil {
+		t.Fatalf("no goals before a plan: %v", err)
+	}
+	h.facts.mu.Lock()
+	h.facts.noPlan, h.facts.caseStatus = false, casedirectionv1.CaseStatus_CASE_STATUS_CLOSED
+	h.facts.mu.Unlock()
+	bad("a closed case", "", codes.FailedPrecondition, func(*referralv1.CreateReferralRequest) {})
+
+	// An intake: its household and municipality likewise; it has no plan, so no goals.
+	fromIntake := func(r *referralv1.CreateReferralRequest) { r.CaseId, r.IntakeId, r.GoalIds = "", intakeOfTeam, nil }
+	bad("intake: goals", "goal_ids", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) {
+		fromIntake(r)
+		r.GoalIds = []string{goalOfCase}
+	})
+	bad("intake: a resident outside the household", "resident_bsn", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) {
+		fromIntake(r)
+		r.ResidentBsn = otherBSN
+	})
+	bad("intake: another municipality", "municipality_code", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) {
+		fromIntake(r)
+		r.MunicipalityCode, r.DistrictCode = "GM0599", ""
+	})
+	intakeOK := withKey(referralTo(buddy.GetId()), h.key())
+	fromIntake(intakeOK)
+	if _, err := tc.CreateReferral(h.ctx, intakeOK); err != nil {
+		t.Fatalf("a referral that fits the intake: %v", err)
+	}
+	h.facts.mu.Lock()
+	h.facts.intakeStatus = intakev1.IntakeStatus_INTAKE_STATUS_MERGED
+	h.facts.mu.Unlock()
+	bad("a merged intake", "", codes.FailedPrecondition, fromIntake)
+	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 3 {
+		t.Fatalf("want the 3 referrals that fit, got %d", n)
 	}
 }

@@ -1,16 +1,20 @@
 package service_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/google/uuid"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -179,5 +183,133 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 	}
 	if _, err := h.client(t, buddyOrg).UpsertProvision(h.ctx, &referralv1.UpsertProvisionRequest{IdempotencyKey: h.key(), Provision: got.GetProvision()}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a provider changing the map: %v", err)
+	}
+}
+
+// A directory ImportDirectory accepted can always be exported (probe-A F3): the export comes
+// in pages, each cut before its JSON would pass 3 MiB, so none hits the 4 MiB answer limit,
+// and each is a directory ImportDirectory takes as it is.
+func TestLargeDirectoryExportsInPages(t *testing.T) {
+	h := start(t)
+	// Importing and exporting megabytes takes longer than svctest.Ctx allows on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	h.ctx = grpcx.ActingUser(ctx, "professional-1", "professional", "test")
+	tc := h.client(t, team)
+	long := strings.Repeat("€", 4000) // the longest description, 12 kB of UTF-8
+	const n = 400                     // ~5 MB of HSDS JSON in all
+	want := map[string]bool{}
+	for batch := 0; batch < 2; batch++ {
+		var services []any
+		for i := 0; i < n/2; i++ {
+			id := uuid.NewString()
+			want[id] = true
+			services = append(services, map[string]any{"id": id, "organization_id": buddyOrg.OIN, "name": fmt.Sprintf("Maatje %04d", batch*n/2+i),
+				"description": long, "status": "active", "attributes": []any{map[string]any{"taxonomy_term": map[string]string{"code": "buddy-project", "taxonomy": "wijkbrug"}}},
+				"x_wijkbrug": map[string]any{"kind": "COMMUNITY", "municipality_code": "GM0363", "capacity_status": "AVAILABLE", "accepts_digital_referrals": true}})
+		}
+		raw, _ := json.Marshal(map[string]any{"organizations": []any{map[string]string{"id": buddyOrg.OIN, "name": buddyOrg.Name}}, "services": services})
+		if imp, err := tc.ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: string(raw)}); err != nil || imp.GetCreated() != n/2 {
+			t.Fatalf("import batch %d: %v %v", batch, imp, err)
+		}
+	}
+	for _, size := range []int32{0, 1000} {
+		got := map[string]bool{}
+		req := &referralv1.ExportDirectoryRequest{MunicipalityCode: "GM0363", PageSize: size}
+		pages := 0
+		for {
+			resp, err := h.client(t, buddyOrg).ExportDirectory(h.ctx, req)
+			if err != nil {
+				t.Fatalf("page_size %d, page %d: %v", size, pages, err)
+			}
+			pages++
+			if len(resp.GetHsdsJson()) > 3<<20 {
+				t.Fatalf("page of %d bytes", len(resp.GetHsdsJson()))
+			}
+			var dir struct {
+				Services []struct {
+					ID string `json:"id"`
+				} `json:"services"`
+			}
+			if err := json.Unmarshal([]byte(resp.GetHsdsJson()), &dir); err != nil || len(dir.Services) != int(resp.GetServices()) || len(dir.Services) == 0 {
+				t.Fatalf("page %d: %d services, says %d (%v)", pages, len(dir.Services), resp.GetServices(), err)
+			}
+			for _, s := range dir.Services {
+				if got[s.ID] {
+					t.Fatalf("service %s on two pages", s.ID)
+				}
+				got[s.ID] = true
+			}
+			if pages == 1 && size == 0 {
+				re, err := tc.ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: resp.GetHsdsJson()})
+				if err != nil || re.GetCreated() != 0 || int(re.GetUpdated()) != len(dir.Services) {
+					t.Fatalf("a page imports as it is: %v %v", re, err)
+				}
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+		if len(got) != n || pages < 2 {
+			t.Fatalf("page_size %d: %d services in %d pages, want %d in at least 2", size, len(got), pages, n)
+		}
+	}
+	// A token belongs to its municipality's export, and the page size has its bounds.
+	first, err := h.client(t, buddyOrg).ExportDirectory(h.ctx, &referralv1.ExportDirectoryRequest{MunicipalityCode: "GM0363", PageSize: 1})
+	if err != nil || first.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v", err)
+	}
+	for field, req := range map[string]*referralv1.ExportDirectoryRequest{
+		"page_token": {MunicipalityCode: "GM0344", PageToken: first.GetNextPageToken()},
+		"page_size":  {MunicipalityCode: "GM0363", PageSize: 1001},
+	} {
+		if f := violations(t, mustErr(h.client(t, buddyOrg).ExportDirectory(h.ctx, req))); !f[field] {
+			t.Errorf("bad %s: violations %v", field, f)
+		}
+	}
+}
+
+// A provision's url is an absolute http(s) URL and its email an e-mail address, whether it is
+// stored one by one or imported (probe-A F8): the map is shown to every partner, and a
+// javascript: link in it would run in their front ends.
+func TestProvisionURLAndEmailAreChecked(t *testing.T) {
+	h := start(t)
+	tc := h.client(t, team)
+	provision := func(url, email string) *referralv1.Provision {
+		return &referralv1.Provision{OrganisationOin: buddyOrg.OIN, OrganisationName: buddyOrg.Name, Name: "Maatje", Kind: referralv1.ProvisionKind_PROVISION_KIND_COMMUNITY,
+			Status: referralv1.ProvisionStatus_PROVISION_STATUS_ACTIVE, TaxonomyTerms: []string{"buddy-project"}, MunicipalityCode: "GM0363",
+			CapacityStatus: referralv1.CapacityStatus_CAPACITY_STATUS_AVAILABLE, Url: url, Email: email}
+	}
+	for _, bad := range []struct{ url, email, field string }{
+		{"javascript:alert(1)", "", "provision.url"},
+		{"data:text/html,<script>alert(1)</script>", "", "provision.url"},
+		{"/relative/path", "", "provision.url"},
+		{"ftp://example.nl/file", "", "provision.url"},
+		{"https://", "", "provision.url"},
+		{"", "not-an-email", "provision.email"},
+		{"", "a@b@c.nl", "provision.email"},
+		{"", "Maatje <info@example.nl>", "provision.email"},
+	} {
+		_, err := tc.UpsertProvision(h.ctx, &referralv1.UpsertProvisionRequest{IdempotencyKey: h.key(), Provision: provision(bad.url, bad.email)})
+		if f := violations(t, err); !f[bad.field] {
+			t.Errorf("url %q email %q: want a violation of %s, got %v", bad.url, bad.email, bad.field, f)
+		}
+	}
+	ok, err := tc.UpsertProvision(h.ctx, &referralv1.UpsertProvisionRequest{IdempotencyKey: h.key(), Provision: provision("https://www.debrug.nl/maatjes?wijk=centrum", "info@debrug.nl")})
+	if err != nil || ok.GetProvision().GetUrl() != "https://www.debrug.nl/maatjes?wijk=centrum" {
+		t.Fatalf("a good url and email: %v %v", ok, err)
+	}
+	// The same rules for an import.
+	var dir map[string]any
+	_ = json.Unmarshal([]byte(directory([]string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()})), &dir)
+	services := dir["services"].([]any)
+	services[0].(map[string]any)["url"] = "javascript:alert(1)"
+	services[1].(map[string]any)["email"] = "not-an-email"
+	services[2].(map[string]any)["url"] = "http://www.example.nl/"
+	services[2].(map[string]any)["email"] = "info@example.nl"
+	raw, _ := json.Marshal(dir)
+	f := violations(t, mustErr(tc.ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: string(raw)})))
+	if !f["services[0].url"] || !f["services[1].email"] || f["services[2].url"] || f["services[2].email"] {
+		t.Fatalf("import: violations %v", f)
 	}
 }

@@ -48,6 +48,7 @@ func TestRecurringThemesSuppressSmallGroups(t *testing.T) {
 	arrears(residents[1], "WK036301")
 	// Declines for capacity: five residents in WK036300, one in WK036301 (the same resident
 	// referred five times is still one household and stays suppressed).
+	h.addMembers(residents...)
 	p := h.provision(t, buddyOrg, "Maatje", nil)
 	tc, bc := h.client(t, team), h.client(t, buddyOrg)
 	decline := func(bsn, district string) {

@@ -79,11 +79,17 @@ type Deps struct {
 // Intakes is the intake service, which owns intakes.
 type Intakes interface {
 	Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error)
+	// Intake reads an intake's municipality, status and household members (as a Wijkbrug
+	// service); apperr NotFound when there is none.
+	Intake(ctx context.Context, intakeID string) (domain.IntakeFacts, error)
 }
 
 // Cases is case-direction, which owns cases and knows who is involved in them.
 type Cases interface {
 	Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error)
+	// Case reads a case's municipality, status, plan goals and household members (as a
+	// Wijkbrug service); apperr NotFound when there is none.
+	Case(ctx context.Context, caseID string) (domain.CaseFacts, error)
 }
 
 // App is the referral application.

@@ -37,14 +37,24 @@ func key(t *testing.T) []byte {
 }
 
 // everyoneInvolved stands in for case-direction and intake, whose checks are not what this
-// test is about (the gRPC tests cover them).
-type everyoneInvolved struct{}
+// test is about (the gRPC tests cover them): every case and intake is a running one of GM0363
+// about the household of residentOfEveryCase.
+type everyoneInvolved struct{ pseudo app.Pseudonymizer }
+
+// residentOfEveryCase is the resident every case and intake of everyoneInvolved is about.
+const residentOfEveryCase = "111222333"
 
 func (everyoneInvolved) Involved(context.Context, string, string, string) (bool, error) {
 	return true, nil
 }
 func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, error) {
 	return true, nil
+}
+func (e everyoneInvolved) Case(_ context.Context, id string) (domain.CaseFacts, error) {
+	return domain.CaseFacts{ID: id, Municipality: "GM0363", Status: "ACTIVE", Residents: []string{e.pseudo.Pseudonym(residentOfEveryCase)}}, nil
+}
+func (e everyoneInvolved) Intake(_ context.Context, id string) (domain.IntakeFacts, error) {
+	return domain.IntakeFacts{ID: id, Municipality: "GM0363", Status: "IN_TRIAGE", Residents: []string{e.pseudo.Pseudonym(residentOfEveryCase)}}, nil
 }
 
 // newDSN returns a new database migrated as referral's.
@@ -72,7 +82,7 @@ func newAppWriting(db *pgxdb.DB, w *outbox.Writer, prot *bsn.Protector, now func
 		Tx: db, Signals: postgres.NewSignals(db, prot), Provisions: postgres.NewProvisions(db),
 		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
 		Events: events.NewPublisher(w), Access: logstore.New(db, "referral"), Pseudo: prot,
-		Cases: everyoneInvolved{}, Intakes: everyoneInvolved{},
+		Cases: everyoneInvolved{prot}, Intakes: everyoneInvolved{prot},
 	})
 	a.Now = now
 	return a

@@ -16,7 +16,9 @@ type Provisions interface {
 	// Get returns apperr NotFound when there is no such provision.
 	Get(ctx context.Context, id string) (domain.Provision, error)
 	Search(ctx context.Context, q domain.ProvisionQuery) ([]domain.SearchHit, error)
-	ListByMunicipality(ctx context.Context, municipality string) ([]domain.Provision, error)
+	// ListByMunicipality returns up to limit provisions of a municipality by name and id,
+	// after the one at after (from the first when nil).
+	ListByMunicipality(ctx context.Context, municipality string, after *domain.ExportKey, limit int) ([]domain.Provision, error)
 }
 
 // UpsertProvision adds a provision (empty id) or replaces one the caller maintains.
@@ -89,7 +91,8 @@ func (a *App) SearchProvisions(ctx context.Context, q domain.ProvisionQuery) ([]
 	return a.provisions.Search(ctx, q)
 }
 
-// ExportProvisions returns every provision of a municipality.
-func (a *App) ExportProvisions(ctx context.Context, municipality string) ([]domain.Provision, error) {
-	return a.provisions.ListByMunicipality(ctx, municipality)
+// ExportProvisions returns up to limit provisions of a municipality, by name and id, after the
+// one at after (nil: from the first).
+func (a *App) ExportProvisions(ctx context.Context, municipality string, after *domain.ExportKey, limit int) ([]domain.Provision, error) {
+	return a.provisions.ListByMunicipality(ctx, municipality, after, limit)
 }

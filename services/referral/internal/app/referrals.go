@@ -35,40 +35,13 @@ type Referrals interface {
 func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) (domain.Referral, error) {
 	caller, _ := identity.From(ctx)
 	now := a.Now().UTC()
-	// A referral that names a case becomes an action of that case: only its team or an
-	// organisation involved in it may make one. Case-direction owns that knowledge.
-	if r.CaseID != "" && caller.Org.Type != identity.OrgService {
-		if a.cases == nil {
-			return r, apperr.FailedPrecondition("referrals for a case need case-direction, which is not configured")
-		}
-		involved, err := a.cases.Involved(ctx, r.CaseID, caller.Org.OIN, string(caller.Org.Type))
-		if err != nil {
-			return r, err
-		}
-		route := ""
-		if involved {
-			route = accesslog.RouteInvolved
-		}
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "case", ObjectID: r.CaseID},
-			Route: route, Change: true, Quiet: true}); err != nil {
+	if r.CaseID != "" {
+		if err := a.checkCase(ctx, caller, r); err != nil {
 			return r, err
 		}
 	}
-	// Likewise an intake: only the team that owns it may refer from it.
-	if r.IntakeID != "" && caller.Org.Type != identity.OrgService {
-		if a.intakes == nil {
-			return r, apperr.FailedPrecondition("referrals for an intake need the intake service, which is not configured")
-		}
-		owner, err := a.intakes.Owner(ctx, r.IntakeID, caller.Org.OIN, string(caller.Org.Type))
-		if err != nil {
-			return r, err
-		}
-		route := ""
-		if owner {
-			route = accesslog.RouteTeam
-		}
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "intake", ObjectID: r.IntakeID},
-			Route: route, Change: true, Quiet: true}); err != nil {
+	if r.IntakeID != "" {
+		if err := a.checkIntake(ctx, caller, r); err != nil {
 			return r, err
 		}
 	}
@@ -124,6 +97,63 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 		return a.access.Record(ctx, a.referralEntry("referral.referral.create", r, accesslog.RouteNewRecord, accesslog.OutcomeGranted))
 	})
 	return r, err
+}
+
+// checkCase makes sure a referral that names a case may be made and fits the case. It becomes
+// an action of that case: only its team or an organisation involved in it may make one
+// (case-direction owns that knowledge). Only then is the case read — as a Wijkbrug service, so
+// that another organisation's attempt never makes case-direction show it — and the referral
+// checked against it (domain.Referral.CheckAgainstCase).
+func (a *App) checkCase(ctx context.Context, caller identity.Caller, r domain.Referral) error {
+	if a.cases == nil {
+		return apperr.FailedPrecondition("referrals for a case need case-direction, which is not configured")
+	}
+	if caller.Org.Type != identity.OrgService {
+		involved, err := a.cases.Involved(ctx, r.CaseID, caller.Org.OIN, string(caller.Org.Type))
+		if err != nil {
+			return err
+		}
+		route := ""
+		if involved {
+			route = accesslog.RouteInvolved
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "case", ObjectID: r.CaseID},
+			Route: route, Change: true, Quiet: true}); err != nil {
+			return err
+		}
+	}
+	c, err := a.cases.Case(ctx, r.CaseID)
+	if err != nil {
+		return err
+	}
+	return r.CheckAgainstCase(c, a.pseudo.Pseudonym(r.ResidentBSN))
+}
+
+// checkIntake is checkCase for an intake: only the team that owns it may refer from it, and the
+// referral must fit it (domain.Referral.CheckAgainstIntake).
+func (a *App) checkIntake(ctx context.Context, caller identity.Caller, r domain.Referral) error {
+	if a.intakes == nil {
+		return apperr.FailedPrecondition("referrals for an intake need the intake service, which is not configured")
+	}
+	if caller.Org.Type != identity.OrgService {
+		owner, err := a.intakes.Owner(ctx, r.IntakeID, caller.Org.OIN, string(caller.Org.Type))
+		if err != nil {
+			return err
+		}
+		route := ""
+		if owner {
+			route = accesslog.RouteTeam
+		}
+		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: accesslog.Entry{Action: "referral.referral.create", ObjectType: "intake", ObjectID: r.IntakeID},
+			Route: route, Change: true, Quiet: true}); err != nil {
+			return err
+		}
+	}
+	in, err := a.intakes.Intake(ctx, r.IntakeID)
+	if err != nil {
+		return err
+	}
+	return r.CheckAgainstIntake(in, a.pseudo.Pseudonym(r.ResidentBSN))
 }
 
 // checkReplaces allows re-routing only of the caller's own referral that ended without help,
@@ -349,6 +379,7 @@ var (
 	_ apperr.ForbiddenTransition = (*domain.SignalRefusalError)(nil)
 	_ apperr.RuleViolation       = domain.RuleViolation{}
 	_ apperr.Conflict            = domain.ReplacedError{}
+	_ apperr.ForbiddenTransition = domain.ContextError{}
 )
 
 func (a *App) referralEntry(action string, r domain.Referral, route, outcome string) accesslog.Entry {

@@ -115,6 +115,9 @@ type SearchKey struct {
 	Name, ID          string
 }
 
+// ExportKey is where a provision stands in a directory export: by name, then id.
+type ExportKey struct{ Name, ID string }
+
 // SearchHit is a provision found by a search, with its place in the order.
 type SearchHit struct {
 	Provision

@@ -245,3 +245,81 @@ func TestProvisionValidate(t *testing.T) {
 		t.Fatal("eligibility")
 	}
 }
+
+func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
+	const member, stranger = "pseudo-member", "pseudo-stranger"
+	running := CaseFacts{ID: "c1", Municipality: "GM0363", Status: "IN_PROGRESS", HasPlan: true,
+		Goals: map[string]string{"g-open": "OPEN", "g-busy": "IN_PROGRESS", "g-reached": "REACHED", "g-dropped": "DROPPED"}, Residents: []string{member}}
+	ref := Referral{CaseID: "c1", Municipality: "GM0363", GoalIDs: []string{"g-open", "g-busy"}}
+	field := func(err error) string {
+		var rv RuleViolation
+		if errors.As(err, &rv) {
+			return rv.Field
+		}
+		return ""
+	}
+	isState := func(err error) bool { var ce ContextError; return errors.As(err, &ce) }
+	if err := ref.CheckAgainstCase(running, member); err != nil {
+		t.Fatalf("a referral that fits: %v", err)
+	}
+	with := func(mod func(*Referral, *CaseFacts)) (Referral, CaseFacts) {
+		r, c := ref, running
+		r.GoalIDs = append([]string(nil), ref.GoalIDs...)
+		mod(&r, &c)
+		return r, c
+	}
+	for _, tc := range []struct {
+		name    string
+		mod     func(*Referral, *CaseFacts)
+		pseudo  string
+		field   string
+		isState bool
+	}{
+		{"resident outside the household", func(*Referral, *CaseFacts) {}, stranger, "resident_bsn", false},
+		{"another municipality", func(r *Referral, _ *CaseFacts) { r.Municipality = "GM0599" }, member, "municipality_code", false},
+		{"unknown goal", func(r *Referral, _ *CaseFacts) { r.GoalIDs[1] = "g-nope" }, member, "goal_ids[1]", false},
+		{"goal twice", func(r *Referral, _ *CaseFacts) { r.GoalIDs[1] = "g-open" }, member, "goal_ids[1]", false},
+		{"reached goal", func(r *Referral, _ *CaseFacts) { r.GoalIDs[1] = "g-reached" }, member, "", true},
+		{"dropped goal", func(r *Referral, _ *CaseFacts) { r.GoalIDs[1] = "g-dropped" }, member, "", true},
+		{"no plan yet", func(_ *Referral, c *CaseFacts) { c.HasPlan, c.Goals = false, nil }, member, "", true},
+		{"closed case", func(_ *Referral, c *CaseFacts) { c.Status = "CLOSED" }, member, "", true},
+		{"handed over", func(_ *Referral, c *CaseFacts) { c.Status = "HANDED_OVER" }, member, "", true},
+	} {
+		r, c := with(tc.mod)
+		err := r.CheckAgainstCase(c, tc.pseudo)
+		if err == nil || field(err) != tc.field || isState(err) != tc.isState {
+			t.Errorf("%s: got %v", tc.name, err)
+		}
+	}
+	noGoals, noPlan := ref, running
+	noGoals.GoalIDs, noPlan.HasPlan, noPlan.Goals = nil, false, nil
+	if err := noGoals.CheckAgainstCase(noPlan, member); err != nil {
+		t.Fatalf("no goals on a case without a plan: %v", err)
+	}
+
+	intake := IntakeFacts{ID: "i1", Municipality: "GM0363", Status: "IN_TRIAGE", Residents: []string{member}}
+	fromIntake := Referral{IntakeID: "i1", Municipality: "GM0363"}
+	if err := fromIntake.CheckAgainstIntake(intake, member); err != nil {
+		t.Fatalf("a referral that fits the intake: %v", err)
+	}
+	if err := fromIntake.CheckAgainstIntake(intake, stranger); field(err) != "resident_bsn" {
+		t.Errorf("intake, resident outside the household: %v", err)
+	}
+	withGoals := fromIntake
+	withGoals.GoalIDs = []string{"g-open"}
+	if err := withGoals.CheckAgainstIntake(intake, member); field(err) != "goal_ids" {
+		t.Errorf("intake with goals: %v", err)
+	}
+	elsewhere := fromIntake
+	elsewhere.Municipality = "GM0599"
+	if err := elsewhere.CheckAgainstIntake(intake, member); field(err) != "municipality_code" {
+		t.Errorf("intake, another municipality: %v", err)
+	}
+	for _, st := range []string{"MERGED", "WITHDRAWN", "NOT_REACHED"} {
+		ended := intake
+		ended.Status = st
+		if err := fromIntake.CheckAgainstIntake(ended, member); !isState(err) {
+			t.Errorf("intake %s: %v", st, err)
+		}
+	}
+}

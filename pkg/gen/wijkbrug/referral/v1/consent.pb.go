@@ -842,7 +842,7 @@ const file_wijkbrug_referral_v1_consent_proto_rawDesc = "" +
 	"\fresident_bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x12E\n" +
 	"\x06status\x18\x02 \x01(\x0e2#.wijkbrug.referral.v1.ConsentStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"y\n" +
 	"\x14ListConsentsResponse\x129\n" +

@@ -1913,15 +1913,21 @@ type CreateReferralRequest struct {
 	// referrals and be active.
 	ProvisionId string `protobuf:"bytes,2,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
 	// The case (case direction) or the intake the referral belongs to: exactly one.
-	CaseId   string   `protobuf:"bytes,3,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	IntakeId string   `protobuf:"bytes,4,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
-	GoalIds  []string `protobuf:"bytes,5,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
-	// BSN of the resident referred.
-	ResidentBsn      string `protobuf:"bytes,6,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	CaseId   string `protobuf:"bytes,3,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	IntakeId string `protobuf:"bytes,4,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
+	// Goals of the case's plan the referral works on (distinct, at most 50; none for an intake,
+	// which has no plan). A goal must be in the current plan and still open.
+	GoalIds []string `protobuf:"bytes,5,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
+	// BSN of the resident referred: a current member of the household of the case or the
+	// intake.
+	ResidentBsn string `protobuf:"bytes,6,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	// The municipality of the case or the intake.
 	MunicipalityCode string `protobuf:"bytes,7,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	// CBS district code of the resident (optional; used for recurring themes).
+	// CBS district code of the resident (optional; used for recurring themes); it must lie in
+	// municipality_code.
 	DistrictCode string `protobuf:"bytes,8,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
-	// The question for the recipient (required, at most 4000 characters).
+	// The question for the recipient (required: more than white space; at most 4000
+	// characters).
 	Question string `protobuf:"bytes,9,opt,name=question,proto3" json:"question,omitempty"`
 	// Data categories shared with the recipient (at least one).
 	SharedDataCategories []DataCategory `protobuf:"varint,10,rep,packed,name=shared_data_categories,json=sharedDataCategories,proto3,enum=wijkbrug.referral.v1.DataCategory" json:"shared_data_categories,omitempty"`
@@ -3835,13 +3841,13 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x84\a\n" +
+	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x86\a\n" +
 	"\x15CreateReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
 	"\fprovision_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\x12$\n" +
 	"\acase_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12(\n" +
-	"\tintake_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12*\n" +
-	"\bgoal_ids\x18\x05 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIds\x12/\n" +
+	"\tintake_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12,\n" +
+	"\bgoal_ids\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x102\x18\x01\"\x05r\x03\xb0\x01\x01R\agoalIds\x12/\n" +
 	"\fresident_bsn\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
 	"\x11municipality_code\x18\a \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +

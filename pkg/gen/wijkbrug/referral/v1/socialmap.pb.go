@@ -294,9 +294,11 @@ type Provision struct {
 	AcceptsDigitalReferrals bool  `protobuf:"varint,18,opt,name=accepts_digital_referrals,json=acceptsDigitalReferrals,proto3" json:"accepts_digital_referrals,omitempty"`
 	// When the entry was last checked with the organisation.
 	VerifiedAt *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=verified_at,json=verifiedAt,proto3" json:"verified_at,omitempty"`
-	Url        string                 `protobuf:"bytes,20,opt,name=url,proto3" json:"url,omitempty"`
-	Email      string                 `protobuf:"bytes,21,opt,name=email,proto3" json:"email,omitempty"`
-	Phone      string                 `protobuf:"bytes,22,opt,name=phone,proto3" json:"phone,omitempty"`
+	// Web page of the provision: an absolute http or https URL (at most 500 characters).
+	Url string `protobuf:"bytes,20,opt,name=url,proto3" json:"url,omitempty"`
+	// Contact e-mail address (at most 200 characters).
+	Email string `protobuf:"bytes,21,opt,name=email,proto3" json:"email,omitempty"`
+	Phone string `protobuf:"bytes,22,opt,name=phone,proto3" json:"phone,omitempty"`
 	// OIN of the team or municipality that maintains the entry.
 	MaintainerOin string                 `protobuf:"bytes,23,opt,name=maintainer_oin,json=maintainerOin,proto3" json:"maintainer_oin,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -1000,12 +1002,17 @@ func (x *ImportDirectoryResponse) GetUpdated() int32 {
 	return 0
 }
 
-// ExportDirectoryRequest names the municipality to export.
+// ExportDirectoryRequest names the municipality to export, one page at a time.
 type ExportDirectoryRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	MunicipalityCode string                 `protobuf:"bytes,1,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// At most this many services on the page (default 500, at most 1000; 0 = the default). A
+	// page is also cut before its hsds_json would pass 3 MiB, so every page fits in an answer.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (of the same municipality); empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportDirectoryRequest) Reset() {
@@ -1045,11 +1052,30 @@ func (x *ExportDirectoryRequest) GetMunicipalityCode() string {
 	return ""
 }
 
-// ExportDirectoryResponse holds the directory.
+func (x *ExportDirectoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ExportDirectoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ExportDirectoryResponse holds one page of the directory, by service name: a complete HSDS
+// directory of its own (the organisations of its services included), which ImportDirectory
+// takes as it is.
 type ExportDirectoryResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HsdsJson      string                 `protobuf:"bytes,1,opt,name=hsds_json,json=hsdsJson,proto3" json:"hsds_json,omitempty"`
-	Services      int32                  `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	HsdsJson string                 `protobuf:"bytes,1,opt,name=hsds_json,json=hsdsJson,proto3" json:"hsds_json,omitempty"`
+	// The number of services on this page.
+	Services int32 `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1098,6 +1124,13 @@ func (x *ExportDirectoryResponse) GetServices() int32 {
 	return 0
 }
 
+func (x *ExportDirectoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_wijkbrug_referral_v1_socialmap_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
@@ -1109,7 +1142,8 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\vpostal_code\x18\x03 \x01(\tR\n" +
 	"postalCode\x12\x12\n" +
 	"\x04city\x18\x04 \x01(\tR\x04city\x121\n" +
-	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"\xc1\t\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"\x81\n" +
+	"\n" +
 	"\tProvision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12+\n" +
@@ -1133,9 +1167,10 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\fwaiting_days\x18\x11 \x01(\x05R\vwaitingDays\x12:\n" +
 	"\x19accepts_digital_referrals\x18\x12 \x01(\bR\x17acceptsDigitalReferrals\x12X\n" +
 	"\vverified_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\n" +
-	"verifiedAt\x12\x10\n" +
-	"\x03url\x18\x14 \x01(\tR\x03url\x12\x14\n" +
-	"\x05email\x18\x15 \x01(\tR\x05email\x12\x14\n" +
+	"verifiedAt\x12A\n" +
+	"\x03url\x18\x14 \x01(\tB/\xbaH,\xd8\x01\x01r'\x18\xf4\x032\x1f^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]\x88\x01\x01R\x03url\x12#\n" +
+	"\x05email\x18\x15 \x01(\tB\r\xbaH\n" +
+	"\xd8\x01\x01r\x05\x18\xc8\x01`\x01R\x05email\x12\x14\n" +
 	"\x05phone\x18\x16 \x01(\tR\x05phone\x12%\n" +
 	"\x0emaintainer_oin\x18\x17 \x01(\tR\rmaintainerOin\x12V\n" +
 	"\n" +
@@ -1148,7 +1183,7 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\x13GetProvisionRequest\x12.\n" +
 	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xb0\x04\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xae\x04\n" +
 	"\x17SearchProvisionsRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
@@ -1159,11 +1194,10 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x12\n" +
 	"\x04text\x18\a \x01(\tR\x04text\x12A\n" +
 	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x124\n" +
-	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12\"\n" +
+	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12!\n" +
 	"\x05limit\x18\n" +
-	" \x01(\x05B\f\xbaH\a\x1a\x05\x18\xe8\a(\x00\x18\x01R\x05limit\x12'\n" +
-	"\tpage_size\x18\v \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	" \x01(\x05B\v\xbaH\x06\x1a\x04\x18d(\x00\x18\x01R\x05limit\x12&\n" +
+	"\tpage_size\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\f \x01(\tR\tpageToken\"\x83\x01\n" +
 	"\x18SearchProvisionsResponse\x12?\n" +
@@ -1176,12 +1210,17 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\thsds_json\x18\x02 \x01(\tR\bhsdsJson\"M\n" +
 	"\x17ImportDirectoryResponse\x12\x18\n" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
-	"\aupdated\x18\x02 \x01(\x05R\aupdated\"S\n" +
+	"\aupdated\x18\x02 \x01(\x05R\aupdated\"\x9b\x01\n" +
 	"\x16ExportDirectoryRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"R\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ExportDirectoryResponse\x12\x1b\n" +
 	"\thsds_json\x18\x01 \x01(\tR\bhsdsJson\x12\x1a\n" +
-	"\bservices\x18\x02 \x01(\x05R\bservices*h\n" +
+	"\bservices\x18\x02 \x01(\x05R\bservices\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*h\n" +
 	"\rProvisionKind\x12\x1e\n" +
 	"\x1aPROVISION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PROVISION_KIND_COMMUNITY\x10\x01\x12\x19\n" +

@@ -9,6 +9,7 @@ import (
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 	"google.golang.org/grpc"
 )
 
@@ -29,4 +30,32 @@ func (p *CaseDirection) Involved(ctx context.Context, caseID, orgOIN, orgType st
 		return false, grpcx.PeerError("case-direction", "case", err)
 	}
 	return resp.GetInvolved(), nil
+}
+
+// Case reads the case as a Wijkbrug service: its municipality, status, the goals of its
+// current plan and the pseudonyms of its household's current members (ListCaseResidents).
+func (p *CaseDirection) Case(ctx context.Context, caseID string) (domain.CaseFacts, error) {
+	resp, err := p.c.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: caseID})
+	if err != nil {
+		return domain.CaseFacts{}, grpcx.PeerError("case-direction", "case", err)
+	}
+	cs := resp.GetCase()
+	f := domain.CaseFacts{ID: cs.GetId(), Municipality: cs.GetMunicipalityCode(), Status: protoenum.Code(cs.GetStatus()),
+		HasPlan: cs.GetPlan() != nil, Goals: map[string]string{}}
+	for _, g := range cs.GetPlan().GetGoals() {
+		f.Goals[g.GetId()] = protoenum.Code(g.GetStatus())
+	}
+	req := &casedirectionv1.ListCaseResidentsRequest{CaseId: caseID, PageSize: 500}
+	for {
+		rs, err := p.c.ListCaseResidents(ctx, req)
+		if err != nil {
+			return domain.CaseFacts{}, grpcx.PeerError("case-direction", "case", err)
+		}
+		for _, r := range rs.GetResidents() {
+			f.Residents = append(f.Residents, r.GetPseudonym())
+		}
+		if req.PageToken = rs.GetNextPageToken(); req.PageToken == "" {
+			return f, nil
+		}
+	}
 }

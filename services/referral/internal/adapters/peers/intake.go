@@ -8,6 +8,7 @@ import (
 
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 	"google.golang.org/grpc"
 )
 
@@ -26,4 +27,33 @@ func (p *Intake) Owner(ctx context.Context, intakeID, orgOIN, orgType string) (b
 		return false, grpcx.PeerError("intake", "intake", err)
 	}
 	return resp.GetOwner(), nil
+}
+
+// Intake reads the intake as a Wijkbrug service (intake leaves the question out): its
+// municipality and status, and the pseudonyms of its household's current members
+// (ListHouseholdResidents).
+func (p *Intake) Intake(ctx context.Context, intakeID string) (domain.IntakeFacts, error) {
+	resp, err := p.c.GetIntake(ctx, &intakev1.GetIntakeRequest{IntakeId: intakeID})
+	if err != nil {
+		return domain.IntakeFacts{}, grpcx.PeerError("intake", "intake", err)
+	}
+	in := resp.GetIntake()
+	f := domain.IntakeFacts{ID: in.GetId(), Municipality: in.GetMunicipalityCode(), Status: protoenum.Code(in.GetStatus()),
+		MergedInto: in.GetMergedIntoIntakeId()}
+	if in.GetHouseholdId() == "" {
+		return f, nil
+	}
+	req := &intakev1.ListHouseholdResidentsRequest{HouseholdId: in.GetHouseholdId(), PageSize: 500}
+	for {
+		rs, err := p.c.ListHouseholdResidents(ctx, req)
+		if err != nil {
+			return domain.IntakeFacts{}, grpcx.PeerError("intake", "household", err)
+		}
+		for _, r := range rs.GetResidents() {
+			f.Residents = append(f.Residents, r.GetPseudonym())
+		}
+		if req.PageToken = rs.GetNextPageToken(); req.PageToken == "" {
+			return f, nil
+		}
+	}
 }

@@ -119,9 +119,14 @@ func (r *Provisions) Search(ctx context.Context, s domain.ProvisionQuery) ([]dom
 	return out, nil
 }
 
-// ListByMunicipality returns every provision of a municipality (for export), by name.
-func (r *Provisions) ListByMunicipality(ctx context.Context, municipality string) ([]domain.Provision, error) {
-	return r.query(ctx, `SELECT `+provisionColumns+` FROM provisions WHERE municipality_code = $1 ORDER BY name, id`, municipality)
+// ListByMunicipality returns a page of a municipality's provisions (for export), by name and
+// id, after the one at after (nil: from the first). after.ID must be a UUID.
+func (r *Provisions) ListByMunicipality(ctx context.Context, municipality string, after *domain.ExportKey, limit int) ([]domain.Provision, error) {
+	if after == nil {
+		return r.query(ctx, `SELECT `+provisionColumns+` FROM provisions WHERE municipality_code = $1 ORDER BY name, id LIMIT $2`, municipality, limit)
+	}
+	return r.query(ctx, `SELECT `+provisionColumns+` FROM provisions WHERE municipality_code = $1 AND (name, id) > ($2, $3::uuid)
+		ORDER BY name, id LIMIT $4`, municipality, after.Name, after.ID, limit)
 }
 
 func (r *Provisions) query(ctx context.Context, sql string, args ...any) ([]domain.Provision, error) {

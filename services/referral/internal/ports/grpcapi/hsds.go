@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 )
@@ -204,18 +206,76 @@ func provisionFromHSDS(sv hsdsService, orgName string) domain.Provision {
 	return p
 }
 
-// ExportDirectory writes a municipality's provisions as an HSDS-style directory.
+// ExportLimits are the page sizes of ExportDirectory, in services.
+var ExportLimits = paging.Limits{Default: 500, Max: 1000}
+
+// maxExportBytes bounds a page's hsds_json, well below the 4 MiB a gRPC answer may have: a
+// page is cut before it would pass it. One service is far smaller (its fields' limits keep it
+// under 1 MiB), so every page carries at least one.
+const maxExportBytes = 3 << 20
+
+// ExportDirectory writes a page of a municipality's provisions, by name, as an HSDS-style
+// directory of its own: every page can be imported as it is.
 func (s *Server) ExportDirectory(ctx context.Context, req *referralv1.ExportDirectoryRequest) (*referralv1.ExportDirectoryResponse, error) {
-	ps, err := s.app.ExportProvisions(ctx, req.GetMunicipalityCode())
+	var v apperr.Validation
+	list := paging.Scoped("referral.directory", req.GetMunicipalityCode())
+	page := paging.Parse(&v, list, 2, ExportLimits, req.GetPageSize(), req.GetPageToken())
+	var after *domain.ExportKey
+	if !page.First() {
+		if uuid.Validate(page.After[1]) != nil || len(page.After[1]) != 36 {
+			v.Add("page_token", "not a token from a previous page of this list")
+		}
+		after = &domain.ExportKey{Name: page.After[0], ID: page.After[1]}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ps, err := s.app.ExportProvisions(ctx, req.GetMunicipalityCode(), after, page.Size+1)
 	if err != nil {
 		return nil, err
 	}
-	dir := directoryOf(ps)
-	raw, err := json.MarshalIndent(dir, "", "  ")
+	ps, more := paging.Cut(ps, page.Size)
+	raw, n, err := encodeDirectoryPage(ps, maxExportBytes)
 	if err != nil {
 		return nil, err
 	}
-	return &referralv1.ExportDirectoryResponse{HsdsJson: string(raw), Services: int32(len(dir.Services))}, nil
+	out := &referralv1.ExportDirectoryResponse{HsdsJson: string(raw), Services: int32(n)}
+	if more || n < len(ps) {
+		last := ps[n-1]
+		out.NextPageToken = paging.Token(list, last.Name, last.ID)
+	}
+	return out, nil
+}
+
+// encodeDirectoryPage writes the directory of as many of ps (from the first) as fit in max
+// bytes, at least one, and says how many it took.
+func encodeDirectoryPage(ps []domain.Provision, max int) ([]byte, int, error) {
+	n, size := 0, 64
+	orgs := map[string]bool{}
+	for _, p := range ps {
+		// A service's share of the document: as indented at its depth, with its separator.
+		b, err := json.MarshalIndent(provisionToHSDS(p), "    ", "  ")
+		if err != nil {
+			return nil, 0, err
+		}
+		add := len(b) + 8
+		if !orgs[p.OrganisationOIN] {
+			add += 64 + 6*len(p.OrganisationName) + len(p.OrganisationOIN)
+		}
+		if n > 0 && size+add > max {
+			break
+		}
+		orgs[p.OrganisationOIN] = true
+		size += add
+		n++
+	}
+	for {
+		raw, err := json.MarshalIndent(directoryOf(ps[:n]), "", "  ")
+		if err != nil || len(raw) <= max || n <= 1 {
+			return raw, n, err
+		}
+		n = n * 9 / 10 // the estimate was short: take fewer (not reached with the sizes above)
+	}
 }
 
 // directoryOf is the HSDS-style directory of provisions, each organisation listed once.

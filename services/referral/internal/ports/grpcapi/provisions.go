@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -181,8 +184,28 @@ func checkProvision(v *apperr.Validation, prefix string, p domain.Provision) {
 		valid.District(v, f+".district_code", l.District)
 	}
 	valid.Text(v, prefix+"url", p.URL, 0, 500)
+	v.Check(p.URL == "" || webURL(p.URL), prefix+"url", "must be an absolute http or https URL")
 	valid.Text(v, prefix+"email", p.Email, 0, 200)
+	v.Check(p.Email == "" || emailRe.MatchString(p.Email), prefix+"email", "must be an e-mail address like info@example.nl")
 	valid.Text(v, prefix+"phone", p.Phone, 0, 50)
+}
+
+// emailRe is the shape of an e-mail address the proto's rule (protovalidate's string.email,
+// the HTML5 definition) accepts, so a directory import is held to what UpsertProvision is.
+var emailRe = regexp.MustCompile(`^[a-zA-Z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+
+// webURL reports whether s is an absolute http(s) URL with a host: what a partner's front end
+// may show as a link (no javascript:, data: or relative URLs).
+func webURL(s string) bool {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	return scheme == "http" || scheme == "https"
 }
 
 func contains(list []string, s string) bool {

@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
@@ -40,12 +41,17 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 	if (req.GetCaseId() == "") == (req.GetIntakeId() == "") {
 		v.Add("case_id", "give exactly one of case_id and intake_id")
 	}
-	// goal_ids[i]: each a UUID (the proto).
+	// goal_ids: at most 50 distinct UUIDs (the proto); that they are goals of the case is the
+	// domain's rule (CheckAgainstCase).
 	v.Check(len(req.GetGoalIds()) <= 50, "goal_ids", "at most 50")
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	// provision_id, municipality_code: required with their formats in the proto.
-	// district_code: the proto's rule (empty or a CBS district code).
+	// district_code: the proto's rule (empty or a CBS district code), and in the municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	valid.Text(&v, "question", req.GetQuestion(), 1, 4000)
+	if q := req.GetQuestion(); q != "" && strings.TrimSpace(q) == "" {
+		v.Add("question", "required: more than white space")
+	}
 	cats := categoryCodes(&v, "shared_data_categories", req.GetSharedDataCategories())
 	v.Check(len(req.GetSharedDataCategories()) > 0, "shared_data_categories", "name at least one category of data shared with the recipient")
 	basis := protoenum.Code(req.GetLegalBasis())

@@ -101,7 +101,8 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 		Crisis:       req.GetCrisis(),
 	}
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
-	// municipality_code, district_code: the proto's rules.
+	// municipality_code, district_code: the proto's rules; the district lies in the municipality.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	valid.Text(&v, "category", req.GetCategory(), 0, 100)
 	valid.Text(&v, "description", req.GetDescription(), 0, 10000)
 	if a := req.GetArrears(); a != nil {
