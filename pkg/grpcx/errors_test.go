@@ -167,3 +167,20 @@ func TestUnstorableTextIsInvalidArgument(t *testing.T) {
 		t.Fatalf("another data error stays INTERNAL: %s", st.Code())
 	}
 }
+
+// A peer's NOT_FOUND keeps what the peer says it did not find (a provider, where the caller
+// asked about an allocation); the adapter's resource is the fallback.
+func TestPeerNotFoundKeepsThePeersResource(t *testing.T) {
+	st, err := status.New(codes.NotFound, "provider not found").WithDetails(&errdetails.ResourceInfo{ResourceType: "provider", ResourceName: "99999999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := apperr.As(grpcx.PeerError("provider-monitoring", "allocation", st.Err()))
+	if !ok || e.Kind != apperr.KindNotFound || e.Resource != "provider" || e.ID != "99999999" {
+		t.Fatalf("got %+v", e)
+	}
+	e, _ = apperr.As(grpcx.PeerError("provider-monitoring", "allocation", status.Error(codes.NotFound, "gone")))
+	if e == nil || e.Resource != "allocation" {
+		t.Fatalf("without ResourceInfo: %+v", e)
+	}
+}

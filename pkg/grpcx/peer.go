@@ -32,6 +32,11 @@ func PeerError(peer, resource string, err error) error {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Canceled:
 		return apperr.Unavailable(peer+" is unavailable; retry", err)
 	case codes.NotFound:
+		// The peer names what it did not find (a provider, where the caller asked for an
+		// allocation); resource is only the fallback for an answer without ResourceInfo.
+		if typ := resourceType(st); typ != "" {
+			resource = typ
+		}
 		return apperr.NotFound(resource, resourceName(st))
 	case codes.AlreadyExists:
 		if id := resourceName(st); id != "" {
@@ -48,6 +53,15 @@ func resourceName(st *status.Status) string {
 	for _, d := range st.Details() {
 		if ri, ok := d.(*errdetails.ResourceInfo); ok {
 			return ri.GetResourceName()
+		}
+	}
+	return ""
+}
+
+func resourceType(st *status.Status) string {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok {
+			return ri.GetResourceType()
 		}
 	}
 	return ""

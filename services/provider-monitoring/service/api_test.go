@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +96,10 @@ func TestProvidersAndContractsThroughTheAPI(t *testing.T) {
 			t.Errorf("add contract: %s not reported; got %v", f, got)
 		}
 	}
+	// Each violation once (probe-C F10: valid_to was reported twice).
+	if len(slices.Compact(slices.Sorted(slices.Values(got)))) != len(got) {
+		t.Errorf("add contract: a field reported twice: %v", got)
+	}
 	// Another municipality's contract manager cannot contract for GM0363.
 	add2 := proto.Clone(add).(*pmv1.AddContractRequest)
 	add2.IdempotencyKey = uuid.NewString()
@@ -115,6 +120,28 @@ func TestProvidersAndContractsThroughTheAPI(t *testing.T) {
 	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "no valid contract") {
 		t.Fatalf("message: %s", st.Message())
 	}
+	// Moving the start date repeats the contract check of the issue (probe-C F5): the
+	// contract is valid from a month ago.
+	early := &pmv1.ChangeAllocationRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: al.GetNumber(),
+		ChangeReason: pmv1.AllocationChangeReason_ALLOCATION_CHANGE_REASON_ADMINISTRATIVE_CORRECTION, StartDate: date(today().AddDate(0, -2, 0))}
+	_, err = team.ChangeAllocation(svctest.Ctx(t), early)
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "no valid contract") {
+		t.Fatalf("start date outside the contract: %s", st.Message())
+	}
+	early.IdempotencyKey, early.StartDate = uuid.NewString(), date(today().AddDate(0, 0, -7))
+	if ch, err := team.ChangeAllocation(svctest.Ctx(t), early); err != nil || ch.GetAllocation().GetContractId() != contractID {
+		t.Fatalf("start date within the contract: %v %v", ch, err)
+	}
+	// An unknown provider is named as such (probe-C F8).
+	req = allocateRequest()
+	req.ProviderAgb = "99999999"
+	_, err = w.asService.Allocate(svctest.Ctx(t), req)
+	wantResource(t, err, "provider", "99999999")
+	// A municipality that acts for no municipality registers no provider (probe-C F9): the
+	// registration would bind the AGB code to an OIN for every municipality.
+	nobody := pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Nergens")))
+	_, err = nobody.RegisterProvider(ctx, &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: "33445566", Name: "Nep Zorg", Oin: "00000001000000000910"})
+	wantCode(t, err, codes.PermissionDenied)
 
 	// The contract's overview: to the team of GM0363, not to another municipality's team.
 	ov, err := team.GetContractOverview(svctest.Ctx(t), &pmv1.GetContractOverviewRequest{ContractId: contractID})
@@ -170,8 +197,26 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})
 	wantCode(t, err, codes.PermissionDenied)
 
-	ans, err := team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: q.GetId(),
-		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: uuid.NewString()})
+	// The case granted to must exist, be the team's and be open (probe-C F4), as case-direction
+	// checks for its own RequestAllocation.
+	grant := func(caseID string) (*pmv1.AnswerAllocationRequestResponse, error) {
+		return team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: q.GetId(),
+			Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: caseID})
+	}
+	teamOIN := svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Centrum").OIN
+	unknown, others, handedOver, caseID := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	w.cases.open(others, municipality, svctest.Org(identity.OrgTeam, "Sociaal Wijkteam Elders").OIN, casedirectionv1.CaseStatus_CASE_STATUS_IN_PROGRESS)
+	w.cases.open(handedOver, municipality, teamOIN, casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER)
+	w.cases.open(caseID, municipality, teamOIN, casedirectionv1.CaseStatus_CASE_STATUS_IN_PROGRESS)
+	_, err = grant(unknown)
+	wantCode(t, err, codes.NotFound)
+	_, err = grant(others)
+	wantResource(t, err, "case", others)
+	_, err = grant(handedOver)
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "HANDED_OVER") {
+		t.Fatalf("grant to a handed-over case: %s", st.Message())
+	}
+	ans, err := grant(caseID)
 	if err != nil || ans.GetRequest().GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_GRANTED ||
 		!ans.GetRequest().GetAnsweredOnTime() || ans.GetAllocation().GetRequestId() != q.GetId() ||
 		ans.GetAllocation().GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED {
@@ -229,10 +274,38 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 	if got := violatedFields(t, err); !slices.Equal(got, []string{"goal_ids[1]"}) {
 		t.Fatalf("progress on a goal of another case: %v", got)
 	}
-	prog.GoalIds = []string{goal}
+	// The goal's UUID in upper case is the same goal (probe-C F10), reported in lower case.
+	prog.GoalIds = []string{strings.ToUpper(goal)}
 	pr, err := w.asProvider.ReportProgress(ctx, prog)
-	if err != nil || !pr.GetReport().GetScaleDownAdvised() {
+	if err != nil || !pr.GetReport().GetScaleDownAdvised() || !slices.Equal(pr.GetReport().GetGoalIds(), []string{goal}) {
 		t.Fatalf("progress: %v %v", err, pr)
+	}
+	// A provider's 317 asking a new start date of paused care cannot be granted: the request
+	// is refused as a whole (FAILED_PRECONDITION), not a start_date the team never sent.
+	_, team, _ := w.municipal(t)
+	chg, err := w.asProvider.SubmitAllocationRequest(ctx, &pmv1.SubmitAllocationRequestRequest{IdempotencyKey: uuid.NewString(),
+		Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE, ProviderAgb: providerAGB, AllocationNumber: number,
+		StartDate: date(today().AddDate(0, 0, -2)), EndDate: date(today().AddDate(0, 6, 0)), ChangeReasonText: "eerder begonnen",
+		Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: chg.GetRequest().GetId(),
+		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), chg.GetRequest().GetId()) {
+		t.Fatalf("granting an impossible 317: %s", st.Message())
+	}
+	// Care restarts after the pause: started_on is the restart, first_started_on the first
+	// start (probe-C F10).
+	restarted, err := w.asProvider.ReportDeliveryStarted(ctx, &pmv1.ReportDeliveryStartedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: number, StartedOn: date(today())})
+	if err != nil || restarted.GetAllocation().GetStartedOn() != date(today()) || restarted.GetAllocation().GetFirstStartedOn() != date(today().AddDate(0, 0, -1)) {
+		t.Fatalf("restart: %v %v", restarted, err)
+	}
+	pause, err := w.asProvider.ReportDeliveryStopped(ctx, &pmv1.ReportDeliveryStoppedRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number,
+		StoppedOn: date(today()), ReasonCode: "20"})
+	if err != nil || pause.GetAllocation().GetFirstStartedOn() != date(today().AddDate(0, 0, -1)) {
+		t.Fatalf("pause again: %v %v", pause, err)
 	}
 	_, err = w.asService.WithdrawAllocation(ctx, &pmv1.WithdrawAllocationRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number,
 		Reason: pmv1.WithdrawalReason_WITHDRAWAL_REASON_OTHER})

@@ -112,6 +112,20 @@ func (f *fakeCaseSvc) add(caseID, goalID string) {
 	c.Plan.Goals = append(c.Plan.Goals, &casedirectionv1.Goal{Id: goalID})
 }
 
+// open stores a case of the team in the municipality with a status (no plan).
+func (f *fakeCaseSvc) open(caseID, municipality, teamOIN string, st casedirectionv1.CaseStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cases[caseID] = &casedirectionv1.Case{Id: caseID, MunicipalityCode: municipality, TeamOin: teamOIN, Status: st, Plan: &casedirectionv1.Plan{Version: 1}}
+}
+
+// setStatus moves a known case to another status.
+func (f *fakeCaseSvc) setStatus(caseID string, st casedirectionv1.CaseStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cases[caseID].Status = st
+}
+
 func (f *fakeCaseSvc) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -790,5 +804,233 @@ func TestDecisionOverdue(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("overdue events: %d, want 1", n)
+	}
+}
+
+// submit is the provider's request for allocation (315) of 3 hours a week for three months.
+func (w *decisionWorld) submit(t *testing.T) string {
+	t.Helper()
+	sub, err := w.providerPM.SubmitAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.SubmitAllocationRequestRequest{
+		IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+		ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district, ProductCategory: wmoCategory, ProductCode: wmoProduct,
+		StartDate: date(today()), EndDate: date(today().AddDate(0, 3, 0)),
+		Volume:       &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
+		ReferrerType: "02", ReferrerCode: "01234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub.GetRequest().GetId()
+}
+
+func fromRequest(caseID, requestID string) *pmv1.DraftDecisionRequest {
+	return &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED}
+}
+
+// One provider's request for allocation (315) leads to at most one allocation (probe-C F1):
+// no second decision on it, none on a request granted or refused already, and no grant of a
+// request a decision in force answers.
+func TestOneAllocationPerRequest(t *testing.T) {
+	w := startDecisions(t)
+	if err := service.SeedMunicipalOrganisations(svctest.Ctx(t), w.svc.DSN, municipality, w.team.OIN); err != nil {
+		t.Fatal(err)
+	}
+	teamPM := pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, w.team))
+	teamCtx := acting(t, "regisseur-anna", "case_director")
+	bert := acting(t, "consulent-bert", "wmo_consultant")
+	_, caseA := w.triaged(1)
+	_, caseB := w.triaged(1)
+
+	// Two drafts may compete; the first decided answers the request, the second is refused.
+	requestID := w.submit(t)
+	first := w.draftAndPropose(t, fromRequest(caseA, requestID))
+	second := w.draftAndPropose(t, fromRequest(caseB, requestID))
+	out, err := decide(w.asMuni, bert, first.GetId())
+	if err != nil || len(out.GetAllocations()) != 1 {
+		t.Fatalf("decide the first: %v %v", out, err)
+	}
+	_, err = decide(w.asMuni, bert, second.GetId())
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), requestID) {
+		t.Fatalf("decide the second: %s", st.Message())
+	}
+	_, err = w.asTeam.DraftDecision(teamCtx, fromRequest(caseB, requestID))
+	wantCode(t, err, codes.FailedPrecondition)
+	list, err := w.allocations.ListCaseAllocations(svctest.Ctx(t), &pmv1.ListCaseAllocationsRequest{CaseId: caseB})
+	if err != nil || len(list.GetAllocations()) != 0 {
+		t.Fatalf("the second case got an allocation: %v %v", list, err)
+	}
+
+	// A request granted or refused by the team's answer.
+	for _, answer := range []*pmv1.AnswerAllocationRequestRequest{
+		{Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT},
+		{Decision: pmv1.AnswerDecision_ANSWER_DECISION_REFUSE, RefusalReason: "01"},
+	} {
+		answer.IdempotencyKey, answer.RequestId = uuid.NewString(), w.submit(t)
+		if _, err := teamPM.AnswerAllocationRequest(teamCtx, answer); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.asTeam.DraftDecision(teamCtx, fromRequest(caseB, answer.GetRequestId()))
+		if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "already") {
+			t.Fatalf("a decision on an answered request: %s", st.Message())
+		}
+	}
+
+	// A rejection decided on the request answers it: the team cannot grant it after all.
+	requestID = w.submit(t)
+	rejection := fromRequest(caseB, requestID)
+	rejection.Outcome, rejection.RejectionGrounds = pmv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, "Voorliggende voorziening volstaat."
+	rejected := w.draftAndPropose(t, rejection)
+	dec, err := decide(w.asMuni, bert, rejected.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = teamPM.AnswerAllocationRequest(teamCtx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: requestID,
+		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), dec.GetDecision().GetNumber()) {
+		t.Fatalf("grant after a rejection: %s", st.Message())
+	}
+}
+
+// grantedAndStarted decides a decision of 4 hours a week on a new case and lets the provider
+// start and pause care; it returns the decision and its allocation's number.
+func (w *decisionWorld) grantedAndPaused(t *testing.T) (*pmv1.Decision, string) {
+	t.Helper()
+	_, caseID := w.triaged(1)
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := out.GetAllocations()[0].GetNumber()
+	piet := acting(t, "zorg-piet", "care_coordinator")
+	if _, err := w.providerPM.ReportDeliveryStarted(piet, &pmv1.ReportDeliveryStartedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: number, StartedOn: date(today())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.providerPM.ReportDeliveryStopped(piet, &pmv1.ReportDeliveryStoppedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: number, StoppedOn: date(today()), ReasonCode: "20"}); err != nil {
+		t.Fatal(err)
+	}
+	return out.GetDecision(), number
+}
+
+func (w *decisionWorld) allocationStatus(t *testing.T, number string) commonv1.AllocationStatus {
+	t.Helper()
+	got, err := w.allocations.GetAllocation(svctest.Ctx(t), &pmv1.GetAllocationRequest{AllocationNumber: number})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.GetAllocation().GetStatus()
+}
+
+// A decision no longer in force leaves no allocation alive (probe-C F2): withdrawn, or
+// replaced by an amendment, it takes its paused allocation with it, and care cannot restart.
+func TestDecisionNoLongerInForceWithdrawsPausedCare(t *testing.T) {
+	w := startDecisions(t)
+	d, number := w.grantedAndPaused(t)
+	if _, err := w.asMuni.WithdrawDecision(acting(t, "consulent-bert", "wmo_consultant"), &pmv1.WithdrawDecisionRequest{IdempotencyKey: uuid.NewString(),
+		DecisionId: d.GetId(), Reason: pmv1.DecisionWithdrawalReason_DECISION_WITHDRAWAL_REASON_CHANGED_CIRCUMSTANCES}); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.allocationStatus(t, number); st != commonv1.AllocationStatus_ALLOCATION_STATUS_WITHDRAWN {
+		t.Fatalf("the paused allocation of a withdrawn decision is %s", st)
+	}
+	_, err := w.providerPM.ReportDeliveryStarted(acting(t, "zorg-piet", "care_coordinator"), &pmv1.ReportDeliveryStartedRequest{IdempotencyKey: uuid.NewString(),
+		AllocationNumber: number, StartedOn: date(today())})
+	wantCode(t, err, codes.FailedPrecondition)
+
+	d, number = w.grantedAndPaused(t)
+	am, err := w.asTeam.AmendDecision(acting(t, "regisseur-anna", "case_director"), &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(),
+		DecisionId: d.GetId(), EndDate: date(today().AddDate(0, 3, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.asTeam.ProposeDecision(acting(t, "regisseur-anna", "case_director"), &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(),
+		DecisionId: am.GetDecision().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), am.GetDecision().GetId())
+	if err != nil || len(out.GetAllocations()) != 1 {
+		t.Fatalf("decide the amendment: %v %v", out, err)
+	}
+	if st := w.allocationStatus(t, number); st != commonv1.AllocationStatus_ALLOCATION_STATUS_WITHDRAWN {
+		t.Fatalf("the paused allocation of an amended decision is %s", st)
+	}
+}
+
+// An allocation issued under a decision changes only within it (probe-C F3): more volume or
+// a longer period needs AmendDecision.
+func TestChangeOfADecisionsAllocationStaysWithinIt(t *testing.T) {
+	w := startDecisions(t)
+	_, caseID := w.triaged(1)
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	out, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := out.GetAllocations()[0].GetNumber()
+	change := func(c *pmv1.ChangeAllocationRequest) (*pmv1.ChangeAllocationResponse, error) {
+		c.IdempotencyKey, c.AllocationNumber = uuid.NewString(), number
+		c.ChangeReason = pmv1.AllocationChangeReason_ALLOCATION_CHANGE_REASON_CHANGED_NEED
+		return w.allocations.ChangeAllocation(svctest.Ctx(t), c)
+	}
+	hours := func(n int32) *commonv1.Volume {
+		return &commonv1.Volume{Amount: n, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
+	}
+	for name, c := range map[string]*pmv1.ChangeAllocationRequest{
+		"more volume":   {Volume: hours(100000)},
+		"other unit":    {Volume: &commonv1.Volume{Amount: 1, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_DAY}},
+		"longer period": {EndDate: "2199-12-31"},
+		"earlier start": {StartDate: date(today().AddDate(0, 0, -7))},
+	} {
+		_, err := change(c)
+		if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "AmendDecision") || !strings.Contains(st.Message(), out.GetDecision().GetNumber()) {
+			t.Fatalf("%s: %s", name, st.Message())
+		}
+	}
+	got, err := change(&pmv1.ChangeAllocationRequest{Volume: hours(3), EndDate: date(today().AddDate(0, 2, 0))})
+	if err != nil || got.GetAllocation().GetVolume().GetAmount() != 3 || got.GetAllocation().GetVersion() != 2 {
+		t.Fatalf("less than decided: %v %v", got, err)
+	}
+}
+
+// The case a decision grants care for must be open, when drafted and when decided (probe-C
+// F4); an unknown provider is NOT_FOUND at drafting (probe-C F8); a register naming a role
+// that does not decide, or a four-eyes threshold above the maximum, is refused (probe-C F6).
+func TestDecisionChecksCaseProviderAndRegister(t *testing.T) {
+	w := startDecisions(t)
+	teamCtx := acting(t, "regisseur-anna", "case_director")
+	_, caseID := w.triaged(1)
+	unknown := draftRequest(caseID, 4)
+	unknown.ProviderAgb = "99999999"
+	_, err := w.asTeam.DraftDecision(teamCtx, unknown)
+	wantResource(t, err, "provider", "99999999")
+
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	w.cases.setStatus(caseID, casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER)
+	_, err = decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId())
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "HANDED_OVER") {
+		t.Fatalf("decide for a handed-over case: %s", st.Message())
+	}
+	_, err = w.asTeam.DraftDecision(teamCtx, draftRequest(caseID, 4))
+	wantCode(t, err, codes.FailedPrecondition)
+	// A rejection still answers the application.
+	reject := draftRequest(caseID, 4)
+	reject.Outcome, reject.RejectionGrounds = pmv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, "Verhuisd naar een andere gemeente."
+	if _, err := w.asTeam.DraftDecision(teamCtx, reject); err != nil {
+		t.Fatalf("a rejection for a handed-over case: %v", err)
+	}
+
+	reg, err := w.asMuni.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &pmv1.AdoptMandateRegisterRequest{IdempotencyKey: uuid.NewString(), MunicipalityCode: municipality,
+		Mandates: reg.GetMandates(), Paragraphs: reg.GetParagraphs()}
+	bad.Mandates[0].Role = "evil_role"
+	bad.Mandates[1].MaxVolume, bad.Mandates[1].FourEyesAboveVolume = 10, 50
+	_, err = w.asMuni.AdoptMandateRegister(acting(t, "beheer-eva", "municipal_administrator"), bad)
+	if f := violatedFields(t, err); !slices.Contains(f, "mandates[0].role") || !slices.Contains(f, "mandates[1].four_eyes_above_volume") {
+		t.Fatalf("invalid register: %v", f)
 	}
 }

@@ -98,7 +98,7 @@ func TestListsPage(t *testing.T) {
 	}
 	_, err = w.asService.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{})
 	wantCode(t, err, codes.PermissionDenied)
-	if f := violatedFields(t, callErr(w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{Statuses: []commonv1.AllocationStatus{99}, PageSize: -1}))); !slices.Equal(f, []string{"statuses", "page_size"}) {
+	if f := violatedFields(t, callErr(w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{Statuses: []commonv1.AllocationStatus{99}, PageSize: -1}))); !slices.Equal(f, []string{"statuses[0]", "page_size"}) {
 		t.Fatalf("bad ListMyAllocations: %v", f)
 	}
 

@@ -140,6 +140,18 @@ func violatedFields(t *testing.T, err error) []string {
 	return fields
 }
 
+// wantResource checks a NOT_FOUND naming the resource type and name (ResourceInfo).
+func wantResource(t *testing.T, err error, resourceType, name string) {
+	t.Helper()
+	st := wantCode(t, err, codes.NotFound)
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceType() == resourceType && ri.GetResourceName() == name {
+			return
+		}
+	}
+	t.Fatalf("NOT_FOUND %q does not name %s %s: %v", st.Message(), resourceType, name, st.Details())
+}
+
 func (w *world) accessLog(t *testing.T, number, outcome string) int {
 	t.Helper()
 	var n int

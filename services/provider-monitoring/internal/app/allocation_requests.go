@@ -113,6 +113,22 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 			Route: route, Change: true, Quiet: true, Resource: "allocation request"}); err != nil {
 			return err
 		}
+		if ans.Decision == domain.RequestGranted && q.Kind == domain.RequestAllocation && q.Open() {
+			// One 315, one allocation: not when a decision in force answers it already (an
+			// answered request is q.Answer's forbidden transition).
+			inForce, err := a.decisionAnswering(ctx, q.ID, "")
+			if err != nil {
+				return err
+			}
+			if err := q.Unanswered(inForce); err != nil {
+				return err
+			}
+			if ans.CaseID != "" {
+				if err := a.caseForAllocation(ctx, ans.CaseID, q.Municipality); err != nil {
+					return err
+				}
+			}
+		}
 		if err := q.Answer(ans.Decision, now, a.rules); err != nil {
 			return err
 		}
@@ -132,7 +148,7 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 					return err
 				}
 				if err := a.applyChange(ctx, &al, q.ChangeFor(), caller); err != nil {
-					return err
+					return q.GrantRefused(al.Number, err)
 				}
 				alloc = &al
 			}
@@ -151,6 +167,31 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 		return domain.Request{}, nil, err
 	}
 	return out, alloc, nil
+}
+
+// caseForAllocation checks, with case-direction, the case a new allocation in municipality is
+// to belong to, as case-direction checks its own RequestAllocation: the case exists, it is the
+// calling team's (for a municipality: a case in that municipality), else NOT_FOUND naming
+// it; and it is open (not handed over or closed), else FAILED_PRECONDITION.
+func (a *App) caseForAllocation(ctx context.Context, caseID, municipality string) error {
+	caller, _ := identity.From(ctx)
+	c, err := a.cases.Case(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	if c.Municipality != municipality || (caller.Org.Type == identity.OrgTeam && c.TeamOIN != caller.Org.OIN) {
+		return apperr.NotFound("case", caseID)
+	}
+	return domain.CaseOpen(caseID, c.Status)
+}
+
+// decisionAnswering is the decision in force (other than except) that answers the request;
+// nil when none (or when the decision use cases are not wired).
+func (a *App) decisionAnswering(ctx context.Context, requestID, except string) (*domain.Decision, error) {
+	if a.dec.Decisions == nil {
+		return nil, nil
+	}
+	return a.dec.Decisions.InForceForRequest(ctx, requestID, except)
 }
 
 // GetRequest returns a request to its provider and to teams and municipalities acting for its

@@ -34,6 +34,8 @@ type Providers interface {
 	UpsertContract(ctx context.Context, c domain.Contract) error
 	// ActsFor reports whether the organisation acts for the municipality.
 	ActsFor(ctx context.Context, oin, municipality string) (bool, error)
+	// ActsForAny reports whether the organisation acts for any municipality.
+	ActsForAny(ctx context.Context, oin string) (bool, error)
 }
 
 // Allocations stores allocations, their versions, periods of delivery and reports.

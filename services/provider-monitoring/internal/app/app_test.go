@@ -95,12 +95,26 @@ var caseGoals sync.Map
 // service): it knows the cases a test stored in caseGoals.
 type caseDirection struct{}
 
+// caseOwners are the cases' municipality, team and status, by case id (a case without them is
+// only in caseGoals).
+var caseOwners sync.Map
+
+// storeCase makes a case of the team in GM0363 known to case-direction, with its status.
+func storeCase(id, status string) {
+	caseOwners.Store(id, app.CaseFacts{Municipality: "GM0363", TeamOIN: teamOIN, Status: status})
+	caseGoals.LoadOrStore(id, []string{})
+}
+
 func (caseDirection) Case(_ context.Context, id string) (app.CaseFacts, error) {
 	goals, ok := caseGoals.Load(id)
 	if !ok {
 		return app.CaseFacts{}, apperr.NotFound("case", id)
 	}
 	f := app.CaseFacts{ID: id}
+	if o, ok := caseOwners.Load(id); ok {
+		f = o.(app.CaseFacts)
+		f.ID = id
+	}
 	for _, g := range goals.([]string) {
 		f.Goals = append(f.Goals, domain.MotivationGoal{GoalID: g})
 	}

@@ -20,9 +20,33 @@ func (a *App) ChangeAllocation(ctx context.Context, number string, c domain.Chan
 }
 
 // applyChange applies c to the locked allocation and stores the new version and its event.
+// An allocation issued under a decision stays within it (else AmendDecision); a new start
+// date needs a valid contract on that day, as at issue (the contract it falls under is
+// recorded).
 func (a *App) applyChange(ctx context.Context, al *domain.Allocation, c domain.Change, caller identity.Caller) error {
+	start := al.Start
 	if err := al.Apply(c); err != nil {
 		return err
+	}
+	if al.DecisionNumber != "" {
+		d, err := a.dec.Decisions.ByNumber(ctx, al.DecisionNumber)
+		if err != nil {
+			return err
+		}
+		if err := d.Covers(*al); err != nil {
+			return err
+		}
+	}
+	if !al.Start.Equal(start) {
+		_, contracts, err := a.providers.GetWithContracts(ctx, al.ProviderAGB, al.Municipality)
+		if err != nil {
+			return err
+		}
+		ct, ok := domain.ValidContract(contracts, *al)
+		if !ok {
+			return noContract(al.ProviderAGB, al.Product, al.Municipality, al.District, al.Start)
+		}
+		al.ContractID = ct.ID
 	}
 	v := al.VersionOf(c.Reason, a.Now().UTC(), caller.Org.OIN)
 	if err := a.allocations.Update(ctx, *al); err != nil {

@@ -22,6 +22,11 @@ type Decisions interface {
 	// List returns up to limit decisions of the municipality (of team when not empty), newest
 	// first, in one of statuses (any when empty), after the position after.
 	List(ctx context.Context, municipality, team string, statuses []string, after *paging.At, limit int) ([]domain.Decision, error)
+	// ByNumber returns the decision numbered number; apperr NotFound when there is none.
+	ByNumber(ctx context.Context, number string) (domain.Decision, error)
+	// InForceForRequest returns a decision other than except, DECIDED or SENT, that answers
+	// the request for allocation (id and number only); nil when there is none.
+	InForceForRequest(ctx context.Context, requestID, except string) (*domain.Decision, error)
 	// NextNumber draws the next decision number of the municipality and year.
 	NextNumber(ctx context.Context, municipality string, year int) (string, error)
 	// ClaimOverdue marks and returns open decisions past their due date not yet alerted.
@@ -47,10 +52,11 @@ type IntakeFacts struct {
 	TriageOutcome, TriageRule                                            string
 }
 
-// CaseFacts is what case-direction knows of a case that a decision needs: its plan's goals.
+// CaseFacts is what case-direction knows of a case that a decision needs: its plan's goals,
+// and its status (case-direction's code, e.g. HANDED_OVER; empty when not told).
 type CaseFacts struct {
-	ID, HouseholdID, IntakeID, Municipality, District, TeamOIN string
-	Goals                                                      []domain.MotivationGoal
+	ID, HouseholdID, IntakeID, Municipality, District, TeamOIN, Status string
+	Goals                                                              []domain.MotivationGoal
 }
 
 // Intakes reads intakes from the intake service (as a Wijkbrug service).
@@ -242,6 +248,13 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 			}
 			return err
 		}
+		if cs != nil && d.Granted {
+			// A handed-over or closed case gets no granted decision (it would issue care the
+			// team no longer directs); a rejection may still answer the application.
+			if err := domain.CaseOpen(cs.ID, cs.Status); err != nil {
+				return err
+			}
+		}
 		if err := a.fillProduct(ctx, &d, in); err != nil {
 			return err
 		}
@@ -299,6 +312,15 @@ func (a *App) fillProduct(ctx context.Context, d *domain.Decision, in DraftInput
 		if q.Municipality != d.Municipality || q.Kind != domain.RequestAllocation {
 			return apperr.NotFound("allocation request", in.RequestID)
 		}
+		// One 315, one allocation: not for a request answered already (granted, refused, or
+		// by a decision in force). Drafts may compete; deciding checks again.
+		inForce, err := a.dec.Decisions.InForceForRequest(ctx, q.ID, "")
+		if err != nil {
+			return err
+		}
+		if err := q.Unanswered(inForce); err != nil {
+			return err
+		}
 		d.Product, d.ProviderAGB, d.Start, d.End, d.Volume = q.Product, q.ProviderAGB, q.Start, q.End, q.Volume
 		if q.District != "" {
 			d.District = q.District
@@ -322,8 +344,11 @@ func (a *App) fillProduct(ctx context.Context, d *domain.Decision, in DraftInput
 	d.Product, d.ProviderAGB, d.Start, d.End, d.Volume = *in.Product, in.ProviderAGB, *in.Start, in.End, *in.Volume
 	if d.Form == domain.FormPGB {
 		d.ProviderAGB = ""
+		return nil
 	}
-	return nil
+	// An unknown provider is NOT_FOUND now, not at deciding (its contract is checked then).
+	_, err := a.providers.Get(ctx, d.ProviderAGB)
+	return err
 }
 
 // changeDecision runs change on a locked decision when route allows the caller; to anyone
@@ -394,6 +419,9 @@ func (a *App) DecideDecision(ctx context.Context, id string) (domain.Decision, [
 	now := a.Now().UTC()
 	var issued []domain.Allocation
 	d, err := a.changeDecision(ctx, id, "providermonitoring.decision.decide", a.asMunicipalOfficial, func(ctx context.Context, d *domain.Decision, c identity.Caller) error {
+		if err := a.mayDecide(ctx, *d); err != nil {
+			return err
+		}
 		reg, err := a.dec.Mandates.Version(ctx, d.Municipality, 0)
 		if err != nil {
 			return err
@@ -425,6 +453,34 @@ func (a *App) DecideDecision(ctx context.Context, id string) (domain.Decision, [
 		return a.dec.Events.DecisionDecided(ctx, *d)
 	})
 	return d, issued, err
+}
+
+// mayDecide checks what may have changed since the decision was drafted: the request for
+// allocation it answers is still unanswered (locked, so two decisions on one request
+// serialise; an amendment answers its original's request again and is not checked), and the
+// case a granted decision in kind issues care for is still open.
+func (a *App) mayDecide(ctx context.Context, d domain.Decision) error {
+	if d.AllocationRequestID != "" && d.Replaces == "" {
+		q, err := a.requests.GetForUpdate(ctx, d.AllocationRequestID)
+		if err != nil {
+			return err
+		}
+		inForce, err := a.dec.Decisions.InForceForRequest(ctx, q.ID, d.ID)
+		if err != nil {
+			return err
+		}
+		if err := q.Unanswered(inForce); err != nil {
+			return err
+		}
+	}
+	if d.Granted && d.Form == domain.FormInKind && d.CaseID != "" {
+		c, err := a.cases.Case(ctx, d.CaseID)
+		if err != nil {
+			return err
+		}
+		return domain.CaseOpen(d.CaseID, c.Status)
+	}
+	return nil
 }
 
 // issueDecided issues the allocation of a granted decision in kind through the one
@@ -485,18 +541,21 @@ func (a *App) replace(ctx context.Context, oldID string, by domain.Decision, now
 	return a.dec.Events.DecisionAmended(ctx, old, by)
 }
 
-// withdrawAllocations withdraws the decision's allocations that can still be withdrawn.
+// withdrawAllocations withdraws the decision's allocations that have not ended: issued,
+// started and paused (a decision no longer in force leaves no allocation that care could
+// restart under).
 func (a *App) withdrawAllocations(ctx context.Context, d domain.Decision, reason string) error {
 	for _, n := range d.AllocationNumbers {
 		al, err := a.allocations.GetForUpdate(ctx, n)
 		if err != nil {
 			return err
 		}
-		if !domain.CanTransition(al.Status, domain.StatusWithdrawn) {
-			continue
-		}
-		if err := al.Withdraw(reason); err != nil {
+		withdrawn, err := al.WithdrawWithDecision(reason)
+		if err != nil {
 			return err
+		}
+		if !withdrawn {
+			continue
 		}
 		if err := a.allocations.Update(ctx, al); err != nil {
 			return err

@@ -217,6 +217,7 @@ func TestRequestAnsweredLateIsFlagged(t *testing.T) {
 
 	*now = amsterdam(2025, 3, 10, 16, 0)
 	caseID := uuid.NewString()
+	storeCase(caseID, "IN_PROGRESS")
 	q, al, err := a.AnswerRequest(teamCtx, onTime.ID, app.Answer{Decision: domain.RequestGranted, CaseID: caseID, BudgetCents: 250000, Form: domain.FormPGB})
 	if err != nil || q.Status != domain.RequestGranted || !*q.AnsweredOnTime || al == nil || al.RequestID != onTime.ID ||
 		al.CaseID != caseID || al.Form != domain.FormPGB || q.ResultingAllocation != al.Number || al.ContractID == "" {

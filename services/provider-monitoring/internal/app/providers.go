@@ -12,10 +12,24 @@ import (
 
 // RegisterProvider registers a provider. Registering the same provider again (same AGB, name
 // and OIN) returns it; an AGB code registered with other details is ALREADY_EXISTS. Providers
-// are organisations, not residents: no access-log entry.
+// are organisations, not residents: no access-log entry. The registration binds the AGB code
+// to the OIN whose certificate then receives the provider's allocations in every
+// municipality, so only a municipality that acts for a municipality registers (PERMISSION_DENIED
+// otherwise).
 func (a *App) RegisterProvider(ctx context.Context, p domain.Provider) (domain.Provider, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return p, apperr.Unauthenticated("no caller")
+	}
 	var out domain.Provider
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		acts, err := a.providers.ActsForAny(ctx, caller.Org.OIN)
+		if err != nil {
+			return err
+		}
+		if !acts {
+			return apperr.PermissionDenied("the caller acts for no municipality, so it registers no providers")
+		}
 		inserted, err := a.providers.InsertProvider(ctx, p)
 		if err != nil {
 			return err

@@ -381,6 +381,51 @@ func (a *Allocation) Withdraw(reason string) error {
 	return nil
 }
 
+// WithdrawWithDecision withdraws the allocation because the decision it was issued under is
+// no longer in force (withdrawn, or replaced by an amendment). Unlike Withdraw it also takes a
+// PAUSED allocation: care that is paused under a decision no longer in force may not restart,
+// and a paused allocation cannot be withdrawn by hand. It reports false for an allocation
+// that already ended or was withdrawn, which stays as it is.
+func (a *Allocation) WithdrawWithDecision(reason string) (bool, error) {
+	switch a.Status {
+	case StatusEnded, StatusWithdrawn:
+		return false, nil
+	case StatusPaused:
+		if !slices.Contains(WithdrawalReasons, reason) {
+			return false, RuleViolation{"reason", "must be a withdrawal reason"}
+		}
+		a.Status, a.WithdrawalReason = StatusWithdrawn, reason
+		return true, nil
+	}
+	return true, a.Withdraw(reason)
+}
+
+// CaseStatusHandedOver and CaseStatusClosed are the statuses of a case (case-direction's) in
+// which its team no longer directs care: such a case gets no new allocation or decision.
+const (
+	CaseStatusHandedOver = "HANDED_OVER"
+	CaseStatusClosed     = "CLOSED"
+)
+
+// CaseNotOpenError is a new allocation or granted decision for a case that was handed over
+// or closed.
+type CaseNotOpenError struct{ CaseID, Status string }
+
+func (e CaseNotOpenError) Error() string {
+	return fmt.Sprintf("case %s is %s: it gets no new allocation or granted decision", e.CaseID, e.Status)
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION in apperr's vocabulary.
+func (CaseNotOpenError) ForbiddenTransition() {}
+
+// CaseOpen refuses a case (by case-direction's status code) that was handed over or closed.
+func CaseOpen(caseID, status string) error {
+	if status == CaseStatusHandedOver || status == CaseStatusClosed {
+		return CaseNotOpenError{CaseID: caseID, Status: status}
+	}
+	return nil
+}
+
 // NotStartedAlertDue reports whether an allocation with start date start, still not started,
 // is due for the not-started alert on the day today: days or more days after its start date.
 func NotStartedAlertDue(start, today time.Time, days int) bool {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -339,5 +340,68 @@ func TestValidateContract(t *testing.T) {
 	}
 	if v := ValidateContract(Contract{Model: ModelConsortium, Products: []Product{{"02", "02A01"}}, ValidFrom: day("2025-01-01")}, c); len(v) != 0 {
 		t.Errorf("valid contract: %v", v)
+	}
+}
+
+// A decision no longer in force takes its allocations that have not ended with it, a paused
+// one too (probe-C F2); ended and withdrawn ones stay as they are.
+func TestWithdrawWithDecision(t *testing.T) {
+	for _, s := range []Status{StatusIssued, StatusStarted, StatusPaused} {
+		a := Allocation{Status: s}
+		if ok, err := a.WithdrawWithDecision("OTHER"); !ok || err != nil || a.Status != StatusWithdrawn || a.WithdrawalReason != "OTHER" {
+			t.Errorf("from %s: %v %v %+v", s, ok, err, a)
+		}
+	}
+	for _, s := range []Status{StatusEnded, StatusWithdrawn} {
+		a := Allocation{Status: s}
+		if ok, err := a.WithdrawWithDecision("OTHER"); ok || err != nil || a.Status != s {
+			t.Errorf("from %s: %v %v", s, ok, err)
+		}
+	}
+	if _, err := (&Allocation{Status: StatusPaused}).WithdrawWithDecision("BECAUSE"); !errors.As(err, new(RuleViolation)) {
+		t.Error("unknown reason")
+	}
+}
+
+// A goal's UUID in upper case is the same goal, reported in lower case (probe-C F10).
+func TestProgressGoalIDsCaseInsensitive(t *testing.T) {
+	goal := "0b8f5a3e-2c1d-4e5f-9a7b-1c2d3e4f5a6b"
+	p, err := Allocation{Status: StatusStarted, CaseID: "c"}.ReportProgress("p", []string{strings.ToUpper(goal)}, []string{goal}, OnTrack, ams(2025, 3, 18, 9, 0))
+	if err != nil || len(p.GoalIDs) != 1 || p.GoalIDs[0] != goal {
+		t.Fatalf("upper-case goal id: %v %+v", err, p)
+	}
+}
+
+// At most one allocation per request for allocation (probe-C F1); a 317 whose change the
+// allocation cannot take is refused as a request, not as a field of the answer (probe-C F10).
+func TestRequestAnsweredOnce(t *testing.T) {
+	open := Request{ID: "q", Status: RequestReceived}
+	if err := open.Unanswered(nil); err != nil {
+		t.Fatal(err)
+	}
+	var ra RequestAnsweredError
+	if err := open.Unanswered(&Decision{ID: "d", Number: "GM0363-2026-000001"}); !errors.As(err, &ra) || !strings.Contains(err.Error(), "GM0363-2026-000001") {
+		t.Errorf("answered by a decision: %v", err)
+	}
+	for _, s := range []RequestStatus{RequestGranted, RequestRefused} {
+		if err := (Request{ID: "q", Status: s, ResultingAllocation: "TW0000000001"}).Unanswered(nil); !errors.As(err, &ra) || ra.Status != s {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	started := Allocation{Number: "TW0000000001", Status: StatusStarted, Start: Date(2025, 3, 1), Volume: Volume{Amount: 2, Unit: "04", Frequency: "2"}}
+	q := Request{ID: "q", Kind: RequestChange, Start: Date(2025, 2, 1), Volume: started.Volume}
+	err := q.GrantRefused(started.Number, started.Apply(q.ChangeFor()))
+	var gr GrantRefusedError
+	if !errors.As(err, &gr) || errors.As(err, new(RuleViolation)) || !strings.Contains(err.Error(), "start_date") {
+		t.Errorf("317 moving the start of started care: %v", err)
+	}
+}
+
+// A case handed over or closed gets no new allocation or granted decision (probe-C F4).
+func TestCaseOpen(t *testing.T) {
+	for st, open := range map[string]bool{"": true, "IN_PROGRESS": true, "REGISTERED": true, "HANDED_OVER": false, "CLOSED": false} {
+		if err := CaseOpen("c", st); (err == nil) != open {
+			t.Errorf("%q: %v", st, err)
+		}
 	}
 }

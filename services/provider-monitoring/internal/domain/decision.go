@@ -471,3 +471,42 @@ func WithdrawalReasonFor(reason string) string {
 	}
 	return "OTHER"
 }
+
+// BeyondDecisionError is a change of an allocation that goes beyond the decision it was issued
+// under: the decision is the legal ground of the allocation, so more (or other) care, a longer
+// period or a larger budget needs an amendment of the decision (AmendDecision), decided under
+// mandate, not a change of the allocation.
+type BeyondDecisionError struct {
+	Number, DecisionNumber, What string
+}
+
+func (e BeyondDecisionError) Error() string {
+	return fmt.Sprintf("allocation %s was issued under decision %s, which %s: amend the decision (AmendDecision) instead",
+		e.Number, e.DecisionNumber, e.What)
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION in apperr's vocabulary.
+func (BeyondDecisionError) ForbiddenTransition() {}
+
+// Covers checks that an allocation (as a change would leave it) stays within the decision it
+// was issued under: its period within the decision's, its volume in the decision's unit and
+// frequency and not above it, its budget not above the decision's. Less than decided, or a
+// later start within the period, is the allocation's own business.
+func (d Decision) Covers(a Allocation) error {
+	beyond := func(what string) error {
+		return BeyondDecisionError{Number: a.Number, DecisionNumber: d.Number, What: what}
+	}
+	switch {
+	case DayOf(a.Start).Before(DayOf(d.Start)):
+		return beyond("starts on " + d.Start.Format(DateLayout))
+	case d.End != nil && (a.End == nil || DayOf(*a.End).After(DayOf(*d.End))):
+		return beyond("ends on " + d.End.Format(DateLayout))
+	case a.Volume.Unit != d.Volume.Unit || a.Volume.Frequency != d.Volume.Frequency:
+		return beyond(fmt.Sprintf("grants volume in %s per %s", unitLabel(d.Volume.Unit), frequencyLabel(d.Volume.Frequency)))
+	case a.Volume.Amount > d.Volume.Amount:
+		return beyond(fmt.Sprintf("grants at most volume %d (%s per %s)", d.Volume.Amount, unitLabel(d.Volume.Unit), frequencyLabel(d.Volume.Frequency)))
+	case a.BudgetCents > d.BudgetCents:
+		return beyond("grants at most budget " + euro(d.BudgetCents))
+	}
+	return nil
+}

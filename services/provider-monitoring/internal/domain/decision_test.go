@@ -209,3 +209,55 @@ func TestDefaultRegisterIsValid(t *testing.T) {
 		t.Fatal(DecisionNumber("GM0363", 2026, 7))
 	}
 }
+
+// An allocation issued under a decision stays within it (probe-C F3).
+func TestDecisionCoversItsAllocation(t *testing.T) {
+	end := Date(2027, 6, 30)
+	d := Decision{Number: "GM0363-2026-000003", Start: Date(2026, 12, 4), End: &end, Volume: Volume{Amount: 3, Unit: "04", Frequency: "2"}}
+	within := d.Allocation()
+	within.Number = "TW0000000014"
+	if err := d.Covers(within); err != nil {
+		t.Fatal(err)
+	}
+	later, shorter := Date(2027, 1, 4), Date(2027, 3, 31)
+	less := within
+	less.Start, less.End, less.Volume.Amount = later, &shorter, 2
+	if err := d.Covers(less); err != nil {
+		t.Errorf("less than decided: %v", err)
+	}
+	beyondEnd := Date(2199, 12, 31)
+	for name, change := range map[string]func(a *Allocation){
+		"volume":    func(a *Allocation) { a.Volume.Amount = 100000 },
+		"frequency": func(a *Allocation) { a.Volume.Frequency = "1" },
+		"end":       func(a *Allocation) { a.End = &beyondEnd },
+		"open end":  func(a *Allocation) { a.End = nil },
+		"start":     func(a *Allocation) { a.Start = Date(2026, 1, 1) },
+		"budget":    func(a *Allocation) { a.BudgetCents = 1 },
+	} {
+		a := within
+		change(&a)
+		var be BeyondDecisionError
+		if err := d.Covers(a); !errors.As(err, &be) || !strings.Contains(err.Error(), "AmendDecision") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// A register's mandate names a role that decides, and a four-eyes threshold within its
+// maximum (probe-C F6).
+func TestRegisterRolesAndThresholds(t *testing.T) {
+	r := DefaultMandateRegister("GM0363")
+	r.Mandates = append([]Mandate{}, r.Mandates...)
+	r.Mandates[0].Role = "evil_role"
+	r.Mandates[1].Role = "front_office" // a MUNICIPALITY role, but not one that decides
+	r.Mandates[2].MaxVolume, r.Mandates[2].FourEyesAboveVolume = 10, 50
+	fields := map[string]bool{}
+	for _, v := range r.Validate(testCodes(t)) {
+		fields[v.Field] = true
+	}
+	for _, f := range []string{"mandates[0].role", "mandates[1].role", "mandates[2].four_eyes_above_volume"} {
+		if !fields[f] {
+			t.Errorf("%s not reported: %v", f, fields)
+		}
+	}
+}

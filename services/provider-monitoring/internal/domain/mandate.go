@@ -157,8 +157,15 @@ func DefaultMandateRegister(municipality string) MandateRegister {
 	return r
 }
 
-// Validate reports every problem with a register, fields named as in the API.
+// DecisionRoles are the roles (of organisation type MUNICIPALITY, pkg/authz's catalogue) of
+// the officials who decide under a mandate; the service's policy lets only them decide.
+var DecisionRoles = []string{"wmo_consultant", "youth_consultant", "department_head"}
+
+// Validate reports every problem with a register, fields named as in the API. A mandate's role
+// must be one of DecisionRoles: a mandate for any other role could never be used, and a typo
+// would leave the municipality's decisions without a mandate.
 func (r MandateRegister) Validate(codes Codes) []RuleViolation {
+	roles := DecisionRoles
 	var out []RuleViolation
 	names := map[string]bool{}
 	for i, m := range r.Mandates {
@@ -169,6 +176,9 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 		names[m.Name] = true
 		if m.Role == "" {
 			out = append(out, RuleViolation{Field: f + "role", Reason: "required"})
+		} else if !slices.Contains(roles, m.Role) {
+			out = append(out, RuleViolation{Field: f + "role", Reason: fmt.Sprintf("%q is not a role of organisation type MUNICIPALITY that decides under a mandate (%s)",
+				m.Role, strings.Join(roles, ", "))})
 		}
 		if len(m.ProductCategories) == 0 {
 			out = append(out, RuleViolation{Field: f + "product_categories", Reason: "at least one"})
@@ -180,6 +190,12 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 		}
 		if m.MaxVolume <= 0 || m.MaxBudgetCents <= 0 || m.FourEyesAboveVolume < 0 || m.FourEyesAboveBudgetCents < 0 {
 			out = append(out, RuleViolation{Field: f + "max_volume", Reason: "maxima must be positive, thresholds not negative"})
+		}
+		if m.FourEyesAboveVolume > m.MaxVolume && m.MaxVolume > 0 {
+			out = append(out, RuleViolation{Field: f + "four_eyes_above_volume", Reason: fmt.Sprintf("%d is above max_volume %d, so a second official would never co-sign", m.FourEyesAboveVolume, m.MaxVolume)})
+		}
+		if m.FourEyesAboveBudgetCents > m.MaxBudgetCents && m.MaxBudgetCents > 0 {
+			out = append(out, RuleViolation{Field: f + "four_eyes_above_budget_cents", Reason: fmt.Sprintf("%d is above max_budget_cents %d, so a second official would never co-sign", m.FourEyesAboveBudgetCents, m.MaxBudgetCents)})
 		}
 		if m.VolumeUnit != "" && UnitName(m.VolumeUnit) == "" {
 			out = append(out, RuleViolation{Field: f + "volume_unit", Reason: m.VolumeUnit + " is not a WJ756 volume unit"})

@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,8 +47,12 @@ func (a Allocation) ReportProgress(id string, goalIDs, caseGoals []string, j Jud
 	if err := a.CanReportProgress(); err != nil {
 		return ProgressReport{}, err
 	}
+	// A UUID is case-insensitive (RFC 4122); the report names them as case-direction does, in
+	// lower case.
+	goalIDs = slices.Clone(goalIDs)
 	for i, g := range goalIDs {
-		if !slices.Contains(caseGoals, g) {
+		goalIDs[i] = strings.ToLower(g)
+		if !slices.ContainsFunc(caseGoals, func(c string) bool { return strings.EqualFold(c, g) }) {
 			return ProgressReport{}, RuleViolation{Field: fmt.Sprintf("goal_ids[%d]", i), Reason: "not a goal of the plan of case " + a.CaseID + " (or a dropped one)"}
 		}
 	}

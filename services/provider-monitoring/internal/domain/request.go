@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -155,6 +156,68 @@ func (r Request) AllocationFor(caseID string, budgetCents int64, form Form) Allo
 		Product: r.Product, Start: r.Start, End: r.End, Volume: r.Volume,
 		BudgetCents: budgetCents, Form: form, RequestID: r.ID,
 	}
+}
+
+// RequestAnsweredError is a decision (or a grant) for a request for allocation that is
+// answered already: by the municipality's answer (GRANTED or REFUSED), or by a decision in
+// force that answers it. One 315 leads to at most one allocation.
+type RequestAnsweredError struct {
+	ID     string
+	Status RequestStatus
+	// Allocation is the allocation a grant issued; DecisionID and DecisionNumber the decision
+	// in force that answers the request.
+	Allocation                 string
+	DecisionID, DecisionNumber string
+}
+
+func (e RequestAnsweredError) Error() string {
+	switch {
+	case e.DecisionID != "":
+		return fmt.Sprintf("request %s is answered already by decision %s (%s): amend or withdraw that decision instead", e.ID, e.DecisionNumber, e.DecisionID)
+	case e.Allocation != "":
+		return fmt.Sprintf("request %s is %s already (allocation %s): change that allocation instead", e.ID, e.Status, e.Allocation)
+	}
+	return fmt.Sprintf("request %s is %s already", e.ID, e.Status)
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION in apperr's vocabulary.
+func (RequestAnsweredError) ForbiddenTransition() {}
+
+// Unanswered checks that a request for allocation can still be answered by a decision or a
+// grant: it is open, and no decision in force (inForce, nil when none) answers it.
+func (r Request) Unanswered(inForce *Decision) error {
+	if !r.Open() {
+		return RequestAnsweredError{ID: r.ID, Status: r.Status, Allocation: r.ResultingAllocation}
+	}
+	if inForce != nil {
+		return RequestAnsweredError{ID: r.ID, Status: r.Status, DecisionID: inForce.ID, DecisionNumber: inForce.Number}
+	}
+	return nil
+}
+
+// GrantRefusedError is a request for change (317) whose change the allocation cannot take (a
+// new start date after care started, an end date before care started): the request stays
+// open, FAILED_PRECONDITION naming the request rather than a field the caller did not send.
+type GrantRefusedError struct {
+	ID, AllocationNumber, Reason string
+}
+
+func (e GrantRefusedError) Error() string {
+	return fmt.Sprintf("request %s cannot be granted: the change it asks of allocation %s is not possible (%s); refuse it instead", e.ID, e.AllocationNumber, e.Reason)
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION in apperr's vocabulary.
+func (GrantRefusedError) ForbiddenTransition() {}
+
+// GrantRefused turns the error of applying a request for change to allocation number into
+// the answer to its grant: a rule the change breaks is about the request, not about a field of
+// the answer (GrantRefusedError); any other error stays as it is.
+func (r Request) GrantRefused(number string, err error) error {
+	var rv RuleViolation
+	if errors.As(err, &rv) {
+		return GrantRefusedError{ID: r.ID, AllocationNumber: number, Reason: rv.Error()}
+	}
+	return err
 }
 
 // ChangeFor returns the change that granting a request for change makes.

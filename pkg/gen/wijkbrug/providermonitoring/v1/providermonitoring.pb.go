@@ -498,7 +498,8 @@ type Allocation struct {
 	Volume           *v1.Volume             `protobuf:"bytes,10,opt,name=volume,proto3" json:"volume,omitempty"`
 	Status           v1.AllocationStatus    `protobuf:"varint,11,opt,name=status,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"status,omitempty"`
 	IssuedAt         *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
-	// Day care actually started, YYYY-MM-DD (empty until reported).
+	// Day the current period of care started, YYYY-MM-DD (empty until reported): after a pause
+	// (JZ588 20) and a new start, the day care restarted. first_started_on keeps the first.
 	StartedOn string `protobuf:"bytes,13,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
 	// Whether the start was reported within 5 working days.
 	StartReportedOnTime bool `protobuf:"varint,14,opt,name=start_reported_on_time,json=startReportedOnTime,proto3" json:"start_reported_on_time,omitempty"`
@@ -525,6 +526,9 @@ type Allocation struct {
 	// The decision (beschikking) the allocation was issued under, if any, as the iJw/iWmo 301
 	// carries it (DecisionService).
 	DecisionNumber string `protobuf:"bytes,25,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	// Day care first started, YYYY-MM-DD (empty until reported); a restart after a pause does not
+	// change it (started_on does). The waiting time runs to this day.
+	FirstStartedOn string `protobuf:"bytes,26,opt,name=first_started_on,json=firstStartedOn,proto3" json:"first_started_on,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -730,6 +734,13 @@ func (x *Allocation) GetWithdrawalReason() WithdrawalReason {
 func (x *Allocation) GetDecisionNumber() string {
 	if x != nil {
 		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *Allocation) GetFirstStartedOn() string {
+	if x != nil {
+		return x.FirstStartedOn
 	}
 	return ""
 }
@@ -4559,7 +4570,7 @@ var File_wijkbrug_providermonitoring_v1_providermonitoring_proto protoreflect.Fi
 
 const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" +
 	"\n" +
-	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xcf\b\n" +
+	"7wijkbrug/providermonitoring/v1/providermonitoring.proto\x12\x1ewijkbrug.providermonitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xf9\b\n" +
 	"\n" +
 	"Allocation\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
@@ -4592,7 +4603,8 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"request_id\x18\x16 \x01(\tR\trequestId\x12O\n" +
 	"\x16not_started_alerted_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x13notStartedAlertedAt\x12]\n" +
 	"\x11withdrawal_reason\x18\x18 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonR\x10withdrawalReason\x12'\n" +
-	"\x0fdecision_number\x18\x19 \x01(\tR\x0edecisionNumber\"\xfc\x02\n" +
+	"\x0fdecision_number\x18\x19 \x01(\tR\x0edecisionNumber\x12(\n" +
+	"\x10first_started_on\x18\x1a \x01(\tR\x0efirstStartedOn\"\xfc\x02\n" +
 	"\x11AllocationVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12[\n" +
 	"\rchange_reason\x18\x02 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonR\fchangeReason\x129\n" +

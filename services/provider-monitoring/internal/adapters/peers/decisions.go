@@ -61,6 +61,7 @@ func (c *CaseDirection) Case(ctx context.Context, id string) (app.CaseFacts, err
 	f := app.CaseFacts{
 		ID: cs.GetId(), HouseholdID: cs.GetHouseholdId(), IntakeID: cs.GetIntakeId(),
 		Municipality: cs.GetMunicipalityCode(), District: cs.GetDistrictCode(), TeamOIN: cs.GetTeamOin(),
+		Status: protoenum.Code(cs.GetStatus()),
 	}
 	for _, g := range cs.GetPlan().GetGoals() {
 		if g.GetStatus() == casedirectionv1.GoalStatus_GOAL_STATUS_DROPPED {

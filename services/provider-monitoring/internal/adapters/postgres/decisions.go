@@ -212,6 +212,31 @@ func (r *Decisions) get(ctx context.Context, id, lock string) (domain.Decision, 
 	return d, err
 }
 
+// ByNumber reads the decision numbered number; apperr NotFound when there is none.
+func (r *Decisions) ByNumber(ctx context.Context, number string) (domain.Decision, error) {
+	d, err := r.scan(r.db.Q(ctx).QueryRow(ctx, `SELECT `+decisionColumns+` FROM decisions WHERE number = $1`, number))
+	if pgxdb.IsNoRows(err) {
+		return d, apperr.NotFound("decision", number)
+	}
+	return d, err
+}
+
+// InForceForRequest returns a decision other than except, DECIDED or SENT, that answers the
+// request for allocation; nil when there is none.
+func (r *Decisions) InForceForRequest(ctx context.Context, requestID, except string) (*domain.Decision, error) {
+	var d domain.Decision
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT id::text, COALESCE(number, '') FROM decisions
+		WHERE allocation_request_id = $1 AND status IN ('DECIDED', 'SENT') AND id::text <> $2
+		ORDER BY decided_at LIMIT 1`, requestID, except).Scan(&d.ID, &d.Number)
+	if pgxdb.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
 // List returns up to limit decisions of the municipality, newest first, in one of statuses
 // (any when empty), of team (any when empty), after the position after.
 func (r *Decisions) List(ctx context.Context, municipality, team string, statuses []string, after *paging.At, limit int) ([]domain.Decision, error) {

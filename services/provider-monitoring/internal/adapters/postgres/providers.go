@@ -160,6 +160,13 @@ func (r *Providers) ActsFor(ctx context.Context, oin, municipality string) (bool
 	return ok, err
 }
 
+// ActsForAny reports whether the organisation acts for any municipality.
+func (r *Providers) ActsForAny(ctx context.Context, oin string) (bool, error) {
+	var ok bool
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM municipal_organisations WHERE oin = $1)`, oin).Scan(&ok)
+	return ok, err
+}
+
 // AddMunicipalOrganisation records that the organisation oin acts for the municipality.
 func (r *Providers) AddMunicipalOrganisation(ctx context.Context, oin, municipality string) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO municipal_organisations (oin, municipality_code) VALUES ($1, $2) ON CONFLICT DO NOTHING`,

@@ -264,17 +264,20 @@ func (s *Server) contractFromRequest(req *providermonitoringv1.AddContractReques
 	// district_codes[i]: each a CBS district code (the proto); that it lies in the
 	// municipality is a rule across fields.
 	for i, d := range req.GetDistrictCodes() {
-		f := "district_codes[" + itoa(i) + "]"
-		if m := req.GetMunicipalityCode(); len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
-			v.Add(f, "must lie in municipality "+m)
-		}
+		valid.DistrictOf(&v, "district_codes["+itoa(i)+"]", d, req.GetMunicipalityCode())
 	}
 	// products[i].code and .category: required codes (the proto); a category on the national
 	// list and no product twice are the domain's rules.
 	for _, p := range req.GetProducts() {
 		c.Products = append(c.Products, domain.Product{Category: p.GetCategory(), Code: p.GetCode()})
 	}
-	c.ValidFrom, c.ValidTo = period(&v, "valid_from", req.GetValidFrom(), "valid_to", req.GetValidTo())
+	// valid_to not before valid_from is the domain's rule (ValidateContract), reported once.
+	c.ValidFrom = valid.Date(&v, "valid_from", req.GetValidFrom())
+	if req.GetValidTo() != "" {
+		if to := valid.Date(&v, "valid_to", req.GetValidTo()); !to.IsZero() {
+			c.ValidTo = &to
+		}
+	}
 	for _, rv := range domain.ValidateContract(c, s.codes) {
 		v.Add(rv.Field, rv.Reason)
 	}

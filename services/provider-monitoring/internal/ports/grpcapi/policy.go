@@ -4,14 +4,15 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	pm "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
 
 // ContractManager is the role that manages a municipality's providers and contracts.
 const ContractManager = "contract_manager"
 
 // DecisionRoles are the roles of municipal officials who decide under a mandate (the mandate
-// register says which of them may decide what).
-var DecisionRoles = []string{"wmo_consultant", "youth_consultant", "department_head"}
+// register says which of them may decide what; a register naming another role is refused).
+var DecisionRoles = domain.DecisionRoles
 
 var (
 	service      = identity.OrgService

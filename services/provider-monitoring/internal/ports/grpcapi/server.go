@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -233,10 +234,10 @@ func myAllocationsFromRequest(req *providermonitoringv1.ListMyAllocationsRequest
 // values.
 func statusCodes[E protoenum.Enum](v *apperr.Validation, statuses []E) []string {
 	var out []string
-	for _, st := range statuses {
+	for i, st := range statuses {
 		c := protoenum.Code(st)
 		if c == "" {
-			v.Add("statuses", "contains an unspecified or unknown status")
+			v.Add("statuses["+itoa(i)+"]", "unspecified or unknown: one of the defined statuses")
 			continue
 		}
 		out = append(out, c)
@@ -355,6 +356,8 @@ func progressFromRequest(req *providermonitoringv1.ReportProgressRequest) (domai
 	seen := map[string]bool{}
 	for i, g := range req.GetGoalIds() {
 		valid.UUID(&v, "goal_ids["+itoa(i)+"]", g)
+		// A UUID in upper case is the same goal (RFC 4122).
+		g = strings.ToLower(g)
 		v.Check(!seen[g], "goal_ids["+itoa(i)+"]", "listed twice")
 		seen[g] = true
 	}
@@ -407,9 +410,7 @@ func volumeToProto(vol domain.Volume) *commonv1.Volume {
 // for the contract check.
 func place(v *apperr.Validation, municipality, district string) {
 	valid.District(v, "district_code", district)
-	if m, d := municipality, district; len(m) == 6 && len(d) == 8 && m[2:] != d[2:6] {
-		v.Add("district_code", "must lie in municipality "+m)
-	}
+	valid.DistrictOf(v, "district_code", district, municipality)
 }
 
 // product checks a product's category on the national list (the shapes of category and code
@@ -476,6 +477,9 @@ func allocationToProto(a domain.Allocation) *providermonitoringv1.Allocation {
 	}
 	if a.StartedOn != nil {
 		out.StartedOn = a.StartedOn.Format(domain.DateLayout)
+	}
+	if a.FirstStartedOn != nil {
+		out.FirstStartedOn = a.FirstStartedOn.Format(domain.DateLayout)
 	}
 	if a.StartReportedOnTime != nil {
 		out.StartReportedOnTime = *a.StartReportedOnTime
