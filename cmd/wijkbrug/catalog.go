@@ -149,7 +149,7 @@ func fieldType(fd protoreflect.FieldDescriptor) string {
 func runEventsCatalog(args []string, out io.Writer) error {
 	fs := newFlags("events-catalog")
 	protoDir := fs.String("proto", "proto", "the proto directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	doc, err := eventCatalog(*protoDir)

@@ -20,7 +20,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port (127.0.0.1)")
 	natsPort := fs.Int("nats-port", 4222, "NATS port (127.0.0.1)")
 	logLevel := fs.String("log-level", "warn", "service log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "Starting Wijkbrug (PostgreSQL, NATS JetStream, four services)…")

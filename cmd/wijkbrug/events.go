@@ -39,7 +39,7 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	subject := fs.String("subject", "", "subject filter, e.g. wijkbrug.casedirection.> (default: everything readable)")
 	onlyNew := fs.Bool("new", false, "only events published from now on (default: replay history)")
 	since := fs.String("since", "", "replay from a time (RFC 3339, e.g. 2026-12-01T09:00:00Z, or a duration ago, e.g. 15m) or a stream sequence (a number)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	start, err := parseSince(*since, *onlyNew, time.Now())
@@ -53,7 +53,7 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	observer := org.Type == "OPERATIONS"
+	observer := org.Type == operationsType
 	inbox := org.OIN
 	if observer {
 		inbox = natsauth.ObserverInbox

@@ -19,7 +19,7 @@ func runFaults(ctx context.Context, args []string, out io.Writer) error {
 	topologies := fs.String("topology", "single,cluster", "single (one PostgreSQL, one NATS) and/or cluster (primary + synchronous standby, 3-node JetStream)")
 	only := fs.String("faults", "", "comma-separated substrings: run only the faults whose names contain one")
 	keep := fs.Bool("keep", false, "keep the work directories (logs, data)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	opts := faults.Options{BinDir: *bin, Clients: *clients, Steady: *steady, Down: *down, Topologies: split(*topologies), Faults: split(*only), Keep: *keep}

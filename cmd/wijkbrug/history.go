@@ -13,6 +13,7 @@ import (
 
 	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
 
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 )
@@ -25,11 +26,14 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 	resident := fs.String("bsn", "", "BSN of the resident (required)")
 	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of the running suite (for the certificates)")
 	basePort := fs.Int("base-port", 50051, "base port of the running suite")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *resident == "" {
 		return fmt.Errorf("-bsn is required")
+	}
+	if err := bsn.Validate(*resident); err != nil {
+		return fmt.Errorf("-bsn %q is not a valid BSN: %v", *resident, err)
 	}
 	pki := filepath.Join(*dataDir, "pki")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "municipality.pem"), filepath.Join(pki, "municipality-key.pem"))

@@ -43,7 +43,7 @@ func commands() []command {
 		{"issue-cert", "issue a certificate for a partner organisation or a service from a CA (the dev CA or a production one)", runIssueCert},
 		{"seed-demo", "load the demo organisations, contract and social map into the databases of a deployment", runSeedDemo},
 		{"policies", "print every service's per-method authorisation policy as a Markdown table", func(_ context.Context, args []string, out io.Writer) error {
-			if err := newFlags("policies").Parse(args); err != nil {
+			if err := parseFlags(newFlags("policies"), args); err != nil {
 				return err
 			}
 			return runPolicies(out)
@@ -104,4 +104,18 @@ func newFlags(name string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseFlags parses a command's flags and refuses positional arguments. The flag package
+// stops at the first argument that is not a flag, so a stray word before the flags would
+// otherwise make it ignore every flag after it (`parked replay all -pg-port 24432` would go
+// to the default port); a word after the flags would be ignored silently.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes flags only (-h lists them)", fs.Arg(0), fs.Name())
+	}
+	return nil
 }

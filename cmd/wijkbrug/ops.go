@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -44,7 +48,7 @@ func dbFlag(fs *flag.FlagSet) func() (func(db string) string, error) {
 func runOutboxStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("outbox-status")
 	dsnFor := dbFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dsn, err := dsnFor()
@@ -82,6 +86,10 @@ func outboxBacklog(ctx context.Context, dsn string) (outbox.Backlog, error) {
 	return outbox.NewRelay(db, nil, outbox.RelayConfig{}).Backlog(cctx)
 }
 
+// operationsType is the organisation type (certificate OU) of the operations identity, the
+// NATS observer that may read the service streams and their consumers.
+const operationsType = "OPERATIONS"
+
 func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("consumer-status")
 	url := fs.String("nats", "tls://127.0.0.1:4222", "NATS URL")
@@ -89,17 +97,33 @@ func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error 
 	certFile := fs.String("cert", pki+"/ops.pem", "operations client certificate (OU=OPERATIONS), which may read stream and consumer info")
 	keyFile := fs.String("key", "", "private key of -cert (default: the -cert file name with -key.pem)")
 	caFile := fs.String("ca", pki+"/ca.pem", "CA bundle (PEM) the NATS server certificate chains to")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *keyFile == "" {
 		*keyFile = strings.TrimSuffix(*certFile, ".pem") + "-key.pem"
 	}
-	tlsConfig, _, err := loadClientTLS(*certFile, *keyFile, *caFile)
+	tlsConfig, org, err := loadClientTLS(*certFile, *keyFile, *caFile)
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(*url, append(natsx.Secure(tlsConfig, natsauth.ObserverInbox), nats.Name("wijkbrug-consumer-status"), nats.Timeout(5*time.Second))...)
+	// Consumer info is readable only by the operations identity (NATS maps it to the
+	// observer permissions, with the _INBOX_observer reply prefix). Any other certificate would
+	// wait out a timeout per consumer while NATS refused each request.
+	if org.Type != operationsType {
+		return fmt.Errorf("%s is not an operations identity (OU=%s; it is %q, OU=%s): consumer-status reads the services' consumers, which only an OU=OPERATIONS certificate may (the development suite's is .wijkbrug/pki/ops.pem)",
+			*certFile, operationsType, org.Name, org.Type)
+	}
+	// Should NATS refuse the requests all the same (an OU=OPERATIONS certificate that is not
+	// configured as an observer), stop at the first refusal instead of timing out per consumer.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	refused := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			cancel(fmt.Errorf("NATS refused %s (%s) the operations permissions: is it configured as an observer? (%w)", *certFile, org.Name, err))
+		}
+	})
+	nc, err := nats.Connect(*url, append(natsx.Secure(tlsConfig, natsauth.ObserverInbox), nats.Name("wijkbrug-consumer-status"), nats.Timeout(5*time.Second), refused)...)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", *url, err)
 	}
@@ -115,6 +139,9 @@ func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error 
 	// service create only those), so that list is what is shown.
 	for _, service := range natsauth.ServiceNames {
 		for _, c := range natsauth.ServiceConsumers[service] {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			ci, err := js.Consumer(cctx, c.Stream, c.Durable)
 			var info *jetstream.ConsumerInfo
@@ -127,6 +154,9 @@ func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error 
 				continue
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
 				errs = append(errs, fmt.Errorf("consumer %s on %s: %w", c.Durable, c.Stream, err))
 				continue
 			}
@@ -147,32 +177,53 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	caKey := fs.String("ca-key", ".wijkbrug/pki/ca-key.pem", "PEM private key of the issuing CA (PKCS#8, PKCS#1 or SEC 1; ECDSA, RSA or Ed25519)")
 	oin := fs.String("oin", "", "20-digit OIN of the organisation (subject serialNumber) (required)")
 	name := fs.String("name", "", "organisation name (subject CN and O) (required)")
-	orgType := fs.String("type", "", "organisation type (subject OU): GP, VEILIG_THUIS, HOUSING_CORPORATION, PROVIDER, TEAM, MUNICIPALITY, INTEGRATOR, or SERVICE for a Wijkbrug service (required)")
+	orgType := fs.String("type", "", "organisation type (subject OU): "+strings.Join(issuableTypes, ", ")+"; SERVICE for a Wijkbrug service, OPERATIONS for the operations identity on NATS (required)")
 	dns := fs.String("dns", "", "for -type SERVICE: comma-separated DNS names the service answers on (e.g. intake,intake.wijkbrug.svc)")
-	days := fs.Int("days", 365, "validity of a partner certificate in days")
+	days := fs.Int("days", 365, "validity of a partner certificate in days (at least 1, and not beyond the CA certificate's expiry; a SERVICE certificate is valid for 365 days)")
 	dir := fs.String("out", ".", "directory to write <file>.pem and <file>-key.pem to")
-	file := fs.String("file", "", "base file name (default: the OIN)")
-	if err := fs.Parse(args); err != nil {
+	file := fs.String("file", "", "base file name, without a directory (default: the OIN)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *oin == "" || *name == "" || *orgType == "" {
 		return errors.New("-oin, -name and -type are required")
 	}
-	certPEM, err := os.ReadFile(*caCert)
-	if err != nil {
-		return fmt.Errorf("-ca-cert: %w", err)
+	org := devca.Org{OIN: *oin, Name: *name, Type: strings.ToUpper(strings.TrimSpace(*orgType))}
+	if err := checkOrgType(org.Type); err != nil {
+		return err
 	}
-	keyPEM, err := os.ReadFile(*caKey)
-	if err != nil {
-		return fmt.Errorf("-ca-key: %w", err)
+	daysSet := false
+	fs.Visit(func(f *flag.Flag) { daysSet = daysSet || f.Name == "days" })
+	if org.Type == string(identity.OrgService) && daysSet {
+		return errors.New("-days applies to partner certificates; a SERVICE certificate is valid for 365 days")
 	}
-	ca, err := devca.Load(certPEM, keyPEM)
+	if *days < 1 {
+		return fmt.Errorf("-days %d: a certificate must be valid for at least 1 day", *days)
+	}
+	base := *file
+	if base == "" {
+		base = *oin
+	}
+	if err := checkFileName(base); err != nil {
+		return err
+	}
+	ca, err := devca.LoadFiles(*caCert, *caKey)
 	if err != nil {
 		return err
 	}
-	org := devca.Org{OIN: *oin, Name: *name, Type: strings.ToUpper(*orgType)}
+	validity := time.Duration(*days) * 24 * time.Hour
+	if org.Type == string(identity.OrgService) {
+		validity = 365 * 24 * time.Hour
+	}
+	if caEnd := ca.Certificate().NotAfter; time.Now().Add(validity).After(caEnd) {
+		if org.Type == string(identity.OrgService) {
+			return fmt.Errorf("a SERVICE certificate is valid for 365 days, beyond the CA certificate %s (valid until %s): renew the CA first", *caCert, caEnd.UTC().Format(time.DateOnly))
+		}
+		return fmt.Errorf("the certificate would be valid until %s, beyond the CA certificate %s (valid until %s): give a smaller -days (at most %d)",
+			time.Now().Add(validity).UTC().Format(time.DateOnly), *caCert, caEnd.UTC().Format(time.DateOnly), int(time.Until(caEnd)/(24*time.Hour)))
+	}
 	var leafPEM, leafKey []byte
-	if org.Type == "SERVICE" {
+	if org.Type == string(identity.OrgService) {
 		var names []string
 		for _, n := range strings.Split(*dns, ",") {
 			if n = strings.TrimSpace(n); n != "" {
@@ -181,14 +232,10 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 		}
 		_, leafPEM, leafKey, err = ca.IssueService(org, names, nil)
 	} else {
-		_, leafPEM, leafKey, err = ca.IssueClient(org, time.Duration(*days)*24*time.Hour)
+		_, leafPEM, leafKey, err = ca.IssueClient(org, validity)
 	}
 	if err != nil {
 		return err
-	}
-	base := *file
-	if base == "" {
-		base = *oin
 	}
 	certPath, keyPath, err := devca.WriteFiles(*dir, base, leafPEM, leafKey)
 	if err != nil {
@@ -198,10 +245,39 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// issuableTypes are the partner organisation types of pkg/identity that issue-cert names in
+// its help; checkOrgType asks pkg/identity itself, so a type added there is accepted.
+var issuableTypes = []string{
+	string(identity.OrgGP), string(identity.OrgPracticeNurse), string(identity.OrgVeiligThuis), string(identity.OrgHousingCorporation),
+	string(identity.OrgUtility), string(identity.OrgHealthInsurer), string(identity.OrgPolice), string(identity.OrgCreditBank),
+	string(identity.OrgProvider), string(identity.OrgTeam), string(identity.OrgMunicipality), string(identity.OrgIntegrator),
+}
+
+// checkOrgType accepts the organisation types the services know (pkg/identity, which refuses
+// a certificate of any other type) and OPERATIONS, the operations identity on NATS.
+func checkOrgType(t string) error {
+	if t == operationsType {
+		return nil
+	}
+	probe := &x509.Certificate{Subject: pkix.Name{SerialNumber: "00000000000000000000", OrganizationalUnit: []string{t}}}
+	if _, err := identity.FromCertificate(probe); err != nil {
+		return fmt.Errorf("-type %q: not an organisation type Wijkbrug knows (%s, SERVICE or %s)", t, strings.Join(issuableTypes, ", "), operationsType)
+	}
+	return nil
+}
+
+// checkFileName refuses a -file that is not a plain file name: the files go into -out.
+func checkFileName(base string) error {
+	if base == "." || base == ".." || strings.ContainsAny(base, `/\`) || strings.Contains(base, "..") || filepath.Base(base) != base || strings.TrimSpace(base) == "" {
+		return fmt.Errorf("-file %q: want a plain file name without a directory (the directory is -out)", base)
+	}
+	return nil
+}
+
 func runSeedDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("seed-demo")
 	dsnFor := dbFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dsn, err := dsnFor()
@@ -224,7 +300,7 @@ func runOutcomesRebuild(ctx context.Context, args []string, out io.Writer) error
 	fs := newFlags("outcomes-rebuild")
 	dsnFor := dbFlag(fs)
 	by := fs.String("by", os.Getenv("USER"), "who asks for the rebuild (recorded with the request)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dsn, err := dsnFor()

@@ -23,7 +23,7 @@ func runVerify(ctx context.Context, args []string, out io.Writer) error {
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port of the running suite")
 	natsPort := fs.Int("nats-port", 4222, "NATS port of the running suite (the exported checkpoints)")
 	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of the suite (accesslog.key, pki/ops.pem, pki/ca.pem)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	key, err := suite.ReadAccessLogKey(*dataDir)

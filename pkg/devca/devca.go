@@ -101,7 +101,7 @@ func LoadOrCreate(dir string) (*CA, error) {
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	switch {
 	case certErr == nil && keyErr == nil:
-		return parseCA(certPEM, keyPEM)
+		return parseCA(certPEM, keyPEM, certPath, keyPath)
 	case errors.Is(certErr, os.ErrNotExist) && errors.Is(keyErr, os.ErrNotExist):
 		// fall through to create
 	case certErr != nil && !errors.Is(certErr, os.ErrNotExist):
@@ -139,26 +139,42 @@ func LoadOrCreate(dir string) (*CA, error) {
 // Load reads a CA from its PEM certificate and private key (PKCS#8, PKCS#1 RSA or SEC 1 EC;
 // ECDSA, RSA or Ed25519) — the development CA or a production one — so that certificates for
 // partners and services can be issued from it (wijkbrug issue-cert).
-func Load(certPEM, keyPEM []byte) (*CA, error) { return parseCA(certPEM, keyPEM) }
+func Load(certPEM, keyPEM []byte) (*CA, error) {
+	return parseCA(certPEM, keyPEM, caCertFile, caKeyFile)
+}
 
-func parseCA(certPEM, keyPEM []byte) (*CA, error) {
+// LoadFiles reads a CA from the files certFile and keyFile, as Load; its errors name those
+// files (wijkbrug issue-cert -ca-cert … -ca-key …).
+func LoadFiles(certFile, keyFile string) (*CA, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("devca: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("devca: %w", err)
+	}
+	return parseCA(certPEM, keyPEM, certFile, keyFile)
+}
+
+func parseCA(certPEM, keyPEM []byte, certName, keyName string) (*CA, error) {
 	cb, _ := pem.Decode(certPEM)
 	if cb == nil || cb.Type != "CERTIFICATE" {
-		return nil, errors.New("devca: ca.pem does not contain a certificate")
+		return nil, fmt.Errorf("devca: %s does not contain a certificate", certName)
 	}
 	cert, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("devca: ca.pem: %w", err)
+		return nil, fmt.Errorf("devca: %s: %w", certName, err)
 	}
 	if !cert.IsCA {
-		return nil, errors.New("devca: ca.pem is not a CA certificate")
+		return nil, fmt.Errorf("devca: %s is not a CA certificate", certName)
 	}
 	if time.Now().After(cert.NotAfter) {
-		return nil, fmt.Errorf("devca: CA certificate expired on %s; remove ca.pem and ca-key.pem to start over", cert.NotAfter.Format(time.DateOnly))
+		return nil, fmt.Errorf("devca: CA certificate %s expired on %s; remove %s and %s to start over", certName, cert.NotAfter.Format(time.DateOnly), certName, keyName)
 	}
 	kb, _ := pem.Decode(keyPEM)
 	if kb == nil {
-		return nil, errors.New("devca: ca-key.pem does not contain a key")
+		return nil, fmt.Errorf("devca: %s does not contain a key", keyName)
 	}
 	var anyKey any
 	switch kb.Type {
@@ -170,14 +186,14 @@ func parseCA(certPEM, keyPEM []byte) (*CA, error) {
 		anyKey, err = x509.ParsePKCS8PrivateKey(kb.Bytes)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("devca: ca-key.pem: %w", err)
+		return nil, fmt.Errorf("devca: %s: %w", keyName, err)
 	}
 	key, ok := anyKey.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("devca: ca-key.pem holds a %T, not a signing key", anyKey)
+		return nil, fmt.Errorf("devca: %s holds a %T, not a signing key", keyName, anyKey)
 	}
 	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
-		return nil, errors.New("devca: ca-key.pem does not belong to ca.pem")
+		return nil, fmt.Errorf("devca: %s does not belong to %s", keyName, certName)
 	}
 	return &CA{cert: cert, key: key, certPEM: pemBlock("CERTIFICATE", cb.Bytes)}, nil
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+)
+
+// A positional argument anywhere is refused before a command does anything: the flag package
+// stops at the first non-flag word, so the flags after it would otherwise be ignored
+// (probe D F7: `parked replay all -pg-port 24432` went to the default port).
+func TestUnexpectedArguments(t *testing.T) {
+	// One harmless flag per command, to put the stray word after a flag as well.
+	flagOf := map[string][]string{
+		"dev": {"-log-level", "warn"}, "events": {"-new"}, "access-history": {"-bsn", "111222333"},
+		"verify-accesslog": {"-pg-port", "1"}, "parked list": {"-pg-port", "1"}, "parked replay": {"-pg-port", "1"},
+		"faults": {"-keep"}, "outbox-status": {"-pg-port", "1"}, "outcomes-rebuild": {"-by", "x"},
+		"consumer-status": {"-nats", "tls://127.0.0.1:1"}, "issue-cert": {"-days", "1"}, "seed-demo": {"-pg-port", "1"},
+		"policies": {}, "events-catalog": {"-proto", "proto"},
+	}
+	var names []string
+	for _, c := range commands() {
+		if c.name == "parked" {
+			names = append(names, "parked list", "parked replay")
+			continue
+		}
+		names = append(names, c.name)
+	}
+	for _, name := range names {
+		flags, ok := flagOf[name]
+		if !ok {
+			t.Errorf("%s: add the command to this test", name)
+			continue
+		}
+		cmd := strings.Fields(name)
+		for _, args := range [][]string{
+			append(append(append([]string{}, cmd...), "stray"), flags...), // first: the flags after it were dropped
+			append(append(append([]string{}, cmd...), flags...), "stray"), // last: it was ignored
+			append(append([]string{}, cmd...), "stray", "-pg-port", "24432"),
+		} {
+			start := time.Now()
+			var out bytes.Buffer
+			err := run(args, &out)
+			if err == nil || !strings.Contains(err.Error(), `unexpected argument "stray"`) {
+				t.Errorf("wijkbrug %s: %v, want unexpected argument \"stray\"", strings.Join(args, " "), err)
+			}
+			if out.Len() > 0 || time.Since(start) > 2*time.Second {
+				t.Errorf("wijkbrug %s did something before refusing (%s): %s", strings.Join(args, " "), time.Since(start), out.String())
+			}
+		}
+	}
+	// The README once suggested `parked replay … or all`: the error says what replays all.
+	err := run([]string{"parked", "replay", "all", "-pg-port", "24432"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unexpected argument "all"`) || !strings.Contains(err.Error(), "without -event and -consumer") {
+		t.Errorf("parked replay all: %v", err)
+	}
+}
+
+// consumer-status with a certificate that is not the operations identity fails at once with
+// a clear message (probe D F6: it took 11 timeouts of 10 s); an OU=OPERATIONS certificate that
+// NATS does not treat as an observer stops at NATS's first refusal.
+func TestConsumerStatusNeedsOperations(t *testing.T) {
+	n := testkit.NewNATS(t)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, n.CA.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(org devca.Org, file string) string {
+		_, certPEM, keyPEM, err := n.CA.IssueClient(org, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certFile, _, err := devca.WriteFiles(dir, file, certPEM, keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return certFile
+	}
+	gp := testkit.Org("GP", "Huisartsen consumer-status")
+	n.AddPartner(t, gp)
+	unmappedOps := devca.Org{OIN: "00000000000000000998", Name: "ops, as a partner", Type: "OPERATIONS"}
+	n.AddPartner(t, unmappedOps) // known to NATS, but with a partner's permissions
+	for _, tc := range []struct {
+		cert, want string
+	}{
+		{issue(gp, "gp"), "is not an operations identity (OU=OPERATIONS"},
+		{issue(unmappedOps, "ops-partner"), "NATS refused"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		start := time.Now()
+		var out bytes.Buffer
+		err := runConsumerStatus(ctx, []string{"-nats", n.ClientURL(), "-ca", caFile, "-cert", tc.cert}, &out)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", filepath.Base(tc.cert), err, tc.want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: refused after %s", filepath.Base(tc.cert), d)
+		}
+	}
+	// The operations identity itself gets through (no streams here: each consumer is an
+	// error about its stream, not a refusal).
+	_, certPEM, keyPEM, err := n.CA.IssueClient(testkit.ObserverOrg, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsFile, _, err := devca.WriteFiles(dir, "ops", certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = runConsumerStatus(ctx, []string{"-nats", n.ClientURL(), "-ca", caFile, "-cert", opsFile}, io.Discard)
+	if err != nil && (strings.Contains(err.Error(), "refused") || strings.Contains(err.Error(), "operations identity") || errors.Is(err, context.DeadlineExceeded)) {
+		t.Errorf("ops: %v", err)
+	}
+}
+
+// issue-cert refuses an unknown type, a validity below a day or beyond the CA's, and a -file
+// that is not a plain name; a CA file that is not a CA is named (probe D F9).
+func TestIssueCertChecks(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := devca.LoadOrCreate(filepath.Join(dir, "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, leafPEM, leafKey, err := ca.IssueClient(devca.Org{OIN: "00000009000000000300", Name: "leaf", Type: "GP"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafCert, leafKeyFile, err := devca.WriteFiles(dir, "leaf", leafPEM, leafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out", "sub")
+	caArgs := []string{"issue-cert", "-ca-cert", filepath.Join(dir, "ca", "ca.pem"), "-ca-key", filepath.Join(dir, "ca", "ca-key.pem"), "-out", out}
+	partner := []string{"-oin", "00000009000000000301", "-name", "X"}
+	caDays := int(time.Until(ca.Certificate().NotAfter) / (24 * time.Hour))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(partner, "-type", "BOGUS"), `-type "BOGUS": not an organisation type`},
+		{append(partner, "-type", "GP", "-days", "-5"), "at least 1 day"},
+		{append(partner, "-type", "GP", "-days", "0"), "at least 1 day"},
+		{append(partner, "-type", "GP", "-days", "100000"), "beyond the CA certificate"},
+		{append(partner, "-type", "GP", "-days", strconv.Itoa(caDays+2)), "beyond the CA certificate"},
+		{append(partner, "-type", "GP", "-file", "../../escape"), "plain file name"},
+		{append(partner, "-type", "GP", "-file", "a/b"), "plain file name"},
+		{append(partner, "-type", "GP", "-file", `a\b`), "plain file name"},
+		{append(partner, "-type", "GP", "-file", ".."), "plain file name"},
+		{append(partner, "-type", "SERVICE", "-days", "30"), "-days applies to partner certificates"},
+	} {
+		err := run(append(append([]string{}, caArgs...), tc.args...), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("issue-cert %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused issue wrote to -out: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escape.pem")); err == nil {
+		t.Error("-file ../../escape wrote outside -out")
+	}
+	// A leaf as the CA: the error names the file given.
+	err = run([]string{"issue-cert", "-ca-cert", leafCert, "-ca-key", leafKeyFile, "-out", out, "-oin", "00000009000000000302", "-name", "X", "-type", "GP"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), leafCert+" is not a CA certificate") {
+		t.Errorf("leaf as CA: %v", err)
+	}
+	// Accepted: the last possible day, a type in lower case, the operations identity.
+	for _, args := range [][]string{
+		append(partner, "-type", "gp", "-days", strconv.Itoa(caDays), "-file", "lastday"),
+		{"-oin", "00000009000000000303", "-name", "ops", "-type", "OPERATIONS", "-file", "ops"},
+	} {
+		if err := run(append(append([]string{}, caArgs...), args...), io.Discard); err != nil {
+			t.Errorf("issue-cert %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "lastday.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.NotAfter.After(ca.Certificate().NotAfter) || cert.Subject.OrganizationalUnit[0] != "GP" {
+		t.Errorf("lastday: until %s (CA %s), OU %v", cert.NotAfter, ca.Certificate().NotAfter, cert.Subject.OrganizationalUnit)
+	}
+}
+
+// access-history checks the BSN before it asks the services (probe D F10).
+func TestAccessHistoryChecksBSN(t *testing.T) {
+	for _, v := range []string{"abc", "12345678", "123456789", "000000000"} {
+		err := run([]string{"access-history", "-bsn", v, "-base-port", strconv.Itoa(freePort(t))}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), `-bsn "`+v+`" is not a valid BSN`) {
+			t.Errorf("-bsn %s: %v", v, err)
+		}
+	}
+}
+
+// freePort returns a TCP port that nothing listens on (just now).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
