@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -136,6 +137,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Handler is the edge's HTTP handler: the gateway routes, the OpenAPI document, and the
 // API-Version header on every answer.
 func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapiYAML []byte) (http.Handler, error) {
+	// The gateway keeps its query parser in a package variable, which the option sets when
+	// a mux is built: set it once, not per edge (the suite builds four at the same time).
+	setQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(strictQuery{})) })
 	jsonpb := &runtime.JSONPb{
 		// JSON field names as in the protos (snake_case), as grpcurl shows them too.
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
@@ -158,7 +162,6 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		// A form-encoded POST is not served as the GET of the same path (the gateway's "path
 		// length fallback"): curl -d sends that content type, and the verb decides the route.
 		runtime.WithDisablePathLengthFallback(),
-		runtime.SetQueryParameterParser(strictQuery{}),
 	)
 	for _, r := range regs {
 		if err := r(ctx, mux, cc); err != nil {
@@ -279,6 +282,8 @@ func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }
+
+var setQueryParser sync.Once
 
 // strictQuery is the gateway's query parser, except that a parameter that names no field of
 // the request is refused (400 on query) instead of ignored: a misspelt filter would otherwise
