@@ -228,6 +228,15 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 		log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted())
 	})
 	nc.SetClosedHandler(func(*nats.Conn) { log.Info("NATS connection closed") })
+	// Asynchronous errors (a permissions violation, a slow consumer) go to the service's log,
+	// not as a bare line on stderr (nats.go's default).
+	nc.SetErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		attrs := []any{"error", err.Error()}
+		if sub != nil {
+			attrs = append(attrs, "subscription", sub.Subject)
+		}
+		log.Warn("NATS reported an error", attrs...)
+	})
 }
 
 // MaxFeedConsumers is the most consumers a partner's feed stream holds: subscriptions made

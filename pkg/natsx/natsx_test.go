@@ -38,6 +38,13 @@ func TestConnectionEventsTellAnOutageFromAShutdown(t *testing.T) {
 	nc := n.ConnectService(t, "referral")
 	natsx.LogConnectionEvents(nc, slog.New(slog.NewJSONHandler(buf, nil)))
 
+	// An asynchronous error (here the server's refusal of a subject this identity may not
+	// publish on) is a line of the service's log.
+	if err := nc.Publish("wijkbrug.intake.forged", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, buf, `"msg":"NATS reported an error","error":"nats: permissions violation`)
+
 	n.Stop()
 	waitFor(t, buf, "NATS disconnected")
 	if err := n.StartAgain(); err != nil {
