@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -117,24 +118,18 @@ func TestClientRefusesInternalAddresses(t *testing.T) {
 	}
 }
 
-// webhookTable is the feed_webhooks table as the feed manager's service migrates it
-// (services/referral/migrations/00003_feed_webhooks.sql).
-const webhookTable = `CREATE TABLE feed_webhooks (
-    subscription_id   text PRIMARY KEY,
-    org_oin           text NOT NULL,
-    url               text NOT NULL,
-    secret            bytea NOT NULL,
-    status            text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'PAUSED_FAILING', 'PAUSED')),
-    failures          integer NOT NULL DEFAULT 0,
-    last_error        text NOT NULL DEFAULT '',
-    last_attempt_at   timestamptz,
-    next_attempt_at   timestamptz NOT NULL DEFAULT now(),
-    last_delivered_at timestamptz,
-    delivered         bigint NOT NULL DEFAULT 0,
-    lease_until       timestamptz,
-    created_at        timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX feed_webhooks_due ON feed_webhooks (next_attempt_at) WHERE status = 'ACTIVE'`
+// webhookMigration is the migration of the feed manager's service (referral) that makes the
+// feed_webhooks table: the test runs its Up part, so the table cannot drift from it.
+const webhookMigration = "../../services/referral/migrations/00003_feed_webhooks.sql"
+
+func webhookTable() (string, error) {
+	b, err := os.ReadFile(webhookMigration)
+	if err != nil {
+		return "", err
+	}
+	up, _, _ := strings.Cut(string(b), "-- +goose Down")
+	return strings.TrimPrefix(up, "-- +goose Up"), nil
+}
 
 // deliveryHarness is the feed manager's delivery on real infrastructure: a PostgreSQL database
 // with the feed_webhooks table, an embedded NATS server with the production permissions (the
@@ -160,7 +155,11 @@ func newDeliveryHarness(t *testing.T) *deliveryHarness {
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
-		_, err = conn.Exec(ctx, webhookTable)
+		table, err := webhookTable()
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, table)
 		return err
 	})
 	db, err := pgxdb.Open(ctx, dsn, 8)
