@@ -68,7 +68,7 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 	}
 	pki := rel(filepath.Dir(s.CAFile))
 	fmt.Fprintf(out, "\nDemo partner certificates in %s: ", pki)
-	for _, k := range []string{"gp", "veiligthuis", "housing", "provider", "team"} {
+	for _, k := range []string{"gp", "veiligthuis", "housing", "provider", "team", "municipality"} {
 		p := s.Partners[k]
 		fmt.Fprintf(out, "%s (%s, OIN %s)  ", k, p.Org.Name, p.Org.OIN)
 	}
@@ -87,6 +87,11 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 	fmt.Fprintf(out, "# the same over REST/JSON (docs/rest.md; OpenAPI at https://%s/openapi.json)\n%s \\\n    -H 'Idempotency-Key: demo-rest-1' -d '{\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\"],\"category\":\"payment arrears\"}' \\\n    https://%s/v1/signals\n%s \\\n    https://%s/v1/signals/<signal_id>\n\n",
 		ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), ref.RESTAddr)
 	fmt.Fprintf(out, "# a call without a client certificate is refused\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
-	fmt.Fprintf(out, "# watch the events (decoded) as operations (%s/ops.pem) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s\ngo run ./cmd/wijkbrug events -nats %s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", pki, s.NATSURL, s.NATSURL, s.Partners["gp"].Org.OIN)
+	// events reads .wijkbrug/pki by default; another -data-dir needs its certificates named.
+	certs := ""
+	if pki != ".wijkbrug/pki" {
+		certs = fmt.Sprintf(" -cert %s/ops.pem -ca %s/ca.pem", pki, pki)
+	}
+	fmt.Fprintf(out, "# watch the events (decoded) as operations (%s/ops.pem) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s%s\ngo run ./cmd/wijkbrug events -nats %s%s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", pki, s.NATSURL, certs, s.NATSURL, certs, s.Partners["gp"].Org.OIN)
 	fmt.Fprintf(out, "More examples (case direction, allocation, start of care): README.md. Ctrl-C stops everything.\n")
 }

@@ -67,9 +67,9 @@ func fromDomain(err error) (*Error, bool) {
 	)
 	switch {
 	case errors.As(err, &rv):
-		if field, reason := rv.RuleViolation(); field != "" {
-			return &Error{Kind: KindInvalidArgument, Message: "invalid request",
-				Violations: []FieldViolation{{Field: field, Description: reason}}}, true
+		if field, _ := rv.RuleViolation(); field != "" {
+			// Every field a joined error names (errors.Join of several rule violations).
+			return &Error{Kind: KindInvalidArgument, Message: "invalid request", Violations: fieldViolations(err, nil)}, true
 		}
 		return &Error{Kind: KindFailedPrecondition, Message: rv.Error()}, true
 	case errors.As(err, &fb):
@@ -84,4 +84,25 @@ func fromDomain(err error) (*Error, bool) {
 		return &Error{Kind: KindAlreadyExists, Message: cf.Error(), Resource: resource, ID: id}, true
 	}
 	return nil, false
+}
+
+// fieldViolations collects the rule violations with a field in err's tree (wrapped and
+// joined errors), in order.
+func fieldViolations(err error, out []FieldViolation) []FieldViolation {
+	if rv, ok := err.(RuleViolation); ok {
+		if field, reason := rv.RuleViolation(); field != "" {
+			return append(out, FieldViolation{Field: field, Description: reason})
+		}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = fieldViolations(e, out)
+		}
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil {
+			out = fieldViolations(inner, out)
+		}
+	}
+	return out
 }

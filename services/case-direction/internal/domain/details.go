@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -186,23 +187,22 @@ func (c *Case) CheckConference(conf Conference) error {
 // resident agreed not before the case was opened, and the evaluation lies from the day of
 // adoption up to MaxEvaluationYears after it (an evaluation in the past is never held).
 func (c *Case) checkPlanDates(p Plan, at time.Time) error {
+	var errs []error // both dates at once
 	if p.ResidentAgreedOn != "" {
 		if err := c.notBeforeOpened("resident_agreed_on", p.ResidentAgreedOn); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	d, err := time.Parse(time.DateOnly, p.EvaluationDate)
-	if err != nil {
-		return nil
+	if d, err := time.Parse(time.DateOnly, p.EvaluationDate); err == nil {
+		today := Day(at)
+		switch {
+		case d.Before(today):
+			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"})
+		case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)})
+		}
 	}
-	today := Day(at)
-	switch {
-	case d.Before(today):
-		return &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"}
-	case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
-		return &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkHandover checks a handover against the case: "another municipality" is not the

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"strings"
 	"testing"
 	"time"
@@ -244,6 +245,18 @@ func TestPlanDatesFitTheCase(t *testing.T) {
 		case tc.field != "" && (c.Plan != nil || c.Status != StatusActive):
 			t.Errorf("%s: a refused plan must change nothing: %+v", name, c)
 		}
+	}
+}
+
+// Both plan dates wrong: both are named at once (a joined error, one violation each).
+func TestBothPlanDatesAreNamedAtOnce(t *testing.T) {
+	c := Case{Status: StatusActive, OpenedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	_, err := c.AdoptPlan(Plan{ResidentAgreed: true, ResidentAgreedOn: "1990-01-01", EvaluationDate: "2062-03-02",
+		Goals: []Goal{{LifeDomain: "FINANCES", Baseline: 2, Target: 4}}}, seqIDs(), t0)
+	e, ok := apperr.As(err)
+	if !ok || e.Kind != apperr.KindInvalidArgument || len(e.Violations) != 2 ||
+		e.Violations[0].Field != "resident_agreed_on" || e.Violations[1].Field != "evaluation_date" {
+		t.Fatalf("want violations of resident_agreed_on and evaluation_date, got %+v (%v)", e, err)
 	}
 }
 
