@@ -187,11 +187,11 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", APIVersion)
 		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
-		// Path and query parameters become proto strings, which must be UTF-8: refuse them
-		// here (the gRPC client would fail to marshal them, an INTERNAL).
 		refuse := func(err error) {
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
 		}
+		// Path and query parameters become proto strings, which must be UTF-8: refuse them
+		// here (the gRPC client would fail to marshal them, an INTERNAL).
 		if field := notUTF8(r); field != "" {
 			refuse(apperr.Invalid(field, "not valid UTF-8"))
 			return
