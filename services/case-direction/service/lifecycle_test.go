@@ -17,6 +17,7 @@ import (
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/service"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -101,7 +102,9 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 	ctx := svctest.Ctx(t)
 	recorded := h.env.Events(t, "casedirection", "wijkbrug.casedirection.>")
 	noord := h.as(t, teamNoord)
-	today := func() string { return clock.Now().Format(time.DateOnly) }
+	// The Dutch calendar day of the clock, as the service counts days (between 23:00 and
+	// 24:00 UTC it is already tomorrow in Amsterdam).
+	today := func() string { return domain.Day(clock.Now()).Format(time.DateOnly) }
 	getCase := func(id string) *casedirectionv1.Case {
 		t.Helper()
 		resp, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
