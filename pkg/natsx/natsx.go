@@ -133,7 +133,7 @@ func DeclareStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.St
 	return s, nil
 }
 
-// StreamDrift lists the settings Wijkbrug gives its streams in which have differs from want.
+// StreamDrift lists the settings Wijkbrug gives its streams on which have differs from want.
 func StreamDrift(have, want jetstream.StreamConfig) []string {
 	var out []string
 	diff := func(name string, h, w any) {
