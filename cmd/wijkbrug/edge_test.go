@@ -295,6 +295,12 @@ func testREST(t *testing.T, s *suite.Suite) {
 			}
 		}
 	})
+	t.Run("acting on behalf of another organisation is refused, as on gRPC", func(t *testing.T) {
+		a := call(t, gp, "GET", base+"/v1/signals", "", append(append([]string(nil), gpHeaders...), "X-Wijkbrug-On-Behalf-Of", "00000001000000000100")...)
+		if code, _ := restError(t, a); a.status != http.StatusForbidden || code != codes.PermissionDenied {
+			t.Fatalf("want 403, got %d %s", a.status, a.body)
+		}
+	})
 	t.Run("an acting user that is not printable ASCII is named, on both edges", func(t *testing.T) {
 		a := call(t, gp, "GET", base+"/v1/signals", "", "X-Wijkbrug-User", "dr-jänsen", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal")
 		if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +45,17 @@ func TestEmergencyAccess(t *testing.T) {
 		{"referral", "signal", f.signal, referralv1.ReferralService_GetSignal_FullMethodName, &referralv1.GetSignalRequest{SignalId: f.signal}},
 		{"referral", "referral", f.refSent, referralv1.ReferralService_GetReferral_FullMethodName, &referralv1.GetReferralRequest{ReferralId: f.refSent}},
 	}
+	t.Run("a reason of spaces and a wildcard id are refused", func(t *testing.T) {
+		for field, req := range map[string]*accesslogv1.StartEmergencyAccessRequest{
+			"reason":    {ObjectType: "case", ObjectId: f.caseA, Reason: strings.Repeat(" ", 25), DurationMinutes: 15},
+			"object_id": {ObjectType: "case", ObjectId: "*", Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15},
+		} {
+			_, err := env.invoke(t, "casedirection", accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName, night, req)
+			if status.Code(err) != codes.InvalidArgument || !slices.Contains(badRequestFields(err), field) {
+				t.Errorf("%s: want INVALID_ARGUMENT on it, got %v", field, err)
+			}
+		}
+	})
 	for _, r := range records {
 		t.Run(r.objectType, func(t *testing.T) {
 			if _, err := env.invoke(t, r.endpoint, r.method, night, r.req); status.Code(err) != codes.NotFound {

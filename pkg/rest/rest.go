@@ -200,6 +200,12 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			refuse(err)
 			return
 		}
+		// The gateway does not pass it on (forwarded); refused as the gRPC edge refuses it
+		// from a partner, rather than dropped without a word.
+		if r.Header.Get(identity.HeaderOnBehalfOf) != "" {
+			refuse(apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation"))
+			return
+		}
 		if hasBody(r.Method) {
 			// Every route with a body takes all its fields from it (body "*"): a query string
 			// would be ignored, so it is refused rather than silently dropped.

@@ -3,6 +3,7 @@ package logserver
 import (
 	"context"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -17,14 +18,19 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-var objectTypeRe = regexp.MustCompile(`^[a-z][a-z_]{0,31}$`)
+var (
+	objectTypeRe = regexp.MustCompile(`^[a-z][a-z_]{0,31}$`)
+	objectIDRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+)
 
 // StartEmergencyAccess records a grant for the calling professional.
 func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.StartEmergencyAccessRequest) (*accesslogv1.StartEmergencyAccessResponse, error) {
 	var v apperr.Validation
 	v.Check(objectTypeRe.MatchString(req.GetObjectType()), "object_type", "a record type as in the access log, e.g. case, intake, signal")
-	v.Check(req.GetObjectId() != "" && len(req.GetObjectId()) <= 100 && utf8.ValidString(req.GetObjectId()), "object_id", "required, at most 100 characters")
-	v.Check(utf8.ValidString(req.GetReason()) && utf8.RuneCountInString(req.GetReason()) >= accesslog.MinEmergencyReason && len(req.GetReason()) <= 2000,
+	// One record's id (a UUID, an allocation or decision number): no wildcard or list.
+	v.Check(objectIDRe.MatchString(req.GetObjectId()), "object_id", "required: the id of one record, at most 100 letters, digits, '.', '_' or '-'")
+	// Twenty characters of reason, not of spaces around it.
+	v.Check(utf8.ValidString(req.GetReason()) && utf8.RuneCountInString(strings.TrimSpace(req.GetReason())) >= accesslog.MinEmergencyReason && len(req.GetReason()) <= 2000,
 		"reason", "required: why this is an emergency, at least 20 characters")
 	period := time.Duration(req.GetDurationMinutes()) * time.Minute
 	v.Check(period >= 0 && period <= accesslog.MaxEmergencyPeriod, "duration_minutes", "0 (one hour) to 240")

@@ -319,6 +319,14 @@ func TestTriageStateMachine(t *testing.T) {
 	if q, err := other.ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{}); err != nil || len(q.GetEntries()) != 0 {
 		t.Fatalf("another team's queue: %v %v", err, q)
 	}
+	// A forged token whose rank does not fit the database's int is the caller's mistake,
+	// not an INTERNAL from the driver's encoder.
+	for _, rank := range []string{"2147483648", "-1", "9223372036854775808"} {
+		_, err := h.client.ListTeamQueue(ctx, &intakev1.ListTeamQueueRequest{PageToken: paging.Token("intake.queue", rank, "2026-01-01T00:00:00Z", uuid.NewString())})
+		if st := status.Convert(err); st.Code() != codes.InvalidArgument {
+			t.Fatalf("rank %s in a forged token: want INVALID_ARGUMENT, got %v", rank, err)
+		}
+	}
 }
 
 func TestAssessmentsAndResidents(t *testing.T) {

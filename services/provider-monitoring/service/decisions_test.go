@@ -519,10 +519,12 @@ func TestDecisionOtherOrganisationsIDs(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 	byIntake := draftRequest("", 4)
 	byIntake.IntakeId = intakeID
+	// The refusal names the intake that was sent, not the case it leads to (whose id the
+	// other team must not learn), exactly as for an intake nobody knows.
 	_, err = w.asOtherTeam.DraftDecision(teamCtx, byIntake)
-	wantCode(t, err, codes.NotFound)
+	wantResource(t, err, "intake", intakeID)
 	_, err = w.asOtherMuni.DraftDecision(svctest.Ctx(t), byIntake)
-	wantCode(t, err, codes.NotFound)
+	wantResource(t, err, "intake", intakeID)
 	_, err = w.asProvider.DraftDecision(teamCtx, byIntake)
 	wantCode(t, err, codes.PermissionDenied)
 

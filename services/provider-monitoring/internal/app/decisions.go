@@ -158,6 +158,12 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	d := domain.Decision{ID: a.NewID(), LegalBasis: in.LegalBasis, Granted: in.Granted, RejectionGrounds: in.RejectionGrounds,
 		Status: domain.DecisionDraft, DraftedBy: caller.User, CreatedAt: now, UpdatedAt: now, AllocationRequestID: in.RequestID}
 	d.Motivation.Text = in.MotivationText
+	// A refusal names what the caller named (the case, or else the intake), never what it
+	// leads to: another team's intake must not give away the id of its case.
+	resource, objectID := "intake", in.IntakeID
+	if in.CaseID != "" {
+		resource, objectID = "case", in.CaseID
+	}
 	// What the peers know, read before the transaction (they log their own access).
 	var cs *CaseFacts
 	if in.CaseID != "" {
@@ -188,14 +194,12 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	if cs != nil && it != nil && cs.IntakeID != "" && cs.IntakeID != it.ID {
 		return d, apperr.Invalid("case_id", "the case does not belong to intake "+it.ID)
 	}
-	objectID := in.IntakeID
 	if it != nil {
 		d.IntakeID, d.ResidentID, d.HouseholdID = it.ID, it.ResidentID, it.HouseholdID
 		d.Municipality, d.District, d.TeamOIN = it.Municipality, it.District, it.TeamOIN
 		d.Motivation.LifeDomains, d.Motivation.TriageOutcome, d.Motivation.TriageRule = it.LifeDomains, it.TriageOutcome, it.TriageRule
 	}
 	if cs != nil {
-		objectID = cs.ID
 		d.CaseID, d.Municipality, d.TeamOIN = cs.ID, cs.Municipality, cs.TeamOIN
 		if d.HouseholdID == "" {
 			d.HouseholdID = cs.HouseholdID
@@ -235,10 +239,6 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 		route, err := a.ownerRoute(ctx, d.TeamOIN, d.Municipality)
 		if err != nil {
 			return err
-		}
-		resource := "intake"
-		if cs != nil {
-			resource = "case"
 		}
 		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: decisionEntry("providermonitoring.decision.create", d.ID, "", ""),
 			Route: routeForChange(route), Change: true, Quiet: true, Resource: resource}); err != nil {

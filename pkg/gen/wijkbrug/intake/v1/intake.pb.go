@@ -5370,7 +5370,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"residentId\x12.\n" +
 	"\fhousehold_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
 	"\tpage_size\x18\a \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\b \x01(\tR\tpageToken\"s\n" +
 	"\x13ListIntakesResponse\x124\n" +
@@ -5450,7 +5450,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"residentId\x12.\n" +
 	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x83\x01\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
@@ -5597,7 +5597,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x1dListHouseholdResidentsRequest\x12.\n" +
 	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8d\x01\n" +
 	"\x1eListHouseholdResidentsResponse\x12C\n" +

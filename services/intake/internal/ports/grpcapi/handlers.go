@@ -233,12 +233,14 @@ func queueKeyOf(p paging.Page) (*domain.QueueKey, error) {
 	if p.First() {
 		return nil, nil
 	}
-	rank, err1 := strconv.Atoi(p.After[0])
+	// A rank is 0-3 (an int column); a forged token with another number is refused here, not
+	// by the database's encoder (an INTERNAL).
+	rank, err1 := strconv.ParseInt(p.After[0], 10, 32)
 	due, err2 := time.Parse(time.RFC3339Nano, p.After[1])
-	if err1 != nil || err2 != nil || uuid.Validate(p.After[2]) != nil {
+	if err1 != nil || err2 != nil || rank < 0 || uuid.Validate(p.After[2]) != nil {
 		return nil, apperr.Invalid("page_token", "not a token from a previous page of this list")
 	}
-	return &domain.QueueKey{Rank: rank, TriageDue: due, ID: p.After[2]}, nil
+	return &domain.QueueKey{Rank: int(rank), TriageDue: due, ID: p.After[2]}, nil
 }
 
 // GetTriagePolicy returns a municipality's policy.
