@@ -6,8 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -190,15 +190,7 @@ func TestIssueCertChecks(t *testing.T) {
 			t.Errorf("issue-cert %s: %v", strings.Join(args, " "), err)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(out, "lastday.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	cert, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := readCert(t, filepath.Join(out, "lastday.pem"))
 	if cert.NotAfter.After(ca.Certificate().NotAfter) || cert.Subject.OrganizationalUnit[0] != "GP" {
 		t.Errorf("lastday: until %s (CA %s), OU %v", cert.NotAfter, ca.Certificate().NotAfter, cert.Subject.OrganizationalUnit)
 	}
@@ -214,13 +206,30 @@ func TestAccessHistoryChecksBSN(t *testing.T) {
 	}
 }
 
-// freePort returns a TCP port that nothing listens on (just now).
+// freePort returns a port nothing listens on (pkg/netport, as every test picks its ports).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := netport.One()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
+}
+
+// readCert reads the certificate of a PEM file.
+func readCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }

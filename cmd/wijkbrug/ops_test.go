@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -122,15 +121,7 @@ func TestIssueCert(t *testing.T) {
 			return c.Subject.OrganizationalUnit[0] == "SERVICE" && c.VerifyHostname("intake.wijkbrug.svc") == nil
 		},
 	} {
-		b, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		blk, _ := pem.Decode(b)
-		cert, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := readCert(t, filepath.Join(dir, file))
 		if _, err := cert.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || !check(cert) {
 			t.Fatalf("%s: %v %v", file, cert.Subject, err)
 		}

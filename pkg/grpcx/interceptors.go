@@ -181,14 +181,8 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 	}
 	c := identity.Caller{Org: org, User: get(identity.HeaderUser), Role: get(identity.HeaderRole),
 		Purpose: get(identity.HeaderPurpose), OnBehalfOf: get(identity.HeaderOnBehalfOf)}
-	var missing []apperr.FieldViolation
-	for k, v := range map[string]string{identity.HeaderUser: c.User, identity.HeaderRole: c.Role, identity.HeaderPurpose: c.Purpose} {
-		if problem := identity.HeaderValueProblem(v); problem != "" {
-			missing = append(missing, apperr.FieldViolation{Field: "metadata " + k, Description: problem})
-		}
-	}
-	if len(missing) > 0 {
-		return ctx, &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable", Violations: missing}
+	if err := ActingUserError(get); err != nil {
+		return ctx, err
 	}
 	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
 		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")
@@ -197,6 +191,22 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 	// caller from the logging fields its interceptor put into the context.
 	logging.AddFields(ctx, callerFields(c))
 	return identity.WithCaller(ctx, c), nil
+}
+
+// ActingUserError is UNAUTHENTICATED naming each acting-user value (user, role, purpose, as
+// get returns them by header name) that is missing or not acceptable
+// (identity.HeaderValueProblem); nil when all three are. The REST edge answers with it too.
+func ActingUserError(get func(header string) string) error {
+	var bad []apperr.FieldViolation
+	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
+		if problem := identity.HeaderValueProblem(get(k)); problem != "" {
+			bad = append(bad, apperr.FieldViolation{Field: "metadata " + k, Description: problem})
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable", Violations: bad}
 }
 
 func orgFromPeer(ctx context.Context) (identity.Organisation, error) {

@@ -34,12 +34,13 @@ func PeerError(peer, resource string, err error) error {
 	case codes.NotFound:
 		// The peer names what it did not find (a provider, where the caller asked for an
 		// allocation); resource is only the fallback for an answer without ResourceInfo.
-		if typ := resourceType(st); typ != "" {
-			resource = typ
+		ri := resourceInfo(st)
+		if ri.GetResourceType() != "" {
+			resource = ri.GetResourceType()
 		}
-		return apperr.NotFound(resource, resourceName(st))
+		return apperr.NotFound(resource, ri.GetResourceName())
 	case codes.AlreadyExists:
-		if id := resourceName(st); id != "" {
+		if id := resourceInfo(st).GetResourceName(); id != "" {
 			return apperr.AlreadyExists(resource, id, st.Message())
 		}
 		return fmt.Errorf("%s: ALREADY_EXISTS without naming the %s: %s", peer, resource, st.Message())
@@ -49,20 +50,12 @@ func PeerError(peer, resource string, err error) error {
 	return err
 }
 
-func resourceName(st *status.Status) string {
+// resourceInfo is the ResourceInfo detail of a peer's status (nil when it has none).
+func resourceInfo(st *status.Status) *errdetails.ResourceInfo {
 	for _, d := range st.Details() {
 		if ri, ok := d.(*errdetails.ResourceInfo); ok {
-			return ri.GetResourceName()
+			return ri
 		}
 	}
-	return ""
-}
-
-func resourceType(st *status.Status) string {
-	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.ResourceInfo); ok {
-			return ri.GetResourceType()
-		}
-	}
-	return ""
+	return nil
 }

@@ -234,25 +234,13 @@ func hasBody(method string) bool {
 // with it instead of the service reporting the header missing. It answers as the gRPC edge
 // does: UNAUTHENTICATED, naming every acting-user header that is not acceptable.
 func actingUserHeaders(h http.Header) error {
-	dropped := false
-	values := map[string]string{}
+	get := func(k string) string { return strings.TrimSpace(h.Get(k)) }
 	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
-		v := strings.TrimSpace(h.Get(k))
-		values[k] = v
-		if v != "" && identity.HeaderValueProblem(v) != "" && len(v) <= identity.MaxHeaderLen {
-			dropped = true
+		if v := get(k); v != "" && len(v) <= identity.MaxHeaderLen && identity.HeaderValueProblem(v) != "" {
+			return grpcx.ActingUserError(get)
 		}
 	}
-	if !dropped {
-		return nil
-	}
-	e := &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable"}
-	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
-		if problem := identity.HeaderValueProblem(values[k]); problem != "" {
-			e.Violations = append(e.Violations, apperr.FieldViolation{Field: "metadata " + k, Description: problem})
-		}
-	}
-	return e
+	return nil
 }
 
 // rawBodyKey keys the request body, as received, in the context of the gateway's call.
