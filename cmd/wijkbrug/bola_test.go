@@ -983,6 +983,7 @@ func TestBOLA(t *testing.T) {
 
 	// Sequences: refusals that must survive a series of calls, not one call.
 	t.Run("sequence/second_team_registers_a_known_resident", func(t *testing.T) { bolaSecondTeamRegisters(t, env, f) })
+	t.Run("sequence/matched_team_refers_from_its_intake", func(t *testing.T) { bolaMatchedTeamRefers(t, env, f) })
 }
 
 // describe renders a status with its details (bad fields, named resources).

@@ -56,9 +56,10 @@ type Cases interface {
 	OpenCaseOf(ctx context.Context, householdID string) (string, error)
 	// RecordIntakeHousehold remembers which household an intake is about.
 	RecordIntakeHousehold(ctx context.Context, intakeID, householdID string) error
-	// CaseOfIntake returns the case opened from an intake, else the open case of its
-	// household; "" when there is none.
-	CaseOfIntake(ctx context.Context, intakeID string) (string, error)
+	// CaseOfIntake returns the case a referral made for an intake belongs to: the case it is
+	// recorded on, else the case opened from the intake, else the open case of the intake's
+	// household (own false); "" when there is none.
+	CaseOfIntake(ctx context.Context, intakeID, referralID string) (id string, own bool, err error)
 	// SetReferralIntake marks a referral of the case as made for the intake.
 	SetReferralIntake(ctx context.Context, referralID, intakeID string) error
 

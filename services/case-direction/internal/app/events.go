@@ -101,6 +101,12 @@ func (a *App) ScaleDownAdvised(ctx context.Context, number string, goalIDs []str
 // ReferralStatusReported mirrors a referral's status on the case it was made for and links it
 // to the goals it serves (goals of that case only).
 func (a *App) ReferralStatusReported(ctx context.Context, caseID, referralID, status string, goalIDs []string, at time.Time) (bool, error) {
+	return a.referralStatus(ctx, caseID, referralID, status, goalIDs, at, nil)
+}
+
+// referralStatus is ReferralStatusReported for a case that accept (when not nil) takes the
+// referral for; a case it refuses is left alone, as one that does not exist.
+func (a *App) referralStatus(ctx context.Context, caseID, referralID, status string, goalIDs []string, at time.Time, accept func(*domain.Case) bool) (bool, error) {
 	found := false
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		c, err := a.cases.GetForUpdate(ctx, caseID)
@@ -109,6 +115,9 @@ func (a *App) ReferralStatusReported(ctx context.Context, caseID, referralID, st
 				return nil
 			}
 			return err
+		}
+		if accept != nil && !accept(&c) {
+			return nil
 		}
 		found = true
 		at := at.UTC().Truncate(time.Microsecond)

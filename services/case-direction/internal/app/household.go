@@ -114,14 +114,21 @@ func (a *App) LinkAllocation(ctx context.Context, number string) (bool, error) {
 }
 
 // ReferralForIntake records a referral made for an intake (outside case direction) on the
-// case opened from that intake, or the open case of its household. It reports whether there
-// is such a case.
-func (a *App) ReferralForIntake(ctx context.Context, intakeID, referralID, status string, goalIDs []string, at time.Time) (bool, error) {
-	caseID, err := a.cases.CaseOfIntake(ctx, intakeID)
+// case it is already recorded on, else the case opened from that intake, else the open case
+// of the intake's household when the referrer owns that case or is involved in it: a team
+// whose intake matched another team's household cannot put its referral on that team's case
+// (where it would hold up the closing and be out of the owning team's reach). It reports
+// whether the referral is now the case's.
+func (a *App) ReferralForIntake(ctx context.Context, intakeID, referralID, referrerOIN, status string, goalIDs []string, at time.Time) (bool, error) {
+	caseID, own, err := a.cases.CaseOfIntake(ctx, intakeID, referralID)
 	if err != nil || caseID == "" {
 		return false, err
 	}
-	found, err := a.ReferralStatusReported(ctx, caseID, referralID, status, goalIDs, at)
+	var accept func(*domain.Case) bool
+	if !own {
+		accept = func(c *domain.Case) bool { return c.PartyAt(referrerOIN, at) }
+	}
+	found, err := a.referralStatus(ctx, caseID, referralID, status, goalIDs, at, accept)
 	if err != nil || !found {
 		return found, err
 	}

@@ -158,6 +158,23 @@ func (c *Case) InvolvedAt(orgOIN, orgType string, t time.Time) bool {
 	return false
 }
 
+// PartyAt reports whether the organisation owns the case (its team) or has an active
+// involvement in it, of any type, at t.
+func (c *Case) PartyAt(orgOIN string, t time.Time) bool {
+	if orgOIN == "" {
+		return false
+	}
+	if c.TeamOIN == orgOIN {
+		return true
+	}
+	for _, i := range c.Involvements {
+		if i.OrgOIN == orgOIN && i.ActiveAt(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Involvement returns the case's involvement with this id.
 func (c *Case) Involvement(id string) (*Involvement, bool) {
 	for k := range c.Involvements {

@@ -125,3 +125,17 @@ func TestInvolvedAtMatchesOrganisationAndType(t *testing.T) {
 		t.Fatal("only the GP's involvement is active, and only for its own OIN and type")
 	}
 }
+
+func TestPartyAtIsTheTeamOrAnActiveInvolvement(t *testing.T) {
+	at := amsterdam("2026-03-10 09:00")
+	c := Case{TeamOIN: "T", Involvements: []Involvement{
+		{OrgType: "GP", OrgOIN: "1", Role: RoleAdvisor, ValidFrom: date("2026-03-01")},
+		{OrgType: "PROVIDER", OrgOIN: "2", Role: RoleExecutor, ValidFrom: date("2026-03-01"), ValidTo: datePtr("2026-03-09")},
+		{OrgType: "TEAM", OrgOIN: "3", Role: RoleAdvisor, ValidFrom: date("2026-03-11")},
+	}}
+	for oin, want := range map[string]bool{"T": true, "1": true, "2": false, "3": false, "4": false, "": false} {
+		if got := c.PartyAt(oin, at); got != want {
+			t.Errorf("PartyAt(%q) = %v, want %v", oin, got, want)
+		}
+	}
+}

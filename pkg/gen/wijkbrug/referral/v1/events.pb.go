@@ -324,8 +324,12 @@ type ReferralStatusChanged struct {
 	ProvisionId      string                 `protobuf:"bytes,7,opt,name=provision_id,json=provisionId,proto3" json:"provision_id,omitempty"`
 	MunicipalityCode string                 `protobuf:"bytes,8,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	At               *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The organisation that made the referral. Case direction attaches a referral made for an
+	// intake to the open case of the intake's household only when this organisation owns that
+	// case or is involved in it.
+	ReferrerOin   string `protobuf:"bytes,14,opt,name=referrer_oin,json=referrerOin,proto3" json:"referrer_oin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReferralStatusChanged) Reset() {
@@ -433,6 +437,13 @@ func (x *ReferralStatusChanged) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *ReferralStatusChanged) GetReferrerOin() string {
+	if x != nil {
+		return x.ReferrerOin
+	}
+	return ""
 }
 
 // ProvisionChanged: a provision on the social map was added or changed (no personal data).
@@ -742,7 +753,7 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"source_oin\x18\x02 \x01(\tR\tsourceOin\x12:\n" +
 	"\bfeedback\x18\x03 \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12:\n" +
 	"\x06status\x18\x04 \x01(\x0e2\".wijkbrug.referral.v1.SignalStatusR\x06status\x12:\n" +
-	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt:;ҥ\x197wijkbrug.referral.feedback.{source_oin}.signal.fed_back\"\xa8\x05\n" +
+	"\vfed_back_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt:;ҥ\x197wijkbrug.referral.feedback.{source_oin}.signal.fed_back\"\xcb\x05\n" +
 	"\x15ReferralStatusChanged\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
 	"referralId\x12\x17\n" +
@@ -757,7 +768,8 @@ const file_wijkbrug_referral_v1_events_proto_rawDesc = "" +
 	"failReason\x12!\n" +
 	"\fprovision_id\x18\a \x01(\tR\vprovisionId\x12+\n" +
 	"\x11municipality_code\x18\b \x01(\tR\x10municipalityCode\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at:\x80\x01ʥ\x198wijkbrug.referral.{municipality}.referral.status_changedҥ\x19@wijkbrug.referral.feedback.{partner_oin}.referral.status_changedJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xde\x03\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12!\n" +
+	"\freferrer_oin\x18\x0e \x01(\tR\vreferrerOin:\x80\x01ʥ\x198wijkbrug.referral.{municipality}.referral.status_changedҥ\x19@wijkbrug.referral.feedback.{partner_oin}.referral.status_changedJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xde\x03\n" +
 	"\x10ProvisionChanged\x12!\n" +
 	"\fprovision_id\x18\x01 \x01(\tR\vprovisionId\x12)\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tR\x0forganisationOin\x12+\n" +

@@ -297,16 +297,25 @@ func TestLookupsByIntakeOrCaseReadNoWholeTable(t *testing.T) {
 			t.Errorf("%s read the whole of %s %d times", what, table, seq)
 		}
 	}
-	noWholeReads("cases", "three CaseOfIntake lookups", func() {
-		for _, c := range []struct{ intake, want string }{
-			{uuidOf("intake123"), uuidOf("case123")}, // the case opened from the intake
-			{uuidOf("later"), uuidOf("case7")},       // the open case of the intake's household
-			{uuidOf("unknown"), ""},
+	noWholeReads("cases", "four CaseOfIntake lookups", func() {
+		for _, c := range []struct {
+			intake, referral, want string
+			own                    bool
+		}{
+			{uuidOf("intake123"), uuidOf("new"), uuidOf("case123"), true}, // the case opened from the intake
+			{uuidOf("later"), uuidOf("new"), uuidOf("case7"), false},      // the open case of the intake's household
+			{uuidOf("later"), uuidOf("ref9"), uuidOf("case9"), true},      // the case the referral is recorded on
+			{uuidOf("unknown"), uuidOf("new"), "", false},
 		} {
-			got, err := repo.CaseOfIntake(ctx, c.intake)
-			if err != nil || got != c.want {
-				t.Errorf("CaseOfIntake(%s) = %q, %v; want %q", c.intake, got, err, c.want)
+			got, own, err := repo.CaseOfIntake(ctx, c.intake, c.referral)
+			if err != nil || got != c.want || own != c.own {
+				t.Errorf("CaseOfIntake(%s, %s) = %q, %v, %v; want %q, %v", c.intake, c.referral, got, own, err, c.want, c.own)
 			}
+		}
+	})
+	noWholeReads("case_referrals", "CaseOfIntake", func() {
+		if _, _, err := repo.CaseOfIntake(ctx, uuidOf("later"), uuidOf("ref9")); err != nil {
+			t.Error(err)
 		}
 	})
 	// A case's read is one pipeline of statements by case id (caseread.go): each part of it

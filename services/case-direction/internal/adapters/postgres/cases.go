@@ -329,21 +329,25 @@ func (r *Cases) RecordIntakeHousehold(ctx context.Context, intakeID, householdID
 		intakeID, householdID)
 }
 
-// CaseOfIntake returns the open case an intake belongs to: the case opened from it, else the
-// open case of the intake's household; "" when there is none.
-func (r *Cases) CaseOfIntake(ctx context.Context, intakeID string) (string, error) {
-	var id string
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		SELECT id::text FROM (
-			SELECT id, 0 AS rank FROM cases WHERE intake_id = $1
+// CaseOfIntake returns the case a referral made for an intake belongs to: the case the
+// referral is already recorded on, else the case opened from the intake, else the open case of
+// the intake's household; "" when there is none. own is false for the last: the household's
+// case is another one than the intake's, and may belong to another team.
+func (r *Cases) CaseOfIntake(ctx context.Context, intakeID, referralID string) (id string, own bool, err error) {
+	var rank int
+	err = r.db.Q(ctx).QueryRow(ctx, `
+		SELECT id::text, rank FROM (
+			SELECT case_id AS id, 0 AS rank FROM case_referrals WHERE referral_id = $2
 			UNION ALL
-			SELECT c.id, 1 FROM intake_households ih JOIN cases c ON c.household_id = ih.household_id AND c.`+openPredicate+`
+			SELECT id, 1 FROM cases WHERE intake_id = $1
+			UNION ALL
+			SELECT c.id, 2 FROM intake_households ih JOIN cases c ON c.household_id = ih.household_id AND c.`+openPredicate+`
 			WHERE ih.intake_id = $1) x
-		ORDER BY rank LIMIT 1`, intakeID).Scan(&id)
+		ORDER BY rank LIMIT 1`, intakeID, referralID).Scan(&id, &rank)
 	if pgxdb.IsNoRows(err) {
-		return "", nil
+		return "", false, nil
 	}
-	return id, err
+	return id, rank < 2, err
 }
 
 // SetReferralIntake marks a referral of a case as made for one of the household's intakes.

@@ -127,7 +127,10 @@ func ReferralEvents(a *app.App, caller identity.Caller, log *slog.Logger) consum
 				if uuid.Validate(m.GetIntakeId()) != nil || uuid.Validate(m.GetReferralId()) != nil || protoenum.Code(m.GetStatus()) == "" {
 					return nil
 				}
-				_, err := a.ReferralForIntake(ctx, m.GetIntakeId(), m.GetReferralId(), protoenum.Code(m.GetStatus()), m.GetGoalIds(), when(m.GetAt(), ev))
+				found, err := a.ReferralForIntake(ctx, m.GetIntakeId(), m.GetReferralId(), m.GetReferrerOin(), protoenum.Code(m.GetStatus()), m.GetGoalIds(), when(m.GetAt(), ev))
+				if err == nil && !found {
+					log.DebugContext(ctx, "referral for an intake without a case of the referrer; not attached", "referral_id", m.GetReferralId(), "event_id", ev.ID)
+				}
 				return err
 			}
 			if uuid.Validate(m.GetCaseId()) != nil || uuid.Validate(m.GetReferralId()) != nil || protoenum.Code(m.GetStatus()) == "" {

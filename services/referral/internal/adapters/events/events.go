@@ -60,6 +60,7 @@ func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral
 		ReferralId: r.ID, CaseId: r.CaseID, IntakeId: r.IntakeID, GoalIds: r.GoalIDs,
 		Status:      protoenum.FromCode[commonv1.ReferralStatus](string(r.Status)),
 		ProvisionId: r.ProvisionID, MunicipalityCode: r.Municipality, At: timestamppb.New(r.UpdatedAt),
+		ReferrerOin: r.ReferrerOIN,
 	}
 	ev.DeclineReason, ev.CancelReason, ev.FailReason = protoconv.Reasons(r.Status, r.Reason)
 	if err := eventsubject.Add(ctx, p.w, r.Municipality, r.ID, ev); err != nil {
