@@ -164,6 +164,9 @@ func TestIssueCertChecks(t *testing.T) {
 		{append(partner, "-type", "GP", "-file", `a\b`), "plain file name"},
 		{append(partner, "-type", "GP", "-file", ".."), "plain file name"},
 		{append(partner, "-type", "SERVICE", "-days", "30"), "-days applies to partner certificates"},
+		{append(partner, "-type", "SERVICE"), "-type SERVICE needs -dns"},
+		{append(partner, "-type", "SERVICE", "-dns", " , "), "-type SERVICE needs -dns"},
+		{append(partner, "-type", "GP", "-dns", "gp.example"), "-dns applies to SERVICE certificates"},
 	} {
 		err := run(append(append([]string{}, caArgs...), tc.args...), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

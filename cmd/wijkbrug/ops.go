@@ -178,7 +178,7 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	oin := fs.String("oin", "", "20-digit OIN of the organisation (subject serialNumber) (required)")
 	name := fs.String("name", "", "organisation name (subject CN and O) (required)")
 	orgType := fs.String("type", "", "organisation type (subject OU): "+strings.Join(issuableTypes, ", ")+"; SERVICE for a Wijkbrug service, OPERATIONS for the operations identity on NATS (required)")
-	dns := fs.String("dns", "", "for -type SERVICE: comma-separated DNS names the service answers on (e.g. intake,intake.wijkbrug.svc)")
+	dns := fs.String("dns", "", "for -type SERVICE (required there): comma-separated DNS names the service answers on (e.g. intake,intake.wijkbrug.svc); localhost and the loopback addresses are added")
 	days := fs.Int("days", 365, "validity of a partner certificate in days (at least 1, and not beyond the CA certificate's expiry; a SERVICE certificate is valid for 365 days)")
 	dir := fs.String("out", ".", "directory to write <file>.pem and <file>-key.pem to")
 	file := fs.String("file", "", "base file name, without a directory (default: the OIN)")
@@ -196,6 +196,18 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { daysSet = daysSet || f.Name == "days" })
 	if org.Type == string(identity.OrgService) && daysSet {
 		return errors.New("-days applies to partner certificates; a SERVICE certificate is valid for 365 days")
+	}
+	var names []string
+	for _, n := range strings.Split(*dns, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	switch {
+	case org.Type == string(identity.OrgService) && len(names) == 0:
+		return errors.New("-type SERVICE needs -dns: the names its peers reach it on (e.g. -dns intake,intake.wijkbrug.svc)")
+	case org.Type != string(identity.OrgService) && len(names) > 0:
+		return errors.New("-dns applies to SERVICE certificates; a partner certificate names no host")
 	}
 	if *days < 1 {
 		return fmt.Errorf("-days %d: a certificate must be valid for at least 1 day", *days)
@@ -224,12 +236,6 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	}
 	var leafPEM, leafKey []byte
 	if org.Type == string(identity.OrgService) {
-		var names []string
-		for _, n := range strings.Split(*dns, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
-			}
-		}
 		_, leafPEM, leafKey, err = ca.IssueService(org, names, nil)
 	} else {
 		_, leafPEM, leafKey, err = ca.IssueClient(org, validity)
