@@ -155,8 +155,8 @@ type CaseRequest struct {
 	District       string
 	TeamOIN        string
 	LifeDomains    []string
-	// BaselineAssessmentID is the latest ZRM assessment of the resident or household, if any:
-	// the case's first evaluation compares with it.
+	// BaselineAssessmentID is the latest ZRM assessment of the resident or household that the
+	// intake's team may read, if any: the case's first evaluation compares with it.
 	BaselineAssessmentID string
 	// Residents are the household's current members (ids and pseudonyms), under whose
 	// pseudonyms case-direction logs access to the case.
@@ -393,11 +393,18 @@ func (a *App) householdOf(ctx context.Context, res domain.Resident, created bool
 // case), with the COMMIT: nothing reads it back in the registering transaction, so inserting
 // it as received and updating it after the case was opened cost two round trips where none is
 // needed (issue 12).
+//
+// Only ZRM assessments the intake's team may read count (readableAssessments): an intake that
+// matched a resident another team works with is triaged without that team's assessments.
 func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy domain.Policy, newResident bool) (domain.Intake, error) {
 	facts := in.Facts()
+	var scope assessmentScope
 	if !newResident {
 		var err error
-		if facts, err = a.facts(ctx, in); err != nil {
+		if scope, err = a.readableAssessments(ctx, in, true); err != nil {
+			return in, err
+		}
+		if facts, err = a.facts(ctx, in, scope); err != nil {
 			return in, err
 		}
 	}
@@ -411,14 +418,65 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 			return in, err
 		}
 	}
-	return a.carryOut(ctx, in, d, newResident, a.d.Intakes.Insert)
+	return a.carryOut(ctx, in, d, newResident, scope, a.d.Intakes.Insert)
+}
+
+// assessmentScope names the resident and the household whose ZRM assessments an intake's team
+// may read; "" for one it may not read.
+type assessmentScope struct{ residentID, householdID string }
+
+// readableAssessments returns which of the intake's resident's and household's ZRM assessments
+// the intake's team may read, by the rule ListAssessments applies to a caller of that team
+// (subjectOf): a resident's when the team works with the resident, a household's when it works
+// with a current member of it. Triage reads no other assessment: a team whose intake only
+// matched a resident another team works with (relateTeam) reads none of that team's, so its
+// triage outcome cannot hint at the other team's scores.
+//
+// atReceipt is for an intake being registered, whose relation to its team relateTeam has just
+// settled: without a match the team works with the resident, a current member of the intake's
+// household (householdOf), so nothing is looked up (the team's triage is as it always was);
+// with a match it does not work with the resident, and only the household is asked about.
+// Later (DecideTriage) both are asked: a handover may have given the team the file since.
+func (a *App) readableAssessments(ctx context.Context, in domain.Intake, atReceipt bool) (assessmentScope, error) {
+	if atReceipt && in.Match == nil {
+		return assessmentScope{residentID: in.ResidentID, householdID: in.HouseholdID}, nil
+	}
+	var s assessmentScope
+	if !atReceipt && in.ResidentID != "" {
+		works, err := a.d.Residents.TeamWorksWith(ctx, in.TeamOIN, in.ResidentID)
+		if err != nil {
+			return s, err
+		}
+		if works {
+			s.residentID = in.ResidentID
+		}
+	}
+	if in.HouseholdID != "" {
+		works, err := a.d.Residents.TeamWorksWithHousehold(ctx, in.TeamOIN, in.HouseholdID)
+		if err != nil {
+			return s, err
+		}
+		if works {
+			s.householdID = in.HouseholdID
+		}
+	}
+	return s, nil
+}
+
+// latestAssessment returns the newest assessment of the scope's resident, else of its
+// household; ok is false when there is none the team may read.
+func (a *App) latestAssessment(ctx context.Context, s assessmentScope) (domain.Assessment, bool, error) {
+	if s.residentID == "" && s.householdID == "" {
+		return domain.Assessment{}, false, nil
+	}
+	return a.d.Assessments.Latest(ctx, s.residentID, s.householdID)
 }
 
 // facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
-// household).
-func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error) {
+// household) that the intake's team may read (scope, from readableAssessments).
+func (a *App) facts(ctx context.Context, in domain.Intake, scope assessmentScope) (domain.Facts, error) {
 	f := in.Facts()
-	latest, ok, err := a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID)
+	latest, ok, err := a.latestAssessment(ctx, scope)
 	if err != nil {
 		return f, err
 	}
@@ -430,15 +488,15 @@ func (a *App) facts(ctx context.Context, in domain.Intake) (domain.Facts, error)
 
 // carryOut records decision d on the intake and carries it out: case direction opens (or
 // joins) the household's case; other outcomes close the intake. It announces the decision,
-// then the case or the closing. newResident is triageOnReceipt's (openCase says more). save
-// stores the decided intake: Intakes.Update for a stored one, Intakes.Insert for one registered
-// in this transaction.
-func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool, save func(context.Context, domain.Intake) error) (domain.Intake, error) {
+// then the case or the closing. newResident is triageOnReceipt's and scope the assessments the
+// intake's team may read (openCase says more). save stores the decided intake: Intakes.Update
+// for a stored one, Intakes.Insert for one registered in this transaction.
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool, scope assessmentScope, save func(context.Context, domain.Intake) error) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
 		return in, err
 	}
 	if d.Outcome == domain.OutcomeCaseDirection {
-		caseID, err := a.openCase(ctx, in, newResident)
+		caseID, err := a.openCase(ctx, in, newResident, scope)
 		if err != nil {
 			return in, err
 		}
@@ -464,7 +522,9 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision,
 // newResident says the intake's resident was registered in this transaction: their household
 // was made for them, so they are its one member and neither has a ZRM assessment to start the
 // case from. Nothing is looked up then (two round trips fewer for a crisis about someone new).
-func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool) (string, error) {
+// Otherwise the case starts from the latest assessment in scope, one the intake's team may read
+// (readableAssessments), not from another team's, which the case's team could not compare with.
+func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool, scope assessmentScope) (string, error) {
 	var residents []domain.ResidentRef
 	var latest domain.Assessment
 	var found bool
@@ -475,7 +535,7 @@ func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool) 
 		if residents, err = a.d.Residents.CurrentResidents(ctx, in.HouseholdID); err != nil {
 			return "", err
 		}
-		if latest, found, err = a.d.Assessments.Latest(ctx, in.ResidentID, in.HouseholdID); err != nil {
+		if latest, found, err = a.latestAssessment(ctx, scope); err != nil {
 			return "", err
 		}
 	}

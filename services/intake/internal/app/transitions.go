@@ -90,7 +90,8 @@ func (a *App) StartTriage(ctx context.Context, id string) (domain.Intake, error)
 }
 
 // DecideTriage decides an intake in triage: the professional's outcome, or (applyPolicy) the
-// outcome of the policy version pinned on the intake.
+// outcome of the policy version pinned on the intake. The policy reads, and a case opened
+// starts from, only ZRM assessments the intake's team may read now (readableAssessments).
 func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcome, applyPolicy bool) (domain.Intake, error) {
 	return a.change(ctx, id, "intake.intake.decide", func(ctx context.Context, _ identity.Caller, in *domain.Intake) error {
 		if in.Status != domain.StatusInTriage {
@@ -100,9 +101,15 @@ func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcom
 		if err != nil {
 			return err
 		}
+		var scope assessmentScope
+		if applyPolicy || outcome == domain.OutcomeCaseDirection {
+			if scope, err = a.readableAssessments(ctx, *in, false); err != nil {
+				return err
+			}
+		}
 		var d domain.Decision
 		if applyPolicy {
-			facts, err := a.facts(ctx, *in)
+			facts, err := a.facts(ctx, *in, scope)
 			if err != nil {
 				return err
 			}
@@ -116,7 +123,7 @@ func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcom
 			}
 			d = domain.Decision{Outcome: outcome, Rule: domain.RuleProfessional, PolicyVersion: policy.Version}
 		}
-		decided, err := a.carryOut(ctx, *in, d, false, a.d.Intakes.Update)
+		decided, err := a.carryOut(ctx, *in, d, false, scope, a.d.Intakes.Update)
 		*in = decided
 		return err
 	})

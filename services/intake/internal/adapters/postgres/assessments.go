@@ -107,9 +107,12 @@ func (r *Assessments) Page(ctx context.Context, residentID, householdID string, 
 }
 
 // Latest returns the newest assessment of the resident or, when there is none, of the
-// household; ok is false when neither has one.
+// household; ok is false when neither has one. An empty id is not looked up.
 func (r *Assessments) Latest(ctx context.Context, residentID, householdID string) (domain.Assessment, bool, error) {
 	for _, ids := range [][2]string{{residentID, ""}, {"", householdID}} {
+		if ids == [2]string{} {
+			continue
+		}
 		list, err := r.List(ctx, ids[0], ids[1])
 		if err != nil {
 			return domain.Assessment{}, false, err
