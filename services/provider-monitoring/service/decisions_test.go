@@ -98,6 +98,8 @@ type fakeCaseSvc struct {
 	casedirectionv1.UnimplementedCaseDirectionServiceServer
 	mu    sync.Mutex
 	cases map[string]*casedirectionv1.Case
+	// gets are the case ids GetCase was asked for, in order.
+	gets []string
 }
 
 // add gives the case one plan goal (a case it does not know yet is made).
@@ -129,6 +131,7 @@ func (f *fakeCaseSvc) setStatus(caseID string, st casedirectionv1.CaseStatus) {
 func (f *fakeCaseSvc) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.gets = append(f.gets, req.GetCaseId())
 	c, ok := f.cases[req.GetCaseId()]
 	if !ok {
 		return nil, status.Error(codes.NotFound, "case not found")

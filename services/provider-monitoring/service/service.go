@@ -79,7 +79,7 @@ func Spec() svc.Spec {
 				return nil, fmt.Errorf("dial intake: %w", err)
 			}
 			publisher := events.NewPublisher(p.Outbox)
-			a := newApp(p.DB, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays}, peers.NewCaseDirection(cd))
+			a := newApp(p.DB, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays}, peers.NewCaseDirection(cd), residents)
 			a.WithDecisions(app.DecisionDeps{
 				Decisions: postgres.NewDecisions(p.DB, p.Protector), Mandates: postgres.NewMandates(p.DB),
 				Intakes: peers.NewIntake(in), Events: publisher, Letters: letter.Renderer{},
@@ -105,12 +105,12 @@ func Spec() svc.Spec {
 }
 
 // newApp wires the application to its PostgreSQL adapters.
-func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings, cases app.Cases) *app.App {
+func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings, cases app.Cases, residents app.KnownResidents) *app.App {
 	codes, _ := domain.LoadCodes() // already loaded once by timelinessRules, so it cannot fail here
 	return app.New(app.Deps{
 		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
 		Monitoring: postgres.NewMonitoring(db), Events: ev, Access: access,
-		Rules: tl, Codes: codes, Settings: st, Cases: cases, NewID: uuid.NewString,
+		Rules: tl, Codes: codes, Settings: st, Cases: cases, Residents: residents, NewID: uuid.NewString,
 	})
 }
 

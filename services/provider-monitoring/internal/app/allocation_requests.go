@@ -172,7 +172,8 @@ func (a *App) AnswerRequest(ctx context.Context, id string, ans Answer) (domain.
 // caseForAllocation checks, with case-direction, the case a new allocation in municipality is
 // to belong to, as case-direction checks its own RequestAllocation: the case exists, it is the
 // calling team's (for a municipality: a case in that municipality), else NOT_FOUND naming
-// it; and it is open (not handed over or closed), else FAILED_PRECONDITION.
+// it, the refusal logged under the case's residents (refuseNamed); and it is open (not
+// handed over or closed), else FAILED_PRECONDITION.
 func (a *App) caseForAllocation(ctx context.Context, caseID, municipality string) error {
 	caller, _ := identity.From(ctx)
 	c, err := a.cases.Case(ctx, caseID)
@@ -180,7 +181,8 @@ func (a *App) caseForAllocation(ctx context.Context, caseID, municipality string
 		return err
 	}
 	if c.Municipality != municipality || (caller.Org.Type == identity.OrgTeam && c.TeamOIN != caller.Org.OIN) {
-		return apperr.NotFound("case", caseID)
+		return a.refuseNamed(ctx, "providermonitoring.allocation_request.answer", namedRecord{resource: "case", id: caseID},
+			a.residentsConcerned(ctx, caseID, nil))
 	}
 	return domain.CaseOpen(caseID, c.Status)
 }

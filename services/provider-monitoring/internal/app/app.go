@@ -77,6 +77,14 @@ type Requests interface {
 	List(ctx context.Context, municipality string, openOnly bool, afterAt time.Time, afterID string, limit int) ([]domain.Request, error)
 }
 
+// KnownResidents are the residents of each case as provider-monitoring keeps them from
+// case-direction's events (case.opened, case.residents_changed).
+type KnownResidents interface {
+	// OfCase returns the access-log pseudonyms of the case's residents; none when it knows
+	// none (yet).
+	OfCase(ctx context.Context, caseID string) ([]string, error)
+}
+
 // Monitoring computes the monitoring figures.
 type Monitoring interface {
 	Figures(ctx context.Context, s domain.Scope, today, notStartedCutoff time.Time) (domain.Figures, error)
@@ -111,6 +119,8 @@ type Deps struct {
 	// Cases reads a case's plan (its goals) from case-direction, for progress reports and
 	// decisions.
 	Cases Cases
+	// Residents tells whom a case concerns, to log a refused call naming it under them.
+	Residents KnownResidents
 	// NewID makes ids of requests and progress reports.
 	NewID func() string
 }
@@ -135,6 +145,7 @@ type App struct {
 	codes       domain.Codes
 	settings    Settings
 	cases       Cases
+	residents   KnownResidents
 	// Now is the clock; timeliness depends on it, so tests set it.
 	Now func() time.Time
 	// NewID makes ids of requests and progress reports.
@@ -146,7 +157,8 @@ type App struct {
 // New builds the application.
 func New(d Deps) *App {
 	return &App{tx: d.Tx, providers: d.Providers, allocations: d.Allocations, requests: d.Requests, monitoring: d.Monitoring,
-		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, cases: d.Cases, Now: time.Now, NewID: d.NewID}
+		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, cases: d.Cases, residents: d.Residents,
+		Now: time.Now, NewID: d.NewID}
 }
 
 // Codes returns the code lists the application judges by.

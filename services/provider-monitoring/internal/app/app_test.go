@@ -82,7 +82,7 @@ func appWith(t *testing.T, db *pgxdb.DB, w *outbox.Writer, now *time.Time) *app.
 		// resident of its case.
 		Access: logstore.NewPerResidentRecorder(logstore.New(db, events.Service), db, postgres.NewCaseResidents(db).Lookup),
 		Rules:  domain.NewTimeliness(codes), Codes: codes, Settings: app.Settings{NotStartedDays: 10}, NewID: uuid.NewString,
-		Cases: caseDirection{},
+		Cases: caseDirection{}, Residents: postgres.NewCaseResidents(db),
 	})
 	a.Now = func() time.Time { return *now }
 	return a
@@ -119,6 +119,18 @@ func (caseDirection) Case(_ context.Context, id string) (app.CaseFacts, error) {
 		f.Goals = append(f.Goals, domain.MotivationGoal{GoalID: g})
 	}
 	return f, nil
+}
+
+// casePseudonyms are the residents case-direction tells for a case, by case id ([]string).
+var casePseudonyms sync.Map
+
+func (caseDirection) CaseResidents(_ context.Context, id string) ([]string, error) {
+	if _, ok := caseGoals.Load(id); !ok {
+		return nil, apperr.NotFound("case", id)
+	}
+	p, _ := casePseudonyms.Load(id)
+	r, _ := p.([]string)
+	return r, nil
 }
 
 func as(t identity.OrgType, oin string) context.Context {

@@ -66,11 +66,22 @@ type Intakes interface {
 	// household's address), forwarding the calling team: intake shows them only when that
 	// team works with the resident (else apperr NotFound) and logs the read under the resident.
 	Addressee(ctx context.Context, residentID string) (domain.Addressee, error)
+	// HouseholdResidents returns the household's current members with their access-log
+	// pseudonyms (intake logs the read under each of them).
+	HouseholdResidents(ctx context.Context, householdID string) ([]ResidentRef, error)
+}
+
+// ResidentRef is a resident as intake names it to another service: its id and access-log
+// pseudonym, no BSN.
+type ResidentRef struct {
+	ResidentID, Pseudonym string
 }
 
 // Cases reads cases from case-direction (as a Wijkbrug service).
 type Cases interface {
 	Case(ctx context.Context, id string) (CaseFacts, error)
+	// CaseResidents returns the access-log pseudonyms of the residents the case concerns now.
+	CaseResidents(ctx context.Context, caseID string) ([]string, error)
 }
 
 // DecisionEvents publishes the decision events (information-poor).
@@ -118,6 +129,10 @@ type DraftInput struct {
 	MotivationText string
 }
 
+// actionDraft is DraftDecision's access-log action, granted (on the new decision) or refused
+// (on the intake or case the caller named).
+const actionDraft = "providermonitoring.decision.create"
+
 func decisionEntry(action, id, route, outcome string) accesslog.Entry {
 	return accesslog.Entry{Action: action, ObjectType: "decision", ObjectID: id, Route: route, Outcome: outcome}
 }
@@ -145,7 +160,7 @@ func (a *App) ownerRoute(ctx context.Context, team, municipality string) (string
 // plan (goals with life domains and ZRM scores), the provider's request or the director's
 // product choice, and the municipality's standard paragraphs. The caller must own the intake
 // or case (its team) or act for its municipality; to anyone else the intake or case does not
-// exist.
+// exist, and the refusal is logged under the residents concerned (refuseNamed).
 func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision, error) {
 	caller, ok := identity.From(ctx)
 	if !ok {
@@ -160,32 +175,54 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	d.Motivation.Text = in.MotivationText
 	// A refusal names what the caller named (the case, or else the intake), never what it
 	// leads to: another team's intake must not give away the id of its case.
-	resource, objectID := "intake", in.IntakeID
+	named := namedRecord{resource: "intake", id: in.IntakeID}
 	if in.CaseID != "" {
-		resource, objectID = "case", in.CaseID
+		named = namedRecord{resource: "case", id: in.CaseID}
 	}
-	// What the peers know, read before the transaction (they log their own access).
+	// What the peers know, read before the transaction (they log their own access, a read by
+	// a Wijkbrug service). Each record is checked as soon as it is read, before the next one
+	// is asked for: a caller refused on the case or intake it named makes no peer read the
+	// next record for it (only, where provider-monitoring does not know them yet, the
+	// pseudonyms of the residents to log the refusal under; residentsConcerned).
 	var cs *CaseFacts
 	if in.CaseID != "" {
 		c, err := a.cases.Case(ctx, in.CaseID)
 		if err != nil {
 			return d, err
 		}
-		cs = &c
-		if in.IntakeID == "" {
-			in.IntakeID = c.IntakeID
+		if err := a.mayDraft(ctx, c.TeamOIN, c.Municipality, named, c.ID, nil); err != nil {
+			return d, err
 		}
+		if in.IntakeID != "" && c.IntakeID != "" && c.IntakeID != in.IntakeID {
+			return d, apperr.Invalid("case_id", "the case does not belong to intake "+in.IntakeID)
+		}
+		cs = &c
+	}
+	intakeID := in.IntakeID
+	if intakeID == "" && cs != nil {
+		intakeID = cs.IntakeID
 	}
 	var it *IntakeFacts
-	if in.IntakeID != "" {
-		i, err := a.dec.Intakes.Intake(ctx, in.IntakeID)
+	if intakeID != "" {
+		i, err := a.dec.Intakes.Intake(ctx, intakeID)
 		if err != nil {
 			return d, err
+		}
+		// An intake the caller named (alone, or beside a case that does not name it) must be
+		// the caller's as well; the one a case names goes with the case.
+		if in.IntakeID != "" && (cs == nil || cs.IntakeID == "") {
+			if err := a.mayDraft(ctx, i.TeamOIN, i.Municipality, namedRecord{resource: "intake", id: in.IntakeID}, i.CaseID, &i); err != nil {
+				return d, err
+			}
 		}
 		it = &i
 		if cs == nil && i.CaseID != "" {
 			c, err := a.cases.Case(ctx, i.CaseID)
 			if err != nil {
+				return d, err
+			}
+			// The intake's case decides, as when it is named; the refusal names the intake.
+			if err := a.mayDraft(ctx, c.TeamOIN, c.Municipality, named, c.ID, &i); err != nil {
 				return d, err
 			}
 			cs = &c
@@ -236,17 +273,13 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 	}
 	d.DueDate = a.rules.Calendar.DecisionDueDate(d.LegalBasis, d.ApplicationDate)
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		// Checked again in the transaction (whom an organisation acts for may have changed).
 		route, err := a.ownerRoute(ctx, d.TeamOIN, d.Municipality)
 		if err != nil {
 			return err
 		}
-		if _, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: decisionEntry("providermonitoring.decision.create", d.ID, "", ""),
-			Route: routeForChange(route), Change: true, Quiet: true, Resource: resource}); err != nil {
-			if apperr.IsKind(err, apperr.KindNotFound) {
-				// Name the intake or case asked for, as for an id nobody knows.
-				return apperr.NotFound(resource, objectID)
-			}
-			return err
+		if routeForChange(route) == "" {
+			return a.refuseNamed(ctx, actionDraft, named, a.residentsConcerned(ctx, d.CaseID, it))
 		}
 		if cs != nil && d.Granted {
 			// A handed-over or closed case gets no granted decision (it would issue care the
@@ -278,9 +311,70 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 		if err := a.dec.Events.DecisionDrafted(ctx, d); err != nil {
 			return err
 		}
-		return a.access.Record(ctx, decisionEntry("providermonitoring.decision.create", d.ID, route, accesslog.OutcomeGranted))
+		return a.access.Record(ctx, decisionEntry(actionDraft, d.ID, route, accesslog.OutcomeGranted))
 	})
 	return d, err
+}
+
+// namedRecord is a record of another service a caller named by id: an intake or a case.
+type namedRecord struct{ resource, id string }
+
+// mayDraft checks that the caller may draft a decision on a record of team in municipality
+// (ownerRoute: the team itself, or an organisation acting for the municipality). When it may
+// not, the refusal names what the caller named and is logged under the residents of caseID
+// or else of intake (refuseNamed).
+func (a *App) mayDraft(ctx context.Context, team, municipality string, named namedRecord, caseID string, intake *IntakeFacts) error {
+	route, err := a.ownerRoute(ctx, team, municipality)
+	if err != nil {
+		return err
+	}
+	if routeForChange(route) != "" {
+		return nil
+	}
+	return a.refuseNamed(ctx, actionDraft, named, a.residentsConcerned(ctx, caseID, intake))
+}
+
+// refuseNamed refuses a change on a record of another service that the caller named (an
+// intake or case id): NOT_FOUND naming that id, the answer an id nobody knows gets, and a
+// DENIED entry whose object is that record, under each of residents (the residents it
+// concerns), so that the residents' access history shows who tried what. The entry is
+// written outside the transaction of ctx, if any (it rolls back).
+func (a *App) refuseNamed(ctx context.Context, action string, named namedRecord, residents []string) error {
+	e := accesslog.Entry{Action: action, ObjectType: named.resource, ObjectID: named.id, Residents: residents, ResidentsRead: true}
+	_, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: e, Change: true, Resource: named.resource})
+	return err
+}
+
+// residentsConcerned returns the access-log pseudonyms of the residents a refused call
+// concerned (provider-monitoring holds no BSN): the case's, as kept from case-direction's
+// events or else asked of case-direction; without them, the intake's applicant, asked of
+// intake among the members of the intake's household. Best effort: when no one can tell,
+// the DENIED entry is written without a resident (it still names the record) and the caller
+// still gets NOT_FOUND, since any other answer would tell it that the record exists.
+func (a *App) residentsConcerned(ctx context.Context, caseID string, intake *IntakeFacts) []string {
+	if caseID != "" {
+		if a.residents != nil {
+			if r, err := a.residents.OfCase(ctx, caseID); err == nil && len(r) > 0 {
+				return r
+			}
+		}
+		if r, err := a.cases.CaseResidents(ctx, caseID); err == nil && len(r) > 0 {
+			return r
+		}
+	}
+	if intake == nil || intake.HouseholdID == "" || intake.ResidentID == "" || a.dec.Intakes == nil {
+		return nil
+	}
+	members, err := a.dec.Intakes.HouseholdResidents(ctx, intake.HouseholdID)
+	if err != nil {
+		return nil
+	}
+	for _, m := range members {
+		if m.ResidentID == intake.ResidentID && m.Pseudonym != "" {
+			return []string{m.Pseudonym}
+		}
+	}
+	return nil
 }
 
 // routeForChange keeps only the routes that may change a decision (not a service's).

@@ -99,6 +99,25 @@ func (c *Intake) Addressee(ctx context.Context, residentID string) (domain.Addre
 	return out, nil
 }
 
+// HouseholdResidents returns the household's current members as resident id and access-log
+// pseudonym (ListHouseholdResidents, for Wijkbrug services; intake logs the read under each).
+func (c *Intake) HouseholdResidents(ctx context.Context, householdID string) ([]app.ResidentRef, error) {
+	var out []app.ResidentRef
+	req := &intakev1.ListHouseholdResidentsRequest{HouseholdId: householdID, PageSize: 500}
+	for {
+		resp, err := c.client.ListHouseholdResidents(ctx, req)
+		if err != nil {
+			return nil, grpcx.PeerError("intake", "household", err)
+		}
+		for _, r := range resp.GetResidents() {
+			out = append(out, app.ResidentRef{ResidentID: r.GetResidentId(), Pseudonym: r.GetPseudonym()})
+		}
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			return out, nil
+		}
+	}
+}
+
 // envelopeName writes a name as on an envelope: initials, prefix, family name
 // ("A.M. de Vries").
 func envelopeName(n *intakev1.PersonName) string {

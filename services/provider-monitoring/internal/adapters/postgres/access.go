@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
@@ -43,6 +44,20 @@ func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType 
 			SELECT case_id::text, pseudonym FROM case_residents WHERE case_id = ANY($1::uuid[]) ORDER BY 1, 2`, valid))
 	}
 	return nil, nil
+}
+
+// OfCase returns the pseudonyms of the case's residents (app.KnownResidents); none for a case
+// it has not heard of.
+func (r *CaseResidents) OfCase(ctx context.Context, caseID string) ([]string, error) {
+	id := pgxdb.UUIDs([]string{caseID})
+	if len(id) == 0 {
+		return nil, nil
+	}
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT pseudonym FROM case_residents WHERE case_id = $1 ORDER BY 1`, id[0])
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // SetCaseResidents replaces the residents of a case with pseudonyms.
