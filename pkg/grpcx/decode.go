@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -69,8 +70,11 @@ func decodeError(v any, data []byte, err error) error {
 }
 
 // invalidUTF8Field walks wire data of message md and returns the path of the first string
-// field that is not UTF-8 ("" if none is found).
+// field that is not UTF-8 ("" if none is found), in protovalidate's notation: an element of a
+// repeated field by its 0-based index ("goals[1].goal_id", "decisions[2]"), which is how many
+// elements of that field came before it on the wire.
 func invalidUTF8Field(md protoreflect.MessageDescriptor, data []byte, depth int) string {
+	seen := map[protowire.Number]int{} // elements of each repeated field so far
 	for len(data) > 0 && depth < 20 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
@@ -88,15 +92,20 @@ func invalidUTF8Field(md protoreflect.MessageDescriptor, data []byte, depth int)
 			continue
 		}
 		b, _ := protowire.ConsumeBytes(value)
+		name := string(f.Name())
+		if f.IsList() {
+			name += "[" + strconv.Itoa(seen[num]) + "]"
+			seen[num]++
+		}
 		switch {
 		case f.Kind() == protoreflect.StringKind && !utf8.Valid(b):
-			return string(f.Name())
+			return name
 		case f.Kind() == protoreflect.MessageKind:
 			if inner := invalidUTF8Field(f.Message(), b, depth+1); inner != "" {
 				if f.IsMap() {
-					return string(f.Name())
+					return name
 				}
-				return string(f.Name()) + "." + inner
+				return name + "." + inner
 			}
 		}
 	}

@@ -1,14 +1,15 @@
 package grpcx
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
-	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
-	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -70,4 +71,29 @@ func FuzzDecodeEveryMethod(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The field of invalid UTF-8 is named as protovalidate names fields: an element of a repeated
+// field by its index, so a caller learns which of its goals or decisions is wrong.
+func TestInvalidUTF8FieldNamesTheElement(t *testing.T) {
+	const mark = "MARK-MARK" // replaced by bytes that are not UTF-8, of the same length
+	for want, m := range map[string]proto.Message{
+		"goals[1].goal_id": &casedirectionv1.AdoptPlanRequest{CaseId: "c", Goals: []*casedirectionv1.GoalInput{{GoalId: "ok"}, {GoalId: mark}}},
+		"goals[0].goal_id": &casedirectionv1.AdoptPlanRequest{Goals: []*casedirectionv1.GoalInput{{GoalId: mark}, {GoalId: "ok"}}},
+		"decisions[2]":     &casedirectionv1.RecordCaseConferenceRequest{Decisions: []string{"a", "b", mark}, Attendees: []*casedirectionv1.Attendee{{ProfessionalId: "p"}}},
+		"attendees[1].professional_id": &casedirectionv1.RecordCaseConferenceRequest{Decisions: []string{"a"},
+			Attendees: []*casedirectionv1.Attendee{{ProfessionalId: "p"}, {ProfessionalId: mark}}},
+		"provision.locations[1].name": &referralv1.UpsertProvisionRequest{Provision: &referralv1.Provision{Name: "n",
+			Locations: []*referralv1.Location{{Name: "a"}, {Name: mark}}}},
+		"provision.name": &referralv1.UpsertProvisionRequest{Provision: &referralv1.Provision{Name: mark}},
+	} {
+		data, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.Replace(data, []byte(mark), []byte("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7"), 1)
+		if got := invalidUTF8Field(m.ProtoReflect().Descriptor(), data, 0); got != want {
+			t.Errorf("%T: got %q, want %q", m, got, want)
+		}
+	}
 }

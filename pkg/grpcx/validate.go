@@ -45,10 +45,11 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		if _, own := handler(cancelled, req); own != nil {
 			if e, ok := apperr.As(own); ok && e.Kind == apperr.KindInvalidArgument && len(e.Violations) > 0 {
 				// The handler's violations (in its order, usually the message's), then the
-				// schema's about fields it did not name. A handler that names a field of any
-				// element ("goals.goal_id") covers that field in every element; one that names
-				// an element ("products[1].category") covers only that element, so the schema's
-				// violations of the other elements are still reported.
+				// schema's about fields it did not name. Handlers name an element as the schema
+				// does ("goals[1].goal_id"), which covers only that element, so the schema's
+				// violations of the other elements are still reported; a field named without
+				// its index ("goals.goal_id", a form no handler should use) would cover that
+				// field in every element.
 				seen := map[string]bool{}
 				merged := append([]apperr.FieldViolation(nil), e.Violations...)
 				for _, fv := range merged {
@@ -91,8 +92,8 @@ func validationError(err error) error {
 	return out
 }
 
-// withoutIndexes turns "goals[0].goal_id" into "goals.goal_id", the way some handlers name a
-// field of any element, so one field is not named twice.
+// withoutIndexes turns "goals[0].goal_id" into "goals.goal_id", a field of any element, so a
+// handler that named a field that way would not see it named twice.
 func withoutIndexes(field string) string { return indexes.ReplaceAllString(field, "") }
 
 var indexes = regexp.MustCompile(`\[[0-9]+\]`)

@@ -577,9 +577,11 @@ func TestBadInput(t *testing.T) {
 		"case_id", "professional_id")
 
 	alloc := &casedirectionv1.RequestAllocationRequest{IdempotencyKey: "k", CaseId: "1", ProviderAgb: "1234", ProductCategory: "",
-		ProductCode: "45 A10", StartDate: "2026-13-01", EndDate: "01-04-2026", Volume: &commonv1.Volume{Frequency: commonv1.VolumeFrequency(42)}}
+		ProductCode: "45 A10", StartDate: "2026-13-01", EndDate: "01-04-2026", Volume: &commonv1.Volume{Frequency: commonv1.VolumeFrequency(42)},
+		GoalIds: []string{uuid.NewString(), "not-a-goal"}}
 	expectViolations(t, mustErr(noord.RequestAllocation(ctx, alloc)),
-		"case_id", "provider_agb", "product_category", "product_code", "start_date", "end_date", "volume.amount", "volume.unit", "volume.frequency")
+		"case_id", "provider_agb", "product_category", "product_code", "start_date", "end_date", "volume.amount", "volume.unit", "volume.frequency",
+		"goal_ids[1]")
 
 	backwards := allocationRequest("k", uuid.NewString())
 	backwards.StartDate, backwards.EndDate = "2026-12-31", "2026-04-01"

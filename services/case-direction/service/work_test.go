@@ -280,13 +280,19 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 
 	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: "x", ResidentAgreedOn: "2026-01-01", EvaluationDate: "soon",
 		Goals: []*casedirectionv1.GoalInput{{GoalId: "g", LifeDomain: fin, BaselineScore: 0, TargetScore: 6}, {LifeDomain: fin, BaselineScore: 4, TargetScore: 2}}})),
-		"case_id", "resident_agreed_on", "evaluation_date", "goals.goal_id", "goals.life_domain", "goals.baseline_score", "goals.target_score")
+		// Each violation names its goal by index, as the proto's rules do: the first goal's id and
+		// scores, the second's repeated life domain and target below its baseline.
+		"case_id", "resident_agreed_on", "evaluation_date", "goals[0].goal_id", "goals[0].baseline_score", "goals[0].target_score",
+		"goals[1].life_domain", "goals[1].target_score")
 	expectViolations(t, mustErr(noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
 		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, BaselineAssessmentId: "x"})),
 		"assessment_id", "baseline_assessment_id", "check_in_interval_days", "watch_until")
 	expectViolations(t, mustErr(noord.RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), HeldOn: "2999-01-01",
-		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_SERVICE, ProfessionalId: "Jan de Vries", OrganisationOin: "1"}}, Decisions: []string{""}})),
-		"held_on", "attendees.organisation_type", "attendees.professional_id", "attendees.organisation_oin", "decisions")
+		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "anna"},
+			{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_SERVICE, ProfessionalId: "Jan de Vries", OrganisationOin: "1"}},
+		Decisions: []string{"start debt counselling", ""}})),
+		// The second attendee and the second decision are wrong, and named as such.
+		"held_on", "attendees[1].organisation_type", "attendees[1].professional_id", "attendees[1].organisation_oin", "decisions[1]")
 	expectViolations(t, mustErr(noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "k", CaseId: uuid.NewString(),
 		Recipient: casedirectionv1.HandoverRecipient_HANDOVER_RECIPIENT_CERTIFIED_INSTITUTION, MunicipalityCode: "GM0344"})),
 		"recipient_oin", "municipality_code")
@@ -346,7 +352,10 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 		Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "anna"}}})), "held_on")
 	// A carried-over goal keeps its life domain (probe-B F7).
 	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-domain", CaseId: id, EvaluationDate: "2030-01-01",
-		Goals: []*casedirectionv1.GoalInput{{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals.life_domain")
+		Goals: []*casedirectionv1.GoalInput{{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals[0].life_domain")
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-domain-2", CaseId: id, EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, BaselineScore: 2, TargetScore: 3},
+			{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals[1].life_domain")
 	if n := h.count(t, `SELECT count(*) FROM case_conferences`); n != 0 {
 		t.Fatalf("a refused conference must leave no row, got %d", n)
 	}

@@ -108,10 +108,18 @@ func TestClarificationIsARecord(t *testing.T) {
 			r.NextStep = intakev1.ClarificationNextStep_CLARIFICATION_NEXT_STEP_UNSPECIFIED
 		}},
 		{"participants", func(r *intakev1.RecordClarificationRequest) { r.Participants = nil }},
-		{"participants.role", func(r *intakev1.RecordClarificationRequest) {
+		// A participant is named by its index, as the proto's rules name elements.
+		{"participants[0].role", func(r *intakev1.RecordClarificationRequest) {
 			r.Participants = []*intakev1.ClarificationParticipant{{}}
 		}},
-		{"participants.professional_id", func(r *intakev1.RecordClarificationRequest) { r.Participants[0].ProfessionalId = "noord-7" }},
+		{"participants[0].professional_id", func(r *intakev1.RecordClarificationRequest) { r.Participants[0].ProfessionalId = "noord-7" }},
+		{"participants[1].role", func(r *intakev1.RecordClarificationRequest) {
+			r.Participants = append(r.Participants, &intakev1.ClarificationParticipant{})
+		}},
+		{"participants[1].professional_id", func(r *intakev1.RecordClarificationRequest) {
+			r.Participants = append(r.Participants, &intakev1.ClarificationParticipant{
+				Role: intakev1.ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_INFORMAL_CARER, ProfessionalId: "noord-7"})
+		}},
 	} {
 		req := valid()
 		tc.modify(req)

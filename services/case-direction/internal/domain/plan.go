@@ -113,7 +113,9 @@ func ReferralOpen(status string) bool {
 // status and actions; goals of the current plan that are left out are returned as dropped
 // (their status moved to DROPPED unless already final). The first plan moves an ACTIVE case
 // to PLAN_ADOPTED; later versions keep the status of a running case. The plan's dates must
-// fit the case (checkPlanDates) and a carried-over goal keeps its life domain.
+// fit the case (checkPlanDates) and a carried-over goal keeps its life domain. p.Goals are in
+// the order of the request, so a violation names the goal by its index there
+// (goals[1].life_domain).
 func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []Goal, err error) {
 	switch c.Status {
 	case StatusActive, StatusPlanAdopted, StatusInProgress, StatusScaledDown:
@@ -136,7 +138,7 @@ func (c *Case) AdoptPlan(p Plan, newID func() string, at time.Time) (dropped []G
 			if g.LifeDomain != old.LifeDomain {
 				// A goal's history (status, actions, results per life domain) belongs to its
 				// domain: a new domain is a new goal.
-				return nil, &FieldError{Field: "goals.life_domain", Msg: "goal " + g.ID + " is about " + old.LifeDomain +
+				return nil, &FieldError{Field: fmt.Sprintf("goals[%d].life_domain", i), Msg: "goal " + g.ID + " is about " + old.LifeDomain +
 					": a carried-over goal keeps its life domain (add a goal without goal_id for " + g.LifeDomain + ")"}
 			}
 			p.Goals[i].Status, p.Goals[i].Actions = old.Status, old.Actions

@@ -267,8 +267,14 @@ func TestCarriedOverGoalKeepsItsLifeDomain(t *testing.T) {
 	c.Plan.Goals[0].Status = GoalInProgress
 	_, err := c.AdoptPlan(Plan{Goals: []Goal{{ID: "g-fin", LifeDomain: "HOUSING", Baseline: 1, Target: 5}}}, seqIDs(), t0)
 	var fe *FieldError
-	if !errors.As(err, &fe) || fe.Field != "goals.life_domain" || !strings.Contains(fe.Msg, "FINANCES") || c.Plan.Version != 1 {
-		t.Fatalf("want a violation of goals.life_domain naming FINANCES and no new version, got %v (version %d)", err, c.Plan.Version)
+	if !errors.As(err, &fe) || fe.Field != "goals[0].life_domain" || !strings.Contains(fe.Msg, "FINANCES") || c.Plan.Version != 1 {
+		t.Fatalf("want a violation of goals[0].life_domain naming FINANCES and no new version, got %v (version %d)", err, c.Plan.Version)
+	}
+	// The violation names the goal that moved by its index in the request.
+	_, err = c.AdoptPlan(Plan{Goals: []Goal{{LifeDomain: "SOCIAL_NETWORK", Baseline: 2, Target: 3},
+		{ID: "g-fin", LifeDomain: "HOUSING", Baseline: 1, Target: 5}}}, seqIDs(), t0)
+	if !errors.As(err, &fe) || fe.Field != "goals[1].life_domain" || c.Plan.Version != 1 {
+		t.Fatalf("want a violation of goals[1].life_domain and no new version, got %v (version %d)", err, c.Plan.Version)
 	}
 	if _, err := c.AdoptPlan(Plan{Goals: []Goal{{ID: "g-fin", LifeDomain: "FINANCES", Baseline: 1, Target: 5}, {LifeDomain: "HOUSING", Baseline: 1, Target: 5}}}, seqIDs(), t0); err != nil {
 		t.Fatalf("the same domain with new scores, and a new goal for the other: %v", err)

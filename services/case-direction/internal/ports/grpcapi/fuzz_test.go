@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,8 +201,9 @@ func FuzzFollowUpRequests(f *testing.F)    { fuzzKinds(f, followUpRequests) }
 func FuzzInvolvementRequests(f *testing.F) { fuzzKinds(f, involvementRequests) }
 
 // checkRefusal fails unless err is nil or a typed INVALID_ARGUMENT whose every violation names
-// a field of req (a path such as goals.life_domain), is valid UTF-8, and converts to a gRPC
-// status that can be sent.
+// a field of req (a path such as goals[1].life_domain: a field inside a repeated field names
+// its element by an index the request has, as protovalidate does), is valid UTF-8, and
+// converts to a gRPC status that can be sent.
 func checkRefusal(t *testing.T, req proto.Message, err error) {
 	t.Helper()
 	if err == nil {
@@ -212,7 +214,7 @@ func checkRefusal(t *testing.T, req proto.Message, err error) {
 		t.Fatalf("want a typed INVALID_ARGUMENT with field violations, got %#v", err)
 	}
 	for _, v := range e.Violations {
-		if !fieldExists(req.ProtoReflect().Descriptor(), v.Field) {
+		if !fieldExists(req.ProtoReflect(), v.Field) {
 			t.Fatalf("violation names %q, which is no field of %s", v.Field, req.ProtoReflect().Descriptor().FullName())
 		}
 		if !utf8.ValidString(v.Field) || !utf8.ValidString(v.Description) || v.Description == "" {
@@ -229,19 +231,44 @@ func checkRefusal(t *testing.T, req proto.Message, err error) {
 	}
 }
 
-var indexRe = regexp.MustCompile(`\[[0-9]+\]$`)
+var indexRe = regexp.MustCompile(`^([a-z_0-9]+)(?:\[([0-9]+)\])?$`)
 
-// fieldExists walks a violation's field path (a.b[3].c) through the message descriptors.
-func fieldExists(md protoreflect.MessageDescriptor, path string) bool {
-	for _, part := range strings.Split(path, ".") {
-		if md == nil {
+// fieldExists walks a violation's field path (a.b[3].c) through the message m: every part is a
+// field; an index is only on a repeated field and within its length; and a repeated field
+// with more path after it names its element (goals[1].goal_id, never goals.goal_id).
+func fieldExists(m protoreflect.Message, path string) bool {
+	parts := strings.Split(path, ".")
+	for k, part := range parts {
+		if m == nil {
 			return false
 		}
-		fd := md.Fields().ByName(protoreflect.Name(indexRe.ReplaceAllString(part, "")))
+		sub := indexRe.FindStringSubmatch(part)
+		if sub == nil {
+			return false
+		}
+		fd := m.Descriptor().Fields().ByName(protoreflect.Name(sub[1]))
 		if fd == nil {
 			return false
 		}
-		md = fd.Message()
+		last := k == len(parts)-1
+		switch {
+		case sub[2] != "":
+			i, err := strconv.Atoi(sub[2])
+			if !fd.IsList() || err != nil || i >= m.Get(fd).List().Len() {
+				return false
+			}
+			item := m.Get(fd).List().Get(i)
+			m = nil
+			if fd.Message() != nil {
+				m = item.Message()
+			}
+		case fd.IsList() && !last:
+			return false
+		case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+			m = m.Get(fd).Message()
+		default:
+			m = nil
+		}
 	}
 	return true
 }

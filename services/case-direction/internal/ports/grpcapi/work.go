@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -124,27 +125,31 @@ func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, erro
 	case len(req.GetGoals()) > maxGoals:
 		v.Add("goals", "at most one goal per life domain")
 	}
-	domains, ids := map[string]bool{}, map[string]bool{}
-	for _, g := range req.GetGoals() {
+	// A violation about one goal names it by its 0-based index, as the proto's rules do
+	// (goals[2].baseline_score); a duplicate names the later goal and says which came first.
+	domains, ids := map[string]int{}, map[string]int{}
+	for i, g := range req.GetGoals() {
+		f := element("goals", i) + "."
 		if g.GetGoalId() != "" {
-			valid.UUID(&v, "goals.goal_id", g.GetGoalId())
-			if ids[g.GetGoalId()] {
-				v.Add("goals.goal_id", "names goal "+g.GetGoalId()+" twice")
+			valid.UUID(&v, f+"goal_id", g.GetGoalId())
+			if first, seen := ids[g.GetGoalId()]; seen {
+				v.Add(f+"goal_id", "names goal "+g.GetGoalId()+" a second time (as "+element("goals", first)+" does)")
+			} else {
+				ids[g.GetGoalId()] = i
 			}
-			ids[g.GetGoalId()] = true
 		}
 		d := protoenum.Code(g.GetLifeDomain())
-		switch {
-		case d == "":
-			v.Add("goals.life_domain", "required: one of the ZRM life domains")
-		case domains[d]:
-			v.Add("goals.life_domain", "one goal per life domain; "+d+" appears twice")
+		if d == "" {
+			v.Add(f+"life_domain", "required: one of the ZRM life domains")
+		} else if first, seen := domains[d]; seen {
+			v.Add(f+"life_domain", "one goal per life domain; "+d+" is "+element("goals", first)+"'s already")
+		} else {
+			domains[d] = i
 		}
-		domains[d] = true
-		v.Check(g.GetBaselineScore() >= 1 && g.GetBaselineScore() <= 5, "goals.baseline_score", "must be a ZRM score 1-5")
-		v.Check(g.GetTargetScore() >= 1 && g.GetTargetScore() <= 5, "goals.target_score", "must be a ZRM score 1-5")
+		v.Check(g.GetBaselineScore() >= 1 && g.GetBaselineScore() <= 5, f+"baseline_score", "must be a ZRM score 1-5")
+		v.Check(g.GetTargetScore() >= 1 && g.GetTargetScore() <= 5, f+"target_score", "must be a ZRM score 1-5")
 		if g.GetTargetScore() < g.GetBaselineScore() {
-			v.Add("goals.target_score", "must not be below the baseline score")
+			v.Add(f+"target_score", "must not be below the baseline score")
 		}
 		in.Goals = append(in.Goals, app.NewGoal{ID: g.GetGoalId(), LifeDomain: d, Baseline: int(g.GetBaselineScore()), Target: int(g.GetTargetScore())})
 	}
@@ -305,21 +310,21 @@ func conferenceFromRequest(req *casedirectionv1.RecordCaseConferenceRequest) (do
 	case len(req.GetAttendees()) > maxAttendees:
 		v.Add("attendees", "at most 50")
 	}
-	for _, a := range req.GetAttendees() {
+	for i, a := range req.GetAttendees() {
+		f := element("attendees", i) + "."
 		orgType := protoenum.Code(a.GetOrganisationType())
-		v.Check(knownOrgType(orgType), "attendees.organisation_type", "must be an organisation type other than SERVICE and INTEGRATOR")
+		v.Check(knownOrgType(orgType), f+"organisation_type", "must be an organisation type other than SERVICE and INTEGRATOR")
 		if a.GetOrganisationOin() != "" {
-			valid.OIN(&v, "attendees.organisation_oin", a.GetOrganisationOin())
+			valid.OIN(&v, f+"organisation_oin", a.GetOrganisationOin())
 		}
-		professionalID(&v, "attendees.professional_id", a.GetProfessionalId())
+		professionalID(&v, f+"professional_id", a.GetProfessionalId())
 		conf.Attendees = append(conf.Attendees, domain.Attendee{OrganisationType: orgType, OrganisationOIN: a.GetOrganisationOin(),
 			ProfessionalID: a.GetProfessionalId(), External: a.GetExternal()})
 	}
 	v.Check(len(conf.Decisions) <= maxDecisions, "decisions", "at most 50")
-	for _, d := range conf.Decisions {
+	for i, d := range conf.Decisions {
 		if !utf8.ValidString(d) || utf8.RuneCountInString(d) < 1 || utf8.RuneCountInString(d) > maxDecisionRunes {
-			v.Add("decisions", "each decision must be 1-1000 characters of UTF-8")
-			break
+			v.Add(element("decisions", i), "must be 1-1000 characters of UTF-8")
 		}
 	}
 	return conf, v.Err()
@@ -455,11 +460,17 @@ func (s *Server) CloseCase(ctx context.Context, req *casedirectionv1.CloseCaseRe
 		})
 }
 
+// uuids checks every item of a repeated id field, naming a bad one by its index (goal_ids[1]).
 func uuids(v *apperr.Validation, field string, ids []string) {
-	for _, id := range ids {
-		valid.UUID(v, field, id)
+	for i, id := range ids {
+		valid.UUID(v, element(field, i), id)
 	}
 }
+
+// element names item i (0-based) of the repeated field list the way protovalidate does, so a
+// caller with six goals learns which one is wrong: element("goals", 2)+".baseline_score" is
+// goals[2].baseline_score.
+func element(list string, i int) string { return list + "[" + strconv.Itoa(i) + "]" }
 
 func professionalID(v *apperr.Validation, field, id string) {
 	v.Check(professionalIDRe.MatchString(id), field, "must be an identifier of 1-64 letters, digits, '.', '_', ':' or '-'")

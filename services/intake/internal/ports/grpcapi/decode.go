@@ -95,14 +95,16 @@ func clarificationFromRequest(req *intakev1.RecordClarificationRequest) (domain.
 	case n > maxParticipants:
 		v.Add("participants", fmt.Sprintf("at most %d", maxParticipants))
 	}
-	for _, p := range req.GetParticipants() {
-		role := protoenum.Required(&v, "participants.role", p.GetRole())
+	for i, p := range req.GetParticipants() {
+		// A participant is named by its 0-based index, as the proto's rules do.
+		f := "participants[" + strconv.Itoa(i) + "]."
+		role := protoenum.Required(&v, f+"role", p.GetRole())
 		id := p.GetProfessionalId()
 		switch {
 		case id != "" && role != domain.ParticipantProfessional:
-			v.Add("participants.professional_id", "only for a participant with role PROFESSIONAL")
+			v.Add(f+"professional_id", "only for a participant with role PROFESSIONAL")
 		case id != "":
-			valid.Text(&v, "participants.professional_id", id, 1, maxProfessionalID)
+			valid.Text(&v, f+"professional_id", id, 1, maxProfessionalID)
 		}
 		c.Participants = append(c.Participants, domain.Participant{Role: role, ProfessionalID: id})
 	}
