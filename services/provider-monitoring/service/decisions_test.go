@@ -880,7 +880,7 @@ func TestOneAllocationPerRequest(t *testing.T) {
 		}
 	}
 
-	// A rejection decided on the request answers it: the team cannot grant it after all.
+	// A rejection decided on the request answers it (REFUSED): the team cannot grant it after all.
 	requestID = w.submit(t)
 	rejection := fromRequest(caseB, requestID)
 	rejection.Outcome, rejection.RejectionGrounds = pmv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, "Voorliggende voorziening volstaat."
@@ -889,9 +889,18 @@ func TestOneAllocationPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// It is the request's answer: REFUSED, the provider told which decision (not its grounds).
+	got, err := w.providerPM.DescribeAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.DescribeAllocationRequestRequest{RequestId: requestID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := got.GetRequest(); q.GetStatus() != pmv1.AllocationRequestStatus_ALLOCATION_REQUEST_STATUS_REFUSED || !q.GetDecidedOnTime() || q.GetOverdue() ||
+		q.GetRefusalReason() != "rejected by decision "+dec.GetDecision().GetNumber() {
+		t.Fatalf("the request a rejection answered: %v", q)
+	}
 	_, err = teamPM.AnswerAllocationRequest(teamCtx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: requestID,
 		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})
-	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), dec.GetDecision().GetNumber()) {
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "from REFUSED") {
 		t.Fatalf("grant after a rejection: %s", st.Message())
 	}
 }

@@ -532,6 +532,9 @@ func (a *App) DecideDecision(ctx context.Context, id string) (domain.Decision, [
 			if issued, err = a.issueDecided(ctx, d, c, now); err != nil {
 				return err
 			}
+			if err := a.refuseRejected(ctx, *d, now); err != nil {
+				return err
+			}
 		}
 		if err := a.dec.Decisions.Update(ctx, *d); err != nil {
 			return err
@@ -614,6 +617,33 @@ func (a *App) issueDecided(ctx context.Context, d *domain.Decision, c identity.C
 		}
 	}
 	return []domain.Allocation{out}, nil
+}
+
+// refuseRejected answers the provider's request for allocation a decided rejection answers:
+// REFUSED, the provider told why by the decision's number only (the grounds are the
+// resident's, in the letter), and judged on time against the request's due day as an answer
+// by AnswerAllocationRequest is. Without it the request stayed open, overdue for the
+// municipality, and the provider never heard. An amendment answers its original's request,
+// which that answered already.
+func (a *App) refuseRejected(ctx context.Context, d domain.Decision, now time.Time) error {
+	if d.Granted || d.AllocationRequestID == "" || d.Replaces != "" {
+		return nil
+	}
+	q, err := a.requests.GetForUpdate(ctx, d.AllocationRequestID)
+	if err != nil {
+		return err
+	}
+	if !q.Open() {
+		return nil
+	}
+	if err := q.Answer(domain.RequestRefused, now, a.rules); err != nil {
+		return err
+	}
+	q.RefusalReason = "rejected by decision " + d.Number
+	if err := a.requests.Update(ctx, q); err != nil {
+		return err
+	}
+	return a.events.AllocationRequestAnswered(ctx, q, now)
 }
 
 // replace marks the amended decision AMENDED and withdraws its allocations that are still
