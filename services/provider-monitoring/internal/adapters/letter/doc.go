@@ -32,7 +32,13 @@
 // The municipality's standard paragraphs (opening, closing, contact) are versioned data per
 // municipality; the caller passes the version in force as plain text.
 //
-// The PDF uses the core Helvetica font in code page Windows-1252 (fpdf's UnicodeTranslator), which
-// holds the Dutch letters (ë, é, ï, ö) and €. Letters outside it, such as the ş and ı of a Turkish
-// name, are written without their accent in the PDF only (ş → s); the HTML keeps every character.
+// The PDF is set in DejaVu Sans, regular and bold, embedded in the binary (fonts/, with its
+// licence); fpdf puts only the glyphs a letter uses in the PDF (a letter is about 40 kB). It spells
+// names as registered: Latin script with any diacritic (Turkish, Polish, Czech, Vietnamese …),
+// Greek and Cyrillic (text is composed first, NFC). A character the PDF cannot show — an emoji or
+// anything else without a glyph in both fonts, or a script fpdf cannot set because it runs right to
+// left or joins its letters (Arabic, Hebrew) or needs shaping (the Indic scripts) — is written as
+// its compatibility form when that can be shown (𝐀 → A) and otherwise as "?", so the letter always
+// renders and shows that something is missing there; invisible format characters (soft hyphen,
+// zero-width space, direction marks) are left out. The HTML keeps every character.
 package letter

@@ -2,12 +2,12 @@ package letter
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"codeberg.org/go-pdf/fpdf"
-	"golang.org/x/text/unicode/norm"
 )
 
 // PDF layout on A4, in millimetres.
@@ -28,8 +28,15 @@ func PDF(l Letter) ([]byte, error) {
 	}
 	d := compose(l)
 
+	glyphs, err := pdfGlyphs()
+	if err != nil {
+		return nil, err
+	}
+
 	f := fpdf.New("P", "mm", "A4", "")
-	w := &pdfWriter{f: f, tr: f.UnicodeTranslatorFromDescriptor("cp1252")}
+	f.AddUTF8FontFromBytes(pdfFamily, "", dejaVuSans)
+	f.AddUTF8FontFromBytes(pdfFamily, "B", dejaVuSansBold)
+	w := &pdfWriter{f: f, glyphs: glyphs}
 	f.SetMargins(pdfLeft, pdfTop, pdfRight)
 	f.SetAutoPageBreak(true, pdfBottom)
 	f.SetTitle(d.Title, true)
@@ -44,27 +51,38 @@ func PDF(l Letter) ([]byte, error) {
 	f.AliasNbPages("{nb}")
 	f.SetFooterFunc(func() {
 		f.SetY(-15)
-		f.SetFont("Helvetica", "", 8)
-		f.CellFormat(pdfWidth*0.75, 4, w.text(d.Footer), "", 0, "L", false, 0, "")
-		f.CellFormat(pdfWidth*0.25, 4, w.text("pagina "+strconv.Itoa(f.PageNo())+" van {nb}"), "", 0, "R", false, 0, "")
+		y := f.GetY()
+		f.SetFont(pdfFamily, "", 8)
+		f.CellFormat(pdfWidth, 4, w.text("pagina "+strconv.Itoa(f.PageNo())+" van {nb}"), "", 0, "R", false, 0, "")
+		// The footer text has three quarters of the line: a long municipality name makes it
+		// smaller (down to 6 pt), and then wrap.
+		width, size := pdfWidth*0.75, 8.0
+		if full := f.GetStringWidth(w.text(d.Footer)); full > width-2*f.GetCellMargin() {
+			size = max(6, math.Floor(80*(width-2*f.GetCellMargin())/full)/10)
+			f.SetFontSize(size)
+		}
+		for i, l := range w.split(d.Footer, width) {
+			f.SetXY(pdfLeft, y+float64(i)*size/2)
+			f.CellFormat(width, size/2, l, "", 0, "L", false, 0, "")
+		}
 	})
 	f.AddPage()
 
 	// Letterhead and address block (in the window of a DL envelope).
-	f.SetFont("Helvetica", "B", 14)
+	f.SetFont(pdfFamily, "B", 14)
 	w.lines(d.Sender[:1], 6)
-	f.SetFont("Helvetica", "", 9)
+	f.SetFont(pdfFamily, "", 9)
 	w.lines(d.Sender[1:], 4)
 	f.SetY(50)
-	f.SetFont("Helvetica", "", pdfBody)
+	f.SetFont(pdfFamily, "", pdfBody)
 	w.lines(d.Recipient, pdfLine)
 	f.SetY(f.GetY() + 10)
 	w.rows(d.Meta, false)
 
-	f.SetFont("Helvetica", "B", 13)
+	f.SetFont(pdfFamily, "B", 13)
 	f.Ln(4)
 	w.paragraph(d.Title, 6.5)
-	f.SetFont("Helvetica", "", pdfBody)
+	f.SetFont(pdfFamily, "", pdfBody)
 	f.Ln(2)
 	w.paragraph(d.Salutation, pdfLine)
 
@@ -72,19 +90,18 @@ func PDF(l Letter) ([]byte, error) {
 		if s.Heading != "" {
 			w.need(3 * pdfLine)
 			f.Ln(2)
-			f.SetFont("Helvetica", "B", 12)
+			f.SetFont(pdfFamily, "B", 12)
 			w.paragraph(s.Heading, 6)
-			f.SetFont("Helvetica", "", pdfBody)
+			f.SetFont(pdfFamily, "", pdfBody)
 		}
 		for _, b := range s.Blocks {
 			w.block(b)
 		}
 	}
 
-	f.SetFont("Helvetica", "", pdfBody)
+	f.SetFont(pdfFamily, "", pdfBody)
 	f.Ln(2)
-	w.paragraph(d.Greeting, pdfLine)
-	w.signatures(d.Signatures)
+	w.closing(d.Greeting, d.Signatures)
 
 	var out bytes.Buffer
 	if err := f.Output(&out); err != nil {
@@ -94,44 +111,12 @@ func PDF(l Letter) ([]byte, error) {
 }
 
 type pdfWriter struct {
-	f  *fpdf.Fpdf
-	tr func(string) string // UTF-8 → Windows-1252, from fpdf's code page map
+	f      *fpdf.Fpdf
+	glyphs *runeSet // what the embedded fonts can show
 }
 
-// text converts UTF-8 to the core fonts' Windows-1252. A letter outside that code page is
-// written without its accent (ş → s, ı → i), or as "?" when it has no Latin base letter.
-func (w *pdfWriter) text(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r < 0x80:
-			b.WriteRune(r)
-		case w.tr(string(r)) != ".": // fpdf writes "." for a rune its map lacks
-			b.WriteRune(r)
-		default:
-			b.WriteString(foldRune(r))
-		}
-	}
-	return w.tr(b.String())
-}
-
-var folds = map[rune]string{'ı': "i", 'ł': "l", 'Ł': "L", 'đ': "d", 'Đ': "D", 'ħ': "h", 'Ħ': "H", 'ŀ': "l", 'Ŀ': "L", '‐': "-", '‑': "-", '−': "-"}
-
-func foldRune(r rune) string {
-	if s, ok := folds[r]; ok {
-		return s
-	}
-	var b strings.Builder
-	for _, c := range norm.NFD.String(string(r)) {
-		if c < 0x80 && !unicode.Is(unicode.Mn, c) {
-			b.WriteRune(c)
-		}
-	}
-	if b.Len() == 0 {
-		return "?"
-	}
-	return b.String()
-}
+// text prepares UTF-8 text for the embedded fonts (pdfText).
+func (w *pdfWriter) text(s string) string { return pdfText(s, w.glyphs) }
 
 // need starts a new page when less than h millimetres are left on this one.
 func (w *pdfWriter) need(h float64) {
@@ -141,20 +126,59 @@ func (w *pdfWriter) need(h float64) {
 	}
 }
 
+// split wraps text into lines of at most width millimetres (less the cell margins) in the
+// current font: at spaces and at line feeds, and within a word only when the word alone is wider
+// than the line, never between a letter and its accents. (fpdf's SplitLines measures bytes, not
+// runes, and its SplitText counts a combining accent as a very wide character.)
 func (w *pdfWriter) split(s string, width float64) []string {
+	maxW := width - 2*w.f.GetCellMargin()
 	var out []string
-	for _, l := range w.f.SplitLines([]byte(w.text(s)), width) {
-		out = append(out, string(l))
-	}
-	if len(out) == 0 {
-		out = []string{""}
+	text := strings.TrimRight(strings.ReplaceAll(w.text(s), "\r", ""), "\n")
+	for _, para := range strings.Split(text, "\n") {
+		line, started := "", false
+		for _, word := range strings.Split(para, " ") {
+			next := word
+			if started {
+				next = line + " " + word
+			}
+			if w.f.GetStringWidth(next) <= maxW {
+				line, started = next, true
+				continue
+			}
+			if started {
+				out = append(out, line)
+			}
+			line, started = word, true
+			for w.f.GetStringWidth(line) > maxW {
+				head := w.cut(line, maxW)
+				out = append(out, head)
+				line = line[len(head):]
+			}
+		}
+		out = append(out, line)
 	}
 	return out
 }
 
+// cut returns the longest start of s, in whole characters (a letter with its combining marks),
+// that is at most maxW wide; at least one character.
+func (w *pdfWriter) cut(s string, maxW float64) string {
+	end := len(s)
+	for i, r := range s {
+		if i == 0 || unicode.In(r, unicode.M) {
+			continue
+		}
+		if end < len(s) && w.f.GetStringWidth(s[:i]) > maxW {
+			break
+		}
+		end = i
+	}
+	return s[:end]
+}
+
 func (w *pdfWriter) lines(ls []string, h float64) {
 	for _, l := range ls {
-		w.f.CellFormat(pdfWidth, h, w.text(l), "", 1, "L", false, 0, "")
+		w.paragraph(l, h)
 	}
 }
 
@@ -179,10 +203,10 @@ func (w *pdfWriter) block(b block) {
 		w.rows(b.Rows, true)
 	case len(b.Header) > 0:
 		w.caption(b.Caption)
-		widths := []float64{35, pdfWidth - 35 - 2*22, 22, 22}
-		f.SetFont("Helvetica", "B", pdfBody)
+		widths := []float64{35, pdfWidth - 35 - 2*25, 25, 25} // "Score doel" in bold fits 25
+		f.SetFont(pdfFamily, "B", pdfBody)
 		w.row(widths, b.Header, true, true)
-		f.SetFont("Helvetica", "", pdfBody)
+		f.SetFont(pdfFamily, "", pdfBody)
 		for _, c := range b.Cells {
 			w.row(widths, c, true, false)
 		}
@@ -199,10 +223,10 @@ func (w *pdfWriter) block(b block) {
 		f.Ln(2)
 	default:
 		if b.Strong {
-			f.SetFont("Helvetica", "B", pdfBody)
+			f.SetFont(pdfFamily, "B", pdfBody)
 		}
 		w.paragraph(b.Text, pdfLine)
-		f.SetFont("Helvetica", "", pdfBody)
+		f.SetFont(pdfFamily, "", pdfBody)
 		f.Ln(2)
 	}
 }
@@ -212,9 +236,9 @@ func (w *pdfWriter) caption(c string) {
 		return
 	}
 	w.need(3 * pdfLine)
-	w.f.SetFont("Helvetica", "B", pdfBody)
+	w.f.SetFont(pdfFamily, "B", pdfBody)
 	w.paragraph(c, pdfLine)
-	w.f.SetFont("Helvetica", "", pdfBody)
+	w.f.SetFont(pdfFamily, "", pdfBody)
 }
 
 // rows writes label/value pairs, with borders when framed.
@@ -238,7 +262,7 @@ func (w *pdfWriter) row(widths []float64, cells []string, framed, header bool) {
 	split := make([][]string, len(cells))
 	n := 1
 	for i, c := range cells {
-		f.SetFont("Helvetica", style(i), pdfBody)
+		f.SetFont(pdfFamily, style(i), pdfBody)
 		split[i] = w.split(c, widths[i])
 		n = max(n, len(split[i]))
 	}
@@ -253,20 +277,20 @@ func (w *pdfWriter) row(widths []float64, cells []string, framed, header bool) {
 		if framed {
 			f.Rect(x, y, widths[i], h, border)
 		}
-		f.SetFont("Helvetica", style(i), pdfBody)
+		f.SetFont(pdfFamily, style(i), pdfBody)
 		for j, l := range split[i] {
 			f.SetXY(x, y+0.5+float64(j)*pdfLine)
 			f.CellFormat(widths[i], pdfLine, l, "", 0, "L", false, 0, "")
 		}
 		x += widths[i]
 	}
-	f.SetFont("Helvetica", "", pdfBody)
+	f.SetFont(pdfFamily, "", pdfBody)
 	f.SetXY(pdfLeft, y+h)
 }
 
-// signatures writes the officials side by side, each with the college it acts for and its
-// mandate.
-func (w *pdfWriter) signatures(sigs []signature) {
+// closing writes the greeting and, under it, the officials side by side, each with the college
+// it acts for and its mandate; greeting and signatures go on one page.
+func (w *pdfWriter) closing(greeting string, sigs []signature) {
 	f := w.f
 	colW := pdfWidth / float64(len(sigs))
 	type part struct {
@@ -282,22 +306,24 @@ func (w *pdfWriter) signatures(sigs []signature) {
 	for _, s := range sigs {
 		h := 0.0
 		for _, p := range parts(s) {
-			f.SetFont("Helvetica", p.style, p.size)
+			f.SetFont(pdfFamily, p.style, p.size)
 			h += float64(len(w.split(p.text, colW-4))) * p.h
 		}
 		height = max(height, h)
 	}
+	f.SetFont(pdfFamily, "", pdfBody)
+	w.need(float64(len(w.split(greeting, pdfWidth)))*pdfLine + 2 + height)
+	w.paragraph(greeting, pdfLine)
 	f.Ln(2)
-	w.need(height)
 	y := f.GetY()
 	for i, s := range sigs {
 		x := pdfLeft + float64(i)*colW
 		f.SetY(y)
 		for _, p := range parts(s) {
-			f.SetFont("Helvetica", p.style, p.size)
+			f.SetFont(pdfFamily, p.style, p.size)
 			w.paragraphAt(p.text, x, colW-4, p.h)
 		}
 	}
-	f.SetFont("Helvetica", "", pdfBody)
+	f.SetFont(pdfFamily, "", pdfBody)
 	f.SetY(y + height)
 }
