@@ -2,12 +2,14 @@ package grpcx_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // A NUL character in any string of a request is the caller's mistake, named by field (list
@@ -63,5 +65,40 @@ func TestNulCharactersAreRefusedByField(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("provision.locations[1].name not named: %+v", e.Violations)
+	}
+}
+
+// A Timestamp whose nanos are outside 0–999,999,999 is not a time: the Go type would silently
+// carry the surplus into the seconds and store another instant than the one sent. It is
+// refused by field, as protovalidate's own rules cannot state it.
+func TestInvalidTimestampsAreRefusedByField(t *testing.T) {
+	v, err := grpcx.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s int64, n int32) *referralv1.UpsertProvisionRequest {
+		return &referralv1.UpsertProvisionRequest{IdempotencyKey: "k-3", Provision: &referralv1.Provision{
+			VerifiedAt: &timestamppb.Timestamp{Seconds: s, Nanos: n}}}
+	}
+	for _, tc := range []struct {
+		s    int64
+		n    int32
+		want bool
+	}{
+		{1767225600, 0, false}, {1767225600, 999_999_999, false},
+		{1767225600, -1, true}, {1767225600, 1_000_000_000, true}, {253402300800, 0, true}, {-62135596801, 0, true},
+	} {
+		e, _ := apperr.As(grpcx.ValidateRequest(v, at(tc.s, tc.n)))
+		named := false
+		if e != nil {
+			for _, fv := range e.Violations {
+				// Seconds out of range are the schema's rule ("greater than 1900-01-01…"); nanos
+				// out of range are this walk's.
+				named = named || (fv.Field == "provision.verified_at" && (tc.n == 0 || strings.Contains(fv.Description, "not a valid timestamp")))
+			}
+		}
+		if named != tc.want {
+			t.Errorf("verified_at {%d, %d}: named %v, want %v (%v)", tc.s, tc.n, named, tc.want, e)
+		}
 	}
 }

@@ -115,8 +115,8 @@ func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
 // searched; no code, name or free text has a use for it). Both come as one INVALID_ARGUMENT.
 func schemaError(v protovalidate.Validator, m proto.Message) error {
 	err := validationError(v.Validate(m))
-	nul := nulFields(m.ProtoReflect(), "", nil, 0)
-	if len(nul) == 0 {
+	bad := unstorableFields(m.ProtoReflect(), "", nil, 0)
+	if len(bad) == 0 {
 		return err
 	}
 	out, ok := apperr.As(err)
@@ -130,22 +130,33 @@ func schemaError(v protovalidate.Validator, m proto.Message) error {
 	for _, fv := range out.Violations {
 		named[fv.Field] = true
 	}
-	for _, f := range nul {
-		if !named[f] {
-			out.Violations = append(out.Violations, apperr.FieldViolation{Field: f, Description: "must not contain a NUL character"})
+	for _, fv := range bad {
+		if !named[fv.Field] {
+			out.Violations = append(out.Violations, fv)
 		}
 	}
 	return out
 }
 
-// maxNulDepth bounds the walk of nested messages (protobuf's own decoder allows 100 levels;
+// maxWalkDepth bounds the walk of nested messages (protobuf's own decoder allows 100 levels;
 // no request of ours nests more than a few).
-const maxNulDepth = 32
+const maxWalkDepth = 32
 
-// nulFields appends the paths (protovalidate's notation: "locations[0].name", `labels["k"]`)
-// of the string fields of m that contain a NUL character.
-func nulFields(m protoreflect.Message, prefix string, out []string, depth int) []string {
-	if depth > maxNulDepth {
+// Why unstorableFields names a field.
+const (
+	nulProblem       = "must not contain a NUL character"
+	timestampProblem = "not a valid timestamp: nanos must be 0 to 999,999,999 and the time between years 1 and 9999"
+	durationProblem  = "not a valid duration: nanos must be -999,999,999 to 999,999,999 with the sign of seconds, at most 10,000 years"
+)
+
+// unstorableFields appends a violation, at its path (protovalidate's notation:
+// "locations[0].name", `labels["k"]`), for each value of m that no rule of the schema can
+// refuse and that cannot be stored or read back as sent: a string with a NUL character
+// (PostgreSQL's text cannot hold it) and a google.protobuf.Timestamp or Duration out of its
+// normalised range (nanos of a second or more, or negative, which the Go types silently carry
+// over into the seconds).
+func unstorableFields(m protoreflect.Message, prefix string, out []apperr.FieldViolation, depth int) []apperr.FieldViolation {
+	if depth > maxWalkDepth {
 		return out
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
@@ -156,32 +167,69 @@ func nulFields(m protoreflect.Message, prefix string, out []string, depth int) [
 				key := k.Value()
 				elem := path + "[" + strconv.Quote(fmt.Sprint(key.Interface())) + "]"
 				if fd.MapKey().Kind() == protoreflect.StringKind && strings.IndexByte(key.String(), 0) >= 0 {
-					out = append(out, path)
+					out = append(out, apperr.FieldViolation{Field: path, Description: nulProblem})
 				}
-				out = nulValue(fd.MapValue(), mv, elem, out, depth)
+				out = unstorableValue(fd.MapValue(), mv, elem, out, depth)
 				return true
 			})
 		case fd.IsList():
 			l := val.List()
 			for i := 0; i < l.Len(); i++ {
-				out = nulValue(fd, l.Get(i), path+"["+strconv.Itoa(i)+"]", out, depth)
+				out = unstorableValue(fd, l.Get(i), path+"["+strconv.Itoa(i)+"]", out, depth)
 			}
 		default:
-			out = nulValue(fd, val, path, out, depth)
+			out = unstorableValue(fd, val, path, out, depth)
 		}
 		return true
 	})
 	return out
 }
 
-func nulValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, out []string, depth int) []string {
+func unstorableValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, out []apperr.FieldViolation, depth int) []apperr.FieldViolation {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		if strings.IndexByte(val.String(), 0) >= 0 {
-			out = append(out, path)
+			out = append(out, apperr.FieldViolation{Field: path, Description: nulProblem})
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		out = nulFields(val.Message(), path+".", out, depth+1)
+		switch m := val.Message(); m.Descriptor().FullName() {
+		case "google.protobuf.Timestamp":
+			if !validTimestamp(m) {
+				out = append(out, apperr.FieldViolation{Field: path, Description: timestampProblem})
+			}
+		case "google.protobuf.Duration":
+			if !validDuration(m) {
+				out = append(out, apperr.FieldViolation{Field: path, Description: durationProblem})
+			}
+		default:
+			out = unstorableFields(m, path+".", out, depth+1)
+		}
 	}
 	return out
+}
+
+// secondsAndNanos reads a Timestamp's or Duration's two fields.
+func secondsAndNanos(m protoreflect.Message) (int64, int32) {
+	fields := m.Descriptor().Fields()
+	return m.Get(fields.ByName("seconds")).Int(), int32(m.Get(fields.ByName("nanos")).Int())
+}
+
+// validTimestamp is timestamppb's CheckValid on a reflected message (it may be a dynamic one).
+func validTimestamp(m protoreflect.Message) bool {
+	const minSeconds, maxSeconds = -62135596800, 253402300799 // 0001-01-01T00:00:00Z, 9999-12-31T23:59:59Z
+	s, n := secondsAndNanos(m)
+	return s >= minSeconds && s <= maxSeconds && n >= 0 && n < 1e9
+}
+
+// validDuration is durationpb's CheckValid on a reflected message.
+func validDuration(m protoreflect.Message) bool {
+	const maxSeconds = 315576000000 // 10,000 years
+	s, n := secondsAndNanos(m)
+	switch {
+	case s < -maxSeconds || s > maxSeconds, n <= -1e9 || n >= 1e9:
+		return false
+	case s > 0 && n < 0, s < 0 && n > 0:
+		return false
+	}
+	return true
 }

@@ -79,7 +79,7 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 	var v apperr.Validation
 	valid.BSN(&v, "resident_bsn", req.GetResidentBsn())
 	size := int(req.GetPageSize())
-	v.Check(size >= 0 && size <= 1000, "page_size", "at most 1000")
+	v.Check(size >= 0 && size <= 1000, "page_size", "must be 1-1000 (0 = 100)")
 	cursor := logstore.Position{ID: 1<<63 - 1, Index: 1<<63 - 1}
 	if t := req.GetPageToken(); t != "" {
 		p, ok := parseToken(t)

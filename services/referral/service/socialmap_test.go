@@ -166,9 +166,15 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 	services[1].(map[string]any)["minimum_age"] = 50
 	services[1].(map[string]any)["maximum_age"] = 20
 	services[2].(map[string]any)["x_wijkbrug"].(map[string]any)["municipality_code"] = "Amsterdam"
+	// An area of a kind Wijkbrug does not read, or none at all, would have widened the
+	// provision to the whole municipality had it been skipped.
+	services[3].(map[string]any)["service_areas"] = []any{map[string]any{"name": "WK036300", "extent_type": "cbs_district", "extent": "WK036300"},
+		map[string]any{"name": "1011", "extent_type": "postcode", "extent": "1011"}}
+	services[4].(map[string]any)["service_areas"] = []any{nil}
 	raw, _ := json.Marshal(bad)
 	f := violations(t, mustErr(tc.ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: string(raw)})))
-	for _, field := range []string{"services[0].id", "services[1].max_age", "services[2].municipality_code"} {
+	for _, field := range []string{"services[0].id", "services[1].max_age", "services[2].municipality_code",
+		"services[3].service_areas[1].extent_type", "services[4].service_areas[0].extent_type"} {
 		if !f[field] {
 			t.Errorf("want violation of %s, got %v", field, f)
 		}

@@ -166,21 +166,31 @@ func PeriodOf(t time.Time, g Granularity) string {
 	return fmt.Sprintf("%04d-Q%d", t.Year(), (int(t.Month())-1)/3+1)
 }
 
+// First and last year a period may be in: the years any record of Wijkbrug can have (the
+// schema's bounds of its timestamps).
+const minPeriodYear, maxPeriodYear = 1900, 2199
+
 // parsePeriod returns the first day of a period and its granularity.
 func parsePeriod(p string) (time.Time, Granularity, error) {
+	var t time.Time
+	g := Month
 	if len(p) == 7 && p[4] == '-' && p[5] == 'Q' {
 		y, err := strconv.Atoi(p[:4])
 		q := int(p[6] - '0')
-		if err != nil || q < 1 || q > 4 {
+		if err != nil || p[0] < '0' || p[0] > '9' || q < 1 || q > 4 {
 			return time.Time{}, 0, fmt.Errorf("period %q is not YYYY-Qn or YYYY-MM", p)
 		}
-		return time.Date(y, time.Month(3*(q-1)+1), 1, 0, 0, 0, 0, time.UTC), Quarter, nil
+		t, g = time.Date(y, time.Month(3*(q-1)+1), 1, 0, 0, 0, 0, time.UTC), Quarter
+	} else {
+		var err error
+		if t, err = time.Parse("2006-01", p); err != nil {
+			return time.Time{}, 0, fmt.Errorf("period %q is not YYYY-Qn or YYYY-MM", p)
+		}
 	}
-	t, err := time.Parse("2006-01", p)
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("period %q is not YYYY-Qn or YYYY-MM", p)
+	if t.Year() < minPeriodYear || t.Year() > maxPeriodYear {
+		return time.Time{}, 0, fmt.Errorf("period %q is not in the years %d-%d", p, minPeriodYear, maxPeriodYear)
 	}
-	return t, Month, nil
+	return t, g, nil
 }
 
 // MaxPeriods is the most periods one query may span.

@@ -145,6 +145,12 @@ func parseDirectory(raw string) ([]domain.Provision, error) {
 		if _, ok := orgs[sv.OrganizationID]; !ok {
 			v.Add(prefix+"organization_id", "must name an organisation in organizations")
 		}
+		for j, a := range sv.ServiceAreas {
+			// An area Wijkbrug cannot read is refused, not skipped: skipping it would widen a
+			// provision limited to some districts to the whole municipality.
+			v.Check(a.ExtentType == extentDistrict, fmt.Sprintf("%sservice_areas[%d].extent_type", prefix, j),
+				"must be "+extentDistrict+" (a CBS district code in extent), the only kind of area Wijkbrug reads")
+		}
 		p := provisionFromHSDS(sv, orgs[sv.OrganizationID])
 		if p.Status == "" {
 			v.Add(prefix+"status", "active or inactive")
