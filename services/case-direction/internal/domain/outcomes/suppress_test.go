@@ -121,8 +121,8 @@ func TestPeriodsAndPercentiles(t *testing.T) {
 		{Query{From: "2026-Q1", To: "2026-06", Granularity: Quarter}, "to_period"},
 		{Query{From: "xx", To: "2026-Q2", Granularity: Quarter}, "from_period"}, // malformed
 		{Query{From: "2026-Q1", To: "2026-Q5", Granularity: Quarter}, "to_period"},
-		{Query{From: "2026-05", To: "2026-03", Granularity: Month}, "to_period"}, // reversed
-		{Query{From: "2000-01", To: "2026-03", Granularity: Month}, "to_period"}, // too many
+		{Query{From: "2026-05", To: "2026-03", Granularity: Month}, "to_period"},     // reversed
+		{Query{From: "2000-01", To: "2026-03", Granularity: Month}, "to_period"},     // too many
 		{Query{From: "0000-Q1", To: "0000-Q1", Granularity: Quarter}, "from_period"}, // no such year in Wijkbrug
 		{Query{From: "2026-Q1", To: "+026-Q1", Granularity: Quarter}, "to_period"},
 		{Query{From: "1899-12", To: "2026-03", Granularity: Month}, "from_period"},
