@@ -120,6 +120,12 @@ func dialAs(t *testing.T, s *suite.Suite, partner, addr string) *grpc.ClientConn
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dialWithCert(t, s, cert, addr)
+}
+
+// dialWithCert connects to addr with a client certificate, trusting the suite's CA.
+func dialWithCert(t *testing.T, s *suite.Suite, cert tls.Certificate, addr string) *grpc.ClientConn {
+	t.Helper()
 	caPEM, err := os.ReadFile(s.CAFile)
 	if err != nil {
 		t.Fatal(err)
