@@ -775,21 +775,7 @@ func TestBOLA(t *testing.T) {
 	policy := bolaPolicy()
 
 	// Coverage first: every method has an entry and a policy rule; no stale entries.
-	var methods []string
-	endpointsOf := map[string][]string{}
-	for _, svc := range bolaServices {
-		for _, m := range svc.desc.Methods {
-			full := "/" + svc.desc.ServiceName + "/" + m.MethodName
-			methods = append(methods, full)
-			endpointsOf[full] = svc.endpoints
-		}
-		for _, m := range svc.desc.Streams {
-			full := "/" + svc.desc.ServiceName + "/" + m.StreamName
-			methods = append(methods, full)
-			t.Errorf("%s: streaming method without a BOLA case (the matrix calls unary methods only)", full)
-		}
-	}
-	sort.Strings(methods)
+	methods, endpointsOf := unaryMethods(t, "the BOLA matrix")
 	// Every API a service registers must be in bolaServices.
 	for _, spec := range allSpecs() {
 		for _, sd := range spec.Services {
@@ -984,6 +970,26 @@ func TestBOLA(t *testing.T) {
 	// Sequences: refusals that must survive a series of calls, not one call.
 	t.Run("sequence/second_team_registers_a_known_resident", func(t *testing.T) { bolaSecondTeamRegisters(t, env, f) })
 	t.Run("sequence/matched_team_refers_from_its_intake", func(t *testing.T) { bolaMatchedTeamRefers(t, env, f) })
+}
+
+// unaryMethods lists, sorted, the full names of every method of bolaServices with the
+// endpoints that serve it; a streaming method fails the test (who names the test that calls
+// unary methods only).
+func unaryMethods(t *testing.T, who string) ([]string, map[string][]string) {
+	var methods []string
+	endpointsOf := map[string][]string{}
+	for _, svc := range bolaServices {
+		for _, m := range svc.desc.Methods {
+			full := "/" + svc.desc.ServiceName + "/" + m.MethodName
+			methods = append(methods, full)
+			endpointsOf[full] = svc.endpoints
+		}
+		for _, m := range svc.desc.Streams {
+			t.Errorf("/%s/%s: streaming method (%s calls unary methods only)", svc.desc.ServiceName, m.StreamName, who)
+		}
+	}
+	sort.Strings(methods)
+	return methods, endpointsOf
 }
 
 // describe renders a status with its details (bad fields, named resources).

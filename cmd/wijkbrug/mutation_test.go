@@ -65,19 +65,7 @@ func TestMutatedRequestsNeverFailInternally(t *testing.T) {
 
 	// The plan: every method of every service gets its valid requests, or the test fails.
 	table, extra, policy := bolaTable(), mutationExtraVariants(), bolaPolicy()
-	var methods []string
-	endpointsOf := map[string][]string{}
-	for _, svc := range bolaServices {
-		for _, m := range svc.desc.Methods {
-			full := "/" + svc.desc.ServiceName + "/" + m.MethodName
-			methods = append(methods, full)
-			endpointsOf[full] = svc.endpoints
-		}
-		for _, m := range svc.desc.Streams {
-			t.Errorf("/%s/%s: streaming method; the mutation test calls unary methods only", svc.desc.ServiceName, m.StreamName)
-		}
-	}
-	sort.Strings(methods)
+	methods, endpointsOf := unaryMethods(t, "the mutation test")
 	for m := range extra {
 		if _, ok := endpointsOf[m]; !ok {
 			t.Errorf("mutation variant for %s, which no service descriptor has (renamed or removed?)", m)
