@@ -430,9 +430,12 @@ func (a *App) RequestAllocation(ctx context.Context, caseID, idempotencyKey stri
 	var out domain.Case
 	var number string
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
-		// Not locked: the row lock would be held across the call to provider-monitoring, and
-		// nothing this call does depends on the case staying as it is until the commit.
-		c, err := a.cases.Get(ctx, caseID)
+		// Share-locked across the call to provider-monitoring: a CloseCase (or handover) waits
+		// for this allocation to be recorded and then sees it open, instead of closing the case
+		// while the allocation is being issued (the concurrency probe found a CLOSED case with
+		// an ISSUED allocation). Other allocations and events of the case are not blocked: they
+		// insert rows that reference the case, or wait for the commit.
+		c, err := a.cases.GetForShare(ctx, caseID)
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,8 @@ type Residents interface {
 	HouseholdMunicipality(ctx context.Context, householdID string) (string, error)
 	// Merge marks duplicate as merged into keep (memberships end on today, team links follow).
 	Merge(ctx context.Context, keep, duplicate, today string) error
+	// LockForMerge locks the residents, in id order, until the transaction ends.
+	LockForMerge(ctx context.Context, ids ...string) error
 	// LockResident locks the resident until the transaction ends; apperr NotFound when none.
 	LockResident(ctx context.Context, id string) error
 	// LoadDetails decrypts the resident's name, date of birth and address into r.

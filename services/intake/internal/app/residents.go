@@ -155,6 +155,11 @@ func (a *App) MergeResidents(ctx context.Context, keepID, duplicateID string) (d
 	const action = "intake.resident.merge"
 	var keep domain.Resident
 	err = a.d.Tx.Tx(ctx, func(ctx context.Context) error {
+		// Both rows locked first (in id order, so a merge the other way waits rather than
+		// deadlocks): what is read below stays true until the merge is stored.
+		if err := a.d.Residents.LockForMerge(ctx, keepID, duplicateID); err != nil {
+			return err
+		}
 		var got [2]domain.Resident
 		for i, id := range []string{keepID, duplicateID} {
 			r, err := a.d.Residents.Get(ctx, id)

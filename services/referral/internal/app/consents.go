@@ -17,6 +17,8 @@ type Consents interface {
 	// Get returns apperr NotFound when there is no such consent.
 	Get(ctx context.Context, id string) (domain.Consent, error)
 	GetForUpdate(ctx context.Context, id string) (domain.Consent, error)
+	// GetForShare reads a consent and share-locks it until the transaction ends.
+	GetForShare(ctx context.Context, id string) (domain.Consent, error)
 	SetWithdrawn(ctx context.Context, c domain.Consent) error
 	// ListByResident returns the consents holderOIN recorded for the resident, newest first.
 	ListByResident(ctx context.Context, residentBSN, holderOIN string) ([]domain.Consent, error)

@@ -188,7 +188,9 @@ func (a *App) checkReplaces(ctx context.Context, r domain.Referral) error {
 // checkConsent requires the consent to be the caller's, of the same resident, and valid for
 // the recipient and the shared categories.
 func (a *App) checkConsent(ctx context.Context, r domain.Referral, now time.Time) error {
-	c, err := a.ownConsent(ctx, r.ConsentID, "referral.consent.use", a.consents.Get)
+	// Share-locked: a concurrent WithdrawConsent either waits for this referral and cancels
+	// it, or has withdrawn the consent before this reads it.
+	c, err := a.ownConsent(ctx, r.ConsentID, "referral.consent.use", a.consents.GetForShare)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,11 @@ func (c Consent) StatusAt(t time.Time) ConsentStatus {
 // Covers checks that the consent allows sharing categories with recipient for activity at
 // t; the error says what is missing.
 func (c Consent) Covers(activity, recipient string, categories []string, t time.Time) error {
+	// A withdrawn consent covers nothing new, also when the withdrawal is stamped a moment
+	// after t (a referral whose request began before the withdrawal committed).
+	if c.WithdrawnAt != nil {
+		return fmt.Errorf("the consent is %s", ConsentWithdrawn)
+	}
 	if st := c.StatusAt(t); st != ConsentValid {
 		return fmt.Errorf("the consent is %s", st)
 	}

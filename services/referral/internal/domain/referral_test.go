@@ -208,6 +208,11 @@ func TestConsentCovers(t *testing.T) {
 	if c.Covers(ActivityReferral, "B", nil, in.Add(time.Minute)) == nil {
 		t.Fatal("a withdrawn consent covers nothing")
 	}
+	// Also a referral whose request began a moment before the withdrawal was stamped: it
+	// reads the consent after the withdrawal committed (concurrency probe).
+	if c.Covers(ActivityReferral, "B", nil, in.Add(-time.Second)) == nil {
+		t.Fatal("a withdrawn consent covers nothing new, whatever the time of the request")
+	}
 }
 
 func TestSuppress(t *testing.T) {

@@ -431,12 +431,28 @@ func (r *Residents) HouseholdMunicipality(ctx context.Context, householdID strin
 	return m, err
 }
 
+// LockForMerge locks the residents' rows, in id order, until the transaction ends: two merges
+// of the same residents (a into b and b into a at once) run one after the other, and the
+// second reads what the first left.
+func (r *Residents) LockForMerge(ctx context.Context, ids ...string) error {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT id FROM residents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
 // Merge marks duplicate as merged into keep: the duplicate leaves its household, its teams
 // now work with keep, and its BSN finds keep from now on (FindByBSN follows merged_into).
 func (r *Residents) Merge(ctx context.Context, keep, duplicate, today string) error {
 	q := r.db.Q(ctx)
-	if _, err := q.Exec(ctx, `UPDATE residents SET merged_into = $2 WHERE id = $1`, duplicate, keep); err != nil {
+	tag, err := q.Exec(ctx, `UPDATE residents SET merged_into = $2 WHERE id = $1 AND merged_into IS NULL`, duplicate, keep)
+	if err != nil {
 		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return apperr.FailedPrecondition("resident " + duplicate + " was already merged")
 	}
 	// Earlier merges into the duplicate now point at the kept resident directly.
 	if _, err := q.Exec(ctx, `UPDATE residents SET merged_into = $2 WHERE merged_into = $1`, duplicate, keep); err != nil {
@@ -447,7 +463,7 @@ func (r *Residents) Merge(ctx context.Context, keep, duplicate, today string) er
 		WHERE resident_id = $1 AND ended_on IS NULL`, duplicate, today); err != nil {
 		return err
 	}
-	_, err := q.Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) SELECT team_oin, $2 FROM team_residents WHERE resident_id = $1
+	_, err = q.Exec(ctx, `INSERT INTO team_residents (team_oin, resident_id) SELECT team_oin, $2 FROM team_residents WHERE resident_id = $1
 		ON CONFLICT DO NOTHING`, duplicate, keep)
 	return err
 }

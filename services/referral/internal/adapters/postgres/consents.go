@@ -39,6 +39,13 @@ func (r *Consents) Get(ctx context.Context, id string) (domain.Consent, error) {
 	return r.get(ctx, id, "")
 }
 
+// GetForShare reads a consent and share-locks it: a referral resting on it is stored before a
+// withdrawal can change it (the withdrawal then cancels that referral), or after (and sees it
+// withdrawn).
+func (r *Consents) GetForShare(ctx context.Context, id string) (domain.Consent, error) {
+	return r.get(ctx, id, " FOR SHARE")
+}
+
 // GetForUpdate reads and locks a consent.
 func (r *Consents) GetForUpdate(ctx context.Context, id string) (domain.Consent, error) {
 	return r.get(ctx, id, " FOR UPDATE")
