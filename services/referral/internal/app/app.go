@@ -283,9 +283,30 @@ func (a *App) IntakeClosed(ctx context.Context, signalID, intakeID, intakeStatus
 }
 
 // CaseClosed handles case-direction's report that a case was closed or handed over, and tells
-// the sources of the signals behind it.
+// the sources of the signals behind it. A closed case's referrals that are still open were made
+// while it was closing (case-direction refuses to close a case with an open referral it knows
+// of): they are cancelled, CASE_CLOSED, under the case's lock, so a referral is either made
+// before this (and cancelled) or refused after it (CreateReferral).
 func (a *App) CaseClosed(ctx context.Context, caseID string, handedOver bool) error {
 	return a.tx.Tx(ctx, func(ctx context.Context) error {
+		if !handedOver {
+			if _, err := a.referrals.LockCase(ctx, caseID); err != nil {
+				return err
+			}
+			if err := a.referrals.MarkCaseClosed(ctx, caseID, a.Now().UTC()); err != nil {
+				return err
+			}
+			open, err := a.referrals.OpenByCase(ctx, caseID)
+			if err != nil {
+				return err
+			}
+			for _, r := range open {
+				if err := a.transition(ctx, r, domain.Transition{Action: domain.ActCancel, Reason: domain.CancelCaseClosed},
+					[]domain.Side{domain.SideSystem}, "referral.referral.cancel", accesslog.RouteSystem); err != nil {
+					return err
+				}
+			}
+		}
 		signals, err := a.signals.ByCaseForUpdate(ctx, caseID)
 		if err != nil {
 			return err

@@ -27,6 +27,13 @@ type Referrals interface {
 	DueForExpiry(ctx context.Context, now time.Time, limit int) ([]domain.Referral, error)
 	// OpenByConsent locks the referrals on a consent that are not final.
 	OpenByConsent(ctx context.Context, consentID string) ([]domain.Referral, error)
+	// OpenByCase locks the referrals made for a case that are not final.
+	OpenByCase(ctx context.Context, caseID string) ([]domain.Referral, error)
+	// LockCase takes the case's lock until the transaction ends (making a referral for it and
+	// its closing run one after the other) and reports whether the case was reported closed;
+	// MarkCaseClosed records that case-direction closed it.
+	LockCase(ctx context.Context, caseID string) (closed bool, err error)
+	MarkCaseClosed(ctx context.Context, caseID string, at time.Time) error
 	ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error)
 }
 
@@ -46,6 +53,18 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 		}
 	}
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		if r.CaseID != "" {
+			// case-direction said the case is open (checkCase), but it may be closing now: the
+			// case's lock orders this referral against the closing here, which cancels the
+			// case's open referrals (CaseClosed). Refused if the closing came first.
+			closed, err := a.referrals.LockCase(ctx, r.CaseID)
+			if err != nil {
+				return err
+			}
+			if closed {
+				return apperr.FailedPrecondition("case " + r.CaseID + " is closed: no new referrals for it")
+			}
+		}
 		prov, err := a.provisions.Get(ctx, r.ProvisionID)
 		if err != nil {
 			return err

@@ -74,10 +74,12 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 }
 
 // A referral made and sent at once is stored as sent with one INSERT, and its two history
-// rows go with the COMMIT: four round trips (BEGIN with the provision's read, the INSERT, the
-// feed router's read of the referral's organisations, the deferred writes with COMMIT) where
-// it was seven (an UPDATE to SENT and each history row waited for). The referral is SENT, its
-// history is DRAFT then SENT, and one event on the municipality's subject announces it.
+// rows go with the COMMIT: five round trips for a referral for a case (BEGIN with the case's
+// lock and the check that it is not closed, the provision's read, the INSERT, the feed
+// router's read of the referral's organisations, the deferred writes with COMMIT) where it was
+// seven (an UPDATE to SENT and each history row waited for; the case's lock came later, against
+// a referral made while the case closes). The referral is SENT, its history is DRAFT then SENT,
+// and one event on the municipality's subject announces it.
 func TestSentReferralIsStoredOnce(t *testing.T) {
 	ctx := context.Background()
 	dsn := newDSN(t)
@@ -107,8 +109,8 @@ func TestSentReferralIsStoredOnce(t *testing.T) {
 	}
 	create() // prepares the statements (pgx's statement cache)
 	r, n := create()
-	if n != 4 {
-		t.Errorf("making and sending a referral took %d round trips, want 4", n)
+	if n != 5 {
+		t.Errorf("making and sending a referral took %d round trips, want 5", n)
 	}
 	var status, history string
 	var announced int

@@ -66,14 +66,18 @@ const (
 // the referral's reason column.
 var (
 	DeclineReasons = []string{"CAPACITY", "OUT_OF_AREA", "NOT_ELIGIBLE", "INCOMPLETE", "RESIDENT_REFUSED", "OTHER_PROVISION", "OTHER"}
-	CancelReasons  = []string{"NO_LONGER_NEEDED", "RESIDENT_REFUSED", "CONSENT_WITHDRAWN", "ENTERED_IN_ERROR", "OTHER_PROVISION", "RESIDENT_MOVED", "OTHER"}
+	CancelReasons  = []string{"NO_LONGER_NEEDED", "RESIDENT_REFUSED", "CONSENT_WITHDRAWN", "ENTERED_IN_ERROR", "OTHER_PROVISION", "RESIDENT_MOVED", "OTHER", "CASE_CLOSED"}
 	FailReasons    = []string{"RESIDENT_NOT_REACHED", "RESIDENT_STOPPED", "PROVISION_STOPPED", "OTHER"}
 	HoldReasons    = []string{"WAITLIST", "RESIDENT_UNAVAILABLE", "OTHER"}
 	Outcomes       = []string{"GOAL_REACHED", "PARTLY_REACHED", "NOT_REACHED"}
 )
 
-// CancelConsentWithdrawn is the cancel reason the service sets when consent is withdrawn.
-const CancelConsentWithdrawn = "CONSENT_WITHDRAWN"
+// Cancel reasons only the service sets: when consent is withdrawn, and when the case a
+// referral was made for closed while it was open.
+const (
+	CancelConsentWithdrawn = "CONSENT_WITHDRAWN"
+	CancelCaseClosed       = "CASE_CLOSED"
+)
 
 type referralRule struct {
 	to ReferralStatus
@@ -258,8 +262,8 @@ func (r *Referral) Apply(t Transition, sides []Side, at time.Time) error {
 		if !slices.Contains(CancelReasons, t.Reason) {
 			return RuleViolation{"reason", "a cancellation needs a reason"}
 		}
-		if t.Reason == CancelConsentWithdrawn && !slices.Contains(sides, SideSystem) {
-			return RuleViolation{"reason", "CONSENT_WITHDRAWN is set by the service when consent is withdrawn"}
+		if (t.Reason == CancelConsentWithdrawn || t.Reason == CancelCaseClosed) && !slices.Contains(sides, SideSystem) {
+			return RuleViolation{"reason", t.Reason + " is set by the service (when consent is withdrawn, or the case closes)"}
 		}
 	case ActFail:
 		if !slices.Contains(FailReasons, t.Reason) {

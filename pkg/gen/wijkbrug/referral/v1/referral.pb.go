@@ -389,6 +389,9 @@ const (
 	CancelReason_CANCEL_REASON_OTHER_PROVISION   CancelReason = 5
 	CancelReason_CANCEL_REASON_RESIDENT_MOVED    CancelReason = 6
 	CancelReason_CANCEL_REASON_OTHER             CancelReason = 7
+	// The case the referral was made for closed while the referral was open: a referral made
+	// while the case was being closed (set by the service).
+	CancelReason_CANCEL_REASON_CASE_CLOSED CancelReason = 8
 )
 
 // Enum value maps for CancelReason.
@@ -402,6 +405,7 @@ var (
 		5: "CANCEL_REASON_OTHER_PROVISION",
 		6: "CANCEL_REASON_RESIDENT_MOVED",
 		7: "CANCEL_REASON_OTHER",
+		8: "CANCEL_REASON_CASE_CLOSED",
 	}
 	CancelReason_value = map[string]int32{
 		"CANCEL_REASON_UNSPECIFIED":       0,
@@ -412,6 +416,7 @@ var (
 		"CANCEL_REASON_OTHER_PROVISION":   5,
 		"CANCEL_REASON_RESIDENT_MOVED":    6,
 		"CANCEL_REASON_OTHER":             7,
+		"CANCEL_REASON_CASE_CLOSED":       8,
 	}
 )
 
@@ -4028,7 +4033,7 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x19DECLINE_REASON_INCOMPLETE\x10\x04\x12#\n" +
 	"\x1fDECLINE_REASON_RESIDENT_REFUSED\x10\x05\x12\"\n" +
 	"\x1eDECLINE_REASON_OTHER_PROVISION\x10\x06\x12\x18\n" +
-	"\x14DECLINE_REASON_OTHER\x10\a*\x9c\x02\n" +
+	"\x14DECLINE_REASON_OTHER\x10\a*\xbb\x02\n" +
 	"\fCancelReason\x12\x1d\n" +
 	"\x19CANCEL_REASON_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eCANCEL_REASON_NO_LONGER_NEEDED\x10\x01\x12\"\n" +
@@ -4037,7 +4042,8 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\x1eCANCEL_REASON_ENTERED_IN_ERROR\x10\x04\x12!\n" +
 	"\x1dCANCEL_REASON_OTHER_PROVISION\x10\x05\x12 \n" +
 	"\x1cCANCEL_REASON_RESIDENT_MOVED\x10\x06\x12\x17\n" +
-	"\x13CANCEL_REASON_OTHER\x10\a*\xab\x01\n" +
+	"\x13CANCEL_REASON_OTHER\x10\a\x12\x1d\n" +
+	"\x19CANCEL_REASON_CASE_CLOSED\x10\b*\xab\x01\n" +
 	"\n" +
 	"FailReason\x12\x1b\n" +
 	"\x17FAIL_REASON_UNSPECIFIED\x10\x00\x12$\n" +

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/base64"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"time"
 
@@ -129,6 +130,40 @@ func (r *Referrals) one(ctx context.Context, sql, id string) (domain.Referral, e
 func (r *Referrals) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]domain.Referral, error) {
 	return r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE status = 'SENT' AND accept_by <= $1
 		ORDER BY accept_by LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+}
+
+// OpenByCase locks the referrals made for a case that are not final.
+func (r *Referrals) OpenByCase(ctx context.Context, caseID string) ([]domain.Referral, error) {
+	return r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE case_id = $1
+		AND status IN ('DRAFT','SENT','ACCEPTED','IN_PROGRESS','ON_HOLD') ORDER BY created_at, id FOR UPDATE`, caseID)
+}
+
+// LockCase takes the case's lock until the transaction ends (an advisory lock on the case id:
+// the case's row is case-direction's), so a referral made for the case and the case's closing
+// here run one after the other, and reports whether case-direction reported the case closed.
+// One round trip: the two statements go in one pipeline, and the second, which reads with a
+// snapshot of its own, runs once the lock is held.
+func (r *Referrals) LockCase(ctx context.Context, caseID string) (closed bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('referral.case:' || $1::text, 0))`, caseID)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM closed_cases WHERE case_id = $1)`, caseID)
+	br := r.db.Q(ctx).SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err = br.Exec(); err != nil {
+		return false, err
+	}
+	err = br.QueryRow().Scan(&closed)
+	return closed, err
+}
+
+// MarkCaseClosed records that the case was closed.
+func (r *Referrals) MarkCaseClosed(ctx context.Context, caseID string, at time.Time) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `INSERT INTO closed_cases (case_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, caseID, at)
+	return err
 }
 
 // OpenByConsent locks the referrals resting on a consent that are not final.

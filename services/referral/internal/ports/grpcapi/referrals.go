@@ -177,6 +177,7 @@ func transitionFromRequest(req transitionRequest) (domain.Transition, error) {
 	case *referralv1.CancelReferralRequest:
 		t = domain.Transition{Action: domain.ActCancel, Reason: protoenum.Required(&v, "reason", r.GetReason()), Note: r.GetNote()}
 		v.Check(t.Reason != domain.CancelConsentWithdrawn, "reason", "CONSENT_WITHDRAWN is set by the service when consent is withdrawn (WithdrawConsent)")
+		v.Check(t.Reason != domain.CancelCaseClosed, "reason", "CASE_CLOSED is set by the service when the referral's case closes")
 	default:
 		return t, fmt.Errorf("no referral transition for %T", req) // a programming error, not bad input
 	}
