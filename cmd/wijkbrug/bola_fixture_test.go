@@ -35,31 +35,91 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 		vtOIN: suite.DemoVeiligThuis.OIN,
 	}
 	const (
+		pm = "providermonitoring"
+		rf = "referral"
+	)
+	// Team B: its own resident, household, intake and case with a plan.
+	ib := fixtureIntake(t, env, teamB, f.bsnB, fixtureThreeDomains)
+	f.residentB, f.householdB, f.caseB = ib.GetResidentId(), ib.GetHouseholdId(), ib.GetCaseId()
+	if f.caseB == "" {
+		t.Fatalf("setup: team B's intake opened no case: %v", ib)
+	}
+	f.intakeBRecv = fixtureIntake(t, env, teamB, f.bsnB, fixtureOneDomain).GetId()
+	f.goalB = f.plan(t, env, teamB, f.caseB)
+	// The demo contract.
+	contracts := mustCall[*providermonitoringv1.ListContractsResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_ListContracts_FullMethodName, ownerProvider,
+		&providermonitoringv1.ListContractsRequest{ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality}).GetContracts()
+	if len(contracts) == 0 {
+		t.Fatal("setup: the demo provider has no contract")
+	}
+	f.contract = contracts[0].GetId()
+
+	// A's objects.
+	f.addOwnerObjects(t, env)
+	f.provision = mustCall[*referralv1.GetProvisionResponse](t, env, rf, referralv1.ReferralService_GetProvision_FullMethodName, ownerTeam,
+		&referralv1.GetProvisionRequest{ProvisionId: demoBuddyProvision}).GetProvision()
+	f.directory = mustCall[*referralv1.ExportDirectoryResponse](t, env, rf, referralv1.ReferralService_ExportDirectory_FullMethodName, ownerTeam,
+		&referralv1.ExportDirectoryRequest{MunicipalityCode: suite.DemoMunicipality}).GetHsdsJson()
+	return f
+}
+
+var (
+	fixtureThreeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
+	fixtureOneDomain    = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
+)
+
+// deskIntake is a desk intake in the demo municipality for the resident with this BSN.
+func deskIntake(bsn string, domains []commonv1.LifeDomain) *intakev1.RegisterIntakeRequest {
+	return &intakev1.RegisterIntakeRequest{Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
+		DistrictCode: suite.DemoDistrict, Question: "help with forms", LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL}
+}
+
+// fixtureIntake registers who's desk intake for the resident with this BSN.
+func fixtureIntake(t *testing.T, env *bolaEnv, who actor, bsn string, domains []commonv1.LifeDomain) *intakev1.Intake {
+	t.Helper()
+	return mustCall[*intakev1.RegisterIntakeResponse](t, env, "intake", intakev1.IntakeService_RegisterIntake_FullMethodName, who, deskIntake(bsn, domains)).GetIntake()
+}
+
+// plan gives who's case a director and a plan with one goal, and returns the goal's id.
+func (f *bolaFixture) plan(t *testing.T, env *bolaEnv, who actor, caseID string) string {
+	t.Helper()
+	const cd = "casedirection"
+	mustCall[*casedirectionv1.AssignDirectorResponse](t, env, cd, casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName, who,
+		&casedirectionv1.AssignDirectorRequest{CaseId: caseID, ProfessionalId: "regisseur-anna"})
+	c := mustCall[*casedirectionv1.AdoptPlanResponse](t, env, cd, casedirectionv1.CaseDirectionService_AdoptPlan_FullMethodName, who,
+		&casedirectionv1.AdoptPlanRequest{CaseId: caseID, ResidentAgreed: true, ResidentAgreedOn: f.today, EvaluationDate: f.later,
+			Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}}).GetCase()
+	if len(c.GetPlan().GetGoals()) != 1 {
+		t.Fatalf("setup: plan without its goal: %v", c.GetPlan())
+	}
+	return c.GetPlan().GetGoals()[0].GetId()
+}
+
+// addOwnerObjects creates A's objects for the BSNs in f (bsn1, bsn2, bsnSignal): a case from
+// an intake with three life domains, a RECEIVED and an IN_TRIAGE intake, a second resident, two
+// assessments, a plan with a goal, an involvement, an allocation, a 315 request, a draft and a
+// decided decision, a signal, two consents and referrals in every state. Run again with new
+// BSNs it gives a fresh set (the concurrency test does).
+func (f *bolaFixture) addOwnerObjects(t *testing.T, env *bolaEnv) {
+	t.Helper()
+	const (
 		in = "intake"
 		cd = "casedirection"
 		pm = "providermonitoring"
 		rf = "referral"
 	)
-	threeDomains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
-	oneDomain := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
-	intake := func(who actor, bsn string, domains []commonv1.LifeDomain) *intakev1.Intake {
-		r := mustCall[*intakev1.RegisterIntakeResponse](t, env, in, intakev1.IntakeService_RegisterIntake_FullMethodName, who, &intakev1.RegisterIntakeRequest{
-			Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-			Question: "help with forms", LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL})
-		return r.GetIntake()
-	}
 	startTriage := func(id string) {
 		mustCall[*intakev1.StartTriageResponse](t, env, in, intakev1.IntakeService_StartTriage_FullMethodName, ownerTeam, &intakev1.StartTriageRequest{IntakeId: id})
 	}
 
 	// Intake: A's intake that opened case A, one RECEIVED and one IN_TRIAGE of the same household.
-	ic := intake(ownerTeam, f.bsn1, threeDomains)
+	ic := fixtureIntake(t, env, ownerTeam, f.bsn1, fixtureThreeDomains)
 	f.intakeCase, f.resident1, f.household1, f.caseA = ic.GetId(), ic.GetResidentId(), ic.GetHouseholdId(), ic.GetCaseId()
 	if f.caseA == "" {
 		t.Fatalf("setup: intake with three life domains opened no case: %v", ic)
 	}
-	f.intakeRecv = intake(ownerTeam, f.bsn1, oneDomain).GetId()
-	f.intakeTriage = intake(ownerTeam, f.bsn1, oneDomain).GetId()
+	f.intakeRecv = fixtureIntake(t, env, ownerTeam, f.bsn1, fixtureOneDomain).GetId()
+	f.intakeTriage = fixtureIntake(t, env, ownerTeam, f.bsn1, fixtureOneDomain).GetId()
 	startTriage(f.intakeTriage)
 	r2 := mustCall[*intakev1.RegisterResidentResponse](t, env, in, intakev1.IntakeService_RegisterResident_FullMethodName, ownerTeam,
 		&intakev1.RegisterResidentRequest{Bsn: f.bsn2, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict}).GetResident()
@@ -71,27 +131,8 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	}
 	f.assessment1, f.assessment2 = assess(2), assess(3)
 
-	// Team B: its own resident, household, intake and case.
-	ib := intake(teamB, f.bsnB, threeDomains)
-	f.residentB, f.householdB, f.caseB = ib.GetResidentId(), ib.GetHouseholdId(), ib.GetCaseId()
-	if f.caseB == "" {
-		t.Fatalf("setup: team B's intake opened no case: %v", ib)
-	}
-	f.intakeBRecv = intake(teamB, f.bsnB, oneDomain).GetId()
-
-	// Case direction: director, plan (goal), allocation; the same for B's case.
-	plan := func(who actor, caseID string) string {
-		mustCall[*casedirectionv1.AssignDirectorResponse](t, env, cd, casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName, who,
-			&casedirectionv1.AssignDirectorRequest{CaseId: caseID, ProfessionalId: "regisseur-anna"})
-		c := mustCall[*casedirectionv1.AdoptPlanResponse](t, env, cd, casedirectionv1.CaseDirectionService_AdoptPlan_FullMethodName, who,
-			&casedirectionv1.AdoptPlanRequest{CaseId: caseID, ResidentAgreed: true, ResidentAgreedOn: f.today, EvaluationDate: f.later,
-				Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}}).GetCase()
-		if len(c.GetPlan().GetGoals()) != 1 {
-			t.Fatalf("setup: plan without its goal: %v", c.GetPlan())
-		}
-		return c.GetPlan().GetGoals()[0].GetId()
-	}
-	f.goalA, f.goalB = plan(ownerTeam, f.caseA), plan(teamB, f.caseB)
+	// Case direction: director, plan (goal), involvement, allocation.
+	f.goalA = f.plan(t, env, ownerTeam, f.caseA)
 	// GP A advises in case A: an involved organisation may read the case.
 	f.involvement = mustCall[*casedirectionv1.AddInvolvementResponse](t, env, cd, casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName, ownerTeam,
 		&casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: suite.DemoGP.OIN,
@@ -100,16 +141,9 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 		&casedirectionv1.RequestAllocationRequest{CaseId: f.caseA, ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory,
 			ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(4)}).GetAllocationNumber()
 
-	// Provider monitoring: the provider's request for allocation; the demo contract.
+	// Provider monitoring: the provider's request for allocation.
 	f.request = mustCall[*providermonitoringv1.SubmitAllocationRequestResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_SubmitAllocationRequest_FullMethodName,
 		ownerProvider, f.request315()).GetRequest().GetId()
-	contracts := mustCall[*providermonitoringv1.ListContractsResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_ListContracts_FullMethodName, ownerProvider,
-		&providermonitoringv1.ListContractsRequest{ProviderAgb: suite.DemoProviderAGB, MunicipalityCode: suite.DemoMunicipality}).GetContracts()
-	if len(contracts) == 0 {
-		t.Fatal("setup: the demo provider has no contract")
-	}
-	f.contract = contracts[0].GetId()
-
 	// Decisions: A's decided decision (a Wmo rejection: no allocation, within the Wmo
 	// consultant's mandate) and A's draft.
 	decisionOf := func(req *providermonitoringv1.DraftDecisionRequest) string {
@@ -129,7 +163,7 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	// Referral: the GP's signal, team A's consents and referrals in every state, the social map.
 	f.signal = mustCall[*referralv1.SubmitSignalResponse](t, env, rf, referralv1.ReferralService_SubmitSignal_FullMethodName, ownerGP, &referralv1.SubmitSignalRequest{
 		SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO, ResidentBsn: f.bsnSignal,
-		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, LifeDomains: oneDomain, Category: "debts", Description: "worried"}).GetSignalId()
+		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, LifeDomains: fixtureOneDomain, Category: "debts", Description: "worried"}).GetSignalId()
 	consent := func() string {
 		return mustCall[*referralv1.RecordConsentResponse](t, env, rf, referralv1.ReferralService_RecordConsent_FullMethodName, ownerTeam, &referralv1.RecordConsentRequest{
 			ResidentBsn: f.bsn1, ProcessingActivity: "referral", RecipientOins: []string{suite.DemoProvider.OIN},
@@ -163,11 +197,6 @@ func setupBolaFixture(t *testing.T, env *bolaEnv) *bolaFixture {
 	step(referralv1.ReferralService_HoldReferral_FullMethodName, &referralv1.HoldReferralRequest{ReferralId: f.refOnHold, HoldReason: referralv1.HoldReason_HOLD_REASON_WAITLIST})
 	f.refDeclined = ref(true)
 	step(referralv1.ReferralService_DeclineReferral_FullMethodName, &referralv1.DeclineReferralRequest{ReferralId: f.refDeclined, Reason: referralv1.DeclineReason_DECLINE_REASON_CAPACITY})
-	f.provision = mustCall[*referralv1.GetProvisionResponse](t, env, rf, referralv1.ReferralService_GetProvision_FullMethodName, ownerTeam,
-		&referralv1.GetProvisionRequest{ProvisionId: demoBuddyProvision}).GetProvision()
-	f.directory = mustCall[*referralv1.ExportDirectoryResponse](t, env, rf, referralv1.ReferralService_ExportDirectory_FullMethodName, ownerTeam,
-		&referralv1.ExportDirectoryRequest{MunicipalityCode: suite.DemoMunicipality}).GetHsdsJson()
-	return f
 }
 
 // draftDecision drafts a granted youth-care decision on A's case.

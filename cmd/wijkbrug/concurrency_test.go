@@ -297,116 +297,14 @@ func (c *concRun) checkClear(t *testing.T, scenario string, rs []concResult, lab
 // ------------------------------------------------------------------ fresh objects
 
 // freshFixture creates, with new BSNs, the objects of team A that the BOLA table's owner
-// requests use (the steps of setupBolaFixture, which has fixed BSNs): a case from an intake
-// with three life domains, a RECEIVED and an IN_TRIAGE intake, a second resident, two
-// assessments, a plan with a goal, an involvement, an allocation, a 315 request, a draft and
-// a decided decision, a signal, two consents and referrals in every state. Objects of team B,
-// the contract, the social map and dates come from base.
+// requests use (bolaFixture.addOwnerObjects). Objects of team B, the contract, the social map
+// and dates come from base.
 func (c *concRun) freshFixture(t *testing.T) *bolaFixture {
 	t.Helper()
-	env := c.env
 	f := *c.base
 	f.bsn1, f.bsn2, f.bsnSignal = c.newBSN(), c.newBSN(), c.newBSN()
-	const (
-		in = "intake"
-		cd = "casedirection"
-		pm = "providermonitoring"
-		rf = "referral"
-	)
-	threeDomains := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
-	oneDomain := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
-	intake := func(bsn string, domains []commonv1.LifeDomain) *intakev1.Intake {
-		return mustCall[*intakev1.RegisterIntakeResponse](t, env, in, intakev1.IntakeService_RegisterIntake_FullMethodName, ownerTeam, concIntakeReq(bsn, domains)).GetIntake()
-	}
-	ic := intake(f.bsn1, threeDomains)
-	f.intakeCase, f.resident1, f.household1, f.caseA = ic.GetId(), ic.GetResidentId(), ic.GetHouseholdId(), ic.GetCaseId()
-	if f.caseA == "" {
-		t.Fatalf("setup: intake with three life domains opened no case: %v", ic)
-	}
-	f.intakeRecv = intake(f.bsn1, oneDomain).GetId()
-	f.intakeTriage = intake(f.bsn1, oneDomain).GetId()
-	mustCall[*intakev1.StartTriageResponse](t, env, in, intakev1.IntakeService_StartTriage_FullMethodName, ownerTeam, &intakev1.StartTriageRequest{IntakeId: f.intakeTriage})
-	r2 := mustCall[*intakev1.RegisterResidentResponse](t, env, in, intakev1.IntakeService_RegisterResident_FullMethodName, ownerTeam,
-		&intakev1.RegisterResidentRequest{Bsn: f.bsn2, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict}).GetResident()
-	f.resident2, f.household2 = r2.GetId(), r2.GetHouseholdId()
-	assess := func(score int32) string {
-		return mustCall[*intakev1.RecordAssessmentResponse](t, env, in, intakev1.IntakeService_RecordAssessment_FullMethodName, ownerTeam, &intakev1.RecordAssessmentRequest{
-			ResidentId: f.resident1, InstrumentVersion: "ZRM-2017", Context: intakev1.AssessmentContext_ASSESSMENT_CONTEXT_INTAKE,
-			Scores: []*commonv1.DomainScore{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, Score: score}, {LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, Score: 3}}}).GetAssessment().GetId()
-	}
-	f.assessment1, f.assessment2 = assess(2), assess(3)
-	mustCall[*casedirectionv1.AssignDirectorResponse](t, env, cd, casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName, ownerTeam,
-		&casedirectionv1.AssignDirectorRequest{CaseId: f.caseA, ProfessionalId: "regisseur-anna"})
-	pc := mustCall[*casedirectionv1.AdoptPlanResponse](t, env, cd, casedirectionv1.CaseDirectionService_AdoptPlan_FullMethodName, ownerTeam,
-		&casedirectionv1.AdoptPlanRequest{CaseId: f.caseA, ResidentAgreed: true, ResidentAgreedOn: f.today, EvaluationDate: f.later,
-			Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4}}}).GetCase()
-	if len(pc.GetPlan().GetGoals()) != 1 {
-		t.Fatalf("setup: plan without its goal: %v", pc.GetPlan())
-	}
-	f.goalA = pc.GetPlan().GetGoals()[0].GetId()
-	f.involvement = mustCall[*casedirectionv1.AddInvolvementResponse](t, env, cd, casedirectionv1.CaseDirectionService_AddInvolvement_FullMethodName, ownerTeam,
-		&casedirectionv1.AddInvolvementRequest{CaseId: f.caseA, OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: suite.DemoGP.OIN,
-			Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR}).GetInvolvement().GetId()
-	f.allocation = mustCall[*casedirectionv1.RequestAllocationResponse](t, env, cd, casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName, ownerTeam,
-		&casedirectionv1.RequestAllocationRequest{CaseId: f.caseA, ProviderAgb: suite.DemoProviderAGB, ProductCategory: suite.DemoProductCategory,
-			ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(4)}).GetAllocationNumber()
-	f.request = mustCall[*providermonitoringv1.SubmitAllocationRequestResponse](t, env, pm, providermonitoringv1.ProviderMonitoringService_SubmitAllocationRequest_FullMethodName,
-		ownerProvider, f.request315()).GetRequest().GetId()
-	decisionOf := func(req *providermonitoringv1.DraftDecisionRequest) string {
-		return mustCall[*providermonitoringv1.DraftDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_DraftDecision_FullMethodName, ownerTeam, req).GetDecision().GetId()
-	}
-	f.decisionDraft = decisionOf(f.draftDecision())
-	f.decision = decisionOf(&providermonitoringv1.DraftDecisionRequest{CaseId: f.caseA, LegalBasis: providermonitoringv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5,
-		Outcome: providermonitoringv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, RejectionGrounds: "Een algemene voorziening is passend.",
-		Product: &providermonitoringv1.Product{Category: "02", Code: "02A01"}, MotivationText: "Onderzoek gedaan."})
-	mustCall[*providermonitoringv1.ProposeDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_ProposeDecision_FullMethodName, ownerTeam,
-		&providermonitoringv1.ProposeDecisionRequest{DecisionId: f.decision})
-	officer := ownerMunicip
-	officer.role = "wmo_consultant"
-	mustCall[*providermonitoringv1.DecideDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_DecideDecision_FullMethodName, officer,
-		&providermonitoringv1.DecideDecisionRequest{DecisionId: f.decision})
-	f.signal = mustCall[*referralv1.SubmitSignalResponse](t, env, rf, referralv1.ReferralService_SubmitSignal_FullMethodName, ownerGP, &referralv1.SubmitSignalRequest{
-		SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO, ResidentBsn: f.bsnSignal,
-		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, LifeDomains: oneDomain, Category: "debts", Description: "worried"}).GetSignalId()
-	consent := func() string {
-		return mustCall[*referralv1.RecordConsentResponse](t, env, rf, referralv1.ReferralService_RecordConsent_FullMethodName, ownerTeam, &referralv1.RecordConsentRequest{
-			ResidentBsn: f.bsn1, ProcessingActivity: "referral", RecipientOins: []string{suite.DemoProvider.OIN},
-			DataCategories:   []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION},
-			MunicipalityCode: suite.DemoMunicipality}).GetConsent().GetId()
-	}
-	f.consent, f.consentW = consent(), consent()
-	ref := func(send bool) string {
-		return mustCall[*referralv1.CreateReferralResponse](t, env, rf, referralv1.ReferralService_CreateReferral_FullMethodName, ownerTeam, f.referral(send)).GetReferral().GetId()
-	}
-	step := func(method string, req proto.Message) {
-		if _, err := env.invoke(t, rf, method, ownerProvider, req); err != nil {
-			t.Fatalf("setup: %s: %v", method, err)
-		}
-	}
-	accept := func(id string) {
-		step(referralv1.ReferralService_AcceptReferral_FullMethodName, &referralv1.AcceptReferralRequest{ReferralId: id})
-	}
-	start := func(id string) {
-		step(referralv1.ReferralService_StartReferral_FullMethodName, &referralv1.StartReferralRequest{ReferralId: id})
-	}
-	f.refDraft, f.refSent = ref(false), ref(true)
-	f.refAccepted = ref(true)
-	accept(f.refAccepted)
-	f.refInProgress = ref(true)
-	accept(f.refInProgress)
-	start(f.refInProgress)
-	f.refOnHold = ref(true)
-	accept(f.refOnHold)
-	start(f.refOnHold)
-	step(referralv1.ReferralService_HoldReferral_FullMethodName, &referralv1.HoldReferralRequest{ReferralId: f.refOnHold, HoldReason: referralv1.HoldReason_HOLD_REASON_WAITLIST})
-	f.refDeclined = ref(true)
-	step(referralv1.ReferralService_DeclineReferral_FullMethodName, &referralv1.DeclineReferralRequest{ReferralId: f.refDeclined, Reason: referralv1.DeclineReason_DECLINE_REASON_CAPACITY})
+	f.addOwnerObjects(t, c.env)
 	return &f
-}
-
-func concIntakeReq(bsn string, domains []commonv1.LifeDomain) *intakev1.RegisterIntakeRequest {
-	return &intakev1.RegisterIntakeRequest{Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
-		DistrictCode: suite.DemoDistrict, Question: "help with forms", LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL}
 }
 
 // ------------------------------------------------------------------ 1. same key
@@ -690,7 +588,7 @@ func (c *concRun) conflictCase(t *testing.T, f *bolaFixture) {
 	// The fixture's case has referrals, an allocation and open goals, so it can never close:
 	// a case of its own that can (IN_PROGRESS, its one goal REACHED, a closing assessment).
 	three := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
-	ic := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", intakev1.IntakeService_RegisterIntake_FullMethodName, ownerTeam, concIntakeReq(c.newBSN(), three)).GetIntake()
+	ic := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", intakev1.IntakeService_RegisterIntake_FullMethodName, ownerTeam, deskIntake(c.newBSN(), three)).GetIntake()
 	if ic.GetCaseId() == "" {
 		t.Fatalf("setup: intake with three life domains opened no case: %v", ic)
 	}
@@ -919,8 +817,8 @@ func (c *concRun) conflictSameBSN(t *testing.T) {
 	bsn := c.newBSN()
 	one := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
 	ops := []op{
-		{"RegisterIntake#0", "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one), ""},
-		{"RegisterIntake#1", "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one), ""},
+		{"RegisterIntake#0", "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one), ""},
+		{"RegisterIntake#1", "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one), ""},
 	}
 	rs := c.runOps(t, "conflict same new BSN: RegisterIntake×2", ops)
 	res := mustCall[*intakev1.FindResidentResponse](t, c.env, "intake", in("FindResident"), ownerTeam, &intakev1.FindResidentRequest{Bsn: bsn}).GetResident()
@@ -961,8 +859,8 @@ func (c *concRun) conflictOpenCase(t *testing.T) {
 	bsn := c.newBSN()
 	one := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
 	three := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
-	i1 := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one)).GetIntake()
-	i2 := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one)).GetIntake()
+	i1 := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one)).GetIntake()
+	i2 := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one)).GetIntake()
 	if i1.GetCaseId() != "" {
 		t.Fatalf("an intake with one life domain opened a case: %v", i1)
 	}
@@ -974,7 +872,7 @@ func (c *concRun) conflictOpenCase(t *testing.T) {
 	ops := []op{
 		{label: "OpenCase(intake 1)", endpoint: "casedirection", method: cd("OpenCase"), who: svcIntake, req: open(i1.GetId()), onBehalf: suite.DemoTeam.OIN},
 		{label: "OpenCase(intake 2)", endpoint: "casedirection", method: cd("OpenCase"), who: svcIntake, req: open(i2.GetId()), onBehalf: suite.DemoTeam.OIN},
-		{label: "RegisterIntake(3 domains)", endpoint: "intake", method: in("RegisterIntake"), who: ownerTeam, req: concIntakeReq(bsn, three)},
+		{label: "RegisterIntake(3 domains)", endpoint: "intake", method: in("RegisterIntake"), who: ownerTeam, req: deskIntake(bsn, three)},
 	}
 	rs := c.runOps(t, "conflict one household: OpenCase×2 + RegisterIntake opening a case", ops)
 	cases := map[string]bool{}
@@ -1016,7 +914,7 @@ func (c *concRun) closableCase(t *testing.T, f *bolaFixture) (caseID, assessment
 	cd := func(m string) string { return "/wijkbrug.casedirection.v1.CaseDirectionService/" + m }
 	three := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
 	bsn = c.newBSN()
-	ic := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", intakev1.IntakeService_RegisterIntake_FullMethodName, ownerTeam, concIntakeReq(bsn, three)).GetIntake()
+	ic := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", intakev1.IntakeService_RegisterIntake_FullMethodName, ownerTeam, deskIntake(bsn, three)).GetIntake()
 	if ic.GetCaseId() == "" {
 		t.Fatalf("setup: intake with three life domains opened no case: %v", ic)
 	}
@@ -1256,8 +1154,8 @@ func (c *concRun) conflictCrossMerge(t *testing.T) {
 	in := func(m string) string { return "/wijkbrug.intake.v1.IntakeService/" + m }
 	one := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
 	bsnA, bsnB := c.newBSN(), c.newBSN()
-	a := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsnA, one)).GetIntake()
-	b := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsnB, one)).GetIntake()
+	a := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsnA, one)).GetIntake()
+	b := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsnB, one)).GetIntake()
 	ops := []op{
 		{"MergeResidents(b into a)", "intake", in("MergeResidents"), ownerTeam, &intakev1.MergeResidentsRequest{KeepResidentId: a.GetResidentId(), DuplicateResidentId: b.GetResidentId()}, ""},
 		{"MergeResidents(a into b)", "intake", in("MergeResidents"), ownerTeam, &intakev1.MergeResidentsRequest{KeepResidentId: b.GetResidentId(), DuplicateResidentId: a.GetResidentId()}, ""},
@@ -1284,8 +1182,8 @@ func (c *concRun) conflictCrossMerge(t *testing.T) {
 			oks(ops, rs, "MergeResidents"), strings.Join(state, "; "))
 	}
 	bsn := c.newBSN()
-	x := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one)).GetIntake()
-	y := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, one)).GetIntake()
+	x := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one)).GetIntake()
+	y := mustCall[*intakev1.RegisterIntakeResponse](t, c.env, "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, one)).GetIntake()
 	ops = []op{
 		{"MergeIntake(x into y)", "intake", in("MergeIntake"), ownerTeam, &intakev1.MergeIntakeRequest{IntakeId: x.GetId(), IntoIntakeId: y.GetId()}, ""},
 		{"MergeIntake(y into x)", "intake", in("MergeIntake"), ownerTeam, &intakev1.MergeIntakeRequest{IntakeId: y.GetId(), IntoIntakeId: x.GetId()}, ""},
@@ -1317,7 +1215,7 @@ func (c *concRun) conflictThreeDomainsSameBSN(t *testing.T) {
 	three := []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}
 	var ops []op
 	for i := range 3 {
-		ops = append(ops, op{fmt.Sprintf("RegisterIntake(3 domains)#%d", i), "intake", in("RegisterIntake"), ownerTeam, concIntakeReq(bsn, three), ""})
+		ops = append(ops, op{fmt.Sprintf("RegisterIntake(3 domains)#%d", i), "intake", in("RegisterIntake"), ownerTeam, deskIntake(bsn, three), ""})
 	}
 	ops = append(ops, op{"RegisterResident", "intake", in("RegisterResident"), ownerTeam,
 		&intakev1.RegisterResidentRequest{Bsn: bsn, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict}, ""})
