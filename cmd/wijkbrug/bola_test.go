@@ -36,6 +36,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // The BOLA matrix (OWASP API1, issue 7): every RPC of every Wijkbrug service either has a
@@ -344,6 +345,11 @@ func bolaTable() map[string]bolaEntry {
 		cd("ListCaseResidents"): one(bolaVariant{why: "Wijkbrug services only (provider-monitoring logs under a case's residents); every partner type is refused by policy",
 			req: func(f *bolaFixture) proto.Message {
 				return &casedirectionv1.ListCaseResidentsRequest{CaseId: f.caseA}
+			}}),
+		cd("AttachAllocation"): one(bolaVariant{why: "Wijkbrug services only (provider-monitoring records an allocation it issues for a case); every partner type is refused by policy",
+			req: func(f *bolaFixture) proto.Message {
+				return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "BOLA0001", ProviderAgb: suite.DemoProviderAGB,
+					ProductCategory: "45", ProductCode: "45A01", Origin: casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST, IssuedAt: timestamppb.Now()}
 			}}),
 		cd("GetCase"): one(bolaVariant{read: true, owners: []actor{ownerTeam, ownerGP}, req: func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.GetCaseRequest{CaseId: f.caseA}

@@ -110,10 +110,7 @@ func TestConcurrentChangesStayConsistent(t *testing.T) {
 			t.Run("consent", func(t *testing.T) { c.conflictConsent(t, f) })
 			t.Run("close_vs_referral", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "CreateReferral") })
 			t.Run("close_vs_request_allocation", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "RequestAllocation") })
-			t.Run("close_vs_grant_315", func(t *testing.T) {
-				knownOpenRace(t, "a 315 granted for a case while it closes: provider-monitoring checks the case over gRPC, case-direction hears of the allocation by event (decisions, \"What the concurrency probe found\")")
-				c.conflictCloseVsNewWork(t, f, false, "GRANT")
-			})
+			t.Run("close_vs_grant_315", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "GRANT") })
 			t.Run("cross_merge", func(t *testing.T) { c.conflictCrossMerge(t) })
 			t.Run("three_domains_same_bsn", func(t *testing.T) { c.conflictThreeDomainsSameBSN(t) })
 			t.Run("same_key_other_request", func(t *testing.T) { c.sameKeyOtherRequest(t, f) })
@@ -1254,15 +1251,5 @@ func (c *concRun) conflictThreeDomainsSameBSN(t *testing.T) {
 		if n != 1 {
 			t.Errorf("new BSN: household %s has %d open cases, want 1", h, n)
 		}
-	}
-}
-
-// knownOpenRace skips a scenario whose race is known and not mended yet (a cross-service
-// check-then-act; the fix is a design change written down in docs/decisions.md), unless
-// WIJKBRUG_CONCURRENCY_OPEN=1 asks for it: then it runs and fails as long as the race is there.
-func knownOpenRace(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("WIJKBRUG_CONCURRENCY_OPEN") != "1" {
-		t.Skip("known open race, not mended: " + why + "; WIJKBRUG_CONCURRENCY_OPEN=1 runs it")
 	}
 }

@@ -122,6 +122,10 @@ func mutationExtraVariants() map[string][]mutVariant {
 		casedirectionv1.CaseDirectionService_ListCaseResidents_FullMethodName: {service(svcProvider, "case A", func(f *bolaFixture, _ *mutFixture) proto.Message {
 			return &casedirectionv1.ListCaseResidentsRequest{CaseId: f.caseA}
 		})},
+		casedirectionv1.CaseDirectionService_AttachAllocation_FullMethodName: {service(svcProvider, "an allocation for case A", func(f *bolaFixture, _ *mutFixture) proto.Message {
+			return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "MUT00001", ProviderAgb: suite.DemoProviderAGB,
+				ProductCategory: "45", ProductCode: "45A01", Origin: casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST, IssuedAt: timestamppb.Now()}
+		})},
 
 		// provider-monitoring
 		providermonitoringv1.ProviderMonitoringService_Allocate_FullMethodName: {service(svcCaseDir, "for case A", func(f *bolaFixture, _ *mutFixture) proto.Message {

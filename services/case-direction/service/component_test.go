@@ -48,6 +48,8 @@ type fakePM struct {
 	calls []*providermonitoringv1.AllocateRequest
 	md    []metadata.MD
 	byKey map[string]*providermonitoringv1.Allocation
+	// issued are allocations issued some other way (a granted 315), by number.
+	issued map[string]*providermonitoringv1.Allocation
 }
 
 func (f *fakePM) Allocate(ctx context.Context, req *providermonitoringv1.AllocateRequest) (*providermonitoringv1.AllocateResponse, error) {
@@ -74,6 +76,33 @@ func (f *fakePM) Allocate(ctx context.Context, req *providermonitoringv1.Allocat
 		f.byKey[req.GetIdempotencyKey()] = a
 	}
 	return &providermonitoringv1.AllocateResponse{Allocation: a}, nil
+}
+
+// GetAllocation answers for the allocations Allocate issued and those the test issued with
+// issue; any other number is NOT_FOUND, as provider-monitoring answers for one it never
+// committed.
+func (f *fakePM) GetAllocation(_ context.Context, req *providermonitoringv1.GetAllocationRequest) (*providermonitoringv1.GetAllocationResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range f.byKey {
+		if a.GetNumber() == req.GetAllocationNumber() {
+			return &providermonitoringv1.GetAllocationResponse{Allocation: a}, nil
+		}
+	}
+	if a, ok := f.issued[req.GetAllocationNumber()]; ok {
+		return &providermonitoringv1.GetAllocationResponse{Allocation: a}, nil
+	}
+	return nil, status.Error(codes.NotFound, "allocation not found")
+}
+
+// issue makes provider-monitoring have an allocation issued outside Allocate.
+func (f *fakePM) issue(a *providermonitoringv1.Allocation) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.issued == nil {
+		f.issued = map[string]*providermonitoringv1.Allocation{}
+	}
+	f.issued[a.GetNumber()] = a
 }
 
 func (f *fakePM) setErr(err error) {

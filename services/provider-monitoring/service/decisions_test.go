@@ -100,6 +100,8 @@ type fakeCaseSvc struct {
 	cases map[string]*casedirectionv1.Case
 	// gets are the case ids GetCase was asked for, in order.
 	gets []string
+	// attached are the allocation numbers AttachAllocation recorded, by case id.
+	attached map[string][]string
 }
 
 // add gives the case one plan goal (a case it does not know yet is made).
@@ -137,6 +139,25 @@ func (f *fakeCaseSvc) GetCase(_ context.Context, req *casedirectionv1.GetCaseReq
 		return nil, status.Error(codes.NotFound, "case not found")
 	}
 	return &casedirectionv1.GetCaseResponse{Case: c}, nil
+}
+
+// AttachAllocation refuses, as case-direction does, an unknown case (NOT_FOUND) and one closed
+// or handed over (FAILED_PRECONDITION), and records the allocation on any other.
+func (f *fakeCaseSvc) AttachAllocation(_ context.Context, req *casedirectionv1.AttachAllocationRequest) (*casedirectionv1.AttachAllocationResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.cases[req.GetCaseId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "case not found")
+	}
+	if st := c.GetStatus(); st == casedirectionv1.CaseStatus_CASE_STATUS_CLOSED || st == casedirectionv1.CaseStatus_CASE_STATUS_HANDED_OVER {
+		return nil, status.Errorf(codes.FailedPrecondition, "case %s is %s: it gets no new allocation", c.GetId(), st)
+	}
+	if f.attached == nil {
+		f.attached = map[string][]string{}
+	}
+	f.attached[c.GetId()] = append(f.attached[c.GetId()], req.GetAllocationNumber())
+	return &casedirectionv1.AttachAllocationResponse{Attached: true}, nil
 }
 
 type decisionWorld struct {

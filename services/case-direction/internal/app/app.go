@@ -44,6 +44,13 @@ type Cases interface {
 	SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (domain.AllocationWrite, error)
 	// AllocationCase returns the case of an allocation, "" when the number is unknown.
 	AllocationCase(ctx context.Context, number string) (string, error)
+	// AllocationState returns the case of an allocation ("" when the number is unknown) and
+	// whether it is pending: attached by provider-monitoring and not yet confirmed.
+	AllocationState(ctx context.Context, number string) (caseID string, pending bool, err error)
+	// ConfirmAllocation marks a pending allocation as committed by provider-monitoring.
+	ConfirmAllocation(ctx context.Context, number string) error
+	// DropPendingAllocation removes a pending allocation provider-monitoring never committed.
+	DropPendingAllocation(ctx context.Context, number string) error
 	// SetAllocationProgress records the latest progress judgement unless a later one was
 	// recorded; it returns what SetAllocationStatus does.
 	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (domain.AllocationWrite, error)

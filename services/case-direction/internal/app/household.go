@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
@@ -87,8 +88,16 @@ func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.All
 			return err
 		}
 		found = true
-		if known, err := a.cases.AllocationCase(ctx, al.Number); err != nil || known != "" {
+		known, pending, err := a.cases.AllocationState(ctx, al.Number)
+		if err != nil {
 			return err
+		}
+		if known != "" {
+			if pending {
+				// Attached while provider-monitoring issued it: now committed.
+				return a.cases.ConfirmAllocation(ctx, al.Number)
+			}
+			return nil
 		}
 		al.UpdatedAt = al.UpdatedAt.UTC().Truncate(time.Microsecond)
 		added, err := a.cases.AddAllocation(ctx, c.ID, al)
@@ -98,6 +107,82 @@ func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.All
 		return a.access.Record(ctx, caseEntry(actionAllocationLinked, c, accesslog.RouteSystem, accesslog.OutcomeGranted))
 	})
 	return found, err
+}
+
+// AttachAllocation records an allocation provider-monitoring is issuing for the case outside
+// RequestAllocation (a granted request for allocation, a decision in kind), inside
+// provider-monitoring's transaction and before it commits. The case's share lock orders it
+// against CloseCase and HandOver (FOR UPDATE): either the case is closed or handed over first
+// and the allocation is refused (NotOpenError, so provider-monitoring issues nothing), or the
+// closing finds the allocation open. The allocation is pending until its allocation.issued
+// event confirms it; CloseCase settles one still pending (settlePendingAllocations). It reports
+// whether this call recorded it (false: recorded before, on this case).
+func (a *App) AttachAllocation(ctx context.Context, caseID string, al domain.AllocationAction) (bool, error) {
+	attached := false
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		c, err := a.cases.GetForShare(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		known, err := a.cases.AllocationCase(ctx, al.Number)
+		if err != nil {
+			return err
+		}
+		if known != "" {
+			if known != c.ID {
+				return apperr.FailedPrecondition(fmt.Sprintf("allocation %s is recorded on another case", al.Number))
+			}
+			return nil
+		}
+		if err := c.CanAttachAllocation(); err != nil {
+			return err
+		}
+		now := a.now().UTC().Truncate(time.Microsecond)
+		al.Status, al.PendingSince = domain.AllocationIssued, &now
+		al.UpdatedAt = al.UpdatedAt.UTC().Truncate(time.Microsecond)
+		if attached, err = a.cases.AddAllocation(ctx, c.ID, al); err != nil || !attached {
+			return err
+		}
+		return a.access.Record(ctx, caseEntry(actionAllocationLinked, c, accesslog.RouteService, accesslog.OutcomeGranted))
+	})
+	return attached, err
+}
+
+// settlePendingAllocations asks provider-monitoring, before a case closes, about each of its
+// allocations still pending (attached, no allocation.issued event yet): one provider-monitoring
+// has is confirmed and stays open, so the closing is refused naming it; one it does not have
+// was never committed and is dropped once domain.PendingAllocationSettled has passed since it
+// was attached (before that its transaction may still commit, and it holds the closing). Both
+// writes are part of the closing's transaction: a refused closing leaves them to the next
+// attempt (or, for a real allocation, to its event).
+func (a *App) settlePendingAllocations(ctx context.Context, c *domain.Case, at time.Time) error {
+	kept := c.Allocations[:0:0]
+	for _, al := range c.Allocations {
+		if al.PendingSince == nil {
+			kept = append(kept, al)
+			continue
+		}
+		_, _, err := a.allocator.Allocation(ctx, al.Number)
+		switch {
+		case err == nil:
+			if err := a.cases.ConfirmAllocation(ctx, al.Number); err != nil {
+				return err
+			}
+			al.PendingSince = nil
+		case apperr.IsKind(err, apperr.KindNotFound) && at.Sub(*al.PendingSince) >= domain.PendingAllocationSettled:
+			if err := a.cases.DropPendingAllocation(ctx, al.Number); err != nil {
+				return err
+			}
+			continue
+		case apperr.IsKind(err, apperr.KindNotFound):
+			// Still being issued (or rolled back moments ago): it holds the closing for now.
+		default:
+			return err
+		}
+		kept = append(kept, al)
+	}
+	c.Allocations = kept
+	return nil
 }
 
 // LinkAllocation looks up an allocation the case does not know yet (an event about it came

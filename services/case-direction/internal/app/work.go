@@ -299,6 +299,9 @@ func (a *App) HandOver(ctx context.Context, caseID string, h domain.Handover) (d
 // scores give the outcome per life domain with a goal.
 func (a *App) CloseCase(ctx context.Context, caseID, result, assessmentID string) (domain.Case, error) {
 	return a.change(ctx, caseID, actionClose, func(ctx context.Context, c *domain.Case, at time.Time) error {
+		if err := a.settlePendingAllocations(ctx, c, at); err != nil {
+			return err
+		}
 		if err := c.Close(result, at); err != nil {
 			return err
 		}

@@ -118,6 +118,9 @@ type AllocationAction struct {
 	Origin string
 	// DecisionNumber is the decision (beschikking) it was issued under, if any.
 	DecisionNumber string
+	// PendingSince is when provider-monitoring attached the allocation before committing it
+	// (AttachAllocation); nil once its allocation.issued event (or a read of it) confirmed it.
+	PendingSince *time.Time
 }
 
 // Allocation origins.
@@ -221,6 +224,37 @@ func (c *Case) CanRequestAllocation() error {
 	}
 	return nil
 }
+
+// NotOpenError refuses an allocation issued for the case outside case direction (a granted
+// request for allocation, a decision in kind) once the case is closed or handed over.
+type NotOpenError struct {
+	CaseID string
+	Status Status
+}
+
+func (e *NotOpenError) Error() string {
+	return fmt.Sprintf("case %s is %s: it gets no new allocation", e.CaseID, e.Status)
+}
+
+// ForbiddenTransition makes it an unmet precondition in apperr's vocabulary.
+func (*NotOpenError) ForbiddenTransition() {}
+
+// CanAttachAllocation lets an allocation issued outside case direction become the case's
+// while the case is open (any status but closed and handed over: unlike RequestAllocation, no
+// director is needed, as provider-monitoring's check of the case never asked for one).
+func (c *Case) CanAttachAllocation() error {
+	if c.Status.Final() {
+		return &NotOpenError{CaseID: c.ID, Status: c.Status}
+	}
+	return nil
+}
+
+// PendingAllocationSettled is how long an attached allocation may stay unconfirmed before
+// CloseCase takes provider-monitoring's NOT_FOUND for it as final: provider-monitoring attaches
+// it inside the transaction that issues it, and that transaction ends with its call's deadline
+// (WIJKBRUG_MAX_CALL_DURATION caps it, 30 s by default): five minutes leave room for a slow
+// commit.
+const PendingAllocationSettled = 5 * time.Minute
 
 // CurrentPseudonyms are the pseudonyms of c.Residents, one per resident, in resident-id order:
 // what the case's stored residents give for a case that was just opened with them (a resident

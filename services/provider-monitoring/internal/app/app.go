@@ -209,6 +209,17 @@ func (a *App) issue(ctx context.Context, al domain.Allocation, caller identity.C
 	if err := a.allocations.InsertVersion(ctx, al.VersionOf("", al.IssuedAt, caller.Org.OIN)); err != nil {
 		return al, err
 	}
+	if al.CaseID != "" && caller.Org.Type != identity.OrgService {
+		// Issued for a case outside case-direction's RequestAllocation (which holds the case's
+		// lock across its call to Allocate and records the allocation itself): case-direction
+		// records it now, under the lock its closing takes, so that a case closed while this
+		// request was under way refuses it instead of ending CLOSED with an ISSUED allocation
+		// (the concurrency probe's close_vs_grant_315). Checking the case beforehand is not
+		// enough: the closing can commit between that check and this commit.
+		if err := a.cases.AttachAllocation(ctx, al); err != nil {
+			return al, err
+		}
+	}
 	if err := a.events.AllocationIssued(ctx, al); err != nil {
 		return al, err
 	}

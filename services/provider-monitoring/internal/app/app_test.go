@@ -121,6 +121,17 @@ func (caseDirection) Case(_ context.Context, id string) (app.CaseFacts, error) {
 	return f, nil
 }
 
+// AttachAllocation refuses, as case-direction does, a case that is unknown, closed or handed over.
+func (caseDirection) AttachAllocation(_ context.Context, al domain.Allocation) error {
+	if _, ok := caseGoals.Load(al.CaseID); !ok {
+		return apperr.NotFound("case", al.CaseID)
+	}
+	if o, ok := caseOwners.Load(al.CaseID); ok {
+		return domain.CaseOpen(al.CaseID, o.(app.CaseFacts).Status)
+	}
+	return nil
+}
+
 // casePseudonyms are the residents case-direction tells for a case, by case id ([]string).
 var casePseudonyms sync.Map
 

@@ -82,6 +82,10 @@ type Cases interface {
 	Case(ctx context.Context, id string) (CaseFacts, error)
 	// CaseResidents returns the access-log pseudonyms of the residents the case concerns now.
 	CaseResidents(ctx context.Context, caseID string) ([]string, error)
+	// AttachAllocation records an allocation being issued for a case (outside case-direction's
+	// own RequestAllocation) on that case, in this service's transaction and before it
+	// commits: a case closed or handed over in the meantime refuses it (FAILED_PRECONDITION).
+	AttachAllocation(ctx context.Context, al domain.Allocation) error
 }
 
 // DecisionEvents publishes the decision events (information-poor).

@@ -4863,6 +4863,157 @@ func (x *ListCaseResidentsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// AttachAllocationRequest names the case and the allocation being issued for it.
+type AttachAllocationRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	ProductCategory  string                 `protobuf:"bytes,4,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string                 `protobuf:"bytes,5,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// PROVIDER_REQUEST (a granted 315) or OTHER (a decision in kind); CASE_REQUEST is
+	// RequestAllocation's own and refused here.
+	Origin AllocationOrigin `protobuf:"varint,6,opt,name=origin,proto3,enum=wijkbrug.casedirection.v1.AllocationOrigin" json:"origin,omitempty"`
+	// The decision (beschikking) it is issued under, if any.
+	DecisionNumber string `protobuf:"bytes,7,opt,name=decision_number,json=decisionNumber,proto3" json:"decision_number,omitempty"`
+	// When provider-monitoring issued it.
+	IssuedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachAllocationRequest) Reset() {
+	*x = AttachAllocationRequest{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachAllocationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachAllocationRequest) ProtoMessage() {}
+
+func (x *AttachAllocationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachAllocationRequest.ProtoReflect.Descriptor instead.
+func (*AttachAllocationRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *AttachAllocationRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetAllocationNumber() string {
+	if x != nil {
+		return x.AllocationNumber
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetProviderAgb() string {
+	if x != nil {
+		return x.ProviderAgb
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetProductCategory() string {
+	if x != nil {
+		return x.ProductCategory
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetOrigin() AllocationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return AllocationOrigin_ALLOCATION_ORIGIN_UNSPECIFIED
+}
+
+func (x *AttachAllocationRequest) GetDecisionNumber() string {
+	if x != nil {
+		return x.DecisionNumber
+	}
+	return ""
+}
+
+func (x *AttachAllocationRequest) GetIssuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssuedAt
+	}
+	return nil
+}
+
+// AttachAllocationResponse says whether this call recorded the allocation (false: it was
+// recorded before, by an earlier call or its event).
+type AttachAllocationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attached      bool                   `protobuf:"varint,1,opt,name=attached,proto3" json:"attached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachAllocationResponse) Reset() {
+	*x = AttachAllocationResponse{}
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachAllocationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachAllocationResponse) ProtoMessage() {}
+
+func (x *AttachAllocationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachAllocationResponse.ProtoReflect.Descriptor instead.
+func (*AttachAllocationResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *AttachAllocationResponse) GetAttached() bool {
+	if x != nil {
+		return x.Attached
+	}
+	return false
+}
+
 // ListInvolvedCasesRequest pages the calling organisation's involved cases.
 type ListInvolvedCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4876,7 +5027,7 @@ type ListInvolvedCasesRequest struct {
 
 func (x *ListInvolvedCasesRequest) Reset() {
 	*x = ListInvolvedCasesRequest{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4888,7 +5039,7 @@ func (x *ListInvolvedCasesRequest) String() string {
 func (*ListInvolvedCasesRequest) ProtoMessage() {}
 
 func (x *ListInvolvedCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[59]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4901,7 +5052,7 @@ func (x *ListInvolvedCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvolvedCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListInvolvedCasesRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{59}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListInvolvedCasesRequest) GetPageSize() int32 {
@@ -4930,7 +5081,7 @@ type ListInvolvedCasesResponse struct {
 
 func (x *ListInvolvedCasesResponse) Reset() {
 	*x = ListInvolvedCasesResponse{}
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4942,7 +5093,7 @@ func (x *ListInvolvedCasesResponse) String() string {
 func (*ListInvolvedCasesResponse) ProtoMessage() {}
 
 func (x *ListInvolvedCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[60]
+	mi := &file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4955,7 +5106,7 @@ func (x *ListInvolvedCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvolvedCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListInvolvedCasesResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{60}
+	return file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListInvolvedCasesResponse) GetCases() []*Case {
@@ -5316,7 +5467,18 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x88\x01\n" +
 	"\x19ListCaseResidentsResponse\x12C\n" +
 	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x04\n" +
+	"\x17AttachAllocationRequest\x12$\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12L\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12/\n" +
+	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
+	"\x10product_category\x18\x04 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
+	"\fproduct_code\x18\x05 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12T\n" +
+	"\x06origin\x18\x06 \x01(\x0e2+.wijkbrug.casedirection.v1.AllocationOriginB\x0f\xbaH\f\xc8\x01\x01\x82\x01\x06\x10\x01\x18\x02\x18\x03R\x06origin\x120\n" +
+	"\x0fdecision_number\x18\a \x01(\tB\a\xbaH\x04r\x02(@R\x0edecisionNumber\x12?\n" +
+	"\tissued_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bissuedAt\"6\n" +
+	"\x18AttachAllocationResponse\x12\x1a\n" +
+	"\battached\x18\x01 \x01(\bR\battached\"b\n" +
 	"\x18ListInvolvedCasesRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
@@ -5387,7 +5549,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x1cDOMAIN_OUTCOME_KIND_IMPROVED\x10\x02\x12!\n" +
 	"\x1dDOMAIN_OUTCOME_KIND_UNCHANGED\x10\x03\x12$\n" +
 	" DOMAIN_OUTCOME_KIND_DETERIORATED\x10\x04\x12$\n" +
-	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xba\x14\n" +
+	" DOMAIN_OUTCOME_KIND_NOT_ASSESSED\x10\x052\xb7\x15\n" +
 	"\x14CaseDirectionService\x12c\n" +
 	"\bOpenCase\x12*.wijkbrug.casedirection.v1.OpenCaseRequest\x1a+.wijkbrug.casedirection.v1.OpenCaseResponse\x12}\n" +
 	"\aGetCase\x12).wijkbrug.casedirection.v1.GetCaseRequest\x1a*.wijkbrug.casedirection.v1.GetCaseResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/cases/{case_id}\x12u\n" +
@@ -5408,7 +5570,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0eEndInvolvement\x120.wijkbrug.casedirection.v1.EndInvolvementRequest\x1a1.wijkbrug.casedirection.v1.EndInvolvementResponse\x12\xa5\x01\n" +
 	"\x10ListInvolvements\x122.wijkbrug.casedirection.v1.ListInvolvementsRequest\x1a3.wijkbrug.casedirection.v1.ListInvolvementsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/involvements\x12\x87\x01\n" +
 	"\x14CheckCaseInvolvement\x126.wijkbrug.casedirection.v1.CheckCaseInvolvementRequest\x1a7.wijkbrug.casedirection.v1.CheckCaseInvolvementResponse\x12~\n" +
-	"\x11ListCaseResidents\x123.wijkbrug.casedirection.v1.ListCaseResidentsRequest\x1a4.wijkbrug.casedirection.v1.ListCaseResidentsResponse\x12\x9a\x01\n" +
+	"\x11ListCaseResidents\x123.wijkbrug.casedirection.v1.ListCaseResidentsRequest\x1a4.wijkbrug.casedirection.v1.ListCaseResidentsResponse\x12{\n" +
+	"\x10AttachAllocation\x122.wijkbrug.casedirection.v1.AttachAllocationRequest\x1a3.wijkbrug.casedirection.v1.AttachAllocationResponse\x12\x9a\x01\n" +
 	"\x11ListInvolvedCases\x123.wijkbrug.casedirection.v1.ListInvolvedCasesRequest\x1a4.wijkbrug.casedirection.v1.ListInvolvedCasesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases:involvedBPZNgithub.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1;casedirectionv1b\x06proto3"
 
 var (
@@ -5424,7 +5587,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_rawDescGZIP() []byte {
 }
 
 var file_wijkbrug_casedirection_v1_casedirection_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: wijkbrug.casedirection.v1.CaseStatus
 	(AllocationOrigin)(0),                // 1: wijkbrug.casedirection.v1.AllocationOrigin
@@ -5495,28 +5658,30 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_goTypes = []any{
 	(*CheckCaseInvolvementResponse)(nil), // 66: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
 	(*ListCaseResidentsRequest)(nil),     // 67: wijkbrug.casedirection.v1.ListCaseResidentsRequest
 	(*ListCaseResidentsResponse)(nil),    // 68: wijkbrug.casedirection.v1.ListCaseResidentsResponse
-	(*ListInvolvedCasesRequest)(nil),     // 69: wijkbrug.casedirection.v1.ListInvolvedCasesRequest
-	(*ListInvolvedCasesResponse)(nil),    // 70: wijkbrug.casedirection.v1.ListInvolvedCasesResponse
-	(*timestamppb.Timestamp)(nil),        // 71: google.protobuf.Timestamp
-	(v1.AllocationStatus)(0),             // 72: wijkbrug.common.v1.AllocationStatus
-	(v1.LifeDomain)(0),                   // 73: wijkbrug.common.v1.LifeDomain
-	(v1.CaseResult)(0),                   // 74: wijkbrug.common.v1.CaseResult
-	(v1.OrganisationType)(0),             // 75: wijkbrug.common.v1.OrganisationType
-	(v1.ReferralStatus)(0),               // 76: wijkbrug.common.v1.ReferralStatus
-	(*v1.DomainChange)(nil),              // 77: wijkbrug.common.v1.DomainChange
-	(*v1.ResidentPseudonym)(nil),         // 78: wijkbrug.common.v1.ResidentPseudonym
-	(*v1.Volume)(nil),                    // 79: wijkbrug.common.v1.Volume
+	(*AttachAllocationRequest)(nil),      // 69: wijkbrug.casedirection.v1.AttachAllocationRequest
+	(*AttachAllocationResponse)(nil),     // 70: wijkbrug.casedirection.v1.AttachAllocationResponse
+	(*ListInvolvedCasesRequest)(nil),     // 71: wijkbrug.casedirection.v1.ListInvolvedCasesRequest
+	(*ListInvolvedCasesResponse)(nil),    // 72: wijkbrug.casedirection.v1.ListInvolvedCasesResponse
+	(*timestamppb.Timestamp)(nil),        // 73: google.protobuf.Timestamp
+	(v1.AllocationStatus)(0),             // 74: wijkbrug.common.v1.AllocationStatus
+	(v1.LifeDomain)(0),                   // 75: wijkbrug.common.v1.LifeDomain
+	(v1.CaseResult)(0),                   // 76: wijkbrug.common.v1.CaseResult
+	(v1.OrganisationType)(0),             // 77: wijkbrug.common.v1.OrganisationType
+	(v1.ReferralStatus)(0),               // 78: wijkbrug.common.v1.ReferralStatus
+	(*v1.DomainChange)(nil),              // 79: wijkbrug.common.v1.DomainChange
+	(*v1.ResidentPseudonym)(nil),         // 80: wijkbrug.common.v1.ResidentPseudonym
+	(*v1.Volume)(nil),                    // 81: wijkbrug.common.v1.Volume
 }
 var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
-	71,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
-	72,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	71,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
+	73,  // 0: wijkbrug.casedirection.v1.Director.since:type_name -> google.protobuf.Timestamp
+	74,  // 1: wijkbrug.casedirection.v1.AllocationAction.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	73,  // 2: wijkbrug.casedirection.v1.AllocationAction.updated_at:type_name -> google.protobuf.Timestamp
 	1,   // 3: wijkbrug.casedirection.v1.AllocationAction.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
 	0,   // 4: wijkbrug.casedirection.v1.Case.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	10,  // 5: wijkbrug.casedirection.v1.Case.director:type_name -> wijkbrug.casedirection.v1.Director
-	73,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	75,  // 6: wijkbrug.casedirection.v1.Case.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
 	11,  // 7: wijkbrug.casedirection.v1.Case.allocations:type_name -> wijkbrug.casedirection.v1.AllocationAction
-	71,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	73,  // 8: wijkbrug.casedirection.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
 	17,  // 9: wijkbrug.casedirection.v1.Case.plan:type_name -> wijkbrug.casedirection.v1.Plan
 	18,  // 10: wijkbrug.casedirection.v1.Case.referrals:type_name -> wijkbrug.casedirection.v1.ReferralAction
 	19,  // 11: wijkbrug.casedirection.v1.Case.evaluations:type_name -> wijkbrug.casedirection.v1.Evaluation
@@ -5524,54 +5689,54 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	22,  // 13: wijkbrug.casedirection.v1.Case.conferences:type_name -> wijkbrug.casedirection.v1.CaseConference
 	23,  // 14: wijkbrug.casedirection.v1.Case.watch:type_name -> wijkbrug.casedirection.v1.Watch
 	24,  // 15: wijkbrug.casedirection.v1.Case.safety_concerns:type_name -> wijkbrug.casedirection.v1.SafetyConcern
-	71,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	74,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
+	73,  // 16: wijkbrug.casedirection.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	76,  // 17: wijkbrug.casedirection.v1.Case.result:type_name -> wijkbrug.common.v1.CaseResult
 	26,  // 18: wijkbrug.casedirection.v1.Case.domain_outcomes:type_name -> wijkbrug.casedirection.v1.DomainOutcome
 	25,  // 19: wijkbrug.casedirection.v1.Case.handover:type_name -> wijkbrug.casedirection.v1.Handover
 	13,  // 20: wijkbrug.casedirection.v1.Case.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	75,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	77,  // 21: wijkbrug.casedirection.v1.Involvement.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 22: wijkbrug.casedirection.v1.Involvement.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
-	71,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
-	71,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
-	73,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
-	76,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
-	72,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
-	73,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	73,  // 23: wijkbrug.casedirection.v1.Involvement.ended_at:type_name -> google.protobuf.Timestamp
+	73,  // 24: wijkbrug.casedirection.v1.Involvement.created_at:type_name -> google.protobuf.Timestamp
+	75,  // 25: wijkbrug.casedirection.v1.GoalInput.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	78,  // 26: wijkbrug.casedirection.v1.GoalAction.referral_status:type_name -> wijkbrug.common.v1.ReferralStatus
+	74,  // 27: wijkbrug.casedirection.v1.GoalAction.allocation_status:type_name -> wijkbrug.common.v1.AllocationStatus
+	75,  // 28: wijkbrug.casedirection.v1.Goal.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	3,   // 29: wijkbrug.casedirection.v1.Goal.status:type_name -> wijkbrug.casedirection.v1.GoalStatus
 	15,  // 30: wijkbrug.casedirection.v1.Goal.actions:type_name -> wijkbrug.casedirection.v1.GoalAction
-	71,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
+	73,  // 31: wijkbrug.casedirection.v1.Plan.adopted_at:type_name -> google.protobuf.Timestamp
 	16,  // 32: wijkbrug.casedirection.v1.Plan.goals:type_name -> wijkbrug.casedirection.v1.Goal
-	76,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
-	71,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
-	71,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
+	78,  // 33: wijkbrug.casedirection.v1.ReferralAction.status:type_name -> wijkbrug.common.v1.ReferralStatus
+	73,  // 34: wijkbrug.casedirection.v1.ReferralAction.updated_at:type_name -> google.protobuf.Timestamp
+	73,  // 35: wijkbrug.casedirection.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
 	4,   // 36: wijkbrug.casedirection.v1.Evaluation.decision:type_name -> wijkbrug.casedirection.v1.EvaluationDecision
-	77,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
+	79,  // 37: wijkbrug.casedirection.v1.Evaluation.changes:type_name -> wijkbrug.common.v1.DomainChange
 	5,   // 38: wijkbrug.casedirection.v1.EvaluationTodo.reason:type_name -> wijkbrug.casedirection.v1.EvaluationTodoReason
-	71,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
-	71,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
-	75,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	73,  // 39: wijkbrug.casedirection.v1.EvaluationTodo.created_at:type_name -> google.protobuf.Timestamp
+	73,  // 40: wijkbrug.casedirection.v1.EvaluationTodo.done_at:type_name -> google.protobuf.Timestamp
+	77,  // 41: wijkbrug.casedirection.v1.Attendee.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	21,  // 42: wijkbrug.casedirection.v1.CaseConference.attendees:type_name -> wijkbrug.casedirection.v1.Attendee
-	71,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
-	71,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
-	71,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
+	73,  // 43: wijkbrug.casedirection.v1.CaseConference.recorded_at:type_name -> google.protobuf.Timestamp
+	73,  // 44: wijkbrug.casedirection.v1.Watch.next_check_at:type_name -> google.protobuf.Timestamp
+	73,  // 45: wijkbrug.casedirection.v1.Watch.last_check_in_at:type_name -> google.protobuf.Timestamp
 	6,   // 46: wijkbrug.casedirection.v1.SafetyConcern.kind:type_name -> wijkbrug.casedirection.v1.SafetyConcernKind
 	7,   // 47: wijkbrug.casedirection.v1.SafetyConcern.meldcode_step:type_name -> wijkbrug.casedirection.v1.MeldcodeStep
-	71,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
-	71,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
+	73,  // 48: wijkbrug.casedirection.v1.SafetyConcern.recorded_at:type_name -> google.protobuf.Timestamp
+	73,  // 49: wijkbrug.casedirection.v1.SafetyConcern.updated_at:type_name -> google.protobuf.Timestamp
 	8,   // 50: wijkbrug.casedirection.v1.Handover.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
-	71,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	73,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
+	73,  // 51: wijkbrug.casedirection.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	75,  // 52: wijkbrug.casedirection.v1.DomainOutcome.life_domain:type_name -> wijkbrug.common.v1.LifeDomain
 	9,   // 53: wijkbrug.casedirection.v1.DomainOutcome.outcome:type_name -> wijkbrug.casedirection.v1.DomainOutcomeKind
 	0,   // 54: wijkbrug.casedirection.v1.CaseSummary.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	71,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
-	71,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
+	73,  // 55: wijkbrug.casedirection.v1.CaseSummary.opened_at:type_name -> google.protobuf.Timestamp
+	73,  // 56: wijkbrug.casedirection.v1.CaseSummary.next_check_at:type_name -> google.protobuf.Timestamp
 	0,   // 57: wijkbrug.casedirection.v1.StatusCount.status:type_name -> wijkbrug.casedirection.v1.CaseStatus
-	73,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
-	78,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	75,  // 58: wijkbrug.casedirection.v1.OpenCaseRequest.life_domains:type_name -> wijkbrug.common.v1.LifeDomain
+	80,  // 59: wijkbrug.casedirection.v1.OpenCaseRequest.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
 	12,  // 60: wijkbrug.casedirection.v1.OpenCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 61: wijkbrug.casedirection.v1.GetCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	12,  // 62: wijkbrug.casedirection.v1.AssignDirectorResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	79,  // 63: wijkbrug.casedirection.v1.RequestAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	81,  // 63: wijkbrug.casedirection.v1.RequestAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	12,  // 64: wijkbrug.casedirection.v1.RequestAllocationResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	0,   // 65: wijkbrug.casedirection.v1.ListCasesRequest.statuses:type_name -> wijkbrug.casedirection.v1.CaseStatus
 	27,  // 66: wijkbrug.casedirection.v1.ListCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.CaseSummary
@@ -5592,65 +5757,69 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	12,  // 81: wijkbrug.casedirection.v1.RecordSafetyConcernResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	8,   // 82: wijkbrug.casedirection.v1.HandOverRequest.recipient:type_name -> wijkbrug.casedirection.v1.HandoverRecipient
 	12,  // 83: wijkbrug.casedirection.v1.HandOverResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	74,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
+	76,  // 84: wijkbrug.casedirection.v1.CloseCaseRequest.result:type_name -> wijkbrug.common.v1.CaseResult
 	12,  // 85: wijkbrug.casedirection.v1.CloseCaseResponse.case:type_name -> wijkbrug.casedirection.v1.Case
-	75,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	77,  // 86: wijkbrug.casedirection.v1.AddInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
 	2,   // 87: wijkbrug.casedirection.v1.AddInvolvementRequest.role:type_name -> wijkbrug.casedirection.v1.InvolvementRole
 	13,  // 88: wijkbrug.casedirection.v1.AddInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 89: wijkbrug.casedirection.v1.AddInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 90: wijkbrug.casedirection.v1.EndInvolvementResponse.involvement:type_name -> wijkbrug.casedirection.v1.Involvement
 	12,  // 91: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 92: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
-	75,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	78,  // 94: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	12,  // 95: wijkbrug.casedirection.v1.ListInvolvedCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.Case
-	29,  // 96: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	31,  // 97: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	33,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	35,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	37,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	39,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	41,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	43,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	45,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	47,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	49,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	51,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	53,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	55,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	57,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	59,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
-	61,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
-	63,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	65,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	67,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
-	69,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:input_type -> wijkbrug.casedirection.v1.ListInvolvedCasesRequest
-	30,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	32,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	34,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	36,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	38,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	40,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	42,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	44,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	46,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	48,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	50,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	52,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	54,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	56,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	58,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	60,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	62,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	64,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	66,  // 135: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	68,  // 136: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
-	70,  // 137: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:output_type -> wijkbrug.casedirection.v1.ListInvolvedCasesResponse
-	117, // [117:138] is the sub-list for method output_type
-	96,  // [96:117] is the sub-list for method input_type
-	96,  // [96:96] is the sub-list for extension type_name
-	96,  // [96:96] is the sub-list for extension extendee
-	0,   // [0:96] is the sub-list for field type_name
+	77,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
+	80,  // 94: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	1,   // 95: wijkbrug.casedirection.v1.AttachAllocationRequest.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
+	73,  // 96: wijkbrug.casedirection.v1.AttachAllocationRequest.issued_at:type_name -> google.protobuf.Timestamp
+	12,  // 97: wijkbrug.casedirection.v1.ListInvolvedCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.Case
+	29,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	31,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	33,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	35,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	37,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	39,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	41,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	43,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	45,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	47,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	49,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	51,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	53,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	55,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	57,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	59,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	61,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	63,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	65,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	67,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
+	69,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:input_type -> wijkbrug.casedirection.v1.AttachAllocationRequest
+	71,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:input_type -> wijkbrug.casedirection.v1.ListInvolvedCasesRequest
+	30,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 135: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 136: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 137: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	66,  // 138: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	68,  // 139: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
+	70,  // 140: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:output_type -> wijkbrug.casedirection.v1.AttachAllocationResponse
+	72,  // 141: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:output_type -> wijkbrug.casedirection.v1.ListInvolvedCasesResponse
+	120, // [120:142] is the sub-list for method output_type
+	98,  // [98:120] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }
@@ -5664,7 +5833,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc), len(file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   61,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

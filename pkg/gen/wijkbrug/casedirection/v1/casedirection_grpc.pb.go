@@ -44,6 +44,7 @@ const (
 	CaseDirectionService_ListInvolvements_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvements"
 	CaseDirectionService_CheckCaseInvolvement_FullMethodName = "/wijkbrug.casedirection.v1.CaseDirectionService/CheckCaseInvolvement"
 	CaseDirectionService_ListCaseResidents_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/ListCaseResidents"
+	CaseDirectionService_AttachAllocation_FullMethodName     = "/wijkbrug.casedirection.v1.CaseDirectionService/AttachAllocation"
 	CaseDirectionService_ListInvolvedCases_FullMethodName    = "/wijkbrug.casedirection.v1.CaseDirectionService/ListInvolvedCases"
 )
 
@@ -126,6 +127,17 @@ type CaseDirectionServiceClient interface {
 	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
 	// them. SERVICE only; an unknown case is NOT_FOUND.
 	ListCaseResidents(ctx context.Context, in *ListCaseResidentsRequest, opts ...grpc.CallOption) (*ListCaseResidentsResponse, error)
+	// AttachAllocation records on a case, before provider-monitoring commits it, an allocation
+	// issued for the case outside RequestAllocation (a provider's request for allocation granted
+	// for the case, a decision in kind decided for it). It takes the case's lock, so that a
+	// CloseCase or HandOver at the same moment either comes first (the case is closed or handed
+	// over: FAILED_PRECONDITION, and provider-monitoring issues nothing) or sees the allocation
+	// open and waits for it to end. The allocation stays pending until its allocation.issued
+	// event confirms it; CloseCase asks provider-monitoring about one still pending and drops it
+	// when provider-monitoring never committed it. Idempotent by allocation number (no
+	// idempotency key: a second call for the same allocation and case changes nothing). SERVICE
+	// only (provider-monitoring); an unknown case is NOT_FOUND.
+	AttachAllocation(ctx context.Context, in *AttachAllocationRequest, opts ...grpc.CallOption) (*AttachAllocationResponse, error)
 	// ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement
 	// in that is active now (a GP, a practice nurse, a provider, Veilig Thuis …), newest first.
 	// Each case is given as GetCase gives it to an involved organisation (without the case
@@ -342,6 +354,16 @@ func (c *caseDirectionServiceClient) ListCaseResidents(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *caseDirectionServiceClient) AttachAllocation(ctx context.Context, in *AttachAllocationRequest, opts ...grpc.CallOption) (*AttachAllocationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachAllocationResponse)
+	err := c.cc.Invoke(ctx, CaseDirectionService_AttachAllocation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseDirectionServiceClient) ListInvolvedCases(ctx context.Context, in *ListInvolvedCasesRequest, opts ...grpc.CallOption) (*ListInvolvedCasesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListInvolvedCasesResponse)
@@ -431,6 +453,17 @@ type CaseDirectionServiceServer interface {
 	// pseudonym, no BSN. Provider-monitoring logs access to a case's allocations under each of
 	// them. SERVICE only; an unknown case is NOT_FOUND.
 	ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error)
+	// AttachAllocation records on a case, before provider-monitoring commits it, an allocation
+	// issued for the case outside RequestAllocation (a provider's request for allocation granted
+	// for the case, a decision in kind decided for it). It takes the case's lock, so that a
+	// CloseCase or HandOver at the same moment either comes first (the case is closed or handed
+	// over: FAILED_PRECONDITION, and provider-monitoring issues nothing) or sees the allocation
+	// open and waits for it to end. The allocation stays pending until its allocation.issued
+	// event confirms it; CloseCase asks provider-monitoring about one still pending and drops it
+	// when provider-monitoring never committed it. Idempotent by allocation number (no
+	// idempotency key: a second call for the same allocation and case changes nothing). SERVICE
+	// only (provider-monitoring); an unknown case is NOT_FOUND.
+	AttachAllocation(context.Context, *AttachAllocationRequest) (*AttachAllocationResponse, error)
 	// ListInvolvedCases lists, read-only, the cases the calling organisation has an involvement
 	// in that is active now (a GP, a practice nurse, a provider, Veilig Thuis …), newest first.
 	// Each case is given as GetCase gives it to an involved organisation (without the case
@@ -506,6 +539,9 @@ func (UnimplementedCaseDirectionServiceServer) CheckCaseInvolvement(context.Cont
 }
 func (UnimplementedCaseDirectionServiceServer) ListCaseResidents(context.Context, *ListCaseResidentsRequest) (*ListCaseResidentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCaseResidents not implemented")
+}
+func (UnimplementedCaseDirectionServiceServer) AttachAllocation(context.Context, *AttachAllocationRequest) (*AttachAllocationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachAllocation not implemented")
 }
 func (UnimplementedCaseDirectionServiceServer) ListInvolvedCases(context.Context, *ListInvolvedCasesRequest) (*ListInvolvedCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInvolvedCases not implemented")
@@ -891,6 +927,24 @@ func _CaseDirectionService_ListCaseResidents_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseDirectionService_AttachAllocation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachAllocationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseDirectionServiceServer).AttachAllocation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseDirectionService_AttachAllocation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseDirectionServiceServer).AttachAllocation(ctx, req.(*AttachAllocationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseDirectionService_ListInvolvedCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListInvolvedCasesRequest)
 	if err := dec(in); err != nil {
@@ -995,6 +1049,10 @@ var CaseDirectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseResidents",
 			Handler:    _CaseDirectionService_ListCaseResidents_Handler,
+		},
+		{
+			MethodName: "AttachAllocation",
+			Handler:    _CaseDirectionService_AttachAllocation_Handler,
 		},
 		{
 			MethodName: "ListInvolvedCases",

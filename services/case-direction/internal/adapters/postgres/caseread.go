@@ -33,7 +33,8 @@ const currentPlan = `plans p JOIN cases c ON c.id = p.case_id AND p.version = c.
 
 const (
 	allocationsSQL = `
-		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin, decision_number
+		SELECT allocation_number, provider_agb, product_category, product_code, status, updated_at, origin, decision_number,
+		       pending_since
 		FROM case_allocations WHERE case_id = $1 ORDER BY allocation_number`
 	referralsSQL = `
 		SELECT referral_id::text, status, updated_at, COALESCE(intake_id::text, '') FROM case_referrals WHERE case_id = $1 ORDER BY referral_id`
@@ -324,7 +325,7 @@ func scanInvolvementRow(row pgx.CollectableRow) (domain.Involvement, error) {
 
 func scanAllocation(row pgx.CollectableRow) (domain.AllocationAction, error) {
 	var a domain.AllocationAction
-	err := row.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin, &a.DecisionNumber)
+	err := row.Scan(&a.Number, &a.ProviderAGB, &a.ProductCategory, &a.ProductCode, &a.Status, &a.UpdatedAt, &a.Origin, &a.DecisionNumber, &a.PendingSince)
 	return a, err
 }
 

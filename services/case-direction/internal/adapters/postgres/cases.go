@@ -133,13 +133,13 @@ func (r *Cases) RecordDirector(ctx context.Context, caseID string, d domain.Dire
 func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.AllocationAction) (bool, error) {
 	tag, err := r.db.Q(ctx).Exec(ctx, `
 		INSERT INTO case_allocations (case_id, allocation_number, provider_agb, product_category, product_code, status, updated_at, origin,
-		    decision_number)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'), $9)
+		    decision_number, pending_since)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'CASE_REQUEST'), $9, $10)
 		ON CONFLICT (allocation_number) DO UPDATE SET origin = excluded.origin,
-		    decision_number = COALESCE(NULLIF(case_allocations.decision_number, ''), excluded.decision_number)
+		    decision_number = COALESCE(NULLIF(case_allocations.decision_number, ''), excluded.decision_number), pending_since = NULL
 		WHERE excluded.origin = 'CASE_REQUEST' AND case_allocations.origin <> 'CASE_REQUEST'
 		  AND case_allocations.case_id = excluded.case_id`,
-		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin, a.DecisionNumber)
+		caseID, a.Number, a.ProviderAGB, a.ProductCategory, a.ProductCode, a.Status, a.UpdatedAt, a.Origin, a.DecisionNumber, a.PendingSince)
 	if err != nil {
 		return false, err
 	}
@@ -152,7 +152,7 @@ func (r *Cases) AddAllocation(ctx context.Context, caseID string, a domain.Alloc
 // anything changed and, when it did, the case's current residents.
 func (r *Cases) SetAllocationStatus(ctx context.Context, number string, from []string, to string, at time.Time) (domain.AllocationWrite, error) {
 	return r.writeAllocation(ctx, number, `
-		UPDATE case_allocations SET status = $2, updated_at = $3
+		UPDATE case_allocations SET status = $2, updated_at = $3, pending_since = NULL
 		WHERE allocation_number = $1 AND status = ANY($4)
 		RETURNING `+allocationWriteReturns, number, to, at, from)
 }
@@ -187,6 +187,33 @@ func (r *Cases) AllocationCase(ctx context.Context, number string) (string, erro
 		return "", nil
 	}
 	return caseID, err
+}
+
+// AllocationState returns the case of an allocation ("" when the number is unknown) and
+// whether it is still pending (attached, not yet confirmed).
+func (r *Cases) AllocationState(ctx context.Context, number string) (string, bool, error) {
+	var (
+		caseID  string
+		pending bool
+	)
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT case_id::text, pending_since IS NOT NULL FROM case_allocations WHERE allocation_number = $1`,
+		number).Scan(&caseID, &pending)
+	if pgxdb.IsNoRows(err) {
+		return "", false, nil
+	}
+	return caseID, pending, err
+}
+
+// ConfirmAllocation marks an attached allocation as committed by provider-monitoring.
+func (r *Cases) ConfirmAllocation(ctx context.Context, number string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `UPDATE case_allocations SET pending_since = NULL WHERE allocation_number = $1 AND pending_since IS NOT NULL`, number)
+	return err
+}
+
+// DropPendingAllocation removes an attached allocation provider-monitoring never committed.
+func (r *Cases) DropPendingAllocation(ctx context.Context, number string) error {
+	_, err := r.db.Q(ctx).Exec(ctx, `DELETE FROM case_allocations WHERE allocation_number = $1 AND pending_since IS NOT NULL`, number)
+	return err
 }
 
 // SetAllocationProgress records the provider's latest progress judgement on an allocation.

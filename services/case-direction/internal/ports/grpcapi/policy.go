@@ -39,7 +39,9 @@ var Policy = authz.Policy{
 	// Other Wijkbrug services ask whether their caller may act on a case.
 	casedirectionv1.CaseDirectionService_CheckCaseInvolvement_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
 	// Provider-monitoring logs access to a case's allocations under the case's residents.
-	casedirectionv1.CaseDirectionService_ListCaseResidents_FullMethodName:    {OrgTypes: []identity.OrgType{identity.OrgService}},
+	casedirectionv1.CaseDirectionService_ListCaseResidents_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgService}},
+	// Provider-monitoring records an allocation it issues for a case outside RequestAllocation.
+	casedirectionv1.CaseDirectionService_AttachAllocation_FullMethodName:     {OrgTypes: []identity.OrgType{identity.OrgService}},
 	casedirectionv1.CaseDirectionService_GetCase_FullMethodName:              readers,
 	casedirectionv1.CaseDirectionService_AssignDirector_FullMethodName:       teams,
 	casedirectionv1.CaseDirectionService_RequestAllocation_FullMethodName:    teams,

@@ -123,6 +123,21 @@ func (s *Server) RequestAllocation(ctx context.Context, req *casedirectionv1.Req
 		})
 }
 
+// AttachAllocation records, for provider-monitoring, an allocation it is issuing for the case
+// outside RequestAllocation; the proto's rules validate the request (origin PROVIDER_REQUEST
+// or OTHER, issued_at required).
+func (s *Server) AttachAllocation(ctx context.Context, req *casedirectionv1.AttachAllocationRequest) (*casedirectionv1.AttachAllocationResponse, error) {
+	attached, err := s.app.AttachAllocation(ctx, req.GetCaseId(), domain.AllocationAction{
+		Number: req.GetAllocationNumber(), ProviderAGB: req.GetProviderAgb(), ProductCategory: req.GetProductCategory(),
+		ProductCode: req.GetProductCode(), Origin: protoenum.Code(req.GetOrigin()), DecisionNumber: req.GetDecisionNumber(),
+		UpdatedAt: req.GetIssuedAt().AsTime(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &casedirectionv1.AttachAllocationResponse{Attached: attached}, nil
+}
+
 func allocationFromRequest(req *casedirectionv1.RequestAllocationRequest) (app.AllocationRequest, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())

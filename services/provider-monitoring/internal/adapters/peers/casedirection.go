@@ -6,7 +6,9 @@ import (
 
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // CaseDirection reads the residents a case concerns (pseudonyms only).
@@ -35,4 +37,20 @@ func (c *CaseDirection) CaseResidents(ctx context.Context, caseID string) ([]str
 			return out, nil
 		}
 	}
+}
+
+// AttachAllocation records the allocation being issued on its case in case-direction, before
+// this service commits it: case-direction refuses it (FAILED_PRECONDITION) when the case was
+// closed or handed over, under the lock its closing takes.
+func (c *CaseDirection) AttachAllocation(ctx context.Context, al domain.Allocation) error {
+	origin := casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_OTHER
+	if al.RequestID != "" {
+		origin = casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST
+	}
+	_, err := c.client.AttachAllocation(ctx, &casedirectionv1.AttachAllocationRequest{
+		CaseId: al.CaseID, AllocationNumber: al.Number, ProviderAgb: al.ProviderAGB,
+		ProductCategory: al.Product.Category, ProductCode: al.Product.Code, Origin: origin,
+		DecisionNumber: al.DecisionNumber, IssuedAt: timestamppb.New(al.IssuedAt),
+	})
+	return grpcx.PeerError("case-direction", "case", err)
 }
