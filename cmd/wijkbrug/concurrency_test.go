@@ -48,10 +48,11 @@ import (
 //     BSN (RegisterIntake×2: one resident), one household (OpenCase×2 + RegisterIntake with three
 //     life domains: one open case), case (CloseCase×4 + AddInvolvement + AdoptPlan + HandOver),
 //     consent (CreateReferral×2 on a consent vs WithdrawConsent), close vs new work (CloseCase
-//     vs CreateReferral / RequestAllocation / a 315 granted for the case), cross merge
-//     (MergeResidents a↔b, MergeIntake x↔y), new BSN with three life domains (RegisterIntake×3 +
-//     RegisterResident: one resident, one household, one open case), and the same key with two
-//     different requests (one answer, the others INVALID_ARGUMENT, one signal).
+//     vs CreateReferral / RequestAllocation / a 315 granted / a decision decided for the
+//     case), cross merge (MergeResidents a↔b, MergeIntake x↔y), new BSN with three life
+//     domains (RegisterIntake×3 + RegisterResident: one resident, one household, one open
+//     case), and the same key with two different requests (one answer, the others
+//     INVALID_ARGUMENT, one signal).
 //  3. no ERROR line in the services' logs during the test (and the log capture must hold the
 //     access lines of this test's calls, or the check proves nothing).
 //
@@ -111,6 +112,7 @@ func TestConcurrentChangesStayConsistent(t *testing.T) {
 			t.Run("close_vs_referral", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "CreateReferral") })
 			t.Run("close_vs_request_allocation", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "RequestAllocation") })
 			t.Run("close_vs_grant_315", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "GRANT") })
+			t.Run("close_vs_decide_decision", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, false, "DecideDecision") })
 			t.Run("cross_merge", func(t *testing.T) { c.conflictCrossMerge(t) })
 			t.Run("three_domains_same_bsn", func(t *testing.T) { c.conflictThreeDomainsSameBSN(t) })
 			t.Run("same_key_other_request", func(t *testing.T) { c.sameKeyOtherRequest(t, f) })
@@ -935,9 +937,9 @@ func (c *concRun) closableCase(t *testing.T, f *bolaFixture) (caseID, assessment
 }
 
 // conflictCloseVsNewWork: on a case that may close, at once: CloseCase, RequestAllocation
-// (case-direction), AnswerAllocationRequest GRANT with the case (provider-monitoring, checks
-// the case over gRPC) and
-// CreateReferral with send (referral, checks the case over gRPC). Serially either the new work
+// (case-direction), AnswerAllocationRequest GRANT with the case and DecideDecision of a granted
+// decision in kind for it (provider-monitoring: checks the case over gRPC, then attaches the
+// allocation to it) and CreateReferral with send (referral, checks the case over gRPC). Serially either the new work
 // comes first (and then closing is refused: an open allocation or referral holds it) or the
 // close comes first (and then the new work is refused: the case is closed). So a CLOSED case
 // read back must have no open allocation or referral made by an OK call.
@@ -952,12 +954,27 @@ func (c *concRun) conflictCloseVsNewWork(t *testing.T, f *bolaFixture, serial bo
 	// the case over gRPC and tells case-direction by an event).
 	req315 := mustCall[*providermonitoringv1.SubmitAllocationRequestResponse](t, c.env, "providermonitoring", pm("SubmitAllocationRequest"),
 		ownerProvider, f.request315()).GetRequest().GetId()
+	// A granted decision in kind for this case, proposed; deciding it issues the allocation
+	// (provider-monitoring checks the case over gRPC, as for the 315).
+	var decision string
+	if only == "" || strings.HasPrefix("DecideDecision", only) {
+		draft := f.draftDecision()
+		draft.CaseId = caseID
+		decision = mustCall[*providermonitoringv1.DraftDecisionResponse](t, c.env, "providermonitoring", providermonitoringv1.DecisionService_DraftDecision_FullMethodName,
+			ownerTeam, draft).GetDecision().GetId()
+		mustCall[*providermonitoringv1.ProposeDecisionResponse](t, c.env, "providermonitoring", providermonitoringv1.DecisionService_ProposeDecision_FullMethodName,
+			ownerTeam, &providermonitoringv1.ProposeDecisionRequest{DecisionId: decision})
+	}
+	youthOfficer := ownerMunicip
+	youthOfficer.role = "youth_consultant"
 	ops := []op{
 		{"CreateReferral(send)", "referral", rf("CreateReferral"), ownerTeam, ref, ""},
 		{"RequestAllocation", "casedirection", cd("RequestAllocation"), ownerTeam, &casedirectionv1.RequestAllocationRequest{CaseId: caseID, ProviderAgb: suite.DemoProviderAGB,
 			ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode, StartDate: f.today, EndDate: f.later, Volume: hoursPerWeek(2)}, ""},
 		{"GRANT 315 for the case", "providermonitoring", pm("AnswerAllocationRequest"), ownerMunicip, &providermonitoringv1.AnswerAllocationRequestRequest{RequestId: req315,
 			Decision: providermonitoringv1.AnswerDecision_ANSWER_DECISION_GRANT, CaseId: caseID}, ""},
+		{"DecideDecision (granted, in kind, for the case)", "providermonitoring", providermonitoringv1.DecisionService_DecideDecision_FullMethodName, youthOfficer,
+			&providermonitoringv1.DecideDecisionRequest{DecisionId: decision}, ""},
 		{"CloseCase", "casedirection", cd("CloseCase"), ownerTeam, &casedirectionv1.CloseCaseRequest{CaseId: caseID, Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED, AssessmentId: assessment}, ""},
 	}
 	// Only the new work named (all when only is ""), and CloseCase, last.
