@@ -68,7 +68,7 @@ func (a *App) ListCaseResidents(ctx context.Context, caseID, after string, size 
 }
 
 // AllocationIssued makes an allocation issued for the case outside RequestAllocation (a
-// provider's granted request, a municipality's Allocate) an action of the case, so it shows on
+// provider's granted request, a decided decision in kind) an action of the case, so it shows on
 // the case, its provider's reports reach the case and it holds closing until it ends. It
 // reports whether the case exists; an allocation already recorded is left as it is.
 func (a *App) AllocationIssued(ctx context.Context, caseID string, al domain.AllocationAction) (bool, error) {

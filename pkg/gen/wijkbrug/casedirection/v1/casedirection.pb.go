@@ -107,7 +107,7 @@ const (
 	AllocationOrigin_ALLOCATION_ORIGIN_CASE_REQUEST AllocationOrigin = 1
 	// A provider's request for allocation (315) was granted for the case.
 	AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST AllocationOrigin = 2
-	// Issued for the case by another route (provider-monitoring's Allocate by a municipality).
+	// Issued for the case by another route (a decision in kind decided in provider-monitoring).
 	AllocationOrigin_ALLOCATION_ORIGIN_OTHER AllocationOrigin = 3
 )
 

@@ -75,7 +75,8 @@ func applyAllocationEvent(ctx context.Context, a *app.App, ev cloudevents.Envelo
 	switch m := msg.(type) {
 	case *providermonitoringv1.AllocationIssued:
 		// Issued for a case some other way than RequestAllocation (a provider's granted 315, a
-		// municipality's Allocate): it is the case's all the same.
+		// decided decision in kind): it is the case's all the same (and, attached before,
+		// confirmed).
 		if m.GetCaseId() == "" {
 			return "", false, nil
 		}
