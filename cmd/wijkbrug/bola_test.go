@@ -348,7 +348,7 @@ func bolaTable() map[string]bolaEntry {
 			}}),
 		cd("AttachAllocation"): one(bolaVariant{why: "Wijkbrug services only (provider-monitoring records an allocation it issues for a case); every partner type is refused by policy",
 			req: func(f *bolaFixture) proto.Message {
-				return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "BOLA0001", ProviderAgb: suite.DemoProviderAGB,
+				return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "TW9000000001", ProviderAgb: suite.DemoProviderAGB,
 					ProductCategory: "45", ProductCode: "45A01", Origin: casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST, IssuedAt: timestamppb.Now()}
 			}}),
 		cd("GetCase"): one(bolaVariant{read: true, owners: []actor{ownerTeam, ownerGP}, req: func(f *bolaFixture) proto.Message {

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestConcurrentChangesStayConsistent probes concurrency against the running suite (real
@@ -118,6 +119,7 @@ func TestConcurrentChangesStayConsistent(t *testing.T) {
 			t.Run("same_key_other_request", func(t *testing.T) { c.sameKeyOtherRequest(t, f) })
 			if r == 0 {
 				t.Run("serial_close_right_after_new_work", func(t *testing.T) { c.conflictCloseVsNewWork(t, f, true, "") })
+				t.Run("attached_allocation_never_committed", func(t *testing.T) { c.phantomAttachHoldsClosing(t, f) })
 			}
 		})
 	}
@@ -934,6 +936,25 @@ func (c *concRun) closableCase(t *testing.T, f *bolaFixture) (caseID, assessment
 			&casedirectionv1.SetGoalStatusRequest{CaseId: caseID, GoalId: goalID, Status: st})
 	}
 	return caseID, assessmentID, bsn, goalID
+}
+
+// phantomAttachHoldsClosing attaches, as provider-monitoring does before it commits, an
+// allocation provider-monitoring never commits (its transaction rolled back) to a case that
+// may close: the closing asks the real provider-monitoring, gets NOT_FOUND, and is refused
+// naming the allocation while the attach is recent (its transaction might still commit).
+func (c *concRun) phantomAttachHoldsClosing(t *testing.T, f *bolaFixture) {
+	cd := func(m string) string { return "/wijkbrug.casedirection.v1.CaseDirectionService/" + m }
+	caseID, assessment, _, _ := c.closableCase(t, f)
+	const number = "TW9000000003"
+	mustCall[*casedirectionv1.AttachAllocationResponse](t, c.env, "casedirection", cd("AttachAllocation"), svcProvider,
+		&casedirectionv1.AttachAllocationRequest{CaseId: caseID, AllocationNumber: number, ProviderAgb: suite.DemoProviderAGB,
+			ProductCategory: suite.DemoProductCategory, ProductCode: suite.DemoProductCode,
+			Origin: casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST, IssuedAt: timestamppb.Now()})
+	r := c.call(t, "casedirection", cd("CloseCase"), ownerTeam, "", &casedirectionv1.CloseCaseRequest{CaseId: caseID,
+		Result: commonv1.CaseResult_CASE_RESULT_GOALS_REACHED, AssessmentId: assessment}, c.key("phantom"))
+	if r.code != codes.FailedPrecondition || !strings.Contains(status.Convert(r.err).Message(), "allocation "+number+" is ISSUED") {
+		t.Errorf("closing a case with an allocation attached moments ago that provider-monitoring does not have: %s, want FAILED_PRECONDITION naming it", r)
+	}
 }
 
 // conflictCloseVsNewWork: on a case that may close, at once: CloseCase, RequestAllocation

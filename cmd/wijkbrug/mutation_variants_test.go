@@ -123,7 +123,7 @@ func mutationExtraVariants() map[string][]mutVariant {
 			return &casedirectionv1.ListCaseResidentsRequest{CaseId: f.caseA}
 		})},
 		casedirectionv1.CaseDirectionService_AttachAllocation_FullMethodName: {service(svcProvider, "an allocation for case A", func(f *bolaFixture, _ *mutFixture) proto.Message {
-			return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "MUT00001", ProviderAgb: suite.DemoProviderAGB,
+			return &casedirectionv1.AttachAllocationRequest{CaseId: f.caseA, AllocationNumber: "TW9000000002", ProviderAgb: suite.DemoProviderAGB,
 				ProductCategory: "45", ProductCode: "45A01", Origin: casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST, IssuedAt: timestamppb.Now()}
 		})},
 

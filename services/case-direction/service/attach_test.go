@@ -72,35 +72,35 @@ func TestAttachedAllocationHoldsTheClosing(t *testing.T) {
 	}
 
 	// Services only; the proto's rules hold.
-	if _, err := noord.AttachAllocation(ctx, attachRequest(uuid.NewString(), "PM000001")); status.Code(err) != codes.PermissionDenied {
+	if _, err := noord.AttachAllocation(ctx, attachRequest(uuid.NewString(), "TW9000000001")); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a team attaching an allocation: %v, want PERMISSION_DENIED", err)
 	}
 	bad := attachRequest(uuid.NewString(), "PM 1")
 	bad.Origin = casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_CASE_REQUEST
 	expectViolations(t, mustErr(pm.AttachAllocation(ctx, bad)), "allocation_number", "origin")
-	if _, err := pm.AttachAllocation(ctx, attachRequest(uuid.NewString(), "PM000001")); status.Code(err) != codes.NotFound {
+	if _, err := pm.AttachAllocation(ctx, attachRequest(uuid.NewString(), "TW9000000001")); status.Code(err) != codes.NotFound {
 		t.Fatalf("an unknown case: %v, want NOT_FOUND", err)
 	}
 
 	// A phantom: attached, never committed by provider-monitoring (its transaction rolled back).
 	first, firstAssessment := closableCase(t, h, clock)
-	got, err := pm.AttachAllocation(ctx, attachRequest(first, "PM000001"))
+	got, err := pm.AttachAllocation(ctx, attachRequest(first, "TW9000000001"))
 	if err != nil || !got.GetAttached() {
 		t.Fatalf("attach: %v %v", got, err)
 	}
-	if again, err := pm.AttachAllocation(ctx, attachRequest(first, "PM000001")); err != nil || again.GetAttached() {
+	if again, err := pm.AttachAllocation(ctx, attachRequest(first, "TW9000000001")); err != nil || again.GetAttached() {
 		t.Fatalf("attaching again is a no-op: %v %v", again, err)
 	}
 	view, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: first})
-	if as := view.GetCase().GetAllocations(); err != nil || len(as) != 1 || as[0].GetAllocationNumber() != "PM000001" ||
+	if as := view.GetCase().GetAllocations(); err != nil || len(as) != 1 || as[0].GetAllocationNumber() != "TW9000000001" ||
 		as[0].GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED || as[0].GetOrigin() != casedirectionv1.AllocationOrigin_ALLOCATION_ORIGIN_PROVIDER_REQUEST {
 		t.Fatalf("the case shows the attached allocation: %v %v", as, err)
 	}
 	// While its transaction may still commit, it holds the closing.
-	if st := status.Convert(closeCase(first, firstAssessment)); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "allocation PM000001 is ISSUED") {
+	if st := status.Convert(closeCase(first, firstAssessment)); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "allocation TW9000000001 is ISSUED") {
 		t.Fatalf("closing with an allocation being issued: %v, want FAILED_PRECONDITION naming it", st)
 	}
-	if pending("PM000001") != 1 {
+	if pending("TW9000000001") != 1 {
 		t.Fatal("an allocation provider-monitoring does not have (yet) stays pending")
 	}
 	// Once no transaction can still commit it, provider-monitoring's NOT_FOUND is final.
@@ -112,7 +112,7 @@ func TestAttachedAllocationHoldsTheClosing(t *testing.T) {
 		t.Fatalf("the phantom must be dropped, %d allocations left", n)
 	}
 	// A closed case refuses a new one: provider-monitoring then issues nothing.
-	if _, err := pm.AttachAllocation(ctx, attachRequest(first, "PM000002")); status.Code(err) != codes.FailedPrecondition ||
+	if _, err := pm.AttachAllocation(ctx, attachRequest(first, "TW9000000002")); status.Code(err) != codes.FailedPrecondition ||
 		!strings.Contains(status.Convert(err).Message(), "is CLOSED") {
 		t.Fatalf("attach to a closed case: %v, want FAILED_PRECONDITION", err)
 	}
@@ -120,27 +120,27 @@ func TestAttachedAllocationHoldsTheClosing(t *testing.T) {
 	// A real one: provider-monitoring has it. The closing is refused naming it, however long ago
 	// it was attached.
 	second, secondAssessment := closableCase(t, h, clock)
-	if _, err := pm.AttachAllocation(ctx, attachRequest(second, "PM000003")); err != nil {
+	if _, err := pm.AttachAllocation(ctx, attachRequest(second, "TW9000000003")); err != nil {
 		t.Fatal(err)
 	}
-	h.pm.issue(&providermonitoringv1.Allocation{Number: "PM000003", CaseId: second, ProviderAgb: "12345678", ProductCategory: "45",
+	h.pm.issue(&providermonitoringv1.Allocation{Number: "TW9000000003", CaseId: second, ProviderAgb: "12345678", ProductCategory: "45",
 		ProductCode: "45A01", Status: commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED, RequestId: uuid.NewString(), IssuedAt: timestamppb.Now()})
 	clock.Advance(6 * time.Minute)
-	if st := status.Convert(closeCase(second, secondAssessment)); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "allocation PM000003 is ISSUED") {
+	if st := status.Convert(closeCase(second, secondAssessment)); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "allocation TW9000000003 is ISSUED") {
 		t.Fatalf("closing with an issued allocation: %v, want FAILED_PRECONDITION naming it", st)
 	}
 
 	// The allocation.issued event confirms one attached before it.
-	if _, err := pm.AttachAllocation(ctx, attachRequest(second, "PM000004")); err != nil {
+	if _, err := pm.AttachAllocation(ctx, attachRequest(second, "TW9000000004")); err != nil {
 		t.Fatal(err)
 	}
-	if pending("PM000004") != 1 {
+	if pending("TW9000000004") != 1 {
 		t.Fatal("an attached allocation is pending")
 	}
-	h.env.Publish(t, "providermonitoring", "wijkbrug.providermonitoring.GM0363.allocation.issued", "PM000004",
-		&providermonitoringv1.AllocationIssued{AllocationNumber: "PM000004", CaseId: second, ProviderAgb: "12345678", MunicipalityCode: "GM0363",
+	h.env.Publish(t, "providermonitoring", "wijkbrug.providermonitoring.GM0363.allocation.issued", "TW9000000004",
+		&providermonitoringv1.AllocationIssued{AllocationNumber: "TW9000000004", CaseId: second, ProviderAgb: "12345678", MunicipalityCode: "GM0363",
 			ProductCategory: "45", ProductCode: "45A01", RequestId: uuid.NewString(), IssuedAt: timestamppb.Now()})
-	waitFor(t, "the issued event confirms the attached allocation", func() bool { return pending("PM000004") == 0 })
+	waitFor(t, "the issued event confirms the attached allocation", func() bool { return pending("TW9000000004") == 0 })
 	if n := h.count(t, `SELECT count(*) FROM case_allocations WHERE case_id = $1`, second); n != 2 {
 		t.Fatalf("the event must not record the allocation twice: %d rows", n)
 	}

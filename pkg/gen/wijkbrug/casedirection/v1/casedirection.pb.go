@@ -4865,12 +4865,13 @@ func (x *ListCaseResidentsResponse) GetNextPageToken() string {
 
 // AttachAllocationRequest names the case and the allocation being issued for it.
 type AttachAllocationRequest struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	AllocationNumber string                 `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	ProviderAgb      string                 `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
-	ProductCategory  string                 `protobuf:"bytes,4,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
-	ProductCode      string                 `protobuf:"bytes,5,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// As provider-monitoring hands them out: "TW" and 10 digits.
+	AllocationNumber string `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
+	ProviderAgb      string `protobuf:"bytes,3,opt,name=provider_agb,json=providerAgb,proto3" json:"provider_agb,omitempty"`
+	ProductCategory  string `protobuf:"bytes,4,opt,name=product_category,json=productCategory,proto3" json:"product_category,omitempty"`
+	ProductCode      string `protobuf:"bytes,5,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
 	// PROVIDER_REQUEST (a granted 315) or OTHER (a decision in kind); CASE_REQUEST is
 	// RequestAllocation's own and refused here.
 	Origin AllocationOrigin `protobuf:"varint,6,opt,name=origin,proto3,enum=wijkbrug.casedirection.v1.AllocationOrigin" json:"origin,omitempty"`
@@ -5467,10 +5468,10 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x88\x01\n" +
 	"\x19ListCaseResidentsResponse\x12C\n" +
 	"\tresidents\x18\x01 \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymR\tresidents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x04\n" +
 	"\x17AttachAllocationRequest\x12$\n" +
-	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12/\n" +
+	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12/\n" +
 	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12J\n" +
 	"\x10product_category\x18\x04 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
 	"\fproduct_code\x18\x05 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12T\n" +
