@@ -938,6 +938,35 @@ func (c *concRun) closableCase(t *testing.T, f *bolaFixture) (caseID, assessment
 	return caseID, assessmentID, bsn, goalID
 }
 
+// youthMandate returns a municipal official of GM0363 whose mandate covers a youth-care
+// decision of the demo product (category 45): the same-key phase adopts the BOLA fixture's
+// register, which has a Wmo mandate only, so the register in force is extended when it lacks one.
+func (c *concRun) youthMandate(t *testing.T, f *bolaFixture) actor {
+	t.Helper()
+	dc := func(m string) string { return "/wijkbrug.providermonitoring.v1.DecisionService/" + m }
+	official := ownerMunicip
+	official.role = "youth_consultant"
+	reg := mustCall[*providermonitoringv1.ListMandatesResponse](t, c.env, "providermonitoring", dc("ListMandates"), ownerMunicip,
+		&providermonitoringv1.ListMandatesRequest{MunicipalityCode: suite.DemoMunicipality})
+	for _, m := range reg.GetMandates() {
+		if m.GetRole() == official.role && slices.Contains(m.GetProductCategories(), suite.DemoProductCategory) {
+			return official
+		}
+	}
+	paragraphs := reg.GetParagraphs()
+	if reg.GetVersion() == 0 || paragraphs == nil {
+		paragraphs = f.mandateRegister().GetParagraphs()
+	}
+	administrator := ownerMunicip
+	administrator.role = "municipal_administrator"
+	mustCall[*providermonitoringv1.AdoptMandateRegisterResponse](t, c.env, "providermonitoring", dc("AdoptMandateRegister"), administrator,
+		&providermonitoringv1.AdoptMandateRegisterRequest{IdempotencyKey: c.key("youth-mandate"), MunicipalityCode: suite.DemoMunicipality,
+			ExpectedVersion: reg.GetVersion(), Paragraphs: paragraphs,
+			Mandates: append(reg.GetMandates(), &providermonitoringv1.Mandate{Name: "jeugd-probe", Role: official.role,
+				ProductCategories: []string{suite.DemoProductCategory}, MaxVolume: 40, MaxBudgetCents: 2500000})})
+	return official
+}
+
 // phantomAttachHoldsClosing attaches, as provider-monitoring does before it commits, an
 // allocation provider-monitoring never commits (its transaction rolled back) to a case that
 // may close: the closing asks the real provider-monitoring, gets NOT_FOUND, and is refused
@@ -986,8 +1015,7 @@ func (c *concRun) conflictCloseVsNewWork(t *testing.T, f *bolaFixture, serial bo
 		mustCall[*providermonitoringv1.ProposeDecisionResponse](t, c.env, "providermonitoring", providermonitoringv1.DecisionService_ProposeDecision_FullMethodName,
 			ownerTeam, &providermonitoringv1.ProposeDecisionRequest{DecisionId: decision})
 	}
-	youthOfficer := ownerMunicip
-	youthOfficer.role = "youth_consultant"
+	youthOfficer := c.youthMandate(t, f)
 	ops := []op{
 		{"CreateReferral(send)", "referral", rf("CreateReferral"), ownerTeam, ref, ""},
 		{"RequestAllocation", "casedirection", cd("RequestAllocation"), ownerTeam, &casedirectionv1.RequestAllocationRequest{CaseId: caseID, ProviderAgb: suite.DemoProviderAGB,
