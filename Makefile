@@ -18,7 +18,7 @@ GNOSTIC_VERSION            ?= v0.7.1
 
 BIN      := $(CURDIR)/bin
 MODULES   = $(shell go list -m -f '{{.Dir}}')
-FUZZTIME ?= 3s
+FUZZTIME ?= 2s
 GO_TEST_FLAGS ?= -race -timeout 15m
 
 export PATH := $(BIN):$(PATH)
@@ -29,7 +29,7 @@ all: build
 
 ## help: list the targets with what they do
 help:
-	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=3s, GO_TEST_FLAGS):"
+	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=2s, GO_TEST_FLAGS):"
 	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 ## run: start the all-in-one development suite (data kept in ./.wijkbrug; EPHEMERAL=1 for a throw-away run)
@@ -146,7 +146,7 @@ bench-smoke:
 test-go:
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && WIJKBRUG_FAULTS_BIN=$(BIN) WIJKBRUG_BIN=$(BIN) go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
-## fuzz: run every fuzz target briefly (FUZZTIME=3s); fuzz-long runs them for 2 minutes each
+## fuzz: run every fuzz target briefly (FUZZTIME=2s); fuzz-long runs them for 2 minutes each
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
