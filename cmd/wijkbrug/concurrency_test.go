@@ -989,10 +989,11 @@ func (c *concRun) phantomAttachHoldsClosing(t *testing.T, f *bolaFixture) {
 // conflictCloseVsNewWork: on a case that may close, at once: CloseCase, RequestAllocation
 // (case-direction), AnswerAllocationRequest GRANT with the case and DecideDecision of a granted
 // decision in kind for it (provider-monitoring: checks the case over gRPC, then attaches the
-// allocation to it) and CreateReferral with send (referral, checks the case over gRPC). Serially either the new work
-// comes first (and then closing is refused: an open allocation or referral holds it) or the
-// close comes first (and then the new work is refused: the case is closed). So a CLOSED case
-// read back must have no open allocation or referral made by an OK call.
+// allocation to it) and CreateReferral with send (referral, checks the case over gRPC).
+// Serially either the new work comes first (and then closing is refused: an open allocation or
+// referral holds it) or the close comes first (and then the new work is refused: the case is
+// closed). So a CLOSED case read back must have no open allocation or referral made by an OK
+// call.
 func (c *concRun) conflictCloseVsNewWork(t *testing.T, f *bolaFixture, serial bool, only string) {
 	cd := func(m string) string { return "/wijkbrug.casedirection.v1.CaseDirectionService/" + m }
 	pm := func(m string) string { return "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/" + m }
@@ -1007,6 +1008,7 @@ func (c *concRun) conflictCloseVsNewWork(t *testing.T, f *bolaFixture, serial bo
 	// A granted decision in kind for this case, proposed; deciding it issues the allocation
 	// (provider-monitoring checks the case over gRPC, as for the 315).
 	var decision string
+	var youthOfficer actor
 	if only == "" || strings.HasPrefix("DecideDecision", only) {
 		draft := f.draftDecision()
 		draft.CaseId = caseID
@@ -1014,8 +1016,8 @@ func (c *concRun) conflictCloseVsNewWork(t *testing.T, f *bolaFixture, serial bo
 			ownerTeam, draft).GetDecision().GetId()
 		mustCall[*providermonitoringv1.ProposeDecisionResponse](t, c.env, "providermonitoring", providermonitoringv1.DecisionService_ProposeDecision_FullMethodName,
 			ownerTeam, &providermonitoringv1.ProposeDecisionRequest{DecisionId: decision})
+		youthOfficer = c.youthMandate(t, f)
 	}
-	youthOfficer := c.youthMandate(t, f)
 	ops := []op{
 		{"CreateReferral(send)", "referral", rf("CreateReferral"), ownerTeam, ref, ""},
 		{"RequestAllocation", "casedirection", cd("RequestAllocation"), ownerTeam, &casedirectionv1.RequestAllocationRequest{CaseId: caseID, ProviderAgb: suite.DemoProviderAGB,
