@@ -76,22 +76,11 @@ func TestConcurrentChangesStayConsistent(t *testing.T) {
 	if os.Getenv("WIJKBRUG_CONCURRENCY_SAMEKEY") == "0" {
 		sameKeyRounds = 0
 	}
-	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	logs := &syncBuffer{}
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogOutput: logs, LogLevel: "info"})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
-	env := newBolaEnv(t, s)
-	addServiceCallers(t, env, s)
-	base := setupBolaFixture(t, env)
-	mf := setupMutationFixture(t, env)
-	c := &concRun{env: env, base: base, mf: mf, bsnSeed: 61000000, stats: map[string]map[codes.Code]int{}}
-	t.Logf("suite up in %s, fixture in %s; %d same-key round(s), %d conflict round(s)", s.StartedIn.Round(time.Millisecond),
-		(time.Since(began) - s.StartedIn).Round(time.Millisecond), sameKeyRounds, conflictRounds)
+	p := startProbeSuite(t)
+	logs := p.logs
+	c := &concRun{env: p.env, base: p.base, mf: p.mf, bsnSeed: 61000000, stats: map[string]map[codes.Code]int{}}
+	t.Logf("suite up in %s, fixture in %s; %d same-key round(s), %d conflict round(s)", p.s.StartedIn.Round(time.Millisecond),
+		p.setup.Round(time.Millisecond), sameKeyRounds, conflictRounds)
 	logMark := len(logs.Bytes())
 	callsStart := time.Now()
 

@@ -324,11 +324,9 @@ func (mu *mutator) mapField(m protoreflect.Message, fd protoreflect.FieldDescrip
 			keys = append(keys, key(0))
 			added = " (in an entry added to the empty map first)"
 		}
-		for i := 1; i < len(keys); i++ { // deterministic order
-			for j := i; j > 0 && fmt.Sprint(keys[j].Interface()) < fmt.Sprint(keys[j-1].Interface()); j-- {
-				keys[j], keys[j-1] = keys[j-1], keys[j]
-			}
-		}
+		slices.SortFunc(keys, func(a, b protoreflect.MapKey) int { // deterministic order
+			return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
+		})
 		k := keys[mu.r.IntN(len(keys))]
 		p := fmt.Sprintf("%s[%q]", path, fmt.Sprint(k.Interface()))
 		if valFD.Kind() == protoreflect.MessageKind {

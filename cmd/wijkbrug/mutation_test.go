@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -125,23 +124,10 @@ func TestMutatedRequestsNeverFailInternally(t *testing.T) {
 		t.Logf("not mutated: %s", s)
 	}
 
-	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	logs := &syncBuffer{}
-	// INFO: the access line of every call (method, code, acting user) is captured too, so
-	// that the ERROR check can show it sees the calls.
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogOutput: logs, LogLevel: "info"})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
-	env := newBolaEnv(t, s)
-	addServiceCallers(t, env, s)
-	f := setupBolaFixture(t, env)
-	mf := setupMutationFixture(t, env)
+	p := startProbeSuite(t)
+	env, f, mf, logs := p.env, p.base, p.mf, p.logs
 	ids := fixtureIDs(f)
-	t.Logf("suite up in %s, fixture in %s", s.StartedIn.Round(time.Millisecond), (time.Since(began) - s.StartedIn).Round(time.Millisecond))
+	t.Logf("suite up in %s, fixture in %s", p.s.StartedIn.Round(time.Millisecond), p.setup.Round(time.Millisecond))
 	logMark := len(logs.Bytes())
 
 	r := &mutRun{t: t, env: env, cfg: cfg, failures: map[string]*mutFailure{}, codes: map[string]int{}, perMethod: map[string]int{}}

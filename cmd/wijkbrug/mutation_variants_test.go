@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"path/filepath"
 	"testing"
@@ -46,6 +47,40 @@ var (
 	svcReferral = actor{"referral service", "svc-referral", "case_director"}
 	nightShift  = actor{"night shift (another team)", "other-TEAM", "case_director"}
 )
+
+// probeSuite is the running suite a probe (mutation, concurrency) drives: the BOLA fixture,
+// the mutation fixture, the four service callers, and the services' log lines at INFO (the
+// access line of every call is there too, so that a check for ERROR lines can show it saw the
+// calls).
+type probeSuite struct {
+	s    *suite.Suite
+	env  *bolaEnv
+	base *bolaFixture
+	mf   *mutFixture
+	logs *syncBuffer
+	// setup is how long the fixtures took once the suite was up.
+	setup time.Duration
+}
+
+// startProbeSuite starts the suite as `make run` does (ephemeral) and makes the fixtures.
+func startProbeSuite(t *testing.T) probeSuite {
+	t.Helper()
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel() // bounds the start only: the suite runs on until t's cleanup stops it
+	p := probeSuite{logs: &syncBuffer{}}
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogOutput: p.logs, LogLevel: "info"})
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	p.s, p.env = s, newBolaEnv(t, s)
+	addServiceCallers(t, p.env, s)
+	p.base = setupBolaFixture(t, p.env)
+	p.mf = setupMutationFixture(t, p.env)
+	p.setup = time.Since(began) - s.StartedIn
+	return p
+}
 
 // addServiceCallers loads the four service certificates of the suite into env.
 func addServiceCallers(t *testing.T, env *bolaEnv, s *suite.Suite) {
