@@ -111,6 +111,31 @@ func TestAttachedAllocationHoldsTheClosing(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM case_allocations WHERE case_id = $1`, first); n != 0 {
 		t.Fatalf("the phantom must be dropped, %d allocations left", n)
 	}
+	// Nobody closes the case: the pending-allocations job settles what no event confirmed, once
+	// no transaction can still commit it. A phantom is dropped; one provider-monitoring has is
+	// confirmed and stays.
+	third, _ := closableCase(t, h, clock)
+	for _, number := range []string{"TW9000000005", "TW9000000006"} {
+		if _, err := pm.AttachAllocation(ctx, attachRequest(third, number)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.pm.issue(&providermonitoringv1.Allocation{Number: "TW9000000006", CaseId: third, ProviderAgb: "12345678", ProductCategory: "45",
+		ProductCode: "45A01", Status: commonv1.AllocationStatus_ALLOCATION_STATUS_ISSUED, RequestId: uuid.NewString(), IssuedAt: timestamppb.Now()})
+	clock.Advance(4 * time.Minute)
+	time.Sleep(300 * time.Millisecond) // six runs of the job (50 ms in this harness)
+	if pending("TW9000000005") != 1 || pending("TW9000000006") != 1 {
+		t.Fatal("the job must leave allocations attached less than five minutes ago pending")
+	}
+	clock.Advance(2 * time.Minute)
+	waitFor(t, "the job drops the phantom and confirms the real one", func() bool {
+		return h.count(t, `SELECT count(*) FROM case_allocations WHERE case_id = $1 AND allocation_number = 'TW9000000005'`, third) == 0 &&
+			pending("TW9000000006") == 0
+	})
+	if n := h.count(t, `SELECT count(*) FROM case_allocations WHERE case_id = $1`, third); n != 1 {
+		t.Fatalf("the confirmed allocation stays on the case: %d rows", n)
+	}
+
 	// A closed case refuses a new one: provider-monitoring then issues nothing.
 	if _, err := pm.AttachAllocation(ctx, attachRequest(first, "TW9000000002")); status.Code(err) != codes.FailedPrecondition ||
 		!strings.Contains(status.Convert(err).Message(), "is CLOSED") {

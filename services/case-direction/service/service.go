@@ -35,7 +35,7 @@ import (
 // settings are the service's own settings, beside the platform's svc.Config.
 type settings struct {
 	// WatchInterval is how often the pilot-light scheduler looks for missed check-ins.
-	WatchInterval time.Duration `env:"WIJKBRUG_WATCH_SCHEDULER_INTERVAL" default:"1m" usage:"how often case-direction looks for missed pilot-light (WATCH) check-ins"`
+	WatchInterval time.Duration `env:"WIJKBRUG_WATCH_SCHEDULER_INTERVAL" default:"1m" usage:"how often case-direction looks for missed pilot-light (WATCH) check-ins and for allocations attached by provider-monitoring that no event confirmed"`
 	// OutcomeMinGroupSize is the minimum group size of outcome figures (issue 17).
 	OutcomeMinGroupSize int `env:"WIJKBRUG_OUTCOMES_MIN_GROUP_SIZE" default:"10" usage:"outcome figures resting on fewer units than this are suppressed (with complementary suppression); CBS practice is 10"`
 	// OutcomeMunicipalityOINs says which MUNICIPALITY organisations see which municipality's
@@ -149,6 +149,9 @@ func SpecWith(o Options) svc.Spec {
 				}, outcomeConsumers...),
 				Schedulers: []scheduler.Job{{Name: "pilot-light-check-ins", Interval: interval, BatchSize: 50,
 					Caller: p.SystemCaller("case-monitoring"), Batch: a.EmitOverdueCheckIns},
+					// Allocations attached by provider-monitoring that no event confirmed.
+					{Name: "pending-allocations", Interval: interval, BatchSize: 50,
+						Caller: p.SystemCaller("case-monitoring"), Batch: a.SettlePendingAllocations},
 					// ListCases' counts: fold the +1/-1 rows case writes add (migration 00008).
 					{Name: "caseload-counts", Interval: 2 * time.Second, BatchSize: 1000,
 						Caller: p.SystemCaller("case-monitoring"), Batch: a.FoldCaseloadCounts}},

@@ -51,6 +51,9 @@ type Cases interface {
 	ConfirmAllocation(ctx context.Context, number string) error
 	// DropPendingAllocation removes a pending allocation provider-monitoring never committed.
 	DropPendingAllocation(ctx context.Context, number string) error
+	// LockPendingAllocations locks up to limit allocations pending since before, oldest
+	// first (FOR UPDATE SKIP LOCKED), and returns their numbers.
+	LockPendingAllocations(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// SetAllocationProgress records the latest progress judgement unless a later one was
 	// recorded; it returns what SetAllocationStatus does.
 	SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (domain.AllocationWrite, error)

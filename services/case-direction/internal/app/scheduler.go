@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
 // EmitOverdueCheckIns is one batch of the pilot-light scheduler (a pkg/scheduler job): in one
@@ -58,6 +61,40 @@ func (a *App) FoldCaseloadCounts(ctx context.Context, limit int) (int, error) {
 		var err error
 		n, err = a.cases.FoldCounts(ctx, limit)
 		return err
+	})
+	return n, err
+}
+
+// SettlePendingAllocations is the batch of the "pending-allocations" job. An allocation
+// provider-monitoring attached to a case (AttachAllocation) is pending until its
+// allocation.issued event confirms it; should provider-monitoring's transaction fail after the
+// attach, no event comes and the case would show the allocation as ISSUED until a closing
+// settled it. This locks up to limit allocations pending for longer than
+// domain.PendingAllocationSettled (no transaction can still commit them) and asks
+// provider-monitoring about each: one it has is confirmed (its event is on its way), one it
+// does not have is dropped. A failed question fails the batch; the next run asks again.
+func (a *App) SettlePendingAllocations(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		n = 0
+		numbers, err := a.cases.LockPendingAllocations(ctx, a.now().Add(-domain.PendingAllocationSettled), limit)
+		if err != nil {
+			return err
+		}
+		for _, number := range numbers {
+			_, _, err := a.allocator.Allocation(ctx, number)
+			switch {
+			case err == nil:
+				err = a.cases.ConfirmAllocation(ctx, number)
+			case apperr.IsKind(err, apperr.KindNotFound):
+				err = a.cases.DropPendingAllocation(ctx, number)
+			}
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
 	})
 	return n, err
 }

@@ -216,6 +216,20 @@ func (r *Cases) DropPendingAllocation(ctx context.Context, number string) error 
 	return err
 }
 
+// LockPendingAllocations locks up to limit allocations pending since before (partial index
+// case_allocations_pending, migration 00013), oldest first. SKIP LOCKED leaves one a closing,
+// an event or another replica holds to them; a row another replica just settled no longer
+// matches pending_since < before once its lock is released.
+func (r *Cases) LockPendingAllocations(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT allocation_number FROM case_allocations WHERE pending_since IS NOT NULL AND pending_since < $1
+		ORDER BY pending_since LIMIT $2 FOR UPDATE SKIP LOCKED`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // SetAllocationProgress records the provider's latest progress judgement on an allocation.
 func (r *Cases) SetAllocationProgress(ctx context.Context, number, judgement string, at time.Time) (domain.AllocationWrite, error) {
 	return r.writeAllocation(ctx, number, `
