@@ -32,7 +32,7 @@ type Config struct {
 	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"4000" usage:"burst allowance per calling organisation"`
 	UserRateLimit   int           `env:"WIJKBRUG_USER_RATE_LIMIT" flag:"user-rate-limit" default:"50" usage:"requests per second of one acting user within an organisation (0 = no limit); over it: RESOURCE_EXHAUSTED"`
 	UserRateBurst   int           `env:"WIJKBRUG_USER_RATE_BURST" flag:"user-rate-burst" default:"100" usage:"burst allowance per acting user"`
-	MaxCallDuration time.Duration `env:"WIJKBRUG_MAX_CALL_DURATION" flag:"max-call-duration" default:"30s" usage:"cap on the deadline of every incoming call"`
+	MaxCallDuration time.Duration `env:"WIJKBRUG_MAX_CALL_DURATION" flag:"max-call-duration" default:"30s" usage:"cap on the deadline of every incoming call (at most 2m; 0 = 30s)"`
 
 	BSNEncryptionKey   string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 32-byte AES-256-GCM key for BSNs and confidential text (or *_FILE)"`
 	BSNEncryptionKeyID int    `env:"WIJKBRUG_BSN_ENCRYPTION_KEY_ID" flag:"bsn-encryption-key-id" default:"1" usage:"id (1-255) of the current encryption key, stored with every ciphertext"`

@@ -252,6 +252,20 @@ func Migrate(ctx context.Context, spec Spec, dsn string) error {
 // Run runs the service until ctx ends, then shuts down in the order of the design:
 // health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
 // schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
+// MaxCallCap is the most WIJKBRUG_MAX_CALL_DURATION may be. A call's transaction lives no
+// longer than the call, and case-direction counts on that: an allocation provider-monitoring
+// attached to a case and never confirmed is taken as rolled back five minutes after the attach
+// (domain.PendingAllocationSettled), which is safe only while no call can last that long.
+const MaxCallCap = 2 * time.Minute
+
+// checkCallCap refuses a call-duration cap above MaxCallCap; zero or less is the default (30 s).
+func checkCallCap(d time.Duration) error {
+	if d > MaxCallCap {
+		return fmt.Errorf("WIJKBRUG_MAX_CALL_DURATION is %s: at most %s (a call's transaction must end well within case-direction's five minutes for an attached allocation)", d, MaxCallCap)
+	}
+	return nil
+}
+
 func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	logOut := hooks.LogOutput
 	if logOut == nil {
@@ -266,6 +280,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	if cfg.RESTAddr == "" {
 		cfg.RESTAddr = spec.DefaultRESTAddr
+	}
+	if err := checkCallCap(cfg.MaxCallDuration); err != nil {
+		return err
 	}
 	if spec.Settings != nil && !spec.settingsLoaded {
 		if err := config.RegisterWith(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings, cfg.Settings); err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/config"
 )
@@ -19,5 +20,23 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		if !strings.Contains(string(b), "`"+it.Env+"`") || !strings.Contains(string(b), "`-"+it.Flag+"`") {
 			t.Errorf("README.md does not document %s / -%s", it.Env, it.Flag)
 		}
+	}
+}
+
+// A call-duration cap above two minutes is refused at start: case-direction takes an attached
+// allocation that no event confirmed as rolled back after five minutes, which holds only while
+// no call (and so no transaction of one) can last that long.
+func TestCallCapAboveTwoMinutesIsRefused(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second, 30 * time.Second, MaxCallCap} {
+		if err := checkCallCap(d); err != nil {
+			t.Errorf("%s: %v, want accepted", d, err)
+		}
+	}
+	err := checkCallCap(MaxCallCap + time.Second)
+	if err == nil || !strings.Contains(err.Error(), "WIJKBRUG_MAX_CALL_DURATION") {
+		t.Fatalf("2m1s: %v, want an error naming the setting", err)
+	}
+	if MaxCallCap >= 5*time.Minute {
+		t.Fatal("the cap must stay below case-direction's five minutes for a pending allocation")
 	}
 }

@@ -252,8 +252,8 @@ func (c *Case) CanAttachAllocation() error {
 // PendingAllocationSettled is how long an attached allocation may stay unconfirmed before
 // CloseCase takes provider-monitoring's NOT_FOUND for it as final: provider-monitoring attaches
 // it inside the transaction that issues it, and that transaction ends with its call's deadline
-// (WIJKBRUG_MAX_CALL_DURATION caps it, 30 s by default): five minutes leave room for a slow
-// commit.
+// (WIJKBRUG_MAX_CALL_DURATION caps it, 30 s by default and never above two minutes:
+// svc.MaxCallCap): five minutes leave room for a slow commit.
 const PendingAllocationSettled = 5 * time.Minute
 
 // CurrentPseudonyms are the pseudonyms of c.Residents, one per resident, in resident-id order:
