@@ -82,11 +82,14 @@ type handler struct {
 	out  io.Writer
 	max  int // stop after this many new events (0 = never)
 	n    int
-	done chan struct{}
+	done chan struct{} // closed once: -max reached, or interrupted
+	stop func()        // closes done (once)
 }
 
 func newHandler(path string, maxEvents int) (*handler, error) {
-	h := &handler{seen: map[string]bool{}, out: os.Stdout, max: maxEvents, done: make(chan struct{})}
+	done := make(chan struct{})
+	h := &handler{seen: map[string]bool{}, out: os.Stdout, max: maxEvents, done: done,
+		stop: sync.OnceFunc(func() { close(done) })}
 	if path == "" {
 		return h, nil
 	}
@@ -138,8 +141,7 @@ func (h *handler) acknowledged() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.max > 0 && h.n == h.max {
-		h.max = 0
-		close(h.done)
+		h.stop()
 	}
 }
 
@@ -220,7 +222,10 @@ func runNATS(ctx context.Context, args []string) error {
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case <-h.done:
-			return // stopping (-max): left unacknowledged, it comes again next time
+			// Stopping (-max, or interrupted): not handled. Nak gives it back to the feed at
+			// once; left unacknowledged it would come again only after the ack wait (30 s).
+			_ = m.Nak()
+			return
 		default:
 		}
 		hd := m.Headers()
@@ -242,10 +247,17 @@ func runNATS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer cc.Stop()
 	select {
 	case <-ctx.Done():
+		h.stop()
 	case <-h.done:
+	}
+	// Drain hands the events already fetched to the callback, which gives them back (Nak), so
+	// the next run gets them without waiting for their ack wait.
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(5 * time.Second):
 	}
 	return nil
 }
