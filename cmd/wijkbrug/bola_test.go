@@ -777,6 +777,7 @@ func codeNames(cs []codes.Code) string {
 
 // TestBOLA runs the matrix against the whole suite.
 func TestBOLA(t *testing.T) {
+	t.Parallel()
 	table := bolaTable()
 	policy := bolaPolicy()
 

@@ -63,6 +63,7 @@ import (
 //
 //	WIJKBRUG_CONCURRENCY_ROUNDS=20 go test -count=1 -run TestConcurrentChangesStayConsistent -timeout 20m ./cmd/wijkbrug
 func TestConcurrentChangesStayConsistent(t *testing.T) {
+	t.Parallel()
 	rounds := 1
 	if v := os.Getenv("WIJKBRUG_CONCURRENCY_ROUNDS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -28,6 +28,7 @@ import (
 // organisation and user and the intake or case B named. Refused on the intake, the case it
 // leads to is not read: case-direction has nothing of B's in the resident's history.
 func TestRefusedDecisionDraftIsLoggedUnderTheResident(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})

@@ -36,6 +36,7 @@ import (
 // outside the mandate refused, naming it) → the allocation issued in provider-monitoring
 // carries the decision number.
 func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
+	t.Parallel()
 	env := svctest.New(t)
 	ports, err := netport.Free(3)
 	if err != nil {

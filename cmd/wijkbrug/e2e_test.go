@@ -165,6 +165,7 @@ func queryOne[T any](t *testing.T, dsn, sql string, args ...any) T {
 // TestWalkingSkeleton follows a GP's signal through all four services: referral → intake
 // (triage) → case-direction → provider-monitoring → feedback to the GP only.
 func TestWalkingSkeleton(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	logs := &syncBuffer{}

@@ -38,6 +38,7 @@ import (
 // TestPartnerEdges runs the checks of what partners send at the edges of all four services, on
 // one suite: bytes that do not decode, the REST edge against gRPC, and the field rules.
 func TestPartnerEdges(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})

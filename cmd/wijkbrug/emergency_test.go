@@ -22,6 +22,7 @@ import (
 // acute situation: refused before, readable with a grant for exactly that professional and
 // record, still refused to a colleague, and flagged EMERGENCY in the service's access log.
 func TestEmergencyAccess(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})

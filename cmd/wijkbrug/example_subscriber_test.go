@@ -21,6 +21,7 @@ import (
 // repeating what it handled, and receives a housing corporation's events as verified webhook
 // deliveries (with Wijkbrug's client certificate required by the receiver).
 func TestExampleSubscriber(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

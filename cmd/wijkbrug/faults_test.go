@@ -20,6 +20,7 @@ const EnvFaultsBin = "WIJKBRUG_FAULTS_BIN"
 // A short run of the fault harness (make faults runs all of it): the separate binaries under
 // load, kill -9 of NATS and of the referral service, nothing lost or applied twice.
 func TestFaultsSmoke(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the fault smoke starts PostgreSQL, NATS and four service processes")
 	}

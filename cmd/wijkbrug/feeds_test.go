@@ -83,6 +83,7 @@ func ids(evs []feedEvent) []string {
 // lasts; replay from a time returns the same events again; an organisation never sees
 // another's subscriptions.
 func TestPartnerFeeds(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})

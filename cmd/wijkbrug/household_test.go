@@ -23,6 +23,7 @@ import (
 // provider reports the stop; afterwards the resident's access history has entries from every
 // service — also case-direction's and provider-monitoring's, which hold no BSN.
 func TestCaseSeesEverythingDoneForTheHousehold(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})

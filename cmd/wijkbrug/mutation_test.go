@@ -58,6 +58,7 @@ import (
 // A long run: WIJKBRUG_MUTATION_N=200 WIJKBRUG_MUTATION_BUDGET=0 WIJKBRUG_MUTATION_SEED=7 \
 // go test -count=1 -run TestMutatedRequestsNeverFailInternally -timeout 60m ./cmd/wijkbrug
 func TestMutatedRequestsNeverFailInternally(t *testing.T) {
+	t.Parallel()
 	cfg := mutationConfig(t)
 	t.Logf("mutation seed %d (replay with WIJKBRUG_MUTATION_SEED=%d), %d per variant, %d mutation(s) per request, budget %s",
 		cfg.seed, cfg.seed, cfg.n, cfg.stack, budgetString(cfg.budget))
