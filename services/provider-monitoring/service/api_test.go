@@ -21,6 +21,7 @@ import (
 )
 
 func TestEveryMethodHasARule(t *testing.T) {
+	t.Parallel()
 	spec := service.Spec()
 	if missing := spec.Policy.Uncovered(spec.Services...); len(missing) > 0 {
 		t.Fatalf("methods without a rule: %v", missing)
@@ -55,6 +56,7 @@ func asRole(t *testing.T, role string) context.Context {
 // Providers and contracts through the API, by a municipality's contract manager; an
 // allocation then needs a valid contract for the product and district.
 func TestProvidersAndContractsThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	muni, team, otherTeam := w.municipal(t)
 	ctx := asRole(t, "contract_manager")
@@ -161,6 +163,7 @@ func TestProvidersAndContractsThroughTheAPI(t *testing.T) {
 // A provider's request for allocation over gRPC: submitted by the provider, answered by the
 // team, with the due day, and the allocation that granting issues.
 func TestRequestForAllocationOverGRPC(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	_, team, otherTeam := w.municipal(t)
 	ctx := svctest.Ctx(t)
@@ -241,6 +244,7 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 
 // The gRPC edge of the delivery and progress RPCs: validation, and another provider's id.
 func TestStopAndProgressOverGRPC(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	ctx := svctest.Ctx(t)
 	allocated := w.allocate(t, allocateRequest())

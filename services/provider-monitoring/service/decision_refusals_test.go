@@ -48,6 +48,7 @@ func (f *fakeIntakeSvc) ListHouseholdResidents(_ context.Context, req *intakev1.
 // the caller's organisation and user; a caller refused on the intake it named makes no one
 // read the intake's case. An intake named beside one's own case must be one's own as well.
 func TestDecisionDraftRefusalsAreLoggedUnderTheResidents(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	intakeID, caseID := w.triaged(1)
 	w.intake.mu.Lock()

@@ -279,6 +279,7 @@ func decide(c pmv1.DecisionServiceClient, ctx context.Context, id string) (*pmv1
 // One drafting call fills everything Wijkbrug knows; decided under mandate the decision is
 // numbered and issues its allocation, which carries the number.
 func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	intakeID, caseID := w.triaged(3)
 	// The team registered the resident's name and address in intake once.
@@ -449,6 +450,7 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 // Above the mandate's threshold a second official co-signs; outside every mandate the answer
 // is PERMISSION_DENIED naming the mandate.
 func TestDecisionMandateAndFourEyes(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(1)
 	d := w.draftAndPropose(t, draftRequest(caseID, 30))
@@ -533,6 +535,7 @@ func TestDecisionMandateAndFourEyes(t *testing.T) {
 
 // Another organisation's ids: NOT_FOUND (its existence is not disclosed), the refusal logged.
 func TestDecisionOtherOrganisationsIDs(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	intakeID, caseID := w.triaged(1)
 	teamCtx := acting(t, "regisseur-anna", "case_director")
@@ -624,6 +627,7 @@ func TestDecisionOtherOrganisationsIDs(t *testing.T) {
 
 // Bad input names the field; an unknown id is NOT_FOUND; a wrong state FAILED_PRECONDITION.
 func TestDecisionBadInput(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(1)
 	ctx := acting(t, "regisseur-anna", "case_director")
@@ -746,6 +750,7 @@ func TestDecisionBadInput(t *testing.T) {
 // A provider's request for allocation (315) is the source of product, provider, period and
 // volume; deciding the decision grants the request with the allocation it issues.
 func TestDecisionOnAProvidersRequest(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(1)
 	sub, err := w.providerPM.SubmitAllocationRequest(acting(t, "zorg-piet", "care_coordinator"), &pmv1.SubmitAllocationRequestRequest{
@@ -802,6 +807,7 @@ func TestDecisionOnAProvidersRequest(t *testing.T) {
 
 // A decision not decided by its statutory due date raises decision.overdue once.
 func TestDecisionOverdue(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(40)
 	d := w.draftAndPropose(t, draftRequest(caseID, 4))
@@ -857,6 +863,7 @@ func fromRequest(caseID, requestID string) *pmv1.DraftDecisionRequest {
 // no second decision on it, none on a request granted or refused already, and no grant of a
 // request a decision in force answers.
 func TestOneAllocationPerRequest(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	if err := service.SeedMunicipalOrganisations(svctest.Ctx(t), w.svc.DSN, municipality, w.team.OIN); err != nil {
 		t.Fatal(err)
@@ -961,6 +968,7 @@ func (w *decisionWorld) allocationStatus(t *testing.T, number string) commonv1.A
 // A decision no longer in force leaves no allocation alive (probe-C F2): withdrawn, or
 // replaced by an amendment, it takes its paused allocation with it, and care cannot restart.
 func TestDecisionNoLongerInForceWithdrawsPausedCare(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	d, number := w.grantedAndPaused(t)
 	if _, err := w.asMuni.WithdrawDecision(acting(t, "consulent-bert", "wmo_consultant"), &pmv1.WithdrawDecisionRequest{IdempotencyKey: uuid.NewString(),
@@ -996,6 +1004,7 @@ func TestDecisionNoLongerInForceWithdrawsPausedCare(t *testing.T) {
 // An allocation issued under a decision changes only within it (probe-C F3): more volume or
 // a longer period needs AmendDecision.
 func TestChangeOfADecisionsAllocationStaysWithinIt(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(1)
 	d := w.draftAndPropose(t, draftRequest(caseID, 4))
@@ -1033,6 +1042,7 @@ func TestChangeOfADecisionsAllocationStaysWithinIt(t *testing.T) {
 // F4); an unknown provider is NOT_FOUND at drafting (probe-C F8); a register naming a role
 // that does not decide, or a four-eyes threshold above the maximum, is refused (probe-C F6).
 func TestDecisionChecksCaseProviderAndRegister(t *testing.T) {
+	t.Parallel()
 	w := startDecisions(t)
 	teamCtx := acting(t, "regisseur-anna", "case_director")
 	_, caseID := w.triaged(1)

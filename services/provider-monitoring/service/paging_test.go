@@ -16,6 +16,7 @@ import (
 // TestListsPage: a case's allocations, an allocation's versions and a provider's contracts
 // page with page_size and an opaque page_token, and bad paging is INVALID_ARGUMENT on the field.
 func TestListsPage(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	ctx := svctest.Ctx(t)
 	caseID := uuid.NewString()

@@ -163,6 +163,7 @@ func (w *world) accessLog(t *testing.T, number, outcome string) int {
 }
 
 func TestAllocateAndReportStart(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	ctx := svctest.Ctx(t)
 	req := allocateRequest()
@@ -258,6 +259,7 @@ func TestAllocateAndReportStart(t *testing.T) {
 }
 
 func TestAllocateRefused(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	ctx := svctest.Ctx(t)
 
@@ -305,6 +307,7 @@ func TestAllocateRefused(t *testing.T) {
 }
 
 func TestInvalidArgument(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	ctx := svctest.Ctx(t)
 

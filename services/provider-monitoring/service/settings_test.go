@@ -8,6 +8,7 @@ import (
 )
 
 func TestTimelinessRulesExtraDays(t *testing.T) {
+	t.Parallel()
 	tl, err := timelinessRules(settings{ExtraNonWorkingDays: " 2025-05-30, ,2026-05-15"})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 // Delivered volume through the API: the provider's report (validated field by field,
 // idempotent, its own allocations only), the event, and the views that compare it.
 func TestDeliveredVolumeThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	w := start(t)
 	_, team, otherTeam := w.municipal(t)
 	ctx := svctest.Ctx(t)

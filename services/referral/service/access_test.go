@@ -29,6 +29,7 @@ func (h *harness) consent(t *testing.T, c referralv1.ReferralServiceClient, bsnV
 }
 
 func TestListConsentsShowsOnlyTheCallersOwn(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	tc, oc, gc := h.client(t, team), h.client(t, otherTeam), h.client(t, gp)
 	first := h.consent(t, tc, residentBSN, buddyOrg.OIN)
@@ -102,6 +103,7 @@ func TestListConsentsShowsOnlyTheCallersOwn(t *testing.T) {
 }
 
 func TestReferralHistoryForBothPartiesOnly(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	buddy := h.provision(t, buddyOrg, "Maatjesproject", nil)
 	tc, bc := h.client(t, team), h.client(t, buddyOrg)
@@ -168,6 +170,7 @@ func TestReferralHistoryForBothPartiesOnly(t *testing.T) {
 // organisation that may call the method but is not involved in the record, writes a DENIED
 // access-log entry, and changes nothing.
 func TestEveryIDTakingRPCRefusesAnotherOrganisation(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	buddy := h.provision(t, buddyOrg, "Maatjesproject", nil)
 	debt := h.provision(t, debtOrg, "Schuldhulpmaatje", nil)

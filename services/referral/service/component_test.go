@@ -36,6 +36,7 @@ func gpSignal(key string) *referralv1.SubmitSignalRequest {
 }
 
 func TestSubmitAndReadOwnSignalOnly(t *testing.T) {
+	t.Parallel()
 	env := svctest.New(t)
 	s := env.Start(t, service.Spec(), nil)
 	events := env.Events(t, "referral", "wijkbrug.referral.>")
@@ -99,6 +100,7 @@ func TestSubmitAndReadOwnSignalOnly(t *testing.T) {
 }
 
 func TestSubmitRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	env := svctest.New(t)
 	s := env.Start(t, service.Spec(), nil)
 	ctx := svctest.Ctx(t)
@@ -146,6 +148,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 }
 
 func TestFeedbackReachesOnlyTheSource(t *testing.T) {
+	t.Parallel()
 	env := svctest.New(t)
 	s := env.Start(t, service.Spec(), nil)
 	ctx := svctest.Ctx(t)

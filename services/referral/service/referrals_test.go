@@ -230,6 +230,7 @@ func referralTo(provisionID string) *referralv1.CreateReferralRequest {
 }
 
 func TestReferralClosedLoopWithRerouting(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	teamFeedback := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+team.OIN+".>")
 	buddyFeedback := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+buddyOrg.OIN+".>")
@@ -400,6 +401,7 @@ func statusIs(id, st string) func(cloudevents.Envelope, proto.Message) bool {
 }
 
 func TestCreateReferralValidation(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	tc := h.client(t, team)
 	bad := &referralv1.CreateReferralRequest{IdempotencyKey: h.key(), ProvisionId: "x", ResidentBsn: "123456789", MunicipalityCode: "GM0363"}
@@ -496,6 +498,7 @@ func TestReferralExpires(t *testing.T) {
 }
 
 func TestConsentWithdrawalCancelsReferrals(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	feedback := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+buddyOrg.OIN+".>")
 	p := h.provision(t, buddyOrg, "Maatje", nil)
@@ -580,6 +583,7 @@ func TestConsentWithdrawalCancelsReferrals(t *testing.T) {
 // A referral becomes an action of the case it names: only the case's team (or an organisation
 // involved in it, as case-direction knows) may make one.
 func TestReferralForAnotherTeamsCaseIsRefused(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	buddy := h.provision(t, buddyOrg, "Maatjesproject Elders", nil)
 	req := referralTo(buddy.GetId())
@@ -614,6 +618,7 @@ func TestReferralForAnotherTeamsCaseIsRefused(t *testing.T) {
 // municipality's subjects), its district lies in that municipality, and its goals are distinct
 // open goals of the case's plan. A whitespace-only question is no question.
 func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	const partner = "100000009" // a second member of the household (passes the 11-proef)
 	h.addMembers(partner)

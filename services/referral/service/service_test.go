@@ -13,6 +13,7 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestSeedDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := testkit.NewDatabase(t, "referral", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
 	d := service.DemoSocialMap{MaintainerOIN: "00000001000000000100", ProviderOIN: "00000001000000000500", ProviderName: "Zorggroep De Brug",

@@ -38,6 +38,7 @@ func feedbackIs(id string, f referralv1.Feedback) func(cloudevents.Envelope, pro
 // closing: the corporation gets each piece of feedback on its own subject, another partner
 // gets nothing.
 func TestHousingArrearsSignalFeedback(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	mine := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+housing.OIN+".>")
 	theirs := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+otherHousing.OIN+".>")
@@ -96,6 +97,7 @@ func TestHousingArrearsSignalFeedback(t *testing.T) {
 }
 
 func TestIntakeClosedFeedsBackAndListMySignals(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	mine := h.env.Events(t, "referral", "wijkbrug.referral.feedback."+housing.OIN+".>")
 	hc, oc := h.client(t, housing), h.client(t, otherHousing)
@@ -155,6 +157,7 @@ func TestIntakeClosedFeedsBackAndListMySignals(t *testing.T) {
 // and logs each read as GetSignal does; an unknown id fails the whole call, partners are
 // refused, and malformed lists name the field.
 func TestBatchGetSignals(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	gc, svc := h.client(t, gp), h.client(t, svcOrg)
 	var ids []string

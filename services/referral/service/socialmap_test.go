@@ -51,6 +51,7 @@ func directory(ids []string) string {
 }
 
 func TestSocialMapSearchImportExport(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	tc := h.client(t, team)
 	ids := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
@@ -196,6 +197,7 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 // in pages, each cut before its JSON would pass 3 MiB, so none hits the 4 MiB answer limit,
 // and each is a directory ImportDirectory takes as it is.
 func TestLargeDirectoryExportsInPages(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	// Importing and exporting megabytes takes longer than svctest.Ctx allows on a busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -279,6 +281,7 @@ func TestLargeDirectoryExportsInPages(t *testing.T) {
 // stored one by one or imported (probe-A F8): the map is shown to every partner, and a
 // javascript: link in it would run in their front ends.
 func TestProvisionURLAndEmailAreChecked(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	tc := h.client(t, team)
 	provision := func(url, email string) *referralv1.Provision {

@@ -10,6 +10,7 @@ import (
 // ListSubscriptions pages like every other list: page_size and page_token, oldest first,
 // every subscription once; bad paging names the field.
 func TestListSubscriptionsPages(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	h.env.NATS.AddPartner(t, housing)
 	subs := subscriptionsv1.NewSubscriptionServiceClient(h.env.Client(t, h.s.Addr, housing))

@@ -25,6 +25,7 @@ func bsns(n int) []string {
 }
 
 func TestRecurringThemesSuppressSmallGroups(t *testing.T) {
+	t.Parallel()
 	h := start(t)
 	housingClient := h.client(t, housing)
 	residents := bsns(6)
