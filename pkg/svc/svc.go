@@ -249,9 +249,6 @@ func Migrate(ctx context.Context, spec Spec, dsn string) error {
 	return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), spec.Migrations)
 }
 
-// Run runs the service until ctx ends, then shuts down in the order of the design:
-// health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
-// schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
 // MaxCallCap is the most WIJKBRUG_MAX_CALL_DURATION may be. A call's transaction lives no
 // longer than the call, and case-direction counts on that: an allocation provider-monitoring
 // attached to a case and never confirmed is taken as rolled back five minutes after the attach
@@ -266,6 +263,9 @@ func checkCallCap(d time.Duration) error {
 	return nil
 }
 
+// Run runs the service until ctx ends, then shuts down in the order of the design:
+// health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
+// schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
 func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	logOut := hooks.LogOutput
 	if logOut == nil {
