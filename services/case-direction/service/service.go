@@ -34,7 +34,7 @@ import (
 
 // settings are the service's own settings, beside the platform's svc.Config.
 type settings struct {
-	// WatchInterval is how often the pilot-light scheduler looks for missed check-ins.
+	// WatchInterval is how often the pilot-light and pending-allocations jobs run.
 	WatchInterval time.Duration `env:"WIJKBRUG_WATCH_SCHEDULER_INTERVAL" default:"1m" usage:"how often case-direction looks for missed pilot-light (WATCH) check-ins and for allocations attached by provider-monitoring that no event confirmed"`
 	// OutcomeMinGroupSize is the minimum group size of outcome figures (issue 17).
 	OutcomeMinGroupSize int `env:"WIJKBRUG_OUTCOMES_MIN_GROUP_SIZE" default:"10" usage:"outcome figures resting on fewer units than this are suppressed (with complementary suppression); CBS practice is 10"`
