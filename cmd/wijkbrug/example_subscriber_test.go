@@ -122,9 +122,8 @@ func TestExampleSubscriber(t *testing.T) {
 		t.Fatalf("subscriber webhook printed:\n%s\nwant the housing corporation's signal %s only", hook, housingSignal.GetSignalId())
 	}
 
-	// Restarted, it carries on with the next event of the subscription, at once: the first run
-	// gave back (NAK) what it had fetched beyond -max, which would otherwise come again only
-	// after the 30 s ack deadline.
+	// Restarted, it carries on with the next event of the subscription, at once: with -max the
+	// first run fetched no more than it handled, so nothing waits for the 30 s ack deadline.
 	again, againOut := run(append(natsArgs, "-max", "1")...)
 	next := wait("subscriber nats (restarted)", again, againOut, 20*time.Second)
 	ids := idsPrinted(next)

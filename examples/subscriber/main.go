@@ -82,14 +82,11 @@ type handler struct {
 	out  io.Writer
 	max  int // stop after this many new events (0 = never)
 	n    int
-	done chan struct{} // closed once: -max reached, or interrupted
-	stop func()        // closes done (once)
+	done chan struct{} // closed when -max is reached
 }
 
 func newHandler(path string, maxEvents int) (*handler, error) {
-	done := make(chan struct{})
-	h := &handler{seen: map[string]bool{}, out: os.Stdout, max: maxEvents, done: done,
-		stop: sync.OnceFunc(func() { close(done) })}
+	h := &handler{seen: map[string]bool{}, out: os.Stdout, max: maxEvents, done: make(chan struct{})}
 	if path == "" {
 		return h, nil
 	}
@@ -141,8 +138,15 @@ func (h *handler) acknowledged() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.max > 0 && h.n == h.max {
-		h.stop()
+		close(h.done)
 	}
+}
+
+// remaining is how many new events are still to be handled with -max.
+func (h *handler) remaining() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.max - h.n
 }
 
 // clientTLS loads your certificate and the CA that the server certificates chain to.
@@ -219,15 +223,7 @@ func runNATS(ctx context.Context, args []string) error {
 		return fmt.Errorf("consumer %s on %s: %w", *consumerName, stream, err)
 	}
 	fmt.Fprintf(os.Stderr, "reading %s/%s as OIN %s\n", stream, *consumerName, oin)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case <-h.done:
-			// Stopping (-max, or interrupted): not handled. Nak gives it back to the feed at
-			// once; left unacknowledged it would come again only after the ack wait (30 s).
-			_ = m.Nak()
-			return
-		default:
-		}
+	process := func(m jetstream.Msg) {
 		hd := m.Headers()
 		e := event{id: hd.Get("ce-id"), source: hd.Get("ce-source"), typ: hd.Get("ce-type"), subject: hd.Get("ce-subject"), time: hd.Get("ce-time"), data: m.Data()}
 		if err := h.handle(e); err != nil {
@@ -243,23 +239,48 @@ func runNATS(ctx context.Context, args []string) error {
 			log.Printf("ack %s: %v (it will come again)", e.id, err)
 		}
 		h.acknowledged()
-	})
+	}
+	if *maxEvents > 0 {
+		return fetchUpTo(ctx, cons, h, process)
+	}
+	// Without -max it runs until interrupted; what it fetched ahead and did not handle by then
+	// comes again after the ack deadline, in order.
+	cc, err := cons.Consume(process)
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		h.stop()
-	case <-h.done:
-	}
-	// Drain hands the events already fetched to the callback, which gives them back (Nak), so
-	// the next run gets them without waiting for their ack wait.
-	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(5 * time.Second):
-	}
+	defer cc.Stop()
+	<-ctx.Done()
 	return nil
+}
+
+// fetchUpTo handles events until -max new ones were handled, fetching only as many as it still
+// needs. Consume fetches ahead (hundreds), and what a stopping program fetched but did not
+// handle comes again only after the ack deadline (30 s). Giving those back with a NAK is no
+// cure: JetStream may then deliver a later event of the same aggregate first.
+func fetchUpTo(ctx context.Context, cons jetstream.Consumer, h *handler, process func(jetstream.Msg)) error {
+	for {
+		need := h.remaining()
+		if need <= 0 || ctx.Err() != nil {
+			return nil
+		}
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		batch, err := cons.Fetch(need, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for m := range batch.Messages() {
+			process(m)
+		}
+		cancel()
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+	}
 }
 
 func runWebhook(ctx context.Context, args []string) error {
