@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,11 +91,13 @@ type Manager struct {
 	js       jetstream.JetStream
 	replicas int
 	hooks    *Webhooks
+	log      *slog.Logger
 }
 
-// NewManager returns a manager; replicas is that of the partner feed streams (3 in production).
-func NewManager(js jetstream.JetStream, replicas int) *Manager {
-	return &Manager{js: js, replicas: max(replicas, 1)}
+// NewManager returns a manager; replicas is that of the partner feed streams (3 in production),
+// log the service's logger (for a partner stream that differs from this version's).
+func NewManager(js jetstream.JetStream, replicas int, log *slog.Logger) *Manager {
+	return &Manager{js: js, replicas: max(replicas, 1), log: log}
 }
 
 // WithWebhooks lets the manager make webhook subscriptions, stored and delivered by w.
@@ -132,7 +135,7 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 	// Bounded: the broker refuses an organisation it does not know by not answering.
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas); err != nil {
+	if _, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas, m.log); err != nil {
 		return Subscription{}, m.classify(err, "the feed of this organisation")
 	}
 	cfg := jetstream.ConsumerConfig{

@@ -178,7 +178,7 @@ func newDeliveryHarness(t *testing.T) *deliveryHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	key := func(b byte) []byte { return []byte(strings.Repeat(string(rune('a'+b)), 32)) }
@@ -186,7 +186,7 @@ func newDeliveryHarness(t *testing.T) *deliveryHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &deliveryHarness{t: t, ctx: ctx, db: db, js: js, seal: seal, m: NewManager(js, 1), orgs: orgs}
+	return &deliveryHarness{t: t, ctx: ctx, db: db, js: js, seal: seal, m: NewManager(js, 1, nil), orgs: orgs}
 }
 
 // deliverer starts one replica's deliverer (Run) with cfg for endpoints; it is stopped, and

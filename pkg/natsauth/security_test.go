@@ -179,14 +179,14 @@ func eventPlane(t *testing.T) (n *testkit.NATS, a, b devca.Org) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+	if _, err := natsx.EnsureStream(ctx, js, "referral", 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, org := range []devca.Org{a, b} {
-		if _, err := natsx.EnsurePartnerStream(ctx, js, org.OIN, 1); err != nil {
+		if _, err := natsx.EnsurePartnerStream(ctx, js, org.OIN, 1, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := js.PublishMsg(ctx, feedEvent(org.OIN, []string{"ev-a", "ev-b"}[i])); err != nil {
@@ -374,7 +374,7 @@ func TestServicesPublishOnlyTheirOwnEvents(t *testing.T) {
 		t.Run("cannot source another stream into its own (a stream update)", func(t *testing.T) {
 			t.Parallel()
 			own := natsx.StreamName("intake")
-			if _, err := natsx.EnsureStream(context.Background(), intake.js, "intake", 1); err != nil {
+			if _, err := natsx.EnsureStream(context.Background(), intake.js, "intake", 1, nil); err != nil {
 				t.Fatal(err)
 			}
 			intake.denied(t, "$JS.API.STREAM.UPDATE."+own, func(ctx context.Context) error {
@@ -385,7 +385,7 @@ func TestServicesPublishOnlyTheirOwnEvents(t *testing.T) {
 		})
 		t.Run("cannot cut or seal the shared checkpoint stream", func(t *testing.T) {
 			t.Parallel()
-			if _, err := logstore.EnsureCheckpointStream(context.Background(), intake.js, 1); err != nil {
+			if _, err := logstore.EnsureCheckpointStream(context.Background(), intake.js, 1, nil); err != nil {
 				t.Fatal(err)
 			}
 			intake.denied(t, "$JS.API.STREAM.UPDATE."+natsauth.CheckpointStream, func(ctx context.Context) error {

@@ -24,27 +24,26 @@ func TestDeclareStreamCreatesButNeverChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for i := 0; i < 2; i++ {
-		if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+		if _, err := natsx.EnsureStream(ctx, js, "referral", 1, nil); err != nil {
 			t.Fatalf("declaration %d: %v", i+1, err)
 		}
-		if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+		if _, err := natsx.EnsureFeedStream(ctx, js, 1, nil); err != nil {
 			t.Fatalf("feed stream, declaration %d: %v", i+1, err)
 		}
 	}
+	// The differences go to the service's own logger (JSON with its name, like its other lines).
 	var logs syncBuf
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(prev)
+	log := slog.New(slog.NewJSONHandler(&logs, nil)).With("service", "referral")
 	want := jetstream.StreamConfig{Name: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.>", "wijkbrug.extra.>"},
 		Storage: jetstream.FileStorage, MaxAge: time.Hour, Duplicates: 2 * time.Minute, AllowAtomicPublish: true}
-	s, err := natsx.DeclareStream(ctx, js, want)
+	s, err := natsx.DeclareStream(ctx, js, want, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.CachedInfo().Config.Subjects; len(got) != 1 || got[0] != "wijkbrug.referral.>" {
 		t.Fatalf("the existing stream was changed: subjects %v", got)
 	}
-	for _, w := range []string{"subjects is [wijkbrug.referral.>]", "max_age is 8760h0m0s, this version sets 1h0m0s"} {
+	for _, w := range []string{`"service":"referral"`, `"level":"WARN"`, "subjects is [wijkbrug.referral.>]", "max_age is 8760h0m0s, this version sets 1h0m0s"} {
 		if !strings.Contains(logs.String(), w) {
 			t.Fatalf("the warning lacks %q:\n%s", w, logs.String())
 		}

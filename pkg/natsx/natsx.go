@@ -91,7 +91,7 @@ func SubjectPrefix(service string) string { return "wijkbrug." + service }
 
 // EnsureStream creates (never updates: DeclareStream) the stream of a producing service: file storage, the given
 // replicas (3 in production), a two-minute duplicate window for Nats-Msg-Id.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, replicas int) (jetstream.Stream, error) {
+func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, replicas int, log *slog.Logger) (jetstream.Stream, error) {
 	if replicas <= 0 {
 		replicas = 1
 	}
@@ -107,15 +107,16 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, r
 		// batch instead of one per event (pkg/outbox).
 		AllowAtomicPublish: true,
 	}
-	return DeclareStream(ctx, js, cfg)
+	return DeclareStream(ctx, js, cfg, log)
 }
 
 // DeclareStream creates the stream of cfg, or finds it there. It never changes an existing
 // stream: services have no permission to (pkg/natsauth; a stream update can seal a stream,
 // cut its limits or source another stream into it). An existing stream whose configuration
 // differs from cfg in what Wijkbrug sets is used as it is and the differences are logged:
-// changing a stream is an operator's step (docs/operations.md, "Streams").
-func DeclareStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+// changing a stream is an operator's step (docs/operations.md, "Streams"). They are logged on
+// log, the service's logger (nil: slog.Default()).
+func DeclareStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, log *slog.Logger) (jetstream.Stream, error) {
 	s, err := js.CreateStream(ctx, cfg)
 	if err == nil {
 		return s, nil
@@ -127,7 +128,10 @@ func DeclareStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.St
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
 	if diff := StreamDrift(s.CachedInfo().Config, cfg); len(diff) > 0 {
-		slog.Default().Warn("stream configuration differs from this version's; it is used as it is (services never change a stream; an operator applies the change)",
+		if log == nil {
+			log = slog.Default()
+		}
+		log.WarnContext(ctx, "stream configuration differs from this version's; it is used as it is (services never change a stream; an operator applies the change)",
 			"stream", cfg.Name, "differences", strings.Join(diff, "; "))
 	}
 	return s, nil
@@ -248,7 +252,7 @@ const feedRetention = 365 * 24 * time.Hour
 
 // EnsureFeedStream creates WIJKBRUG_FEED (every producing service declares it, so a
 // feed copy always has a stream to land in and the outbox never blocks on a missing one).
-func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
+func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (jetstream.Stream, error) {
 	cfg := jetstream.StreamConfig{
 		Name:       FeedStream,
 		Subjects:   []string{FeedRoot + ".>"},
@@ -260,13 +264,13 @@ func EnsureFeedStream(ctx context.Context, js jetstream.JetStream, replicas int)
 		// Feed copies come from the outbox relays in atomic batches too.
 		AllowAtomicPublish: true,
 	}
-	return DeclareStream(ctx, js, cfg)
+	return DeclareStream(ctx, js, cfg, log)
 }
 
 // EnsurePartnerStream creates a partner's own feed stream: it sources the partner's
 // subjects from WIJKBRUG_FEED (from the beginning, so everything retained is there) and has no
 // subjects of its own, so nobody can publish into it directly.
-func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string, replicas int) (jetstream.Stream, error) {
+func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string, replicas int, log *slog.Logger) (jetstream.Stream, error) {
 	cfg := jetstream.StreamConfig{
 		Name:      PartnerStream(oin),
 		Storage:   jetstream.FileStorage,
@@ -278,7 +282,7 @@ func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string
 		MaxConsumers: MaxFeedConsumers,
 		Sources:      []*jetstream.StreamSource{{Name: FeedStream, FilterSubject: FeedRoot + "." + oin + ".>"}},
 	}
-	return DeclareStream(ctx, js, cfg)
+	return DeclareStream(ctx, js, cfg, log)
 }
 
 // StreamOwner is the service that owns a service stream (WIJKBRUG_REFERRAL → referral), or ""

@@ -157,13 +157,13 @@ func TestFeedCopiesInAtomicBatchesReachThePartnerStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsureStream(ctx, js, "referral", 1); err != nil {
+	if _, err := natsx.EnsureStream(ctx, js, "referral", 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsureFeedStream(ctx, js, 1); err != nil {
+	if _, err := natsx.EnsureFeedStream(ctx, js, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := natsx.EnsurePartnerStream(ctx, js, gp.OIN, 1); err != nil {
+	if _, err := natsx.EnsurePartnerStream(ctx, js, gp.OIN, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	w := outbox.NewWriter(db, "referral")

@@ -37,7 +37,7 @@ type fixture struct {
 func setup(t *testing.T) (*fixture, func() error, func()) {
 	t.Helper()
 	return setupStream(t, func(ctx context.Context, js jetstream.JetStream) error {
-		_, err := natsx.EnsureStream(ctx, js, "referral", 1)
+		_, err := natsx.EnsureStream(ctx, js, "referral", 1, nil)
 		return err
 	})
 }

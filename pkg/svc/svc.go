@@ -356,10 +356,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	go func() {
 		for workCtx.Err() == nil {
 			sctx, cancel := context.WithTimeout(workCtx, 5*time.Second)
-			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas)
+			_, err := natsx.EnsureStream(sctx, js, spec.Name, cfg.StreamReplicas, logger)
 			if err == nil {
 				// Partner feed copies go through every service's outbox into the feed stream.
-				_, err = natsx.EnsureFeedStream(sctx, js, cfg.StreamReplicas)
+				_, err = natsx.EnsureFeedStream(sctx, js, cfg.StreamReplicas, logger)
 			}
 			cancel()
 			if err == nil {

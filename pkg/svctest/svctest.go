@@ -267,7 +267,7 @@ func (e *Env) PublishWithID(t testing.TB, service, subject, aggregateID, id stri
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	js := e.ServiceJetStream(t, service)
-	if _, err := natsx.EnsureStream(ctx, js, service, 1); err != nil {
+	if _, err := natsx.EnsureStream(ctx, js, service, 1, nil); err != nil {
 		t.Fatalf("svctest: stream: %v", err)
 	}
 	data, err := proto.Marshal(msg)
@@ -302,7 +302,7 @@ func (e *Env) Events(t testing.TB, service, filter string) *Recorder {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Recorder{wake: make(chan struct{}, 1)}
 	// The stream is declared as its service (which may do so), then read as the observer.
-	if _, err := natsx.EnsureStream(ctx, e.ServiceJetStream(t, service), service, 1); err != nil {
+	if _, err := natsx.EnsureStream(ctx, e.ServiceJetStream(t, service), service, 1, nil); err != nil {
 		cancel()
 		t.Fatalf("svctest: stream: %v", err)
 	}

@@ -84,12 +84,12 @@ func (k *Keys) VerifyCheckpoint(service string, c Checkpoint) error {
 }
 
 // EnsureCheckpointStream creates the checkpoint stream (never updates it: natsx.DeclareStream).
-func EnsureCheckpointStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
+func EnsureCheckpointStream(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (jetstream.Stream, error) {
 	return natsx.DeclareStream(ctx, js, jetstream.StreamConfig{
 		Name: CheckpointStream, Subjects: []string{checkpointPrefix + ">"},
 		Storage: jetstream.FileStorage, Replicas: max(replicas, 1), Retention: jetstream.LimitsPolicy,
 		Duplicates: 2 * time.Minute, DenyDelete: true, DenyPurge: true,
-	})
+	}, log)
 }
 
 // ExportCheckpoint publishes a signed checkpoint of the current chain head when it moved
@@ -129,7 +129,7 @@ func RunCheckpoints(ctx context.Context, db *pgxdb.DB, js jetstream.JetStream, k
 	ready := false
 	for {
 		if !ready {
-			_, err := EnsureCheckpointStream(ctx, js, replicas)
+			_, err := EnsureCheckpointStream(ctx, js, replicas, log)
 			ready = err == nil
 			if err != nil && ctx.Err() == nil {
 				log.WarnContext(ctx, "access-log checkpoint stream not ready; will retry", "error", err.Error())

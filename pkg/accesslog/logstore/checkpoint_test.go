@@ -34,7 +34,7 @@ func newCheckpointed(t *testing.T) checkpointed {
 	n.AddService(t, service)
 	js, _ := jetstream.New(n.ConnectService(t, service))
 	ctx := context.Background()
-	if _, err := logstore.EnsureCheckpointStream(ctx, js, 1); err != nil {
+	if _, err := logstore.EnsureCheckpointStream(ctx, js, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	write(t, db, 20)

@@ -315,7 +315,7 @@ func publishRegion(t *testing.T, env *svctest.Env, events []regionEvent, produce
 	defer cancel()
 	for _, producer := range producers {
 		js := env.ServiceJetStream(t, producer)
-		if _, err := natsx.EnsureStream(ctx, js, producer, 1); err != nil {
+		if _, err := natsx.EnsureStream(ctx, js, producer, 1, nil); err != nil {
 			t.Fatalf("stream %s: %v", producer, err)
 		}
 		for _, ev := range events {

@@ -121,7 +121,7 @@ func spec(dev func(*settings)) svc.Spec {
 				return nil, err
 			}
 			webhooks := feed.NewWebhooks(p.DB, p.JS, p.Protector, hookCfg, p.Metrics, p.Logger)
-			subscriptions := feed.NewServer(feed.NewManager(p.JS, p.Config.StreamReplicas).WithWebhooks(webhooks), p.Idem)
+			subscriptions := feed.NewServer(feed.NewManager(p.JS, p.Config.StreamReplicas, p.Logger).WithWebhooks(webhooks), p.Idem)
 			return &svc.Wiring{
 				Register: func(r grpc.ServiceRegistrar) {
 					referralv1.RegisterReferralServiceServer(r, server)
