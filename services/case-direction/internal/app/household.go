@@ -162,27 +162,48 @@ func (a *App) settlePendingAllocations(ctx context.Context, c *domain.Case, at t
 			kept = append(kept, al)
 			continue
 		}
-		_, _, err := a.allocator.Allocation(ctx, al.Number)
-		switch {
-		case err == nil:
-			if err := a.cases.ConfirmAllocation(ctx, al.Number); err != nil {
-				return err
-			}
-			al.PendingSince = nil
-		case apperr.IsKind(err, apperr.KindNotFound) && at.Sub(*al.PendingSince) >= domain.PendingAllocationSettled:
-			if err := a.cases.DropPendingAllocation(ctx, al.Number); err != nil {
-				return err
-			}
-			continue
-		case apperr.IsKind(err, apperr.KindNotFound):
-			// Still being issued (or rolled back moments ago): it holds the closing for now.
-		default:
+		outcome, err := a.settlePending(ctx, al.Number, at.Sub(*al.PendingSince) >= domain.PendingAllocationSettled)
+		if err != nil {
 			return err
+		}
+		switch outcome {
+		case pendingDropped:
+			continue
+		case pendingConfirmed:
+			al.PendingSince = nil
 		}
 		kept = append(kept, al)
 	}
 	c.Allocations = kept
 	return nil
+}
+
+// pendingOutcome is what settlePending did with a pending allocation.
+type pendingOutcome int
+
+const (
+	pendingKept      pendingOutcome = iota // provider-monitoring does not have it (yet): still pending
+	pendingConfirmed                       // provider-monitoring has it: confirmed
+	pendingDropped                         // provider-monitoring never committed it: removed
+)
+
+// settlePending asks provider-monitoring about one pending allocation: one it has is confirmed;
+// one it does not have is dropped when settled says no transaction can still commit it
+// (domain.PendingAllocationSettled has passed since the attach), and kept otherwise. The
+// closing (settlePendingAllocations) and the pending-allocations job (SettlePendingAllocations)
+// both settle through it.
+func (a *App) settlePending(ctx context.Context, number string, settled bool) (pendingOutcome, error) {
+	_, _, err := a.allocator.Allocation(ctx, number)
+	switch {
+	case err == nil:
+		return pendingConfirmed, a.cases.ConfirmAllocation(ctx, number)
+	case apperr.IsKind(err, apperr.KindNotFound) && settled:
+		return pendingDropped, a.cases.DropPendingAllocation(ctx, number)
+	case apperr.IsKind(err, apperr.KindNotFound):
+		return pendingKept, nil
+	default:
+		return pendingKept, err
+	}
 }
 
 // LinkAllocation looks up an allocation the case does not know yet (an event about it came

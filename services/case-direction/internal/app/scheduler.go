@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
@@ -82,14 +81,8 @@ func (a *App) SettlePendingAllocations(ctx context.Context, limit int) (int, err
 			return err
 		}
 		for _, number := range numbers {
-			_, _, err := a.allocator.Allocation(ctx, number)
-			switch {
-			case err == nil:
-				err = a.cases.ConfirmAllocation(ctx, number)
-			case apperr.IsKind(err, apperr.KindNotFound):
-				err = a.cases.DropPendingAllocation(ctx, number)
-			}
-			if err != nil {
+			// Locked because PendingAllocationSettled has passed: a NOT_FOUND is final.
+			if _, err := a.settlePending(ctx, number, true); err != nil {
 				return err
 			}
 			n++
