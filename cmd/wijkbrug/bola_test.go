@@ -725,7 +725,7 @@ func (e *bolaEnv) invoke(t *testing.T, endpoint, method string, who actor, req p
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	ctx = grpcx.ActingUser(ctx, "bola-"+strings.ReplaceAll(strings.ToLower(who.label), " ", "-"), role, "bola-test")
+	ctx = grpcx.ActingUser(ctx, "bola-"+strings.ReplaceAll(strings.ToLower(who.label), " ", "-"), role, purposeFor(e.orgs[who.org].Type))
 	err = e.conn(t, who.org, endpoint).Invoke(ctx, method, req, resp)
 	return resp, err
 }

@@ -232,7 +232,7 @@ func (c *concRun) call(t *testing.T, endpoint, method string, who actor, onBehal
 	user := fmt.Sprintf("conc-%d", c.user.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ctx = grpcx.ActingUser(ctx, user, role, "concurrency-test")
+	ctx = grpcx.ActingUser(ctx, user, role, purposeFor(c.env.orgs[who.org].Type))
 	if onBehalf != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, identity.HeaderOnBehalfOf, onBehalf)
 	}

@@ -20,6 +20,7 @@ import (
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"google.golang.org/grpc"
@@ -386,4 +387,18 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatalf("event %s on %s carries personal data", e.env.Type, e.subject)
 		}
 	}
+}
+
+// purposeFor is a processing activity of the register (authz.Activities) that fits what the
+// probes' callers of organisation type typ do: the register refuses any other purpose.
+func purposeFor(typ string) string {
+	switch identity.OrgType(typ) {
+	case identity.OrgTeam, identity.OrgMunicipality, identity.OrgService:
+		return "case-direction"
+	case identity.OrgProvider:
+		return "care-delivery"
+	case identity.OrgIntegrator:
+		return "event-delivery"
+	}
+	return "case-consultation"
 }

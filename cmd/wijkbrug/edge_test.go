@@ -80,13 +80,13 @@ func testUndecodable(t *testing.T, s *suite.Suite) {
 			for i := range methods.Len() {
 				m := methods.Get(i)
 				full := "/" + string(d.FullName()) + "/" + string(m.Name())
-				err := rawcall.Invoke(acting(t, "anna", "case_director", "edge-test"), cc, full, rawcall.Malformed)
+				err := rawcall.Invoke(acting(t, "anna", "case_director", "case-direction"), cc, full, rawcall.Malformed)
 				if status.Code(err) != codes.InvalidArgument || len(badRequestFields(err)) != 1 {
 					t.Errorf("%s, malformed bytes: want INVALID_ARGUMENT with a BadRequest, got %v", m.Name(), err)
 				}
 				if data := rawcall.InvalidUTF8(m.Input()); data != nil {
 					utf8Checked++
-					err := rawcall.Invoke(acting(t, "anna", "case_director", "edge-test"), cc, full, data)
+					err := rawcall.Invoke(acting(t, "anna", "case_director", "case-direction"), cc, full, data)
 					if f := badRequestFields(err); status.Code(err) != codes.InvalidArgument || len(f) != 1 || f[0] == "request" {
 						t.Errorf("%s, invalid UTF-8: want INVALID_ARGUMENT naming the field, got %v %v", m.Name(), err, f)
 					}
@@ -227,6 +227,23 @@ func testREST(t *testing.T, s *suite.Suite) {
 			"X-Wijkbrug-User", "dr-jansen", "Grpc-Metadata-X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal")
 		if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated || !slices.Contains(fields, "metadata x-wijkbrug-role") {
 			t.Fatalf("want 401 naming the role header, got %d %s", a.status, a.body)
+		}
+	})
+	t.Run("a purpose outside the register of processing activities is refused", func(t *testing.T) {
+		for purpose, want := range map[string]string{
+			"curiosity": `purpose "curiosity" is not in the register of processing activities; its activities: signal, case-consultation, referral, social-map, event-delivery`,
+			"decisions": `purpose "decisions" is not a processing activity of organisation type GP`,
+		} {
+			_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr)).GetSignal(
+				acting(t, "dr-jansen", "gp", purpose), &referralv1.GetSignalRequest{SignalId: submitted.GetSignalId()})
+			if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), want) {
+				t.Errorf("gRPC with purpose %q: %v, want PERMISSION_DENIED saying %q", purpose, err, want)
+			}
+			a := call(t, gp, "GET", base+"/v1/signals/"+submitted.GetSignalId(), "",
+				"X-Wijkbrug-User", "dr-jansen", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", purpose)
+			if code, _ := restError(t, a); a.status != http.StatusForbidden || code != codes.PermissionDenied || !strings.Contains(string(a.body), strings.ReplaceAll(want, `"`, `\"`)) {
+				t.Errorf("REST with purpose %q: %d %s, want 403 saying %q", purpose, a.status, a.body, want)
+			}
 		}
 	})
 	t.Run("without a client certificate the connection is refused", func(t *testing.T) {
@@ -660,7 +677,8 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 			}
 			classes := map[string]bool{}
 			for _, p := range probes[e.Name] {
-				err := p.call(acting(t, p.user, p.role, "edge-test"))
+				purpose := map[string]string{"gp": "signal", "team": "case-direction", "provider": "care-delivery"}[p.partner]
+				err := p.call(acting(t, p.user, p.role, purpose))
 				got := badRequestFields(err)
 				if status.Code(err) != codes.InvalidArgument {
 					t.Errorf("%s: want INVALID_ARGUMENT, got %v", p.name, err)

@@ -511,7 +511,7 @@ func (r *mutRun) call(j mutJob, i int, req proto.Message, muts []applied, key st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.timeout)
 	defer cancel()
-	ctx = grpcx.ActingUser(ctx, fmt.Sprintf("mut-%d", n), role, "mutation-test")
+	ctx = grpcx.ActingUser(ctx, fmt.Sprintf("mut-%d", n), role, purposeFor(r.env.orgs[j.v.who.org].Type))
 	if j.v.onBehalf != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, identity.HeaderOnBehalfOf, j.v.onBehalf)
 	}

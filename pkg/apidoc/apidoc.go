@@ -443,7 +443,7 @@ func headerParameters() *yaml.Node {
 	}
 	add("X-Wijkbrug-User", true, "The professional who acts (an id within the calling organisation).")
 	add("X-Wijkbrug-Role", true, "The role in which the professional acts, e.g. gp or case_director.")
-	add("X-Wijkbrug-Purpose", true, "The processing activity (doelbinding) the call serves.")
+	add("X-Wijkbrug-Purpose", true, "The processing activity (doelbinding) the call serves: a code from the register of processing activities that the calling organisation type has, e.g. signal, case-direction or care-delivery (docs/security.md); any other is 403.")
 	add("Idempotency-Key", false, "Makes a retry safe: a repeat with the same key returns the first answer. The same as the body's idempotency_key (when both are given they must be equal).")
 	return p
 }

@@ -55,6 +55,9 @@ func (p Policy) Check(method string, caller identity.Caller) error {
 	if err := checkRole(caller); err != nil {
 		return err
 	}
+	if err := checkPurpose(caller); err != nil {
+		return err
+	}
 	if len(rule.Roles) > 0 && caller.Org.Type != identity.OrgService && !slices.Contains(rule.Roles, caller.Role) {
 		return apperr.PermissionDenied("role " + caller.Role + " may not call this method")
 	}

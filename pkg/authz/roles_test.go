@@ -9,7 +9,7 @@ import (
 )
 
 func caller(t identity.OrgType, role string) identity.Caller {
-	return identity.Caller{Org: identity.Organisation{OIN: "00000001000000000001", Type: t}, User: "u", Role: role, Purpose: "p"}
+	return identity.Caller{Org: identity.Organisation{OIN: "00000001000000000001", Type: t}, User: "u", Role: role, Purpose: ActivitiesOf(t)[0]}
 }
 
 // Roles are data: an unknown role is refused naming the allowed ones, a partner cannot claim

@@ -50,7 +50,7 @@ func TestUndecodableRequestsAreInvalidArgument(t *testing.T) {
 		})
 	}
 	res, err := referralv1.NewReferralServiceClient(cc).GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
-	if err != nil || res.GetSignal().GetReporter() != "u1/gp/signal-intake" {
+	if err != nil || res.GetSignal().GetReporter() != "u1/gp/signal" {
 		t.Fatalf("a good request after bad ones: %v %v", res, err)
 	}
 }

@@ -149,7 +149,7 @@ func (f *fixture) as(t *testing.T, ca *devca.CA, orgType string, notAfter time.T
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
-	return grpcx.ActingUser(c, "u1", "gp", "signal-intake")
+	return grpcx.ActingUser(c, "u1", "gp", "signal")
 }
 
 func TestConnectionsWithoutValidClientCertificateAreRefused(t *testing.T) {
@@ -195,7 +195,7 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetSignal().GetId() != "00000001000000000042" || resp.GetSignal().GetReporter() != "u1/gp/signal-intake" {
+	if resp.GetSignal().GetId() != "00000001000000000042" || resp.GetSignal().GetReporter() != "u1/gp/signal" {
 		t.Fatalf("caller not taken from certificate and metadata: %v", resp.GetSignal())
 	}
 
@@ -340,7 +340,7 @@ func TestAccessLineRecordsCaller(t *testing.T) {
 		}
 	}
 	want := map[string]any{"method": referralv1.ReferralService_GetSignal_FullMethodName, "code": "NotFound",
-		"org_oin": "00000001000000000042", "org_type": "GP", "user": "u1", "role": "gp", "purpose": "signal-intake"}
+		"org_oin": "00000001000000000042", "org_type": "GP", "user": "u1", "role": "gp", "purpose": "signal"}
 	for k, v := range want {
 		if line[k] != v {
 			t.Fatalf("access line %v: %s = %v, want %v", line, k, line[k], v)

@@ -131,7 +131,7 @@ func TestRateLimitPerUserWithinOrganisation(t *testing.T) {
 	as := func(user string) error {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := client.GetSignal(grpcx.ActingUser(c, user, "gp", "signal-intake"), &referralv1.GetSignalRequest{SignalId: idOK})
+		_, err := client.GetSignal(grpcx.ActingUser(c, user, "gp", "signal"), &referralv1.GetSignalRequest{SignalId: idOK})
 		return err
 	}
 	for i := 0; i < 2; i++ {

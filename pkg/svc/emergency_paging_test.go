@@ -44,7 +44,7 @@ func TestEmergencyAccessPages(t *testing.T) {
 	slices.Reverse(want)
 
 	officer := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Demo")))
-	ctx := grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "review")
+	ctx := grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "access-supervision")
 	var got []string
 	token := ""
 	for pages := 0; ; pages++ {

@@ -77,7 +77,7 @@ func writerSpec() svc.Spec {
 }
 
 func write(cc *grpc.ClientConn, key, id string) error {
-	ctx, cancel := context.WithTimeout(grpcx.ActingUser(context.Background(), "u", "professional", "test"), 5*time.Second)
+	ctx, cancel := context.WithTimeout(grpcx.ActingUser(context.Background(), "u", "professional", "case-direction"), 5*time.Second)
 	defer cancel()
 	return cc.Invoke(ctx, writeMethod, &accesslogv1.StartEmergencyAccessRequest{IdempotencyKey: key, ObjectId: id}, &accesslogv1.StartEmergencyAccessResponse{})
 }

@@ -204,7 +204,7 @@ func TestEmergencyAccess(t *testing.T) {
 	defer db.Close()
 	teamOrg := svctest.Org(identity.OrgTeam, "Team Noord")
 	team := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, teamOrg))
-	ctx := grpcx.ActingUser(context.Background(), "anna", "case_director", "crisis")
+	ctx := grpcx.ActingUser(context.Background(), "anna", "case_director", "case-direction")
 	if _, err := team.StartEmergencyAccess(ctx, &accesslogv1.StartEmergencyAccessRequest{IdempotencyKey: "e1", ObjectType: "case", ObjectId: "c-1", Reason: "urgent"}); grpcstatus.Code(err) != codes.InvalidArgument {
 		t.Fatalf("a short reason must be refused: %v", err)
 	}
@@ -239,7 +239,7 @@ func TestEmergencyAccess(t *testing.T) {
 		t.Fatalf("the grant must be flagged in the access log: %d %v", flagged, err)
 	}
 	officer := accesslogv1.NewAccessLogServiceClient(env.Client(t, s.Addr, svctest.Org(identity.OrgMunicipality, "Gemeente Demo")))
-	list, err := officer.ListEmergencyAccess(grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "review"), &accesslogv1.ListEmergencyAccessRequest{})
+	list, err := officer.ListEmergencyAccess(grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "access-supervision"), &accesslogv1.ListEmergencyAccessRequest{})
 	if err != nil || len(list.GetGrants()) != 2 || list.GetGrants()[0].GetReason() == "" {
 		t.Fatalf("review list: %v %v", list, err)
 	}

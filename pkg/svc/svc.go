@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,8 +126,14 @@ func (p *Platform) Dial(addr string) (*grpc.ClientConn, error) {
 	return cc, nil
 }
 
-// SystemCaller is the identity consumers and schedulers act as.
+// SystemCaller is the identity consumers and schedulers act as. Its purpose must be one of the
+// services' own entries in the register of processing activities (authz.Activities): the
+// access log records it and peers refuse anything else, so a service built with another one
+// is a programming error, stopped where it is made (at composition, before anything runs).
 func (p *Platform) SystemCaller(purpose string) identity.Caller {
+	if a, ok := authz.ActivityOf(purpose); !ok || !slices.Contains(a.Processors, identity.OrgService) {
+		panic(fmt.Sprintf("svc: system purpose %q is not a services' activity in the register of processing activities (pkg/authz/activities.go)", purpose))
+	}
 	return identity.System(p.Self, purpose)
 }
 

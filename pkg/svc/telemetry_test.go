@@ -107,7 +107,7 @@ func TestTracesExportAndMetrics(t *testing.T) {
 	spec.Setup = func(_ context.Context, p *svc.Platform) (*svc.Wiring, error) {
 		return &svc.Wiring{
 			Register: func(grpc.ServiceRegistrar) {},
-			Schedulers: []scheduler.Job{{Name: "test-timer", Interval: 20 * time.Millisecond, BatchSize: 10, Caller: p.SystemCaller("test-timer"),
+			Schedulers: []scheduler.Job{{Name: "test-timer", Interval: 20 * time.Millisecond, BatchSize: 10, Caller: p.SystemCaller("case-monitoring"),
 				Batch: func(context.Context, int) (int, error) {
 					select {
 					case ticks <- struct{}{}:
@@ -123,7 +123,7 @@ func TestTracesExportAndMetrics(t *testing.T) {
 	<-ticks
 
 	cc := env.Client(t, s.Addr, svctest.Org(identity.OrgTeam, "Team"))
-	if _, err := accesslogv1.NewAccessLogServiceClient(cc).ListEmergencyAccess(grpcx.ActingUser(context.Background(), "anna", "case_director", "care"), &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
+	if _, err := accesslogv1.NewAccessLogServiceClient(cc).ListEmergencyAccess(grpcx.ActingUser(context.Background(), "anna", "case_director", "case-direction"), &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a team may not list emergency grants: %v", err)
 	}
 	// The privacy officer's read queries the database (a SQL span under the RPC's span).

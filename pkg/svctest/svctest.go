@@ -228,7 +228,9 @@ func (e *Env) Client(t testing.TB, addr string, org devca.Org) *grpc.ClientConn 
 func Ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
-	return grpcx.ActingUser(ctx, "professional-1", "professional", "test")
+	// case-consultation is in the register of processing activities for every partner type but
+	// integrators (authz.Activities), so one context serves whichever certificate a test dials with.
+	return grpcx.ActingUser(ctx, "professional-1", "professional", "case-consultation")
 }
 
 // ServeFake serves fake peer services with mutual TLS and no policy, for a service's own

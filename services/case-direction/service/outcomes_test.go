@@ -908,7 +908,7 @@ func restGet(t *testing.T, env *svctest.Env, s *svctest.Service, org devca.Org, 
 	}
 	req.Header.Set("X-Wijkbrug-User", "analist-1")
 	req.Header.Set("X-Wijkbrug-Role", "professional")
-	req.Header.Set("X-Wijkbrug-Purpose", "test")
+	req.Header.Set("X-Wijkbrug-Purpose", "monitoring")
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)

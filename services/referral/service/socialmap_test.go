@@ -202,7 +202,7 @@ func TestLargeDirectoryExportsInPages(t *testing.T) {
 	// Importing and exporting megabytes takes longer than svctest.Ctx allows on a busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	h.ctx = grpcx.ActingUser(ctx, "professional-1", "professional", "test")
+	h.ctx = grpcx.ActingUser(ctx, "professional-1", "professional", "social-map")
 	tc := h.client(t, team)
 	long := strings.Repeat("€", 4000) // the longest description, 12 kB of UTF-8
 	const n = 400                     // ~5 MB of HSDS JSON in all

@@ -50,7 +50,7 @@ func replica(t *testing.T, dsn string, now time.Time) *app.App {
 // database, many rounds at once. Every case in WATCH has missed three check-ins: each must be
 // reported exactly once, and each case's pilot light moved on exactly three intervals.
 func TestTwoSchedulersNeverEmitTheSameOverdueEventTwice(t *testing.T) {
-	system := identity.System(identity.Organisation{OIN: "00000001000000000999", Name: "casedirection", Type: identity.OrgService}, "test")
+	system := identity.System(identity.Organisation{OIN: "00000001000000000999", Name: "casedirection", Type: identity.OrgService}, "case-monitoring")
 	ctx := identity.WithCaller(context.Background(), system)
 	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, service.Spec(), dsn) })
 	now := time.Now().UTC().Truncate(time.Microsecond)

@@ -31,7 +31,7 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 	const gpOIN = "00000001000000000200"
 	gp := identity.WithCaller(ctx, identity.Caller{
 		Org: identity.Organisation{OIN: gpOIN, Type: identity.OrgGP, Name: "De Linde"}, User: "dr-jansen", Role: "gp", Purpose: "signal"})
-	system := identity.WithCaller(ctx, identity.System(identity.Organisation{OIN: "00000099000000000004", Name: "wijkbrug-referral", Type: identity.OrgService}, "referral-intake-events"))
+	system := identity.WithCaller(ctx, identity.System(identity.Organisation{OIN: "00000099000000000004", Name: "wijkbrug-referral", Type: identity.OrgService}, "signal-feedback"))
 
 	submitAndLink := func() (submit, link int64, signalID string) {
 		t.Helper()
