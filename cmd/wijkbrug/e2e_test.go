@@ -376,6 +376,25 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}
 	}
+	// The resident's right of access: who looked, and why in the register's words.
+	var history strings.Builder
+	conf, err := privacyOfficerTLS(s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, name := range historyServices {
+		addrs = append(addrs, s.Endpoint(name).Addr)
+	}
+	if err := printAccessHistory(ctx, conf, addrs, residentBSN, &history); err != nil {
+		t.Fatalf("access-history: %v", err)
+	}
+	for _, want := range []string{"referral.signal.create", "dr-jansen (gp)", "purposes (register of processing activities):",
+		"signal               signalling: a partner reports concerns", "signal-intake        a signal becomes an intake"} {
+		if !strings.Contains(history.String(), want) {
+			t.Errorf("access-history lacks %q:\n%s", want, history.String())
+		}
+	}
 	checkOperations(t, s, logs.Bytes())
 	checkOutcomeWalkthrough(t, s)
 	// No plaintext BSN in any database dump, log line or stream message.

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
 	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
 
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
@@ -35,25 +37,46 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 	if err := bsn.Validate(*resident); err != nil {
 		return fmt.Errorf("-bsn %q is not a valid BSN: %v", *resident, err)
 	}
-	pki := filepath.Join(*dataDir, "pki")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "municipality.pem"), filepath.Join(pki, "municipality-key.pem"))
-	if err != nil {
-		return fmt.Errorf("municipality certificate: %w", err)
-	}
-	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.pem"))
+	conf, err := privacyOfficerTLS(*dataDir)
 	if err != nil {
 		return err
 	}
+	var addrs []string
+	for i := range historyServices {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", *basePort+i))
+	}
+	return printAccessHistory(ctx, conf, addrs, *resident, out)
+}
+
+// historyServices are the services access-history asks, in the order of their ports.
+var historyServices = []string{"intake", "casedirection", "providermonitoring", "referral"}
+
+// privacyOfficerTLS is the demo municipality's client certificate from a suite's data directory.
+func privacyOfficerTLS(dataDir string) (*tls.Config, error) {
+	pki := filepath.Join(dataDir, "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "municipality.pem"), filepath.Join(pki, "municipality-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("municipality certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.pem"))
+	if err != nil {
+		return nil, err
+	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
-	conf := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: roots}
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: roots}, nil
+}
+
+// printAccessHistory asks the services at addrs (in historyServices' order) for the resident's
+// entries and prints them newest first, then what each purpose shown stands for.
+func printAccessHistory(ctx context.Context, conf *tls.Config, addrs []string, resident string, out io.Writer) error {
 	type row struct {
 		service string
 		e       *accesslogv1.AccessEntry
 	}
 	var rows []row
-	for i, service := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
-		cc, err := grpcx.Dial(fmt.Sprintf("127.0.0.1:%d", *basePort+i), conf, 10*time.Second)
+	for i, service := range historyServices {
+		cc, err := grpcx.Dial(addrs[i], conf, 10*time.Second)
 		if err != nil {
 			return err
 		}
@@ -61,7 +84,7 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 		callCtx := grpcx.ActingUser(ctx, "privacy-officer", "privacy_officer", "right-of-access")
 		token := ""
 		for {
-			resp, err := client.ListResidentAccess(callCtx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: *resident, PageToken: token, PageSize: 500})
+			resp, err := client.ListResidentAccess(callCtx, &accesslogv1.ListResidentAccessRequest{ResidentBsn: resident, PageToken: token, PageSize: 500})
 			if err != nil {
 				_ = cc.Close()
 				return fmt.Errorf("%s: %w", service, err)
@@ -83,5 +106,23 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 			e.GetOrganisationOin()+" ("+protoenum.Code(e.GetOrganisationType())+")", e.GetUser()+" ("+e.GetRole()+")", e.GetOutcome(), e.GetPurpose())
 	}
 	fmt.Fprintf(out, "%d entries\n", len(rows))
+	// The resident is owed why, not only who: each purpose shown, in the register's words.
+	var purposes []string
+	for _, r := range rows {
+		if p := r.e.GetPurpose(); !slices.Contains(purposes, p) {
+			purposes = append(purposes, p)
+		}
+	}
+	if len(purposes) > 0 {
+		fmt.Fprintln(out, "\npurposes (register of processing activities):")
+	}
+	sort.Strings(purposes)
+	for _, p := range purposes {
+		if a, ok := authz.ActivityOf(p); ok {
+			fmt.Fprintf(out, "  %-20s %s (legal basis: %s)\n", p, a.Name, a.LegalBasis)
+		} else {
+			fmt.Fprintf(out, "  %-20s not in the register (recorded before the register existed)\n", p)
+		}
+	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package svc
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/config"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
 // The README's configuration table must list every setting, so operators can trust it.
@@ -38,5 +40,24 @@ func TestCallCapAboveTwoMinutesIsRefused(t *testing.T) {
 	}
 	if MaxCallCap >= 5*time.Minute {
 		t.Fatal("the cap must stay below case-direction's five minutes for a pending allocation")
+	}
+}
+
+// A consumer or scheduler acts under one of the services' own entries in the register of
+// processing activities; a service built with any other purpose stops where it is composed.
+func TestSystemCallerNeedsAServicesActivity(t *testing.T) {
+	p := &Platform{Self: identity.Organisation{OIN: "00000099000000000001", Name: "wijkbrug-intake", Type: identity.OrgService}}
+	if c := p.SystemCaller("signal-intake"); c.Purpose != "signal-intake" || c.Role != "system" || c.Org != p.Self {
+		t.Fatalf("system caller: %+v", c)
+	}
+	for _, purpose := range []string{"housekeeping", "signal", ""} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "register of processing activities") {
+					t.Errorf("SystemCaller(%q): recovered %v, want a panic naming the register", purpose, r)
+				}
+			}()
+			p.SystemCaller(purpose)
+		}()
 	}
 }
