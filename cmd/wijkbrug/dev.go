@@ -14,7 +14,7 @@ import (
 
 func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("dev")
-	dataDir := fs.String("data-dir", ".wijkbrug", "directory that keeps PostgreSQL, JetStream, certificates and keys across restarts")
+	dataDir := fs.String("data-dir", ".wijkbrug", "directory that keeps PostgreSQL, JetStream, certificates and keys across restarts (not used with -ephemeral)")
 	ephemeral := fs.Bool("ephemeral", false, "use a throw-away data directory, removed on exit")
 	basePort := fs.Int("base-port", 50051, "gRPC port of intake; case-direction, provider-monitoring and referral follow; REST ports at +20, admin ports at +40")
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port (127.0.0.1)")
