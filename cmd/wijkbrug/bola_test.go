@@ -470,6 +470,12 @@ func bolaTable() map[string]bolaEntry {
 			return &providermonitoringv1.RegisterProviderRequest{Agb: suite.DemoProviderAGB, Name: "Overname BV", Oin: "00000003000000000999"}
 		}, owners: []actor{ownerMunicip}, alsoRefused: []codes.Code{codes.AlreadyExists},
 			why: "the registration is not taken over; AGB codes are public (Vektis AGB register), so confirming one is registered reveals nothing"}),
+		pm("CorrectProvider"): one(bolaVariant{name: "A's provider, its name as registered", owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.CorrectProviderRequest{Agb: suite.DemoProviderAGB, Name: suite.DemoProvider.Name, Reason: "the registered name, confirmed"}
+		}}),
+		pm("ListProviderCorrections"): one(bolaVariant{read: true, owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
+			return &providermonitoringv1.ListProviderCorrectionsRequest{Agb: suite.DemoProviderAGB}
+		}}),
 		pm("AddContract"): one(bolaVariant{name: "A's municipality and provider", owners: []actor{ownerMunicip}, req: func(f *bolaFixture) proto.Message {
 			return &providermonitoringv1.AddContractRequest{ProviderAgb: suite.DemoProviderAGB, Model: providermonitoringv1.ContractModel_CONTRACT_MODEL_CHOICE,
 				MunicipalityCode: suite.DemoMunicipality, Products: []*providermonitoringv1.Product{{Category: suite.DemoProductCategory, Code: suite.DemoProductCode}},

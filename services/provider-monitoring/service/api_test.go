@@ -321,3 +321,81 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 		t.Fatalf("an unknown case has no allocations: %v %v", err, cases)
 	}
 }
+
+// A provider's registration is corrected by a municipality that may: its name at any time, its
+// OIN only while nothing names the provider, each correction kept with who made it and why.
+func TestProviderRegistrationIsCorrected(t *testing.T) {
+	t.Parallel()
+	w := start(t)
+	muni, team, _ := w.municipal(t)
+	ctx := asRole(t, "contract_manager")
+	right := svctest.Org(identity.OrgProvider, "Buurtzorg Jong")
+	const agb, wrongOIN = "22334477", "00000001000000000920"
+	if _, err := muni.RegisterProvider(ctx, &pmv1.RegisterProviderRequest{IdempotencyKey: uuid.NewString(), Agb: agb, Name: "Buurtzorg Jnog", Oin: wrongOIN}); err != nil {
+		t.Fatal(err)
+	}
+	correct := func(c pmv1.ProviderMonitoringServiceClient, req *pmv1.CorrectProviderRequest) (*pmv1.CorrectProviderResponse, error) {
+		req.IdempotencyKey = uuid.NewString()
+		return c.CorrectProvider(ctx, req)
+	}
+	// The name, then the OIN: each a correction; the same name again changes nothing.
+	res, err := correct(muni, &pmv1.CorrectProviderRequest{Agb: agb, Name: "Buurtzorg Jong", Reason: "typing error in the registered name"})
+	if err != nil || !res.GetCorrected() || res.GetProvider().GetName() != "Buurtzorg Jong" || res.GetProvider().GetOin() != wrongOIN {
+		t.Fatalf("name corrected: %v %v", res, err)
+	}
+	if res, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: agb, Name: "Buurtzorg Jong", Reason: "typing error in the registered name"}); err != nil || res.GetCorrected() {
+		t.Fatalf("the same name again: %v %v, want corrected false", res, err)
+	}
+	if res, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: agb, Oin: right.OIN, Reason: "registered with the OIN of another organisation"}); err != nil ||
+		!res.GetCorrected() || res.GetProvider().GetOin() != right.OIN || res.GetProvider().GetName() != "Buurtzorg Jong" {
+		t.Fatalf("OIN corrected: %v %v", res, err)
+	}
+	list, err := muni.ListProviderCorrections(ctx, &pmv1.ListProviderCorrectionsRequest{Agb: agb})
+	if err != nil || len(list.GetCorrections()) != 2 {
+		t.Fatalf("corrections: %v %v", list, err)
+	}
+	newest, oldest := list.GetCorrections()[0], list.GetCorrections()[1]
+	if newest.GetOldOin() != wrongOIN || newest.GetNewOin() != right.OIN || newest.GetReason() != "registered with the OIN of another organisation" ||
+		oldest.GetOldName() != "Buurtzorg Jnog" || oldest.GetNewName() != "Buurtzorg Jong" || oldest.GetCorrectedByUser() != "user-1" || oldest.GetCorrectedAt() == nil {
+		t.Fatalf("corrections, newest first: %v", list.GetCorrections())
+	}
+	// Bad input names every field; an unknown provider is NOT_FOUND; a team may not.
+	_, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: agb, Reason: "short"})
+	if got := violatedFields(t, err); !slices.Contains(got, "name") || !slices.Contains(got, "reason") {
+		t.Fatalf("nothing to correct and a short reason: %v", got)
+	}
+	_, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: agb, Oin: "123", Reason: "registered with the wrong OIN"})
+	if got := violatedFields(t, err); !slices.Contains(got, "oin") {
+		t.Fatalf("a bad OIN: %v", got)
+	}
+	_, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: "99999998", Name: "Niemand", Reason: "registered with the wrong name"})
+	wantResource(t, err, "provider", "99999998")
+	_, err = correct(team, &pmv1.CorrectProviderRequest{Agb: agb, Name: "Buurtzorg Team", Reason: "a team tries to rename it"})
+	wantCode(t, err, codes.PermissionDenied)
+	// Once GM0363 contracts the provider, a municipality acting for another one may not correct it.
+	elders := svctest.Org(identity.OrgMunicipality, "Gemeente Elders")
+	if err := service.SeedMunicipalOrganisations(svctest.Ctx(t), w.svc.DSN, "GM0599", elders.OIN); err != nil {
+		t.Fatal(err)
+	}
+	eldersClient := pmv1.NewProviderMonitoringServiceClient(w.env.Client(t, w.svc.Addr, elders))
+	if _, err := correct(eldersClient, &pmv1.CorrectProviderRequest{Agb: agb, Name: "Buurtzorg Jong BV", Reason: "the legal form was left out"}); err != nil {
+		t.Fatalf("a provider without contracts, by any municipality: %v", err)
+	}
+	if _, err := muni.AddContract(ctx, &pmv1.AddContractRequest{IdempotencyKey: uuid.NewString(), ProviderAgb: agb, Model: pmv1.ContractModel_CONTRACT_MODEL_CHOICE,
+		MunicipalityCode: municipality, Products: []*pmv1.Product{{Category: "45", Code: "45A01"}}, Capacity: 5, ValidFrom: date(today())}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = correct(eldersClient, &pmv1.CorrectProviderRequest{Agb: agb, Name: "Buurtzorg Elders", Reason: "another municipality renames it"})
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = eldersClient.ListProviderCorrections(ctx, &pmv1.ListProviderCorrectionsRequest{Agb: agb})
+	wantCode(t, err, codes.PermissionDenied)
+	// A provider with allocations keeps its OIN; its name is still corrected.
+	w.allocate(t, allocateRequest())
+	_, err = correct(muni, &pmv1.CorrectProviderRequest{Agb: providerAGB, Oin: right.OIN, Reason: "moving the provider's care elsewhere"})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "no longer corrected") {
+		t.Fatalf("OIN of a provider in use: %s", st.Message())
+	}
+	if res, err := correct(muni, &pmv1.CorrectProviderRequest{Agb: providerAGB, Name: "Zorggroep De Brug BV", Reason: "the legal form was left out"}); err != nil || !res.GetCorrected() {
+		t.Fatalf("name of a provider in use: %v %v", res, err)
+	}
+}

@@ -36,6 +36,18 @@ type Providers interface {
 	ActsFor(ctx context.Context, oin, municipality string) (bool, error)
 	// ActsForAny reports whether the organisation acts for any municipality.
 	ActsForAny(ctx context.Context, oin string) (bool, error)
+	// GetForUpdate is Get, locking the provider for the rest of the transaction.
+	GetForUpdate(ctx context.Context, agb string) (domain.Provider, error)
+	// ContractingMunicipalities lists the municipalities with a contract with the provider.
+	ContractingMunicipalities(ctx context.Context, agb string) ([]string, error)
+	// ActsForOneOf reports whether the organisation acts for one of the municipalities.
+	ActsForOneOf(ctx context.Context, oin string, municipalities []string) (bool, error)
+	// InUse reports whether an allocation, an allocation request or a decision names the provider.
+	InUse(ctx context.Context, agb string) (bool, error)
+	// Correct stores the correction and the provider's new name and OIN.
+	Correct(ctx context.Context, c domain.ProviderCorrection) error
+	// Corrections lists the provider's corrections, newest first.
+	Corrections(ctx context.Context, agb string) ([]domain.ProviderCorrection, error)
 }
 
 // Allocations stores allocations, their versions, periods of delivery and reports.

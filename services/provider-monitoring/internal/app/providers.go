@@ -51,6 +51,97 @@ func (a *App) RegisterProvider(ctx context.Context, p domain.Provider) (domain.P
 	return out, err
 }
 
+// CorrectProvider corrects a provider's name or OIN (empty keeps it), recording the correction
+// with its reason. Only a municipality that contracts the provider corrects it (for a provider
+// without contracts, any organisation acting for a municipality, as for registering). The OIN
+// decides who receives the provider's allocations, so it is corrected only while nothing names
+// the provider; after that moving a provider's care to another organisation is not a correction.
+// A correction that changes nothing returns the provider and false.
+func (a *App) CorrectProvider(ctx context.Context, agb, name, oin, reason string) (domain.Provider, bool, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return domain.Provider{}, false, apperr.Unauthenticated("no caller")
+	}
+	var out domain.Provider
+	corrected := false
+	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+		p, err := a.providers.GetForUpdate(ctx, agb)
+		if err != nil {
+			return err
+		}
+		if err := a.answersForProvider(ctx, caller, agb); err != nil {
+			return err
+		}
+		c := domain.ProviderCorrection{AGB: agb, At: a.Now().UTC(), ByOIN: caller.Org.OIN, ByUser: caller.User,
+			OldName: p.Name, NewName: p.Name, OldOIN: p.OIN, NewOIN: p.OIN, Reason: reason}
+		if name != "" {
+			c.NewName = name
+		}
+		if oin != "" {
+			c.NewOIN = oin
+		}
+		out = domain.Provider{AGB: agb, Name: c.NewName, OIN: c.NewOIN}
+		if c.NewName == c.OldName && c.NewOIN == c.OldOIN {
+			return nil
+		}
+		if c.NewOIN != c.OldOIN {
+			used, err := a.providers.InUse(ctx, agb)
+			if err != nil {
+				return err
+			}
+			if used {
+				return apperr.FailedPrecondition("provider " + agb + " already has allocations, allocation requests or decisions: its OIN decides who receives them and is no longer corrected")
+			}
+		}
+		corrected = true
+		return a.providers.Correct(ctx, c)
+	})
+	return out, corrected, err
+}
+
+// answersForProvider refuses a caller that does not act for a municipality contracting the
+// provider (for a provider without contracts: for no municipality at all). Wijkbrug services
+// pass.
+func (a *App) answersForProvider(ctx context.Context, caller identity.Caller, agb string) error {
+	if caller.Org.Type == identity.OrgService {
+		return nil
+	}
+	municipalities, err := a.providers.ContractingMunicipalities(ctx, agb)
+	if err != nil {
+		return err
+	}
+	var acts bool
+	if len(municipalities) == 0 {
+		acts, err = a.providers.ActsForAny(ctx, caller.Org.OIN)
+	} else {
+		acts, err = a.providers.ActsForOneOf(ctx, caller.Org.OIN, municipalities)
+	}
+	if err != nil {
+		return err
+	}
+	if !acts {
+		return apperr.PermissionDenied("provider " + agb + " answers to the municipalities that contract it; the caller acts for none of them")
+	}
+	return nil
+}
+
+// ProviderCorrections lists a provider's corrections, newest first (NOT_FOUND for an unknown
+// provider), to the municipalities that may correct it. Providers are organisations: no
+// access-log entry.
+func (a *App) ProviderCorrections(ctx context.Context, agb string) ([]domain.ProviderCorrection, error) {
+	caller, ok := identity.From(ctx)
+	if !ok {
+		return nil, apperr.Unauthenticated("no caller")
+	}
+	if _, err := a.providers.Get(ctx, agb); err != nil {
+		return nil, err
+	}
+	if err := a.answersForProvider(ctx, caller, agb); err != nil {
+		return nil, err
+	}
+	return a.providers.Corrections(ctx, agb)
+}
+
 // AddContract adds a contract between the caller's municipality and a registered provider.
 func (a *App) AddContract(ctx context.Context, c domain.Contract) (domain.Contract, error) {
 	caller, ok := identity.From(ctx)

@@ -14,6 +14,17 @@ type Provider struct {
 	OIN  string
 }
 
+// ProviderCorrection is a correction of a provider's registration: what it was, what it
+// became, who corrected it and why.
+type ProviderCorrection struct {
+	AGB              string
+	At               time.Time
+	ByOIN, ByUser    string
+	OldName, NewName string
+	OldOIN, NewOIN   string
+	Reason           string
+}
+
 // ContractModel is how a municipality contracted a product.
 type ContractModel string
 

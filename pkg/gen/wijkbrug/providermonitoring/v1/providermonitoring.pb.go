@@ -3310,6 +3310,332 @@ func (x *RegisterProviderResponse) GetProvider() *Provider {
 	return nil
 }
 
+// CorrectProviderRequest corrects a provider's registration.
+type CorrectProviderRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	Agb            string                 `protobuf:"bytes,2,opt,name=agb,proto3" json:"agb,omitempty"`
+	// The corrected name (2–200 characters); empty keeps the name.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The corrected OIN; empty keeps the OIN.
+	Oin string `protobuf:"bytes,4,opt,name=oin,proto3" json:"oin,omitempty"`
+	// Why the registration was wrong (10–500 characters).
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CorrectProviderRequest) Reset() {
+	*x = CorrectProviderRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorrectProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorrectProviderRequest) ProtoMessage() {}
+
+func (x *CorrectProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorrectProviderRequest.ProtoReflect.Descriptor instead.
+func (*CorrectProviderRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CorrectProviderRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CorrectProviderRequest) GetAgb() string {
+	if x != nil {
+		return x.Agb
+	}
+	return ""
+}
+
+func (x *CorrectProviderRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CorrectProviderRequest) GetOin() string {
+	if x != nil {
+		return x.Oin
+	}
+	return ""
+}
+
+func (x *CorrectProviderRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// CorrectProviderResponse holds the provider as corrected.
+type CorrectProviderResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Provider *Provider              `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// False when the request changed nothing (no correction recorded).
+	Corrected     bool `protobuf:"varint,2,opt,name=corrected,proto3" json:"corrected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CorrectProviderResponse) Reset() {
+	*x = CorrectProviderResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorrectProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorrectProviderResponse) ProtoMessage() {}
+
+func (x *CorrectProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorrectProviderResponse.ProtoReflect.Descriptor instead.
+func (*CorrectProviderResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *CorrectProviderResponse) GetProvider() *Provider {
+	if x != nil {
+		return x.Provider
+	}
+	return nil
+}
+
+func (x *CorrectProviderResponse) GetCorrected() bool {
+	if x != nil {
+		return x.Corrected
+	}
+	return false
+}
+
+// ListProviderCorrectionsRequest names the provider.
+type ListProviderCorrectionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agb           string                 `protobuf:"bytes,1,opt,name=agb,proto3" json:"agb,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProviderCorrectionsRequest) Reset() {
+	*x = ListProviderCorrectionsRequest{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProviderCorrectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProviderCorrectionsRequest) ProtoMessage() {}
+
+func (x *ListProviderCorrectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProviderCorrectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListProviderCorrectionsRequest) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListProviderCorrectionsRequest) GetAgb() string {
+	if x != nil {
+		return x.Agb
+	}
+	return ""
+}
+
+// ListProviderCorrectionsResponse lists the corrections, newest first.
+type ListProviderCorrectionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Corrections   []*ProviderCorrection  `protobuf:"bytes,1,rep,name=corrections,proto3" json:"corrections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProviderCorrectionsResponse) Reset() {
+	*x = ListProviderCorrectionsResponse{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProviderCorrectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProviderCorrectionsResponse) ProtoMessage() {}
+
+func (x *ListProviderCorrectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProviderCorrectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListProviderCorrectionsResponse) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListProviderCorrectionsResponse) GetCorrections() []*ProviderCorrection {
+	if x != nil {
+		return x.Corrections
+	}
+	return nil
+}
+
+// ProviderCorrection is one correction of a provider's registration.
+type ProviderCorrection struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CorrectedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=corrected_at,json=correctedAt,proto3" json:"corrected_at,omitempty"`
+	// The organisation and user that corrected it.
+	CorrectedByOin  string `protobuf:"bytes,2,opt,name=corrected_by_oin,json=correctedByOin,proto3" json:"corrected_by_oin,omitempty"`
+	CorrectedByUser string `protobuf:"bytes,3,opt,name=corrected_by_user,json=correctedByUser,proto3" json:"corrected_by_user,omitempty"`
+	OldName         string `protobuf:"bytes,4,opt,name=old_name,json=oldName,proto3" json:"old_name,omitempty"`
+	NewName         string `protobuf:"bytes,5,opt,name=new_name,json=newName,proto3" json:"new_name,omitempty"`
+	OldOin          string `protobuf:"bytes,6,opt,name=old_oin,json=oldOin,proto3" json:"old_oin,omitempty"`
+	NewOin          string `protobuf:"bytes,7,opt,name=new_oin,json=newOin,proto3" json:"new_oin,omitempty"`
+	Reason          string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ProviderCorrection) Reset() {
+	*x = ProviderCorrection{}
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProviderCorrection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProviderCorrection) ProtoMessage() {}
+
+func (x *ProviderCorrection) ProtoReflect() protoreflect.Message {
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProviderCorrection.ProtoReflect.Descriptor instead.
+func (*ProviderCorrection) Descriptor() ([]byte, []int) {
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ProviderCorrection) GetCorrectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CorrectedAt
+	}
+	return nil
+}
+
+func (x *ProviderCorrection) GetCorrectedByOin() string {
+	if x != nil {
+		return x.CorrectedByOin
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetCorrectedByUser() string {
+	if x != nil {
+		return x.CorrectedByUser
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetOldName() string {
+	if x != nil {
+		return x.OldName
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetNewName() string {
+	if x != nil {
+		return x.NewName
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetOldOin() string {
+	if x != nil {
+		return x.OldOin
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetNewOin() string {
+	if x != nil {
+		return x.NewOin
+	}
+	return ""
+}
+
+func (x *ProviderCorrection) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // AddContractRequest adds a contract.
 type AddContractRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -3330,7 +3656,7 @@ type AddContractRequest struct {
 
 func (x *AddContractRequest) Reset() {
 	*x = AddContractRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3668,7 @@ func (x *AddContractRequest) String() string {
 func (*AddContractRequest) ProtoMessage() {}
 
 func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[37]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3681,7 @@ func (x *AddContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractRequest.ProtoReflect.Descriptor instead.
 func (*AddContractRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{37}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AddContractRequest) GetIdempotencyKey() string {
@@ -3431,7 +3757,7 @@ type AddContractResponse struct {
 
 func (x *AddContractResponse) Reset() {
 	*x = AddContractResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3443,7 +3769,7 @@ func (x *AddContractResponse) String() string {
 func (*AddContractResponse) ProtoMessage() {}
 
 func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[38]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3456,7 +3782,7 @@ func (x *AddContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddContractResponse.ProtoReflect.Descriptor instead.
 func (*AddContractResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{38}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AddContractResponse) GetContract() *Contract {
@@ -3481,7 +3807,7 @@ type ListContractsRequest struct {
 
 func (x *ListContractsRequest) Reset() {
 	*x = ListContractsRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +3819,7 @@ func (x *ListContractsRequest) String() string {
 func (*ListContractsRequest) ProtoMessage() {}
 
 func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[39]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +3832,7 @@ func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsRequest.ProtoReflect.Descriptor instead.
 func (*ListContractsRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{39}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListContractsRequest) GetProviderAgb() string {
@@ -3549,7 +3875,7 @@ type ListContractsResponse struct {
 
 func (x *ListContractsResponse) Reset() {
 	*x = ListContractsResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3561,7 +3887,7 @@ func (x *ListContractsResponse) String() string {
 func (*ListContractsResponse) ProtoMessage() {}
 
 func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[40]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3574,7 +3900,7 @@ func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsResponse.ProtoReflect.Descriptor instead.
 func (*ListContractsResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{40}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListContractsResponse) GetContracts() []*Contract {
@@ -3603,7 +3929,7 @@ type ReportTimeliness struct {
 
 func (x *ReportTimeliness) Reset() {
 	*x = ReportTimeliness{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3615,7 +3941,7 @@ func (x *ReportTimeliness) String() string {
 func (*ReportTimeliness) ProtoMessage() {}
 
 func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[41]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3628,7 +3954,7 @@ func (x *ReportTimeliness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportTimeliness.ProtoReflect.Descriptor instead.
 func (*ReportTimeliness) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{41}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReportTimeliness) GetReported() int32 {
@@ -3684,7 +4010,7 @@ type MonitoringFigures struct {
 
 func (x *MonitoringFigures) Reset() {
 	*x = MonitoringFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +4022,7 @@ func (x *MonitoringFigures) String() string {
 func (*MonitoringFigures) ProtoMessage() {}
 
 func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[42]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +4035,7 @@ func (x *MonitoringFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringFigures.ProtoReflect.Descriptor instead.
 func (*MonitoringFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{42}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *MonitoringFigures) GetIssued() int32 {
@@ -3832,7 +4158,7 @@ type VolumeUseFigures struct {
 
 func (x *VolumeUseFigures) Reset() {
 	*x = VolumeUseFigures{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3844,7 +4170,7 @@ func (x *VolumeUseFigures) String() string {
 func (*VolumeUseFigures) ProtoMessage() {}
 
 func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[43]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3857,7 +4183,7 @@ func (x *VolumeUseFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeUseFigures.ProtoReflect.Descriptor instead.
 func (*VolumeUseFigures) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{43}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *VolumeUseFigures) GetUnit() v1.VolumeUnit {
@@ -3920,7 +4246,7 @@ type DeliveredVolume struct {
 
 func (x *DeliveredVolume) Reset() {
 	*x = DeliveredVolume{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3932,7 +4258,7 @@ func (x *DeliveredVolume) String() string {
 func (*DeliveredVolume) ProtoMessage() {}
 
 func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[44]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3945,7 +4271,7 @@ func (x *DeliveredVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveredVolume.ProtoReflect.Descriptor instead.
 func (*DeliveredVolume) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{44}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeliveredVolume) GetId() string {
@@ -4030,7 +4356,7 @@ type AllocationVolumeUse struct {
 
 func (x *AllocationVolumeUse) Reset() {
 	*x = AllocationVolumeUse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4042,7 +4368,7 @@ func (x *AllocationVolumeUse) String() string {
 func (*AllocationVolumeUse) ProtoMessage() {}
 
 func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[45]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4055,7 +4381,7 @@ func (x *AllocationVolumeUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocationVolumeUse.ProtoReflect.Descriptor instead.
 func (*AllocationVolumeUse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{45}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AllocationVolumeUse) GetAllocationNumber() string {
@@ -4146,7 +4472,7 @@ type ReportDeliveredVolumeRequest struct {
 
 func (x *ReportDeliveredVolumeRequest) Reset() {
 	*x = ReportDeliveredVolumeRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4158,7 +4484,7 @@ func (x *ReportDeliveredVolumeRequest) String() string {
 func (*ReportDeliveredVolumeRequest) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[46]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4171,7 +4497,7 @@ func (x *ReportDeliveredVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{46}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ReportDeliveredVolumeRequest) GetIdempotencyKey() string {
@@ -4228,7 +4554,7 @@ type ReportDeliveredVolumeResponse struct {
 
 func (x *ReportDeliveredVolumeResponse) Reset() {
 	*x = ReportDeliveredVolumeResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4240,7 +4566,7 @@ func (x *ReportDeliveredVolumeResponse) String() string {
 func (*ReportDeliveredVolumeResponse) ProtoMessage() {}
 
 func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[47]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4253,7 +4579,7 @@ func (x *ReportDeliveredVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveredVolumeResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveredVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{47}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReportDeliveredVolumeResponse) GetReport() *DeliveredVolume {
@@ -4280,7 +4606,7 @@ type GetAllocationVolumeUseRequest struct {
 
 func (x *GetAllocationVolumeUseRequest) Reset() {
 	*x = GetAllocationVolumeUseRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4292,7 +4618,7 @@ func (x *GetAllocationVolumeUseRequest) String() string {
 func (*GetAllocationVolumeUseRequest) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[48]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4305,7 +4631,7 @@ func (x *GetAllocationVolumeUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{48}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetAllocationVolumeUseRequest) GetAllocationNumber() string {
@@ -4325,7 +4651,7 @@ type GetAllocationVolumeUseResponse struct {
 
 func (x *GetAllocationVolumeUseResponse) Reset() {
 	*x = GetAllocationVolumeUseResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4337,7 +4663,7 @@ func (x *GetAllocationVolumeUseResponse) String() string {
 func (*GetAllocationVolumeUseResponse) ProtoMessage() {}
 
 func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[49]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4350,7 +4676,7 @@ func (x *GetAllocationVolumeUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationVolumeUseResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationVolumeUseResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{49}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetAllocationVolumeUseResponse) GetVolumeUse() *AllocationVolumeUse {
@@ -4371,7 +4697,7 @@ type GetProviderOverviewRequest struct {
 
 func (x *GetProviderOverviewRequest) Reset() {
 	*x = GetProviderOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4383,7 +4709,7 @@ func (x *GetProviderOverviewRequest) String() string {
 func (*GetProviderOverviewRequest) ProtoMessage() {}
 
 func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[50]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4396,7 +4722,7 @@ func (x *GetProviderOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{50}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetProviderOverviewRequest) GetProviderAgb() string {
@@ -4423,7 +4749,7 @@ type GetProviderOverviewResponse struct {
 
 func (x *GetProviderOverviewResponse) Reset() {
 	*x = GetProviderOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4435,7 +4761,7 @@ func (x *GetProviderOverviewResponse) String() string {
 func (*GetProviderOverviewResponse) ProtoMessage() {}
 
 func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[51]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4448,7 +4774,7 @@ func (x *GetProviderOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProviderOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetProviderOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{51}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetProviderOverviewResponse) GetFigures() *MonitoringFigures {
@@ -4468,7 +4794,7 @@ type GetContractOverviewRequest struct {
 
 func (x *GetContractOverviewRequest) Reset() {
 	*x = GetContractOverviewRequest{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4480,7 +4806,7 @@ func (x *GetContractOverviewRequest) String() string {
 func (*GetContractOverviewRequest) ProtoMessage() {}
 
 func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[52]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4493,7 +4819,7 @@ func (x *GetContractOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{52}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetContractOverviewRequest) GetContractId() string {
@@ -4517,7 +4843,7 @@ type GetContractOverviewResponse struct {
 
 func (x *GetContractOverviewResponse) Reset() {
 	*x = GetContractOverviewResponse{}
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4529,7 +4855,7 @@ func (x *GetContractOverviewResponse) String() string {
 func (*GetContractOverviewResponse) ProtoMessage() {}
 
 func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[53]
+	mi := &file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4542,7 +4868,7 @@ func (x *GetContractOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetContractOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{53}
+	return file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetContractOverviewResponse) GetContract() *Contract {
@@ -4831,7 +5157,29 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
 	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\"`\n" +
 	"\x18RegisterProviderResponse\x12D\n" +
-	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\x8a\x04\n" +
+	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\xb7\x01\n" +
+	"\x16CorrectProviderRequest\x121\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
+	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
+	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"}\n" +
+	"\x17CorrectProviderResponse\x12D\n" +
+	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\x12\x1c\n" +
+	"\tcorrected\x18\x02 \x01(\bR\tcorrected\"@\n" +
+	"\x1eListProviderCorrectionsRequest\x12\x1e\n" +
+	"\x03agb\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\"w\n" +
+	"\x1fListProviderCorrectionsResponse\x12T\n" +
+	"\vcorrections\x18\x01 \x03(\v22.wijkbrug.providermonitoring.v1.ProviderCorrectionR\vcorrections\"\xa9\x02\n" +
+	"\x12ProviderCorrection\x12=\n" +
+	"\fcorrected_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vcorrectedAt\x12(\n" +
+	"\x10corrected_by_oin\x18\x02 \x01(\tR\x0ecorrectedByOin\x12*\n" +
+	"\x11corrected_by_user\x18\x03 \x01(\tR\x0fcorrectedByUser\x12\x19\n" +
+	"\bold_name\x18\x04 \x01(\tR\aoldName\x12\x19\n" +
+	"\bnew_name\x18\x05 \x01(\tR\anewName\x12\x17\n" +
+	"\aold_oin\x18\x06 \x01(\tR\x06oldOin\x12\x17\n" +
+	"\anew_oin\x18\a \x01(\tR\x06newOin\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"\x8a\x04\n" +
 	"\x12AddContractRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12/\n" +
 	"\fprovider_agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x12M\n" +
@@ -4978,7 +5326,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\rContractModel\x12\x1e\n" +
 	"\x1aCONTRACT_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONTRACT_MODEL_CHOICE\x10\x01\x12\x1d\n" +
-	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\xf4\x1b\n" +
+	"\x19CONTRACT_MODEL_CONSORTIUM\x10\x022\x96\x1e\n" +
 	"\x19ProviderMonitoringService\x12m\n" +
 	"\bAllocate\x12/.wijkbrug.providermonitoring.v1.AllocateRequest\x1a0.wijkbrug.providermonitoring.v1.AllocateResponse\x12\xa9\x01\n" +
 	"\rGetAllocation\x124.wijkbrug.providermonitoring.v1.GetAllocationRequest\x1a5.wijkbrug.providermonitoring.v1.GetAllocationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/allocations/{allocation_number}\x12\xd3\x01\n" +
@@ -4994,7 +5342,9 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x19DescribeAllocationRequest\x12@.wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest\x1aA.wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/allocation-requests/{request_id}\x12\xb8\x01\n" +
 	"\x16ListAllocationRequests\x12=.wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest\x1a>.wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/allocation-requests\x12\xc0\x01\n" +
 	"\x0eReportProgress\x125.wijkbrug.providermonitoring.v1.ReportProgressRequest\x1a6.wijkbrug.providermonitoring.v1.ReportProgressResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/allocations/{allocation_number}/progress-reports\x12\x85\x01\n" +
-	"\x10RegisterProvider\x127.wijkbrug.providermonitoring.v1.RegisterProviderRequest\x1a8.wijkbrug.providermonitoring.v1.RegisterProviderResponse\x12v\n" +
+	"\x10RegisterProvider\x127.wijkbrug.providermonitoring.v1.RegisterProviderRequest\x1a8.wijkbrug.providermonitoring.v1.RegisterProviderResponse\x12\x82\x01\n" +
+	"\x0fCorrectProvider\x126.wijkbrug.providermonitoring.v1.CorrectProviderRequest\x1a7.wijkbrug.providermonitoring.v1.CorrectProviderResponse\x12\x9a\x01\n" +
+	"\x17ListProviderCorrections\x12>.wijkbrug.providermonitoring.v1.ListProviderCorrectionsRequest\x1a?.wijkbrug.providermonitoring.v1.ListProviderCorrectionsResponse\x12v\n" +
 	"\vAddContract\x122.wijkbrug.providermonitoring.v1.AddContractRequest\x1a3.wijkbrug.providermonitoring.v1.AddContractResponse\x12|\n" +
 	"\rListContracts\x124.wijkbrug.providermonitoring.v1.ListContractsRequest\x1a5.wijkbrug.providermonitoring.v1.ListContractsResponse\x12\x8e\x01\n" +
 	"\x13GetProviderOverview\x12:.wijkbrug.providermonitoring.v1.GetProviderOverviewRequest\x1a;.wijkbrug.providermonitoring.v1.GetProviderOverviewResponse\x12\x8e\x01\n" +
@@ -5015,7 +5365,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDescGZIP() 
 }
 
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any{
 	(AllocationForm)(0),                       // 0: wijkbrug.providermonitoring.v1.AllocationForm
 	(AllocationChangeReason)(0),               // 1: wijkbrug.providermonitoring.v1.AllocationChangeReason
@@ -5062,61 +5412,66 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_goTypes = []any
 	(*Contract)(nil),                          // 42: wijkbrug.providermonitoring.v1.Contract
 	(*RegisterProviderRequest)(nil),           // 43: wijkbrug.providermonitoring.v1.RegisterProviderRequest
 	(*RegisterProviderResponse)(nil),          // 44: wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	(*AddContractRequest)(nil),                // 45: wijkbrug.providermonitoring.v1.AddContractRequest
-	(*AddContractResponse)(nil),               // 46: wijkbrug.providermonitoring.v1.AddContractResponse
-	(*ListContractsRequest)(nil),              // 47: wijkbrug.providermonitoring.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),             // 48: wijkbrug.providermonitoring.v1.ListContractsResponse
-	(*ReportTimeliness)(nil),                  // 49: wijkbrug.providermonitoring.v1.ReportTimeliness
-	(*MonitoringFigures)(nil),                 // 50: wijkbrug.providermonitoring.v1.MonitoringFigures
-	(*VolumeUseFigures)(nil),                  // 51: wijkbrug.providermonitoring.v1.VolumeUseFigures
-	(*DeliveredVolume)(nil),                   // 52: wijkbrug.providermonitoring.v1.DeliveredVolume
-	(*AllocationVolumeUse)(nil),               // 53: wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	(*ReportDeliveredVolumeRequest)(nil),      // 54: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	(*ReportDeliveredVolumeResponse)(nil),     // 55: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	(*GetAllocationVolumeUseRequest)(nil),     // 56: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	(*GetAllocationVolumeUseResponse)(nil),    // 57: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	(*GetProviderOverviewRequest)(nil),        // 58: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	(*GetProviderOverviewResponse)(nil),       // 59: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	(*GetContractOverviewRequest)(nil),        // 60: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	(*GetContractOverviewResponse)(nil),       // 61: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	(*v1.Volume)(nil),                         // 62: wijkbrug.common.v1.Volume
-	(v1.AllocationStatus)(0),                  // 63: wijkbrug.common.v1.AllocationStatus
-	(*timestamppb.Timestamp)(nil),             // 64: google.protobuf.Timestamp
-	(v1.VolumeUnit)(0),                        // 65: wijkbrug.common.v1.VolumeUnit
+	(*CorrectProviderRequest)(nil),            // 45: wijkbrug.providermonitoring.v1.CorrectProviderRequest
+	(*CorrectProviderResponse)(nil),           // 46: wijkbrug.providermonitoring.v1.CorrectProviderResponse
+	(*ListProviderCorrectionsRequest)(nil),    // 47: wijkbrug.providermonitoring.v1.ListProviderCorrectionsRequest
+	(*ListProviderCorrectionsResponse)(nil),   // 48: wijkbrug.providermonitoring.v1.ListProviderCorrectionsResponse
+	(*ProviderCorrection)(nil),                // 49: wijkbrug.providermonitoring.v1.ProviderCorrection
+	(*AddContractRequest)(nil),                // 50: wijkbrug.providermonitoring.v1.AddContractRequest
+	(*AddContractResponse)(nil),               // 51: wijkbrug.providermonitoring.v1.AddContractResponse
+	(*ListContractsRequest)(nil),              // 52: wijkbrug.providermonitoring.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 53: wijkbrug.providermonitoring.v1.ListContractsResponse
+	(*ReportTimeliness)(nil),                  // 54: wijkbrug.providermonitoring.v1.ReportTimeliness
+	(*MonitoringFigures)(nil),                 // 55: wijkbrug.providermonitoring.v1.MonitoringFigures
+	(*VolumeUseFigures)(nil),                  // 56: wijkbrug.providermonitoring.v1.VolumeUseFigures
+	(*DeliveredVolume)(nil),                   // 57: wijkbrug.providermonitoring.v1.DeliveredVolume
+	(*AllocationVolumeUse)(nil),               // 58: wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	(*ReportDeliveredVolumeRequest)(nil),      // 59: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	(*ReportDeliveredVolumeResponse)(nil),     // 60: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	(*GetAllocationVolumeUseRequest)(nil),     // 61: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	(*GetAllocationVolumeUseResponse)(nil),    // 62: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	(*GetProviderOverviewRequest)(nil),        // 63: wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	(*GetProviderOverviewResponse)(nil),       // 64: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	(*GetContractOverviewRequest)(nil),        // 65: wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	(*GetContractOverviewResponse)(nil),       // 66: wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	(*v1.Volume)(nil),                         // 67: wijkbrug.common.v1.Volume
+	(v1.AllocationStatus)(0),                  // 68: wijkbrug.common.v1.AllocationStatus
+	(*timestamppb.Timestamp)(nil),             // 69: google.protobuf.Timestamp
+	(v1.VolumeUnit)(0),                        // 70: wijkbrug.common.v1.VolumeUnit
 }
 var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int32{
-	62, // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.common.v1.Volume
-	63, // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.common.v1.AllocationStatus
-	64, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
+	67, // 0: wijkbrug.providermonitoring.v1.Allocation.volume:type_name -> wijkbrug.common.v1.Volume
+	68, // 1: wijkbrug.providermonitoring.v1.Allocation.status:type_name -> wijkbrug.common.v1.AllocationStatus
+	69, // 2: wijkbrug.providermonitoring.v1.Allocation.issued_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: wijkbrug.providermonitoring.v1.Allocation.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
-	64, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
+	69, // 4: wijkbrug.providermonitoring.v1.Allocation.not_started_alerted_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: wijkbrug.providermonitoring.v1.Allocation.withdrawal_reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	1,  // 6: wijkbrug.providermonitoring.v1.AllocationVersion.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	64, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
-	62, // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.common.v1.Volume
-	62, // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	69, // 7: wijkbrug.providermonitoring.v1.AllocationVersion.valid_from:type_name -> google.protobuf.Timestamp
+	67, // 8: wijkbrug.providermonitoring.v1.AllocationVersion.volume:type_name -> wijkbrug.common.v1.Volume
+	67, // 9: wijkbrug.providermonitoring.v1.AllocateRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	0,  // 10: wijkbrug.providermonitoring.v1.AllocateRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
 	8,  // 11: wijkbrug.providermonitoring.v1.AllocateResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 12: wijkbrug.providermonitoring.v1.GetAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 13: wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	8,  // 14: wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	1,  // 15: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.change_reason:type_name -> wijkbrug.providermonitoring.v1.AllocationChangeReason
-	62, // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	67, // 16: wijkbrug.providermonitoring.v1.ChangeAllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	8,  // 17: wijkbrug.providermonitoring.v1.ChangeAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	2,  // 18: wijkbrug.providermonitoring.v1.WithdrawAllocationRequest.reason:type_name -> wijkbrug.providermonitoring.v1.WithdrawalReason
 	8,  // 19: wijkbrug.providermonitoring.v1.WithdrawAllocationResponse.allocation:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	9,  // 20: wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse.versions:type_name -> wijkbrug.providermonitoring.v1.AllocationVersion
 	8,  // 21: wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
-	63, // 22: wijkbrug.providermonitoring.v1.ListMyAllocationsRequest.statuses:type_name -> wijkbrug.common.v1.AllocationStatus
+	68, // 22: wijkbrug.providermonitoring.v1.ListMyAllocationsRequest.statuses:type_name -> wijkbrug.common.v1.AllocationStatus
 	8,  // 23: wijkbrug.providermonitoring.v1.ListMyAllocationsResponse.allocations:type_name -> wijkbrug.providermonitoring.v1.Allocation
 	3,  // 24: wijkbrug.providermonitoring.v1.AllocationRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	62, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	67, // 25: wijkbrug.providermonitoring.v1.AllocationRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	4,  // 26: wijkbrug.providermonitoring.v1.AllocationRequest.status:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestStatus
-	64, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
-	64, // 28: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
-	64, // 29: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
+	69, // 27: wijkbrug.providermonitoring.v1.AllocationRequest.received_at:type_name -> google.protobuf.Timestamp
+	69, // 28: wijkbrug.providermonitoring.v1.AllocationRequest.answered_at:type_name -> google.protobuf.Timestamp
+	69, // 29: wijkbrug.providermonitoring.v1.AllocationRequest.decided_at:type_name -> google.protobuf.Timestamp
 	3,  // 30: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.kind:type_name -> wijkbrug.providermonitoring.v1.AllocationRequestKind
-	62, // 31: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.common.v1.Volume
+	67, // 31: wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest.volume:type_name -> wijkbrug.common.v1.Volume
 	28, // 32: wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse.request:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
 	5,  // 33: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.decision:type_name -> wijkbrug.providermonitoring.v1.AnswerDecision
 	0,  // 34: wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest.form:type_name -> wijkbrug.providermonitoring.v1.AllocationForm
@@ -5126,77 +5481,84 @@ var file_wijkbrug_providermonitoring_v1_providermonitoring_proto_depIdxs = []int
 	28, // 38: wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse.requests:type_name -> wijkbrug.providermonitoring.v1.AllocationRequest
 	6,  // 39: wijkbrug.providermonitoring.v1.ReportProgressRequest.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
 	6,  // 40: wijkbrug.providermonitoring.v1.ProgressReport.judgement:type_name -> wijkbrug.providermonitoring.v1.ProgressAssessment
-	64, // 41: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
+	69, // 41: wijkbrug.providermonitoring.v1.ProgressReport.reported_at:type_name -> google.protobuf.Timestamp
 	38, // 42: wijkbrug.providermonitoring.v1.ReportProgressResponse.report:type_name -> wijkbrug.providermonitoring.v1.ProgressReport
 	7,  // 43: wijkbrug.providermonitoring.v1.Contract.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
 	41, // 44: wijkbrug.providermonitoring.v1.Contract.products:type_name -> wijkbrug.providermonitoring.v1.Product
 	40, // 45: wijkbrug.providermonitoring.v1.RegisterProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
-	7,  // 46: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
-	41, // 47: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
-	42, // 48: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	42, // 49: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
-	49, // 50: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	49, // 51: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
-	51, // 52: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
-	65, // 53: wijkbrug.providermonitoring.v1.VolumeUseFigures.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	65, // 54: wijkbrug.providermonitoring.v1.DeliveredVolume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	64, // 55: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
-	62, // 56: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.common.v1.Volume
-	52, // 57: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	65, // 58: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest.unit:type_name -> wijkbrug.common.v1.VolumeUnit
-	52, // 59: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
-	53, // 60: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	53, // 61: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
-	50, // 62: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	42, // 63: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
-	50, // 64: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
-	10, // 65: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
-	12, // 66: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
-	14, // 67: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
-	16, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
-	18, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
-	20, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
-	22, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
-	24, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
-	26, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:input_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsRequest
-	29, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
-	31, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
-	33, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
-	35, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
-	37, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
-	43, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
-	45, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
-	47, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
-	58, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
-	60, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
-	54, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
-	56, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
-	11, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
-	13, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
-	15, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
-	17, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
-	19, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
-	21, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
-	23, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
-	25, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
-	27, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:output_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsResponse
-	30, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
-	32, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
-	34, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
-	36, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
-	39, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
-	44, // 100: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
-	46, // 101: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
-	48, // 102: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
-	59, // 103: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
-	61, // 104: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
-	55, // 105: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
-	57, // 106: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
-	86, // [86:107] is the sub-list for method output_type
-	65, // [65:86] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	40, // 46: wijkbrug.providermonitoring.v1.CorrectProviderResponse.provider:type_name -> wijkbrug.providermonitoring.v1.Provider
+	49, // 47: wijkbrug.providermonitoring.v1.ListProviderCorrectionsResponse.corrections:type_name -> wijkbrug.providermonitoring.v1.ProviderCorrection
+	69, // 48: wijkbrug.providermonitoring.v1.ProviderCorrection.corrected_at:type_name -> google.protobuf.Timestamp
+	7,  // 49: wijkbrug.providermonitoring.v1.AddContractRequest.model:type_name -> wijkbrug.providermonitoring.v1.ContractModel
+	41, // 50: wijkbrug.providermonitoring.v1.AddContractRequest.products:type_name -> wijkbrug.providermonitoring.v1.Product
+	42, // 51: wijkbrug.providermonitoring.v1.AddContractResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	42, // 52: wijkbrug.providermonitoring.v1.ListContractsResponse.contracts:type_name -> wijkbrug.providermonitoring.v1.Contract
+	54, // 53: wijkbrug.providermonitoring.v1.MonitoringFigures.start_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	54, // 54: wijkbrug.providermonitoring.v1.MonitoringFigures.stop_reports:type_name -> wijkbrug.providermonitoring.v1.ReportTimeliness
+	56, // 55: wijkbrug.providermonitoring.v1.MonitoringFigures.volume_use:type_name -> wijkbrug.providermonitoring.v1.VolumeUseFigures
+	70, // 56: wijkbrug.providermonitoring.v1.VolumeUseFigures.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	70, // 57: wijkbrug.providermonitoring.v1.DeliveredVolume.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	69, // 58: wijkbrug.providermonitoring.v1.DeliveredVolume.reported_at:type_name -> google.protobuf.Timestamp
+	67, // 59: wijkbrug.providermonitoring.v1.AllocationVolumeUse.volume:type_name -> wijkbrug.common.v1.Volume
+	57, // 60: wijkbrug.providermonitoring.v1.AllocationVolumeUse.reports:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	70, // 61: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest.unit:type_name -> wijkbrug.common.v1.VolumeUnit
+	57, // 62: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.report:type_name -> wijkbrug.providermonitoring.v1.DeliveredVolume
+	58, // 63: wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	58, // 64: wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse.volume_use:type_name -> wijkbrug.providermonitoring.v1.AllocationVolumeUse
+	55, // 65: wijkbrug.providermonitoring.v1.GetProviderOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	42, // 66: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.contract:type_name -> wijkbrug.providermonitoring.v1.Contract
+	55, // 67: wijkbrug.providermonitoring.v1.GetContractOverviewResponse.figures:type_name -> wijkbrug.providermonitoring.v1.MonitoringFigures
+	10, // 68: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:input_type -> wijkbrug.providermonitoring.v1.AllocateRequest
+	12, // 69: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:input_type -> wijkbrug.providermonitoring.v1.GetAllocationRequest
+	14, // 70: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedRequest
+	16, // 71: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedRequest
+	18, // 72: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:input_type -> wijkbrug.providermonitoring.v1.ChangeAllocationRequest
+	20, // 73: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:input_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationRequest
+	22, // 74: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:input_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsRequest
+	24, // 75: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:input_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsRequest
+	26, // 76: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:input_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsRequest
+	29, // 77: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestRequest
+	31, // 78: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestRequest
+	33, // 79: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:input_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestRequest
+	35, // 80: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:input_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsRequest
+	37, // 81: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:input_type -> wijkbrug.providermonitoring.v1.ReportProgressRequest
+	43, // 82: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:input_type -> wijkbrug.providermonitoring.v1.RegisterProviderRequest
+	45, // 83: wijkbrug.providermonitoring.v1.ProviderMonitoringService.CorrectProvider:input_type -> wijkbrug.providermonitoring.v1.CorrectProviderRequest
+	47, // 84: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListProviderCorrections:input_type -> wijkbrug.providermonitoring.v1.ListProviderCorrectionsRequest
+	50, // 85: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:input_type -> wijkbrug.providermonitoring.v1.AddContractRequest
+	52, // 86: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:input_type -> wijkbrug.providermonitoring.v1.ListContractsRequest
+	63, // 87: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:input_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewRequest
+	65, // 88: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:input_type -> wijkbrug.providermonitoring.v1.GetContractOverviewRequest
+	59, // 89: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:input_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeRequest
+	61, // 90: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:input_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseRequest
+	11, // 91: wijkbrug.providermonitoring.v1.ProviderMonitoringService.Allocate:output_type -> wijkbrug.providermonitoring.v1.AllocateResponse
+	13, // 92: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocation:output_type -> wijkbrug.providermonitoring.v1.GetAllocationResponse
+	15, // 93: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStarted:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStartedResponse
+	17, // 94: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveryStopped:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveryStoppedResponse
+	19, // 95: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ChangeAllocation:output_type -> wijkbrug.providermonitoring.v1.ChangeAllocationResponse
+	21, // 96: wijkbrug.providermonitoring.v1.ProviderMonitoringService.WithdrawAllocation:output_type -> wijkbrug.providermonitoring.v1.WithdrawAllocationResponse
+	23, // 97: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationVersions:output_type -> wijkbrug.providermonitoring.v1.ListAllocationVersionsResponse
+	25, // 98: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListCaseAllocations:output_type -> wijkbrug.providermonitoring.v1.ListCaseAllocationsResponse
+	27, // 99: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListMyAllocations:output_type -> wijkbrug.providermonitoring.v1.ListMyAllocationsResponse
+	30, // 100: wijkbrug.providermonitoring.v1.ProviderMonitoringService.SubmitAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.SubmitAllocationRequestResponse
+	32, // 101: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AnswerAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.AnswerAllocationRequestResponse
+	34, // 102: wijkbrug.providermonitoring.v1.ProviderMonitoringService.DescribeAllocationRequest:output_type -> wijkbrug.providermonitoring.v1.DescribeAllocationRequestResponse
+	36, // 103: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListAllocationRequests:output_type -> wijkbrug.providermonitoring.v1.ListAllocationRequestsResponse
+	39, // 104: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportProgress:output_type -> wijkbrug.providermonitoring.v1.ReportProgressResponse
+	44, // 105: wijkbrug.providermonitoring.v1.ProviderMonitoringService.RegisterProvider:output_type -> wijkbrug.providermonitoring.v1.RegisterProviderResponse
+	46, // 106: wijkbrug.providermonitoring.v1.ProviderMonitoringService.CorrectProvider:output_type -> wijkbrug.providermonitoring.v1.CorrectProviderResponse
+	48, // 107: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListProviderCorrections:output_type -> wijkbrug.providermonitoring.v1.ListProviderCorrectionsResponse
+	51, // 108: wijkbrug.providermonitoring.v1.ProviderMonitoringService.AddContract:output_type -> wijkbrug.providermonitoring.v1.AddContractResponse
+	53, // 109: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ListContracts:output_type -> wijkbrug.providermonitoring.v1.ListContractsResponse
+	64, // 110: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetProviderOverview:output_type -> wijkbrug.providermonitoring.v1.GetProviderOverviewResponse
+	66, // 111: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetContractOverview:output_type -> wijkbrug.providermonitoring.v1.GetContractOverviewResponse
+	60, // 112: wijkbrug.providermonitoring.v1.ProviderMonitoringService.ReportDeliveredVolume:output_type -> wijkbrug.providermonitoring.v1.ReportDeliveredVolumeResponse
+	62, // 113: wijkbrug.providermonitoring.v1.ProviderMonitoringService.GetAllocationVolumeUse:output_type -> wijkbrug.providermonitoring.v1.GetAllocationVolumeUseResponse
+	91, // [91:114] is the sub-list for method output_type
+	68, // [68:91] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() }
@@ -5210,7 +5572,7 @@ func file_wijkbrug_providermonitoring_v1_providermonitoring_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc), len(file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   54,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,8 @@ const (
 	ProviderMonitoringService_ListAllocationRequests_FullMethodName    = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListAllocationRequests"
 	ProviderMonitoringService_ReportProgress_FullMethodName            = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ReportProgress"
 	ProviderMonitoringService_RegisterProvider_FullMethodName          = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/RegisterProvider"
+	ProviderMonitoringService_CorrectProvider_FullMethodName           = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/CorrectProvider"
+	ProviderMonitoringService_ListProviderCorrections_FullMethodName   = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListProviderCorrections"
 	ProviderMonitoringService_AddContract_FullMethodName               = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/AddContract"
 	ProviderMonitoringService_ListContracts_FullMethodName             = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/ListContracts"
 	ProviderMonitoringService_GetProviderOverview_FullMethodName       = "/wijkbrug.providermonitoring.v1.ProviderMonitoringService/GetProviderOverview"
@@ -106,6 +108,17 @@ type ProviderMonitoringServiceClient interface {
 	// RegisterProvider registers a provider (AGB code, name, OIN of its certificate). By a
 	// municipality's contract manager (organisation MUNICIPALITY, role contract_manager).
 	RegisterProvider(ctx context.Context, in *RegisterProviderRequest, opts ...grpc.CallOption) (*RegisterProviderResponse, error)
+	// CorrectProvider corrects a registered provider's name or OIN, with the reason, which is kept
+	// with who corrected what (ListProviderCorrections). By a municipality's contract manager
+	// acting for a municipality that contracts the provider (for a provider without contracts,
+	// any municipality's). The OIN decides which organisation receives the provider's
+	// allocations: it is corrected only while no allocation, allocation request or decision names
+	// the provider (FAILED_PRECONDITION after that). A correction that changes nothing is answered
+	// with the provider as it is.
+	CorrectProvider(ctx context.Context, in *CorrectProviderRequest, opts ...grpc.CallOption) (*CorrectProviderResponse, error)
+	// ListProviderCorrections lists a provider's corrections, newest first: to municipalities'
+	// contract managers and to Wijkbrug services.
+	ListProviderCorrections(ctx context.Context, in *ListProviderCorrectionsRequest, opts ...grpc.CallOption) (*ListProviderCorrectionsResponse, error)
 	// AddContract adds a contract between the caller's municipality and a registered provider.
 	// By a municipality's contract manager.
 	AddContract(ctx context.Context, in *AddContractRequest, opts ...grpc.CallOption) (*AddContractResponse, error)
@@ -289,6 +302,26 @@ func (c *providerMonitoringServiceClient) RegisterProvider(ctx context.Context, 
 	return out, nil
 }
 
+func (c *providerMonitoringServiceClient) CorrectProvider(ctx context.Context, in *CorrectProviderRequest, opts ...grpc.CallOption) (*CorrectProviderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CorrectProviderResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_CorrectProvider_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerMonitoringServiceClient) ListProviderCorrections(ctx context.Context, in *ListProviderCorrectionsRequest, opts ...grpc.CallOption) (*ListProviderCorrectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProviderCorrectionsResponse)
+	err := c.cc.Invoke(ctx, ProviderMonitoringService_ListProviderCorrections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *providerMonitoringServiceClient) AddContract(ctx context.Context, in *AddContractRequest, opts ...grpc.CallOption) (*AddContractResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddContractResponse)
@@ -405,6 +438,17 @@ type ProviderMonitoringServiceServer interface {
 	// RegisterProvider registers a provider (AGB code, name, OIN of its certificate). By a
 	// municipality's contract manager (organisation MUNICIPALITY, role contract_manager).
 	RegisterProvider(context.Context, *RegisterProviderRequest) (*RegisterProviderResponse, error)
+	// CorrectProvider corrects a registered provider's name or OIN, with the reason, which is kept
+	// with who corrected what (ListProviderCorrections). By a municipality's contract manager
+	// acting for a municipality that contracts the provider (for a provider without contracts,
+	// any municipality's). The OIN decides which organisation receives the provider's
+	// allocations: it is corrected only while no allocation, allocation request or decision names
+	// the provider (FAILED_PRECONDITION after that). A correction that changes nothing is answered
+	// with the provider as it is.
+	CorrectProvider(context.Context, *CorrectProviderRequest) (*CorrectProviderResponse, error)
+	// ListProviderCorrections lists a provider's corrections, newest first: to municipalities'
+	// contract managers and to Wijkbrug services.
+	ListProviderCorrections(context.Context, *ListProviderCorrectionsRequest) (*ListProviderCorrectionsResponse, error)
 	// AddContract adds a contract between the caller's municipality and a registered provider.
 	// By a municipality's contract manager.
 	AddContract(context.Context, *AddContractRequest) (*AddContractResponse, error)
@@ -482,6 +526,12 @@ func (UnimplementedProviderMonitoringServiceServer) ReportProgress(context.Conte
 }
 func (UnimplementedProviderMonitoringServiceServer) RegisterProvider(context.Context, *RegisterProviderRequest) (*RegisterProviderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RegisterProvider not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) CorrectProvider(context.Context, *CorrectProviderRequest) (*CorrectProviderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CorrectProvider not implemented")
+}
+func (UnimplementedProviderMonitoringServiceServer) ListProviderCorrections(context.Context, *ListProviderCorrectionsRequest) (*ListProviderCorrectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProviderCorrections not implemented")
 }
 func (UnimplementedProviderMonitoringServiceServer) AddContract(context.Context, *AddContractRequest) (*AddContractResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddContract not implemented")
@@ -793,6 +843,42 @@ func _ProviderMonitoringService_RegisterProvider_Handler(srv interface{}, ctx co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderMonitoringService_CorrectProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CorrectProviderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).CorrectProvider(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_CorrectProvider_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).CorrectProvider(ctx, req.(*CorrectProviderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderMonitoringService_ListProviderCorrections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProviderCorrectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderMonitoringServiceServer).ListProviderCorrections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderMonitoringService_ListProviderCorrections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderMonitoringServiceServer).ListProviderCorrections(ctx, req.(*ListProviderCorrectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ProviderMonitoringService_AddContract_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AddContractRequest)
 	if err := dec(in); err != nil {
@@ -967,6 +1053,14 @@ var ProviderMonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RegisterProvider",
 			Handler:    _ProviderMonitoringService_RegisterProvider_Handler,
+		},
+		{
+			MethodName: "CorrectProvider",
+			Handler:    _ProviderMonitoringService_CorrectProvider_Handler,
+		},
+		{
+			MethodName: "ListProviderCorrections",
+			Handler:    _ProviderMonitoringService_ListProviderCorrections_Handler,
 		},
 		{
 			MethodName: "AddContract",

@@ -116,6 +116,69 @@ func (r *Providers) InsertProvider(ctx context.Context, p domain.Provider) (bool
 	return tag.RowsAffected() == 1, err
 }
 
+// GetForUpdate reads a provider and locks it for the rest of the transaction.
+func (r *Providers) GetForUpdate(ctx context.Context, agb string) (domain.Provider, error) {
+	var p domain.Provider
+	err := scanProvider(r.db.Q(ctx).QueryRow(ctx, providerSQL+` FOR UPDATE`, agb), &p)
+	if pgxdb.IsNoRows(err) {
+		return p, apperr.NotFound("provider", agb)
+	}
+	return p, err
+}
+
+// ContractingMunicipalities lists the municipalities with a contract with the provider.
+func (r *Providers) ContractingMunicipalities(ctx context.Context, agb string) ([]string, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `SELECT DISTINCT municipality_code FROM contracts WHERE provider_agb = $1 ORDER BY 1`, agb)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ActsForOneOf reports whether the organisation acts for one of the municipalities.
+func (r *Providers) ActsForOneOf(ctx context.Context, oin string, municipalities []string) (bool, error) {
+	var ok bool
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM municipal_organisations WHERE oin = $1 AND municipality_code = ANY($2))`,
+		oin, municipalities).Scan(&ok)
+	return ok, err
+}
+
+// InUse reports whether an allocation, an allocation request or a decision names the provider.
+func (r *Providers) InUse(ctx context.Context, agb string) (bool, error) {
+	var used bool
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_agb = $1)
+		OR EXISTS (SELECT 1 FROM allocation_requests WHERE provider_agb = $1)
+		OR EXISTS (SELECT 1 FROM decisions WHERE provider_agb = $1)`, agb).Scan(&used)
+	return used, err
+}
+
+// Correct stores the corrected name and OIN and the correction.
+func (r *Providers) Correct(ctx context.Context, c domain.ProviderCorrection) error {
+	q := r.db.Q(ctx)
+	if _, err := q.Exec(ctx, `UPDATE providers SET name = $2, oin = $3 WHERE agb = $1`, c.AGB, c.NewName, c.NewOIN); err != nil {
+		return err
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO provider_corrections (provider_agb, corrected_at, corrected_by_oin, corrected_by_user, old_name, new_name, old_oin, new_oin, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.AGB, c.At, c.ByOIN, c.ByUser, c.OldName, c.NewName, c.OldOIN, c.NewOIN, c.Reason)
+	return err
+}
+
+// Corrections lists the provider's corrections, newest first.
+func (r *Providers) Corrections(ctx context.Context, agb string) ([]domain.ProviderCorrection, error) {
+	rows, err := r.db.Q(ctx).Query(ctx, `
+		SELECT provider_agb, corrected_at, corrected_by_oin, corrected_by_user, old_name, new_name, old_oin, new_oin, reason
+		FROM provider_corrections WHERE provider_agb = $1 ORDER BY corrected_at DESC, id DESC`, agb)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ProviderCorrection, error) {
+		var c domain.ProviderCorrection
+		err := row.Scan(&c.AGB, &c.At, &c.ByOIN, &c.ByUser, &c.OldName, &c.NewName, &c.OldOIN, &c.NewOIN, &c.Reason)
+		return c, err
+	})
+}
+
 // UpsertProvider stores a provider or updates its name and OIN.
 func (r *Providers) UpsertProvider(ctx context.Context, p domain.Provider) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `

@@ -226,6 +226,45 @@ func (s *Server) RegisterProvider(ctx context.Context, req *providermonitoringv1
 	})
 }
 
+// CorrectProvider corrects a provider's registration.
+func (s *Server) CorrectProvider(ctx context.Context, req *providermonitoringv1.CorrectProviderRequest) (*providermonitoringv1.CorrectProviderResponse, error) {
+	var v apperr.Validation
+	// agb: required with its format; oin: its format when given (the proto).
+	name := strings.TrimSpace(req.GetName())
+	if name != "" {
+		valid.Text(&v, "name", name, 2, 200)
+	}
+	v.Check(name != "" || req.GetOin() != "", "name", "give the corrected name, the corrected oin, or both")
+	reason := strings.TrimSpace(req.GetReason())
+	valid.Text(&v, "reason", reason, 10, 500)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return idempotency.Do(ctx, s.idem, req, func() *providermonitoringv1.CorrectProviderResponse {
+		return &providermonitoringv1.CorrectProviderResponse{}
+	}, func(ctx context.Context) (*providermonitoringv1.CorrectProviderResponse, error) {
+		p, corrected, err := s.app.CorrectProvider(ctx, req.GetAgb(), name, req.GetOin(), reason)
+		if err != nil {
+			return nil, err
+		}
+		return &providermonitoringv1.CorrectProviderResponse{Provider: &providermonitoringv1.Provider{Agb: p.AGB, Name: p.Name, Oin: p.OIN}, Corrected: corrected}, nil
+	})
+}
+
+// ListProviderCorrections lists a provider's corrections.
+func (s *Server) ListProviderCorrections(ctx context.Context, req *providermonitoringv1.ListProviderCorrectionsRequest) (*providermonitoringv1.ListProviderCorrectionsResponse, error) {
+	cs, err := s.app.ProviderCorrections(ctx, req.GetAgb())
+	if err != nil {
+		return nil, err
+	}
+	out := &providermonitoringv1.ListProviderCorrectionsResponse{}
+	for _, c := range cs {
+		out.Corrections = append(out.Corrections, &providermonitoringv1.ProviderCorrection{CorrectedAt: timestamppb.New(c.At),
+			CorrectedByOin: c.ByOIN, CorrectedByUser: c.ByUser, OldName: c.OldName, NewName: c.NewName, OldOin: c.OldOIN, NewOin: c.NewOIN, Reason: c.Reason})
+	}
+	return out, nil
+}
+
 // AddContract adds a contract.
 func (s *Server) AddContract(ctx context.Context, req *providermonitoringv1.AddContractRequest) (*providermonitoringv1.AddContractResponse, error) {
 	c, err := s.contractFromRequest(req)

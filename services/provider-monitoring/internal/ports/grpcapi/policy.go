@@ -44,9 +44,11 @@ var Policy = authz.Policy{
 
 	pm.ProviderMonitoringService_ReportProgress_FullMethodName: {OrgTypes: []identity.OrgType{provider}},
 
-	pm.ProviderMonitoringService_RegisterProvider_FullMethodName: {OrgTypes: []identity.OrgType{municipality}, Roles: []string{ContractManager}},
-	pm.ProviderMonitoringService_AddContract_FullMethodName:      {OrgTypes: []identity.OrgType{municipality}, Roles: []string{ContractManager}},
-	pm.ProviderMonitoringService_ListContracts_FullMethodName:    {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
+	pm.ProviderMonitoringService_RegisterProvider_FullMethodName:        {OrgTypes: []identity.OrgType{municipality}, Roles: []string{ContractManager}},
+	pm.ProviderMonitoringService_CorrectProvider_FullMethodName:         {OrgTypes: []identity.OrgType{municipality}, Roles: []string{ContractManager}},
+	pm.ProviderMonitoringService_ListProviderCorrections_FullMethodName: {OrgTypes: []identity.OrgType{municipality, identity.OrgService}, Roles: []string{ContractManager}},
+	pm.ProviderMonitoringService_AddContract_FullMethodName:             {OrgTypes: []identity.OrgType{municipality}, Roles: []string{ContractManager}},
+	pm.ProviderMonitoringService_ListContracts_FullMethodName:           {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
 
 	pm.ProviderMonitoringService_GetProviderOverview_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
 	pm.ProviderMonitoringService_GetContractOverview_FullMethodName: {OrgTypes: []identity.OrgType{provider, service, team, municipality}},
