@@ -78,3 +78,13 @@ func TestRegisterIsComplete(t *testing.T) {
 		t.Error("services have no activity of their own")
 	}
 }
+
+// The purpose check runs on every call: go test -run X -bench CheckPurpose ./pkg/authz
+func BenchmarkCheckPurpose(b *testing.B) {
+	c := identity.Caller{Org: identity.Organisation{Type: identity.OrgProvider}, Purpose: "care-delivery"}
+	for b.Loop() {
+		if err := checkPurpose(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -116,8 +116,8 @@ type ProviderMonitoringServiceClient interface {
 	// the provider (FAILED_PRECONDITION after that). A correction that changes nothing is answered
 	// with the provider as it is.
 	CorrectProvider(ctx context.Context, in *CorrectProviderRequest, opts ...grpc.CallOption) (*CorrectProviderResponse, error)
-	// ListProviderCorrections lists a provider's corrections, newest first: to municipalities'
-	// contract managers and to Wijkbrug services.
+	// ListProviderCorrections lists a provider's corrections, newest first: to the contract
+	// managers who may correct it (as for CorrectProvider) and to Wijkbrug services.
 	ListProviderCorrections(ctx context.Context, in *ListProviderCorrectionsRequest, opts ...grpc.CallOption) (*ListProviderCorrectionsResponse, error)
 	// AddContract adds a contract between the caller's municipality and a registered provider.
 	// By a municipality's contract manager.
@@ -446,8 +446,8 @@ type ProviderMonitoringServiceServer interface {
 	// the provider (FAILED_PRECONDITION after that). A correction that changes nothing is answered
 	// with the provider as it is.
 	CorrectProvider(context.Context, *CorrectProviderRequest) (*CorrectProviderResponse, error)
-	// ListProviderCorrections lists a provider's corrections, newest first: to municipalities'
-	// contract managers and to Wijkbrug services.
+	// ListProviderCorrections lists a provider's corrections, newest first: to the contract
+	// managers who may correct it (as for CorrectProvider) and to Wijkbrug services.
 	ListProviderCorrections(context.Context, *ListProviderCorrectionsRequest) (*ListProviderCorrectionsResponse, error)
 	// AddContract adds a contract between the caller's municipality and a registered provider.
 	// By a municipality's contract manager.
