@@ -68,6 +68,10 @@ type peerFacts struct {
 	caseStatus   casedirectionv1.CaseStatus
 	noPlan       bool
 	intakeStatus intakev1.IntakeStatus
+	// oldIntake makes the fake answer CheckIntakeOwnership without the facts even when asked
+	// (an intake of an earlier version); intakeReads counts GetIntake calls.
+	oldIntake   bool
+	intakeReads int
 }
 
 func (f *peerFacts) residents() []*commonv1.ResidentPseudonym {
@@ -134,10 +138,20 @@ type fakeIntake struct {
 	facts *peerFacts
 }
 
-func (fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
+func (f fakeIntake) CheckIntakeOwnership(_ context.Context, req *intakev1.CheckIntakeOwnershipRequest) (*intakev1.CheckIntakeOwnershipResponse, error) {
 	owner := req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM && ((req.GetIntakeId() == intakeOfTeam && req.GetOrganisationOin() == team.OIN) ||
 		(req.GetIntakeId() == intakeOfOtherTeam && req.GetOrganisationOin() == otherTeam.OIN))
-	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+	resp := &intakev1.CheckIntakeOwnershipResponse{Owner: owner}
+	f.facts.mu.Lock()
+	old := f.facts.oldIntake
+	f.facts.mu.Unlock()
+	if owner && req.GetWithFacts() && !old {
+		resp.Intake = f.intake(req.GetIntakeId())
+		for _, r := range f.facts.residents() {
+			resp.HouseholdResidentPseudonyms = append(resp.HouseholdResidentPseudonyms, r.GetPseudonym())
+		}
+	}
+	return resp, nil
 }
 
 func (f fakeIntake) GetIntake(_ context.Context, req *intakev1.GetIntakeRequest) (*intakev1.GetIntakeResponse, error) {
@@ -145,12 +159,19 @@ func (f fakeIntake) GetIntake(_ context.Context, req *intakev1.GetIntakeRequest)
 		return nil, status.Error(codes.NotFound, "intake not found")
 	}
 	f.facts.mu.Lock()
+	f.facts.intakeReads++
+	f.facts.mu.Unlock()
+	return &intakev1.GetIntakeResponse{Intake: f.intake(req.GetIntakeId())}, nil
+}
+
+func (f fakeIntake) intake(id string) *intakev1.Intake {
+	f.facts.mu.Lock()
 	defer f.facts.mu.Unlock()
-	in := &intakev1.Intake{Id: req.GetIntakeId(), HouseholdId: householdOfIntake, MunicipalityCode: "GM0363", Status: f.facts.intakeStatus}
+	in := &intakev1.Intake{Id: id, HouseholdId: householdOfIntake, MunicipalityCode: "GM0363", Status: f.facts.intakeStatus}
 	if in.Status == intakev1.IntakeStatus_INTAKE_STATUS_MERGED {
 		in.MergedIntoIntakeId = intakeOfOtherTeam
 	}
-	return &intakev1.GetIntakeResponse{Intake: in}, nil
+	return in
 }
 
 func (f fakeIntake) ListHouseholdResidents(_ context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
@@ -697,7 +718,31 @@ func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
 	h.facts.intakeStatus = intakev1.IntakeStatus_INTAKE_STATUS_MERGED
 	h.facts.mu.Unlock()
 	bad("a merged intake", "", codes.FailedPrecondition, fromIntake)
-	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 3 {
-		t.Fatalf("want the 3 referrals that fit, got %d", n)
+	// The owning team's referrals took the intake's facts from the ownership answer: no read of
+	// their own (issue 12). An intake that does not send them is read as before.
+	h.facts.mu.Lock()
+	reads := h.facts.intakeReads
+	h.facts.intakeStatus, h.facts.oldIntake = intakev1.IntakeStatus_INTAKE_STATUS_IN_TRIAGE, true
+	h.facts.mu.Unlock()
+	if reads != 0 {
+		t.Fatalf("the intake was read %d times beside the ownership answer", reads)
+	}
+	bad("an older intake: a resident outside the household", "resident_bsn", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) {
+		fromIntake(r)
+		r.ResidentBsn = otherBSN
+	})
+	olderOK := withKey(referralTo(buddy.GetId()), h.key())
+	fromIntake(olderOK)
+	if _, err := tc.CreateReferral(h.ctx, olderOK); err != nil {
+		t.Fatalf("a referral that fits an older intake's facts: %v", err)
+	}
+	h.facts.mu.Lock()
+	reads = h.facts.intakeReads
+	h.facts.mu.Unlock()
+	if reads != 2 {
+		t.Fatalf("an older intake: read %d times, want once per referral (2)", reads)
+	}
+	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 4 {
+		t.Fatalf("want the 4 referrals that fit, got %d", n)
 	}
 }

@@ -78,7 +78,10 @@ type Deps struct {
 
 // Intakes is the intake service, which owns intakes.
 type Intakes interface {
-	Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, error)
+	// Owner reports whether the organisation is the team that owns the intake and, when it is,
+	// the intake's facts as Intake reads them, in the same call (nil when intake did not send
+	// them: Intake then reads them).
+	Owner(ctx context.Context, intakeID, orgOIN, orgType string) (bool, *domain.IntakeFacts, error)
 	// Intake reads an intake's municipality, status and household members (as a Wijkbrug
 	// service); apperr NotFound when there is none.
 	Intake(ctx context.Context, intakeID string) (domain.IntakeFacts, error)

@@ -47,8 +47,8 @@ const residentOfEveryCase = "111222333"
 func (everyoneInvolved) Involved(context.Context, string, string, string) (bool, error) {
 	return true, nil
 }
-func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, error) {
-	return true, nil
+func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, *domain.IntakeFacts, error) {
+	return true, nil, nil
 }
 func (e everyoneInvolved) Case(_ context.Context, id string) (domain.CaseFacts, error) {
 	return domain.CaseFacts{ID: id, Municipality: "GM0363", Status: "ACTIVE", Residents: []string{e.pseudo.Pseudonym(residentOfEveryCase)}}, nil

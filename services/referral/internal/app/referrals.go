@@ -154,11 +154,13 @@ func (a *App) checkIntake(ctx context.Context, caller identity.Caller, r domain.
 	if a.intakes == nil {
 		return apperr.FailedPrecondition("referrals for an intake need the intake service, which is not configured")
 	}
+	var facts *domain.IntakeFacts
 	if caller.Org.Type != identity.OrgService {
-		owner, err := a.intakes.Owner(ctx, r.IntakeID, caller.Org.OIN, string(caller.Org.Type))
+		owner, ownerFacts, err := a.intakes.Owner(ctx, r.IntakeID, caller.Org.OIN, string(caller.Org.Type))
 		if err != nil {
 			return err
 		}
+		facts = ownerFacts
 		route := ""
 		if owner {
 			route = accesslog.RouteTeam
@@ -168,11 +170,15 @@ func (a *App) checkIntake(ctx context.Context, caller identity.Caller, r domain.
 			return err
 		}
 	}
-	in, err := a.intakes.Intake(ctx, r.IntakeID)
-	if err != nil {
-		return err
+	if facts == nil {
+		// Not the owner (emergency access), a service, or an intake that sent no facts.
+		in, err := a.intakes.Intake(ctx, r.IntakeID)
+		if err != nil {
+			return err
+		}
+		facts = &in
 	}
-	return r.CheckAgainstIntake(in, a.pseudo.Pseudonym(r.ResidentBSN))
+	return r.CheckAgainstIntake(*facts, a.pseudo.Pseudonym(r.ResidentBSN))
 }
 
 // checkReplaces allows re-routing only of the caller's own referral that ended without help,

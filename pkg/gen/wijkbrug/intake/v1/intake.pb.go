@@ -4912,8 +4912,10 @@ type CheckIntakeOwnershipRequest struct {
 	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	// The organisation's type, from its certificate.
 	OrganisationType v1.OrganisationType `protobuf:"varint,4,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Return an owner's intake and household with the answer.
+	WithFacts     bool `protobuf:"varint,5,opt,name=with_facts,json=withFacts,proto3" json:"with_facts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckIntakeOwnershipRequest) Reset() {
@@ -4967,12 +4969,24 @@ func (x *CheckIntakeOwnershipRequest) GetOrganisationType() v1.OrganisationType 
 	return v1.OrganisationType(0)
 }
 
+func (x *CheckIntakeOwnershipRequest) GetWithFacts() bool {
+	if x != nil {
+		return x.WithFacts
+	}
+	return false
+}
+
 // CheckIntakeOwnershipResponse is the answer.
 type CheckIntakeOwnershipResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Owner         bool                   `protobuf:"varint,1,opt,name=owner,proto3" json:"owner,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Owner bool                   `protobuf:"varint,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	// With with_facts and owner: the intake without its question.
+	Intake *Intake `protobuf:"bytes,2,opt,name=intake,proto3" json:"intake,omitempty"`
+	// With with_facts and owner: the pseudonyms of the current members of the intake's
+	// household (none when it has no household).
+	HouseholdResidentPseudonyms []string `protobuf:"bytes,3,rep,name=household_resident_pseudonyms,json=householdResidentPseudonyms,proto3" json:"household_resident_pseudonyms,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *CheckIntakeOwnershipResponse) Reset() {
@@ -5010,6 +5024,20 @@ func (x *CheckIntakeOwnershipResponse) GetOwner() bool {
 		return x.Owner
 	}
 	return false
+}
+
+func (x *CheckIntakeOwnershipResponse) GetIntake() *Intake {
+	if x != nil {
+		return x.Intake
+	}
+	return nil
+}
+
+func (x *CheckIntakeOwnershipResponse) GetHouseholdResidentPseudonyms() []string {
+	if x != nil {
+		return x.HouseholdResidentPseudonyms
+	}
+	return nil
 }
 
 // ResidentMatch tells a team that registered an intake that other teams are already involved
@@ -5580,13 +5608,17 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x13GetHouseholdRequest\x12.\n" +
 	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xe3\x01\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x82\x02\n" +
 	"\x1bCheckIntakeOwnershipRequest\x12(\n" +
 	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x127\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\"4\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
+	"\n" +
+	"with_facts\x18\x05 \x01(\bR\twithFactsJ\x04\b\x03\x10\x04\"\xac\x01\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +
-	"\x05owner\x18\x01 \x01(\bR\x05owner\"\xa9\x01\n" +
+	"\x05owner\x18\x01 \x01(\bR\x05owner\x122\n" +
+	"\x06intake\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x12B\n" +
+	"\x1dhousehold_resident_pseudonyms\x18\x03 \x03(\tR\x1bhouseholdResidentPseudonyms\"\xa9\x01\n" +
 	"\rResidentMatch\x12\x19\n" +
 	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x124\n" +
 	"\x05basis\x18\x02 \x01(\x0e2\x1e.wijkbrug.intake.v1.MatchBasisR\x05basis\x12G\n" +
@@ -5894,66 +5926,67 @@ var file_wijkbrug_intake_v1_intake_proto_depIdxs = []int32{
 	63,  // 79: wijkbrug.intake.v1.RemoveHouseholdMemberResponse.household:type_name -> wijkbrug.intake.v1.Household
 	63,  // 80: wijkbrug.intake.v1.GetHouseholdResponse.household:type_name -> wijkbrug.intake.v1.Household
 	85,  // 81: wijkbrug.intake.v1.CheckIntakeOwnershipRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	11,  // 82: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
-	77,  // 83: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
-	86,  // 84: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	17,  // 85: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
-	19,  // 86: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
-	74,  // 87: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
-	21,  // 88: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
-	23,  // 89: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
-	25,  // 90: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
-	15,  // 91: wijkbrug.intake.v1.IntakeService.RecordClarification:input_type -> wijkbrug.intake.v1.RecordClarificationRequest
-	27,  // 92: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
-	29,  // 93: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
-	31,  // 94: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
-	34,  // 95: wijkbrug.intake.v1.IntakeService.ListIntakes:input_type -> wijkbrug.intake.v1.ListIntakesRequest
-	38,  // 96: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
-	40,  // 97: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
-	43,  // 98: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
-	45,  // 99: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
-	47,  // 100: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
-	52,  // 101: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
-	54,  // 102: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
-	56,  // 103: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
-	58,  // 104: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
-	60,  // 105: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
-	66,  // 106: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
-	68,  // 107: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
-	70,  // 108: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
-	72,  // 109: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
-	78,  // 110: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
-	18,  // 111: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
-	20,  // 112: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
-	75,  // 113: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
-	22,  // 114: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
-	24,  // 115: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
-	26,  // 116: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
-	16,  // 117: wijkbrug.intake.v1.IntakeService.RecordClarification:output_type -> wijkbrug.intake.v1.RecordClarificationResponse
-	28,  // 118: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
-	30,  // 119: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
-	33,  // 120: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
-	35,  // 121: wijkbrug.intake.v1.IntakeService.ListIntakes:output_type -> wijkbrug.intake.v1.ListIntakesResponse
-	39,  // 122: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
-	41,  // 123: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
-	44,  // 124: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
-	46,  // 125: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
-	48,  // 126: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
-	53,  // 127: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
-	55,  // 128: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
-	57,  // 129: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
-	59,  // 130: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
-	61,  // 131: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
-	67,  // 132: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
-	69,  // 133: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
-	71,  // 134: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
-	73,  // 135: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
-	79,  // 136: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
-	111, // [111:137] is the sub-list for method output_type
-	85,  // [85:111] is the sub-list for method input_type
-	85,  // [85:85] is the sub-list for extension type_name
-	85,  // [85:85] is the sub-list for extension extendee
-	0,   // [0:85] is the sub-list for field type_name
+	12,  // 82: wijkbrug.intake.v1.CheckIntakeOwnershipResponse.intake:type_name -> wijkbrug.intake.v1.Intake
+	11,  // 83: wijkbrug.intake.v1.ResidentMatch.basis:type_name -> wijkbrug.intake.v1.MatchBasis
+	77,  // 84: wijkbrug.intake.v1.ResidentMatch.involved_teams:type_name -> wijkbrug.intake.v1.InvolvedTeam
+	86,  // 85: wijkbrug.intake.v1.ListHouseholdResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	17,  // 86: wijkbrug.intake.v1.IntakeService.RegisterIntake:input_type -> wijkbrug.intake.v1.RegisterIntakeRequest
+	19,  // 87: wijkbrug.intake.v1.IntakeService.GetIntake:input_type -> wijkbrug.intake.v1.GetIntakeRequest
+	74,  // 88: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:input_type -> wijkbrug.intake.v1.CheckIntakeOwnershipRequest
+	21,  // 89: wijkbrug.intake.v1.IntakeService.StartTriage:input_type -> wijkbrug.intake.v1.StartTriageRequest
+	23,  // 90: wijkbrug.intake.v1.IntakeService.DecideTriage:input_type -> wijkbrug.intake.v1.DecideTriageRequest
+	25,  // 91: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:input_type -> wijkbrug.intake.v1.RecordContactAttemptRequest
+	15,  // 92: wijkbrug.intake.v1.IntakeService.RecordClarification:input_type -> wijkbrug.intake.v1.RecordClarificationRequest
+	27,  // 93: wijkbrug.intake.v1.IntakeService.WithdrawIntake:input_type -> wijkbrug.intake.v1.WithdrawIntakeRequest
+	29,  // 94: wijkbrug.intake.v1.IntakeService.MergeIntake:input_type -> wijkbrug.intake.v1.MergeIntakeRequest
+	31,  // 95: wijkbrug.intake.v1.IntakeService.ListTeamQueue:input_type -> wijkbrug.intake.v1.ListTeamQueueRequest
+	34,  // 96: wijkbrug.intake.v1.IntakeService.ListIntakes:input_type -> wijkbrug.intake.v1.ListIntakesRequest
+	38,  // 97: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:input_type -> wijkbrug.intake.v1.GetTriagePolicyRequest
+	40,  // 98: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:input_type -> wijkbrug.intake.v1.ReplaceTriagePolicyRequest
+	43,  // 99: wijkbrug.intake.v1.IntakeService.RecordAssessment:input_type -> wijkbrug.intake.v1.RecordAssessmentRequest
+	45,  // 100: wijkbrug.intake.v1.IntakeService.ListAssessments:input_type -> wijkbrug.intake.v1.ListAssessmentsRequest
+	47,  // 101: wijkbrug.intake.v1.IntakeService.CompareAssessments:input_type -> wijkbrug.intake.v1.CompareAssessmentsRequest
+	52,  // 102: wijkbrug.intake.v1.IntakeService.RegisterResident:input_type -> wijkbrug.intake.v1.RegisterResidentRequest
+	54,  // 103: wijkbrug.intake.v1.IntakeService.FindResident:input_type -> wijkbrug.intake.v1.FindResidentRequest
+	56,  // 104: wijkbrug.intake.v1.IntakeService.MergeResidents:input_type -> wijkbrug.intake.v1.MergeResidentsRequest
+	58,  // 105: wijkbrug.intake.v1.IntakeService.GetResident:input_type -> wijkbrug.intake.v1.GetResidentRequest
+	60,  // 106: wijkbrug.intake.v1.IntakeService.UpdateResident:input_type -> wijkbrug.intake.v1.UpdateResidentRequest
+	66,  // 107: wijkbrug.intake.v1.IntakeService.CreateHousehold:input_type -> wijkbrug.intake.v1.CreateHouseholdRequest
+	68,  // 108: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:input_type -> wijkbrug.intake.v1.AddHouseholdMemberRequest
+	70,  // 109: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:input_type -> wijkbrug.intake.v1.RemoveHouseholdMemberRequest
+	72,  // 110: wijkbrug.intake.v1.IntakeService.GetHousehold:input_type -> wijkbrug.intake.v1.GetHouseholdRequest
+	78,  // 111: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:input_type -> wijkbrug.intake.v1.ListHouseholdResidentsRequest
+	18,  // 112: wijkbrug.intake.v1.IntakeService.RegisterIntake:output_type -> wijkbrug.intake.v1.RegisterIntakeResponse
+	20,  // 113: wijkbrug.intake.v1.IntakeService.GetIntake:output_type -> wijkbrug.intake.v1.GetIntakeResponse
+	75,  // 114: wijkbrug.intake.v1.IntakeService.CheckIntakeOwnership:output_type -> wijkbrug.intake.v1.CheckIntakeOwnershipResponse
+	22,  // 115: wijkbrug.intake.v1.IntakeService.StartTriage:output_type -> wijkbrug.intake.v1.StartTriageResponse
+	24,  // 116: wijkbrug.intake.v1.IntakeService.DecideTriage:output_type -> wijkbrug.intake.v1.DecideTriageResponse
+	26,  // 117: wijkbrug.intake.v1.IntakeService.RecordContactAttempt:output_type -> wijkbrug.intake.v1.RecordContactAttemptResponse
+	16,  // 118: wijkbrug.intake.v1.IntakeService.RecordClarification:output_type -> wijkbrug.intake.v1.RecordClarificationResponse
+	28,  // 119: wijkbrug.intake.v1.IntakeService.WithdrawIntake:output_type -> wijkbrug.intake.v1.WithdrawIntakeResponse
+	30,  // 120: wijkbrug.intake.v1.IntakeService.MergeIntake:output_type -> wijkbrug.intake.v1.MergeIntakeResponse
+	33,  // 121: wijkbrug.intake.v1.IntakeService.ListTeamQueue:output_type -> wijkbrug.intake.v1.ListTeamQueueResponse
+	35,  // 122: wijkbrug.intake.v1.IntakeService.ListIntakes:output_type -> wijkbrug.intake.v1.ListIntakesResponse
+	39,  // 123: wijkbrug.intake.v1.IntakeService.GetTriagePolicy:output_type -> wijkbrug.intake.v1.GetTriagePolicyResponse
+	41,  // 124: wijkbrug.intake.v1.IntakeService.ReplaceTriagePolicy:output_type -> wijkbrug.intake.v1.ReplaceTriagePolicyResponse
+	44,  // 125: wijkbrug.intake.v1.IntakeService.RecordAssessment:output_type -> wijkbrug.intake.v1.RecordAssessmentResponse
+	46,  // 126: wijkbrug.intake.v1.IntakeService.ListAssessments:output_type -> wijkbrug.intake.v1.ListAssessmentsResponse
+	48,  // 127: wijkbrug.intake.v1.IntakeService.CompareAssessments:output_type -> wijkbrug.intake.v1.CompareAssessmentsResponse
+	53,  // 128: wijkbrug.intake.v1.IntakeService.RegisterResident:output_type -> wijkbrug.intake.v1.RegisterResidentResponse
+	55,  // 129: wijkbrug.intake.v1.IntakeService.FindResident:output_type -> wijkbrug.intake.v1.FindResidentResponse
+	57,  // 130: wijkbrug.intake.v1.IntakeService.MergeResidents:output_type -> wijkbrug.intake.v1.MergeResidentsResponse
+	59,  // 131: wijkbrug.intake.v1.IntakeService.GetResident:output_type -> wijkbrug.intake.v1.GetResidentResponse
+	61,  // 132: wijkbrug.intake.v1.IntakeService.UpdateResident:output_type -> wijkbrug.intake.v1.UpdateResidentResponse
+	67,  // 133: wijkbrug.intake.v1.IntakeService.CreateHousehold:output_type -> wijkbrug.intake.v1.CreateHouseholdResponse
+	69,  // 134: wijkbrug.intake.v1.IntakeService.AddHouseholdMember:output_type -> wijkbrug.intake.v1.AddHouseholdMemberResponse
+	71,  // 135: wijkbrug.intake.v1.IntakeService.RemoveHouseholdMember:output_type -> wijkbrug.intake.v1.RemoveHouseholdMemberResponse
+	73,  // 136: wijkbrug.intake.v1.IntakeService.GetHousehold:output_type -> wijkbrug.intake.v1.GetHouseholdResponse
+	79,  // 137: wijkbrug.intake.v1.IntakeService.ListHouseholdResidents:output_type -> wijkbrug.intake.v1.ListHouseholdResidentsResponse
+	112, // [112:138] is the sub-list for method output_type
+	86,  // [86:112] is the sub-list for method input_type
+	86,  // [86:86] is the sub-list for extension type_name
+	86,  // [86:86] is the sub-list for extension extendee
+	0,   // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_intake_v1_intake_proto_init() }

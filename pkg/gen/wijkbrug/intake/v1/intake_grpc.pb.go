@@ -64,7 +64,10 @@ type IntakeServiceClient interface {
 	GetIntake(ctx context.Context, in *GetIntakeRequest, opts ...grpc.CallOption) (*GetIntakeResponse, error)
 	// CheckIntakeOwnership tells another Wijkbrug service whether an organisation is the team
 	// that owns an intake. Referral uses it before it links a referral to an intake. An unknown
-	// intake answers owner = false.
+	// intake answers owner = false. With with_facts, an owner's intake comes with the answer as
+	// GetIntake gives it to a service (without the question) and with the pseudonyms of its
+	// household's current members (as ListHouseholdResidents gives them), in the same
+	// transaction and logged as those reads are: one call instead of three.
 	CheckIntakeOwnership(ctx context.Context, in *CheckIntakeOwnershipRequest, opts ...grpc.CallOption) (*CheckIntakeOwnershipResponse, error)
 	// StartTriage: a professional of the owning team picks up a received intake for the
 	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.
@@ -436,7 +439,10 @@ type IntakeServiceServer interface {
 	GetIntake(context.Context, *GetIntakeRequest) (*GetIntakeResponse, error)
 	// CheckIntakeOwnership tells another Wijkbrug service whether an organisation is the team
 	// that owns an intake. Referral uses it before it links a referral to an intake. An unknown
-	// intake answers owner = false.
+	// intake answers owner = false. With with_facts, an owner's intake comes with the answer as
+	// GetIntake gives it to a service (without the question) and with the pseudonyms of its
+	// household's current members (as ListHouseholdResidents gives them), in the same
+	// transaction and logged as those reads are: one call instead of three.
 	CheckIntakeOwnership(context.Context, *CheckIntakeOwnershipRequest) (*CheckIntakeOwnershipResponse, error)
 	// StartTriage: a professional of the owning team picks up a received intake for the
 	// clarification conversation (RECEIVED → IN_TRIAGE). Team only.

@@ -102,11 +102,15 @@ func (s *Server) CheckIntakeOwnership(ctx context.Context, req *intakev1.CheckIn
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	owner, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), orgType)
+	owner, facts, err := s.app.CheckIntakeOwnership(ctx, req.GetIntakeId(), req.GetOrganisationOin(), orgType, req.GetWithFacts())
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.CheckIntakeOwnershipResponse{Owner: owner}, nil
+	out := &intakev1.CheckIntakeOwnershipResponse{Owner: owner}
+	if facts != nil {
+		out.Intake, out.HouseholdResidentPseudonyms = intakeToProto(facts.Intake), facts.HouseholdResidents
+	}
+	return out, nil
 }
 
 // matchToProto tells the requesting team whom to contact, nothing more (nil: no match).
