@@ -109,14 +109,13 @@ func printAccessHistory(ctx context.Context, conf *tls.Config, addrs []string, r
 	// The resident is owed why, not only who: each purpose shown, in the register's words.
 	var purposes []string
 	for _, r := range rows {
-		if p := r.e.GetPurpose(); !slices.Contains(purposes, p) {
-			purposes = append(purposes, p)
-		}
+		purposes = append(purposes, r.e.GetPurpose())
 	}
+	slices.Sort(purposes)
+	purposes = slices.Compact(purposes)
 	if len(purposes) > 0 {
 		fmt.Fprintln(out, "\npurposes (register of processing activities):")
 	}
-	sort.Strings(purposes)
 	for _, p := range purposes {
 		if a, ok := authz.ActivityOf(p); ok {
 			fmt.Fprintf(out, "  %-20s %s (legal basis: %s)\n", p, a.Name, a.LegalBasis)

@@ -34,10 +34,10 @@ var (
 	// partners are every partner organisation type except integrators, which hold no records.
 	partners = append(slices.Clone(signallers), identity.OrgProvider)
 	// everyone are all partner organisation types, integrators included.
-	everyone = append(slices.Clone(partners), identity.OrgIntegrator)
-	team     = []identity.OrgType{identity.OrgTeam, identity.OrgMunicipality}
-	care     = []identity.OrgType{identity.OrgTeam, identity.OrgMunicipality, identity.OrgProvider}
-	service  = []identity.OrgType{identity.OrgService}
+	everyone     = append(slices.Clone(partners), identity.OrgIntegrator)
+	teamTypes    = []identity.OrgType{identity.OrgTeam, identity.OrgMunicipality}
+	careTypes    = []identity.OrgType{identity.OrgTeam, identity.OrgMunicipality, identity.OrgProvider}
+	serviceTypes = []identity.OrgType{identity.OrgService}
 )
 
 // Activities is the register of processing activities of the region. A call whose purpose is
@@ -50,29 +50,29 @@ var Activities = []Activity{
 	{"signal", "signalling: a partner reports concerns about a resident and follows its signal and the feedback on it",
 		"Wmo 2015 art. 2.3.2 (investigation after a report) and 5.1.1; Wgs art. 3 (early signalling of arrears); Wmo 2015 art. 4.1.1 and the reporting code (Veilig Thuis)", signallers},
 	{"intake", "access: intake, triage and queue of a help request, the resident and the household",
-		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", team},
+		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes},
 	{"case-direction", "case direction: one household, one plan, one director",
-		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", team},
+		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes},
 	{"case-consultation", "case consultation: an involved partner works on a household's plan",
 		"AVG art. 6(1)(e) with Wmo 2015 art. 5.1.1 and Jeugdwet art. 7.4.0; consent where the partner's own task does not cover it", partners},
 	{"referral", "referral to a provision on the social map, with feedback to whoever referred",
 		"AVG art. 6(1)(a): the resident's consent, recorded per referral (RecordConsent), or the referrer's own legal task", partners},
 	{"allocation", "allocation of custom care to a provider (iWmo/iJw 301, 315, 317)",
-		"Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3; the provider's contract", care},
+		"Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3; the provider's contract", careTypes},
 	{"care-delivery", "delivery of allocated care: start, stop, progress and volume (iWmo/iJw 305, 307)",
-		"Wmo 2015 art. 2.3.5 and 5.1.1; Jeugdwet art. 7.4.0; the provider's contract", care},
+		"Wmo 2015 art. 2.3.5 and 5.1.1; Jeugdwet art. 7.4.0; the provider's contract", careTypes},
 	{"decisions", "decisions on applications (beschikkingen), their letters and objections",
-		"Awb; Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3", care},
+		"Awb; Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3", careTypes},
 	{"mandates", "the mandate register: who may decide on what",
 		"Awb art. 10:1–10:12", []identity.OrgType{identity.OrgMunicipality}},
 	{"monitoring", "monitoring whether allocated care starts, works and can be scaled down; outcome reports",
-		"Wmo 2015 art. 2.1.2 and 5.1.1; Jeugdwet art. 7.4.0", care},
+		"Wmo 2015 art. 2.1.2 and 5.1.1; Jeugdwet art. 7.4.0", careTypes},
 	{"contract-management", "contracts with providers and their use",
 		"the contract between municipality and provider; no personal data of residents", []identity.OrgType{identity.OrgMunicipality, identity.OrgProvider}},
 	{"triage-policy", "setting the triage policy of the municipality",
 		"Wmo 2015 art. 2.1.2 (policy plan); no personal data", []identity.OrgType{identity.OrgMunicipality}},
 	{"collective-work", "recurring themes of a neighbourhood for collective work (groups under 5 residents suppressed)",
-		"Wmo 2015 art. 2.1.2 and 5.1.1; aggregated", team},
+		"Wmo 2015 art. 2.1.2 and 5.1.1; aggregated", teamTypes},
 	{"right-of-access", "answering a resident's request to see who looked at their data",
 		"AVG art. 15; NEN 7513", []identity.OrgType{identity.OrgMunicipality}},
 	{"access-supervision", "supervising the access log and the emergency grants",
@@ -81,13 +81,13 @@ var Activities = []Activity{
 		"no personal data of residents", everyone},
 	{"event-delivery", "receiving events about one's own signals, referrals, allocations and cases",
 		"the ground of the activity the events are about", everyone},
-	{"signal-intake", "a signal becomes an intake (intake's consumer)", "as signal and intake", service},
-	{"signal-feedback", "feedback to the source of a signal or referral (referral's consumers)", "as signal and referral", service},
-	{"triage-deadline", "intakes past their triage deadline (intake's scheduler)", "as intake", service},
-	{"case-monitoring", "a case follows its allocations, referrals and household; overdue check-ins (case-direction)", "as case-direction", service},
-	{"outcome-reporting", "the outcome read model (case-direction)", "as monitoring", service},
-	{"referral-expiry", "referrals past their accept-by date (referral's scheduler)", "as referral", service},
-	{"care-monitoring", "allocations and decisions follow the cases they belong to (provider-monitoring)", "as care-delivery", service},
+	{"signal-intake", "a signal becomes an intake (intake's consumer)", "as signal and intake", serviceTypes},
+	{"signal-feedback", "feedback to the source of a signal or referral (referral's consumers)", "as signal and referral", serviceTypes},
+	{"triage-deadline", "intakes past their triage deadline (intake's scheduler)", "as intake", serviceTypes},
+	{"case-monitoring", "a case follows its allocations, referrals and household; overdue check-ins (case-direction)", "as case-direction", serviceTypes},
+	{"outcome-reporting", "the outcome read model (case-direction)", "as monitoring", serviceTypes},
+	{"referral-expiry", "referrals past their accept-by date (referral's scheduler)", "as referral", serviceTypes},
+	{"care-monitoring", "allocations and decisions follow the cases they belong to (provider-monitoring)", "as care-delivery", serviceTypes},
 }
 
 // ActivityOf returns the register entry of code.

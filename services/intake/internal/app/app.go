@@ -599,8 +599,7 @@ func (a *App) CheckIntakeOwnership(ctx context.Context, id, orgOIN, orgType stri
 				return err
 			}
 			for _, r := range refs {
-				if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.household.residents", ObjectType: "household",
-					ObjectID: in.HouseholdID, ResidentPseudonym: r.Pseudonym, Route: accesslog.RouteService}); err != nil {
+				if err := a.d.Access.Record(ctx, householdMemberShown(in.HouseholdID, r.Pseudonym)); err != nil {
 					return err
 				}
 				facts.HouseholdResidents = append(facts.HouseholdResidents, r.Pseudonym)

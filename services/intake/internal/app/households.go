@@ -369,8 +369,7 @@ func (a *App) ListHouseholdResidents(ctx context.Context, householdID, after str
 		}
 		refs, next := paging.Cut(rows, size)
 		for _, r := range refs {
-			if err := a.d.Access.Record(ctx, accesslog.Entry{Action: "intake.household.residents", ObjectType: "household",
-				ObjectID: householdID, ResidentPseudonym: r.Pseudonym, Route: accesslog.RouteService}); err != nil {
+			if err := a.d.Access.Record(ctx, householdMemberShown(householdID, r.Pseudonym)); err != nil {
 				return err
 			}
 		}
@@ -378,4 +377,11 @@ func (a *App) ListHouseholdResidents(ctx context.Context, householdID, after str
 		return nil
 	})
 	return out, more, err
+}
+
+// householdMemberShown is the entry of a household member shown to a Wijkbrug service
+// (ListHouseholdResidents, CheckIntakeOwnership with the facts).
+func householdMemberShown(householdID, pseudonym string) accesslog.Entry {
+	return accesslog.Entry{Action: "intake.household.residents", ObjectType: "household",
+		ObjectID: householdID, ResidentPseudonym: pseudonym, Route: accesslog.RouteService}
 }

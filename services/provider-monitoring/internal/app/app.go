@@ -38,10 +38,9 @@ type Providers interface {
 	ActsForAny(ctx context.Context, oin string) (bool, error)
 	// GetForUpdate is Get, locking the provider for the rest of the transaction.
 	GetForUpdate(ctx context.Context, agb string) (domain.Provider, error)
-	// ContractingMunicipalities lists the municipalities with a contract with the provider.
-	ContractingMunicipalities(ctx context.Context, agb string) ([]string, error)
-	// ActsForOneOf reports whether the organisation acts for one of the municipalities.
-	ActsForOneOf(ctx context.Context, oin string, municipalities []string) (bool, error)
+	// AnswersFor reports whether the organisation acts for a municipality that contracts the
+	// provider (for a provider without contracts: for any municipality).
+	AnswersFor(ctx context.Context, oin, agb string) (bool, error)
 	// InUse reports whether an allocation, an allocation request or a decision names the provider.
 	InUse(ctx context.Context, agb string) (bool, error)
 	// Correct stores the correction and the provider's new name and OIN.

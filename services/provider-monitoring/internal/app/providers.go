@@ -106,16 +106,7 @@ func (a *App) answersForProvider(ctx context.Context, caller identity.Caller, ag
 	if caller.Org.Type == identity.OrgService {
 		return nil
 	}
-	municipalities, err := a.providers.ContractingMunicipalities(ctx, agb)
-	if err != nil {
-		return err
-	}
-	var acts bool
-	if len(municipalities) == 0 {
-		acts, err = a.providers.ActsForAny(ctx, caller.Org.OIN)
-	} else {
-		acts, err = a.providers.ActsForOneOf(ctx, caller.Org.OIN, municipalities)
-	}
+	acts, err := a.providers.AnswersFor(ctx, caller.Org.OIN, agb)
 	if err != nil {
 		return err
 	}

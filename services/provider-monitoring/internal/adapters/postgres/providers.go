@@ -126,20 +126,16 @@ func (r *Providers) GetForUpdate(ctx context.Context, agb string) (domain.Provid
 	return p, err
 }
 
-// ContractingMunicipalities lists the municipalities with a contract with the provider.
-func (r *Providers) ContractingMunicipalities(ctx context.Context, agb string) ([]string, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT DISTINCT municipality_code FROM contracts WHERE provider_agb = $1 ORDER BY 1`, agb)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-// ActsForOneOf reports whether the organisation acts for one of the municipalities.
-func (r *Providers) ActsForOneOf(ctx context.Context, oin string, municipalities []string) (bool, error) {
+// AnswersFor reports whether the organisation may answer for the provider: it acts for a
+// municipality that contracts the provider, or, for a provider without contracts, for any
+// municipality.
+func (r *Providers) AnswersFor(ctx context.Context, oin, agb string) (bool, error) {
 	var ok bool
-	err := r.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM municipal_organisations WHERE oin = $1 AND municipality_code = ANY($2))`,
-		oin, municipalities).Scan(&ok)
+	err := r.db.Q(ctx).QueryRow(ctx, `
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM contracts WHERE provider_agb = $2)
+			THEN EXISTS (SELECT 1 FROM municipal_organisations m JOIN contracts c ON c.municipality_code = m.municipality_code
+				WHERE m.oin = $1 AND c.provider_agb = $2)
+			ELSE EXISTS (SELECT 1 FROM municipal_organisations WHERE oin = $1) END`, oin, agb).Scan(&ok)
 	return ok, err
 }
 
