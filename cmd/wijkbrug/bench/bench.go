@@ -48,8 +48,9 @@ type bench struct {
 	ev       *eventWatch
 	quiet    *quietCheck
 	// referrable are intakes of the demo team with their residents' BSNs, registered once for
-	// CreateReferral (a referral names a resident of its intake's household).
-	referrable []intakeRef
+	// CreateReferral (a referral names a resident of its intake's household); referrableCases
+	// the same for CreateReferral from a case (crisis intakes, whose cases triage opened).
+	referrable, referrableCases []intakeRef
 	// generated is how many cases the scale generator loaded so far.
 	generated int64
 	sample    struct{ enc, idx []byte }
@@ -345,6 +346,20 @@ func (b *bench) createReferral(intakes []intakeRef) load {
 		}}
 }
 
+// createReferralFromCase is CreateReferral naming a case instead of an intake: referral asks
+// case-direction (CheckCaseInvolvement with the case's facts) instead of intake.
+func (b *bench) createReferralFromCase(cases []intakeRef) load {
+	return load{name: "CreateReferral from a case", service: "referral", method: referralv1.ReferralService_CreateReferral_FullMethodName, as: asTeam,
+		msg: func(n int64) proto.Message {
+			c := cases[int(n)%len(cases)]
+			return &referralv1.CreateReferralRequest{IdempotencyKey: b.key("case-ref", n), ProvisionId: demoProvision(),
+				CaseId: c.id, ResidentBsn: c.bsn, MunicipalityCode: suite.DemoMunicipality,
+				DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
+				SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_CONTACT},
+				LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO}
+		}}
+}
+
 // writes measures every mutating RPC at each concurrency, each between two baseline runs.
 // Every run, baseline or RPC, starts on a quiet suite (quiesce), so none measures the
 // background work (relays, consumers) of the run before it.
@@ -419,6 +434,15 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 			return err
 		}
 		m, err = b.quietGhz(ctx, b.createReferral(intakes), c, shape{d: b.o.duration})
+		if err != nil {
+			return err
+		}
+		row = append(row, m)
+		refCases, err := b.referralCases(ctx, 64)
+		if err != nil {
+			return err
+		}
+		m, err = b.quietGhz(ctx, b.createReferralFromCase(refCases), c, shape{d: b.o.duration})
 		if err != nil {
 			return err
 		}
@@ -641,7 +665,7 @@ func (b *bench) progress(m measurement) {
 	if m.Errors > 0 {
 		extra += fmt.Sprintf(" errors %d (%s)", m.Errors, m.ErrSample)
 	}
-	fmt.Fprintf(b.out, "  %-24s c=%-3d %7.1f/s p50 %-8s p99 %-8s max %-8s%s\n", m.Name, m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), extra)
+	fmt.Fprintf(b.out, "  %-26s c=%-3d %7.1f/s p50 %-8s p99 %-8s max %-8s%s\n", m.Name, m.Conc, m.RPS, ms(m.P50), ms(m.P99), ms(m.Max), extra)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }

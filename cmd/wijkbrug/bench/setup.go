@@ -89,6 +89,38 @@ func (b *bench) issuedAllocations(ctx context.Context) ([]string, error) {
 	return b.query(ctx, "providermonitoring", `SELECT number FROM allocations WHERE provider_agb = $1 AND status = 'ISSUED'`, suite.DemoProviderAGB)
 }
 
+// referralCases registers n crisis intakes of the demo team through the API, the first time it
+// is asked, and returns the cases triage opened for them with their residents' BSNs (as
+// intakeRefs: the id is the case's).
+func (b *bench) referralCases(ctx context.Context, n int) ([]intakeRef, error) {
+	if len(b.referrableCases) >= n {
+		return b.referrableCases[:n], nil
+	}
+	cc, err := b.dial("team", "intake")
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	client := intakev1.NewIntakeServiceClient(cc)
+	for i := len(b.referrableCases); i < n; i++ {
+		bsn := b.bsns.get()
+		cctx, cancel := context.WithTimeout(grpcx.ActingUser(ctx, "bench-desk", asTeam.role, asTeam.purpose), 30*time.Second)
+		res, err := client.RegisterIntake(cctx, &intakev1.RegisterIntakeRequest{IdempotencyKey: b.key("ref-case", int64(i)),
+			Channel: intakev1.Channel_CHANNEL_PHONE, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
+			DistrictCode: suite.DemoDistrict, Question: "bench: crisis, and would a buddy help?",
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}, Urgency: intakev1.Urgency_URGENCY_CRISIS})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("register a crisis intake to refer from its case: %w", err)
+		}
+		if res.GetIntake().GetCaseId() == "" {
+			return nil, fmt.Errorf("triage opened no case for crisis intake %s", res.GetIntake().GetId())
+		}
+		b.referrableCases = append(b.referrableCases, intakeRef{id: res.GetIntake().GetCaseId(), bsn: bsn})
+	}
+	return b.referrableCases, nil
+}
+
 // intakeRef is an intake and the BSN of the resident it is about.
 type intakeRef struct{ id, bsn string }
 
