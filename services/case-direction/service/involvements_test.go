@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 var (
@@ -380,7 +382,17 @@ func TestInvolvementBadInput(t *testing.T) {
 func TestCheckCaseInvolvement(t *testing.T) {
 	h, clock := startClocked(t)
 	ctx := svctest.Ctx(t)
-	id := activeCase(t, h, "noord-chk")
+	// An active case of two residents.
+	open := openRequest("open-chk", uuid.NewString())
+	open.Residents = []*commonv1.ResidentPseudonym{{ResidentId: uuid.NewString(), Pseudonym: "chk-a"}, {ResidentId: uuid.NewString(), Pseudonym: "chk-b"}}
+	opened, err := h.as(t, intake).OpenCase(ctx, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := opened.GetCase().GetId()
+	if _, err := h.as(t, teamNoord).AssignDirector(ctx, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: "dir-chk", CaseId: id, ProfessionalId: "noord-chk"}); err != nil {
+		t.Fatal(err)
+	}
 	day := 24 * time.Hour
 	if _, err := h.as(t, teamNoord).AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "chk-gp", CaseId: id,
 		OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_GP, OrganisationOin: gp.OIN, ProfessionalId: "dr-jansen", Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR,
@@ -402,6 +414,60 @@ func TestCheckCaseInvolvement(t *testing.T) {
 	if check(id, teamZuid) || check(id, provider) || check(uuid.NewString(), teamNoord) {
 		t.Fatal("another team, an uninvolved provider and an unknown case are not")
 	}
+
+	// With the facts: the case as GetCase gives it to a service and its residents as
+	// ListCaseResidents does, logged as those two reads are; nothing for anyone not involved.
+	logged := func() map[string]int {
+		out := map[string]int{}
+		for _, action := range []string{"casedirection.case.read", "casedirection.case.list_residents"} {
+			out[action] = h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = $1 AND object_id = $2 AND route = 'SERVICE' AND outcome = 'GRANTED'`, action, id)
+		}
+		return out
+	}
+	before := logged()
+	asService, err := svc.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	residents, err := svc.ListCaseResidents(ctx, &casedirectionv1.ListCaseResidentsRequest{CaseId: id, PageSize: 500})
+	if err != nil || len(residents.GetResidents()) != 2 {
+		t.Fatalf("the residents as ListCaseResidents gives them: %v %v", residents, err)
+	}
+	var want []string
+	for _, r := range residents.GetResidents() {
+		want = append(want, r.GetPseudonym())
+	}
+	reads := logged()
+	for _, org := range []devca.Org{teamNoord, gp} {
+		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: org.OIN,
+			OrganisationType: protoenum.FromCode[commonv1.OrganisationType](string(org.Type)), WithFacts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resp.GetInvolved() || !proto.Equal(resp.GetCase(), asService.GetCase()) {
+			t.Fatalf("%s: the case with the answer:\n%v\nwant, as GetCase gives it to a service:\n%v", org.Name, resp.GetCase(), asService.GetCase())
+		}
+		if !slices.Equal(resp.GetCaseResidentPseudonyms(), want) {
+			t.Fatalf("%s: residents %v, want %v", org.Name, resp.GetCaseResidentPseudonyms(), want)
+		}
+	}
+	after := logged()
+	for action, n := range after {
+		if perRead := reads[action] - before[action]; perRead == 0 || n-reads[action] != 2*perRead {
+			t.Fatalf("%s: two answers with the facts logged %d entries, one read logs %d", action, n-reads[action], perRead)
+		}
+	}
+	for _, org := range []devca.Org{teamZuid, provider} {
+		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: org.OIN,
+			OrganisationType: protoenum.FromCode[commonv1.OrganisationType](string(org.Type)), WithFacts: true})
+		if err != nil || resp.GetInvolved() || resp.GetCase() != nil || len(resp.GetCaseResidentPseudonyms()) != 0 {
+			t.Fatalf("%s is not involved and gets no facts: %v %v", org.Name, resp, err)
+		}
+	}
+	if again := logged(); !maps.Equal(again, after) {
+		t.Fatalf("answers without facts logged reads: %v, before them %v", again, after)
+	}
+
 	clock.Advance(3 * day)
 	if check(id, gp) {
 		t.Fatal("an ended involvement no longer counts")

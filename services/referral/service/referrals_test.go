@@ -72,6 +72,9 @@ type peerFacts struct {
 	// (an intake of an earlier version); intakeReads counts GetIntake calls.
 	oldIntake   bool
 	intakeReads int
+	// oldCaseDirection does the same for CheckCaseInvolvement; caseReads counts GetCase calls.
+	oldCaseDirection bool
+	caseReads        int
 }
 
 func (f *peerFacts) residents() []*commonv1.ResidentPseudonym {
@@ -99,14 +102,32 @@ type fakeCaseDirection struct {
 	facts *peerFacts
 }
 
-func (fakeCaseDirection) CheckCaseInvolvement(_ context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
-	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM}, nil
+func (f fakeCaseDirection) CheckCaseInvolvement(_ context.Context, req *casedirectionv1.CheckCaseInvolvementRequest) (*casedirectionv1.CheckCaseInvolvementResponse, error) {
+	involved := req.GetCaseId() == caseOfTeam && req.GetOrganisationOin() == team.OIN && req.GetOrganisationType() == commonv1.OrganisationType_ORGANISATION_TYPE_TEAM
+	resp := &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}
+	f.facts.mu.Lock()
+	old := f.facts.oldCaseDirection
+	f.facts.mu.Unlock()
+	if involved && req.GetWithFacts() && !old {
+		resp.Case = f.caseOfTeam()
+		for _, r := range f.facts.residents() {
+			resp.CaseResidentPseudonyms = append(resp.CaseResidentPseudonyms, r.GetPseudonym())
+		}
+	}
+	return resp, nil
 }
 
 func (f fakeCaseDirection) GetCase(_ context.Context, req *casedirectionv1.GetCaseRequest) (*casedirectionv1.GetCaseResponse, error) {
 	if req.GetCaseId() != caseOfTeam {
 		return nil, status.Error(codes.NotFound, "case not found")
 	}
+	f.facts.mu.Lock()
+	f.facts.caseReads++
+	f.facts.mu.Unlock()
+	return &casedirectionv1.GetCaseResponse{Case: f.caseOfTeam()}, nil
+}
+
+func (f fakeCaseDirection) caseOfTeam() *casedirectionv1.Case {
 	f.facts.mu.Lock()
 	defer f.facts.mu.Unlock()
 	c := &casedirectionv1.Case{Id: caseOfTeam, MunicipalityCode: "GM0363", DistrictCode: "WK036300", TeamOin: team.OIN, Status: f.facts.caseStatus}
@@ -116,7 +137,7 @@ func (f fakeCaseDirection) GetCase(_ context.Context, req *casedirectionv1.GetCa
 			{Id: reachedGoal, Status: casedirectionv1.GoalStatus_GOAL_STATUS_REACHED},
 		}}
 	}
-	return &casedirectionv1.GetCaseResponse{Case: c}, nil
+	return c
 }
 
 func (f fakeCaseDirection) ListCaseResidents(_ context.Context, req *casedirectionv1.ListCaseResidentsRequest) (*casedirectionv1.ListCaseResidentsResponse, error) {
@@ -694,6 +715,26 @@ func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
 	h.facts.noPlan, h.facts.caseStatus = false, casedirectionv1.CaseStatus_CASE_STATUS_CLOSED
 	h.facts.mu.Unlock()
 	bad("a closed case", "", codes.FailedPrecondition, func(*referralv1.CreateReferralRequest) {})
+	// The case's team's referrals took the case's facts from the involvement answer: no read of
+	// their own (issue 12). A case-direction that does not send them is read as before.
+	h.facts.mu.Lock()
+	caseReads := h.facts.caseReads
+	h.facts.caseStatus, h.facts.oldCaseDirection = casedirectionv1.CaseStatus_CASE_STATUS_IN_PROGRESS, true
+	h.facts.mu.Unlock()
+	if caseReads != 0 {
+		t.Fatalf("the case was read %d times beside the involvement answer", caseReads)
+	}
+	bad("an older case-direction: a goal not in the plan", "goal_ids[0]", codes.InvalidArgument, func(r *referralv1.CreateReferralRequest) { r.GoalIds = []string{uuid.NewString()} })
+	if _, err := tc.CreateReferral(h.ctx, withKey(referralTo(buddy.GetId()), h.key())); err != nil {
+		t.Fatalf("a referral that fits an older case-direction's facts: %v", err)
+	}
+	h.facts.mu.Lock()
+	caseReads = h.facts.caseReads
+	h.facts.oldCaseDirection = false
+	h.facts.mu.Unlock()
+	if caseReads != 2 {
+		t.Fatalf("an older case-direction: the case read %d times, want once per referral (2)", caseReads)
+	}
 
 	// An intake: its household and municipality likewise; it has no plan, so no goals.
 	fromIntake := func(r *referralv1.CreateReferralRequest) { r.CaseId, r.IntakeId, r.GoalIds = "", intakeOfTeam, nil }
@@ -742,7 +783,7 @@ func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
 	if reads != 2 {
 		t.Fatalf("an older intake: read %d times, want once per referral (2)", reads)
 	}
-	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 4 {
-		t.Fatalf("want the 4 referrals that fit, got %d", n)
+	if n := h.count(t, `SELECT count(*) FROM referrals`); n != 5 {
+		t.Fatalf("want the 5 referrals that fit, got %d", n)
 	}
 }

@@ -343,9 +343,13 @@ func (a *App) ListInvolvements(ctx context.Context, id string) ([]domain.Involve
 }
 
 // CheckInvolvement answers another Wijkbrug service whether an organisation is the case's team
-// or has an involvement active now. An unknown case is simply "not involved".
-func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType string) (bool, error) {
+// or has an involvement active now. An unknown case is simply "not involved". With withFacts,
+// an involved organisation's case comes with the answer (nil otherwise), read and logged as
+// GetCase and ListCaseResidents read and log it for a service: one call and one commit instead
+// of three (issue 12).
+func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType string, withFacts bool) (bool, *domain.Case, error) {
 	var involved bool
+	var facts *domain.Case
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		c, err := a.cases.Get(ctx, caseID)
 		if apperr.IsKind(err, apperr.KindNotFound) {
@@ -359,9 +363,24 @@ func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType stri
 		if !involved {
 			outcome = accesslog.OutcomeDenied
 		}
-		return a.access.Record(ctx, caseEntry("casedirection.case.check_involvement", c, accesslog.RouteService, outcome))
+		if err := a.access.Record(ctx, caseEntry("casedirection.case.check_involvement", c, accesslog.RouteService, outcome)); err != nil {
+			return err
+		}
+		if !involved || !withFacts {
+			return nil
+		}
+		for _, action := range []string{actionRead, actionListResidents} {
+			if err := a.access.Record(ctx, caseEntry(action, c, accesslog.RouteService, accesslog.OutcomeGranted)); err != nil {
+				return err
+			}
+		}
+		facts = &c
+		return nil
 	})
-	return involved, err
+	if err != nil {
+		return false, nil, err
+	}
+	return involved, facts, nil
 }
 
 // read loads a case for a reader and logs the read under action, granted or denied

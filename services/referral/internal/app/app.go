@@ -89,7 +89,10 @@ type Intakes interface {
 
 // Cases is case-direction, which owns cases and knows who is involved in them.
 type Cases interface {
-	Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, error)
+	// Involved reports whether the organisation is the case's team or actively involved in it
+	// and, when it is, the case's facts as Case reads them, in the same call (nil when
+	// case-direction did not send them: Case then reads them).
+	Involved(ctx context.Context, caseID, orgOIN, orgType string) (bool, *domain.CaseFacts, error)
 	// Case reads a case's municipality, status, plan goals and household members (as a
 	// Wijkbrug service); apperr NotFound when there is none.
 	Case(ctx context.Context, caseID string) (domain.CaseFacts, error)

@@ -44,8 +44,8 @@ type everyoneInvolved struct{ pseudo app.Pseudonymizer }
 // residentOfEveryCase is the resident every case and intake of everyoneInvolved is about.
 const residentOfEveryCase = "111222333"
 
-func (everyoneInvolved) Involved(context.Context, string, string, string) (bool, error) {
-	return true, nil
+func (everyoneInvolved) Involved(context.Context, string, string, string) (bool, *domain.CaseFacts, error) {
+	return true, nil, nil
 }
 func (everyoneInvolved) Owner(context.Context, string, string, string) (bool, *domain.IntakeFacts, error) {
 	return true, nil, nil

@@ -127,11 +127,13 @@ func (a *App) checkCase(ctx context.Context, caller identity.Caller, r domain.Re
 	if a.cases == nil {
 		return apperr.FailedPrecondition("referrals for a case need case-direction, which is not configured")
 	}
+	var facts *domain.CaseFacts
 	if caller.Org.Type != identity.OrgService {
-		involved, err := a.cases.Involved(ctx, r.CaseID, caller.Org.OIN, string(caller.Org.Type))
+		involved, involvedFacts, err := a.cases.Involved(ctx, r.CaseID, caller.Org.OIN, string(caller.Org.Type))
 		if err != nil {
 			return err
 		}
+		facts = involvedFacts
 		route := ""
 		if involved {
 			route = accesslog.RouteInvolved
@@ -141,11 +143,15 @@ func (a *App) checkCase(ctx context.Context, caller identity.Caller, r domain.Re
 			return err
 		}
 	}
-	c, err := a.cases.Case(ctx, r.CaseID)
-	if err != nil {
-		return err
+	if facts == nil {
+		// A service, or a case-direction that sent no facts.
+		c, err := a.cases.Case(ctx, r.CaseID)
+		if err != nil {
+			return err
+		}
+		facts = &c
 	}
-	return r.CheckAgainstCase(c, a.pseudo.Pseudonym(r.ResidentBSN))
+	return r.CheckAgainstCase(*facts, a.pseudo.Pseudonym(r.ResidentBSN))
 }
 
 // checkIntake is checkCase for an intake: only the team that owns it may refer from it, and the

@@ -4646,8 +4646,10 @@ type CheckCaseInvolvementRequest struct {
 	OrganisationOin string                 `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
 	// Organisation type as in the certificate.
 	OrganisationType v1.OrganisationType `protobuf:"varint,4,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Return an involved organisation's case and its residents with the answer.
+	WithFacts     bool `protobuf:"varint,5,opt,name=with_facts,json=withFacts,proto3" json:"with_facts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckCaseInvolvementRequest) Reset() {
@@ -4701,12 +4703,24 @@ func (x *CheckCaseInvolvementRequest) GetOrganisationType() v1.OrganisationType 
 	return v1.OrganisationType(0)
 }
 
+func (x *CheckCaseInvolvementRequest) GetWithFacts() bool {
+	if x != nil {
+		return x.WithFacts
+	}
+	return false
+}
+
 // CheckCaseInvolvementResponse is the answer.
 type CheckCaseInvolvementResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Involved      bool                   `protobuf:"varint,1,opt,name=involved,proto3" json:"involved,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Involved bool                   `protobuf:"varint,1,opt,name=involved,proto3" json:"involved,omitempty"`
+	// With with_facts and involved: the case as GetCase gives it to a service.
+	Case *Case `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
+	// With with_facts and involved: the pseudonyms of the residents the case concerns now, in
+	// resident-id order (as ListCaseResidents gives them).
+	CaseResidentPseudonyms []string `protobuf:"bytes,3,rep,name=case_resident_pseudonyms,json=caseResidentPseudonyms,proto3" json:"case_resident_pseudonyms,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *CheckCaseInvolvementResponse) Reset() {
@@ -4744,6 +4758,20 @@ func (x *CheckCaseInvolvementResponse) GetInvolved() bool {
 		return x.Involved
 	}
 	return false
+}
+
+func (x *CheckCaseInvolvementResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *CheckCaseInvolvementResponse) GetCaseResidentPseudonyms() []string {
+	if x != nil {
+		return x.CaseResidentPseudonyms
+	}
+	return nil
 }
 
 // ListCaseResidentsRequest names a case.
@@ -5453,13 +5481,17 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8e\x01\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
 	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdf\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfe\x01\n" +
 	"\x1bCheckCaseInvolvementRequest\x12$\n" +
 	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x127\n" +
 	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationTypeJ\x04\b\x03\x10\x04\":\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
+	"\n" +
+	"with_facts\x18\x05 \x01(\bR\twithFactsJ\x04\b\x03\x10\x04\"\xa9\x01\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +
-	"\binvolved\x18\x01 \x01(\bR\binvolved\"\x88\x01\n" +
+	"\binvolved\x18\x01 \x01(\bR\binvolved\x123\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\x128\n" +
+	"\x18case_resident_pseudonyms\x18\x03 \x03(\tR\x16caseResidentPseudonyms\"\x88\x01\n" +
 	"\x18ListCaseResidentsRequest\x12$\n" +
 	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -5768,59 +5800,60 @@ var file_wijkbrug_casedirection_v1_casedirection_proto_depIdxs = []int32{
 	12,  // 91: wijkbrug.casedirection.v1.EndInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
 	13,  // 92: wijkbrug.casedirection.v1.ListInvolvementsResponse.involvements:type_name -> wijkbrug.casedirection.v1.Involvement
 	77,  // 93: wijkbrug.casedirection.v1.CheckCaseInvolvementRequest.organisation_type:type_name -> wijkbrug.common.v1.OrganisationType
-	80,  // 94: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
-	1,   // 95: wijkbrug.casedirection.v1.AttachAllocationRequest.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
-	73,  // 96: wijkbrug.casedirection.v1.AttachAllocationRequest.issued_at:type_name -> google.protobuf.Timestamp
-	12,  // 97: wijkbrug.casedirection.v1.ListInvolvedCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.Case
-	29,  // 98: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
-	31,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
-	33,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
-	35,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
-	37,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
-	39,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
-	41,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
-	43,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
-	45,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
-	47,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
-	49,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
-	51,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
-	53,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
-	55,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
-	57,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
-	59,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
-	61,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
-	63,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
-	65,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
-	67,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
-	69,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:input_type -> wijkbrug.casedirection.v1.AttachAllocationRequest
-	71,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:input_type -> wijkbrug.casedirection.v1.ListInvolvedCasesRequest
-	30,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
-	32,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
-	34,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
-	36,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
-	38,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
-	40,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
-	42,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
-	44,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
-	46,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
-	48,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
-	50,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
-	52,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
-	54,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
-	56,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
-	58,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
-	60,  // 135: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
-	62,  // 136: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
-	64,  // 137: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
-	66,  // 138: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
-	68,  // 139: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
-	70,  // 140: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:output_type -> wijkbrug.casedirection.v1.AttachAllocationResponse
-	72,  // 141: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:output_type -> wijkbrug.casedirection.v1.ListInvolvedCasesResponse
-	120, // [120:142] is the sub-list for method output_type
-	98,  // [98:120] is the sub-list for method input_type
-	98,  // [98:98] is the sub-list for extension type_name
-	98,  // [98:98] is the sub-list for extension extendee
-	0,   // [0:98] is the sub-list for field type_name
+	12,  // 94: wijkbrug.casedirection.v1.CheckCaseInvolvementResponse.case:type_name -> wijkbrug.casedirection.v1.Case
+	80,  // 95: wijkbrug.casedirection.v1.ListCaseResidentsResponse.residents:type_name -> wijkbrug.common.v1.ResidentPseudonym
+	1,   // 96: wijkbrug.casedirection.v1.AttachAllocationRequest.origin:type_name -> wijkbrug.casedirection.v1.AllocationOrigin
+	73,  // 97: wijkbrug.casedirection.v1.AttachAllocationRequest.issued_at:type_name -> google.protobuf.Timestamp
+	12,  // 98: wijkbrug.casedirection.v1.ListInvolvedCasesResponse.cases:type_name -> wijkbrug.casedirection.v1.Case
+	29,  // 99: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:input_type -> wijkbrug.casedirection.v1.OpenCaseRequest
+	31,  // 100: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:input_type -> wijkbrug.casedirection.v1.GetCaseRequest
+	33,  // 101: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:input_type -> wijkbrug.casedirection.v1.AssignDirectorRequest
+	35,  // 102: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:input_type -> wijkbrug.casedirection.v1.RequestAllocationRequest
+	37,  // 103: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:input_type -> wijkbrug.casedirection.v1.ListCasesRequest
+	39,  // 104: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:input_type -> wijkbrug.casedirection.v1.AdoptPlanRequest
+	41,  // 105: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:input_type -> wijkbrug.casedirection.v1.StartPlanExecutionRequest
+	43,  // 106: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:input_type -> wijkbrug.casedirection.v1.AddGoalActionRequest
+	45,  // 107: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:input_type -> wijkbrug.casedirection.v1.SetGoalStatusRequest
+	47,  // 108: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:input_type -> wijkbrug.casedirection.v1.RecordEvaluationRequest
+	49,  // 109: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:input_type -> wijkbrug.casedirection.v1.RecordCaseConferenceRequest
+	51,  // 110: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:input_type -> wijkbrug.casedirection.v1.CheckInRequest
+	53,  // 111: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:input_type -> wijkbrug.casedirection.v1.RecordSafetyConcernRequest
+	55,  // 112: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:input_type -> wijkbrug.casedirection.v1.HandOverRequest
+	57,  // 113: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:input_type -> wijkbrug.casedirection.v1.CloseCaseRequest
+	59,  // 114: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:input_type -> wijkbrug.casedirection.v1.AddInvolvementRequest
+	61,  // 115: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:input_type -> wijkbrug.casedirection.v1.EndInvolvementRequest
+	63,  // 116: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:input_type -> wijkbrug.casedirection.v1.ListInvolvementsRequest
+	65,  // 117: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:input_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementRequest
+	67,  // 118: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:input_type -> wijkbrug.casedirection.v1.ListCaseResidentsRequest
+	69,  // 119: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:input_type -> wijkbrug.casedirection.v1.AttachAllocationRequest
+	71,  // 120: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:input_type -> wijkbrug.casedirection.v1.ListInvolvedCasesRequest
+	30,  // 121: wijkbrug.casedirection.v1.CaseDirectionService.OpenCase:output_type -> wijkbrug.casedirection.v1.OpenCaseResponse
+	32,  // 122: wijkbrug.casedirection.v1.CaseDirectionService.GetCase:output_type -> wijkbrug.casedirection.v1.GetCaseResponse
+	34,  // 123: wijkbrug.casedirection.v1.CaseDirectionService.AssignDirector:output_type -> wijkbrug.casedirection.v1.AssignDirectorResponse
+	36,  // 124: wijkbrug.casedirection.v1.CaseDirectionService.RequestAllocation:output_type -> wijkbrug.casedirection.v1.RequestAllocationResponse
+	38,  // 125: wijkbrug.casedirection.v1.CaseDirectionService.ListCases:output_type -> wijkbrug.casedirection.v1.ListCasesResponse
+	40,  // 126: wijkbrug.casedirection.v1.CaseDirectionService.AdoptPlan:output_type -> wijkbrug.casedirection.v1.AdoptPlanResponse
+	42,  // 127: wijkbrug.casedirection.v1.CaseDirectionService.StartPlanExecution:output_type -> wijkbrug.casedirection.v1.StartPlanExecutionResponse
+	44,  // 128: wijkbrug.casedirection.v1.CaseDirectionService.AddGoalAction:output_type -> wijkbrug.casedirection.v1.AddGoalActionResponse
+	46,  // 129: wijkbrug.casedirection.v1.CaseDirectionService.SetGoalStatus:output_type -> wijkbrug.casedirection.v1.SetGoalStatusResponse
+	48,  // 130: wijkbrug.casedirection.v1.CaseDirectionService.RecordEvaluation:output_type -> wijkbrug.casedirection.v1.RecordEvaluationResponse
+	50,  // 131: wijkbrug.casedirection.v1.CaseDirectionService.RecordCaseConference:output_type -> wijkbrug.casedirection.v1.RecordCaseConferenceResponse
+	52,  // 132: wijkbrug.casedirection.v1.CaseDirectionService.CheckIn:output_type -> wijkbrug.casedirection.v1.CheckInResponse
+	54,  // 133: wijkbrug.casedirection.v1.CaseDirectionService.RecordSafetyConcern:output_type -> wijkbrug.casedirection.v1.RecordSafetyConcernResponse
+	56,  // 134: wijkbrug.casedirection.v1.CaseDirectionService.HandOver:output_type -> wijkbrug.casedirection.v1.HandOverResponse
+	58,  // 135: wijkbrug.casedirection.v1.CaseDirectionService.CloseCase:output_type -> wijkbrug.casedirection.v1.CloseCaseResponse
+	60,  // 136: wijkbrug.casedirection.v1.CaseDirectionService.AddInvolvement:output_type -> wijkbrug.casedirection.v1.AddInvolvementResponse
+	62,  // 137: wijkbrug.casedirection.v1.CaseDirectionService.EndInvolvement:output_type -> wijkbrug.casedirection.v1.EndInvolvementResponse
+	64,  // 138: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvements:output_type -> wijkbrug.casedirection.v1.ListInvolvementsResponse
+	66,  // 139: wijkbrug.casedirection.v1.CaseDirectionService.CheckCaseInvolvement:output_type -> wijkbrug.casedirection.v1.CheckCaseInvolvementResponse
+	68,  // 140: wijkbrug.casedirection.v1.CaseDirectionService.ListCaseResidents:output_type -> wijkbrug.casedirection.v1.ListCaseResidentsResponse
+	70,  // 141: wijkbrug.casedirection.v1.CaseDirectionService.AttachAllocation:output_type -> wijkbrug.casedirection.v1.AttachAllocationResponse
+	72,  // 142: wijkbrug.casedirection.v1.CaseDirectionService.ListInvolvedCases:output_type -> wijkbrug.casedirection.v1.ListInvolvedCasesResponse
+	121, // [121:143] is the sub-list for method output_type
+	99,  // [99:121] is the sub-list for method input_type
+	99,  // [99:99] is the sub-list for extension type_name
+	99,  // [99:99] is the sub-list for extension extendee
+	0,   // [0:99] is the sub-list for field type_name
 }
 
 func init() { file_wijkbrug_casedirection_v1_casedirection_proto_init() }

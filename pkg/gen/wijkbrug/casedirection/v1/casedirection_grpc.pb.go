@@ -120,7 +120,10 @@ type CaseDirectionServiceClient interface {
 	ListInvolvements(ctx context.Context, in *ListInvolvementsRequest, opts ...grpc.CallOption) (*ListInvolvementsResponse, error)
 	// CheckCaseInvolvement tells another Wijkbrug service whether an organisation may act on a
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
-	// before it links a referral to a case. An unknown case answers involved = false.
+	// before it links a referral to a case. An unknown case answers involved = false. With
+	// with_facts, an involved organisation's case comes with the answer as GetCase gives it to a
+	// service, with the pseudonyms of the residents it concerns now (as ListCaseResidents gives
+	// them), in the same transaction and logged as those reads are: one call instead of three.
 	CheckCaseInvolvement(ctx context.Context, in *CheckCaseInvolvementRequest, opts ...grpc.CallOption) (*CheckCaseInvolvementResponse, error)
 	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
 	// household's current members, as intake reported them): resident id and access-log
@@ -446,7 +449,10 @@ type CaseDirectionServiceServer interface {
 	ListInvolvements(context.Context, *ListInvolvementsRequest) (*ListInvolvementsResponse, error)
 	// CheckCaseInvolvement tells another Wijkbrug service whether an organisation may act on a
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
-	// before it links a referral to a case. An unknown case answers involved = false.
+	// before it links a referral to a case. An unknown case answers involved = false. With
+	// with_facts, an involved organisation's case comes with the answer as GetCase gives it to a
+	// service, with the pseudonyms of the residents it concerns now (as ListCaseResidents gives
+	// them), in the same transaction and logged as those reads are: one call instead of three.
 	CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error)
 	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
 	// household's current members, as intake reported them): resident id and access-log

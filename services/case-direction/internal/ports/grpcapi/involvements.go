@@ -158,11 +158,15 @@ func (s *Server) CheckCaseInvolvement(ctx context.Context, req *casedirectionv1.
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	involved, err := s.app.CheckInvolvement(ctx, req.GetCaseId(), req.GetOrganisationOin(), orgType)
+	involved, facts, err := s.app.CheckInvolvement(ctx, req.GetCaseId(), req.GetOrganisationOin(), orgType, req.GetWithFacts())
 	if err != nil {
 		return nil, err
 	}
-	return &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}, nil
+	out := &casedirectionv1.CheckCaseInvolvementResponse{Involved: involved}
+	if facts != nil {
+		out.Case, out.CaseResidentPseudonyms = s.caseToProto(*facts), facts.CurrentPseudonyms()
+	}
+	return out, nil
 }
 
 // ListCaseResidents tells a Wijkbrug service the residents a case concerns now.
