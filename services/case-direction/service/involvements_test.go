@@ -415,8 +415,14 @@ func TestCheckCaseInvolvement(t *testing.T) {
 		t.Fatal("another team, an uninvolved provider and an unknown case are not")
 	}
 
-	// With the facts: the case as GetCase gives it to a service and its residents as
-	// ListCaseResidents does, logged as those two reads are; nothing for anyone not involved.
+	// With the facts: the case as GetCase gives it to a service, without the conference's
+	// decisions, and its residents as ListCaseResidents gives them, logged as those two reads
+	// are; nothing for anyone not involved.
+	if _, err := h.as(t, teamNoord).RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "conf-chk", CaseId: id,
+		HeldOn: time.Now().Format(time.DateOnly), Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "noord-chk"}},
+		Decisions: []string{"start debt counselling"}}); err != nil {
+		t.Fatal(err)
+	}
 	logged := func() map[string]int {
 		out := map[string]int{}
 		for _, action := range []string{"casedirection.case.read", "casedirection.case.list_residents"} {
@@ -438,14 +444,19 @@ func TestCheckCaseInvolvement(t *testing.T) {
 		want = append(want, r.GetPseudonym())
 	}
 	reads := logged()
+	withoutDecisions := proto.Clone(asService.GetCase()).(*casedirectionv1.Case)
+	if len(withoutDecisions.GetConferences()) != 1 || len(withoutDecisions.GetConferences()[0].GetDecisions()) != 1 {
+		t.Fatalf("a service reads the conference with its decision: %v", withoutDecisions.GetConferences())
+	}
+	withoutDecisions.GetConferences()[0].Decisions = nil
 	for _, org := range []devca.Org{teamNoord, gp} {
 		resp, err := svc.CheckCaseInvolvement(ctx, &casedirectionv1.CheckCaseInvolvementRequest{CaseId: id, OrganisationOin: org.OIN,
 			OrganisationType: protoenum.FromCode[commonv1.OrganisationType](string(org.Type)), WithFacts: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !resp.GetInvolved() || !proto.Equal(resp.GetCase(), asService.GetCase()) {
-			t.Fatalf("%s: the case with the answer:\n%v\nwant, as GetCase gives it to a service:\n%v", org.Name, resp.GetCase(), asService.GetCase())
+		if !resp.GetInvolved() || !proto.Equal(resp.GetCase(), withoutDecisions) {
+			t.Fatalf("%s: the case with the answer:\n%v\nwant, as GetCase gives it to a service without the decisions:\n%v", org.Name, resp.GetCase(), withoutDecisions)
 		}
 		if !slices.Equal(resp.GetCaseResidentPseudonyms(), want) {
 			t.Fatalf("%s: residents %v, want %v", org.Name, resp.GetCaseResidentPseudonyms(), want)

@@ -344,9 +344,9 @@ func (a *App) ListInvolvements(ctx context.Context, id string) ([]domain.Involve
 
 // CheckInvolvement answers another Wijkbrug service whether an organisation is the case's team
 // or has an involvement active now. An unknown case is simply "not involved". With withFacts,
-// an involved organisation's case comes with the answer (nil otherwise), read and logged as
-// GetCase and ListCaseResidents read and log it for a service: one call and one commit instead
-// of three (issue 12).
+// an involved organisation's case comes with the answer (nil otherwise), without the
+// case-conference decisions, logged as GetCase and ListCaseResidents log a service's reads: one
+// call and one commit instead of three (issue 12).
 func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType string, withFacts bool) (bool, *domain.Case, error) {
 	var involved bool
 	var facts *domain.Case
@@ -374,6 +374,9 @@ func (a *App) CheckInvolvement(ctx context.Context, caseID, orgOIN, orgType stri
 				return err
 			}
 		}
+		// What the service asks for does not include the case-conference decisions (the case's
+		// only free text): they stay here, as an involved organisation's view leaves them out.
+		involvedView(&c)
 		facts = &c
 		return nil
 	})

@@ -4714,7 +4714,8 @@ func (x *CheckCaseInvolvementRequest) GetWithFacts() bool {
 type CheckCaseInvolvementResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Involved bool                   `protobuf:"varint,1,opt,name=involved,proto3" json:"involved,omitempty"`
-	// With with_facts and involved: the case as GetCase gives it to a service.
+	// With with_facts and involved: the case as GetCase gives it to a service, without the
+	// case-conference decisions (conferences keep their date and attendees).
 	Case *Case `protobuf:"bytes,2,opt,name=case,proto3" json:"case,omitempty"`
 	// With with_facts and involved: the pseudonyms of the residents the case concerns now, in
 	// resident-id order (as ListCaseResidents gives them).

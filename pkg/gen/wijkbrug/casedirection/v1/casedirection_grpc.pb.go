@@ -122,8 +122,9 @@ type CaseDirectionServiceClient interface {
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
 	// before it links a referral to a case. An unknown case answers involved = false. With
 	// with_facts, an involved organisation's case comes with the answer as GetCase gives it to a
-	// service, with the pseudonyms of the residents it concerns now (as ListCaseResidents gives
-	// them), in the same transaction and logged as those reads are: one call instead of three.
+	// service but without the case-conference decisions, with the pseudonyms of the residents it
+	// concerns now (as ListCaseResidents gives them), in the same transaction and logged as those
+	// reads are: one call instead of three.
 	CheckCaseInvolvement(ctx context.Context, in *CheckCaseInvolvementRequest, opts ...grpc.CallOption) (*CheckCaseInvolvementResponse, error)
 	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
 	// household's current members, as intake reported them): resident id and access-log
@@ -451,8 +452,9 @@ type CaseDirectionServiceServer interface {
 	// case: it is the case's team, or it has an involvement active today. Referral uses it
 	// before it links a referral to a case. An unknown case answers involved = false. With
 	// with_facts, an involved organisation's case comes with the answer as GetCase gives it to a
-	// service, with the pseudonyms of the residents it concerns now (as ListCaseResidents gives
-	// them), in the same transaction and logged as those reads are: one call instead of three.
+	// service but without the case-conference decisions, with the pseudonyms of the residents it
+	// concerns now (as ListCaseResidents gives them), in the same transaction and logged as those
+	// reads are: one call instead of three.
 	CheckCaseInvolvement(context.Context, *CheckCaseInvolvementRequest) (*CheckCaseInvolvementResponse, error)
 	// ListCaseResidents tells another Wijkbrug service the residents a case concerns now (its
 	// household's current members, as intake reported them): resident id and access-log
