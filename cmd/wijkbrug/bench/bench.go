@@ -334,29 +334,25 @@ func (b *bench) deliveryStarted(numbers []string, next *atomic.Int64) load {
 		}}
 }
 
-func (b *bench) createReferral(intakes []intakeRef) load {
-	return load{name: "CreateReferral", service: "referral", method: referralv1.ReferralService_CreateReferral_FullMethodName, as: asTeam,
+// createReferral refers residents of the intakes, or with fromCase of the cases, in refs: referral
+// asks intake, or case-direction, whether the caller may and what the intake or case holds.
+func (b *bench) createReferral(refs []intakeRef, fromCase bool) load {
+	name, kind := "CreateReferral", "ref"
+	if fromCase {
+		name, kind = "CreateReferral from a case", "case-ref"
+	}
+	return load{name: name, service: "referral", method: referralv1.ReferralService_CreateReferral_FullMethodName, as: asTeam,
 		msg: func(n int64) proto.Message {
-			in := intakes[int(n)%len(intakes)]
-			return &referralv1.CreateReferralRequest{IdempotencyKey: b.key("ref", n), ProvisionId: demoProvision(),
-				IntakeId: in.id, ResidentBsn: in.bsn, MunicipalityCode: suite.DemoMunicipality,
+			r := refs[int(n)%len(refs)]
+			req := &referralv1.CreateReferralRequest{IdempotencyKey: b.key(kind, n), ProvisionId: demoProvision(),
+				IntakeId: r.id, ResidentBsn: r.bsn, MunicipalityCode: suite.DemoMunicipality,
 				DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
 				SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_CONTACT},
 				LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO}
-		}}
-}
-
-// createReferralFromCase is CreateReferral naming a case instead of an intake: referral asks
-// case-direction (CheckCaseInvolvement with the case's facts) instead of intake.
-func (b *bench) createReferralFromCase(cases []intakeRef) load {
-	return load{name: "CreateReferral from a case", service: "referral", method: referralv1.ReferralService_CreateReferral_FullMethodName, as: asTeam,
-		msg: func(n int64) proto.Message {
-			c := cases[int(n)%len(cases)]
-			return &referralv1.CreateReferralRequest{IdempotencyKey: b.key("case-ref", n), ProvisionId: demoProvision(),
-				CaseId: c.id, ResidentBsn: c.bsn, MunicipalityCode: suite.DemoMunicipality,
-				DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
-				SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_CONTACT},
-				LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO}
+			if fromCase {
+				req.IntakeId, req.CaseId = "", r.id
+			}
+			return req
 		}}
 }
 
@@ -433,7 +429,7 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 		if err != nil {
 			return err
 		}
-		m, err = b.quietGhz(ctx, b.createReferral(intakes), c, shape{d: b.o.duration})
+		m, err = b.quietGhz(ctx, b.createReferral(intakes, false), c, shape{d: b.o.duration})
 		if err != nil {
 			return err
 		}
@@ -442,7 +438,7 @@ func (b *bench) writes(ctx context.Context, res *results) error {
 		if err != nil {
 			return err
 		}
-		m, err = b.quietGhz(ctx, b.createReferralFromCase(refCases), c, shape{d: b.o.duration})
+		m, err = b.quietGhz(ctx, b.createReferral(refCases, true), c, shape{d: b.o.duration})
 		if err != nil {
 			return err
 		}

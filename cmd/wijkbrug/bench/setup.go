@@ -89,38 +89,6 @@ func (b *bench) issuedAllocations(ctx context.Context) ([]string, error) {
 	return b.query(ctx, "providermonitoring", `SELECT number FROM allocations WHERE provider_agb = $1 AND status = 'ISSUED'`, suite.DemoProviderAGB)
 }
 
-// referralCases registers n crisis intakes of the demo team through the API, the first time it
-// is asked, and returns the cases triage opened for them with their residents' BSNs (as
-// intakeRefs: the id is the case's).
-func (b *bench) referralCases(ctx context.Context, n int) ([]intakeRef, error) {
-	if len(b.referrableCases) >= n {
-		return b.referrableCases[:n], nil
-	}
-	cc, err := b.dial("team", "intake")
-	if err != nil {
-		return nil, err
-	}
-	defer cc.Close()
-	client := intakev1.NewIntakeServiceClient(cc)
-	for i := len(b.referrableCases); i < n; i++ {
-		bsn := b.bsns.get()
-		cctx, cancel := context.WithTimeout(grpcx.ActingUser(ctx, "bench-desk", asTeam.role, asTeam.purpose), 30*time.Second)
-		res, err := client.RegisterIntake(cctx, &intakev1.RegisterIntakeRequest{IdempotencyKey: b.key("ref-case", int64(i)),
-			Channel: intakev1.Channel_CHANNEL_PHONE, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
-			DistrictCode: suite.DemoDistrict, Question: "bench: crisis, and would a buddy help?",
-			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_HOUSING}, Urgency: intakev1.Urgency_URGENCY_CRISIS})
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("register a crisis intake to refer from its case: %w", err)
-		}
-		if res.GetIntake().GetCaseId() == "" {
-			return nil, fmt.Errorf("triage opened no case for crisis intake %s", res.GetIntake().GetId())
-		}
-		b.referrableCases = append(b.referrableCases, intakeRef{id: res.GetIntake().GetCaseId(), bsn: bsn})
-	}
-	return b.referrableCases, nil
-}
-
 // intakeRef is an intake and the BSN of the resident it is about.
 type intakeRef struct{ id, bsn string }
 
@@ -128,8 +96,20 @@ type intakeRef struct{ id, bsn string }
 // first time it is asked, and returns them with their residents' BSNs: a referral from an
 // intake must name a resident of the intake's household.
 func (b *bench) referralIntakes(ctx context.Context, n int) ([]intakeRef, error) {
-	if len(b.referrable) >= n {
-		return b.referrable[:n], nil
+	return b.referrableIntakes(ctx, &b.referrable, n, false)
+}
+
+// referralCases is referralIntakes for crisis intakes: it returns the cases triage opened for
+// them (as intakeRefs whose id is the case's) with their residents' BSNs.
+func (b *bench) referralCases(ctx context.Context, n int) ([]intakeRef, error) {
+	return b.referrableIntakes(ctx, &b.referrableCases, n, true)
+}
+
+// referrableIntakes tops have up to n intakes (crisis ones: their cases) registered through the
+// API and returns the first n.
+func (b *bench) referrableIntakes(ctx context.Context, have *[]intakeRef, n int, crisis bool) ([]intakeRef, error) {
+	if len(*have) >= n {
+		return (*have)[:n], nil
 	}
 	cc, err := b.dial("team", "intake")
 	if err != nil {
@@ -137,18 +117,28 @@ func (b *bench) referralIntakes(ctx context.Context, n int) ([]intakeRef, error)
 	}
 	defer cc.Close()
 	client := intakev1.NewIntakeServiceClient(cc)
-	for i := len(b.referrable); i < n; i++ {
+	for i := len(*have); i < n; i++ {
 		bsn := b.bsns.get()
-		cctx, cancel := context.WithTimeout(grpcx.ActingUser(ctx, "bench-desk", asTeam.role, asTeam.purpose), 30*time.Second)
-		res, err := client.RegisterIntake(cctx, &intakev1.RegisterIntakeRequest{IdempotencyKey: b.key("ref-intake", int64(i)),
+		req := &intakev1.RegisterIntakeRequest{IdempotencyKey: b.key("ref-intake", int64(i)),
 			Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
 			DistrictCode: suite.DemoDistrict, Question: "bench: would a buddy help?",
-			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}, Urgency: intakev1.Urgency_URGENCY_NORMAL})
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK}, Urgency: intakev1.Urgency_URGENCY_NORMAL}
+		if crisis {
+			req.IdempotencyKey, req.Channel, req.Urgency = b.key("ref-case", int64(i)), intakev1.Channel_CHANNEL_PHONE, intakev1.Urgency_URGENCY_CRISIS
+		}
+		cctx, cancel := context.WithTimeout(grpcx.ActingUser(ctx, "bench-desk", asTeam.role, asTeam.purpose), 30*time.Second)
+		res, err := client.RegisterIntake(cctx, req)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("register an intake to refer from: %w", err)
 		}
-		b.referrable = append(b.referrable, intakeRef{id: res.GetIntake().GetId(), bsn: bsn})
+		ref := intakeRef{id: res.GetIntake().GetId(), bsn: bsn}
+		if crisis {
+			if ref.id = res.GetIntake().GetCaseId(); ref.id == "" {
+				return nil, fmt.Errorf("triage opened no case for crisis intake %s", res.GetIntake().GetId())
+			}
+		}
+		*have = append(*have, ref)
 	}
-	return b.referrable, nil
+	return *have, nil
 }
