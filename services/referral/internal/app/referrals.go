@@ -120,9 +120,10 @@ func (a *App) CreateReferral(ctx context.Context, r domain.Referral, send bool) 
 
 // checkCase makes sure a referral that names a case may be made and fits the case. It becomes
 // an action of that case: only its team or an organisation involved in it may make one
-// (case-direction owns that knowledge). Only then is the case read — as a Wijkbrug service, so
-// that another organisation's attempt never makes case-direction show it — and the referral
-// checked against it (domain.Referral.CheckAgainstCase).
+// (case-direction owns that knowledge). Only then is the case read — case-direction sends it
+// with a yes only, or it is read as a Wijkbrug service, so that another organisation's attempt
+// never makes case-direction show it — and the referral checked against it
+// (domain.Referral.CheckAgainstCase).
 func (a *App) checkCase(ctx context.Context, caller identity.Caller, r domain.Referral) error {
 	if a.cases == nil {
 		return apperr.FailedPrecondition("referrals for a case need case-direction, which is not configured")
