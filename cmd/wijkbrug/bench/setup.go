@@ -89,7 +89,8 @@ func (b *bench) issuedAllocations(ctx context.Context) ([]string, error) {
 	return b.query(ctx, "providermonitoring", `SELECT number FROM allocations WHERE provider_agb = $1 AND status = 'ISSUED'`, suite.DemoProviderAGB)
 }
 
-// intakeRef is an intake and the BSN of the resident it is about.
+// intakeRef is an intake (or the case triage opened for it) and the BSN of the resident it is
+// about.
 type intakeRef struct{ id, bsn string }
 
 // referralIntakes registers n intakes of the demo team at the desk, through the API, the
