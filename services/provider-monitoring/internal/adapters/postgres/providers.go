@@ -148,15 +148,15 @@ func (r *Providers) InUse(ctx context.Context, agb string) (bool, error) {
 	return used, err
 }
 
-// Correct stores the corrected name and OIN and the correction.
+// Correct stores the corrected name and OIN and the correction, in one statement.
 func (r *Providers) Correct(ctx context.Context, c domain.ProviderCorrection) error {
-	q := r.db.Q(ctx)
-	if _, err := q.Exec(ctx, `UPDATE providers SET name = $2, oin = $3 WHERE agb = $1`, c.AGB, c.NewName, c.NewOIN); err != nil {
-		return err
-	}
-	_, err := q.Exec(ctx, `
+	tag, err := r.db.Q(ctx).Exec(ctx, `
+		WITH corrected AS (UPDATE providers SET name = $6, oin = $8 WHERE agb = $1 RETURNING agb)
 		INSERT INTO provider_corrections (provider_agb, corrected_at, corrected_by_oin, corrected_by_user, old_name, new_name, old_oin, new_oin, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.AGB, c.At, c.ByOIN, c.ByUser, c.OldName, c.NewName, c.OldOIN, c.NewOIN, c.Reason)
+		SELECT agb, $2, $3, $4, $5, $6, $7, $8, $9 FROM corrected`, c.AGB, c.At, c.ByOIN, c.ByUser, c.OldName, c.NewName, c.OldOIN, c.NewOIN, c.Reason)
+	if err == nil && tag.RowsAffected() != 1 {
+		return apperr.NotFound("provider", c.AGB)
+	}
 	return err
 }
 
