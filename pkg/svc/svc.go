@@ -462,35 +462,30 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	p.Outbox.Wakes(relay)
 	relayDone.Add(1)
 	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
+	// The background jobs start one after another (startJobs), their first passes reusing
+	// the pool's connections instead of each opening one at the same moment.
 	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers,
 		MaxBatch: cfg.ConsumerBatch}
+	var jobs []func(context.Context)
 	for _, c := range wiring.Consumers {
-		work.Add(1)
-		go func() {
-			defer work.Done()
-			if err := consumer.Run(workCtx, js, db, c, consumerOpts); err != nil && workCtx.Err() == nil {
+		jobs = append(jobs, func(ctx context.Context) {
+			if err := consumer.Run(ctx, js, db, c, consumerOpts); err != nil && ctx.Err() == nil {
 				logger.Error("consumer stopped", "consumer", c.Durable, "error", err.Error())
 			}
-		}()
+		})
 	}
-	// Every service seals its own access log (hash chain); one replica at a time does.
-	work.Add(1)
-	go func() { defer work.Done(); logstore.RunSealer(workCtx, db, accessKeys, time.Second, logger) }()
+	// Every service seals its own access log (hash chain); one replica at a time does...
+	jobs = append(jobs, func(ctx context.Context) { logstore.RunSealer(ctx, db, accessKeys, time.Second, logger) })
 	// ...and exports signed checkpoints of the chain head out of the database.
-	work.Add(1)
-	go func() {
-		defer work.Done()
-		logstore.RunCheckpoints(workCtx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
-	}()
+	jobs = append(jobs, func(ctx context.Context) {
+		logstore.RunCheckpoints(ctx, db, js, accessKeys, spec.Name, cfg.StreamReplicas, cfg.CheckpointInterval, logger)
+	})
 	schedMetrics := scheduler.NewMetrics(reg)
 	for _, j := range wiring.Schedulers {
-		work.Add(1)
-		go func() { defer work.Done(); scheduler.Run(workCtx, j, logger, schedMetrics) }()
+		jobs = append(jobs, func(ctx context.Context) { scheduler.Run(ctx, j, logger, schedMetrics) })
 	}
-	for _, bg := range wiring.Background {
-		work.Add(1)
-		go func() { defer work.Done(); bg(workCtx) }()
-	}
+	jobs = append(jobs, wiring.Background...)
+	startJobs(workCtx, &work, jobStagger, jobs)
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
