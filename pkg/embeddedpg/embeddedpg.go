@@ -441,19 +441,24 @@ func (c *Cluster) LogPath() string { return filepath.Join(c.dir, "postgres.log")
 // CreateDatabase creates name; an existing database is not an error, so
 // callers can use it idempotently at startup.
 func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
-	return c.createDatabase(ctx, name, false)
+	_, err := c.createDatabase(ctx, name, false, "")
+	return err
 }
 
 // createDatabase is CreateDatabase, copying the template's files (STRATEGY = FILE_COPY,
 // PostgreSQL 15 and later) instead of writing all of them into the WAL when fileCopy is set:
 // four new databases side by side took 0.41 s instead of 0.54 s here. It checkpoints before
-// and after the copy, which only a quiet cluster (a first start) takes lightly.
-func (c *Cluster) createDatabase(ctx context.Context, name string, fileCopy bool) error {
+// and after the copy, which only a quiet cluster (a first start) takes lightly. A database it
+// creates belongs to owner when that is set. created reports whether this call created it.
+func (c *Cluster) createDatabase(ctx context.Context, name string, fileCopy bool, owner string) (created bool, err error) {
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if owner != "" {
+		stmt += " OWNER " + pgx.Identifier{owner}.Sanitize()
+	}
 	if fileCopy {
 		stmt += " STRATEGY = FILE_COPY"
 	}
-	return c.withAdmin(ctx, func(conn *pgx.Conn) error {
+	err = c.withAdmin(ctx, func(conn *pgx.Conn) error {
 		var exists bool
 		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 			return err
@@ -465,8 +470,10 @@ func (c *Cluster) createDatabase(ctx context.Context, name string, fileCopy bool
 		if pgCode(err) == "42P04" { // duplicate_database: lost a race, fine
 			return nil
 		}
+		created = err == nil
 		return err
 	})
+	return created, err
 }
 
 // CreateDatabaseFromTemplate creates name as a copy of template. PostgreSQL

@@ -9,9 +9,11 @@ import (
 )
 
 // TestPrepareDatabases: the first call creates the roles and the databases, owned by
-// OwnerRole, and hands over a database the superuser made before the roles existed (a kept
-// development data directory); a restart's call, with everything in place, opens a single
-// connection.
+// OwnerRole (a new database's public schema by pg_database_owner, which is that owner, so it
+// needs no hand-over and no connection to it), and hands over a database the superuser made
+// before the roles existed (a kept development data directory); the owner role can do in
+// every one's public schema what migrations do. A restart's call, with everything in place,
+// opens a single connection.
 func TestPrepareDatabases(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
@@ -20,49 +22,12 @@ func TestPrepareDatabases(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop() })
-
-	// The kept one: created and filled by the superuser.
-	if err := c.CreateDatabase(ctx, "kept"); err != nil {
-		t.Fatal(err)
-	}
-	execSQL(t, c.DSN("kept"), `CREATE TABLE notes (id serial PRIMARY KEY, body text)`)
-
-	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
-		t.Fatal(err)
-	}
 	admin, err := pgx.Connect(ctx, c.DSN("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
-	for _, db := range []string{"one", "two", "kept"} {
-		var owner, schemaOwner string
-		if err := admin.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, db).Scan(&owner); err != nil {
-			t.Fatalf("%s: %v", db, err)
-		}
-		conn, err := pgx.Connect(ctx, c.DSN(db))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'`).Scan(&schemaOwner); err != nil {
-			t.Fatal(err)
-		}
-		if owner != OwnerRole || schemaOwner != OwnerRole {
-			t.Errorf("%s: database owned by %s, schema public by %s; want %s", db, owner, schemaOwner, OwnerRole)
-		}
-		if db == "kept" {
-			var tableOwner string
-			if err := conn.QueryRow(ctx, `SELECT tableowner FROM pg_tables WHERE tablename = 'notes'`).Scan(&tableOwner); err != nil {
-				t.Fatal(err)
-			}
-			if tableOwner != OwnerRole {
-				t.Errorf("kept table owned by %s, want %s", tableOwner, OwnerRole)
-			}
-		}
-		_ = conn.Close(ctx)
-	}
-
-	// A restart: one session, on the postgres database, and none on the service databases.
+	// sessions counts the sessions each database has had.
 	sessions := func() map[string]int64 {
 		// Backends report their session when they end; give the ones just closed a moment.
 		time.Sleep(300 * time.Millisecond)
@@ -81,11 +46,69 @@ func TestPrepareDatabases(t *testing.T) {
 		}
 		return out
 	}
+
+	// The kept one: created and filled by the superuser.
+	if err := c.CreateDatabase(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, c.DSN("kept"), `CREATE TABLE notes (id serial PRIMARY KEY, body text)`)
+
 	before := sessions()
 	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
 		t.Fatal(err)
 	}
 	after := sessions()
+	for db, want := range map[string]int64{"one": 0, "two": 0, "kept": 1} {
+		if got := after[db] - before[db]; got != want {
+			t.Errorf("first call: %d sessions on %s, want %d", got, db, want)
+		}
+	}
+	for _, db := range []string{"one", "two", "kept"} {
+		var owner, schemaOwner string
+		if err := admin.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, db).Scan(&owner); err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		conn, err := pgx.Connect(ctx, c.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'`).Scan(&schemaOwner); err != nil {
+			t.Fatal(err)
+		}
+		wantSchemaOwner := "pg_database_owner" // a new database, PostgreSQL 15 and later (the tests run 15)
+		if db == "kept" {
+			wantSchemaOwner = OwnerRole
+		}
+		if owner != OwnerRole || schemaOwner != wantSchemaOwner {
+			t.Errorf("%s: database owned by %s, schema public by %s; want %s and %s", db, owner, schemaOwner, OwnerRole, wantSchemaOwner)
+		}
+		if db == "kept" {
+			var tableOwner string
+			if err := conn.QueryRow(ctx, `SELECT tableowner FROM pg_tables WHERE tablename = 'notes'`).Scan(&tableOwner); err != nil {
+				t.Fatal(err)
+			}
+			if tableOwner != OwnerRole {
+				t.Errorf("kept table owned by %s, want %s", tableOwner, OwnerRole)
+			}
+		}
+		_ = conn.Close(ctx)
+		// What a migration and the grants to the application role do.
+		owned, err := pgx.Connect(ctx, c.DSNAs(OwnerRole, db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owned.Exec(ctx, `CREATE TABLE probe (id int); REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO `+AppRole+`; DROP TABLE probe`); err != nil {
+			t.Errorf("%s: the owner role cannot work in schema public: %v", db, err)
+		}
+		_ = owned.Close(ctx)
+	}
+
+	// A restart: one session, on the postgres database, and none on the service databases.
+	before = sessions()
+	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	after = sessions()
 	for db, want := range map[string]int64{"postgres": 1, "one": 0, "two": 0, "kept": 0} {
 		if got := after[db] - before[db]; got != want {
 			t.Errorf("restart opened %d sessions on %s, want %d", got, db, want)
