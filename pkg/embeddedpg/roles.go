@@ -129,8 +129,8 @@ func (c *Cluster) PrepareDatabases(ctx context.Context, names ...string) error {
 		go func() {
 			defer wg.Done()
 			if !exists && version >= 150000 {
-				// Created by OwnerRole's name, its public schema belongs to pg_database_owner,
-				// that is to the database's owner: there is nothing to hand over.
+				// Created with OwnerRole as its owner, its public schema belongs to
+				// pg_database_owner, that is to the database's owner: nothing to hand over.
 				created, err := c.createDatabase(ctx, name, true, OwnerRole)
 				if errs[i] = err; err != nil || created {
 					return

@@ -15,9 +15,9 @@ const jobStagger = 60 * time.Millisecond
 // turn comes after ctx has ended is not started.
 //
 // Started together, every job's first pass asked the pool for a connection at the same
-// moment, and the pool opened one for each: in a first start of the suite 22–30 of the
-// application's connections to PostgreSQL, each a new backend that loads its catalog caches
-// (28–42 ms of CPU each here), while the other services were still migrating. Started 60 ms
+// moment, and the pool opened one for each: 22–30 application connections to PostgreSQL in a
+// first start of the suite, each a new backend that loads its catalog caches (28–42 ms of CPU
+// each here), while the other services were still migrating. Started 60 ms
 // apart, most first passes find the previous one's connection idle and reuse it: 13–19
 // connections, and the suite serves 0.04–0.22 s sooner, a restart 0.15–0.24 s
 // (docs/performance.md, "Twenty-fourth session"). The last of case-direction's twelve jobs
