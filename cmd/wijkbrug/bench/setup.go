@@ -106,8 +106,8 @@ func (b *bench) referralCases(ctx context.Context, n int) ([]intakeRef, error) {
 	return b.referrableIntakes(ctx, &b.referrableCases, n, true)
 }
 
-// referrableIntakes tops have up to n intakes (crisis ones: their cases) registered through the
-// API and returns the first n.
+// referrableIntakes registers intakes through the API until have holds n (for crisis ones, the
+// cases triage opened for them) and returns the first n.
 func (b *bench) referrableIntakes(ctx context.Context, have *[]intakeRef, n int, crisis bool) ([]intakeRef, error) {
 	if len(*have) >= n {
 		return (*have)[:n], nil
