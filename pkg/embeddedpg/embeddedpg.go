@@ -326,7 +326,13 @@ func (c *Cluster) startPostgres(ctx context.Context, binDir string, owner *serve
 		"max_connections":   "200",
 		"shared_buffers":    "128MB",
 		"logging_collector": "off",
-		"fsync":             onOff(opts.Fsync),
+		// The data is on a local disk (SSD, or the page cache), where a random page costs
+		// little more than a sequential one; PostgreSQL's default of 4 is for spinning
+		// disks. At 4 a caseload page read each case's one or two residents as a bitmap heap
+		// scan and a sort, at 1.1 as an index scan in order: the page query took half the time
+		// (docs/decisions.md, issue 12, item 29). deploy/postgres/cluster.yaml sets the same.
+		"random_page_cost": "1.1",
+		"fsync":            onOff(opts.Fsync),
 		// Without fsync these only cost time; with fsync they are what
 		// makes it meaningful.
 		"synchronous_commit": onOff(opts.Fsync),

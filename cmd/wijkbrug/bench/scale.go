@@ -14,8 +14,10 @@ import (
 // The scale generator loads a region's caseload straight into the services' databases with
 // INSERT … SELECT generate_series (one statement per table and chunk, no per-row round
 // trips): cases with their director, an executor involvement, two goals and the household's
-// resident as the case's member (case-direction; the access log names the member of every
-// case shown, as it does for real cases); the household, its resident, membership and the
+// resident as the case's member, for one case in two a second member and for one in ten a
+// member who left, and for one case in four an evaluation to-do, done for half of them
+// (case-direction; the access log names the current members of every case shown, as it does
+// for real cases; intake holds the first member only); the household, its resident, membership and the
 // intake that led to the case (intake); an allocation for three cases in ten, with its case's
 // resident (provider-monitoring); a partner signal for one case in ten (referral). Teams hold
 // 2,000 cases each (hundreds of teams at 1,000,000); the demo team always holds the first
@@ -62,6 +64,16 @@ var scaleSQL = map[string][]string{
 		 SELECT md5('case' || i)::uuid, md5('resident' || i)::uuid, md5('pseudo' || i),
 		        now() - make_interval(days => (i % 1000)::int, secs => (i % 86400)::float8)
 		 FROM generate_series(@lo::bigint, @hi::bigint) AS i`,
+		`INSERT INTO case_residents (case_id, resident_id, pseudonym, since, until)
+		 SELECT md5('case' || i)::uuid, md5('member' || m || '-' || i)::uuid, md5('pseudo' || m || '-' || i),
+		        now() - make_interval(days => (i % 1000)::int, secs => (i % 86400)::float8),
+		        CASE WHEN m = 2 THEN now() - make_interval(days => (i % 100)::int) END
+		 FROM generate_series(@lo::bigint, @hi::bigint) AS i, generate_series(1, 2) AS m
+		 WHERE (m = 1 AND i % 2 = 0) OR (m = 2 AND i % 10 = 0)`,
+		`INSERT INTO evaluation_todos (id, case_id, reason, created_at, done_at)
+		 SELECT md5('todo' || i)::uuid, md5('case' || i)::uuid, 'ALLOCATION_STARTED', now() - make_interval(days => (i % 900)::int),
+		        CASE WHEN i % 8 = 0 THEN now() - make_interval(days => (i % 800)::int) END
+		 FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 4 = 0`,
 	},
 	"intake": {
 		`INSERT INTO residents (id, bsn_enc, bsn_index, pseudonym, municipality_code, district_code)
