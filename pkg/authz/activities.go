@@ -88,6 +88,8 @@ var Activities = []Activity{
 	{"outcome-reporting", "the outcome read model (case-direction)", "as monitoring", serviceTypes},
 	{"referral-expiry", "referrals past their accept-by date (referral's scheduler)", "as referral", serviceTypes},
 	{"care-monitoring", "allocations and decisions follow the cases they belong to (provider-monitoring)", "as care-delivery", serviceTypes},
+	{"retention", "deleting published outbox events and idempotency keys past their retention (every service's scheduler)",
+		"storage limitation (AVG art. 5(1)(e))", serviceTypes},
 }
 
 // ActivityOf returns the register entry of code.

@@ -18,17 +18,24 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// The application role cannot rewrite the access log: PostgreSQL's own privilege check refuses
-// UPDATE, DELETE and TRUNCATE (SQLSTATE 42501 "permission denied for table", not the trigger's
-// "append-only" message), and it cannot switch the trigger off or drop it (not the owner).
-// What it may do: append entries, read them and seal a new entry once.
-func TestAppRoleCannotModifyTheAccessLog(t *testing.T) {
-	dsn := testkit.NewDatabase(t, "platform-roles", func(ctx context.Context, dsn string) error {
+// newPlatformDatabase is a database with the platform tables, granted to the application role
+// as a service's migrate does; it returns the superuser's DSN (testkit.AppDSN gives the
+// application role's).
+func newPlatformDatabase(t *testing.T, name string) string {
+	return testkit.NewDatabase(t, name, func(ctx context.Context, dsn string) error {
 		if err := pgxdb.Migrate(ctx, dsn, platformdb.Migrations()); err != nil {
 			return err
 		}
 		return pgxdb.GrantApplication(ctx, dsn, embeddedpg.AppRole)
 	})
+}
+
+// The application role cannot rewrite the access log: PostgreSQL's own privilege check refuses
+// UPDATE, DELETE and TRUNCATE (SQLSTATE 42501 "permission denied for table", not the trigger's
+// "append-only" message), and it cannot switch the trigger off or drop it (not the owner).
+// What it may do: append entries, read them and seal a new entry once.
+func TestAppRoleCannotModifyTheAccessLog(t *testing.T) {
+	dsn := newPlatformDatabase(t, "platform-roles")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	connect := func(dsn string) *pgx.Conn {

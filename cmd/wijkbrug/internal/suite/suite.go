@@ -278,6 +278,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			RateLimit: 2000, RateBurst: 4000, UserRateLimit: 50, UserRateBurst: 100, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,
+			OutboxRetention: 7 * 24 * time.Hour, IdempotencyRetention: 7 * 24 * time.Hour,
 			ConsumerWorkers: opts.ConsumerWorkers, ConsumerBatch: opts.ConsumerBatch,
 		}
 		if cfg.LogLevel == "" {
