@@ -46,7 +46,7 @@ type Config struct {
 	CheckpointInterval    time.Duration `env:"WIJKBRUG_ACCESSLOG_CHECKPOINT_INTERVAL" flag:"accesslog-checkpoint-interval" default:"1m" usage:"how often a signed checkpoint of the access-log chain head is exported to JetStream"`
 
 	OutboxRetention      time.Duration `env:"WIJKBRUG_OUTBOX_RETENTION" flag:"outbox-retention" default:"168h" usage:"how long an outbox row is kept once JetStream acknowledged it (the event stays in its stream for 365 days); older ones are deleted every 10 minutes, unpublished ones never; 0 = keep them"`
-	IdempotencyRetention time.Duration `env:"WIJKBRUG_IDEMPOTENCY_RETENTION" flag:"idempotency-retention" default:"168h" usage:"how long a mutating call's idempotency key returns its first answer; after it the key and answer are deleted and the same key is a new request; 0 = keep them"`
+	IdempotencyRetention time.Duration `env:"WIJKBRUG_IDEMPOTENCY_RETENTION" flag:"idempotency-retention" default:"168h" usage:"how long a mutating call's idempotency key returns its first answer; after it the key and answer are deleted and the same key is a new request; at least 24h, or 0 = keep them"`
 
 	IntakeAddr             string `env:"WIJKBRUG_INTAKE_ADDR" flag:"intake-addr" default:"127.0.0.1:50051" usage:"address of the intake service"`
 	CaseDirectionAddr      string `env:"WIJKBRUG_CASEDIRECTION_ADDR" flag:"casedirection-addr" default:"127.0.0.1:50052" usage:"address of the case-direction service"`

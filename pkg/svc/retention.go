@@ -2,6 +2,7 @@ package svc
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
@@ -14,6 +15,19 @@ const (
 	retentionInterval = 10 * time.Minute
 	retentionBatch    = 1000
 )
+
+// MinIdempotencyRetention is the shortest idempotency retention a service accepts (besides 0,
+// keep): a client retries with the same key for as long as its retry policy and an outage
+// last, and a key deleted before that retry turns it into a second request.
+const MinIdempotencyRetention = 24 * time.Hour
+
+// checkRetention refuses an idempotency retention shorter than MinIdempotencyRetention.
+func checkRetention(cfg Config) error {
+	if d := cfg.IdempotencyRetention; d > 0 && d < MinIdempotencyRetention {
+		return fmt.Errorf("WIJKBRUG_IDEMPOTENCY_RETENTION is %s: at least %s, or 0 to keep the keys (a retry after a deleted key is applied a second time)", d, MinIdempotencyRetention)
+	}
+	return nil
+}
 
 // retentionJob is the scheduler job every service runs on its own database (docs/decisions.md,
 // "Platform rows are deleted after their retention").

@@ -291,6 +291,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if err := checkCallCap(cfg.MaxCallDuration); err != nil {
 		return err
 	}
+	if err := checkRetention(cfg); err != nil {
+		return err
+	}
 	if spec.Settings != nil && !spec.settingsLoaded {
 		if err := config.RegisterWith(flag.NewFlagSet(spec.Name, flag.ContinueOnError), spec.Settings, cfg.Settings); err != nil {
 			return err

@@ -25,6 +25,20 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	}
 }
 
+// An idempotency retention under a day is refused at start (a retry after its key was deleted
+// would be applied a second time); 0 keeps the keys.
+func TestShortIdempotencyRetentionIsRefused(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Hour, MinIdempotencyRetention, 168 * time.Hour} {
+		if err := checkRetention(Config{IdempotencyRetention: d}); err != nil {
+			t.Errorf("%s: %v, want accepted", d, err)
+		}
+	}
+	err := checkRetention(Config{IdempotencyRetention: time.Hour})
+	if err == nil || !strings.Contains(err.Error(), "WIJKBRUG_IDEMPOTENCY_RETENTION") {
+		t.Fatalf("1h: %v, want an error naming the setting", err)
+	}
+}
+
 // A call-duration cap above two minutes is refused at start: case-direction takes an attached
 // allocation that no event confirmed as rolled back after five minutes, which holds only while
 // no call (and so no transaction of one) can last that long.
