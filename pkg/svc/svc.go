@@ -420,7 +420,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	// Every service deletes the platform rows past their retention (published outbox rows,
-	// idempotency keys, handled event ids) with a scheduler job of its own.
+	// idempotency keys) with a scheduler job of its own.
 	wiring.Schedulers = append(wiring.Schedulers, retentionJob(p))
 	for _, j := range wiring.Schedulers {
 		if err := j.Validate(); err != nil {
