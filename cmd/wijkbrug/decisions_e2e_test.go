@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
-	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	casedirection "github.com/wijkbrug/wijkbrug/services/case-direction/service"
@@ -38,11 +36,7 @@ import (
 func TestDecisionFromTriagedIntakeToAllocation(t *testing.T) {
 	t.Parallel()
 	env := svctest.New(t)
-	ports, err := netport.Free(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inAddr, cdAddr, pmAddr := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])
+	inAddr, cdAddr, pmAddr := env.Reserve(t), env.Reserve(t), env.Reserve(t)
 	refAddr := env.ServeFake(t, func(r grpc.ServiceRegistrar) {
 		referralv1.RegisterReferralServiceServer(r, referralv1.UnimplementedReferralServiceServer{})
 	})

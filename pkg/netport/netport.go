@@ -5,9 +5,14 @@
 // A port the kernel hands out for ":0" lies in its ephemeral range, where every outgoing
 // connection also takes its local port: between our close of the probe and the server's bind,
 // any connection (ours or another test's) may take it, and the server fails with "address
-// already in use". Free therefore picks ports below the ephemeral range (read from
+// already in use". Free therefore picks ports outside the ephemeral range (read from
 // /proc/sys/net/ipv4/ip_local_port_range), which only listeners use, checks that each is
 // bindable, and never hands out a port twice in one process.
+//
+// Free still leaves a window between its check and the caller's bind, in which another
+// process (another test binary's PostgreSQL, say) may bind the same port. Listen has no such
+// window: it binds the port itself and tries another when the bind fails. Use it wherever the
+// caller binds the port in this process.
 package netport
 
 import (
@@ -23,6 +28,9 @@ import (
 // lowest is the first port Free uses; below it lie the well-known and common service ports.
 const lowest = 20000
 
+// attempts bounds the search for a free port.
+const attempts = 2000
+
 var (
 	mu     sync.Mutex
 	handed = map[int]bool{}
@@ -32,18 +40,14 @@ var (
 func Free(n int) ([]int, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	hi := ephemeralStart() - 1
 	out := make([]int, 0, n)
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 2000 {
-			return nil, fmt.Errorf("netport: no free port in %d-%d", lowest, hi)
+	for len(out) < n {
+		l, err := listenLocked()
+		if err != nil {
+			return nil, err
 		}
-		p := lowest + rand.IntN(hi-lowest+1)
-		if handed[p] || !bindable(p) {
-			continue
-		}
-		handed[p] = true
-		out = append(out, p)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
 	}
 	return out, nil
 }
@@ -57,28 +61,67 @@ func One() (int, error) {
 	return ps[0], nil
 }
 
-func bindable(p int) bool {
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
+// Listen binds a TCP listener on 127.0.0.1 on a port outside the kernel's ephemeral range
+// that this process has not handed out before, trying other ports while binds fail.
+func Listen() (net.Listener, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	return listenLocked()
 }
 
-// ephemeralStart is the first port of the kernel's ephemeral range (32768 when unknown).
-func ephemeralStart() int {
+func listenLocked() (net.Listener, error) {
+	lo, hi := portRange()
+	return listenIn(lo, hi)
+}
+
+// listenIn binds a port of lo–hi not handed out before; the caller holds mu.
+func listenIn(lo, hi int) (net.Listener, error) {
+	for range attempts {
+		p := lo + rand.IntN(hi-lo+1)
+		if handed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		handed[p] = true
+		return l, nil
+	}
+	return nil, fmt.Errorf("netport: no free port in %d-%d after %d attempts", lo, hi, attempts)
+}
+
+// portRange is the range Free and Listen pick from: from lowest up to the kernel's ephemeral
+// range, or, where that range starts too low to leave room, the ports above it. When neither
+// leaves room (the range spans nearly everything), it is lowest–65535 and the bind checks
+// alone keep ports apart.
+func portRange() (lo, hi int) {
+	eLo, eHi := ephemeralRange()
+	switch {
+	case eLo > lowest+1000:
+		return lowest, eLo - 1
+	case eHi < 65535-1000:
+		return max(eHi+1, lowest), 65535
+	default:
+		return lowest, 65535
+	}
+}
+
+// ephemeralRange is the kernel's ephemeral port range (32768–60999 when unknown).
+func ephemeralRange() (lo, hi int) {
+	lo, hi = 32768, 60999
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
-		return 32768
+		return lo, hi
 	}
 	f := strings.Fields(string(b))
-	if len(f) < 1 {
-		return 32768
+	if len(f) < 2 {
+		return lo, hi
 	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil || n <= lowest+1000 {
-		return 32768
+	l, err1 := strconv.Atoi(f[0])
+	h, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || l < 1 || h < l || h > 65535 {
+		return lo, hi
 	}
-	return n
+	return l, h
 }

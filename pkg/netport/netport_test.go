@@ -6,15 +6,16 @@ import (
 	"testing"
 )
 
-func TestFreeGivesDistinctBindablePortsBelowTheEphemeralRange(t *testing.T) {
+func TestFreeGivesDistinctBindablePortsOutsideTheEphemeralRange(t *testing.T) {
+	eLo, eHi := ephemeralRange()
 	ps, err := Free(50)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[int]bool{}
 	for _, p := range ps {
-		if p < lowest || p >= ephemeralStart() || seen[p] {
-			t.Fatalf("port %d: outside %d-%d or handed twice", p, lowest, ephemeralStart()-1)
+		if p < lowest || (p >= eLo && p <= eHi) || seen[p] {
+			t.Fatalf("port %d: below %d, inside the ephemeral range %d-%d, or handed twice", p, lowest, eLo, eHi)
 		}
 		seen[p] = true
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
@@ -31,6 +32,74 @@ func TestFreeGivesDistinctBindablePortsBelowTheEphemeralRange(t *testing.T) {
 	for _, p := range more {
 		if seen[p] {
 			t.Fatalf("port %d handed out twice", p)
+		}
+	}
+}
+
+// TestListenSkipsPortsTakenByOthers holds most of a narrow range the way another process
+// would: Listen binds each of the rest once, never a held one, and then says the range is
+// full instead of returning a port it could not bind.
+func TestListenSkipsPortsTakenByOthers(t *testing.T) {
+	mu.Lock()
+	defer mu.Unlock()
+	// Thirty consecutive bindable ports this process never handed out.
+	rlo, _ := portRange()
+	lo := 0
+	for start := rlo; start < rlo+1000; start += 30 {
+		ok := true
+		for p := start; p < start+30 && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			ok = err == nil && !handed[p]
+			if err == nil {
+				l.Close()
+			}
+		}
+		if ok {
+			lo = start
+			break
+		}
+	}
+	if lo == 0 {
+		t.Skipf("no thirty free consecutive ports in %d-%d", rlo, rlo+999)
+	}
+	hi := lo + 29
+	held := map[int]net.Listener{}
+	for p := lo; p <= hi-5; p++ {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held[p] = l
+		defer l.Close()
+	}
+	got := map[int]bool{}
+	for range 5 {
+		l, err := listenIn(lo, hi)
+		if err != nil {
+			t.Fatalf("after %d of the 5 free ports: %v", len(got), err)
+		}
+		defer l.Close()
+		p := l.Addr().(*net.TCPAddr).Port
+		if held[p] != nil || got[p] || p < lo || p > hi {
+			t.Fatalf("port %d: held by another listener, handed twice, or outside %d-%d", p, lo, hi)
+		}
+		got[p] = true
+	}
+	if l, err := listenIn(lo, hi); err == nil {
+		l.Close()
+		t.Fatalf("a sixth port %v from a range with five free", l.Addr())
+	}
+}
+
+func TestPortRangeAvoidsTheEphemeralRange(t *testing.T) {
+	lo, hi := portRange()
+	eLo, eHi := ephemeralRange()
+	if hi < lo+1000 {
+		t.Fatalf("range %d-%d is too narrow", lo, hi)
+	}
+	if eLo > lowest+1000 || eHi < 65535-1000 {
+		if lo <= eHi && hi >= eLo {
+			t.Fatalf("range %d-%d overlaps the ephemeral range %d-%d", lo, hi, eLo, eHi)
 		}
 	}
 }

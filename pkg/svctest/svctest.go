@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"google.golang.org/grpc"
@@ -42,15 +44,17 @@ type Env struct {
 	keys [4]string           // BSN encryption, blind index, pseudonym, access log
 	js   jetstream.JetStream // as the observer: reads the service streams
 
-	mu    sync.Mutex
-	asSvc map[string]jetstream.JetStream
+	mu       sync.Mutex
+	asSvc    map[string]jetstream.JetStream
+	reserved map[string]net.Listener // by address, until a service started here takes it
 }
 
 // New starts NATS and a CA for t.
 func New(t testing.TB) *Env {
 	t.Helper()
 	ca := testkit.NewCA(t)
-	e := &Env{CA: ca, NATS: testkit.NewNATSWithCA(t, ca), dir: t.TempDir(), asSvc: map[string]jetstream.JetStream{}}
+	e := &Env{CA: ca, NATS: testkit.NewNATSWithCA(t, ca), dir: t.TempDir(), asSvc: map[string]jetstream.JetStream{},
+		reserved: map[string]net.Listener{}}
 	for i := range e.keys {
 		k := make([]byte, 32)
 		_, _ = rand.Read(k)
@@ -140,6 +144,42 @@ func (e *Env) issueServiceFiles(t testing.TB, name string) (string, string) {
 	return certFile, keyFile
 }
 
+// Reserve binds a free loopback port now and returns its address, for services that must know
+// each other's addresses before they start: a service started here with that address takes
+// the bound listener. A port only named now and bound later could be taken in between.
+func (e *Env) Reserve(t testing.TB) string {
+	t.Helper()
+	l, err := netport.Listen()
+	if err != nil {
+		t.Fatalf("svctest: reserve a port: %v", err)
+	}
+	addr := l.Addr().String()
+	e.mu.Lock()
+	e.reserved[addr] = l
+	e.mu.Unlock()
+	t.Cleanup(func() { // a reserved port no service took
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if l, ok := e.reserved[addr]; ok {
+			l.Close()
+			delete(e.reserved, addr)
+		}
+	})
+	return addr
+}
+
+// listen hands a service a reserved listener for addr, or binds addr.
+func (e *Env) listen(addr string) (net.Listener, error) {
+	e.mu.Lock()
+	l, ok := e.reserved[addr]
+	delete(e.reserved, addr)
+	e.mu.Unlock()
+	if ok {
+		return l, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
 // Start runs spec on a fresh database until the test ends. mod may change the configuration
 // (peer addresses, typically). It returns once the service reports SERVING.
 func (e *Env) Start(t testing.TB, spec svc.Spec, mod func(*svc.Config)) *Service {
@@ -165,7 +205,7 @@ func (e *Env) Run(t testing.TB, spec svc.Spec, cfg svc.Config) *Service {
 	done := make(chan error, 1)
 	go func() {
 		done <- svc.Run(ctx, spec, cfg, svc.Hooks{OnServing: func(g, a string) { ready <- addrs{g, a} },
-			OnServingREST: func(r string) { restAddr <- r }})
+			OnServingREST: func(r string) { restAddr <- r }, Listen: e.listen})
 	}()
 	var a addrs
 	select {

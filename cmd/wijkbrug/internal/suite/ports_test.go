@@ -99,3 +99,29 @@ func freeBase(t *testing.T) int {
 	t.Fatal("no free span of ports")
 	return 0
 }
+
+// With base 0 every port is bound where it is picked, twelve distinct ones.
+func TestServicePortsPickedAreBoundDistinct(t *testing.T) {
+	ports, err := bindServicePorts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ports.close()
+	seen := map[string]bool{}
+	for _, name := range serviceNames {
+		for kind := range 3 {
+			addr := ports.addr(name, kind)
+			if seen[addr] {
+				t.Fatalf("%s bound twice", addr)
+			}
+			seen[addr] = true
+			if l, err := net.Listen("tcp", addr); err == nil {
+				l.Close()
+				t.Fatalf("%s kind %d: %s is not held", name, kind, addr)
+			}
+		}
+	}
+	if len(seen) != 12 {
+		t.Fatalf("%d ports, want 12", len(seen))
+	}
+}

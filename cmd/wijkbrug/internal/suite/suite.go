@@ -384,22 +384,23 @@ func bindServicePorts(base int) (_ *boundPorts, err error) {
 		}
 	}()
 	for i, name := range serviceNames {
-		var p [3]int
-		if base > 0 {
-			p = [3]int{base + i, base + 40 + i, base + 20 + i}
-		} else {
-			free, err := netport.Free(3)
-			if err != nil {
-				return nil, err
-			}
-			p = [3]int{free[0], free[1], free[2]}
-		}
 		var ls [3]net.Listener
-		for k, port := range p {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		for k, off := range [3]int{0, 40, 20} {
+			var l net.Listener
+			var err error
+			if base > 0 {
+				port := base + off + i
+				if l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+					err = fmt.Errorf("%s: port %d: %w (is another Wijkbrug running? -base-port moves all twelve ports)", name, port, err)
+				}
+			} else {
+				// Bound where picked: a port checked free and bound later can be taken in between
+				// by another process (another test binary's PostgreSQL).
+				l, err = netport.Listen()
+			}
 			if err != nil {
 				b.listeners[name] = ls
-				return nil, fmt.Errorf("%s: port %d: %w (is another Wijkbrug running? -base-port moves all twelve ports)", name, port, err)
+				return nil, err
 			}
 			ls[k] = l
 		}
