@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 )
 
 // TestExampleSubscriber: examples/subscriber builds, and against the all-in-one suite receives
@@ -44,12 +44,12 @@ func TestExampleSubscriber(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GP subscribes: %v", err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	// The webhook receiver, a process of its own, binds it: a port outside the ephemeral range,
+	// where no outgoing connection takes it first.
+	port, err := netport.One()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := lis.Addr().(*net.TCPAddr).Port
-	_ = lis.Close()
 	hookSub, err := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "housing", refAddr)).CreateSubscription(housingCtx,
 		&subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "example-hook", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL,
 			Webhook: &subscriptionsv1.Webhook{Url: fmt.Sprintf("https://localhost:%d/wijkbrug/events", port)}})

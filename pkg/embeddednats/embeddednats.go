@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 )
 
 // Security is the event plane's security: who may connect (certificates mapped to the users
@@ -38,7 +39,7 @@ type Options struct {
 	// StoreDir holds JetStream data. Empty means a temporary directory that
 	// Shutdown removes.
 	StoreDir string
-	// Port for clients; 0 picks a random free port.
+	// Port for clients; 0 picks a free port outside the kernel's ephemeral range (pkg/netport).
 	Port int
 	// Host to listen on; default 127.0.0.1.
 	Host string
@@ -87,7 +88,14 @@ func Start(opts Options) (*Server, error) {
 		s.storeDir, s.tempDir = dir, true
 	}
 	if s.port == 0 {
-		s.port = -1 // nats-server convention for "random free port"
+		// A port outside the kernel's ephemeral range: StartAgain binds the same port again,
+		// and one from the ephemeral range (nats-server's own random port) could meanwhile be
+		// the local port of an outgoing connection.
+		p, err := netport.One()
+		if err != nil {
+			return nil, fmt.Errorf("embeddednats: %w", err)
+		}
+		s.port = p
 	}
 	if err := s.start(); err != nil {
 		if s.tempDir {

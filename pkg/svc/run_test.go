@@ -16,6 +16,7 @@ import (
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
@@ -67,11 +68,23 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	// NATS as a dependency detail until the broker is there and its stream is declared.
 	env.NATS.Stop()
 	cfg := env.Config(t, spec, dsn)
-	lis := "127.0.0.1:" + freePort(t)
+	// The address is known before the start (the client below dials it while the service
+	// comes up), and bound now: a port only named could be taken before the service binds it.
+	gl, err := netport.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := gl.Addr().String()
 	cfg.GRPCAddr = lis
+	hooks := svc.Hooks{Listen: func(addr string) (net.Listener, error) {
+		if addr == lis {
+			return gl, nil
+		}
+		return net.Listen("tcp", addr)
+	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, spec, cfg, svc.Hooks{}) }()
+	go func() { done <- svc.Run(ctx, spec, cfg, hooks) }()
 	health := healthpb.NewHealthClient(env.Client(t, lis, svctest.Org(identity.OrgTeam, "Team")))
 	status := func(service string) healthpb.HealthCheckResponse_ServingStatus {
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -113,16 +126,6 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("service did not stop")
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 func TestResidentAccessHistory(t *testing.T) {
