@@ -9,10 +9,15 @@
 // /proc/sys/net/ipv4/ip_local_port_range), which only listeners use, checks that each is
 // bindable, and never hands out a port twice in one process.
 //
-// Free still leaves a window between its check and the caller's bind, in which another
-// process (another test binary's PostgreSQL, say) may bind the same port. Listen has no such
-// window: it binds the port itself and tries another when the bind fails. Use it wherever the
-// caller binds the port in this process.
+// Free still leaves a window between its check and the caller's bind, and a port handed out
+// and bound may be released for a while (a process of the fault harness killed and started
+// again on the same port). Two things keep other processes off such ports:
+//   - Listen binds the port itself and tries another when the bind fails. Use it wherever the
+//     caller binds the port in this process.
+//   - Every port handed out is also claimed for the life of this process with a lock file
+//     (flock on <temp dir>/wijkbrug-netport/<port>), which the kernel releases when the process
+//     ends. netport in another process (another test binary, the fault harness) skips a port
+//     claimed so, bound or not.
 package netport
 
 import (
@@ -20,9 +25,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // lowest is the first port Free uses; below it lie the well-known and common service ports.
@@ -34,6 +41,7 @@ const attempts = 2000
 var (
 	mu     sync.Mutex
 	handed = map[int]bool{}
+	claims []*os.File // the lock files of handed ports, open (and locked) until the process ends
 )
 
 // Free returns n distinct ports on 127.0.0.1 that were free when checked.
@@ -85,6 +93,11 @@ func listenIn(lo, hi int) (net.Listener, error) {
 		if err != nil {
 			continue
 		}
+		if !claim(p) {
+			l.Close()
+			handed[p] = true // another process's: not ours to try again
+			continue
+		}
 		handed[p] = true
 		return l, nil
 	}
@@ -124,4 +137,29 @@ func ephemeralRange() (lo, hi int) {
 		return lo, hi
 	}
 	return l, h
+}
+
+// claimDir holds the lock files; a variable for tests. The files are never removed: a file
+// removed while another process holds its lock would let a third lock a new file of the same
+// name. They are empty, one per port ever handed out on the machine.
+var claimDir = filepath.Join(os.TempDir(), "wijkbrug-netport")
+
+// claim locks port p's file for the life of this process; false when another process holds
+// it. Where no lock can be taken at all (the directory is not writable), ports go unclaimed:
+// the bind checks still apply.
+func claim(p int) bool {
+	if err := os.MkdirAll(claimDir, 0o755); err != nil {
+		return true
+	}
+	_ = os.Chmod(claimDir, 0o777|os.ModeSticky) // shared by every user's processes, like /tmp itself
+	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDONLY, 0o644) // flock needs no write access
+	if err != nil {
+		return true
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return err != syscall.EWOULDBLOCK
+	}
+	claims = append(claims, f)
+	return true
 }

@@ -2,7 +2,10 @@ package netport
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -42,26 +45,8 @@ func TestFreeGivesDistinctBindablePortsOutsideTheEphemeralRange(t *testing.T) {
 func TestListenSkipsPortsTakenByOthers(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
-	// Thirty consecutive bindable ports this process never handed out.
-	rlo, _ := portRange()
-	lo := 0
-	for start := rlo; start < rlo+1000; start += 30 {
-		ok := true
-		for p := start; p < start+30 && ok; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			ok = err == nil && !handed[p]
-			if err == nil {
-				l.Close()
-			}
-		}
-		if ok {
-			lo = start
-			break
-		}
-	}
-	if lo == 0 {
-		t.Skipf("no thirty free consecutive ports in %d-%d", rlo, rlo+999)
-	}
+	privateClaims(t) // other test binaries' claims stay out of the count
+	lo := thirtyFreePorts(t)
 	hi := lo + 29
 	held := map[int]net.Listener{}
 	for p := lo; p <= hi-5; p++ {
@@ -102,4 +87,82 @@ func TestPortRangeAvoidsTheEphemeralRange(t *testing.T) {
 			t.Fatalf("range %d-%d overlaps the ephemeral range %d-%d", lo, hi, eLo, eHi)
 		}
 	}
+}
+
+// TestClaimedPortsAreSkipped: ports another process claimed (its lock files held) are not
+// handed out although nothing is bound to them, and a port handed out is claimed for as long
+// as this process lives.
+func TestClaimedPortsAreSkipped(t *testing.T) {
+	mu.Lock()
+	defer mu.Unlock()
+	privateClaims(t)
+	lo := thirtyFreePorts(t)
+	hi := lo + 29
+	// The other process: a lock on its own open file of each of 25 ports, nothing bound.
+	for p := lo; p <= hi-5; p++ {
+		f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[int]bool{}
+	for range 5 {
+		l, err := listenIn(lo, hi)
+		if err != nil {
+			t.Fatalf("after %d of the 5 unclaimed ports: %v", len(got), err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p <= hi-5 || got[p] {
+			t.Fatalf("port %d: claimed by the other process or handed twice", p)
+		}
+		got[p] = true
+		// Ours now: another open file of it cannot be locked.
+		f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		f.Close()
+		if err != syscall.EWOULDBLOCK {
+			t.Fatalf("port %d handed out but not claimed: %v", p, err)
+		}
+	}
+	if l, err := listenIn(lo, hi); err == nil {
+		l.Close()
+		t.Fatalf("a sixth port %v from a range with five unclaimed", l.Addr())
+	}
+}
+
+// thirtyFreePorts finds thirty consecutive bindable ports this process never handed out, at
+// the bottom of the range netport uses.
+func thirtyFreePorts(t *testing.T) int {
+	t.Helper()
+	rlo, _ := portRange()
+	for start := rlo; start < rlo+3000; start += 30 {
+		ok := true
+		for p := start; p < start+30 && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			ok = err == nil && !handed[p]
+			if err == nil {
+				l.Close()
+			}
+		}
+		if ok {
+			return start
+		}
+	}
+	t.Skipf("no thirty free consecutive ports in %d-%d", rlo, rlo+2999)
+	return 0
+}
+
+// privateClaims gives the test a lock-file directory of its own.
+func privateClaims(t *testing.T) {
+	saved := claimDir
+	claimDir = t.TempDir()
+	t.Cleanup(func() { claimDir = saved })
 }
