@@ -151,8 +151,9 @@ func claim(p int) bool {
 	if err := os.MkdirAll(claimDir, 0o755); err != nil {
 		return true
 	}
-	_ = os.Chmod(claimDir, 0o777|os.ModeSticky) // shared by every user's processes, like /tmp itself
-	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDONLY, 0o644) // flock needs no write access
+	// Shared by every user's processes, like /tmp itself; flock needs no write access.
+	_ = os.Chmod(claimDir, 0o777|os.ModeSticky)
+	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDONLY, 0o644)
 	if err != nil {
 		return true
 	}
