@@ -21,7 +21,9 @@
 package netport
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -148,11 +150,14 @@ var claimDir = filepath.Join(os.TempDir(), "wijkbrug-netport")
 // it. Where no lock can be taken at all (the directory is not writable), ports go unclaimed:
 // the bind checks still apply.
 func claim(p int) bool {
-	if err := os.MkdirAll(claimDir, 0o755); err != nil {
+	// The directory is shared by every user's processes, like /tmp itself: whoever creates it
+	// opens it to all (sticky), once.
+	if err := os.Mkdir(claimDir, 0o755); err == nil {
+		_ = os.Chmod(claimDir, 0o777|os.ModeSticky)
+	} else if !errors.Is(err, fs.ErrExist) {
 		return true
 	}
-	// Shared by every user's processes, like /tmp itself; flock needs no write access.
-	_ = os.Chmod(claimDir, 0o777|os.ModeSticky)
+	// Read-only: flock needs no write access, so another user can lock a file created by us.
 	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDONLY, 0o644)
 	if err != nil {
 		return true
