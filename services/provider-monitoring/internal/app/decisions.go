@@ -401,7 +401,7 @@ func (a *App) fillProduct(ctx context.Context, d *domain.Decision, in DraftInput
 			// A PGB is paid to the resident (through the SVB), not allocated to a provider: no
 			// 301 answers the provider's 315 (see docs/services/provider-monitoring.md).
 			return apperr.Invalid("form", "a personal budget (PGB) is not allocated to a provider, so it cannot answer a provider's request for allocation (315): "+
-				"refuse the request (AnswerRequest) and draft the PGB decision without allocation_request_id")
+				"refuse the request (AnswerAllocationRequest) and draft the PGB decision without allocation_request_id")
 		}
 		q, err := a.requests.Get(ctx, in.RequestID)
 		if err != nil {
