@@ -60,8 +60,8 @@ func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 type txKey struct{}
 
 // txState is what a transaction carries in its context: the connection it runs on, whether
-// BEGIN has gone out yet, the writes deferred to commit time and what to do once it has
-// committed.
+// BEGIN has gone out yet, the writes deferred to go out with its next statement or COMMIT,
+// and what to do once it has committed.
 type txState struct {
 	conn        *pgxpool.Conn
 	begun       bool
@@ -85,12 +85,13 @@ func (db *DB) Q(ctx context.Context) Querier {
 // InTx reports whether ctx carries a transaction.
 func InTx(ctx context.Context) bool { return stateOf(ctx) != nil }
 
-// Defer queues a write that the transaction of ctx sends, together with every other deferred
-// write and the COMMIT, in one round trip; when one of them fails the transaction rolls back
-// and Tx returns the error, exactly as if it had failed where it was queued. Outside a
-// transaction it runs at once. It is meant for rows that nothing in the same transaction reads
-// back (outbox events, access-log entries, idempotency answers): each of those would otherwise
-// cost the request a round trip of its own.
+// Defer queues a write of the transaction of ctx: it goes out in one pipeline with the
+// transaction's next statement, or with the COMMIT, and runs before it, so it costs no round
+// trip of its own and every later statement of the transaction sees it. When it fails, the
+// statement it went out with returns its error, the transaction rolls back and Tx returns the
+// error, exactly as if it had failed where it was queued. Outside a transaction it runs at
+// once. It is for writes whose answer nothing needs (outbox events, access-log entries,
+// idempotency answers): each of those would otherwise cost the request a round trip.
 func (db *DB) Defer(ctx context.Context, sql string, args ...any) error {
 	if st := stateOf(ctx); st != nil {
 		st.deferred.Queue(sql, args...)
@@ -100,29 +101,15 @@ func (db *DB) Defer(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
-// SendBatchAfterDeferred sends the writes deferred so far in the transaction of ctx and then
-// b, in one pipeline (with BEGIN in front when the transaction has not sent anything yet). It
-// reads the deferred writes' answers and returns the first of their errors, or b's results,
-// which the caller reads and closes. Everything after it in the transaction sees those writes.
-//
-// It is for a transaction that does several units of work one after the other (a consumer
-// handling a batch of events): a unit's deferred writes must be visible to the next unit, and
-// they go out with the next unit's first statements instead of in a round trip of their own.
-// Outside a transaction it is the pool's SendBatch.
+// SendBatchAfterDeferred sends b in the transaction of ctx, after the writes deferred so far,
+// in one pipeline (with BEGIN in front when the transaction has not sent anything yet), and
+// returns the first error of what went ahead of b, or b's results, which the caller reads and
+// closes. It is Q(ctx).SendBatch with that error returned on its own. Outside a transaction it
+// is the pool's SendBatch.
 func (db *DB) SendBatchAfterDeferred(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
-	st := stateOf(ctx)
-	if st == nil || st.deferred.Len() == 0 {
-		return db.Q(ctx).SendBatch(ctx, b), nil
-	}
-	n := st.deferred.Len()
-	all := &pgx.Batch{QueuedQueries: append(st.deferred.QueuedQueries, b.QueuedQueries...)}
-	st.deferred = pgx.Batch{}
-	br := db.Q(ctx).SendBatch(ctx, all)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return nil, err
-		}
+	br := db.Q(ctx).SendBatch(ctx, b)
+	if e, ok := br.(errBatch); ok {
+		return nil, e.err
 	}
 	return br, nil
 }

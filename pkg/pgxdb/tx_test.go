@@ -342,3 +342,105 @@ func TestSendBatchAfterDeferred(t *testing.T) {
 		t.Errorf("%d rows of the failed transaction committed", n)
 	}
 }
+
+// TestDeferredWritesGoOutWithTheNextStatement: a deferred write runs where it was queued,
+// before the transaction's next statement, whichever way that statement is sent, and costs no
+// round trip of its own (COPY and text of several statements cannot share a pipeline: there
+// it goes out by itself first; COPY's own exchange is not counted).
+func TestDeferredWritesGoOutWithTheNextStatement(t *testing.T) {
+	ctx := context.Background()
+	db, writes := open(t)
+	const countSQL = `SELECT count(*) FROM notes WHERE id = $1`
+	ways := []struct {
+		name       string
+		roundTrips int64
+		next       func(ctx context.Context, q pgxdb.Querier, id int) (int, error)
+	}{
+		{"exec", 2, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			tag, err := q.Exec(ctx, `UPDATE notes SET body = 'seen' WHERE id = $1`, id)
+			return int(tag.RowsAffected()), err
+		}},
+		{"query", 2, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			rows, err := q.Query(ctx, countSQL, id)
+			if err != nil {
+				return 0, err
+			}
+			n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+			return n, err
+		}},
+		{"query row", 2, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			var n int
+			err := q.QueryRow(ctx, countSQL, id).Scan(&n)
+			return n, err
+		}},
+		{"batch", 2, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			b := &pgx.Batch{}
+			b.Queue(countSQL, id)
+			br := q.SendBatch(ctx, b)
+			var n int
+			err := br.QueryRow().Scan(&n)
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			return n, err
+		}},
+		{"exec of several statements", 3, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			tag, err := q.Exec(ctx, `UPDATE notes SET body = 'seen' WHERE id = `+itoa(id)+`; UPDATE notes SET body = 'seen' WHERE id = `+itoa(id))
+			return int(tag.RowsAffected()), err
+		}},
+		{"copy", -1, func(ctx context.Context, q pgxdb.Querier, id int) (int, error) {
+			if _, err := q.CopyFrom(ctx, pgx.Identifier{"notes"}, []string{"id", "body"}, pgx.CopyFromRows([][]any{{id + 1, "x"}})); err != nil {
+				return 0, err
+			}
+			var n int
+			err := q.QueryRow(ctx, `SELECT count(*) FROM notes WHERE id = $1 OR id = $2`, id, id+1).Scan(&n)
+			return n - 1, err
+		}},
+	}
+	id := 500
+	for _, w := range ways {
+		for round := range 2 { // the first prepares the statements (pgx's statement cache)
+			id += 10
+			var seen int
+			before := writes.Load()
+			err := db.Tx(ctx, func(ctx context.Context) error {
+				if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES ($1, 'x')`, id); err != nil {
+					return err
+				}
+				var err error
+				seen, err = w.next(ctx, db.Q(ctx), id)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", w.name, err)
+			}
+			got := writes.Load() - before
+			if seen != 1 {
+				t.Errorf("%s: the next statement saw %d deferred rows, want 1", w.name, seen)
+			}
+			if round == 1 && w.roundTrips >= 0 && got != w.roundTrips {
+				t.Errorf("%s: %d round trips, want %d", w.name, got, w.roundTrips)
+			}
+		}
+	}
+	// A failing deferred write fails the statement it went out with, and nothing commits.
+	err := db.Tx(ctx, func(ctx context.Context) error {
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (900, 'x')`); err != nil {
+			return err
+		}
+		if err := db.Defer(ctx, `INSERT INTO notes (id, body) VALUES (510, 'clash')`); err != nil {
+			return err
+		}
+		var n int
+		if err := db.Q(ctx).QueryRow(ctx, countSQL, 900).Scan(&n); err != nil {
+			return err
+		}
+		return errors.New("the statement after a failed deferred write succeeded")
+	})
+	if !pgxdb.IsUniqueViolation(err, "notes_pkey") {
+		t.Fatalf("Tx = %v, want the deferred write's unique violation", err)
+	}
+	if n := count(t, db, "id = 900"); n != 0 {
+		t.Errorf("%d rows of the failed transaction committed", n)
+	}
+}

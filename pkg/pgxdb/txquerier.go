@@ -8,58 +8,88 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// txQuerier is the Querier of a transaction. Until the transaction has sent anything, each
-// method sends BEGIN in one pipeline with its own statement and reads BEGIN's answer first;
-// after that it is the connection itself.
+// txQuerier is the Querier of a transaction. Each method sends what has to go out before its
+// statement (BEGIN when the transaction has sent nothing yet, then the writes deferred so far)
+// in one pipeline with it and reads their answers first; with nothing ahead it is the
+// connection itself. So a deferred write runs where it was queued, before every later
+// statement of the transaction, without a round trip of its own.
 type txQuerier txState
 
 func (q *txQuerier) st() *txState { return (*txState)(q) }
 
-// foldable reports whether sql can share a pipeline with BEGIN: a pipeline uses the extended
-// protocol, which takes one statement per query. Text of several statements (only possible
-// without parameters) gets its own BEGIN first.
+// foldable reports whether sql can share a pipeline: a pipeline uses the extended protocol,
+// which takes one statement per query. Text of several statements (only possible without
+// parameters) goes out after what is ahead of it has been sent on its own.
 func foldable(sql string, args []any) bool {
 	return len(args) > 0 || !strings.Contains(strings.TrimRight(sql, "; \t\r\n"), ";")
 }
 
-// beginAlone sends BEGIN by itself (for COPY and for text of several statements).
-func (q *txQuerier) beginAlone(ctx context.Context) error {
-	st := q.st()
-	st.begun = true
-	_, err := st.conn.Exec(ctx, "BEGIN")
-	return err
+// ahead takes what has to go out before the transaction's next statement: BEGIN when nothing
+// has gone out yet, then the writes deferred so far.
+func (st *txState) ahead() []*pgx.QueuedQuery {
+	if st.begun && st.deferred.Len() == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if !st.begun {
+		b.Queue("BEGIN")
+		st.begun = true
+	}
+	b.QueuedQueries = append(b.QueuedQueries, st.deferred.QueuedQueries...)
+	st.deferred = pgx.Batch{}
+	return b.QueuedQueries
 }
 
-// withBegin sends BEGIN and sql in one pipeline and reads BEGIN's answer. The caller reads
-// sql's answer from the batch and closes it.
-func (q *txQuerier) withBegin(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
-	st := q.st()
-	st.begun = true
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(sql, args...)
-	br := st.conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return nil, err
+// sendAhead sends what is ahead by itself (for COPY and for text of several statements).
+func (q *txQuerier) sendAhead(ctx context.Context) error {
+	qs := q.st().ahead()
+	if len(qs) == 0 {
+		return nil
+	}
+	br := q.st().conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: qs})
+	for range qs {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+// pipeline sends qs and then b's statements in one pipeline and reads the answers of qs. The
+// caller reads b's answers and closes the results.
+func (q *txQuerier) pipeline(ctx context.Context, qs []*pgx.QueuedQuery, b *pgx.Batch) (pgx.BatchResults, error) {
+	br := q.st().conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: append(qs, b.QueuedQueries...)})
+	for range qs {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
 	}
 	return br, nil
 }
 
-func (q *txQuerier) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	st := q.st()
-	if st.begun {
-		return st.conn.Exec(ctx, sql, args...)
-	}
+// withAhead sends what is ahead and sql in one pipeline; nil results when nothing is ahead.
+func (q *txQuerier) withAhead(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	if !foldable(sql, args) {
-		if err := q.beginAlone(ctx); err != nil {
-			return pgconn.CommandTag{}, err
-		}
-		return st.conn.Exec(ctx, sql, args...)
+		return nil, q.sendAhead(ctx)
 	}
-	br, err := q.withBegin(ctx, sql, args)
+	qs := q.st().ahead()
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return q.pipeline(ctx, qs, b)
+}
+
+func (q *txQuerier) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	br, err := q.withAhead(ctx, sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
+	}
+	if br == nil {
+		return q.st().conn.Exec(ctx, sql, args...)
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
@@ -69,19 +99,12 @@ func (q *txQuerier) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 }
 
 func (q *txQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	st := q.st()
-	if st.begun {
-		return st.conn.Query(ctx, sql, args...)
-	}
-	if !foldable(sql, args) {
-		if err := q.beginAlone(ctx); err != nil {
-			return nil, err
-		}
-		return st.conn.Query(ctx, sql, args...)
-	}
-	br, err := q.withBegin(ctx, sql, args)
+	br, err := q.withAhead(ctx, sql, args)
 	if err != nil {
 		return nil, err
+	}
+	if br == nil {
+		return q.st().conn.Query(ctx, sql, args...)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -96,7 +119,7 @@ func (q *txQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 
 func (q *txQuerier) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	st := q.st()
-	if st.begun {
+	if st.begun && st.deferred.Len() == 0 {
 		return st.conn.QueryRow(ctx, sql, args...)
 	}
 	rows, err := q.Query(ctx, sql, args...)
@@ -107,33 +130,28 @@ func (q *txQuerier) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 }
 
 func (q *txQuerier) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	st := q.st()
-	if st.begun || b.Len() == 0 {
-		return st.conn.SendBatch(ctx, b)
+	if b.Len() == 0 {
+		return q.st().conn.SendBatch(ctx, b)
 	}
-	st.begun = true
-	withBegin := &pgx.Batch{}
-	withBegin.Queue("BEGIN")
-	withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
-	br := st.conn.SendBatch(ctx, withBegin)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
+	qs := q.st().ahead()
+	if len(qs) == 0 {
+		return q.st().conn.SendBatch(ctx, b)
+	}
+	br, err := q.pipeline(ctx, qs, b)
+	if err != nil {
 		return errBatch{err}
 	}
 	return br
 }
 
 func (q *txQuerier) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error) {
-	st := q.st()
-	if !st.begun {
-		if err := q.beginAlone(ctx); err != nil {
-			return 0, err
-		}
+	if err := q.sendAhead(ctx); err != nil {
+		return 0, err
 	}
-	return st.conn.CopyFrom(ctx, tableName, columnNames, rowSrc)
+	return q.st().conn.CopyFrom(ctx, tableName, columnNames, rowSrc)
 }
 
-// batchRows are the rows of a statement that went out in one pipeline with BEGIN: closing them
+// batchRows are the rows of a statement that went out in one pipeline with what was ahead of it: closing them
 // (or reading past the last row) also reads the pipeline's end, so the connection is free.
 type batchRows struct {
 	pgx.Rows
