@@ -167,7 +167,9 @@ func TestFeedCopiesInAtomicBatchesReachThePartnerStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := outbox.NewWriter(db, "referral")
-	w.SetFeedRouter(func(context.Context, string, string, proto.Message) ([]string, error) { return []string{gp.OIN}, nil })
+	w.SetFeedRouter(func(context.Context, string, string, proto.Message) (outbox.Recipients, error) {
+		return outbox.Recipients{OINs: []string{gp.OIN}}, nil
+	})
 	// A refused batch is logged at debug level before its events go one by one; the service can
 	// not read WIJKBRUG_FEED itself, so the log is how the test knows both batches were taken.
 	var logs bytes.Buffer

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,9 +43,23 @@ type Writer struct {
 
 // FeedRouter names the partner organisations (OINs) that receive a copy of an event in their
 // own feed: those involved in what the event is about, at the moment it happens. It runs in
-// the transaction of the change (ctx), so it sees the state the event describes. Only the
-// owning service knows who is involved, so each service brings its own router.
-type FeedRouter func(ctx context.Context, subject, aggregateID string, event proto.Message) ([]string, error)
+// the transaction of the change (ctx) and must not ask the database itself: what it needs to
+// read goes into Recipients.Query, which runs in that transaction where the event is added,
+// so it sees the state the event describes. Only the owning service knows who is involved, so
+// each service brings its own router.
+type FeedRouter func(ctx context.Context, subject, aggregateID string, event proto.Message) (Recipients, error)
+
+// Recipients are the organisations that receive a copy of an event in their feed.
+type Recipients struct {
+	// OINs are the ones known without asking the database (named in the event, say).
+	OINs []string
+	// Query, when set, selects more of them (one text column) in the statement that writes the
+	// copies. That statement is deferred (pgxdb.DB.Defer): it goes out with the transaction's
+	// next statement or its COMMIT, runs before it, and costs no round trip of its own.
+	// Query's parameters are $1 … $len(Args).
+	Query string
+	Args  []any
+}
 
 // SetFeedRouter makes Add write partner feed copies. Call it during setup, before events are
 // added.
@@ -81,24 +97,14 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 		return fmt.Errorf("outbox: insert: %w", err)
 	}
 	if w.feed != nil {
-		oins, err := w.feed(ctx, subject, aggregateID, event)
+		to, err := w.feed(ctx, subject, aggregateID, event)
 		if err != nil {
 			return fmt.Errorf("outbox: feed recipients: %w", err)
 		}
-		var subjects, recipients []string
-		for _, oin := range oins {
-			if !validOIN(oin) || slices.Contains(recipients, oin) {
-				continue // not an organisation that can have a feed (or already listed)
-			}
-			recipients = append(recipients, oin)
-			subjects = append(subjects, natsx.FeedSubject(oin, typ))
-		}
-		if len(recipients) > 0 {
-			err = w.db.Defer(ctx, `
-				INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient)
-				SELECT $1, s, $3, $4, $5, $6, $7, $10, $8, r FROM unnest($2::text[], $9::text[]) AS t(s, r)`,
-				id, subjects, typ, "urn:wijkbrug:"+w.service, aggregateID, payload, carrier.Get("traceparent"), now, recipients, carrier.Get("tracestate"))
-			if err != nil {
+		if len(to.OINs) > 0 || to.Query != "" {
+			args := append(slices.Clip(to.Args), id, typ, "urn:wijkbrug:"+w.service, aggregateID, payload,
+				carrier.Get("traceparent"), carrier.Get("tracestate"), now, to.OINs, feedSubjectHead, feedSubjectTail(typ))
+			if err := w.db.Defer(ctx, feedCopiesSQL(len(to.Args), to.Query), args...); err != nil {
 				return fmt.Errorf("outbox: insert feed copies: %w", err)
 			}
 		}
@@ -126,15 +132,28 @@ func (w *Writer) wake() {
 	}()
 }
 
-// validOIN reports whether s has the shape of an OIN (20 digits), the token of a feed subject.
-func validOIN(s string) bool {
-	if len(s) != 20 {
-		return false
+// feedSubjectHead and feedSubjectTail(eventType) enclose an OIN in its feed subject:
+// natsx.FeedSubject, taken apart so that the statement writing the copies can build it.
+var feedSubjectHead, _, _ = strings.Cut(natsx.FeedSubject("*", "x"), "*")
+
+func feedSubjectTail(eventType string) string {
+	_, tail, _ := strings.Cut(natsx.FeedSubject("*", eventType), "*")
+	return tail
+}
+
+// feedCopiesSQL writes one copy of an event per recipient: the OINs given, and those the
+// router's query selects. The query's n parameters come first; the statement's own follow
+// (event id, type, source, aggregate, payload, traceparent, tracestate, time, OINs, and the
+// feed subject's head and tail). A recipient that is not an OIN (20 digits) gets no copy, one
+// named twice gets one.
+func feedCopiesSQL(n int, query string) string {
+	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	recipients := "SELECT DISTINCT unnest(" + p(9) + "::text[])"
+	if query != "" {
+		recipients = "(" + recipients + ") UNION (" + query + ")"
 	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return `INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload, traceparent, tracestate, created_at, recipient)
+		SELECT ` + strings.Join([]string{p(1), p(10) + "::text || r.oin || " + p(11) + "::text", p(2), p(3), p(4), p(5), p(6), p(7), p(8), "r.oin"}, ", ") + `
+		FROM (` + recipients + `) AS r(oin)
+		WHERE r.oin ~ '^[0-9]{20}$'`
 }

@@ -388,6 +388,25 @@ func ScansDuring(t testing.TB, pool *pgxpool.Pool, table string, f func()) (seq,
 	return seq1 - seq0, idx1 - idx0
 }
 
+// CountRows runs sql on pool and returns how many rows it answers; a query that fails fails
+// the test.
+func CountRows(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
 // RoundTripPool opens a pool of one connection to dsn that counts the writes pgx makes on
 // it. pgx flushes once per request of the protocol and then waits for the answer, so the
 // count is the number of round trips. The pool pings no connection it hands out, so what is

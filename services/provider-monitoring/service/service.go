@@ -84,7 +84,7 @@ func Spec() svc.Spec {
 				Decisions: postgres.NewDecisions(p.DB, p.Protector), Mandates: postgres.NewMandates(p.DB),
 				Intakes: peers.NewIntake(in), Events: publisher, Letters: letter.Renderer{},
 			})
-			p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
+			p.Outbox.SetFeedRouter(events.FeedRecipients())
 			server := grpcapi.NewServer(a, p.Idem)
 			decisions := grpcapi.NewDecisionServer(a, p.Idem)
 			// The scheduler acts as the service itself (for the access log).

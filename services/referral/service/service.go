@@ -141,7 +141,7 @@ func spec(dev func(*settings)) svc.Spec {
 }
 
 func newApp(p *svc.Platform, s app.Settings, cases app.Cases, intakes app.Intakes) *app.App {
-	p.Outbox.SetFeedRouter(events.FeedRecipients(p.DB))
+	p.Outbox.SetFeedRouter(events.FeedRecipients())
 	return app.New(app.Deps{
 		Tx: p.DB, Signals: postgres.NewSignals(p.DB, p.Protector), Provisions: postgres.NewProvisions(p.DB),
 		Consents: postgres.NewConsents(p.DB, p.Protector), Referrals: postgres.NewReferrals(p.DB, p.Protector),

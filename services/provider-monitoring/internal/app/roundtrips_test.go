@@ -36,7 +36,7 @@ func TestIssuingAndReportingRideWithTheCommit(t *testing.T) {
 	// The writer's NOTIFY after each commit is not the call's work (testkit.NotifyDB); it
 	// routes feed copies as the service's does.
 	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), events.Service)
-	w.SetFeedRouter(events.FeedRecipients(db))
+	w.SetFeedRouter(events.FeedRecipients())
 	a := appWith(t, db, w, now)
 	serviceCtx := as(identity.OrgService, "00000009999999900000")
 	providerCtx := as(identity.OrgProvider, providerOIN)

@@ -26,7 +26,7 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 	db := &pgxdb.DB{Pool: pool}
 	// The writer's NOTIFY after each commit is not the transaction's work (testkit.NotifyDB).
 	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "referral")
-	w.SetFeedRouter(events.FeedRecipients(db))
+	w.SetFeedRouter(events.FeedRecipients())
 	a := newAppWriting(db, w, newProtector(t), func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) })
 	const gpOIN = "00000001000000000200"
 	gp := identity.WithCaller(ctx, identity.Caller{
@@ -74,19 +74,20 @@ func TestSignalTransactionsRideWithTheCommit(t *testing.T) {
 }
 
 // A referral made and sent at once is stored as sent with one INSERT, and its two history
-// rows go with the COMMIT: five round trips for a referral for a case (BEGIN with the case's
-// lock and the check that it is not closed, the provision's read, the INSERT, the feed
-// router's read of the referral's organisations, the deferred writes with COMMIT) where it was
-// seven (an UPDATE to SENT and each history row waited for; the case's lock came later, against
-// a referral made while the case closes). The referral is SENT, its history is DRAFT then SENT,
-// and one event on the municipality's subject announces it.
+// rows go with the COMMIT: four round trips for a referral for a case (BEGIN with the case's
+// lock and the check that it is not closed, the provision's read, the INSERT, the deferred
+// writes with COMMIT) where it was seven (an UPDATE to SENT and each history row waited for;
+// the case's lock came later, against a referral made while the case closes; the feed router
+// read the referral's organisations until the statement writing the copies read them). The
+// referral is SENT, its history is DRAFT then SENT, one event on the municipality's subject
+// announces it, and a copy of it goes to the feed of each of its two organisations.
 func TestSentReferralIsStoredOnce(t *testing.T) {
 	ctx := context.Background()
 	dsn := newDSN(t)
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
 	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "referral")
-	w.SetFeedRouter(events.FeedRecipients(db))
+	w.SetFeedRouter(events.FeedRecipients())
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	a := newAppWriting(db, w, newProtector(t), func() time.Time { return now })
 	team := as(teamOIN, identity.OrgTeam)
@@ -109,18 +110,22 @@ func TestSentReferralIsStoredOnce(t *testing.T) {
 	}
 	create() // prepares the statements (pgx's statement cache)
 	r, n := create()
-	if n != 5 {
-		t.Errorf("making and sending a referral took %d round trips, want 5", n)
+	if n != 4 {
+		t.Errorf("making and sending a referral took %d round trips, want 4", n)
 	}
-	var status, history string
+	var status, history, copies string
 	var announced int
 	if err := pool.QueryRow(ctx, `SELECT status,
 			(SELECT string_agg(from_status || '>' || to_status, ' ' ORDER BY seq) FROM referral_transitions WHERE referral_id = $1::uuid),
-			(SELECT count(*) FROM outbox WHERE aggregate_id = $2 AND subject = 'wijkbrug.referral.GM0363.referral.status_changed')
-		FROM referrals WHERE id = $1::uuid`, r.ID, r.ID).Scan(&status, &history, &announced); err != nil {
+			(SELECT count(*) FROM outbox WHERE aggregate_id = $2 AND subject = 'wijkbrug.referral.GM0363.referral.status_changed'),
+			(SELECT string_agg(recipient, ' ' ORDER BY recipient) FROM outbox WHERE aggregate_id = $2 AND event_type = 'wijkbrug.referral.v1.ReferralStatusChanged' AND recipient <> '')
+		FROM referrals WHERE id = $1::uuid`, r.ID, r.ID).Scan(&status, &history, &announced, &copies); err != nil {
 		t.Fatal(err)
 	}
 	if status != string(domain.RefSent) || r.Status != domain.RefSent || history != ">DRAFT DRAFT>SENT" || announced != 1 {
 		t.Fatalf("stored status %s (answered %s), history %q, %d events; want SENT, \">DRAFT DRAFT>SENT\", 1", status, r.Status, history, announced)
+	}
+	if want := teamOIN + " " + providerOIN; copies != want {
+		t.Errorf("the announcement's feed copies went to %q, want %q (the referrer and the recipient)", copies, want)
 	}
 }

@@ -2,12 +2,15 @@ package events_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
@@ -19,10 +22,14 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// A case's opening reaches no partner's feed and its routing asks the database nothing: no
-// organisation is involved in a case when it opens. Every other case event is routed to the
-// organisations involved at that moment, read from the database.
-func TestCaseOpeningIsRoutedWithoutAQuery(t *testing.T) {
+var errRollBack = errors.New("roll back")
+
+// A case's opening reaches no partner's feed. Every other case event is copied to the
+// organisations involved at that moment, as domain.Involvement.ActiveAt has it: the statement
+// that writes the copies reads them (the router itself reads nothing), so routing costs the
+// transaction no round trip, and an involvement ended later in the same transaction still
+// gets the copy of an event added before its end.
+func TestCaseEventsAreRoutedToWhoIsInvolvedWithoutARoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dsn := testkit.NewDatabase(t, "casedirection", func(ctx context.Context, dsn string) error {
 		return pgxdb.Migrate(ctx, dsn, platformdb.Migrations(), migrations.Set())
@@ -30,37 +37,96 @@ func TestCaseOpeningIsRoutedWithoutAQuery(t *testing.T) {
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
 	cases := postgres.NewCases(db, nil)
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	// 23:30 in Amsterdam: the Dutch day is not the UTC one at every time of year.
+	now := time.Date(2026, 12, 2, 22, 30, 0, 0, time.UTC)
 	route := events.FeedRecipients(cases, func() time.Time { return now })
-	const partner = "00000003000000000007"
+	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "casedirection")
+	w.SetFeedRouter(route)
 	c := domain.Case{ID: uuid.NewString(), HouseholdID: uuid.NewString(), Municipality: "GM0363", TeamOIN: "00000001000000000001",
-		Status: domain.StatusRegistered, OpenedAt: now}
+		Status: domain.StatusRegistered, OpenedAt: now.Add(-48 * time.Hour)}
+	today := domain.Day(now)
+	day := func(d int) *time.Time { v := today.AddDate(0, 0, d); return &v }
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	involvements := []domain.Involvement{
+		{ValidFrom: today},                              // from today: involved
+		{ValidFrom: *day(-3), ValidTo: day(0)},          // last day today: involved
+		{ValidFrom: *day(-3), ValidTo: day(-1)},         // last day yesterday
+		{ValidFrom: *day(1)},                            // from tomorrow
+		{ValidFrom: *day(-3), EndedAt: at(0)},           // ended with immediate effect now
+		{ValidFrom: *day(-3), EndedAt: at(time.Minute)}, // ends in a minute: involved
+		{ValidFrom: *day(-3), EndedAt: at(-time.Minute)},
+	}
+	var want []string
+	for k := range involvements {
+		i := &involvements[k]
+		i.ID, i.OrgType, i.OrgOIN, i.Role, i.CreatedAt = uuid.NewString(), "PROVIDER", fmt.Sprintf("000000030000000000%02d", k), domain.RoleExecutor, now
+		if i.ActiveAt(now) {
+			want = append(want, i.OrgOIN)
+		}
+	}
+	if len(want) != 3 {
+		t.Fatalf("the fixture has %d involvements active now, want 3 (domain.Involvement.ActiveAt changed?)", len(want))
+	}
 	if err := db.Tx(ctx, func(ctx context.Context) error {
 		if _, err := cases.Insert(ctx, c); err != nil {
 			return err
 		}
-		return cases.AddInvolvement(ctx, c.ID, domain.Involvement{ID: uuid.NewString(), OrgType: "PROVIDER", OrgOIN: partner,
-			Role: domain.RoleExecutor, ValidFrom: now.Add(-time.Hour), CreatedAt: now})
+		for _, i := range involvements {
+			if err := cases.AddInvolvement(ctx, c.ID, i); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 
-	before := roundTrips.Load()
 	got, err := route(ctx, "wijkbrug.casedirection.GM0363.case.opened", c.ID, &casedirectionv1.CaseOpened{CaseId: c.ID})
-	if err != nil || len(got) != 0 {
-		t.Fatalf("CaseOpened: recipients %v (%v), want none", got, err)
+	if err != nil || len(got.OINs) != 0 || got.Query != "" {
+		t.Fatalf("CaseOpened: recipients %+v (%v), want none", got, err)
 	}
-	if n := roundTrips.Load() - before; n != 0 {
-		t.Errorf("routing CaseOpened took %d round trips, want 0", n)
+	// The same transaction once rolled back: it prepares the statements (pgx's statement cache).
+	if err := db.Tx(ctx, func(ctx context.Context) error {
+		if err := w.Add(ctx, "wijkbrug.casedirection.GM0363.case.director_assigned", c.ID, &casedirectionv1.CaseDirectorAssigned{CaseId: c.ID}); err != nil {
+			return err
+		}
+		if _, err := cases.EndOpenInvolvements(ctx, c.ID, now); err != nil {
+			return err
+		}
+		return errRollBack
+	}); err != errRollBack {
+		t.Fatal(err)
 	}
-	// Another event of the same case reads who is involved (the involvement above, which no
-	// case can have at its opening, shows that it is read).
-	before = roundTrips.Load()
-	got, err = route(ctx, "wijkbrug.casedirection.GM0363.case.director_assigned", c.ID, &casedirectionv1.CaseDirectorAssigned{CaseId: c.ID})
-	if err != nil || !slices.Equal(got, []string{partner}) {
-		t.Fatalf("CaseDirectorAssigned: recipients %v (%v), want [%s]", got, err, partner)
+	// An event, then the end of every involvement, in one transaction.
+	before := roundTrips.Load()
+	var copies []string
+	if err := db.Tx(ctx, func(ctx context.Context) error {
+		if err := w.Add(ctx, "wijkbrug.casedirection.GM0363.case.director_assigned", c.ID, &casedirectionv1.CaseDirectorAssigned{CaseId: c.ID}); err != nil {
+			return err
+		}
+		if n := roundTrips.Load() - before; n != 0 {
+			t.Errorf("adding a case event took %d round trips, want 0", n)
+		}
+		if _, err := cases.EndOpenInvolvements(ctx, c.ID, now); err != nil {
+			return err
+		}
+		rows, err := db.Q(ctx).Query(ctx, `SELECT recipient FROM outbox WHERE aggregate_id = $1 AND recipient <> '' ORDER BY recipient`, c.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				return err
+			}
+			copies = append(copies, r)
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if roundTrips.Load() == before {
-		t.Error("CaseDirectorAssigned was routed without reading who is involved")
+	if !slices.Equal(copies, want) {
+		t.Errorf("copies for %v, want the organisations involved when the event was added: %v", copies, want)
 	}
 }

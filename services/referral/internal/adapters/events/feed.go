@@ -2,23 +2,23 @@ package events
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
-	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"google.golang.org/protobuf/proto"
 )
 
 // FeedRecipients routes a signal's events to the organisation that sent it, and a referral's
 // to its referrer and its recipient.
-func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
-	return func(ctx context.Context, subject, aggregateID string, msg proto.Message) ([]string, error) {
-		// A signal's events name its source: no round trip inside the transaction that
-		// changes the signal (SubmitSignal, or the consumer that links it and feeds back).
+//
+// Where it must read who they are (a signal event that does not name its source, a referral's
+// parties), the statement that writes the copies reads them (outbox.Recipients.Query), in the
+// transaction of the change: no round trip of its own.
+func FeedRecipients() outbox.FeedRouter {
+	return func(_ context.Context, subject, aggregateID string, msg proto.Message) (outbox.Recipients, error) {
+		// A signal's events name its source.
 		var source string
 		switch m := msg.(type) {
 		case *referralv1.SignalReceived:
@@ -27,7 +27,7 @@ func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
 			source = m.GetSourceOin()
 		}
 		if source != "" {
-			return []string{source}, nil
+			return outbox.Recipients{OINs: []string{source}}, nil
 		}
 		t := strings.Split(subject, ".")
 		// wijkbrug.referral.feedback.<oin>.<aggregate>.<event>: feedback subjects repeat events
@@ -35,34 +35,23 @@ func FeedRecipients(db *pgxdb.DB) outbox.FeedRouter {
 		// only there and belongs to the signal's source.
 		if len(t) == 6 && t[2] == "feedback" {
 			if t[4] == "signal" {
-				return []string{t[3]}, nil
+				return outbox.Recipients{OINs: []string{t[3]}}, nil
 			}
-			return nil, nil
+			return outbox.Recipients{}, nil
 		}
 		if len(t) != 5 {
-			return nil, nil
-		}
-		var q string
-		switch t[3] {
-		case "signal":
-			q = `SELECT source_oin, '' FROM signals WHERE id = $1`
-		case "referral":
-			q = `SELECT referrer_oin, recipient_oin FROM referrals WHERE id = $1`
-		default:
-			return nil, nil
+			return outbox.Recipients{}, nil
 		}
 		id, err := uuid.Parse(aggregateID)
 		if err != nil {
-			return nil, nil // not one of ours
+			return outbox.Recipients{}, nil // not one of ours
 		}
-		var a, b string
-		err = db.Q(ctx).QueryRow(ctx, q, id).Scan(&a, &b)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
+		switch t[3] {
+		case "signal":
+			return outbox.Recipients{Query: `SELECT source_oin FROM signals WHERE id = $1`, Args: []any{id}}, nil
+		case "referral":
+			return outbox.Recipients{Query: `SELECT unnest(ARRAY[referrer_oin, recipient_oin]) FROM referrals WHERE id = $1`, Args: []any{id}}, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		return []string{a, b}, nil
+		return outbox.Recipients{}, nil
 	}
 }
