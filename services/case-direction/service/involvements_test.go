@@ -419,7 +419,7 @@ func TestCheckCaseInvolvement(t *testing.T) {
 	// decisions, and its residents as ListCaseResidents gives them, logged as those two reads
 	// are; nothing for anyone not involved.
 	if _, err := h.as(t, teamNoord).RecordCaseConference(ctx, &casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "conf-chk", CaseId: id,
-		HeldOn: time.Now().Format(time.DateOnly), Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "noord-chk"}},
+		HeldOn: domain.Day(clock.Now()).Format(time.DateOnly), Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "noord-chk"}},
 		Decisions: []string{"start debt counselling"}}); err != nil {
 		t.Fatal(err)
 	}
