@@ -118,15 +118,15 @@ func (r *Cases) Update(ctx context.Context, c domain.Case) error {
 	return nil
 }
 
-// RecordDirector closes the current director's period and opens d's.
+// RecordDirector closes the current director's period and opens d's. Both writes are
+// deferred (pgxdb.DB.Defer): nothing needs their answer, and they go out with the
+// transaction's next statement.
 func (r *Cases) RecordDirector(ctx context.Context, caseID string, d domain.Director) error {
-	q := r.db.Q(ctx)
-	if _, err := q.Exec(ctx, `UPDATE director_history SET valid_to = $2 WHERE case_id = $1 AND valid_to IS NULL`, caseID, d.Since); err != nil {
+	if err := r.db.Defer(ctx, `UPDATE director_history SET valid_to = $2 WHERE case_id = $1 AND valid_to IS NULL`, caseID, d.Since); err != nil {
 		return err
 	}
-	_, err := q.Exec(ctx, `INSERT INTO director_history (case_id, professional_id, team_oin, valid_from) VALUES ($1, $2, $3, $4)`,
+	return r.db.Defer(ctx, `INSERT INTO director_history (case_id, professional_id, team_oin, valid_from) VALUES ($1, $2, $3, $4)`,
 		caseID, d.ProfessionalID, d.TeamOIN, d.Since)
-	return err
 }
 
 // AddAllocation stores an allocation action once per allocation number.

@@ -20,13 +20,13 @@ func scanInvolvement(s scanner) (domain.Involvement, error) {
 	return i, err
 }
 
-// AddInvolvement stores a new involvement.
+// AddInvolvement stores a new involvement. The INSERT is deferred (pgxdb.DB.Defer): nothing
+// needs its answer, and it goes out with the transaction's next statement.
 func (r *Cases) AddInvolvement(ctx context.Context, caseID string, i domain.Involvement) error {
-	_, err := r.db.Q(ctx).Exec(ctx, `
+	return r.db.Defer(ctx, `
 		INSERT INTO involvements (id, case_id, organisation_type, organisation_oin, professional_id, role, valid_from, valid_to, ended_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		i.ID, caseID, i.OrgType, i.OrgOIN, i.ProfessionalID, string(i.Role), i.ValidFrom, i.ValidTo, i.EndedAt, i.CreatedAt)
-	return err
 }
 
 // SaveInvolvementEnd stores how an involvement ends (its last day and/or the moment it was

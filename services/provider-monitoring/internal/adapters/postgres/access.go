@@ -60,14 +60,14 @@ func (r *CaseResidents) OfCase(ctx context.Context, caseID string) ([]string, er
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// SetCaseResidents replaces the residents of a case with pseudonyms.
+// SetCaseResidents replaces the residents of a case with pseudonyms. Both writes are deferred
+// (pgxdb.DB.Defer): nothing needs their answer, and they go out with the transaction's next
+// statement or its COMMIT.
 func (r *CaseResidents) SetCaseResidents(ctx context.Context, caseID string, pseudonyms []string) error {
 	return r.db.Tx(ctx, func(ctx context.Context) error {
-		q := r.db.Q(ctx)
-		if _, err := q.Exec(ctx, `DELETE FROM case_residents WHERE case_id = $1 AND NOT (pseudonym = ANY($2))`, caseID, pseudonyms); err != nil {
+		if err := r.db.Defer(ctx, `DELETE FROM case_residents WHERE case_id = $1 AND NOT (pseudonym = ANY($2))`, caseID, pseudonyms); err != nil {
 			return err
 		}
-		_, err := q.Exec(ctx, `INSERT INTO case_residents (case_id, pseudonym) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, caseID, pseudonyms)
-		return err
+		return r.db.Defer(ctx, `INSERT INTO case_residents (case_id, pseudonym) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, caseID, pseudonyms)
 	})
 }
