@@ -132,9 +132,8 @@ func AfterCommit(ctx context.Context, fn func()) {
 // ride along"): BEGIN goes out in one pipeline with the transaction's first statement, COMMIT
 // in one pipeline with the writes deferred after the last one (Defer). A transaction of one
 // statement plus deferred writes therefore takes two round trips, where pgx's own
-// Begin/Commit take four. The
-// semantics are PostgreSQL's own: a statement that fails aborts the transaction, the rest of
-// its pipeline is skipped, and nothing commits.
+// Begin/Commit take four. The semantics are PostgreSQL's own: a statement that fails aborts
+// the transaction, the rest of its pipeline is skipped, and nothing commits.
 func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)

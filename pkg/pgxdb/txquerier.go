@@ -151,8 +151,9 @@ func (q *txQuerier) CopyFrom(ctx context.Context, tableName pgx.Identifier, colu
 	return q.st().conn.CopyFrom(ctx, tableName, columnNames, rowSrc)
 }
 
-// batchRows are the rows of a statement that went out in one pipeline with what was ahead of it: closing them
-// (or reading past the last row) also reads the pipeline's end, so the connection is free.
+// batchRows are the rows of a statement that went out in one pipeline with what was ahead of
+// it: closing them (or reading past the last row) also reads the pipeline's end, so the
+// connection is free.
 type batchRows struct {
 	pgx.Rows
 	br     pgx.BatchResults
