@@ -74,9 +74,9 @@ func (r *Residents) Register(ctx context.Context, res domain.Resident) (domain.R
 	return found, false, nil
 }
 
-// Insert stores a new household with its members.
+// Insert stores a new household with its members. The writes are deferred (pgxdb.DB.Defer):
+// nothing needs their answer, and they go out with the transaction's next statement.
 func (r *Residents) Insert(ctx context.Context, h domain.Household) error {
-	q := r.db.Q(ctx)
 	var addressEnc, addressIndex []byte
 	if !h.Address.IsZero() {
 		var err error
@@ -85,14 +85,16 @@ func (r *Residents) Insert(ctx context.Context, h domain.Household) error {
 		}
 		addressIndex = r.AddressIndex(h.Address)
 	}
-	// The household and its members go out in one pipeline: one round trip, not one per row.
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO households (id, municipality_code, district_code, address_enc, address_index) VALUES ($1, $2, $3, $4, $5)`,
-		h.ID, h.Municipality, h.District, addressEnc, addressIndex)
-	for _, m := range h.Members {
-		b.Queue(addMemberSQL, h.ID, m.ResidentID, m.Role, m.StartedOn)
+	if err := r.db.Defer(ctx, `INSERT INTO households (id, municipality_code, district_code, address_enc, address_index) VALUES ($1, $2, $3, $4, $5)`,
+		h.ID, h.Municipality, h.District, addressEnc, addressIndex); err != nil {
+		return err
 	}
-	return q.SendBatch(ctx, b).Close()
+	for _, m := range h.Members {
+		if err := r.db.Defer(ctx, addMemberSQL, h.ID, m.ResidentID, m.Role, m.StartedOn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AddressIndex is the keyed blind index of an address's dwelling (postcode, house number,
