@@ -37,8 +37,9 @@ func TestCaseEventsAreRoutedToWhoIsInvolvedWithoutARoundTrip(t *testing.T) {
 	pool, roundTrips := testkit.RoundTripPool(t, dsn)
 	db := &pgxdb.DB{Pool: pool}
 	cases := postgres.NewCases(db, nil)
-	// 23:30 in Amsterdam: the Dutch day is not the UTC one at every time of year.
-	now := time.Date(2026, 12, 2, 22, 30, 0, 0, time.UTC)
+	// 00:30 on 3 December in Amsterdam, still 2 December in UTC: the involvements' days are
+	// Dutch days (domain.Day).
+	now := time.Date(2026, 12, 2, 23, 30, 0, 0, time.UTC)
 	route := events.FeedRecipients(cases, func() time.Time { return now })
 	w := outbox.NewWriter(testkit.NotifyDB(t, dsn), "casedirection")
 	w.SetFeedRouter(route)
