@@ -76,4 +76,24 @@ func TestAllocationEventsAreRoutedToTheirProviderWithoutAQuery(t *testing.T) {
 			t.Errorf("%T: the query of an unknown aggregate found %d recipients", c.event, n)
 		}
 	}
+	// A request the database knows: its query finds the provider's OIN.
+	const requestID = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4c"
+	if _, err := pool.Exec(ctx, `INSERT INTO providers (agb, name, oin) VALUES ('12345678', 'Zorg', $1)`, providerOIN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO allocation_requests (id, kind, provider_agb, municipality_code, product_category,
+		    product_code, start_date, volume_amount, volume_unit, volume_frequency, status, received_at, answer_due)
+		VALUES ($1, 'ALLOCATION', '12345678', 'GM0363', '45', '45A01', '2026-12-01', 4, '04', '2', 'RECEIVED', now(), '2026-12-15')`,
+		requestID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := route(ctx, "wijkbrug.providermonitoring.GM0363.allocation_request.received", requestID,
+		&pmv1.AllocationRequestReceived{RequestId: requestID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oin string
+	if err := pool.QueryRow(ctx, got.Query, got.Args...).Scan(&oin); err != nil || oin != providerOIN {
+		t.Errorf("the request's query found %q (%v), want the provider's OIN %s", oin, err, providerOIN)
+	}
 }
