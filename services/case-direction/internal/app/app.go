@@ -60,8 +60,9 @@ type Cases interface {
 
 	// SetResidents makes refs the case's current residents; false when nothing changed.
 	SetResidents(ctx context.Context, caseID string, refs []domain.ResidentRef, at time.Time) (bool, error)
-	// ResidentsAfter returns up to limit residents the case concerns now with an id above after.
-	ResidentsAfter(ctx context.Context, caseID, after string, limit int) ([]domain.ResidentRef, error)
+	// CurrentResidents returns the residents the case concerns now, ordered by id; NOT_FOUND
+	// for a case that does not exist.
+	CurrentResidents(ctx context.Context, caseID string) ([]domain.ResidentRef, error)
 	// OpenCaseOf returns the household's open case, "" when it has none.
 	OpenCaseOf(ctx context.Context, householdID string) (string, error)
 	// RecordIntakeHousehold remembers which household an intake is about.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
@@ -340,16 +341,30 @@ func (r *Cases) addResidents(ctx context.Context, caseID string, refs []domain.R
 	return r.db.Defer(ctx, addResidentsSQL, caseID, ids, pseudonyms, at)
 }
 
-// ResidentsAfter returns up to limit residents the case concerns now with an id above after
-// ("" from the first), in id order.
-func (r *Cases) ResidentsAfter(ctx context.Context, caseID, after string, limit int) ([]domain.ResidentRef, error) {
-	rows, err := r.db.Q(ctx).Query(ctx, `SELECT resident_id::text, pseudonym FROM case_residents
-		WHERE case_id = $1 AND until IS NULL AND ($2 = '' OR resident_id > NULLIF($2, '')::uuid) ORDER BY resident_id LIMIT $3`,
-		caseID, after, limit)
-	if err != nil {
-		return nil, err
+// CurrentResidents returns the residents the case concerns now, in the order of their ids:
+// the case's row and its residents are read in one pipeline, and a case that does not exist
+// is NOT_FOUND. It reads no other part of the case (Get reads them all).
+func (r *Cases) CurrentResidents(ctx context.Context, caseID string) ([]domain.ResidentRef, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT true FROM cases WHERE id = $1`, caseID)
+	b.Queue(residentsSQL, caseID)
+	br := r.db.Q(ctx).SendBatch(ctx, b)
+	var exists bool
+	err := br.QueryRow().Scan(&exists)
+	var out []domain.ResidentRef
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			out, err = pgx.CollectRows(rows, scanResidentRef)
+		}
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.ResidentRef])
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if pgxdb.IsNoRows(err) {
+		return nil, apperr.NotFound("case", caseID)
+	}
+	return out, err
 }
 
 // OpenCaseOf returns the household's open case, "" when it has none.

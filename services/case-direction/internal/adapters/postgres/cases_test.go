@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
@@ -53,7 +54,7 @@ func TestOpenedCaseResidentsGoOutWithTheCommit(t *testing.T) {
 	if n != 2 {
 		t.Errorf("opening a case with its residents took %d round trips, want 2 (INSERT with BEGIN, COMMIT)", n)
 	}
-	got, err := cases.ResidentsAfter(ctx, c.ID, "", 10)
+	got, err := cases.CurrentResidents(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,42 @@ func TestOpenedCaseResidentsGoOutWithTheCommit(t *testing.T) {
 	if _, existing, _ := open(household, ref()); existing != c.ID {
 		t.Fatalf("the household's second case found %q, want its open case %s", existing, c.ID)
 	}
-	if got, err := cases.ResidentsAfter(ctx, c.ID, "", 10); err != nil || len(got) != 2 {
+	if got, err := cases.CurrentResidents(ctx, c.ID); err != nil || len(got) != 2 {
 		t.Fatalf("the open case's residents changed when a second case was refused: %v (%v)", got, err)
+	}
+}
+
+// A case's current residents are read with the case's row in one round trip, where
+// ListCaseResidents read the whole case (twelve statements) and the residents in two; a case
+// that does not exist is NOT_FOUND.
+func TestCurrentResidentsAreOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	pool, roundTrips := testkit.RoundTripPool(t, newDSN(t))
+	db := &pgxdb.DB{Pool: pool}
+	cases := NewCases(db, nil)
+	a, b := domain.ResidentRef{ResidentID: uuid.NewString(), Pseudonym: "ps-a"}, domain.ResidentRef{ResidentID: uuid.NewString(), Pseudonym: "ps-b"}
+	c := domain.Case{ID: uuid.NewString(), HouseholdID: uuid.NewString(), Municipality: "GM0363", TeamOIN: "00000001000000000001",
+		Status: domain.StatusRegistered, OpenedAt: time.Now().UTC().Truncate(time.Microsecond), Residents: []domain.ResidentRef{a, b}}
+	if err := db.Tx(ctx, func(ctx context.Context) error { _, err := cases.Insert(ctx, c); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cases.CurrentResidents(ctx, c.ID); err != nil { // prepares the statements
+		t.Fatal(err)
+	}
+	before := roundTrips.Load()
+	got, err := cases.CurrentResidents(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := roundTrips.Load() - before; n != 1 {
+		t.Errorf("reading a case's residents took %d round trips, want 1", n)
+	}
+	want := []domain.ResidentRef{a, b}
+	slices.SortFunc(want, func(x, y domain.ResidentRef) int { return strings.Compare(x.ResidentID, y.ResidentID) })
+	if !slices.Equal(got, want) {
+		t.Errorf("residents %v, want %v in the order of their ids", got, want)
+	}
+	if _, err := cases.CurrentResidents(ctx, uuid.NewString()); !apperr.IsKind(err, apperr.KindNotFound) {
+		t.Errorf("residents of a case that does not exist: %v, want NOT_FOUND", err)
 	}
 }
