@@ -34,6 +34,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/outbox"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 )
 
@@ -405,6 +406,25 @@ func CountRows(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// RoutedByQuery runs the query of a feed router's answer on pool, as the outbox runs it in the
+// statement that writes the copies, and returns the OINs it selects. The test fails when the
+// router answered with OINs or without a query, or when the query fails.
+func RoutedByQuery(t testing.TB, pool *pgxpool.Pool, r outbox.Recipients) []string {
+	t.Helper()
+	if r.Query == "" || len(r.OINs) != 0 {
+		t.Fatalf("recipients %+v, want a query and no OINs", r)
+	}
+	rows, err := pool.Query(context.Background(), r.Query, r.Args...)
+	if err != nil {
+		t.Fatalf("%s: %v", r.Query, err)
+	}
+	oins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("%s: %v", r.Query, err)
+	}
+	return oins
 }
 
 // RoundTripPool opens a pool of one connection to dsn that counts the writes pgx makes on
