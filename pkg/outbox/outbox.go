@@ -104,7 +104,11 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 		if len(to.OINs) > 0 || to.Query != "" {
 			args := append(slices.Clip(to.Args), id, typ, "urn:wijkbrug:"+w.service, aggregateID, payload,
 				carrier.Get("traceparent"), carrier.Get("tracestate"), now, to.OINs, feedSubjectHead, feedSubjectTail(typ))
-			if err := w.db.Defer(ctx, feedCopiesSQL(len(to.Args), to.Query), args...); err != nil {
+			sql := oinsOnlyCopiesSQL
+			if to.Query != "" {
+				sql = feedCopiesSQL(len(to.Args), to.Query)
+			}
+			if err := w.db.Defer(ctx, sql, args...); err != nil {
 				return fmt.Errorf("outbox: insert feed copies: %w", err)
 			}
 		}
@@ -140,6 +144,10 @@ func feedSubjectTail(eventType string) string {
 	_, tail, _ := strings.Cut(natsx.FeedSubject("*", eventType), "*")
 	return tail
 }
+
+// oinsOnlyCopiesSQL is feedCopiesSQL for OINs without a query (most events: their
+// recipients are named in them), built once.
+var oinsOnlyCopiesSQL = feedCopiesSQL(0, "")
 
 // feedCopiesSQL writes one copy of an event per recipient: the OINs given, and those the
 // router's query selects. The query's n parameters come first; the statement's own follow

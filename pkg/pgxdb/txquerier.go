@@ -27,7 +27,7 @@ func foldable(sql string, args []any) bool {
 // ahead takes what has to go out before the transaction's next statement: BEGIN when nothing
 // has gone out yet, then the writes deferred so far.
 func (st *txState) ahead() []*pgx.QueuedQuery {
-	if st.begun && st.deferred.Len() == 0 {
+	if st.nothingAhead() {
 		return nil
 	}
 	b := &pgx.Batch{}
@@ -39,6 +39,9 @@ func (st *txState) ahead() []*pgx.QueuedQuery {
 	st.deferred = pgx.Batch{}
 	return b.QueuedQueries
 }
+
+// nothingAhead reports whether the next statement can go out by itself.
+func (st *txState) nothingAhead() bool { return st.begun && st.deferred.Len() == 0 }
 
 // sendAhead sends what is ahead by itself (for COPY and for text of several statements).
 func (q *txQuerier) sendAhead(ctx context.Context) error {
@@ -118,8 +121,7 @@ func (q *txQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 }
 
 func (q *txQuerier) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	st := q.st()
-	if st.begun && st.deferred.Len() == 0 {
+	if st := q.st(); st.nothingAhead() {
 		return st.conn.QueryRow(ctx, sql, args...)
 	}
 	rows, err := q.Query(ctx, sql, args...)
