@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -132,18 +133,22 @@ type Options struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Workers is how many events of different aggregates are handled at once (default
-	// DefaultWorkers). Each worker holds at most one database connection while it works.
+	// DefaultWorkers()). Each worker holds at most one database connection while it works.
 	Workers int
 	// MaxBatch is how many waiting events a worker handles in one transaction (default
 	// DefaultMaxBatch; 1 gives every event a transaction of its own).
 	MaxBatch int
 }
 
-// DefaultWorkers is the number of workers of a consumer when Options.Workers is not set. Two,
-// since consumers handle a backlog in batches: on two CPUs shared with the RPCs, four workers
-// worked the chain off no faster and took CPU from the front door (docs/decisions.md, issue 12,
-// item 23).
-const DefaultWorkers = 2
+// DefaultWorkers is the number of workers of a consumer when Options.Workers is not set: one
+// for every two CPUs the process may use (GOMAXPROCS, which follows a container's CPU limit),
+// at least one. A consumer handles a backlog in batches, so on CPUs shared with the RPCs more
+// workers do not work a backlog off faster; they take CPU from the calls. On two CPUs, four
+// workers worked the chain off no faster than two, and two no faster than one, while the
+// calls were slower (docs/decisions.md, issue 12, items 23 and 31).
+func DefaultWorkers() int {
+	return max(1, runtime.GOMAXPROCS(0)/2)
+}
 
 // DefaultMaxBatch is the largest batch of events of a worker when Options.MaxBatch is not set.
 const DefaultMaxBatch = 16
@@ -202,7 +207,7 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics, workers: opts.Workers,
 		maxBatch: opts.MaxBatch}
 	if r.workers <= 0 {
-		r.workers = DefaultWorkers
+		r.workers = DefaultWorkers()
 	}
 	if r.maxBatch <= 0 {
 		r.maxBatch = DefaultMaxBatch

@@ -12,7 +12,7 @@ type Config struct {
 
 	DatabaseURL     string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
 	DatabaseConns   int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
-	ConsumerWorkers int    `env:"WIJKBRUG_CONSUMER_WORKERS" flag:"consumer-workers" default:"2" usage:"events of different aggregates each event consumer handles at once (events of one aggregate stay in order); each takes a database connection while it works; more helps where handlers wait on peers and CPUs are free"`
+	ConsumerWorkers int    `env:"WIJKBRUG_CONSUMER_WORKERS" flag:"consumer-workers" default:"0" usage:"events of different aggregates each event consumer handles at once (events of one aggregate stay in order); each takes a database connection while it works; 0 = one for every two CPUs the process may use (GOMAXPROCS), at least one; more helps where handlers wait on peers and CPUs are free"`
 	ConsumerBatch   int    `env:"WIJKBRUG_CONSUMER_BATCH" flag:"consumer-batch" default:"16" usage:"most events one consumer worker handles in one transaction when they wait for it (a backlog); one commit for them all; 1 = a transaction per event"`
 	MigrateOnStart  bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
 	// Least privilege (issue 16): migrations as the schema owner, the service as an application role.
