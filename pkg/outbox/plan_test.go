@@ -14,8 +14,8 @@ import (
 // A relay round stays a few index lookups however large the outbox has grown since its
 // statements were first planned. PostgreSQL keeps a prepared statement's generic plan until the
 // table is analyzed again; the mark's plan made while the outbox was nearly empty was a
-// sequential scan, and every round then read the whole outbox (docs/performance.md, seventh
-// session).
+// sequential scan, and every round then read the whole outbox (docs/performance-history.md,
+// seventh session).
 func TestRoundsReadNoWholeOutboxAfterItGrew(t *testing.T) {
 	f, _, _ := setup(t)
 	ctx := context.Background()

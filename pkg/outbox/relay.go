@@ -326,8 +326,9 @@ func scanPending(br pgx.BatchResults) ([]pendingRow, error) {
 
 // defaultAtomicMin is where an atomic batch starts to pay: a batch costs the stream a staging
 // store and one sync, a message published on its own one sync. On the development machine one
-// stream with sync always stored 5,800 messages a second published one by one, and 3,500 / 12,900
-// / 60,000 a second in atomic batches of 8 / 32 / 256 (docs/performance.md, sixth session).
+// stream with sync always stored 5,800 messages a second published one by one, and 3,500 /
+// 12,900 / 60,000 a second in atomic batches of 8 / 32 / 256 (docs/performance-history.md,
+// sixth session).
 const defaultAtomicMin = 16
 
 // publish sends the rows to JetStream and sets published[i] for every row JetStream

@@ -248,7 +248,7 @@ func UUIDs(ids []string) []pgtype.UUID {
 //     table is analyzed again. One made while the table was nearly empty is a sequential scan,
 //     and it stayed in use as the table grew: every relay mark read the whole outbox (intake's
 //     1.6 ms a mark, 23 % of PostgreSQL's execution time in the bench's chain run), a sealer
-//     read once took 22 ms (docs/performance.md, seventh and eighth sessions).
+//     read once took 22 ms (docs/performance-history.md, seventh and eighth sessions).
 //   - Planned for each run with every plan allowed, the relay's read was a bitmap scan of the
 //     partial index and a sort: 4.3 ms a read against 0.04 ms for the ordered index scan.
 //

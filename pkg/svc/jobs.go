@@ -20,8 +20,8 @@ const jobStagger = 60 * time.Millisecond
 // each here), while the other services were still migrating. Started 60 ms
 // apart, most first passes find the previous one's connection idle and reuse it: 13–19
 // connections, and the suite serves 0.04–0.22 s sooner, a restart 0.15–0.24 s
-// (docs/performance.md, "Twenty-fourth session"). The last of case-direction's twelve jobs
-// starts 0.66 s after the first. Nothing waits for them: consumers resume from their durable
+// (docs/performance-history.md, "Twenty-fourth session"). The last of case-direction's twelve
+// jobs starts 0.66 s after the first. Nothing waits for them: consumers resume from their durable
 // position, and schedulers and the sealer work off what is due whenever they start.
 func startJobs(ctx context.Context, work *sync.WaitGroup, gap time.Duration, jobs []func(context.Context)) {
 	if len(jobs) == 0 {

@@ -78,9 +78,9 @@ func (b *bench) resetStatements(ctx context.Context) error {
 // wholeTableReads names the service tables that sequential scans read 1,000 rows or more of
 // since the reset (with -statements; at most three per database, most rows first). A lookup
 // without a usable index, or with a plan made while its table was small, shows here
-// (docs/performance.md, seventh session). PostgreSQL reports a backend's table statistics up
-// to about a second late while it works and up to ten seconds late once it is idle, so the
-// last moments of a short measurement may be missing.
+// (docs/performance-history.md, seventh session). PostgreSQL reports a backend's table
+// statistics up to about a second late while it works and up to ten seconds late once it is
+// idle, so the last moments of a short measurement may be missing.
 func (b *bench) wholeTableReads(ctx context.Context) (string, error) {
 	if !b.o.statements {
 		return "", nil

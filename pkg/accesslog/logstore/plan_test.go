@@ -12,7 +12,7 @@ import (
 // Sealing stays an index lookup of the entries it seals however large the log has grown since
 // its statements were first planned: a generic plan made while the log was nearly empty joined
 // each batch against a sequential scan of the whole log, and PostgreSQL kept it in use until the
-// table was analyzed again (docs/performance.md, seventh session).
+// table was analyzed again (docs/performance-history.md, seventh session).
 func TestSealingReadsNoWholeLogAfterItGrew(t *testing.T) {
 	db, dsn := newDBWithDSN(t)
 	ctx := context.Background()
