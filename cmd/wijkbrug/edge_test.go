@@ -515,10 +515,8 @@ func testRESTSubscriptions(t *testing.T, s *suite.Suite, base string, gp *http.C
 		"start point out of range": `{"start_point":99}`,
 	} {
 		a := call(t, gp, "POST", base+"/v1/subscriptions", body, append(gpHeaders, "Idempotency-Key", "rest-sub-bad-"+name)...)
-		field := "event_types"
-		if strings.HasPrefix(name, "start point") {
-			field = "start_point"
-		}
+		field := map[string]string{"wildcard filter": "event_types[0]", "too many event types": "event_types",
+			"start point out of range": "start_point"}[name]
 		if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || !slices.Contains(fields, field) {
 			t.Errorf("%s: want 400 naming %s, got %d %s", name, field, a.status, a.body)
 		}

@@ -273,3 +273,141 @@ func TestPartnerFeeds(t *testing.T) {
 		}
 	})
 }
+
+// TestFirstSubscriptionStartsWhereAsked: a partner's first subscription makes its feed stream,
+// which then takes over the partner's past events from the shared feed, each stamped with the
+// moment it was taken over. A first subscription that starts with what is new, or at a time,
+// still starts there: not with the past events being taken over (decisions, issue 9, item 10).
+func TestFirstSubscriptionStartsWhereAsked(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	events := record(t, s)
+	refAddr := s.Endpoint("referral").Addr
+	gpCtx := acting(t, "dr-jansen", "gp", "signal")
+	housingCtx := acting(t, "medewerker", "housing_officer", "signal")
+	gp := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr))
+	housing := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", refAddr))
+	gpSubs := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "gp", refAddr))
+	housingSubs := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "housing", refAddr))
+
+	submitGP := func(key string) string {
+		t.Helper()
+		r, err := gp.SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
+			IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+			ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+			Category:    "multiple problems", Description: "Patient has debts and is isolated",
+		})
+		if err != nil {
+			t.Fatalf("GP submits %s: %v", key, err)
+		}
+		return r.GetSignalId()
+	}
+	submitHousing := func(key string) string {
+		t.Helper()
+		r, err := housing.SubmitSignal(housingCtx, &referralv1.SubmitSignalRequest{
+			IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_HOUSING_CORPORATION, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WGS,
+			ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING},
+			Category:    "rent arrears", Arrears: &referralv1.Arrears{AmountCents: 245000, Months: 3},
+		})
+		if err != nil {
+			t.Fatalf("housing corporation submits %s: %v", key, err)
+		}
+		return r.GetSignalId()
+	}
+	// settled returns the ids of the events about a signal once none has come for 1.5 s (the
+	// outbox relays publish an event and its feed copies in the same round).
+	settled := func(signalID string) []string {
+		t.Helper()
+		n, stable, deadline := 0, time.Now(), time.Now().Add(30*time.Second)
+		for {
+			var out []string
+			for _, r := range events.all() {
+				if r.env.Subject == signalID {
+					out = append(out, r.env.ID)
+				}
+			}
+			if len(out) != n {
+				n, stable = len(out), time.Now()
+			}
+			if n > 0 && time.Since(stable) > 1500*time.Millisecond {
+				slices.Sort(out)
+				return slices.Compact(out)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the events about signal %s did not settle within 30 s", signalID)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// check: the subscription holds every event in want, and nothing else but events about
+	// the old signal the stream stored from the start on (an old signal's late event).
+	check := func(t *testing.T, got []feedEvent, want []string, old string, start time.Time) {
+		t.Helper()
+		times := map[string]time.Time{}
+		for _, r := range events.all() {
+			times[r.env.ID] = r.env.Time
+		}
+		for _, id := range want {
+			if !slices.Contains(ids(got), id) {
+				t.Errorf("event %s is missing from the subscription", id)
+			}
+		}
+		for _, e := range got {
+			if !slices.Contains(want, e.id) && (e.aggregate != old || times[e.id].Before(start)) {
+				t.Errorf("the subscription delivered %s (%s about %s, %s), from before its start %s",
+					e.id, e.typ, e.aggregate, times[e.id].Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
+			}
+		}
+		if len(want) < 3 {
+			t.Fatalf("want holds %d events, expected a signal's three or more", len(want))
+		}
+	}
+
+	// Both partners' feeds hold past events before either partner has a feed stream.
+	gpOld, housingOld := submitGP("first-gp-old"), submitHousing("first-housing-old")
+	settled(gpOld)
+	settled(housingOld)
+	mid := time.Now()
+	gpNew := submitGP("first-gp-new")
+	gpNewEvents := settled(gpNew)
+
+	t.Run("with what is new", func(t *testing.T) {
+		start := time.Now()
+		sub, err := housingSubs.CreateSubscription(housingCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "first-new",
+			StartPoint: subscriptionsv1.StartPoint_START_POINT_NEW})
+		if err != nil {
+			t.Fatalf("housing corporation's first subscription: %v", err)
+		}
+		if sub.GetSubscription().GetStartPoint() != subscriptionsv1.StartPoint_START_POINT_NEW {
+			t.Fatalf("subscription %v, want START_POINT_NEW", sub.GetSubscription())
+		}
+		later := submitHousing("first-housing-later")
+		check(t, drain(t, s, "housing", sub.GetConnection()), settled(later), housingOld, start)
+	})
+	t.Run("at a time", func(t *testing.T) {
+		sub, err := gpSubs.CreateSubscription(gpCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "first-time",
+			StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME, StartTime: timestamppb.New(mid)})
+		if err != nil {
+			t.Fatalf("GP's first subscription: %v", err)
+		}
+		if got := sub.GetSubscription(); got.GetStartPoint() != subscriptionsv1.StartPoint_START_POINT_TIME || !got.GetStartTime().AsTime().Equal(mid) {
+			t.Fatalf("subscription %v, want START_POINT_TIME at %s", got, mid.Format(time.RFC3339Nano))
+		}
+		check(t, drain(t, s, "gp", sub.GetConnection()), gpNewEvents, gpOld, mid)
+	})
+	t.Run("a time ahead is refused", func(t *testing.T) {
+		_, err := gpSubs.CreateSubscription(gpCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "first-future",
+			StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME, StartTime: timestamppb.New(time.Now().Add(2 * time.Minute))})
+		if status.Code(err) != codes.InvalidArgument || !slices.Equal(badRequestFields(err), []string{"start_time"}) {
+			t.Fatalf("a start two minutes ahead: %v, want INVALID_ARGUMENT on start_time", err)
+		}
+	})
+}

@@ -135,7 +135,8 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 	// Bounded: the broker refuses an organisation it does not know by not answering.
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas, m.log); err != nil {
+	partner, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas, m.log)
+	if err != nil {
 		return Subscription{}, m.classify(err, "the feed of this organisation")
 	}
 	cfg := jetstream.ConsumerConfig{
@@ -154,16 +155,25 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 	for _, t := range s.Types {
 		cfg.FilterSubjects = append(cfg.FilterSubjects, natsx.FeedSubject(oin, t))
 	}
-	switch s.Start {
-	case StartTime:
-		t := s.Time.UTC()
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
-		cfg.Metadata[metaTime] = t.Format(time.RFC3339Nano)
-	case StartSequence:
+	switch {
+	case s.Start == StartTime || s.Start == StartNew:
+		if s.Start == StartTime {
+			cfg.Metadata[metaTime] = s.Time.UTC().Format(time.RFC3339Nano)
+		}
+		// Where the subscription starts is found in the shared feed's terms (startSequence).
+		fctx, cancel := context.WithTimeout(ctx, startSearchTimeout)
+		seq, err := m.startSequence(fctx, partner, oin, s)
+		cancel()
+		if errors.Is(err, errFeedFilling) {
+			return Subscription{}, apperr.Unavailable("the feed of this organisation is still taking over its past events: retry with the same idempotency_key", err)
+		}
+		if err != nil {
+			return Subscription{}, m.classify(err, "the feed of this organisation")
+		}
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
+	case s.Start == StartSequence:
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, s.Sequence
 		cfg.Metadata[metaSeq] = strconv.FormatUint(s.Sequence, 10)
-	case StartNew:
-		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
 	}
 	c, err := m.js.CreateConsumer(ctx, natsx.PartnerStream(oin), cfg)
 	if errors.Is(err, jetstream.ErrConsumerExists) {
@@ -173,6 +183,121 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		return Subscription{}, m.classify(err, "the subscription")
 	}
 	return fromInfo(c.CachedInfo()), nil
+}
+
+// startSearchTimeout bounds the search for where a subscription starts, including the wait for
+// a new feed stream to take over the partner's events (startSequence).
+const startSearchTimeout = 5 * time.Second
+
+// errFeedFilling is the answer when a new feed stream has not taken over the partner's past
+// events within startSearchTimeout: the call is retried (UNAVAILABLE), with the same key.
+var errFeedFilling = errors.New("the feed stream is still taking over the organisation's past events")
+
+// startSequence returns the sequence in the partner's feed stream where a subscription that
+// starts at a time (StartTime) or with what is new (StartNew) begins.
+//
+// A partner's feed stream takes its events over from the shared feed stream (a source), and
+// stores each with the moment it took it over. A feed stream made by this very call (a
+// partner's first subscription) is still taking over the partner's past events, all stamped
+// now: a consumer started by the feed stream's own clock, or at its end, would receive them
+// all. So the start is found in the shared stream's terms, where every event has the
+// sequence and the time it was stored with:
+//   - first the call waits until the feed stream has taken over every event of the partner
+//     that the shared stream held when the call began;
+//   - then it searches the feed stream (binary search; the events are in the shared stream's
+//     order) for the first event that the shared stream stored after the call began
+//     (StartNew), or at or after the requested time (StartTime).
+//
+// Each event taken over names its place in the shared stream in its Nats-Stream-Source header.
+func (m *Manager) startSequence(ctx context.Context, partner jetstream.Stream, oin string, s Spec) (uint64, error) {
+	shared, err := m.js.Stream(ctx, natsx.FeedStream)
+	if err != nil {
+		return 0, err
+	}
+	last := shared.CachedInfo().State.LastSeq // stored before the call began
+	filter := natsx.FeedRoot + "." + oin + ".>"
+	var info *jetstream.StreamInfo
+	for {
+		if info, err = partner.Info(ctx); err != nil {
+			return 0, err
+		}
+		var at uint64 // the shared stream's sequence of the last event taken over
+		if info.State.Msgs > 0 {
+			if at, err = originSequence(ctx, partner, info.State.LastSeq); err != nil {
+				return 0, err
+			}
+		}
+		next, err := shared.GetMsg(ctx, at+1, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) || (err == nil && next.Sequence > last) {
+			break // nothing of the partner's past is left to take over
+		}
+		if err != nil {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, errFeedFilling
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	after := func(seq uint64) (bool, error) {
+		origin, err := originSequence(ctx, partner, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return false, nil // gone from the feed stream: its oldest
+		}
+		if err != nil {
+			return false, err
+		}
+		if s.Start == StartNew {
+			return origin > last, nil
+		}
+		m, err := shared.GetMsg(ctx, origin)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return false, nil // gone from the shared stream: older than its retention
+		}
+		if err != nil {
+			return false, err
+		}
+		return !m.Time.Before(s.Time), nil
+	}
+	lo, hi := info.State.FirstSeq, info.State.LastSeq+1
+	if info.State.Msgs == 0 {
+		return hi, nil
+	}
+	// Most often nothing taken over yet is after the start: check the last event first.
+	if ok, err := after(info.State.LastSeq); err != nil || !ok {
+		return hi, err
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ok, err := after(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
+
+// streamSourceHeader is the header in which a stream names where a sourced message came from.
+const streamSourceHeader = "Nats-Stream-Source"
+
+// originSequence returns the shared feed stream's sequence of the event at seq in a partner's
+// feed stream, from its Nats-Stream-Source header ("<stream> <sequence> …").
+func originSequence(ctx context.Context, partner jetstream.Stream, seq uint64) (uint64, error) {
+	msg, err := partner.GetMsg(ctx, seq)
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(msg.Header.Get(streamSourceHeader))
+	if len(fields) < 2 || fields[0] != natsx.FeedStream {
+		return 0, fmt.Errorf("feed stream event %d: no source in the shared feed stream (%q)", seq, msg.Header.Get(streamSourceHeader))
+	}
+	return strconv.ParseUint(fields[1], 10, 64)
 }
 
 // List returns the subscriptions on the feed of oin.

@@ -30,12 +30,12 @@ func TestSpecFromRequest(t *testing.T) {
 		t.Errorf("spec %+v", s)
 	}
 	bad := map[string]*subscriptionsv1.CreateSubscriptionRequest{
-		"start_time":     {StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME},
-		"start_sequence": {StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE},
-		"event_types":    {EventTypes: []string{"wijkbrug.feed.>"}},
-		"event_types ":   {EventTypes: []string{"wijkbrug.referral.v1.Nope"}},                // no such message
-		"event_types  ":  {EventTypes: []string{"wijkbrug.referral.v1.SubmitSignalRequest"}}, // a message, not an event
-		"start_point":    {StartPoint: 99},
+		"start_time":      {StartPoint: subscriptionsv1.StartPoint_START_POINT_TIME},
+		"start_sequence":  {StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE},
+		"event_types[0]":  {EventTypes: []string{"wijkbrug.feed.>"}},
+		"event_types[1]":  {EventTypes: []string{"wijkbrug.referral.v1.SignalFedBack", "wijkbrug.referral.v1.Nope"}}, // no such message
+		"event_types[0] ": {EventTypes: []string{"wijkbrug.referral.v1.SubmitSignalRequest"}},                        // a message, not an event
+		"start_point":     {StartPoint: 99},
 	}
 	for field, req := range bad {
 		_, err := SpecFromRequest(req, false)
@@ -59,6 +59,7 @@ func TestSpecFromRequest(t *testing.T) {
 		"epoch":      {timeAt(0, 0), "out of range"},
 		"year 10000": {timeAt(253402300800, 0), "out of range"},
 		"bad nanos":  {timeAt(1, -1), "out of range"},
+		"ahead":      {timeAt(time.Now().Add(2*time.Minute).Unix(), 0), "lies ahead"},
 	}
 	for name, c := range startTimes {
 		_, err := SpecFromRequest(c.req, false)
@@ -67,6 +68,10 @@ func TestSpecFromRequest(t *testing.T) {
 			!strings.HasPrefix(e.Violations[0].Description, c.want) {
 			t.Errorf("start_time %s: %v", name, err)
 		}
+	}
+	// Another clock's "now" a little ahead of the server's is a start at the call's moment.
+	if _, err := SpecFromRequest(timeAt(time.Now().Add(30*time.Second).Unix(), 0), false); err != nil {
+		t.Errorf("start_time 30 s ahead: %v", err)
 	}
 	if !ValidID(SubscriptionID("00000001000000000200", "k")) || SubscriptionID("a", "k") == SubscriptionID("b", "k") {
 		t.Error("subscription ids must be valid and differ per organisation")

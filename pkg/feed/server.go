@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -58,6 +59,10 @@ func caller(ctx context.Context) (identity.Caller, error) {
 	return c, nil
 }
 
+// MaxStartAhead is how far start_time may lie ahead of the server's clock (another clock's
+// "now"); such a start counts as the moment of the call.
+const MaxStartAhead = time.Minute
+
 // SpecFromRequest validates a new subscription (every bad field at once). allowLoopback
 // admits webhook endpoints on loopback addresses (development and tests only).
 func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopback bool) (Spec, error) {
@@ -74,6 +79,11 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopba
 		case !t.IsValid() || t.GetSeconds() <= 0:
 			// Given, but not a time the feed can start at (before 1970, or beyond year 9999).
 			v.Add("start_time", "out of range: must be from 1970-01-01T00:00:01Z to 9999-12-31T23:59:59Z")
+		case t.AsTime().After(time.Now().Add(MaxStartAhead)):
+			// JetStream settles a consumer's start when it is made: a start still to come
+			// cannot wait for its moment. Within MaxStartAhead (clocks that differ) it counts
+			// as the moment of the call.
+			v.Add("start_time", "lies ahead: a subscription starts at a past moment or now (START_POINT_NEW starts with what comes next)")
 		}
 		s.Time = req.GetStartTime().AsTime()
 	case subscriptionsv1.StartPoint_START_POINT_SEQUENCE:
@@ -95,14 +105,16 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopba
 	// checked here as well as in the schema: each becomes a NATS subject filter, and a
 	// wildcard would widen the feed, so the safety of the filter does not depend on the
 	// interceptor.
-	for _, t := range req.GetEventTypes() {
+	for i, t := range req.GetEventTypes() {
+		// The element is named as the schema names it (event_types[1]).
+		field := fmt.Sprintf("event_types[%d]", i)
 		if !EventTypeRe.MatchString(t) {
-			v.Add("event_types", "an event type (ce-type) such as wijkbrug.referral.v1.SignalFedBack")
+			v.Add(field, "an event type (ce-type) such as wijkbrug.referral.v1.SignalFedBack")
 			break
 		}
 		if !IsEventType(t) {
 			// A misspelt type would make a subscription that stays silent for ever.
-			v.Add("event_types", t+" is not a Wijkbrug event type (docs/events.md lists them)")
+			v.Add(field, t+" is not a Wijkbrug event type (docs/events.md lists them)")
 			break
 		}
 		if !slices.Contains(s.Types, t) {

@@ -198,12 +198,15 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 	}
 	if s.ManagesFeeds {
 		// Stream information (never messages) of any stream, so that a subscription call of an
-		// organisation without a feed answers NOT_FOUND at once.
-		pub = append(pub, jsAPI("STREAM", "INFO", "*"))
+		// organisation without a feed answers NOT_FOUND at once. Single messages of the shared
+		// feed stream and of the partners' feed streams: where a subscription starting at a
+		// time or with what is new begins is found in the shared stream's terms (feed's
+		// startSequence).
+		pub = append(pub, jsAPI("STREAM", "INFO", "*"), jsAPI("STREAM", "MSG", "GET", natsx.FeedStream))
 		for _, p := range partners {
 			ps := natsx.PartnerStream(p.OIN)
 			pub = append(pub,
-				jsAPI("STREAM", "CREATE", ps), jsAPI("STREAM", "INFO", ps),
+				jsAPI("STREAM", "CREATE", ps), jsAPI("STREAM", "INFO", ps), jsAPI("STREAM", "MSG", "GET", ps),
 				jsAPI("CONSUMER", "CREATE", ps, "*"), jsAPI("CONSUMER", "CREATE", ps, "*", ">"),
 				jsAPI("CONSUMER", "INFO", ps, "*"), jsAPI("CONSUMER", "DELETE", ps, "*"),
 				jsAPI("CONSUMER", "PAUSE", ps, "*"), jsAPI("CONSUMER", "LIST", ps), jsAPI("CONSUMER", "NAMES", ps),
