@@ -33,7 +33,8 @@ all: build
 ## help: list the targets with what they do
 help:
 	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=2s, GO_TEST_FLAGS):"
-	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
+	@awk '/^## [a-z-]+: /{ sub(/^## /, ""); i = index($$0, ": "); printf "  %-18s%s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
+		/^## /{ sub(/^## /, ""); printf "  %-18s%s\n", "", $$0 }' $(MAKEFILE_LIST)
 
 ## run: start the all-in-one development suite (data kept in ./.wijkbrug; EPHEMERAL=1 for a throw-away run)
 # Built, then run (not `go run`, which ends with status 1 when Ctrl-C stops it, so make
