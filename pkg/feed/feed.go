@@ -168,7 +168,9 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 			return Subscription{}, apperr.Unavailable("the feed of this organisation is still taking over its past events: retry with the same idempotency_key", err)
 		}
 		if err != nil {
-			return Subscription{}, m.classify(err, "the feed of this organisation")
+			// Not classify: the organisation has its feed stream by now, so a refusal here is
+			// the feed manager's own permissions (docs/operations.md), not the partner's.
+			return Subscription{}, apperr.Unavailable("cannot find where the subscription starts in the feed", err)
 		}
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
 	case s.Start == StartSequence:
