@@ -6,14 +6,9 @@ package grpcapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
-	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
-
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
-	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/domain"
@@ -123,46 +118,4 @@ func matchToProto(m *domain.Match) *intakev1.ResidentMatch {
 		out.InvolvedTeams = append(out.InvolvedTeams, &intakev1.InvolvedTeam{TeamOin: t.OIN, TeamName: t.Name})
 	}
 	return out
-}
-
-// ListHouseholdResidents tells a Wijkbrug service a household's current members (ids and
-// pseudonyms only).
-func (s *Server) ListHouseholdResidents(ctx context.Context, req *intakev1.ListHouseholdResidentsRequest) (*intakev1.ListHouseholdResidentsResponse, error) {
-	page, err := householdResidentsFromRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	after := ""
-	if !page.First() {
-		after = page.After[0]
-	}
-	refs, more, err := s.app.ListHouseholdResidents(ctx, req.GetHouseholdId(), after, page.Size)
-	if err != nil {
-		return nil, err
-	}
-	out := &intakev1.ListHouseholdResidentsResponse{}
-	for _, r := range refs {
-		out.Residents = append(out.Residents, &commonv1.ResidentPseudonym{ResidentId: r.ResidentID, Pseudonym: r.Pseudonym})
-	}
-	if more {
-		out.NextPageToken = paging.Token(householdResidentList(req), refs[len(refs)-1].ResidentID)
-	}
-	return out, nil
-}
-
-// HouseholdResidentLimits are the page sizes of ListHouseholdResidents.
-var HouseholdResidentLimits = paging.Limits{Default: 100, Max: 500}
-
-func householdResidentList(req *intakev1.ListHouseholdResidentsRequest) string {
-	return paging.Scoped("intake.household_residents", req.GetHouseholdId())
-}
-
-func householdResidentsFromRequest(req *intakev1.ListHouseholdResidentsRequest) (paging.Page, error) {
-	var v apperr.Validation
-	// household_id: the proto's rule (a required UUID).
-	page := paging.Parse(&v, householdResidentList(req), 1, HouseholdResidentLimits, req.GetPageSize(), req.GetPageToken())
-	if !page.First() && uuid.Validate(page.After[0]) != nil {
-		v.Add("page_token", "not a token from a previous page of this list")
-	}
-	return page, v.Err()
 }
