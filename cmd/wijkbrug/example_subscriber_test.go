@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -133,6 +134,30 @@ func TestExampleSubscriber(t *testing.T) {
 	}
 	if len(ids) != 1 || repeated {
 		t.Fatalf("after a restart the subscriber printed:\n%s\nwant one event it had not handled (handled before: %v)", next, first)
+	}
+
+	// A name of its own: the program creates that consumer on the GP's feed, with an inactive
+	// threshold, since the GP cannot delete it (docs/integrators.md).
+	own, ownOut := run("nats", "-url", s.NATSURL, "-ca", s.CAFile, "-cert", gp.CertFile, "-key", gp.KeyFile,
+		"-consumer", "own-reader", "-seen", filepath.Join(dir, "own-seen"), "-max", "1")
+	if got := idsPrinted(wait("subscriber nats (a consumer of its own)", own, ownOut, 20*time.Second)); len(got) != 1 {
+		t.Fatalf("with a consumer of its own the subscriber printed %d events, want 1", len(got))
+	}
+	nc, err := s.ConnectNATS(gp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, gpSub.GetConnection().GetStream(), "own-reader")
+	if err != nil {
+		t.Fatalf("the consumer of its own: %v", err)
+	}
+	if th := cons.CachedInfo().Config.InactiveThreshold; th != 7*24*time.Hour {
+		t.Fatalf("the consumer of its own has inactive threshold %s, want a week", th)
 	}
 }
 

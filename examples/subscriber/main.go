@@ -214,9 +214,11 @@ func runNATS(ctx context.Context, args []string) error {
 	cons, err := js.Consumer(cctx, stream, *consumerName)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		// A consumer of your own on your feed (the Subscriptions API makes them too, and shows
-		// them in ListSubscriptions; yours are only visible to NATS).
+		// them in ListSubscriptions; yours are only visible to NATS). You cannot delete it, and
+		// it counts toward your feed's 64 consumers, so NATS removes it after a week unused.
 		cons, err = js.CreateConsumer(cctx, stream, jetstream.ConsumerConfig{Durable: *consumerName,
-			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: 30 * time.Second})
+			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: 30 * time.Second,
+			InactiveThreshold: 7 * 24 * time.Hour})
 	}
 	cancel()
 	if err != nil {
