@@ -300,7 +300,7 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	expectViolations(t, mustErr(noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "k", CaseId: uuid.NewString(), GoalId: uuid.NewString()})), "referral_id")
 	expectViolations(t, mustErr(noord.RecordSafetyConcern(ctx, &casedirectionv1.RecordSafetyConcernRequest{IdempotencyKey: "k", CaseId: uuid.NewString()})), "kind", "meldcode_step")
 	expectViolations(t, mustErr(noord.ListCases(ctx, &casedirectionv1.ListCasesRequest{PageSize: 501, DirectorProfessionalId: "a b",
-		Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_UNSPECIFIED}})), "page_size", "director_professional_id", "statuses")
+		Statuses: []casedirectionv1.CaseStatus{casedirectionv1.CaseStatus_CASE_STATUS_UNSPECIFIED}})), "page_size", "director_professional_id", "statuses[0]")
 
 	// Forbidden transitions name from and to.
 	opened, err := h.as(t, intake).OpenCase(ctx, openRequest("o", uuid.NewString()))

@@ -93,8 +93,8 @@ func TestListIntakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for field, req := range map[string]*intakev1.ListIntakesRequest{
-		"statuses":        {Statuses: []intakev1.IntakeStatus{99}},
-		"channels":        {Channels: []intakev1.Channel{intakev1.Channel_CHANNEL_UNSPECIFIED}},
+		"statuses[1]":     {Statuses: []intakev1.IntakeStatus{intakev1.IntakeStatus_INTAKE_STATUS_RECEIVED, 99}},
+		"channels[0]":     {Channels: []intakev1.Channel{intakev1.Channel_CHANNEL_UNSPECIFIED}},
 		"received_before": {ReceivedFrom: timestamppb.New(startedAt), ReceivedBefore: timestamppb.New(startedAt)},
 		"resident_id":     {ResidentId: "nope"},
 		"page_size":       {PageSize: 10000},

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,10 +66,10 @@ func listFromRequest(req *casedirectionv1.ListCasesRequest) (domain.ListFilter, 
 			f.After = &domain.Cursor{OpenedAt: at, ID: page.After[1]}
 		}
 	}
-	for _, st := range req.GetStatuses() {
+	for i, st := range req.GetStatuses() {
 		c := protoenum.Code(st)
 		if c == "" {
-			v.Add("statuses", "contains an unspecified or unknown status")
+			v.Add(fmt.Sprintf("statuses[%d]", i), "an unspecified or unknown status")
 			continue
 		}
 		f.Statuses = append(f.Statuses, domain.Status(c))

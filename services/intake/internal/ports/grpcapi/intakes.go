@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -180,18 +181,18 @@ func intakeList(req *intakev1.ListIntakesRequest) string {
 func listIntakesFromRequest(req *intakev1.ListIntakesRequest) (domain.IntakeFilter, paging.Page, *paging.At, error) {
 	var v apperr.Validation
 	var f domain.IntakeFilter
-	for _, st := range req.GetStatuses() {
+	for i, st := range req.GetStatuses() {
 		c := protoenum.Code(st)
 		if c == "" {
-			v.Add("statuses", "contains an unspecified or unknown status")
+			v.Add(fmt.Sprintf("statuses[%d]", i), "an unspecified or unknown status")
 			continue
 		}
 		f.Statuses = append(f.Statuses, domain.Status(c))
 	}
-	for _, ch := range req.GetChannels() {
+	for i, ch := range req.GetChannels() {
 		c := protoenum.Code(ch)
 		if c == "" {
-			v.Add("channels", "contains an unspecified or unknown channel")
+			v.Add(fmt.Sprintf("channels[%d]", i), "an unspecified or unknown channel")
 			continue
 		}
 		f.Channels = append(f.Channels, domain.Channel(c))
