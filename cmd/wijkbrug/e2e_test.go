@@ -46,6 +46,27 @@ type recorded struct {
 	msg     proto.Message
 }
 
+// gpSignalRequest is the walking skeleton's signal: the demo GP about a resident with problems
+// in three life domains, which triage opens case direction for.
+func gpSignalRequest(key string) *referralv1.SubmitSignalRequest {
+	return &referralv1.SubmitSignalRequest{
+		IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+		Category:    "multiple problems", Description: "Patient has debts and is isolated",
+	}
+}
+
+// housingSignalRequest is the demo housing corporation's signal of rent arrears (Wgs).
+func housingSignalRequest(key string) *referralv1.SubmitSignalRequest {
+	return &referralv1.SubmitSignalRequest{
+		IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_HOUSING_CORPORATION, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WGS,
+		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING},
+		Category:    "rent arrears", Arrears: &referralv1.Arrears{AmountCents: 245000, Months: 3},
+	}
+}
+
 func record(t *testing.T, s *suite.Suite) *recorder {
 	t.Helper()
 	nc, err := s.ConnectNATS(s.Observer)
@@ -229,12 +250,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	// 1. The GP submits a signal about a resident with problems in three life domains.
 	gp := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", s.Endpoint("referral").Addr))
 	gpCtx := acting(t, "dr-jansen", "gp", "signal")
-	submitted, err := gp.SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
-		IdempotencyKey: "e2e-1", SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
-		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
-		Category:    "multiple problems", Description: "Patient has debts and is isolated",
-	})
+	submitted, err := gp.SubmitSignal(gpCtx, gpSignalRequest("e2e-1"))
 	if err != nil {
 		t.Fatalf("submit signal: %v", err)
 	}

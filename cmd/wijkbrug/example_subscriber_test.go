@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
-	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/netport"
@@ -76,21 +75,11 @@ func TestExampleSubscriber(t *testing.T) {
 		"-tls-cert", s.WebhookReceiverCert, "-tls-key", s.WebhookReceiverKey, "-client-ca", s.CAFile,
 		"-secret", hookSub.GetWebhookSecret(), "-max", "1")
 
-	gpSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr)).SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
-		IdempotencyKey: "example-gp", SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
-		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
-		Category:    "multiple problems", Description: "Patient has debts and is isolated",
-	})
+	gpSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr)).SubmitSignal(gpCtx, gpSignalRequest("example-gp"))
 	if err != nil {
 		t.Fatalf("GP submits a signal: %v", err)
 	}
-	housingSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", refAddr)).SubmitSignal(housingCtx, &referralv1.SubmitSignalRequest{
-		IdempotencyKey: "example-housing", SourceType: referralv1.SourceType_SOURCE_TYPE_HOUSING_CORPORATION, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WGS,
-		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING},
-		Category:    "rent arrears", Arrears: &referralv1.Arrears{AmountCents: 245000, Months: 3},
-	})
+	housingSignal, err := referralv1.NewReferralServiceClient(dialAs(t, s, "housing", refAddr)).SubmitSignal(housingCtx, housingSignalRequest("example-housing"))
 	if err != nil {
 		t.Fatalf("housing corporation submits a signal: %v", err)
 	}

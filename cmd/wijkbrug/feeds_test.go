@@ -110,12 +110,7 @@ func TestPartnerFeeds(t *testing.T) {
 
 	// The walking skeleton, with the provider involved in the case for a while.
 	gp := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", refAddr))
-	submitted, err := gp.SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
-		IdempotencyKey: "feed-1", SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
-		ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-		LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
-		Category:    "multiple problems", Description: "Patient has debts and is isolated",
-	})
+	submitted, err := gp.SubmitSignal(gpCtx, gpSignalRequest("feed-1"))
 	if err != nil {
 		t.Fatalf("submit signal: %v", err)
 	}
@@ -298,12 +293,7 @@ func TestFirstSubscriptionStartsWhereAsked(t *testing.T) {
 
 	submitGP := func(key string) string {
 		t.Helper()
-		r, err := gp.SubmitSignal(gpCtx, &referralv1.SubmitSignalRequest{
-			IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
-			ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
-			Category:    "multiple problems", Description: "Patient has debts and is isolated",
-		})
+		r, err := gp.SubmitSignal(gpCtx, gpSignalRequest(key))
 		if err != nil {
 			t.Fatalf("GP submits %s: %v", key, err)
 		}
@@ -311,12 +301,7 @@ func TestFirstSubscriptionStartsWhereAsked(t *testing.T) {
 	}
 	submitHousing := func(key string) string {
 		t.Helper()
-		r, err := housing.SubmitSignal(housingCtx, &referralv1.SubmitSignalRequest{
-			IdempotencyKey: key, SourceType: referralv1.SourceType_SOURCE_TYPE_HOUSING_CORPORATION, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WGS,
-			ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
-			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING},
-			Category:    "rent arrears", Arrears: &referralv1.Arrears{AmountCents: 245000, Months: 3},
-		})
+		r, err := housing.SubmitSignal(housingCtx, housingSignalRequest(key))
 		if err != nil {
 			t.Fatalf("housing corporation submits %s: %v", key, err)
 		}
