@@ -253,23 +253,24 @@ func (m *Manager) startSequence(ctx context.Context, partner jetstream.Stream, o
 		if s.Start == StartNew {
 			return origin > last, nil
 		}
-		m, err := shared.GetMsg(ctx, origin)
+		stored, err := shared.GetMsg(ctx, origin)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return false, nil // gone from the shared stream: older than its retention
 		}
 		if err != nil {
 			return false, err
 		}
-		return !m.Time.Before(s.Time), nil
+		return !stored.Time.Before(s.Time), nil
 	}
-	lo, hi := info.State.FirstSeq, info.State.LastSeq+1
 	if info.State.Msgs == 0 {
-		return hi, nil
+		return info.State.LastSeq + 1, nil
 	}
-	// Most often nothing taken over yet is after the start: check the last event first.
+	// Most often nothing taken over yet is after the start: check the last event first. If it
+	// is, the start lies in [FirstSeq, LastSeq].
 	if ok, err := after(info.State.LastSeq); err != nil || !ok {
-		return hi, err
+		return info.State.LastSeq + 1, err
 	}
+	lo, hi := info.State.FirstSeq, info.State.LastSeq
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		ok, err := after(mid)
