@@ -823,13 +823,7 @@ func TestBOLA(t *testing.T) {
 	t.Logf("BOLA matrix: %d methods, %d with cases (%d request variants), %d exempt", len(methods), nCases, nVariants, nExempt)
 
 	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	env := newBolaEnv(t, s)
 	f := setupBolaFixture(t, env)
 	t.Logf("suite up in %s, fixture in %s", s.StartedIn, time.Since(began)-s.StartedIn)

@@ -29,13 +29,7 @@ import (
 // leads to is not read: case-direction has nothing of B's in the resident's history.
 func TestRefusedDecisionDraftIsLoggedUnderTheResident(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	const bsnWithCase, bsnIntakeOnly = "123456782", "111222333"
 
 	// Team A's intakes: three life domains are triaged to case direction at once (a case),

@@ -135,6 +135,22 @@ func (r *recorder) wait(t *testing.T, what string, match func(recorded) bool) re
 	return recorded{}
 }
 
+// startSuite starts an ephemeral suite, as make run EPHEMERAL=1 does, with opts' other
+// settings, and stops it when the test ends. ctx ends then too, or after limit: it bounds
+// everything the test does with the suite.
+func startSuite(t *testing.T, limit time.Duration, opts suite.Options) (context.Context, *suite.Suite) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	t.Cleanup(cancel)
+	opts.Ephemeral = true
+	s, err := suite.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start suite: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return ctx, s
+}
+
 func dialAs(t *testing.T, s *suite.Suite, partner, addr string) *grpc.ClientConn {
 	t.Helper()
 	p := s.Partners[partner]
@@ -188,14 +204,8 @@ func queryOne[T any](t *testing.T, dsn, sql string, args ...any) T {
 // (triage) → case-direction → provider-monitoring → feedback to the GP only.
 func TestWalkingSkeleton(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	logs := &syncBuffer{}
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "debug", LogOutput: logs})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	ctx, s := startSuite(t, 2*time.Minute, suite.Options{LogLevel: "debug", LogOutput: logs})
 	t.Logf("suite serving %s after start", s.StartedIn)
 	events := record(t, s)
 

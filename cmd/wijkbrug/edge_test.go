@@ -39,13 +39,7 @@ import (
 // one suite: bytes that do not decode, the REST edge against gRPC, and the field rules.
 func TestPartnerEdges(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	t.Run("undecodable", func(t *testing.T) { testUndecodable(t, s) })
 	t.Run("rest", func(t *testing.T) { testREST(t, s) })
 	t.Run("field rules", func(t *testing.T) { testFieldRules(t, s) })

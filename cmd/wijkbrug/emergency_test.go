@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -23,13 +22,7 @@ import (
 // record, still refused to a colleague, and flagged EMERGENCY in the service's access log.
 func TestEmergencyAccess(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	env := newBolaEnv(t, s)
 	f := setupBolaFixture(t, env)
 	night := actor{"night shift", "other-TEAM", "case_director"}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +21,7 @@ import (
 // deliveries (with Wijkbrug's client certificate required by the receiver).
 func TestExampleSubscriber(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, s := startSuite(t, 3*time.Minute, suite.Options{})
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "subscriber")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
@@ -31,11 +29,6 @@ func TestExampleSubscriber(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("examples/subscriber does not build: %v\n%s", err, out)
 	}
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
 	refAddr := s.Endpoint("referral").Addr
 	gpCtx := acting(t, "dr-jansen", "gp", "signal")
 	housingCtx := acting(t, "medewerker", "housing_officer", "signal")

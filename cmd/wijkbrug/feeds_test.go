@@ -84,13 +84,7 @@ func ids(evs []feedEvent) []string {
 // another's subscriptions.
 func TestPartnerFeeds(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	events := record(t, s)
 	refAddr := s.Endpoint("referral").Addr
 	gpSubs := subscriptionsv1.NewSubscriptionServiceClient(dialAs(t, s, "gp", refAddr))
@@ -275,13 +269,7 @@ func TestPartnerFeeds(t *testing.T) {
 // still starts there: not with the past events being taken over (decisions, issue 9, item 10).
 func TestFirstSubscriptionStartsWhereAsked(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	events := record(t, s)
 	refAddr := s.Endpoint("referral").Addr
 	gpCtx := acting(t, "dr-jansen", "gp", "signal")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +23,7 @@ import (
 // service — also case-direction's and provider-monitoring's, which hold no BSN.
 func TestCaseSeesEverythingDoneForTheHousehold(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := suite.Start(ctx, suite.Options{Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start suite: %v", err)
-	}
-	t.Cleanup(s.Stop)
+	_, s := startSuite(t, 3*time.Minute, suite.Options{})
 	events := record(t, s)
 	const bsn = "123456782"
 	today := nowNL().Format(time.DateOnly)
