@@ -68,10 +68,16 @@ var (
 	fixtureOneDomain    = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}
 )
 
+// The fixture's questions: confidential free text, which no database may hold in plain form.
+const (
+	fixtureIntakeQuestion   = "help with forms"
+	fixtureReferralQuestion = "looking for a buddy"
+)
+
 // deskIntake is a desk intake in the demo municipality for the resident with this BSN.
 func deskIntake(bsn string, domains []commonv1.LifeDomain) *intakev1.RegisterIntakeRequest {
 	return &intakev1.RegisterIntakeRequest{Channel: intakev1.Channel_CHANNEL_DESK, ResidentBsn: bsn, MunicipalityCode: suite.DemoMunicipality,
-		DistrictCode: suite.DemoDistrict, Question: "help with forms", LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL}
+		DistrictCode: suite.DemoDistrict, Question: fixtureIntakeQuestion, LifeDomains: domains, Urgency: intakev1.Urgency_URGENCY_NORMAL}
 }
 
 // fixtureIntake registers who's desk intake for the resident with this BSN.

@@ -669,7 +669,7 @@ func (f *bolaFixture) request315() *providermonitoringv1.SubmitAllocationRequest
 // referral is a valid referral of resident 1 in A's case to the demo buddy project.
 func (f *bolaFixture) referral(send bool) *referralv1.CreateReferralRequest {
 	return &referralv1.CreateReferralRequest{ProvisionId: demoBuddyProvision, CaseId: f.caseA, ResidentBsn: f.bsn1,
-		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, Question: "looking for a buddy",
+		MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict, Question: fixtureReferralQuestion,
 		SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION},
 		LegalBasis:           referralv1.LegalBasis_LEGAL_BASIS_WMO, Send: send}
 }
@@ -977,6 +977,11 @@ func TestBOLA(t *testing.T) {
 	// Sequences: refusals that must survive a series of calls, not one call.
 	t.Run("sequence/second_team_registers_a_known_resident", func(t *testing.T) { bolaSecondTeamRegisters(t, env, f) })
 	t.Run("sequence/matched_team_refers_from_its_intake", func(t *testing.T) { bolaMatchedTeamRefers(t, env, f) })
+
+	// Every RPC has now been called, the changes by their owners too: no database holds a
+	// resident's BSN or the confidential free text the fixture sent in plain form, in a table
+	// or in a stored answer (idempotency) or event (outbox).
+	scanDatabases(t, s, []string{f.bsn1, f.bsn2, f.bsnB, f.bsnSignal, fixtureIntakeQuestion, fixtureReferralQuestion})
 }
 
 // unaryMethods lists, sorted, the full names of every method of bolaServices with the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -78,22 +79,7 @@ func (b *syncBuffer) Bytes() []byte {
 // every log line and every message on every stream, searched for plaintext BSNs.
 func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
 	t.Helper()
-	binDir, err := embeddedpg.BinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
-		out, err := exec.Command(filepath.Join(binDir, "pg_dump"), "--no-owner", s.Postgres.DSN(db)).Output()
-		if err != nil {
-			t.Fatalf("pg_dump %s: %v", db, err)
-		}
-		if len(out) < 1000 {
-			t.Fatalf("pg_dump %s: suspiciously small dump (%d bytes)", db, len(out))
-		}
-		if f := plaintextBSNs(out, known); len(f) > 0 {
-			t.Errorf("database %s holds plaintext BSN-like values: %v", db, f)
-		}
-	}
+	scanDatabases(t, s, known)
 	if !bytes.Contains(logs, []byte(`"msg":"rpc"`)) {
 		t.Fatalf("no service logs captured (%d bytes)", len(logs))
 	}
@@ -136,9 +122,58 @@ func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
 	t.Logf("scanned 4 database dumps, %d bytes of logs and %d stream messages: no plaintext BSN", len(logs), messages)
 }
 
+// scanDatabases dumps every service's database and searches it, with every bytea value
+// decoded, for plaintext BSNs and the known plaintexts (BSNs and confidential free text the
+// test sent). A bytea column (a stored answer, an event's payload) holds protobuf bytes,
+// which pg_dump prints as hex: a BSN in it is found only once decoded.
+func scanDatabases(t *testing.T, s *suite.Suite, known []string) {
+	t.Helper()
+	binDir, err := embeddedpg.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
+		out, err := exec.Command(filepath.Join(binDir, "pg_dump"), "--no-owner", s.Postgres.DSN(db)).Output()
+		if err != nil {
+			t.Fatalf("pg_dump %s: %v", db, err)
+		}
+		if len(out) < 1000 {
+			t.Fatalf("pg_dump %s: suspiciously small dump (%d bytes)", db, len(out))
+		}
+		if f := plaintextBSNs(out, known); len(f) > 0 {
+			t.Errorf("database %s holds plaintext BSN-like values or known plaintext: %v\nin: %s", db, f, contexts(out, f))
+		}
+		decoded, n := decodedBytea(out)
+		if n == 0 {
+			t.Fatalf("pg_dump %s: no bytea value found to decode (has the dump's form changed?)", db)
+		}
+		if f := plaintextBSNs(decoded, known); len(f) > 0 {
+			t.Errorf("database %s holds plaintext BSN-like values or known plaintext in bytea: %v\nin: %q", db, f, contexts(decoded, f))
+		}
+	}
+}
+
+// byteaHex is a bytea value in pg_dump's COPY output (hex format, its backslash escaped).
+var byteaHex = regexp.MustCompile(`\\\\x((?:[0-9a-f]{2})+)`)
+
+// decodedBytea returns every bytea value of a dump decoded, one per line, and how many.
+func decodedBytea(dump []byte) ([]byte, int) {
+	var out []byte
+	n := 0
+	for _, m := range byteaHex.FindAllSubmatch(dump, -1) {
+		b, err := hex.DecodeString(string(m[1]))
+		if err != nil {
+			continue
+		}
+		out = append(append(out, b...), '\n')
+		n++
+	}
+	return out, n
+}
+
 func TestScannerFindsPlaintextBSN(t *testing.T) {
-	hex := []byte(`\x01a1234567893f` + ` 3f8a2b4c-1111-2222-3333-123456789012 TW0000000001`)
-	if f := plaintextBSNs(hex, nil); len(f) != 0 {
+	hexLike := []byte(`\x01a1234567893f` + ` 3f8a2b4c-1111-2222-3333-123456789012 TW0000000001`)
+	if f := plaintextBSNs(hexLike, nil); len(f) != 0 {
 		t.Fatalf("false positives in hex, uuids and numbers: %v", f)
 	}
 	if f := plaintextBSNs([]byte(`{"bsn":"123456782"}`), nil); len(f) != 1 {
@@ -146,5 +181,11 @@ func TestScannerFindsPlaintextBSN(t *testing.T) {
 	}
 	if f := plaintextBSNs([]byte(`x 111222333 y`), []string{"999999990"}); len(f) != 1 || !strings.Contains(f[0], "111222333") {
 		t.Fatalf("got %v", f)
+	}
+	// A BSN and a question inside protobuf bytes, as pg_dump prints a bytea column in COPY.
+	dump := []byte("1\t\\\\x" + hex.EncodeToString([]byte("\x0a\x09123456782\x12\x13looking for a buddy")) + "\t\\N\n")
+	decoded, n := decodedBytea(dump)
+	if f := plaintextBSNs(decoded, []string{"looking for a buddy"}); n != 1 || len(f) != 2 {
+		t.Fatalf("bytea: %d values decoded, found %v in %q", n, f, decoded)
 	}
 }

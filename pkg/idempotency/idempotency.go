@@ -1,7 +1,9 @@
 // Package idempotency makes mutating RPCs safe to retry. The key, a hash of the request and
 // the first answer are stored in the same transaction as the change: a repeat returns the
 // first answer without doing anything, and the same key with a different request is refused.
-// Keys are scoped per calling organisation and method, so partners cannot collide.
+// Keys are scoped per calling organisation and method, so partners cannot collide. The stored
+// answer is sealed: answers carry BSNs and confidential free text, which the database holds
+// only encrypted.
 package idempotency
 
 import (
@@ -23,10 +25,32 @@ import (
 const MaxKeyLength = 128
 
 // Store runs idempotent operations.
-type Store struct{ db *pgxdb.DB }
+type Store struct {
+	db     *pgxdb.DB
+	sealer Sealer
+}
 
-// New returns a store on db (which must have the platform migrations).
-func New(db *pgxdb.DB) *Store { return &Store{db: db} }
+// Sealer encrypts a stored answer and opens it again (bsn.Protector: the service's key for
+// BSNs and confidential free text, with its previous keys).
+type Sealer interface {
+	Seal(plaintext, aad string) []byte
+	Open(ciphertext []byte, aad string) (string, error)
+}
+
+// New returns a store on db (which must have the platform migrations) that seals the answers it
+// stores with sealer.
+func New(db *pgxdb.DB, sealer Sealer) *Store {
+	if sealer == nil {
+		panic("idempotency: a store needs a sealer: answers are never stored in plain form")
+	}
+	return &Store{db: db, sealer: sealer}
+}
+
+// answerAAD binds a sealed answer to its row, so that it cannot be replayed under another
+// organisation's, method's or key's row.
+func answerAAD(org, method, key string) string {
+	return "idempotency_keys.response\x00" + org + "\x00" + method + "\x00" + key
+}
 
 // Request is a request message with an idempotency_key field.
 type Request interface {
@@ -69,12 +93,20 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		}
 		if tag.RowsAffected() == 0 {
 			var storedHash, stored []byte
-			if err := q.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys WHERE org_oin = $1 AND method = $2 AND key = $3`,
-				caller.Org.OIN, method, key).Scan(&storedHash, &stored); err != nil {
+			var sealed bool
+			if err := q.QueryRow(ctx, `SELECT request_hash, response, response_sealed FROM idempotency_keys WHERE org_oin = $1 AND method = $2 AND key = $3`,
+				caller.Org.OIN, method, key).Scan(&storedHash, &stored, &sealed); err != nil {
 				return err
 			}
 			if !bytes.Equal(storedHash, hash) {
 				return apperr.Invalid("idempotency_key", "already used for a different request")
+			}
+			if sealed { // else written before answers were sealed (migration 00011)
+				plain, err := s.sealer.Open(stored, answerAAD(caller.Org.OIN, method, key))
+				if err != nil {
+					return apperr.FailedPrecondition("the first answer to this idempotency_key cannot be read: it was sealed with an encryption key the service no longer has")
+				}
+				stored = []byte(plain)
 			}
 			resp := newResp()
 			if err := proto.Unmarshal(stored, resp); err != nil {
@@ -93,8 +125,8 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		}
 		// Sent with the commit (with the events and access-log entries): nothing reads it back
 		// before then, and a concurrent retry waits on the key's row lock until we commit.
-		if err := s.db.Defer(ctx, `UPDATE idempotency_keys SET response = $4 WHERE org_oin = $1 AND method = $2 AND key = $3`,
-			caller.Org.OIN, method, key, b); err != nil {
+		if err := s.db.Defer(ctx, `UPDATE idempotency_keys SET response = $4, response_sealed = true WHERE org_oin = $1 AND method = $2 AND key = $3`,
+			caller.Org.OIN, method, key, s.sealer.Seal(string(b), answerAAD(caller.Org.OIN, method, key))); err != nil {
 			return err
 		}
 		out = resp

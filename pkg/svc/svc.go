@@ -407,7 +407,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	p := &Platform{
 		Name: spec.Name, Config: cfg, Logger: logger, DB: db, JS: js,
 		Outbox: outbox.NewWriter(db, spec.Name), Access: logstore.New(db, spec.Name),
-		Idem: idempotency.New(db), Protector: protector, Self: self, ClientTLS: clientTLS,
+		Idem: idempotency.New(db, protector), Protector: protector, Self: self, ClientTLS: clientTLS,
 		Metrics: reg, dialOpts: dialOpts,
 	}
 	defer func() {
