@@ -167,6 +167,45 @@ func TestPartnerFeeds(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // events of the involvement's last moments reach the recorder
 	untilEnd := caseEventsSoFar()
 	afterEnd := caseEvent(allocate("feed-alloc-2", 4))
+
+	// Referrals of the case to the provider's buddy project: one drafted and cancelled unsent,
+	// one drafted and sent later. The provider is a party to the second from its sending on,
+	// never to the first.
+	teamReferrals := referralv1.NewReferralServiceClient(dialAs(t, s, "team", refAddr))
+	referralCtx := acting(t, "regisseur-anna", "case_director", "referral")
+	draft := func(key string) string {
+		t.Helper()
+		r, err := teamReferrals.CreateReferral(referralCtx, &referralv1.CreateReferralRequest{IdempotencyKey: key, ProvisionId: demoBuddyProvision,
+			CaseId: caseID, ResidentBsn: residentBSN, MunicipalityCode: suite.DemoMunicipality, DistrictCode: suite.DemoDistrict,
+			Question: "looking for a buddy", LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+			SharedDataCategories: []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_IDENTITY, referralv1.DataCategory_DATA_CATEGORY_QUESTION}})
+		if err != nil {
+			t.Fatalf("draft referral %s: %v", key, err)
+		}
+		return r.GetReferral().GetId()
+	}
+	unsent := draft("feed-ref-unsent")
+	if _, err := teamReferrals.CancelReferral(referralCtx, &referralv1.CancelReferralRequest{IdempotencyKey: "feed-ref-cancel", ReferralId: unsent,
+		Reason: referralv1.CancelReason_CANCEL_REASON_NO_LONGER_NEEDED}); err != nil {
+		t.Fatalf("cancel the draft: %v", err)
+	}
+	sent := draft("feed-ref-sent")
+	if _, err := teamReferrals.SendReferral(referralCtx, &referralv1.SendReferralRequest{IdempotencyKey: "feed-ref-send", ReferralId: sent}); err != nil {
+		t.Fatalf("send the referral: %v", err)
+	}
+	referralEvents := func(id string, status commonv1.ReferralStatus) []string {
+		var out []string
+		for _, r := range events.all() {
+			if m, ok := r.msg.(*referralv1.ReferralStatusChanged); ok && m.GetReferralId() == id && m.GetStatus() == status {
+				out = append(out, r.env.ID)
+			}
+		}
+		return out
+	}
+	events.wait(t, "the referral sent", func(r recorded) bool {
+		m, ok := r.msg.(*referralv1.ReferralStatusChanged)
+		return ok && m.GetReferralId() == sent && m.GetStatus() == commonv1.ReferralStatus_REFERRAL_STATUS_SENT
+	})
 	// Let the relays publish everything before the feeds are read.
 	time.Sleep(2 * time.Second)
 
@@ -212,6 +251,42 @@ func TestPartnerFeeds(t *testing.T) {
 		}
 		if allocations != 2 {
 			t.Fatalf("provider saw %d allocations issued to it, want 2: %v", allocations, got)
+		}
+		var referralDrafts, referralSent []string
+		for _, e := range got {
+			if e.aggregate == unsent {
+				t.Errorf("provider got %s (%s) of a referral drafted and cancelled unsent", e.id, e.typ)
+			}
+			if slices.Contains(referralEvents(sent, commonv1.ReferralStatus_REFERRAL_STATUS_DRAFT), e.id) {
+				referralDrafts = append(referralDrafts, e.id)
+			}
+			if slices.Contains(referralEvents(sent, commonv1.ReferralStatus_REFERRAL_STATUS_SENT), e.id) {
+				referralSent = append(referralSent, e.id)
+			}
+		}
+		if len(referralDrafts) != 0 || len(referralSent) != 1 {
+			t.Fatalf("provider got %v of the referral's draft (want none) and %v of its sending (want one)", referralDrafts, referralSent)
+		}
+	})
+	t.Run("a referral cancelled unsent stays the referrer's", func(t *testing.T) {
+		provider := referralv1.NewReferralServiceClient(dialAs(t, s, "provider", refAddr))
+		providerReferralCtx := acting(t, "piet", "care_coordinator", "referral")
+		if _, err := provider.GetReferral(providerReferralCtx, &referralv1.GetReferralRequest{ReferralId: unsent}); status.Code(err) != codes.NotFound {
+			t.Errorf("provider reads the referral cancelled unsent: %v, want NOT_FOUND", err)
+		}
+		if _, err := provider.GetReferral(providerReferralCtx, &referralv1.GetReferralRequest{ReferralId: sent}); err != nil {
+			t.Errorf("provider reads the referral sent to it: %v", err)
+		}
+		list, err := provider.ListReferrals(providerReferralCtx, &referralv1.ListReferralsRequest{Side: referralv1.ReferralSide_REFERRAL_SIDE_RECIPIENT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		for _, r := range list.GetReferrals() {
+			listed = append(listed, r.GetId())
+		}
+		if slices.Contains(listed, unsent) || !slices.Contains(listed, sent) {
+			t.Errorf("provider's list as recipient %v: want %s, not %s", listed, sent, unsent)
 		}
 	})
 	t.Run("replay from a time returns the same events", func(t *testing.T) {

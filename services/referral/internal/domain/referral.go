@@ -209,19 +209,22 @@ type Referral struct {
 	Note         string
 	Replaces     string
 	LifeDomains  []string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Sent: the referral was sent at some point. From then on its recipient is a party to it,
+	// also once it is cancelled; a draft cancelled unsent never reaches the recipient.
+	Sent      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // SidesOf returns the caller's sides of the referral: none when the organisation is neither
 // referrer nor recipient (then the referral is not the caller's business). A recipient has
-// no side on a DRAFT: it has not been sent to it yet.
+// no side on a referral that was never sent to it: a DRAFT, or a draft cancelled unsent.
 func (r Referral) SidesOf(oin string) []Side {
 	var sides []Side
 	if oin == r.ReferrerOIN {
 		sides = append(sides, SideReferrer)
 	}
-	if oin == r.RecipientOIN && r.Status != RefDraft {
+	if oin == r.RecipientOIN && r.Sent {
 		sides = append(sides, SideRecipient)
 	}
 	return sides
@@ -279,6 +282,9 @@ func (r *Referral) Apply(t Transition, sides []Side, at time.Time) error {
 		}
 	}
 	r.Status = rule.to
+	if t.Action == ActSend {
+		r.Sent = true
+	}
 	switch t.Action {
 	case ActDecline, ActCancel, ActFail:
 		r.Reason = t.Reason

@@ -130,17 +130,34 @@ func TestReferralSides(t *testing.T) {
 	if got := r.SidesOf("C"); len(got) != 0 {
 		t.Fatalf("a stranger has no side: %v", got)
 	}
-	r.Status = RefSent
+	// A draft cancelled unsent stays the referrer's alone.
+	unsent := r
+	if err := unsent.Apply(validTransition(ActCancel), []Side{SideReferrer}, time.Now()); err != nil || unsent.Status != RefCancelled || unsent.Sent {
+		t.Fatalf("cancelling a draft: %v, status %s, sent %v", err, unsent.Status, unsent.Sent)
+	}
+	if got := unsent.SidesOf("B"); len(got) != 0 {
+		t.Fatalf("the recipient has no side on a draft cancelled unsent: %v", got)
+	}
+	// Sending makes the recipient a party, also once the referral is cancelled.
+	if err := r.Apply(Transition{Action: ActSend}, []Side{SideReferrer}, time.Now()); err != nil || r.Status != RefSent || !r.Sent {
+		t.Fatalf("send: %v, status %s, sent %v", err, r.Status, r.Sent)
+	}
 	if got := r.SidesOf("B"); !slices.Equal(got, []Side{SideRecipient}) {
 		t.Fatalf("recipient: %v", got)
 	}
+	if err := r.Apply(validTransition(ActCancel), []Side{SideReferrer}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.SidesOf("B"); !slices.Equal(got, []Side{SideRecipient}) {
+		t.Fatalf("recipient of a sent referral, cancelled: %v", got)
+	}
 	// A team referring to its own provision is on both sides and may do both sides' work.
-	self := Referral{ReferrerOIN: "A", RecipientOIN: "A", Status: RefSent}
+	self := Referral{ReferrerOIN: "A", RecipientOIN: "A", Status: RefSent, Sent: true}
 	if err := self.Apply(validTransition(ActAccept), self.SidesOf("A"), time.Now()); err != nil || self.Status != RefAccepted {
 		t.Fatalf("self-referral accept: %v", err)
 	}
 	// The recipient cannot cancel a sent referral: it declines, and the error says so.
-	sent := Referral{ReferrerOIN: "A", RecipientOIN: "B", Status: RefSent}
+	sent := Referral{ReferrerOIN: "A", RecipientOIN: "B", Status: RefSent, Sent: true}
 	var te TransitionError
 	if err := sent.Apply(validTransition(ActCancel), []Side{SideRecipient}, time.Now()); !errors.As(err, &te) || te.Hint == "" {
 		t.Fatalf("recipient cancelling a sent referral: %v", err)

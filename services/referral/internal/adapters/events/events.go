@@ -67,7 +67,7 @@ func (p *Publisher) ReferralStatusChanged(ctx context.Context, r domain.Referral
 		return err
 	}
 	partners := []string{r.ReferrerOIN}
-	if r.Status != domain.RefDraft && r.RecipientOIN != r.ReferrerOIN {
+	if r.Sent && r.RecipientOIN != r.ReferrerOIN {
 		partners = append(partners, r.RecipientOIN)
 	}
 	for _, oin := range partners {

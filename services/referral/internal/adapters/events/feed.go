@@ -11,7 +11,8 @@ import (
 )
 
 // FeedRecipients routes a signal's events to the organisation that sent it, and a referral's
-// to its referrer and its recipient.
+// to its referrer and, once the referral was sent, its recipient (never a draft's, nor a draft
+// cancelled unsent: those the recipient cannot read either).
 //
 // Where it must read who they are (a signal event that does not name its source, a referral's
 // parties), the statement that writes the copies reads them (outbox.Recipients.Query), in the
@@ -50,7 +51,8 @@ func FeedRecipients() outbox.FeedRouter {
 		case "signal":
 			return outbox.Recipients{Query: `SELECT source_oin FROM signals WHERE id = $1`, Args: []any{id}}, nil
 		case "referral":
-			return outbox.Recipients{Query: `SELECT unnest(ARRAY[referrer_oin, recipient_oin]) FROM referrals WHERE id = $1`, Args: []any{id}}, nil
+			return outbox.Recipients{Query: `SELECT unnest(CASE WHEN sent THEN ARRAY[referrer_oin, recipient_oin] ELSE ARRAY[referrer_oin] END) FROM referrals WHERE id = $1`,
+				Args: []any{id}}, nil
 		}
 		return outbox.Recipients{}, nil
 	}

@@ -34,7 +34,7 @@ func NewReferrals(db *pgxdb.DB, prot *bsn.Protector) *Referrals {
 const referralColumns = `id::text, status, referrer_oin, referrer_user, recipient_oin, provision_id::text, COALESCE(case_id::text, ''),
 	COALESCE(intake_id::text, ''), goal_ids::text[], resident_bsn_enc, municipality_code, district_code, question_enc, data_categories,
 	COALESCE(consent_id::text, ''), legal_basis, priority, accept_by, reason, hold_reason, outcome, note_enc,
-	COALESCE(replaces::text, ''), life_domains, created_at, updated_at`
+	COALESCE(replaces::text, ''), life_domains, sent, created_at, updated_at`
 
 // Insert stores a new referral.
 func (r *Referrals) Insert(ctx context.Context, x domain.Referral) error {
@@ -42,13 +42,13 @@ func (r *Referrals) Insert(ctx context.Context, x domain.Referral) error {
 		INSERT INTO referrals (id, status, referrer_oin, referrer_user, recipient_oin, provision_id, case_id, intake_id, goal_ids,
 		                       resident_bsn_enc, resident_bsn_index, municipality_code, district_code, question_enc, data_categories,
 		                       consent_id, legal_basis, priority, accept_by, reason, hold_reason, outcome, note_enc, replaces,
-		                       life_domains, created_at, updated_at)
+		                       life_domains, sent, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,NULLIF($7,'')::uuid,NULLIF($8,'')::uuid,$9::uuid[],$10,$11,$12,$13,$14,$15,NULLIF($16,'')::uuid,$17,$18,$19,
-		        $20,$21,$22,$23,NULLIF($24,'')::uuid,$25,$26,$27)`,
+		        $20,$21,$22,$23,NULLIF($24,'')::uuid,$25,$26,$27,$28)`,
 		x.ID, string(x.Status), x.ReferrerOIN, x.ReferrerUser, x.RecipientOIN, x.ProvisionID, x.CaseID, x.IntakeID, nonNil(x.GoalIDs),
 		r.prot.Seal(x.ResidentBSN, aadReferralBSN), r.prot.Index(x.ResidentBSN), x.Municipality, x.District,
 		r.prot.Seal(x.Question, aadQuestion), nonNil(x.Categories), x.ConsentID, string(x.LegalBasis), x.Priority, x.AcceptBy,
-		x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.Replaces, nonNil(x.LifeDomains), x.CreatedAt, x.UpdatedAt)
+		x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.Replaces, nonNil(x.LifeDomains), x.Sent, x.CreatedAt, x.UpdatedAt)
 	if pgxdb.IsUniqueViolation(err, "referrals_replaces") {
 		return domain.ReplacedError{Replaced: x.Replaces}
 	}
@@ -65,8 +65,8 @@ func (r *Referrals) sealNote(note string) []byte {
 // Update stores the mutable part of a referral.
 func (r *Referrals) Update(ctx context.Context, x domain.Referral) error {
 	_, err := r.db.Q(ctx).Exec(ctx, `
-		UPDATE referrals SET status = $2, reason = $3, hold_reason = $4, outcome = $5, note_enc = $6, updated_at = $7
-		WHERE id = $1`, x.ID, string(x.Status), x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.UpdatedAt)
+		UPDATE referrals SET status = $2, reason = $3, hold_reason = $4, outcome = $5, note_enc = $6, updated_at = $7, sent = $8
+		WHERE id = $1`, x.ID, string(x.Status), x.Reason, x.HoldReason, x.Outcome, r.sealNote(x.Note), x.UpdatedAt, x.Sent)
 	return err
 }
 
@@ -172,12 +172,12 @@ func (r *Referrals) OpenByConsent(ctx context.Context, consentID string) ([]doma
 		AND status IN ('DRAFT','SENT','ACCEPTED','IN_PROGRESS','ON_HOLD') ORDER BY created_at, id FOR UPDATE`, consentID)
 }
 
-// ListForSide lists an organisation's referrals as referrer or recipient (never drafts for a
-// recipient), newest first, and returns the next page token.
+// ListForSide lists an organisation's referrals as referrer or recipient (for a recipient only
+// those sent to it), newest first, and returns the next page token.
 func (r *Referrals) ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error) {
 	col, extra := "referrer_oin", ""
 	if side == domain.SideRecipient {
-		col, extra = "recipient_oin", " AND status <> 'DRAFT'"
+		col, extra = "recipient_oin", " AND sent"
 	}
 	at, id, err := decodeToken(p.Token)
 	if err != nil {
@@ -213,7 +213,7 @@ func (r *Referrals) query(ctx context.Context, sql string, args ...any) ([]domai
 		)
 		if err := rows.Scan(&x.ID, &status, &x.ReferrerOIN, &x.ReferrerUser, &x.RecipientOIN, &x.ProvisionID, &x.CaseID, &x.IntakeID,
 			&x.GoalIDs, &bsnEnc, &x.Municipality, &x.District, &qEnc, &x.Categories, &x.ConsentID, &basis, &x.Priority, &x.AcceptBy,
-			&x.Reason, &x.HoldReason, &x.Outcome, &noteEnc, &x.Replaces, &x.LifeDomains, &x.CreatedAt, &x.UpdatedAt); err != nil {
+			&x.Reason, &x.HoldReason, &x.Outcome, &noteEnc, &x.Replaces, &x.LifeDomains, &x.Sent, &x.CreatedAt, &x.UpdatedAt); err != nil {
 			return nil, err
 		}
 		x.Status, x.LegalBasis = domain.ReferralStatus(status), domain.LegalBasis(basis)
