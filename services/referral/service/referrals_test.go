@@ -332,9 +332,24 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 	}
 	reroute := withKey(referralTo(debt.GetId()), h.key())
 	reroute.ReplacesReferralId = ref.GetId()
+	reroute.SharedDataCategories = []referralv1.DataCategory{referralv1.DataCategory_DATA_CATEGORY_QUESTION}
 	rerouted, err := tc.CreateReferral(h.ctx, reroute)
-	if err != nil || rerouted.GetReferral().GetReplacesReferralId() != ref.GetId() || rerouted.GetReferral().GetRecipientOin() != debtOrg.OIN {
+	if err != nil || rerouted.GetReferral().GetReplacesReferralId() != ref.GetId() || rerouted.GetReferral().GetRecipientOin() != debtOrg.OIN ||
+		rerouted.GetReferral().GetResidentBsn() != residentBSN {
 		t.Fatalf("re-route: %v %v", rerouted, err)
+	}
+	// Only the question is shared with the debt help: it does not see the resident's BSN, in a
+	// read, a list or the answer to its own transition; the referrer still does.
+	if got, err := dc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: rerouted.GetReferral().GetId()}); err != nil ||
+		got.GetReferral().GetResidentBsn() != "" || got.GetReferral().GetQuestion() != reroute.GetQuestion() {
+		t.Fatalf("recipient read without identity shared: %v %v", got, err)
+	}
+	if list, err := dc.ListReferrals(h.ctx, &referralv1.ListReferralsRequest{Side: referralv1.ReferralSide_REFERRAL_SIDE_RECIPIENT}); err != nil ||
+		len(list.GetReferrals()) != 1 || list.GetReferrals()[0].GetResidentBsn() != "" {
+		t.Fatalf("recipient list without identity shared: %v %v", list, err)
+	}
+	if got, err := tc.GetReferral(h.ctx, &referralv1.GetReferralRequest{ReferralId: rerouted.GetReferral().GetId()}); err != nil || got.GetReferral().GetResidentBsn() != residentBSN {
+		t.Fatalf("referrer read: %v %v", got, err)
 	}
 	twice := withKey(referralTo(strangerProvision(t, h).GetId()), h.key())
 	twice.ReplacesReferralId = ref.GetId()
@@ -359,8 +374,8 @@ func TestReferralClosedLoopWithRerouting(t *testing.T) {
 	want := []commonv1.ReferralStatus{commonv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD, commonv1.ReferralStatus_REFERRAL_STATUS_IN_PROGRESS}
 	for i, step := range steps {
 		r, err := step()
-		if err != nil || r.GetStatus() != want[i] {
-			t.Fatalf("step %d: want %v, got %v %v", i, want[i], r.GetStatus(), err)
+		if err != nil || r.GetStatus() != want[i] || r.GetResidentBsn() != "" {
+			t.Fatalf("step %d: want %v without the BSN, got %v %v", i, want[i], r, err)
 		}
 		if want[i] == commonv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD && r.GetHoldReason() != referralv1.HoldReason_HOLD_REASON_WAITLIST {
 			t.Fatalf("sub-status %v", r.GetHoldReason())

@@ -17,7 +17,13 @@ var Amsterdam = func() *time.Location {
 }()
 
 // DataCategories are the categories of personal data a consent or a referral names.
-var DataCategories = []string{"IDENTITY", "CONTACT", "QUESTION", "HOUSEHOLD", "ASSESSMENT", "HEALTH", "FINANCES", "SAFETY"}
+var DataCategories = []string{CategoryIdentity, "CONTACT", CategoryQuestion, "HOUSEHOLD", "ASSESSMENT", "HEALTH", "FINANCES", "SAFETY"}
+
+// The categories of a referral's own fields: the resident's BSN, and the question.
+const (
+	CategoryIdentity = "IDENTITY"
+	CategoryQuestion = "QUESTION"
+)
 
 // ActivityReferral is the processing activity a consent must name for referrals to rest on it.
 const ActivityReferral = "referral"

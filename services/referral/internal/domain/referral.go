@@ -230,6 +230,23 @@ func (r Referral) SidesOf(oin string) []Side {
 	return sides
 }
 
+// SharedWith is the referral as organisation oin may see it. Its recipient (when not also its
+// referrer) sees the resident's BSN only when the identity category is shared with it, and the
+// question only when the question category is: what the referrer declared to share, and what a
+// consent had to cover. The referrer, and a Wijkbrug service, see it whole.
+func (r Referral) SharedWith(oin string) Referral {
+	if oin != r.RecipientOIN || oin == r.ReferrerOIN {
+		return r
+	}
+	if !slices.Contains(r.Categories, CategoryIdentity) {
+		r.ResidentBSN = ""
+	}
+	if !slices.Contains(r.Categories, CategoryQuestion) {
+		r.Question = ""
+	}
+	return r
+}
+
 // Apply makes transition t as one of sides. It checks, in this order, that one of the sides
 // owns the action (else ErrWrongSide), that the state allows it (else TransitionError) and
 // that the mandatory reason or outcome is there (else RuleViolation).

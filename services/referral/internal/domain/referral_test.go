@@ -345,3 +345,29 @@ func TestReferralMustFitItsCaseOrIntake(t *testing.T) {
 		}
 	}
 }
+
+// The recipient sees the resident's BSN and the question only where their categories are
+// shared; the referrer, and anyone else who may read it (a service), see it whole.
+func TestReferralSharedWith(t *testing.T) {
+	r := Referral{ReferrerOIN: "A", RecipientOIN: "B", ResidentBSN: "123456782", Question: "depression", Categories: []string{"HOUSEHOLD"}}
+	if got := r.SharedWith("B"); got.ResidentBSN != "" || got.Question != "" {
+		t.Fatalf("recipient without IDENTITY and QUESTION shared: %+v", got)
+	}
+	r.Categories = []string{CategoryIdentity}
+	if got := r.SharedWith("B"); got.ResidentBSN != "123456782" || got.Question != "" {
+		t.Fatalf("recipient with IDENTITY shared: %+v", got)
+	}
+	r.Categories = []string{CategoryQuestion}
+	if got := r.SharedWith("B"); got.ResidentBSN != "" || got.Question != "depression" {
+		t.Fatalf("recipient with QUESTION shared: %+v", got)
+	}
+	for _, oin := range []string{"A", "SERVICE"} {
+		if got := r.SharedWith(oin); got.ResidentBSN != "123456782" || got.Question != "depression" {
+			t.Fatalf("%s: %+v", oin, got)
+		}
+	}
+	self := Referral{ReferrerOIN: "A", RecipientOIN: "A", ResidentBSN: "123456782", Question: "depression"}
+	if got := self.SharedWith("A"); got.ResidentBSN == "" || got.Question == "" {
+		t.Fatalf("a referral to one's own provision: %+v", got)
+	}
+}

@@ -1648,11 +1648,13 @@ type Referral struct {
 	IntakeId string `protobuf:"bytes,8,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	// Goals of the case plan the referral serves.
 	GoalIds []string `protobuf:"bytes,9,rep,name=goal_ids,json=goalIds,proto3" json:"goal_ids,omitempty"`
-	// The resident referred.
+	// The resident referred. The recipient gets it only when DATA_CATEGORY_IDENTITY is among
+	// shared_data_categories.
 	ResidentBsn      string `protobuf:"bytes,10,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
 	MunicipalityCode string `protobuf:"bytes,11,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	DistrictCode     string `protobuf:"bytes,12,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
-	// The question for the recipient: confidential.
+	// The question for the recipient: confidential. The recipient gets it only when
+	// DATA_CATEGORY_QUESTION is among shared_data_categories.
 	Question string `protobuf:"bytes,13,opt,name=question,proto3" json:"question,omitempty"`
 	// Data categories shared with the recipient.
 	SharedDataCategories []DataCategory `protobuf:"varint,14,rep,packed,name=shared_data_categories,json=sharedDataCategories,proto3,enum=wijkbrug.referral.v1.DataCategory" json:"shared_data_categories,omitempty"`

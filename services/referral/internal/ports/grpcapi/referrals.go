@@ -10,6 +10,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
@@ -30,7 +31,7 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 			if err != nil {
 				return nil, err
 			}
-			return &referralv1.CreateReferralResponse{Referral: referralToProto(out)}, nil
+			return &referralv1.CreateReferralResponse{Referral: referralFor(ctx, out)}, nil
 		})
 }
 
@@ -109,7 +110,7 @@ func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralReq
 	if err != nil {
 		return nil, err
 	}
-	return &referralv1.GetReferralResponse{Referral: referralToProto(r)}, nil
+	return &referralv1.GetReferralResponse{Referral: referralFor(ctx, r)}, nil
 }
 
 // ListReferrals lists the caller's referrals on one side.
@@ -130,7 +131,7 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 	}
 	out := &referralv1.ListReferralsResponse{NextPageToken: next}
 	for _, r := range rs {
-		out.Referrals = append(out.Referrals, referralToProto(r))
+		out.Referrals = append(out.Referrals, referralFor(ctx, r))
 	}
 	return out, nil
 }
@@ -199,7 +200,7 @@ func transition[Resp proto.Message](ctx context.Context, s *Server, req transiti
 			if err != nil {
 				return zero, err
 			}
-			return wrap(referralToProto(out)), nil
+			return wrap(referralFor(ctx, out)), nil
 		})
 }
 
@@ -284,6 +285,12 @@ func (s *Server) GetReferralHistory(ctx context.Context, req *referralv1.GetRefe
 		out.Transitions = append(out.Transitions, t)
 	}
 	return out, nil
+}
+
+// referralFor is the referral as the calling organisation may see it (Referral.SharedWith).
+func referralFor(ctx context.Context, r domain.Referral) *referralv1.Referral {
+	caller, _ := identity.From(ctx)
+	return referralToProto(r.SharedWith(caller.Org.OIN))
 }
 
 func referralToProto(r domain.Referral) *referralv1.Referral {
