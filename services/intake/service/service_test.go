@@ -433,6 +433,22 @@ func TestMatchedIntakeDoesNotNameTheOtherTeamsCase(t *testing.T) {
 	if err != nil || len(list.GetIntakes()) != 1 || list.GetIntakes()[0].GetCaseId() != "" {
 		t.Errorf("ListIntakes of the matched team: %v %v", err, list)
 	}
+	// Nor when the team triages an intake of its own to case direction, which joins that case.
+	queued, err := other.RegisterIntake(ctx, request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING))
+	if err != nil {
+		t.Fatalf("RegisterIntake by another team: %v", err)
+	}
+	if _, err := other.StartTriage(ctx, &intakev1.StartTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: queued.GetIntake().GetId()}); err != nil {
+		t.Fatalf("StartTriage: %v", err)
+	}
+	decide := &intakev1.DecideTriageRequest{IdempotencyKey: uuid.NewString(), IntakeId: queued.GetIntake().GetId(),
+		Outcome: intakev1.TriageOutcome_TRIAGE_OUTCOME_CASE_DIRECTION}
+	for _, attempt := range []string{"first", "replay"} {
+		decided, err := other.DecideTriage(ctx, decide)
+		if err != nil || decided.GetIntake().GetStatus() != intakev1.IntakeStatus_INTAKE_STATUS_CASE_OPENED || decided.GetIntake().GetCaseId() != "" {
+			t.Errorf("DecideTriage to case direction (%s answer): %v, case %q", attempt, err, decided.GetIntake().GetCaseId())
+		}
+	}
 	// The team that works with the resident still sees the case of an intake that went there.
 	req = request(bsn, intakev1.Urgency_URGENCY_NORMAL, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING)
 	req.SafetyConcern = true

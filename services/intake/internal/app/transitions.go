@@ -70,8 +70,13 @@ func (a *App) change(ctx context.Context, id, action string, fn func(ctx context
 		if err := fn(ctx, caller, &in); err != nil {
 			return err
 		}
+		if err := a.d.Access.Record(ctx, a.entry(action, in, accesslog.RouteTeam, accesslog.OutcomeGranted)); err != nil {
+			return err
+		}
+		// The answer names the intake's case as GetIntake does: not another team's, which a
+		// triage to case direction may have joined (hideForeignCase).
 		out = in
-		return a.d.Access.Record(ctx, a.entry(action, in, accesslog.RouteTeam, accesslog.OutcomeGranted))
+		return a.hideForeignCase(ctx, caller.Org.OIN, &out)
 	})
 	return out, err
 }
