@@ -8,6 +8,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -89,6 +90,23 @@ func bolaSecondTeamRegisters(t *testing.T, env *bolaEnv, f *bolaFixture) {
 			t.Errorf("match event on %s: %v", subject, ev)
 		}
 		assertNoPersonalData(t, ev, f.bsn1, "second team asks", "help with forms")
+	}
+
+	// Team A, which works with the resident, finds the match in its own feed: the only
+	// notification it can read (a team's NATS identity reads only its feed).
+	sub, err := env.invoke(t, "referral", subscriptionsv1.SubscriptionService_CreateSubscription_FullMethodName, ownerTeam,
+		&subscriptionsv1.CreateSubscriptionRequest{StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL, EventTypes: []string{"wijkbrug.intake.v1.ResidentMatched"}})
+	if err != nil {
+		t.Fatalf("team A subscribes to matches: %v", describe(err))
+	}
+	var matches []feedEvent
+	for _, e := range drain(t, env.s, "team", sub.(*subscriptionsv1.CreateSubscriptionResponse).GetConnection()) {
+		if e.aggregate == m.GetMatchId() {
+			matches = append(matches, e)
+		}
+	}
+	if len(matches) != 1 || matches[0].typ != "wijkbrug.intake.v1.ResidentMatched" {
+		t.Errorf("team A's feed holds %v of match %s, want its ResidentMatched once", matches, m.GetMatchId())
 	}
 }
 

@@ -108,6 +108,7 @@ func Spec() svc.Spec {
 				return nil, fmt.Errorf("dial case-direction: %w", err)
 			}
 			residents := postgres.NewResidents(p.DB, p.Protector)
+			p.Outbox.SetFeedRouter(events.FeedRecipients())
 			a := app.New(app.Deps{
 				Tx: p.DB, Residents: residents, Households: residents, Intakes: postgres.NewIntakes(p.DB, p.Protector),
 				Policies: policies, Assessments: postgres.NewAssessments(p.DB),
