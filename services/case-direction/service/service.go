@@ -7,17 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	outcomesv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
@@ -42,24 +40,6 @@ type settings struct {
 	// outcome figures: "GM0363=00000001002564440000,GM0599=…".
 	OutcomeMunicipalityOINs string `env:"WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS" usage:"comma-separated CBS-code=OIN pairs: the MUNICIPALITY organisations that see a municipality's outcome figures"`
 }
-
-// municipalityOINs parses WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS.
-func municipalityOINs(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		code, oin, ok := strings.Cut(f, "=")
-		if !ok || !municipalityCode.MatchString(code) || !identity.ValidOIN(oin) {
-			return nil, fmt.Errorf("WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS: %q is not CBS-code=OIN", f)
-		}
-		out[code] = append(out[code], oin)
-	}
-	return out, nil
-}
-
-var municipalityCode = regexp.MustCompile(`^GM[0-9]{4}$`)
 
 // Options change how the service runs; tests use them to control time.
 type Options struct {
@@ -116,7 +96,7 @@ func SpecWith(o Options) svc.Spec {
 			p.Outbox.SetFeedRouter(events.FeedRecipients(cases, a.Now))
 			server := grpcapi.NewServer(a, p.Idem)
 			// Outcome reporting (issue 17): its own read model, fed by events only.
-			oins, err := municipalityOINs(s.OutcomeMunicipalityOINs)
+			oins, err := config.MunicipalityOINs("WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS", s.OutcomeMunicipalityOINs)
 			if err != nil {
 				return nil, err
 			}

@@ -7,11 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
-	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -19,7 +18,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/scheduler"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
-	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/events"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/peers"
 	"github.com/wijkbrug/wijkbrug/services/intake/internal/adapters/postgres"
@@ -51,27 +49,13 @@ func (s Settings) check() error {
 	if !identity.ValidOIN(s.DefaultTeamOIN) {
 		return fmt.Errorf("WIJKBRUG_DEFAULT_TEAM_OIN (the neighbourhood team that owns intakes from signals) must be a 20-digit OIN, is %q", s.DefaultTeamOIN)
 	}
-	_, err := parseMunicipalityOINs(s.MunicipalityOINs)
+	_, err := administrations(s.MunicipalityOINs)
 	return err
 }
 
-type administration struct{ municipality, oin string }
-
-func parseMunicipalityOINs(s string) ([]administration, error) {
-	var out []administration
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		code, oin, ok := strings.Cut(f, "=")
-		var v apperr.Validation
-		valid.Municipality(&v, "municipality", code)
-		if !ok || v.Err() != nil || !identity.ValidOIN(oin) {
-			return nil, fmt.Errorf("WIJKBRUG_INTAKE_MUNICIPALITY_OINS: %q is not CBS-code=OIN", f)
-		}
-		out = append(out, administration{code, oin})
-	}
-	return out, nil
+// administrations reads WIJKBRUG_INTAKE_MUNICIPALITY_OINS.
+func administrations(s string) (map[string][]string, error) {
+	return config.MunicipalityOINs("WIJKBRUG_INTAKE_MUNICIPALITY_OINS", s)
 }
 
 // Spec describes the intake service to the shared runtime.
@@ -93,10 +77,12 @@ func Spec() svc.Spec {
 				return nil, err
 			}
 			policies := postgres.NewPolicies(p.DB)
-			admins, _ := parseMunicipalityOINs(settings.MunicipalityOINs)
-			for _, a := range admins {
-				if err := policies.AddAdministration(ctx, a.oin, a.municipality); err != nil {
-					return nil, fmt.Errorf("municipality administrations: %w", err)
+			admins, _ := administrations(settings.MunicipalityOINs)
+			for municipality, oins := range admins {
+				for _, oin := range oins {
+					if err := policies.AddAdministration(ctx, oin, municipality); err != nil {
+						return nil, fmt.Errorf("municipality administrations: %w", err)
+					}
 				}
 			}
 			referral, err := p.Dial(p.Config.ReferralAddr)
@@ -137,7 +123,7 @@ type DemoMunicipality struct {
 // triage policy. It is idempotent, and it migrates the database first, so it can run before
 // or after the service has started.
 func SeedDemo(ctx context.Context, dsn string, m DemoMunicipality) error {
-	if _, err := parseMunicipalityOINs(m.Municipality + "=" + m.OIN); err != nil {
+	if _, err := administrations(m.Municipality + "=" + m.OIN); err != nil {
 		return fmt.Errorf("seed demo municipality: %w", err)
 	}
 	return svc.Seed(ctx, Spec(), dsn, func(ctx context.Context, db *pgxdb.DB) error {

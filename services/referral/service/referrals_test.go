@@ -210,7 +210,10 @@ func start(t *testing.T) *harness {
 		casedirectionv1.RegisterCaseDirectionServiceServer(r, fakeCaseDirection{facts: facts})
 	})
 	in := env.ServeFake(t, func(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, fakeIntake{facts: facts}) })
-	s := env.Start(t, service.Spec(), func(c *svc.Config) { c.CaseDirectionAddr, c.IntakeAddr = cd, in })
+	s := env.Start(t, service.Spec(), func(c *svc.Config) {
+		c.CaseDirectionAddr, c.IntakeAddr = cd, in
+		c.Settings["WIJKBRUG_SOCIAL_MAP_MAINTAINERS"] = "GM0363=" + team.OIN + ",GM0363=" + otherTeam.OIN
+	})
 	keys := bsn.Keys{EncryptionKeyID: 1}
 	var err error
 	if keys.Encryption, err = bsn.ParseKey(s.Config.BSNEncryptionKey); err == nil {

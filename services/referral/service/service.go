@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
+	"github.com/wijkbrug/wijkbrug/pkg/config"
 	"github.com/wijkbrug/wijkbrug/pkg/consumer"
 	"github.com/wijkbrug/wijkbrug/pkg/feed"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -34,6 +35,7 @@ type settings struct {
 	AcceptPeriod   time.Duration `env:"WIJKBRUG_REFERRAL_ACCEPT_PERIOD" default:"336h" usage:"time a recipient has to accept or decline a referral when the referrer gives no accept_by"`
 	ExpiryInterval time.Duration `env:"WIJKBRUG_REFERRAL_EXPIRY_INTERVAL" default:"1m" usage:"how often the scheduler expires referrals not accepted by their accept_by"`
 	MinGroupSize   int           `env:"WIJKBRUG_THEMES_MIN_GROUP_SIZE" default:"5" usage:"smallest number of residents behind a published recurring-theme count (smaller groups are suppressed)"`
+	MapMaintainers string        `env:"WIJKBRUG_SOCIAL_MAP_MAINTAINERS" usage:"comma-separated CBS-code=OIN pairs: the TEAM and MUNICIPALITY organisations that maintain a municipality's social map (add and change its provisions)"`
 
 	// Webhook delivery of partner subscriptions (pkg/feed).
 	WebhookAllowLoopback bool          `env:"WIJKBRUG_WEBHOOK_ALLOW_LOOPBACK" default:"false" usage:"accept webhook endpoints on loopback addresses (127.0.0.1, ::1, localhost): development and tests only; private and link-local addresses are refused always"`
@@ -114,7 +116,12 @@ func spec(dev func(*settings)) svc.Spec {
 			if err != nil {
 				return nil, err
 			}
-			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize}, peers.NewCaseDirection(cd), peers.NewIntake(in))
+			maintainers, err := config.MunicipalityOINs("WIJKBRUG_SOCIAL_MAP_MAINTAINERS", s.MapMaintainers)
+			if err != nil {
+				return nil, err
+			}
+			a := newApp(p, app.Settings{AcceptPeriod: s.AcceptPeriod, MinGroupSize: s.MinGroupSize, MapMaintainers: maintainers},
+				peers.NewCaseDirection(cd), peers.NewIntake(in))
 			server := grpcapi.NewServer(a, p.Idem)
 			hookCfg, err := s.webhookConfig(p)
 			if err != nil {

@@ -15,6 +15,8 @@ import (
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -320,5 +322,44 @@ func TestProvisionURLAndEmailAreChecked(t *testing.T) {
 	f := violations(t, mustErr(tc.ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: string(raw)})))
 	if !f["services[0].url"] || !f["services[1].email"] || f["services[2].url"] || f["services[2].email"] {
 		t.Fatalf("import: violations %v", f)
+	}
+}
+
+// A municipality's social map is kept by the organisations WIJKBRUG_SOCIAL_MAP_MAINTAINERS
+// names for it: another municipality, or a team named for GM0363 placing a provision in
+// GM0599, is refused, by UpsertProvision and by ImportDirectory, and nothing is stored.
+func TestOnlyTheMunicipalitysMaintainersKeepItsMap(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	muni := svctest.Org(identity.OrgMunicipality, "Gemeente Elders")
+	elsewhere := func(p *referralv1.Provision) { p.MunicipalityCode = "GM0599" }
+	for _, c := range []struct {
+		who  orgT
+		mod  func(*referralv1.Provision)
+		what string
+	}{
+		{muni, nil, "a municipality not named for GM0363"},
+		{team, elsewhere, "a team named for GM0363, in GM0599"},
+	} {
+		p := &referralv1.Provision{OrganisationOin: buddyOrg.OIN, OrganisationName: buddyOrg.Name, Name: "Nepmaatje", Kind: referralv1.ProvisionKind_PROVISION_KIND_COMMUNITY,
+			Status: referralv1.ProvisionStatus_PROVISION_STATUS_ACTIVE, TaxonomyTerms: []string{"welfare"}, LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK},
+			MunicipalityCode: "GM0363", CapacityStatus: referralv1.CapacityStatus_CAPACITY_STATUS_AVAILABLE, AcceptsDigitalReferrals: true}
+		if c.mod != nil {
+			c.mod(p)
+		}
+		if _, err := h.client(t, c.who).UpsertProvision(h.ctx, &referralv1.UpsertProvisionRequest{IdempotencyKey: h.key(), Provision: p}); status.Code(err) != codes.PermissionDenied ||
+			!strings.Contains(err.Error(), p.GetMunicipalityCode()) {
+			t.Errorf("UpsertProvision by %s: %v, want PERMISSION_DENIED naming %s", c.what, err, p.GetMunicipalityCode())
+		}
+	}
+	if _, err := h.client(t, muni).ImportDirectory(h.ctx, &referralv1.ImportDirectoryRequest{IdempotencyKey: h.key(), HsdsJson: directory([]string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()})}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("ImportDirectory by a municipality not named for GM0363: %v, want PERMISSION_DENIED", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM provisions`); n != 0 {
+		t.Fatalf("%d provisions stored by organisations that do not keep the map", n)
+	}
+	// The team named for GM0363 keeps it.
+	if p := h.provision(t, buddyOrg, "Maatje", nil); p.GetId() == "" {
+		t.Fatal("the maintainer's provision has no id")
 	}
 }

@@ -272,9 +272,11 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			IntakeAddr: addr("intake"), CaseDirectionAddr: addr("casedirection"),
 			ProviderMonitoringAddr: addr("providermonitoring"), ReferralAddr: addr("referral"),
 			// The demo team owns intakes from signals; the demo municipality sees GM0363's
-			// outcome figures (case-direction, issue 17).
+			// outcome figures (case-direction, issue 17); both keep GM0363's social map.
 			Settings: map[string]string{"WIJKBRUG_DEFAULT_TEAM_OIN": DemoTeam.OIN,
-				"WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS": DemoMunicipality + "=" + DemoMunicipalityOrg.OIN}, LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
+				"WIJKBRUG_OUTCOMES_MUNICIPALITY_OINS": DemoMunicipality + "=" + DemoMunicipalityOrg.OIN,
+				"WIJKBRUG_SOCIAL_MAP_MAINTAINERS":     DemoMunicipality + "=" + DemoTeam.OIN + "," + DemoMunicipality + "=" + DemoMunicipalityOrg.OIN},
+			LogLevel: opts.LogLevel, ShutdownGrace: 10 * time.Second,
 			RateLimit: 2000, RateBurst: 4000, UserRateLimit: 50, UserRateBurst: 100, MaxCallDuration: 30 * time.Second,
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,

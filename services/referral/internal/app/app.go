@@ -53,6 +53,9 @@ type Settings struct {
 	AcceptPeriod time.Duration
 	// MinGroupSize is the smallest number of residents behind a published theme count.
 	MinGroupSize int
+	// MapMaintainers are, per municipality (CBS code), the organisations (OINs) that maintain
+	// its social map. Nobody else adds or changes its provisions.
+	MapMaintainers map[string][]string
 }
 
 // DefaultSettings are used for zero values.

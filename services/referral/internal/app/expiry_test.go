@@ -83,6 +83,7 @@ func newAppWriting(db *pgxdb.DB, w *outbox.Writer, prot *bsn.Protector, now func
 		Consents: postgres.NewConsents(db, prot), Referrals: postgres.NewReferrals(db, prot), Themes: postgres.NewThemes(db),
 		Events: events.NewPublisher(w), Access: logstore.New(db, "referral"), Pseudo: prot,
 		Cases: everyoneInvolved{prot}, Intakes: everyoneInvolved{prot},
+		Settings: app.Settings{MapMaintainers: map[string][]string{"GM0363": {teamOIN}}},
 	})
 	a.Now = now
 	return a

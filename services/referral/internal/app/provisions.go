@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -60,6 +61,12 @@ func (a *App) upsertProvision(ctx context.Context, p domain.Provision, fieldPref
 			v.Add(rv.Field, rv.Reason)
 		}
 		return p, false, v.Err()
+	}
+	// A municipality's map is kept by the organisations named for it: a provision names the
+	// organisation that receives its referrals (with the resident's BSN and question), so
+	// whoever may place one on a municipality's map decides where its residents are referred.
+	if !slices.Contains(a.settings.MapMaintainers[p.Municipality], caller.Org.OIN) {
+		return p, false, apperr.PermissionDenied("the caller does not maintain the social map of municipality " + p.Municipality)
 	}
 	if p.ID == "" {
 		p.ID = uuid.NewString()
