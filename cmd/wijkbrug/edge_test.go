@@ -27,6 +27,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -308,7 +309,11 @@ func testREST(t *testing.T, s *suite.Suite) {
 			"a query string on a POST":   {"POST", base + "/v1/signals?resident_bsn=123456782", signal, "", 400, "query"},
 			"a path and body that differ": {"PATCH", base + "/v1/subscriptions/0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01",
 				`{"subscription_id":"1c9a4c2e-8f43-4c39-9d55-4f7a2b8e1c02","paused":true}`, "", 400, "subscription_id"},
-			"a form POST on a GET path": {"POST", base + "/v1/signals/" + submitted.GetSignalId(), "page_size=1", "application/x-www-form-urlencoded", 405, ""},
+			"a form POST on a GET path":                   {"POST", base + "/v1/signals/" + submitted.GetSignalId(), "page_size=1", "application/x-www-form-urlencoded", 405, ""},
+			"a query parameter on a route of path fields": {"GET", base + "/v1/signals/" + submitted.GetSignalId() + "?page_size=5", "", "", 400, "query"},
+			"a path field again in the query, other":      {"GET", base + "/v1/signals/" + submitted.GetSignalId() + "?signal_id=0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01", "", "", 400, "query"},
+			"a body on a GET":                             {"GET", base + "/v1/signals", `{"page_size":1}`, "", 400, "body"},
+			"a body on a DELETE":                          {"DELETE", base + "/v1/subscriptions/0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01", `{"bogus":1}`, "", 400, "body"},
 		} {
 			h := append(append([]string(nil), gpHeaders...), "Idempotency-Key", "drop-"+strings.ReplaceAll(name, " ", "-"))
 			if tc.contentType != "" {
@@ -361,6 +366,50 @@ func testREST(t *testing.T, s *suite.Suite) {
 		if derr != nil || proto.Unmarshal(details, &st) != nil || codes.Code(st.GetCode()) != codes.Unauthenticated ||
 			!slices.Equal(badRequestFields(status.FromProto(&st).Err()), []string{"metadata x-wijkbrug-user"}) {
 			t.Fatalf("gRPC: want UNAUTHENTICATED naming the user metadata, got %s status %q %q (%v)", res.Proto, trailer.Get("grpc-status"), trailer.Get("grpc-message"), &st)
+		}
+	})
+	t.Run("a header sent twice, or one the gateway would drop, is refused, on both edges", func(t *testing.T) {
+		send := func(header http.Header) restAnswer {
+			t.Helper()
+			req, err := http.NewRequest("POST", base+"/v1/signals", strings.NewReader(signal))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = header
+			req.Header.Set("Content-Type", "application/json")
+			res, err := gp.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return restAnswer{status: res.StatusCode, body: b, header: res.Header}
+		}
+		actingHeaders := func() http.Header {
+			return http.Header{"X-Wijkbrug-User": {"dr-jansen"}, "X-Wijkbrug-Role": {"gp"}, "X-Wijkbrug-Purpose": {"signal"}}
+		}
+		twoUsers := actingHeaders()
+		twoUsers.Add("X-Wijkbrug-User", "dr-other")
+		twoUsers.Set("Idempotency-Key", "two-users")
+		if a := send(twoUsers); a.status != http.StatusUnauthorized || !slices.Contains(func() []string { _, f := restError(t, a); return f }(), "metadata x-wijkbrug-user") {
+			t.Errorf("two users: want 401 naming the user header, got %d %s", a.status, a.body)
+		}
+		twoKeys := actingHeaders()
+		twoKeys["Idempotency-Key"] = []string{"k-1", "k-2"}
+		if a := send(twoKeys); a.status != http.StatusBadRequest || !slices.Contains(func() []string { _, f := restError(t, a); return f }(), "idempotency_key") {
+			t.Errorf("two keys: want 400 naming idempotency_key, got %d %s", a.status, a.body)
+		}
+		nonASCII := actingHeaders()
+		nonASCII.Set("Idempotency-Key", "clé-1")
+		if a := send(nonASCII); a.status != http.StatusBadRequest || !strings.Contains(string(a.body), "US-ASCII") {
+			t.Errorf("a key that is not ASCII: want 400 saying so, got %d %s", a.status, a.body)
+		}
+		// gRPC: the same, as metadata sent twice.
+		client := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr))
+		ctx := metadata.AppendToOutgoingContext(acting(t, "dr-jansen", "gp", "signal"), "x-wijkbrug-purpose", "referral")
+		_, err := client.GetSignal(ctx, &referralv1.GetSignalRequest{SignalId: submitted.GetSignalId()})
+		if status.Code(err) != codes.Unauthenticated || !slices.Equal(badRequestFields(err), []string{"metadata x-wijkbrug-purpose"}) {
+			t.Errorf("gRPC with the purpose sent twice: want UNAUTHENTICATED naming it, got %v", err)
 		}
 	})
 	t.Run("subscriptions", func(t *testing.T) { testRESTSubscriptions(t, s, base, gp) })

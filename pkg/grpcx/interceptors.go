@@ -173,6 +173,9 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 		return ctx, apperr.Unauthenticated(err.Error())
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
+	if err := RepeatedActingUserError(func(k string) int { return len(md.Get(k)) }); err != nil {
+		return ctx, err
+	}
 	get := func(k string) string {
 		if v := md.Get(k); len(v) > 0 {
 			return strings.TrimSpace(v[0])
@@ -207,6 +210,24 @@ func ActingUserError(get func(header string) string) error {
 		return nil
 	}
 	return &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable", Violations: bad}
+}
+
+// RepeatedActingUserError is UNAUTHENTICATED naming each acting-user value (user, role,
+// purpose, on-behalf-of; count gives how often its header was sent) sent more than once:
+// which of two users acts, or under which purpose, is not for the service to guess, and the
+// access log records one. nil when each is sent at most once. The REST edge answers with it
+// too.
+func RepeatedActingUserError(count func(header string) int) error {
+	var bad []apperr.FieldViolation
+	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose, identity.HeaderOnBehalfOf} {
+		if n := count(k); n > 1 {
+			bad = append(bad, apperr.FieldViolation{Field: "metadata " + k, Description: fmt.Sprintf("sent %d times: send it once", n)})
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata sent more than once", Violations: bad}
 }
 
 func orgFromPeer(ctx context.Context) (identity.Organisation, error) {

@@ -93,7 +93,7 @@ func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 		_ = lis.Close()
 		return nil, errors.New("rest: TLS with required client certificates is mandatory")
 	}
-	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger), bodyAgreesUnary(cfg.Logger)))
+	cc, err := grpcx.DialEdge(cfg.Edge, grpc.WithChainUnaryInterceptor(idempotencyKeyUnary(cfg.Logger), bodyAgreesUnary(cfg.Logger), queryAgreesUnary(cfg.Logger)))
 	if err != nil {
 		_ = lis.Close()
 		return nil, err
@@ -196,7 +196,15 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			refuse(apperr.Invalid(field, "not valid UTF-8"))
 			return
 		}
+		if err := grpcx.RepeatedActingUserError(func(k string) int { return len(r.Header.Values(k)) }); err != nil {
+			refuse(err)
+			return
+		}
 		if err := actingUserHeaders(r.Header); err != nil {
+			refuse(err)
+			return
+		}
+		if err := idempotencyKeyHeader(r.Header); err != nil {
 			refuse(err)
 			return
 		}
@@ -220,6 +228,16 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body))
+		} else {
+			// A GET or DELETE takes its fields from the path and the query string (the gateway
+			// discards a body): refused rather than silently dropped.
+			if n, _ := r.Body.Read(make([]byte, 1)); n > 0 {
+				refuse(apperr.Invalid("body", "this request takes its fields from the path and the query string; a body is not read"))
+				return
+			}
+			if r.URL.RawQuery != "" {
+				r = r.WithContext(context.WithValue(r.Context(), rawQueryKey{}, r.URL.Query()))
+			}
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
@@ -243,8 +261,57 @@ func actingUserHeaders(h http.Header) error {
 	return nil
 }
 
+// idempotencyKeyHeader refuses an Idempotency-Key header the gateway would not pass on (sent
+// twice, or not printable US-ASCII: it drops such a value with an error log), so that the
+// answer names what is wrong with it instead of the service reporting the key missing.
+func idempotencyKeyHeader(h http.Header) error {
+	keys := h.Values(HeaderIdempotencyKey)
+	if len(keys) > 1 {
+		return apperr.Invalid("idempotency_key", "the Idempotency-Key header is sent more than once: send it once")
+	}
+	if len(keys) == 1 && strings.IndexFunc(keys[0], func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return apperr.Invalid("idempotency_key", "the Idempotency-Key header must be printable US-ASCII; a key with other characters goes in the body's idempotency_key")
+	}
+	return nil
+}
+
 // rawBodyKey keys the request body, as received, in the context of the gateway's call.
 type rawBodyKey struct{}
+
+// rawQueryKey keys the query parameters of a request without a body (GET, DELETE).
+type rawQueryKey struct{}
+
+// queryAgreesUnary holds the request the gateway built to the query string the partner sent.
+// On a route whose fields all come from the path the gateway does not read the query string,
+// and on every route it skips a parameter that names a path field: both would silently drop
+// what was sent. A parameter that names no field, or whose value the request does not carry,
+// is refused: INVALID_ARGUMENT on query.
+func queryAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		values, _ := ctx.Value(rawQueryKey{}).(url.Values)
+		m, ok := req.(proto.Message)
+		if !ok || len(values) == 0 {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		asked := m.ProtoReflect().New()
+		if err := (strictQuery{}).Parse(asked.Interface(), values, &utilities.DoubleArray{}); err != nil {
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("query", err.Error()))
+		}
+		built := m.ProtoReflect()
+		var ignored string
+		asked.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if !built.Has(fd) || !built.Get(fd).Equal(v) {
+				ignored = string(fd.Name())
+				return false
+			}
+			return true
+		})
+		if ignored != "" {
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("query", fmt.Sprintf("parameter %s is not read by this route (it takes the field from the path, or not at all)", ignored)))
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
 
 // bodyAgreesUnary holds the request the gateway built to the body the partner sent. The
 // gateway decodes only the first JSON value of a body and then fills in the path's
