@@ -94,10 +94,15 @@ func Text(v *apperr.Validation, field, s string, minLen, maxLen int) {
 	}
 }
 
-// Date parses a YYYY-MM-DD date.
+// Date parses a YYYY-MM-DD date. Callers check an optional date only when it is given, so an
+// empty one is reported as required.
 func Date(v *apperr.Validation, field, s string) time.Time {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
+		if s == "" {
+			v.Add(field, "required: a date YYYY-MM-DD")
+			return time.Time{}
+		}
 		v.Add(field, "must be a date YYYY-MM-DD")
 		return time.Time{}
 	}

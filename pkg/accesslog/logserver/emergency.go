@@ -31,7 +31,7 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 	v.Check(objectIDRe.MatchString(req.GetObjectId()), "object_id", "required: the id of one record, at most 100 letters, digits, '.', '_' or '-'")
 	// Twenty characters of reason, not of spaces around it.
 	v.Check(utf8.ValidString(req.GetReason()) && utf8.RuneCountInString(strings.TrimSpace(req.GetReason())) >= accesslog.MinEmergencyReason && len(req.GetReason()) <= 2000,
-		"reason", "required: why this is an emergency, at least 20 characters")
+		"reason", "required: why this is an emergency, 20 to 2000 characters")
 	period := time.Duration(req.GetDurationMinutes()) * time.Minute
 	v.Check(period >= 0 && period <= accesslog.MaxEmergencyPeriod, "duration_minutes", "0 (one hour) to 240")
 	if err := v.Err(); err != nil {

@@ -138,6 +138,8 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 		"page_token": {MunicipalityCode: "GM0363", Text: "schulden", PageToken: first.GetNextPageToken()},
 		"page_size":  {MunicipalityCode: "GM0363", PageSize: 10000},
 		"limit":      {MunicipalityCode: "GM0363", Limit: -1},
+		// WK059900 is a district of GM0599.
+		"district_code": {MunicipalityCode: "GM0363", DistrictCode: "WK059900"},
 	} {
 		if f := violations(t, mustErr(h.client(t, buddyOrg).SearchProvisions(h.ctx, req))); !f[field] {
 			t.Errorf("bad %s: violations %v", field, f)

@@ -127,7 +127,9 @@ func searchKeyOf(v *apperr.Validation, p paging.Page) *domain.SearchKey {
 // searchQuery validates a search and maps it to the domain query.
 func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery, error) {
 	var v apperr.Validation
-	// municipality_code, district_code: the proto's rules.
+	// municipality_code, district_code: the proto's rules; the district lies in the municipality,
+	// as every other call that takes both checks.
+	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	q := domain.ProvisionQuery{
 		Municipality: req.GetMunicipalityCode(), District: req.GetDistrictCode(), Taxonomy: req.GetTaxonomyTerm(),
 		Text: req.GetText(), LifeDomains: protoenum.LifeDomainCodes(&v, "life_domains", req.GetLifeDomains()),
