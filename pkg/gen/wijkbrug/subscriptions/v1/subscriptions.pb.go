@@ -32,6 +32,7 @@ const (
 type StartPoint int32
 
 const (
+	// Left out: as START_POINT_ALL.
 	StartPoint_START_POINT_UNSPECIFIED StartPoint = 0
 	// Everything the feed still retains.
 	StartPoint_START_POINT_ALL StartPoint = 1
