@@ -27,8 +27,9 @@ type Signals interface {
 	Update(ctx context.Context, s domain.Signal) error
 	// ByCaseForUpdate locks the signals linked to a case.
 	ByCaseForUpdate(ctx context.Context, caseID string) ([]domain.Signal, error)
-	// ListBySource pages through a source organisation's signals, newest first.
-	ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, string, error)
+	// ListBySource pages through a source organisation's signals, newest first; more reports
+	// whether another page follows.
+	ListBySource(ctx context.Context, oin, status string, p domain.Page) (page []domain.Signal, more bool, err error)
 }
 
 // Events publishes what happened (through the outbox, in the same transaction).
@@ -259,20 +260,20 @@ func (a *App) LinkToCase(ctx context.Context, signalID, intakeID, caseID string)
 // ListMySignals pages through the calling organisation's own signals; each one returned is
 // access-logged. A read runs in no transaction: its access-log entry is committed before the
 // page is returned, in one commit with the entries of other reads (logstore's group commit).
-func (a *App) ListMySignals(ctx context.Context, status string, p domain.Page) ([]domain.Signal, string, error) {
+func (a *App) ListMySignals(ctx context.Context, status string, p domain.Page) ([]domain.Signal, bool, error) {
 	caller, _ := identity.From(ctx)
-	out, next, err := a.signals.ListBySource(ctx, caller.Org.OIN, status, p)
+	out, more, err := a.signals.ListBySource(ctx, caller.Org.OIN, status, p)
 	if err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
 	entries := make([]accesslog.Entry, len(out))
 	for i, s := range out {
 		entries[i] = a.entry("referral.signal.list", s, accesslog.RouteOwnRecord, accesslog.OutcomeGranted)
 	}
 	if err := a.access.RecordMany(ctx, entries); err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
-	return out, next, nil
+	return out, more, nil
 }
 
 // IntakeClosed handles intake's report that an intake ended without case direction, and

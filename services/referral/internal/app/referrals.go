@@ -34,7 +34,7 @@ type Referrals interface {
 	// MarkCaseClosed records that case-direction closed it.
 	LockCase(ctx context.Context, caseID string) (closed bool, err error)
 	MarkCaseClosed(ctx context.Context, caseID string, at time.Time) error
-	ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error)
+	ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) (page []domain.Referral, more bool, err error)
 }
 
 // CreateReferral creates a referral from the calling organisation to the organisation of
@@ -290,15 +290,15 @@ func (a *App) ReferralHistory(ctx context.Context, id string) ([]domain.HistoryE
 }
 
 // ListReferrals lists the caller's referrals on one side; each returned one is logged.
-func (a *App) ListReferrals(ctx context.Context, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error) {
+func (a *App) ListReferrals(ctx context.Context, side domain.Side, status string, p domain.Page) ([]domain.Referral, bool, error) {
 	caller, _ := identity.From(ctx)
 	var (
 		out  []domain.Referral
-		next string
+		more bool
 	)
 	err := a.tx.Tx(ctx, func(ctx context.Context) error {
 		var err error
-		if out, next, err = a.referrals.ListForSide(ctx, caller.Org.OIN, side, status, p); err != nil {
+		if out, more, err = a.referrals.ListForSide(ctx, caller.Org.OIN, side, status, p); err != nil {
 			return err
 		}
 		for _, r := range out {
@@ -308,7 +308,7 @@ func (a *App) ListReferrals(ctx context.Context, side domain.Side, status string
 		}
 		return nil
 	})
-	return out, next, err
+	return out, more, err
 }
 
 // TransitionReferral makes t on referral id as the calling organisation, whose side (referrer

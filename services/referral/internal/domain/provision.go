@@ -124,8 +124,15 @@ type SearchHit struct {
 	Key SearchKey
 }
 
-// Page asks for one page of a list: at most Size items after the one Token names.
+// Page asks for one page of a list sorted newest first by time and id: at most Size items
+// after the position After (nil: from the newest).
 type Page struct {
 	Size  int
-	Token string
+	After *Position
+}
+
+// Position is an item's place in such a list: its time, and its id (a UUID) for equal times.
+type Position struct {
+	At time.Time
+	ID string
 }

@@ -2,14 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"github.com/jackc/pgx/v5"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 )
@@ -172,30 +170,26 @@ func (r *Referrals) OpenByConsent(ctx context.Context, consentID string) ([]doma
 		AND status IN ('DRAFT','SENT','ACCEPTED','IN_PROGRESS','ON_HOLD') ORDER BY created_at, id FOR UPDATE`, consentID)
 }
 
-// ListForSide lists an organisation's referrals as referrer or recipient (for a recipient only
-// those sent to it), newest first, and returns the next page token.
-func (r *Referrals) ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, string, error) {
+// ListForSide lists a page of an organisation's referrals as referrer or recipient (for a
+// recipient only those sent to it), newest first, and whether another follows.
+func (r *Referrals) ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, bool, error) {
 	col, extra := "referrer_oin", ""
 	if side == domain.SideRecipient {
 		col, extra = "recipient_oin", " AND sent"
 	}
-	at, id, err := decodeToken(p.Token)
-	if err != nil {
-		return nil, "", err
+	var at *time.Time
+	var id *string
+	if p.After != nil {
+		at, id = &p.After.At, &p.After.ID
 	}
 	out, err := r.query(ctx, `SELECT `+referralColumns+` FROM referrals WHERE `+col+` = $1`+extra+`
 		AND ($2 = '' OR status = $2) AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-		ORDER BY created_at DESC, id DESC LIMIT $5`, oin, status, at, nilIfEmpty(id), p.Size+1)
+		ORDER BY created_at DESC, id DESC LIMIT $5`, oin, status, at, id, p.Size+1)
 	if err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
-	next := ""
-	if len(out) > p.Size {
-		out = out[:p.Size]
-		last := out[len(out)-1]
-		next = encodeToken(last.CreatedAt, last.ID)
-	}
-	return out, next, nil
+	out, more := paging.Cut(out, p.Size)
+	return out, more, nil
 }
 
 func (r *Referrals) query(ctx context.Context, sql string, args ...any) ([]domain.Referral, error) {
@@ -231,27 +225,6 @@ func (r *Referrals) query(ctx context.Context, sql string, args ...any) ([]domai
 		out = append(out, x)
 	}
 	return out, rows.Err()
-}
-
-// Page tokens are opaque to callers: base64 of "<created_at RFC 3339>|<id>".
-func encodeToken(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeToken(tok string) (*time.Time, string, error) {
-	if tok == "" {
-		return nil, "", nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		if ts, id, ok := strings.Cut(string(raw), "|"); ok {
-			// The id goes into a ::uuid cast: anything but a UUID would fail there as INTERNAL.
-			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && uuid.Validate(id) == nil && len(id) == 36 {
-				return &at, id, nil
-			}
-		}
-	}
-	return nil, "", apperr.Invalid("page_token", "not a token from a previous page")
 }
 
 func nilIfEmpty(s string) any {

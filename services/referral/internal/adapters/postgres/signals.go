@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
 )
@@ -111,44 +112,36 @@ const signalColumns = `id::text, source_type, source_oin, reporter, legal_basis,
 	life_domains, category, description_enc, crisis, arrears_cents, arrears_months, status, feedback,
 	received_at, fed_back_at, intake_id::text, case_id::text, creditor_name, creditor_oin, creditor_reference_enc`
 
-// ListBySource lists a source organisation's signals, newest first, with the next page token:
-// one statement for the page (a keyset range of signals_source_order), not one per signal.
-func (r *Signals) ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, string, error) {
-	at, id, err := decodeToken(p.Token)
-	if err != nil {
-		return nil, "", err
-	}
-	sql, args := bySourceQuery(oin, status, at, id, p.Size+1)
+// ListBySource lists a page of a source organisation's signals, newest first, and whether
+// another follows: one statement for the page (a keyset range of signals_source_order), not
+// one per signal.
+func (r *Signals) ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, bool, error) {
+	sql, args := bySourceQuery(oin, status, p.After, p.Size+1)
 	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
 	if err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Signal, error) { return r.scanSignal(row) })
 	if err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
-	next := ""
-	if len(out) > p.Size {
-		out = out[:p.Size]
-		last := out[len(out)-1]
-		next = encodeToken(last.ReceivedAt, last.ID)
-	}
-	return out, next, nil
+	out, more := paging.Cut(out, p.Size)
+	return out, more, nil
 }
 
 // bySourceQuery builds a page of a source's signals. The first page, a later page and a
 // status filter are different statements, so every one is an index range in the list's
 // order with the keyset as its bound ("$n IS NULL OR …" would hide the bound from a generic
 // plan).
-func bySourceQuery(oin, status string, at *time.Time, id string, limit int) (string, []any) {
+func bySourceQuery(oin, status string, after *domain.Position, limit int) (string, []any) {
 	args := []any{oin, limit}
 	where := "source_oin = $1"
 	if status != "" {
 		args = append(args, status)
 		where += " AND status = $3"
 	}
-	if at != nil {
-		args = append(args, *at, id)
+	if after != nil {
+		args = append(args, after.At, after.ID)
 		where += fmt.Sprintf(" AND (received_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args))
 	}
 	// signals.id, not id: a bare id names the output column id::text, whose order no index has.

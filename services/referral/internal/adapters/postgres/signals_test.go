@@ -94,20 +94,20 @@ func TestSignalPagesAreIndexRanges(t *testing.T) {
 	conn, _ := signalsDB(t)
 	const limit = 51
 	at := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
+	after := &domain.Position{At: at, ID: "80000000-0000-0000-0000-000000000000"}
 	pages := []struct {
 		name   string
 		status string
-		at     *time.Time
-		id     string
+		after  *domain.Position
 	}{
-		{"first page", "", nil, ""},
-		{"later page", "", &at, "80000000-0000-0000-0000-000000000000"},
-		{"one status", "FED_BACK", nil, ""},
-		{"one status, later page", "FED_BACK", &at, "80000000-0000-0000-0000-000000000000"},
+		{"first page", "", nil},
+		{"later page", "", after},
+		{"one status", "FED_BACK", nil},
+		{"one status, later page", "FED_BACK", after},
 	}
 	var doc strings.Builder
 	for _, p := range pages {
-		sql, args := bySourceQuery(listedGP, p.status, p.at, p.id, limit)
+		sql, args := bySourceQuery(listedGP, p.status, p.after, limit)
 		rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "+sql, args...)
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +129,7 @@ func TestSignalPagesAreIndexRanges(t *testing.T) {
 		if strings.Contains(plan, "Seq Scan on signals") {
 			t.Errorf("%s: scans the signals table:\n%s", p.name, plan)
 		}
-		if p.at != nil && !strings.Contains(plan, "ROW(received_at, id) < ROW(") {
+		if p.after != nil && !strings.Contains(plan, "ROW(received_at, id) < ROW(") {
 			t.Errorf("%s: the keyset is not the index bound:\n%s", p.name, plan)
 		}
 		// A status keeps about one in three: three pages of entries for one page of rows.
@@ -158,12 +158,12 @@ func TestSignalPagesWalkTheSourcesSignalsInOrder(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		var prev *domain.Signal
-		token := ""
+		var after *domain.Position
 		for pages := 0; ; pages++ {
 			if pages > want {
 				t.Fatal("paging does not end")
 			}
-			list, next, err := repo.ListBySource(ctx, listedGP, status, domain.Page{Size: 40, Token: token})
+			list, more, err := repo.ListBySource(ctx, listedGP, status, domain.Page{Size: 40, After: after})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,10 +183,11 @@ func TestSignalPagesWalkTheSourcesSignalsInOrder(t *testing.T) {
 				}
 				prev = &s
 			}
-			if next == "" {
+			if !more {
 				break
 			}
-			token = next
+			last := list[len(list)-1]
+			after = &domain.Position{At: last.ReceivedAt, ID: last.ID}
 		}
 		if len(seen) != want {
 			t.Fatalf("status %q: paged through %d signals, want %d", status, len(seen), want)

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/domain"
@@ -121,28 +123,43 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 	if req.GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
 		status = protoenum.Required(&v, "status", req.GetStatus())
 	}
-	page := pageOf(&v, req.GetPageSize(), req.GetPageToken())
+	list := paging.Scoped("referral.referrals", string(side), status)
+	page := pageOf(&v, list, req.GetPageSize(), req.GetPageToken())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	rs, next, err := s.app.ListReferrals(ctx, side, status, page)
+	rs, more, err := s.app.ListReferrals(ctx, side, status, page)
 	if err != nil {
 		return nil, err
 	}
-	out := &referralv1.ListReferralsResponse{NextPageToken: next}
+	out := &referralv1.ListReferralsResponse{}
 	for _, r := range rs {
 		out.Referrals = append(out.Referrals, referralFor(ctx, r))
+	}
+	if more {
+		last := rs[len(rs)-1]
+		out.NextPageToken = paging.TokenAt(list, last.CreatedAt, last.ID)
 	}
 	return out, nil
 }
 
-func pageOf(v *apperr.Validation, size int32, token string) domain.Page {
-	v.Check(size >= 0 && size <= 200, "page_size", "between 0 (default 50) and 200")
-	v.Check(len(token) <= 200, "page_token", "not a token from a previous page")
-	if size == 0 {
-		size = 50
+// ListLimits are the page sizes of ListMySignals and ListReferrals.
+var ListLimits = paging.Limits{Default: 50, Max: 200}
+
+// pageOf reads the page asked of a list sorted newest first by time and UUID (pkg/paging):
+// list names the list with its filters, so a token of another list is refused.
+func pageOf(v *apperr.Validation, list string, size int32, token string) domain.Page {
+	page, after := paging.ParseAt(v, list, ListLimits, size, token)
+	p := domain.Page{Size: page.Size}
+	if after != nil {
+		// The id goes into a ::uuid cast: anything but a UUID would fail there as INTERNAL.
+		if len(after.ID) != 36 || uuid.Validate(after.ID) != nil {
+			v.Add("page_token", "not a token from a previous page of this list")
+			return p
+		}
+		p.After = &domain.Position{At: after.Time, ID: after.ID}
 	}
-	return domain.Page{Size: int(size), Token: token}
+	return p
 }
 
 // transitionRequest is what every transition request has.

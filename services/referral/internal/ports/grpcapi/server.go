@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
+	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/protoenum"
 	"github.com/wijkbrug/wijkbrug/pkg/valid"
 	"github.com/wijkbrug/wijkbrug/services/referral/internal/app"
@@ -72,17 +73,22 @@ func (s *Server) ListMySignals(ctx context.Context, req *referralv1.ListMySignal
 	if req.GetStatus() != referralv1.SignalStatus_SIGNAL_STATUS_UNSPECIFIED {
 		status = protoenum.Required(&v, "status", req.GetStatus())
 	}
-	page := pageOf(&v, req.GetPageSize(), req.GetPageToken())
+	list := paging.Scoped("referral.signals.mine", status)
+	page := pageOf(&v, list, req.GetPageSize(), req.GetPageToken())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	sigs, next, err := s.app.ListMySignals(ctx, status, page)
+	sigs, more, err := s.app.ListMySignals(ctx, status, page)
 	if err != nil {
 		return nil, err
 	}
-	out := &referralv1.ListMySignalsResponse{NextPageToken: next}
+	out := &referralv1.ListMySignalsResponse{}
 	for _, sig := range sigs {
 		out.Signals = append(out.Signals, signalToProto(sig))
+	}
+	if more {
+		last := sigs[len(sigs)-1]
+		out.NextPageToken = paging.TokenAt(list, last.ReceivedAt, last.ID)
 	}
 	return out, nil
 }
