@@ -175,7 +175,8 @@ func (r *Referrals) OpenByConsent(ctx context.Context, consentID string) ([]doma
 func (r *Referrals) ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) ([]domain.Referral, bool, error) {
 	col, extra := "referrer_oin", ""
 	if side == domain.SideRecipient {
-		col, extra = "recipient_oin", " AND sent"
+		// status <> 'DRAFT' (implied by sent) lets the partial index referrals_recipient serve.
+		col, extra = "recipient_oin", " AND status <> 'DRAFT' AND sent"
 	}
 	var at *time.Time
 	var id *string
