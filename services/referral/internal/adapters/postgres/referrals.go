@@ -227,10 +227,3 @@ func (r *Referrals) query(ctx context.Context, sql string, args ...any) ([]domai
 	}
 	return out, rows.Err()
 }
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
