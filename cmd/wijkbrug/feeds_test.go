@@ -459,4 +459,11 @@ func TestFirstSubscriptionStartsWhereAsked(t *testing.T) {
 			t.Fatalf("a start two minutes ahead: %v, want INVALID_ARGUMENT on start_time", err)
 		}
 	})
+	t.Run("a sequence beyond the feed is refused", func(t *testing.T) {
+		_, err := gpSubs.CreateSubscription(gpCtx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "first-beyond",
+			StartPoint: subscriptionsv1.StartPoint_START_POINT_SEQUENCE, StartSequence: 1 << 40})
+		if status.Code(err) != codes.InvalidArgument || !slices.Equal(badRequestFields(err), []string{"start_sequence"}) {
+			t.Fatalf("a start sequence past the feed's end: %v, want INVALID_ARGUMENT on start_sequence", err)
+		}
+	})
 }

@@ -174,6 +174,14 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		}
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
 	case s.Start == StartSequence:
+		// A start past the feed's next event would skip the events stored before it: refused.
+		info, err := partner.Info(ctx)
+		if err != nil {
+			return Subscription{}, m.classify(err, "the feed of this organisation")
+		}
+		if next := info.State.LastSeq + 1; s.Sequence > next {
+			return Subscription{}, apperr.Invalid("start_sequence", fmt.Sprintf("lies beyond the feed: its next event gets sequence %d", next))
+		}
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, s.Sequence
 		cfg.Metadata[metaSeq] = strconv.FormatUint(s.Sequence, 10)
 	}
