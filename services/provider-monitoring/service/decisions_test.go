@@ -1022,7 +1022,7 @@ func TestChangeOfADecisionsAllocationStaysWithinIt(t *testing.T) {
 		return &commonv1.Volume{Amount: n, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}
 	}
 	for name, c := range map[string]*pmv1.ChangeAllocationRequest{
-		"more volume":   {Volume: hours(100000)},
+		"more volume":   {Volume: hours(160)},
 		"other unit":    {Volume: &commonv1.Volume{Amount: 1, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_DAY}},
 		"longer period": {EndDate: "2199-12-31"},
 		"earlier start": {StartDate: date(today().AddDate(0, 0, -7))},

@@ -332,6 +332,12 @@ func TestInvalidArgument(t *testing.T) {
 			t.Errorf("allocate: %s not reported; got %v", f, got)
 		}
 	}
+	// More hours than a day has.
+	bad = allocateRequest()
+	bad.Volume = &commonv1.Volume{Amount: 25, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_DAY}
+	if got = violatedFields(t, func() error { _, err := w.asService.Allocate(ctx, bad); return err }()); !slices.Equal(got, []string{"volume.amount"}) {
+		t.Errorf("allocate 25 hours a day: violations %v, want volume.amount", got)
+	}
 	noKey := allocateRequest()
 	noKey.IdempotencyKey = ""
 	if got := violatedFields(t, func() error { _, err := w.asService.Allocate(ctx, noKey); return err }()); !slices.Equal(got, []string{"idempotency_key"}) {

@@ -127,3 +127,19 @@ func TestReportStart(t *testing.T) {
 		}
 	}
 }
+
+// A volume of time fits in its period: 24 hours a day, 168 a week, 744 a month of 31 days;
+// pieces, euros and a total over the allocation have no such bound.
+func TestVolumeMaxPerPeriod(t *testing.T) {
+	for _, c := range []struct {
+		unit, frequency string
+		want            int32
+	}{
+		{"04", "1", 24}, {"04", "2", 168}, {"04", "4", 744}, {"01", "1", 1440}, {"14", "2", 7}, {"16", "1", 6},
+		{"04", "6", 0}, {"82", "1", 0}, {"83", "4", 0},
+	} {
+		if got := (Volume{Amount: 1, Unit: c.unit, Frequency: c.frequency}).MaxPerPeriod(); got != c.want {
+			t.Errorf("unit %s per frequency %s: %d, want %d", c.unit, c.frequency, got, c.want)
+		}
+	}
+}

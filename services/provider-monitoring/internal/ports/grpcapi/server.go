@@ -376,8 +376,13 @@ func volume(v *apperr.Validation, vol *commonv1.Volume) domain.Volume {
 		return domain.Volume{}
 	}
 	v.Check(vol.GetAmount() > 0, "volume.amount", "must be greater than 0")
-	return domain.Volume{Amount: vol.GetAmount(), Unit: unitCode(v, "volume.unit", vol.GetUnit()),
+	out := domain.Volume{Amount: vol.GetAmount(), Unit: unitCode(v, "volume.unit", vol.GetUnit()),
 		Frequency: frequencyCode(v, "volume.frequency", vol.GetFrequency())}
+	if max := out.MaxPerPeriod(); max > 0 && out.Amount > max {
+		v.Add("volume.amount", fmt.Sprintf("at most %d %s per %s: more does not fit in the period", max,
+			strings.ToLower(strings.ReplaceAll(domain.UnitName(out.Unit), "_", " ")), strings.ToLower(domain.FrequencyName(out.Frequency))))
+	}
+	return out
 }
 
 func unitCode(v *apperr.Validation, field string, u commonv1.VolumeUnit) string {

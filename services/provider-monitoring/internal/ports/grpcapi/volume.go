@@ -44,7 +44,7 @@ func (s *Server) GetAllocationVolumeUse(ctx context.Context, req *providermonito
 
 // maxDeliveredAmount bounds one report's amount: a year of care counted in minutes is about
 // 525,600, so a larger number is a mistake in the request.
-const maxDeliveredAmount = 1_000_000
+const maxDeliveredAmount = 100_000
 
 // deliveredVolumeFromRequest validates a delivered-volume report and maps it to the domain.
 func deliveredVolumeFromRequest(req *providermonitoringv1.ReportDeliveredVolumeRequest) (domain.DeliveredVolume, error) {
@@ -55,7 +55,7 @@ func deliveredVolumeFromRequest(req *providermonitoringv1.ReportDeliveredVolumeR
 	if !start.IsZero() && !end.IsZero() && end.Before(start) {
 		v.Add("period_end", "cannot be before period_start")
 	}
-	v.Check(req.GetAmount() > 0 && req.GetAmount() <= maxDeliveredAmount, "amount", "must be between 1 and 1000000")
+	v.Check(req.GetAmount() > 0 && req.GetAmount() <= maxDeliveredAmount, "amount", "must be between 1 and 100000")
 	unit := unitCode(&v, "unit", req.GetUnit())
 	return domain.DeliveredVolume{AllocationNumber: req.GetAllocationNumber(), PeriodStart: start, PeriodEnd: end,
 		Amount: req.GetAmount(), Unit: unit}, v.Err()
