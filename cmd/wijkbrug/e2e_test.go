@@ -69,12 +69,7 @@ func housingSignalRequest(key string) *referralv1.SubmitSignalRequest {
 
 func record(t *testing.T, s *suite.Suite) *recorder {
 	t.Helper()
-	nc, err := s.ConnectNATS(s.Observer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js := jetStreamAs(t, s, s.Observer)
 	r := &recorder{}
 	for _, svc := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -149,6 +144,21 @@ func startSuite(t *testing.T, limit time.Duration, opts suite.Options) (context.
 	}
 	t.Cleanup(s.Stop)
 	return ctx, s
+}
+
+// jetStreamAs connects to the suite's NATS as p (a partner, or s.Observer) until the test ends.
+func jetStreamAs(t *testing.T, s *suite.Suite, p suite.Partner) jetstream.JetStream {
+	t.Helper()
+	nc, err := s.ConnectNATS(p)
+	if err != nil {
+		t.Fatalf("%s connects to NATS: %v", p.Key, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 func dialAs(t *testing.T, s *suite.Suite, partner, addr string) *grpc.ClientConn {
@@ -390,14 +400,8 @@ func TestWalkingSkeleton(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nc, err := s.ConnectNATS(s.Observer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, _ := jetstream.New(nc)
 		cfg := svc.Config{DatabaseURL: s.Postgres.DSN(db), AccessLogKey: key, AccessLogKeyID: 1}
-		err = svc.VerifyAccessLog(ctx, db, cfg, js, &out)
-		nc.Close()
+		err = svc.VerifyAccessLog(ctx, db, cfg, jetStreamAs(t, s, s.Observer), &out)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", db, err, out.String())
 		}

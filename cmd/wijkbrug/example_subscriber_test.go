@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
@@ -125,15 +124,7 @@ func TestExampleSubscriber(t *testing.T) {
 	if got := idsPrinted(wait("subscriber nats (a consumer of its own)", own, ownOut, 20*time.Second)); len(got) != 1 {
 		t.Fatalf("with a consumer of its own the subscriber printed %d events, want 1", len(got))
 	}
-	nc, err := s.ConnectNATS(gp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAs(t, s, gp)
 	cons, err := js.Consumer(ctx, gpSub.GetConnection().GetStream(), "own-reader")
 	if err != nil {
 		t.Fatalf("the consumer of its own: %v", err)

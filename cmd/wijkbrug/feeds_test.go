@@ -27,15 +27,7 @@ type feedEvent struct {
 // drain reads everything a durable subscription holds, acknowledging as it goes.
 func drain(t *testing.T, s *suite.Suite, partner string, conn *subscriptionsv1.Connection) []feedEvent {
 	t.Helper()
-	nc, err := s.ConnectNATS(s.Partners[partner])
-	if err != nil {
-		t.Fatalf("%s connects to NATS: %v", partner, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAs(t, s, s.Partners[partner])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cons, err := js.Consumer(ctx, conn.GetStream(), conn.GetConsumer())

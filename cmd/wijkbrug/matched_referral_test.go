@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -74,15 +73,7 @@ func bolaMatchedTeamRefers(t *testing.T, env *bolaEnv, f *bolaFixture) {
 // consumer's information as the read-only observer.
 func durableSettled(t *testing.T, s *suite.Suite, stream, durable string) {
 	t.Helper()
-	nc, err := s.ConnectNATS(s.Observer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAs(t, s, s.Observer)
 	waitUntil(t, durable+" with nothing pending", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
@@ -86,12 +85,7 @@ func scanForBSNs(t *testing.T, s *suite.Suite, logs []byte, known []string) {
 	if f := plaintextBSNs(logs, known); len(f) > 0 {
 		t.Errorf("logs hold plaintext BSN-like values: %v\nin: %s", f, contexts(logs, f))
 	}
-	nc, err := s.ConnectNATS(s.Observer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jetStreamAs(t, s, s.Observer)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	messages := 0
