@@ -79,13 +79,19 @@ type Volume struct {
 // than the period's time). 0 when nothing bounds it: pieces and euros, and a total over the
 // allocation, whose length the volume does not know.
 func (v Volume) MaxPerPeriod() int32 {
-	minutes := map[string]int32{"01": 1, "04": 60, "14": 24 * 60, "16": 4 * 60}[v.Unit] // minute, hour, etmaal, dagdeel
-	period := map[string]int32{"1": 24 * 60, "2": 7 * 24 * 60, "4": 31 * 24 * 60}[v.Frequency]
+	minutes, period := unitMinutes[v.Unit], periodMinutes[v.Frequency]
 	if minutes == 0 || period == 0 {
 		return 0
 	}
 	return period / minutes
 }
+
+// The minutes of the WJ756 units of time (minute, hour, etmaal, dagdeel) and of the WJ757
+// frequencies with a period (day, week, calendar month of at most 31 days).
+var (
+	unitMinutes   = map[string]int32{"01": 1, "04": 60, "14": 24 * 60, "16": 4 * 60}
+	periodMinutes = map[string]int32{"1": 24 * 60, "2": 7 * 24 * 60, "4": 31 * 24 * 60}
+)
 
 // Allocation is a toewijzing (iJw/iWmo 301): a custom provision allocated to a provider for a
 // case. It carries no personal data itself; the case it points at does.
