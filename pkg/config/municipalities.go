@@ -2,17 +2,17 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
-	"github.com/wijkbrug/wijkbrug/pkg/identity"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/valid"
 )
 
 // MunicipalityOINs reads a setting of comma-separated CBS-code=OIN pairs, such as
 // "GM0363=00000001002564440000,GM0599=…": which organisations act for which municipality (its
 // triage policy, its outcome figures, its social map). A municipality may have several
 // organisations, an organisation several municipalities. name is the setting's variable, for
-// the error.
+// the error. The codes are checked as pkg/valid checks them in requests.
 func MunicipalityOINs(name, value string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for f := range strings.SplitSeq(value, ",") {
@@ -20,12 +20,13 @@ func MunicipalityOINs(name, value string) (map[string][]string, error) {
 			continue
 		}
 		code, oin, ok := strings.Cut(f, "=")
-		if !ok || !municipalityCode.MatchString(code) || !identity.ValidOIN(oin) {
+		var v apperr.Validation
+		valid.Municipality(&v, "municipality", code)
+		valid.OIN(&v, "oin", oin)
+		if !ok || v.Err() != nil {
 			return nil, fmt.Errorf("%s: %q is not CBS-code=OIN (GM0363=<20-digit OIN>)", name, f)
 		}
 		out[code] = append(out[code], oin)
 	}
 	return out, nil
 }
-
-var municipalityCode = regexp.MustCompile(`^GM[0-9]{4}$`)
