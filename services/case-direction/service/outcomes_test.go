@@ -518,7 +518,79 @@ func checkFigures(t *testing.T, tables map[string]*outcomesv1.FigureTable, exp e
 		}
 	}
 	checkShareReveals(t, tables)
+	checkLinksReveal(t, tables)
 	return suppressed
+}
+
+// checkLinksReveal: tables of one answer that count the same facts (docs/services/outcomes.md)
+// must not show a number where the other hides it, nor all but one of a sum. Each relation is
+// a sum (first) and its parts, per period and group, and per period in the column totals
+// where both tables have them; column "TOTAL" is a row's total, a statistic's count is that of
+// its MEDIAN cell.
+func checkLinksReveal(t *testing.T, tables map[string]*outcomesv1.FigureTable) {
+	t.Helper()
+	type ref struct{ table, column string }
+	relations := [][]ref{
+		{{"intakes_by_source", "TOTAL"}, {"intakes_by_channel", "SIGNAL"}},
+		{{"days_to_triage", "MEDIAN"}, {"triage_outcomes", "TOTAL"}},
+		{{"case_results", "TOTAL"}, {"case_flow", "CLOSED"}},
+		{{"case_duration", "MEDIAN"}, {"case_flow", "CLOSED"}, {"case_flow", "HANDED_OVER"}},
+		{{"decline_reasons", "TOTAL"}, {"referral_flow", "DECLINED"}},
+		{{"days_from_start_date_to_care", "MEDIAN"}, {"allocation_start", "ON_TIME"}, {"allocation_start", "LATE"}},
+	}
+	cellOf := func(r ref, period, group string, totals bool) *outcomesv1.Cell {
+		tb := tables[r.table]
+		if tb == nil {
+			t.Fatalf("table %s missing", r.table)
+		}
+		rows := tb.GetRows()
+		if totals {
+			rows = tb.GetTotals()
+		}
+		for _, row := range rows {
+			if row.GetPeriod() != period || row.GetGroup() != group {
+				continue
+			}
+			if r.column == "TOTAL" {
+				return row.GetTotal()
+			}
+			for i, col := range tb.GetColumns() {
+				if col == r.column {
+					return row.GetCells()[i]
+				}
+			}
+		}
+		return nil
+	}
+	checked := 0
+	for _, rel := range relations {
+		for _, totals := range []bool{false, true} {
+			rows := tables[rel[0].table].GetRows()
+			if totals {
+				rows = tables[rel[0].table].GetTotals()
+			}
+			for _, row := range rows {
+				hidden, present := 0, 0
+				for _, r := range rel {
+					if c := cellOf(r, row.GetPeriod(), row.GetGroup(), totals); c != nil {
+						present++
+						if c.GetSuppressed() {
+							hidden++
+						}
+					}
+				}
+				if present > 1 {
+					checked++
+				}
+				if present > 1 && hidden == 1 {
+					t.Errorf("%v %s %s (totals %v): one number hidden, derivable from the others", rel, row.GetPeriod(), row.GetGroup(), totals)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no relation between tables was checked")
+	}
 }
 
 // checkShareReveals: a shown share of decisions within the term, with its count, gives the

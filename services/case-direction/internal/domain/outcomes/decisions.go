@@ -65,12 +65,11 @@ func DecisionFigures(q Query, decisions []Decision) ([]Table, error) {
 			overdue.add(d.Scope, *d.DueDate, l, 0)
 		}
 	}
-	byTerm := countTable("decisions_by_term", DecisionTerm, true, periods, term)
-	return []Table{
-		byTerm,
-		shareTable("decisions_within_term_share", byTerm),
+	tables := publish(q.MinGroupSize, []Table{
+		countTable("decisions_by_term", DecisionTerm, true, periods, term),
 		countTable("decisions_overdue", Laws, false, periods, overdue),
-	}, nil
+	})
+	return []Table{tables[0], shareTable("decisions_within_term_share", tables[0]), tables[1]}, nil
 }
 
 // shareTable gives per row of the decisions_by_term table the share decided within the term

@@ -340,8 +340,8 @@ func groupsByPeriod(obs []observation) map[string][]string {
 }
 
 // countTable counts observations per column. An additive table's columns partition its rows:
-// it gets row and column totals, and primary and complementary suppression over them. Other
-// count tables get primary suppression only (their columns overlap, so they have no totals).
+// it gets row totals and column totals per period. Other count tables have no totals (their
+// columns overlap). Nothing is suppressed yet: publish does that for the whole answer.
 func countTable(name string, columns []string, additive bool, periods []string, c *collector) Table {
 	t := Table{Name: name, Columns: columns, Unit: "count", Additive: additive}
 	index := map[string]int{}
@@ -374,21 +374,7 @@ func countTable(name string, columns []string, additive bool, periods []string, 
 			}
 		}
 		grid := NewGrid(cells)
-		if additive {
-			grid.Suppress(c.q.MinGroupSize)
-		} else {
-			for r := range cells {
-				for col, v := range cells[r] {
-					grid.Suppressed[r][col] = v > 0 && v < c.q.MinGroupSize
-				}
-			}
-		}
-		cell := func(r, col int) Cell {
-			if grid.Suppressed[r][col] {
-				return Cell{Suppressed: true}
-			}
-			return Cell{Count: grid.Values[r][col]}
-		}
+		cell := func(r, col int) Cell { return Cell{Count: grid.Values[r][col]} }
 		for r, g := range gs {
 			row := Row{Period: p, Group: g}
 			for col := range columns {
@@ -413,7 +399,8 @@ func countTable(name string, columns []string, additive bool, periods []string, 
 
 // statTable gives, per group and period, statistics of the observed values per column: with
 // columns MEDIAN and P90 of one measure (column ""), or the mean per column (means = true).
-// A cell resting on fewer than MinGroupSize values is suppressed.
+// A cell's Count is the number of values it rests on. Nothing is suppressed yet: publish does
+// that for the whole answer.
 func statTable(name, unit string, columns []string, means bool, periods []string, c *collector) Table {
 	t := Table{Name: name, Columns: columns, Unit: unit}
 	groups := groupsByPeriod(c.obs)
@@ -434,8 +421,6 @@ func statTable(name, unit string, columns []string, means bool, periods []string
 				cell := Cell{Count: int64(len(vs))}
 				switch {
 				case len(vs) == 0:
-				case int64(len(vs)) < c.q.MinGroupSize:
-					cell = Cell{Suppressed: true}
 				case means:
 					cell.Value = round2(Mean(vs))
 				case col == "MEDIAN":
@@ -513,14 +498,19 @@ func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error)
 			triage.add(in.Scope, in.ReceivedAt, "", days(in.ReceivedAt, *in.TriagedAt))
 		}
 	}
-	return []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("signals_by_source", Sources, true, periods, signal),
 		countTable("intakes_by_channel", Channels, true, periods, channel),
 		countTable("intakes_by_source", Sources, true, periods, source),
 		countTable("triage_outcomes", TriageOutcomes, true, periods, outcome),
 		statTable("days_to_first_contact", "days", Statistics, false, periods, contact),
 		statTable("days_to_triage", "days", Statistics, false, periods, triage),
-	}, nil
+	},
+		// The SIGNAL intakes are counted by channel and again by source.
+		link{sum: ref{"intakes_by_source", Total}, parts: []ref{{"intakes_by_channel", "SIGNAL"}}},
+		// Every triaged intake has an outcome and a time to triage.
+		link{sum: ref{"days_to_triage", "MEDIAN"}, parts: []ref{{"triage_outcomes", Total}}},
+	), nil
 }
 
 // CaseFigures: cases opened, closed, handed over, scaled down and re-escalated from the pilot
@@ -550,11 +540,15 @@ func CaseFigures(q Query, cases []Case) ([]Table, error) {
 			flow.add(c.Scope, at, "REESCALATED", 0)
 		}
 	}
-	return []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("case_flow", CaseFlow, false, periods, flow),
 		countTable("case_results", CaseResults, true, periods, results),
 		statTable("case_duration", "days", Statistics, false, periods, duration),
-	}, nil
+	},
+		// Every closed case has a result; every closed or handed-over case a duration.
+		link{sum: ref{"case_results", Total}, parts: []ref{{"case_flow", "CLOSED"}}},
+		link{sum: ref{"case_duration", "MEDIAN"}, parts: []ref{{"case_flow", "CLOSED"}, {"case_flow", "HANDED_OVER"}}},
+	), nil
 }
 
 // ZrmChange: per life domain, the mean ZRM score at the baseline and at closing and the mean
@@ -583,12 +577,14 @@ func ZrmChange(q Query, cases []Case, goals []Goal) ([]Table, error) {
 	for _, g := range goals {
 		goalResults.add(g.Scope, g.At, g.Status, 0)
 	}
-	return []Table{
+	// The three means of a life domain rest on the same cases: they are suppressed alike
+	// without a link, as their counts are equal.
+	return publish(q.MinGroupSize, []Table{
 		statTable("zrm_baseline_mean", "score", LifeDomains, true, periods, baseline),
 		statTable("zrm_closing_mean", "score", LifeDomains, true, periods, closing),
 		statTable("zrm_change_mean", "score", LifeDomains, true, periods, change),
 		countTable("goal_results", GoalResults, true, periods, goalResults),
-	}, nil
+	}), nil
 }
 
 // ReferralFigures: referrals sent and what became of them (by the period they were sent in),
@@ -610,10 +606,13 @@ func ReferralFigures(q Query, referrals []Referral) ([]Table, error) {
 			reasons.add(r.Scope, r.SentAt, r.DeclineReason, 0)
 		}
 	}
-	return []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("referral_flow", ReferralFlow, false, periods, flow),
 		countTable("decline_reasons", DeclineReasons, true, periods, reasons),
-	}, nil
+	},
+		// A decline's reason is counted by reason and as a decline.
+		link{sum: ref{"decline_reasons", Total}, parts: []ref{{"referral_flow", "DECLINED"}}},
+	), nil
 }
 
 // AllocationFigures: allocations by whether care started by the start date (by the period
@@ -637,8 +636,11 @@ func AllocationFigures(q Query, allocations []Allocation) ([]Table, error) {
 			wait.add(a.Scope, a.IssuedAt, "", days(a.StartDate, *a.FirstStartedOn))
 		}
 	}
-	return []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("allocation_start", AllocationStart, true, periods, start),
 		statTable("days_from_start_date_to_care", "days", Statistics, false, periods, wait),
-	}, nil
+	},
+		// Every allocation whose care started, on time or late, has a wait.
+		link{sum: ref{"days_from_start_date_to_care", "MEDIAN"}, parts: []ref{{"allocation_start", "ON_TIME"}, {"allocation_start", "LATE"}}},
+	), nil
 }

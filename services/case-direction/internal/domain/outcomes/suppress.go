@@ -1,7 +1,5 @@
 package outcomes
 
-import "sort"
-
 // DefaultMinGroupSize is the minimum group size below which a figure is not published. CBS
 // publishes no small-area figure that rests on fewer than 10 persons or households (Kerncijfers
 // wijken en buurten, Beleidsinformatie Jeugd); Wijkbrug follows that by default
@@ -40,44 +38,58 @@ func NewGrid(cells [][]int64) Grid {
 	return g
 }
 
-// Suppress applies primary and complementary suppression to g in place:
-//   - primary: every value (cell or total) with 0 < value < min is suppressed — a group of
-//     fewer than min units is never shown, and a zero reveals nobody;
-//   - complementary: a line (row or column, totals included) with exactly one suppressed value
-//     would give it away as total minus the others, so the smallest other value of that line is
-//     suppressed too (a positive one first; a zero only when nothing else is left), and this
-//     repeats until no line has exactly one suppressed value.
-//
-// It returns the number of suppressed values.
+// Suppress applies primary and complementary suppression to g in place (lineSystem.suppress
+// over the grid's rows and columns, totals included: each is a line whose last value is the
+// sum of the others). It returns the number of suppressed values.
 func (g Grid) Suppress(min int64) int {
-	for r := range g.Values {
-		for c, v := range g.Values[r] {
-			if v > 0 && v < min {
-				g.Suppressed[r][c] = true
-			}
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, line := range g.lines() {
-			if g.suppressedIn(line) != 1 {
-				continue
-			}
-			if next, ok := g.smallestOpen(line); ok {
-				g.Suppressed[next[0]][next[1]] = true
-				changed = true
-			}
-		}
-	}
+	s, ids := g.system()
+	s.suppress(min)
 	n := 0
-	for r := range g.Suppressed {
-		for _, s := range g.Suppressed[r] {
-			if s {
+	for r := range g.Values {
+		for c := range g.Values[r] {
+			g.Suppressed[r][c] = s.suppressed[ids[r][c]]
+			if g.Suppressed[r][c] {
 				n++
 			}
 		}
 	}
 	return n
+}
+
+// Derivable returns the suppressed values of g an onlooker can compute from what is shown
+// (lineSystem.derivable). After Suppress it returns nothing.
+func (g Grid) Derivable() map[[2]int]int64 {
+	s, ids := g.system()
+	derived := s.derivable()
+	out := map[[2]int]int64{}
+	for r := range ids {
+		for c, id := range ids[r] {
+			if v, ok := derived[id]; ok {
+				out[[2]int{r, c}] = v
+			}
+		}
+	}
+	return out
+}
+
+// system is g as a lineSystem: ids[r][c] is the number of the value at (r, c).
+func (g Grid) system() (*lineSystem, [][]int) {
+	s := &lineSystem{}
+	ids := make([][]int, len(g.Values))
+	for r := range g.Values {
+		ids[r] = make([]int, len(g.Values[r]))
+		for c, v := range g.Values[r] {
+			ids[r][c] = s.add(v, g.Suppressed[r][c])
+		}
+	}
+	for _, line := range g.lines() {
+		l := make([]int, len(line))
+		for i, p := range line {
+			l[i] = ids[p[0]][p[1]]
+		}
+		s.lines = append(s.lines, l)
+	}
+	return s, ids
 }
 
 // lines are the grid's rows and columns as coordinates.
@@ -115,67 +127,119 @@ func (g Grid) suppressedIn(line [][2]int) int {
 	return n
 }
 
-// smallestOpen is the unsuppressed value of line to suppress next: the smallest positive one,
-// else a zero; ties go to the first in the line, so the result is deterministic.
-func (g Grid) smallestOpen(line [][2]int) ([2]int, bool) {
-	open := make([][2]int, 0, len(line))
-	for _, p := range line {
-		if !g.Suppressed[p[0]][p[1]] {
-			open = append(open, p)
-		}
-	}
-	if len(open) == 0 {
-		return [2]int{}, false
-	}
-	sort.SliceStable(open, func(i, j int) bool {
-		vi, vj := g.Values[open[i][0]][open[i][1]], g.Values[open[j][0]][open[j][1]]
-		if (vi == 0) != (vj == 0) {
-			return vj == 0 // positive values first
-		}
-		return vi < vj
-	})
-	return open[0], true
+// lineSystem is the published numbers of one answer and the lines among them: each line is
+// numbers of which the last is the sum of the others (a table's row or column with its total,
+// or the same count in two tables: a line of two). Suppression is decided over all lines at
+// once, so a number hidden in one table is not given away by another table of the answer.
+type lineSystem struct {
+	values     []int64
+	suppressed []bool
+	lines      [][]int
 }
 
-// Derivable returns the suppressed values an onlooker can compute from what is shown: each
-// line with exactly one suppressed value gives it as the line's total minus (or, for the total,
-// plus) the shown values; a derived value counts as shown for the next round, until nothing new
-// follows. After Suppress it returns nothing.
-func (g Grid) Derivable() map[[2]int]int64 {
-	known := make([][]bool, len(g.Values))
-	for r := range g.Values {
-		known[r] = make([]bool, len(g.Values[r]))
-		for c := range g.Values[r] {
-			known[r][c] = !g.Suppressed[r][c]
+// add adds a number and returns its id.
+func (s *lineSystem) add(v int64, suppressed bool) int {
+	s.values = append(s.values, v)
+	s.suppressed = append(s.suppressed, suppressed)
+	return len(s.values) - 1
+}
+
+// suppress applies primary and complementary suppression:
+//   - primary: every number with 0 < value < min is suppressed — a group of fewer than min
+//     units is never shown, and a zero reveals nobody;
+//   - complementary: a line with exactly one suppressed number would give it away (the total
+//     minus the others, or the sum of the parts), so the smallest other number of that line is
+//     suppressed too (a positive one first; a zero only when nothing else is left), and this
+//     repeats until no line has exactly one suppressed number.
+func (s *lineSystem) suppress(min int64) {
+	for i, v := range s.values {
+		if v > 0 && v < min {
+			s.suppressed[i] = true
 		}
 	}
-	out := map[[2]int]int64{}
-	for progress := true; progress; {
-		progress = false
-		for _, line := range g.lines() {
-			var unknown [][2]int
-			for _, p := range line {
-				if !known[p[0]][p[1]] {
-					unknown = append(unknown, p)
-				}
-			}
-			if len(unknown) != 1 {
+	for changed := true; changed; {
+		changed = false
+		for _, line := range s.lines {
+			if s.suppressedIn(line) != 1 {
 				continue
 			}
-			p := unknown[0]
+			if next, ok := s.smallestOpen(line); ok {
+				s.suppressed[next] = true
+				changed = true
+			}
+		}
+	}
+}
+
+func (s *lineSystem) suppressedIn(line []int) int {
+	n := 0
+	for _, id := range line {
+		if s.suppressed[id] {
+			n++
+		}
+	}
+	return n
+}
+
+// smallestOpen is the unsuppressed number of line to suppress next: the smallest positive one,
+// else a zero; ties go to the first in the line, so the result is deterministic.
+func (s *lineSystem) smallestOpen(line []int) (int, bool) {
+	best, found := 0, false
+	for _, id := range line {
+		if s.suppressed[id] {
+			continue
+		}
+		if !found || s.before(id, best) {
+			best, found = id, true
+		}
+	}
+	return best, found
+}
+
+// before orders candidates for suppression: positive values before zeros, then the smaller.
+func (s *lineSystem) before(a, b int) bool {
+	va, vb := s.values[a], s.values[b]
+	if (va == 0) != (vb == 0) {
+		return vb == 0
+	}
+	return va < vb
+}
+
+// derivable returns the suppressed numbers an onlooker can compute from what is shown: each
+// line with exactly one unknown number gives it as the line's total minus (or, for the total,
+// plus) the shown numbers; a derived number counts as shown for the next round, until nothing
+// new follows. After suppress it returns nothing.
+func (s *lineSystem) derivable() map[int]int64 {
+	known := make([]bool, len(s.values))
+	for i := range known {
+		known[i] = !s.suppressed[i]
+	}
+	out := map[int]int64{}
+	for progress := true; progress; {
+		progress = false
+		for _, line := range s.lines {
+			unknown, n := 0, 0
+			for _, id := range line {
+				if !known[id] {
+					unknown, n = id, n+1
+				}
+			}
+			if n != 1 {
+				continue
+			}
 			last := line[len(line)-1]
 			var sum int64
-			for _, q := range line[:len(line)-1] {
-				if q != p {
-					sum += g.Values[q[0]][q[1]]
+			for _, id := range line[:len(line)-1] {
+				if id != unknown {
+					sum += s.values[id]
 				}
 			}
 			v := sum
-			if p != last {
-				v = g.Values[last[0]][last[1]] - sum
+			if unknown != last {
+				v = s.values[last] - sum
 			}
-			out[p] = v
-			known[p[0]][p[1]] = true
+			out[unknown] = v
+			known[unknown] = true
 			progress = true
 		}
 	}
