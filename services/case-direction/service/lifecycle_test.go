@@ -163,16 +163,28 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 		t.Fatalf("allocation action on the goal: %v", a)
 	}
 	refHousing, refNetwork := uuid.NewString(), uuid.NewString()
-	withRef, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "ref-h", CaseId: id, GoalId: gHou, ReferralId: refHousing})
-	if err != nil {
-		t.Fatalf("add referral action: %v", err)
-	}
-	if a := goalOf(t, withRef.GetCase(), housing).GetActions(); len(a) != 1 || a[0].GetReferralId() != refHousing || a[0].GetReferralStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
-		t.Fatalf("referral action on the goal: %v", a)
-	}
 	refEvent := func(ref, st string, goals ...string) {
 		h.env.Publish(t, "referral", "wijkbrug.referral.GM0363.referral.status_changed", ref, &referralv1.ReferralStatusChanged{
 			ReferralId: ref, CaseId: id, GoalIds: goals, Status: protoenum.FromCode[commonv1.ReferralStatus](st), MunicipalityCode: "GM0363", At: timestamppb.Now()})
+	}
+	// A referral made for the case without a goal is linked to one once reported; before
+	// that case direction does not know it.
+	link := func(key string) (*casedirectionv1.AddGoalActionResponse, error) {
+		return noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: key, CaseId: id, GoalId: gHou, ReferralId: refHousing})
+	}
+	if _, err := link("ref-h-early"); status.Code(err) != codes.NotFound {
+		t.Fatalf("linking a referral not reported for the case: want NOT_FOUND, got %v", err)
+	}
+	refEvent(refHousing, "SENT")
+	waitFor(t, "the referral reported", func() bool {
+		return h.count(t, `SELECT count(*) FROM case_referrals WHERE referral_id = $1`, refHousing) == 1
+	})
+	withRef, err := link("ref-h")
+	if err != nil {
+		t.Fatalf("add referral action: %v", err)
+	}
+	if a := goalOf(t, withRef.GetCase(), housing).GetActions(); len(a) != 1 || a[0].GetReferralId() != refHousing || a[0].GetReferralStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_SENT {
+		t.Fatalf("referral action on the goal: %v", a)
 	}
 	refEvent(refHousing, "ACCEPTED")
 	refEvent(refNetwork, "SENT", gNet)

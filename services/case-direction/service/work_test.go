@@ -9,10 +9,12 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // activeCase opens a case for teamNoord and assigns a director.
@@ -359,16 +361,23 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM case_conferences`); n != 0 {
 		t.Fatalf("a refused conference must leave no row, got %d", n)
 	}
-	// A referral linked but never reported on shows as unreported: no status, no time
-	// (probe-B F10).
+	// A referral the referral service never reported for the case cannot be linked: it would
+	// hold the case open for good (thirtieth session's probe). Nor can another case's.
 	ref := uuid.NewString()
-	linked, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "ref", CaseId: id, GoalId: goal, ReferralId: ref})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "ref", CaseId: id, GoalId: goal, ReferralId: ref}); status.Code(err) != codes.NotFound {
+		t.Fatalf("linking an unknown referral: want NOT_FOUND, got %v", err)
 	}
-	if rs := linked.GetCase().GetReferrals(); len(rs) != 1 || rs[0].GetReferralId() != ref || !rs[0].GetUnreported() || rs[0].GetUpdatedAt() != nil ||
-		rs[0].GetStatus() != commonv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED {
-		t.Fatalf("an unreported referral: %v", rs)
+	other := activeCase(t, h, "noord-other")
+	h.env.Publish(t, "referral", "wijkbrug.referral.GM0363.referral.status_changed", ref, &referralv1.ReferralStatusChanged{
+		ReferralId: ref, CaseId: other, Status: commonv1.ReferralStatus_REFERRAL_STATUS_SENT, MunicipalityCode: "GM0363", At: timestamppb.Now()})
+	waitFor(t, "the referral reported for the other case", func() bool {
+		return h.count(t, `SELECT count(*) FROM case_referrals WHERE referral_id = $1`, ref) == 1
+	})
+	if _, err := noord.AddGoalAction(ctx, &casedirectionv1.AddGoalActionRequest{IdempotencyKey: "ref-2", CaseId: id, GoalId: goal, ReferralId: ref}); status.Code(err) != codes.NotFound {
+		t.Fatalf("linking another case's referral: want NOT_FOUND, got %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM case_referrals WHERE case_id = $1`, id); n != 0 {
+		t.Fatalf("refused links must record no referral for the case, got %d", n)
 	}
 	// "Another municipality" is not the case's own (probe-B F3).
 	expectViolations(t, mustErr(noord.HandOver(ctx, &casedirectionv1.HandOverRequest{IdempotencyKey: "ho-own", CaseId: id,

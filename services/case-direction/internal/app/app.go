@@ -78,8 +78,9 @@ type Cases interface {
 	SavePlan(ctx context.Context, caseID string, p domain.Plan) error
 	// SetGoalStatus stores a goal's status.
 	SetGoalStatus(ctx context.Context, goalID string, status domain.GoalStatus, at time.Time) error
-	// ClaimReferral records a referral for the case and returns the case it belongs to.
-	ClaimReferral(ctx context.Context, caseID, referralID string) (ownerCaseID string, err error)
+	// ReferralCase returns the case the referral service reported a referral for ("" for
+	// none).
+	ReferralCase(ctx context.Context, referralID string) (caseID string, err error)
 	// AddGoalAction links a referral or allocation to a goal; false when already linked.
 	AddGoalAction(ctx context.Context, goalID string, a domain.GoalAction, at time.Time) (bool, error)
 	// SetReferralStatus records a reported referral status unless a later one is known.

@@ -142,13 +142,16 @@ func (a *App) AddGoalAction(ctx context.Context, caseID, goalID string, action d
 			}
 		}
 		if action.ReferralID != "" {
-			owner, err := a.cases.ClaimReferral(ctx, c.ID, action.ReferralID)
+			// Only a referral the referral service reported for this case: an id it never
+			// reported would hold the case open for good, and one of another case is not
+			// disclosed (both NOT_FOUND).
+			owner, err := a.cases.ReferralCase(ctx, action.ReferralID)
 			if err != nil {
 				return err
 			}
 			if owner != c.ID {
-				// Not disclosed: the referral belongs to a case the caller may not see.
-				return apperr.NotFound("referral", action.ReferralID)
+				return &apperr.Error{Kind: apperr.KindNotFound, Resource: "referral", ID: action.ReferralID,
+					Message: "referral not found among the case's referrals (the referral service reports a referral made for the case; CreateReferral's goal_ids link it as it is made)"}
 			}
 		}
 		added, err := a.cases.AddGoalAction(ctx, goalID, action, at)

@@ -1219,7 +1219,7 @@ type GoalAction struct {
 	ReferralId string `protobuf:"bytes,1,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Set for an allocation.
 	AllocationNumber string `protobuf:"bytes,2,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`
-	// The referral's status (for a referral), unreported until the referral service reports.
+	// The referral's status (for a referral), as the referral service last reported it.
 	ReferralStatus v1.ReferralStatus `protobuf:"varint,4,opt,name=referral_status,json=referralStatus,proto3,enum=wijkbrug.common.v1.ReferralStatus" json:"referral_status,omitempty"`
 	// The allocation's status (for an allocation).
 	AllocationStatus v1.AllocationStatus `protobuf:"varint,5,opt,name=allocation_status,json=allocationStatus,proto3,enum=wijkbrug.common.v1.AllocationStatus" json:"allocation_status,omitempty"`
@@ -1480,7 +1480,9 @@ type ReferralAction struct {
 	// Set when the referral was made for the case's intake rather than for the case.
 	IntakeId string `protobuf:"bytes,5,opt,name=intake_id,json=intakeId,proto3" json:"intake_id,omitempty"`
 	// True while the referral service has not reported on the referral since it was linked to a
-	// goal (CloseCase names it UNREPORTED): status and updated_at are then not known.
+	// goal (CloseCase names it UNREPORTED): status and updated_at are then not known. Only a
+	// referral linked by an earlier release can be unreported: AddGoalAction now links only a
+	// referral the referral service reported for the case.
 	Unreported    bool `protobuf:"varint,6,opt,name=unreported,proto3" json:"unreported,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3259,7 +3261,8 @@ type AddGoalActionRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	GoalId         string                 `protobuf:"bytes,3,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
-	// A referral made for the case (UUID from the referral service).
+	// A referral made for the case (UUID from the referral service), once the referral service
+	// has reported it (else NOT_FOUND: CreateReferral's goal_ids link a referral as it is made).
 	ReferralId string `protobuf:"bytes,4,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// An allocation of the case (RequestAllocation).
 	AllocationNumber string `protobuf:"bytes,5,opt,name=allocation_number,json=allocationNumber,proto3" json:"allocation_number,omitempty"`

@@ -68,7 +68,7 @@ func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 			ProductCode: "10A01", Status: "REQUESTED", UpdatedAt: now}); err != nil {
 			return err
 		}
-		if _, err := cases.ClaimReferral(ctx, c.ID, referral); err != nil {
+		if _, err := cases.SetReferralStatus(ctx, c.ID, referral, "SENT", now); err != nil {
 			return err
 		}
 		if _, err := cases.AddGoalAction(ctx, goal1, domain.GoalAction{AllocationNumber: "A-1"}, now); err != nil {
@@ -134,7 +134,7 @@ func TestCaseIsReadInOneRoundTrip(t *testing.T) {
 		t.Fatalf("plan read as %+v, want version 1 with two goals", got.Plan)
 	}
 	for _, g := range got.Plan.Goals {
-		want := map[string]domain.GoalAction{goal1: {AllocationNumber: "A-1", Status: "REQUESTED"}, goal2: {ReferralID: referral, Status: referralUnreported}}[g.ID]
+		want := map[string]domain.GoalAction{goal1: {AllocationNumber: "A-1", Status: "REQUESTED"}, goal2: {ReferralID: referral, Status: "SENT"}}[g.ID]
 		if len(g.Actions) != 1 || g.Actions[0] != want {
 			t.Errorf("goal %s (%s) has actions %+v, want [%+v]", g.ID, g.LifeDomain, g.Actions, want)
 		}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,10 +14,6 @@ import (
 
 // decisionsAAD binds sealed conference decisions to their column.
 const decisionsAAD = "case_conferences.decisions"
-
-// referralUnreported is the status of a referral linked to a goal before the referral
-// service reported on it; it counts as open.
-const referralUnreported = domain.ReferralUnreported
 
 // SavePlan stores an adopted plan version: new goals are inserted, carried-over goals get the
 // new scores, and the version row lists the goals of this version.
@@ -49,17 +46,15 @@ func (r *Cases) SetGoalStatus(ctx context.Context, goalID string, status domain.
 	return err
 }
 
-// ClaimReferral records a referral as one of the case's. It returns the case the referral
-// belongs to, which is another case when the referral was recorded for that one first.
-func (r *Cases) ClaimReferral(ctx context.Context, caseID, referralID string) (string, error) {
-	var owner string
-	err := r.db.Q(ctx).QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO case_referrals (referral_id, case_id, status, updated_at) VALUES ($1, $2, $3, 'epoch')
-			ON CONFLICT (referral_id) DO NOTHING RETURNING case_id::text)
-		SELECT case_id FROM ins UNION ALL SELECT case_id::text FROM case_referrals WHERE referral_id = $1`,
-		referralID, caseID, referralUnreported).Scan(&owner)
-	return owner, err
+// ReferralCase returns the case the referral service reported the referral for, "" when it
+// reported none.
+func (r *Cases) ReferralCase(ctx context.Context, referralID string) (string, error) {
+	var caseID string
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT case_id::text FROM case_referrals WHERE referral_id = $1`, referralID).Scan(&caseID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return caseID, err
 }
 
 // AddGoalAction links a referral or an allocation to a goal; false when already linked.
