@@ -411,11 +411,36 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 	if err != nil || am.GetDecision().GetReplacesDecisionId() != d.GetId() || am.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_DRAFT {
 		t.Fatalf("amend: %v %v", am, err)
 	}
-	if _, err := w.asTeam.ProposeDecision(teamCtx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: am.GetDecision().GetId()}); err != nil {
-		t.Fatal(err)
+	// A second amendment of the same decision, drafted and proposed alongside the first.
+	am2, err := w.asTeam.AmendDecision(teamCtx, &pmv1.AmendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(),
+		Volume: &commonv1.Volume{Amount: 7, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}})
+	if err != nil {
+		t.Fatalf("second amendment: %v", err)
+	}
+	for _, id := range []string{am.GetDecision().GetId(), am2.GetDecision().GetId()} {
+		if _, err := w.asTeam.ProposeDecision(teamCtx, &pmv1.ProposeDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: id}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), am.GetDecision().GetId()); err != nil {
 		t.Fatalf("decide amendment: %v", err)
+	}
+	attached := func() int {
+		w.cases.mu.Lock()
+		defer w.cases.mu.Unlock()
+		return len(w.cases.attached[caseID])
+	}
+	before := attached()
+	// The first amendment replaced the decision: the second can no longer, and is refused
+	// before it records an allocation on the case or takes a decision number.
+	_, err = decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), am2.GetDecision().GetId())
+	wantCode(t, err, codes.FailedPrecondition)
+	if after := attached(); after != before {
+		t.Fatalf("a refused amendment recorded %d allocations on the case", after-before)
+	}
+	if got, err := w.asMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: am2.GetDecision().GetId()}); err != nil ||
+		got.GetDecision().GetNumber() != "" || got.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_PROPOSED {
+		t.Fatalf("the refused amendment: %v %v", got.GetDecision(), err)
 	}
 	old, err := w.asMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: d.GetId()})
 	if err != nil || old.GetDecision().GetStatus() != pmv1.DecisionStatus_DECISION_STATUS_AMENDED || old.GetDecision().GetReplacedByDecisionId() != am.GetDecision().GetId() {

@@ -528,6 +528,15 @@ func (a *App) DecideDecision(ctx context.Context, id string) (domain.Decision, [
 		if err != nil {
 			return err
 		}
+		var replaced *domain.Decision
+		if decided && d.Replaces != "" {
+			// The decision it amends is locked and moved first: one that can no longer be
+			// amended (another amendment was decided first) refuses the signature before a
+			// number is taken or an allocation is recorded on the case.
+			if replaced, err = a.amended(ctx, d.Replaces, d.ID, now); err != nil {
+				return err
+			}
+		}
 		if decided {
 			day := domain.DayIn(now, domain.Amsterdam)
 			if d.Number, err = a.dec.Decisions.NextNumber(ctx, d.Municipality, day.Year()); err != nil {
@@ -546,8 +555,8 @@ func (a *App) DecideDecision(ctx context.Context, id string) (domain.Decision, [
 		if !decided {
 			return nil
 		}
-		if d.Replaces != "" {
-			if err := a.replace(ctx, d.Replaces, *d, now); err != nil {
+		if replaced != nil {
+			if err := a.replace(ctx, *replaced, *d); err != nil {
 				return err
 			}
 		}
@@ -650,16 +659,22 @@ func (a *App) refuseRejected(ctx context.Context, d domain.Decision, now time.Ti
 	return a.events.AllocationRequestAnswered(ctx, q, now)
 }
 
-// replace marks the amended decision AMENDED and withdraws its allocations that are still
-// running (the amendment issued its own).
-func (a *App) replace(ctx context.Context, oldID string, by domain.Decision, now time.Time) error {
+// amended locks the decision an amendment replaces and marks it replaced by the amendment
+// (AMENDED), or refuses when it can no longer be amended.
+func (a *App) amended(ctx context.Context, oldID, by string, now time.Time) (*domain.Decision, error) {
 	old, err := a.dec.Decisions.GetForUpdate(ctx, oldID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := old.ReplaceBy(by.ID, now); err != nil {
-		return err
+	if err := old.ReplaceBy(by, now); err != nil {
+		return nil, err
 	}
+	return &old, nil
+}
+
+// replace completes an amendment: the replaced decision (marked by amended) withdraws its
+// allocations, is stored, and its DecisionAmended event names the amendment.
+func (a *App) replace(ctx context.Context, old, by domain.Decision) error {
 	if err := a.withdrawAllocations(ctx, old, domain.WithdrawalReasonFor("AMENDED")); err != nil {
 		return err
 	}
