@@ -305,7 +305,7 @@ func runSeedDemo(ctx context.Context, args []string, out io.Writer) error {
 func runOutcomesRebuild(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("outcomes-rebuild")
 	dsnFor := dbFlag(fs)
-	by := fs.String("by", os.Getenv("USER"), "who asks for the rebuild (recorded with the request)")
+	by := fs.String("by", os.Getenv("USER"), "who asks for the rebuild (required, recorded with the request; default $USER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -31,20 +31,42 @@ func Load(fs *flag.FlagSet, args []string, cfg any) error {
 	if err := Register(fs, cfg); err != nil {
 		return err
 	}
-	return fs.Parse(args)
+	return Parse(fs, args)
 }
 
 // Register fills cfg from defaults and the environment and registers its flags on fs, so
-// that several structs can share one command line; the caller parses fs. A field with an env
-// tag but no flag tag gets a flag named after the variable: WIJKBRUG_FOO_BAR → -foo-bar.
+// that several structs can share one command line; the caller parses fs with Parse. A field
+// with an env tag but no flag tag gets a flag named after the variable: WIJKBRUG_FOO_BAR →
+// -foo-bar. An environment value that does not parse is an error of Parse, unless its flag is
+// given: the flag wins over the environment, a wrong value in it included.
 func Register(fs *flag.FlagSet, cfg any) error {
-	return RegisterWith(fs, cfg, nil)
+	return register(fs, cfg, nil, true)
+}
+
+// Parse parses args with fs and then reports the first environment value, of the settings
+// Register put on fs, that did not parse and was not overridden by its flag.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var first error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := f.Value.(*flagValue); ok && v.envErr != nil && first == nil {
+			first = v.envErr
+		}
+	})
+	return first
 }
 
 // RegisterWith is Register with values given by environment variable name that win over the
 // environment: a program that embeds a service (the all-in-one command, tests) sets the
-// service's own settings without touching its process environment.
+// service's own settings without touching its process environment. Its flags are not parsed,
+// so every value that does not parse is an error here.
 func RegisterWith(fs *flag.FlagSet, cfg any, given map[string]string) error {
+	return register(fs, cfg, given, false)
+}
+
+func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix bool) error {
 	fields, err := walk(cfg)
 	if err != nil {
 		return err
@@ -65,11 +87,16 @@ func RegisterWith(fs *flag.FlagSet, cfg any, given map[string]string) error {
 			}
 			def = strings.TrimRight(string(b), "\r\n")
 		}
+		fv := &flagValue{v: f.v}
 		if err := set(f.v, def); err != nil && def != "" {
-			return fmt.Errorf("%s: %w", f.tag.Get("env"), err)
+			fv.envErr = fmt.Errorf("%s: %w", f.tag.Get("env"), err)
 		}
-		if name := flagName(f.tag); name != "" {
-			fs.Var(&flagValue{f.v}, name, f.tag.Get("usage")+" (env "+f.tag.Get("env")+")")
+		name := flagName(f.tag)
+		if fv.envErr != nil && (!flagMayFix || name == "") {
+			return fv.envErr
+		}
+		if name != "" {
+			fs.Var(fv, name, f.tag.Get("usage")+" (env "+f.tag.Get("env")+")")
 		}
 	}
 	return nil
@@ -177,7 +204,12 @@ func set(v reflect.Value, s string) error {
 	return nil
 }
 
-type flagValue struct{ v reflect.Value }
+// flagValue is a setting's flag; envErr is its environment value's error until the flag is
+// given.
+type flagValue struct {
+	v      reflect.Value
+	envErr error
+}
 
 func (f *flagValue) String() string {
 	if !f.v.IsValid() {
@@ -185,5 +217,11 @@ func (f *flagValue) String() string {
 	}
 	return fmt.Sprint(f.v.Interface())
 }
-func (f *flagValue) Set(s string) error { return set(f.v, s) }
-func (f *flagValue) IsBoolFlag() bool   { return f.v.IsValid() && f.v.Kind() == reflect.Bool }
+func (f *flagValue) Set(s string) error {
+	if err := set(f.v, s); err != nil {
+		return err
+	}
+	f.envErr = nil
+	return nil
+}
+func (f *flagValue) IsBoolFlag() bool { return f.v.IsValid() && f.v.Kind() == reflect.Bool }

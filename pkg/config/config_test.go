@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,38 @@ func TestBadValues(t *testing.T) {
 	fs.SetOutput(discard{})
 	if err := Load(fs, []string{"-grace", "soon"}, &c); err == nil {
 		t.Fatal("a bad flag value must be an error")
+	}
+}
+
+// A flag wins over the environment, a value of it that does not parse included: an operator
+// who gives the flag need not first mend the environment. Without the flag the bad value is
+// an error naming the variable; with RegisterWith (no command line) it always is.
+func TestFlagWinsOverABadEnvironmentValue(t *testing.T) {
+	t.Setenv("T_CONNS", "many")
+	var c sample
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if err := Load(fs, []string{"-conns", "6"}, &c); err != nil || c.Conns != 6 {
+		t.Fatalf("with the flag given: %v, conns %d", err, c.Conns)
+	}
+	err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &sample{})
+	if err == nil || !strings.Contains(err.Error(), "T_CONNS") {
+		t.Fatalf("without the flag: %v, want an error naming T_CONNS", err)
+	}
+	if err := RegisterWith(flag.NewFlagSet("t", flag.ContinueOnError), &sample{}, nil); err == nil || !strings.Contains(err.Error(), "T_CONNS") {
+		t.Fatalf("RegisterWith: %v, want an error naming T_CONNS", err)
+	}
+}
+
+// OINs reads a list of OINs and refuses anything else, naming the setting.
+func TestOINs(t *testing.T) {
+	got, err := OINs("X", " 00000001002564440000, ,00000001002564440001")
+	if err != nil || len(got) != 2 || got[1] != "00000001002564440001" {
+		t.Fatalf("OINs: %v %v", got, err)
+	}
+	for _, bad := range []string{"set-in-your-overlay:oins-of-the-privacy-officers", "abc,12", "0000000100256444000"} {
+		if _, err := OINs("X", bad); err == nil || !strings.HasPrefix(err.Error(), "X: ") {
+			t.Errorf("%q: %v, want an error naming X", bad, err)
+		}
 	}
 }
 

@@ -30,3 +30,21 @@ func MunicipalityOINs(name, value string) (map[string][]string, error) {
 	}
 	return out, nil
 }
+
+// OINs reads a setting of comma-separated OINs (organisations named for a role, such as the
+// privacy officers'). name is the setting's variable, for the error.
+func OINs(name, value string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(value, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		var v apperr.Validation
+		valid.OIN(&v, "oin", f)
+		if v.Err() != nil {
+			return nil, fmt.Errorf("%s: %q is not an OIN (20 digits)", name, f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

@@ -12,7 +12,7 @@ type Config struct {
 
 	DatabaseURL     string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
 	DatabaseConns   int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool"`
-	ConsumerWorkers int    `env:"WIJKBRUG_CONSUMER_WORKERS" flag:"consumer-workers" default:"0" usage:"events of different aggregates each event consumer handles at once (events of one aggregate stay in order); each takes a database connection while it works; 0 = one for every two CPUs the process may use (GOMAXPROCS), at least one; more helps where handlers wait on peers and CPUs are free"`
+	ConsumerWorkers int    `env:"WIJKBRUG_CONSUMER_WORKERS" flag:"consumer-workers" default:"0" usage:"events of different aggregates each event consumer handles at once (events of one aggregate stay in order); each takes a database connection while it works; 0 = one for every two CPUs the process may use (GOMAXPROCS), at least one; more helps where handlers wait on peers and CPUs are free; a negative number is refused"`
 	ConsumerBatch   int    `env:"WIJKBRUG_CONSUMER_BATCH" flag:"consumer-batch" default:"16" usage:"most events one consumer worker handles in one transaction when they wait for it (a backlog); one commit for them all; 1 = a transaction per event"`
 	MigrateOnStart  bool   `env:"WIJKBRUG_MIGRATE_ON_START" flag:"migrate-on-start" default:"false" usage:"apply migrations before serving (Kubernetes runs the migrate subcommand instead)"`
 	// Least privilege (issue 16): migrations as the schema owner, the service as an application role.
@@ -53,13 +53,13 @@ type Config struct {
 	ProviderMonitoringAddr string `env:"WIJKBRUG_PROVIDERMONITORING_ADDR" flag:"providermonitoring-addr" default:"127.0.0.1:50053" usage:"address of the provider-monitoring service"`
 	ReferralAddr           string `env:"WIJKBRUG_REFERRAL_ADDR" flag:"referral-addr" default:"127.0.0.1:50054" usage:"address of the referral service"`
 
-	PrivacyOfficerOINs string `env:"WIJKBRUG_PRIVACY_OFFICER_OINS" flag:"privacy-officer-oins" usage:"comma-separated OINs of the organisations whose privacy officers may read access logs and emergency grants (the region's data-protection function)"`
+	PrivacyOfficerOINs string `env:"WIJKBRUG_PRIVACY_OFFICER_OINS" flag:"privacy-officer-oins" usage:"comma-separated OINs of the organisations whose privacy officers may read access logs and emergency grants (the region's data-protection function); anything but 20-digit OINs is refused"`
 
 	// Settings gives the service's own settings (Spec.Settings) by environment variable name,
 	// winning over the environment, when a program embeds the service (the all-in-one
 	// command, tests); a service binary reads them from its flags and environment.
 	Settings map[string]string
 
-	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
+	LogLevel      string        `env:"WIJKBRUG_LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error (anything else is refused)"`
 	ShutdownGrace time.Duration `env:"WIJKBRUG_SHUTDOWN_GRACE" flag:"shutdown-grace" default:"20s" usage:"time to drain in-flight calls on SIGTERM"`
 }

@@ -225,7 +225,7 @@ func RunCommand(spec Spec, args []string, out io.Writer) error {
 		}
 		spec.settingsLoaded = true
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -278,7 +278,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	logger := observability.NewLogger(logOut, parseLevel(cfg.LogLevel), spec.Name)
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger := observability.NewLogger(logOut, level, spec.Name)
 	if cfg.GRPCAddr == "" {
 		cfg.GRPCAddr = spec.DefaultGRPCAddr
 	}
@@ -292,6 +296,13 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	if err := checkRetention(cfg); err != nil {
+		return err
+	}
+	if cfg.ConsumerWorkers < 0 {
+		return fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers)
+	}
+	privacyOfficers, err := config.OINs("WIJKBRUG_PRIVACY_OFFICER_OINS", cfg.PrivacyOfficerOINs)
+	if err != nil {
 		return err
 	}
 	if spec.Settings != nil && !spec.settingsLoaded {
@@ -436,7 +447,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
-	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, splitList(cfg.PrivacyOfficerOINs)))
+	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, privacyOfficers))
 	lis, err := hooks.listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
@@ -745,22 +756,19 @@ func loadProtector(cfg Config) (*bsn.Protector, error) {
 	return bsn.NewProtector(keys)
 }
 
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
+// parseLevel reads WIJKBRUG_LOG_LEVEL: debug, info, warn or error (empty: info).
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
 	}
-	return l
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
+	return 0, fmt.Errorf("WIJKBRUG_LOG_LEVEL is %q: debug, info, warn or error", s)
 }
 
 // Seed loads data into a service's database outside a running service (demo data, fixtures

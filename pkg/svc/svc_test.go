@@ -2,6 +2,7 @@ package svc
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,27 @@ func TestShortIdempotencyRetentionIsRefused(t *testing.T) {
 	err := checkRetention(Config{IdempotencyRetention: time.Hour})
 	if err == nil || !strings.Contains(err.Error(), "WIJKBRUG_IDEMPOTENCY_RETENTION") {
 		t.Fatalf("1h: %v, want an error naming the setting", err)
+	}
+}
+
+// Settings that would otherwise be taken silently are refused at start, naming the variable:
+// a log level nobody logs at, a negative number of consumer workers, and privacy officers that
+// are not OINs (the production overlay's placeholder among them).
+func TestMeaninglessSettingsAreRefused(t *testing.T) {
+	for want, cfg := range map[string]Config{
+		"WIJKBRUG_LOG_LEVEL":            {LogLevel: "verbose"},
+		"WIJKBRUG_CONSUMER_WORKERS":     {ConsumerWorkers: -3},
+		"WIJKBRUG_PRIVACY_OFFICER_OINS": {PrivacyOfficerOINs: "set-in-your-overlay:oins-of-the-privacy-officers"},
+	} {
+		err := Run(t.Context(), Spec{Name: "test"}, cfg, Hooks{LogOutput: io.Discard})
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming it", want, err)
+		}
+	}
+	for _, l := range []string{"", "debug", "INFO", "warn", "error"} {
+		if _, err := parseLevel(l); err != nil {
+			t.Errorf("log level %q: %v", l, err)
+		}
 	}
 }
 
