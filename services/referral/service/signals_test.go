@@ -86,6 +86,13 @@ func TestHousingArrearsSignalFeedback(t *testing.T) {
 	if f := violations(t, mustErr(hc.SubmitSignal(h.ctx, bad))); !f["arrears.creditor.oin"] {
 		t.Fatalf("a bad creditor OIN: %v", f)
 	}
+	// The category is shared with the region's themes in clear text: no number of the
+	// resident's in it.
+	numbered := arrearsSignal(h.key())
+	numbered.Category = "huurachterstand 111222333"
+	if f := violations(t, mustErr(hc.SubmitSignal(h.ctx, numbered))); !f["category"] {
+		t.Fatalf("a category with a number: %v", f)
+	}
 	if n := len(theirs.All()); n != 0 {
 		t.Fatalf("another housing corporation received %d feedback events", n)
 	}

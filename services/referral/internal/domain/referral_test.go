@@ -237,6 +237,7 @@ func TestSuppress(t *testing.T) {
 		{Kind: ThemeDeclineReason, District: "WK036300", Key: "CAPACITY", Count: 7, Residents: 6},
 		{Kind: ThemeDeclineReason, District: "WK036300", Key: "OUT_OF_AREA", Count: 4, Residents: 4},
 		{Kind: ThemeSignalCategory, District: "WK036301", Key: "payment arrears", Count: 12, Residents: 5},
+		{Kind: ThemeSignalCategory, District: "WK036301", Key: "Pietje de Vries, depressie", Count: 2, Residents: 1},
 	}, 5)
 	want := []ThemeCount{
 		{Kind: ThemeDeclineReason, District: "WK036300", Key: "CAPACITY", Count: 7},

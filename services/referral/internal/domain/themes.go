@@ -22,16 +22,22 @@ type ThemeCount struct {
 }
 
 // Suppress hides every count with fewer than minGroup distinct residents behind it (count set
-// to 0, Suppressed set), so no household can be singled out, and sorts the largest first.
-// The resident numbers are cleared: only the decision to publish uses them.
+// to 0, Suppressed set), so no household can be singled out, and sorts the largest first. A
+// signal category is the sender's free text: one below the minimum is left out altogether, as
+// its text alone may single someone out (a name, a diagnosis, a number); a code (a life domain,
+// a decline reason) is shown suppressed. The resident numbers are cleared: only the decision
+// to publish uses them.
 func Suppress(counts []ThemeCount, minGroup int) []ThemeCount {
-	out := make([]ThemeCount, len(counts))
-	for i, c := range counts {
+	out := make([]ThemeCount, 0, len(counts))
+	for _, c := range counts {
 		if c.Residents < minGroup {
+			if c.Kind == ThemeSignalCategory {
+				continue
+			}
 			c.Count, c.Suppressed = 0, true
 		}
 		c.Residents = 0
-		out[i] = c
+		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {

@@ -982,7 +982,9 @@ type Signal struct {
 	// CBS district code, e.g. WK036300 (optional).
 	DistrictCode string          `protobuf:"bytes,8,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	LifeDomains  []v1.LifeDomain `protobuf:"varint,9,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	// Free category such as "payment arrears" or "loneliness".
+	// Free category such as "payment arrears" or "loneliness" (at most 100 characters, no
+	// digits): a kind of problem, counted in the region's recurring themes and stored in clear
+	// text. Anything about the resident goes in description.
 	Category string `protobuf:"bytes,10,opt,name=category,proto3" json:"category,omitempty"`
 	// Free text from the source: confidential.
 	Description   string                 `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
@@ -3612,7 +3614,9 @@ type ThemeCount struct {
 	Key string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	// Number of signals, referrals or declines; 0 when suppressed.
 	Count int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
-	// true when fewer residents than the minimum group size are behind it.
+	// true when fewer residents than the minimum group size are behind it. A signal category
+	// (the sender's free text) behind fewer residents is not listed at all: its text alone may
+	// single someone out.
 	Suppressed    bool `protobuf:"varint,5,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"strings"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -110,6 +111,10 @@ func signalFromRequest(req *referralv1.SubmitSignalRequest) (domain.Signal, erro
 	// municipality_code, district_code: the proto's rules; the district lies in the municipality.
 	valid.DistrictOf(&v, "district_code", req.GetDistrictCode(), req.GetMunicipalityCode())
 	valid.Text(&v, "category", req.GetCategory(), 0, 100)
+	// A category is a kind of problem shared with the region's themes, in clear text: a number
+	// (a BSN, a date, a phone number) is the resident's and belongs in the confidential
+	// description.
+	v.Check(!strings.ContainsAny(req.GetCategory(), "0123456789"), "category", "a kind of problem such as \"payment arrears\", without digits (details of the resident go in description)")
 	valid.Text(&v, "description", req.GetDescription(), 0, 10000)
 	if a := req.GetArrears(); a != nil {
 		c := a.GetCreditor()
