@@ -272,10 +272,20 @@ func testREST(t *testing.T, s *suite.Suite) {
 			"unknown enum name":   strings.Replace(signal, "SOURCE_TYPE_GP", "SOURCE_TYPE_NONSENSE", 1),
 			"unknown field":       strings.Replace(signal, "{", `{"no_such_field":1,`, 1),
 			"number for a string": strings.Replace(signal, `"GM0363"`, `363`, 1),
+			"a BSN as a number":   strings.Replace(signal, `"123456782"`, `123456782`, 1),
+			"a name as an enum":   strings.Replace(signal, "SOURCE_TYPE_GP", "Zwaantje 123456782", 1),
+			"a name as a token":   strings.Replace(signal, `"payment arrears"`, `Zwaantje`, 1),
 		} {
 			a := call(t, gp, "POST", base+"/v1/signals", body, append(gpHeaders, "Idempotency-Key", "bad-"+name)...)
 			if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || len(fields) == 0 {
 				t.Errorf("%s: want 400 with a BadRequest, got %d %s", name, a.status, a.body)
+			}
+			// The answer names the field, never the value: a BSN or a name sent in the wrong
+			// form is still the resident's.
+			for _, value := range []string{"123456782", "Zwaantje"} {
+				if strings.Contains(string(a.body), value) {
+					t.Errorf("%s: the answer repeats %q: %s", name, value, a.body)
+				}
 			}
 		}
 	})

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -435,13 +436,48 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		if r.Method == http.MethodGet || r.Method == http.MethodDelete {
 			field = "query"
 		}
-		if withBR, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-			{Field: field, Description: st.Message()},
+		msg := withoutValues(st.Message())
+		if withBR, derr := status.New(codes.InvalidArgument, msg).WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: field, Description: msg},
 		}}); derr == nil {
 			err = withBR.Err()
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+var (
+	// valueAfterField is the value the JSON and query decoders quote after the field they
+	// could not fill ("invalid value for string field residentBsn: 735190008").
+	valueAfterField = regexp.MustCompile(`^(.*\bfield "?[A-Za-z0-9_.\[\]]+"?): .*$`)
+	// unexpectedToken is the token a syntax error quotes, or not (a number).
+	unexpectedToken = regexp.MustCompile(`^(.*\bunexpected token)\b.*$`)
+	quotedValue     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+)
+
+// withoutValues is a decoding error's message without the values the request held: the
+// decoders quote what they could not read (a BSN sent as a number, a name where an enum
+// belongs), and an error message travels further than the request (client logs, proxies).
+// Field names stay, so the message still says where the request is wrong.
+func withoutValues(msg string) string {
+	for _, re := range []*regexp.Regexp{valueAfterField, unexpectedToken} {
+		if m := re.FindStringSubmatch(msg); m != nil {
+			msg = m[1]
+		}
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range quotedValue.FindAllStringIndex(msg, -1) {
+		b.WriteString(msg[last:loc[0]])
+		if strings.HasSuffix(msg[:loc[0]], "field ") {
+			b.WriteString(msg[loc[0]:loc[1]]) // a field's name
+		} else {
+			b.WriteString(`"…"`)
+		}
+		last = loc[1]
+	}
+	b.WriteString(msg[last:])
+	return b.String()
 }
 
 // notUTF8 names the part of r's URL (path or query) that is not valid UTF-8, or "".
