@@ -72,6 +72,10 @@ var (
 const (
 	fixtureIntakeQuestion   = "help with forms"
 	fixtureReferralQuestion = "looking for a buddy"
+	// Confidential free text the variants send, which no database may hold in clear.
+	fixtureChangeReason       = "meer tijd nodig na de opname"
+	fixtureClarification      = "vraagverheldering met bewoner over de schulden"
+	fixtureConferenceDecision = "doorgaan met de schuldhulp, huisbezoek volgt"
 )
 
 // deskIntake is a desk intake in the demo municipality for the resident with this BSN.

@@ -219,7 +219,7 @@ func bolaTable() map[string]bolaEntry {
 			return &intakev1.RecordContactAttemptRequest{IntakeId: f.intakeTriage, Kind: intakev1.ContactKind_CONTACT_KIND_PHONE}
 		}),
 		in("RecordClarification"): teamChange(func(f *bolaFixture) proto.Message {
-			return &intakev1.RecordClarificationRequest{IntakeId: f.intakeRecv, HeldOn: f.today, Summary: "vraagverheldering met bewoner",
+			return &intakev1.RecordClarificationRequest{IntakeId: f.intakeRecv, HeldOn: f.today, Summary: fixtureClarification,
 				Participants: []*intakev1.ClarificationParticipant{{Role: intakev1.ClarificationParticipantRole_CLARIFICATION_PARTICIPANT_ROLE_RESIDENT}},
 				NextStep:     intakev1.ClarificationNextStep_CLARIFICATION_NEXT_STEP_ADVICE}
 		}),
@@ -394,7 +394,7 @@ func bolaTable() map[string]bolaEntry {
 		}),
 		cd("RecordCaseConference"): teamChange(func(f *bolaFixture) proto.Message {
 			return &casedirectionv1.RecordCaseConferenceRequest{CaseId: f.caseA, HeldOn: f.today,
-				Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "regisseur-anna"}}, Decisions: []string{"continue"}}
+				Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "regisseur-anna"}}, Decisions: []string{fixtureConferenceDecision}}
 		}),
 		cd("CheckIn"): teamChange(func(f *bolaFixture) proto.Message { return &casedirectionv1.CheckInRequest{CaseId: f.caseA} }),
 		cd("RecordSafetyConcern"): teamChange(func(f *bolaFixture) proto.Message {
@@ -453,7 +453,7 @@ func bolaTable() map[string]bolaEntry {
 			{name: "317 of A's allocation", owners: []actor{ownerProvider}, req: func(f *bolaFixture) proto.Message {
 				return &providermonitoringv1.SubmitAllocationRequestRequest{Kind: providermonitoringv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE,
 					ProviderAgb: suite.DemoProviderAGB, AllocationNumber: f.allocation, StartDate: f.today, EndDate: f.later2(),
-					Volume: hoursPerWeek(3), ChangeReasonText: "more time needed"}
+					Volume: hoursPerWeek(3), ChangeReasonText: fixtureChangeReason}
 			}},
 		}},
 		pm("AnswerAllocationRequest"): one(bolaVariant{owners: pmMunicipal, req: func(f *bolaFixture) proto.Message {
@@ -981,7 +981,8 @@ func TestBOLA(t *testing.T) {
 	// Every RPC has now been called, the changes by their owners too: no database holds a
 	// resident's BSN or the confidential free text the fixture sent in plain form, in a table
 	// or in a stored answer (idempotency) or event (outbox).
-	scanDatabases(t, s, []string{f.bsn1, f.bsn2, f.bsnB, f.bsnSignal, fixtureIntakeQuestion, fixtureReferralQuestion})
+	scanDatabases(t, s, []string{f.bsn1, f.bsn2, f.bsnB, f.bsnSignal, fixtureIntakeQuestion, fixtureReferralQuestion,
+		fixtureChangeReason, fixtureClarification, fixtureConferenceDecision})
 }
 
 // unaryMethods lists, sorted, the full names of every method of bolaServices with the

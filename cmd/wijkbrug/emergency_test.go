@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestEmergencyAccess breaks the glass on every kind of record a professional may need in an
@@ -67,6 +68,24 @@ func TestEmergencyAccess(t *testing.T) {
 			}
 			if n := queryOne[int64](t, s.Postgres.DSN(r.endpoint), `SELECT count(*) FROM access_log_entries WHERE route = 'EMERGENCY' AND object_id = $1 AND outcome = 'GRANTED'`, r.id); n != 2 {
 				t.Fatalf("want the grant and the read flagged EMERGENCY, got %d entries", n)
+			}
+			// The reason is free text about the resident: stored sealed only, read back by the
+			// privacy officer.
+			if n := queryOne[int64](t, s.Postgres.DSN(r.endpoint), `SELECT count(*) FROM emergency_grants WHERE object_id = $1 AND reason = ''
+				AND reason_enc IS NOT NULL AND position(convert_to('acute danger', 'UTF8') in reason_enc) = 0`, r.id); n != 1 {
+				t.Fatalf("the grant's reason must be stored sealed, found %d sealed grants", n)
+			}
+			list, err := env.invoke(t, r.endpoint, accesslogv1.AccessLogService_ListEmergencyAccess_FullMethodName, actor{"privacy officer", "municipality", "privacy_officer"},
+				&accesslogv1.ListEmergencyAccessRequest{Since: timestamppb.New(time.Now().Add(-time.Hour))})
+			if err != nil {
+				t.Fatalf("the privacy officer's list: %v", err)
+			}
+			found := false
+			for _, g := range list.(*accesslogv1.ListEmergencyAccessResponse).GetGrants() {
+				found = found || (g.GetObjectId() == r.id && g.GetReason() == "resident in acute danger; own team unreachable at night")
+			}
+			if !found {
+				t.Fatalf("the privacy officer does not read the grant's reason back: %v", list)
 			}
 		})
 	}

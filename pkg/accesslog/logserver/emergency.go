@@ -48,7 +48,8 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 				OrganisationOin: c.Org.OIN, User: c.User, Role: c.Role, Reason: req.GetReason(),
 				GrantedAt: timestamppb.New(now), ExpiresAt: timestamppb.New(now.Add(period))}
 			if err := s.log.AddGrant(ctx, logstore.Grant{ID: g.Id, ObjectType: g.ObjectType, ObjectID: g.ObjectId, OrgOIN: g.OrganisationOin,
-				User: g.User, Role: g.Role, Reason: g.Reason, GrantedAt: now, ExpiresAt: now.Add(period)}); err != nil {
+				User: g.User, Role: g.Role, SealedReason: s.prot.Seal(g.Reason, logstore.ReasonAAD(g.Id)),
+				GrantedAt: now, ExpiresAt: now.Add(period)}); err != nil {
 				return nil, err
 			}
 			if err := s.log.Record(ctx, accesslog.Entry{Action: "accesslog.emergency.start", ObjectType: g.ObjectType, ObjectID: g.ObjectId,
@@ -87,8 +88,14 @@ func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListE
 		resp.NextPageToken = paging.TokenAt(emergencyList(req), last.GrantedAt, last.ID)
 	}
 	for _, g := range grants {
+		reason := g.Reason
+		if g.SealedReason != nil {
+			if reason, err = s.prot.Open(g.SealedReason, logstore.ReasonAAD(g.ID)); err != nil {
+				return nil, apperr.FailedPrecondition("emergency grant " + g.ID + ": its reason was sealed with an encryption key the service no longer has")
+			}
+		}
 		resp.Grants = append(resp.Grants, &accesslogv1.EmergencyGrant{Id: g.ID, ObjectType: g.ObjectType, ObjectId: g.ObjectID,
-			OrganisationOin: g.OrgOIN, User: g.User, Role: g.Role, Reason: g.Reason,
+			OrganisationOin: g.OrgOIN, User: g.User, Role: g.Role, Reason: reason,
 			GrantedAt: timestamppb.New(g.GrantedAt), ExpiresAt: timestamppb.New(g.ExpiresAt)})
 	}
 	if err := s.log.Record(ctx, accesslog.Entry{Action: "accesslog.emergency.review", ObjectType: "emergency_grants", ObjectID: "*",

@@ -41,9 +41,9 @@ var Policy = authz.Policy{
 // Server serves a service's access log to the resident's right of access.
 type Server struct {
 	accesslogv1.UnimplementedAccessLogServiceServer
-	log    *logstore.Logger
-	pseudo *bsn.Protector
-	idem   *idempotency.Store
+	log  *logstore.Logger
+	prot *bsn.Protector
+	idem *idempotency.Store
 	// officers are the organisations whose privacy officers may read this deployment's
 	// access log. The log holds entries of every municipality in the region, so being a
 	// municipality is not enough: only the data-protection function of the regional
@@ -58,7 +58,7 @@ func New(l *logstore.Logger, p *bsn.Protector, idem *idempotency.Store, officerO
 	for _, o := range officerOINs {
 		officers[o] = true
 	}
-	return &Server{log: l, pseudo: p, idem: idem, officers: officers}
+	return &Server{log: l, prot: p, idem: idem, officers: officers}
 }
 
 // mayReview allows Wijkbrug services and the configured privacy-officer organisations; any
@@ -95,7 +95,7 @@ func (s *Server) ListResidentAccess(ctx context.Context, req *accesslogv1.ListRe
 	if size == 0 {
 		size = 100
 	}
-	pseudonym := s.pseudo.Pseudonym(req.GetResidentBsn())
+	pseudonym := s.prot.Pseudonym(req.GetResidentBsn())
 	since := req.GetSince().AsTime()
 	if req.GetSince() == nil {
 		since = since.AddDate(-100, 0, 0)

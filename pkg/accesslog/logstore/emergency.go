@@ -13,9 +13,15 @@ import (
 type Grant struct {
 	ID, ObjectType, ObjectID string
 	OrgOIN, User, Role       string
-	Reason                   string
-	GrantedAt, ExpiresAt     time.Time
+	// SealedReason is the reason, sealed by the caller (ReasonAAD); Reason is a reason an
+	// earlier release stored in clear, until the re-encryption job seals it.
+	SealedReason         []byte
+	Reason               string
+	GrantedAt, ExpiresAt time.Time
 }
+
+// ReasonAAD binds a grant's sealed reason to the grant.
+func ReasonAAD(id string) string { return "emergency_grants.reason:" + id }
 
 // EmergencyGrant reports whether the caller (organisation and user) holds an active grant
 // for the record (accesslog.Recorder).
@@ -35,9 +41,9 @@ func (l *Logger) EmergencyGrant(ctx context.Context, objectType, objectID string
 // AddGrant stores g, in the transaction of ctx when there is one.
 func (l *Logger) AddGrant(ctx context.Context, g Grant) error {
 	_, err := l.db.Q(ctx).Exec(ctx, `
-		INSERT INTO emergency_grants (id, object_type, object_id, org_oin, user_id, role, reason, granted_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		g.ID, g.ObjectType, g.ObjectID, g.OrgOIN, g.User, g.Role, g.Reason, g.GrantedAt, g.ExpiresAt)
+		INSERT INTO emergency_grants (id, object_type, object_id, org_oin, user_id, role, reason, reason_enc, granted_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		g.ID, g.ObjectType, g.ObjectID, g.OrgOIN, g.User, g.Role, g.Reason, g.SealedReason, g.GrantedAt, g.ExpiresAt)
 	return err
 }
 
@@ -51,7 +57,7 @@ func (l *Logger) Grants(ctx context.Context, since time.Time, after *paging.At, 
 		cursor = ` AND (granted_at, id) < ($3, $4::uuid)`
 	}
 	rows, err := l.db.Pool.Query(ctx, `
-		SELECT id::text, object_type, object_id, org_oin, user_id, role, reason, granted_at, expires_at
+		SELECT id::text, object_type, object_id, org_oin, user_id, role, reason, reason_enc, granted_at, expires_at
 		FROM emergency_grants WHERE granted_at >= $1`+cursor+` ORDER BY granted_at DESC, id DESC LIMIT $2`, args...)
 	if err != nil {
 		return nil, err
@@ -60,7 +66,7 @@ func (l *Logger) Grants(ctx context.Context, since time.Time, after *paging.At, 
 	var out []Grant
 	for rows.Next() {
 		var g Grant
-		if err := rows.Scan(&g.ID, &g.ObjectType, &g.ObjectID, &g.OrgOIN, &g.User, &g.Role, &g.Reason, &g.GrantedAt, &g.ExpiresAt); err != nil {
+		if err := rows.Scan(&g.ID, &g.ObjectType, &g.ObjectID, &g.OrgOIN, &g.User, &g.Role, &g.Reason, &g.SealedReason, &g.GrantedAt, &g.ExpiresAt); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	"slices"
@@ -291,8 +292,19 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 		Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_CHANGE, ProviderAgb: providerAGB, AllocationNumber: number,
 		StartDate: date(today().AddDate(0, 0, -2)), EndDate: date(today().AddDate(0, 6, 0)), ChangeReasonText: "eerder begonnen",
 		Volume: &commonv1.Volume{Amount: 4, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || chg.GetRequest().GetChangeReasonText() != "eerder begonnen" {
+		t.Fatalf("submit a 317: %v %v", chg, err)
+	}
+	// The reason for a change is free text about the resident's care: stored sealed only.
+	var plain string
+	var sealed []byte
+	if err := w.svc.Pool.QueryRow(ctx, `SELECT change_reason_text, change_reason_enc FROM allocation_requests WHERE id = $1`, chg.GetRequest().GetId()).
+		Scan(&plain, &sealed); err != nil || plain != "" || len(sealed) == 0 || bytes.Contains(sealed, []byte("begonnen")) {
+		t.Fatalf("the stored reason for the change: %q %x %v", plain, sealed, err)
+	}
+	if got, err := team.DescribeAllocationRequest(ctx, &pmv1.DescribeAllocationRequestRequest{RequestId: chg.GetRequest().GetId()}); err != nil ||
+		got.GetRequest().GetChangeReasonText() != "eerder begonnen" {
+		t.Fatalf("the reason for the change, read back: %v %v", got.GetRequest(), err)
 	}
 	_, err = team.AnswerAllocationRequest(ctx, &pmv1.AnswerAllocationRequestRequest{IdempotencyKey: uuid.NewString(), RequestId: chg.GetRequest().GetId(),
 		Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT})

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strconv"
@@ -921,11 +922,20 @@ func TestOneAllocationPerRequest(t *testing.T) {
 	// A request granted or refused by the team's answer.
 	for _, answer := range []*pmv1.AnswerAllocationRequestRequest{
 		{Decision: pmv1.AnswerDecision_ANSWER_DECISION_GRANT},
-		{Decision: pmv1.AnswerDecision_ANSWER_DECISION_REFUSE, RefusalReason: "01"},
+		{Decision: pmv1.AnswerDecision_ANSWER_DECISION_REFUSE, RefusalReason: "al geholpen door de schuldhulp"},
 	} {
 		answer.IdempotencyKey, answer.RequestId = uuid.NewString(), w.submit(t)
-		if _, err := teamPM.AnswerAllocationRequest(teamCtx, answer); err != nil {
-			t.Fatal(err)
+		answered, err := teamPM.AnswerAllocationRequest(teamCtx, answer)
+		if err != nil || answered.GetRequest().GetRefusalReason() != answer.GetRefusalReason() {
+			t.Fatalf("answer: %v %v", answered.GetRequest(), err)
+		}
+		// A refusal's reason is free text about the resident: stored sealed only.
+		var plain string
+		var sealed []byte
+		if err := w.svc.Pool.QueryRow(context.Background(), `SELECT refusal_reason, refusal_reason_enc FROM allocation_requests WHERE id = $1`,
+			answer.GetRequestId()).Scan(&plain, &sealed); err != nil || plain != "" ||
+			(answer.GetRefusalReason() != "") != (len(sealed) > 0) || bytes.Contains(sealed, []byte("schuldhulp")) {
+			t.Fatalf("the stored refusal reason: %q %x %v", plain, sealed, err)
 		}
 		_, err = w.asTeam.DraftDecision(teamCtx, fromRequest(caseB, answer.GetRequestId()))
 		if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), "already") {

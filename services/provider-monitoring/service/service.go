@@ -79,7 +79,7 @@ func Spec() svc.Spec {
 				return nil, fmt.Errorf("dial intake: %w", err)
 			}
 			publisher := events.NewPublisher(p.Outbox)
-			a := newApp(p.DB, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays}, peers.NewCaseDirection(cd), residents)
+			a := newApp(p.DB, p.Protector, publisher, access, tl, app.Settings{NotStartedDays: s.NotStartedDays}, peers.NewCaseDirection(cd), residents)
 			a.WithDecisions(app.DecisionDeps{
 				Decisions: postgres.NewDecisions(p.DB, p.Protector), Mandates: postgres.NewMandates(p.DB),
 				Intakes: peers.NewIntake(in), Events: publisher, Letters: letter.Renderer{},
@@ -105,10 +105,10 @@ func Spec() svc.Spec {
 }
 
 // newApp wires the application to its PostgreSQL adapters.
-func newApp(db *pgxdb.DB, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings, cases app.Cases, residents app.KnownResidents) *app.App {
+func newApp(db *pgxdb.DB, seal postgres.Sealer, ev app.Events, access accesslog.Recorder, tl domain.Timeliness, st app.Settings, cases app.Cases, residents app.KnownResidents) *app.App {
 	codes, _ := domain.LoadCodes() // already loaded once by timelinessRules, so it cannot fail here
 	return app.New(app.Deps{
-		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
+		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db, seal),
 		Monitoring: postgres.NewMonitoring(db), Events: ev, Access: access,
 		Rules: tl, Codes: codes, Settings: st, Cases: cases, Residents: residents, NewID: uuid.NewString,
 	})

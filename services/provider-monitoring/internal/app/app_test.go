@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/outbox"
@@ -68,6 +70,16 @@ func appOn(t *testing.T, dsn string, now *time.Time) (*app.App, *pgxdb.DB) {
 	return appWith(t, db, outbox.NewWriter(db, events.Service), now), db
 }
 
+// sealer is a protector with fixed test keys, for the texts a repository seals.
+func sealer(t *testing.T) *bsn.Protector {
+	t.Helper()
+	p, err := bsn.NewProtector(bsn.Keys{Encryption: bytes.Repeat([]byte{1}, 32), Index: bytes.Repeat([]byte{2}, 32), Pseudonym: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // appWith builds the application on db with the clock now, publishing its events with w.
 func appWith(t *testing.T, db *pgxdb.DB, w *outbox.Writer, now *time.Time) *app.App {
 	t.Helper()
@@ -76,7 +88,7 @@ func appWith(t *testing.T, db *pgxdb.DB, w *outbox.Writer, now *time.Time) *app.
 		t.Fatal(err)
 	}
 	a := app.New(app.Deps{
-		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db),
+		Tx: db, Providers: postgres.NewProviders(db), Allocations: postgres.NewAllocations(db), Requests: postgres.NewRequests(db, sealer(t)),
 		Monitoring: postgres.NewMonitoring(db), Events: events.NewPublisher(w),
 		// The recorder the service uses: an entry about an allocation is logged under each
 		// resident of its case.
