@@ -247,21 +247,29 @@ func checkContainer(where string, c corev1.Container, isInit, podNonRoot bool, e
 // checkSettings: every setting of the service's code is set on the service container or on
 // the migrate init container (the owner's database URL belongs there only), secrets only as
 // *_FILE naming a file under a volume mounted in that container, and never through an envFrom
-// Secret.
+// Secret; a setting both containers have is checked in each.
 func checkSettings(name string, spec svc.Spec, main, migrate *corev1.Container, pod corev1.PodSpec, configMaps map[string]*corev1.ConfigMap, env Env, bad func(string, ...any)) {
 	mainValues := containerValues(name, main, configMaps, bad)
 	var migrateValues map[string]string
 	if migrate != nil {
 		migrateValues = containerValues(name, migrate, configMaps, bad)
 	}
+	has := func(values map[string]string, s Setting) bool {
+		_, direct := values[s.Env]
+		_, viaFile := values[s.Env+"_FILE"]
+		return direct || viaFile
+	}
 	for _, s := range Settings(spec) {
-		c, values := main, mainValues
-		_, inMain := mainValues[s.Env]
-		_, fileInMain := mainValues[s.Env+"_FILE"]
-		if !inMain && !fileInMain && migrate != nil {
-			c, values = migrate, migrateValues
+		inMigrate := migrate != nil && has(migrateValues, s)
+		// A setting the migrate container has (its owner URL, the encryption keys it
+		// re-encrypts with) is checked there too: a key file outside its mounts would stop
+		// the pod before the service starts.
+		if has(mainValues, s) || !inMigrate {
+			checkSetting(name, s, main, pod, mainValues, env, bad)
 		}
-		checkSetting(name, s, c, pod, values, env, bad)
+		if inMigrate {
+			checkSetting(name, s, migrate, pod, migrateValues, env, bad)
+		}
 	}
 }
 

@@ -56,7 +56,7 @@ type Keys struct {
 	EncryptionKeyID byte
 	// Previous are retired encryption keys by id, still used to read older ciphertexts.
 	// Rotation: make the new key current under a new id, keep the old one here, re-encrypt
-	// at leisure (Rewrap), then drop it.
+	// (`migrate` does, with Rewrap: pkg/encrypted), then drop it.
 	Previous map[byte][]byte
 	// Index is the HMAC key of the blind index (lookup within a service).
 	Index []byte
@@ -154,6 +154,9 @@ func (p *Protector) Open(ciphertext []byte, aad string) (string, error) {
 	}
 	return string(pt), nil
 }
+
+// KeyID is the id of the current key, the first byte of every ciphertext it makes.
+func (p *Protector) KeyID() byte { return p.current }
 
 // NeedsRewrap reports whether a ciphertext was made with a retired key.
 func (p *Protector) NeedsRewrap(ciphertext []byte) bool {

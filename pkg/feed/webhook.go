@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"io"
 	"log/slog"
 	"math"
@@ -293,6 +294,11 @@ func newWebhookClient(cfg WebhookConfig) *http.Client {
 }
 
 func aad(id string) string { return "feed.webhook." + id }
+
+// EncryptedColumns are the webhooks' signing secrets, in the database of the service that
+// serves the feed manager, for re-encryption after a key rotation (pkg/svc, `migrate`).
+var EncryptedColumns = []encrypted.Column{{Table: "feed_webhooks", Column: "secret",
+	Key: []string{"subscription_id"}, AAD: func(k []string) string { return aad(k[0]) }}}
 
 // insert records a new webhook subscription (in the caller's transaction); a retry of the same
 // create finds the row and keeps it.

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"strings"
 	"unicode/utf8"
 
@@ -51,6 +52,11 @@ func New(db *pgxdb.DB, sealer Sealer) *Store {
 func answerAAD(org, method, key string) string {
 	return "idempotency_keys.response\x00" + org + "\x00" + method + "\x00" + key
 }
+
+// EncryptedColumns are the stored answers, for re-encryption after a key rotation (pkg/svc,
+// `migrate`). Answers stored before they were sealed stay as they are until retention.
+var EncryptedColumns = []encrypted.Column{{Table: "idempotency_keys", Column: "response", Where: "response_sealed",
+	Key: []string{"org_oin", "method", "key"}, AAD: func(k []string) string { return answerAAD(k[0], k[1], k[2]) }}}
 
 // Request is a request message with an idempotency_key field.
 type Request interface {

@@ -2,6 +2,7 @@ package svc_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
 	"strconv"
 	"strings"
@@ -62,6 +63,33 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "emptytest migrate emptytest: up to date at version 1") {
 		t.Fatalf("a second migrate must say the database is up to date, said:\n%s", out.String())
+	}
+	// With the encryption keys, migrate seals what an earlier release stored in clear (an
+	// emergency grant's reason) and then finds everything under the current key.
+	owner, err := pgxdb.Open(context.Background(), dsn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.Pool.Exec(context.Background(), `INSERT INTO emergency_grants (id, object_type, object_id, org_oin, user_id, role, reason, granted_at, expires_at)
+		VALUES (gen_random_uuid(), 'case', 'c-1', '00000001000000000100', 'anna', 'r', 'stored in clear by an earlier release', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"WIJKBRUG_BSN_ENCRYPTION_KEY", "WIJKBRUG_BSN_INDEX_KEY", "WIJKBRUG_PSEUDONYM_KEY"} {
+		t.Setenv(k, base64.StdEncoding.EncodeToString([]byte(strings.Repeat(k[len(k)-3:], 11))))
+	}
+	for _, want := range []string{
+		"emptytest migrate: emergency_grants.reason_enc: 0 re-encrypted under the current key, 1 sealed that were stored in clear",
+		"emptytest migrate: every encrypted value is under the current key (id 1)",
+	} {
+		out.Reset()
+		if err := svc.RunCommand(spec, []string{"migrate"}, &out); err != nil || !strings.Contains(out.String(), want) {
+			t.Fatalf("migrate with the keys: %v, want %q, said:\n%s", err, want, out.String())
+		}
+	}
+	var clear string
+	if err := owner.Pool.QueryRow(context.Background(), `SELECT reason FROM emergency_grants WHERE reason_enc IS NOT NULL`).Scan(&clear); err != nil || clear != "" {
+		t.Fatalf("the reason after migrate: %q %v", clear, err)
 	}
 
 	// NATS is down when the service starts: it serves (writes go to the outbox) and reports

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"io"
 	"log/slog"
 	"net"
@@ -73,6 +74,10 @@ type Spec struct {
 	// in the service binary, from the environment in the all-in-one command — lists it in -h
 	// and logs it (secrets masked) at start-up. Setup reads it through the same pointer.
 	Settings any
+	// Encrypted are the service's columns sealed with its encryption key (pkg/encrypted):
+	// `migrate` brings them, and the platform's (stored answers, emergency reasons), under
+	// the current key.
+	Encrypted []encrypted.Column
 	// Setup wires the service on the platform.
 	Setup func(ctx context.Context, p *Platform) (*Wiring, error)
 

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"context"
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -22,6 +23,11 @@ type Grant struct {
 
 // ReasonAAD binds a grant's sealed reason to the grant.
 func ReasonAAD(id string) string { return "emergency_grants.reason:" + id }
+
+// EncryptedColumns are the grants' reasons, for re-encryption after a key rotation and for
+// sealing the reasons an earlier release stored in clear (pkg/svc, `migrate`).
+var EncryptedColumns = []encrypted.Column{{Table: "emergency_grants", Column: "reason_enc", Plain: "reason",
+	Key: []string{"id"}, AAD: func(k []string) string { return ReasonAAD(k[0]) }}}
 
 // EmergencyGrant reports whether the caller (organisation and user) holds an active grant
 // for the record (accesslog.Recorder).

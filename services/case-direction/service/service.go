@@ -61,6 +61,7 @@ func SpecWith(o Options) svc.Spec {
 	return svc.Spec{
 		Settings:         s,
 		Name:             events.Service,
+		Encrypted:        postgres.EncryptedColumns,
 		DefaultGRPCAddr:  ":50052",
 		DefaultRESTAddr:  ":50072",
 		DefaultAdminAddr: ":9092",

@@ -64,6 +64,7 @@ func Spec() svc.Spec {
 	return svc.Spec{
 		Settings:         settings,
 		Name:             events.Service,
+		Encrypted:        postgres.EncryptedColumns,
 		DefaultGRPCAddr:  ":50051",
 		DefaultRESTAddr:  ":50071",
 		DefaultAdminAddr: ":9091",

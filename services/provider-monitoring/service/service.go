@@ -51,6 +51,7 @@ func Spec() svc.Spec {
 	return svc.Spec{
 		Settings:         s,
 		Name:             events.Service,
+		Encrypted:        postgres.EncryptedColumns,
 		DefaultGRPCAddr:  ":50053",
 		DefaultRESTAddr:  ":50073",
 		DefaultAdminAddr: ":9093",

@@ -92,6 +92,7 @@ func spec(dev func(*settings)) svc.Spec {
 	return svc.Spec{
 		Settings:         s,
 		Name:             events.Service,
+		Encrypted:        postgres.EncryptedColumns,
 		DefaultGRPCAddr:  ":50054",
 		DefaultRESTAddr:  ":50074",
 		DefaultAdminAddr: ":9094",

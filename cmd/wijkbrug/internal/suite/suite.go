@@ -530,6 +530,19 @@ func ensureServiceCert(ca *devca.CA, dir, name string) (string, string, error) {
 	return devca.WriteFiles(dir, base, certPEM, keyPEM)
 }
 
+// Keys are the development BSN keys of the suite's data directory: the encryption, blind-index
+// and pseudonym keys (base64), as the services were given them.
+func (s *Suite) Keys() ([3]string, error) {
+	return loadOrCreateKeys(filepath.Join(s.DataDir, "keys.env"))
+}
+
+// Specs are the four services' specs, by database name (the suite runs referral with its
+// development webhook settings; its schema and encrypted columns are the same).
+func Specs() map[string]svc.Spec {
+	return map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
+		"providermonitoring": providermonitoring.Spec(), "referral": referral.Spec()}
+}
+
 // loadOrCreateKeys keeps the development BSN keys with the data they protect: a new key
 // would make the stored BSNs unreadable.
 func loadOrCreateKeys(path string) ([3]string, error) {

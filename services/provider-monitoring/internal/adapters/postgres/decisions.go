@@ -36,18 +36,21 @@ type motivationJSON struct {
 	TriageRule    string                  `json:"triage_rule,omitempty"`
 }
 
+// decisionAAD binds a sealed text of a decision to the decision and the field.
+func decisionAAD(id, field string) string { return "decision:" + id + ":" + field }
+
 func (r *Decisions) sealed(text, id, field string) []byte {
 	if text == "" {
 		return nil
 	}
-	return r.seal.Seal(text, "decision:"+id+":"+field)
+	return r.seal.Seal(text, decisionAAD(id, field))
 }
 
 func (r *Decisions) opened(b []byte, id, field string) (string, error) {
 	if len(b) == 0 {
 		return "", nil
 	}
-	return r.seal.Open(b, "decision:"+id+":"+field)
+	return r.seal.Open(b, decisionAAD(id, field))
 }
 
 // Insert stores a new decision.
