@@ -4,7 +4,7 @@
 #   make faults   the fault harness (docs/reliability.md)
 #   make test     everything CI checks (formatting, vet, proto lint/staleness/breaking,
 #                 unit + integration + end-to-end tests with the race detector, short fuzzing,
-#                 a one-minute smoke run of the benchmark)
+#                 a smoke run of the benchmark, under a minute)
 #   make bench    the benchmark against the raw-pgx baseline (docs/performance.md)
 #
 # Tool versions are pinned here and nowhere else; tools install into ./bin.

@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	conc := fs.String("conc", "1,4,16", "concurrencies (callers) to measure")
 	outFile := fs.String("out", "bench-results.md", "results file (Markdown); empty = none")
 	scale := fs.String("scale", "", "caseload sizes to load and measure the list RPCs at, e.g. 10000,100000,1000000 (empty = none)")
-	smoke := fs.Bool("smoke", false, "a short run (about a minute) that checks every measurement works, for make test")
+	smoke := fs.Bool("smoke", false, "a short run (under a minute, at 4 callers) that checks every measurement works, for make test")
 	chainFor := fs.Duration("chain-duration", 0, "length of the asynchronous-chain run (default 3 × -duration)")
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("-scale: %w", err)
 	}
 	if o.smoke {
-		o.duration, o.conc, o.chainFor, o.listCalls = time.Second, []int{1, 4}, 3*time.Second, 50
+		o.duration, o.conc, o.chainFor, o.listCalls = time.Second, []int{4}, 3*time.Second, 50
 		if len(o.scale) == 0 {
 			o.scale = []int{2000}
 		}
