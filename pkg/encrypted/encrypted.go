@@ -71,6 +71,12 @@ const batch = 500
 // current key.
 func Reseal(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) ([]Count, error) {
 	var out []Count
+	if todo, err := pending(ctx, db, p, cols); err != nil || !todo {
+		for _, c := range cols {
+			out = append(out, Count{Column: c.Name()})
+		}
+		return out, err
+	}
 	for _, c := range cols {
 		n := Count{Column: c.Name()}
 		if err := rewrap(ctx, db, p, c, &n); err != nil {
@@ -84,6 +90,26 @@ func Reseal(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) ([]Co
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// pending reports, in one round trip, whether any column has a value under a retired key or
+// in clear: the usual answer at a service's start is no.
+func pending(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) (bool, error) {
+	if len(cols) == 0 {
+		return false, nil
+	}
+	var exists []string
+	for _, c := range cols {
+		table := pgx.Identifier{c.Table}.Sanitize()
+		exists = append(exists, fmt.Sprintf(`EXISTS (SELECT 1 FROM %s WHERE %s)`, table, underRetiredKey(c)))
+		if c.Plain != "" {
+			exists = append(exists, fmt.Sprintf(`EXISTS (SELECT 1 FROM %s WHERE %s IS NULL AND %s <> '')`, table,
+				pgx.Identifier{c.Column}.Sanitize(), pgx.Identifier{c.Plain}.Sanitize()))
+		}
+	}
+	var todo bool
+	err := db.Pool.QueryRow(ctx, `SELECT `+strings.Join(exists, " OR "), p.KeyID()).Scan(&todo)
+	return todo, err
 }
 
 // underRetiredKey is the condition of a row with a value sealed under another key than $1.

@@ -22,7 +22,8 @@ func (c Config) migrationURL() string {
 }
 
 // MigrateAndGrant applies the migrations as the schema owner and then grants the application
-// role (cfg.DatabaseAppRole, when set) exactly what the service needs.
+// role (cfg.DatabaseAppRole, when set) exactly what the service needs. The `migrate` command
+// then reseals (below); a service that migrates on start reseals in the background.
 func MigrateAndGrant(ctx context.Context, spec Spec, cfg Config) error {
 	return migrateAndGrant(ctx, spec, cfg, io.Discard)
 }
@@ -42,7 +43,7 @@ func migrateAndGrant(ctx context.Context, spec Spec, cfg Config, out io.Writer) 
 		}
 		fmt.Fprintf(out, "%s migrate: privileges granted to the application role %s\n", spec.Name, cfg.DatabaseAppRole)
 	}
-	return reseal(ctx, spec, cfg, out)
+	return nil
 }
 
 // reseal brings the encrypted columns under the current encryption key (pkg/encrypted), as

@@ -245,7 +245,10 @@ func RunCommand(spec Spec, args []string, out io.Writer) error {
 		if cfg.migrationURL() == "" {
 			return errors.New("WIJKBRUG_MIGRATION_DATABASE_URL or WIJKBRUG_DATABASE_URL is required")
 		}
-		return migrateAndGrant(ctx, spec, cfg, out)
+		if err := migrateAndGrant(ctx, spec, cfg, out); err != nil {
+			return err
+		}
+		return reseal(ctx, spec, cfg, out)
 	case "verify-accesslog":
 		if cfg.DatabaseURL == "" {
 			return errors.New("WIJKBRUG_DATABASE_URL is required")
@@ -403,6 +406,17 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		if hooks.OnMigrated != nil {
 			hooks.OnMigrated()
 		}
+		// Re-encryption need not hold up the start: values under a retired key stay readable
+		// while it runs, and the usual answer is that there is nothing to do.
+		go func() {
+			var report strings.Builder
+			if err := reseal(ctx, spec, cfg, &report); err != nil {
+				logger.Warn("re-encryption under the current key did not finish; the next start tries again", "error", err.Error())
+			}
+			for line := range strings.Lines(report.String()) {
+				logger.Info(strings.TrimSpace(line))
+			}
+		}()
 	}
 	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns))
 	if err != nil {
