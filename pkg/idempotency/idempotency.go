@@ -10,11 +10,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"google.golang.org/grpc"

@@ -3,11 +3,11 @@ package svc
 import (
 	"context"
 	"fmt"
+	"io"
+
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
-	"io"
-
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 )

@@ -2,9 +2,9 @@ package logstore
 
 import (
 	"context"
-	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/encrypted"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
 )
