@@ -285,6 +285,11 @@ func TestHouseholdCaseFromOpeningToClosing(t *testing.T) {
 		BaselineAssessmentId: baseline, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_CONTINUE}); status.Code(err) != codes.NotFound {
 		t.Fatalf("an assessment of another household: want NOT_FOUND, got %v", err)
 	}
+	if _, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-far", CaseId: id, AssessmentId: assessed,
+		BaselineAssessmentId: baseline, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14,
+		WatchUntil: clock.Now().AddDate(6, 0, 0).Format(time.DateOnly)}); !hasViolation(err, "watch_until") {
+		t.Fatalf("a pilot light six years ahead: want INVALID_ARGUMENT on watch_until, got %v", err)
+	}
 	eval, err := noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "eval-1", CaseId: id, AssessmentId: assessed,
 		BaselineAssessmentId: baseline, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14,
 		WatchUntil: clock.Now().Add(90 * day).Format(time.DateOnly)})

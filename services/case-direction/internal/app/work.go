@@ -202,6 +202,10 @@ func (a *App) RecordEvaluation(ctx context.Context, caseID string, in Evaluation
 			if !in.Until.After(at) {
 				return apperr.Invalid("watch_until", "must be after today")
 			}
+			// As far ahead as a plan's evaluation may be: the bound catches typing errors.
+			if in.Until.After(domain.Day(at).AddDate(domain.MaxEvaluationYears, 0, 0)) {
+				return apperr.Invalid("watch_until", fmt.Sprintf("must be within %d years of today", domain.MaxEvaluationYears))
+			}
 			w = &domain.Watch{IntervalDays: in.IntervalDays, Until: in.Until}
 		}
 		if _, _, err := c.Evaluate(in.Decision, w, at); err != nil {

@@ -3506,7 +3506,8 @@ type RecordEvaluationRequest struct {
 	// the case's baseline from intake. It must concern the same resident or household.
 	BaselineAssessmentId string             `protobuf:"bytes,8,opt,name=baseline_assessment_id,json=baselineAssessmentId,proto3" json:"baseline_assessment_id,omitempty"`
 	Decision             EvaluationDecision `protobuf:"varint,5,opt,name=decision,proto3,enum=wijkbrug.casedirection.v1.EvaluationDecision" json:"decision,omitempty"`
-	// For WATCH: days between check-ins (1-365) and the last day of the pilot light.
+	// For WATCH: days between check-ins (1-365) and the last day of the pilot light (after
+	// today, within 5 years).
 	CheckInIntervalDays int32  `protobuf:"varint,6,opt,name=check_in_interval_days,json=checkInIntervalDays,proto3" json:"check_in_interval_days,omitempty"`
 	WatchUntil          string `protobuf:"bytes,7,opt,name=watch_until,json=watchUntil,proto3" json:"watch_until,omitempty"`
 	unknownFields       protoimpl.UnknownFields
