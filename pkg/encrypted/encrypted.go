@@ -65,12 +65,18 @@ type Count struct {
 const batch = 500
 
 // Reseal brings every column of cols under p's current key, batch by batch, each in a
-// transaction of its own, and reports per column what it did. Rows are visited once, in
+// transaction of its own, and reports per column what it did. First it opens one value of
+// each column that carries the current key's id: a key given under the id of another key
+// (a typing error in the rotation) fails there, with a *WrongKeyError, before anything is
+// written. Rows are visited once, in
 // physical order (ctid), so a value that cannot be opened does not stop the rest; a row
 // another transaction changes meanwhile is left to that transaction, which seals with the
 // current key.
 func Reseal(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) ([]Count, error) {
 	var out []Count
+	if err := currentKeyOpens(ctx, db, p, cols); err != nil {
+		return nil, err
+	}
 	if todo, err := pending(ctx, db, p, cols); err != nil || !todo {
 		for _, c := range cols {
 			out = append(out, Count{Column: c.Name()})
@@ -90,6 +96,64 @@ func Reseal(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) ([]Co
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// WrongKeyError is a current key that does not open the values stored under its id.
+type WrongKeyError struct {
+	KeyID   byte
+	Columns []string
+}
+
+func (e *WrongKeyError) Error() string {
+	return fmt.Sprintf("the current encryption key does not open values stored under its id %d (%s): it is not the key that sealed them",
+		e.KeyID, strings.Join(e.Columns, ", "))
+}
+
+// currentKeyOpens opens one value under the current key's id of each column, in one round
+// trip, and returns a *WrongKeyError naming the columns where it does not open.
+func currentKeyOpens(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) error {
+	if len(cols) == 0 {
+		return nil
+	}
+	var samples []string
+	for i, c := range cols {
+		col := pgx.Identifier{c.Column}.Sanitize()
+		cond := fmt.Sprintf(`%[1]s IS NOT NULL AND length(%[1]s) > 0 AND get_byte(%[1]s, 0) = $1`, col)
+		if c.Array {
+			cond = fmt.Sprintf(`cardinality(%[1]s) > 0 AND length(%[1]s[1]) > 0 AND get_byte(%[1]s[1], 0) = $1`, col)
+		}
+		if c.Where != "" {
+			cond += " AND (" + c.Where + ")"
+		}
+		samples = append(samples, fmt.Sprintf(`(SELECT %d, %s, %s FROM %s WHERE %s LIMIT 1)`, i, valuesOf(c), keyOf(c), pgx.Identifier{c.Table}.Sanitize(), cond))
+	}
+	rows, err := db.Pool.Query(ctx, strings.Join(samples, " UNION ALL "), p.KeyID())
+	if err != nil {
+		return err
+	}
+	type sample struct {
+		col    int
+		values [][]byte
+		key    []string
+	}
+	found, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (s sample, err error) {
+		err = cr.Scan(&s.col, &s.values, &s.key)
+		return s, err
+	})
+	if err != nil {
+		return err
+	}
+	wrong := &WrongKeyError{KeyID: p.KeyID()}
+	for _, s := range found {
+		c := cols[s.col]
+		if _, err := p.Open(s.values[0], c.AAD(s.key)); err != nil {
+			wrong.Columns = append(wrong.Columns, c.Name())
+		}
+	}
+	if len(wrong.Columns) > 0 {
+		return wrong
+	}
+	return nil
 }
 
 // pending reports, in one round trip, whether any column has a value under a retired key or

@@ -3,6 +3,7 @@ package encrypted_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
@@ -105,6 +106,13 @@ func TestResealAfterARotation(t *testing.T) {
 	// The row the Where leaves out is not touched: it is not this column's.
 	if err := db.Pool.QueryRow(ctx, `SELECT body_enc FROM notes WHERE id = $1`, ids[4]).Scan(&body); err != nil || body[0] != 1 {
 		t.Fatalf("a row outside Where was changed: %x %v", body, err)
+	}
+	// A key given under the id of another (a typing error in the rotation) is refused before
+	// anything is written.
+	var wrong *encrypted.WrongKeyError
+	if _, err := encrypted.Reseal(ctx, db, protector(t, 2, 3, map[byte][]byte{1: bytes.Repeat([]byte{1}, 32)}), cols); !errors.As(err, &wrong) ||
+		wrong.KeyID != 2 || len(wrong.Columns) != 2 {
+		t.Fatalf("a wrong key under id 2: %v", err)
 	}
 	if r := encrypted.Report("svc", counts); !bytes.Contains([]byte(r), []byte("notes.body_enc: 2 re-encrypted under the current key, 1 sealed that were stored in clear, 1 NOT READABLE")) {
 		t.Fatalf("report: %q", r)

@@ -452,6 +452,7 @@ var (
 	valueAfterField = regexp.MustCompile(`^(.*\bfield "?[A-Za-z0-9_.\[\]]+"?): .*$`)
 	// unexpectedToken is the token a syntax error quotes, or not (a number).
 	unexpectedToken = regexp.MustCompile(`^(.*\bunexpected token)\b.*$`)
+	fieldName       = regexp.MustCompile(`^"[A-Za-z_][A-Za-z0-9_.]*"$`)
 	quotedValue     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 )
 
@@ -469,8 +470,8 @@ func withoutValues(msg string) string {
 	last := 0
 	for _, loc := range quotedValue.FindAllStringIndex(msg, -1) {
 		b.WriteString(msg[last:loc[0]])
-		if strings.HasSuffix(msg[:loc[0]], "field ") {
-			b.WriteString(msg[loc[0]:loc[1]]) // a field's name
+		if strings.HasSuffix(msg[:loc[0]], "field ") && fieldName.MatchString(msg[loc[0]:loc[1]]) {
+			b.WriteString(msg[loc[0]:loc[1]]) // a field's name (a key the client made up is a value)
 		} else {
 			b.WriteString(`"…"`)
 		}

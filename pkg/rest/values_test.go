@@ -15,6 +15,7 @@ func TestErrorMessagesLeaveOutTheValues(t *testing.T) {
 		`proto: syntax error (line 1:9): unexpected token 735190008`:                       `proto: syntax error (line 1:9): unexpected token`,
 		`parsing field "page_size": strconv.ParseInt: parsing "735190008": invalid syntax`: `parsing field "page_size"`,
 		`proto: (line 1:2): unknown field "no_such_field"`:                                 `proto: (line 1:2): unknown field "no_such_field"`,
+		`proto: (line 1:2): unknown field "Zwaantje 735190008"`:                            `proto: (line 1:2): unknown field "…"`,
 		`proto: (line 1:30): invalid UTF-8 in string "Zw\xff"`:                             `proto: (line 1:30): invalid UTF-8 in string "…"`,
 		`request body: unexpected data after the JSON object`:                              `request body: unexpected data after the JSON object`,
 	} {

@@ -2,6 +2,7 @@ package svc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -66,6 +67,10 @@ func reseal(ctx context.Context, spec Spec, cfg Config, out io.Writer) error {
 	}
 	defer db.Close()
 	counts, err := encrypted.Reseal(ctx, db, prot, EncryptedColumns(spec))
+	var wrong *encrypted.WrongKeyError
+	if errors.As(err, &wrong) {
+		return fmt.Errorf("%s migrate: WIJKBRUG_BSN_ENCRYPTION_KEY: %w; nothing was re-encrypted", spec.Name, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,12 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	if err := owner.Pool.QueryRow(context.Background(), `SELECT reason FROM emergency_grants WHERE reason_enc IS NOT NULL`).Scan(&clear); err != nil || clear != "" {
 		t.Fatalf("the reason after migrate: %q %v", clear, err)
 	}
+	// Another key under the same id (a typing error in a rotation) stops migrate, naming it.
+	t.Setenv("WIJKBRUG_BSN_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("xyz", 11))))
+	if err := svc.RunCommand(spec, []string{"migrate"}, &out); err == nil || !strings.Contains(err.Error(), "WIJKBRUG_BSN_ENCRYPTION_KEY") ||
+		!strings.Contains(err.Error(), "not the key that sealed them") {
+		t.Fatalf("migrate with another key under id 1: %v", err)
+	}
 
 	// NATS is down when the service starts: it serves (writes go to the outbox) and reports
 	// NATS as a dependency detail until the broker is there and its stream is declared.

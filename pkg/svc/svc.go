@@ -307,9 +307,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	if cfg.ConsumerWorkers < 0 {
-		return fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers)
+		return fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS (-consumer-workers) is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers)
 	}
-	privacyOfficers, err := config.OINs("WIJKBRUG_PRIVACY_OFFICER_OINS", cfg.PrivacyOfficerOINs)
+	privacyOfficers, err := config.OINs("WIJKBRUG_PRIVACY_OFFICER_OINS (-privacy-officer-oins)", cfg.PrivacyOfficerOINs)
 	if err != nil {
 		return err
 	}
@@ -787,7 +787,7 @@ func parseLevel(s string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return 0, fmt.Errorf("WIJKBRUG_LOG_LEVEL is %q: debug, info, warn or error", s)
+	return 0, fmt.Errorf("WIJKBRUG_LOG_LEVEL (-log-level) is %q: debug, info, warn or error", s)
 }
 
 // Seed loads data into a service's database outside a running service (demo data, fixtures
