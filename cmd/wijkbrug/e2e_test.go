@@ -419,7 +419,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	if err := printAccessHistory(ctx, conf, addrs, residentBSN, &history); err != nil {
 		t.Fatalf("access-history: %v", err)
 	}
-	for _, want := range []string{"referral.signal.create", "dr-jansen (gp)", "purposes (register of processing activities):",
+	for _, want := range []string{"referral.signal.create", "dr-jansen (gp)", " NEW_RECORD ", "purposes (register of processing activities):",
 		"signal               signalling: a partner reports concerns", "signal-intake        a signal becomes an intake"} {
 		if !strings.Contains(history.String(), want) {
 			t.Errorf("access-history lacks %q:\n%s", want, history.String())

@@ -338,6 +338,14 @@ func testREST(t *testing.T, s *suite.Suite) {
 				t.Errorf("%s: code %s", name, code)
 			}
 		}
+		// A query parameter that names no field is refused without repeating it: a BSN typed
+		// into a URL is still the resident's.
+		for _, url := range []string{base + "/v1/signals/" + submitted.GetSignalId() + "?123456782", base + "/v1/signals?123456782=1"} {
+			a := call(t, gp, "GET", url, "", gpHeaders...)
+			if a.status != http.StatusBadRequest || strings.Contains(string(a.body), "123456782") {
+				t.Errorf("%s: want 400 without the parameter's name, got %d %s", url, a.status, a.body)
+			}
+		}
 	})
 	t.Run("acting on behalf of another organisation is refused, as on gRPC", func(t *testing.T) {
 		a := call(t, gp, "GET", base+"/v1/signals", "", append(append([]string(nil), gpHeaders...), "X-Wijkbrug-On-Behalf-Of", "00000001000000000100")...)

@@ -40,15 +40,23 @@ func TestEmergencyAccess(t *testing.T) {
 		{"referral", "signal", f.signal, referralv1.ReferralService_GetSignal_FullMethodName, &referralv1.GetSignalRequest{SignalId: f.signal}},
 		{"referral", "referral", f.refSent, referralv1.ReferralService_GetReferral_FullMethodName, &referralv1.GetReferralRequest{ReferralId: f.refSent}},
 	}
-	t.Run("a reason of spaces and a wildcard id are refused", func(t *testing.T) {
-		for field, req := range map[string]*accesslogv1.StartEmergencyAccessRequest{
-			"reason":    {ObjectType: "case", ObjectId: f.caseA, Reason: strings.Repeat(" ", 25), DurationMinutes: 15},
-			"object_id": {ObjectType: "case", ObjectId: "*", Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15},
+	t.Run("a reason of spaces, a wildcard id and a BSN as the id are refused", func(t *testing.T) {
+		for _, req := range []*accesslogv1.StartEmergencyAccessRequest{
+			{ObjectType: "case", ObjectId: f.caseA, Reason: strings.Repeat(" ", 25), DurationMinutes: 15},
+			{ObjectType: "case", ObjectId: "*", Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15},
+			{ObjectType: "resident", ObjectId: f.bsn1, Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15},
 		} {
-			_, err := env.invoke(t, "casedirection", accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName, night, req)
+			field := map[bool]string{true: "reason", false: "object_id"}[req.GetObjectId() == f.caseA]
+			_, err := env.invoke(t, "intake", accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName, night, req)
 			if status.Code(err) != codes.InvalidArgument || !slices.Contains(badRequestFields(err), field) {
-				t.Errorf("%s: want INVALID_ARGUMENT on it, got %v", field, err)
+				t.Errorf("%s %q: want INVALID_ARGUMENT on %s, got %v", req.GetObjectType(), req.GetObjectId(), field, err)
 			}
+			if strings.Contains(status.Convert(err).Message(), f.bsn1) {
+				t.Errorf("the refusal repeats the BSN: %v", err)
+			}
+		}
+		if n := queryOne[int64](t, s.Postgres.DSN("intake"), `SELECT count(*) FROM access_log WHERE object_id = $1`, f.bsn1); n != 0 {
+			t.Fatalf("the BSN is in the access log %d times", n)
 		}
 	})
 	for _, r := range records {

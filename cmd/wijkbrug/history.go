@@ -99,11 +99,12 @@ func printAccessHistory(ctx context.Context, conf *tls.Config, addrs []string, r
 		_ = cc.Close()
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].e.GetAt().AsTime().After(rows[j].e.GetAt().AsTime()) })
-	fmt.Fprintf(out, "%-24s %-19s %-40s %-22s %-20s %-8s %s\n", "when", "service", "action", "organisation (type)", "user (role)", "outcome", "purpose")
+	// The route says how access was allowed: an EMERGENCY read stands out from a TEAM one.
+	fmt.Fprintf(out, "%-24s %-19s %-40s %-22s %-20s %-8s %-10s %s\n", "when", "service", "action", "organisation (type)", "user (role)", "outcome", "route", "purpose")
 	for _, r := range rows {
 		e := r.e
-		fmt.Fprintf(out, "%-24s %-19s %-40s %-22s %-20s %-8s %s\n", e.GetAt().AsTime().Local().Format("2006-01-02 15:04:05"), r.service, e.GetAction(),
-			e.GetOrganisationOin()+" ("+protoenum.Code(e.GetOrganisationType())+")", e.GetUser()+" ("+e.GetRole()+")", e.GetOutcome(), e.GetPurpose())
+		fmt.Fprintf(out, "%-24s %-19s %-40s %-22s %-20s %-8s %-10s %s\n", e.GetAt().AsTime().Local().Format("2006-01-02 15:04:05"), r.service, e.GetAction(),
+			e.GetOrganisationOin()+" ("+protoenum.Code(e.GetOrganisationType())+")", e.GetUser()+" ("+e.GetRole()+")", e.GetOutcome(), e.GetRoute(), e.GetPurpose())
 	}
 	fmt.Fprintf(out, "%d entries\n", len(rows))
 	// The resident is owed why, not only who: each purpose shown, in the register's words.

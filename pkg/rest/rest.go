@@ -296,7 +296,7 @@ func queryAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		}
 		asked := m.ProtoReflect().New()
 		if err := (strictQuery{}).Parse(asked.Interface(), values, &utilities.DoubleArray{}); err != nil {
-			return grpcx.ToStatus(ctx, log, apperr.Invalid("query", err.Error()))
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("query", withoutValues(err.Error())))
 		}
 		built := m.ProtoReflect()
 		var ignored string
@@ -328,7 +328,7 @@ func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		}
 		sent := m.ProtoReflect().New()
 		if err := protojson.Unmarshal(raw, sent.Interface()); err != nil {
-			return grpcx.ToStatus(ctx, log, apperr.Invalid("body", "not one JSON object of this request: "+err.Error()))
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("body", "not one JSON object of this request: "+withoutValues(err.Error())))
 		}
 		var v apperr.Validation
 		got := m.ProtoReflect()
@@ -470,7 +470,8 @@ func withoutValues(msg string) string {
 	last := 0
 	for _, loc := range quotedValue.FindAllStringIndex(msg, -1) {
 		b.WriteString(msg[last:loc[0]])
-		if strings.HasSuffix(msg[:loc[0]], "field ") && fieldName.MatchString(msg[loc[0]:loc[1]]) {
+		named := strings.HasSuffix(msg[:loc[0]], "field ") || strings.HasSuffix(msg[:loc[0]], "parameter ")
+		if named && fieldName.MatchString(msg[loc[0]:loc[1]]) {
 			b.WriteString(msg[loc[0]:loc[1]]) // a field's name (a key the client made up is a value)
 		} else {
 			b.WriteString(`"…"`)

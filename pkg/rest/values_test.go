@@ -16,6 +16,8 @@ func TestErrorMessagesLeaveOutTheValues(t *testing.T) {
 		`parsing field "page_size": strconv.ParseInt: parsing "735190008": invalid syntax`: `parsing field "page_size"`,
 		`proto: (line 1:2): unknown field "no_such_field"`:                                 `proto: (line 1:2): unknown field "no_such_field"`,
 		`proto: (line 1:2): unknown field "Zwaantje 735190008"`:                            `proto: (line 1:2): unknown field "…"`,
+		`unknown query parameter "735190008": not a field of this request`:                 `unknown query parameter "…": not a field of this request`,
+		`unknown query parameter "page_sise": not a field of this request`:                 `unknown query parameter "page_sise": not a field of this request`,
 		`proto: (line 1:30): invalid UTF-8 in string "Zw\xff"`:                             `proto: (line 1:30): invalid UTF-8 in string "…"`,
 		`request body: unexpected data after the JSON object`:                              `request body: unexpected data after the JSON object`,
 	} {

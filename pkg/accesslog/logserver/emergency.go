@@ -27,8 +27,11 @@ var (
 func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.StartEmergencyAccessRequest) (*accesslogv1.StartEmergencyAccessResponse, error) {
 	var v apperr.Validation
 	v.Check(objectTypeRe.MatchString(req.GetObjectType()), "object_type", "a record type as in the access log, e.g. case, intake, signal")
-	// One record's id (a UUID, an allocation or decision number): no wildcard or list.
-	v.Check(objectIDRe.MatchString(req.GetObjectId()), "object_id", "required: the id of one record, at most 100 letters, digits, '.', '_' or '-'")
+	// One record's id (a UUID, an allocation or decision number): no wildcard or list, and
+	// never only digits. No record's id is, and a BSN typed here would be kept in clear in the
+	// grant and the append-only access log.
+	v.Check(objectIDRe.MatchString(req.GetObjectId()) && strings.Trim(req.GetObjectId(), "0123456789") != "", "object_id",
+		"required: the id of one record (a UUID, an allocation number), at most 100 letters, digits, '.', '_' or '-', not a number alone (never a BSN)")
 	// Twenty characters of reason, not of spaces around it.
 	v.Check(utf8.ValidString(req.GetReason()) && utf8.RuneCountInString(strings.TrimSpace(req.GetReason())) >= accesslog.MinEmergencyReason && len(req.GetReason()) <= 2000,
 		"reason", "required: why this is an emergency, 20 to 2000 characters")

@@ -34,7 +34,9 @@ type StartEmergencyAccessRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// The kind of record, as in the access log: e.g. "case", "intake", "signal".
 	ObjectType string `protobuf:"bytes,2,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
-	ObjectId   string `protobuf:"bytes,3,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// The record's id (a UUID, an allocation number); never a number alone, so a BSN typed
+	// here is refused rather than kept in the grant and the access log.
+	ObjectId string `protobuf:"bytes,3,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	// Why this is an emergency (at least 20 characters); kept with the grant.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// How long, in minutes (default 60, at most 240).

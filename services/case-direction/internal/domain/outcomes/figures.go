@@ -5,6 +5,7 @@
 package outcomes
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -170,6 +171,10 @@ func PeriodOf(t time.Time, g Granularity) string {
 // schema's bounds of its timestamps).
 const minPeriodYear, maxPeriodYear = 1900, 2199
 
+// errNotAPeriod names the form a period must have; like every message it does not repeat what
+// was sent, which may be anything.
+var errNotAPeriod = errors.New("must be a period YYYY-Qn or YYYY-MM")
+
 // parsePeriod returns the first day of a period and its granularity.
 func parsePeriod(p string) (time.Time, Granularity, error) {
 	var t time.Time
@@ -178,17 +183,17 @@ func parsePeriod(p string) (time.Time, Granularity, error) {
 		y, err := strconv.Atoi(p[:4])
 		q := int(p[6] - '0')
 		if err != nil || p[0] < '0' || p[0] > '9' || q < 1 || q > 4 {
-			return time.Time{}, 0, fmt.Errorf("period %q is not YYYY-Qn or YYYY-MM", p)
+			return time.Time{}, 0, errNotAPeriod
 		}
 		t, g = time.Date(y, time.Month(3*(q-1)+1), 1, 0, 0, 0, 0, time.UTC), Quarter
 	} else {
 		var err error
 		if t, err = time.Parse("2006-01", p); err != nil {
-			return time.Time{}, 0, fmt.Errorf("period %q is not YYYY-Qn or YYYY-MM", p)
+			return time.Time{}, 0, errNotAPeriod
 		}
 	}
 	if t.Year() < minPeriodYear || t.Year() > maxPeriodYear {
-		return time.Time{}, 0, fmt.Errorf("period %q is not in the years %d-%d", p, minPeriodYear, maxPeriodYear)
+		return time.Time{}, 0, fmt.Errorf("must be a period in the years %d-%d", minPeriodYear, maxPeriodYear)
 	}
 	return t, g, nil
 }
