@@ -117,16 +117,6 @@ func (g Grid) lines() [][][2]int {
 	return out
 }
 
-func (g Grid) suppressedIn(line [][2]int) int {
-	n := 0
-	for _, p := range line {
-		if g.Suppressed[p[0]][p[1]] {
-			n++
-		}
-	}
-	return n
-}
-
 // lineSystem is the published numbers of one answer and the lines among them: each line is
 // numbers of which the last is the sum of the others (a table's row or column with its total,
 // or the same count in two tables: a line of two). Suppression is decided over all lines at
