@@ -98,10 +98,21 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 		t.Fatalf("migrate with another key under id 1: %v", err)
 	}
 
+	// A service that migrates on start re-encrypts too, once it serves, NATS or not: a reason
+	// in clear (the suite's own keys seal nothing else here) is sealed while NATS is down.
+	if _, err := owner.Pool.Exec(context.Background(), `DELETE FROM emergency_grants`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Pool.Exec(context.Background(), `INSERT INTO emergency_grants (id, object_type, object_id, org_oin, user_id, role, reason, granted_at, expires_at)
+		VALUES (gen_random_uuid(), 'case', 'c-2', '00000001000000000100', 'anna', 'r', 'left in clear again', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+
 	// NATS is down when the service starts: it serves (writes go to the outbox) and reports
 	// NATS as a dependency detail until the broker is there and its stream is declared.
 	env.NATS.Stop()
 	cfg := env.Config(t, spec, dsn)
+	cfg.MigrateOnStart = true
 	// The address is known before the start (the client below dials it while the service
 	// comes up), and bound now: a port only named could be taken before the service binds it.
 	gl, err := netport.Listen()
@@ -143,6 +154,19 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	waitFor("", healthpb.HealthCheckResponse_SERVING)
 	if s := status(natsDetail); s != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("without NATS the nats detail must be NOT_SERVING, is %v", s)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		var sealed bool
+		if err := owner.Pool.QueryRow(context.Background(), `SELECT reason_enc IS NOT NULL AND reason = '' FROM emergency_grants WHERE object_id = 'c-2'`).Scan(&sealed); err != nil {
+			t.Fatal(err)
+		}
+		if sealed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a service that migrates on start never sealed the reason left in clear")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if err := env.NATS.StartAgain(); err != nil {
 		t.Fatal(err)

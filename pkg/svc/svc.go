@@ -399,6 +399,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}()
+	served := make(chan struct{}) // closed when the service first answers calls
 	if cfg.MigrateOnStart {
 		if err := MigrateAndGrant(ctx, spec, cfg); err != nil {
 			return err
@@ -407,8 +408,14 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 			hooks.OnMigrated()
 		}
 		// Re-encryption need not hold up the start: values under a retired key stay readable
-		// while it runs, and the usual answer is that there is nothing to do.
+		// while it runs, and the usual answer is that there is nothing to do. It waits until
+		// the service serves, so that its connection and queries take no CPU from the start.
 		go func() {
+			select {
+			case <-served:
+			case <-ctx.Done():
+				return
+			}
 			var report strings.Builder
 			if err := reseal(ctx, spec, cfg, &report); err != nil {
 				logger.Warn("re-encryption under the current key did not finish; the next start tries again", "error", err.Error())
@@ -525,7 +532,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
-	go watchHealth(workCtx, db, nc, streamReady, relay, server, admin, logger, func() {
+	go watchHealth(workCtx, db, nc, streamReady, relay, server, admin, logger, served, func() {
 		if hooks.OnServingREST != nil && restEdge != nil {
 			hooks.OnServingREST(restEdge.Addr())
 		}
@@ -557,10 +564,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	return nil
 }
 
-// watchHealth keeps readiness and the health details current. first runs once, when the
-// service is fully up (database, NATS and its stream), which is what tests wait for.
-func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, first func()) {
-	served := false
+// watchHealth keeps readiness and the health details current. It closes serving when the
+// service first reports SERVING (PostgreSQL answers); first runs once, when the service is
+// fully up (database, NATS and its stream), which is what tests wait for.
+func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, first func()) {
+	served, servingClosed := false, false
 	dbWasOK := true
 	interval := 50 * time.Millisecond
 	for {
@@ -607,6 +615,10 @@ func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <
 		server.SetDependency("nats", natsOK && streamOK)
 		admin.SetReady(ok)
 		admin.SetDetail(detail)
+		if ok && !servingClosed {
+			servingClosed = true
+			close(serving)
+		}
 		if ok && natsOK && streamOK && !served {
 			served = true
 			interval = time.Second
