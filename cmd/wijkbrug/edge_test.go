@@ -258,6 +258,35 @@ func testREST(t *testing.T, s *suite.Suite) {
 			}
 		}
 	})
+	t.Run("a purpose that processes no residents' data shows none", func(t *testing.T) {
+		// The register says social-map and event-delivery process no personal data of
+		// residents: the signal (a BSN, the GP's text) is refused under them, on both edges,
+		// naming the purposes that would fit; the social map itself is still searched.
+		want := `purpose "social-map" processes no personal data of residents, and this call reads or changes a resident's data; name the activity it serves: signal, case-consultation, referral`
+		for _, purpose := range []string{"social-map", "event-delivery"} {
+			w := strings.ReplaceAll(want, "social-map", purpose)
+			_, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr)).GetSignal(
+				acting(t, "dr-jansen", "gp", purpose), &referralv1.GetSignalRequest{SignalId: submitted.GetSignalId()})
+			if status.Code(err) != codes.PermissionDenied || status.Convert(err).Message() != w {
+				t.Errorf("gRPC with purpose %q: %v, want PERMISSION_DENIED saying %q", purpose, err, w)
+			}
+			a := call(t, gp, "GET", base+"/v1/signals/"+submitted.GetSignalId(), "",
+				"X-Wijkbrug-User", "dr-jansen", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", purpose)
+			if code, _ := restError(t, a); a.status != http.StatusForbidden || code != codes.PermissionDenied || strings.Contains(string(a.body), "123456782") {
+				t.Errorf("REST with purpose %q: %d %s, want 403 without the signal", purpose, a.status, a.body)
+			}
+		}
+		// A new signal under it is refused too.
+		a := call(t, gp, "POST", base+"/v1/signals", signal, "X-Wijkbrug-User", "dr-jansen", "X-Wijkbrug-Role", "gp",
+			"X-Wijkbrug-Purpose", "social-map", "Idempotency-Key", "under-social-map")
+		if code, _ := restError(t, a); a.status != http.StatusForbidden || code != codes.PermissionDenied {
+			t.Errorf("a signal submitted under social-map: %d %s, want 403", a.status, a.body)
+		}
+		if _, err := referralv1.NewReferralServiceClient(dialAs(t, s, "gp", ref.Addr)).SearchProvisions(
+			acting(t, "dr-jansen", "gp", "social-map"), &referralv1.SearchProvisionsRequest{MunicipalityCode: "GM0363"}); err != nil {
+			t.Errorf("the social map under social-map: %v", err)
+		}
+	})
 	t.Run("without a client certificate the connection is refused", func(t *testing.T) {
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}}}
 		if res, err := c.Get(base + "/openapi.json"); err == nil {

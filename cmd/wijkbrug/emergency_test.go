@@ -9,6 +9,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	providermonitoringv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -59,6 +60,12 @@ func TestEmergencyAccess(t *testing.T) {
 			t.Fatalf("the BSN is in the access log %d times", n)
 		}
 	})
+	// The case holds a conference decision: the team's own free text, which an involved
+	// partner does not see and a grant does not open either.
+	mustCall[*casedirectionv1.RecordCaseConferenceResponse](t, env, "casedirection", casedirectionv1.CaseDirectionService_RecordCaseConference_FullMethodName, ownerTeam,
+		&casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "emergency-conference", CaseId: f.caseA, HeldOn: f.today,
+			Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, ProfessionalId: "regisseur-anna"}},
+			Decisions: []string{fixtureConferenceDecision}})
 	for _, r := range records {
 		t.Run(r.objectType, func(t *testing.T) {
 			if _, err := env.invoke(t, r.endpoint, r.method, night, r.req); status.Code(err) != codes.NotFound {
@@ -68,8 +75,15 @@ func TestEmergencyAccess(t *testing.T) {
 				&accesslogv1.StartEmergencyAccessRequest{ObjectType: r.objectType, ObjectId: r.id, Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15}); err != nil {
 				t.Fatalf("start emergency access: %v", err)
 			}
-			if _, err := env.invoke(t, r.endpoint, r.method, night, r.req); err != nil {
+			got, err := env.invoke(t, r.endpoint, r.method, night, r.req)
+			if err != nil {
 				t.Fatalf("with the grant: %v", err)
+			}
+			if c, ok := got.(*casedirectionv1.GetCaseResponse); ok {
+				confs := c.GetCase().GetConferences()
+				if len(confs) != 1 || len(confs[0].GetDecisions()) != 0 {
+					t.Fatalf("a grant opens the case as an involvement does, without the conference decisions; got %v", confs)
+				}
 			}
 			if _, err := env.invoke(t, r.endpoint, r.method, colleague, r.req); status.Code(err) != codes.NotFound {
 				t.Fatalf("a colleague without a grant: want NOT_FOUND, got %v", err)

@@ -71,14 +71,18 @@ func policyTable() string {
 	for _, t := range orgTypes {
 		fmt.Fprintf(&b, "| %s | %s |\n", t, strings.Join(authz.Roles[identity.OrgType(t)], ", "))
 	}
-	b.WriteString("\nThe register of processing activities (`x-wijkbrug-purpose`, `pkg/authz/activities.go`): a purpose outside it, or one that is not an activity of the caller's organisation type, is refused with PERMISSION_DENIED naming the type's activities. SERVICE forwards the purpose of whoever it acts for; the activities only SERVICE has are what a service does by itself:\n\n")
-	b.WriteString("| purpose | what for | legal basis | organisation types |\n|---|---|---|---|\n")
+	b.WriteString("\nThe register of processing activities (`x-wijkbrug-purpose`, `pkg/authz/activities.go`): a purpose outside it, or one that is not an activity of the caller's organisation type, is refused with PERMISSION_DENIED naming the type's activities. A call under an activity that processes no residents' data (\"no\" below) that would show or change a resident's data is refused with PERMISSION_DENIED naming the type's activities that do. SERVICE forwards the purpose of whoever it acts for; the activities only SERVICE has are what a service does by itself:\n\n")
+	b.WriteString("| purpose | what for | legal basis | residents' data | organisation types |\n|---|---|---|---|---|\n")
 	for _, a := range authz.Activities {
 		var types []string
 		for _, t := range a.Processors {
 			types = append(types, string(t))
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", a.Code, a.Name, a.LegalBasis, strings.Join(types, ", "))
+		data := "yes"
+		if a.NoResidentData {
+			data = "no"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", a.Code, a.Name, a.LegalBasis, data, strings.Join(types, ", "))
 	}
 	return b.String()
 }

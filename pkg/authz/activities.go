@@ -24,6 +24,11 @@ type Activity struct {
 	// Wijkbrug services may forward any purpose of whoever they act for; an activity whose
 	// only processor is SERVICE is one a service performs by itself (identity.System).
 	Processors []identity.OrgType
+	// NoResidentData marks an activity that processes no personal data of residents (the
+	// social map, contracts, policy, aggregated figures, subscriptions): the access log
+	// refuses to record a resident's data read or changed under it (ResidentDataError), so
+	// the purpose a log entry names always covers what was processed.
+	NoResidentData bool
 }
 
 var (
@@ -48,48 +53,48 @@ var (
 // table of docs/security.md (`wijkbrug policies`).
 var Activities = []Activity{
 	{"signal", "signalling: a partner reports concerns about a resident and follows its signal and the feedback on it",
-		"Wmo 2015 art. 2.3.2 (investigation after a report) and 5.1.1; Wgs art. 3 (early signalling of arrears); Wmo 2015 art. 4.1.1 and the reporting code (Veilig Thuis)", signallers},
+		"Wmo 2015 art. 2.3.2 (investigation after a report) and 5.1.1; Wgs art. 3 (early signalling of arrears); Wmo 2015 art. 4.1.1 and the reporting code (Veilig Thuis)", signallers, false},
 	{"intake", "access: intake, triage and queue of a help request, the resident and the household",
-		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes},
+		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes, false},
 	{"case-direction", "case direction: one household, one plan, one director",
-		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes},
+		"Wmo 2015 art. 2.3.2 and 5.1.1; Jeugdwet art. 2.3 and 7.4.0", teamTypes, false},
 	{"case-consultation", "case consultation: an involved partner works on a household's plan",
-		"AVG art. 6(1)(e) with Wmo 2015 art. 5.1.1 and Jeugdwet art. 7.4.0; consent where the partner's own task does not cover it", partners},
+		"AVG art. 6(1)(e) with Wmo 2015 art. 5.1.1 and Jeugdwet art. 7.4.0; consent where the partner's own task does not cover it", partners, false},
 	{"referral", "referral to a provision on the social map, with feedback to whoever referred",
-		"AVG art. 6(1)(a): the resident's consent, recorded per referral (RecordConsent), or the referrer's own legal task", partners},
+		"AVG art. 6(1)(a): the resident's consent, recorded per referral (RecordConsent), or the referrer's own legal task", partners, false},
 	{"allocation", "allocation of custom care to a provider (iWmo/iJw 301, 315, 317)",
-		"Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3; the provider's contract", careTypes},
+		"Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3; the provider's contract", careTypes, false},
 	{"care-delivery", "delivery of allocated care: start, stop, progress and volume (iWmo/iJw 305, 307)",
-		"Wmo 2015 art. 2.3.5 and 5.1.1; Jeugdwet art. 7.4.0; the provider's contract", careTypes},
+		"Wmo 2015 art. 2.3.5 and 5.1.1; Jeugdwet art. 7.4.0; the provider's contract", careTypes, false},
 	{"decisions", "decisions on applications (beschikkingen), their letters and objections",
-		"Awb; Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3", careTypes},
+		"Awb; Wmo 2015 art. 2.3.5; Jeugdwet art. 2.3", careTypes, false},
 	{"mandates", "the mandate register: who may decide on what",
-		"Awb art. 10:1–10:12", []identity.OrgType{identity.OrgMunicipality}},
+		"Awb art. 10:1–10:12", []identity.OrgType{identity.OrgMunicipality}, true},
 	{"monitoring", "monitoring whether allocated care starts, works and can be scaled down; outcome reports",
-		"Wmo 2015 art. 2.1.2 and 5.1.1; Jeugdwet art. 7.4.0", careTypes},
+		"Wmo 2015 art. 2.1.2 and 5.1.1; Jeugdwet art. 7.4.0", careTypes, false},
 	{"contract-management", "contracts with providers and their use",
-		"the contract between municipality and provider; no personal data of residents", []identity.OrgType{identity.OrgMunicipality, identity.OrgProvider}},
+		"the contract between municipality and provider; no personal data of residents", []identity.OrgType{identity.OrgMunicipality, identity.OrgProvider}, true},
 	{"triage-policy", "setting the triage policy of the municipality",
-		"Wmo 2015 art. 2.1.2 (policy plan); no personal data", []identity.OrgType{identity.OrgMunicipality}},
+		"Wmo 2015 art. 2.1.2 (policy plan); no personal data", []identity.OrgType{identity.OrgMunicipality}, true},
 	{"collective-work", "recurring themes of a neighbourhood for collective work (groups under 5 residents suppressed)",
-		"Wmo 2015 art. 2.1.2 and 5.1.1; aggregated", teamTypes},
+		"Wmo 2015 art. 2.1.2 and 5.1.1; aggregated", teamTypes, true},
 	{"right-of-access", "answering a resident's request to see who looked at their data",
-		"AVG art. 15; NEN 7513", []identity.OrgType{identity.OrgMunicipality}},
+		"AVG art. 15; NEN 7513", []identity.OrgType{identity.OrgMunicipality}, false},
 	{"access-supervision", "supervising the access log and the emergency grants",
-		"AVG art. 5(2) and 32; NEN 7510 and 7513", []identity.OrgType{identity.OrgMunicipality}},
+		"AVG art. 5(2) and 32; NEN 7510 and 7513", []identity.OrgType{identity.OrgMunicipality}, false},
 	{"social-map", "searching and publishing the social map of provisions",
-		"no personal data of residents", everyone},
+		"no personal data of residents", everyone, true},
 	{"event-delivery", "receiving events about one's own signals, referrals, allocations and cases",
-		"the ground of the activity the events are about", everyone},
-	{"signal-intake", "a signal becomes an intake (intake's consumer)", "as signal and intake", serviceTypes},
-	{"signal-feedback", "feedback to the source of a signal or referral (referral's consumers)", "as signal and referral", serviceTypes},
-	{"triage-deadline", "intakes past their triage deadline (intake's scheduler)", "as intake", serviceTypes},
-	{"case-monitoring", "a case follows its allocations, referrals and household; overdue check-ins (case-direction)", "as case-direction", serviceTypes},
-	{"outcome-reporting", "the outcome read model (case-direction)", "as monitoring", serviceTypes},
-	{"referral-expiry", "referrals past their accept-by date (referral's scheduler)", "as referral", serviceTypes},
-	{"care-monitoring", "allocations and decisions follow the cases they belong to (provider-monitoring)", "as care-delivery", serviceTypes},
+		"the ground of the activity the events are about; events carry no personal data of residents", everyone, true},
+	{"signal-intake", "a signal becomes an intake (intake's consumer)", "as signal and intake", serviceTypes, false},
+	{"signal-feedback", "feedback to the source of a signal or referral (referral's consumers)", "as signal and referral", serviceTypes, false},
+	{"triage-deadline", "intakes past their triage deadline (intake's scheduler)", "as intake", serviceTypes, false},
+	{"case-monitoring", "a case follows its allocations, referrals and household; overdue check-ins (case-direction)", "as case-direction", serviceTypes, false},
+	{"outcome-reporting", "the outcome read model (case-direction)", "as monitoring", serviceTypes, false},
+	{"referral-expiry", "referrals past their accept-by date (referral's scheduler)", "as referral", serviceTypes, false},
+	{"care-monitoring", "allocations and decisions follow the cases they belong to (provider-monitoring)", "as care-delivery", serviceTypes, false},
 	{"retention", "deleting published outbox events and idempotency keys past their retention (every service's scheduler)",
-		"storage limitation (AVG art. 5(1)(e))", serviceTypes},
+		"storage limitation (AVG art. 5(1)(e))", serviceTypes, false},
 }
 
 // ActivityOf returns the register entry of code.
@@ -133,4 +138,25 @@ func checkPurpose(c identity.Caller) error {
 	}
 	return apperr.PermissionDenied(fmt.Sprintf("purpose %q %s; its activities: %s",
 		c.Purpose, why, strings.Join(ActivitiesOf(c.Org.Type), ", ")))
+}
+
+// ResidentDataError refuses a resident's data read or changed under the purpose of c when the
+// register says that activity processes none (NoResidentData): PERMISSION_DENIED naming the
+// activities of the caller's type that do. The access log asks it for every entry that names
+// a resident, so nothing about a resident is shown or changed under such a purpose. nil when
+// the purpose may process residents' data, or is not in the register (checkPurpose refused
+// that call already).
+func ResidentDataError(c identity.Caller) error {
+	a, ok := ActivityOf(c.Purpose)
+	if !ok || !a.NoResidentData {
+		return nil
+	}
+	var may []string
+	for _, code := range ActivitiesOf(c.Org.Type) {
+		if b, _ := ActivityOf(code); !b.NoResidentData {
+			may = append(may, code)
+		}
+	}
+	return apperr.PermissionDenied(fmt.Sprintf("purpose %q processes no personal data of residents, and this call reads or changes a resident's data; name the activity it serves: %s",
+		c.Purpose, strings.Join(may, ", ")))
 }

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,6 +86,31 @@ func BenchmarkCheckPurpose(b *testing.B) {
 	for b.Loop() {
 		if err := checkPurpose(c); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestResidentDataOnlyUnderActivitiesThatProcessIt(t *testing.T) {
+	gp := identity.Caller{Org: identity.Organisation{OIN: "00000001000000000200", Type: identity.OrgGP}, User: "u", Role: "gp"}
+	for purpose, refused := range map[string]bool{"signal": false, "referral": false, "social-map": true, "event-delivery": true, "unknown": false} {
+		c := gp
+		c.Purpose = purpose
+		err := ResidentDataError(c)
+		if refused != (err != nil) {
+			t.Fatalf("%s: %v", purpose, err)
+		}
+		if refused && (!apperr.IsKind(err, apperr.KindPermissionDenied) || !strings.HasSuffix(err.Error(), "name the activity it serves: signal, case-consultation, referral")) {
+			t.Fatalf("%s: want PERMISSION_DENIED naming the GP's activities that process residents' data, got %v", purpose, err)
+		}
+	}
+	// Every activity a service performs by itself processes residents' data, so no service
+	// work is refused; what the register says in words agrees with the mark.
+	for _, a := range Activities {
+		if a.NoResidentData && slices.Equal(a.Processors, serviceTypes) {
+			t.Errorf("%s: a service's own activity marked as processing no residents' data", a.Code)
+		}
+		if words := strings.Contains(a.LegalBasis, "no personal data") || strings.Contains(a.LegalBasis, "aggregated"); words && !a.NoResidentData {
+			t.Errorf("%s: the register says %q but the activity is not marked", a.Code, a.LegalBasis)
 		}
 	}
 }

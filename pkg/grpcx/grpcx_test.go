@@ -207,6 +207,14 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 	if _, err := gp.SubmitSignal(ctx(t), &referralv1.SubmitSignalRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("method without a rule: want PERMISSION_DENIED, got %v", err)
 	}
+	// A partner's user may not pass for a service's own work in the access log.
+	for _, user := range []string{"system:wijkbrug-casedirection", "SYSTEM:x"} {
+		c := grpcx.ActingUser(noUser, user, "gp", "signal")
+		_, err := gp.GetSignal(c, &referralv1.GetSignalRequest{SignalId: idOK})
+		if st := status.Convert(err); st.Code() != codes.Unauthenticated || !strings.Contains(fmt.Sprint(st.Details()), "begins with system:") {
+			t.Fatalf("user %q: want UNAUTHENTICATED: the user begins with system:, got %v %v", user, err, st.Details())
+		}
+	}
 	team := f.client(t, f.as(t, f.ca, "TEAM", time.Now().Add(time.Hour)))
 	if _, err := team.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("org type not in rule: want PERMISSION_DENIED, got %v", err)

@@ -187,6 +187,11 @@ func authenticate(ctx context.Context, method string) (context.Context, error) {
 	if err := ActingUserError(get); err != nil {
 		return ctx, err
 	}
+	if org.Type != identity.OrgService && identity.ReservedUser(c.User) {
+		return ctx, &apperr.Error{Kind: apperr.KindUnauthenticated, Message: "acting user metadata missing or not acceptable",
+			Violations: []apperr.FieldViolation{{Field: "metadata " + identity.HeaderUser,
+				Description: "begins with " + identity.SystemUserPrefix + ", which names a Wijkbrug service's own work: use the professional's own identifier"}}}
+	}
 	if c.OnBehalfOf != "" && org.Type != identity.OrgService {
 		return ctx, apperr.PermissionDenied("only Wijkbrug services may act on behalf of another organisation")
 	}

@@ -104,9 +104,19 @@ func From(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
+// SystemUserPrefix begins the user of a service's own work (System). A partner's acting
+// user may not begin with it, so an access-log entry under such a user is a service's.
+const SystemUserPrefix = "system:"
+
 // System returns a Caller for work a service does by itself (event consumers, schedulers).
 func System(service Organisation, purpose string) Caller {
-	return Caller{Org: service, User: "system:" + strings.ToLower(service.Name), Role: "system", Purpose: purpose}
+	return Caller{Org: service, User: SystemUserPrefix + strings.ToLower(service.Name), Role: "system", Purpose: purpose}
+}
+
+// ReservedUser reports whether user is one only a Wijkbrug service may act as: it begins
+// with SystemUserPrefix, in any case.
+func ReservedUser(user string) bool {
+	return len(user) >= len(SystemUserPrefix) && strings.EqualFold(user[:len(SystemUserPrefix)], SystemUserPrefix)
 }
 
 var oinPattern = regexp.MustCompile(`^[0-9]{20}$`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
+	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 )
 
@@ -72,5 +73,40 @@ func TestRecordManyWritesEveryEntryInTheTransaction(t *testing.T) {
 	sealAll(t, db)
 	if rep := verify(t, db); !rep.OK() || rep.Sealed != 1 {
 		t.Fatalf("chain after a batch: %+v", rep)
+	}
+}
+
+// A resident's data is not logged, and so not shown or changed, under a purpose the register
+// says processes none; a refusal and an entry without a resident still are.
+func TestNoResidentDataUnderAPurposeThatProcessesNone(t *testing.T) {
+	db := newDB(t)
+	l := logstore.New(db, "test")
+	ctx := identity.WithCaller(context.Background(), identity.Caller{
+		Org: identity.Organisation{OIN: "00000001000000000001", Type: identity.OrgTeam}, User: "anna", Role: "team_lead", Purpose: "collective-work"})
+	resident := accesslog.Entry{Action: "test.case.read", ObjectType: "case", ObjectID: "c-1", ResidentPseudonym: "ps-1", Route: accesslog.RouteTeam}
+	members := accesslog.Entry{Action: "test.case.read", ObjectType: "case", ObjectID: "c-1", Residents: []string{"ps-1"}, ResidentsRead: true, Route: accesslog.RouteTeam}
+	for name, write := range map[string]func() error{
+		"Record": func() error { return l.Record(ctx, resident) },
+		"RecordMany": func() error {
+			return l.RecordMany(ctx, []accesslog.Entry{{Action: "test.theme.read", ObjectType: "theme"}, resident})
+		},
+		"in a tx":  func() error { return db.Tx(ctx, func(ctx context.Context) error { return l.Record(ctx, members) }) },
+		"detached": func() error { return l.RecordDetached(ctx, resident) },
+	} {
+		if err := write(); !apperr.IsKind(err, apperr.KindPermissionDenied) {
+			t.Fatalf("%s: want PERMISSION_DENIED, got %v", name, err)
+		}
+	}
+	denied := resident
+	denied.Route, denied.Outcome = accesslog.RouteNotAllowed, accesslog.OutcomeDenied
+	if err := l.Record(ctx, denied); err != nil {
+		t.Fatalf("a refusal is logged under any purpose: %v", err)
+	}
+	if err := l.Record(ctx, accesslog.Entry{Action: "test.theme.read", ObjectType: "theme"}); err != nil {
+		t.Fatalf("an entry without a resident: %v", err)
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM access_log_entries WHERE resident_pseudonym = 'ps-1' AND outcome = 'GRANTED'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d granted entries for the resident (%v)", n, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/observability"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
@@ -113,6 +114,16 @@ func (l *Logger) rows(ctx context.Context, entries []accesslog.Entry) ([]logRow,
 	c, ok := identity.From(ctx)
 	if !ok {
 		return nil, fmt.Errorf("accesslog: no caller in context")
+	}
+	// A resident's data shown or changed under a purpose that processes none is refused here,
+	// where every such access passes: the entry would name a purpose that does not cover it.
+	for _, e := range entries {
+		if e.Outcome != accesslog.OutcomeDenied && (e.ResidentPseudonym != "" || len(e.Residents) > 0) {
+			if err := authz.ResidentDataError(c); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	type key struct{ action, objectType, route, outcome string }
 	var (

@@ -317,13 +317,14 @@ func (a *App) alreadyOpen(ctx context.Context, caller identity.Caller, existingI
 // GetCase returns a case to its team, to a Wijkbrug service, or to an organisation with an
 // active involvement in it (which does not see case-conference decisions, the case's only
 // free text). Anyone else gets NOT_FOUND, so the existence of another team's case is not
-// disclosed; the refusal is logged too.
+// disclosed; the refusal is logged too. An emergency grant opens the case as an involvement
+// does: the decisions stay with the team.
 func (a *App) GetCase(ctx context.Context, id string) (domain.Case, error) {
 	c, route, err := a.read(ctx, id, actionRead)
 	if err != nil {
 		return domain.Case{}, err
 	}
-	if route == accesslog.RouteInvolved {
+	if route == accesslog.RouteInvolved || route == accesslog.RouteEmergency {
 		involvedView(&c)
 	}
 	return c, nil
