@@ -72,55 +72,75 @@ func TestRecurringThemesSuppressSmallGroups(t *testing.T) {
 		decline(residents[5], "WK036301")
 	}
 
+	// The team pads WK036302: four signals of its own about made-up residents, beside one
+	// housing signal about a real one, to read that one off a published count of five.
+	padding := bsns(11)[6:]
+	for _, b := range padding[:4] {
+		if _, err := tc.SubmitSignal(h.ctx, &referralv1.SubmitSignalRequest{IdempotencyKey: h.key(),
+			SourceType: referralv1.SourceType_SOURCE_TYPE_OTHER, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_WMO,
+			ResidentBsn: b, MunicipalityCode: "GM0363", DistrictCode: "WK036302", Category: "pad",
+			LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arrears(padding[4], "WK036302")
+
 	// The period is whole Dutch calendar days, so "today" is the Dutch date (in UTC it is still
 	// yesterday between 23:00 and 24:00, and the signals just sent would fall outside).
 	now := time.Now().In(domain.Amsterdam)
 	today, from := now.Format(time.DateOnly), now.AddDate(0, 0, -7).Format(time.DateOnly)
-	resp, err := tc.GetRecurringThemes(h.ctx, &referralv1.GetRecurringThemesRequest{MunicipalityCode: "GM0363", FromDate: from, ToDate: today})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.GetMinGroupSize() != 5 {
-		t.Fatalf("min group size %d", resp.GetMinGroupSize())
-	}
 	type k struct {
 		kind     referralv1.ThemeKind
 		district string
 		key      string
 	}
-	got := map[k]*referralv1.ThemeCount{}
-	for _, c := range resp.GetCounts() {
-		got[k{c.GetKind(), c.GetDistrictCode(), c.GetKey()}] = c
+	themes := func(c referralv1.ReferralServiceClient) map[k]*referralv1.ThemeCount {
+		t.Helper()
+		resp, err := c.GetRecurringThemes(h.ctx, &referralv1.GetRecurringThemesRequest{MunicipalityCode: "GM0363", FromDate: from, ToDate: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetMinGroupSize() != 5 {
+			t.Fatalf("min group size %d", resp.GetMinGroupSize())
+		}
+		got := map[k]*referralv1.ThemeCount{}
+		for _, c := range resp.GetCounts() {
+			if c.GetSuppressed() || c.GetCount() < 5 {
+				t.Errorf("a group below the minimum is listed: %v", c)
+			}
+			got[k{c.GetKind(), c.GetDistrictCode(), c.GetKey()}] = c
+		}
+		return got
 	}
-	want := map[k]struct {
-		count      int32
-		suppressed bool
-	}{
-		{referralv1.ThemeKind_THEME_KIND_SIGNAL_CATEGORY, "WK036300", "rent arrears"}:        {7, false},
-		{referralv1.ThemeKind_THEME_KIND_SIGNAL_LIFE_DOMAIN, "WK036300", "FINANCES"}:         {7, false},
-		{referralv1.ThemeKind_THEME_KIND_DECLINE_REASON, "WK036300", "CAPACITY"}:             {5, false},
-		{referralv1.ThemeKind_THEME_KIND_DECLINE_REASON, "WK036301", "CAPACITY"}:             {0, true},
-		{referralv1.ThemeKind_THEME_KIND_REFERRAL_LIFE_DOMAIN, "WK036300", "SOCIAL_NETWORK"}: {5, false},
-		{referralv1.ThemeKind_THEME_KIND_REFERRAL_LIFE_DOMAIN, "WK036301", "SOCIAL_NETWORK"}: {0, true},
-	}
-	for key, w := range want {
-		c, ok := got[key]
-		if !ok || c.GetCount() != w.count || c.GetSuppressed() != w.suppressed {
-			t.Errorf("%v: want %d suppressed=%v, got %v", key, w.count, w.suppressed, c)
+	// Another team sees every group of five residents or more, and nothing of the smaller ones
+	// (WK036301): not even that they exist.
+	wantFor := func(name string, got map[k]*referralv1.ThemeCount, want map[k]int32) {
+		t.Helper()
+		for key, c := range got {
+			if want[key] != c.GetCount() {
+				t.Errorf("%s: %v: got %d, want %d", name, key, c.GetCount(), want[key])
+			}
+		}
+		for key, n := range want {
+			if _, ok := got[key]; !ok {
+				t.Errorf("%s: %v (%d) is missing", name, key, n)
+			}
 		}
 	}
-	for _, c := range resp.GetCounts() {
-		if c.GetSuppressed() && c.GetCount() != 0 {
-			t.Errorf("a suppressed count is published: %v", c)
-		}
-		// A category is the sender's free text: below the minimum it is not shown at all.
-		if c.GetKind() == referralv1.ThemeKind_THEME_KIND_SIGNAL_CATEGORY && c.GetSuppressed() {
-			t.Errorf("the text of a category below the minimum is published: %v", c)
-		}
-	}
-	if _, ok := got[k{referralv1.ThemeKind_THEME_KIND_SIGNAL_CATEGORY, "WK036301", "rent arrears"}]; ok {
-		t.Error("a category below the minimum is listed")
-	}
+	wantFor("another team", themes(h.client(t, otherTeam)), map[k]int32{
+		{referralv1.ThemeKind_THEME_KIND_SIGNAL_CATEGORY, "WK036300", "rent arrears"}:        7,
+		{referralv1.ThemeKind_THEME_KIND_SIGNAL_LIFE_DOMAIN, "WK036300", "FINANCES"}:         7,
+		{referralv1.ThemeKind_THEME_KIND_DECLINE_REASON, "WK036300", "CAPACITY"}:             5,
+		{referralv1.ThemeKind_THEME_KIND_REFERRAL_LIFE_DOMAIN, "WK036300", "SOCIAL_NETWORK"}: 5,
+		// Five residents behind it, none of them of this team's making.
+		{referralv1.ThemeKind_THEME_KIND_SIGNAL_LIFE_DOMAIN, "WK036302", "FINANCES"}: 5,
+	})
+	// The team that made the referrals and the padding does not see its own records lift a
+	// group: the referrals' groups and WK036302 (one other resident) are left out for it.
+	wantFor("the team that padded", themes(tc), map[k]int32{
+		{referralv1.ThemeKind_THEME_KIND_SIGNAL_CATEGORY, "WK036300", "rent arrears"}: 7,
+		{referralv1.ThemeKind_THEME_KIND_SIGNAL_LIFE_DOMAIN, "WK036300", "FINANCES"}:  7,
+	})
 	// One district only; a period in the past has nothing.
 	one, err := tc.GetRecurringThemes(h.ctx, &referralv1.GetRecurringThemesRequest{MunicipalityCode: "GM0363", DistrictCode: "WK036301", FromDate: from, ToDate: today})
 	if err != nil {

@@ -14,27 +14,28 @@ const (
 )
 
 // ThemeCount is a count of records in one district for one theme key, with the number of
-// distinct residents behind it.
+// distinct residents behind the records of organisations other than the one asking
+// (Residents): only those decide whether the count is published.
 type ThemeCount struct {
 	Kind, District, Key string
 	Count, Residents    int
-	Suppressed          bool
+	// Suppressed is never set: a group below the minimum is left out (see Suppress). The
+	// field stays for the API's sake.
+	Suppressed bool
 }
 
-// Suppress hides every count with fewer than minGroup distinct residents behind it (count set
-// to 0, Suppressed set), so no household can be singled out, and sorts the largest first. A
-// signal category is the sender's free text: one below the minimum is left out altogether, as
-// its text alone may single someone out (a name, a diagnosis, a number); a code (a life domain,
-// a decline reason) is shown suppressed. The resident numbers are cleared: only the decision
-// to publish uses them.
+// Suppress keeps the counts with at least minGroup distinct residents behind them, so no
+// household can be singled out, and sorts the largest first. Residents counts only what other
+// organisations recorded: the asker's own signals and referrals cannot lift a group of one
+// other resident over the minimum. A group below the minimum is left out altogether, a code as
+// much as a signal category (the sender's free text, which alone may single someone out): a
+// group shown as suppressed would still say that someone is behind it. The resident numbers
+// are cleared: only the decision to publish uses them.
 func Suppress(counts []ThemeCount, minGroup int) []ThemeCount {
 	out := make([]ThemeCount, 0, len(counts))
 	for _, c := range counts {
 		if c.Residents < minGroup {
-			if c.Kind == ThemeSignalCategory {
-				continue
-			}
-			c.Count, c.Suppressed = 0, true
+			continue
 		}
 		c.Residents = 0
 		out = append(out, c)

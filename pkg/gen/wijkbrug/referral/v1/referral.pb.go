@@ -3612,11 +3612,12 @@ type ThemeCount struct {
 	DistrictCode string `protobuf:"bytes,2,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	// The category, life domain code or decline reason code.
 	Key string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
-	// Number of signals, referrals or declines; 0 when suppressed.
+	// Number of signals, referrals or declines (at least the minimum group size: a smaller
+	// group is not listed).
 	Count int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
-	// true when fewer residents than the minimum group size are behind it. A signal category
-	// (the sender's free text) behind fewer residents is not listed at all: its text alone may
-	// single someone out.
+	// Always false. A group with fewer residents than the minimum group size behind it is left
+	// out of the answer, a code as much as a signal category: listed as suppressed it would
+	// still say that someone is behind it. Kept for compatibility.
 	Suppressed    bool `protobuf:"varint,5,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -134,7 +134,8 @@ type ReferralServiceClient interface {
 	// that it declines).
 	CancelReferral(ctx context.Context, in *CancelReferralRequest, opts ...grpc.CallOption) (*CancelReferralResponse, error)
 	// GetRecurringThemes counts signals, referrals and declines per district and theme over a
-	// period; groups of fewer residents than the minimum group size are suppressed.
+	// period; groups of fewer residents than the minimum group size are left out, and the
+	// calling organisation's own signals and referrals do not count towards that minimum.
 	GetRecurringThemes(ctx context.Context, in *GetRecurringThemesRequest, opts ...grpc.CallOption) (*GetRecurringThemesResponse, error)
 }
 
@@ -498,7 +499,8 @@ type ReferralServiceServer interface {
 	// that it declines).
 	CancelReferral(context.Context, *CancelReferralRequest) (*CancelReferralResponse, error)
 	// GetRecurringThemes counts signals, referrals and declines per district and theme over a
-	// period; groups of fewer residents than the minimum group size are suppressed.
+	// period; groups of fewer residents than the minimum group size are left out, and the
+	// calling organisation's own signals and referrals do not count towards that minimum.
 	GetRecurringThemes(context.Context, *GetRecurringThemesRequest) (*GetRecurringThemesResponse, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }
