@@ -3,6 +3,7 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -27,6 +28,12 @@ var kindCodes = map[apperr.Kind]codes.Code{
 	apperr.KindResourceExhausted:  codes.ResourceExhausted,
 }
 
+// MaxViolations is the most field violations an answer lists; the rest are counted in one
+// more. Status details travel in the HTTP/2 trailers: one per element of a long list made
+// answers of megabytes from requests of kilobytes, past what a connection carries (the
+// connection was torn down, for every call on it; the REST edge shares one).
+const MaxViolations = 100
+
 // ToStatus is the one place where errors become gRPC statuses. Typed errors keep their
 // meaning (with field violations as google.rpc.BadRequest details and the object as
 // ResourceInfo); so do domain errors of apperr's vocabulary (apperr.As recognises them, also
@@ -43,7 +50,12 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 		var details []any
 		if len(e.Violations) > 0 {
 			br := &errdetails.BadRequest{}
-			for _, v := range e.Violations {
+			for i, v := range e.Violations {
+				if i == MaxViolations {
+					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: "request",
+						Description: fmt.Sprintf("%d more violations not listed: correct the ones above and send it again", len(e.Violations)-MaxViolations)})
+					break
+				}
 				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
 			}
 			details = append(details, br)

@@ -1,14 +1,21 @@
 package grpcx_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -100,5 +107,46 @@ func TestInvalidTimestampsAreRefusedByField(t *testing.T) {
 		if named != tc.want {
 			t.Errorf("verified_at {%d, %d}: named %v, want %v (%v)", tc.s, tc.n, named, tc.want, e)
 		}
+	}
+}
+
+// An answer stays small whatever the request's lists hold (a probe's 220 kB AdoptPlan drew a
+// 12.7 MB answer, and 360,000 goals tore the connection down, for every call on it): a list
+// longer than its rule is answered on its own, and an answer lists at most MaxViolations.
+func TestAnswersToLongListsStaySmall(t *testing.T) {
+	v, err := grpcx.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goal := &casedirectionv1.GoalInput{GoalId: "not a uuid", LifeDomain: 999, BaselineScore: 9, TargetScore: 9}
+	req := &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: "00000000-0000-0000-0000-000000000001"}
+	for range 20000 {
+		req.Goals = append(req.Goals, goal)
+	}
+	e, ok := apperr.As(grpcx.ValidateRequest(v, req))
+	if !ok || len(e.Violations) != 1 || e.Violations[0].Field != "goals" || e.Violations[0].Description != "must contain no more than 100 item(s)" {
+		t.Fatalf("want one violation of goals' length, got %v", e)
+	}
+	// Within the limit every element is still checked, as protovalidate words it.
+	req.Goals = req.Goals[:100]
+	e, ok = apperr.As(grpcx.ValidateRequest(v, req))
+	if !ok || len(e.Violations) < 100 || e.Violations[0].Field == "goals" {
+		t.Fatalf("want the elements' violations, got %d: %v", len(e.Violations), e)
+	}
+	// However many there are, the answer lists MaxViolations and counts the rest.
+	many := &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request"}
+	for i := range 1000 {
+		many.Violations = append(many.Violations, apperr.FieldViolation{Field: fmt.Sprintf("x[%d]", i), Description: "bad"})
+	}
+	st := status.Convert(grpcx.ToStatus(context.Background(), slog.New(slog.DiscardHandler), many))
+	var br *errdetails.BadRequest
+	for _, d := range st.Details() {
+		if b, ok := d.(*errdetails.BadRequest); ok {
+			br = b
+		}
+	}
+	if st.Code() != codes.InvalidArgument || br == nil || len(br.GetFieldViolations()) != grpcx.MaxViolations+1 ||
+		br.GetFieldViolations()[grpcx.MaxViolations].GetDescription() != "900 more violations not listed: correct the ones above and send it again" {
+		t.Fatalf("want %d violations and a count of the rest, got %v", grpcx.MaxViolations, st.Details())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"buf.build/go/protovalidate"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"google.golang.org/grpc"
@@ -114,6 +115,11 @@ func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
 // value would fail at the INSERT, an INTERNAL, or be stored somewhere it can no longer be
 // searched; no code, name or free text has a use for it). Both come as one INVALID_ARGUMENT.
 func schemaError(v protovalidate.Validator, m proto.Message) error {
+	// A list longer than its rule allows is answered on its own: the rules of its elements
+	// would give a violation per element, an answer many times the request's size.
+	if long := overLongLists(m.ProtoReflect(), "", nil, 0); len(long) > 0 {
+		return &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request", Violations: long}
+	}
 	err := validationError(v.Validate(m))
 	bad := unstorableFields(m.ProtoReflect(), "", nil, 0)
 	if len(bad) == 0 {
@@ -135,6 +141,37 @@ func schemaError(v protovalidate.Validator, m proto.Message) error {
 			out.Violations = append(out.Violations, fv)
 		}
 	}
+	return out
+}
+
+// overLongLists appends a violation for each repeated field of m, nested ones included, with
+// more elements than its max_items rule allows, in protovalidate's words; the elements of such
+// a list are not walked.
+func overLongLists(m protoreflect.Message, prefix string, out []apperr.FieldViolation, depth int) []apperr.FieldViolation {
+	if depth > maxWalkDepth {
+		return out
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+		path := prefix + string(fd.Name())
+		switch {
+		case fd.IsList():
+			l := val.List()
+			rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
+			if r := rules.GetRepeated(); r.HasMaxItems() && uint64(l.Len()) > r.GetMaxItems() {
+				out = append(out, apperr.FieldViolation{Field: path, Description: fmt.Sprintf("must contain no more than %d item(s)", r.GetMaxItems())})
+				return true
+			}
+			if fd.Kind() == protoreflect.MessageKind {
+				for i := 0; i < l.Len(); i++ {
+					out = overLongLists(l.Get(i).Message(), path+"["+strconv.Itoa(i)+"].", out, depth+1)
+				}
+			}
+		case fd.IsMap():
+		case fd.Kind() == protoreflect.MessageKind:
+			out = overLongLists(val.Message(), path+".", out, depth+1)
+		}
+		return true
+	})
 	return out
 }
 

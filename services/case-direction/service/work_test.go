@@ -358,6 +358,16 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-domain-2", CaseId: id, EvaluationDate: "2030-01-01",
 		Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, BaselineScore: 2, TargetScore: 3},
 			{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals[1].life_domain")
+	// A goal named twice is named by its place, never by what was sent (a probe sent a name
+	// and a BSN as the goal's id, and the answer repeated them).
+	sent := "Piet Jansen 123456782"
+	dup := mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-dup", CaseId: id, EvaluationDate: "2030-01-01",
+		Goals: []*casedirectionv1.GoalInput{{GoalId: sent, LifeDomain: fin, BaselineScore: 1, TargetScore: 3},
+			{GoalId: sent, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 3}}}))
+	expectViolations(t, dup, "goals[0].goal_id", "goals[1].goal_id")
+	if strings.Contains(fmt.Sprint(status.Convert(dup).Details()), "123456782") {
+		t.Fatalf("the answer repeats the goal id sent: %v", status.Convert(dup).Details())
+	}
 	if n := h.count(t, `SELECT count(*) FROM case_conferences`); n != 0 {
 		t.Fatalf("a refused conference must leave no row, got %d", n)
 	}

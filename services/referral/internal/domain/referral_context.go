@@ -109,8 +109,8 @@ func (r Referral) CheckAgainstIntake(in IntakeFacts, residentPseudonym string) e
 // uniqueGoals refuses a goal named twice.
 func uniqueGoals(ids []string) error {
 	for i, g := range ids {
-		if slices.Contains(ids[:i], g) {
-			return RuleViolation{fmt.Sprintf("goal_ids[%d]", i), "names goal " + g + " a second time"}
+		if first := slices.Index(ids[:i], g); first >= 0 {
+			return RuleViolation{fmt.Sprintf("goal_ids[%d]", i), fmt.Sprintf("names the same goal a second time (as goal_ids[%d] does)", first)}
 		}
 	}
 	return nil

@@ -134,7 +134,7 @@ func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, erro
 		if g.GetGoalId() != "" {
 			valid.UUID(&v, f+"goal_id", g.GetGoalId())
 			if first, seen := ids[g.GetGoalId()]; seen {
-				v.Add(f+"goal_id", "names goal "+g.GetGoalId()+" a second time (as "+element("goals", first)+" does)")
+				v.Add(f+"goal_id", "names the same goal a second time (as "+element("goals", first)+" does)")
 			} else {
 				ids[g.GetGoalId()] = i
 			}
