@@ -290,6 +290,12 @@ func (d Decision) Validate(codes Codes) []RuleViolation {
 	if d.LegalBasis == BasisWmo && d.OwnContributionNotice == "" {
 		add("own_contribution_notice", "required for a Wmo decision")
 	}
+	// The letter motivates a provision with the goals per life domain of the case's plan (Awb
+	// 3:46) and cannot be sent without them: a decision decided without goals could never
+	// reach the resident.
+	if len(d.Motivation.Goals) == 0 {
+		add("case_id", "a granted decision is motivated by the goals of the case's plan (Awb 3:46), and this draft has none: adopt the plan, then draft the decision from the case")
+	}
 	return out
 }
 

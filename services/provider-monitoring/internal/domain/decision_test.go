@@ -29,6 +29,7 @@ func draft(t *testing.T, basis LegalBasis, category string, amount int32, budget
 		Volume: Volume{Amount: amount, Unit: "04", Frequency: "2"}, BudgetCents: budget,
 		ObjectionClause: reg.Paragraphs.ObjectionClause, ApplicationDate: app,
 		DueDate: cal.DecisionDueDate(basis, app), Status: DecisionDraft,
+		Motivation: Motivation{Goals: []MotivationGoal{{GoalID: "g-1", LifeDomain: "FINANCES", Baseline: 2, Target: 4}}},
 	}
 	if basis == BasisWmo {
 		d.OwnContributionNotice = reg.Paragraphs.OwnContributionNotice
@@ -180,6 +181,12 @@ func TestProposeNeedsEveryElement(t *testing.T) {
 	}
 	if !fields["volume"] || !fields["own_contribution_notice"] {
 		t.Fatalf("violations: %v", fields)
+	}
+	// Granted without the plan's goals, its letter could never be sent (a probe decided one).
+	noGoals := draft(t, BasisJeugdwet, "45", 4, 0)
+	noGoals.Motivation.Goals = nil
+	if v := noGoals.Validate(codes); len(v) != 1 || v[0].Field != "case_id" || !strings.Contains(v[0].Reason, "goals of the case's plan") {
+		t.Fatalf("granted without goals: %v", v)
 	}
 	wrongLaw := draft(t, BasisJeugdwet, "02", 4, 0)
 	if v := wrongLaw.Validate(codes); len(v) != 1 || v[0].Field != "product.category" {
