@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,11 +37,23 @@ func TestEmergencyAccess(t *testing.T) {
 		{"casedirection", "case", f.caseA, casedirectionv1.CaseDirectionService_GetCase_FullMethodName, &casedirectionv1.GetCaseRequest{CaseId: f.caseA}},
 		{"intake", "intake", f.intakeCase, intakev1.IntakeService_GetIntake_FullMethodName, &intakev1.GetIntakeRequest{IntakeId: f.intakeCase}},
 		{"intake", "resident", f.resident1, intakev1.IntakeService_GetResident_FullMethodName, &intakev1.GetResidentRequest{ResidentId: f.resident1}},
+		{"intake", "household", f.household1, intakev1.IntakeService_GetHousehold_FullMethodName, &intakev1.GetHouseholdRequest{HouseholdId: f.household1}},
+		{"providermonitoring", "decision", f.decision, providermonitoringv1.DecisionService_GetDecision_FullMethodName, &providermonitoringv1.GetDecisionRequest{DecisionId: f.decision}},
 		{"providermonitoring", "allocation", f.allocation, providermonitoringv1.ProviderMonitoringService_GetAllocation_FullMethodName,
 			&providermonitoringv1.GetAllocationRequest{AllocationNumber: f.allocation}},
 		{"referral", "signal", f.signal, referralv1.ReferralService_GetSignal_FullMethodName, &referralv1.GetSignalRequest{SignalId: f.signal}},
 		{"referral", "referral", f.refSent, referralv1.ReferralService_GetReferral_FullMethodName, &referralv1.GetReferralRequest{ReferralId: f.refSent}},
 	}
+	t.Run("a record type no read of the service checks a grant for is refused, naming those that are", func(t *testing.T) {
+		for endpoint, typ := range map[string]string{"intake": "foo", "casedirection": "intake", "referral": "case"} {
+			_, err := env.invoke(t, endpoint, accesslogv1.AccessLogService_StartEmergencyAccess_FullMethodName, night,
+				&accesslogv1.StartEmergencyAccessRequest{ObjectType: typ, ObjectId: f.caseA, Reason: "resident in acute danger; own team unreachable at night", DurationMinutes: 15})
+			if status.Code(err) != codes.InvalidArgument || !slices.Contains(badRequestFields(err), "object_type") ||
+				!strings.Contains(fmt.Sprint(status.Convert(err).Details()), "an emergency grant opens here") {
+				t.Errorf("%s at %s: want INVALID_ARGUMENT on object_type naming the types, got %v", typ, endpoint, err)
+			}
+		}
+	})
 	t.Run("a reason of spaces, a wildcard id and a BSN as the id are refused", func(t *testing.T) {
 		for _, req := range []*accesslogv1.StartEmergencyAccessRequest{
 			{ObjectType: "case", ObjectId: f.caseA, Reason: strings.Repeat(" ", 25), DurationMinutes: 15},

@@ -36,6 +36,8 @@ func emptySpec() svc.Spec {
 		Name:       "emptytest",
 		Migrations: pgxdb.MigrationSet{Name: "emptytest", FS: fstest.MapFS{"00001_t.sql": {Data: []byte("-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;\n")}}},
 		Policy:     authz.Policy{},
+		// The runtime's emergency-access tests grant on cases.
+		EmergencyTypes: []string{"case"},
 		Setup: func(context.Context, *svc.Platform) (*svc.Wiring, error) {
 			return &svc.Wiring{Register: func(grpc.ServiceRegistrar) {}}, nil
 		},

@@ -78,6 +78,11 @@ type Spec struct {
 	// `migrate` brings them, and the platform's (stored answers, emergency reasons), under
 	// the current key.
 	Encrypted []encrypted.Column
+	// EmergencyTypes are the record types whose per-object reads an emergency grant opens
+	// (accesslog.Guard consults the grants for them): StartEmergencyAccess refuses a grant on
+	// any other type, naming these, since it would open nothing and only crowd the privacy
+	// officer's review.
+	EmergencyTypes []string
 	// Setup wires the service on the platform.
 	Setup func(ctx context.Context, p *Platform) (*Wiring, error)
 
@@ -473,7 +478,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	wiring.Register(server)
-	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, privacyOfficers))
+	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, privacyOfficers, spec.EmergencyTypes))
 	lis, err := hooks.listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)

@@ -3,6 +3,7 @@ package logserver
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,15 +19,20 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-var (
-	objectTypeRe = regexp.MustCompile(`^[a-z][a-z_]{0,31}$`)
-	objectIDRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-)
+var objectIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// emergencyTypesText says which record types a grant may name in this service.
+func emergencyTypesText(types []string) string {
+	if len(types) == 0 {
+		return "no record of this service is opened by an emergency grant"
+	}
+	return "one of the record types an emergency grant opens here: " + strings.Join(types, ", ")
+}
 
 // StartEmergencyAccess records a grant for the calling professional.
 func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.StartEmergencyAccessRequest) (*accesslogv1.StartEmergencyAccessResponse, error) {
 	var v apperr.Validation
-	v.Check(objectTypeRe.MatchString(req.GetObjectType()), "object_type", "a record type as in the access log, e.g. case, intake, signal")
+	v.Check(slices.Contains(s.emergencyTypes, req.GetObjectType()), "object_type", emergencyTypesText(s.emergencyTypes))
 	// One record's id (a UUID, an allocation or decision number): no wildcard or list, and
 	// never only digits. No record's id is, and a BSN typed here would be kept in clear in the
 	// grant and the append-only access log.

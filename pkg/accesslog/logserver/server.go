@@ -49,16 +49,18 @@ type Server struct {
 	// municipality is not enough: only the data-protection function of the regional
 	// arrangement (and Wijkbrug services) may read it.
 	officers map[string]bool
+	// emergencyTypes are the record types a grant may name here (svc.Spec.EmergencyTypes).
+	emergencyTypes []string
 }
 
 // New returns the server; officerOINs are the organisations whose privacy officers may
 // read the log.
-func New(l *logstore.Logger, p *bsn.Protector, idem *idempotency.Store, officerOINs []string) *Server {
+func New(l *logstore.Logger, p *bsn.Protector, idem *idempotency.Store, officerOINs, emergencyTypes []string) *Server {
 	officers := map[string]bool{}
 	for _, o := range officerOINs {
 		officers[o] = true
 	}
-	return &Server{log: l, prot: p, idem: idem, officers: officers}
+	return &Server{log: l, prot: p, idem: idem, officers: officers, emergencyTypes: emergencyTypes}
 }
 
 // mayReview allows Wijkbrug services and the configured privacy-officer organisations; any

@@ -62,6 +62,7 @@ func SpecWith(o Options) svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		Encrypted:        postgres.EncryptedColumns,
+		EmergencyTypes:   []string{"case"},
 		DefaultGRPCAddr:  ":50052",
 		DefaultRESTAddr:  ":50072",
 		DefaultAdminAddr: ":9092",

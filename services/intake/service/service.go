@@ -65,6 +65,7 @@ func Spec() svc.Spec {
 		Settings:         settings,
 		Name:             events.Service,
 		Encrypted:        postgres.EncryptedColumns,
+		EmergencyTypes:   []string{"intake", "resident", "household"},
 		DefaultGRPCAddr:  ":50051",
 		DefaultRESTAddr:  ":50071",
 		DefaultAdminAddr: ":9091",

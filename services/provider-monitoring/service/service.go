@@ -52,6 +52,7 @@ func Spec() svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		Encrypted:        postgres.EncryptedColumns,
+		EmergencyTypes:   []string{"allocation", "allocation_request", "decision"},
 		DefaultGRPCAddr:  ":50053",
 		DefaultRESTAddr:  ":50073",
 		DefaultAdminAddr: ":9093",

@@ -93,6 +93,7 @@ func spec(dev func(*settings)) svc.Spec {
 		Settings:         s,
 		Name:             events.Service,
 		Encrypted:        postgres.EncryptedColumns,
+		EmergencyTypes:   []string{"signal", "referral"},
 		DefaultGRPCAddr:  ":50054",
 		DefaultRESTAddr:  ":50074",
 		DefaultAdminAddr: ":9094",
