@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,7 +278,7 @@ func newWebhookClient(cfg WebhookConfig) *http.Client {
 			return fmt.Errorf("webhook: unexpected address %q", address)
 		}
 		if !AddressAllowed(ap.Addr(), cfg.AllowLoopback) {
-			return fmt.Errorf("webhook: refused to connect to internal address %s", ap.Addr())
+			return fmt.Errorf("%w %s", errInternalAddress, ap.Addr())
 		}
 		return nil
 	}}
@@ -563,7 +564,7 @@ func (w *Webhooks) pass(ctx context.Context, h Webhook) {
 		if err != nil {
 			_ = msg.Nak() // back on the consumer, first in line: the order is kept
 			w.metrics.deliveries.WithLabelValues("failed").Inc()
-			paused, ferr := w.failed(bg, h, err.Error())
+			paused, ferr := w.failed(bg, h, deliveryProblem(err))
 			if ferr != nil {
 				w.log.Warn("webhooks: cannot record a failed delivery", "subscription", h.SubscriptionID, "error", ferr.Error())
 				release(time.Second)
@@ -593,6 +594,39 @@ func (w *Webhooks) pass(ctx context.Context, h Webhook) {
 		}
 	}
 	release(0)
+}
+
+// errInternalAddress refuses a connection to an address the platform keeps to itself.
+var errInternalAddress = errors.New("webhook: refused to connect to internal address")
+
+// deliveryProblem is what the partner reads of a failed delivery (its subscription's
+// last_error): what went wrong at its endpoint, in the platform's words, never the platform's
+// own network details. A DNS error names the resolver's address, a dial error the local one; a
+// probe read the platform's internal resolver off its subscription. The log keeps the cause.
+func deliveryProblem(err error) string {
+	var (
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+		op   *net.OpError
+	)
+	switch {
+	case errors.Is(err, errInternalAddress):
+		return "refused: the endpoint's host name resolves to an internal address"
+	case errors.As(err, &dns):
+		if dns.IsTimeout {
+			return "the endpoint's host name " + dns.Name + " could not be resolved in time"
+		}
+		return "the endpoint's host name " + dns.Name + " does not resolve"
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return "the endpoint did not answer in time"
+	case errors.As(err, &cert):
+		return "the endpoint's TLS certificate is not accepted: " + cert.Err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the endpoint refused the connection"
+	case errors.As(err, &op):
+		return "the connection to the endpoint failed (" + op.Op + ")"
+	}
+	return err.Error()
 }
 
 // post sends one event as a CloudEvent in the HTTP binding's binary mode (the ce-* attributes

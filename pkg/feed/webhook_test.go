@@ -3,9 +3,11 @@ package feed
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -115,6 +117,35 @@ func TestClientRefusesInternalAddresses(t *testing.T) {
 	}
 	if err := call(true); err != nil {
 		t.Fatalf("development client: %v", err)
+	}
+	if p := deliveryProblem(call(false)); p != "refused: the endpoint's host name resolves to an internal address" {
+		t.Fatalf("the partner reads %q", p)
+	}
+}
+
+// What a partner reads of a failed delivery names its endpoint's problem, never the
+// platform's network (a probe read the internal DNS resolver's address off its subscription).
+func TestDeliveryProblemKeepsThePlatformsNetworkOut(t *testing.T) {
+	refused := func() error {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		_, err = net.Dial("tcp", addr)
+		return err
+	}()
+	for err, want := range map[error]string{
+		fmt.Errorf("delivery failed: %w", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "localhost.", Server: "10.255.255.53:53", IsNotFound: true}}): "the endpoint's host name localhost. does not resolve",
+		fmt.Errorf("delivery failed: %w", refused):                  "the endpoint refused the connection",
+		fmt.Errorf("delivery failed: %w", context.DeadlineExceeded): "the endpoint did not answer in time",
+		errors.New("endpoint answered HTTP 500"):                    "endpoint answered HTTP 500",
+	} {
+		got := deliveryProblem(err)
+		if got != want || strings.Contains(got, "10.255") || strings.Contains(got, "127.0.0.1") {
+			t.Errorf("%v: partner reads %q, want %q", err, got, want)
+		}
 	}
 }
 
