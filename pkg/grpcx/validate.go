@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"buf.build/go/protovalidate"
@@ -156,9 +157,8 @@ func overLongLists(m protoreflect.Message, prefix string, out []apperr.FieldViol
 		switch {
 		case fd.IsList():
 			l := val.List()
-			rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
-			if r := rules.GetRepeated(); r.HasMaxItems() && uint64(l.Len()) > r.GetMaxItems() {
-				out = append(out, apperr.FieldViolation{Field: path, Description: fmt.Sprintf("must contain no more than %d item(s)", r.GetMaxItems())})
+			if most, ok := maxItems(fd); ok && uint64(l.Len()) > most {
+				out = append(out, apperr.FieldViolation{Field: path, Description: fmt.Sprintf("must contain no more than %d item(s)", most)})
 				return true
 			}
 			if fd.Kind() == protoreflect.MessageKind {
@@ -173,6 +173,25 @@ func overLongLists(m protoreflect.Message, prefix string, out []apperr.FieldViol
 		return true
 	})
 	return out
+}
+
+// listLimits caches each repeated field's max_items rule (a uint64; -1 as int64 for none):
+// reading the rule from the field's options costs more than the walk.
+var listLimits sync.Map
+
+// maxItems is fd's max_items rule, if it has one.
+func maxItems(fd protoreflect.FieldDescriptor) (uint64, bool) {
+	if v, ok := listLimits.Load(fd); ok {
+		n := v.(int64)
+		return uint64(n), n >= 0
+	}
+	n := int64(-1)
+	rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
+	if r := rules.GetRepeated(); r.HasMaxItems() {
+		n = int64(r.GetMaxItems())
+	}
+	listLimits.Store(fd, n)
+	return uint64(n), n >= 0
 }
 
 // maxWalkDepth bounds the walk of nested messages (protobuf's own decoder allows 100 levels;
