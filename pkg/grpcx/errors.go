@@ -1,10 +1,13 @@
 package grpcx
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -50,10 +53,23 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 		var details []any
 		if len(e.Violations) > 0 {
 			br := &errdetails.BadRequest{}
-			for i, v := range e.Violations {
+			violations := e.Violations
+			if len(violations) > MaxViolations {
+				// The fields themselves first, then the elements of lists, so that a long list
+				// of bad elements does not hide another field's mistake.
+				violations = slices.Clone(violations)
+				element := func(v apperr.FieldViolation) int {
+					if strings.Contains(v.Field, "[") {
+						return 1
+					}
+					return 0
+				}
+				slices.SortStableFunc(violations, func(a, b apperr.FieldViolation) int { return cmp.Compare(element(a), element(b)) })
+			}
+			for i, v := range violations {
 				if i == MaxViolations {
 					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: "request",
-						Description: fmt.Sprintf("%d more violations not listed: correct the ones above and send it again", len(e.Violations)-MaxViolations)})
+						Description: fmt.Sprintf("%d more violations not listed: correct the ones above and send it again", len(violations)-MaxViolations)})
 					break
 				}
 				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,41 +113,53 @@ func TestInvalidTimestampsAreRefusedByField(t *testing.T) {
 
 // An answer stays small whatever the request's lists hold (a probe's 220 kB AdoptPlan drew a
 // 12.7 MB answer, and 360,000 goals tore the connection down, for every call on it): a list
-// longer than its rule is answered on its own, and an answer lists at most MaxViolations.
+// longer than its rule is named once and only its elements within the limit are checked, and
+// an answer lists at most MaxViolations, the fields themselves before the lists' elements.
 func TestAnswersToLongListsStaySmall(t *testing.T) {
 	v, err := grpcx.NewValidator()
 	if err != nil {
 		t.Fatal(err)
 	}
 	goal := &casedirectionv1.GoalInput{GoalId: "not a uuid", LifeDomain: 999, BaselineScore: 9, TargetScore: 9}
-	req := &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: "00000000-0000-0000-0000-000000000001"}
+	req := &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: "not a uuid either"}
 	for range 20000 {
 		req.Goals = append(req.Goals, goal)
 	}
 	e, ok := apperr.As(grpcx.ValidateRequest(v, req))
-	if !ok || len(e.Violations) != 1 || e.Violations[0].Field != "goals" || e.Violations[0].Description != "must contain no more than 100 item(s)" {
-		t.Fatalf("want one violation of goals' length, got %v", e)
+	if !ok {
+		t.Fatalf("want INVALID_ARGUMENT, got %v", e)
 	}
-	// Within the limit every element is still checked, as protovalidate words it.
-	req.Goals = req.Goals[:100]
-	e, ok = apperr.As(grpcx.ValidateRequest(v, req))
-	if !ok || len(e.Violations) < 100 || e.Violations[0].Field == "goals" {
-		t.Fatalf("want the elements' violations, got %d: %v", len(e.Violations), e)
+	fields := map[string]string{}
+	for _, fv := range e.Violations {
+		fields[fv.Field] = fv.Description
+		if n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(strings.SplitN(fv.Field, "]", 2)[0], "goals["), "]")); strings.HasPrefix(fv.Field, "goals[") && n >= 100 {
+			t.Fatalf("an element past the limit was checked: %s", fv.Field)
+		}
 	}
-	// However many there are, the answer lists MaxViolations and counts the rest.
-	many := &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request"}
-	for i := range 1000 {
-		many.Violations = append(many.Violations, apperr.FieldViolation{Field: fmt.Sprintf("x[%d]", i), Description: "bad"})
+	if fields["goals"] != "must contain no more than 100 item(s)" || fields["case_id"] == "" || fields["goals[99].goal_id"] == "" {
+		t.Fatalf("want the list's length, the other fields and the elements within the limit named, got %d: %v", len(e.Violations), fields)
 	}
-	st := status.Convert(grpcx.ToStatus(context.Background(), slog.New(slog.DiscardHandler), many))
+	if len(req.Goals) != 20000 {
+		t.Fatalf("the request itself was cut: %d goals", len(req.Goals))
+	}
+	// However many there are, the answer lists MaxViolations, fields before elements, and
+	// counts the rest.
+	st := status.Convert(grpcx.ToStatus(context.Background(), slog.New(slog.DiscardHandler), e))
 	var br *errdetails.BadRequest
 	for _, d := range st.Details() {
 		if b, ok := d.(*errdetails.BadRequest); ok {
 			br = b
 		}
 	}
-	if st.Code() != codes.InvalidArgument || br == nil || len(br.GetFieldViolations()) != grpcx.MaxViolations+1 ||
-		br.GetFieldViolations()[grpcx.MaxViolations].GetDescription() != "900 more violations not listed: correct the ones above and send it again" {
+	if st.Code() != codes.InvalidArgument || br == nil || len(br.GetFieldViolations()) != grpcx.MaxViolations+1 {
 		t.Fatalf("want %d violations and a count of the rest, got %v", grpcx.MaxViolations, st.Details())
+	}
+	listed := map[string]bool{}
+	for _, fv := range br.GetFieldViolations() {
+		listed[fv.GetField()] = true
+	}
+	last := br.GetFieldViolations()[grpcx.MaxViolations].GetDescription()
+	if !listed["goals"] || !listed["case_id"] || last != fmt.Sprintf("%d more violations not listed: correct the ones above and send it again", len(e.Violations)-grpcx.MaxViolations) {
+		t.Fatalf("the fields must come first and the rest be counted: %v … %q", listed, last)
 	}
 }

@@ -116,13 +116,16 @@ func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
 // value would fail at the INSERT, an INTERNAL, or be stored somewhere it can no longer be
 // searched; no code, name or free text has a use for it). Both come as one INVALID_ARGUMENT.
 func schemaError(v protovalidate.Validator, m proto.Message) error {
-	// A list longer than its rule allows is answered on its own: the rules of its elements
-	// would give a violation per element, an answer many times the request's size.
-	if long := overLongLists(m.ProtoReflect(), "", nil, 0); len(long) > 0 {
-		return &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request", Violations: long}
+	// A list longer than its rule allows is named once, and only the elements within the limit
+	// are checked (on a copy cut to the limit): every element's violations made answers many
+	// times the request's size. The other fields are checked as always.
+	long := overLongLists(m.ProtoReflect(), "", nil, 0)
+	if len(long) > 0 {
+		m = proto.Clone(m)
+		cutLists(m.ProtoReflect(), 0)
 	}
 	err := validationError(v.Validate(m))
-	bad := unstorableFields(m.ProtoReflect(), "", nil, 0)
+	bad := append(long, unstorableFields(m.ProtoReflect(), "", nil, 0)...)
 	if len(bad) == 0 {
 		return err
 	}
@@ -143,6 +146,31 @@ func schemaError(v protovalidate.Validator, m proto.Message) error {
 		}
 	}
 	return out
+}
+
+// cutLists cuts every repeated field of m, nested ones included, to its max_items.
+func cutLists(m protoreflect.Message, depth int) {
+	if depth > maxWalkDepth {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			if most, ok := maxItems(fd); ok && uint64(l.Len()) > most {
+				l.Truncate(int(most))
+			}
+			if fd.Kind() == protoreflect.MessageKind {
+				for i := 0; i < l.Len(); i++ {
+					cutLists(l.Get(i).Message(), depth+1)
+				}
+			}
+		case fd.IsMap():
+		case fd.Kind() == protoreflect.MessageKind:
+			cutLists(val.Message(), depth+1)
+		}
+		return true
+	})
 }
 
 // overLongLists appends a violation for each repeated field of m, nested ones included, with
