@@ -318,6 +318,33 @@ func testREST(t *testing.T, s *suite.Suite) {
 			}
 		}
 	})
+	t.Run("a body over the message limit is 413", func(t *testing.T) {
+		big := `{"category":"` + strings.Repeat("x", 5<<20) + `"}`
+		for name, chunked := range map[string]bool{"with its length": false, "chunked": true} {
+			var body io.Reader = strings.NewReader(big)
+			if chunked {
+				body = io.MultiReader(body) // no length known: sent chunked, stopped while read
+			}
+			req, err := http.NewRequest("POST", base+"/v1/signals", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i+1 < len(gpHeaders); i += 2 {
+				req.Header.Set(gpHeaders[i], gpHeaders[i+1])
+			}
+			req.Header.Set("Idempotency-Key", "too-large-"+name)
+			res, err := gp.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			a := restAnswer{status: res.StatusCode, body: b, header: res.Header}
+			if code, fields := restError(t, a); a.status != http.StatusRequestEntityTooLarge || code != codes.InvalidArgument || !slices.Contains(fields, "body") {
+				t.Errorf("%s: want 413 with a BadRequest on body, got %d %s", name, a.status, a.body)
+			}
+		}
+	})
 	t.Run("bad path and query are 400, a wrong verb 405", func(t *testing.T) {
 		for name, url := range map[string]string{
 			"path not UTF-8":     base + "/v1/signals/%ff",

@@ -187,6 +187,10 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", APIVersion)
+		if r.ContentLength > grpcx.MaxMessageBytes {
+			tooLarge(w, jsonpb)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
 		refuse := func(err error) {
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
@@ -223,6 +227,11 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 				return
 			}
 			body, err := io.ReadAll(r.Body)
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				tooLarge(w, jsonpb) // sent without its length, stopped at the limit
+				return
+			}
 			if err != nil {
 				refuse(apperr.Invalid("body", err.Error()))
 				return
@@ -444,6 +453,26 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// tooLarge answers a body over the message limit: 413, with INVALID_ARGUMENT on body as JSON,
+// the shape of every other error (a 10 MB body had been a 400 about unexpected JSON).
+func tooLarge(w http.ResponseWriter, m runtime.Marshaler) {
+	msg := fmt.Sprintf("request body larger than %d MiB", grpcx.MaxMessageBytes>>20)
+	st, err := status.New(codes.InvalidArgument, msg).WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "body", Description: msg}}})
+	if err != nil {
+		st = status.New(codes.InvalidArgument, msg)
+	}
+	body, err := m.Marshal(st.Proto())
+	if err != nil {
+		http.Error(w, msg, http.StatusRequestEntityTooLarge)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = w.Write(body)
 }
 
 var (
