@@ -183,7 +183,11 @@ func NormalizePostcode(s string) string {
 	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
 }
 
-// text checks free text of a personal detail: valid UTF-8, no control characters, length.
+// text checks free text of a personal detail: valid UTF-8, no control characters, no
+// invisible formatting characters, length. A name or address is printed on letters and shown
+// to people: a direction override or a zero-width character makes it read otherwise than it
+// is stored (a probe's name lost its first given name's initial in a decision letter, and left
+// the letter's HTML with an unclosed right-to-left override).
 func text(field, s string, minLen, maxLen int) []FieldError {
 	n := utf8.RuneCountInString(s)
 	switch {
@@ -191,6 +195,8 @@ func text(field, s string, minLen, maxLen int) []FieldError {
 		return []FieldError{{field, "must be UTF-8"}}
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		return []FieldError{{field, "must not contain control characters"}}
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0:
+		return []FieldError{{field, "must not contain invisible formatting characters (direction marks, zero-width characters)"}}
 	case n < minLen:
 		return []FieldError{{field, "required"}}
 	case n > maxLen:

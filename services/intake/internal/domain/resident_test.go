@@ -61,6 +61,18 @@ func TestValidateNameAndDates(t *testing.T) {
 		[]string{"n.given_names", "n.family_name_prefix", "n.family_name"}) {
 		t.Fatalf("invalid name: %v", got)
 	}
+	// Accents and other scripts are names; invisible direction and zero-width characters
+	// are not (they make a letter read otherwise than the name is stored).
+	if got := fields(ValidateName("n.", Name{GivenNames: "Zoë Çelik", Prefix: "d'", FamilyName: "Øster-Núñez"})); got != nil {
+		t.Fatalf("a name with diacritics: %v", got)
+	}
+	if got := fields(ValidateName("n.", Name{GivenNames: "\u202ePiet", Prefix: "van\u200b", FamilyName: "Jans\u2066en"})); !slices.Equal(got,
+		[]string{"n.given_names", "n.family_name_prefix", "n.family_name"}) {
+		t.Fatalf("invisible formatting characters: %v", got)
+	}
+	if got := fields(ValidateAddress("a.", Address{Street: "Kerk\u200dstraat", HouseNumber: 1, Postcode: "1011AB", City: "Amsterdam"})); !slices.Equal(got, []string{"a.street"}) {
+		t.Fatalf("an address with a zero-width joiner: %v", got)
+	}
 	today := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	for s, bad := range map[string]bool{"2026-03-02": false, "1950-01-01": false, "2026-03-03": true, "1899-12-31": true, "2026-02-30": true, "": true} {
 		if got := len(ValidatePastDate("d", s, today)) > 0; got != bad {
