@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/postgres"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -81,5 +82,64 @@ func TestAnswerRequestForAnotherTeamsCaseIsLoggedUnderItsResidents(t *testing.T)
 				t.Fatalf("the request after the refusal: %v %+v", err, got)
 			}
 		})
+	}
+}
+
+// A request for change (317) concerns the residents of the allocation it would change: its
+// submission, reading and answer are logged under them (a probe found them logged without a
+// resident, so they were missing from the residents' access history), and a purpose that
+// processes no residents' data cannot submit or grant one.
+func TestRequestsForChangeAreLoggedUnderTheAllocationsResidents(t *testing.T) {
+	a, db, now := newApp(t)
+	*now = amsterdam(2025, 3, 3, 9, 0)
+	ctx := context.Background()
+	base := allocation(domain.Date(2025, 3, 3))
+	if err := postgres.NewCaseResidents(db).SetCaseResidents(ctx, base.CaseID, []string{"p-anna", "p-bram"}); err != nil {
+		t.Fatal(err)
+	}
+	al, err := a.Allocate(serviceCtx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := domain.Request{Kind: domain.RequestChange, ProviderAGB: "12345678", AllocationNumber: al.Number,
+		Start: domain.Date(2025, 3, 3), Volume: domain.Volume{Amount: 4, Unit: "04", Frequency: "2"}, ChangeReasonText: "more support needed"}
+	under := func(c context.Context, purpose string) context.Context {
+		caller, _ := identity.From(c)
+		caller.Purpose = purpose
+		return identity.WithCaller(c, caller)
+	}
+	if _, err := a.SubmitRequest(under(providerCtx, "social-map"), change); !apperr.IsKind(err, apperr.KindPermissionDenied) {
+		t.Fatalf("a request for change under social-map: want PERMISSION_DENIED, got %v", err)
+	}
+	q, err := a.SubmitRequest(providerCtx, change)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.AnswerRequest(under(teamCtx, "social-map"), q.ID, app.Answer{Decision: domain.RequestGranted}); !apperr.IsKind(err, apperr.KindPermissionDenied) {
+		t.Fatalf("granting it under social-map: want PERMISSION_DENIED, got %v", err)
+	}
+	if _, _, err := a.AnswerRequest(teamCtx, q.ID, app.Answer{Decision: domain.RequestGranted}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT action, resident_pseudonym FROM access_log_entries
+		WHERE object_type = 'allocation_request' AND object_id = $1 AND outcome = 'GRANTED' ORDER BY id, resident_pseudonym`, q.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for rows.Next() {
+		var action, p string
+		if err := rows.Scan(&action, &p); err != nil {
+			t.Fatal(err)
+		}
+		got[action] = append(got[action], p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"providermonitoring.allocation_request.create", "providermonitoring.allocation_request.answer"} {
+		if !slices.Equal(got[action], []string{"p-anna", "p-bram"}) {
+			t.Errorf("%s logged under %q, want the allocation's residents (all: %v)", action, got[action], got)
+		}
 	}
 }

@@ -17,8 +17,8 @@ type CaseResidents struct{ db *pgxdb.DB }
 // NewCaseResidents returns the store.
 func NewCaseResidents(db *pgxdb.DB) *CaseResidents { return &CaseResidents{db: db} }
 
-// Lookup is the logstore.ResidentLookup: residents of allocations (by number), of decisions
-// (by their case) and of cases.
+// Lookup is the logstore.ResidentLookup: residents of allocations (by number), of requests
+// for allocation or change (by their allocation), of decisions (by their case) and of cases.
 func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType string, ids []string) (map[string][]string, error) {
 	switch objectType {
 	case "allocation":
@@ -35,6 +35,19 @@ func (r *CaseResidents) Lookup(ctx context.Context, q pgxdb.Querier, objectType 
 		return logstore.CollectPseudonyms(q.Query(ctx, `
 			SELECT d.id::text, r.pseudonym FROM decisions d JOIN case_residents r ON r.case_id = d.case_id
 			WHERE d.id = ANY($1::uuid[]) ORDER BY 1, 2`, valid))
+	case "allocation_request":
+		// A request for change (317) concerns the residents of the allocation it would change;
+		// a request for a new allocation (315) those of the allocation granting it made, once
+		// there is one. A request for a case not yet known here has none (logged once).
+		valid := pgxdb.UUIDs(ids)
+		if len(valid) == 0 {
+			return nil, nil
+		}
+		return logstore.CollectPseudonyms(q.Query(ctx, `
+			SELECT q.id::text, r.pseudonym FROM allocation_requests q
+			JOIN allocations a ON a.number = coalesce(q.allocation_number, q.resulting_allocation)
+			JOIN case_residents r ON r.case_id = a.case_id
+			WHERE q.id = ANY($1::uuid[]) ORDER BY 1, 2`, valid))
 	case "case":
 		valid := pgxdb.UUIDs(ids)
 		if len(valid) == 0 {
