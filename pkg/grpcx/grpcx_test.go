@@ -41,7 +41,11 @@ const (
 	idDBDown   = "00000000-0000-4000-8000-000000000005"
 	idNATSDown = "00000000-0000-4000-8000-000000000006"
 	idPeerDown = "00000000-0000-4000-8000-000000000007"
+	idHang     = "00000000-0000-4000-8000-000000000008" // waits for its context, as a call on a database that does not answer
 )
+
+// hanging is told when a call with idHang has begun.
+var hanging = make(chan struct{}, 1)
 
 // stub answers GetSignal according to the requested id, so one server covers every edge case.
 type stub struct {
@@ -64,12 +68,17 @@ func (stub) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*r
 		return nil, fmt.Errorf("publish: %w", nats.ErrNoResponders)
 	case idPeerDown:
 		return nil, apperr.Unavailable("peer unreachable", errors.New("dial"))
+	case idHang:
+		hanging <- struct{}{}
+		<-ctx.Done()
+		return nil, fmt.Errorf("query: %w", ctx.Err())
 	}
 	c, _ := identity.From(ctx)
 	return &referralv1.GetSignalResponse{Signal: &referralv1.Signal{Id: c.Org.OIN, Reporter: c.User + "/" + c.Role + "/" + c.Purpose}}, nil
 }
 
 type fixture struct {
+	srv  *grpcx.Server
 	ca   *devca.CA
 	addr string
 	logs *syncBuffer
@@ -124,7 +133,7 @@ func start(t *testing.T) *fixture {
 	go func() { _ = s.Serve(lis) }()
 	s.SetServing(true)
 	t.Cleanup(s.Stop)
-	return &fixture{ca: ca, addr: lis.Addr().String(), logs: logs, reg: reg}
+	return &fixture{srv: s, ca: ca, addr: lis.Addr().String(), logs: logs, reg: reg}
 }
 
 func (f *fixture) client(t *testing.T, tlsConf *tls.Config) referralv1.ReferralServiceClient {
@@ -264,6 +273,52 @@ func TestIdentityPolicyAndErrors(t *testing.T) {
 	}
 	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
 		t.Fatalf("the server must survive a panic: %v", err)
+	}
+}
+
+// While the readiness check finds PostgreSQL unreachable, calls answer UNAVAILABLE with
+// RetryInfo at once, and a call in flight when it is first found ends so too: a database that
+// hangs (paused, partitioned) had every call wait for its deadline (DEADLINE_EXCEEDED, which a
+// retry policy on UNAVAILABLE does not retry). Health is still answered.
+func TestCallsAnswerUnavailableWhileTheDatabaseDoesNotAnswer(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	unavailable := func(err error) bool {
+		st := status.Convert(err)
+		for _, d := range st.Details() {
+			if r, ok := d.(*errdetails.RetryInfo); ok && r.GetRetryDelay().AsDuration() == grpcx.RetryDelay {
+				return st.Code() == codes.Unavailable
+			}
+		}
+		return false
+	}
+	inFlight := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := gp.GetSignal(grpcx.ActingUser(c, "u1", "gp", "signal"), &referralv1.GetSignalRequest{SignalId: idHang})
+		inFlight <- err
+	}()
+	<-hanging
+	f.srv.SetDatabaseReachable(false)
+	if err := <-inFlight; !unavailable(err) || time.Since(began) > 5*time.Second {
+		t.Fatalf("the call in flight: want UNAVAILABLE with RetryInfo at once, got %v after %s", err, time.Since(began))
+	}
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); !unavailable(err) {
+		t.Fatalf("a new call while the database does not answer: %v", err)
+	}
+	cc, err := grpcx.Dial(f.addr, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := healthpb.NewHealthClient(cc).Check(ctx(t), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("health must still answer: %v", err)
+	}
+	f.srv.SetDatabaseReachable(true)
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
+		t.Fatalf("once the database answers again: %v", err)
 	}
 }
 

@@ -47,7 +47,7 @@ import (
 //     the policy so that a caller who may not call a method learns nothing about it.
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
-func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator, db *dbGate) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		m.UnaryServerInterceptor(),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(log, "panic in handler"))),
@@ -65,6 +65,7 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 		deadlineCapUnary(maxCall),
 		policyUnary(policy),
 		validateUnary(v),
+		db.unary(),
 	}
 }
 

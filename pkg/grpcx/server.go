@@ -50,6 +50,7 @@ type Server struct {
 	health  *health.Server
 	service string
 	metrics *grpcprom.ServerMetrics
+	db      *dbGate
 }
 
 // LatencyBuckets are the histogram buckets of RPC latency, server and client side.
@@ -94,11 +95,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	db := newDBGate()
 	gs := grpc.NewServer(
 		grpc.Creds(edgeAwareCreds{credentials.NewTLS(tlsConf)}),
 		grpc.ForceServerCodecV2(newDecodeCodec()),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration, validator)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration, validator, db)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m)...),
 		// Unknown methods go through the stream chain too, so a caller without a certificate
 		// learns nothing about which services exist.
@@ -113,7 +115,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	s := &Server{Server: gs, health: hs, service: cfg.Service, metrics: m}
+	s := &Server{Server: gs, health: hs, service: cfg.Service, metrics: m, db: db}
 	s.SetServing(false)
 	return s, nil
 }
@@ -151,6 +153,11 @@ func (s *Server) SetServing(serving bool) {
 		s.health.SetServingStatus(name, st)
 	}
 }
+
+// SetDatabaseReachable records what the service's readiness check found of PostgreSQL: while
+// it is unreachable, calls answer UNAVAILABLE at once, and the calls in flight when it is first
+// found so end with UNAVAILABLE instead of waiting for their deadline (dbGate).
+func (s *Server) SetDatabaseReachable(ok bool) { s.db.set(ok) }
 
 // DependencyHealthPrefix names the health entries of dependencies, e.g. "wijkbrug.dependency.nats".
 const DependencyHealthPrefix = "wijkbrug.dependency."

@@ -435,6 +435,12 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	defer db.Close()
+	// The readiness check's own connection (watchHealth).
+	probe, err := pgxdb.Open(ctx, cfg.DatabaseURL, 1)
+	if err != nil {
+		return err
+	}
+	defer probe.Close()
 
 	if err := observability.RegisterPool(reg, db.Pool, db.Pool.Config().ConnConfig.Database); err != nil {
 		return err
@@ -537,7 +543,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
-	go watchHealth(workCtx, db, nc, streamReady, relay, server, admin, logger, served, func() {
+	go watchHealth(workCtx, db, probe, nc, streamReady, relay, server, admin, logger, served, func() {
 		if hooks.OnServingREST != nil && restEdge != nil {
 			hooks.OnServingREST(restEdge.Addr())
 		}
@@ -569,16 +575,18 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	return nil
 }
 
-// watchHealth keeps readiness and the health details current. It closes serving when the
+// watchHealth keeps readiness and the health details current. It pings PostgreSQL over probe,
+// a connection of its own: a pool busy with calls must not look like a database that does not
+// answer, since that ends the calls in flight (grpcx.Server.SetDatabaseReachable). It closes serving when the
 // service first reports SERVING (PostgreSQL answers); first runs once, when the service is
 // fully up (database, NATS and its stream), which is what tests wait for.
-func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, first func()) {
+func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, first func()) {
 	served, servingClosed := false, false
 	dbWasOK := true
 	interval := 50 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		dbErr := db.Ping(pctx)
+		dbErr := probe.Ping(pctx)
 		cancel()
 		streamOK := false
 		select {
@@ -615,6 +623,7 @@ func watchHealth(ctx context.Context, db *pgxdb.DB, nc *nats.Conn, streamReady <
 			dbWasOK = dbErr == nil
 		}
 		ok := dbErr == nil
+		server.SetDatabaseReachable(ok)
 		server.SetServing(ok)
 		server.SetDependency("postgresql", dbErr == nil)
 		server.SetDependency("nats", natsOK && streamOK)
