@@ -34,7 +34,7 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		if !ok {
 			return handler(ctx, req)
 		}
-		err := schemaError(v, m)
+		checked, err := schemaCheck(v, m)
 		if err == nil {
 			return handler(ctx, req)
 		}
@@ -44,7 +44,9 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		}
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, own := handler(cancelled, req); own != nil {
+		// The handler's own checks see the request as the schema checked it: a list over its
+		// limit cut to it, so they do not name every element of a list of thousands either.
+		if _, own := handler(cancelled, checked); own != nil {
 			if e, ok := apperr.As(own); ok && e.Kind == apperr.KindInvalidArgument && len(e.Violations) > 0 {
 				// The handler's violations (in its order, usually the message's), then the
 				// schema's about fields it did not name. Handlers name an element as the schema
@@ -116,9 +118,15 @@ func ValidateRequest(v protovalidate.Validator, m proto.Message) error {
 // value would fail at the INSERT, an INTERNAL, or be stored somewhere it can no longer be
 // searched; no code, name or free text has a use for it). Both come as one INVALID_ARGUMENT.
 func schemaError(v protovalidate.Validator, m proto.Message) error {
-	// A list longer than its rule allows is named once, and only the elements within the limit
-	// are checked (on a copy cut to the limit): every element's violations made answers many
-	// times the request's size. The other fields are checked as always.
+	_, err := schemaCheck(v, m)
+	return err
+}
+
+// schemaCheck is schemaError, with the message it checked: m itself, or, when a list is longer
+// than its rule allows, a copy with such lists cut to their limit. Such a list is named once,
+// and only its elements within the limit are checked: every element's violations made answers
+// many times the request's size. The other fields are checked as always.
+func schemaCheck(v protovalidate.Validator, m proto.Message) (proto.Message, error) {
 	long := overLongLists(m.ProtoReflect(), "", nil, 0)
 	if len(long) > 0 {
 		m = proto.Clone(m)
@@ -127,12 +135,12 @@ func schemaError(v protovalidate.Validator, m proto.Message) error {
 	err := validationError(v.Validate(m))
 	bad := append(long, unstorableFields(m.ProtoReflect(), "", nil, 0)...)
 	if len(bad) == 0 {
-		return err
+		return m, err
 	}
 	out, ok := apperr.As(err)
 	if !ok {
 		if err != nil {
-			return err // a rule that could not be evaluated: a server fault, reported as such
+			return m, err // a rule that could not be evaluated: a server fault, reported as such
 		}
 		out = &apperr.Error{Kind: apperr.KindInvalidArgument, Message: "invalid request"}
 	}
@@ -145,7 +153,7 @@ func schemaError(v protovalidate.Validator, m proto.Message) error {
 			out.Violations = append(out.Violations, fv)
 		}
 	}
-	return out
+	return m, out
 }
 
 // cutLists cuts every repeated field of m, nested ones included, to its max_items.

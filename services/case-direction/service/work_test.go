@@ -11,6 +11,7 @@ import (
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -358,6 +359,30 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-domain-2", CaseId: id, EvaluationDate: "2030-01-01",
 		Goals: []*casedirectionv1.GoalInput{{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK, BaselineScore: 2, TargetScore: 3},
 			{GoalId: goal, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 5}}})), "goals[1].life_domain")
+	// A list far over its limit is named once; neither the schema nor the handler's own checks
+	// name the elements past the limit (a probe's 5,000 goals drew 19,903 more violations).
+	many := make([]*casedirectionv1.GoalInput, 5000)
+	for i := range many {
+		many[i] = &casedirectionv1.GoalInput{LifeDomain: fin, BaselineScore: 9, TargetScore: -1}
+	}
+	long := status.Convert(mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p-many", CaseId: id, EvaluationDate: "2030-01-01", Goals: many})))
+	if long.Code() != codes.InvalidArgument || !strings.Contains(fmt.Sprint(long.Details()), `field:"goals"`) {
+		t.Fatalf("want INVALID_ARGUMENT naming goals, got %v", long.Err())
+	}
+	for _, d := range long.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				var n int
+				if _, err := fmt.Sscanf(v.GetField(), "goals[%d]", &n); err == nil && n >= 100 {
+					t.Fatalf("an element past the limit is named: %s (%d violations)", v.GetField(), len(br.GetFieldViolations()))
+				}
+				var more int
+				if _, err := fmt.Sscanf(v.GetDescription(), "%d more violations not listed", &more); err == nil && more > 400 {
+					t.Fatalf("elements past the limit were counted: %s", v.GetDescription())
+				}
+			}
+		}
+	}
 	// A goal named twice is named by its place, never by what was sent (a probe sent a name
 	// and a BSN as the goal's id, and the answer repeated them).
 	sent := "Piet Jansen 123456782"
