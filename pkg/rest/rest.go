@@ -191,7 +191,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			tooLarge(w, jsonpb)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, grpcx.MaxMessageBytes)
+		r.Body = &cappedBody{ReadCloser: r.Body, left: grpcx.MaxMessageBytes}
 		refuse := func(err error) {
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
 		}
@@ -227,8 +227,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 				return
 			}
 			body, err := io.ReadAll(r.Body)
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
+			if errors.Is(err, errBodyTooLarge) {
 				tooLarge(w, jsonpb) // sent without its length, stopped at the limit
 				return
 			}
@@ -455,6 +454,33 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
 
+// errBodyTooLarge is a body read past the message limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+// cappedBody ends a body at n bytes with errBodyTooLarge. http.MaxBytesReader does the same
+// but also has the server end the connection, which over HTTP/2 reset the stream before the
+// 413 reached a client that sent its body chunked.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.ReadCloser.Read(p)
+	if int64(n) > c.left {
+		n, c.left = int(c.left), -1
+		return n, errBodyTooLarge
+	}
+	c.left -= int64(n)
+	return n, err
+}
+
 // tooLarge answers a body over the message limit: 413, with INVALID_ARGUMENT on body as JSON,
 // the shape of every other error (a 10 MB body had been a 400 about unexpected JSON).
 func tooLarge(w http.ResponseWriter, m runtime.Marshaler) {
@@ -470,7 +496,6 @@ func tooLarge(w http.ResponseWriter, m runtime.Marshaler) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusRequestEntityTooLarge)
 	_, _ = w.Write(body)
 }
