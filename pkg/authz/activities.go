@@ -151,6 +151,12 @@ func ResidentDataError(c identity.Caller) error {
 	if !ok || !a.NoResidentData {
 		return nil
 	}
+	if c.Org.Type == identity.OrgService {
+		// A service forwards the purpose of the organisation it acts for, whose type it does
+		// not know here: the activities only services have would be no advice.
+		return apperr.PermissionDenied(fmt.Sprintf("purpose %q processes no personal data of residents, and this call reads or changes a resident's data; name an activity of your organisation type that does (docs/security.md, the register under the policy)",
+			c.Purpose))
+	}
 	var may []string
 	for _, code := range ActivitiesOf(c.Org.Type) {
 		if b, _ := ActivityOf(code); !b.NoResidentData {

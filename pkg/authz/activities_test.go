@@ -103,6 +103,11 @@ func TestResidentDataOnlyUnderActivitiesThatProcessIt(t *testing.T) {
 			t.Fatalf("%s: want PERMISSION_DENIED naming the GP's activities that process residents' data, got %v", purpose, err)
 		}
 	}
+	// A refusal a peer service makes for the partner it acts for lists no service activities.
+	svc := identity.Caller{Org: identity.Organisation{OIN: "00000099000000000001", Type: identity.OrgService}, User: "u", Role: "gp", Purpose: "social-map"}
+	if err := ResidentDataError(svc); err == nil || strings.Contains(err.Error(), "signal-intake") || !strings.Contains(err.Error(), "of your organisation type") {
+		t.Fatalf("forwarded by a service: %v", err)
+	}
 	// Every activity a service performs by itself processes residents' data, so no service
 	// work is refused; what the register says in words agrees with the mark.
 	for _, a := range Activities {

@@ -309,4 +309,13 @@ func TestEmergencyAccess(t *testing.T) {
 	if _, err := team.ListEmergencyAccess(ctx, &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a team may not review grants: %v", err)
 	}
+	// Grants name residents' records and say why: not reviewed, nor started, under a purpose
+	// that processes no residents' data (a probe reviewed them under mandates).
+	if _, err := officer.ListEmergencyAccess(grpcx.ActingUser(context.Background(), "fg", "privacy_officer", "mandates"), &accesslogv1.ListEmergencyAccessRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("reviewing grants under mandates: %v", err)
+	}
+	if _, err := team.StartEmergencyAccess(grpcx.ActingUser(context.Background(), "anna", "case_director", "collective-work"), &accesslogv1.StartEmergencyAccessRequest{
+		IdempotencyKey: "e3", ObjectType: "case", ObjectId: "c-3", Reason: "resident in acute danger, own team unreachable at night"}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a grant under collective-work: %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog"
 	"github.com/wijkbrug/wijkbrug/pkg/accesslog/logstore"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
+	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	accesslogv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/accesslog/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
@@ -46,6 +47,10 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// A grant opens a resident's record and its reason is about the resident.
+	if c, _ := identity.From(ctx); authz.ResidentDataError(c) != nil {
+		return nil, authz.ResidentDataError(c)
+	}
 	if period == 0 {
 		period = accesslog.DefaultEmergencyPeriod
 	}
@@ -71,6 +76,10 @@ func (s *Server) StartEmergencyAccess(ctx context.Context, req *accesslogv1.Star
 
 // ListEmergencyAccess lists grants for the privacy officer's review.
 func (s *Server) ListEmergencyAccess(ctx context.Context, req *accesslogv1.ListEmergencyAccessRequest) (*accesslogv1.ListEmergencyAccessResponse, error) {
+	// The grants name residents' records and say why, about the resident.
+	if c, _ := identity.From(ctx); authz.ResidentDataError(c) != nil {
+		return nil, authz.ResidentDataError(c)
+	}
 	since := time.Now().AddDate(-100, 0, 0)
 	if req.GetSince() != nil {
 		since = req.GetSince().AsTime()
