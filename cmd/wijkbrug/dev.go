@@ -42,6 +42,10 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	case err := <-s.Done():
 		return err
+	case <-s.Postgres.Exited():
+		// Nothing restarts it: say so and stop, rather than serve UNAVAILABLE for good.
+		return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); its log: %s. Start the suite again: the data directory is kept (unless -ephemeral)",
+			s.Postgres.ExitError(), s.Postgres.LogPath())
 	}
 }
 

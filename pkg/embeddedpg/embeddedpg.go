@@ -431,6 +431,25 @@ func (c *Cluster) DSN(dbname string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, dbname)
 }
 
+// Exited is closed when the postgres server process has exited, by Stop or otherwise;
+// ExitError then says how.
+func (c *Cluster) Exited() <-chan struct{} {
+	if c.proc == nil {
+		return nil
+	}
+	return c.proc.done
+}
+
+// ExitError is how the server process exited, once Exited is closed.
+func (c *Cluster) ExitError() error {
+	select {
+	case <-c.Exited():
+		return c.proc.waitErr
+	default:
+		return nil
+	}
+}
+
 // Port returns the TCP port postgres listens on.
 func (c *Cluster) Port() int { return c.port }
 
