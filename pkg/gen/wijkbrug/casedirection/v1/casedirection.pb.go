@@ -3653,7 +3653,7 @@ type RecordCaseConferenceRequest struct {
 	CaseId         string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	// YYYY-MM-DD, not in the future.
 	HeldOn string `protobuf:"bytes,3,opt,name=held_on,json=heldOn,proto3" json:"held_on,omitempty"`
-	// At least one.
+	// At least one, at most 50.
 	Attendees []*Attendee `protobuf:"bytes,4,rep,name=attendees,proto3" json:"attendees,omitempty"`
 	// Each 1-1000 characters; at most 50.
 	Decisions     []string `protobuf:"bytes,5,rep,name=decisions,proto3" json:"decisions,omitempty"`
@@ -5424,8 +5424,8 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12%\n" +
 	"\aheld_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x06heldOn\x12K\n" +
-	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeB\b\xbaH\x05\x92\x01\x02\x10dR\tattendees\x12&\n" +
-	"\tdecisions\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\tdecisions\"x\n" +
+	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeB\b\xbaH\x05\x92\x01\x02\x102R\tattendees\x12&\n" +
+	"\tdecisions\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\tdecisions\"x\n" +
 	"\x1cRecordCaseConferenceResponse\x12#\n" +
 	"\rconference_id\x18\x01 \x01(\tR\fconferenceId\x123\n" +
 	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x81\x01\n" +
