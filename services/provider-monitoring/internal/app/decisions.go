@@ -729,7 +729,7 @@ func (a *App) SendDecision(ctx context.Context, id string, r *Recipient, client 
 				return err
 			}
 			if d.Letter, d.LetterContentType, err = a.dec.Letters.Render(in, LetterPDF); err != nil {
-				return err
+				return requestFields(err)
 			}
 		}
 		if err := a.dec.Decisions.Update(ctx, *d); err != nil {

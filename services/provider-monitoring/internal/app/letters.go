@@ -108,7 +108,37 @@ func (a *App) RenderDecisionLetter(ctx context.Context, id, format string, r *Re
 			return err
 		}
 		out, contentType, err = a.dec.Letters.Render(in, format)
-		return err
+		return requestFields(err)
 	})
 	return out, contentType, err
+}
+
+// letterFields are the letter's elements a request gives (SendDecision and
+// RenderDecisionLetter), by the request fields that give them.
+var letterFields = map[string]string{
+	"Client":                       "client_name",
+	"Recipient.Name":               "recipient.name",
+	"Recipient.Address.Street":     "recipient.street",
+	"Recipient.Address.PostalCode": "recipient.postal_code",
+	"Recipient.Address.City":       "recipient.city",
+}
+
+// requestFields names a letter's missing elements by the request fields that give them, where
+// a request does (a probe was told "Client" where it had to send client_name); the others
+// (the municipality's paragraphs, the signatory's mandate) keep the letter's names, as the
+// elements nobody sends.
+func requestFields(err error) error {
+	e, ok := apperr.As(err)
+	if !ok || len(e.Violations) == 0 {
+		return err
+	}
+	out := *e
+	out.Violations = make([]apperr.FieldViolation, len(e.Violations))
+	for i, v := range e.Violations {
+		if f, ok := letterFields[v.Field]; ok {
+			v.Field = f
+		}
+		out.Violations[i] = v
+	}
+	return &out
 }
