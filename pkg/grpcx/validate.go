@@ -156,29 +156,34 @@ func schemaCheck(v protovalidate.Validator, m proto.Message) (proto.Message, err
 	return m, out
 }
 
-// cutLists cuts every repeated field of m, nested ones included, to its max_items.
+// cutLists cuts every repeated field of m, nested ones included, to its max_items. The fields
+// are collected first and changed after the walk, which must not change what it walks.
 func cutLists(m protoreflect.Message, depth int) {
 	if depth > maxWalkDepth {
 		return
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-		switch {
-		case fd.IsList():
-			l := m.Mutable(fd).List()
-			if most, ok := maxItems(fd); ok && uint64(l.Len()) > most {
-				l.Truncate(int(most))
-			}
-			if fd.Kind() == protoreflect.MessageKind {
-				for i := 0; i < l.Len(); i++ {
-					cutLists(l.Get(i).Message(), depth+1)
-				}
-			}
-		case fd.IsMap():
-		case fd.Kind() == protoreflect.MessageKind:
-			cutLists(val.Message(), depth+1)
+	var fields []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if !fd.IsMap() && (fd.IsList() || fd.Kind() == protoreflect.MessageKind) {
+			fields = append(fields, fd)
 		}
 		return true
 	})
+	for _, fd := range fields {
+		if !fd.IsList() {
+			cutLists(m.Mutable(fd).Message(), depth+1)
+			continue
+		}
+		l := m.Mutable(fd).List()
+		if most, ok := maxItems(fd); ok && uint64(l.Len()) > most {
+			l.Truncate(int(most))
+		}
+		if fd.Kind() == protoreflect.MessageKind {
+			for i := 0; i < l.Len(); i++ {
+				cutLists(l.Get(i).Message(), depth+1)
+			}
+		}
+	}
 }
 
 // overLongLists appends a violation for each repeated field of m, nested ones included, with

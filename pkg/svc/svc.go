@@ -577,9 +577,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 
 // watchHealth keeps readiness and the health details current. It pings PostgreSQL over probe,
 // a connection of its own: a pool busy with calls must not look like a database that does not
-// answer, since that ends the calls in flight (grpcx.Server.SetDatabaseReachable). It closes serving when the
-// service first reports SERVING (PostgreSQL answers); first runs once, when the service is
-// fully up (database, NATS and its stream), which is what tests wait for.
+// answer, since that ends the calls in flight (grpcx.Server.SetDatabaseReachable). It closes
+// serving when the service first reports SERVING (PostgreSQL answers); first runs once, when
+// the service is fully up (database, NATS and its stream), which is what tests wait for.
 func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, first func()) {
 	served, servingClosed := false, false
 	dbWasOK := true
