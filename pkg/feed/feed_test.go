@@ -3,6 +3,7 @@ package feed
 import (
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,18 @@ func TestSpecFromRequest(t *testing.T) {
 		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) == 0 || e.Violations[0].Field != strings.TrimSpace(field) {
 			t.Errorf("%s: %v", field, err)
 		}
+	}
+	// Every bad event type is named, not only the first.
+	_, err := SpecFromRequest(&subscriptionsv1.CreateSubscriptionRequest{EventTypes: []string{
+		"wijkbrug.referral.v1.Nope", "wijkbrug.referral.v1.SignalFedBack", "wijkbrug.>", "wijkbrug.intake.v1.Nope"}}, false)
+	var named []string
+	if e, ok := apperr.As(err); ok {
+		for _, fv := range e.Violations {
+			named = append(named, fv.Field)
+		}
+	}
+	if want := []string{"event_types[0]", "event_types[2]", "event_types[3]"}; !slices.Equal(named, want) {
+		t.Errorf("bad event types named %v, want %v (%v)", named, want, err)
 	}
 	// A start_time that is given but out of range says so, not that it is missing.
 	timeAt := func(secs int64, nanos int32) *subscriptionsv1.CreateSubscriptionRequest {

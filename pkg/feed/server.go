@@ -110,12 +110,12 @@ func SpecFromRequest(req *subscriptionsv1.CreateSubscriptionRequest, allowLoopba
 		field := fmt.Sprintf("event_types[%d]", i)
 		if !EventTypeRe.MatchString(t) {
 			v.Add(field, "an event type (ce-type) such as wijkbrug.referral.v1.SignalFedBack")
-			break
+			continue // every bad element is named (the schema allows at most 16)
 		}
 		if !IsEventType(t) {
 			// A misspelt type would make a subscription that stays silent for ever.
 			v.Add(field, t+" is not a Wijkbrug event type (docs/events.md lists them)")
-			break
+			continue
 		}
 		if !slices.Contains(s.Types, t) {
 			s.Types = append(s.Types, t)
