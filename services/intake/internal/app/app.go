@@ -406,7 +406,7 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 		if scope, err = a.readableAssessments(ctx, in, true); err != nil {
 			return in, err
 		}
-		if facts, err = a.facts(ctx, in, scope); err != nil {
+		if facts, err = a.facts(ctx, in, &scope); err != nil {
 			return in, err
 		}
 	}
@@ -420,12 +420,19 @@ func (a *App) triageOnReceipt(ctx context.Context, in domain.Intake, policy doma
 			return in, err
 		}
 	}
-	return a.carryOut(ctx, in, d, newResident, scope, a.d.Intakes.Insert)
+	return a.carryOut(ctx, in, d, newResident, &scope, a.d.Intakes.Insert)
 }
 
 // assessmentScope names the resident and the household whose ZRM assessments an intake's team
 // may read; "" for one it may not read.
-type assessmentScope struct{ residentID, householdID string }
+//
+// The latest assessment in scope is read once and kept (latest, looked): triage reads it for the
+// policy's facts and a case opened right after starts from it, in the same transaction.
+type assessmentScope struct {
+	residentID, householdID string
+	looked, found           bool
+	latest                  domain.Assessment
+}
 
 // readableAssessments returns which of the intake's resident's and household's ZRM assessments
 // the intake's team may read, by the rule ListAssessments applies to a caller of that team
@@ -467,16 +474,23 @@ func (a *App) readableAssessments(ctx context.Context, in domain.Intake, atRecei
 
 // latestAssessment returns the newest assessment of the scope's resident, else of its
 // household; ok is false when there is none the team may read.
-func (a *App) latestAssessment(ctx context.Context, s assessmentScope) (domain.Assessment, bool, error) {
+func (a *App) latestAssessment(ctx context.Context, s *assessmentScope) (domain.Assessment, bool, error) {
 	if s.residentID == "" && s.householdID == "" {
 		return domain.Assessment{}, false, nil
 	}
-	return a.d.Assessments.Latest(ctx, s.residentID, s.householdID)
+	if !s.looked {
+		latest, found, err := a.d.Assessments.Latest(ctx, s.residentID, s.householdID)
+		if err != nil {
+			return latest, found, err
+		}
+		s.latest, s.found, s.looked = latest, found, true
+	}
+	return s.latest, s.found, nil
 }
 
 // facts are the intake's triage inputs with the latest ZRM assessment of its resident (or
 // household) that the intake's team may read (scope, from readableAssessments).
-func (a *App) facts(ctx context.Context, in domain.Intake, scope assessmentScope) (domain.Facts, error) {
+func (a *App) facts(ctx context.Context, in domain.Intake, scope *assessmentScope) (domain.Facts, error) {
 	f := in.Facts()
 	latest, ok, err := a.latestAssessment(ctx, scope)
 	if err != nil {
@@ -493,7 +507,7 @@ func (a *App) facts(ctx context.Context, in domain.Intake, scope assessmentScope
 // then the case or the closing. newResident is triageOnReceipt's and scope the assessments the
 // intake's team may read (openCase says more). save stores the decided intake: Intakes.Update
 // for a stored one, Intakes.Insert for one registered in this transaction.
-func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool, scope assessmentScope, save func(context.Context, domain.Intake) error) (domain.Intake, error) {
+func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision, newResident bool, scope *assessmentScope, save func(context.Context, domain.Intake) error) (domain.Intake, error) {
 	if err := in.Decide(d); err != nil {
 		return in, err
 	}
@@ -526,7 +540,7 @@ func (a *App) carryOut(ctx context.Context, in domain.Intake, d domain.Decision,
 // case from. Nothing is looked up then (two round trips fewer for a crisis about someone new).
 // Otherwise the case starts from the latest assessment in scope, one the intake's team may read
 // (readableAssessments), not from another team's, which the case's team could not compare with.
-func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool, scope assessmentScope) (string, error) {
+func (a *App) openCase(ctx context.Context, in domain.Intake, newResident bool, scope *assessmentScope) (string, error) {
 	var residents []domain.ResidentRef
 	var latest domain.Assessment
 	var found bool

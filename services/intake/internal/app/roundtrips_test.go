@@ -123,3 +123,57 @@ func TestNewIntakeIsStoredOnceWithTheCommit(t *testing.T) {
 		}
 	}
 }
+
+// A crisis intake about someone the team already works with is triaged with their latest ZRM
+// assessment, and the case it opens starts from that assessment: both in one transaction, so
+// the assessment is read once. Counted on the wire: reading it twice took one round trip more.
+func TestCrisisOfAKnownResidentReadsTheLatestAssessmentOnce(t *testing.T) {
+	cd := &caseDirection{}
+	c := countedApp(t, app.Deps{CaseDirection: cd})
+	a, roundTrips := c.app, c.roundTrips
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	a.Now = func() time.Time { return now }
+	register := func(n int, urgency domain.Urgency) domain.Intake {
+		t.Helper()
+		in, err := a.RegisterIntake(asTeam(), bsnFor(n), domain.Intake{
+			Channel: domain.ChannelDesk, Question: "help with the rent", LifeDomains: []string{"FINANCES"},
+			Urgency: urgency, Municipality: "GM0363", District: "WK036301",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	var scores []domain.Score
+	for _, d := range domain.Instruments["ZRM-2017"].Domains {
+		scores = append(scores, domain.Score{Domain: d, Score: 3})
+	}
+	assessed := func(n int) domain.Assessment {
+		t.Helper()
+		in := register(n, domain.UrgencyNormal)
+		as, err := a.RecordAssessment(asTeam(), domain.Assessment{ResidentID: in.ResidentID, Instrument: "ZRM-2017",
+			Context: domain.ContextIntake, Scores: scores, IntakeID: in.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	// The first crisis prepares the statements (pgx's statement cache); the second is counted.
+	assessed(1)
+	register(1, domain.UrgencyCrisis)
+	as := assessed(2)
+	before := roundTrips.Load()
+	crisis := register(2, domain.UrgencyCrisis)
+	trips := roundTrips.Load() - before
+	if crisis.Status != domain.StatusCaseOpened {
+		t.Fatalf("crisis intake of a known resident is %s, want %s", crisis.Status, domain.StatusCaseOpened)
+	}
+	last := cd.requests[len(cd.requests)-1]
+	if last.IntakeID != crisis.ID || last.BaselineAssessmentID != as.ID {
+		t.Errorf("case opened for intake %s from assessment %q, want intake %s from %s", last.IntakeID, last.BaselineAssessmentID, crisis.ID, as.ID)
+	}
+	// 8 while the assessment was read again for the case.
+	if want := int64(7); trips != want {
+		t.Errorf("a crisis intake of a known resident took %d round trips, want %d", trips, want)
+	}
+}

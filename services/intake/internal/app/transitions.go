@@ -114,7 +114,7 @@ func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcom
 		}
 		var d domain.Decision
 		if applyPolicy {
-			facts, err := a.facts(ctx, *in, scope)
+			facts, err := a.facts(ctx, *in, &scope)
 			if err != nil {
 				return err
 			}
@@ -128,7 +128,7 @@ func (a *App) DecideTriage(ctx context.Context, id string, outcome domain.Outcom
 			}
 			d = domain.Decision{Outcome: outcome, Rule: domain.RuleProfessional, PolicyVersion: policy.Version}
 		}
-		decided, err := a.carryOut(ctx, *in, d, false, scope, a.d.Intakes.Update)
+		decided, err := a.carryOut(ctx, *in, d, false, &scope, a.d.Intakes.Update)
 		*in = decided
 		return err
 	})
