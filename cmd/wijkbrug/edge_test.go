@@ -360,6 +360,32 @@ func testREST(t *testing.T, s *suite.Suite) {
 		if code, _ := restError(t, a); a.status != http.StatusMethodNotAllowed || code != codes.Unimplemented {
 			t.Errorf("PUT on a collection: want 405, got %d %s", a.status, a.body)
 		}
+		// A 405 and an OPTIONS say which methods the path answers (RFC 9110 §15.5.6, §9.3.7).
+		const collection = "GET, HEAD, POST, OPTIONS"
+		if got := a.header.Get("Allow"); got != collection {
+			t.Errorf("PUT on a collection: Allow %q, want %q", got, collection)
+		}
+		signalPath := base + "/v1/signals/" + submitted.GetSignalId()
+		for url, want := range map[string]string{base + "/v1/signals": collection, signalPath: "GET, HEAD, OPTIONS",
+			base + "/openapi.json": "GET, HEAD, OPTIONS"} {
+			a := call(t, gp, "OPTIONS", url, "")
+			if a.status != http.StatusNoContent || a.header.Get("Allow") != want {
+				t.Errorf("OPTIONS %s: want 204 with Allow %q, got %d, Allow %q %s", url, want, a.status, a.header.Get("Allow"), a.body)
+			}
+		}
+		if a := call(t, gp, "OPTIONS", base+"/v1/no-such-path", ""); a.status != http.StatusNotFound {
+			t.Errorf("OPTIONS on an unknown path: want 404, got %d %s", a.status, a.body)
+		}
+		// HEAD is served wherever GET is: the GET's status and headers, no body.
+		get, head := call(t, gp, "GET", signalPath, "", gpHeaders...), call(t, gp, "HEAD", signalPath, "", gpHeaders...)
+		if get.status != http.StatusOK || head.status != http.StatusOK || len(head.body) != 0 ||
+			head.header.Get("Content-Type") != get.header.Get("Content-Type") {
+			t.Errorf("HEAD of a signal: want the GET's 200 and content type without a body, got %d %q %q (GET %d %q)",
+				head.status, head.header.Get("Content-Type"), head.body, get.status, get.header.Get("Content-Type"))
+		}
+		if head := call(t, gp, "HEAD", signalPath, ""); head.status != http.StatusUnauthorized {
+			t.Errorf("HEAD without the acting user: want 401 as the GET, got %d", head.status)
+		}
 	})
 	t.Run("nothing sent is silently dropped or turned into another request", func(t *testing.T) {
 		for name, tc := range map[string]struct {

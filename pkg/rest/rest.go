@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,6 +147,14 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}
+	openapiJSON, err := yamlToJSON(openapiYAML)
+	if err != nil {
+		return nil, fmt.Errorf("rest: OpenAPI document: %w", err)
+	}
+	rts, err := newRoutes(openapiJSON)
+	if err != nil {
+		return nil, fmt.Errorf("rest: OpenAPI document's paths: %w", err)
+	}
 	mux := runtime.NewServeMux(
 		// A google.api.HttpBody answer (the outcome CSV export) is written as is, with its
 		// content type; every other message as JSON.
@@ -158,7 +167,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(clientCertificate),
 		runtime.WithErrorHandler(errorHandler),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithRoutingErrorHandler(rts.routingErrorHandler),
 		runtime.WithDisableHTTPMethodOverride(),
 		// A form-encoded POST is not served as the GET of the same path (the gateway's "path
 		// length fallback"): curl -d sends that content type, and the verb decides the route.
@@ -168,10 +177,6 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		if err := r(ctx, mux, cc); err != nil {
 			return nil, err
 		}
-	}
-	openapiJSON, err := yamlToJSON(openapiYAML)
-	if err != nil {
-		return nil, fmt.Errorf("rest: OpenAPI document: %w", err)
 	}
 	doc := func(contentType string, body []byte) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
@@ -187,6 +192,20 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", APIVersion)
+		// OPTIONS says which methods a path answers (no acting user needed: the OpenAPI
+		// document says as much); HEAD is a GET whose body the server does not send.
+		if r.Method == http.MethodOptions {
+			if allow := rts.allowed(r.URL.Path); allow != nil {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		if r.Method == http.MethodHead && slices.Contains(rts.allowed(r.URL.Path), http.MethodGet) {
+			// net/http leaves out the body of an answer to the request it received, a HEAD.
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
 		if r.ContentLength > grpcx.MaxMessageBytes {
 			tooLarge(w, jsonpb)
 			return
@@ -555,11 +574,15 @@ func notUTF8(r *http.Request) string {
 }
 
 // routingErrorHandler answers an unknown path 404 and a known path with another verb 405 (the
-// gateway's default maps the latter to UNIMPLEMENTED, 501), as google.rpc.Status JSON.
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+// gateway's default maps the latter to UNIMPLEMENTED, 501) with the Allow header, as
+// google.rpc.Status JSON.
+func (rts routes) routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	if httpStatus != http.StatusMethodNotAllowed {
 		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 		return
+	}
+	if allow := rts.allowed(r.URL.Path); allow != nil {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 	}
 	body, err := m.Marshal(status.New(codes.Unimplemented, "method not allowed on this path").Proto())
 	if err != nil {
