@@ -85,6 +85,10 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 	if got := search(&referralv1.SearchProvisionsRequest{DistrictCode: "WK036300", LifeDomains: finances, Age: 15, HasAge: true}); !slices.Equal(got, []string{"Tienerschuldhulp"}) {
 		t.Fatalf("teenager: %v", got)
 	}
+	// An age given without has_age filters too (it was dropped: the adults' offer came back).
+	if got := search(&referralv1.SearchProvisionsRequest{DistrictCode: "WK036300", LifeDomains: finances, Age: 15}); !slices.Equal(got, []string{"Tienerschuldhulp"}) {
+		t.Fatalf("teenager without has_age: %v", got)
+	}
 	// A 15-year-old in WK036301: youth work there.
 	if got := search(&referralv1.SearchProvisionsRequest{DistrictCode: "WK036301", LifeDomains: finances, Age: 15, HasAge: true}); !slices.Equal(got, []string{"Jongerenwerk Oost"}) {
 		t.Fatalf("teenager in Oost: %v", got)
@@ -138,10 +142,11 @@ func TestSocialMapSearchImportExport(t *testing.T) {
 		"page_token": {MunicipalityCode: "GM0363", Text: "schulden", PageToken: first.GetNextPageToken()},
 		"page_size":  {MunicipalityCode: "GM0363", PageSize: 10000},
 		"limit":      {MunicipalityCode: "GM0363", Limit: -1},
+		"limit ":     {MunicipalityCode: "GM0363", Limit: 1, PageSize: 2}, // one would be dropped
 		// WK059900 is a district of GM0599.
 		"district_code": {MunicipalityCode: "GM0363", DistrictCode: "WK059900"},
 	} {
-		if f := violations(t, mustErr(h.client(t, buddyOrg).SearchProvisions(h.ctx, req))); !f[field] {
+		if f := violations(t, mustErr(h.client(t, buddyOrg).SearchProvisions(h.ctx, req))); !f[strings.TrimSpace(field)] {
 			t.Errorf("bad %s: violations %v", field, f)
 		}
 	}

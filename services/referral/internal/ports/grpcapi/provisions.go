@@ -148,12 +148,16 @@ func searchQuery(req *referralv1.SearchProvisionsRequest) (domain.ProvisionQuery
 	if req.GetKind() != referralv1.ProvisionKind_PROVISION_KIND_UNSPECIFIED {
 		q.Kind = protoenum.Required(&v, "kind", req.GetKind())
 	}
-	if req.GetHasAge() {
+	// An age of 0 is only meant with has_age; any other age given filters by itself (it was
+	// dropped without has_age: a five-year-old was offered adults' provisions).
+	if req.GetHasAge() || req.GetAge() != 0 {
 		age := req.GetAge()
 		v.Check(age >= 0 && age <= 120, "age", "between 0 and 120")
 		q.Age = &age
 	}
 	v.Check(legacy >= 0 && int(legacy) <= SearchLimits.Max, "limit", "between 0 (default 20) and 100")
+	// Both given, limit would be dropped without a word.
+	v.Check(legacy == 0 || req.GetPageSize() == 0, "limit", "deprecated, and not with page_size: give page_size alone")
 	return q, v.Err()
 }
 
