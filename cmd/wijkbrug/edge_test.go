@@ -316,6 +316,10 @@ func testREST(t *testing.T, s *suite.Suite) {
 					t.Errorf("%s: the answer repeats %q: %s", name, value, a.body)
 				}
 			}
+			// The decoder's message names the field as the proto does, not by its JSON name.
+			if name == "a BSN as a number" && (!strings.Contains(string(a.body), "field resident_bsn") || strings.Contains(string(a.body), "proto:")) {
+				t.Errorf("%s: want the message to name resident_bsn without the decoder's prefix: %s", name, a.body)
+			}
 		}
 	})
 	t.Run("a body over the message limit is 413", func(t *testing.T) {
@@ -354,6 +358,20 @@ func testREST(t *testing.T, s *suite.Suite) {
 			a := call(t, gp, "GET", url, "", gpHeaders...)
 			if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || len(fields) == 0 {
 				t.Errorf("%s: want 400 with a BadRequest, got %d %s", name, a.status, a.body)
+			}
+		}
+		// A value the query parser cannot read is named by its parameter, with what it takes.
+		for url, field := range map[string]string{
+			base + "/v1/signals?page_size=abc":                                              "page_size",
+			base + "/v1/signals?pageSize=abc":                                               "page_size",
+			base + "/v1/provisions?municipality_code=GM0363&life_domains=FOO":               "life_domains",
+			base + "/v1/provisions?municipality_code=GM0363&life_domains=FOO,LIFE_DOMAIN_X": "life_domains",
+			base + "/v1/provisions?municipality_code=GM0363&digital_referrals_only=maybe":   "digital_referrals_only",
+		} {
+			a := call(t, gp, "GET", url, "", "X-Wijkbrug-User", "anna", "X-Wijkbrug-Role", "gp", "X-Wijkbrug-Purpose", "signal")
+			if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument ||
+				!slices.Equal(fields, []string{field}) || strings.Contains(string(a.body), "FOO") || strings.Contains(string(a.body), "maybe") {
+				t.Errorf("%s: want 400 naming %s without the value, got %d %s", url, field, a.status, a.body)
 			}
 		}
 		a := call(t, gp, "PUT", base+"/v1/signals", "{}", gpHeaders...)

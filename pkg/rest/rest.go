@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -323,7 +324,11 @@ func queryAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		}
 		asked := m.ProtoReflect().New()
 		if err := (strictQuery{}).Parse(asked.Interface(), values, &utilities.DoubleArray{}); err != nil {
-			return grpcx.ToStatus(ctx, log, apperr.Invalid("query", withoutValues(err.Error())))
+			field := "query"
+			if f := fieldOf(err.Error()); f != "" {
+				field = f
+			}
+			return grpcx.ToStatus(ctx, log, apperr.Invalid(field, decoderMessage(err.Error())))
 		}
 		built := m.ProtoReflect()
 		var ignored string
@@ -355,7 +360,7 @@ func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		}
 		sent := m.ProtoReflect().New()
 		if err := protojson.Unmarshal(raw, sent.Interface()); err != nil {
-			return grpcx.ToStatus(ctx, log, apperr.Invalid("body", "not one JSON object of this request: "+withoutValues(err.Error())))
+			return grpcx.ToStatus(ctx, log, apperr.Invalid("body", "not one JSON object of this request: "+decoderMessage(err.Error())))
 		}
 		var v apperr.Validation
 		got := m.ProtoReflect()
@@ -386,32 +391,84 @@ func (strictQuery) Parse(msg proto.Message, values url.Values, filter *utilities
 			return fmt.Errorf("unknown query parameter %q: not a field of this request", key)
 		}
 	}
-	return (&runtime.DefaultQueryParser{}).Parse(msg, values, filter)
+	err := (&runtime.DefaultQueryParser{}).Parse(msg, values, filter)
+	if err == nil {
+		return nil
+	}
+	// The gateway's message quotes the value and, for a list, names the parameter only in a
+	// form that withoutValues cannot tell from a value: find the parameter by parsing each
+	// alone, and say what kind of value it takes (queryParameterMessage).
+	keys := slices.Sorted(maps.Keys(values))
+	for _, key := range keys {
+		if (&runtime.DefaultQueryParser{}).Parse(msg.ProtoReflect().New().Interface(), url.Values{key: values[key]}, filter) != nil {
+			return fmt.Errorf("query parameter %q: %s", key, valueKind(md, key))
+		}
+	}
+	return err
+}
+
+// valueKind says what a query parameter's field takes, for the error about a value it could
+// not read.
+func valueKind(md protoreflect.MessageDescriptor, key string) string {
+	fd := fieldAt(md, key)
+	if fd == nil {
+		return "not a valid value"
+	}
+	switch fd.Kind() {
+	case protoreflect.EnumKind:
+		return "not a name of " + string(fd.Enum().Name()) + " (the OpenAPI document lists them)"
+	case protoreflect.BoolKind:
+		return "not true or false"
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.Int64Kind,
+		protoreflect.Sint64Kind, protoreflect.Sfixed64Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return "not a whole number in this field's range"
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return "not a number"
+	}
+	return "not a valid value"
+}
+
+// queryParameter is the parameter an error from strictQuery names.
+var queryParameter = regexp.MustCompile(`^query parameter "([A-Za-z_][A-Za-z0-9_.]*)(?:\[[^"]*\])?": `)
+
+// fieldOf returns the request field a decoding error names as a query parameter, in proto
+// names ("page_size" for pageSize), or "".
+func fieldOf(msg string) string {
+	m := queryParameter.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return snake(m[1])
 }
 
 // namesField reports whether key ("page_size", "pageSize", "filter.status", "labels[k]")
 // is a path of fields of md, by proto or JSON names.
-func namesField(md protoreflect.MessageDescriptor, key string) bool {
+func namesField(md protoreflect.MessageDescriptor, key string) bool { return fieldAt(md, key) != nil }
+
+// fieldAt is the field key names in md (see namesField), or nil.
+func fieldAt(md protoreflect.MessageDescriptor, key string) protoreflect.FieldDescriptor {
 	if i := strings.IndexByte(key, '['); i >= 0 {
 		key = key[:i]
 	}
 	parts := strings.Split(key, ".")
+	var fd protoreflect.FieldDescriptor
 	for i, part := range parts {
-		fd := md.Fields().ByName(protoreflect.Name(part))
+		fd = md.Fields().ByName(protoreflect.Name(part))
 		if fd == nil {
 			fd = md.Fields().ByJSONName(part)
 		}
 		if fd == nil {
-			return false
+			return nil
 		}
 		if i < len(parts)-1 {
 			if fd.Message() == nil || fd.IsMap() {
-				return false
+				return nil
 			}
 			md = fd.Message()
 		}
 	}
-	return true
+	return fd
 }
 
 // clientCertificate passes the partner's verified client certificate to the gRPC server,
@@ -463,7 +520,10 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		if r.Method == http.MethodGet || r.Method == http.MethodDelete {
 			field = "query"
 		}
-		msg := withoutValues(st.Message())
+		if f := fieldOf(st.Message()); f != "" {
+			field = f
+		}
+		msg := decoderMessage(st.Message())
 		if withBR, derr := status.New(codes.InvalidArgument, msg).WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 			{Field: field, Description: msg},
 		}}); derr == nil {
@@ -552,6 +612,46 @@ func withoutValues(msg string) string {
 		last = loc[1]
 	}
 	b.WriteString(msg[last:])
+	return b.String()
+}
+
+// fieldNamed is a field named in a decoder's message ("field residentBsn").
+var fieldNamed = regexp.MustCompile(`\bfield "?([a-z][A-Za-z0-9]*)"?`)
+
+// decoderMessage is what the answer says of a decoding error: its message without the values
+// (withoutValues), without the decoder's "proto: " prefix, and with the fields it names in
+// their proto names, as every other violation names them (protojson names a field by its
+// JSON name: "invalid value for string field residentBsn" becomes "… field resident_bsn").
+func decoderMessage(msg string) string {
+	// protobuf-go writes its prefix with a normal or a non-breaking space, varying by build on
+	// purpose.
+	msg = strings.TrimPrefix(strings.TrimPrefix(withoutValues(msg), "proto: "), "proto:\u00a0")
+	var b strings.Builder
+	last := 0
+	for _, loc := range fieldNamed.FindAllStringSubmatchIndex(msg, -1) {
+		b.WriteString(msg[last:loc[2]])
+		name := msg[loc[2]:loc[3]]
+		if !strings.HasSuffix(msg[:loc[0]], "unknown ") { // an unknown field is named as sent
+			name = snake(name)
+		}
+		b.WriteString(name)
+		last = loc[3]
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
+
+// snake turns a JSON name (residentBsn) into the proto name it was made from (resident_bsn);
+// a proto name stays as it is.
+func snake(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
 

@@ -32,3 +32,32 @@ func TestErrorMessagesLeaveOutTheValues(t *testing.T) {
 		}
 	}
 }
+
+// What the answer says of a decoding error names fields by their proto names, as every other
+// violation does, without the decoder's prefix; an unknown field is named as it was sent.
+func TestDecoderMessagesNameProtoFields(t *testing.T) {
+	for msg, want := range map[string]string{
+		`proto: (line 1:17): invalid value for string field residentBsn: 735190008`:     `(line 1:17): invalid value for string field resident_bsn`,
+		`proto: (line 1:40): invalid value for enum field sourceType: "LEAK-735190008"`: `(line 1:40): invalid value for enum field source_type`,
+		`proto: (line 1:30): duplicate field "residentBsn"`:                             `(line 1:30): duplicate field "resident_bsn"`,
+		"proto:\u00a0(line 1:2): unknown field \"x\"":                                   `(line 1:2): unknown field "x"`,
+		`proto: (line 1:2): unknown field "noSuchField"`:                                `(line 1:2): unknown field "noSuchField"`,
+		`proto: syntax error (line 1:9): unexpected token 735190008`:                    `syntax error (line 1:9): unexpected token`,
+		`query parameter "lifeDomains": not a name of LifeDomain`:                       `query parameter "lifeDomains": not a name of LifeDomain`,
+	} {
+		if got := decoderMessage(msg); got != want {
+			t.Errorf("%q:\n got %q\nwant %q", msg, got, want)
+		}
+	}
+	for msg, want := range map[string]string{
+		`query parameter "life_domains": not a name of LifeDomain`: "life_domains",
+		`query parameter "pageSize": not a whole number`:           "page_size",
+		`query parameter "labels[x]": not a valid value`:           "labels",
+		`unknown query parameter "page_sise": not a field`:         "",
+		`parsing field "page_size"`:                                "",
+	} {
+		if got := fieldOf(msg); got != want {
+			t.Errorf("fieldOf(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
