@@ -23,6 +23,7 @@ import (
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/rest"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest/rawcall"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -403,6 +404,10 @@ func testREST(t *testing.T, s *suite.Suite) {
 		}
 		if head := call(t, gp, "HEAD", signalPath, ""); head.status != http.StatusUnauthorized {
 			t.Errorf("HEAD without the acting user: want 401 as the GET, got %d", head.status)
+		}
+		// A 401 carries a challenge (RFC 9110 §11.6.1), not the error's message.
+		if a := call(t, gp, "GET", signalPath, ""); a.status != http.StatusUnauthorized || a.header.Get("WWW-Authenticate") != rest.Challenge {
+			t.Errorf("GET without the acting user: want 401 with WWW-Authenticate %q, got %d %q", rest.Challenge, a.status, a.header.Get("WWW-Authenticate"))
 		}
 	})
 	t.Run("nothing sent is silently dropped or turned into another request", func(t *testing.T) {

@@ -192,6 +192,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = challenging{w}
 		w.Header().Set("API-Version", APIVersion)
 		// OPTIONS says which methods a path answers (no acting user needed: the OpenAPI
 		// document says as much); HEAD is a GET whose body the server does not send.
@@ -271,6 +272,28 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		mux.ServeHTTP(w, r)
 	}), nil
 }
+
+// Challenge is the WWW-Authenticate header of a 401 (RFC 9110 §11.6.1: a challenge, an
+// auth-scheme with parameters). The gateway puts the error's message there, which no client
+// can parse; the message stays in the JSON body. The organisation authenticates with its
+// client certificate; what a 401 asks for is the acting user's headers.
+const Challenge = `Wijkbrug-Acting-User realm="wijkbrug", headers="X-Wijkbrug-User X-Wijkbrug-Role X-Wijkbrug-Purpose"`
+
+// challenging sets Challenge on a 401 as its header is written.
+type challenging struct{ http.ResponseWriter }
+
+func (c challenging) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		c.Header().Set("WWW-Authenticate", Challenge)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes on a flush (a streamed answer), which the embedded interface hides.
+func (c challenging) Flush() { http.NewResponseController(c.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (c challenging) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func hasBody(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
