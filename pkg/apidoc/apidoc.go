@@ -385,6 +385,10 @@ func (b *builder) operation(op *yaml.Node) error {
 			if err := applyRules(schema, rules); err != nil {
 				return fmt.Errorf("parameter %s: %w", name.Value, err)
 			}
+			// A required field is a required parameter (a path parameter is one already).
+			if in := get(p, "in"); rules.GetRequired() && in != nil && in.Value == "query" && get(p, "required") == nil {
+				p.Content = append(p.Content, str("required"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+			}
 		}
 	}
 	names := []string{"X-Wijkbrug-User", "X-Wijkbrug-Role", "X-Wijkbrug-Purpose"}
