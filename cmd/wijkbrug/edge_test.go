@@ -715,6 +715,18 @@ func testRESTSubscriptions(t *testing.T, s *suite.Suite, base string, gp *http.C
 	if err := protojson.Unmarshal(paused.body, &p); paused.status != http.StatusOK || err != nil || !p.GetSubscription().GetPaused() {
 		t.Fatalf("pause: %d %s %v", paused.status, paused.body, err)
 	}
+	// A PATCH that leaves paused out does not resume it (it was taken as false).
+	for name, body := range map[string]string{"empty object": `{}`, "no body": ""} {
+		a := call(t, gp, "PATCH", base+"/v1/subscriptions/"+id, body, append(gpHeaders, "Idempotency-Key", "rest-sub-patch-"+strings.ReplaceAll(name, " ", "-"))...)
+		if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || !slices.Equal(fields, []string{"paused"}) {
+			t.Errorf("PATCH with %s: want 400 naming paused, got %d %s", name, a.status, a.body)
+		}
+	}
+	for _, sub := range listed(gp, gpHeaders) {
+		if sub.GetSubscriptionId() == id && !sub.GetPaused() {
+			t.Error("a PATCH without paused resumed the subscription")
+		}
+	}
 	if a := call(t, gp, "DELETE", base+"/v1/subscriptions/not-an-id", "", append(gpHeaders, "Idempotency-Key", "rest-sub-del-bad")...); a.status != http.StatusBadRequest {
 		t.Fatalf("delete with a bad id: want 400, got %d %s", a.status, a.body)
 	}

@@ -257,7 +257,11 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body))
+			ctx := context.WithValue(r.Context(), rawBodyKey{}, body)
+			if r.Method == http.MethodPatch {
+				ctx = context.WithValue(ctx, patchKey{}, true)
+			}
+			r = r.WithContext(ctx)
 		} else {
 			// A GET or DELETE takes its fields from the path and the query string (the gateway
 			// discards a body): refused rather than silently dropped.
@@ -378,6 +382,11 @@ func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		raw, _ := ctx.Value(rawBodyKey{}).([]byte)
 		m, ok := req.(proto.Message)
+		if ok && ctx.Value(patchKey{}) != nil {
+			if err := patchNamesEveryField(m.ProtoReflect(), raw); err != nil {
+				return grpcx.ToStatus(ctx, log, err)
+			}
+		}
 		if !ok || len(bytes.TrimSpace(raw)) == 0 {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
@@ -398,6 +407,52 @@ func bodyAgreesUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
+}
+
+// patchKey marks the context of a PATCH.
+type patchKey struct{}
+
+// patchNamesEveryField refuses a PATCH whose body leaves out a field the change sets. A
+// PATCH's fields are set, not merged: PATCH /v1/subscriptions/{id} with {} would take the
+// absent paused as false and resume a paused subscription, where a partner reading it as a
+// merge patch expects nothing to change. So every field of the request but the idempotency
+// key and those the path gave must be in the body (by its proto or JSON name).
+func patchNamesEveryField(m protoreflect.Message, raw []byte) error {
+	var members map[string]json.RawMessage
+	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &members) != nil {
+		return nil // not an object: bodyAgreesUnary names what is wrong with it
+	}
+	var v apperr.Validation
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if fd.Name() == "idempotency_key" || m.Has(fd) {
+			continue // the key is optional; a field with a value came from the body or the path
+		}
+		_, byName := members[string(fd.Name())]
+		_, byJSON := members[fd.JSONName()]
+		if !byName && !byJSON {
+			v.Add(string(fd.Name()), "required in the body of a PATCH: a member left out would be taken as "+zeroText(fd)+", not as unchanged")
+		}
+	}
+	return v.Err()
+}
+
+// zeroText is how a field's zero value reads in JSON.
+func zeroText(fd protoreflect.FieldDescriptor) string {
+	switch {
+	case fd.IsList() || fd.IsMap():
+		return "empty"
+	case fd.Kind() == protoreflect.BoolKind:
+		return "false"
+	case fd.Kind() == protoreflect.StringKind || fd.Kind() == protoreflect.BytesKind:
+		return `""`
+	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
+		return "absent"
+	case fd.Kind() == protoreflect.EnumKind:
+		return "unspecified"
+	}
+	return "0"
 }
 
 var setQueryParser sync.Once
