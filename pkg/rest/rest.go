@@ -144,8 +144,10 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	// a mux is built: set it once, not per edge (the suite builds four at the same time).
 	setQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(strictQuery{})) })
 	jsonpb := &runtime.JSONPb{
-		// JSON field names as in the protos (snake_case), as grpcurl shows them too.
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+		// JSON field names as in the protos (snake_case).
+		// Zero values too (an empty list is [], not left out; a count of 0 is 0), so that a
+		// partner can tell "none" from "not sent"; a message field that is not set is left out.
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}
 	openapiJSON, err := yamlToJSON(openapiYAML)
