@@ -397,6 +397,12 @@ func testREST(t *testing.T, s *suite.Suite) {
 		}
 		// HEAD is served wherever GET is: the GET's status and headers, no body.
 		get, head := call(t, gp, "GET", signalPath, "", gpHeaders...), call(t, gp, "HEAD", signalPath, "", gpHeaders...)
+		// The time the answer to the POST gave is the one read back (it had nanoseconds, the
+		// stored one microseconds).
+		var read referralv1.GetSignalResponse
+		if err := protojson.Unmarshal(get.body, &read); err != nil || !read.GetSignal().GetReceivedAt().AsTime().Equal(submitted.GetReceivedAt().AsTime()) {
+			t.Errorf("received_at: answered %v, read back %v (%v)", submitted.GetReceivedAt().AsTime(), read.GetSignal().GetReceivedAt().AsTime(), err)
+		}
 		if get.status != http.StatusOK || head.status != http.StatusOK || len(head.body) != 0 ||
 			head.header.Get("Content-Type") != get.header.Get("Content-Type") {
 			t.Errorf("HEAD of a signal: want the GET's 200 and content type without a body, got %d %q %q (GET %d %q)",

@@ -225,7 +225,9 @@ type App struct {
 // New builds the application.
 func New(d Deps) *App { return &App{d: d, Now: time.Now} }
 
-func (a *App) now() time.Time { return a.Now().UTC() }
+// now is microsecond precision, as PostgreSQL stores it, so an answer given right after a
+// write equals a later read of the same record.
+func (a *App) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
 
 // today is the current date in the Netherlands, YYYY-MM-DD.
 func (a *App) today() string { return domain.Today(a.now()).Format(domain.DateLayout) }

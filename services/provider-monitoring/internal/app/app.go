@@ -169,7 +169,7 @@ type App struct {
 func New(d Deps) *App {
 	return &App{tx: d.Tx, providers: d.Providers, allocations: d.Allocations, requests: d.Requests, monitoring: d.Monitoring,
 		events: d.Events, access: d.Access, rules: d.Rules, codes: d.Codes, settings: d.Settings, cases: d.Cases, residents: d.Residents,
-		Now: time.Now, NewID: d.NewID}
+		Now: microsecondClock, NewID: d.NewID}
 }
 
 // Codes returns the code lists the application judges by.
@@ -422,3 +422,8 @@ func residentsEntry(action, number string, residents []string, route, outcome st
 	e.Residents, e.ResidentsRead = residents, true
 	return e
 }
+
+// microsecondClock is the default clock: microsecond precision, as PostgreSQL stores times, so
+// that an answer given right after a write (received_at, created_at) equals a later read of
+// the same record (it had nanoseconds, the read microseconds).
+func microsecondClock() time.Time { return time.Now().Truncate(time.Microsecond) }

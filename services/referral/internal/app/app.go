@@ -129,7 +129,7 @@ func New(d Deps) *App {
 		d.Settings.MinGroupSize = DefaultSettings.MinGroupSize
 	}
 	return &App{tx: d.Tx, signals: d.Signals, provisions: d.Provisions, consents: d.Consents, referrals: d.Referrals,
-		themes: d.Themes, events: d.Events, access: d.Access, pseudo: d.Pseudo, settings: d.Settings, cases: d.Cases, intakes: d.Intakes, Now: time.Now}
+		themes: d.Themes, events: d.Events, access: d.Access, pseudo: d.Pseudo, settings: d.Settings, cases: d.Cases, intakes: d.Intakes, Now: microsecondClock}
 }
 
 // SubmitSignal registers a signal from the calling organisation.
@@ -353,3 +353,8 @@ func (a *App) entry(action string, s domain.Signal, route, outcome string) acces
 	return accesslog.Entry{Action: action, ObjectType: "signal", ObjectID: s.ID,
 		ResidentPseudonym: a.pseudo.Pseudonym(s.ResidentBSN), Route: route, Outcome: outcome}
 }
+
+// microsecondClock is the default clock: microsecond precision, as PostgreSQL stores times, so
+// that an answer given right after a write (received_at, created_at) equals a later read of
+// the same record (it had nanoseconds, the read microseconds).
+func microsecondClock() time.Time { return time.Now().Truncate(time.Microsecond) }
