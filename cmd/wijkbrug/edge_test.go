@@ -608,7 +608,8 @@ func testRESTConsentSearch(t *testing.T, s *suite.Suite, base string) {
 }
 
 // Re-routing a cancelled referral twice over REST: the second is 409 ALREADY_EXISTS with a
-// ResourceInfo naming the re-routed referral, the same error as over gRPC.
+// ResourceInfo naming the existing replacement (the referral that blocks the call; it named
+// the re-routed one, which the caller sent), the same error as over gRPC.
 func testRESTConflict(t *testing.T, s *suite.Suite, base string) {
 	team := restClient(t, s, "team")
 	h := []string{"X-Wijkbrug-User", "anna", "X-Wijkbrug-Role", "case_director", "X-Wijkbrug-Purpose", "referral"}
@@ -642,7 +643,7 @@ func testRESTConflict(t *testing.T, s *suite.Suite, base string) {
 	if a := call(t, team, "POST", base+"/v1/referrals/"+first+"/cancel", `{"reason":"CANCEL_REASON_OTHER_PROVISION"}`, append(h, "Idempotency-Key", "rest-409-2")...); a.status != http.StatusOK {
 		t.Fatalf("cancel: %d %s", a.status, a.body)
 	}
-	created(call(t, team, "POST", base+"/v1/referrals", referral(demoDebtProvision, first), append(h, "Idempotency-Key", "rest-409-3")...))
+	replacement := created(call(t, team, "POST", base+"/v1/referrals", referral(demoDebtProvision, first), append(h, "Idempotency-Key", "rest-409-3")...))
 	a := call(t, team, "POST", base+"/v1/referrals", referral(demoDebtProvision, first), append(h, "Idempotency-Key", "rest-409-4")...)
 	st := restStatus(t, a)
 	if a.status != http.StatusConflict || st.Code() != codes.AlreadyExists {
@@ -650,12 +651,12 @@ func testRESTConflict(t *testing.T, s *suite.Suite, base string) {
 	}
 	var named bool
 	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceType() == "referral" && ri.GetResourceName() == first {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok && ri.GetResourceType() == "referral" && ri.GetResourceName() == replacement {
 			named = true
 		}
 	}
 	if !named {
-		t.Fatalf("409 without a ResourceInfo naming referral %s: %s", first, a.body)
+		t.Fatalf("409 without a ResourceInfo naming the replacement %s: %s", replacement, a.body)
 	}
 	again := &referralv1.CreateReferralRequest{}
 	if err := protojson.Unmarshal([]byte(referral(demoDebtProvision, first)), again); err != nil {

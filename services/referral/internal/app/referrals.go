@@ -35,6 +35,8 @@ type Referrals interface {
 	LockCase(ctx context.Context, caseID string) (closed bool, err error)
 	MarkCaseClosed(ctx context.Context, caseID string, at time.Time) error
 	ListForSide(ctx context.Context, oin string, side domain.Side, status string, p domain.Page) (page []domain.Referral, more bool, err error)
+	// ReplacementOf returns the id of the referral that re-routed id ("" when none did).
+	ReplacementOf(ctx context.Context, id string) (string, error)
 }
 
 // CreateReferral creates a referral from the calling organisation to the organisation of
@@ -210,6 +212,15 @@ func (a *App) checkReplaces(ctx context.Context, r domain.Referral) error {
 	v.Check(old.ResidentBSN == r.ResidentBSN, "resident_bsn", "must be the resident of the replaced referral")
 	if err := v.Err(); err != nil {
 		return err
+	}
+	// Re-routed before: the answer names the referral that did it (a concurrent re-routing
+	// still ends on the unique index, naming the replaced one).
+	replacement, err := a.referrals.ReplacementOf(ctx, old.ID)
+	if err != nil {
+		return err
+	}
+	if replacement != "" {
+		return domain.ReplacedError{Replaced: old.ID, Replacement: replacement}
 	}
 	if !old.CanBeReplaced() {
 		return apperr.FailedPrecondition(fmt.Sprintf("referral %s is %s: only a declined, expired, cancelled or failed referral can be re-routed", old.ID, old.Status))

@@ -127,18 +127,28 @@ func (WrongSideError) Forbidden() {}
 var ErrReplacedTwice = errors.New("referral already replaced")
 
 // ReplacedError is returned when a referral that already has a replacement is re-routed
-// again. It is a conflict in apperr's vocabulary: ALREADY_EXISTS naming the re-routed referral.
-type ReplacedError struct{ Replaced string }
+// again. It is a conflict in apperr's vocabulary: ALREADY_EXISTS naming the existing
+// replacement (the referral that blocks the call), or the re-routed referral when a concurrent
+// re-routing was only caught by the store.
+type ReplacedError struct{ Replaced, Replacement string }
 
 func (e ReplacedError) Error() string {
+	if e.Replacement != "" {
+		return "referral " + e.Replaced + " has already been re-routed by referral " + e.Replacement
+	}
 	return "referral " + e.Replaced + " has already been re-routed"
 }
 
 // Is makes errors.Is(err, ErrReplacedTwice) hold.
 func (ReplacedError) Is(target error) bool { return target == ErrReplacedTwice }
 
-// Conflict names the referral that was re-routed before.
-func (e ReplacedError) Conflict() (resource, id string) { return "referral", e.Replaced }
+// Conflict names the replacement, when known; else the referral that was re-routed before.
+func (e ReplacedError) Conflict() (resource, id string) {
+	if e.Replacement != "" {
+		return "referral", e.Replacement
+	}
+	return "referral", e.Replaced
+}
 
 // TransitionError is a forbidden referral state change; it names from and to.
 type TransitionError struct {

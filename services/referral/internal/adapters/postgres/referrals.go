@@ -2,9 +2,10 @@ package postgres
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
+	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/bsn"
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
@@ -51,6 +52,16 @@ func (r *Referrals) Insert(ctx context.Context, x domain.Referral) error {
 		return domain.ReplacedError{Replaced: x.Replaces}
 	}
 	return err
+}
+
+// ReplacementOf returns the id of the referral that replaces id, or "".
+func (r *Referrals) ReplacementOf(ctx context.Context, id string) (string, error) {
+	var replacement string
+	err := r.db.Q(ctx).QueryRow(ctx, `SELECT id::text FROM referrals WHERE replaces = $1`, id).Scan(&replacement)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return replacement, err
 }
 
 func (r *Referrals) sealNote(note string) []byte {
