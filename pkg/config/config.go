@@ -74,6 +74,13 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 	for _, f := range fields {
 		def := f.tag.Get("default")
 		env := f.tag.Get("env")
+		if _, both := os.LookupEnv(env + "_FILE"); both && env != "" {
+			if _, ok := os.LookupEnv(env); ok {
+				// Which one was meant cannot be told: a secret rotated in the file would be
+				// shadowed by a forgotten variable.
+				return fmt.Errorf("%s and %s_FILE are both set: give one", env, env)
+			}
+		}
 		if v, ok := given[env]; ok && env != "" {
 			def = v
 		} else if v, ok := os.LookupEnv(env); ok && env != "" {

@@ -102,6 +102,12 @@ func TestSecretFromFile(t *testing.T) {
 	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err == nil {
 		t.Fatal("a missing secret file must be an error")
 	}
+	// Both the variable and its file: which was meant cannot be told (the variable won).
+	t.Setenv("T_SECRET_FILE", path)
+	t.Setenv("T_SECRET", "from-env")
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err == nil || !strings.Contains(err.Error(), "T_SECRET and T_SECRET_FILE are both set") {
+		t.Fatalf("a variable and its file both set: %v", err)
+	}
 }
 
 func TestRegisterSharesOneCommandLine(t *testing.T) {

@@ -98,6 +98,14 @@ func Reseal(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) ([]Co
 	return out, nil
 }
 
+// CheckCurrentKey opens one value under the current key's id of each column and returns a
+// *WrongKeyError naming those where it does not open: a service checks it before it first
+// serves, so that a key given under the id of another key is refused at start instead of
+// failing every read of sealed data.
+func CheckCurrentKey(ctx context.Context, db *pgxdb.DB, p Protector, cols []Column) error {
+	return currentKeyOpens(ctx, db, p, cols)
+}
+
 // WrongKeyError is a current key that does not open the values stored under its id.
 type WrongKeyError struct {
 	KeyID   byte

@@ -3,6 +3,7 @@ package svc_test
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 		t.Fatalf("migrate must report what it applied, said:\n%s", out.String())
 	}
 	out.Reset()
+	if err := svc.RunCommand(spec, []string{"migrate", "extra"}, &out); err == nil || !strings.Contains(err.Error(), `takes flags only, not "extra"`) {
+		t.Fatalf("a stray word after migrate: %v", err)
+	}
 	if err := svc.RunCommand(spec, []string{"migrate"}, &out); err != nil {
 		t.Fatalf("migrating twice must be a no-op: %v", err)
 	}
@@ -98,6 +102,21 @@ func TestMigrateCommandThenServeWithoutNATS(t *testing.T) {
 	if err := svc.RunCommand(spec, []string{"migrate"}, &out); err == nil || !strings.Contains(err.Error(), "WIJKBRUG_BSN_ENCRYPTION_KEY") ||
 		!strings.Contains(err.Error(), "not the key that sealed them") {
 		t.Fatalf("migrate with another key under id 1: %v", err)
+	}
+
+	// Nor does the service serve with it: it stops before it first answers, naming the
+	// setting (it served, and every read of sealed data was INTERNAL). The test's own keys
+	// sealed the reason; the environment's are another key under the same id.
+	wrongKey := env.Config(t, spec, dsn)
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	servedWithWrongKey := false
+	err = svc.Run(rctx, spec, wrongKey, svc.Hooks{LogOutput: io.Discard, OnServing: func(string, string) { servedWithWrongKey = true }})
+	if err == nil || !strings.Contains(err.Error(), "WIJKBRUG_BSN_ENCRYPTION_KEY") || !strings.Contains(err.Error(), "not the key that sealed them") || rctx.Err() != nil {
+		t.Fatalf("serving with another key under id 1: %v (deadline passed: %v)", err, rctx.Err() != nil)
+	}
+	if servedWithWrongKey {
+		t.Fatal("the service served with a key that does not open its data")
 	}
 
 	// A service that migrates on start re-encrypts too, once it serves, NATS or not: a reason
@@ -317,5 +336,23 @@ func TestEmergencyAccess(t *testing.T) {
 	if _, err := team.StartEmergencyAccess(grpcx.ActingUser(context.Background(), "anna", "case_director", "collective-work"), &accesslogv1.StartEmergencyAccessRequest{
 		IdempotencyKey: "e3", ObjectType: "case", ObjectId: "c-3", Reason: "resident in acute danger, own team unreachable at night"}); grpcstatus.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a grant under collective-work: %v", err)
+	}
+}
+
+// A setting out of range stops the service before it starts, every one named at once (they
+// had been accepted without a word: a negative retention kept rows for ever, seven replicas
+// retried the stream for ever while the service reported ready).
+func TestSettingsOutOfRangeAreRefused(t *testing.T) {
+	cfg := svc.Config{LogLevel: "info", StreamReplicas: 7, ConsumerBatch: -1, OutboxRetention: -time.Hour,
+		RateLimit: -1, ShutdownGrace: -time.Second, BSNEncryptionKeyID: 256, DatabaseConns: -2}
+	err := svc.Run(context.Background(), emptySpec(), cfg, svc.Hooks{LogOutput: io.Discard})
+	if err == nil {
+		t.Fatal("settings out of range were accepted")
+	}
+	for _, name := range []string{"WIJKBRUG_STREAM_REPLICAS", "WIJKBRUG_CONSUMER_BATCH", "WIJKBRUG_OUTBOX_RETENTION", "WIJKBRUG_RATE_LIMIT",
+		"WIJKBRUG_SHUTDOWN_GRACE", "WIJKBRUG_BSN_ENCRYPTION_KEY_ID", "WIJKBRUG_DATABASE_MAX_CONNS"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the error does not name %s: %v", name, err)
+		}
 	}
 }

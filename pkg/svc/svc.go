@@ -241,6 +241,10 @@ func RunCommand(spec Spec, args []string, out io.Writer) error {
 		}
 		return err
 	}
+	if fs.NArg() > 0 {
+		// A stray word (a second command, a flag after it) would be ignored: refused instead.
+		return fmt.Errorf("%s %s takes flags only, not %q (%s -h for help)", spec.Name, cmd, fs.Arg(0), spec.Name)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
@@ -309,6 +313,9 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		return err
 	}
 	if err := checkRetention(cfg); err != nil {
+		return err
+	}
+	if err := checkLimits(cfg); err != nil {
 		return err
 	}
 	if cfg.ConsumerWorkers < 0 {
@@ -543,7 +550,28 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
-	go watchHealth(workCtx, db, probe, nc, streamReady, relay, server, admin, logger, served, func() {
+	// A current encryption key that does not open the values stored under its id (a key given
+	// under another key's id) would fail every read of sealed data as INTERNAL: the service
+	// refuses to serve with it, and stops naming the setting. The check is one value per
+	// sealed column; one that takes longer than keyCheckTimeout (a table mostly under another
+	// key, during a rotation) is left to migrate, which makes the same check.
+	fatal := make(chan error, 1)
+	keyCheck := func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
+		defer cancel()
+		err := encrypted.CheckCurrentKey(cctx, db, protector, EncryptedColumns(spec))
+		var wrong *encrypted.WrongKeyError
+		switch {
+		case errors.As(err, &wrong):
+			fatal <- fmt.Errorf("%s: WIJKBRUG_BSN_ENCRYPTION_KEY (id %d): %w", spec.Name, protector.KeyID(), err)
+			return err
+		case err != nil && cctx.Err() != nil && ctx.Err() == nil:
+			logger.Warn("could not confirm within the time allowed that the encryption key opens the stored values; serving (migrate checks it)", "timeout", keyCheckTimeout.String())
+			return nil
+		}
+		return err
+	}
+	go watchHealth(workCtx, db, probe, nc, streamReady, relay, server, admin, logger, served, keyCheck, func() {
 		if hooks.OnServingREST != nil && restEdge != nil {
 			hooks.OnServingREST(restEdge.Addr())
 		}
@@ -552,12 +580,15 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		}
 	})
 
+	var runErr error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		if err != nil {
 			logger.Error("server failed", "error", err.Error())
 		}
+	case runErr = <-fatal:
+		logger.Error("refusing to serve", "error", runErr.Error())
 	}
 	logger.Info("shutting down")
 	admin.SetReady(false)
@@ -572,16 +603,20 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	defer cancel()
 	_ = admin.Shutdown(shutdownCtx)
 	logger.Info("stopped")
-	return nil
+	return runErr
 }
+
+// keyCheckTimeout bounds the check of the encryption key before a service first serves.
+const keyCheckTimeout = 3 * time.Second
 
 // watchHealth keeps readiness and the health details current. It pings PostgreSQL over probe,
 // a connection of its own: a pool busy with calls must not look like a database that does not
 // answer, since that ends the calls in flight (grpcx.Server.SetDatabaseReachable). It closes
 // serving when the service first reports SERVING (PostgreSQL answers); first runs once, when
 // the service is fully up (database, NATS and its stream), which is what tests wait for.
-func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, first func()) {
+func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, streamReady <-chan struct{}, relay *outbox.Relay, server *grpcx.Server, admin *observability.Admin, logger *slog.Logger, serving chan<- struct{}, keyCheck func(context.Context) error, first func()) {
 	served, servingClosed := false, false
+	keyChecked := false
 	dbWasOK := true
 	interval := 50 * time.Millisecond
 	for {
@@ -623,6 +658,18 @@ func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, stream
 			dbWasOK = dbErr == nil
 		}
 		ok := dbErr == nil
+		if ok && !keyChecked {
+			// Before the first SERVING: not serving until the key is known to open the data.
+			if err := keyCheck(ctx); err != nil {
+				var wrong *encrypted.WrongKeyError
+				if errors.As(err, &wrong) {
+					return // Run stops, naming the setting
+				}
+				ok = false // the database did not answer the check: try again
+			} else {
+				keyChecked = true
+			}
+		}
 		server.SetDatabaseReachable(ok)
 		server.SetServing(ok)
 		server.SetDependency("postgresql", dbErr == nil)
