@@ -577,6 +577,7 @@ var (
 	_ apperr.ForbiddenTransition = (*domain.GoalError)(nil)
 	_ apperr.ForbiddenTransition = (*domain.ClosingError)(nil)
 	_ apperr.ForbiddenTransition = (*domain.NoDirectorError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.MeldcodeError)(nil)
 	_ apperr.RuleViolation       = (*domain.InvolvementError)(nil)
 	_ apperr.Missing             = (*domain.UnknownGoalError)(nil)
 )

@@ -276,8 +276,8 @@ func (a *App) RecordSafetyConcern(ctx context.Context, caseID, kind string, step
 			if old.Kind != kind {
 				continue
 			}
-			if step < old.MeldcodeStep {
-				return apperr.FailedPrecondition(fmt.Sprintf("the meldcode cannot go back from step %d to step %d", old.MeldcodeStep, step))
+			if err := domain.MoveMeldcode(kind, old.MeldcodeStep, step); err != nil {
+				return err
 			}
 			s.RecordedAt = old.RecordedAt
 		}

@@ -88,6 +88,46 @@ type SafetyConcern struct {
 	UpdatedAt    time.Time
 }
 
+// MeldcodeError is a meldcode step that does not move a safety concern forward.
+type MeldcodeError struct {
+	Kind     string
+	From, To int
+}
+
+func (e *MeldcodeError) Error() string {
+	if e.To == e.From {
+		return fmt.Sprintf("the meldcode of the %s concern is at %s already: record a step when it is reached (the next one, or a later one)", e.Kind, meldcodeStep(e.From))
+	}
+	return fmt.Sprintf("the meldcode cannot go back from %s to %s", meldcodeStep(e.From), meldcodeStep(e.To))
+}
+
+// meldcodeSteps are the steps of the meldcode (huiselijk geweld en kindermishandeling) by
+// number, as the API names them.
+var meldcodeSteps = []string{1: "MAP_SIGNALS", 2: "CONSULT", 3: "CONVERSATION", 4: "WEIGH", 5: "DECIDE"}
+
+func meldcodeStep(n int) string {
+	if n > 0 && n < len(meldcodeSteps) {
+		return fmt.Sprintf("step %d (%s)", n, meldcodeSteps[n])
+	}
+	return fmt.Sprintf("step %d", n)
+}
+
+// ForbiddenTransition makes it a refusal because of the concern's state in apperr's
+// vocabulary (FAILED_PRECONDITION).
+func (*MeldcodeError) ForbiddenTransition() {}
+
+// MoveMeldcode checks that a concern of kind at step from (0: none recorded yet) moves on to
+// step to. The step only moves forward: the meldcode's steps are passed in order (a step may
+// be skipped), and recording the step the concern is at again would change nothing but a
+// time and announce, under SAFETY confidentiality, a step that was not taken. A retried call
+// repeats its idempotency key instead.
+func MoveMeldcode(kind string, from, to int) error {
+	if to <= from {
+		return &MeldcodeError{Kind: kind, From: from, To: to}
+	}
+	return nil
+}
+
 // Handover recipients.
 const (
 	HandoverVeiligThuis          = "VEILIG_THUIS"

@@ -161,3 +161,21 @@ func TestHandOverToOwnMunicipalityIsRefused(t *testing.T) {
 	}
 }
 
+// The meldcode step only moves forward: a later step (skipping is allowed) moves it, the same
+// step again or an earlier one is refused as FAILED_PRECONDITION.
+func TestMeldcodeOnlyMovesForward(t *testing.T) {
+	for _, tc := range []struct {
+		from, to int
+		refused  bool
+		says     string
+	}{
+		{0, 1, false, ""}, {1, 2, false, ""}, {2, 5, false, ""},
+		{2, 2, true, "at step 2 (CONSULT) already"},
+		{5, 1, true, "cannot go back from step 5 (DECIDE) to step 1 (MAP_SIGNALS)"},
+	} {
+		err := MoveMeldcode(SafetyDomesticViolence, tc.from, tc.to)
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), tc.says)) {
+			t.Errorf("%d → %d: %v", tc.from, tc.to, err)
+		}
+	}
+}
