@@ -135,3 +135,36 @@ func TestEvaluationDecisionsInEveryStatus(t *testing.T) {
 	accepted(cont, casedirectionv1.CaseStatus_CASE_STATUS_IN_PROGRESS)
 }
 
+// INVALID_ARGUMENT names every field that breaks a rule needing no stored case at once: the
+// field rules and the dates against today (evaluation_date, watch_until). Rules that compare
+// with the stored case (resident_agreed_on not before its opening, a carried-over goal's life
+// domain) are checked after them, as the doc says.
+func TestPlanAndEvaluationDatesWithTheFieldRules(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	noord := h.as(t, teamNoord)
+	id := activeCase(t, h, "noord-1")
+	fin := commonv1.LifeDomain_LIFE_DOMAIN_FINANCES
+	in := func(days int) string { return domain.Day(time.Now()).AddDate(0, 0, days).Format(time.DateOnly) }
+
+	// A bad score and an evaluation in the past, or more than 5 years ahead: all at once.
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p1", CaseId: id, EvaluationDate: in(-1),
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: fin, BaselineScore: 0, TargetScore: 4}}})), "goals[0].baseline_score", "evaluation_date")
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p2", CaseId: id, EvaluationDate: in(6 * 366)})),
+		"goals", "evaluation_date")
+	// resident_agreed_on before the case's opening needs the stored case: after the field rules.
+	early := &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "p3", CaseId: id, EvaluationDate: in(30), ResidentAgreed: true, ResidentAgreedOn: "1990-01-01",
+		Goals: []*casedirectionv1.GoalInput{{LifeDomain: fin, BaselineScore: 0, TargetScore: 4}}}
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, early)), "goals[0].baseline_score")
+	early.IdempotencyKey, early.Goals[0].BaselineScore = "p4", 2
+	expectViolations(t, mustErr(noord.AdoptPlan(ctx, early)), "resident_agreed_on")
+
+	// A pilot light ending today (or in the past) with no interval, and no assessment: all at
+	// once, before the case is even read.
+	expectViolations(t, mustErr(noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "e1", CaseId: id,
+		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, WatchUntil: in(0)})),
+		"assessment_id", "check_in_interval_days", "watch_until")
+	expectViolations(t, mustErr(noord.RecordEvaluation(ctx, &casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "e2", CaseId: id, AssessmentId: uuid.NewString(),
+		Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 400, WatchUntil: in(6 * 366)})),
+		"check_in_interval_days", "watch_until")
+}

@@ -586,6 +586,11 @@ var (
 // write equals a later read of the same record.
 func (a *App) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
 
+// Today is the Dutch calendar day by the service's clock (domain.Day), as midnight UTC: the
+// edge checks the dates of a request that need no stored state against it, with the request's
+// other fields.
+func (a *App) Today() time.Time { return domain.Day(a.now()) }
+
 // entry builds an access-log entry. Cases hold no BSN, so the resident pseudonym stays empty;
 // the case id leads to the household in intake.
 func entry(action, caseID, route, outcome string) accesslog.Entry {

@@ -234,15 +234,38 @@ func (c *Case) checkPlanDates(p Plan, at time.Time) error {
 		}
 	}
 	if d, err := time.Parse(time.DateOnly, p.EvaluationDate); err == nil {
-		today := Day(at)
-		switch {
-		case d.Before(today):
-			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"})
-		case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
-			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)})
+		if err := CheckEvaluationDate(d, Day(at)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckEvaluationDate checks a plan's evaluation date d against today, the day of adoption:
+// not in the past (an evaluation in the past is never held) and at most MaxEvaluationYears
+// ahead. It needs no stored state, so the edge checks it with the request's other fields;
+// AdoptPlan checks it again on the day it adopts.
+func CheckEvaluationDate(d, today time.Time) error {
+	switch {
+	case d.Before(today):
+		return &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"}
+	case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+		return &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)}
+	}
+	return nil
+}
+
+// CheckWatchUntil checks the last day of a pilot light against today: after today, and at
+// most MaxEvaluationYears ahead (as far as a plan's evaluation may be: the bound catches typing
+// errors). Like CheckEvaluationDate it needs no stored state.
+func CheckWatchUntil(until, today time.Time) error {
+	switch {
+	case !until.After(today):
+		return &FieldError{Field: "watch_until", Msg: "must be after today (" + today.Format(time.DateOnly) + ")"}
+	case until.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+		return &FieldError{Field: "watch_until", Msg: fmt.Sprintf("must be within %d years of today", MaxEvaluationYears)}
+	}
+	return nil
 }
 
 // checkHandover checks a handover against the case: "another municipality" is not the
