@@ -57,6 +57,16 @@ func TestSafetyConcernAndHandOver(t *testing.T) {
 	if _, err := safety("s-3", casedirectionv1.MeldcodeStep_MELDCODE_STEP_MAP_SIGNALS); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("the meldcode does not go back: %v", err)
 	}
+	// Nor does it stay: the step it is at again is refused (the doc's "only moves forward"; an
+	// outside tester had CONSULT → CONSULT accepted), while a retry with the same key still
+	// gets the first answer.
+	if _, err := safety("s-4", casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), "at step 5 (DECIDE) already") {
+		t.Fatalf("the same step again: %v", err)
+	}
+	if again, err := safety("s-2", casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE); err != nil || len(again.GetCase().GetSafetyConcerns()) != 1 {
+		t.Fatalf("a retry of the step recorded: %v %v", again, err)
+	}
 	_, msg := recorded.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*casedirectionv1.CaseSafetyConcernRecorded)
 		return ok && e.GetCaseId() == id && e.GetMeldcodeStep() == casedirectionv1.MeldcodeStep_MELDCODE_STEP_DECIDE

@@ -318,6 +318,11 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 	if err != nil || restarted.GetAllocation().GetStartedOn() != date(today()) || restarted.GetAllocation().GetFirstStartedOn() != date(today().AddDate(0, 0, -1)) {
 		t.Fatalf("restart: %v %v", restarted, err)
 	}
+	// Running again, it shows no stop: the pause is over (an outside tester saw the pause's
+	// stopped_on, stop_reason_code and stop_reported_on_time on a STARTED allocation).
+	if al := restarted.GetAllocation(); al.GetStoppedOn() != "" || al.GetStopReasonCode() != "" || al.GetStopReportedOnTime() {
+		t.Fatalf("a restarted allocation still shows its pause: %v", al)
+	}
 	pause, err := w.asProvider.ReportDeliveryStopped(ctx, &pmv1.ReportDeliveryStoppedRequest{IdempotencyKey: uuid.NewString(), AllocationNumber: number,
 		StoppedOn: date(today()), ReasonCode: "20"})
 	if err != nil || pause.GetAllocation().GetFirstStartedOn() != date(today().AddDate(0, 0, -1)) {

@@ -1113,4 +1113,22 @@ func TestDecisionChecksCaseProviderAndRegister(t *testing.T) {
 	if f := violatedFields(t, err); !slices.Contains(f, "mandates[0].role") || !slices.Contains(f, "mandates[1].four_eyes_above_volume") {
 		t.Fatalf("invalid register: %v", f)
 	}
+
+	// The field at fault is the one named (an outside tester following the doc): a budget of
+	// -5 next to a valid max_volume is max_budget_cents', a mandate without a budget too, and
+	// the missing parts of the address are the flat fields the request has.
+	reg, err = w.asMuni.ListMandates(svctest.Ctx(t), &pmv1.ListMandatesRequest{MunicipalityCode: municipality})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad = &pmv1.AdoptMandateRegisterRequest{IdempotencyKey: uuid.NewString(), MunicipalityCode: municipality,
+		Mandates: reg.GetMandates(), Paragraphs: reg.GetParagraphs()}
+	bad.Mandates[0].MaxVolume, bad.Mandates[0].MaxBudgetCents = 40, -5
+	bad.Mandates[1].MaxBudgetCents, bad.Mandates[1].FourEyesAboveBudgetCents = 0, 0
+	bad.Paragraphs.PostalCode, bad.Paragraphs.PostalCity, bad.Paragraphs.MunicipalityName = "", "", ""
+	_, err = w.asMuni.AdoptMandateRegister(acting(t, "beheer-eva", "municipal_administrator"), bad)
+	if f, want := violatedFields(t, err), []string{"mandates[0].max_budget_cents", "mandates[1].max_budget_cents",
+		"paragraphs.municipality_name", "paragraphs.postal_code", "paragraphs.postal_city"}; !slices.Equal(f, want) {
+		t.Fatalf("invalid limits and address: %v, want %v", f, want)
+	}
 }

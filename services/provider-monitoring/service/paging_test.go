@@ -10,7 +10,9 @@ import (
 	pmv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/paging"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestListsPage: a case's allocations, an allocation's versions and a provider's contracts
@@ -122,3 +124,34 @@ func TestListsPage(t *testing.T) {
 }
 
 func callErr[T any](_ T, err error) error { return err }
+
+// Every list refuses a page_size out of range with the same words, the request queue too (an
+// outside tester found ListAllocationRequests answering with the proto rule's own text).
+func TestPageSizeRefusedAlike(t *testing.T) {
+	t.Parallel()
+	w := start(t)
+	ctx := svctest.Ctx(t)
+	_, team, _ := w.municipal(t)
+	for _, size := range []int32{-1, 501} {
+		for name, err := range map[string]error{
+			"ListAllocationRequests": callErr(team.ListAllocationRequests(ctx, &pmv1.ListAllocationRequestsRequest{MunicipalityCode: municipality, PageSize: size})),
+			"ListContracts":          callErr(w.asProvider.ListContracts(ctx, &pmv1.ListContractsRequest{ProviderAgb: providerAGB, MunicipalityCode: municipality, PageSize: size})),
+			"ListCaseAllocations":    callErr(w.asService.ListCaseAllocations(ctx, &pmv1.ListCaseAllocationsRequest{CaseId: uuid.NewString(), PageSize: size})),
+			"ListMyAllocations":      callErr(w.asProvider.ListMyAllocations(ctx, &pmv1.ListMyAllocationsRequest{PageSize: size})),
+		} {
+			wantCode(t, err, codes.InvalidArgument)
+			st, _ := status.FromError(err)
+			var got []string
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					for _, v := range br.GetFieldViolations() {
+						got = append(got, v.GetField()+": "+v.GetDescription())
+					}
+				}
+			}
+			if want := []string{"page_size: must be 1-500 (0 = 100)"}; !slices.Equal(got, want) {
+				t.Errorf("%s page_size %d: %v, want %v", name, size, got, want)
+			}
+		}
+	}
+}

@@ -577,6 +577,7 @@ var (
 	_ apperr.ForbiddenTransition = (*domain.GoalError)(nil)
 	_ apperr.ForbiddenTransition = (*domain.ClosingError)(nil)
 	_ apperr.ForbiddenTransition = (*domain.NoDirectorError)(nil)
+	_ apperr.ForbiddenTransition = (*domain.MeldcodeError)(nil)
 	_ apperr.RuleViolation       = (*domain.InvolvementError)(nil)
 	_ apperr.Missing             = (*domain.UnknownGoalError)(nil)
 )
@@ -584,6 +585,11 @@ var (
 // now is microsecond precision, as PostgreSQL stores it, so an answer given right after a
 // write equals a later read of the same record.
 func (a *App) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
+
+// Today is the Dutch calendar day by the service's clock (domain.Day), as midnight UTC: the
+// edge checks the dates of a request that need no stored state against it, with the request's
+// other fields.
+func (a *App) Today() time.Time { return domain.Day(a.now()) }
 
 // entry builds an access-log entry. Cases hold no BSN, so the resident pseudonym stays empty;
 // the case id leads to the household in intake.

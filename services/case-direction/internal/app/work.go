@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -199,12 +198,10 @@ func (a *App) RecordEvaluation(ctx context.Context, caseID string, in Evaluation
 	c, err := a.change(ctx, caseID, actionEvaluate, func(ctx context.Context, c *domain.Case, at time.Time) error {
 		var w *domain.Watch
 		if in.Decision == domain.DecisionWatch {
-			if !in.Until.After(at) {
-				return apperr.Invalid("watch_until", "must be after today")
-			}
-			// As far ahead as a plan's evaluation may be: the bound catches typing errors.
-			if in.Until.After(domain.Day(at).AddDate(domain.MaxEvaluationYears, 0, 0)) {
-				return apperr.Invalid("watch_until", fmt.Sprintf("must be within %d years of today", domain.MaxEvaluationYears))
+			// The edge checked it on the request's day (Today); checked again on the day of
+			// the change.
+			if err := domain.CheckWatchUntil(in.Until, domain.Day(at)); err != nil {
+				return err
 			}
 			w = &domain.Watch{IntervalDays: in.IntervalDays, Until: in.Until}
 		}
@@ -276,8 +273,8 @@ func (a *App) RecordSafetyConcern(ctx context.Context, caseID, kind string, step
 			if old.Kind != kind {
 				continue
 			}
-			if step < old.MeldcodeStep {
-				return apperr.FailedPrecondition(fmt.Sprintf("the meldcode cannot go back from step %d to step %d", old.MeldcodeStep, step))
+			if err := domain.MoveMeldcode(kind, old.MeldcodeStep, step); err != nil {
+				return err
 			}
 			s.RecordedAt = old.RecordedAt
 		}

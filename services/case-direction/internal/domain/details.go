@@ -88,6 +88,46 @@ type SafetyConcern struct {
 	UpdatedAt    time.Time
 }
 
+// MeldcodeError is a meldcode step that does not move a safety concern forward.
+type MeldcodeError struct {
+	Kind     string
+	From, To int
+}
+
+func (e *MeldcodeError) Error() string {
+	if e.To == e.From {
+		return fmt.Sprintf("the meldcode of the %s concern is at %s already: record a step when it is reached (the next one, or a later one)", e.Kind, meldcodeStep(e.From))
+	}
+	return fmt.Sprintf("the meldcode cannot go back from %s to %s", meldcodeStep(e.From), meldcodeStep(e.To))
+}
+
+// meldcodeSteps are the steps of the meldcode (huiselijk geweld en kindermishandeling) by
+// number, as the API names them.
+var meldcodeSteps = []string{1: "MAP_SIGNALS", 2: "CONSULT", 3: "CONVERSATION", 4: "WEIGH", 5: "DECIDE"}
+
+func meldcodeStep(n int) string {
+	if n > 0 && n < len(meldcodeSteps) {
+		return fmt.Sprintf("step %d (%s)", n, meldcodeSteps[n])
+	}
+	return fmt.Sprintf("step %d", n)
+}
+
+// ForbiddenTransition makes it a refusal because of the concern's state in apperr's
+// vocabulary (FAILED_PRECONDITION).
+func (*MeldcodeError) ForbiddenTransition() {}
+
+// MoveMeldcode checks that a concern of kind at step from (0: none recorded yet) moves on to
+// step to. The step only moves forward: the meldcode's steps are passed in order (a step may
+// be skipped), and recording the step the concern is at again would change nothing but a
+// time and announce, under SAFETY confidentiality, a step that was not taken. A retried call
+// repeats its idempotency key instead.
+func MoveMeldcode(kind string, from, to int) error {
+	if to <= from {
+		return &MeldcodeError{Kind: kind, From: from, To: to}
+	}
+	return nil
+}
+
 // Handover recipients.
 const (
 	HandoverVeiligThuis          = "VEILIG_THUIS"
@@ -194,15 +234,38 @@ func (c *Case) checkPlanDates(p Plan, at time.Time) error {
 		}
 	}
 	if d, err := time.Parse(time.DateOnly, p.EvaluationDate); err == nil {
-		today := Day(at)
-		switch {
-		case d.Before(today):
-			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"})
-		case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
-			errs = append(errs, &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)})
+		if err := CheckEvaluationDate(d, Day(at)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckEvaluationDate checks a plan's evaluation date d against today, the day of adoption:
+// not in the past (an evaluation in the past is never held) and at most MaxEvaluationYears
+// ahead. It needs no stored state, so the edge checks it with the request's other fields;
+// AdoptPlan checks it again on the day it adopts.
+func CheckEvaluationDate(d, today time.Time) error {
+	switch {
+	case d.Before(today):
+		return &FieldError{Field: "evaluation_date", Msg: "must not be in the past (today is " + today.Format(time.DateOnly) + ")"}
+	case d.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+		return &FieldError{Field: "evaluation_date", Msg: fmt.Sprintf("must be within %d years of the plan's adoption", MaxEvaluationYears)}
+	}
+	return nil
+}
+
+// CheckWatchUntil checks the last day of a pilot light against today: after today, and at
+// most MaxEvaluationYears ahead (as far as a plan's evaluation may be: the bound catches typing
+// errors). Like CheckEvaluationDate it needs no stored state.
+func CheckWatchUntil(until, today time.Time) error {
+	switch {
+	case !until.After(today):
+		return &FieldError{Field: "watch_until", Msg: "must be after today (" + today.Format(time.DateOnly) + ")"}
+	case until.After(today.AddDate(MaxEvaluationYears, 0, 0)):
+		return &FieldError{Field: "watch_until", Msg: fmt.Sprintf("must be within %d years of today", MaxEvaluationYears)}
+	}
+	return nil
 }
 
 // checkHandover checks a handover against the case: "another municipality" is not the

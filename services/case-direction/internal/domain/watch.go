@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Evaluation decisions.
 const (
@@ -45,31 +49,83 @@ func (e *ActionError) Is(target error) bool { return target == ErrTransition }
 // ForbiddenTransition makes it a refusal because of the status in apperr's vocabulary.
 func (*ActionError) ForbiddenTransition() {}
 
-// Evaluate applies an evaluation decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS
-// (from SCALED_DOWN; a running case stays), WATCH → WATCH with watch settings, CONTINUE and
-// CLOSE keep the status (CloseCase closes). It returns whether the status changed and from what.
-func (c *Case) Evaluate(decision string, watch *Watch, at time.Time) (from Status, changed bool, err error) {
-	from = c.Status
+// What each evaluation decision does, and the statuses it is taken in (docs/services/
+// case-direction.md, "Evaluation decisions"). A decision that moves the case takes exactly the
+// transition the state diagram shows for it; one that keeps the status records the team's
+// conclusion. A decision anywhere else is refused (FAILED_PRECONDITION saying what it needs)
+// rather than recorded as if it had done something: SCALE_UP on a running case, SCALE_DOWN on
+// a case already scaled down and CLOSE on a case that cannot close were once accepted while
+// nothing happened.
+var evaluationDecisions = map[string]struct {
+	from []Status
+	does string
+}{
+	DecisionContinue:  {[]Status{StatusPlanAdopted, StatusInProgress, StatusScaledDown, StatusWatch}, "it keeps the case as it is"},
+	DecisionScaleUp:   {[]Status{StatusScaledDown}, "it moves a SCALED_DOWN case back to IN_PROGRESS"},
+	DecisionScaleDown: {[]Status{StatusInProgress}, "it moves an IN_PROGRESS case to SCALED_DOWN"},
+	DecisionWatch:     {[]Status{StatusInProgress, StatusScaledDown, StatusWatch}, "it puts an IN_PROGRESS or SCALED_DOWN case on a pilot light (WATCH), or renews the pilot light of a case in WATCH"},
+	DecisionClose:     {[]Status{StatusInProgress, StatusScaledDown, StatusWatch}, "it records the team's conclusion that a case that can close (IN_PROGRESS, SCALED_DOWN or WATCH) should, and CloseCase closes it"},
+}
+
+// evaluationHints say what to do instead, by the status a decision was refused in.
+var evaluationHints = map[Status]string{
+	StatusPlanAdopted: "work on the plan starts with StartPlanExecution",
+	StatusInProgress:  "to keep the care as it is, record CONTINUE",
+	StatusScaledDown:  "to keep the care as it is, record CONTINUE",
+	StatusWatch:       "a case in WATCH is reopened with CheckIn (reopen) or closed with CloseCase",
+}
+
+// evaluable says whether the case can be evaluated at all: it must be open and have a
+// plan that applies (PLAN_ADOPTED, IN_PROGRESS, SCALED_DOWN or WATCH). The refusal says what
+// is missing; a case reopened from WATCH (ACTIVE, with the plan of the care before) needs a
+// new plan version first.
+func (c *Case) evaluable() error {
 	switch c.Status {
 	case StatusPlanAdopted, StatusInProgress, StatusScaledDown, StatusWatch:
-	default:
-		return from, false, &ActionError{Status: c.Status, Action: "be evaluated (it needs an adopted plan and must be open)"}
+		return nil
+	case StatusActive:
+		if c.Plan != nil {
+			return &ActionError{Status: c.Status, Action: fmt.Sprintf("be evaluated: it was reopened, and its plan (version %d) was for the care before; "+
+				"adopt a new plan version (AdoptPlan), then start it (StartPlanExecution)", c.Plan.Version)}
+		}
+		return &ActionError{Status: c.Status, Action: "be evaluated: it has no plan yet; adopt one (AdoptPlan) first"}
+	case StatusRegistered:
+		return &ActionError{Status: c.Status, Action: "be evaluated: it has no director and no plan yet"}
+	}
+	return &ActionError{Status: c.Status, Action: "be evaluated: it is no longer open"}
+}
+
+// Evaluate applies an evaluation decision: SCALE_DOWN IN_PROGRESS → SCALED_DOWN, SCALE_UP
+// SCALED_DOWN → IN_PROGRESS, WATCH IN_PROGRESS | SCALED_DOWN → WATCH with watch settings (on a
+// case in WATCH: new settings, its check-ins kept), CONTINUE keeps the status, CLOSE keeps it
+// too (CloseCase closes, with a result and the closing assessment). Any other combination is
+// an ActionError naming what the decision does. It returns whether the status changed and
+// from what.
+func (c *Case) Evaluate(decision string, watch *Watch, at time.Time) (from Status, changed bool, err error) {
+	from = c.Status
+	if err := c.evaluable(); err != nil {
+		return from, false, err
+	}
+	rule, known := evaluationDecisions[decision]
+	if !known {
+		return from, false, &ActionError{Status: c.Status, Action: "take evaluation decision " + decision + ": not a decision"}
+	}
+	if !slices.Contains(rule.from, c.Status) {
+		msg := "take evaluation decision " + decision + ": " + rule.does
+		if h := evaluationHints[c.Status]; h != "" {
+			msg += "; " + h
+		}
+		return from, false, &ActionError{Status: c.Status, Action: msg}
 	}
 	var to Status
 	switch decision {
 	case DecisionScaleDown:
 		to = StatusScaledDown
 	case DecisionScaleUp:
-		if c.Status == StatusInProgress {
-			return from, false, nil
-		}
 		to = StatusInProgress
 	case DecisionWatch:
 		to = StatusWatch
-	default:
-		return from, false, nil
-	}
-	if c.Status == to && to != StatusWatch {
+	default: // CONTINUE, CLOSE: the status stays
 		return from, false, nil
 	}
 	if c.Status != to {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,16 +15,30 @@ func TestEvaluationDecisions(t *testing.T) {
 		to       Status
 		refused  bool
 	}{
-		{StatusInProgress, DecisionScaleDown, StatusScaledDown, false},
-		{StatusScaledDown, DecisionScaleUp, StatusInProgress, false},
-		{StatusInProgress, DecisionScaleUp, StatusInProgress, false},
-		{StatusInProgress, DecisionWatch, StatusWatch, false},
-		{StatusScaledDown, DecisionWatch, StatusWatch, false},
+		// Every decision in every status that can be evaluated: the moves of the state
+		// diagram, the decisions that keep the status, and refusals for the rest (a decision
+		// that would do nothing it says, such as SCALE_UP on a running case, is refused, not
+		// recorded as if it had).
 		{StatusPlanAdopted, DecisionContinue, StatusPlanAdopted, false},
-		{StatusWatch, DecisionClose, StatusWatch, false},
+		{StatusPlanAdopted, DecisionScaleUp, StatusPlanAdopted, true}, // StartPlanExecution starts the work
 		{StatusPlanAdopted, DecisionScaleDown, StatusPlanAdopted, true},
 		{StatusPlanAdopted, DecisionWatch, StatusPlanAdopted, true},
+		{StatusPlanAdopted, DecisionClose, StatusPlanAdopted, true}, // CloseCase cannot close it
+		{StatusInProgress, DecisionContinue, StatusInProgress, false},
+		{StatusInProgress, DecisionScaleUp, StatusInProgress, true},
+		{StatusInProgress, DecisionScaleDown, StatusScaledDown, false},
+		{StatusInProgress, DecisionWatch, StatusWatch, false},
+		{StatusInProgress, DecisionClose, StatusInProgress, false},
+		{StatusScaledDown, DecisionContinue, StatusScaledDown, false},
+		{StatusScaledDown, DecisionScaleUp, StatusInProgress, false},
+		{StatusScaledDown, DecisionScaleDown, StatusScaledDown, true},
+		{StatusScaledDown, DecisionWatch, StatusWatch, false},
+		{StatusScaledDown, DecisionClose, StatusScaledDown, false},
+		{StatusWatch, DecisionContinue, StatusWatch, false},
 		{StatusWatch, DecisionScaleUp, StatusWatch, true},
+		{StatusWatch, DecisionScaleDown, StatusWatch, true},
+		{StatusWatch, DecisionWatch, StatusWatch, false}, // renews the pilot light
+		{StatusWatch, DecisionClose, StatusWatch, false},
 		{StatusActive, DecisionContinue, StatusActive, true},
 		{StatusClosed, DecisionContinue, StatusClosed, true},
 	} {
@@ -36,6 +51,40 @@ func TestEvaluationDecisions(t *testing.T) {
 			if c.Watch == nil || c.Watch.NextCheckAt == nil || !c.Watch.NextCheckAt.Equal(t0.AddDate(0, 0, 14)) {
 				t.Errorf("%s + WATCH: next check-in one interval on, got %+v", tc.from, c.Watch)
 			}
+		}
+	}
+}
+
+// The refusals say what the decision does and what to do instead; a case reopened from WATCH
+// (ACTIVE, with the plan of the care before) is told to adopt a new plan version, not that it
+// lacks an adopted plan.
+func TestEvaluationRefusalsSayWhatIsNeeded(t *testing.T) {
+	until := t0.AddDate(0, 3, 0)
+	for _, tc := range []struct {
+		c        Case
+		decision string
+		want     []string
+	}{
+		{Case{Status: StatusInProgress}, DecisionScaleUp, []string{"IN_PROGRESS", "SCALE_UP", "SCALED_DOWN case back to IN_PROGRESS", "CONTINUE"}},
+		{Case{Status: StatusScaledDown}, DecisionScaleDown, []string{"SCALED_DOWN", "SCALE_DOWN", "IN_PROGRESS case to SCALED_DOWN", "CONTINUE"}},
+		{Case{Status: StatusPlanAdopted}, DecisionClose, []string{"PLAN_ADOPTED", "CLOSE", "CloseCase", "StartPlanExecution"}},
+		{Case{Status: StatusWatch}, DecisionScaleDown, []string{"WATCH", "CheckIn"}},
+		{Case{Status: StatusActive, Plan: &Plan{Version: 1}}, DecisionContinue, []string{"reopened", "version 1", "AdoptPlan", "StartPlanExecution"}},
+		{Case{Status: StatusActive}, DecisionContinue, []string{"no plan", "AdoptPlan"}},
+		{Case{Status: StatusClosed}, DecisionContinue, []string{"no longer open"}},
+	} {
+		_, _, err := tc.c.Evaluate(tc.decision, &Watch{IntervalDays: 14, Until: until}, t0)
+		if err == nil || !errors.Is(err, ErrTransition) {
+			t.Errorf("%s + %s: want a refusal, got %v", tc.c.Status, tc.decision, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s + %s: %q does not say %q", tc.c.Status, tc.decision, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "needs an adopted plan") {
+			t.Errorf("%s + %s: %q", tc.c.Status, tc.decision, err)
 		}
 	}
 }
@@ -109,5 +158,24 @@ func TestHandOverToOwnMunicipalityIsRefused(t *testing.T) {
 	if err := c.HandOver(Handover{Recipient: HandoverOtherMunicipality, Municipality: "GM0344"}, t0); err != nil ||
 		c.Status != StatusHandedOver || c.Handover.Municipality != "GM0344" || !c.Handover.At.Equal(t0) {
 		t.Fatalf("handover to another municipality: %v %+v", err, c)
+	}
+}
+
+// The meldcode step only moves forward: a later step (skipping is allowed) moves it, the same
+// step again or an earlier one is refused as FAILED_PRECONDITION.
+func TestMeldcodeOnlyMovesForward(t *testing.T) {
+	for _, tc := range []struct {
+		from, to int
+		refused  bool
+		says     string
+	}{
+		{0, 1, false, ""}, {1, 2, false, ""}, {2, 5, false, ""},
+		{2, 2, true, "at step 2 (CONSULT) already"},
+		{5, 1, true, "cannot go back from step 5 (DECIDE) to step 1 (MAP_SIGNALS)"},
+	} {
+		err := MoveMeldcode(SafetyDomesticViolence, tc.from, tc.to)
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), tc.says)) {
+			t.Errorf("%d → %d: %v", tc.from, tc.to, err)
+		}
 	}
 }

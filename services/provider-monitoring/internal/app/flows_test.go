@@ -91,6 +91,17 @@ func TestDeliveryFlowPauseRestartEnd(t *testing.T) {
 	if err != nil || got.Status != domain.StatusStarted || !got.FirstStartedOn.Equal(domain.Date(2025, 3, 3)) {
 		t.Fatalf("restart: %v %+v", err, got)
 	}
+	// Running again, it shows no stop (the pause stays in deliveries, checked below), also
+	// when read back.
+	read, err := a.GetAllocation(providerCtx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range []domain.Allocation{got, read} {
+		if al.StoppedOn != nil || al.StopReason != "" || al.StopReportedAt != nil || al.StopReportedOnTime != nil {
+			t.Fatalf("a restarted allocation still carries its pause: %v %q %v %v", al.StoppedOn, al.StopReason, al.StopReportedAt, al.StopReportedOnTime)
+		}
+	}
 	// Stopped as planned (31) on Friday 25 April 2025; King's Day is on Saturday 26 April, so
 	// Friday 2 May is the 5th working day: reported then, on time.
 	*now = amsterdam(2025, 5, 2, 16, 0)

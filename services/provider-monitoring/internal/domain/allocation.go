@@ -118,7 +118,9 @@ type Allocation struct {
 	StartReportedOnTime *bool
 	// FirstStartedOn is the first day care ever started: the end of the waiting time.
 	FirstStartedOn *time.Time
-	// StoppedOn, StopReason, StopReportedAt and StopReportedOnTime describe the latest stop.
+	// StoppedOn, StopReason, StopReportedAt and StopReportedOnTime describe the stop that
+	// holds: the pause of a PAUSED allocation or the end of an ENDED one. A restart clears
+	// them (every period of care, the paused ones too, is kept as a Delivery).
 	StoppedOn          *time.Time
 	StopReason         string
 	StopReportedAt     *time.Time
@@ -263,6 +265,10 @@ func (a *Allocation) ReportStart(startedOn, reportedAt time.Time, rules Timeline
 	onTime := rules.StartReportedOnTime(startedOn, reportedAt)
 	a.Status = StatusStarted
 	a.StartedOn, a.StartReportedAt, a.StartReportedOnTime = &startedOn, &reportedAt, &onTime
+	// A restart ends the pause: a running allocation shows no stop. The pause is kept as the
+	// period of delivery it closed (Delivery, with its reason and timeliness) and as its
+	// report and event.
+	a.StoppedOn, a.StopReason, a.StopReportedAt, a.StopReportedOnTime = nil, "", nil, nil
 	if a.FirstStartedOn == nil {
 		a.FirstStartedOn = &startedOn
 	}

@@ -188,8 +188,20 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 				out = append(out, RuleViolation{Field: f + "product_categories", Reason: c + " is not a national iJw/iWmo product category"})
 			}
 		}
-		if m.MaxVolume <= 0 || m.MaxBudgetCents <= 0 || m.FourEyesAboveVolume < 0 || m.FourEyesAboveBudgetCents < 0 {
-			out = append(out, RuleViolation{Field: f + "max_volume", Reason: "maxima must be positive, thresholds not negative"})
+		// Each limit is named on its own field: a caller must learn which one is at fault. Both
+		// maxima are required (Authorise compares every decision with both, so a missing one
+		// would refuse every decision with a volume or a budget); a threshold of 0 means never.
+		if m.MaxVolume <= 0 {
+			out = append(out, RuleViolation{Field: f + "max_volume", Reason: "required: the most volume the mandate allows, above 0"})
+		}
+		if m.MaxBudgetCents <= 0 {
+			out = append(out, RuleViolation{Field: f + "max_budget_cents", Reason: "required: the most budget the mandate allows in euro cents, above 0"})
+		}
+		if m.FourEyesAboveVolume < 0 {
+			out = append(out, RuleViolation{Field: f + "four_eyes_above_volume", Reason: "cannot be negative (0: no second official)"})
+		}
+		if m.FourEyesAboveBudgetCents < 0 {
+			out = append(out, RuleViolation{Field: f + "four_eyes_above_budget_cents", Reason: "cannot be negative (0: no second official)"})
 		}
 		if m.FourEyesAboveVolume > m.MaxVolume && m.MaxVolume > 0 {
 			out = append(out, RuleViolation{Field: f + "four_eyes_above_volume", Reason: fmt.Sprintf("%d is above max_volume %d, so a second official would never co-sign", m.FourEyesAboveVolume, m.MaxVolume)})
@@ -213,8 +225,20 @@ func (r MandateRegister) Validate(codes Codes) []RuleViolation {
 	if r.Paragraphs.OwnContributionNotice == "" {
 		out = append(out, RuleViolation{Field: "paragraphs.own_contribution_notice", Reason: "required"})
 	}
-	if a := r.Paragraphs.PostalAddress; r.Paragraphs.MunicipalityName == "" || a.Street == "" || a.PostalCode == "" || a.City == "" {
-		out = append(out, RuleViolation{Field: "paragraphs.postal_address", Reason: "the municipality's name and the address for objections are required"})
+	// The letters show the municipality's name and the address objections go to; the API has
+	// the address as flat fields (postal_street, postal_code, postal_city), so each missing
+	// one is named as the caller sent it.
+	if r.Paragraphs.MunicipalityName == "" {
+		out = append(out, RuleViolation{Field: "paragraphs.municipality_name", Reason: "required: the municipality's name in its letters"})
+	}
+	for _, p := range []struct{ field, value, what string }{
+		{"paragraphs.postal_street", r.Paragraphs.PostalAddress.Street, "street and number or Postbus"},
+		{"paragraphs.postal_code", r.Paragraphs.PostalAddress.PostalCode, "postal code"},
+		{"paragraphs.postal_city", r.Paragraphs.PostalAddress.City, "city"},
+	} {
+		if p.value == "" {
+			out = append(out, RuleViolation{Field: p.field, Reason: "required: the " + p.what + " of the address objections go to"})
+		}
 	}
 	if r.Paragraphs.MandateDecree == "" {
 		out = append(out, RuleViolation{Field: "paragraphs.mandate_decree", Reason: "required"})

@@ -80,3 +80,61 @@ func TestMandateVolumeLimitsCompareLikeWithLike(t *testing.T) {
 		t.Fatalf("violations: %v", fields)
 	}
 }
+
+// Each limit of a mandate and each part of the address for objections is named on the field
+// the caller sent: a budget of -5 (or none) with a valid max_volume is max_budget_cents'
+// fault, not max_volume's, and the address is the flat postal_* fields of the API (there is
+// no postal_address field to name).
+func TestRegisterNamesTheFieldAtFault(t *testing.T) {
+	codes := testCodes(t)
+	violations := func(r MandateRegister) map[string]string {
+		out := map[string]string{}
+		for _, v := range r.Validate(codes) {
+			out[v.Field] = v.Reason
+		}
+		return out
+	}
+	base := DefaultMandateRegister("GM0363")
+	for name, tc := range map[string]struct {
+		change func(*Mandate)
+		want   []string
+	}{
+		"negative budget":    {func(m *Mandate) { m.MaxVolume, m.MaxBudgetCents = 40, -5 }, []string{"mandates[0].max_budget_cents"}},
+		"no budget":          {func(m *Mandate) { m.MaxVolume, m.MaxBudgetCents, m.FourEyesAboveBudgetCents = 40, 0, 0 }, []string{"mandates[0].max_budget_cents"}},
+		"no volume":          {func(m *Mandate) { m.MaxVolume, m.FourEyesAboveVolume = 0, 0 }, []string{"mandates[0].max_volume"}},
+		"negative threshold": {func(m *Mandate) { m.FourEyesAboveVolume, m.FourEyesAboveBudgetCents = -1, -1 }, []string{"mandates[0].four_eyes_above_volume", "mandates[0].four_eyes_above_budget_cents"}},
+		"every limit": {func(m *Mandate) {
+			*m = Mandate{Name: m.Name, Role: m.Role, ProductCategories: m.ProductCategories, MaxBudgetCents: -5, FourEyesAboveVolume: -1}
+		}, []string{"mandates[0].max_volume", "mandates[0].max_budget_cents", "mandates[0].four_eyes_above_volume"}},
+	} {
+		r := base
+		r.Mandates = append([]Mandate{}, base.Mandates...)
+		tc.change(&r.Mandates[0])
+		got := violations(r)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: violations %v, want %v", name, got, tc.want)
+		}
+		for _, f := range tc.want {
+			if got[f] == "" {
+				t.Errorf("%s: %s not named: %v", name, f, got)
+			}
+		}
+	}
+
+	r := base
+	r.Paragraphs.MunicipalityName, r.Paragraphs.PostalAddress = "", PostalAddress{Street: "Postbus 1000"}
+	got := violations(r)
+	want := []string{"paragraphs.municipality_name", "paragraphs.postal_code", "paragraphs.postal_city"}
+	if len(got) != len(want) {
+		t.Fatalf("paragraphs: violations %v, want %v", got, want)
+	}
+	for _, f := range want {
+		if got[f] == "" {
+			t.Errorf("%s not named: %v", f, got)
+		}
+	}
+	r.Paragraphs.PostalAddress = PostalAddress{PostalCode: "1000 AA", City: "Demo"}
+	if got := violations(r); got["paragraphs.postal_street"] == "" {
+		t.Errorf("postal_street not named: %v", got)
+	}
+}

@@ -4,12 +4,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	"google.golang.org/protobuf/proto"
 )
+
+// today is the day the request checks run on here (App.Today in the service): fixed, so the
+// dates of the seeds (an evaluation on 2030-01-01, a pilot light until 2026-12-31) stay valid.
+var today = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // violations returns the fields err names, failing unless each is a field (or an element) that
 // req has.
@@ -39,7 +44,7 @@ func TestViolationsNameTheElement(t *testing.T) {
 		goals = append(goals, &casedirectionv1.GoalInput{LifeDomain: d(n), BaselineScore: 2, TargetScore: 3})
 	}
 	plan := &casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: fuzzID, EvaluationDate: "2030-01-01", Goals: goals}
-	if _, err := planFromRequest(plan); err != nil {
+	if _, err := planFromRequest(plan, today); err != nil {
 		t.Fatalf("six good goals: %v", err)
 	}
 
@@ -48,7 +53,7 @@ func TestViolationsNameTheElement(t *testing.T) {
 	bad.Goals[3].GoalId = "not-a-uuid"
 	bad.Goals[4].LifeDomain = bad.Goals[2].LifeDomain // the later one is the duplicate
 	bad.Goals[5].GoalId, bad.Goals[0].GoalId = fuzzID, fuzzID
-	_, err := planFromRequest(bad)
+	_, err := planFromRequest(bad, today)
 	got := violations(t, bad, err)
 	want := []string{"goals[1].baseline_score", "goals[1].target_score", "goals[3].goal_id", "goals[4].life_domain", "goals[5].goal_id"}
 	for _, f := range want {
@@ -75,7 +80,7 @@ func TestViolationsNameTheElement(t *testing.T) {
 	}
 
 	// A rule about the list as a whole keeps the list's name.
-	_, err = planFromRequest(&casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: fuzzID, EvaluationDate: "2030-01-01"})
+	_, err = planFromRequest(&casedirectionv1.AdoptPlanRequest{IdempotencyKey: "k", CaseId: fuzzID, EvaluationDate: "2030-01-01"}, today)
 	if !violates(err, "goals") {
 		t.Errorf("no goals: want goals named, got %v", err)
 	}

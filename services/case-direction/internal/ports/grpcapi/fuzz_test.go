@@ -74,7 +74,7 @@ var (
 			EvaluationDate: "2026-06-01", Goals: []*casedirectionv1.GoalInput{
 				{GoalId: fuzzID, LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, BaselineScore: 2, TargetScore: 4},
 				{LifeDomain: commonv1.LifeDomain_LIFE_DOMAIN_HOUSING, BaselineScore: 1, TargetScore: 3}}},
-			func(r *casedirectionv1.AdoptPlanRequest) error { _, err := planFromRequest(r); return err }),
+			func(r *casedirectionv1.AdoptPlanRequest) error { _, err := planFromRequest(r, today); return err }),
 		kinds(&casedirectionv1.StartPlanExecutionRequest{IdempotencyKey: "k", CaseId: fuzzID}, startFromRequest),
 		kinds(&casedirectionv1.AddGoalActionRequest{IdempotencyKey: "k", CaseId: fuzzID, GoalId: fuzzID, AllocationNumber: "TW000001"}, goalActionFromRequest),
 		kinds(&casedirectionv1.SetGoalStatusRequest{IdempotencyKey: "k", CaseId: fuzzID, GoalId: fuzzID, Status: casedirectionv1.GoalStatus_GOAL_STATUS_REACHED},
@@ -83,7 +83,10 @@ var (
 	followUpRequests = []requestKind{
 		kinds(&casedirectionv1.RecordEvaluationRequest{IdempotencyKey: "k", CaseId: fuzzID,
 			AssessmentId: fuzzID, BaselineAssessmentId: fuzzID, Decision: casedirectionv1.EvaluationDecision_EVALUATION_DECISION_WATCH, CheckInIntervalDays: 14, WatchUntil: "2026-12-31"},
-			func(r *casedirectionv1.RecordEvaluationRequest) error { _, err := evaluationFromRequest(r); return err }),
+			func(r *casedirectionv1.RecordEvaluationRequest) error {
+				_, err := evaluationFromRequest(r, today)
+				return err
+			}),
 		kinds(&casedirectionv1.RecordCaseConferenceRequest{IdempotencyKey: "k", CaseId: fuzzID, HeldOn: "2026-01-05",
 			Attendees: []*casedirectionv1.Attendee{{OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_PRACTICE_NURSE, OrganisationOin: fuzzOIN, ProfessionalId: "poh-1", External: true}},
 			Decisions: []string{"start debt counselling"}},

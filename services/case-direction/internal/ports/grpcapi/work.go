@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -114,8 +115,11 @@ func (s *Server) ListCases(ctx context.Context, req *casedirectionv1.ListCasesRe
 	return out, nil
 }
 
-// planFromRequest validates an AdoptPlanRequest (every violation at once) and maps it to domain values.
-func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, error) {
+// planFromRequest validates an AdoptPlanRequest (every violation at once) and maps it to domain
+// values. today is the service's day (App.Today): the dates are checked against it here, with
+// the other fields; what needs the stored case (resident_agreed_on not before the case was
+// opened, goals carried over) is AdoptPlan's, after these.
+func planFromRequest(req *casedirectionv1.AdoptPlanRequest, today time.Time) (app.PlanInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// case_id: required, a UUID (the proto).
@@ -155,19 +159,29 @@ func planFromRequest(req *casedirectionv1.AdoptPlanRequest) (app.PlanInput, erro
 		in.Goals = append(in.Goals, app.NewGoal{ID: g.GetGoalId(), LifeDomain: d, Baseline: int(g.GetBaselineScore()), Target: int(g.GetTargetScore())})
 	}
 	if in.ResidentAgreed {
-		if d := valid.Date(&v, "resident_agreed_on", in.ResidentAgreedOn); !d.IsZero() && d.After(domain.Day(time.Now())) {
+		if d := valid.Date(&v, "resident_agreed_on", in.ResidentAgreedOn); !d.IsZero() && d.After(today) {
 			v.Add("resident_agreed_on", "must not be in the future")
 		}
 	} else if in.ResidentAgreedOn != "" {
 		v.Add("resident_agreed_on", "only with resident_agreed")
 	}
-	valid.Date(&v, "evaluation_date", in.EvaluationDate)
+	if d := valid.Date(&v, "evaluation_date", in.EvaluationDate); !d.IsZero() {
+		addRule(&v, domain.CheckEvaluationDate(d, today))
+	}
 	return in, v.Err()
+}
+
+// addRule adds a domain rule's FieldError (nil: nothing) to v.
+func addRule(v *apperr.Validation, err error) {
+	var fe *domain.FieldError
+	if errors.As(err, &fe) {
+		v.Add(fe.Field, fe.Msg)
+	}
 }
 
 // AdoptPlan adopts a new plan version.
 func (s *Server) AdoptPlan(ctx context.Context, req *casedirectionv1.AdoptPlanRequest) (*casedirectionv1.AdoptPlanResponse, error) {
-	in, err := planFromRequest(req)
+	in, err := planFromRequest(req, s.app.Today())
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +274,10 @@ func (s *Server) SetGoalStatus(ctx context.Context, req *casedirectionv1.SetGoal
 		})
 }
 
-// evaluationFromRequest validates a RecordEvaluationRequest (every violation at once) and maps it to domain values.
-func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.EvaluationInput, error) {
+// evaluationFromRequest validates a RecordEvaluationRequest (every violation at once) and maps
+// it to domain values; watch_until is checked against today (App.Today) here, with the other
+// fields. What needs the stored case (its status, the assessments) is RecordEvaluation's.
+func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest, today time.Time) (app.EvaluationInput, error) {
 	var v apperr.Validation
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// case_id: required, a UUID (the proto).
@@ -272,7 +288,9 @@ func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.Ev
 	if in.Decision == domain.DecisionWatch {
 		v.Check(req.GetCheckInIntervalDays() >= 1 && req.GetCheckInIntervalDays() <= 365, "check_in_interval_days", "must be 1-365 days for a pilot light")
 		in.IntervalDays = int(req.GetCheckInIntervalDays())
-		in.Until = valid.Date(&v, "watch_until", req.GetWatchUntil())
+		if in.Until = valid.Date(&v, "watch_until", req.GetWatchUntil()); !in.Until.IsZero() {
+			addRule(&v, domain.CheckWatchUntil(in.Until, today))
+		}
 	} else {
 		v.Check(req.GetCheckInIntervalDays() == 0, "check_in_interval_days", "only with decision WATCH")
 		v.Check(req.GetWatchUntil() == "", "watch_until", "only with decision WATCH")
@@ -282,7 +300,7 @@ func evaluationFromRequest(req *casedirectionv1.RecordEvaluationRequest) (app.Ev
 
 // RecordEvaluation records an evaluation and applies its decision.
 func (s *Server) RecordEvaluation(ctx context.Context, req *casedirectionv1.RecordEvaluationRequest) (*casedirectionv1.RecordEvaluationResponse, error) {
-	in, err := evaluationFromRequest(req)
+	in, err := evaluationFromRequest(req, s.app.Today())
 	if err != nil {
 		return nil, err
 	}

@@ -150,10 +150,10 @@ func (s *Server) ListAllocationRequests(ctx context.Context, req *providermonito
 func pageFromRequest(req *providermonitoringv1.ListAllocationRequestsRequest) (size int, afterAt time.Time, afterID string, err error) {
 	var v apperr.Validation
 	// municipality_code: required, a CBS code (the proto).
-	size = int(req.GetPageSize()) // 0-500: the proto's rule
-	if size == 0 {
-		size = 100
-	}
+	// page_size: checked as every list checks it (paging.Parse), so a size out of range is
+	// refused with the same words as elsewhere ("must be 1-500 (0 = 100)"), which replace the
+	// proto's range rule's; this list's page_token is its own and is checked below.
+	size = paging.Parse(&v, "", 0, ListLimits, req.GetPageSize(), "").Size
 	afterAt, afterID = time.Unix(0, 0).UTC(), uuid.Nil.String()
 	if t := req.GetPageToken(); t != "" {
 		var ok bool
