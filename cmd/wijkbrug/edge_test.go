@@ -791,7 +791,7 @@ func testFieldRules(t *testing.T, s *suite.Suite) {
 				})
 				return err
 			},
-			want: map[string]string{"goal_ids": "repeated", "shared_data_categories": "enum", "accept_by": "date"},
+			want: map[string]string{"goal_ids": "repeated", "shared_data_categories[0]": "enum", "accept_by": "date"},
 		}, {
 			name: "CreateReferral in year 1", partner: "team", user: "anna", role: "case_director",
 			call: func(ctx context.Context) error {

@@ -201,7 +201,7 @@ func (b *builder) schema(name string, s *yaml.Node) error {
 		if rules.GetRequired() {
 			required = append(required, string(fd.Name()))
 		}
-		if err := applyRules(props.Content[i+1], rules); err != nil {
+		if err := applyRules(props.Content[i+1], rules, fd.Enum()); err != nil {
 			return fmt.Errorf("%s.%s: %w", name, fd.Name(), err)
 		}
 	}
@@ -219,13 +219,14 @@ func (b *builder) schema(name string, s *yaml.Node) error {
 var ruleKeywords = map[protoreflect.Name]string{
 	"min_len": "minLength", "max_len": "maxLength", "pattern": "pattern",
 	"gte": "minimum", "lte": "maximum", "gt": "minimum", "lt": "maximum",
-	"min_items": "minItems", "max_items": "maxItems",
+	"min_items": "minItems", "max_items": "maxItems", "unique": "uniqueItems",
 }
 
 // applyRules writes one field's rules into its schema. Rules a keyword cannot say (CEL
 // expressions, exclusive bounds of 64-bit numbers, which JSON carries as strings) are added to
-// the description, so an integrator reads every rule in one place.
-func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
+// the description, so an integrator reads every rule in one place. ed is the field's enum
+// (nil for other fields): an enum rule's in and not_in name numbers, the schema names values.
+func applyRules(s *yaml.Node, rules *validate.FieldRules, ed protoreflect.EnumDescriptor) error {
 	var notes []string
 	for _, c := range rules.GetCel() {
 		notes = append(notes, c.GetMessage())
@@ -237,7 +238,7 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 		if typed.Name() == "repeated" {
 			if items := r.Get(r.Descriptor().Fields().ByName("items")).Message(); items.IsValid() {
 				if it := get(s, "items"); it != nil {
-					if err := applyRules(it, items.Interface().(*validate.FieldRules)); err != nil {
+					if err := applyRules(it, items.Interface().(*validate.FieldRules), ed); err != nil {
 						return err
 					}
 				}
@@ -266,9 +267,18 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 				case name == "len":
 					set(target, "minLength", v.String())
 					set(target, "maxLength", v.String())
-				case name == "defined_only" || name == "not_in" && typed.Name() == "enum":
-					if name == "not_in" && slices.Contains(listInts(v), 0) || name == "defined_only" && rules.GetRequired() {
+				case typed.Name() == "enum" && (name == "defined_only" || name == "not_in" || name == "in"):
+					switch {
+					case name == "defined_only" && rules.GetRequired():
 						dropUnspecified(target)
+					case name == "not_in" && ed == nil:
+						if slices.Contains(listInts(v), 0) {
+							dropUnspecified(target)
+						}
+					case name == "not_in":
+						dropValues(target, ed, func(n int64) bool { return slices.Contains(listInts(v), n) })
+					case name == "in" && ed != nil:
+						dropValues(target, ed, func(n int64) bool { return !slices.Contains(listInts(v), n) })
 					}
 				case fd.Kind() == protoreflect.MessageKind:
 					if fd.Message().FullName() == "google.protobuf.Timestamp" {
@@ -289,7 +299,7 @@ func applyRules(s *yaml.Node, rules *validate.FieldRules) error {
 			}(f.fd, f.v)
 		}
 	}
-	if rules.GetRequired() && get(s, "type") != nil && get(s, "type").Value == "string" && get(s, "minLength") == nil && get(s, "pattern") == nil {
+	if rules.GetRequired() && get(s, "type") != nil && get(s, "type").Value == "string" && get(s, "enum") == nil && get(s, "minLength") == nil && get(s, "pattern") == nil {
 		set(s, "minLength", "1")
 	}
 	if len(notes) > 0 {
@@ -362,6 +372,19 @@ func dropUnspecified(s *yaml.Node) {
 	e.Content = slices.DeleteFunc(e.Content, func(n *yaml.Node) bool { return strings.HasSuffix(n.Value, "_UNSPECIFIED") })
 }
 
+// dropValues removes the values of enum ed that refused reports refused from an enum schema
+// (an enum rule's not_in, or the values outside its in).
+func dropValues(s *yaml.Node, ed protoreflect.EnumDescriptor, refused func(int64) bool) {
+	e := get(s, "enum")
+	if e == nil {
+		return
+	}
+	e.Content = slices.DeleteFunc(e.Content, func(n *yaml.Node) bool {
+		ev := ed.Values().ByName(protoreflect.Name(n.Value))
+		return ev != nil && refused(int64(ev.Number()))
+	})
+}
+
 // operation adds the acting-user headers (and Idempotency-Key where the request has an
 // idempotency_key) to an operation.
 func (b *builder) operation(op *yaml.Node) error {
@@ -382,7 +405,7 @@ func (b *builder) operation(op *yaml.Node) error {
 			continue
 		}
 		if rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules); rules != nil {
-			if err := applyRules(schema, rules); err != nil {
+			if err := applyRules(schema, rules, fd.Enum()); err != nil {
 				return fmt.Errorf("parameter %s: %w", name.Value, err)
 			}
 			// A required field is a required parameter (a path parameter is one already).

@@ -3,6 +3,7 @@ package apidoc_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
+	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
@@ -66,5 +68,73 @@ func TestStaleOpenAPIDocumentIsRefused(t *testing.T) {
 		if err := apidoc.Stale([]byte(stale), base(t, "referral"), protoregistry.GlobalFiles); err == nil {
 			t.Errorf("%s: a stale document passes the check", name)
 		}
+	}
+}
+
+// The published documents state the rules the services enforce (the tester's findings): the
+// fields a request cannot do without are required, text limits are maxLength, and an enum
+// lists only the values its field accepts (not *_UNSPECIFIED where a value is required, not
+// the values an in or not_in rule refuses), while another field of the same enum keeps them.
+func TestDocumentsStateTheEnforcedRules(t *testing.T) {
+	schema := func(service, name string) map[string]any {
+		t.Helper()
+		var doc map[string]any
+		if err := yaml.Unmarshal(apidoc.Document(service), &doc); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+		if s == nil {
+			t.Fatalf("%s: no schema %s", service, name)
+		}
+		return s
+	}
+	prop := func(s map[string]any, name string) map[string]any {
+		return s["properties"].(map[string]any)[name].(map[string]any)
+	}
+	required := func(s map[string]any, fields ...string) {
+		t.Helper()
+		have := map[string]bool{}
+		for _, r := range s["required"].([]any) {
+			have[r.(string)] = true
+		}
+		for _, f := range fields {
+			if !have[f] {
+				t.Errorf("%v: %s is not required", s["description"], f)
+			}
+		}
+	}
+	enum := func(p map[string]any) []string {
+		var out []string
+		for _, v := range p["enum"].([]any) {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+
+	reg := schema("intake", "wijkbrug.intake.v1.RegisterIntakeRequest")
+	required(reg, "channel", "urgency", "resident_bsn", "municipality_code")
+	if got := enum(prop(reg, "channel")); slices.Contains(got, "CHANNEL_UNSPECIFIED") || slices.Contains(got, "CHANNEL_SIGNAL") || len(got) != 3 {
+		t.Errorf("RegisterIntakeRequest.channel lists %v", got)
+	}
+	if _, ok := prop(reg, "channel")["minLength"]; ok {
+		t.Error("an enum field gets no minLength")
+	}
+	ld := prop(reg, "life_domains")
+	if got := enum(ld["items"].(map[string]any)); slices.Contains(got, "LIFE_DOMAIN_UNSPECIFIED") || ld["uniqueItems"] != true {
+		t.Errorf("RegisterIntakeRequest.life_domains: %v", ld)
+	}
+	sig := schema("referral", "wijkbrug.referral.v1.SubmitSignalRequest")
+	required(sig, "source_type", "legal_basis", "resident_bsn")
+	if prop(sig, "category")["maxLength"] != 100 || prop(sig, "description")["maxLength"] != 10000 {
+		t.Errorf("SubmitSignalRequest: category %v, description %v", prop(sig, "category"), prop(sig, "description"))
+	}
+	cancel := schema("referral", "wijkbrug.referral.v1.CancelReferralRequest")
+	if got := enum(prop(cancel, "reason")); slices.Contains(got, "CANCEL_REASON_CONSENT_WITHDRAWN") || slices.Contains(got, "CANCEL_REASON_CASE_CLOSED") || !slices.Contains(got, "CANCEL_REASON_OTHER") {
+		t.Errorf("CancelReferralRequest.reason lists %v", got)
+	}
+	// The same enum elsewhere, without such a rule, keeps every value.
+	ref := schema("referral", "wijkbrug.referral.v1.Referral")
+	if got := enum(prop(ref, "cancel_reason")); !slices.Contains(got, "CANCEL_REASON_CONSENT_WITHDRAWN") {
+		t.Errorf("Referral.cancel_reason lists %v", got)
 	}
 }

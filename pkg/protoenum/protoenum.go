@@ -4,6 +4,7 @@
 package protoenum
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 
@@ -102,24 +103,23 @@ func LifeDomains(codes []string) []commonv1.LifeDomain {
 }
 
 // LifeDomainCodes maps proto life domains to codes, rejecting unspecified values and
-// duplicates.
+// duplicates. An unspecified or unknown value is named by its element ("life_domains[2]"), as
+// the protos' rule (items: defined_only, not_in [0]) names it; a duplicate is named by the list,
+// as the rule unique: true names it, once per duplicated code.
 func LifeDomainCodes(v *apperr.Validation, field string, ds []commonv1.LifeDomain) []string {
 	out := make([]string, 0, len(ds))
 	seen, reported := map[string]bool{}, map[string]bool{}
-	report := func(problem string) { // each problem once, however often it occurs
-		if !reported[problem] {
-			reported[problem] = true
-			v.Add(field, problem)
-		}
-	}
-	for _, d := range ds {
+	for i, d := range ds {
 		c := Code(d)
 		if c == "" {
-			report("contains an unspecified or unknown life domain")
+			v.Add(field+"["+strconv.Itoa(i)+"]", "must be one of the defined life domains")
 			continue
 		}
 		if seen[c] {
-			report("contains " + c + " more than once")
+			if !reported[c] { // each duplicated code once, however often it occurs
+				reported[c] = true
+				v.Add(field, "contains "+c+" more than once")
+			}
 			continue
 		}
 		seen[c] = true

@@ -36,9 +36,11 @@ func TestLifeDomainCodes(t *testing.T) {
 	if v.Err() != nil || len(got) != 2 || got[0] != "FINANCES" || got[1] != "HOUSING" {
 		t.Fatalf("got %v, %v", got, v.Err())
 	}
-	LifeDomainCodes(&v, "life_domains", []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, 0})
+	LifeDomainCodes(&v, "life_domains", []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, 0, commonv1.LifeDomain_LIFE_DOMAIN_FINANCES})
 	e, ok := apperr.As(v.Err())
-	if !ok || len(e.Violations) != 2 {
+	// The duplicate once, by the list (as the rule unique: true names it); the unspecified
+	// value by its element (as the rule items.not_in: [0] names it).
+	if !ok || len(e.Violations) != 2 || e.Violations[0].Field != "life_domains" || e.Violations[1].Field != "life_domains[2]" {
 		t.Fatalf("want two violations (duplicate, unspecified), got %v", v.Err())
 	}
 }

@@ -4,6 +4,7 @@
 package valid
 
 import (
+	"fmt"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -83,14 +84,21 @@ func BSN(v *apperr.Validation, field, s string) {
 }
 
 // Text checks free text: valid UTF-8 and at most max characters; required when min > 0.
+// Characters are counted as protovalidate's string.min_len and max_len count them (code
+// points), and the messages state the limit.
 func Text(v *apperr.Validation, field, s string, minLen, maxLen int) {
+	n := utf8.RuneCountInString(s)
 	switch {
 	case !utf8.ValidString(s):
 		v.Add(field, "must be UTF-8")
-	case utf8.RuneCountInString(s) < minLen:
+	case n == 0 && minLen == 1:
 		v.Add(field, "required")
-	case utf8.RuneCountInString(s) > maxLen:
-		v.Add(field, "too long")
+	case n == 0 && minLen > 1:
+		v.Add(field, fmt.Sprintf("required: at least %d characters", minLen))
+	case n < minLen:
+		v.Add(field, fmt.Sprintf("at least %d characters", minLen))
+	case n > maxLen:
+		v.Add(field, fmt.Sprintf("at most %d characters", maxLen))
 	}
 }
 

@@ -6,6 +6,33 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 )
 
+// Text's messages state the limit it applies.
+func TestTextMessagesStateTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		s        string
+		min, max int
+		want     string
+	}{
+		{"abcd", 0, 3, "at most 3 characters"},
+		{"ééééé", 0, 4, "at most 4 characters"}, // characters, not bytes
+		{"", 1, 3, "required"},
+		{"", 10, 500, "required: at least 10 characters"},
+		{"short", 10, 500, "at least 10 characters"},
+	} {
+		var v apperr.Validation
+		Text(&v, "f", tc.s, tc.min, tc.max)
+		e, _ := apperr.As(v.Err())
+		if e == nil || len(e.Violations) != 1 || e.Violations[0].Description != tc.want {
+			t.Errorf("Text(%q, %d, %d): %v, want %q", tc.s, tc.min, tc.max, v.Err(), tc.want)
+		}
+	}
+	var v apperr.Validation
+	Text(&v, "f", "éééé", 0, 4)
+	if v.Err() != nil {
+		t.Errorf("four characters of two bytes each are within a limit of 4: %v", v.Err())
+	}
+}
+
 func TestFormats(t *testing.T) {
 	cases := []struct {
 		name  string

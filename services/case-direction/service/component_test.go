@@ -600,7 +600,7 @@ func TestBadInput(t *testing.T) {
 	open.TeamOin = "123"
 	open.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_UNSPECIFIED}
 	expectViolations(t, mustErr(fromIntake.OpenCase(ctx, open)),
-		"idempotency_key", "household_id", "intake_id", "municipality_code", "district_code", "team_oin", "life_domains")
+		"idempotency_key", "household_id", "intake_id", "municipality_code", "district_code", "team_oin", "life_domains[0]")
 
 	expectViolations(t, mustErr(noord.AssignDirector(ctx, &casedirectionv1.AssignDirectorRequest{IdempotencyKey: "k", CaseId: "1", ProfessionalId: "Jan de Vries"})),
 		"case_id", "professional_id")

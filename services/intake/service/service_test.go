@@ -686,7 +686,7 @@ func TestBadInput(t *testing.T) {
 		{"channel", func(r *intakev1.RegisterIntakeRequest) { r.Channel = intakev1.Channel_CHANNEL_SIGNAL }},
 		{"urgency", func(r *intakev1.RegisterIntakeRequest) { r.Urgency = intakev1.Urgency_URGENCY_UNSPECIFIED }},
 		{"question", func(r *intakev1.RegisterIntakeRequest) { r.Question = strings.Repeat("é", 10001) }},
-		{"life_domains", func(r *intakev1.RegisterIntakeRequest) {
+		{"life_domains[0]", func(r *intakev1.RegisterIntakeRequest) { // the element, not the list
 			r.LifeDomains = []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_UNSPECIFIED}
 		}},
 		{"life_domains", func(r *intakev1.RegisterIntakeRequest) {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -200,7 +201,7 @@ func text(field, s string, minLen, maxLen int) []FieldError {
 	case n < minLen:
 		return []FieldError{{field, "required"}}
 	case n > maxLen:
-		return []FieldError{{field, "too long"}}
+		return []FieldError{{field, fmt.Sprintf("at most %d characters", maxLen)}}
 	case minLen > 0 && strings.TrimSpace(s) == "":
 		return []FieldError{{field, "required"}}
 	}

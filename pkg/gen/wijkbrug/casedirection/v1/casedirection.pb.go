@@ -1740,11 +1740,14 @@ func (x *EvaluationTodo) GetDoneAt() *timestamppb.Timestamp {
 // Attendee is one participant of a case conference. Professionals are named by their
 // organisation's identifier for them, never by name.
 type Attendee struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	OrganisationType v1.OrganisationType    `protobuf:"varint,5,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Any type but SERVICE and INTEGRATOR.
+	OrganisationType v1.OrganisationType `protobuf:"varint,5,opt,name=organisation_type,json=organisationType,proto3,enum=wijkbrug.common.v1.OrganisationType" json:"organisation_type,omitempty"`
 	// OIN of the organisation, if known.
 	OrganisationOin string `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
-	ProfessionalId  string `protobuf:"bytes,3,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// The organisation's opaque id for the professional (1-64 letters, digits, '.', '_', ':' or
+	// '-').
+	ProfessionalId string `protobuf:"bytes,3,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	// Whether the attendee is an external expert (outside the team).
 	External      bool `protobuf:"varint,4,opt,name=external,proto3" json:"external,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -5215,13 +5218,13 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x06active\x18\t \x01(\bR\x06active\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtJ\x04\b\x02\x10\x03\"\xdc\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtJ\x04\b\x02\x10\x03\"\xdf\x01\n" +
 	"\tGoalInput\x12$\n" +
-	"\agoal_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12I\n" +
-	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"\agoal_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12L\n" +
+	"\vlife_domain\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\n" +
 	"lifeDomain\x120\n" +
-	"\x0ebaseline_score\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18c(\x00R\rbaselineScore\x12,\n" +
-	"\ftarget_score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18c(\x00R\vtargetScore\"\x80\x02\n" +
+	"\x0ebaseline_score\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x01R\rbaselineScore\x12,\n" +
+	"\ftarget_score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x01R\vtargetScore\"\x80\x02\n" +
 	"\n" +
 	"GoalAction\x12\x1f\n" +
 	"\vreferral_id\x18\x01 \x01(\tR\n" +
@@ -5273,11 +5276,11 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\bgoal_ids\x18\x04 \x03(\tR\agoalIds\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
-	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAtJ\x04\b\x02\x10\x03\"\xeb\x01\n" +
-	"\bAttendee\x12[\n" +
-	"\x11organisation_type\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x127\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12'\n" +
-	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\x12\x1a\n" +
+	"\adone_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAtJ\x04\b\x02\x10\x03\"\xa0\x02\n" +
+	"\bAttendee\x12b\n" +
+	"\x11organisation_type\x18\x05 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\x0f\xbaH\f\xc8\x01\x01\x82\x01\x06\x10\x01 \f \rR\x10organisationType\x127\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12U\n" +
+	"\x0fprofessional_id\x18\x03 \x01(\tB,\xbaH)\xc8\x01\x01r$2\"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$R\x0eprofessionalId\x12\x1a\n" +
 	"\bexternal\x18\x04 \x01(\bR\bexternalJ\x04\b\x01\x10\x02\"\xd7\x01\n" +
 	"\x0eCaseConference\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
@@ -5324,15 +5327,15 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\rnext_check_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextCheckAt\"b\n" +
 	"\vStatusCount\x12=\n" +
 	"\x06status\x18\x01 \x01(\x0e2%.wijkbrug.casedirection.v1.CaseStatusR\x06status\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\x9b\x04\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\x9f\x04\n" +
 	"\x0fOpenCaseRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
 	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12(\n" +
 	"\tintake_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x129\n" +
 	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
-	"\bteam_oin\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12R\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12A\n" +
+	"\bteam_oin\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\ateamOin\x12V\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x13\xbaH\x10\x92\x01\r\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12A\n" +
 	"\x16baseline_assessment_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x14baselineAssessmentId\x12M\n" +
 	"\tresidents\x18\t \x03(\v2%.wijkbrug.common.v1.ResidentPseudonymB\b\xbaH\x05\x92\x01\x02\x10dR\tresidents\"G\n" +
 	"\x10OpenCaseResponse\x123\n" +
@@ -5346,7 +5349,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
 	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\"M\n" +
 	"\x16AssignDirectorResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xaa\x04\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xb2\x04\n" +
 	"\x18RequestAllocationRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12/\n" +
@@ -5354,9 +5357,9 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x10product_category\x18\x04 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
 	"\fproduct_code\x18\x05 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
-	"\bend_date\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
-	"\x06volume\x18\f \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12*\n" +
+	"start_date\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"\bend_date\x18\a \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x12:\n" +
+	"\x06volume\x18\f \x01(\v2\x1a.wijkbrug.common.v1.VolumeB\x06\xbaH\x03\xc8\x01\x01R\x06volume\x12*\n" +
 	"\bgoal_ids\x18\v \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIdsJ\x04\b\b\x10\tJ\x04\b\t\x10\n" +
 	"J\x04\b\n" +
 	"\x10\vR\rvolume_amountR\vvolume_unitR\x10volume_frequency\"}\n" +
@@ -5376,14 +5379,15 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x11ListCasesResponse\x12<\n" +
 	"\x05cases\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.CaseSummaryR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12>\n" +
-	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\xcd\x02\n" +
+	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\xcf\x02\n" +
 	"\x10AdoptPlanRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
-	"\x05goals\x18\x03 \x03(\v2$.wijkbrug.casedirection.v1.GoalInputB\b\xbaH\x05\x92\x01\x02\x10dR\x05goals\x12'\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12F\n" +
+	"\x05goals\x18\x03 \x03(\v2$.wijkbrug.casedirection.v1.GoalInputB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x05goals\x12'\n" +
 	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12:\n" +
 	"\x12resident_agreed_on\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x10residentAgreedOn\x125\n" +
-	"\x0fevaluation_date\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x0eevaluationDate\"H\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\x0eevaluationDate\"H\n" +
 	"\x11AdoptPlanResponse\x123\n" +
 	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"t\n" +
 	"\x19StartPlanExecutionRequest\x121\n" +
@@ -5399,33 +5403,34 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"referralId\x12L\n" +
 	"\x11allocation_number\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"L\n" +
 	"\x15AddGoalActionResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xde\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xe1\x01\n" +
 	"\x14SetGoalStatusRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12$\n" +
-	"\agoal_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12G\n" +
-	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"L\n" +
+	"\agoal_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06goalId\x12J\n" +
+	"\x06status\x18\x04 \x01(\x0e2%.wijkbrug.casedirection.v1.GoalStatusB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06status\"L\n" +
 	"\x15SetGoalStatusResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xba\x03\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xbd\x03\n" +
 	"\x17RecordEvaluationRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x120\n" +
 	"\rassessment_id\x18\x04 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\fassessmentId\x12A\n" +
-	"\x16baseline_assessment_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x14baselineAssessmentId\x12S\n" +
-	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionB\b\xbaH\x05\x82\x01\x02\x10\x01R\bdecision\x12?\n" +
+	"\x16baseline_assessment_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x14baselineAssessmentId\x12V\n" +
+	"\bdecision\x18\x05 \x01(\x0e2-.wijkbrug.casedirection.v1.EvaluationDecisionB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\bdecision\x12?\n" +
 	"\x16check_in_interval_days\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xee\x02(\x00R\x13checkInIntervalDays\x12-\n" +
 	"\vwatch_until\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\n" +
 	"watchUntilJ\x04\b\x03\x10\x04R\x06scores\"t\n" +
 	"\x18RecordEvaluationResponse\x12#\n" +
 	"\revaluation_id\x18\x01 \x01(\tR\fevaluationId\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x92\x02\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x9d\x02\n" +
 	"\x1bRecordCaseConferenceRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12%\n" +
-	"\aheld_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x06heldOn\x12K\n" +
-	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeB\b\xbaH\x05\x92\x01\x02\x102R\tattendees\x12&\n" +
-	"\tdecisions\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\tdecisions\"x\n" +
+	"\aheld_on\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\x06heldOn\x12M\n" +
+	"\tattendees\x18\x04 \x03(\v2#.wijkbrug.casedirection.v1.AttendeeB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x102R\tattendees\x12/\n" +
+	"\tdecisions\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x102\"\ar\x05\x10\x01\x18\xe8\aR\tdecisions\"x\n" +
 	"\x1cRecordCaseConferenceResponse\x12#\n" +
 	"\rconference_id\x18\x01 \x01(\tR\fconferenceId\x123\n" +
 	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x81\x01\n" +
@@ -5434,36 +5439,38 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12\x16\n" +
 	"\x06reopen\x18\x03 \x01(\bR\x06reopen\"F\n" +
 	"\x0fCheckInResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x99\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x9f\x02\n" +
 	"\x1aRecordSafetyConcernRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12J\n" +
-	"\x04kind\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12V\n" +
-	"\rmeldcode_step\x18\x04 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepB\b\xbaH\x05\x82\x01\x02\x10\x01R\fmeldcodeStep\"R\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12M\n" +
+	"\x04kind\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.SafetyConcernKindB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04kind\x12Y\n" +
+	"\rmeldcode_step\x18\x04 \x01(\x0e2'.wijkbrug.casedirection.v1.MeldcodeStepB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\fmeldcodeStep\"R\n" +
 	"\x1bRecordSafetyConcernResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xae\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xb1\x02\n" +
 	"\x0fHandOverRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12T\n" +
-	"\trecipient\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientB\b\xbaH\x05\x82\x01\x02\x10\x01R\trecipient\x121\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12W\n" +
+	"\trecipient\x18\x03 \x01(\x0e2,.wijkbrug.casedirection.v1.HandoverRecipientB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\trecipient\x121\n" +
 	"\rrecipient_oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\frecipientOin\x129\n" +
 	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\"G\n" +
 	"\x10HandOverResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xf5\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xfa\x01\n" +
 	"\x10CloseCaseRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12@\n" +
-	"\x06result\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06result\x120\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12E\n" +
+	"\x06result\x18\x03 \x01(\x0e2\x1e.wijkbrug.common.v1.CaseResultB\r\xbaH\n" +
+	"\xc8\x01\x01\x82\x01\x04\x10\x01 \x06R\x06result\x120\n" +
 	"\rassessment_id\x18\x05 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\fassessmentIdJ\x04\b\x04\x10\x05R\x0eclosing_scores\"H\n" +
 	"\x11CloseCaseResponse\x123\n" +
-	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xd5\x03\n" +
+	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\x8f\x04\n" +
 	"\x15AddInvolvementRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
-	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12[\n" +
-	"\x11organisation_type\x18\t \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x127\n" +
-	"\x10organisation_oin\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12'\n" +
-	"\x0fprofessional_id\x18\x05 \x01(\tR\x0eprofessionalId\x12H\n" +
-	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12+\n" +
+	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12b\n" +
+	"\x11organisation_type\x18\t \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\x0f\xbaH\f\xc8\x01\x01\x82\x01\x06\x10\x01 \f \rR\x10organisationType\x127\n" +
+	"\x10organisation_oin\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12U\n" +
+	"\x0fprofessional_id\x18\x05 \x01(\tB,\xbaH)\xd8\x01\x01r$2\"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$R\x0eprofessionalId\x12M\n" +
+	"\x04role\x18\x06 \x01(\x0e2*.wijkbrug.casedirection.v1.InvolvementRoleB\r\xbaH\n" +
+	"\xc8\x01\x01\x82\x01\x04\x10\x01 \x01R\x04role\x12+\n" +
 	"\n" +
 	"valid_from\x18\a \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tvalidFrom\x12'\n" +
 	"\bvalid_to\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\avalidToJ\x04\b\x03\x10\x04\"\x97\x01\n" +
@@ -5486,11 +5493,11 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8e\x01\n" +
 	"\x18ListInvolvementsResponse\x12J\n" +
 	"\finvolvements\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.InvolvementR\finvolvements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfe\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x02\n" +
 	"\x1bCheckCaseInvolvementRequest\x12$\n" +
 	"\acase_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x127\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12^\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
 	"\n" +
 	"with_facts\x18\x05 \x01(\bR\twithFactsJ\x04\b\x03\x10\x04\"\xa9\x01\n" +
 	"\x1cCheckCaseInvolvementResponse\x12\x1a\n" +

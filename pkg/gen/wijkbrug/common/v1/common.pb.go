@@ -928,11 +928,11 @@ var File_wijkbrug_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwijkbrug/common/v1/common.proto\x12\x12wijkbrug.common.v1\x1a\x1bbuf/validate/validate.proto\"\xfc\x01\n" +
-	"\x06Volume\x12#\n" +
-	"\x06amount\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06 \x00R\x06amount\x12<\n" +
-	"\x04unit\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04unit\x12K\n" +
-	"\tfrequency\x18\x03 \x01(\x0e2#.wijkbrug.common.v1.VolumeFrequencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\tfrequency\x12\x1b\n" +
+	"\x1fwijkbrug/common/v1/common.proto\x12\x12wijkbrug.common.v1\x1a\x1bbuf/validate/validate.proto\"\x85\x02\n" +
+	"\x06Volume\x12&\n" +
+	"\x06amount\x18\x01 \x01(\x05B\x0e\xbaH\v\xc8\x01\x01\x1a\x06\x18\xa0\x8d\x06 \x00R\x06amount\x12?\n" +
+	"\x04unit\x18\x02 \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04unit\x12N\n" +
+	"\tfrequency\x18\x03 \x01(\x0e2#.wijkbrug.common.v1.VolumeFrequencyB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\tfrequency\x12\x1b\n" +
 	"\tunit_code\x18\x04 \x01(\tR\bunitCode\x12%\n" +
 	"\x0efrequency_code\x18\x05 \x01(\tR\rfrequencyCode\"y\n" +
 	"\vDomainScore\x12I\n" +

@@ -1260,15 +1260,22 @@ func (x *RecordClarificationResponse) GetIntake() *Intake {
 
 // RegisterIntakeRequest is a new help request.
 type RegisterIntakeRequest struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	IdempotencyKey   string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	Channel          Channel                `protobuf:"varint,2,opt,name=channel,proto3,enum=wijkbrug.intake.v1.Channel" json:"channel,omitempty"`
-	ResidentBsn      string                 `protobuf:"bytes,3,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
-	MunicipalityCode string                 `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	DistrictCode     string                 `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
-	Question         string                 `protobuf:"bytes,6,opt,name=question,proto3" json:"question,omitempty"`
-	LifeDomains      []v1.LifeDomain        `protobuf:"varint,7,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	Urgency          Urgency                `protobuf:"varint,8,opt,name=urgency,proto3,enum=wijkbrug.intake.v1.Urgency" json:"urgency,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// How the request reached the team. SIGNAL is refused: signal intakes are registered by the
+	// service from partner signals.
+	Channel Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=wijkbrug.intake.v1.Channel" json:"channel,omitempty"`
+	// Burgerservicenummer of the resident the request is about (the service checks the
+	// 11-proef).
+	ResidentBsn      string `protobuf:"bytes,3,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,4,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string `protobuf:"bytes,5,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The question in the resident's or reporter's words (at most 10000 characters):
+	// confidential.
+	Question string `protobuf:"bytes,6,opt,name=question,proto3" json:"question,omitempty"`
+	// The life domains the question concerns, each at most once.
+	LifeDomains []v1.LifeDomain `protobuf:"varint,7,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
+	Urgency     Urgency         `protobuf:"varint,8,opt,name=urgency,proto3,enum=wijkbrug.intake.v1.Urgency" json:"urgency,omitempty"`
 	// A safety concern (domestic violence, child abuse) was raised.
 	SafetyConcern bool `protobuf:"varint,9,opt,name=safety_concern,json=safetyConcern,proto3" json:"safety_concern,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -3602,7 +3609,7 @@ func (x *Address) GetCity() string {
 type RegisterResidentRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// Burgerservicenummer (11-proef); stored only encrypted.
+	// Burgerservicenummer (the service checks the 11-proef); stored only encrypted.
 	Bsn              string `protobuf:"bytes,2,opt,name=bsn,proto3" json:"bsn,omitempty"`
 	MunicipalityCode string `protobuf:"bytes,3,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	DistrictCode     string `protobuf:"bytes,4,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
@@ -3751,8 +3758,9 @@ func (x *RegisterResidentResponse) GetCreated() bool {
 
 // FindResidentRequest looks up a resident by BSN.
 type FindResidentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Bsn           string                 `protobuf:"bytes,1,opt,name=bsn,proto3" json:"bsn,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Burgerservicenummer (the service checks the 11-proef).
+	Bsn           string `protobuf:"bytes,1,opt,name=bsn,proto3" json:"bsn,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5306,9 +5314,9 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x17failed_contact_attempts\x18\x13 \x01(\x05R\x15failedContactAttempts\x121\n" +
 	"\x15merged_into_intake_id\x18\x14 \x01(\tR\x12mergedIntoIntakeId\x12/\n" +
 	"\x13triage_professional\x18\x15 \x01(\tR\x12triageProfessional\x12I\n" +
-	"\x0eclarifications\x18\x16 \x03(\v2!.wijkbrug.intake.v1.ClarificationR\x0eclarifications\"\x9c\x01\n" +
-	"\x18ClarificationParticipant\x12N\n" +
-	"\x04role\x18\x01 \x01(\x0e20.wijkbrug.intake.v1.ClarificationParticipantRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x120\n" +
+	"\x0eclarifications\x18\x16 \x03(\v2!.wijkbrug.intake.v1.ClarificationR\x0eclarifications\"\x9f\x01\n" +
+	"\x18ClarificationParticipant\x12Q\n" +
+	"\x04role\x18\x01 \x01(\x0e20.wijkbrug.intake.v1.ClarificationParticipantRoleB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04role\x120\n" +
 	"\x0fprofessional_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x0eprofessionalId\"\xca\x02\n" +
 	"\rClarification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
@@ -5319,26 +5327,28 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\vrecorded_by\x18\x06 \x01(\tR\n" +
 	"recordedBy\x12;\n" +
 	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordedAt\"\xda\x02\n" +
+	"recordedAt\"\xfa\x02\n" +
 	"\x1aRecordClarificationRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12\x17\n" +
-	"\aheld_on\x18\x03 \x01(\tR\x06heldOn\x12Z\n" +
-	"\fparticipants\x18\x04 \x03(\v2,.wijkbrug.intake.v1.ClarificationParticipantB\b\xbaH\x05\x92\x01\x02\x10\x14R\fparticipants\x12\x18\n" +
-	"\asummary\x18\x05 \x01(\tR\asummary\x12P\n" +
-	"\tnext_step\x18\x06 \x01(\x0e2).wijkbrug.intake.v1.ClarificationNextStepB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnextStep\"\x9a\x01\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12%\n" +
+	"\aheld_on\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\x06heldOn\x12\\\n" +
+	"\fparticipants\x18\x04 \x03(\v2,.wijkbrug.intake.v1.ClarificationParticipantB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\fparticipants\x12%\n" +
+	"\asummary\x18\x05 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\x18\xa0\x1fR\asummary\x12S\n" +
+	"\tnext_step\x18\x06 \x01(\x0e2).wijkbrug.intake.v1.ClarificationNextStepB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\bnextStep\"\x9a\x01\n" +
 	"\x1bRecordClarificationResponse\x12G\n" +
 	"\rclarification\x18\x01 \x01(\v2!.wijkbrug.intake.v1.ClarificationR\rclarification\x122\n" +
-	"\x06intake\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\x82\x04\n" +
+	"\x06intake\x18\x02 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\x98\x04\n" +
 	"\x15RegisterIntakeRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12?\n" +
-	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
-	"\fresident_bsn\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\achannel\x18\x02 \x01(\x0e2\x1b.wijkbrug.intake.v1.ChannelB\r\xbaH\n" +
+	"\xc8\x01\x01\x82\x01\x04\x10\x01 \x04R\achannel\x12/\n" +
+	"\fresident_bsn\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
 	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
-	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
-	"\bquestion\x18\x06 \x01(\tR\bquestion\x12R\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12?\n" +
-	"\aurgency\x18\b \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\aurgency\x12%\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12$\n" +
+	"\bquestion\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\bquestion\x12V\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x13\xbaH\x10\x92\x01\r\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12B\n" +
+	"\aurgency\x18\b \x01(\x0e2\x1b.wijkbrug.intake.v1.UrgencyB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\aurgency\x12%\n" +
 	"\x0esafety_concern\x18\t \x01(\bR\rsafetyConcern\"\x85\x01\n" +
 	"\x16RegisterIntakeResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\x127\n" +
@@ -5358,11 +5368,11 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\aoutcome\x18\x03 \x01(\x0e2!.wijkbrug.intake.v1.TriageOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12!\n" +
 	"\fapply_policy\x18\x04 \x01(\bR\vapplyPolicy\"J\n" +
 	"\x14DecideTriageResponse\x122\n" +
-	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xd3\x01\n" +
+	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"\xd6\x01\n" +
 	"\x1bRecordContactAttemptRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
-	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12=\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x18\n" +
+	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12@\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1f.wijkbrug.intake.v1.ContactKindB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04kind\x12\x18\n" +
 	"\areached\x18\x04 \x01(\bR\areached\"R\n" +
 	"\x1cRecordContactAttemptResponse\x122\n" +
 	"\x06intake\x18\x01 \x01(\v2\x1a.wijkbrug.intake.v1.IntakeR\x06intake\"t\n" +
@@ -5459,15 +5469,16 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\bteam_oin\x18\t \x01(\tR\ateamOin\x12;\n" +
 	"\vassessed_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assessedAt\"\x91\x03\n" +
+	"assessedAt\"\x96\x03\n" +
 	"\x17RecordAssessmentRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vresident_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"residentId\x12.\n" +
 	"\fhousehold_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12-\n" +
-	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12I\n" +
-	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextB\b\xbaH\x05\x82\x01\x02\x10\x01R\acontext\x12A\n" +
-	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreB\b\xbaH\x05\x92\x01\x02\x10dR\x06scores\x12(\n" +
+	"\x12instrument_version\x18\x04 \x01(\tR\x11instrumentVersion\x12L\n" +
+	"\acontext\x18\x05 \x01(\x0e2%.wijkbrug.intake.v1.AssessmentContextB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\acontext\x12C\n" +
+	"\x06scores\x18\x06 \x03(\v2\x1f.wijkbrug.common.v1.DomainScoreB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x06scores\x12(\n" +
 	"\tintake_id\x18\a \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\"Z\n" +
 	"\x18RecordAssessmentResponse\x12>\n" +
 	"\n" +
@@ -5517,7 +5528,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x04city\x18\x05 \x01(\tR\x04city\"\xf2\x02\n" +
 	"\x17RegisterResidentRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
-	"\x03bsn\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\x129\n" +
+	"\x03bsn\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\x129\n" +
 	"\x11municipality_code\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x122\n" +
 	"\x04name\x18\x05 \x01(\v2\x1e.wijkbrug.intake.v1.PersonNameR\x04name\x12+\n" +
@@ -5528,7 +5539,7 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"5\n" +
 	"\x13FindResidentRequest\x12\x1e\n" +
-	"\x03bsn\x18\x01 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\"P\n" +
+	"\x03bsn\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x90\xcf\x05\x01R\x03bsn\"P\n" +
 	"\x14FindResidentResponse\x128\n" +
 	"\bresident\x18\x01 \x01(\v2\x1c.wijkbrug.intake.v1.ResidentR\bresident\"\xc2\x01\n" +
 	"\x15MergeResidentsRequest\x121\n" +
@@ -5572,47 +5583,48 @@ const file_wijkbrug_intake_v1_intake_proto_rawDesc = "" +
 	"\x12HouseholdMemberRef\x12\x1f\n" +
 	"\vresident_id\x18\x01 \x01(\tR\n" +
 	"residentId\x125\n" +
-	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\x83\x01\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleR\x04role\"\x86\x01\n" +
 	"\x12NewHouseholdMember\x12,\n" +
 	"\vresident_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"residentId\x12?\n" +
-	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\xe9\x02\n" +
+	"residentId\x12B\n" +
+	"\x04role\x18\x02 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04role\"\xf3\x02\n" +
 	"\x16CreateHouseholdRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x129\n" +
 	"\x11municipality_code\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
-	"\rdistrict_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x125\n" +
-	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressR\aaddress\x12J\n" +
-	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberB\b\xbaH\x05\x92\x01\x02\x10dR\amembers\x12+\n" +
+	"\rdistrict_code\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12=\n" +
+	"\aaddress\x18\x04 \x01(\v2\x1b.wijkbrug.intake.v1.AddressB\x06\xbaH\x03\xc8\x01\x01R\aaddress\x12L\n" +
+	"\amembers\x18\x05 \x03(\v2&.wijkbrug.intake.v1.NewHouseholdMemberB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\amembers\x12+\n" +
 	"\n" +
 	"started_on\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"V\n" +
 	"\x17CreateHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x9a\x02\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x9d\x02\n" +
 	"\x19AddHouseholdMemberRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
 	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
 	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"residentId\x12?\n" +
-	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12+\n" +
+	"residentId\x12B\n" +
+	"\x04role\x18\x04 \x01(\x0e2!.wijkbrug.intake.v1.HouseholdRoleB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04role\x12+\n" +
 	"\n" +
 	"started_on\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"Y\n" +
 	"\x1aAddHouseholdMemberResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xca\x01\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\xd8\x01\n" +
 	"\x1cRemoveHouseholdMemberRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
 	"\fhousehold_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\x12,\n" +
 	"\vresident_id\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"residentId\x12\x19\n" +
-	"\bended_on\x18\x04 \x01(\tR\aendedOn\"\\\n" +
+	"residentId\x12'\n" +
+	"\bended_on\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\aendedOn\"\\\n" +
 	"\x1dRemoveHouseholdMemberResponse\x12;\n" +
 	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"E\n" +
 	"\x13GetHouseholdRequest\x12.\n" +
 	"\fhousehold_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vhouseholdId\"S\n" +
 	"\x14GetHouseholdResponse\x12;\n" +
-	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x82\x02\n" +
+	"\thousehold\x18\x01 \x01(\v2\x1d.wijkbrug.intake.v1.HouseholdR\thousehold\"\x85\x02\n" +
 	"\x1bCheckIntakeOwnershipRequest\x12(\n" +
 	"\tintake_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x127\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12[\n" +
-	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12^\n" +
+	"\x11organisation_type\x18\x04 \x01(\x0e2$.wijkbrug.common.v1.OrganisationTypeB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x10organisationType\x12\x1d\n" +
 	"\n" +
 	"with_facts\x18\x05 \x01(\bR\twithFactsJ\x04\b\x03\x10\x04\"\xac\x01\n" +
 	"\x1cCheckIntakeOwnershipResponse\x12\x14\n" +

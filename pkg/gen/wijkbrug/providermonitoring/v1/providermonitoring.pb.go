@@ -4941,7 +4941,7 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bend_date\x18\x05 \x01(\tR\aendDate\x122\n" +
 	"\x06volume\x18\x06 \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12!\n" +
 	"\fbudget_cents\x18\a \x01(\x03R\vbudgetCents\x12$\n" +
-	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xa3\x05\n" +
+	"\x0echanged_by_oin\x18\b \x01(\tR\fchangedByOin\"\xab\x05\n" +
 	"\x0fAllocateRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x129\n" +
@@ -4951,47 +4951,47 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x10product_category\x18\x06 \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
 	"\fproduct_code\x18\a \x01(\tB\x1f\xbaH\x1c\xc8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
-	"\bend_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
+	"start_date\x18\b \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"\bend_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x12:\n" +
 	"\x06volume\x18\n" +
-	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x120\n" +
+	" \x01(\v2\x1a.wijkbrug.common.v1.VolumeB\x06\xbaH\x03\xc8\x01\x01R\x06volume\x120\n" +
 	"\fbudget_cents\x18\v \x01(\x03B\r\xbaH\n" +
 	"\"\b\x18\x80ȯ\xa0%(\x00R\vbudgetCents\x12L\n" +
 	"\x04form\x18\f \x01(\x0e2..wijkbrug.providermonitoring.v1.AllocationFormB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04form\"^\n" +
 	"\x10AllocateResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"d\n" +
-	"\x14GetAllocationRequest\x12L\n" +
-	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"c\n" +
+	"allocation\"\\\n" +
+	"\x14GetAllocationRequest\x12D\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\"c\n" +
 	"\x15GetAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xcc\x01\n" +
+	"allocation\"\xc4\x01\n" +
 	"\x1cReportDeliveryStartedRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12+\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12+\n" +
 	"\n" +
-	"started_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"k\n" +
+	"started_on\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tstartedOn\"k\n" +
 	"\x1dReportDeliveryStartedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xed\x01\n" +
+	"allocation\"\xe5\x01\n" +
 	"\x1cReportDeliveryStoppedRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12+\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12+\n" +
 	"\n" +
-	"stopped_on\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstoppedOn\x12\x1f\n" +
+	"stopped_on\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tstoppedOn\x12\x1f\n" +
 	"\vreason_code\x18\x04 \x01(\tR\n" +
 	"reasonCode\"k\n" +
 	"\x1dReportDeliveryStoppedResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xbd\x03\n" +
+	"allocation\"\xb8\x03\n" +
 	"\x17ChangeAllocationRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12e\n" +
-	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\fchangeReason\x12+\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12h\n" +
+	"\rchange_reason\x18\x03 \x01(\x0e26.wijkbrug.providermonitoring.v1.AllocationChangeReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\fchangeReason\x12+\n" +
 	"\n" +
 	"start_date\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
 	"\bend_date\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
@@ -5001,17 +5001,17 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x18ChangeAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xf0\x01\n" +
+	"allocation\"\xeb\x01\n" +
 	"\x19WithdrawAllocationRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12R\n" +
-	"\x06reason\x18\x03 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\"h\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12U\n" +
+	"\x06reason\x18\x03 \x01(\x0e20.wijkbrug.providermonitoring.v1.WithdrawalReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06reason\"h\n" +
 	"\x1aWithdrawAllocationResponse\x12J\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2*.wijkbrug.providermonitoring.v1.AllocationR\n" +
-	"allocation\"\xb5\x01\n" +
-	"\x1dListAllocationVersionsRequest\x12L\n" +
-	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12'\n" +
+	"allocation\"\xad\x01\n" +
+	"\x1dListAllocationVersionsRequest\x12D\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -5068,10 +5068,10 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\aoverdue\x18\x16 \x01(\bR\aoverdue\x12%\n" +
 	"\x0erefusal_reason\x18\x17 \x01(\tR\rrefusalReason\x12>\n" +
 	"\x1bresulting_allocation_number\x18\x18 \x01(\tR\x19resultingAllocationNumber\x12,\n" +
-	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xc8\x06\n" +
+	"\x12change_reason_text\x18\x19 \x01(\tR\x10changeReasonText\"\xdd\x06\n" +
 	"\x1eSubmitAllocationRequestRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12S\n" +
-	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12V\n" +
+	"\x04kind\x18\x02 \x01(\x0e25.wijkbrug.providermonitoring.v1.AllocationRequestKindB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04kind\x12/\n" +
 	"\fprovider_agb\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\vproviderAgb\x129\n" +
 	"\x11municipality_code\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12L\n" +
@@ -5079,20 +5079,20 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\x10product_category\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x0fproductCategory\x12B\n" +
 	"\fproduct_code\x18\b \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\vproductCode\x12+\n" +
 	"\n" +
-	"start_date\x18\t \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
+	"start_date\x18\t \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tstartDate\x12'\n" +
 	"\bend_date\x18\n" +
-	" \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x122\n" +
-	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeR\x06volume\x12#\n" +
+	" \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\aendDate\x12:\n" +
+	"\x06volume\x18\v \x01(\v2\x1a.wijkbrug.common.v1.VolumeB\x06\xbaH\x03\xc8\x01\x01R\x06volume\x12#\n" +
 	"\rreferrer_type\x18\f \x01(\tR\freferrerType\x12D\n" +
-	"\rreferrer_code\x18\r \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\freferrerCode\x12,\n" +
-	"\x12change_reason_text\x18\x0e \x01(\tR\x10changeReasonText\"n\n" +
+	"\rreferrer_code\x18\r \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\freferrerCode\x126\n" +
+	"\x12change_reason_text\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x10changeReasonText\"n\n" +
 	"\x1fSubmitAllocationRequestResponse\x12K\n" +
-	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xa2\x03\n" +
+	"\arequest\x18\x01 \x01(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\arequest\"\xa5\x03\n" +
 	"\x1eAnswerAllocationRequestRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12*\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12T\n" +
-	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionB\b\xbaH\x05\x82\x01\x02\x10\x01R\bdecision\x12%\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12W\n" +
+	"\bdecision\x18\x03 \x01(\x0e2..wijkbrug.providermonitoring.v1.AnswerDecisionB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\bdecision\x12%\n" +
 	"\x0erefusal_reason\x18\x04 \x01(\tR\rrefusalReason\x12$\n" +
 	"\acase_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x120\n" +
 	"\fbudget_cents\x18\x06 \x01(\x03B\r\xbaH\n" +
@@ -5117,12 +5117,12 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x97\x01\n" +
 	"\x1eListAllocationRequestsResponse\x12M\n" +
 	"\brequests\x18\x01 \x03(\v21.wijkbrug.providermonitoring.v1.AllocationRequestR\brequests\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa0\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9d\x02\n" +
 	"\x15ReportProgressRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12*\n" +
-	"\bgoal_ids\x18\x03 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\xb0\x01\x01R\agoalIds\x12Z\n" +
-	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentB\b\xbaH\x05\x82\x01\x02\x10\x01R\tjudgement\"\xa5\x02\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12,\n" +
+	"\bgoal_ids\x18\x03 \x03(\tB\x11\xbaH\x0e\x92\x01\v\b\x01\x102\"\x05r\x03\xb0\x01\x01R\agoalIds\x12]\n" +
+	"\tjudgement\x18\x04 \x01(\x0e22.wijkbrug.providermonitoring.v1.ProgressAssessmentB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\tjudgement\"\xa5\x02\n" +
 	"\x0eProgressReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\x11allocation_number\x18\x02 \x01(\tR\x10allocationNumber\x12\x19\n" +
@@ -5150,20 +5150,24 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"\bcapacity\x18\a \x01(\x05R\bcapacity\x12\x1d\n" +
 	"\n" +
 	"valid_from\x18\b \x01(\tR\tvalidFrom\x12\x19\n" +
-	"\bvalid_to\x18\t \x01(\tR\avalidTo\"\xa0\x01\n" +
+	"\bvalid_to\x18\t \x01(\tR\avalidTo\"\xaf\x01\n" +
 	"\x17RegisterProviderRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
-	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
+	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12!\n" +
+	"\x04name\x18\x03 \x01(\tB\r\xbaH\n" +
+	"\xc8\x01\x01r\x05\x10\x02\x18\xc8\x01R\x04name\x12\x1e\n" +
 	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\"`\n" +
 	"\x18RegisterProviderResponse\x12D\n" +
-	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\xb7\x01\n" +
+	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\"\xd5\x01\n" +
 	"\x16CorrectProviderRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12\x1e\n" +
-	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1e\n" +
-	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"}\n" +
+	"\x03agb\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x88\xcf\x05\x01R\x03agb\x12!\n" +
+	"\x04name\x18\x03 \x01(\tB\r\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x02\x18\xc8\x01R\x04name\x12\x1e\n" +
+	"\x03oin\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x03oin\x12%\n" +
+	"\x06reason\x18\x05 \x01(\tB\r\xbaH\n" +
+	"\xc8\x01\x01r\x05\x10\n" +
+	"\x18\xf4\x03R\x06reason\"}\n" +
 	"\x17CorrectProviderResponse\x12D\n" +
 	"\bprovider\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.ProviderR\bprovider\x12\x1c\n" +
 	"\tcorrected\x18\x02 \x01(\bR\tcorrected\"@\n" +
@@ -5256,21 +5260,21 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"comparable\x18\t \x01(\bR\n" +
 	"comparable\x12I\n" +
 	"\areports\x18\n" +
-	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\xe6\x02\n" +
+	" \x03(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\areports\"\xe4\x02\n" +
 	"\x1cReportDeliveredVolumeRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12L\n" +
-	"\x11allocation_number\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\x12/\n" +
-	"\fperiod_start\x18\x03 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\vperiodStart\x12+\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12D\n" +
+	"\x11allocation_number\x18\x02 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\x12/\n" +
+	"\fperiod_start\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\vperiodStart\x12+\n" +
 	"\n" +
-	"period_end\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\tperiodEnd\x12#\n" +
-	"\x06amount\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06 \x00R\x06amount\x12<\n" +
-	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04unitJ\x04\b\x06\x10\a\"\xbc\x01\n" +
+	"period_end\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\tperiodEnd\x12&\n" +
+	"\x06amount\x18\x05 \x01(\x05B\x0e\xbaH\v\xc8\x01\x01\x1a\x06\x18\xa0\x8d\x06 \x00R\x06amount\x12?\n" +
+	"\x04unit\x18\a \x01(\x0e2\x1e.wijkbrug.common.v1.VolumeUnitB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04unitJ\x04\b\x06\x10\a\"\xbc\x01\n" +
 	"\x1dReportDeliveredVolumeResponse\x12G\n" +
 	"\x06report\x18\x01 \x01(\v2/.wijkbrug.providermonitoring.v1.DeliveredVolumeR\x06report\x12R\n" +
 	"\n" +
-	"volume_use\x18\x02 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"m\n" +
-	"\x1dGetAllocationVolumeUseRequest\x12L\n" +
-	"\x11allocation_number\x18\x01 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{1,16}$R\x10allocationNumber\"t\n" +
+	"volume_use\x18\x02 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"e\n" +
+	"\x1dGetAllocationVolumeUseRequest\x12D\n" +
+	"\x11allocation_number\x18\x01 \x01(\tB\x17\xbaH\x14\xc8\x01\x01r\x0f2\r^TW[0-9]{10}$R\x10allocationNumber\"t\n" +
 	"\x1eGetAllocationVolumeUseResponse\x12R\n" +
 	"\n" +
 	"volume_use\x18\x01 \x01(\v23.wijkbrug.providermonitoring.v1.AllocationVolumeUseR\tvolumeUse\"\x88\x01\n" +

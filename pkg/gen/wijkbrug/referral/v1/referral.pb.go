@@ -1151,19 +1151,28 @@ func (x *Signal) GetFedBackAt() *timestamppb.Timestamp {
 type SubmitSignalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Makes retries safe: a repeat with the same key returns the first answer.
-	IdempotencyKey   string          `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	SourceType       SourceType      `protobuf:"varint,2,opt,name=source_type,json=sourceType,proto3,enum=wijkbrug.referral.v1.SourceType" json:"source_type,omitempty"`
-	LegalBasis       LegalBasis      `protobuf:"varint,3,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.referral.v1.LegalBasis" json:"legal_basis,omitempty"`
-	ResidentBsn      string          `protobuf:"bytes,4,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
-	MunicipalityCode string          `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
-	DistrictCode     string          `protobuf:"bytes,6,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
-	LifeDomains      []v1.LifeDomain `protobuf:"varint,7,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	Category         string          `protobuf:"bytes,8,opt,name=category,proto3" json:"category,omitempty"`
-	Description      string          `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
-	Crisis           bool            `protobuf:"varint,10,opt,name=crisis,proto3" json:"crisis,omitempty"`
-	Arrears          *Arrears        `protobuf:"bytes,11,opt,name=arrears,proto3" json:"arrears,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	IdempotencyKey string `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// The kind of organisation the signal comes from.
+	SourceType SourceType `protobuf:"varint,2,opt,name=source_type,json=sourceType,proto3,enum=wijkbrug.referral.v1.SourceType" json:"source_type,omitempty"`
+	// The legal ground on which the source shares the signal.
+	LegalBasis LegalBasis `protobuf:"varint,3,opt,name=legal_basis,json=legalBasis,proto3,enum=wijkbrug.referral.v1.LegalBasis" json:"legal_basis,omitempty"`
+	// Burgerservicenummer of the resident the signal is about (the service checks the
+	// 11-proef).
+	ResidentBsn      string `protobuf:"bytes,4,opt,name=resident_bsn,json=residentBsn,proto3" json:"resident_bsn,omitempty"`
+	MunicipalityCode string `protobuf:"bytes,5,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
+	DistrictCode     string `protobuf:"bytes,6,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
+	// The life domains the signal concerns, each at most once.
+	LifeDomains []v1.LifeDomain `protobuf:"varint,7,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
+	// Free category such as "payment arrears" or "loneliness" (at most 100 characters, no
+	// digits): a kind of problem, counted in the region's recurring themes and stored in clear
+	// text. Anything about the resident goes in description.
+	Category string `protobuf:"bytes,8,opt,name=category,proto3" json:"category,omitempty"`
+	// Free text from the source (at most 10000 characters): confidential.
+	Description   string   `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
+	Crisis        bool     `protobuf:"varint,10,opt,name=crisis,proto3" json:"crisis,omitempty"`
+	Arrears       *Arrears `protobuf:"bytes,11,opt,name=arrears,proto3" json:"arrears,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitSignalRequest) Reset() {
@@ -2767,7 +2776,8 @@ type DeclineReferralRequest struct {
 	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Required.
 	Reason DeclineReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.DeclineReason" json:"reason,omitempty"`
-	// Optional explanation for the referrer (confidential; not in events).
+	// Optional explanation for the referrer, at most 2000 characters (confidential; not in
+	// events).
 	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2980,8 +2990,9 @@ type HoldReferralRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Required sub-status, e.g. WAITLIST.
-	HoldReason    HoldReason `protobuf:"varint,3,opt,name=hold_reason,json=holdReason,proto3,enum=wijkbrug.referral.v1.HoldReason" json:"hold_reason,omitempty"`
-	Note          string     `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	HoldReason HoldReason `protobuf:"varint,3,opt,name=hold_reason,json=holdReason,proto3,enum=wijkbrug.referral.v1.HoldReason" json:"hold_reason,omitempty"`
+	// Optional note, at most 2000 characters (confidential; not in events).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3194,7 +3205,7 @@ type CompleteReferralRequest struct {
 	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Required.
 	Outcome ReferralOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=wijkbrug.referral.v1.ReferralOutcome" json:"outcome,omitempty"`
-	// Optional summary for the referrer (confidential; not in events).
+	// Optional summary for the referrer, at most 2000 characters (confidential; not in events).
 	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3309,8 +3320,9 @@ type FailReferralRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Required.
-	Reason        FailReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"reason,omitempty"`
-	Note          string     `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Reason FailReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.FailReason" json:"reason,omitempty"`
+	// Optional note, at most 2000 characters (confidential; not in events).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3424,8 +3436,9 @@ type CancelReferralRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	ReferralId     string                 `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
 	// Required; CONSENT_WITHDRAWN is set by the service only.
-	Reason        CancelReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"reason,omitempty"`
-	Note          string       `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Reason CancelReason `protobuf:"varint,3,opt,name=reason,proto3,enum=wijkbrug.referral.v1.CancelReason" json:"reason,omitempty"`
+	// Optional note, at most 2000 characters (confidential; not in events).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3778,19 +3791,19 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\bfeedback\x18\x0f \x01(\x0e2\x1e.wijkbrug.referral.v1.FeedbackR\bfeedback\x12;\n" +
 	"\vreceived_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12:\n" +
-	"\vfed_back_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\xe4\x04\n" +
+	"\vfed_back_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tfedBackAt\"\x8c\x05\n" +
 	"\x13SubmitSignalRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12K\n" +
-	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
-	"sourceType\x12K\n" +
-	"\vlegal_basis\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12N\n" +
+	"\vsource_type\x18\x02 \x01(\x0e2 .wijkbrug.referral.v1.SourceTypeB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\n" +
+	"sourceType\x12N\n" +
+	"\vlegal_basis\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\n" +
 	"legalBasis\x12/\n" +
-	"\fresident_bsn\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\fresident_bsn\x18\x04 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
 	"\x11municipality_code\x18\x05 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
-	"\rdistrict_code\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
-	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12\x1a\n" +
-	"\bcategory\x18\b \x01(\tR\bcategory\x12 \n" +
-	"\vdescription\x18\t \x01(\tR\vdescription\x12\x16\n" +
+	"\rdistrict_code\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12V\n" +
+	"\flife_domains\x18\a \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x13\xbaH\x10\x92\x01\r\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12.\n" +
+	"\bcategory\x18\b \x01(\tB\x12\xbaH\x0fr\r\x18d2\t^[^0-9]*$R\bcategory\x12*\n" +
+	"\vdescription\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\vdescription\x12\x16\n" +
 	"\x06crisis\x18\n" +
 	" \x01(\bR\x06crisis\x127\n" +
 	"\aarrears\x18\v \x01(\v2\x1d.wijkbrug.referral.v1.ArrearsR\aarrears\"\xac\x01\n" +
@@ -3853,19 +3866,19 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x86\a\n" +
+	"updated_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtJ\x04\b\x13\x10\x14R\x06reason\"\x99\a\n" +
 	"\x15CreateReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12.\n" +
 	"\fprovision_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\x12$\n" +
 	"\acase_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12(\n" +
 	"\tintake_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12,\n" +
 	"\bgoal_ids\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x102\x18\x01\"\x05r\x03\xb0\x01\x01R\agoalIds\x12/\n" +
-	"\fresident_bsn\x18\x06 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
+	"\fresident_bsn\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x90\xcf\x05\x01R\vresidentBsn\x129\n" +
 	"\x11municipality_code\x18\a \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
-	"\rdistrict_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12\x1a\n" +
-	"\bquestion\x18\t \x01(\tR\bquestion\x12i\n" +
+	"\rdistrict_code\x18\b \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12'\n" +
+	"\bquestion\x18\t \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\x18\xa0\x1fR\bquestion\x12o\n" +
 	"\x16shared_data_categories\x18\n" +
-	" \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\x14sharedDataCategories\x12*\n" +
+	" \x03(\x0e2\".wijkbrug.referral.v1.DataCategoryB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x14sharedDataCategories\x12*\n" +
 	"\n" +
 	"consent_id\x18\v \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tconsentId\x12K\n" +
 	"\vlegal_basis\x18\f \x01(\x0e2 .wijkbrug.referral.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
@@ -3880,9 +3893,9 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreferral_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"Q\n" +
 	"\x13GetReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe6\x01\n" +
-	"\x14ListReferralsRequest\x12@\n" +
-	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04side\x12D\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe9\x01\n" +
+	"\x14ListReferralsRequest\x12C\n" +
+	"\x04side\x18\x01 \x01(\x0e2\".wijkbrug.referral.v1.ReferralSideB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04side\x12D\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".wijkbrug.common.v1.ReferralStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12\x1d\n" +
@@ -3920,13 +3933,13 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16AcceptReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd4\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe1\x01\n" +
 	"\x16DeclineReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"referralId\x12E\n" +
-	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"U\n" +
+	"referralId\x12H\n" +
+	"\x06reason\x18\x03 \x01(\x0e2#.wijkbrug.referral.v1.DeclineReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06reason\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"U\n" +
 	"\x17DeclineReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"w\n" +
 	"\x14StartReferralRequest\x121\n" +
@@ -3934,14 +3947,14 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"S\n" +
 	"\x15StartReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd7\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe4\x01\n" +
 	"\x13HoldReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"referralId\x12K\n" +
-	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
-	"holdReason\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
+	"referralId\x12N\n" +
+	"\vhold_reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.HoldReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\n" +
+	"holdReason\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"R\n" +
 	"\x14HoldReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"x\n" +
 	"\x15ResumeReferralRequest\x121\n" +
@@ -3949,29 +3962,29 @@ const file_wijkbrug_referral_v1_referral_proto_rawDesc = "" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"referralId\"T\n" +
 	"\x16ResumeReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd9\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe6\x01\n" +
 	"\x17CompleteReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"referralId\x12I\n" +
-	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"V\n" +
+	"referralId\x12L\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2%.wijkbrug.referral.v1.ReferralOutcomeB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\aoutcome\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"V\n" +
 	"\x18CompleteReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xce\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xdb\x01\n" +
 	"\x13FailReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"referralId\x12B\n" +
-	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"R\n" +
+	"referralId\x12E\n" +
+	"\x06reason\x18\x03 \x01(\x0e2 .wijkbrug.referral.v1.FailReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06reason\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"R\n" +
 	"\x14FailReferralResponse\x12:\n" +
-	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xd2\x01\n" +
+	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xe3\x01\n" +
 	"\x15CancelReferralRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vreferral_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"referralId\x12D\n" +
-	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"T\n" +
+	"referralId\x12K\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\".wijkbrug.referral.v1.CancelReasonB\x0f\xbaH\f\xc8\x01\x01\x82\x01\x06\x10\x01 \x03 \bR\x06reason\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"T\n" +
 	"\x16CancelReferralResponse\x12:\n" +
 	"\breferral\x18\x01 \x01(\v2\x1e.wijkbrug.referral.v1.ReferralR\breferral\"\xdb\x01\n" +
 	"\x19GetRecurringThemesRequest\x129\n" +

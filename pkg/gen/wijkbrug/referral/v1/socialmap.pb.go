@@ -268,25 +268,32 @@ type Provision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// OIN of the organisation that offers it and receives referrals to it.
-	OrganisationOin  string          `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
-	OrganisationName string          `protobuf:"bytes,3,opt,name=organisation_name,json=organisationName,proto3" json:"organisation_name,omitempty"`
-	Name             string          `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
-	Description      string          `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
-	Kind             ProvisionKind   `protobuf:"varint,6,opt,name=kind,proto3,enum=wijkbrug.referral.v1.ProvisionKind" json:"kind,omitempty"`
-	Status           ProvisionStatus `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.referral.v1.ProvisionStatus" json:"status,omitempty"`
+	OrganisationOin string `protobuf:"bytes,2,opt,name=organisation_oin,json=organisationOin,proto3" json:"organisation_oin,omitempty"`
+	// Name of the organisation (at most 200 characters).
+	OrganisationName string `protobuf:"bytes,3,opt,name=organisation_name,json=organisationName,proto3" json:"organisation_name,omitempty"`
+	// Name of the provision (1-200 characters).
+	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// What the provision offers (at most 4000 characters).
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// COMMUNITY or CUSTOM.
+	Kind ProvisionKind `protobuf:"varint,6,opt,name=kind,proto3,enum=wijkbrug.referral.v1.ProvisionKind" json:"kind,omitempty"`
+	// ACTIVE or INACTIVE.
+	Status ProvisionStatus `protobuf:"varint,7,opt,name=status,proto3,enum=wijkbrug.referral.v1.ProvisionStatus" json:"status,omitempty"`
 	// Taxonomy terms, lower-case codes such as "welfare", "community-work", "buddy-project",
-	// "debt-help", "second-line-care".
+	// "debt-help", "second-line-care"; at most 20.
 	TaxonomyTerms []string `protobuf:"bytes,8,rep,name=taxonomy_terms,json=taxonomyTerms,proto3" json:"taxonomy_terms,omitempty"`
 	// Life domains the provision helps with.
 	LifeDomains []v1.LifeDomain `protobuf:"varint,9,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	// Eligibility: age range in years (0 = no bound) and target group (free text).
+	// Eligibility: age range in years (0 = no bound) and target group (free text, at most 200
+	// characters).
 	MinAge      int32  `protobuf:"varint,10,opt,name=min_age,json=minAge,proto3" json:"min_age,omitempty"`
 	MaxAge      int32  `protobuf:"varint,11,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
 	TargetGroup string `protobuf:"bytes,12,opt,name=target_group,json=targetGroup,proto3" json:"target_group,omitempty"`
 	// CBS municipality code of the area it serves.
 	MunicipalityCode string `protobuf:"bytes,13,opt,name=municipality_code,json=municipalityCode,proto3" json:"municipality_code,omitempty"`
 	// Districts served; empty = the whole municipality.
-	DistrictCodes  []string       `protobuf:"bytes,14,rep,name=district_codes,json=districtCodes,proto3" json:"district_codes,omitempty"`
+	DistrictCodes []string `protobuf:"bytes,14,rep,name=district_codes,json=districtCodes,proto3" json:"district_codes,omitempty"`
+	// At most 50.
 	Locations      []*Location    `protobuf:"bytes,15,rep,name=locations,proto3" json:"locations,omitempty"`
 	CapacityStatus CapacityStatus `protobuf:"varint,16,opt,name=capacity_status,json=capacityStatus,proto3,enum=wijkbrug.referral.v1.CapacityStatus" json:"capacity_status,omitempty"`
 	// Current waiting time in days.
@@ -298,6 +305,7 @@ type Provision struct {
 	Url string `protobuf:"bytes,20,opt,name=url,proto3" json:"url,omitempty"`
 	// Contact e-mail address (at most 200 characters).
 	Email string `protobuf:"bytes,21,opt,name=email,proto3" json:"email,omitempty"`
+	// Contact phone number (at most 50 characters).
 	Phone string `protobuf:"bytes,22,opt,name=phone,proto3" json:"phone,omitempty"`
 	// OIN of the team or municipality that maintains the entry.
 	MaintainerOin string                 `protobuf:"bytes,23,opt,name=maintainer_oin,json=maintainerOin,proto3" json:"maintainer_oin,omitempty"`
@@ -702,12 +710,13 @@ type SearchProvisionsRequest struct {
 	DistrictCode string `protobuf:"bytes,2,opt,name=district_code,json=districtCode,proto3" json:"district_code,omitempty"`
 	// Provisions helping with any of these life domains.
 	LifeDomains []v1.LifeDomain `protobuf:"varint,3,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
-	// Provisions with this taxonomy term.
+	// Provisions with this taxonomy term (at most 48 characters).
 	TaxonomyTerm string `protobuf:"bytes,4,opt,name=taxonomy_term,json=taxonomyTerm,proto3" json:"taxonomy_term,omitempty"`
 	// The resident's age in years; applied only when has_age is true (so that 0 can be meant).
 	Age    int32 `protobuf:"varint,5,opt,name=age,proto3" json:"age,omitempty"`
 	HasAge bool  `protobuf:"varint,6,opt,name=has_age,json=hasAge,proto3" json:"has_age,omitempty"`
-	// Free text (Dutch full-text search over name, description, target group and terms).
+	// Free text (Dutch full-text search over name, description, target group and terms), at
+	// most 200 characters.
 	Text string        `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
 	Kind ProvisionKind `protobuf:"varint,8,opt,name=kind,proto3,enum=wijkbrug.referral.v1.ProvisionKind" json:"kind,omitempty"`
 	// Only provisions that accept digital referrals.
@@ -1135,34 +1144,35 @@ var File_wijkbrug_referral_v1_socialmap_proto protoreflect.FileDescriptor
 
 const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\n" +
-	"$wijkbrug/referral/v1/socialmap.proto\x12\x14wijkbrug.referral.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xa0\x01\n" +
-	"\bLocation\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1f\n" +
-	"\vpostal_code\x18\x03 \x01(\tR\n" +
-	"postalCode\x12\x12\n" +
-	"\x04city\x18\x04 \x01(\tR\x04city\x121\n" +
-	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"\x81\n" +
+	"$wijkbrug/referral/v1/socialmap.proto\x12\x14wijkbrug.referral.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ewijkbrug/common/v1/rules.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fwijkbrug/common/v1/common.proto\"\xc6\x01\n" +
+	"\bLocation\x12\x1c\n" +
+	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12\"\n" +
+	"\aaddress\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\aaddress\x12(\n" +
+	"\vpostal_code\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18\n" +
+	"R\n" +
+	"postalCode\x12\x1b\n" +
+	"\x04city\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\x04city\x121\n" +
+	"\rdistrict_code\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\"\xbd\n" +
 	"\n" +
 	"\tProvision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
-	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x12+\n" +
-	"\x11organisation_name\x18\x03 \x01(\tR\x10organisationName\x12\x12\n" +
-	"\x04name\x18\x04 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\x12A\n" +
-	"\x04kind\x18\x06 \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12G\n" +
-	"\x06status\x18\a \x01(\x0e2%.wijkbrug.referral.v1.ProvisionStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12/\n" +
-	"\x0etaxonomy_terms\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\rtaxonomyTerms\x12R\n" +
-	"\flife_domains\x18\t \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12#\n" +
+	"\x10organisation_oin\x18\x02 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\x80\xcf\x05\x01R\x0forganisationOin\x125\n" +
+	"\x11organisation_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x10organisationName\x12\x1f\n" +
+	"\x04name\x18\x04 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\x18\xc8\x01R\x04name\x12*\n" +
+	"\vdescription\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\vdescription\x12D\n" +
+	"\x04kind\x18\x06 \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04kind\x12J\n" +
+	"\x06status\x18\a \x01(\x0e2%.wijkbrug.referral.v1.ProvisionStatusB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06status\x12/\n" +
+	"\x0etaxonomy_terms\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\rtaxonomyTerms\x12T\n" +
+	"\flife_domains\x18\t \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x11\xbaH\x0e\x92\x01\v\x10 \"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12#\n" +
 	"\amin_age\x18\n" +
 	" \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x06minAge\x12#\n" +
 	"\amax_age\x18\v \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x06maxAge\x12!\n" +
-	"\ftarget_group\x18\f \x01(\tR\vtargetGroup\x129\n" +
-	"\x11municipality_code\x18\r \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x128\n" +
+	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x06maxAge\x12+\n" +
+	"\ftarget_group\x18\f \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vtargetGroup\x129\n" +
+	"\x11municipality_code\x18\r \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x128\n" +
 	"\x0edistrict_codes\x18\x0e \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xc8\x01\"\x06r\x04\xf8\xce\x05\x01R\rdistrictCodes\x12F\n" +
-	"\tlocations\x18\x0f \x03(\v2\x1e.wijkbrug.referral.v1.LocationB\b\xbaH\x05\x92\x01\x02\x10dR\tlocations\x12W\n" +
+	"\tlocations\x18\x0f \x03(\v2\x1e.wijkbrug.referral.v1.LocationB\b\xbaH\x05\x92\x01\x02\x102R\tlocations\x12W\n" +
 	"\x0fcapacity_status\x18\x10 \x01(\x0e2$.wijkbrug.referral.v1.CapacityStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0ecapacityStatus\x12!\n" +
 	"\fwaiting_days\x18\x11 \x01(\x05R\vwaitingDays\x12:\n" +
 	"\x19accepts_digital_referrals\x18\x12 \x01(\bR\x17acceptsDigitalReferrals\x12X\n" +
@@ -1170,29 +1180,29 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"verifiedAt\x12A\n" +
 	"\x03url\x18\x14 \x01(\tB/\xbaH,\xd8\x01\x01r'\x18\xf4\x032\x1f^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]\x88\x01\x01R\x03url\x12#\n" +
 	"\x05email\x18\x15 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x18\xc8\x01`\x01R\x05email\x12\x14\n" +
-	"\x05phone\x18\x16 \x01(\tR\x05phone\x12%\n" +
+	"\xd8\x01\x01r\x05\x18\xc8\x01`\x01R\x05email\x12\x1d\n" +
+	"\x05phone\x18\x16 \x01(\tB\a\xbaH\x04r\x02\x182R\x05phone\x12%\n" +
 	"\x0emaintainer_oin\x18\x17 \x01(\tR\rmaintainerOin\x12V\n" +
 	"\n" +
-	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tupdatedAt\"\x8a\x01\n" +
+	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampB\x1b\xbaH\x18\xb2\x01\x15\x1a\x06\b\x80\xb2\xf8\x84\x1b*\v\b\x80\x83\xd6\xe2\xf7\xff\xff\xff\xff\x01R\tupdatedAt\"\x92\x01\n" +
 	"\x16UpsertProvisionRequest\x121\n" +
-	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12=\n" +
-	"\tprovision\x18\x02 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"X\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12E\n" +
+	"\tprovision\x18\x02 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionB\x06\xbaH\x03\xc8\x01\x01R\tprovision\"X\n" +
 	"\x17UpsertProvisionResponse\x12=\n" +
 	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"E\n" +
 	"\x13GetProvisionRequest\x12.\n" +
 	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xae\x04\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xc5\x04\n" +
 	"\x17SearchProvisionsRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12R\n" +
-	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\vlifeDomains\x12#\n" +
-	"\rtaxonomy_term\x18\x04 \x01(\tR\ftaxonomyTerm\x12\x1c\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12V\n" +
+	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x13\xbaH\x10\x92\x01\r\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12,\n" +
+	"\rtaxonomy_term\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x180R\ftaxonomyTerm\x12\x1c\n" +
 	"\x03age\x18\x05 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x03age\x12\x17\n" +
-	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x12\n" +
-	"\x04text\x18\a \x01(\tR\x04text\x12A\n" +
+	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x1c\n" +
+	"\x04text\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04text\x12A\n" +
 	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x124\n" +
 	"\x16digital_referrals_only\x18\t \x01(\bR\x14digitalReferralsOnly\x12!\n" +
 	"\x05limit\x18\n" +

@@ -355,8 +355,8 @@ func FuzzQueries(f *testing.F) {
 }
 
 // hsdsPathRe is the shape of a field an import refusal names: the request field itself or a
-// path into the directory.
-var hsdsPathRe = regexp.MustCompile(`^(hsds_json|(organizations|services)\[[0-9]+\]\.[a-z_]+(\[[0-9]+\]\.[a-z_]+)*)$`)
+// path into the directory, down to an element of a list ("services[0].life_domains[1]").
+var hsdsPathRe = regexp.MustCompile(`^(hsds_json|(organizations|services)\[[0-9]+\]\.[a-z_]+(\[[0-9]+\](\.[a-z_]+)?)*)$`)
 
 // FuzzImportDirectory feeds the HSDS parser arbitrary JSON. What it accepts must export again
 // to a directory it accepts, and exporting that gives the same document (export ∘ import is

@@ -176,8 +176,9 @@ func checkProvision(v *apperr.Validation, prefix string, p domain.Provision) {
 		v.Check(d != "", prefix+"district_codes", "empty district code")
 		valid.District(v, prefix+"district_codes", d)
 	}
-	for _, d := range p.LifeDomains {
-		v.Check(protoenum.FromCode[commonv1.LifeDomain](d) != commonv1.LifeDomain_LIFE_DOMAIN_UNSPECIFIED, prefix+"life_domains", "unknown life domain "+d)
+	for i, d := range p.LifeDomains {
+		// Named by its element, as the proto's rule (items.not_in: [0]) names it.
+		v.Check(protoenum.FromCode[commonv1.LifeDomain](d) != commonv1.LifeDomain_LIFE_DOMAIN_UNSPECIFIED, fmt.Sprintf("%slife_domains[%d]", prefix, i), "unknown life domain "+d)
 	}
 	v.Check(len(p.Taxonomy) <= 20, prefix+"taxonomy_terms", "at most 20 terms")
 	v.Check(len(p.Locations) <= 50, prefix+"locations", "at most 50 locations")

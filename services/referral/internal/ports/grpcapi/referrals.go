@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -91,11 +92,12 @@ func referralFromRequest(req *referralv1.CreateReferralRequest) (domain.Referral
 func categoryCodes(v *apperr.Validation, field string, cs []referralv1.DataCategory) []string {
 	out := make([]string, 0, len(cs))
 	seen := map[string]bool{}
-	for _, c := range cs {
+	for i, c := range cs {
 		code := protoenum.Code(c)
 		switch {
 		case code == "":
-			v.Add(field, "contains an unspecified or unknown category")
+			// Named by its element, as the proto's rule (items.not_in: [0]) names it.
+			v.Add(field+"["+strconv.Itoa(i)+"]", "must be one of the defined categories")
 		case seen[code]:
 			v.Add(field, "contains "+code+" twice")
 		default:
