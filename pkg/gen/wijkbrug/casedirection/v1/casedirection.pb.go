@@ -282,7 +282,8 @@ const (
 	EvaluationDecision_EVALUATION_DECISION_SCALE_DOWN  EvaluationDecision = 3
 	// Pilot light (waakvlam): periodic check-ins only.
 	EvaluationDecision_EVALUATION_DECISION_WATCH EvaluationDecision = 4
-	// Close the case; CloseCase does it, with the result.
+	// The team concludes the case can close: recorded; CloseCase does the closing, with the
+	// result.
 	EvaluationDecision_EVALUATION_DECISION_CLOSE EvaluationDecision = 5
 )
 

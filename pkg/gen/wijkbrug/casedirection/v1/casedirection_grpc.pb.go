@@ -84,8 +84,12 @@ type CaseDirectionServiceClient interface {
 	SetGoalStatus(ctx context.Context, in *SetGoalStatusRequest, opts ...grpc.CallOption) (*SetGoalStatusResponse, error)
 	// RecordEvaluation records an evaluation — a ZRM assessment recorded in intake, named by id
 	// and checked to concern the case's household or one of its members, compared with the
-	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
-	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
+	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN from
+	// IN_PROGRESS → SCALED_DOWN, SCALE_UP from SCALED_DOWN → IN_PROGRESS, WATCH from IN_PROGRESS
+	// or SCALED_DOWN → WATCH (pilot light; needs the check-in interval and end date; on WATCH it
+	// renews it); CONTINUE keeps the status; CLOSE records the team's conclusion (CloseCase
+	// closes) and is not taken on PLAN_ADOPTED. Any other combination is FAILED_PRECONDITION and
+	// records nothing. It settles open evaluation to-dos.
 	RecordEvaluation(ctx context.Context, in *RecordEvaluationRequest, opts ...grpc.CallOption) (*RecordEvaluationResponse, error)
 	// RecordCaseConference records a case conference: date, attendees (also external experts)
 	// and decisions.
@@ -414,8 +418,12 @@ type CaseDirectionServiceServer interface {
 	SetGoalStatus(context.Context, *SetGoalStatusRequest) (*SetGoalStatusResponse, error)
 	// RecordEvaluation records an evaluation — a ZRM assessment recorded in intake, named by id
 	// and checked to concern the case's household or one of its members, compared with the
-	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN → SCALED_DOWN, SCALE_UP → IN_PROGRESS, WATCH → WATCH
-	// (pilot light; needs the check-in interval and end date). It settles open evaluation to-dos.
+	// baseline assessment — and a decision, and applies the decision: SCALE_DOWN from
+	// IN_PROGRESS → SCALED_DOWN, SCALE_UP from SCALED_DOWN → IN_PROGRESS, WATCH from IN_PROGRESS
+	// or SCALED_DOWN → WATCH (pilot light; needs the check-in interval and end date; on WATCH it
+	// renews it); CONTINUE keeps the status; CLOSE records the team's conclusion (CloseCase
+	// closes) and is not taken on PLAN_ADOPTED. Any other combination is FAILED_PRECONDITION and
+	// records nothing. It settles open evaluation to-dos.
 	RecordEvaluation(context.Context, *RecordEvaluationRequest) (*RecordEvaluationResponse, error)
 	// RecordCaseConference records a case conference: date, attendees (also external experts)
 	// and decisions.

@@ -511,11 +511,12 @@ type Allocation struct {
 	Form AllocationForm `protobuf:"varint,17,opt,name=form,proto3,enum=wijkbrug.providermonitoring.v1.AllocationForm" json:"form,omitempty"`
 	// The contract the allocation was issued under.
 	ContractId string `protobuf:"bytes,18,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	// Day care last stopped, YYYY-MM-DD (empty when it never stopped).
+	// Day care stopped, YYYY-MM-DD, while the stop holds (PAUSED or ENDED); empty while care
+	// runs (a restart after a pause clears it; the pause stays in the delivery history).
 	StoppedOn string `protobuf:"bytes,19,opt,name=stopped_on,json=stoppedOn,proto3" json:"stopped_on,omitempty"`
-	// JZ588 reason of the last stop, e.g. "20" temporarily stopped, "31" as planned.
+	// JZ588 reason of the stop that holds, e.g. "20" temporarily stopped, "31" as planned.
 	StopReasonCode string `protobuf:"bytes,20,opt,name=stop_reason_code,json=stopReasonCode,proto3" json:"stop_reason_code,omitempty"`
-	// Whether the last stop was reported within 5 working days.
+	// Whether the stop that holds was reported within 5 working days.
 	StopReportedOnTime bool `protobuf:"varint,21,opt,name=stop_reported_on_time,json=stopReportedOnTime,proto3" json:"stop_reported_on_time,omitempty"`
 	// The request for allocation (315) this allocation grants, if any.
 	RequestId string `protobuf:"bytes,22,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`

@@ -712,9 +712,11 @@ type SearchProvisionsRequest struct {
 	LifeDomains []v1.LifeDomain `protobuf:"varint,3,rep,packed,name=life_domains,json=lifeDomains,proto3,enum=wijkbrug.common.v1.LifeDomain" json:"life_domains,omitempty"`
 	// Provisions with this taxonomy term (at most 48 characters).
 	TaxonomyTerm string `protobuf:"bytes,4,opt,name=taxonomy_term,json=taxonomyTerm,proto3" json:"taxonomy_term,omitempty"`
-	// The resident's age in years; applied only when has_age is true (so that 0 can be meant).
-	Age    int32 `protobuf:"varint,5,opt,name=age,proto3" json:"age,omitempty"`
-	HasAge bool  `protobuf:"varint,6,opt,name=has_age,json=hasAge,proto3" json:"has_age,omitempty"`
+	// The resident's age in years, 0 to 120: an age above 0 filters by itself; 0 (a baby)
+	// only with has_age true, since 0 is also "not given".
+	Age int32 `protobuf:"varint,5,opt,name=age,proto3" json:"age,omitempty"`
+	// Filter by age even when age is 0.
+	HasAge bool `protobuf:"varint,6,opt,name=has_age,json=hasAge,proto3" json:"has_age,omitempty"`
 	// Free text (Dutch full-text search over name, description, target group and terms), at
 	// most 200 characters.
 	Text string        `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
@@ -1193,14 +1195,13 @@ const file_wijkbrug_referral_v1_socialmap_proto_rawDesc = "" +
 	"\x13GetProvisionRequest\x12.\n" +
 	"\fprovision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\vprovisionId\"U\n" +
 	"\x14GetProvisionResponse\x12=\n" +
-	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xc5\x04\n" +
+	"\tprovision\x18\x01 \x01(\v2\x1f.wijkbrug.referral.v1.ProvisionR\tprovision\"\xc4\x04\n" +
 	"\x17SearchProvisionsRequest\x129\n" +
 	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x121\n" +
 	"\rdistrict_code\x18\x02 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xf8\xce\x05\x01R\fdistrictCode\x12V\n" +
 	"\flife_domains\x18\x03 \x03(\x0e2\x1e.wijkbrug.common.v1.LifeDomainB\x13\xbaH\x10\x92\x01\r\x10 \x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\vlifeDomains\x12,\n" +
-	"\rtaxonomy_term\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x180R\ftaxonomyTerm\x12\x1c\n" +
-	"\x03age\x18\x05 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x96\x01(\x00R\x03age\x12\x17\n" +
+	"\rtaxonomy_term\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x180R\ftaxonomyTerm\x12\x1b\n" +
+	"\x03age\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x00R\x03age\x12\x17\n" +
 	"\ahas_age\x18\x06 \x01(\bR\x06hasAge\x12\x1c\n" +
 	"\x04text\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04text\x12A\n" +
 	"\x04kind\x18\b \x01(\x0e2#.wijkbrug.referral.v1.ProvisionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x124\n" +
