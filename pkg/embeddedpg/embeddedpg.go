@@ -390,11 +390,24 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err == nil {
-			return conn.Close(ctx)
+			// Only this cluster counts: another server on the port (a second suite given the
+			// same port) answers too, and was taken for this one.
+			var dir string
+			err = conn.QueryRow(ctx, "SHOW data_directory").Scan(&dir)
+			_ = conn.Close(ctx)
+			if err == nil && filepath.Clean(dir) == filepath.Clean(c.dataDir) {
+				return nil
+			}
+			if err == nil {
+				err = fmt.Errorf("port %d is answered by another PostgreSQL (data directory %s)", c.port, dir)
+			}
 		}
 		lastErr = err
 		select {
 		case <-c.proc.done:
+			if lastErr != nil && strings.Contains(lastErr.Error(), "another PostgreSQL") {
+				return fmt.Errorf("postgres exited during startup: %v; %w", c.proc.waitErr, lastErr)
+			}
 			return fmt.Errorf("postgres exited during startup: %v", c.proc.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last connect error: %v)", ctx.Err(), lastErr)

@@ -125,3 +125,28 @@ func TestServicePortsPickedAreBoundDistinct(t *testing.T) {
 		t.Fatalf("%d ports, want 12", len(seen))
 	}
 }
+
+// A fixed PostgreSQL or NATS port another program holds is named before either starts
+// (another suite's PostgreSQL on the port answered, and this suite wrote into its databases).
+func TestPostgresAndNATSPortsHeldElsewhereAreNamed(t *testing.T) {
+	pg, err := netport.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	nats, err := netport.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsPort := nats.Addr().(*net.TCPAddr).Port
+	nats.Close() // free: only PostgreSQL's port is held
+	pgPort := pg.Addr().(*net.TCPAddr).Port
+	err = portsFree(map[string]int{"PostgreSQL (-pg-port)": pgPort, "NATS (-nats-port)": natsPort})
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL: port "+strconv.Itoa(pgPort)) || !strings.Contains(err.Error(), "-pg-port moves it") ||
+		strings.Contains(err.Error(), "NATS") {
+		t.Fatalf("PostgreSQL's port held elsewhere: %v", err)
+	}
+	if err := portsFree(map[string]int{"NATS (-nats-port)": natsPort, "PostgreSQL (-pg-port)": 0}); err != nil {
+		t.Fatalf("free ports: %v", err)
+	}
+}

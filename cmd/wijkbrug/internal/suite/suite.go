@@ -216,6 +216,13 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	s.cleanup = append(s.cleanup, ports.close)
 
+	// A fixed PostgreSQL or NATS port that another program holds stops the start here, naming
+	// it: another Wijkbrug's PostgreSQL on the port answered the readiness check, and this
+	// suite migrated, seeded and rebuilt read models in that suite's databases.
+	if err := portsFree(map[string]int{"PostgreSQL (-pg-port)": opts.PostgresPort, "NATS (-nats-port)": opts.NATSPort}); err != nil {
+		return nil, err
+	}
+
 	// PostgreSQL and NATS start in parallel: together they are most of the start-up time.
 	var wg sync.WaitGroup
 	var pgErr, natsErr error
@@ -374,6 +381,25 @@ type boundPorts struct {
 	mu        sync.Mutex
 	listeners map[string][3]net.Listener // by service
 	taken     map[string]bool            // addresses handed to a service
+}
+
+// portsFree checks that each fixed port (0: picked later) can be bound on 127.0.0.1 now.
+func portsFree(ports map[string]int) error {
+	var errs []error
+	for _, what := range slices.Sorted(maps.Keys(ports)) {
+		port := ports[what]
+		if port == 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: port %d: %w (is another Wijkbrug running? %s moves it)", strings.Fields(what)[0], port, err,
+				strings.Trim(strings.Fields(what)[1], "()")))
+			continue
+		}
+		_ = l.Close()
+	}
+	return errors.Join(errs...)
 }
 
 // bindServicePorts binds each service's gRPC, admin and REST port: from base (gRPC base+i,
