@@ -75,7 +75,7 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 		def := f.tag.Get("default")
 		env := f.tag.Get("env")
 		if _, both := os.LookupEnv(env + "_FILE"); both && env != "" {
-			if _, ok := os.LookupEnv(env); ok {
+			if v, ok := os.LookupEnv(env); ok && v != "" {
 				// Which one was meant cannot be told: a secret rotated in the file would be
 				// shadowed by a forgotten variable.
 				return fmt.Errorf("%s and %s_FILE are both set: give one", env, env)
@@ -83,7 +83,9 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 		}
 		if v, ok := given[env]; ok && env != "" {
 			def = v
-		} else if v, ok := os.LookupEnv(env); ok && env != "" {
+		} else if v, ok := os.LookupEnv(env); ok && env != "" && v != "" {
+			// An empty variable counts as not set (X= in a manifest or shell): taken as a
+			// value it made the default 0, and 0 switches rate limits and retention off.
 			def = v
 		} else if path, ok := os.LookupEnv(env + "_FILE"); ok && env != "" {
 			// Secrets mounted as files (Kubernetes secrets, Docker secrets) never pass

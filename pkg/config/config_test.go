@@ -85,6 +85,17 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// An empty variable counts as not set: the default holds (T_CONNS= had made it 0, which for
+// a rate limit or a retention means "off").
+func TestEmptyVariableKeepsTheDefault(t *testing.T) {
+	t.Setenv("T_CONNS", "")
+	t.Setenv("T_GRACE", "")
+	var c sample
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err != nil || c.Conns != 4 || c.Grace != 2*time.Second {
+		t.Fatalf("empty variables: conns %d, grace %s, %v; want the defaults 4 and 2s", c.Conns, c.Grace, err)
+	}
+}
+
 func TestSecretFromFile(t *testing.T) {
 	path := t.TempDir() + "/secret"
 	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
@@ -101,6 +112,12 @@ func TestSecretFromFile(t *testing.T) {
 	t.Setenv("T_SECRET_FILE", path+"-missing")
 	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err == nil {
 		t.Fatal("a missing secret file must be an error")
+	}
+	// An empty variable counts as not set: the file gives the value.
+	t.Setenv("T_SECRET_FILE", path)
+	t.Setenv("T_SECRET", "")
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err != nil || c.Secret != "from-file" {
+		t.Fatalf("an empty variable beside its file: %q %v", c.Secret, err)
 	}
 	// Both the variable and its file: which was meant cannot be told (the variable won).
 	t.Setenv("T_SECRET_FILE", path)

@@ -42,7 +42,11 @@ func NewAdmin(ln net.Listener, reg *prometheus.Registry) *Admin {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", MetricsHandler(reg, reg))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// Not the command line: settings given as flags (a key passed as -pseudonym-key) would be
+	// served in clear on this unauthenticated port, where the start-up log masks them.
+	mux.HandleFunc("/debug/pprof/cmdline", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not served: the command line may hold secrets", http.StatusNotFound)
+	})
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -8,7 +8,7 @@ import "time"
 type Config struct {
 	GRPCAddr  string `env:"WIJKBRUG_GRPC_ADDR" flag:"grpc-addr" usage:"gRPC listen address (mutual TLS); empty = the service's default port"`
 	RESTAddr  string `env:"WIJKBRUG_REST_ADDR" flag:"rest-addr" usage:"REST/JSON listen address (mutual TLS, same identity, policy and errors as gRPC); empty = the service's default port, off = no REST edge"`
-	AdminAddr string `env:"WIJKBRUG_ADMIN_ADDR" flag:"admin-addr" usage:"admin HTTP address (/metrics, /debug/pprof, /livez, /readyz); empty = the service's default port"`
+	AdminAddr string `env:"WIJKBRUG_ADMIN_ADDR" flag:"admin-addr" usage:"admin HTTP address (/metrics, /debug/pprof, /livez, /readyz; plain HTTP); empty = the service's default port (:9091-:9094, all interfaces)"`
 
 	DatabaseURL     string `env:"WIJKBRUG_DATABASE_URL" flag:"database-url" secret:"true" usage:"PostgreSQL URL of the service's own database"`
 	DatabaseConns   int    `env:"WIJKBRUG_DATABASE_MAX_CONNS" flag:"database-max-conns" default:"16" usage:"maximum PostgreSQL connections in the pool (0 = pgx's default: 4 or the CPUs, whichever is more)"`
