@@ -44,7 +44,13 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	case <-s.Postgres.Exited():
 		// Nothing restarts it: say so and stop, rather than serve UNAVAILABLE for good.
-		return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); its log: %s. Start the suite again: the data directory is kept (unless -ephemeral)",
+		if *ephemeral {
+			// The throw-away directory, log and all, is removed as the suite stops: the end of
+			// the log goes with the error instead of its path.
+			return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); the end of its log (the -ephemeral data directory is removed):\n%s",
+				s.Postgres.ExitError(), lastLines(s.Postgres.LogTail(), 15))
+		}
+		return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); its log: %s. Start the suite again: the data directory is kept",
 			s.Postgres.ExitError(), s.Postgres.LogPath())
 	}
 }
@@ -98,4 +104,13 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
 	}
 	fmt.Fprintf(out, "# watch the events (decoded) as operations (%s/ops.pem) — all of them, or only the GP's feedback\ngo run ./cmd/wijkbrug events -nats %s%s\ngo run ./cmd/wijkbrug events -nats %s%s -subject 'wijkbrug.referral.feedback.%s.>'\n\n", pki, s.NATSURL, certs, s.NATSURL, certs, s.Partners["gp"].Org.OIN)
 	fmt.Fprintf(out, "More examples (case direction, allocation, start of care): README.md. Ctrl-C stops everything.\n")
+}
+
+// lastLines is the last n lines of text.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

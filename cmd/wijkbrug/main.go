@@ -39,7 +39,7 @@ func commands() []command {
 		{"faults", "the fault harness of make faults: kill parts of the suite under load and check that nothing acknowledged was lost or applied twice", runFaults},
 		{"outbox-status", "show per service how many events wait in the outbox and how old the oldest is", runOutboxStatus},
 		{"outcomes-rebuild", "have case-direction rebuild the outcome read model from the event streams at its next start (docs/services/outcomes.md)", runOutcomesRebuild},
-		{"consumer-status", "show every durable JetStream consumer of the Wijkbrug streams: pending, ack pending, redelivered", runConsumerStatus},
+		{"consumer-status", "show every durable JetStream consumer of the services: pending, ack pending, redelivered (not partners' feed subscriptions)", runConsumerStatus},
 		{"issue-cert", "issue a certificate for a partner organisation or a service from a CA (the dev CA or a production one)", runIssueCert},
 		{"seed-demo", "load the demo organisations, contract and social map into the databases of a deployment", runSeedDemo},
 		{"policies", "print every service's per-method authorisation policy as a Markdown table", func(_ context.Context, args []string, out io.Writer) error {

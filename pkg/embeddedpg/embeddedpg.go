@@ -416,6 +416,15 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 }
 
+// LogTail returns the end of the server's log (at most 8 KiB): what explains a server that
+// stopped, for a caller that removes the directory with the log.
+func (c *Cluster) LogTail() string {
+	if c.logFile == nil {
+		return ""
+	}
+	return c.logSince(0)
+}
+
 // logSince returns the last lines written to the log after offset, which is
 // what explains a failed start.
 func (c *Cluster) logSince(offset int64) string {
