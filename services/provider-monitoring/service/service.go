@@ -66,8 +66,15 @@ func Spec() svc.Spec {
 			if err != nil {
 				return nil, err
 			}
-			if s.NotStartedDays < 0 || s.SchedulerInterval <= 0 {
-				return nil, errors.New("WIJKBRUG_NOT_STARTED_ALERT_DAYS must be ≥ 0 and WIJKBRUG_PM_SCHEDULER_INTERVAL > 0")
+			var bad []error
+			if s.NotStartedDays < 0 {
+				bad = append(bad, fmt.Errorf("WIJKBRUG_NOT_STARTED_ALERT_DAYS is %d: 0 or more", s.NotStartedDays))
+			}
+			if s.SchedulerInterval <= 0 {
+				bad = append(bad, fmt.Errorf("WIJKBRUG_PM_SCHEDULER_INTERVAL is %s: more than 0", s.SchedulerInterval))
+			}
+			if err := errors.Join(bad...); err != nil {
+				return nil, err
 			}
 			// Access to a case's allocations is logged under each resident of the case.
 			residents := postgres.NewCaseResidents(p.DB)

@@ -48,8 +48,21 @@ type settings struct {
 
 // webhookConfig is the delivery configuration from the settings.
 func (s *settings) webhookConfig(p *svc.Platform) (feed.WebhookConfig, error) {
-	if s.WebhookMaxFailures < 1 || s.WebhookRetryBase <= 0 || s.WebhookRetryMax < s.WebhookRetryBase || s.WebhookTimeout <= 0 {
-		return feed.WebhookConfig{}, errors.New("WIJKBRUG_WEBHOOK_MAX_FAILURES must be at least 1, WIJKBRUG_WEBHOOK_RETRY_BASE and _TIMEOUT positive, _RETRY_MAX at least _RETRY_BASE")
+	var bad []error
+	if s.WebhookMaxFailures < 1 {
+		bad = append(bad, fmt.Errorf("WIJKBRUG_WEBHOOK_MAX_FAILURES is %d: at least 1", s.WebhookMaxFailures))
+	}
+	if s.WebhookRetryBase <= 0 {
+		bad = append(bad, fmt.Errorf("WIJKBRUG_WEBHOOK_RETRY_BASE is %s: more than 0", s.WebhookRetryBase))
+	}
+	if s.WebhookRetryMax < s.WebhookRetryBase {
+		bad = append(bad, fmt.Errorf("WIJKBRUG_WEBHOOK_RETRY_MAX is %s: at least WIJKBRUG_WEBHOOK_RETRY_BASE (%s)", s.WebhookRetryMax, s.WebhookRetryBase))
+	}
+	if s.WebhookTimeout <= 0 {
+		bad = append(bad, fmt.Errorf("WIJKBRUG_WEBHOOK_TIMEOUT is %s: more than 0", s.WebhookTimeout))
+	}
+	if err := errors.Join(bad...); err != nil {
+		return feed.WebhookConfig{}, err
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
@@ -107,8 +120,18 @@ func spec(dev func(*settings)) svc.Spec {
 			if dev != nil {
 				dev(s)
 			}
-			if s.AcceptPeriod <= 0 || s.ExpiryInterval <= 0 || s.MinGroupSize < 1 {
-				return nil, errors.New("WIJKBRUG_REFERRAL_ACCEPT_PERIOD and WIJKBRUG_REFERRAL_EXPIRY_INTERVAL must be positive, WIJKBRUG_THEMES_MIN_GROUP_SIZE at least 1")
+			var bad []error
+			if s.AcceptPeriod <= 0 {
+				bad = append(bad, fmt.Errorf("WIJKBRUG_REFERRAL_ACCEPT_PERIOD is %s: more than 0", s.AcceptPeriod))
+			}
+			if s.ExpiryInterval <= 0 {
+				bad = append(bad, fmt.Errorf("WIJKBRUG_REFERRAL_EXPIRY_INTERVAL is %s: more than 0", s.ExpiryInterval))
+			}
+			if s.MinGroupSize < 1 {
+				bad = append(bad, fmt.Errorf("WIJKBRUG_THEMES_MIN_GROUP_SIZE is %d: at least 1", s.MinGroupSize))
+			}
+			if err := errors.Join(bad...); err != nil {
+				return nil, err
 			}
 			cd, err := p.Dial(p.Config.CaseDirectionAddr)
 			if err != nil {
