@@ -436,7 +436,10 @@ func testREST(t *testing.T, s *suite.Suite) {
 			"a body on a GET":                             {"GET", base + "/v1/signals", `{"page_size":1}`, "", 400, "body"},
 			"a body on a DELETE":                          {"DELETE", base + "/v1/subscriptions/0b9a4c2e-8f43-4c39-9d55-4f7a2b8e1c01", `{"bogus":1}`, "", 400, "body"},
 		} {
-			h := append(append([]string(nil), gpHeaders...), "Idempotency-Key", "drop-"+strings.ReplaceAll(name, " ", "-"))
+			h := append([]string(nil), gpHeaders...)
+			if tc.method != "GET" {
+				h = append(h, "Idempotency-Key", "drop-"+strings.ReplaceAll(name, " ", "-"))
+			}
 			if tc.contentType != "" {
 				h = append(h, "Content-Type", tc.contentType)
 			}
@@ -448,6 +451,12 @@ func testREST(t *testing.T, s *suite.Suite) {
 			if a.status == 400 && code != codes.InvalidArgument {
 				t.Errorf("%s: code %s", name, code)
 			}
+		}
+		// An Idempotency-Key on a request that takes none (a read) is refused, not dropped.
+		if a := call(t, gp, "GET", base+"/v1/signals", "", append(append([]string(nil), gpHeaders...), "Idempotency-Key", "read-1")...); a.status != http.StatusBadRequest {
+			t.Errorf("an Idempotency-Key on a GET: want 400, got %d %s", a.status, a.body)
+		} else if _, fields := restError(t, a); !slices.Equal(fields, []string{"idempotency_key"}) {
+			t.Errorf("an Idempotency-Key on a GET: want idempotency_key named, got %s", a.body)
 		}
 		// A query parameter that names no field is refused without repeating it: a BSN typed
 		// into a URL is still the resident's.

@@ -580,13 +580,15 @@ func idempotencyKeyUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 func setIdempotencyKey(m protoreflect.Message, key string) error {
 	fd := m.Descriptor().Fields().ByName("idempotency_key")
 	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() {
-		return nil
+		// A read, or a change that is idempotent by itself: the key would be dropped without
+		// a word, and a partner would believe its retries keyed.
+		return apperr.Invalid("idempotency_key", "this request takes no idempotency key (it changes nothing, or repeats safely): leave the Idempotency-Key header out")
 	}
 	switch cur := m.Get(fd).String(); {
 	case cur == "":
 		m.Set(fd, protoreflect.ValueOfString(key))
 	case cur != key:
-		return apperr.Invalid("idempotency_key", "the Idempotency-Key header and the body's idempotency_key differ")
+		return apperr.Invalid("idempotency_key", "the Idempotency-Key header and the request's idempotency_key (body or query string) differ")
 	}
 	return nil
 }
