@@ -125,7 +125,7 @@ func Build(base []byte, files *protoregistry.Files) ([]byte, error) {
 			d.Style = yaml.LiteralStyle
 		}
 	}
-	b := &builder{files: files}
+	b := &builder{files: files, root: root}
 	if comps := get(root, "components"); comps != nil {
 		if schemas := get(comps, "schemas"); schemas != nil {
 			for i := 0; i+1 < len(schemas.Content); i += 2 {
@@ -172,7 +172,10 @@ func Stale(committed, base []byte, files *protoregistry.Files) error {
 	return nil
 }
 
-type builder struct{ files *protoregistry.Files }
+type builder struct {
+	files *protoregistry.Files
+	root  *yaml.Node // the document, for the component schemas an operation's body names
+}
 
 // schema adds the rules of message name's fields to its schema.
 func (b *builder) schema(name string, s *yaml.Node) error {
@@ -414,6 +417,7 @@ func (b *builder) operation(op *yaml.Node) error {
 			}
 		}
 	}
+	b.bodyLeavesOutPathFields(op, params)
 	names := []string{"X-Wijkbrug-User", "X-Wijkbrug-Role", "X-Wijkbrug-Purpose"}
 	if md != nil && md.Fields().ByName("idempotency_key") != nil {
 		names = append(names, "Idempotency-Key")
@@ -424,6 +428,38 @@ func (b *builder) operation(op *yaml.Node) error {
 		params.Content = append(params.Content, ref)
 	}
 	return nil
+}
+
+// bodyLeavesOutPathFields takes the path's fields out of the required list of the schema the
+// operation's body names: the body is the whole request message (body "*"), but a field the
+// path gives need not be sent again (POST /v1/consents/{consent_id}/withdraw with {}), and a
+// client that validates against the document sent it twice. A request message serves one
+// operation, so its schema is this operation's.
+func (b *builder) bodyLeavesOutPathFields(op, params *yaml.Node) {
+	inPath := map[string]bool{}
+	for _, p := range params.Content {
+		if in, name := get(p, "in"), get(p, "name"); in != nil && name != nil && in.Value == "path" {
+			inPath[name.Value] = true
+		}
+	}
+	ref := get(get(get(get(get(op, "requestBody"), "content"), "application/json"), "schema"), "$ref")
+	if len(inPath) == 0 || ref == nil {
+		return
+	}
+	schema := get(get(get(b.root, "components"), "schemas"), strings.TrimPrefix(ref.Value, "#/components/schemas/"))
+	req := get(schema, "required")
+	if req == nil {
+		return
+	}
+	req.Content = slices.DeleteFunc(req.Content, func(n *yaml.Node) bool { return inPath[n.Value] })
+	if len(req.Content) == 0 {
+		for i := 0; i+1 < len(schema.Content); i += 2 {
+			if schema.Content[i].Value == "required" {
+				schema.Content = slices.Delete(schema.Content, i, i+2)
+				break
+			}
+		}
+	}
 }
 
 // input finds the request message of an operation through its operationId (Service_Method).

@@ -132,6 +132,14 @@ func TestDocumentsStateTheEnforcedRules(t *testing.T) {
 	if got := enum(prop(cancel, "reason")); slices.Contains(got, "CANCEL_REASON_CONSENT_WITHDRAWN") || slices.Contains(got, "CANCEL_REASON_CASE_CLOSED") || !slices.Contains(got, "CANCEL_REASON_OTHER") {
 		t.Errorf("CancelReferralRequest.reason lists %v", got)
 	}
+	// A body need not repeat what its path gives: the path's field is not required in it.
+	required(cancel, "reason")
+	if slices.Contains(cancel["required"].([]any), any("referral_id")) {
+		t.Errorf("CancelReferralRequest requires referral_id in the body, which the path gives: %v", cancel["required"])
+	}
+	if w := schema("referral", "wijkbrug.referral.v1.WithdrawConsentRequest"); w["required"] != nil {
+		t.Errorf("WithdrawConsentRequest requires %v in the body; the path gives consent_id", w["required"])
+	}
 	// The same enum elsewhere, without such a rule, keeps every value.
 	ref := schema("referral", "wijkbrug.referral.v1.Referral")
 	if got := enum(prop(ref, "cancel_reason")); !slices.Contains(got, "CANCEL_REASON_CONSENT_WITHDRAWN") {
