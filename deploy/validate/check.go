@@ -202,6 +202,7 @@ func Check(objs []Object, env Env) []string {
 	}
 	checkPostgres(clusters, backups, databases, env, bad)
 	checkConnections(connections, clusters, bad)
+	checkWebhookEgress(deployments, netpols, bad)
 	sort.Strings(problems)
 	return problems
 }

@@ -100,6 +100,7 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"a service's own pool size wins over the shared one", "base/config.yaml", "  WIJKBRUG_DATABASE_APP_ROLE: intake_app\n", "  WIJKBRUG_DATABASE_APP_ROLE: intake_app\n  WIJKBRUG_DATABASE_MAX_CONNS: \"12\"\n", "prod", "intake 11 pods × 13"},
 		{"pool size left to pgx", "overlays/prod/kustomization.yaml", `WIJKBRUG_DATABASE_MAX_CONNS: "7"`, `WIJKBRUG_DATABASE_MAX_CONNS: "0"`, "prod", `WIJKBRUG_DATABASE_MAX_CONNS is "0": set a pool size`},
 		{"a service over its role's connection limit", "postgres/cluster.yaml", "        connectionLimit: 100\n        passwordSecret: {name: referral-db-app-credentials}", "        connectionLimit: 50\n        passwordSecret: {name: referral-db-app-credentials}", "prod", "Deployment referral: 11 pods × 8 connections = 88 exceed role referral_app's connectionLimit 50"},
+		{"webhook port closed", "base/networkpolicy.yaml", "      ports: [{port: 443}, {port: 8443}]\n", "      ports: [{port: 443}]\n", "prod", "no NetworkPolicy lets referral reach webhook endpoints on port 8443"},
 		{"app role missing", "postgres/cluster.yaml", "      - name: referral_app\n", "      - name: referral_reader\n", "prod", "no managed login role referral_app"},
 	}
 	for _, c := range cases {
