@@ -32,5 +32,8 @@ RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/service /usr/local/bin/service
 USER 65532:65532
-EXPOSE 50051 9091
+# No EXPOSE: the ports depend on SERVICE (gRPC / REST edge / admin by default: intake
+# 50051/50071/9091, case-direction 50052/50072/9092, provider-monitoring 50053/50073/9093,
+# referral 50054/50074/9094; WIJKBRUG_GRPC_ADDR, _REST_ADDR, _ADMIN_ADDR move them), and
+# EXPOSE is only metadata: the Deployments in deploy/ name each service's ports.
 ENTRYPOINT ["/usr/local/bin/service"]

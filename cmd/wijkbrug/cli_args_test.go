@@ -236,3 +236,59 @@ func readCert(t *testing.T, path string) *x509.Certificate {
 	}
 	return cert
 }
+
+// issue-cert never replaces an existing certificate or key without -force (probe-a F6): the
+// README's example writes into .wijkbrug/pki, where -file gp would replace the demo GP's key.
+func TestIssueCertKeepsExistingFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := devca.LoadOrCreate(filepath.Join(dir, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	args := []string{"issue-cert", "-ca-cert", filepath.Join(dir, "ca", "ca.pem"), "-ca-key", filepath.Join(dir, "ca", "ca-key.pem"), "-out", out,
+		"-oin", "00000009000000000401", "-name", "X", "-type", "GP", "-file", "gp"}
+	if err := run(args, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(out, "gp.pem"), filepath.Join(out, "gp-key.pem")
+	read := func() (string, string) {
+		c, err1 := os.ReadFile(certPath)
+		k, err2 := os.ReadFile(keyPath)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		return string(c), string(k)
+	}
+	cert, key := read()
+	err := run(args, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), certPath+" and "+keyPath+" already exist") || !strings.Contains(err.Error(), "-force") {
+		t.Fatalf("second issue: %v", err)
+	}
+	if c, k := read(); c != cert || k != key {
+		t.Fatal("a refused issue replaced the files")
+	}
+	// Either file alone is enough to refuse: a key without its certificate is still in use.
+	if err := os.Remove(certPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(args, io.Discard); err == nil || !strings.Contains(err.Error(), keyPath+" already exists") {
+		t.Fatalf("key only: %v", err)
+	}
+	if _, err := os.Stat(certPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused issue wrote the certificate: %v", err)
+	}
+	if err := run(append(args, "-force"), io.Discard); err != nil {
+		t.Fatalf("-force: %v", err)
+	}
+	if _, k := read(); k == key {
+		t.Fatal("-force kept the old key")
+	}
+	// -h names the flag.
+	var help bytes.Buffer
+	usageOutput = &help
+	defer func() { usageOutput = os.Stderr }()
+	_ = run([]string{"issue-cert", "-h"}, io.Discard)
+	if !strings.Contains(help.String(), "-force") {
+		t.Errorf("issue-cert -h does not name -force:\n%s", help.String())
+	}
+}

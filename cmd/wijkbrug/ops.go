@@ -182,6 +182,7 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	days := fs.Int("days", 365, "validity of a partner certificate in days (at least 1, and not beyond the CA certificate's expiry; a SERVICE certificate is valid for 365 days)")
 	dir := fs.String("out", ".", "directory to write <file>.pem and <file>-key.pem to")
 	file := fs.String("file", "", "base file name, without a directory (default: the OIN)")
+	force := fs.Bool("force", false, "replace <file>.pem and <file>-key.pem when they exist (without it an existing certificate or key is never overwritten: the key is usually in use)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -219,6 +220,11 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	if err := checkFileName(base); err != nil {
 		return err
 	}
+	if !*force {
+		if err := refuseExisting(filepath.Join(*dir, base+".pem"), filepath.Join(*dir, base+"-key.pem")); err != nil {
+			return err
+		}
+	}
 	ca, err := devca.LoadFiles(*caCert, *caKey)
 	if err != nil {
 		return err
@@ -249,6 +255,29 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "issued %s certificate for %s (OIN %s)\n  certificate %s\n  key         %s (readable by you only; hand it over securely)\n", org.Type, org.Name, org.OIN, certPath, keyPath)
 	return nil
+}
+
+// refuseExisting stops issue-cert before it replaces a certificate or key: the files it
+// would write may be the ones a partner or a service is using (the README's example writes
+// into .wijkbrug/pki, next to the demo organisations' keys), and the old key is not kept.
+func refuseExisting(paths ...string) error {
+	var exist []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			exist = append(exist, p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if len(exist) == 0 {
+		return nil
+	}
+	verb := "exist"
+	if len(exist) == 1 {
+		verb = "exists"
+	}
+	return fmt.Errorf("%s already %s: give another -file or -out, or -force to replace (the old key is not kept)",
+		strings.Join(exist, " and "), verb)
 }
 
 // issuableTypes are the partner organisation types of pkg/identity that issue-cert names in

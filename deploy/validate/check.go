@@ -72,7 +72,8 @@ func Check(objs []Object, env Env) []string {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
 	configMaps := map[string]*corev1.ConfigMap{}
-	hpaTargets := map[string]bool{}
+	hpas := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
+	var connections []serviceConnections
 	var deployments []*appsv1.Deployment
 	var netpols []*networkingv1.NetworkPolicy
 	var rules []*monitoringv1.PrometheusRule
@@ -84,7 +85,7 @@ func Check(objs []Object, env Env) []string {
 		case *corev1.ConfigMap:
 			configMaps[v.Name] = v
 		case *autoscalingv2.HorizontalPodAutoscaler:
-			hpaTargets[v.Spec.ScaleTargetRef.Kind+"/"+v.Spec.ScaleTargetRef.Name] = true
+			hpas[v.Spec.ScaleTargetRef.Kind+"/"+v.Spec.ScaleTargetRef.Name] = v
 		case *appsv1.Deployment:
 			deployments = append(deployments, v)
 		case *networkingv1.NetworkPolicy:
@@ -106,7 +107,7 @@ func Check(objs []Object, env Env) []string {
 	for _, d := range deployments {
 		name := d.Name
 		seen[name] = true
-		if d.Spec.Replicas != nil && hpaTargets["Deployment/"+name] {
+		if d.Spec.Replicas != nil && hpas["Deployment/"+name] != nil {
 			bad("Deployment %s: replicas is set although an HPA scales it (every apply would reset the HPA's count)", name)
 		}
 		pod := d.Spec.Template.Spec
@@ -152,7 +153,9 @@ func Check(objs []Object, env Env) []string {
 				migrate = &pod.InitContainers[i]
 			}
 		}
-		checkSettings(name, spec(), main, migrate, pod, configMaps, env, bad)
+		mainValues := checkSettings(name, spec(), main, migrate, pod, configMaps, env, bad)
+		connections = append(connections, serviceConnections{service: name, role: spec().Name + "_app",
+			pods: maxPods(d, hpas["Deployment/"+name]), perPod: podConnections(name, mainValues, bad)})
 	}
 	for name := range Services {
 		if !seen[name] {
@@ -198,6 +201,8 @@ func Check(objs []Object, env Env) []string {
 		}
 	}
 	checkPostgres(clusters, backups, databases, env, bad)
+	checkConnections(connections, clusters, bad)
+	checkWebhookEgress(deployments, netpols, bad)
 	sort.Strings(problems)
 	return problems
 }
@@ -247,8 +252,9 @@ func checkContainer(where string, c corev1.Container, isInit, podNonRoot bool, e
 // checkSettings: every setting of the service's code is set on the service container or on
 // the migrate init container (the owner's database URL belongs there only), secrets only as
 // *_FILE naming a file under a volume mounted in that container, and never through an envFrom
-// Secret; a setting both containers have is checked in each.
-func checkSettings(name string, spec svc.Spec, main, migrate *corev1.Container, pod corev1.PodSpec, configMaps map[string]*corev1.ConfigMap, env Env, bad func(string, ...any)) {
+// Secret; a setting both containers have is checked in each. It returns the service
+// container's settings.
+func checkSettings(name string, spec svc.Spec, main, migrate *corev1.Container, pod corev1.PodSpec, configMaps map[string]*corev1.ConfigMap, env Env, bad func(string, ...any)) map[string]string {
 	mainValues := containerValues(name, main, configMaps, bad)
 	var migrateValues map[string]string
 	if migrate != nil {
@@ -271,13 +277,14 @@ func checkSettings(name string, spec svc.Spec, main, migrate *corev1.Container, 
 			checkSetting(name, s, migrate, pod, migrateValues, env, bad)
 		}
 	}
+	return mainValues
 }
 
+// containerValues is a container's environment as the kubelet builds it: of the envFrom
+// sources, the last one having a key wins (a service's own ConfigMap over wijkbrug-config),
+// and env over all of them.
 func containerValues(name string, c *corev1.Container, configMaps map[string]*corev1.ConfigMap, bad func(string, ...any)) map[string]string {
 	values := map[string]string{}
-	for _, e := range c.Env {
-		values[e.Name] = e.Value
-	}
 	for _, ef := range c.EnvFrom {
 		if ef.SecretRef != nil {
 			bad("Deployment %s: secret %s in the environment (envFrom); mount it and use *_FILE", name, ef.SecretRef.Name)
@@ -289,11 +296,12 @@ func containerValues(name string, c *corev1.Container, configMaps map[string]*co
 				continue
 			}
 			for k, v := range cm.Data {
-				if _, ok := values[k]; !ok {
-					values[k] = v
-				}
+				values[ef.Prefix+k] = v
 			}
 		}
+	}
+	for _, e := range c.Env {
+		values[e.Name] = e.Value
 	}
 	return values
 }

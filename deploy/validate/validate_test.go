@@ -94,6 +94,13 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"no synchronous standby", "postgres/cluster.yaml", "      number: 1\n", "      number: 0\n", "prod", "no synchronous standby"},
 		{"CNPG field misspelt", "postgres/cluster.yaml", "  instances: 3\n", "  instance: 3\n", "prod", `unknown field "instance"`},
 		{"no backups", "postgres/cluster.yaml", "    barmanObjectStore:\n      destinationPath: s3://wijkbrug-backups/wijkbrug-pg\n", "    barmanObjectStore:\n      destinationPath: \"\"\n", "prod", "no backups to object storage"},
+		{"pools over the connection budget (prod at the base's 16)", "overlays/prod/kustomization.yaml", "        WIJKBRUG_DATABASE_MAX_CONNS: \"7\"\n", "", "prod", "database connections: case-direction 11 pods × 17 + intake 11 pods × 17 + provider-monitoring 11 pods × 17 + referral 11 pods × 17 = 748 at full scale, more than Cluster wijkbrug-pg's max_connections 400 less 40 reserved = 360"},
+		{"more replicas than the budget has connections for", "base/referral.yaml", "  maxReplicas: 10\n", "  maxReplicas: 14\n", "prod", "referral 15 pods × 8"},
+		{"a smaller max_connections", "postgres/cluster.yaml", `max_connections: "400"`, `max_connections: "300"`, "prod", "max_connections 300 less 40 reserved = 260"},
+		{"a service's own pool size wins over the shared one", "base/config.yaml", "  WIJKBRUG_DATABASE_APP_ROLE: intake_app\n", "  WIJKBRUG_DATABASE_APP_ROLE: intake_app\n  WIJKBRUG_DATABASE_MAX_CONNS: \"12\"\n", "prod", "intake 11 pods × 13"},
+		{"pool size left to pgx", "overlays/prod/kustomization.yaml", `WIJKBRUG_DATABASE_MAX_CONNS: "7"`, `WIJKBRUG_DATABASE_MAX_CONNS: "0"`, "prod", `WIJKBRUG_DATABASE_MAX_CONNS is "0": set a pool size`},
+		{"a service over its role's connection limit", "postgres/cluster.yaml", "        connectionLimit: 100\n        passwordSecret: {name: referral-db-app-credentials}", "        connectionLimit: 50\n        passwordSecret: {name: referral-db-app-credentials}", "prod", "Deployment referral: 11 pods × 8 connections = 88 exceed role referral_app's connectionLimit 50"},
+		{"webhook port closed", "base/networkpolicy.yaml", "      ports: [{port: 443}, {port: 8443}]\n", "      ports: [{port: 443}]\n", "prod", "no NetworkPolicy lets referral reach webhook endpoints on port 8443"},
 		{"app role missing", "postgres/cluster.yaml", "      - name: referral_app\n", "      - name: referral_reader\n", "prod", "no managed login role referral_app"},
 	}
 	for _, c := range cases {

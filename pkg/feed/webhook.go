@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,9 +127,25 @@ func Backoff(n int, base, maxWait time.Duration) time.Duration {
 	return time.Duration(f)
 }
 
+// WebhookPorts are the ports a webhook endpoint may use: the deployment's NetworkPolicy
+// (deploy/base/networkpolicy.yaml, wijkbrug-webhooks) lets referral reach only these, so a
+// subscription to any other port would fail every delivery and end paused. deploy/validate
+// checks that the policy's egress ports include them.
+var WebhookPorts = []int{443, 8443}
+
+var webhookPortRule = func() string {
+	ports := make([]string, len(WebhookPorts))
+	for i, p := range WebhookPorts {
+		ports[i] = strconv.Itoa(p)
+	}
+	return "port must be " + strings.Join(ports, " or ") + " (none given = 443): Wijkbrug's network reaches partners' endpoints on these ports only"
+}()
+
 // CheckWebhookURL validates an endpoint URL (the field is webhook.url) and returns it
-// normalised. The rule: https only; a host name or a public IP address; no user info, no
-// fragment; at most MaxWebhookURLLength characters. Loopback hosts only when allowLoopback.
+// normalised. The rule: https only; a host name or a public IP address; port 443 (none
+// given) or 8443 (WebhookPorts); no user info, no fragment; at most MaxWebhookURLLength
+// characters. Loopback hosts, and any port, only when allowLoopback (development and tests,
+// whose receivers listen on ports of their own).
 // A host name is checked again when it is dialled (every resolved address must be public),
 // so DNS cannot point a registered name at an internal address later.
 func CheckWebhookURL(raw string, allowLoopback bool) (string, error) {
@@ -157,8 +174,12 @@ func CheckWebhookURL(raw string, allowLoopback bool) (string, error) {
 		return "", apperr.Invalid(field, "must name a host")
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
 			return "", apperr.Invalid(field, "port must be 1-65535")
+		}
+		if !allowLoopback && !slices.Contains(WebhookPorts, n) {
+			return "", apperr.Invalid(field, webhookPortRule)
 		}
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {

@@ -33,7 +33,8 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestCheckWebhookURL(t *testing.T) {
-	ok := []string{"https://partner.example.nl/wijkbrug/events", "https://partner.example.nl:8443/h?x=1", "https://8.8.8.8/hook", "https://[2a00:1450:4001::1]/h"}
+	ok := []string{"https://partner.example.nl/wijkbrug/events", "https://partner.example.nl:8443/h?x=1", "https://partner.example.nl:443/h",
+		"https://8.8.8.8/hook", "https://[2a00:1450:4001::1]/h", "https://[2a00:1450:4001::1]:8443/h"}
 	for _, u := range ok {
 		if _, err := CheckWebhookURL(u, false); err != nil {
 			t.Errorf("%s refused: %v", u, err)
@@ -52,8 +53,19 @@ func TestCheckWebhookURL(t *testing.T) {
 			t.Errorf("%q: %v", u, err)
 		}
 	}
-	// Development and tests: loopback only, never other internal addresses.
-	for _, u := range []string{"https://127.0.0.1:8443/h", "https://localhost:8443/h", "https://[::1]:8443/h"} {
+	// Ports other than 443 and 8443: the deployment's NetworkPolicy lets referral reach no
+	// other, so every delivery would fail and the subscription end paused.
+	for _, u := range []string{"https://partner.example.nl:9443/wijkbrug/events", "https://8.8.8.8:80/h", "https://[2a00:1450:4001::1]:4443/h"} {
+		_, err := CheckWebhookURL(u, false)
+		e, isApp := apperr.As(err)
+		if !isApp || e.Kind != apperr.KindInvalidArgument || len(e.Violations) != 1 || e.Violations[0].Field != "webhook.url" ||
+			!strings.Contains(e.Violations[0].Description, "443 or 8443") {
+			t.Errorf("%q: %v", u, err)
+		}
+	}
+	// Development and tests: loopback only, never other internal addresses; any port.
+	for _, u := range []string{"https://127.0.0.1:8443/h", "https://localhost:8443/h", "https://[::1]:8443/h", "https://127.0.0.1:40123/h",
+		"https://partner.example.nl:9443/h"} {
 		if _, err := CheckWebhookURL(u, true); err != nil {
 			t.Errorf("%s refused with loopback allowed: %v", u, err)
 		}

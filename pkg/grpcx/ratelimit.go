@@ -2,15 +2,20 @@ package grpcx
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"golang.org/x/time/rate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // RateLimit sizes the token buckets (golang.org/x/time/rate) every call must pass: one per
@@ -62,26 +67,64 @@ func take(m map[string]*bucket, key string, r float64, burst int, now time.Time)
 	return b.lim
 }
 
-func (l *limiter) allow(org, user string) bool {
+// refusal says which budget a call exceeded and when the next call fits in it.
+type refusal struct {
+	user       bool // the acting user's budget; else the organisation's
+	rate       float64
+	burst      int
+	retryAfter time.Duration
+}
+
+// allow takes a token for the call from the acting user's bucket and then the
+// organisation's, and says which refused it (nil: the call may go ahead).
+func (l *limiter) allow(org, user string) *refusal {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if l.cfg.UserRate > 0 && !take(l.users, org+"\x00"+user, l.cfg.UserRate, l.cfg.UserBurst, now).AllowN(now, 1) {
-		return false
+	if l.cfg.UserRate > 0 {
+		if lim := take(l.users, org+"\x00"+user, l.cfg.UserRate, l.cfg.UserBurst, now); !lim.AllowN(now, 1) {
+			return &refusal{user: true, rate: l.cfg.UserRate, burst: max(l.cfg.UserBurst, 1), retryAfter: untilToken(lim, now)}
+		}
 	}
-	if l.cfg.Rate > 0 && !take(l.orgs, org, l.cfg.Rate, l.cfg.Burst, now).AllowN(now, 1) {
-		return false
+	if l.cfg.Rate > 0 {
+		if lim := take(l.orgs, org, l.cfg.Rate, l.cfg.Burst, now); !lim.AllowN(now, 1) {
+			return &refusal{rate: l.cfg.Rate, burst: max(l.cfg.Burst, 1), retryAfter: untilToken(lim, now)}
+		}
 	}
-	return true
+	return nil
 }
 
-// errRateLimited is what a caller over its budget is told (after the library's prefix).
-var errRateLimited = errors.New("rate limit of the user or the organisation exceeded; retry with backoff")
+// untilToken is how long until lim holds a whole token again, rounded up to a millisecond.
+func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 || lim.Limit() <= 0 {
+		return time.Millisecond
+	}
+	d := time.Duration(math.Ceil(missing / float64(lim.Limit()) * float64(time.Second)))
+	return max(d.Round(time.Millisecond), time.Millisecond)
+}
 
-// Limit implements go-grpc-middleware's ratelimit.Limiter: a call over the acting user's or
-// the organisation's budget is refused (the interceptor answers RESOURCE_EXHAUSTED). It runs
-// after identity, so the budgets follow the certificate and the acting user, not the network
-// address. Public methods (health, reflection) are not limited.
+// grpcError is RESOURCE_EXHAUSTED naming the budget the call exceeded (the acting user's or the
+// whole organisation's, with its size) and when to retry, also as a google.rpc.RetryInfo
+// detail, as UNAVAILABLE carries one.
+func (r *refusal) grpcError() error {
+	who := "your organisation (all its users together)"
+	if r.user {
+		who = "this acting user of your organisation"
+	}
+	msg := fmt.Sprintf("rate limit: too many calls by %s, at most %s per second with bursts of %d; retry after %s",
+		who, strconv.FormatFloat(r.rate, 'f', -1, 64), r.burst, r.retryAfter)
+	st := status.New(codes.ResourceExhausted, msg)
+	if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(r.retryAfter)}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
+}
+
+// Limit refuses a call over the acting user's or the organisation's budget with
+// RESOURCE_EXHAUSTED (refusal.grpcError). It runs after identity, so the budgets follow the
+// certificate and the acting user, not the network address. Public methods (health,
+// reflection) are not limited.
 func (l *limiter) Limit(ctx context.Context) error {
 	if method, _ := grpc.Method(ctx); authz.IsPublic(method) {
 		return nil
@@ -90,21 +133,30 @@ func (l *limiter) Limit(ctx context.Context) error {
 	// partner calls they serve, which passed a limit where they entered. Limiting them
 	// throttled the asynchronous chain (intake's consumer refused by referral) while the
 	// front door kept accepting signals.
-	if c, ok := identity.From(ctx); ok && c.Org.Type != identity.OrgService && !l.allow(c.Org.OIN, c.User) {
-		return errRateLimited
+	if c, ok := identity.From(ctx); ok && c.Org.Type != identity.OrgService {
+		if r := l.allow(c.Org.OIN, c.User); r != nil {
+			return r.grpcError()
+		}
 	}
 	return nil
 }
 
-// rateLimitUnary is go-grpc-middleware's rate-limit interceptor with our per-user and
-// per-organisation buckets; it passes every call when both rates are off.
+// rateLimitUnary checks every call against the per-user and per-organisation buckets; it
+// passes every call when both rates are off. (It was go-grpc-middleware's ratelimit
+// interceptor, whose refusal named its own internals and gave no retry advice.)
 func rateLimitUnary(cfg RateLimit) grpc.UnaryServerInterceptor {
 	if cfg.Rate <= 0 && cfg.UserRate <= 0 {
 		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			return h(ctx, req)
 		}
 	}
-	return ratelimit.UnaryServerInterceptor(newLimiter(cfg))
+	l := newLimiter(cfg)
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if err := l.Limit(ctx); err != nil {
+			return nil, err
+		}
+		return h(ctx, req)
+	}
 }
 
 // deadlineCapUnary bounds every call: a call without a deadline, or with a longer one, gets

@@ -1,7 +1,11 @@
 package suite
 
 import (
+	"context"
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,5 +152,42 @@ func TestPostgresAndNATSPortsHeldElsewhereAreNamed(t *testing.T) {
 	}
 	if err := portsFree(map[string]int{"NATS (-nats-port)": natsPort, "PostgreSQL (-pg-port)": 0}); err != nil {
 		t.Fatalf("free ports: %v", err)
+	}
+}
+
+// A port number no listener can have is refused by name before anything starts, not as
+// "address already in use"'s hint "is another Wijkbrug running?" (probe-a nit: -base-port
+// 70000).
+func TestPortNumbersOutOfRangeAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{BasePort: 70000}, "-base-port 70000: the services' twelve ports run from it to +43 and must lie within 1-65535 (at most 65492"},
+		{Options{BasePort: 65493}, "-base-port 65493"},
+		{Options{BasePort: -1}, "-base-port -1"},
+		{Options{PostgresPort: 70000}, "-pg-port 70000: a port is 1-65535"},
+		{Options{NATSPort: -5}, "-nats-port -5: a port is 1-65535"},
+	} {
+		err := checkPorts(tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "another Wijkbrug") {
+			t.Errorf("%+v: %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	if _, err := bindServicePorts(70000); err == nil || !strings.Contains(err.Error(), "1-65535") {
+		t.Errorf("bindServicePorts(70000): %v", err)
+	}
+	for _, ok := range []Options{{}, {BasePort: 65492, PostgresPort: 65535, NATSPort: 1}, {BasePort: 50051, PostgresPort: 55432, NATSPort: 4222}} {
+		if err := checkPorts(ok); err != nil {
+			t.Errorf("%+v refused: %v", ok, err)
+		}
+	}
+	// Start refuses before it creates anything (no data directory).
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := Start(context.Background(), Options{DataDir: dir, BasePort: 70000}); err == nil || !strings.Contains(err.Error(), "-base-port 70000") {
+		t.Errorf("Start: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Start created %s before refusing: %v", dir, err)
 	}
 }

@@ -143,6 +143,9 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	if err := checkPorts(opts); err != nil {
+		return nil, err
+	}
 	s := &Suite{Partners: map[string]Partner{}, done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -376,6 +379,28 @@ const (
 	restPort
 )
 
+// lastPortOffset is the highest port of the twelve above BasePort (referral's admin port).
+const lastPortOffset = 43
+
+// checkPorts refuses port numbers no listener can have, before anything is created: a
+// -base-port of 70000 failed to bind as "invalid port (is another Wijkbrug running? …)",
+// a hint for a different problem.
+func checkPorts(opts Options) error {
+	if b := opts.BasePort; b < 0 || b > 0 && b+lastPortOffset > 65535 {
+		return fmt.Errorf("-base-port %d: the services' twelve ports run from it to +%d and must lie within 1-65535 (at most %d; 0 picks free ports)",
+			b, lastPortOffset, 65535-lastPortOffset)
+	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"-pg-port", opts.PostgresPort}, {"-nats-port", opts.NATSPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return fmt.Errorf("%s %d: a port is 1-65535 (0 picks a free one)", p.flag, p.port)
+		}
+	}
+	return nil
+}
+
 // boundPorts are the services' listeners, bound before anything else starts.
 type boundPorts struct {
 	mu        sync.Mutex
@@ -405,6 +430,9 @@ func portsFree(ports map[string]int) error {
 // bindServicePorts binds each service's gRPC, admin and REST port: from base (gRPC base+i,
 // REST base+20+i, admin base+40+i) or, with base 0, ports netport picks.
 func bindServicePorts(base int) (_ *boundPorts, err error) {
+	if err := checkPorts(Options{BasePort: base}); err != nil {
+		return nil, err
+	}
 	b := &boundPorts{listeners: map[string][3]net.Listener{}, taken: map[string]bool{}}
 	defer func() {
 		if err != nil {
