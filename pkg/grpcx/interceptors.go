@@ -40,7 +40,7 @@ import (
 //  5. identity  – organisation from the verified client certificate, acting user from
 //     metadata; missing → UNAUTHENTICATED.
 //  6. limits    – per-user and per-organisation rate limit (RESOURCE_EXHAUSTED; our
-//     golang.org/x/time/rate buckets behind go-grpc-middleware interceptors/ratelimit) and a
+//     golang.org/x/time/rate buckets, ratelimit.go: the refusal names the limit and carries RetryInfo) and a
 //     cap on every call's deadline.
 //  7. policy    – deny by default per method (authz.Policy).
 //  8. validate  – the field rules declared in the protos (protovalidate, validate.go), after
