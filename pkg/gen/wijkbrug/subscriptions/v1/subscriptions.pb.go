@@ -283,7 +283,8 @@ func (x *Subscription) GetWebhook() *WebhookDelivery {
 type Webhook struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// URL of the endpoint: https only, a public address (no loopback, private or link-local
-	// address in production), at most 2048 characters, no user info or fragment.
+	// address in production), port 443 (the default) or 8443, at most 2048 characters, no user
+	// info or fragment.
 	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
