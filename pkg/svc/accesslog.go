@@ -24,7 +24,7 @@ func loadAccessLogKeys(cfg Config) (*logstore.Keys, error) {
 // verifyAsService is the verify-accesslog subcommand: it reads the checkpoints with the
 // service's own NATS identity.
 func verifyAsService(ctx context.Context, spec Spec, cfg Config, out io.Writer) error {
-	_, clientTLS, _, err := loadTLS(cfg)
+	_, clientTLS, _, _, err := loadTLS(spec.Name, cfg, nil)
 	if err != nil {
 		return err
 	}
