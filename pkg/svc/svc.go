@@ -177,7 +177,11 @@ func (h Hooks) listen(addr string) (net.Listener, error) {
 // `<svc> migrate [flags]`.
 func Main(spec Spec) {
 	if err := RunArgs(spec, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, spec.Name+": "+err.Error())
+		msg := err.Error()
+		if !strings.HasPrefix(msg, spec.Name+": ") { // verify-accesslog names the service itself
+			msg = spec.Name + ": " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }
