@@ -162,7 +162,7 @@ func TestDenyListReloadsWithoutRestart(t *testing.T) {
 	if err := os.WriteFile(path, []byte("# nothing denied yet\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	deny, err := grpcx.NewDenyList(path)
+	deny, err := grpcx.NewDenyList(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestDenyListReloadsWithoutRestart(t *testing.T) {
 	if err := os.WriteFile(path, []byte("bogus line\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := grpcx.NewDenyList(path); err == nil {
+	if _, err := grpcx.NewDenyList(path, nil); err == nil {
 		t.Fatal("a malformed deny list must be refused at start")
 	}
 }
@@ -211,6 +211,6 @@ func FuzzDenyList(f *testing.F) {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, _ = grpcx.NewDenyList(path)
+		_, _ = grpcx.NewDenyList(path, nil)
 	})
 }

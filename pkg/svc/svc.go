@@ -177,7 +177,11 @@ func (h Hooks) listen(addr string) (net.Listener, error) {
 // `<svc> migrate [flags]`.
 func Main(spec Spec) {
 	if err := RunArgs(spec, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, spec.Name+": "+err.Error())
+		msg := err.Error()
+		if !strings.HasPrefix(msg, spec.Name+": ") { // verify-accesslog names the service itself
+			msg = spec.Name + ": " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }
@@ -361,9 +365,12 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	defer func() { _ = shutdownTracing(context.Background()) }()
 
 	reg := observability.NewRegistry()
-	serverTLS, clientTLS, self, err := loadTLS(cfg)
+	serverTLS, clientTLS, self, deny, err := loadTLS(spec.Name, cfg, logger)
 	if err != nil {
 		return err
+	}
+	if deny != nil {
+		go deny.Watch(ctx, time.Second) // a broken edit is logged soon, not at the next handshake
 	}
 	if err := registerCertificateExpiry(reg, cfg); err != nil {
 		return err
@@ -691,46 +698,6 @@ func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, stream
 		case <-time.After(interval):
 		}
 	}
-}
-
-func loadTLS(cfg Config) (server, client *tls.Config, self identity.Organisation, err error) {
-	if cfg.TLSCert == "" || cfg.TLSKey == "" || cfg.TLSCA == "" {
-		return nil, nil, self, errors.New("WIJKBRUG_TLS_CERT, WIJKBRUG_TLS_KEY and WIJKBRUG_TLS_CA are required: plaintext is not offered")
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, nil, self, fmt.Errorf("load certificate: %w", err)
-	}
-	caPEM, err := os.ReadFile(cfg.TLSCA)
-	if err != nil {
-		return nil, nil, self, fmt.Errorf("read CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, nil, self, errors.New("CA file holds no PEM certificate")
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		return nil, nil, self, err
-	}
-	self, err = identity.FromCertificate(leaf)
-	if err != nil {
-		return nil, nil, self, fmt.Errorf("own certificate: %w", err)
-	}
-	if self.Type != identity.OrgService {
-		return nil, nil, self, fmt.Errorf("own certificate must have OU=SERVICE, has %s", self.Type)
-	}
-	server = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
-	if cfg.TLSDenyList != "" {
-		deny, err := grpcx.NewDenyList(cfg.TLSDenyList)
-		if err != nil {
-			return nil, nil, self, fmt.Errorf("WIJKBRUG_TLS_DENYLIST: %w", err)
-		}
-		server.VerifyConnection = deny.VerifyConnection
-	}
-	client = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}
-	return server, client, self, nil
 }
 
 // MetricNames lists every metric family a service process exports on /metrics (the

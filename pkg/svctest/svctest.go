@@ -133,7 +133,7 @@ func (e *Env) Config(t testing.TB, spec svc.Spec, dsn string) svc.Config {
 }
 
 func (e *Env) issueServiceFiles(t testing.TB, name string) (string, string) {
-	_, certPEM, keyPEM, err := e.CA.IssueService(ServiceOrg(name), nil, nil)
+	_, certPEM, keyPEM, err := e.CA.IssueService(ServiceOrg(name), []string{name}, nil) // the service name: svc checks it
 	if err != nil {
 		t.Fatalf("svctest: issue service certificate: %v", err)
 	}

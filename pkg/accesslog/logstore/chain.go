@@ -233,6 +233,18 @@ type Report struct {
 	// Checkpoint is the exported checkpoint the chain was checked against (nil: none).
 	Checkpoint *Checkpoint
 	Problems   []Problem
+	// MACs counts, per key id, the entries whose MAC was checked under the configured key of
+	// that id and how many did not match. All of them failing points at the key, not the log
+	// (see VerifyAccessLog in pkg/svc).
+	MACs map[byte]MACTally
+}
+
+// MACTally is how many entries sealed with one key id were checked, and how many failed.
+type MACTally struct{ Checked, Failed int64 }
+
+// MACMismatch is the finding of an entry whose MAC under key keyID does not match.
+func MACMismatch(keyID byte) string {
+	return fmt.Sprintf("content does not match its MAC under key id %d (edited entry, or a chain recomputed without the key)", keyID)
 }
 
 // OK reports whether the chain is intact.
@@ -278,14 +290,26 @@ func Verify(ctx context.Context, db *pgxdb.DB, keys *Keys, cp *Checkpoint) (Repo
 		case *r.keyID < 1 || *r.keyID > 255:
 			rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("key id %d is not a key id (recomputed chain)", *r.keyID)})
 		default:
-			sum, ok := r.digest(keys, byte(*r.keyID), r.prevHash, seq)
+			id := byte(*r.keyID)
+			sum, ok := r.digest(keys, id, r.prevHash, seq)
+			if ok {
+				if rep.MACs == nil {
+					rep.MACs = map[byte]MACTally{}
+				}
+				t := rep.MACs[id]
+				t.Checked++
+				if !hmac.Equal(sum, r.hash) {
+					t.Failed++
+				}
+				rep.MACs[id] = t
+			}
 			switch {
 			case !ok:
 				if unknownKey[*r.keyID]++; unknownKey[*r.keyID] <= 3 {
 					rep.Problems = append(rep.Problems, Problem{seq, r.id, fmt.Sprintf("sealed with key id %d, which is not configured (add it to the previous keys, or the chain was recomputed)", *r.keyID)})
 				}
 			case !hmac.Equal(sum, r.hash):
-				rep.Problems = append(rep.Problems, Problem{seq, r.id, "content does not match its MAC (edited entry, or a chain recomputed without the key)"})
+				rep.Problems = append(rep.Problems, Problem{seq, r.id, MACMismatch(id)})
 			}
 		}
 		if cp != nil && seq == cp.Seq {

@@ -78,9 +78,15 @@ func (k *Keys) VerifyCheckpoint(service string, c Checkpoint) error {
 		return fmt.Errorf("checkpoint signed with key id %d, which is not configured", c.KeyID)
 	}
 	if !hmac.Equal(want, c.MAC) {
-		return errors.New("checkpoint signature does not match (edited or forged checkpoint)")
+		return errors.New(BadCheckpointSignature(c.KeyID))
 	}
 	return nil
+}
+
+// BadCheckpointSignature is the finding of a checkpoint whose signature under key keyID does
+// not match.
+func BadCheckpointSignature(keyID byte) string {
+	return fmt.Sprintf("checkpoint signed with key id %d: signature does not match (edited or forged checkpoint)", keyID)
 }
 
 // EnsureCheckpointStream creates the checkpoint stream (never updates it: natsx.DeclareStream).
@@ -156,7 +162,13 @@ type CheckpointFinding struct {
 	Checkpoint *Checkpoint
 	// Invalid describes newer checkpoints whose signature failed: tampering with the export.
 	Invalid []string
+	// Signatures counts, per key id, the checkpoints of the service whose signature verified
+	// under the configured key of that id and those whose signature did not match.
+	Signatures map[byte]SignatureTally
 }
+
+// SignatureTally is how many checkpoints signed with one key id verified, and how many not.
+type SignatureTally struct{ Valid, Bad int }
 
 // LatestCheckpoint returns, of the last maxBack messages of the stream, the validly signed
 // checkpoint of service that vouches for the furthest position, and reports every one that
@@ -184,6 +196,18 @@ func LatestCheckpoint(ctx context.Context, js jetstream.JetStream, keys *Keys, s
 			err := json.Unmarshal(msg.Data, &c)
 			if err == nil {
 				err = keys.VerifyCheckpoint(service, c)
+				if _, configured := keys.mac(c.KeyID); configured && c.Service == service {
+					if f.Signatures == nil {
+						f.Signatures = map[byte]SignatureTally{}
+					}
+					t := f.Signatures[c.KeyID]
+					if err == nil {
+						t.Valid++
+					} else {
+						t.Bad++
+					}
+					f.Signatures[c.KeyID] = t
+				}
 			}
 			switch {
 			case err != nil:

@@ -1,6 +1,7 @@
 package logstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -21,6 +22,8 @@ type checkpointed struct {
 	db     *pgxdb.DB
 	js     jetstream.JetStream
 	verify func() (string, error)
+	// verifyWith verifies with other access-log key settings (base64 key, its id, previous).
+	verifyWith func(key []byte, id int, previous string) (string, error)
 }
 
 const service = "test"
@@ -43,11 +46,12 @@ func newCheckpointed(t *testing.T) checkpointed {
 		t.Fatalf("export: %d %v", seq, err)
 	}
 	c := checkpointed{db: db, js: js}
-	c.verify = func() (string, error) {
+	c.verifyWith = func(key []byte, id int, previous string) (string, error) {
 		var out strings.Builder
-		err := svc.VerifyAccessLog(ctx, service, svc.Config{DatabaseURL: dsn, AccessLogKey: base64.StdEncoding.EncodeToString(testKey), AccessLogKeyID: 1}, js, &out)
+		err := svc.VerifyAccessLog(ctx, service, svc.Config{DatabaseURL: dsn, AccessLogKey: base64.StdEncoding.EncodeToString(key), AccessLogKeyID: id, AccessLogPreviousKeys: previous}, js, &out)
 		return out.String(), err
 	}
+	c.verify = func() (string, error) { return c.verifyWith(testKey, 1, "") }
 	if out, err := c.verify(); err != nil || !strings.Contains(out, "intact") || !strings.Contains(out, "checkpoint of") {
 		t.Fatalf("intact log with a checkpoint: %v\n%s", err, out)
 	}
@@ -91,6 +95,11 @@ func TestVerifyCatchesARecomputedChain(t *testing.T) {
 		sealWith(t, c.db, keyRing(t, 1, otherKey, nil)) // same key id, the attacker's key
 		out, err := c.verify()
 		mustTamper(t, out, err, "does not match its MAC", "does not match the checkpoint")
+		// Every MAC fails, as with a wrong key, but the checkpoint signed before verifies
+		// with the configured key: this is tampering, not the key.
+		if strings.Contains(out, "WRONG KEY") || strings.Contains(err.Error(), "check the key") {
+			t.Errorf("a chain recomputed with another key must not be blamed on the configured key:\n%s", out)
+		}
 	})
 	t.Run("without a key", func(t *testing.T) {
 		c := newCheckpointed(t)
@@ -182,5 +191,48 @@ func TestKeyRotationKeepsOldEntriesVerifiable(t *testing.T) {
 	rep, err = logstore.Verify(ctx, db, keyRing(t, 2, otherKey, nil), nil)
 	if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].String(), "key id 1, which is not configured") {
 		t.Fatalf("without the old key: %+v %v", rep, err)
+	}
+}
+
+// Operator test F9: verifying with another key than the one that sealed the log (a
+// misconfiguration) is told from tampering: every entry fails its MAC and every checkpoint its
+// signature, so the report points at the key, lists a few findings, not the whole log, and
+// does not claim that no checkpoint was exported.
+func TestVerifyWithAnotherKeyPointsAtTheKey(t *testing.T) {
+	c := newCheckpointed(t)
+	out, err := c.verifyWith(otherKey, 1, "")
+	if err == nil || !strings.Contains(err.Error(), "does not verify with the configured key id 1: check the key before suspecting tampering") {
+		t.Fatalf("want an error pointing at the key, got %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"no exported checkpoint verifies (1 found that do not, listed below)",
+		"WRONG KEY? every one of the 20 entries sealed with key id 1 fails its MAC, and so does the signature of every one of the 1 exported checkpoints signed with key id 1",
+		"WIJKBRUG_ACCESSLOG_KEY with WIJKBRUG_ACCESSLOG_KEY_ID=1) is most likely not the key that sealed this log",
+		"checkpoint signed with key id 1: signature does not match",
+		"… and 17 more findings like these",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "no exported checkpoint yet") {
+		t.Errorf("a checkpoint was exported:\n%s", out)
+	}
+	if n := strings.Count(out, "NOT VERIFIED"); n != 4 || strings.Contains(out, "TAMPERED") {
+		t.Errorf("want three entries and the checkpoint listed, got %d lines:\n%s", n, out)
+	}
+
+	// After a rotation, a wrong previous key is named as such; the new key seals nothing yet.
+	out, err = c.verifyWith(bytes.Repeat([]byte{0x32}, 32), 2, "1:"+base64.StdEncoding.EncodeToString(otherKey))
+	if err == nil || !strings.Contains(out, "the key configured as id 1 (in WIJKBRUG_ACCESSLOG_PREVIOUS_KEYS) is most likely not the key") {
+		t.Fatalf("a wrong previous key: %v\n%s", err, out)
+	}
+
+	// One edited entry under the right key is tampering, as before.
+	tamper(t, c.db, `UPDATE access_log SET outcome = 'DENIED' WHERE seal_seq = 5`)
+	out, err = c.verify()
+	mustTamper(t, out, err, "seal_seq 5", "does not match its MAC under key id 1")
+	if strings.Contains(out, "WRONG KEY") || !strings.Contains(err.Error(), "access log chain broken") {
+		t.Errorf("one edited entry is tampering, not the key:\n%s\n%v", out, err)
 	}
 }
