@@ -88,15 +88,24 @@ func edgeOrg(ctx context.Context) (org identity.Organisation, ok bool, err error
 	if _, edge := p.AuthInfo.(edgeAuthInfo); !edge {
 		return org, false, nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	der := md.Get(EdgeClientCertHeader)
-	if len(der) != 1 {
-		return org, true, errors.New("no client certificate from the REST edge")
-	}
-	cert, err := x509.ParseCertificate([]byte(der[0]))
+	cert, err := edgeCertificate(ctx)
 	if err != nil {
-		return org, true, fmt.Errorf("client certificate from the REST edge: %w", err)
+		return org, true, err
 	}
 	org, err = identity.FromCertificate(cert)
 	return org, true, err
+}
+
+// edgeCertificate is the partner's certificate the REST edge passed on with a call.
+func edgeCertificate(ctx context.Context) (*x509.Certificate, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	der := md.Get(EdgeClientCertHeader)
+	if len(der) != 1 {
+		return nil, errors.New("no client certificate from the REST edge")
+	}
+	cert, err := x509.ParseCertificate([]byte(der[0]))
+	if err != nil {
+		return nil, fmt.Errorf("client certificate from the REST edge: %w", err)
+	}
+	return cert, nil
 }

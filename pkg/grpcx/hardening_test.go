@@ -30,7 +30,11 @@ func startWith(t *testing.T, ca *devca.CA, rl grpcx.RateLimit, deny *grpcx.DenyL
 	if deny != nil {
 		conf.VerifyConnection = deny.VerifyConnection
 	}
-	s, err := grpcx.NewServer(grpcx.ServerConfig{Service: "test", TLS: conf, RateLimit: rl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	var revoked func(*x509.Certificate) bool
+	if deny != nil {
+		revoked = deny.Revoked
+	}
+	s, err := grpcx.NewServer(grpcx.ServerConfig{Service: "test", TLS: conf, RateLimit: rl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Revoked: revoked,
 		Policy: authz.Policy{referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP, identity.OrgService}}}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -47,12 +48,12 @@ import (
 //     the policy so that a caller who may not call a method learns nothing about it.
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
-func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator, db *dbGate) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator, db *dbGate, revoked func(*x509.Certificate) bool) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		m.UnaryServerInterceptor(),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(log, "panic in handler"))),
 		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if err := requireCertificate(ctx); err != nil {
+			if err := requireCertificate(ctx, revoked); err != nil {
 				return nil, err
 			}
 			return handler(ctx, req)
@@ -74,23 +75,35 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 // CAs the server names), so it is told the same.
 const NoCertificateMessage = "no client certificate: every Wijkbrug port requires mutual TLS; present a certificate issued by the partner CA this port trusts (grpcurl -cert/-key)"
 
-func requireCertificate(ctx context.Context) error {
+func requireCertificate(ctx context.Context, revoked func(*x509.Certificate) bool) error {
 	if p, ok := peer.FromContext(ctx); ok {
 		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			if revoked != nil && len(ti.State.VerifiedChains[0]) > 0 && revoked(ti.State.VerifiedChains[0][0]) {
+				return status.Error(codes.Unauthenticated, RevokedMessage)
+			}
 			return nil
 		}
 		// The REST edge verified the partner's certificate in its own handshake; the identity
 		// step reads it from the edge's header (and refuses a call without one).
 		if _, ok := p.AuthInfo.(edgeAuthInfo); ok {
+			if revoked != nil {
+				if cert, err := edgeCertificate(ctx); err == nil && revoked(cert) {
+					return status.Error(codes.Unauthenticated, RevokedMessage)
+				}
+			}
 			return nil
 		}
 	}
 	return status.Error(codes.Unauthenticated, NoCertificateMessage)
 }
 
+// RevokedMessage answers a call over a connection whose certificate was revoked (the deny
+// list) after the connection was opened.
+const RevokedMessage = "the client certificate is revoked"
+
 // The stream chain is the unary chain's for streams: metrics, recovery, decode, certificate,
 // access line, error mapping, then identity and policy (no rate limit or deadline cap).
-func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics) []grpc.StreamServerInterceptor {
+func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, revoked func(*x509.Certificate) bool) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		m.StreamServerInterceptor(),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(log, "panic in stream"))),
@@ -98,7 +111,7 @@ func streamChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetric
 			return handler(srv, decodeStream{ss})
 		},
 		func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-			if err := requireCertificate(ss.Context()); err != nil {
+			if err := requireCertificate(ss.Context(), revoked); err != nil {
 				return err
 			}
 			return handler(srv, ss)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -198,6 +199,15 @@ func (d *DenyList) fail(err error) {
 		d.log.Error("deny list NOT reloaded: the previous list stays in force until the file is fixed",
 			"file", d.path, "error", msg, "serials", serials, "oins", oins)
 	}
+}
+
+// Revoked reports whether the list names cert (by serial or OIN). The servers ask it on every
+// call too: a handshake check alone left a connection opened before the revocation in use for
+// as long as the partner kept it open. Watch keeps the list current.
+func (d *DenyList) Revoked(cert *x509.Certificate) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.serials[cert.SerialNumber.Text(16)] || d.oins[cert.Subject.SerialNumber]
 }
 
 // VerifyConnection is a tls.Config.VerifyConnection hook (it runs after chain verification).

@@ -1,8 +1,10 @@
 package grpcx_test
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"os"
@@ -200,5 +202,47 @@ func TestDenyListBadReloadKeepsPreviousList(t *testing.T) {
 	}
 	if logs := f.logs.String(); !strings.Contains(logs, "deny list reloaded") || strings.Count(logs, "level=ERROR") != 2 {
 		t.Fatalf("a good edit is logged at INFO:\n%s", logs)
+	}
+}
+
+// A revocation also ends the use of a connection opened before it: the handshake check alone
+// left it working for as long as the partner kept it open (a gRPC connection lives long).
+func TestRevocationReachesAnOpenConnection(t *testing.T) {
+	ca, _ := devca.New("ca")
+	path := filepath.Join(t.TempDir(), "denied")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deny, err := grpcx.NewDenyList(path, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go deny.Watch(wctx, 20*time.Millisecond)
+	conf, leaf := gpTLS(t, ca, "00000001000000000003")
+	addr := startWith(t, ca, grpcx.RateLimit{}, deny)
+	cc, err := grpcx.Dial(addr, conf.Clone(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := referralv1.NewReferralServiceClient(cc)
+	if _, err := client.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
+		t.Fatalf("before the revocation: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("serial:"+leaf.SerialNumber.Text(16)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := client.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
+		if status.Code(err) == codes.Unauthenticated && strings.Contains(err.Error(), grpcx.RevokedMessage) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a call on the connection opened before the revocation still answers: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

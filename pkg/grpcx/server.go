@@ -5,6 +5,7 @@ package grpcx
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ type ServerConfig struct {
 	RateLimit RateLimit
 	// MaxCallDuration caps the deadline of every call (default 30 s).
 	MaxCallDuration time.Duration
+	// Revoked, when set, is asked on every call whether the caller's certificate is revoked
+	// (DenyList.Revoked): UNAUTHENTICATED if so, also on a connection opened before.
+	Revoked func(*x509.Certificate) bool
 }
 
 // Server is a gRPC server with health reporting.
@@ -100,8 +104,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		grpc.Creds(edgeAwareCreds{credentials.NewTLS(tlsConf)}),
 		grpc.ForceServerCodecV2(newDecodeCodec()),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration, validator, db)...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.Policy, m, cfg.RateLimit, cfg.MaxCallDuration, validator, db, cfg.Revoked)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.Policy, m, cfg.Revoked)...),
 		// Unknown methods go through the stream chain too, so a caller without a certificate
 		// learns nothing about which services exist.
 		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {

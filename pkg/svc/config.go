@@ -26,7 +26,7 @@ type Config struct {
 	TLSKey  string `env:"WIJKBRUG_TLS_KEY" flag:"tls-key" secret:"true" usage:"PEM private key of this service"`
 	TLSCA   string `env:"WIJKBRUG_TLS_CA" flag:"tls-ca" usage:"PEM CA bundle that partner and service certificates must chain to"`
 
-	TLSDenyList string `env:"WIJKBRUG_TLS_DENYLIST" flag:"tls-denylist" usage:"file of revoked certificates (lines serial:<hex> or oin:<OIN>), re-read when it changes"`
+	TLSDenyList string `env:"WIJKBRUG_TLS_DENYLIST" flag:"tls-denylist" usage:"file of revoked certificates (lines serial:<hex>, plain or colon-separated, or oin:<OIN>; # comments), re-read every second; checked at the handshake and on every call"`
 
 	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"2000" usage:"ceiling in requests per second of one calling organisation, all its users together (0 = none); over it: RESOURCE_EXHAUSTED"`
 	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"4000" usage:"burst allowance per calling organisation"`

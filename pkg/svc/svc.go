@@ -490,7 +490,11 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		}
 	}
 
-	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg,
+	var revoked func(*x509.Certificate) bool
+	if deny != nil {
+		revoked = deny.Revoked // also on connections opened before a revocation
+	}
+	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg, Revoked: revoked,
 		RateLimit: grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1),
 			UserRate: float64(cfg.UserRateLimit), UserBurst: max(cfg.UserRateBurst, 1)},
 		MaxCallDuration: cfg.MaxCallDuration})
