@@ -25,6 +25,8 @@ var errDatabaseUnreachable = errors.New("PostgreSQL unreachable")
 // key, it is applied once, as after any UNAVAILABLE.
 type dbGate struct {
 	down  atomic.Bool
+	ready atomic.Bool // set by the first set(true); while false (and hold), calls wait for it
+	hold  bool
 	mu    sync.Mutex
 	epoch context.Context // ended when the database is found unreachable
 	end   context.CancelCauseFunc
@@ -40,6 +42,7 @@ func newDBGate() *dbGate {
 func (g *dbGate) set(reachable bool) {
 	if reachable {
 		g.down.Store(false)
+		g.ready.Store(true)
 		return
 	}
 	if g.down.Swap(true) {
@@ -59,6 +62,9 @@ func (g *dbGate) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if authz.IsPublic(info.FullMethod) {
 			return handler(ctx, req)
+		}
+		if g.hold && !g.ready.Load() {
+			return nil, apperr.Unavailable("temporarily unavailable: the service is starting; retry with the same idempotency key", nil)
 		}
 		if g.down.Load() {
 			return nil, databaseUnavailable()

@@ -102,7 +102,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T) *fixture { t.Helper(); return startOpts(t, false) }
+
+// startOpts is start, with the server holding calls until it is first ready (hold).
+func startOpts(t *testing.T, hold bool) *fixture {
 	t.Helper()
 	ca, err := devca.New("test CA")
 	if err != nil {
@@ -120,7 +123,8 @@ func start(t *testing.T) *fixture {
 		Policy: authz.Policy{
 			referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}},
 		},
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+		HoldUntilReady: hold,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +323,30 @@ func TestCallsAnswerUnavailableWhileTheDatabaseDoesNotAnswer(t *testing.T) {
 	f.srv.SetDatabaseReachable(true)
 	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
 		t.Fatalf("once the database answers again: %v", err)
+	}
+}
+
+// A server that holds calls until it is ready answers UNAVAILABLE (health excepted) until its
+// readiness check first finds it so: a service whose start-up checks had not passed (the
+// encryption key) took REST calls, and stored data under a key that was then refused.
+func TestCallsWaitUntilTheServiceIsFirstReady(t *testing.T) {
+	f := startOpts(t, true)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	_, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "starting") {
+		t.Fatalf("a call before the service is first ready: want UNAVAILABLE, got %v", err)
+	}
+	cc, err := grpcx.Dial(f.addr, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := healthpb.NewHealthClient(cc).Check(ctx(t), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("health answers while starting: %v", err)
+	}
+	f.srv.SetDatabaseReachable(true)
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
+		t.Fatalf("once ready: %v", err)
 	}
 }
 

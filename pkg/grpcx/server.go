@@ -43,6 +43,10 @@ type ServerConfig struct {
 	RateLimit RateLimit
 	// MaxCallDuration caps the deadline of every call (default 30 s).
 	MaxCallDuration time.Duration
+	// HoldUntilReady answers every call (but health and reflection) UNAVAILABLE until the first
+	// SetDatabaseReachable(true): a service whose start-up checks have not passed yet (the
+	// encryption key) must not take a call, on either edge.
+	HoldUntilReady bool
 	// Revoked, when set, is asked on every call whether the caller's certificate is revoked
 	// (DenyList.Revoked): UNAUTHENTICATED if so, also on a connection opened before.
 	Revoked func(*x509.Certificate) bool
@@ -100,6 +104,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	db := newDBGate()
+	db.hold = cfg.HoldUntilReady
 	gs := grpc.NewServer(
 		grpc.Creds(edgeAwareCreds{credentials.NewTLS(tlsConf)}),
 		grpc.ForceServerCodecV2(newDecodeCodec()),

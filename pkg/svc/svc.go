@@ -494,7 +494,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if deny != nil {
 		revoked = deny.Revoked // also on connections opened before a revocation
 	}
-	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg, Revoked: revoked,
+	server, err := grpcx.NewServer(grpcx.ServerConfig{Service: spec.Name, TLS: serverTLS, Policy: spec.Policy, Logger: logger, Registry: reg, Revoked: revoked, HoldUntilReady: true,
 		RateLimit: grpcx.RateLimit{Rate: float64(cfg.RateLimit), Burst: max(cfg.RateBurst, 1),
 			UserRate: float64(cfg.UserRateLimit), UserBurst: max(cfg.UserRateBurst, 1)},
 		MaxCallDuration: cfg.MaxCallDuration})
