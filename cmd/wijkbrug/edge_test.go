@@ -732,7 +732,7 @@ func testRESTSubscriptions(t *testing.T, s *suite.Suite, base string, gp *http.C
 		t.Fatalf("pause: %d %s %v", paused.status, paused.body, err)
 	}
 	// A PATCH that leaves paused out does not resume it (it was taken as false).
-	for name, body := range map[string]string{"empty object": `{}`, "no body": ""} {
+	for name, body := range map[string]string{"empty object": `{}`, "no body": "", "null": `{"paused":null}`} {
 		a := call(t, gp, "PATCH", base+"/v1/subscriptions/"+id, body, append(gpHeaders, "Idempotency-Key", "rest-sub-patch-"+strings.ReplaceAll(name, " ", "-"))...)
 		if code, fields := restError(t, a); a.status != http.StatusBadRequest || code != codes.InvalidArgument || !slices.Equal(fields, []string{"paused"}) {
 			t.Errorf("PATCH with %s: want 400 naming paused, got %d %s", name, a.status, a.body)

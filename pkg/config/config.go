@@ -74,7 +74,7 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 	for _, f := range fields {
 		def := f.tag.Get("default")
 		env := f.tag.Get("env")
-		if _, both := os.LookupEnv(env + "_FILE"); both && env != "" {
+		if f, both := os.LookupEnv(env + "_FILE"); both && f != "" && env != "" {
 			if v, ok := os.LookupEnv(env); ok && v != "" {
 				// Which one was meant cannot be told: a secret rotated in the file would be
 				// shadowed by a forgotten variable.
@@ -87,7 +87,7 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 			// An empty variable counts as not set (X= in a manifest or shell): taken as a
 			// value it made the default 0, and 0 switches rate limits and retention off.
 			def = v
-		} else if path, ok := os.LookupEnv(env + "_FILE"); ok && env != "" {
+		} else if path, ok := os.LookupEnv(env + "_FILE"); ok && env != "" && path != "" {
 			// Secrets mounted as files (Kubernetes secrets, Docker secrets) never pass
 			// through the environment of the process.
 			b, err := os.ReadFile(path)

@@ -119,6 +119,12 @@ func TestSecretFromFile(t *testing.T) {
 	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err != nil || c.Secret != "from-file" {
 		t.Fatalf("an empty variable beside its file: %q %v", c.Secret, err)
 	}
+	// An empty X_FILE counts as not set too.
+	t.Setenv("T_SECRET_FILE", "")
+	t.Setenv("T_SECRET", "from-env")
+	if err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &c); err != nil || c.Secret != "from-env" {
+		t.Fatalf("an empty file variable beside the variable: %q %v", c.Secret, err)
+	}
 	// Both the variable and its file: which was meant cannot be told (the variable won).
 	t.Setenv("T_SECRET_FILE", path)
 	t.Setenv("T_SECRET", "from-env")

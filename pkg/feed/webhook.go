@@ -144,8 +144,8 @@ var webhookPortRule = func() string {
 // CheckWebhookURL validates an endpoint URL (the field is webhook.url) and returns it
 // normalised. The rule: https only; a host name or a public IP address; port 443 (none
 // given) or 8443 (WebhookPorts); no user info, no fragment; at most MaxWebhookURLLength
-// characters. Loopback hosts, and any port, only when allowLoopback (development and tests,
-// whose receivers listen on ports of their own).
+// characters. Loopback hosts, on any port, only when allowLoopback (development and tests,
+// whose receivers listen on ports of their own); a public host keeps the port rule then too.
 // A host name is checked again when it is dialled (every resolved address must be public),
 // so DNS cannot point a registered name at an internal address later.
 func CheckWebhookURL(raw string, allowLoopback bool) (string, error) {
@@ -173,21 +173,26 @@ func CheckWebhookURL(raw string, allowLoopback bool) (string, error) {
 	if host == "" {
 		return "", apperr.Invalid(field, "must name a host")
 	}
+	lowerHost := strings.ToLower(strings.TrimSuffix(host, "."))
+	ip, ipErr := netip.ParseAddr(host)
+	// Only a loopback endpoint (development and tests) may use another port: a public host in
+	// development is what it will be in production, where only WebhookPorts get out.
+	loopbackHost := allowLoopback && ((ipErr == nil && ip.Unmap().IsLoopback()) || lowerHost == "localhost" || strings.HasSuffix(lowerHost, ".localhost"))
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
 			return "", apperr.Invalid(field, "port must be 1-65535")
 		}
-		if !allowLoopback && !slices.Contains(WebhookPorts, n) {
+		if !loopbackHost && !slices.Contains(WebhookPorts, n) {
 			return "", apperr.Invalid(field, webhookPortRule)
 		}
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
+	if ipErr == nil {
 		if !AddressAllowed(ip, allowLoopback) {
 			return "", apperr.Invalid(field, "must be a public address (no loopback, private, link-local or other internal address)")
 		}
 	} else {
-		lower := strings.ToLower(strings.TrimSuffix(host, "."))
+		lower := lowerHost
 		if lower == "localhost" || strings.HasSuffix(lower, ".localhost") {
 			if !allowLoopback {
 				return "", apperr.Invalid(field, "must be a public address (no loopback, private, link-local or other internal address)")

@@ -63,14 +63,15 @@ func TestCheckWebhookURL(t *testing.T) {
 			t.Errorf("%q: %v", u, err)
 		}
 	}
-	// Development and tests: loopback only, never other internal addresses; any port.
+	// Development and tests: loopback only, never other internal addresses; a loopback
+	// endpoint on any port, a public one on the production ports only (integrators.md).
 	for _, u := range []string{"https://127.0.0.1:8443/h", "https://localhost:8443/h", "https://[::1]:8443/h", "https://127.0.0.1:40123/h",
-		"https://partner.example.nl:9443/h"} {
+		"https://localhost:40123/h", "https://partner.example.nl:8443/h"} {
 		if _, err := CheckWebhookURL(u, true); err != nil {
 			t.Errorf("%s refused with loopback allowed: %v", u, err)
 		}
 	}
-	for _, u := range []string{"http://127.0.0.1/h", "https://10.0.0.1/h", "https://169.254.169.254/"} {
+	for _, u := range []string{"http://127.0.0.1/h", "https://10.0.0.1/h", "https://169.254.169.254/", "https://partner.example.nl:9443/h"} {
 		if _, err := CheckWebhookURL(u, true); err == nil {
 			t.Errorf("%s accepted with loopback allowed", u)
 		}

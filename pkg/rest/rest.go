@@ -431,9 +431,12 @@ func patchNamesEveryField(m protoreflect.Message, raw []byte) error {
 		if fd.Name() == "idempotency_key" || m.Has(fd) {
 			continue // the key is optional; a field with a value came from the body or the path
 		}
-		_, byName := members[string(fd.Name())]
-		_, byJSON := members[fd.JSONName()]
-		if !byName && !byJSON {
+		// null sets nothing either: protojson reads it as the zero value.
+		given := func(key string) bool {
+			v, ok := members[key]
+			return ok && string(bytes.TrimSpace(v)) != "null"
+		}
+		if !given(string(fd.Name())) && !given(fd.JSONName()) {
 			v.Add(string(fd.Name()), "required in the body of a PATCH: a member left out would be taken as "+zeroText(fd)+", not as unchanged")
 		}
 	}
