@@ -201,7 +201,9 @@ func (b *builder) schema(name string, s *yaml.Node) error {
 		if rules == nil {
 			continue
 		}
-		if rules.GetRequired() {
+		// A list with at least one element is required too: minItems says nothing of a list
+		// left out, and a client generated from the document left it out.
+		if rules.GetRequired() || rules.GetRepeated().GetMinItems() > 0 {
 			required = append(required, string(fd.Name()))
 		}
 		if err := applyRules(props.Content[i+1], rules, fd.Enum()); err != nil {

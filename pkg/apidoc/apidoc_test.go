@@ -132,6 +132,8 @@ func TestDocumentsStateTheEnforcedRules(t *testing.T) {
 	if got := enum(prop(cancel, "reason")); slices.Contains(got, "CANCEL_REASON_CONSENT_WITHDRAWN") || slices.Contains(got, "CANCEL_REASON_CASE_CLOSED") || !slices.Contains(got, "CANCEL_REASON_OTHER") {
 		t.Errorf("CancelReferralRequest.reason lists %v", got)
 	}
+	// A list that must have an element is required (minItems says nothing of a list left out).
+	required(schema("intake", "wijkbrug.intake.v1.RecordClarificationRequest"), "participants")
 	// A body need not repeat what its path gives: the path's field is not required in it.
 	required(cancel, "reason")
 	if slices.Contains(cancel["required"].([]any), any("referral_id")) {

@@ -5366,9 +5366,9 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x10\vR\rvolume_amountR\vvolume_unitR\x10volume_frequency\"}\n" +
 	"\x19RequestAllocationResponse\x12+\n" +
 	"\x11allocation_number\x18\x01 \x01(\tR\x10allocationNumber\x123\n" +
-	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xc6\x02\n" +
-	"\x10ListCasesRequest\x12R\n" +
-	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bstatuses\x128\n" +
+	"\x04case\x18\x02 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"\xc8\x02\n" +
+	"\x10ListCasesRequest\x12T\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2%.wijkbrug.casedirection.v1.CaseStatusB\x11\xbaH\x0e\x92\x01\v\x10 \"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x128\n" +
 	"\x18director_professional_id\x18\x02 \x01(\tR\x16directorProfessionalId\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +

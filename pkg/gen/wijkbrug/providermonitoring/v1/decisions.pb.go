@@ -2991,10 +2991,10 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\vdecision_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"decisionId\"[\n" +
 	"\x13GetDecisionResponse\x12D\n" +
-	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"\xf6\x01\n" +
+	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"\xf8\x01\n" +
 	"\x14ListDecisionsRequest\x129\n" +
-	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12[\n" +
-	"\bstatuses\x18\x02 \x03(\x0e2..wijkbrug.providermonitoring.v1.DecisionStatusB\x0f\xbaH\f\x92\x01\t\x10\x06\"\x05\x82\x01\x02\x10\x01R\bstatuses\x12'\n" +
+	"\x11municipality_code\x18\x01 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xf0\xce\x05\x01R\x10municipalityCode\x12]\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2..wijkbrug.providermonitoring.v1.DecisionStatusB\x11\xbaH\x0e\x92\x01\v\x10\x06\"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +

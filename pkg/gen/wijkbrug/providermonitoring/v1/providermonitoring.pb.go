@@ -5028,9 +5028,9 @@ const file_wijkbrug_providermonitoring_v1_providermonitoring_proto_rawDesc = "" 
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x93\x01\n" +
 	"\x1bListCaseAllocationsResponse\x12L\n" +
 	"\vallocations\x18\x01 \x03(\v2*.wijkbrug.providermonitoring.v1.AllocationR\vallocations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
-	"\x18ListMyAllocationsRequest\x12Q\n" +
-	"\bstatuses\x18\x01 \x03(\x0e2$.wijkbrug.common.v1.AllocationStatusB\x0f\xbaH\f\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01R\bstatuses\x12'\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +
+	"\x18ListMyAllocationsRequest\x12S\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2$.wijkbrug.common.v1.AllocationStatusB\x11\xbaH\x0e\x92\x01\v\x10 \"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
