@@ -22,11 +22,13 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -613,6 +615,16 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 			{Field: field, Description: msg},
 		}}); derr == nil {
 			err = withBR.Err()
+		}
+	}
+	// A RetryInfo (RESOURCE_EXHAUSTED of a rate limit, UNAVAILABLE) is also the HTTP way of
+	// saying it: Retry-After, in whole seconds, rounded up (RFC 9110 §10.2.3).
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+				secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			}
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)

@@ -1,8 +1,18 @@
 package rest
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // The decoders' messages quote what they could not read; the answer keeps the field and the
@@ -59,5 +69,26 @@ func TestDecoderMessagesNameProtoFields(t *testing.T) {
 		if got := fieldOf(msg); got != want {
 			t.Errorf("fieldOf(%q) = %q, want %q", msg, got, want)
 		}
+	}
+}
+
+// A status with a RetryInfo (a rate limit's RESOURCE_EXHAUSTED, UNAVAILABLE) is answered with
+// Retry-After too, in whole seconds rounded up; the JSON body keeps the detail.
+func TestRetryInfoBecomesRetryAfter(t *testing.T) {
+	for delay, want := range map[time.Duration]string{20 * time.Millisecond: "1", 1500 * time.Millisecond: "2", 3 * time.Second: "3"} {
+		st, err := status.New(codes.ResourceExhausted, "rate limit").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		errorHandler(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest("GET", "/v1/signals", nil), st.Err())
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != want || !strings.Contains(w.Body.String(), "RetryInfo") {
+			t.Errorf("retry after %s: %d, Retry-After %q, body %s; want 429 with %s", delay, w.Code, w.Header().Get("Retry-After"), w.Body.String(), want)
+		}
+	}
+	w := httptest.NewRecorder()
+	errorHandler(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest("GET", "/v1/signals", nil), status.Error(codes.NotFound, "no"))
+	if w.Header().Get("Retry-After") != "" {
+		t.Errorf("a 404 with Retry-After %q", w.Header().Get("Retry-After"))
 	}
 }
