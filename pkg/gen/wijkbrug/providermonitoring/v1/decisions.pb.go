@@ -2076,17 +2076,24 @@ func (x *ListDecisionsResponse) GetNextPageToken() string {
 }
 
 // Mandate is one entry of a municipality's mandate register (Awb art. 10:1-10:8).
+//
+// AdoptMandateRegister checks a register as a whole, so that every problem, the rules across
+// fields included, is named at once; the rules are therefore stated here rather than declared as
+// field rules (which would be checked, and answered, before the others).
 type Mandate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// The x-wijkbrug-role of the officials holding it (organisation MUNICIPALITY).
+	// Required, unique within the register.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The x-wijkbrug-role of the officials holding it (organisation MUNICIPALITY): required, one
+	// of wmo_consultant, youth_consultant, department_head.
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
-	// National iJw/iWmo product categories it covers.
+	// National iJw/iWmo product categories it covers: at least one.
 	ProductCategories []string `protobuf:"bytes,3,rep,name=product_categories,json=productCategories,proto3" json:"product_categories,omitempty"`
-	// Maximum volume amount (in volume_unit per volume_frequency) and budget in euro cents.
+	// Maximum volume amount (in volume_unit per volume_frequency) and budget in euro cents: both
+	// required, above 0.
 	MaxVolume      int32 `protobuf:"varint,4,opt,name=max_volume,json=maxVolume,proto3" json:"max_volume,omitempty"`
 	MaxBudgetCents int64 `protobuf:"varint,5,opt,name=max_budget_cents,json=maxBudgetCents,proto3" json:"max_budget_cents,omitempty"`
-	// Above these a second official co-signs (0 = never).
+	// Above these a second official co-signs (0 = never; not negative, not above the maximum).
 	FourEyesAboveVolume      int32 `protobuf:"varint,6,opt,name=four_eyes_above_volume,json=fourEyesAboveVolume,proto3" json:"four_eyes_above_volume,omitempty"`
 	FourEyesAboveBudgetCents int64 `protobuf:"varint,7,opt,name=four_eyes_above_budget_cents,json=fourEyesAboveBudgetCents,proto3" json:"four_eyes_above_budget_cents,omitempty"`
 	// The unit and frequency the volume limits are in; unspecified: hours per week. A decision's
@@ -2195,6 +2202,10 @@ func (x *Mandate) GetVolumeFrequency() v1.VolumeFrequency {
 
 // StandardParagraphs are a municipality's standard paragraphs for decisions and the details
 // its letters show.
+//
+// Required (AdoptMandateRegister names each one missing): objection_clause,
+// own_contribution_notice, municipality_name, postal_street, postal_code, postal_city,
+// mandate_decree.
 type StandardParagraphs struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	ObjectionClause       string                 `protobuf:"bytes,1,opt,name=objection_clause,json=objectionClause,proto3" json:"objection_clause,omitempty"`
