@@ -3,7 +3,6 @@ package grpcx
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -25,16 +24,27 @@ var errDatabaseUnreachable = errors.New("PostgreSQL unreachable")
 // key, it is applied once, as after any UNAVAILABLE.
 type dbGate struct {
 	down  atomic.Bool
-	ready atomic.Bool // set by the first set(true); while false (and hold), calls wait for it
+	ready atomic.Bool // set by the first set(true); while false (and hold), calls answer UNAVAILABLE
 	hold  bool
-	mu    sync.Mutex
-	epoch context.Context // ended when the database is found unreachable
-	end   context.CancelCauseFunc
+	// epoch is ended when the database is found unreachable; read on every call without a
+	// lock (it was a mutex per call), replaced by set.
+	epoch atomic.Pointer[gateEpoch]
+}
+
+type gateEpoch struct {
+	ctx context.Context
+	end context.CancelCauseFunc
+}
+
+func newGateEpoch() *gateEpoch {
+	e := &gateEpoch{}
+	e.ctx, e.end = context.WithCancelCause(context.Background())
+	return e
 }
 
 func newDBGate() *dbGate {
 	g := &dbGate{}
-	g.epoch, g.end = context.WithCancelCause(context.Background())
+	g.epoch.Store(newGateEpoch())
 	return g
 }
 
@@ -48,10 +58,7 @@ func (g *dbGate) set(reachable bool) {
 	if g.down.Swap(true) {
 		return
 	}
-	g.mu.Lock()
-	g.end(errDatabaseUnreachable)
-	g.epoch, g.end = context.WithCancelCause(context.Background())
-	g.mu.Unlock()
+	g.epoch.Swap(newGateEpoch()).end(errDatabaseUnreachable)
 }
 
 func databaseUnavailable() error {
@@ -69,9 +76,7 @@ func (g *dbGate) unary() grpc.UnaryServerInterceptor {
 		if g.down.Load() {
 			return nil, databaseUnavailable()
 		}
-		g.mu.Lock()
-		epoch := g.epoch
-		g.mu.Unlock()
+		epoch := g.epoch.Load().ctx
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		stop := context.AfterFunc(epoch, func() { cancel(context.Cause(epoch)) })
