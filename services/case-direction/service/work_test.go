@@ -283,6 +283,38 @@ func TestAnotherTeamsCaseIsNotFound(t *testing.T) {
 	if _, err := h.as(t, gp).CheckIn(ctx, &casedirectionv1.CheckInRequest{IdempotencyKey: "k", CaseId: id}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("GP: want PERMISSION_DENIED, got %v", err)
 	}
+
+	// Involved, the other team reads the case, so its existence is no secret: a change is
+	// PERMISSION_DENIED instead, still refused, logged and without effect.
+	if _, err := h.as(t, teamNoord).AddInvolvement(ctx, &casedirectionv1.AddInvolvementRequest{IdempotencyKey: "involve-zuid", CaseId: id,
+		OrganisationType: commonv1.OrganisationType_ORGANISATION_TYPE_TEAM, OrganisationOin: teamZuid.OIN, Role: casedirectionv1.InvolvementRole_INVOLVEMENT_ROLE_ADVISOR}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zuid.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id}); err != nil {
+		t.Fatalf("the involved team reads the case: %v", err)
+	}
+	denied := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id)
+	changes := 0
+	for name, call := range calls {
+		if name == "ListInvolvements" {
+			if err := call(); err != nil {
+				t.Errorf("ListInvolvements by the involved team: %v", err)
+			}
+			continue
+		}
+		changes++
+		err := call()
+		if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "only the team that owns the case") {
+			t.Errorf("%s by a team involved in the case: want PERMISSION_DENIED naming the owning team, got %v", name, err)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE outcome = 'DENIED' AND org_oin = $1 AND object_id = $2`, teamZuid.OIN, id); n != denied+changes {
+		t.Fatalf("every refused change of the involved team must be in the access log: %d of %d", n-denied, changes)
+	}
+	view, err = h.as(t, teamNoord).GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+	if err != nil || view.GetCase().GetStatus() != casedirectionv1.CaseStatus_CASE_STATUS_ACTIVE || view.GetCase().GetPlan() != nil || len(view.GetCase().GetSafetyConcerns()) != 0 {
+		t.Fatalf("the involved team's refused calls changed the case: %v %v", view, err)
+	}
 }
 
 func TestWorkBadInputAndStateErrors(t *testing.T) {

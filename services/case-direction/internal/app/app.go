@@ -545,13 +545,18 @@ func DerivedKey(caseID, key string) string {
 }
 
 // requireTeam lets only the team that owns the case change it. Others get NOT_FOUND (their
-// attempt is logged outside the transaction, which the refusal rolls back).
+// attempt is logged outside the transaction, which the refusal rolls back), except a team
+// involved in the case: it reads the case, so its existence is no secret to it, and it is
+// told PERMISSION_DENIED instead.
 func (a *App) requireTeam(ctx context.Context, caller identity.Caller, c domain.Case, action string) error {
 	route := ""
 	if caller.Org.Type == identity.OrgTeam && caller.Org.OIN == c.TeamOIN {
 		route = accesslog.RouteTeam
 	}
 	_, err := accesslog.Guard(ctx, a.access, accesslog.Access{Entry: caseEntry(action, c, "", ""), Route: route, Change: true, Quiet: true})
+	if apperr.IsKind(err, apperr.KindNotFound) && readRoute(caller, c, a.now()) == accesslog.RouteInvolved {
+		return apperr.PermissionDenied("only the team that owns the case can change it; an involved team reads it")
+	}
 	return err
 }
 
