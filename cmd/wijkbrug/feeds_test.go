@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,6 +322,31 @@ func TestPartnerFeeds(t *testing.T) {
 		paused, err := gpSubs.PauseSubscription(gpCtx, &subscriptionsv1.PauseSubscriptionRequest{IdempotencyKey: "pause", SubscriptionId: gpID, Paused: true})
 		if err != nil || !paused.GetSubscription().GetPaused() {
 			t.Fatalf("pause: %v %v", paused, err)
+		}
+		// Pauses and resumes at the same moment: each answer says what its own call did (a
+		// re-read had answered a concurrent call's state, for half of them; probe C, thirty-fourth
+		// session), and so does its replay.
+		var wg sync.WaitGroup
+		answers := make([]error, 8)
+		for i := range answers {
+			wg.Go(func() {
+				want := i%2 == 0
+				req := &subscriptionsv1.PauseSubscriptionRequest{IdempotencyKey: fmt.Sprintf("race-%d", i), SubscriptionId: gpID, Paused: want}
+				for range 2 { // the call, then its replay
+					resp, err := gpSubs.PauseSubscription(gpCtx, req)
+					if err == nil && resp.GetSubscription().GetPaused() != want {
+						err = fmt.Errorf("asked paused=%v, answered paused=%v", want, resp.GetSubscription().GetPaused())
+					}
+					if err != nil {
+						answers[i] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(answers...); err != nil {
+			t.Fatalf("concurrent pauses and resumes: %v", err)
 		}
 		if _, err := gpSubs.DeleteSubscription(gpCtx, &subscriptionsv1.DeleteSubscriptionRequest{IdempotencyKey: "del", SubscriptionId: gpID}); err != nil {
 			t.Fatal(err)

@@ -384,7 +384,10 @@ func (s *Subscription) withWebhook(h Webhook) {
 	s.Paused = s.Paused || h.Status != WebhookActive
 }
 
-// Pause pauses or resumes the subscription id of oin.
+// Pause pauses or resumes the subscription id of oin. The answer is the subscription as this
+// call left it: a pause or resume of the same subscription at the same moment may come after
+// it, and a plain re-read would then answer the other call's state (and keep it as this call's
+// stored answer). ListSubscriptions shows the state the last of them left.
 func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subscription, error) {
 	sub, err := m.Get(ctx, oin, id)
 	if err != nil {
@@ -396,18 +399,28 @@ func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subsc
 		if _, err := m.hooks.setPaused(ctx, oin, id, paused); err != nil {
 			return Subscription{}, err
 		}
-		return m.Get(ctx, oin, id)
-	}
-	if paused {
-		// "Until further notice": JetStream pauses until a moment; a century is that.
-		_, err = m.js.PauseConsumer(ctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
 	} else {
-		_, err = m.js.ResumeConsumer(ctx, natsx.PartnerStream(oin), id)
+		if paused {
+			// "Until further notice": JetStream pauses until a moment; a century is that.
+			_, err = m.js.PauseConsumer(ctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
+		} else {
+			_, err = m.js.ResumeConsumer(ctx, natsx.PartnerStream(oin), id)
+		}
+		if err != nil {
+			return Subscription{}, m.classify(err, "the subscription")
+		}
 	}
-	if err != nil {
-		return Subscription{}, m.classify(err, "the subscription")
+	if sub, err = m.Get(ctx, oin, id); err != nil {
+		return Subscription{}, err
 	}
-	return m.Get(ctx, oin, id)
+	sub.Paused = paused
+	if h := sub.Webhook; h != nil {
+		h.Status = WebhookPaused
+		if !paused {
+			h.Status, h.Failures, h.LastError = WebhookActive, 0, ""
+		}
+	}
+	return sub, nil
 }
 
 // Delete removes the subscription id of oin.
