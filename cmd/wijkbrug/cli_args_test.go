@@ -67,6 +67,15 @@ func TestUnexpectedArguments(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unexpected argument "all"`) || !strings.Contains(err.Error(), "without -event and -consumer") {
 		t.Errorf("parked replay all: %v", err)
 	}
+	// -database-url "$WIJKBRUG_DATABASE_URL" with the variable unset had listed the development
+	// suite's databases instead (README probe, thirty-fourth session).
+	for _, sub := range []string{"list", "replay"} {
+		var out bytes.Buffer
+		err := run([]string{"parked", sub, "-database-url", "", "-pg-port", "1"}, &out)
+		if err == nil || !strings.Contains(err.Error(), "-database-url is empty") || out.Len() > 0 {
+			t.Errorf("parked %s -database-url '': %v (%s), want the empty URL refused", sub, err, out.String())
+		}
+	}
 }
 
 // consumer-status with a certificate that is not the operations identity fails at once with

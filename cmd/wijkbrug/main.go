@@ -110,6 +110,13 @@ func newFlags(name string) *flag.FlagSet {
 // stops at the first argument that is not a flag, so a stray word before the flags would
 // otherwise make it ignore every flag after it (`parked replay all -pg-port 24432` would go
 // to the default port); a word after the flags would be ignored silently.
+// flagGiven reports whether the command line set the flag name (also to its default or "").
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err

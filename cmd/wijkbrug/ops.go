@@ -193,8 +193,7 @@ func runIssueCert(_ context.Context, args []string, out io.Writer) error {
 	if err := checkOrgType(org.Type); err != nil {
 		return err
 	}
-	daysSet := false
-	fs.Visit(func(f *flag.Flag) { daysSet = daysSet || f.Name == "days" })
+	daysSet := flagGiven(fs, "days")
 	if org.Type == string(identity.OrgService) && daysSet {
 		return errors.New("-days applies to partner certificates; a SERVICE certificate is valid for 365 days")
 	}

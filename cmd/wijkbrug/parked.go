@@ -51,6 +51,11 @@ func runParked(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return err
 	}
+	if *dsn == "" && flagGiven(fs, "database-url") {
+		// Most often "$WIJKBRUG_DATABASE_URL" in a shell that has not set it: going on would
+		// silently list the development suite's databases instead of the one meant.
+		return errors.New("-database-url is empty (is the variable it was given from set?); leave the flag out for the development suite's databases")
+	}
 	if *cons != "" && !knownConsumer(*cons) {
 		return fmt.Errorf("-consumer %q: no such consumer (the consumers: %s)", *cons, strings.Join(consumerNames(), ", "))
 	}
