@@ -187,12 +187,40 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 	}
 	c, err := m.js.CreateConsumer(ctx, natsx.PartnerStream(oin), cfg)
 	if errors.Is(err, jetstream.ErrConsumerExists) {
-		c, err = m.js.Consumer(ctx, natsx.PartnerStream(oin), id) // the retry of a create whose answer was lost
+		// The subscription this key names exists with another configuration: the retry of a
+		// create whose answer was lost (a start with what is new, or at a time, is found
+		// again further on), or a new request with a key whose stored answer is gone after its
+		// retention. Only the first gets the subscription; the second did not ask for it.
+		c, err = m.js.Consumer(ctx, natsx.PartnerStream(oin), id)
+		if err == nil && !sameSettings(c.CachedInfo().Config, cfg) {
+			return Subscription{}, keyReused(id)
+		}
 	}
 	if err != nil {
 		return Subscription{}, m.classify(err, "the subscription")
 	}
 	return fromInfo(c.CachedInfo()), nil
+}
+
+// sameSettings reports whether two configurations of a subscription's consumer are what the
+// same request makes: the same start, event types and kind (NATS or webhook). The start's
+// sequence in the feed may differ, found again for a start with what is new or at a time.
+func sameSettings(a, b jetstream.ConsumerConfig) bool {
+	for _, k := range []string{metaKind, metaStart, metaTime, metaSeq, metaHook} {
+		if a.Metadata[k] != b.Metadata[k] {
+			return false
+		}
+	}
+	fa, fb := slices.Clone(a.FilterSubjects), slices.Clone(b.FilterSubjects)
+	slices.Sort(fa)
+	slices.Sort(fb)
+	return slices.Equal(fa, fb)
+}
+
+// keyReused is the answer to a create whose key made another subscription, once that
+// request's stored answer is gone (the idempotency layer's own answer within its retention).
+func keyReused(id string) error {
+	return apperr.Invalid("idempotency_key", fmt.Sprintf("already used for a different request: it made subscription %s, with other settings; send a new key", id))
 }
 
 // startSearchTimeout bounds the search for where a subscription starts, including the wait for

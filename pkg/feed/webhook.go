@@ -330,9 +330,21 @@ var EncryptedColumns = []encrypted.Column{{Table: "feed_webhooks", Column: "secr
 // insert records a new webhook subscription (in the caller's transaction); a retry of the same
 // create finds the row and keeps it.
 func (w *Webhooks) insert(ctx context.Context, id, oin, endpoint, secret string) error {
-	_, err := w.db.Q(ctx).Exec(ctx, `INSERT INTO feed_webhooks (subscription_id, org_oin, url, secret) VALUES ($1, $2, $3, $4)
+	tag, err := w.db.Q(ctx).Exec(ctx, `INSERT INTO feed_webhooks (subscription_id, org_oin, url, secret) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (subscription_id) DO NOTHING`, id, oin, endpoint, w.seal.Seal(secret, aad(id)))
-	return err
+	if err != nil || tag.RowsAffected() == 1 {
+		return err
+	}
+	// The key made this webhook subscription before, and its stored answer is gone: the same
+	// endpoint is that request again; another one is a new request with an old key.
+	var stored string
+	if err := w.db.Q(ctx).QueryRow(ctx, `SELECT url FROM feed_webhooks WHERE subscription_id = $1 AND org_oin = $2`, id, oin).Scan(&stored); err != nil {
+		return err
+	}
+	if stored != endpoint {
+		return keyReused(id)
+	}
+	return nil
 }
 
 // secret returns the signing secret of one of oin's subscriptions.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
@@ -64,6 +65,9 @@ type Request interface {
 	GetIdempotencyKey() string
 }
 
+// unprintable is a control or format character (Unicode Cc, Cf).
+func unprintable(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
 // Do runs fn once per key. fn runs in a transaction (in its ctx) together with the key row;
 // when fn fails, nothing is stored and the key may be used again. The method is taken from
 // the gRPC context (or "" outside gRPC); newResp makes an empty response for replays.
@@ -80,6 +84,9 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		// body's key that differs from its header form only by spaces, or is only spaces,
 		// would be a second, invisible key.
 		return zero, apperr.Invalid("idempotency_key", "must not begin or end with white space")
+	case strings.IndexFunc(key, unprintable) >= 0:
+		// Not in an HTTP header either; in a body it would be a key that looks like another.
+		return zero, apperr.Invalid("idempotency_key", "must be printable: no control or format characters (a tab, a line break, a zero-width space)")
 	}
 	hash, err := requestHash(req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,7 +110,19 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 			t.Fatalf("key %q (white space around it, as a trimmed header could never send): %v", key, err)
 		}
 	}
-	if runs.Load() != 3 {
+	// Characters a partner cannot see or type back: a key that holds one is its own invisible
+	// key (probe C, thirty-fourth session).
+	for _, key := range []string{"a\tb", "a\nb", "\u200bk", "k\u00adk", "a\x00b", "a\x7fb"} {
+		_, err := do(orgA, &referralv1.SubmitSignalRequest{IdempotencyKey: key})
+		if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalidArgument || len(e.Violations) != 1 ||
+			e.Violations[0].Field != "idempotency_key" || !strings.Contains(e.Violations[0].Description, "printable") {
+			t.Fatalf("key %q (a control or format character): %v", key, err)
+		}
+	}
+	if _, err := do(orgA, &referralv1.SubmitSignalRequest{IdempotencyKey: "sleutel-één 🙂"}); err != nil {
+		t.Fatalf("a printable key of any script is a key: %v", err)
+	}
+	if runs.Load() != 4 {
 		t.Fatalf("a refused key ran the operation: runs=%d", runs.Load())
 	}
 }

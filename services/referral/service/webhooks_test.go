@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -315,6 +317,43 @@ func TestWebhookSubscriptions(t *testing.T) {
 			_, err := subs.CreateSubscription(h.ctx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "bad-" + u, Webhook: &subscriptionsv1.Webhook{Url: u}})
 			if v := violations(t, err); !v["webhook.url"] {
 				t.Errorf("%q: violations %v", u, v)
+			}
+		}
+	})
+
+	// After its retention a key's stored answer is gone: the same request again gets the
+	// subscription it made (a create whose answer was lost), another request with the key is
+	// refused naming it, not answered with the old subscription (probe C, thirty-fourth session).
+	t.Run("a key whose stored answer is gone", func(t *testing.T) {
+		forget := func(key string) {
+			t.Helper()
+			if _, err := h.s.Pool.Exec(h.ctx, `DELETE FROM idempotency_keys WHERE method LIKE '%/CreateSubscription' AND key = $1`, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		natsReq := &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "nats-1", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL}
+		hookReq := create
+		for _, c := range []struct {
+			name  string
+			same  *subscriptionsv1.CreateSubscriptionRequest
+			other *subscriptionsv1.CreateSubscriptionRequest
+			id    string
+		}{
+			{"NATS", natsReq, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "nats-1", StartPoint: subscriptionsv1.StartPoint_START_POINT_NEW},
+				natsSub.GetSubscription().GetSubscriptionId()},
+			{"NATS, other event types", natsReq, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "nats-1", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL,
+				EventTypes: []string{"wijkbrug.referral.v1.SignalFedBack"}}, natsSub.GetSubscription().GetSubscriptionId()},
+			{"webhook, other endpoint", hookReq, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "hook-1", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL,
+				Webhook: &subscriptionsv1.Webhook{Url: theirs.srv.URL + "/elsewhere"}}, created.GetSubscription().GetSubscriptionId()},
+		} {
+			forget(c.same.GetIdempotencyKey())
+			_, err := subs.CreateSubscription(h.ctx, c.other)
+			if v := violations(t, err); !v["idempotency_key"] || !strings.Contains(fmt.Sprint(status.Convert(err).Details()), c.id) {
+				t.Errorf("%s: another request with a forgotten key: %v, want idempotency_key refused naming %s", c.name, err, c.id)
+			}
+			again, err := subs.CreateSubscription(h.ctx, c.same)
+			if err != nil || again.GetSubscription().GetSubscriptionId() != c.id {
+				t.Errorf("%s: the same request with a forgotten key: %v %v, want subscription %s", c.name, again, err, c.id)
 			}
 		}
 	})
