@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/authz"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // The server's unary chain, outermost first. The order matters and is written down here:
@@ -44,7 +46,10 @@ import (
 //     golang.org/x/time/rate buckets, ratelimit.go: the refusal names the limit and carries RetryInfo) and a
 //     cap on every call's deadline.
 //  7. policy    – deny by default per method (authz.Policy).
-//  8. validate  – the field rules declared in the protos (protovalidate, validate.go), after
+//  8. key       – an idempotency-key metadata goes into the request's idempotency_key, as
+//     the REST edge does with its Idempotency-Key header (idempotency.SetKey): a key sent
+//     there was ignored, also when it differed from the body's.
+//  9. validate  – the field rules declared in the protos (protovalidate, validate.go), after
 //     the policy so that a caller who may not call a method learns nothing about it.
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
@@ -65,8 +70,31 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 		rateLimitUnary(rl),
 		deadlineCapUnary(maxCall),
 		policyUnary(policy),
+		idempotencyKeyUnary(),
 		validateUnary(v),
 		db.unary(),
+	}
+}
+
+// idempotencyKeyUnary puts a key sent as idempotency-key metadata into the request's
+// idempotency_key field (step 8 above). The REST edge's calls carry their header's key as
+// that metadata too, already in the field, so they pass unchanged.
+func idempotencyKeyUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		keys := md.Get("idempotency-key")
+		if len(keys) == 0 {
+			return handler(ctx, req)
+		}
+		if len(keys) > 1 {
+			return nil, apperr.Invalid("idempotency_key", "the idempotency-key metadata is sent more than once: send it once")
+		}
+		if m, ok := req.(proto.Message); ok {
+			if err := idempotency.SetKey(m.ProtoReflect(), keys[0], "the idempotency-key metadata", ""); err != nil {
+				return nil, err
+			}
+		}
+		return handler(ctx, req)
 	}
 }
 

@@ -165,3 +165,22 @@ func requestHash(req Request) ([]byte, error) {
 	h := sha256.Sum256(b)
 	return h[:], nil
 }
+
+// SetKey puts a key sent beside the request — REST's Idempotency-Key header, gRPC's
+// idempotency-key metadata; source names it, where says where else the request carries its
+// key — into the request's idempotency_key field, so that a service sees one key whichever
+// way it came. A request without the field (a read, or a change that repeats safely) is
+// refused rather than the key dropped without a word, and so is a field that holds another key.
+func SetKey(m protoreflect.Message, key, source, where string) error {
+	fd := m.Descriptor().Fields().ByName("idempotency_key")
+	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() {
+		return apperr.Invalid("idempotency_key", "this request takes no idempotency key (it changes nothing, or repeats safely): leave "+source+" out")
+	}
+	switch cur := m.Get(fd).String(); {
+	case cur == "":
+		m.Set(fd, protoreflect.ValueOfString(key))
+	case cur != key:
+		return apperr.Invalid("idempotency_key", source+" and the request's idempotency_key"+where+" differ")
+	}
+	return nil
+}

@@ -38,6 +38,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"github.com/wijkbrug/wijkbrug/pkg/apperr"
 	"github.com/wijkbrug/wijkbrug/pkg/grpcx"
+	"github.com/wijkbrug/wijkbrug/pkg/idempotency"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -573,29 +574,13 @@ func idempotencyKeyUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 		md, _ := metadata.FromOutgoingContext(ctx)
 		if keys := md.Get("idempotency-key"); len(keys) > 0 {
 			if m, ok := req.(proto.Message); ok {
-				if err := setIdempotencyKey(m.ProtoReflect(), strings.TrimSpace(keys[0])); err != nil {
+				if err := idempotency.SetKey(m.ProtoReflect(), strings.TrimSpace(keys[0]), "the Idempotency-Key header", " (body or query string)"); err != nil {
 					return grpcx.ToStatus(ctx, log, err)
 				}
 			}
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-}
-
-func setIdempotencyKey(m protoreflect.Message, key string) error {
-	fd := m.Descriptor().Fields().ByName("idempotency_key")
-	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() {
-		// A read, or a change that is idempotent by itself: the key would be dropped without
-		// a word, and a partner would believe its retries keyed.
-		return apperr.Invalid("idempotency_key", "this request takes no idempotency key (it changes nothing, or repeats safely): leave the Idempotency-Key header out")
-	}
-	switch cur := m.Get(fd).String(); {
-	case cur == "":
-		m.Set(fd, protoreflect.ValueOfString(key))
-	case cur != key:
-		return apperr.Invalid("idempotency_key", "the Idempotency-Key header and the request's idempotency_key (body or query string) differ")
-	}
-	return nil
 }
 
 // errorHandler writes the gRPC status as JSON under the matching HTTP status (the gateway's

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -222,5 +224,46 @@ func TestBatchGetSignals(t *testing.T) {
 		if !violations(t, err)["signal_ids"] && !violations(t, err)["signal_ids[0]"] {
 			t.Errorf("%s: want a violation of signal_ids, got %v", name, err)
 		}
+	}
+}
+
+// TestIdempotencyKeyAsMetadata: a gRPC client may send its key as idempotency-key metadata,
+// as a REST client sends the Idempotency-Key header: it is the request's key (a retry with it
+// in the body is the same request), and one that differs from the body's, is sent twice or
+// goes with a read is refused naming idempotency_key. The metadata was ignored, even when it
+// differed from the body's key (probe C, thirty-fourth session).
+func TestIdempotencyKeyAsMetadata(t *testing.T) {
+	h := start(t)
+	c := h.client(t, housing)
+	withKey := func(keys ...string) context.Context {
+		ctx := h.ctx
+		for _, k := range keys {
+			ctx = metadata.AppendToOutgoingContext(ctx, "idempotency-key", k)
+		}
+		return ctx
+	}
+	first, err := c.SubmitSignal(withKey("md-1"), arrearsSignal(""))
+	if err != nil {
+		t.Fatalf("a key as metadata only: %v", err)
+	}
+	again, err := c.SubmitSignal(h.ctx, arrearsSignal("md-1"))
+	if err != nil || again.GetSignalId() != first.GetSignalId() {
+		t.Fatalf("the same key in the body is a retry of the same request: %v %v, want signal %s", again, err, first.GetSignalId())
+	}
+	both, err := c.SubmitSignal(withKey("md-1"), arrearsSignal("md-1"))
+	if err != nil || both.GetSignalId() != first.GetSignalId() {
+		t.Fatalf("metadata and body with the same key: %v %v", both, err)
+	}
+	refused := map[string]error{}
+	_, refused["metadata and body differ"] = c.SubmitSignal(withKey("md-2"), arrearsSignal("md-3"))
+	_, refused["metadata sent twice"] = c.SubmitSignal(withKey("md-4", "md-5"), arrearsSignal(""))
+	_, refused["a key with a read"] = c.GetSignal(withKey("md-6"), &referralv1.GetSignalRequest{SignalId: first.GetSignalId()})
+	for name, err := range refused {
+		if v := violations(t, err); !v["idempotency_key"] || len(v) != 1 {
+			t.Errorf("%s: %v, want idempotency_key refused", name, err)
+		}
+	}
+	if n := h.count(t, `SELECT count(*) FROM signals`); n != 1 {
+		t.Fatalf("%d signals stored, want the one", n)
 	}
 }
