@@ -10,6 +10,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -43,19 +44,19 @@ func Register(fs *flag.FlagSet, cfg any) error {
 	return register(fs, cfg, nil, true)
 }
 
-// Parse parses args with fs and then reports the first environment value, of the settings
-// Register put on fs, that did not parse and was not overridden by its flag.
+// Parse parses args with fs and then reports every environment value, of the settings
+// Register put on fs, that did not parse and was not overridden by its flag (all at once).
 func Parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var first error
+	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := f.Value.(*flagValue); ok && v.envErr != nil && first == nil {
-			first = v.envErr
+		if v, ok := f.Value.(*flagValue); ok && v.envErr != nil {
+			errs = append(errs, v.envErr)
 		}
 	})
-	return first
+	return errors.Join(errs...)
 }
 
 // RegisterWith is Register with values given by environment variable name that win over the
@@ -71,6 +72,7 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 	if err != nil {
 		return err
 	}
+	var errs []error // of the values that no flag can fix, all named at once
 	for _, f := range fields {
 		def := f.tag.Get("default")
 		env := f.tag.Get("env")
@@ -78,7 +80,8 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 			if v, ok := os.LookupEnv(env); ok && v != "" {
 				// Which one was meant cannot be told: a secret rotated in the file would be
 				// shadowed by a forgotten variable.
-				return fmt.Errorf("%s and %s_FILE are both set: give one", env, env)
+				errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: give one", env, env))
+				continue
 			}
 		}
 		if v, ok := given[env]; ok && env != "" {
@@ -92,7 +95,8 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 			// through the environment of the process.
 			b, err := os.ReadFile(path)
 			if err != nil {
-				return fmt.Errorf("%s_FILE: %w", env, err)
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
+				continue
 			}
 			def = strings.TrimRight(string(b), "\r\n")
 		}
@@ -102,13 +106,14 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 		}
 		name := flagName(f.tag)
 		if fv.envErr != nil && (!flagMayFix || name == "") {
-			return fv.envErr
+			errs = append(errs, fv.envErr)
+			continue
 		}
 		if name != "" {
 			fs.Var(fv, name, f.tag.Get("usage")+" (env "+f.tag.Get("env")+")")
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func flagName(tag reflect.StructTag) string {

@@ -47,6 +47,21 @@ func TestBadValues(t *testing.T) {
 	if err := Load(fs, []string{"-grace", "soon"}, &c); err == nil {
 		t.Fatal("a bad flag value must be an error")
 	}
+	// Every bad value is named at once, not the first one only (README probe, thirty-fourth
+	// session), with a command line and without one.
+	t.Setenv("T_CONNS", "many")
+	t.Setenv("T_GRACE", "soon")
+	t.Setenv("T_ON", "perhaps")
+	for name, err := range map[string]error{
+		"Load":         Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, &sample{}),
+		"RegisterWith": RegisterWith(flag.NewFlagSet("t", flag.ContinueOnError), &sample{}, nil),
+	} {
+		for _, env := range []string{"T_CONNS", "T_GRACE", "T_ON"} {
+			if err == nil || !strings.Contains(err.Error(), env) {
+				t.Errorf("%s: %v, want %s named with the others", name, err, env)
+			}
+		}
+	}
 }
 
 // A flag wins over the environment, a value of it that does not parse included: an operator

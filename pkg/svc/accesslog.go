@@ -20,6 +20,9 @@ func loadAccessLogKeys(cfg Config) (*logstore.Keys, error) {
 	if cfg.AccessLogKey == "" {
 		return nil, errors.New("WIJKBRUG_ACCESSLOG_KEY (or WIJKBRUG_ACCESSLOG_KEY_FILE) is required: the access log is sealed with it")
 	}
+	if id := cfg.AccessLogKeyID; id < 1 || id > 255 { // verify-accesslog does not pass checkLimits
+		return nil, fmt.Errorf("WIJKBRUG_ACCESSLOG_KEY_ID (-accesslog-key-id) is %d: 1-255", id)
+	}
 	return logstore.ParseKeys(cfg.AccessLogKey, cfg.AccessLogKeyID, cfg.AccessLogPreviousKeys)
 }
 

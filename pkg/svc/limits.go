@@ -43,5 +43,11 @@ func checkLimits(cfg Config) error {
 	if id := cfg.BSNEncryptionKeyID; id < 0 || id > 255 {
 		errs = append(errs, fmt.Errorf("WIJKBRUG_BSN_ENCRYPTION_KEY_ID (-bsn-encryption-key-id) is %d: 1-255", id))
 	}
+	if id := cfg.AccessLogKeyID; id < 1 || id > 255 {
+		errs = append(errs, fmt.Errorf("WIJKBRUG_ACCESSLOG_KEY_ID (-accesslog-key-id) is %d: 1-255", id))
+	}
+	if cfg.ConsumerWorkers < 0 {
+		errs = append(errs, fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS (-consumer-workers) is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers))
+	}
 	return errors.Join(errs...)
 }

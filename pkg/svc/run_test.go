@@ -343,14 +343,19 @@ func TestEmergencyAccess(t *testing.T) {
 // had been accepted without a word: a negative retention kept rows for ever, seven replicas
 // retried the stream for ever while the service reported ready).
 func TestSettingsOutOfRangeAreRefused(t *testing.T) {
-	cfg := svc.Config{LogLevel: "info", StreamReplicas: 7, ConsumerBatch: -1, OutboxRetention: -time.Hour,
-		RateLimit: -1, ShutdownGrace: -time.Second, BSNEncryptionKeyID: 256, DatabaseConns: -2}
+	// The log level, the call cap, the idempotency retention, the access-log key id and the
+	// consumer workers were checked one after the other, each stopping the start on its own
+	// (README probe, thirty-fourth session); the access-log key id only when the key was read.
+	cfg := svc.Config{LogLevel: "verbose", StreamReplicas: 7, ConsumerBatch: -1, OutboxRetention: -time.Hour,
+		RateLimit: -1, ShutdownGrace: -time.Second, BSNEncryptionKeyID: 256, DatabaseConns: -2,
+		MaxCallDuration: 5 * time.Minute, IdempotencyRetention: time.Hour, AccessLogKeyID: 300, ConsumerWorkers: -1}
 	err := svc.Run(context.Background(), emptySpec(), cfg, svc.Hooks{LogOutput: io.Discard})
 	if err == nil {
 		t.Fatal("settings out of range were accepted")
 	}
 	for _, name := range []string{"WIJKBRUG_STREAM_REPLICAS", "WIJKBRUG_CONSUMER_BATCH", "WIJKBRUG_OUTBOX_RETENTION", "WIJKBRUG_RATE_LIMIT",
-		"WIJKBRUG_SHUTDOWN_GRACE", "WIJKBRUG_BSN_ENCRYPTION_KEY_ID", "WIJKBRUG_DATABASE_MAX_CONNS"} {
+		"WIJKBRUG_SHUTDOWN_GRACE", "WIJKBRUG_BSN_ENCRYPTION_KEY_ID", "WIJKBRUG_DATABASE_MAX_CONNS", "WIJKBRUG_LOG_LEVEL",
+		"WIJKBRUG_MAX_CALL_DURATION", "WIJKBRUG_IDEMPOTENCY_RETENTION", "WIJKBRUG_ACCESSLOG_KEY_ID", "WIJKBRUG_CONSUMER_WORKERS"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error does not name %s: %v", name, err)
 		}

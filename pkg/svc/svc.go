@@ -299,8 +299,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
+	// Every setting out of range is named at once: fixing them one start at a time took as
+	// many starts as there were mistakes.
 	level, err := parseLevel(cfg.LogLevel)
-	if err != nil {
+	if err := errors.Join(err, checkCallCap(cfg.MaxCallDuration), checkRetention(cfg), checkLimits(cfg)); err != nil {
 		return err
 	}
 	logger := observability.NewLogger(logOut, level, spec.Name)
@@ -312,18 +314,6 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}
 	if cfg.RESTAddr == "" {
 		cfg.RESTAddr = spec.DefaultRESTAddr
-	}
-	if err := checkCallCap(cfg.MaxCallDuration); err != nil {
-		return err
-	}
-	if err := checkRetention(cfg); err != nil {
-		return err
-	}
-	if err := checkLimits(cfg); err != nil {
-		return err
-	}
-	if cfg.ConsumerWorkers < 0 {
-		return fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS (-consumer-workers) is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers)
 	}
 	privacyOfficers, err := config.OINs("WIJKBRUG_PRIVACY_OFFICER_OINS (-privacy-officer-oins)", cfg.PrivacyOfficerOINs)
 	if err != nil {

@@ -45,9 +45,9 @@ func TestShortIdempotencyRetentionIsRefused(t *testing.T) {
 // are not OINs (the production overlay's placeholder among them).
 func TestMeaninglessSettingsAreRefused(t *testing.T) {
 	for want, cfg := range map[string]Config{
-		"WIJKBRUG_LOG_LEVEL":            {LogLevel: "verbose"},
-		"WIJKBRUG_CONSUMER_WORKERS":     {ConsumerWorkers: -3},
-		"WIJKBRUG_PRIVACY_OFFICER_OINS": {PrivacyOfficerOINs: "set-in-your-overlay:oins-of-the-privacy-officers"},
+		"WIJKBRUG_LOG_LEVEL":            {LogLevel: "verbose", AccessLogKeyID: 1},
+		"WIJKBRUG_CONSUMER_WORKERS":     {ConsumerWorkers: -3, AccessLogKeyID: 1},
+		"WIJKBRUG_PRIVACY_OFFICER_OINS": {PrivacyOfficerOINs: "set-in-your-overlay:oins-of-the-privacy-officers", AccessLogKeyID: 1},
 	} {
 		err := Run(t.Context(), Spec{Name: "test"}, cfg, Hooks{LogOutput: io.Discard})
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
