@@ -49,6 +49,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Registrar registers a service's generated gateway handlers on mux, calling the service
@@ -219,7 +220,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		}
 		r.Body = &cappedBody{ReadCloser: r.Body, left: grpcx.MaxMessageBytes}
 		refuse := func(err error) {
-			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, grpcx.ToStatus(r.Context(), nil, err))
+			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, headerNames(grpcx.ToStatus(r.Context(), nil, err)))
 		}
 		// Path and query parameters become proto strings, which must be UTF-8: refuse them
 		// here (the gRPC client would fail to marshal them, an INTERNAL).
@@ -612,7 +613,40 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 			}
 		}
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, headerNames(err))
+}
+
+// headerNames words an answer in HTTP's terms where the service speaks of the gRPC metadata
+// a header became: a violation of "metadata x-wijkbrug-user" is one of "header
+// X-Wijkbrug-User", and "acting user metadata" are "acting-user headers".
+func headerNames(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	p := st.Proto()
+	changed := false
+	if msg := strings.Replace(p.GetMessage(), "acting user metadata", "acting-user headers", 1); msg != p.GetMessage() {
+		p.Message, changed = msg, true
+	}
+	for i, d := range p.GetDetails() {
+		var br errdetails.BadRequest
+		if d.MessageIs(&br) && d.UnmarshalTo(&br) == nil {
+			renamed := false
+			for _, v := range br.GetFieldViolations() {
+				if k, ok := strings.CutPrefix(v.GetField(), "metadata "); ok {
+					v.Field, renamed = "header "+http.CanonicalHeaderKey(k), true
+				}
+			}
+			if a, aerr := anypb.New(&br); renamed && aerr == nil {
+				p.Details[i], changed = a, true
+			}
+		}
+	}
+	if !changed {
+		return err
+	}
+	return status.FromProto(p).Err()
 }
 
 // errBodyTooLarge is a body read past the message limit.
