@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -289,11 +290,39 @@ func testREST(t *testing.T, s *suite.Suite) {
 			t.Errorf("the social map under social-map: %v", err)
 		}
 	})
-	t.Run("without a client certificate the connection is refused", func(t *testing.T) {
-		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}}}
-		if res, err := c.Get(base + "/openapi.json"); err == nil {
-			res.Body.Close()
-			t.Fatalf("a client without a certificate got %d", res.StatusCode)
+	t.Run("without a client certificate every request is 401 saying so, another CA's included", func(t *testing.T) {
+		// It was a TLS alert ("certificate required"), which told a curl user nothing (README
+		// probe, thirty-fourth session); the gRPC port answers UNAUTHENTICATED with the same words.
+		caPEM, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		for _, h2 := range []bool{false, true} {
+			c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: h2,
+				TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}}}
+			for _, target := range []struct{ method, path string }{{"GET", "/openapi.json"}, {"POST", "/v1/signals"}, {"OPTIONS", "/v1/signals"}} {
+				a := call(t, c, target.method, base+target.path, signal, gpHeaders...)
+				if code, _ := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||
+					!strings.Contains(string(a.body), "no client certificate") || a.header.Get("API-Version") == "" {
+					t.Errorf("%s %s without a certificate (h2 %v): %d %s, want 401 saying no client certificate", target.method, target.path, h2, a.status, a.body)
+				}
+			}
+		}
+		other, err := devca.New("Another CA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _, _, err := other.IssueClient(devca.Org{OIN: "00000004000000000999", Name: "Elders", Type: "GP"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13,
+			RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
+		// A TLS client offers only a certificate of a CA the server names, so it sends none.
+		if a := call(t, c, "GET", base+"/openapi.json", "", gpHeaders...); a.status != http.StatusUnauthorized || !strings.Contains(string(a.body), "no client certificate") {
+			t.Fatalf("a certificate of another CA: %d %s, want 401 saying no client certificate", a.status, a.body)
 		}
 	})
 	t.Run("bad bytes are 400", func(t *testing.T) {

@@ -113,6 +113,10 @@ func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 	}
 	tlsConf := cfg.TLS.Clone()
 	tlsConf.NextProtos = []string{"h2", "http/1.1"}
+	// A certificate that is given must verify (untrusted, expired: the handshake fails), but
+	// a client without one is let in and every request answered 401 with what is missing (the
+	// handler), as the gRPC port does: a TLS alert told curl users nothing they could act on.
+	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 	hs := &http.Server{
 		Handler: h, TLSConfig: tlsConf,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -121,6 +125,10 @@ func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 	}
 	return &Server{http: hs, lis: tls.NewListener(lis, tlsConf), cc: cc}, nil
 }
+
+// NoCertificateMessage is what a request without a client certificate is told (the gRPC
+// port's grpcx.NoCertificateMessage, in curl's words).
+const NoCertificateMessage = "no client certificate: every Wijkbrug port requires mutual TLS; present a certificate issued by the partner CA this port trusts (curl --cert/--key)"
 
 // Addr is the address the edge listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
@@ -200,6 +208,13 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w = challenging{w}
 		w.Header().Set("API-Version", APIVersion)
+		// The handshake lets a client without a certificate in (New), so that it is told
+		// what is missing, as on the gRPC port, instead of a TLS alert. Before anything else:
+		// OPTIONS and the documents too are for partners only.
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, status.Error(codes.Unauthenticated, NoCertificateMessage))
+			return
+		}
 		// OPTIONS says which methods a path answers (no acting user needed: the OpenAPI
 		// document says as much); HEAD is a GET whose body the server does not send.
 		if r.Method == http.MethodOptions {
