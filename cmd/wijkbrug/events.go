@@ -103,7 +103,11 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		stops = append(stops, cc.Stop)
 	}
 	if len(stops) == 0 {
-		return fmt.Errorf("no readable Wijkbrug stream matches %q for %s (is the suite running; does the partner have a subscription?)", *subject, org.Name)
+		what := fmt.Sprintf("no readable Wijkbrug stream matches %q", *subject)
+		if *subject == "" {
+			what = "no Wijkbrug stream is readable"
+		}
+		return fmt.Errorf("%s for %s (is the suite running; does the partner have a subscription?)", what, org.Name)
 	}
 	<-ctx.Done()
 	for _, s := range stops {

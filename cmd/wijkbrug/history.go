@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	protoenum "github.com/wijkbrug/wijkbrug/pkg/protoenum"
@@ -45,7 +46,12 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 	for i := range historyServices {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", *basePort+i))
 	}
-	return printAccessHistory(ctx, conf, addrs, *resident, out)
+	err = printAccessHistory(ctx, conf, addrs, *resident, out)
+	if err != nil && strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		// Most often the suite runs from another data directory (make run EPHEMERAL=1).
+		return fmt.Errorf("%w (the CA in %s is not the running suite's: give the suite's data directory with -data-dir, e.g. the throw-away one the make run banner names)", err, filepath.Join(*dataDir, "pki"))
+	}
+	return err
 }
 
 // historyServices are the services access-history asks, in the order of their ports.
