@@ -133,7 +133,7 @@ func ValidID(id string) bool { return idRe.MatchString(id) }
 // Create makes the subscription id on the feed of oin (creating the feed stream first).
 func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscription, error) {
 	// Bounded: the broker refuses an organisation it does not know by not answering.
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, natsTimeout)
 	defer cancel()
 	partner, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas, m.log)
 	if err != nil {
@@ -175,7 +175,9 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
 	case s.Start == StartSequence:
 		// A start past the feed's next event would skip the events stored before it: refused.
-		info, err := partner.Info(ctx)
+		ictx, cancel := context.WithTimeout(ctx, natsTimeout)
+		info, err := partner.Info(ictx)
+		cancel()
 		if err != nil {
 			return Subscription{}, m.classify(err, "the feed of this organisation")
 		}
@@ -185,13 +187,15 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, s.Sequence
 		cfg.Metadata[metaSeq] = strconv.FormatUint(s.Sequence, 10)
 	}
-	c, err := m.js.CreateConsumer(ctx, natsx.PartnerStream(oin), cfg)
+	cctx, cancel := context.WithTimeout(ctx, natsTimeout)
+	defer cancel()
+	c, err := m.js.CreateConsumer(cctx, natsx.PartnerStream(oin), cfg)
 	if errors.Is(err, jetstream.ErrConsumerExists) {
 		// The subscription this key names exists with another configuration: the retry of a
 		// create whose answer was lost (a start with what is new, or at a time, is found
 		// again further on), or a new request with a key whose stored answer is gone after its
 		// retention. Only the first gets the subscription; the second did not ask for it.
-		c, err = m.js.Consumer(ctx, natsx.PartnerStream(oin), id)
+		c, err = m.js.Consumer(cctx, natsx.PartnerStream(oin), id)
 		if err == nil && !sameSettings(c.CachedInfo().Config, cfg) {
 			return Subscription{}, keyReused(id)
 		}
@@ -339,9 +343,17 @@ func originSequence(ctx context.Context, partner jetstream.Stream, seq uint64) (
 	return strconv.ParseUint(fields[1], 10, 64)
 }
 
+// natsTimeout bounds each request of the feed manager to the broker. Without it a request
+// waited for the caller's whole deadline (the 30 s cap) while NATS was stopped, and the call
+// ended DEADLINE_EXCEEDED, which a client's retry policy for reads does not retry, instead of
+// UNAVAILABLE with RetryInfo (probe B, thirty-fourth session).
+const natsTimeout = 3 * time.Second
+
 // List returns the subscriptions on the feed of oin.
 func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) {
-	stream, err := m.js.Stream(ctx, natsx.PartnerStream(oin))
+	nctx, cancel := context.WithTimeout(ctx, natsTimeout)
+	defer cancel()
+	stream, err := m.js.Stream(nctx, natsx.PartnerStream(oin))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil // no subscription made yet
 	}
@@ -349,7 +361,7 @@ func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) 
 		return nil, m.classify(err, "the feed of this organisation")
 	}
 	var out []Subscription
-	infos := stream.ListConsumers(ctx)
+	infos := stream.ListConsumers(nctx)
 	for info := range infos.Info() {
 		if info.Config.Metadata[metaKind] == "1" {
 			out = append(out, fromInfo(info))
@@ -375,14 +387,16 @@ func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) 
 
 // Get returns one subscription of oin.
 func (m *Manager) Get(ctx context.Context, oin, id string) (Subscription, error) {
-	stream, err := m.js.Stream(ctx, natsx.PartnerStream(oin))
+	nctx, cancel := context.WithTimeout(ctx, natsTimeout)
+	defer cancel()
+	stream, err := m.js.Stream(nctx, natsx.PartnerStream(oin))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Subscription{}, apperr.NotFound("subscription", id)
 	}
 	if err != nil {
 		return Subscription{}, m.classify(err, "the feed of this organisation")
 	}
-	c, err := stream.Consumer(ctx, id)
+	c, err := stream.Consumer(nctx, id)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Subscription{}, apperr.NotFound("subscription", id)
 	}
@@ -428,12 +442,14 @@ func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subsc
 			return Subscription{}, err
 		}
 	} else {
+		nctx, cancel := context.WithTimeout(ctx, natsTimeout)
 		if paused {
 			// "Until further notice": JetStream pauses until a moment; a century is that.
-			_, err = m.js.PauseConsumer(ctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
+			_, err = m.js.PauseConsumer(nctx, natsx.PartnerStream(oin), id, time.Now().AddDate(100, 0, 0))
 		} else {
-			_, err = m.js.ResumeConsumer(ctx, natsx.PartnerStream(oin), id)
+			_, err = m.js.ResumeConsumer(nctx, natsx.PartnerStream(oin), id)
 		}
+		cancel()
 		if err != nil {
 			return Subscription{}, m.classify(err, "the subscription")
 		}
@@ -456,7 +472,9 @@ func (m *Manager) Delete(ctx context.Context, oin, id string) error {
 	if _, err := m.Get(ctx, oin, id); err != nil {
 		return err
 	}
-	if err := m.js.DeleteConsumer(ctx, natsx.PartnerStream(oin), id); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	nctx, cancel := context.WithTimeout(ctx, natsTimeout)
+	defer cancel()
+	if err := m.js.DeleteConsumer(nctx, natsx.PartnerStream(oin), id); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return m.classify(err, "the subscription")
 	}
 	if m.hooks != nil {

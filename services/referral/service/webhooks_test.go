@@ -21,6 +21,9 @@ import (
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -379,4 +382,65 @@ func webhookOf(t *testing.T, subs subscriptionsv1.SubscriptionServiceClient, ctx
 		t.Fatalf("no webhook subscription: %v", list)
 	}
 	return out
+}
+
+// TestSubscriptionsAnswerUnavailableWithoutNATS: with the broker gone, every subscription call
+// answers UNAVAILABLE with RetryInfo within seconds. List, pause and delete had waited for the
+// caller's whole deadline and ended DEADLINE_EXCEEDED (probe B, thirty-fourth session).
+func TestSubscriptionsAnswerUnavailableWithoutNATS(t *testing.T) {
+	h := start(t)
+	h.env.NATS.AddPartner(t, housing)
+	subs := subscriptionsv1.NewSubscriptionServiceClient(h.env.Client(t, h.s.Addr, housing))
+	made, err := subs.CreateSubscription(h.ctx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "before", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := made.GetSubscription().GetSubscriptionId()
+	h.env.NATS.Stop()
+	calls := map[string]func(context.Context) error{
+		"ListSubscriptions": func(ctx context.Context) error {
+			_, err := subs.ListSubscriptions(ctx, &subscriptionsv1.ListSubscriptionsRequest{})
+			return err
+		},
+		"PauseSubscription": func(ctx context.Context) error {
+			_, err := subs.PauseSubscription(ctx, &subscriptionsv1.PauseSubscriptionRequest{IdempotencyKey: "p", SubscriptionId: id, Paused: true})
+			return err
+		},
+		"DeleteSubscription": func(ctx context.Context) error {
+			_, err := subs.DeleteSubscription(ctx, &subscriptionsv1.DeleteSubscriptionRequest{IdempotencyKey: "d", SubscriptionId: id})
+			return err
+		},
+		"CreateSubscription": func(ctx context.Context) error {
+			_, err := subs.CreateSubscription(ctx, &subscriptionsv1.CreateSubscriptionRequest{IdempotencyKey: "during", StartPoint: subscriptionsv1.StartPoint_START_POINT_ALL})
+			return err
+		},
+	}
+	var wg sync.WaitGroup
+	for name, call := range calls { // at once: each waits for the broker's timeout
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			began := time.Now()
+			err := call(metadata.NewOutgoingContext(ctx, actingMD(h.ctx)))
+			if took := time.Since(began); status.Code(err) != codes.Unavailable || took > 10*time.Second || !hasRetryInfo(err) {
+				t.Errorf("%s without NATS: %v after %s, want UNAVAILABLE with RetryInfo within seconds", name, err, took.Round(time.Millisecond))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// actingMD is the acting-user metadata of ctx, for a context with a deadline of its own.
+func actingMD(ctx context.Context) metadata.MD {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	return md
+}
+
+func hasRetryInfo(err error) bool {
+	for _, d := range status.Convert(err).Details() {
+		if _, ok := d.(*errdetails.RetryInfo); ok {
+			return true
+		}
+	}
+	return false
 }
