@@ -28,6 +28,13 @@ func Connect(url, name string, tlsConfig *tls.Config, inbox string) (*nats.Conn,
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
+		// A broker that hangs (its process stopped, a partitioned node) keeps the TCP
+		// connection open: only unanswered pings show it. With nats.go's defaults (every
+		// 2 minutes, 2 outstanding) the connection counted as up for about six minutes while
+		// nothing was published, and health, /readyz and the NATS alert said so (probe B,
+		// thirty-fourth session); now within PingInterval × (MaxPingsOut + 1), 30 s.
+		nats.PingInterval(PingInterval),
+		nats.MaxPingsOutstanding(MaxPingsOut),
 	)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -35,6 +42,13 @@ func Connect(url, name string, tlsConfig *tls.Config, inbox string) (*nats.Conn,
 	}
 	return nc, nil
 }
+
+// PingInterval and MaxPingsOut are how a service finds a hung broker: a connection whose
+// pings go unanswered this many times in a row is dropped and reconnected.
+const (
+	PingInterval = 10 * time.Second
+	MaxPingsOut  = 2
+)
 
 // Secure returns the connection options every Wijkbrug NATS client uses: TLS 1.3 with the
 // client certificate of tlsConfig, and replies on the identity's own inbox prefix.
