@@ -62,7 +62,7 @@ func (g *dbGate) set(reachable bool) {
 }
 
 func databaseUnavailable() error {
-	return apperr.Unavailable("temporarily unavailable: the database does not answer; retry with the same idempotency key", nil)
+	return apperr.Unavailable("temporarily unavailable: the database does not answer; retry (a change with the same idempotency key)", nil)
 }
 
 func (g *dbGate) unary() grpc.UnaryServerInterceptor {
@@ -71,7 +71,7 @@ func (g *dbGate) unary() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		if g.hold && !g.ready.Load() {
-			return nil, apperr.Unavailable("temporarily unavailable: the service is starting; retry with the same idempotency key", nil)
+			return nil, apperr.Unavailable("temporarily unavailable: the service is starting; retry (a change with the same idempotency key)", nil)
 		}
 		if g.down.Load() {
 			return nil, databaseUnavailable()

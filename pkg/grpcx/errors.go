@@ -100,9 +100,9 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	if pgxdb.IsTransient(err) || natsx.IsTransient(err) {
 		log.WarnContext(ctx, "dependency unavailable", "error", err.Error())
-		st, derr := status.New(codes.Unavailable, "temporarily unavailable; retry with the same idempotency key").WithDetails(retryAdvice())
+		st, derr := status.New(codes.Unavailable, "temporarily unavailable; retry (a change with the same idempotency key)").WithDetails(retryAdvice())
 		if derr != nil {
-			return status.Error(codes.Unavailable, "temporarily unavailable; retry with the same idempotency key")
+			return status.Error(codes.Unavailable, "temporarily unavailable; retry (a change with the same idempotency key)")
 		}
 		return st.Err()
 	}
