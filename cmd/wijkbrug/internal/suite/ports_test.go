@@ -191,3 +191,23 @@ func TestPortNumbersOutOfRangeAreRefused(t *testing.T) {
 		t.Errorf("Start created %s before refusing: %v", dir, err)
 	}
 }
+
+// One suite per data directory: a second one is refused before it writes anything there,
+// naming the holder, and the directory is free again once the first one has stopped.
+func TestDataDirectoryIsTakenByOneSuite(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lockDataDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "in use by another Wijkbrug suite") || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("a second lock: %v, want the directory in use, naming the holder", err)
+	}
+	unlock()
+	again, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatalf("after the first suite stopped: %v", err)
+	}
+	again()
+}

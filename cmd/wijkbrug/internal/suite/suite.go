@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -109,6 +110,8 @@ type Suite struct {
 	cancel  context.CancelFunc
 	done    chan error
 	cleanup []func()
+	// unlock releases the data directory after everything else has stopped (lockDataDir).
+	unlock func()
 }
 
 // Demo organisations. The OINs are fictional but well-formed (20 digits).
@@ -223,6 +226,14 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	// it: another Wijkbrug's PostgreSQL on the port answered the readiness check, and this
 	// suite migrated, seeded and rebuilt read models in that suite's databases.
 	if err := portsFree(map[string]int{"PostgreSQL (-pg-port)": opts.PostgresPort, "NATS (-nats-port)": opts.NATSPort}); err != nil {
+		return nil, err
+	}
+
+	// One suite per data directory, before PostgreSQL and NATS are started in it (what comes
+	// before only adds files that are missing): a second suite on other ports had rewritten
+	// the running one's NATS configuration before PostgreSQL refused it the directory (probe
+	// B, thirty-fourth session). On the same ports the port checks above answer first.
+	if s.unlock, err = lockDataDir(opts.DataDir); err != nil {
 		return nil, err
 	}
 
@@ -360,6 +371,31 @@ func (s *Suite) runCleanup() {
 		f()
 	}
 	s.cleanup = nil
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+}
+
+// lockDataDir takes the data directory for this suite (an advisory lock on its .lock file,
+// which the kernel releases when the process ends, however it ends), or says which suite
+// holds it.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(f.Name())
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %s is in use by another Wijkbrug suite (%s): stop it, or give another -data-dir", dir, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("lock data directory %s: %w", dir, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d\n", os.Getpid())), 0)
+	return func() { _ = f.Close() }, nil
 }
 
 // Endpoint returns the named service.
