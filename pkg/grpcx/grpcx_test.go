@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -399,6 +400,15 @@ func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
 		"unknown method": func(ctx context.Context) error {
 			return cc.Invoke(ctx, "/wijkbrug.secret.v1.Hidden/Get", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{})
 		},
+		// A stream whose request message never comes: it had held a goroutine until the
+		// client gave up (5,000 of them from one probe); it is refused as it opens.
+		"a stream that never sends its request": func(ctx context.Context) error {
+			st, err := cc.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, referralv1.ReferralService_GetSignal_FullMethodName)
+			if err != nil {
+				return err
+			}
+			return st.RecvMsg(&referralv1.GetSignalResponse{})
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -411,6 +421,22 @@ func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
 				t.Fatalf("refusal took %s", d)
 			}
 		})
+	}
+}
+
+// A connection takes at most grpcx.MaxHeaderBytes of metadata with a call (grpc-go's default
+// was 16 MiB: an outside probe sent 8 MiB with every call).
+func TestMetadataIsBounded(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	if _, err := gp.GetSignal(metadata.AppendToOutgoingContext(ctx(t), "x-pad", strings.Repeat("a", 32<<10)), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
+		t.Fatalf("32 KiB of metadata: %v", err)
+	}
+	if _, err := gp.GetSignal(metadata.AppendToOutgoingContext(ctx(t), "x-pad", strings.Repeat("a", 1<<20)), &referralv1.GetSignalRequest{SignalId: idOK}); err == nil {
+		t.Fatal("1 MiB of metadata was taken")
+	}
+	if _, err := gp.GetSignal(ctx(t), &referralv1.GetSignalRequest{SignalId: idOK}); err != nil {
+		t.Fatalf("a call after the refused one: %v", err)
 	}
 }
 

@@ -4,10 +4,13 @@
 package grpcx
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/tap"
 	"log/slog"
 	"net"
 	"time"
@@ -29,6 +32,28 @@ import (
 // MaxMessageBytes bounds request and response size: no legitimate Wijkbrug message comes
 // near it, and it keeps a malicious caller from making the server allocate much.
 const MaxMessageBytes = 4 << 20
+
+// The limits of one gRPC connection (NewServer). MaxHeaderBytes leaves room above the REST
+// edge's 64 KiB of HTTP headers for the certificate the edge passes on with them.
+const (
+	MaxConcurrentStreams = 500
+	MaxConnectionIdle    = 2 * time.Minute
+	MaxHeaderBytes       = 128 << 10
+)
+
+// refuseAnonymousStreams answers a stream on a connection without a verified client
+// certificate with UNAUTHENTICATED as soon as its headers arrive (a grpc InTapHandle): the
+// interceptors, which say the same, run only once the request message has come, and a stream
+// whose message never comes held a goroutine until the client gave up. The REST edge's own
+// connection, and every check of a certificate that is there, are the interceptors'.
+func refuseAnonymousStreams(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) == 0 {
+			return ctx, status.Error(codes.Unauthenticated, NoCertificateMessage)
+		}
+	}
+	return ctx, nil
+}
 
 // ServerConfig configures a server.
 type ServerConfig struct {
@@ -120,6 +145,18 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.ConnectionTimeout(10*time.Second),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// What a connection may hold (an outside probe, thirty-fourth session: a client without
+		// a certificate held 5,000 streams that never sent their request, each a goroutine,
+		// and 300 idle connections for as long as it liked; grpc-go's defaults have no limit
+		// on either, and 16 MiB of metadata): streams on a connection without a certificate
+		// are refused as they open, before any goroutine waits for their message; a connection
+		// carries at most MaxConcurrentStreams calls at once, is closed after
+		// MaxConnectionIdle without one (as the REST port does), and takes at most
+		// MaxHeaderBytes of metadata.
+		grpc.InTapHandle(refuseAnonymousStreams),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: MaxConnectionIdle}),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
