@@ -53,6 +53,16 @@ type stub struct {
 	referralv1.UnimplementedReferralServiceServer
 }
 
+// ListMySignals answers page_size signals of 40 KB each (a description of 10,000 four-byte
+// characters, the longest a signal takes).
+func (stub) ListMySignals(_ context.Context, req *referralv1.ListMySignalsRequest) (*referralv1.ListMySignalsResponse, error) {
+	out := &referralv1.ListMySignalsResponse{NextPageToken: "next"}
+	for range req.GetPageSize() {
+		out.Signals = append(out.Signals, &referralv1.Signal{Description: strings.Repeat("😀", 10000)})
+	}
+	return out, nil
+}
+
 func (stub) GetSignal(ctx context.Context, req *referralv1.GetSignalRequest) (*referralv1.GetSignalResponse, error) {
 	switch req.GetSignalId() {
 	case idPanic:
@@ -122,7 +132,8 @@ func startOpts(t *testing.T, hold bool) *fixture {
 		Service:  "test",
 		TLS:      &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
 		Policy: authz.Policy{
-			referralv1.ReferralService_GetSignal_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}},
+			referralv1.ReferralService_GetSignal_FullMethodName:     {OrgTypes: []identity.OrgType{identity.OrgGP}},
+			referralv1.ReferralService_ListMySignals_FullMethodName: {OrgTypes: []identity.OrgType{identity.OrgGP}},
 		},
 		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
 		HoldUntilReady: hold,
@@ -421,6 +432,28 @@ func TestMissingClientCertificateFailsFastWithAClearMessage(t *testing.T) {
 				t.Fatalf("refusal took %s", d)
 			}
 		})
+	}
+}
+
+// A page too large to send is INVALID_ARGUMENT on page_size, saying how many records fit, and
+// a page of that many is sent (it was RESOURCE_EXHAUSTED "trying to send message larger than
+// max": on REST a 429 that no retry mends).
+func TestPageTooLargeNamesThePageSize(t *testing.T) {
+	f := start(t)
+	gp := f.client(t, f.as(t, f.ca, "GP", time.Now().Add(time.Hour)))
+	_, err := gp.ListMySignals(ctx(t), &referralv1.ListMySignalsRequest{PageSize: 200})
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument || len(st.Details()) == 0 {
+		t.Fatalf("a page of 8 MB: %v, want INVALID_ARGUMENT on page_size", err)
+	}
+	br := st.Details()[0].(*errdetails.BadRequest)
+	v := br.GetFieldViolations()[0]
+	var fit int32
+	if _, serr := fmt.Sscanf(v.GetDescription()[strings.LastIndex(v.GetDescription(), "at most ")+len("at most "):], "%d", &fit); v.GetField() != "page_size" || serr != nil || fit < 50 || fit >= 104 {
+		t.Fatalf("violation %v: want page_size with the number of records that fit", v)
+	}
+	if resp, err := gp.ListMySignals(ctx(t), &referralv1.ListMySignalsRequest{PageSize: fit}); err != nil || len(resp.GetSignals()) != int(fit) {
+		t.Fatalf("a page of the size it named: %d records, %v", len(resp.GetSignals()), err)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // The server's unary chain, outermost first. The order matters and is written down here:
@@ -51,6 +52,8 @@ import (
 //     there was ignored, also when it differed from the body's.
 //  9. validate  – the field rules declared in the protos (protovalidate, validate.go), after
 //     the policy so that a caller who may not call a method learns nothing about it.
+// 10. database  – calls wait for the database gate (dbgate.go).
+// 11. page      – a page of a list too large to send is INVALID_ARGUMENT on page_size.
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
 func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator, db *dbGate, revoked func(*x509.Certificate) bool) []grpc.UnaryServerInterceptor {
@@ -73,6 +76,39 @@ func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics
 		idempotencyKeyUnary(),
 		validateUnary(v),
 		db.unary(),
+		pageFitsUnary(),
+	}
+}
+
+// pageFitsUnary refuses a page of a list that is larger than a message may be (a list of
+// long texts at a large page_size; records are at most a few tens of kilobytes, pages at most
+// hundreds of records). grpc-go refused to send it as RESOURCE_EXHAUSTED "trying to send
+// message larger than max", which the REST edge made a 429 without Retry-After and the call
+// log an OK, and which no retry mends (an outside probe, thirty-fourth session): it is
+// INVALID_ARGUMENT on page_size, saying how many records fit.
+func pageFitsUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return resp, err
+		}
+		m, ok := resp.(proto.Message)
+		if !ok || m.ProtoReflect().Descriptor().Fields().ByName("next_page_token") == nil {
+			return resp, nil
+		}
+		size := proto.Size(m)
+		if size <= MaxMessageBytes {
+			return resp, nil
+		}
+		records := 0
+		m.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.IsList() && fd.Kind() == protoreflect.MessageKind {
+				records = max(records, v.List().Len())
+			}
+			return true
+		})
+		fit := max(1, records*(MaxMessageBytes*9/10)/size)
+		return nil, apperr.Invalid("page_size", fmt.Sprintf("this page of %d records would be %d bytes, more than the %d a message may have: ask for at most %d records a page", records, size, MaxMessageBytes, fit))
 	}
 }
 
