@@ -119,7 +119,7 @@ func New(ctx context.Context, lis net.Listener, cfg Config) (*Server, error) {
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 	hs := &http.Server{
 		Handler: h, TLSConfig: tlsConf,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: ReadTimeout, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -604,9 +604,19 @@ func idempotencyKeyUnary(log *slog.Logger) grpc.UnaryClientInterceptor {
 // parameter) gets a BadRequest detail too, like every other INVALID_ARGUMENT.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
+		if strings.Contains(st.Message(), "i/o timeout") {
+			// The body did not arrive within the server's ReadTimeout: not a mistake in it, and
+			// the read error named the server's socket addresses (an outside probe, thirty-fourth
+			// session).
+			bodyTimeout(w, m)
+			return
+		}
 		field := "body"
 		if r.Method == http.MethodGet || r.Method == http.MethodDelete {
 			field = "query"
+		}
+		if strings.HasPrefix(st.Message(), "invalid grpc-timeout") {
+			field = "header Grpc-Timeout"
 		}
 		if f := fieldOf(st.Message()); f != "" {
 			field = f
@@ -629,6 +639,23 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, headerNames(err))
+}
+
+// ReadTimeout is how long the REST edge waits for a whole request, its body included.
+const ReadTimeout = 30 * time.Second
+
+// bodyTimeout answers a request whose body did not arrive in time: 408, with the status of a
+// deadline, and the connection closed (what is left of the body would be read as a request).
+func bodyTimeout(w http.ResponseWriter, m runtime.Marshaler) {
+	st := status.New(codes.DeadlineExceeded, fmt.Sprintf("the request body did not arrive within %s: send it at once", ReadTimeout))
+	body, err := m.Marshal(st.Proto())
+	if err != nil {
+		body = []byte(`{"code":4}`)
+	}
+	w.Header().Set("Content-Type", m.ContentType(nil))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestTimeout)
+	_, _ = w.Write(body)
 }
 
 // headerNames words an answer in HTTP's terms where the service speaks of the gRPC metadata

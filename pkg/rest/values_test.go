@@ -92,3 +92,22 @@ func TestRetryInfoBecomesRetryAfter(t *testing.T) {
 		t.Errorf("a 404 with Retry-After %q", w.Header().Get("Retry-After"))
 	}
 }
+
+// A body that did not arrive within the read timeout is 408, closing the connection, without
+// the server's socket addresses (it was 400 on "body" quoting the read error); a Grpc-Timeout
+// header that does not read is 400 naming the header, not the query.
+func TestBodyTimeoutAndGrpcTimeout(t *testing.T) {
+	w := httptest.NewRecorder()
+	errorHandler(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest("POST", "/v1/signals", nil),
+		status.Error(codes.InvalidArgument, "read tcp 127.0.0.1:23074->127.0.0.1:35338: i/o timeout"))
+	if w.Code != http.StatusRequestTimeout || w.Header().Get("Connection") != "close" || strings.Contains(w.Body.String(), "127.0.0.1") ||
+		!strings.Contains(w.Body.String(), "did not arrive within 30s") {
+		t.Errorf("a body that timed out: %d %v %s", w.Code, w.Header(), w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	errorHandler(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest("GET", "/v1/signals", nil),
+		status.Error(codes.InvalidArgument, "invalid grpc-timeout: garbage"))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"field":"header Grpc-Timeout"`) {
+		t.Errorf("a bad Grpc-Timeout: %d %s", w.Code, w.Body.String())
+	}
+}
