@@ -52,6 +52,7 @@ import (
 //     there was ignored, also when it differed from the body's.
 //  9. validate  – the field rules declared in the protos (protovalidate, validate.go), after
 //     the policy so that a caller who may not call a method learns nothing about it.
+//
 // 10. database  – calls wait for the database gate (dbgate.go).
 // 11. page      – a page of a list too large to send is INVALID_ARGUMENT on page_size.
 //
