@@ -52,9 +52,8 @@ import (
 //     there was ignored, also when it differed from the body's.
 //  9. validate  – the field rules declared in the protos (protovalidate, validate.go), after
 //     the policy so that a caller who may not call a method learns nothing about it.
-//
-// 10. database  – calls wait for the database gate (dbgate.go).
-// 11. page      – a page of a list too large to send is INVALID_ARGUMENT on page_size.
+//     Then the database gate (dbgate.go), and last the page check: a page of a list too
+//     large to send is INVALID_ARGUMENT on page_size (pageFitsUnary).
 //
 // OpenTelemetry runs as a stats handler before all of them, so every log line has a trace id.
 func unaryChain(log *slog.Logger, policy authz.Policy, m *grpcprom.ServerMetrics, rl RateLimit, maxCall time.Duration, v protovalidate.Validator, db *dbGate, revoked func(*x509.Certificate) bool) []grpc.UnaryServerInterceptor {
