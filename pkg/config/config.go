@@ -101,10 +101,15 @@ func register(fs *flag.FlagSet, cfg any, given map[string]string, flagMayFix boo
 			def = strings.TrimRight(string(b), "\r\n")
 		}
 		fv := &flagValue{v: f.v}
-		if err := set(f.v, def); err != nil && def != "" {
-			fv.envErr = fmt.Errorf("%s: %w", f.tag.Get("env"), err)
-		}
 		name := flagName(f.tag)
+		if err := set(f.v, def); err != nil && def != "" {
+			// Named as the range checks name a value: the variable, its flag, what it is.
+			setting := f.tag.Get("env")
+			if name != "" {
+				setting += " (-" + name + ")"
+			}
+			fv.envErr = fmt.Errorf("%s is %q: %w", setting, def, err)
+		}
 		if fv.envErr != nil && (!flagMayFix || name == "") {
 			errs = append(errs, fv.envErr)
 			continue
@@ -184,7 +189,7 @@ func set(v reflect.Value, s string) error {
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return err
+			return errors.New("not a duration (such as 30s, 5m or 168h)")
 		}
 		v.SetInt(int64(d))
 		return nil
@@ -199,7 +204,7 @@ func set(v reflect.Value, s string) error {
 		}
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return err
+			return errors.New("not true or false")
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int32, reflect.Int64:
@@ -209,7 +214,7 @@ func set(v reflect.Value, s string) error {
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return err
+			return errors.New("not a whole number")
 		}
 		v.SetInt(n)
 	default:

@@ -24,7 +24,7 @@ const MinIdempotencyRetention = 24 * time.Hour
 // checkRetention refuses an idempotency retention shorter than MinIdempotencyRetention.
 func checkRetention(cfg Config) error {
 	if d := cfg.IdempotencyRetention; d > 0 && d < MinIdempotencyRetention {
-		return fmt.Errorf("WIJKBRUG_IDEMPOTENCY_RETENTION is %s: at least %s, or 0 to keep the keys (a retry after a deleted key is applied a second time)", d, MinIdempotencyRetention)
+		return fmt.Errorf("WIJKBRUG_IDEMPOTENCY_RETENTION (-idempotency-retention) is %s: at least %s, or 0 to keep the keys (a retry after a deleted key is applied a second time)", d, MinIdempotencyRetention)
 	}
 	return nil
 }

@@ -339,6 +339,23 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 }
 
+// Values that do not parse are named together with those out of range (they had stopped the
+// start first, alone: a recheck probe, thirty-fourth session), each with its variable, flag and
+// value.
+func TestBadAndOutOfRangeSettingsAreNamedTogether(t *testing.T) {
+	for k, v := range map[string]string{"WIJKBRUG_LOG_LEVEL": "verbose", "WIJKBRUG_MAX_CALL_DURATION": "5m", "WIJKBRUG_ACCESSLOG_KEY_ID": "300",
+		"WIJKBRUG_RATE_LIMIT": "abc", "WIJKBRUG_RATE_BURST": "xyz", "WIJKBRUG_SHUTDOWN_GRACE": "soon"} {
+		t.Setenv(k, v)
+	}
+	err := svc.RunCommand(emptySpec(), nil, io.Discard)
+	for _, want := range []string{`WIJKBRUG_RATE_LIMIT (-rate-limit) is "abc": not a whole number`, `WIJKBRUG_RATE_BURST (-rate-burst) is "xyz"`,
+		`WIJKBRUG_SHUTDOWN_GRACE (-shutdown-grace) is "soon": not a duration`, "WIJKBRUG_LOG_LEVEL", "WIJKBRUG_MAX_CALL_DURATION (-max-call-duration)", "WIJKBRUG_ACCESSLOG_KEY_ID"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
+	}
+}
+
 // A setting out of range stops the service before it starts, every one named at once (they
 // had been accepted without a word: a negative retention kept rows for ever, seven replicas
 // retried the stream for ever while the service reported ready).

@@ -243,7 +243,8 @@ func RunCommand(spec Spec, args []string, out io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		// With the values out of range among those that did parse: all named at once.
+		return errors.Join(err, checkSettings(cfg))
 	}
 	if fs.NArg() > 0 {
 		// A stray word (a second command, a flag after it) would be ignored: refused instead.
@@ -283,10 +284,17 @@ func Migrate(ctx context.Context, spec Spec, dsn string) error {
 // (domain.PendingAllocationSettled), which is safe only while no call can last that long.
 const MaxCallCap = 2 * time.Minute
 
+// checkSettings names every setting out of range at once: fixing them one start at a time took
+// as many starts as there were mistakes. Main adds the values that did not parse.
+func checkSettings(cfg Config) error {
+	_, level := parseLevel(cfg.LogLevel)
+	return errors.Join(level, checkCallCap(cfg.MaxCallDuration), checkRetention(cfg), checkLimits(cfg))
+}
+
 // checkCallCap refuses a call-duration cap above MaxCallCap; zero or less is the default (30 s).
 func checkCallCap(d time.Duration) error {
 	if d > MaxCallCap {
-		return fmt.Errorf("WIJKBRUG_MAX_CALL_DURATION is %s: at most %s (a call's transaction must end well within case-direction's five minutes for an attached allocation)", d, MaxCallCap)
+		return fmt.Errorf("WIJKBRUG_MAX_CALL_DURATION (-max-call-duration) is %s: at most %s (a call's transaction must end well within case-direction's five minutes for an attached allocation)", d, MaxCallCap)
 	}
 	return nil
 }
@@ -299,12 +307,10 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	// Every setting out of range is named at once: fixing them one start at a time took as
-	// many starts as there were mistakes.
-	level, err := parseLevel(cfg.LogLevel)
-	if err := errors.Join(err, checkCallCap(cfg.MaxCallDuration), checkRetention(cfg), checkLimits(cfg)); err != nil {
+	if err := checkSettings(cfg); err != nil {
 		return err
 	}
+	level, _ := parseLevel(cfg.LogLevel)
 	logger := observability.NewLogger(logOut, level, spec.Name)
 	if cfg.GRPCAddr == "" {
 		cfg.GRPCAddr = spec.DefaultGRPCAddr
