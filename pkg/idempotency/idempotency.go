@@ -65,8 +65,12 @@ type Request interface {
 	GetIdempotencyKey() string
 }
 
-// unprintable is a control or format character (Unicode Cc, Cf).
-func unprintable(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+// unprintable is a character that does not show: a control or format character, a line or
+// paragraph separator, or one Unicode lists as ignorable when displayed (a Hangul filler, a
+// combining grapheme joiner, a variation selector).
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+}
 
 // Do runs fn once per key. fn runs in a transaction (in its ctx) together with the key row;
 // when fn fails, nothing is stored and the key may be used again. The method is taken from
@@ -86,7 +90,7 @@ func Do[Resp proto.Message](ctx context.Context, s *Store, req Request, newResp 
 		return zero, apperr.Invalid("idempotency_key", "must not begin or end with white space")
 	case strings.IndexFunc(key, unprintable) >= 0:
 		// Not in an HTTP header either; in a body it would be a key that looks like another.
-		return zero, apperr.Invalid("idempotency_key", "must be printable: no control or format characters (a tab, a line break, a zero-width space)")
+		return zero, apperr.Invalid("idempotency_key", "must be printable: no control, format or invisible characters (a tab, a line break, a zero-width space)")
 	}
 	hash, err := requestHash(req)
 	if err != nil {

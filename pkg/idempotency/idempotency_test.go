@@ -112,7 +112,7 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	}
 	// Characters a partner cannot see or type back: a key that holds one is its own invisible
 	// key (probe C, thirty-fourth session).
-	for _, key := range []string{"a\tb", "a\nb", "\u200bk", "k\u00adk", "a\x00b", "a\x7fb"} {
+	for _, key := range []string{"a\tb", "a\nb", "\u200bk", "k\u00adk", "a\x00b", "a\x7fb", "a\u2028b", "a\u2029b", "a\u3164b", "a\u034fb", "a\ufe0fb"} {
 		_, err := do(orgA, &referralv1.SubmitSignalRequest{IdempotencyKey: key})
 		if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalidArgument || len(e.Violations) != 1 ||
 			e.Violations[0].Field != "idempotency_key" || !strings.Contains(e.Violations[0].Description, "printable") {
