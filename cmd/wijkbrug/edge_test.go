@@ -305,7 +305,8 @@ func testREST(t *testing.T, s *suite.Suite) {
 			for _, target := range []struct{ method, path string }{{"GET", "/openapi.json"}, {"POST", "/v1/signals"}, {"OPTIONS", "/v1/signals"}} {
 				a := call(t, c, target.method, base+target.path, signal, gpHeaders...)
 				if code, _ := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||
-					!strings.Contains(string(a.body), "no client certificate") || a.header.Get("API-Version") == "" {
+					!strings.Contains(string(a.body), "no client certificate") || a.header.Get("API-Version") == "" ||
+					a.header.Get("WWW-Authenticate") != rest.CertificateChallenge {
 					t.Errorf("%s %s without a certificate (h2 %v): %d %s, want 401 saying no client certificate", target.method, target.path, h2, a.status, a.body)
 				}
 			}

@@ -206,12 +206,14 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = challenging{w}
+		cw := &challenging{ResponseWriter: w, challenge: Challenge}
+		w = cw
 		w.Header().Set("API-Version", APIVersion)
 		// The handshake lets a client without a certificate in (New), so that it is told
 		// what is missing, as on the gRPC port, instead of a TLS alert. Before anything else:
 		// OPTIONS and the documents too are for partners only.
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+			cw.challenge = CertificateChallenge
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, status.Error(codes.Unauthenticated, NoCertificateMessage))
 			return
 		}
@@ -304,21 +306,29 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 // client certificate; what a 401 asks for is the acting user's headers.
 const Challenge = `Wijkbrug-Acting-User realm="wijkbrug", headers="X-Wijkbrug-User X-Wijkbrug-Role X-Wijkbrug-Purpose"`
 
-// challenging sets Challenge on a 401 as its header is written.
-type challenging struct{ http.ResponseWriter }
+// CertificateChallenge is the challenge of a 401 to a request without a client certificate:
+// what is missing is the certificate, not the acting-user headers.
+const CertificateChallenge = `Mutual-TLS realm="wijkbrug"`
 
-func (c challenging) WriteHeader(code int) {
+// challenging sets its challenge (Challenge, or CertificateChallenge where the certificate is
+// missing) on a 401 as its header is written, over the gateway's (which puts the message there).
+type challenging struct {
+	http.ResponseWriter
+	challenge string
+}
+
+func (c *challenging) WriteHeader(code int) {
 	if code == http.StatusUnauthorized {
-		c.Header().Set("WWW-Authenticate", Challenge)
+		c.Header().Set("WWW-Authenticate", c.challenge)
 	}
 	c.ResponseWriter.WriteHeader(code)
 }
 
 // Flush passes on a flush (a streamed answer), which the embedded interface hides.
-func (c challenging) Flush() { http.NewResponseController(c.ResponseWriter).Flush() }
+func (c *challenging) Flush() { http.NewResponseController(c.ResponseWriter).Flush() }
 
 // Unwrap lets http.ResponseController reach the server's writer.
-func (c challenging) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+func (c *challenging) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func hasBody(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
