@@ -116,10 +116,12 @@ func pageFitsUnary() grpc.UnaryServerInterceptor {
 // idempotency_key field (step 8 above). The REST edge's calls carry their header's key as
 // that metadata too, already in the field, so they pass unchanged.
 func idempotencyKeyUnary() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		md, _ := metadata.FromIncomingContext(ctx)
 		keys := md.Get("idempotency-key")
-		if len(keys) == 0 {
+		if len(keys) == 0 || strings.HasPrefix(info.FullMethod, "/grpc.health.v1.") {
+			// Health checks ignore it, as reflection does (a stream): a client that sends the
+			// key with every call must not fail its health checks.
 			return handler(ctx, req)
 		}
 		if len(keys) > 1 {

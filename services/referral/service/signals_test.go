@@ -14,6 +14,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -265,5 +266,11 @@ func TestIdempotencyKeyAsMetadata(t *testing.T) {
 	}
 	if n := h.count(t, `SELECT count(*) FROM signals`); n != 1 {
 		t.Fatalf("%d signals stored, want the one", n)
+	}
+	// A health check ignores it, as reflection does: a client sending the key with every call
+	// keeps its health checks (recheck probe).
+	if resp, err := healthpb.NewHealthClient(h.env.Client(t, h.s.Addr, housing)).Check(withKey("md-7"), &healthpb.HealthCheckRequest{}); err != nil ||
+		resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health with an idempotency-key: %v %v", resp, err)
 	}
 }
