@@ -78,6 +78,23 @@ func TestUnexpectedArguments(t *testing.T) {
 	}
 }
 
+// A data directory or certificate that is not there is named with the flag that gives it (the
+// recheck probe, thirty-fourth session: the error was only the missing file).
+func TestMissingFilesNameTheirFlag(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	for args, flag := range map[string]string{
+		"access-history -bsn 111222333 -data-dir " + missing: "-data-dir",
+		"verify-accesslog -data-dir " + missing:              "-data-dir",
+		"events -cert " + missing + "/ops.pem":               "-cert",
+		"consumer-status -cert " + missing + "/ops.pem":      "-cert",
+	} {
+		err := run(strings.Fields(args), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "no such file") || !strings.Contains(err.Error(), flag) {
+			t.Errorf("wijkbrug %s: %v, want the missing file named with %s", args, err, flag)
+		}
+	}
+}
+
 // consumer-status with a certificate that is not the operations identity fails at once with
 // a clear message (probe D F6: it took 11 timeouts of 10 s); an OU=OPERATIONS certificate that
 // NATS does not treat as an observer stops at NATS's first refusal.

@@ -51,7 +51,7 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	}
 	tlsConfig, org, err := loadClientTLS(*certFile, *keyFile, *caFile)
 	if err != nil {
-		return err
+		return certHint(err)
 	}
 	observer := org.Type == operationsType
 	inbox := org.OIN

@@ -40,7 +40,7 @@ func runAccessHistory(ctx context.Context, args []string, out io.Writer) error {
 	}
 	conf, err := privacyOfficerTLS(*dataDir)
 	if err != nil {
-		return err
+		return dataDirHint(err)
 	}
 	var addrs []string
 	for i := range historyServices {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -110,6 +111,23 @@ func newFlags(name string) *flag.FlagSet {
 // stops at the first argument that is not a flag, so a stray word before the flags would
 // otherwise make it ignore every flag after it (`parked replay all -pg-port 24432` would go
 // to the default port); a word after the flags would be ignored silently.
+// dataDirHint adds to a file of a suite's data directory that is not there which flag names
+// the directory (a throw-away suite, make run EPHEMERAL=1, keeps its files elsewhere).
+func dataDirHint(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (is -data-dir the running suite's data directory? .wijkbrug for make run, the throw-away one its banner names with EPHEMERAL=1)", err)
+	}
+	return err
+}
+
+// certHint is dataDirHint for the commands that take the files themselves.
+func certHint(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (give them with -cert, -key and -ca: make run's are in .wijkbrug/pki, with EPHEMERAL=1 in the pki of the directory its banner names)", err)
+	}
+	return err
+}
+
 // flagGiven reports whether the command line set the flag name (also to its default or "").
 func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false

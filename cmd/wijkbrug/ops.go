@@ -105,7 +105,7 @@ func runConsumerStatus(ctx context.Context, args []string, out io.Writer) error 
 	}
 	tlsConfig, org, err := loadClientTLS(*certFile, *keyFile, *caFile)
 	if err != nil {
-		return err
+		return certHint(err)
 	}
 	// Consumer info is readable only by the operations identity (NATS maps it to the
 	// observer permissions, with the _INBOX_observer reply prefix). Any other certificate would

@@ -28,12 +28,12 @@ func runVerify(ctx context.Context, args []string, out io.Writer) error {
 	}
 	key, err := suite.ReadAccessLogKey(*dataDir)
 	if err != nil {
-		return fmt.Errorf("access-log key: %w", err)
+		return dataDirHint(fmt.Errorf("access-log key: %w", err))
 	}
 	pki := filepath.Join(*dataDir, "pki")
 	tlsConfig, _, err := loadClientTLS(filepath.Join(pki, "ops.pem"), filepath.Join(pki, "ops-key.pem"), filepath.Join(pki, "ca.pem"))
 	if err != nil {
-		return err
+		return dataDirHint(err)
 	}
 	nc, err := nats.Connect(fmt.Sprintf("tls://127.0.0.1:%d", *natsPort), append(natsx.Secure(tlsConfig, natsauth.ObserverInbox), nats.Name("wijkbrug-verify"))...)
 	if err != nil {
