@@ -117,8 +117,9 @@ func pageFitsUnary() grpc.UnaryServerInterceptor {
 // that metadata too, already in the field, so they pass unchanged.
 func idempotencyKeyUnary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		md, _ := metadata.FromIncomingContext(ctx)
-		keys := md.Get("idempotency-key")
+		// ValueFromIncomingContext, not FromIncomingContext: this runs on every call, and the
+		// latter copies all of the call's metadata.
+		keys := metadata.ValueFromIncomingContext(ctx, "idempotency-key")
 		if len(keys) == 0 || strings.HasPrefix(info.FullMethod, "/grpc.health.v1.") {
 			// Health checks ignore it, as reflection does (a stream): a client that sends the
 			// key with every call must not fail its health checks.
