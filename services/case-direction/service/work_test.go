@@ -467,3 +467,105 @@ func TestWorkBadInputAndStateErrors(t *testing.T) {
 	bad.DistrictCode = "WK034400"
 	expectViolations(t, mustErr(h.as(t, intake).OpenCase(ctx, bad)), "district_code")
 }
+
+// A plan drawn up from a version that is no longer current is refused with based_on_version:
+// of two professionals who adopt a plan from the same version at once, exactly one succeeds and
+// the other is FAILED_PRECONDITION, so the goal the first added is not dropped by the second
+// without anyone having seen it. The refused call changes nothing and announces nothing; left
+// out, based_on_version keeps the old behaviour (adopted over whatever is current).
+func TestPlanDrawnUpFromAnOlderVersionIsRefused(t *testing.T) {
+	h := start(t)
+	ctx := svctest.Ctx(t)
+	noord := h.as(t, teamNoord)
+	fin, housing := commonv1.LifeDomain_LIFE_DOMAIN_FINANCES, commonv1.LifeDomain_LIFE_DOMAIN_HOUSING
+	id := activeCase(t, h, "noord-1")
+	version := func(v int32) *int32 { return &v }
+	adopt := func(key string, based *int32, goals ...*casedirectionv1.GoalInput) (*casedirectionv1.AdoptPlanResponse, error) {
+		return noord.AdoptPlan(ctx, &casedirectionv1.AdoptPlanRequest{IdempotencyKey: key, CaseId: id, EvaluationDate: "2030-01-01",
+			Goals: goals, BasedOnVersion: based})
+	}
+
+	// The first plan is drawn up from "no plan" (0); 1 names a version that does not exist yet.
+	if _, err := adopt("p-ahead", version(1), &casedirectionv1.GoalInput{LifeDomain: fin, BaselineScore: 2, TargetScore: 3}); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), "drawn up from version 1, but the case's plan is at version 0") {
+		t.Fatalf("a plan from a version ahead of the case: %v", err)
+	}
+	first, err := adopt("p-1", version(0), &casedirectionv1.GoalInput{LifeDomain: fin, BaselineScore: 2, TargetScore: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finGoal := first.GetCase().GetPlan().GetGoals()[0].GetId()
+
+	// Eight professionals draw up version 2 from version 1 at once, each adding another goal.
+	domains := []commonv1.LifeDomain{housing, commonv1.LifeDomain_LIFE_DOMAIN_WORK_EDUCATION, commonv1.LifeDomain_LIFE_DOMAIN_SOCIAL_NETWORK,
+		commonv1.LifeDomain_LIFE_DOMAIN_MENTAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_PHYSICAL_HEALTH, commonv1.LifeDomain_LIFE_DOMAIN_SUBSTANCE_USE,
+		commonv1.LifeDomain_LIFE_DOMAIN_DAYTIME_ACTIVITIES, commonv1.LifeDomain_LIFE_DOMAIN_DOMESTIC_RELATIONS}
+	type result struct {
+		domain commonv1.LifeDomain
+		out    *casedirectionv1.AdoptPlanResponse
+		err    error
+	}
+	results := make(chan result, len(domains))
+	for i, d := range domains {
+		go func() {
+			out, err := adopt(fmt.Sprintf("p-2-%d", i), version(1),
+				&casedirectionv1.GoalInput{GoalId: finGoal, LifeDomain: fin, BaselineScore: 2, TargetScore: 4},
+				&casedirectionv1.GoalInput{LifeDomain: d, BaselineScore: 1, TargetScore: 3})
+			results <- result{d, out, err}
+		}()
+	}
+	var adopted []result
+	for range domains {
+		r := <-results
+		switch {
+		case r.err == nil:
+			adopted = append(adopted, r)
+		case status.Code(r.err) == codes.FailedPrecondition &&
+			strings.Contains(status.Convert(r.err).Message(), "drawn up from version 1, but version 2 has been adopted since"):
+		default:
+			t.Errorf("%s: want adopted or FAILED_PRECONDITION naming the versions, got %v", r.domain, r.err)
+		}
+	}
+	if len(adopted) != 1 {
+		t.Fatalf("of eight adoptions from version 1 exactly one is adopted, got %d", len(adopted))
+	}
+	won := adopted[0]
+	view, err := noord.GetCase(ctx, &casedirectionv1.GetCaseRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := view.GetCase().GetPlan()
+	if plan.GetVersion() != 2 || len(plan.GetGoals()) != 2 || plan.GetGoals()[1].GetLifeDomain() != won.domain {
+		t.Fatalf("the case holds the adopted version 2 with its own goal %s, got %v", won.domain, plan)
+	}
+	if n := len(outboxEvents(t, h, id, func() *casedirectionv1.CasePlanAdopted { return &casedirectionv1.CasePlanAdopted{} })); n != 2 {
+		t.Fatalf("want CasePlanAdopted for versions 1 and 2 only, got %d", n)
+	}
+
+	// A replay of the adopted call answers it again; a version 3 from version 2 is adopted, and
+	// without based_on_version a plan is adopted over whatever is current (version 4).
+	replay, err := adopt(fmt.Sprintf("p-2-%d", indexOf(domains, won.domain)), version(1),
+		&casedirectionv1.GoalInput{GoalId: finGoal, LifeDomain: fin, BaselineScore: 2, TargetScore: 4},
+		&casedirectionv1.GoalInput{LifeDomain: won.domain, BaselineScore: 1, TargetScore: 3})
+	if err != nil || replay.GetCase().GetPlan().GetVersion() != 2 {
+		t.Fatalf("replay of the adopted call: %v %v", err, replay.GetCase().GetPlan())
+	}
+	if out, err := adopt("p-3", version(2), &casedirectionv1.GoalInput{GoalId: finGoal, LifeDomain: fin, BaselineScore: 2, TargetScore: 5}); err != nil ||
+		out.GetCase().GetPlan().GetVersion() != 3 {
+		t.Fatalf("version 3 from version 2: %v", err)
+	}
+	if out, err := adopt("p-any", nil, &casedirectionv1.GoalInput{GoalId: finGoal, LifeDomain: fin, BaselineScore: 2, TargetScore: 5}); err != nil ||
+		out.GetCase().GetPlan().GetVersion() != 4 {
+		t.Fatalf("a plan without based_on_version: %v", err)
+	}
+	expectViolations(t, mustErr(adopt("p-neg", version(-1), &casedirectionv1.GoalInput{LifeDomain: fin, BaselineScore: 2, TargetScore: 3})), "based_on_version")
+}
+
+func indexOf[T comparable](s []T, v T) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}

@@ -75,16 +75,26 @@ type PlanInput struct {
 	ResidentAgreed   bool
 	ResidentAgreedOn string
 	EvaluationDate   string
+	// BasedOnVersion, when set, is the plan version this one was drawn up from: another
+	// version adopted since refuses it (domain.StalePlanError).
+	BasedOnVersion *int
 }
 
 // AdoptPlan adopts a new plan version. Goals of the previous version that are left out are
-// dropped (CaseGoalStatusChanged for each that was not final yet).
+// dropped (CaseGoalStatusChanged for each that was not final yet). With in.BasedOnVersion a
+// plan drawn up from another version than the current one is refused; the case is locked
+// (change), so of two adoptions from the same version one is refused.
 func (a *App) AdoptPlan(ctx context.Context, caseID string, in PlanInput) (domain.Case, error) {
 	caller, _ := identity.From(ctx)
 	return a.change(ctx, caseID, actionAdoptPlan, func(ctx context.Context, c *domain.Case, at time.Time) error {
 		p := domain.Plan{AdoptedBy: caller.User, ResidentAgreed: in.ResidentAgreed, ResidentAgreedOn: in.ResidentAgreedOn, EvaluationDate: in.EvaluationDate}
 		for _, g := range in.Goals {
 			p.Goals = append(p.Goals, domain.Goal{ID: g.ID, LifeDomain: g.LifeDomain, Baseline: g.Baseline, Target: g.Target})
+		}
+		if in.BasedOnVersion != nil {
+			if err := c.CheckPlanBase(*in.BasedOnVersion); err != nil {
+				return err
+			}
 		}
 		var before map[string]domain.GoalStatus
 		if c.Plan != nil {

@@ -199,6 +199,38 @@ func (e *UnknownGoalError) Error() string {
 // NotFound makes it NOT_FOUND for the goal in apperr's vocabulary.
 func (e *UnknownGoalError) NotFound() (resource, id string) { return "goal", e.GoalID }
 
+// PlanVersion is the version of the case's current plan; 0 while it has none.
+func (c *Case) PlanVersion() int {
+	if c.Plan == nil {
+		return 0
+	}
+	return c.Plan.Version
+}
+
+// CheckPlanBase refuses a plan drawn up from version basedOn when another version is current:
+// adopting it would drop the goals the versions since then added, which whoever drew it up
+// never saw.
+func (c *Case) CheckPlanBase(basedOn int) error {
+	if current := c.PlanVersion(); current != basedOn {
+		return &StalePlanError{BasedOn: basedOn, Current: current}
+	}
+	return nil
+}
+
+// StalePlanError is a plan drawn up from a version that is no longer the case's current plan.
+type StalePlanError struct{ BasedOn, Current int }
+
+func (e *StalePlanError) Error() string {
+	if e.BasedOn > e.Current {
+		return fmt.Sprintf("the plan was drawn up from version %d, but the case's plan is at version %d: read the case and draw the plan up from its current version", e.BasedOn, e.Current)
+	}
+	return fmt.Sprintf("the plan was drawn up from version %d, but version %d has been adopted since: read the case and draw the plan up from its current version", e.BasedOn, e.Current)
+}
+
+// ForbiddenTransition makes it FAILED_PRECONDITION in apperr's vocabulary: the request is
+// well formed, the case's state has moved on.
+func (*StalePlanError) ForbiddenTransition() {}
+
 // SetGoalStatus moves a current goal to another status.
 func (c *Case) SetGoalStatus(goalID string, to GoalStatus) (from GoalStatus, err error) {
 	if c.Status.Final() {

@@ -293,3 +293,24 @@ func TestConferenceNotBeforeTheCase(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanBaseMustBeTheCurrentVersion(t *testing.T) {
+	c := Case{Status: StatusActive}
+	if err := c.CheckPlanBase(0); err != nil {
+		t.Fatalf("the first plan is drawn up from no plan (0): %v", err)
+	}
+	var stale *StalePlanError
+	if err := c.CheckPlanBase(1); !errors.As(err, &stale) || stale.BasedOn != 1 || stale.Current != 0 {
+		t.Fatalf("version 1 of a case without a plan: %v", err)
+	}
+	if _, err := c.AdoptPlan(Plan{Goals: []Goal{{LifeDomain: "FINANCES", Baseline: 2, Target: 4}}}, seqIDs(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckPlanBase(1); err != nil {
+		t.Fatalf("drawn up from the current version: %v", err)
+	}
+	if err := c.CheckPlanBase(0); !errors.As(err, &stale) || stale.BasedOn != 0 || stale.Current != 1 ||
+		err.Error() != "the plan was drawn up from version 0, but version 1 has been adopted since: read the case and draw the plan up from its current version" {
+		t.Fatalf("drawn up before version 1: %v", err)
+	}
+}

@@ -3040,6 +3040,12 @@ type AdoptPlanRequest struct {
 	ResidentAgreedOn string `protobuf:"bytes,5,opt,name=resident_agreed_on,json=residentAgreedOn,proto3" json:"resident_agreed_on,omitempty"`
 	// Planned evaluation, YYYY-MM-DD.
 	EvaluationDate string `protobuf:"bytes,6,opt,name=evaluation_date,json=evaluationDate,proto3" json:"evaluation_date,omitempty"`
+	// The plan version this one was drawn up from: the case's plan.version as read (0 when the
+	// case had no plan yet). When another version has been adopted since, the answer is
+	// FAILED_PRECONDITION and nothing changes: goals another professional added meanwhile would
+	// otherwise become DROPPED without anyone having seen them. Left out, the plan is adopted
+	// over whatever version is current.
+	BasedOnVersion *int32 `protobuf:"varint,7,opt,name=based_on_version,json=basedOnVersion,proto3,oneof" json:"based_on_version,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3114,6 +3120,13 @@ func (x *AdoptPlanRequest) GetEvaluationDate() string {
 		return x.EvaluationDate
 	}
 	return ""
+}
+
+func (x *AdoptPlanRequest) GetBasedOnVersion() int32 {
+	if x != nil && x.BasedOnVersion != nil {
+		return *x.BasedOnVersion
+	}
+	return 0
 }
 
 // AdoptPlanResponse holds the updated case.
@@ -5380,7 +5393,7 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\x11ListCasesResponse\x12<\n" +
 	"\x05cases\x18\x01 \x03(\v2&.wijkbrug.casedirection.v1.CaseSummaryR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12>\n" +
-	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\xcf\x02\n" +
+	"\x06counts\x18\x03 \x03(\v2&.wijkbrug.casedirection.v1.StatusCountR\x06counts\"\xa0\x03\n" +
 	"\x10AdoptPlanRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12$\n" +
 	"\acase_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x06caseId\x12F\n" +
@@ -5388,7 +5401,9 @@ const file_wijkbrug_casedirection_v1_casedirection_proto_rawDesc = "" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x05goals\x12'\n" +
 	"\x0fresident_agreed\x18\x04 \x01(\bR\x0eresidentAgreed\x12:\n" +
 	"\x12resident_agreed_on\x18\x05 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\x10residentAgreedOn\x125\n" +
-	"\x0fevaluation_date\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\x0eevaluationDate\"H\n" +
+	"\x0fevaluation_date\x18\x06 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\x0eevaluationDate\x12:\n" +
+	"\x10based_on_version\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00H\x00R\x0ebasedOnVersion\x88\x01\x01B\x13\n" +
+	"\x11_based_on_version\"H\n" +
 	"\x11AdoptPlanResponse\x123\n" +
 	"\x04case\x18\x01 \x01(\v2\x1f.wijkbrug.casedirection.v1.CaseR\x04case\"t\n" +
 	"\x19StartPlanExecutionRequest\x121\n" +
@@ -5874,6 +5889,7 @@ func file_wijkbrug_casedirection_v1_casedirection_proto_init() {
 	if File_wijkbrug_casedirection_v1_casedirection_proto != nil {
 		return
 	}
+	file_wijkbrug_casedirection_v1_casedirection_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

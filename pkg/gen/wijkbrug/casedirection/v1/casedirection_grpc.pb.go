@@ -73,7 +73,8 @@ type CaseDirectionServiceClient interface {
 	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
 	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
 	// over (with their actions and status); goals of the previous version that are left out
-	// become DROPPED.
+	// become DROPPED. With based_on_version, a plan drawn up from a version that is no longer
+	// current is refused (FAILED_PRECONDITION) instead of adopted over it.
 	AdoptPlan(ctx context.Context, in *AdoptPlanRequest, opts ...grpc.CallOption) (*AdoptPlanResponse, error)
 	// StartPlanExecution records that work on the adopted plan started: PLAN_ADOPTED → IN_PROGRESS.
 	StartPlanExecution(ctx context.Context, in *StartPlanExecutionRequest, opts ...grpc.CallOption) (*StartPlanExecutionResponse, error)
@@ -407,7 +408,8 @@ type CaseDirectionServiceServer interface {
 	// AdoptPlan adopts a new version of the case's plan. The first version moves an ACTIVE
 	// case to PLAN_ADOPTED; later versions keep the status. Goals named by goal_id are carried
 	// over (with their actions and status); goals of the previous version that are left out
-	// become DROPPED.
+	// become DROPPED. With based_on_version, a plan drawn up from a version that is no longer
+	// current is refused (FAILED_PRECONDITION) instead of adopted over it.
 	AdoptPlan(context.Context, *AdoptPlanRequest) (*AdoptPlanResponse, error)
 	// StartPlanExecution records that work on the adopted plan started: PLAN_ADOPTED → IN_PROGRESS.
 	StartPlanExecution(context.Context, *StartPlanExecutionRequest) (*StartPlanExecutionResponse, error)

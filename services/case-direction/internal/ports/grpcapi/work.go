@@ -124,6 +124,11 @@ func planFromRequest(req *casedirectionv1.AdoptPlanRequest, today time.Time) (ap
 	idempotencyKey(&v, req.GetIdempotencyKey())
 	// case_id: required, a UUID (the proto).
 	in := app.PlanInput{ResidentAgreed: req.GetResidentAgreed(), ResidentAgreedOn: req.GetResidentAgreedOn(), EvaluationDate: req.GetEvaluationDate()}
+	// based_on_version: 0-1000000 when set (the proto); checked against the case by AdoptPlan.
+	if req.BasedOnVersion != nil {
+		based := int(req.GetBasedOnVersion())
+		in.BasedOnVersion = &based
+	}
 	switch {
 	case len(req.GetGoals()) == 0:
 		v.Add("goals", "at least one goal is required")
