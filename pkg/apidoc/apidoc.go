@@ -128,8 +128,16 @@ func Build(base []byte, files *protoregistry.Files) ([]byte, error) {
 	b := &builder{files: files, root: root}
 	if comps := get(root, "components"); comps != nil {
 		if schemas := get(comps, "schemas"); schemas != nil {
+			answers := splitInputs(get(root, "paths"), schemas)
 			for i := 0; i+1 < len(schemas.Content); i += 2 {
-				if err := b.schema(schemas.Content[i].Value, schemas.Content[i+1]); err != nil {
+				// An answer's schema states what answers carry, not what requests must: answers
+				// carry every field, zero values included ("" where a request's pattern, format
+				// or minimum length refuses it, *_UNSPECIFIED where a request must name a value).
+				name := schemas.Content[i].Value
+				if answers[name] {
+					continue
+				}
+				if err := b.schema(strings.TrimSuffix(name, inputSuffix), schemas.Content[i+1]); err != nil {
 					return nil, err
 				}
 			}
@@ -170,6 +178,118 @@ func Stale(committed, base []byte, files *protoregistry.Files) error {
 		return fmt.Errorf("the OpenAPI document is stale: run 'make proto' and commit")
 	}
 	return nil
+}
+
+// inputSuffix names the request form of a message that requests and answers both carry.
+// Protobuf names cannot hold a hyphen, so it cannot clash with a message's own name.
+const inputSuffix = "-Input"
+
+// splitInputs gives the messages that requests and answers both carry (a provision, a volume,
+// a case conference's attendee) a schema of their own for requests, named with inputSuffix,
+// and points requests at it: only that one gets the field rules, the one answers name keeps
+// none. It returns the schemas answers use (which get no rules).
+func splitInputs(paths, schemas *yaml.Node) map[string]bool {
+	byName := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(schemas.Content); i += 2 {
+		byName[schemas.Content[i].Value] = schemas.Content[i+1]
+	}
+	// Every schema reachable from the operations' request bodies and from their answers.
+	reach := func(roots []*yaml.Node) map[string]bool {
+		seen := map[string]bool{}
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if n == nil {
+				return
+			}
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == "$ref" {
+						name := strings.TrimPrefix(n.Content[i+1].Value, "#/components/schemas/")
+						if !seen[name] {
+							seen[name] = true
+							walk(byName[name])
+						}
+					}
+				}
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		for _, r := range roots {
+			walk(r)
+		}
+		return seen
+	}
+	var requests, answers []*yaml.Node
+	if paths != nil {
+		for i := 1; i < len(paths.Content); i += 2 {
+			for j := 1; j < len(paths.Content[i].Content); j += 2 {
+				op := paths.Content[i].Content[j]
+				requests = append(requests, get(op, "requestBody"))
+				answers = append(answers, get(op, "responses"))
+			}
+		}
+	}
+	inRequests, inAnswers := reach(requests), reach(answers)
+	shared := map[string]bool{}
+	for name := range inRequests {
+		if inAnswers[name] && byName[name] != nil {
+			shared[name] = true
+		}
+	}
+	// Requests name the input form of a shared schema: in their bodies, in the schemas only
+	// requests use and in the input forms themselves.
+	var repoint func(n *yaml.Node)
+	repoint = func(n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == "$ref" {
+					if name := strings.TrimPrefix(n.Content[i+1].Value, "#/components/schemas/"); shared[name] {
+						n.Content[i+1].Value = "#/components/schemas/" + name + inputSuffix
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			repoint(c)
+		}
+	}
+	for _, r := range requests {
+		repoint(r)
+	}
+	for name := range inRequests {
+		if !shared[name] && byName[name] != nil {
+			repoint(byName[name])
+		}
+	}
+	var names []string
+	for name := range shared {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		in := deepCopy(byName[name])
+		repoint(in)
+		schemas.Content = append(schemas.Content, str(name+inputSuffix), in)
+	}
+	onlyAnswers := map[string]bool{}
+	for name := range inAnswers {
+		onlyAnswers[name] = !inRequests[name] || shared[name]
+	}
+	return onlyAnswers
+}
+
+func deepCopy(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = deepCopy(x)
+	}
+	return &c
 }
 
 type builder struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
+	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/outcomes/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/providermonitoring/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	_ "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
