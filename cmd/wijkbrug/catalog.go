@@ -19,9 +19,14 @@ import (
 // catalogEvent is one event message as read from an events.proto file.
 type catalogEvent struct {
 	producer, fullName, doc string
+	// fieldDocs are the leading comments of its fields, by field name.
+	fieldDocs map[string]string
 }
 
-var messageLine = regexp.MustCompile(`^message ([A-Za-z0-9_]+) \{`)
+var (
+	messageLine = regexp.MustCompile(`^message ([A-Za-z0-9_]+) \{`)
+	fieldLine   = regexp.MustCompile(`^(?:repeated |optional )?[A-Za-z0-9_.]+ ([a-z0-9_]+) = [0-9]+`)
+)
 
 // readEvents reads the events.proto files of the four services: the message names and their
 // leading comments (the comments are not in the compiled descriptors, so the catalog reads
@@ -36,19 +41,26 @@ func readEvents(protoDir string) ([]catalogEvent, error) {
 			return nil, err
 		}
 		var comment []string
+		depth := 0
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
 			switch {
 			case strings.HasPrefix(line, "//"):
 				comment = append(comment, strings.TrimSpace(strings.TrimPrefix(line, "//")))
-			case messageLine.MatchString(line):
+			case depth == 0 && messageLine.MatchString(line):
 				out = append(out, catalogEvent{producer: svc, fullName: "wijkbrug." + svc + ".v1." + messageLine.FindStringSubmatch(line)[1],
-					doc: strings.Join(comment, " ")})
+					doc: strings.Join(comment, " "), fieldDocs: map[string]string{}})
+				comment = nil
+			case depth == 1 && len(out) > 0 && fieldLine.MatchString(line):
+				if len(comment) > 0 {
+					out[len(out)-1].fieldDocs[fieldLine.FindStringSubmatch(line)[1]] = strings.Join(comment, " ")
+				}
 				comment = nil
 			default:
 				comment = nil
 			}
+			depth += strings.Count(line, "{") - strings.Count(line, "}")
 		}
 		f.Close()
 		if err := sc.Err(); err != nil {
@@ -82,9 +94,18 @@ func eventCatalog(protoDir string) (string, error) {
 Generated from ` + "`proto/wijkbrug/*/v1/events.proto`" + ` by ` + "`wijkbrug events-catalog`" + ` (a test checks it is
 current). Every event is a CloudEvent 1.0 in binary mode on NATS JetStream: ` + "`ce-type`" + ` is the
 message's full name below, ` + "`ce-source`" + ` is ` + "`urn:wijkbrug:<producer>`" + `, ` + "`ce-subject`" + ` the aggregate id,
-the payload the protobuf message (` + "`content-type: application/protobuf`" + `), ` + "`Nats-Msg-Id`" + ` = ` + "`ce-id`" + `.
-Each producer has one stream, ` + "`WIJKBRUG_<PRODUCER>`" + ` on ` + "`wijkbrug.<producer>.>`" + `. Events carry ids, codes and
-statuses — never a BSN, a name or free text.
+the payload the protobuf message (` + "`content-type: application/protobuf`" + `), ` + "`Nats-Msg-Id`" + ` = ` + "`ce-id`" + ` (on a
+partner's feed copy ` + "`<ce-id>:<OIN>`" + `, see [integrators.md](integrators.md)). Each producer has one stream,
+` + "`WIJKBRUG_<PRODUCER>`" + ` on ` + "`wijkbrug.<producer>.>`" + `. Events carry ids, codes and statuses — never a BSN, a
+name or free text.
+
+**Decoding a payload** takes the message's protobuf definition; each table below gives every
+field's number and type. Outside Go, load the definitions rather than copy them: the protos are
+` + "`proto/wijkbrug/*/v1/*.proto`" + `, whose imports are in ` + "`third_party/proto`" + ` (buf.validate, google.api), and
+` + "`make tools && bin/buf build --as-file-descriptor-set -o wijkbrug.binpb`" + ` writes all of them as one
+FileDescriptorSet that protobuf libraries load as it is (protobufjs:
+` + "`Root.fromDescriptor(FileDescriptorSet.decode(bytes))`" + ` with ` + "`protobufjs/ext/descriptor`" + `; Python:
+` + "`descriptor_pool`" + `). A field that is not set is left out of the payload: read it as its zero value.
 
 A subject is declared once, on its message (` + "`option (wijkbrug.common.v1.subject)`" + ` and, for a
 partner's own copy, ` + "`(wijkbrug.common.v1.feedback_subject)`" + `): a token in braces is filled in per event
@@ -113,12 +134,13 @@ the partner's OIN — and a subscription puts ` + "`*`" + ` there (` + "`wijkbru
 		short := e.fullName[strings.LastIndex(e.fullName, ".")+1:]
 		mt := types[i]
 		fmt.Fprintf(&b, "\n## %s\n\n`%s` — producer **%s**, subject `%s`\n\n%s\n\n", short, e.fullName, e.producer, subjects(mt.Descriptor()), e.doc)
-		b.WriteString("| field | type |\n|---|---|\n")
+		b.WriteString("| field | number | type | meaning |\n|---|---|---|---|\n")
 		fields := mt.Descriptor().Fields()
 		var rows []string
 		for i := 0; i < fields.Len(); i++ {
 			fd := fields.Get(i)
-			rows = append(rows, fmt.Sprintf("| `%s` | %s |", fd.Name(), fieldType(fd)))
+			doc := strings.ReplaceAll(e.fieldDocs[string(fd.Name())], "|", "\\|")
+			rows = append(rows, fmt.Sprintf("| `%s` | %d | %s | %s |", fd.Name(), fd.Number(), fieldType(fd), doc))
 		}
 		b.WriteString(strings.Join(rows, "\n") + "\n")
 	}
@@ -138,7 +160,7 @@ func fieldType(fd protoreflect.FieldDescriptor) string {
 			}
 		}
 		sort.Strings(vals)
-		t = "enum " + string(fd.Enum().Name()) + " (" + strings.Join(vals, ", ") + ")"
+		t = "enum " + string(fd.Enum().FullName()) + " (" + strings.Join(vals, ", ") + ")"
 	}
 	if fd.IsList() {
 		t = "repeated " + t

@@ -220,11 +220,17 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 // PartnerPermissions is what a partner may do: read its own feed stream through consumers on
 // it. It cannot publish events, touch any other stream, or delete consumers (its durable
 // subscriptions are managed through the Subscriptions API).
+//
+// A consumer may be created in each of the API's three forms: with its name in the subject,
+// with its name and one filter there, and with both in the request only (nats.js and other
+// clients use that form for several filter subjects; denied, they retried without end). On
+// the partner's own stream the third form can do nothing the first cannot; only an observer,
+// whose denials name the services' durables in the subject, may not use it.
 func PartnerPermissions(p Partner) Permissions {
 	ps := natsx.PartnerStream(p.OIN)
 	pub := []string{
 		jsAPI("STREAM", "INFO", ps),
-		jsAPI("CONSUMER", "CREATE", ps, "*"), jsAPI("CONSUMER", "CREATE", ps, "*", ">"),
+		jsAPI("CONSUMER", "CREATE", ps), jsAPI("CONSUMER", "CREATE", ps, "*"), jsAPI("CONSUMER", "CREATE", ps, "*", ">"),
 	}
 	pub = append(pub, consumerUse(ps, "*")...)
 	return Permissions{Publish: pub, Subscribe: []string{natsx.InboxPrefix(p.OIN) + ".>"}}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -222,6 +223,22 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 		t.Fatalf("partner A read %q", msg.Headers().Get(cloudevents.HeaderID))
 	}
 
+	// A consumer named, with several filters, in the request only (the API subject without a
+	// name: nats.js's form for filter_subjects), as nats.js sends it.
+	createBody := func(stream, name string) []byte {
+		b, _ := json.Marshal(map[string]any{"stream_name": stream, "config": map[string]any{
+			"name": name, "ack_policy": "none", "deliver_policy": "all", "inactive_threshold": int64(time.Minute),
+			"filter_subjects": []string{natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.SignalFedBack"), natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.ReferralStatusChanged")}}})
+		return b
+	}
+	reply, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+natsx.PartnerStream(a.OIN), createBody(natsx.PartnerStream(a.OIN), "two-filters"))
+	if err != nil {
+		t.Fatalf("a consumer named in the request only, on its own feed: %v", err)
+	}
+	if !strings.Contains(string(reply.Data), `"name":"two-filters"`) || strings.Contains(string(reply.Data), `"error"`) {
+		t.Fatalf("a consumer named in the request only, on its own feed: %s", reply.Data)
+	}
+
 	// It cannot create consumers on its feed without end.
 	info, err := own.Info(ctx)
 	if err != nil {
@@ -250,6 +267,13 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	t.Run("cannot consume B's feed", func(t *testing.T) {
 		t.Parallel()
 		p.denied(t, "$JS.API.CONSUMER.CREATE."+bStream+".peek", createConsumer(bStream, "peek", ""))
+	})
+	t.Run("cannot consume B's feed with a consumer named in the request only", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+bStream, func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+bStream, createBody(bStream, "peek-b"))
+			return err
+		})
 	})
 	t.Run("cannot fetch from B's subscriptions", func(t *testing.T) {
 		t.Parallel()

@@ -232,11 +232,14 @@ func (x *SignalStatusChanged) GetSourceOin() string {
 // SignalFedBack: feedback for the source organisation. Published only on the feedback
 // subject, which carries the source's OIN, so a partner subscribes to its own feedback only.
 type SignalFedBack struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SignalId      string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
-	SourceOin     string                 `protobuf:"bytes,2,opt,name=source_oin,json=sourceOin,proto3" json:"source_oin,omitempty"`
-	Feedback      Feedback               `protobuf:"varint,3,opt,name=feedback,proto3,enum=wijkbrug.referral.v1.Feedback" json:"feedback,omitempty"`
-	Status        SignalStatus           `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.referral.v1.SignalStatus" json:"status,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SignalId  string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	SourceOin string                 `protobuf:"bytes,2,opt,name=source_oin,json=sourceOin,proto3" json:"source_oin,omitempty"`
+	Feedback  Feedback               `protobuf:"varint,3,opt,name=feedback,proto3,enum=wijkbrug.referral.v1.Feedback" json:"feedback,omitempty"`
+	Status    SignalStatus           `protobuf:"varint,4,opt,name=status,proto3,enum=wijkbrug.referral.v1.SignalStatus" json:"status,omitempty"`
+	// When the feedback that closed the loop (status FED_BACK), or a later word on the case
+	// (FEEDBACK_CASE_CLOSED, FEEDBACK_HANDED_OVER), was given. Not set for the interim
+	// FEEDBACK_INTAKE_REGISTERED: the event's ce-time is when each feedback was given.
 	FedBackAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=fed_back_at,json=fedBackAt,proto3" json:"fed_back_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

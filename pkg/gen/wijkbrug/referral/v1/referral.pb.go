@@ -987,12 +987,14 @@ type Signal struct {
 	// text. Anything about the resident goes in description.
 	Category string `protobuf:"bytes,10,opt,name=category,proto3" json:"category,omitempty"`
 	// Free text from the source: confidential.
-	Description   string                 `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
-	Crisis        bool                   `protobuf:"varint,12,opt,name=crisis,proto3" json:"crisis,omitempty"`
-	Arrears       *Arrears               `protobuf:"bytes,13,opt,name=arrears,proto3" json:"arrears,omitempty"`
-	Status        SignalStatus           `protobuf:"varint,14,opt,name=status,proto3,enum=wijkbrug.referral.v1.SignalStatus" json:"status,omitempty"`
-	Feedback      Feedback               `protobuf:"varint,15,opt,name=feedback,proto3,enum=wijkbrug.referral.v1.Feedback" json:"feedback,omitempty"`
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	Description string                 `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
+	Crisis      bool                   `protobuf:"varint,12,opt,name=crisis,proto3" json:"crisis,omitempty"`
+	Arrears     *Arrears               `protobuf:"bytes,13,opt,name=arrears,proto3" json:"arrears,omitempty"`
+	Status      SignalStatus           `protobuf:"varint,14,opt,name=status,proto3,enum=wijkbrug.referral.v1.SignalStatus" json:"status,omitempty"`
+	Feedback    Feedback               `protobuf:"varint,15,opt,name=feedback,proto3,enum=wijkbrug.referral.v1.Feedback" json:"feedback,omitempty"`
+	ReceivedAt  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// When the feedback that closed the loop (FED_BACK), or a later word on the case, was given;
+	// not set while the feedback is the interim FEEDBACK_INTAKE_REGISTERED or none.
 	FedBackAt     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=fed_back_at,json=fedBackAt,proto3" json:"fed_back_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
