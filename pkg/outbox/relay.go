@@ -33,6 +33,11 @@ type RelayConfig struct {
 	// AtomicMin is the least number of rows bound for one stream that a round publishes as
 	// one atomic batch (default 16; negative: never). Below it each row is its own message.
 	AtomicMin int
+	// Lease bounds how long a leader that stopped answering keeps the lead (default 5 s): its
+	// lock session is ended by PostgreSQL once it has been silent that long
+	// (idle_session_timeout), so a frozen or cut-off replica's lock passes to a standby. A
+	// leader speaks on it every fifth of the lease.
+	Lease     time.Duration
 	Logger    *slog.Logger
 	Registry  prometheus.Registerer
 }
@@ -59,6 +64,9 @@ type Relay struct {
 	next []pendingRow
 }
 
+// Leading reports whether this relay holds the lead now.
+func (r *Relay) Leading() bool { return r.leading.Load() }
+
 // Wake makes the relay look for pending rows now (it coalesces: many wake-ups while a batch is
 // being published lead to one more round).
 func (r *Relay) Wake() {
@@ -81,6 +89,9 @@ func NewRelay(db *pgxdb.DB, js jetstream.JetStream, cfg RelayConfig) *Relay {
 	}
 	if cfg.AtomicMin == 0 {
 		cfg.AtomicMin = defaultAtomicMin
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -162,6 +173,17 @@ func (r *Relay) Run(ctx context.Context) {
 }
 
 // lead takes the leader lock on a dedicated connection and relays while holding it.
+//
+// The lock is a session lock, so it lasts as long as the session: a leader that is frozen
+// (SIGSTOP, a stalled node) or cut off from PostgreSQL would hold it for as long as its TCP
+// connection looks alive, hours with the kernel's defaults, and the service's events would wait
+// in its outbox that long (an operator probe saw 80 s and counting). The session is therefore a
+// lease: PostgreSQL ends it once it has been idle for cfg.Lease (idle_session_timeout, set on
+// that session only), and hold speaks on it every fifth of the lease. A frozen leader loses the
+// lock within the lease, a standby takes it at its next try; when the old leader resumes, its
+// next word on the session fails and it stops relaying. What it was publishing when it froze
+// may then reach JetStream a second time, which the stream's duplicate window and the
+// consumers' processed events absorb, as for any republication (docs/reliability.md).
 func (r *Relay) lead(ctx context.Context) error {
 	conn, err := r.db.Pool.Acquire(ctx)
 	if err != nil {
@@ -169,7 +191,9 @@ func (r *Relay) lead(ctx context.Context) error {
 	}
 	defer releaseAndDiscard(conn)
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey(r.cfg.Service)).Scan(&got); err != nil {
+	// The lease on this session and the attempt, in one round trip.
+	if err := conn.QueryRow(ctx, `SELECT set_config('idle_session_timeout', $2, false) IS NOT NULL AND pg_try_advisory_lock($1)`,
+		lockKey(r.cfg.Service), strconv.FormatInt(r.cfg.Lease.Milliseconds(), 10)).Scan(&got); err != nil {
 		return err
 	}
 	if !got {
@@ -179,45 +203,49 @@ func (r *Relay) lead(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return err
 	}
+	lctx, lose := context.WithCancelCause(ctx)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		r.hold(lctx, conn, lose)
+	}()
+	defer func() { lose(nil); <-held }()
 	r.leading.Store(true)
 	defer r.leading.Store(false)
 	r.next = nil // rows read while leading before are read again
-	for ctx.Err() == nil {
-		n, err := r.Flush(ctx)
+	for lctx.Err() == nil {
+		n, err := r.Flush(lctx)
 		if err != nil {
-			r.cfg.Logger.WarnContext(ctx, "outbox publish failed; will retry", "error", err.Error())
-			sleep(ctx, r.cfg.PollInterval)
+			if lctx.Err() == nil {
+				r.cfg.Logger.WarnContext(ctx, "outbox publish failed; will retry", "error", err.Error())
+				sleep(lctx, r.cfg.PollInterval)
+			}
 			continue
 		}
 		if n == r.cfg.BatchSize || len(r.next) > 0 {
 			continue // more waiting
 		}
-		// Wait for a writer of this process, a NOTIFY from another replica, or the poll.
+		// Wait for a writer of this process, a NOTIFY from another replica (hold passes it
+		// on), or the poll.
+		t := time.NewTimer(r.cfg.PollInterval)
 		select {
 		case <-r.wake:
-			continue
-		default:
+		case <-t.C:
+		case <-lctx.Done():
 		}
-		wctx, cancel := context.WithTimeout(ctx, r.cfg.PollInterval)
-		woken := make(chan struct{})
-		go func() {
-			defer close(woken)
-			select {
-			case <-r.wake:
-				cancel()
-			case <-wctx.Done():
-			}
-		}()
-		_, werr := conn.Conn().WaitForNotification(wctx)
-		cancel()
-		<-woken
-		if werr != nil && ctx.Err() == nil && !errors.Is(werr, context.DeadlineExceeded) && !errors.Is(werr, context.Canceled) {
-			return fmt.Errorf("listen: %w", werr)
-		}
+		t.Stop()
+	}
+	if ctx.Err() == nil {
+		// The lease ended (or the session failed) while this process still runs: another
+		// replica may lead now, so nothing more is published here.
+		return fmt.Errorf("outbox relay lost the lead: %w", context.Cause(lctx))
 	}
 	// Still the leader: flush what is pending (graceful shutdown), bounded in time. Only the
-	// leader does this, so a stopping standby never publishes out of order.
-	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// leader does this, so a stopping standby never publishes out of order. hold has stopped
+	// speaking on the session, and the flush ends well within the lease.
+	lose(nil)
+	<-held
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(5*time.Second, r.cfg.Lease*4/5))
 	defer cancel()
 	for {
 		n, err := r.Flush(flushCtx)
@@ -228,6 +256,39 @@ func (r *Relay) lead(ctx context.Context) error {
 		if n < r.cfg.BatchSize && len(r.next) == 0 {
 			return nil
 		}
+	}
+}
+
+// hold keeps the leader's lock session: it waits on it for notifications from other
+// replicas' writers (each wakes the relay) and speaks on it every fifth of the lease, so
+// PostgreSQL never finds it idle that long while this process runs. It ends the lead (lose)
+// when the session fails, and returns when ctx ends.
+func (r *Relay) hold(ctx context.Context, conn *pgxpool.Conn, lose context.CancelCauseFunc) {
+	beat := r.cfg.Lease / 5
+	last := time.Now()
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithTimeout(ctx, time.Until(last.Add(beat)))
+		_, err := conn.Conn().WaitForNotification(wctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			r.Wake()
+			if time.Since(last) < beat {
+				continue
+			}
+		case !errors.Is(err, context.DeadlineExceeded):
+			lose(fmt.Errorf("listen: %w", err))
+			return
+		}
+		if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+			if ctx.Err() == nil {
+				lose(fmt.Errorf("the leader's lock session: %w", err))
+			}
+			return
+		}
+		last = time.Now()
 	}
 }
 
