@@ -37,9 +37,9 @@ type RelayConfig struct {
 	// lock session is ended by PostgreSQL once it has been silent that long
 	// (idle_session_timeout), so a frozen or cut-off replica's lock passes to a standby. A
 	// leader speaks on it every fifth of the lease.
-	Lease     time.Duration
-	Logger    *slog.Logger
-	Registry  prometheus.Registerer
+	Lease    time.Duration
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
 }
 
 // Relay publishes outbox rows. Only one replica relays at a time (a PostgreSQL session
