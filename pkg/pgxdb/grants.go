@@ -13,7 +13,7 @@ import (
 // migrations, so every table exists): read and write its tables and use their sequences, but
 // never UPDATE, DELETE or TRUNCATE the access log (only the sealing columns may be set, and
 // the append-only trigger allows that once per entry), never change emergency grants, and
-// not touch the migration bookkeeping. The role owns nothing, so it cannot ALTER a table or
+// only read the migration bookkeeping. The role owns nothing, so it cannot ALTER a table or
 // switch a trigger off. Re-running it is harmless (it runs after every migrate).
 func GrantApplication(ctx context.Context, dsn, role string) error {
 	conn, err := pgx.Connect(ctx, dsn)
@@ -45,7 +45,10 @@ func GrantApplication(ctx context.Context, dsn, role string) error {
 		"REVOKE UPDATE, DELETE, TRUNCATE ON emergency_grants FROM " + r,
 	}
 	if len(goose) > 0 {
-		stmts = append(stmts, "REVOKE ALL ON "+strings.Join(goose, ", ")+" FROM "+r)
+		// Read only: a service checks at start that its database holds its schema at its
+		// version (svc's checkSchema).
+		stmts = append(stmts, "REVOKE ALL ON "+strings.Join(goose, ", ")+" FROM "+r,
+			"GRANT SELECT ON "+strings.Join(goose, ", ")+" TO "+r)
 	}
 	_, err = conn.Exec(ctx, "BEGIN; "+strings.Join(stmts, "; ")+"; COMMIT")
 	if err != nil {

@@ -23,13 +23,20 @@ const jobStagger = 60 * time.Millisecond
 // (docs/performance-history.md, "Twenty-fourth session"). The last of case-direction's twelve
 // jobs starts 0.66 s after the first. Nothing waits for them: consumers resume from their durable
 // position, and schedulers and the sealer work off what is due whenever they start.
-func startJobs(ctx context.Context, work *sync.WaitGroup, gap time.Duration, jobs []func(context.Context)) {
+func startJobs(ctx context.Context, work *sync.WaitGroup, gap time.Duration, start <-chan struct{}, jobs []func(context.Context)) {
 	if len(jobs) == 0 {
 		return
 	}
 	work.Add(1)
 	go func() {
 		defer work.Done()
+		// Not before start: the database must be known to be this service's (checkSchema),
+		// or the jobs would consume events, seal and schedule in another service's.
+		select {
+		case <-ctx.Done():
+			return
+		case <-start:
+		}
 		for i, job := range jobs {
 			if i > 0 {
 				select {

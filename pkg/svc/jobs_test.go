@@ -29,9 +29,31 @@ func TestJobsStartOneAfterAnother(t *testing.T) {
 		}
 		var work sync.WaitGroup
 		begin := time.Now()
-		startJobs(ctx, &work, gap, jobs)
+		open := make(chan struct{})
+		close(open)
+		startJobs(ctx, &work, gap, open, jobs)
 		return started, cancel, &work, begin
 	}
+
+	t.Run("none before the start is given", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var work sync.WaitGroup
+		defer func() { cancel(); work.Wait() }()
+		ran := make(chan struct{}, 1)
+		begin := make(chan struct{})
+		startJobs(ctx, &work, 0, begin, []func(context.Context){func(context.Context) { ran <- struct{}{} }})
+		select {
+		case <-ran:
+			t.Fatal("a job ran before the start (the database was not yet known to be the service's)")
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(begin)
+		select {
+		case <-ran:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the job did not run after the start")
+		}
+	})
 
 	t.Run("in order, each at least the gap after the one before", func(t *testing.T) {
 		const gap, n = 30 * time.Millisecond, 4

@@ -20,7 +20,7 @@ func startREST(ctx context.Context, spec Spec, cfg Config, serverTLS *tls.Config
 	}
 	lis, err := listen(cfg.RESTAddr)
 	if err != nil {
-		return nil, fmt.Errorf("rest listen %s: %w", cfg.RESTAddr, err)
+		return nil, fmt.Errorf("WIJKBRUG_REST_ADDR (-rest-addr): listen %s: %w", cfg.RESTAddr, err)
 	}
 	edge := grpcx.NewEdgeListener()
 	go func() { _ = server.Serve(edge) }()

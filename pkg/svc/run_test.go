@@ -378,3 +378,56 @@ func TestSettingsOutOfRangeAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A service stops before it serves or starts any job, naming WIJKBRUG_DATABASE_URL, when the
+// database is not its own at its version: another service's (an operator probe gave a replica
+// the intake database: it waited not ready for good without a word on the setting, and relayed,
+// consumed and parked events in intake's tables meanwhile), one never migrated, or one whose
+// schema is older than the binary. Its relay did not publish the other service's outbox.
+func TestAnotherServicesDatabaseIsRefused(t *testing.T) {
+	env := svctest.New(t)
+	spec := emptySpec()
+	other := emptySpec()
+	other.Name, other.Migrations.Name = "othertest", "othertest"
+	ctx := context.Background()
+	otherDSN := testkit.NewDatabase(t, "othertest", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, other, dsn) })
+	owner, err := pgxdb.Open(ctx, otherDSN, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.Pool.Exec(ctx, `INSERT INTO outbox (event_id, subject, event_type, source, aggregate_id, payload)
+		VALUES (gen_random_uuid(), 'wijkbrug.emptytest.x', 'x', 'urn:wijkbrug:othertest', 'a', '\x00')`); err != nil {
+		t.Fatal(err)
+	}
+	older := emptySpec()
+	older.Migrations.FS = fstest.MapFS{"00001_t.sql": older.Migrations.FS.(fstest.MapFS)["00001_t.sql"],
+		"00002_u.sql": {Data: []byte("-- +goose Up\nCREATE TABLE u (id int);\n-- +goose Down\nDROP TABLE u;\n")}}
+	for name, c := range map[string]struct {
+		spec svc.Spec
+		dsn  string
+		want string
+	}{
+		"another service's": {spec, otherDSN, "which holds the schema of othertest, not of emptytest: give each service its own database"},
+		"never migrated":    {spec, testkit.NewDatabase(t, "emptytest-none", func(context.Context, string) error { return nil }), "which holds no emptytest schema: run `emptytest migrate`"},
+		"older":             {older, testkit.NewDatabase(t, "emptytest-v1", func(ctx context.Context, dsn string) error { return svc.Migrate(ctx, spec, dsn) }), "whose emptytest schema is older than this binary's"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			served := false
+			err := svc.Run(rctx, c.spec, env.Config(t, c.spec, c.dsn), svc.Hooks{LogOutput: io.Discard, OnServing: func(string, string) { served = true }})
+			if err == nil || !strings.Contains(err.Error(), "WIJKBRUG_DATABASE_URL (-database-url)") || !strings.Contains(err.Error(), c.want) || rctx.Err() != nil {
+				t.Fatalf("want a refusal naming the setting and %q, got %v (deadline passed: %v)", c.want, err, rctx.Err() != nil)
+			}
+			if served {
+				t.Fatal("it served first")
+			}
+			t.Log(err)
+		})
+	}
+	var unsent int
+	if err := owner.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unsent); err != nil || unsent != 1 {
+		t.Fatalf("the other service's outbox row: %d unsent (%v), want it left alone", unsent, err)
+	}
+}

@@ -416,7 +416,13 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	}()
 	served := make(chan struct{}) // closed when the service first answers calls
 	if cfg.MigrateOnStart {
-		if err := MigrateAndGrant(ctx, spec, cfg); err != nil {
+		// What it applied is logged, as the migrate command prints it.
+		var report strings.Builder
+		err := migrateAndGrant(ctx, spec, cfg, &report)
+		for line := range strings.Lines(report.String()) {
+			logger.Info(strings.TrimSpace(line))
+		}
+		if err != nil {
 			return err
 		}
 		if hooks.OnMigrated != nil {
@@ -501,12 +507,12 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	accesslogv1.RegisterAccessLogServiceServer(server, logserver.New(p.Access, protector, p.Idem, privacyOfficers, spec.EmergencyTypes))
 	lis, err := hooks.listen(cfg.GRPCAddr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
+		return fmt.Errorf("WIJKBRUG_GRPC_ADDR (-grpc-addr): listen %s: %w", cfg.GRPCAddr, err)
 	}
 	adminLis, err := hooks.listen(cfg.AdminAddr)
 	if err != nil {
 		_ = lis.Close()
-		return fmt.Errorf("admin listen %s: %w", cfg.AdminAddr, err)
+		return fmt.Errorf("WIJKBRUG_ADMIN_ADDR (-admin-addr): listen %s: %w", cfg.AdminAddr, err)
 	}
 	admin := observability.NewAdmin(adminLis, reg)
 	restEdge, err := startREST(ctx, spec, cfg, serverTLS, server, logger, hooks.listen)
@@ -529,7 +535,17 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	relay := outbox.NewRelay(db, js, outbox.RelayConfig{Service: spec.Name, Logger: logger, Registry: reg})
 	p.Outbox.Wakes(relay)
 	relayDone.Add(1)
-	go func() { defer relayDone.Done(); relay.Run(relayCtx) }()
+	go func() {
+		defer relayDone.Done()
+		// Not before the database is known to be this service's (checkSchema, in watchHealth's
+		// first check): a relay on another service's database would publish its outbox.
+		select {
+		case <-served:
+		case <-relayCtx.Done():
+			return
+		}
+		relay.Run(relayCtx)
+	}()
 	// The background jobs start one after another (startJobs), their first passes reusing
 	// the pool's connections instead of each opening one at the same moment.
 	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers,
@@ -553,7 +569,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 		jobs = append(jobs, func(ctx context.Context) { scheduler.Run(ctx, j, logger, schedMetrics) })
 	}
 	jobs = append(jobs, wiring.Background...)
-	startJobs(workCtx, &work, jobStagger, jobs)
+	startJobs(workCtx, &work, jobStagger, served, jobs)
 	// Readiness means "can serve": SERVING while PostgreSQL answers. NATS does not decide it,
 	// because the outbox keeps taking writes while the broker is away; its state is a health
 	// detail, a log line and the outbox backlog metrics instead.
@@ -564,6 +580,14 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// key, during a rotation) is left to migrate, which makes the same check.
 	fatal := make(chan error, 1)
 	keyCheck := func(ctx context.Context) error {
+		// First that the database is this service's, at this binary's version.
+		if err := checkSchema(ctx, db, spec); err != nil {
+			var refused *schemaRefusal
+			if errors.As(err, &refused) {
+				fatal <- fmt.Errorf("%s: %w", spec.Name, err)
+			}
+			return err
+		}
 		cctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 		defer cancel()
 		err := encrypted.CheckCurrentKey(cctx, db, protector, EncryptedColumns(spec))
@@ -611,6 +635,63 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	_ = admin.Shutdown(shutdownCtx)
 	logger.Info("stopped")
 	return runErr
+}
+
+// schemaRefusal is a database that is not this service's, or not at its version: Run stops
+// with it, naming the setting, instead of waiting not ready for good.
+type schemaRefusal struct{ msg string }
+
+func (e *schemaRefusal) Error() string { return e.msg }
+
+// checkSchema refuses a database that does not hold this service's schema at this binary's
+// version, before the service serves or starts any job on it. An operator probe gave a replica
+// another service's database: it waited not ready for good without naming the setting, and
+// meanwhile relayed, consumed and parked events in the other service's tables. A database
+// that does not answer is no refusal (the check runs again until it does).
+//
+// Which schemas a database holds is read from the catalog (goose's version tables, by name),
+// which needs no privilege; their versions only where the role may read the tables (the
+// application role may since the thirty-fifth session's grants: a database whose grants an
+// older migrate made is checked for its schema, not its version).
+func checkSchema(ctx context.Context, db *pgxdb.DB, spec Spec) error {
+	name := db.Pool.Config().ConnConfig.Database
+	var sets []string
+	readable := true
+	rows, err := db.Pool.Query(ctx, `SELECT substr(tablename, length('goose_version_') + 1),
+		has_table_privilege(format('%I', tablename), 'SELECT')
+		FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'goose\_version\_%' ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var set string
+		var canRead bool
+		if err := rows.Scan(&set, &canRead); err != nil {
+			rows.Close()
+			return err
+		}
+		sets, readable = append(sets, set), readable && canRead
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	migrate := fmt.Sprintf("run `%s migrate` with this database (or start with WIJKBRUG_MIGRATE_ON_START=true)", spec.Name)
+	if !slices.Contains(sets, spec.Migrations.Name) {
+		if others := slices.DeleteFunc(slices.Clone(sets), func(s string) bool { return s == platformdb.Migrations().Name }); len(others) > 0 {
+			return &schemaRefusal{fmt.Sprintf("WIJKBRUG_DATABASE_URL (-database-url) names database %q, which holds the schema of %s, not of %s: give each service its own database",
+				name, strings.Join(others, ", "), spec.Name)}
+		}
+		return &schemaRefusal{fmt.Sprintf("WIJKBRUG_DATABASE_URL (-database-url) names database %q, which holds no %s schema: %s", name, spec.Name, migrate)}
+	}
+	if !readable {
+		return nil
+	}
+	current, err := pgxdb.Current(ctx, db.Pool, platformdb.Migrations(), spec.Migrations)
+	if err != nil || current {
+		return err
+	}
+	return &schemaRefusal{fmt.Sprintf("WIJKBRUG_DATABASE_URL (-database-url) names database %q, whose %s schema is older than this binary's: %s",
+		name, spec.Name, migrate)}
 }
 
 // keyCheckTimeout bounds the check of the encryption key before a service first serves.
@@ -668,8 +749,11 @@ func watchHealth(ctx context.Context, db, probe *pgxdb.DB, nc *nats.Conn, stream
 		if ok && !keyChecked {
 			// Before the first SERVING: not serving until the key is known to open the data.
 			if err := keyCheck(ctx); err != nil {
-				var wrong *encrypted.WrongKeyError
-				if errors.As(err, &wrong) {
+				var (
+					wrong   *encrypted.WrongKeyError
+					refused *schemaRefusal
+				)
+				if errors.As(err, &wrong) || errors.As(err, &refused) {
 					return // Run stops, naming the setting
 				}
 				ok = false // the database did not answer the check: try again

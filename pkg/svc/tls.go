@@ -26,11 +26,11 @@ func loadTLS(service string, cfg Config, logger *slog.Logger) (server, client *t
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
-		return nil, nil, self, nil, fmt.Errorf("load certificate: %w", err)
+		return nil, nil, self, nil, fmt.Errorf("WIJKBRUG_TLS_CERT (-tls-cert) and WIJKBRUG_TLS_KEY (-tls-key): load certificate: %w", err)
 	}
 	caPEM, err := os.ReadFile(cfg.TLSCA)
 	if err != nil {
-		return nil, nil, self, nil, fmt.Errorf("read CA: %w", err)
+		return nil, nil, self, nil, fmt.Errorf("WIJKBRUG_TLS_CA (-tls-ca): read CA: %w", err)
 	}
 	pool, err := caPool(cfg.TLSCA, caPEM, logger)
 	if err != nil {
