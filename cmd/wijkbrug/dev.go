@@ -47,8 +47,10 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		if *ephemeral {
 			// The throw-away directory, log and all, is removed as the suite stops: the end of
 			// the log goes with the error instead of its path.
+			// The log's lines name the directory (its socket); a short log shows them.
+			tail := strings.ReplaceAll(lastLines(s.Postgres.LogTail(), 15), s.DataDir, "<data directory>")
 			return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); the end of its log (the -ephemeral data directory is removed):\n%s",
-				s.Postgres.ExitError(), lastLines(s.Postgres.LogTail(), 15))
+				s.Postgres.ExitError(), tail)
 		}
 		return fmt.Errorf("PostgreSQL stopped unexpectedly (%v); its log: %s. Start the suite again: the data directory is kept",
 			s.Postgres.ExitError(), s.Postgres.LogPath())
