@@ -225,6 +225,12 @@ func TestTwoRelaysPublishOnce(t *testing.T) {
 		f.write(t, i)
 	}
 	waitPending(t, f.relay, 0)
+	// The leader's lock session names itself in pg_stat_activity, the standby's nothing.
+	var leaders int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name LIKE '%relay leader'`).Scan(&leaders); err != nil || leaders != 1 {
+		t.Fatalf("sessions named as the relay leader: %d (%v), want 1", leaders, err)
+	}
 	cancel()
 	wg.Wait()
 	if ids := f.streamMessages(t); len(ids) != 50 {

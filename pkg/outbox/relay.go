@@ -200,7 +200,9 @@ func (r *Relay) lead(ctx context.Context) error {
 		sleep(ctx, r.cfg.PollInterval)
 		return nil
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+	// The lock session names itself, so an operator finds the leader in pg_stat_activity.
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel+
+		"; SELECT set_config('application_name', left(current_setting('application_name') || ' relay leader', 63), false)"); err != nil {
 		return err
 	}
 	lctx, lose := context.WithCancelCause(ctx)

@@ -33,13 +33,16 @@ type DB struct {
 }
 
 // Open connects a pool and checks that the database answers.
-func Open(ctx context.Context, dsn string, maxConns int32) (*DB, error) {
+func Open(ctx context.Context, dsn string, maxConns int32, opts ...Option) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	// A span per query, batch, copy and connect (statement text, never the parameters).
@@ -49,6 +52,19 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*DB, error) {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
 	return &DB{Pool: pool}, nil
+}
+
+// Option adjusts a pool's configuration in Open.
+type Option func(*pgxpool.Config)
+
+// ApplicationName names the pool's sessions in pg_stat_activity (which service and replica a
+// session is), unless the URL names them already.
+func ApplicationName(name string) Option {
+	return func(c *pgxpool.Config) {
+		if c.ConnConfig.RuntimeParams["application_name"] == "" {
+			c.ConnConfig.RuntimeParams["application_name"] = name
+		}
+	}
 }
 
 // Close closes the pool.

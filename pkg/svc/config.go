@@ -28,10 +28,10 @@ type Config struct {
 
 	TLSDenyList string `env:"WIJKBRUG_TLS_DENYLIST" flag:"tls-denylist" usage:"file of revoked certificates (lines serial:<hex>, plain or colon-separated, or oin:<OIN>; # comments), re-read every second; checked at the handshake and on every call"`
 
-	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"2000" usage:"ceiling in requests per second of one calling organisation, all its users together (0 = none); over it: RESOURCE_EXHAUSTED"`
-	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"4000" usage:"burst allowance per calling organisation"`
-	UserRateLimit   int           `env:"WIJKBRUG_USER_RATE_LIMIT" flag:"user-rate-limit" default:"50" usage:"requests per second of one acting user within an organisation (0 = no limit); over it: RESOURCE_EXHAUSTED"`
-	UserRateBurst   int           `env:"WIJKBRUG_USER_RATE_BURST" flag:"user-rate-burst" default:"100" usage:"burst allowance per acting user"`
+	RateLimit       int           `env:"WIJKBRUG_RATE_LIMIT" flag:"rate-limit" default:"2000" usage:"ceiling in requests per second of one calling organisation, all its users together, in each replica (the ceiling a partner meets is this times the replicas; 0 = none); over it: RESOURCE_EXHAUSTED"`
+	RateBurst       int           `env:"WIJKBRUG_RATE_BURST" flag:"rate-burst" default:"4000" usage:"burst allowance per calling organisation, in each replica"`
+	UserRateLimit   int           `env:"WIJKBRUG_USER_RATE_LIMIT" flag:"user-rate-limit" default:"50" usage:"requests per second of one acting user within an organisation, in each replica (0 = no limit); over it: RESOURCE_EXHAUSTED"`
+	UserRateBurst   int           `env:"WIJKBRUG_USER_RATE_BURST" flag:"user-rate-burst" default:"100" usage:"burst allowance per acting user, in each replica"`
 	MaxCallDuration time.Duration `env:"WIJKBRUG_MAX_CALL_DURATION" flag:"max-call-duration" default:"30s" usage:"cap on the deadline of every incoming call (at most 2m; 0 = 30s)"`
 
 	BSNEncryptionKey   string `env:"WIJKBRUG_BSN_ENCRYPTION_KEY" flag:"bsn-encryption-key" secret:"true" usage:"base64 AES-256-GCM key (32 bytes; of a longer one the first 32) for BSNs and confidential text (or *_FILE); a key that does not open the values stored under its id is refused at start"`

@@ -446,13 +446,17 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 			}
 		}()
 	}
-	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns))
+	// Sessions say which service and replica they are (pg_stat_activity.application_name; the
+	// relay's leader adds "relay leader" to its lock session's).
+	host, _ := os.Hostname()
+	appName := pgxdb.ApplicationName(strings.TrimSuffix(spec.Name+"@"+host, "@"))
+	db, err := pgxdb.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns), appName)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	// The readiness check's own connection (watchHealth).
-	probe, err := pgxdb.Open(ctx, cfg.DatabaseURL, 1)
+	probe, err := pgxdb.Open(ctx, cfg.DatabaseURL, 1, appName)
 	if err != nil {
 		return err
 	}
