@@ -198,23 +198,12 @@ func splitInputs(paths, schemas *yaml.Node) map[string]bool {
 		seen := map[string]bool{}
 		var walk func(n *yaml.Node)
 		walk = func(n *yaml.Node) {
-			if n == nil {
-				return
-			}
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == "$ref" {
-						name := strings.TrimPrefix(n.Content[i+1].Value, "#/components/schemas/")
-						if !seen[name] {
-							seen[name] = true
-							walk(byName[name])
-						}
-					}
+			eachRef(n, func(ref *yaml.Node) {
+				if name := schemaName(ref); !seen[name] {
+					seen[name] = true
+					walk(byName[name])
 				}
-			}
-			for _, c := range n.Content {
-				walk(c)
-			}
+			})
 		}
 		for _, r := range roots {
 			walk(r)
@@ -232,56 +221,57 @@ func splitInputs(paths, schemas *yaml.Node) map[string]bool {
 		}
 	}
 	inRequests, inAnswers := reach(requests), reach(answers)
-	shared := map[string]bool{}
+	var shared []string
 	for name := range inRequests {
 		if inAnswers[name] && byName[name] != nil {
-			shared[name] = true
+			shared = append(shared, name)
 		}
 	}
+	slices.Sort(shared)
 	// Requests name the input form of a shared schema: in their bodies, in the schemas only
 	// requests use and in the input forms themselves.
-	var repoint func(n *yaml.Node)
-	repoint = func(n *yaml.Node) {
-		if n == nil {
-			return
-		}
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == "$ref" {
-					if name := strings.TrimPrefix(n.Content[i+1].Value, "#/components/schemas/"); shared[name] {
-						n.Content[i+1].Value = "#/components/schemas/" + name + inputSuffix
-					}
-				}
+	repoint := func(n *yaml.Node) {
+		eachRef(n, func(ref *yaml.Node) {
+			if slices.Contains(shared, schemaName(ref)) {
+				ref.Value += inputSuffix
 			}
-		}
-		for _, c := range n.Content {
-			repoint(c)
-		}
+		})
 	}
 	for _, r := range requests {
 		repoint(r)
 	}
 	for name := range inRequests {
-		if !shared[name] && byName[name] != nil {
+		if !inAnswers[name] && byName[name] != nil {
 			repoint(byName[name])
 		}
 	}
-	var names []string
-	for name := range shared {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range shared {
 		in := deepCopy(byName[name])
 		repoint(in)
 		schemas.Content = append(schemas.Content, str(name+inputSuffix), in)
 	}
-	onlyAnswers := map[string]bool{}
-	for name := range inAnswers {
-		onlyAnswers[name] = !inRequests[name] || shared[name]
-	}
-	return onlyAnswers
+	return inAnswers
 }
+
+// eachRef calls fn with the value node of every $ref in n and below it.
+func eachRef(n *yaml.Node, fn func(ref *yaml.Node)) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "$ref" {
+				fn(n.Content[i+1])
+			}
+		}
+	}
+	for _, c := range n.Content {
+		eachRef(c, fn)
+	}
+}
+
+// schemaName is the component schema a $ref names.
+func schemaName(ref *yaml.Node) string { return strings.TrimPrefix(ref.Value, "#/components/schemas/") }
 
 func deepCopy(n *yaml.Node) *yaml.Node {
 	c := *n

@@ -9,8 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/tap"
 	"log/slog"
 	"net"
 	"time"
@@ -25,8 +23,10 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // MaxMessageBytes bounds request and response size: no legitimate Wijkbrug message comes
