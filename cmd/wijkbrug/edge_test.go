@@ -13,10 +13,16 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/apidoc"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
@@ -46,6 +52,71 @@ func TestPartnerEdges(t *testing.T) {
 	t.Run("undecodable", func(t *testing.T) { testUndecodable(t, s) })
 	t.Run("rest", func(t *testing.T) { testREST(t, s) })
 	t.Run("field rules", func(t *testing.T) { testFieldRules(t, s) })
+	t.Run("answers fit the documents", func(t *testing.T) { testAnswersFitTheDocuments(t, s) })
+}
+
+// answered keeps every REST answer call received, for testAnswersFitTheDocuments.
+var answered struct {
+	sync.Mutex
+	list []recordedAnswer
+}
+
+type recordedAnswer struct {
+	req    *http.Request
+	answer restAnswer
+}
+
+// Every REST answer the edge tests received, errors of every kind included, fits the OpenAPI
+// document of its service (kin-openapi's response validation): its status is one the operation
+// declares or falls under default, the headers declared required are there (API-Version on
+// each, WWW-Authenticate on a 401) and the body fits the status's schema. A client generated
+// from the documents meets no answer they do not describe.
+func testAnswersFitTheDocuments(t *testing.T, s *suite.Suite) {
+	ctx := context.Background()
+	routerOf := map[string]routers.Router{}
+	for _, e := range s.Services {
+		doc, err := openapi3.NewLoader().LoadFromData(apidoc.Document(strings.ReplaceAll(e.Name, "-", "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := legacyrouter.NewRouter(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routerOf[e.RESTAddr] = r
+	}
+	answered.Lock()
+	list := slices.Clone(answered.list)
+	answered.Unlock()
+	byStatus := map[int]int{}
+	for _, ra := range list {
+		r := routerOf[ra.req.URL.Host]
+		if r == nil {
+			continue // another test's suite
+		}
+		route, params, err := r.FindRoute(ra.req)
+		if err != nil {
+			continue // an unknown path or method: 404 and 405 come before any operation
+		}
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: ra.req, PathParams: params, Route: route},
+			Status:                 ra.answer.status,
+			Header:                 ra.answer.header,
+			Body:                   io.NopCloser(bytes.NewReader(ra.answer.body)),
+			Options:                &openapi3filter.Options{MultiError: true},
+		}
+		if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
+			t.Errorf("%s %s: answer %d does not fit the document: %v\n%s", ra.req.Method, ra.req.URL.RequestURI(), ra.answer.status, err, ra.answer.body)
+			continue
+		}
+		byStatus[ra.answer.status]++
+	}
+	t.Logf("answers checked, by status: %v", byStatus)
+	for _, want := range []int{200, 400, 401, 403, 404} {
+		if byStatus[want] == 0 {
+			t.Errorf("no %d answer was checked; the edge tests make several", want)
+		}
+	}
 }
 
 // badRequestFields returns the fields a status's BadRequest names.
@@ -145,7 +216,11 @@ func call(t *testing.T, c *http.Client, method, url, body string, headers ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return restAnswer{status: res.StatusCode, body: b, header: res.Header}
+	a := restAnswer{status: res.StatusCode, body: b, header: res.Header}
+	answered.Lock()
+	answered.list = append(answered.list, recordedAnswer{req: req, answer: a})
+	answered.Unlock()
+	return a
 }
 
 // restError decodes a REST error body (a google.rpc.Status as JSON).
