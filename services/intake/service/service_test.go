@@ -551,6 +551,27 @@ func TestSignalBecomesIntake(t *testing.T) {
 	if urgency != "HIGH" || rule != "safety-signal" {
 		t.Fatalf("Veilig Thuis intake: urgency %s, rule %s", urgency, rule)
 	}
+	// A GP's signal shared under the meldcode (a suspicion of domestic violence or child
+	// abuse) is a safety signal too: into case direction by the same rule, urgent, and its
+	// intake carries the safety concern (it had been an ordinary queue item).
+	meld := &referralv1.Signal{
+		Id: uuid.NewString(), SourceType: referralv1.SourceType_SOURCE_TYPE_GP, LegalBasis: referralv1.LegalBasis_LEGAL_BASIS_MELDCODE,
+		ResidentBsn: validBSN(10), MunicipalityCode: municipality, LifeDomains: []commonv1.LifeDomain{commonv1.LifeDomain_LIFE_DOMAIN_FINANCES},
+	}
+	h.referral.Add(meld)
+	h.env.Publish(t, "referral", subject, meld.GetId(), &referralv1.SignalReceived{SignalId: meld.GetId(), MunicipalityCode: municipality})
+	_, msg = rec.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*intakev1.IntakeCaseOpened)
+		return ok && len(e.GetSignalIds()) == 1 && e.GetSignalIds()[0] == meld.GetId()
+	})
+	var safety bool
+	if err := h.svc.Pool.QueryRow(context.Background(), `SELECT urgency, triage_rule, safety_concern FROM intakes WHERE id = $1`,
+		msg.(*intakev1.IntakeCaseOpened).GetIntakeId()).Scan(&urgency, &rule, &safety); err != nil {
+		t.Fatal(err)
+	}
+	if urgency != "HIGH" || rule != "safety-signal" || !safety {
+		t.Fatalf("meldcode intake from a GP: urgency %s, rule %s, safety concern %v", urgency, rule, safety)
+	}
 
 	if n := h.count(t, `SELECT count(*) FROM intakes WHERE $1::uuid = ANY (signal_ids)`, gp.GetId()); n != 1 {
 		t.Fatalf("intakes for the GP signal: %d, want 1", n)
@@ -558,8 +579,8 @@ func TestSignalBecomesIntake(t *testing.T) {
 	if n := h.referral.Reads(gp.GetId()); n != 1 {
 		t.Fatalf("GetSignal calls for the GP signal: %d, want 1", n)
 	}
-	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.create' AND route = 'SYSTEM' AND purpose = 'signal-intake'`); n != 2 {
-		t.Fatalf("system access-log entries: %d, want 2", n)
+	if n := h.count(t, `SELECT count(*) FROM access_log_entries WHERE action = 'intake.intake.create' AND route = 'SYSTEM' AND purpose = 'signal-intake'`); n != 3 {
+		t.Fatalf("system access-log entries: %d, want 3", n)
 	}
 	h.referral.mu.Lock()
 	purposes := h.referral.purposes

@@ -174,12 +174,15 @@ type CaseDirection interface {
 
 // Signal is what intake needs to know of a partner signal.
 type Signal struct {
-	ID           string
-	SourceType   string
-	ResidentBSN  string
-	Description  string
-	LifeDomains  []string
-	Crisis       bool
+	ID          string
+	SourceType  string
+	ResidentBSN string
+	Description string
+	LifeDomains []string
+	Crisis      bool
+	// Meldcode is a signal shared under the meldcode huiselijk geweld en kindermishandeling
+	// (legal basis MELDCODE): the source suspects domestic violence or child abuse.
+	Meldcode     bool
 	Municipality string
 	District     string
 }
@@ -319,8 +322,8 @@ func (a *App) RegisterFromSignal(ctx context.Context, signalID string) (domain.I
 		}
 		in := domain.Intake{
 			ID: id, Channel: domain.ChannelSignal, SignalIDs: []string{signalID}, SourceType: sig.SourceType,
-			Question: sig.Description, LifeDomains: sig.LifeDomains, Urgency: domain.SignalUrgency(sig.Crisis, sig.SourceType),
-			Municipality: sig.Municipality, District: sig.District, TeamOIN: a.d.DefaultTeamOIN,
+			Question: sig.Description, LifeDomains: sig.LifeDomains, Urgency: domain.SignalUrgency(sig.Crisis, sig.SourceType, sig.Meldcode),
+			SafetyConcern: sig.Meldcode, Municipality: sig.Municipality, District: sig.District, TeamOIN: a.d.DefaultTeamOIN,
 		}
 		var err error
 		out, err = a.register(ctx, sig.ResidentBSN, in, accesslog.RouteSystem)

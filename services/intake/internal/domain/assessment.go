@@ -20,6 +20,10 @@ type Instrument struct {
 	Version string
 	// Domains in the instrument's order.
 	Domains []string
+	// Labels are the domains' names in the instrument (Dutch, from the reference data). A
+	// domain code two versions share under another name was redefined between them (2013's
+	// "Dagbesteding" included work, 2017's "Tijdsbesteding" does not).
+	Labels map[string]string
 }
 
 // Instruments are the known ZRM versions by version name.
@@ -30,7 +34,8 @@ func mustLoadInstruments() map[string]Instrument {
 		Instruments []struct {
 			Version string `json:"version"`
 			Domains []struct {
-				Code string `json:"code"`
+				Code  string `json:"code"`
+				Label string `json:"label"`
 			} `json:"domains"`
 		} `json:"instruments"`
 	}
@@ -39,9 +44,10 @@ func mustLoadInstruments() map[string]Instrument {
 	}
 	out := map[string]Instrument{}
 	for _, in := range data.Instruments {
-		ins := Instrument{Version: in.Version}
+		ins := Instrument{Version: in.Version, Labels: map[string]string{}}
 		for _, d := range in.Domains {
 			ins.Domains = append(ins.Domains, d.Code)
+			ins.Labels[d.Code] = d.Label
 		}
 		out[in.Version] = ins
 	}
@@ -137,8 +143,10 @@ type DomainChange struct {
 }
 
 // Compare returns the change per domain from a to b: the domains of b's instrument in its
-// order, then those only a's instrument has. A domain missing from either, or not discussed
-// (99) in either, is NOT_COMPARABLE.
+// order, then those only a's instrument has. A domain missing from either, not discussed (99)
+// in either, or redefined between the two instruments (the same code under another name:
+// 2013's Dagbesteding and 2017's Tijdsbesteding, Verslaving and Middelengebruik) is
+// NOT_COMPARABLE.
 func Compare(a, b Assessment) []DomainChange {
 	from, to := a.ScoreMap(), b.ScoreMap()
 	order := slices.Clone(Instruments[b.Instrument].Domains)
@@ -155,7 +163,8 @@ func Compare(a, b Assessment) []DomainChange {
 			continue
 		}
 		c := DomainChange{Domain: d, From: f, To: t, Change: ChangeNotComparable}
-		if okF && okT && f != ScoreNotDiscussed && t != ScoreNotDiscussed {
+		redefined := Instruments[a.Instrument].Labels[d] != Instruments[b.Instrument].Labels[d]
+		if okF && okT && f != ScoreNotDiscussed && t != ScoreNotDiscussed && !redefined {
 			c.Delta = t - f
 			switch {
 			case c.Delta > 0:

@@ -42,12 +42,18 @@ func TestValidateScores(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	a := Assessment{Instrument: "ZRM-2013", Scores: []Score{{"FINANCES", 1}, {"HOUSING", 3}, {"JUSTICE", 4}, {"ADL", 2}, {"SOCIAL_NETWORK", 99}}}
-	b := Assessment{Instrument: "ZRM-2017", Scores: []Score{{"FINANCES", 3}, {"HOUSING", 3}, {"JUSTICE", 2}, {"BASIC_ADL", 4}, {"SOCIAL_NETWORK", 3}}}
+	a := Assessment{Instrument: "ZRM-2013", Scores: []Score{{"FINANCES", 1}, {"HOUSING", 3}, {"JUSTICE", 4}, {"ADL", 2}, {"SOCIAL_NETWORK", 99},
+		{"DAYTIME_ACTIVITIES", 3}, {"SUBSTANCE_USE", 2}}}
+	b := Assessment{Instrument: "ZRM-2017", Scores: []Score{{"FINANCES", 3}, {"HOUSING", 3}, {"JUSTICE", 2}, {"BASIC_ADL", 4}, {"SOCIAL_NETWORK", 3},
+		{"DAYTIME_ACTIVITIES", 3}, {"SUBSTANCE_USE", 4}}}
 	got := Compare(a, b)
+	// Dagbesteding (2013, work included) and Tijdsbesteding (2017), Verslaving and
+	// Middelengebruik: one code, redefined between the versions, so not comparable.
 	want := []DomainChange{
 		{"FINANCES", 1, 3, 2, ChangeImproved},
+		{"DAYTIME_ACTIVITIES", 3, 3, 0, ChangeNotComparable},
 		{"HOUSING", 3, 3, 0, ChangeUnchanged},
+		{"SUBSTANCE_USE", 2, 4, 0, ChangeNotComparable},
 		{"BASIC_ADL", 0, 4, 0, ChangeNotComparable},
 		{"SOCIAL_NETWORK", 99, 3, 0, ChangeNotComparable},
 		{"JUSTICE", 4, 2, -2, ChangeWorsened},
@@ -55,5 +61,20 @@ func TestCompare(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	// Within one version the same domains compare.
+	c := Assessment{Instrument: "ZRM-2013", Scores: []Score{{"DAYTIME_ACTIVITIES", 4}, {"SUBSTANCE_USE", 1}}}
+	got = Compare(a, c)
+	want = []DomainChange{
+		{"FINANCES", 1, 0, 0, ChangeNotComparable},
+		{"DAYTIME_ACTIVITIES", 3, 4, 1, ChangeImproved},
+		{"HOUSING", 3, 0, 0, ChangeNotComparable},
+		{"SUBSTANCE_USE", 2, 1, -1, ChangeWorsened},
+		{"ADL", 2, 0, 0, ChangeNotComparable},
+		{"SOCIAL_NETWORK", 99, 0, 0, ChangeNotComparable},
+		{"JUSTICE", 4, 0, 0, ChangeNotComparable},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("within ZRM-2013:\ngot  %+v\nwant %+v", got, want)
 	}
 }

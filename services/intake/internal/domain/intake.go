@@ -289,12 +289,13 @@ func (i *Intake) Confidentiality() string {
 }
 
 // SignalUrgency is the urgency of an intake made from a partner signal: the partner's crisis
-// flag, and Veilig Thuis signals are urgent by nature.
-func SignalUrgency(crisis bool, sourceType string) Urgency {
+// flag; Veilig Thuis signals, and signals shared under the meldcode (a suspicion of domestic
+// violence or child abuse), are urgent by nature.
+func SignalUrgency(crisis bool, sourceType string, meldcode bool) Urgency {
 	switch {
 	case crisis:
 		return UrgencyCrisis
-	case sourceType == SourceVeiligThuis:
+	case sourceType == SourceVeiligThuis, meldcode:
 		return UrgencyHigh
 	default:
 		return UrgencyNormal

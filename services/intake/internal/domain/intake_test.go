@@ -161,16 +161,18 @@ func TestMergeInto(t *testing.T) {
 
 func TestSignalUrgency(t *testing.T) {
 	cases := []struct {
-		crisis bool
-		source string
-		want   Urgency
+		crisis   bool
+		source   string
+		meldcode bool
+		want     Urgency
 	}{
-		{true, "GP", UrgencyCrisis}, {true, SourceVeiligThuis, UrgencyCrisis},
-		{false, SourceVeiligThuis, UrgencyHigh}, {false, "HOUSING_CORPORATION", UrgencyNormal},
+		{true, "GP", false, UrgencyCrisis}, {true, SourceVeiligThuis, false, UrgencyCrisis}, {true, "GP", true, UrgencyCrisis},
+		{false, SourceVeiligThuis, false, UrgencyHigh}, {false, "HOUSING_CORPORATION", false, UrgencyNormal},
+		{false, "GP", true, UrgencyHigh},
 	}
 	for _, tc := range cases {
-		if got := SignalUrgency(tc.crisis, tc.source); got != tc.want {
-			t.Errorf("SignalUrgency(%v, %s) = %s, want %s", tc.crisis, tc.source, got, tc.want)
+		if got := SignalUrgency(tc.crisis, tc.source, tc.meldcode); got != tc.want {
+			t.Errorf("SignalUrgency(%v, %s, meldcode %v) = %s, want %s", tc.crisis, tc.source, tc.meldcode, got, tc.want)
 		}
 	}
 }

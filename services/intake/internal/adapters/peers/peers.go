@@ -98,6 +98,7 @@ func signalOf(s *referralv1.Signal) app.Signal {
 	return app.Signal{
 		ID: s.GetId(), SourceType: protoenum.Code(s.GetSourceType()), ResidentBSN: s.GetResidentBsn(),
 		Description: s.GetDescription(), LifeDomains: domains, Crisis: s.GetCrisis(),
+		Meldcode:     s.GetLegalBasis() == referralv1.LegalBasis_LEGAL_BASIS_MELDCODE,
 		Municipality: s.GetMunicipalityCode(), District: s.GetDistrictCode(),
 	}
 }
