@@ -36,7 +36,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		s.Stop()
 		fmt.Fprintln(out, "Stopped.")
 	}()
-	printBanner(out, s, *ephemeral)
+	printBanner(out, s, *ephemeral, filepath.IsAbs(*dataDir))
 	select {
 	case <-ctx.Done():
 		return nil
@@ -57,8 +57,13 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
-func printBanner(out io.Writer, s *suite.Suite, ephemeral bool) {
+func printBanner(out io.Writer, s *suite.Suite, ephemeral, absolute bool) {
+	// Paths are printed as the user gave the data directory: an absolute one stays absolute, a
+	// relative one is shown relative to the working directory.
 	rel := func(p string) string {
+		if absolute {
+			return p
+		}
 		if wd, err := os.Getwd(); err == nil {
 			if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
 				return r

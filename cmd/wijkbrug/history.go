@@ -127,7 +127,7 @@ func printAccessHistory(ctx context.Context, conf *tls.Config, addrs []string, r
 		if a, ok := authz.ActivityOf(p); ok {
 			fmt.Fprintf(out, "  %-20s %s (legal basis: %s)\n", p, a.Name, a.LegalBasis)
 		} else {
-			fmt.Fprintf(out, "  %-20s not in the register (recorded before the register existed)\n", p)
+			fmt.Fprintf(out, "  %-20s not in the register (recorded by a release that did not check purposes against it)\n", p)
 		}
 	}
 	return nil

@@ -337,6 +337,18 @@ func TestStopAndProgressOverGRPC(t *testing.T) {
 	if err != nil || len(cases.GetAllocations()) != 0 {
 		t.Fatalf("an unknown case has no allocations: %v %v", err, cases)
 	}
+	// A pod of the previous release restarts the paused care during a rolling update (or after
+	// a rollback) the way it did: status and start, the pause's fields left in place, which
+	// migration 00012 cleared only once. Its trigger clears them on every such write (an
+	// outside probe saw a stop on a STARTED allocation after going forward again).
+	if _, err := w.svc.Pool.Exec(ctx, `UPDATE allocations SET status = 'STARTED', started_on = CURRENT_DATE WHERE number = $1`, number); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.asProvider.GetAllocation(ctx, &pmv1.GetAllocationRequest{AllocationNumber: number})
+	if al := got.GetAllocation(); err != nil || al.GetStatus() != commonv1.AllocationStatus_ALLOCATION_STATUS_STARTED ||
+		al.GetStoppedOn() != "" || al.GetStopReasonCode() != "" || al.GetStopReportedOnTime() {
+		t.Fatalf("care restarted by the previous release shows its pause: %v %v", al, err)
+	}
 }
 
 // A provider's registration is corrected by a municipality that may: its name at any time, its
