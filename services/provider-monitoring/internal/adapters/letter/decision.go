@@ -77,11 +77,10 @@ func FromDecision(in app.LetterInput) Letter {
 		l.Motivation.Goals = append(l.Motivation.Goals, Goal{LifeDomain: label,
 			Description: "Beter zelf redden op het gebied " + strings.ToLower(label) + ".", Baseline: int(g.Baseline), Target: int(g.Target)})
 	}
+	// The professional's text, when there is one; without it the letter motivates the
+	// decision by what it decided (compose): a grant by the goals, a refusal by its grounds.
 	if strings.TrimSpace(d.Motivation.Text) != "" {
 		l.Motivation.Paragraphs = append(l.Motivation.Paragraphs, d.Motivation.Text)
-	} else {
-		l.Motivation.Paragraphs = append(l.Motivation.Paragraphs,
-			"Wij hebben met u gesproken over uw situatie en uw doelen. Daaruit blijkt dat u deze hulp nodig heeft.")
 	}
 	reg := in.Register
 	decree := p.MandateDecree + " (mandaat " + d.Mandate + ")"

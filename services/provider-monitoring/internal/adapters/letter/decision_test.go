@@ -59,3 +59,75 @@ func TestFromDecisionIsComplete(t *testing.T) {
 		t.Fatalf("Jeugdwet letter without the young person: %v", err)
 	}
 }
+
+// Every outcome, with and without the professional's motivation text, is motivated
+// consistently in every format (Awb 3:46): only a full grant says the help is needed; a
+// rejection is motivated by its grounds, a partial grant by the goals for what it grants and
+// the grounds for what it does not. (An earlier letter gave a rejection without motivation text
+// the grant's paragraph, "Daaruit blijkt dat u deze hulp nodig heeft", before "Daarom zeggen
+// wij nee".)
+func TestLetterMotivationFitsTheOutcome(t *testing.T) {
+	const (
+		needed   = "Daaruit blijkt dat u deze hulp nodig heeft."
+		ownText  = "Uit het onderzoek blijkt dat uw partner u helpt."
+		grounds  = "Geen beperking vastgesteld in het onderzoek."
+		refusal  = "Wij zeggen nee tegen uw aanvraag. Dit is de reden: " // the list follows the lead-in
+		partial  = "U krijgt niet alles wat u heeft gevraagd. Dit is de reden: "
+		partNeed = "Daaruit blijkt dat u een deel van de hulp nodig heeft die u heeft gevraagd."
+	)
+	decided := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	deadline := domain.Date(2026, 4, 22)
+	granted := domain.Decision{ID: "d-1", Number: "GM0363-2026-000001", Municipality: "GM0363", LegalBasis: domain.BasisWmo, Granted: true,
+		Product: domain.Product{Category: "02", Code: "02A01"}, ProviderAGB: "12345678", Form: domain.FormInKind,
+		Start: domain.Date(2026, 3, 16), Volume: domain.Volume{Amount: 4, Unit: "04", Frequency: "2"},
+		Motivation:      domain.Motivation{Goals: []domain.MotivationGoal{{GoalID: "g", LifeDomain: "SOCIAL_NETWORK", Baseline: 1, Target: 3}}},
+		ApplicationDate: domain.Date(2026, 3, 2), DecidedAt: &decided, ObjectionDeadline: &deadline, Status: domain.DecisionSent,
+		FirstSigner: "consulent-bert", FirstSignerRole: "wmo_consultant", Mandate: "wmo-consulent"}
+	rejected := granted
+	rejected.Granted, rejected.RejectionGrounds, rejected.Form, rejected.ProviderAGB, rejected.Volume = false, grounds, "", "", domain.Volume{}
+	rejected.Motivation.Goals = nil // a rejection of an application from an intake without a plan
+	fromDecision := func(d domain.Decision, text string) letter.Letter {
+		d.Motivation.Text = text
+		return letter.FromDecision(app.LetterInput{Decision: d, Register: domain.DefaultMandateRegister("GM0363"), ProviderName: "Zorggroep De Brug",
+			CategoryName: "Begeleiding", Date: domain.Date(2026, 3, 11),
+			Recipient: app.Recipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}})
+	}
+	partly := func(text string) letter.Letter {
+		l := fromDecision(granted, text)
+		l.Outcome, l.RejectionGrounds = letter.OutcomePartlyGranted, []string{"U vroeg 8 uur per week. 4 uur per week is genoeg."}
+		return l
+	}
+	tests := []struct {
+		name         string
+		letter       letter.Letter
+		want, absent []string
+	}{
+		{"granted, no text", fromDecision(granted, ""), []string{needed}, []string{ownText, "nee", "niet alles"}},
+		{"granted, text", fromDecision(granted, ownText), []string{ownText}, []string{needed, "nee", "niet alles"}},
+		{"rejected, no text", fromDecision(rejected, ""), []string{refusal + grounds}, []string{"nodig heeft", "Daarom", "U krijgt Begeleiding"}},
+		{"rejected, text", fromDecision(rejected, ownText), []string{ownText + " " + refusal + grounds}, []string{"nodig heeft", "Daarom"}},
+		{"partly granted, no text", partly(""), []string{partNeed, partial + "U vroeg 8 uur"}, []string{needed, "Daarom", "Wij zeggen nee"}},
+		{"partly granted, text", partly(ownText), []string{ownText + " " + partial + "U vroeg 8 uur"}, []string{needed, partNeed, "Wij zeggen nee"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.letter.Validate(); err != nil {
+				t.Fatalf("incomplete: %v", err)
+			}
+			page, err := letter.HTML(tc.letter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pdf, err := letter.PDF(tc.letter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for format, text := range map[string]string{"HTML": visibleText(page), "PDF": pdfText(t, pdf)} {
+				text = strings.ReplaceAll(text, "• ", "") // the PDF's list bullets
+				why, _, _ := strings.Cut(text[strings.Index(text, "Waarom?"):], "Bent u het niet eens")
+				why, _, _ = strings.Cut(why, "Moet u iets betalen?")
+				checkText(t, format+" Waarom?", why, tc.want, tc.absent)
+			}
+		})
+	}
+}

@@ -126,7 +126,9 @@ type Volume struct {
 type Motivation struct {
 	Goals []Goal // per life domain; required for a grant
 	// Paragraphs are the professional's motivation: the facts found and why they lead to this
-	// decision. At least one.
+	// decision. Optional: without them the letter motivates the decision by what the outcome
+	// rests on (Awb 3:46), the goals for a grant, the rejection grounds for a refusal, in a
+	// sentence that fits the outcome (a refusal never says the help is needed).
 	Paragraphs []string
 }
 
@@ -266,9 +268,6 @@ func (l Letter) Validate() error {
 		if g.Target < 1 || g.Target > 5 {
 			add(f+".Target", "ZRM target score must be 1 to 5")
 		}
-	}
-	if allBlank(l.Motivation.Paragraphs) {
-		add("Motivation.Paragraphs", "missing: the motivation of the decision (Awb 3:46)")
 	}
 
 	checkSignatory := func(s Signatory, field string) {

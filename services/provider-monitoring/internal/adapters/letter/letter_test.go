@@ -156,7 +156,7 @@ func cases() []letterCase {
 				"Bedankt voor het gesprek met onze consulent.", "Bel ons op 14 030.", "Wij wensen u veel succes.",
 				"Beste mevrouw A. Jansen,",
 			},
-			absent: []string{"Jeugdwet", "pgb", "Daarom zeggen wij nee"}},
+			absent: []string{"Jeugdwet", "pgb", "Wij zeggen nee", "niet alles"}},
 		{name: "jeugdwet granted with pgb", letter: jeugdPGB(),
 			want: []string{
 				"Wij hebben dit besloten volgens de Jeugdwet, artikel 2.3.",
@@ -174,20 +174,20 @@ func cases() []letterCase {
 		{name: "wmo partly granted", letter: partly(),
 			want: []string{
 				"U krijgt Individuele begeleiding, maar minder dan u heeft gevraagd.",
-				"Daarom krijgt u niet alles wat u heeft gevraagd:", "U vroeg 8 uur per week. 4 uur per week is genoeg om uw doelen te halen.",
+				"U krijgt niet alles wat u heeft gevraagd. Dit is de reden:", "U vroeg 8 uur per week. 4 uur per week is genoeg om uw doelen te halen.",
 				"4 uur per week", "geen einddatum", "Zorgkracht Utrecht",
 				"Nee. U betaalt voor deze hulp geen eigen bijdrage. De gemeente Utrecht vraagt geen eigen bijdrage voor begeleiding.",
 			},
-			absent: []string{"Het CAK regelt", "Daarom zeggen wij nee"}},
+			absent: []string{"Het CAK regelt", "Wij zeggen nee", "Daarom"}},
 		{name: "wmo rejected", letter: rejection(),
 			want: []string{
 				"Wmo 2015), artikel 2.3.5", "U vroeg om een maatwerkvoorziening.",
 				"U krijgt geen Huishoudelijke ondersteuning", "Wij zeggen nee tegen uw aanvraag",
-				"Daarom zeggen wij nee tegen uw aanvraag:", "Beste meneer K. Visser,",
+				"Wij zeggen nee tegen uw aanvraag. Dit is de reden:", "Beste meneer K. Visser,",
 				"Uw zoon woont bij u en kan het huishouden doen. Dat noemen we gebruikelijke hulp.",
 				"Wij hebben op 25 november 2026 met u en uw zoon gesproken.",
 			},
-			absent: []string{"CAK", "eigen bijdrage", "Uw hulp", "Startdatum", "Score nu"}},
+			absent: []string{"CAK", "eigen bijdrage", "Uw hulp", "Startdatum", "Score nu", "nodig heeft", "Daarom"}},
 	}
 }
 
@@ -332,7 +332,7 @@ func TestValidateReportsMissingElements(t *testing.T) {
 		{"legal basis", wmoGranted, func(l *letter.Letter) { l.Law = "" }, []string{"Law"}},
 		{"outcome", wmoGranted, func(l *letter.Letter) { l.Outcome = "MAYBE" }, []string{"Outcome"}},
 		{"motivation (Awb 3:46)", wmoGranted, func(l *letter.Letter) { l.Motivation = letter.Motivation{Paragraphs: []string{"", "  "}} },
-			[]string{"Motivation.Goals", "Motivation.Paragraphs"}},
+			[]string{"Motivation.Goals"}},
 		{"ZRM scores", wmoGranted, func(l *letter.Letter) { l.Motivation.Goals[1].Baseline, l.Motivation.Goals[1].Target = 99, 0 },
 			[]string{"Motivation.Goals[1].Baseline", "Motivation.Goals[1].Target"}},
 		{"objection address (Awb 3:45)", wmoGranted, func(l *letter.Letter) { l.Municipality.PostalAddress = letter.Address{} },
@@ -365,7 +365,7 @@ func TestValidateReportsMissingElements(t *testing.T) {
 func TestValidateReportsEverythingOfAnEmptyLetter(t *testing.T) {
 	got := violations(t, letter.Letter{}.Validate())
 	for _, f := range []string{"Municipality.Name", "Municipality.CBSCode", "Municipality.PostalAddress.Street", "DecisionNumber", "Date",
-		"ApplicationDate", "Recipient.Name", "Law", "Outcome", "Product.ProductName", "Motivation.Paragraphs", "Signatory.Name", "Signatory.Mandate"} {
+		"ApplicationDate", "Recipient.Name", "Law", "Outcome", "Product.ProductName", "Signatory.Name", "Signatory.Mandate"} {
 		if !slices.Contains(got, f) {
 			t.Errorf("violations %v lack %s", got, f)
 		}
@@ -374,7 +374,7 @@ func TestValidateReportsEverythingOfAnEmptyLetter(t *testing.T) {
 
 func TestRenderingRefusesAnIncompleteLetter(t *testing.T) {
 	l := wmoGranted()
-	l.Motivation.Paragraphs = nil
+	l.Motivation.Goals = nil
 	want := l.Validate()
 	for name, render := range map[string]func(letter.Letter) ([]byte, error){"HTML": letter.HTML, "PDF": letter.PDF} {
 		out, err := render(l)
@@ -382,8 +382,8 @@ func TestRenderingRefusesAnIncompleteLetter(t *testing.T) {
 			t.Errorf("%s: got %d bytes and %v, want the Validate error %v", name, len(out), err, want)
 		}
 		var e *apperr.Error
-		if !errors.As(err, &e) || !slices.ContainsFunc(e.Violations, func(v apperr.FieldViolation) bool { return v.Field == "Motivation.Paragraphs" }) {
-			t.Errorf("%s: error %v does not name Motivation.Paragraphs", name, err)
+		if !errors.As(err, &e) || !slices.ContainsFunc(e.Violations, func(v apperr.FieldViolation) bool { return v.Field == "Motivation.Goals" }) {
+			t.Errorf("%s: error %v does not name Motivation.Goals", name, err)
 		}
 	}
 }

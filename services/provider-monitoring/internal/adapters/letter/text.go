@@ -123,14 +123,7 @@ func compose(l Letter) document {
 		}
 		why = append(why, block{Caption: "Uw doelen per levensgebied", Header: []string{"Levensgebied", "Doel", "Score nu", "Score doel"}, Cells: cells})
 	}
-	why = append(why, paragraphs(strings.Join(l.Motivation.Paragraphs, "\n\n"))...)
-	if l.Outcome != OutcomeGranted {
-		lead := "Daarom zeggen wij nee tegen uw aanvraag:"
-		if l.Outcome == OutcomePartlyGranted {
-			lead = "Daarom krijgt u niet alles wat u heeft gevraagd:"
-		}
-		why = append(why, block{Text: lead, Items: nonBlank(l.RejectionGrounds)})
-	}
+	why = append(why, motivation(l)...)
 	d.Sections = append(d.Sections, section{Heading: "Waarom?", Blocks: why})
 
 	// Own contribution (Wmo only).
@@ -191,6 +184,35 @@ func compose(l Letter) document {
 		d.Signatures = append(d.Signatures, sign(*l.SecondOfficial))
 	}
 	return d
+}
+
+// motivation is the motivation under "Waarom?" after the goals (Awb 3:46): the professional's
+// paragraphs, or else a sentence that fits the outcome, and for a refusal (in full or in
+// part) its grounds. Only a full grant says the help is needed; a rejection is motivated by
+// its grounds alone, a partial grant by the goals for what is granted and the grounds for
+// what is not.
+func motivation(l Letter) []block {
+	out := paragraphs(strings.Join(l.Motivation.Paragraphs, "\n\n"))
+	own := len(out) > 0
+	grounds := nonBlank(l.RejectionGrounds)
+	reason := "Dit is de reden:"
+	if len(grounds) > 1 {
+		reason = "Dit zijn de redenen:"
+	}
+	switch l.Outcome {
+	case OutcomeGranted:
+		if !own {
+			out = append(out, para("Wij hebben met u gesproken over uw situatie en uw doelen. Daaruit blijkt dat u deze hulp nodig heeft."))
+		}
+	case OutcomePartlyGranted:
+		if !own {
+			out = append(out, para("Wij hebben met u gesproken over uw situatie en uw doelen. Daaruit blijkt dat u een deel van de hulp nodig heeft die u heeft gevraagd. Dat deel krijgt u."))
+		}
+		out = append(out, block{Text: "U krijgt niet alles wat u heeft gevraagd. " + reason, Items: grounds})
+	case OutcomeRejected:
+		out = append(out, block{Text: "Wij zeggen nee tegen uw aanvraag. " + reason, Items: grounds})
+	}
+	return out
 }
 
 // salutation is the default greeting: "Beste mevrouw A. Jansen,", "Beste meneer K. Visser,".
