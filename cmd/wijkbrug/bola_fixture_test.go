@@ -162,7 +162,8 @@ func (f *bolaFixture) addOwnerObjects(t *testing.T, env *bolaEnv) {
 	f.decisionDraft = decisionOf(f.draftDecision())
 	f.decision = decisionOf(&providermonitoringv1.DraftDecisionRequest{CaseId: f.caseA, LegalBasis: providermonitoringv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5,
 		Outcome: providermonitoringv1.DecisionOutcome_DECISION_OUTCOME_REJECTED, RejectionGrounds: "Een algemene voorziening is passend.",
-		Product: &providermonitoringv1.Product{Category: "02", Code: "02A01"}, MotivationText: "Onderzoek gedaan."})
+		ApplicationDate: nowNL().Format(time.DateOnly), // the Wmo term runs from the application
+		Product:         &providermonitoringv1.Product{Category: "02", Code: "02A01"}, MotivationText: "Onderzoek gedaan."})
 	mustCall[*providermonitoringv1.ProposeDecisionResponse](t, env, pm, providermonitoringv1.DecisionService_ProposeDecision_FullMethodName, ownerTeam,
 		&providermonitoringv1.ProposeDecisionRequest{DecisionId: f.decision})
 	officer := ownerMunicip

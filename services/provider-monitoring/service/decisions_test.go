@@ -21,7 +21,9 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/service"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -251,7 +253,8 @@ func acting(t *testing.T, user, role string) context.Context {
 func draftRequest(caseID string, hoursPerWeek int32) *pmv1.DraftDecisionRequest {
 	return &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID,
 		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
-		Product: &pmv1.Product{Category: wmoCategory, Code: wmoProduct}, ProviderAgb: providerAGB,
+		ApplicationDate: date(today()), // the Wmo term runs from the application (aanvraag)
+		Product:         &pmv1.Product{Category: wmoCategory, Code: wmoProduct}, ProviderAgb: providerAGB,
 		StartDate: date(today()), EndDate: date(today().AddDate(0, 6, 0)),
 		Volume:         &commonv1.Volume{Amount: hoursPerWeek, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
 		MotivationText: "Begeleiding om weer mee te doen in de buurt.",
@@ -321,8 +324,10 @@ func TestDecisionDraftedFromWhatIsKnownIssuesItsAllocation(t *testing.T) {
 		t.Fatalf("paragraphs: %q %q", d.GetObjectionClause(), d.GetOwnContributionNotice())
 	}
 	received := time.Now().AddDate(0, 0, -3).In(amsterdam)
-	if want := time.Date(received.Year(), received.Month(), received.Day(), 0, 0, 0, 0, time.UTC); d.GetApplicationDate() != date(want) {
-		t.Fatalf("application date %s, want the intake's receipt %s", d.GetApplicationDate(), date(want))
+	if want := time.Date(received.Year(), received.Month(), received.Day(), 0, 0, 0, 0, time.UTC); d.GetReportDate() != date(want) ||
+		d.GetApplicationDate() != date(today()) {
+		t.Fatalf("report date %s, application date %s: want the intake's receipt %s and the application given", d.GetReportDate(),
+			d.GetApplicationDate(), date(want))
 	}
 	// Free text is sealed at rest.
 	var sealed []byte
@@ -790,7 +795,7 @@ func TestDecisionOnAProvidersRequest(t *testing.T) {
 	}
 	requestID := sub.GetRequest().GetId()
 	req := &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
-		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED}
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED, ApplicationDate: date(today())}
 	d := w.draftAndPropose(t, req)
 	if d.GetAllocationRequestId() != requestID || d.GetProduct().GetCode() != wmoProduct || d.GetProviderAgb() != providerAGB ||
 		d.GetVolume().GetAmount() != 3 || d.GetStartDate() != date(today()) {
@@ -799,7 +804,7 @@ func TestDecisionOnAProvidersRequest(t *testing.T) {
 	// A personal budget is not allocated to a provider: it cannot answer the provider's 315.
 	pgb := &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
 		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED,
-		Form: pmv1.AllocationForm_ALLOCATION_FORM_PGB, BudgetCents: 250000}
+		Form: pmv1.AllocationForm_ALLOCATION_FORM_PGB, BudgetCents: 250000, ApplicationDate: date(today())}
 	_, err = w.asTeam.DraftDecision(acting(t, "regisseur-anna", "case_director"), pgb)
 	if f := violatedFields(t, err); !slices.Contains(f, "form") {
 		t.Fatalf("a PGB on a provider's request: %v", f)
@@ -836,7 +841,9 @@ func TestDecisionOverdue(t *testing.T) {
 	t.Parallel()
 	w := startDecisions(t)
 	_, caseID := w.triaged(40)
-	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	late := draftRequest(caseID, 4)
+	late.ApplicationDate = date(today().AddDate(0, 0, -20)) // the Wmo term of two weeks ended
+	d := w.draftAndPropose(t, late)
 	_, msg := w.events.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
 		e, ok := m.(*pmv1.DecisionOverdue)
 		return ok && e.GetDecisionId() == d.GetId()
@@ -882,7 +889,7 @@ func (w *decisionWorld) submit(t *testing.T) string {
 
 func fromRequest(caseID, requestID string) *pmv1.DraftDecisionRequest {
 	return &pmv1.DraftDecisionRequest{IdempotencyKey: uuid.NewString(), CaseId: caseID, AllocationRequestId: requestID,
-		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED}
+		LegalBasis: pmv1.LegalBasis_LEGAL_BASIS_WMO_2_3_5, Outcome: pmv1.DecisionOutcome_DECISION_OUTCOME_GRANTED, ApplicationDate: date(today())}
 }
 
 // One provider's request for allocation (315) leads to at most one allocation (probe-C F1):
@@ -1130,5 +1137,64 @@ func TestDecisionChecksCaseProviderAndRegister(t *testing.T) {
 	if f, want := violatedFields(t, err), []string{"mandates[0].max_budget_cents", "mandates[1].max_budget_cents",
 		"paragraphs.municipality_name", "paragraphs.postal_code", "paragraphs.postal_city"}; !slices.Equal(f, want) {
 		t.Fatalf("invalid limits and address: %v, want %v", f, want)
+	}
+}
+
+// The Wmo term of two weeks runs from the application (aanvraag), not from the report
+// (melding) the intake received (Wmo 2015 art. 2.3.2 lid 1, 2.3.5 lid 1): the application
+// date is required and not before the report; the decision shows the investigation term
+// after the report. An earlier release took the intake's receipt as the application, so a Wmo
+// decision was due two weeks after the report and counted overdue while still in term.
+func TestWmoDecisionTermRunsFromTheApplication(t *testing.T) {
+	t.Parallel()
+	w := startDecisions(t)
+	_, caseID := w.triaged(20)
+	ctx := acting(t, "regisseur-anna", "case_director")
+	report := today().AddDate(0, 0, -20)
+	refused := func(req *pmv1.DraftDecisionRequest, want string) {
+		t.Helper()
+		_, err := w.asTeam.DraftDecision(ctx, req)
+		st := wantCode(t, err, codes.InvalidArgument)
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					if v.GetField() == "application_date" && strings.Contains(v.GetDescription(), want) {
+						return
+					}
+				}
+			}
+		}
+		t.Fatalf("want application_date refused saying %q, got %v", want, err)
+	}
+	r := draftRequest(caseID, 4)
+	r.ApplicationDate = ""
+	refused(r, "not the report (melding)")
+	r = draftRequest(caseID, 4)
+	r.ApplicationDate = date(report.AddDate(0, 0, -1))
+	refused(r, "the application follows the report")
+
+	r = draftRequest(caseID, 4)
+	r.ApplicationDate = date(today().AddDate(0, 0, -10))
+	resp, err := w.asTeam.DraftDecision(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, cal := resp.GetDecision(), domain.NewCalendar()
+	if d.GetApplicationDate() != r.ApplicationDate || d.GetReportDate() != date(report) ||
+		d.GetDueDate() != date(cal.DecisionDueDate(domain.BasisWmo, today().AddDate(0, 0, -10))) ||
+		d.GetInvestigationDue() != date(cal.InvestigationDue(report)) {
+		t.Fatalf("application %s, report %s, due %s, investigation due %s", d.GetApplicationDate(), d.GetReportDate(), d.GetDueDate(), d.GetInvestigationDue())
+	}
+	got, err := w.asTeam.GetDecision(ctx, &pmv1.GetDecisionRequest{DecisionId: d.GetId()})
+	if err != nil || got.GetDecision().GetInvestigationDue() != d.GetInvestigationDue() || got.GetDecision().GetReportDate() != d.GetReportDate() {
+		t.Fatalf("stored: %v %v", got, err)
+	}
+	// A Jeugdwet decision still takes the intake's receipt as the application (no report
+	// stage) and has no investigation term.
+	j := draftRequest(caseID, 4)
+	j.ApplicationDate, j.LegalBasis, j.Product = "", pmv1.LegalBasis_LEGAL_BASIS_JEUGDWET_2_3, &pmv1.Product{Category: "45", Code: "45A01"}
+	jr, err := w.asTeam.DraftDecision(ctx, j)
+	if err != nil || jr.GetDecision().GetApplicationDate() != date(report) || jr.GetDecision().GetInvestigationDue() != "" {
+		t.Fatalf("Jeugdwet: %v %v", jr, err)
 	}
 }

@@ -264,19 +264,22 @@ func (a *App) DraftDecision(ctx context.Context, in DraftInput) (domain.Decision
 		}
 		d.Addressee = addr
 	}
-	switch {
-	case in.ApplicationDate != nil:
-		d.ApplicationDate = domain.DayOf(*in.ApplicationDate)
-	case it != nil:
-		d.ApplicationDate = domain.DayIn(it.ReceivedAt, domain.Amsterdam)
-	default:
-		d.ApplicationDate = domain.DayIn(now, domain.Amsterdam)
+	// The intake's receipt is the report (melding) or request for help; the statutory term
+	// runs from the application (domain.ApplicationDate: under the Wmo not the same day).
+	if it != nil {
+		d.ReportDate = domain.DayIn(it.ReceivedAt, domain.Amsterdam)
 	}
-	if d.ApplicationDate.After(domain.DayIn(now, domain.Amsterdam)) {
-		return d, apperr.Invalid("application_date", "cannot be in the future")
+	application, err := domain.ApplicationDate(d.LegalBasis, in.ApplicationDate, d.ReportDate, domain.DayIn(now, domain.Amsterdam))
+	if err != nil {
+		return d, err
 	}
+	d.ApplicationDate = application
 	d.DueDate = a.rules.Calendar.DecisionDueDate(d.LegalBasis, d.ApplicationDate)
-	err := a.tx.Tx(ctx, func(ctx context.Context) error {
+	if d.LegalBasis == domain.BasisWmo && !d.ReportDate.IsZero() {
+		due := a.rules.Calendar.InvestigationDue(d.ReportDate)
+		d.InvestigationDue = &due
+	}
+	err = a.tx.Tx(ctx, func(ctx context.Context) error {
 		// Checked again in the transaction (whom an organisation acts for may have changed).
 		route, err := a.ownerRoute(ctx, d.TeamOIN, d.Municipality)
 		if err != nil {

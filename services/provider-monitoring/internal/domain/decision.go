@@ -96,6 +96,48 @@ func (b LegalBasis) Covers(codes Codes, category string) bool {
 // ObjectionWeeks is the objection period (bezwaartermijn) of Awb art. 6:7.
 const ObjectionWeeks = 6
 
+// WmoInvestigationWeeks is the term of the Wmo investigation (onderzoek) after a report
+// (melding): Wmo 2015 art. 2.3.2 lid 1.
+const WmoInvestigationWeeks = 6
+
+// ApplicationDate settles the day the application (aanvraag) was received, from which the
+// decision's statutory term runs (DecisionDueDate). given is the day the caller gave (nil:
+// none), report the day the intake received the report or request for help (zero without an
+// intake), today the day of drafting.
+//
+//   - Wmo 2015: a report (melding) starts an investigation of six weeks (art. 2.3.2 lid 1);
+//     the application follows it, and the two weeks to decide run from the application (art.
+//     2.3.5 lid 1). The intake's receipt is the report, not the application, so the
+//     application date is required, and it cannot be before the report.
+//   - Jeugdwet: there is no report stage; the request for help is the application (Awb 4:13),
+//     so it defaults to the intake's receipt (today without an intake). An earlier date given
+//     is accepted: an application received before the intake was recorded makes the term end
+//     earlier, never later.
+//
+// Never in the future. A refusal is a RuleViolation on application_date.
+func ApplicationDate(basis LegalBasis, given *time.Time, report, today time.Time) (time.Time, error) {
+	var day time.Time
+	switch {
+	case given != nil:
+		day = DayOf(*given)
+	case basis == BasisWmo:
+		return time.Time{}, RuleViolation{Field: "application_date", Reason: "required for a Wmo decision: its term of two weeks runs from the " +
+			"application (aanvraag), which is not the report (melding) the intake received (Wmo 2015 art. 2.3.2 lid 1, 2.3.5 lid 1)"}
+	case !report.IsZero():
+		day = DayOf(report)
+	default:
+		day = DayOf(today)
+	}
+	if day.After(DayOf(today)) {
+		return time.Time{}, RuleViolation{Field: "application_date", Reason: "cannot be in the future"}
+	}
+	if basis == BasisWmo && !report.IsZero() && day.Before(DayOf(report)) {
+		return time.Time{}, RuleViolation{Field: "application_date", Reason: "cannot be before " + DayOf(report).Format(DateLayout) +
+			", the day the intake received the report (melding): under the Wmo the application follows the report (Wmo 2015 art. 2.3.2)"}
+	}
+	return day, nil
+}
+
 // MotivationGoal is a goal of the case plan that motivates the decision: its life domain and
 // the ZRM scores at the start and aimed for.
 type MotivationGoal struct {
@@ -159,9 +201,15 @@ type Decision struct {
 	ParagraphsVersion int
 	ApplicationDate   time.Time
 	// DueDate is the last day to decide (statutory term, Algemene termijnenwet).
-	DueDate   time.Time
-	Status    DecisionStatus
-	DraftedBy string
+	DueDate time.Time
+	// ReportDate is the day the intake received the report (melding) or request for help;
+	// zero without an intake.
+	ReportDate time.Time
+	// InvestigationDue is, for a Wmo decision with a report, the last day of the
+	// investigation after it (Calendar.InvestigationDue); nil otherwise.
+	InvestigationDue *time.Time
+	Status           DecisionStatus
+	DraftedBy        string
 	// ProposedBy is the professional who proposed it.
 	ProposedBy string
 	// FirstSigner signed first (under Mandate); for a decision above the four-eyes threshold
@@ -220,6 +268,13 @@ func (a Addressee) Complete() bool {
 // extended to the next working day (Algemene termijnenwet art. 1).
 func (c Calendar) DecisionDueDate(basis LegalBasis, application time.Time) time.Time {
 	return c.PeriodEnd(DayOf(application).AddDate(0, 0, 7*basis.StatutoryTerm()))
+}
+
+// InvestigationDue is the last day of the Wmo investigation after a report received on
+// report: six weeks, extended to the next working day (Wmo 2015 art. 2.3.2 lid 1, Algemene
+// termijnenwet art. 1).
+func (c Calendar) InvestigationDue(report time.Time) time.Time {
+	return c.PeriodEnd(DayOf(report).AddDate(0, 0, 7*WmoInvestigationWeeks))
 }
 
 // ObjectionDeadline is the last day for an objection to a decision sent on sent.

@@ -268,3 +268,68 @@ func TestRegisterRolesAndThresholds(t *testing.T) {
 		}
 	}
 }
+
+// The Wmo term runs from the application (aanvraag), not the report (melding) the intake
+// received: Wmo 2015 art. 2.3.2 lid 1 gives six weeks to investigate after the report, art.
+// 2.3.5 lid 1 two weeks to decide after the application. An earlier release took the intake's
+// receipt as the application, so a Wmo decision fell due two weeks after the report.
+func TestApplicationDateRunsFromTheAanvraag(t *testing.T) {
+	report, today := Date(2026, time.March, 2), Date(2026, time.April, 20)
+	at := func(d time.Time) *time.Time { return &d }
+	violation := func(err error, want string) {
+		t.Helper()
+		var v RuleViolation
+		if !errors.As(err, &v) || v.Field != "application_date" || !strings.Contains(v.Reason, want) {
+			t.Fatalf("want a violation of application_date saying %q, got %v", want, err)
+		}
+	}
+	// Wmo: required, whatever the intake's receipt; the reason says why.
+	_, err := ApplicationDate(BasisWmo, nil, report, today)
+	violation(err, "not the report (melding)")
+	_, err = ApplicationDate(BasisWmo, nil, time.Time{}, today)
+	violation(err, "runs from the application (aanvraag)")
+	// Not before the report: the application follows it.
+	_, err = ApplicationDate(BasisWmo, at(report.AddDate(0, 0, -1)), report, today)
+	violation(err, "cannot be before 2026-03-02")
+	// Not in the future.
+	_, err = ApplicationDate(BasisWmo, at(today.AddDate(0, 0, 1)), report, today)
+	violation(err, "future")
+	for _, ok := range []time.Time{report, Date(2026, time.April, 13), today} {
+		if got, err := ApplicationDate(BasisWmo, at(ok), report, today); err != nil || !got.Equal(ok) {
+			t.Fatalf("Wmo application on %v: %v %v", ok, got, err)
+		}
+	}
+	// The due date then runs from the application: two weeks after 13 April 2026 is 27 April,
+	// King's Day, so 28 April; from the report it would have been 16 March.
+	if due := NewCalendar().DecisionDueDate(BasisWmo, Date(2026, time.April, 13)); !due.Equal(Date(2026, time.April, 28)) {
+		t.Fatalf("Wmo due date %v", due)
+	}
+	// Jeugdwet: no report stage, the request for help is the application; an earlier date
+	// given is accepted (the term ends earlier, never later).
+	if got, err := ApplicationDate(BasisJeugdwet, nil, report, today); err != nil || !got.Equal(report) {
+		t.Fatalf("Jeugdwet default: %v %v", got, err)
+	}
+	if got, err := ApplicationDate(BasisJeugdwet, nil, time.Time{}, today); err != nil || !got.Equal(today) {
+		t.Fatalf("Jeugdwet without an intake: %v %v", got, err)
+	}
+	if got, err := ApplicationDate(BasisJeugdwet, at(report.AddDate(0, 0, -3)), report, today); err != nil || !got.Equal(report.AddDate(0, 0, -3)) {
+		t.Fatalf("Jeugdwet application before the intake: %v %v", got, err)
+	}
+	_, err = ApplicationDate(BasisJeugdwet, at(today.AddDate(0, 0, 1)), report, today)
+	violation(err, "future")
+}
+
+// The Wmo investigation runs six weeks from the report, extended past weekends and holidays
+// (Algemene termijnenwet art. 1).
+func TestInvestigationDue(t *testing.T) {
+	cal := NewCalendar()
+	for _, c := range []struct{ report, want time.Time }{
+		{Date(2026, time.March, 2), Date(2026, time.April, 13)},    // a Monday, six weeks later a Monday
+		{Date(2026, time.February, 21), Date(2026, time.April, 7)}, // Saturday 4 April, Easter Monday 6 April: Tuesday
+		{Date(2025, time.March, 15), Date(2025, time.April, 28)},   // Saturday 26 April 2025 (King's Day), Sunday: Monday
+	} {
+		if got := cal.InvestigationDue(c.report); !got.Equal(c.want) {
+			t.Errorf("investigation after a report on %v ends %v, want %v", c.report, got, c.want)
+		}
+	}
+}

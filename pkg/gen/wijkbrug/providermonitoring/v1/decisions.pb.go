@@ -612,8 +612,16 @@ type Decision struct {
 	// False when intake knows none, or when a municipality drafted (intake shows residents'
 	// details only to the team working with them).
 	AddresseeKnown bool `protobuf:"varint,47,opt,name=addressee_known,json=addresseeKnown,proto3" json:"addressee_known,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Day the intake received the report (melding) or request for help, YYYY-MM-DD; empty
+	// without an intake. Under the Wmo it is not the application: the application follows the
+	// investigation of the report (Wmo 2015 art. 2.3.2 lid 1, 2.3.5 lid 1).
+	ReportDate string `protobuf:"bytes,48,opt,name=report_date,json=reportDate,proto3" json:"report_date,omitempty"`
+	// Wmo only: the last day of the investigation (onderzoek) after the report, six weeks after
+	// report_date, extended to the next working day (Wmo 2015 art. 2.3.2 lid 1, Algemene
+	// termijnenwet art. 1); empty for the Jeugdwet and without an intake.
+	InvestigationDue string `protobuf:"bytes,49,opt,name=investigation_due,json=investigationDue,proto3" json:"investigation_due,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
@@ -975,6 +983,20 @@ func (x *Decision) GetAddresseeKnown() bool {
 	return false
 }
 
+func (x *Decision) GetReportDate() string {
+	if x != nil {
+		return x.ReportDate
+	}
+	return ""
+}
+
+func (x *Decision) GetInvestigationDue() string {
+	if x != nil {
+		return x.InvestigationDue
+	}
+	return ""
+}
+
 // DraftDecisionRequest drafts a decision. Give intake_id or case_id (or both); give either
 // allocation_request_id or the product choice (product, form, provider_agb for care in
 // kind, start_date, volume).
@@ -988,7 +1010,11 @@ type DraftDecisionRequest struct {
 	Outcome             DecisionOutcome        `protobuf:"varint,6,opt,name=outcome,proto3,enum=wijkbrug.providermonitoring.v1.DecisionOutcome" json:"outcome,omitempty"`
 	// Required when rejected.
 	RejectionGrounds string `protobuf:"bytes,7,opt,name=rejection_grounds,json=rejectionGrounds,proto3" json:"rejection_grounds,omitempty"`
-	// Day the application was received; default: the day the intake was received.
+	// Day the application (aanvraag) was received, from which the statutory term runs; not
+	// in the future. Wmo: required, and not before the day the intake received the report
+	// (melding): the Wmo term of two weeks runs from the application, which follows the report
+	// (Wmo 2015 art. 2.3.2, 2.3.5 lid 1). Jeugdwet: default the day the intake was received
+	// (the request for help is the application; no report stage).
 	ApplicationDate string `protobuf:"bytes,8,opt,name=application_date,json=applicationDate,proto3" json:"application_date,omitempty"`
 	// The director's product choice (without allocation_request_id).
 	Product     *Product       `protobuf:"bytes,9,opt,name=product,proto3" json:"product,omitempty"`
@@ -2867,7 +2893,7 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\vreceived_on\x18\x01 \x01(\tR\n" +
 	"receivedOn\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\x91\x11\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xdf\x11\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -2926,7 +2952,10 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"created_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
 	"\x15allocation_request_id\x18- \x01(\tR\x13allocationRequestId\x12#\n" +
 	"\rletter_stored\x18. \x01(\bR\fletterStored\x12'\n" +
-	"\x0faddressee_known\x18/ \x01(\bR\x0eaddresseeKnown\"\xad\a\n" +
+	"\x0faddressee_known\x18/ \x01(\bR\x0eaddresseeKnown\x12\x1f\n" +
+	"\vreport_date\x180 \x01(\tR\n" +
+	"reportDate\x12+\n" +
+	"\x11investigation_due\x181 \x01(\tR\x10investigationDue\"\xad\a\n" +
 	"\x14DraftDecisionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12(\n" +
 	"\tintake_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bintakeId\x12$\n" +

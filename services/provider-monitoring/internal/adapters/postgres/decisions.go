@@ -73,15 +73,16 @@ func (r *Decisions) Insert(ctx context.Context, d domain.Decision) error {
 		    legal_basis, granted, rejection_grounds, product_category, product_code, provider_agb, form, start_date, end_date,
 		    volume_amount, volume_unit, volume_frequency, budget_cents, motivation, motivation_text, own_contribution_notice,
 		    objection_clause, paragraphs_version, application_date, due_date, status, drafted_by, replaces, allocation_request_id,
-		    created_at, updated_at, addressee)
+		    created_at, updated_at, addressee, report_date, investigation_due)
 		VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, NULLIF($7, '')::uuid, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-		    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULLIF($31, '')::uuid, NULLIF($32, '')::uuid, $33, $33, $34)`,
+		    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULLIF($31, '')::uuid, NULLIF($32, '')::uuid, $33, $33, $34,
+		    $35, $36)`,
 		d.ID, d.Municipality, d.District, d.ResidentID, d.HouseholdID, d.IntakeID, d.CaseID, d.TeamOIN,
 		string(d.LegalBasis), d.Granted, r.sealed(d.RejectionGrounds, d.ID, "rejection_grounds"), d.Product.Category, d.Product.Code,
 		d.ProviderAGB, string(d.Form), nullDate(d.Start), d.End,
 		d.Volume.Amount, d.Volume.Unit, d.Volume.Frequency, d.BudgetCents, mot, r.sealed(d.Motivation.Text, d.ID, "motivation_text"),
 		d.OwnContributionNotice, d.ObjectionClause, d.ParagraphsVersion, d.ApplicationDate, d.DueDate, string(d.Status), d.DraftedBy,
-		d.Replaces, d.AllocationRequestID, d.CreatedAt, r.sealed(addressee, d.ID, "addressee"))
+		d.Replaces, d.AllocationRequestID, d.CreatedAt, r.sealed(addressee, d.ID, "addressee"), nullDate(d.ReportDate), d.InvestigationDue)
 	return err
 }
 
@@ -132,7 +133,8 @@ const decisionColumns = `id::text, COALESCE(number, ''), municipality_code, dist
 	decided_by, second_official, decided_at, within_term, sent_at, objection_deadline, objection_received_on,
 	objection_registered_at, objection_on_time, withdrawn_at, withdrawal_reason, COALESCE(replaces::text, ''),
 	COALESCE(replaced_by::text, ''), COALESCE(allocation_request_id::text, ''), allocation_numbers, overdue_alerted_at,
-	letter, letter_content_type, created_at, updated_at, first_signer_role, second_official_role, addressee`
+	letter, letter_content_type, created_at, updated_at, first_signer_role, second_official_role, addressee,
+	report_date, investigation_due`
 
 func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 	var (
@@ -140,7 +142,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		basis, form, status           string
 		grounds, motText, mot, letter []byte
 		addressee                     []byte
-		start                         *time.Time
+		start, report                 *time.Time
 		recv                          *time.Time
 		regAt                         *time.Time
 		onTime                        *bool
@@ -153,13 +155,17 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		&d.DecidedBy, &d.SecondOfficial, &d.DecidedAt, &d.WithinStatutoryTerm, &d.SentAt, &d.ObjectionDeadline, &recv,
 		&regAt, &onTime, &d.WithdrawnAt, &d.WithdrawalReason, &d.Replaces,
 		&d.ReplacedBy, &d.AllocationRequestID, &d.AllocationNumbers, &d.OverdueAlertedAt,
-		&letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole, &addressee)
+		&letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole, &addressee,
+		&report, &d.InvestigationDue)
 	if err != nil {
 		return d, err
 	}
 	d.LegalBasis, d.Form, d.Status = domain.LegalBasis(basis), domain.Form(form), domain.DecisionStatus(status)
 	if start != nil {
 		d.Start = *start
+	}
+	if report != nil {
+		d.ReportDate = *report
 	}
 	if recv != nil {
 		d.Objection = &domain.Objection{ReceivedOn: *recv}

@@ -335,6 +335,7 @@ func decisionToProto(d domain.Decision) *pm.Decision {
 		StartDate: dateOf(&d.Start), EndDate: dateOf(d.End), BudgetCents: d.BudgetCents,
 		OwnContributionNotice: d.OwnContributionNotice, ObjectionClause: d.ObjectionClause,
 		ApplicationDate: dateOf(&d.ApplicationDate), DueDate: dateOf(&d.DueDate),
+		ReportDate: dateOf(&d.ReportDate), InvestigationDue: dateOf(d.InvestigationDue),
 		Status:    protoenum.FromCode[pm.DecisionStatus](string(d.Status)),
 		DraftedBy: d.DraftedBy, ProposedBy: d.ProposedBy, DecidedBy: d.DecidedBy, SecondOfficial: d.SecondOfficial,
 		Mandate: d.Mandate, MandateRegisterVersion: int32(d.MandateVersion), AwaitingSecondOfficial: d.NeedsSecondOfficial(),
