@@ -1198,3 +1198,56 @@ func TestWmoDecisionTermRunsFromTheApplication(t *testing.T) {
 		t.Fatalf("Jeugdwet: %v %v", jr, err)
 	}
 }
+
+// An objection posted within the term and received no later than a week after it is on time
+// (Awb art. 6:9 lid 2); posted_on after received_on or in the future is refused naming it. An
+// earlier release judged by received_on alone and called such an objection late.
+func TestObjectionPostedInTime(t *testing.T) {
+	t.Parallel()
+	w := startDecisions(t)
+	_, caseID := w.triaged(3)
+	d := w.draftAndPropose(t, draftRequest(caseID, 4))
+	if _, err := decide(w.asMuni, acting(t, "consulent-bert", "wmo_consultant"), d.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.asMuni.SendDecision(svctest.Ctx(t), &pmv1.SendDecisionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	// The term ended three days ago (the service's clock cannot be moved: the decision is moved
+	// back instead, as if sent six weeks earlier).
+	deadline := today().AddDate(0, 0, -3)
+	if _, err := w.svc.Pool.Exec(context.Background(), `UPDATE decisions SET sent_at = $2, objection_deadline = $3 WHERE id = $1`,
+		d.GetId(), deadline.AddDate(0, 0, -42), deadline); err != nil {
+		t.Fatal(err)
+	}
+	register := func(received, posted string) (*pmv1.RegisterObjectionResponse, error) {
+		return w.asMuni.RegisterObjection(svctest.Ctx(t), &pmv1.RegisterObjectionRequest{IdempotencyKey: uuid.NewString(), DecisionId: d.GetId(),
+			ReceivedOn: received, PostedOn: posted})
+	}
+	for _, bad := range []struct{ received, posted string }{
+		{date(today()), date(today().AddDate(0, 0, 1))},     // in the future
+		{date(deadline), date(deadline.AddDate(0, 0, 1))},   // after it was received
+		{date(today()), date(deadline.AddDate(0, 0, -100))}, // before the decision was sent
+		{date(today()), "2026-02-30"},                       // no date
+	} {
+		_, err := register(bad.received, bad.posted)
+		if f := violatedFields(t, err); !slices.Contains(f, "posted_on") {
+			t.Fatalf("posted %s, received %s: %v", bad.posted, bad.received, f)
+		}
+	}
+	obj, err := register(date(today()), date(deadline))
+	if err != nil || !obj.GetDecision().GetObjection().GetOnTime() || obj.GetDecision().GetObjection().GetPostedOn() != date(deadline) {
+		t.Fatalf("posted on the last day, received three days later: %v %v", obj, err)
+	}
+	got, err := w.asMuni.GetDecision(svctest.Ctx(t), &pmv1.GetDecisionRequest{DecisionId: d.GetId()})
+	if err != nil || got.GetDecision().GetObjection().GetPostedOn() != date(deadline) || !got.GetDecision().GetObjection().GetOnTime() {
+		t.Fatalf("stored: %v %v", got, err)
+	}
+	_, ev := w.events.WaitFor(t, func(_ cloudevents.Envelope, m proto.Message) bool {
+		e, ok := m.(*pmv1.DecisionObjectionRegistered)
+		return ok && e.GetDecisionId() == d.GetId()
+	})
+	if e := ev.(*pmv1.DecisionObjectionRegistered); !e.GetOnTime() || e.GetPostedOn() != date(deadline) || e.GetReceivedOn() != date(today()) {
+		t.Fatalf("decision.objection_registered: %v", e)
+	}
+}

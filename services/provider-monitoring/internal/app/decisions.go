@@ -805,11 +805,12 @@ func (a *App) WithdrawDecision(ctx context.Context, id, reason string) (domain.D
 	})
 }
 
-// RegisterObjection registers an objection against a sent decision.
-func (a *App) RegisterObjection(ctx context.Context, id string, receivedOn time.Time) (domain.Decision, error) {
+// RegisterObjection registers an objection against a sent decision, received on receivedOn
+// and, sent by post, posted on postedOn (nil: not given); on time by Awb art. 6:9.
+func (a *App) RegisterObjection(ctx context.Context, id string, receivedOn time.Time, postedOn *time.Time) (domain.Decision, error) {
 	now := a.Now().UTC()
 	return a.changeDecision(ctx, id, "providermonitoring.decision.register_objection", a.asMunicipalOfficial, func(ctx context.Context, d *domain.Decision, _ identity.Caller) error {
-		if err := d.RegisterObjection(receivedOn, now); err != nil {
+		if err := d.RegisterObjection(receivedOn, postedOn, now, a.rules.Calendar); err != nil {
 			return err
 		}
 		if err := a.dec.Decisions.Update(ctx, *d); err != nil {

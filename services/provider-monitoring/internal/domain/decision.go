@@ -160,10 +160,32 @@ type Motivation struct {
 
 // Objection is a registered objection (bezwaar) against a sent decision.
 type Objection struct {
-	ReceivedOn   time.Time
+	ReceivedOn time.Time
+	// PostedOn is the day it was posted, when it came by post and the day is known.
+	PostedOn     *time.Time
 	RegisteredAt time.Time
-	// OnTime: received within the objection period (Deadline, on or before).
+	// OnTime: lodged in time (Calendar.ObjectionOnTime, Awb art. 6:9).
 	OnTime bool
+}
+
+// ObjectionPostWeek is how long after the objection period an objection posted within it may
+// still arrive (Awb art. 6:9 lid 2: one week).
+const ObjectionPostWeek = 7
+
+// ObjectionOnTime judges an objection by Awb art. 6:9: on time when received on or before the
+// deadline (lid 1), or, sent by post (posted not nil), when posted on or before the deadline
+// and received no later than a week after it (lid 2). That week is a statutory period too:
+// ending on a weekend day or holiday it runs to the next working day (Algemene termijnenwet
+// art. 1), the reading that never judges late an objection the law may count on time.
+func (c Calendar) ObjectionOnTime(deadline, received time.Time, posted *time.Time) bool {
+	deadline, received = DayOf(deadline), DayOf(received)
+	if !received.After(deadline) {
+		return true
+	}
+	if posted == nil || DayOf(*posted).After(deadline) {
+		return false
+	}
+	return !received.After(c.PeriodEnd(deadline.AddDate(0, 0, ObjectionPostWeek)))
 }
 
 // Decision is a beschikking.
@@ -463,8 +485,10 @@ func (d *Decision) ReplaceBy(id string, at time.Time) error {
 	return nil
 }
 
-// RegisterObjection records an objection received on receivedOn against a sent decision.
-func (d *Decision) RegisterObjection(receivedOn, at time.Time) error {
+// RegisterObjection records an objection received on receivedOn (and, sent by post, posted
+// on postedOn; nil when not by post or not known) against a sent decision, judged on time by
+// cal.ObjectionOnTime.
+func (d *Decision) RegisterObjection(receivedOn time.Time, postedOn *time.Time, at time.Time, cal Calendar) error {
 	if d.Status != DecisionSent || d.ObjectionDeadline == nil {
 		return DecisionStateError{ID: d.ID, Status: d.Status, Action: "register an objection (only against a SENT decision)"}
 	}
@@ -477,7 +501,21 @@ func (d *Decision) RegisterObjection(receivedOn, at time.Time) error {
 	if DayOf(receivedOn).After(DayIn(at, Amsterdam)) {
 		return RuleViolation{Field: "received_on", Reason: "cannot be in the future"}
 	}
-	d.Objection = &Objection{ReceivedOn: DayOf(receivedOn), RegisteredAt: at, OnTime: !DayOf(receivedOn).After(*d.ObjectionDeadline)}
+	var posted *time.Time
+	if postedOn != nil {
+		p := DayOf(*postedOn)
+		switch {
+		case p.After(DayIn(at, Amsterdam)):
+			return RuleViolation{Field: "posted_on", Reason: "cannot be in the future"}
+		case p.After(DayOf(receivedOn)):
+			return RuleViolation{Field: "posted_on", Reason: "cannot be after received_on: an objection is posted before it arrives"}
+		case p.Before(DayIn(*d.SentAt, Amsterdam)):
+			return RuleViolation{Field: "posted_on", Reason: "cannot be before the decision was sent"}
+		}
+		posted = &p
+	}
+	d.Objection = &Objection{ReceivedOn: DayOf(receivedOn), PostedOn: posted, RegisteredAt: at,
+		OnTime: cal.ObjectionOnTime(*d.ObjectionDeadline, receivedOn, posted)}
 	d.UpdatedAt = at
 	return nil
 }

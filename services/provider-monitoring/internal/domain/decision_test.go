@@ -76,7 +76,7 @@ func TestLifecycleUnderMandate(t *testing.T) {
 	if _, err := d.Sign(Signature{User: "x", Role: "wmo_consultant", At: time.Now()}, reg); !errors.As(err, &te) {
 		t.Fatalf("second decide: %v", err)
 	}
-	if err := d.RegisterObjection(Date(2026, 3, 11), time.Now()); err == nil {
+	if err := d.RegisterObjection(Date(2026, 3, 11), nil, time.Now(), NewCalendar()); err == nil {
 		t.Fatal("objection before sending accepted")
 	}
 	sent := time.Date(2026, 3, 11, 10, 0, 0, 0, time.UTC)
@@ -86,7 +86,7 @@ func TestLifecycleUnderMandate(t *testing.T) {
 	if !d.ObjectionDeadline.Equal(Date(2026, 4, 22)) {
 		t.Fatalf("objection deadline %v", d.ObjectionDeadline)
 	}
-	if err := d.RegisterObjection(Date(2026, 4, 23), time.Date(2026, 4, 24, 0, 0, 0, 0, time.UTC)); err != nil {
+	if err := d.RegisterObjection(Date(2026, 4, 23), nil, time.Date(2026, 4, 24, 0, 0, 0, 0, time.UTC), NewCalendar()); err != nil {
 		t.Fatal(err)
 	}
 	if d.Objection.OnTime {
@@ -331,5 +331,65 @@ func TestInvestigationDue(t *testing.T) {
 		if got := cal.InvestigationDue(c.report); !got.Equal(c.want) {
 			t.Errorf("investigation after a report on %v ends %v, want %v", c.report, got, c.want)
 		}
+	}
+}
+
+// Awb art. 6:9: an objection is on time when received within the term (lid 1), or, sent by
+// post, when posted within the term and received no later than a week after it (lid 2). An
+// earlier release judged by the day of receipt alone.
+func TestObjectionOnTimeByPost(t *testing.T) {
+	cal := NewCalendar()
+	at := func(d time.Time) *time.Time { return &d }
+	wed := Date(2026, time.April, 22) // a term ending on Wednesday
+	mon := Date(2026, time.April, 20) // a term ending on Monday: a week later is King's Day 2026
+	for _, c := range []struct {
+		name               string
+		deadline, received time.Time
+		posted             *time.Time
+		want               bool
+	}{
+		{"received on the last day", wed, wed, nil, true},
+		{"received a day late, not by post", wed, wed.AddDate(0, 0, 1), nil, false},
+		{"posted on the last day, received a week later", wed, Date(2026, time.April, 29), at(wed), true},
+		{"posted in the term, received the day after the week", wed, Date(2026, time.April, 30), at(Date(2026, time.April, 20)), false},
+		{"posted the day after the term", wed, Date(2026, time.April, 24), at(Date(2026, time.April, 23)), false},
+		{"posted in the term, received in the term", wed, Date(2026, time.April, 21), at(Date(2026, time.April, 20)), true},
+		{"the week ends on King's Day: the next day still counts", mon, Date(2026, time.April, 28), at(mon), true},
+		{"and the day after that does not", mon, Date(2026, time.April, 29), at(mon), false},
+	} {
+		if got := cal.ObjectionOnTime(c.deadline, c.received, c.posted); got != c.want {
+			t.Errorf("%s: on time %v, want %v", c.name, got, c.want)
+		}
+	}
+
+	d := draft(t, BasisWmo, "02", 4, 0)
+	reg := DefaultMandateRegister("GM0363")
+	if err := d.Propose("p", testCodes(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Sign(Signature{User: "o", Role: "wmo_consultant", At: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}, reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Send(time.Date(2026, 3, 11, 10, 0, 0, 0, time.UTC), cal); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		received, posted time.Time
+		reason           string
+	}{
+		{Date(2026, 4, 24), Date(2026, 4, 25), "cannot be after received_on"},
+		{Date(2026, 4, 24), Date(2026, 3, 10), "before the decision was sent"},
+		{Date(2026, 4, 30), Date(2026, 5, 2), "future"},
+	} {
+		err := d.RegisterObjection(c.received, at(c.posted), now, cal)
+		var v RuleViolation
+		if !errors.As(err, &v) || v.Field != "posted_on" || !strings.Contains(v.Reason, c.reason) {
+			t.Errorf("posted %v, received %v: want posted_on refused (%s), got %v", c.posted, c.received, c.reason, err)
+		}
+	}
+	if err := d.RegisterObjection(Date(2026, 4, 28), at(Date(2026, 4, 22)), now, cal); err != nil || !d.Objection.OnTime ||
+		!d.Objection.PostedOn.Equal(Date(2026, 4, 22)) {
+		t.Fatalf("posted on the last day, received within the week: %+v %v", d.Objection, err)
 	}
 }

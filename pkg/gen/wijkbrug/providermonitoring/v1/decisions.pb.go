@@ -479,8 +479,12 @@ type DecisionObjection struct {
 	// Day the objection was received, YYYY-MM-DD.
 	ReceivedOn   string                 `protobuf:"bytes,1,opt,name=received_on,json=receivedOn,proto3" json:"received_on,omitempty"`
 	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
-	// Whether it was received within the objection period (on or before objection_deadline).
-	OnTime        bool `protobuf:"varint,3,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	// Whether it was lodged in time (Awb art. 6:9): received on or before objection_deadline,
+	// or posted on or before it and received no later than a week after it (that week extended
+	// past a weekend or holiday like the term, Algemene termijnenwet art. 1).
+	OnTime bool `protobuf:"varint,3,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	// Sent by post: the day it was posted, YYYY-MM-DD; empty when not given.
+	PostedOn      string `protobuf:"bytes,4,opt,name=posted_on,json=postedOn,proto3" json:"posted_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -534,6 +538,13 @@ func (x *DecisionObjection) GetOnTime() bool {
 		return x.OnTime
 	}
 	return false
+}
+
+func (x *DecisionObjection) GetPostedOn() string {
+	if x != nil {
+		return x.PostedOn
+	}
+	return ""
 }
 
 // Decision is a beschikking.
@@ -1784,7 +1795,11 @@ type RegisterObjectionRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	DecisionId     string                 `protobuf:"bytes,2,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
 	// Day the objection was received, YYYY-MM-DD: not before sending, not in the future.
-	ReceivedOn    string `protobuf:"bytes,3,opt,name=received_on,json=receivedOn,proto3" json:"received_on,omitempty"`
+	ReceivedOn string `protobuf:"bytes,3,opt,name=received_on,json=receivedOn,proto3" json:"received_on,omitempty"`
+	// Sent by post: the day it was posted (the postmark), YYYY-MM-DD; not before sending, not
+	// after received_on, not in the future. An objection posted within the term is on time when
+	// it is received no later than a week after the term (Awb art. 6:9 lid 2).
+	PostedOn      string `protobuf:"bytes,4,opt,name=posted_on,json=postedOn,proto3" json:"posted_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1836,6 +1851,13 @@ func (x *RegisterObjectionRequest) GetDecisionId() string {
 func (x *RegisterObjectionRequest) GetReceivedOn() string {
 	if x != nil {
 		return x.ReceivedOn
+	}
+	return ""
+}
+
+func (x *RegisterObjectionRequest) GetPostedOn() string {
+	if x != nil {
+		return x.PostedOn
 	}
 	return ""
 }
@@ -2888,12 +2910,13 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"\x0etriage_outcome\x18\x03 \x01(\tR\rtriageOutcome\x12\x1f\n" +
 	"\vtriage_rule\x18\x04 \x01(\tR\n" +
 	"triageRule\x12\x12\n" +
-	"\x04text\x18\x05 \x01(\tR\x04text\"\x8e\x01\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\"\xab\x01\n" +
 	"\x11DecisionObjection\x12\x1f\n" +
 	"\vreceived_on\x18\x01 \x01(\tR\n" +
 	"receivedOn\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\aon_time\x18\x03 \x01(\bR\x06onTime\"\xdf\x11\n" +
+	"\aon_time\x18\x03 \x01(\bR\x06onTime\x12\x1b\n" +
+	"\tposted_on\x18\x04 \x01(\tR\bpostedOn\"\xdf\x11\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -3018,13 +3041,14 @@ const file_wijkbrug_providermonitoring_v1_decisions_proto_rawDesc = "" +
 	"decisionId\x12]\n" +
 	"\x06reason\x18\x03 \x01(\x0e28.wijkbrug.providermonitoring.v1.DecisionWithdrawalReasonB\v\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06reason\"`\n" +
 	"\x18WithdrawDecisionResponse\x12D\n" +
-	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"\xaa\x01\n" +
+	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"\xd5\x01\n" +
 	"\x18RegisterObjectionRequest\x121\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x01R\x0eidempotencyKey\x12,\n" +
 	"\vdecision_id\x18\x02 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"decisionId\x12-\n" +
 	"\vreceived_on\x18\x03 \x01(\tB\f\xbaH\t\xc8\x01\x01r\x04\xe8\xce\x05\x01R\n" +
-	"receivedOn\"a\n" +
+	"receivedOn\x12)\n" +
+	"\tposted_on\x18\x04 \x01(\tB\f\xbaH\t\xd8\x01\x01r\x04\xe8\xce\x05\x01R\bpostedOn\"a\n" +
 	"\x19RegisterObjectionResponse\x12D\n" +
 	"\bdecision\x18\x01 \x01(\v2(.wijkbrug.providermonitoring.v1.DecisionR\bdecision\"B\n" +
 	"\x12GetDecisionRequest\x12,\n" +

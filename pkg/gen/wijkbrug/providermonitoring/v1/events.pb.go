@@ -1971,9 +1971,13 @@ type DecisionObjectionRegistered struct {
 	// YYYY-MM-DD.
 	ReceivedOn        string `protobuf:"bytes,4,opt,name=received_on,json=receivedOn,proto3" json:"received_on,omitempty"`
 	ObjectionDeadline string `protobuf:"bytes,5,opt,name=objection_deadline,json=objectionDeadline,proto3" json:"objection_deadline,omitempty"`
-	OnTime            bool   `protobuf:"varint,6,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Lodged in time (Awb art. 6:9: received by the deadline, or posted by it and received
+	// within a week after).
+	OnTime bool `protobuf:"varint,6,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	// Sent by post: the day it was posted, YYYY-MM-DD; empty when not given.
+	PostedOn      string `protobuf:"bytes,7,opt,name=posted_on,json=postedOn,proto3" json:"posted_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecisionObjectionRegistered) Reset() {
@@ -2046,6 +2050,13 @@ func (x *DecisionObjectionRegistered) GetOnTime() bool {
 		return x.OnTime
 	}
 	return false
+}
+
+func (x *DecisionObjectionRegistered) GetPostedOn() string {
+	if x != nil {
+		return x.PostedOn
+	}
+	return ""
 }
 
 // DecisionOverdue: a decision was not decided by its statutory due date.
@@ -2381,7 +2392,7 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\x0fdecision_number\x18\x02 \x01(\tR\x0edecisionNumber\x12+\n" +
 	"\x11municipality_code\x18\x03 \x01(\tR\x10municipalityCode\x12P\n" +
 	"\x06reason\x18\x04 \x01(\x0e28.wijkbrug.providermonitoring.v1.DecisionWithdrawalReasonR\x06reason\x12=\n" +
-	"\fwithdrawn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.decision.withdrawn\"\xcb\x02\n" +
+	"\fwithdrawn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt:Aʥ\x19=wijkbrug.providermonitoring.{municipality}.decision.withdrawn\"\xe8\x02\n" +
 	"\x1bDecisionObjectionRegistered\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12'\n" +
@@ -2390,7 +2401,8 @@ const file_wijkbrug_providermonitoring_v1_events_proto_rawDesc = "" +
 	"\vreceived_on\x18\x04 \x01(\tR\n" +
 	"receivedOn\x12-\n" +
 	"\x12objection_deadline\x18\x05 \x01(\tR\x11objectionDeadline\x12\x17\n" +
-	"\aon_time\x18\x06 \x01(\bR\x06onTime:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.decision.objection_registered\"\x93\x04\n" +
+	"\aon_time\x18\x06 \x01(\bR\x06onTime\x12\x1b\n" +
+	"\tposted_on\x18\a \x01(\tR\bpostedOn:Lʥ\x19Hwijkbrug.providermonitoring.{municipality}.decision.objection_registered\"\x93\x04\n" +
 	"\x0fDecisionOverdue\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12+\n" +

@@ -94,6 +94,9 @@ func (p *Publisher) DecisionObjectionRegistered(ctx context.Context, d domain.De
 	ev := &providermonitoringv1.DecisionObjectionRegistered{DecisionId: d.ID, DecisionNumber: d.Number, MunicipalityCode: d.Municipality}
 	if d.Objection != nil {
 		ev.ReceivedOn, ev.OnTime = day(d.Objection.ReceivedOn), d.Objection.OnTime
+		if d.Objection.PostedOn != nil {
+			ev.PostedOn = day(*d.Objection.PostedOn)
+		}
 	}
 	if d.ObjectionDeadline != nil {
 		ev.ObjectionDeadline = day(*d.ObjectionDeadline)

@@ -68,8 +68,9 @@ type Letter struct {
 	// Jeugdwet, which has no own contribution.
 	OwnContributionExemption string
 
-	// ObjectionDeadline, when set, is stated as the last day the objection must be received.
-	// The six-week term itself is always stated.
+	// ObjectionDeadline, when set, is stated as the last day the objection must be received,
+	// or posted by and then received within a week after (Awb 6:9). The six-week term itself
+	// is always stated.
 	ObjectionDeadline time.Time
 
 	Signatory      Signatory

@@ -145,8 +145,13 @@ func compose(l Letter) document {
 		para("Dan kunt u bezwaar maken. Dat betekent: u vraagt ons om het besluit opnieuw te bekijken."),
 		para("U heeft daarvoor 6 weken de tijd. Die 6 weken beginnen op de dag nadat wij deze brief hebben verstuurd. Dat staat in de Algemene wet bestuursrecht (Awb), artikel 6:7 en 6:8."),
 	}
+	// In time (Awb 6:9): received by the last day, or posted by then and received within a
+	// week after it.
 	if !l.ObjectionDeadline.IsZero() {
-		obj = append(obj, para(fmt.Sprintf("Uw bezwaar moet dus uiterlijk op %s bij ons binnen zijn.", date(l.ObjectionDeadline))))
+		last := date(l.ObjectionDeadline)
+		obj = append(obj, para(fmt.Sprintf("Uw bezwaar moet dus uiterlijk op %s bij ons binnen zijn. Stuurt u het met de post? Dan is het ook op tijd als u het uiterlijk op %s op de post doet en wij het binnen een week daarna krijgen (Awb artikel 6:9).", last, last)))
+	} else {
+		obj = append(obj, para("Uw bezwaar moet binnen die 6 weken bij ons binnen zijn. Stuurt u het met de post? Dan is het ook op tijd als u het binnen de 6 weken op de post doet en wij het binnen een week daarna krijgen (Awb artikel 6:9)."))
 	}
 	obj = append(obj, block{Text: "Stuur uw bezwaar in een brief naar:", Items: []string{strings.Join(append([]string{college}, addressLines(m.PostalAddress)...), ", ")}})
 	if !blank(m.ObjectionURL) {

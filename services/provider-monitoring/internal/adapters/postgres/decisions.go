@@ -92,8 +92,9 @@ func (r *Decisions) Update(ctx context.Context, d domain.Decision) error {
 	var recv *time.Time
 	var regAt *time.Time
 	var onTime *bool
+	var posted *time.Time
 	if d.Objection != nil {
-		recv, regAt, onTime = &d.Objection.ReceivedOn, &d.Objection.RegisteredAt, &d.Objection.OnTime
+		recv, regAt, onTime, posted = &d.Objection.ReceivedOn, &d.Objection.RegisteredAt, &d.Objection.OnTime, d.Objection.PostedOn
 	}
 	_, err := r.db.Q(ctx).Exec(ctx, `
 		UPDATE decisions SET number = NULLIF($2, ''), status = $3, proposed_by = $4, first_signer = $5, first_signed_at = $6,
@@ -101,13 +102,13 @@ func (r *Decisions) Update(ctx context.Context, d domain.Decision) error {
 		    sent_at = $13, objection_deadline = $14, objection_received_on = $15, objection_registered_at = $16,
 		    objection_on_time = $17, withdrawn_at = $18, withdrawal_reason = $19, replaced_by = NULLIF($20, '')::uuid,
 		    allocation_numbers = $21, overdue_alerted_at = $22, letter = $23, letter_content_type = $24, updated_at = $25,
-		    first_signer_role = $26, second_official_role = $27
+		    first_signer_role = $26, second_official_role = $27, objection_posted_on = $28
 		WHERE id = $1`,
 		d.ID, d.Number, string(d.Status), d.ProposedBy, d.FirstSigner, d.FirstSignedAt,
 		d.Mandate, d.MandateVersion, d.DecidedBy, d.SecondOfficial, d.DecidedAt, d.WithinStatutoryTerm,
 		d.SentAt, d.ObjectionDeadline, recv, regAt, onTime, d.WithdrawnAt, d.WithdrawalReason, d.ReplacedBy,
 		nonNil(d.AllocationNumbers), d.OverdueAlertedAt, r.sealed(string(d.Letter), d.ID, "letter"), d.LetterContentType, d.UpdatedAt,
-		d.FirstSignerRole, d.SecondOfficialRole)
+		d.FirstSignerRole, d.SecondOfficialRole, posted)
 	return err
 }
 
@@ -134,7 +135,7 @@ const decisionColumns = `id::text, COALESCE(number, ''), municipality_code, dist
 	objection_registered_at, objection_on_time, withdrawn_at, withdrawal_reason, COALESCE(replaces::text, ''),
 	COALESCE(replaced_by::text, ''), COALESCE(allocation_request_id::text, ''), allocation_numbers, overdue_alerted_at,
 	letter, letter_content_type, created_at, updated_at, first_signer_role, second_official_role, addressee,
-	report_date, investigation_due`
+	report_date, investigation_due, objection_posted_on`
 
 func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 	var (
@@ -143,7 +144,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		grounds, motText, mot, letter []byte
 		addressee                     []byte
 		start, report                 *time.Time
-		recv                          *time.Time
+		recv, posted                  *time.Time
 		regAt                         *time.Time
 		onTime                        *bool
 	)
@@ -156,7 +157,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		&regAt, &onTime, &d.WithdrawnAt, &d.WithdrawalReason, &d.Replaces,
 		&d.ReplacedBy, &d.AllocationRequestID, &d.AllocationNumbers, &d.OverdueAlertedAt,
 		&letter, &d.LetterContentType, &d.CreatedAt, &d.UpdatedAt, &d.FirstSignerRole, &d.SecondOfficialRole, &addressee,
-		&report, &d.InvestigationDue)
+		&report, &d.InvestigationDue, &posted)
 	if err != nil {
 		return d, err
 	}
@@ -168,7 +169,7 @@ func (r *Decisions) scan(row pgx.Row) (domain.Decision, error) {
 		d.ReportDate = *report
 	}
 	if recv != nil {
-		d.Objection = &domain.Objection{ReceivedOn: *recv}
+		d.Objection = &domain.Objection{ReceivedOn: *recv, PostedOn: posted}
 		if regAt != nil {
 			d.Objection.RegisteredAt = *regAt
 		}

@@ -179,12 +179,17 @@ func (s *DecisionServer) WithdrawDecision(ctx context.Context, req *pm.WithdrawD
 func (s *DecisionServer) RegisterObjection(ctx context.Context, req *pm.RegisterObjectionRequest) (*pm.RegisterObjectionResponse, error) {
 	var v apperr.Validation
 	on := valid.Date(&v, "received_on", req.GetReceivedOn())
+	var posted *time.Time
+	if req.GetPostedOn() != "" {
+		p := valid.Date(&v, "posted_on", req.GetPostedOn())
+		posted = &p
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return idempotency.Do(ctx, s.idem, req, func() *pm.RegisterObjectionResponse { return &pm.RegisterObjectionResponse{} },
 		func(ctx context.Context) (*pm.RegisterObjectionResponse, error) {
-			d, err := s.app.RegisterObjection(ctx, req.GetDecisionId(), on)
+			d, err := s.app.RegisterObjection(ctx, req.GetDecisionId(), on, posted)
 			if err != nil {
 				return nil, err
 			}
@@ -362,7 +367,7 @@ func decisionToProto(d domain.Decision) *pm.Decision {
 	}
 	if d.Objection != nil {
 		out.Objection = &pm.DecisionObjection{ReceivedOn: d.Objection.ReceivedOn.Format(domain.DateLayout),
-			RegisteredAt: timestamppb.New(d.Objection.RegisteredAt), OnTime: d.Objection.OnTime}
+			RegisteredAt: timestamppb.New(d.Objection.RegisteredAt), OnTime: d.Objection.OnTime, PostedOn: dateOf(d.Objection.PostedOn)}
 	}
 	return out
 }
