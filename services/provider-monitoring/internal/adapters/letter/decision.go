@@ -2,6 +2,7 @@ package letter
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -21,15 +22,6 @@ func (Renderer) Render(in app.LetterInput, format string) ([]byte, string, error
 	}
 	b, err := HTML(l)
 	return b, "text/html; charset=utf-8", err
-}
-
-// zrmLabels are the ZRM-2017 life domains in Dutch (shared/reference/zrm.json).
-var zrmLabels = map[string]string{
-	"FINANCES": "Financiën", "WORK_EDUCATION": "Werk & opleiding", "DAYTIME_ACTIVITIES": "Tijdsbesteding",
-	"HOUSING": "Huisvesting", "DOMESTIC_RELATIONS": "Huiselijke relaties", "MENTAL_HEALTH": "Geestelijke gezondheid",
-	"PHYSICAL_HEALTH": "Lichamelijke gezondheid", "SUBSTANCE_USE": "Middelengebruik", "BASIC_ADL": "Basale ADL",
-	"INSTRUMENTAL_ADL": "Instrumentele ADL", "SOCIAL_NETWORK": "Sociaal netwerk",
-	"COMMUNITY_PARTICIPATION": "Maatschappelijke participatie", "JUSTICE": "Justitie", "ADL": "ADL",
 }
 
 // Dutch words for the iJw/iWmo units (WJ756) and frequencies (WJ757) of a volume.
@@ -73,9 +65,9 @@ func FromDecision(in app.LetterInput) Letter {
 		l.ObjectionDeadline = *d.ObjectionDeadline
 	}
 	for _, g := range d.Motivation.Goals {
-		label := zrmLabels[g.LifeDomain]
+		label := domain.LifeDomainLabel(g.LifeDomain) // the ZRM reference data; "" refuses the letter
 		l.Motivation.Goals = append(l.Motivation.Goals, Goal{LifeDomain: label,
-			Description: "Beter zelf redden op het gebied " + strings.ToLower(label) + ".", Baseline: int(g.Baseline), Target: int(g.Target)})
+			Description: "Beter zelf redden op het gebied " + lowerFirst(label) + ".", Baseline: int(g.Baseline), Target: int(g.Target)})
 	}
 	// The professional's text, when there is one; without it the letter motivates the
 	// decision by what it decided (compose): a grant by the goals, a refusal by its grounds.
@@ -89,4 +81,15 @@ func FromDecision(in app.LetterInput) Letter {
 		l.SecondOfficial = &Signatory{Name: d.SecondOfficial, Function: reg.Function(d.SecondOfficialRole), Mandate: decree}
 	}
 	return l
+}
+
+// lowerFirst writes a label inside a sentence: its first letter in lower case, unless it
+// starts an abbreviation ("ADL ..." stays as it is; "Basale ADL" becomes "basale ADL").
+func lowerFirst(s string) string {
+	r := []rune(s)
+	if len(r) == 0 || (len(r) > 1 && unicode.IsUpper(r[1])) {
+		return s
+	}
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
 }

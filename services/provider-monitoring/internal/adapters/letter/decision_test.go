@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -130,4 +131,37 @@ func TestLetterMotivationFitsTheOutcome(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The letter names each goal's life domain by the ZRM reference data (zrm.json), not by a
+// table in code: every life domain of the API has its Dutch label, ADL (ZRM 2013) included,
+// and a label keeps its abbreviation inside the sentence. An earlier letter printed "ADL" and
+// "op het gebied basale adl".
+func TestLetterNamesLifeDomainsFromTheReferenceData(t *testing.T) {
+	for v, name := range commonv1.LifeDomain_name {
+		code := strings.TrimPrefix(name, "LIFE_DOMAIN_")
+		if v != 0 && domain.LifeDomainLabel(code) == "" {
+			t.Errorf("life domain %s has no label in zrm.json", code)
+		}
+	}
+	decided := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	d := domain.Decision{ID: "d-1", Number: "GM0363-2026-000001", Municipality: "GM0363", LegalBasis: domain.BasisWmo, Granted: true,
+		Product: domain.Product{Category: "02", Code: "02A01"}, ProviderAGB: "12345678", Form: domain.FormInKind,
+		Start: domain.Date(2026, 3, 16), Volume: domain.Volume{Amount: 4, Unit: "04", Frequency: "2"},
+		Motivation: domain.Motivation{Goals: []domain.MotivationGoal{{GoalID: "a", LifeDomain: "ADL", Baseline: 2, Target: 4},
+			{GoalID: "b", LifeDomain: "BASIC_ADL", Baseline: 2, Target: 3}, {GoalID: "c", LifeDomain: "DAYTIME_ACTIVITIES", Baseline: 1, Target: 3}}},
+		ApplicationDate: domain.Date(2026, 3, 2), DecidedAt: &decided, Status: domain.DecisionDecided,
+		FirstSigner: "consulent-bert", FirstSignerRole: "wmo_consultant", Mandate: "wmo-consulent"}
+	in := app.LetterInput{Decision: d, Register: domain.DefaultMandateRegister("GM0363"), ProviderName: "Zorggroep De Brug",
+		CategoryName: "Begeleiding", Date: domain.Date(2026, 3, 11),
+		Recipient: app.Recipient{Name: "mevrouw A. Jansen", Street: "Kerkstraat 1", PostalCode: "1011 AB", City: "Amsterdam"}}
+	page, _, err := letter.Renderer{}.Render(in, app.LetterHTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkText(t, "HTML", visibleText(page), []string{
+		"Activiteiten dagelijks leven", "Beter zelf redden op het gebied activiteiten dagelijks leven.",
+		"Basale ADL", "Beter zelf redden op het gebied basale ADL.",
+		"Tijdsbesteding", "Beter zelf redden op het gebied tijdsbesteding.",
+	}, []string{"basale adl", "Dagbesteding"})
 }
