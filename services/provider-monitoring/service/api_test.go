@@ -241,6 +241,28 @@ func TestRequestForAllocationOverGRPC(t *testing.T) {
 			t.Errorf("submit: %s not reported; got %v", f, got)
 		}
 	}
+	// The referrer's code follows its COD327 type (iJw 315): a GP, youth doctor or medical
+	// specialist is named by an 8-digit AGB code; a self-referral or a municipality by none.
+	for _, tc := range []struct {
+		referrerType, code string
+		ok                 bool
+	}{
+		{"02", "", false}, {"02", "GP-1", false}, {"03", "", false}, {"05", "1234567", false},
+		{"06", "01234567", false}, {"01", "x", false},
+		{"02", "01234567", true}, {"05", "12345678", true}, {"06", "", true}, {"04", "", true},
+	} {
+		req := &pmv1.SubmitAllocationRequestRequest{IdempotencyKey: uuid.NewString(), Kind: pmv1.AllocationRequestKind_ALLOCATION_REQUEST_KIND_ALLOCATION,
+			ProviderAgb: providerAGB, MunicipalityCode: municipality, DistrictCode: district, ProductCategory: category, ProductCode: productCode,
+			StartDate: date(today()), Volume: &commonv1.Volume{Amount: 3, Unit: commonv1.VolumeUnit_VOLUME_UNIT_HOUR, Frequency: commonv1.VolumeFrequency_VOLUME_FREQUENCY_WEEK},
+			ReferrerType: tc.referrerType, ReferrerCode: tc.code}
+		_, err := w.asProvider.SubmitAllocationRequest(ctx, req)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("referrer %s with code %q: %v", tc.referrerType, tc.code, err)
+		case !tc.ok && !slices.Equal(violatedFields(t, err), []string{"referrer_code"}):
+			t.Errorf("referrer %s with code %q: want INVALID_ARGUMENT on referrer_code, got %v", tc.referrerType, tc.code, err)
+		}
+	}
 }
 
 // The gRPC edge of the delivery and progress RPCs: validation, and another provider's id.

@@ -19,6 +19,14 @@ var ijwCodes []byte
 //go:embed product-categories.json
 var productCategories []byte
 
+// ReferrerHasAGB reports whether a COD327 referrer type is a care provider that an iJw 315
+// names by its AGB code (ZorgverlenerCode): a GP (02), a youth doctor (03) or a medical
+// specialist (05). The others (municipality, certified institution, self-referral, court)
+// have none, and a code sent with them would name nobody.
+func ReferrerHasAGB(referrerType string) bool {
+	return referrerType == "02" || referrerType == "03" || referrerType == "05"
+}
+
 // Codes holds the parts of the iJw/iWmo code lists the service uses.
 type Codes struct {
 	// StopReasons is JZ588, reason for ending care, by code.

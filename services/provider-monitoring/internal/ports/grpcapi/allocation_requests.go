@@ -50,11 +50,17 @@ func (s *Server) requestFromProto(req *providermonitoringv1.SubmitAllocationRequ
 		valid.Code(&v, "product_category", req.GetProductCategory())
 		valid.Code(&v, "product_code", req.GetProductCode())
 		q.Product = s.product(&v, "", req.GetProductCategory(), req.GetProductCode())
-		_, ok := s.codes.ReferrerTypes[req.GetReferrerType()]
+		name, ok := s.codes.ReferrerTypes[req.GetReferrerType()]
 		v.Check(ok, "referrer_type", "must be a COD327 referrer type, e.g. 02 (GP)")
+		switch {
+		case domain.ReferrerHasAGB(req.GetReferrerType()):
+			valid.AGB(&v, "referrer_code", req.GetReferrerCode())
+		case ok:
+			v.Check(req.GetReferrerCode() == "", "referrer_code", "referrer type "+req.GetReferrerType()+" ("+name+") has no referrer code: leave it empty")
+		}
 		v.Check(req.GetAllocationNumber() == "", "allocation_number", "only for a request for change")
 		v.Check(req.GetChangeReasonText() == "", "change_reason_text", "only for a request for change")
-		// referrer_code: the proto's rule (empty or a code).
+		// referrer_code: an AGB code for a referrer that has one, else none (ReferrerHasAGB).
 		q.ReferrerType, q.ReferrerCode = req.GetReferrerType(), req.GetReferrerCode()
 	case domain.RequestChange:
 		allocationNumber(&v, "allocation_number", req.GetAllocationNumber())
