@@ -123,20 +123,42 @@ func answerSystem(tables []Table, links []link) (*lineSystem, []place) {
 			}
 		}
 		for _, k := range keys {
-			sum, ok := where[at{l.sum.table, k.period, k.group, k.totals, l.sum.column}]
+			// A row a table does not have is a known zero: a group without a statistic row
+			// has no started allocation, so its ON_TIME and LATE are 0, hidden or not.
+			// Tables without column totals (statistics) take no part in the totals' link.
+			id := func(r ref) (int, bool) {
+				if n, ok := where[at{r.table, k.period, k.group, k.totals, r.column}]; ok {
+					return n, true
+				}
+				if k.totals && !hasTotals(tables, r.table) {
+					return 0, false
+				}
+				return s.add(0, false), true
+			}
+			sum, ok := id(l.sum)
 			if !ok {
-				continue // none of the summed facts in this group
+				continue
 			}
 			var line []int
 			for _, p := range l.parts {
-				if id, ok := where[at{p.table, k.period, k.group, k.totals, p.column}]; ok {
-					line = append(line, id)
+				if n, ok := id(p); ok {
+					line = append(line, n)
 				}
 			}
-			if len(line) > 0 {
+			if len(line) == len(l.parts) {
 				s.lines = append(s.lines, append(line, sum))
 			}
 		}
 	}
 	return s, places
+}
+
+// hasTotals reports whether the named table has column totals (an additive table).
+func hasTotals(tables []Table, name string) bool {
+	for _, t := range tables {
+		if t.Name == name {
+			return t.Additive
+		}
+	}
+	return false
 }

@@ -1,5 +1,10 @@
 package outcomes
 
+import (
+	"math/bits"
+	"sort"
+)
+
 // DefaultMinGroupSize is the minimum group size below which a figure is not published. CBS
 // publishes no small-area figure that rests on fewer than 10 persons or households (Kerncijfers
 // wijken en buurten, Beleidsinformatie Jeugd); Wijkbrug follows that by default
@@ -137,28 +142,95 @@ func (s *lineSystem) add(v int64, suppressed bool) int {
 // suppress applies primary and complementary suppression:
 //   - primary: every number with 0 < value < min is suppressed — a group of fewer than min
 //     units is never shown, and a zero reveals nobody;
-//   - complementary: a line with exactly one suppressed number would give it away (the total
-//     minus the others, or the sum of the parts), so the smallest other number of that line is
-//     suppressed too (a positive one first; a zero only when nothing else is left), and this
-//     repeats until no line has exactly one suppressed number.
+//   - complementary, by line: a line with exactly one suppressed number would give it away
+//     (the total minus the others, or the sum of the parts), so the smallest other number of
+//     that line is suppressed too (a positive one first; a zero only when nothing else is
+//     left), until no line has exactly one suppressed number;
+//   - complementary, by system: an onlooker may also combine lines (a statistic's count is
+//     ON_TIME + LATE, the row total is ON_TIME + LATE + NOT_STARTED: together they give
+//     NOT_STARTED, though each line has two suppressed numbers). Every suppressed number the
+//     shown ones determine through all lines at once (determined) gets the smallest open
+//     number of one of its lines suppressed as well, and both steps repeat until none is
+//     determined.
+//
+// Lines of different connected groups never meet, so the outcome for one group (one period
+// of one answer) does not depend on which other groups are in the system.
 func (s *lineSystem) suppress(min int64) {
 	for i, v := range s.values {
 		if v > 0 && v < min {
 			s.suppressed[i] = true
 		}
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, line := range s.lines {
-			if s.suppressedIn(line) != 1 {
-				continue
-			}
-			if next, ok := s.smallestOpen(line); ok {
-				s.suppressed[next] = true
-				changed = true
-			}
+	linesOf := make([][]int, len(s.values))
+	for li, line := range s.lines {
+		for _, id := range line {
+			linesOf[id] = append(linesOf[id], li)
 		}
 	}
+	for {
+		for changed := true; changed; {
+			changed = false
+			for _, line := range s.lines {
+				if s.suppressedIn(line) != 1 {
+					continue
+				}
+				if next, ok := s.smallestOpen(line); ok {
+					s.suppressed[next] = true
+					changed = true
+				}
+			}
+		}
+		det := s.determined()
+		if len(det) == 0 {
+			return
+		}
+		progress := false
+		for _, id := range det {
+			if best, ok := s.nearestOpen(id, linesOf); ok && !s.suppressed[best] {
+				s.suppressed[best] = true
+				progress = true
+			}
+		}
+		if !progress {
+			return // every line of every determined number is hidden whole: cannot happen
+		}
+	}
+}
+
+// nearestOpen is the number to hide so that the suppressed number id gets one more unknown
+// partner: the smallest open number of id's own lines, else of the lines one suppressed number
+// further, and so on (a statistic's count may be fixed through lines that are all hidden
+// around it, by the column totals of the table it is linked to).
+func (s *lineSystem) nearestOpen(id int, linesOf [][]int) (int, bool) {
+	seenLine := map[int]bool{}
+	seenID := map[int]bool{id: true}
+	frontier := []int{id}
+	for len(frontier) > 0 {
+		best, found := 0, false
+		var next []int
+		for _, u := range frontier {
+			for _, li := range linesOf[u] {
+				if seenLine[li] {
+					continue
+				}
+				seenLine[li] = true
+				if c, ok := s.smallestOpen(s.lines[li]); ok && (!found || s.before(c, best)) {
+					best, found = c, true
+				}
+				for _, v := range s.lines[li] {
+					if s.suppressed[v] && !seenID[v] {
+						seenID[v] = true
+						next = append(next, v)
+					}
+				}
+			}
+		}
+		if found {
+			return best, true
+		}
+		frontier = next
+	}
+	return 0, false
 }
 
 func (s *lineSystem) suppressedIn(line []int) int {
@@ -195,42 +267,170 @@ func (s *lineSystem) before(a, b int) bool {
 	return va < vb
 }
 
-// derivable returns the suppressed numbers an onlooker can compute from what is shown: each
-// line with exactly one unknown number gives it as the line's total minus (or, for the total,
-// plus) the shown numbers; a derived number counts as shown for the next round, until nothing
-// new follows. After suppress it returns nothing.
+// derivable returns the suppressed numbers an onlooker can compute from what is shown, with
+// their values: those the shown numbers determine through all lines solved as one system of
+// linear equations (determined). After suppress it returns nothing.
 func (s *lineSystem) derivable() map[int]int64 {
-	known := make([]bool, len(s.values))
-	for i := range known {
-		known[i] = !s.suppressed[i]
-	}
 	out := map[int]int64{}
-	for progress := true; progress; {
-		progress = false
-		for _, line := range s.lines {
-			unknown, n := 0, 0
-			for _, id := range line {
-				if !known[id] {
-					unknown, n = id, n+1
-				}
-			}
-			if n != 1 {
+	for _, id := range s.determined() {
+		out[id] = s.values[id]
+	}
+	return out
+}
+
+// prime is the modulus of the elimination in determined: 2^61 − 1. The lines' coefficients
+// are 0 and ±1, so the rank over the integers modulo this prime is the rank over the
+// rationals unless the prime divides a minor of the system, which for systems of this size
+// does not happen in practice; arithmetic modulo a prime is exact, where floating point would
+// need a tolerance.
+const prime = 1<<61 - 1
+
+func mulMod(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	_, rem := bits.Div64(hi, lo, prime)
+	return rem
+}
+
+func invMod(a uint64) uint64 { // a^(p-2)
+	result, base, e := uint64(1), a, uint64(prime-2)
+	for e > 0 {
+		if e&1 == 1 {
+			result = mulMod(result, base)
+		}
+		base = mulMod(base, base)
+		e >>= 1
+	}
+	return result
+}
+
+// determined returns the suppressed numbers that the shown numbers fix through the lines
+// taken together (sorted by id): a suppressed number x is fixed exactly when the unit vector
+// of x lies in the row space of the lines restricted to the suppressed numbers — in the
+// reduced row echelon form, a row whose only non-zero entry is x's. Each connected group of
+// suppressed numbers (linked by lines) is solved on its own.
+func (s *lineSystem) determined() []int {
+	// Connected groups of suppressed numbers.
+	parent := make([]int, len(s.values))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, line := range s.lines {
+		first := -1
+		for _, id := range line {
+			if !s.suppressed[id] {
 				continue
 			}
-			last := line[len(line)-1]
-			var sum int64
-			for _, id := range line[:len(line)-1] {
-				if id != unknown {
-					sum += s.values[id]
+			if first < 0 {
+				first = id
+			} else {
+				parent[find(id)] = find(first)
+			}
+		}
+	}
+	groupLines := map[int][]int{}
+	var roots []int
+	for li, line := range s.lines {
+		for _, id := range line {
+			if s.suppressed[id] {
+				r := find(id)
+				if groupLines[r] == nil {
+					roots = append(roots, r)
+				}
+				groupLines[r] = append(groupLines[r], li)
+				break
+			}
+		}
+	}
+	var out []int
+	for _, r := range roots {
+		out = append(out, s.determinedIn(groupLines[r])...)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// determinedIn solves the lines (all with suppressed numbers of one group) by Gauss-Jordan
+// elimination modulo prime.
+func (s *lineSystem) determinedIn(lines []int) []int {
+	col := map[int]int{}
+	var ids []int
+	for _, li := range lines {
+		for _, id := range s.lines[li] {
+			if _, ok := col[id]; s.suppressed[id] && !ok {
+				col[id] = len(ids)
+				ids = append(ids, id)
+			}
+		}
+	}
+	n := len(ids)
+	m := make([][]uint64, 0, len(lines))
+	for _, li := range lines {
+		row := make([]uint64, n)
+		line := s.lines[li]
+		for k, id := range line {
+			if !s.suppressed[id] {
+				continue
+			}
+			// The last number is the sum of the others: parts − sum = 0.
+			if k == len(line)-1 {
+				row[col[id]] = (row[col[id]] + prime - 1) % prime
+			} else {
+				row[col[id]] = (row[col[id]] + 1) % prime
+			}
+		}
+		m = append(m, row)
+	}
+	var pivots []int // pivots[r] is the column of row r's pivot
+	r := 0
+	for c := 0; c < n && r < len(m); c++ {
+		p := -1
+		for i := r; i < len(m); i++ {
+			if m[i][c] != 0 {
+				p = i
+				break
+			}
+		}
+		if p < 0 {
+			continue
+		}
+		m[r], m[p] = m[p], m[r]
+		inv := invMod(m[r][c])
+		for j := c; j < n; j++ {
+			m[r][j] = mulMod(m[r][j], inv)
+		}
+		for i := range m {
+			if i == r || m[i][c] == 0 {
+				continue
+			}
+			f := m[i][c]
+			for j := c; j < n; j++ {
+				if m[r][j] != 0 {
+					m[i][j] = (m[i][j] + prime - mulMod(f, m[r][j])) % prime
 				}
 			}
-			v := sum
-			if unknown != last {
-				v = s.values[last] - sum
+		}
+		pivots = append(pivots, c)
+		r++
+	}
+	var out []int
+	for i, c := range pivots {
+		alone := true
+		for j := c + 1; j < n; j++ {
+			if m[i][j] != 0 {
+				alone = false
+				break
 			}
-			out[unknown] = v
-			known[unknown] = true
-			progress = true
+		}
+		if alone {
+			out = append(out, ids[c])
 		}
 	}
 	return out
