@@ -172,8 +172,9 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 	}
 	mux := runtime.NewServeMux(
 		// A google.api.HttpBody answer (the outcome CSV export) is written as is, with its
-		// content type; every other message as JSON.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: jsonpb}),
+		// content type; every other message as JSON, a suppressed figure without a number
+		// (numberlessMarshaler).
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, numberlessMarshaler{&runtime.HTTPBodyMarshaler{Marshaler: jsonpb}}),
 		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
 			k := strings.ToLower(h)
 			return k, forwarded[k]

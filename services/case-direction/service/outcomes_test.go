@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -1029,6 +1030,39 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 	}
 	if len(names) < 15 || suppressedLines == 0 {
 		t.Fatalf("export: %d tables, %d suppressed cells", len(names), suppressedLines)
+	}
+	// Over REST a suppressed cell carries no number either (the probe saw "count":"0").
+	code, _, body := restGet(t, env, s, municipalityOrg, "/v1/outcomes/allocations?municipality_code="+regionMunicipality+"&from_period=2026-Q1&to_period=2026-Q4&group_by=GROUP_BY_TEAM")
+	var answer struct {
+		Figures struct {
+			Tables []struct {
+				Rows []struct {
+					Cells []map[string]any `json:"cells"`
+				} `json:"rows"`
+			} `json:"tables"`
+		} `json:"figures"`
+	}
+	if err := json.Unmarshal(body, &answer); code != http.StatusOK || err != nil {
+		t.Fatalf("allocations over REST: %d %v %.200s", code, err, body)
+	}
+	hiddenCells := 0
+	for _, tb := range answer.Figures.Tables {
+		for _, r := range tb.Rows {
+			for _, c := range r.Cells {
+				if c["suppressed"] == true {
+					hiddenCells++
+					if _, ok := c["count"]; ok {
+						t.Fatalf("a suppressed cell over REST has a count: %v", c)
+					}
+					if _, ok := c["value"]; ok {
+						t.Fatalf("a suppressed cell over REST has a value: %v", c)
+					}
+				}
+			}
+		}
+	}
+	if hiddenCells == 0 {
+		t.Fatal("no suppressed allocation cell over REST: the check shows nothing")
 	}
 	if code, _, _ := restGet(t, env, s, regionTeams[0].org, "/v1/outcomes/report?municipality_code="+regionMunicipality+"&from_period=2026-Q1&to_period=2026-Q4"); code != http.StatusForbidden {
 		t.Fatalf("a team asked for the municipality's report: %d", code)

@@ -133,14 +133,17 @@ func (GroupBy) EnumDescriptor() ([]byte, []int) {
 	return file_wijkbrug_outcomes_v1_outcomes_proto_rawDescGZIP(), []int{1}
 }
 
-// Cell is one figure. A suppressed cell has no value (suppressed = true, value 0 means
-// nothing): its group is below the minimum size, or it was suppressed so that another
-// suppressed cell cannot be derived from the totals.
+// Cell is one figure. A suppressed cell (suppressed = true) has no number: count and value
+// are not set (not on the gRPC wire; left out of the REST JSON), never a 0 to add up. Its
+// group is below the minimum size, or it was suppressed so that another suppressed cell
+// cannot be derived from what is shown.
 type Cell struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Number of cases, intakes, referrals, allocations or decisions the cell counts or summarises.
+	// Number of cases, intakes, referrals, allocations or decisions the cell counts or
+	// summarises; absent when suppressed.
 	Count int64 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
-	// For statistic cells: the median, 90th percentile, mean or share (unit in the table's unit).
+	// For statistic cells: the median, 90th percentile, mean or share (unit in the table's
+	// unit); absent when suppressed.
 	Value         float64 `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
 	Suppressed    bool    `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
