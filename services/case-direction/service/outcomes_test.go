@@ -86,9 +86,19 @@ func (e expected) add(table, period, group, column string, v float64) {
 	e[table][k] = append(e[table][k], v)
 }
 
+// quarter is the quarter of t's Dutch calendar day (a day given as midnight UTC is its own).
 func quarter(t time.Time) string {
+	t = t.In(amsterdam)
 	return fmt.Sprintf("%04d-Q%d", t.Year(), (int(t.Month())-1)/3+1)
 }
+
+var amsterdam = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
 
 // generateRegion makes the events of a region's intakes, cases, goals, referrals and
 // allocations, and the figures a direct computation gives per team and per district.

@@ -277,7 +277,7 @@ func (o *Outcomes) Referrals(ctx context.Context, municipality string) ([]outcom
 // Allocations are the issued allocations of a municipality, in their case's scope.
 func (o *Outcomes) Allocations(ctx context.Context, municipality string) ([]outcomes.Allocation, error) {
 	return collect(ctx, o, `SELECT a.allocation_number, a.municipality, COALESCE(c.district, ''), COALESCE(c.team_oin, ''),
-			a.issued_at, COALESCE(a.start_date, a.issued_at::date), a.first_started_on, a.started_on_time
+			a.issued_at, COALESCE(a.start_date, (a.issued_at AT TIME ZONE 'Europe/Amsterdam')::date), a.first_started_on, a.started_on_time
 		FROM outcome_allocations a LEFT JOIN outcome_cases c ON c.case_id = a.case_id
 		WHERE a.municipality = $1 AND a.issued_at IS NOT NULL`, municipality, func(r pgx.CollectableRow) (outcomes.Allocation, error) {
 		var a outcomes.Allocation

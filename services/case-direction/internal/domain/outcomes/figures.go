@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/wijkbrug/wijkbrug/services/case-direction/internal/domain"
 )
 
 // Granularity is the length of a period.
@@ -158,9 +160,12 @@ var (
 	Statistics      = []string{"MEDIAN", "P90"}
 )
 
-// PeriodOf is the period t falls in (UTC).
+// PeriodOf is the period t falls in: by its Dutch calendar day (Europe/Amsterdam), as the
+// services count days — an intake at 00:30 on 1 January in Amsterdam (23:30 UTC on 31
+// December) is in the first quarter. A calendar day given as midnight UTC (a decision's
+// decided day, a due date) is its own day: Amsterdam is ahead of UTC.
 func PeriodOf(t time.Time, g Granularity) string {
-	t = t.UTC()
+	t = t.In(domain.Amsterdam)
 	if g == Month {
 		return fmt.Sprintf("%04d-%02d", t.Year(), int(t.Month()))
 	}
@@ -265,7 +270,7 @@ func (q Query) Periods() ([]string, error) {
 	return out, nil
 }
 
-// Bounds are the first instant of From and the first instant after To.
+// Bounds are the first instant of From and the first instant after To (Dutch time).
 func (q Query) Bounds() (time.Time, time.Time, error) {
 	ps, err := q.Periods()
 	if err != nil {
@@ -277,7 +282,11 @@ func (q Query) Bounds() (time.Time, time.Time, error) {
 	if q.Granularity == Month {
 		step = 1
 	}
-	return from, last.AddDate(0, step, 0), nil
+	end := last.AddDate(0, step, 0)
+	dutch := func(t time.Time) time.Time {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, domain.Amsterdam)
+	}
+	return dutch(from), dutch(end), nil
 }
 
 // all stands for "every district" or "every team" in a key of the one table an answer is a

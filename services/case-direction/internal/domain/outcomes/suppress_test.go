@@ -146,3 +146,39 @@ func TestPeriodsAndPercentiles(t *testing.T) {
 		t.Fatalf("median %v p90 %v mean %v", Percentile(vs, 50), Percentile(vs, 90), Mean(vs))
 	}
 }
+
+// The probe's case (thirty-sixth session): periods were the events' UTC time, so an intake at
+// 00:30 on 1 January in Amsterdam counted in the previous year's last quarter; the services
+// count Dutch calendar days.
+func TestPeriodsAreDutchCalendarDays(t *testing.T) {
+	newYear := time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC) // 00:30 on 1 January 2027 in Amsterdam
+	if got := PeriodOf(newYear, Quarter); got != "2027-Q1" {
+		t.Fatalf("23:30 UTC on 31 December is in %s, want 2027-Q1", got)
+	}
+	if got := PeriodOf(newYear, Month); got != "2027-01" {
+		t.Fatalf("23:30 UTC on 31 December is in %s, want 2027-01", got)
+	}
+	if got := PeriodOf(time.Date(2026, 12, 31, 22, 59, 0, 0, time.UTC), Quarter); got != "2026-Q4" {
+		t.Fatalf("23:59 on 31 December in Amsterdam is in %s, want 2026-Q4", got)
+	}
+	// Summer time: 22:30 UTC on 30 June is 00:30 on 1 July.
+	if got := PeriodOf(time.Date(2026, 6, 30, 22, 30, 0, 0, time.UTC), Quarter); got != "2026-Q3" {
+		t.Fatalf("00:30 on 1 July in Amsterdam is in %s, want 2026-Q3", got)
+	}
+	// A calendar day (midnight UTC) stays its own day.
+	if got := PeriodOf(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Quarter); got != "2026-Q4" {
+		t.Fatalf("the day 31 December is in %s", got)
+	}
+	// And an intake counts there.
+	in := Intake{Scope: Scope{Municipality: "GM0363", District: "WK036300", Team: "T"}, Channel: "DESK", ReceivedAt: newYear}
+	q := Query{Scope: Scope{Municipality: "GM0363"}, From: "2026-Q4", To: "2027-Q1", GroupBy: ByMunicipality}
+	ts, err := IntakeFigures(q, nil, []Intake{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range ts {
+		if tb.Name == "intakes_by_channel" && (len(tb.Rows) != 1 || tb.Rows[0].Period != "2027-Q1") {
+			t.Fatalf("the intake at 00:30 on 1 January counted in %+v", tb.Rows)
+		}
+	}
+}
