@@ -61,7 +61,7 @@ type OutcomeServiceClient interface {
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	ExportFigures(ctx context.Context, in *ExportFiguresRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// GetReport renders a municipality's outcome report as one HTML page (text/html): trends
-	// per quarter, ZRM change per life domain and the funnel from signal to result, charts as
+	// per quarter, ZRM change per life domain and the steps from intake to result, charts as
 	// inline SVG, every number as the figure RPCs give it for the municipality as a whole
 	// (suppressed cells shown as suppressed). For MUNICIPALITY callers of that municipality.
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
@@ -183,7 +183,7 @@ type OutcomeServiceServer interface {
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	ExportFigures(context.Context, *ExportFiguresRequest) (*httpbody.HttpBody, error)
 	// GetReport renders a municipality's outcome report as one HTML page (text/html): trends
-	// per quarter, ZRM change per life domain and the funnel from signal to result, charts as
+	// per quarter, ZRM change per life domain and the steps from intake to result, charts as
 	// inline SVG, every number as the figure RPCs give it for the municipality as a whole
 	// (suppressed cells shown as suppressed). For MUNICIPALITY callers of that municipality.
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME

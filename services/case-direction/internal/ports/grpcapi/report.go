@@ -104,10 +104,16 @@ var (
 		{"Signals", "signals_by_source", "TOTAL"}, {"Intakes", "intakes_by_channel", "TOTAL"},
 		{"Cases opened", "case_flow", "OPENED"}, {"Cases closed", "case_flow", "CLOSED"},
 	}
+	// The funnel is two steps, each a whole and a part of it: the intakes received in
+	// the quarter and those of them triaged to case direction; the cases closed in the
+	// quarter (the same figure as in the trends) and those of them with their goals reached.
+	// Signals are not a stage: an intake may come from a desk or a phone call as well, so
+	// intakes are no part of the signals (the trends show both).
 	funnelStages = []series{
-		{"Signals", "signals_by_source", "TOTAL"}, {"Intakes", "intakes_by_channel", "TOTAL"},
-		{"Triaged to case direction", "triage_outcomes", "CASE_DIRECTION"}, {"Cases closed", "case_results", "TOTAL"},
-		{"Goals reached", "case_results", "GOALS_REACHED"},
+		{"Intakes received", "intakes_by_channel", "TOTAL"},
+		{"… triaged to case direction", "triage_outcomes", "CASE_DIRECTION"},
+		{"Cases closed", "case_flow", "CLOSED"},
+		{"… with goals reached", "case_results", "GOALS_REACHED"},
 	}
 	decisionSeries = []series{
 		{"Share within term, Wmo (%)", "decisions_within_term_share", "WMO"},
@@ -161,12 +167,17 @@ that would let a suppressed one be computed from the totals.</p>
 	writeDiverging(&b, periods, domains, tables)
 	writeTable(&b, "zrm-table", "Mean ZRM change per life domain", periods, domains, tables)
 
-	// Funnel from signal to result, per quarter.
-	b.WriteString("<h2>Funnel from signal to result</h2>\n")
+	// From intake to result, per quarter: two steps, not one flow.
+	b.WriteString(`<h2>From intake to result</h2>
+<p id="funnel-note">Two steps per quarter, each a whole and a part of it (…): the intakes received and those of
+them triaged to case direction; the cases closed and those of them closed with their goals reached. The cases
+closed in a quarter mostly began with intakes of earlier quarters, so the two steps are not one flow; signals
+are not a stage (intakes also come from the desk and by phone).</p>
+`)
 	for _, p := range periods {
 		writeFunnel(&b, p, tables)
 	}
-	writeTable(&b, "funnel-table", "Funnel per quarter", periods, funnelStages, tables)
+	writeTable(&b, "funnel-table", "From intake to result per quarter", periods, funnelStages, tables)
 
 	// Decisions within the statutory term (Wmo 2015: two weeks, Jeugdwet: eight weeks): the
 	// share per quarter as bars on a 0–100 scale.
