@@ -134,3 +134,52 @@ func sameCells(a, b Row) bool {
 	}
 	return true
 }
+
+// A quarter and its months are one table: the quarter's figure minus two shown months must
+// not give the third month's hidden figure (12 and 15 desk intakes shown by month, 30 by
+// quarter: 3 in March).
+func TestMonthsAndTheirQuarterGiveNoHiddenCellAway(t *testing.T) {
+	var intakes []Intake
+	for month, n := range map[time.Month]int{time.January: 12, time.February: 15, time.March: 3} {
+		for range n {
+			intakes = append(intakes, Intake{Scope: Scope{Municipality: "GM0363", District: "WK036300", Team: "TA"},
+				Channel: "DESK", ReceivedAt: time.Date(2026, month, 10, 12, 0, 0, 0, time.UTC)})
+		}
+	}
+	answer := func(from, to string, g Granularity) Table {
+		q := Query{Scope: Scope{Municipality: "GM0363"}, From: from, To: to, Granularity: g, GroupBy: ByMunicipality, MinGroupSize: 10}
+		ts, err := IntakeFigures(q, nil, intakes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts[1] // intakes_by_channel
+	}
+	quarter := answer("2026-Q1", "2026-Q1", Quarter)
+	months := answer("2026-01", "2026-03", Month)
+	if len(quarter.Rows) != 1 || len(months.Rows) != 3 {
+		t.Fatalf("rows: quarter %d, months %d", len(quarter.Rows), len(months.Rows))
+	}
+	for c := range len(quarter.Columns) + 1 {
+		cell := func(r Row) Cell {
+			if c == len(quarter.Columns) {
+				return r.Total
+			}
+			return r.Cells[c]
+		}
+		hidden, shown := 0, int64(0)
+		for _, r := range months.Rows {
+			if cell(r).Suppressed {
+				hidden++
+			} else {
+				shown += cell(r).Count
+			}
+		}
+		if q := cell(quarter.Rows[0]); hidden == 1 && !q.Suppressed {
+			t.Fatalf("column %d: the quarter shows %d, the months one hidden: it is %d", c, q.Count, q.Count-shown)
+		}
+	}
+	// And a month's figures do not depend on the months asked with it.
+	if jan := answer("2026-01", "2026-01", Month); !sameCells(jan.Rows[0], months.Rows[0]) {
+		t.Fatalf("January alone %+v, with February and March %+v", jan.Rows[0], months.Rows[0])
+	}
+}
