@@ -587,9 +587,9 @@ func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error)
 	}
 	signal := newCollector(q, periods)
 	for _, s := range signals {
-		// A signal belongs to no team (its team is ""): a team's own figures have none, and
-		// the table is the same whoever asks.
-		signal.add(s.Scope, s.ReceivedAt, s.Source, 0)
+		if q.Team == "" { // a signal belongs to no team: a team's own figures have none
+			signal.add(s.Scope, s.ReceivedAt, s.Source, 0)
+		}
 	}
 	channel, source, outcome := newCollector(q, periods), newCollector(q, periods), newCollector(q, periods)
 	contact, triage := newCollector(q, periods), newCollector(q, periods)
