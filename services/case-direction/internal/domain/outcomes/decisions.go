@@ -44,7 +44,7 @@ var (
 // table only, so it reveals no suppressed cell), and the decisions signalled overdue (by the
 // period of their due date).
 func DecisionFigures(q Query, decisions []Decision) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}

@@ -338,51 +338,11 @@ func newCollector(q Query, periods []string) *collector {
 // query's municipality. The district or team the query narrows to is not applied here: every
 // answer is a slice of the municipality's one table (slice).
 func (c *collector) add(s Scope, at time.Time, column string, value float64) {
-	quarter := PeriodOf(at, Quarter)
-	if !c.periods[quarter] || s.Municipality != c.q.Municipality {
+	p := PeriodOf(at, c.q.Granularity)
+	if !c.periods[p] || s.Municipality != c.q.Municipality {
 		return
 	}
-	for _, p := range []string{quarter, PeriodOf(at, Month)} {
-		c.obs = append(c.obs, observation{period: p, district: s.District, team: s.Team, column: column, value: value})
-	}
-}
-
-// tablePeriods are the periods of the table q's answer is a slice of: every quarter q's
-// periods touch, each followed by its three months. A quarter and its months are one part of
-// the table (each month's figures add up to the quarter's), so an answer by month and one by
-// quarter cannot be set against each other; and the part is the same whichever periods a query
-// spans.
-func (q Query) tablePeriods() ([]string, error) {
-	ps, err := q.Periods()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range ps {
-		first, _, _ := parsePeriod(p)
-		quarter := PeriodOf(first, Quarter)
-		if seen[quarter] {
-			continue
-		}
-		seen[quarter] = true
-		out = append(out, quarter)
-		start, _, _ := parsePeriod(quarter)
-		for m := range 3 {
-			out = append(out, PeriodOf(start.AddDate(0, m, 0), Month))
-		}
-	}
-	return out, nil
-}
-
-// monthsOf are the three months of a quarter period ("2026-Q1": 2026-01 … 2026-03), or nil
-// for a month.
-func monthsOf(period string) []string {
-	start, g, err := parsePeriod(period)
-	if err != nil || g != Quarter {
-		return nil
-	}
-	return []string{PeriodOf(start, Month), PeriodOf(start.AddDate(0, 1, 0), Month), PeriodOf(start.AddDate(0, 2, 0), Month)}
+	c.obs = append(c.obs, observation{period: p, district: s.District, team: s.Team, column: column, value: value})
 }
 
 // keysByPeriod are the rows of the one table per period: every (district, team) observed and
@@ -500,19 +460,11 @@ func statTable(name, unit string, columns []string, means bool, periods []string
 // margin as the column totals. A district's own query is that district's row of the answer
 // by district; the municipality's row is the margin of both.
 func slice(q Query, tables []Table) []Table {
-	asked := map[string]bool{}
-	ps, _ := q.Periods() // checked before the table was made
-	for _, p := range ps {
-		asked[p] = true
-	}
 	out := make([]Table, 0, len(tables))
 	for _, t := range tables {
 		st := Table{Name: t.Name, Columns: t.Columns, Unit: t.Unit, Additive: t.Additive}
 		margin := cubeKey(or(q.District, all), or(q.Team, all))
 		for _, r := range t.Rows {
-			if !asked[r.Period] {
-				continue
-			}
 			d, tm := splitKey(r.Group)
 			dOK := (q.District != "" && d == q.District) || (q.District == "" && (d != all) == (q.GroupBy == ByDistrict))
 			tOK := (q.Team != "" && tm == q.Team) || (q.Team == "" && (tm != all) == (q.GroupBy == ByTeam))
@@ -581,7 +533,7 @@ func days(from, to time.Time) float64 { return to.Sub(from).Hours() / 24 }
 // channel and by source (of SIGNAL intakes), triage outcomes, and the days from receipt to
 // first contact and to the triage decision; all by the period of receipt.
 func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}
@@ -627,7 +579,7 @@ func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error)
 // light (each by the period it happened in), the results of closed cases, and the duration of
 // closed and handed-over cases (by the period they ended in).
 func CaseFigures(q Query, cases []Case) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}
@@ -666,7 +618,7 @@ func CaseFigures(q Query, cases []Case) ([]Table, error) {
 // scored at both moments, by the period they closed in; and the goals reached, partly reached
 // and not reached, by the period they were settled in.
 func ZrmChange(q Query, cases []Case, goals []Goal) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}
@@ -700,7 +652,7 @@ func ZrmChange(q Query, cases []Case, goals []Goal) ([]Table, error) {
 // ReferralFigures: referrals sent and what became of them (by the period they were sent in),
 // and the reasons of declines.
 func ReferralFigures(q Query, referrals []Referral) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}
@@ -728,7 +680,7 @@ func ReferralFigures(q Query, referrals []Referral) ([]Table, error) {
 // AllocationFigures: allocations by whether care started by the start date (by the period
 // they were issued in), and the days from the start date to the first start of care.
 func AllocationFigures(q Query, allocations []Allocation) ([]Table, error) {
-	periods, err := q.tablePeriods()
+	periods, err := q.Periods()
 	if err != nil {
 		return nil, err
 	}

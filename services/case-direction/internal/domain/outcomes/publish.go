@@ -83,7 +83,6 @@ func answerSystem(tables []Table, links []link) (*lineSystem, []place) {
 		rows(t.Rows, false, func(ri int) int { return ri })
 		rows(t.Totals, true, func(ri int) int { return -1 - ri })
 		s.lines = append(s.lines, marginLines(t, where)...)
-		s.lines = append(s.lines, monthLines(t, where)...)
 		if !t.Additive {
 			continue
 		}
@@ -221,36 +220,6 @@ func marginLines(t Table, where map[at]int) [][]int {
 				for _, k := range ks {
 					line = append(line, where[at{t.Name, l.period, k, false, col}])
 				}
-				lines = append(lines, append(line, sum))
-			}
-		}
-	}
-	return lines
-}
-
-// monthLines are the lines between a quarter and its months in the municipality's one table:
-// per row, column (and row total) the three months add up to the quarter. A month without
-// the row has none of its facts (a known zero, left out of the sum).
-func monthLines(t Table, where map[at]int) [][]int {
-	columns := append([]string(nil), t.Columns...)
-	if t.Additive {
-		columns = append(columns, Total)
-	}
-	var lines [][]int
-	for _, r := range t.Rows {
-		months := monthsOf(r.Period)
-		if months == nil {
-			continue
-		}
-		for _, col := range columns {
-			sum := where[at{t.Name, r.Period, r.Group, false, col}]
-			var line []int
-			for _, m := range months {
-				if id, ok := where[at{t.Name, m, r.Group, false, col}]; ok {
-					line = append(line, id)
-				}
-			}
-			if len(line) > 0 {
 				lines = append(lines, append(line, sum))
 			}
 		}

@@ -403,20 +403,18 @@ func (s *lineSystem) determinedIn(lines []int) []int {
 		}
 		m[r], m[p] = m[p], m[r]
 		inv := invMod(m[r][c])
-		var nz []int // the pivot row's non-zero columns: the rows are sparse
 		for j := c; j < n; j++ {
-			if m[r][j] != 0 {
-				m[r][j] = mulMod(m[r][j], inv)
-				nz = append(nz, j)
-			}
+			m[r][j] = mulMod(m[r][j], inv)
 		}
 		for i := range m {
 			if i == r || m[i][c] == 0 {
 				continue
 			}
 			f := m[i][c]
-			for _, j := range nz {
-				m[i][j] = (m[i][j] + prime - mulMod(f, m[r][j])) % prime
+			for j := c; j < n; j++ {
+				if m[r][j] != 0 {
+					m[i][j] = (m[i][j] + prime - mulMod(f, m[r][j])) % prime
+				}
 			}
 		}
 		pivots = append(pivots, c)
