@@ -65,10 +65,10 @@ func DecisionFigures(q Query, decisions []Decision) ([]Table, error) {
 			overdue.add(d.Scope, *d.DueDate, l, 0)
 		}
 	}
-	tables := slice(q, publish(q.MinGroupSize, []Table{
+	tables := publish(q.MinGroupSize, []Table{
 		countTable("decisions_by_term", DecisionTerm, true, periods, term),
 		countTable("decisions_overdue", Laws, false, periods, overdue),
-	}))
+	})
 	return []Table{tables[0], shareTable("decisions_within_term_share", tables[0]), tables[1]}, nil
 }
 

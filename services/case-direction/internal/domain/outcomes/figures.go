@@ -289,35 +289,25 @@ func (q Query) Bounds() (time.Time, time.Time, error) {
 	return dutch(from), dutch(end), nil
 }
 
-// all stands for "every district" or "every team" in a key of the one table an answer is a
-// slice of (no district code or OIN is empty of it).
-const all = "\x00"
+// in reports whether s is inside the query's scope.
+func (q Query) in(s Scope) bool {
+	return s.Municipality == q.Municipality && (q.District == "" || s.District == q.District) && (q.Team == "" || s.Team == q.Team)
+}
 
-// cubeKey names a row of the one table of a municipality: a district and a team, either of
-// which may be all (the margins). Encoded as a string (district, unit separator, team) so that
-// a row of that table carries it in its Group until slice names the group.
-func cubeKey(district, team string) string { return district + "\x1f" + team }
-
-func splitKey(k string) (district, team string) {
-	for i := range len(k) {
-		if k[i] == '\x1f' {
-			return k[:i], k[i+1:]
-		}
+func (q Query) group(s Scope) string {
+	switch q.GroupBy {
+	case ByDistrict:
+		return s.District
+	case ByMunicipality:
+		return s.Municipality
 	}
-	return k, ""
+	return s.Team
 }
 
-// keysOf are the four rows of the one table a fact in (district, team) is counted in: its
-// district and team, its district (every team), its team (every district), the municipality.
-func keysOf(district, team string) [4]string {
-	return [4]string{cubeKey(district, team), cubeKey(district, all), cubeKey(all, team), cubeKey(all, all)}
-}
-
-// observation is one fact counted (column) or measured (value) in a district and team and a
-// period.
+// observation is one fact counted (column) or measured (value) in a group and period.
 type observation struct {
-	period, district, team, column string
-	value                          float64
+	period, group, column string
+	value                 float64
 }
 
 type collector struct {
@@ -334,102 +324,107 @@ func newCollector(q Query, periods []string) *collector {
 	return c
 }
 
-// add records an observation when its time falls in a queried period and it belongs to the
-// query's municipality. The district or team the query narrows to is not applied here: every
-// answer is a slice of the municipality's one table (slice).
+// add records an observation when its time falls in a queried period and its scope in the
+// query's.
 func (c *collector) add(s Scope, at time.Time, column string, value float64) {
 	p := PeriodOf(at, c.q.Granularity)
-	if !c.periods[p] || s.Municipality != c.q.Municipality {
+	if !c.periods[p] || !c.q.in(s) {
 		return
 	}
-	c.obs = append(c.obs, observation{period: p, district: s.District, team: s.Team, column: column, value: value})
+	c.obs = append(c.obs, observation{period: p, group: c.q.group(s), column: column, value: value})
 }
 
-// keysByPeriod are the rows of the one table per period: every (district, team) observed and
-// their margins, sorted (all first).
-func keysByPeriod(obs []observation) map[string][]string {
+// groups are the groups observed per period, sorted.
+func groupsByPeriod(obs []observation) map[string][]string {
 	seen := map[string]map[string]bool{}
 	for _, o := range obs {
 		if seen[o.period] == nil {
 			seen[o.period] = map[string]bool{}
 		}
-		for _, k := range keysOf(o.district, o.team) {
-			seen[o.period][k] = true
-		}
+		seen[o.period][o.group] = true
 	}
 	out := map[string][]string{}
-	for p, ks := range seen {
-		for k := range ks {
-			out[p] = append(out[p], k)
+	for p, gs := range seen {
+		for g := range gs {
+			out[p] = append(out[p], g)
 		}
 		sort.Strings(out[p])
 	}
 	return out
 }
 
-// countTable counts observations per column in every row of the municipality's one table:
-// each (district, team), each district, each team and the municipality. An additive table's
-// columns partition its rows: it gets row totals (column totals are the margins, given by
-// slice). Other count tables have no row totals (their columns overlap). Nothing is suppressed
-// yet: publish does that for the whole answer.
+// countTable counts observations per column. An additive table's columns partition its rows:
+// it gets row totals and column totals per period. Other count tables have no totals (their
+// columns overlap). Nothing is suppressed yet: publish does that for the whole answer.
 func countTable(name string, columns []string, additive bool, periods []string, c *collector) Table {
 	t := Table{Name: name, Columns: columns, Unit: "count", Additive: additive}
 	index := map[string]int{}
 	for i, col := range columns {
 		index[col] = i
 	}
-	keys := keysByPeriod(c.obs)
+	groups := groupsByPeriod(c.obs)
 	counts := map[[2]string][]int64{}
 	for _, o := range c.obs {
 		i, ok := index[o.column]
 		if !ok {
 			continue
 		}
-		for _, k := range keysOf(o.district, o.team) {
-			key := [2]string{o.period, k}
-			if counts[key] == nil {
-				counts[key] = make([]int64, len(columns))
-			}
-			counts[key][i]++
+		k := [2]string{o.period, o.group}
+		if counts[k] == nil {
+			counts[k] = make([]int64, len(columns))
 		}
+		counts[k][i]++
 	}
 	for _, p := range periods {
-		for _, k := range keys[p] {
-			cells := counts[[2]string{p, k}]
-			if cells == nil {
-				cells = make([]int64, len(columns))
+		gs := groups[p]
+		if len(gs) == 0 {
+			continue
+		}
+		cells := make([][]int64, len(gs))
+		for i, g := range gs {
+			cells[i] = counts[[2]string{p, g}]
+			if cells[i] == nil {
+				cells[i] = make([]int64, len(columns))
 			}
-			row := Row{Period: p, Group: k}
-			var total int64
-			for _, v := range cells {
-				row.Cells = append(row.Cells, Cell{Count: v})
-				total += v
+		}
+		grid := NewGrid(cells)
+		cell := func(r, col int) Cell { return Cell{Count: grid.Values[r][col]} }
+		for r, g := range gs {
+			row := Row{Period: p, Group: g}
+			for col := range columns {
+				row.Cells = append(row.Cells, cell(r, col))
 			}
 			if additive {
-				row.Total = Cell{Count: total}
+				row.Total = cell(r, len(columns))
 			}
 			t.Rows = append(t.Rows, row)
+		}
+		if additive {
+			total := Row{Period: p}
+			for col := range columns {
+				total.Cells = append(total.Cells, cell(len(gs), col))
+			}
+			total.Total = cell(len(gs), len(columns))
+			t.Totals = append(t.Totals, total)
 		}
 	}
 	return t
 }
 
-// statTable gives, per row of the municipality's one table and period, statistics of the
-// observed values per column: with columns MEDIAN and P90 of one measure (column ""), or the
-// mean per column (means = true). A cell's Count is the number of values it rests on. Nothing
-// is suppressed yet: publish does that for the whole answer.
+// statTable gives, per group and period, statistics of the observed values per column: with
+// columns MEDIAN and P90 of one measure (column ""), or the mean per column (means = true).
+// A cell's Count is the number of values it rests on. Nothing is suppressed yet: publish does
+// that for the whole answer.
 func statTable(name, unit string, columns []string, means bool, periods []string, c *collector) Table {
 	t := Table{Name: name, Columns: columns, Unit: unit}
-	keys := keysByPeriod(c.obs)
+	groups := groupsByPeriod(c.obs)
 	values := map[[3]string][]float64{}
 	for _, o := range c.obs {
-		for _, k := range keysOf(o.district, o.team) {
-			key := [3]string{o.period, k, o.column}
-			values[key] = append(values[key], o.value)
-		}
+		k := [3]string{o.period, o.group, o.column}
+		values[k] = append(values[k], o.value)
 	}
 	for _, p := range periods {
-		for _, g := range keys[p] {
+		for _, g := range groups[p] {
 			row := Row{Period: p, Group: g}
 			for _, col := range columns {
 				key := [3]string{p, g, ""}
@@ -453,49 +448,6 @@ func statTable(name, unit string, columns []string, means bool, periods []string
 		}
 	}
 	return t
-}
-
-// slice is the answer to q out of the municipality's one table, suppressed once (publish):
-// the rows of q's grouping within q's district and team, and, for additive tables, their
-// margin as the column totals. A district's own query is that district's row of the answer
-// by district; the municipality's row is the margin of both.
-func slice(q Query, tables []Table) []Table {
-	out := make([]Table, 0, len(tables))
-	for _, t := range tables {
-		st := Table{Name: t.Name, Columns: t.Columns, Unit: t.Unit, Additive: t.Additive}
-		margin := cubeKey(or(q.District, all), or(q.Team, all))
-		for _, r := range t.Rows {
-			d, tm := splitKey(r.Group)
-			dOK := (q.District != "" && d == q.District) || (q.District == "" && (d != all) == (q.GroupBy == ByDistrict))
-			tOK := (q.Team != "" && tm == q.Team) || (q.Team == "" && (tm != all) == (q.GroupBy == ByTeam))
-			if dOK && tOK {
-				row := r
-				switch q.GroupBy {
-				case ByDistrict:
-					row.Group = d
-				case ByTeam:
-					row.Group = tm
-				default:
-					row.Group = q.Municipality
-				}
-				st.Rows = append(st.Rows, row)
-			}
-			if t.Additive && r.Group == margin {
-				total := r
-				total.Group = ""
-				st.Totals = append(st.Totals, total)
-			}
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-func or(s, otherwise string) string {
-	if s != "" {
-		return s
-	}
-	return otherwise
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
@@ -560,7 +512,7 @@ func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error)
 			triage.add(in.Scope, in.ReceivedAt, "", days(in.ReceivedAt, *in.TriagedAt))
 		}
 	}
-	return slice(q, publish(q.MinGroupSize, []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("signals_by_source", Sources, true, periods, signal),
 		countTable("intakes_by_channel", Channels, true, periods, channel),
 		countTable("intakes_by_source", Sources, true, periods, source),
@@ -572,7 +524,7 @@ func IntakeFigures(q Query, signals []Signal, intakes []Intake) ([]Table, error)
 		link{sum: ref{"intakes_by_source", Total}, parts: []ref{{"intakes_by_channel", "SIGNAL"}}},
 		// Every triaged intake has an outcome and a time to triage.
 		link{sum: ref{"days_to_triage", "MEDIAN"}, parts: []ref{{"triage_outcomes", Total}}},
-	)), nil
+	), nil
 }
 
 // CaseFigures: cases opened, closed, handed over, scaled down and re-escalated from the pilot
@@ -602,7 +554,7 @@ func CaseFigures(q Query, cases []Case) ([]Table, error) {
 			flow.add(c.Scope, at, "REESCALATED", 0)
 		}
 	}
-	return slice(q, publish(q.MinGroupSize, []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("case_flow", CaseFlow, false, periods, flow),
 		countTable("case_results", CaseResults, true, periods, results),
 		statTable("case_duration", "days", Statistics, false, periods, duration),
@@ -610,7 +562,7 @@ func CaseFigures(q Query, cases []Case) ([]Table, error) {
 		// Every closed case has a result; every closed or handed-over case a duration.
 		link{sum: ref{"case_results", Total}, parts: []ref{{"case_flow", "CLOSED"}}},
 		link{sum: ref{"case_duration", "MEDIAN"}, parts: []ref{{"case_flow", "CLOSED"}, {"case_flow", "HANDED_OVER"}}},
-	)), nil
+	), nil
 }
 
 // ZrmChange: per life domain, the mean ZRM score at the baseline and at closing and the mean
@@ -641,12 +593,12 @@ func ZrmChange(q Query, cases []Case, goals []Goal) ([]Table, error) {
 	}
 	// The three means of a life domain rest on the same cases: they are suppressed alike
 	// without a link, as their counts are equal.
-	return slice(q, publish(q.MinGroupSize, []Table{
+	return publish(q.MinGroupSize, []Table{
 		statTable("zrm_baseline_mean", "score", LifeDomains, true, periods, baseline),
 		statTable("zrm_closing_mean", "score", LifeDomains, true, periods, closing),
 		statTable("zrm_change_mean", "score", LifeDomains, true, periods, change),
 		countTable("goal_results", GoalResults, true, periods, goalResults),
-	})), nil
+	}), nil
 }
 
 // ReferralFigures: referrals sent and what became of them (by the period they were sent in),
@@ -668,13 +620,13 @@ func ReferralFigures(q Query, referrals []Referral) ([]Table, error) {
 			reasons.add(r.Scope, r.SentAt, r.DeclineReason, 0)
 		}
 	}
-	return slice(q, publish(q.MinGroupSize, []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("referral_flow", ReferralFlow, false, periods, flow),
 		countTable("decline_reasons", DeclineReasons, true, periods, reasons),
 	},
 		// A decline's reason is counted by reason and as a decline.
 		link{sum: ref{"decline_reasons", Total}, parts: []ref{{"referral_flow", "DECLINED"}}},
-	)), nil
+	), nil
 }
 
 // AllocationFigures: allocations by whether care started by the start date (by the period
@@ -698,11 +650,11 @@ func AllocationFigures(q Query, allocations []Allocation) ([]Table, error) {
 			wait.add(a.Scope, a.IssuedAt, "", days(a.StartDate, *a.FirstStartedOn))
 		}
 	}
-	return slice(q, publish(q.MinGroupSize, []Table{
+	return publish(q.MinGroupSize, []Table{
 		countTable("allocation_start", AllocationStart, true, periods, start),
 		statTable("days_from_start_date_to_care", "days", Statistics, false, periods, wait),
 	},
 		// Every allocation whose care started, on time or late, has a wait.
 		link{sum: ref{"days_from_start_date_to_care", "MEDIAN"}, parts: []ref{{"allocation_start", "ON_TIME"}, {"allocation_start", "LATE"}}},
-	)), nil
+	), nil
 }

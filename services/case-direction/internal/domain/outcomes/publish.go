@@ -82,7 +82,6 @@ func answerSystem(tables []Table, links []link) (*lineSystem, []place) {
 		}
 		rows(t.Rows, false, func(ri int) int { return ri })
 		rows(t.Totals, true, func(ri int) int { return -1 - ri })
-		s.lines = append(s.lines, marginLines(t, where)...)
 		if !t.Additive {
 			continue
 		}
@@ -162,67 +161,4 @@ func hasTotals(tables []Table, name string) bool {
 		}
 	}
 	return false
-}
-
-// marginLines are the lines of the municipality's one table (rows keyed by cubeKey; none for
-// a table already sliced): per period and column (and row total), the teams of a district add
-// up to the district, the districts of a team to the team, and the districts, as the teams, to
-// the municipality.
-func marginLines(t Table, where map[at]int) [][]int {
-	type level struct{ period, key string }
-	parts := map[level][]string{} // margin row -> the rows that add up to it
-	var order []level
-	addPart := func(l level, k string) {
-		if parts[l] == nil {
-			order = append(order, l)
-		}
-		parts[l] = append(parts[l], k)
-	}
-	for _, r := range t.Rows {
-		d, tm := splitKey(r.Group)
-		if d+"\x1f"+tm != r.Group {
-			return nil // not a key of the one table
-		}
-		switch {
-		case d != all && tm != all:
-			addPart(level{r.Period, cubeKey(d, all)}, r.Group)
-			addPart(level{r.Period, cubeKey(all, tm)}, r.Group)
-		case d != all:
-			addPart(level{r.Period, cubeKey(all, all)}, r.Group)
-		case tm != all:
-			addPart(level{r.Period, cubeKey(all, all)}, r.Group)
-		}
-	}
-	columns := append([]string(nil), t.Columns...)
-	if t.Additive {
-		columns = append(columns, Total)
-	}
-	var lines [][]int
-	for _, l := range order {
-		// The municipality's row is the sum of the districts and again of the teams: two
-		// lines, told apart by which margin the parts are.
-		byKind := map[bool][]string{}
-		for _, k := range parts[l] {
-			d, _ := splitKey(k)
-			byKind[d == all] = append(byKind[d == all], k)
-		}
-		for _, kind := range []bool{false, true} {
-			ks := byKind[kind]
-			if len(ks) == 0 {
-				continue
-			}
-			for _, col := range columns {
-				sum, ok := where[at{t.Name, l.period, l.key, false, col}]
-				if !ok {
-					continue
-				}
-				var line []int
-				for _, k := range ks {
-					line = append(line, where[at{t.Name, l.period, k, false, col}])
-				}
-				lines = append(lines, append(line, sum))
-			}
-		}
-	}
-	return lines
 }
