@@ -1,58 +1,19 @@
 package domain
 
 import (
-	_ "embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/wijkbrug/wijkbrug/pkg/zrm"
 )
 
-// zrmJSON is the Zelfredzaamheid-Matrix as data: the 2017 instrument (13 life domains), the
-// 2013 one (11) and the scale. Source: GGD Amsterdam, Zelfredzaamheid-Matrix 2017 and 2013
-// (copied from shared/reference/zrm.json).
-//
-//go:embed zrm.json
-var zrmJSON []byte
-
-// Instrument is one version of the ZRM.
-type Instrument struct {
-	Version string
-	// Domains in the instrument's order.
-	Domains []string
-	// Labels are the domains' names in the instrument (Dutch, from the reference data). A
-	// domain code two versions share under another name was redefined between them (2013's
-	// "Dagbesteding" included work, 2017's "Tijdsbesteding" does not).
-	Labels map[string]string
-}
+// Instrument is one version of the ZRM (pkg/zrm: the reference data, one copy for every
+// service).
+type Instrument = zrm.Instrument
 
 // Instruments are the known ZRM versions by version name.
-var Instruments = mustLoadInstruments()
-
-func mustLoadInstruments() map[string]Instrument {
-	var data struct {
-		Instruments []struct {
-			Version string `json:"version"`
-			Domains []struct {
-				Code  string `json:"code"`
-				Label string `json:"label"`
-			} `json:"domains"`
-		} `json:"instruments"`
-	}
-	if err := json.Unmarshal(zrmJSON, &data); err != nil {
-		panic("zrm.json: " + err.Error()) // embedded at build time; a test loads it
-	}
-	out := map[string]Instrument{}
-	for _, in := range data.Instruments {
-		ins := Instrument{Version: in.Version, Labels: map[string]string{}}
-		for _, d := range in.Domains {
-			ins.Domains = append(ins.Domains, d.Code)
-			ins.Labels[d.Code] = d.Label
-		}
-		out[in.Version] = ins
-	}
-	return out
-}
+var Instruments = zrm.Instruments
 
 // Context is why an assessment was made.
 type Context string

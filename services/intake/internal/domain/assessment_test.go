@@ -5,15 +5,6 @@ import (
 	"testing"
 )
 
-func TestInstrumentsFromData(t *testing.T) {
-	if n := len(Instruments["ZRM-2017"].Domains); n != 13 {
-		t.Fatalf("ZRM-2017 domains: %d, want 13", n)
-	}
-	if n := len(Instruments["ZRM-2013"].Domains); n != 11 {
-		t.Fatalf("ZRM-2013 domains: %d, want 11", n)
-	}
-}
-
 func TestValidateScores(t *testing.T) {
 	cases := []struct {
 		name    string

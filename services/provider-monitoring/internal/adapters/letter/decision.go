@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/wijkbrug/wijkbrug/pkg/zrm"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
 )
@@ -65,7 +66,7 @@ func FromDecision(in app.LetterInput) Letter {
 		l.ObjectionDeadline = *d.ObjectionDeadline
 	}
 	for _, g := range d.Motivation.Goals {
-		label := domain.LifeDomainLabel(g.LifeDomain) // the ZRM reference data; "" refuses the letter
+		label := zrm.Label(g.LifeDomain) // the ZRM reference data (pkg/zrm); "" refuses the letter
 		l.Motivation.Goals = append(l.Motivation.Goals, Goal{LifeDomain: label,
 			Description: "Beter zelf redden op het gebied " + lowerFirst(label) + ".", Baseline: int(g.Baseline), Target: int(g.Target)})
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
+	"github.com/wijkbrug/wijkbrug/pkg/zrm"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/app"
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/domain"
@@ -133,14 +134,14 @@ func TestLetterMotivationFitsTheOutcome(t *testing.T) {
 	}
 }
 
-// The letter names each goal's life domain by the ZRM reference data (zrm.json), not by a
+// The letter names each goal's life domain by the ZRM reference data (pkg/zrm), not by a
 // table in code: every life domain of the API has its Dutch label, ADL (ZRM 2013) included,
 // and a label keeps its abbreviation inside the sentence. An earlier letter printed "ADL" and
 // "op het gebied basale adl".
 func TestLetterNamesLifeDomainsFromTheReferenceData(t *testing.T) {
 	for v, name := range commonv1.LifeDomain_name {
 		code := strings.TrimPrefix(name, "LIFE_DOMAIN_")
-		if v != 0 && domain.LifeDomainLabel(code) == "" {
+		if v != 0 && zrm.Label(code) == "" {
 			t.Errorf("life domain %s has no label in zrm.json", code)
 		}
 	}
