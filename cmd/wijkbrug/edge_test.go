@@ -319,6 +319,32 @@ func testREST(t *testing.T, s *suite.Suite) {
 			t.Fatalf("want 401 naming the role header, got %d %s", a.status, a.body)
 		}
 	})
+	t.Run("without the acting user a request is 401 before anything else is judged", func(t *testing.T) {
+		// The recheck probe of the thirty-sixth session: a stray Idempotency-Key on a read, or an
+		// unknown query parameter, was 400 before the missing headers were 401.
+		signalPath := base + "/v1/signals/" + submitted.GetSignalId()
+		for name, a := range map[string]restAnswer{
+			"an unknown query parameter":   call(t, gp, "GET", signalPath+"?colour=red", ""),
+			"an Idempotency-Key on a read": call(t, gp, "GET", signalPath, "", "Idempotency-Key", "k-1"),
+			"a query string on a POST":     call(t, gp, "POST", base+"/v1/signals?x=1", "{}"),
+			"a body that is not JSON":      call(t, gp, "POST", base+"/v1/signals", "{"),
+		} {
+			if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||
+				!slices.Contains(fields, "header X-Wijkbrug-User") || a.header.Get("WWW-Authenticate") != rest.Challenge {
+				t.Errorf("%s without acting-user headers: want 401 naming them, got %d %s", name, a.status, a.body)
+			}
+		}
+		// What needs no acting user still answers without one.
+		if a := call(t, gp, "GET", base+"/openapi.json", ""); a.status != http.StatusOK {
+			t.Errorf("the OpenAPI document without acting-user headers: want 200, got %d %s", a.status, a.body)
+		}
+		if a := call(t, gp, "GET", base+"/v1/no-such-path", ""); a.status != http.StatusNotFound {
+			t.Errorf("an unknown path without acting-user headers: want 404, got %d %s", a.status, a.body)
+		}
+		if a := call(t, gp, "DELETE", signalPath, ""); a.status != http.StatusMethodNotAllowed {
+			t.Errorf("a method the path does not answer, without acting-user headers: want 405, got %d %s", a.status, a.body)
+		}
+	})
 	t.Run("a purpose outside the register of processing activities is refused", func(t *testing.T) {
 		for purpose, want := range map[string]string{
 			"curiosity": `purpose "curiosity" is not in the register of processing activities; its activities: signal, case-consultation, referral, social-map, event-delivery`,

@@ -250,7 +250,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			refuse(err)
 			return
 		}
-		if err := actingUserHeaders(r.Header); err != nil {
+		if err := actingUserHeaders(r.Header, served(rts, r)); err != nil {
 			refuse(err)
 			return
 		}
@@ -337,16 +337,33 @@ func hasBody(method string) bool {
 
 // actingUserHeaders refuses an acting-user header whose value the gateway would drop (it
 // passes only printable US-ASCII on as gRPC metadata), so that the answer names what is wrong
-// with it instead of the service reporting the header missing. It answers as the gRPC edge
-// does: UNAUTHENTICATED, naming every acting-user header that is not acceptable.
-func actingUserHeaders(h http.Header) error {
+// with it instead of the service reporting the header missing. On a route that calls a
+// service (route) it refuses missing ones too, before anything else about the request is
+// judged: a request without them is 401 whatever else is wrong with it (a stray query
+// parameter, an Idempotency-Key on a read), as on the gRPC edge, where the interceptor asks
+// for the acting user before the request is read. It answers as the gRPC edge does:
+// UNAUTHENTICATED, naming every acting-user header that is not acceptable.
+func actingUserHeaders(h http.Header, route bool) error {
 	get := func(k string) string { return strings.TrimSpace(h.Get(k)) }
+	if route {
+		return grpcx.ActingUserError(get)
+	}
 	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
 		if v := get(k); v != "" && len(v) <= identity.MaxHeaderLen && identity.HeaderValueProblem(v) != "" {
 			return grpcx.ActingUserError(get)
 		}
 	}
 	return nil
+}
+
+// served reports whether r's method and path are a route of a service (not the OpenAPI
+// documents, which need no acting user, nor a path or method the edge does not serve, which is
+// 404 or 405 whoever asks).
+func served(rts routes, r *http.Request) bool {
+	if r.URL.Path == "/openapi.yaml" || r.URL.Path == "/openapi.json" {
+		return false
+	}
+	return slices.Contains(rts.allowed(r.URL.Path), r.Method)
 }
 
 // idempotencyKeyHeader refuses an Idempotency-Key header the gateway would not pass on (sent
