@@ -216,6 +216,8 @@ var internalPrefixes = func() []netip.Prefix {
 		"198.51.100.0/24", // documentation
 		"203.0.113.0/24",  // documentation
 		"240.0.0.0/4",     // reserved, broadcast
+		"::/96",           // IPv4-compatible (deprecated; ::7f00:1 is 127.0.0.1), :: and ::1 included
+		"::ffff:0:0:0/96", // IPv4-translated (SIIT, RFC 2765): an IPv4 address behind a translator
 		"64:ff9b::/96",    // NAT64 (reaches IPv4 addresses through a translator)
 		"64:ff9b:1::/48",  // local-use NAT64
 		"100::/64",        // discard

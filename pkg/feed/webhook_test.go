@@ -45,6 +45,7 @@ func TestCheckWebhookURL(t *testing.T) {
 		"https://localhost/hook", "https://127.0.0.1/hook", "https://[::1]/hook", "https://10.0.0.1/", "https://192.168.1.1/",
 		"https://172.16.0.1/", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/", "https://0.0.0.0/",
 		"https://[fd00::1]/", "https://[fe80::1]/", "https://[::ffff:10.0.0.1]/", "https://[64:ff9b::a00:1]/",
+		"https://[::7f00:1]/", "https://[::ffff:0:a9fe:a9fe]/",
 		"https://partner.example.nl:0/", "https://partner.example.nl:99999/", "https://" + strings.Repeat("a", 2050) + ".nl/"}
 	for _, u := range bad {
 		_, err := CheckWebhookURL(u, false)
@@ -86,7 +87,10 @@ func TestAddressAllowed(t *testing.T) {
 	}
 	for _, s := range []string{"127.0.0.1", "::1", "10.1.1.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.100.100.200",
 		"0.0.0.0", "::", "224.0.0.1", "255.255.255.255", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:192.168.1.1", "64:ff9b::7f00:1",
-		"2002:7f00:1::", "198.18.0.1"} {
+		"2002:7f00:1::", "198.18.0.1",
+		// IPv4 inside IPv6 in the forms Unmap does not turn back into IPv4: IPv4-compatible
+		// (::/96, deprecated) and IPv4-translated (SIIT, ::ffff:0:0:0/96).
+		"::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe"} {
 		if AddressAllowed(netip.MustParseAddr(s), false) {
 			t.Errorf("%s allowed", s)
 		}
