@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"runtime"
 	"testing"
 	"time"
 
@@ -66,6 +67,52 @@ func start(t *testing.T, env *svctest.Env, db *pgxdb.DB, spec consumer.Spec, opt
 	}
 }
 
+// handled is eventually for "every event handled" by the consumer of spec. When it times out
+// it says where the consumer stands on the broker and what the package's goroutines are doing:
+// once in CI, under load, TestAFailingPrepareLeavesTheHandlersToReadAlone handled its first two
+// batches and then nothing more for 20 s, with nothing logged (thirty-sixth session), and the
+// next time that happens the failure should tell what held the events.
+func handled(t *testing.T, env *svctest.Env, spec consumer.Spec, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Logf("goroutines of pkg/consumer:\n%s", consumerGoroutines())
+			t.Fatalf("not within 20 s: every event handled; the consumer on the broker: %s", consumerState(env, spec))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// consumerState is the durable consumer's state as the broker sees it.
+func consumerState(env *svctest.Env, spec consumer.Spec) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := env.JetStream().Consumer(ctx, spec.Stream, spec.Durable)
+	if err != nil {
+		return err.Error()
+	}
+	i, err := c.Info(ctx)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("delivered up to stream sequence %d, acknowledged up to %d, %d waiting for an ack, %d redelivered, %d not yet delivered, %d pull requests waiting",
+		i.Delivered.Stream, i.AckFloor.Stream, i.NumAckPending, i.NumRedelivered, i.NumPending, i.NumWaiting)
+}
+
+// consumerGoroutines are the stacks of the goroutines in pkg/consumer's code.
+func consumerGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "wijkbrug/pkg/consumer.") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
 // A backlog is handled in batches: several events commit in one transaction, each still
 // exactly once, in order per aggregate, and each sees what the events before it in its batch
 // wrote with deferred writes (which only go out with the next event's claim).
@@ -107,7 +154,7 @@ func TestBacklogIsHandledInBatches(t *testing.T) {
 	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
 	const total = aggregates * perAggregate
 	var rows, txs int
-	eventually(t, "every event handled", func() bool {
+	handled(t, env, spec, func() bool {
 		err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT tx) FROM handled`).Scan(&rows, &txs)
 		return err == nil && rows == total
 	})
@@ -307,7 +354,7 @@ func TestPrepareSeesEachBatchBeforeItsHandlers(t *testing.T) {
 			&referralv1.SignalReceived{SignalId: fmt.Sprintf("sig-%d", i)})
 	}
 	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8})
-	eventually(t, "every event handled", func() bool {
+	handled(t, env, spec, func() bool {
 		var n int
 		err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM handled`).Scan(&n)
 		return err == nil && n == total
@@ -375,7 +422,7 @@ func TestAFailingPrepareLeavesTheHandlersToReadAlone(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	stop := start(t, env, db, spec, consumer.Options{Workers: 2, MaxBatch: 8, Metrics: consumer.NewMetrics(reg, "testsvc")})
 	var rows, txs int
-	eventually(t, "every event handled", func() bool {
+	handled(t, env, spec, func() bool {
 		err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT tx) FROM handled`).Scan(&rows, &txs)
 		return err == nil && rows == total
 	})
