@@ -2,10 +2,12 @@ package natsauth_test
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
+	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 )
 
 const helmValues = "../../deploy/nats/values.yaml"
@@ -54,5 +56,21 @@ func TestHelmValuesAreCurrent(t *testing.T) {
 			return
 		}
 		t.Fatalf("%s is stale: run WIJKBRUG_UPDATE_DOCS=1 go test -run TestHelmValuesAreCurrent ./natsauth (in pkg/)", helmValues)
+	}
+}
+
+// The Helm values pin a broker image no older than natsx.MinServerVersion.
+func TestHelmValuesPinABrokerNewEnough(t *testing.T) {
+	b, err := os.ReadFile(helmValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^container:\n  image:\n    repository: nats\n    tag: "?([^"\s]+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s: no container.image.tag for the nats image", helmValues)
+	}
+	version, _, _ := strings.Cut(string(m[1]), "-alpine")
+	if natsx.ServerTooOld(version) {
+		t.Fatalf("%s pins nats %s, older than %s", helmValues, m[1], natsx.MinServerVersion)
 	}
 }

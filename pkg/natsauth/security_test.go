@@ -500,50 +500,62 @@ func TestObserversCannotUseTheServicesDurables(t *testing.T) {
 	}
 }
 
-// deliveriesIsolated says whether what a partner's consumer delivers is confined to the
-// partner (docs/security.md, "Not covered yet", first item). It is false today: the test then
-// shows the attack and skips; the fix (partners' feeds in an account of their own) sets it to
-// true, and from then on the test fails if the attack works again.
-const deliveriesIsolated = false
-
-// TestPartnerRepliesDoNotReachTheJetStreamAPI: NATS checks what a partner publishes, not the
-// reply subject of its pull request. A pull request on its own feed that finds nothing is
-// answered "404 No Messages" (an empty body) on the reply subject by the stream's internal
-// client, which no permission limits; named $JS.API.STREAM.DELETE.<stream>, that answer is a
-// request to delete the stream.
+// TestPartnerRepliesDoNotReachTheJetStreamAPI: NATS checks the subjects a partner publishes
+// on, not the reply subject of its request nor a consumer's deliver subject, and JetStream
+// answers a pull request, or delivers to a push consumer, from an internal client that no
+// permission limits. Up to nats-server 2.15.2 a pull request on the partner's own feed that
+// found nothing was answered "404 No Messages" (an empty body) on its reply subject, and a reply
+// subject $JS.API.STREAM.DELETE.<stream> made that answer a request of the account to delete
+// the stream (the hostile-integrator probe of the thirty-seventh session deleted the referral
+// stream, another partner's subscription and the access-log checkpoints so). nats-server 2.15.3
+// refuses a JetStream subject as a client's reply subject and as a deliver subject; this test
+// fails on 2.15.2.
 func TestPartnerRepliesDoNotReachTheJetStreamAPI(t *testing.T) {
 	n, a, b := eventPlane(t)
-	p := connectProbe(t, n, a, a.OIN)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	p, pb := connectProbe(t, n, a, a.OIN), connectProbe(t, n, b, b.OIN)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	own := natsx.PartnerStream(a.OIN)
 	if _, err := p.js.CreateOrUpdateConsumer(ctx, own, jetstream.ConsumerConfig{Name: "nothing", AckPolicy: jetstream.AckExplicitPolicy,
 		FilterSubject: natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.ConsentRecorded"), InactiveThreshold: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pb.js.CreateOrUpdateConsumer(ctx, natsx.PartnerStream(b.OIN), jetstream.ConsumerConfig{Name: "b-reads",
+		AckPolicy: jetstream.AckExplicitPolicy, InactiveThreshold: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
 	svc, err := jetstream.New(n.ConnectService(t, "referral"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{natsx.StreamName("referral"), natsx.PartnerStream(b.OIN)} {
+	pull := func(reply string) {
+		t.Helper()
 		m := nats.NewMsg("$JS.API.CONSUMER.MSG.NEXT." + own + ".nothing")
-		m.Reply, m.Data = "$JS.API.STREAM.DELETE."+target, []byte(`{"batch":1,"no_wait":true}`)
+		m.Reply, m.Data = reply, []byte(`{"batch":1,"no_wait":true}`)
 		if err := p.nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
 		}
 		if err := p.nc.FlushWithContext(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var gone bool
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !gone; time.Sleep(100 * time.Millisecond) {
-			_, err := svc.Stream(ctx, target)
-			gone = errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	targets := []string{natsx.StreamName("referral"), natsx.FeedStream, natsx.PartnerStream(b.OIN)}
+	for _, target := range targets {
+		pull("$JS.API.STREAM.DELETE." + target)
+	}
+	pull("$JS.API.CONSUMER.DELETE." + natsx.PartnerStream(b.OIN) + ".b-reads")
+	// A push consumer's deliver subject (idle heartbeats, flow control) is refused as well.
+	if _, err := p.js.CreateOrUpdateConsumer(ctx, own, jetstream.ConsumerConfig{Name: "pusher", AckPolicy: jetstream.AckExplicitPolicy,
+		DeliverSubject: "$JS.API.STREAM.DELETE." + natsx.StreamName("referral"), InactiveThreshold: time.Minute}); err == nil {
+		t.Error("a push consumer delivering into the JetStream API was created")
+	}
+	time.Sleep(2 * time.Second) // the answers, had they been requests, are handled by now
+	for _, target := range targets {
+		if _, err := svc.Stream(ctx, target); err != nil {
+			t.Errorf("stream %s after partner A's pull requests: %v", target, err)
 		}
-		switch {
-		case gone && !deliveriesIsolated:
-			t.Skipf("open (docs/security.md): partner A's pull request deleted %s through its reply subject", target)
-		case gone:
-			t.Fatalf("partner A's pull request deleted %s through its reply subject", target)
-		}
+	}
+	if _, err := svc.Consumer(ctx, natsx.PartnerStream(b.OIN), "b-reads"); err != nil {
+		t.Errorf("partner B's consumer after partner A's pull request: %v", err)
 	}
 }

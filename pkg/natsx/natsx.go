@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,6 +233,26 @@ func IsTransient(err error) bool {
 // broker outage is visible in the service's log (readiness does not follow NATS: the outbox
 // keeps taking writes while it is away).
 func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
+	// A broker too old to keep partners' deliveries out of the JetStream API is an error in
+	// the log at every (re)connection: the services still run on it (refusing would turn an
+	// operator's upgrade order into an outage), but the operator is told what it exposes.
+	checkVersion := func(c *nats.Conn) {
+		if v := c.ConnectedServerVersion(); v != "" && ServerTooOld(v) {
+			log.Error("the NATS server is older than "+MinServerVersion+": on it a partner's pull request or consumer can make the broker delete any stream or consumer (docs/security.md); upgrade the broker",
+				"server_version", v)
+		}
+	}
+	go func() {
+		// The first connection may come after RetryOnFailedConnect's retries (nats.go's
+		// connect handler can only be given to Connect); the reconnect handler checks the rest.
+		for !nc.IsClosed() {
+			if nc.IsConnected() {
+				checkVersion(nc)
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
 	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
 		if c.IsClosed() {
 			return // our own Close at shutdown, not an outage (the closed handler logs it)
@@ -244,6 +265,7 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 	})
 	nc.SetReconnectHandler(func(c *nats.Conn) {
 		log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted())
+		checkVersion(c)
 	})
 	nc.SetClosedHandler(func(*nats.Conn) { log.Info("NATS connection closed") })
 	// Asynchronous errors (a permissions violation, a slow consumer) go to the service's log,
@@ -255,6 +277,45 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 		}
 		log.Warn("NATS reported an error", attrs...)
 	})
+}
+
+// MinServerVersion is the oldest nats-server Wijkbrug's event-plane security holds on. Up to
+// 2.15.2 a client's reply subject, and a consumer's deliver subject, could name a JetStream API
+// subject: the broker's answer to a partner's pull request on its own feed ("404 No Messages",
+// an empty body) then became a request of the account, such as deleting a stream (the
+// hostile-integrator probe of the thirty-seventh session; docs/security.md). 2.15.3 refuses
+// JetStream subjects there.
+const MinServerVersion = "2.15.3"
+
+// ServerTooOld reports whether a nats-server version (as INFO gives it: 2.15.2, 2.16.0-RC.1)
+// is older than MinServerVersion. A version it cannot read counts as too old.
+func ServerTooOld(version string) bool {
+	parse := func(v string) (n [3]int, ok bool) {
+		v, _, _ = strings.Cut(strings.TrimPrefix(v, "v"), "-")
+		parts := strings.Split(v, ".")
+		if len(parts) != 3 {
+			return n, false
+		}
+		for i, p := range parts {
+			x, err := strconv.Atoi(p)
+			if err != nil || x < 0 {
+				return n, false
+			}
+			n[i] = x
+		}
+		return n, true
+	}
+	have, ok := parse(version)
+	if !ok {
+		return true
+	}
+	want, _ := parse(MinServerVersion)
+	for i := range have {
+		if have[i] != want[i] {
+			return have[i] < want[i]
+		}
+	}
+	return false
 }
 
 // MaxFeedConsumers is the most consumers a partner's feed stream holds: subscriptions made
