@@ -137,7 +137,7 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 	defer cancel()
 	partner, err := natsx.EnsurePartnerStream(sctx, m.js, oin, m.replicas, m.log)
 	if err != nil {
-		return Subscription{}, m.classify(err, "the feed of this organisation")
+		return Subscription{}, m.classify(err, oin, "the feed of this organisation")
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable: id, Description: "Wijkbrug subscription", AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait,
@@ -179,7 +179,7 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		info, err := partner.Info(ictx)
 		cancel()
 		if err != nil {
-			return Subscription{}, m.classify(err, "the feed of this organisation")
+			return Subscription{}, m.classify(err, oin, "the feed of this organisation")
 		}
 		if next := info.State.LastSeq + 1; s.Sequence > next {
 			return Subscription{}, apperr.Invalid("start_sequence", fmt.Sprintf("lies beyond the feed: its next event gets sequence %d", next))
@@ -201,7 +201,7 @@ func (m *Manager) Create(ctx context.Context, oin, id string, s Spec) (Subscript
 		}
 	}
 	if err != nil {
-		return Subscription{}, m.classify(err, "the subscription")
+		return Subscription{}, m.classify(err, oin, "the subscription")
 	}
 	return fromInfo(c.CachedInfo()), nil
 }
@@ -358,7 +358,7 @@ func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) 
 		return nil, nil // no subscription made yet
 	}
 	if err != nil {
-		return nil, m.classify(err, "the feed of this organisation")
+		return nil, m.classify(err, oin, "the feed of this organisation")
 	}
 	var out []Subscription
 	infos := stream.ListConsumers(nctx)
@@ -368,7 +368,7 @@ func (m *Manager) List(ctx context.Context, oin string) ([]Subscription, error) 
 		}
 	}
 	if err := infos.Err(); err != nil {
-		return nil, m.classify(err, "the subscriptions")
+		return nil, m.classify(err, oin, "the subscriptions")
 	}
 	if m.hooks != nil {
 		hooks, err := m.hooks.byOrg(ctx, oin)
@@ -394,14 +394,14 @@ func (m *Manager) Get(ctx context.Context, oin, id string) (Subscription, error)
 		return Subscription{}, apperr.NotFound("subscription", id)
 	}
 	if err != nil {
-		return Subscription{}, m.classify(err, "the feed of this organisation")
+		return Subscription{}, m.classify(err, oin, "the feed of this organisation")
 	}
 	c, err := stream.Consumer(nctx, id)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Subscription{}, apperr.NotFound("subscription", id)
 	}
 	if err != nil {
-		return Subscription{}, m.classify(err, "the subscription")
+		return Subscription{}, m.classify(err, oin, "the subscription")
 	}
 	if c.CachedInfo().Config.Metadata[metaKind] != "1" {
 		return Subscription{}, apperr.NotFound("subscription", id)
@@ -451,7 +451,7 @@ func (m *Manager) Pause(ctx context.Context, oin, id string, paused bool) (Subsc
 		}
 		cancel()
 		if err != nil {
-			return Subscription{}, m.classify(err, "the subscription")
+			return Subscription{}, m.classify(err, oin, "the subscription")
 		}
 	}
 	if sub, err = m.Get(ctx, oin, id); err != nil {
@@ -475,7 +475,7 @@ func (m *Manager) Delete(ctx context.Context, oin, id string) error {
 	nctx, cancel := context.WithTimeout(ctx, natsTimeout)
 	defer cancel()
 	if err := m.js.DeleteConsumer(nctx, natsx.PartnerStream(oin), id); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return m.classify(err, "the subscription")
+		return m.classify(err, oin, "the subscription")
 	}
 	if m.hooks != nil {
 		return m.hooks.remove(ctx, oin, id)
@@ -483,14 +483,18 @@ func (m *Manager) Delete(ctx context.Context, oin, id string) error {
 	return nil
 }
 
-// classify turns a NATS failure into the caller's answer: a refusal by the broker's
-// permissions means the organisation was not given access to the event plane (an operator
-// adds it to the NATS configuration); anything else is the broker being unavailable.
-func (m *Manager) classify(err error, what string) error {
+// classify turns a NATS failure of oin's call into the caller's answer: a refusal by the
+// broker's permissions of a subject of oin's feed means the organisation was not given access
+// to the event plane (an operator adds it to the NATS configuration); anything else is the
+// broker being unavailable. The connection's last error is shared by every organisation's
+// calls, so only a violation naming oin's own feed counts: another organisation's refusal
+// just before does not turn this one's timeout into "no access" (the hostile-integrator probe,
+// thirty-seventh session).
+func (m *Manager) classify(err error, oin, what string) error {
 	if errors.Is(err, jetstream.ErrMaximumConsumersLimit) {
 		return apperr.FailedPrecondition(fmt.Sprintf("a feed has at most %d subscriptions and consumers: delete a subscription (DeleteSubscription), or wait until a consumer of your own passes its inactive_threshold", natsx.MaxFeedConsumers))
 	}
-	if last := m.js.Conn().LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), natsx.FeedStream+"_") {
+	if last := m.js.Conn().LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), natsx.PartnerStream(oin)) {
 		return apperr.FailedPrecondition("this organisation has no access to the event plane yet: the operator adds its certificate to the NATS configuration")
 	}
 	return apperr.Unavailable(fmt.Sprintf("cannot reach %s on the event plane", what), err)
