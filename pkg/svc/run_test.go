@@ -356,6 +356,21 @@ func TestBadAndOutOfRangeSettingsAreNamedTogether(t *testing.T) {
 	}
 }
 
+// Every command refuses a setting out of range, not only serve: an init container running
+// migrate passed with a log level its service then refused.
+func TestEveryCommandRefusesSettingsOutOfRange(t *testing.T) {
+	t.Setenv("WIJKBRUG_LOG_LEVEL", "verbose")
+	t.Setenv("WIJKBRUG_MAX_CALL_DURATION", "5m")
+	for _, cmd := range []string{"migrate", "verify-accesslog"} {
+		err := svc.RunCommand(emptySpec(), []string{cmd}, io.Discard)
+		for _, want := range []string{"WIJKBRUG_LOG_LEVEL", "WIJKBRUG_MAX_CALL_DURATION (-max-call-duration)"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: the error does not name %s: %v", cmd, want, err)
+			}
+		}
+	}
+}
+
 // A setting out of range stops the service before it starts, every one named at once (they
 // had been accepted without a word: a negative retention kept rows for ever, seven replicas
 // retried the stream for ever while the service reported ready).

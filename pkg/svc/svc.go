@@ -250,6 +250,14 @@ func RunCommand(spec Spec, args []string, out io.Writer) error {
 		// A stray word (a second command, a flag after it) would be ignored: refused instead.
 		return fmt.Errorf("%s %s takes flags only, not %q (%s -h for help)", spec.Name, cmd, fs.Arg(0), spec.Name)
 	}
+	if cmd != "serve" {
+		// serve checks them in Run; migrate and verify-accesslog took a log level or a
+		// retention out of range without a word (docs probe, thirty-seventh session), so an
+		// init container passed with settings its service would then refuse.
+		if err := checkSettings(cfg); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
