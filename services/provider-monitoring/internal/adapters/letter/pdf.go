@@ -2,6 +2,7 @@ package letter
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -18,7 +19,10 @@ const (
 	pdfBody                              = 10.5
 )
 
-// PDF renders the letter as an A4 PDF (tagged with language nl-NL). The output is
+// PDF renders the letter as an A4 PDF with document language nl-NL (/Lang) and its title in
+// the metadata, shown by a reader instead of the file name (/DisplayDocTitle). The PDF is not
+// tagged (no structure tree: fpdf cannot write one), so a screen reader gets its text in
+// content order without headings or tables; the HTML letter has that structure. The output is
 // deterministic: the same letter gives the same bytes (the PDF creation date is the decision
 // date), so it can be stored and hashed with the decision. It returns the error of Validate
 // when the letter is incomplete.
@@ -107,7 +111,45 @@ func PDF(l Letter) ([]byte, error) {
 	if err := f.Output(&out); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	return displayDocTitle(out.Bytes())
+}
+
+// viewerPreferences makes a reader show the document title (the letter's subject) in its
+// title bar and tabs instead of the file name (WCAG 2.4.2, technique PDF18; PDF/UA asks for it
+// too). fpdf has no setting for it, so it is written into the catalog after the fact.
+const viewerPreferences = "/ViewerPreferences <</DisplayDocTitle true>>\n"
+
+// displayDocTitle adds viewerPreferences to the catalog of a PDF that fpdf wrote. fpdf writes
+// the catalog as the last object, right before the cross-reference table, so an insertion in it
+// moves only the table: the startxref offset is moved by as much. Anything else (the catalog
+// not found once, not the last object, no startxref) is an error rather than a damaged PDF.
+func displayDocTitle(pdf []byte) ([]byte, error) {
+	const catalog = "\n/Type /Catalog\n"
+	at := bytes.Index(pdf, []byte(catalog))
+	if at < 0 || bytes.Count(pdf, []byte(catalog)) != 1 {
+		return nil, errors.New("letter: PDF catalog not found once")
+	}
+	at += len(catalog)
+	xref := bytes.LastIndex(pdf, []byte("\nstartxref\n"))
+	if xref < at {
+		return nil, errors.New("letter: PDF has no startxref after its catalog")
+	}
+	numStart := xref + len("\nstartxref\n")
+	numEnd := bytes.IndexByte(pdf[numStart:], '\n')
+	if numEnd < 0 {
+		return nil, errors.New("letter: PDF startxref has no offset")
+	}
+	offset, err := strconv.Atoi(string(pdf[numStart : numStart+numEnd]))
+	if err != nil || offset < at || !bytes.HasPrefix(pdf[offset:], []byte("xref\n")) {
+		return nil, errors.New("letter: PDF catalog is not the last object before the cross-reference table")
+	}
+	out := make([]byte, 0, len(pdf)+len(viewerPreferences)+4)
+	out = append(out, pdf[:at]...)
+	out = append(out, viewerPreferences...)
+	out = append(out, pdf[at:numStart]...)
+	out = strconv.AppendInt(out, int64(offset+len(viewerPreferences)), 10)
+	out = append(out, pdf[numStart+numEnd:]...)
+	return out, nil
 }
 
 type pdfWriter struct {

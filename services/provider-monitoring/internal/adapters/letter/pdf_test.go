@@ -2,9 +2,12 @@ package letter_test
 
 import (
 	"bytes"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +194,71 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// A reader shows the letter's title, not the file name, and reads it as Dutch: the catalog
+// has /DisplayDocTitle and /Lang, the info dictionary the title of the HTML letter, and the
+// cross-reference table (moved by the insertion into the catalog) still points at every object,
+// so pdfinfo reads the file without a syntax error.
+func TestPDFShowsItsTitleAndLanguage(t *testing.T) {
+	bin, err := exec.LookPath("pdfinfo")
+	if err != nil {
+		t.Fatalf("pdfinfo not found (%v): install poppler-utils", err)
+	}
+	for _, c := range cases() {
+		t.Run(c.name, func(t *testing.T) {
+			pdf := must(letter.PDF(c.letter))
+			page := string(must(letter.HTML(c.letter)))
+			title := html.UnescapeString(page[strings.Index(page, "<title>")+len("<title>") : strings.Index(page, "</title>")])
+
+			catalog := regexp.MustCompile(`(?s)\d+ 0 obj\n<<\n/Type /Catalog\n(.*?)\n>>\nendobj`).FindSubmatch(pdf)
+			if catalog == nil {
+				t.Fatal("no catalog")
+			}
+			for _, want := range []string{"/ViewerPreferences <</DisplayDocTitle true>>", "/Lang (nl-NL)"} {
+				if !bytes.Contains(catalog[1], []byte(want)) {
+					t.Errorf("catalog lacks %s: %s", want, catalog[1])
+				}
+			}
+			checkXref(t, pdf)
+
+			in := filepath.Join(t.TempDir(), "letter.pdf")
+			if err := os.WriteFile(in, pdf, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, stderr bytes.Buffer
+			cmd := exec.Command(bin, "-enc", "UTF-8", in)
+			cmd.Stdout, cmd.Stderr = &out, &stderr
+			if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+				t.Fatalf("pdfinfo: %v %s", err, stderr.String())
+			}
+			if got := regexp.MustCompile(`(?m)^Title:\s+(.*)$`).FindStringSubmatch(out.String()); got == nil || got[1] != title {
+				t.Errorf("PDF title %q, the letter's is %q", got, title)
+			}
+		})
+	}
+}
+
+// checkXref: startxref points at the cross-reference table and each of its entries at the
+// start of its object.
+func checkXref(t *testing.T, pdf []byte) {
+	t.Helper()
+	m := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\n?$`).FindSubmatch(pdf)
+	if m == nil {
+		t.Fatal("no startxref at the end")
+	}
+	start, _ := strconv.Atoi(string(m[1]))
+	if start >= len(pdf) || !bytes.HasPrefix(pdf[start:], []byte("xref\n")) {
+		t.Fatalf("startxref %d does not point at the cross-reference table", start)
+	}
+	entries := regexp.MustCompile(`(\d{10}) 00000 n `).FindAllSubmatch(pdf[start:], -1)
+	if len(entries) == 0 {
+		t.Fatal("empty cross-reference table")
+	}
+	for i, e := range entries {
+		off, _ := strconv.Atoi(string(e[1]))
+		if want := strconv.Itoa(i+1) + " 0 obj"; !bytes.HasPrefix(pdf[off:], []byte(want)) {
+			t.Errorf("xref entry %d points at %.20q", i+1, pdf[off:])
+		}
+	}
 }
