@@ -41,4 +41,12 @@
 // its compatibility form when that can be shown (𝐀 → A) and otherwise as "?", so the letter always
 // renders and shows that something is missing there; invisible format characters (soft hyphen,
 // zero-width space, direction marks) are left out. The HTML keeps every character.
+//
+// Accessibility (WCAG 2.1 AA, EN 301 549): the HTML letter has lang="nl", a title, one h1 and
+// an h2 per question, header/main/footer landmarks, tables with a caption and th scope, black
+// text, and reflows at 320 CSS px (table cells may break a long word there rather than make the
+// page scroll sideways). The PDF has its language (/Lang nl-NL), its title shown by the reader
+// (/DisplayDocTitle), text that extracts in reading order and embedded fonts, but no tags
+// (fpdf cannot write a structure tree): for a screen reader the HTML letter is the accessible
+// one.
 package letter

@@ -1,0 +1,73 @@
+package letter_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
+)
+
+// TestHTMLReflowsAt320CSSPixels renders every sample letter in headless Chromium in a viewport
+// of 320 CSS px (WCAG 1.4.10: 1280 px at 400 % zoom) and checks that the page does not scroll
+// sideways: the goals table with the longest ZRM life domains must fit too. Chromium is a
+// prerequisite of the tests, as for the outcome report (README, "Quick start"; CI installs it).
+func TestHTMLReflowsAt320CSSPixels(t *testing.T) {
+	long := wmoGranted()
+	long.Motivation.Goals[0].LifeDomain = "Maatschappelijke participatie"
+	long.Motivation.Goals[1].LifeDomain = "Lichamelijke gezondheid"
+	pages := map[string][]byte{"long life domains": must(letter.HTML(long))}
+	for _, c := range cases() {
+		pages[c.name] = must(letter.HTML(c.letter))
+	}
+	var page []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	}))
+	t.Cleanup(srv.Close)
+
+	bctx := startChromium(t)
+	for name, p := range pages {
+		page = p
+		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		type widths struct{ Scroll, Client int }
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 640), chromedp.Navigate(srv.URL))
+		var width widths
+		if err == nil {
+			width, err = chromedp.Run(ctx, chromedp.Evaluate[widths](`({Scroll: document.documentElement.scrollWidth, Client: document.documentElement.clientWidth})`))
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: headless chromium: %v", name, err)
+		}
+		if width.Client != 320 || width.Scroll > width.Client {
+			t.Errorf("%s: at 320 CSS px the page is %d px wide (viewport %d): it scrolls sideways", name, width.Scroll, width.Client)
+		}
+	}
+}
+
+// startChromium starts a headless Chromium for the test (a start that fails is tried once more:
+// Chromium occasionally crashes while starting on a loaded machine).
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.Flag("headless", true), chromedp.DisableGPU)
+	var err error
+	for attempt := 1; attempt <= 2; attempt++ {
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, cancelBrowser := chromedp.NewContext(actx)
+		if err = chromedp.Do(bctx); err == nil {
+			t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+			return bctx
+		}
+		cancelBrowser()
+		cancelAlloc()
+		t.Logf("start headless chromium, attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("start headless chromium: %v", err)
+	return nil
+}
