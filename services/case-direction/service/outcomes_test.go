@@ -1129,6 +1129,22 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// WCAG 1.4.10: at 320 CSS px (a phone, or 400 % zoom) the page does not scroll sideways;
+	// the charts scale down and a wide table scrolls in its own region. Then the checks below
+	// see the page as rendered at that width.
+	type widths struct{ Scroll, Client, Charts, TooWide int }
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(320, 640), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#zrm"))); err != nil {
+		t.Fatalf("headless chromium at 320 px: %v", err)
+	}
+	narrow, err := chromedp.Run(tctx, chromedp.Evaluate[widths](`({Scroll: document.documentElement.scrollWidth,
+		Client: document.documentElement.clientWidth, Charts: document.querySelectorAll("svg").length,
+		TooWide: Array.from(document.querySelectorAll("svg")).filter(s => s.getBoundingClientRect().right > document.documentElement.clientWidth).length})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if narrow.Client != 320 || narrow.Scroll > narrow.Client || narrow.Charts != svgs || narrow.TooWide > 0 {
+		t.Fatalf("at 320 CSS px: page %d px wide in a viewport of %d, %d of %d charts wider than the viewport", narrow.Scroll, narrow.Client, narrow.TooWide, narrow.Charts)
+	}
 	time.Sleep(300 * time.Millisecond) // let late console messages arrive
 	mu.Lock()
 	defer mu.Unlock()

@@ -125,22 +125,36 @@ var (
 		{"Wmo within term", "decisions_by_term", "WMO_WITHIN_TERM"}, {"Wmo past term", "decisions_by_term", "WMO_PAST_TERM"},
 		{"Jeugdwet within term", "decisions_by_term", "JEUGDWET_WITHIN_TERM"}, {"Jeugdwet past term", "decisions_by_term", "JEUGDWET_PAST_TERM"},
 	}, decisionSeries...)
-	palette = []string{"#1f6fb2", "#e07b39", "#3a9d5d", "#8e5ea2", "#c44e52"}
+	// The series' colours, each at least 3:1 against the white page (WCAG 1.4.11: the bars are
+	// the chart); the orange was #e07b39, 2.97:1.
+	palette = []string{"#1f6fb2", "#c0601f", "#3a9d5d", "#8e5ea2", "#c44e52"}
 )
+
+// reportCSS lays the report out for a screen of any width and for print. The charts scale
+// down to the width of the page (their numbers are in the tables, which do not scale) and a
+// wide table scrolls in its own region: at 320 CSS px (a phone, or 400 % zoom) the page does
+// not scroll sideways (WCAG 1.4.10). Text is #222 on white (15.9:1), header cells #222 on
+// #f3f3f3 (14.3:1).
+const reportCSS = `body{font-family:system-ui,sans-serif;margin:2em auto;padding:0 1em;max-width:60em;color:#222;background:#fff}
+table{border-collapse:collapse;margin:1em 0}.table-scroll{overflow-x:auto;max-width:100%}
+td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#f3f3f3}th[scope=row],thead th:first-child{text-align:left}
+caption{text-align:left;font-weight:bold}svg{display:block;max-width:100%;height:auto}svg text{font-size:11px}
+@media (max-width:30em){body{margin:1em auto;padding:0 .5em}}
+@media print{body{max-width:none;margin:0;padding:0}h2{break-after:avoid}svg,tr{break-inside:avoid}.table-scroll{overflow:visible}}`
 
 func renderReport(municipality string, periods []string, tables map[string]outcomes.Table, minGroup int64) string {
 	var b strings.Builder
 	m := html.EscapeString(municipality)
 	fmt.Fprintf(&b, `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Outcome report %s %s–%s</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em;color:#222}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#f3f3f3}caption{text-align:left;font-weight:bold}
-svg text{font-size:11px}</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>%s</style></head><body><main>
 <h1>Outcome report for municipality <span id="municipality">%s</span></h1>
 <p>Quarters %s to %s. Built from events only; no personal data. Figures resting on fewer than
 <strong id="minimum-group-size">%d</strong> units are shown as <strong>x</strong> (suppressed), and so are the figures
-that would let a suppressed one be computed from the totals.</p>
-`, m, periods[0], periods[len(periods)-1], m, periods[0], periods[len(periods)-1], minGroup)
+that would let a suppressed one be computed from the totals; <strong>–</strong> means there is nothing to show
+(no such events, or a share or mean of no units). Each chart's numbers are in the table below it.</p>
+`, m, periods[0], periods[len(periods)-1], reportCSS, m, periods[0], periods[len(periods)-1], minGroup)
 
 	// Trends per quarter: grouped bars.
 	b.WriteString("<h2>Trends per quarter</h2>\n")
@@ -150,8 +164,8 @@ that would let a suppressed one be computed from the totals.</p>
 			max = math.Max(max, lookup(tables, s.table, p, s.column).number())
 		}
 	}
-	writeBars(&b, "trends", periods, trendSeries, tables, max)
-	writeTable(&b, "trend-table", "Trends per quarter", periods, trendSeries, tables)
+	writeBars(&b, "trends", "Trends per quarter", periods, trendSeries, tables, max)
+	writeTable(&b, "trend-table", "Trends per quarter", "Figure", periods, trendSeries, tables)
 
 	// ZRM change per life domain: mean change per quarter, bars around zero.
 	b.WriteString("<h2>ZRM change per life domain (mean closing − baseline score)</h2>\n")
@@ -165,7 +179,7 @@ that would let a suppressed one be computed from the totals.</p>
 		}
 	}
 	writeDiverging(&b, periods, domains, tables)
-	writeTable(&b, "zrm-table", "Mean ZRM change per life domain", periods, domains, tables)
+	writeTable(&b, "zrm-table", "Mean ZRM change per life domain", "Life domain", periods, domains, tables)
 
 	// From intake to result, per quarter: two steps, not one flow.
 	b.WriteString(`<h2>From intake to result</h2>
@@ -177,24 +191,30 @@ are not a stage (intakes also come from the desk and by phone).</p>
 	for _, p := range periods {
 		writeFunnel(&b, p, tables)
 	}
-	writeTable(&b, "funnel-table", "From intake to result per quarter", periods, funnelStages, tables)
+	writeTable(&b, "funnel-table", "From intake to result per quarter", "Step", periods, funnelStages, tables)
 
 	// Decisions within the statutory term (Wmo 2015: two weeks, Jeugdwet: eight weeks): the
 	// share per quarter as bars on a 0–100 scale.
 	b.WriteString("<h2>Decisions within the statutory term</h2>\n")
-	writeBars(&b, "decisions", periods, decisionSeries, tables, 100)
-	writeTable(&b, "decision-table", "Decisions within the statutory term per quarter", periods, decisionRows, tables)
-	b.WriteString("</body></html>\n")
+	writeBars(&b, "decisions", "Decisions within the statutory term", periods, decisionSeries, tables, 100)
+	writeTable(&b, "decision-table", "Decisions within the statutory term per quarter", "Figure", periods, decisionRows, tables)
+	b.WriteString("</main></body></html>\n")
 	return b.String()
 }
 
+// chartName is a chart's accessible name: the chart is one image (role="img") to assistive
+// technology, and its numbers are in the table that follows it (WCAG 1.1.1).
+func chartName(title string) string {
+	return html.EscapeString(title) + " (bar chart; its numbers are in the table below)"
+}
+
 // writeBars draws one group of bars per period, one bar per series.
-func writeBars(b *strings.Builder, id string, periods []string, ss []series, tables map[string]outcomes.Table, max float64) {
+func writeBars(b *strings.Builder, id, title string, periods []string, ss []series, tables map[string]outcomes.Table, max float64) {
 	const h, top, groupW, barW = 200.0, 20.0, 130.0, 24.0
 	w := 60 + groupW*float64(len(periods))
 	// One legend line per series, so that long labels never overlap.
 	height := h + 44 + 16*float64(len(ss))
-	fmt.Fprintf(b, `<svg id="%s" role="img" aria-label="bars per quarter" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", id, w, height, w, height)
+	fmt.Fprintf(b, `<svg id="%s" role="img" aria-label="%s" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", id, chartName(title), w, height, w, height)
 	fmt.Fprintf(b, `<line x1="50" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#444"/>`+"\n", top+h, w, top+h)
 	for i, p := range periods {
 		x0 := 60 + groupW*float64(i)
@@ -230,7 +250,7 @@ func writeDiverging(b *strings.Builder, periods []string, domains []series, tabl
 	const rowH, barH, left, half = 14.0, 13.0, 170.0, 150.0
 	perDomain := rowH + barH*float64(len(periods))
 	h := 60 + perDomain*float64(len(domains))
-	fmt.Fprintf(b, `<svg id="zrm" role="img" aria-label="ZRM change per life domain" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", left+2*half+120, h, left+2*half+120, h)
+	fmt.Fprintf(b, `<svg id="zrm" role="img" aria-label="%s" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", chartName("Mean ZRM change per life domain"), left+2*half+120, h, left+2*half+120, h)
 	fmt.Fprintf(b, `<line x1="%.0f" y1="10" x2="%.0f" y2="%.0f" stroke="#444"/>`+"\n", left+half, left+half, h-40)
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="middle">−4</text><text x="%.0f" y="%.0f" text-anchor="middle">0</text><text x="%.0f" y="%.0f" text-anchor="middle">+4</text>`+"\n",
 		left, h-28, left+half, h-28, left+2*half, h-28)
@@ -266,8 +286,8 @@ func writeFunnel(b *strings.Builder, period string, tables map[string]outcomes.T
 		first = math.Max(first, lookup(tables, s.table, period, s.column).number())
 	}
 	h := barH*float64(len(funnelStages)) + 30
-	fmt.Fprintf(b, `<svg class="funnel" data-period="%s" role="img" aria-label="funnel %s" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n",
-		period, period, left+width+60, h, left+width+60, h)
+	fmt.Fprintf(b, `<svg class="funnel" data-period="%s" role="img" aria-label="%s" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n",
+		period, chartName("From intake to result, "+period), left+width+60, h, left+width+60, h)
 	fmt.Fprintf(b, `<text x="0" y="14" font-weight="bold">%s</text>`+"\n", period)
 	for i, s := range funnelStages {
 		f := lookup(tables, s.table, period, s.column)
@@ -282,19 +302,24 @@ func writeFunnel(b *strings.Builder, period string, tables map[string]outcomes.T
 	b.WriteString("</svg>\n")
 }
 
-// writeTable writes the figures of a chart as a table: a row per series, a column per period.
-func writeTable(b *strings.Builder, id, caption string, periods []string, ss []series, tables map[string]outcomes.Table) {
-	fmt.Fprintf(b, `<table id="%s"><caption>%s</caption><tr><th></th>`, id, html.EscapeString(caption))
+// writeTable writes the figures of a chart as a table: a row per series, a column per period,
+// with header cells that say so (scope; rows is the header of the first column). A table wider
+// than the screen scrolls in its own region, which takes the keyboard focus, so the page itself
+// does not scroll sideways (WCAG 1.4.10, 2.1.1).
+func writeTable(b *strings.Builder, id, caption, rows string, periods []string, ss []series, tables map[string]outcomes.Table) {
+	fmt.Fprintf(b, `<div class="table-scroll" role="region" tabindex="0" aria-labelledby="%s-caption">`+
+		`<table id="%s"><caption id="%s-caption">%s</caption><thead><tr><th scope="col">%s</th>`,
+		id, id, id, html.EscapeString(caption), html.EscapeString(rows))
 	for _, p := range periods {
-		fmt.Fprintf(b, "<th>%s</th>", p)
+		fmt.Fprintf(b, `<th scope="col">%s</th>`, p)
 	}
-	b.WriteString("</tr>\n")
+	b.WriteString("</tr></thead><tbody>\n")
 	for _, s := range ss {
-		fmt.Fprintf(b, `<tr><th>%s</th>`, html.EscapeString(s.label))
+		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, html.EscapeString(s.label))
 		for _, p := range periods {
 			fmt.Fprintf(b, "<td>%s</td>", lookup(tables, s.table, p, s.column).text())
 		}
 		b.WriteString("</tr>\n")
 	}
-	b.WriteString("</table>\n")
+	b.WriteString("</tbody></table></div>\n")
 }
