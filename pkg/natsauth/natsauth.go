@@ -6,13 +6,18 @@
 // production cannot drift apart.
 //
 // The model:
-//   - one account, WIJKBRUG, holding every stream; no anonymous user, no user/password;
+//   - one account, WIJKBRUG, holding every stream, the services and the observers; no
+//     anonymous user, no user/password;
+//   - each partner the only user of an account of its own (PARTNER_<OIN>, no JetStream), which
+//     reaches its feed stream only through services WIJKBRUG exports to that account alone
+//     (PartnerServices), so that the broker's answers to it, whatever reply subject it names,
+//     are published in its own account and nowhere in WIJKBRUG;
 //   - a service publishes only its own subjects (wijkbrug.<svc>.> and its feed copies
 //     wijkbrug.feed.*.wijkbrug.<svc>.>), declares only its own stream and the shared feed
 //     stream, and owns only its own durable consumers on the streams it consumes;
-//   - a partner reads only its own feed stream (WIJKBRUG_FEED_<OIN>), through consumers on
-//     that stream; it publishes nothing but JetStream API requests about that stream and
-//     acknowledgements of its messages;
+//   - a partner reads only its own feed stream (WIJKBRUG_FEED_<OIN>), through the consumers of
+//     its subscriptions, which the feed manager creates; it publishes nothing but the imported
+//     requests about that stream and acknowledgements of its messages;
 //   - an observer (operations) may read the service streams through its own consumers;
 //   - every identity receives replies only on its own inbox prefix (_INBOX_<token>), so no one
 //     can listen in on another's JetStream deliveries.
@@ -25,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -32,7 +38,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
 )
 
-// Account is the NATS account that holds Wijkbrug's streams and users.
+// Account is the NATS account that holds Wijkbrug's streams, services and observers.
 const Account = "WIJKBRUG"
 
 // Service is a Wijkbrug service on the event plane.
@@ -217,22 +223,54 @@ func ServicePermissions(s Service, partners []Partner) Permissions {
 	return Permissions{Publish: dedupe(pub), Subscribe: []string{natsx.InboxPrefix(s.Name) + ".>"}}
 }
 
-// PartnerPermissions is what a partner may do: read its own feed stream through consumers on
-// it. It cannot publish events, touch any other stream, or delete consumers (its durable
-// subscriptions are managed through the Subscriptions API).
+// PartnerAccount is the NATS account of a partner: it is the account's only user, and the
+// account has no JetStream of its own. It reaches its feed stream in the WIJKBRUG account through
+// the service imports of PartnerServices, and nothing else of that account.
+func PartnerAccount(oin string) string { return "PARTNER_" + oin }
+
+// Export is one subject the WIJKBRUG account exports as a service to one partner's account,
+// which imports it under the same subject.
+type Export struct {
+	Subject string
+	// Stream marks a service that answers a request with several messages (a pull request's
+	// events, heartbeats and status messages); the others answer once.
+	Stream bool
+}
+
+// PartnerServices are the subjects through which a partner reads its own feed stream
+// (WIJKBRUG_FEED_<OIN>) from its own account: the stream's information, single messages of it
+// (`wijkbrug events`), the information of and pulls from its consumers, and acknowledgements.
+// Consumers are not among them: the feed manager creates the partner's subscriptions
+// (pkg/feed), because a consumer's configuration can name a deliver subject, where the broker
+// would publish in the WIJKBRUG account.
 //
-// A consumer may be created in each of the API's three forms: with its name in the subject,
-// with its name and one filter there, and with both in the request only (nats.js and other
-// clients use that form for several filter subjects; denied, they retried without end). On
-// the partner's own stream the third form can do nothing the first cannot; only an observer,
-// whose denials name the services' durables in the subject, may not use it.
-func PartnerPermissions(p Partner) Permissions {
-	ps := natsx.PartnerStream(p.OIN)
-	pub := []string{
-		jsAPI("STREAM", "INFO", ps),
-		jsAPI("CONSUMER", "CREATE", ps), jsAPI("CONSUMER", "CREATE", ps, "*"), jsAPI("CONSUMER", "CREATE", ps, "*", ">"),
+// Why the partner lives in an account of its own: NATS permissions check the subject a client
+// publishes on, not the reply subject of its request, and JetStream answers from an internal
+// client of the stream's account that no permission limits. A request that crosses into
+// WIJKBRUG through a service import has its reply subject replaced by one of the broker's own
+// (_R_.…), and the answers are routed back into the importing account, so whatever reply
+// subject a partner names, the broker publishes only in the partner's account, where nobody
+// else listens and no stream stores anything.
+func PartnerServices(oin string) []Export {
+	ps := natsx.PartnerStream(oin)
+	return []Export{
+		{Subject: jsAPI("STREAM", "INFO", ps)},
+		{Subject: jsAPI("STREAM", "MSG", "GET", ps)},
+		{Subject: jsAPI("CONSUMER", "INFO", ps, "*")},
+		{Subject: jsAPI("CONSUMER", "MSG", "NEXT", ps, "*"), Stream: true},
+		{Subject: "$JS.ACK." + ps + ".>"},
 	}
-	pub = append(pub, consumerUse(ps, "*")...)
+}
+
+// PartnerPermissions is what a partner's user may do in its own account: publish on the
+// subjects its account imports (PartnerServices), and receive on its own inbox prefix. Any other
+// publish is a permissions violation the broker reports to the partner and logs; the account,
+// having no other imports and no JetStream, would not deliver it anywhere either.
+func PartnerPermissions(p Partner) Permissions {
+	var pub []string
+	for _, e := range PartnerServices(p.OIN) {
+		pub = append(pub, e.Subject)
+	}
 	return Permissions{Publish: pub, Subscribe: []string{natsx.InboxPrefix(p.OIN) + ".>"}}
 }
 
@@ -281,34 +319,33 @@ func dedupe(in []string) []string {
 	return slices.Compact(out)
 }
 
-// Users returns the NATS users of the model (for the WIJKBRUG account), in a stable order.
+func user(dn string, p Permissions) map[string]any {
+	publish := map[string]any{"allow": p.Publish}
+	if len(p.DenyPublish) > 0 {
+		publish["deny"] = p.DenyPublish
+	}
+	return map[string]any{
+		"user": dn,
+		"permissions": map[string]any{
+			"publish":   publish,
+			"subscribe": map[string]any{"allow": p.Subscribe},
+		},
+	}
+}
+
+// Users returns the NATS users of the WIJKBRUG account (the services and observers), in a
+// stable order. Partners are users of accounts of their own (Accounts).
 func (m Model) Users() []map[string]any {
 	var users []map[string]any
-	add := func(dn string, p Permissions) {
-		publish := map[string]any{"allow": p.Publish}
-		if len(p.DenyPublish) > 0 {
-			publish["deny"] = p.DenyPublish
-		}
-		users = append(users, map[string]any{
-			"user": dn,
-			"permissions": map[string]any{
-				"publish":   publish,
-				"subscribe": map[string]any{"allow": p.Subscribe},
-			},
-		})
-	}
 	for _, s := range m.Services {
-		add(s.DN, ServicePermissions(s, m.Partners))
-	}
-	for _, p := range m.Partners {
-		add(p.DN, PartnerPermissions(p))
+		users = append(users, user(s.DN, ServicePermissions(s, m.Partners)))
 	}
 	var names []string
 	for _, s := range m.Services {
 		names = append(names, s.Name)
 	}
 	for _, o := range m.Observers {
-		add(o, ObserverPermissions(ObserverInbox, names))
+		users = append(users, user(o, ObserverPermissions(ObserverInbox, names)))
 	}
 	return users
 }
@@ -331,7 +368,15 @@ func (m Model) Validate() error {
 			return err
 		}
 	}
+	oins := map[string]bool{}
 	for _, p := range m.Partners {
+		if !oinRe.MatchString(p.OIN) {
+			return fmt.Errorf("natsauth: partner OIN %q is not 20 digits", p.OIN)
+		}
+		if oins[p.OIN] {
+			return fmt.Errorf("natsauth: partner OIN %s appears twice", p.OIN)
+		}
+		oins[p.OIN] = true
 		if err := check("partner "+p.OIN, p.DN); err != nil {
 			return err
 		}
@@ -347,9 +392,45 @@ func (m Model) Validate() error {
 // TLS names the files of the server's TLS setup.
 type TLS struct{ CertFile, KeyFile, CAFile string }
 
-// Accounts is the accounts block of the nats-server configuration.
+// oinRe is the shape of an OIN: it becomes part of an account name and of subjects.
+var oinRe = regexp.MustCompile(`^[0-9]{20}$`)
+
+// Accounts is the accounts block of the nats-server configuration: WIJKBRUG with the streams,
+// the services and the observers, exporting to each partner the services of PartnerServices
+// (each export restricted to that partner's account), and one account per partner
+// (PartnerAccount), without JetStream, whose only user is the partner and which imports those
+// services under the same subjects. Adding a partner is one entry in the model and a
+// configuration reload.
 func (m Model) Accounts() map[string]any {
-	return map[string]any{Account: map[string]any{"jetstream": "enabled", "users": m.Users()}}
+	var exports []map[string]any
+	accounts := map[string]any{}
+	for _, p := range m.Partners {
+		acc := PartnerAccount(p.OIN)
+		var imports []map[string]any
+		for _, e := range PartnerServices(p.OIN) {
+			export := map[string]any{"service": e.Subject, "accounts": []string{acc}}
+			if e.Stream {
+				export["response_type"] = "stream"
+			}
+			exports = append(exports, export)
+			imports = append(imports, map[string]any{"service": map[string]any{"account": Account, "subject": e.Subject}})
+		}
+		// An account without JetStream gets the system account's $JS.API.> as an import, which
+		// answers every JetStream request "JetStream not enabled for account" — and would answer
+		// the imported ones too, racing WIJKBRUG's answer — unless the account imports
+		// $JS.API.INFO itself (nats-server's serviceImportShadowed). Imported so, $JS.API.INFO
+		// asks for the partner's own feed stream's information, nothing of the WIJKBRUG
+		// account's; the partner's user may not publish on it anyway (PartnerPermissions).
+		imports = append(imports, map[string]any{"service": map[string]any{"account": Account, "subject": jsAPI("STREAM", "INFO", natsx.PartnerStream(p.OIN))},
+			"to": jsAPI("INFO")})
+		accounts[acc] = map[string]any{"users": []map[string]any{user(p.DN, PartnerPermissions(p))}, "imports": imports}
+	}
+	main := map[string]any{"jetstream": "enabled", "users": m.Users()}
+	if len(exports) > 0 {
+		main["exports"] = exports
+	}
+	accounts[Account] = main
+	return accounts
 }
 
 // TLSBlock is the tls block: TLS 1.3, client certificates required, verified against the CA

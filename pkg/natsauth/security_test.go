@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -200,20 +199,59 @@ func eventPlane(t *testing.T) (n *testkit.NATS, a, b devca.Org) {
 	return n, a, b
 }
 
+// subscription makes the durable pull consumer of a subscription on oin's feed as the feed
+// manager does (pkg/feed): partners no longer create consumers themselves.
+func subscription(t *testing.T, n *testkit.NATS, oin, name, filter string) {
+	t.Helper()
+	svc, err := jetstream.New(n.ConnectService(t, "referral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := svc.CreateConsumer(ctx, natsx.PartnerStream(oin), jetstream.ConsumerConfig{Durable: name, FilterSubject: filter,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxAckPending: 256, DeliverPolicy: jetstream.DeliverAllPolicy}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForMsgs waits until stream holds at least want messages (a partner's feed stream takes
+// its events over from the shared feed stream asynchronously).
+func waitForMsgs(t *testing.T, js jetstream.JetStream, stream string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := js.Stream(ctx, stream)
+		cancel()
+		if err == nil && st.CachedInfo().State.Msgs >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream %s did not reach %d messages: %v", stream, want, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	n, a, b := eventPlane(t)
+	const sub = "sub-00000000000000a1"
+	subscription(t, n, a.OIN, sub, "")
 	p := connectProbe(t, n, a, a.OIN)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	ownStream := natsx.PartnerStream(a.OIN)
 
-	// What it may do: read its own feed through a consumer of its own.
-	own, err := p.js.Stream(ctx, natsx.PartnerStream(a.OIN))
+	// What it may do: see its own feed stream, read it through its subscription's consumer
+	// (pull, acknowledge), and get single messages of it by sequence.
+	own, err := p.js.Stream(ctx, ownStream)
 	if err != nil {
 		t.Fatalf("partner cannot see its own feed: %v", err)
 	}
-	cons, err := own.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cons, err := p.js.Consumer(ctx, ownStream, sub)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("partner cannot see its subscription: %v", err)
 	}
 	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 	if err != nil {
@@ -221,6 +259,13 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	}
 	if msg.Headers().Get(cloudevents.HeaderID) != "ev-a" {
 		t.Fatalf("partner A read %q", msg.Headers().Get(cloudevents.HeaderID))
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		t.Fatalf("partner cannot acknowledge: %v", err)
+	}
+	raw, err := own.GetMsg(ctx, 1)
+	if err != nil || raw.Header.Get(cloudevents.HeaderID) != "ev-a" {
+		t.Fatalf("partner cannot get a message of its own feed: %v", err)
 	}
 
 	// A consumer named, with several filters, in the request only (the API subject without a
@@ -231,27 +276,6 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 			"filter_subjects": []string{natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.SignalFedBack"), natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.ReferralStatusChanged")}}})
 		return b
 	}
-	reply, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+natsx.PartnerStream(a.OIN), createBody(natsx.PartnerStream(a.OIN), "two-filters"))
-	if err != nil {
-		t.Fatalf("a consumer named in the request only, on its own feed: %v", err)
-	}
-	if !strings.Contains(string(reply.Data), `"name":"two-filters"`) || strings.Contains(string(reply.Data), `"error"`) {
-		t.Fatalf("a consumer named in the request only, on its own feed: %s", reply.Data)
-	}
-
-	// It cannot create consumers on its feed without end.
-	info, err := own.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := info.State.Consumers; i < natsx.MaxFeedConsumers; i++ {
-		if _, err := own.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: fmt.Sprintf("reader-%d", i)}); err != nil {
-			t.Fatalf("consumer %d of %d: %v", i+1, natsx.MaxFeedConsumers, err)
-		}
-	}
-	if _, err := own.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "one-too-many"}); !errors.Is(err, jetstream.ErrMaximumConsumersLimit) {
-		t.Fatalf("consumer %d: want the stream's limit, got %v", natsx.MaxFeedConsumers+1, err)
-	}
 
 	bStream, referral := natsx.PartnerStream(b.OIN), natsx.StreamName("referral")
 	createConsumer := func(stream, name, filter string) func(ctx context.Context) error {
@@ -260,6 +284,42 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 			return err
 		}
 	}
+	// Creating a consumer, even on its own feed: a consumer's configuration can name a deliver
+	// subject, where the broker would publish in the WIJKBRUG account. Subscriptions are made
+	// through the Subscriptions API.
+	t.Run("cannot create a consumer on its own feed", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+ownStream+".mine", createConsumer(ownStream, "mine", ""))
+	})
+	t.Run("cannot create a consumer on its own feed named in the request only", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+ownStream, func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+ownStream, createBody(ownStream, "two-filters"))
+			return err
+		})
+	})
+	t.Run("cannot create a push consumer delivering into the account", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+ownStream+".pusher", func(ctx context.Context) error {
+			_, err := p.js.CreateOrUpdateConsumer(ctx, ownStream, jetstream.ConsumerConfig{Name: "pusher",
+				DeliverSubject: "wijkbrug.referral.GM0363.signal.received"})
+			return err
+		})
+	})
+	t.Run("cannot pause its subscription behind the API's back", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.CONSUMER.PAUSE."+ownStream+"."+sub, func(ctx context.Context) error {
+			_, err := p.js.PauseConsumer(ctx, ownStream, sub, time.Now().Add(time.Hour))
+			return err
+		})
+	})
+	t.Run("cannot get a message from B's feed", func(t *testing.T) {
+		t.Parallel()
+		p.denied(t, "$JS.API.STREAM.MSG.GET."+bStream, func(ctx context.Context) error {
+			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+bStream, []byte(`{"seq":1}`))
+			return err
+		})
+	})
 	t.Run("cannot read B's feed stream", func(t *testing.T) {
 		t.Parallel()
 		p.denied(t, "$JS.API.STREAM.INFO."+bStream, func(ctx context.Context) error { _, err := p.js.Stream(ctx, bStream); return err })
@@ -342,8 +402,8 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot delete a consumer", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.CONSUMER.DELETE."+natsx.PartnerStream(a.OIN)+".x", func(ctx context.Context) error {
-			return p.js.DeleteConsumer(ctx, natsx.PartnerStream(a.OIN), "x")
+		p.denied(t, "$JS.API.CONSUMER.DELETE."+natsx.PartnerStream(a.OIN)+"."+sub, func(ctx context.Context) error {
+			return p.js.DeleteConsumer(ctx, natsx.PartnerStream(a.OIN), sub)
 		})
 	})
 	t.Run("cannot read account information", func(t *testing.T) {
@@ -512,18 +572,13 @@ func TestObserversCannotUseTheServicesDurables(t *testing.T) {
 // fails on 2.15.2.
 func TestPartnerRepliesDoNotReachTheJetStreamAPI(t *testing.T) {
 	n, a, b := eventPlane(t)
-	p, pb := connectProbe(t, n, a, a.OIN), connectProbe(t, n, b, b.OIN)
+	p := connectProbe(t, n, a, a.OIN)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	own := natsx.PartnerStream(a.OIN)
-	if _, err := p.js.CreateOrUpdateConsumer(ctx, own, jetstream.ConsumerConfig{Name: "nothing", AckPolicy: jetstream.AckExplicitPolicy,
-		FilterSubject: natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.ConsentRecorded"), InactiveThreshold: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pb.js.CreateOrUpdateConsumer(ctx, natsx.PartnerStream(b.OIN), jetstream.ConsumerConfig{Name: "b-reads",
-		AckPolicy: jetstream.AckExplicitPolicy, InactiveThreshold: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
+	// Subscriptions as the feed manager makes them: one of A's that holds nothing, one of B's.
+	subscription(t, n, a.OIN, "nothing", natsx.FeedSubject(a.OIN, "wijkbrug.referral.v1.ConsentRecorded"))
+	subscription(t, n, b.OIN, "b-reads", "")
 	svc, err := jetstream.New(n.ConnectService(t, "referral"))
 	if err != nil {
 		t.Fatal(err)
@@ -544,11 +599,14 @@ func TestPartnerRepliesDoNotReachTheJetStreamAPI(t *testing.T) {
 		pull("$JS.API.STREAM.DELETE." + target)
 	}
 	pull("$JS.API.CONSUMER.DELETE." + natsx.PartnerStream(b.OIN) + ".b-reads")
-	// A push consumer's deliver subject (idle heartbeats, flow control) is refused as well.
-	if _, err := p.js.CreateOrUpdateConsumer(ctx, own, jetstream.ConsumerConfig{Name: "pusher", AckPolicy: jetstream.AckExplicitPolicy,
+	// A push consumer's deliver subject (idle heartbeats, flow control) is refused as well (and
+	// since partners have accounts of their own, creating any consumer is).
+	cctx, ccancel := context.WithTimeout(ctx, 2*time.Second) // a denied request is not answered
+	if _, err := p.js.CreateOrUpdateConsumer(cctx, own, jetstream.ConsumerConfig{Name: "pusher", AckPolicy: jetstream.AckExplicitPolicy,
 		DeliverSubject: "$JS.API.STREAM.DELETE." + natsx.StreamName("referral"), InactiveThreshold: time.Minute}); err == nil {
 		t.Error("a push consumer delivering into the JetStream API was created")
 	}
+	ccancel()
 	time.Sleep(2 * time.Second) // the answers, had they been requests, are handled by now
 	for _, target := range targets {
 		if _, err := svc.Stream(ctx, target); err != nil {
@@ -557,5 +615,140 @@ func TestPartnerRepliesDoNotReachTheJetStreamAPI(t *testing.T) {
 	}
 	if _, err := svc.Consumer(ctx, natsx.PartnerStream(b.OIN), "b-reads"); err != nil {
 		t.Errorf("partner B's consumer after partner A's pull request: %v", err)
+	}
+}
+
+// TestPartnerRepliesStayInItsOwnAccount: whatever reply subject a partner gives its pull
+// request, the broker's answers (an empty "404 No Messages", a "408 Request Timeout", or an
+// event) stay in the partner's own account: nothing reaches a service stream, the shared feed or
+// another partner's feed. On the one-account model of before the thirty-seventh session a
+// no-wait pull whose reply subject was a referral event subject stored the "404" in
+// WIJKBRUG_REFERRAL, and one naming another partner's feed subject stored it in WIJKBRUG_FEED and
+// that partner's feed stream; with each partner in an account of its own, reaching its feed
+// through service imports, the reply is mapped and routed back into the partner's account.
+func TestPartnerRepliesStayInItsOwnAccount(t *testing.T) {
+	n, a, b := eventPlane(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	svc, err := jetstream.New(n.ConnectService(t, "referral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := natsx.PartnerStream(a.OIN)
+	// A subscription as the feed manager makes it (pkg/feed): a durable pull consumer on A's feed.
+	const sub = "sub-0123456789abcdef"
+	subscription(t, n, a.OIN, sub, "")
+	p := connectProbe(t, n, a, a.OIN)
+	ackFloor := func() uint64 {
+		t.Helper()
+		c, err := svc.Consumer(ctx, own, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CachedInfo().AckFloor.Consumer
+	}
+
+	// A reads its event through nats.go and acknowledges it.
+	cons, err := p.js.Consumer(ctx, own, sub)
+	if err != nil {
+		t.Fatalf("partner A cannot use its subscription: %v", err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for m := range batch.Messages() {
+		got = append(got, m.Headers().Get(cloudevents.HeaderID))
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatalf("ack: %v", err)
+		}
+	}
+	if err := batch.Error(); err != nil || len(got) != 1 || got[0] != "ev-a" {
+		t.Fatalf("partner A fetched %v (%v), want [ev-a]", got, err)
+	}
+	if f := ackFloor(); f != 1 {
+		t.Fatalf("ack floor %d after A's ack, want 1", f)
+	}
+
+	streams := []string{natsx.StreamName("referral"), natsx.FeedStream, natsx.PartnerStream(b.OIN)}
+	counts := func() map[string]uint64 {
+		t.Helper()
+		out := map[string]uint64{}
+		for _, s := range streams {
+			st, err := svc.Stream(ctx, s)
+			if err != nil {
+				t.Fatalf("stream %s: %v", s, err)
+			}
+			out[s] = st.CachedInfo().State.Msgs
+		}
+		return out
+	}
+	waitForMsgs(t, svc, natsx.PartnerStream(b.OIN), 1) // B's feed has taken over its event
+	before := counts()
+
+	// The hostile pulls: nothing is pending on A's subscription, so the broker answers each with
+	// a status message (404 at once, 408 when the request expires) on the reply subject.
+	pull := func(reply, body string) {
+		t.Helper()
+		m := nats.NewMsg("$JS.API.CONSUMER.MSG.NEXT." + own + "." + sub)
+		m.Reply, m.Data = reply, []byte(body)
+		if err := p.nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.nc.FlushWithContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, reply := range []string{
+		"wijkbrug.referral.GM0363.signal.received",                     // a service event subject
+		natsx.FeedSubject(b.OIN, "wijkbrug.referral.v1.SignalFedBack"), // B's feed subject
+		"$JS.API.STREAM.DELETE." + natsx.StreamName("referral"),        // the JetStream API
+	} {
+		pull(reply, `{"batch":1,"no_wait":true}`)
+		pull(reply, `{"batch":1,"expires":200000000}`)
+	}
+	time.Sleep(1500 * time.Millisecond) // the 408s are sent after 200 ms; stored by now had they gone anywhere
+	after := counts()
+	for _, s := range streams {
+		if after[s] != before[s] {
+			t.Errorf("stream %s went from %d to %d messages after partner A's pull requests", s, before[s], after[s])
+		}
+	}
+
+	// A still receives its own events, and its acknowledgements count.
+	js := svc
+	if _, err := js.PublishMsg(ctx, feedEvent(a.OIN, "ev-a2")); err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan string, 4)
+	it, err := cons.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	go func() {
+		for {
+			m, err := it.Next()
+			if err != nil {
+				return
+			}
+			if err := m.DoubleAck(ctx); err != nil {
+				received <- "ack failed: " + err.Error()
+				return
+			}
+			received <- m.Headers().Get(cloudevents.HeaderID)
+		}
+	}()
+	select {
+	case id := <-received:
+		if id != "ev-a2" {
+			t.Fatalf("partner A received %q, want ev-a2", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("partner A did not receive its next event")
+	}
+	if f := ackFloor(); f != 2 {
+		t.Fatalf("ack floor %d after A's second ack, want 2", f)
 	}
 }
