@@ -27,8 +27,9 @@ import (
 )
 
 // runEvents prints events, decoded, one JSON object per line. With an operations certificate
-// (OU=OPERATIONS, the default in the development suite) it reads the service streams; with a
-// partner's certificate it reads that partner's own feed — the same access NATS gives them.
+// (OU=OPERATIONS, the default in the development suite) it reads the service streams through
+// ordered consumers; with a partner's certificate it reads that partner's own feed message by
+// message (a partner may not create consumers) — the same access NATS gives them.
 func runEvents(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("events")
 	url := fs.String("nats", "tls://127.0.0.1:4222", "NATS URL")
@@ -90,13 +91,25 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			continue // not created yet
 		}
+		if !observer {
+			// A partner may not create consumers (its subscriptions are made through the
+			// Subscriptions API): it reads its feed message by message.
+			done := make(chan error, 1)
+			fctx, cancel := context.WithCancel(ctx)
+			go func() { done <- followFeed(fctx, nc, st, filter, start, out) }()
+			stops = append(stops, func() {
+				cancel()
+				<-done
+			})
+			continue
+		}
 		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}
 		start.apply(&cfg)
 		cons, err := st.OrderedConsumer(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", stream, err)
 		}
-		cc, err := cons.Consume(func(m jetstream.Msg) { printEvent(out, m) })
+		cc, err := cons.Consume(func(m jetstream.Msg) { printEvent(out, m.Subject(), m.Headers(), m.Data()) })
 		if err != nil {
 			return err
 		}
@@ -114,6 +127,91 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		s()
 	}
 	return nil
+}
+
+// followFeed prints a partner's feed from start on, one message at a time through
+// STREAM.MSG.GET (the request its account imports for this; it may not create consumers),
+// waiting for new events once it has printed what is there, until ctx ends.
+func followFeed(ctx context.Context, nc *nats.Conn, st jetstream.Stream, filter string, start startPoint, out io.Writer) error {
+	next := uint64(1)
+	switch start.policy {
+	case jetstream.DeliverNewPolicy:
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		info, err := st.Info(ictx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		next = info.State.LastSeq + 1
+	case jetstream.DeliverByStartSequencePolicy:
+		next = start.seq
+	case jetstream.DeliverByStartTimePolicy:
+		seq, err := firstSeqSince(ctx, nc, st.CachedInfo().Config.Name, filter, start.time)
+		if err != nil {
+			return err
+		}
+		next = seq
+	}
+	for ctx.Err() == nil {
+		if next == 0 { // nothing at or after the start time yet: from what comes next
+			ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			info, err := st.Info(ictx)
+			cancel()
+			if err == nil {
+				next = info.State.LastSeq + 1
+			}
+			continue
+		}
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := st.GetMsg(gctx, next, jetstream.WithGetMsgSubject(filter))
+		cancel()
+		if err == nil {
+			printEvent(out, m.Subject, m.Header, m.Data)
+			next = m.Sequence + 1
+			continue
+		}
+		if !errors.Is(err, jetstream.ErrMsgNotFound) && ctx.Err() == nil {
+			fmt.Fprintf(os.Stderr, "events: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+// firstSeqSince is the sequence of the first message of stream matching filter stored at or
+// after t, or 0 when there is none yet.
+func firstSeqSince(ctx context.Context, nc *nats.Conn, stream, filter string, t time.Time) (uint64, error) {
+	req, _ := json.Marshal(map[string]any{"start_time": t.UTC(), "next_by_subj": filter})
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	msg, err := nc.RequestWithContext(rctx, "$JS.API.STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return 0, err
+	}
+	var resp struct {
+		Message *struct {
+			Seq uint64 `json:"seq"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, err
+	}
+	switch {
+	case resp.Error != nil && resp.Error.Code == 404:
+		return 0, nil
+	case resp.Error != nil:
+		return 0, fmt.Errorf("%s: %s", stream, resp.Error.Description)
+	case resp.Message == nil:
+		return 0, fmt.Errorf("%s: no message in the answer", stream)
+	}
+	return resp.Message.Seq, nil
 }
 
 // startPoint is where a replay begins.
@@ -185,9 +283,9 @@ func loadClientTLS(certFile, keyFile, caFile string) (*tls.Config, devca.Org, er
 	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}, org, nil
 }
 
-func printEvent(out io.Writer, m jetstream.Msg) {
-	env, err := cloudevents.FromMsg(m.Subject(), m.Headers(), m.Data())
-	line := map[string]any{"subject": m.Subject()}
+func printEvent(out io.Writer, subject string, hdr nats.Header, data []byte) {
+	env, err := cloudevents.FromMsg(subject, hdr, data)
+	line := map[string]any{"subject": subject}
 	if err != nil {
 		line["error"] = err.Error()
 	} else {

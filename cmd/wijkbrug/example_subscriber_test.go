@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	subscriptionsv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/subscriptions/v1"
@@ -117,20 +119,24 @@ func TestExampleSubscriber(t *testing.T) {
 		t.Fatalf("after a restart the subscriber printed:\n%s\nwant one event it had not handled (handled before: %v)", next, first)
 	}
 
-	// A name of its own: the program creates that consumer on the GP's feed, with an inactive
-	// threshold, since the GP cannot delete it (docs/integrators.md).
+	// A name that is no subscription: partners read through subscriptions only (the broker
+	// does not let them create consumers), so the program says so and creates nothing.
 	own, ownOut := run("nats", "-url", s.NATSURL, "-ca", s.CAFile, "-cert", gp.CertFile, "-key", gp.KeyFile,
 		"-consumer", "own-reader", "-seen", filepath.Join(dir, "own-seen"), "-max", "1")
-	if got := idsPrinted(wait("subscriber nats (a consumer of its own)", own, ownOut, 20*time.Second)); len(got) != 1 {
-		t.Fatalf("with a consumer of its own the subscriber printed %d events, want 1", len(got))
+	done := make(chan error, 1)
+	go func() { done <- own.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(string(ownOut.Bytes()), "no subscription own-reader") || !strings.Contains(string(ownOut.Bytes()), "CreateSubscription") {
+			t.Fatalf("subscriber nats with a name that is no subscription: %v\n%s", err, ownOut.Bytes())
+		}
+	case <-time.After(20 * time.Second):
+		_ = own.Process.Kill()
+		t.Fatalf("subscriber nats with a name that is no subscription did not stop:\n%s", ownOut.Bytes())
 	}
 	js := jetStreamAs(t, s, gp)
-	cons, err := js.Consumer(ctx, gpSub.GetConnection().GetStream(), "own-reader")
-	if err != nil {
-		t.Fatalf("the consumer of its own: %v", err)
-	}
-	if th := cons.CachedInfo().Config.InactiveThreshold; th != 7*24*time.Hour {
-		t.Fatalf("the consumer of its own has inactive threshold %s, want a week", th)
+	if _, err := js.Consumer(ctx, gpSub.GetConnection().GetStream(), "own-reader"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a consumer the GP named: want none, got %v", err)
 	}
 }
 

@@ -180,7 +180,7 @@ func runNATS(ctx context.Context, args []string) error {
 	certFile := fs.String("cert", "", "your organisation's client certificate (PEM), the one you use for gRPC")
 	keyFile := fs.String("key", "", "its private key (default: -cert with -key.pem)")
 	caFile := fs.String("ca", "", "CA (PEM) of the NATS server certificate (default: the system roots)")
-	consumerName := fs.String("consumer", "", "your subscription id (consumer of CreateSubscription), or a name of your own: created on your feed when missing")
+	consumerName := fs.String("consumer", "", "your subscription id (the consumer of CreateSubscription's answer)")
 	seen := fs.String("seen", "", "file of handled event ids (kept across restarts)")
 	maxEvents := fs.Int("max", 0, "exit after this many new events (0 = run until interrupted)")
 	_ = fs.Parse(args)
@@ -211,16 +211,14 @@ func runNATS(ctx context.Context, args []string) error {
 	}
 	stream := "WIJKBRUG_FEED_" + oin // your feed: the only stream you may read
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Your subscription's consumer. You read through subscriptions only: the broker does not
+	// let you create consumers (make one with CreateSubscription, which also shows it in
+	// ListSubscriptions).
 	cons, err := js.Consumer(cctx, stream, *consumerName)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		// A consumer of your own on your feed (the Subscriptions API makes them too, and shows
-		// them in ListSubscriptions; yours are only visible to NATS). You cannot delete it, and
-		// it counts toward your feed's 64 consumers, so NATS removes it after a week unused.
-		cons, err = js.CreateConsumer(cctx, stream, jetstream.ConsumerConfig{Durable: *consumerName,
-			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: 30 * time.Second,
-			InactiveThreshold: 7 * 24 * time.Hour})
-	}
 	cancel()
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("no subscription %s on %s: create one with CreateSubscription and give its consumer", *consumerName, stream)
+	}
 	if err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", *consumerName, stream, err)
 	}

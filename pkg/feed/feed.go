@@ -492,7 +492,7 @@ func (m *Manager) Delete(ctx context.Context, oin, id string) error {
 // thirty-seventh session).
 func (m *Manager) classify(err error, oin, what string) error {
 	if errors.Is(err, jetstream.ErrMaximumConsumersLimit) {
-		return apperr.FailedPrecondition(fmt.Sprintf("a feed has at most %d subscriptions and consumers: delete a subscription (DeleteSubscription), or wait until a consumer of your own passes its inactive_threshold", natsx.MaxFeedConsumers))
+		return apperr.FailedPrecondition(fmt.Sprintf("a feed has at most %d subscriptions: delete one (DeleteSubscription)", natsx.MaxFeedConsumers))
 	}
 	if last := m.js.Conn().LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), natsx.PartnerStream(oin)) {
 		return apperr.FailedPrecondition("this organisation has no access to the event plane yet: the operator adds its certificate to the NATS configuration")

@@ -318,8 +318,9 @@ func ServerTooOld(version string) bool {
 	return false
 }
 
-// MaxFeedConsumers is the most consumers a partner's feed stream holds: subscriptions made
-// through the Subscriptions API and the partner's own readers together.
+// MaxFeedConsumers is the most consumers a partner's feed stream holds: its subscriptions,
+// made through the Subscriptions API (partners create no consumers themselves since they have
+// NATS accounts of their own; pkg/natsauth).
 const MaxFeedConsumers = 64
 
 // feedRetention is how long partner feeds keep events (replay window), as the service streams.
@@ -352,8 +353,8 @@ func EnsurePartnerStream(ctx context.Context, js jetstream.JetStream, oin string
 		Replicas:  max(replicas, 1),
 		Retention: jetstream.LimitsPolicy,
 		MaxAge:    feedRetention,
-		// A partner creates consumers on its feed (ordered readers, its subscriptions'
-		// durables); without a limit it could create them without end.
+		// One consumer per subscription: without a limit a partner could make them without
+		// end through the Subscriptions API.
 		MaxConsumers: MaxFeedConsumers,
 		Sources:      []*jetstream.StreamSource{{Name: FeedStream, FilterSubject: FeedRoot + "." + oin + ".>"}},
 	}
