@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -178,18 +179,43 @@ func (s *Server) start() error {
 
 // Reload applies a changed security model (a partner added, a certificate replaced) to the
 // running server without a restart, as a configuration reload does in production.
+//
+// A reload that adds an account (a partner's, natsauth.PartnerAccount) is applied twice:
+// nats-server (2.15.3, and its main branch) sets up the service imports of an account that a
+// reload introduces only at the next reload (configureAccounts skips them while reloading, and
+// only accounts that existed before are revisited), so until then the partner's requests for
+// its feed have no responders. docs/operations.md has operators reload twice as well.
 func (s *Server) Reload(model natsauth.Model) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	added := NewAccounts(s.opts.Security.Model, model)
 	s.opts.Security = &Security{Model: model, TLS: s.opts.Security.TLS}
 	if s.ns == nil {
 		return nil // applied at the next start
 	}
-	sopts, err := s.options()
-	if err != nil {
-		return err
+	for range 1 + min(len(added), 1) {
+		sopts, err := s.options()
+		if err != nil {
+			return err
+		}
+		if err := s.ns.ReloadOptions(sopts); err != nil {
+			return err
+		}
 	}
-	return s.ns.ReloadOptions(sopts)
+	return nil
+}
+
+// NewAccounts are the NATS accounts of model next that model prev does not have.
+func NewAccounts(prev, next natsauth.Model) []string {
+	had := prev.Accounts()
+	var out []string
+	for name := range next.Accounts() {
+		if _, ok := had[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Model returns the security model in force.

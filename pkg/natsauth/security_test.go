@@ -752,3 +752,34 @@ func TestPartnerRepliesStayInItsOwnAccount(t *testing.T) {
 		t.Fatalf("ack floor %d after A's second ack, want 2", f)
 	}
 }
+
+// TestAPartnerAddedByAReloadReadsItsFeedAtOnce: adding a partner is one entry in the model and a
+// configuration reload. nats-server sets up the service imports of an account a reload
+// introduces only at the next reload, so the partner's requests had no responders until then;
+// embeddednats applies such a reload twice (docs/operations.md has operators do the same).
+func TestAPartnerAddedByAReloadReadsItsFeedAtOnce(t *testing.T) {
+	n := testkit.NewNATS(t)
+	svc, err := jetstream.New(n.ConnectService(t, "referral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := natsx.EnsureFeedStream(ctx, svc, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := testkit.Org(identity.OrgGP, "Practice added later")
+	n.AddPartner(t, a) // the only reload: the one that adds it
+	if _, err := natsx.EnsurePartnerStream(ctx, svc, a.OIN, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := jetstream.New(n.Connect(t, a, a.OIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
+	defer scancel()
+	if _, err := p.Stream(sctx, natsx.PartnerStream(a.OIN)); err != nil {
+		t.Fatalf("a partner added by a reload cannot see its feed: %v", err)
+	}
+}

@@ -191,16 +191,18 @@ func TestFeedCopiesInAtomicBatchesReachThePartnerStream(t *testing.T) {
 		t.Fatalf("JetStream refused an atomic batch:\n%s", logs.String())
 	}
 
-	// What the partner reads, with its own certificate, from its own stream.
+	// What the partner reads, with its own certificate, from its own stream, through a
+	// subscription's consumer (made by the feed manager: partners create no consumers).
+	const sub = "sub-00000000000a7091"
+	if _, err := js.CreateConsumer(ctx, natsx.PartnerStream(gp.OIN), jetstream.ConsumerConfig{Durable: sub,
+		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy}); err != nil {
+		t.Fatal(err)
+	}
 	pjs, err := jetstream.New(ns.Connect(t, gp, gp.OIN))
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, err := pjs.Stream(ctx, natsx.PartnerStream(gp.OIN))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := own.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cons, err := pjs.Consumer(ctx, natsx.PartnerStream(gp.OIN), sub)
 	if err != nil {
 		t.Fatal(err)
 	}
