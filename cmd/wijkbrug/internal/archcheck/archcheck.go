@@ -1,5 +1,6 @@
 // Package archcheck keeps the layer rule of DESIGN §10 that every service follows (see
-// docs/development.md): domain code imports only the standard library and its own domain;
+// docs/development.md): domain code imports only the standard library, its own domain and the
+// shared domain packages (SharedDomain, standard library only themselves);
 // application code reaches no database, broker, transport or generated code, directly or
 // through pkg/; ports do not import adapters. Check reads the package graph that
 // `go list -deps -json` prints and names every offending import.
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -33,6 +35,16 @@ func Read(r io.Reader) (map[string]Package, error) {
 		out[p.ImportPath] = p
 	}
 	return out, nil
+}
+
+// SharedDomain are the packages of domain knowledge several services share, which their domain
+// code may import: reference data of the Dutch social domain read the same way everywhere (the
+// ZRM instruments, pkg/zrm: intake assesses with them, provider-monitoring names their life
+// domains in letters). Each may itself import only the standard library, so the domain stays
+// free of transport and database code as DESIGN §10 asks; one copy of the data instead of one
+// per service (a newer release of an instrument replaces one file).
+var SharedDomain = []string{
+	"github.com/wijkbrug/wijkbrug/pkg/zrm",
 }
 
 // Infrastructure is what an application layer must not reach: the database driver, the
@@ -81,7 +93,14 @@ func Check(pkgs map[string]Package) []string {
 				if pkgs[imp].Standard || strings.HasPrefix(imp, module+"/internal/domain") {
 					continue
 				}
-				out = append(out, fmt.Sprintf("%s imports %s: domain code imports only the standard library and its own domain", path, imp))
+				if slices.Contains(SharedDomain, imp) {
+					// Shared reference data: allowed while it stays standard library only.
+					if i := slices.IndexFunc(pkgs[imp].Deps, func(d string) bool { return !pkgs[d].Standard }); i >= 0 {
+						out = append(out, fmt.Sprintf("%s imports %s, which reaches %s: shared domain packages import only the standard library", path, imp, pkgs[imp].Deps[i]))
+					}
+					continue
+				}
+				out = append(out, fmt.Sprintf("%s imports %s: domain code imports only the standard library, its own domain and the shared domain packages (SharedDomain)", path, imp))
 			}
 		case "app":
 			for _, imp := range p.Imports {

@@ -41,8 +41,9 @@ func TestServicesKeepTheLayerRule(t *testing.T) {
 }
 
 // The rules catch what they are for: an app package that imports pgx, directly or through
-// a pkg/ package; a domain package that imports anything but the standard library and its
-// own domain; a port that imports an adapter. Each message names the offending import.
+// a pkg/ package; a domain package that imports anything but the standard library, its own
+// domain and a shared domain package, or a shared domain package that reaches beyond the
+// standard library; a port that imports an adapter. Each message names the offending import.
 func TestCheckNamesTheOffendingImport(t *testing.T) {
 	const svc = "github.com/wijkbrug/wijkbrug/services/intake"
 	pkgs := map[string]archcheck.Package{
@@ -50,7 +51,8 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 		"github.com/jackc/pgx/v5":                 {ImportPath: "github.com/jackc/pgx/v5"},
 		"github.com/wijkbrug/wijkbrug/pkg/store":  {ImportPath: "github.com/wijkbrug/wijkbrug/pkg/store", Imports: []string{"github.com/jackc/pgx/v5"}, Deps: []string{"context", "github.com/jackc/pgx/v5"}},
 		"github.com/wijkbrug/wijkbrug/pkg/apperr": {ImportPath: "github.com/wijkbrug/wijkbrug/pkg/apperr", Deps: []string{"context"}},
-		svc + "/internal/domain":                  {ImportPath: svc + "/internal/domain", Imports: []string{"context", svc + "/internal/domain/zrm"}},
+		"github.com/wijkbrug/wijkbrug/pkg/zrm":    {ImportPath: "github.com/wijkbrug/wijkbrug/pkg/zrm", Imports: []string{"github.com/wijkbrug/wijkbrug/pkg/apperr"}, Deps: []string{"context", "github.com/wijkbrug/wijkbrug/pkg/apperr"}},
+		svc + "/internal/domain":                  {ImportPath: svc + "/internal/domain", Imports: []string{"context", svc + "/internal/domain/zrm", "github.com/wijkbrug/wijkbrug/pkg/zrm"}},
 		svc + "/internal/domain/zrm":              {ImportPath: svc + "/internal/domain/zrm", Imports: []string{"github.com/wijkbrug/wijkbrug/pkg/apperr"}},
 		svc + "/internal/app":                     {ImportPath: svc + "/internal/app", Imports: []string{"context", "github.com/jackc/pgx/v5", "github.com/wijkbrug/wijkbrug/pkg/apperr"}},
 		svc + "/internal/app/lists":               {ImportPath: svc + "/internal/app/lists", Imports: []string{"github.com/wijkbrug/wijkbrug/pkg/store"}},
@@ -61,6 +63,7 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 	want := []string{
 		svc + "/internal/app imports github.com/jackc/pgx/v5:",
 		svc + "/internal/app/lists imports github.com/wijkbrug/wijkbrug/pkg/store, which reaches github.com/jackc/pgx/v5:",
+		svc + "/internal/domain imports github.com/wijkbrug/wijkbrug/pkg/zrm, which reaches github.com/wijkbrug/wijkbrug/pkg/apperr:",
 		svc + "/internal/domain/zrm imports github.com/wijkbrug/wijkbrug/pkg/apperr:",
 		svc + "/internal/ports/grpcapi imports " + svc + "/internal/adapters/events:",
 	}
