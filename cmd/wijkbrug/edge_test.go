@@ -328,6 +328,7 @@ func testREST(t *testing.T, s *suite.Suite) {
 			"an Idempotency-Key on a read": call(t, gp, "GET", signalPath, "", "Idempotency-Key", "k-1"),
 			"a query string on a POST":     call(t, gp, "POST", base+"/v1/signals?x=1", "{}"),
 			"a body that is not JSON":      call(t, gp, "POST", base+"/v1/signals", "{"),
+			"a query that is not UTF-8":    call(t, gp, "GET", base+"/v1/signals?category=%ff", ""),
 		} {
 			if code, fields := restError(t, a); a.status != http.StatusUnauthorized || code != codes.Unauthenticated ||
 				!slices.Contains(fields, "header X-Wijkbrug-User") || a.header.Get("WWW-Authenticate") != rest.Challenge {

@@ -240,18 +240,19 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 		refuse := func(err error) {
 			runtime.DefaultHTTPErrorHandler(r.Context(), mux, jsonpb, w, r, headerNames(grpcx.ToStatus(r.Context(), nil, err)))
 		}
-		// Path and query parameters become proto strings, which must be UTF-8: refuse them
-		// here (the gRPC client would fail to marshal them, an INTERNAL).
-		if field := notUTF8(r); field != "" {
-			refuse(apperr.Invalid(field, "not valid UTF-8"))
-			return
-		}
 		if err := grpcx.RepeatedActingUserError(func(k string) int { return len(r.Header.Values(k)) }); err != nil {
 			refuse(err)
 			return
 		}
 		if err := actingUserHeaders(r.Header, served(rts, r)); err != nil {
 			refuse(err)
+			return
+		}
+		// Path and query parameters become proto strings, which must be UTF-8: refuse them
+		// here (the gRPC client would fail to marshal them, an INTERNAL). After the acting
+		// user, as every other judgement of the request.
+		if field := notUTF8(r); field != "" {
+			refuse(apperr.Invalid(field, "not valid UTF-8"))
 			return
 		}
 		if err := idempotencyKeyHeader(r.Header); err != nil {
