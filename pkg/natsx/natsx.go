@@ -238,7 +238,7 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 	// operator's upgrade order into an outage), but the operator is told what it exposes.
 	checkVersion := func(c *nats.Conn) {
 		if v := c.ConnectedServerVersion(); v != "" && ServerTooOld(v) {
-			log.Error("the NATS server is older than "+MinServerVersion+": on it a partner's pull request or consumer can make the broker delete any stream or consumer (docs/security.md); upgrade the broker",
+			log.Error("the NATS server is older than "+MinServerVersion+", which lets a client's reply subject or a consumer's deliver subject name the JetStream API (with the one-account configuration of earlier releases a partner deleted streams so; docs/security.md): upgrade the broker",
 				"server_version", v)
 		}
 	}
