@@ -37,6 +37,7 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/svc"
 	"github.com/wijkbrug/wijkbrug/pkg/svctest"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit/chromium"
 	"github.com/wijkbrug/wijkbrug/services/case-direction/service"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -1090,7 +1091,7 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 		_, _ = w.Write(page)
 	}))
 	t.Cleanup(srv.Close)
-	bctx := startChromium(t)
+	bctx := chromium.Start(t)
 	tctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
 	defer cancelTimeout()
 	var mu sync.Mutex
@@ -1214,28 +1215,4 @@ func checkExportAndReport(t *testing.T, env *svctest.Env, s *svctest.Service) {
 		t.Fatalf("only %d numbers of the report compared with the RPCs (%d suppressed)", compared, suppressed)
 	}
 	t.Logf("report: %d charts, %d numbers equal to the RPCs', %d suppressed as in the RPCs", svgs, compared, suppressed)
-}
-
-// startChromium starts a headless Chromium for the test and returns its context. A start that
-// fails is tried once more: Chromium occasionally crashes while starting on a loaded machine
-// (seen once in a run of the service tests, with nothing in its output but crashpad's "no stack
-// mapping"), which says nothing about the report it is to render.
-func startChromium(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.Flag("headless", true), chromedp.DisableGPU)
-	var err error
-	for attempt := 1; attempt <= 2; attempt++ {
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, cancelBrowser := chromedp.NewContext(actx)
-		// The first Run starts the browser (its context must have no timeout of its own).
-		if err = chromedp.Do(bctx); err == nil {
-			t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-			return bctx
-		}
-		cancelBrowser()
-		cancelAlloc()
-		t.Logf("start headless chromium, attempt %d: %v", attempt, err)
-	}
-	t.Fatalf("start headless chromium: %v", err)
-	return nil
 }

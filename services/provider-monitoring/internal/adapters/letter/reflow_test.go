@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit/chromium"
 
 	"github.com/wijkbrug/wijkbrug/services/provider-monitoring/internal/adapters/letter"
 )
@@ -31,7 +32,7 @@ func TestHTMLReflowsAt320CSSPixels(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	bctx := startChromium(t)
+	bctx := chromium.Start(t)
 	for name, p := range pages {
 		page = p
 		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
@@ -49,25 +50,4 @@ func TestHTMLReflowsAt320CSSPixels(t *testing.T) {
 			t.Errorf("%s: at 320 CSS px the page is %d px wide (viewport %d): it scrolls sideways", name, width.Scroll, width.Client)
 		}
 	}
-}
-
-// startChromium starts a headless Chromium for the test (a start that fails is tried once more:
-// Chromium occasionally crashes while starting on a loaded machine).
-func startChromium(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.Flag("headless", true), chromedp.DisableGPU)
-	var err error
-	for attempt := 1; attempt <= 2; attempt++ {
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, cancelBrowser := chromedp.NewContext(actx)
-		if err = chromedp.Do(bctx); err == nil {
-			t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-			return bctx
-		}
-		cancelBrowser()
-		cancelAlloc()
-		t.Logf("start headless chromium, attempt %d: %v", attempt, err)
-	}
-	t.Fatalf("start headless chromium: %v", err)
-	return nil
 }
