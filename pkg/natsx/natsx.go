@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/mod/semver"
 )
 
 // Connect connects with mutual TLS (the certificate is the identity on NATS, as on gRPC) and
@@ -288,34 +288,11 @@ func LogConnectionEvents(nc *nats.Conn, log *slog.Logger) {
 const MinServerVersion = "2.15.3"
 
 // ServerTooOld reports whether a nats-server version (as INFO gives it: 2.15.2, 2.16.0-RC.1)
-// is older than MinServerVersion. A version it cannot read counts as too old.
+// is older than MinServerVersion, by semantic versioning (a release candidate of 2.15.3 is
+// older than 2.15.3). A version it cannot read counts as too old.
 func ServerTooOld(version string) bool {
-	parse := func(v string) (n [3]int, ok bool) {
-		v, _, _ = strings.Cut(strings.TrimPrefix(v, "v"), "-")
-		parts := strings.Split(v, ".")
-		if len(parts) != 3 {
-			return n, false
-		}
-		for i, p := range parts {
-			x, err := strconv.Atoi(p)
-			if err != nil || x < 0 {
-				return n, false
-			}
-			n[i] = x
-		}
-		return n, true
-	}
-	have, ok := parse(version)
-	if !ok {
-		return true
-	}
-	want, _ := parse(MinServerVersion)
-	for i := range have {
-		if have[i] != want[i] {
-			return have[i] < want[i]
-		}
-	}
-	return false
+	v := "v" + strings.TrimPrefix(version, "v")
+	return !semver.IsValid(v) || semver.Compare(v, "v"+MinServerVersion) < 0
 }
 
 // MaxFeedConsumers is the most consumers a partner's feed stream holds: its subscriptions,
