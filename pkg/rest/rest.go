@@ -244,7 +244,7 @@ func Handler(ctx context.Context, cc *grpc.ClientConn, regs []Registrar, openapi
 			refuse(err)
 			return
 		}
-		if err := actingUserHeaders(r.Header, served(rts, r)); err != nil {
+		if err := actingUserHeaders(r.Header, func() bool { return served(rts, r) }); err != nil {
 			refuse(err)
 			return
 		}
@@ -339,20 +339,24 @@ func hasBody(method string) bool {
 // actingUserHeaders refuses an acting-user header whose value the gateway would drop (it
 // passes only printable US-ASCII on as gRPC metadata), so that the answer names what is wrong
 // with it instead of the service reporting the header missing. On a route that calls a
-// service (route) it refuses missing ones too, before anything else about the request is
-// judged: a request without them is 401 whatever else is wrong with it (a stray query
-// parameter, an Idempotency-Key on a read), as on the gRPC edge, where the interceptor asks
-// for the acting user before the request is read. It answers as the gRPC edge does:
-// UNAUTHENTICATED, naming every acting-user header that is not acceptable.
-func actingUserHeaders(h http.Header, route bool) error {
+// service (route, asked only when a header is missing) it refuses missing ones too, before
+// anything else about the request is judged: a request without them is 401 whatever else is
+// wrong with it (a stray query parameter, an Idempotency-Key on a read), as on the gRPC edge,
+// where the interceptor asks for the acting user before the request is read. It answers as
+// the gRPC edge does: UNAUTHENTICATED, naming every acting-user header that is not acceptable.
+func actingUserHeaders(h http.Header, route func() bool) error {
 	get := func(k string) string { return strings.TrimSpace(h.Get(k)) }
-	if route {
-		return grpcx.ActingUserError(get)
+	err := grpcx.ActingUserError(get)
+	if err == nil {
+		return nil
 	}
 	for _, k := range []string{identity.HeaderUser, identity.HeaderRole, identity.HeaderPurpose} {
 		if v := get(k); v != "" && len(v) <= identity.MaxHeaderLen && identity.HeaderValueProblem(v) != "" {
-			return grpcx.ActingUserError(get)
+			return err // a value the gateway would drop, wherever it is sent
 		}
+	}
+	if route() {
+		return err
 	}
 	return nil
 }
