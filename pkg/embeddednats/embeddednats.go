@@ -188,12 +188,15 @@ func (s *Server) start() error {
 func (s *Server) Reload(model natsauth.Model) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	added := NewAccounts(s.opts.Security.Model, model)
+	reloads := 1
+	if len(NewAccounts(s.opts.Security.Model, model)) > 0 {
+		reloads = 2
+	}
 	s.opts.Security = &Security{Model: model, TLS: s.opts.Security.TLS}
 	if s.ns == nil {
 		return nil // applied at the next start
 	}
-	for range 1 + min(len(added), 1) {
+	for range reloads {
 		sopts, err := s.options()
 		if err != nil {
 			return err

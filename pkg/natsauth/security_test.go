@@ -113,6 +113,14 @@ func connectProbe(t *testing.T, n *testkit.NATS, org devca.Org, inbox string) *p
 	return p
 }
 
+// request is op for denied: a raw request on subject with body.
+func (p *probe) request(subject string, body []byte) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := p.nc.RequestWithContext(ctx, subject, body)
+		return err
+	}
+}
+
 // denied runs op, which must fail, and waits for the server's permission violation naming
 // subject: the refusal comes from NATS, not from a timeout or a client-side check.
 func (p *probe) denied(t *testing.T, subject string, op func(ctx context.Context) error) {
@@ -293,10 +301,7 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot create a consumer on its own feed named in the request only", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.CONSUMER.CREATE."+ownStream, func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+ownStream, createBody(ownStream, "two-filters"))
-			return err
-		})
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+ownStream, p.request("$JS.API.CONSUMER.CREATE."+ownStream, createBody(ownStream, "two-filters")))
 	})
 	t.Run("cannot create a push consumer delivering into the account", func(t *testing.T) {
 		t.Parallel()
@@ -315,10 +320,7 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot get a message from B's feed", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.STREAM.MSG.GET."+bStream, func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+bStream, []byte(`{"seq":1}`))
-			return err
-		})
+		p.denied(t, "$JS.API.STREAM.MSG.GET."+bStream, p.request("$JS.API.STREAM.MSG.GET."+bStream, []byte(`{"seq":1}`)))
 	})
 	t.Run("cannot read B's feed stream", func(t *testing.T) {
 		t.Parallel()
@@ -330,17 +332,11 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot consume B's feed with a consumer named in the request only", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.CONSUMER.CREATE."+bStream, func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.CREATE."+bStream, createBody(bStream, "peek-b"))
-			return err
-		})
+		p.denied(t, "$JS.API.CONSUMER.CREATE."+bStream, p.request("$JS.API.CONSUMER.CREATE."+bStream, createBody(bStream, "peek-b")))
 	})
 	t.Run("cannot fetch from B's subscriptions", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", []byte(`{"batch":1}`))
-			return err
-		})
+		p.denied(t, "$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", p.request("$JS.API.CONSUMER.MSG.NEXT."+bStream+".sub-1", []byte(`{"batch":1}`)))
 	})
 	t.Run("cannot subscribe to B's feed subjects", func(t *testing.T) {
 		t.Parallel()
@@ -356,10 +352,7 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot get a message from a service stream", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.STREAM.MSG.GET."+referral, func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+referral, []byte(`{"seq":1}`))
-			return err
-		})
+		p.denied(t, "$JS.API.STREAM.MSG.GET."+referral, p.request("$JS.API.STREAM.MSG.GET."+referral, []byte(`{"seq":1}`)))
 	})
 	t.Run("cannot subscribe to service subjects", func(t *testing.T) {
 		t.Parallel()
@@ -386,10 +379,7 @@ func TestPartnerReadsOnlyItsOwnFeed(t *testing.T) {
 	})
 	t.Run("cannot purge a stream", func(t *testing.T) {
 		t.Parallel()
-		p.denied(t, "$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), func(ctx context.Context) error {
-			_, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), nil)
-			return err
-		})
+		p.denied(t, "$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), p.request("$JS.API.STREAM.PURGE."+natsx.PartnerStream(a.OIN), nil))
 	})
 	t.Run("cannot delete a stream", func(t *testing.T) {
 		t.Parallel()
