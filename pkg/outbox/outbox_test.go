@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
@@ -164,6 +166,37 @@ func TestRolledBackEventIsNeverPublished(t *testing.T) {
 	ids := f.streamMessages(t)
 	if len(ids) != 1 || ids[0] == "rolled-back" {
 		t.Fatalf("stream holds %v", ids)
+	}
+}
+
+// Event ids are UUIDv7 and follow the order in which they were written, so that every index of
+// them (the outbox's, each consumer's processed_events, which stores them as text) grows at
+// its right end. With random ids (version 4) this fails.
+func TestEventIDsAreInTimeOrder(t *testing.T) {
+	f, _, _ := setup(t)
+	ctx := context.Background()
+	for i := range 50 {
+		f.write(t, i)
+	}
+	rows, err := f.db.Pool.Query(ctx, `SELECT event_id::text FROM outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 50 {
+		t.Fatalf("%d outbox rows, want 50", len(ids))
+	}
+	for i, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("event id %q (%v) is not a UUIDv7", id, err)
+		}
+		if i > 0 && id <= ids[i-1] {
+			t.Fatalf("event id %s, written after %s, sorts before it: ids not in time order", id, ids[i-1])
+		}
 	}
 }
 
