@@ -443,3 +443,60 @@ func TestAFailingPrepareLeavesTheHandlersToReadAlone(t *testing.T) {
 		t.Errorf("%d handlers ran with the context of a Prepare that failed", prepared)
 	}
 }
+
+// Events that come one by one at a steady rate, each handled before the next arrives, are
+// batched when the workers linger: a worker whose previous batch began less than twice the
+// linger before waits for more events to join. After a quiet spell a lone event is handled at
+// once, not after the linger.
+func TestATrickleOfEventsIsBatchedWhileItLasts(t *testing.T) {
+	env := svctest.New(t)
+	db := batchDB(t, "consumerlinger")
+	ctx := context.Background()
+
+	handledAt := map[string]time.Time{}
+	var mu sync.Mutex
+	spec := consumer.Spec{
+		Durable: "test-linger", Stream: natsx.StreamName("referral"), Subjects: []string{"wijkbrug.referral.*.signal.received"},
+		Handle: func(ctx context.Context, ev cloudevents.Envelope, msg proto.Message) error {
+			id := msg.(*referralv1.SignalReceived).GetSignalId()
+			mu.Lock()
+			handledAt[id] = time.Now()
+			mu.Unlock()
+			return db.Defer(ctx, `INSERT INTO handled (signal_id, aggregate, tx) VALUES ($1, $2, txid_current())`, id, ev.Subject)
+		},
+	}
+	const linger = time.Second
+	stop := start(t, env, db, spec, consumer.Options{Workers: 1, MaxBatch: 8, Linger: linger})
+	subject := "wijkbrug.referral.0363.signal.received"
+	count := func() (rows, txs int) {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT tx) FROM handled`).Scan(&rows, &txs); err != nil {
+			t.Fatal(err)
+		}
+		return rows, txs
+	}
+
+	// A trickle: 24 events 50 ms apart. Without the linger each would be handled (in well
+	// under 50 ms) before the next arrives, a transaction each.
+	const trickle = 24
+	for i := range trickle {
+		env.Publish(t, "referral", subject, fmt.Sprintf("agg-%d", i), &referralv1.SignalReceived{SignalId: fmt.Sprintf("t%d", i)})
+		time.Sleep(50 * time.Millisecond)
+	}
+	handled(t, env, spec, func() bool { rows, _ := count(); return rows == trickle })
+	if _, txs := count(); txs > trickle/3 {
+		t.Errorf("%d events 50 ms apart committed in %d transactions; want batches while the trickle lasts (at most %d)", trickle, txs, trickle/3)
+	}
+
+	// A quiet spell, then one event: handled without waiting for others.
+	time.Sleep(2*linger + 200*time.Millisecond)
+	published := time.Now()
+	env.Publish(t, "referral", subject, "lone", &referralv1.SignalReceived{SignalId: "lone"})
+	handled(t, env, spec, func() bool { rows, _ := count(); return rows == trickle+1 })
+	mu.Lock()
+	took := handledAt["lone"].Sub(published)
+	mu.Unlock()
+	if took >= linger/2 {
+		t.Errorf("a lone event after a quiet spell was handled %s after it was published; want it at once, not after the linger (%s)", took.Round(time.Millisecond), linger)
+	}
+	stop()
+}

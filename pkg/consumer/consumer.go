@@ -138,6 +138,10 @@ type Options struct {
 	// MaxBatch is how many waiting events a worker handles in one transaction (default
 	// DefaultMaxBatch; 1 gives every event a transaction of its own).
 	MaxBatch int
+	// Linger is how long a worker waits for more events to join a batch that is not full,
+	// while events keep coming: only when its previous batch began less than twice Linger
+	// before. A lone event after a quiet spell is handled at once. 0 = never waits.
+	Linger time.Duration
 }
 
 // DefaultWorkers is the number of workers of a consumer when Options.Workers is not set: one
@@ -199,13 +203,14 @@ type runner struct {
 	m        *Metrics
 	workers  int
 	maxBatch int
+	linger   time.Duration
 }
 
 // Run consumes until ctx ends. It waits for the stream to exist, so services may start in
 // any order.
 func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, opts Options) error {
 	r := &runner{db: db, spec: spec, retry: spec.Retry.withDefaults(), log: opts.Logger, m: opts.Metrics, workers: opts.Workers,
-		maxBatch: opts.MaxBatch}
+		maxBatch: opts.MaxBatch, linger: opts.Linger}
 	if r.workers <= 0 {
 		r.workers = DefaultWorkers()
 	}
@@ -273,8 +278,9 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 		wg.Add(1)
 		go func(q <-chan dispatched) {
 			defer wg.Done()
+			var began time.Time // when this worker's previous batch began
 			for d := range q {
-				batch := r.fill(q, d)
+				batch := r.fill(q, d, &began)
 				if ctx.Err() != nil {
 					for _, d := range batch {
 						d.stopHeartbeat() // shutting down: left unacknowledged, redelivered later
@@ -311,9 +317,17 @@ func Run(ctx context.Context, js jetstream.JetStream, db *pgxdb.DB, spec Spec, o
 	}
 }
 
-// fill returns first with the deliveries already waiting in q behind it, up to maxBatch.
-func (r *runner) fill(q <-chan dispatched, first dispatched) []dispatched {
+// fill returns first with the deliveries already waiting in q behind it, up to maxBatch. While
+// events keep coming (the worker's previous batch began less than twice the linger before,
+// *began), it waits up to the linger for more to fill the batch: a batch shares one commit, so
+// at a steady rate too low for a backlog (events one by one, a transaction each) a few
+// milliseconds of waiting save most of the commits and round trips of the events that join.
+func (r *runner) fill(q <-chan dispatched, first dispatched, began *time.Time) []dispatched {
 	batch := []dispatched{first}
+	now := time.Now()
+	flowing := r.linger > 0 && now.Sub(*began) < 2*r.linger
+	*began = now
+	var deadline <-chan time.Time
 	for len(batch) < r.maxBatch {
 		select {
 		case d, ok := <-q:
@@ -321,7 +335,24 @@ func (r *runner) fill(q <-chan dispatched, first dispatched) []dispatched {
 				return batch
 			}
 			batch = append(batch, d)
+			continue
 		default:
+		}
+		if !flowing {
+			return batch
+		}
+		if deadline == nil {
+			t := time.NewTimer(r.linger)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case d, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, d)
+		case <-deadline:
 			return batch
 		}
 	}

@@ -9,6 +9,14 @@ import (
 // MaxStreamReplicas is the most replicas JetStream gives a stream.
 const MaxStreamReplicas = 5
 
+// DefaultConsumerLinger is WIJKBRUG_CONSUMER_LINGER's default (the Config field's tag says the
+// same, which TestConsumerLingerDefault holds).
+const DefaultConsumerLinger = 20 * time.Millisecond
+
+// MaxConsumerLinger is the longest a consumer worker may wait for events to join a batch: the
+// linger delays every event of a steady trickle by up to that long.
+const MaxConsumerLinger = time.Second
+
 // checkLimits refuses settings no value of which means anything: a negative count, rate or
 // duration, and stream replicas JetStream does not offer. They had been accepted without a
 // word: a negative retention kept rows for ever, a negative batch was the default, seven
@@ -45,6 +53,9 @@ func checkLimits(cfg Config) error {
 	}
 	if id := cfg.AccessLogKeyID; id < 1 || id > 255 {
 		errs = append(errs, fmt.Errorf("WIJKBRUG_ACCESSLOG_KEY_ID (-accesslog-key-id) is %d: 1-255", id))
+	}
+	if d := cfg.ConsumerLinger; d < 0 || d > MaxConsumerLinger {
+		errs = append(errs, fmt.Errorf("WIJKBRUG_CONSUMER_LINGER (-consumer-linger) is %s: 0 (never waits) to %s", d, MaxConsumerLinger))
 	}
 	if cfg.ConsumerWorkers < 0 {
 		errs = append(errs, fmt.Errorf("WIJKBRUG_CONSUMER_WORKERS (-consumer-workers) is %d: 0 (one for every two CPUs) or more", cfg.ConsumerWorkers))

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -380,14 +381,16 @@ func TestSettingsOutOfRangeAreRefused(t *testing.T) {
 	// (README probe, thirty-fourth session); the access-log key id only when the key was read.
 	cfg := svc.Config{LogLevel: "verbose", StreamReplicas: 7, ConsumerBatch: -1, OutboxRetention: -time.Hour,
 		RateLimit: -1, ShutdownGrace: -time.Second, BSNEncryptionKeyID: 256, DatabaseConns: -2,
-		MaxCallDuration: 5 * time.Minute, IdempotencyRetention: time.Hour, AccessLogKeyID: 300, ConsumerWorkers: -1}
+		MaxCallDuration: 5 * time.Minute, IdempotencyRetention: time.Hour, AccessLogKeyID: 300, ConsumerWorkers: -1,
+		ConsumerLinger: 2 * time.Second}
 	err := svc.Run(context.Background(), emptySpec(), cfg, svc.Hooks{LogOutput: io.Discard})
 	if err == nil {
 		t.Fatal("settings out of range were accepted")
 	}
 	for _, name := range []string{"WIJKBRUG_STREAM_REPLICAS", "WIJKBRUG_CONSUMER_BATCH", "WIJKBRUG_OUTBOX_RETENTION", "WIJKBRUG_RATE_LIMIT",
 		"WIJKBRUG_SHUTDOWN_GRACE", "WIJKBRUG_BSN_ENCRYPTION_KEY_ID", "WIJKBRUG_DATABASE_MAX_CONNS", "WIJKBRUG_LOG_LEVEL",
-		"WIJKBRUG_MAX_CALL_DURATION", "WIJKBRUG_IDEMPOTENCY_RETENTION", "WIJKBRUG_ACCESSLOG_KEY_ID", "WIJKBRUG_CONSUMER_WORKERS"} {
+		"WIJKBRUG_MAX_CALL_DURATION", "WIJKBRUG_IDEMPOTENCY_RETENTION", "WIJKBRUG_ACCESSLOG_KEY_ID", "WIJKBRUG_CONSUMER_WORKERS",
+		"WIJKBRUG_CONSUMER_LINGER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error does not name %s: %v", name, err)
 		}
@@ -444,5 +447,18 @@ func TestAnotherServicesDatabaseIsRefused(t *testing.T) {
 	var unsent int
 	if err := owner.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unsent); err != nil || unsent != 1 {
 		t.Fatalf("the other service's outbox row: %d unsent (%v), want it left alone", unsent, err)
+	}
+}
+
+// The linger's default in the Config tag (what a service binary reads) and the constant the
+// all-in-one suite uses are the same.
+func TestConsumerLingerDefault(t *testing.T) {
+	f, ok := reflect.TypeOf(svc.Config{}).FieldByName("ConsumerLinger")
+	if !ok {
+		t.Fatal("no ConsumerLinger field")
+	}
+	d, err := time.ParseDuration(f.Tag.Get("default"))
+	if err != nil || d != svc.DefaultConsumerLinger {
+		t.Errorf("WIJKBRUG_CONSUMER_LINGER's default tag %q (%v); want %s", f.Tag.Get("default"), err, svc.DefaultConsumerLinger)
 	}
 }

@@ -561,7 +561,7 @@ func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
 	// The background jobs start one after another (startJobs), their first passes reusing
 	// the pool's connections instead of each opening one at the same moment.
 	consumerOpts := consumer.Options{Logger: logger, Metrics: consumer.NewMetrics(reg, spec.Name), Workers: cfg.ConsumerWorkers,
-		MaxBatch: cfg.ConsumerBatch}
+		MaxBatch: cfg.ConsumerBatch, Linger: cfg.ConsumerLinger}
 	var jobs []func(context.Context)
 	for _, c := range wiring.Consumers {
 		jobs = append(jobs, func(ctx context.Context) {

@@ -70,6 +70,9 @@ type Options struct {
 	// ConsumerWorkers and ConsumerBatch set every service's event consumers (the service
 	// binaries' WIJKBRUG_CONSUMER_WORKERS and WIJKBRUG_CONSUMER_BATCH); 0 keeps the defaults.
 	ConsumerWorkers, ConsumerBatch int
+	// ConsumerLinger sets the services' WIJKBRUG_CONSUMER_LINGER; nil keeps the default
+	// (svc.DefaultConsumerLinger).
+	ConsumerLinger *time.Duration
 }
 
 // Partner is a demo partner organisation with its client certificate.
@@ -302,7 +305,10 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 			PrivacyOfficerOINs: DemoMunicipalityOrg.OIN,
 			AccessLogKey:       accessLogKey, AccessLogKeyID: 1, CheckpointInterval: 10 * time.Second,
 			OutboxRetention: 7 * 24 * time.Hour, IdempotencyRetention: 7 * 24 * time.Hour,
-			ConsumerWorkers: opts.ConsumerWorkers, ConsumerBatch: opts.ConsumerBatch,
+			ConsumerWorkers: opts.ConsumerWorkers, ConsumerBatch: opts.ConsumerBatch, ConsumerLinger: svc.DefaultConsumerLinger,
+		}
+		if opts.ConsumerLinger != nil {
+			cfg.ConsumerLinger = *opts.ConsumerLinger
 		}
 		if cfg.LogLevel == "" {
 			cfg.LogLevel = "warn"
