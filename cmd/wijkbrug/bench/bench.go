@@ -155,6 +155,10 @@ type measurement struct {
 	// Quiet is the wait for a quiet suite (outboxes published, access logs sealed, consumers idle)
 	// before the run.
 	Quiet quietWait
+	// CPU is the whole machine's busy CPU time per successful call (the baseline's runs: during
+	// the run; the open loop: from its start until the suite was quiet again, so its chain
+	// included); 0 = not measured.
+	CPU time.Duration
 }
 
 // shape is how a load is offered: for a duration or a number of calls, closed loop (each
@@ -479,8 +483,9 @@ func (b *bench) quietBaseline(ctx context.Context, conc int) (measurement, error
 	if err != nil {
 		return measurement{}, err
 	}
+	cpu := startCPU()
 	m, err := b.baseline(ctx, conc, b.o.duration)
-	m.Quiet = q
+	m.Quiet, m.CPU = q, cpu.per(m.Count-m.Errors)
 	return m, err
 }
 
@@ -503,15 +508,22 @@ func (b *bench) openLoop(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
+	cpu := startCPU()
 	m, err := b.ghz(b.submitSignal(), 16, shape{d: b.o.duration, rps: uint(rate)})
 	if err != nil {
 		return err
 	}
 	m.Name, m.Rate, m.Quiet = "SubmitSignal open loop", float64(rate), q
-	res.OpenLoop = m
 	if err := b.lagWithRelay(ctx, res, fmt.Sprintf("SubmitSignal open loop %d/s", rate), m.Count-m.Errors, relayBefore); err != nil {
 		return err
 	}
+	// The CPU a signal costs the machine, front door and chain: until every consumer is idle
+	// again (intake registered, referral fed back, the read models updated).
+	if _, err := b.quiesce(ctx, "the open loop's CPU per signal", quietLimit); err != nil {
+		return err
+	}
+	m.CPU = cpu.per(m.Count - m.Errors)
+	res.OpenLoop = m
 	b.progress(m)
 	return nil
 }
@@ -665,6 +677,9 @@ func (b *bench) progress(m measurement) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
+
+// msPrec is ms with two decimals, for CPU times of a fraction of a millisecond.
+func msPrec(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
 // profile starts a CPU profile into -profile-dir (when set) and returns its stop.
 func (b *bench) profile(name string) (func(), error) {

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/svc"
 )
 
 // interrupts receives Ctrl-C and SIGTERM, which end the bench: the suite stops and its
@@ -65,6 +66,8 @@ type options struct {
 	statements bool
 	// consumerWorkers and consumerBatch set the services' event consumers (0 = their defaults).
 	consumerWorkers, consumerBatch int
+	// consumerLinger sets the consumers' linger (nil = their default).
+	consumerLinger *time.Duration
 }
 
 func main() {
@@ -99,6 +102,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	startups := fs.Int("startups", 0, "only time N first starts and restarts of the suite (each on a new data directory), print each and their medians, and stop")
 	consumerWorkers := fs.Int("consumer-workers", 0, "workers per event consumer in every service, as WIJKBRUG_CONSUMER_WORKERS sets them for a service binary (0 = the default)")
 	consumerBatch := fs.Int("consumer-batch", 0, "most events a consumer worker handles in one transaction, as WIJKBRUG_CONSUMER_BATCH (0 = the default)")
+	consumerLinger := fs.String("consumer-linger", "", "how long a consumer worker waits for events to join a batch while they keep coming, as WIJKBRUG_CONSUMER_LINGER (a duration; 0 = never; empty = the default)")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing, the WAL written and the tables sequential scans read")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,6 +114,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		statements: *statements, consumerWorkers: *consumerWorkers, consumerBatch: *consumerBatch}
 	if o.consumerWorkers < 0 || o.consumerBatch < 0 {
 		return fmt.Errorf("-consumer-workers and -consumer-batch must not be negative")
+	}
+	if *consumerLinger != "" {
+		d, err := time.ParseDuration(*consumerLinger)
+		if err != nil || d < 0 || d > svc.MaxConsumerLinger {
+			return fmt.Errorf("-consumer-linger %q: a duration from 0 to %s", *consumerLinger, svc.MaxConsumerLinger)
+		}
+		o.consumerLinger = &d
 	}
 	var err error
 	if o.conc, err = parseInts(*conc); err != nil {
@@ -142,7 +153,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	s, err := suite.Start(ctx, suite.Options{Ephemeral: true, LogLevel: "error", LogOutput: io.Discard, NoRateLimits: true,
 		PostgresSettings: pgSettings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ConsumerWorkers: o.consumerWorkers, ConsumerBatch: o.consumerBatch})
+		ConsumerWorkers: o.consumerWorkers, ConsumerBatch: o.consumerBatch, ConsumerLinger: o.consumerLinger})
 	if err != nil {
 		return fmt.Errorf("start suite: %w", err)
 	}

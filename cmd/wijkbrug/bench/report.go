@@ -71,6 +71,19 @@ func (r *results) markdown() string {
 		w("| offered /s | achieved /s | calls | errors | p50 | p90 | p99 | max | target p99 ≤ 10 ms |\n|---|---|---|---|---|---|---|---|---|\n")
 		w("| %.0f | %.1f | %d | %d | %s | %s | %s | %s | %s |\n\n", o.Rate, o.RPS, o.Count, o.Errors, ms(o.P50), ms(o.P90), ms(o.P99), ms(o.Max), yes(o.P99 <= 10*time.Millisecond && o.Count > 0))
 		w("Started on a quiet suite after waiting %s.\n\n", quietMD(o.Quiet))
+		if o.CPU > 0 {
+			w("CPU per signal: %s of the machine's CPU time (both CPUs: the suite, PostgreSQL, NATS and the bench's client) from the start of this run until the suite was quiet again, its chain of intake, feedback and read models included (`/proc/stat`)", msPrec(o.CPU))
+			var base measurement // the baseline at the highest concurrency measured (its first run)
+			for _, bl := range r.Baselines {
+				if bl.CPU > 0 && bl.Conc > base.Conc {
+					base = bl
+				}
+			}
+			if base.CPU > 0 {
+				w("; the raw baseline's transaction, measured the same way during its run at c = %d: %s (%.1f × as much for a signal)", base.Conc, msPrec(base.CPU), float64(o.CPU)/float64(base.CPU))
+			}
+			w(".\n\n")
+		}
 		w("## Event lag (RPC answer → event on JetStream)\n\n")
 		w("Stored: the time the stream gave the event when it stored it − ce-time (taken in the writing transaction, before its commit and the RPC's answer), an upper bound of RPC answer → event on JetStream; the target applies to it. Delivered: arrival at an integrator's subscriber (this bench's ordered consumer, TLS, observer identity) − ce-time, which adds the delivery.\n\n")
 		w("| run | events | expected | stored p50 | p90 | p99 | max | delivered p50 | p99 | target stored p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
