@@ -92,7 +92,7 @@ func (w *Writer) Add(ctx context.Context, subject, aggregateID string, event pro
 	// outbox's (event_id, recipient), every consumer's processed_events) then grow at their
 	// right end, as the identity keys do, instead of at a random leaf each time, which costs a
 	// disk read once the index outgrows memory and a full-page image in the WAL for most
-	// inserts after every checkpoint (docs/decisions.md, "Event ids in time order").
+	// inserts after every checkpoint (docs/decisions.md, issue 12, item 33).
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("outbox: event id: %w", err)
