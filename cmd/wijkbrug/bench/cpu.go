@@ -1,44 +1,26 @@
 package main
 
 import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
-// clockTick is the unit of /proc/stat's times (USER_HZ), 100 a second on every Linux the suite
-// runs on (sysconf(_SC_CLK_TCK) without cgo is not available to Go).
-const clockTick = 10 * time.Millisecond
-
 // machineBusy is the CPU time the whole machine has spent busy since it booted (user, nice,
-// system, irq, softirq and steal of all CPUs in /proc/stat): the suite, PostgreSQL, NATS, the
-// bench's client and anything else. ok is false where there is no /proc/stat.
+// system, irq, softirq and steal of all CPUs in /proc/stat, read with prometheus/procfs): the
+// suite, PostgreSQL, NATS, the bench's client and anything else. ok is false where there is no
+// /proc/stat.
 func machineBusy() (busy time.Duration, ok bool) {
-	f, err := os.Open("/proc/stat")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
+	st, err := fs.Stat()
+	if err != nil {
 		return 0, false
 	}
-	fields := strings.Fields(sc.Text())
-	// cpu user nice system idle iowait irq softirq steal …
-	if len(fields) < 9 || fields[0] != "cpu" {
-		return 0, false
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
-		n, err := strconv.ParseInt(fields[i], 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * clockTick, true
+	c := st.CPUTotal
+	return time.Duration((c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal) * float64(time.Second)), true
 }
 
 // cpuMeter measures the machine's busy CPU time from its start to done, per unit of work.
