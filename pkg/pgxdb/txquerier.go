@@ -109,6 +109,11 @@ func (q *txQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 	if br == nil {
 		return q.st().conn.Query(ctx, sql, args...)
 	}
+	return rowsOf(br)
+}
+
+// rowsOf reads br's next answer as rows whose closing also closes br.
+func rowsOf(br pgx.BatchResults) (pgx.Rows, error) {
 	rows, err := br.Query()
 	if err != nil {
 		if rows != nil {

@@ -77,6 +77,9 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 	}
 	var doc strings.Builder
 	for _, p := range pages {
+		if !indexRange(p.f) {
+			t.Fatalf("%s: the service would not run it on its generic plan", p.name)
+		}
 		countSQL, countArgs, pageSQL, pageArgs := listQueries(p.f)
 		for _, q := range []struct {
 			what string
@@ -93,6 +96,13 @@ func TestCaseloadPagesAreIndexRanges(t *testing.T) {
 			}
 			plan := strings.Join(lines, "\n")
 			doc.WriteString("-- " + p.name + ": " + q.what + "\n" + plan + "\n\n")
+			// The service runs both on their generic plans (pgxdb.SendGeneric), planned once
+			// per connection without the values: the same index, no scan, no sort.
+			generic := testkit.GenericPlan(t, conn, q.sql, q.args)
+			if strings.Contains(generic, "Seq Scan") || strings.Contains(generic, "Sort") ||
+				(q.what == "page" && !strings.Contains(generic, p.index)) || (q.what == "counts" && !strings.Contains(generic, "caseload_counts")) {
+				t.Errorf("%s (%s): the generic plan is not the index range:\n%s", p.name, q.what, generic)
+			}
 			if strings.Contains(plan, "Seq Scan on cases") {
 				t.Errorf("%s (%s) scans the cases table:\n%s", p.name, q.what, plan)
 			}

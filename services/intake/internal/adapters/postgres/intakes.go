@@ -138,10 +138,11 @@ func (r *Intakes) AddContactAttempt(ctx context.Context, id, intakeID, kind stri
 const queueRank = `(CASE i.urgency WHEN 'CRISIS' THEN 0 WHEN 'HIGH' THEN 1 ELSE 2 END)`
 
 // Queue returns a team's open intakes, most urgent first, then by deadline (without the
-// question).
+// question). The page runs on its generic plan, planned once per connection
+// (pgxdb.QueryGeneric): a range of intakes_team_queue_order whatever the team.
 func (r *Intakes) Queue(ctx context.Context, teamOIN string, after *domain.QueueKey, limit int) ([]domain.Intake, error) {
 	sql, args := queueQuery(teamOIN, after, limit)
-	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
+	rows, err := r.db.QueryGeneric(ctx, sql, args...)
 	return r.withoutQuestions(rows, err)
 }
 

@@ -95,6 +95,12 @@ func TestTeamQueuePagesAreIndexRanges(t *testing.T) {
 		if strings.Contains(plan, "Seq Scan on intakes") {
 			t.Errorf("%s: scans the intakes table:\n%s", p.name, plan)
 		}
+		// The service runs the page on its generic plan (pgxdb.QueryGeneric), planned once per
+		// connection without the values: the same index range, no sort, no scan.
+		generic := testkit.GenericPlan(t, conn, sql, args)
+		if !strings.Contains(generic, "intakes_team_queue_order") || sortNode.MatchString(generic) || strings.Contains(generic, "Seq Scan") {
+			t.Errorf("%s: the generic plan is not the index range:\n%s", p.name, generic)
+		}
 		for _, m := range queueIndexRows.FindAllStringSubmatch(plan, -1) {
 			if n, _ := strconv.Atoi(m[1]); n > 2*limit {
 				t.Errorf("%s: %d index entries read for a page of %d:\n%s", p.name, n, limit, plan)

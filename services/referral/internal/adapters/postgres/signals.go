@@ -114,10 +114,16 @@ const signalColumns = `id::text, source_type, source_oin, reporter, legal_basis,
 
 // ListBySource lists a page of a source organisation's signals, newest first, and whether
 // another follows: one statement for the page (a keyset range of signals_source_order), not
-// one per signal.
+// one per signal. Without a status the page runs on its generic plan, planned once per
+// connection (pgxdb.QueryGeneric): the index range in order whatever the source. With a status
+// it is planned for its values (a rare status may be better read as a small range, sorted).
 func (r *Signals) ListBySource(ctx context.Context, oin, status string, p domain.Page) ([]domain.Signal, bool, error) {
 	sql, args := bySourceQuery(oin, status, p.After, p.Size+1)
-	rows, err := r.db.Q(ctx).Query(ctx, sql, args...)
+	query := r.db.Q(ctx).Query
+	if status == "" {
+		query = r.db.QueryGeneric
+	}
+	rows, err := query(ctx, sql, args...)
 	if err != nil {
 		return nil, false, err
 	}

@@ -132,6 +132,16 @@ func TestSignalPagesAreIndexRanges(t *testing.T) {
 		if p.after != nil && !strings.Contains(plan, "ROW(received_at, id) < ROW(") {
 			t.Errorf("%s: the keyset is not the index bound:\n%s", p.name, plan)
 		}
+		// Without a status the service runs the page on its generic plan
+		// (pgxdb.QueryGeneric), planned once per connection without the values: the same
+		// index range in order, with the keyset as its bound.
+		if p.status == "" {
+			generic := testkit.GenericPlan(t, conn, sql, args)
+			if !strings.Contains(generic, "signals_source_order") || sortNode.MatchString(generic) || strings.Contains(generic, "Seq Scan") ||
+				(p.after != nil && !strings.Contains(generic, "ROW(received_at, id) < ROW(")) {
+				t.Errorf("%s: the generic plan is not the index range:\n%s", p.name, generic)
+			}
+		}
 		// A status keeps about one in three: three pages of entries for one page of rows.
 		for _, m := range signalIndexRows.FindAllStringSubmatch(plan, -1) {
 			if n, _ := strconv.Atoi(m[1]); n > 4*limit {
