@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,19 +26,31 @@ func TestHTMLReflowsAt320CSSPixels(t *testing.T) {
 	for _, c := range cases() {
 		pages[c.name] = must(letter.HTML(c.letter))
 	}
-	var page []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	// Each letter at a path of its own, fixed before the server starts: the browser may still
+	// ask for something of the last page (its favicon) while the next one loads, so the
+	// handler reads only what no one writes any more.
+	byPath := map[string][]byte{}
+	pathOf := map[string]string{}
+	for name, p := range pages {
+		path := "/" + strconv.Itoa(len(byPath))
+		byPath[path], pathOf[name] = p, path
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, ok := byPath[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(page)
 	}))
 	t.Cleanup(srv.Close)
 
 	bctx := chromium.Start(t)
-	for name, p := range pages {
-		page = p
+	for name := range pages {
 		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
 		type widths struct{ Scroll, Client int }
-		err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 640), chromedp.Navigate(srv.URL))
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 640), chromedp.Navigate(srv.URL+pathOf[name]))
 		var width widths
 		if err == nil {
 			width, err = chromedp.Run(ctx, chromedp.Evaluate[widths](`({Scroll: document.documentElement.scrollWidth, Client: document.documentElement.clientWidth})`))
