@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -142,7 +144,14 @@ func startSuite(t *testing.T, limit time.Duration, opts suite.Options) (context.
 	if err != nil {
 		t.Fatalf("start suite: %v", err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		// An ephemeral suite leaves nothing behind: its directory goes once PostgreSQL and
+		// NATS have stopped writing into it.
+		if _, err := os.Stat(s.DataDir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the ephemeral suite's data directory %s is still there after Stop (%v)", s.DataDir, err)
+		}
+	})
 	return ctx, s
 }
 

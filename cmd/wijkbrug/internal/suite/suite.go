@@ -332,7 +332,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 		}()
 	}
 	go func() { running.Wait(); close(errCh) }()
-	s.cleanup = append([]func(){func() { cancel(); running.Wait(); _ = seeding.Wait() }}, s.cleanup...)
+	s.cleanup = append(s.cleanup, func() { cancel(); running.Wait(); _ = seeding.Wait() })
 
 	timeout := time.After(60 * time.Second)
 	for n := 0; n < len(serviceNames); {
@@ -372,9 +372,13 @@ func (s *Suite) Done() <-chan error { return s.done }
 // Stop stops the services, NATS and PostgreSQL, in that order.
 func (s *Suite) Stop() { s.runCleanup() }
 
+// runCleanup undoes Start in reverse: the services first, then NATS and PostgreSQL, then the
+// ports, and an ephemeral data directory last. (In Start's order the directory was removed
+// while PostgreSQL still ran and could write into it again: a bench run left
+// wijkbrug-dev-…/postgres/data/global/pg_internal.init behind.)
 func (s *Suite) runCleanup() {
-	for _, f := range s.cleanup {
-		f()
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
 	}
 	s.cleanup = nil
 	if s.unlock != nil {
