@@ -23,8 +23,9 @@ import (
 // 2,000 cases each (hundreds of teams at 1,000,000); the demo team always holds the first
 // 2,000, and the demo GP is the source of their 200 signals (the other signals come from 200
 // other GPs), so the lists the bench calls as them compare like with like across sizes.
-// The caseload is in a steady state: the alerts that came due in the past were raised then (an
-// overdue intake's announcement, an allocation's not-started alert), so the services' jobs do
+// The caseload is in a steady state: an overdue intake's announcement was made when it came
+// due, and every issued allocation's not-started alert counts as raised (stamped with its issue
+// time, so it holds whatever WIJKBRUG_NOT_STARTED_ALERT_DAYS says), so the services' jobs do
 // not work off tens of thousands of them while the lists are measured (until the thirty-ninth
 // session they did, at 1,000,000 cases). Identifiers are derived from the sequence number
 // (md5 → uuid), which links the rows across
@@ -33,8 +34,6 @@ import (
 const (
 	teamSize  = 2000
 	chunkRows = 50_000
-	// notStartedDays is WIJKBRUG_NOT_STARTED_ALERT_DAYS's default, which the suite keeps.
-	notStartedDays = 10
 )
 
 var scaleSQL = map[string][]string{
@@ -115,7 +114,7 @@ var scaleSQL = map[string][]string{
 		        (now() - make_interval(days => (i % 900)::int))::date, (now() - make_interval(days => (i % 900)::int) + interval '180 days')::date,
 		        4, 'HOUR', 'WEEK', (ARRAY['ISSUED','STARTED','STARTED','ENDED'])[1 + i % 4], now() - make_interval(days => (i % 900)::int),
 		        CASE WHEN i % 4 IN (1, 2, 3) THEN (now() - make_interval(days => (i % 900)::int))::date END,
-		        CASE WHEN i % 4 = 0 AND i % 900 >= @notstarted THEN now() - make_interval(days => ((i % 900) - @notstarted)::int) END
+		        CASE WHEN i % 4 = 0 THEN now() - make_interval(days => (i % 900)::int) END
 		 FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 10 < 3`,
 		`INSERT INTO case_residents (case_id, pseudonym)
 		 SELECT md5('case' || i)::uuid, md5('pseudo' || i) FROM generate_series(@lo::bigint, @hi::bigint) AS i WHERE i % 10 < 3`,
@@ -134,7 +133,7 @@ var scaleSQL = map[string][]string{
 func (b *bench) scaleArgs(lo, hi int64) pgx.NamedArgs {
 	return pgx.NamedArgs{"lo": lo, "hi": hi, "enc": b.sample.enc, "idx": b.sample.idx, "muni": suite.DemoMunicipality, "district": suite.DemoDistrict, "teamsize": teamSize,
 		"team": suite.DemoTeam.OIN, "director": benchDirector, "provider_oin": suite.DemoProvider.OIN, "agb": suite.DemoProviderAGB,
-		"cat": suite.DemoProductCategory, "code": suite.DemoProductCode, "gp": suite.DemoGP.OIN, "notstarted": notStartedDays}
+		"cat": suite.DemoProductCategory, "code": suite.DemoProductCode, "gp": suite.DemoGP.OIN}
 }
 
 // sampleSignal takes the BSN ciphertext of a real signal (submitted through the API when
