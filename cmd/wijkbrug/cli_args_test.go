@@ -85,6 +85,8 @@ func TestMissingFilesNameTheirFlag(t *testing.T) {
 	for args, flag := range map[string]string{
 		"access-history -bsn 111222333 -data-dir " + missing: "-data-dir",
 		"verify-accesslog -data-dir " + missing:              "-data-dir",
+		"outbox-status -data-dir " + missing:                 "-data-dir",
+		"parked list -data-dir " + missing:                   "-data-dir",
 		"events -cert " + missing + "/ops.pem":               "-cert",
 		"consumer-status -cert " + missing + "/ops.pem":      "-cert",
 	} {

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/identity"
 	"github.com/wijkbrug/wijkbrug/pkg/natsauth"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
@@ -33,16 +34,36 @@ var serviceDatabases = []string{"intake", "casedirection", "providermonitoring",
 func dbFlag(fs *flag.FlagSet) func() (func(db string) string, error) {
 	tmpl := fs.String("db", "", "PostgreSQL URL template with {db} for the service database, e.g. 'postgres://wijkbrug_ops@pg.example:5432/{db}?sslmode=verify-full' (default: the dev suite on -pg-port); the password from PGPASSWORD or ~/.pgpass")
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port of a running development suite (when -db is not given)")
+	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of that suite (postgres/ca.pem and postgres/pgpass: TLS and the password)")
 	return func() (func(string) string, error) {
 		t := *tmpl
 		if t == "" {
-			t = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/{db}?sslmode=disable", *pgPort)
+			dsn, err := devDatabaseURL(*dataDir, *pgPort)
+			if err != nil {
+				return nil, err
+			}
+			t = dsn("{db}")
 		}
 		if !strings.Contains(t, "{db}") {
 			return nil, errors.New("-db must contain {db} where the database name goes")
 		}
 		return func(db string) string { return strings.ReplaceAll(t, "{db}", db) }, nil
 	}
+}
+
+// devDatabaseURL gives the URL of a database of the development suite whose data directory is
+// dataDir and whose PostgreSQL listens on pgPort, connecting as the suite's own services do:
+// TLS checked against dataDir/postgres/ca.pem, the superuser's password from
+// dataDir/postgres/pgpass (embeddedpg).
+func devDatabaseURL(dataDir string, pgPort int) (func(db string) string, error) {
+	pgDir := filepath.Join(dataDir, "postgres")
+	if err := embeddedpg.CheckClientFiles(pgDir); err != nil {
+		return nil, fmt.Errorf("%w (is -data-dir the running suite's data directory? .wijkbrug for make run, the throw-away one its banner names with EPHEMERAL=1)", err)
+	}
+	params := embeddedpg.ClientParams(pgDir)
+	return func(db string) string {
+		return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?%s", embeddedpg.SuperUser, pgPort, db, params)
+	}, nil
 }
 
 func runOutboxStatus(ctx context.Context, args []string, out io.Writer) error {

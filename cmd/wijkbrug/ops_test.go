@@ -44,7 +44,7 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 		t.Error("no access line with the GP's user, role and purpose")
 	}
 	var out bytes.Buffer
-	if err := run([]string{"outbox-status", "-pg-port", strconv.Itoa(s.Postgres.Port())}, &out); err != nil {
+	if err := run([]string{"outbox-status", "-pg-port", strconv.Itoa(s.Postgres.Port()), "-data-dir", s.DataDir}, &out); err != nil {
 		t.Fatalf("outbox-status: %v\n%s", err, out.String())
 	}
 	for _, db := range serviceDatabases {
@@ -65,7 +65,7 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 	// outcomes-rebuild records a request in case-direction's database (carried out at its next
 	// start; services/case-direction TestOutcomeRebuildByReplay covers that).
 	out.Reset()
-	if err := run([]string{"outcomes-rebuild", "-pg-port", strconv.Itoa(s.Postgres.Port()), "-by", "ops-test"}, &out); err != nil ||
+	if err := run([]string{"outcomes-rebuild", "-pg-port", strconv.Itoa(s.Postgres.Port()), "-data-dir", s.DataDir, "-by", "ops-test"}, &out); err != nil ||
 		!strings.Contains(out.String(), "rebuild request") {
 		t.Fatalf("outcomes-rebuild: %v\n%s", err, out.String())
 	}

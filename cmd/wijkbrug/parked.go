@@ -18,8 +18,8 @@ import (
 
 // runParked lists the events consumers parked, or asks the services to replay them:
 //
-//	wijkbrug parked list   [-pg-port 55432 | -database-url URL] [-consumer NAME]
-//	wijkbrug parked replay [-pg-port 55432 | -database-url URL] [-consumer NAME] [-event ID]
+//	wijkbrug parked list   [-pg-port 55432 -data-dir .wijkbrug | -database-url URL] [-consumer NAME]
+//	wijkbrug parked replay [-pg-port 55432 -data-dir .wijkbrug | -database-url URL] [-consumer NAME] [-event ID]
 //
 // Without -database-url it covers the four databases of the development suite. replay without
 // -consumer and -event marks every parked event. A summary is printed only when every database
@@ -37,6 +37,7 @@ func runParked(ctx context.Context, args []string, out io.Writer) error {
 	sub := args[0]
 	fs := newFlags("parked " + sub)
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port of the running development suite (all four service databases)")
+	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of that suite (postgres/ca.pem and postgres/pgpass: TLS and the password)")
 	dsn := fs.String("database-url", "", "one service's database instead (production: the service's WIJKBRUG_DATABASE_URL)")
 	cons := fs.String("consumer", "", "only this consumer (e.g. intake-signals)")
 	var event *string
@@ -63,8 +64,12 @@ func runParked(ctx context.Context, args []string, out io.Writer) error {
 	if *dsn != "" {
 		targets["service"] = *dsn
 	} else {
+		devURL, err := devDatabaseURL(*dataDir, *pgPort)
+		if err != nil {
+			return err
+		}
 		for _, db := range serviceDatabases {
-			targets[db] = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", *pgPort, db)
+			targets[db] = devURL(db)
 		}
 	}
 	var (

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wijkbrug/wijkbrug/pkg/devca"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	"github.com/wijkbrug/wijkbrug/pkg/pgxdb"
 	"github.com/wijkbrug/wijkbrug/pkg/platformdb"
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
@@ -79,11 +83,26 @@ func TestParkedCommands(t *testing.T) {
 // With no database reached, list and replay print no summary, and fail (probe D F8).
 func TestParkedWithoutDatabase(t *testing.T) {
 	port := strconv.Itoa(freePort(t))
+	// A data directory as a development suite leaves it, but nothing listening on the port.
+	dataDir := t.TempDir()
+	ca, err := devca.New("parked test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgDir := filepath.Join(dataDir, "postgres")
+	if err := os.MkdirAll(pgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"ca.pem": ca.CertPEM(), "pgpass": []byte("127.0.0.1:*:*:postgres:secret\n")} {
+		if err := os.WriteFile(filepath.Join(pgDir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, args := range [][]string{
-		{"parked", "list", "-pg-port", port},
-		{"parked", "replay", "-pg-port", port},
-		{"parked", "replay", "-pg-port", port, "-event", "ev-1"},
-		{"parked", "list", "-database-url", "postgres://postgres@127.0.0.1:" + port + "/intake?sslmode=disable"},
+		{"parked", "list", "-pg-port", port, "-data-dir", dataDir},
+		{"parked", "replay", "-pg-port", port, "-data-dir", dataDir},
+		{"parked", "replay", "-pg-port", port, "-data-dir", dataDir, "-event", "ev-1"},
+		{"parked", "list", "-database-url", "postgres://postgres@127.0.0.1:" + port + "/intake?" + embeddedpg.ClientParams(pgDir)},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var out bytes.Buffer

@@ -22,7 +22,7 @@ func runVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("verify-accesslog")
 	pgPort := fs.Int("pg-port", 55432, "PostgreSQL port of the running suite")
 	natsPort := fs.Int("nats-port", 4222, "NATS port of the running suite (the exported checkpoints)")
-	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of the suite (accesslog.key, pki/ops.pem, pki/ca.pem)")
+	dataDir := fs.String("data-dir", ".wijkbrug", "data directory of the suite (accesslog.key, pki/ops.pem, pki/ca.pem, postgres/ca.pem, postgres/pgpass)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,10 +44,14 @@ func runVerify(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dsn, err := devDatabaseURL(*dataDir, *pgPort)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
 		cfg := svc.Config{
-			DatabaseURL:  fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", *pgPort, db),
+			DatabaseURL:  dsn(db),
 			AccessLogKey: key, AccessLogKeyID: 1,
 		}
 		errs = append(errs, svc.VerifyAccessLog(ctx, db, cfg, js, out))

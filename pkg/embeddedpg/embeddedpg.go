@@ -67,6 +67,7 @@ type Cluster struct {
 	log        *slog.Logger
 	logFile    *os.File
 	proc       *process
+	passwords  map[string]string // role → password, from PassFile
 
 	stopOnce sync.Once
 	stopErr  error
@@ -160,6 +161,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.clearStaleLock(ctx); err != nil {
 		return nil, err
 	}
+	// TLS, passwords and pg_hba.conf before every start: a data directory kept from a release
+	// that trusted every local connection gets them too (auth.go).
+	if err := c.prepareTLS(owner); err != nil {
+		return nil, err
+	}
+	if err := c.loadPasswords(); err != nil {
+		return nil, err
+	}
+	if err := c.writeHBA(); err != nil {
+		return nil, err
+	}
 	if err := c.prepareSocketDir(owner); err != nil {
 		return nil, err
 	}
@@ -215,7 +227,9 @@ func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *server
 	args := []string{
 		"-D", c.dataDir,
 		"-U", "postgres",
-		"--auth=trust",
+		// pg_hba.conf is rewritten before every start (auth.go): TLS and a password over TCP.
+		"--auth-local=trust",
+		"--auth-host=scram-sha-256",
 		"-E", "UTF8",
 		"--locale=C",
 		"--no-instructions",
@@ -339,6 +353,7 @@ func (c *Cluster) startPostgres(ctx context.Context, binDir string, owner *serve
 		"full_page_writes":   onOff(opts.Fsync),
 	}
 	maps.Copy(settings, opts.ExtraSettings)
+	maps.Copy(settings, securitySettings()) // not to be relaxed by ExtraSettings
 	args := []string{"-D", c.dataDir, "-p", strconv.Itoa(port), "-k", c.sockDir}
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		args = append(args, "-c", k+"="+settings[k])
@@ -374,12 +389,16 @@ func (c *Cluster) startPostgres(ctx context.Context, binDir string, owner *serve
 
 // waitReady polls with real connections because only a completed startup
 // packet proves the server accepts queries (the socket opens earlier, and
-// during crash recovery the server answers "starting up").
+// during crash recovery the server answers "starting up"). It connects over the
+// Unix socket, the administrator's way in without a password, and gives the roles
+// the passwords of the pgpass file (syncPasswords) on that connection.
 func (c *Cluster) waitReady(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	cfg, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
 		return err
 	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.Password = c.sockDir, uint16(c.port), SuperUser, "postgres", ""
+	cfg.Fallbacks = nil
 	cfg.ConnectTimeout = 2 * time.Second
 	var lastErr error
 	for {
@@ -394,10 +413,15 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			// same port) answers too, and was taken for this one.
 			var dir string
 			err = conn.QueryRow(ctx, "SHOW data_directory").Scan(&dir)
-			_ = conn.Close(ctx)
 			if err == nil && filepath.Clean(dir) == filepath.Clean(c.dataDir) {
+				err = c.syncPasswords(ctx, conn)
+				_ = conn.Close(ctx)
+				if err != nil {
+					return fmt.Errorf("set the roles' passwords: %w", err)
+				}
 				return nil
 			}
+			_ = conn.Close(ctx)
 			if err == nil {
 				err = fmt.Errorf("port %d is answered by another PostgreSQL (data directory %s)", c.port, dir)
 			}
@@ -446,11 +470,6 @@ func (c *Cluster) logSince(offset int64) string {
 		lines = lines[len(lines)-30:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// DSN returns a connection string for dbname over TCP.
-func (c *Cluster) DSN(dbname string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, dbname)
 }
 
 // Exited is closed when the postgres server process has exited, by Stop or otherwise;

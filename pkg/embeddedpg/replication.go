@@ -35,8 +35,9 @@ func (c *Cluster) Crash() error {
 // StartStandby makes a streaming-replication standby of primary and starts it: a base backup
 // with the local pg_basebackup (run as the server user, like initdb) into opts.Dir, with
 // standby.signal and primary_conninfo written by pg_basebackup -R. An existing standby data
-// directory in opts.Dir is started as it is. The primary must allow replication connections
-// from 127.0.0.1, which the trust-authenticated clusters of this package do.
+// directory in opts.Dir is started as it is. The standby streams over TLS (verify-full) as
+// ReplicationRole, with its password; it takes the primary's CA, server certificate and
+// passwords, so one connection string with both hosts reaches either.
 //
 // Make it synchronous with primary.RequireSynchronousStandby, and turn it into the primary
 // with Promote.
@@ -79,18 +80,34 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 		return nil, err
 	}
 	c.dataDir = filepath.Join(c.dir, "data")
+	if err := c.copyClientFiles(primary); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err != nil {
+		if err := primary.createReplicationRole(ctx); err != nil {
+			return nil, err
+		}
 		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_basebackup"),
-			"-D", c.dataDir, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres",
+			"-D", c.dataDir, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", ReplicationRole,
 			"-X", "stream", "-R", "-c", "fast", "-w")
 		cmd.Dir = c.dir
-		cmd.Env = childEnv()
+		// -R writes these into primary_conninfo: the standby streams as it was copied. No client
+		// certificate: libpq would look in $HOME/.postgresql, which may be root's.
+		noCert := filepath.Join(c.dir, "no-client-certificate")
+		cmd.Env = append(childEnv(), "PGPASSWORD="+c.passwords[ReplicationRole], "PGSSLMODE=verify-full",
+			"PGSSLROOTCERT="+c.CAFile(), "PGSSLCERT="+noCert, "PGSSLKEY="+noCert)
 		cmd.SysProcAttr = sysProcAttr(owner.credential())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("embeddedpg: pg_basebackup: %w\n%s", err, bytes.TrimSpace(out))
 		}
 	}
 	if err := c.clearStaleLock(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.prepareTLS(owner); err != nil { // the primary's certificate came with the copy
+		return nil, err
+	}
+	if err := c.writeHBA(); err != nil {
 		return nil, err
 	}
 	if err := c.prepareSocketDir(owner); err != nil {
@@ -113,6 +130,26 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 	}
 	log.Info("embeddedpg: standby ready", "dir", c.dir, "port", port, "primary_port", primary.port)
 	return c, nil
+}
+
+// createReplicationRole creates ReplicationRole (idempotent): it may log in and stream WAL,
+// nothing else.
+func (c *Cluster) createReplicationRole(ctx context.Context) error {
+	return c.withAdmin(ctx, func(conn *pgx.Conn) error {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, ReplicationRole).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil
+		}
+		password, err := c.passwordClause(ReplicationRole)
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{ReplicationRole}.Sanitize()+" LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS "+password)
+		return err
+	})
 }
 
 // RequireSynchronousStandby makes every commit on this primary wait until a standby has

@@ -34,7 +34,7 @@ func TestSynchronousStandbyFailover(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	dsn := "postgres://postgres@127.0.0.1:" + itoa(primary.Port()) + ",127.0.0.1:" + itoa(standby.Port()) + "/postgres?sslmode=disable&target_session_attrs=read-write"
+	dsn := "postgres://postgres@127.0.0.1:" + itoa(primary.Port()) + ",127.0.0.1:" + itoa(standby.Port()) + "/postgres?" + standby.ClientParams() + "&target_session_attrs=read-write" // the primary's files go with it
 	exec := func(sql string) error {
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {

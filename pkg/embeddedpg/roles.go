@@ -21,10 +21,12 @@ const (
 // CreateRoles creates the owner and application roles (idempotent). Neither is a superuser,
 // may create roles or databases, or bypasses row security.
 func (c *Cluster) CreateRoles(ctx context.Context) error {
-	return c.withAdmin(ctx, func(conn *pgx.Conn) error { return createRoles(ctx, conn) })
+	return c.withAdmin(ctx, func(conn *pgx.Conn) error { return c.createRoles(ctx, conn) })
 }
 
-func createRoles(ctx context.Context, conn *pgx.Conn) error {
+// createRoles creates the owner and application roles that are missing, with their passwords
+// from PassFile (an existing role got its password when the cluster started).
+func (c *Cluster) createRoles(ctx context.Context, conn *pgx.Conn) error {
 	for _, role := range []string{OwnerRole, AppRole} {
 		var exists bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
@@ -33,18 +35,16 @@ func createRoles(ctx context.Context, conn *pgx.Conn) error {
 		if exists {
 			continue
 		}
-		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+		password, err := c.passwordClause(role)
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "+password)
 		if err != nil && pgCode(err) != "42710" { // duplicate_object: lost a race, fine
 			return err
 		}
 	}
 	return nil
-}
-
-// DSNAs returns a connection string for dbname as role (the cluster trusts local
-// connections; production uses passwords or certificates).
-func (c *Cluster) DSNAs(role, dbname string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, dbname)
 }
 
 // HandToOwner makes OwnerRole the owner of database name, of its public schema and of every
@@ -100,7 +100,7 @@ func (c *Cluster) PrepareDatabases(ctx context.Context, names ...string) error {
 	var owners map[string]string
 	var version int
 	err := c.withAdmin(ctx, func(conn *pgx.Conn) error {
-		if err := createRoles(ctx, conn); err != nil {
+		if err := c.createRoles(ctx, conn); err != nil {
 			return err
 		}
 		if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {

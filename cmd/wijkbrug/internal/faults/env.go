@@ -177,8 +177,8 @@ func (e *env) dsn(db string) string {
 	if e.standby == nil {
 		return e.pg.DSN(db)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
-		e.pg.Port(), e.standby.Port(), db)
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?%s&target_session_attrs=read-write&connect_timeout=2",
+		e.pg.Port(), e.standby.Port(), db, e.pg.ClientParams())
 }
 
 // startEnv brings up a topology: PostgreSQL (with a synchronous standby when withStandby),
