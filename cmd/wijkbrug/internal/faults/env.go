@@ -171,14 +171,18 @@ func (e *env) natsURL() string {
 	return strings.Join(urls, ",")
 }
 
-// dsn is the database URL the services use: with a standby, both hosts and
-// target_session_attrs=read-write, so after a failover new connections find the new primary.
-func (e *env) dsn(db string) string {
+// dsn is the database URL of the harness's own checks, as the superuser; dsnAs the one of a
+// role: the services run as the application role and migrate as the owner, as in production.
+// With a standby, both hosts and target_session_attrs=read-write, so after a failover new
+// connections find the new primary.
+func (e *env) dsn(db string) string { return e.dsnAs(embeddedpg.SuperUser, db) }
+
+func (e *env) dsnAs(role, db string) string {
 	if e.standby == nil {
-		return e.pg.DSN(db)
+		return e.pg.DSNAs(role, db)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?%s&target_session_attrs=read-write&connect_timeout=2",
-		e.pg.Port(), e.standby.Port(), db, e.pg.ClientParams())
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d,127.0.0.1:%d/%s?%s&target_session_attrs=read-write&connect_timeout=2",
+		role, e.pg.Port(), e.standby.Port(), db, e.pg.ClientParams())
 }
 
 // startEnv brings up a topology: PostgreSQL (with a synchronous standby when withStandby),
@@ -215,10 +219,12 @@ func startEnv(ctx context.Context, binDir string, withStandby bool, natsNodes in
 		return nil, err
 	}
 	e.pgOpts.Port = e.pg.Port()
+	var dbs []string
 	for _, s := range services {
-		if err := e.pg.CreateDatabase(ctx, s.db); err != nil {
-			return nil, err
-		}
+		dbs = append(dbs, s.db)
+	}
+	if err := e.pg.PrepareDatabases(ctx, dbs...); err != nil { // the roles, each database the owner's
+		return nil, err
 	}
 	if withStandby {
 		if e.standby, err = embeddedpg.StartStandby(ctx, e.pg, embeddedpg.Options{Dir: filepath.Join(dir, "pg-b"), Fsync: true}); err != nil {
@@ -241,10 +247,10 @@ func startEnv(ctx context.Context, binDir string, withStandby bool, natsNodes in
 		return nil, err
 	}
 	// Demo data the load needs: the municipality intake serves.
-	if err := intake.SeedDemo(ctx, e.dsn("intake"), intake.DemoMunicipality{OIN: municipalityOrg.OIN, Municipality: municipality}); err != nil {
+	if err := intake.SeedDemo(ctx, e.dsnAs(embeddedpg.OwnerRole, "intake"), intake.DemoMunicipality{OIN: municipalityOrg.OIN, Municipality: municipality}); err != nil {
 		return nil, fmt.Errorf("seed intake: %w", err)
 	}
-	if err := referral.SeedDemo(ctx, e.dsn("referral"), referral.DemoSocialMap{MaintainerOIN: teamOrg.OIN, ProviderOIN: providerOrg.OIN,
+	if err := referral.SeedDemo(ctx, e.dsnAs(embeddedpg.OwnerRole, "referral"), referral.DemoSocialMap{MaintainerOIN: teamOrg.OIN, ProviderOIN: providerOrg.OIN,
 		ProviderName: providerOrg.Name, Municipality: municipality, District: district}); err != nil {
 		return nil, fmt.Errorf("seed referral: %w", err)
 	}
@@ -385,7 +391,8 @@ func (e *env) startServices() error {
 		p := &proc{name: s.name, args: []string{filepath.Join(e.binDir, s.binary)}, log: filepath.Join(e.dir, s.name+".log"), env: []string{
 			fmt.Sprintf("WIJKBRUG_GRPC_ADDR=127.0.0.1:%d", s.grpc), fmt.Sprintf("WIJKBRUG_ADMIN_ADDR=127.0.0.1:%d", s.admin),
 			fmt.Sprintf("WIJKBRUG_REST_ADDR=127.0.0.1:%d", s.rest),
-			"WIJKBRUG_DATABASE_URL=" + e.dsn(s.db), "WIJKBRUG_MIGRATE_ON_START=true",
+			"WIJKBRUG_DATABASE_URL=" + e.dsnAs(embeddedpg.AppRole, s.db), "WIJKBRUG_MIGRATE_ON_START=true",
+			"WIJKBRUG_MIGRATION_DATABASE_URL=" + e.dsnAs(embeddedpg.OwnerRole, s.db), "WIJKBRUG_DATABASE_APP_ROLE=" + embeddedpg.AppRole,
 			"WIJKBRUG_NATS_URL=" + e.natsURL(), fmt.Sprintf("WIJKBRUG_STREAM_REPLICAS=%d", e.replicas),
 			"WIJKBRUG_TLS_CERT=" + certFile, "WIJKBRUG_TLS_KEY=" + keyFile, "WIJKBRUG_TLS_CA=" + e.caFile,
 			"WIJKBRUG_BSN_ENCRYPTION_KEY=" + e.keys[0], "WIJKBRUG_BSN_INDEX_KEY=" + e.keys[1], "WIJKBRUG_PSEUDONYM_KEY=" + e.keys[2],
