@@ -37,8 +37,10 @@ import (
 // plain-text ALTER ROLE … PASSWORD would land in pg_stat_statements).
 //
 // The only way in without a password is the Unix socket, which only the server's operating
-// system user and root may open (unix_socket_permissions 0700): the administrator's door,
-// used to bring the passwords in line at start, as Debian's "local all postgres peer".
+// system user and root may open (unix_socket_permissions 0700): the administrator's door, as
+// Debian's "local all postgres peer". embeddedpg's own administration goes through it
+// (adminConfig): bringing the passwords in line at start, creating roles and databases,
+// promoting a standby.
 
 const (
 	// ReplicationRole streams WAL to a standby (StartStandby); it may do nothing else.

@@ -393,12 +393,10 @@ func (c *Cluster) startPostgres(ctx context.Context, binDir string, owner *serve
 // Unix socket, the administrator's way in without a password, and gives the roles
 // the passwords of the pgpass file (syncPasswords) on that connection.
 func (c *Cluster) waitReady(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig("sslmode=disable")
+	cfg, err := c.adminConfig("postgres")
 	if err != nil {
 		return err
 	}
-	cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.Password = c.sockDir, uint16(c.port), SuperUser, "postgres", ""
-	cfg.Fallbacks = nil
 	cfg.ConnectTimeout = 2 * time.Second
 	var lastErr error
 	for {
@@ -572,7 +570,7 @@ func (c *Cluster) DropDatabase(ctx context.Context, name string) error {
 }
 
 func (c *Cluster) withAdmin(ctx context.Context, fn func(*pgx.Conn) error) error {
-	conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+	conn, err := c.adminConnect(ctx, "postgres")
 	if err != nil {
 		return fmt.Errorf("embeddedpg: connect: %w", err)
 	}
@@ -581,6 +579,28 @@ func (c *Cluster) withAdmin(ctx context.Context, fn func(*pgx.Conn) error) error
 		return fmt.Errorf("embeddedpg: %w", err)
 	}
 	return nil
+}
+
+// adminConfig connects to db as the superuser over the Unix socket, the administrator's way in
+// without a password (auth.go): what embeddedpg itself does to the cluster (create databases and
+// roles, hand them over, promote) needs no TLS handshake or SCRAM exchange, as CloudNativePG's
+// instance manager uses the local socket. Everything else connects over TCP (DSN, DSNAs).
+func (c *Cluster) adminConfig(db string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig("sslmode=disable")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.Password = c.sockDir, uint16(c.port), SuperUser, db, ""
+	cfg.Fallbacks = nil
+	return cfg, nil
+}
+
+func (c *Cluster) adminConnect(ctx context.Context, db string) (*pgx.Conn, error) {
+	cfg, err := c.adminConfig(db)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 func pgCode(err error) string {

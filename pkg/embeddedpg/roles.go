@@ -54,7 +54,7 @@ func (c *Cluster) createRoles(ctx context.Context, conn *pgx.Conn) error {
 // (PrepareDatabases relies on that).
 func (c *Cluster) HandToOwner(ctx context.Context, name string) error {
 	owner := pgx.Identifier{OwnerRole}.Sanitize()
-	conn, err := pgx.Connect(ctx, c.DSN(name))
+	conn, err := c.adminConnect(ctx, name)
 	if err != nil {
 		return fmt.Errorf("embeddedpg: connect: %w", err)
 	}
