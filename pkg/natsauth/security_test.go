@@ -94,10 +94,10 @@ type probe struct {
 	wake chan struct{}
 }
 
-func connectProbe(t *testing.T, n *testkit.NATS, org devca.Org, inbox string) *probe {
+func connectProbe(t *testing.T, n *testkit.NATS, org devca.Org, inbox string, opts ...nats.Option) *probe {
 	t.Helper()
 	p := &probe{wake: make(chan struct{}, 1)}
-	p.nc = n.Connect(t, org, inbox, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+	p.nc = n.Connect(t, org, inbox, append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		p.mu.Lock()
 		p.errs = append(p.errs, err.Error())
 		p.mu.Unlock()
@@ -105,7 +105,7 @@ func connectProbe(t *testing.T, n *testkit.NATS, org devca.Org, inbox string) *p
 		case p.wake <- struct{}{}:
 		default:
 		}
-	}))
+	}))...)
 	var err error
 	if p.js, err = jetstream.New(p.nc); err != nil {
 		t.Fatal(err)
@@ -221,6 +221,32 @@ func subscription(t *testing.T, n *testkit.NATS, oin, name, filter string) {
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxAckPending: 256, DeliverPolicy: jetstream.DeliverAllPolicy}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fetchOneAcked fetches one event of the subscription sub on stream through js, acknowledges it
+// (waiting for the broker's confirmation) and checks that it is the event with id want; it
+// returns the subscription's consumer for more.
+func fetchOneAcked(t *testing.T, ctx context.Context, js jetstream.JetStream, stream, sub, want string) jetstream.Consumer {
+	t.Helper()
+	cons, err := js.Consumer(ctx, stream, sub)
+	if err != nil {
+		t.Fatalf("the partner cannot use its subscription: %v", err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for m := range batch.Messages() {
+		got = append(got, m.Headers().Get(cloudevents.HeaderID))
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatalf("ack: %v", err)
+		}
+	}
+	if err := batch.Error(); err != nil || len(got) != 1 || got[0] != want {
+		t.Fatalf("the partner fetched %v (%v), want [%s]", got, err, want)
+	}
+	return cons
 }
 
 // waitForMsgs waits until stream holds at least want messages (a partner's feed stream takes
@@ -639,24 +665,7 @@ func TestPartnerRepliesStayInItsOwnAccount(t *testing.T) {
 	}
 
 	// A reads its event through nats.go and acknowledges it.
-	cons, err := p.js.Consumer(ctx, own, sub)
-	if err != nil {
-		t.Fatalf("partner A cannot use its subscription: %v", err)
-	}
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for m := range batch.Messages() {
-		got = append(got, m.Headers().Get(cloudevents.HeaderID))
-		if err := m.DoubleAck(ctx); err != nil {
-			t.Fatalf("ack: %v", err)
-		}
-	}
-	if err := batch.Error(); err != nil || len(got) != 1 || got[0] != "ev-a" {
-		t.Fatalf("partner A fetched %v (%v), want [ev-a]", got, err)
-	}
+	cons := fetchOneAcked(t, ctx, p.js, own, sub, "ev-a")
 	if f := ackFloor(); f != 1 {
 		t.Fatalf("ack floor %d after A's ack, want 1", f)
 	}

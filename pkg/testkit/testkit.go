@@ -238,6 +238,19 @@ func NewNATS(t testing.TB) *NATS {
 func NewNATSWithCA(t testing.TB, ca *devca.CA) *NATS {
 	t.Helper()
 	dir := t.TempDir()
+	s, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(dir, "store"), Security: natsSecurity(t, ca, dir)})
+	if err != nil {
+		t.Fatalf("testkit: start NATS: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	return &NATS{Server: s, CA: ca}
+}
+
+// natsSecurity is the event plane's security for a test's server: a server certificate of ca
+// (written to dir; it may also act as a client, for cluster routes) and the model with the four
+// services and the observer.
+func natsSecurity(t testing.TB, ca *devca.CA, dir string) *embeddednats.Security {
+	t.Helper()
 	_, certPEM, keyPEM, err := ca.IssueServer([]string{"nats"}, nil)
 	if err != nil {
 		t.Fatalf("testkit: NATS certificate: %v", err)
@@ -255,13 +268,7 @@ func NewNATSWithCA(t testing.TB, ca *devca.CA) *NATS {
 		dns[name] = OrgDN(ServiceOrg(name))
 	}
 	model := natsauth.Model{Services: natsauth.Services(dns), Observers: []string{OrgDN(ObserverOrg)}}
-	s, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(dir, "store"),
-		Security: &embeddednats.Security{Model: model, TLS: natsauth.TLS{CertFile: certFile, KeyFile: keyFile, CAFile: caFile}}})
-	if err != nil {
-		t.Fatalf("testkit: start NATS: %v", err)
-	}
-	t.Cleanup(s.Shutdown)
-	return &NATS{Server: s, CA: ca}
+	return &embeddednats.Security{Model: model, TLS: natsauth.TLS{CertFile: certFile, KeyFile: keyFile, CAFile: caFile}}
 }
 
 // NATS is a test's NATS server with its CA.
