@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
+	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
 	commonv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/common/v1"
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
@@ -393,6 +395,31 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		if n := queryOne[int64](t, s.Postgres.DSN(db), `SELECT count(*) FROM access_log_entries`); n == 0 {
 			t.Errorf("%s wrote no access-log entries", db)
+		}
+	}
+	// Each service works as its own database's application role, which has nothing in another
+	// service's database (as in production: deploy/postgres/cluster.yaml).
+	for _, db := range []string{"intake", "casedirection", "providermonitoring", "referral"} {
+		_, app := embeddedpg.DatabaseRoles(db)
+		users := queryOne[[]string](t, s.Postgres.DSN(db), `SELECT array_agg(DISTINCT usename) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE $2`, db, db+"%")
+		if len(users) != 1 || users[0] != app {
+			t.Errorf("%s's sessions are %v, want only %s", db, users, app)
+		}
+	}
+	for _, probe := range []struct{ role, db, sql string }{
+		{"intake_app", "referral", `SELECT count(*) FROM signals`},
+		{"referral_app", "intake", `SELECT count(*) FROM intakes`},
+		{"referral_owner", "casedirection", `SELECT count(*) FROM cases`},
+	} {
+		conn, err := pgx.Connect(t.Context(), s.Postgres.DSNAs(probe.role, probe.db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.Exec(t.Context(), probe.sql)
+		_ = conn.Close(t.Context())
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("%s on %s: %s: %v, want SQLSTATE 42501", probe.role, probe.db, probe.sql, err)
 		}
 	}
 	// Every service's access log is sealed into an intact hash chain.

@@ -85,8 +85,8 @@ func securitySettings() map[string]string {
 // CAFile is the CA certificate (PEM) that issued the server's certificate: sslrootcert.
 func (c *Cluster) CAFile() string { return filepath.Join(c.dir, "ca.pem") }
 
-// PassFile is the pgpass file with the passwords of SuperUser, OwnerRole, AppRole and
-// ReplicationRole: passfile.
+// PassFile is the pgpass file with the passwords of SuperUser, OwnerRole, AppRole,
+// ReplicationRole and the roles of the databases PrepareDatabases made: passfile.
 func (c *Cluster) PassFile() string { return filepath.Join(c.dir, passFileName) }
 
 // DSN returns a connection string for dbname as the superuser, over TCP with TLS (verify-full)
@@ -190,39 +190,82 @@ func (c *Cluster) writeHBA() error {
 	return nil
 }
 
-// loadPasswords reads PassFile, adding a random password for every role it lacks (all of them
-// when there is none yet) and writing it back.
+// loadPasswords reads PassFile, adding a random password for every role of clusterRoles it
+// lacks (all of them when there is none yet) and writing it back. Roles a database was given
+// (DatabaseRoles) are in it too, from the call that created them.
 func (c *Cluster) loadPasswords() error {
-	path := c.PassFile()
-	pf, err := pgpassfile.ReadPassfile(path)
+	pf, err := pgpassfile.ReadPassfile(c.PassFile())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("embeddedpg: %w", err)
 	}
+	c.pwMu.Lock()
+	defer c.pwMu.Unlock()
 	c.passwords = map[string]string{}
+	if pf != nil {
+		for _, e := range pf.Entries {
+			if e.Hostname == "127.0.0.1" && e.Password != "" {
+				c.passwords[e.Username] = e.Password
+			}
+		}
+	}
 	changed := pf == nil
 	for _, role := range clusterRoles {
-		pw := ""
-		if pf != nil {
-			pw = pf.FindPassword("127.0.0.1", "5432", "postgres", role) // every line has port *
+		if c.passwords[role] == "" {
+			c.passwords[role], changed = newPassword(), true
 		}
-		if pw == "" {
-			b := make([]byte, 24)
-			_, _ = rand.Read(b)
-			pw, changed = base64.RawURLEncoding.EncodeToString(b), true
-		}
-		c.passwords[role] = pw
 	}
 	if !changed {
 		return nil
 	}
+	return c.writePassFile()
+}
+
+// password is role's password from PassFile; a role without one gets a new one, written to
+// PassFile before it is returned.
+func (c *Cluster) password(role string) (string, error) {
+	c.pwMu.Lock()
+	defer c.pwMu.Unlock()
+	if pw := c.passwords[role]; pw != "" {
+		return pw, nil
+	}
+	c.passwords[role] = newPassword()
+	if err := c.writePassFile(); err != nil {
+		delete(c.passwords, role)
+		return "", err
+	}
+	return c.passwords[role], nil
+}
+
+// rolesWithPasswords are the roles in PassFile.
+func (c *Cluster) rolesWithPasswords() []string {
+	c.pwMu.Lock()
+	defer c.pwMu.Unlock()
+	return slices.Sorted(maps.Keys(c.passwords))
+}
+
+func newPassword() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// writePassFile writes c.passwords (c.pwMu held): the cluster's own roles first, then the
+// databases' in name order.
+func (c *Cluster) writePassFile() error {
 	var sb strings.Builder
 	sb.WriteString("# Passwords of the embedded PostgreSQL's roles (pgpass format); made by embeddedpg.\n")
-	for _, role := range clusterRoles {
+	roles := slices.Clone(clusterRoles)
+	for _, r := range slices.Sorted(maps.Keys(c.passwords)) {
+		if !slices.Contains(clusterRoles, r) {
+			roles = append(roles, r)
+		}
+	}
+	for _, role := range roles {
 		for _, host := range []string{"127.0.0.1", "localhost"} {
 			fmt.Fprintf(&sb, "%s:*:*:%s:%s\n", host, role, c.passwords[role])
 		}
 	}
-	return writeFile(path, []byte(sb.String()), 0o600)
+	return writeFile(c.PassFile(), []byte(sb.String()), 0o600)
 }
 
 // copyClientFiles gives a standby the primary's CA (certificate and key, so that it can renew
@@ -241,8 +284,7 @@ func (c *Cluster) copyClientFiles(primary *Cluster) error {
 			return err
 		}
 	}
-	c.passwords = primary.passwords
-	return nil
+	return c.loadPasswords()
 }
 
 // writeFile writes a file with mode perm (0600: only this process's user may read it), via a
@@ -272,7 +314,8 @@ func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 	if inRecovery {
 		return nil
 	}
-	rows, err := conn.Query(ctx, `SELECT rolname, coalesce(rolpassword, '') FROM pg_authid WHERE rolname = ANY($1)`, clusterRoles)
+	roles := c.rolesWithPasswords()
+	rows, err := conn.Query(ctx, `SELECT rolname, coalesce(rolpassword, '') FROM pg_authid WHERE rolname = ANY($1)`, roles)
 	if err != nil {
 		return err
 	}
@@ -282,7 +325,11 @@ func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	for _, role := range slices.Sorted(maps.Keys(stored)) {
-		if scramMatches(stored[role], c.passwords[role]) {
+		pw, err := c.password(role)
+		if err != nil {
+			return err
+		}
+		if scramMatches(stored[role], pw) {
 			continue
 		}
 		clause, err := c.passwordClause(role)
@@ -300,9 +347,9 @@ func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 // passwordClause is "PASSWORD '<SCRAM verifier>'" for role's password from PassFile, for
 // CREATE ROLE and ALTER ROLE.
 func (c *Cluster) passwordClause(role string) (string, error) {
-	pw, ok := c.passwords[role]
-	if !ok {
-		return "", fmt.Errorf("embeddedpg: no password for role %s", role)
+	pw, err := c.password(role)
+	if err != nil {
+		return "", err
 	}
 	v, err := scramVerifier(pw)
 	if err != nil {

@@ -67,7 +67,8 @@ type Cluster struct {
 	log        *slog.Logger
 	logFile    *os.File
 	proc       *process
-	passwords  map[string]string // role → password, from PassFile
+	pwMu       sync.Mutex
+	passwords  map[string]string // role → password, from PassFile (pwMu)
 
 	stopOnce sync.Once
 	stopErr  error

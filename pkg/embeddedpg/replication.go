@@ -94,7 +94,11 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 		// -R writes these into primary_conninfo: the standby streams as it was copied. No client
 		// certificate: libpq would look in $HOME/.postgresql, which may be root's.
 		noCert := filepath.Join(c.dir, "no-client-certificate")
-		cmd.Env = append(childEnv(), "PGPASSWORD="+c.passwords[ReplicationRole], "PGSSLMODE=verify-full",
+		password, err := c.password(ReplicationRole)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Env = append(childEnv(), "PGPASSWORD="+password, "PGSSLMODE=verify-full",
 			"PGSSLROOTCERT="+c.CAFile(), "PGSSLCERT="+noCert, "PGSSLKEY="+noCert)
 		cmd.SysProcAttr = sysProcAttr(owner.credential())
 		if out, err := cmd.CombinedOutput(); err != nil {

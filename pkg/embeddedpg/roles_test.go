@@ -8,12 +8,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestPrepareDatabases: the first call creates the roles and the databases, owned by
-// OwnerRole (a new database's public schema by pg_database_owner, which is that owner, so it
-// needs no hand-over and no connection to it), and hands over a database the superuser made
-// before the roles existed (a kept development data directory); the owner role can do in
-// every one's public schema what migrations do. A restart's call, with everything in place,
-// opens a single connection.
+// TestPrepareDatabases: the first call creates each database's roles and the databases, owned
+// by their own owner role (a new database's public schema by pg_database_owner, which is that
+// owner, so it needs no hand-over and no connection to it), and hands over a database an
+// earlier release left (a kept development data directory: owned by the shared OwnerRole, its
+// table granted to the shared AppRole, which then has no privilege left there); each owner role
+// can do in its public schema what migrations do, and one database's roles nothing in
+// another's. A restart's call, with everything in place, opens a single connection.
 func TestPrepareDatabases(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
@@ -47,11 +48,20 @@ func TestPrepareDatabases(t *testing.T) {
 		return out
 	}
 
-	// The kept one: created and filled by the superuser.
+	// The kept one: as an earlier release left it, owned by the shared owner role, its table
+	// granted to the shared application role.
 	if err := c.CreateDatabase(ctx, "kept"); err != nil {
 		t.Fatal(err)
 	}
 	execSQL(t, c.DSN("kept"), `CREATE TABLE notes (id serial PRIMARY KEY, body text)`)
+	if err := c.CreateRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HandToOwner(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, c.DSNAs(OwnerRole, "kept"), `GRANT USAGE ON SCHEMA public TO `+AppRole+`; GRANT SELECT ON notes TO `+AppRole)
+	execSQL(t, c.DSNAs(AppRole, "kept"), `SELECT count(*) FROM notes`)
 
 	before := sessions()
 	if err := c.PrepareDatabases(ctx, "one", "two", "kept"); err != nil {
@@ -75,33 +85,50 @@ func TestPrepareDatabases(t *testing.T) {
 		if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'`).Scan(&schemaOwner); err != nil {
 			t.Fatal(err)
 		}
+		ownerRole, appRole := DatabaseRoles(db)
 		wantSchemaOwner := "pg_database_owner" // a new database, PostgreSQL 15 and later (the tests run 15)
 		if db == "kept" {
-			wantSchemaOwner = OwnerRole
+			wantSchemaOwner = ownerRole
 		}
-		if owner != OwnerRole || schemaOwner != wantSchemaOwner {
-			t.Errorf("%s: database owned by %s, schema public by %s; want %s and %s", db, owner, schemaOwner, OwnerRole, wantSchemaOwner)
+		if owner != ownerRole || schemaOwner != wantSchemaOwner {
+			t.Errorf("%s: database owned by %s, schema public by %s; want %s and %s", db, owner, schemaOwner, ownerRole, wantSchemaOwner)
 		}
 		if db == "kept" {
 			var tableOwner string
 			if err := conn.QueryRow(ctx, `SELECT tableowner FROM pg_tables WHERE tablename = 'notes'`).Scan(&tableOwner); err != nil {
 				t.Fatal(err)
 			}
-			if tableOwner != OwnerRole {
-				t.Errorf("kept table owned by %s, want %s", tableOwner, OwnerRole)
+			if tableOwner != ownerRole {
+				t.Errorf("kept table owned by %s, want %s", tableOwner, ownerRole)
 			}
 		}
 		_ = conn.Close(ctx)
 		// What a migration and the grants to the application role do.
-		owned, err := pgx.Connect(ctx, c.DSNAs(OwnerRole, db))
+		owned, err := pgx.Connect(ctx, c.DSNAs(ownerRole, db))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := owned.Exec(ctx, `CREATE TABLE probe (id int); REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO `+AppRole+`; DROP TABLE probe`); err != nil {
+		if _, err := owned.Exec(ctx, `CREATE TABLE probe (id int); REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO `+appRole+`; GRANT SELECT ON probe TO `+appRole); err != nil {
 			t.Errorf("%s: the owner role cannot work in schema public: %v", db, err)
 		}
 		_ = owned.Close(ctx)
 	}
+	// One database's roles have nothing in another's; the shared roles an earlier release used
+	// nothing in the kept one.
+	for _, probe := range []struct{ role, db, table string }{
+		{"one_app", "two", "probe"}, {"one_owner", "two", "probe"}, {AppRole, "kept", "notes"},
+	} {
+		conn, err := pgx.Connect(ctx, c.DSNAs(probe.role, probe.db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.Exec(ctx, "SELECT count(*) FROM "+probe.table)
+		_ = conn.Close(ctx)
+		if pgCode(err) != "42501" {
+			t.Errorf("%s read %s.%s: %v, want SQLSTATE 42501 (insufficient privilege)", probe.role, probe.db, probe.table, err)
+		}
+	}
+	execSQL(t, c.DSNAs("two_app", "two"), `SELECT count(*) FROM probe`)
 
 	// A restart: one session, on the postgres database, and none on the service databases.
 	before = sessions()

@@ -172,10 +172,17 @@ func (e *env) natsURL() string {
 }
 
 // dsn is the database URL of the harness's own checks, as the superuser; dsnAs the one of a
-// role: the services run as the application role and migrate as the owner, as in production.
+// role: each service runs as its database's application role and migrates as its owner, as in
+// production.
 // With a standby, both hosts and target_session_attrs=read-write, so after a failover new
 // connections find the new primary.
 func (e *env) dsn(db string) string { return e.dsnAs(embeddedpg.SuperUser, db) }
+
+// ownerDSN is db as its owner role (embeddedpg.DatabaseRoles).
+func (e *env) ownerDSN(db string) string {
+	owner, _ := embeddedpg.DatabaseRoles(db)
+	return e.dsnAs(owner, db)
+}
 
 func (e *env) dsnAs(role, db string) string {
 	if e.standby == nil {
@@ -247,10 +254,10 @@ func startEnv(ctx context.Context, binDir string, withStandby bool, natsNodes in
 		return nil, err
 	}
 	// Demo data the load needs: the municipality intake serves.
-	if err := intake.SeedDemo(ctx, e.dsnAs(embeddedpg.OwnerRole, "intake"), intake.DemoMunicipality{OIN: municipalityOrg.OIN, Municipality: municipality}); err != nil {
+	if err := intake.SeedDemo(ctx, e.ownerDSN("intake"), intake.DemoMunicipality{OIN: municipalityOrg.OIN, Municipality: municipality}); err != nil {
 		return nil, fmt.Errorf("seed intake: %w", err)
 	}
-	if err := referral.SeedDemo(ctx, e.dsnAs(embeddedpg.OwnerRole, "referral"), referral.DemoSocialMap{MaintainerOIN: teamOrg.OIN, ProviderOIN: providerOrg.OIN,
+	if err := referral.SeedDemo(ctx, e.ownerDSN("referral"), referral.DemoSocialMap{MaintainerOIN: teamOrg.OIN, ProviderOIN: providerOrg.OIN,
 		ProviderName: providerOrg.Name, Municipality: municipality, District: district}); err != nil {
 		return nil, fmt.Errorf("seed referral: %w", err)
 	}
@@ -388,11 +395,12 @@ func (e *env) startServices() error {
 	}
 	for _, s := range services {
 		certFile, keyFile := s.certFile, s.keyFile
+		_, appRole := embeddedpg.DatabaseRoles(s.db)
 		p := &proc{name: s.name, args: []string{filepath.Join(e.binDir, s.binary)}, log: filepath.Join(e.dir, s.name+".log"), env: []string{
 			fmt.Sprintf("WIJKBRUG_GRPC_ADDR=127.0.0.1:%d", s.grpc), fmt.Sprintf("WIJKBRUG_ADMIN_ADDR=127.0.0.1:%d", s.admin),
 			fmt.Sprintf("WIJKBRUG_REST_ADDR=127.0.0.1:%d", s.rest),
-			"WIJKBRUG_DATABASE_URL=" + e.dsnAs(embeddedpg.AppRole, s.db), "WIJKBRUG_MIGRATE_ON_START=true",
-			"WIJKBRUG_MIGRATION_DATABASE_URL=" + e.dsnAs(embeddedpg.OwnerRole, s.db), "WIJKBRUG_DATABASE_APP_ROLE=" + embeddedpg.AppRole,
+			"WIJKBRUG_DATABASE_URL=" + e.dsnAs(appRole, s.db), "WIJKBRUG_MIGRATE_ON_START=true",
+			"WIJKBRUG_MIGRATION_DATABASE_URL=" + e.ownerDSN(s.db), "WIJKBRUG_DATABASE_APP_ROLE=" + appRole,
 			"WIJKBRUG_NATS_URL=" + e.natsURL(), fmt.Sprintf("WIJKBRUG_STREAM_REPLICAS=%d", e.replicas),
 			"WIJKBRUG_TLS_CERT=" + certFile, "WIJKBRUG_TLS_KEY=" + keyFile, "WIJKBRUG_TLS_CA=" + e.caFile,
 			"WIJKBRUG_BSN_ENCRYPTION_KEY=" + e.keys[0], "WIJKBRUG_BSN_INDEX_KEY=" + e.keys[1], "WIJKBRUG_PSEUDONYM_KEY=" + e.keys[2],

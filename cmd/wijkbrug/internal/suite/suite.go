@@ -274,7 +274,10 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	type ready struct{ name, grpc, admin string }
 	// Each service's demo data is written as soon as its database is migrated, while the
 	// services go on starting.
-	seeds := demoSeeds(func(db string) string { return s.Postgres.DSNAs(embeddedpg.OwnerRole, db) })
+	seeds := demoSeeds(func(db string) string {
+		owner, _ := embeddedpg.DatabaseRoles(db)
+		return s.Postgres.DSNAs(owner, db)
+	})
 	var seeding errgroup.Group
 	readyCh := make(chan ready, len(serviceNames))
 	errCh := make(chan error, len(serviceNames))
@@ -285,11 +288,13 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	for _, name := range serviceNames {
 		certFile, keyFile := serviceCertFiles(pkiDir, name)
+		// Each database has its own owner and application role, as in production.
+		ownerRole, appRole := embeddedpg.DatabaseRoles(name)
 		cfg := svc.Config{
 			GRPCAddr: addr(name), AdminAddr: ports.addr(name, adminPort),
 			RESTAddr:    ports.addr(name, restPort),
-			DatabaseURL: s.Postgres.DSNAs(embeddedpg.AppRole, name), DatabaseConns: 16, MigrateOnStart: true,
-			MigrationDatabaseURL: s.Postgres.DSNAs(embeddedpg.OwnerRole, name), DatabaseAppRole: embeddedpg.AppRole,
+			DatabaseURL: s.Postgres.DSNAs(appRole, name), DatabaseConns: 16, MigrateOnStart: true,
+			MigrationDatabaseURL: s.Postgres.DSNAs(ownerRole, name), DatabaseAppRole: appRole,
 			NATSURL: s.NATSURL, StreamReplicas: 1,
 			TLSCert: certFile, TLSKey: keyFile, TLSCA: s.CAFile,
 			BSNEncryptionKey: keys[0], BSNIndexKey: keys[1], PseudonymKey: keys[2],
