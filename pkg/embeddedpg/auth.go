@@ -303,9 +303,10 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// syncPasswords gives every role of clusterRoles that exists the password of PassFile, where
+// syncPasswords gives every role of PassFile that exists the password PassFile has for it, where
 // its stored verifier does not already match it (a new pgpass file, a role created before
-// passwords). On a standby it does nothing: the primary's passwords arrive by replication.
+// passwords; a database's roles missing from a new pgpass file get theirs when
+// PrepareDatabases creates them). On a standby it does nothing: the primary's passwords arrive by replication.
 func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 	var inRecovery bool
 	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil {

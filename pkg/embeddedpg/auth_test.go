@@ -36,6 +36,9 @@ func TestConnectionsNeedTLSAndPassword(t *testing.T) {
 	if err := c.CreateRoles(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.PrepareDatabases(ctx, "svc"); err != nil {
+		t.Fatal(err)
+	}
 	base := "postgres://postgres@127.0.0.1:" + strconv.Itoa(c.Port()) + "/postgres"
 
 	// The way in: TLS 1.3 checked against the cluster's CA, and the password from the pgpass file.
@@ -137,10 +140,14 @@ func TestConnectionsNeedTLSAndPassword(t *testing.T) {
 	if c.passwords[SuperUser] == password {
 		t.Fatal("a new pgpass file kept the old password")
 	}
-	for _, role := range []string{SuperUser, AppRole} {
-		conn, err := pgx.Connect(ctx, c.DSNAs(role, "postgres"))
+	// A database's roles get the new pgpass file's passwords when it is prepared again.
+	if err := c.PrepareDatabases(ctx, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	for _, login := range []struct{ role, db string }{{SuperUser, "postgres"}, {AppRole, "postgres"}, {"svc_owner", "svc"}, {"svc_app", "svc"}} {
+		conn, err := pgx.Connect(ctx, c.DSNAs(login.role, login.db))
 		if err != nil {
-			t.Fatalf("%s after the restart: %v", role, err)
+			t.Fatalf("%s after the restart: %v", login.role, err)
 		}
 		conn.Close(ctx)
 	}
