@@ -77,8 +77,8 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral, absolute bool) {
 	for _, e := range s.Services {
 		fmt.Fprintf(out, "  %-20s %-18s %-18s %-18s %s\n", e.Name, e.Addr, e.RESTAddr, e.AdminAddr, e.Service)
 	}
-	fmt.Fprintf(out, "\n  PostgreSQL  postgres://%s@127.0.0.1:%d/<db>?%s\n              (databases: intake, casedirection, providermonitoring, referral; TLS and passwords: %s)\n",
-		embeddedpg.SuperUser, s.Postgres.Port(), embeddedpg.ClientParams(rel(s.Postgres.Dir())), rel(s.Postgres.Dir()))
+	fmt.Fprintf(out, "\n  PostgreSQL  %s\n              (databases: intake, casedirection, providermonitoring, referral; TLS and passwords: %s)\n",
+		embeddedpg.DSNFor(rel(s.Postgres.Dir()), s.Postgres.Port(), embeddedpg.SuperUser, "<db>"), rel(s.Postgres.Dir()))
 	fmt.Fprintf(out, "  NATS        %s (TLS 1.3 + client certificate; JetStream streams WIJKBRUG_*)\n", s.NATSURL)
 	if ephemeral {
 		fmt.Fprintf(out, "  data        %s (removed on exit)\n", s.DataDir)

@@ -60,10 +60,7 @@ func devDatabaseURL(dataDir string, pgPort int) (func(db string) string, error) 
 	if err := embeddedpg.CheckClientFiles(pgDir); err != nil {
 		return nil, fmt.Errorf("%w (is -data-dir the running suite's data directory? .wijkbrug for make run, the throw-away one its banner names with EPHEMERAL=1)", err)
 	}
-	params := embeddedpg.ClientParams(pgDir)
-	return func(db string) string {
-		return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?%s", embeddedpg.SuperUser, pgPort, db, params)
-	}, nil
+	return func(db string) string { return embeddedpg.DSNFor(pgDir, pgPort, embeddedpg.SuperUser, db) }, nil
 }
 
 func runOutboxStatus(ctx context.Context, args []string, out io.Writer) error {

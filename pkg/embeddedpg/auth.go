@@ -95,8 +95,13 @@ func (c *Cluster) DSN(dbname string) string { return c.DSNAs(SuperUser, dbname) 
 
 // DSNAs returns a connection string for dbname as role, over TCP with TLS (verify-full) and
 // the password from PassFile.
-func (c *Cluster) DSNAs(role, dbname string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?%s", role, c.port, dbname, c.ClientParams())
+func (c *Cluster) DSNAs(role, dbname string) string { return DSNFor(c.dir, c.port, role, dbname) }
+
+// DSNFor is DSNAs for the cluster whose base directory (Options.Dir) is dir and whose port is
+// port: for a tool that finds a running cluster by its directory (a relative dir is read from
+// the working directory).
+func DSNFor(dir string, port int, role, dbname string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?%s", role, port, dbname, ClientParams(dir))
 }
 
 // ClientParams are the query parameters every connection to the cluster needs
@@ -105,8 +110,8 @@ func (c *Cluster) DSNAs(role, dbname string) string {
 func (c *Cluster) ClientParams() string { return ClientParams(c.dir) }
 
 // ClientParams are the connection parameters for the cluster whose base directory (Options.Dir)
-// is dir, as Cluster.ClientParams: for a tool that finds a running cluster by its directory (a
-// relative dir is read from the working directory). libpq (psql) reads them as pgx does.
+// is dir, as Cluster.ClientParams (a relative dir is read from the working directory). libpq
+// (psql) reads them as pgx does.
 func ClientParams(dir string) string {
 	return "sslmode=verify-full&sslrootcert=" + queryPath(filepath.Join(dir, "ca.pem")) +
 		"&passfile=" + queryPath(filepath.Join(dir, passFileName))
@@ -221,19 +226,19 @@ func (c *Cluster) loadPasswords() error {
 }
 
 // password is role's password from PassFile; a role without one gets a new one, written to
-// PassFile before it is returned.
-func (c *Cluster) password(role string) (string, error) {
+// PassFile before it is returned (made reports that).
+func (c *Cluster) password(role string) (pw string, made bool, err error) {
 	c.pwMu.Lock()
 	defer c.pwMu.Unlock()
 	if pw := c.passwords[role]; pw != "" {
-		return pw, nil
+		return pw, false, nil
 	}
 	c.passwords[role] = newPassword()
 	if err := c.writePassFile(); err != nil {
 		delete(c.passwords, role)
-		return "", err
+		return "", false, err
 	}
-	return c.passwords[role], nil
+	return c.passwords[role], true, nil
 }
 
 // rolesWithPasswords are the roles in PassFile.
@@ -326,18 +331,14 @@ func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	for _, role := range slices.Sorted(maps.Keys(stored)) {
-		pw, err := c.password(role)
+		pw, _, err := c.password(role)
 		if err != nil {
 			return err
 		}
 		if scramMatches(stored[role], pw) {
 			continue
 		}
-		clause, err := c.passwordClause(role)
-		if err != nil {
-			return err
-		}
-		if _, err := conn.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" "+clause); err != nil {
+		if err := alterPassword(ctx, conn, role, pw); err != nil {
 			return err
 		}
 		c.log.Info("embeddedpg: set the role's password from the pgpass file", "role", role)
@@ -345,13 +346,47 @@ func (c *Cluster) syncPasswords(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// passwordClause is "PASSWORD '<SCRAM verifier>'" for role's password from PassFile, for
-// CREATE ROLE and ALTER ROLE.
-func (c *Cluster) passwordClause(role string) (string, error) {
-	pw, err := c.password(role)
+// ensureRole creates role with attrs and its PassFile password when it does not exist. An
+// existing role keeps its password unless PassFile had none for it: the start aligned every
+// password PassFile had (syncPasswords), so only a role the file lost (a kept data directory's
+// pgpass file made anew) needs the new one.
+func (c *Cluster) ensureRole(ctx context.Context, conn *pgx.Conn, role, attrs string) error {
+	pw, made, err := c.password(role)
 	if err != nil {
-		return "", err
+		return err
 	}
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		if !made {
+			return nil
+		}
+		return alterPassword(ctx, conn, role, pw)
+	}
+	clause, err := passwordClause(pw)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" "+attrs+" "+clause)
+	if pgCode(err) == "42710" { // duplicate_object: lost a race, fine
+		return nil
+	}
+	return err
+}
+
+func alterPassword(ctx context.Context, conn *pgx.Conn, role, pw string) error {
+	clause, err := passwordClause(pw)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" "+clause)
+	return err
+}
+
+// passwordClause is "PASSWORD '<SCRAM verifier>'" for pw, for CREATE ROLE and ALTER ROLE.
+func passwordClause(pw string) (string, error) {
 	v, err := scramVerifier(pw)
 	if err != nil {
 		return "", err

@@ -94,7 +94,7 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 		// -R writes these into primary_conninfo: the standby streams as it was copied. No client
 		// certificate: libpq would look in $HOME/.postgresql, which may be root's.
 		noCert := filepath.Join(c.dir, "no-client-certificate")
-		password, err := c.password(ReplicationRole)
+		password, _, err := c.password(ReplicationRole)
 		if err != nil {
 			return nil, err
 		}
@@ -140,19 +140,7 @@ func StartStandby(ctx context.Context, primary *Cluster, opts Options) (_ *Clust
 // nothing else.
 func (c *Cluster) createReplicationRole(ctx context.Context) error {
 	return c.withAdmin(ctx, func(conn *pgx.Conn) error {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, ReplicationRole).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return nil
-		}
-		password, err := c.passwordClause(ReplicationRole)
-		if err != nil {
-			return err
-		}
-		_, err = conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{ReplicationRole}.Sanitize()+" LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS "+password)
-		return err
+		return c.ensureRole(ctx, conn, ReplicationRole, "LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS")
 	})
 }
 

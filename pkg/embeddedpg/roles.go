@@ -31,34 +31,13 @@ func (c *Cluster) CreateRoles(ctx context.Context) error {
 	return c.withAdmin(ctx, func(conn *pgx.Conn) error { return c.createRoles(ctx, conn, OwnerRole, AppRole) })
 }
 
-// createRoles creates the login roles that are missing, with their passwords from PassFile, and
-// gives an existing one its PassFile password where its stored one differs (the pgpass file of
-// a kept data directory lost and made anew). None is a superuser, may create roles or
-// databases, replicate or bypass row security.
+// loginRole is what a Wijkbrug role may do: log in, nothing of an administrator's.
+const loginRole = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
+// createRoles creates the login roles that are missing (ensureRole).
 func (c *Cluster) createRoles(ctx context.Context, conn *pgx.Conn, roles ...string) error {
 	for _, role := range roles {
-		var exists bool
-		var verifier string
-		err := conn.QueryRow(ctx, `SELECT true, coalesce(rolpassword, '') FROM pg_authid WHERE rolname = $1`, role).Scan(&exists, &verifier)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		pw, err := c.password(role)
-		if err != nil {
-			return err
-		}
-		if exists && scramMatches(verifier, pw) {
-			continue
-		}
-		password, err := c.passwordClause(role)
-		if err != nil {
-			return err
-		}
-		stmt := "CREATE ROLE " + pgx.Identifier{role}.Sanitize() + " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS " + password
-		if exists {
-			stmt = "ALTER ROLE " + pgx.Identifier{role}.Sanitize() + " " + password
-		}
-		if _, err = conn.Exec(ctx, stmt); err != nil && pgCode(err) != "42710" { // duplicate_object: lost a race, fine
+		if err := c.ensureRole(ctx, conn, role, loginRole); err != nil {
 			return err
 		}
 	}

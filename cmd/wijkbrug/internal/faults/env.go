@@ -172,10 +172,9 @@ func (e *env) natsURL() string {
 }
 
 // dsn is the database URL of the harness's own checks, as the superuser; dsnAs the one of a
-// role: each service runs as its database's application role and migrates as its owner, as in
-// production.
-// With a standby, both hosts and target_session_attrs=read-write, so after a failover new
-// connections find the new primary.
+// role (each service runs as its database's application role and migrates as its owner, as in
+// production). With a standby, both hosts and target_session_attrs=read-write, so after a
+// failover new connections find the new primary.
 func (e *env) dsn(db string) string { return e.dsnAs(embeddedpg.SuperUser, db) }
 
 // ownerDSN is db as its owner role (embeddedpg.DatabaseRoles).
