@@ -9,18 +9,18 @@ import (
 
 // results is everything one run measured.
 type results struct {
-	Machine               string
-	Options               options
-	Started, Finished     time.Time
-	LoadBefore, LoadAfter string
-	Baselines             []measurement
-	Writes                []measurement
-	OpenLoop              measurement
-	Lag                   []lagResult
-	Chain                 chainResult
-	Lists                 []listRow
-	ScaleLoads            []string
-	ColdStart, WarmStart  time.Duration
+	Machine                             string
+	Options                             options
+	Started, Finished                   time.Time
+	LoadBefore, LoadAfter               string
+	Baselines                           []measurement
+	Writes                              []measurement
+	OpenLoop                            measurement
+	Lag                                 []lagResult
+	Chain                               chainResult
+	Lists                               []listRow
+	ScaleLoads                          []string
+	ColdStart, UncachedStart, WarmStart time.Duration
 }
 
 func yes(ok bool) string {
@@ -42,7 +42,8 @@ func (r *results) markdown() string {
 	w("- command: `go run ./cmd/wijkbrug/bench %s`\n\n", r.commandLine())
 
 	w("## Start of the suite (`make run`, binary built)\n\nTarget (DESIGN §9): ≤ 3 s.\n\n| start | seconds | target |\n|---|---|---|\n")
-	w("| first start (PostgreSQL cluster, certificates, databases, migrations, streams, demo data) | %.2f | %s |\n", r.ColdStart.Seconds(), yes(r.ColdStart <= 3*time.Second))
+	w("| first start (certificates, PostgreSQL cluster, databases, migrations, streams, demo data) | %.2f | %s |\n", r.ColdStart.Seconds(), yes(r.ColdStart <= 3*time.Second))
+	w("| the same on a machine that has not run initdb for these PostgreSQL binaries (no initdb cache yet) | %.2f | %s |\n", r.UncachedStart.Seconds(), yes(r.UncachedStart <= 3*time.Second))
 	w("| restart with the data kept | %.2f | %s |\n\n", r.WarmStart.Seconds(), yes(r.WarmStart <= 3*time.Second))
 
 	if len(r.Writes) > 0 {

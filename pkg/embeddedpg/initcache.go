@@ -1,0 +1,163 @@
+package embeddedpg
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// EnvInitCache names the folder where a copy of a freshly initialised data directory is kept
+// (Options.InitCache); "off" keeps none.
+const EnvInitCache = "WIJKBRUG_PG_INIT_CACHE"
+
+// initCacheDir is where copies of fresh data directories are kept, or "" for nowhere: the
+// option, else EnvInitCache, else <user cache dir>/wijkbrug/initdb.
+func initCacheDir(opt string) string {
+	v := opt
+	if v == "" {
+		v = os.Getenv(EnvInitCache)
+	}
+	switch v {
+	case "off":
+		return ""
+	case "":
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(d, "wijkbrug", "initdb")
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return ""
+	}
+	return abs
+}
+
+// initCacheKey names the cache entry for initdb in binDir run with args (without -D): a data
+// directory is only reused for the same binaries asked the same thing. The binaries' size and
+// time change with every package update, minor releases included.
+func initCacheKey(binDir string, args []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", binDir, strings.Join(args, "\x00"))
+	for _, prog := range []string{"initdb", "postgres"} {
+		fi, err := os.Stat(filepath.Join(binDir, prog))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", prog, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return "pg-" + hex.EncodeToString(h.Sum(nil))[:20], nil
+}
+
+// fromInitCache copies the cached data directory into dataDir, owned by owner. It reports
+// false when there is no entry; on a failed copy it removes what it wrote (dataDir was empty)
+// and returns the error, and the caller runs initdb.
+func fromInitCache(entry, dataDir string, owner *serverOwner) (bool, error) {
+	if _, err := os.Stat(filepath.Join(entry, "PG_VERSION")); err != nil {
+		return false, nil
+	}
+	if err := copyTree(entry, dataDir, owner); err != nil {
+		_ = os.RemoveAll(dataDir)
+		return false, fmt.Errorf("embeddedpg: copy the initialised data directory from %s: %w", entry, err)
+	}
+	return true, nil
+}
+
+// toInitCache keeps a copy of the data directory initdb has just written (before postgres
+// ever ran in it) as the entry key in dir. It is written beside the entry and renamed into
+// place, so a reader sees a whole entry or none; when another process stored the same entry
+// first, its copy stays. Entries of other binaries or arguments are removed.
+func toInitCache(dir, key, dataDir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(dir, key+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	staged := filepath.Join(tmp, "data")
+	if err := copyTree(dataDir, staged, nil); err != nil {
+		return err
+	}
+	entry := filepath.Join(dir, key)
+	if err := os.Rename(staged, entry); err != nil {
+		if _, statErr := os.Stat(filepath.Join(entry, "PG_VERSION")); statErr == nil {
+			return nil // stored by another process meanwhile
+		}
+		return err
+	}
+	others, _ := os.ReadDir(dir)
+	for _, e := range others {
+		if name := e.Name(); strings.HasPrefix(name, "pg-") && name != key && !strings.Contains(name, ".tmp-") {
+			_ = os.RemoveAll(filepath.Join(dir, name))
+		}
+	}
+	return nil
+}
+
+// copyTree copies the directory src to dst (which must not exist), keeping the permission
+// bits, and hands every copy to owner (nil: the current user). A data directory holds only
+// directories and regular files; anything else is an error.
+func copyTree(src, dst string, owner *serverOwner) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := info.Mode().Perm()
+		switch {
+		case d.IsDir():
+			if err := os.Mkdir(target, mode); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if err := copyFile(path, target, mode); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%s: not a regular file or directory", path)
+		}
+		// Mkdir and OpenFile apply the umask; the data directory's modes are PostgreSQL's.
+		if err := os.Chmod(target, mode); err != nil {
+			return err
+		}
+		if owner != nil {
+			return os.Chown(target, owner.uid, owner.gid)
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	_, err = io.Copy(out, in)
+	return err
+}

@@ -1,0 +1,77 @@
+package embeddedpg
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept, untouched by
+// the server that then ran in it, and the next new cluster is a copy of it (the same system
+// identifier, which initdb draws at random) that serves with its own passwords over TLS; with
+// the cache off a cluster runs initdb of its own.
+func TestNewClustersCopyTheInitdbCache(t *testing.T) {
+	skipWithoutPostgres(t)
+	ctx := t.Context()
+	cache := t.TempDir()
+	start := func(initCache string) (*Cluster, uint64) {
+		t.Helper()
+		c, err := Start(ctx, Options{InitCache: initCache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop() })
+		conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var id uint64
+		var ssl bool
+		if err := conn.QueryRow(ctx, `SELECT (SELECT system_identifier FROM pg_control_system()),
+			(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())`).Scan(&id, &ssl); err != nil {
+			t.Fatal(err)
+		}
+		if !ssl {
+			t.Errorf("the connection to %s is not encrypted", c.Dir())
+		}
+		return c, id
+	}
+
+	first, firstID := start(cache)
+	entries, err := filepath.Glob(filepath.Join(cache, "pg-*"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("cache entries after the first cluster: %v (%v), want one", entries, err)
+	}
+	if _, err := os.Stat(filepath.Join(entries[0], "PG_VERSION")); err != nil {
+		t.Fatalf("the cache entry is not a data directory: %v", err)
+	}
+	for _, written := range []string{"postmaster.pid", "server.crt", "server.key"} {
+		if _, err := os.Stat(filepath.Join(entries[0], written)); err == nil {
+			t.Errorf("the cache entry has %s: it is the running cluster's, not initdb's", written)
+		}
+	}
+	if hba, err := os.ReadFile(filepath.Join(entries[0], "pg_hba.conf")); err != nil {
+		t.Fatal(err)
+	} else if current, _ := os.ReadFile(filepath.Join(first.dataDir, "pg_hba.conf")); string(hba) == string(current) {
+		t.Error("the cache entry's pg_hba.conf is the running cluster's rewritten one")
+	}
+
+	second, secondID := start(cache)
+	if secondID != firstID {
+		t.Errorf("the second cluster's system identifier is %d, the first's %d: it ran initdb instead of copying the cache", secondID, firstID)
+	}
+	if first.passwords["postgres"] == second.passwords["postgres"] {
+		t.Error("the copy has the first cluster's superuser password")
+	}
+
+	_, ownID := start("off")
+	if ownID == firstID {
+		t.Errorf("with the cache off the cluster has the cached system identifier %d", ownID)
+	}
+	if after, _ := filepath.Glob(filepath.Join(cache, "*")); len(after) != 1 {
+		t.Errorf("cache holds %v after three clusters, want the one entry", after)
+	}
+}
