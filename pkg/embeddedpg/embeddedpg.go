@@ -55,7 +55,7 @@ type Options struct {
 	// ExtraSettings are passed as -c key=value and override the defaults.
 	ExtraSettings map[string]string
 	// InitCache is the folder where a copy of a data directory fresh from initdb is kept, so
-	// that the next new cluster copies it (0.2 s) instead of running initdb (1.1 s here);
+	// that the next new cluster copies it (0.2–0.5 s) instead of running initdb (1.0–1.2 s here);
 	// "off" keeps none. Empty: the WIJKBRUG_PG_INIT_CACHE environment variable, else
 	// <user cache dir>/wijkbrug/initdb (docs/decisions.md).
 	InitCache string

