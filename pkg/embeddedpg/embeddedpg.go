@@ -74,6 +74,7 @@ type Cluster struct {
 	proc       *process
 	pwMu       sync.Mutex
 	passwords  map[string]string // role → password, from PassFile (pwMu)
+	copiedFrom string            // the initdb cache's entry this start's data directory is a copy of
 
 	stopOnce sync.Once
 	stopErr  error
@@ -139,10 +140,34 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	c.dataDir = filepath.Join(c.dir, "data")
 
-	initialised, err := c.initIfNeeded(ctx, binDir, owner, initCacheDir(opts.InitCache))
+	cache := initCacheDir(opts.InitCache)
+	initialised, err := c.initIfNeeded(ctx, binDir, owner, cache)
 	if err != nil {
 		return nil, err
 	}
+	err = c.start(ctx, binDir, owner, opts, initialised)
+	if err != nil && c.copiedFrom != "" && ctx.Err() == nil {
+		// postgres does not start from a copy of the cache's entry: the entry is damaged (a
+		// file of it removed or cut short). It goes, and initdb makes the cluster (and a new
+		// entry); the data directory was made by this call a moment ago.
+		log.Warn("embeddedpg: the initdb cache's copy did not start; removing the entry and running initdb", "entry", c.copiedFrom, "err", err)
+		_ = os.RemoveAll(c.copiedFrom)
+		if err = os.RemoveAll(c.dataDir); err == nil {
+			c.copiedFrom = ""
+			if _, err = c.initIfNeeded(ctx, binDir, owner, cache); err == nil {
+				err = c.start(ctx, binDir, owner, opts, true)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// start starts postgres in the initialised data directory; a new one (initialised) is
+// synced to disk before start returns, when opts.Fsync is on.
+func (c *Cluster) start(ctx context.Context, binDir string, owner *serverOwner, opts Options, initialised bool) (err error) {
 	// initdb writes the new cluster without syncing it (--no-sync); with fsync on, the data
 	// directory is synced (initdb --sync-only, what initdb does last) while postgres starts,
 	// and Start returns only once it is on disk, before anything is written into the cluster.
@@ -165,26 +190,29 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 	}()
 	if err := c.clearStaleLock(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	// TLS, passwords and pg_hba.conf before every start: a data directory kept from a release
 	// that trusted every local connection gets them too (auth.go).
 	if err := c.prepareTLS(owner); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.loadPasswords(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.writeHBA(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := c.prepareSocketDir(owner); err != nil {
-		return nil, err
+	if c.sockDir == "" {
+		if err := c.prepareSocketDir(owner); err != nil {
+			return err
+		}
 	}
-
-	c.logFile, err = os.OpenFile(filepath.Join(c.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("embeddedpg: open log: %w", err)
+	if c.logFile == nil {
+		c.logFile, err = os.OpenFile(filepath.Join(c.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("embeddedpg: open log: %w", err)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
@@ -193,22 +221,22 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		port := opts.Port
 		if port == 0 {
 			if port, err = netport.One(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		err = c.startPostgres(ctx, binDir, owner, port, opts)
 		if err == nil {
-			log.Info("embeddedpg: postgres ready", "dir", c.dir, "port", port, "pid", c.proc.pid())
-			return c, nil
+			c.log.Info("embeddedpg: postgres ready", "dir", c.dir, "port", port, "pid", c.proc.pid())
+			return nil
 		}
 		var te *transientError
 		if !errors.As(err, &te) || attempt >= startAttempts || ctx.Err() != nil {
-			return nil, err
+			return err
 		}
-		log.Warn("embeddedpg: retrying start", "attempt", attempt, "err", err)
+		c.log.Warn("embeddedpg: retrying start", "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return err
 		case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
 		}
 	}
@@ -257,6 +285,7 @@ func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *server
 			c.log.Warn("embeddedpg: running initdb", "err", err)
 		}
 		if copied {
+			c.copiedFrom = filepath.Join(cache, key)
 			c.log.Info("embeddedpg: data directory copied from the initdb cache", "dir", c.dataDir, "cache", cache, "took", time.Since(start).Round(time.Millisecond))
 			return true, nil
 		}

@@ -11,7 +11,7 @@ import (
 // TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept, untouched by
 // the server that then ran in it, and the next new cluster is a copy of it (the same system
 // identifier, which initdb draws at random) that serves with its own passwords over TLS; with
-// the cache off a cluster runs initdb of its own.
+// the cache off a cluster runs initdb of its own; a damaged entry is replaced.
 func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
@@ -73,5 +73,21 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	}
 	if after, _ := filepath.Glob(filepath.Join(cache, "*")); len(after) != 1 {
 		t.Errorf("cache holds %v after three clusters, want the one entry", after)
+	}
+
+	// A damaged entry (a file removed) does not stop a new cluster: postgres does not start
+	// from the copy, the entry is replaced by a new initdb's, and the cluster is that one.
+	if err := os.Remove(filepath.Join(entries[0], "global", "pg_control")); err != nil {
+		t.Fatal(err)
+	}
+	_, healedID := start(cache)
+	if healedID == firstID {
+		t.Errorf("the cluster after the entry was damaged has the old entry's system identifier")
+	}
+	if _, err := os.Stat(filepath.Join(entries[0], "global", "pg_control")); err != nil {
+		t.Errorf("the damaged entry was not replaced: %v", err)
+	}
+	if _, nextID := start(cache); nextID != healedID {
+		t.Errorf("the cluster after that has system identifier %d, want the new entry's %d", nextID, healedID)
 	}
 }
