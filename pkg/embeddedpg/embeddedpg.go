@@ -296,8 +296,11 @@ func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *server
 	c.log.Info("embeddedpg: initdb done", "dir", c.dataDir, "took", time.Since(start).Round(time.Millisecond))
 	if cache != "" {
 		// Before postgres runs in it: the entry is what initdb wrote, nothing else.
+		kept := time.Now()
 		if err := toInitCache(cache, key, c.dataDir); err != nil {
 			c.log.Warn("embeddedpg: initdb cache not written", "cache", cache, "err", err)
+		} else {
+			c.log.Info("embeddedpg: initdb's result kept for new clusters", "cache", cache, "took", time.Since(kept).Round(time.Millisecond))
 		}
 	}
 	return true, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // EnvInitCache names the folder where a copy of a freshly initialised data directory is kept
@@ -72,7 +73,8 @@ func fromInitCache(entry, dataDir string, owner *serverOwner) (bool, error) {
 // toInitCache keeps a copy of the data directory initdb has just written (before postgres
 // ever ran in it) as the entry key in dir. It is written beside the entry and renamed into
 // place, so a reader sees a whole entry or none; when another process stored the same entry
-// first, its copy stays. Entries of other binaries or arguments are removed.
+// first, its copy stays. Entries of other binaries or arguments are removed, and copies left
+// half-written more than an hour ago.
 func toInitCache(dir, key, dataDir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -86,6 +88,12 @@ func toInitCache(dir, key, dataDir string) error {
 	if err := copyTree(dataDir, staged, nil); err != nil {
 		return err
 	}
+	// On disk before it is renamed into place: after a crash an entry is whole, not files cut
+	// short whose copies a cluster would start from and fail on later. One sync of the file
+	// system, not one per file (a thousand journal commits).
+	if err := syncFS(staged); err != nil {
+		return err
+	}
 	entry := filepath.Join(dir, key)
 	if err := os.Rename(staged, entry); err != nil {
 		if _, statErr := os.Stat(filepath.Join(entry, "PG_VERSION")); statErr == nil {
@@ -95,7 +103,16 @@ func toInitCache(dir, key, dataDir string) error {
 	}
 	others, _ := os.ReadDir(dir)
 	for _, e := range others {
-		if name := e.Name(); strings.HasPrefix(name, "pg-") && name != key && !strings.Contains(name, ".tmp-") {
+		name := e.Name()
+		switch {
+		case !strings.HasPrefix(name, "pg-") || name == key:
+		case strings.Contains(name, ".tmp-"):
+			// Left by a process that died while writing it (or is writing it now: an hour is
+			// far more than a copy takes).
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+				_ = os.RemoveAll(filepath.Join(dir, name))
+			}
+		default: // another binaries' or options' entry
 			_ = os.RemoveAll(filepath.Join(dir, name))
 		}
 	}

@@ -3,7 +3,9 @@ package embeddedpg
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -89,5 +91,54 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	}
 	if _, nextID := start(cache); nextID != healedID {
 		t.Errorf("the cluster after that has system identifier %d, want the new entry's %d", nextID, healedID)
+	}
+}
+
+// TestInitCacheKeepsOneEntry: storing an entry removes the entries of other binaries or
+// options and copies left half-written long ago, and leaves a copy another process is writing
+// now; a copy keeps the files' modes.
+func TestInitCacheKeepsOneEntry(t *testing.T) {
+	cache, data := t.TempDir(), filepath.Join(t.TempDir(), "data")
+	for path, mode := range map[string]os.FileMode{"PG_VERSION": 0o600, "global/pg_control": 0o600, "base/1/1259": 0o660} {
+		if err := os.MkdirAll(filepath.Join(data, filepath.Dir(path)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, path), []byte(path), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(data, path), mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{"pg-other", "pg-other.tmp-old", "pg-mine.tmp-writing", "unrelated"} {
+		if err := os.MkdirAll(filepath.Join(cache, dir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(cache, "pg-other.tmp-old"), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := toInitCache(cache, "pg-mine", data); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(cache)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{"pg-mine", "pg-mine.tmp-writing", "unrelated"}; !slices.Equal(left, want) {
+		t.Errorf("cache holds %v, want %v", left, want)
+	}
+	info, err := os.Stat(filepath.Join(cache, "pg-mine", "base", "1", "1259"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o660 { // past the umask (022 would take g+w)
+		t.Errorf("copied file's mode %v, want -rw-rw----", info.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(filepath.Join(cache, "pg-mine", "global", "pg_control")); string(b) != "global/pg_control" {
+		t.Errorf("copied pg_control holds %q", b)
 	}
 }

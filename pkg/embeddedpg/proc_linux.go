@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysProcAttr puts postgres in its own process group (so Stop can signal the
@@ -43,4 +45,14 @@ func isPostgresProcess(pid int) bool {
 	}
 	c := strings.TrimSpace(string(comm))
 	return c == "postgres" || c == "postmaster"
+}
+
+// syncFS flushes the file system that holds path to disk (syncfs(2)).
+func syncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }

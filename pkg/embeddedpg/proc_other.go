@@ -17,3 +17,9 @@ func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 // isPostgresProcess cannot inspect other processes portably; assuming a live
 // pid is postgres keeps us from deleting the lock file of a running cluster.
 func isPostgresProcess(pid int) bool { return true }
+
+// syncFS flushes every file system to disk (sync(2)): there is no syncfs outside Linux.
+func syncFS(string) error {
+	syscall.Sync()
+	return nil
+}
