@@ -26,6 +26,11 @@ FUZZTIME ?= 2s
 # reports keep their files and lines): a test binary of case-direction's service links in
 # 4.1-4.6 s instead of 5.2-7.4 s, and make test links about seventy.
 GO_TEST_FLAGS ?= -race -timeout 15m -ldflags=-w
+# The race runtime sleeps atexit_sleep_ms (1000 by default) before a race-built program exits,
+# for reports of races at its very end: a second for each of about seventy test binaries, and
+# for every test-binary child a test starts. 50 ms is what other large Go projects use
+# (docs/decisions.md, "make test's time").
+GORACE ?= atexit_sleep_ms=50
 
 export PATH := $(BIN):$(PATH)
 
@@ -152,7 +157,7 @@ bench-smoke:
 ## test-go: go test -race over every module's packages, including deploy/validate (renders and
 ## checks deploy/), in one run: its two test slots stay busy across modules
 test-go:
-	WIJKBRUG_FAULTS_BIN=$(BIN) WIJKBRUG_BIN=$(BIN) go test $(GO_TEST_FLAGS) $(PACKAGES)
+	GORACE="$(GORACE)" WIJKBRUG_FAULTS_BIN=$(BIN) WIJKBRUG_BIN=$(BIN) go test $(GO_TEST_FLAGS) $(PACKAGES)
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=2s) from its seeds alone; fuzz-long runs them
 ## for 2 minutes each, from and into the corpus kept in $GOCACHE/fuzz
