@@ -146,10 +146,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	err = c.start(ctx, binDir, owner, opts, initialised)
-	if err != nil && c.copiedFrom != "" && ctx.Err() == nil {
+	if err != nil && c.copiedFrom != "" && ctx.Err() == nil && !strings.Contains(err.Error(), "could not bind") {
 		// postgres does not start from a copy of the cache's entry: the entry is damaged (a
 		// file of it removed or cut short). It goes, and initdb makes the cluster (and a new
-		// entry); the data directory was made by this call a moment ago.
+		// entry); the data directory was made by this call a moment ago. (A port another
+		// program holds is no fault of the copy.)
 		log.Warn("embeddedpg: the initdb cache's copy did not start; removing the entry and running initdb", "entry", c.copiedFrom, "err", err)
 		_ = os.RemoveAll(c.copiedFrom)
 		if err = os.RemoveAll(c.dataDir); err == nil {
