@@ -1,6 +1,7 @@
 package embeddedpg
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,8 @@ import (
 // TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept, untouched by
 // the server that then ran in it, and the next new cluster is a copy of it (the same system
 // identifier, which initdb draws at random) that serves with its own passwords over TLS; with
-// the cache off a cluster runs initdb of its own; a damaged entry is replaced.
+// the cache off a cluster runs initdb of its own; a damaged entry is replaced, and a start
+// that fails on a port another program holds leaves the entry be.
 func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
@@ -91,6 +93,20 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	}
 	if _, nextID := start(cache); nextID != healedID {
 		t.Errorf("the cluster after that has system identifier %d, want the new entry's %d", nextID, healedID)
+	}
+
+	// A port another program holds fails the start, and is no reason to replace the entry.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if c, err := Start(ctx, Options{InitCache: cache, Port: held.Addr().(*net.TCPAddr).Port}); err == nil {
+		_ = c.Stop()
+		t.Fatal("a cluster started on a port another program holds")
+	}
+	if _, afterID := start(cache); afterID != healedID {
+		t.Errorf("after a start on a held port the entry was replaced (system identifier %d, want %d)", afterID, healedID)
 	}
 }
 
