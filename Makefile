@@ -40,7 +40,7 @@ all: build
 
 ## help: list the targets with what they do
 help:
-	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=2s, GO_TEST_FLAGS):"
+	@echo "Wijkbrug make targets (variables: EPHEMERAL=1 for run, FUZZTIME=2s, GO_TEST_FLAGS, GORACE):"
 	@awk '/^## [a-z-]+: /{ sub(/^## /, ""); i = index($$0, ": "); printf "  %-18s%s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
 		/^## /{ sub(/^## /, ""); printf "  %-18s%s\n", "", $$0 }' $(MAKEFILE_LIST)
 
