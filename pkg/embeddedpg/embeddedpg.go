@@ -146,7 +146,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	err = c.start(ctx, binDir, owner, opts, initialised)
-	if err != nil && c.copiedFrom != "" && ctx.Err() == nil && !strings.Contains(err.Error(), "could not bind") {
+	var portInUse *portInUseError
+	if err != nil && c.copiedFrom != "" && ctx.Err() == nil && !errors.As(err, &portInUse) {
 		// postgres does not start from a copy of the cache's entry: the entry is damaged (a
 		// file of it removed or cut short). It goes, and initdb makes the cluster (and a new
 		// entry); the data directory was made by this call a moment ago. (A port another
@@ -248,6 +249,12 @@ type transientError struct{ err error }
 
 func (e *transientError) Error() string { return e.err.Error() }
 func (e *transientError) Unwrap() error { return e.err }
+
+// portInUseError is a start that failed because another program holds the port.
+type portInUseError struct{ err error }
+
+func (e *portInUseError) Error() string { return e.err.Error() }
+func (e *portInUseError) Unwrap() error { return e.err }
 
 // initIfNeeded initialises the data directory unless it is: a copy of the cache's entry for
 // these binaries and arguments when there is one, else initdb (whose result the cache keeps
@@ -442,8 +449,11 @@ func (c *Cluster) startPostgres(ctx context.Context, binDir string, owner *serve
 		proc.kill()
 		tail := c.logSince(logStart)
 		err = fmt.Errorf("embeddedpg: postgres did not become ready: %w\n--- %s (tail) ---\n%s", err, filepath.Join(c.dir, "postgres.log"), tail)
-		if (opts.Port == 0 && strings.Contains(tail, "could not bind")) ||
-			strings.Contains(tail, "is still in use") {
+		if strings.Contains(tail, "could not bind") {
+			err = &portInUseError{err}
+		}
+		var portInUse *portInUseError
+		if (opts.Port == 0 && errors.As(err, &portInUse)) || strings.Contains(tail, "is still in use") {
 			return &transientError{err}
 		}
 		return err
