@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
 	casedirectionv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/casedirection/v1"
@@ -12,6 +10,7 @@ import (
 	intakev1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/intake/v1"
 	referralv1 "github.com/wijkbrug/wijkbrug/pkg/gen/wijkbrug/referral/v1"
 	"github.com/wijkbrug/wijkbrug/pkg/natsx"
+	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 )
 
 // bolaMatchedTeamRefers: team B's intake matches the household of team A's open case. A
@@ -62,30 +61,8 @@ func bolaMatchedTeamRefers(t *testing.T, env *bolaEnv, f *bolaFixture) {
 	}
 	waitUntil(t, "team A's referral for its later intake on A's case", func() bool { return slices.Contains(referrals(), aRef) })
 	// Every referral event delivered to case direction so far, B's included, is handled.
-	durableSettled(t, env.s, natsx.StreamName("referral"), "casedirection-referrals")
+	testkit.WaitConsumerSettled(t, jetStreamAs(t, env.s, env.s.Observer), natsx.StreamName("referral"), "casedirection-referrals")
 	if got := referrals(); slices.Contains(got, bRef) {
 		t.Errorf("team B's referral %s for its matched intake is on team A's case: %v", bRef, got)
 	}
-}
-
-// durableSettled waits until a service's durable consumer has nothing left to deliver and
-// nothing unacknowledged: every event on its stream until now has been handled. It reads the
-// consumer's information as the read-only observer.
-func durableSettled(t *testing.T, s *suite.Suite, stream, durable string) {
-	t.Helper()
-	js := jetStreamAs(t, s, s.Observer)
-	waitUntil(t, durable+" with nothing pending", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		str, err := js.Stream(ctx, stream)
-		if err != nil {
-			return false
-		}
-		c, err := str.Consumer(ctx, durable)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
 }

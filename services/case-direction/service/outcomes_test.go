@@ -21,7 +21,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wijkbrug/wijkbrug/pkg/cloudevents"
 	"github.com/wijkbrug/wijkbrug/pkg/devca"
 	"github.com/wijkbrug/wijkbrug/pkg/embeddedpg"
@@ -376,29 +375,6 @@ func startOutcomes(t *testing.T, env *svctest.Env) *svctest.Service {
 	peers := func(c *svc.Config) { c.ProviderMonitoringAddr, c.IntakeAddr = pmAddr, inAddr }
 	return env.Start(t, service.SpecWith(service.Options{OutcomeMinGroupSize: 5,
 		OutcomeMunicipalityOINs: map[string][]string{regionMunicipality: {municipalityOrg.OIN}}}), peers)
-}
-
-// waitConsumed waits until the durable consumer on producer's stream has delivered every event
-// there and had each acknowledged: the consumers acknowledge once an event is handled.
-func waitConsumed(t *testing.T, env *svctest.Env, producer, durable string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, err := env.JetStream().Consumer(ctx, natsx.StreamName(producer), durable)
-		var info *jetstream.ConsumerInfo
-		if err == nil {
-			info, err = c.Info(ctx)
-		}
-		cancel()
-		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %+v, %v", durable, info, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // waitProcessed waits until the outcome consumers have handled n events.
@@ -793,9 +769,8 @@ func TestOutcomeFiguresOverAGeneratedRegion(t *testing.T) {
 	for _, ev := range again[:50] {
 		env.PublishWithID(t, ev.producer, mustSubject(t, ev.msg), ev.aggregate, ev.id, ev.msg)
 	}
-	// Every repeat delivered and acknowledged, i.e. handled (a fixed wait passed without
-	// checking anything when the consumer was slower than it).
-	waitConsumed(t, env, "intake", "casedirection-outcomes-intake")
+	// Every repeat handled.
+	testkit.WaitConsumerSettled(t, env.JetStream(), natsx.StreamName("intake"), "casedirection-outcomes-intake")
 	if got := allFigures(t, env, s, outcomesv1.GroupBy_GROUP_BY_TEAM); !proto.Equal(got["intakes_by_channel"], byTeam["intakes_by_channel"]) {
 		t.Fatal("a redelivered event changed the figures")
 	}
