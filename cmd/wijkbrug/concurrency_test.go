@@ -120,9 +120,9 @@ func TestConcurrentChangesStayConsistent(t *testing.T) {
 	t.Logf("%d calls in %s (%.0f calls/s)", c.calls.Load(), elapsed.Round(time.Millisecond), float64(c.calls.Load())/elapsed.Seconds())
 	c.printStats(t)
 
-	// The services' logs: let event consumers process what the calls published, then no
+	// The services' logs: once the event consumers have handled what the calls published, no
 	// ERROR line may have been written since the fixture was set up.
-	time.Sleep(2 * time.Second)
+	waitQuiet(t, p.s)
 	lines := parseLogLines(logs.Bytes()[logMark:])
 	rpcLines, errs := 0, 0
 	for _, l := range lines {

@@ -46,7 +46,7 @@ type bench struct {
 	run      string // distinguishes this run's idempotency keys
 	bsns     bsnGen
 	ev       *eventWatch
-	quiet    *quietCheck
+	quiet    *suite.QuietCheck
 	// referrable are intakes of the demo team with their residents' BSNs, registered once for
 	// CreateReferral (a referral names a resident of its intake's household); referrableCases
 	// the same for CreateReferral from a case (crisis intakes, whose cases triage opened).
@@ -72,7 +72,7 @@ func newBench(ctx context.Context, s *suite.Suite, o options, out io.Writer) (*b
 	if b.ev, err = watchEvents(ctx, s); err != nil {
 		return nil, fmt.Errorf("event subscriber: %w", err)
 	}
-	if b.quiet, err = newQuietCheck(ctx, s, b.ev); err != nil {
+	if b.quiet, err = s.NewQuietCheck(ctx, b.ev.nc); err != nil {
 		b.ev.close()
 		b.raw.Close()
 		return nil, fmt.Errorf("quiet check: %w", err)
@@ -85,7 +85,7 @@ func newBench(ctx context.Context, s *suite.Suite, o options, out io.Writer) (*b
 }
 
 func (b *bench) close() {
-	b.quiet.close()
+	b.quiet.Close()
 	b.ev.close()
 	b.raw.Close()
 }
@@ -581,7 +581,7 @@ func (b *bench) chain(ctx context.Context, res *results) error {
 				at := time.Since(started)
 				// Where the backlog sits: unpublished outbox rows per service and what each
 				// service consumer has not yet handled (the same reads as the quiet check).
-				where, err := b.quiet.busy(ctx)
+				where, err := b.quiet.Busy(ctx)
 				if err != nil {
 					where = []string{"(not read: " + err.Error() + ")"}
 				}

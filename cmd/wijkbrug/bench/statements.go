@@ -67,8 +67,8 @@ func (b *bench) resetStatements(ctx context.Context) error {
 		return err
 	}
 	// Table statistics are per database.
-	for _, db := range slices.Sorted(maps.Keys(b.quiet.dbs)) {
-		if _, err := b.quiet.dbs[db].Exec(ctx, `SELECT pg_stat_reset()`); err != nil {
+	for _, db := range slices.Sorted(maps.Keys(b.quiet.Databases())) {
+		if _, err := b.quiet.Databases()[db].Exec(ctx, `SELECT pg_stat_reset()`); err != nil {
 			return fmt.Errorf("pg_stat_reset in %s: %w", db, err)
 		}
 	}
@@ -86,8 +86,8 @@ func (b *bench) wholeTableReads(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	var found []string
-	for _, db := range slices.Sorted(maps.Keys(b.quiet.dbs)) {
-		rows, err := b.quiet.dbs[db].Query(ctx, `
+	for _, db := range slices.Sorted(maps.Keys(b.quiet.Databases())) {
+		rows, err := b.quiet.Databases()[db].Query(ctx, `
 			SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables
 			WHERE seq_tup_read >= 1000 ORDER BY seq_tup_read DESC LIMIT 3`)
 		if err != nil {
