@@ -1,0 +1,720 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+)
+
+// TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
+// a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
+// example, and docs/rest.md, every sh block in order, after the README's own shorthands (P,
+// TODAY, as). bash runs each block as written — quotes, $P, $TODAY, functions and pipes are
+// bash's — with bin/grpcurl and curl handing their arguments and input to the test over a
+// loopback socket (bash's /dev/tcp), and the test makes each call as grpcurl makes it (the JSON mapped onto the request by protojson, the metadata from
+// -H, the client certificate from -cert/-key, the answer printed in lowerCamelCase) or runs
+// curl itself, on the suite's port for the README's default one (from the README's own
+// table), and records the outcome. A placeholder such as <signal_id> or <case_id> is what the
+// text says it is: the field of an earlier answer (signalId, signal_id) or the id of the case
+// or decision an earlier answer holds (case.id, cases[0].id).
+//
+// What the comment governing a command claims is checked (the comment lines above it in the
+// same paragraph of the block):
+//   - a call answers OK, or a status code its comment names (UNAUTHENTICATED,
+//     FAILED_PRECONDITION, …), and "(CODE: words …)" puts the words in that answer's message;
+//   - curl answers 2xx, or an HTTP status its comment names (400);
+//   - each code or status a comment names is answered by a command it governs;
+//   - where the comment says "within a moment", the upper-case values it names outside
+//     parentheses (FED_BACK, STARTED) are in the answer: the call is repeated until they are
+//     (30 s), as a reader would.
+func TestDocsExamplesRun(t *testing.T) {
+	t.Parallel()
+	for _, prog := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			t.Fatalf("%s runs the documentation's commands: install it (apt-get install %s; .ci/run does)", prog, prog)
+		}
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	calling := shBlocks(mdSection(t, readme, "## Calling the APIs"))
+	prelude := -1
+	for i, b := range calling {
+		if strings.Contains(b, "as() {") {
+			prelude = i
+		}
+	}
+	if prelude < 0 || len(calling) < 4 {
+		t.Fatalf("the README's \"Calling the APIs\" has %d sh blocks and no shorthand block (as() {…}): has it changed shape?", len(calling))
+	}
+	type docBlock struct{ doc, text string }
+	var blocks []docBlock
+	for i, b := range calling {
+		if i != prelude {
+			blocks = append(blocks, docBlock{"README.md, Calling the APIs", b})
+		}
+	}
+	metrics := 0
+	for _, b := range shBlocks(mdSection(t, readme, "## Architecture")) {
+		if strings.HasPrefix(b, "curl ") {
+			blocks = append(blocks, docBlock{"README.md, Architecture", b})
+			metrics++
+		}
+	}
+	if metrics != 1 {
+		t.Fatalf("the README's Architecture section has %d curl blocks (the metrics example): want 1", metrics)
+	}
+	rest, err := os.ReadFile("../../docs/rest.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range shBlocks(string(rest)) {
+		blocks = append(blocks, docBlock{"docs/rest.md", b})
+	}
+
+	_, s := startSuite(t, 4*time.Minute, suite.Options{LogOutput: &bytes.Buffer{}})
+	work := t.TempDir()
+	// The documents' P=.wijkbrug/pki is relative to the repository, where make run keeps the
+	// suite's data; the suite's throw-away directory stands in for it.
+	if err := os.Mkdir(filepath.Join(work, ".wijkbrug"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Dir(s.CAFile), filepath.Join(work, ".wijkbrug", "pki")); err != nil {
+		t.Fatal(err)
+	}
+	srv := &docsServer{t: t, work: work, st: docsState{Ports: docsPorts(t, readme, s)}}
+	port := srv.listen()
+	total := 0
+	for _, b := range blocks {
+		total += runDocBlock(t, srv, port, b.doc, calling[prelude], b.text)
+	}
+	if total < 30 {
+		t.Errorf("the documents' commands made %d calls: fewer than they hold", total)
+	}
+	t.Logf("%d commands of the documents run", total)
+}
+
+// docsState is what one run's commands share.
+type docsState struct {
+	Ports   map[string]string   // the README's port → the suite's
+	Answers []any               // every answer so far, as JSON, newest last
+	Claims  map[string][]string // the line a command starts on → values it must show in time
+}
+
+// docsResult is one command's outcome.
+type docsResult struct {
+	Line    int
+	Prog    string
+	Code    string // a gRPC code (OK, FAILED_PRECONDITION…), or HTTP nnn; "" when unknown
+	Message string
+	Problem string // the command could not be made as written: a failure whatever its comment
+}
+
+// docsServer makes the calls of the commands bash hands it, one at a time, in the order bash
+// runs them.
+type docsServer struct {
+	t       *testing.T
+	work    string
+	mu      sync.Mutex
+	st      docsState
+	results []docsResult
+}
+
+// docsShell is what bash runs before the shorthands and a block: bin/grpcurl and curl send
+// the line their command starts on (the outermost caller's, less the lines before the
+// block), their arguments and their input to the test, and print what it answers.
+const docsShell = `docs_line() { local n=${#BASH_LINENO[@]}; echo $((${BASH_LINENO[$((n-2))]} - DOCS_OFFSET)); }
+docs_call() {
+  local fd code
+  exec {fd}<>/dev/tcp/127.0.0.1/$DOCS_PORT || return 99
+  { printf '%s\0' "$@"; printf '\036\0'; printf '%s\n' "$(base64 -w0)"; } >&$fd
+  read -r code <&$fd
+  cat <&$fd
+  exec {fd}>&-
+  return "$code"
+}
+bin/grpcurl() { docs_call grpcurl "$(docs_line)" "$@"; }
+curl() { docs_call curl "$(docs_line)" "$@"; }
+`
+
+// listen serves the commands on a loopback port until the test ends.
+func (srv *docsServer) listen() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.t.Fatal(err)
+	}
+	srv.t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			srv.serve(conn)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// serve reads one command (its arguments up to a record separator, then its input in base64
+// on a line), runs it, and answers its exit code on a line and then its output.
+func (srv *docsServer) serve(conn net.Conn) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	r := bufio.NewReader(conn)
+	var args []string
+	for {
+		f, err := r.ReadString(0)
+		if err != nil {
+			return
+		}
+		f = strings.TrimSuffix(f, "\x00")
+		if f == "\x1e" {
+			break
+		}
+		args = append(args, f)
+	}
+	in, err := r.ReadString('\n')
+	if err != nil {
+		return
+	}
+	stdin, err := base64.StdEncoding.DecodeString(strings.TrimSpace(in))
+	if err != nil || len(args) < 2 {
+		fmt.Fprintf(conn, "2\n")
+		return
+	}
+	line, _ := strconv.Atoi(args[1])
+	srv.mu.Lock()
+	c := &docsCmd{srv: srv, st: &srv.st, stdin: stdin, res: docsResult{Line: line, Prog: args[0]}}
+	var out []byte
+	exit := 0
+	if err := c.substitute(args[2:]); err != nil {
+		c.res.Problem = err.Error()
+		exit = 1
+	} else if args[0] == "grpcurl" {
+		out, exit = c.grpcurl(args[2:], args[1])
+	} else {
+		out, exit = c.curl(args[2:])
+	}
+	srv.results = append(srv.results, c.res)
+	srv.mu.Unlock()
+	fmt.Fprintf(conn, "%d\n", exit)
+	_, _ = conn.Write(out)
+}
+
+type docsCmd struct {
+	srv   *docsServer
+	st    *docsState
+	stdin []byte
+	res   docsResult
+}
+
+func (h *docsCmd) keep(answer []byte) {
+	var v any
+	if json.Unmarshal(answer, &v) == nil {
+		h.st.Answers = append(h.st.Answers, v)
+	}
+}
+
+var (
+	placeholder = regexp.MustCompile(`<([a-z_]+)>`)
+	codeNamed   = regexp.MustCompile(`\b(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)\b`)
+	codeMessage = regexp.MustCompile(`\(([A-Z_]+):\s*([^…)]*)`)
+	httpNamed   = regexp.MustCompile(`\b([45]\d\d)\b`)
+	claimedWord = regexp.MustCompile(`\b[A-Z][A-Z_]{3,}\b`)
+	parenthesis = regexp.MustCompile(`\([^)]*\)`)
+)
+
+// runDocBlock runs one sh block in bash and checks every command's outcome against the
+// comment governing it; it returns how many commands ran.
+func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block string) int {
+	t.Helper()
+	lines := strings.Split(block, "\n")
+	head := docsShell + prelude + "\n"
+	offset := strings.Count(head, "\n")
+	claims := map[string][]string{}
+	comments := map[int]string{} // the line a command may start on (1-based) → its comment
+	for i := range lines {
+		if c := governingComment(lines, i); c != "" {
+			comments[i+1] = c
+			if strings.Contains(c, "within a moment") {
+				claims[strconv.Itoa(i+1)] = claimedWord.FindAllString(parenthesis.ReplaceAllString(c, ""), -1)
+			}
+		}
+	}
+	srv.mu.Lock()
+	srv.st.Claims, srv.results = claims, nil
+	srv.mu.Unlock()
+	script := filepath.Join(srv.work, "block.sh")
+	if err := os.WriteFile(script, []byte(head+block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", script)
+	cmd.Dir = srv.work
+	cmd.Env = append(os.Environ(), "DOCS_PORT="+strconv.Itoa(port), "DOCS_OFFSET="+strconv.Itoa(offset))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, runErr := cmd.Output() // a block may end on a command that fails on purpose
+	if regexp.MustCompile(`block\.sh: line \d+: syntax error`).Match(stderr.Bytes()) {
+		t.Errorf("%s: bash cannot run a block as written (%v):\n%s", doc, runErr, stderr.String())
+	}
+	srv.mu.Lock()
+	results := srv.results
+	srv.mu.Unlock()
+	if len(results) == 0 {
+		t.Fatalf("%s: the block ran no command (bash: %v)\n%s%s\n%s", doc, runErr, out, stderr.String(), block)
+	}
+	answered := map[string]map[string]bool{} // comment → codes its commands answered
+	for _, r := range results {
+		if r.Line < 1 || r.Line > len(lines) {
+			t.Fatalf("%s: a command on line %d of a %d-line block", doc, r.Line, len(lines))
+		}
+		line := strings.TrimSpace(lines[r.Line-1])
+		if r.Problem != "" {
+			t.Errorf("%s: %q: %s", doc, line, r.Problem)
+			continue
+		}
+		comment := comments[r.Line]
+		if answered[comment] == nil {
+			answered[comment] = map[string]bool{}
+		}
+		answered[comment][r.Code] = true
+		switch {
+		case r.Code == "" || r.Code == "OK" || strings.HasPrefix(r.Code, "HTTP 2"):
+		case strings.HasPrefix(r.Code, "HTTP "):
+			if !slices.Contains(httpNamed.FindAllString(comment, -1), strings.TrimPrefix(r.Code, "HTTP ")) {
+				t.Errorf("%s: %q answered %s (%s); its comment names no such status (%q)", doc, line, r.Code, r.Message, comment)
+			}
+		default:
+			if !slices.Contains(codeNamed.FindAllString(comment, -1), r.Code) {
+				t.Errorf("%s: %q answered %s (%s); its comment names no such code (%q)", doc, line, r.Code, r.Message, comment)
+			}
+			for _, m := range codeMessage.FindAllStringSubmatch(comment, -1) {
+				if m[1] == r.Code && !strings.Contains(r.Message, strings.TrimSpace(m[2])) {
+					t.Errorf("%s: %q answered %q; its comment says %q", doc, line, r.Message, m[2])
+				}
+			}
+		}
+		t.Logf("%s: %s … %s", doc, line, r.Code)
+	}
+	for comment, codes := range answered {
+		named := codeNamed.FindAllString(comment, -1)
+		for _, status := range httpNamed.FindAllString(comment, -1) {
+			named = append(named, "HTTP "+status)
+		}
+		for _, c := range named {
+			if !codes[c] {
+				t.Errorf("%s: the comment %q names %s, and none of the commands it governs answered it (%v)", doc, comment, c, codes)
+			}
+		}
+	}
+	return len(results)
+}
+
+// governingComment is the comment of the command that may start on lines[i]: the comment lines
+// above it in the same paragraph (up to a blank line), past the lines of earlier commands.
+func governingComment(lines []string, i int) string {
+	if l := strings.TrimSpace(lines[i]); l == "" || strings.HasPrefix(l, "#") {
+		return ""
+	}
+	k := i - 1
+	for k >= 0 {
+		l := strings.TrimSpace(lines[k])
+		if l == "" {
+			return ""
+		}
+		if strings.HasPrefix(l, "#") {
+			break
+		}
+		k--
+	}
+	if k < 0 {
+		return ""
+	}
+	var c []string
+	for ; k >= 0 && strings.HasPrefix(strings.TrimSpace(lines[k]), "#"); k-- {
+		c = append([]string{strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[k]), "#"))}, c...)
+	}
+	return strings.Join(c, " ")
+}
+
+// mdSection is the part of a Markdown document from heading to the next heading of its level.
+func mdSection(t *testing.T, doc, heading string) string {
+	t.Helper()
+	i := strings.Index(doc, "\n"+heading+"\n")
+	if i < 0 {
+		t.Fatalf("the README has no %q", heading)
+	}
+	rest := doc[i+1+len(heading):]
+	level := heading[:strings.Index(heading, " ")+1]
+	if j := strings.Index(rest, "\n"+level); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// shBlocks are the fenced ```sh blocks of a Markdown text.
+func shBlocks(md string) []string {
+	var out []string
+	for _, part := range strings.Split(md, "```sh\n")[1:] {
+		if end := strings.Index(part, "```"); end >= 0 {
+			out = append(out, part[:end])
+		}
+	}
+	return out
+}
+
+// docsPorts maps the README's default ports (its service table's gRPC ports; REST 20 and admin
+// 40 above them, as "Quick start" says) to the suite's.
+func docsPorts(t *testing.T, readme string, s *suite.Suite) map[string]string {
+	t.Helper()
+	row := regexp.MustCompile("(?m)^\\| ([a-z-]+) \\|.*\\| `wijkbrug\\.[a-z]+\\.v1\\.[A-Za-z]+` \\| (\\d+) \\|")
+	out := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(readme, -1) {
+		e := s.Endpoint(strings.ReplaceAll(m[1], "-", ""))
+		port, _ := strconv.Atoi(m[2])
+		out[m[2]] = e.Addr
+		out[strconv.Itoa(port+20)] = e.RESTAddr
+		out[strconv.Itoa(port+40)] = e.AdminAddr
+	}
+	if len(out) != 12 {
+		t.Fatalf("the README's service table gives the ports %v: want four services' gRPC, REST and admin ports", out)
+	}
+	return out
+}
+
+// substitute replaces the placeholders in args by the values earlier answers give them.
+func (h *docsCmd) substitute(args []string) error {
+	var missing []string
+	for i, a := range args {
+		args[i] = placeholder.ReplaceAllStringFunc(a, func(p string) string {
+			v, ok := h.lookup(placeholder.FindStringSubmatch(p)[1])
+			if !ok {
+				missing = append(missing, p)
+			}
+			return v
+		})
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: in no answer before it", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// lookup finds a placeholder's value in the answers, newest first: the field itself
+// (signal_id: signalId or signal_id), or for <x_id> the id of the x an answer holds (case.id,
+// cases[0].id).
+func (h *docsCmd) lookup(name string) (string, bool) {
+	camel := regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
+	object := strings.TrimSuffix(name, "_id")
+	idOf := func(v any) (string, bool) {
+		if o, ok := v.(map[string]any); ok {
+			id, ok := o["id"].(string)
+			return id, ok
+		}
+		return "", false
+	}
+	for i := len(h.st.Answers) - 1; i >= 0; i-- {
+		a := h.st.Answers[i]
+		for _, key := range []string{camel, name} {
+			if v, ok := findKey(a, key); ok {
+				return v, true
+			}
+		}
+		m, ok := a.(map[string]any)
+		if !ok || object == name {
+			continue
+		}
+		if id, ok := idOf(m[object]); ok {
+			return id, true
+		}
+		if l, ok := m[object+"s"].([]any); ok && len(l) > 0 {
+			if id, ok := idOf(l[0]); ok {
+				return id, true
+			}
+		}
+	}
+	return "", false
+}
+
+func findKey(v any, key string) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		if s, ok := v[key].(string); ok {
+			return s, true
+		}
+		for _, e := range v {
+			if s, ok := findKey(e, key); ok {
+				return s, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if s, ok := findKey(e, key); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// address maps a documented host:port (localhost and a README port) to the suite's port.
+func (h *docsCmd) address(documented string) (string, error) {
+	host, port, err := net.SplitHostPort(documented)
+	if err != nil || host != "localhost" || h.st.Ports[port] == "" {
+		return "", fmt.Errorf("address %q is not one of the services' ports", documented)
+	}
+	_, suitePort, _ := net.SplitHostPort(h.st.Ports[port])
+	return net.JoinHostPort(host, suitePort), nil
+}
+
+// grpcurl makes the call grpcurl makes for args, repeating it while the answer lacks a value
+// its comment says it shows within a moment. It returns what grpcurl prints and its exit code.
+func (h *docsCmd) grpcurl(args []string, line string) ([]byte, int) {
+	deadline := time.Now()
+	words := h.st.Claims[line]
+	if len(words) > 0 {
+		deadline = deadline.Add(30 * time.Second)
+	}
+	for {
+		answer, err := h.call(args)
+		if h.res.Problem != "" {
+			return nil, 1
+		}
+		missing := ""
+		for _, w := range words {
+			if !bytes.Contains(answer, []byte(w)) {
+				missing = w
+			}
+		}
+		if missing == "" || time.Now().After(deadline) {
+			if missing != "" {
+				h.res.Problem = fmt.Sprintf("the answer does not show %s, as its comment says, after 30 s:\n%s", missing, answer)
+			}
+			if err != nil {
+				s := status.Convert(err)
+				h.res.Code, h.res.Message = codeName(s.Code()), s.Message()
+				// grpcurl prints the error on its standard error and exits 64 + the code.
+				return nil, 64 + int(s.Code())
+			}
+			h.res.Code = "OK"
+			h.keep(answer)
+			return append(answer, '\n'), 0
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func codeName(c codes.Code) string {
+	return strings.ToUpper(regexp.MustCompile(`([a-z])([A-Z])`).ReplaceAllString(c.String(), "${1}_$2"))
+}
+
+// call makes one grpcurl call: list (reflection) or a unary method with -d as its request.
+// A command that cannot be made as written sets h.res.Problem.
+func (h *docsCmd) call(args []string) ([]byte, error) {
+	problem := func(format string, a ...any) ([]byte, error) {
+		h.res.Problem = fmt.Sprintf(format, a...)
+		return nil, nil
+	}
+	var caFile, certFile, keyFile, data string
+	md := metadata.MD{}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
+			continue
+		}
+		if i+1 >= len(args) {
+			return problem("grpcurl flag %s without a value", a)
+		}
+		v := args[i+1]
+		i++
+		switch a {
+		case "-cacert":
+			caFile = v
+		case "-cert":
+			certFile = v
+		case "-key":
+			keyFile = v
+		case "-d":
+			data = v
+		case "-H":
+			k, val, ok := strings.Cut(v, ":")
+			if !ok {
+				return problem("grpcurl -H %q is not name: value", v)
+			}
+			md.Append(strings.TrimSpace(k), strings.TrimSpace(val))
+		default:
+			return problem("grpcurl flag %s: the test does not know it", a)
+		}
+	}
+	if len(pos) != 2 {
+		return problem("grpcurl %q: want an address and a method (or list)", args)
+	}
+	addr, err := h.address(pos[0])
+	if err != nil {
+		return problem("%v", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
+	ca, err := os.ReadFile(filepath.Join(h.srv.work, caFile))
+	if err != nil || !tc.RootCAs.AppendCertsFromPEM(ca) {
+		return problem("-cacert %s: %v", caFile, err)
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(h.srv.work, certFile), filepath.Join(h.srv.work, keyFile))
+		if err != nil {
+			return problem("-cert %s -key %s: %v", certFile, keyFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	if err != nil {
+		return problem("%v", err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), md), 20*time.Second)
+	defer cancel()
+
+	if pos[1] == "list" {
+		stream, err := reflectionpb.NewServerReflectionClient(cc).ServerReflectionInfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			return nil, err
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, s := range resp.GetListServicesResponse().GetService() {
+			names = append(names, s.GetName())
+		}
+		if len(names) == 0 {
+			return problem("list answered no services")
+		}
+		return []byte(strings.Join(names, "\n")), nil
+	}
+	service, method, ok := strings.Cut(pos[1], "/")
+	if !ok {
+		return problem("grpcurl method %q is not service/method", pos[1])
+	}
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	if err != nil {
+		return problem("no service %s: %v", service, err)
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return problem("%s is not a service", service)
+	}
+	m := sd.Methods().ByName(protoreflect.Name(method))
+	if m == nil {
+		return problem("%s has no method %s", service, method)
+	}
+	req := dynamicpb.NewMessage(m.Input())
+	if data != "" {
+		if err := protojson.Unmarshal([]byte(data), req); err != nil {
+			return problem("the request does not map onto %s: %v\n%s", m.Input().FullName(), err, data)
+		}
+	}
+	resp := dynamicpb.NewMessage(m.Output())
+	if err := cc.Invoke(ctx, "/"+service+"/"+method, req, resp); err != nil {
+		return nil, err
+	}
+	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(resp)
+}
+
+// curl runs curl with the command's arguments, its URLs on the suite's ports, and records the
+// HTTP status (from a header dump, unless the command dumps the headers itself).
+func (h *docsCmd) curl(args []string) ([]byte, int) {
+	args = append([]string(nil), args...)
+	urls := 0
+	for i, a := range args {
+		scheme := ""
+		rest := a
+		for _, p := range []string{"https://", "http://"} {
+			if r, ok := strings.CutPrefix(a, p); ok {
+				scheme, rest = p, r
+			}
+		}
+		if scheme == "" && !strings.HasPrefix(a, "localhost:") {
+			continue
+		}
+		hostPort, path, _ := strings.Cut(rest, "/")
+		addr, err := h.address(hostPort)
+		if err != nil {
+			h.res.Problem = err.Error()
+			return nil, 1
+		}
+		args[i] = scheme + addr + "/" + path
+		urls++
+	}
+	if urls != 1 {
+		h.res.Problem = fmt.Sprintf("curl %q: want one URL", args)
+		return nil, 1
+	}
+	headers := filepath.Join(h.srv.work, "curl-headers")
+	_ = os.Remove(headers)
+	cmd := exec.Command("curl", append([]string{"-D", headers}, args...)...)
+	cmd.Dir = h.srv.work
+	cmd.Stdin = bytes.NewReader(h.stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	exit := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		exit = ee.ExitCode()
+		h.res.Problem = fmt.Sprintf("curl exited %d: %s", exit, strings.TrimSpace(stderr.String()))
+	} else if err != nil {
+		h.res.Problem = err.Error()
+		return nil, 1
+	}
+	dump, _ := os.ReadFile(headers)
+	if len(dump) == 0 {
+		dump = out // the command's own -D -
+	}
+	if m := regexp.MustCompile(`(?m)^HTTP/[\d.]+ (\d{3})`).FindAllSubmatch(dump, -1); len(m) > 0 {
+		h.res.Code = "HTTP " + string(m[len(m)-1][1])
+	}
+	if strings.HasPrefix(h.res.Code, "HTTP 2") {
+		h.keep(out)
+	} else {
+		h.res.Message = strings.TrimSpace(string(out))
+	}
+	return out, exit
+}
