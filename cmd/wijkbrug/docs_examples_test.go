@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -38,7 +39,7 @@ import (
 
 // TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
 // a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
-// example, docs/rest.md and the referral and outcomes guides, every sh block in order, after the README's own shorthands (P,
+// example, docs/rest.md and the intake, referral and outcomes guides, every sh block in order, after the README's own shorthands (P,
 // TODAY, as). bash runs each block as written — quotes, $P, $TODAY, functions and pipes are
 // bash's — with bin/grpcurl and curl handing their arguments and input to the test over a
 // loopback socket (bash's /dev/tcp), and the test makes each call as grpcurl makes it (the JSON mapped onto the request by protojson, the metadata from
@@ -46,7 +47,8 @@ import (
 // curl itself, on the suite's port for the README's default one (from the README's own
 // table), and records the outcome. A placeholder such as <signal_id> or <case_id> is what the
 // text says it is: the field of an earlier answer (signalId, signal_id) or the id of the case
-// or decision an earlier answer holds (case.id, cases[0].id).
+// or decision an earlier answer holds (case.id, cases[0].id), newest first; <intake_id of
+// desk-1> is the field of the answer to the request with idempotency key desk-1.
 //
 // What the comment governing a command claims is checked (the comment lines above it in the
 // same paragraph of the block):
@@ -104,10 +106,11 @@ func TestDocsExamplesRun(t *testing.T) {
 	for _, b := range shBlocks(string(rest)) {
 		blocks = append(blocks, docBlock{"docs/rest.md", b})
 	}
-	// The guides written as runnable walkthroughs; intake.md, case-direction.md and
-	// provider-monitoring.md lean on prose between their commands ("register one more as
-	// desk-2 was", "<running number>") and are not run yet (docs/decisions.md).
-	for _, guide := range []string{"referral.md", "outcomes.md"} {
+	// The guides written as runnable walkthroughs, in the order they build on each other;
+	// case-direction.md and provider-monitoring.md lean on prose between their commands
+	// ("<running number>") and are not run yet (docs/decisions.md). DOCS_GUIDES adds guides,
+	// to try one.
+	for _, guide := range append([]string{"intake.md", "referral.md", "outcomes.md"}, strings.Fields(os.Getenv("DOCS_GUIDES"))...) {
 		g, err := os.ReadFile("../../docs/services/" + guide)
 		if err != nil {
 			t.Fatal(err)
@@ -144,8 +147,14 @@ func TestDocsExamplesRun(t *testing.T) {
 // docsState is what one run's commands share.
 type docsState struct {
 	Ports   map[string]string   // the README's port → the suite's
-	Answers []any               // every answer so far, as JSON, newest last
+	Answers []docsAnswer        // every answer so far, newest last
 	Claims  map[string][]string // the line a command starts on → values it must show in time
+}
+
+// docsAnswer is one answer, as JSON, with the idempotency key of its request ("" if none).
+type docsAnswer struct {
+	Key   string
+	Value any
 }
 
 // docsResult is one command's outcome.
@@ -255,21 +264,38 @@ type docsCmd struct {
 	st    *docsState
 	stdin []byte
 	res   docsResult
+	key   string // the request's idempotency key, if any
 }
 
-func (h *docsCmd) keep(answer []byte) {
+// requestKey is the idempotency key a command sends: in its JSON, or as a header.
+func requestKey(data string, headers []string) string {
+	var body struct {
+		Key string `json:"idempotency_key"`
+	}
+	if json.Unmarshal([]byte(data), &body) == nil && body.Key != "" {
+		return body.Key
+	}
+	for _, h := range headers {
+		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "idempotency-key") {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func (h *docsCmd) keep(answer []byte, key string) {
 	var v any
 	if json.Unmarshal(answer, &v) == nil {
-		h.st.Answers = append(h.st.Answers, v)
+		h.st.Answers = append(h.st.Answers, docsAnswer{key, v})
 	}
 }
 
 var (
-	placeholder = regexp.MustCompile(`<([a-z_]+)>`)
+	placeholder = regexp.MustCompile(`<([a-z_]+)(?: of ([a-z0-9-]+))?>`)
 	apiCommand  = regexp.MustCompile(`(?m)^\s*(as |bin/grpcurl |curl )`)
 	codeNamed   = regexp.MustCompile(`\b(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)\b`)
 	codeMessage = regexp.MustCompile(`\(([A-Z_]+):\s*([^…)]*)`)
-	codeLast    = regexp.MustCompile(`\b([A-Z]+(?:_[A-Z]+)*)[.)]*$`)
+	codeLast    = regexp.MustCompile(`\b([A-Z]+(?:_[A-Z]+)*)\.?$`)
 	httpNamed   = regexp.MustCompile(`\b([45]\d\d)\b`)
 	claimedWord = regexp.MustCompile(`\b[A-Z][A-Z_]{3,}\b`)
 	parenthesis = regexp.MustCompile(`\([^)]*\)`)
@@ -457,7 +483,8 @@ func (h *docsCmd) substitute(args []string) error {
 	var missing []string
 	for i, a := range args {
 		args[i] = placeholder.ReplaceAllStringFunc(a, func(p string) string {
-			v, ok := h.lookup(placeholder.FindStringSubmatch(p)[1])
+			m := placeholder.FindStringSubmatch(p)
+			v, ok := h.lookup(m[1], m[2])
 			if !ok {
 				missing = append(missing, p)
 			}
@@ -472,8 +499,8 @@ func (h *docsCmd) substitute(args []string) error {
 
 // lookup finds a placeholder's value in the answers, newest first: the field itself
 // (signal_id: signalId or signal_id), or for <x_id> the id of the x an answer holds (case.id,
-// cases[0].id).
-func (h *docsCmd) lookup(name string) (string, bool) {
+// cases[0].id). <x of key> looks only in the answer to the request with that idempotency key.
+func (h *docsCmd) lookup(name, key string) (string, bool) {
 	camel := regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
 	object := strings.TrimSuffix(name, "_id")
 	idOf := func(v any) (string, bool) {
@@ -484,7 +511,10 @@ func (h *docsCmd) lookup(name string) (string, bool) {
 		return "", false
 	}
 	for i := len(h.st.Answers) - 1; i >= 0; i-- {
-		a := h.st.Answers[i]
+		if key != "" && h.st.Answers[i].Key != key {
+			continue
+		}
+		a := h.st.Answers[i].Value
 		for _, key := range []string{camel, name} {
 			if v, ok := findKey(a, key); ok {
 				return v, true
@@ -563,11 +593,18 @@ func (h *docsCmd) grpcurl(args []string, line string) ([]byte, int) {
 			if err != nil {
 				s := status.Convert(err)
 				h.res.Code, h.res.Message = codeName(s.Code()), s.Message()
+				for _, d := range s.Details() {
+					if br, ok := d.(*errdetails.BadRequest); ok {
+						for _, v := range br.GetFieldViolations() {
+							h.res.Message += "; " + v.GetField() + ": " + v.GetDescription()
+						}
+					}
+				}
 				// grpcurl prints the error on its standard error and exits 64 + the code.
 				return nil, 64 + int(s.Code())
 			}
 			h.res.Code = "OK"
-			h.keep(answer)
+			h.keep(answer, h.key)
 			return append(answer, '\n'), 0
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -586,6 +623,7 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 		return nil, nil
 	}
 	var caFile, certFile, keyFile, data string
+	var headers []string
 	md := metadata.MD{}
 	var pos []string
 	for i := 0; i < len(args); i++ {
@@ -609,6 +647,7 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 		case "-d":
 			data = v
 		case "-H":
+			headers = append(headers, v)
 			k, val, ok := strings.Cut(v, ":")
 			if !ok {
 				return problem("grpcurl -H %q is not name: value", v)
@@ -621,6 +660,7 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 	if len(pos) != 2 {
 		return problem("grpcurl %q: want an address and a method (or list)", args)
 	}
+	h.key = requestKey(data, headers)
 	addr, err := h.address(pos[0])
 	if err != nil {
 		return problem("%v", err)
@@ -724,6 +764,13 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 		h.res.Problem = fmt.Sprintf("curl %q: want one URL", args)
 		return nil, 1
 	}
+	var sent []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-H" {
+			sent = append(sent, args[i+1])
+		}
+	}
+	h.key = requestKey("", sent)
 	headers := filepath.Join(h.srv.work, "curl-headers")
 	_ = os.Remove(headers)
 	cmd := exec.Command("curl", append([]string{"-D", headers}, args...)...)
@@ -749,7 +796,7 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 		h.res.Code = "HTTP " + string(m[len(m)-1][1])
 	}
 	if strings.HasPrefix(h.res.Code, "HTTP 2") {
-		h.keep(out)
+		h.keep(out, h.key)
 	} else {
 		h.res.Message = strings.TrimSpace(string(out))
 	}
