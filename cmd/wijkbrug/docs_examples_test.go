@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -39,8 +40,9 @@ import (
 
 // TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
 // a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
-// example, docs/rest.md and the intake, referral and outcomes guides, every sh block in order, after the README's own shorthands (P,
-// TODAY, as). bash runs each block as written — quotes, $P, $TODAY, functions and pipes are
+// example, docs/rest.md and the intake, referral, outcomes and case-direction guides, every sh
+// block in order, after the README's own shorthands (P, TODAY, as). bash runs each block as
+// written — quotes, $P, $TODAY, functions and pipes are
 // bash's — with bin/grpcurl and curl handing their arguments and input to the test over a
 // loopback socket (bash's /dev/tcp), and the test makes each call as grpcurl makes it (the JSON mapped onto the request by protojson, the metadata from
 // -H, the client certificate from -cert/-key, the answer printed in lowerCamelCase) or runs
@@ -107,10 +109,9 @@ func TestDocsExamplesRun(t *testing.T) {
 		blocks = append(blocks, docBlock{"docs/rest.md", b})
 	}
 	// The guides written as runnable walkthroughs, in the order they build on each other;
-	// case-direction.md and provider-monitoring.md lean on prose between their commands
-	// ("<running number>") and are not run yet (docs/decisions.md). DOCS_GUIDES adds guides,
-	// to try one.
-	for _, guide := range append([]string{"intake.md", "referral.md", "outcomes.md"}, strings.Fields(os.Getenv("DOCS_GUIDES"))...) {
+	// provider-monitoring.md leans on prose between its commands ("<running number>") and is
+	// not run yet (docs/decisions.md). DOCS_GUIDES adds guides, to try one.
+	for _, guide := range append([]string{"intake.md", "referral.md", "outcomes.md", "case-direction.md"}, strings.Fields(os.Getenv("DOCS_GUIDES"))...) {
 		g, err := os.ReadFile("../../docs/services/" + guide)
 		if err != nil {
 			t.Fatal(err)
@@ -366,7 +367,7 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 				t.Errorf("%s: %q answered %s (%s); its comment names no such code (%q)", doc, line, r.Code, r.Message, comment)
 			}
 			for _, m := range codeMessage.FindAllStringSubmatch(comment, -1) {
-				if m[1] == r.Code && !strings.Contains(r.Message, strings.TrimSpace(m[2])) {
+				if m[1] == r.Code && !strings.Contains(r.Message, strings.Trim(m[2], ` "`)) {
 					t.Errorf("%s: %q answered %q; its comment says %q", doc, line, r.Message, m[2])
 				}
 			}
@@ -499,36 +500,49 @@ func (h *docsCmd) substitute(args []string) error {
 
 // lookup finds a placeholder's value in the answers, newest first: the field itself
 // (signal_id: signalId or signal_id), or for <x_id> the id of the x an answer holds (case.id,
-// cases[0].id). <x of key> looks only in the answer to the request with that idempotency key.
+// or the first of a list, cases[0].id, plan.goals[0].id). <x of key> looks only in the answer
+// to the request with that idempotency key.
 func (h *docsCmd) lookup(name, key string) (string, bool) {
 	camel := regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
-	object := strings.TrimSuffix(name, "_id")
-	idOf := func(v any) (string, bool) {
-		if o, ok := v.(map[string]any); ok {
-			id, ok := o["id"].(string)
-			return id, ok
-		}
-		return "", false
-	}
 	for i := len(h.st.Answers) - 1; i >= 0; i-- {
 		if key != "" && h.st.Answers[i].Key != key {
 			continue
 		}
 		a := h.st.Answers[i].Value
-		for _, key := range []string{camel, name} {
-			if v, ok := findKey(a, key); ok {
+		for _, k := range []string{camel, name} {
+			if v, ok := findKey(a, k); ok {
 				return v, true
 			}
 		}
-		m, ok := a.(map[string]any)
-		if !ok || object == name {
-			continue
+		if object, ok := strings.CutSuffix(name, "_id"); ok {
+			if v, ok := findObjectID(a, object); ok {
+				return v, true
+			}
 		}
-		if id, ok := idOf(m[object]); ok {
+	}
+	return "", false
+}
+
+// findObjectID finds the id of the object named object (or of the first in a list named
+// object+"s") anywhere in v.
+func findObjectID(v any, object string) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		o, _ := v[object].(map[string]any)
+		if l, ok := v[object+"s"].([]any); ok && len(l) > 0 && o == nil {
+			o, _ = l[0].(map[string]any)
+		}
+		if id, ok := o["id"].(string); ok {
 			return id, true
 		}
-		if l, ok := m[object+"s"].([]any); ok && len(l) > 0 {
-			if id, ok := idOf(l[0]); ok {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if id, ok := findObjectID(v[k], object); ok {
+				return id, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if id, ok := findObjectID(e, object); ok {
 				return id, true
 			}
 		}
@@ -542,8 +556,8 @@ func findKey(v any, key string) (string, bool) {
 		if s, ok := v[key].(string); ok {
 			return s, true
 		}
-		for _, e := range v {
-			if s, ok := findKey(e, key); ok {
+		for _, k := range slices.Sorted(maps.Keys(v)) { // in one order, run after run
+			if s, ok := findKey(v[k], key); ok {
 				return s, true
 			}
 		}
