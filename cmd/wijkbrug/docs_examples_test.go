@@ -40,20 +40,21 @@ import (
 
 // TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
 // a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
-// example, docs/rest.md and the intake, referral, outcomes and case-direction guides, every sh
-// block in order, after the README's own shorthands (P, TODAY, as). bash runs each block as
-// written — quotes, $P, $TODAY, functions and pipes are
-// bash's — with bin/grpcurl and curl handing their arguments and input to the test over a
-// loopback socket (bash's /dev/tcp), and the test makes each call as grpcurl makes it (the JSON mapped onto the request by protojson, the metadata from
-// -H, the client certificate from -cert/-key, the answer printed in lowerCamelCase) or runs
-// curl itself, on the suite's port for the README's default one (from the README's own
-// table), and records the outcome. A placeholder such as <signal_id> or <case_id> is what the
-// text says it is: the field of an earlier answer (signalId, signal_id) or the id of the case
-// or decision an earlier answer holds (case.id, cases[0].id), newest first; <intake_id of
-// desk-1> is the field of the answer to the request with idempotency key desk-1.
+// example, docs/rest.md and the five service guides, every sh block in order, after the
+// README's own shorthands (P, TODAY, as); a document's blocks in one bash session. bash runs
+// them as written — quotes, $P, $TODAY, functions and pipes are bash's — with bin/grpcurl and
+// curl handing their arguments and input to the test over a loopback socket (bash's
+// /dev/tcp). The test makes each call as grpcurl makes it (the JSON mapped onto the request by
+// protojson, the metadata from -H, the client certificate from -cert/-key, the answer printed
+// in lowerCamelCase) or runs curl itself, on the suite's port for the README's default one
+// (from the README's own table), and records the outcome. A placeholder is what the text says
+// it is: <signal_id> the field of an earlier answer (signalId), <case_id> or
+// <allocation_number> the id or number of the case or allocation an earlier answer holds
+// (case.id, cases[0].id, allocation.number), newest answer first; <intake_id of desk-1> looks
+// only in the answer to the request with idempotency key desk-1.
 //
 // What the comment governing a command claims is checked (the comment lines above it in the
-// same paragraph of the block):
+// same paragraph):
 //   - a call answers OK, or a status code its comment names (UNAUTHENTICATED,
 //     FAILED_PRECONDITION, …), and "(CODE: words …)" puts the words in that answer's message;
 //   - curl answers 2xx, or an HTTP status its comment names (400);
@@ -108,10 +109,9 @@ func TestDocsExamplesRun(t *testing.T) {
 	for _, b := range shBlocks(string(rest)) {
 		blocks = append(blocks, docBlock{"docs/rest.md", b})
 	}
-	// The guides written as runnable walkthroughs, in the order they build on each other;
-	// provider-monitoring.md leans on prose between its commands ("<running number>") and is
-	// not run yet (docs/decisions.md). DOCS_GUIDES adds guides, to try one.
-	for _, guide := range append([]string{"intake.md", "referral.md", "outcomes.md", "case-direction.md"}, strings.Fields(os.Getenv("DOCS_GUIDES"))...) {
+	// The service guides, in the order they build on each other: case-direction.md ends by
+	// handing the README's case over, which the others' examples need open.
+	for _, guide := range []string{"intake.md", "referral.md", "outcomes.md", "provider-monitoring.md", "case-direction.md"} {
 		g, err := os.ReadFile("../../docs/services/" + guide)
 		if err != nil {
 			t.Fatal(err)
@@ -122,6 +122,18 @@ func TestDocsExamplesRun(t *testing.T) {
 			}
 		}
 	}
+
+	// A document's blocks run in one bash session, as a reader pastes them into one shell: a
+	// variable set in one block ($PM) holds in the next.
+	var sessions []docBlock
+	for _, b := range blocks {
+		if n := len(sessions); n > 0 && sessions[n-1].doc == b.doc {
+			sessions[n-1].text += "\n" + b.text
+			continue
+		}
+		sessions = append(sessions, b)
+	}
+	blocks = sessions
 
 	_, s := startSuite(t, 4*time.Minute, suite.Options{LogOutput: &bytes.Buffer{}})
 	work := t.TempDir()
@@ -499,11 +511,11 @@ func (h *docsCmd) substitute(args []string) error {
 }
 
 // lookup finds a placeholder's value in the answers, newest first: the field itself
-// (signal_id: signalId or signal_id), or for <x_id> the id of the x an answer holds (case.id,
-// or the first of a list, cases[0].id, plan.goals[0].id). <x of key> looks only in the answer
+// (signal_id: signalId or signal_id), or for <x_y> the y of the x an answer holds (case.id,
+// allocation.number, or the first of a list: cases[0].id, plan.goals[0].id). <x of key> looks only in the answer
 // to the request with that idempotency key.
 func (h *docsCmd) lookup(name, key string) (string, bool) {
-	camel := regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
+	camel := camelCase(name)
 	for i := len(h.st.Answers) - 1; i >= 0; i-- {
 		if key != "" && h.st.Answers[i].Key != key {
 			continue
@@ -514,8 +526,12 @@ func (h *docsCmd) lookup(name, key string) (string, bool) {
 				return v, true
 			}
 		}
-		if object, ok := strings.CutSuffix(name, "_id"); ok {
-			if v, ok := findObjectID(a, object); ok {
+		// <allocation_number>: the number of the allocation an answer holds.
+		for i, c := range name {
+			if c != '_' {
+				continue
+			}
+			if v, ok := findObjectField(a, name[:i], camelCase(name[i+1:])); ok {
 				return v, true
 			}
 		}
@@ -523,27 +539,31 @@ func (h *docsCmd) lookup(name, key string) (string, bool) {
 	return "", false
 }
 
-// findObjectID finds the id of the object named object (or of the first in a list named
+func camelCase(name string) string {
+	return regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
+}
+
+// findObjectField finds the field of the object named object (or of the first in a list named
 // object+"s") anywhere in v.
-func findObjectID(v any, object string) (string, bool) {
+func findObjectField(v any, object, field string) (string, bool) {
 	switch v := v.(type) {
 	case map[string]any:
 		o, _ := v[object].(map[string]any)
 		if l, ok := v[object+"s"].([]any); ok && len(l) > 0 && o == nil {
 			o, _ = l[0].(map[string]any)
 		}
-		if id, ok := o["id"].(string); ok {
-			return id, true
+		if f, ok := o[field].(string); ok {
+			return f, true
 		}
 		for _, k := range slices.Sorted(maps.Keys(v)) {
-			if id, ok := findObjectID(v[k], object); ok {
-				return id, true
+			if f, ok := findObjectField(v[k], object, field); ok {
+				return f, true
 			}
 		}
 	case []any:
 		for _, e := range v {
-			if id, ok := findObjectID(e, object); ok {
-				return id, true
+			if f, ok := findObjectField(e, object, field); ok {
+				return f, true
 			}
 		}
 	}
