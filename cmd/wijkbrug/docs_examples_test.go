@@ -40,18 +40,18 @@ import (
 
 // TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
 // a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
-// example, docs/rest.md and the five service guides, every sh block in order, after the
-// README's own shorthands (P, TODAY, as); a document's blocks in one bash session. bash runs
-// them as written — quotes, $P, $TODAY, functions and pipes are bash's — with bin/grpcurl and
-// curl handing their arguments and input to the test over a loopback socket (bash's
-// /dev/tcp). The test makes each call as grpcurl makes it (the JSON mapped onto the request by
-// protojson, the metadata from -H, the client certificate from -cert/-key, the answer printed
-// in lowerCamelCase) or runs curl itself, on the suite's port for the README's default one
-// (from the README's own table), and records the outcome. A placeholder is what the text says
-// it is: <signal_id> the field of an earlier answer (signalId), <case_id> or
-// <allocation_number> the id or number of the case or allocation an earlier answer holds
-// (case.id, cases[0].id, allocation.number), newest answer first; <intake_id of desk-1> looks
-// only in the answer to the request with idempotency key desk-1.
+// example, docs/rest.md, the subscriptions of docs/integrators.md and the five service guides,
+// every sh block in order, after the README's own shorthands (P, TODAY, as); a document's
+// blocks in one bash session. bash runs them as written — quotes, $P, $TODAY, functions and
+// pipes are bash's — with bin/grpcurl and curl handing their arguments and input to the test
+// over a loopback socket (bash's /dev/tcp). The test makes each call as grpcurl makes it (the
+// JSON mapped onto the request by protojson, the metadata from -H, the client certificate
+// from -cert/-key, the answer printed in lowerCamelCase) or runs curl itself, on the suite's
+// port for the README's default one (from the README's own table), and records the outcome.
+// A placeholder is what the text says it is: <signal_id> the field of an earlier answer
+// (signalId), <case_id> or <allocation_number> the id or number of the case or allocation an
+// earlier answer holds (case.id, cases[0].id, allocation.number), newest answer first;
+// <intake_id of desk-1> looks only in the answer to the request with idempotency key desk-1.
 //
 // What the comment governing a command claims is checked (the comment lines above it in the
 // same paragraph):
@@ -108,6 +108,15 @@ func TestDocsExamplesRun(t *testing.T) {
 	}
 	for _, b := range shBlocks(string(rest)) {
 		blocks = append(blocks, docBlock{"docs/rest.md", b})
+	}
+	integrators, err := os.ReadFile("../../docs/integrators.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range shBlocks(string(integrators)) {
+		if apiCommand.MatchString(b) {
+			blocks = append(blocks, docBlock{"docs/integrators.md", b})
+		}
 	}
 	// The service guides, in the order they build on each other: case-direction.md ends by
 	// handing the README's case over, which the others' examples need open.
