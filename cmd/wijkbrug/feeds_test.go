@@ -201,8 +201,10 @@ func TestPartnerFeeds(t *testing.T) {
 		m, ok := r.msg.(*referralv1.ReferralStatusChanged)
 		return ok && m.GetReferralId() == sent && m.GetStatus() == commonv1.ReferralStatus_REFERRAL_STATUS_SENT
 	})
-	// Let the relays publish everything before the feeds are read.
-	time.Sleep(2 * time.Second)
+	// The relays publish everything, and the partners' streams source it from the shared feed,
+	// before the feeds are read: the provider's must be complete for its "only while involved".
+	waitQuiet(t, s)
+	waitFeedsSourced(t, s, gpSub.GetConnection().GetStream(), provSub.GetConnection().GetStream())
 
 	t.Run("the GP's subscription holds exactly the GP's events", func(t *testing.T) {
 		var want []string

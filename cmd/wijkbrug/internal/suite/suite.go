@@ -713,6 +713,18 @@ func (s *Suite) ConnectNATS(p Partner) (*nats.Conn, error) {
 	return nats.Connect(s.NATSURL, natsx.Secure(tc, inbox)...)
 }
 
+// ConnectNATSAsService connects to the suite's NATS as the service name (intake,
+// casedirection, providermonitoring, referral), with that service's certificate and
+// permissions: tests read what only a service may (a partner feed stream's information).
+func (s *Suite) ConnectNATSAsService(name string) (*nats.Conn, error) {
+	certFile, keyFile := serviceCertFiles(filepath.Join(s.DataDir, "pki"), name)
+	tc, err := s.ClientTLS(Partner{CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		return nil, err
+	}
+	return nats.Connect(s.NATSURL, natsx.Secure(tc, name)...)
+}
+
 // SeedDemo loads the demo data — the demo provider and its contract, the demo municipality's
 // organisations and triage administration, three provisions on the social map — into the
 // four service databases; dsn gives the URL of a database by its name (intake, casedirection,
