@@ -126,10 +126,14 @@ func TestDocsExamplesRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		n := len(blocks)
 		for _, b := range shBlocks(string(g)) {
 			if apiCommand.MatchString(b) {
 				blocks = append(blocks, docBlock{"docs/services/" + guide, b})
 			}
+		}
+		if len(blocks) == n {
+			t.Fatalf("docs/services/%s has no example block with an API command: has it changed shape?", guide)
 		}
 	}
 
@@ -161,8 +165,8 @@ func TestDocsExamplesRun(t *testing.T) {
 	for _, b := range blocks {
 		total += runDocBlock(t, srv, port, b.doc, calling[prelude], b.text)
 	}
-	if total < 30 {
-		t.Errorf("the documents' commands made %d calls: fewer than they hold", total)
+	if total < 150 { // 155 when written: a block no longer collected would go unnoticed
+		t.Errorf("the documents' commands made %d calls: fewer than they hold (155 when this test was written)", total)
 	}
 	t.Logf("%d commands of the documents run", total)
 }
@@ -205,7 +209,7 @@ type docsServer struct {
 const docsShell = `docs_line() { local n=${#BASH_LINENO[@]}; echo $((${BASH_LINENO[$((n-2))]} - DOCS_OFFSET)); }
 docs_call() {
   local fd code
-  exec {fd}<>/dev/tcp/127.0.0.1/$DOCS_PORT || return 99
+  exec {fd}<>/dev/tcp/127.0.0.1/$DOCS_PORT || { echo "docs_call: the test is not reachable" >&2; return 99; }
   { printf '%s\0' "$@"; printf '\036\0'; printf '%s\n' "$(base64 -w0)"; } >&$fd
   read -r code <&$fd
   cat <&$fd
@@ -282,6 +286,7 @@ func (srv *docsServer) serve(conn net.Conn) {
 	_, _ = conn.Write(out)
 }
 
+// docsCmd is one command being made.
 type docsCmd struct {
 	srv   *docsServer
 	st    *docsState
@@ -306,10 +311,11 @@ func requestKey(data string, headers []string) string {
 	return ""
 }
 
-func (h *docsCmd) keep(answer []byte, key string) {
+// keep adds an answer for the placeholders of the commands after it.
+func (h *docsCmd) keep(answer []byte) {
 	var v any
 	if json.Unmarshal(answer, &v) == nil {
-		h.st.Answers = append(h.st.Answers, docsAnswer{key, v})
+		h.st.Answers = append(h.st.Answers, docsAnswer{h.key, v})
 	}
 }
 
@@ -354,7 +360,7 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, runErr := cmd.Output() // a block may end on a command that fails on purpose
-	if regexp.MustCompile(`block\.sh: line \d+: syntax error`).Match(stderr.Bytes()) {
+	if regexp.MustCompile(`block\.sh: line \d+: syntax error|docs_call: `).Match(stderr.Bytes()) {
 		t.Errorf("%s: bash cannot run a block as written (%v):\n%s", doc, runErr, stderr.String())
 	}
 	srv.mu.Lock()
@@ -648,7 +654,7 @@ func (h *docsCmd) grpcurl(args []string, line string) ([]byte, int) {
 				return nil, 64 + int(s.Code())
 			}
 			h.res.Code = "OK"
-			h.keep(answer, h.key)
+			h.keep(answer)
 			return append(answer, '\n'), 0
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -842,7 +848,7 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 		h.res.Code = "HTTP " + string(m[len(m)-1][1])
 	}
 	if strings.HasPrefix(h.res.Code, "HTTP 2") {
-		h.keep(out, h.key)
+		h.keep(out)
 	} else {
 		h.res.Message = strings.TrimSpace(string(out))
 	}
