@@ -103,9 +103,9 @@ func printBanner(out io.Writer, s *suite.Suite, ephemeral, absolute bool) {
 	curl := func(who, user, role, purpose string) string {
 		return fmt.Sprintf("curl -s --cacert %s/ca.pem --cert %s/%s.pem --key %s/%s-key.pem \\\n    -H 'X-Wijkbrug-User: %s' -H 'X-Wijkbrug-Role: %s' -H 'X-Wijkbrug-Purpose: %s'", pki, pki, who, pki, who, user, role, purpose)
 	}
-	fmt.Fprintf(out, "# the same over REST/JSON (docs/rest.md; OpenAPI at https://%s/openapi.json)\n%s \\\n    -H 'Idempotency-Key: demo-rest-1' -d '{\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\"],\"category\":\"payment arrears\"}' \\\n    https://%s/v1/signals\n%s \\\n    https://%s/v1/signals/<signal_id>\n\n",
+	fmt.Fprintf(out, "# the same over REST/JSON (docs/rest.md; OpenAPI at https://%s/openapi.json)\n%s \\\n    -H 'Idempotency-Key: demo-rest-1' -d '{\"source_type\":\"SOURCE_TYPE_GP\",\"legal_basis\":\"LEGAL_BASIS_WMO\",\"resident_bsn\":\"111222333\",\"municipality_code\":\"%s\",\"life_domains\":[\"LIFE_DOMAIN_FINANCES\"],\"category\":\"payment arrears\"}' \\\n    https://%s/v1/signals\n%s \\\n    'https://%s/v1/signals/<signal_id>'\n\n",
 		ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), suite.DemoMunicipality, ref.RESTAddr, curl("gp", "dr-jansen", "gp", "signal"), ref.RESTAddr)
-	fmt.Fprintf(out, "# a call without a client certificate is refused\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
+	fmt.Fprintf(out, "# a call without a client certificate is refused: UNAUTHENTICATED\nbin/grpcurl -cacert %s/ca.pem %s list\n\n", pki, in.Addr)
 	// events reads .wijkbrug/pki by default; another -data-dir needs its certificates named.
 	certs := ""
 	if pki != ".wijkbrug/pki" {

@@ -40,10 +40,10 @@ import (
 )
 
 // TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
-// a suite started as make run starts it: the README's "Calling the APIs" section, its metrics
-// example, docs/rest.md, the subscriptions of docs/integrators.md and the five service guides,
-// every sh block in order, after the README's own shorthands (P, TODAY, as); a document's
-// blocks in one bash session. bash runs them as written — quotes, $P, $TODAY, functions and
+// a suite started as make run starts it: the commands make run's banner prints, the README's
+// "Calling the APIs" section, its metrics example, docs/rest.md, the subscriptions of
+// docs/integrators.md and the five service guides, every sh block in order, after the README's
+// own shorthands (P, TODAY, as); a document's blocks in one bash session. bash runs them as written — quotes, $P, $TODAY, functions and
 // pipes are bash's — with bin/grpcurl and curl handing their arguments and input to the test
 // over a loopback socket (bash's /dev/tcp). The test makes each call as grpcurl makes it (the
 // JSON mapped onto the request by protojson, the metadata from -H, the client certificate
@@ -159,14 +159,24 @@ func TestDocsExamplesRun(t *testing.T) {
 	if err := os.Symlink(filepath.Dir(s.CAFile), filepath.Join(work, ".wijkbrug", "pki")); err != nil {
 		t.Fatal(err)
 	}
+	// make run's banner first: its commands name the suite's own addresses and paths.
+	var banner bytes.Buffer
+	printBanner(&banner, s, true, true)
+	_, try, ok := strings.Cut(banner.String(), "Try it (make tools installs bin/grpcurl):\n")
+	if !ok {
+		t.Fatalf("the banner has no commands to try:\n%s", banner.String())
+	}
+	try, _, _ = strings.Cut(try, "More examples")
+	blocks = append([]docBlock{{"make run's banner", try}}, blocks...)
+
 	srv := &docsServer{t: t, work: work, st: docsState{Ports: docsPorts(t, readme, s)}}
 	port := srv.listen()
 	total := 0
 	for _, b := range blocks {
 		total += runDocBlock(t, srv, port, b.doc, calling[prelude], b.text)
 	}
-	if total < 150 { // 155 when written: a block no longer collected would go unnoticed
-		t.Errorf("the documents' commands made %d calls: fewer than they hold (155 when this test was written)", total)
+	if total < 155 { // 161 when written: a block no longer collected would go unnoticed
+		t.Errorf("the documents' commands made %d calls: fewer than they hold (161 when this test was written)", total)
 	}
 	t.Logf("%d commands of the documents run", total)
 }
@@ -607,8 +617,21 @@ func findKey(v any, key string) (string, bool) {
 	return "", false
 }
 
+// path is a file the command names, relative to the work directory unless absolute.
+func (h *docsCmd) path(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(h.srv.work, name)
+}
+
 // address maps a documented host:port (localhost and a README port) to the suite's port.
 func (h *docsCmd) address(documented string) (string, error) {
+	for _, own := range h.st.Ports {
+		if documented == own { // the banner prints the suite's own
+			return own, nil
+		}
+	}
 	host, port, err := net.SplitHostPort(documented)
 	if err != nil || host != "localhost" || h.st.Ports[port] == "" {
 		return "", fmt.Errorf("address %q is not one of the services' ports", documented)
@@ -716,12 +739,12 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 		return problem("%v", err)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
-	ca, err := os.ReadFile(filepath.Join(h.srv.work, caFile))
+	ca, err := os.ReadFile(h.path(caFile))
 	if err != nil || !tc.RootCAs.AppendCertsFromPEM(ca) {
 		return problem("-cacert %s: %v", caFile, err)
 	}
 	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(filepath.Join(h.srv.work, certFile), filepath.Join(h.srv.work, keyFile))
+		cert, err := tls.LoadX509KeyPair(h.path(certFile), h.path(keyFile))
 		if err != nil {
 			return problem("-cert %s -key %s: %v", certFile, keyFile, err)
 		}

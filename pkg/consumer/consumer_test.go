@@ -144,6 +144,20 @@ func metricVec(t *testing.T, reg *prometheus.Registry, name string) prometheus.C
 	return gathered{reg: reg, name: name}
 }
 
+// metricTotal is the sum of every series of the metric name (0 while it has none yet).
+func metricTotal(reg *prometheus.Registry, name string) float64 {
+	mfs, _ := reg.Gather()
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 type gathered struct {
 	reg  *prometheus.Registry
 	name string
