@@ -673,7 +673,11 @@ func (h *docsCmd) grpcurl(args []string, line string) ([]byte, int) {
 						}
 					}
 				}
-				// grpcurl prints the error on its standard error and exits 64 + the code.
+				// grpcurl prints the error on its standard error and exits 64 + the code of a
+				// failed call, 1 when list fails.
+				if args[len(args)-1] == "list" {
+					return nil, 1
+				}
 				return nil, 64 + int(s.Code())
 			}
 			h.res.Code = "OK"
