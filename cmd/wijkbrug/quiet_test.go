@@ -39,9 +39,9 @@ func waitQuiet(t *testing.T, s *suite.Suite) {
 }
 
 // waitFeedsSourced waits (up to 30 s) until each partner feed stream has sourced everything
-// the shared feed stream holds for it (every source's lag 0), read as the referral service, which
-// manages the partner feeds: the quiet check sees the outboxes publish into the shared feed,
-// not the partner streams copy from it.
+// the shared feed stream holds for it (every source's lag 0), read as the referral service,
+// which manages the partner feeds: the quiet check sees the outboxes publish into the shared
+// feed, not the partner streams copy from it.
 func waitFeedsSourced(t *testing.T, s *suite.Suite, streams ...string) {
 	t.Helper()
 	nc, err := s.ConnectNATSAsService("referral")
