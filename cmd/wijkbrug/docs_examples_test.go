@@ -169,7 +169,7 @@ func TestDocsExamplesRun(t *testing.T) {
 	try, _, _ = strings.Cut(try, "More examples")
 	blocks = append([]docBlock{{"make run's banner", try}}, blocks...)
 
-	srv := &docsServer{t: t, work: work, st: docsState{Ports: docsPorts(t, readme, s)}}
+	srv := &docsServer{t: t, work: work, st: docsState{ports: docsPorts(t, readme, s)}}
 	port := srv.listen()
 	total := 0
 	for _, b := range blocks {
@@ -183,15 +183,15 @@ func TestDocsExamplesRun(t *testing.T) {
 
 // docsState is what one run's commands share.
 type docsState struct {
-	Ports   map[string]string   // the README's port → the suite's
-	Answers []docsAnswer        // every answer so far, newest last
-	Claims  map[string][]string // the line a command starts on → values it must show in time
+	ports   map[string]string // the README's port → the suite's
+	answers []docsAnswer      // every answer so far, newest last
+	claims  map[int][]string  // the line a command starts on → values it must show in time
 }
 
 // docsAnswer is one answer, as JSON, with the idempotency key of its request ("" if none).
 type docsAnswer struct {
-	Key   string
-	Value any
+	key   string
+	value any
 }
 
 // docsResult is one command's outcome.
@@ -286,7 +286,7 @@ func (srv *docsServer) serve(conn net.Conn) {
 		c.res.Problem = err.Error()
 		exit = 1
 	} else if args[0] == "grpcurl" {
-		out, exit = c.grpcurl(args[2:], args[1])
+		out, exit = c.grpcurl(args[2:])
 	} else {
 		out, exit = c.curl(args[2:])
 	}
@@ -325,7 +325,7 @@ func requestKey(data string, headers []string) string {
 func (h *docsCmd) keep(answer []byte) {
 	var v any
 	if json.Unmarshal(answer, &v) == nil {
-		h.st.Answers = append(h.st.Answers, docsAnswer{h.key, v})
+		h.st.answers = append(h.st.answers, docsAnswer{h.key, v})
 	}
 }
 
@@ -347,18 +347,18 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 	lines := strings.Split(block, "\n")
 	head := docsShell + prelude + "\n"
 	offset := strings.Count(head, "\n")
-	claims := map[string][]string{}
+	claims := map[int][]string{}
 	comments := map[int]string{} // the line a command may start on (1-based) → its comment
 	for i := range lines {
 		if c := governingComment(lines, i); c != "" {
 			comments[i+1] = c
 			if strings.Contains(c, "within a moment") {
-				claims[strconv.Itoa(i+1)] = claimedWord.FindAllString(parenthesis.ReplaceAllString(c, ""), -1)
+				claims[i+1] = claimedWord.FindAllString(parenthesis.ReplaceAllString(c, ""), -1)
 			}
 		}
 	}
 	srv.mu.Lock()
-	srv.st.Claims, srv.results = claims, nil
+	srv.st.claims, srv.results = claims, nil
 	srv.mu.Unlock()
 	script := filepath.Join(srv.work, "block.sh")
 	if err := os.WriteFile(script, []byte(head+block), 0o644); err != nil {
@@ -542,11 +542,11 @@ func (h *docsCmd) substitute(args []string) error {
 // to the request with that idempotency key.
 func (h *docsCmd) lookup(name, key string) (string, bool) {
 	camel := camelCase(name)
-	for i := len(h.st.Answers) - 1; i >= 0; i-- {
-		if key != "" && h.st.Answers[i].Key != key {
+	for i := len(h.st.answers) - 1; i >= 0; i-- {
+		if key != "" && h.st.answers[i].key != key {
 			continue
 		}
-		a := h.st.Answers[i].Value
+		a := h.st.answers[i].value
 		for _, k := range []string{camel, name} {
 			if v, ok := findKey(a, k); ok {
 				return v, true
@@ -627,24 +627,24 @@ func (h *docsCmd) path(name string) string {
 
 // address maps a documented host:port (localhost and a README port) to the suite's port.
 func (h *docsCmd) address(documented string) (string, error) {
-	for _, own := range h.st.Ports {
+	for _, own := range h.st.ports {
 		if documented == own { // the banner prints the suite's own
 			return own, nil
 		}
 	}
 	host, port, err := net.SplitHostPort(documented)
-	if err != nil || host != "localhost" || h.st.Ports[port] == "" {
+	if err != nil || host != "localhost" || h.st.ports[port] == "" {
 		return "", fmt.Errorf("address %q is not one of the services' ports", documented)
 	}
-	_, suitePort, _ := net.SplitHostPort(h.st.Ports[port])
+	_, suitePort, _ := net.SplitHostPort(h.st.ports[port])
 	return net.JoinHostPort(host, suitePort), nil
 }
 
 // grpcurl makes the call grpcurl makes for args, repeating it while the answer lacks a value
 // its comment says it shows within a moment. It returns what grpcurl prints and its exit code.
-func (h *docsCmd) grpcurl(args []string, line string) ([]byte, int) {
+func (h *docsCmd) grpcurl(args []string) ([]byte, int) {
 	deadline := time.Now()
-	words := h.st.Claims[line]
+	words := h.st.claims[h.res.Line]
 	if len(words) > 0 {
 		deadline = deadline.Add(30 * time.Second)
 	}
