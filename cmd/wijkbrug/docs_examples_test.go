@@ -538,26 +538,36 @@ func (h *docsCmd) substitute(args []string) error {
 
 // lookup finds a placeholder's value in the answers, newest first: the field itself
 // (signal_id: signalId or signal_id), or for <x_y> the y of the x an answer holds (case.id,
-// allocation.number, or the first of a list: cases[0].id, plan.goals[0].id). <x of key> looks only in the answer
-// to the request with that idempotency key.
+// allocation.number, or the first of a list: cases[0].id, plan.goals[0].id). <x of key> looks
+// only in the answer to the request with that idempotency key.
 func (h *docsCmd) lookup(name, key string) (string, bool) {
-	camel := camelCase(name)
+	var matches []func(map[string]any) (string, bool)
+	for _, k := range []string{camelCase(name), name} {
+		matches = append(matches, func(m map[string]any) (string, bool) {
+			s, ok := m[k].(string)
+			return s, ok
+		})
+	}
+	for i, c := range name { // <allocation_number>: the number of the allocation an answer holds
+		if c != '_' {
+			continue
+		}
+		object, field := name[:i], camelCase(name[i+1:])
+		matches = append(matches, func(m map[string]any) (string, bool) {
+			o, _ := m[object].(map[string]any)
+			if l, ok := m[object+"s"].([]any); ok && len(l) > 0 && o == nil {
+				o, _ = l[0].(map[string]any)
+			}
+			s, ok := o[field].(string)
+			return s, ok
+		})
+	}
 	for i := len(h.st.answers) - 1; i >= 0; i-- {
 		if key != "" && h.st.answers[i].key != key {
 			continue
 		}
-		a := h.st.answers[i].value
-		for _, k := range []string{camel, name} {
-			if v, ok := findKey(a, k); ok {
-				return v, true
-			}
-		}
-		// <allocation_number>: the number of the allocation an answer holds.
-		for i, c := range name {
-			if c != '_' {
-				continue
-			}
-			if v, ok := findObjectField(a, name[:i], camelCase(name[i+1:])); ok {
+		for _, match := range matches {
+			if v, ok := findIn(h.st.answers[i].value, match); ok {
 				return v, true
 			}
 		}
@@ -569,47 +579,22 @@ func camelCase(name string) string {
 	return regexp.MustCompile(`_([a-z])`).ReplaceAllStringFunc(name, func(s string) string { return strings.ToUpper(s[1:]) })
 }
 
-// findObjectField finds the field of the object named object (or of the first in a list named
-// object+"s") anywhere in v.
-func findObjectField(v any, object, field string) (string, bool) {
+// findIn is the first value match finds in an object of the JSON value v, v itself first, then
+// depth first (an object's keys in sorted order, so that a run finds what the last one did).
+func findIn(v any, match func(map[string]any) (string, bool)) (string, bool) {
 	switch v := v.(type) {
 	case map[string]any:
-		o, _ := v[object].(map[string]any)
-		if l, ok := v[object+"s"].([]any); ok && len(l) > 0 && o == nil {
-			o, _ = l[0].(map[string]any)
-		}
-		if f, ok := o[field].(string); ok {
-			return f, true
-		}
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			if f, ok := findObjectField(v[k], object, field); ok {
-				return f, true
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if f, ok := findObjectField(e, object, field); ok {
-				return f, true
-			}
-		}
-	}
-	return "", false
-}
-
-func findKey(v any, key string) (string, bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		if s, ok := v[key].(string); ok {
+		if s, ok := match(v); ok {
 			return s, true
 		}
-		for _, k := range slices.Sorted(maps.Keys(v)) { // in one order, run after run
-			if s, ok := findKey(v[k], key); ok {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if s, ok := findIn(v[k], match); ok {
 				return s, true
 			}
 		}
 	case []any:
 		for _, e := range v {
-			if s, ok := findKey(e, key); ok {
+			if s, ok := findIn(e, match); ok {
 				return s, true
 			}
 		}
