@@ -197,7 +197,6 @@ type docsAnswer struct {
 // docsResult is one command's outcome.
 type docsResult struct {
 	Line    int
-	Prog    string
 	Code    string // a gRPC code (OK, FAILED_PRECONDITION…), or HTTP nnn; "" when unknown
 	Message string
 	Problem string // the command could not be made as written: a failure whatever its comment
@@ -279,7 +278,7 @@ func (srv *docsServer) serve(conn net.Conn) {
 	}
 	line, _ := strconv.Atoi(args[1])
 	srv.mu.Lock()
-	c := &docsCmd{srv: srv, st: &srv.st, stdin: stdin, res: docsResult{Line: line, Prog: args[0]}}
+	c := &docsCmd{srv: srv, st: &srv.st, stdin: stdin, res: docsResult{Line: line}}
 	var out []byte
 	exit := 0
 	if err := c.substitute(args[2:]); err != nil {
