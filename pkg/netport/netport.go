@@ -71,6 +71,61 @@ func One() (int, error) {
 	return ps[0], nil
 }
 
+// Span returns the first of n consecutive ports on 127.0.0.1 that were all free when checked,
+// none handed out before, each claimed as Free claims its ports: for a program that places
+// its ports at fixed offsets from a base (the all-in-one command's -base-port).
+func Span(n int) (int, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	lo, hi := portRange()
+	if n < 1 || hi-lo+1 < n {
+		return 0, fmt.Errorf("netport: no span of %d ports in %d-%d", n, lo, hi)
+	}
+	for range attempts {
+		base := lo + rand.IntN(hi-lo+2-n)
+		if spanFree(base, n) {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("netport: no %d consecutive free ports in %d-%d after %d attempts", n, lo, hi, attempts)
+}
+
+// spanFree binds and claims base…base+n-1; when one of them cannot be had it releases the
+// claims it took and reports false. The caller holds mu.
+func spanFree(base, n int) bool {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		if handed[p] {
+			return false
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			return false
+		}
+		ls = append(ls, l)
+	}
+	claimed := len(claims)
+	for p := base; p < base+n; p++ {
+		if !claim(p) {
+			for _, f := range claims[claimed:] {
+				f.Close() // closing the file releases its lock
+			}
+			claims = claims[:claimed]
+			handed[p] = true // another process's: not ours to try again
+			return false
+		}
+	}
+	for p := base; p < base+n; p++ {
+		handed[p] = true
+	}
+	return true
+}
+
 // Listen binds a TCP listener on 127.0.0.1 on a port outside the kernel's ephemeral range
 // that this process has not handed out before, trying other ports while binds fail.
 func Listen() (net.Listener, error) {

@@ -166,3 +166,75 @@ func privateClaims(t *testing.T) {
 	claimDir = t.TempDir()
 	t.Cleanup(func() { claimDir = saved })
 }
+
+// TestSpanGivesConsecutiveFreePortsOnce: a span's ports are all bindable, within the range and
+// not handed out again; a span that holds a port another listener has is refused, and the
+// claims taken for it are released.
+func TestSpanGivesConsecutiveFreePortsOnce(t *testing.T) {
+	lo, hi := portRange()
+	base, err := Span(44)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base < lo || base+43 > hi {
+		t.Fatalf("span %d-%d outside %d-%d", base, base+43, lo, hi)
+	}
+	for p := base; p < base+44; p++ {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatalf("port %d of the span not bindable: %v", p, err)
+		}
+		l.Close()
+	}
+	more, err := Free(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range more {
+		if p >= base && p < base+44 {
+			t.Fatalf("port %d of the span handed out again by Free", p)
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	privateClaims(t)
+	start := thirtyFreePorts(t)
+	held, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(start+10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	claimed := len(claims)
+	if spanFree(start, 20) {
+		t.Fatalf("span %d-%d given while port %d is held", start, start+19, start+10)
+	}
+	if len(claims) != claimed {
+		t.Fatalf("a refused span kept %d claims", len(claims)-claimed)
+	}
+	// Another process's claim on start+25 (a lock on its file from an open file of our own,
+	// which flock treats as another holder).
+	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(start+25)), os.O_CREATE|os.O_RDONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if spanFree(start+11, 19) {
+		t.Fatalf("span %d-%d given while port %d is claimed elsewhere", start+11, start+29, start+25)
+	}
+	if len(claims) != claimed {
+		t.Fatalf("a refused span kept %d claims", len(claims)-claimed)
+	}
+	f.Close()
+	handed[start+25] = false
+	if !spanFree(start+11, 19) {
+		t.Fatalf("span %d-%d refused: all its ports are free", start+11, start+29)
+	}
+	for p := start + 11; p < start+30; p++ {
+		if !handed[p] {
+			t.Fatalf("port %d of a given span is not marked handed", p)
+		}
+	}
+}
