@@ -88,6 +88,9 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		st, err := js.Stream(lctx, stream)
 		cancel()
+		if ctx.Err() != nil {
+			break // stopped (Ctrl-C) while starting
+		}
 		if err != nil {
 			continue // not created yet
 		}
@@ -106,6 +109,9 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}
 		start.apply(&cfg)
 		cons, err := st.OrderedConsumer(ctx, cfg)
+		if ctx.Err() != nil {
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", stream, err)
 		}
@@ -115,7 +121,7 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		}
 		stops = append(stops, cc.Stop)
 	}
-	if len(stops) == 0 {
+	if len(stops) == 0 && ctx.Err() == nil {
 		what := fmt.Sprintf("no readable Wijkbrug stream matches %q", *subject)
 		if *subject == "" {
 			what = "no Wijkbrug stream is readable"

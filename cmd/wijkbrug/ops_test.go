@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"io"
 	"net/http"
@@ -61,6 +62,14 @@ func checkOperations(t *testing.T, s *suite.Suite, logs []byte) {
 		if !regexpContains(out.Bytes(), `(?m)^WIJKBRUG_\S+ +`+c+` +\S+ +0 +0 `) {
 			t.Errorf("consumer-status: want %s with nothing pending, got:\n%s", c, out.String())
 		}
+	}
+	// events stopped (Ctrl-C) before it has opened the streams ends quietly: no "no stream is
+	// readable" for streams it never asked for.
+	out.Reset()
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := runEvents(stopped, []string{"-nats", s.NATSURL, "-ca", s.CAFile, "-cert", filepath.Join(pki, "ops.pem")}, &out); err != nil {
+		t.Errorf("events stopped at once: %v\n%s", err, out.String())
 	}
 	// outcomes-rebuild records a request in case-direction's database (carried out at its next
 	// start; services/case-direction TestOutcomeRebuildByReplay covers that).
