@@ -37,18 +37,23 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/wijkbrug/wijkbrug/cmd/wijkbrug/internal/suite"
+	"github.com/wijkbrug/wijkbrug/pkg/netport"
 )
 
-// TestDocsExamplesRun runs the documentation's API examples as a reader pastes them, against
-// a suite started as make run starts it: the commands make run's banner prints, the README's
-// "Calling the APIs" section, its metrics example, docs/rest.md, the subscriptions of
-// docs/integrators.md and the five service guides, every sh block in order, after the README's
-// own shorthands (P, TODAY, as); a document's blocks in one bash session. bash runs them as written — quotes, $P, $TODAY, functions and
-// pipes are bash's — with bin/grpcurl and curl handing their arguments and input to the test
-// over a loopback socket (bash's /dev/tcp). The test makes each call as grpcurl makes it (the
-// JSON mapped onto the request by protojson, the metadata from -H, the client certificate
-// from -cert/-key, the answer printed in lowerCamelCase) or runs curl itself, on the suite's
-// port for the README's default one (from the README's own table), and records the outcome.
+// TestDocsExamplesRun runs the documentation's examples as a reader pastes them, against a
+// suite started as make run starts it: the commands make run's banner prints, the README's
+// "Calling the APIs" section, its metrics example, docs/rest.md, docs/integrators.md and the
+// five service guides, and last the README's wijkbrug commands (Watching events, parked events,
+// Commands, Privacy and security), every sh block in order, after the README's own shorthands
+// (P, TODAY, as); a document's blocks in one bash session. bash runs them as written — quotes,
+// $P, $TODAY, functions and pipes are bash's — with bin/grpcurl, curl, go and the service
+// binaries handing their arguments and input to the test over a loopback socket (bash's
+// /dev/tcp). The test makes each call as grpcurl makes it (the JSON mapped onto the request by
+// protojson, the metadata from -H, the client certificate from -cert/-key, the answer printed
+// in lowerCamelCase), runs curl itself, or runs `go run ./cmd/wijkbrug …` as the wijkbrug
+// command (docsCmd.wijkbrug), on the suite's port for the README's default one (from the
+// README's own table, and make run's PostgreSQL and NATS ports), and records the outcome. A
+// command it does not run must be listed in docsNotRun with why.
 // A placeholder is what the text says it is: <signal_id> the field of an earlier answer
 // (signalId), <case_id> or <allocation_number> the id or number of the case or allocation an
 // earlier answer holds (case.id, cases[0].id, allocation.number), newest answer first;
@@ -137,6 +142,21 @@ func TestDocsExamplesRun(t *testing.T) {
 		}
 	}
 
+	// The README's wijkbrug commands last: by then the GP has the subscription of
+	// docs/integrators.md (its feed is read "after it subscribed") and the examples have made
+	// the events, parked-event lists and access-log entries the commands show.
+	for _, section := range []string{"## Watching events", "## Architecture", "## Commands", "## Privacy and security"} {
+		n := len(blocks)
+		for _, b := range shBlocks(mdSection(t, readme, section)) {
+			if strings.Contains(b, "go run ./cmd/wijkbrug ") {
+				blocks = append(blocks, docBlock{"README.md, " + strings.TrimPrefix(section, "## "), b})
+			}
+		}
+		if len(blocks) == n {
+			t.Fatalf("the README's %q has no block with a wijkbrug command: has it changed shape?", section)
+		}
+	}
+
 	// A document's blocks run in one bash session, as a reader pastes them into one shell: a
 	// variable set in one block ($PM) holds in the next.
 	var sessions []docBlock
@@ -149,14 +169,18 @@ func TestDocsExamplesRun(t *testing.T) {
 	}
 	blocks = sessions
 
-	_, s := startSuite(t, 4*time.Minute, suite.Options{LogOutput: &bytes.Buffer{}})
-	work := t.TempDir()
-	// The documents' P=.wijkbrug/pki is relative to the repository, where make run keeps the
-	// suite's data; the suite's throw-away directory stands in for it.
-	if err := os.Mkdir(filepath.Join(work, ".wijkbrug"), 0o755); err != nil {
+	// The services' ports from a base, as make run has them: access-history finds the four
+	// services from its -base-port.
+	base, err := netport.Span(lastServicePort + 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Dir(s.CAFile), filepath.Join(work, ".wijkbrug", "pki")); err != nil {
+	_, s := startSuite(t, 4*time.Minute, suite.Options{LogOutput: &bytes.Buffer{}, BasePort: base})
+	work := t.TempDir()
+	// The documents' .wijkbrug (P=.wijkbrug/pki, the commands' -data-dir) is relative to the
+	// repository, where make run keeps the suite's data; the suite's throw-away directory stands
+	// in for it.
+	if err := os.Symlink(s.DataDir, filepath.Join(work, ".wijkbrug")); err != nil {
 		t.Fatal(err)
 	}
 	// make run's banner first: its commands name the suite's own addresses and paths.
@@ -169,21 +193,59 @@ func TestDocsExamplesRun(t *testing.T) {
 	try, _, _ = strings.Cut(try, "More examples")
 	blocks = append([]docBlock{{"make run's banner", try}}, blocks...)
 
-	srv := &docsServer{t: t, work: work, st: docsState{ports: docsPorts(t, readme, s)}}
+	srv := &docsServer{t: t, work: work, st: docsState{ports: docsPorts(t, readme, s)}, cliFlags: map[string]map[string]bool{}}
+	srv.cliDefaults = map[string]string{ // the suite's, for make run's defaults
+		"pg-port":   strconv.Itoa(s.Postgres.Port()),
+		"nats":      s.NATSURL,
+		"nats-port": strconv.Itoa(s.NATS.Port()),
+		"base-port": strconv.Itoa(base),
+	}
+	for documented, flag := range map[string]string{makeRunPostgres: "pg-port", makeRunNATS: "nats-port"} {
+		if !strings.Contains(readme, documented) {
+			t.Fatalf("the README no longer names make run's port %s (-%s): has it changed?", documented, flag)
+		}
+		srv.st.ports[documented] = "127.0.0.1:" + srv.cliDefaults[flag]
+	}
 	port := srv.listen()
 	total := 0
 	for _, b := range blocks {
 		total += runDocBlock(t, srv, port, b.doc, calling[prelude], b.text)
 	}
-	if total < 155 { // 161 when written: a block no longer collected would go unnoticed
-		t.Errorf("the documents' commands made %d calls: fewer than they hold (161 when this test was written)", total)
+	if total < 180 { // 187 when written: a block no longer collected would go unnoticed
+		t.Errorf("the documents' commands made %d calls: fewer than they hold (187 when this test was written)", total)
 	}
-	t.Logf("%d commands of the documents run", total)
+	for entry := range docsNotRun {
+		if !srv.notRunSeen[entry] {
+			t.Errorf("docsNotRun lists %q, which no document holds any more: remove it", entry)
+		}
+	}
+	t.Logf("%d commands of the documents run, %d not (docsNotRun)", total-len(srv.notRunSeen), len(srv.notRunSeen))
+}
+
+// make run's PostgreSQL and NATS ports (the wijkbrug commands' defaults), which the documents'
+// commands name; the test's suite has its own.
+const (
+	makeRunPostgres = "55432"
+	makeRunNATS     = "4222"
+)
+
+// lastServicePort is the highest of the services' ports above the suite's -base-port.
+const lastServicePort = 43
+
+// docsNotRun are the documents' commands the test does not run (a line's start → why). A
+// command the test neither runs nor lists here fails it; so does an entry no document holds.
+var docsNotRun = map[string]string{
+	"go run ./cmd/wijkbrug parked replay -event '<id>'":                   "replays a parked event, and the examples park none; TestParkedCommands parks one and replays it",
+	"bin/referral verify-accesslog":                                       "a service binary with its settings in the environment, as its comment says; the all-in-one verify-accesslog above it runs",
+	"go run ./cmd/wijkbrug outcomes-rebuild -db 'postgres://ops@pg:5432/": "a deployment's database (host pg); the make run line above it runs",
+	"go run ./examples/subscriber nats":                                   "follows a subscription until stopped; TestExampleSubscriber runs the program against a suite",
+	"go run ./examples/subscriber webhook":                                "listens on the fixed port 8443 until stopped; TestExampleSubscriber runs the program's webhook receiver",
 }
 
 // docsState is what one run's commands share.
 type docsState struct {
 	ports   map[string]string // the README's port → the suite's
+	lines   []string          // the block being run
 	answers []docsAnswer      // every answer so far, newest last
 	claims  map[int][]string  // the line a command starts on → values it must show in time
 }
@@ -200,16 +262,20 @@ type docsResult struct {
 	Code    string // a gRPC code (OK, FAILED_PRECONDITION…), or HTTP nnn; "" when unknown
 	Message string
 	Problem string // the command could not be made as written: a failure whatever its comment
+	NotRun  string // the docsNotRun entry that names the command
 }
 
 // docsServer makes the calls of the commands bash hands it, one at a time, in the order bash
 // runs them.
 type docsServer struct {
-	t       *testing.T
-	work    string
-	mu      sync.Mutex
-	st      docsState
-	results []docsResult
+	t           *testing.T
+	work        string
+	mu          sync.Mutex
+	st          docsState
+	results     []docsResult
+	cliDefaults map[string]string          // a wijkbrug flag → the suite's value for it
+	cliFlags    map[string]map[string]bool // a wijkbrug command → its flags
+	notRunSeen  map[string]bool            // the docsNotRun entries met
 }
 
 // docsShell is what bash runs before the shorthands and a block: bin/grpcurl and curl send
@@ -227,7 +293,11 @@ docs_call() {
 }
 bin/grpcurl() { docs_call grpcurl "$(docs_line)" "$@"; }
 curl() { docs_call curl "$(docs_line)" "$@"; }
-go() { echo "(not run: go $*)" >&2; }
+go() {
+  if [ "$1" = run ] && [ "$2" = ./cmd/wijkbrug ]; then shift 2; docs_call wijkbrug "$(docs_line)" "$@"
+  else docs_call go "$(docs_line)" "$@"; fi
+}
+for b in intake case-direction provider-monitoring referral; do eval "bin/$b() { docs_call bin/$b \"\$(docs_line)\" \"\$@\"; }"; done
 `
 
 // listen serves the commands on a loopback port until the test ends.
@@ -281,18 +351,47 @@ func (srv *docsServer) serve(conn net.Conn) {
 	c := &docsCmd{srv: srv, st: &srv.st, stdin: stdin, res: docsResult{Line: line}}
 	var out []byte
 	exit := 0
-	if err := c.substitute(args[2:]); err != nil {
+	if entry := srv.notRun(line); entry != "" {
+		c.res.NotRun = entry
+		out = []byte("(not run by the test: " + docsNotRun[entry] + ")\n")
+	} else if err := c.substitute(args[2:]); err != nil {
 		c.res.Problem = err.Error()
 		exit = 1
-	} else if args[0] == "grpcurl" {
-		out, exit = c.grpcurl(args[2:])
 	} else {
-		out, exit = c.curl(args[2:])
+		switch args[0] {
+		case "grpcurl":
+			out, exit = c.grpcurl(args[2:])
+		case "curl":
+			out, exit = c.curl(args[2:])
+		case "wijkbrug":
+			out, exit = c.wijkbrug(args[2:])
+		default:
+			c.res.Problem = fmt.Sprintf("the test does not run %s commands: teach it, or list the command in docsNotRun with why", args[0])
+			exit = 1
+		}
 	}
 	srv.results = append(srv.results, c.res)
 	srv.mu.Unlock()
 	fmt.Fprintf(conn, "%d\n", exit)
 	_, _ = conn.Write(out)
+}
+
+// notRun is the docsNotRun entry the command on the block's line starts with, or "".
+func (srv *docsServer) notRun(line int) string {
+	if line < 1 || line > len(srv.st.lines) {
+		return ""
+	}
+	text := strings.TrimSpace(srv.st.lines[line-1])
+	for entry := range docsNotRun {
+		if strings.HasPrefix(text, entry) {
+			if srv.notRunSeen == nil {
+				srv.notRunSeen = map[string]bool{}
+			}
+			srv.notRunSeen[entry] = true
+			return entry
+		}
+	}
+	return ""
 }
 
 // docsCmd is one command being made.
@@ -330,7 +429,7 @@ func (h *docsCmd) keep(answer []byte) {
 
 var (
 	placeholder = regexp.MustCompile(`<([a-z_]+)(?: of ([a-z0-9-]+))?>`)
-	apiCommand  = regexp.MustCompile(`(?m)^\s*(as |bin/grpcurl |curl )`)
+	apiCommand  = regexp.MustCompile(`(?m)^\s*(as |bin/grpcurl |curl |go run |bin/(intake|case-direction|provider-monitoring|referral) )`)
 	codeNamed   = regexp.MustCompile(`\b(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)\b`)
 	codeMessage = regexp.MustCompile(`\(([A-Z_]+):\s*([^…)]*)`)
 	codeLast    = regexp.MustCompile(`\b([A-Z]+(?:_[A-Z]+)*)\.?$`)
@@ -357,7 +456,7 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 		}
 	}
 	srv.mu.Lock()
-	srv.st.claims, srv.results = claims, nil
+	srv.st.claims, srv.st.lines, srv.results = claims, lines, nil
 	srv.mu.Unlock()
 	script := filepath.Join(srv.work, "block.sh")
 	if err := os.WriteFile(script, []byte(head+block), 0o644); err != nil {
@@ -369,7 +468,9 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, runErr := cmd.Output() // a block may end on a command that fails on purpose
-	if regexp.MustCompile(`block\.sh: line \d+: syntax error|docs_call: `).Match(stderr.Bytes()) {
+	// A command bash cannot start (a word it takes for a redirection, <consumer>; a program
+	// not there) is reported on bash's standard error only.
+	if regexp.MustCompile(`block\.sh: line \d+: (syntax error|.*: No such file or directory|.*: command not found)|docs_call: `).Match(stderr.Bytes()) {
 		t.Errorf("%s: bash cannot run a block as written (%v):\n%s", doc, runErr, stderr.String())
 	}
 	srv.mu.Lock()
@@ -386,6 +487,10 @@ func runDocBlock(t *testing.T, srv *docsServer, port int, doc, prelude, block st
 		line := strings.TrimSpace(lines[r.Line-1])
 		if r.Problem != "" {
 			t.Errorf("%s: %q: %s", doc, line, r.Problem)
+			continue
+		}
+		if r.NotRun != "" {
+			t.Logf("%s: %s … not run: %s", doc, line, docsNotRun[r.NotRun])
 			continue
 		}
 		comment := comments[r.Line]
@@ -864,4 +969,193 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 		h.res.Message = strings.TrimSpace(string(out))
 	}
 	return out, exit
+}
+
+// wijkbrug runs a document's `go run ./cmd/wijkbrug …` as the wijkbrug command (this test
+// binary in a process of its own, in the work directory, where .wijkbrug is the suite's data):
+// make run's ports in its arguments become the suite's, and the port flags it leaves at their
+// defaults (make run's) are given the suite's. `events` follows the streams until stopped: it
+// is stopped with an interrupt, as a reader's Ctrl-C, once it has printed nothing for a second.
+// The command must exit 0 and print something; what events prints must be events, within its
+// -subject filter, and (unless it asks for new ones only or starts at a sequence) at least one.
+func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
+	problem := func(format string, a ...any) ([]byte, int) {
+		h.res.Problem = fmt.Sprintf(format, a...)
+		return nil, 1
+	}
+	words := 0
+	for words < len(args) && !strings.HasPrefix(args[words], "-") {
+		words++
+	}
+	if words == 0 {
+		return problem("wijkbrug %q: no command", args)
+	}
+	flags, err := h.srv.flagsOf(args[:words])
+	if err != nil {
+		return problem("%v", err)
+	}
+	given := map[string]string{}
+	args = slices.Clone(args)
+	for i := words; i < len(args); i++ {
+		for documented, own := range h.st.ports {
+			for _, host := range []string{"127.0.0.1:", "localhost:"} {
+				args[i] = strings.ReplaceAll(args[i], host+documented+"/", own+"/")
+				if strings.HasSuffix(args[i], host+documented) {
+					args[i] = strings.TrimSuffix(args[i], host+documented) + own
+				}
+			}
+		}
+		if name, ok := strings.CutPrefix(args[i], "-"); ok {
+			name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
+			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				value = args[i+1]
+			}
+			given[name] = value
+		}
+	}
+	_, dbURL := given["database-url"]
+	_, dbTemplate := given["db"]
+	for flag, value := range h.srv.cliDefaults {
+		if flag == "pg-port" && (dbURL || dbTemplate) {
+			continue // the database is named in full
+		}
+		if _, ok := given[flag]; !ok && flags[flag] {
+			args = append(args, "-"+flag, value)
+		}
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		return problem("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Dir = h.srv.work
+	cmd.Env = append(os.Environ(), runAsCLI+"=1")
+	cmd.Stdin = bytes.NewReader(h.stdin)
+	var stdout syncBuffer
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		return problem("%v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	follows := args[0] == "events"
+	mustPrint := follows && replays(given)
+	var runErr error
+	for printed, started, quietSince := 0, time.Now(), time.Now(); ; {
+		select {
+		case runErr = <-done:
+		case <-time.After(200 * time.Millisecond):
+			if n := stdout.Len(); n != printed {
+				printed, quietSince = n, time.Now()
+			}
+			// Stopped once quiet for a second: after its first event where it replays the
+			// past (a slow start must not cut it short), or 30 s without one.
+			quiet := time.Since(quietSince) > time.Second && (printed > 0 || !mustPrint)
+			if follows && (quiet || time.Since(started) > 30*time.Second) {
+				_ = cmd.Process.Signal(os.Interrupt)
+				follows = false
+			}
+			continue
+		}
+		break
+	}
+	out := stdout.Bytes()
+	exit := cmd.ProcessState.ExitCode()
+	if runErr != nil || exit != 0 {
+		if ctx.Err() != nil {
+			return problem("wijkbrug %s did not end within 90 s", strings.Join(args, " "))
+		}
+		h.res.Problem = fmt.Sprintf("wijkbrug %s exited %d: %s", strings.Join(args, " "), exit, strings.TrimSpace(stderr.String()))
+		return out, max(exit, 1)
+	}
+	h.res.Code = "OK"
+	if args[0] == "events" {
+		if err := checkEvents(out, given); err != nil {
+			h.res.Problem = fmt.Sprintf("wijkbrug %s: %v", strings.Join(args, " "), err)
+		}
+	} else if len(bytes.TrimSpace(out)) == 0 {
+		h.res.Problem = fmt.Sprintf("wijkbrug %s printed nothing", strings.Join(args, " "))
+	}
+	return out, exit
+}
+
+// checkEvents checks what `wijkbrug events` printed, given its flags: one event (JSON with a
+// type and a subject) a line, each subject within -subject, and at least one event where it
+// replays the past from the start or a time.
+func checkEvents(out []byte, flags map[string]string) error {
+	var n int
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		var e struct{ Type, Subject string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Type == "" || e.Subject == "" {
+			return fmt.Errorf("printed a line that is no event: %q", line)
+		}
+		if f, ok := flags["subject"]; ok && !subjectMatches(f, e.Subject) {
+			return fmt.Errorf("printed %s on %s, outside -subject %s", e.Type, e.Subject, f)
+		}
+		n++
+	}
+	if n == 0 && replays(flags) {
+		return errors.New("printed no event, where the examples before it made some")
+	}
+	return nil
+}
+
+// replays reports whether `wijkbrug events` with these flags prints events stored before it
+// started: from the start or from a time, not -new only or from a sequence number (which may
+// lie beyond the last).
+func replays(flags map[string]string) bool {
+	_, onlyNew := flags["new"]
+	_, seqErr := strconv.Atoi(flags["since"])
+	return !onlyNew && seqErr != nil
+}
+
+// subjectMatches reports whether a NATS subject is within a filter (* one token, > the rest).
+func subjectMatches(filter, subject string) bool {
+	f, s := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, tok := range f {
+		switch {
+		case tok == ">":
+			return len(s) > i
+		case i >= len(s):
+			return false
+		case tok != "*" && tok != s[i]:
+			return false
+		}
+	}
+	return len(f) == len(s)
+}
+
+// flagsOf is the set of flags a wijkbrug command takes, from its -h.
+func (srv *docsServer) flagsOf(command []string) (map[string]bool, error) {
+	key := strings.Join(command, " ")
+	if f, ok := srv.cliFlags[key]; ok {
+		return f, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, append(slices.Clone(command), "-h")...)
+	cmd.Dir = srv.work
+	cmd.Env = append(os.Environ(), runAsCLI+"=1")
+	help, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("wijkbrug %s -h: %v\n%s", key, err, help)
+	}
+	f := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllSubmatch(help, -1) {
+		f[string(m[1])] = true
+	}
+	if len(f) == 0 {
+		return nil, fmt.Errorf("wijkbrug %s -h lists no flags:\n%s", key, help)
+	}
+	srv.cliFlags[key] = f
+	return f, nil
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/wijkbrug/wijkbrug/pkg/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // The operator commands over a service database: list shows a parked event, replay marks it.
 // (The consumer side — parking and replaying — is tested in pkg/consumer.)
 func TestParkedCommands(t *testing.T) {

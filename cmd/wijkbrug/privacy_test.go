@@ -56,7 +56,8 @@ func contexts(b []byte, found []string) string {
 	return strings.Join(out, "\n---\n")
 }
 
-// syncBuffer is a log sink shared by the four services.
+// syncBuffer is a log sink shared by the four services, or a command's output read while it
+// runs.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -72,6 +73,12 @@ func (b *syncBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return bytes.Clone(b.buf.Bytes())
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
 }
 
 // scanForBSNs is the privacy check of the walking skeleton: a database dump of every service,
