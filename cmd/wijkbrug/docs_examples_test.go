@@ -206,6 +206,15 @@ func TestDocsExamplesRun(t *testing.T) {
 		}
 		srv.st.ports[documented] = "127.0.0.1:" + srv.cliDefaults[flag]
 	}
+	// The reader's own webhook receiver (docs/integrators.md) listens on a port of the test's.
+	if !strings.Contains(string(integrators), "127.0.0.1:"+readerWebhookPort) {
+		t.Fatalf("docs/integrators.md no longer runs its webhook receiver on %s: has it changed?", readerWebhookPort)
+	}
+	hook, err := netport.One()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.st.ports[readerWebhookPort] = "127.0.0.1:" + strconv.Itoa(hook)
 	port := srv.listen()
 	total := 0
 	for _, b := range blocks {
@@ -229,6 +238,9 @@ const (
 	makeRunNATS     = "4222"
 )
 
+// readerWebhookPort is where docs/integrators.md runs the example webhook receiver.
+const readerWebhookPort = "8443"
+
 // lastServicePort is the highest of the services' ports above the suite's -base-port.
 const lastServicePort = 43
 
@@ -238,8 +250,6 @@ var docsNotRun = map[string]string{
 	"go run ./cmd/wijkbrug parked replay -event '<id>'":                   "replays a parked event, and the examples park none; TestParkedCommands parks one and replays it",
 	"bin/referral verify-accesslog":                                       "a service binary with its settings in the environment, as its comment says; the all-in-one verify-accesslog above it runs",
 	"go run ./cmd/wijkbrug outcomes-rebuild -db 'postgres://ops@pg:5432/": "a deployment's database (host pg); the make run line above it runs",
-	"go run ./examples/subscriber nats":                                   "follows a subscription until stopped; TestExampleSubscriber runs the program against a suite",
-	"go run ./examples/subscriber webhook":                                "listens on the fixed port 8443 until stopped; TestExampleSubscriber runs the program's webhook receiver",
 }
 
 // docsState is what one run's commands share.
@@ -268,14 +278,15 @@ type docsResult struct {
 // docsServer makes the calls of the commands bash hands it, one at a time, in the order bash
 // runs them.
 type docsServer struct {
-	t           *testing.T
-	work        string
-	mu          sync.Mutex
-	st          docsState
-	results     []docsResult
-	cliDefaults map[string]string          // a wijkbrug flag → the suite's value for it
-	cliFlags    map[string]map[string]bool // a wijkbrug command → its flags
-	notRunSeen  map[string]bool            // the docsNotRun entries met
+	t             *testing.T
+	work          string
+	mu            sync.Mutex
+	st            docsState
+	results       []docsResult
+	cliDefaults   map[string]string          // a wijkbrug flag → the suite's value for it
+	cliFlags      map[string]map[string]bool // a program's command → its flags
+	subscriberBin string                     // examples/subscriber, once built
+	notRunSeen    map[string]bool            // the docsNotRun entries met
 }
 
 // docsShell is what bash runs before the shorthands and a block: bin/grpcurl and curl send
@@ -365,6 +376,12 @@ func (srv *docsServer) serve(conn net.Conn) {
 			out, exit = c.curl(args[2:])
 		case "wijkbrug":
 			out, exit = c.wijkbrug(args[2:])
+		case "go":
+			if len(args) > 3 && args[2] == "run" && args[3] == "./examples/subscriber" {
+				out, exit = c.subscriber(args[4:])
+				break
+			}
+			fallthrough
 		default:
 			c.res.Problem = fmt.Sprintf("the test does not run %s commands: teach it, or list the command in docsNotRun with why", args[0])
 			exit = 1
@@ -811,7 +828,7 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 		case "-key":
 			keyFile = v
 		case "-d":
-			data = v
+			data = h.mapPorts(v) // a webhook URL on the reader's own receiver's port
 		case "-H":
 			headers = append(headers, v)
 			k, val, ok := strings.Cut(v, ":")
@@ -974,45 +991,27 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 // wijkbrug runs a document's `go run ./cmd/wijkbrug …` as the wijkbrug command (this test
 // binary in a process of its own, in the work directory, where .wijkbrug is the suite's data):
 // make run's ports in its arguments become the suite's, and the port flags it leaves at their
-// defaults (make run's) are given the suite's. `events` follows the streams until stopped: it
-// is stopped with an interrupt, as a reader's Ctrl-C, once it has printed nothing for a second.
-// The command must exit 0 and print something; what events prints must be events, within its
-// -subject filter, and (unless it asks for new ones only or starts at a sequence) at least one.
+// defaults (make run's) are given the suite's. `events` follows the streams until stopped
+// (docsCmd.program). The command must exit 0 and print something; what events prints must be
+// events, within its -subject filter, and (unless it asks for new ones only or starts at a
+// sequence) at least one.
 func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
-	problem := func(format string, a ...any) ([]byte, int) {
-		h.res.Problem = fmt.Sprintf(format, a...)
-		return nil, 1
-	}
 	words := 0
 	for words < len(args) && !strings.HasPrefix(args[words], "-") {
 		words++
 	}
 	if words == 0 {
-		return problem("wijkbrug %q: no command", args)
+		return h.problem("wijkbrug %q: no command", args)
 	}
-	flags, err := h.srv.flagsOf(args[:words])
+	exe, err := os.Executable()
 	if err != nil {
-		return problem("%v", err)
+		return h.problem("%v", err)
 	}
-	given := map[string]string{}
-	args = slices.Clone(args)
-	for i := words; i < len(args); i++ {
-		for documented, own := range h.st.ports {
-			for _, host := range []string{"127.0.0.1:", "localhost:"} {
-				args[i] = strings.ReplaceAll(args[i], host+documented+"/", own+"/")
-				if strings.HasSuffix(args[i], host+documented) {
-					args[i] = strings.TrimSuffix(args[i], host+documented) + own
-				}
-			}
-		}
-		if name, ok := strings.CutPrefix(args[i], "-"); ok {
-			name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
-			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				value = args[i+1]
-			}
-			given[name] = value
-		}
+	flags, err := h.srv.flagsOf(exe, args[:words], runAsCLI+"=1")
+	if err != nil {
+		return h.problem("%v", err)
 	}
+	args, given := h.mapArgs(args, words)
 	_, dbURL := given["database-url"]
 	_, dbTemplate := given["db"]
 	for flag, value := range h.srv.cliDefaults {
@@ -1023,27 +1022,133 @@ func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
 			args = append(args, "-"+flag, value)
 		}
 	}
-
-	exe, err := os.Executable()
-	if err != nil {
-		return problem("%v", err)
+	events := args[0] == "events"
+	out, exit := h.program(exe, args, []string{runAsCLI + "=1"}, events, events && replays(given), "")
+	if h.res.Problem != "" {
+		return out, exit
 	}
+	if events {
+		if err := checkEvents(out, given); err != nil {
+			h.res.Problem = fmt.Sprintf("wijkbrug %s: %v", strings.Join(args, " "), err)
+		}
+	} else if len(bytes.TrimSpace(out)) == 0 {
+		h.res.Problem = fmt.Sprintf("wijkbrug %s printed nothing", strings.Join(args, " "))
+	}
+	return out, exit
+}
+
+// subscriber runs a document's `go run ./examples/subscriber nats|webhook …` (built once), as
+// wijkbrug runs its commands: make run's ports and the reader's own (the webhook receiver's
+// 8443) become the test's, -url left at make run's NATS is given the suite's, and a file it
+// keeps in /tmp is kept in the work directory. It follows until stopped: once it has said it
+// is reading or receiving, it is interrupted after a quiet second, and must exit 0; every line
+// it prints is an event it handled, and pulling it handles at least one.
+func (h *docsCmd) subscriber(args []string) ([]byte, int) {
+	if len(args) == 0 {
+		return h.problem("subscriber: no mode")
+	}
+	if h.srv.subscriberBin == "" {
+		bin := filepath.Join(h.srv.work, "subscriber")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = filepath.Join("..", "..", "examples", "subscriber")
+		if out, err := build.CombinedOutput(); err != nil {
+			return h.problem("examples/subscriber does not build: %v\n%s", err, out)
+		}
+		h.srv.subscriberBin = bin
+	}
+	flags, err := h.srv.flagsOf(h.srv.subscriberBin, args[:1])
+	if err != nil {
+		return h.problem("%v", err)
+	}
+	args, given := h.mapArgs(args, 1)
+	for i, a := range args {
+		if rest, ok := strings.CutPrefix(a, "/tmp/"); ok {
+			args[i] = filepath.Join(h.srv.work, "tmp-"+strings.ReplaceAll(rest, "/", "-"))
+		}
+	}
+	if _, ok := given["url"]; !ok && flags["url"] {
+		args = append(args, "-url", h.srv.cliDefaults["nats"])
+	}
+	// Pulling, it reads the GP's subscription from the start: the examples before made events.
+	pulls := args[0] == "nats"
+	out, exit := h.program(h.srv.subscriberBin, args, nil, true, pulls, "reading |receiving webhooks on ")
+	if h.res.Problem != "" {
+		return out, exit
+	}
+	handled := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" && !strings.Contains(line, " subject=") && !strings.HasPrefix(line, "repeat of ") {
+			h.res.Problem = fmt.Sprintf("subscriber %s printed a line that is no event: %q", strings.Join(args, " "), line)
+		}
+		if line != "" {
+			handled++
+		}
+	}
+	if pulls && handled == 0 {
+		h.res.Problem = fmt.Sprintf("subscriber %s handled no event of the GP's subscription", strings.Join(args, " "))
+	}
+	return out, exit
+}
+
+func (h *docsCmd) problem(format string, a ...any) ([]byte, int) {
+	h.res.Problem = fmt.Sprintf(format, a...)
+	return nil, 1
+}
+
+// mapArgs gives back args with make run's ports (and the reader's own, st.ports) as the
+// test's, and the flags given after the first words (name → value; "" for one without).
+func (h *docsCmd) mapArgs(args []string, words int) ([]string, map[string]string) {
+	given := map[string]string{}
+	args = slices.Clone(args)
+	for i := words; i < len(args); i++ {
+		args[i] = h.mapPorts(args[i])
+		if name, ok := strings.CutPrefix(args[i], "-"); ok {
+			name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
+			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				value = args[i+1]
+			}
+			given[name] = value
+		}
+	}
+	return args, given
+}
+
+// mapPorts replaces a documented 127.0.0.1:port or localhost:port in s by the test's.
+func (h *docsCmd) mapPorts(s string) string {
+	for documented, own := range h.st.ports {
+		_, ownPort, _ := net.SplitHostPort(own)
+		for _, host := range []string{"127.0.0.1", "localhost"} {
+			s = regexp.MustCompile(regexp.QuoteMeta(host+":"+documented)+`\b`).ReplaceAllString(s, host+":"+ownPort)
+		}
+	}
+	return s
+}
+
+// program runs exe with args in the work directory, its input the command's, and returns what
+// it printed and its exit code; a non-zero exit or a run over 90 s is the command's problem.
+// One that follows until stopped gets an interrupt, as a reader's Ctrl-C, once it has printed
+// nothing for a second: after its first line where it must print (a slow start must not cut
+// it short), after the line ready matches on its standard error where it says it has started,
+// or after 30 s in any case.
+func (h *docsCmd) program(exe string, args, env []string, follows, mustPrint bool, ready string) ([]byte, int) {
+	name := filepath.Base(exe) + " " + strings.Join(args, " ")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Dir = h.srv.work
-	cmd.Env = append(os.Environ(), runAsCLI+"=1")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = bytes.NewReader(h.stdin)
-	var stdout syncBuffer
-	var stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		return problem("%v", err)
+		return h.problem("%v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	follows := args[0] == "events"
-	mustPrint := follows && replays(given)
+	var readyLine *regexp.Regexp
+	if ready != "" {
+		readyLine = regexp.MustCompile(ready)
+	}
 	var runErr error
 	for printed, started, quietSince := 0, time.Now(), time.Now(); ; {
 		select {
@@ -1052,10 +1157,8 @@ func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
 			if n := stdout.Len(); n != printed {
 				printed, quietSince = n, time.Now()
 			}
-			// Stopped once quiet for a second: after its first event where it replays the
-			// past (a slow start must not cut it short), or 30 s without one.
-			quiet := time.Since(quietSince) > time.Second && (printed > 0 || !mustPrint)
-			if follows && (quiet || time.Since(started) > 30*time.Second) {
+			begun := (printed > 0 || !mustPrint) && (readyLine == nil || readyLine.Match(stderr.Bytes()))
+			if follows && (begun && time.Since(quietSince) > time.Second || time.Since(started) > 30*time.Second) {
 				_ = cmd.Process.Signal(os.Interrupt)
 				follows = false
 			}
@@ -1065,21 +1168,18 @@ func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
 	}
 	out := stdout.Bytes()
 	exit := cmd.ProcessState.ExitCode()
+	if readyLine != nil && !readyLine.Match(stderr.Bytes()) {
+		h.res.Problem = fmt.Sprintf("%s never said it had started (%s):\n%s", name, ready, stderr.Bytes())
+		return out, max(exit, 1)
+	}
 	if runErr != nil || exit != 0 {
 		if ctx.Err() != nil {
-			return problem("wijkbrug %s did not end within 90 s", strings.Join(args, " "))
+			return h.problem("%s did not end within 90 s", name)
 		}
-		h.res.Problem = fmt.Sprintf("wijkbrug %s exited %d: %s", strings.Join(args, " "), exit, strings.TrimSpace(stderr.String()))
+		h.res.Problem = fmt.Sprintf("%s exited %d: %s", name, exit, bytes.TrimSpace(stderr.Bytes()))
 		return out, max(exit, 1)
 	}
 	h.res.Code = "OK"
-	if args[0] == "events" {
-		if err := checkEvents(out, given); err != nil {
-			h.res.Problem = fmt.Sprintf("wijkbrug %s: %v", strings.Join(args, " "), err)
-		}
-	} else if len(bytes.TrimSpace(out)) == 0 {
-		h.res.Problem = fmt.Sprintf("wijkbrug %s printed nothing", strings.Join(args, " "))
-	}
 	return out, exit
 }
 
@@ -1132,29 +1232,22 @@ func subjectMatches(filter, subject string) bool {
 	return len(f) == len(s)
 }
 
-// flagsOf is the set of flags a wijkbrug command takes, from its -h.
-func (srv *docsServer) flagsOf(command []string) (map[string]bool, error) {
-	key := strings.Join(command, " ")
+// flagsOf is the set of flags a program's command takes, from its -h.
+func (srv *docsServer) flagsOf(exe string, command []string, env ...string) (map[string]bool, error) {
+	key := exe + " " + strings.Join(command, " ")
 	if f, ok := srv.cliFlags[key]; ok {
 		return f, nil
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	cmd := exec.Command(exe, append(slices.Clone(command), "-h")...)
 	cmd.Dir = srv.work
-	cmd.Env = append(os.Environ(), runAsCLI+"=1")
-	help, err := cmd.CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("wijkbrug %s -h: %v\n%s", key, err, help)
-	}
+	cmd.Env = append(os.Environ(), env...)
+	help, _ := cmd.CombinedOutput() // -h exits 0 (wijkbrug) or 2 (the flag package's ExitOnError)
 	f := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllSubmatch(help, -1) {
 		f[string(m[1])] = true
 	}
 	if len(f) == 0 {
-		return nil, fmt.Errorf("wijkbrug %s -h lists no flags:\n%s", key, help)
+		return nil, fmt.Errorf("%s -h lists no flags:\n%s", key, help)
 	}
 	srv.cliFlags[key] = f
 	return f, nil
