@@ -848,6 +848,19 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 	if err != nil {
 		return problem("%v", err)
 	}
+	if real := os.Getenv(realGrpcurl); real != "" {
+		flags := []string{"-cacert", caFile}
+		if certFile != "" {
+			flags = append(flags, "-cert", certFile, "-key", keyFile)
+		}
+		for _, hd := range headers {
+			flags = append(flags, "-H", hd)
+		}
+		if data != "" {
+			flags = append(flags, "-d", data)
+		}
+		return h.callReal(real, append(flags, addr, pos[1]))
+	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
 	ca, err := os.ReadFile(h.path(caFile))
 	if err != nil || !tc.RootCAs.AppendCertsFromPEM(ca) {
@@ -918,6 +931,57 @@ func (h *docsCmd) call(args []string) ([]byte, error) {
 		return nil, err
 	}
 	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(resp)
+}
+
+// realGrpcurl names a grpcurl program (absolute, or relative to the repository: bin/grpcurl
+// after make tools) that makes the documents' grpcurl calls instead of the test's own: a
+// check, by hand, that the test calls as grpcurl does.
+const realGrpcurl = "WIJKBRUG_DOCS_GRPCURL"
+
+// callReal runs grpcurl with args in the work directory: its answer, or its failure as the
+// status it printed (exit 64 + the code and "Code: …" / "Message: …", or for list exit 1 and
+// "code = … desc = …"), the message being everything it printed after the code.
+func (h *docsCmd) callReal(exe string, args []string) ([]byte, error) {
+	if !filepath.IsAbs(exe) {
+		exe = filepath.Join("..", "..", exe)
+	}
+	exe, err := filepath.Abs(exe)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = h.srv.work
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		return bytes.TrimSpace(out), nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		h.res.Problem = fmt.Sprintf("grpcurl: %v", err)
+		return nil, nil
+	}
+	text := stderr.String()
+	if m := regexp.MustCompile(`(?s)code = (\w+) desc = (.*)`).FindStringSubmatch(text); ee.ExitCode() == 1 && m != nil {
+		return nil, status.Error(grpcurlCode(m[1]), strings.TrimSpace(m[2]))
+	}
+	m := regexp.MustCompile(`(?s)Code: (\w+)\s+Message: (.*)`).FindStringSubmatch(text)
+	if m == nil || ee.ExitCode() != 64+int(grpcurlCode(m[1])) {
+		h.res.Problem = fmt.Sprintf("grpcurl exited %d: %s", ee.ExitCode(), text)
+		return nil, nil
+	}
+	return nil, status.Error(grpcurlCode(m[1]), strings.TrimSpace(m[2]))
+}
+
+// grpcurlCode is the code grpcurl names (Unauthenticated, NotFound, …); Unknown for another name.
+func grpcurlCode(name string) codes.Code {
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		if c.String() == name {
+			return c
+		}
+	}
+	return codes.Unknown
 }
 
 // curl runs curl with the command's arguments, its URLs on the suite's ports, and records the
