@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,4 +164,126 @@ func untilSeparator(words []string) []string {
 		}
 	}
 	return words
+}
+
+// TestDocumentsReferToWhatExists: what the README and docs/ point a reader to is there — every
+// relative link's file and its #anchor (a heading of that file, as GitHub names it), every
+// repository path in inline code (`pkg/outbox/relay.go`, `deploy/overlays/prod`) and, outside
+// the decision record and the performance history (which tell of tests since replaced), every
+// test, fuzz target or benchmark named (`TestBOLA`).
+func TestDocumentsReferToWhatExists(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	files, _ := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	guides, _ := filepath.Glob(filepath.Join(root, "docs", "services", "*.md"))
+	files = append(append(files, guides...), filepath.Join(root, "README.md"))
+	funcs := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range goFunc.FindAllSubmatch(b, -1) {
+			funcs[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links, paths, tests int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, name := string(b), strings.TrimPrefix(f, root+string(filepath.Separator))
+		history := strings.HasSuffix(f, "decisions.md") || strings.HasSuffix(f, "performance-history.md")
+		for _, m := range mdLink.FindAllStringSubmatch(doc, -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			links++
+			path, anchor, _ := strings.Cut(link, "#")
+			target := f
+			if path != "" {
+				target = filepath.Join(filepath.Dir(f), path)
+			}
+			tb, err := os.ReadFile(target)
+			if err != nil {
+				if _, statErr := os.Stat(target); statErr != nil {
+					t.Errorf("%s: the link %s leads nowhere", name, link)
+				}
+				continue // a directory
+			}
+			if anchor != "" && strings.HasSuffix(target, ".md") && !slices.Contains(headingAnchors(string(tb)), anchor) {
+				t.Errorf("%s: the link %s names no heading of %s", name, link, filepath.Base(target))
+			}
+		}
+		for _, m := range repoPath.FindAllStringSubmatch(doc, -1) {
+			p := strings.TrimRight(m[1], ".")
+			if strings.ContainsAny(p, "<*{…") {
+				continue
+			}
+			paths++
+			if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+				t.Errorf("%s: `%s` is not in the repository", name, p)
+			}
+		}
+		if history {
+			continue
+		}
+		for _, m := range testName.FindAllStringSubmatch(doc, -1) {
+			tests++
+			if !funcs[m[1]] {
+				t.Errorf("%s: `%s` is no test of the repository", name, m[1])
+			}
+		}
+	}
+	t.Logf("%d links, %d repository paths, %d test names checked", links, paths, tests)
+	if links < 60 || paths < 150 || tests < 100 { // 87, 206 and 120 when written
+		t.Errorf("fewer references than the documents hold (87 links, 206 paths, 120 test names when this test was written)")
+	}
+}
+
+var (
+	goFunc   = regexp.MustCompile(`(?m)^func (?:\([^)]*\) )?(\w+)`)
+	mdLink   = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	repoPath = regexp.MustCompile("`((?:cmd|pkg|services|deploy|docs|proto|scripts|examples|\\.ci)/[\\w./-]*)`")
+	testName = regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z]\\w*)`")
+)
+
+// headingAnchors are the anchors GitHub gives a Markdown document's headings: lower case,
+// without punctuation but hyphens and underscores, spaces as hyphens; a repeated one -1, -2.
+func headingAnchors(md string) []string {
+	var out []string
+	seen := map[string]int{}
+	inFence := false
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+		}
+		h, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if inFence || !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		a := strings.ReplaceAll(regexp.MustCompile(`[^\p{L}\p{N}_\- ]`).ReplaceAllString(strings.ToLower(strings.TrimSpace(h)), ""), " ", "-")
+		if n := seen[a]; n > 0 {
+			out = append(out, fmt.Sprintf("%s-%d", a, n))
+		} else {
+			out = append(out, a)
+		}
+		seen[a]++
+	}
+	return out
 }
