@@ -1119,11 +1119,9 @@ func (h *docsCmd) subscriber(args []string) ([]byte, int) {
 		return h.problem("subscriber: no mode")
 	}
 	if h.srv.subscriberBin == "" {
-		bin := filepath.Join(h.srv.work, "subscriber")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = filepath.Join("..", "..", "examples", "subscriber")
-		if out, err := build.CombinedOutput(); err != nil {
-			return h.problem("examples/subscriber does not build: %v\n%s", err, out)
+		bin, err := buildSubscriber(context.Background(), h.srv.work)
+		if err != nil {
+			return h.problem("%v", err)
 		}
 		h.srv.subscriberBin = bin
 	}

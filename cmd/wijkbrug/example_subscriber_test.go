@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -24,11 +25,9 @@ func TestExampleSubscriber(t *testing.T) {
 	t.Parallel()
 	ctx, s := startSuite(t, 3*time.Minute, suite.Options{})
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "subscriber")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Dir = filepath.Join("..", "..", "examples", "subscriber")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("examples/subscriber does not build: %v\n%s", err, out)
+	bin, err := buildSubscriber(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	refAddr := s.Endpoint("referral").Addr
 	gpCtx := acting(t, "dr-jansen", "gp", "signal")
@@ -151,4 +150,15 @@ func idsPrinted(out string) map[string]bool {
 		}
 	}
 	return ids
+}
+
+// buildSubscriber builds examples/subscriber into dir and returns the program's path.
+func buildSubscriber(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "subscriber")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "..", "examples", "subscriber")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("examples/subscriber does not build: %v\n%s", err, out)
+	}
+	return bin, nil
 }
