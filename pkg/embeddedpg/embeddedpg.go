@@ -59,6 +59,11 @@ type Options struct {
 	// "off" keeps none. Empty: the WIJKBRUG_PG_INIT_CACHE environment variable, else
 	// <user cache dir>/wijkbrug/initdb (docs/decisions.md).
 	InitCache string
+	// DeferInitCache: when this start runs initdb, its result is held in memory and written
+	// into the cache only when KeepInitResult is called, not before postgres starts (0.3–0.7
+	// s with its sync to disk, on the start's path). Stop drops a result not yet kept. Off:
+	// it is written before postgres starts, so every later new cluster may copy it.
+	DeferInitCache bool
 }
 
 // Cluster is a running postmaster. Its methods are safe for concurrent use.
@@ -75,6 +80,9 @@ type Cluster struct {
 	pwMu       sync.Mutex
 	passwords  map[string]string // role → password, from PassFile (pwMu)
 	copiedFrom string            // the initdb cache's entry this start's data directory is a copy of
+
+	keepMu   sync.Mutex    // held while the deferred initdb result is written
+	deferred *deferredInit // initdb's result not yet in the cache (Options.DeferInitCache; keepMu)
 
 	stopOnce sync.Once
 	stopErr  error
@@ -141,7 +149,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c.dataDir = filepath.Join(c.dir, "data")
 
 	cache := initCacheDir(opts.InitCache)
-	initialised, err := c.initIfNeeded(ctx, binDir, owner, cache)
+	initialised, err := c.initIfNeeded(ctx, binDir, owner, cache, opts.DeferInitCache)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +164,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		_ = os.RemoveAll(c.copiedFrom)
 		if err = os.RemoveAll(c.dataDir); err == nil {
 			c.copiedFrom = ""
-			if _, err = c.initIfNeeded(ctx, binDir, owner, cache); err == nil {
+			if _, err = c.initIfNeeded(ctx, binDir, owner, cache, opts.DeferInitCache); err == nil {
 				err = c.start(ctx, binDir, owner, opts, true)
 			}
 		}
@@ -258,8 +266,9 @@ func (e *portInUseError) Unwrap() error { return e.err }
 
 // initIfNeeded initialises the data directory unless it is: a copy of the cache's entry for
 // these binaries and arguments when there is one, else initdb (whose result the cache keeps
-// for the next new cluster). cache "" is no cache.
-func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *serverOwner, cache string) (initialised bool, err error) {
+// for the next new cluster: now, or when KeepInitResult is called if deferCache). cache "" is
+// no cache.
+func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *serverOwner, cache string, deferCache bool) (initialised bool, err error) {
 	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
 		return false, nil
 	}
@@ -303,15 +312,50 @@ func (c *Cluster) initIfNeeded(ctx context.Context, binDir string, owner *server
 	}
 	c.log.Info("embeddedpg: initdb done", "dir", c.dataDir, "took", time.Since(start).Round(time.Millisecond))
 	if cache != "" {
-		// Before postgres runs in it: the entry is what initdb wrote, nothing else.
-		kept := time.Now()
-		if err := toInitCache(cache, key, c.dataDir); err != nil {
+		// Read before postgres runs in it: the entry is what initdb wrote, nothing else.
+		result, err := readInitResult(c.dataDir)
+		if err != nil {
 			c.log.Warn("embeddedpg: initdb cache not written", "cache", cache, "err", err)
+			return true, nil
+		}
+		d := &deferredInit{cache: cache, key: key, result: result}
+		if deferCache {
+			c.keepMu.Lock()
+			c.deferred = d
+			c.keepMu.Unlock()
 		} else {
-			c.log.Info("embeddedpg: initdb's result kept for new clusters", "cache", cache, "took", time.Since(kept).Round(time.Millisecond))
+			c.keep(d)
 		}
 	}
 	return true, nil
+}
+
+// deferredInit is initdb's result on its way into the cache (cache, key: the entry).
+type deferredInit struct {
+	cache, key string
+	result     *initResult
+}
+
+func (c *Cluster) keep(d *deferredInit) {
+	kept := time.Now()
+	if err := toInitCache(d.cache, d.key, d.result); err != nil {
+		c.log.Warn("embeddedpg: initdb cache not written", "cache", d.cache, "err", err)
+		return
+	}
+	c.log.Info("embeddedpg: initdb's result kept for new clusters", "cache", d.cache, "took", time.Since(kept).Round(time.Millisecond))
+}
+
+// KeepInitResult writes the result of this start's initdb, held since Start with
+// Options.DeferInitCache, into the initdb cache, and returns once it is on disk (a failure to
+// write it is logged: the next new cluster runs initdb again). It does nothing when Start ran
+// no initdb, kept its result already, or Stop came first; Stop waits for a write under way.
+func (c *Cluster) KeepInitResult() {
+	c.keepMu.Lock()
+	defer c.keepMu.Unlock()
+	if d := c.deferred; d != nil {
+		c.deferred = nil
+		c.keep(d)
+	}
 }
 
 // syncDataDir flushes the data directory to disk, as initdb does at its end.
@@ -696,6 +740,12 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) stop() error {
+	c.keepMu.Lock()
+	if c.deferred != nil {
+		c.log.Info("embeddedpg: initdb's result not kept: stopped before KeepInitResult")
+		c.deferred = nil
+	}
+	c.keepMu.Unlock()
 	var errs []error
 	if c.proc != nil {
 		if err := c.proc.shutdown(stopTimeout); err != nil {

@@ -110,6 +110,82 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	}
 }
 
+// TestDeferredInitResultIsKeptWhenAsked: with Options.DeferInitCache a start that runs initdb
+// writes nothing into the cache before KeepInitResult is called (a start stopped before it
+// keeps nothing), and what KeepInitResult writes is initdb's result as read before postgres
+// ran in it, which the next new cluster copies.
+func TestDeferredInitResultIsKeptWhenAsked(t *testing.T) {
+	skipWithoutPostgres(t)
+	ctx := t.Context()
+	cache := t.TempDir()
+	entries := func() []string {
+		t.Helper()
+		e, err := filepath.Glob(filepath.Join(cache, "pg-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	systemID := func(c *Cluster) uint64 {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var id uint64
+		if err := conn.QueryRow(ctx, `SELECT system_identifier FROM pg_control_system()`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	stopped, err := Start(ctx, Options{InitCache: cache, DeferInitCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := entries(); len(e) != 0 {
+		t.Errorf("cache holds %v after a deferred start, before KeepInitResult", e)
+	}
+	if err := stopped.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped.KeepInitResult() // after Stop: nothing to keep
+	if e := entries(); len(e) != 0 {
+		t.Errorf("cache holds %v after a deferred start stopped before KeepInitResult", e)
+	}
+
+	kept, err := Start(ctx, Options{InitCache: cache, DeferInitCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kept.Stop() })
+	keptID := systemID(kept) // postgres has run in the data directory by now
+	kept.KeepInitResult()
+	e := entries()
+	if len(e) != 1 {
+		t.Fatalf("cache entries after KeepInitResult: %v, want one", e)
+	}
+	for _, written := range []string{"postmaster.pid", "server.crt", "server.key"} {
+		if _, err := os.Stat(filepath.Join(e[0], written)); err == nil {
+			t.Errorf("the cache entry has %s: it is the running cluster's, not initdb's", written)
+		}
+	}
+	kept.KeepInitResult() // kept once
+	if again := entries(); !slices.Equal(again, e) {
+		t.Errorf("cache entries after a second KeepInitResult: %v, want %v", again, e)
+	}
+
+	copied, err := Start(ctx, Options{InitCache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = copied.Stop() })
+	if id := systemID(copied); id != keptID {
+		t.Errorf("the next cluster's system identifier is %d, the kept one's %d: it did not copy the entry", id, keptID)
+	}
+}
+
 // TestInitCacheKeepsOneEntry: storing an entry removes the entries of other binaries or
 // options and copies left half-written long ago, and leaves a copy another process is writing
 // now; a copy keeps the files' modes.
@@ -136,7 +212,11 @@ func TestInitCacheKeepsOneEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := toInitCache(cache, "pg-mine", data); err != nil {
+	result, err := readInitResult(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := toInitCache(cache, "pg-mine", result); err != nil {
 		t.Fatal(err)
 	}
 	var left []string
