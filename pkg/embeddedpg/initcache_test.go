@@ -1,6 +1,7 @@
 package embeddedpg
 
 import (
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept, untouched by
-// the server that then ran in it, and the next new cluster is a copy of it (the same system
+// TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept (with
+// Options.DeferInitCache: not before KeepInitResult), untouched by the server that then ran
+// in it, and the next new cluster is a copy of it (the same system
 // identifier, which initdb draws at random) that serves with its own passwords over TLS; with
 // the cache off a cluster runs initdb of its own; a damaged entry is replaced, and a start
 // that fails on a port another program holds leaves the entry be.
@@ -20,9 +22,9 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
 	cache := t.TempDir()
-	start := func(initCache string) (*Cluster, uint64) {
+	start := func(initCache string, deferred bool) (*Cluster, uint64) {
 		t.Helper()
-		c, err := Start(ctx, Options{InitCache: initCache})
+		c, err := Start(ctx, Options{InitCache: initCache, DeferInitCache: deferred})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +46,13 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 		return c, id
 	}
 
-	first, firstID := start(cache)
+	// The first cluster runs initdb and, deferred, stores its result only when asked: by then
+	// postgres has run in the data directory, yet the entry is initdb's output.
+	first, firstID := start(cache, true)
+	if entries, _ := filepath.Glob(filepath.Join(cache, "pg-*")); len(entries) != 0 {
+		t.Errorf("cache entries before KeepInitResult: %v, want none", entries)
+	}
+	first.KeepInitResult()
 	entries, err := filepath.Glob(filepath.Join(cache, "pg-*"))
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("cache entries after the first cluster: %v (%v), want one", entries, err)
@@ -63,7 +71,7 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 		t.Error("the cache entry's pg_hba.conf is the running cluster's rewritten one")
 	}
 
-	second, secondID := start(cache)
+	second, secondID := start(cache, false)
 	if secondID != firstID {
 		t.Errorf("the second cluster's system identifier is %d, the first's %d: it ran initdb instead of copying the cache", secondID, firstID)
 	}
@@ -71,7 +79,7 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 		t.Error("the copy has the first cluster's superuser password")
 	}
 
-	_, ownID := start("off")
+	_, ownID := start("off", false)
 	if ownID == firstID {
 		t.Errorf("with the cache off the cluster has the cached system identifier %d", ownID)
 	}
@@ -84,14 +92,14 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	if err := os.Remove(filepath.Join(entries[0], "global", "pg_control")); err != nil {
 		t.Fatal(err)
 	}
-	_, healedID := start(cache)
+	_, healedID := start(cache, false)
 	if healedID == firstID {
 		t.Errorf("the cluster after the entry was damaged has the old entry's system identifier")
 	}
 	if _, err := os.Stat(filepath.Join(entries[0], "global", "pg_control")); err != nil {
 		t.Errorf("the damaged entry was not replaced: %v", err)
 	}
-	if _, nextID := start(cache); nextID != healedID {
+	if _, nextID := start(cache, false); nextID != healedID {
 		t.Errorf("the cluster after that has system identifier %d, want the new entry's %d", nextID, healedID)
 	}
 
@@ -105,20 +113,19 @@ func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 		_ = c.Stop()
 		t.Fatal("a cluster started on a port another program holds")
 	}
-	if _, afterID := start(cache); afterID != healedID {
+	if _, afterID := start(cache, false); afterID != healedID {
 		t.Errorf("after a start on a held port the entry was replaced (system identifier %d, want %d)", afterID, healedID)
 	}
 }
 
-// TestDeferredInitResultIsKeptWhenAsked: with Options.DeferInitCache a start that runs initdb
-// writes nothing into the cache before KeepInitResult is called (a start stopped before it
-// keeps nothing), and what KeepInitResult writes is initdb's result as read before postgres
-// ran in it, which the next new cluster copies.
-func TestDeferredInitResultIsKeptWhenAsked(t *testing.T) {
-	skipWithoutPostgres(t)
-	ctx := t.Context()
-	cache := t.TempDir()
-	entries := func() []string {
+// TestKeepInitResultOnceAndNotAfterStop: KeepInitResult writes a held result once; a Stop
+// before it drops the result, and KeepInitResult then writes nothing.
+func TestKeepInitResultOnceAndNotAfterStop(t *testing.T) {
+	held := func(cache string) *Cluster {
+		result := &initResult{files: []resultFile{{rel: ".", mode: 0o700, dir: true}, {rel: "PG_VERSION", mode: 0o600, data: []byte("15\n")}}}
+		return &Cluster{log: slog.New(slog.DiscardHandler), deferred: &deferredInit{cache: cache, key: "pg-held", result: result}}
+	}
+	entries := func(cache string) []string {
 		t.Helper()
 		e, err := filepath.Glob(filepath.Join(cache, "pg-*"))
 		if err != nil {
@@ -126,63 +133,29 @@ func TestDeferredInitResultIsKeptWhenAsked(t *testing.T) {
 		}
 		return e
 	}
-	systemID := func(c *Cluster) uint64 {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, c.DSN("postgres"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		var id uint64
-		if err := conn.QueryRow(ctx, `SELECT system_identifier FROM pg_control_system()`).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
+
+	kept := t.TempDir()
+	c := held(kept)
+	c.KeepInitResult()
+	if b, err := os.ReadFile(filepath.Join(kept, "pg-held", "PG_VERSION")); err != nil || string(b) != "15\n" {
+		t.Fatalf("the kept entry's PG_VERSION: %q, %v", b, err)
+	}
+	if err := os.RemoveAll(filepath.Join(kept, "pg-held")); err != nil {
+		t.Fatal(err)
+	}
+	c.KeepInitResult()
+	if e := entries(kept); len(e) != 0 {
+		t.Errorf("a second KeepInitResult wrote %v", e)
 	}
 
-	stopped, err := Start(ctx, Options{InitCache: cache, DeferInitCache: true})
-	if err != nil {
+	dropped := t.TempDir()
+	c = held(dropped)
+	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if e := entries(); len(e) != 0 {
-		t.Errorf("cache holds %v after a deferred start, before KeepInitResult", e)
-	}
-	if err := stopped.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	stopped.KeepInitResult() // after Stop: nothing to keep
-	if e := entries(); len(e) != 0 {
-		t.Errorf("cache holds %v after a deferred start stopped before KeepInitResult", e)
-	}
-
-	kept, err := Start(ctx, Options{InitCache: cache, DeferInitCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = kept.Stop() })
-	keptID := systemID(kept) // postgres has run in the data directory by now
-	kept.KeepInitResult()
-	e := entries()
-	if len(e) != 1 {
-		t.Fatalf("cache entries after KeepInitResult: %v, want one", e)
-	}
-	for _, written := range []string{"postmaster.pid", "server.crt", "server.key"} {
-		if _, err := os.Stat(filepath.Join(e[0], written)); err == nil {
-			t.Errorf("the cache entry has %s: it is the running cluster's, not initdb's", written)
-		}
-	}
-	kept.KeepInitResult() // kept once
-	if again := entries(); !slices.Equal(again, e) {
-		t.Errorf("cache entries after a second KeepInitResult: %v, want %v", again, e)
-	}
-
-	copied, err := Start(ctx, Options{InitCache: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = copied.Stop() })
-	if id := systemID(copied); id != keptID {
-		t.Errorf("the next cluster's system identifier is %d, the kept one's %d: it did not copy the entry", id, keptID)
+	c.KeepInitResult()
+	if e := entries(dropped); len(e) != 0 {
+		t.Errorf("KeepInitResult after Stop wrote %v", e)
 	}
 }
 
