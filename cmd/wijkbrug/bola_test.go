@@ -1041,7 +1041,7 @@ func newBolaEnv(t *testing.T, s *suite.Suite) *bolaEnv {
 		}
 		env.orgs[key], env.certs[key] = p.Org, cert
 	}
-	ca, err := devca.LoadOrCreate(filepath.Join(s.DataDir, "pki"))
+	ca, err := devca.LoadOrCreate(filepath.Join(s.DataDir, "pki"), devca.DevCAName)
 	if err != nil {
 		t.Fatal(err)
 	}

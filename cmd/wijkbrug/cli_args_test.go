@@ -162,7 +162,7 @@ func TestConsumerStatusNeedsOperations(t *testing.T) {
 // that is not a plain name; a CA file that is not a CA is named (probe D F9).
 func TestIssueCertChecks(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := devca.LoadOrCreate(filepath.Join(dir, "ca"))
+	ca, err := devca.LoadOrCreate(filepath.Join(dir, "ca"), devca.DevCAName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func readCert(t *testing.T, path string) *x509.Certificate {
 // README's example writes into .wijkbrug/pki, where -file gp would replace the demo GP's key.
 func TestIssueCertKeepsExistingFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := devca.LoadOrCreate(filepath.Join(dir, "ca")); err != nil {
+	if _, err := devca.LoadOrCreate(filepath.Join(dir, "ca"), devca.DevCAName); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")

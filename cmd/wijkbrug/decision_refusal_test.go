@@ -154,7 +154,7 @@ func TestRefusedDecisionDraftIsLoggedUnderTheResident(t *testing.T) {
 // refusalDial connects to addr with a client certificate for org issued by the suite's CA.
 func refusalDial(t *testing.T, s *suite.Suite, org devca.Org, addr string) *grpc.ClientConn {
 	t.Helper()
-	ca, err := devca.LoadOrCreate(filepath.Join(s.DataDir, "pki"))
+	ca, err := devca.LoadOrCreate(filepath.Join(s.DataDir, "pki"), devca.DevCAName)
 	if err != nil {
 		t.Fatal(err)
 	}

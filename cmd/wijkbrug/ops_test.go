@@ -110,7 +110,7 @@ func TestHelp(t *testing.T) {
 // service certificate that chain to it.
 func TestIssueCert(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := devca.LoadOrCreate(filepath.Join(dir, "ca"))
+	ca, err := devca.LoadOrCreate(filepath.Join(dir, "ca"), devca.DevCAName)
 	if err != nil {
 		t.Fatal(err)
 	}

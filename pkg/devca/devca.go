@@ -92,10 +92,18 @@ func New(commonName string) (*CA, error) {
 	return &CA{cert: cert, key: key, certPEM: pemBlock("CERTIFICATE", der)}, nil
 }
 
+// The common names of the development suite's CAs: the one that issues the services', partners'
+// and NATS's certificates (.wijkbrug/pki), and the embedded PostgreSQL's own
+// (.wijkbrug/postgres). Distinct names tell them apart where both are shown or bundled.
+const (
+	DevCAName      = "Wijkbrug Dev CA"
+	PostgresCAName = "Wijkbrug PostgreSQL CA"
+)
+
 // LoadOrCreate loads dir/ca.pem and dir/ca-key.pem, or creates and stores a
-// new CA when neither exists. Reusing the CA keeps certificates previously
-// issued into a persistent dev data directory valid across restarts.
-func LoadOrCreate(dir string) (*CA, error) {
+// new CA named commonName when neither exists. Reusing the CA keeps certificates
+// previously issued into a persistent dev data directory valid across restarts.
+func LoadOrCreate(dir, commonName string) (*CA, error) {
 	certPath, keyPath := filepath.Join(dir, caCertFile), filepath.Join(dir, caKeyFile)
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
@@ -114,7 +122,7 @@ func LoadOrCreate(dir string) (*CA, error) {
 		return nil, fmt.Errorf("devca: only one of %s and %s exists in %s", caCertFile, caKeyFile, dir)
 	}
 
-	ca, err := New("Wijkbrug Dev CA")
+	ca, err := New(commonName)
 	if err != nil {
 		return nil, err
 	}

@@ -199,9 +199,12 @@ func TestMutualTLS(t *testing.T) {
 
 func TestLoadOrCreateReusesCA(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	ca1, err := LoadOrCreate(dir)
+	ca1, err := LoadOrCreate(dir, "Wijkbrug test CA")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cn := ca1.cert.Subject.CommonName; cn != "Wijkbrug test CA" {
+		t.Errorf("the new CA is named %q, want the name given", cn)
 	}
 	for name, want := range map[string]os.FileMode{"ca-key.pem": 0o600, "ca.pem": 0o644} {
 		fi, err := os.Stat(filepath.Join(dir, name))
@@ -217,7 +220,7 @@ func TestLoadOrCreateReusesCA(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ca2, err := LoadOrCreate(dir)
+	ca2, err := LoadOrCreate(dir, "Wijkbrug test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +238,7 @@ func TestLoadOrCreateReusesCA(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "ca.pem")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadOrCreate(dir); err == nil {
+	if _, err := LoadOrCreate(dir, "Wijkbrug test CA"); err == nil {
 		t.Fatal("LoadOrCreate with only the key present must fail, not replace the CA")
 	}
 }

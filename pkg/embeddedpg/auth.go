@@ -135,7 +135,7 @@ func queryPath(p string) string { return strings.ReplaceAll(url.QueryEscape(p), 
 // is valid for at least renewBefore, issuing a new one otherwise (a kept data directory from
 // before TLS, or one whose certificate runs out).
 func (c *Cluster) prepareTLS(owner *serverOwner) error {
-	ca, err := devca.LoadOrCreate(c.dir)
+	ca, err := devca.LoadOrCreate(c.dir, devca.PostgresCAName)
 	if err != nil {
 		return fmt.Errorf("embeddedpg: %w", err)
 	}

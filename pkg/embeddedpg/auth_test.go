@@ -1,6 +1,8 @@
 package embeddedpg
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -33,6 +35,17 @@ func TestConnectionsNeedTLSAndPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop() })
+	// The cluster's CA has a name of its own: beside the suite's dev CA (.wijkbrug/pki), both
+	// are shown and may be bundled.
+	if caPEM, err := os.ReadFile(c.CAFile()); err != nil {
+		t.Fatal(err)
+	} else if block, _ := pem.Decode(caPEM); block == nil {
+		t.Fatalf("%s holds no PEM block", c.CAFile())
+	} else if ca, err := x509.ParseCertificate(block.Bytes); err != nil {
+		t.Fatal(err)
+	} else if ca.Subject.CommonName != devca.PostgresCAName || ca.Subject.CommonName == devca.DevCAName {
+		t.Errorf("the cluster's CA is named %q, want %q", ca.Subject.CommonName, devca.PostgresCAName)
+	}
 	if err := c.CreateRoles(ctx); err != nil {
 		t.Fatal(err)
 	}

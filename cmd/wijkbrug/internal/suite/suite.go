@@ -181,7 +181,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	if err := os.MkdirAll(pkiDir, 0o755); err != nil {
 		return nil, err
 	}
-	ca, err := devca.LoadOrCreate(pkiDir)
+	ca, err := devca.LoadOrCreate(pkiDir, devca.DevCAName)
 	if err != nil {
 		return nil, fmt.Errorf("dev CA: %w", err)
 	}
