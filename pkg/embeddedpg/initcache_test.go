@@ -14,10 +14,10 @@ import (
 
 // TestNewClustersCopyTheInitdbCache: the first cluster's initdb result is kept (with
 // Options.DeferInitCache: not before KeepInitResult), untouched by the server that then ran
-// in it, and the next new cluster is a copy of it (the same system
-// identifier, which initdb draws at random) that serves with its own passwords over TLS; with
-// the cache off a cluster runs initdb of its own; a damaged entry is replaced, and a start
-// that fails on a port another program holds leaves the entry be.
+// in it, and the next new cluster is a copy of it (the same system identifier, which initdb
+// draws at random) that serves with its own passwords over TLS; with the cache off a cluster
+// runs initdb of its own; a damaged entry is replaced, and a start that fails on a port
+// another program holds leaves the entry be.
 func TestNewClustersCopyTheInitdbCache(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx := t.Context()
