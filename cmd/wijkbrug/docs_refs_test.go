@@ -20,15 +20,7 @@ import (
 // included.
 func TestDocumentedCommandsAndFlagsExist(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../../docs/*.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	guides, _ := filepath.Glob("../../docs/services/*.md")
-	files = append(append(files, guides...), "../../README.md")
-	files = slices.DeleteFunc(files, func(f string) bool {
-		return strings.HasSuffix(f, "/decisions.md") || strings.HasSuffix(f, "/performance-history.md")
-	})
+	files := slices.DeleteFunc(documents(t, filepath.Join("..", "..")), isHistory)
 	known := map[string]bool{}
 	for _, c := range commands() {
 		known[c.name] = true
@@ -99,6 +91,23 @@ func TestDocumentedCommandsAndFlagsExist(t *testing.T) {
 	}
 }
 
+// documents are the README, docs/ and the service guides under root.
+func documents(t *testing.T, root string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guides, _ := filepath.Glob(filepath.Join(root, "docs", "services", "*.md"))
+	return append(append(files, guides...), filepath.Join(root, "README.md"))
+}
+
+// isHistory tells the decision record and the performance history, which tell what was (flags
+// and tests since renamed or replaced included).
+func isHistory(file string) bool {
+	return strings.HasSuffix(file, "decisions.md") || strings.HasSuffix(file, "performance-history.md")
+}
+
 // benchmarkFlags are the flags the benchmark declares on its flag set, read from its source.
 // Building it compiled its load generator (ghz and its dependencies) for this test alone,
 // which then took 14–15 s instead of under one.
@@ -136,7 +145,7 @@ func codeTexts(md string) []string {
 			out = append(out, strings.Split(strings.ReplaceAll(p, "\\\n", " "), "\n")...)
 			continue
 		}
-		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(p, -1) {
+		for _, m := range inlineCode.FindAllStringSubmatch(p, -1) {
 			out = append(out, strings.ReplaceAll(m[1], "\n", " "))
 		}
 	}
@@ -164,7 +173,7 @@ func wijkbrugUses(text string) [][]string {
 		if w != "wijkbrug" && w != "bin/wijkbrug" && !(w == "./cmd/wijkbrug" && i > 0 && words[i-1] == "run") {
 			continue
 		}
-		if !regexp.MustCompile(`^[a-z][a-z-]*$`).MatchString(words[i+1]) {
+		if !commandWord.MatchString(words[i+1]) {
 			continue // wijkbrug <command>, wijkbrug -h
 		}
 		uses = append(uses, untilSeparator(words[i+1:]))
@@ -190,9 +199,7 @@ func untilSeparator(words []string) []string {
 func TestDocumentsReferToWhatExists(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	files, _ := filepath.Glob(filepath.Join(root, "docs", "*.md"))
-	guides, _ := filepath.Glob(filepath.Join(root, "docs", "services", "*.md"))
-	files = append(append(files, guides...), filepath.Join(root, "README.md"))
+	files := documents(t, root)
 	funcs := map[string]bool{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -223,7 +230,7 @@ func TestDocumentsReferToWhatExists(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc, name := string(b), strings.TrimPrefix(f, root+string(filepath.Separator))
-		history := strings.HasSuffix(f, "decisions.md") || strings.HasSuffix(f, "performance-history.md")
+		history := isHistory(f)
 		for _, m := range mdLink.FindAllStringSubmatch(doc, -1) {
 			link := m[1]
 			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
@@ -277,6 +284,11 @@ var (
 	mdLink   = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	repoPath = regexp.MustCompile("`((?:cmd|pkg|services|deploy|docs|proto|scripts|examples|\\.ci)/[\\w./-]*)`")
 	testName = regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z]\\w*)`")
+	// inlineCode is an inline code span; commandWord a word that may name a command;
+	// notInAnchor what GitHub drops from a heading's anchor.
+	inlineCode  = regexp.MustCompile("`([^`]+)`")
+	commandWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
+	notInAnchor = regexp.MustCompile(`[^\p{L}\p{N}_\- ]`)
 )
 
 // headingAnchors are the anchors GitHub gives a Markdown document's headings: lower case,
@@ -293,7 +305,7 @@ func headingAnchors(md string) []string {
 		if inFence || !ok || !strings.HasPrefix(line, "#") {
 			continue
 		}
-		a := strings.ReplaceAll(regexp.MustCompile(`[^\p{L}\p{N}_\- ]`).ReplaceAllString(strings.ToLower(strings.TrimSpace(h)), ""), " ", "-")
+		a := strings.ReplaceAll(notInAnchor.ReplaceAllString(strings.ToLower(strings.TrimSpace(h)), ""), " ", "-")
 		if n := seen[a]; n > 0 {
 			out = append(out, fmt.Sprintf("%s-%d", a, n))
 		} else {

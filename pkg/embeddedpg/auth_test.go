@@ -43,7 +43,7 @@ func TestConnectionsNeedTLSAndPassword(t *testing.T) {
 		t.Fatalf("%s holds no PEM block", c.CAFile())
 	} else if ca, err := x509.ParseCertificate(block.Bytes); err != nil {
 		t.Fatal(err)
-	} else if ca.Subject.CommonName != devca.PostgresCAName || ca.Subject.CommonName == devca.DevCAName {
+	} else if ca.Subject.CommonName != devca.PostgresCAName {
 		t.Errorf("the cluster's CA is named %q, want %q", ca.Subject.CommonName, devca.PostgresCAName)
 	}
 	if err := c.CreateRoles(ctx); err != nil {
