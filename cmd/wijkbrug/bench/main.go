@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -101,13 +102,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	listCalls := fs.Int("list-calls", 400, "calls per list/search measurement at scale")
 	skipWrites := fs.Bool("skip-writes", false, "skip the write, lag and chain measurements (scale only)")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of the whole process (suite, ghz, baseline) during each SubmitSignal run, the drain of the chain run and each list/search measurement here")
-	startups := fs.Int("startups", 0, "only time N series of starts of the suite (a first start without the initdb cache and one with it, each on a new data directory, and a restart of the second), print each and their medians, and stop")
+	startups := fs.Int("startups", 0, "only time N series of starts of the suite (a first start without the initdb cache and one with it, each on a new data directory, and a restart of the second; each start a process of its own), print each and their medians, and stop")
 	consumerWorkers := fs.Int("consumer-workers", 0, "workers per event consumer in every service, as WIJKBRUG_CONSUMER_WORKERS sets them for a service binary (0 = the default)")
 	consumerBatch := fs.Int("consumer-batch", 0, "most events a consumer worker handles in one transaction, as WIJKBRUG_CONSUMER_BATCH (0 = the default)")
 	consumerLinger := fs.String("consumer-linger", "", "how long a consumer worker waits for events to join a batch while they keep coming, as WIJKBRUG_CONSUMER_LINGER (a duration; 0 = never; empty = the default)")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print, after each list/search measurement and after the chain run, the statements PostgreSQL spent the most time executing, the WAL written and the tables sequential scans read")
+	startupChild := fs.String(startupChildFlag, "", "(used by -startups and make bench) time one start of the suite on this data directory in this process and print it")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *startupChild != "" {
+		return timeOneStart(ctx, *startupChild, out)
 	}
 	if *startups > 0 {
 		return startupSeries(ctx, *startups, out)
@@ -324,6 +329,24 @@ type starts struct {
 	warm time.Duration
 }
 
+// startupChildFlag runs the bench as one timed start (timeOneStart), for startupTimes.
+const startupChildFlag = "startup-child"
+
+// timeOneStart starts the suite on dataDir as `make run` does, prints how long Start took (in
+// nanoseconds) and stops it again.
+func timeOneStart(ctx context.Context, dataDir string, out io.Writer) error {
+	began := time.Now()
+	s, err := suite.Start(ctx, suite.Options{DataDir: dataDir, LogLevel: "error", LogOutput: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	took := time.Since(began)
+	if err != nil {
+		return err
+	}
+	s.Stop()
+	_, err = fmt.Fprintln(out, took.Nanoseconds())
+	return err
+}
+
 // startupTimes times three starts, each stopped again: two first starts on new data
 // directories, with an initdb cache of their own that is empty for the first, and a restart
 // of the second's. Without uncached it leaves out the first, and the second uses the user's
@@ -344,16 +367,26 @@ func startupTimes(ctx context.Context, uncached bool) (st starts, err error) {
 			return st, err
 		}
 	}
+	// Each start is a process of its own, as each `make run` is: a process makes some things
+	// once (the request validator, the OpenAPI documents, the system's roots: svc.Warm), which
+	// every start after the first would find made in this one.
+	self, err := os.Executable()
+	if err != nil {
+		return st, err
+	}
 	start := func(dir string) (time.Duration, error) {
-		began := time.Now()
-		s, err := suite.Start(ctx, suite.Options{DataDir: filepath.Join(base, dir), LogLevel: "error", LogOutput: io.Discard,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		took := time.Since(began)
+		var stderr strings.Builder
+		cmd := exec.CommandContext(ctx, self, "-"+startupChildFlag, filepath.Join(base, dir))
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("a start in a process of its own: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
-		s.Stop()
-		return took, nil
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("a start in a process of its own printed %q", b)
+		}
+		return time.Duration(ns), nil
 	}
 	if uncached {
 		if st.uncached, err = start("first"); err != nil {

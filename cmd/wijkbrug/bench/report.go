@@ -41,7 +41,7 @@ func (r *results) markdown() string {
 		r.Options.duration, r.Options.conc, "v0.120.0")
 	w("- command: `go run ./cmd/wijkbrug/bench %s`\n\n", r.commandLine())
 
-	w("## Start of the suite (`make run`, binary built)\n\nTarget (DESIGN §9): ≤ 3 s.\n\n| start | seconds | target |\n|---|---|---|\n")
+	w("## Start of the suite (`make run`, binary built)\n\nTarget (DESIGN §9): ≤ 3 s. Each start is a process of its own, as each `make run` is, timed until every service answers.\n\n| start | seconds | target |\n|---|---|---|\n")
 	w("| first start (certificates, PostgreSQL cluster, databases, migrations, streams, demo data) | %.2f | %s |\n", r.ColdStart.Seconds(), yes(r.ColdStart <= 3*time.Second))
 	if r.UncachedStart > 0 {
 		w("| the same on a machine that has not run initdb for these PostgreSQL binaries (no initdb cache yet) | %.2f | %s |\n", r.UncachedStart.Seconds(), yes(r.UncachedStart <= 3*time.Second))
