@@ -24,7 +24,7 @@ import (
 // elements and nested messages by their path), together with the field rules' violations: it
 // never reaches PostgreSQL, whose text cannot hold it (that was an INTERNAL).
 func TestNulCharactersAreRefusedByField(t *testing.T) {
-	v, err := grpcx.NewValidator()
+	v, err := grpcx.Validator()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestNulCharactersAreRefusedByField(t *testing.T) {
 // carry the surplus into the seconds and store another instant than the one sent. It is
 // refused by field, as protovalidate's own rules cannot state it.
 func TestInvalidTimestampsAreRefusedByField(t *testing.T) {
-	v, err := grpcx.NewValidator()
+	v, err := grpcx.Validator()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestInvalidTimestampsAreRefusedByField(t *testing.T) {
 // longer than its rule is named once and only its elements within the limit are checked, and
 // an answer lists at most MaxViolations, the fields themselves before the lists' elements.
 func TestAnswersToLongListsStaySmall(t *testing.T) {
-	v, err := grpcx.NewValidator()
+	v, err := grpcx.Validator()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	// report "context deadline exceeded". Calls without a certificate reach no service code.
 	tlsConf := cfg.TLS.Clone()
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
-	validator, err := NewValidator()
+	validator, err := Validator()
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -394,6 +395,24 @@ func TestSettingsOutOfRangeAreRefused(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error does not name %s: %v", name, err)
 		}
+	}
+}
+
+// Run starts making its service's database-free parts (svc.Warm: the validator, the REST
+// edge's document, the Spec's own Warm) as it begins, so that they are ready by the time the
+// service's migrations are done; even a start that fails at once has begun them.
+func TestRunWarmsItsServiceAsItBegins(t *testing.T) {
+	spec := emptySpec()
+	warmed := make(chan struct{})
+	var once sync.Once
+	spec.Warm = func() { once.Do(func() { close(warmed) }) }
+	if err := svc.Run(context.Background(), spec, svc.Config{LogLevel: "verbose"}, svc.Hooks{LogOutput: io.Discard}); err == nil {
+		t.Fatal("a log level out of range was accepted")
+	}
+	select {
+	case <-warmed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not warm its service")
 	}
 }
 

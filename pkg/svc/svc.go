@@ -85,6 +85,9 @@ type Spec struct {
 	EmergencyTypes []string
 	// Setup wires the service on the platform.
 	Setup func(ctx context.Context, p *Platform) (*Wiring, error)
+	// Warm, when set, makes ahead what Setup will need that no database or broker does, into
+	// a cache that Setup then finds it in (the package's own or Go's); Warm below calls it.
+	Warm func()
 
 	settingsLoaded bool
 }
@@ -310,7 +313,30 @@ func checkCallCap(d time.Duration) error {
 // Run runs the service until ctx ends, then shuts down in the order of the design:
 // health NOT_SERVING → stop accepting → drain in-flight calls → stop consumers and
 // schedulers → flush the outbox relay → close NATS and the pool → flush telemetry.
+// Warm makes, in the background, what the services' starts need that no database or broker
+// does and that is made once per process: the request validator, each REST edge's OpenAPI
+// document as JSON with its routes, and what a Spec's own Warm makes. That is about 40 ms of
+// CPU a service here; made ahead it comes from a CPU that waits for PostgreSQL to start, not
+// from the two that the migrations keep busy. Run calls it for its service as it begins; the
+// all-in-one suite calls it for all four before PostgreSQL starts. A start that gets there
+// first makes the part itself or waits for it (sync.OnceValues): nothing is made twice, and an
+// error is the start's.
+func Warm(specs ...Spec) {
+	go func() {
+		_, _ = grpcx.Validator()
+		for _, spec := range specs {
+			if len(spec.REST) > 0 {
+				_ = rest.Prepare(spec.OpenAPI)
+			}
+			if spec.Warm != nil {
+				spec.Warm()
+			}
+		}
+	}()
+}
+
 func Run(ctx context.Context, spec Spec, cfg Config, hooks Hooks) error {
+	Warm(spec)
 	logOut := hooks.LogOutput
 	if logOut == nil {
 		logOut = os.Stderr

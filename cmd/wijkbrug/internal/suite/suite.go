@@ -178,6 +178,13 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	_ = os.Chmod(opts.DataDir, 0o755)
 
 	pkiDir := filepath.Join(opts.DataDir, "pki")
+	s.CAFile = filepath.Join(pkiDir, "ca.pem")
+	specs := map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
+		"providermonitoring": providermonitoring.Spec(), "referral": referral.DevelopmentSpec(s.CAFile)}
+	// What the services' starts need that no database does is made now, on the CPU that
+	// certificates, initdb or the cluster's copy and PostgreSQL's start leave idle, rather than
+	// beside the migrations, which keep both CPUs busy.
+	svc.Warm(slices.Collect(maps.Values(specs))...)
 	if err := os.MkdirAll(pkiDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -185,7 +192,6 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev CA: %w", err)
 	}
-	s.CAFile = filepath.Join(pkiDir, "ca.pem")
 	for key, org := range demoPartners {
 		certFile, keyFile, err := ensureClientCert(ca, pkiDir, key, org)
 		if err != nil {
@@ -268,8 +274,6 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	s.NATSURL = s.NATS.ClientURL()
 
 	addr := func(name string) string { return ports.addr(name, grpcPort) }
-	specs := map[string]svc.Spec{"intake": intake.Spec(), "casedirection": casedirection.Spec(),
-		"providermonitoring": providermonitoring.Spec(), "referral": referral.DevelopmentSpec(s.CAFile)}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel

@@ -164,7 +164,7 @@ func schemaOnly[M proto.Message](M) error { return nil }
 
 // schema is the validator of the proto's field rules, which the interceptor applies before a
 // handler runs (grpcx.ValidateRequest does the same here).
-var schema, schemaErr = grpcx.NewValidator()
+var schema, schemaErr = grpcx.Validator()
 
 // fuzzKinds runs one target over a family of request types: the first byte picks the type.
 func fuzzKinds(f *testing.F, family []requestKind) {

@@ -135,7 +135,7 @@ func mustBeFieldError(t *testing.T, what string, err error) {
 func schemaOnly(proto.Message) error { return nil }
 
 // schema is the validator of the proto's field rules, which the interceptor applies.
-var schema, schemaErr = grpcx.NewValidator()
+var schema, schemaErr = grpcx.Validator()
 
 // fields names the fields of the violations in err.
 func fields(err error) []string {

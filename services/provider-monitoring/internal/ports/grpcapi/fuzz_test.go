@@ -135,7 +135,7 @@ func parsers(s *Server) []parser {
 // schema is the validator of the proto's field rules, which the interceptor applies before the
 // handler's own checks: the targets apply it too (grpcx.ValidateRequest), since required ids and
 // codes are only there.
-var schema, schemaErr = grpcx.NewValidator()
+var schema, schemaErr = grpcx.Validator()
 
 // checkSchema runs the proto's rules on b decoded as p's request type, as the interceptor would.
 func checkSchema(t *testing.T, p parser, b []byte) {

@@ -123,7 +123,7 @@ func unmarshal(data []byte, m proto.Message) bool { return proto.Unmarshal(data,
 
 // schema is the validator of the proto's field rules, which the interceptor applies before the
 // handler's own checks; required ids and codes are only there.
-var schema, schemaErr = grpcx.NewValidator()
+var schema, schemaErr = grpcx.Validator()
 
 // checkRefusal checks the refusal of req by the proto's rules (as the interceptor applies them,
 // grpcx.ValidateRequest) and by the port's own checks (err): each must be nil or a typed
