@@ -1062,7 +1062,8 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 // binary in a process of its own, in the work directory, where .wijkbrug is the suite's data):
 // make run's ports in its arguments become the suite's, and the port flags it leaves at their
 // defaults (make run's) are given the suite's. `events` follows the streams until stopped
-// (docsCmd.program). The command must exit 0 and print something; what events prints must be
+// (docsCmd.program), once it has said on standard error that it reads. The command must exit 0
+// and print something; what events prints must be
 // events, within its -subject filter, and (unless it asks for new ones only or starts at a
 // sequence) at least one.
 func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
@@ -1094,7 +1095,14 @@ func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
 		}
 	}
 	events := args[0] == "events"
-	out, exit := h.program(exe, args, []string{runAsCLI + "=1"}, events, events && replays(given), "")
+	ready := ""
+	if events {
+		// Not interrupted before it says it reads: `-since 42` need not print, and a start
+		// slower than the quiet second (this test binary, race-instrumented, on a loaded
+		// machine) was killed by the interrupt before it could handle one (exit -1).
+		ready = `(?m)^events: reading `
+	}
+	out, exit := h.program(exe, args, []string{runAsCLI + "=1"}, events, events && replays(given), ready)
 	if h.res.Problem != "" {
 		return out, exit
 	}

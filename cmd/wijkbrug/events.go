@@ -128,6 +128,20 @@ func runEvents(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return fmt.Errorf("%s for %s (is the suite running; does the partner have a subscription?)", what, org.Name)
 	}
+	if ctx.Err() == nil {
+		// On standard error, so that the events on standard output stay one JSON object a
+		// line: a reader who asked for new events only (or a sequence not reached yet) sees at
+		// once that it is connected and waiting.
+		what := "the service streams (read-only)"
+		if !observer {
+			what = "the feed of " + org.Name
+		}
+		what += " from " + start.String()
+		if *subject != "" {
+			what += ", subject " + *subject
+		}
+		fmt.Fprintf(os.Stderr, "events: reading %s; Ctrl-C stops\n", what)
+	}
 	<-ctx.Done()
 	for _, s := range stops {
 		s()
@@ -225,6 +239,19 @@ type startPoint struct {
 	policy jetstream.DeliverPolicy
 	seq    uint64
 	time   time.Time
+}
+
+// String says where reading starts, as the reading line of runEvents puts it.
+func (p startPoint) String() string {
+	switch p.policy {
+	case jetstream.DeliverNewPolicy:
+		return "now on (new events only)"
+	case jetstream.DeliverByStartSequencePolicy:
+		return "stream sequence " + strconv.FormatUint(p.seq, 10)
+	case jetstream.DeliverByStartTimePolicy:
+		return p.time.UTC().Format(time.RFC3339)
+	}
+	return "the first event"
 }
 
 func (p startPoint) apply(c *jetstream.OrderedConsumerConfig) {
