@@ -1063,9 +1063,8 @@ func (h *docsCmd) curl(args []string) ([]byte, int) {
 // make run's ports in its arguments become the suite's, and the port flags it leaves at their
 // defaults (make run's) are given the suite's. `events` follows the streams until stopped
 // (docsCmd.program), once it has said on standard error that it reads. The command must exit 0
-// and print something; what events prints must be
-// events, within its -subject filter, and (unless it asks for new ones only or starts at a
-// sequence) at least one.
+// and print something; what events prints must be events, within its -subject filter, and
+// (unless it asks for new ones only or starts at a sequence) at least one.
 func (h *docsCmd) wijkbrug(args []string) ([]byte, int) {
 	words := 0
 	for words < len(args) && !strings.HasPrefix(args[words], "-") {
